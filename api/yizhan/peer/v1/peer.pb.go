@@ -1496,9 +1496,16 @@ func (x *FeedHeartbeat) GetUpstreamStaleSeconds() float64 {
 	return 0
 }
 
+// AnnounceNodeRequest is a node's own statement of where it serves. It is
+// signed with the node's key and carries its certificate, so that the county
+// can check it however many nodes forwarded it: the certificate must name
+// the entry's office (and node, when it names one).
 type AnnounceNodeRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Node          *v1.NodeEntry          `protobuf:"bytes,1,opt,name=node,proto3" json:"node,omitempty"` // office and name must match the caller's certificate
+	Node          *v1.NodeEntry          `protobuf:"bytes,1,opt,name=node,proto3" json:"node,omitempty"`
+	AtUnixNano    int64                  `protobuf:"varint,2,opt,name=at_unix_nano,json=atUnixNano,proto3" json:"at_unix_nano,omitempty"` // when signed; stale statements are refused
+	Signature     []byte                 `protobuf:"bytes,3,opt,name=signature,proto3" json:"signature,omitempty"`                        // over SignedNodeStatement(node, at)
+	CertChain     [][]byte               `protobuf:"bytes,4,rep,name=cert_chain,json=certChain,proto3" json:"cert_chain,omitempty"`       // DER, leaf first
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1536,6 +1543,27 @@ func (*AnnounceNodeRequest) Descriptor() ([]byte, []int) {
 func (x *AnnounceNodeRequest) GetNode() *v1.NodeEntry {
 	if x != nil {
 		return x.Node
+	}
+	return nil
+}
+
+func (x *AnnounceNodeRequest) GetAtUnixNano() int64 {
+	if x != nil {
+		return x.AtUnixNano
+	}
+	return 0
+}
+
+func (x *AnnounceNodeRequest) GetSignature() []byte {
+	if x != nil {
+		return x.Signature
+	}
+	return nil
+}
+
+func (x *AnnounceNodeRequest) GetCertChain() [][]byte {
+	if x != nil {
+		return x.CertChain
 	}
 	return nil
 }
@@ -1687,9 +1715,14 @@ const file_yizhan_peer_v1_peer_proto_rawDesc = "" +
 	"\x0eupstream_index\x18\x02 \x01(\x04R\rupstreamIndex\"l\n" +
 	"\rFeedHeartbeat\x12%\n" +
 	"\x0eupstream_index\x18\x01 \x01(\x04R\rupstreamIndex\x124\n" +
-	"\x16upstream_stale_seconds\x18\x02 \x01(\x01R\x14upstreamStaleSeconds\"?\n" +
+	"\x16upstream_stale_seconds\x18\x02 \x01(\x01R\x14upstreamStaleSeconds\"\x9e\x01\n" +
 	"\x13AnnounceNodeRequest\x12(\n" +
-	"\x04node\x18\x01 \x01(\v2\x14.yizhan.v1.NodeEntryR\x04node\"=\n" +
+	"\x04node\x18\x01 \x01(\v2\x14.yizhan.v1.NodeEntryR\x04node\x12 \n" +
+	"\fat_unix_nano\x18\x02 \x01(\x03R\n" +
+	"atUnixNano\x12\x1c\n" +
+	"\tsignature\x18\x03 \x01(\fR\tsignature\x12\x1d\n" +
+	"\n" +
+	"cert_chain\x18\x04 \x03(\fR\tcertChain\"=\n" +
 	"\x14AnnounceNodeResponse\x12%\n" +
 	"\x0eregistry_index\x18\x01 \x01(\x04R\rregistryIndex2\xe8\x01\n" +
 	"\x04Peer\x12A\n" +

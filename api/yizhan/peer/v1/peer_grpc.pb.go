@@ -37,7 +37,7 @@ type PeerClient interface {
 	Join(ctx context.Context, in *JoinRequest, opts ...grpc.CallOption) (*JoinResponse, error)
 	// Feed streams the registry changelog to an office below.
 	Feed(ctx context.Context, in *FeedRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[FeedMessage], error)
-	// AnnounceNode records the caller in the node directory (forwarded to the county).
+	// AnnounceNode records a node in the directory (forwarded to the county).
 	AnnounceNode(ctx context.Context, in *AnnounceNodeRequest, opts ...grpc.CallOption) (*AnnounceNodeResponse, error)
 }
 
@@ -98,7 +98,7 @@ type PeerServer interface {
 	Join(context.Context, *JoinRequest) (*JoinResponse, error)
 	// Feed streams the registry changelog to an office below.
 	Feed(*FeedRequest, grpc.ServerStreamingServer[FeedMessage]) error
-	// AnnounceNode records the caller in the node directory (forwarded to the county).
+	// AnnounceNode records a node in the directory (forwarded to the county).
 	AnnounceNode(context.Context, *AnnounceNodeRequest) (*AnnounceNodeResponse, error)
 	mustEmbedUnimplementedPeerServer()
 }
