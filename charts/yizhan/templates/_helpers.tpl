@@ -1,0 +1,193 @@
+{{/*
+Name of every object of the release: the release name (one release = one
+office), or fullnameOverride. Pod names (<fullname>-<ordinal>) and the
+controller-revision-hash label must stay within 63 characters.
+*/}}
+{{- define "yizhan.fullname" -}}
+{{- $name := default .Release.Name .Values.fullnameOverride -}}
+{{- if gt (len $name) 52 -}}
+{{- fail (printf "yizhan: the name %q is %d characters long; at most 52 are allowed (pod and label names derive from it): use a shorter release name or fullnameOverride" $name (len $name)) -}}
+{{- end -}}
+{{- $name -}}
+{{- end -}}
+
+{{- define "yizhan.peersService" -}}
+{{- printf "%s-peers" (include "yizhan.fullname" .) -}}
+{{- end -}}
+
+{{- define "yizhan.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "yizhan.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "yizhan.tlsSecretName" -}}
+{{- if .Values.tls.certManager.enabled -}}
+{{- printf "%s-tls" (include "yizhan.fullname" .) -}}
+{{- else -}}
+{{- .Values.tls.existingSecret -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+The office code as a string: a code given as a YAML or --set number is
+accepted and printed with all its digits.
+*/}}
+{{- define "yizhan.officeCode" -}}
+{{- $c := .Values.officeCode -}}
+{{- if kindIs "invalid" $c -}}
+{{- else if kindIs "string" $c -}}
+{{- $c -}}
+{{- else -}}
+{{- int64 $c | toString -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "yizhan.countyCode" -}}
+{{- printf "%s000000" (substr 0 6 (include "yizhan.officeCode" .)) -}}
+{{- end -}}
+
+{{- define "yizhan.townshipCode" -}}
+{{- printf "%s000" (substr 0 9 (include "yizhan.officeCode" .)) -}}
+{{- end -}}
+
+{{/* Replicas: the value, or the tier's default (county 3, others 1). */}}
+{{- define "yizhan.replicas" -}}
+{{- if kindIs "invalid" .Values.replicas -}}
+{{- if eq .Values.tier "county" -}}3{{- else -}}1{{- end -}}
+{{- else -}}
+{{- int .Values.replicas -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "yizhan.image" -}}
+{{- $tag := default .Chart.AppVersion .Values.image.tag -}}
+{{- if .Values.image.digest -}}
+{{- printf "%s:%s@%s" .Values.image.repository $tag .Values.image.digest -}}
+{{- else -}}
+{{- printf "%s:%s" .Values.image.repository $tag -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "yizhan.selectorLabels" -}}
+app.kubernetes.io/name: yizhan
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{/*
+Labels of every object. The yizhan.gov/* labels name the office and its
+place in the tree: the NetworkPolicies of the parent and children offices
+select pods by them.
+*/}}
+{{- define "yizhan.labels" -}}
+{{ include "yizhan.selectorLabels" . }}
+app.kubernetes.io/version: {{ default .Chart.AppVersion .Values.image.tag | trunc 63 | trimSuffix "-" | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: yizhan
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+{{ include "yizhan.officeLabels" . }}
+{{- end -}}
+
+{{- define "yizhan.officeLabels" -}}
+yizhan.gov/tier: {{ .Values.tier | quote }}
+yizhan.gov/office: {{ include "yizhan.officeCode" . | quote }}
+yizhan.gov/county: {{ include "yizhan.countyCode" . | quote }}
+{{- if ne .Values.tier "county" }}
+yizhan.gov/township: {{ include "yizhan.townshipCode" . | quote }}
+{{- end }}
+{{- end -}}
+
+{{/* Stable DNS name of pod <ordinal>: <fullname>-<n>.<fullname>-peers.<ns>.svc.<domain> */}}
+{{- define "yizhan.podHost" -}}
+{{- $ := index . 0 -}}
+{{- printf "%s-%d.%s.%s.svc.%s" (include "yizhan.fullname" $) (index . 1) (include "yizhan.peersService" $) $.Release.Namespace $.Values.clusterDomain -}}
+{{- end -}}
+
+{{/*
+Arguments added to the command of pod <ordinal> by the image's entrypoint
+(yizhan-pod): pod 0 bootstraps the office's raft group (ignored by the node
+once its data directory holds raft state) and, for the county, creates the
+admin account; every other pod joins pod 0 and the other pods.
+*/}}
+{{- define "yizhan.ordinalArgs" -}}
+{{- $ := index . 0 -}}
+{{- $ord := index . 1 -}}
+{{- $replicas := int (include "yizhan.replicas" $) -}}
+{{- if and (eq $ord 0) $.Values.raft.bootstrap -}}
+--bootstrap
+{{- if and (eq $.Values.tier "county") $.Values.bootstrapAdmin.existingSecret }} --bootstrap-admin-password-file=/etc/yizhan/bootstrap/admin-password{{ end }}
+{{- else -}}
+{{- $peers := list -}}
+{{- range $i := until $replicas -}}
+{{- if ne $i $ord -}}
+{{- $peers = append $peers (printf "%s:%d" (include "yizhan.podHost" (list $ $i)) (int $.Values.ports.peer)) -}}
+{{- end -}}
+{{- end -}}
+--join={{ join "," $peers }}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Checks the rules of values.schema.json again with plain messages, for
+renders that skip schema validation, and the rules a schema cannot state.
+*/}}
+{{- define "yizhan.validate" -}}
+{{- $tier := .Values.tier -}}
+{{- if not (has $tier (list "county" "township" "village")) -}}
+{{- fail (printf "yizhan: tier must be county, township or village (got %q)" (toString $tier)) -}}
+{{- end -}}
+{{- $code := include "yizhan.officeCode" . -}}
+{{- if not $code -}}
+{{- fail "yizhan: officeCode is required: the 12-digit division code of the office (--set-string officeCode=...)" -}}
+{{- end -}}
+{{- if not (regexMatch "^[0-9]{12}$" $code) -}}
+{{- fail (printf "yizhan: officeCode %q is not a 12-digit division code" $code) -}}
+{{- end -}}
+{{- if and (eq $tier "county") (not (hasSuffix "000000" $code)) -}}
+{{- fail (printf "yizhan: officeCode %q does not match tier county: a county code ends in 000000" $code) -}}
+{{- end -}}
+{{- if and (eq $tier "township") (or (not (hasSuffix "000" $code)) (hasSuffix "000000" $code)) -}}
+{{- fail (printf "yizhan: officeCode %q does not match tier township: a township code ends in 000 but not in 000000" $code) -}}
+{{- end -}}
+{{- if and (eq $tier "village") (hasSuffix "000" $code) -}}
+{{- fail (printf "yizhan: officeCode %q does not match tier village: a village code does not end in 000" $code) -}}
+{{- end -}}
+{{- $r := int (include "yizhan.replicas" .) -}}
+{{- if and (eq $tier "county") (not (has $r (list 3 5))) -}}
+{{- fail (printf "yizhan: a county runs 3 or 5 nodes (replicas %d refused: a raft group needs an odd number of voters)" $r) -}}
+{{- end -}}
+{{- if and (eq $tier "township") (not (has $r (list 1 3))) -}}
+{{- fail (printf "yizhan: a township runs 1 or 3 nodes (replicas %d refused)" $r) -}}
+{{- end -}}
+{{- if and (eq $tier "village") (ne $r 1) -}}
+{{- fail (printf "yizhan: a village runs 1 node (replicas %d refused)" $r) -}}
+{{- end -}}
+{{- if and (eq $tier "county") .Values.upstream -}}
+{{- fail "yizhan: the county has no upstream: leave upstream empty" -}}
+{{- end -}}
+{{- if and (ne $tier "county") (not .Values.upstream) -}}
+{{- fail (printf "yizhan: a %s needs upstream: the peer addresses (host:7070) of its parent office's nodes, then fallbacks" $tier) -}}
+{{- end -}}
+{{- range .Values.upstream -}}
+{{- if not (regexMatch "^[^,\\s]+:[0-9]+$" (toString .)) -}}
+{{- fail (printf "yizhan: upstream entry %q is not host:port" (toString .)) -}}
+{{- end -}}
+{{- end -}}
+{{- if and .Values.tls.certManager.enabled .Values.tls.existingSecret -}}
+{{- fail "yizhan: give either tls.existingSecret or tls.certManager.enabled, not both" -}}
+{{- end -}}
+{{- if and (not .Values.tls.certManager.enabled) (not .Values.tls.existingSecret) -}}
+{{- fail "yizhan: TLS is required: set tls.existingSecret (a Secret with tls.crt, tls.key, ca.crt) or tls.certManager.enabled with tls.certManager.issuerRef.name" -}}
+{{- end -}}
+{{- if and .Values.tls.certManager.enabled (not .Values.tls.certManager.issuerRef.name) -}}
+{{- fail "yizhan: tls.certManager.issuerRef.name is required when tls.certManager.enabled" -}}
+{{- end -}}
+{{- if and (eq $tier "county") (not .Values.bootstrapAdmin.existingSecret) -}}
+{{- fail "yizhan: the county needs bootstrapAdmin.existingSecret: a Secret holding the password of the admin account created at first start" -}}
+{{- end -}}
+{{- if and (ne $tier "county") .Values.bootstrapAdmin.existingSecret -}}
+{{- fail (printf "yizhan: bootstrapAdmin is for the county only; a %s gets its staff from the county's registry" $tier) -}}
+{{- end -}}
+{{- end -}}
