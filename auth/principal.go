@@ -1,0 +1,97 @@
+package auth
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc/metadata"
+
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+)
+
+// Principal is a signed-in staff member as the registry knows them now.
+type Principal struct {
+	Username     string
+	Name         string
+	Office       string
+	Department   string
+	Roles        []yizhanv1.Role
+	IssuerOffice string
+	ExpiresAt    time.Time
+	// Token is the bearer token the principal presented; forwarded
+	// requests carry it so that the receiving office checks it itself.
+	Token string
+}
+
+// Has reports whether the principal holds role.
+func (p *Principal) Has(role yizhanv1.Role) bool { return slices.Contains(p.Roles, role) }
+
+// StaffDirectory is the part of the registry the authenticator reads.
+type StaffDirectory interface {
+	StaffMember(username string) (*yizhanv1.StaffMember, bool)
+}
+
+// Authenticator turns a bearer token into a Principal, checking the token
+// and then the registry: the account must exist and be enabled, and the
+// issuing office must be the staff member's office or one above it.
+type Authenticator struct {
+	Staff       StaffDirectory
+	VerifyChain ChainVerifier
+	// CanSignIn reports whether a node of signerOffice may vouch for staff
+	// of staffOffice.
+	CanSignIn func(signerOffice, staffOffice string) bool
+	Now       func() time.Time
+}
+
+// BearerToken returns the bearer token of an incoming call, or "".
+func BearerToken(ctx context.Context) string {
+	md, _ := metadata.FromIncomingContext(ctx)
+	for _, v := range md.Get("authorization") {
+		if tok, ok := strings.CutPrefix(v, "Bearer "); ok {
+			return strings.TrimSpace(tok)
+		}
+		if tok, ok := strings.CutPrefix(v, "bearer "); ok {
+			return strings.TrimSpace(tok)
+		}
+	}
+	return ""
+}
+
+// Authenticate checks a token. An empty token is ErrUnauthenticated.
+func (a *Authenticator) Authenticate(token string) (*Principal, error) {
+	if token == "" {
+		return nil, fmt.Errorf("%w: no bearer token", ErrUnauthenticated)
+	}
+	now := time.Now
+	if a.Now != nil {
+		now = a.Now
+	}
+	c, err := ParseAndVerify(token, a.VerifyChain, now())
+	if err != nil {
+		return nil, err
+	}
+	s, ok := a.Staff.StaffMember(c.Username)
+	if !ok {
+		return nil, fmt.Errorf("%w: unknown staff account %q", ErrUnauthenticated, c.Username)
+	}
+	if s.GetDisabled() {
+		return nil, fmt.Errorf("%w: staff account %q is disabled", ErrUnauthenticated, c.Username)
+	}
+	if s.GetOfficeCode() != c.Office || !a.CanSignIn(c.IssuerOffice, s.GetOfficeCode()) {
+		return nil, fmt.Errorf("%w: a node of office %s may not vouch for %q of office %s",
+			ErrUnauthenticated, c.IssuerOffice, c.Username, s.GetOfficeCode())
+	}
+	return &Principal{
+		Username: s.GetUsername(), Name: s.GetName(), Office: s.GetOfficeCode(),
+		Department: s.GetDepartmentCode(), Roles: slices.Clone(s.GetRoles()),
+		IssuerOffice: c.IssuerOffice, ExpiresAt: time.Unix(c.ExpiresAt, 0), Token: token,
+	}, nil
+}
+
+// FromContext authenticates the bearer token of an incoming call.
+func (a *Authenticator) FromContext(ctx context.Context) (*Principal, error) {
+	return a.Authenticate(BearerToken(ctx))
+}

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/yizhan-gov/yizhan/federation/pki"
+	"github.com/yizhan-gov/yizhan/node"
+)
+
+func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("node", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	host, _ := os.Hostname()
+	var (
+		office     = fs.String("office", "", "12-digit division code of this node's office (required)")
+		officeName = fs.String("office-name", "", "name of the county office, when bootstrapping a county")
+		name       = fs.String("name", host, "node name, unique in the federation")
+		data       = fs.String("data", "", "data directory (required)")
+		httpAddr   = fs.String("http-addr", ":8080", "REST, gRPC, web UI, /metrics, /healthz, /readyz")
+		peerAddr   = fs.String("peer-addr", ":7070", "node-to-node gRPC (mutual TLS)")
+		raftAddr   = fs.String("raft-addr", ":7000", "raft (mutual TLS)")
+		advertise  = fs.String("advertise", "", "host name other nodes use to reach this node (default: the listen host, or the host name)")
+		bootstrap  = fs.Bool("bootstrap", false, "start a new raft group for the office with this node as its first voter (ignored once the data directory holds raft state)")
+		join       = fs.String("join", "", "comma-separated peer addresses of nodes already in this office")
+		upstream   = fs.String("upstream", "", "comma-separated peer addresses of the parent office's nodes, then fallbacks such as the county (required below the county)")
+		tlsCert    = fs.String("tls-cert", "", "node certificate, naming the office (required)")
+		tlsKey     = fs.String("tls-key", "", "node key (required)")
+		tlsCA      = fs.String("tls-ca", "", "county CA certificate (required)")
+		adminFile  = fs.String("bootstrap-admin-password-file", "", "county only, first start: create the county office and the admin account with the password in this file")
+		logLevel   = fs.String("log-level", "info", "debug, info, warn or error")
+	)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	logger, err := newLogger(stderr, *logLevel)
+	if err != nil {
+		return err
+	}
+	if *tlsCert == "" || *tlsKey == "" || *tlsCA == "" {
+		return fmt.Errorf("--tls-cert, --tls-key and --tls-ca are required: nodes talk only over mutual TLS")
+	}
+	bundle, err := pki.Load(*tlsCert, *tlsKey, *tlsCA)
+	if err != nil {
+		return err
+	}
+	var adminPassword string
+	if *adminFile != "" {
+		b, err := os.ReadFile(*adminFile)
+		if err != nil {
+			return fmt.Errorf("--bootstrap-admin-password-file: %w", err)
+		}
+		adminPassword = strings.TrimRight(string(b), "\r\n")
+	}
+	n, err := node.New(node.Config{
+		Office: *office, OfficeName: *officeName, Name: *name, DataDir: *data,
+		HTTPAddr: *httpAddr, PeerAddr: *peerAddr, RaftAddr: *raftAddr, Advertise: *advertise,
+		Bootstrap: *bootstrap, Join: splitList(*join), Upstream: splitList(*upstream),
+		TLS: bundle, BootstrapAdminPassword: adminPassword, Logger: logger,
+	})
+	if err != nil {
+		return err
+	}
+	if err := n.Start(); err != nil {
+		n.Close()
+		return err
+	}
+	fmt.Fprintf(stdout, "yizhan node %s of office %s serving http://%s\n", *name, *office, n.HTTPAddr())
+	<-ctx.Done()
+	logger.Info("shutting down")
+	return n.Close()
+}

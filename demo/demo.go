@@ -1,0 +1,295 @@
+// Package demo runs a small county on one machine: a county office of
+// three nodes, one township and two villages, each node with its own data
+// directory and ports, filled with sample data.
+package demo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+	"github.com/yizhan-gov/yizhan/federation/pki"
+	"github.com/yizhan-gov/yizhan/node"
+)
+
+// Options configures the demo.
+type Options struct {
+	DataDir      string // each node gets DataDir/<node name>; the CA lives in DataDir/ca
+	HTTPBasePort int    // node i serves HTTP on HTTPBasePort+i, peers on +100+i, raft on +200+i
+	Out          io.Writer
+	Logger       *slog.Logger
+	// Timing, when set, replaces raft's default timing (tests shorten it).
+	Timing *node.Config
+}
+
+// NodeSpec is one node of the demo county.
+type NodeSpec struct {
+	Name   string
+	Office string
+}
+
+// Nodes lists the demo's nodes in port order: county nodes first, then
+// the township, then the villages.
+var Nodes = []NodeSpec{
+	{"county-1", CountyCode}, {"county-2", CountyCode}, {"county-3", CountyCode},
+	{"chengguan-1", TownshipCode},
+	{"dongcun-1", DongcunCode}, {"xicun-1", XicunCode},
+}
+
+// County is a running demo county.
+type County struct {
+	Nodes []*node.Node
+	opts  Options
+}
+
+// Start starts every node, fills the registry at first start, and waits
+// until every node is ready.
+func Start(ctx context.Context, opts Options) (*County, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if opts.Out == nil {
+		opts.Out = io.Discard
+	}
+	if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("demo: %w", err)
+	}
+	caDir := filepath.Join(opts.DataDir, "ca")
+	if _, err := os.Stat(filepath.Join(caDir, "ca.crt")); errors.Is(err, os.ErrNotExist) {
+		if err := pki.InitCA(caDir, "Yizhan demo county CA"); err != nil {
+			return nil, err
+		}
+	}
+	port := func(i, offset int) string { return "127.0.0.1:" + strconv.Itoa(opts.HTTPBasePort+offset+i) }
+	var countyPeers, townshipPeers []string
+	for i, s := range Nodes {
+		switch s.Office {
+		case CountyCode:
+			countyPeers = append(countyPeers, port(i, 100))
+		case TownshipCode:
+			townshipPeers = append(townshipPeers, port(i, 100))
+		}
+	}
+	c := &County{opts: opts}
+	for i, s := range Nodes {
+		dir := filepath.Join(opts.DataDir, s.Name)
+		certDir := filepath.Join(dir, "tls")
+		if _, err := os.Stat(filepath.Join(certDir, "node.crt")); errors.Is(err, os.ErrNotExist) {
+			if err := pki.IssueNode(caDir, pki.Identity{Office: s.Office, Node: s.Name}, []string{"127.0.0.1", "localhost"}, certDir); err != nil {
+				return nil, err
+			}
+		}
+		bundle, err := pki.Load(filepath.Join(certDir, "node.crt"), filepath.Join(certDir, "node.key"), filepath.Join(certDir, "ca.crt"))
+		if err != nil {
+			c.Close()
+			return nil, err
+		}
+		cfg := node.Config{
+			Office: s.Office, Name: s.Name, DataDir: dir,
+			HTTPAddr: port(i, 0), PeerAddr: port(i, 100), RaftAddr: port(i, 200),
+			TLS: bundle, Logger: opts.Logger.With("node", s.Name), SmallBadger: true,
+		}
+		switch s.Office {
+		case CountyCode:
+			cfg.OfficeName = "青山县政务服务中心"
+			if i == 0 {
+				cfg.Bootstrap = true
+				cfg.BootstrapAdminPassword = AdminPassword
+			} else {
+				cfg.Join = countyPeers
+			}
+		case TownshipCode:
+			cfg.Bootstrap = true
+			cfg.Upstream = countyPeers
+		default:
+			cfg.Bootstrap = true
+			cfg.Upstream = append(append([]string{}, townshipPeers...), countyPeers...)
+		}
+		if opts.Timing != nil {
+			cfg.Timing = opts.Timing.Timing
+			cfg.FeedHeartbeat = opts.Timing.FeedHeartbeat
+		}
+		n, err := node.New(cfg)
+		if err != nil {
+			c.Close()
+			return nil, fmt.Errorf("demo: node %s: %w", s.Name, err)
+		}
+		if err := n.Start(); err != nil {
+			n.Close()
+			c.Close()
+			return nil, fmt.Errorf("demo: node %s: %w", s.Name, err)
+		}
+		c.Nodes = append(c.Nodes, n)
+	}
+	if err := c.seed(ctx); err != nil {
+		c.Close()
+		return nil, err
+	}
+	if err := c.waitReady(ctx, 60*time.Second); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+func (c *County) waitReady(ctx context.Context, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		var waiting []string
+		for _, n := range c.Nodes {
+			if !n.Ready() {
+				waiting = append(waiting, n.Name())
+			}
+		}
+		if len(waiting) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("demo: nodes not ready after %s: %s", timeout, strings.Join(waiting, ", "))
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// dialCounty opens a gRPC client connection to the first county node.
+func (c *County) dialCounty() (*grpc.ClientConn, error) {
+	return grpc.NewClient(c.Nodes[0].HTTPAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+}
+
+// seed fills the registry through the public API, as a county admin
+// would. Everything that already exists is left as it is, so a second
+// run over the same data changes nothing.
+func (c *County) seed(ctx context.Context) error {
+	conn, err := c.dialCounty()
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	au := yizhanv1.NewAuthServiceClient(conn)
+	var token string
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		lctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		resp, err := au.Login(lctx, &yizhanv1.LoginRequest{Username: "admin", Password: AdminPassword})
+		cancel()
+		if err == nil {
+			token = resp.GetToken()
+			break
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Errorf("demo: sign in as admin: %w", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+token)
+	reg := yizhanv1.NewRegistryServiceClient(conn)
+	if _, err := reg.GetItem(ctx, &yizhanv1.GetItemRequest{Code: items[len(items)-1].Code}); err == nil {
+		if _, err := reg.GetOffice(ctx, &yizhanv1.GetOfficeRequest{Code: XicunCode}); err == nil {
+			return nil // seeded by an earlier run
+		}
+	}
+	create := func(what string, call func(ctx context.Context) error) error {
+		for attempt := 0; ; attempt++ {
+			cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			err := call(cctx)
+			cancel()
+			switch status.Code(err) {
+			case codes.OK, codes.AlreadyExists:
+				return nil
+			case codes.Unavailable:
+				if attempt < 50 {
+					time.Sleep(200 * time.Millisecond)
+					continue
+				}
+			}
+			return fmt.Errorf("demo: create %s: %w", what, err)
+		}
+	}
+	for _, o := range offices {
+		if err := create("office "+o.Code, func(ctx context.Context) error {
+			_, err := reg.CreateOffice(ctx, &yizhanv1.CreateOfficeRequest{Office: o})
+			return err
+		}); err != nil {
+			return err
+		}
+	}
+	for _, d := range departments {
+		if err := create("department "+d.Code, func(ctx context.Context) error {
+			_, err := reg.CreateDepartment(ctx, &yizhanv1.CreateDepartmentRequest{Department: d})
+			return err
+		}); err != nil {
+			return err
+		}
+	}
+	for _, it := range items {
+		if err := create("item "+it.Code, func(ctx context.Context) error {
+			_, err := reg.CreateItem(ctx, &yizhanv1.CreateItemRequest{Item: it})
+			return err
+		}); err != nil {
+			return err
+		}
+	}
+	existing, err := reg.ListGrants(ctx, &yizhanv1.ListGrantsRequest{IncludeInactive: true})
+	if err != nil {
+		return fmt.Errorf("demo: list grants: %w", err)
+	}
+	if len(existing.GetGrants()) == 0 {
+		for _, g := range grants() {
+			if err := create("grant for "+g.ItemCode, func(ctx context.Context) error {
+				_, err := reg.CreateGrant(ctx, &yizhanv1.CreateGrantRequest{Grant: g})
+				return err
+			}); err != nil {
+				return err
+			}
+		}
+	}
+	for _, s := range staff {
+		if err := create("staff "+s.Username, func(ctx context.Context) error {
+			_, err := reg.CreateStaff(ctx, &yizhanv1.CreateStaffRequest{Staff: s, Password: AdminPassword})
+			return err
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// PrintNodes writes a table of the nodes: office, name, raft role, URL.
+func (c *County) PrintNodes(w io.Writer) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "OFFICE\tNAME\tNODE\tROLE\tURL")
+	for _, n := range c.Nodes {
+		name := ""
+		if o, err := n.Registry().Office(n.Office().Code()); err == nil {
+			name = o.GetName()
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\thttp://%s\n", n.Office().Code(), name, n.Name(), n.Office().Group().State(), n.HTTPAddr())
+	}
+	tw.Flush()
+}
+
+// Close stops the nodes: villages first, the county last.
+func (c *County) Close() {
+	for i := len(c.Nodes) - 1; i >= 0; i-- {
+		c.Nodes[i].Close()
+	}
+}

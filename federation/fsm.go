@@ -1,0 +1,150 @@
+package federation
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/hashicorp/raft"
+	"google.golang.org/protobuf/proto"
+
+	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
+	"github.com/yizhan-gov/yizhan/registry"
+)
+
+// snapshotVersion is the first byte of an office snapshot.
+const snapshotVersion byte = 1
+
+// ApplyResult is what applying one command gave: the stored entity or the
+// error that left the state unchanged. Both travel back to the proposer
+// through raft's ApplyFuture.
+type ApplyResult struct {
+	Index uint64        // the raft index of the command
+	Value proto.Message // e.g. the stored *yizhanv1.Item
+	Err   error
+}
+
+// FSM is an office's raft state machine. It is thin: it decodes the
+// command envelope and hands it to the registry's applier. It reads no
+// clock and no randomness; what a command needs, the proposer fixed.
+type FSM struct {
+	reg *registry.Registry
+
+	mu            sync.Mutex    // guards the fields below
+	changed       chan struct{} // closed and replaced after every change
+	upstreamIndex uint64        // newest index the upstream office reported through replays
+}
+
+// NewFSM returns the state machine over reg.
+func NewFSM(reg *registry.Registry) *FSM {
+	return &FSM{reg: reg, changed: make(chan struct{})}
+}
+
+// Registry is the registry this FSM applies to.
+func (f *FSM) Registry() *registry.Registry { return f.reg }
+
+// Changed returns a channel that is closed at the next change of the
+// registry.
+func (f *FSM) Changed() <-chan struct{} {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.changed
+}
+
+// UpstreamIndex is the newest registry index the upstream office had when
+// it sent the last replay applied here.
+func (f *FSM) UpstreamIndex() uint64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return max(f.upstreamIndex, f.reg.Index())
+}
+
+func (f *FSM) notify(upstream uint64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if upstream > f.upstreamIndex {
+		f.upstreamIndex = upstream
+	}
+	close(f.changed)
+	f.changed = make(chan struct{})
+}
+
+// Apply applies one committed raft log entry.
+func (f *FSM) Apply(l *raft.Log) any {
+	var cmd peerv1.Command
+	if err := proto.Unmarshal(l.Data, &cmd); err != nil {
+		// A command this binary cannot read must not be skipped silently:
+		// every node of the office would skip it alike, but the proposer
+		// must hear of it.
+		return &ApplyResult{Index: l.Index, Err: fmt.Errorf("federation: decode command at index %d: %w", l.Index, err)}
+	}
+	res := &ApplyResult{Index: l.Index}
+	switch k := cmd.Kind.(type) {
+	case *peerv1.Command_Registry:
+		res.Value, res.Err = f.reg.Apply(l.Index, k.Registry)
+		if res.Err == nil {
+			f.notify(0)
+		}
+	case *peerv1.Command_Replay:
+		for _, e := range k.Replay.GetEntries() {
+			if err := f.reg.Replay(e); err != nil {
+				res.Err = fmt.Errorf("federation: replay registry entry %d: %w", e.GetIndex(), err)
+				break
+			}
+		}
+		f.notify(k.Replay.GetUpstreamIndex())
+	case *peerv1.Command_InstallSnapshot:
+		if err := f.reg.Restore(k.InstallSnapshot.GetSnapshot()); err != nil {
+			res.Err = fmt.Errorf("federation: install registry snapshot: %w", err)
+			break
+		}
+		f.notify(k.InstallSnapshot.GetSnapshot().GetIndex())
+	default:
+		res.Err = fmt.Errorf("federation: unknown command at index %d", l.Index)
+	}
+	return res
+}
+
+// Snapshot captures the registry; the copy is written out by Persist
+// while Apply goes on.
+func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
+	return &fsmSnapshot{snap: f.reg.Snapshot()}, nil
+}
+
+// Restore replaces the state with a snapshot written by Persist.
+func (f *FSM) Restore(rc io.ReadCloser) error {
+	defer rc.Close()
+	data, err := io.ReadAll(rc)
+	if err != nil {
+		return fmt.Errorf("federation: read snapshot: %w", err)
+	}
+	if len(data) == 0 || data[0] != snapshotVersion {
+		return errors.New("federation: unknown snapshot version")
+	}
+	var s peerv1.RegistrySnapshot
+	if err := proto.Unmarshal(data[1:], &s); err != nil {
+		return fmt.Errorf("federation: decode snapshot: %w", err)
+	}
+	if err := f.reg.Restore(&s); err != nil {
+		return fmt.Errorf("federation: restore snapshot: %w", err)
+	}
+	f.notify(s.GetIndex())
+	return nil
+}
+
+type fsmSnapshot struct{ snap *peerv1.RegistrySnapshot }
+
+func (s *fsmSnapshot) Persist(sink raft.SnapshotSink) error {
+	data, err := proto.MarshalOptions{Deterministic: true}.Marshal(s.snap)
+	if err == nil {
+		_, err = sink.Write(append([]byte{snapshotVersion}, data...))
+	}
+	if err != nil {
+		sink.Cancel()
+		return fmt.Errorf("federation: persist snapshot: %w", err)
+	}
+	return sink.Close()
+}
+
+func (s *fsmSnapshot) Release() {}

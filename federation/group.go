@@ -1,0 +1,268 @@
+package federation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/raft"
+	"google.golang.org/protobuf/proto"
+
+	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
+	"github.com/yizhan-gov/yizhan/federation/badgerstore"
+)
+
+var (
+	// ErrNotLeader is returned by Group.Apply on a node that is not its
+	// office's leader: the caller forwards to the leader.
+	ErrNotLeader = errors.New("federation: not the office leader")
+	// ErrNoLeader is returned when the office has no leader to forward to.
+	ErrNoLeader = errors.New("federation: office has no leader")
+)
+
+// Timing is raft's timing for an office group.
+type Timing struct {
+	HeartbeatTimeout   time.Duration
+	ElectionTimeout    time.Duration
+	LeaderLeaseTimeout time.Duration
+	CommitTimeout      time.Duration
+	SnapshotInterval   time.Duration
+	SnapshotThreshold  uint64
+	TrailingLogs       uint64
+}
+
+// DefaultTiming suits offices on one LAN or a county network.
+func DefaultTiming() Timing {
+	return Timing{
+		HeartbeatTimeout:   1000 * time.Millisecond,
+		ElectionTimeout:    1000 * time.Millisecond,
+		LeaderLeaseTimeout: 500 * time.Millisecond,
+		CommitTimeout:      20 * time.Millisecond,
+		SnapshotInterval:   60 * time.Second,
+		SnapshotThreshold:  8192,
+		TrailingLogs:       10240,
+	}
+}
+
+// GroupConfig configures an office's raft group on one node.
+type GroupConfig struct {
+	Office    string
+	NodeID    string
+	Dir       string     // snapshots are kept in Dir/snapshots
+	DB        *badger.DB // the node's badger, shared: raft keys live under "raft/"
+	Transport raft.Transport
+	FSM       *FSM
+	Timing    Timing
+	Logger    *slog.Logger
+	HCLogger  hclog.Logger // raft's own logs, bridged to slog
+}
+
+// Group is one node's member of its office's raft group.
+type Group struct {
+	cfg       GroupConfig
+	raft      *raft.Raft
+	store     *badgerstore.Store
+	snaps     raft.SnapshotStore
+	transport raft.Transport
+	log       *slog.Logger
+}
+
+// OpenGroup starts raft for the office on this node from what is on disk.
+// A new node has no state: call Bootstrap on the first node of a new
+// office, or have an existing member add this node (Join).
+func OpenGroup(cfg GroupConfig) (*Group, error) {
+	if cfg.Timing == (Timing{}) {
+		cfg.Timing = DefaultTiming()
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.HCLogger == nil {
+		cfg.HCLogger = hclog.NewNullLogger()
+	}
+	rc := raft.DefaultConfig()
+	rc.LocalID = raft.ServerID(cfg.NodeID)
+	rc.HeartbeatTimeout = cfg.Timing.HeartbeatTimeout
+	rc.ElectionTimeout = cfg.Timing.ElectionTimeout
+	rc.LeaderLeaseTimeout = cfg.Timing.LeaderLeaseTimeout
+	rc.CommitTimeout = cfg.Timing.CommitTimeout
+	rc.SnapshotInterval = cfg.Timing.SnapshotInterval
+	rc.SnapshotThreshold = cfg.Timing.SnapshotThreshold
+	rc.TrailingLogs = cfg.Timing.TrailingLogs
+	rc.BatchApplyCh = true
+	rc.Logger = cfg.HCLogger
+	if err := raft.ValidateConfig(rc); err != nil {
+		return nil, fmt.Errorf("federation: raft config: %w", err)
+	}
+	snapDir := filepath.Join(cfg.Dir, "snapshots")
+	if err := os.MkdirAll(snapDir, 0o700); err != nil {
+		return nil, fmt.Errorf("federation: %w", err)
+	}
+	snaps, err := raft.NewFileSnapshotStoreWithLogger(snapDir, 2, cfg.HCLogger)
+	if err != nil {
+		return nil, fmt.Errorf("federation: snapshot store %s: %w", snapDir, err)
+	}
+	store := badgerstore.New(cfg.DB, "raft/")
+	r, err := raft.NewRaft(rc, cfg.FSM, store, store, snaps, cfg.Transport)
+	if err != nil {
+		return nil, fmt.Errorf("federation: start raft: %w", err)
+	}
+	return &Group{cfg: cfg, raft: r, store: store, snaps: snaps, transport: cfg.Transport,
+		log: cfg.Logger.With("office", cfg.Office, "node", cfg.NodeID)}, nil
+}
+
+// HasState reports whether this node already belongs to a raft group.
+func (g *Group) HasState() (bool, error) {
+	return raft.HasExistingState(g.store, g.store, g.snaps)
+}
+
+// Bootstrap makes this node the first voter of a new office group. It does
+// nothing when the node already has raft state.
+func (g *Group) Bootstrap() error {
+	has, err := g.HasState()
+	if err != nil {
+		return fmt.Errorf("federation: %w", err)
+	}
+	if has {
+		return nil
+	}
+	cfg := raft.Configuration{Servers: []raft.Server{{
+		Suffrage: raft.Voter, ID: raft.ServerID(g.cfg.NodeID), Address: g.transport.LocalAddr(),
+	}}}
+	if err := g.raft.BootstrapCluster(cfg).Error(); err != nil && !errors.Is(err, raft.ErrCantBootstrap) {
+		return fmt.Errorf("federation: bootstrap: %w", err)
+	}
+	g.log.Info("bootstrapped a new office raft group")
+	return nil
+}
+
+// Apply proposes cmd and waits until it is applied here. It answers
+// ErrNotLeader on a follower. An error other than ErrNotLeader leaves it
+// unknown whether the command was applied; the result's Err is the
+// applier's verdict.
+func (g *Group) Apply(ctx context.Context, cmd *peerv1.Command) (*ApplyResult, error) {
+	if g.raft.State() != raft.Leader {
+		return nil, ErrNotLeader
+	}
+	data, err := proto.Marshal(cmd)
+	if err != nil {
+		return nil, fmt.Errorf("federation: encode command: %w", err)
+	}
+	timeout := 10 * time.Second
+	if dl, ok := ctx.Deadline(); ok {
+		timeout = time.Until(dl)
+	}
+	f := g.raft.Apply(data, timeout)
+	done := make(chan error, 1)
+	go func() { done <- f.Error() }()
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	if err != nil {
+		if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) ||
+			errors.Is(err, raft.ErrLeadershipTransferInProgress) {
+			return nil, fmt.Errorf("%w: %v", ErrNotLeader, err)
+		}
+		return nil, fmt.Errorf("federation: apply: %w", err)
+	}
+	res, ok := f.Response().(*ApplyResult)
+	if !ok {
+		return nil, fmt.Errorf("federation: unexpected apply response %T", f.Response())
+	}
+	return res, nil
+}
+
+// Barrier waits until every committed entry is applied here (leader only).
+func (g *Group) Barrier(timeout time.Duration) error { return g.raft.Barrier(timeout).Error() }
+
+// IsLeader reports whether this node leads its office.
+func (g *Group) IsLeader() bool { return g.raft.State() == raft.Leader }
+
+// Leader returns the leader's raft address and ID ("" when none is known).
+func (g *Group) Leader() (addr, id string) {
+	a, i := g.raft.LeaderWithID()
+	return string(a), string(i)
+}
+
+// LeaderCh is notified of leadership changes of this node.
+func (g *Group) LeaderCh() <-chan bool { return g.raft.LeaderCh() }
+
+// State is this node's raft state.
+func (g *Group) State() raft.RaftState { return g.raft.State() }
+
+// Stats are raft's statistics.
+func (g *Group) Stats() map[string]string { return g.raft.Stats() }
+
+// AppliedIndex is the last raft index applied here.
+func (g *Group) AppliedIndex() uint64 { return g.raft.AppliedIndex() }
+
+// LastContact is when this follower last heard from its leader.
+func (g *Group) LastContact() time.Time { return g.raft.LastContact() }
+
+// Members returns the office's raft configuration.
+func (g *Group) Members() ([]raft.Server, error) {
+	f := g.raft.GetConfiguration()
+	if err := f.Error(); err != nil {
+		return nil, fmt.Errorf("federation: configuration: %w", err)
+	}
+	return f.Configuration().Servers, nil
+}
+
+// AddVoter adds a node to the office (leader only). Adding a node that is
+// already a voter at the same address does nothing.
+func (g *Group) AddVoter(id, addr string) error {
+	if !g.IsLeader() {
+		return ErrNotLeader
+	}
+	servers, err := g.Members()
+	if err != nil {
+		return err
+	}
+	for _, s := range servers {
+		if string(s.ID) == id && string(s.Address) == addr && s.Suffrage == raft.Voter {
+			return nil
+		}
+		if string(s.ID) == id || string(s.Address) == addr {
+			// The node came back with a new address or a new name: drop the
+			// stale entry first.
+			if err := g.raft.RemoveServer(s.ID, 0, 10*time.Second).Error(); err != nil {
+				return fmt.Errorf("federation: remove stale member %s: %w", s.ID, err)
+			}
+		}
+	}
+	if err := g.raft.AddVoter(raft.ServerID(id), raft.ServerAddress(addr), 0, 10*time.Second).Error(); err != nil {
+		if errors.Is(err, raft.ErrNotLeader) {
+			return fmt.Errorf("%w: %v", ErrNotLeader, err)
+		}
+		return fmt.Errorf("federation: add voter %s: %w", id, err)
+	}
+	g.log.Info("added node to office", "member", id, "raft_address", addr)
+	return nil
+}
+
+// Close leaves the office cleanly: a leader of a group with other voters
+// hands leadership over first, so writes go on without an election; then
+// raft shuts down. The caller closes badger after this.
+func (g *Group) Close() error {
+	if g.IsLeader() {
+		if servers, err := g.Members(); err == nil && len(servers) > 1 {
+			if err := g.raft.LeadershipTransfer().Error(); err != nil {
+				g.log.Warn("leadership transfer failed", "err", err)
+			} else {
+				g.log.Info("handed leadership over")
+			}
+		}
+	}
+	if err := g.raft.Shutdown().Error(); err != nil {
+		return fmt.Errorf("federation: shutdown raft: %w", err)
+	}
+	return nil
+}

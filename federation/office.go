@@ -1,0 +1,343 @@
+package federation
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+
+	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+	"github.com/yizhan-gov/yizhan/auth"
+	"github.com/yizhan-gov/yizhan/federation/pki"
+	"github.com/yizhan-gov/yizhan/registry"
+)
+
+// ErrNotCounty is returned by ProposeRegistry below the county: registry
+// writes are authored only by the county office.
+var ErrNotCounty = errors.New("federation: registry writes are authored at the county")
+
+// OfficeConfig configures a node's part in the federation.
+type OfficeConfig struct {
+	Office   string // this node's office (12-digit division code)
+	Node     string // this node's name
+	RaftAddr string // advertised addresses
+	PeerAddr string
+	HTTPAddr string
+	// Join lists peer addresses of nodes already in this office.
+	Join []string
+	// Upstream lists peer addresses of the parent office's nodes, then
+	// fallbacks (e.g. the county). Empty at the county.
+	Upstream []string
+
+	Bundle *pki.Bundle
+	Issuer *auth.Issuer // signs this node's statements
+	Group  *Group
+	FSM    *FSM
+	Peers  *Peers
+	Logger *slog.Logger
+
+	FeedHeartbeat  time.Duration // how often an idle feed says it is alive (default 1s)
+	FeedBatch      int           // entries per feed message (default 512)
+	FallbackPeriod time.Duration // how long to stay on a fallback feed before retrying the parent (default 30s)
+}
+
+// Office is a node's view of the federation: its office's raft group,
+// the registry feed from upstream, the feed it serves downstream, and where
+// to forward what it may not do itself.
+type Office struct {
+	cfg    OfficeConfig
+	county string
+	reg    *registry.Registry
+	log    *slog.Logger
+
+	mu   sync.Mutex // guards feed
+	feed FeedStatus
+
+	wg     sync.WaitGroup // the goroutines started by Start
+	cancel context.CancelFunc
+}
+
+// FeedStatus is where this office's registry comes from and how fresh it is.
+type FeedStatus struct {
+	Source        string // peer address of the upstream node
+	SourceOffice  string
+	LastContact   time.Time
+	UpstreamIndex uint64
+	InSyncAt      time.Time // when the registry last matched the upstream's
+	LastError     string
+	// SnapshotsInstalled counts registry snapshots taken from upstream
+	// because this office was behind what the upstream's changelog keeps.
+	SnapshotsInstalled int
+}
+
+// NewOffice returns the federation part of a node. Start runs it.
+func NewOffice(cfg OfficeConfig) *Office {
+	if cfg.FeedHeartbeat <= 0 {
+		cfg.FeedHeartbeat = time.Second
+	}
+	if cfg.FeedBatch <= 0 {
+		cfg.FeedBatch = 512
+	}
+	if cfg.FallbackPeriod <= 0 {
+		cfg.FallbackPeriod = 30 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Office{
+		cfg:    cfg,
+		county: CountyOf(cfg.Office),
+		reg:    cfg.FSM.Registry(),
+		log:    cfg.Logger.With("office", cfg.Office, "node", cfg.Node),
+	}
+}
+
+// CountyOf returns the code of the county an office belongs to.
+func CountyOf(office string) string {
+	if len(office) != 12 {
+		return ""
+	}
+	return office[:6] + "000000"
+}
+
+// Code is this node's office.
+func (o *Office) Code() string { return o.cfg.Office }
+
+// NodeName is this node's name.
+func (o *Office) NodeName() string { return o.cfg.Node }
+
+// IsCounty reports whether this node serves the county office.
+func (o *Office) IsCounty() bool { return o.cfg.Office == o.county }
+
+// Registry is this node's registry replica.
+func (o *Office) Registry() *registry.Registry { return o.reg }
+
+// Group is this node's raft group.
+func (o *Office) Group() *Group { return o.cfg.Group }
+
+// Start runs the office's background work until Close: joining the office
+// (a new node given --join), announcing this node in the directory, and on
+// the leader of an office below the county, pulling the registry feed.
+func (o *Office) Start(ctx context.Context) {
+	ctx, o.cancel = context.WithCancel(ctx)
+	o.wg.Add(2)
+	go func() { defer o.wg.Done(); o.joinLoop(ctx) }()
+	go func() { defer o.wg.Done(); o.announceLoop(ctx) }()
+	if !o.IsCounty() {
+		o.wg.Add(1)
+		go func() { defer o.wg.Done(); o.leaderLoop(ctx) }()
+	}
+}
+
+// Close stops the background work and waits for it.
+func (o *Office) Close() {
+	if o.cancel != nil {
+		o.cancel()
+	}
+	o.wg.Wait()
+}
+
+// ProposeRegistry authors a registry change. Only the county leader can:
+// elsewhere it answers ErrNotCounty or ErrNotLeader and the caller
+// forwards the request with ForwardRegistry.
+func (o *Office) ProposeRegistry(ctx context.Context, cmd *peerv1.RegistryCommand) (proto.Message, uint64, error) {
+	if !o.IsCounty() {
+		return nil, 0, ErrNotCounty
+	}
+	if !o.cfg.Group.IsLeader() {
+		return nil, 0, ErrNotLeader
+	}
+	if err := o.reg.Check(cmd); err != nil {
+		return nil, 0, err
+	}
+	res, err := o.cfg.Group.Apply(ctx, &peerv1.Command{Kind: &peerv1.Command_Registry{Registry: cmd}})
+	if err != nil {
+		return nil, 0, err
+	}
+	return res.Value, res.Index, res.Err
+}
+
+// ForwardRegistry sends a registry write on toward the county leader:
+// from a county follower to the leader, from below to the county's nodes,
+// falling back to the upstream chain. call makes the request on conn;
+// when a target is unreachable the next is tried. A status error from a
+// reached node is returned as it is.
+func (o *Office) ForwardRegistry(ctx context.Context, call func(ctx context.Context, conn *grpc.ClientConn) error) error {
+	fctx, err := ForwardContext(ctx)
+	if err != nil {
+		return status.Error(codes.Unavailable, err.Error())
+	}
+	if _, ok := fctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		fctx, cancel = context.WithTimeout(fctx, 10*time.Second)
+		defer cancel()
+	}
+	targets := o.registryTargets()
+	if len(targets) == 0 {
+		return status.Error(codes.Unavailable, "no county node known to forward the write to")
+	}
+	var last error
+	for _, t := range targets {
+		conn, err := o.cfg.Peers.Conn(t.addr, t.office)
+		if err != nil {
+			last = err
+			continue
+		}
+		err = call(fctx, conn)
+		if err == nil {
+			return nil
+		}
+		if s, ok := status.FromError(err); ok && s.Code() != codes.Unavailable {
+			return err
+		}
+		last = err
+		if fctx.Err() != nil {
+			break
+		}
+	}
+	return status.Errorf(codes.Unavailable, "county office unreachable: %v", last)
+}
+
+type target struct{ addr, office string }
+
+// registryTargets lists where a registry write goes from here, best first.
+func (o *Office) registryTargets() []target {
+	var ts []target
+	add := func(addr, office string) {
+		if addr == "" || addr == o.cfg.PeerAddr {
+			return
+		}
+		for _, t := range ts {
+			if t.addr == addr {
+				return
+			}
+		}
+		ts = append(ts, target{addr, office})
+	}
+	county := o.reg.Nodes(o.county)
+	if o.IsCounty() {
+		if _, id := o.cfg.Group.Leader(); id != "" {
+			for _, n := range county {
+				if n.GetName() == id {
+					add(n.GetPeerAddress(), o.county)
+				}
+			}
+		}
+		for _, a := range o.cfg.Join {
+			add(a, o.county)
+		}
+		for _, n := range county {
+			add(n.GetPeerAddress(), o.county)
+		}
+		return ts
+	}
+	for _, n := range shuffled(county) {
+		add(n.GetPeerAddress(), o.county)
+	}
+	for _, a := range o.cfg.Upstream {
+		add(a, "")
+	}
+	return ts
+}
+
+// leaderTarget is the peer address of this office's leader, or the join
+// addresses when the directory does not know it yet.
+func (o *Office) leaderTargets() []target {
+	var ts []target
+	if _, id := o.cfg.Group.Leader(); id != "" && id != o.cfg.Node {
+		for _, n := range o.reg.Nodes(o.cfg.Office) {
+			if n.GetName() == id {
+				ts = append(ts, target{n.GetPeerAddress(), o.cfg.Office})
+			}
+		}
+	}
+	for _, a := range o.cfg.Join {
+		if a != o.cfg.PeerAddr {
+			ts = append(ts, target{a, o.cfg.Office})
+		}
+	}
+	return ts
+}
+
+func shuffled(ns []*yizhanv1.NodeEntry) []*yizhanv1.NodeEntry {
+	ns = slices.Clone(ns)
+	rand.Shuffle(len(ns), func(i, j int) { ns[i], ns[j] = ns[j], ns[i] })
+	return ns
+}
+
+// Feed returns the state of the registry feed (below the county).
+func (o *Office) Feed() FeedStatus {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.feed
+}
+
+func (o *Office) updateFeed(f func(*FeedStatus)) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	f(&o.feed)
+}
+
+// UpstreamIndex is the newest registry index this node has heard of.
+func (o *Office) UpstreamIndex() uint64 {
+	if o.IsCounty() {
+		return o.reg.Index()
+	}
+	return max(o.Feed().UpstreamIndex, o.cfg.FSM.UpstreamIndex(), o.reg.Index())
+}
+
+// StaleSeconds tells how long this node's registry may have missed
+// changes: 0 at the county and while the feed is in sync; otherwise the
+// seconds since it last was. A follower below the county is as fresh as
+// its leader was when it last heard from it.
+func (o *Office) StaleSeconds(now time.Time) float64 {
+	g := o.cfg.Group
+	if o.IsCounty() {
+		if g.IsLeader() {
+			return 0
+		}
+		if lc := g.LastContact(); !lc.IsZero() && now.Sub(lc) > 2*time.Second {
+			return now.Sub(lc).Seconds()
+		}
+		return 0
+	}
+	if g.IsLeader() {
+		f := o.Feed()
+		if o.reg.Index() >= f.UpstreamIndex && now.Sub(f.LastContact) < 3*o.cfg.FeedHeartbeat {
+			return 0
+		}
+		if f.InSyncAt.IsZero() {
+			return -1
+		}
+		return now.Sub(f.InSyncAt).Seconds()
+	}
+	lc := g.LastContact()
+	if lc.IsZero() {
+		return -1
+	}
+	if o.reg.Index() >= o.cfg.FSM.UpstreamIndex() && now.Sub(lc) < 2*time.Second {
+		return 0
+	}
+	return now.Sub(lc).Seconds()
+}
+
+// ForwardUp sends a request to the offices above this one: the parent's
+// nodes first, then the configured upstream, then the county.
+func (o *Office) ForwardUp(ctx context.Context, call func(ctx context.Context, conn *grpc.ClientConn) error) error {
+	fctx := ctx
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		fctx, cancel = context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+	}
+	return o.forwardTo(fctx, o.feedSources(), call)
+}

@@ -1,0 +1,292 @@
+package federation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+
+	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+	"github.com/yizhan-gov/yizhan/auth"
+	"github.com/yizhan-gov/yizhan/federation/pki"
+	"github.com/yizhan-gov/yizhan/registry"
+)
+
+// announceMaxAge is how old a signed node announcement may be.
+const announceMaxAge = 10 * time.Minute
+
+// PeerServer serves the node-to-node API on the peer port (mutual TLS).
+type PeerServer struct {
+	peerv1.UnsafePeerServer
+	o *Office
+}
+
+// NewPeerServer returns the Peer service of an office node.
+func NewPeerServer(o *Office) *PeerServer { return &PeerServer{o: o} }
+
+var _ peerv1.PeerServer = (*PeerServer)(nil)
+
+// Join adds the caller to this office's raft group. Only a node whose
+// certificate names this office may join it.
+func (s *PeerServer) Join(ctx context.Context, req *peerv1.JoinRequest) (*peerv1.JoinResponse, error) {
+	o := s.o
+	id, err := pki.PeerIdentity(ctx)
+	if err != nil {
+		return nil, status.Error(codes.Unauthenticated, err.Error())
+	}
+	if id.Office != o.cfg.Office || req.GetOfficeCode() != o.cfg.Office {
+		return nil, status.Errorf(codes.PermissionDenied,
+			"office %s may not join office %s (certificate names %s)", req.GetOfficeCode(), o.cfg.Office, id.Office)
+	}
+	if req.GetNode() == "" || req.GetRaftAddress() == "" {
+		return nil, status.Error(codes.InvalidArgument, "node and raft_address are required")
+	}
+	err = o.cfg.Group.AddVoter(req.GetNode(), req.GetRaftAddress())
+	if errors.Is(err, ErrNotLeader) {
+		var resp *peerv1.JoinResponse
+		ferr := o.forwardTo(ctx, o.leaderTargets(), func(ctx context.Context, conn *grpc.ClientConn) error {
+			var err error
+			resp, err = peerv1.NewPeerClient(conn).Join(ctx, req)
+			return err
+		})
+		return resp, ferr
+	}
+	if err != nil {
+		return nil, status.Error(codes.Unavailable, err.Error())
+	}
+	return &peerv1.JoinResponse{Leader: o.cfg.Node}, nil
+}
+
+// Feed streams the registry to an office below.
+func (s *PeerServer) Feed(req *peerv1.FeedRequest, stream grpc.ServerStreamingServer[peerv1.FeedMessage]) error {
+	return s.o.ServeFeed(req, stream)
+}
+
+// AnnounceNode records a node in the directory. The statement is signed
+// by the node, so it is checked here whoever forwarded it, and again at
+// the county.
+func (s *PeerServer) AnnounceNode(ctx context.Context, req *peerv1.AnnounceNodeRequest) (*peerv1.AnnounceNodeResponse, error) {
+	if err := s.o.verifyAnnouncement(req, time.Now()); err != nil {
+		return nil, status.Error(codes.PermissionDenied, err.Error())
+	}
+	return s.o.recordNode(ctx, req)
+}
+
+// forwardTo calls the first reachable target; see ForwardRegistry.
+func (o *Office) forwardTo(ctx context.Context, targets []target, call func(ctx context.Context, conn *grpc.ClientConn) error) error {
+	fctx, err := ForwardContext(ctx)
+	if err != nil {
+		return status.Error(codes.Unavailable, err.Error())
+	}
+	if len(targets) == 0 {
+		return status.Error(codes.Unavailable, "no node known to forward to")
+	}
+	var last error
+	for _, t := range targets {
+		conn, err := o.cfg.Peers.Conn(t.addr, t.office)
+		if err != nil {
+			last = err
+			continue
+		}
+		err = call(fctx, conn)
+		if err == nil {
+			return nil
+		}
+		if st, ok := status.FromError(err); ok && st.Code() != codes.Unavailable {
+			return err
+		}
+		last = err
+	}
+	return status.Errorf(codes.Unavailable, "no node reachable: %v", last)
+}
+
+// announcement returns this node's directory entry, signed.
+func (o *Office) announcement(now time.Time) (*peerv1.AnnounceNodeRequest, error) {
+	req := &peerv1.AnnounceNodeRequest{
+		Node: &yizhanv1.NodeEntry{
+			Name: o.cfg.Node, OfficeCode: o.cfg.Office,
+			RaftAddress: o.cfg.RaftAddr, PeerAddress: o.cfg.PeerAddr, HttpAddress: o.cfg.HTTPAddr,
+		},
+		AtUnixNano: now.UnixNano(),
+	}
+	msg, err := announcementBytes(req)
+	if err != nil {
+		return nil, err
+	}
+	req.Signature, err = o.cfg.Issuer.Sign(msg)
+	if err != nil {
+		return nil, err
+	}
+	req.CertChain = o.cfg.Issuer.Chain()
+	return req, nil
+}
+
+func announcementBytes(req *peerv1.AnnounceNodeRequest) ([]byte, error) {
+	signed := &peerv1.AnnounceNodeRequest{Node: req.GetNode(), AtUnixNano: req.GetAtUnixNano()}
+	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(signed)
+	if err != nil {
+		return nil, fmt.Errorf("federation: encode announcement: %w", err)
+	}
+	return append([]byte("yizhan-announce-v1:"), b...), nil
+}
+
+// verifyAnnouncement checks the signature, the certificate and that the
+// certificate names the announced office (and node, if it names one).
+func (o *Office) verifyAnnouncement(req *peerv1.AnnounceNodeRequest, now time.Time) error {
+	id, leaf, err := o.cfg.Bundle.VerifyChain(req.GetCertChain())
+	if err != nil {
+		return fmt.Errorf("announcement certificate: %w", err)
+	}
+	msg, err := announcementBytes(req)
+	if err != nil {
+		return err
+	}
+	if err := auth.VerifySignature(leaf, msg, req.GetSignature()); err != nil {
+		return fmt.Errorf("announcement signature: %w", err)
+	}
+	n := req.GetNode()
+	if id.Office != n.GetOfficeCode() {
+		return fmt.Errorf("certificate names office %s, announcement claims %s", id.Office, n.GetOfficeCode())
+	}
+	if id.Node != "" && id.Node != n.GetName() {
+		return fmt.Errorf("certificate names node %s, announcement claims %s", id.Node, n.GetName())
+	}
+	at := time.Unix(0, req.GetAtUnixNano())
+	if now.Sub(at) > announceMaxAge || at.Sub(now) > time.Minute {
+		return fmt.Errorf("announcement made at %s is stale", at.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
+// recordNode writes a verified announcement at the county, or forwards it there.
+func (o *Office) recordNode(ctx context.Context, req *peerv1.AnnounceNodeRequest) (*peerv1.AnnounceNodeResponse, error) {
+	cmd := &peerv1.RegistryCommand{
+		AtUnixNano: time.Now().UnixNano(),
+		Actor:      "node:" + req.GetNode().GetName(),
+		Op:         &peerv1.RegistryCommand_PutNode{PutNode: &peerv1.PutNode{Node: req.GetNode()}},
+	}
+	_, index, err := o.ProposeRegistry(ctx, cmd)
+	if errors.Is(err, ErrNotCounty) || errors.Is(err, ErrNotLeader) {
+		var resp *peerv1.AnnounceNodeResponse
+		ferr := o.ForwardRegistry(ctx, func(ctx context.Context, conn *grpc.ClientConn) error {
+			var err error
+			resp, err = peerv1.NewPeerClient(conn).AnnounceNode(ctx, req)
+			return err
+		})
+		return resp, ferr
+	}
+	if err != nil {
+		if errors.Is(err, registry.ErrInvalidArgument) {
+			return nil, status.Error(codes.InvalidArgument, err.Error())
+		}
+		return nil, status.Error(codes.Unavailable, err.Error())
+	}
+	return &peerv1.AnnounceNodeResponse{RegistryIndex: index}, nil
+}
+
+// announceLoop makes sure the directory knows where this node serves:
+// often until it does, then now and then.
+func (o *Office) announceLoop(ctx context.Context) {
+	wait := 500 * time.Millisecond
+	for {
+		if !o.directoryCurrent() {
+			if err := o.announceOnce(ctx); err != nil {
+				o.log.Debug("announce node", "err", err)
+				wait = min(2*wait, 10*time.Second)
+			} else {
+				wait = 500 * time.Millisecond
+			}
+		} else {
+			wait = 30 * time.Second
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+	}
+}
+
+func (o *Office) directoryCurrent() bool {
+	for _, n := range o.reg.Nodes(o.cfg.Office) {
+		if n.GetName() == o.cfg.Node {
+			return n.GetPeerAddress() == o.cfg.PeerAddr && n.GetRaftAddress() == o.cfg.RaftAddr &&
+				n.GetHttpAddress() == o.cfg.HTTPAddr
+		}
+	}
+	return false
+}
+
+func (o *Office) announceOnce(ctx context.Context) error {
+	req, err := o.announcement(time.Now())
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	_, err = o.recordNode(ctx, req)
+	return err
+}
+
+// joinLoop asks the nodes named by --join to add this node to the office,
+// until one has or this node is found in the office's configuration.
+func (o *Office) joinLoop(ctx context.Context) {
+	if len(o.cfg.Join) == 0 {
+		return
+	}
+	wait := 200 * time.Millisecond
+	for ctx.Err() == nil {
+		if o.isMember() {
+			return
+		}
+		err := o.forwardTo(ctx, o.joinTargets(), func(ctx context.Context, conn *grpc.ClientConn) error {
+			ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+			defer cancel()
+			_, err := peerv1.NewPeerClient(conn).Join(ctx, &peerv1.JoinRequest{
+				OfficeCode: o.cfg.Office, Node: o.cfg.Node, RaftAddress: o.cfg.RaftAddr,
+			})
+			return err
+		})
+		if err == nil {
+			o.log.Info("joined office raft group")
+			return
+		}
+		o.log.Debug("join office", "err", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 5*time.Second)
+	}
+}
+
+func (o *Office) joinTargets() []target {
+	var ts []target
+	for _, a := range o.cfg.Join {
+		if a != o.cfg.PeerAddr {
+			ts = append(ts, target{a, o.cfg.Office})
+		}
+	}
+	return ts
+}
+
+// isMember reports whether this node is in its office's raft configuration.
+func (o *Office) isMember() bool {
+	servers, err := o.cfg.Group.Members()
+	if err != nil {
+		return false
+	}
+	for _, s := range servers {
+		if string(s.ID) == o.cfg.Node && string(s.Address) == o.cfg.RaftAddr {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,121 @@
+package node
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/yizhan-gov/yizhan/api/openapi"
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+)
+
+// httpServer serves REST (grpc-gateway), gRPC without TLS (h2c) for
+// clients, the OpenAPI document, metrics and health on one port.
+type httpServer struct {
+	srv *http.Server
+}
+
+func newHTTPServer(n *Node, reg yizhanv1.RegistryServiceServer, au yizhanv1.AuthServiceServer, cl yizhanv1.ClusterServiceServer) (*httpServer, error) {
+	gw := runtime.NewServeMux(
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.HTTPBodyMarshaler{
+			Marshaler: &runtime.JSONPb{
+				MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: false},
+				UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
+			},
+		}),
+		runtime.WithMiddlewares(n.metrics.gatewayMiddleware),
+	)
+	ctx := context.Background()
+	if err := yizhanv1.RegisterRegistryServiceHandlerServer(ctx, gw, reg); err != nil {
+		return nil, fmt.Errorf("node: gateway: %w", err)
+	}
+	if err := yizhanv1.RegisterAuthServiceHandlerServer(ctx, gw, au); err != nil {
+		return nil, fmt.Errorf("node: gateway: %w", err)
+	}
+	if err := yizhanv1.RegisterClusterServiceHandlerServer(ctx, gw, cl); err != nil {
+		return nil, fmt.Errorf("node: gateway: %w", err)
+	}
+
+	mux := http.NewServeMux()
+	mux.Handle("/v1/", gw)
+	mux.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(openapi.Spec)
+	})
+	mux.Handle("GET /metrics", n.metrics.handler())
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "node": n.cfg.Name, "office": n.cfg.Office})
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		ok, why := n.checkReady()
+		code := http.StatusOK
+		if !ok {
+			code = http.StatusServiceUnavailable
+		}
+		writeJSON(w, code, map[string]any{"ready": ok, "reason": why, "node": n.cfg.Name, "office": n.cfg.Office})
+	})
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, indexPage, n.cfg.Office, n.cfg.Name)
+	})
+
+	grpcSrv := n.publicServer
+	root := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ProtoMajor == 2 && strings.HasPrefix(r.Header.Get("Content-Type"), "application/grpc") {
+			grpcSrv.ServeHTTP(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+	var protocols http.Protocols
+	protocols.SetHTTP1(true)
+	protocols.SetUnencryptedHTTP2(true)
+	return &httpServer{srv: &http.Server{
+		Handler:           root,
+		Protocols:         &protocols,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}}, nil
+}
+
+const indexPage = `<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>一站 · 政务服务</title></head>
+<body><h1>一站 政务服务平台</h1>
+<p>办公室 %s · 节点 %s</p>
+<ul>
+<li><a href="/v1/items">事项目录 (JSON)</a></li>
+<li><a href="/v1/offices">行政区划 (JSON)</a></li>
+<li><a href="/v1/registry/status">目录同步状态</a></li>
+<li><a href="/v1/cluster">集群状态</a></li>
+<li><a href="/openapi.json">OpenAPI</a></li>
+</ul></body></html>
+`
+
+func (h *httpServer) serve(ln net.Listener) error {
+	err := h.srv.Serve(ln)
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+func (h *httpServer) shutdown(ctx context.Context) {
+	h.srv.Shutdown(ctx)
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	json.NewEncoder(w).Encode(v)
+}
+
+func timestampOf(t time.Time) *timestamppb.Timestamp { return timestamppb.New(t) }

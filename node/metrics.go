@@ -1,0 +1,112 @@
+package node
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"github.com/hashicorp/raft"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// metrics are one node's Prometheus metrics, in a registry of its own so
+// that many nodes can live in one process (the demo, the tests).
+type metrics struct {
+	reg      *prometheus.Registry
+	requests *prometheus.HistogramVec
+}
+
+func newMetrics(n *Node) *metrics {
+	m := &metrics{reg: prometheus.NewRegistry()}
+	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	labels := prometheus.Labels{"office": n.cfg.Office, "node": n.cfg.Name}
+	m.requests = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "yizhan_http_request_duration_seconds", Help: "REST requests by route and status code.",
+		ConstLabels: labels, Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
+	}, []string{"method", "route", "code"})
+	gauge := func(name, help string, f func() float64) {
+		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help, ConstLabels: labels}, f))
+	}
+	g := n.office.Group()
+	gauge("yizhan_raft_leader", "1 when this node leads its office's raft group.", func() float64 {
+		if g.State() == raft.Leader {
+			return 1
+		}
+		return 0
+	})
+	gauge("yizhan_raft_state", "Raft state: 0 follower, 1 candidate, 2 leader, 3 shutdown.", func() float64 { return float64(g.State()) })
+	gauge("yizhan_raft_applied_index", "Last raft index applied on this node.", func() float64 { return float64(g.AppliedIndex()) })
+	gauge("yizhan_raft_last_contact_seconds", "Seconds since a follower last heard from its leader.", func() float64 {
+		if g.State() == raft.Leader {
+			return 0
+		}
+		if lc := g.LastContact(); !lc.IsZero() {
+			return time.Since(lc).Seconds()
+		}
+		return -1
+	})
+	reg := n.office.Registry()
+	gauge("yizhan_registry_index", "Registry index applied on this node.", func() float64 { return float64(reg.Index()) })
+	gauge("yizhan_registry_upstream_index", "Newest registry index this node has heard of.", func() float64 {
+		return float64(n.office.UpstreamIndex())
+	})
+	gauge("yizhan_registry_lag", "Registry entries this node is behind the newest it has heard of.", func() float64 {
+		return float64(n.office.UpstreamIndex() - min(reg.Index(), n.office.UpstreamIndex()))
+	})
+	gauge("yizhan_registry_stale_seconds", "Seconds since this node's registry was last known in sync (-1: never).", func() float64 {
+		return n.office.StaleSeconds(time.Now())
+	})
+	m.reg.MustRegister(m.requests)
+	return m
+}
+
+func (m *metrics) handler() http.Handler {
+	return promhttpHandler(m.reg)
+}
+
+// gatewayMiddleware records each REST request's latency by route.
+func (m *metrics) gatewayMiddleware(next runtime.HandlerFunc) runtime.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, params map[string]string) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
+		next(sw, r, params)
+		m.requests.WithLabelValues(r.Method, routeOf(r.URL.Path), strconv.Itoa(sw.code)).Observe(time.Since(start).Seconds())
+	}
+}
+
+// routeOf turns a path into its route, with names in place of the
+// identifiers: /v1/items/ABC/versions → /v1/items/{id}/versions. It keeps
+// the metric's label values few.
+func routeOf(path string) string {
+	parts := strings.Split(path, "/")
+	for i := 3; i < len(parts); i += 2 {
+		switch parts[i] {
+		case "status", "login", "me":
+		default:
+			parts[i] = "{id}"
+		}
+	}
+	if len(parts) > 6 {
+		parts = append(parts[:6], "...")
+	}
+	return strings.Join(parts, "/")
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.code = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}

@@ -1,0 +1,491 @@
+// Package node assembles one Yizhan node: its badger store, its office's
+// raft group, the registry, the federation links, and the servers (REST
+// and gRPC for clients, mutual-TLS gRPC for peers).
+package node
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+
+	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+	"github.com/yizhan-gov/yizhan/auth"
+	"github.com/yizhan-gov/yizhan/federation"
+	"github.com/yizhan-gov/yizhan/federation/badgerstore"
+	"github.com/yizhan-gov/yizhan/federation/pki"
+	"github.com/yizhan-gov/yizhan/federation/raftnet"
+	"github.com/yizhan-gov/yizhan/registry"
+)
+
+// Config is one node's configuration. cmd/yizhan fills it from flags and
+// environment variables; tests and the demo fill it directly.
+type Config struct {
+	Office     string // 12-digit division code of the node's office
+	OfficeName string // the county office's name, used when bootstrapping a county
+	Name       string // node name, unique in the federation
+	DataDir    string
+
+	HTTPAddr string // REST, gRPC (h2c), web UI, /metrics, /healthz, /readyz
+	PeerAddr string // node-to-node gRPC, mutual TLS
+	RaftAddr string // raft, mutual TLS
+	// Advertise is the host other nodes use to reach this one. Empty: the
+	// listen host, or the machine's host name when listening on all
+	// interfaces.
+	Advertise string
+
+	Bootstrap bool     // start a new office group with this node as first voter
+	Join      []string // peer addresses of nodes already in the office
+	Upstream  []string // peer addresses of the parent office, then fallbacks
+
+	TLS *pki.Bundle
+	// BootstrapAdminPassword, at a county's first start, creates the county
+	// office and the "admin" account with this password.
+	BootstrapAdminPassword string
+
+	Logger             *slog.Logger
+	Timing             federation.Timing // zero: federation.DefaultTiming()
+	ChangelogRetention int               // registry changelog entries kept (0: default)
+	FeedHeartbeat      time.Duration
+	SmallBadger        bool // tune badger for many nodes in one process
+	TokenTTL           time.Duration
+	// Dial, when set, opens this node's connections to other offices'
+	// and its own office's peers (tests pass a link they can cut).
+	Dial func(ctx context.Context, addr string) (net.Conn, error)
+	Now                func() time.Time // nil: time.Now
+}
+
+// Node is one running node.
+type Node struct {
+	cfg  Config
+	log  *slog.Logger
+	now  func() time.Time
+	db   *badger.DB
+	fsm  *federation.FSM
+	raft *raftnet.StreamLayer
+
+	office       *federation.Office
+	peers        *federation.Peers
+	issuer       *auth.Issuer
+	authn        *auth.Authenticator
+	loginLimiter *loginLimiter
+	metrics      *metrics
+
+	httpLn, peerLn, raftLn net.Listener
+	httpAddr, peerAddr     string // advertised
+	raftAddr               string
+
+	peerServer   *grpc.Server
+	publicServer *grpc.Server
+	httpServer   *httpServer
+
+	ready    atomic.Bool
+	stopping atomic.Bool
+	wg       sync.WaitGroup
+	cancel   context.CancelFunc
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// New opens the node's store and listeners and builds its parts. Start
+// runs it.
+func New(cfg Config) (n *Node, err error) {
+	if err := validateConfig(&cfg); err != nil {
+		return nil, err
+	}
+	n = &Node{cfg: cfg, now: cfg.Now}
+	if n.now == nil {
+		n.now = time.Now
+	}
+	n.log = cfg.Logger.With("office", cfg.Office, "node", cfg.Name)
+	defer func() {
+		if err != nil {
+			n.closeResources()
+		}
+	}()
+
+	if n.httpLn, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
+		return nil, fmt.Errorf("node: listen http %s: %w", cfg.HTTPAddr, err)
+	}
+	if n.peerLn, err = net.Listen("tcp", cfg.PeerAddr); err != nil {
+		return nil, fmt.Errorf("node: listen peer %s: %w", cfg.PeerAddr, err)
+	}
+	if n.raftLn, err = net.Listen("tcp", cfg.RaftAddr); err != nil {
+		return nil, fmt.Errorf("node: listen raft %s: %w", cfg.RaftAddr, err)
+	}
+	n.httpAddr = advertised(n.httpLn.Addr(), cfg.Advertise)
+	n.peerAddr = advertised(n.peerLn.Addr(), cfg.Advertise)
+	n.raftAddr = advertised(n.raftLn.Addr(), cfg.Advertise)
+
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("node: data dir: %w", err)
+	}
+	n.db, err = badgerstore.OpenDB(filepath.Join(cfg.DataDir, "badger"), badgerstore.DBOptions{Logger: cfg.Logger, Small: cfg.SmallBadger})
+	if err != nil {
+		return nil, fmt.Errorf("node: open store: %w", err)
+	}
+
+	reg := registry.New(registry.Options{ChangelogRetention: cfg.ChangelogRetention})
+	n.fsm = federation.NewFSM(reg)
+	raftAdvertise, err := net.ResolveTCPAddr("tcp", n.raftAddr)
+	if err != nil {
+		return nil, fmt.Errorf("node: raft address %s: %w", n.raftAddr, err)
+	}
+	n.raft = raftnet.NewStreamLayer(n.raftLn, raftAdvertise, cfg.TLS, cfg.Office, n.log)
+	transport := raftnet.NewTransport(n.raft, n.log)
+	group, err := federation.OpenGroup(federation.GroupConfig{
+		Office: cfg.Office, NodeID: cfg.Name, Dir: cfg.DataDir, DB: n.db,
+		Transport: transport, FSM: n.fsm, Timing: cfg.Timing, Logger: n.log,
+		HCLogger: raftnet.NewHCLogger(n.log, "raft"),
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	n.issuer = auth.NewIssuer(cfg.TLS.Signer(), cfg.TLS.Certificate.Certificate, cfg.Office, cfg.Name, cfg.TokenTTL, n.now)
+	n.peers = federation.NewPeers(cfg.TLS, cfg.Dial)
+	n.office = federation.NewOffice(federation.OfficeConfig{
+		Office: cfg.Office, Node: cfg.Name,
+		RaftAddr: n.raftAddr, PeerAddr: n.peerAddr, HTTPAddr: n.httpAddr,
+		Join: cfg.Join, Upstream: cfg.Upstream,
+		Bundle: cfg.TLS, Issuer: n.issuer, Group: group, FSM: n.fsm, Peers: n.peers,
+		Logger: n.log, FeedHeartbeat: cfg.FeedHeartbeat,
+	})
+	n.authn = &auth.Authenticator{
+		Staff: staffDirectory{reg},
+		VerifyChain: func(chain [][]byte) (string, *x509.Certificate, error) {
+			id, leaf, err := cfg.TLS.VerifyChain(chain)
+			return id.Office, leaf, err
+		},
+		CanSignIn: registry.CanSignIn,
+		Now:       n.now,
+	}
+	n.loginLimiter = newLoginLimiter(n.now)
+	n.metrics = newMetrics(n)
+
+	regSvc := &registryService{n: n}
+	authSvc := &authService{n: n}
+	clusterSvc := &clusterService{n: n}
+
+	n.peerServer = grpc.NewServer(grpc.Creds(credentials.NewTLS(cfg.TLS.ServerConfig())))
+	peerv1.RegisterPeerServer(n.peerServer, federation.NewPeerServer(n.office))
+	// Forwarded client requests arrive here too; they carry the client's
+	// own bearer token, which is checked as if the client had come itself.
+	yizhanv1.RegisterRegistryServiceServer(n.peerServer, regSvc)
+	yizhanv1.RegisterAuthServiceServer(n.peerServer, authSvc)
+	yizhanv1.RegisterClusterServiceServer(n.peerServer, clusterSvc)
+
+	n.publicServer = grpc.NewServer()
+	yizhanv1.RegisterRegistryServiceServer(n.publicServer, regSvc)
+	yizhanv1.RegisterAuthServiceServer(n.publicServer, authSvc)
+	yizhanv1.RegisterClusterServiceServer(n.publicServer, clusterSvc)
+
+	n.httpServer, err = newHTTPServer(n, regSvc, authSvc, clusterSvc)
+	if err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+func validateConfig(cfg *Config) error {
+	if err := registry.ValidCode(cfg.Office); err != nil {
+		return fmt.Errorf("node: --office: %w", err)
+	}
+	if cfg.Name == "" {
+		return errors.New("node: --name is required")
+	}
+	if cfg.DataDir == "" {
+		return errors.New("node: --data is required")
+	}
+	if cfg.TLS == nil {
+		return errors.New("node: a TLS certificate is required (--tls-cert, --tls-key, --tls-ca)")
+	}
+	if cfg.TLS.Identity.Office != cfg.Office {
+		return fmt.Errorf("node: the certificate names office %s, not %s", cfg.TLS.Identity.Office, cfg.Office)
+	}
+	if cfg.TLS.Identity.Node != "" && cfg.TLS.Identity.Node != cfg.Name {
+		return fmt.Errorf("node: the certificate names node %s, not %s", cfg.TLS.Identity.Node, cfg.Name)
+	}
+	isCounty := federation.CountyOf(cfg.Office) == cfg.Office
+	if !isCounty && len(cfg.Upstream) == 0 {
+		return errors.New("node: --upstream is required below the county")
+	}
+	if cfg.BootstrapAdminPassword != "" && !isCounty {
+		return errors.New("node: a bootstrap admin password is for the county only")
+	}
+	if cfg.BootstrapAdminPassword != "" && len([]rune(cfg.BootstrapAdminPassword)) < auth.MinPasswordLength {
+		return fmt.Errorf("node: the bootstrap admin password needs at least %d characters", auth.MinPasswordLength)
+	}
+	if cfg.HTTPAddr == "" {
+		cfg.HTTPAddr = ":8080"
+	}
+	if cfg.PeerAddr == "" {
+		cfg.PeerAddr = ":7070"
+	}
+	if cfg.RaftAddr == "" {
+		cfg.RaftAddr = ":7000"
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return nil
+}
+
+// advertised is the address others use to reach a listener.
+func advertised(a net.Addr, host string) string {
+	tcp, ok := a.(*net.TCPAddr)
+	if !ok {
+		return a.String()
+	}
+	port := strconv.Itoa(tcp.Port)
+	if host != "" {
+		return net.JoinHostPort(host, port)
+	}
+	if tcp.IP == nil || tcp.IP.IsUnspecified() {
+		if h, err := os.Hostname(); err == nil && h != "" {
+			return net.JoinHostPort(h, port)
+		}
+		return net.JoinHostPort("127.0.0.1", port)
+	}
+	return net.JoinHostPort(tcp.IP.String(), port)
+}
+
+// Start runs the node's servers and background work.
+func (n *Node) Start() error {
+	ctx, cancel := context.WithCancel(context.Background())
+	n.cancel = cancel
+	if n.cfg.Bootstrap {
+		if err := n.office.Group().Bootstrap(); err != nil {
+			return err
+		}
+	}
+	n.serve("peer", func() error { return n.peerServer.Serve(n.peerLn) })
+	n.serve("http", func() error { return n.httpServer.serve(n.httpLn) })
+	n.office.Start(ctx)
+	if n.office.IsCounty() {
+		n.wg.Add(1)
+		go func() { defer n.wg.Done(); n.bootstrapCounty(ctx) }()
+	}
+	n.wg.Add(1)
+	go func() { defer n.wg.Done(); n.watchReady(ctx) }()
+	n.log.Info("node started", "http", n.httpAddr, "peer", n.peerAddr, "raft", n.raftAddr)
+	return nil
+}
+
+func (n *Node) serve(name string, f func() error) {
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		if err := f(); err != nil && !n.stopping.Load() {
+			n.log.Error("server stopped", "server", name, "err", err)
+		}
+	}()
+}
+
+// HTTPAddr is the advertised REST address (host:port).
+func (n *Node) HTTPAddr() string { return n.httpAddr }
+
+// PeerAddr is the advertised node-to-node address.
+func (n *Node) PeerAddr() string { return n.peerAddr }
+
+// RaftAddr is the advertised raft address.
+func (n *Node) RaftAddr() string { return n.raftAddr }
+
+// Office is the node's federation part.
+func (n *Node) Office() *federation.Office { return n.office }
+
+// Registry is the node's registry replica.
+func (n *Node) Registry() *registry.Registry { return n.office.Registry() }
+
+// Name is the node's name.
+func (n *Node) Name() string { return n.cfg.Name }
+
+// Ready reports whether the node serves: its office has a leader and its
+// registry holds its own office.
+func (n *Node) Ready() bool { return n.ready.Load() }
+
+func (n *Node) checkReady() (bool, string) {
+	if n.stopping.Load() {
+		return false, "shutting down"
+	}
+	if _, id := n.office.Group().Leader(); id == "" {
+		return false, "office has no raft leader"
+	}
+	if _, err := n.office.Registry().Office(n.cfg.Office); err != nil {
+		return false, "registry does not hold this office yet"
+	}
+	return true, "ok"
+}
+
+func (n *Node) watchReady(ctx context.Context) {
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		ok, _ := n.checkReady()
+		n.ready.Store(ok)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// bootstrapCounty creates the county office and the first admin account
+// when this node leads a new county whose registry is empty.
+func (n *Node) bootstrapCounty(ctx context.Context) {
+	reg := n.office.Registry()
+	for ctx.Err() == nil {
+		_, officeErr := reg.Office(n.cfg.Office)
+		_, adminErr := reg.Staff("admin")
+		if officeErr == nil && (n.cfg.BootstrapAdminPassword == "" || adminErr == nil) {
+			return
+		}
+		if n.office.Group().IsLeader() {
+			if err := n.bootstrapCountyOnce(ctx, officeErr != nil, adminErr != nil); err != nil {
+				n.log.Warn("bootstrap county registry", "err", err)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+func (n *Node) bootstrapCountyOnce(ctx context.Context, needOffice, needAdmin bool) error {
+	if !n.cfg.Bootstrap && needOffice {
+		// Only the node started with --bootstrap fills an empty registry:
+		// an empty registry on a joined node means it has not caught up.
+		return nil
+	}
+	at := n.now().UnixNano()
+	if needOffice {
+		name := n.cfg.OfficeName
+		if name == "" {
+			name = "县政务服务中心"
+		}
+		_, _, err := n.office.ProposeRegistry(ctx, &peerv1.RegistryCommand{AtUnixNano: at, Actor: "node:" + n.cfg.Name,
+			Op: &peerv1.RegistryCommand_CreateOffice{CreateOffice: &peerv1.CreateOffice{Office: &yizhanv1.Office{
+				Code: n.cfg.Office, Name: name}}}})
+		if err != nil && !errors.Is(err, registry.ErrAlreadyExists) {
+			return err
+		}
+		n.log.Info("created the county office", "name", name)
+	}
+	if needAdmin && n.cfg.BootstrapAdminPassword != "" {
+		hash, err := auth.HashPassword(n.cfg.BootstrapAdminPassword)
+		if err != nil {
+			return err
+		}
+		_, _, err = n.office.ProposeRegistry(ctx, &peerv1.RegistryCommand{AtUnixNano: at, Actor: "node:" + n.cfg.Name,
+			Op: &peerv1.RegistryCommand_CreateStaff{CreateStaff: &peerv1.CreateStaff{
+				Staff: &yizhanv1.StaffMember{Username: "admin", Name: "系统管理员", OfficeCode: n.cfg.Office,
+					Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_ADMIN}},
+				Credential: &peerv1.StaffCredential{Username: "admin", PasswordHash: hash},
+			}}})
+		if err != nil && !errors.Is(err, registry.ErrAlreadyExists) {
+			return err
+		}
+		n.log.Info("created the admin account")
+	}
+	return nil
+}
+
+// registryStatus is GET /v1/registry/status.
+func (n *Node) registryStatus() *yizhanv1.RegistryStatus {
+	o := n.office
+	reg := o.Registry()
+	_, leader := o.Group().Leader()
+	up := o.UpstreamIndex()
+	st := &yizhanv1.RegistryStatus{
+		OfficeCode: o.Code(), Node: o.NodeName(), Index: reg.Index(), UpstreamIndex: up,
+		Lag: up - min(up, reg.Index()), StaleSeconds: o.StaleSeconds(time.Now()), Leader: leader,
+		ChangelogFirstIndex: reg.ChangelogFirstIndex(),
+	}
+	if !o.IsCounty() {
+		f := o.Feed()
+		st.FeedSource, st.FeedSourceOffice = f.Source, f.SourceOffice
+		if !f.LastContact.IsZero() {
+			st.LastContact = timestampOf(f.LastContact)
+		}
+	}
+	return st
+}
+
+// Close stops the node. The order matters: stop taking requests and
+// report not ready (so load balancers move on), stop the background work,
+// hand raft leadership over and shut raft down, then close badger, which
+// raft writes to until it stops.
+func (n *Node) Close() error {
+	n.closeOnce.Do(func() {
+		n.stopping.Store(true)
+		n.ready.Store(false)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if n.httpServer != nil {
+			n.httpServer.shutdown(ctx)
+		}
+		if n.cancel != nil {
+			n.cancel()
+		}
+		if n.office != nil {
+			n.office.Close()
+		}
+		if n.publicServer != nil {
+			n.publicServer.Stop()
+		}
+		if n.peerServer != nil {
+			n.peerServer.Stop() // feeds are endless streams: no graceful wait
+		}
+		n.wg.Wait()
+		if n.office != nil {
+			if err := n.office.Group().Close(); err != nil {
+				n.closeErr = err
+			}
+		}
+		n.closeResources()
+		n.log.Info("node stopped")
+	})
+	return n.closeErr
+}
+
+func (n *Node) closeResources() {
+	if n.peers != nil {
+		n.peers.Close()
+	}
+	for _, ln := range []net.Listener{n.httpLn, n.peerLn, n.raftLn} {
+		if ln != nil {
+			ln.Close()
+		}
+	}
+	if n.db != nil {
+		if err := n.db.Close(); err != nil && n.closeErr == nil {
+			n.closeErr = fmt.Errorf("node: close store: %w", err)
+		}
+		n.db = nil
+	}
+}
+
+// staffDirectory adapts the registry to auth.StaffDirectory.
+type staffDirectory struct{ reg *registry.Registry }
+
+func (d staffDirectory) StaffMember(username string) (*yizhanv1.StaffMember, bool) {
+	s, err := d.reg.Staff(username)
+	return s, err == nil
+}

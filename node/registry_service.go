@@ -1,0 +1,477 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+
+	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+	"github.com/yizhan-gov/yizhan/auth"
+	"github.com/yizhan-gov/yizhan/federation"
+	"github.com/yizhan-gov/yizhan/registry"
+)
+
+// registryService serves the registry: reads from this node's replica,
+// writes authored at the county leader (forwarded there from anywhere).
+type registryService struct {
+	yizhanv1.UnsafeRegistryServiceServer
+	n *Node
+}
+
+var _ yizhanv1.RegistryServiceServer = (*registryService)(nil)
+
+// readMeta checks min_index and says how fresh this node's answer is.
+func (s *registryService) readMeta(minIndex uint64) (*yizhanv1.ReadMeta, error) {
+	o := s.n.office
+	idx := o.Registry().Index()
+	if minIndex > idx {
+		return nil, toStatus(fmt.Errorf("%w: registry at index %d here, behind min_index %d",
+			registry.ErrFailedPrecondition, idx, minIndex))
+	}
+	return &yizhanv1.ReadMeta{
+		RegistryIndex: idx, UpstreamIndex: o.UpstreamIndex(),
+		StaleSeconds: o.StaleSeconds(time.Now()), OfficeCode: o.Code(), Node: o.NodeName(),
+	}, nil
+}
+
+// countyAdmin authenticates the caller and requires a county admin.
+func (s *registryService) countyAdmin(ctx context.Context) (*auth.Principal, error) {
+	p, err := s.n.authn.FromContext(ctx)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	if !p.Has(yizhanv1.Role_ROLE_ADMIN) || p.Office != federation.CountyOf(s.n.office.Code()) {
+		return nil, toStatus(fmt.Errorf("%w: registry changes need a county admin (%s is not)", auth.ErrPermissionDenied, p.Username))
+	}
+	return p, nil
+}
+
+// write runs a registry write: authenticate, then either forward the
+// request toward the county leader or build the command and propose it.
+func write[Resp proto.Message](ctx context.Context, s *registryService,
+	forward func(context.Context, yizhanv1.RegistryServiceClient) (Resp, error),
+	build func(p *auth.Principal) (*peerv1.RegistryCommand, error),
+	answer func(v proto.Message, index uint64) Resp,
+) (Resp, error) {
+	var zero Resp
+	p, err := s.countyAdmin(ctx)
+	if err != nil {
+		return zero, err
+	}
+	o := s.n.office
+	if o.IsCounty() && o.Group().IsLeader() {
+		cmd, err := build(p)
+		if err != nil {
+			return zero, toStatus(err)
+		}
+		v, index, err := o.ProposeRegistry(ctx, cmd)
+		if err == nil {
+			return answer(v, index), nil
+		}
+		if !errors.Is(err, federation.ErrNotLeader) {
+			return zero, toStatus(err)
+		}
+		// Leadership moved between the check and the proposal: forward.
+	}
+	var resp Resp
+	err = o.ForwardRegistry(ctx, func(ctx context.Context, conn *grpc.ClientConn) error {
+		var err error
+		resp, err = forward(ctx, yizhanv1.NewRegistryServiceClient(conn))
+		return err
+	})
+	return resp, err
+}
+
+func (s *registryService) command(p *auth.Principal, op any) *peerv1.RegistryCommand {
+	cmd := &peerv1.RegistryCommand{AtUnixNano: s.n.now().UnixNano(), Actor: p.Username}
+	switch v := op.(type) {
+	case *peerv1.CreateOffice:
+		cmd.Op = &peerv1.RegistryCommand_CreateOffice{CreateOffice: v}
+	case *peerv1.CreateDepartment:
+		cmd.Op = &peerv1.RegistryCommand_CreateDepartment{CreateDepartment: v}
+	case *peerv1.CreateItem:
+		cmd.Op = &peerv1.RegistryCommand_CreateItem{CreateItem: v}
+	case *peerv1.UpdateItem:
+		cmd.Op = &peerv1.RegistryCommand_UpdateItem{UpdateItem: v}
+	case *peerv1.CreateGrant:
+		cmd.Op = &peerv1.RegistryCommand_CreateGrant{CreateGrant: v}
+	case *peerv1.RevokeGrant:
+		cmd.Op = &peerv1.RegistryCommand_RevokeGrant{RevokeGrant: v}
+	case *peerv1.CreateStaff:
+		cmd.Op = &peerv1.RegistryCommand_CreateStaff{CreateStaff: v}
+	case *peerv1.PutCalendar:
+		cmd.Op = &peerv1.RegistryCommand_PutCalendar{PutCalendar: v}
+	default:
+		panic(fmt.Sprintf("node: unknown registry op %T", op))
+	}
+	return cmd
+}
+
+// --- offices ---
+
+func (s *registryService) ListOffices(_ context.Context, req *yizhanv1.ListOfficesRequest) (*yizhanv1.ListOfficesResponse, error) {
+	meta, err := s.readMeta(req.GetMinIndex())
+	if err != nil {
+		return nil, err
+	}
+	return &yizhanv1.ListOfficesResponse{Offices: s.n.office.Registry().Offices(req.GetTier(), req.GetParentCode()), Meta: meta}, nil
+}
+
+func (s *registryService) GetOffice(_ context.Context, req *yizhanv1.GetOfficeRequest) (*yizhanv1.GetOfficeResponse, error) {
+	meta, err := s.readMeta(req.GetMinIndex())
+	if err != nil {
+		return nil, err
+	}
+	reg := s.n.office.Registry()
+	o, err := reg.Office(req.GetCode())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &yizhanv1.GetOfficeResponse{Office: o, Children: reg.Children(o.GetCode()), Meta: meta}, nil
+}
+
+func (s *registryService) CreateOffice(ctx context.Context, req *yizhanv1.CreateOfficeRequest) (*yizhanv1.CreateOfficeResponse, error) {
+	return write(ctx, s,
+		func(ctx context.Context, c yizhanv1.RegistryServiceClient) (*yizhanv1.CreateOfficeResponse, error) {
+			return c.CreateOffice(ctx, req)
+		},
+		func(p *auth.Principal) (*peerv1.RegistryCommand, error) {
+			return s.command(p, &peerv1.CreateOffice{Office: req.GetOffice()}), nil
+		},
+		func(v proto.Message, index uint64) *yizhanv1.CreateOfficeResponse {
+			return &yizhanv1.CreateOfficeResponse{Office: v.(*yizhanv1.Office), RegistryIndex: index}
+		})
+}
+
+// --- departments ---
+
+func (s *registryService) ListDepartments(_ context.Context, req *yizhanv1.ListDepartmentsRequest) (*yizhanv1.ListDepartmentsResponse, error) {
+	meta, err := s.readMeta(req.GetMinIndex())
+	if err != nil {
+		return nil, err
+	}
+	return &yizhanv1.ListDepartmentsResponse{Departments: s.n.office.Registry().Departments(), Meta: meta}, nil
+}
+
+func (s *registryService) CreateDepartment(ctx context.Context, req *yizhanv1.CreateDepartmentRequest) (*yizhanv1.CreateDepartmentResponse, error) {
+	return write(ctx, s,
+		func(ctx context.Context, c yizhanv1.RegistryServiceClient) (*yizhanv1.CreateDepartmentResponse, error) {
+			return c.CreateDepartment(ctx, req)
+		},
+		func(p *auth.Principal) (*peerv1.RegistryCommand, error) {
+			return s.command(p, &peerv1.CreateDepartment{Department: req.GetDepartment()}), nil
+		},
+		func(v proto.Message, index uint64) *yizhanv1.CreateDepartmentResponse {
+			return &yizhanv1.CreateDepartmentResponse{Department: v.(*yizhanv1.Department), RegistryIndex: index}
+		})
+}
+
+// --- items ---
+
+const (
+	defaultPageSize = 100
+	maxPageSize     = 1000
+)
+
+func (s *registryService) ListItems(_ context.Context, req *yizhanv1.ListItemsRequest) (*yizhanv1.ListItemsResponse, error) {
+	if req.GetPageSize() < 0 {
+		return nil, fieldError("page_size", "must not be negative")
+	}
+	offset := 0
+	if t := req.GetPageToken(); t != "" {
+		n, err := strconv.Atoi(t)
+		if err != nil || n < 0 {
+			return nil, fieldError("page_token", "is not a token this API gave out")
+		}
+		offset = n
+	}
+	if oc := req.GetOfficeCode(); oc != "" {
+		if err := registry.ValidCode(oc); err != nil {
+			return nil, fieldError("office_code", err.Error())
+		}
+	}
+	meta, err := s.readMeta(req.GetMinIndex())
+	if err != nil {
+		return nil, err
+	}
+	items := s.n.office.Registry().Items(registry.ItemFilter{
+		DepartmentCode: req.GetDepartmentCode(), OfficeCode: req.GetOfficeCode(),
+		Query: req.GetQuery(), ExerciseTier: req.GetExerciseTier(), At: s.n.now(),
+	})
+	size := int(req.GetPageSize())
+	if size == 0 {
+		size = defaultPageSize
+	}
+	size = min(size, maxPageSize)
+	resp := &yizhanv1.ListItemsResponse{Meta: meta}
+	if offset < len(items) {
+		end := min(offset+size, len(items))
+		resp.Items = items[offset:end]
+		if end < len(items) {
+			resp.NextPageToken = strconv.Itoa(end)
+		}
+	}
+	return resp, nil
+}
+
+func (s *registryService) GetItem(_ context.Context, req *yizhanv1.GetItemRequest) (*yizhanv1.GetItemResponse, error) {
+	meta, err := s.readMeta(req.GetMinIndex())
+	if err != nil {
+		return nil, err
+	}
+	it, err := s.n.office.Registry().Item(req.GetCode(), req.GetVersion())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &yizhanv1.GetItemResponse{Item: it, Meta: meta}, nil
+}
+
+func (s *registryService) CreateItem(ctx context.Context, req *yizhanv1.CreateItemRequest) (*yizhanv1.ItemWriteResponse, error) {
+	return write(ctx, s,
+		func(ctx context.Context, c yizhanv1.RegistryServiceClient) (*yizhanv1.ItemWriteResponse, error) {
+			return c.CreateItem(ctx, req)
+		},
+		func(p *auth.Principal) (*peerv1.RegistryCommand, error) {
+			return s.command(p, &peerv1.CreateItem{Item: req.GetItem()}), nil
+		},
+		itemAnswer)
+}
+
+func itemAnswer(v proto.Message, index uint64) *yizhanv1.ItemWriteResponse {
+	return &yizhanv1.ItemWriteResponse{Item: v.(*yizhanv1.Item), RegistryIndex: index}
+}
+
+// outputOnlyItemFields may not be named in an update mask.
+var outputOnlyItemFields = map[string]bool{
+	"code": true, "version": true, "updated_at": true, "updated_by": true, "registry_index": true,
+}
+
+func (s *registryService) UpdateItem(ctx context.Context, req *yizhanv1.UpdateItemRequest) (*yizhanv1.ItemWriteResponse, error) {
+	if req.GetItem().GetCode() == "" {
+		return nil, fieldError("item.code", "is required")
+	}
+	for _, p := range req.GetUpdateMask().GetPaths() {
+		fd := (&yizhanv1.Item{}).ProtoReflect().Descriptor().Fields().ByName(protoreflect.Name(p))
+		if fd == nil {
+			return nil, fieldError("update_mask", fmt.Sprintf("%q is not a field of an item", p))
+		}
+		if outputOnlyItemFields[p] {
+			return nil, fieldError("update_mask", fmt.Sprintf("%q cannot be changed", p))
+		}
+	}
+	return write(ctx, s,
+		func(ctx context.Context, c yizhanv1.RegistryServiceClient) (*yizhanv1.ItemWriteResponse, error) {
+			return c.UpdateItem(ctx, req)
+		},
+		func(p *auth.Principal) (*peerv1.RegistryCommand, error) {
+			cur, err := s.n.office.Registry().Item(req.GetItem().GetCode(), 0)
+			if err != nil {
+				return nil, err
+			}
+			next := mergeItem(cur, req.GetItem(), req.GetUpdateMask().GetPaths())
+			return s.command(p, &peerv1.UpdateItem{Item: next, BaseVersion: cur.GetVersion()}), nil
+		},
+		itemAnswer)
+}
+
+// mergeItem returns cur with the fields named by paths taken from patch;
+// with no paths, every field set in patch (a list replaces the list).
+func mergeItem(cur, patch *yizhanv1.Item, paths []string) *yizhanv1.Item {
+	next := proto.CloneOf(cur)
+	dst, src := next.ProtoReflect(), patch.ProtoReflect()
+	fields := src.Descriptor().Fields()
+	set := func(fd protoreflect.FieldDescriptor) {
+		if outputOnlyItemFields[string(fd.Name())] {
+			return
+		}
+		if src.Has(fd) {
+			dst.Set(fd, src.Get(fd))
+		} else {
+			dst.Clear(fd)
+		}
+	}
+	if len(paths) == 0 {
+		for i := range fields.Len() {
+			if fd := fields.Get(i); src.Has(fd) {
+				set(fd)
+			}
+		}
+		return next
+	}
+	for _, p := range paths {
+		set(fields.ByName(protoreflect.Name(p)))
+	}
+	return next
+}
+
+func (s *registryService) ListItemVersions(_ context.Context, req *yizhanv1.ListItemVersionsRequest) (*yizhanv1.ListItemVersionsResponse, error) {
+	meta, err := s.readMeta(req.GetMinIndex())
+	if err != nil {
+		return nil, err
+	}
+	vs, err := s.n.office.Registry().ItemVersions(req.GetCode())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &yizhanv1.ListItemVersionsResponse{Versions: vs, Meta: meta}, nil
+}
+
+// --- grants ---
+
+func (s *registryService) ListGrants(_ context.Context, req *yizhanv1.ListGrantsRequest) (*yizhanv1.ListGrantsResponse, error) {
+	meta, err := s.readMeta(req.GetMinIndex())
+	if err != nil {
+		return nil, err
+	}
+	gs := s.n.office.Registry().Grants(registry.GrantFilter{
+		ItemCode: req.GetItemCode(), OfficeCode: req.GetOfficeCode(),
+		IncludeInactive: req.GetIncludeInactive(), At: s.n.now(),
+	})
+	return &yizhanv1.ListGrantsResponse{Grants: gs, Meta: meta}, nil
+}
+
+func (s *registryService) CreateGrant(ctx context.Context, req *yizhanv1.CreateGrantRequest) (*yizhanv1.GrantWriteResponse, error) {
+	return write(ctx, s,
+		func(ctx context.Context, c yizhanv1.RegistryServiceClient) (*yizhanv1.GrantWriteResponse, error) {
+			return c.CreateGrant(ctx, req)
+		},
+		func(p *auth.Principal) (*peerv1.RegistryCommand, error) {
+			return s.command(p, &peerv1.CreateGrant{Grant: req.GetGrant()}), nil
+		},
+		grantAnswer)
+}
+
+func grantAnswer(v proto.Message, index uint64) *yizhanv1.GrantWriteResponse {
+	return &yizhanv1.GrantWriteResponse{Grant: v.(*yizhanv1.Grant), RegistryIndex: index}
+}
+
+func (s *registryService) RevokeGrant(ctx context.Context, req *yizhanv1.RevokeGrantRequest) (*yizhanv1.GrantWriteResponse, error) {
+	if req.GetId() == "" {
+		return nil, fieldError("id", "is required")
+	}
+	return write(ctx, s,
+		func(ctx context.Context, c yizhanv1.RegistryServiceClient) (*yizhanv1.GrantWriteResponse, error) {
+			return c.RevokeGrant(ctx, req)
+		},
+		func(p *auth.Principal) (*peerv1.RegistryCommand, error) {
+			return s.command(p, &peerv1.RevokeGrant{Id: req.GetId()}), nil
+		},
+		grantAnswer)
+}
+
+// --- calendar ---
+
+func checkYear(y int32) error {
+	if y < 2000 || y > 2100 {
+		return fieldError("year", fmt.Sprintf("must be between 2000 and 2100, got %d", y))
+	}
+	return nil
+}
+
+func (s *registryService) GetCalendar(_ context.Context, req *yizhanv1.GetCalendarRequest) (*yizhanv1.GetCalendarResponse, error) {
+	if err := checkYear(req.GetYear()); err != nil {
+		return nil, err
+	}
+	meta, err := s.readMeta(req.GetMinIndex())
+	if err != nil {
+		return nil, err
+	}
+	return &yizhanv1.GetCalendarResponse{Calendar: s.n.office.Registry().Calendar(int(req.GetYear())), Meta: meta}, nil
+}
+
+func (s *registryService) PutCalendar(ctx context.Context, req *yizhanv1.PutCalendarRequest) (*yizhanv1.PutCalendarResponse, error) {
+	if err := checkYear(req.GetYear()); err != nil {
+		return nil, err
+	}
+	if y := req.GetCalendar().GetYear(); y != 0 && y != req.GetYear() {
+		return nil, fieldError("calendar.year", fmt.Sprintf("is %d but the path names %d", y, req.GetYear()))
+	}
+	return write(ctx, s,
+		func(ctx context.Context, c yizhanv1.RegistryServiceClient) (*yizhanv1.PutCalendarResponse, error) {
+			return c.PutCalendar(ctx, req)
+		},
+		func(p *auth.Principal) (*peerv1.RegistryCommand, error) {
+			cal := proto.CloneOf(req.GetCalendar())
+			if cal == nil {
+				cal = &yizhanv1.Calendar{}
+			}
+			cal.Year = req.GetYear()
+			return s.command(p, &peerv1.PutCalendar{Calendar: cal}), nil
+		},
+		func(v proto.Message, index uint64) *yizhanv1.PutCalendarResponse {
+			return &yizhanv1.PutCalendarResponse{Calendar: v.(*yizhanv1.Calendar), RegistryIndex: index}
+		})
+}
+
+// --- staff ---
+
+func (s *registryService) ListStaff(ctx context.Context, req *yizhanv1.ListStaffRequest) (*yizhanv1.ListStaffResponse, error) {
+	p, err := s.n.authn.FromContext(ctx)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	office := req.GetOfficeCode()
+	countyAdmin := p.Has(yizhanv1.Role_ROLE_ADMIN) && p.Office == federation.CountyOf(p.Office)
+	if !countyAdmin {
+		if office != "" && office != p.Office {
+			return nil, toStatus(fmt.Errorf("%w: %s may list the staff of office %s only", auth.ErrPermissionDenied, p.Username, p.Office))
+		}
+		office = p.Office
+	}
+	meta, err := s.readMeta(req.GetMinIndex())
+	if err != nil {
+		return nil, err
+	}
+	return &yizhanv1.ListStaffResponse{Staff: s.n.office.Registry().StaffList(office), Meta: meta}, nil
+}
+
+func (s *registryService) CreateStaff(ctx context.Context, req *yizhanv1.CreateStaffRequest) (*yizhanv1.StaffWriteResponse, error) {
+	if n := len([]rune(req.GetPassword())); n < auth.MinPasswordLength {
+		return nil, fieldError("password", fmt.Sprintf("must have at least %d characters", auth.MinPasswordLength))
+	}
+	return write(ctx, s,
+		func(ctx context.Context, c yizhanv1.RegistryServiceClient) (*yizhanv1.StaffWriteResponse, error) {
+			return c.CreateStaff(ctx, req)
+		},
+		func(p *auth.Principal) (*peerv1.RegistryCommand, error) {
+			cs := &peerv1.CreateStaff{Staff: req.GetStaff()}
+			// Check before the costly hash, so bad input answers at once.
+			if err := s.n.office.Registry().Check(s.command(p, &peerv1.CreateStaff{Staff: req.GetStaff(),
+				Credential: &peerv1.StaffCredential{Username: req.GetStaff().GetUsername(), PasswordHash: "pending"}})); err != nil {
+				return nil, err
+			}
+			hash, err := auth.HashPassword(req.GetPassword())
+			if err != nil {
+				return nil, err
+			}
+			cs.Credential = &peerv1.StaffCredential{Username: req.GetStaff().GetUsername(), PasswordHash: hash}
+			return s.command(p, cs), nil
+		},
+		func(v proto.Message, index uint64) *yizhanv1.StaffWriteResponse {
+			return &yizhanv1.StaffWriteResponse{Staff: v.(*yizhanv1.StaffMember), RegistryIndex: index}
+		})
+}
+
+// --- nodes and status ---
+
+func (s *registryService) ListNodes(ctx context.Context, req *yizhanv1.ListNodesRequest) (*yizhanv1.ListNodesResponse, error) {
+	if _, err := s.n.authn.FromContext(ctx); err != nil {
+		return nil, toStatus(err)
+	}
+	meta, err := s.readMeta(req.GetMinIndex())
+	if err != nil {
+		return nil, err
+	}
+	return &yizhanv1.ListNodesResponse{Nodes: s.n.office.Registry().Nodes(req.GetOfficeCode()), Meta: meta}, nil
+}
+
+func (s *registryService) GetRegistryStatus(context.Context, *yizhanv1.GetRegistryStatusRequest) (*yizhanv1.RegistryStatus, error) {
+	return s.n.registryStatus(), nil
+}
