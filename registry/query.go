@@ -1,0 +1,351 @@
+package registry
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+)
+
+// Queries. Every method returns clones, sorted deterministically (by code,
+// by registry index for grants, by username, by node name). Lookups of one
+// thing return an error wrapping ErrNotFound when it does not exist.
+
+// cloneSorted clones the values of m sorted by key.
+func cloneSorted[K ~string, V proto.Message](m map[K]V, keep func(V) bool) []V {
+	keys := make([]K, 0, len(m))
+	for k, v := range m {
+		if keep == nil || keep(v) {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	out := make([]V, len(keys))
+	for i, k := range keys {
+		out[i] = proto.CloneOf(m[k])
+	}
+	return out
+}
+
+// Office returns the office with the given division code.
+func (r *Registry) Office(code string) (*yizhanv1.Office, error) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	o, ok := r.st.offices[code]
+	if !ok {
+		return nil, fmt.Errorf("office %q: %w", code, ErrNotFound)
+	}
+	return proto.CloneOf(o), nil
+}
+
+// Offices returns the offices of tier (TIER_UNSPECIFIED: every tier) whose
+// parent is parentCode ("": any parent), by code.
+func (r *Registry) Offices(tier yizhanv1.Tier, parentCode string) []*yizhanv1.Office {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return cloneSorted(r.st.offices, func(o *yizhanv1.Office) bool {
+		return (tier == yizhanv1.Tier_TIER_UNSPECIFIED || o.GetTier() == tier) &&
+			(parentCode == "" || o.GetParentCode() == parentCode)
+	})
+}
+
+// Children returns the offices directly below code, by code.
+func (r *Registry) Children(code string) []*yizhanv1.Office {
+	if code == "" {
+		return nil
+	}
+	return r.Offices(yizhanv1.Tier_TIER_UNSPECIFIED, code)
+}
+
+// Department returns the department with the given code.
+func (r *Registry) Department(code string) (*yizhanv1.Department, error) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	d, ok := r.st.departments[code]
+	if !ok {
+		return nil, fmt.Errorf("department %q: %w", code, ErrNotFound)
+	}
+	return proto.CloneOf(d), nil
+}
+
+// Departments returns every department, by code.
+func (r *Registry) Departments() []*yizhanv1.Department {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return cloneSorted(r.st.departments, nil)
+}
+
+// Item returns version version of the item (0: the current version).
+func (r *Registry) Item(code string, version uint32) (*yizhanv1.Item, error) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	versions, ok := r.st.items[code]
+	if !ok {
+		return nil, fmt.Errorf("item %q: %w", code, ErrNotFound)
+	}
+	if version == 0 {
+		return proto.CloneOf(versions[len(versions)-1]), nil
+	}
+	if int(version) > len(versions) {
+		return nil, fmt.Errorf("item %q version %d (current %d): %w", code, version, len(versions), ErrNotFound)
+	}
+	return proto.CloneOf(versions[version-1]), nil
+}
+
+// ItemVersions returns every version of the item, oldest first.
+func (r *Registry) ItemVersions(code string) ([]*yizhanv1.Item, error) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	versions, ok := r.st.items[code]
+	if !ok {
+		return nil, fmt.Errorf("item %q: %w", code, ErrNotFound)
+	}
+	out := make([]*yizhanv1.Item, len(versions))
+	for i, v := range versions {
+		out[i] = proto.CloneOf(v)
+	}
+	return out, nil
+}
+
+// ItemFilter selects items; zero fields select everything.
+type ItemFilter struct {
+	DepartmentCode string // lead department
+	// OfficeCode keeps the items that this office may take in at At: it
+	// holds RIGHT_ACCEPT or RIGHT_PROXY_FILE by a grant active at At.
+	OfficeCode   string
+	Query        string        // substring of the name or code, case-insensitive
+	ExerciseTier yizhanv1.Tier // TIER_UNSPECIFIED: any
+	At           time.Time     // see Grant activity in Grants
+}
+
+// Items returns the current version of every item the filter selects, by
+// code. An OfficeCode that is not a division code selects nothing.
+func (r *Registry) Items(f ItemFilter) []*yizhanv1.Item {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	q := strings.ToLower(f.Query)
+	var officeTier yizhanv1.Tier
+	if f.OfficeCode != "" {
+		var err error
+		if officeTier, err = TierOf(f.OfficeCode); err != nil {
+			return nil
+		}
+	}
+	codes := make([]string, 0, len(r.st.items))
+	for code, versions := range r.st.items {
+		it := versions[len(versions)-1]
+		if f.DepartmentCode != "" && it.GetDepartmentCode() != f.DepartmentCode {
+			continue
+		}
+		if f.ExerciseTier != yizhanv1.Tier_TIER_UNSPECIFIED && it.GetExerciseTier() != f.ExerciseTier {
+			continue
+		}
+		if q != "" && !strings.Contains(strings.ToLower(it.GetName()), q) && !strings.Contains(strings.ToLower(code), q) {
+			continue
+		}
+		if f.OfficeCode != "" {
+			rights := r.st.rights(code, f.OfficeCode, officeTier, f.At)
+			if !slices.Contains(rights, yizhanv1.Right_RIGHT_ACCEPT) && !slices.Contains(rights, yizhanv1.Right_RIGHT_PROXY_FILE) {
+				continue
+			}
+		}
+		codes = append(codes, code)
+	}
+	sort.Strings(codes)
+	out := make([]*yizhanv1.Item, len(codes))
+	for i, code := range codes {
+		versions := r.st.items[code]
+		out[i] = proto.CloneOf(versions[len(versions)-1])
+	}
+	return out
+}
+
+// Grant returns the grant with the given id.
+func (r *Registry) Grant(id string) (*yizhanv1.Grant, error) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	g, ok := r.st.grants[id]
+	if !ok {
+		return nil, fmt.Errorf("grant %q: %w", id, ErrNotFound)
+	}
+	return proto.CloneOf(g), nil
+}
+
+// GrantFilter selects grants; zero fields select everything active.
+type GrantFilter struct {
+	ItemCode string
+	// OfficeCode keeps the grants that apply to this office: those naming
+	// it and those naming its tier.
+	OfficeCode      string
+	IncludeInactive bool // also revoked, expired and not yet valid grants
+	At              time.Time
+}
+
+// GrantActive reports whether g is in force at at: at is within
+// [valid_from, valid_until) and before the grant was revoked. The registry
+// has no clock, so callers pass the time they mean; the zero time checks
+// revocation only (a revoked grant is inactive, the validity window is not
+// looked at).
+func GrantActive(g *yizhanv1.Grant, at time.Time) bool {
+	if at.IsZero() {
+		return !g.GetRevoked()
+	}
+	if g.GetValidFrom() != nil && at.Before(g.GetValidFrom().AsTime()) {
+		return false
+	}
+	if g.GetValidUntil() != nil && !at.Before(g.GetValidUntil().AsTime()) {
+		return false
+	}
+	if g.GetRevoked() && (g.GetRevokedAt() == nil || !at.Before(g.GetRevokedAt().AsTime())) {
+		return false
+	}
+	return true
+}
+
+// grantApplies reports whether g names the office or its tier.
+func grantApplies(g *yizhanv1.Grant, officeCode string, officeTier yizhanv1.Tier) bool {
+	if g.GetOfficeCode() != "" {
+		return g.GetOfficeCode() == officeCode
+	}
+	return g.GetTier() == officeTier
+}
+
+// Grants returns the grants the filter selects, in the order they were
+// made (by registry index, which is the number in their id).
+func (r *Registry) Grants(f GrantFilter) []*yizhanv1.Grant {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	var officeTier yizhanv1.Tier
+	if f.OfficeCode != "" {
+		var err error
+		if officeTier, err = TierOf(f.OfficeCode); err != nil {
+			return nil
+		}
+	}
+	var out []*yizhanv1.Grant
+	keep := func(g *yizhanv1.Grant) {
+		if f.OfficeCode != "" && !grantApplies(g, f.OfficeCode, officeTier) {
+			return
+		}
+		if !f.IncludeInactive && !GrantActive(g, f.At) {
+			return
+		}
+		out = append(out, g)
+	}
+	if f.ItemCode != "" {
+		for _, g := range r.st.grantsByItem[f.ItemCode] {
+			keep(g)
+		}
+	} else {
+		for _, g := range r.st.grants {
+			keep(g)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return grantLess(out[i], out[j]) })
+	for i, g := range out {
+		out[i] = proto.CloneOf(g)
+	}
+	return out
+}
+
+// grantSeq is the number in a grant's id ("g42" → 42): the registry index
+// that created it.
+func grantSeq(id string) (uint64, bool) {
+	if len(id) < 2 || id[0] != 'g' {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(id[1:], 10, 64)
+	return n, err == nil
+}
+
+// grantLess orders grants by creation (the number in the id), ids that do
+// not follow the pattern last, by id.
+func grantLess(a, b *yizhanv1.Grant) bool {
+	na, oka := grantSeq(a.GetId())
+	nb, okb := grantSeq(b.GetId())
+	switch {
+	case oka && okb && na != nb:
+		return na < nb
+	case oka != okb:
+		return oka
+	default:
+		return a.GetId() < b.GetId()
+	}
+}
+
+// rights is the union of the rights granted on item to the office
+// (officeTier is its tier) by grants active at at, sorted. Caller holds r.mu.
+func (s *state) rights(itemCode, officeCode string, officeTier yizhanv1.Tier, at time.Time) []yizhanv1.Right {
+	var out []yizhanv1.Right
+	for _, g := range s.grantsByItem[itemCode] {
+		if !grantApplies(g, officeCode, officeTier) || !GrantActive(g, at) {
+			continue
+		}
+		for _, right := range g.GetRights() {
+			if !slices.Contains(out, right) {
+				out = append(out, right)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Rights returns what the office may do for the item at at: the union of
+// the rights of the active grants naming the office or its tier, sorted.
+// It is empty when no grant applies (or the code is not a division code).
+func (r *Registry) Rights(itemCode, officeCode string, at time.Time) []yizhanv1.Right {
+	tier, err := TierOf(officeCode)
+	if err != nil {
+		return nil
+	}
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.st.rights(itemCode, officeCode, tier, at)
+}
+
+// Staff returns the staff member with the given username.
+func (r *Registry) Staff(username string) (*yizhanv1.StaffMember, error) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	m, ok := r.st.staff[username]
+	if !ok {
+		return nil, fmt.Errorf("staff member %q: %w", username, ErrNotFound)
+	}
+	return proto.CloneOf(m), nil
+}
+
+// StaffList returns the staff of the office ("": of every office), by
+// username.
+func (r *Registry) StaffList(officeCode string) []*yizhanv1.StaffMember {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return cloneSorted(r.st.staff, func(m *yizhanv1.StaffMember) bool {
+		return officeCode == "" || m.GetOfficeCode() == officeCode
+	})
+}
+
+// Credential returns the staff member's password hash. ok is false when
+// the registry holds none: no such staff member, or the feed redacted it
+// because this office may not sign that staff member in.
+func (r *Registry) Credential(username string) (hash string, ok bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	hash, ok = r.st.credentials[username]
+	return hash, ok
+}
+
+// Nodes returns the nodes serving the office ("": every node), by name.
+func (r *Registry) Nodes(officeCode string) []*yizhanv1.NodeEntry {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return cloneSorted(r.st.nodes, func(n *yizhanv1.NodeEntry) bool {
+		return officeCode == "" || n.GetOfficeCode() == officeCode
+	})
+}

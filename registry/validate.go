@@ -1,0 +1,515 @@
+package registry
+
+import (
+	"fmt"
+	"net"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+)
+
+var (
+	departmentCodeRE = regexp.MustCompile(`^[a-z0-9_-]{1,32}$`)
+	itemCodeRE       = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+	usernameRE       = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{2,31}$`)
+)
+
+// check runs every validation of cmd against s. replay relaxes what the
+// feed may legitimately change: a redacted (empty) credential hash.
+func (s *state) check(cmd *peerv1.RegistryCommand, replay bool) error {
+	if cmd == nil {
+		return &ValidationError{Violations: []FieldViolation{{Field: "command", Description: "is required"}}}
+	}
+	switch op := cmd.GetOp().(type) {
+	case *peerv1.RegistryCommand_CreateOffice:
+		return s.checkOffice(op.CreateOffice.GetOffice())
+	case *peerv1.RegistryCommand_CreateDepartment:
+		return s.checkDepartment(op.CreateDepartment.GetDepartment())
+	case *peerv1.RegistryCommand_CreateItem:
+		return s.checkCreateItem(op.CreateItem.GetItem())
+	case *peerv1.RegistryCommand_UpdateItem:
+		return s.checkUpdateItem(op.UpdateItem)
+	case *peerv1.RegistryCommand_CreateGrant:
+		return s.checkGrant(op.CreateGrant.GetGrant(), cmd.GetAtUnixNano())
+	case *peerv1.RegistryCommand_RevokeGrant:
+		return s.checkRevokeGrant(op.RevokeGrant.GetId())
+	case *peerv1.RegistryCommand_CreateStaff:
+		return s.checkStaff(op.CreateStaff, replay)
+	case *peerv1.RegistryCommand_PutCalendar:
+		return checkCalendar(op.PutCalendar.GetCalendar())
+	case *peerv1.RegistryCommand_PutNode:
+		return s.checkNode(op.PutNode.GetNode())
+	default:
+		return &ValidationError{Violations: []FieldViolation{{Field: "command", Description: "must hold one operation (create_office, create_department, create_item, update_item, create_grant, revoke_grant, create_staff, put_calendar or put_node)"}}}
+	}
+}
+
+// blank reports whether s is empty or only white space.
+func blank(s string) bool { return strings.TrimSpace(s) == "" }
+
+// knownEnum reports whether e is one of its enum's declared values.
+func knownEnum(e protoreflect.Enum) bool {
+	return e.Descriptor().Values().ByNumber(e.Number()) != nil
+}
+
+// checkEnum adds a violation unless e is declared and not the zero value.
+func checkEnum(vs *violations, field string, e protoreflect.Enum) {
+	switch {
+	case e.Number() == 0:
+		vs.add(field, "must be specified")
+	case !knownEnum(e):
+		vs.add(field, "%d is not a known %s value", e.Number(), e.Descriptor().Name())
+	}
+}
+
+func (s *state) checkOffice(o *yizhanv1.Office) error {
+	var vs violations
+	if o == nil {
+		vs.add("office", "is required")
+		return vs.err()
+	}
+	codeErr := ValidCode(o.GetCode())
+	if codeErr == nil {
+		if _, ok := s.offices[o.GetCode()]; ok {
+			return fmt.Errorf("office %q: %w", o.GetCode(), ErrAlreadyExists)
+		}
+	}
+	if o.GetCode() == "" {
+		vs.add("office.code", "is required")
+	} else if codeErr != nil {
+		vs.add("office.code", "%v", codeErr)
+	}
+	if blank(o.GetName()) {
+		vs.add("office.name", "is required")
+	}
+	if codeErr != nil {
+		return vs.err()
+	}
+	code := o.GetCode()
+	tier, _ := TierOf(code)
+	parent := ParentCode(code)
+	switch {
+	case o.GetParentCode() != "" && o.GetParentCode() != parent:
+		if parent == "" {
+			vs.add("office.parent_code", "must be empty: %s is a county code and a county has no parent", code)
+		} else {
+			vs.add("office.parent_code", "must be %s, the parent of %s by its code, not %s (a code must extend its parent's code)", parent, code, o.GetParentCode())
+		}
+	case tier == yizhanv1.Tier_TIER_COUNTY:
+		if s.county != "" {
+			vs.add("office.code", "the registry already has county %s and holds one county only", s.county)
+		}
+	case len(s.offices) == 0:
+		vs.add("office.code", "the first office must be the county (a code ending in 000000), not a %s", tierName(tier))
+	default:
+		if _, ok := s.offices[parent]; !ok {
+			field := "office.code"
+			if o.GetParentCode() != "" {
+				field = "office.parent_code"
+			}
+			vs.add(field, "parent office %s does not exist; create it first", parent)
+		}
+	}
+	return vs.err()
+}
+
+// tierName is the lower-case English name of a tier, for messages.
+func tierName(t yizhanv1.Tier) string {
+	switch t {
+	case yizhanv1.Tier_TIER_COUNTY:
+		return "county"
+	case yizhanv1.Tier_TIER_TOWNSHIP:
+		return "township"
+	case yizhanv1.Tier_TIER_VILLAGE:
+		return "village"
+	default:
+		return t.String()
+	}
+}
+
+func (s *state) checkDepartment(d *yizhanv1.Department) error {
+	var vs violations
+	if d == nil {
+		vs.add("department", "is required")
+		return vs.err()
+	}
+	switch {
+	case d.GetCode() == "":
+		vs.add("department.code", "is required")
+	case !departmentCodeRE.MatchString(d.GetCode()):
+		vs.add("department.code", "must be 1 to 32 characters of a-z, 0-9, _ and -")
+	default:
+		if _, ok := s.departments[d.GetCode()]; ok {
+			return fmt.Errorf("department %q: %w", d.GetCode(), ErrAlreadyExists)
+		}
+	}
+	if blank(d.GetName()) {
+		vs.add("department.name", "is required")
+	}
+	return vs.err()
+}
+
+func (s *state) checkCreateItem(it *yizhanv1.Item) error {
+	if it == nil {
+		return &ValidationError{Violations: []FieldViolation{{Field: "item", Description: "is required"}}}
+	}
+	if itemCodeRE.MatchString(it.GetCode()) {
+		if _, ok := s.items[it.GetCode()]; ok {
+			return fmt.Errorf("item %q: %w", it.GetCode(), ErrAlreadyExists)
+		}
+	}
+	return s.checkItemFields(it)
+}
+
+func (s *state) checkUpdateItem(u *peerv1.UpdateItem) error {
+	it := u.GetItem()
+	if it == nil {
+		return &ValidationError{Violations: []FieldViolation{{Field: "item", Description: "is required"}}}
+	}
+	if itemCodeRE.MatchString(it.GetCode()) {
+		versions, ok := s.items[it.GetCode()]
+		if !ok {
+			return fmt.Errorf("item %q: %w", it.GetCode(), ErrNotFound)
+		}
+		if cur := versions[len(versions)-1].GetVersion(); u.GetBaseVersion() != cur {
+			return fmt.Errorf("item %q: base version %d is not the current version %d: %w", it.GetCode(), u.GetBaseVersion(), cur, ErrConflict)
+		}
+	}
+	return s.checkItemFields(it)
+}
+
+// checkItemFields checks everything about an item version but whether its
+// code is free (create) or taken (update).
+func (s *state) checkItemFields(it *yizhanv1.Item) error {
+	var vs violations
+	switch {
+	case it.GetCode() == "":
+		vs.add("item.code", "is required")
+	case !itemCodeRE.MatchString(it.GetCode()):
+		vs.add("item.code", "must be 1 to 64 characters of A-Z, a-z, 0-9, '.', '_' and '-'")
+	}
+	if blank(it.GetName()) {
+		vs.add("item.name", "is required")
+	}
+	checkEnum(&vs, "item.type", it.GetType())
+	switch lead := it.GetDepartmentCode(); {
+	case lead == "":
+		vs.add("item.department_code", "is required")
+	default:
+		if _, ok := s.departments[lead]; !ok {
+			vs.add("item.department_code", "department %q does not exist", lead)
+		}
+	}
+	seen := map[string]int{}
+	for i, co := range it.GetCoDepartmentCodes() {
+		field := fmt.Sprintf("item.co_department_codes[%d]", i)
+		if j, dup := seen[co]; dup {
+			vs.add(field, "repeats co_department_codes[%d] %q", j, co)
+			continue
+		}
+		seen[co] = i
+		switch {
+		case co == "":
+			vs.add(field, "must not be empty")
+		case co == it.GetDepartmentCode():
+			vs.add(field, "%q is the lead department; a co-department must be another one", co)
+		default:
+			if _, ok := s.departments[co]; !ok {
+				vs.add(field, "department %q does not exist", co)
+			}
+		}
+	}
+	for i, m := range it.GetMaterials() {
+		if blank(m.GetName()) {
+			vs.add(fmt.Sprintf("item.materials[%d].name", i), "is required")
+		}
+		if m.GetCopies() < 0 {
+			vs.add(fmt.Sprintf("item.materials[%d].copies", i), "must not be negative, got %d", m.GetCopies())
+		}
+	}
+	for i, st := range it.GetSteps() {
+		if blank(st.GetName()) {
+			vs.add(fmt.Sprintf("item.steps[%d].name", i), "is required")
+		}
+		if st.GetLimitDays() < 0 {
+			vs.add(fmt.Sprintf("item.steps[%d].limit_days", i), "must not be negative, got %d", st.GetLimitDays())
+		}
+	}
+	statutory, promised := it.GetStatutoryLimitDays(), it.GetPromisedLimitDays()
+	switch {
+	case statutory < 0:
+		vs.add("item.statutory_limit_days", "must not be negative, got %d", statutory)
+	case statutory < 1 && it.GetCaseKind() != yizhanv1.CaseKind_CASE_KIND_IMMEDIATE:
+		vs.add("item.statutory_limit_days", "must be at least 1 working day unless the case kind is CASE_KIND_IMMEDIATE")
+	}
+	switch {
+	case promised < 0:
+		vs.add("item.promised_limit_days", "must not be negative, got %d", promised)
+	case statutory >= 0 && promised > statutory:
+		vs.add("item.promised_limit_days", "must not exceed the statutory limit: promised %d > statutory %d working days", promised, statutory)
+	}
+	if it.GetFeeCents() < 0 {
+		vs.add("item.fee_cents", "must not be negative, got %d", it.GetFeeCents())
+	}
+	checkEnum(&vs, "item.case_kind", it.GetCaseKind())
+	if it.GetCaseKind() == yizhanv1.CaseKind_CASE_KIND_JOINT && len(it.GetCoDepartmentCodes()) == 0 {
+		vs.add("item.co_department_codes", "a joint item (CASE_KIND_JOINT) needs at least one co-department")
+	}
+	checkEnum(&vs, "item.exercise_tier", it.GetExerciseTier())
+	for i, sp := range it.GetSpecialProcedures() {
+		if blank(sp.GetName()) {
+			vs.add(fmt.Sprintf("item.special_procedures[%d].name", i), "is required")
+		}
+		if sp.GetLimitDays() < 0 {
+			vs.add(fmt.Sprintf("item.special_procedures[%d].limit_days", i), "must not be negative, got %d", sp.GetLimitDays())
+		}
+	}
+	if it.GetVisits() < 0 {
+		vs.add("item.visits", "must not be negative, got %d", it.GetVisits())
+	}
+	return vs.err()
+}
+
+// checkTimestamp adds a violation if ts is set but out of range.
+func checkTimestamp(vs *violations, field string, ts *timestamppb.Timestamp) bool {
+	if ts == nil {
+		return true
+	}
+	if err := ts.CheckValid(); err != nil {
+		vs.add(field, "is not a valid timestamp")
+		return false
+	}
+	return true
+}
+
+func (s *state) checkGrant(g *yizhanv1.Grant, atUnixNano int64) error {
+	var vs violations
+	if g == nil {
+		vs.add("grant", "is required")
+		return vs.err()
+	}
+	switch code := g.GetItemCode(); {
+	case code == "":
+		vs.add("grant.item_code", "is required")
+	default:
+		if _, ok := s.items[code]; !ok {
+			vs.add("grant.item_code", "item %q does not exist", code)
+		}
+	}
+	office, tier := g.GetOfficeCode(), g.GetTier()
+	switch {
+	case office != "" && tier != yizhanv1.Tier_TIER_UNSPECIFIED:
+		vs.add("grant.tier", "must be unset when office_code is set: a grant names one office or one tier, not both")
+	case office == "" && tier == yizhanv1.Tier_TIER_UNSPECIFIED:
+		vs.add("grant.office_code", "is required unless tier is set: a grant names one office or every office of a tier")
+	case office != "":
+		if _, ok := s.offices[office]; !ok {
+			vs.add("grant.office_code", "office %q does not exist", office)
+		}
+	case !knownEnum(tier):
+		vs.add("grant.tier", "%d is not a known Tier value", tier)
+	}
+	if len(g.GetRights()) == 0 {
+		vs.add("grant.rights", "must name at least one right")
+	}
+	seen := map[yizhanv1.Right]int{}
+	for i, right := range g.GetRights() {
+		field := fmt.Sprintf("grant.rights[%d]", i)
+		if j, dup := seen[right]; dup {
+			vs.add(field, "repeats rights[%d] %s", j, right)
+			continue
+		}
+		seen[right] = i
+		checkEnum(&vs, field, right)
+	}
+	fromOK := checkTimestamp(&vs, "grant.valid_from", g.GetValidFrom())
+	untilOK := checkTimestamp(&vs, "grant.valid_until", g.GetValidUntil())
+	if fromOK && untilOK && g.GetValidUntil() != nil {
+		from := g.GetValidFrom()
+		if from == nil && atUnixNano != 0 {
+			from = timestamppb.New(time.Unix(0, atUnixNano))
+		}
+		if from != nil && !g.GetValidUntil().AsTime().After(from.AsTime()) {
+			vs.add("grant.valid_until", "must be after valid_from (%s)", from.AsTime().UTC().Format(time.RFC3339Nano))
+		}
+	}
+	return vs.err()
+}
+
+func (s *state) checkRevokeGrant(id string) error {
+	if id == "" {
+		return &ValidationError{Violations: []FieldViolation{{Field: "id", Description: "is required"}}}
+	}
+	g, ok := s.grants[id]
+	if !ok {
+		return fmt.Errorf("grant %q: %w", id, ErrNotFound)
+	}
+	if g.GetRevoked() {
+		return fmt.Errorf("grant %q is already revoked: %w", id, ErrFailedPrecondition)
+	}
+	return nil
+}
+
+func (s *state) checkStaff(c *peerv1.CreateStaff, replay bool) error {
+	var vs violations
+	m := c.GetStaff()
+	if m == nil {
+		vs.add("staff", "is required")
+		return vs.err()
+	}
+	switch u := m.GetUsername(); {
+	case u == "":
+		vs.add("staff.username", "is required")
+	case !usernameRE.MatchString(u):
+		vs.add("staff.username", "must be 3 to 32 characters of a-z, 0-9, '_', '.' and '-', starting with a letter or digit")
+	default:
+		if _, ok := s.staff[u]; ok {
+			return fmt.Errorf("staff member %q: %w", u, ErrAlreadyExists)
+		}
+	}
+	if blank(m.GetName()) {
+		vs.add("staff.name", "is required")
+	}
+	switch code := m.GetOfficeCode(); {
+	case code == "":
+		vs.add("staff.office_code", "is required")
+	default:
+		if _, ok := s.offices[code]; !ok {
+			vs.add("staff.office_code", "office %q does not exist", code)
+		}
+	}
+	if d := m.GetDepartmentCode(); d != "" {
+		if _, ok := s.departments[d]; !ok {
+			vs.add("staff.department_code", "department %q does not exist", d)
+		}
+	}
+	if len(m.GetRoles()) == 0 {
+		vs.add("staff.roles", "must name at least one role")
+	}
+	seen := map[yizhanv1.Role]int{}
+	for i, role := range m.GetRoles() {
+		field := fmt.Sprintf("staff.roles[%d]", i)
+		if j, dup := seen[role]; dup {
+			vs.add(field, "repeats roles[%d] %s", j, role)
+			continue
+		}
+		seen[role] = i
+		checkEnum(&vs, field, role)
+	}
+	cred := c.GetCredential()
+	switch {
+	case cred == nil && !replay:
+		vs.add("credential", "is required")
+	case cred == nil:
+	default:
+		if cred.GetUsername() != m.GetUsername() {
+			vs.add("credential.username", "must be the staff member's username %q, got %q", m.GetUsername(), cred.GetUsername())
+		}
+		if cred.GetPasswordHash() == "" && !replay {
+			vs.add("credential.password_hash", "is required")
+		}
+	}
+	return vs.err()
+}
+
+func checkCalendar(c *yizhanv1.Calendar) error {
+	var vs violations
+	if c == nil {
+		vs.add("calendar", "is required")
+		return vs.err()
+	}
+	year := c.GetYear()
+	yearOK := year >= 2000 && year <= 2100
+	if !yearOK {
+		vs.add("calendar.year", "must be between 2000 and 2100, got %d", year)
+	}
+	seen := map[string]int{}
+	for i, d := range c.GetDays() {
+		dateField := fmt.Sprintf("calendar.days[%d].date", i)
+		kindField := fmt.Sprintf("calendar.days[%d].kind", i)
+		checkEnum(&vs, kindField, d.GetKind())
+		date, err := parseDate(d.GetDate())
+		if err != nil {
+			vs.add(dateField, "must be a date YYYY-MM-DD, got %q", d.GetDate())
+			continue
+		}
+		if j, dup := seen[d.GetDate()]; dup {
+			vs.add(dateField, "repeats days[%d] %s", j, d.GetDate())
+			continue
+		}
+		seen[d.GetDate()] = i
+		if yearOK && date.Year() != int(year) {
+			vs.add(dateField, "%s is not in the calendar's year %d", d.GetDate(), year)
+			continue
+		}
+		weekend := date.Weekday() == time.Saturday || date.Weekday() == time.Sunday
+		switch d.GetKind() {
+		case yizhanv1.DayKind_DAY_KIND_WORKDAY:
+			if !weekend {
+				vs.add(kindField, "%s is a %s: a DAY_KIND_WORKDAY (swapped workday) must fall on a Saturday or Sunday", d.GetDate(), date.Weekday())
+			}
+		case yizhanv1.DayKind_DAY_KIND_HOLIDAY:
+			if weekend {
+				vs.add(kindField, "%s is a %s: a DAY_KIND_HOLIDAY must fall on Monday to Friday (weekends are off anyway)", d.GetDate(), date.Weekday())
+			}
+		}
+	}
+	return vs.err()
+}
+
+// parseDate parses a YYYY-MM-DD date as midnight UTC (a civil date).
+func parseDate(s string) (time.Time, error) {
+	if len(s) != len(time.DateOnly) {
+		return time.Time{}, fmt.Errorf("date %q: not YYYY-MM-DD", s)
+	}
+	return time.Parse(time.DateOnly, s)
+}
+
+func (s *state) checkNode(n *yizhanv1.NodeEntry) error {
+	var vs violations
+	if n == nil {
+		vs.add("node", "is required")
+		return vs.err()
+	}
+	if blank(n.GetName()) {
+		vs.add("node.name", "is required")
+	}
+	switch code := n.GetOfficeCode(); {
+	case code == "":
+		vs.add("node.office_code", "is required")
+	default:
+		if _, ok := s.offices[code]; !ok {
+			vs.add("node.office_code", "office %q does not exist", code)
+		}
+	}
+	checkHostPort(&vs, "node.raft_address", n.GetRaftAddress(), true)
+	checkHostPort(&vs, "node.peer_address", n.GetPeerAddress(), true)
+	checkHostPort(&vs, "node.http_address", n.GetHttpAddress(), false)
+	return vs.err()
+}
+
+// checkHostPort adds a violation unless addr is host:port with a non-empty
+// host and a port in 1..65535. An empty addr is allowed unless required.
+func checkHostPort(vs *violations, field, addr string, required bool) {
+	if addr == "" {
+		if required {
+			vs.add(field, "is required")
+		}
+		return
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || host == "" {
+		vs.add(field, "must be host:port, got %q", addr)
+		return
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
+		vs.add(field, "must have a port between 1 and 65535, got %q", port)
+	}
+}
