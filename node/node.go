@@ -65,7 +65,7 @@ type Config struct {
 	// Dial, when set, opens this node's connections to other offices'
 	// and its own office's peers (tests pass a link they can cut).
 	Dial func(ctx context.Context, addr string) (net.Conn, error)
-	Now                func() time.Time // nil: time.Now
+	Now  func() time.Time // nil: time.Now
 }
 
 // Node is one running node.
@@ -103,11 +103,11 @@ type Node struct {
 
 // New opens the node's store and listeners and builds its parts. Start
 // runs it.
-func New(cfg Config) (n *Node, err error) {
+func New(cfg Config) (_ *Node, err error) {
 	if err := validateConfig(&cfg); err != nil {
 		return nil, err
 	}
-	n = &Node{cfg: cfg, now: cfg.Now}
+	n := &Node{cfg: cfg, now: cfg.Now}
 	if n.now == nil {
 		n.now = time.Now
 	}
