@@ -1,6 +1,7 @@
 package node
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"strings"
@@ -10,6 +11,8 @@ import (
 	"github.com/hashicorp/raft"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/status"
 )
 
 // metrics are one node's Prometheus metrics, in a registry of its own so
@@ -24,7 +27,7 @@ func newMetrics(n *Node) *metrics {
 	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	labels := prometheus.Labels{"office": n.cfg.Office, "node": n.cfg.Name}
 	m.requests = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Name: "yizhan_http_request_duration_seconds", Help: "REST requests by route and status code.",
+		Name: "yizhan_request_duration_seconds", Help: "Requests by method (an HTTP method, or grpc), route (a REST route or a gRPC method) and status code.",
 		ConstLabels: labels, Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
 	}, []string{"method", "route", "code"})
 	gauge := func(name, help string, f func() float64) {
@@ -75,6 +78,14 @@ func (m *metrics) gatewayMiddleware(next runtime.HandlerFunc) runtime.HandlerFun
 		next(sw, r, params)
 		m.requests.WithLabelValues(r.Method, routeOf(r.URL.Path), strconv.Itoa(sw.code)).Observe(time.Since(start).Seconds())
 	}
+}
+
+// unaryInterceptor records each gRPC call's latency by method.
+func (m *metrics) unaryInterceptor(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	start := time.Now()
+	resp, err := handler(ctx, req)
+	m.requests.WithLabelValues("grpc", info.FullMethod, status.Code(err).String()).Observe(time.Since(start).Seconds())
+	return resp, err
 }
 
 // routeOf turns a path into its route, with names in place of the

@@ -181,7 +181,8 @@ func New(cfg Config) (_ *Node, err error) {
 	authSvc := &authService{n: n}
 	clusterSvc := &clusterService{n: n}
 
-	n.peerServer = grpc.NewServer(grpc.Creds(credentials.NewTLS(cfg.TLS.ServerConfig())))
+	n.peerServer = grpc.NewServer(grpc.Creds(credentials.NewTLS(cfg.TLS.ServerConfig())),
+		grpc.ChainUnaryInterceptor(n.metrics.unaryInterceptor))
 	peerv1.RegisterPeerServer(n.peerServer, federation.NewPeerServer(n.office))
 	// Forwarded client requests arrive here too; they carry the client's
 	// own bearer token, which is checked as if the client had come itself.
@@ -189,7 +190,7 @@ func New(cfg Config) (_ *Node, err error) {
 	yizhanv1.RegisterAuthServiceServer(n.peerServer, authSvc)
 	yizhanv1.RegisterClusterServiceServer(n.peerServer, clusterSvc)
 
-	n.publicServer = grpc.NewServer()
+	n.publicServer = grpc.NewServer(grpc.ChainUnaryInterceptor(n.metrics.unaryInterceptor))
 	yizhanv1.RegisterRegistryServiceServer(n.publicServer, regSvc)
 	yizhanv1.RegisterAuthServiceServer(n.publicServer, authSvc)
 	yizhanv1.RegisterClusterServiceServer(n.publicServer, clusterSvc)

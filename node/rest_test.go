@@ -162,7 +162,7 @@ func TestRESTRegistryWritesAndErrors(t *testing.T) {
 	}
 	mb, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	for _, m := range []string{"yizhan_raft_leader", "yizhan_registry_index", "yizhan_registry_lag", "yizhan_http_request_duration_seconds"} {
+	for _, m := range []string{"yizhan_raft_leader", "yizhan_registry_index", "yizhan_registry_lag", "yizhan_request_duration_seconds"} {
 		if !strings.Contains(string(mb), m) {
 			t.Errorf("/metrics lacks %s", m)
 		}
