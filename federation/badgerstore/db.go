@@ -1,0 +1,106 @@
+package badgerstore
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// DBOptions tunes OpenDB.
+type DBOptions struct {
+	// Logger receives badger's warnings and errors (its info and debug
+	// chatter is dropped). Nil means slog.Default().
+	Logger *slog.Logger
+
+	// Small tunes badger for many nodes in one process (the demo county,
+	// in-process tests, a village box with little memory): a few MB of
+	// memtables and caches instead of badger's hundreds. See DESIGN.md.
+	Small bool
+}
+
+// Sizes used by DBOptions.Small. Each node holds at most
+// smallNumMemtables+1 memtable arenas (the +1 is the one being flushed), so
+// memtables cost about 3*(smallMemTableSize+15%) ≈ 14 MB; caches 4 MB; the
+// rest of the RSS is mmapped files that the kernel pages in and out.
+const (
+	smallMemTableSize    = 4 << 20  // badger default 64 MB
+	smallNumMemtables    = 2        // default 5
+	smallValueThreshold  = 64 << 10 // default 1 MB; must stay ≤ 15% of the memtable
+	smallBlockCacheSize  = 2 << 20  // default 256 MB
+	smallIndexCacheSize  = 2 << 20  // default 0 (all table indexes in memory, unbounded)
+	smallValueLogFile    = 16 << 20 // default 1 GB (mmapped)
+	smallBaseTableSize   = 1 << 20  // default 2 MB
+	smallBaseLevelSize   = 4 << 20  // default 10 MB
+	smallNumCompactors   = 2        // default 4; badger refuses 1
+	smallLevelZero       = 2        // default 5
+	smallLevelZeroStall  = 6        // default 15; must exceed smallLevelZero
+	smallNumGoroutines   = 2        // default 8 (stream framework only)
+	defaultBadgerLogAttr = "badger"
+)
+
+// BadgerOptions returns the badger options OpenDB uses for dir. It is exported so
+// that tools opening the same directory (backups, inspection) agree with the
+// node on every setting.
+func BadgerOptions(dir string, opts DBOptions) badger.Options {
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	o := badger.DefaultOptions(dir).
+		// Raft's log and term, and every receipt, must survive a power
+		// cut: badger's default only survives a process crash.
+		WithSyncWrites(true).
+		WithLogger(slogBadger{l: logger.With("component", defaultBadgerLogAttr, "dir", dir)})
+	if opts.Small {
+		o = o.
+			WithMemTableSize(smallMemTableSize).
+			WithNumMemtables(smallNumMemtables).
+			WithValueThreshold(smallValueThreshold).
+			WithBlockCacheSize(smallBlockCacheSize).
+			WithIndexCacheSize(smallIndexCacheSize).
+			WithValueLogFileSize(smallValueLogFile).
+			WithBaseTableSize(smallBaseTableSize).
+			WithBaseLevelSize(smallBaseLevelSize).
+			WithNumCompactors(smallNumCompactors).
+			WithNumLevelZeroTables(smallLevelZero).
+			WithNumLevelZeroTablesStall(smallLevelZeroStall).
+			WithNumGoroutines(smallNumGoroutines).
+			// badger's metrics are process-wide expvars: with hundreds
+			// of DBs in one process they cost locks and tell nothing.
+			WithMetricsEnabled(false)
+	}
+	return o
+}
+
+// OpenDB opens (or creates) the badger database of a node in dir, with
+// synchronous writes.
+func OpenDB(dir string, opts DBOptions) (*badger.DB, error) {
+	db, err := badger.Open(BadgerOptions(dir, opts))
+	if err != nil {
+		return nil, fmt.Errorf("badgerstore: open %s: %w", dir, err)
+	}
+	return db, nil
+}
+
+// slogBadger is badger's Logger writing to slog: errors and warnings pass,
+// info and debug (compaction chatter, "Replaying file id") are dropped.
+type slogBadger struct{ l *slog.Logger }
+
+func (s slogBadger) Errorf(f string, args ...any) { s.log(slog.LevelError, f, args) }
+
+func (s slogBadger) Warningf(f string, args ...any) { s.log(slog.LevelWarn, f, args) }
+
+func (slogBadger) Infof(string, ...any) {}
+
+func (slogBadger) Debugf(string, ...any) {}
+
+func (s slogBadger) log(level slog.Level, f string, args []any) {
+	ctx := context.Background()
+	if !s.l.Enabled(ctx, level) {
+		return
+	}
+	s.l.Log(ctx, level, strings.TrimSpace(fmt.Sprintf(f, args...)))
+}

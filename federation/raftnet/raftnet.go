@@ -1,0 +1,263 @@
+// Package raftnet carries an office's raft traffic over mutual TLS between
+// the nodes of that office only.
+package raftnet
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/yizhan-gov/yizhan/federation/pki"
+)
+
+// ErrClosed is returned by Accept once the stream layer is closed.
+var ErrClosed = errors.New("raftnet: stream layer closed")
+
+// ALPN is the TLS application protocol of raft connections: a raft dialer
+// reaching a gRPC port (or the reverse) fails in the handshake instead of
+// exchanging garbage.
+const ALPN = "yizhan-raft/1"
+
+const (
+	// HandshakeTimeout bounds an inbound TLS handshake.
+	HandshakeTimeout = 10 * time.Second
+	// maxHandshakes bounds the inbound handshakes in progress, so that a
+	// flood of idle connections cannot exhaust memory or descriptors.
+	maxHandshakes = 64
+)
+
+// StreamLayer is a raft.StreamLayer over mutual TLS. Inbound connections
+// are handshaken in the background; Accept returns only those whose client
+// certificate, from the county CA, names the layer's office. Dial refuses a
+// server that names another office.
+type StreamLayer struct {
+	ln        net.Listener
+	advertise net.Addr
+	office    string
+	logger    *slog.Logger
+	server    *tls.Config
+	client    *tls.Config
+
+	// conns hands verified connections from the handshake goroutines to
+	// Accept.
+	conns chan net.Conn
+	// ctx is cancelled by Close: it stops handshakes in progress.
+	ctx    context.Context
+	cancel context.CancelFunc
+	// sem holds a token per handshake in progress.
+	sem chan struct{}
+	// wg counts the accept loop and the handshake goroutines; Close waits
+	// for them.
+	wg sync.WaitGroup
+
+	// errOnce and acceptErr record why the listener stopped other than by
+	// Close; errCh is closed once acceptErr is set.
+	errOnce   sync.Once
+	acceptErr error
+	errCh     chan struct{}
+
+	closeOnce sync.Once
+	refused   atomic.Uint64
+}
+
+var _ raft.StreamLayer = (*StreamLayer)(nil)
+
+// NewStreamLayer serves raft on ln for the nodes of office (its 12-digit
+// code: with anything else every connection is refused), with the node's
+// certificates from b. advertise is the address other nodes dial
+// (ln.Addr() if nil). The layer owns ln: Close closes it.
+func NewStreamLayer(ln net.Listener, advertise net.Addr, b *pki.Bundle, office string, logger *slog.Logger) *StreamLayer {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	if advertise == nil {
+		advertise = ln.Addr()
+	}
+	server := b.ServerConfig()
+	server.NextProtos = []string{ALPN}
+	verifyClient := server.VerifyConnection
+	server.VerifyConnection = func(cs tls.ConnectionState) error {
+		if err := verifyClient(cs); err != nil {
+			return err
+		}
+		id, err := pki.IdentityFromCert(cs.VerifiedChains[0][0])
+		if err != nil {
+			return err
+		}
+		if id.Office != office {
+			return fmt.Errorf("%w: client is %s, want office %s", pki.ErrWrongOffice, id, office)
+		}
+		return nil
+	}
+	client := b.ClientConfig(office)
+	client.NextProtos = []string{ALPN}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &StreamLayer{
+		ln:        ln,
+		advertise: advertise,
+		office:    office,
+		logger:    logger.With("office", office, "component", "raftnet"),
+		server:    server,
+		client:    client,
+		conns:     make(chan net.Conn),
+		ctx:       ctx,
+		cancel:    cancel,
+		sem:       make(chan struct{}, maxHandshakes),
+		errCh:     make(chan struct{}),
+	}
+	s.wg.Add(1)
+	go s.acceptLoop()
+	return s
+}
+
+// acceptLoop accepts TCP connections and starts a handshake for each,
+// until the listener fails or the layer closes.
+func (s *StreamLayer) acceptLoop() {
+	defer s.wg.Done()
+	var delay time.Duration
+	for {
+		select {
+		case s.sem <- struct{}{}:
+		case <-s.ctx.Done():
+			return
+		}
+		c, err := s.ln.Accept()
+		if err != nil {
+			<-s.sem
+			if s.ctx.Err() != nil {
+				return
+			}
+			if !errors.Is(err, net.ErrClosed) {
+				// Out of descriptors and the like: back off, go on.
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				s.logger.Warn("raft accept failed, retrying", "error", err, "delay", delay)
+				select {
+				case <-time.After(delay):
+					continue
+				case <-s.ctx.Done():
+					return
+				}
+			}
+			// The listener was closed under us: Accept reports it.
+			s.errOnce.Do(func() {
+				s.acceptErr = fmt.Errorf("raftnet: accept: %w", err)
+				close(s.errCh)
+			})
+			return
+		}
+		delay = 0
+		s.wg.Add(1)
+		go s.handshake(c)
+	}
+}
+
+// handshake completes the TLS handshake of an inbound connection and hands
+// it to Accept, or closes it and counts it as refused.
+func (s *StreamLayer) handshake(c net.Conn) {
+	defer s.wg.Done()
+	defer func() { <-s.sem }()
+	tc := tls.Server(c, s.server)
+	ctx, cancel := context.WithTimeout(s.ctx, HandshakeTimeout)
+	err := tc.HandshakeContext(ctx)
+	cancel()
+	if err != nil {
+		_ = tc.Close()
+		if s.ctx.Err() != nil {
+			return
+		}
+		s.refused.Add(1)
+		s.logger.Warn("refused raft connection", "remote", c.RemoteAddr().String(), "error", err)
+		return
+	}
+	select {
+	case s.conns <- tc:
+	case <-s.ctx.Done():
+		_ = tc.Close()
+	}
+}
+
+// Accept returns the next inbound connection from a node of the office,
+// with its TLS handshake done. Connections that fail the handshake or name
+// another office are closed, logged and counted (Refused), never returned:
+// an error from Accept makes raft's transport back off.
+func (s *StreamLayer) Accept() (net.Conn, error) {
+	select {
+	case c := <-s.conns:
+		return c, nil
+	case <-s.ctx.Done():
+		return nil, ErrClosed
+	case <-s.errCh:
+		return nil, s.acceptErr
+	}
+}
+
+// Close stops accepting, closes the listener, aborts handshakes in
+// progress and waits for its goroutines. It is safe to call more than once.
+func (s *StreamLayer) Close() error {
+	var err error
+	s.closeOnce.Do(func() {
+		s.cancel()
+		err = s.ln.Close()
+		s.wg.Wait()
+	})
+	if err != nil {
+		return fmt.Errorf("raftnet: close: %w", err)
+	}
+	return nil
+}
+
+// Addr returns the address other nodes dial.
+func (s *StreamLayer) Addr() net.Addr { return s.advertise }
+
+// Dial connects to a node of the office at address and completes the TLS
+// handshake within timeout. It fails if the server's certificate does not
+// chain to the county CA or names another office (pki.ErrWrongOffice).
+func (s *StreamLayer) Dial(address raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
+	if !pki.ValidOffice(s.office) {
+		// An empty office would make the client accept any office.
+		return nil, fmt.Errorf("raftnet: dial %s: %w: office %q", address, pki.ErrBadIdentity, s.office)
+	}
+	ctx, cancel := context.WithTimeout(s.ctx, timeout)
+	defer cancel()
+	d := &tls.Dialer{NetDialer: &net.Dialer{}, Config: s.client}
+	c, err := d.DialContext(ctx, "tcp", string(address))
+	if err != nil {
+		return nil, fmt.Errorf("raftnet: dial %s: %w", address, err)
+	}
+	return c, nil
+}
+
+// Refused returns how many inbound connections were dropped: failed
+// handshakes, certificates from another CA, or of another office.
+func (s *StreamLayer) Refused() uint64 { return s.refused.Load() }
+
+// Transport defaults used by NewTransport.
+const (
+	// MaxPool is how many idle connections to each peer raft keeps.
+	MaxPool = 3
+	// Timeout is raft's I/O deadline per RPC (scaled up for snapshots).
+	Timeout = 10 * time.Second
+)
+
+// NewTransport returns raft's network transport over sl, logging to
+// logger. Closing the transport closes sl.
+func NewTransport(sl *StreamLayer, logger *slog.Logger) *raft.NetworkTransport {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	return raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
+		Stream:  sl,
+		MaxPool: MaxPool,
+		Timeout: Timeout,
+		Logger:  NewHCLogger(logger.With("office", sl.office), "raft-net"),
+	})
+}
