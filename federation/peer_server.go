@@ -290,3 +290,8 @@ func (o *Office) isMember() bool {
 	}
 	return false
 }
+
+// DeliverCases receives cases from a neighbouring office.
+func (s *PeerServer) DeliverCases(ctx context.Context, req *peerv1.DeliverCasesRequest) (*peerv1.DeliverCasesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "cases are not served yet")
+}

@@ -1039,6 +1039,7 @@ type Command struct {
 	//	*Command_Registry
 	//	*Command_Replay
 	//	*Command_InstallSnapshot
+	//	*Command_Cases
 	Kind          isCommand_Kind `protobuf_oneof:"kind"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1108,6 +1109,15 @@ func (x *Command) GetInstallSnapshot() *InstallRegistrySnapshot {
 	return nil
 }
 
+func (x *Command) GetCases() *CaseCommand {
+	if x != nil {
+		if x, ok := x.Kind.(*Command_Cases); ok {
+			return x.Cases
+		}
+	}
+	return nil
+}
+
 type isCommand_Kind interface {
 	isCommand_Kind()
 }
@@ -1124,11 +1134,781 @@ type Command_InstallSnapshot struct {
 	InstallSnapshot *InstallRegistrySnapshot `protobuf:"bytes,3,opt,name=install_snapshot,json=installSnapshot,proto3,oneof"` // below the county
 }
 
+type Command_Cases struct {
+	Cases *CaseCommand `protobuf:"bytes,4,opt,name=cases,proto3,oneof"`
+}
+
 func (*Command_Registry) isCommand_Kind() {}
 
 func (*Command_Replay) isCommand_Kind() {}
 
 func (*Command_InstallSnapshot) isCommand_Kind() {}
+
+func (*Command_Cases) isCommand_Kind() {}
+
+// CaseCommand changes an office's case book.
+type CaseCommand struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	AtUnixNano int64                  `protobuf:"varint,1,opt,name=at_unix_nano,json=atUnixNano,proto3" json:"at_unix_nano,omitempty"` // when the proposer made it
+	// Types that are valid to be assigned to Op:
+	//
+	//	*CaseCommand_Append
+	//	*CaseCommand_Receive
+	//	*CaseCommand_Ack
+	Op            isCaseCommand_Op `protobuf_oneof:"op"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CaseCommand) Reset() {
+	*x = CaseCommand{}
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CaseCommand) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CaseCommand) ProtoMessage() {}
+
+func (x *CaseCommand) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CaseCommand.ProtoReflect.Descriptor instead.
+func (*CaseCommand) Descriptor() ([]byte, []int) {
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *CaseCommand) GetAtUnixNano() int64 {
+	if x != nil {
+		return x.AtUnixNano
+	}
+	return 0
+}
+
+func (x *CaseCommand) GetOp() isCaseCommand_Op {
+	if x != nil {
+		return x.Op
+	}
+	return nil
+}
+
+func (x *CaseCommand) GetAppend() *AppendCaseEvents {
+	if x != nil {
+		if x, ok := x.Op.(*CaseCommand_Append); ok {
+			return x.Append
+		}
+	}
+	return nil
+}
+
+func (x *CaseCommand) GetReceive() *ReceiveCaseMessages {
+	if x != nil {
+		if x, ok := x.Op.(*CaseCommand_Receive); ok {
+			return x.Receive
+		}
+	}
+	return nil
+}
+
+func (x *CaseCommand) GetAck() *AckOutbox {
+	if x != nil {
+		if x, ok := x.Op.(*CaseCommand_Ack); ok {
+			return x.Ack
+		}
+	}
+	return nil
+}
+
+type isCaseCommand_Op interface {
+	isCaseCommand_Op()
+}
+
+type CaseCommand_Append struct {
+	Append *AppendCaseEvents `protobuf:"bytes,10,opt,name=append,proto3,oneof"`
+}
+
+type CaseCommand_Receive struct {
+	Receive *ReceiveCaseMessages `protobuf:"bytes,11,opt,name=receive,proto3,oneof"`
+}
+
+type CaseCommand_Ack struct {
+	Ack *AckOutbox `protobuf:"bytes,12,opt,name=ack,proto3,oneof"`
+}
+
+func (*CaseCommand_Append) isCaseCommand_Op() {}
+
+func (*CaseCommand_Receive) isCaseCommand_Op() {}
+
+func (*CaseCommand_Ack) isCaseCommand_Op() {}
+
+// AppendCaseEvents appends events that this office, the case's owner,
+// made. They are fully formed (seq, hashes, signature) by the proposer;
+// the applier checks that they follow the case's log.
+type AppendCaseEvents struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CaseNumber    string                 `protobuf:"bytes,1,opt,name=case_number,json=caseNumber,proto3" json:"case_number,omitempty"`
+	Events        []*v1.CaseEvent        `protobuf:"bytes,2,rep,name=events,proto3" json:"events,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AppendCaseEvents) Reset() {
+	*x = AppendCaseEvents{}
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AppendCaseEvents) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AppendCaseEvents) ProtoMessage() {}
+
+func (x *AppendCaseEvents) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AppendCaseEvents.ProtoReflect.Descriptor instead.
+func (*AppendCaseEvents) Descriptor() ([]byte, []int) {
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *AppendCaseEvents) GetCaseNumber() string {
+	if x != nil {
+		return x.CaseNumber
+	}
+	return ""
+}
+
+func (x *AppendCaseEvents) GetEvents() []*v1.CaseEvent {
+	if x != nil {
+		return x.Events
+	}
+	return nil
+}
+
+// CaseMessage carries a case's log (from seq 1) to the next office along
+// the tree: as a mirror, or handing the case on when handoff_to names the
+// receiving office.
+type CaseMessage struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CaseNumber    string                 `protobuf:"bytes,1,opt,name=case_number,json=caseNumber,proto3" json:"case_number,omitempty"`
+	Events        []*v1.CaseEvent        `protobuf:"bytes,2,rep,name=events,proto3" json:"events,omitempty"`
+	HandoffTo     string                 `protobuf:"bytes,3,opt,name=handoff_to,json=handoffTo,proto3" json:"handoff_to,omitempty"`
+	FromOffice    string                 `protobuf:"bytes,4,opt,name=from_office,json=fromOffice,proto3" json:"from_office,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CaseMessage) Reset() {
+	*x = CaseMessage{}
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CaseMessage) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CaseMessage) ProtoMessage() {}
+
+func (x *CaseMessage) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CaseMessage.ProtoReflect.Descriptor instead.
+func (*CaseMessage) Descriptor() ([]byte, []int) {
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *CaseMessage) GetCaseNumber() string {
+	if x != nil {
+		return x.CaseNumber
+	}
+	return ""
+}
+
+func (x *CaseMessage) GetEvents() []*v1.CaseEvent {
+	if x != nil {
+		return x.Events
+	}
+	return nil
+}
+
+func (x *CaseMessage) GetHandoffTo() string {
+	if x != nil {
+		return x.HandoffTo
+	}
+	return ""
+}
+
+func (x *CaseMessage) GetFromOffice() string {
+	if x != nil {
+		return x.FromOffice
+	}
+	return ""
+}
+
+// ReceiveCaseMessages stores messages from a neighbouring office, already
+// checked by the receiving leader (signatures, sender).
+type ReceiveCaseMessages struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Messages      []*CaseMessage         `protobuf:"bytes,1,rep,name=messages,proto3" json:"messages,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReceiveCaseMessages) Reset() {
+	*x = ReceiveCaseMessages{}
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReceiveCaseMessages) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReceiveCaseMessages) ProtoMessage() {}
+
+func (x *ReceiveCaseMessages) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReceiveCaseMessages.ProtoReflect.Descriptor instead.
+func (*ReceiveCaseMessages) Descriptor() ([]byte, []int) {
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *ReceiveCaseMessages) GetMessages() []*CaseMessage {
+	if x != nil {
+		return x.Messages
+	}
+	return nil
+}
+
+// OutboxEntry is a message waiting to be receipted by dest_office: the
+// case's log up to upto_seq.
+type OutboxEntry struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	DestOffice    string                 `protobuf:"bytes,1,opt,name=dest_office,json=destOffice,proto3" json:"dest_office,omitempty"`
+	CaseNumber    string                 `protobuf:"bytes,2,opt,name=case_number,json=caseNumber,proto3" json:"case_number,omitempty"`
+	UptoSeq       uint32                 `protobuf:"varint,3,opt,name=upto_seq,json=uptoSeq,proto3" json:"upto_seq,omitempty"`
+	Handoff       bool                   `protobuf:"varint,4,opt,name=handoff,proto3" json:"handoff,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OutboxEntry) Reset() {
+	*x = OutboxEntry{}
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OutboxEntry) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OutboxEntry) ProtoMessage() {}
+
+func (x *OutboxEntry) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OutboxEntry.ProtoReflect.Descriptor instead.
+func (*OutboxEntry) Descriptor() ([]byte, []int) {
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *OutboxEntry) GetDestOffice() string {
+	if x != nil {
+		return x.DestOffice
+	}
+	return ""
+}
+
+func (x *OutboxEntry) GetCaseNumber() string {
+	if x != nil {
+		return x.CaseNumber
+	}
+	return ""
+}
+
+func (x *OutboxEntry) GetUptoSeq() uint32 {
+	if x != nil {
+		return x.UptoSeq
+	}
+	return 0
+}
+
+func (x *OutboxEntry) GetHandoff() bool {
+	if x != nil {
+		return x.Handoff
+	}
+	return false
+}
+
+// AckOutbox drops receipted entries (those whose upto_seq the receipt covers).
+type AckOutbox struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Acks          []*OutboxEntry         `protobuf:"bytes,1,rep,name=acks,proto3" json:"acks,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AckOutbox) Reset() {
+	*x = AckOutbox{}
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AckOutbox) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AckOutbox) ProtoMessage() {}
+
+func (x *AckOutbox) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AckOutbox.ProtoReflect.Descriptor instead.
+func (*AckOutbox) Descriptor() ([]byte, []int) {
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *AckOutbox) GetAcks() []*OutboxEntry {
+	if x != nil {
+		return x.Acks
+	}
+	return nil
+}
+
+// CaseRecord is one case's log as an office holds it.
+type CaseRecord struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Number        string                 `protobuf:"bytes,1,opt,name=number,proto3" json:"number,omitempty"`
+	Events        []*v1.CaseEvent        `protobuf:"bytes,2,rep,name=events,proto3" json:"events,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CaseRecord) Reset() {
+	*x = CaseRecord{}
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CaseRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CaseRecord) ProtoMessage() {}
+
+func (x *CaseRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CaseRecord.ProtoReflect.Descriptor instead.
+func (*CaseRecord) Descriptor() ([]byte, []int) {
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *CaseRecord) GetNumber() string {
+	if x != nil {
+		return x.Number
+	}
+	return ""
+}
+
+func (x *CaseRecord) GetEvents() []*v1.CaseEvent {
+	if x != nil {
+		return x.Events
+	}
+	return nil
+}
+
+// DaySequence is the last case sequence an office used on a day.
+type DaySequence struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Day           string                 `protobuf:"bytes,1,opt,name=day,proto3" json:"day,omitempty"` // YYYYMMDD
+	Seq           uint32                 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DaySequence) Reset() {
+	*x = DaySequence{}
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DaySequence) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DaySequence) ProtoMessage() {}
+
+func (x *DaySequence) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DaySequence.ProtoReflect.Descriptor instead.
+func (*DaySequence) Descriptor() ([]byte, []int) {
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *DaySequence) GetDay() string {
+	if x != nil {
+		return x.Day
+	}
+	return ""
+}
+
+func (x *DaySequence) GetSeq() uint32 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+// CaseBookSnapshot is every case an office holds, and its outbox.
+type CaseBookSnapshot struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Cases         []*CaseRecord          `protobuf:"bytes,1,rep,name=cases,proto3" json:"cases,omitempty"`
+	Outbox        []*OutboxEntry         `protobuf:"bytes,2,rep,name=outbox,proto3" json:"outbox,omitempty"`
+	Sequences     []*DaySequence         `protobuf:"bytes,3,rep,name=sequences,proto3" json:"sequences,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CaseBookSnapshot) Reset() {
+	*x = CaseBookSnapshot{}
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CaseBookSnapshot) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CaseBookSnapshot) ProtoMessage() {}
+
+func (x *CaseBookSnapshot) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CaseBookSnapshot.ProtoReflect.Descriptor instead.
+func (*CaseBookSnapshot) Descriptor() ([]byte, []int) {
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *CaseBookSnapshot) GetCases() []*CaseRecord {
+	if x != nil {
+		return x.Cases
+	}
+	return nil
+}
+
+func (x *CaseBookSnapshot) GetOutbox() []*OutboxEntry {
+	if x != nil {
+		return x.Outbox
+	}
+	return nil
+}
+
+func (x *CaseBookSnapshot) GetSequences() []*DaySequence {
+	if x != nil {
+		return x.Sequences
+	}
+	return nil
+}
+
+// OfficeSnapshot is an office's whole state machine.
+type OfficeSnapshot struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Registry      *RegistrySnapshot      `protobuf:"bytes,1,opt,name=registry,proto3" json:"registry,omitempty"`
+	Cases         *CaseBookSnapshot      `protobuf:"bytes,2,opt,name=cases,proto3" json:"cases,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OfficeSnapshot) Reset() {
+	*x = OfficeSnapshot{}
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OfficeSnapshot) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OfficeSnapshot) ProtoMessage() {}
+
+func (x *OfficeSnapshot) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OfficeSnapshot.ProtoReflect.Descriptor instead.
+func (*OfficeSnapshot) Descriptor() ([]byte, []int) {
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *OfficeSnapshot) GetRegistry() *RegistrySnapshot {
+	if x != nil {
+		return x.Registry
+	}
+	return nil
+}
+
+func (x *OfficeSnapshot) GetCases() *CaseBookSnapshot {
+	if x != nil {
+		return x.Cases
+	}
+	return nil
+}
+
+type DeliverCasesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Messages      []*CaseMessage         `protobuf:"bytes,1,rep,name=messages,proto3" json:"messages,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeliverCasesRequest) Reset() {
+	*x = DeliverCasesRequest{}
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeliverCasesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeliverCasesRequest) ProtoMessage() {}
+
+func (x *DeliverCasesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeliverCasesRequest.ProtoReflect.Descriptor instead.
+func (*DeliverCasesRequest) Descriptor() ([]byte, []int) {
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *DeliverCasesRequest) GetMessages() []*CaseMessage {
+	if x != nil {
+		return x.Messages
+	}
+	return nil
+}
+
+// CaseReceipt answers one message: the seq the receiver now holds, or why
+// it refused the message (nothing of it was stored).
+type CaseReceipt struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CaseNumber    string                 `protobuf:"bytes,1,opt,name=case_number,json=caseNumber,proto3" json:"case_number,omitempty"`
+	HaveSeq       uint32                 `protobuf:"varint,2,opt,name=have_seq,json=haveSeq,proto3" json:"have_seq,omitempty"`
+	Refused       string                 `protobuf:"bytes,3,opt,name=refused,proto3" json:"refused,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CaseReceipt) Reset() {
+	*x = CaseReceipt{}
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CaseReceipt) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CaseReceipt) ProtoMessage() {}
+
+func (x *CaseReceipt) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CaseReceipt.ProtoReflect.Descriptor instead.
+func (*CaseReceipt) Descriptor() ([]byte, []int) {
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *CaseReceipt) GetCaseNumber() string {
+	if x != nil {
+		return x.CaseNumber
+	}
+	return ""
+}
+
+func (x *CaseReceipt) GetHaveSeq() uint32 {
+	if x != nil {
+		return x.HaveSeq
+	}
+	return 0
+}
+
+func (x *CaseReceipt) GetRefused() string {
+	if x != nil {
+		return x.Refused
+	}
+	return ""
+}
+
+type DeliverCasesResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Receipts      []*CaseReceipt         `protobuf:"bytes,1,rep,name=receipts,proto3" json:"receipts,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeliverCasesResponse) Reset() {
+	*x = DeliverCasesResponse{}
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeliverCasesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeliverCasesResponse) ProtoMessage() {}
+
+func (x *DeliverCasesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeliverCasesResponse.ProtoReflect.Descriptor instead.
+func (*DeliverCasesResponse) Descriptor() ([]byte, []int) {
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *DeliverCasesResponse) GetReceipts() []*CaseReceipt {
+	if x != nil {
+		return x.Receipts
+	}
+	return nil
+}
 
 type JoinRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1141,7 +1921,7 @@ type JoinRequest struct {
 
 func (x *JoinRequest) Reset() {
 	*x = JoinRequest{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[17]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1153,7 +1933,7 @@ func (x *JoinRequest) String() string {
 func (*JoinRequest) ProtoMessage() {}
 
 func (x *JoinRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[17]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1166,7 +1946,7 @@ func (x *JoinRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinRequest.ProtoReflect.Descriptor instead.
 func (*JoinRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{17}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *JoinRequest) GetOfficeCode() string {
@@ -1199,7 +1979,7 @@ type JoinResponse struct {
 
 func (x *JoinResponse) Reset() {
 	*x = JoinResponse{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[18]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1211,7 +1991,7 @@ func (x *JoinResponse) String() string {
 func (*JoinResponse) ProtoMessage() {}
 
 func (x *JoinResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[18]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1224,7 +2004,7 @@ func (x *JoinResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinResponse.ProtoReflect.Descriptor instead.
 func (*JoinResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{18}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *JoinResponse) GetLeader() string {
@@ -1245,7 +2025,7 @@ type FeedRequest struct {
 
 func (x *FeedRequest) Reset() {
 	*x = FeedRequest{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[19]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1257,7 +2037,7 @@ func (x *FeedRequest) String() string {
 func (*FeedRequest) ProtoMessage() {}
 
 func (x *FeedRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[19]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1270,7 +2050,7 @@ func (x *FeedRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeedRequest.ProtoReflect.Descriptor instead.
 func (*FeedRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{19}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *FeedRequest) GetOfficeCode() string {
@@ -1308,7 +2088,7 @@ type FeedMessage struct {
 
 func (x *FeedMessage) Reset() {
 	*x = FeedMessage{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[20]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1320,7 +2100,7 @@ func (x *FeedMessage) String() string {
 func (*FeedMessage) ProtoMessage() {}
 
 func (x *FeedMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[20]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1333,7 +2113,7 @@ func (x *FeedMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeedMessage.ProtoReflect.Descriptor instead.
 func (*FeedMessage) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{20}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *FeedMessage) GetKind() isFeedMessage_Kind {
@@ -1402,7 +2182,7 @@ type FeedBatch struct {
 
 func (x *FeedBatch) Reset() {
 	*x = FeedBatch{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[21]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1414,7 +2194,7 @@ func (x *FeedBatch) String() string {
 func (*FeedBatch) ProtoMessage() {}
 
 func (x *FeedBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[21]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1427,7 +2207,7 @@ func (x *FeedBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeedBatch.ProtoReflect.Descriptor instead.
 func (*FeedBatch) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{21}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *FeedBatch) GetEntries() []*ChangelogEntry {
@@ -1454,7 +2234,7 @@ type FeedHeartbeat struct {
 
 func (x *FeedHeartbeat) Reset() {
 	*x = FeedHeartbeat{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[22]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1466,7 +2246,7 @@ func (x *FeedHeartbeat) String() string {
 func (*FeedHeartbeat) ProtoMessage() {}
 
 func (x *FeedHeartbeat) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[22]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1479,7 +2259,7 @@ func (x *FeedHeartbeat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeedHeartbeat.ProtoReflect.Descriptor instead.
 func (*FeedHeartbeat) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{22}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *FeedHeartbeat) GetUpstreamIndex() uint64 {
@@ -1512,7 +2292,7 @@ type AnnounceNodeRequest struct {
 
 func (x *AnnounceNodeRequest) Reset() {
 	*x = AnnounceNodeRequest{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[23]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1524,7 +2304,7 @@ func (x *AnnounceNodeRequest) String() string {
 func (*AnnounceNodeRequest) ProtoMessage() {}
 
 func (x *AnnounceNodeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[23]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1537,7 +2317,7 @@ func (x *AnnounceNodeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnnounceNodeRequest.ProtoReflect.Descriptor instead.
 func (*AnnounceNodeRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{23}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *AnnounceNodeRequest) GetNode() *v1.NodeEntry {
@@ -1577,7 +2357,7 @@ type AnnounceNodeResponse struct {
 
 func (x *AnnounceNodeResponse) Reset() {
 	*x = AnnounceNodeResponse{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[24]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1589,7 +2369,7 @@ func (x *AnnounceNodeResponse) String() string {
 func (*AnnounceNodeResponse) ProtoMessage() {}
 
 func (x *AnnounceNodeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[24]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1602,7 +2382,7 @@ func (x *AnnounceNodeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnnounceNodeResponse.ProtoReflect.Descriptor instead.
 func (*AnnounceNodeResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{24}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *AnnounceNodeResponse) GetRegistryIndex() uint64 {
@@ -1616,7 +2396,7 @@ var File_yizhan_peer_v1_peer_proto protoreflect.FileDescriptor
 
 const file_yizhan_peer_v1_peer_proto_rawDesc = "" +
 	"\n" +
-	"\x19yizhan/peer/v1/peer.proto\x12\x0eyizhan.peer.v1\x1a\x18yizhan/v1/registry.proto\"R\n" +
+	"\x19yizhan/peer/v1/peer.proto\x12\x0eyizhan.peer.v1\x1a\x15yizhan/v1/cases.proto\x1a\x18yizhan/v1/registry.proto\"R\n" +
 	"\x0fStaffCredential\x12\x1a\n" +
 	"\busername\x18\x01 \x01(\tR\busername\x12#\n" +
 	"\rpassword_hash\x18\x02 \x01(\tR\fpasswordHash\"9\n" +
@@ -1686,12 +2466,67 @@ const file_yizhan_peer_v1_peer_proto_rawDesc = "" +
 	"\aentries\x18\x01 \x03(\v2\x1e.yizhan.peer.v1.ChangelogEntryR\aentries\x12%\n" +
 	"\x0eupstream_index\x18\x02 \x01(\x04R\rupstreamIndex\"W\n" +
 	"\x17InstallRegistrySnapshot\x12<\n" +
-	"\bsnapshot\x18\x01 \x01(\v2 .yizhan.peer.v1.RegistrySnapshotR\bsnapshot\"\xe0\x01\n" +
+	"\bsnapshot\x18\x01 \x01(\v2 .yizhan.peer.v1.RegistrySnapshotR\bsnapshot\"\x95\x02\n" +
 	"\aCommand\x12=\n" +
 	"\bregistry\x18\x01 \x01(\v2\x1f.yizhan.peer.v1.RegistryCommandH\x00R\bregistry\x128\n" +
 	"\x06replay\x18\x02 \x01(\v2\x1e.yizhan.peer.v1.ReplayRegistryH\x00R\x06replay\x12T\n" +
-	"\x10install_snapshot\x18\x03 \x01(\v2'.yizhan.peer.v1.InstallRegistrySnapshotH\x00R\x0finstallSnapshotB\x06\n" +
-	"\x04kind\"e\n" +
+	"\x10install_snapshot\x18\x03 \x01(\v2'.yizhan.peer.v1.InstallRegistrySnapshotH\x00R\x0finstallSnapshot\x123\n" +
+	"\x05cases\x18\x04 \x01(\v2\x1b.yizhan.peer.v1.CaseCommandH\x00R\x05casesB\x06\n" +
+	"\x04kind\"\xe1\x01\n" +
+	"\vCaseCommand\x12 \n" +
+	"\fat_unix_nano\x18\x01 \x01(\x03R\n" +
+	"atUnixNano\x12:\n" +
+	"\x06append\x18\n" +
+	" \x01(\v2 .yizhan.peer.v1.AppendCaseEventsH\x00R\x06append\x12?\n" +
+	"\areceive\x18\v \x01(\v2#.yizhan.peer.v1.ReceiveCaseMessagesH\x00R\areceive\x12-\n" +
+	"\x03ack\x18\f \x01(\v2\x19.yizhan.peer.v1.AckOutboxH\x00R\x03ackB\x04\n" +
+	"\x02op\"a\n" +
+	"\x10AppendCaseEvents\x12\x1f\n" +
+	"\vcase_number\x18\x01 \x01(\tR\n" +
+	"caseNumber\x12,\n" +
+	"\x06events\x18\x02 \x03(\v2\x14.yizhan.v1.CaseEventR\x06events\"\x9c\x01\n" +
+	"\vCaseMessage\x12\x1f\n" +
+	"\vcase_number\x18\x01 \x01(\tR\n" +
+	"caseNumber\x12,\n" +
+	"\x06events\x18\x02 \x03(\v2\x14.yizhan.v1.CaseEventR\x06events\x12\x1d\n" +
+	"\n" +
+	"handoff_to\x18\x03 \x01(\tR\thandoffTo\x12\x1f\n" +
+	"\vfrom_office\x18\x04 \x01(\tR\n" +
+	"fromOffice\"N\n" +
+	"\x13ReceiveCaseMessages\x127\n" +
+	"\bmessages\x18\x01 \x03(\v2\x1b.yizhan.peer.v1.CaseMessageR\bmessages\"\x84\x01\n" +
+	"\vOutboxEntry\x12\x1f\n" +
+	"\vdest_office\x18\x01 \x01(\tR\n" +
+	"destOffice\x12\x1f\n" +
+	"\vcase_number\x18\x02 \x01(\tR\n" +
+	"caseNumber\x12\x19\n" +
+	"\bupto_seq\x18\x03 \x01(\rR\auptoSeq\x12\x18\n" +
+	"\ahandoff\x18\x04 \x01(\bR\ahandoff\"<\n" +
+	"\tAckOutbox\x12/\n" +
+	"\x04acks\x18\x01 \x03(\v2\x1b.yizhan.peer.v1.OutboxEntryR\x04acks\"R\n" +
+	"\n" +
+	"CaseRecord\x12\x16\n" +
+	"\x06number\x18\x01 \x01(\tR\x06number\x12,\n" +
+	"\x06events\x18\x02 \x03(\v2\x14.yizhan.v1.CaseEventR\x06events\"1\n" +
+	"\vDaySequence\x12\x10\n" +
+	"\x03day\x18\x01 \x01(\tR\x03day\x12\x10\n" +
+	"\x03seq\x18\x02 \x01(\rR\x03seq\"\xb4\x01\n" +
+	"\x10CaseBookSnapshot\x120\n" +
+	"\x05cases\x18\x01 \x03(\v2\x1a.yizhan.peer.v1.CaseRecordR\x05cases\x123\n" +
+	"\x06outbox\x18\x02 \x03(\v2\x1b.yizhan.peer.v1.OutboxEntryR\x06outbox\x129\n" +
+	"\tsequences\x18\x03 \x03(\v2\x1b.yizhan.peer.v1.DaySequenceR\tsequences\"\x86\x01\n" +
+	"\x0eOfficeSnapshot\x12<\n" +
+	"\bregistry\x18\x01 \x01(\v2 .yizhan.peer.v1.RegistrySnapshotR\bregistry\x126\n" +
+	"\x05cases\x18\x02 \x01(\v2 .yizhan.peer.v1.CaseBookSnapshotR\x05cases\"N\n" +
+	"\x13DeliverCasesRequest\x127\n" +
+	"\bmessages\x18\x01 \x03(\v2\x1b.yizhan.peer.v1.CaseMessageR\bmessages\"c\n" +
+	"\vCaseReceipt\x12\x1f\n" +
+	"\vcase_number\x18\x01 \x01(\tR\n" +
+	"caseNumber\x12\x19\n" +
+	"\bhave_seq\x18\x02 \x01(\rR\ahaveSeq\x12\x18\n" +
+	"\arefused\x18\x03 \x01(\tR\arefused\"O\n" +
+	"\x14DeliverCasesResponse\x127\n" +
+	"\breceipts\x18\x01 \x03(\v2\x1b.yizhan.peer.v1.CaseReceiptR\breceipts\"e\n" +
 	"\vJoinRequest\x12\x1f\n" +
 	"\voffice_code\x18\x01 \x01(\tR\n" +
 	"officeCode\x12\x12\n" +
@@ -1724,11 +2559,12 @@ const file_yizhan_peer_v1_peer_proto_rawDesc = "" +
 	"\n" +
 	"cert_chain\x18\x04 \x03(\fR\tcertChain\"=\n" +
 	"\x14AnnounceNodeResponse\x12%\n" +
-	"\x0eregistry_index\x18\x01 \x01(\x04R\rregistryIndex2\xe8\x01\n" +
+	"\x0eregistry_index\x18\x01 \x01(\x04R\rregistryIndex2\xc3\x02\n" +
 	"\x04Peer\x12A\n" +
 	"\x04Join\x12\x1b.yizhan.peer.v1.JoinRequest\x1a\x1c.yizhan.peer.v1.JoinResponse\x12B\n" +
 	"\x04Feed\x12\x1b.yizhan.peer.v1.FeedRequest\x1a\x1b.yizhan.peer.v1.FeedMessage0\x01\x12Y\n" +
-	"\fAnnounceNode\x12#.yizhan.peer.v1.AnnounceNodeRequest\x1a$.yizhan.peer.v1.AnnounceNodeResponseB8Z6github.com/yizhan-gov/yizhan/api/yizhan/peer/v1;peerv1b\x06proto3"
+	"\fAnnounceNode\x12#.yizhan.peer.v1.AnnounceNodeRequest\x1a$.yizhan.peer.v1.AnnounceNodeResponse\x12Y\n" +
+	"\fDeliverCases\x12#.yizhan.peer.v1.DeliverCasesRequest\x1a$.yizhan.peer.v1.DeliverCasesResponseB8Z6github.com/yizhan-gov/yizhan/api/yizhan/peer/v1;peerv1b\x06proto3"
 
 var (
 	file_yizhan_peer_v1_peer_proto_rawDescOnce sync.Once
@@ -1742,7 +2578,7 @@ func file_yizhan_peer_v1_peer_proto_rawDescGZIP() []byte {
 	return file_yizhan_peer_v1_peer_proto_rawDescData
 }
 
-var file_yizhan_peer_v1_peer_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_yizhan_peer_v1_peer_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
 var file_yizhan_peer_v1_peer_proto_goTypes = []any{
 	(*StaffCredential)(nil),         // 0: yizhan.peer.v1.StaffCredential
 	(*CreateOffice)(nil),            // 1: yizhan.peer.v1.CreateOffice
@@ -1761,32 +2597,46 @@ var file_yizhan_peer_v1_peer_proto_goTypes = []any{
 	(*ReplayRegistry)(nil),          // 14: yizhan.peer.v1.ReplayRegistry
 	(*InstallRegistrySnapshot)(nil), // 15: yizhan.peer.v1.InstallRegistrySnapshot
 	(*Command)(nil),                 // 16: yizhan.peer.v1.Command
-	(*JoinRequest)(nil),             // 17: yizhan.peer.v1.JoinRequest
-	(*JoinResponse)(nil),            // 18: yizhan.peer.v1.JoinResponse
-	(*FeedRequest)(nil),             // 19: yizhan.peer.v1.FeedRequest
-	(*FeedMessage)(nil),             // 20: yizhan.peer.v1.FeedMessage
-	(*FeedBatch)(nil),               // 21: yizhan.peer.v1.FeedBatch
-	(*FeedHeartbeat)(nil),           // 22: yizhan.peer.v1.FeedHeartbeat
-	(*AnnounceNodeRequest)(nil),     // 23: yizhan.peer.v1.AnnounceNodeRequest
-	(*AnnounceNodeResponse)(nil),    // 24: yizhan.peer.v1.AnnounceNodeResponse
-	(*v1.Office)(nil),               // 25: yizhan.v1.Office
-	(*v1.Department)(nil),           // 26: yizhan.v1.Department
-	(*v1.Item)(nil),                 // 27: yizhan.v1.Item
-	(*v1.Grant)(nil),                // 28: yizhan.v1.Grant
-	(*v1.StaffMember)(nil),          // 29: yizhan.v1.StaffMember
-	(*v1.Calendar)(nil),             // 30: yizhan.v1.Calendar
-	(*v1.NodeEntry)(nil),            // 31: yizhan.v1.NodeEntry
+	(*CaseCommand)(nil),             // 17: yizhan.peer.v1.CaseCommand
+	(*AppendCaseEvents)(nil),        // 18: yizhan.peer.v1.AppendCaseEvents
+	(*CaseMessage)(nil),             // 19: yizhan.peer.v1.CaseMessage
+	(*ReceiveCaseMessages)(nil),     // 20: yizhan.peer.v1.ReceiveCaseMessages
+	(*OutboxEntry)(nil),             // 21: yizhan.peer.v1.OutboxEntry
+	(*AckOutbox)(nil),               // 22: yizhan.peer.v1.AckOutbox
+	(*CaseRecord)(nil),              // 23: yizhan.peer.v1.CaseRecord
+	(*DaySequence)(nil),             // 24: yizhan.peer.v1.DaySequence
+	(*CaseBookSnapshot)(nil),        // 25: yizhan.peer.v1.CaseBookSnapshot
+	(*OfficeSnapshot)(nil),          // 26: yizhan.peer.v1.OfficeSnapshot
+	(*DeliverCasesRequest)(nil),     // 27: yizhan.peer.v1.DeliverCasesRequest
+	(*CaseReceipt)(nil),             // 28: yizhan.peer.v1.CaseReceipt
+	(*DeliverCasesResponse)(nil),    // 29: yizhan.peer.v1.DeliverCasesResponse
+	(*JoinRequest)(nil),             // 30: yizhan.peer.v1.JoinRequest
+	(*JoinResponse)(nil),            // 31: yizhan.peer.v1.JoinResponse
+	(*FeedRequest)(nil),             // 32: yizhan.peer.v1.FeedRequest
+	(*FeedMessage)(nil),             // 33: yizhan.peer.v1.FeedMessage
+	(*FeedBatch)(nil),               // 34: yizhan.peer.v1.FeedBatch
+	(*FeedHeartbeat)(nil),           // 35: yizhan.peer.v1.FeedHeartbeat
+	(*AnnounceNodeRequest)(nil),     // 36: yizhan.peer.v1.AnnounceNodeRequest
+	(*AnnounceNodeResponse)(nil),    // 37: yizhan.peer.v1.AnnounceNodeResponse
+	(*v1.Office)(nil),               // 38: yizhan.v1.Office
+	(*v1.Department)(nil),           // 39: yizhan.v1.Department
+	(*v1.Item)(nil),                 // 40: yizhan.v1.Item
+	(*v1.Grant)(nil),                // 41: yizhan.v1.Grant
+	(*v1.StaffMember)(nil),          // 42: yizhan.v1.StaffMember
+	(*v1.Calendar)(nil),             // 43: yizhan.v1.Calendar
+	(*v1.NodeEntry)(nil),            // 44: yizhan.v1.NodeEntry
+	(*v1.CaseEvent)(nil),            // 45: yizhan.v1.CaseEvent
 }
 var file_yizhan_peer_v1_peer_proto_depIdxs = []int32{
-	25, // 0: yizhan.peer.v1.CreateOffice.office:type_name -> yizhan.v1.Office
-	26, // 1: yizhan.peer.v1.CreateDepartment.department:type_name -> yizhan.v1.Department
-	27, // 2: yizhan.peer.v1.CreateItem.item:type_name -> yizhan.v1.Item
-	27, // 3: yizhan.peer.v1.UpdateItem.item:type_name -> yizhan.v1.Item
-	28, // 4: yizhan.peer.v1.CreateGrant.grant:type_name -> yizhan.v1.Grant
-	29, // 5: yizhan.peer.v1.CreateStaff.staff:type_name -> yizhan.v1.StaffMember
+	38, // 0: yizhan.peer.v1.CreateOffice.office:type_name -> yizhan.v1.Office
+	39, // 1: yizhan.peer.v1.CreateDepartment.department:type_name -> yizhan.v1.Department
+	40, // 2: yizhan.peer.v1.CreateItem.item:type_name -> yizhan.v1.Item
+	40, // 3: yizhan.peer.v1.UpdateItem.item:type_name -> yizhan.v1.Item
+	41, // 4: yizhan.peer.v1.CreateGrant.grant:type_name -> yizhan.v1.Grant
+	42, // 5: yizhan.peer.v1.CreateStaff.staff:type_name -> yizhan.v1.StaffMember
 	0,  // 6: yizhan.peer.v1.CreateStaff.credential:type_name -> yizhan.peer.v1.StaffCredential
-	30, // 7: yizhan.peer.v1.PutCalendar.calendar:type_name -> yizhan.v1.Calendar
-	31, // 8: yizhan.peer.v1.PutNode.node:type_name -> yizhan.v1.NodeEntry
+	43, // 7: yizhan.peer.v1.PutCalendar.calendar:type_name -> yizhan.v1.Calendar
+	44, // 8: yizhan.peer.v1.PutNode.node:type_name -> yizhan.v1.NodeEntry
 	1,  // 9: yizhan.peer.v1.RegistryCommand.create_office:type_name -> yizhan.peer.v1.CreateOffice
 	2,  // 10: yizhan.peer.v1.RegistryCommand.create_department:type_name -> yizhan.peer.v1.CreateDepartment
 	3,  // 11: yizhan.peer.v1.RegistryCommand.create_item:type_name -> yizhan.peer.v1.CreateItem
@@ -1797,37 +2647,55 @@ var file_yizhan_peer_v1_peer_proto_depIdxs = []int32{
 	8,  // 16: yizhan.peer.v1.RegistryCommand.put_calendar:type_name -> yizhan.peer.v1.PutCalendar
 	9,  // 17: yizhan.peer.v1.RegistryCommand.put_node:type_name -> yizhan.peer.v1.PutNode
 	10, // 18: yizhan.peer.v1.ChangelogEntry.command:type_name -> yizhan.peer.v1.RegistryCommand
-	27, // 19: yizhan.peer.v1.ItemHistory.versions:type_name -> yizhan.v1.Item
-	25, // 20: yizhan.peer.v1.RegistrySnapshot.offices:type_name -> yizhan.v1.Office
-	26, // 21: yizhan.peer.v1.RegistrySnapshot.departments:type_name -> yizhan.v1.Department
+	40, // 19: yizhan.peer.v1.ItemHistory.versions:type_name -> yizhan.v1.Item
+	38, // 20: yizhan.peer.v1.RegistrySnapshot.offices:type_name -> yizhan.v1.Office
+	39, // 21: yizhan.peer.v1.RegistrySnapshot.departments:type_name -> yizhan.v1.Department
 	12, // 22: yizhan.peer.v1.RegistrySnapshot.items:type_name -> yizhan.peer.v1.ItemHistory
-	28, // 23: yizhan.peer.v1.RegistrySnapshot.grants:type_name -> yizhan.v1.Grant
-	29, // 24: yizhan.peer.v1.RegistrySnapshot.staff:type_name -> yizhan.v1.StaffMember
+	41, // 23: yizhan.peer.v1.RegistrySnapshot.grants:type_name -> yizhan.v1.Grant
+	42, // 24: yizhan.peer.v1.RegistrySnapshot.staff:type_name -> yizhan.v1.StaffMember
 	0,  // 25: yizhan.peer.v1.RegistrySnapshot.credentials:type_name -> yizhan.peer.v1.StaffCredential
-	30, // 26: yizhan.peer.v1.RegistrySnapshot.calendars:type_name -> yizhan.v1.Calendar
-	31, // 27: yizhan.peer.v1.RegistrySnapshot.nodes:type_name -> yizhan.v1.NodeEntry
+	43, // 26: yizhan.peer.v1.RegistrySnapshot.calendars:type_name -> yizhan.v1.Calendar
+	44, // 27: yizhan.peer.v1.RegistrySnapshot.nodes:type_name -> yizhan.v1.NodeEntry
 	11, // 28: yizhan.peer.v1.RegistrySnapshot.changelog:type_name -> yizhan.peer.v1.ChangelogEntry
 	11, // 29: yizhan.peer.v1.ReplayRegistry.entries:type_name -> yizhan.peer.v1.ChangelogEntry
 	13, // 30: yizhan.peer.v1.InstallRegistrySnapshot.snapshot:type_name -> yizhan.peer.v1.RegistrySnapshot
 	10, // 31: yizhan.peer.v1.Command.registry:type_name -> yizhan.peer.v1.RegistryCommand
 	14, // 32: yizhan.peer.v1.Command.replay:type_name -> yizhan.peer.v1.ReplayRegistry
 	15, // 33: yizhan.peer.v1.Command.install_snapshot:type_name -> yizhan.peer.v1.InstallRegistrySnapshot
-	13, // 34: yizhan.peer.v1.FeedMessage.snapshot:type_name -> yizhan.peer.v1.RegistrySnapshot
-	21, // 35: yizhan.peer.v1.FeedMessage.batch:type_name -> yizhan.peer.v1.FeedBatch
-	22, // 36: yizhan.peer.v1.FeedMessage.heartbeat:type_name -> yizhan.peer.v1.FeedHeartbeat
-	11, // 37: yizhan.peer.v1.FeedBatch.entries:type_name -> yizhan.peer.v1.ChangelogEntry
-	31, // 38: yizhan.peer.v1.AnnounceNodeRequest.node:type_name -> yizhan.v1.NodeEntry
-	17, // 39: yizhan.peer.v1.Peer.Join:input_type -> yizhan.peer.v1.JoinRequest
-	19, // 40: yizhan.peer.v1.Peer.Feed:input_type -> yizhan.peer.v1.FeedRequest
-	23, // 41: yizhan.peer.v1.Peer.AnnounceNode:input_type -> yizhan.peer.v1.AnnounceNodeRequest
-	18, // 42: yizhan.peer.v1.Peer.Join:output_type -> yizhan.peer.v1.JoinResponse
-	20, // 43: yizhan.peer.v1.Peer.Feed:output_type -> yizhan.peer.v1.FeedMessage
-	24, // 44: yizhan.peer.v1.Peer.AnnounceNode:output_type -> yizhan.peer.v1.AnnounceNodeResponse
-	42, // [42:45] is the sub-list for method output_type
-	39, // [39:42] is the sub-list for method input_type
-	39, // [39:39] is the sub-list for extension type_name
-	39, // [39:39] is the sub-list for extension extendee
-	0,  // [0:39] is the sub-list for field type_name
+	17, // 34: yizhan.peer.v1.Command.cases:type_name -> yizhan.peer.v1.CaseCommand
+	18, // 35: yizhan.peer.v1.CaseCommand.append:type_name -> yizhan.peer.v1.AppendCaseEvents
+	20, // 36: yizhan.peer.v1.CaseCommand.receive:type_name -> yizhan.peer.v1.ReceiveCaseMessages
+	22, // 37: yizhan.peer.v1.CaseCommand.ack:type_name -> yizhan.peer.v1.AckOutbox
+	45, // 38: yizhan.peer.v1.AppendCaseEvents.events:type_name -> yizhan.v1.CaseEvent
+	45, // 39: yizhan.peer.v1.CaseMessage.events:type_name -> yizhan.v1.CaseEvent
+	19, // 40: yizhan.peer.v1.ReceiveCaseMessages.messages:type_name -> yizhan.peer.v1.CaseMessage
+	21, // 41: yizhan.peer.v1.AckOutbox.acks:type_name -> yizhan.peer.v1.OutboxEntry
+	45, // 42: yizhan.peer.v1.CaseRecord.events:type_name -> yizhan.v1.CaseEvent
+	23, // 43: yizhan.peer.v1.CaseBookSnapshot.cases:type_name -> yizhan.peer.v1.CaseRecord
+	21, // 44: yizhan.peer.v1.CaseBookSnapshot.outbox:type_name -> yizhan.peer.v1.OutboxEntry
+	24, // 45: yizhan.peer.v1.CaseBookSnapshot.sequences:type_name -> yizhan.peer.v1.DaySequence
+	13, // 46: yizhan.peer.v1.OfficeSnapshot.registry:type_name -> yizhan.peer.v1.RegistrySnapshot
+	25, // 47: yizhan.peer.v1.OfficeSnapshot.cases:type_name -> yizhan.peer.v1.CaseBookSnapshot
+	19, // 48: yizhan.peer.v1.DeliverCasesRequest.messages:type_name -> yizhan.peer.v1.CaseMessage
+	28, // 49: yizhan.peer.v1.DeliverCasesResponse.receipts:type_name -> yizhan.peer.v1.CaseReceipt
+	13, // 50: yizhan.peer.v1.FeedMessage.snapshot:type_name -> yizhan.peer.v1.RegistrySnapshot
+	34, // 51: yizhan.peer.v1.FeedMessage.batch:type_name -> yizhan.peer.v1.FeedBatch
+	35, // 52: yizhan.peer.v1.FeedMessage.heartbeat:type_name -> yizhan.peer.v1.FeedHeartbeat
+	11, // 53: yizhan.peer.v1.FeedBatch.entries:type_name -> yizhan.peer.v1.ChangelogEntry
+	44, // 54: yizhan.peer.v1.AnnounceNodeRequest.node:type_name -> yizhan.v1.NodeEntry
+	30, // 55: yizhan.peer.v1.Peer.Join:input_type -> yizhan.peer.v1.JoinRequest
+	32, // 56: yizhan.peer.v1.Peer.Feed:input_type -> yizhan.peer.v1.FeedRequest
+	36, // 57: yizhan.peer.v1.Peer.AnnounceNode:input_type -> yizhan.peer.v1.AnnounceNodeRequest
+	27, // 58: yizhan.peer.v1.Peer.DeliverCases:input_type -> yizhan.peer.v1.DeliverCasesRequest
+	31, // 59: yizhan.peer.v1.Peer.Join:output_type -> yizhan.peer.v1.JoinResponse
+	33, // 60: yizhan.peer.v1.Peer.Feed:output_type -> yizhan.peer.v1.FeedMessage
+	37, // 61: yizhan.peer.v1.Peer.AnnounceNode:output_type -> yizhan.peer.v1.AnnounceNodeResponse
+	29, // 62: yizhan.peer.v1.Peer.DeliverCases:output_type -> yizhan.peer.v1.DeliverCasesResponse
+	59, // [59:63] is the sub-list for method output_type
+	55, // [55:59] is the sub-list for method input_type
+	55, // [55:55] is the sub-list for extension type_name
+	55, // [55:55] is the sub-list for extension extendee
+	0,  // [0:55] is the sub-list for field type_name
 }
 
 func init() { file_yizhan_peer_v1_peer_proto_init() }
@@ -1850,8 +2718,14 @@ func file_yizhan_peer_v1_peer_proto_init() {
 		(*Command_Registry)(nil),
 		(*Command_Replay)(nil),
 		(*Command_InstallSnapshot)(nil),
+		(*Command_Cases)(nil),
 	}
-	file_yizhan_peer_v1_peer_proto_msgTypes[20].OneofWrappers = []any{
+	file_yizhan_peer_v1_peer_proto_msgTypes[17].OneofWrappers = []any{
+		(*CaseCommand_Append)(nil),
+		(*CaseCommand_Receive)(nil),
+		(*CaseCommand_Ack)(nil),
+	}
+	file_yizhan_peer_v1_peer_proto_msgTypes[33].OneofWrappers = []any{
 		(*FeedMessage_Snapshot)(nil),
 		(*FeedMessage_Batch)(nil),
 		(*FeedMessage_Heartbeat)(nil),
@@ -1862,7 +2736,7 @@ func file_yizhan_peer_v1_peer_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_yizhan_peer_v1_peer_proto_rawDesc), len(file_yizhan_peer_v1_peer_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   25,
+			NumMessages:   38,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -25,6 +25,7 @@ const (
 	Peer_Join_FullMethodName         = "/yizhan.peer.v1.Peer/Join"
 	Peer_Feed_FullMethodName         = "/yizhan.peer.v1.Peer/Feed"
 	Peer_AnnounceNode_FullMethodName = "/yizhan.peer.v1.Peer/AnnounceNode"
+	Peer_DeliverCases_FullMethodName = "/yizhan.peer.v1.Peer/DeliverCases"
 )
 
 // PeerClient is the client API for Peer service.
@@ -39,6 +40,8 @@ type PeerClient interface {
 	Feed(ctx context.Context, in *FeedRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[FeedMessage], error)
 	// AnnounceNode records a node in the directory (forwarded to the county).
 	AnnounceNode(ctx context.Context, in *AnnounceNodeRequest, opts ...grpc.CallOption) (*AnnounceNodeResponse, error)
+	// DeliverCases hands cases and their events to a neighbouring office.
+	DeliverCases(ctx context.Context, in *DeliverCasesRequest, opts ...grpc.CallOption) (*DeliverCasesResponse, error)
 }
 
 type peerClient struct {
@@ -88,6 +91,16 @@ func (c *peerClient) AnnounceNode(ctx context.Context, in *AnnounceNodeRequest, 
 	return out, nil
 }
 
+func (c *peerClient) DeliverCases(ctx context.Context, in *DeliverCasesRequest, opts ...grpc.CallOption) (*DeliverCasesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeliverCasesResponse)
+	err := c.cc.Invoke(ctx, Peer_DeliverCases_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // PeerServer is the server API for Peer service.
 // All implementations must embed UnimplementedPeerServer
 // for forward compatibility.
@@ -100,6 +113,8 @@ type PeerServer interface {
 	Feed(*FeedRequest, grpc.ServerStreamingServer[FeedMessage]) error
 	// AnnounceNode records a node in the directory (forwarded to the county).
 	AnnounceNode(context.Context, *AnnounceNodeRequest) (*AnnounceNodeResponse, error)
+	// DeliverCases hands cases and their events to a neighbouring office.
+	DeliverCases(context.Context, *DeliverCasesRequest) (*DeliverCasesResponse, error)
 	mustEmbedUnimplementedPeerServer()
 }
 
@@ -118,6 +133,9 @@ func (UnimplementedPeerServer) Feed(*FeedRequest, grpc.ServerStreamingServer[Fee
 }
 func (UnimplementedPeerServer) AnnounceNode(context.Context, *AnnounceNodeRequest) (*AnnounceNodeResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method AnnounceNode not implemented")
+}
+func (UnimplementedPeerServer) DeliverCases(context.Context, *DeliverCasesRequest) (*DeliverCasesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeliverCases not implemented")
 }
 func (UnimplementedPeerServer) mustEmbedUnimplementedPeerServer() {}
 func (UnimplementedPeerServer) testEmbeddedByValue()              {}
@@ -187,6 +205,24 @@ func _Peer_AnnounceNode_Handler(srv interface{}, ctx context.Context, dec func(i
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Peer_DeliverCases_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeliverCasesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PeerServer).DeliverCases(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Peer_DeliverCases_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PeerServer).DeliverCases(ctx, req.(*DeliverCasesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Peer_ServiceDesc is the grpc.ServiceDesc for Peer service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -201,6 +237,10 @@ var Peer_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "AnnounceNode",
 			Handler:    _Peer_AnnounceNode_Handler,
+		},
+		{
+			MethodName: "DeliverCases",
+			Handler:    _Peer_DeliverCases_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
