@@ -102,7 +102,7 @@ func Start(ctx context.Context, opts Options) (*County, error) {
 		cfg := node.Config{
 			Office: s.Office, Name: s.Name, DataDir: dir,
 			HTTPAddr: port(i, 0), PeerAddr: port(i, 100), RaftAddr: port(i, 200),
-			TLS: bundle, Logger: opts.Logger.With("node", s.Name), SmallBadger: true,
+			TLS: bundle, Logger: opts.Logger, SmallBadger: true,
 		}
 		switch s.Office {
 		case CountyCode:

@@ -114,7 +114,7 @@ func OpenGroup(cfg GroupConfig) (*Group, error) {
 		return nil, fmt.Errorf("federation: start raft: %w", err)
 	}
 	return &Group{cfg: cfg, raft: r, store: store, snaps: snaps, transport: cfg.Transport,
-		log: cfg.Logger.With("office", cfg.Office, "node", cfg.NodeID)}, nil
+		log: cfg.Logger}, nil // the caller's logger names the office and node
 }
 
 // HasState reports whether this node already belongs to a raft group.

@@ -97,7 +97,7 @@ func NewOffice(cfg OfficeConfig) *Office {
 		cfg:    cfg,
 		county: CountyOf(cfg.Office),
 		reg:    cfg.FSM.Registry(),
-		log:    cfg.Logger.With("office", cfg.Office, "node", cfg.Node),
+		log:    cfg.Logger, // the caller's logger names the office and node
 	}
 }
 

@@ -140,7 +140,7 @@ func (f *fed) start(name, office string, mod func(*node.Config)) *node.Node {
 	cfg := node.Config{
 		Office: office, Name: name, DataDir: filepath.Join(f.dir, name),
 		HTTPAddr: "127.0.0.1:0", PeerAddr: "127.0.0.1:0", RaftAddr: "127.0.0.1:0",
-		TLS: f.bundle(office, name), Logger: testLogger().With("node", name),
+		TLS: f.bundle(office, name), Logger: testLogger(),
 		Timing: fastTiming(), FeedHeartbeat: 100 * time.Millisecond, SmallBadger: true,
 		ChangelogRetention: f.retention, Dial: l.Dial,
 	}

@@ -329,6 +329,11 @@ func (n *Node) checkReady() (bool, string) {
 	if _, err := n.office.Registry().Office(n.cfg.Office); err != nil {
 		return false, "registry does not hold this office yet"
 	}
+	if n.cfg.BootstrapAdminPassword != "" {
+		if _, err := n.office.Registry().Staff("admin"); err != nil {
+			return false, "the admin account is not created yet"
+		}
+	}
 	return true, "ok"
 }
 

@@ -3,6 +3,8 @@ package raftnet
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"log"
 	"log/slog"
@@ -10,6 +12,7 @@ import (
 	"sync/atomic"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/raft"
 )
 
 // LevelTrace is the slog level hclog's Trace maps to.
@@ -81,6 +84,27 @@ func (h *hcLogger) enabled(l hclog.Level) bool {
 func (h *hcLogger) Log(level hclog.Level, msg string, args ...any) {
 	if !h.enabled(level) {
 		return
+	}
+	for i, a := range args {
+		switch v := a.(type) {
+		case hclog.Format:
+			// hclog.Fmt("%+v", x): format it as hclog would.
+			if len(v) > 0 {
+				if f, ok := v[0].(string); ok {
+					args[i] = fmt.Sprintf(f, v[1:]...)
+				}
+			}
+		case error:
+			// Raft's transport reports its own shutdown as an error while
+			// the node stops on purpose: that is not worth an operator's
+			// attention.
+			if level >= hclog.Warn && errors.Is(v, raft.ErrTransportShutdown) {
+				level = hclog.Debug
+				if !h.enabled(level) {
+					return
+				}
+			}
+		}
 	}
 	h.out.Log(context.Background(), slogLevel(level), msg, args...)
 }

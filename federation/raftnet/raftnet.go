@@ -105,7 +105,7 @@ func NewStreamLayer(ln net.Listener, advertise net.Addr, b *pki.Bundle, office s
 		ln:        ln,
 		advertise: advertise,
 		office:    office,
-		logger:    logger.With("office", office, "component", "raftnet"),
+		logger:    logger.With("component", "raftnet"), // the caller's logger names the office
 		server:    server,
 		client:    client,
 		conns:     make(chan net.Conn),
@@ -258,6 +258,6 @@ func NewTransport(sl *StreamLayer, logger *slog.Logger) *raft.NetworkTransport {
 		Stream:  sl,
 		MaxPool: MaxPool,
 		Timeout: Timeout,
-		Logger:  NewHCLogger(logger.With("office", sl.office), "raft-net"),
+		Logger:  NewHCLogger(logger, "raft-net"),
 	})
 }
