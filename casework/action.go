@@ -1,0 +1,562 @@
+package casework
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/yizhan-gov/yizhan/registry"
+
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+)
+
+// Action is what an office does to a case. Most are asked for by staff
+// (NewEvent); ActionForward, ActionReceive and ActionClose are what an
+// office does by itself (Pending, NewAutoEvent).
+type Action int
+
+// The actions.
+const (
+	ActionUnspecified Action = iota
+	ActionAccept
+	ActionRequestCorrection
+	ActionResubmit
+	ActionRefuse
+	ActionReview
+	ActionDecide
+	ActionCertify
+	ActionAssessFee
+	ActionPay
+	ActionDeliver
+	ActionWithdraw
+	ActionSuspend
+	ActionResume
+	ActionExtend
+	ActionGiveOpinion
+	ActionForward // automatic
+	ActionReceive // automatic
+	ActionClose   // automatic
+)
+
+var actionNames = [...]string{
+	ActionUnspecified:       "unspecified",
+	ActionAccept:            "accept",
+	ActionRequestCorrection: "requestCorrection",
+	ActionResubmit:          "resubmit",
+	ActionRefuse:            "refuse",
+	ActionReview:            "review",
+	ActionDecide:            "decide",
+	ActionCertify:           "certify",
+	ActionAssessFee:         "assessFee",
+	ActionPay:               "pay",
+	ActionDeliver:           "deliver",
+	ActionWithdraw:          "withdraw",
+	ActionSuspend:           "suspend",
+	ActionResume:            "resume",
+	ActionExtend:            "extend",
+	ActionGiveOpinion:       "giveOpinion",
+	ActionForward:           "forward",
+	ActionReceive:           "receive",
+	ActionClose:             "close",
+}
+
+// String is the action's name as in the REST path (/v1/cases/{n}:accept).
+func (a Action) String() string {
+	if a >= 0 && int(a) < len(actionNames) {
+		return actionNames[a]
+	}
+	return fmt.Sprintf("Action(%d)", int(a))
+}
+
+var actionEvents = [...]yizhanv1.EventType{
+	ActionAccept:            yizhanv1.EventType_EVENT_TYPE_ACCEPTED,
+	ActionRequestCorrection: yizhanv1.EventType_EVENT_TYPE_CORRECTION_REQUESTED,
+	ActionResubmit:          yizhanv1.EventType_EVENT_TYPE_RESUBMITTED,
+	ActionRefuse:            yizhanv1.EventType_EVENT_TYPE_REFUSED,
+	ActionReview:            yizhanv1.EventType_EVENT_TYPE_REVIEWED,
+	ActionDecide:            yizhanv1.EventType_EVENT_TYPE_DECIDED,
+	ActionCertify:           yizhanv1.EventType_EVENT_TYPE_CERTIFIED,
+	ActionAssessFee:         yizhanv1.EventType_EVENT_TYPE_FEE_ASSESSED,
+	ActionPay:               yizhanv1.EventType_EVENT_TYPE_FEE_PAID,
+	ActionDeliver:           yizhanv1.EventType_EVENT_TYPE_DELIVERED,
+	ActionWithdraw:          yizhanv1.EventType_EVENT_TYPE_WITHDRAWN,
+	ActionSuspend:           yizhanv1.EventType_EVENT_TYPE_SUSPENDED,
+	ActionResume:            yizhanv1.EventType_EVENT_TYPE_RESUMED,
+	ActionExtend:            yizhanv1.EventType_EVENT_TYPE_EXTENDED,
+	ActionGiveOpinion:       yizhanv1.EventType_EVENT_TYPE_OPINION_GIVEN,
+	ActionForward:           yizhanv1.EventType_EVENT_TYPE_FORWARDED,
+	ActionReceive:           yizhanv1.EventType_EVENT_TYPE_RECEIVED,
+	ActionClose:             yizhanv1.EventType_EVENT_TYPE_CLOSED,
+}
+
+// EventType is the type of the event the action appends
+// (EVENT_TYPE_UNSPECIFIED for an unknown action).
+func (a Action) EventType() yizhanv1.EventType {
+	if a > 0 && int(a) < len(actionEvents) {
+		return actionEvents[a]
+	}
+	return yizhanv1.EventType_EVENT_TYPE_UNSPECIFIED
+}
+
+// Automatic reports whether the office does the action by itself.
+func (a Action) Automatic() bool {
+	return a == ActionForward || a == ActionReceive || a == ActionClose
+}
+
+// Actor is who asks for an action: a signed-in staff member, or a citizen
+// (Citizen true; the caller has checked the query code).
+type Actor struct {
+	Username   string
+	Name       string
+	Office     string
+	Department string
+	Roles      []yizhanv1.Role
+	Citizen    bool
+}
+
+// CitizenActor is the actor name events carry for a citizen.
+const CitizenActor = "citizen"
+
+// SystemActor is the actor name of the events an office appends by itself.
+const SystemActor = "system"
+
+func (a Actor) actorName() string {
+	if a.Citizen {
+		return CitizenActor
+	}
+	return a.Username
+}
+
+func (a Actor) has(roles ...yizhanv1.Role) bool {
+	if a.Citizen {
+		return false
+	}
+	for _, r := range roles {
+		if slices.Contains(a.Roles, r) {
+			return true
+		}
+	}
+	return false
+}
+
+func (a Actor) String() string {
+	if a.Citizen {
+		return "the citizen"
+	}
+	return fmt.Sprintf("staff member %s %v", a.Username, a.Roles)
+}
+
+// actionRoles are the roles that may ask for each staff action.
+var actionRoles = map[Action][]yizhanv1.Role{
+	ActionAccept:            {yizhanv1.Role_ROLE_CLERK, yizhanv1.Role_ROLE_AGENT},
+	ActionRequestCorrection: {yizhanv1.Role_ROLE_CLERK, yizhanv1.Role_ROLE_AGENT},
+	ActionResubmit:          {yizhanv1.Role_ROLE_CLERK, yizhanv1.Role_ROLE_AGENT},
+	ActionRefuse:            {yizhanv1.Role_ROLE_CLERK, yizhanv1.Role_ROLE_AGENT},
+	ActionReview:            {yizhanv1.Role_ROLE_REVIEWER},
+	ActionDecide:            {yizhanv1.Role_ROLE_APPROVER},
+	ActionCertify:           {yizhanv1.Role_ROLE_CLERK},
+	ActionAssessFee:         {yizhanv1.Role_ROLE_CLERK},
+	ActionPay:               {yizhanv1.Role_ROLE_CLERK},
+	ActionDeliver:           {yizhanv1.Role_ROLE_CLERK, yizhanv1.Role_ROLE_AGENT},
+	ActionWithdraw:          {yizhanv1.Role_ROLE_CLERK, yizhanv1.Role_ROLE_AGENT},
+	ActionSuspend:           {yizhanv1.Role_ROLE_REVIEWER, yizhanv1.Role_ROLE_APPROVER},
+	ActionResume:            {yizhanv1.Role_ROLE_REVIEWER, yizhanv1.Role_ROLE_APPROVER},
+	ActionExtend:            {yizhanv1.Role_ROLE_REVIEWER, yizhanv1.Role_ROLE_APPROVER},
+	ActionGiveOpinion:       {yizhanv1.Role_ROLE_REVIEWER, yizhanv1.Role_ROLE_APPROVER},
+}
+
+// checkRole reports whether actor may ask for action on event e
+// (ErrPermissionDenied).
+func checkRole(action Action, actor Actor, e *yizhanv1.CaseEvent) error {
+	if action == ActionWithdraw && actor.Citizen {
+		return nil
+	}
+	roles := actionRoles[action]
+	if !actor.has(roles...) {
+		return fmt.Errorf("%s may not %s: it needs one of %v: %w", actor, action, roles, ErrPermissionDenied)
+	}
+	if action == ActionGiveOpinion && e.GetDepartmentCode() != "" && actor.Department != e.GetDepartmentCode() {
+		return fmt.Errorf("%s of department %q may not give the opinion of department %q: %w", actor, actor.Department, e.GetDepartmentCode(), ErrPermissionDenied)
+	}
+	return nil
+}
+
+// checkActionRight reports whether office's grants at at allow action on
+// c (ErrPermissionDenied). Fees and withdrawal need any right for the item.
+func checkActionRight(c *yizhanv1.Case, action Action, office string, at time.Time, reg Registry) error {
+	switch action {
+	case ActionAssessFee, ActionPay, ActionWithdraw:
+		if len(reg.Rights(c.GetItemCode(), office, at)) == 0 {
+			return fmt.Errorf("office %s holds no right for item %s at %s: %w", office, c.GetItemCode(), at.In(registry.CST).Format(time.DateTime), ErrPermissionDenied)
+		}
+		return nil
+	}
+	return checkRight(c, action.EventType(), office, at, reg)
+}
+
+// NewEvent makes the event for action on c, asked for by actor at office
+// at at, with the arguments in in. The event is not sealed: seq is
+// c.last_seq+1, and the caller sets prev_hash and hash (Seal) and signs
+// it. Checks, in this order:
+//
+//  1. office holds the case (ErrFailedPrecondition "case … is held by
+//     office X");
+//  2. the case's state allows the action (ErrFailedPrecondition naming
+//     the state, e.g. "case is CASE_STATE_FILED: accept it first");
+//  3. the actor's role (ErrPermissionDenied): accept, refuse,
+//     requestCorrection, resubmit and deliver by a CLERK or AGENT; review
+//     by a REVIEWER; decide by an APPROVER; certify, assessFee and pay by
+//     a CLERK; suspend, resume, extend by a REVIEWER or APPROVER;
+//     giveOpinion by a REVIEWER or APPROVER of the department; withdraw
+//     by the citizen or a CLERK or AGENT;
+//  4. the office's grants at at for the case's item (ErrPermissionDenied);
+//  5. the input (*registry.ValidationError naming the REST field).
+//
+// The automatic actions are made by NewAutoEvent. NewEvent cannot see
+// that a case handed to office has not been received yet (the Case does
+// not show it): Book.Apply refuses anything but RECEIVED then.
+func NewEvent(c *yizhanv1.Case, action Action, in *yizhanv1.CaseActionRequest, actor Actor, office string, at time.Time, reg Registry) (*yizhanv1.CaseEvent, error) {
+	if c == nil {
+		return nil, fmt.Errorf("no case: %w", ErrNotFound)
+	}
+	if action.Automatic() || action.EventType() == yizhanv1.EventType_EVENT_TYPE_UNSPECIFIED {
+		return nil, fmt.Errorf("%s is not an action staff can ask for: %w", action, ErrPermissionDenied)
+	}
+	if in == nil {
+		in = &yizhanv1.CaseActionRequest{}
+	}
+	e := &yizhanv1.CaseEvent{
+		Seq:        c.GetLastSeq() + 1,
+		Type:       action.EventType(),
+		At:         timestamppb.New(at),
+		Actor:      actor.actorName(),
+		ActorName:  actor.Name,
+		OfficeCode: office,
+		Reason:     strings.TrimSpace(in.GetReason()),
+	}
+	switch action {
+	case ActionRequestCorrection:
+		e.MissingMaterials = slices.Clone(in.GetMissingMaterials())
+	case ActionResubmit:
+		for _, m := range in.GetMaterials() {
+			e.Materials = append(e.Materials, proto.CloneOf(m))
+		}
+	case ActionRefuse:
+		e.LegalBasis = strings.TrimSpace(in.GetLegalBasis())
+	case ActionReview:
+		e.Agrees = in.GetAgrees()
+	case ActionDecide:
+		e.Approved = in.GetApproved()
+		e.LegalBasis = strings.TrimSpace(in.GetLegalBasis())
+	case ActionCertify:
+		e.CertificateNumber = strings.TrimSpace(in.GetCertificateNumber())
+	case ActionAssessFee:
+		e.FeeCents = in.GetFeeCents()
+	case ActionPay:
+		e.FeeCents = in.GetFeeCents()
+		e.ReceiptNumber = strings.TrimSpace(in.GetReceiptNumber())
+	case ActionExtend:
+		e.ExtensionDays = in.GetExtensionDays()
+	case ActionSuspend:
+		e.SpecialProcedure = strings.TrimSpace(in.GetSpecialProcedure())
+	case ActionGiveOpinion:
+		e.DepartmentCode = strings.TrimSpace(in.GetDepartmentCode())
+		e.Agrees = in.GetAgrees()
+	}
+
+	if err := checkOwner(c, office, ErrFailedPrecondition); err != nil {
+		return nil, err
+	}
+	if err := checkState(c, e); err != nil {
+		return nil, err
+	}
+	if err := checkRole(action, actor, e); err != nil {
+		return nil, err
+	}
+	if err := checkActionRight(c, action, office, at, reg); err != nil {
+		return nil, err
+	}
+	if err := checkInput(c, action, e, reg); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// itemOf returns the item version c was filed under.
+func itemOf(c *yizhanv1.Case, reg Registry) (*yizhanv1.Item, error) {
+	it, err := reg.Item(c.GetItemCode(), c.GetItemVersion())
+	if err != nil {
+		return nil, fmt.Errorf("case %s: item %s version %d: %w: %w", c.GetNumber(), c.GetItemCode(), c.GetItemVersion(), ErrNotFound, err)
+	}
+	return it, nil
+}
+
+func materialNames(it *yizhanv1.Item) []string {
+	names := make([]string, len(it.GetMaterials()))
+	for i, m := range it.GetMaterials() {
+		names[i] = m.GetName()
+	}
+	return names
+}
+
+// checkInput checks the action's arguments, which NewEvent has copied
+// into e, and fills defaults (the assessed fee).
+func checkInput(c *yizhanv1.Case, action Action, e *yizhanv1.CaseEvent, reg Registry) error {
+	var vs violations
+	needReason := func(what string) {
+		if e.GetReason() == "" {
+			vs.add("reason", "is required: %s", what)
+		}
+	}
+	switch action {
+	case ActionRefuse:
+		needReason("a refusal states its reason")
+		if e.GetLegalBasis() == "" {
+			vs.add("legal_basis", "is required: a refusal cites its legal basis")
+		}
+
+	case ActionDecide:
+		needReason("approvals and denials both state their reasons")
+
+	case ActionRequestCorrection:
+		it, err := itemOf(c, reg)
+		if err != nil {
+			return err
+		}
+		names := materialNames(it)
+		if len(e.GetMissingMaterials()) == 0 {
+			vs.add("missing_materials", "is required: name every missing material in the one notice")
+		}
+		for i, m := range e.GetMissingMaterials() {
+			field := fmt.Sprintf("missing_materials[%d]", i)
+			if j := slices.Index(e.GetMissingMaterials()[:i], m); j >= 0 {
+				vs.add(field, "repeats missing_materials[%d] %q", j, m)
+			} else if !slices.Contains(names, m) {
+				vs.add(field, "%q is not a material of item %s version %d (%v)", m, it.GetCode(), it.GetVersion(), names)
+			}
+		}
+
+	case ActionResubmit:
+		it, err := itemOf(c, reg)
+		if err != nil {
+			return err
+		}
+		checkMaterials(&vs, e.GetMaterials(), it)
+		if len(e.GetMaterials()) == 0 {
+			vs.add("materials", "is required: hand in what the correction notice asked for")
+		}
+
+	case ActionCertify:
+		if e.GetCertificateNumber() == "" {
+			vs.add("certificate_number", "is required")
+		}
+
+	case ActionAssessFee:
+		if e.GetFeeCents() < 0 {
+			vs.add("fee_cents", "must not be negative, got %d", e.GetFeeCents())
+			break
+		}
+		if e.GetFeeCents() == 0 {
+			it, err := itemOf(c, reg)
+			if err != nil {
+				return err
+			}
+			e.FeeCents = it.GetFeeCents()
+		}
+
+	case ActionPay:
+		if e.GetReceiptNumber() == "" {
+			vs.add("receipt_number", "is required")
+		}
+		if e.GetFeeCents() != c.GetFeeCents() {
+			vs.add("fee_cents", "must be the assessed fee of %d fen, got %d", c.GetFeeCents(), e.GetFeeCents())
+		}
+
+	case ActionExtend:
+		needReason("an extension states its reason")
+		it, err := itemOf(c, reg)
+		if err != nil {
+			return err
+		}
+		limit := it.GetStatutoryLimitDays()
+		if d := e.GetExtensionDays(); limit < 1 {
+			vs.add("extension_days", "item %s has no statutory limit to extend (an immediate item)", it.GetCode())
+		} else if d < 1 || d > limit {
+			vs.add("extension_days", "must be 1 to %d working days (the statutory limit), got %d", limit, d)
+		}
+
+	case ActionSuspend:
+		it, err := itemOf(c, reg)
+		if err != nil {
+			return err
+		}
+		var names []string
+		for _, sp := range it.GetSpecialProcedures() {
+			names = append(names, sp.GetName())
+		}
+		switch sp := e.GetSpecialProcedure(); {
+		case sp == "":
+			vs.add("special_procedure", "is required: one of %v", names)
+		case !slices.Contains(names, sp):
+			vs.add("special_procedure", "%q is not a special procedure of item %s version %d (%v)", sp, it.GetCode(), it.GetVersion(), names)
+		}
+		needReason("a suspension states its reason")
+
+	case ActionWithdraw:
+		needReason("a withdrawal states its reason")
+
+	case ActionGiveOpinion:
+		needReason("the opinion")
+		if e.GetDepartmentCode() == "" {
+			vs.add("department_code", "is required: the co-department giving the opinion")
+		}
+	}
+	return vs.err()
+}
+
+// checkMaterials checks that every submitted material is named as in the
+// item's list, once.
+func checkMaterials(vs *violations, submitted []*yizhanv1.SubmittedMaterial, it *yizhanv1.Item) {
+	names := materialNames(it)
+	for i, m := range submitted {
+		field := fmt.Sprintf("materials[%d].name", i)
+		name := m.GetName()
+		switch {
+		case strings.TrimSpace(name) == "":
+			vs.add(field, "is required")
+		case !slices.Contains(names, name):
+			vs.add(field, "%q is not a material of item %s version %d (%v)", name, it.GetCode(), it.GetVersion(), names)
+		default:
+			if j := slices.IndexFunc(submitted[:i], func(o *yizhanv1.SubmittedMaterial) bool { return o.GetName() == name }); j >= 0 {
+				vs.add(field, "repeats materials[%d] %q", j, name)
+			}
+		}
+		if m.GetCopies() < 0 {
+			vs.add(fmt.Sprintf("materials[%d].copies", i), "must not be negative, got %d", m.GetCopies())
+		}
+	}
+}
+
+// FileInput is what a filing needs.
+type FileInput struct {
+	Number    string         // from CaseNumber and Book.NextSeq; its office part is Office
+	QueryCode string         // given to the citizen; the case keeps its hash
+	Item      *yizhanv1.Item // the item's current version
+	Office    string         // where it is filed
+	Applicant *yizhanv1.Applicant
+	Materials []*yizhanv1.SubmittedMaterial
+	Actor     Actor
+	At        time.Time
+}
+
+// NewFiling makes the FILED event (seq 1, not sealed: Seal it with
+// GenesisHash(in.Number)) of a new case. Checks, in this order: the actor
+// is a citizen online or staff of in.Office with the AGENT or CLERK role,
+// and in.Office holds ACCEPT or PROXY_FILE for the item at in.At
+// (ErrPermissionDenied); the input (*registry.ValidationError: item_code,
+// office_code, number, query_code, applicant.name, applicant.id_number,
+// applicant.phone, materials[i].name); then the route (ErrNoRoute). The
+// filing pins the item version, its limits, fee, case kind and
+// departments, the route and the grants it rests on, the origin office,
+// the query code's hash, and whether the citizen filed online.
+func NewFiling(in FileInput, reg Registry) (*yizhanv1.CaseEvent, error) {
+	switch {
+	case in.Actor.Citizen:
+	case !in.Actor.has(yizhanv1.Role_ROLE_AGENT, yizhanv1.Role_ROLE_CLERK):
+		return nil, fmt.Errorf("%s may not file a case: it needs %v or %v: %w", in.Actor, yizhanv1.Role_ROLE_AGENT, yizhanv1.Role_ROLE_CLERK, ErrPermissionDenied)
+	case in.Actor.Office != in.Office:
+		return nil, fmt.Errorf("%s of office %s may not file at office %s: %w", in.Actor, in.Actor.Office, in.Office, ErrPermissionDenied)
+	}
+	if in.Item == nil || in.Item.GetCode() == "" {
+		return nil, invalid("item_code", "is required")
+	}
+	if err := registry.ValidCode(in.Office); err != nil {
+		return nil, invalid("office_code", "%v", err)
+	}
+	it := in.Item
+	rights := reg.Rights(it.GetCode(), in.Office, in.At)
+	if !slices.Contains(rights, yizhanv1.Right_RIGHT_ACCEPT) && !slices.Contains(rights, yizhanv1.Right_RIGHT_PROXY_FILE) {
+		return nil, fmt.Errorf("office %s may not take in item %s (%s): it holds neither %s nor %s at %s: %w",
+			in.Office, it.GetCode(), it.GetName(), yizhanv1.Right_RIGHT_ACCEPT, yizhanv1.Right_RIGHT_PROXY_FILE,
+			in.At.In(registry.CST).Format(time.DateTime), ErrPermissionDenied)
+	}
+
+	var vs violations
+	if office, _, _, err := ParseCaseNumber(in.Number); err != nil {
+		vs.add("number", "%q is not a case number", in.Number)
+	} else if office != in.Office {
+		vs.add("number", "%s is a number of office %s, not %s", in.Number, office, in.Office)
+	}
+	if in.QueryCode == "" {
+		vs.add("query_code", "is required")
+	}
+	a := in.Applicant
+	if strings.TrimSpace(a.GetName()) == "" {
+		vs.add("applicant.name", "is required")
+	}
+	if err := ValidIDNumber(a.GetIdNumber()); err != nil {
+		vs.add("applicant.id_number", "%v", err)
+	}
+	if err := ValidPhone(a.GetPhone()); err != nil {
+		vs.add("applicant.phone", "%v", err)
+	}
+	checkMaterials(&vs, in.Materials, it)
+	if err := vs.err(); err != nil {
+		return nil, err
+	}
+
+	route, grants, err := Route(reg, it, in.Office, in.At)
+	if err != nil {
+		return nil, err
+	}
+	e := &yizhanv1.CaseEvent{
+		Seq:        1,
+		Type:       yizhanv1.EventType_EVENT_TYPE_FILED,
+		At:         timestamppb.New(in.At),
+		Actor:      in.Actor.actorName(),
+		ActorName:  in.Actor.Name,
+		OfficeCode: in.Office,
+		Filing: &yizhanv1.CaseFiling{
+			Number:             in.Number,
+			ItemCode:           it.GetCode(),
+			ItemVersion:        it.GetVersion(),
+			ItemName:           it.GetName(),
+			CaseKind:           it.GetCaseKind(),
+			GrantIds:           grants,
+			OriginOffice:       in.Office,
+			Route:              route,
+			Applicant:          proto.CloneOf(a),
+			QueryCodeHash:      QueryCodeHash(in.QueryCode),
+			StatutoryLimitDays: it.GetStatutoryLimitDays(),
+			PromisedLimitDays:  it.GetPromisedLimitDays(),
+			FeeCents:           it.GetFeeCents(),
+			CoDepartmentCodes:  slices.Clone(it.GetCoDepartmentCodes()),
+			DepartmentCode:     it.GetDepartmentCode(),
+			Online:             in.Actor.Citizen,
+		},
+	}
+	for _, m := range in.Materials {
+		e.Materials = append(e.Materials, proto.CloneOf(m))
+	}
+	return e, nil
+}
+
+// MissingMaterials returns the names of the item's required materials
+// that were not submitted, in the item's order: what the one-time
+// correction notice lists.
+func MissingMaterials(item *yizhanv1.Item, submitted []*yizhanv1.SubmittedMaterial) []string {
+	var missing []string
+	for _, m := range item.GetMaterials() {
+		if !m.GetRequired() {
+			continue
+		}
+		if !slices.ContainsFunc(submitted, func(s *yizhanv1.SubmittedMaterial) bool { return s.GetName() == m.GetName() }) {
+			missing = append(missing, m.GetName())
+		}
+	}
+	return missing
+}

@@ -1,0 +1,104 @@
+package casework
+
+import (
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+)
+
+// What an office does by itself: receive a case handed to it, hand a case
+// on towards the office of its next step, close a delivered case.
+
+// nextStepOffice is the office of the route step the case waits for in
+// its state, or "" when none.
+func nextStepOffice(c *yizhanv1.Case) string {
+	route := c.GetRoute()
+	pick := func(rights ...yizhanv1.Right) string {
+		for _, r := range rights {
+			if o := stepOffice(route, r); o != "" {
+				return o
+			}
+		}
+		return ""
+	}
+	switch c.GetState() {
+	case stFiled, stCorrection:
+		return pick(yizhanv1.Right_RIGHT_ACCEPT)
+	case stAccepted:
+		return pick(yizhanv1.Right_RIGHT_REVIEW, yizhanv1.Right_RIGHT_APPROVE)
+	case stReviewed:
+		return pick(yizhanv1.Right_RIGHT_APPROVE)
+	case stApproved:
+		return pick(yizhanv1.Right_RIGHT_CERTIFY, yizhanv1.Right_RIGHT_DELIVER)
+	case stCertified, stDenied, stRefused:
+		return pick(yizhanv1.Right_RIGHT_DELIVER)
+	}
+	return ""
+}
+
+// Pending returns what office, holding c, must do by itself next, and
+// for ActionForward the office to forward to:
+//
+//   - ActionReceive when the last event hands the case to office
+//     (FORWARDED to it): it appends RECEIVED before anything else;
+//   - ActionClose when the case is DELIVERED;
+//   - ActionForward, to NextHop(office, target), when the office of the
+//     step the case waits for (by state: FILED and CORRECTION_REQUESTED
+//     the ACCEPT office; ACCEPTED the REVIEW office, else APPROVE;
+//     REVIEWED the APPROVE office; APPROVED the CERTIFY office, else
+//     DELIVER; CERTIFIED, DENIED and REFUSED the DELIVER office) is
+//     another office, and the case is neither suspended nor waiting for
+//     an assessed fee to be paid.
+//
+// ok is false when office does not hold c, the case is final (CLOSED,
+// WITHDRAWN), or its own staff act next. events is c's log (only its last
+// event is read): the Case alone cannot show that a case is in transit.
+func Pending(c *yizhanv1.Case, events []*yizhanv1.CaseEvent, office string) (action Action, to string, ok bool) {
+	if c == nil || c.GetOwnerOffice() != office || final(c.GetState()) {
+		return ActionUnspecified, "", false
+	}
+	if n := len(events); n > 0 && events[n-1].GetType() == yizhanv1.EventType_EVENT_TYPE_FORWARDED {
+		if events[n-1].GetToOffice() == office {
+			return ActionReceive, "", true
+		}
+		return ActionUnspecified, "", false
+	}
+	if c.GetState() == stDelivered {
+		return ActionClose, "", true
+	}
+	if c.GetSuspended() || unpaid(c) {
+		return ActionUnspecified, "", false
+	}
+	target := nextStepOffice(c)
+	if target == "" || target == office {
+		return ActionUnspecified, "", false
+	}
+	if hop := NextHop(office, target); hop != "" {
+		return ActionForward, hop, true
+	}
+	return ActionUnspecified, "", false
+}
+
+// NewAutoEvent makes the unsealed event of an automatic action (from
+// Pending) of office on c at at: FORWARDED to to, RECEIVED, or CLOSED,
+// with actor SystemActor. It returns nil for any other action. It checks
+// nothing: Book.Apply does.
+func NewAutoEvent(c *yizhanv1.Case, action Action, to string, office string, at time.Time) *yizhanv1.CaseEvent {
+	if !action.Automatic() {
+		return nil
+	}
+	e := &yizhanv1.CaseEvent{
+		Seq:        c.GetLastSeq() + 1,
+		Type:       action.EventType(),
+		At:         timestamppb.New(at),
+		Actor:      SystemActor,
+		ActorName:  "系统",
+		OfficeCode: office,
+	}
+	if action == ActionForward {
+		e.ToOffice = to
+	}
+	return e
+}

@@ -1,0 +1,85 @@
+// Package casework holds cases: their events, lifecycle rules, routes along the tree and working-day clocks.
+//
+// A case (办件) is an append-only log of CaseEvents chained by hashes; the
+// case itself is what Fold derives from its events. NewFiling and NewEvent
+// make the events an office's staff ask for, checking the state, the
+// staff member's role, the office's grants and the input; Permitted is the
+// same check made by an office receiving events another office appended;
+// Pending says what an office must do by itself (forward, receive, close);
+// Clocks computes the working-day deadlines; a Book is the cases an office
+// holds, applied by its raft state machine. Nothing here does I/O, reads
+// the clock or draws random numbers: times come in as arguments. See
+// DESIGN.md.
+package casework
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/yizhan-gov/yizhan/registry"
+
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+)
+
+// Registry is what casework reads of the registry (*registry.Registry satisfies it).
+type Registry interface {
+	Item(code string, version uint32) (*yizhanv1.Item, error)
+	Office(code string) (*yizhanv1.Office, error)
+	Grants(f registry.GrantFilter) []*yizhanv1.Grant
+	Rights(itemCode, officeCode string, at time.Time) []yizhanv1.Right
+	IsWorkingDay(d time.Time) bool
+	AddWorkingDays(from time.Time, n int) time.Time
+	WorkingDaysBetween(from, to time.Time) int
+}
+
+var _ Registry = (*registry.Registry)(nil)
+
+var (
+	// ErrNotFound means the case (or the item version it names) does not
+	// exist.
+	ErrNotFound = errors.New("casework: not found")
+
+	// ErrFailedPrecondition means the case's state does not allow the
+	// action: the message names the state ("case is CASE_STATE_FILED:
+	// accept it first"), or the office that holds the case.
+	ErrFailedPrecondition = errors.New("casework: failed precondition")
+
+	// ErrPermissionDenied means the actor's role, the office's rights for
+	// the item, or the case's ownership does not allow the action.
+	ErrPermissionDenied = errors.New("casework: permission denied")
+
+	// ErrConflict means events do not follow the case's log: a wrong seq,
+	// prev_hash or hash, a case number already taken, a log that diverges
+	// from the one held.
+	ErrConflict = errors.New("casework: conflict")
+
+	// ErrNoRoute means no office on the path from the filing office to the
+	// county holds a right the item's procedure needs.
+	ErrNoRoute = errors.New("casework: no route")
+
+	// ErrInvalidSnapshot means Book.Restore was given a snapshot that does
+	// not hold together (a broken chain, a duplicate case); nothing changed.
+	ErrInvalidSnapshot = errors.New("casework: invalid snapshot")
+)
+
+// violations collects field violations; err makes a *registry.ValidationError.
+type violations []registry.FieldViolation
+
+func (vs *violations) add(field, format string, args ...any) {
+	*vs = append(*vs, registry.FieldViolation{Field: field, Description: fmt.Sprintf(format, args...)})
+}
+
+func (vs violations) err() error {
+	if len(vs) == 0 {
+		return nil
+	}
+	return &registry.ValidationError{Violations: vs}
+}
+
+// invalid is a *registry.ValidationError with one violation.
+func invalid(field, format string, args ...any) error {
+	var vs violations
+	vs.add(field, format, args...)
+	return vs.err()
+}

@@ -1,0 +1,104 @@
+package casework
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Identity numbers and phone numbers of applicants.
+
+// idWeights are the GB 11643 weights of the first 17 digits: 2^(17-i) mod 11.
+var idWeights = [17]int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
+
+// idCheck maps the weighted sum mod 11 to the check character (ISO 7064
+// MOD 11-2).
+const idCheck = "10X98765432"
+
+// ValidIDNumber reports why s is not an 18-character resident identity
+// number (GB 11643-1999), or nil: 17 digits then a digit or 'X', a birth
+// date YYYYMMDD at characters 7–14, and the ISO 7064 MOD 11-2 check
+// character last.
+func ValidIDNumber(s string) error {
+	if s == "" {
+		return errors.New("is required")
+	}
+	if len(s) != 18 {
+		return fmt.Errorf("must be 18 characters, got %d", utf8.RuneCountInString(s))
+	}
+	sum := 0
+	for i := 0; i < 17; i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return fmt.Errorf("the first 17 characters must be digits, found %q at position %d", c, i+1)
+		}
+		sum += int(c-'0') * idWeights[i]
+	}
+	last := s[17]
+	if (last < '0' || last > '9') && last != 'X' {
+		return fmt.Errorf("the last character must be a digit or X, found %q", last)
+	}
+	if s[0] == '0' {
+		return errors.New("the first digit (the province) must not be 0")
+	}
+	birth, err := time.Parse("20060102", s[6:14])
+	if err != nil || birth.Year() < 1800 {
+		return fmt.Errorf("characters 7-14 must be a birth date YYYYMMDD, got %s", s[6:14])
+	}
+	if want := idCheck[sum%11]; last != want {
+		return fmt.Errorf("check character is %c, want %c: the number is mistyped", last, want)
+	}
+	return nil
+}
+
+// MaskIDNumber hides the middle of an identity number: the first 4 and
+// the last 4 characters around 10 stars (4501**********1234). Anything
+// shorter than 9 characters is all stars.
+func MaskIDNumber(s string) string {
+	r := []rune(s)
+	if len(r) < 9 {
+		return strings.Repeat("*", len(r))
+	}
+	return string(r[:4]) + strings.Repeat("*", 10) + string(r[len(r)-4:])
+}
+
+// ValidPhone reports why s is not a phone number, or nil: an 11-digit
+// mobile number 1[3-9]xxxxxxxxx, or a landline: a trunk code of 3 or 4
+// digits starting with 0, '-', then 7 or 8 digits (0771-6201001), with an
+// optional extension after another '-'.
+func ValidPhone(s string) error {
+	if s == "" {
+		return errors.New("is required")
+	}
+	if s[0] == '1' {
+		if len(s) != 11 || !allDigits(s) || s[1] < '3' {
+			return errors.New("a mobile number must be 11 digits 1[3-9]xxxxxxxxx")
+		}
+		return nil
+	}
+	parts := strings.Split(s, "-")
+	ok := len(parts) == 2 || len(parts) == 3
+	if ok {
+		area, number := parts[0], parts[1]
+		ok = (len(area) == 3 || len(area) == 4) && area[0] == '0' && allDigits(area) &&
+			(len(number) == 7 || len(number) == 8) && number[0] != '0' && allDigits(number)
+	}
+	if ok && len(parts) == 3 {
+		ok = len(parts[2]) >= 1 && len(parts[2]) <= 6 && allDigits(parts[2])
+	}
+	if !ok {
+		return errors.New("must be a mobile number (11 digits 1[3-9]xxxxxxxxx) or a landline with its area code (0771-6201001)")
+	}
+	return nil
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}

@@ -1,0 +1,52 @@
+package casework
+
+import (
+	"crypto/sha256"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/yizhan-gov/yizhan/registry"
+)
+
+// CaseNumber returns the number of an office's seq-th case of the day:
+// <office code>-<YYYYMMDD>-<seq>, the date in China Standard Time and seq
+// zero-padded to 4 digits (wider when it needs more), e.g.
+// 450122101203-20261127-0001.
+func CaseNumber(office string, day time.Time, seq uint32) string {
+	return fmt.Sprintf("%s-%s-%04d", office, day.In(registry.CST).Format("20060102"), seq)
+}
+
+// ParseCaseNumber splits a case number made by CaseNumber into the office
+// code, the day (YYYYMMDD) and the sequence. A number CaseNumber would not
+// have made (not canonical, a bad office code or date, seq 0) is a
+// *registry.ValidationError on "number".
+func ParseCaseNumber(n string) (office, day string, seq uint32, err error) {
+	parts := strings.Split(n, "-")
+	if len(parts) != 3 {
+		return "", "", 0, invalid("number", "must be <office code>-<YYYYMMDD>-<sequence>, got %q", n)
+	}
+	office, day, s := parts[0], parts[1], parts[2]
+	if err := registry.ValidCode(office); err != nil {
+		return "", "", 0, invalid("number", "office part %q: %v", office, err)
+	}
+	if len(day) != 8 || !allDigits(day) {
+		return "", "", 0, invalid("number", "day part must be YYYYMMDD, got %q", day)
+	}
+	if _, err := time.Parse("20060102", day); err != nil {
+		return "", "", 0, invalid("number", "day part %q is not a date", day)
+	}
+	v, perr := strconv.ParseUint(s, 10, 32)
+	if len(s) < 4 || !allDigits(s) || perr != nil || v == 0 || fmt.Sprintf("%04d", v) != s {
+		return "", "", 0, invalid("number", "sequence part must be a number from 0001, zero-padded to 4 digits, got %q", s)
+	}
+	return office, day, uint32(v), nil
+}
+
+// QueryCodeHash is what a case keeps of the citizen's query code: SHA-256
+// of "yizhan-query:"+code.
+func QueryCodeHash(code string) []byte {
+	h := sha256.Sum256([]byte("yizhan-query:" + code))
+	return h[:]
+}

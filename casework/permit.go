@@ -1,0 +1,138 @@
+package casework
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/yizhan-gov/yizhan/registry"
+
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+)
+
+// Permitted is the check an office makes of each event another office
+// appended to a case, before storing it: before is the case folded from
+// the events before e (nil when e is the first). In order:
+//
+//   - e.office_code held the case before e (for FILED: e is filed by the
+//     origin office, under a number of that office);
+//   - the office's grants at e.at allow the event type: FILED needs ACCEPT
+//     or PROXY_FILE; ACCEPTED, REFUSED, CORRECTION_REQUESTED and
+//     RESUBMITTED need ACCEPT; REVIEWED needs REVIEW; DECIDED, SUSPENDED,
+//     RESUMED, EXTENDED and OPINION_GIVEN need APPROVE; CERTIFIED needs
+//     CERTIFY; DELIVERED needs DELIVER; FORWARDED, RECEIVED, CLOSED,
+//     WITHDRAWN, WITHDRAWAL_REQUESTED and the fee events need the office
+//     to be on the case's path (PathUp of the origin);
+//   - a filing matches the item version it names (limits, fee, kind,
+//     departments) and routes along the path;
+//   - the case's state allowed the event (the rules of NewEvent, without
+//     the role and input checks).
+//
+// Errors: ErrPermissionDenied (not the owner, no right at e.at: a village
+// claiming DECIDED for a county item, an event under an expired or revoked
+// grant), ErrFailedPrecondition (the state), ErrNotFound (the item version
+// is unknown here), ErrConflict (a malformed filing). The rules of the log
+// itself (seq, hashes, receiving after forwarding) are Follows'.
+func Permitted(before *yizhanv1.Case, e *yizhanv1.CaseEvent, reg Registry) error {
+	if e == nil {
+		return fmt.Errorf("no event: %w", ErrConflict)
+	}
+	if before == nil {
+		if e.GetType() != yizhanv1.EventType_EVENT_TYPE_FILED {
+			return fmt.Errorf("the first event of a case must be EVENT_TYPE_FILED, got %s: %w", e.GetType(), ErrNotFound)
+		}
+		return permitFiling(e, reg)
+	}
+	office := e.GetOfficeCode()
+	if err := checkOwner(before, office, ErrPermissionDenied); err != nil {
+		return err
+	}
+	if err := checkRight(before, e.GetType(), office, eventTime(e), reg); err != nil {
+		return err
+	}
+	return checkState(before, e)
+}
+
+// checkRight reports whether office may append an event of type t to c
+// at at (ErrPermissionDenied). Unknown types pass: checkState names them.
+func checkRight(c *yizhanv1.Case, t yizhanv1.EventType, office string, at time.Time, reg Registry) error {
+	right, onPath, known := eventRight(t)
+	switch {
+	case !known:
+		return nil
+	case onPath:
+		if !slices.Contains(PathUp(c.GetOriginOffice()), office) {
+			return fmt.Errorf("office %s is not on the path of case %s (filed at %s): %w", office, c.GetNumber(), c.GetOriginOffice(), ErrPermissionDenied)
+		}
+		return nil
+	}
+	if !slices.Contains(reg.Rights(c.GetItemCode(), office, at), right) {
+		return fmt.Errorf("office %s holds no %s for item %s at %s, needed for %s: %w",
+			office, right, c.GetItemCode(), at.In(registry.CST).Format(time.DateTime), t, ErrPermissionDenied)
+	}
+	return nil
+}
+
+// permitFiling checks a FILED event received from another office.
+func permitFiling(e *yizhanv1.CaseEvent, reg Registry) error {
+	f := e.GetFiling()
+	if f == nil {
+		return fmt.Errorf("a FILED event without a filing: %w", ErrConflict)
+	}
+	office, number := e.GetOfficeCode(), f.GetNumber()
+	if f.GetOriginOffice() != office {
+		return fmt.Errorf("case %s: filed by office %s for origin %s: %w", number, office, f.GetOriginOffice(), ErrPermissionDenied)
+	}
+	numOffice, _, _, err := ParseCaseNumber(number)
+	if err != nil {
+		return fmt.Errorf("case %q: %w: %w", number, ErrConflict, err)
+	}
+	if numOffice != office {
+		return fmt.Errorf("case %s: office %s may only file under its own numbers: %w", number, office, ErrPermissionDenied)
+	}
+	at := eventTime(e)
+	rights := reg.Rights(f.GetItemCode(), office, at)
+	if !slices.Contains(rights, yizhanv1.Right_RIGHT_ACCEPT) && !slices.Contains(rights, yizhanv1.Right_RIGHT_PROXY_FILE) {
+		return fmt.Errorf("case %s: office %s holds neither %s nor %s for item %s at %s: %w", number, office,
+			yizhanv1.Right_RIGHT_ACCEPT, yizhanv1.Right_RIGHT_PROXY_FILE, f.GetItemCode(), at.In(registry.CST).Format(time.DateTime), ErrPermissionDenied)
+	}
+	if f.GetItemVersion() == 0 {
+		return fmt.Errorf("case %s: the filing names no item version: %w", number, ErrConflict)
+	}
+	item, err := reg.Item(f.GetItemCode(), f.GetItemVersion())
+	if err != nil {
+		return fmt.Errorf("case %s: item %s version %d: %w: %w", number, f.GetItemCode(), f.GetItemVersion(), ErrNotFound, err)
+	}
+	mismatch := ""
+	switch {
+	case f.GetItemName() != item.GetName():
+		mismatch = "item_name"
+	case f.GetCaseKind() != item.GetCaseKind():
+		mismatch = "case_kind"
+	case f.GetStatutoryLimitDays() != item.GetStatutoryLimitDays():
+		mismatch = "statutory_limit_days"
+	case f.GetPromisedLimitDays() != item.GetPromisedLimitDays():
+		mismatch = "promised_limit_days"
+	case f.GetFeeCents() != item.GetFeeCents():
+		mismatch = "fee_cents"
+	case f.GetDepartmentCode() != item.GetDepartmentCode():
+		mismatch = "department_code"
+	case !slices.Equal(f.GetCoDepartmentCodes(), item.GetCoDepartmentCodes()):
+		mismatch = "co_department_codes"
+	}
+	if mismatch != "" {
+		return fmt.Errorf("case %s: filing.%s does not match item %s version %d: %w", number, mismatch, item.GetCode(), item.GetVersion(), ErrPermissionDenied)
+	}
+	path := PathUp(office)
+	for _, s := range f.GetRoute() {
+		if !slices.Contains(routeRights, s.GetRight()) || !slices.Contains(path, s.GetOfficeCode()) {
+			return fmt.Errorf("case %s: route step %s at %q is not a step on the path %v: %w", number, s.GetRight(), s.GetOfficeCode(), path, ErrPermissionDenied)
+		}
+	}
+	for _, right := range routeRights {
+		if requiredRight(right) && stepOffice(f.GetRoute(), right) == "" {
+			return fmt.Errorf("case %s: route has no %s step: %w", number, right, ErrPermissionDenied)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,117 @@
+package casework
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/yizhan-gov/yizhan/registry"
+
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+)
+
+// Routes. A case travels along the division tree only: up from where it
+// was filed towards the county, and back down to deliver.
+
+// routeRights are the steps of a route, in procedure order.
+var routeRights = []yizhanv1.Right{
+	yizhanv1.Right_RIGHT_ACCEPT,
+	yizhanv1.Right_RIGHT_REVIEW,
+	yizhanv1.Right_RIGHT_APPROVE,
+	yizhanv1.Right_RIGHT_CERTIFY,
+	yizhanv1.Right_RIGHT_DELIVER,
+}
+
+// requiredRight reports whether every route needs an office for right.
+func requiredRight(right yizhanv1.Right) bool {
+	switch right {
+	case yizhanv1.Right_RIGHT_ACCEPT, yizhanv1.Right_RIGHT_APPROVE, yizhanv1.Right_RIGHT_DELIVER:
+		return true
+	}
+	return false
+}
+
+// PathUp returns office, its parent, and so on up to the county. It is
+// nil when office is not a division code.
+func PathUp(office string) []string {
+	if registry.ValidCode(office) != nil {
+		return nil
+	}
+	var path []string
+	for c := office; c != ""; c = registry.ParentCode(c) {
+		path = append(path, c)
+	}
+	return path
+}
+
+// NextHop returns the neighbouring office on the tree path from → to: the
+// parent of from when to is not below from, otherwise the child of from on
+// the way down to to. It returns "" when from == to, when either is not a
+// division code, or when from is the county and to is not below it.
+func NextHop(from, to string) string {
+	if from == to || registry.ValidCode(from) != nil || registry.ValidCode(to) != nil {
+		return ""
+	}
+	if !registry.IsAncestorOrSelf(from, to) {
+		return registry.ParentCode(from)
+	}
+	for c := to; c != ""; c = registry.ParentCode(c) {
+		if registry.ParentCode(c) == from {
+			return c
+		}
+	}
+	return ""
+}
+
+// Route finds who does each step of a case of item filed at origin at
+// at: for ACCEPT, REVIEW, APPROVE, CERTIFY and DELIVER, the lowest office
+// on PathUp(origin) holding that right for the item at at. ACCEPT, APPROVE
+// and DELIVER are required (an error wrapping ErrNoRoute names the right
+// and the item); REVIEW and CERTIFY are left out when no office holds
+// them. grantIDs are the ids of the active grants that gave the chosen
+// offices their rights, sorted and unique.
+func Route(reg Registry, item *yizhanv1.Item, origin string, at time.Time) (route []*yizhanv1.RouteStep, grantIDs []string, err error) {
+	path := PathUp(origin)
+	if path == nil {
+		return nil, nil, fmt.Errorf("route from %q: not a division code: %w", origin, ErrNoRoute)
+	}
+	code := item.GetCode()
+	rights := make(map[string][]yizhanv1.Right, len(path))
+	for _, o := range path {
+		rights[o] = reg.Rights(code, o, at)
+	}
+	for _, right := range routeRights {
+		office := ""
+		for _, o := range path {
+			if slices.Contains(rights[o], right) {
+				office = o
+				break
+			}
+		}
+		if office == "" {
+			if requiredRight(right) {
+				return nil, nil, fmt.Errorf("no office on the path from %s to the county holds %s for item %s (%s) at %s: %w",
+					origin, right, code, item.GetName(), at.In(registry.CST).Format(time.DateTime), ErrNoRoute)
+			}
+			continue
+		}
+		route = append(route, &yizhanv1.RouteStep{Right: right, OfficeCode: office})
+		for _, g := range reg.Grants(registry.GrantFilter{ItemCode: code, OfficeCode: office, At: at}) {
+			if slices.Contains(g.GetRights(), right) {
+				grantIDs = append(grantIDs, g.GetId())
+			}
+		}
+	}
+	slices.Sort(grantIDs)
+	return route, slices.Compact(grantIDs), nil
+}
+
+// stepOffice returns the office of the route's step for right, or "".
+func stepOffice(route []*yizhanv1.RouteStep, right yizhanv1.Right) string {
+	for _, s := range route {
+		if s.GetRight() == right {
+			return s.GetOfficeCode()
+		}
+	}
+	return ""
+}
