@@ -10,11 +10,13 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
+	"github.com/yizhan-gov/yizhan/casework"
 	"github.com/yizhan-gov/yizhan/registry"
 )
 
-// snapshotVersion is the first byte of an office snapshot.
-const snapshotVersion byte = 1
+// snapshotVersion is the first byte of an office snapshot: 2 is an
+// OfficeSnapshot (registry and case book).
+const snapshotVersion byte = 2
 
 // ApplyResult is what applying one command gave: the stored entity or the
 // error that left the state unchanged. Both travel back to the proposer
@@ -26,23 +28,28 @@ type ApplyResult struct {
 }
 
 // FSM is an office's raft state machine. It is thin: it decodes the
-// command envelope and hands it to the registry's applier. It reads no
-// clock and no randomness; what a command needs, the proposer fixed.
+// command envelope and hands it to the registry's or the case book's
+// applier. It reads no clock and no randomness; what a command needs, the
+// proposer fixed.
 type FSM struct {
-	reg *registry.Registry
+	reg   *registry.Registry
+	cases *casework.Book
 
 	mu            sync.Mutex    // guards the fields below
 	changed       chan struct{} // closed and replaced after every change
 	upstreamIndex uint64        // newest index the upstream office reported through replays
 }
 
-// NewFSM returns the state machine over reg.
-func NewFSM(reg *registry.Registry) *FSM {
-	return &FSM{reg: reg, changed: make(chan struct{})}
+// NewFSM returns the state machine of an office over reg and cases.
+func NewFSM(reg *registry.Registry, cases *casework.Book) *FSM {
+	return &FSM{reg: reg, cases: cases, changed: make(chan struct{})}
 }
 
 // Registry is the registry this FSM applies to.
 func (f *FSM) Registry() *registry.Registry { return f.reg }
+
+// Cases is the office's case book.
+func (f *FSM) Cases() *casework.Book { return f.cases }
 
 // Changed returns a channel that is closed at the next change of the
 // registry.
@@ -100,16 +107,19 @@ func (f *FSM) Apply(l *raft.Log) any {
 			break
 		}
 		f.notify(k.InstallSnapshot.GetSnapshot().GetIndex())
+	case *peerv1.Command_Cases:
+		res.Value, res.Err = f.cases.Apply(k.Cases, f.reg)
+		f.notify(0)
 	default:
 		res.Err = fmt.Errorf("federation: unknown command at index %d", l.Index)
 	}
 	return res
 }
 
-// Snapshot captures the registry; the copy is written out by Persist
-// while Apply goes on.
+// Snapshot captures the registry and the case book; the copy is written
+// out by Persist while Apply goes on.
 func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
-	return &fsmSnapshot{snap: f.reg.Snapshot()}, nil
+	return &fsmSnapshot{snap: &peerv1.OfficeSnapshot{Registry: f.reg.Snapshot(), Cases: f.cases.Snapshot()}}, nil
 }
 
 // Restore replaces the state with a snapshot written by Persist.
@@ -122,18 +132,21 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	if len(data) == 0 || data[0] != snapshotVersion {
 		return errors.New("federation: unknown snapshot version")
 	}
-	var s peerv1.RegistrySnapshot
+	var s peerv1.OfficeSnapshot
 	if err := proto.Unmarshal(data[1:], &s); err != nil {
 		return fmt.Errorf("federation: decode snapshot: %w", err)
 	}
-	if err := f.reg.Restore(&s); err != nil {
-		return fmt.Errorf("federation: restore snapshot: %w", err)
+	if err := f.reg.Restore(s.GetRegistry()); err != nil {
+		return fmt.Errorf("federation: restore registry snapshot: %w", err)
 	}
-	f.notify(s.GetIndex())
+	if err := f.cases.Restore(s.GetCases()); err != nil {
+		return fmt.Errorf("federation: restore case book snapshot: %w", err)
+	}
+	f.notify(s.GetRegistry().GetIndex())
 	return nil
 }
 
-type fsmSnapshot struct{ snap *peerv1.RegistrySnapshot }
+type fsmSnapshot struct{ snap *peerv1.OfficeSnapshot }
 
 func (s *fsmSnapshot) Persist(sink raft.SnapshotSink) error {
 	data, err := proto.MarshalOptions{Deterministic: true}.Marshal(s.snap)

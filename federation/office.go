@@ -62,6 +62,8 @@ type Office struct {
 	mu   sync.Mutex // guards feed
 	feed FeedStatus
 
+	caseLocks caseLocks
+
 	wg     sync.WaitGroup // the goroutines started by Start
 	cancel context.CancelFunc
 }
@@ -129,9 +131,10 @@ func (o *Office) Group() *Group { return o.cfg.Group }
 // the leader of an office below the county, pulling the registry feed.
 func (o *Office) Start(ctx context.Context) {
 	ctx, o.cancel = context.WithCancel(ctx)
-	o.wg.Add(2)
+	o.wg.Add(3)
 	go func() { defer o.wg.Done(); o.joinLoop(ctx) }()
 	go func() { defer o.wg.Done(); o.announceLoop(ctx) }()
+	go func() { defer o.wg.Done(); o.caseLoop(ctx) }()
 	if !o.IsCounty() {
 		o.wg.Add(1)
 		go func() { defer o.wg.Done(); o.leaderLoop(ctx) }()
@@ -340,4 +343,18 @@ func (o *Office) ForwardUp(ctx context.Context, call func(ctx context.Context, c
 		defer cancel()
 	}
 	return o.forwardTo(fctx, o.feedSources(), call)
+}
+
+// ForwardToLeader sends a request to this office's leader.
+func (o *Office) ForwardToLeader(ctx context.Context, call func(ctx context.Context, conn *grpc.ClientConn) error) error {
+	if _, id := o.cfg.Group.Leader(); id == "" {
+		return status.Errorf(codes.Unavailable, "office %s has no leader", o.cfg.Office)
+	}
+	fctx := ctx
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		fctx, cancel = context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+	}
+	return o.forwardTo(fctx, o.leaderTargets(), call)
 }

@@ -293,5 +293,5 @@ func (o *Office) isMember() bool {
 
 // DeliverCases receives cases from a neighbouring office.
 func (s *PeerServer) DeliverCases(ctx context.Context, req *peerv1.DeliverCasesRequest) (*peerv1.DeliverCasesResponse, error) {
-	return nil, status.Error(codes.Unimplemented, "cases are not served yet")
+	return s.o.ReceiveCases(ctx, req)
 }

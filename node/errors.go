@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/yizhan-gov/yizhan/auth"
+	"github.com/yizhan-gov/yizhan/casework"
 	"github.com/yizhan-gov/yizhan/federation"
 	"github.com/yizhan-gov/yizhan/registry"
 )
@@ -28,17 +29,18 @@ func toStatus(err error) error {
 	switch {
 	case errors.As(err, &ve):
 		return invalidArgument(ve.Violations...)
-	case errors.Is(err, registry.ErrNotFound):
+	case errors.Is(err, registry.ErrNotFound), errors.Is(err, casework.ErrNotFound):
 		return status.Error(codes.NotFound, err.Error())
 	case errors.Is(err, registry.ErrAlreadyExists):
 		return status.Error(codes.AlreadyExists, err.Error())
-	case errors.Is(err, registry.ErrConflict):
+	case errors.Is(err, registry.ErrConflict), errors.Is(err, casework.ErrConflict):
 		return status.Error(codes.Aborted, err.Error())
-	case errors.Is(err, registry.ErrFailedPrecondition):
+	case errors.Is(err, registry.ErrFailedPrecondition), errors.Is(err, casework.ErrFailedPrecondition),
+		errors.Is(err, casework.ErrNoRoute):
 		return status.Error(codes.FailedPrecondition, err.Error())
 	case errors.Is(err, auth.ErrUnauthenticated):
 		return status.Error(codes.Unauthenticated, err.Error())
-	case errors.Is(err, auth.ErrPermissionDenied):
+	case errors.Is(err, auth.ErrPermissionDenied), errors.Is(err, casework.ErrPermissionDenied):
 		return status.Error(codes.PermissionDenied, err.Error())
 	case errors.Is(err, federation.ErrNotLeader), errors.Is(err, federation.ErrNoLeader),
 		errors.Is(err, federation.ErrNotCounty), errors.Is(err, federation.ErrTooManyHops):

@@ -24,7 +24,7 @@ type httpServer struct {
 	srv *http.Server
 }
 
-func newHTTPServer(n *Node, reg yizhanv1.RegistryServiceServer, au yizhanv1.AuthServiceServer, cl yizhanv1.ClusterServiceServer) (*httpServer, error) {
+func newHTTPServer(n *Node, reg yizhanv1.RegistryServiceServer, au yizhanv1.AuthServiceServer, cl yizhanv1.ClusterServiceServer, cs yizhanv1.CaseServiceServer) (*httpServer, error) {
 	gw := runtime.NewServeMux(
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.HTTPBodyMarshaler{
 			Marshaler: &runtime.JSONPb{
@@ -42,6 +42,9 @@ func newHTTPServer(n *Node, reg yizhanv1.RegistryServiceServer, au yizhanv1.Auth
 		return nil, fmt.Errorf("node: gateway: %w", err)
 	}
 	if err := yizhanv1.RegisterClusterServiceHandlerServer(ctx, gw, cl); err != nil {
+		return nil, fmt.Errorf("node: gateway: %w", err)
+	}
+	if err := yizhanv1.RegisterCaseServiceHandlerServer(ctx, gw, cs); err != nil {
 		return nil, fmt.Errorf("node: gateway: %w", err)
 	}
 

@@ -24,6 +24,7 @@ import (
 	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 	"github.com/yizhan-gov/yizhan/auth"
+	"github.com/yizhan-gov/yizhan/casework"
 	"github.com/yizhan-gov/yizhan/federation"
 	"github.com/yizhan-gov/yizhan/federation/badgerstore"
 	"github.com/yizhan-gov/yizhan/federation/pki"
@@ -140,7 +141,7 @@ func New(cfg Config) (_ *Node, err error) {
 	}
 
 	reg := registry.New(registry.Options{ChangelogRetention: cfg.ChangelogRetention})
-	n.fsm = federation.NewFSM(reg)
+	n.fsm = federation.NewFSM(reg, casework.NewBook(cfg.Office))
 	raftAdvertise, err := net.ResolveTCPAddr("tcp", n.raftAddr)
 	if err != nil {
 		return nil, fmt.Errorf("node: raft address %s: %w", n.raftAddr, err)
@@ -180,6 +181,7 @@ func New(cfg Config) (_ *Node, err error) {
 	regSvc := &registryService{n: n}
 	authSvc := &authService{n: n}
 	clusterSvc := &clusterService{n: n}
+	caseSvc := &caseService{n: n}
 
 	n.peerServer = grpc.NewServer(grpc.Creds(credentials.NewTLS(cfg.TLS.ServerConfig())),
 		grpc.ChainUnaryInterceptor(n.metrics.unaryInterceptor))
@@ -189,13 +191,15 @@ func New(cfg Config) (_ *Node, err error) {
 	yizhanv1.RegisterRegistryServiceServer(n.peerServer, regSvc)
 	yizhanv1.RegisterAuthServiceServer(n.peerServer, authSvc)
 	yizhanv1.RegisterClusterServiceServer(n.peerServer, clusterSvc)
+	yizhanv1.RegisterCaseServiceServer(n.peerServer, caseSvc)
 
 	n.publicServer = grpc.NewServer(grpc.ChainUnaryInterceptor(n.metrics.unaryInterceptor))
 	yizhanv1.RegisterRegistryServiceServer(n.publicServer, regSvc)
 	yizhanv1.RegisterAuthServiceServer(n.publicServer, authSvc)
 	yizhanv1.RegisterClusterServiceServer(n.publicServer, clusterSvc)
+	yizhanv1.RegisterCaseServiceServer(n.publicServer, caseSvc)
 
-	n.httpServer, err = newHTTPServer(n, regSvc, authSvc, clusterSvc)
+	n.httpServer, err = newHTTPServer(n, regSvc, authSvc, clusterSvc, caseSvc)
 	if err != nil {
 		return nil, err
 	}

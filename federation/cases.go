@@ -1,0 +1,397 @@
+package federation
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+
+	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+	"github.com/yizhan-gov/yizhan/auth"
+	"github.com/yizhan-gov/yizhan/casework"
+	"github.com/yizhan-gov/yizhan/federation/pki"
+	"github.com/yizhan-gov/yizhan/registry"
+)
+
+// Cases move between offices store-and-forward along the tree. An office
+// appends events to the cases it owns through its raft group; applying
+// them queues outbox entries (a mirror for the parent, a handoff for the
+// next office). The leader sends each entry — the case's whole log — over
+// mutual TLS; the receiver checks every event's signature, then applies
+// the message through its own raft group and answers with a receipt; the
+// sender drops the entry through raft. Sends repeat until receipted, and
+// applying is idempotent by case and seq: nothing lost, nothing doubled.
+
+const (
+	// deliverBatch is how many cases one DeliverCases call carries.
+	deliverBatch = 64
+	// deliverTimeout bounds one DeliverCases call.
+	deliverTimeout = 10 * time.Second
+)
+
+// Cases is this office's case book.
+func (o *Office) Cases() *casework.Book { return o.cfg.FSM.Cases() }
+
+// caseLocks serialises the proposals for one case on the leader, so that
+// each new event is sealed on top of the last one applied.
+type caseLocks struct {
+	mu    sync.Mutex // guards locks
+	locks map[string]*caseLock
+}
+
+type caseLock struct {
+	mu   sync.Mutex
+	refs int
+}
+
+// Lock locks the case number and returns its unlock.
+func (l *caseLocks) Lock(number string) func() {
+	l.mu.Lock()
+	if l.locks == nil {
+		l.locks = map[string]*caseLock{}
+	}
+	cl := l.locks[number]
+	if cl == nil {
+		cl = &caseLock{}
+		l.locks[number] = cl
+	}
+	cl.refs++
+	l.mu.Unlock()
+	cl.mu.Lock()
+	return func() {
+		cl.mu.Unlock()
+		l.mu.Lock()
+		cl.refs--
+		if cl.refs == 0 {
+			delete(l.locks, number)
+		}
+		l.mu.Unlock()
+	}
+}
+
+// LockCase serialises work on one case on this node.
+func (o *Office) LockCase(number string) func() { return o.caseLocks.Lock(number) }
+
+// SealAndSign chains e to the case's last event and signs it with this
+// node's key.
+func (o *Office) SealAndSign(e *yizhanv1.CaseEvent, prevHash []byte) error {
+	casework.Seal(e, prevHash)
+	sig, err := o.cfg.Issuer.Sign(e.GetHash())
+	if err != nil {
+		return err
+	}
+	e.Signature = sig
+	e.SignerChain = o.cfg.Issuer.Chain()
+	return nil
+}
+
+// VerifyEventSignature checks that a node of the event's office signed it.
+func (o *Office) VerifyEventSignature(e *yizhanv1.CaseEvent) error {
+	id, leaf, err := o.cfg.Bundle.VerifyChain(e.GetSignerChain())
+	if err != nil {
+		return fmt.Errorf("event %d: signer certificate: %w", e.GetSeq(), err)
+	}
+	if id.Office != e.GetOfficeCode() {
+		return fmt.Errorf("event %d claims office %s but was signed by a node of %s", e.GetSeq(), e.GetOfficeCode(), id.Office)
+	}
+	if !bytes.Equal(casework.HashEvent(e), e.GetHash()) {
+		return fmt.Errorf("event %d: hash does not match its content", e.GetSeq())
+	}
+	if err := auth.VerifySignature(leaf, e.GetHash(), e.GetSignature()); err != nil {
+		return fmt.Errorf("event %d: %w", e.GetSeq(), err)
+	}
+	return nil
+}
+
+// ProposeCase applies a case command through this office's raft group
+// (leader only: ErrNotLeader elsewhere).
+func (o *Office) ProposeCase(ctx context.Context, cmd *peerv1.CaseCommand) (proto.Message, error) {
+	res, err := o.cfg.Group.Apply(ctx, &peerv1.Command{Kind: &peerv1.Command_Cases{Cases: cmd}})
+	if err != nil {
+		return nil, err
+	}
+	return res.Value, res.Err
+}
+
+// AppendEvents seals, signs and proposes events made by this office for
+// a case it owns. The caller holds the case's lock.
+func (o *Office) AppendEvents(ctx context.Context, number string, prevHash []byte, events ...*yizhanv1.CaseEvent) (*yizhanv1.Case, error) {
+	for _, e := range events {
+		if err := o.SealAndSign(e, prevHash); err != nil {
+			return nil, err
+		}
+		prevHash = e.GetHash()
+	}
+	v, err := o.ProposeCase(ctx, &peerv1.CaseCommand{AtUnixNano: time.Now().UnixNano(),
+		Op: &peerv1.CaseCommand_Append{Append: &peerv1.AppendCaseEvents{CaseNumber: number, Events: events}}})
+	if err != nil {
+		return nil, err
+	}
+	c, _ := v.(*yizhanv1.Case)
+	return c, nil
+}
+
+// isNeighbour reports whether office a is the parent or a child of b.
+func isNeighbour(a, b string) bool {
+	return a != "" && b != "" && (registry.ParentCode(a) == b || registry.ParentCode(b) == a)
+}
+
+// ReceiveCases serves Peer.DeliverCases: the sender must be a neighbouring
+// office, speaking for itself; every event must be signed by a node of the
+// office that made it. Messages that fail are refused whole and leave no
+// trace; the others are applied through raft.
+func (o *Office) ReceiveCases(ctx context.Context, req *peerv1.DeliverCasesRequest) (*peerv1.DeliverCasesResponse, error) {
+	id, err := pki.PeerIdentity(ctx)
+	if err != nil {
+		return nil, status.Error(codes.Unauthenticated, err.Error())
+	}
+	if !isNeighbour(id.Office, o.cfg.Office) {
+		return nil, status.Errorf(codes.PermissionDenied, "office %s is not next to office %s on the tree", id.Office, o.cfg.Office)
+	}
+	if !o.cfg.Group.IsLeader() {
+		return nil, status.Errorf(codes.Unavailable, "%s is not the leader of office %s", o.cfg.Node, o.cfg.Office)
+	}
+	resp := &peerv1.DeliverCasesResponse{}
+	refused := map[int]string{}
+	var accepted []*peerv1.CaseMessage
+	for i, m := range req.GetMessages() {
+		if m.GetFromOffice() != id.Office {
+			refused[i] = fmt.Sprintf("message claims to come from office %s, the certificate names %s", m.GetFromOffice(), id.Office)
+			continue
+		}
+		held := o.Cases().Events(m.GetCaseNumber())
+		for _, e := range m.GetEvents() {
+			if n := int(e.GetSeq()); n >= 1 && n <= len(held) && bytes.Equal(held[n-1].GetHash(), e.GetHash()) {
+				continue // held already, checked when it came
+			}
+			if err := o.VerifyEventSignature(e); err != nil {
+				refused[i] = err.Error()
+				break
+			}
+		}
+		if _, bad := refused[i]; !bad {
+			accepted = append(accepted, m)
+		}
+	}
+	var receipts []*peerv1.CaseReceipt
+	if len(accepted) > 0 {
+		v, err := o.ProposeCase(ctx, &peerv1.CaseCommand{AtUnixNano: time.Now().UnixNano(),
+			Op: &peerv1.CaseCommand_Receive{Receive: &peerv1.ReceiveCaseMessages{Messages: accepted}}})
+		if errors.Is(err, ErrNotLeader) {
+			return nil, status.Error(codes.Unavailable, err.Error())
+		}
+		if err != nil {
+			return nil, status.Error(codes.Internal, err.Error())
+		}
+		r, _ := v.(*peerv1.DeliverCasesResponse)
+		receipts = r.GetReceipts()
+	}
+	next := 0
+	for i, m := range req.GetMessages() {
+		if why, bad := refused[i]; bad {
+			o.log.Warn("refused a case message", "case", m.GetCaseNumber(), "from", id.Office, "err", why)
+			resp.Receipts = append(resp.Receipts, &peerv1.CaseReceipt{CaseNumber: m.GetCaseNumber(), Refused: why})
+			continue
+		}
+		if next < len(receipts) {
+			resp.Receipts = append(resp.Receipts, receipts[next])
+		}
+		next++
+	}
+	return resp, nil
+}
+
+// caseLoop runs on every node and works while it leads its office: it
+// makes the events an owner makes by itself (receive a handed-on case,
+// forward it toward the next step's office, close it after delivery) and
+// sends the outbox.
+func (o *Office) caseLoop(ctx context.Context) {
+	m := &mailer{o: o, next: map[string]time.Time{}, backoff: map[string]time.Duration{}, busy: map[string]bool{}}
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	defer m.wg.Wait()
+	for {
+		changed := o.cfg.FSM.Changed()
+		if o.cfg.Group.IsLeader() {
+			o.autoActions(ctx)
+			m.sendDue(ctx)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-changed:
+		case <-tick.C:
+		}
+	}
+}
+
+// autoActions makes the owner's own events for every case that needs one.
+func (o *Office) autoActions(ctx context.Context) {
+	book := o.Cases()
+	for _, number := range book.NeedsAction() {
+		if ctx.Err() != nil {
+			return
+		}
+		if err := o.autoAct(ctx, number); err != nil && !errors.Is(err, ErrNotLeader) {
+			o.log.Warn("case automatic step", "case", number, "err", err)
+		}
+	}
+}
+
+func (o *Office) autoAct(ctx context.Context, number string) error {
+	unlock := o.LockCase(number)
+	defer unlock()
+	c, ok := o.Cases().Case(number)
+	if !ok {
+		return nil
+	}
+	events := o.Cases().Events(number)
+	action, to, ok := casework.Pending(c, events, o.cfg.Office)
+	if !ok {
+		return nil
+	}
+	prev := events[len(events)-1].GetHash()
+	e := casework.NewAutoEvent(c, action, to, o.cfg.Office, time.Now())
+	actx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	_, err := o.AppendEvents(actx, number, prev, e)
+	return err
+}
+
+// mailer sends the outbox, one batch in flight per destination office,
+// backing off from a destination that does not answer.
+type mailer struct {
+	o    *Office
+	wg sync.WaitGroup
+
+	mu      sync.Mutex // guards the maps
+	next    map[string]time.Time
+	backoff map[string]time.Duration
+	busy    map[string]bool
+}
+
+func (m *mailer) sendDue(ctx context.Context) {
+	byDest := map[string][]*peerv1.OutboxEntry{}
+	for _, e := range m.o.Cases().Outbox() {
+		byDest[e.GetDestOffice()] = append(byDest[e.GetDestOffice()], e)
+	}
+	now := time.Now()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for dest, entries := range byDest {
+		if m.busy[dest] || now.Before(m.next[dest]) {
+			continue
+		}
+		m.busy[dest] = true
+		if len(entries) > deliverBatch {
+			entries = entries[:deliverBatch]
+		}
+		m.wg.Add(1)
+		go func() {
+			defer m.wg.Done()
+			err := m.o.deliver(ctx, dest, entries)
+			m.mu.Lock()
+			defer m.mu.Unlock()
+			m.busy[dest] = false
+			if err != nil {
+				b := min(max(2*m.backoff[dest], 100*time.Millisecond), 5*time.Second)
+				m.backoff[dest] = b
+				m.next[dest] = time.Now().Add(b)
+				if ctx.Err() == nil {
+					m.o.log.Debug("case delivery", "to", dest, "err", err)
+				}
+				return
+			}
+			m.backoff[dest] = 0
+			m.next[dest] = time.Time{}
+		}()
+	}
+}
+
+// deliver sends entries to dest and drops those receipted.
+func (o *Office) deliver(ctx context.Context, dest string, entries []*peerv1.OutboxEntry) error {
+	req := &peerv1.DeliverCasesRequest{}
+	var sent []*peerv1.OutboxEntry
+	for _, e := range entries {
+		if msg, ok := o.Cases().Message(e); ok {
+			req.Messages = append(req.Messages, msg)
+			sent = append(sent, e)
+		}
+	}
+	entries = sent
+	var resp *peerv1.DeliverCasesResponse
+	var last error
+	for _, t := range o.officeTargets(dest) {
+		conn, err := o.cfg.Peers.Conn(t.addr, t.office)
+		if err != nil {
+			last = err
+			continue
+		}
+		cctx, cancel := context.WithTimeout(ctx, deliverTimeout)
+		resp, err = peerv1.NewPeerClient(conn).DeliverCases(cctx, req)
+		cancel()
+		if err == nil {
+			break
+		}
+		last = err
+		if status.Code(err) == codes.PermissionDenied {
+			break
+		}
+	}
+	if resp == nil {
+		if last == nil {
+			last = fmt.Errorf("no node of office %s known", dest)
+		}
+		return last
+	}
+	var acks []*peerv1.OutboxEntry
+	for i, r := range resp.GetReceipts() {
+		if i >= len(entries) {
+			break
+		}
+		if r.GetRefused() != "" {
+			o.log.Error("case message refused by the next office", "case", r.GetCaseNumber(), "to", dest, "err", r.GetRefused())
+			continue
+		}
+		if r.GetHaveSeq() >= entries[i].GetUptoSeq() {
+			acks = append(acks, entries[i])
+		}
+	}
+	if len(acks) == 0 {
+		return nil
+	}
+	actx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	_, err := o.ProposeCase(actx, &peerv1.CaseCommand{AtUnixNano: time.Now().UnixNano(),
+		Op: &peerv1.CaseCommand_Ack{Ack: &peerv1.AckOutbox{Acks: acks}}})
+	return err
+}
+
+// officeTargets lists the nodes of an office: from the directory, then,
+// for the parent, the configured upstream addresses.
+func (o *Office) officeTargets(office string) []target {
+	var ts []target
+	seen := map[string]bool{}
+	for _, n := range shuffled(o.reg.Nodes(office)) {
+		if a := n.GetPeerAddress(); a != "" && !seen[a] {
+			seen[a] = true
+			ts = append(ts, target{a, office})
+		}
+	}
+	if office == registry.ParentCode(o.cfg.Office) {
+		for _, a := range o.cfg.Upstream {
+			if !seen[a] {
+				seen[a] = true
+				ts = append(ts, target{a, office})
+			}
+		}
+	}
+	return ts
+}

@@ -1,0 +1,476 @@
+package node
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"math/big"
+	"slices"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+	"github.com/yizhan-gov/yizhan/auth"
+	"github.com/yizhan-gov/yizhan/casework"
+	"github.com/yizhan-gov/yizhan/federation"
+	"github.com/yizhan-gov/yizhan/registry"
+)
+
+// caseService files cases and moves them through their life. Actions run
+// on the leader of the office that owns the case; a follower forwards
+// them there. Reads are answered where the case is held, or forwarded up
+// the tree, where the county holds every case.
+type caseService struct {
+	yizhanv1.UnsafeCaseServiceServer
+	n *Node
+
+	mu   sync.Mutex        // guards seqs
+	seqs map[string]uint32 // day → next case sequence handed out by this leader
+}
+
+var _ yizhanv1.CaseServiceServer = (*caseService)(nil)
+
+// nextNumber hands out the next case number of this office for the day.
+// Numbers are unique without coordination: each office numbers its own.
+func (s *caseService) nextNumber(now time.Time) string {
+	day := now.In(registry.CST).Format("20060102")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.seqs == nil {
+		s.seqs = map[string]uint32{}
+	}
+	seq := max(s.seqs[day], s.n.office.Cases().NextSeq(day))
+	s.seqs[day] = seq + 1
+	return casework.CaseNumber(s.n.office.Code(), now, seq)
+}
+
+// newQueryCode is the citizen's 8-digit query code.
+func newQueryCode() (string, error) {
+	v, err := rand.Int(rand.Reader, big.NewInt(100_000_000))
+	if err != nil {
+		return "", fmt.Errorf("node: query code: %w", err)
+	}
+	return fmt.Sprintf("%08d", v.Int64()), nil
+}
+
+// optionalPrincipal returns the signed-in staff member, nil for a caller
+// without a token, or an error for a bad token.
+func (s *caseService) optionalPrincipal(ctx context.Context) (*auth.Principal, error) {
+	if auth.BearerToken(ctx) == "" {
+		return nil, nil
+	}
+	p, err := s.n.authn.FromContext(ctx)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return p, nil
+}
+
+func actorOf(p *auth.Principal) casework.Actor {
+	if p == nil {
+		return casework.Actor{Username: "citizen", Name: "申请人", Citizen: true}
+	}
+	return casework.Actor{Username: p.Username, Name: p.Name, Office: p.Office, Department: p.Department, Roles: p.Roles}
+}
+
+// onLeader runs f here when this node leads its office, else forwards the
+// call to the leader.
+func onLeader[Resp proto.Message](ctx context.Context, s *caseService, f func() (Resp, error),
+	forward func(ctx context.Context, c yizhanv1.CaseServiceClient) (Resp, error)) (Resp, error) {
+	if s.n.office.Group().IsLeader() {
+		resp, err := f()
+		if !errors.Is(err, federation.ErrNotLeader) {
+			return resp, toStatus(err)
+		}
+	}
+	var resp Resp
+	err := s.n.office.ForwardToLeader(ctx, func(ctx context.Context, conn *grpc.ClientConn) error {
+		var err error
+		resp, err = forward(ctx, yizhanv1.NewCaseServiceClient(conn))
+		return err
+	})
+	return resp, err
+}
+
+func (s *caseService) FileCase(ctx context.Context, req *yizhanv1.FileCaseRequest) (*yizhanv1.CaseResponse, error) {
+	p, err := s.optionalPrincipal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	office := s.n.office.Code()
+	if oc := req.GetOfficeCode(); oc != "" && oc != office {
+		return nil, fieldError("office_code", fmt.Sprintf("this node serves office %s: file at a node of %s", office, oc))
+	}
+	if p != nil && p.Office != office {
+		return nil, toStatus(fmt.Errorf("%w: %s works at office %s, not %s", auth.ErrPermissionDenied, p.Username, p.Office, office))
+	}
+	if req.GetItemCode() == "" {
+		return nil, fieldError("item_code", "is required")
+	}
+	return onLeader(ctx, s, func() (*yizhanv1.CaseResponse, error) {
+		reg := s.n.office.Registry()
+		item, err := reg.Item(req.GetItemCode(), 0)
+		if err != nil {
+			return nil, fieldError("item_code", fmt.Sprintf("no item %q in the catalogue", req.GetItemCode()))
+		}
+		now := s.n.now()
+		code, err := newQueryCode()
+		if err != nil {
+			return nil, err
+		}
+		number := s.nextNumber(now)
+		e, err := casework.NewFiling(casework.FileInput{
+			Number: number, QueryCode: code, Item: item, Office: office,
+			Applicant: req.GetApplicant(), Materials: req.GetMaterials(), Actor: actorOf(p), At: now,
+		}, reg)
+		if err != nil {
+			return nil, err
+		}
+		unlock := s.n.office.LockCase(number)
+		defer unlock()
+		c, err := s.n.office.AppendEvents(ctx, number, casework.GenesisHash(number), e)
+		if err != nil {
+			return nil, err
+		}
+		c = s.present(c, p)
+		c.QueryCode = code
+		return &yizhanv1.CaseResponse{Case: c}, nil
+	}, func(ctx context.Context, c yizhanv1.CaseServiceClient) (*yizhanv1.CaseResponse, error) {
+		return c.FileCase(ctx, req)
+	})
+}
+
+// present prepares a case for the caller: its clocks, whether this office
+// holds only a mirror, and the ID number masked unless the caller is staff
+// who handle the case.
+func (s *caseService) present(c *yizhanv1.Case, p *auth.Principal) *yizhanv1.Case {
+	c = proto.CloneOf(c)
+	reg := s.n.office.Registry()
+	book := s.n.office.Cases()
+	c.Deadlines = casework.Clocks(c, book.Events(c.GetNumber()), reg, s.n.now())
+	c.Mirror = c.GetOwnerOffice() != s.n.office.Code()
+	if !(p != nil && handles(p, c)) {
+		if a := c.GetApplicant(); a != nil {
+			a.IdNumber = casework.MaskIDNumber(a.GetIdNumber())
+		}
+	}
+	return c
+}
+
+// handles reports whether a staff member handles a case: their office
+// owns it or does a step of its route.
+func handles(p *auth.Principal, c *yizhanv1.Case) bool {
+	if p.Office == c.GetOwnerOffice() || p.Office == c.GetOriginOffice() {
+		return true
+	}
+	for _, st := range c.GetRoute() {
+		if st.GetOfficeCode() == p.Office {
+			return true
+		}
+	}
+	return false
+}
+
+// mayRead reports whether a staff member may see a case: their office is
+// on its path up to the county.
+func mayRead(p *auth.Principal, c *yizhanv1.Case) bool {
+	return slices.Contains(casework.PathUp(c.GetOriginOffice()), p.Office) || handles(p, c)
+}
+
+// readable finds a case held here and checks the caller may see it. found
+// is false when this node does not hold the case.
+func (s *caseService) readable(ctx context.Context, number, queryCode string) (c *yizhanv1.Case, p *auth.Principal, found bool, err error) {
+	if number == "" {
+		return nil, nil, false, fieldError("number", "is required")
+	}
+	p, err = s.optionalPrincipal(ctx)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	book := s.n.office.Cases()
+	c, ok := book.Case(number)
+	if !ok {
+		return nil, p, false, nil
+	}
+	if p != nil && mayRead(p, c) {
+		return c, p, true, nil
+	}
+	if queryCode != "" {
+		events := book.Events(number)
+		if len(events) > 0 && subtle.ConstantTimeCompare(events[0].GetFiling().GetQueryCodeHash(), casework.QueryCodeHash(queryCode)) == 1 {
+			return c, nil, true, nil
+		}
+	}
+	if p != nil && queryCode == "" {
+		return nil, nil, true, status.Errorf(codes.PermissionDenied, "case %s is not on the path of office %s", number, p.Office)
+	}
+	return nil, nil, true, status.Errorf(codes.NotFound, "no case %s with that query code", number)
+}
+
+func (s *caseService) GetCase(ctx context.Context, req *yizhanv1.GetCaseRequest) (*yizhanv1.CaseResponse, error) {
+	c, p, found, err := s.readable(ctx, req.GetNumber(), req.GetQueryCode())
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return forwardUp(ctx, s, req.GetNumber(), func(ctx context.Context, cl yizhanv1.CaseServiceClient) (*yizhanv1.CaseResponse, error) {
+			return cl.GetCase(ctx, req)
+		})
+	}
+	return &yizhanv1.CaseResponse{Case: s.present(c, p)}, nil
+}
+
+// forwardUp asks the offices above for a case this node does not hold.
+func forwardUp[Resp proto.Message](ctx context.Context, s *caseService, number string,
+	call func(ctx context.Context, c yizhanv1.CaseServiceClient) (Resp, error)) (Resp, error) {
+	var zero Resp
+	if s.n.office.IsCounty() {
+		return zero, status.Errorf(codes.NotFound, "no case %s", number)
+	}
+	var resp Resp
+	err := s.n.office.ForwardUp(ctx, func(ctx context.Context, conn *grpc.ClientConn) error {
+		var err error
+		resp, err = call(ctx, yizhanv1.NewCaseServiceClient(conn))
+		return err
+	})
+	return resp, err
+}
+
+func (s *caseService) ListCaseEvents(ctx context.Context, req *yizhanv1.ListCaseEventsRequest) (*yizhanv1.ListCaseEventsResponse, error) {
+	c, p, found, err := s.readable(ctx, req.GetNumber(), req.GetQueryCode())
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return forwardUp(ctx, s, req.GetNumber(), func(ctx context.Context, cl yizhanv1.CaseServiceClient) (*yizhanv1.ListCaseEventsResponse, error) {
+			return cl.ListCaseEvents(ctx, req)
+		})
+	}
+	events := s.n.office.Cases().Events(c.GetNumber())
+	valid := s.verify(c.GetNumber(), events) == nil
+	out := make([]*yizhanv1.CaseEvent, 0, len(events))
+	for _, e := range events {
+		e = proto.CloneOf(e)
+		e.SignerChain = nil // large, and of no use to a reader
+		if f := e.GetFiling(); f != nil {
+			f.QueryCodeHash = nil
+			if !(p != nil && handles(p, c)) && f.GetApplicant() != nil {
+				f.Applicant.IdNumber = casework.MaskIDNumber(f.GetApplicant().GetIdNumber())
+			}
+		}
+		out = append(out, e)
+	}
+	return &yizhanv1.ListCaseEventsResponse{Events: out, ChainValid: valid}, nil
+}
+
+// verify checks a case's hash chain and every event's signature.
+func (s *caseService) verify(number string, events []*yizhanv1.CaseEvent) error {
+	if err := casework.VerifyChain(number, events); err != nil {
+		return err
+	}
+	for _, e := range events {
+		if err := s.n.office.VerifyEventSignature(e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *caseService) VerifyCase(ctx context.Context, req *yizhanv1.VerifyCaseRequest) (*yizhanv1.VerifyCaseResponse, error) {
+	p, err := s.n.authn.FromContext(ctx)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	c, ok := s.n.office.Cases().Case(req.GetNumber())
+	if !ok {
+		return forwardUp(ctx, s, req.GetNumber(), func(ctx context.Context, cl yizhanv1.CaseServiceClient) (*yizhanv1.VerifyCaseResponse, error) {
+			return cl.VerifyCase(ctx, req)
+		})
+	}
+	if !mayRead(p, c) {
+		return nil, status.Errorf(codes.PermissionDenied, "case %s is not on the path of office %s", req.GetNumber(), p.Office)
+	}
+	events := s.n.office.Cases().Events(req.GetNumber())
+	resp := &yizhanv1.VerifyCaseResponse{Valid: true, Events: uint32(len(events))}
+	if err := s.verify(req.GetNumber(), events); err != nil {
+		resp.Valid, resp.Problem = false, err.Error()
+	}
+	return resp, nil
+}
+
+func (s *caseService) ListCases(ctx context.Context, req *yizhanv1.ListCasesRequest) (*yizhanv1.ListCasesResponse, error) {
+	p, err := s.n.authn.FromContext(ctx)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	office := req.GetOfficeCode()
+	if office == "" {
+		office = p.Office
+	}
+	if office != p.Office && !(p.Has(yizhanv1.Role_ROLE_ADMIN) && registry.IsAncestorOrSelf(p.Office, office)) {
+		return nil, toStatus(fmt.Errorf("%w: %s may list the cases of office %s only", auth.ErrPermissionDenied, p.Username, p.Office))
+	}
+	if req.GetPageSize() < 0 {
+		return nil, fieldError("page_size", "must not be negative")
+	}
+	offset := 0
+	if t := req.GetPageToken(); t != "" {
+		if offset, err = strconv.Atoi(t); err != nil || offset < 0 {
+			return nil, fieldError("page_token", "is not a token this API gave out")
+		}
+	}
+	book := s.n.office.Cases()
+	var out []*yizhanv1.Case
+	for _, c := range book.List(casework.ListFilter{State: req.GetState(), ItemCode: req.GetItemCode()}) {
+		if office != s.n.office.Code() && c.GetOwnerOffice() != office && c.GetOriginOffice() != office {
+			continue
+		}
+		c = s.present(c, p)
+		if req.GetOverdue() && !c.GetDeadlines().GetOverdue() {
+			continue
+		}
+		out = append(out, c)
+	}
+	// The queue: fewest working days left first; cases without a running
+	// clock after those with one.
+	sort.SliceStable(out, func(i, j int) bool {
+		di, dj := out[i].GetDeadlines(), out[j].GetDeadlines()
+		if di.GetRunning() != dj.GetRunning() {
+			return di.GetRunning()
+		}
+		return di.GetPromisedDaysLeft() < dj.GetPromisedDaysLeft()
+	})
+	size := int(req.GetPageSize())
+	if size == 0 {
+		size = defaultPageSize
+	}
+	size = min(size, maxPageSize)
+	resp := &yizhanv1.ListCasesResponse{}
+	if offset < len(out) {
+		end := min(offset+size, len(out))
+		resp.Cases = out[offset:end]
+		if end < len(out) {
+			resp.NextPageToken = strconv.Itoa(end)
+		}
+	}
+	return resp, nil
+}
+
+// act runs one staff (or citizen) action on a case this office owns.
+func (s *caseService) act(ctx context.Context, req *yizhanv1.CaseActionRequest, action casework.Action,
+	forward func(ctx context.Context, c yizhanv1.CaseServiceClient) (*yizhanv1.CaseResponse, error)) (*yizhanv1.CaseResponse, error) {
+	if req.GetNumber() == "" {
+		return nil, fieldError("number", "is required")
+	}
+	p, err := s.optionalPrincipal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	office := s.n.office.Code()
+	if p == nil {
+		if action != casework.ActionWithdraw {
+			return nil, toStatus(fmt.Errorf("%w: sign in to act on a case", auth.ErrUnauthenticated))
+		}
+		if req.GetQueryCode() == "" {
+			return nil, fieldError("query_code", "is required to withdraw without signing in")
+		}
+	} else if p.Office != office {
+		return nil, toStatus(fmt.Errorf("%w: %s works at office %s, not %s", auth.ErrPermissionDenied, p.Username, p.Office, office))
+	}
+	return onLeader(ctx, s, func() (*yizhanv1.CaseResponse, error) {
+		number := req.GetNumber()
+		unlock := s.n.office.LockCase(number)
+		defer unlock()
+		book := s.n.office.Cases()
+		c, ok := book.Case(number)
+		if !ok {
+			return nil, status.Errorf(codes.NotFound, "office %s holds no case %s", office, number)
+		}
+		events := book.Events(number)
+		if p == nil && subtle.ConstantTimeCompare(events[0].GetFiling().GetQueryCodeHash(), casework.QueryCodeHash(req.GetQueryCode())) != 1 {
+			return nil, status.Errorf(codes.NotFound, "no case %s with that query code", number)
+		}
+		e, err := casework.NewEvent(c, action, req, actorOf(p), office, s.n.now(), s.n.office.Registry())
+		if err != nil {
+			return nil, err
+		}
+		c, err = s.n.office.AppendEvents(ctx, number, events[len(events)-1].GetHash(), e)
+		if err != nil {
+			return nil, err
+		}
+		return &yizhanv1.CaseResponse{Case: s.present(c, p)}, nil
+	}, forward)
+}
+
+func (s *caseService) Accept(ctx context.Context, r *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
+	return s.act(ctx, r, casework.ActionAccept, func(ctx context.Context, c yizhanv1.CaseServiceClient) (*yizhanv1.CaseResponse, error) { return c.Accept(ctx, r) })
+}
+
+func (s *caseService) RequestCorrection(ctx context.Context, r *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
+	return s.act(ctx, r, casework.ActionRequestCorrection, func(ctx context.Context, c yizhanv1.CaseServiceClient) (*yizhanv1.CaseResponse, error) {
+		return c.RequestCorrection(ctx, r)
+	})
+}
+
+func (s *caseService) Resubmit(ctx context.Context, r *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
+	return s.act(ctx, r, casework.ActionResubmit, func(ctx context.Context, c yizhanv1.CaseServiceClient) (*yizhanv1.CaseResponse, error) { return c.Resubmit(ctx, r) })
+}
+
+func (s *caseService) Refuse(ctx context.Context, r *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
+	return s.act(ctx, r, casework.ActionRefuse, func(ctx context.Context, c yizhanv1.CaseServiceClient) (*yizhanv1.CaseResponse, error) { return c.Refuse(ctx, r) })
+}
+
+func (s *caseService) Review(ctx context.Context, r *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
+	return s.act(ctx, r, casework.ActionReview, func(ctx context.Context, c yizhanv1.CaseServiceClient) (*yizhanv1.CaseResponse, error) { return c.Review(ctx, r) })
+}
+
+func (s *caseService) Decide(ctx context.Context, r *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
+	return s.act(ctx, r, casework.ActionDecide, func(ctx context.Context, c yizhanv1.CaseServiceClient) (*yizhanv1.CaseResponse, error) { return c.Decide(ctx, r) })
+}
+
+func (s *caseService) Certify(ctx context.Context, r *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
+	return s.act(ctx, r, casework.ActionCertify, func(ctx context.Context, c yizhanv1.CaseServiceClient) (*yizhanv1.CaseResponse, error) { return c.Certify(ctx, r) })
+}
+
+func (s *caseService) AssessFee(ctx context.Context, r *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
+	return s.act(ctx, r, casework.ActionAssessFee, func(ctx context.Context, c yizhanv1.CaseServiceClient) (*yizhanv1.CaseResponse, error) { return c.AssessFee(ctx, r) })
+}
+
+func (s *caseService) Pay(ctx context.Context, r *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
+	return s.act(ctx, r, casework.ActionPay, func(ctx context.Context, c yizhanv1.CaseServiceClient) (*yizhanv1.CaseResponse, error) { return c.Pay(ctx, r) })
+}
+
+func (s *caseService) Deliver(ctx context.Context, r *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
+	return s.act(ctx, r, casework.ActionDeliver, func(ctx context.Context, c yizhanv1.CaseServiceClient) (*yizhanv1.CaseResponse, error) { return c.Deliver(ctx, r) })
+}
+
+func (s *caseService) Withdraw(ctx context.Context, r *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
+	return s.act(ctx, r, casework.ActionWithdraw, func(ctx context.Context, c yizhanv1.CaseServiceClient) (*yizhanv1.CaseResponse, error) { return c.Withdraw(ctx, r) })
+}
+
+func (s *caseService) Suspend(ctx context.Context, r *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
+	return s.act(ctx, r, casework.ActionSuspend, func(ctx context.Context, c yizhanv1.CaseServiceClient) (*yizhanv1.CaseResponse, error) { return c.Suspend(ctx, r) })
+}
+
+func (s *caseService) Resume(ctx context.Context, r *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
+	return s.act(ctx, r, casework.ActionResume, func(ctx context.Context, c yizhanv1.CaseServiceClient) (*yizhanv1.CaseResponse, error) { return c.Resume(ctx, r) })
+}
+
+func (s *caseService) Extend(ctx context.Context, r *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
+	return s.act(ctx, r, casework.ActionExtend, func(ctx context.Context, c yizhanv1.CaseServiceClient) (*yizhanv1.CaseResponse, error) { return c.Extend(ctx, r) })
+}
+
+func (s *caseService) GiveOpinion(ctx context.Context, r *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
+	return s.act(ctx, r, casework.ActionGiveOpinion, func(ctx context.Context, c yizhanv1.CaseServiceClient) (*yizhanv1.CaseResponse, error) {
+		return c.GiveOpinion(ctx, r)
+	})
+}

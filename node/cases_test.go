@@ -1,0 +1,398 @@
+package node_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+	"github.com/yizhan-gov/yizhan/auth"
+	"github.com/yizhan-gov/yizhan/casework"
+	"github.com/yizhan-gov/yizhan/federation/pki"
+	"github.com/yizhan-gov/yizhan/node"
+)
+
+// A valid resident ID number (GB 11643 check digit) for the tests.
+const applicantID = "450122199001011237"
+
+var allRights = []yizhanv1.Right{yizhanv1.Right_RIGHT_ACCEPT, yizhanv1.Right_RIGHT_REVIEW,
+	yizhanv1.Right_RIGHT_APPROVE, yizhanv1.Right_RIGHT_CERTIFY, yizhanv1.Right_RIGHT_DELIVER}
+
+// caseFed is a federation with a catalogue and staff for cases: the county
+// holds every right on the tobacco licence, the villages may proxy-file
+// and deliver it.
+type caseFed struct {
+	*fed
+	admin *client
+}
+
+func newCaseFed(t *testing.T, countySize int) *caseFed {
+	t.Helper()
+	f := newFed(t)
+	f.startCounty(countySize)
+	admin := dial(t, f.countyLeader()).login("admin", password)
+	f.startTree(admin)
+	ctx := admin.ctx()
+	must := func(_ any, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(admin.reg.CreateDepartment(ctx, &yizhanv1.CreateDepartmentRequest{Department: &yizhanv1.Department{Code: "yc", Name: "县烟草专卖局"}}))
+	must(admin.reg.CreateItem(ctx, &yizhanv1.CreateItemRequest{Item: tobacco()}))
+	must(admin.reg.CreateGrant(ctx, &yizhanv1.CreateGrantRequest{Grant: &yizhanv1.Grant{ItemCode: tobacco().Code, OfficeCode: county, Rights: allRights}}))
+	must(admin.reg.CreateGrant(ctx, &yizhanv1.CreateGrantRequest{Grant: &yizhanv1.Grant{ItemCode: tobacco().Code, Tier: yizhanv1.Tier_TIER_VILLAGE,
+		Rights: []yizhanv1.Right{yizhanv1.Right_RIGHT_PROXY_FILE, yizhanv1.Right_RIGHT_DELIVER}}}))
+	for _, s := range []*yizhanv1.StaffMember{
+		{Username: "clerk", Name: "陈静", OfficeCode: county, DepartmentCode: "yc", Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_CLERK, yizhanv1.Role_ROLE_REVIEWER}},
+		{Username: "approver", Name: "王强", OfficeCode: county, DepartmentCode: "yc", Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_APPROVER}},
+		{Username: "dongcun", Name: "黄秀英", OfficeCode: dongcun, Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_AGENT}},
+		{Username: "xicun", Name: "韦丽", OfficeCode: xicun, Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_AGENT}},
+	} {
+		must(admin.reg.CreateStaff(ctx, &yizhanv1.CreateStaffRequest{Staff: s, Password: password}))
+	}
+	idx := f.nodes["county-1"].Registry().Index()
+	for _, n := range f.nodes {
+		waitFor(t, n.Name()+" has the catalogue", func() bool { return n.Registry().Index() >= idx }, 20*time.Second)
+	}
+	return &caseFed{fed: f, admin: admin}
+}
+
+func caseClient(t *testing.T, c *client) yizhanv1.CaseServiceClient {
+	return yizhanv1.NewCaseServiceClient(c.conn)
+}
+
+func fileTobacco(t *testing.T, agent *client, name string) *yizhanv1.Case {
+	t.Helper()
+	resp, err := caseClient(t, agent).FileCase(agent.ctx(), &yizhanv1.FileCaseRequest{
+		ItemCode:  tobacco().Code,
+		Applicant: &yizhanv1.Applicant{Name: name, IdNumber: applicantID, Phone: "13907710001"},
+		Materials: []*yizhanv1.SubmittedMaterial{{Name: "申请表", Copies: 1}},
+	})
+	if err != nil {
+		t.Fatalf("file a case: %v", err)
+	}
+	return resp.GetCase()
+}
+
+// received reports whether node n's office has received (owns, after the
+// RECEIVED event) the case.
+func received(n *node.Node, number string) bool {
+	events := n.Office().Cases().Events(number)
+	if len(events) == 0 {
+		return false
+	}
+	last := events[len(events)-1]
+	c, _ := n.Office().Cases().Case(number)
+	return c.GetOwnerOffice() == n.Office().Code() && last.GetType() != yizhanv1.EventType_EVENT_TYPE_FORWARDED
+}
+
+// caseAt waits until node n holds case number in state want.
+func caseAt(t *testing.T, n *node.Node, number string, want yizhanv1.CaseState, timeout time.Duration) *yizhanv1.Case {
+	t.Helper()
+	var c *yizhanv1.Case
+	waitFor(t, fmt.Sprintf("%s holds %s in %s", n.Name(), number, want), func() bool {
+		var ok bool
+		c, ok = n.Office().Cases().Case(number)
+		return ok && c.GetState() == want
+	}, timeout)
+	return c
+}
+
+func TestCaseFiledAtVillageIsDecidedAtCountyAndDeliveredBack(t *testing.T) {
+	f := newCaseFed(t, 1)
+	agent := dial(t, f.nodes["dongcun-1"]).login("dongcun", password)
+	filed := fileTobacco(t, agent, "张三")
+	if filed.GetQueryCode() == "" || filed.GetNumber() == "" {
+		t.Fatalf("filing answer lacks number or query code: %v", filed)
+	}
+	if filed.GetApplicant().GetIdNumber() != applicantID {
+		t.Errorf("the filing agent sees the ID number %q", filed.GetApplicant().GetIdNumber())
+	}
+	number := filed.GetNumber()
+
+	// The case travels up to the county, which may accept it.
+	countyNode := f.nodes["county-1"]
+	waitFor(t, "county owns the case", func() bool { return received(countyNode, number) }, 20*time.Second)
+
+	clerk := dial(t, countyNode).login("clerk", password)
+	approver := dial(t, countyNode).login("approver", password)
+	cc, ac := caseClient(t, clerk), caseClient(t, approver)
+	if _, err := cc.Accept(clerk.ctx(), &yizhanv1.CaseActionRequest{Number: number}); err != nil {
+		t.Fatalf("accept: %v", err)
+	}
+	// Certify before the decision: the state says no.
+	if _, err := cc.Certify(clerk.ctx(), &yizhanv1.CaseActionRequest{Number: number, CertificateNumber: "4501220001"}); status.Code(err) != codes.FailedPrecondition {
+		t.Errorf("certify before decision: %v, want FailedPrecondition", err)
+	}
+	if _, err := cc.Review(clerk.ctx(), &yizhanv1.CaseActionRequest{Number: number, Reason: "材料齐全"}); err != nil {
+		t.Fatalf("review: %v", err)
+	}
+	// A clerk may not decide.
+	if _, err := cc.Decide(clerk.ctx(), &yizhanv1.CaseActionRequest{Number: number, Approved: true, Reason: "符合条件"}); status.Code(err) != codes.PermissionDenied {
+		t.Errorf("clerk decides: %v, want PermissionDenied", err)
+	}
+	if _, err := ac.Decide(approver.ctx(), &yizhanv1.CaseActionRequest{Number: number, Approved: true}); status.Code(err) != codes.InvalidArgument {
+		t.Errorf("decide without a reason: %v, want InvalidArgument", err)
+	}
+	if _, err := ac.Decide(approver.ctx(), &yizhanv1.CaseActionRequest{Number: number, Approved: true, Reason: "符合烟草专卖零售许可条件"}); err != nil {
+		t.Fatalf("decide: %v", err)
+	}
+	if _, err := cc.Certify(clerk.ctx(), &yizhanv1.CaseActionRequest{Number: number, CertificateNumber: "4501220001"}); err != nil {
+		t.Fatalf("certify: %v", err)
+	}
+
+	// Back down to the village, where the agent delivers.
+	village := f.nodes["dongcun-1"]
+	waitFor(t, "village owns the case again", func() bool { return received(village, number) }, 20*time.Second)
+	if _, err := caseClient(t, agent).Deliver(agent.ctx(), &yizhanv1.CaseActionRequest{Number: number}); err != nil {
+		t.Fatalf("deliver: %v", err)
+	}
+	caseAt(t, countyNode, number, yizhanv1.CaseState_CASE_STATE_CLOSED, 20*time.Second)
+
+	// The citizen follows it at the other village, with number and query code.
+	citizen := dial(t, f.nodes["xicun-1"])
+	got, err := caseClient(t, citizen).GetCase(citizen.ctx(), &yizhanv1.GetCaseRequest{Number: number, QueryCode: filed.GetQueryCode()})
+	if err != nil {
+		t.Fatalf("citizen query at the other village: %v", err)
+	}
+	if got.GetCase().GetState() != yizhanv1.CaseState_CASE_STATE_CLOSED {
+		t.Errorf("state at the other village = %v", got.GetCase().GetState())
+	}
+	if id := got.GetCase().GetApplicant().GetIdNumber(); id != casework.MaskIDNumber(applicantID) {
+		t.Errorf("citizen sees ID %q, want it masked", id)
+	}
+	if _, err := caseClient(t, citizen).GetCase(citizen.ctx(), &yizhanv1.GetCaseRequest{Number: number, QueryCode: "00000000"}); status.Code(err) != codes.NotFound {
+		t.Errorf("wrong query code: %v, want NotFound", err)
+	}
+	evs, err := caseClient(t, citizen).ListCaseEvents(citizen.ctx(), &yizhanv1.ListCaseEventsRequest{Number: number, QueryCode: filed.GetQueryCode()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !evs.GetChainValid() {
+		t.Error("hash chain not valid")
+	}
+	var types []yizhanv1.EventType
+	for _, e := range evs.GetEvents() {
+		types = append(types, e.GetType())
+	}
+	want := []yizhanv1.EventType{
+		yizhanv1.EventType_EVENT_TYPE_FILED,
+		yizhanv1.EventType_EVENT_TYPE_FORWARDED, yizhanv1.EventType_EVENT_TYPE_RECEIVED, // village → township
+		yizhanv1.EventType_EVENT_TYPE_FORWARDED, yizhanv1.EventType_EVENT_TYPE_RECEIVED, // township → county
+		yizhanv1.EventType_EVENT_TYPE_ACCEPTED, yizhanv1.EventType_EVENT_TYPE_REVIEWED,
+		yizhanv1.EventType_EVENT_TYPE_DECIDED, yizhanv1.EventType_EVENT_TYPE_CERTIFIED,
+		yizhanv1.EventType_EVENT_TYPE_FORWARDED, yizhanv1.EventType_EVENT_TYPE_RECEIVED, // county → township
+		yizhanv1.EventType_EVENT_TYPE_FORWARDED, yizhanv1.EventType_EVENT_TYPE_RECEIVED, // township → village
+		yizhanv1.EventType_EVENT_TYPE_DELIVERED, yizhanv1.EventType_EVENT_TYPE_CLOSED,
+	}
+	if fmt.Sprint(types) != fmt.Sprint(want) {
+		t.Errorf("events:\n got %v\nwant %v", types, want)
+	}
+}
+
+func TestCasesFiledWhileVillageIsCutOffArriveExactlyOnce(t *testing.T) {
+	if testing.Short() {
+		t.Skip("500 cases: not in -short")
+	}
+	f := newCaseFed(t, 1)
+	agent := dial(t, f.nodes["dongcun-1"]).login("dongcun", password)
+	f.links["dongcun-1"].Cut()
+
+	const cases = 500
+	numbers := make(chan string, cases)
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < cases; i += 8 {
+				numbers <- fileTobacco(t, agent, fmt.Sprintf("申请人%d", i)).GetNumber()
+			}
+		}()
+	}
+	wg.Wait()
+	close(numbers)
+	countyNode := f.nodes["county-1"]
+	if n := countyNode.Office().Cases().Len(); n != 0 {
+		t.Fatalf("the county holds %d cases while the village is cut off", n)
+	}
+	// The township node is killed and restarted while the queue drains.
+	f.links["dongcun-1"].Restore()
+	waitFor(t, "some cases at the township", func() bool { return f.nodes["chengguan-1"].Office().Cases().Len() > 0 }, 20*time.Second)
+	f.stop("chengguan-1")
+	f.restart("chengguan-1")
+
+	for number := range numbers {
+		waitFor(t, number+" at the county", func() bool { return received(countyNode, number) }, 60*time.Second)
+		events := countyNode.Office().Cases().Events(number)
+		if err := casework.VerifyChain(number, events); err != nil {
+			t.Errorf("%s: %v", number, err)
+		}
+		received := 0
+		for _, e := range events {
+			if e.GetType() == yizhanv1.EventType_EVENT_TYPE_RECEIVED && e.GetOfficeCode() == county {
+				received++
+			}
+		}
+		if received != 1 {
+			t.Errorf("%s received %d times at the county", number, received)
+		}
+	}
+	if n := countyNode.Office().Cases().Len(); n != cases {
+		t.Errorf("the county holds %d cases, want %d", n, cases)
+	}
+}
+
+func TestCountyLeaderKilledWhileDecidingLosesNoDecision(t *testing.T) {
+	if testing.Short() {
+		t.Skip("not in -short")
+	}
+	f := newCaseFed(t, 3)
+	agent := dial(t, f.nodes["dongcun-1"]).login("dongcun", password)
+	const cases = 30
+	var numbers []string
+	for i := range cases {
+		numbers = append(numbers, fileTobacco(t, agent, fmt.Sprintf("申请人%d", i)).GetNumber())
+	}
+	leader := f.countyLeader()
+	var via *node.Node
+	for _, name := range f.countyNames() {
+		if n := f.nodes[name]; n != leader {
+			via = n
+			break
+		}
+	}
+	for _, number := range numbers {
+		waitFor(t, number+" owned by the county", func() bool { return received(via, number) }, 30*time.Second)
+	}
+	clerk := dial(t, via).login("clerk", password)
+	approver := dial(t, via).login("approver", password)
+	retry := func(what string, call func() error) {
+		t.Helper()
+		for attempt := 0; ; attempt++ {
+			err := call()
+			if err == nil || status.Code(err) == codes.FailedPrecondition {
+				return // done, or done before the answer was lost
+			}
+			if status.Code(err) != codes.Unavailable || attempt > 200 {
+				t.Fatalf("%s: %v", what, err)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	for i, number := range numbers {
+		if i == cases/2 {
+			f.stop(leader.Name())
+		}
+		retry("accept", func() error {
+			_, err := caseClient(t, clerk).Accept(clerk.ctx(), &yizhanv1.CaseActionRequest{Number: number})
+			return err
+		})
+		retry("review", func() error {
+			_, err := caseClient(t, clerk).Review(clerk.ctx(), &yizhanv1.CaseActionRequest{Number: number, Reason: "材料齐全"})
+			return err
+		})
+		retry("decide", func() error {
+			_, err := caseClient(t, approver).Decide(approver.ctx(), &yizhanv1.CaseActionRequest{Number: number, Approved: true, Reason: "符合条件"})
+			return err
+		})
+	}
+	newLeader := f.countyLeader()
+	for _, number := range numbers {
+		c, ok := newLeader.Office().Cases().Case(number)
+		if !ok || (c.GetState() != yizhanv1.CaseState_CASE_STATE_APPROVED && c.GetState() != yizhanv1.CaseState_CASE_STATE_CERTIFIED) {
+			t.Errorf("%s: %v", number, c.GetState())
+			continue
+		}
+		decided := 0
+		for _, e := range newLeader.Office().Cases().Events(number) {
+			if e.GetType() == yizhanv1.EventType_EVENT_TYPE_DECIDED {
+				decided++
+			}
+		}
+		if decided != 1 {
+			t.Errorf("%s decided %d times", number, decided)
+		}
+	}
+}
+
+func TestForgedCaseMessagesAreRefusedAndLeaveNoTrace(t *testing.T) {
+	f := newCaseFed(t, 1)
+	agent := dial(t, f.nodes["dongcun-1"]).login("dongcun", password)
+	filed := fileTobacco(t, agent, "李四")
+	number := filed.GetNumber()
+	township := f.nodes["chengguan-1"]
+	townshipCode := township.Office().Code()
+	waitFor(t, "township holds the case", func() bool { _, ok := township.Office().Cases().Case(number); return ok }, 20*time.Second)
+	countyNode := f.nodes["county-1"]
+	waitFor(t, "county owns the case", func() bool { return received(countyNode, number) }, 20*time.Second)
+	held := countyNode.Office().Cases().Events(number)
+
+	// The village's own key, as a thief would have it.
+	vb := f.bundle(dongcun, "dongcun-1")
+	villageSigner := auth.NewIssuer(vb.Signer(), vb.Certificate.Certificate, dongcun, "dongcun-1", time.Hour, nil)
+	sign := func(e *yizhanv1.CaseEvent, prev []byte) {
+		casework.Seal(e, prev)
+		sig, err := villageSigner.Sign(e.GetHash())
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.Signature, e.SignerChain = sig, villageSigner.Chain()
+	}
+	villageEvents := f.nodes["dongcun-1"].Office().Cases().Events(number)
+	last := villageEvents[len(villageEvents)-1]
+	forged := &yizhanv1.CaseEvent{Seq: last.GetSeq() + 1, Type: yizhanv1.EventType_EVENT_TYPE_DECIDED, Approved: true,
+		Reason: "我说了算", OfficeCode: dongcun, Actor: "dongcun", At: timestamppb.Now()}
+	sign(forged, last.GetHash())
+	msgs := append(append([]*yizhanv1.CaseEvent{}, villageEvents...), forged)
+
+	tests := []struct {
+		name   string
+		bundle *pki.Bundle
+		addr   string
+		msg    *peerv1.CaseMessage
+		code   codes.Code // for the call; OK means a refusal in the receipt
+	}{
+		{"village claims a county decision", vb, township.PeerAddr(),
+			&peerv1.CaseMessage{CaseNumber: number, Events: msgs, FromOffice: dongcun}, codes.OK},
+		{"village talks to the county directly", vb, countyNode.PeerAddr(),
+			&peerv1.CaseMessage{CaseNumber: number, Events: msgs, FromOffice: dongcun}, codes.PermissionDenied},
+		{"message claims another sender", vb, township.PeerAddr(),
+			&peerv1.CaseMessage{CaseNumber: number, Events: villageEvents, FromOffice: xicun}, codes.OK},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := township.Office().Cases().Events(number)
+			pc := newPeerClient(t, tt.bundle, tt.addr)
+			resp, err := pc.DeliverCases(context.Background(), &peerv1.DeliverCasesRequest{Messages: []*peerv1.CaseMessage{tt.msg}})
+			if status.Code(err) != tt.code {
+				t.Fatalf("deliver: %v, want %v", err, tt.code)
+			}
+			if err == nil && resp.GetReceipts()[0].GetRefused() == "" {
+				t.Errorf("forged message receipted: %v", resp.GetReceipts()[0])
+			}
+			if got := township.Office().Cases().Events(number); len(got) != len(before) {
+				t.Errorf("the forged message left a trace: %d events, had %d", len(got), len(before))
+			}
+		})
+	}
+	// A replayed old message changes nothing.
+	pc := newPeerClient(t, f.bundle(townshipCode, "chengguan-1"), countyNode.PeerAddr())
+	resp, err := pc.DeliverCases(context.Background(), &peerv1.DeliverCasesRequest{Messages: []*peerv1.CaseMessage{
+		{CaseNumber: number, Events: held[:2], FromOffice: townshipCode}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := countyNode.Office().Cases().Events(number); len(got) != len(held) {
+		t.Errorf("replay changed the county's log: %d events, had %d (receipt %v)", len(got), len(held), resp.GetReceipts())
+	}
+}
