@@ -64,37 +64,68 @@ func NextHop(from, to string) string {
 }
 
 // Route finds who does each step of a case of item filed at origin at
-// at: for ACCEPT, REVIEW, APPROVE, CERTIFY and DELIVER, the lowest office
-// on PathUp(origin) holding that right for the item at at. ACCEPT, APPROVE
-// and DELIVER are required (an error wrapping ErrNoRoute names the right
-// and the item); REVIEW and CERTIFY are left out when no office holds
-// them. grantIDs are the ids of the active grants that gave the chosen
-// offices their rights, sorted and unique.
+// at, walking PathUp(origin) and taking the lowest office that holds the
+// step's right for the item at at:
+//   - ACCEPT: from origin up;
+//   - APPROVE: from the accepting office up (a case never goes down to be
+//     decided);
+//   - REVIEW: between the accepting and the approving office, inclusive (a
+//     township reviewing for the county: 乡镇初审);
+//   - CERTIFY: from the approving office up;
+//   - DELIVER: from origin up, so the result comes back where the citizen
+//     filed when that office may deliver.
+//
+// ACCEPT, APPROVE and DELIVER are required (an error wrapping ErrNoRoute
+// names the right and the item); REVIEW and CERTIFY are left out when no
+// office holds them in their stretch. grantIDs are the ids of the active
+// grants that gave the chosen offices their rights, sorted and unique.
 func Route(reg Registry, item *yizhanv1.Item, origin string, at time.Time) (route []*yizhanv1.RouteStep, grantIDs []string, err error) {
 	path := PathUp(origin)
 	if path == nil {
 		return nil, nil, fmt.Errorf("route from %q: not a division code: %w", origin, ErrNoRoute)
 	}
 	code := item.GetCode()
-	rights := make(map[string][]yizhanv1.Right, len(path))
-	for _, o := range path {
-		rights[o] = reg.Rights(code, o, at)
+	rights := make([][]yizhanv1.Right, len(path))
+	for i, o := range path {
+		rights[i] = reg.Rights(code, o, at)
 	}
-	for _, right := range routeRights {
-		office := ""
-		for _, o := range path {
-			if slices.Contains(rights[o], right) {
-				office = o
-				break
+	// lowest returns the index on path of the lowest office in [from, to]
+	// holding right, or -1.
+	lowest := func(right yizhanv1.Right, from, to int) int {
+		for i := from; i <= to && i < len(path); i++ {
+			if slices.Contains(rights[i], right) {
+				return i
 			}
 		}
-		if office == "" {
+		return -1
+	}
+	top := len(path) - 1
+	accept := lowest(yizhanv1.Right_RIGHT_ACCEPT, 0, top)
+	approve := -1
+	if accept >= 0 {
+		approve = lowest(yizhanv1.Right_RIGHT_APPROVE, accept, top)
+	}
+	chosen := map[yizhanv1.Right]int{
+		yizhanv1.Right_RIGHT_ACCEPT:  accept,
+		yizhanv1.Right_RIGHT_APPROVE: approve,
+		yizhanv1.Right_RIGHT_DELIVER: lowest(yizhanv1.Right_RIGHT_DELIVER, 0, top),
+		yizhanv1.Right_RIGHT_REVIEW:  -1,
+		yizhanv1.Right_RIGHT_CERTIFY: -1,
+	}
+	if approve >= 0 {
+		chosen[yizhanv1.Right_RIGHT_REVIEW] = lowest(yizhanv1.Right_RIGHT_REVIEW, accept, approve)
+		chosen[yizhanv1.Right_RIGHT_CERTIFY] = lowest(yizhanv1.Right_RIGHT_CERTIFY, approve, top)
+	}
+	for _, right := range routeRights {
+		i := chosen[right]
+		if i < 0 {
 			if requiredRight(right) {
 				return nil, nil, fmt.Errorf("no office on the path from %s to the county holds %s for item %s (%s) at %s: %w",
 					origin, right, code, item.GetName(), at.In(registry.CST).Format(time.DateTime), ErrNoRoute)
 			}
 			continue
 		}
+		office := path[i]
 		route = append(route, &yizhanv1.RouteStep{Right: right, OfficeCode: office})
 		for _, g := range reg.Grants(registry.GrantFilter{ItemCode: code, OfficeCode: office, At: at}) {
 			if slices.Contains(g.GetRights(), right) {

@@ -73,6 +73,8 @@ func TestRoute(t *testing.T) {
 	reg := newReg(t)
 	// The township may accept tobacco licences from 1 April 2025 (初审下放).
 	townAccept := reg.grant(&yizhanv1.Grant{ItemCode: tobacco, OfficeCode: township, Rights: []yizhanv1.Right{right.accept, right.review}, ValidFrom: ts(cst(2025, 4, 1, 0))})
+	// 西村 decides tobacco licences itself from 1 May 2025 (村级直办).
+	direct := reg.grant(&yizhanv1.Grant{ItemCode: tobacco, OfficeCode: village2, Rights: []yizhanv1.Right{right.accept, right.approve}, ValidFrom: ts(cst(2025, 5, 1, 0))})
 	countyGrants := reg.Grants(grantFilter(tobacco, county))
 	villageGrants := reg.Grants(grantFilter(tobacco, village))
 	townGrants := reg.Grants(grantFilter(townItem, township))
@@ -96,6 +98,11 @@ func TestRoute(t *testing.T) {
 			name: "once the township may accept, it accepts and reviews", item: tobacco, origin: village, at: cst(2025, 4, 2, 9),
 			want:      steps(right.accept, township, right.review, township, right.approve, county, right.certify, county, right.deliver, village),
 			wantGrant: sorted(countyGrants[0].GetId(), villageGrants[0].GetId(), townAccept.GetId()),
+		},
+		{
+			name: "decided at the village: the county's review is not on the way, its certificate is", item: tobacco, origin: village2, at: cst(2025, 5, 6, 9),
+			want:      steps(right.accept, village2, right.approve, village2, right.certify, county, right.deliver, village2),
+			wantGrant: sorted(countyGrants[0].GetId(), villageGrants[0].GetId(), direct.GetId()),
 		},
 		{
 			name: "filed at the county, all at the county", item: tobacco, origin: county, at: t0,
