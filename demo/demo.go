@@ -54,6 +54,9 @@ var Nodes = []NodeSpec{
 // County is a running demo county.
 type County struct {
 	Nodes []*node.Node
+	// Cases are the sample cases, with their query codes (from the first
+	// run, kept in DataDir/sample-cases.txt).
+	Cases []SampleCase
 	opts  Options
 }
 
@@ -141,6 +144,10 @@ func Start(ctx context.Context, opts Options) (*County, error) {
 		return nil, err
 	}
 	if err := c.waitReady(ctx, 60*time.Second); err != nil {
+		c.Close()
+		return nil, err
+	}
+	if err := c.sampleCases(ctx); err != nil {
 		c.Close()
 		return nil, err
 	}

@@ -197,14 +197,18 @@ var (
 func grants() []*yizhanv1.Grant {
 	var gs []*yizhanv1.Grant
 	for _, it := range items {
-		gs = append(gs, &yizhanv1.Grant{ItemCode: it.Code, OfficeCode: CountyCode, Rights: allRights, Note: "县级窗口一级审批"})
+		rights := allRights
+		if it.Type == yizhanv1.ItemType_ITEM_TYPE_PUBLIC_SERVICE {
+			rights = []yizhanv1.Right{rAccept, rReview, rApprove, rDeliver} // no certificate to make
+		}
+		gs = append(gs, &yizhanv1.Grant{ItemCode: it.Code, OfficeCode: CountyCode, Rights: rights, Note: "县级窗口一级审批"})
 		gs = append(gs, &yizhanv1.Grant{ItemCode: it.Code, Tier: yizhanv1.Tier_TIER_VILLAGE, Rights: []yizhanv1.Right{rProxy, rDeliver}, Note: "村级代办、送达"})
 	}
 	township := func(code string, rights ...yizhanv1.Right) {
 		gs = append(gs, &yizhanv1.Grant{ItemCode: code, Tier: yizhanv1.Tier_TIER_TOWNSHIP, Rights: rights, Note: "下放乡镇"})
 	}
 	township("450122-SCJG-001", rAccept, rReview, rApprove, rCertify, rDeliver)
-	township("450122-WS-002", rAccept, rReview, rApprove, rCertify, rDeliver)
+	township("450122-WS-002", rAccept, rReview, rApprove, rDeliver)
 	township("450122-ZRZY-001", rAccept, rReview, rDeliver)
 	township("450122-MZ-001", rAccept, rReview, rDeliver)
 	township("450122-CL-001", rAccept, rDeliver)
@@ -221,7 +225,8 @@ var staff = []*yizhanv1.StaffMember{
 	{Username: "wangqiang", Name: "王强", OfficeCode: CountyCode, DepartmentCode: "yc", Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_APPROVER}},
 	{Username: "zhaomin", Name: "赵敏", OfficeCode: TownshipCode, Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_ADMIN}},
 	{Username: "lihua", Name: "李华", OfficeCode: TownshipCode, Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_CLERK, yizhanv1.Role_ROLE_REVIEWER, yizhanv1.Role_ROLE_APPROVER}},
-	{Username: "dongcun", Name: "黄秀英", OfficeCode: DongcunCode, Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_AGENT}},
+	// The 东村 agent also decides the items the village does on the spot (直办).
+	{Username: "dongcun", Name: "黄秀英", OfficeCode: DongcunCode, Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_AGENT, yizhanv1.Role_ROLE_APPROVER}},
 	{Username: "dongcun-admin", Name: "黄建国", OfficeCode: DongcunCode, Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_ADMIN}},
 	{Username: "xicun", Name: "韦丽", OfficeCode: XicunCode, Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_AGENT}},
 	{Username: "xicun-admin", Name: "蒙志刚", OfficeCode: XicunCode, Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_ADMIN}},

@@ -28,13 +28,25 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	county.PrintNodes(stdout)
+	village := county.Nodes[len(county.Nodes)-1].HTTPAddr()
+	if len(county.Cases) > 0 {
+		fmt.Fprintln(stdout, "\nSample cases (number, query code, item, where it stands):")
+		for _, c := range county.Cases {
+			fmt.Fprintf(stdout, "  %s  %s  %s: %s\n", c.Number, c.QueryCode, c.Item, c.Story)
+		}
+	}
 	fmt.Fprintf(stdout, `
-The county admin signs in as admin / %s (demo only).
+Staff sign in with the password %s (demo only): admin (county admin),
+chenjing and wangqiang (county windows), lihua (城关镇), dongcun and xicun
+(village agents).
 Try:
   curl -s http://%s/v1/items
   curl -s http://%s/v1/registry/status
-Press Ctrl-C to stop.
-`, demo.AdminPassword, county.Nodes[len(county.Nodes)-1].HTTPAddr(), county.Nodes[len(county.Nodes)-1].HTTPAddr())
+`, demo.AdminPassword, village, village)
+	if len(county.Cases) > 0 {
+		fmt.Fprintf(stdout, "  curl -s 'http://%s/v1/cases/%s?query_code=%s'\n", village, county.Cases[0].Number, county.Cases[0].QueryCode)
+	}
+	fmt.Fprintln(stdout, "Press Ctrl-C to stop.")
 	<-ctx.Done()
 	fmt.Fprintln(stdout, "stopping …")
 	county.Close()
