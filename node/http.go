@@ -16,6 +16,7 @@ import (
 
 	"github.com/yizhan-gov/yizhan/api/openapi"
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+	"github.com/yizhan-gov/yizhan/web"
 )
 
 // httpServer serves REST (grpc-gateway), gRPC without TLS (h2c) for
@@ -66,10 +67,12 @@ func newHTTPServer(n *Node, reg yizhanv1.RegistryServiceServer, au yizhanv1.Auth
 		}
 		writeJSON(w, code, map[string]any{"ready": ok, "reason": why, "node": n.cfg.Name, "office": n.cfg.Office})
 	})
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		fmt.Fprintf(w, indexPage, n.cfg.Office, n.cfg.Name)
-	})
+	webHandler, err := web.New(web.Config{Registry: reg, Auth: au, Cluster: cl, Cases: cs,
+		Office: n.cfg.Office, Node: n.cfg.Name, Logger: n.log, Now: n.now})
+	if err != nil {
+		return nil, fmt.Errorf("node: web ui: %w", err)
+	}
+	mux.Handle("/", webHandler)
 
 	grpcSrv := n.publicServer
 	root := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -89,19 +92,6 @@ func newHTTPServer(n *Node, reg yizhanv1.RegistryServiceServer, au yizhanv1.Auth
 		IdleTimeout:       2 * time.Minute,
 	}}, nil
 }
-
-const indexPage = `<!doctype html>
-<html lang="zh-CN"><head><meta charset="utf-8"><title>一站 · 政务服务</title></head>
-<body><h1>一站 政务服务平台</h1>
-<p>办公室 %s · 节点 %s</p>
-<ul>
-<li><a href="/v1/items">事项目录 (JSON)</a></li>
-<li><a href="/v1/offices">行政区划 (JSON)</a></li>
-<li><a href="/v1/registry/status">目录同步状态</a></li>
-<li><a href="/v1/cluster">集群状态</a></li>
-<li><a href="/openapi.json">OpenAPI</a></li>
-</ul></body></html>
-`
 
 func (h *httpServer) serve(ln net.Listener) error {
 	err := h.srv.Serve(ln)

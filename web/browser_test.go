@@ -1,0 +1,466 @@
+//go:build browser
+
+package web_test
+
+// Browser tests: a whole demo county in this process, Debian's chromium
+// driven headless by chromedp, and assertions on what a person sees.
+//
+//	go test -tags browser -count=1 ./web/
+//
+// YIZHAN_CHROMIUM names the browser (default /usr/bin/chromium).
+// YIZHAN_SCREENSHOTS=DIR also saves screenshots of the main pages there
+// (the repository keeps them in docs/screenshots).
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+
+	"github.com/yizhan-gov/yizhan/demo"
+)
+
+func TestBrowser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser tests are not short")
+	}
+	exe := os.Getenv("YIZHAN_CHROMIUM")
+	if exe == "" {
+		exe = "/usr/bin/chromium"
+	}
+	if _, err := os.Stat(exe); err != nil {
+		t.Fatalf("no browser at %s (apt-get install chromium, or set YIZHAN_CHROMIUM): %v", exe, err)
+	}
+	base := freeBase(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	county, err := demo.Start(ctx, demo.Options{DataDir: t.TempDir(), HTTPBasePort: base})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer county.Close()
+	url := func(i int) string { return "http://" + county.Nodes[i].HTTPAddr() }
+	countyURL, villageURL := url(0), url(4) // county-1 and 东村
+
+	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx,
+		chromedp.ExecPath(exe),
+		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1366, 768),
+	)
+	defer cancelAlloc()
+	browserCtx, cancelBrowser := chromedp.NewContext(alloc)
+	defer cancelBrowser()
+	if err := chromedp.Do(browserCtx, chromedp.Navigate("about:blank")); err != nil {
+		t.Fatalf("start the browser: %v", err)
+	}
+	shots := os.Getenv("YIZHAN_SCREENSHOTS")
+
+	// Each scenario has its own browser context: its own cookies.
+	person := func(t *testing.T, base string) *browser {
+		tctx, cancel := chromedp.NewContext(browserCtx, chromedp.WithNewBrowserContext())
+		t.Cleanup(cancel)
+		b := &browser{t: t, ctx: tctx, base: base, shots: shots}
+		b.do(chromedp.EmulateViewport(1366, 768))
+		return b
+	}
+
+	t.Run("citizen browses the catalogue at a village", func(t *testing.T) {
+		b := person(t, villageURL)
+		b.open("/")
+		b.see("东村便民服务站")
+		b.clickNav("a[href='/items?here=1']")
+		b.see("在本办事点可办的事项")
+		b.see("烟草专卖零售许可证核发") // 东村 proxy-files every item
+		b.see("本点代办")
+		b.shot("catalogue.png", false)
+		b.open("/items?q=烟草")
+		b.clickNav("a.name")
+		b.see("烟草专卖零售许可证核发")
+		if got := b.fact("法定时限"); got != "20 个工作日" {
+			t.Errorf("法定时限 = %q, want 20 个工作日", got)
+		}
+		if got := b.fact("承诺时限"); got != "10 个工作日" {
+			t.Errorf("承诺时限 = %q, want 10 个工作日", got)
+		}
+		b.see("营业执照") // a material
+		b.see("复印件")  // its form
+		b.see("本办事点（东村便民服务站）可以代办此事项")
+		b.see("青山县政务服务中心") // who handles it
+		b.shot("item.png", true)
+		b.do(chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2)))
+		b.open("/items/450122-YC-001")
+		b.shot("item-phone.png", false)
+	})
+
+	t.Run("catalogue page weight", func(t *testing.T) {
+		b := person(t, villageURL)
+		total, n := b.weigh("/items")
+		t.Logf("catalogue page at the village: %d bytes transferred in %d requests (first visit, gzip)", total, n)
+		if total > 100_000 {
+			t.Errorf("the catalogue page weighs %d bytes, want under 100 KB", total)
+		}
+	})
+
+	t.Run("a failed sign-in shows an error", func(t *testing.T) {
+		b := person(t, countyURL)
+		b.open("/login")
+		b.set("#f-username", "admin")
+		b.set("#f-password", "not-the-password")
+		resp := b.clickNav("button.primary")
+		if resp.Status != 401 {
+			t.Errorf("status %d, want 401", resp.Status)
+		}
+		b.see("用户名或密码错误")
+		b.notSee("退出")
+	})
+
+	t.Run("a village agent cannot open the admin pages", func(t *testing.T) {
+		b := person(t, villageURL)
+		b.signIn("dongcun", demo.AdminPassword)
+		b.see("黄秀英")
+		b.see("东村便民服务站 · 代办员")
+		for _, p := range []string{"/admin/items", "/admin/grants", "/admin/staff", "/admin/federation"} {
+			resp := b.open(p)
+			if resp.Status != 403 {
+				t.Errorf("%s: status %d, want 403", p, resp.Status)
+			}
+			b.see("无权限")
+		}
+	})
+
+	t.Run("admin creates, edits and delegates an item", func(t *testing.T) {
+		b := person(t, countyURL)
+		b.open("/admin/items")
+		b.see("工作人员登录") // sent to sign in first
+		b.set("#f-username", "admin")
+		b.set("#f-password", demo.AdminPassword)
+		b.clickNav("button.primary")
+		b.see("事项管理")
+		b.see("系统管理员")
+
+		// Create, with the promised limit above the statutory one.
+		b.clickNav("a[href='/admin/items/new']")
+		b.set("#f-code", "450122-SCJG-009")
+		b.set("#f-name", "食品经营许可（仅销售预包装食品）备案")
+		b.set("#f-department_code", "scjg")
+		b.set("#f-statutory_limit_days", "5")
+		b.set("#f-promised_limit_days", "8")
+		b.set("#f-where_to_apply", "青山县政务服务中心一楼市场监管窗口")
+		resp := b.clickNav("p.submit button.primary")
+		if resp.Status != 400 {
+			t.Errorf("create with promised > statutory: status %d, want 400", resp.Status)
+		}
+		if got := b.text("#e-promised_limit_days"); !strings.Contains(got, "承诺时限不能超过法定时限") {
+			t.Errorf("error next to 承诺时限 = %q", got)
+		}
+		b.see("未保存")
+		if got := b.value("#f-name"); got != "食品经营许可（仅销售预包装食品）备案" {
+			t.Errorf("the form lost what was typed: name = %q", got)
+		}
+		b.do(chromedp.Evaluate[chromedp.Void](`document.querySelector("#f-statutory_limit_days").scrollIntoView({block: "center"})`))
+		b.shot("item-form-error.png", false)
+		b.set("#f-promised_limit_days", "3")
+		b.clickNav("p.submit button.primary")
+		b.see("事项已创建")
+		b.see("第 1 版")
+
+		// Edit: a new version, with what changed.
+		b.clickNav("a.btn[href$='/edit']")
+		b.set("#f-promised_limit_days", "2")
+		b.clickNav("p.submit button.primary")
+		b.see("已保存为新版本")
+		b.see("第 2 版")
+		if got := b.text("table.versions tbody tr:first-child"); !strings.Contains(got, "承诺时限") || !strings.Contains(got, "3 个工作日") || !strings.Contains(got, "2 个工作日") {
+			t.Errorf("version 2 row = %q, want the change of 承诺时限 3 → 2", got)
+		}
+
+		// Delegate it to the township in the matrix, then revoke.
+		b.open("/admin/grants")
+		b.see("授权矩阵")
+		row := "#item-450122-SCJG-009"
+		township := row + " td[data-target='office:" + demo.TownshipCode + "']"
+		b.clickNav(township + " a.add")
+		b.see("授权给")
+		if got := b.value("#f-target"); got != "office:"+demo.TownshipCode {
+			t.Errorf("grant form target = %q", got)
+		}
+		b.set("#f-valid_until", "2030-06-30")
+		b.clickNav("p.submit button.primary")
+		b.see("授权已生效")
+		cell := b.text(township)
+		if !strings.Contains(cell, "受理、送达") || !strings.Contains(cell, "至 2030-06-30") {
+			t.Errorf("matrix row after the grant = %q, want 受理、送达 至 2030-06-30", cell)
+		}
+		b.open("/admin/grants")
+		b.shot("matrix.png", false)
+		b.clickNav(township + " a.rv")
+		b.see("撤销授权")
+		b.see("城关镇便民服务中心")
+		b.clickNav("button.danger")
+		b.see("授权已撤销")
+		if cell := b.text(township); strings.Contains(cell, "至 2030-06-30") {
+			t.Errorf("matrix row after the revocation still shows the grant: %q", cell)
+		}
+
+		b.open("/admin/federation")
+		b.see("联邦状态")
+		b.see("在线节点 6 / 6")
+		b.see("城关镇便民服务中心")
+		b.see("领导者")
+		b.shot("federation.png", false)
+		b.open("/admin/calendar?year=2026")
+		b.see("国庆节")
+		b.shot("calendar.png", false)
+	})
+
+	t.Run("a post without a CSRF token is refused and changes nothing", func(t *testing.T) {
+		b := person(t, countyURL)
+		b.signIn("admin", demo.AdminPassword)
+		b.open("/admin/staff")
+		b.set("#f-username", "nocsrf")
+		b.set("#f-name", "无令牌")
+		b.set("#f-office_code", demo.DongcunCode)
+		b.set("#f-password", "long-enough-password")
+		b.do(chromedp.Click(chromedp.CSS("#staff-form input[name=roles][value='1']")))
+		b.do(chromedp.Evaluate[chromedp.Void](`document.querySelector("#staff-form input[name=csrf]").remove()`))
+		resp := b.clickNav("#staff-form button.primary")
+		if resp.Status != 403 {
+			t.Errorf("status %d, want 403", resp.Status)
+		}
+		b.see("请求被拒绝")
+		b.see("未做任何修改")
+		b.open("/admin/staff")
+		b.notSee("nocsrf")
+
+		// The same form with its token goes through.
+		b.set("#f-username", "withcsrf")
+		b.set("#f-name", "有令牌")
+		b.set("#f-office_code", demo.DongcunCode)
+		b.set("#f-password", "long-enough-password")
+		b.do(chromedp.Click(chromedp.CSS("#staff-form input[name=roles][value='1']")))
+		b.clickNav("#staff-form button.primary")
+		b.see("工作人员账号已创建")
+		b.see("withcsrf")
+	})
+
+	t.Run("sign-out", func(t *testing.T) {
+		b := person(t, countyURL)
+		b.signIn("admin", demo.AdminPassword)
+		cookies, err := chromedp.Call(b.ctx, network.GetCookies, network.GetCookiesParams{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, c := range cookies.Cookies {
+			if c.Name == "yz_session" {
+				found = true
+				if !c.HTTPOnly || c.SameSite != network.CookieSameSiteStrict || c.Path != "/" {
+					t.Errorf("session cookie: httpOnly %v, sameSite %s, path %s", c.HTTPOnly, c.SameSite, c.Path)
+				}
+			}
+		}
+		if !found {
+			t.Error("no yz_session cookie after signing in")
+		}
+		b.clickNav("header form button.link")
+		b.see("工作人员登录")
+		resp := b.open("/admin/items")
+		b.see("工作人员登录")
+		if !strings.Contains(resp.URL, "/login") {
+			t.Errorf("after sign-out /admin/items ended at %s, want the sign-in page", resp.URL)
+		}
+	})
+}
+
+// browser is one person's browser tab.
+type browser struct {
+	t     *testing.T
+	ctx   context.Context
+	base  string
+	shots string
+}
+
+func (b *browser) do(steps ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	if err := chromedp.Do(b.ctx, steps...); err != nil {
+		b.t.Fatal(err)
+	}
+}
+
+// open loads a page of the node and returns its response.
+func (b *browser) open(path string) *network.Response {
+	b.t.Helper()
+	resp, err := chromedp.Run(b.ctx, chromedp.NavigateResponse(b.base+path))
+	if err != nil {
+		b.t.Fatalf("open %s: %v", path, err)
+	}
+	return resp
+}
+
+// clickNav clicks what sel finds and waits for the page it leads to.
+func (b *browser) clickNav(sel string) *network.Response {
+	b.t.Helper()
+	resp, err := chromedp.RunResponse(b.ctx, chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible))
+	if err != nil {
+		b.t.Fatalf("click %s: %v", sel, err)
+	}
+	return resp
+}
+
+func (b *browser) set(sel, value string) {
+	b.t.Helper()
+	b.do(chromedp.SetValue(chromedp.CSS(sel), value))
+}
+
+func (b *browser) value(sel string) string {
+	b.t.Helper()
+	v, err := chromedp.Run(b.ctx, chromedp.Value(chromedp.CSS(sel)))
+	if err != nil {
+		b.t.Fatalf("value of %s: %v", sel, err)
+	}
+	return v
+}
+
+func (b *browser) text(sel string) string {
+	b.t.Helper()
+	v, err := chromedp.Run(b.ctx, chromedp.Text(chromedp.CSS(sel)))
+	if err != nil {
+		b.t.Fatalf("text of %s: %v", sel, err)
+	}
+	return v
+}
+
+// pageText is the page's text as a person reads it.
+func (b *browser) pageText() string {
+	b.t.Helper()
+	s, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.body.innerText`))
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return s
+}
+
+func (b *browser) see(want string) {
+	b.t.Helper()
+	if got := b.pageText(); !strings.Contains(got, want) {
+		b.t.Fatalf("the page does not show %q; it shows:\n%s", want, got)
+	}
+}
+
+func (b *browser) notSee(unwanted string) {
+	b.t.Helper()
+	if got := b.pageText(); strings.Contains(got, unwanted) {
+		b.t.Fatalf("the page shows %q; it should not:\n%s", unwanted, got)
+	}
+}
+
+// fact is the value next to a label of a facts list (dt → dd).
+func (b *browser) fact(label string) string {
+	b.t.Helper()
+	s, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](fmt.Sprintf(
+		`(() => { const dt = [...document.querySelectorAll("dt")].find(e => e.textContent.trim() === %q);
+		return dt ? dt.nextElementSibling.textContent.trim() : ""; })()`, label)))
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return s
+}
+
+func (b *browser) signIn(user, password string) {
+	b.t.Helper()
+	b.open("/login")
+	b.set("#f-username", user)
+	b.set("#f-password", password)
+	b.clickNav("button.primary")
+	b.see("退出")
+}
+
+// shot saves a screenshot when YIZHAN_SCREENSHOTS names a directory.
+func (b *browser) shot(name string, full bool) {
+	b.t.Helper()
+	if b.shots == "" {
+		return
+	}
+	var png []byte
+	var err error
+	if full {
+		png, err = chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
+	} else {
+		png, err = chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
+	}
+	if err != nil {
+		b.t.Fatalf("screenshot %s: %v", name, err)
+	}
+	if err := os.MkdirAll(b.shots, 0o755); err != nil {
+		b.t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(b.shots, name), png, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+}
+
+// weigh loads a page with an empty cache and adds up the bytes of every
+// response (headers and bodies as sent, compressed).
+func (b *browser) weigh(path string) (total int64, requests int) {
+	b.t.Helper()
+	if _, err := chromedp.Call(b.ctx, network.SetCacheDisabled, network.SetCacheDisabledParams{CacheDisabled: true}); err != nil {
+		b.t.Fatal(err)
+	}
+	wctx, cancel := context.WithTimeout(b.ctx, 2*time.Second)
+	defer cancel()
+	finished := chromedp.Events(wctx, network.LoadingFinished)
+	b.open(path)
+	for ev, err := range finished {
+		if err != nil {
+			break
+		}
+		total += int64(ev.EncodedDataLength)
+		requests++
+	}
+	return total, requests
+}
+
+// freeBase finds an HTTP base port for the demo whose ports (base+i,
+// base+100+i, base+200+i for its six nodes) are all free now.
+func freeBase(t *testing.T) int {
+	t.Helper()
+	start := 20000 + int(time.Now().UnixNano()%200)*150
+	for base := start; base < 60000; base += 300 {
+		if portsFree(base) {
+			return base
+		}
+	}
+	t.Fatal("no free ports for the demo county")
+	return 0
+}
+
+func portsFree(base int) bool {
+	var lns []net.Listener
+	defer func() {
+		for _, ln := range lns {
+			ln.Close()
+		}
+	}()
+	for _, off := range []int{0, 100, 200} {
+		for i := range len(demo.Nodes) {
+			ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(base+off+i))
+			if err != nil {
+				return false
+			}
+			lns = append(lns, ln)
+		}
+	}
+	return true
+}

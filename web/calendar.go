@@ -1,0 +1,261 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+)
+
+// The working-day calendar: a year's holidays and swapped workdays, shown
+// as twelve months and edited as a table.
+
+type calDay struct {
+	Day   int // 0: padding before the first of the month
+	Class string
+	Title string
+}
+
+type calMonth struct {
+	Name  string
+	Weeks [][]calDay
+}
+
+// holiday is one named holiday of the year: the days off and the
+// swapped workdays that go with it.
+type holiday struct {
+	Name      string
+	Off, Work string
+}
+
+type calendarData struct {
+	Year       int32
+	Named      []holiday
+	Calendar   *yizhanv1.Calendar
+	Months     []calMonth
+	Holidays   int
+	Workdays   int
+	F          formValues
+	Prev, Next int32
+}
+
+func (s *server) calendarPage(rq *request) error {
+	if err := requireAdmin(rq); err != nil {
+		return err
+	}
+	year := int32(s.now().In(china).Year())
+	if y := rq.r.URL.Query().Get("year"); y != "" {
+		n, err := strconv.Atoi(y)
+		if err != nil {
+			return errNotFound
+		}
+		year = int32(n)
+	}
+	resp, err := s.cfg.Registry.GetCalendar(rq.ctx(), &yizhanv1.GetCalendarRequest{Year: year})
+	if err != nil {
+		return err
+	}
+	return s.showCalendar(rq, http.StatusOK, resp.GetCalendar(), calendarValues(resp.GetCalendar()), formErrors{}, flash(rq), resp.GetMeta())
+}
+
+func (s *server) showCalendar(rq *request, code int, cal *yizhanv1.Calendar, f url.Values, errs formErrors, msg string, meta *yizhanv1.ReadMeta) error {
+	errs.labels = map[string]string{"days": "节假日表", "days.date": "日期", "days.kind": "类型", "days.name": "名称"}
+	d := &calendarData{Year: cal.GetYear(), Calendar: cal, F: formValues{f}, Prev: cal.GetYear() - 1, Next: cal.GetYear() + 1}
+	d.Months, d.Holidays, d.Workdays = months(cal)
+	d.Named = holidays(cal)
+	return s.render(rq, code, "calendar", &view{Title: fmt.Sprintf("工作日历 %d", cal.GetYear()), Section: "admin", AdminTab: "calendar", Data: d, Errs: errs, Flash: msg, Meta: meta})
+}
+
+// calendarValues is a calendar's days as the rows of the edit form.
+func calendarValues(cal *yizhanv1.Calendar) url.Values {
+	v := url.Values{"year": {strconv.Itoa(int(cal.GetYear()))}}
+	for i, d := range cal.GetDays() {
+		p := fmt.Sprintf("days[%d].", i)
+		v.Set(p+"date", d.GetDate())
+		v.Set(p+"kind", strconv.Itoa(int(d.GetKind())))
+		v.Set(p+"name", d.GetName())
+	}
+	v.Set("days_rows", strconv.Itoa(len(cal.GetDays())+3))
+	return v
+}
+
+var monthNames = []string{"一月", "二月", "三月", "四月", "五月", "六月", "七月", "八月", "九月", "十月", "十一月", "十二月"}
+
+// months lays the year out as twelve month grids, weeks from Monday.
+func months(cal *yizhanv1.Calendar) (out []calMonth, holidays, workdays int) {
+	special := map[string]*yizhanv1.CalendarDay{}
+	for _, d := range cal.GetDays() {
+		special[d.GetDate()] = d
+		switch d.GetKind() {
+		case yizhanv1.DayKind_DAY_KIND_HOLIDAY:
+			holidays++
+		case yizhanv1.DayKind_DAY_KIND_WORKDAY:
+			workdays++
+		}
+	}
+	for m := time.January; m <= time.December; m++ {
+		first := time.Date(int(cal.GetYear()), m, 1, 0, 0, 0, 0, time.UTC)
+		month := calMonth{Name: monthNames[m-1]}
+		week := make([]calDay, (int(first.Weekday())+6)%7)
+		for d := first; d.Month() == m; d = d.AddDate(0, 0, 1) {
+			day := calDay{Day: d.Day()}
+			if d.Weekday() == time.Saturday || d.Weekday() == time.Sunday {
+				day.Class = "we"
+			}
+			if sd := special[d.Format("2006-01-02")]; sd != nil {
+				day.Title = sd.GetName()
+				switch sd.GetKind() {
+				case yizhanv1.DayKind_DAY_KIND_HOLIDAY:
+					day.Class = "hol"
+					day.Title += "（休）"
+				case yizhanv1.DayKind_DAY_KIND_WORKDAY:
+					day.Class = "swap"
+					day.Title += "（调休上班）"
+				}
+			}
+			week = append(week, day)
+			if len(week) == 7 {
+				month.Weeks = append(month.Weeks, week)
+				week = nil
+			}
+		}
+		if len(week) > 0 {
+			month.Weeks = append(month.Weeks, week)
+		}
+		out = append(out, month)
+	}
+	return out, holidays, workdays
+}
+
+func (s *server) calendarPut(rq *request) error {
+	if err := requireAdmin(rq); err != nil {
+		return err
+	}
+	f := rq.r.PostForm
+	y, err := strconv.Atoi(f.Get("year"))
+	if err != nil {
+		return errNotFound
+	}
+	year := int32(y)
+	cal := &yizhanv1.Calendar{Year: year}
+	var rows []int
+	n, _ := strconv.Atoi(f.Get("days_rows"))
+	for i := range min(max(n, 0), maxRows) {
+		p := fmt.Sprintf("days[%d].", i)
+		date, name := strings.TrimSpace(f.Get(p+"date")), strings.TrimSpace(f.Get(p+"name"))
+		if date == "" && name == "" {
+			continue
+		}
+		kind, _ := strconv.Atoi(f.Get(p + "kind"))
+		cal.Days = append(cal.Days, &yizhanv1.CalendarDay{Date: date, Kind: yizhanv1.DayKind(kind), Name: name})
+		rows = append(rows, i)
+	}
+	again := func(code int, errs formErrors) error {
+		cur, err := s.cfg.Registry.GetCalendar(rq.ctx(), &yizhanv1.GetCalendarRequest{Year: year})
+		if err != nil {
+			return err
+		}
+		return s.showCalendar(rq, code, cur.GetCalendar(), f, errs, "", cur.GetMeta())
+	}
+	if moreRows(f) {
+		return again(http.StatusOK, formErrors{})
+	}
+	resp, err := s.cfg.Registry.PutCalendar(rq.ctx(), &yizhanv1.PutCalendarRequest{Year: year, Calendar: cal})
+	if err != nil {
+		if errs, code, ok := unsaved(err); ok {
+			return again(code, errs)
+		}
+		errs, ok := fieldErrors(err, "calendar.", func(field string) string {
+			m := dayFieldRE.FindStringSubmatch(field)
+			if m == nil {
+				return ""
+			}
+			k, _ := strconv.Atoi(m[1])
+			if k >= len(rows) {
+				return ""
+			}
+			return fmt.Sprintf("days[%d].%s", rows[k], m[2])
+		})
+		if !ok {
+			return err
+		}
+		return again(http.StatusBadRequest, errs)
+	}
+	return s.saved(rq, resp.GetRegistryIndex(), fmt.Sprintf("/admin/calendar?year=%d", year), "calendar")
+}
+
+var dayFieldRE = regexp.MustCompile(`^days\[(\d+)\]\.(date|kind|name)$`)
+
+// holidays groups a calendar's days by name, in the order of the year.
+func holidays(cal *yizhanv1.Calendar) []holiday {
+	type days struct{ off, work []time.Time }
+	var names []string
+	by := map[string]*days{}
+	for _, d := range cal.GetDays() {
+		t, err := time.Parse("2006-01-02", d.GetDate())
+		if err != nil {
+			continue
+		}
+		name := d.GetName()
+		if name == "" {
+			name = "（未命名）"
+		}
+		g := by[name]
+		if g == nil {
+			g = &days{}
+			by[name] = g
+			names = append(names, name)
+		}
+		if d.GetKind() == yizhanv1.DayKind_DAY_KIND_WORKDAY {
+			g.work = append(g.work, t)
+		} else {
+			g.off = append(g.off, t)
+		}
+	}
+	out := make([]holiday, 0, len(names))
+	for _, n := range names {
+		out = append(out, holiday{Name: n, Off: dayRanges(by[n].off, true), Work: dayRanges(by[n].work, false)})
+	}
+	return out
+}
+
+// dayRanges writes dates as "10月1日至7日、10月9日". With acrossWeekends,
+// days off separated only by a weekend make one range.
+func dayRanges(ds []time.Time, acrossWeekends bool) string {
+	slices.SortFunc(ds, func(a, b time.Time) int { return a.Compare(b) })
+	var parts []string
+	for i := 0; i < len(ds); {
+		j := i
+		for j+1 < len(ds) && follows(ds[j], ds[j+1], acrossWeekends) {
+			j++
+		}
+		from, to := ds[i], ds[j]
+		switch {
+		case i == j:
+			parts = append(parts, fmt.Sprintf("%d月%d日", from.Month(), from.Day()))
+		case from.Month() == to.Month():
+			parts = append(parts, fmt.Sprintf("%d月%d日至%d日", from.Month(), from.Day(), to.Day()))
+		default:
+			parts = append(parts, fmt.Sprintf("%d月%d日至%d月%d日", from.Month(), from.Day(), to.Month(), to.Day()))
+		}
+		i = j + 1
+	}
+	return strings.Join(parts, "、")
+}
+
+// follows reports whether b is the day after a, or (acrossWeekends) comes
+// after a with only Saturdays and Sundays between.
+func follows(a, b time.Time, acrossWeekends bool) bool {
+	for d := a.AddDate(0, 0, 1); d.Before(b); d = d.AddDate(0, 0, 1) {
+		if !acrossWeekends || (d.Weekday() != time.Saturday && d.Weekday() != time.Sunday) {
+			return false
+		}
+	}
+	return b.After(a)
+}

@@ -1,0 +1,288 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+)
+
+// The citizens' pages: the home page, the catalogue and an item's page.
+// They need no sign-in.
+
+type homeData struct {
+	Departments []*yizhanv1.Department
+	HereCount   int
+	Total       int
+}
+
+func (s *server) home(rq *request) error {
+	ctx := rq.r.Context()
+	deps, err := s.cfg.Registry.ListDepartments(ctx, &yizhanv1.ListDepartmentsRequest{})
+	if err != nil {
+		return err
+	}
+	all, err := s.cfg.Registry.ListItems(ctx, &yizhanv1.ListItemsRequest{PageSize: 1000})
+	if err != nil {
+		return err
+	}
+	here, err := s.cfg.Registry.ListItems(ctx, &yizhanv1.ListItemsRequest{PageSize: 1000, OfficeCode: s.cfg.Office})
+	if err != nil {
+		return err
+	}
+	d := &homeData{Departments: deps.GetDepartments(), Total: len(all.GetItems()), HereCount: len(here.GetItems())}
+	return s.render(rq, http.StatusOK, "home", &view{Section: "home", Data: d, Meta: deps.GetMeta()})
+}
+
+// catalogueRow is one item of the catalogue with what this office may do.
+type catalogueRow struct {
+	Item       *yizhanv1.Item
+	Department string
+	Here       string // "受理" (accepts it here), "代办" (proxy-files it here) or ""
+}
+
+type catalogueData struct {
+	Query       string
+	Dept        string
+	DeptName    string
+	HereOnly    bool
+	Departments []*yizhanv1.Department
+	Rows        []catalogueRow
+	Next        string // URL of the next page
+	Prev        string
+}
+
+const cataloguePageSize = 50
+
+func (s *server) catalogue(rq *request) error {
+	ctx := rq.r.Context()
+	q := rq.r.URL.Query()
+	d := &catalogueData{Query: strings.TrimSpace(q.Get("q")), Dept: q.Get("dept"), HereOnly: q.Get("here") == "1"}
+	deps, err := s.cfg.Registry.ListDepartments(ctx, &yizhanv1.ListDepartmentsRequest{})
+	if err != nil {
+		return err
+	}
+	d.Departments = deps.GetDepartments()
+	names := departmentNames(d.Departments)
+	d.DeptName = names[d.Dept]
+	req := &yizhanv1.ListItemsRequest{Query: d.Query, DepartmentCode: d.Dept, PageSize: cataloguePageSize, PageToken: q.Get("page")}
+	if d.HereOnly {
+		req.OfficeCode = s.cfg.Office
+	}
+	items, err := s.cfg.Registry.ListItems(ctx, req)
+	if err != nil {
+		return err
+	}
+	here, err := s.hereRights(rq, "")
+	if err != nil {
+		return err
+	}
+	for _, it := range items.GetItems() {
+		d.Rows = append(d.Rows, catalogueRow{Item: it, Department: names[it.GetDepartmentCode()], Here: hereLabel(here[it.GetCode()])})
+	}
+	link := func(page string) string {
+		v := url.Values{}
+		if d.Query != "" {
+			v.Set("q", d.Query)
+		}
+		if d.Dept != "" {
+			v.Set("dept", d.Dept)
+		}
+		if d.HereOnly {
+			v.Set("here", "1")
+		}
+		if page != "" && page != "0" {
+			v.Set("page", page)
+		}
+		if len(v) == 0 {
+			return "/items"
+		}
+		return "/items?" + v.Encode()
+	}
+	if t := items.GetNextPageToken(); t != "" {
+		d.Next = link(t)
+	}
+	if off, err := strconv.Atoi(q.Get("page")); err == nil && off > 0 {
+		d.Prev = link(strconv.Itoa(max(0, off-cataloguePageSize)))
+	}
+	title := "事项目录"
+	if d.HereOnly {
+		title = "在本办事点可办的事项"
+	}
+	return s.render(rq, http.StatusOK, "catalogue", &view{Title: title, Section: "catalogue", Data: d, Meta: items.GetMeta()})
+}
+
+// hereRights is what this node's office may do now, by item (of one item
+// when itemCode is set).
+func (s *server) hereRights(rq *request, itemCode string) (map[string][]yizhanv1.Right, error) {
+	gs, err := s.cfg.Registry.ListGrants(rq.r.Context(), &yizhanv1.ListGrantsRequest{OfficeCode: s.cfg.Office, ItemCode: itemCode})
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]yizhanv1.Right{}
+	for _, g := range gs.GetGrants() {
+		for _, r := range g.GetRights() {
+			if !slices.Contains(out[g.GetItemCode()], r) {
+				out[g.GetItemCode()] = append(out[g.GetItemCode()], r)
+			}
+		}
+	}
+	for _, rs := range out {
+		slices.Sort(rs)
+	}
+	return out, nil
+}
+
+func hereLabel(rs []yizhanv1.Right) string {
+	switch {
+	case slices.Contains(rs, yizhanv1.Right_RIGHT_ACCEPT):
+		return "受理"
+	case slices.Contains(rs, yizhanv1.Right_RIGHT_PROXY_FILE):
+		return "代办"
+	}
+	return ""
+}
+
+func departmentNames(ds []*yizhanv1.Department) map[string]string {
+	m := make(map[string]string, len(ds))
+	for _, d := range ds {
+		m[d.GetCode()] = d.GetName()
+	}
+	return m
+}
+
+// handler is one office (or every office of a tier) that holds rights
+// on an item.
+type handler struct {
+	Target string
+	Rights string
+	Until  string
+	Note   string
+}
+
+type itemData struct {
+	Item          *yizhanv1.Item
+	Current       uint32 // the current version, when an older one is shown
+	Department    *yizhanv1.Department
+	CoDepartments []string
+	HereRights    string
+	HereLabel     string
+	Handlers      []handler
+}
+
+func (s *server) itemPage(rq *request) error {
+	ctx := rq.r.Context()
+	code := rq.r.PathValue("code")
+	var version uint32
+	if v := rq.r.URL.Query().Get("v"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 32)
+		if err != nil {
+			return errNotFound
+		}
+		version = uint32(n)
+	}
+	resp, err := s.cfg.Registry.GetItem(ctx, &yizhanv1.GetItemRequest{Code: code, Version: version})
+	if err != nil {
+		return err
+	}
+	it := resp.GetItem()
+	d := &itemData{Item: it}
+	if version != 0 {
+		cur, err := s.cfg.Registry.GetItem(ctx, &yizhanv1.GetItemRequest{Code: code})
+		if err != nil {
+			return err
+		}
+		if cur.GetItem().GetVersion() != it.GetVersion() {
+			d.Current = cur.GetItem().GetVersion()
+		}
+	}
+	deps, err := s.cfg.Registry.ListDepartments(ctx, &yizhanv1.ListDepartmentsRequest{})
+	if err != nil {
+		return err
+	}
+	for _, dep := range deps.GetDepartments() {
+		if dep.GetCode() == it.GetDepartmentCode() {
+			d.Department = dep
+		}
+		if slices.Contains(it.GetCoDepartmentCodes(), dep.GetCode()) {
+			d.CoDepartments = append(d.CoDepartments, dep.GetName())
+		}
+	}
+	here, err := s.hereRights(rq, code)
+	if err != nil {
+		return err
+	}
+	d.HereRights = rightList(here[code])
+	d.HereLabel = hereLabel(here[code])
+	if d.Handlers, err = s.handlers(rq, code); err != nil {
+		return err
+	}
+	return s.render(rq, http.StatusOK, "item", &view{Title: it.GetName(), Section: "catalogue", Data: d, Meta: resp.GetMeta()})
+}
+
+// handlers lists who holds rights on the item now, county first.
+func (s *server) handlers(rq *request, itemCode string) ([]handler, error) {
+	ctx := rq.r.Context()
+	gs, err := s.cfg.Registry.ListGrants(ctx, &yizhanv1.ListGrantsRequest{ItemCode: itemCode})
+	if err != nil {
+		return nil, err
+	}
+	offices, err := s.officeNames(rq)
+	if err != nil {
+		return nil, err
+	}
+	var out []handler
+	for _, g := range gs.GetGrants() {
+		h := handler{Target: grantTarget(g, offices), Rights: rightList(g.GetRights()), Note: g.GetNote()}
+		if g.GetValidUntil() != nil {
+			h.Until = untilDate(g.GetValidUntil())
+		}
+		out = append(out, h)
+	}
+	slices.SortStableFunc(out, func(a, b handler) int { return targetRank(a.Target) - targetRank(b.Target) })
+	return out, nil
+}
+
+func targetRank(t string) int {
+	switch {
+	case strings.HasPrefix(t, "全部乡镇"):
+		return 1
+	case strings.HasPrefix(t, "全部村"):
+		return 3
+	}
+	return 2
+}
+
+func (s *server) officeNames(rq *request) (map[string]string, error) {
+	resp, err := s.cfg.Registry.ListOffices(rq.r.Context(), &yizhanv1.ListOfficesRequest{})
+	if err != nil {
+		return nil, err
+	}
+	m := map[string]string{}
+	for _, o := range resp.GetOffices() {
+		m[o.GetCode()] = o.GetName()
+	}
+	return m, nil
+}
+
+// grantTarget names the office a grant is for, or its tier.
+func grantTarget(g *yizhanv1.Grant, offices map[string]string) string {
+	if c := g.GetOfficeCode(); c != "" {
+		if n := offices[c]; n != "" {
+			return n
+		}
+		return c
+	}
+	switch g.GetTier() {
+	case yizhanv1.Tier_TIER_COUNTY:
+		return "县级"
+	case yizhanv1.Tier_TIER_TOWNSHIP:
+		return "全部乡镇便民服务中心"
+	case yizhanv1.Tier_TIER_VILLAGE:
+		return "全部村（社区）便民服务站"
+	}
+	return "?"
+}

@@ -1,0 +1,192 @@
+package web
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+)
+
+// Sessions and CSRF: see DESIGN.md.
+const (
+	// sessionCookie holds the staff member's bearer token from Login.
+	sessionCookie = "yz_session"
+	// preCookie holds a random nonce that the CSRF token of a signed-out
+	// visitor's forms (the sign-in form) is derived from.
+	preCookie = "yz_csrf"
+	// csrfField is the hidden form field carrying the CSRF token.
+	csrfField = "csrf"
+)
+
+// loadSession reads the session cookie and asks the API who it belongs
+// to. A token the API no longer accepts (expired, signed by a node that
+// may not vouch for it) is dropped and its cookie cleared.
+func (s *server) loadSession(rq *request) {
+	if c, err := rq.r.Cookie(preCookie); err == nil {
+		rq.pre = c.Value
+	}
+	c, err := rq.r.Cookie(sessionCookie)
+	if err != nil || c.Value == "" {
+		return
+	}
+	rq.csrf = s.csrfToken("session", c.Value)
+	ctx := metadata.NewIncomingContext(rq.r.Context(), metadata.Pairs("authorization", "Bearer "+c.Value))
+	me, err := s.cfg.Auth.WhoAmI(ctx, &yizhanv1.WhoAmIRequest{})
+	switch {
+	case err == nil:
+		rq.token, rq.me = c.Value, me
+	case status.Code(err) == codes.Unauthenticated:
+		s.clearSession(rq)
+	default:
+		s.log.Warn("web: check session", "err", err)
+	}
+}
+
+// csrfToken is the CSRF token for forms of a session (kind "session",
+// value the bearer token) or of a signed-out visitor (kind "pre", value
+// the nonce of the yz_csrf cookie): an HMAC with the process's key, so it
+// cannot be made without the key and is bound to the cookie.
+func (s *server) csrfToken(kind, value string) string {
+	m := hmac.New(sha256.New, s.csrfKey)
+	m.Write([]byte(kind))
+	m.Write([]byte{0})
+	m.Write([]byte(value))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// formCSRF is the CSRF token for the forms of the page being rendered. A
+// signed-out visitor without a nonce gets one (the yz_csrf cookie).
+func (s *server) formCSRF(rq *request) string {
+	if rq.csrf != "" {
+		return rq.csrf
+	}
+	if rq.pre == "" {
+		b := make([]byte, 18)
+		rand.Read(b)
+		rq.pre = base64.RawURLEncoding.EncodeToString(b)
+		http.SetCookie(rq.w, &http.Cookie{
+			Name: preCookie, Value: rq.pre, Path: "/",
+			HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: rq.r.TLS != nil,
+		})
+	}
+	rq.csrf = s.csrfToken("pre", rq.pre)
+	return rq.csrf
+}
+
+// checkCSRF reports whether an unsafe request carries the CSRF token of
+// its cookies: the session's when it sends a session cookie, else the
+// signed-out nonce's.
+func (s *server) checkCSRF(rq *request) bool {
+	got := rq.r.PostForm.Get(csrfField)
+	if got == "" {
+		return false
+	}
+	var want string
+	if c, err := rq.r.Cookie(sessionCookie); err == nil && c.Value != "" {
+		want = s.csrfToken("session", c.Value)
+	} else if rq.pre != "" {
+		want = s.csrfToken("pre", rq.pre)
+	} else {
+		return false
+	}
+	return hmac.Equal([]byte(got), []byte(want))
+}
+
+func (s *server) setSession(rq *request, token string, expires time.Time) {
+	http.SetCookie(rq.w, &http.Cookie{
+		Name: sessionCookie, Value: token, Path: "/",
+		Expires: expires, MaxAge: max(1, int(expires.Sub(s.now()).Seconds())),
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: rq.r.TLS != nil,
+	})
+}
+
+func (s *server) clearSession(rq *request) {
+	http.SetCookie(rq.w, &http.Cookie{
+		Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, Expires: time.Unix(0, 0),
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: rq.r.TLS != nil,
+	})
+	rq.token, rq.me, rq.csrf = "", nil, ""
+}
+
+// safeNext keeps a post-sign-in destination only if it is a path on this
+// site.
+func safeNext(next string) string {
+	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+		return "/"
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Host != "" || u.Scheme != "" {
+		return "/"
+	}
+	return next
+}
+
+type loginData struct {
+	Username string
+	Next     string
+}
+
+func (s *server) loginPage(rq *request) error {
+	v := &view{Title: "工作人员登录", Data: &loginData{Next: safeNext(rq.r.URL.Query().Get("next"))}}
+	if rq.me != nil {
+		v.Flash = "您已登录。"
+	}
+	s.formCSRF(rq)
+	return s.render(rq, http.StatusOK, "login", v)
+}
+
+func (s *server) login(rq *request) error {
+	f := rq.r.PostForm
+	d := &loginData{Username: strings.TrimSpace(f.Get("username")), Next: safeNext(f.Get("next"))}
+	resp, err := s.cfg.Auth.Login(rq.r.Context(), &yizhanv1.LoginRequest{Username: d.Username, Password: f.Get("password")})
+	if err == nil {
+		s.setSession(rq, resp.GetToken(), resp.GetExpiresAt().AsTime())
+		s.log.Info("web: signed in", "user", resp.GetStaff().GetUsername())
+		return rq.redirect(d.Next)
+	}
+	v := &view{Title: "工作人员登录", Data: d}
+	code := http.StatusBadRequest
+	if errs, ok := fieldErrors(err, "", nil); ok {
+		v.Errs = errs
+	} else {
+		st := status.Convert(err)
+		switch st.Code() {
+		case codes.Unauthenticated:
+			code = http.StatusUnauthorized
+			v.Errs.addGeneral("用户名或密码错误。")
+		case codes.ResourceExhausted:
+			code = http.StatusTooManyRequests
+			msg := "该账号密码错误次数过多，已暂时锁定，请稍后再试。"
+			for _, d := range st.Details() {
+				if ri, ok := d.(*errdetails.RetryInfo); ok && ri.GetRetryDelay() != nil {
+					msg = "该账号密码错误次数过多，请 " + humanDuration(ri.GetRetryDelay().AsDuration()) + "后再试。"
+				}
+			}
+			v.Errs.addGeneral(msg)
+		case codes.Unavailable:
+			code = http.StatusServiceUnavailable
+			v.Errs.addGeneral("暂时无法连接到可以核验您账号的上级节点，请稍后再试。")
+		default:
+			return err
+		}
+	}
+	v.Errs.labels = map[string]string{"username": "用户名", "password": "密码"}
+	s.formCSRF(rq)
+	return s.render(rq, code, "login", v)
+}
+
+func (s *server) logout(rq *request) error {
+	s.clearSession(rq)
+	return rq.redirect("/")
+}

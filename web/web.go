@@ -1,0 +1,327 @@
+// Package web serves Yizhan's web UI: server-rendered pages for citizens,
+// staff and county admins that call the API's services in-process.
+package web
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc/metadata"
+
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static/style.css
+var styleCSS []byte
+
+// Config is what the UI needs: the API's services (called in-process, so
+// every call is authorized exactly as a REST call would be) and who this
+// node is.
+type Config struct {
+	Registry yizhanv1.RegistryServiceServer
+	Auth     yizhanv1.AuthServiceServer
+	Cluster  yizhanv1.ClusterServiceServer
+	Cases    yizhanv1.CaseServiceServer // nil until the case service is registered in node
+	Office   string                     // this node's office code
+	Node     string
+	Logger   *slog.Logger
+	Now      func() time.Time
+	// HTTPClient fetches other nodes' status for the federation page.
+	// Nil: a client with a short timeout.
+	HTTPClient *http.Client
+}
+
+// server is the UI's handler.
+type server struct {
+	cfg     Config
+	log     *slog.Logger
+	now     func() time.Time
+	pages   map[string]*template.Template
+	csrfKey []byte // per process: a restart invalidates forms in flight
+	css     asset
+	client  *http.Client
+	handler http.Handler
+}
+
+// asset is a static file with its gzipped form and a content hash.
+type asset struct {
+	body, gz []byte
+	hash     string
+}
+
+// New builds the UI's handler. Mount it for every path the node does not
+// otherwise serve.
+func New(cfg Config) (http.Handler, error) {
+	if cfg.Registry == nil || cfg.Auth == nil || cfg.Cluster == nil {
+		return nil, errors.New("web: the registry, auth and cluster services are required")
+	}
+	if cfg.Office == "" {
+		return nil, errors.New("web: the node's office code is required")
+	}
+	s := &server{cfg: cfg, log: cfg.Logger, now: cfg.Now, client: cfg.HTTPClient}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.client == nil {
+		s.client = &http.Client{Timeout: 2 * time.Second}
+	}
+	s.csrfKey = make([]byte, 32)
+	if _, err := rand.Read(s.csrfKey); err != nil {
+		return nil, fmt.Errorf("web: csrf key: %w", err)
+	}
+	s.css = newAsset(styleCSS)
+	var err error
+	if s.pages, err = parsePages(templateFS, s.css.hash); err != nil {
+		return nil, err
+	}
+	s.handler = s.routes()
+	return s, nil
+}
+
+func newAsset(body []byte) asset {
+	sum := sha256.Sum256(body)
+	var gz bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&gz, gzip.BestCompression)
+	zw.Write(body)
+	zw.Close()
+	return asset{body: body, gz: gz.Bytes(), hash: hex.EncodeToString(sum[:6])}
+}
+
+func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.handler.ServeHTTP(w, r)
+}
+
+func (s *server) routes() http.Handler {
+	mux := http.NewServeMux()
+	handle := func(pattern string, h func(*request) error) {
+		mux.Handle(pattern, s.wrap(h))
+	}
+	mux.HandleFunc("GET /static/style.css", s.serveCSS)
+
+	// Citizens: no sign-in.
+	handle("GET /{$}", s.home)
+	handle("GET /items", s.catalogue)
+	handle("GET /items/{code}", s.itemPage)
+
+	// Sign-in.
+	handle("GET /login", s.loginPage)
+	handle("POST /login", s.login)
+	handle("POST /logout", s.logout)
+
+	// County admins.
+	handle("GET /admin", s.adminHome)
+	handle("GET /admin/items", s.adminItems)
+	handle("GET /admin/items/new", s.itemNew)
+	handle("POST /admin/items", s.itemCreate)
+	handle("GET /admin/items/{code}/edit", s.itemEdit)
+	handle("POST /admin/items/{code}", s.itemUpdate)
+	handle("GET /admin/items/{code}/versions", s.itemVersions)
+	handle("GET /admin/grants", s.matrix)
+	handle("GET /admin/grants/new", s.grantNew)
+	handle("POST /admin/grants", s.grantCreate)
+	handle("GET /admin/grants/{id}/revoke", s.grantRevokeConfirm)
+	handle("POST /admin/grants/{id}/revoke", s.grantRevoke)
+	handle("GET /admin/staff", s.staffPage)
+	handle("POST /admin/staff", s.staffCreate)
+	handle("GET /admin/calendar", s.calendarPage)
+	handle("POST /admin/calendar", s.calendarPut)
+	handle("GET /admin/federation", s.federation)
+
+	handle("/", func(rq *request) error { return errNotFound })
+
+	// Cross-origin unsafe requests are refused before anything else (by
+	// Sec-Fetch-Site or Origin); the CSRF token below is the second lock.
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(s.wrap(func(rq *request) error { return errBadCSRF }))
+	return cop.Handler(mux)
+}
+
+// request is one request with its session.
+type request struct {
+	w     http.ResponseWriter
+	r     *http.Request
+	token string                   // the session's bearer token; "" when signed out
+	me    *yizhanv1.WhoAmIResponse // nil when signed out
+	pre   string                   // the anonymous CSRF nonce (yz_csrf cookie)
+	csrf  string                   // the CSRF token for forms on this page
+}
+
+// ctx is the request's context carrying the session's bearer token as
+// incoming gRPC metadata, so that the services authorize the call exactly
+// as they would a REST call.
+func (rq *request) ctx() context.Context {
+	ctx := rq.r.Context()
+	if rq.token == "" {
+		return ctx
+	}
+	return metadata.NewIncomingContext(ctx, metadata.Pairs("authorization", "Bearer "+rq.token))
+}
+
+// staff is the signed-in staff member, or nil.
+func (rq *request) staff() *yizhanv1.StaffMember { return rq.me.GetStaff() }
+
+// maxForm is the largest form body accepted.
+const maxForm = 1 << 20
+
+// wrap turns a page function into a handler: it loads the session, checks
+// the CSRF token of every unsafe request before the page runs, and renders
+// the page's error if it returns one.
+func (s *server) wrap(h func(*request) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rq := &request{w: w, r: r}
+		setSecurityHeaders(w)
+		s.loadSession(rq)
+		if !safeMethod(r.Method) {
+			r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+			if err := r.ParseForm(); err != nil {
+				s.fail(rq, &pageError{status: http.StatusBadRequest, title: "请求有误", msg: "表单无法读取。"})
+				return
+			}
+			if !s.checkCSRF(rq) {
+				s.fail(rq, errBadCSRF)
+				return
+			}
+		}
+		if err := h(rq); err != nil {
+			s.fail(rq, err)
+		}
+	})
+}
+
+func safeMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
+}
+
+func setSecurityHeaders(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("X-Frame-Options", "DENY")
+}
+
+func (s *server) serveCSS(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Content-Type", "text/css; charset=utf-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	etag := `"` + s.css.hash + `"`
+	h.Set("ETag", etag)
+	if r.URL.Query().Get("v") == s.css.hash {
+		h.Set("Cache-Control", "public, max-age=31536000, immutable")
+	} else {
+		h.Set("Cache-Control", "no-cache")
+	}
+	if r.Header.Get("If-None-Match") == etag {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	writeBody(w, r, http.StatusOK, s.css.body, s.css.gz)
+}
+
+// writeBody writes body, gzipped when the client accepts it and it is
+// worth it (gz, when given, is body already compressed).
+func writeBody(w http.ResponseWriter, r *http.Request, status int, body, gz []byte) {
+	h := w.Header()
+	h.Add("Vary", "Accept-Encoding")
+	if len(body) >= 1024 && acceptsGzip(r) {
+		if gz == nil {
+			var b bytes.Buffer
+			zw, _ := gzip.NewWriterLevel(&b, gzip.DefaultCompression)
+			zw.Write(body)
+			zw.Close()
+			gz = b.Bytes()
+		}
+		h.Set("Content-Encoding", "gzip")
+		body = gz
+	}
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	if r.Method != http.MethodHead {
+		w.Write(body)
+	}
+}
+
+func acceptsGzip(r *http.Request) bool {
+	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
+		enc, q, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if strings.TrimSpace(enc) == "gzip" && !strings.Contains(strings.ReplaceAll(q, " ", ""), "q=0") {
+			return true
+		}
+	}
+	return false
+}
+
+// parsePages parses each page template together with the layout and the
+// shared partials, so that each page fills the layout's blocks.
+func parsePages(fsys fs.FS, cssHash string) (map[string]*template.Template, error) {
+	base, err := template.New("").Funcs(funcs(cssHash)).ParseFS(fsys, "templates/_*.html")
+	if err != nil {
+		return nil, fmt.Errorf("web: templates: %w", err)
+	}
+	names, err := fs.Glob(fsys, "templates/*.html")
+	if err != nil {
+		return nil, err
+	}
+	pages := map[string]*template.Template{}
+	for _, name := range names {
+		file := strings.TrimPrefix(name, "templates/")
+		if strings.HasPrefix(file, "_") {
+			continue
+		}
+		t, err := template.Must(base.Clone()).ParseFS(fsys, name)
+		if err != nil {
+			return nil, fmt.Errorf("web: template %s: %w", file, err)
+		}
+		pages[strings.TrimSuffix(file, ".html")] = t
+	}
+	return pages, nil
+}
+
+// render executes page with data into the response. The page is rendered
+// into a buffer first, so that a template error becomes a clean 500.
+func (s *server) render(rq *request, status int, name string, v *view) error {
+	t, ok := s.pages[name]
+	if !ok {
+		return fmt.Errorf("web: no page %q", name)
+	}
+	s.fillView(rq, v)
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout", v); err != nil {
+		return fmt.Errorf("web: render %s: %w", name, err)
+	}
+	h := rq.w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	if rq.token != "" {
+		h.Set("Cache-Control", "no-store")
+	} else {
+		h.Set("Cache-Control", "no-cache")
+	}
+	writeBody(rq.w, rq.r, status, buf.Bytes(), nil)
+	return nil
+}
+
+// redirect answers a form post with 303 See Other (post, redirect, get).
+func (rq *request) redirect(to string) error {
+	http.Redirect(rq.w, rq.r, to, http.StatusSeeOther)
+	return nil
+}

@@ -1,0 +1,529 @@
+package web
+
+import (
+	"context"
+	"crypto/tls"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+	"github.com/yizhan-gov/yizhan/auth"
+)
+
+// The handlers against fake services: the API is the edge of this
+// package. The browser tests (browser_test.go) run the real thing.
+
+const (
+	adminToken = "tok-admin"
+	agentToken = "tok-agent"
+	county     = "450122000000"
+	village    = "450122101203"
+)
+
+var now = time.Date(2026, 11, 27, 10, 0, 0, 0, china)
+
+type fakeAuth struct {
+	yizhanv1.UnimplementedAuthServiceServer
+	login  func(*yizhanv1.LoginRequest) (*yizhanv1.LoginResponse, error)
+	logins atomic.Int32
+}
+
+func (f *fakeAuth) Login(_ context.Context, req *yizhanv1.LoginRequest) (*yizhanv1.LoginResponse, error) {
+	f.logins.Add(1)
+	return f.login(req)
+}
+
+func (f *fakeAuth) WhoAmI(ctx context.Context, _ *yizhanv1.WhoAmIRequest) (*yizhanv1.WhoAmIResponse, error) {
+	switch auth.BearerToken(ctx) {
+	case adminToken:
+		return &yizhanv1.WhoAmIResponse{Staff: &yizhanv1.StaffMember{Username: "admin", Name: "系统管理员", OfficeCode: county, Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_ADMIN}}}, nil
+	case agentToken:
+		return &yizhanv1.WhoAmIResponse{Staff: &yizhanv1.StaffMember{Username: "dongcun", Name: "黄秀英", OfficeCode: village, Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_AGENT}}}, nil
+	}
+	return nil, status.Error(codes.Unauthenticated, "bad token")
+}
+
+type fakeRegistry struct {
+	yizhanv1.UnimplementedRegistryServiceServer
+	createItem  func(*yizhanv1.CreateItemRequest) (*yizhanv1.ItemWriteResponse, error)
+	listGrants  func(context.Context) (*yizhanv1.ListGrantsResponse, error)
+	createItems atomic.Int32
+}
+
+func (f *fakeRegistry) GetOffice(_ context.Context, req *yizhanv1.GetOfficeRequest) (*yizhanv1.GetOfficeResponse, error) {
+	return &yizhanv1.GetOfficeResponse{Office: &yizhanv1.Office{Code: req.GetCode(), Name: "办事点" + req.GetCode()}}, nil
+}
+
+func (f *fakeRegistry) ListOffices(context.Context, *yizhanv1.ListOfficesRequest) (*yizhanv1.ListOfficesResponse, error) {
+	return &yizhanv1.ListOfficesResponse{Offices: []*yizhanv1.Office{
+		{Code: county, Name: "青山县政务服务中心", Tier: yizhanv1.Tier_TIER_COUNTY},
+		{Code: village, Name: "东村便民服务站", Tier: yizhanv1.Tier_TIER_VILLAGE, ParentCode: "450122101000"},
+	}}, nil
+}
+
+func (f *fakeRegistry) ListDepartments(context.Context, *yizhanv1.ListDepartmentsRequest) (*yizhanv1.ListDepartmentsResponse, error) {
+	return &yizhanv1.ListDepartmentsResponse{Departments: []*yizhanv1.Department{{Code: "yc", Name: "县烟草专卖局"}}}, nil
+}
+
+func (f *fakeRegistry) ListItems(context.Context, *yizhanv1.ListItemsRequest) (*yizhanv1.ListItemsResponse, error) {
+	return &yizhanv1.ListItemsResponse{Items: []*yizhanv1.Item{{Code: "450122-YC-001", Name: "烟草专卖零售许可证核发", DepartmentCode: "yc", StatutoryLimitDays: 20, PromisedLimitDays: 10}}}, nil
+}
+
+func (f *fakeRegistry) ListGrants(ctx context.Context, _ *yizhanv1.ListGrantsRequest) (*yizhanv1.ListGrantsResponse, error) {
+	if f.listGrants != nil {
+		return f.listGrants(ctx)
+	}
+	return &yizhanv1.ListGrantsResponse{}, nil
+}
+
+func (f *fakeRegistry) CreateItem(_ context.Context, req *yizhanv1.CreateItemRequest) (*yizhanv1.ItemWriteResponse, error) {
+	f.createItems.Add(1)
+	return f.createItem(req)
+}
+
+func (f *fakeRegistry) GetRegistryStatus(context.Context, *yizhanv1.GetRegistryStatusRequest) (*yizhanv1.RegistryStatus, error) {
+	return &yizhanv1.RegistryStatus{Index: 100}, nil
+}
+
+type fixture struct {
+	h    http.Handler
+	reg  *fakeRegistry
+	auth *fakeAuth
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	f := &fixture{reg: &fakeRegistry{}, auth: &fakeAuth{}}
+	f.auth.login = func(req *yizhanv1.LoginRequest) (*yizhanv1.LoginResponse, error) {
+		if req.GetUsername() == "admin" && req.GetPassword() == "right" {
+			return &yizhanv1.LoginResponse{Token: adminToken, ExpiresAt: timestamppb.New(now.Add(8 * time.Hour))}, nil
+		}
+		return nil, status.Error(codes.Unauthenticated, "wrong username or password")
+	}
+	f.reg.createItem = func(req *yizhanv1.CreateItemRequest) (*yizhanv1.ItemWriteResponse, error) {
+		return &yizhanv1.ItemWriteResponse{Item: req.GetItem(), RegistryIndex: 100}, nil
+	}
+	h, err := New(Config{
+		Registry: f.reg, Auth: f.auth, Cluster: yizhanv1.UnimplementedClusterServiceServer{},
+		Office: county, Node: "county-1", Now: func() time.Time { return now },
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.h = h
+	return f
+}
+
+// do sends a request with the given cookies and returns the response and
+// its body.
+func (f *fixture) do(t *testing.T, method, path string, form url.Values, cookies ...*http.Cookie) (*http.Response, string) {
+	t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req := httptest.NewRequest(method, path, body)
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	for _, c := range cookies {
+		req.AddCookie(c)
+	}
+	w := httptest.NewRecorder()
+	f.h.ServeHTTP(w, req)
+	resp := w.Result()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+var csrfRE = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+// csrfOf is the CSRF token in a page's forms.
+func csrfOf(t *testing.T, page string) string {
+	t.Helper()
+	m := csrfRE.FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("no CSRF token on the page:\n%s", page)
+	}
+	return m[1]
+}
+
+func cookieOf(resp *http.Response, name string) *http.Cookie {
+	for _, c := range resp.Cookies() {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+func session(token string) *http.Cookie { return &http.Cookie{Name: sessionCookie, Value: token} }
+
+func TestLoginSetsASafeSessionCookie(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		tls    bool
+		secure bool
+	}{
+		{name: "plain http", tls: false, secure: false},
+		{name: "tls", tls: true, secure: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			resp, page := f.do(t, "GET", "/login", nil)
+			pre := cookieOf(resp, preCookie)
+			if pre == nil || !pre.HttpOnly || pre.SameSite != http.SameSiteStrictMode {
+				t.Fatalf("login page's CSRF cookie: %+v", pre)
+			}
+			form := url.Values{"csrf": {csrfOf(t, page)}, "username": {"admin"}, "password": {"right"}, "next": {"/admin/grants"}}
+			req := httptest.NewRequest("POST", "/login", strings.NewReader(form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.AddCookie(pre)
+			if tc.tls {
+				req.TLS = &tls.ConnectionState{}
+			}
+			w := httptest.NewRecorder()
+			f.h.ServeHTTP(w, req)
+			resp = w.Result()
+			if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/admin/grants" {
+				t.Fatalf("sign-in: %d to %q, want 303 to /admin/grants", resp.StatusCode, resp.Header.Get("Location"))
+			}
+			c := cookieOf(resp, sessionCookie)
+			if c == nil {
+				t.Fatal("no session cookie")
+			}
+			if c.Value != adminToken || !c.HttpOnly || c.SameSite != http.SameSiteStrictMode || c.Path != "/" || c.Secure != tc.secure {
+				t.Errorf("session cookie %+v: want the token, HttpOnly, SameSite=Strict, Path=/, Secure=%v", c, tc.secure)
+			}
+			if want := now.Add(8 * time.Hour); !c.Expires.Equal(want.Truncate(time.Second)) {
+				t.Errorf("session cookie expires %v, want the token's expiry %v", c.Expires, want)
+			}
+		})
+	}
+}
+
+func TestLoginNeedsItsCSRFToken(t *testing.T) {
+	f := newFixture(t)
+	resp, page := f.do(t, "POST", "/login", url.Values{"username": {"admin"}, "password": {"right"}})
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(page, "请求被拒绝") {
+		t.Errorf("sign-in without a CSRF token: %d", resp.StatusCode)
+	}
+	if n := f.auth.logins.Load(); n != 0 {
+		t.Errorf("Login was called %d times", n)
+	}
+	if cookieOf(resp, sessionCookie) != nil {
+		t.Error("a session cookie was set")
+	}
+}
+
+func TestLoginErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		err  error
+		code int
+		want string
+	}{
+		{"wrong password", status.Error(codes.Unauthenticated, "wrong username or password"), http.StatusUnauthorized, "用户名或密码错误"},
+		{"too many failures", status.Error(codes.ResourceExhausted, "too many wrong passwords"), http.StatusTooManyRequests, "错误次数过多"},
+		{"too many failures, with retry info", retryIn(30 * time.Second), http.StatusTooManyRequests, "请 30 秒后再试"},
+		{"upstream down", status.Error(codes.Unavailable, "no route"), http.StatusServiceUnavailable, "暂时无法连接"},
+		{"blank username", badRequest("username", "is required"), http.StatusBadRequest, `id="e-username">必填`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.auth.login = func(*yizhanv1.LoginRequest) (*yizhanv1.LoginResponse, error) { return nil, tc.err }
+			resp, page := f.do(t, "GET", "/login", nil)
+			pre := cookieOf(resp, preCookie)
+			resp, page = f.do(t, "POST", "/login", url.Values{"csrf": {csrfOf(t, page)}, "username": {"admin"}, "password": {"x"}}, pre)
+			if resp.StatusCode != tc.code {
+				t.Errorf("status %d, want %d", resp.StatusCode, tc.code)
+			}
+			if !strings.Contains(page, tc.want) {
+				t.Errorf("the page does not show %q:\n%s", tc.want, page)
+			}
+			if cookieOf(resp, sessionCookie) != nil {
+				t.Error("a session cookie was set")
+			}
+		})
+	}
+}
+
+func retryIn(d time.Duration) error {
+	st, _ := status.New(codes.ResourceExhausted, "slow down").WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(d)})
+	return st.Err()
+}
+
+func badRequest(kv ...string) error {
+	br := &errdetails.BadRequest{}
+	for i := 0; i < len(kv); i += 2 {
+		br.FieldViolations = append(br.FieldViolations, &errdetails.BadRequest_FieldViolation{Field: kv[i], Description: kv[i+1]})
+	}
+	st, _ := status.New(codes.InvalidArgument, "invalid").WithDetails(br)
+	return st.Err()
+}
+
+func TestPostWithoutAValidCSRFTokenChangesNothing(t *testing.T) {
+	f := newFixture(t)
+	_, page := f.do(t, "GET", "/admin/items/new", nil, session(adminToken))
+	good := csrfOf(t, page)
+	item := url.Values{"code": {"450122-T-1"}, "name": {"测试"}, "department_code": {"yc"}, "type": {"1"}, "case_kind": {"2"}, "exercise_tier": {"1"}}
+	with := func(token string) url.Values {
+		v := url.Values{}
+		for k, vs := range item {
+			v[k] = vs
+		}
+		if token != "" {
+			v.Set("csrf", token)
+		}
+		return v
+	}
+	other := newFixture(t) // another process: another CSRF key
+	_, otherPage := other.do(t, "GET", "/admin/items/new", nil, session(adminToken))
+	for _, tc := range []struct {
+		name  string
+		token string
+	}{
+		{"no token", ""},
+		{"a wrong token", "AAAA"},
+		{"another process's token", csrfOf(t, otherPage)},
+		{"the signed-out token", anonToken(t, f)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, page := f.do(t, "POST", "/admin/items", with(tc.token), session(adminToken))
+			if resp.StatusCode != http.StatusForbidden || !strings.Contains(page, "未做任何修改") {
+				t.Errorf("status %d, want 403 saying nothing was changed", resp.StatusCode)
+			}
+		})
+	}
+	if n := f.reg.createItems.Load(); n != 0 {
+		t.Fatalf("CreateItem was called %d times without a valid CSRF token", n)
+	}
+	resp, _ := f.do(t, "POST", "/admin/items", with(good), session(adminToken))
+	if resp.StatusCode != http.StatusSeeOther || f.reg.createItems.Load() != 1 {
+		t.Errorf("with its token: status %d, %d calls; want 303 and one call", resp.StatusCode, f.reg.createItems.Load())
+	}
+}
+
+// anonToken is a valid signed-out CSRF token (of the sign-in form), which
+// must not pass for a signed-in session.
+func anonToken(t *testing.T, f *fixture) string {
+	_, page := f.do(t, "GET", "/login", nil)
+	return csrfOf(t, page)
+}
+
+func TestCrossOriginPostIsRefused(t *testing.T) {
+	f := newFixture(t)
+	_, page := f.do(t, "GET", "/admin/items/new", nil, session(adminToken))
+	form := url.Values{"csrf": {csrfOf(t, page)}, "code": {"X"}}
+	req := httptest.NewRequest("POST", "/admin/items", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	req.AddCookie(session(adminToken))
+	w := httptest.NewRecorder()
+	f.h.ServeHTTP(w, req)
+	if w.Code != http.StatusForbidden || f.reg.createItems.Load() != 0 {
+		t.Errorf("cross-site post: status %d, %d calls", w.Code, f.reg.createItems.Load())
+	}
+}
+
+func TestFieldErrorsAreShownNextToTheirFields(t *testing.T) {
+	f := newFixture(t)
+	f.reg.createItem = func(req *yizhanv1.CreateItemRequest) (*yizhanv1.ItemWriteResponse, error) {
+		// The API numbers the materials it was sent; the form's second
+		// row was blank and left out, so the API's [1] is the form's [2].
+		if n := len(req.GetItem().GetMaterials()); n != 2 {
+			t.Errorf("the API got %d materials, want 2 (the blank row left out)", n)
+		}
+		return nil, badRequest(
+			"item.promised_limit_days", "must not exceed the statutory limit: promised 8 > statutory 5 working days",
+			"item.materials[1].name", "is required",
+			"item.unknown_field", "something new",
+		)
+	}
+	_, page := f.do(t, "GET", "/admin/items/new", nil, session(adminToken))
+	form := url.Values{
+		"csrf": {csrfOf(t, page)}, "code": {"450122-T-1"}, "name": {"测试事项"},
+		"statutory_limit_days": {"5"}, "promised_limit_days": {"8"}, "materials_rows": {"3"},
+		"materials[0].name": {"申请表"}, "materials[1].name": {""}, "materials[2].name": {""}, "materials[2].notes": {"只填了备注"},
+	}
+	resp, page := f.do(t, "POST", "/admin/items", form, session(adminToken))
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("status %d, want 400", resp.StatusCode)
+	}
+	for _, want := range []string{
+		`id="e-promised_limit_days">承诺时限不能超过法定时限（承诺 8 个工作日 &gt; 法定 5 个工作日）`,
+		`id="e-materials-2--name">必填`,
+		`<a href="#f-promised_limit_days">承诺时限</a>`,
+		`<a href="#f-materials-2--name">申请材料第 3 行材料名称</a>`,
+		`item.unknown_field：something new`, // a field the form does not have
+		`value="测试事项"`,                     // what was typed stays
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the page does not contain %s", want)
+		}
+	}
+}
+
+func TestAPIErrorsBecomePages(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		err      error
+		code     int
+		want     string
+		location string
+	}{
+		{"401: sign in", status.Error(codes.Unauthenticated, "token expired"), http.StatusSeeOther, "", "/login?next=%2Fadmin%2Fgrants"},
+		{"403: 无权限", status.Error(codes.PermissionDenied, "not a county admin"), http.StatusForbidden, "无权限", ""},
+		{"404", status.Error(codes.NotFound, "no such item"), http.StatusNotFound, "未找到", ""},
+		{"503", status.Error(codes.Unavailable, "county unreachable"), http.StatusServiceUnavailable, "服务暂时不可用", ""},
+		{"500", status.Error(codes.Internal, "boom"), http.StatusInternalServerError, "系统错误", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.reg.listGrants = func(context.Context) (*yizhanv1.ListGrantsResponse, error) { return nil, tc.err }
+			resp, page := f.do(t, "GET", "/admin/grants", nil, session(adminToken))
+			if resp.StatusCode != tc.code {
+				t.Errorf("status %d, want %d", resp.StatusCode, tc.code)
+			}
+			if !strings.Contains(page, tc.want) {
+				t.Errorf("the page does not show %q", tc.want)
+			}
+			if got := resp.Header.Get("Location"); got != tc.location {
+				t.Errorf("location %q, want %q", got, tc.location)
+			}
+		})
+	}
+}
+
+func TestAdminPagesNeedAnAdmin(t *testing.T) {
+	f := newFixture(t)
+	resp, _ := f.do(t, "GET", "/admin/items", nil)
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/login?next=") {
+		t.Errorf("signed out: %d to %q, want the sign-in page", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	resp, page := f.do(t, "GET", "/admin/items", nil, session(agentToken))
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(page, "无权限") {
+		t.Errorf("a village agent: %d, want 403 无权限", resp.StatusCode)
+	}
+	resp, _ = f.do(t, "GET", "/admin/items", nil, session("stale-token"))
+	if c := cookieOf(resp, sessionCookie); c == nil || c.MaxAge >= 0 {
+		t.Errorf("a stale session cookie is not cleared: %+v", c)
+	}
+}
+
+func TestLogoutClearsTheSession(t *testing.T) {
+	f := newFixture(t)
+	_, page := f.do(t, "GET", "/", nil, session(adminToken))
+	resp, _ := f.do(t, "POST", "/logout", url.Values{"csrf": {csrfOf(t, page)}}, session(adminToken))
+	c := cookieOf(resp, sessionCookie)
+	if resp.StatusCode != http.StatusSeeOther || c == nil || c.Value != "" || c.MaxAge >= 0 || !c.HttpOnly {
+		t.Errorf("sign-out: %d, cookie %+v; want 303 and the cookie cleared", resp.StatusCode, c)
+	}
+}
+
+func TestPagesAreCompressedAndCached(t *testing.T) {
+	f := newFixture(t)
+	req := httptest.NewRequest("GET", "/items", nil)
+	req.Header.Set("Accept-Encoding", "gzip, deflate")
+	w := httptest.NewRecorder()
+	f.h.ServeHTTP(w, req)
+	if w.Header().Get("Content-Encoding") != "gzip" {
+		t.Errorf("catalogue page not gzipped")
+	}
+	for _, h := range []string{"Content-Security-Policy", "X-Content-Type-Options", "X-Frame-Options"} {
+		if w.Header().Get(h) == "" {
+			t.Errorf("no %s header", h)
+		}
+	}
+	s := f.h.(*server)
+	resp, _ := f.do(t, "GET", "/static/style.css?v="+s.css.hash, nil)
+	if cc := resp.Header.Get("Cache-Control"); !strings.Contains(cc, "immutable") {
+		t.Errorf("versioned CSS Cache-Control %q", cc)
+	}
+}
+
+func TestTranslate(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"is required", "必填"},
+		{"must not exceed the statutory limit: promised 12 > statutory 10 working days", "承诺时限不能超过法定时限（承诺 12 个工作日 > 法定 10 个工作日）"},
+		{`department "xx" does not exist`, "部门“xx”不存在"},
+		{"2026-10-03 is a Saturday: a DAY_KIND_HOLIDAY must fall on Monday to Friday (weekends are off anyway)", "2026-10-03 是周六，本来就休息：节假日须在周一至周五"},
+		{"must be after valid_from (2026-01-01T00:00:00Z)", "截止日期须晚于起始日期"},
+		{"something the UI does not know", "something the UI does not know"},
+	} {
+		if got := translate(tc.in); got != tc.want {
+			t.Errorf("translate(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestSafeNext(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                   "/",
+		"/admin/grants?x=1":  "/admin/grants?x=1",
+		"//evil.example/":    "/",
+		"/\\evil.example":    "/",
+		"https://evil.test/": "/",
+		"admin":              "/",
+	} {
+		if got := safeNext(in); got != want {
+			t.Errorf("safeNext(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestParseItemFee(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		fen  int64
+		fail bool
+	}{
+		{"20", 2000, false}, {"20.5", 2050, false}, {"0.05", 5, false}, {"", 0, false},
+		{"20.555", 0, true}, {"-1", 0, true}, {"二十", 0, true},
+	} {
+		it, _, errs := parseItem(url.Values{"fee": {tc.in}})
+		if errs.Has("fee") != tc.fail || (!tc.fail && it.GetFeeCents() != tc.fen) {
+			t.Errorf("fee %q: %d fen, error %v; want %d, error %v", tc.in, it.GetFeeCents(), errs.Has("fee"), tc.fen, tc.fail)
+		}
+	}
+}
+
+func TestDayRanges(t *testing.T) {
+	d := func(s string) time.Time { t, _ := time.Parse("2006-01-02", s); return t }
+	got := dayRanges([]time.Time{d("2026-10-01"), d("2026-10-02"), d("2026-10-05"), d("2026-10-06"), d("2026-10-07"), d("2026-12-31")}, true)
+	if want := "10月1日至7日、12月31日"; got != want {
+		t.Errorf("dayRanges = %q, want %q", got, want)
+	}
+}
+
+func TestAFormKeepsItsInputWhenTheCountyIsOutOfReach(t *testing.T) {
+	f := newFixture(t)
+	f.reg.createItem = func(*yizhanv1.CreateItemRequest) (*yizhanv1.ItemWriteResponse, error) {
+		return nil, status.Error(codes.Unavailable, "county unreachable")
+	}
+	_, page := f.do(t, "GET", "/admin/items/new", nil, session(adminToken))
+	resp, page := f.do(t, "POST", "/admin/items", url.Values{"csrf": {csrfOf(t, page)}, "code": {"450122-T-1"}, "name": {"离线时填写的事项"}}, session(adminToken))
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("status %d, want 503", resp.StatusCode)
+	}
+	for _, want := range []string{"暂时无法连接县级节点", `value="离线时填写的事项"`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the page does not contain %s", want)
+		}
+	}
+}
