@@ -15,6 +15,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
@@ -383,7 +384,15 @@ func (s *caseService) act(ctx context.Context, req *yizhanv1.CaseActionRequest, 
 		if req.GetQueryCode() == "" {
 			return nil, fieldError("query_code", "is required to withdraw without signing in")
 		}
-	} else if p.Office != office {
+	}
+	if action == casework.ActionWithdraw && req.GetQueryCode() != "" {
+		// A citizen may ask to withdraw at any office: the request goes to
+		// the office that owns the case, with the query code as authority.
+		if c, ok := s.n.office.Cases().Case(req.GetNumber()); !ok || c.GetOwnerOffice() != office {
+			return s.withdrawAtOwner(ctx, req, c)
+		}
+		p = nil
+	} else if p != nil && p.Office != office {
 		return nil, toStatus(fmt.Errorf("%w: %s works at office %s, not %s", auth.ErrPermissionDenied, p.Username, p.Office, office))
 	}
 	return onLeader(ctx, s, func() (*yizhanv1.CaseResponse, error) {
@@ -409,6 +418,38 @@ func (s *caseService) act(ctx context.Context, req *yizhanv1.CaseActionRequest, 
 		}
 		return &yizhanv1.CaseResponse{Case: s.present(c, p)}, nil
 	}, forward)
+}
+
+// withdrawAtOwner sends a citizen's withdrawal to the office that owns the
+// case: the owner this node's copy names, else up the tree, where the
+// county knows every case. The request goes as the citizen's: with the
+// query code, without any staff token.
+func (s *caseService) withdrawAtOwner(ctx context.Context, req *yizhanv1.CaseActionRequest, mirror *yizhanv1.Case) (*yizhanv1.CaseResponse, error) {
+	in, _ := metadata.FromIncomingContext(ctx)
+	citizen := metadata.MD{}
+	for _, k := range []string{"x-yizhan-hops"} {
+		if v := in.Get(k); len(v) > 0 {
+			citizen.Set(k, v...)
+		}
+	}
+	ctx = metadata.NewIncomingContext(ctx, citizen)
+	var resp *yizhanv1.CaseResponse
+	call := func(ctx context.Context, conn *grpc.ClientConn) error {
+		var err error
+		resp, err = yizhanv1.NewCaseServiceClient(conn).Withdraw(ctx, req)
+		return err
+	}
+	if mirror != nil && mirror.GetOwnerOffice() != "" {
+		err := s.n.office.ForwardToOffice(ctx, mirror.GetOwnerOffice(), call)
+		if err == nil || status.Code(err) != codes.Unavailable {
+			return resp, err
+		}
+	}
+	if s.n.office.IsCounty() {
+		return nil, status.Errorf(codes.Unavailable, "the office holding case %s cannot be reached", req.GetNumber())
+	}
+	err := s.n.office.ForwardUp(ctx, call)
+	return resp, err
 }
 
 func (s *caseService) Accept(ctx context.Context, r *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {

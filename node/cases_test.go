@@ -396,3 +396,30 @@ func TestForgedCaseMessagesAreRefusedAndLeaveNoTrace(t *testing.T) {
 		t.Errorf("replay changed the county's log: %d events, had %d (receipt %v)", len(got), len(held), resp.GetReceipts())
 	}
 }
+
+func TestCitizenWithdrawsAtAnotherOffice(t *testing.T) {
+	f := newCaseFed(t, 1)
+	agent := dial(t, f.nodes["dongcun-1"]).login("dongcun", password)
+	filed := fileTobacco(t, agent, "赵六")
+	number := filed.GetNumber()
+	countyNode := f.nodes["county-1"]
+	waitFor(t, "county owns the case", func() bool { return received(countyNode, number) }, 20*time.Second)
+
+	// At 西村, which never held the case, with the query code only.
+	citizen := dial(t, f.nodes["xicun-1"])
+	cs := caseClient(t, citizen)
+	if _, err := cs.Withdraw(citizen.ctx(), &yizhanv1.CaseActionRequest{Number: number, QueryCode: "12345678", Reason: "不再经营"}); status.Code(err) != codes.NotFound {
+		t.Errorf("withdraw with a wrong query code: %v, want NotFound", err)
+	}
+	if _, err := cs.Withdraw(citizen.ctx(), &yizhanv1.CaseActionRequest{Number: number, QueryCode: filed.GetQueryCode()}); status.Code(err) != codes.InvalidArgument {
+		t.Errorf("withdraw without a reason: %v, want InvalidArgument", err)
+	}
+	resp, err := cs.Withdraw(citizen.ctx(), &yizhanv1.CaseActionRequest{Number: number, QueryCode: filed.GetQueryCode(), Reason: "不再经营"})
+	if err != nil {
+		t.Fatalf("withdraw at another village: %v", err)
+	}
+	if resp.GetCase().GetState() != yizhanv1.CaseState_CASE_STATE_WITHDRAWN {
+		t.Errorf("state after withdrawal = %v", resp.GetCase().GetState())
+	}
+	caseAt(t, countyNode, number, yizhanv1.CaseState_CASE_STATE_WITHDRAWN, 5*time.Second)
+}
