@@ -31,6 +31,9 @@ type Book struct {
 	cases  map[string]*record
 	outbox map[outboxKey]*peerv1.OutboxEntry
 	seqs   map[string]uint32 // day YYYYMMDD → highest sequence used by this office's numbers
+	// needs holds the cases for which Pending is true, kept up to date by
+	// store, so that NeedsAction does not scan every case on every change.
+	needs map[string]struct{}
 }
 
 // record is one case as the book holds it.
@@ -49,6 +52,7 @@ func NewBook(office string) *Book {
 		cases:  map[string]*record{},
 		outbox: map[outboxKey]*peerv1.OutboxEntry{},
 		seqs:   map[string]uint32{},
+		needs:  map[string]struct{}{},
 	}
 }
 
@@ -197,6 +201,11 @@ func (b *Book) store(number string, rec *record, c *yizhanv1.Case, events []*yiz
 			slices.Sort(rec.offices)
 		}
 	}
+	if _, _, ok := Pending(rec.c, rec.events, b.office); ok {
+		b.needs[number] = struct{}{}
+	} else {
+		delete(b.needs, number)
+	}
 	return rec
 }
 
@@ -343,11 +352,9 @@ func (b *Book) Pending(number string) (Action, string, bool) {
 func (b *Book) NeedsAction() []string {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
-	var out []string
-	for n, rec := range b.cases {
-		if _, _, ok := Pending(rec.c, rec.events, b.office); ok {
-			out = append(out, n)
-		}
+	out := make([]string, 0, len(b.needs))
+	for n := range b.needs {
+		out = append(out, n)
 	}
 	slices.Sort(out)
 	return out
@@ -517,6 +524,6 @@ func (b *Book) Restore(s *peerv1.CaseBookSnapshot) error {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.cases, b.outbox, b.seqs = nb.cases, nb.outbox, nb.seqs
+	b.cases, b.outbox, b.seqs, b.needs = nb.cases, nb.outbox, nb.seqs, nb.needs
 	return nil
 }

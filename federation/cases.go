@@ -353,26 +353,35 @@ func (o *Office) deliver(ctx context.Context, dest string, entries []*peerv1.Out
 		return last
 	}
 	var acks []*peerv1.OutboxEntry
+	refused := 0
 	for i, r := range resp.GetReceipts() {
 		if i >= len(entries) {
 			break
 		}
 		if r.GetRefused() != "" {
-			o.log.Error("case message refused by the next office", "case", r.GetCaseNumber(), "to", dest, "err", r.GetRefused())
+			// Kept and sent again after a back-off: a receiver whose
+			// registry lags behind refuses until it has caught up. A
+			// refusal that lasts is for a person to look at.
+			refused++
+			o.log.Warn("case message refused by the next office", "case", r.GetCaseNumber(), "to", dest, "err", r.GetRefused())
 			continue
 		}
 		if r.GetHaveSeq() >= entries[i].GetUptoSeq() {
 			acks = append(acks, entries[i])
 		}
 	}
-	if len(acks) == 0 {
-		return nil
+	if len(acks) > 0 {
+		actx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		if _, err := o.ProposeCase(actx, &peerv1.CaseCommand{AtUnixNano: time.Now().UnixNano(),
+			Op: &peerv1.CaseCommand_Ack{Ack: &peerv1.AckOutbox{Acks: acks}}}); err != nil {
+			return err
+		}
 	}
-	actx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	_, err := o.ProposeCase(actx, &peerv1.CaseCommand{AtUnixNano: time.Now().UnixNano(),
-		Op: &peerv1.CaseCommand_Ack{Ack: &peerv1.AckOutbox{Acks: acks}}})
-	return err
+	if refused > 0 {
+		return fmt.Errorf("office %s refused %d of %d messages", dest, refused, len(entries))
+	}
+	return nil
 }
 
 // officeTargets lists the nodes of an office: from the directory, then,
