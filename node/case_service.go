@@ -222,12 +222,27 @@ func (s *caseService) GetCase(ctx context.Context, req *yizhanv1.GetCaseRequest)
 	if err != nil {
 		return nil, err
 	}
+	up := func(ctx context.Context, cl yizhanv1.CaseServiceClient) (*yizhanv1.CaseResponse, error) {
+		return cl.GetCase(ctx, req)
+	}
 	if !found {
-		return forwardUp(ctx, s, req.GetNumber(), func(ctx context.Context, cl yizhanv1.CaseServiceClient) (*yizhanv1.CaseResponse, error) {
-			return cl.GetCase(ctx, req)
-		})
+		return forwardUp(ctx, s, req.GetNumber(), up)
+	}
+	if s.staleMirror(c) {
+		if resp, err := forwardUp(ctx, s, req.GetNumber(), up); status.Code(err) != codes.Unavailable {
+			return resp, err
+		}
+		// Cut off from above: this office's copy is the best answer.
 	}
 	return &yizhanv1.CaseResponse{Case: s.present(c, p)}, nil
+}
+
+// staleMirror reports whether this node's copy of a case may be behind:
+// the case has moved on to another office, and this office is not the
+// county (which every office mirrors its cases to). The offices above
+// know more.
+func (s *caseService) staleMirror(c *yizhanv1.Case) bool {
+	return c.GetOwnerOffice() != s.n.office.Code() && !s.n.office.IsCounty()
 }
 
 // forwardUp asks the offices above for a case this node does not hold.
@@ -251,10 +266,16 @@ func (s *caseService) ListCaseEvents(ctx context.Context, req *yizhanv1.ListCase
 	if err != nil {
 		return nil, err
 	}
+	up := func(ctx context.Context, cl yizhanv1.CaseServiceClient) (*yizhanv1.ListCaseEventsResponse, error) {
+		return cl.ListCaseEvents(ctx, req)
+	}
 	if !found {
-		return forwardUp(ctx, s, req.GetNumber(), func(ctx context.Context, cl yizhanv1.CaseServiceClient) (*yizhanv1.ListCaseEventsResponse, error) {
-			return cl.ListCaseEvents(ctx, req)
-		})
+		return forwardUp(ctx, s, req.GetNumber(), up)
+	}
+	if s.staleMirror(c) {
+		if resp, err := forwardUp(ctx, s, req.GetNumber(), up); status.Code(err) != codes.Unavailable {
+			return resp, err
+		}
 	}
 	events := s.n.office.Cases().Events(c.GetNumber())
 	valid := s.verify(c.GetNumber(), events) == nil

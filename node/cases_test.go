@@ -423,3 +423,34 @@ func TestCitizenWithdrawsAtAnotherOffice(t *testing.T) {
 	}
 	caseAt(t, countyNode, number, yizhanv1.CaseState_CASE_STATE_WITHDRAWN, 5*time.Second)
 }
+
+func TestCitizenAtTheFilingVillageSeesTheCaseMoveOn(t *testing.T) {
+	f := newCaseFed(t, 1)
+	agent := dial(t, f.nodes["dongcun-1"]).login("dongcun", password)
+	filed := fileTobacco(t, agent, "钱七")
+	number := filed.GetNumber()
+	countyNode := f.nodes["county-1"]
+	waitFor(t, "county owns the case", func() bool { return received(countyNode, number) }, 20*time.Second)
+	clerk := dial(t, countyNode).login("clerk", password)
+	if _, err := caseClient(t, clerk).Accept(clerk.ctx(), &yizhanv1.CaseActionRequest{Number: number}); err != nil {
+		t.Fatal(err)
+	}
+	// 东村's own copy stopped when the case left; the answer comes from above.
+	citizen := dial(t, f.nodes["dongcun-1"])
+	got, err := caseClient(t, citizen).GetCase(citizen.ctx(), &yizhanv1.GetCaseRequest{Number: number, QueryCode: filed.GetQueryCode()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.GetCase().GetState() != yizhanv1.CaseState_CASE_STATE_ACCEPTED || got.GetCase().GetDeadlines().GetPromisedDue() == nil {
+		t.Errorf("citizen at the filing village sees %v, deadlines %v", got.GetCase().GetState(), got.GetCase().GetDeadlines())
+	}
+	// Cut off from above, the village answers with what it has.
+	f.links["dongcun-1"].Cut()
+	got, err = caseClient(t, citizen).GetCase(citizen.ctx(), &yizhanv1.GetCaseRequest{Number: number, QueryCode: filed.GetQueryCode()})
+	if err != nil {
+		t.Fatalf("query while cut off: %v", err)
+	}
+	if !got.GetCase().GetMirror() {
+		t.Error("the village's own copy is not marked as a mirror")
+	}
+}
