@@ -255,6 +255,136 @@ func TestBrowser(t *testing.T) {
 		b.see("withcsrf")
 	})
 
+	t.Run("a case from filing at a village to closing", func(t *testing.T) {
+		xicunURL := url(5)
+		// A citizen at 东村 applies for the tobacco licence, without the
+		// business licence; a wrong phone number first.
+		citizen := person(t, villageURL)
+		citizen.open("/items/450122-YC-001")
+		citizen.clickNav("a.apply")
+		citizen.see("申请人")
+		citizen.set("#f-applicant-name", "黄小明")
+		citizen.set("#f-applicant-id_number", "450122199205206028")
+		citizen.set("#f-applicant-phone", "123")
+		citizen.do(chromedp.Click(chromedp.CSS("input[name=materials][value='营业执照']")))
+		if resp := citizen.clickNav("p.submit button.primary"); resp.Status != 400 {
+			t.Errorf("filing with a bad phone number: status %d, want 400", resp.Status)
+		}
+		if got := citizen.text("#e-applicant-phone"); !strings.Contains(got, "手机号") {
+			t.Errorf("error next to 联系电话 = %q", got)
+		}
+		citizen.set("#f-applicant-phone", "13907710002")
+		citizen.clickNav("p.submit button.primary")
+		citizen.see("申请已提交")
+		citizen.see("尚缺材料")
+		number, code := citizen.text("#case-number"), citizen.text("#query-code")
+		t.Logf("case %s, query code %s", number, code)
+		citizen.shot("case-filed.png", false)
+
+		// The county clerk finds it in the queue and sends the one-time
+		// correction notice, then prints it.
+		clerk := person(t, countyURL)
+		clerk.signIn("chenjing", demo.AdminPassword)
+		clerk.waitSee("/cases", number, 30*time.Second)
+		clerk.see("办件队列")
+		clerk.shot("queue.png", false)
+		clerk.clickNav("a[href='/cases/" + number + "']")
+		clerk.act("requestCorrection")
+		clerk.see("已发出一次性告知")
+		clerk.see("待补正")
+		clerk.clickNav("a[href$='/print/correction']")
+		clerk.see("补正材料一次性告知书")
+		clerk.see("营业执照")
+		clerk.see("黄小明")
+		clerk.shot("notice-correction.png", false)
+
+		// The citizen tracks it at another village: the notice is there.
+		tracker := person(t, xicunURL)
+		tracker.waitTrack(number, code, "待补正", 30*time.Second)
+		tracker.see("补正材料一次性告知")
+		tracker.see("营业执照")
+		tracker.see("4501**********6028") // the ID number masked
+		tracker.shot("track.png", true)
+		tracker.track(number, "00000000")
+		tracker.see("没有找到该办件")
+
+		// A clerk of another office cannot open it.
+		other := person(t, xicunURL)
+		other.signIn("xicun", demo.AdminPassword)
+		if resp := other.open("/cases/" + number); resp.Status != 403 {
+			t.Errorf("西村 agent on a 东村 case: status %d, want 403", resp.Status)
+		}
+		other.see("无权限")
+
+		// The county: materials handed in, accepted (receipt printed),
+		// reviewed; the approver decides; the clerk certifies.
+		clerk.open("/cases/" + number)
+		clerk.act("resubmit")
+		clerk.see("补正材料已登记")
+		clerk.act("accept")
+		clerk.see("已受理")
+		clerk.clickNav("a[href$='/print/accept']")
+		clerk.see("受理通知书")
+		clerk.see("决定予以受理")
+		clerk.see("10 个工作日")
+		clerk.shot("notice-accept.png", false)
+		clerk.open("/cases/" + number)
+		clerk.act("review")
+		clerk.see("审核意见已记录")
+		clerk.shot("case.png", false)
+
+		approver := person(t, countyURL)
+		approver.signIn("wangqiang", demo.AdminPassword)
+		approver.open("/cases/" + number)
+		approver.fillAct("decide", "reason", "符合烟草专卖零售许可条件，准予许可")
+		approver.see("审批决定已记录")
+		approver.see("审批：准予")
+
+		clerk.open("/cases/" + number)
+		clerk.fillAct("certify", "certificate_number", "450122202600999")
+		clerk.see("已制证")
+
+		// Back at 东村 the agent delivers it; the case closes.
+		agent := person(t, villageURL)
+		agent.signIn("dongcun", demo.AdminPassword)
+		agent.waitSee("/cases/"+number, "送达", 30*time.Second)
+		agent.act("deliver")
+		agent.see("已送达")
+
+		tracker.waitTrack(number, code, "已办结", 30*time.Second)
+		tracker.see("审批：准予")
+		tracker.see("制证")
+		tracker.see("证照编号")
+	})
+
+	t.Run("after a delegation to the township the next case stops there", func(t *testing.T) {
+		admin := person(t, countyURL)
+		admin.signIn("admin", demo.AdminPassword)
+		admin.open("/admin/grants/new?item=450122-JT-001&target=office:" + demo.TownshipCode)
+		for _, r := range []string{"2", "3", "4"} { // 审核, 审批, 制证 besides 受理, 送达
+			admin.do(chromedp.Click(chromedp.CSS("input[name=rights][value='" + r + "']")))
+		}
+		admin.clickNav("p.submit button.primary")
+		admin.see("授权已生效")
+
+		citizen := person(t, villageURL)
+		citizen.waitSee("/items/450122-JT-001", "城关镇便民服务中心", 30*time.Second)
+		citizen.clickNav("a.apply")
+		citizen.set("#f-applicant-name", "韦大勇")
+		citizen.set("#f-applicant-id_number", "450122198703154510")
+		citizen.set("#f-applicant-phone", "13907710003")
+		citizen.clickNav("p.submit button.primary")
+		citizen.see("申请已提交")
+		route := citizen.text("ol.route")
+		if !strings.Contains(route, "受理城关镇便民服务中心") || !strings.Contains(route, "审批城关镇便民服务中心") {
+			t.Errorf("route of the next case = %q, want it accepted and decided at the township", route)
+		}
+		number := citizen.text("#case-number")
+		township := person(t, url(3))
+		township.signIn("lihua", demo.AdminPassword)
+		township.waitSee("/cases", number, 30*time.Second)
+	})
+
 	t.Run("sign-out", func(t *testing.T) {
 		b := person(t, countyURL)
 		b.signIn("admin", demo.AdminPassword)
@@ -430,6 +560,72 @@ func (b *browser) weigh(path string) (total int64, requests int) {
 		requests++
 	}
 	return total, requests
+}
+
+// waitSee loads path again until the page shows want.
+func (b *browser) waitSee(path, want string, timeout time.Duration) {
+	b.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		b.open(path)
+		if strings.Contains(b.pageText(), want) {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.t.Fatalf("%s does not show %q after %s:\n%s", path, want, timeout, b.pageText())
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+}
+
+// act opens the form of a case action and sends it as it is.
+func (b *browser) act(action string) {
+	b.t.Helper()
+	b.openAct(action)
+	b.clickNav("#act-" + action + " button.primary")
+}
+
+// fillAct opens the form of a case action, fills one field and sends it.
+func (b *browser) fillAct(action, field, value string) {
+	b.t.Helper()
+	b.openAct(action)
+	b.set("#act-"+action+" [name="+field+"]", value)
+	b.clickNav("#act-" + action + " button.primary")
+}
+
+func (b *browser) openAct(action string) {
+	b.t.Helper()
+	open, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](fmt.Sprintf(`(() => { const d = document.getElementById(%q); if (!d) return false; d.open = true; return true; })()`, "act-"+action)))
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	if !open {
+		b.t.Fatalf("no %s form on the case page:\n%s", action, b.pageText())
+	}
+}
+
+// track asks for a case with its number and query code.
+func (b *browser) track(number, code string) {
+	b.t.Helper()
+	b.open("/track")
+	b.set("#f-number", number)
+	b.set("#f-query_code", code)
+	b.clickNav("p.submit button.primary")
+}
+
+func (b *browser) waitTrack(number, code, want string, timeout time.Duration) {
+	b.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		b.track(number, code)
+		if strings.Contains(b.pageText(), want) {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.t.Fatalf("tracking %s does not show %q after %s:\n%s", number, want, timeout, b.pageText())
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
 }
 
 // freeBase finds an HTTP base port for the demo whose ports (base+i,

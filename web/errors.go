@@ -288,6 +288,19 @@ var translations = []translation{
 		return m[1] + " 是" + weekdayZH[m[2]] + "，本来就休息：节假日须在周一至周五"
 	}),
 	tr(`must be between 2000 and 2100, got (-?\d+)`, lit("年份须在 2000 至 2100 之间")),
+	tr(`is required: .*`, lit("必填")),
+	tr(`must be 18 characters, got (\d+)`, func(m []string) string { return "须为 18 位（现为 " + m[1] + " 位）" }),
+	tr(`the first 17 characters must be digits.*`, lit("前 17 位须为数字")),
+	tr(`the last character must be a digit or X.*`, lit("最后一位须为数字或 X")),
+	tr(`the first digit \(the province\) must not be 0`, lit("第一位不能为 0")),
+	tr(`characters 7-14 must be a birth date.*`, lit("第 7–14 位须为出生日期（年月日）")),
+	tr(`check character is .*`, lit("校验位不符，号码可能输错了")),
+	tr(`a mobile number must be 11 digits.*`, lit("手机号须为 11 位数字")),
+	tr(`must be a mobile number .*`, lit("请填写手机号（11 位）或带区号的固定电话（如 0771-6201001）")),
+	tr(`".*" is not a material of item .*`, lit("不是该事项的申请材料")),
+	tr(`must be 1 to (\d+) working days .*`, func(m []string) string { return "须为 1 至 " + m[1] + " 个工作日" }),
+	tr(`must be the assessed fee of (\d+) fen, got \d+`, lit("须与核定的收费金额一致")),
+	tr(`item \S+ has no statutory limit to extend.*`, lit("即办件没有可延长的法定时限")),
 }
 
 // translate is the Chinese for one of the API's field messages, or the

@@ -22,6 +22,7 @@ type view struct {
 	Errs     formErrors
 	Meta     *yizhanv1.ReadMeta // how fresh the registry read was
 	Data     any
+	NoStore  bool // the page holds something not to keep (a query code)
 
 	// Filled by render.
 	Here        *yizhanv1.Office // this node's office
@@ -31,10 +32,12 @@ type view struct {
 	Admin       bool   // may open the admin pages
 	CountyAdmin bool   // may change the registry
 	CSRF        string
+	CasesOn     bool // the case service is there: show the case pages
 }
 
 func (s *server) fillView(rq *request, v *view) {
 	v.Node = s.cfg.Node
+	v.CasesOn = s.cfg.Cases != nil
 	v.Here = s.officeOrCode(rq, s.cfg.Office)
 	if st := rq.staff(); st != nil {
 		v.User = st
@@ -101,6 +104,7 @@ func funcs(cssHash string) template.FuncMap {
 		"fieldName":  func(prefix string, i int, name string) string { return fmt.Sprintf("%s[%d].%s", prefix, i, name) },
 		"itoa":       func(i int32) string { return fmt.Sprint(i) },
 		"fid":        fieldID,
+		"caseState":  func(st yizhanv1.CaseState) string { return caseStateNames[st] },
 		"enums": func(kind string) []option {
 			return enumOptions[kind]
 		},
@@ -221,13 +225,19 @@ func dict(kv ...any) (map[string]any, error) {
 }
 
 // fieldID makes a form field's name usable in an id ("materials[0].name"
-// → "materials-0--name").
+// → "materials-0--name"; other than ASCII letters and digits, a character
+// becomes its code point, so that names in Chinese stay apart).
 func fieldID(name string) string {
-	b := []byte(name)
-	for i, c := range b {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
-			b[i] = '-'
+	var b strings.Builder
+	for _, c := range name {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '_', c == '-':
+			b.WriteRune(c)
+		case c < 128:
+			b.WriteByte('-')
+		default:
+			fmt.Fprintf(&b, "u%x", c)
 		}
 	}
-	return string(b)
+	return b.String()
 }

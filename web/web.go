@@ -50,14 +50,15 @@ type Config struct {
 
 // server is the UI's handler.
 type server struct {
-	cfg     Config
-	log     *slog.Logger
-	now     func() time.Time
-	pages   map[string]*template.Template
-	csrfKey []byte // per process: a restart invalidates forms in flight
-	css     asset
-	client  *http.Client
-	handler http.Handler
+	cfg      Config
+	log      *slog.Logger
+	now      func() time.Time
+	pages    map[string]*template.Template
+	csrfKey  []byte // per process: a restart invalidates forms in flight
+	css      asset
+	client   *http.Client
+	handler  http.Handler
+	receipts receipts
 }
 
 // asset is a static file with its gzipped form and a content hash.
@@ -146,6 +147,19 @@ func (s *server) routes() http.Handler {
 	handle("GET /admin/calendar", s.calendarPage)
 	handle("POST /admin/calendar", s.calendarPut)
 	handle("GET /admin/federation", s.federation)
+
+	// Cases, once the node has the case service.
+	if s.cfg.Cases != nil {
+		handle("GET /cases", s.queue)
+		handle("GET /cases/new", s.caseNew)
+		handle("POST /cases", s.caseFile)
+		handle("GET /cases/filed/{id}", s.caseFiled)
+		handle("GET /cases/{number}", s.casePage)
+		handle("POST /cases/{number}/act", s.caseAct)
+		handle("GET /cases/{number}/print/{doc}", s.casePrint)
+		handle("GET /track", s.trackPage)
+		handle("POST /track", s.track)
+	}
 
 	handle("/", func(rq *request) error { return errNotFound })
 
@@ -311,7 +325,7 @@ func (s *server) render(rq *request, status int, name string, v *view) error {
 	}
 	h := rq.w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
-	if rq.token != "" {
+	if rq.token != "" || v.NoStore {
 		h.Set("Cache-Control", "no-store")
 	} else {
 		h.Set("Cache-Control", "no-cache")

@@ -28,10 +28,11 @@ import (
 // package. The browser tests (browser_test.go) run the real thing.
 
 const (
-	adminToken = "tok-admin"
-	agentToken = "tok-agent"
-	county     = "450122000000"
-	village    = "450122101203"
+	adminToken      = "tok-admin"
+	adminClerkToken = "tok-clerk"
+	agentToken      = "tok-agent"
+	county          = "450122000000"
+	village         = "450122101203"
 )
 
 var now = time.Date(2026, 11, 27, 10, 0, 0, 0, china)
@@ -51,6 +52,8 @@ func (f *fakeAuth) WhoAmI(ctx context.Context, _ *yizhanv1.WhoAmIRequest) (*yizh
 	switch auth.BearerToken(ctx) {
 	case adminToken:
 		return &yizhanv1.WhoAmIResponse{Staff: &yizhanv1.StaffMember{Username: "admin", Name: "系统管理员", OfficeCode: county, Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_ADMIN}}}, nil
+	case adminClerkToken:
+		return &yizhanv1.WhoAmIResponse{Staff: &yizhanv1.StaffMember{Username: "chenjing", Name: "陈静", OfficeCode: county, Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_CLERK}}}, nil
 	case agentToken:
 		return &yizhanv1.WhoAmIResponse{Staff: &yizhanv1.StaffMember{Username: "dongcun", Name: "黄秀英", OfficeCode: village, Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_AGENT}}}, nil
 	}
@@ -60,6 +63,7 @@ func (f *fakeAuth) WhoAmI(ctx context.Context, _ *yizhanv1.WhoAmIRequest) (*yizh
 type fakeRegistry struct {
 	yizhanv1.UnimplementedRegistryServiceServer
 	createItem  func(*yizhanv1.CreateItemRequest) (*yizhanv1.ItemWriteResponse, error)
+	getItem     func(*yizhanv1.GetItemRequest) (*yizhanv1.GetItemResponse, error)
 	listGrants  func(context.Context) (*yizhanv1.ListGrantsResponse, error)
 	createItems atomic.Int32
 }
@@ -90,6 +94,13 @@ func (f *fakeRegistry) ListGrants(ctx context.Context, _ *yizhanv1.ListGrantsReq
 	return &yizhanv1.ListGrantsResponse{}, nil
 }
 
+func (f *fakeRegistry) GetItem(_ context.Context, req *yizhanv1.GetItemRequest) (*yizhanv1.GetItemResponse, error) {
+	if f.getItem != nil {
+		return f.getItem(req)
+	}
+	return &yizhanv1.GetItemResponse{Item: &yizhanv1.Item{Code: req.GetCode(), Name: "事项" + req.GetCode(), Version: 1}}, nil
+}
+
 func (f *fakeRegistry) CreateItem(_ context.Context, req *yizhanv1.CreateItemRequest) (*yizhanv1.ItemWriteResponse, error) {
 	f.createItems.Add(1)
 	return f.createItem(req)
@@ -99,15 +110,55 @@ func (f *fakeRegistry) GetRegistryStatus(context.Context, *yizhanv1.GetRegistryS
 	return &yizhanv1.RegistryStatus{Index: 100}, nil
 }
 
-type fixture struct {
-	h    http.Handler
-	reg  *fakeRegistry
-	auth *fakeAuth
+type fakeCases struct {
+	yizhanv1.UnimplementedCaseServiceServer
+	getCase func(*yizhanv1.GetCaseRequest) (*yizhanv1.CaseResponse, error)
+	refuse  func(*yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error)
+	file    func(context.Context, *yizhanv1.FileCaseRequest) (*yizhanv1.CaseResponse, error)
+	refuses atomic.Int32
 }
 
-func newFixture(t *testing.T) *fixture {
+func (f *fakeCases) GetCase(_ context.Context, req *yizhanv1.GetCaseRequest) (*yizhanv1.CaseResponse, error) {
+	return f.getCase(req)
+}
+
+func (f *fakeCases) ListCaseEvents(context.Context, *yizhanv1.ListCaseEventsRequest) (*yizhanv1.ListCaseEventsResponse, error) {
+	return &yizhanv1.ListCaseEventsResponse{ChainValid: true}, nil
+}
+
+func (f *fakeCases) Refuse(_ context.Context, req *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
+	f.refuses.Add(1)
+	return f.refuse(req)
+}
+
+func (f *fakeCases) FileCase(ctx context.Context, req *yizhanv1.FileCaseRequest) (*yizhanv1.CaseResponse, error) {
+	return f.file(ctx, req)
+}
+
+const caseNumber = "450122000000-20261127-0001"
+
+// filedCase is a case waiting at the county to be accepted.
+func filedCase() *yizhanv1.Case {
+	return &yizhanv1.Case{
+		Number: caseNumber, ItemCode: "450122-YC-001", ItemName: "烟草专卖零售许可证核发", ItemVersion: 1,
+		OriginOffice: county, OwnerOffice: county, State: yizhanv1.CaseState_CASE_STATE_FILED,
+		Applicant: &yizhanv1.Applicant{Name: "黄小明", IdNumber: "4501**********6028"},
+	}
+}
+
+type fixture struct {
+	h     http.Handler
+	reg   *fakeRegistry
+	auth  *fakeAuth
+	cases *fakeCases
+}
+
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
-	f := &fixture{reg: &fakeRegistry{}, auth: &fakeAuth{}}
+	f := &fixture{reg: &fakeRegistry{}, auth: &fakeAuth{}, cases: &fakeCases{}}
+	f.cases.getCase = func(*yizhanv1.GetCaseRequest) (*yizhanv1.CaseResponse, error) {
+		return &yizhanv1.CaseResponse{Case: filedCase()}, nil
+	}
 	f.auth.login = func(req *yizhanv1.LoginRequest) (*yizhanv1.LoginResponse, error) {
 		if req.GetUsername() == "admin" && req.GetPassword() == "right" {
 			return &yizhanv1.LoginResponse{Token: adminToken, ExpiresAt: timestamppb.New(now.Add(8 * time.Hour))}, nil
@@ -118,7 +169,7 @@ func newFixture(t *testing.T) *fixture {
 		return &yizhanv1.ItemWriteResponse{Item: req.GetItem(), RegistryIndex: 100}, nil
 	}
 	h, err := New(Config{
-		Registry: f.reg, Auth: f.auth, Cluster: yizhanv1.UnimplementedClusterServiceServer{},
+		Registry: f.reg, Auth: f.auth, Cluster: yizhanv1.UnimplementedClusterServiceServer{}, Cases: f.cases,
 		Office: county, Node: "county-1", Now: func() time.Time { return now },
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
@@ -131,7 +182,7 @@ func newFixture(t *testing.T) *fixture {
 
 // do sends a request with the given cookies and returns the response and
 // its body.
-func (f *fixture) do(t *testing.T, method, path string, form url.Values, cookies ...*http.Cookie) (*http.Response, string) {
+func (f *fixture) do(t testing.TB, method, path string, form url.Values, cookies ...*http.Cookie) (*http.Response, string) {
 	t.Helper()
 	var body io.Reader
 	if form != nil {
@@ -525,5 +576,114 @@ func TestAFormKeepsItsInputWhenTheCountyIsOutOfReach(t *testing.T) {
 		if !strings.Contains(page, want) {
 			t.Errorf("the page does not contain %s", want)
 		}
+	}
+}
+
+func TestCaseActionErrorsShowNextToTheirFields(t *testing.T) {
+	f := newFixture(t)
+	f.cases.refuse = func(req *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
+		if req.GetNumber() != caseNumber || req.GetReason() != "材料虚假" {
+			t.Errorf("refuse got %v", req)
+		}
+		return nil, badRequest("legal_basis", "is required: a refusal cites its legal basis")
+	}
+	_, page := f.do(t, "GET", "/cases/"+caseNumber, nil, session(adminClerkToken))
+	if !strings.Contains(page, `id="act-refuse"`) {
+		t.Fatalf("no refuse form on the case page:\n%s", page)
+	}
+	form := url.Values{"csrf": {csrfOf(t, page)}, "action": {"refuse"}, "reason": {"材料虚假"}}
+	resp, page := f.do(t, "POST", "/cases/"+caseNumber+"/act", form, session(adminClerkToken))
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("status %d, want 400", resp.StatusCode)
+	}
+	for _, want := range []string{
+		`id="e-refuse-legal_basis">必填`,
+		`<a href="#f-refuse-legal_basis">不予受理：法律依据</a>`,
+		`<details class="act" open id="act-refuse">`, // the failed form is open
+		`材料虚假</textarea>`,                            // as typed
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the page does not contain %s", want)
+		}
+	}
+
+	// Without its CSRF token the action is not even asked for.
+	delete(form, "csrf")
+	before := f.cases.refuses.Load()
+	resp, _ = f.do(t, "POST", "/cases/"+caseNumber+"/act", form, session(adminClerkToken))
+	if resp.StatusCode != http.StatusForbidden || f.cases.refuses.Load() != before {
+		t.Errorf("action without a CSRF token: status %d, %d calls", resp.StatusCode, f.cases.refuses.Load()-before)
+	}
+}
+
+func TestAnotherOfficesCaseIsRefused(t *testing.T) {
+	f := newFixture(t)
+	f.cases.getCase = func(*yizhanv1.GetCaseRequest) (*yizhanv1.CaseResponse, error) {
+		return nil, status.Error(codes.PermissionDenied, "case is not on the path of office 450122101204")
+	}
+	resp, page := f.do(t, "GET", "/cases/"+caseNumber, nil, session(agentToken))
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(page, "无权限") {
+		t.Errorf("status %d, want 403 无权限", resp.StatusCode)
+	}
+}
+
+func TestTrackingWithAWrongQueryCode(t *testing.T) {
+	f := newFixture(t)
+	f.cases.getCase = func(req *yizhanv1.GetCaseRequest) (*yizhanv1.CaseResponse, error) {
+		if req.GetQueryCode() != "12345678" {
+			return nil, status.Error(codes.NotFound, "no case with that query code")
+		}
+		return &yizhanv1.CaseResponse{Case: filedCase()}, nil
+	}
+	resp, page := f.do(t, "GET", "/track", nil)
+	pre := cookieOf(resp, preCookie)
+	token := csrfOf(t, page)
+	resp, page = f.do(t, "POST", "/track", url.Values{"csrf": {token}, "number": {caseNumber}, "query_code": {"00000000"}}, pre)
+	if resp.StatusCode != http.StatusNotFound || !strings.Contains(page, "没有找到该办件") {
+		t.Errorf("wrong code: status %d", resp.StatusCode)
+	}
+	resp, page = f.do(t, "POST", "/track", url.Values{"csrf": {token}, "number": {caseNumber}, "query_code": {"12345678"}}, pre)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(page, "待受理") || !strings.Contains(page, "4501**********6028") {
+		t.Errorf("right code: status %d", resp.StatusCode)
+	}
+	if cc := resp.Header.Get("Cache-Control"); cc != "no-store" {
+		t.Errorf("a tracked case's page: Cache-Control %q, want no-store", cc)
+	}
+}
+
+func TestFilingShowsTheQueryCodeOnce(t *testing.T) {
+	f := newFixture(t)
+	f.reg.getItem = func(*yizhanv1.GetItemRequest) (*yizhanv1.GetItemResponse, error) {
+		return &yizhanv1.GetItemResponse{Item: &yizhanv1.Item{Code: "450122-YC-001", Name: "烟草专卖零售许可证核发",
+			Materials: []*yizhanv1.Material{{Name: "营业执照", Required: true, Copies: 1}}}}, nil
+	}
+	f.cases.file = func(ctx context.Context, req *yizhanv1.FileCaseRequest) (*yizhanv1.CaseResponse, error) {
+		if auth.BearerToken(ctx) != "" {
+			t.Error("a citizen's filing carries a token")
+		}
+		c := filedCase()
+		c.QueryCode = "87654321"
+		return &yizhanv1.CaseResponse{Case: c}, nil
+	}
+	resp, page := f.do(t, "GET", "/cases/new?item=450122-YC-001", nil)
+	pre := cookieOf(resp, preCookie)
+	form := url.Values{"csrf": {csrfOf(t, page)}, "item_code": {"450122-YC-001"}, "applicant.name": {"黄小明"}}
+	resp, _ = f.do(t, "POST", "/cases", form, pre)
+	receipt := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(receipt, "/cases/filed/") || strings.Contains(receipt, "87654321") {
+		t.Fatalf("filing: %d to %q, want 303 to a receipt without the query code in its URL", resp.StatusCode, receipt)
+	}
+	if resp, _ := f.do(t, "GET", receipt, nil); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("the receipt without the filing browser's cookie: status %d, want 404", resp.StatusCode)
+	}
+	resp, page = f.do(t, "GET", receipt, nil, pre)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(page, `id="query-code">87654321`) {
+		t.Errorf("status %d; the query code is not on the receipt", resp.StatusCode)
+	}
+	if cc := resp.Header.Get("Cache-Control"); cc != "no-store" {
+		t.Errorf("Cache-Control %q, want no-store", cc)
+	}
+	if !strings.Contains(page, "营业执照（受理窗口会一次性告知补正）") {
+		t.Error("the missing material is not named")
 	}
 }

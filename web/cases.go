@@ -1,0 +1,774 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+)
+
+// The staff's case pages: the office's queue, a case with its timeline,
+// route and clocks and the forms of the next actions, and the printable
+// acceptance receipt and correction notice. Every read and action is the
+// CaseService's, with the signed-in staff member's token.
+
+var caseStateNames = map[yizhanv1.CaseState]string{
+	yizhanv1.CaseState_CASE_STATE_FILED:                "待受理",
+	yizhanv1.CaseState_CASE_STATE_CORRECTION_REQUESTED: "待补正",
+	yizhanv1.CaseState_CASE_STATE_ACCEPTED:             "已受理",
+	yizhanv1.CaseState_CASE_STATE_REVIEWED:             "已审核",
+	yizhanv1.CaseState_CASE_STATE_APPROVED:             "准予许可",
+	yizhanv1.CaseState_CASE_STATE_DENIED:               "不予许可",
+	yizhanv1.CaseState_CASE_STATE_CERTIFIED:            "已制证",
+	yizhanv1.CaseState_CASE_STATE_DELIVERED:            "已送达",
+	yizhanv1.CaseState_CASE_STATE_CLOSED:               "已办结",
+	yizhanv1.CaseState_CASE_STATE_REFUSED:              "不予受理",
+	yizhanv1.CaseState_CASE_STATE_WITHDRAWN:            "已撤回",
+}
+
+// caseAction is one action staff can take on a case.
+type caseAction struct {
+	Name  string // in the form, e.g. "accept"
+	Label string
+	Done  string // the confirmation after it
+	roles []yizhanv1.Role
+	call  func(yizhanv1.CaseServiceServer) func(context.Context, *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error)
+}
+
+var (
+	rClerk    = yizhanv1.Role_ROLE_CLERK
+	rAgent    = yizhanv1.Role_ROLE_AGENT
+	rReviewer = yizhanv1.Role_ROLE_REVIEWER
+	rApprover = yizhanv1.Role_ROLE_APPROVER
+)
+
+// caseActions are the actions, with the roles that may ask for them (a
+// hint for which forms to show: the API decides).
+var caseActions = map[string]caseAction{
+	"accept": {Name: "accept", Label: "受理", Done: "已受理。", roles: []yizhanv1.Role{rClerk, rAgent},
+		call: func(c yizhanv1.CaseServiceServer) func(context.Context, *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
+			return c.Accept
+		}},
+	"requestCorrection": {Name: "requestCorrection", Label: "一次性告知补正", Done: "已发出一次性告知。", roles: []yizhanv1.Role{rClerk, rAgent},
+		call: func(c yizhanv1.CaseServiceServer) func(context.Context, *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
+			return c.RequestCorrection
+		}},
+	"resubmit": {Name: "resubmit", Label: "补正材料已交", Done: "补正材料已登记。", roles: []yizhanv1.Role{rClerk, rAgent},
+		call: func(c yizhanv1.CaseServiceServer) func(context.Context, *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
+			return c.Resubmit
+		}},
+	"refuse": {Name: "refuse", Label: "不予受理", Done: "已决定不予受理。", roles: []yizhanv1.Role{rClerk, rAgent},
+		call: func(c yizhanv1.CaseServiceServer) func(context.Context, *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
+			return c.Refuse
+		}},
+	"review": {Name: "review", Label: "审核", Done: "审核意见已记录。", roles: []yizhanv1.Role{rReviewer},
+		call: func(c yizhanv1.CaseServiceServer) func(context.Context, *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
+			return c.Review
+		}},
+	"decide": {Name: "decide", Label: "审批决定", Done: "审批决定已记录。", roles: []yizhanv1.Role{rApprover},
+		call: func(c yizhanv1.CaseServiceServer) func(context.Context, *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
+			return c.Decide
+		}},
+	"certify": {Name: "certify", Label: "制证", Done: "已制证。", roles: []yizhanv1.Role{rClerk},
+		call: func(c yizhanv1.CaseServiceServer) func(context.Context, *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
+			return c.Certify
+		}},
+	"assessFee": {Name: "assessFee", Label: "核定收费", Done: "收费已核定。", roles: []yizhanv1.Role{rClerk},
+		call: func(c yizhanv1.CaseServiceServer) func(context.Context, *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
+			return c.AssessFee
+		}},
+	"pay": {Name: "pay", Label: "登记缴费", Done: "缴费已登记。", roles: []yizhanv1.Role{rClerk},
+		call: func(c yizhanv1.CaseServiceServer) func(context.Context, *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
+			return c.Pay
+		}},
+	"deliver": {Name: "deliver", Label: "送达", Done: "已送达。", roles: []yizhanv1.Role{rClerk, rAgent},
+		call: func(c yizhanv1.CaseServiceServer) func(context.Context, *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
+			return c.Deliver
+		}},
+	"withdraw": {Name: "withdraw", Label: "撤回申请", Done: "申请已撤回。", roles: []yizhanv1.Role{rClerk, rAgent},
+		call: func(c yizhanv1.CaseServiceServer) func(context.Context, *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
+			return c.Withdraw
+		}},
+	"suspend": {Name: "suspend", Label: "中止（特别程序）", Done: "已中止。", roles: []yizhanv1.Role{rReviewer, rApprover},
+		call: func(c yizhanv1.CaseServiceServer) func(context.Context, *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
+			return c.Suspend
+		}},
+	"resume": {Name: "resume", Label: "恢复办理", Done: "已恢复办理。", roles: []yizhanv1.Role{rReviewer, rApprover},
+		call: func(c yizhanv1.CaseServiceServer) func(context.Context, *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
+			return c.Resume
+		}},
+	"extend": {Name: "extend", Label: "延期", Done: "已延期。", roles: []yizhanv1.Role{rReviewer, rApprover},
+		call: func(c yizhanv1.CaseServiceServer) func(context.Context, *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
+			return c.Extend
+		}},
+	"giveOpinion": {Name: "giveOpinion", Label: "联办部门意见", Done: "意见已记录。", roles: []yizhanv1.Role{rReviewer, rApprover},
+		call: func(c yizhanv1.CaseServiceServer) func(context.Context, *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
+			return c.GiveOpinion
+		}},
+}
+
+// nextActions are the actions a case's state allows, in the order the
+// page shows them. The API has the last word.
+func nextActions(c *yizhanv1.Case) []string {
+	if c.GetSuspended() {
+		return []string{"resume"}
+	}
+	route := map[yizhanv1.Right]bool{}
+	for _, st := range c.GetRoute() {
+		route[st.GetRight()] = true
+	}
+	unpaid := c.GetFeeCents() > 0 && !c.GetFeePaid()
+	var out []string
+	switch c.GetState() {
+	case yizhanv1.CaseState_CASE_STATE_FILED:
+		out = []string{"accept", "requestCorrection", "refuse", "withdraw"}
+	case yizhanv1.CaseState_CASE_STATE_CORRECTION_REQUESTED:
+		out = []string{"resubmit", "withdraw"}
+	case yizhanv1.CaseState_CASE_STATE_ACCEPTED:
+		if len(c.GetOpinionsPending()) > 0 {
+			out = append(out, "giveOpinion")
+		}
+		if route[yizhanv1.Right_RIGHT_REVIEW] {
+			out = append(out, "review")
+		} else {
+			out = append(out, "decide")
+		}
+		out = append(out, "assessFee", "suspend", "extend", "withdraw")
+	case yizhanv1.CaseState_CASE_STATE_REVIEWED:
+		if len(c.GetOpinionsPending()) > 0 {
+			out = append(out, "giveOpinion")
+		}
+		out = append(out, "decide", "assessFee", "suspend", "extend", "withdraw")
+	case yizhanv1.CaseState_CASE_STATE_APPROVED:
+		if route[yizhanv1.Right_RIGHT_CERTIFY] {
+			out = append(out, "certify")
+		} else {
+			out = append(out, "deliver")
+		}
+		out = append(out, "assessFee")
+	case yizhanv1.CaseState_CASE_STATE_CERTIFIED, yizhanv1.CaseState_CASE_STATE_DENIED:
+		out = []string{"deliver", "assessFee"}
+	case yizhanv1.CaseState_CASE_STATE_REFUSED:
+		out = []string{"deliver"}
+	}
+	if unpaid {
+		out = append([]string{"pay"}, slices.DeleteFunc(out, func(a string) bool { return a == "assessFee" || a == "deliver" })...)
+	}
+	return out
+}
+
+// clockView is a case's clocks as the pages show them.
+type clockView struct {
+	Running       bool
+	Class         string // "", "warn" (near the promised limit), "late" (past it)
+	Left          string // e.g. "剩 3 个工作日", "超期 2 个工作日"
+	PromisedDue   string
+	StatutoryDue  string
+	AcceptedAt    string
+	Paused        int32
+	Extension     int32
+	PromisedLeft  int32
+	StatutoryLeft int32
+}
+
+// warnDays: a running case with this many working days left or fewer
+// before its promised limit gets the yellow mark.
+const warnDays = 2
+
+func clockOf(c *yizhanv1.Case) clockView {
+	d := c.GetDeadlines()
+	v := clockView{
+		Running: d.GetRunning(), AcceptedAt: datetimeOf(d.GetAcceptedAt()),
+		PromisedDue: dateOf(d.GetPromisedDue()), StatutoryDue: dateOf(d.GetStatutoryDue()),
+		Paused: d.GetPausedDays(), Extension: d.GetExtensionDays(),
+		PromisedLeft: d.GetPromisedDaysLeft(), StatutoryLeft: d.GetStatutoryDaysLeft(),
+	}
+	switch {
+	case d.GetAcceptedAt() == nil:
+		v.Left = "未受理，未计时"
+	case c.GetSuspended():
+		v.Left = "已中止，暂停计时"
+	case d.GetOverdue() || d.GetPromisedDaysLeft() < 0:
+		v.Class = "late"
+		v.Left = fmt.Sprintf("超期 %d 个工作日", max(1, -d.GetPromisedDaysLeft()))
+		if !d.GetRunning() {
+			v.Left = "超过承诺时限办结"
+		}
+	case !d.GetRunning():
+		v.Left = "已决定，停止计时"
+	case d.GetPromisedDaysLeft() <= warnDays:
+		v.Class = "warn"
+		v.Left = fmt.Sprintf("剩 %d 个工作日", d.GetPromisedDaysLeft())
+	default:
+		v.Left = fmt.Sprintf("剩 %d 个工作日", d.GetPromisedDaysLeft())
+	}
+	return v
+}
+
+type queueRow struct {
+	C      *yizhanv1.Case
+	State  string
+	Owner  string
+	Clock  clockView
+	Filed  string
+	Origin string
+}
+
+type queueData struct {
+	Office  string
+	State   string
+	Overdue bool
+	All     bool // also the cases other offices hold now (this office's copies)
+	Copies  int  // cases left out for that
+	States  []option
+	Rows    []queueRow
+	Next    string
+	Yellow  int
+	Red     int
+}
+
+// queuePageSize is the cases on one page of the queue: an office's whole
+// queue, usually.
+const queuePageSize = 1000
+
+// requireStaff lets signed-in staff through; others go to sign in.
+func requireStaff(rq *request) error {
+	if rq.me == nil {
+		return status.Error(codes.Unauthenticated, "web: sign in first")
+	}
+	return nil
+}
+
+func (s *server) queue(rq *request) error {
+	if err := requireStaff(rq); err != nil {
+		return err
+	}
+	q := rq.r.URL.Query()
+	d := &queueData{Office: rq.staff().GetOfficeCode(), State: q.Get("state"), Overdue: q.Get("overdue") == "1", All: q.Get("all") == "1"}
+	for st := yizhanv1.CaseState_CASE_STATE_FILED; st <= yizhanv1.CaseState_CASE_STATE_WITHDRAWN; st++ {
+		d.States = append(d.States, option{Value: int32(st), Label: caseStateNames[st]})
+	}
+	state, _ := strconv.Atoi(d.State)
+	resp, err := s.cfg.Cases.ListCases(rq.ctx(), &yizhanv1.ListCasesRequest{
+		State: yizhanv1.CaseState(state), Overdue: d.Overdue, PageSize: queuePageSize, PageToken: q.Get("page"),
+	})
+	if err != nil {
+		return err
+	}
+	offices, err := s.officeNames(rq)
+	if err != nil {
+		return err
+	}
+	for _, c := range resp.GetCases() {
+		if c.GetMirror() && !d.All {
+			d.Copies++
+			continue
+		}
+		row := queueRow{C: c, State: caseStateNames[c.GetState()], Owner: offices[c.GetOwnerOffice()],
+			Origin: offices[c.GetOriginOffice()], Clock: clockOf(c), Filed: datetimeOf(c.GetFiledAt())}
+		switch row.Clock.Class {
+		case "warn":
+			d.Yellow++
+		case "late":
+			d.Red++
+		}
+		d.Rows = append(d.Rows, row)
+	}
+	if t := resp.GetNextPageToken(); t != "" {
+		v := url.Values{"page": {t}}
+		if d.State != "" {
+			v.Set("state", d.State)
+		}
+		if d.Overdue {
+			v.Set("overdue", "1")
+		}
+		if d.All {
+			v.Set("all", "1")
+		}
+		d.Next = "/cases?" + v.Encode()
+	}
+	title := "办件队列 · " + offices[d.Office]
+	return s.render(rq, http.StatusOK, "queue", &view{Title: title, Section: "cases", Data: d, Flash: flash(rq)})
+}
+
+// eventView is one event of a case's timeline.
+type eventView struct {
+	Seq    uint32
+	At     string
+	Office string
+	Actor  string
+	Label  string
+	Class  string // "ok", "bad" or ""
+	Lines  []string
+	Type   yizhanv1.EventType
+	Date   time.Time
+	Ev     *yizhanv1.CaseEvent
+}
+
+func describeEvent(e *yizhanv1.CaseEvent, offices, deps map[string]string) eventView {
+	v := eventView{Seq: e.GetSeq(), At: datetimeOf(e.GetAt()), Office: offices[e.GetOfficeCode()], Type: e.GetType(), Ev: e}
+	if e.GetAt() != nil {
+		v.Date = e.GetAt().AsTime().In(china)
+	}
+	if v.Office == "" {
+		v.Office = e.GetOfficeCode()
+	}
+	switch e.GetActor() {
+	case "citizen":
+		v.Actor = "申请人"
+	case "system", "":
+		v.Actor = "系统"
+	default:
+		v.Actor = e.GetActorName()
+		if v.Actor == "" {
+			v.Actor = e.GetActor()
+		}
+	}
+	line := func(label, text string) {
+		if strings.TrimSpace(text) != "" {
+			v.Lines = append(v.Lines, label+text)
+		}
+	}
+	materials := func(ms []*yizhanv1.SubmittedMaterial) string {
+		var names []string
+		for _, m := range ms {
+			n := m.GetName()
+			if m.GetCopies() > 1 {
+				n += fmt.Sprintf("（%d 份）", m.GetCopies())
+			}
+			names = append(names, n)
+		}
+		return strings.Join(names, "、")
+	}
+	switch e.GetType() {
+	case yizhanv1.EventType_EVENT_TYPE_FILED:
+		v.Label = "申请"
+		if e.GetFiling().GetOnline() {
+			v.Label = "网上申请"
+		}
+		line("提交材料：", materials(e.GetMaterials()))
+	case yizhanv1.EventType_EVENT_TYPE_CORRECTION_REQUESTED:
+		v.Label, v.Class = "一次性告知补正", "bad"
+		line("需补正：", strings.Join(e.GetMissingMaterials(), "、"))
+	case yizhanv1.EventType_EVENT_TYPE_RESUBMITTED:
+		v.Label = "补正材料已提交"
+		line("材料：", materials(e.GetMaterials()))
+	case yizhanv1.EventType_EVENT_TYPE_ACCEPTED:
+		v.Label, v.Class = "受理", "ok"
+	case yizhanv1.EventType_EVENT_TYPE_REFUSED:
+		v.Label, v.Class = "不予受理", "bad"
+	case yizhanv1.EventType_EVENT_TYPE_FORWARDED:
+		to := offices[e.GetToOffice()]
+		if to == "" {
+			to = e.GetToOffice()
+		}
+		v.Label = "转送至" + to
+	case yizhanv1.EventType_EVENT_TYPE_RECEIVED:
+		v.Label = "接收"
+	case yizhanv1.EventType_EVENT_TYPE_REVIEWED:
+		v.Label = "审核"
+	case yizhanv1.EventType_EVENT_TYPE_DECIDED:
+		if e.GetApproved() {
+			v.Label, v.Class = "审批：准予", "ok"
+		} else {
+			v.Label, v.Class = "审批：不予准予", "bad"
+		}
+	case yizhanv1.EventType_EVENT_TYPE_CERTIFIED:
+		v.Label = "制证"
+		line("证照编号：", e.GetCertificateNumber())
+	case yizhanv1.EventType_EVENT_TYPE_FEE_ASSESSED:
+		v.Label = "核定收费 " + yuan(e.GetFeeCents())
+	case yizhanv1.EventType_EVENT_TYPE_FEE_PAID:
+		v.Label = "缴费 " + yuan(e.GetFeeCents())
+		line("票据号：", e.GetReceiptNumber())
+	case yizhanv1.EventType_EVENT_TYPE_DELIVERED:
+		v.Label, v.Class = "送达", "ok"
+	case yizhanv1.EventType_EVENT_TYPE_CLOSED:
+		v.Label, v.Class = "办结", "ok"
+	case yizhanv1.EventType_EVENT_TYPE_WITHDRAWN:
+		v.Label = "撤回"
+	case yizhanv1.EventType_EVENT_TYPE_WITHDRAWAL_REQUESTED:
+		v.Label = "申请撤回"
+	case yizhanv1.EventType_EVENT_TYPE_SUSPENDED:
+		v.Label = "中止：" + e.GetSpecialProcedure()
+	case yizhanv1.EventType_EVENT_TYPE_RESUMED:
+		v.Label = "恢复办理"
+	case yizhanv1.EventType_EVENT_TYPE_EXTENDED:
+		v.Label = fmt.Sprintf("延期 %d 个工作日", e.GetExtensionDays())
+	case yizhanv1.EventType_EVENT_TYPE_OPINION_GIVEN:
+		dep := deps[e.GetDepartmentCode()]
+		if dep == "" {
+			dep = e.GetDepartmentCode()
+		}
+		v.Label = "联办意见：" + dep
+		if e.GetAgrees() {
+			v.Label += "（同意）"
+		} else {
+			v.Label += "（不同意）"
+		}
+	default:
+		v.Label = e.GetType().String()
+	}
+	line("理由：", e.GetReason())
+	line("依据：", e.GetLegalBasis())
+	return v
+}
+
+// routeStep is one step of a case's route: which office does it.
+type routeStep struct {
+	Right  string
+	Office string
+	Here   bool // the office that holds the case now does this step
+}
+
+// caseData is what the case pages (staff and citizen) show.
+type caseData struct {
+	C          *yizhanv1.Case
+	State      string
+	Origin     string
+	Owner      string
+	Item       *yizhanv1.Item // the version it was filed under
+	Clock      clockView
+	Route      []routeStep
+	Events     []eventView
+	ChainValid bool
+	Submitted  []*yizhanv1.SubmittedMaterial
+	// Correction is the open one-time correction notice, if any.
+	Correction *eventView
+	Accepted   *eventView
+	Missing    []string // required materials not handed in
+	Filed      string
+
+	// Staff only.
+	Actions   []caseAction
+	Failed    string // the action whose form failed
+	F         formValues
+	Pending   []string // co-departments whose opinion is pending, by name
+	PendingC  []string // their codes
+	Depts     map[string]string
+	QueryCode string // only right after filing
+}
+
+// loadCase reads a case and its events through the API (ctx carries the
+// staff token, or nothing for a citizen with queryCode).
+func (s *server) loadCase(rq *request, ctx context.Context, number, queryCode string) (*caseData, error) {
+	resp, err := s.cfg.Cases.GetCase(ctx, &yizhanv1.GetCaseRequest{Number: number, QueryCode: queryCode})
+	if err != nil {
+		return nil, err
+	}
+	evs, err := s.cfg.Cases.ListCaseEvents(ctx, &yizhanv1.ListCaseEventsRequest{Number: number, QueryCode: queryCode})
+	if err != nil {
+		return nil, err
+	}
+	offices, err := s.officeNames(rq)
+	if err != nil {
+		return nil, err
+	}
+	deps, err := s.cfg.Registry.ListDepartments(rq.r.Context(), &yizhanv1.ListDepartmentsRequest{})
+	if err != nil {
+		return nil, err
+	}
+	depNames := departmentNames(deps.GetDepartments())
+	c := resp.GetCase()
+	d := &caseData{C: c, State: caseStateNames[c.GetState()], Origin: offices[c.GetOriginOffice()], Owner: offices[c.GetOwnerOffice()],
+		Clock: clockOf(c), ChainValid: evs.GetChainValid(), Submitted: c.GetMaterials(), Filed: datetimeOf(c.GetFiledAt()), Depts: depNames}
+	if c.GetSuspended() {
+		d.State += "（已中止）"
+	}
+	if it, err := s.cfg.Registry.GetItem(rq.r.Context(), &yizhanv1.GetItemRequest{Code: c.GetItemCode(), Version: c.GetItemVersion()}); err == nil {
+		d.Item = it.GetItem()
+	}
+	for _, st := range c.GetRoute() {
+		d.Route = append(d.Route, routeStep{Right: rightNames[st.GetRight()], Office: offices[st.GetOfficeCode()], Here: st.GetOfficeCode() == c.GetOwnerOffice()})
+	}
+	for _, e := range evs.GetEvents() {
+		d.Events = append(d.Events, describeEvent(e, offices, depNames))
+	}
+	for i := range d.Events { // the latest of each
+		switch d.Events[i].Type {
+		case yizhanv1.EventType_EVENT_TYPE_CORRECTION_REQUESTED:
+			d.Correction = &d.Events[i]
+		case yizhanv1.EventType_EVENT_TYPE_ACCEPTED:
+			d.Accepted = &d.Events[i]
+		}
+	}
+	if c.GetState() != yizhanv1.CaseState_CASE_STATE_CORRECTION_REQUESTED && !printable(rq) {
+		// The notice is shown while it is open; printing may look back.
+		d.Correction = nil
+	}
+	if d.Item != nil {
+		for _, m := range d.Item.GetMaterials() {
+			if m.GetRequired() && !slices.ContainsFunc(c.GetMaterials(), func(sm *yizhanv1.SubmittedMaterial) bool { return sm.GetName() == m.GetName() }) {
+				d.Missing = append(d.Missing, m.GetName())
+			}
+		}
+	}
+	for _, code := range c.GetOpinionsPending() {
+		d.PendingC = append(d.PendingC, code)
+		d.Pending = append(d.Pending, depNames[code])
+	}
+	return d, nil
+}
+
+// V is a field of the action form that failed, as typed ("" for the
+// other forms).
+func (d *caseData) V(action, field string) string {
+	if d.Failed != action {
+		return ""
+	}
+	return d.F.Get(field)
+}
+
+// MissingHas reports whether a required material was not handed in.
+func (d *caseData) MissingHas(name string) bool { return slices.Contains(d.Missing, name) }
+
+// NoticeHas reports whether the open correction notice asks for a material.
+func (d *caseData) NoticeHas(name string) bool {
+	return d.Correction != nil && slices.Contains(d.Correction.Ev.GetMissingMaterials(), name)
+}
+
+// FeeYuan is the assessed fee in yuan, as the pay form wants it.
+func (d *caseData) FeeYuan() string {
+	if d.Failed == "pay" {
+		return d.F.Get("fee")
+	}
+	fen := d.C.GetFeeCents()
+	return fmt.Sprintf("%d.%02d", fen/100, fen%100)
+}
+
+// printable reports whether the request is for a printed notice.
+func printable(rq *request) bool { return strings.Contains(rq.r.URL.Path, "/print/") }
+
+func (s *server) casePage(rq *request) error {
+	if err := requireStaff(rq); err != nil {
+		return err
+	}
+	return s.showCase(rq, http.StatusOK, "", url.Values{}, formErrors{}, flash(rq))
+}
+
+// showCase renders the staff's case page; failed names the action whose
+// form is shown again with f and errs.
+func (s *server) showCase(rq *request, code int, failed string, f url.Values, errs formErrors, msg string) error {
+	number := rq.r.PathValue("number")
+	d, err := s.loadCase(rq, rq.ctx(), number, "")
+	if err != nil {
+		return err
+	}
+	d.Failed, d.F = failed, formValues{f}
+	st := rq.staff()
+	if d.C.GetOwnerOffice() == s.cfg.Office && st.GetOfficeCode() == s.cfg.Office {
+		for _, name := range nextActions(d.C) {
+			a := caseActions[name]
+			if slices.ContainsFunc(a.roles, func(r yizhanv1.Role) bool { return slices.Contains(st.GetRoles(), r) }) {
+				d.Actions = append(d.Actions, a)
+			}
+		}
+	}
+	if msg == "" {
+		msg = caseFlash(rq)
+	}
+	errs.labels = map[string]string{}
+	for _, a := range caseActions {
+		for k, v := range actionFieldLabels {
+			errs.labels[a.Name+"."+k] = a.Label + "：" + v
+		}
+	}
+	return s.render(rq, code, "case", &view{Title: "办件 " + number, Section: "cases", Data: d, Errs: errs, Flash: msg})
+}
+
+var actionFieldLabels = map[string]string{
+	"reason": "理由", "legal_basis": "法律依据", "missing_materials": "需补正的材料", "materials": "材料",
+	"certificate_number": "证照编号", "receipt_number": "票据号", "fee": "金额", "extension_days": "延期天数",
+	"special_procedure": "特别程序", "department_code": "联办部门",
+}
+
+// caseFlash is the confirmation of the action named by the query.
+func caseFlash(rq *request) string {
+	a, ok := caseActions[rq.r.URL.Query().Get("done")]
+	if !ok {
+		return ""
+	}
+	msg := a.Done
+	if rq.r.URL.Query().Get("moved") == "1" {
+		msg += "办件已按流转路线转往下一办事点。"
+	}
+	return msg
+}
+
+// actionRequest reads an action's form.
+func actionRequest(number string, f url.Values) (*yizhanv1.CaseActionRequest, formErrors) {
+	var errs formErrors
+	req := &yizhanv1.CaseActionRequest{
+		Number: number, Reason: strings.TrimSpace(f.Get("reason")), LegalBasis: strings.TrimSpace(f.Get("legal_basis")),
+		MissingMaterials: f["missing_materials"], Approved: f.Get("approved") == "1", Agrees: f.Get("agrees") == "1",
+		CertificateNumber: f.Get("certificate_number"), ReceiptNumber: f.Get("receipt_number"),
+		SpecialProcedure: f.Get("special_procedure"), DepartmentCode: f.Get("department_code"),
+	}
+	for _, name := range f["materials"] {
+		copies := int32(1)
+		if c := strings.TrimSpace(f.Get("copies." + name)); c != "" {
+			n, err := strconv.Atoi(c)
+			if err != nil {
+				errs.add("materials", "份数须为整数")
+			}
+			copies = int32(n)
+		}
+		req.Materials = append(req.Materials, &yizhanv1.SubmittedMaterial{Name: name, Copies: copies})
+	}
+	if fee := strings.TrimSpace(f.Get("fee")); fee != "" {
+		m := feeRE.FindStringSubmatch(fee)
+		if m == nil {
+			errs.add("fee", "请填写金额（元），最多两位小数")
+		} else {
+			yuan, _ := strconv.ParseInt(m[1], 10, 64)
+			fen := int64(0)
+			if m[2] != "" {
+				fen, _ = strconv.ParseInt((m[2] + "0")[:2], 10, 64)
+			}
+			req.FeeCents = yuan*100 + fen
+		}
+	}
+	if d := strings.TrimSpace(f.Get("extension_days")); d != "" {
+		n, err := strconv.Atoi(d)
+		if err != nil {
+			errs.add("extension_days", "请填写整数")
+		}
+		req.ExtensionDays = int32(n)
+	}
+	return req, errs
+}
+
+// actionField is the form field for a field of the API's action request.
+func actionField(field string) string {
+	switch {
+	case strings.HasPrefix(field, "missing_materials"):
+		return "missing_materials"
+	case strings.HasPrefix(field, "materials"):
+		return "materials"
+	case field == "fee_cents":
+		return "fee"
+	case field == "reason", field == "legal_basis", field == "certificate_number", field == "receipt_number",
+		field == "extension_days", field == "special_procedure", field == "department_code":
+		return field
+	}
+	return ""
+}
+
+func (s *server) caseAct(rq *request) error {
+	if err := requireStaff(rq); err != nil {
+		return err
+	}
+	number := rq.r.PathValue("number")
+	f := rq.r.PostForm
+	a, ok := caseActions[f.Get("action")]
+	if !ok {
+		return &pageError{status: http.StatusBadRequest, title: "请求有误", msg: "未知的办理操作。"}
+	}
+	req, errs := actionRequest(number, f)
+	prefix := func(errs formErrors) formErrors {
+		var out formErrors
+		for _, field := range errs.order {
+			for _, m := range errs.fields[field] {
+				out.add(a.Name+"."+field, m)
+			}
+		}
+		out.general = errs.general
+		return out
+	}
+	if errs.Any() {
+		return s.showCase(rq, http.StatusBadRequest, a.Name, f, prefix(errs), "")
+	}
+	resp, err := a.call(s.cfg.Cases)(rq.ctx(), req)
+	if err != nil {
+		if errs, ok := fieldErrors(err, "", actionField); ok {
+			return s.showCase(rq, http.StatusBadRequest, a.Name, f, prefix(errs), "")
+		}
+		if status.Code(err) == codes.FailedPrecondition {
+			var errs formErrors
+			errs.addGeneral("未办理：" + a.Label + "在当前状态下不可用（" + status.Convert(err).Message() + "）。")
+			return s.showCase(rq, http.StatusConflict, a.Name, f, errs, "")
+		}
+		if errs, code, ok := unsaved(err); ok {
+			return s.showCase(rq, code, a.Name, f, prefix(errs), "")
+		}
+		return err
+	}
+	moved := s.waitCase(rq, number, resp.GetCase().GetLastSeq())
+	to := "/cases/" + url.PathEscape(number) + "?done=" + a.Name
+	if moved {
+		to += "&moved=1"
+	}
+	return rq.redirect(to)
+}
+
+// waitCase waits (briefly) until this node's copy of the case has the
+// event just appended, so that the page after an action shows it. It
+// reports whether the case has moved on to another office meanwhile.
+func (s *server) waitCase(rq *request, number string, seq uint32) (moved bool) {
+	ctx, cancel := context.WithTimeout(rq.ctx(), 3*time.Second)
+	defer cancel()
+	for {
+		resp, err := s.cfg.Cases.GetCase(ctx, &yizhanv1.GetCaseRequest{Number: number})
+		if err == nil && resp.GetCase().GetLastSeq() >= seq {
+			return resp.GetCase().GetOwnerOffice() != s.cfg.Office
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(25 * time.Millisecond):
+		}
+	}
+}
+
+// notice is a printed document of a case.
+type noticeData struct {
+	*caseData
+	Office    string // the office issuing it
+	Date      string // 2026年11月27日
+	Licence   bool   // a 行政许可 item: the notice cites the licensing law
+	Event     *eventView
+	Applicant string
+}
+
+func (s *server) casePrint(rq *request) error {
+	if err := requireStaff(rq); err != nil {
+		return err
+	}
+	d, err := s.loadCase(rq, rq.ctx(), rq.r.PathValue("number"), "")
+	if err != nil {
+		return err
+	}
+	n := &noticeData{caseData: d, Applicant: d.C.GetApplicant().GetName(),
+		Licence: d.Item.GetType() == yizhanv1.ItemType_ITEM_TYPE_LICENCE}
+	var page, title string
+	switch rq.r.PathValue("doc") {
+	case "accept":
+		n.Event, page, title = d.Accepted, "print_accept", "受理通知书"
+	case "correction":
+		n.Event, page, title = d.Correction, "print_correction", "补正材料一次性告知书"
+	default:
+		return errNotFound
+	}
+	if n.Event == nil {
+		return &pageError{status: http.StatusNotFound, title: "没有可打印的文书", msg: "此办件没有" + title + "：它还没有被受理，或没有发出一次性告知。"}
+	}
+	n.Office = n.Event.Office
+	n.Date = chineseDate(n.Event.Date)
+	return s.render(rq, http.StatusOK, page, &view{Title: title + " " + d.C.GetNumber(), Section: "cases", Data: n})
+}
+
+func chineseDate(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return fmt.Sprintf("%d年%d月%d日", t.Year(), int(t.Month()), t.Day())
+}

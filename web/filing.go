@@ -1,0 +1,253 @@
+package web
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"encoding/hex"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+)
+
+// Filing a case (a citizen online, or staff on a citizen's behalf) and
+// tracking one with its number and query code.
+
+type fileData struct {
+	Item  *yizhanv1.Item
+	Items []*yizhanv1.Item // to choose from, when no item is chosen
+	F     formValues
+	Staff bool // filed by staff on the citizen's behalf
+}
+
+// filesAsStaff reports whether a filing at this node is made by the
+// signed-in staff member (an agent or clerk of this office) rather than
+// as the citizen's own online application.
+func (s *server) filesAsStaff(rq *request) bool {
+	st := rq.staff()
+	return st != nil && st.GetOfficeCode() == s.cfg.Office &&
+		(slices.Contains(st.GetRoles(), yizhanv1.Role_ROLE_AGENT) || slices.Contains(st.GetRoles(), yizhanv1.Role_ROLE_CLERK))
+}
+
+func (s *server) fileForm(rq *request, code int, f formValues, errs formErrors) error {
+	ctx := rq.r.Context()
+	d := &fileData{F: f, Staff: s.filesAsStaff(rq)}
+	if item := f.Get("item_code"); item != "" {
+		resp, err := s.cfg.Registry.GetItem(ctx, &yizhanv1.GetItemRequest{Code: item})
+		if err != nil {
+			return err
+		}
+		d.Item = resp.GetItem()
+	} else {
+		resp, err := s.listAllItems(ctx, &yizhanv1.ListItemsRequest{OfficeCode: s.cfg.Office})
+		if err != nil {
+			return err
+		}
+		d.Items = resp
+	}
+	errs.labels = map[string]string{"item_code": "事项", "applicant.name": "申请人姓名", "applicant.id_number": "身份证号码",
+		"applicant.phone": "联系电话", "applicant.address": "联系地址", "materials": "提交的材料"}
+	title := "在线申请"
+	if d.Staff {
+		title = "代办收件"
+	}
+	s.formCSRF(rq)
+	return s.render(rq, code, "case_new", &view{Title: title, Section: "cases", Data: d, Errs: errs})
+}
+
+func (s *server) caseNew(rq *request) error {
+	f := formValues{rq.r.URL.Query()}
+	if item := f.Get("item"); item != "" {
+		f.Set("item_code", item)
+		// Every material ticked: the citizen unticks what is missing.
+		resp, err := s.cfg.Registry.GetItem(rq.r.Context(), &yizhanv1.GetItemRequest{Code: item})
+		if err != nil {
+			return err
+		}
+		for _, m := range resp.GetItem().GetMaterials() {
+			f.Add("materials", m.GetName())
+			f.Set("copies."+m.GetName(), strconv.Itoa(int(max(1, m.GetCopies()))))
+		}
+	}
+	return s.fileForm(rq, http.StatusOK, f, formErrors{})
+}
+
+func (s *server) caseFile(rq *request) error {
+	f := rq.r.PostForm
+	req := &yizhanv1.FileCaseRequest{
+		ItemCode: f.Get("item_code"),
+		Applicant: &yizhanv1.Applicant{
+			Name: strings.TrimSpace(f.Get("applicant.name")), IdNumber: strings.ToUpper(strings.TrimSpace(f.Get("applicant.id_number"))),
+			Phone: strings.TrimSpace(f.Get("applicant.phone")), Address: strings.TrimSpace(f.Get("applicant.address")),
+		},
+	}
+	var errs formErrors
+	for _, name := range f["materials"] {
+		copies := int32(1)
+		if c := strings.TrimSpace(f.Get("copies." + name)); c != "" {
+			n, err := strconv.Atoi(c)
+			if err != nil || n < 0 {
+				errs.add("materials", "份数须为整数")
+			}
+			copies = int32(n)
+		}
+		req.Materials = append(req.Materials, &yizhanv1.SubmittedMaterial{Name: name, Copies: copies})
+	}
+	if errs.Any() {
+		return s.fileForm(rq, http.StatusBadRequest, formValues{f}, errs)
+	}
+	ctx := rq.r.Context() // the citizen's own application
+	if s.filesAsStaff(rq) {
+		ctx = rq.ctx()
+	}
+	resp, err := s.cfg.Cases.FileCase(ctx, req)
+	if err != nil {
+		if errs, ok := fieldErrors(err, "", filingField); ok {
+			return s.fileForm(rq, http.StatusBadRequest, formValues{f}, errs)
+		}
+		if errs, code, ok := unsaved(err); ok {
+			return s.fileForm(rq, code, formValues{f}, errs)
+		}
+		return err
+	}
+	c := resp.GetCase()
+	offices, err := s.officeNames(rq)
+	if err != nil {
+		return err
+	}
+	d := &caseData{C: c, QueryCode: c.GetQueryCode(), State: caseStateNames[c.GetState()], Filed: datetimeOf(c.GetFiledAt()),
+		Origin: offices[c.GetOriginOffice()], Submitted: c.GetMaterials()}
+	if it, err := s.cfg.Registry.GetItem(rq.r.Context(), &yizhanv1.GetItemRequest{Code: c.GetItemCode(), Version: c.GetItemVersion()}); err == nil {
+		d.Item = it.GetItem()
+		for _, m := range d.Item.GetMaterials() {
+			if m.GetRequired() && !slices.ContainsFunc(c.GetMaterials(), func(sm *yizhanv1.SubmittedMaterial) bool { return sm.GetName() == m.GetName() }) {
+				d.Missing = append(d.Missing, m.GetName())
+			}
+		}
+	}
+	for _, st := range c.GetRoute() {
+		d.Route = append(d.Route, routeStep{Right: rightNames[st.GetRight()], Office: offices[st.GetOfficeCode()]})
+	}
+	// Post, redirect, get: a reload must not file the case again. The
+	// receipt, with the query code, waits here for this browser only.
+	return rq.redirect("/cases/filed/" + s.keepReceipt(rq, d))
+}
+
+// receiptTTL is how long a filing's receipt page can be shown again.
+const receiptTTL = 30 * time.Minute
+
+// receipt is a filing's receipt page, kept for the browser that filed.
+type receipt struct {
+	data    *caseData
+	owner   string // the CSRF token of the browser that filed: its cookies
+	expires time.Time
+}
+
+// receipts are the receipts of recent filings, in memory: the browser
+// comes back to the node it filed at.
+type receipts struct {
+	mu sync.Mutex // guards m
+	m  map[string]receipt
+}
+
+func (s *server) keepReceipt(rq *request, d *caseData) string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	id := hex.EncodeToString(b)
+	now := s.now()
+	s.receipts.mu.Lock()
+	defer s.receipts.mu.Unlock()
+	if s.receipts.m == nil {
+		s.receipts.m = map[string]receipt{}
+	}
+	for k, r := range s.receipts.m {
+		if now.After(r.expires) {
+			delete(s.receipts.m, k)
+		}
+	}
+	s.receipts.m[id] = receipt{data: d, owner: s.formCSRF(rq), expires: now.Add(receiptTTL)}
+	return id
+}
+
+func (s *server) caseFiled(rq *request) error {
+	s.receipts.mu.Lock()
+	r, ok := s.receipts.m[rq.r.PathValue("id")]
+	s.receipts.mu.Unlock()
+	if !ok || s.now().After(r.expires) || !hmac.Equal([]byte(r.owner), []byte(s.formCSRF(rq))) {
+		return &pageError{status: http.StatusNotFound, title: "回执已过期", msg: "此申请回执已不能再显示（只在提交申请的浏览器中保留 30 分钟）。请凭办件编号和查询码查询办理进度。"}
+	}
+	return s.render(rq, http.StatusOK, "case_filed", &view{Title: "申请已提交", Section: "cases", Data: r.data, NoStore: true})
+}
+
+// filingField is the filing form's field for a field of the API's request.
+func filingField(field string) string {
+	switch {
+	case strings.HasPrefix(field, "materials"):
+		return "materials"
+	case strings.HasPrefix(field, "applicant."), field == "item_code":
+		return field
+	}
+	return ""
+}
+
+type trackData struct {
+	Number string
+	Case   *caseData
+}
+
+func (s *server) trackPage(rq *request) error {
+	d := &trackData{Number: rq.r.URL.Query().Get("number")}
+	s.formCSRF(rq)
+	return s.render(rq, http.StatusOK, "track", &view{Title: "办件查询", Section: "track", Data: d})
+}
+
+func (s *server) track(rq *request) error {
+	f := rq.r.PostForm
+	d := &trackData{Number: strings.TrimSpace(f.Get("number"))}
+	code := strings.TrimSpace(f.Get("query_code"))
+	var errs formErrors
+	if d.Number == "" {
+		errs.add("number", "请填写办件编号")
+	}
+	if code == "" {
+		errs.add("query_code", "请填写查询码")
+	}
+	again := func(status int, errs formErrors) error {
+		errs.labels = map[string]string{"number": "办件编号", "query_code": "查询码"}
+		s.formCSRF(rq)
+		return s.render(rq, status, "track", &view{Title: "办件查询", Section: "track", Data: d, Errs: errs})
+	}
+	if errs.Any() {
+		return again(http.StatusBadRequest, errs)
+	}
+	// Asked as the citizen: with the query code, without any staff token.
+	cd, err := s.loadCase(rq, rq.r.Context(), d.Number, code)
+	if err != nil {
+		if fe, ok := fieldErrors(err, "", func(f string) string {
+			if f == "number" || f == "query_code" {
+				return f
+			}
+			return ""
+		}); ok {
+			return again(http.StatusBadRequest, fe)
+		}
+		switch status.Code(err) {
+		case codes.NotFound, codes.PermissionDenied:
+			errs.addGeneral("没有找到该办件：请核对办件编号和查询码。")
+			return again(http.StatusNotFound, errs)
+		case codes.Unavailable, codes.DeadlineExceeded:
+			errs.addGeneral("暂时无法连接到保存该办件的办事点，请稍后再查。")
+			return again(http.StatusServiceUnavailable, errs)
+		}
+		return err
+	}
+	d.Case = cd
+	return s.render(rq, http.StatusOK, "track", &view{Title: "办件查询 " + d.Number, Section: "track", Data: d, NoStore: true})
+}
