@@ -72,6 +72,9 @@ func Start(ctx context.Context, opts Options) (*County, error) {
 	if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("demo: %w", err)
 	}
+	if err := pinPorts(opts.DataDir, opts.HTTPBasePort); err != nil {
+		return nil, err
+	}
 	caDir := filepath.Join(opts.DataDir, "ca")
 	if _, err := os.Stat(filepath.Join(caDir, "ca.crt")); errors.Is(err, os.ErrNotExist) {
 		if err := pki.InitCA(caDir, "Yizhan demo county CA"); err != nil {
@@ -152,6 +155,26 @@ func Start(ctx context.Context, opts Options) (*County, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// portsFile remembers the base port a demo data directory was made with:
+// its raft groups know their members by address, so the ports cannot
+// move under the same data.
+const portsFile = "http-base-port"
+
+func pinPorts(dir string, base int) error {
+	path := filepath.Join(dir, portsFile)
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return os.WriteFile(path, []byte(strconv.Itoa(base)+"\n"), 0o600)
+	}
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	if was := strings.TrimSpace(string(b)); was != strconv.Itoa(base) {
+		return fmt.Errorf("demo: the data in %s was made with --http-base-port %s: use that port, or another --data directory", dir, was)
+	}
+	return nil
 }
 
 func (c *County) waitReady(ctx context.Context, timeout time.Duration) error {

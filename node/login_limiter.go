@@ -5,8 +5,10 @@ import (
 	"sync"
 	"time"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
 )
 
 // loginLimiter slows password guessing: after freeFailures wrong passwords
@@ -57,7 +59,11 @@ func (l *loginLimiter) wait(_ context.Context, username string) error {
 	early := l.now().Sub(f.last) < d
 	l.mu.Unlock()
 	if early {
-		return status.Errorf(codes.ResourceExhausted, "too many wrong passwords for this account: try again in %d seconds", int(d.Seconds()+0.5))
+		st := status.Newf(codes.ResourceExhausted, "too many wrong passwords for this account: try again in %d seconds", int(d.Seconds()+0.5))
+		if ds, err := st.WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(d)}); err == nil {
+			return ds.Err()
+		}
+		return st.Err()
 	}
 	return nil
 }
