@@ -11,9 +11,10 @@ build: ## build bin/yizhan
 demo: build ## run a small county on this machine
 	./bin/yizhan demo
 
-test: ## run every test: unit, in-process federation, e2e (built binary), Helm chart
+test: ## run every test: unit, in-process federation, e2e (built binary), web UI in chromium, Helm chart
 	$(GO) test ./...
 	$(GO) test -tags e2e -count=1 ./e2e/
+	$(GO) test -tags browser -count=1 ./web/
 	cd charts && $(GO) test ./...
 
 test-short: ## the quick tests only
@@ -28,6 +29,8 @@ generate: ## regenerate the protobuf code and the OpenAPI document (needs protoc
 verify: ## gofmt, go vet, go mod tidy and generated code up to date
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1)
 	$(GO) vet ./...
+	$(GO) vet -tags e2e ./e2e/
+	$(GO) vet -tags browser ./web/
 	$(GO) mod tidy -diff
 	bash api/gen.sh
 	@git diff --exit-code -- api || (echo "generated code is out of date: run make generate"; exit 1)
