@@ -269,7 +269,7 @@ func (o *Office) autoAct(ctx context.Context, number string) error {
 // mailer sends the outbox, one batch in flight per destination office,
 // backing off from a destination that does not answer.
 type mailer struct {
-	o    *Office
+	o  *Office
 	wg sync.WaitGroup
 
 	mu      sync.Mutex // guards the maps

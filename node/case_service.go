@@ -474,7 +474,9 @@ func (s *caseService) withdrawAtOwner(ctx context.Context, req *yizhanv1.CaseAct
 }
 
 func (s *caseService) Accept(ctx context.Context, r *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
-	return s.act(ctx, r, casework.ActionAccept, func(ctx context.Context, c yizhanv1.CaseServiceClient) (*yizhanv1.CaseResponse, error) { return c.Accept(ctx, r) })
+	return s.act(ctx, r, casework.ActionAccept, func(ctx context.Context, c yizhanv1.CaseServiceClient) (*yizhanv1.CaseResponse, error) {
+		return c.Accept(ctx, r)
+	})
 }
 
 func (s *caseService) RequestCorrection(ctx context.Context, r *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
@@ -484,51 +486,75 @@ func (s *caseService) RequestCorrection(ctx context.Context, r *yizhanv1.CaseAct
 }
 
 func (s *caseService) Resubmit(ctx context.Context, r *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
-	return s.act(ctx, r, casework.ActionResubmit, func(ctx context.Context, c yizhanv1.CaseServiceClient) (*yizhanv1.CaseResponse, error) { return c.Resubmit(ctx, r) })
+	return s.act(ctx, r, casework.ActionResubmit, func(ctx context.Context, c yizhanv1.CaseServiceClient) (*yizhanv1.CaseResponse, error) {
+		return c.Resubmit(ctx, r)
+	})
 }
 
 func (s *caseService) Refuse(ctx context.Context, r *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
-	return s.act(ctx, r, casework.ActionRefuse, func(ctx context.Context, c yizhanv1.CaseServiceClient) (*yizhanv1.CaseResponse, error) { return c.Refuse(ctx, r) })
+	return s.act(ctx, r, casework.ActionRefuse, func(ctx context.Context, c yizhanv1.CaseServiceClient) (*yizhanv1.CaseResponse, error) {
+		return c.Refuse(ctx, r)
+	})
 }
 
 func (s *caseService) Review(ctx context.Context, r *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
-	return s.act(ctx, r, casework.ActionReview, func(ctx context.Context, c yizhanv1.CaseServiceClient) (*yizhanv1.CaseResponse, error) { return c.Review(ctx, r) })
+	return s.act(ctx, r, casework.ActionReview, func(ctx context.Context, c yizhanv1.CaseServiceClient) (*yizhanv1.CaseResponse, error) {
+		return c.Review(ctx, r)
+	})
 }
 
 func (s *caseService) Decide(ctx context.Context, r *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
-	return s.act(ctx, r, casework.ActionDecide, func(ctx context.Context, c yizhanv1.CaseServiceClient) (*yizhanv1.CaseResponse, error) { return c.Decide(ctx, r) })
+	return s.act(ctx, r, casework.ActionDecide, func(ctx context.Context, c yizhanv1.CaseServiceClient) (*yizhanv1.CaseResponse, error) {
+		return c.Decide(ctx, r)
+	})
 }
 
 func (s *caseService) Certify(ctx context.Context, r *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
-	return s.act(ctx, r, casework.ActionCertify, func(ctx context.Context, c yizhanv1.CaseServiceClient) (*yizhanv1.CaseResponse, error) { return c.Certify(ctx, r) })
+	return s.act(ctx, r, casework.ActionCertify, func(ctx context.Context, c yizhanv1.CaseServiceClient) (*yizhanv1.CaseResponse, error) {
+		return c.Certify(ctx, r)
+	})
 }
 
 func (s *caseService) AssessFee(ctx context.Context, r *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
-	return s.act(ctx, r, casework.ActionAssessFee, func(ctx context.Context, c yizhanv1.CaseServiceClient) (*yizhanv1.CaseResponse, error) { return c.AssessFee(ctx, r) })
+	return s.act(ctx, r, casework.ActionAssessFee, func(ctx context.Context, c yizhanv1.CaseServiceClient) (*yizhanv1.CaseResponse, error) {
+		return c.AssessFee(ctx, r)
+	})
 }
 
 func (s *caseService) Pay(ctx context.Context, r *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
-	return s.act(ctx, r, casework.ActionPay, func(ctx context.Context, c yizhanv1.CaseServiceClient) (*yizhanv1.CaseResponse, error) { return c.Pay(ctx, r) })
+	return s.act(ctx, r, casework.ActionPay, func(ctx context.Context, c yizhanv1.CaseServiceClient) (*yizhanv1.CaseResponse, error) {
+		return c.Pay(ctx, r)
+	})
 }
 
 func (s *caseService) Deliver(ctx context.Context, r *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
-	return s.act(ctx, r, casework.ActionDeliver, func(ctx context.Context, c yizhanv1.CaseServiceClient) (*yizhanv1.CaseResponse, error) { return c.Deliver(ctx, r) })
+	return s.act(ctx, r, casework.ActionDeliver, func(ctx context.Context, c yizhanv1.CaseServiceClient) (*yizhanv1.CaseResponse, error) {
+		return c.Deliver(ctx, r)
+	})
 }
 
 func (s *caseService) Withdraw(ctx context.Context, r *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
-	return s.act(ctx, r, casework.ActionWithdraw, func(ctx context.Context, c yizhanv1.CaseServiceClient) (*yizhanv1.CaseResponse, error) { return c.Withdraw(ctx, r) })
+	return s.act(ctx, r, casework.ActionWithdraw, func(ctx context.Context, c yizhanv1.CaseServiceClient) (*yizhanv1.CaseResponse, error) {
+		return c.Withdraw(ctx, r)
+	})
 }
 
 func (s *caseService) Suspend(ctx context.Context, r *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
-	return s.act(ctx, r, casework.ActionSuspend, func(ctx context.Context, c yizhanv1.CaseServiceClient) (*yizhanv1.CaseResponse, error) { return c.Suspend(ctx, r) })
+	return s.act(ctx, r, casework.ActionSuspend, func(ctx context.Context, c yizhanv1.CaseServiceClient) (*yizhanv1.CaseResponse, error) {
+		return c.Suspend(ctx, r)
+	})
 }
 
 func (s *caseService) Resume(ctx context.Context, r *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
-	return s.act(ctx, r, casework.ActionResume, func(ctx context.Context, c yizhanv1.CaseServiceClient) (*yizhanv1.CaseResponse, error) { return c.Resume(ctx, r) })
+	return s.act(ctx, r, casework.ActionResume, func(ctx context.Context, c yizhanv1.CaseServiceClient) (*yizhanv1.CaseResponse, error) {
+		return c.Resume(ctx, r)
+	})
 }
 
 func (s *caseService) Extend(ctx context.Context, r *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
-	return s.act(ctx, r, casework.ActionExtend, func(ctx context.Context, c yizhanv1.CaseServiceClient) (*yizhanv1.CaseResponse, error) { return c.Extend(ctx, r) })
+	return s.act(ctx, r, casework.ActionExtend, func(ctx context.Context, c yizhanv1.CaseServiceClient) (*yizhanv1.CaseResponse, error) {
+		return c.Extend(ctx, r)
+	})
 }
 
 func (s *caseService) GiveOpinion(ctx context.Context, r *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
