@@ -167,3 +167,37 @@ func TestTokens(t *testing.T) {
 		}
 	})
 }
+
+func TestCachedChainVerifier(t *testing.T) {
+	w := newWorld(t)
+	calls := 0
+	inner := func(chain [][]byte) (string, *x509.Certificate, error) {
+		calls++
+		id, leaf, err := w.countyB.VerifyChain(chain)
+		return id.Office, leaf, err
+	}
+	v := auth.CachedChainVerifier(inner, time.Minute, func() time.Time { return w.now })
+	chain := w.villB.Certificate.Certificate
+	for range 3 {
+		office, _, err := v(chain)
+		if err != nil || office != village {
+			t.Fatalf("verify = %s, %v", office, err)
+		}
+	}
+	if calls != 1 {
+		t.Errorf("verified %d times, want once", calls)
+	}
+	w.now = w.now.Add(2 * time.Minute)
+	if _, _, err := v(chain); err != nil || calls != 2 {
+		t.Errorf("after the ttl: %v, %d verifications", err, calls)
+	}
+	other := pki.NewTestBundle(t, pki.NewTestCA(t), pki.Identity{Office: village, Node: "x"})
+	for range 2 {
+		if _, _, err := v(other.Certificate.Certificate); err == nil {
+			t.Fatal("a chain of another CA was accepted")
+		}
+	}
+	if calls != 4 {
+		t.Errorf("refusals were cached: %d verifications, want 4", calls)
+	}
+}

@@ -185,7 +185,8 @@ func (o *Office) ReceiveCases(ctx context.Context, req *peerv1.DeliverCasesReque
 	if len(accepted) > 0 {
 		v, err := o.ProposeCase(ctx, &peerv1.CaseCommand{AtUnixNano: time.Now().UnixNano(),
 			Op: &peerv1.CaseCommand_Receive{Receive: &peerv1.ReceiveCaseMessages{Messages: accepted}}})
-		if errors.Is(err, ErrNotLeader) {
+		if errors.Is(err, ErrNotLeader) || errors.Is(err, ErrOutcomeUnknown) {
+			// The sender sends again; applying is idempotent.
 			return nil, status.Error(codes.Unavailable, err.Error())
 		}
 		if err != nil {

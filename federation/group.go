@@ -24,6 +24,11 @@ var (
 	ErrNotLeader = errors.New("federation: not the office leader")
 	// ErrNoLeader is returned when the office has no leader to forward to.
 	ErrNoLeader = errors.New("federation: office has no leader")
+	// ErrOutcomeUnknown is returned when leadership was lost while a
+	// command was in flight: it may or may not have been applied. The
+	// caller must not propose it again blindly; it tells the client, who
+	// can look before retrying.
+	ErrOutcomeUnknown = errors.New("federation: leadership lost while the write was in flight; it may have been applied")
 )
 
 // Timing is raft's timing for an office group.
@@ -167,9 +172,12 @@ func (g *Group) Apply(ctx context.Context, cmd *peerv1.Command) (*ApplyResult, e
 		return nil, ctx.Err()
 	}
 	if err != nil {
-		if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) ||
-			errors.Is(err, raft.ErrLeadershipTransferInProgress) {
+		switch {
+		case errors.Is(err, raft.ErrNotLeader), errors.Is(err, raft.ErrLeadershipTransferInProgress):
+			// Refused before it entered the log: safe to send elsewhere.
 			return nil, fmt.Errorf("%w: %v", ErrNotLeader, err)
+		case errors.Is(err, raft.ErrLeadershipLost):
+			return nil, fmt.Errorf("%w: %v", ErrOutcomeUnknown, err)
 		}
 		return nil, fmt.Errorf("federation: apply: %w", err)
 	}

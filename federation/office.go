@@ -186,6 +186,9 @@ func (o *Office) ForwardRegistry(ctx context.Context, call func(ctx context.Cont
 	}
 	targets := o.registryTargets()
 	if len(targets) == 0 {
+		if o.IsCounty() {
+			return status.Error(codes.Unavailable, "the county office has no leader: try again shortly")
+		}
 		return status.Error(codes.Unavailable, "no county node known to forward the write to")
 	}
 	var last error
@@ -228,18 +231,23 @@ func (o *Office) registryTargets() []target {
 	}
 	county := o.reg.Nodes(o.county)
 	if o.IsCounty() {
-		if _, id := o.cfg.Group.Leader(); id != "" {
-			for _, n := range county {
-				if n.GetName() == id {
-					add(n.GetPeerAddress(), o.county)
-				}
-			}
-		}
-		for _, a := range o.cfg.Join {
-			add(a, o.county)
+		// Within the county only the leader can take the write. With no
+		// leader known (an election), answer at once: passing the write
+		// round the other county nodes would only bounce it.
+		_, id := o.cfg.Group.Leader()
+		if id == "" {
+			return nil
 		}
 		for _, n := range county {
-			add(n.GetPeerAddress(), o.county)
+			if n.GetName() == id {
+				add(n.GetPeerAddress(), o.county)
+			}
+		}
+		if len(ts) == 0 {
+			// The directory does not know the leader's address yet.
+			for _, a := range o.cfg.Join {
+				add(a, o.county)
+			}
 		}
 		return ts
 	}

@@ -168,10 +168,10 @@ func New(cfg Config) (_ *Node, err error) {
 	})
 	n.authn = &auth.Authenticator{
 		Staff: staffDirectory{reg},
-		VerifyChain: func(chain [][]byte) (string, *x509.Certificate, error) {
+		VerifyChain: auth.CachedChainVerifier(func(chain [][]byte) (string, *x509.Certificate, error) {
 			id, leaf, err := cfg.TLS.VerifyChain(chain)
 			return id.Office, leaf, err
-		},
+		}, 10*time.Minute, n.now),
 		CanSignIn: registry.CanSignIn,
 		Now:       n.now,
 	}
