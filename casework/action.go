@@ -15,8 +15,9 @@ import (
 )
 
 // Action is what an office does to a case. Most are asked for by staff
-// (NewEvent); ActionForward, ActionReceive and ActionClose are what an
-// office does by itself (Pending, NewAutoEvent).
+// (NewEvent); ActionRate and ActionComplain by the citizen only;
+// ActionForward, ActionReceive and ActionClose are what an office does by
+// itself (Pending, NewAutoEvent).
 type Action int
 
 // The actions.
@@ -40,6 +41,8 @@ const (
 	ActionForward // automatic
 	ActionReceive // automatic
 	ActionClose   // automatic
+	ActionRate    // the citizen rates a closed case (好差评)
+	ActionComplain
 )
 
 var actionNames = [...]string{
@@ -62,6 +65,8 @@ var actionNames = [...]string{
 	ActionForward:           "forward",
 	ActionReceive:           "receive",
 	ActionClose:             "close",
+	ActionRate:              "rate",
+	ActionComplain:          "complain",
 }
 
 // String is the action's name as in the REST path (/v1/cases/{n}:accept).
@@ -91,6 +96,8 @@ var actionEvents = [...]yizhanv1.EventType{
 	ActionForward:           yizhanv1.EventType_EVENT_TYPE_FORWARDED,
 	ActionReceive:           yizhanv1.EventType_EVENT_TYPE_RECEIVED,
 	ActionClose:             yizhanv1.EventType_EVENT_TYPE_CLOSED,
+	ActionRate:              yizhanv1.EventType_EVENT_TYPE_RATED,
+	ActionComplain:          yizhanv1.EventType_EVENT_TYPE_COMPLAINED,
 }
 
 // EventType is the type of the event the action appends
@@ -169,9 +176,18 @@ var actionRoles = map[Action][]yizhanv1.Role{
 	ActionGiveOpinion:       {yizhanv1.Role_ROLE_REVIEWER, yizhanv1.Role_ROLE_APPROVER},
 }
 
+// citizenOnly reports whether only the citizen may ask for action.
+func citizenOnly(action Action) bool { return action == ActionRate || action == ActionComplain }
+
 // checkRole reports whether actor may ask for action on event e
 // (ErrPermissionDenied).
 func checkRole(action Action, actor Actor, e *yizhanv1.CaseEvent) error {
+	if citizenOnly(action) {
+		if !actor.Citizen {
+			return fmt.Errorf("%s may not %s: the citizen does it, with the case's query code: %w", actor, action, ErrPermissionDenied)
+		}
+		return nil
+	}
 	if action == ActionWithdraw && actor.Citizen {
 		return nil
 	}
@@ -186,10 +202,11 @@ func checkRole(action Action, actor Actor, e *yizhanv1.CaseEvent) error {
 }
 
 // checkActionRight reports whether office's grants at at allow action on
-// c (ErrPermissionDenied). Fees and withdrawal need any right for the item.
+// c (ErrPermissionDenied). Fees, withdrawal, ratings and complaints need
+// any right for the item.
 func checkActionRight(c *yizhanv1.Case, action Action, office string, at time.Time, reg Registry) error {
 	switch action {
-	case ActionAssessFee, ActionPay, ActionWithdraw:
+	case ActionAssessFee, ActionPay, ActionWithdraw, ActionRate, ActionComplain:
 		if len(reg.Rights(c.GetItemCode(), office, at)) == 0 {
 			return fmt.Errorf("office %s holds no right for item %s at %s: %w", office, c.GetItemCode(), at.In(registry.CST).Format(time.DateTime), ErrPermissionDenied)
 		}
@@ -212,7 +229,8 @@ func checkActionRight(c *yizhanv1.Case, action Action, office string, at time.Ti
 //     by a REVIEWER; decide by an APPROVER; certify, assessFee and pay by
 //     a CLERK; suspend, resume, extend by a REVIEWER or APPROVER;
 //     giveOpinion by a REVIEWER or APPROVER of the department; withdraw
-//     by the citizen or a CLERK or AGENT;
+//     by the citizen or a CLERK or AGENT; rate and complain by the
+//     citizen only;
 //  4. the office's grants at at for the case's item (ErrPermissionDenied);
 //  5. the input (*registry.ValidationError naming the REST field).
 //
@@ -266,6 +284,8 @@ func NewEvent(c *yizhanv1.Case, action Action, in *yizhanv1.CaseActionRequest, a
 	case ActionGiveOpinion:
 		e.DepartmentCode = strings.TrimSpace(in.GetDepartmentCode())
 		e.Agrees = in.GetAgrees()
+	case ActionRate:
+		e.Rating = in.GetRating()
 	}
 
 	if err := checkOwner(c, office, ErrFailedPrecondition); err != nil {
@@ -414,6 +434,19 @@ func checkInput(c *yizhanv1.Case, action Action, e *yizhanv1.CaseEvent, reg Regi
 		if e.GetDepartmentCode() == "" {
 			vs.add("department_code", "is required: the co-department giving the opinion")
 		}
+
+	case ActionRate:
+		switch r := e.GetRating(); {
+		case r == yizhanv1.Rating_RATING_UNSPECIFIED:
+			vs.add("rating", "is required: one of %v", knownRatings)
+		case !knownRating(r):
+			vs.add("rating", "%d is not a rating: one of %v", int32(r), knownRatings)
+		case badRating(r) && e.GetReason() == "":
+			vs.add("reason", "is required for a rating of %s: say what went wrong, so that it can be followed up", r)
+		}
+
+	case ActionComplain:
+		needReason("a complaint says what it is about")
 	}
 	return vs.err()
 }

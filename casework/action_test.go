@@ -2,6 +2,7 @@ package casework
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
@@ -27,6 +28,8 @@ var (
 	sDeliver   = step{ActionDeliver, nil, countyClerk}
 	sRefuse    = step{ActionRefuse, &req{Reason: "不属于本机关职权", LegalBasis: "《行政许可法》第三十二条"}, countyClerk}
 	sWithdraw  = step{ActionWithdraw, &req{Reason: "不办了"}, citizen}
+	sRate      = step{ActionRate, &req{Rating: yizhanv1.Rating_RATING_VERY_SATISFIED, Reason: "窗口服务热情"}, citizen}
+	sComplain  = step{ActionComplain, &req{Reason: "窗口工作人员态度生硬"}, citizen}
 	caseScript = map[string][]step{
 		"filed":      nil,
 		"correction": {sCorrect},
@@ -38,6 +41,7 @@ var (
 		"certified":  {sAccept, sReview, sApprove, sCertify},
 		"delivered":  {sAccept, sReview, sApprove, sCertify, sDeliver},
 		"closed":     {sAccept, sReview, sApprove, sCertify, sDeliver}, // and settled
+		"rated":      {sAccept, sReview, sApprove, sCertify, sDeliver}, // settled, then rated
 		"refused":    {sRefuse},
 		"withdrawn":  {sWithdraw},
 	}
@@ -56,8 +60,11 @@ func caseIn(t *testing.T, state string) (*world, string) {
 	for _, s := range script {
 		w.mustDo(county, n, s.act, s.in, s.actor)
 	}
-	if state == "closed" {
+	if state == "closed" || state == "rated" {
 		w.settle()
+	}
+	if state == "rated" {
+		w.mustDo(county, n, sRate.act, sRate.in, sRate.actor)
 	}
 	return w, n
 }
@@ -106,6 +113,15 @@ func TestNewEventStateGuards(t *testing.T) {
 		{name: "withdraw after closing", state: "closed", step: sWithdraw, want: []string{"case is CASE_STATE_CLOSED"}},
 		{name: "anything after withdrawal", state: "withdrawn", step: sAccept, want: []string{"case is CASE_STATE_WITHDRAWN"}},
 		{name: "resume after withdrawal", state: "withdrawn", step: step{ActionResume, nil, countyReview}, want: []string{"case is CASE_STATE_WITHDRAWN"}},
+		{name: "rate a filed case", state: "filed", step: sRate, want: []string{"case is CASE_STATE_FILED", "only a closed case can be rated"}},
+		{name: "rate an accepted case", state: "accepted", step: sRate, want: []string{"case is CASE_STATE_ACCEPTED", "only a closed case"}},
+		{name: "rate before closing", state: "delivered", step: sRate, want: []string{"case is CASE_STATE_DELIVERED", "only a closed case"}},
+		{name: "rate a refused case before delivery", state: "refused", step: sRate, want: []string{"case is CASE_STATE_REFUSED"}},
+		{name: "rate a withdrawn case", state: "withdrawn", step: sRate, want: []string{"case is CASE_STATE_WITHDRAWN", "only a closed case"}},
+		{name: "rate twice", state: "rated", step: sRate, want: []string{"case is CASE_STATE_CLOSED", "rated already", "RATING_VERY_SATISFIED"}},
+		{name: "rate twice, differently", state: "rated", step: step{ActionRate, &req{Rating: yizhanv1.Rating_RATING_DISSATISFIED, Reason: "改主意了"}, citizen}, want: []string{"rated already"}},
+		{name: "anything after rating", state: "rated", step: sDeliver, want: []string{"case is CASE_STATE_CLOSED"}},
+		{name: "withdraw after rating", state: "rated", step: sWithdraw, want: []string{"case is CASE_STATE_CLOSED"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -165,6 +181,13 @@ func TestNewEventRoles(t *testing.T) {
 		{name: "withdraw by a reviewer", state: "accepted", step: step{ActionWithdraw, &req{Reason: "x"}, countyReview}},
 		{name: "withdraw by a clerk", state: "accepted", step: step{ActionWithdraw, &req{Reason: "申请人书面撤回"}, countyClerk}, ok: true},
 		{name: "withdraw by the citizen", state: "accepted", step: step{ActionWithdraw, &req{Reason: "不办了"}, citizen}, ok: true},
+		{name: "rate by a clerk", state: "closed", step: step{ActionRate, sRate.in, countyClerk}},
+		{name: "rate by an approver", state: "closed", step: step{ActionRate, sRate.in, countyApprove}},
+		{name: "rate by an admin", state: "closed", step: step{ActionRate, sRate.in, admin}},
+		{name: "rate by the citizen", state: "closed", step: sRate, ok: true},
+		{name: "complain by a clerk", state: "accepted", step: step{ActionComplain, sComplain.in, countyClerk}},
+		{name: "complain by an agent", state: "filed", step: step{ActionComplain, sComplain.in, countyAgent}},
+		{name: "complain by the citizen", state: "accepted", step: sComplain, ok: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -226,6 +249,9 @@ func TestNewEventRights(t *testing.T) {
 		wantErr(t, err, ErrPermissionDenied, "RIGHT_ACCEPT")
 		_, err = NewEvent(c, ActionWithdraw, &req{Reason: "x"}, townClerk, township, w.tick(), w.reg)
 		wantErr(t, err, ErrPermissionDenied, "no right")
+		// The citizen's complaint needs an owner with some right for the item.
+		_, err = NewEvent(c, ActionComplain, sComplain.in, citizen, township, w.tick(), w.reg)
+		wantErr(t, err, ErrPermissionDenied, "no right")
 	})
 	t.Run("a grant that expired", func(t *testing.T) {
 		w := newWorld(t)
@@ -272,6 +298,12 @@ func TestNewEventFields(t *testing.T) {
 		{name: "suspend for a procedure the item lacks", state: "accepted", step: step{ActionSuspend, &req{SpecialProcedure: "专家评审", Reason: "x"}, countyApprove}, field: "special_procedure"},
 		{name: "suspend without reason", state: "accepted", step: step{ActionSuspend, &req{SpecialProcedure: "听证"}, countyApprove}, field: "reason"},
 		{name: "withdraw without reason", state: "accepted", step: step{ActionWithdraw, &req{}, citizen}, field: "reason"},
+		{name: "rate without a rating", state: "closed", step: step{ActionRate, &req{Reason: "好"}, citizen}, field: "rating"},
+		{name: "rate with an unknown rating", state: "closed", step: step{ActionRate, &req{Rating: 9, Reason: "好"}, citizen}, field: "rating"},
+		{name: "rate 不满意 without a comment", state: "closed", step: step{ActionRate, &req{Rating: yizhanv1.Rating_RATING_DISSATISFIED}, citizen}, field: "reason"},
+		{name: "rate 非常不满意 with a blank comment", state: "closed", step: step{ActionRate, &req{Rating: yizhanv1.Rating_RATING_VERY_DISSATISFIED, Reason: "  "}, citizen}, field: "reason"},
+		{name: "complain without reason", state: "accepted", step: step{ActionComplain, &req{}, citizen}, field: "reason"},
+		{name: "complain with a blank reason", state: "closed", step: step{ActionComplain, &req{Reason: " \n "}, citizen}, field: "reason"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -465,4 +497,62 @@ func wrongCheckDigit(id string) string {
 		return id[:17] + "1"
 	}
 	return id[:17] + "0"
+}
+
+func TestRate(t *testing.T) {
+	for _, tt := range []struct {
+		rating  yizhanv1.Rating
+		comment string
+	}{
+		{yizhanv1.Rating_RATING_VERY_SATISFIED, ""},
+		{yizhanv1.Rating_RATING_SATISFIED, "办事快"},
+		{yizhanv1.Rating_RATING_BASICALLY_SATISFIED, ""},
+		{yizhanv1.Rating_RATING_DISSATISFIED, "跑了两趟"},
+		{yizhanv1.Rating_RATING_VERY_DISSATISFIED, "  等了一上午  "},
+	} {
+		t.Run(tt.rating.String(), func(t *testing.T) {
+			w, n := caseIn(t, "closed")
+			before, _ := w.books[county].Case(n)
+			c := w.mustDo(county, n, ActionRate, &req{Rating: tt.rating, Reason: tt.comment}, citizen)
+			wantState(t, c, stClosed)
+			if c.GetRating() != tt.rating || c.GetRatingComment() != strings.TrimSpace(tt.comment) {
+				t.Errorf("rating %s %q, want %s %q", c.GetRating(), c.GetRatingComment(), tt.rating, strings.TrimSpace(tt.comment))
+			}
+			if c.GetLastSeq() != before.GetLastSeq()+1 || c.GetOwnerOffice() != before.GetOwnerOffice() {
+				t.Errorf("seq %d owner %s after rating, was %d %s", c.GetLastSeq(), c.GetOwnerOffice(), before.GetLastSeq(), before.GetOwnerOffice())
+			}
+			events := w.books[county].Events(n)
+			last := events[len(events)-1]
+			if last.GetType() != yizhanv1.EventType_EVENT_TYPE_RATED || last.GetActor() != CitizenActor || last.GetRating() != tt.rating || last.GetOfficeCode() != county {
+				t.Errorf("rated event %v", last)
+			}
+			if _, _, ok := w.books[county].Pending(n); ok {
+				t.Error("a rated case asks the office to act")
+			}
+		})
+	}
+}
+
+func TestComplainInAnyState(t *testing.T) {
+	for state := range caseScript {
+		t.Run(state, func(t *testing.T) {
+			w, n := caseIn(t, state)
+			before, _ := w.books[county].Case(n)
+			pendingBefore := w.books[county].NeedsAction()
+			c := w.mustDo(county, n, sComplain.act, sComplain.in, sComplain.actor)
+			if c.GetState() != before.GetState() || c.GetSuspended() != before.GetSuspended() || c.GetRating() != before.GetRating() {
+				t.Errorf("a complaint changed the case: %s → %s", before.GetState(), c.GetState())
+			}
+			if c.GetComplaints() != 1 {
+				t.Errorf("complaints %d, want 1", c.GetComplaints())
+			}
+			c = w.mustDo(county, n, ActionComplain, &req{Reason: "仍未答复"}, citizen)
+			if c.GetComplaints() != 2 {
+				t.Errorf("complaints %d after the second, want 2", c.GetComplaints())
+			}
+			if got := w.books[county].NeedsAction(); !slices.Equal(got, pendingBefore) {
+				t.Errorf("NeedsAction %v after complaints, was %v", got, pendingBefore)
+			}
+		})
+	}
 }

@@ -53,7 +53,9 @@ func nextStepOffice(c *yizhanv1.Case) string {
 //     an assessed fee to be paid.
 //
 // ok is false when office does not hold c, the case is final (CLOSED,
-// WITHDRAWN), or its own staff act next. events is c's log (only its last
+// WITHDRAWN), or its own staff act next. The citizen's RATED and
+// COMPLAINED ask for nothing: a rated case stays where it is, and the
+// outbox mirrors it up like any other change. events is c's log (only its last
 // event is read): the Case alone cannot show that a case is in transit.
 func Pending(c *yizhanv1.Case, events []*yizhanv1.CaseEvent, office string) (action Action, to string, ok bool) {
 	if c == nil || c.GetOwnerOffice() != office || final(c.GetState()) {

@@ -385,6 +385,60 @@ func TestBookOutbox(t *testing.T) {
 	want(tb)
 }
 
+func TestBookRatingAfterCloseIsMirroredUp(t *testing.T) {
+	w := newWorld(t)
+	vb, tb, cb := w.books[village], w.books[township], w.books[county]
+	n := w.file(village, tobacco, eastAgent, tobaccoMaterials[:4]...)
+	w.settle()
+	for _, s := range []step{sAccept, sReview, sApprove, sCertify} {
+		w.mustDo(county, n, s.act, s.in, s.actor)
+	}
+	w.settle()
+	w.mustDo(village, n, ActionDeliver, nil, eastAgent)
+	w.settle()
+	closed, _ := cb.Case(n)
+	if closed.GetState() != stClosed || closed.GetOwnerOffice() != village || len(vb.Outbox()) != 0 {
+		t.Fatalf("before rating: the county sees %s owned by %s; the village's outbox %v", closed.GetState(), closed.GetOwnerOffice(), vb.Outbox())
+	}
+
+	// The citizen rates it where it ended: the village, its owner.
+	c := w.mustDo(village, n, ActionRate, &req{Rating: yizhanv1.Rating_RATING_VERY_SATISFIED, Reason: "代办员上门服务"}, citizen)
+	if c.GetRating() != yizhanv1.Rating_RATING_VERY_SATISFIED || c.GetState() != stClosed {
+		t.Fatalf("the village's case: %s, %s", c.GetRating(), c.GetState())
+	}
+	got := vb.Outbox()
+	want := &peerv1.OutboxEntry{DestOffice: township, CaseNumber: n, UptoSeq: c.GetLastSeq()}
+	if len(got) != 1 || !proto.Equal(got[0], want) {
+		t.Fatalf("the village's outbox %v, want %v", got, want)
+	}
+	for o, b := range w.books {
+		if len(b.NeedsAction()) != 0 {
+			t.Errorf("%s needs to act on %v after the rating", o, b.NeedsAction())
+		}
+	}
+	// Status flows up: the township mirrors it on to the county.
+	w.deliver()
+	if got := tb.Outbox(); len(got) != 1 || got[0].GetDestOffice() != county || got[0].GetUptoSeq() != c.GetLastSeq() || got[0].GetHandoff() {
+		t.Fatalf("the township's outbox %v, want a mirror to the county", got)
+	}
+	w.settle()
+	for _, b := range []*Book{tb, cb} {
+		m, _ := b.Case(n)
+		if m.GetRating() != yizhanv1.Rating_RATING_VERY_SATISFIED || m.GetRatingComment() != "代办员上门服务" || !m.GetMirror() || m.GetOwnerOffice() != village {
+			t.Errorf("%s holds rating %s %q, mirror %v, owner %s", b.Office(), m.GetRating(), m.GetRatingComment(), m.GetMirror(), m.GetOwnerOffice())
+		}
+	}
+	// A complaint after the rating travels the same way.
+	w.mustDo(village, n, ActionComplain, &req{Reason: "证照邮寄慢"}, citizen)
+	w.settle()
+	if m, _ := cb.Case(n); m.GetComplaints() != 1 || m.GetRating() != yizhanv1.Rating_RATING_VERY_SATISFIED {
+		t.Errorf("the county sees %d complaints, rating %s", m.GetComplaints(), m.GetRating())
+	}
+	// The offices above hold a copy only: they cannot record a rating.
+	_, err := w.do(county, n, ActionComplain, &req{Reason: "x"}, citizen)
+	wantErr(t, err, ErrFailedPrecondition, "held by office "+village)
+}
+
 // registryInvalid matches every *registry.ValidationError.
 var registryInvalid = func() error {
 	_, _, _, err := ParseCaseNumber("")

@@ -120,6 +120,11 @@ func foldEvent(c *yizhanv1.Case, f *yizhanv1.CaseFiling, e *yizhanv1.CaseEvent) 
 		c.Suspended = false
 	case yizhanv1.EventType_EVENT_TYPE_OPINION_GIVEN:
 		c.OpinionsPending = slices.DeleteFunc(c.OpinionsPending, func(d string) bool { return d == e.GetDepartmentCode() })
+	case yizhanv1.EventType_EVENT_TYPE_RATED:
+		c.Rating = e.GetRating()
+		c.RatingComment = e.GetReason()
+	case yizhanv1.EventType_EVENT_TYPE_COMPLAINED:
+		c.Complaints++
 	}
 	// RECEIVED, EXTENDED (see Clocks) and WITHDRAWAL_REQUESTED change
 	// nothing that the Case shows.

@@ -210,3 +210,26 @@ func TestFoldJointOpinionsAnyOrder(t *testing.T) {
 		})
 	}
 }
+
+func TestFoldRatingAndComplaints(t *testing.T) {
+	w, n := caseIn(t, "closed")
+	w.mustDo(county, n, ActionComplain, &yizhanv1.CaseActionRequest{Reason: "多跑了一趟"}, citizen)
+	w.mustDo(county, n, ActionRate, &yizhanv1.CaseActionRequest{Rating: yizhanv1.Rating_RATING_DISSATISFIED, Reason: "要求补交的材料事先没说清"}, citizen)
+	c := w.mustDo(county, n, ActionComplain, &yizhanv1.CaseActionRequest{Reason: "差评后无人联系"}, citizen)
+	folded, err := Fold(w.books[county].Events(n))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Mirror = false
+	if !proto.Equal(folded, c) {
+		t.Errorf("Fold of the log differs from the book's case:\n%v\n%v", folded, c)
+	}
+	wantState(t, folded, yizhanv1.CaseState_CASE_STATE_CLOSED)
+	if folded.GetRating() != yizhanv1.Rating_RATING_DISSATISFIED || folded.GetRatingComment() != "要求补交的材料事先没说清" || folded.GetComplaints() != 2 {
+		t.Errorf("rating %s %q, complaints %d", folded.GetRating(), folded.GetRatingComment(), folded.GetComplaints())
+	}
+	events := w.books[county].Events(n)
+	if !proto.Equal(folded.GetUpdatedAt(), events[len(events)-1].GetAt()) {
+		t.Errorf("updated_at %v does not follow the log", folded.GetUpdatedAt())
+	}
+}

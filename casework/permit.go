@@ -21,17 +21,21 @@ import (
 //     RESUBMITTED need ACCEPT; REVIEWED needs REVIEW; DECIDED, SUSPENDED,
 //     RESUMED, EXTENDED and OPINION_GIVEN need APPROVE; CERTIFIED needs
 //     CERTIFY; DELIVERED needs DELIVER; FORWARDED, RECEIVED, CLOSED,
-//     WITHDRAWN, WITHDRAWAL_REQUESTED and the fee events need the office
-//     to be on the case's path (PathUp of the origin);
+//     WITHDRAWN, WITHDRAWAL_REQUESTED, the fee events, RATED and
+//     COMPLAINED need the office to be on the case's path (PathUp of the
+//     origin);
+//   - RATED and COMPLAINED are the citizen's (actor "citizen"), and RATED
+//     carries one of the five ratings;
 //   - a filing matches the item version it names (limits, fee, kind,
 //     departments) and routes along the path;
 //   - the case's state allowed the event (the rules of NewEvent, without
-//     the role and input checks).
+//     the role and input checks: RATED only once, after CLOSED).
 //
 // Errors: ErrPermissionDenied (not the owner, no right at e.at: a village
 // claiming DECIDED for a county item, an event under an expired or revoked
-// grant), ErrFailedPrecondition (the state), ErrNotFound (the item version
-// is unknown here), ErrConflict (a malformed filing). The rules of the log
+// grant; a rating not by the citizen), ErrFailedPrecondition (the state),
+// ErrNotFound (the item version is unknown here), ErrConflict (a malformed
+// filing or rating). The rules of the log
 // itself (seq, hashes, receiving after forwarding) are Follows'.
 func Permitted(before *yizhanv1.Case, e *yizhanv1.CaseEvent, reg Registry) error {
 	if e == nil {
@@ -50,7 +54,26 @@ func Permitted(before *yizhanv1.Case, e *yizhanv1.CaseEvent, reg Registry) error
 	if err := checkRight(before, e.GetType(), office, eventTime(e), reg); err != nil {
 		return err
 	}
+	if err := checkCitizens(e); err != nil {
+		return err
+	}
 	return checkState(before, e)
+}
+
+// checkCitizens checks the citizen's events: RATED and COMPLAINED are made
+// by the citizen (ErrPermissionDenied), and a RATED event carries a rating
+// (ErrConflict).
+func checkCitizens(e *yizhanv1.CaseEvent) error {
+	switch t := e.GetType(); t {
+	case yizhanv1.EventType_EVENT_TYPE_RATED, yizhanv1.EventType_EVENT_TYPE_COMPLAINED:
+		if e.GetActor() != CitizenActor {
+			return fmt.Errorf("%s by %q: only the citizen rates and complains: %w", t, e.GetActor(), ErrPermissionDenied)
+		}
+		if t == yizhanv1.EventType_EVENT_TYPE_RATED && !knownRating(e.GetRating()) {
+			return fmt.Errorf("%s without a rating (%d): %w", t, int32(e.GetRating()), ErrConflict)
+		}
+	}
+	return nil
 }
 
 // checkRight reports whether office may append an event of type t to c

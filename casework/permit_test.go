@@ -38,14 +38,20 @@ func TestPermitted(t *testing.T) {
 		tClosed    = yizhanv1.EventType_EVENT_TYPE_CLOSED
 		tReviewed  = yizhanv1.EventType_EVENT_TYPE_REVIEWED
 		tFee       = yizhanv1.EventType_EVENT_TYPE_FEE_ASSESSED
+		tRated     = yizhanv1.EventType_EVENT_TYPE_RATED
+		tComplain  = yizhanv1.EventType_EVENT_TYPE_COMPLAINED
+		good       = yizhanv1.Rating_RATING_VERY_SATISFIED
 	)
 	tests := []struct {
 		name     string
 		owner    string
 		state    yizhanv1.CaseState
+		rated    bool // the case was rated before
 		typ      yizhanv1.EventType
 		office   string
 		to       string
+		actor    string
+		rating   yizhanv1.Rating
 		sentinel error // nil: permitted
 		want     string
 	}{
@@ -68,11 +74,30 @@ func TestPermitted(t *testing.T) {
 		{name: "forward to nobody", owner: village, state: stFiled, typ: tForwarded, office: village, sentinel: ErrFailedPrecondition},
 		{name: "an unknown event type", owner: county, state: stAccepted, typ: 99, office: county, sentinel: ErrFailedPrecondition, want: "not known"},
 		{name: "filed again", owner: county, state: stAccepted, typ: yizhanv1.EventType_EVENT_TYPE_FILED, office: county, sentinel: ErrFailedPrecondition, want: "filed already"},
+		{name: "the delivering village records a rating", owner: village, state: stClosed, typ: tRated, office: village, actor: CitizenActor, rating: good},
+		{name: "the county records a rating of a case it closed", owner: county, state: stClosed, typ: tRated, office: county, actor: CitizenActor, rating: yizhanv1.Rating_RATING_VERY_DISSATISFIED},
+		{name: "a forged rating from a non-owner", owner: village, state: stClosed, typ: tRated, office: township, actor: CitizenActor, rating: good, sentinel: ErrPermissionDenied, want: "held by office " + village},
+		{name: "a forged rating from the county", owner: village, state: stClosed, typ: tRated, office: county, actor: CitizenActor, rating: good, sentinel: ErrPermissionDenied, want: "held by office " + village},
+		{name: "a rating off the path", owner: village2, state: stClosed, typ: tRated, office: village2, actor: CitizenActor, rating: good, sentinel: ErrPermissionDenied, want: "not on the path"},
+		{name: "a rating by staff", owner: village, state: stClosed, typ: tRated, office: village, actor: "east.agent", rating: good, sentinel: ErrPermissionDenied, want: "only the citizen"},
+		{name: "a rating without a rating", owner: village, state: stClosed, typ: tRated, office: village, actor: CitizenActor, sentinel: ErrConflict, want: "without a rating"},
+		{name: "a rating out of range", owner: village, state: stClosed, typ: tRated, office: village, actor: CitizenActor, rating: 6, sentinel: ErrConflict},
+		{name: "a rating before closing", owner: village, state: stDelivered, typ: tRated, office: village, actor: CitizenActor, rating: good, sentinel: ErrFailedPrecondition, want: "case is CASE_STATE_DELIVERED"},
+		{name: "a rating of a withdrawn case", owner: county, state: stWithdrawn, typ: tRated, office: county, actor: CitizenActor, rating: good, sentinel: ErrFailedPrecondition, want: "case is CASE_STATE_WITHDRAWN"},
+		{name: "a second rating", owner: village, state: stClosed, rated: true, typ: tRated, office: village, actor: CitizenActor, rating: good, sentinel: ErrFailedPrecondition, want: "rated already"},
+		{name: "a complaint about a filed case", owner: village, state: stFiled, typ: tComplain, office: village, actor: CitizenActor},
+		{name: "a complaint after closing", owner: village, state: stClosed, rated: true, typ: tComplain, office: village, actor: CitizenActor},
+		{name: "a complaint after withdrawal", owner: county, state: stWithdrawn, typ: tComplain, office: county, actor: CitizenActor},
+		{name: "a complaint from a non-owner", owner: county, state: stAccepted, typ: tComplain, office: township, actor: CitizenActor, sentinel: ErrPermissionDenied, want: "held by office " + county},
+		{name: "a complaint by staff", owner: county, state: stAccepted, typ: tComplain, office: county, actor: "county.clerk", sentinel: ErrPermissionDenied, want: "only the citizen"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			before := villageCase(t, reg, tt.owner, tt.state)
-			e := &yizhanv1.CaseEvent{Seq: 2, Type: tt.typ, At: ts(at), OfficeCode: tt.office, ToOffice: tt.to, Approved: true, Reason: "x"}
+			if tt.rated {
+				before.Rating = yizhanv1.Rating_RATING_SATISFIED
+			}
+			e := &yizhanv1.CaseEvent{Seq: 2, Type: tt.typ, At: ts(at), OfficeCode: tt.office, ToOffice: tt.to, Approved: true, Reason: "x", Actor: tt.actor, Rating: tt.rating}
 			err := Permitted(before, e, reg)
 			if tt.sentinel == nil {
 				if err != nil {
@@ -245,6 +270,35 @@ func TestReceiveRefusesForgeries(t *testing.T) {
 		// RECEIVED by someone else than the office it was handed to.
 		log = forge(w.books[village].Events(n), &yizhanv1.CaseEvent{Type: yizhanv1.EventType_EVENT_TYPE_RECEIVED, At: ts(w.tick()), OfficeCode: county, Actor: SystemActor})
 		wantRefusedNoTrace(t, w.books[county], w.reg, &peerv1.CaseMessage{CaseNumber: n, Events: log, FromOffice: township}, "in transit")
+	})
+
+	t.Run("ratings after closing: by a non-owner, and a second one", func(t *testing.T) {
+		w := newWorld(t)
+		n := w.file(village, tobacco, eastAgent, tobaccoMaterials[:4]...)
+		w.settle()
+		for _, s := range []step{sAccept, sReview, sApprove, sCertify} {
+			w.mustDo(county, n, s.act, s.in, s.actor)
+		}
+		w.settle()
+		w.mustDo(village, n, ActionDeliver, nil, eastAgent)
+		w.settle()
+		if c, _ := w.books[county].Case(n); c.GetState() != stClosed || c.GetOwnerOffice() != village {
+			t.Fatalf("the county sees %s owned by %s", c.GetState(), c.GetOwnerOffice())
+		}
+		// The township, which relayed the case, claims the citizen's rating.
+		rating := func(office string) *yizhanv1.CaseEvent {
+			return &yizhanv1.CaseEvent{Type: yizhanv1.EventType_EVENT_TYPE_RATED, At: ts(w.tick()), Actor: CitizenActor, OfficeCode: office, Rating: yizhanv1.Rating_RATING_VERY_DISSATISFIED, Reason: "伪造"}
+		}
+		log := forge(w.books[township].Events(n), rating(township))
+		wantRefusedNoTrace(t, w.books[county], w.reg, &peerv1.CaseMessage{CaseNumber: n, Events: log, FromOffice: township}, "held by office "+village)
+		// The village's real rating, then a second one.
+		w.mustDo(village, n, sRate.act, sRate.in, sRate.actor)
+		w.settle()
+		log = forge(w.books[village].Events(n), rating(village))
+		wantRefusedNoTrace(t, w.books[township], w.reg, &peerv1.CaseMessage{CaseNumber: n, Events: log, FromOffice: village}, "rated already")
+		if c, _ := w.books[county].Case(n); c.GetRating() != sRate.in.GetRating() {
+			t.Errorf("the county holds rating %s, want %s", c.GetRating(), sRate.in.GetRating())
+		}
 	})
 
 	t.Run("a case that does not pass through the office", func(t *testing.T) {

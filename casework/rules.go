@@ -19,6 +19,10 @@ import (
 //	       └─ ACCEPTED ─ [REVIEWED] ─ DECIDED ─┬─ APPROVED ─ [CERTIFIED] ─ DELIVERED ─ CLOSED
 //	                                           └─ DENIED ───────────────── DELIVERED ─ CLOSED
 //	WITHDRAWN from any state before the decision; CLOSED and WITHDRAWN are final.
+//
+// Besides, and changing no state: COMPLAINED in any state (also CLOSED and
+// WITHDRAWN), RATED once, after CLOSED. Both are the citizen's, appended by
+// the office that owns the case.
 
 // Short names for the states.
 const (
@@ -41,6 +45,21 @@ func unpaid(c *yizhanv1.Case) bool { return c.GetFeeCents() > 0 && !c.GetFeePaid
 // final reports whether nothing more can happen to a case in state s.
 func final(s yizhanv1.CaseState) bool { return s == stClosed || s == stWithdrawn }
 
+// knownRatings are the five levels of 好差评, best first.
+var knownRatings = []yizhanv1.Rating{
+	yizhanv1.Rating_RATING_VERY_SATISFIED, yizhanv1.Rating_RATING_SATISFIED, yizhanv1.Rating_RATING_BASICALLY_SATISFIED,
+	yizhanv1.Rating_RATING_DISSATISFIED, yizhanv1.Rating_RATING_VERY_DISSATISFIED,
+}
+
+// knownRating reports whether r is one of the five levels.
+func knownRating(r yizhanv1.Rating) bool { return slices.Contains(knownRatings, r) }
+
+// badRating reports whether r is a bad rating (不满意, 非常不满意): one that
+// must say what went wrong, to be followed up within 15 working days.
+func badRating(r yizhanv1.Rating) bool {
+	return r == yizhanv1.Rating_RATING_DISSATISFIED || r == yizhanv1.Rating_RATING_VERY_DISSATISFIED
+}
+
 // checkOwner fails with sentinel unless office holds c.
 func checkOwner(c *yizhanv1.Case, office string, sentinel error) error {
 	if c.GetOwnerOffice() != office {
@@ -57,6 +76,19 @@ func checkState(c *yizhanv1.Case, e *yizhanv1.CaseEvent) error {
 	s := c.GetState()
 	fail := func(format string, args ...any) error {
 		return fmt.Errorf("case is %s: %s: %w", s, fmt.Sprintf(format, args...), ErrFailedPrecondition)
+	}
+	// The citizen's say comes after the final states too.
+	switch e.GetType() {
+	case yizhanv1.EventType_EVENT_TYPE_COMPLAINED:
+		return nil
+	case yizhanv1.EventType_EVENT_TYPE_RATED:
+		switch {
+		case s != stClosed:
+			return fail("only a closed case can be rated")
+		case c.GetRating() != yizhanv1.Rating_RATING_UNSPECIFIED:
+			return fail("it was rated already (%s)", c.GetRating())
+		}
+		return nil
 	}
 	failSuspended := func() error {
 		return fmt.Errorf("case is %s and suspended: resume it first: %w", s, ErrFailedPrecondition)
@@ -242,7 +274,8 @@ func checkState(c *yizhanv1.Case, e *yizhanv1.CaseEvent) error {
 
 // eventRight is the right an office needs to append an event of type t;
 // onPath is true when being on the case's path is enough (relaying,
-// closing, fees, withdrawal), known false for an unknown type.
+// closing, fees, withdrawal, the citizen's rating and complaints), known
+// false for an unknown type.
 func eventRight(t yizhanv1.EventType) (right yizhanv1.Right, onPath, known bool) {
 	switch t {
 	case yizhanv1.EventType_EVENT_TYPE_ACCEPTED, yizhanv1.EventType_EVENT_TYPE_REFUSED,
@@ -261,7 +294,8 @@ func eventRight(t yizhanv1.EventType) (right yizhanv1.Right, onPath, known bool)
 	case yizhanv1.EventType_EVENT_TYPE_FORWARDED, yizhanv1.EventType_EVENT_TYPE_RECEIVED,
 		yizhanv1.EventType_EVENT_TYPE_CLOSED, yizhanv1.EventType_EVENT_TYPE_WITHDRAWN,
 		yizhanv1.EventType_EVENT_TYPE_WITHDRAWAL_REQUESTED,
-		yizhanv1.EventType_EVENT_TYPE_FEE_ASSESSED, yizhanv1.EventType_EVENT_TYPE_FEE_PAID:
+		yizhanv1.EventType_EVENT_TYPE_FEE_ASSESSED, yizhanv1.EventType_EVENT_TYPE_FEE_PAID,
+		yizhanv1.EventType_EVENT_TYPE_RATED, yizhanv1.EventType_EVENT_TYPE_COMPLAINED:
 		return yizhanv1.Right_RIGHT_UNSPECIFIED, true, true
 	}
 	return yizhanv1.Right_RIGHT_UNSPECIFIED, false, false

@@ -387,7 +387,15 @@ func (s *caseService) ListCases(ctx context.Context, req *yizhanv1.ListCasesRequ
 	return resp, nil
 }
 
-// act runs one staff (or citizen) action on a case this office owns.
+// citizenOnly reports whether only the citizen may ask for action, with
+// the case's number and query code: a rating (好差评) or a complaint.
+func citizenOnly(action casework.Action) bool {
+	return action == casework.ActionRate || action == casework.ActionComplain
+}
+
+// act runs one staff (or citizen) action on a case this office owns. The
+// citizen's actions (withdraw, rate, complain: with the query code) may be
+// asked for at any office: they go to the office that owns the case.
 func (s *caseService) act(ctx context.Context, req *yizhanv1.CaseActionRequest, action casework.Action,
 	forward func(ctx context.Context, c yizhanv1.CaseServiceClient) (*yizhanv1.CaseResponse, error)) (*yizhanv1.CaseResponse, error) {
 	if req.GetNumber() == "" {
@@ -398,19 +406,20 @@ func (s *caseService) act(ctx context.Context, req *yizhanv1.CaseActionRequest, 
 		return nil, err
 	}
 	office := s.n.office.Code()
-	if p == nil {
-		if action != casework.ActionWithdraw {
-			return nil, toStatus(fmt.Errorf("%w: sign in to act on a case", auth.ErrUnauthenticated))
-		}
-		if req.GetQueryCode() == "" {
-			return nil, fieldError("query_code", "is required to withdraw without signing in")
-		}
+	byCitizen := action == casework.ActionWithdraw || citizenOnly(action)
+	switch {
+	case p != nil && citizenOnly(action):
+		return nil, toStatus(fmt.Errorf("%w: %s is signed in as staff: the citizen does %s, with the case's query code", auth.ErrPermissionDenied, p.Username, action))
+	case p == nil && !byCitizen:
+		return nil, toStatus(fmt.Errorf("%w: sign in to act on a case", auth.ErrUnauthenticated))
+	case p == nil && req.GetQueryCode() == "":
+		return nil, fieldError("query_code", fmt.Sprintf("is required to %s without signing in", action))
 	}
-	if action == casework.ActionWithdraw && req.GetQueryCode() != "" {
-		// A citizen may ask to withdraw at any office: the request goes to
-		// the office that owns the case, with the query code as authority.
+	if byCitizen && req.GetQueryCode() != "" {
+		// A citizen may ask at any office: the request goes to the office
+		// that owns the case, with the query code as authority.
 		if c, ok := s.n.office.Cases().Case(req.GetNumber()); !ok || c.GetOwnerOffice() != office {
-			return s.withdrawAtOwner(ctx, req, c)
+			return s.atOwner(ctx, req, c, forward)
 		}
 		p = nil
 	} else if p != nil && p.Office != office {
@@ -441,11 +450,13 @@ func (s *caseService) act(ctx context.Context, req *yizhanv1.CaseActionRequest, 
 	}, forward)
 }
 
-// withdrawAtOwner sends a citizen's withdrawal to the office that owns the
-// case: the owner this node's copy names, else up the tree, where the
-// county knows every case. The request goes as the citizen's: with the
-// query code, without any staff token.
-func (s *caseService) withdrawAtOwner(ctx context.Context, req *yizhanv1.CaseActionRequest, mirror *yizhanv1.Case) (*yizhanv1.CaseResponse, error) {
+// atOwner sends a citizen's action (withdraw, rate, complain: the same
+// call, by send) to the office that owns the case: the owner this node's
+// copy names, else up the tree, where the county knows every case. The
+// request goes as the citizen's: with the query code, without any staff
+// token.
+func (s *caseService) atOwner(ctx context.Context, req *yizhanv1.CaseActionRequest, mirror *yizhanv1.Case,
+	send func(ctx context.Context, c yizhanv1.CaseServiceClient) (*yizhanv1.CaseResponse, error)) (*yizhanv1.CaseResponse, error) {
 	in, _ := metadata.FromIncomingContext(ctx)
 	citizen := metadata.MD{}
 	for _, k := range []string{"x-yizhan-hops"} {
@@ -457,7 +468,7 @@ func (s *caseService) withdrawAtOwner(ctx context.Context, req *yizhanv1.CaseAct
 	var resp *yizhanv1.CaseResponse
 	call := func(ctx context.Context, conn *grpc.ClientConn) error {
 		var err error
-		resp, err = yizhanv1.NewCaseServiceClient(conn).Withdraw(ctx, req)
+		resp, err = send(ctx, yizhanv1.NewCaseServiceClient(conn))
 		return err
 	}
 	if mirror != nil && mirror.GetOwnerOffice() != "" {
@@ -560,5 +571,17 @@ func (s *caseService) Extend(ctx context.Context, r *yizhanv1.CaseActionRequest)
 func (s *caseService) GiveOpinion(ctx context.Context, r *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
 	return s.act(ctx, r, casework.ActionGiveOpinion, func(ctx context.Context, c yizhanv1.CaseServiceClient) (*yizhanv1.CaseResponse, error) {
 		return c.GiveOpinion(ctx, r)
+	})
+}
+
+func (s *caseService) Rate(ctx context.Context, r *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
+	return s.act(ctx, r, casework.ActionRate, func(ctx context.Context, c yizhanv1.CaseServiceClient) (*yizhanv1.CaseResponse, error) {
+		return c.Rate(ctx, r)
+	})
+}
+
+func (s *caseService) Complain(ctx context.Context, r *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
+	return s.act(ctx, r, casework.ActionComplain, func(ctx context.Context, c yizhanv1.CaseServiceClient) (*yizhanv1.CaseResponse, error) {
+		return c.Complain(ctx, r)
 	})
 }

@@ -3,6 +3,7 @@ package node_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -452,5 +453,183 @@ func TestCitizenAtTheFilingVillageSeesTheCaseMoveOn(t *testing.T) {
 	}
 	if !got.GetCase().GetMirror() {
 		t.Error("the village's own copy is not marked as a mirror")
+	}
+}
+
+// closedCase files a tobacco licence at 东村, has the county decide and
+// certify it and 东村 deliver it, and waits until the county holds it
+// closed. It returns the filing's answer (with the query code).
+func closedCase(t *testing.T, f *caseFed, name string) *yizhanv1.Case {
+	t.Helper()
+	agent := dial(t, f.nodes["dongcun-1"]).login("dongcun", password)
+	filed := fileTobacco(t, agent, name)
+	number := filed.GetNumber()
+	countyNode := f.nodes["county-1"]
+	waitFor(t, "county owns the case", func() bool { return received(countyNode, number) }, 20*time.Second)
+	clerk := dial(t, countyNode).login("clerk", password)
+	approver := dial(t, countyNode).login("approver", password)
+	cc, ac := caseClient(t, clerk), caseClient(t, approver)
+	steps := []struct {
+		what string
+		call func() error
+	}{
+		{"accept", func() error {
+			_, err := cc.Accept(clerk.ctx(), &yizhanv1.CaseActionRequest{Number: number})
+			return err
+		}},
+		{"review", func() error {
+			_, err := cc.Review(clerk.ctx(), &yizhanv1.CaseActionRequest{Number: number, Reason: "材料齐全"})
+			return err
+		}},
+		{"decide", func() error {
+			_, err := ac.Decide(approver.ctx(), &yizhanv1.CaseActionRequest{Number: number, Approved: true, Reason: "符合条件"})
+			return err
+		}},
+		{"certify", func() error {
+			_, err := cc.Certify(clerk.ctx(), &yizhanv1.CaseActionRequest{Number: number, CertificateNumber: "4501220002"})
+			return err
+		}},
+	}
+	for _, s := range steps {
+		if err := s.call(); err != nil {
+			t.Fatalf("%s: %v", s.what, err)
+		}
+	}
+	waitFor(t, "village owns the case again", func() bool { return received(f.nodes["dongcun-1"], number) }, 20*time.Second)
+	if _, err := caseClient(t, agent).Deliver(agent.ctx(), &yizhanv1.CaseActionRequest{Number: number}); err != nil {
+		t.Fatalf("deliver: %v", err)
+	}
+	caseAt(t, countyNode, number, yizhanv1.CaseState_CASE_STATE_CLOSED, 20*time.Second)
+	return filed
+}
+
+func TestCitizenRatesAndComplainsAtAnyOffice(t *testing.T) {
+	f := newCaseFed(t, 1)
+	filed := closedCase(t, f, "孙八")
+	number, code := filed.GetNumber(), filed.GetQueryCode()
+	countyNode, dongcunNode := f.nodes["county-1"], f.nodes["dongcun-1"]
+
+	// At 西村, which never held the case: the rating goes to 东村, the
+	// office that delivered the case and owns it.
+	citizen := dial(t, f.nodes["xicun-1"])
+	cs := caseClient(t, citizen)
+	rate := func(r *yizhanv1.CaseActionRequest) error {
+		_, err := cs.Rate(citizen.ctx(), r)
+		return err
+	}
+	if err := rate(&yizhanv1.CaseActionRequest{Number: number, QueryCode: "12345678", Rating: yizhanv1.Rating_RATING_VERY_SATISFIED}); status.Code(err) != codes.NotFound {
+		t.Errorf("rate with a wrong query code: %v, want NotFound", err)
+	}
+	if err := rate(&yizhanv1.CaseActionRequest{Number: number, Rating: yizhanv1.Rating_RATING_VERY_SATISFIED}); status.Code(err) != codes.InvalidArgument {
+		t.Errorf("rate without a query code: %v, want InvalidArgument", err)
+	}
+	if err := rate(&yizhanv1.CaseActionRequest{Number: number, QueryCode: code}); status.Code(err) != codes.InvalidArgument {
+		t.Errorf("rate without a rating: %v, want InvalidArgument", err)
+	}
+	if err := rate(&yizhanv1.CaseActionRequest{Number: number, QueryCode: code, Rating: yizhanv1.Rating_RATING_VERY_DISSATISFIED}); status.Code(err) != codes.InvalidArgument {
+		t.Errorf("a bad rating without a comment: %v, want InvalidArgument", err)
+	}
+	// Staff signed in may not rate, not even with the query code.
+	agent := dial(t, dongcunNode).login("dongcun", password)
+	if _, err := caseClient(t, agent).Rate(agent.ctx(), &yizhanv1.CaseActionRequest{Number: number, QueryCode: code, Rating: yizhanv1.Rating_RATING_VERY_SATISFIED}); status.Code(err) != codes.PermissionDenied {
+		t.Errorf("rate by a signed-in agent: %v, want PermissionDenied", err)
+	}
+	if _, err := caseClient(t, agent).Complain(agent.ctx(), &yizhanv1.CaseActionRequest{Number: number, QueryCode: code, Reason: "x"}); status.Code(err) != codes.PermissionDenied {
+		t.Errorf("complaint by a signed-in agent: %v, want PermissionDenied", err)
+	}
+	if got, _ := countyNode.Office().Cases().Case(number); got.GetRating() != yizhanv1.Rating_RATING_UNSPECIFIED || got.GetComplaints() != 0 {
+		t.Fatalf("refused requests left a rating %s, %d complaints", got.GetRating(), got.GetComplaints())
+	}
+
+	resp, err := cs.Rate(citizen.ctx(), &yizhanv1.CaseActionRequest{Number: number, QueryCode: code, Rating: yizhanv1.Rating_RATING_VERY_SATISFIED, Reason: "代办员服务周到"})
+	if err != nil {
+		t.Fatalf("rate at the other village: %v", err)
+	}
+	c := resp.GetCase()
+	if c.GetRating() != yizhanv1.Rating_RATING_VERY_SATISFIED || c.GetRatingComment() != "代办员服务周到" || c.GetState() != yizhanv1.CaseState_CASE_STATE_CLOSED || c.GetOwnerOffice() != dongcun {
+		t.Errorf("after rating: %s %q, %s, owner %s", c.GetRating(), c.GetRatingComment(), c.GetState(), c.GetOwnerOffice())
+	}
+	if id := c.GetApplicant().GetIdNumber(); id != casework.MaskIDNumber(applicantID) {
+		t.Errorf("the citizen's answer shows the ID number %q", id)
+	}
+	events := dongcunNode.Office().Cases().Events(number)
+	if last := events[len(events)-1]; last.GetType() != yizhanv1.EventType_EVENT_TYPE_RATED || last.GetOfficeCode() != dongcun || last.GetActor() != casework.CitizenActor {
+		t.Errorf("东村's last event: %s by %s at %s", last.GetType(), last.GetActor(), last.GetOfficeCode())
+	}
+	// It is mirrored up to the county by itself.
+	waitFor(t, "the county has the rating", func() bool {
+		got, _ := countyNode.Office().Cases().Case(number)
+		return got.GetRating() == yizhanv1.Rating_RATING_VERY_SATISFIED
+	}, 20*time.Second)
+
+	// Once only, wherever asked.
+	if err := rate(&yizhanv1.CaseActionRequest{Number: number, QueryCode: code, Rating: yizhanv1.Rating_RATING_SATISFIED}); status.Code(err) != codes.FailedPrecondition {
+		t.Errorf("a second rating: %v, want FailedPrecondition", err)
+	}
+	county := dial(t, countyNode)
+	if _, err := caseClient(t, county).Rate(county.ctx(), &yizhanv1.CaseActionRequest{Number: number, QueryCode: code, Rating: yizhanv1.Rating_RATING_SATISFIED}); status.Code(err) != codes.FailedPrecondition {
+		t.Errorf("a second rating at the county: %v, want FailedPrecondition", err)
+	}
+
+	// A complaint at the county, which holds a copy only: it goes to 东村.
+	if _, err := caseClient(t, county).Complain(county.ctx(), &yizhanv1.CaseActionRequest{Number: number, QueryCode: "87654321", Reason: "x"}); status.Code(err) != codes.NotFound {
+		t.Errorf("complaint with a wrong query code: %v, want NotFound", err)
+	}
+	if _, err := caseClient(t, county).Complain(county.ctx(), &yizhanv1.CaseActionRequest{Number: number, QueryCode: code}); status.Code(err) != codes.InvalidArgument {
+		t.Errorf("complaint without a reason: %v, want InvalidArgument", err)
+	}
+	resp, err = caseClient(t, county).Complain(county.ctx(), &yizhanv1.CaseActionRequest{Number: number, QueryCode: code, Reason: "证照领取时多等了半小时"})
+	if err != nil {
+		t.Fatalf("complaint at the county: %v", err)
+	}
+	if resp.GetCase().GetComplaints() != 1 || resp.GetCase().GetRating() != yizhanv1.Rating_RATING_VERY_SATISFIED {
+		t.Errorf("after the complaint: %d complaints, rating %s", resp.GetCase().GetComplaints(), resp.GetCase().GetRating())
+	}
+
+	// Over REST, at 东村: a second complaint, and a second rating refused.
+	base := "http://" + dongcunNode.HTTPAddr()
+	st, body := restCall(t, "POST", base+"/v1/cases/"+number+":complain", "", `{"query_code":"`+code+`","reason":"复印收费不合理"}`)
+	if st != 200 {
+		t.Fatalf("REST complain: %d %v", st, body)
+	}
+	if n := body["case"].(map[string]any)["complaints"]; n != float64(2) {
+		t.Errorf("REST complain: complaints %v, want 2", n)
+	}
+	st, body = restCall(t, "POST", base+"/v1/cases/"+number+":rate", "", `{"query_code":"`+code+`","rating":"RATING_DISSATISFIED"}`)
+	if msg, _ := body["message"].(string); st != 400 || body["code"] != float64(codes.FailedPrecondition) || !strings.Contains(msg, "rated already") {
+		t.Errorf("REST: a second rating: %d %v, want 400 FAILED_PRECONDITION, rated already", st, body)
+	}
+	waitFor(t, "the county counts both complaints", func() bool {
+		got, _ := countyNode.Office().Cases().Case(number)
+		return got.GetComplaints() == 2
+	}, 20*time.Second)
+}
+
+func TestCitizenComplainsAboutACaseInProgress(t *testing.T) {
+	f := newCaseFed(t, 1)
+	agent := dial(t, f.nodes["dongcun-1"]).login("dongcun", password)
+	filed := fileTobacco(t, agent, "周九")
+	number := filed.GetNumber()
+	countyNode := f.nodes["county-1"]
+	waitFor(t, "county owns the case", func() bool { return received(countyNode, number) }, 20*time.Second)
+
+	// At the filing village, whose copy is behind: the complaint goes up.
+	citizen := dial(t, f.nodes["dongcun-1"])
+	cs := caseClient(t, citizen)
+	resp, err := cs.Complain(citizen.ctx(), &yizhanv1.CaseActionRequest{Number: number, QueryCode: filed.GetQueryCode(), Reason: "三天了还没受理"})
+	if err != nil {
+		t.Fatalf("complaint at the filing village: %v", err)
+	}
+	if c := resp.GetCase(); c.GetComplaints() != 1 || c.GetState() != yizhanv1.CaseState_CASE_STATE_FILED || c.GetOwnerOffice() != county {
+		t.Errorf("after the complaint: %d complaints, %s, owner %s", c.GetComplaints(), c.GetState(), c.GetOwnerOffice())
+	}
+	// A case in progress cannot be rated.
+	if _, err := cs.Rate(citizen.ctx(), &yizhanv1.CaseActionRequest{Number: number, QueryCode: filed.GetQueryCode(), Rating: yizhanv1.Rating_RATING_SATISFIED}); status.Code(err) != codes.FailedPrecondition {
+		t.Errorf("rating a case in progress: %v, want FailedPrecondition", err)
+	}
+	// The county goes on with it.
+	clerk := dial(t, countyNode).login("clerk", password)
+	if _, err := caseClient(t, clerk).Accept(clerk.ctx(), &yizhanv1.CaseActionRequest{Number: number}); err != nil {
+		t.Fatalf("accept after a complaint: %v", err)
 	}
 }

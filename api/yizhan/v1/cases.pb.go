@@ -125,6 +125,8 @@ const (
 	EventType_EVENT_TYPE_EXTENDED             EventType = 18 // 延期
 	EventType_EVENT_TYPE_OPINION_GIVEN        EventType = 19 // 联办部门意见
 	EventType_EVENT_TYPE_WITHDRAWAL_REQUESTED EventType = 20 // 撤回申请 (asked at an office that does not own the case)
+	EventType_EVENT_TYPE_RATED                EventType = 21 // 好差评: the citizen rates a closed case
+	EventType_EVENT_TYPE_COMPLAINED           EventType = 22 // 投诉: the citizen complains about a case
 )
 
 // Enum value maps for EventType.
@@ -151,6 +153,8 @@ var (
 		18: "EVENT_TYPE_EXTENDED",
 		19: "EVENT_TYPE_OPINION_GIVEN",
 		20: "EVENT_TYPE_WITHDRAWAL_REQUESTED",
+		21: "EVENT_TYPE_RATED",
+		22: "EVENT_TYPE_COMPLAINED",
 	}
 	EventType_value = map[string]int32{
 		"EVENT_TYPE_UNSPECIFIED":          0,
@@ -174,6 +178,8 @@ var (
 		"EVENT_TYPE_EXTENDED":             18,
 		"EVENT_TYPE_OPINION_GIVEN":        19,
 		"EVENT_TYPE_WITHDRAWAL_REQUESTED": 20,
+		"EVENT_TYPE_RATED":                21,
+		"EVENT_TYPE_COMPLAINED":           22,
 	}
 )
 
@@ -202,6 +208,65 @@ func (x EventType) Number() protoreflect.EnumNumber {
 // Deprecated: Use EventType.Descriptor instead.
 func (EventType) EnumDescriptor() ([]byte, []int) {
 	return file_yizhan_v1_cases_proto_rawDescGZIP(), []int{1}
+}
+
+// Rating is a citizen's rating of the service (好差评).
+type Rating int32
+
+const (
+	Rating_RATING_UNSPECIFIED         Rating = 0
+	Rating_RATING_VERY_SATISFIED      Rating = 1 // 非常满意
+	Rating_RATING_SATISFIED           Rating = 2 // 满意
+	Rating_RATING_BASICALLY_SATISFIED Rating = 3 // 基本满意
+	Rating_RATING_DISSATISFIED        Rating = 4 // 不满意
+	Rating_RATING_VERY_DISSATISFIED   Rating = 5 // 非常不满意
+)
+
+// Enum value maps for Rating.
+var (
+	Rating_name = map[int32]string{
+		0: "RATING_UNSPECIFIED",
+		1: "RATING_VERY_SATISFIED",
+		2: "RATING_SATISFIED",
+		3: "RATING_BASICALLY_SATISFIED",
+		4: "RATING_DISSATISFIED",
+		5: "RATING_VERY_DISSATISFIED",
+	}
+	Rating_value = map[string]int32{
+		"RATING_UNSPECIFIED":         0,
+		"RATING_VERY_SATISFIED":      1,
+		"RATING_SATISFIED":           2,
+		"RATING_BASICALLY_SATISFIED": 3,
+		"RATING_DISSATISFIED":        4,
+		"RATING_VERY_DISSATISFIED":   5,
+	}
+)
+
+func (x Rating) Enum() *Rating {
+	p := new(Rating)
+	*p = x
+	return p
+}
+
+func (x Rating) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Rating) Descriptor() protoreflect.EnumDescriptor {
+	return file_yizhan_v1_cases_proto_enumTypes[2].Descriptor()
+}
+
+func (Rating) Type() protoreflect.EnumType {
+	return &file_yizhan_v1_cases_proto_enumTypes[2]
+}
+
+func (x Rating) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Rating.Descriptor instead.
+func (Rating) EnumDescriptor() ([]byte, []int) {
+	return file_yizhan_v1_cases_proto_rawDescGZIP(), []int{2}
 }
 
 // Applicant is the citizen or organisation applying.
@@ -418,6 +483,7 @@ type CaseEvent struct {
 	Signature         []byte                 `protobuf:"bytes,22,opt,name=signature,proto3" json:"signature,omitempty"`
 	SignerChain       [][]byte               `protobuf:"bytes,23,rep,name=signer_chain,json=signerChain,proto3" json:"signer_chain,omitempty"` // DER, leaf first
 	Filing            *CaseFiling            `protobuf:"bytes,24,opt,name=filing,proto3" json:"filing,omitempty"`                              // filed: what the case is
+	Rating            Rating                 `protobuf:"varint,25,opt,name=rating,proto3,enum=yizhan.v1.Rating" json:"rating,omitempty"`       // rated (the comment is in reason)
 	unknownFields     protoimpl.UnknownFields
 	sizeCache         protoimpl.SizeCache
 }
@@ -618,6 +684,13 @@ func (x *CaseEvent) GetFiling() *CaseFiling {
 		return x.Filing
 	}
 	return nil
+}
+
+func (x *CaseEvent) GetRating() Rating {
+	if x != nil {
+		return x.Rating
+	}
+	return Rating_RATING_UNSPECIFIED
 }
 
 // CaseFiling is what a case is, fixed at filing and carried by the filed
@@ -922,6 +995,9 @@ type Case struct {
 	OpinionsPending   []string               `protobuf:"bytes,22,rep,name=opinions_pending,json=opinionsPending,proto3" json:"opinions_pending,omitempty"`    // joint items: co-departments yet to give an opinion
 	QueryCode         string                 `protobuf:"bytes,23,opt,name=query_code,json=queryCode,proto3" json:"query_code,omitempty"`                      // only in the answer to the filing
 	Mirror            bool                   `protobuf:"varint,24,opt,name=mirror,proto3" json:"mirror,omitempty"`                                            // true where this office holds a read-only copy
+	Rating            Rating                 `protobuf:"varint,25,opt,name=rating,proto3,enum=yizhan.v1.Rating" json:"rating,omitempty"`                      // the citizen's rating, once rated
+	RatingComment     string                 `protobuf:"bytes,26,opt,name=rating_comment,json=ratingComment,proto3" json:"rating_comment,omitempty"`
+	Complaints        int32                  `protobuf:"varint,27,opt,name=complaints,proto3" json:"complaints,omitempty"` // complaints filed about this case
 	unknownFields     protoimpl.UnknownFields
 	sizeCache         protoimpl.SizeCache
 }
@@ -1122,6 +1198,27 @@ func (x *Case) GetMirror() bool {
 		return x.Mirror
 	}
 	return false
+}
+
+func (x *Case) GetRating() Rating {
+	if x != nil {
+		return x.Rating
+	}
+	return Rating_RATING_UNSPECIFIED
+}
+
+func (x *Case) GetRatingComment() string {
+	if x != nil {
+		return x.RatingComment
+	}
+	return ""
+}
+
+func (x *Case) GetComplaints() int32 {
+	if x != nil {
+		return x.Complaints
+	}
+	return 0
 }
 
 type FileCaseRequest struct {
@@ -1545,7 +1642,8 @@ type CaseActionRequest struct {
 	SpecialProcedure  string                 `protobuf:"bytes,11,opt,name=special_procedure,json=specialProcedure,proto3" json:"special_procedure,omitempty"`   // suspend
 	DepartmentCode    string                 `protobuf:"bytes,12,opt,name=department_code,json=departmentCode,proto3" json:"department_code,omitempty"`         // giveOpinion
 	Agrees            bool                   `protobuf:"varint,13,opt,name=agrees,proto3" json:"agrees,omitempty"`                                              // giveOpinion
-	QueryCode         string                 `protobuf:"bytes,14,opt,name=query_code,json=queryCode,proto3" json:"query_code,omitempty"`                        // withdraw by the citizen
+	QueryCode         string                 `protobuf:"bytes,14,opt,name=query_code,json=queryCode,proto3" json:"query_code,omitempty"`                        // withdraw, rate, complain: the citizen's
+	Rating            Rating                 `protobuf:"varint,15,opt,name=rating,proto3,enum=yizhan.v1.Rating" json:"rating,omitempty"`                        // rate (the comment is reason)
 	unknownFields     protoimpl.UnknownFields
 	sizeCache         protoimpl.SizeCache
 }
@@ -1678,6 +1776,13 @@ func (x *CaseActionRequest) GetQueryCode() string {
 	return ""
 }
 
+func (x *CaseActionRequest) GetRating() Rating {
+	if x != nil {
+		return x.Rating
+	}
+	return Rating_RATING_UNSPECIFIED
+}
+
 type VerifyCaseRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Number        string                 `protobuf:"bytes,1,opt,name=number,proto3" json:"number,omitempty"`
@@ -1799,7 +1904,7 @@ const file_yizhan_v1_cases_proto_rawDesc = "" +
 	"\tRouteStep\x12&\n" +
 	"\x05right\x18\x01 \x01(\x0e2\x10.yizhan.v1.RightR\x05right\x12\x1f\n" +
 	"\voffice_code\x18\x02 \x01(\tR\n" +
-	"officeCode\"\xcd\x06\n" +
+	"officeCode\"\xf8\x06\n" +
 	"\tCaseEvent\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\rR\x03seq\x12(\n" +
 	"\x04type\x18\x02 \x01(\x0e2\x14.yizhan.v1.EventTypeR\x04type\x12*\n" +
@@ -1828,7 +1933,8 @@ const file_yizhan_v1_cases_proto_rawDesc = "" +
 	"\x04hash\x18\x15 \x01(\fR\x04hash\x12\x1c\n" +
 	"\tsignature\x18\x16 \x01(\fR\tsignature\x12!\n" +
 	"\fsigner_chain\x18\x17 \x03(\fR\vsignerChain\x12-\n" +
-	"\x06filing\x18\x18 \x01(\v2\x15.yizhan.v1.CaseFilingR\x06filing\"\xed\x04\n" +
+	"\x06filing\x18\x18 \x01(\v2\x15.yizhan.v1.CaseFilingR\x06filing\x12)\n" +
+	"\x06rating\x18\x19 \x01(\x0e2\x11.yizhan.v1.RatingR\x06rating\"\xed\x04\n" +
 	"\n" +
 	"CaseFiling\x12\x16\n" +
 	"\x06number\x18\x01 \x01(\tR\x06number\x12\x1b\n" +
@@ -1859,7 +1965,7 @@ const file_yizhan_v1_cases_proto_rawDesc = "" +
 	"pausedDays\x12%\n" +
 	"\x0eextension_days\x18\a \x01(\x05R\rextensionDays\x12\x18\n" +
 	"\aoverdue\x18\b \x01(\bR\aoverdue\x12\x18\n" +
-	"\arunning\x18\t \x01(\bR\arunning\"\xaf\a\n" +
+	"\arunning\x18\t \x01(\bR\arunning\"\xa1\b\n" +
 	"\x04Case\x12\x16\n" +
 	"\x06number\x18\x01 \x01(\tR\x06number\x12\x1b\n" +
 	"\titem_code\x18\x02 \x01(\tR\bitemCode\x12!\n" +
@@ -1887,7 +1993,12 @@ const file_yizhan_v1_cases_proto_rawDesc = "" +
 	"\x10opinions_pending\x18\x16 \x03(\tR\x0fopinionsPending\x12\x1d\n" +
 	"\n" +
 	"query_code\x18\x17 \x01(\tR\tqueryCode\x12\x16\n" +
-	"\x06mirror\x18\x18 \x01(\bR\x06mirror\"\xbf\x01\n" +
+	"\x06mirror\x18\x18 \x01(\bR\x06mirror\x12)\n" +
+	"\x06rating\x18\x19 \x01(\x0e2\x11.yizhan.v1.RatingR\x06rating\x12%\n" +
+	"\x0erating_comment\x18\x1a \x01(\tR\rratingComment\x12\x1e\n" +
+	"\n" +
+	"complaints\x18\x1b \x01(\x05R\n" +
+	"complaints\"\xbf\x01\n" +
 	"\x0fFileCaseRequest\x12\x1b\n" +
 	"\titem_code\x18\x01 \x01(\tR\bitemCode\x12\x1f\n" +
 	"\voffice_code\x18\x02 \x01(\tR\n" +
@@ -1919,7 +2030,7 @@ const file_yizhan_v1_cases_proto_rawDesc = "" +
 	"\x16ListCaseEventsResponse\x12,\n" +
 	"\x06events\x18\x01 \x03(\v2\x14.yizhan.v1.CaseEventR\x06events\x12\x1f\n" +
 	"\vchain_valid\x18\x02 \x01(\bR\n" +
-	"chainValid\"\x90\x04\n" +
+	"chainValid\"\xbb\x04\n" +
 	"\x11CaseActionRequest\x12\x16\n" +
 	"\x06number\x18\x01 \x01(\tR\x06number\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x1f\n" +
@@ -1937,7 +2048,8 @@ const file_yizhan_v1_cases_proto_rawDesc = "" +
 	"\x0fdepartment_code\x18\f \x01(\tR\x0edepartmentCode\x12\x16\n" +
 	"\x06agrees\x18\r \x01(\bR\x06agrees\x12\x1d\n" +
 	"\n" +
-	"query_code\x18\x0e \x01(\tR\tqueryCode\"+\n" +
+	"query_code\x18\x0e \x01(\tR\tqueryCode\x12)\n" +
+	"\x06rating\x18\x0f \x01(\x0e2\x11.yizhan.v1.RatingR\x06rating\"+\n" +
 	"\x11VerifyCaseRequest\x12\x16\n" +
 	"\x06number\x18\x01 \x01(\tR\x06number\"\\\n" +
 	"\x12VerifyCaseResponse\x12\x14\n" +
@@ -1957,7 +2069,7 @@ const file_yizhan_v1_cases_proto_rawDesc = "" +
 	"\x11CASE_STATE_CLOSED\x10\t\x12\x16\n" +
 	"\x12CASE_STATE_REFUSED\x10\n" +
 	"\x12\x18\n" +
-	"\x14CASE_STATE_WITHDRAWN\x10\v*\xbc\x04\n" +
+	"\x14CASE_STATE_WITHDRAWN\x10\v*\xed\x04\n" +
 	"\tEventType\x12\x1a\n" +
 	"\x16EVENT_TYPE_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10EVENT_TYPE_FILED\x10\x01\x12#\n" +
@@ -1980,7 +2092,16 @@ const file_yizhan_v1_cases_proto_rawDesc = "" +
 	"\x12EVENT_TYPE_RESUMED\x10\x11\x12\x17\n" +
 	"\x13EVENT_TYPE_EXTENDED\x10\x12\x12\x1c\n" +
 	"\x18EVENT_TYPE_OPINION_GIVEN\x10\x13\x12#\n" +
-	"\x1fEVENT_TYPE_WITHDRAWAL_REQUESTED\x10\x142\xb9\x10\n" +
+	"\x1fEVENT_TYPE_WITHDRAWAL_REQUESTED\x10\x14\x12\x14\n" +
+	"\x10EVENT_TYPE_RATED\x10\x15\x12\x19\n" +
+	"\x15EVENT_TYPE_COMPLAINED\x10\x16*\xa8\x01\n" +
+	"\x06Rating\x12\x16\n" +
+	"\x12RATING_UNSPECIFIED\x10\x00\x12\x19\n" +
+	"\x15RATING_VERY_SATISFIED\x10\x01\x12\x14\n" +
+	"\x10RATING_SATISFIED\x10\x02\x12\x1e\n" +
+	"\x1aRATING_BASICALLY_SATISFIED\x10\x03\x12\x17\n" +
+	"\x13RATING_DISSATISFIED\x10\x04\x12\x1c\n" +
+	"\x18RATING_VERY_DISSATISFIED\x10\x052\x87\x12\n" +
 	"\vCaseService\x12U\n" +
 	"\bFileCase\x12\x1a.yizhan.v1.FileCaseRequest\x1a\x17.yizhan.v1.CaseResponse\"\x14\x82\xd3\xe4\x93\x02\x0e:\x01*\"\t/v1/cases\x12Y\n" +
 	"\aGetCase\x12\x19.yizhan.v1.GetCaseRequest\x1a\x17.yizhan.v1.CaseResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/cases/{number}\x12Y\n" +
@@ -2002,7 +2123,9 @@ const file_yizhan_v1_cases_proto_rawDesc = "" +
 	"\aSuspend\x12\x1c.yizhan.v1.CaseActionRequest\x1a\x17.yizhan.v1.CaseResponse\"%\x82\xd3\xe4\x93\x02\x1f:\x01*\"\x1a/v1/cases/{number}:suspend\x12e\n" +
 	"\x06Resume\x12\x1c.yizhan.v1.CaseActionRequest\x1a\x17.yizhan.v1.CaseResponse\"$\x82\xd3\xe4\x93\x02\x1e:\x01*\"\x19/v1/cases/{number}:resume\x12e\n" +
 	"\x06Extend\x12\x1c.yizhan.v1.CaseActionRequest\x1a\x17.yizhan.v1.CaseResponse\"$\x82\xd3\xe4\x93\x02\x1e:\x01*\"\x19/v1/cases/{number}:extend\x12o\n" +
-	"\vGiveOpinion\x12\x1c.yizhan.v1.CaseActionRequest\x1a\x17.yizhan.v1.CaseResponse\")\x82\xd3\xe4\x93\x02#:\x01*\"\x1e/v1/cases/{number}:giveOpinionB5Z3github.com/yizhan-gov/yizhan/api/yizhan/v1;yizhanv1b\x06proto3"
+	"\vGiveOpinion\x12\x1c.yizhan.v1.CaseActionRequest\x1a\x17.yizhan.v1.CaseResponse\")\x82\xd3\xe4\x93\x02#:\x01*\"\x1e/v1/cases/{number}:giveOpinion\x12a\n" +
+	"\x04Rate\x12\x1c.yizhan.v1.CaseActionRequest\x1a\x17.yizhan.v1.CaseResponse\"\"\x82\xd3\xe4\x93\x02\x1c:\x01*\"\x17/v1/cases/{number}:rate\x12i\n" +
+	"\bComplain\x12\x1c.yizhan.v1.CaseActionRequest\x1a\x17.yizhan.v1.CaseResponse\"&\x82\xd3\xe4\x93\x02 :\x01*\"\x1b/v1/cases/{number}:complainB5Z3github.com/yizhan-gov/yizhan/api/yizhan/v1;yizhanv1b\x06proto3"
 
 var (
 	file_yizhan_v1_cases_proto_rawDescOnce sync.Once
@@ -2016,104 +2139,112 @@ func file_yizhan_v1_cases_proto_rawDescGZIP() []byte {
 	return file_yizhan_v1_cases_proto_rawDescData
 }
 
-var file_yizhan_v1_cases_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_yizhan_v1_cases_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
 var file_yizhan_v1_cases_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_yizhan_v1_cases_proto_goTypes = []any{
 	(CaseState)(0),                 // 0: yizhan.v1.CaseState
 	(EventType)(0),                 // 1: yizhan.v1.EventType
-	(*Applicant)(nil),              // 2: yizhan.v1.Applicant
-	(*SubmittedMaterial)(nil),      // 3: yizhan.v1.SubmittedMaterial
-	(*RouteStep)(nil),              // 4: yizhan.v1.RouteStep
-	(*CaseEvent)(nil),              // 5: yizhan.v1.CaseEvent
-	(*CaseFiling)(nil),             // 6: yizhan.v1.CaseFiling
-	(*Deadlines)(nil),              // 7: yizhan.v1.Deadlines
-	(*Case)(nil),                   // 8: yizhan.v1.Case
-	(*FileCaseRequest)(nil),        // 9: yizhan.v1.FileCaseRequest
-	(*CaseResponse)(nil),           // 10: yizhan.v1.CaseResponse
-	(*GetCaseRequest)(nil),         // 11: yizhan.v1.GetCaseRequest
-	(*ListCasesRequest)(nil),       // 12: yizhan.v1.ListCasesRequest
-	(*ListCasesResponse)(nil),      // 13: yizhan.v1.ListCasesResponse
-	(*ListCaseEventsRequest)(nil),  // 14: yizhan.v1.ListCaseEventsRequest
-	(*ListCaseEventsResponse)(nil), // 15: yizhan.v1.ListCaseEventsResponse
-	(*CaseActionRequest)(nil),      // 16: yizhan.v1.CaseActionRequest
-	(*VerifyCaseRequest)(nil),      // 17: yizhan.v1.VerifyCaseRequest
-	(*VerifyCaseResponse)(nil),     // 18: yizhan.v1.VerifyCaseResponse
-	(Right)(0),                     // 19: yizhan.v1.Right
-	(*timestamppb.Timestamp)(nil),  // 20: google.protobuf.Timestamp
-	(CaseKind)(0),                  // 21: yizhan.v1.CaseKind
+	(Rating)(0),                    // 2: yizhan.v1.Rating
+	(*Applicant)(nil),              // 3: yizhan.v1.Applicant
+	(*SubmittedMaterial)(nil),      // 4: yizhan.v1.SubmittedMaterial
+	(*RouteStep)(nil),              // 5: yizhan.v1.RouteStep
+	(*CaseEvent)(nil),              // 6: yizhan.v1.CaseEvent
+	(*CaseFiling)(nil),             // 7: yizhan.v1.CaseFiling
+	(*Deadlines)(nil),              // 8: yizhan.v1.Deadlines
+	(*Case)(nil),                   // 9: yizhan.v1.Case
+	(*FileCaseRequest)(nil),        // 10: yizhan.v1.FileCaseRequest
+	(*CaseResponse)(nil),           // 11: yizhan.v1.CaseResponse
+	(*GetCaseRequest)(nil),         // 12: yizhan.v1.GetCaseRequest
+	(*ListCasesRequest)(nil),       // 13: yizhan.v1.ListCasesRequest
+	(*ListCasesResponse)(nil),      // 14: yizhan.v1.ListCasesResponse
+	(*ListCaseEventsRequest)(nil),  // 15: yizhan.v1.ListCaseEventsRequest
+	(*ListCaseEventsResponse)(nil), // 16: yizhan.v1.ListCaseEventsResponse
+	(*CaseActionRequest)(nil),      // 17: yizhan.v1.CaseActionRequest
+	(*VerifyCaseRequest)(nil),      // 18: yizhan.v1.VerifyCaseRequest
+	(*VerifyCaseResponse)(nil),     // 19: yizhan.v1.VerifyCaseResponse
+	(Right)(0),                     // 20: yizhan.v1.Right
+	(*timestamppb.Timestamp)(nil),  // 21: google.protobuf.Timestamp
+	(CaseKind)(0),                  // 22: yizhan.v1.CaseKind
 }
 var file_yizhan_v1_cases_proto_depIdxs = []int32{
-	19, // 0: yizhan.v1.RouteStep.right:type_name -> yizhan.v1.Right
+	20, // 0: yizhan.v1.RouteStep.right:type_name -> yizhan.v1.Right
 	1,  // 1: yizhan.v1.CaseEvent.type:type_name -> yizhan.v1.EventType
-	20, // 2: yizhan.v1.CaseEvent.at:type_name -> google.protobuf.Timestamp
-	3,  // 3: yizhan.v1.CaseEvent.materials:type_name -> yizhan.v1.SubmittedMaterial
-	6,  // 4: yizhan.v1.CaseEvent.filing:type_name -> yizhan.v1.CaseFiling
-	21, // 5: yizhan.v1.CaseFiling.case_kind:type_name -> yizhan.v1.CaseKind
-	4,  // 6: yizhan.v1.CaseFiling.route:type_name -> yizhan.v1.RouteStep
-	2,  // 7: yizhan.v1.CaseFiling.applicant:type_name -> yizhan.v1.Applicant
-	20, // 8: yizhan.v1.Deadlines.accepted_at:type_name -> google.protobuf.Timestamp
-	20, // 9: yizhan.v1.Deadlines.statutory_due:type_name -> google.protobuf.Timestamp
-	20, // 10: yizhan.v1.Deadlines.promised_due:type_name -> google.protobuf.Timestamp
-	21, // 11: yizhan.v1.Case.case_kind:type_name -> yizhan.v1.CaseKind
-	0,  // 12: yizhan.v1.Case.state:type_name -> yizhan.v1.CaseState
-	2,  // 13: yizhan.v1.Case.applicant:type_name -> yizhan.v1.Applicant
-	3,  // 14: yizhan.v1.Case.materials:type_name -> yizhan.v1.SubmittedMaterial
-	4,  // 15: yizhan.v1.Case.route:type_name -> yizhan.v1.RouteStep
-	7,  // 16: yizhan.v1.Case.deadlines:type_name -> yizhan.v1.Deadlines
-	20, // 17: yizhan.v1.Case.filed_at:type_name -> google.protobuf.Timestamp
-	20, // 18: yizhan.v1.Case.updated_at:type_name -> google.protobuf.Timestamp
-	2,  // 19: yizhan.v1.FileCaseRequest.applicant:type_name -> yizhan.v1.Applicant
-	3,  // 20: yizhan.v1.FileCaseRequest.materials:type_name -> yizhan.v1.SubmittedMaterial
-	8,  // 21: yizhan.v1.CaseResponse.case:type_name -> yizhan.v1.Case
-	0,  // 22: yizhan.v1.ListCasesRequest.state:type_name -> yizhan.v1.CaseState
-	8,  // 23: yizhan.v1.ListCasesResponse.cases:type_name -> yizhan.v1.Case
-	5,  // 24: yizhan.v1.ListCaseEventsResponse.events:type_name -> yizhan.v1.CaseEvent
-	3,  // 25: yizhan.v1.CaseActionRequest.materials:type_name -> yizhan.v1.SubmittedMaterial
-	9,  // 26: yizhan.v1.CaseService.FileCase:input_type -> yizhan.v1.FileCaseRequest
-	11, // 27: yizhan.v1.CaseService.GetCase:input_type -> yizhan.v1.GetCaseRequest
-	12, // 28: yizhan.v1.CaseService.ListCases:input_type -> yizhan.v1.ListCasesRequest
-	14, // 29: yizhan.v1.CaseService.ListCaseEvents:input_type -> yizhan.v1.ListCaseEventsRequest
-	17, // 30: yizhan.v1.CaseService.VerifyCase:input_type -> yizhan.v1.VerifyCaseRequest
-	16, // 31: yizhan.v1.CaseService.Accept:input_type -> yizhan.v1.CaseActionRequest
-	16, // 32: yizhan.v1.CaseService.RequestCorrection:input_type -> yizhan.v1.CaseActionRequest
-	16, // 33: yizhan.v1.CaseService.Resubmit:input_type -> yizhan.v1.CaseActionRequest
-	16, // 34: yizhan.v1.CaseService.Refuse:input_type -> yizhan.v1.CaseActionRequest
-	16, // 35: yizhan.v1.CaseService.Review:input_type -> yizhan.v1.CaseActionRequest
-	16, // 36: yizhan.v1.CaseService.Decide:input_type -> yizhan.v1.CaseActionRequest
-	16, // 37: yizhan.v1.CaseService.Certify:input_type -> yizhan.v1.CaseActionRequest
-	16, // 38: yizhan.v1.CaseService.AssessFee:input_type -> yizhan.v1.CaseActionRequest
-	16, // 39: yizhan.v1.CaseService.Pay:input_type -> yizhan.v1.CaseActionRequest
-	16, // 40: yizhan.v1.CaseService.Deliver:input_type -> yizhan.v1.CaseActionRequest
-	16, // 41: yizhan.v1.CaseService.Withdraw:input_type -> yizhan.v1.CaseActionRequest
-	16, // 42: yizhan.v1.CaseService.Suspend:input_type -> yizhan.v1.CaseActionRequest
-	16, // 43: yizhan.v1.CaseService.Resume:input_type -> yizhan.v1.CaseActionRequest
-	16, // 44: yizhan.v1.CaseService.Extend:input_type -> yizhan.v1.CaseActionRequest
-	16, // 45: yizhan.v1.CaseService.GiveOpinion:input_type -> yizhan.v1.CaseActionRequest
-	10, // 46: yizhan.v1.CaseService.FileCase:output_type -> yizhan.v1.CaseResponse
-	10, // 47: yizhan.v1.CaseService.GetCase:output_type -> yizhan.v1.CaseResponse
-	13, // 48: yizhan.v1.CaseService.ListCases:output_type -> yizhan.v1.ListCasesResponse
-	15, // 49: yizhan.v1.CaseService.ListCaseEvents:output_type -> yizhan.v1.ListCaseEventsResponse
-	18, // 50: yizhan.v1.CaseService.VerifyCase:output_type -> yizhan.v1.VerifyCaseResponse
-	10, // 51: yizhan.v1.CaseService.Accept:output_type -> yizhan.v1.CaseResponse
-	10, // 52: yizhan.v1.CaseService.RequestCorrection:output_type -> yizhan.v1.CaseResponse
-	10, // 53: yizhan.v1.CaseService.Resubmit:output_type -> yizhan.v1.CaseResponse
-	10, // 54: yizhan.v1.CaseService.Refuse:output_type -> yizhan.v1.CaseResponse
-	10, // 55: yizhan.v1.CaseService.Review:output_type -> yizhan.v1.CaseResponse
-	10, // 56: yizhan.v1.CaseService.Decide:output_type -> yizhan.v1.CaseResponse
-	10, // 57: yizhan.v1.CaseService.Certify:output_type -> yizhan.v1.CaseResponse
-	10, // 58: yizhan.v1.CaseService.AssessFee:output_type -> yizhan.v1.CaseResponse
-	10, // 59: yizhan.v1.CaseService.Pay:output_type -> yizhan.v1.CaseResponse
-	10, // 60: yizhan.v1.CaseService.Deliver:output_type -> yizhan.v1.CaseResponse
-	10, // 61: yizhan.v1.CaseService.Withdraw:output_type -> yizhan.v1.CaseResponse
-	10, // 62: yizhan.v1.CaseService.Suspend:output_type -> yizhan.v1.CaseResponse
-	10, // 63: yizhan.v1.CaseService.Resume:output_type -> yizhan.v1.CaseResponse
-	10, // 64: yizhan.v1.CaseService.Extend:output_type -> yizhan.v1.CaseResponse
-	10, // 65: yizhan.v1.CaseService.GiveOpinion:output_type -> yizhan.v1.CaseResponse
-	46, // [46:66] is the sub-list for method output_type
-	26, // [26:46] is the sub-list for method input_type
-	26, // [26:26] is the sub-list for extension type_name
-	26, // [26:26] is the sub-list for extension extendee
-	0,  // [0:26] is the sub-list for field type_name
+	21, // 2: yizhan.v1.CaseEvent.at:type_name -> google.protobuf.Timestamp
+	4,  // 3: yizhan.v1.CaseEvent.materials:type_name -> yizhan.v1.SubmittedMaterial
+	7,  // 4: yizhan.v1.CaseEvent.filing:type_name -> yizhan.v1.CaseFiling
+	2,  // 5: yizhan.v1.CaseEvent.rating:type_name -> yizhan.v1.Rating
+	22, // 6: yizhan.v1.CaseFiling.case_kind:type_name -> yizhan.v1.CaseKind
+	5,  // 7: yizhan.v1.CaseFiling.route:type_name -> yizhan.v1.RouteStep
+	3,  // 8: yizhan.v1.CaseFiling.applicant:type_name -> yizhan.v1.Applicant
+	21, // 9: yizhan.v1.Deadlines.accepted_at:type_name -> google.protobuf.Timestamp
+	21, // 10: yizhan.v1.Deadlines.statutory_due:type_name -> google.protobuf.Timestamp
+	21, // 11: yizhan.v1.Deadlines.promised_due:type_name -> google.protobuf.Timestamp
+	22, // 12: yizhan.v1.Case.case_kind:type_name -> yizhan.v1.CaseKind
+	0,  // 13: yizhan.v1.Case.state:type_name -> yizhan.v1.CaseState
+	3,  // 14: yizhan.v1.Case.applicant:type_name -> yizhan.v1.Applicant
+	4,  // 15: yizhan.v1.Case.materials:type_name -> yizhan.v1.SubmittedMaterial
+	5,  // 16: yizhan.v1.Case.route:type_name -> yizhan.v1.RouteStep
+	8,  // 17: yizhan.v1.Case.deadlines:type_name -> yizhan.v1.Deadlines
+	21, // 18: yizhan.v1.Case.filed_at:type_name -> google.protobuf.Timestamp
+	21, // 19: yizhan.v1.Case.updated_at:type_name -> google.protobuf.Timestamp
+	2,  // 20: yizhan.v1.Case.rating:type_name -> yizhan.v1.Rating
+	3,  // 21: yizhan.v1.FileCaseRequest.applicant:type_name -> yizhan.v1.Applicant
+	4,  // 22: yizhan.v1.FileCaseRequest.materials:type_name -> yizhan.v1.SubmittedMaterial
+	9,  // 23: yizhan.v1.CaseResponse.case:type_name -> yizhan.v1.Case
+	0,  // 24: yizhan.v1.ListCasesRequest.state:type_name -> yizhan.v1.CaseState
+	9,  // 25: yizhan.v1.ListCasesResponse.cases:type_name -> yizhan.v1.Case
+	6,  // 26: yizhan.v1.ListCaseEventsResponse.events:type_name -> yizhan.v1.CaseEvent
+	4,  // 27: yizhan.v1.CaseActionRequest.materials:type_name -> yizhan.v1.SubmittedMaterial
+	2,  // 28: yizhan.v1.CaseActionRequest.rating:type_name -> yizhan.v1.Rating
+	10, // 29: yizhan.v1.CaseService.FileCase:input_type -> yizhan.v1.FileCaseRequest
+	12, // 30: yizhan.v1.CaseService.GetCase:input_type -> yizhan.v1.GetCaseRequest
+	13, // 31: yizhan.v1.CaseService.ListCases:input_type -> yizhan.v1.ListCasesRequest
+	15, // 32: yizhan.v1.CaseService.ListCaseEvents:input_type -> yizhan.v1.ListCaseEventsRequest
+	18, // 33: yizhan.v1.CaseService.VerifyCase:input_type -> yizhan.v1.VerifyCaseRequest
+	17, // 34: yizhan.v1.CaseService.Accept:input_type -> yizhan.v1.CaseActionRequest
+	17, // 35: yizhan.v1.CaseService.RequestCorrection:input_type -> yizhan.v1.CaseActionRequest
+	17, // 36: yizhan.v1.CaseService.Resubmit:input_type -> yizhan.v1.CaseActionRequest
+	17, // 37: yizhan.v1.CaseService.Refuse:input_type -> yizhan.v1.CaseActionRequest
+	17, // 38: yizhan.v1.CaseService.Review:input_type -> yizhan.v1.CaseActionRequest
+	17, // 39: yizhan.v1.CaseService.Decide:input_type -> yizhan.v1.CaseActionRequest
+	17, // 40: yizhan.v1.CaseService.Certify:input_type -> yizhan.v1.CaseActionRequest
+	17, // 41: yizhan.v1.CaseService.AssessFee:input_type -> yizhan.v1.CaseActionRequest
+	17, // 42: yizhan.v1.CaseService.Pay:input_type -> yizhan.v1.CaseActionRequest
+	17, // 43: yizhan.v1.CaseService.Deliver:input_type -> yizhan.v1.CaseActionRequest
+	17, // 44: yizhan.v1.CaseService.Withdraw:input_type -> yizhan.v1.CaseActionRequest
+	17, // 45: yizhan.v1.CaseService.Suspend:input_type -> yizhan.v1.CaseActionRequest
+	17, // 46: yizhan.v1.CaseService.Resume:input_type -> yizhan.v1.CaseActionRequest
+	17, // 47: yizhan.v1.CaseService.Extend:input_type -> yizhan.v1.CaseActionRequest
+	17, // 48: yizhan.v1.CaseService.GiveOpinion:input_type -> yizhan.v1.CaseActionRequest
+	17, // 49: yizhan.v1.CaseService.Rate:input_type -> yizhan.v1.CaseActionRequest
+	17, // 50: yizhan.v1.CaseService.Complain:input_type -> yizhan.v1.CaseActionRequest
+	11, // 51: yizhan.v1.CaseService.FileCase:output_type -> yizhan.v1.CaseResponse
+	11, // 52: yizhan.v1.CaseService.GetCase:output_type -> yizhan.v1.CaseResponse
+	14, // 53: yizhan.v1.CaseService.ListCases:output_type -> yizhan.v1.ListCasesResponse
+	16, // 54: yizhan.v1.CaseService.ListCaseEvents:output_type -> yizhan.v1.ListCaseEventsResponse
+	19, // 55: yizhan.v1.CaseService.VerifyCase:output_type -> yizhan.v1.VerifyCaseResponse
+	11, // 56: yizhan.v1.CaseService.Accept:output_type -> yizhan.v1.CaseResponse
+	11, // 57: yizhan.v1.CaseService.RequestCorrection:output_type -> yizhan.v1.CaseResponse
+	11, // 58: yizhan.v1.CaseService.Resubmit:output_type -> yizhan.v1.CaseResponse
+	11, // 59: yizhan.v1.CaseService.Refuse:output_type -> yizhan.v1.CaseResponse
+	11, // 60: yizhan.v1.CaseService.Review:output_type -> yizhan.v1.CaseResponse
+	11, // 61: yizhan.v1.CaseService.Decide:output_type -> yizhan.v1.CaseResponse
+	11, // 62: yizhan.v1.CaseService.Certify:output_type -> yizhan.v1.CaseResponse
+	11, // 63: yizhan.v1.CaseService.AssessFee:output_type -> yizhan.v1.CaseResponse
+	11, // 64: yizhan.v1.CaseService.Pay:output_type -> yizhan.v1.CaseResponse
+	11, // 65: yizhan.v1.CaseService.Deliver:output_type -> yizhan.v1.CaseResponse
+	11, // 66: yizhan.v1.CaseService.Withdraw:output_type -> yizhan.v1.CaseResponse
+	11, // 67: yizhan.v1.CaseService.Suspend:output_type -> yizhan.v1.CaseResponse
+	11, // 68: yizhan.v1.CaseService.Resume:output_type -> yizhan.v1.CaseResponse
+	11, // 69: yizhan.v1.CaseService.Extend:output_type -> yizhan.v1.CaseResponse
+	11, // 70: yizhan.v1.CaseService.GiveOpinion:output_type -> yizhan.v1.CaseResponse
+	11, // 71: yizhan.v1.CaseService.Rate:output_type -> yizhan.v1.CaseResponse
+	11, // 72: yizhan.v1.CaseService.Complain:output_type -> yizhan.v1.CaseResponse
+	51, // [51:73] is the sub-list for method output_type
+	29, // [29:51] is the sub-list for method input_type
+	29, // [29:29] is the sub-list for extension type_name
+	29, // [29:29] is the sub-list for extension extendee
+	0,  // [0:29] is the sub-list for field type_name
 }
 
 func init() { file_yizhan_v1_cases_proto_init() }
@@ -2127,7 +2258,7 @@ func file_yizhan_v1_cases_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_yizhan_v1_cases_proto_rawDesc), len(file_yizhan_v1_cases_proto_rawDesc)),
-			NumEnums:      2,
+			NumEnums:      3,
 			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   1,

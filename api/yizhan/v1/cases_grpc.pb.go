@@ -39,6 +39,8 @@ const (
 	CaseService_Resume_FullMethodName            = "/yizhan.v1.CaseService/Resume"
 	CaseService_Extend_FullMethodName            = "/yizhan.v1.CaseService/Extend"
 	CaseService_GiveOpinion_FullMethodName       = "/yizhan.v1.CaseService/GiveOpinion"
+	CaseService_Rate_FullMethodName              = "/yizhan.v1.CaseService/Rate"
+	CaseService_Complain_FullMethodName          = "/yizhan.v1.CaseService/Complain"
 )
 
 // CaseServiceClient is the client API for CaseService service.
@@ -67,6 +69,10 @@ type CaseServiceClient interface {
 	Resume(ctx context.Context, in *CaseActionRequest, opts ...grpc.CallOption) (*CaseResponse, error)
 	Extend(ctx context.Context, in *CaseActionRequest, opts ...grpc.CallOption) (*CaseResponse, error)
 	GiveOpinion(ctx context.Context, in *CaseActionRequest, opts ...grpc.CallOption) (*CaseResponse, error)
+	// Rate records the citizen's rating (好差评) of a closed case, once.
+	Rate(ctx context.Context, in *CaseActionRequest, opts ...grpc.CallOption) (*CaseResponse, error)
+	// Complain records a citizen's complaint (投诉) about a case.
+	Complain(ctx context.Context, in *CaseActionRequest, opts ...grpc.CallOption) (*CaseResponse, error)
 }
 
 type caseServiceClient struct {
@@ -277,6 +283,26 @@ func (c *caseServiceClient) GiveOpinion(ctx context.Context, in *CaseActionReque
 	return out, nil
 }
 
+func (c *caseServiceClient) Rate(ctx context.Context, in *CaseActionRequest, opts ...grpc.CallOption) (*CaseResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CaseResponse)
+	err := c.cc.Invoke(ctx, CaseService_Rate_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *caseServiceClient) Complain(ctx context.Context, in *CaseActionRequest, opts ...grpc.CallOption) (*CaseResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CaseResponse)
+	err := c.cc.Invoke(ctx, CaseService_Complain_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // CaseServiceServer is the server API for CaseService service.
 // All implementations must embed UnimplementedCaseServiceServer
 // for forward compatibility.
@@ -303,6 +329,10 @@ type CaseServiceServer interface {
 	Resume(context.Context, *CaseActionRequest) (*CaseResponse, error)
 	Extend(context.Context, *CaseActionRequest) (*CaseResponse, error)
 	GiveOpinion(context.Context, *CaseActionRequest) (*CaseResponse, error)
+	// Rate records the citizen's rating (好差评) of a closed case, once.
+	Rate(context.Context, *CaseActionRequest) (*CaseResponse, error)
+	// Complain records a citizen's complaint (投诉) about a case.
+	Complain(context.Context, *CaseActionRequest) (*CaseResponse, error)
 	mustEmbedUnimplementedCaseServiceServer()
 }
 
@@ -372,6 +402,12 @@ func (UnimplementedCaseServiceServer) Extend(context.Context, *CaseActionRequest
 }
 func (UnimplementedCaseServiceServer) GiveOpinion(context.Context, *CaseActionRequest) (*CaseResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GiveOpinion not implemented")
+}
+func (UnimplementedCaseServiceServer) Rate(context.Context, *CaseActionRequest) (*CaseResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Rate not implemented")
+}
+func (UnimplementedCaseServiceServer) Complain(context.Context, *CaseActionRequest) (*CaseResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Complain not implemented")
 }
 func (UnimplementedCaseServiceServer) mustEmbedUnimplementedCaseServiceServer() {}
 func (UnimplementedCaseServiceServer) testEmbeddedByValue()                     {}
@@ -754,6 +790,42 @@ func _CaseService_GiveOpinion_Handler(srv interface{}, ctx context.Context, dec 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _CaseService_Rate_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CaseActionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CaseServiceServer).Rate(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CaseService_Rate_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CaseServiceServer).Rate(ctx, req.(*CaseActionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CaseService_Complain_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CaseActionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CaseServiceServer).Complain(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CaseService_Complain_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CaseServiceServer).Complain(ctx, req.(*CaseActionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // CaseService_ServiceDesc is the grpc.ServiceDesc for CaseService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -840,6 +912,14 @@ var CaseService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GiveOpinion",
 			Handler:    _CaseService_GiveOpinion_Handler,
+		},
+		{
+			MethodName: "Rate",
+			Handler:    _CaseService_Rate_Handler,
+		},
+		{
+			MethodName: "Complain",
+			Handler:    _CaseService_Complain_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
