@@ -355,6 +355,45 @@ func TestBrowser(t *testing.T) {
 		tracker.see("审批：准予")
 		tracker.see("制证")
 		tracker.see("证照编号")
+
+		// Still at 西村, the citizen rates it (it is recorded at 东村,
+		// which delivered it). 不满意 needs a comment: the error is next
+		// to the field.
+		tracker.see("好差评")
+		tracker.do(chromedp.Click(chromedp.CSS("#f-rate-rating input[value='4']")))
+		if resp := tracker.clickNav("#rate button.primary"); resp.Status != 400 {
+			t.Errorf("不满意 without a comment: status %d, want 400", resp.Status)
+		}
+		if got := tracker.textIf("#e-rate-reason"); !strings.Contains(got, "请写明哪里不满意") {
+			t.Errorf("error next to 评价说明 = %q", got)
+		}
+		tracker.do(chromedp.Evaluate[chromedp.Void](`document.querySelector("#rate").scrollIntoView({block: "center"})`))
+		tracker.shot("track-rate-error.png", false)
+		tracker.do(chromedp.Click(chromedp.CSS("#f-rate-rating input[value='1']")))
+		tracker.set("#f-rate-reason", "代办员很耐心，一次就办好了")
+		tracker.clickNav("#rate button.primary")
+		tracker.see("评价已提交")
+		if got := tracker.textIf("#rating"); !strings.Contains(got, "非常满意") || !strings.Contains(got, "代办员很耐心，一次就办好了") {
+			t.Errorf("the rating on the page = %q\n%s", got, tracker.pageText())
+		}
+		tracker.see("好差评：非常满意") // in the timeline
+		tracker.notSee("提交评价")  // once only
+
+		// Then a complaint, about the same case.
+		tracker.openAct("complain")
+		tracker.set("#f-complain-reason", "领证时窗口无人，等了半小时")
+		tracker.clickNav("#act-complain button.primary")
+		tracker.see("投诉已提交")
+		tracker.see("已提交投诉 1 件")
+		tracker.see("领证时窗口无人，等了半小时") // in the timeline
+		tracker.shot("track-rated.png", true)
+
+		// The county window sees both on its copy of the case.
+		clerk.waitSee("/cases/"+number, "领证时窗口无人", 30*time.Second)
+		clerk.see("非常满意")
+		if got := clerk.textIf("#complaints"); got != "1 件" {
+			t.Errorf("complaints on the staff page = %q, want 1 件", got)
+		}
 	})
 
 	t.Run("after a delegation to the township the next case stops there", func(t *testing.T) {
@@ -470,6 +509,17 @@ func (b *browser) text(sel string) string {
 		b.t.Fatalf("text of %s: %v", sel, err)
 	}
 	return v
+}
+
+// textIf is the text of what sel finds, "" (at once) when it finds nothing.
+func (b *browser) textIf(sel string) string {
+	b.t.Helper()
+	s, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](fmt.Sprintf(
+		`(() => { const e = document.querySelector(%q); return e ? e.innerText : ""; })()`, sel)))
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return s
 }
 
 // pageText is the page's text as a person reads it.

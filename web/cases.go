@@ -349,6 +349,7 @@ func describeEvent(e *yizhanv1.CaseEvent, offices, deps map[string]string) event
 		}
 		return strings.Join(names, "、")
 	}
+	reason := "理由："
 	switch e.GetType() {
 	case yizhanv1.EventType_EVENT_TYPE_FILED:
 		v.Label = "申请"
@@ -415,10 +416,19 @@ func describeEvent(e *yizhanv1.CaseEvent, offices, deps map[string]string) event
 		} else {
 			v.Label += "（不同意）"
 		}
+	case yizhanv1.EventType_EVENT_TYPE_RATED:
+		v.Label, v.Class = "好差评："+ratingNames[e.GetRating()], "ok"
+		if badRating(e.GetRating()) {
+			v.Class = "bad"
+		}
+		reason = "评价说明："
+	case yizhanv1.EventType_EVENT_TYPE_COMPLAINED:
+		v.Label, v.Class = "投诉", "bad"
+		reason = "投诉内容："
 	default:
 		v.Label = e.GetType().String()
 	}
-	line("理由：", e.GetReason())
+	line(reason, e.GetReason())
 	line("依据：", e.GetLegalBasis())
 	return v
 }

@@ -288,6 +288,9 @@ var translations = []translation{
 		return m[1] + " 是" + weekdayZH[m[2]] + "，本来就休息：节假日须在周一至周五"
 	}),
 	tr(`must be between 2000 and 2100, got (-?\d+)`, lit("年份须在 2000 至 2100 之间")),
+	tr(`is required for a rating of \w+: .*`, lit("必填：请写明哪里不满意，以便跟进整改")),
+	tr(`-?\d+ is not a rating: .*`, lit("请选择一项评价")),
+	tr(`is required: one of \[RATING_.*`, lit("请选择一项评价")),
 	tr(`is required: .*`, lit("必填")),
 	tr(`must be 18 characters, got (\d+)`, func(m []string) string { return "须为 18 位（现为 " + m[1] + " 位）" }),
 	tr(`the first 17 characters must be digits.*`, lit("前 17 位须为数字")),

@@ -11,9 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
-
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 )
 
@@ -197,11 +194,6 @@ func filingField(field string) string {
 	return ""
 }
 
-type trackData struct {
-	Number string
-	Case   *caseData
-}
-
 func (s *server) trackPage(rq *request) error {
 	d := &trackData{Number: rq.r.URL.Query().Get("number")}
 	s.formCSRF(rq)
@@ -210,44 +202,17 @@ func (s *server) trackPage(rq *request) error {
 
 func (s *server) track(rq *request) error {
 	f := rq.r.PostForm
-	d := &trackData{Number: strings.TrimSpace(f.Get("number"))}
+	number := strings.TrimSpace(f.Get("number"))
 	code := strings.TrimSpace(f.Get("query_code"))
 	var errs formErrors
-	if d.Number == "" {
+	if number == "" {
 		errs.add("number", "请填写办件编号")
 	}
 	if code == "" {
 		errs.add("query_code", "请填写查询码")
 	}
-	again := func(status int, errs formErrors) error {
-		errs.labels = map[string]string{"number": "办件编号", "query_code": "查询码"}
-		s.formCSRF(rq)
-		return s.render(rq, status, "track", &view{Title: "办件查询", Section: "track", Data: d, Errs: errs})
-	}
 	if errs.Any() {
-		return again(http.StatusBadRequest, errs)
+		return s.trackSearch(rq, http.StatusBadRequest, number, errs)
 	}
-	// Asked as the citizen: with the query code, without any staff token.
-	cd, err := s.loadCase(rq, rq.r.Context(), d.Number, code)
-	if err != nil {
-		if fe, ok := fieldErrors(err, "", func(f string) string {
-			if f == "number" || f == "query_code" {
-				return f
-			}
-			return ""
-		}); ok {
-			return again(http.StatusBadRequest, fe)
-		}
-		switch status.Code(err) {
-		case codes.NotFound, codes.PermissionDenied:
-			errs.addGeneral("没有找到该办件：请核对办件编号和查询码。")
-			return again(http.StatusNotFound, errs)
-		case codes.Unavailable, codes.DeadlineExceeded:
-			errs.addGeneral("暂时无法连接到保存该办件的办事点，请稍后再查。")
-			return again(http.StatusServiceUnavailable, errs)
-		}
-		return err
-	}
-	d.Case = cd
-	return s.render(rq, http.StatusOK, "track", &view{Title: "办件查询 " + d.Number, Section: "track", Data: d, NoStore: true})
+	return s.showTracked(rq, http.StatusOK, number, code, 0, "", formValues{}, formErrors{}, "")
 }

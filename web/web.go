@@ -59,6 +59,7 @@ type server struct {
 	client   *http.Client
 	handler  http.Handler
 	receipts receipts
+	tickets  tickets
 }
 
 // asset is a static file with its gzipped form and a content hash.
@@ -159,6 +160,8 @@ func (s *server) routes() http.Handler {
 		handle("GET /cases/{number}/print/{doc}", s.casePrint)
 		handle("GET /track", s.trackPage)
 		handle("POST /track", s.track)
+		handle("POST /track/{action}", s.trackAct)
+		handle("GET /track/t/{id}", s.trackTicket)
 	}
 
 	handle("/", func(rq *request) error { return errNotFound })

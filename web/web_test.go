@@ -115,15 +115,27 @@ type fakeCases struct {
 	getCase func(*yizhanv1.GetCaseRequest) (*yizhanv1.CaseResponse, error)
 	refuse  func(*yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error)
 	file    func(context.Context, *yizhanv1.FileCaseRequest) (*yizhanv1.CaseResponse, error)
+	rate    func(context.Context, *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error)
 	refuses atomic.Int32
+}
+
+func (f *fakeCases) Rate(ctx context.Context, req *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
+	return f.rate(ctx, req)
 }
 
 func (f *fakeCases) GetCase(_ context.Context, req *yizhanv1.GetCaseRequest) (*yizhanv1.CaseResponse, error) {
 	return f.getCase(req)
 }
 
-func (f *fakeCases) ListCaseEvents(context.Context, *yizhanv1.ListCaseEventsRequest) (*yizhanv1.ListCaseEventsResponse, error) {
-	return &yizhanv1.ListCaseEventsResponse{ChainValid: true}, nil
+// ListCaseEvents lists as many events as the case has (of no type).
+func (f *fakeCases) ListCaseEvents(_ context.Context, req *yizhanv1.ListCaseEventsRequest) (*yizhanv1.ListCaseEventsResponse, error) {
+	resp := &yizhanv1.ListCaseEventsResponse{ChainValid: true}
+	if c, err := f.getCase(&yizhanv1.GetCaseRequest{Number: req.GetNumber(), QueryCode: req.GetQueryCode()}); err == nil {
+		for i := range c.GetCase().GetLastSeq() {
+			resp.Events = append(resp.Events, &yizhanv1.CaseEvent{Seq: i + 1})
+		}
+	}
+	return resp, nil
 }
 
 func (f *fakeCases) Refuse(_ context.Context, req *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
@@ -685,5 +697,103 @@ func TestFilingShowsTheQueryCodeOnce(t *testing.T) {
 	}
 	if !strings.Contains(page, "营业执照（受理窗口会一次性告知补正）") {
 		t.Error("the missing material is not named")
+	}
+}
+
+func TestRatingAClosedCase(t *testing.T) {
+	f := newFixture(t)
+	var rated atomic.Bool
+	f.cases.getCase = func(req *yizhanv1.GetCaseRequest) (*yizhanv1.CaseResponse, error) {
+		if req.GetQueryCode() != "12345678" {
+			return nil, status.Error(codes.NotFound, "no case with that query code")
+		}
+		c := filedCase()
+		c.State, c.LastSeq = yizhanv1.CaseState_CASE_STATE_CLOSED, 15
+		if rated.Load() {
+			c.Rating, c.RatingComment, c.LastSeq = yizhanv1.Rating_RATING_DISSATISFIED, "跑了两趟", 16
+		}
+		return &yizhanv1.CaseResponse{Case: c}, nil
+	}
+	f.cases.rate = func(ctx context.Context, req *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
+		if auth.BearerToken(ctx) != "" {
+			t.Error("a citizen's rating carries a token")
+		}
+		if req.GetNumber() != caseNumber || req.GetQueryCode() != "12345678" || req.GetRating() != yizhanv1.Rating_RATING_DISSATISFIED {
+			t.Errorf("rate got %v", req)
+		}
+		if req.GetReason() == "" {
+			return nil, badRequest("reason", "is required for a rating of RATING_DISSATISFIED: say what went wrong, so that it can be followed up")
+		}
+		rated.Store(true)
+		c := filedCase()
+		c.LastSeq = 16
+		return &yizhanv1.CaseResponse{Case: c}, nil
+	}
+	resp, page := f.do(t, "GET", "/track", nil)
+	pre := cookieOf(resp, preCookie)
+	token := csrfOf(t, page)
+	_, page = f.do(t, "POST", "/track", url.Values{"csrf": {token}, "number": {caseNumber}, "query_code": {"12345678"}}, pre)
+	for _, want := range []string{`action="/track/rate"`, `name="query_code" value="12345678"`, `value="1"> 非常满意`, `value="5"> 非常不满意`, `action="/track/complain"`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the tracked closed case does not contain %s", want)
+		}
+	}
+
+	// 不满意 without saying why: the error next to the comment, as chosen.
+	form := url.Values{"csrf": {token}, "number": {caseNumber}, "query_code": {"12345678"}, "rating": {"4"}}
+	resp, page = f.do(t, "POST", "/track/rate", form, pre)
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("a bad rating without a comment: status %d, want 400", resp.StatusCode)
+	}
+	for _, want := range []string{`id="e-rate-reason">必填：请写明哪里不满意`, `<a href="#f-rate-reason">好差评：评价说明</a>`, `value="4" checked> 不满意`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the page does not contain %s", want)
+		}
+	}
+
+	// Then with a comment: post, redirect, get, the query code in no URL.
+	form.Set("reason", "跑了两趟")
+	resp, _ = f.do(t, "POST", "/track/rate", form, pre)
+	to := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(to, "/track/t/") || strings.Contains(to, "12345678") {
+		t.Fatalf("rating: %d to %q, want 303 to a ticket without the query code", resp.StatusCode, to)
+	}
+	if resp, _ := f.do(t, "GET", to, nil); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("the ticket without the rating browser's cookie: status %d, want 404", resp.StatusCode)
+	}
+	resp, page = f.do(t, "GET", to, nil, pre)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(page, "评价已提交") || !strings.Contains(page, "不满意</b> · 跑了两趟") {
+		t.Errorf("after rating: status %d\n%s", resp.StatusCode, page)
+	}
+	if strings.Contains(page, `action="/track/rate"`) {
+		t.Error("a rated case still offers the rating form")
+	}
+	if cc := resp.Header.Get("Cache-Control"); cc != "no-store" {
+		t.Errorf("Cache-Control %q, want no-store", cc)
+	}
+}
+
+func TestStaffDoNotRateForTheCitizen(t *testing.T) {
+	f := newFixture(t)
+	f.cases.getCase = func(req *yizhanv1.GetCaseRequest) (*yizhanv1.CaseResponse, error) {
+		c := filedCase()
+		c.State = yizhanv1.CaseState_CASE_STATE_CLOSED
+		return &yizhanv1.CaseResponse{Case: c}, nil
+	}
+	f.cases.rate = func(ctx context.Context, req *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
+		if auth.BearerToken(ctx) == "" {
+			t.Error("a signed-in agent's rating was sent as the citizen's")
+		}
+		return nil, status.Error(codes.PermissionDenied, "dongcun is signed in as staff: the citizen does rate")
+	}
+	_, page := f.do(t, "GET", "/track", nil, session(agentToken))
+	token := csrfOf(t, page)
+	_, page = f.do(t, "POST", "/track", url.Values{"csrf": {token}, "number": {caseNumber}, "query_code": {"12345678"}}, session(agentToken))
+	if strings.Contains(page, `action="/track/rate"`) || !strings.Contains(page, "工作人员登录状态下不能代为评价") {
+		t.Errorf("a signed-in agent is offered the rating form")
+	}
+	form := url.Values{"csrf": {token}, "number": {caseNumber}, "query_code": {"12345678"}, "rating": {"1"}}
+	if resp, page := f.do(t, "POST", "/track/rate", form, session(agentToken)); resp.StatusCode != http.StatusForbidden || !strings.Contains(page, "无权限") {
+		t.Errorf("a rating posted by a signed-in agent: status %d, want 403", resp.StatusCode)
 	}
 }

@@ -1,0 +1,278 @@
+package web
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"encoding/hex"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+)
+
+// The citizen's say about a case, on the track page: the rating of a
+// closed case (好差评) and complaints (投诉). Both forms carry the query
+// code the citizen typed to track the case in a hidden field: posted,
+// never in a URL. After a rating or a complaint the browser goes (post,
+// redirect, get) to the tracked case under a short-lived ticket that only
+// this browser can use, so that a reload does not send the form again.
+
+var ratingNames = map[yizhanv1.Rating]string{
+	yizhanv1.Rating_RATING_VERY_SATISFIED:      "非常满意",
+	yizhanv1.Rating_RATING_SATISFIED:           "满意",
+	yizhanv1.Rating_RATING_BASICALLY_SATISFIED: "基本满意",
+	yizhanv1.Rating_RATING_DISSATISFIED:        "不满意",
+	yizhanv1.Rating_RATING_VERY_DISSATISFIED:   "非常不满意",
+}
+
+// ratingOptions are the five levels, best first, as the form offers them.
+var ratingOptions = []option{{1, "非常满意"}, {2, "满意"}, {3, "基本满意"}, {4, "不满意"}, {5, "非常不满意"}}
+
+// badRating reports whether a rating must say what went wrong and be
+// followed up (不满意, 非常不满意).
+func badRating(r yizhanv1.Rating) bool {
+	return r == yizhanv1.Rating_RATING_DISSATISFIED || r == yizhanv1.Rating_RATING_VERY_DISSATISFIED
+}
+
+// RatingName is the case's rating in Chinese ("" when not rated).
+func (d *caseData) RatingName() string { return ratingNames[d.C.GetRating()] }
+
+// BadRating reports whether the case was rated 不满意 or 非常不满意.
+func (d *caseData) BadRating() bool { return badRating(d.C.GetRating()) }
+
+// citizenActions are the citizen's forms on the track page.
+var citizenActions = map[string]struct {
+	call func(yizhanv1.CaseServiceServer) func(context.Context, *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error)
+	done string
+}{
+	"rate": {
+		call: func(c yizhanv1.CaseServiceServer) func(context.Context, *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
+			return c.Rate
+		},
+		done: "评价已提交，感谢您的评价。",
+	},
+	"complain": {
+		call: func(c yizhanv1.CaseServiceServer) func(context.Context, *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
+			return c.Complain
+		},
+		done: "投诉已提交，将由办理机关调查处理并答复您。",
+	},
+}
+
+type trackData struct {
+	Number string
+	Case   *caseData
+	// Code is the query code the citizen typed, for the hidden field of
+	// the rating and complaint forms.
+	Code    string
+	Failed  string // "rate" or "complain": the form shown again as typed
+	F       formValues
+	Staff   bool // signed in as staff: rating and complaining are the citizen's
+	Ratings []option
+}
+
+// CanRate reports whether the case waits for the citizen's rating.
+func (d *trackData) CanRate() bool {
+	c := d.Case.C
+	return c.GetState() == yizhanv1.CaseState_CASE_STATE_CLOSED && c.GetRating() == yizhanv1.Rating_RATING_UNSPECIFIED
+}
+
+// V is a field of the citizen's form that failed, as typed.
+func (d *trackData) V(form, field string) string {
+	if d.Failed != form {
+		return ""
+	}
+	return d.F.Get(field)
+}
+
+// trackLabels are the track page's fields, for the summary of errors.
+var trackLabels = map[string]string{
+	"number": "办件编号", "query_code": "查询码",
+	"rate.rating": "好差评：评价", "rate.reason": "好差评：评价说明", "complain.reason": "投诉：投诉内容",
+}
+
+// trackSearch shows the search form of the track page, with errs.
+func (s *server) trackSearch(rq *request, code int, number string, errs formErrors) error {
+	errs.labels = trackLabels
+	s.formCSRF(rq)
+	return s.render(rq, code, "track", &view{Title: "办件查询", Section: "track", Data: &trackData{Number: number}, Errs: errs})
+}
+
+// showTracked shows a case to the citizen who gave its number and query
+// code: failed names the citizen's form shown again with f and errs.
+// After the citizen's own rating or complaint, minSeq is the seq of its
+// event, which the page waits for (briefly).
+func (s *server) showTracked(rq *request, code int, number, queryCode string, minSeq uint32, failed string, f formValues, errs formErrors, flash string) error {
+	// Asked as the citizen: with the query code, without any staff token.
+	cd, err := s.loadTracked(rq, number, queryCode, minSeq)
+	if err != nil {
+		var errs formErrors
+		if fe, ok := fieldErrors(err, "", func(f string) string {
+			if f == "number" || f == "query_code" {
+				return f
+			}
+			return ""
+		}); ok {
+			return s.trackSearch(rq, http.StatusBadRequest, number, fe)
+		}
+		switch status.Code(err) {
+		case codes.NotFound, codes.PermissionDenied:
+			errs.addGeneral("没有找到该办件：请核对办件编号和查询码。")
+			return s.trackSearch(rq, http.StatusNotFound, number, errs)
+		case codes.Unavailable, codes.DeadlineExceeded:
+			errs.addGeneral("暂时无法连接到保存该办件的办事点，请稍后再查。")
+			return s.trackSearch(rq, http.StatusServiceUnavailable, number, errs)
+		}
+		return err
+	}
+	d := &trackData{Number: number, Case: cd, Code: queryCode, Failed: failed, F: f, Staff: rq.staff() != nil, Ratings: ratingOptions}
+	errs.labels = trackLabels
+	s.formCSRF(rq)
+	return s.render(rq, code, "track", &view{Title: "办件查询 " + number, Section: "track", Data: d, Errs: errs, Flash: flash, NoStore: true})
+}
+
+// trackAct records the citizen's rating or complaint (the form's name is
+// the path's last part).
+func (s *server) trackAct(rq *request) error {
+	name := rq.r.PathValue("action")
+	a, ok := citizenActions[name]
+	if !ok {
+		return errNotFound
+	}
+	f := rq.r.PostForm
+	number, code := strings.TrimSpace(f.Get("number")), strings.TrimSpace(f.Get("query_code"))
+	if number == "" || code == "" {
+		var errs formErrors
+		errs.addGeneral("请先凭办件编号和查询码查询办件，再评价或投诉。")
+		return s.trackSearch(rq, http.StatusBadRequest, number, errs)
+	}
+	req := &yizhanv1.CaseActionRequest{Number: number, QueryCode: code, Reason: strings.TrimSpace(f.Get("reason"))}
+	var errs formErrors
+	if name == "rate" {
+		if r := f.Get("rating"); r != "" {
+			n, err := strconv.Atoi(r)
+			if err != nil {
+				errs.add("rate.rating", "请选择一项评价")
+			}
+			req.Rating = yizhanv1.Rating(n)
+		}
+	}
+	if errs.Any() {
+		return s.showTracked(rq, http.StatusBadRequest, number, code, 0, name, formValues{f}, errs, "")
+	}
+	// With the staff token when signed in: the API refuses staff, as
+	// rating and complaining are the citizen's own.
+	resp, err := a.call(s.cfg.Cases)(rq.ctx(), req)
+	if err != nil {
+		if fe, ok := fieldErrors(err, "", func(field string) string {
+			if field == "rating" || field == "reason" {
+				return name + "." + field
+			}
+			return ""
+		}); ok {
+			return s.showTracked(rq, http.StatusBadRequest, number, code, 0, name, formValues{f}, fe, "")
+		}
+		switch status.Code(err) {
+		case codes.FailedPrecondition:
+			msg := "未提交：当前状态下不能" + map[string]string{"rate": "评价", "complain": "投诉"}[name] + "（" + status.Convert(err).Message() + "）。"
+			if strings.Contains(status.Convert(err).Message(), "rated already") {
+				msg = "未提交：此办件已经评价过，每件只能评价一次。"
+			}
+			errs.addGeneral(msg)
+			return s.showTracked(rq, http.StatusConflict, number, code, 0, name, formValues{f}, errs, "")
+		case codes.NotFound:
+			errs.addGeneral("没有找到该办件：请核对办件编号和查询码。")
+			return s.trackSearch(rq, http.StatusNotFound, number, errs)
+		case codes.Unavailable, codes.DeadlineExceeded:
+			errs.addGeneral("未提交：暂时无法连接到保存该办件的办事点。您填写的内容仍在下面，请稍后再提交。")
+			return s.showTracked(rq, http.StatusServiceUnavailable, number, code, 0, name, formValues{f}, errs, "")
+		}
+		return err
+	}
+	return rq.redirect("/track/t/" + s.keepTicket(rq, number, code, resp.GetCase().GetLastSeq()) + "?done=" + name)
+}
+
+// loadTracked loads a case as the citizen. The event of the citizen's own
+// rating or complaint, seq minSeq, was appended where the case is owned,
+// maybe at another office, and reaches the copy this node reads (the
+// county's, maybe on a node that has not applied it yet) a moment later:
+// it tries again for up to 3 s until the case and its timeline both show
+// it, so that the page after the form does.
+func (s *server) loadTracked(rq *request, number, queryCode string, minSeq uint32) (*caseData, error) {
+	wait := time.NewTimer(3 * time.Second)
+	defer wait.Stop()
+	for {
+		cd, err := s.loadCase(rq, rq.r.Context(), number, queryCode)
+		if err != nil || (cd.C.GetLastSeq() >= minSeq && len(cd.Events) >= int(minSeq)) {
+			return cd, err
+		}
+		select {
+		case <-rq.r.Context().Done():
+			return cd, nil
+		case <-wait.C:
+			return cd, nil
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// ticketTTL is how long the page after a rating or complaint can be shown
+// again.
+const ticketTTL = 30 * time.Minute
+
+// ticket is a tracked case kept for the browser that rated or complained.
+type ticket struct {
+	number, code string
+	seq          uint32 // of the rating or complaint
+	owner        string // the CSRF token of the browser: its cookies
+	expires      time.Time
+}
+
+// tickets are the tickets of recent ratings and complaints, in memory.
+type tickets struct {
+	mu sync.Mutex // guards m
+	m  map[string]ticket
+}
+
+func (s *server) keepTicket(rq *request, number, code string, seq uint32) string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	id := hex.EncodeToString(b)
+	now := s.now()
+	s.tickets.mu.Lock()
+	defer s.tickets.mu.Unlock()
+	if s.tickets.m == nil {
+		s.tickets.m = map[string]ticket{}
+	}
+	for k, t := range s.tickets.m {
+		if now.After(t.expires) {
+			delete(s.tickets.m, k)
+		}
+	}
+	s.tickets.m[id] = ticket{number: number, code: code, seq: seq, owner: s.formCSRF(rq), expires: now.Add(ticketTTL)}
+	return id
+}
+
+// trackTicket shows the case of a ticket, to the browser it was made for.
+func (s *server) trackTicket(rq *request) error {
+	s.tickets.mu.Lock()
+	t, ok := s.tickets.m[rq.r.PathValue("id")]
+	s.tickets.mu.Unlock()
+	if !ok || s.now().After(t.expires) || !hmac.Equal([]byte(t.owner), []byte(s.formCSRF(rq))) {
+		var errs formErrors
+		errs.addGeneral("此页面已过期：请重新输入办件编号和查询码查询。")
+		return s.trackSearch(rq, http.StatusNotFound, "", errs)
+	}
+	flash := ""
+	if a, ok := citizenActions[rq.r.URL.Query().Get("done")]; ok {
+		flash = a.done
+	}
+	return s.showTracked(rq, http.StatusOK, t.number, t.code, t.seq, "", formValues{}, formErrors{}, flash)
+}
