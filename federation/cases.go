@@ -410,11 +410,5 @@ func (o *Office) officeTargets(office string) []target {
 // ForwardToOffice sends a request to a node of another office, known from
 // the directory.
 func (o *Office) ForwardToOffice(ctx context.Context, office string, call func(ctx context.Context, conn *grpc.ClientConn) error) error {
-	fctx := ctx
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		fctx, cancel = context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-	}
-	return o.forwardTo(fctx, o.officeTargets(office), call)
+	return o.forwardTo(ctx, o.officeTargets(office), call)
 }

@@ -175,15 +175,6 @@ func (o *Office) ProposeRegistry(ctx context.Context, cmd *peerv1.RegistryComman
 // when a target is unreachable the next is tried. A status error from a
 // reached node is returned as it is.
 func (o *Office) ForwardRegistry(ctx context.Context, call func(ctx context.Context, conn *grpc.ClientConn) error) error {
-	fctx, err := ForwardContext(ctx)
-	if err != nil {
-		return status.Error(codes.Unavailable, err.Error())
-	}
-	if _, ok := fctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		fctx, cancel = context.WithTimeout(fctx, 10*time.Second)
-		defer cancel()
-	}
 	targets := o.registryTargets()
 	if len(targets) == 0 {
 		if o.IsCounty() {
@@ -191,26 +182,7 @@ func (o *Office) ForwardRegistry(ctx context.Context, call func(ctx context.Cont
 		}
 		return status.Error(codes.Unavailable, "no county node known to forward the write to")
 	}
-	var last error
-	for _, t := range targets {
-		conn, err := o.cfg.Peers.Conn(t.addr, t.office)
-		if err != nil {
-			last = err
-			continue
-		}
-		err = call(fctx, conn)
-		if err == nil {
-			return nil
-		}
-		if s, ok := status.FromError(err); ok && s.Code() != codes.Unavailable {
-			return err
-		}
-		last = err
-		if fctx.Err() != nil {
-			break
-		}
-	}
-	return status.Errorf(codes.Unavailable, "county office unreachable: %v", last)
+	return o.forwardTo(ctx, targets, call)
 }
 
 type target struct{ addr, office string }
@@ -344,13 +316,7 @@ func (o *Office) StaleSeconds(now time.Time) float64 {
 // ForwardUp sends a request to the offices above this one: the parent's
 // nodes first, then the configured upstream, then the county.
 func (o *Office) ForwardUp(ctx context.Context, call func(ctx context.Context, conn *grpc.ClientConn) error) error {
-	fctx := ctx
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		fctx, cancel = context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-	}
-	return o.forwardTo(fctx, o.feedSources(), call)
+	return o.forwardTo(ctx, o.feedSources(), call)
 }
 
 // ForwardToLeader sends a request to this office's leader.
@@ -358,11 +324,5 @@ func (o *Office) ForwardToLeader(ctx context.Context, call func(ctx context.Cont
 	if _, id := o.cfg.Group.Leader(); id == "" {
 		return status.Errorf(codes.Unavailable, "office %s has no leader", o.cfg.Office)
 	}
-	fctx := ctx
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		fctx, cancel = context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-	}
-	return o.forwardTo(fctx, o.leaderTargets(), call)
+	return o.forwardTo(ctx, o.leaderTargets(), call)
 }

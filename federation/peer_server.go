@@ -78,11 +78,19 @@ func (s *PeerServer) AnnounceNode(ctx context.Context, req *peerv1.AnnounceNodeR
 	return s.o.recordNode(ctx, req)
 }
 
-// forwardTo calls the first reachable target; see ForwardRegistry.
+// forwardTo sends a request on to the first reachable target: the same
+// call, with the caller's bearer token and one more hop counted, within the
+// caller's deadline or 10 s. A target that answers Unavailable (or cannot be
+// dialled) is skipped; any other answer, error or not, is the answer.
 func (o *Office) forwardTo(ctx context.Context, targets []target, call func(ctx context.Context, conn *grpc.ClientConn) error) error {
 	fctx, err := ForwardContext(ctx)
 	if err != nil {
 		return status.Error(codes.Unavailable, err.Error())
+	}
+	if _, ok := fctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		fctx, cancel = context.WithTimeout(fctx, 10*time.Second)
+		defer cancel()
 	}
 	if len(targets) == 0 {
 		return status.Error(codes.Unavailable, "no node known to forward to")
@@ -102,6 +110,9 @@ func (o *Office) forwardTo(ctx context.Context, targets []target, call func(ctx 
 			return err
 		}
 		last = err
+		if fctx.Err() != nil {
+			break
+		}
 	}
 	return status.Errorf(codes.Unavailable, "no node reachable: %v", last)
 }
