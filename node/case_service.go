@@ -393,11 +393,35 @@ func citizenOnly(action casework.Action) bool {
 	return action == casework.ActionRate || action == casework.ActionComplain
 }
 
+// actionRPCs are the client methods of the actions, for sending an action
+// on to another node.
+var actionRPCs = map[casework.Action]func(yizhanv1.CaseServiceClient, context.Context, *yizhanv1.CaseActionRequest, ...grpc.CallOption) (*yizhanv1.CaseResponse, error){
+	casework.ActionAccept:            yizhanv1.CaseServiceClient.Accept,
+	casework.ActionRequestCorrection: yizhanv1.CaseServiceClient.RequestCorrection,
+	casework.ActionResubmit:          yizhanv1.CaseServiceClient.Resubmit,
+	casework.ActionRefuse:            yizhanv1.CaseServiceClient.Refuse,
+	casework.ActionReview:            yizhanv1.CaseServiceClient.Review,
+	casework.ActionDecide:            yizhanv1.CaseServiceClient.Decide,
+	casework.ActionCertify:           yizhanv1.CaseServiceClient.Certify,
+	casework.ActionAssessFee:         yizhanv1.CaseServiceClient.AssessFee,
+	casework.ActionPay:               yizhanv1.CaseServiceClient.Pay,
+	casework.ActionDeliver:           yizhanv1.CaseServiceClient.Deliver,
+	casework.ActionWithdraw:          yizhanv1.CaseServiceClient.Withdraw,
+	casework.ActionSuspend:           yizhanv1.CaseServiceClient.Suspend,
+	casework.ActionResume:            yizhanv1.CaseServiceClient.Resume,
+	casework.ActionExtend:            yizhanv1.CaseServiceClient.Extend,
+	casework.ActionGiveOpinion:       yizhanv1.CaseServiceClient.GiveOpinion,
+	casework.ActionRate:              yizhanv1.CaseServiceClient.Rate,
+	casework.ActionComplain:          yizhanv1.CaseServiceClient.Complain,
+}
+
 // act runs one staff (or citizen) action on a case this office owns. The
 // citizen's actions (withdraw, rate, complain: with the query code) may be
 // asked for at any office: they go to the office that owns the case.
-func (s *caseService) act(ctx context.Context, req *yizhanv1.CaseActionRequest, action casework.Action,
-	forward func(ctx context.Context, c yizhanv1.CaseServiceClient) (*yizhanv1.CaseResponse, error)) (*yizhanv1.CaseResponse, error) {
+func (s *caseService) act(ctx context.Context, req *yizhanv1.CaseActionRequest, action casework.Action) (*yizhanv1.CaseResponse, error) {
+	forward := func(ctx context.Context, c yizhanv1.CaseServiceClient) (*yizhanv1.CaseResponse, error) {
+		return actionRPCs[action](c, ctx, req)
+	}
 	if req.GetNumber() == "" {
 		return nil, fieldError("number", "is required")
 	}
@@ -485,103 +509,69 @@ func (s *caseService) atOwner(ctx context.Context, req *yizhanv1.CaseActionReque
 }
 
 func (s *caseService) Accept(ctx context.Context, r *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
-	return s.act(ctx, r, casework.ActionAccept, func(ctx context.Context, c yizhanv1.CaseServiceClient) (*yizhanv1.CaseResponse, error) {
-		return c.Accept(ctx, r)
-	})
+	return s.act(ctx, r, casework.ActionAccept)
 }
 
 func (s *caseService) RequestCorrection(ctx context.Context, r *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
-	return s.act(ctx, r, casework.ActionRequestCorrection, func(ctx context.Context, c yizhanv1.CaseServiceClient) (*yizhanv1.CaseResponse, error) {
-		return c.RequestCorrection(ctx, r)
-	})
+	return s.act(ctx, r, casework.ActionRequestCorrection)
 }
 
 func (s *caseService) Resubmit(ctx context.Context, r *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
-	return s.act(ctx, r, casework.ActionResubmit, func(ctx context.Context, c yizhanv1.CaseServiceClient) (*yizhanv1.CaseResponse, error) {
-		return c.Resubmit(ctx, r)
-	})
+	return s.act(ctx, r, casework.ActionResubmit)
 }
 
 func (s *caseService) Refuse(ctx context.Context, r *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
-	return s.act(ctx, r, casework.ActionRefuse, func(ctx context.Context, c yizhanv1.CaseServiceClient) (*yizhanv1.CaseResponse, error) {
-		return c.Refuse(ctx, r)
-	})
+	return s.act(ctx, r, casework.ActionRefuse)
 }
 
 func (s *caseService) Review(ctx context.Context, r *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
-	return s.act(ctx, r, casework.ActionReview, func(ctx context.Context, c yizhanv1.CaseServiceClient) (*yizhanv1.CaseResponse, error) {
-		return c.Review(ctx, r)
-	})
+	return s.act(ctx, r, casework.ActionReview)
 }
 
 func (s *caseService) Decide(ctx context.Context, r *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
-	return s.act(ctx, r, casework.ActionDecide, func(ctx context.Context, c yizhanv1.CaseServiceClient) (*yizhanv1.CaseResponse, error) {
-		return c.Decide(ctx, r)
-	})
+	return s.act(ctx, r, casework.ActionDecide)
 }
 
 func (s *caseService) Certify(ctx context.Context, r *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
-	return s.act(ctx, r, casework.ActionCertify, func(ctx context.Context, c yizhanv1.CaseServiceClient) (*yizhanv1.CaseResponse, error) {
-		return c.Certify(ctx, r)
-	})
+	return s.act(ctx, r, casework.ActionCertify)
 }
 
 func (s *caseService) AssessFee(ctx context.Context, r *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
-	return s.act(ctx, r, casework.ActionAssessFee, func(ctx context.Context, c yizhanv1.CaseServiceClient) (*yizhanv1.CaseResponse, error) {
-		return c.AssessFee(ctx, r)
-	})
+	return s.act(ctx, r, casework.ActionAssessFee)
 }
 
 func (s *caseService) Pay(ctx context.Context, r *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
-	return s.act(ctx, r, casework.ActionPay, func(ctx context.Context, c yizhanv1.CaseServiceClient) (*yizhanv1.CaseResponse, error) {
-		return c.Pay(ctx, r)
-	})
+	return s.act(ctx, r, casework.ActionPay)
 }
 
 func (s *caseService) Deliver(ctx context.Context, r *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
-	return s.act(ctx, r, casework.ActionDeliver, func(ctx context.Context, c yizhanv1.CaseServiceClient) (*yizhanv1.CaseResponse, error) {
-		return c.Deliver(ctx, r)
-	})
+	return s.act(ctx, r, casework.ActionDeliver)
 }
 
 func (s *caseService) Withdraw(ctx context.Context, r *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
-	return s.act(ctx, r, casework.ActionWithdraw, func(ctx context.Context, c yizhanv1.CaseServiceClient) (*yizhanv1.CaseResponse, error) {
-		return c.Withdraw(ctx, r)
-	})
+	return s.act(ctx, r, casework.ActionWithdraw)
 }
 
 func (s *caseService) Suspend(ctx context.Context, r *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
-	return s.act(ctx, r, casework.ActionSuspend, func(ctx context.Context, c yizhanv1.CaseServiceClient) (*yizhanv1.CaseResponse, error) {
-		return c.Suspend(ctx, r)
-	})
+	return s.act(ctx, r, casework.ActionSuspend)
 }
 
 func (s *caseService) Resume(ctx context.Context, r *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
-	return s.act(ctx, r, casework.ActionResume, func(ctx context.Context, c yizhanv1.CaseServiceClient) (*yizhanv1.CaseResponse, error) {
-		return c.Resume(ctx, r)
-	})
+	return s.act(ctx, r, casework.ActionResume)
 }
 
 func (s *caseService) Extend(ctx context.Context, r *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
-	return s.act(ctx, r, casework.ActionExtend, func(ctx context.Context, c yizhanv1.CaseServiceClient) (*yizhanv1.CaseResponse, error) {
-		return c.Extend(ctx, r)
-	})
+	return s.act(ctx, r, casework.ActionExtend)
 }
 
 func (s *caseService) GiveOpinion(ctx context.Context, r *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
-	return s.act(ctx, r, casework.ActionGiveOpinion, func(ctx context.Context, c yizhanv1.CaseServiceClient) (*yizhanv1.CaseResponse, error) {
-		return c.GiveOpinion(ctx, r)
-	})
+	return s.act(ctx, r, casework.ActionGiveOpinion)
 }
 
 func (s *caseService) Rate(ctx context.Context, r *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
-	return s.act(ctx, r, casework.ActionRate, func(ctx context.Context, c yizhanv1.CaseServiceClient) (*yizhanv1.CaseResponse, error) {
-		return c.Rate(ctx, r)
-	})
+	return s.act(ctx, r, casework.ActionRate)
 }
 
 func (s *caseService) Complain(ctx context.Context, r *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
-	return s.act(ctx, r, casework.ActionComplain, func(ctx context.Context, c yizhanv1.CaseServiceClient) (*yizhanv1.CaseResponse, error) {
-		return c.Complain(ctx, r)
-	})
+	return s.act(ctx, r, casework.ActionComplain)
 }
