@@ -34,7 +34,7 @@ type caseFed struct {
 	admin *client
 }
 
-func newCaseFed(t *testing.T, countySize int) *caseFed {
+func newCaseFed(t testing.TB, countySize int) *caseFed {
 	t.Helper()
 	f := newFed(t)
 	f.startCounty(countySize)
@@ -67,7 +67,7 @@ func newCaseFed(t *testing.T, countySize int) *caseFed {
 	return &caseFed{fed: f, admin: admin}
 }
 
-func caseClient(t *testing.T, c *client) yizhanv1.CaseServiceClient {
+func caseClient(t testing.TB, c *client) yizhanv1.CaseServiceClient {
 	return yizhanv1.NewCaseServiceClient(c.conn)
 }
 

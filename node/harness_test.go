@@ -84,7 +84,7 @@ func (l *link) Restore() {
 // fed is an in-process federation of real nodes: real raft, badger on
 // disk, TCP on 127.0.0.1 and mutual TLS.
 type fed struct {
-	t     *testing.T
+	t     testing.TB
 	ca    *pki.CA
 	dir   string
 	nodes map[string]*node.Node
@@ -94,7 +94,7 @@ type fed struct {
 	retention int
 }
 
-func newFed(t *testing.T) *fed {
+func newFed(t testing.TB) *fed {
 	t.Helper()
 	ca, err := pki.GenerateCA("test county CA")
 	if err != nil {
@@ -276,14 +276,14 @@ func (f *fed) countyLeader() *node.Node {
 
 // client is a gRPC client of one node's public API, signed in or not.
 type client struct {
-	t     *testing.T
+	t     testing.TB
 	conn  *grpc.ClientConn
 	reg   yizhanv1.RegistryServiceClient
 	auth  yizhanv1.AuthServiceClient
 	token string
 }
 
-func dial(t *testing.T, n *node.Node) *client {
+func dial(t testing.TB, n *node.Node) *client {
 	t.Helper()
 	conn, err := grpc.NewClient(n.HTTPAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
@@ -321,7 +321,7 @@ func (c *client) ctx() context.Context {
 }
 
 // waitFor waits until cond holds, failing the test after timeout.
-func waitFor(t *testing.T, what string, cond func() bool, timeout time.Duration) {
+func waitFor(t testing.TB, what string, cond func() bool, timeout time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for !cond() {
