@@ -35,6 +35,8 @@ const (
 	deliverBatch = 64
 	// deliverTimeout bounds one DeliverCases call.
 	deliverTimeout = 10 * time.Second
+	// autoParallel is how many cases' automatic steps are proposed at once.
+	autoParallel = 32
 )
 
 // Cases is this office's case book.
@@ -95,12 +97,12 @@ func (o *Office) SealAndSign(e *yizhanv1.CaseEvent, prevHash []byte) error {
 
 // VerifyEventSignature checks that a node of the event's office signed it.
 func (o *Office) VerifyEventSignature(e *yizhanv1.CaseEvent) error {
-	id, leaf, err := o.cfg.Bundle.VerifyChain(e.GetSignerChain())
+	office, leaf, err := o.verifyChain(e.GetSignerChain())
 	if err != nil {
 		return fmt.Errorf("event %d: signer certificate: %w", e.GetSeq(), err)
 	}
-	if id.Office != e.GetOfficeCode() {
-		return fmt.Errorf("event %d claims office %s but was signed by a node of %s", e.GetSeq(), e.GetOfficeCode(), id.Office)
+	if office != e.GetOfficeCode() {
+		return fmt.Errorf("event %d claims office %s but was signed by a node of %s", e.GetSeq(), e.GetOfficeCode(), office)
 	}
 	if !bytes.Equal(casework.HashEvent(e), e.GetHash()) {
 		return fmt.Errorf("event %d: hash does not match its content", e.GetSeq())
@@ -215,7 +217,8 @@ func (o *Office) ReceiveCases(ctx context.Context, req *peerv1.DeliverCasesReque
 // forward it toward the next step's office, close it after delivery) and
 // sends the outbox.
 func (o *Office) caseLoop(ctx context.Context) {
-	m := &mailer{o: o, next: map[string]time.Time{}, backoff: map[string]time.Duration{}, busy: map[string]bool{}}
+	m := &mailer{o: o, next: map[string]time.Time{}, backoff: map[string]time.Duration{}, busy: map[string]bool{},
+		wake: make(chan struct{}, 1)}
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
 	defer m.wg.Wait()
@@ -230,21 +233,31 @@ func (o *Office) caseLoop(ctx context.Context) {
 			return
 		case <-changed:
 		case <-tick.C:
+		case <-m.wake:
 		}
 	}
 }
 
 // autoActions makes the owner's own events for every case that needs one.
+// Cases are stepped concurrently, up to autoParallel at a time, so that raft
+// commits their events together rather than one after another.
 func (o *Office) autoActions(ctx context.Context) {
-	book := o.Cases()
-	for _, number := range book.NeedsAction() {
+	sem := make(chan struct{}, autoParallel)
+	var wg sync.WaitGroup
+	for _, number := range o.Cases().NeedsAction() {
 		if ctx.Err() != nil {
-			return
+			break
 		}
-		if err := o.autoAct(ctx, number); err != nil && !errors.Is(err, ErrNotLeader) {
-			o.log.Warn("case automatic step", "case", number, "err", err)
-		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if err := o.autoAct(ctx, number); err != nil && !errors.Is(err, ErrNotLeader) && ctx.Err() == nil {
+				o.log.Warn("case automatic step", "case", number, "err", err)
+			}
+		}()
 	}
+	wg.Wait()
 }
 
 func (o *Office) autoAct(ctx context.Context, number string) error {
@@ -270,8 +283,9 @@ func (o *Office) autoAct(ctx context.Context, number string) error {
 // mailer sends the outbox, one batch in flight per destination office,
 // backing off from a destination that does not answer.
 type mailer struct {
-	o  *Office
-	wg sync.WaitGroup
+	o    *Office
+	wg   sync.WaitGroup
+	wake chan struct{} // a send finished: entries queued meanwhile may go
 
 	mu      sync.Mutex // guards the maps
 	next    map[string]time.Time
@@ -313,6 +327,10 @@ func (m *mailer) sendDue(ctx context.Context) {
 			}
 			m.backoff[dest] = 0
 			m.next[dest] = time.Time{}
+			select {
+			case m.wake <- struct{}{}:
+			default:
+			}
 		}()
 	}
 }

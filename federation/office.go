@@ -2,6 +2,7 @@ package federation
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"log/slog"
 	"math/rand/v2"
@@ -63,6 +64,9 @@ type Office struct {
 	feed FeedStatus
 
 	caseLocks caseLocks
+	// verifyChain checks a signer's certificate chain, remembering the
+	// chains it accepted (events of one node all carry the same chain).
+	verifyChain auth.ChainVerifier
 
 	wg     sync.WaitGroup // the goroutines started by Start
 	cancel context.CancelFunc
@@ -96,6 +100,10 @@ func NewOffice(cfg OfficeConfig) *Office {
 		cfg.Logger = slog.Default()
 	}
 	return &Office{
+		verifyChain: auth.CachedChainVerifier(func(chain [][]byte) (string, *x509.Certificate, error) {
+			id, leaf, err := cfg.Bundle.VerifyChain(chain)
+			return id.Office, leaf, err
+		}, 10*time.Minute, nil),
 		cfg:    cfg,
 		county: CountyOf(cfg.Office),
 		reg:    cfg.FSM.Registry(),

@@ -42,16 +42,27 @@ var _ yizhanv1.CaseServiceServer = (*caseService)(nil)
 
 // nextNumber hands out the next case number of this office for the day.
 // Numbers are unique without coordination: each office numbers its own.
-func (s *caseService) nextNumber(now time.Time) string {
+// giveBack returns the number if nothing was filed under it, when it is
+// still the last one handed out, so refused filings leave no gaps.
+func (s *caseService) nextNumber(now time.Time) (number string, giveBack func()) {
 	day := now.In(registry.CST).Format("20060102")
+	// Read the book before taking the lock: the book's lock waits for the
+	// raft applies, which the filings queued here must not wait for too.
+	applied := s.n.office.Cases().NextSeq(day)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.seqs == nil {
 		s.seqs = map[string]uint32{}
 	}
-	seq := max(s.seqs[day], s.n.office.Cases().NextSeq(day))
+	seq := max(s.seqs[day], applied)
 	s.seqs[day] = seq + 1
-	return casework.CaseNumber(s.n.office.Code(), now, seq)
+	return casework.CaseNumber(s.n.office.Code(), now, seq), func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.seqs[day] == seq+1 {
+			s.seqs[day] = seq
+		}
+	}
 }
 
 // newQueryCode is the citizen's 8-digit query code.
@@ -128,12 +139,13 @@ func (s *caseService) FileCase(ctx context.Context, req *yizhanv1.FileCaseReques
 		if err != nil {
 			return nil, err
 		}
-		number := s.nextNumber(now)
+		number, giveBack := s.nextNumber(now)
 		e, err := casework.NewFiling(casework.FileInput{
 			Number: number, QueryCode: code, Item: item, Office: office,
 			Applicant: req.GetApplicant(), Materials: req.GetMaterials(), Actor: actorOf(p), At: now,
 		}, reg)
 		if err != nil {
+			giveBack()
 			return nil, err
 		}
 		unlock := s.n.office.LockCase(number)
