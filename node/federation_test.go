@@ -119,6 +119,10 @@ func TestVillageCutOffCatchesUpThroughSnapshot(t *testing.T) {
 	village := f.nodes["dongcun-1"]
 
 	f.links["dongcun-1"].Cut()
+	// A feed message already on its way may land until the village's feed
+	// session has noticed the cut.
+	waitFor(t, "the village's feed to break", func() bool { return village.Office().Feed().LastError != "" }, 10*time.Second)
+	atCut := village.Registry().Index()
 	const changes = 1000
 	var wg sync.WaitGroup
 	var failed atomic.Int32
@@ -153,6 +157,9 @@ func TestVillageCutOffCatchesUpThroughSnapshot(t *testing.T) {
 	// The township kept up; the village did not.
 	waitFor(t, "township caught up", func() bool { return f.nodes["chengguan-1"].Registry().Index() == countyIndex }, 20*time.Second)
 
+	if got := village.Registry().Index(); got != atCut {
+		t.Fatalf("the village's registry moved from %d to %d while its link was cut", atCut, got)
+	}
 	f.links["dongcun-1"].Restore()
 	waitFor(t, "village caught up", func() bool { return village.Registry().Index() == countyIndex }, 30*time.Second)
 	if got := len(village.Registry().Departments()); got != changes {
