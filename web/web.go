@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"google.golang.org/grpc/metadata"
@@ -93,7 +94,7 @@ func New(cfg Config) (http.Handler, error) {
 	}
 	s.css = newAsset(styleCSS)
 	var err error
-	if s.pages, err = parsePages(templateFS, s.css.hash); err != nil {
+	if s.pages, err = sharedPages(s.css.hash); err != nil {
 		return nil, err
 	}
 	s.handler = s.routes()
@@ -286,6 +287,32 @@ func acceptsGzip(r *http.Request) bool {
 		}
 	}
 	return false
+}
+
+// pageCache holds the parsed pages by CSS hash: the templates are embedded
+// and safe for concurrent use, so the nodes of one process (the demo, the
+// tests) share them instead of parsing a copy each.
+var pageCache struct {
+	mu    sync.Mutex // guards pages
+	pages map[string]map[string]*template.Template
+}
+
+// sharedPages parses the embedded pages once per process.
+func sharedPages(cssHash string) (map[string]*template.Template, error) {
+	pageCache.mu.Lock()
+	defer pageCache.mu.Unlock()
+	if p, ok := pageCache.pages[cssHash]; ok {
+		return p, nil
+	}
+	p, err := parsePages(templateFS, cssHash)
+	if err != nil {
+		return nil, err
+	}
+	if pageCache.pages == nil {
+		pageCache.pages = map[string]map[string]*template.Template{}
+	}
+	pageCache.pages[cssHash] = p
+	return p, nil
 }
 
 // parsePages parses each page template together with the layout and the
