@@ -11,8 +11,9 @@ build: ## build bin/yizhan
 demo: build ## run a small county on this machine
 	./bin/yizhan demo
 
-test: ## run every test: unit, in-process federation, e2e (built binary), web UI in chromium, Helm chart
+test: ## run every test: unit, in-process federation (also under the race detector), e2e (built binary), web UI in chromium, Helm chart
 	$(GO) test ./...
+	$(GO) test -race -count=1 ./auth/ ./registry/ ./casework/ ./federation/... ./node/
 	$(GO) test -tags e2e -count=1 ./e2e/
 	$(GO) test -tags browser -count=1 ./web/
 	cd charts && $(GO) test ./...
