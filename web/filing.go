@@ -1,14 +1,10 @@
 package web
 
 import (
-	"crypto/hmac"
-	"crypto/rand"
-	"encoding/hex"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
@@ -140,47 +136,16 @@ func (s *server) caseFile(rq *request) error {
 // receiptTTL is how long a filing's receipt page can be shown again.
 const receiptTTL = 30 * time.Minute
 
-// receipt is a filing's receipt page, kept for the browser that filed.
-type receipt struct {
-	data    *caseData
-	owner   string // the CSRF token of the browser that filed: its cookies
-	expires time.Time
-}
-
-// receipts are the receipts of recent filings, in memory: the browser
-// comes back to the node it filed at.
-type receipts struct {
-	mu sync.Mutex // guards m
-	m  map[string]receipt
-}
-
 func (s *server) keepReceipt(rq *request, d *caseData) string {
-	b := make([]byte, 16)
-	rand.Read(b)
-	id := hex.EncodeToString(b)
-	now := s.now()
-	s.receipts.mu.Lock()
-	defer s.receipts.mu.Unlock()
-	if s.receipts.m == nil {
-		s.receipts.m = map[string]receipt{}
-	}
-	for k, r := range s.receipts.m {
-		if now.After(r.expires) {
-			delete(s.receipts.m, k)
-		}
-	}
-	s.receipts.m[id] = receipt{data: d, owner: s.formCSRF(rq), expires: now.Add(receiptTTL)}
-	return id
+	return s.receipts.put(s.formCSRF(rq), d, s.now(), receiptTTL)
 }
 
 func (s *server) caseFiled(rq *request) error {
-	s.receipts.mu.Lock()
-	r, ok := s.receipts.m[rq.r.PathValue("id")]
-	s.receipts.mu.Unlock()
-	if !ok || s.now().After(r.expires) || !hmac.Equal([]byte(r.owner), []byte(s.formCSRF(rq))) {
+	d, ok := s.receipts.get(rq.r.PathValue("id"), s.formCSRF(rq), s.now())
+	if !ok {
 		return &pageError{status: http.StatusNotFound, title: "回执已过期", msg: "此申请回执已不能再显示（只在提交申请的浏览器中保留 30 分钟）。请凭办件编号和查询码查询办理进度。"}
 	}
-	return s.render(rq, http.StatusOK, "case_filed", &view{Title: "申请已提交", Section: "cases", Data: r.data, NoStore: true})
+	return s.render(rq, http.StatusOK, "case_filed", &view{Title: "申请已提交", Section: "cases", Data: d, NoStore: true})
 }
 
 // filingField is the filing form's field for a field of the API's request.

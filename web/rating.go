@@ -2,13 +2,9 @@ package web
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/rand"
-	"encoding/hex"
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -231,41 +227,16 @@ const ticketTTL = 30 * time.Minute
 type ticket struct {
 	number, code string
 	seq          uint32 // of the rating or complaint
-	owner        string // the CSRF token of the browser: its cookies
-	expires      time.Time
-}
-
-// tickets are the tickets of recent ratings and complaints, in memory.
-type tickets struct {
-	mu sync.Mutex // guards m
-	m  map[string]ticket
 }
 
 func (s *server) keepTicket(rq *request, number, code string, seq uint32) string {
-	b := make([]byte, 16)
-	rand.Read(b)
-	id := hex.EncodeToString(b)
-	now := s.now()
-	s.tickets.mu.Lock()
-	defer s.tickets.mu.Unlock()
-	if s.tickets.m == nil {
-		s.tickets.m = map[string]ticket{}
-	}
-	for k, t := range s.tickets.m {
-		if now.After(t.expires) {
-			delete(s.tickets.m, k)
-		}
-	}
-	s.tickets.m[id] = ticket{number: number, code: code, seq: seq, owner: s.formCSRF(rq), expires: now.Add(ticketTTL)}
-	return id
+	return s.tickets.put(s.formCSRF(rq), ticket{number: number, code: code, seq: seq}, s.now(), ticketTTL)
 }
 
 // trackTicket shows the case of a ticket, to the browser it was made for.
 func (s *server) trackTicket(rq *request) error {
-	s.tickets.mu.Lock()
-	t, ok := s.tickets.m[rq.r.PathValue("id")]
-	s.tickets.mu.Unlock()
-	if !ok || s.now().After(t.expires) || !hmac.Equal([]byte(t.owner), []byte(s.formCSRF(rq))) {
+	t, ok := s.tickets.get(rq.r.PathValue("id"), s.formCSRF(rq), s.now())
+	if !ok {
 		var errs formErrors
 		errs.addGeneral("此页面已过期：请重新输入办件编号和查询码查询。")
 		return s.trackSearch(rq, http.StatusNotFound, "", errs)

@@ -59,8 +59,8 @@ type server struct {
 	css      asset
 	client   *http.Client
 	handler  http.Handler
-	receipts receipts
-	tickets  tickets
+	receipts browserStore[*caseData] // filings' receipt pages
+	tickets  browserStore[ticket]    // the pages after a rating or complaint
 }
 
 // asset is a static file with its gzipped form and a content hash.
