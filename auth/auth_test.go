@@ -201,3 +201,53 @@ func TestCachedChainVerifier(t *testing.T) {
 		t.Errorf("refusals were cached: %d verifications, want 4", calls)
 	}
 }
+
+// A node key signs whatever lifetime its node asks for; the verifier caps
+// it: a ten-year token of a valid county node is refused, and so is one
+// issued in the future beyond the clock skew.
+func TestTokenLifetimeCapped(t *testing.T) {
+	w := newWorld(t)
+	w.authenticator.MaxTTL = 12 * time.Hour
+	issuer := func(ttl time.Duration, clock time.Duration) *auth.Issuer {
+		return auth.NewIssuer(w.countyB.Signer(), w.countyB.Certificate.Certificate, county, "county-1", ttl,
+			func() time.Time { return w.now.Add(clock) })
+	}
+	tests := []struct {
+		name  string
+		iss   *auth.Issuer
+		valid bool
+	}{
+		{"ten years", issuer(10*365*24*time.Hour, 0), false},
+		{"a day, over the cap of 12 hours", issuer(24*time.Hour, 0), false},
+		{"exactly the cap", issuer(12*time.Hour, 0), true},
+		{"one hour", issuer(time.Hour, 0), true},
+		{"issued a minute ahead (skew)", issuer(time.Hour, time.Minute), true},
+		{"issued an hour ahead", issuer(2*time.Hour, time.Hour), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tok, _, err := tt.iss.Issue("admin", county)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = w.authenticator.Authenticate(tok)
+			if tt.valid && err != nil {
+				t.Errorf("refused: %v", err)
+			}
+			if !tt.valid && !errors.Is(err, auth.ErrUnauthenticated) {
+				t.Errorf("Authenticate = %v; want ErrUnauthenticated", err)
+			}
+		})
+	}
+	t.Run("default cap", func(t *testing.T) {
+		w.authenticator.MaxTTL = 0
+		tok, _, _ := issuer(10*365*24*time.Hour, 0).Issue("admin", county)
+		if _, err := w.authenticator.Authenticate(tok); !errors.Is(err, auth.ErrUnauthenticated) {
+			t.Errorf("a ten-year token under the default cap: %v", err)
+		}
+		tok, _, _ = issuer(auth.DefaultMaxTokenTTL, 0).Issue("admin", county)
+		if _, err := w.authenticator.Authenticate(tok); err != nil {
+			t.Errorf("a token of the default cap: %v", err)
+		}
+	})
+}

@@ -44,6 +44,9 @@ type Authenticator struct {
 	// of staffOffice.
 	CanSignIn func(signerOffice, staffOffice string) bool
 	Now       func() time.Time
+	// MaxTTL is the longest token lifetime accepted (expiry minus issue
+	// time), whatever the signing node chose; <= 0: DefaultMaxTokenTTL.
+	MaxTTL time.Duration
 }
 
 // BearerToken returns the bearer token of an incoming call, or "".
@@ -69,7 +72,7 @@ func (a *Authenticator) Authenticate(token string) (*Principal, error) {
 	if a.Now != nil {
 		now = a.Now
 	}
-	c, err := ParseAndVerify(token, a.VerifyChain, now())
+	c, err := ParseAndVerify(token, a.VerifyChain, now(), a.MaxTTL)
 	if err != nil {
 		return nil, err
 	}

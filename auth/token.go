@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -145,10 +146,35 @@ func VerifySignature(cert *x509.Certificate, msg, sig []byte) error {
 // returns the office the leaf certificate names.
 type ChainVerifier func(chain [][]byte) (office string, leaf *x509.Certificate, err error)
 
-// ParseAndVerify checks a token's form, signature, issuer and expiry and
-// returns its claims. It does not look the staff member up: see
-// Authenticator.
-func ParseAndVerify(token string, verifyChain ChainVerifier, now time.Time) (*Claims, error) {
+// DefaultMaxTokenTTL is the longest lifetime (expiry minus issue time) a
+// verifier accepts when it is not told otherwise, whatever lifetime the
+// issuing node gave the token: a node key, stolen or misconfigured, cannot
+// mint a token that outlives a day.
+const DefaultMaxTokenTTL = 24 * time.Hour
+
+// ClockSkew is how far in the future a token's issue time may lie: the
+// clocks of the county's nodes are not exactly alike.
+const ClockSkew = 5 * time.Minute
+
+// maxTokenLen bounds what is parsed at all: a token is about a kilobyte
+// (claims and one or two certificates).
+const maxTokenLen = 16 << 10
+
+// parsedToken is a token split into its parts, nothing checked yet but
+// its form.
+type parsedToken struct {
+	signed []byte   // "yz1.<claims>": what the signature covers
+	claims Claims   // decoded, unknown fields refused
+	sig    []byte   // the signature
+	chain  [][]byte // DER certificates, leaf first
+}
+
+// parseToken splits and decodes a token without checking its signature,
+// certificate or times.
+func parseToken(token string) (*parsedToken, error) {
+	if len(token) > maxTokenLen {
+		return nil, fmt.Errorf("%w: token too long", ErrUnauthenticated)
+	}
 	parts := strings.Split(token, ".")
 	if len(parts) != 4 || parts[0] != tokenPrefix {
 		return nil, fmt.Errorf("%w: malformed token", ErrUnauthenticated)
@@ -159,7 +185,7 @@ func ParseAndVerify(token string, verifyChain ChainVerifier, now time.Time) (*Cl
 		return nil, fmt.Errorf("%w: malformed token claims", ErrUnauthenticated)
 	}
 	sig, err := b64.DecodeString(parts[2])
-	if err != nil {
+	if err != nil || len(sig) == 0 {
 		return nil, fmt.Errorf("%w: malformed token signature", ErrUnauthenticated)
 	}
 	var chain [][]byte
@@ -170,27 +196,62 @@ func ParseAndVerify(token string, verifyChain ChainVerifier, now time.Time) (*Cl
 		}
 		chain = append(chain, der)
 	}
-	office, leaf, err := verifyChain(chain)
+	t := &parsedToken{signed: []byte(parts[0] + "." + parts[1]), sig: sig, chain: chain}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&t.claims); err != nil || dec.More() {
+		return nil, fmt.Errorf("%w: malformed token claims", ErrUnauthenticated)
+	}
+	return t, nil
+}
+
+// checkTimes checks a token's issue and expiry times at now: issued (not
+// later than ClockSkew from now), not expired, and a lifetime of at most
+// maxTTL whatever the issuer chose.
+func (c *Claims) checkTimes(now time.Time, maxTTL time.Duration) error {
+	if maxTTL <= 0 {
+		maxTTL = DefaultMaxTokenTTL
+	}
+	// Both times positive and in order, so that the lifetime below cannot
+	// overflow.
+	if c.IssuedAt <= 0 || c.ExpiresAt <= c.IssuedAt {
+		return fmt.Errorf("%w: token times out of order (issued %d, expires %d)", ErrUnauthenticated, c.IssuedAt, c.ExpiresAt)
+	}
+	if life := c.ExpiresAt - c.IssuedAt; life > int64(maxTTL/time.Second) {
+		return fmt.Errorf("%w: token lasts %s, longer than the %s accepted", ErrUnauthenticated, time.Duration(life)*time.Second, maxTTL)
+	}
+	if c.IssuedAt > now.Add(ClockSkew).Unix() {
+		return fmt.Errorf("%w: token issued in the future", ErrUnauthenticated)
+	}
+	if now.Unix() >= c.ExpiresAt {
+		return fmt.Errorf("%w: token expired", ErrUnauthenticated)
+	}
+	return nil
+}
+
+// ParseAndVerify checks a token's form, signature, issuer and times and
+// returns its claims. A token whose lifetime (expiry minus issue time) is
+// longer than maxTTL (<= 0: DefaultMaxTokenTTL) is refused, whatever the
+// node that signed it meant. It does not look the staff member up: see
+// Authenticator.
+func ParseAndVerify(token string, verifyChain ChainVerifier, now time.Time, maxTTL time.Duration) (*Claims, error) {
+	t, err := parseToken(token)
+	if err != nil {
+		return nil, err
+	}
+	office, leaf, err := verifyChain(t.chain)
 	if err != nil {
 		return nil, fmt.Errorf("%w: issuer certificate: %v", ErrUnauthenticated, err)
 	}
-	if err := VerifySignature(leaf, []byte(parts[0]+"."+parts[1]), sig); err != nil {
+	if err := VerifySignature(leaf, t.signed, t.sig); err != nil {
 		return nil, err
 	}
-	var c Claims
-	dec := json.NewDecoder(strings.NewReader(string(body)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil {
-		return nil, fmt.Errorf("%w: malformed token claims", ErrUnauthenticated)
-	}
+	c := &t.claims
 	if c.IssuerOffice != office {
 		return nil, fmt.Errorf("%w: token claims office %s but was signed by a node of %s", ErrUnauthenticated, c.IssuerOffice, office)
 	}
-	if now.Unix() >= c.ExpiresAt {
-		return nil, fmt.Errorf("%w: token expired", ErrUnauthenticated)
+	if err := c.checkTimes(now, maxTTL); err != nil {
+		return nil, err
 	}
-	if c.IssuedAt > now.Add(5*time.Minute).Unix() {
-		return nil, fmt.Errorf("%w: token issued in the future", ErrUnauthenticated)
-	}
-	return &c, nil
+	return c, nil
 }
