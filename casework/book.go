@@ -30,7 +30,10 @@ type Book struct {
 	mu     sync.RWMutex
 	cases  map[string]*record
 	outbox map[outboxKey]*peerv1.OutboxEntry
-	seqs   map[string]uint32 // day YYYYMMDD → highest sequence used by this office's numbers
+	// quarantine holds the outbox entries set aside as undeliverable: they
+	// are not sent again (a new event of the case queues a new entry).
+	quarantine map[outboxKey]*peerv1.QuarantinedEntry
+	seqs       map[string]uint32 // day YYYYMMDD → highest sequence used by this office's numbers
 	// needs holds the cases for which Pending is true, kept up to date by
 	// store, so that NeedsAction does not scan every case on every change.
 	needs map[string]struct{}
@@ -48,11 +51,12 @@ type outboxKey struct{ dest, number string }
 // NewBook returns the empty book of office.
 func NewBook(office string) *Book {
 	return &Book{
-		office: office,
-		cases:  map[string]*record{},
-		outbox: map[outboxKey]*peerv1.OutboxEntry{},
-		seqs:   map[string]uint32{},
-		needs:  map[string]struct{}{},
+		office:     office,
+		cases:      map[string]*record{},
+		outbox:     map[outboxKey]*peerv1.OutboxEntry{},
+		quarantine: map[outboxKey]*peerv1.QuarantinedEntry{},
+		seqs:       map[string]uint32{},
+		needs:      map[string]struct{}{},
 	}
 }
 
@@ -86,6 +90,10 @@ func (b *Book) Office() string { return b.office }
 // Ack{acks} drops the outbox entries (dest, case) whose upto_seq the
 // acknowledged upto_seq covers, and returns a *peerv1.AckOutbox of the
 // entries dropped.
+//
+// Quarantine{entries} moves outbox entries into quarantine, each only
+// while the outbox still holds it with the same upto_seq, and returns a
+// *peerv1.QuarantineOutbox of those moved.
 func (b *Book) Apply(cmd *peerv1.CaseCommand, reg Registry) (proto.Message, error) {
 	if cmd == nil {
 		return nil, invalid("command", "is required")
@@ -99,8 +107,10 @@ func (b *Book) Apply(cmd *peerv1.CaseCommand, reg Registry) (proto.Message, erro
 		return b.receive(op.Receive, reg), nil
 	case *peerv1.CaseCommand_Ack:
 		return b.ack(op.Ack), nil
+	case *peerv1.CaseCommand_Quarantine:
+		return b.setAside(op.Quarantine), nil
 	}
-	return nil, invalid("command", "must hold one operation (append, receive or ack)")
+	return nil, invalid("command", "must hold one operation (append, receive, ack or quarantine)")
 }
 
 // appendEvents is Apply's Append. Caller holds b.mu.
@@ -217,9 +227,15 @@ func (b *Book) noteNumber(number string) {
 	}
 }
 
-// queue adds or raises the outbox entry (dest, number). Caller holds b.mu.
+// queue adds or raises the outbox entry (dest, number). An entry of the
+// case set aside for dest is taken back into it: the new message carries
+// the whole log, and a handoff must not be forgotten. Caller holds b.mu.
 func (b *Book) queue(dest, number string, upto uint32, handoff bool) {
 	k := outboxKey{dest, number}
+	if q, ok := b.quarantine[k]; ok {
+		delete(b.quarantine, k)
+		handoff = handoff || q.GetEntry().GetHandoff()
+	}
 	if en, ok := b.outbox[k]; ok {
 		en.UptoSeq = max(en.UptoSeq, upto)
 		en.Handoff = en.Handoff || handoff
@@ -299,6 +315,53 @@ func (b *Book) ack(a *peerv1.AckOutbox) *peerv1.AckOutbox {
 		}
 	}
 	return out
+}
+
+// setAside is Apply's Quarantine. Caller holds b.mu.
+func (b *Book) setAside(q *peerv1.QuarantineOutbox) *peerv1.QuarantineOutbox {
+	out := &peerv1.QuarantineOutbox{}
+	for _, x := range q.GetEntries() {
+		en := x.GetEntry()
+		k := outboxKey{en.GetDestOffice(), en.GetCaseNumber()}
+		if held, ok := b.outbox[k]; ok && held.GetUptoSeq() == en.GetUptoSeq() {
+			delete(b.outbox, k)
+			qe := proto.CloneOf(x)
+			qe.Entry = held
+			b.quarantine[k] = qe
+			out.Entries = append(out.Entries, proto.CloneOf(qe))
+		}
+	}
+	return out
+}
+
+// Quarantined returns the outbox entries set aside, by destination and
+// case number.
+func (b *Book) Quarantined() []*peerv1.QuarantinedEntry {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	return b.quarantineSorted()
+}
+
+func (b *Book) quarantineSorted() []*peerv1.QuarantinedEntry {
+	out := make([]*peerv1.QuarantinedEntry, 0, len(b.quarantine))
+	for _, q := range b.quarantine {
+		out = append(out, proto.CloneOf(q))
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, c := out[i].GetEntry(), out[j].GetEntry()
+		if a.GetDestOffice() != c.GetDestOffice() {
+			return a.GetDestOffice() < c.GetDestOffice()
+		}
+		return a.GetCaseNumber() < c.GetCaseNumber()
+	})
+	return out
+}
+
+// OutboxLen returns the number of entries waiting for a receipt.
+func (b *Book) OutboxLen() int {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	return len(b.outbox)
 }
 
 // view is a clone of the record's case as this office sees it. Caller
@@ -456,7 +519,7 @@ func (b *Book) Len() int {
 func (b *Book) Snapshot() *peerv1.CaseBookSnapshot {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
-	s := &peerv1.CaseBookSnapshot{Outbox: b.outboxSorted()}
+	s := &peerv1.CaseBookSnapshot{Outbox: b.outboxSorted(), Quarantine: b.quarantineSorted()}
 	numbers := make([]string, 0, len(b.cases))
 	for n := range b.cases {
 		numbers = append(numbers, n)
@@ -519,11 +582,19 @@ func (b *Book) Restore(s *peerv1.CaseBookSnapshot) error {
 		}
 		nb.outbox[k] = proto.CloneOf(en)
 	}
+	for i, q := range s.GetQuarantine() {
+		en := q.GetEntry()
+		k := outboxKey{en.GetDestOffice(), en.GetCaseNumber()}
+		if _, held := nb.cases[k.number]; !held || registry.ValidCode(k.dest) != nil {
+			return fmt.Errorf("restore: quarantine[%d]: entry (%s, %s) is not of a held case and an office: %w", i, k.dest, k.number, ErrInvalidSnapshot)
+		}
+		nb.quarantine[k] = proto.CloneOf(q)
+	}
 	for _, d := range s.GetSequences() {
 		nb.seqs[d.GetDay()] = max(nb.seqs[d.GetDay()], d.GetSeq())
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.cases, b.outbox, b.seqs, b.needs = nb.cases, nb.outbox, nb.seqs, nb.needs
+	b.cases, b.outbox, b.quarantine, b.seqs, b.needs = nb.cases, nb.outbox, nb.quarantine, nb.seqs, nb.needs
 	return nil
 }

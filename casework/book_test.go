@@ -661,3 +661,45 @@ func FuzzApply(f *testing.F) {
 		}
 	})
 }
+
+func TestBookQuarantine(t *testing.T) {
+	w := newWorld(t)
+	vb := w.books[village]
+	n := w.file(village, tobacco, eastAgent, tobaccoMaterials[:4]...)
+	entry := vb.Outbox()[0] // the mirror of the filing
+	quarantine := func(e *peerv1.OutboxEntry) *peerv1.QuarantineOutbox {
+		t.Helper()
+		out, err := vb.Apply(&peerv1.CaseCommand{Op: &peerv1.CaseCommand_Quarantine{Quarantine: &peerv1.QuarantineOutbox{
+			Entries: []*peerv1.QuarantinedEntry{{Entry: e, Reason: "too large", AtUnixNano: 42}}}}}, w.reg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out.(*peerv1.QuarantineOutbox)
+	}
+	// An entry raised since it was looked at stays: the new message may go.
+	if got := quarantine(&peerv1.OutboxEntry{DestOffice: township, CaseNumber: n, UptoSeq: 7}); len(got.GetEntries()) != 0 {
+		t.Fatalf("quarantined an entry not queued: %v", got)
+	}
+	if got := quarantine(entry); len(got.GetEntries()) != 1 {
+		t.Fatalf("quarantine = %v", got)
+	}
+	if vb.OutboxLen() != 0 || len(vb.Quarantined()) != 1 || vb.Quarantined()[0].GetReason() != "too large" {
+		t.Fatalf("outbox %v, quarantine %v", vb.Outbox(), vb.Quarantined())
+	}
+
+	// It survives a snapshot.
+	rb := NewBook(village)
+	if err := rb.Restore(vb.Snapshot()); err != nil {
+		t.Fatal(err)
+	}
+	if q := rb.Quarantined(); len(q) != 1 || !proto.Equal(q[0], vb.Quarantined()[0]) {
+		t.Fatalf("restored quarantine %v", q)
+	}
+
+	// A new event of the case queues it again, with the whole log.
+	w.autos() // forwarded to the township: a handoff
+	got := vb.Outbox()
+	if len(got) != 1 || !got[0].GetHandoff() || got[0].GetUptoSeq() != 2 || len(vb.Quarantined()) != 0 {
+		t.Fatalf("after a new event: outbox %v, quarantine %v", got, vb.Quarantined())
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -31,8 +33,11 @@ import (
 // applying is idempotent by case and seq: nothing lost, nothing doubled.
 
 const (
-	// deliverBatch is how many cases one DeliverCases call carries.
+	// deliverBatch is how many cases one DeliverCases call carries at most.
 	deliverBatch = 64
+	// deliverBatchBytes is how large one DeliverCases call grows at most
+	// (a single message may be larger, up to MaxCaseMessageBytes).
+	deliverBatchBytes = 1 << 20
 	// deliverTimeout bounds one DeliverCases call.
 	deliverTimeout = 10 * time.Second
 	// autoParallel is how many cases' automatic steps are proposed at once.
@@ -217,14 +222,13 @@ func (o *Office) ReceiveCases(ctx context.Context, req *peerv1.DeliverCasesReque
 // forward it toward the next step's office, close it after delivery) and
 // sends the outbox.
 func (o *Office) caseLoop(ctx context.Context) {
-	m := &mailer{o: o, next: map[string]time.Time{}, backoff: map[string]time.Duration{}, busy: map[string]bool{},
-		wake: make(chan struct{}, 1)}
+	m := newMailer(o)
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
 	defer m.wg.Wait()
 	for {
 		changed := o.cfg.FSM.Changed()
-		if o.cfg.Group.IsLeader() {
+		if o.LeaderReady() {
 			o.autoActions(ctx)
 			m.sendDue(ctx)
 		}
@@ -280,8 +284,12 @@ func (o *Office) autoAct(ctx context.Context, number string) error {
 	return err
 }
 
-// mailer sends the outbox, one batch in flight per destination office,
-// backing off from a destination that does not answer.
+// mailer sends the outbox, one call in flight per destination office,
+// backing off from a destination that does not answer. A message is never
+// allowed to hold back the ones behind it: calls are cut by bytes, a
+// message too large to travel is set aside at once, and one that the next
+// office refuses (or that makes its call fail) is held back on its own,
+// and set aside after QuarantineAfter.
 type mailer struct {
 	o    *Office
 	wg   sync.WaitGroup
@@ -291,61 +299,182 @@ type mailer struct {
 	next    map[string]time.Time
 	backoff map[string]time.Duration
 	busy    map[string]bool
+	// single marks a destination whose last call failed for what it
+	// carried: it is sent one message per call until one goes through, so
+	// that the message at fault is found and held back alone.
+	single map[string]bool
+	held   map[outboxKey]*heldEntry
+}
+
+type outboxKey struct{ dest, number string }
+
+// heldEntry is an outbox entry not sent for a while: the next office
+// refused it, or a call carrying it alone failed.
+type heldEntry struct {
+	upto  uint32 // the entry's upto_seq when it was held
+	first time.Time
+	until time.Time
+	tries int
+	why   string
+}
+
+func newMailer(o *Office) *mailer {
+	return &mailer{o: o, next: map[string]time.Time{}, backoff: map[string]time.Duration{}, busy: map[string]bool{},
+		single: map[string]bool{}, held: map[outboxKey]*heldEntry{}, wake: make(chan struct{}, 1)}
 }
 
 func (m *mailer) sendDue(ctx context.Context) {
 	byDest := map[string][]*peerv1.OutboxEntry{}
-	for _, e := range m.o.Cases().Outbox() {
-		byDest[e.GetDestOffice()] = append(byDest[e.GetDestOffice()], e)
-	}
 	now := time.Now()
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	for _, e := range m.o.Cases().Outbox() {
+		k := outboxKey{e.GetDestOffice(), e.GetCaseNumber()}
+		if h, ok := m.held[k]; ok {
+			if h.upto != e.GetUptoSeq() {
+				delete(m.held, k) // new events: a new message, tried afresh
+			} else if now.Before(h.until) {
+				continue
+			}
+		}
+		if len(byDest[k.dest]) < deliverBatch {
+			byDest[k.dest] = append(byDest[k.dest], e)
+		}
+	}
 	for dest, entries := range byDest {
 		if m.busy[dest] || now.Before(m.next[dest]) {
 			continue
 		}
 		m.busy[dest] = true
-		if len(entries) > deliverBatch {
-			entries = entries[:deliverBatch]
-		}
+		single := m.single[dest]
 		m.wg.Add(1)
 		go func() {
 			defer m.wg.Done()
-			err := m.o.deliver(ctx, dest, entries)
-			m.mu.Lock()
-			defer m.mu.Unlock()
-			m.busy[dest] = false
-			if err != nil {
-				b := min(max(2*m.backoff[dest], 100*time.Millisecond), 5*time.Second)
-				m.backoff[dest] = b
-				m.next[dest] = time.Now().Add(b)
-				if ctx.Err() == nil {
-					m.o.log.Debug("case delivery", "to", dest, "err", err)
-				}
-				return
-			}
-			m.backoff[dest] = 0
-			m.next[dest] = time.Time{}
-			select {
-			case m.wake <- struct{}{}:
-			default:
-			}
+			r := m.o.deliver(ctx, dest, entries, single)
+			m.done(ctx, dest, r)
 		}()
 	}
 }
 
-// deliver sends entries to dest and drops those receipted.
-func (o *Office) deliver(ctx context.Context, dest string, entries []*peerv1.OutboxEntry) error {
-	req := &peerv1.DeliverCasesRequest{}
-	var sent []*peerv1.OutboxEntry
-	for _, e := range entries {
-		if msg, ok := o.Cases().Message(e); ok {
-			req.Messages = append(req.Messages, msg)
-			sent = append(sent, e)
+// done records the outcome of one call to dest.
+func (m *mailer) done(ctx context.Context, dest string, r deliveryResult) {
+	now := time.Now()
+	var setAside []*peerv1.QuarantinedEntry
+	m.mu.Lock()
+	m.busy[dest] = false
+	hold := func(e *peerv1.OutboxEntry, why string) {
+		k := outboxKey{dest, e.GetCaseNumber()}
+		h := m.held[k]
+		if h == nil || h.upto != e.GetUptoSeq() {
+			h = &heldEntry{upto: e.GetUptoSeq(), first: now}
+			m.held[k] = h
+		}
+		h.tries++
+		h.why = why
+		h.until = now.Add(min(time.Duration(1<<min(h.tries, 12))*100*time.Millisecond, 5*time.Minute))
+		if h.tries >= 3 && now.Sub(h.first) >= m.o.cfg.QuarantineAfter {
+			setAside = append(setAside, &peerv1.QuarantinedEntry{Entry: e,
+				Reason: fmt.Sprintf("not delivered to office %s since %s (%d tries): %s",
+					dest, h.first.In(registry.CST).Format(time.DateTime), h.tries, why),
+				AtUnixNano: now.UnixNano()})
+			delete(m.held, k)
 		}
 	}
-	entries = sent
+	for _, x := range r.refused {
+		hold(x.entry, x.why)
+	}
+	switch {
+	case r.err == nil:
+		m.backoff[dest] = 0
+		m.next[dest] = time.Time{}
+		if r.sent > 0 {
+			m.single[dest] = false
+		}
+	case r.content && r.sent == 1:
+		// The call failed for what it carried, and it carried one message.
+		hold(r.first, r.err.Error())
+	case r.content:
+		m.single[dest] = true
+	default:
+		b := min(max(2*m.backoff[dest], 100*time.Millisecond), 5*time.Second)
+		m.backoff[dest] = b
+		m.next[dest] = now.Add(b)
+	}
+	m.mu.Unlock()
+	setAside = append(setAside, r.oversize...)
+	if len(setAside) > 0 {
+		m.o.quarantine(ctx, setAside)
+	}
+	noted := r.err
+	if noted == nil && len(r.refused) > 0 {
+		noted = status.Errorf(codes.FailedPrecondition, "office %s refused %d of %d messages: %s",
+			dest, len(r.refused), r.sent, r.refused[0].why)
+	}
+	m.o.noteDelivery(dest, noted, now)
+	if r.err == nil || r.content {
+		select {
+		case m.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// deliveryResult is what one call to a destination came to.
+type deliveryResult struct {
+	sent     int                 // messages the call carried
+	first    *peerv1.OutboxEntry // the first of them
+	refused  []refusal           // refused by the receiver, each with its reason
+	oversize []*peerv1.QuarantinedEntry
+	err      error
+	// content is set when the call failed for what it carried (too
+	// large, not decodable, an internal error at the receiver), not
+	// because the destination is unreachable.
+	content bool
+}
+
+type refusal struct {
+	entry *peerv1.OutboxEntry
+	why   string
+}
+
+// contentError reports whether a failed call failed for what it carried.
+func contentError(err error) bool {
+	switch status.Code(err) {
+	case codes.ResourceExhausted, codes.InvalidArgument, codes.Internal, codes.Unknown, codes.DataLoss, codes.OutOfRange:
+		return true
+	}
+	return false
+}
+
+// deliver sends entries to dest, in one call of at most deliverBatchBytes
+// (one message only when single), and drops those receipted.
+func (o *Office) deliver(ctx context.Context, dest string, entries []*peerv1.OutboxEntry, single bool) deliveryResult {
+	var r deliveryResult
+	req := &peerv1.DeliverCasesRequest{}
+	var sent []*peerv1.OutboxEntry
+	size := 0
+	for _, e := range entries {
+		msg, ok := o.Cases().Message(e)
+		if !ok {
+			continue
+		}
+		n := proto.Size(msg)
+		if n > o.cfg.MaxCaseMessageBytes {
+			r.oversize = append(r.oversize, &peerv1.QuarantinedEntry{Entry: e, AtUnixNano: time.Now().UnixNano(),
+				Reason: fmt.Sprintf("the message is %d bytes, more than the %d a case message may have", n, o.cfg.MaxCaseMessageBytes)})
+			continue
+		}
+		if len(sent) > 0 && (single || size+n > deliverBatchBytes) {
+			break
+		}
+		req.Messages = append(req.Messages, msg)
+		sent = append(sent, e)
+		size += n
+	}
+	if len(sent) == 0 {
+		return r
+	}
+	r.sent, r.first = len(sent), sent[0]
 	var resp *peerv1.DeliverCasesResponse
 	var last error
 	for _, t := range o.officeTargets(dest) {
@@ -361,7 +490,7 @@ func (o *Office) deliver(ctx context.Context, dest string, entries []*peerv1.Out
 			break
 		}
 		last = err
-		if status.Code(err) == codes.PermissionDenied {
+		if status.Code(err) == codes.PermissionDenied || contentError(err) {
 			break
 		}
 	}
@@ -369,24 +498,24 @@ func (o *Office) deliver(ctx context.Context, dest string, entries []*peerv1.Out
 		if last == nil {
 			last = fmt.Errorf("no node of office %s known", dest)
 		}
-		return last
+		r.err, r.content = last, contentError(last)
+		return r
 	}
 	var acks []*peerv1.OutboxEntry
-	refused := 0
-	for i, r := range resp.GetReceipts() {
-		if i >= len(entries) {
+	for i, rc := range resp.GetReceipts() {
+		if i >= len(sent) {
 			break
 		}
-		if r.GetRefused() != "" {
-			// Kept and sent again after a back-off: a receiver whose
-			// registry lags behind refuses until it has caught up. A
-			// refusal that lasts is for a person to look at.
-			refused++
-			o.log.Warn("case message refused by the next office", "case", r.GetCaseNumber(), "to", dest, "err", r.GetRefused())
+		if why := rc.GetRefused(); why != "" {
+			// Held back and sent again later: a receiver whose registry
+			// lags behind refuses until it has caught up. A refusal that
+			// lasts sets the entry aside.
+			o.log.Warn("case message refused by the next office", "case", rc.GetCaseNumber(), "to", dest, "err", why)
+			r.refused = append(r.refused, refusal{sent[i], why})
 			continue
 		}
-		if r.GetHaveSeq() >= entries[i].GetUptoSeq() {
-			acks = append(acks, entries[i])
+		if rc.GetHaveSeq() >= sent[i].GetUptoSeq() {
+			acks = append(acks, sent[i])
 		}
 	}
 	if len(acks) > 0 {
@@ -394,13 +523,74 @@ func (o *Office) deliver(ctx context.Context, dest string, entries []*peerv1.Out
 		defer cancel()
 		if _, err := o.ProposeCase(actx, &peerv1.CaseCommand{AtUnixNano: time.Now().UnixNano(),
 			Op: &peerv1.CaseCommand_Ack{Ack: &peerv1.AckOutbox{Acks: acks}}}); err != nil {
-			return err
+			r.err = err
+			return r
 		}
 	}
-	if refused > 0 {
-		return fmt.Errorf("office %s refused %d of %d messages", dest, refused, len(entries))
+	return r
+}
+
+// quarantine sets outbox entries aside through raft, with an alarm.
+func (o *Office) quarantine(ctx context.Context, entries []*peerv1.QuarantinedEntry) {
+	qctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	v, err := o.ProposeCase(qctx, &peerv1.CaseCommand{AtUnixNano: time.Now().UnixNano(),
+		Op: &peerv1.CaseCommand_Quarantine{Quarantine: &peerv1.QuarantineOutbox{Entries: entries}}})
+	if err != nil {
+		if ctx.Err() == nil && !errors.Is(err, ErrNotLeader) {
+			o.log.Warn("could not set case messages aside", "err", err)
+		}
+		return
 	}
-	return nil
+	done, _ := v.(*peerv1.QuarantineOutbox)
+	for _, q := range done.GetEntries() {
+		o.log.Warn("case message set aside (quarantined): it will not be sent again until the case changes",
+			"case", q.GetEntry().GetCaseNumber(), "to", q.GetEntry().GetDestOffice(), "reason", q.GetReason())
+	}
+}
+
+// DeliveryError is the last failure to send case mail to an office.
+type DeliveryError struct {
+	Dest  string
+	Err   string
+	At    time.Time
+	cause string // the gRPC code: a new cause is logged at warn
+}
+
+// noteDelivery records the outcome of a call to dest for the status page,
+// and logs a failure at warn the first time its cause is seen.
+func (o *Office) noteDelivery(dest string, err error, at time.Time) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.deliveryErrs == nil {
+		o.deliveryErrs = map[string]DeliveryError{}
+	}
+	if err == nil {
+		if _, failing := o.deliveryErrs[dest]; failing {
+			o.log.Info("case delivery works again", "to", dest)
+		}
+		delete(o.deliveryErrs, dest)
+		return
+	}
+	prev, failing := o.deliveryErrs[dest]
+	cause := status.Code(err).String()
+	if !failing || prev.cause != cause {
+		o.log.Warn("case delivery failed: retrying", "to", dest, "err", err)
+	}
+	o.deliveryErrs[dest] = DeliveryError{Dest: dest, Err: err.Error(), At: at, cause: cause}
+}
+
+// DeliveryErrors returns the last delivery error of each destination that
+// is failing now, by destination.
+func (o *Office) DeliveryErrors() []DeliveryError {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	out := make([]DeliveryError, 0, len(o.deliveryErrs))
+	for _, e := range o.deliveryErrs {
+		out = append(out, e)
+	}
+	slices.SortFunc(out, func(a, b DeliveryError) int { return strings.Compare(a.Dest, b.Dest) })
+	return out
 }
 
 // officeTargets lists the nodes of an office: from the directory, then,

@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
 	"github.com/yizhan-gov/yizhan/federation/pki"
@@ -44,20 +45,28 @@ func (o *Office) ServeFeed(req *peerv1.FeedRequest, stream grpc.ServerStreamingS
 		switch {
 		case needSnapshot:
 			snap := registry.RedactSnapshot(o.reg.Snapshot(), sub)
-			if err := stream.Send(&peerv1.FeedMessage{Kind: &peerv1.FeedMessage_Snapshot{Snapshot: snap}}); err != nil {
+			if err := sendFeed(stream, &peerv1.FeedMessage{Kind: &peerv1.FeedMessage_Snapshot{Snapshot: snap}}); err != nil {
 				return err
 			}
 			since = snap.GetIndex()
 			continue
 		case len(entries) > 0:
+			// Cut by bytes, not only by count: a batch must travel.
 			batch := &peerv1.FeedBatch{UpstreamIndex: o.UpstreamIndex()}
+			size := 0
 			for _, e := range entries {
-				batch.Entries = append(batch.Entries, registry.RedactEntry(e, sub))
+				r := registry.RedactEntry(e, sub)
+				n := proto.Size(r)
+				if len(batch.Entries) > 0 && size+n > feedBatchBytes {
+					break
+				}
+				batch.Entries = append(batch.Entries, r)
+				size += n
 			}
-			if err := stream.Send(&peerv1.FeedMessage{Kind: &peerv1.FeedMessage_Batch{Batch: batch}}); err != nil {
+			if err := sendFeed(stream, &peerv1.FeedMessage{Kind: &peerv1.FeedMessage_Batch{Batch: batch}}); err != nil {
 				return err
 			}
-			since = entries[len(entries)-1].GetIndex()
+			since = batch.Entries[len(batch.Entries)-1].GetIndex()
 			continue
 		}
 		select {
@@ -71,6 +80,59 @@ func (o *Office) ServeFeed(req *peerv1.FeedRequest, stream grpc.ServerStreamingS
 			}
 		}
 	}
+}
+
+// sendFeed sends msg on a feed, in FeedChunk pieces when it is larger
+// than feedChunkBytes, so that no feed message nears the gRPC limit
+// whatever the size of the registry or of one entry.
+func sendFeed(stream grpc.ServerStreamingServer[peerv1.FeedMessage], msg *peerv1.FeedMessage) error {
+	if proto.Size(msg) <= feedChunkBytes {
+		return stream.Send(msg)
+	}
+	data, err := proto.Marshal(msg)
+	if err != nil {
+		return fmt.Errorf("federation: encode feed message: %w", err)
+	}
+	for off := 0; off < len(data); off += feedChunkBytes {
+		end := min(off+feedChunkBytes, len(data))
+		chunk := &peerv1.FeedChunk{Data: data[off:end], Last: end == len(data)}
+		if err := stream.Send(&peerv1.FeedMessage{Kind: &peerv1.FeedMessage_Chunk{Chunk: chunk}}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// feedAssembler puts chunked feed messages back together.
+type feedAssembler struct{ buf []byte }
+
+// add takes one message off the stream and returns the whole message it
+// completes, or nil while a chunked message is still incomplete.
+func (a *feedAssembler) add(msg *peerv1.FeedMessage) (*peerv1.FeedMessage, error) {
+	c := msg.GetChunk()
+	if c == nil {
+		if len(a.buf) > 0 {
+			return nil, errors.New("federation: feed message inside a chunked one")
+		}
+		return msg, nil
+	}
+	if len(a.buf)+len(c.GetData()) > MaxSnapshotBytes {
+		return nil, fmt.Errorf("federation: chunked feed message over %d bytes", MaxSnapshotBytes)
+	}
+	a.buf = append(a.buf, c.GetData()...)
+	if !c.GetLast() {
+		return nil, nil
+	}
+	whole := &peerv1.FeedMessage{}
+	err := proto.Unmarshal(a.buf, whole)
+	a.buf = nil
+	if err != nil {
+		return nil, fmt.Errorf("federation: decode chunked feed message: %w", err)
+	}
+	if whole.GetChunk() != nil {
+		return nil, errors.New("federation: chunk inside a chunk")
+	}
+	return whole, nil
 }
 
 // leaderLoop runs the feed puller while this node leads an office below
@@ -145,23 +207,43 @@ func (o *Office) feedSources() []target {
 }
 
 // pullLoop pulls the registry from upstream until ctx ends, trying each
-// source in turn and backing off when none answers.
+// source in turn and backing off when none answers. A source that failed
+// without giving anything is passed over for a while, so that a hung
+// parent costs one idle timeout, not one per round.
 func (o *Office) pullLoop(ctx context.Context) {
 	backoff := 200 * time.Millisecond
+	failedAt := map[string]time.Time{}
+	lastCause := ""
 	for ctx.Err() == nil {
 		progressed := false
-		for i, src := range o.feedSources() {
+		sources := o.feedSources()
+		for i, src := range sources {
 			if ctx.Err() != nil {
 				return
+			}
+			if t, failed := failedAt[src.addr]; failed && time.Since(t) < feedRetryAfter && i < len(sources)-1 {
+				continue
 			}
 			preferred := i == 0 || src.office == registry.ParentCode(o.cfg.Office)
 			n, err := o.pullFrom(ctx, src, preferred)
 			if n > 0 {
 				progressed = true
+				delete(failedAt, src.addr)
 			}
 			if err != nil && ctx.Err() == nil {
-				o.log.Debug("registry feed ended", "source", src.addr, "err", err)
-				o.updateFeed(func(f *FeedStatus) { f.LastError = fmt.Sprintf("%s: %v", src.addr, err) })
+				if n == 0 || errors.Is(err, errFeedIdle) {
+					failedAt[src.addr] = time.Now()
+				}
+				// Each new cause once at warn; the same again at debug.
+				cause := src.addr + " " + status.Code(err).String()
+				if cause != lastCause {
+					o.log.Warn("registry feed failed: trying the next source", "source", src.addr, "err", err)
+					lastCause = cause
+				} else {
+					o.log.Debug("registry feed failed", "source", src.addr, "err", err)
+				}
+				now := time.Now()
+				o.updateFeed(func(f *FeedStatus) { f.LastError, f.LastErrorAt = fmt.Sprintf("%s: %v", src.addr, err), now })
 			}
 			if progressed {
 				break
@@ -180,6 +262,13 @@ func (o *Office) pullLoop(ctx context.Context) {
 	}
 }
 
+// feedRetryAfter is how long a feed source that failed without giving
+// anything is passed over while others remain.
+const feedRetryAfter = 30 * time.Second
+
+// errFeedIdle ends a feed session whose source has gone silent.
+var errFeedIdle = errors.New("federation: the feed source went silent")
+
 // pullFrom follows one source's feed until it breaks, ctx ends, or (for a
 // fallback source) FallbackPeriod has passed. It returns how many messages
 // it received.
@@ -193,20 +282,47 @@ func (o *Office) pullFrom(ctx context.Context, src target, preferred bool) (int,
 		ctx, cancel = context.WithTimeout(ctx, o.cfg.FallbackPeriod)
 		defer cancel()
 	}
-	stream, err := peerv1.NewPeerClient(conn).Feed(ctx, &peerv1.FeedRequest{
+	// A source that says nothing, not even its heartbeat, for
+	// FeedIdleTimeout is taken for hung (a stopped process or a
+	// black-holed link keeps a stream open without end).
+	sctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	idle := time.AfterFunc(o.cfg.FeedIdleTimeout, func() { cancel(errFeedIdle) })
+	defer idle.Stop()
+	stream, err := peerv1.NewPeerClient(conn).Feed(sctx, &peerv1.FeedRequest{
 		OfficeCode: o.cfg.Office, Node: o.cfg.Node, SinceIndex: o.reg.Index(),
 	})
 	if err != nil {
+		if context.Cause(sctx) == errFeedIdle && ctx.Err() == nil {
+			return 0, fmt.Errorf("%w after %s", errFeedIdle, o.cfg.FeedIdleTimeout)
+		}
 		return 0, err
 	}
 	received := 0
+	var chunks feedAssembler
 	for {
-		msg, err := stream.Recv()
+		idle.Reset(o.cfg.FeedIdleTimeout)
+		piece, err := stream.Recv()
+		idle.Stop()
 		if err != nil {
-			if errors.Is(err, io.EOF) || ctx.Err() != nil {
+			if ctx.Err() != nil {
+				return received, nil
+			}
+			if context.Cause(sctx) == errFeedIdle {
+				return received, fmt.Errorf("%w after %s", errFeedIdle, o.cfg.FeedIdleTimeout)
+			}
+			if errors.Is(err, io.EOF) {
 				return received, nil
 			}
 			return received, err
+		}
+		msg, err := chunks.add(piece)
+		if err != nil {
+			return received, err
+		}
+		if msg == nil {
+			o.updateFeed(func(f *FeedStatus) { f.LastContact = time.Now() })
+			continue // more pieces to come
 		}
 		if received == 0 {
 			// Only an office above this one may feed it.
@@ -243,7 +359,6 @@ func (o *Office) pullFrom(ctx context.Context, src target, preferred bool) (int,
 		}
 		o.updateFeed(func(f *FeedStatus) {
 			f.LastContact = now
-			f.LastError = ""
 			if upstream > f.UpstreamIndex {
 				f.UpstreamIndex = upstream
 			}

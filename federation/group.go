@@ -29,6 +29,9 @@ var (
 	// caller must not propose it again blindly; it tells the client, who
 	// can look before retrying.
 	ErrOutcomeUnknown = errors.New("federation: leadership lost while the write was in flight; it may have been applied")
+	// ErrTooLarge is returned for a command larger than a raft entry may
+	// be; it was not proposed.
+	ErrTooLarge = errors.New("federation: too large")
 )
 
 // Timing is raft's timing for an office group.
@@ -159,6 +162,15 @@ func (g *Group) Apply(ctx context.Context, cmd *peerv1.Command) (*ApplyResult, e
 	if err != nil {
 		return nil, fmt.Errorf("federation: encode command: %w", err)
 	}
+	limit := MaxEntryBytes
+	if cmd.GetInstallSnapshot() != nil {
+		limit = MaxSnapshotBytes
+	}
+	if len(data) > limit {
+		// Refused before it enters the log: nothing this large may be
+		// committed, for it could not travel on down the tree.
+		return nil, fmt.Errorf("%w: the command is %d bytes, more than the %d a raft entry may have", ErrTooLarge, len(data), limit)
+	}
 	timeout := 10 * time.Second
 	if dl, ok := ctx.Deadline(); ok {
 		timeout = time.Until(dl)
@@ -187,6 +199,10 @@ func (g *Group) Apply(ctx context.Context, cmd *peerv1.Command) (*ApplyResult, e
 	}
 	return res, nil
 }
+
+// Snapshot takes a raft snapshot of the office's state now (tests, and an
+// operator about to copy a data directory).
+func (g *Group) Snapshot() error { return g.raft.Snapshot().Error() }
 
 // Barrier waits until every committed entry is applied here (leader only).
 func (g *Group) Barrier(timeout time.Duration) error { return g.raft.Barrier(timeout).Error() }

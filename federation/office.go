@@ -49,6 +49,21 @@ type OfficeConfig struct {
 	FeedHeartbeat  time.Duration // how often an idle feed says it is alive (default 1s)
 	FeedBatch      int           // entries per feed message (default 512)
 	FallbackPeriod time.Duration // how long to stay on a fallback feed before retrying the parent (default 30s)
+	// FeedIdleTimeout is how long a feed may stay silent (no batch, no
+	// heartbeat) before the source is taken for hung and the next one is
+	// tried (default 5 heartbeats, at least 3s).
+	FeedIdleTimeout time.Duration
+
+	// MaxCaseMessageBytes is the largest case message sent to another
+	// office (default DefaultMaxCaseMessageBytes); a larger one is set
+	// aside.
+	MaxCaseMessageBytes int
+	// QuarantineAfter is how long a case message may keep being refused
+	// (or failing its call alone) before it is set aside (default 1h).
+	QuarantineAfter time.Duration
+	// ForwardAttemptTimeout bounds one attempt at a read forwarded to
+	// another node when more nodes remain to be tried (default 3s).
+	ForwardAttemptTimeout time.Duration
 }
 
 // Office is a node's view of the federation: its office's raft group,
@@ -60,10 +75,12 @@ type Office struct {
 	reg    *registry.Registry
 	log    *slog.Logger
 
-	mu   sync.Mutex // guards feed
-	feed FeedStatus
+	mu           sync.Mutex // guards feed and deliveryErrs
+	feed         FeedStatus
+	deliveryErrs map[string]DeliveryError // by destination office, while failing
 
 	caseLocks caseLocks
+	catchUp   catchUp
 	// verifyChain checks a signer's certificate chain, remembering the
 	// chains it accepted (events of one node all carry the same chain).
 	verifyChain auth.ChainVerifier
@@ -79,7 +96,8 @@ type FeedStatus struct {
 	LastContact   time.Time
 	UpstreamIndex uint64
 	InSyncAt      time.Time // when the registry last matched the upstream's
-	LastError     string
+	LastError     string    // the feed's last error, kept after it recovers
+	LastErrorAt   time.Time // when it happened
 	// SnapshotsInstalled counts registry snapshots taken from upstream
 	// because this office was behind what the upstream's changelog keeps.
 	SnapshotsInstalled int
@@ -95,6 +113,18 @@ func NewOffice(cfg OfficeConfig) *Office {
 	}
 	if cfg.FallbackPeriod <= 0 {
 		cfg.FallbackPeriod = 30 * time.Second
+	}
+	if cfg.FeedIdleTimeout <= 0 {
+		cfg.FeedIdleTimeout = max(5*cfg.FeedHeartbeat, 3*time.Second)
+	}
+	if cfg.MaxCaseMessageBytes <= 0 {
+		cfg.MaxCaseMessageBytes = DefaultMaxCaseMessageBytes
+	}
+	if cfg.QuarantineAfter <= 0 {
+		cfg.QuarantineAfter = time.Hour
+	}
+	if cfg.ForwardAttemptTimeout <= 0 {
+		cfg.ForwardAttemptTimeout = 3 * time.Second
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -139,7 +169,8 @@ func (o *Office) Group() *Group { return o.cfg.Group }
 // the leader of an office below the county, pulling the registry feed.
 func (o *Office) Start(ctx context.Context) {
 	ctx, o.cancel = context.WithCancel(ctx)
-	o.wg.Add(3)
+	o.wg.Add(4)
+	go func() { defer o.wg.Done(); o.catchUpLoop(ctx) }()
 	go func() { defer o.wg.Done(); o.joinLoop(ctx) }()
 	go func() { defer o.wg.Done(); o.announceLoop(ctx) }()
 	go func() { defer o.wg.Done(); o.caseLoop(ctx) }()
@@ -325,6 +356,13 @@ func (o *Office) StaleSeconds(now time.Time) float64 {
 // nodes first, then the configured upstream, then the county.
 func (o *Office) ForwardUp(ctx context.Context, call func(ctx context.Context, conn *grpc.ClientConn) error) error {
 	return o.forwardTo(ctx, o.feedSources(), call)
+}
+
+// ReadUp sends a read to the offices above this one, like ForwardUp, but
+// passes over a node that does not answer within ForwardAttemptTimeout: a
+// read is safe to ask again elsewhere.
+func (o *Office) ReadUp(ctx context.Context, call func(ctx context.Context, conn *grpc.ClientConn) error) error {
+	return o.forward(ctx, o.feedSources(), true, call)
 }
 
 // ForwardToLeader sends a request to this office's leader.

@@ -83,6 +83,15 @@ func (s *PeerServer) AnnounceNode(ctx context.Context, req *peerv1.AnnounceNodeR
 // caller's deadline or 10 s. A target that answers Unavailable (or cannot be
 // dialled) is skipped; any other answer, error or not, is the answer.
 func (o *Office) forwardTo(ctx context.Context, targets []target, call func(ctx context.Context, conn *grpc.ClientConn) error) error {
+	return o.forward(ctx, targets, false, call)
+}
+
+// forward is forwardTo; for a read (safe to send twice), each attempt but
+// the last is also bounded by ForwardAttemptTimeout, and an attempt that
+// runs out of it counts as unreachable, so that a hung node (a stopped
+// process, a black-holed link) cannot spend the caller's whole deadline.
+// A write is not sent on after a timeout: it may have been applied.
+func (o *Office) forward(ctx context.Context, targets []target, read bool, call func(ctx context.Context, conn *grpc.ClientConn) error) error {
 	fctx, err := ForwardContext(ctx)
 	if err != nil {
 		return status.Error(codes.Unavailable, err.Error())
@@ -96,17 +105,23 @@ func (o *Office) forwardTo(ctx context.Context, targets []target, call func(ctx 
 		return status.Error(codes.Unavailable, "no node known to forward to")
 	}
 	var last error
-	for _, t := range targets {
+	for i, t := range targets {
 		conn, err := o.cfg.Peers.Conn(t.addr, t.office)
 		if err != nil {
 			last = err
 			continue
 		}
-		err = call(fctx, conn)
+		actx, cancel := fctx, context.CancelFunc(func() {})
+		if read && i < len(targets)-1 {
+			actx, cancel = context.WithTimeout(fctx, o.cfg.ForwardAttemptTimeout)
+		}
+		err = call(actx, conn)
+		attemptTimedOut := actx.Err() != nil && fctx.Err() == nil
+		cancel()
 		if err == nil {
 			return nil
 		}
-		if st, ok := status.FromError(err); ok && st.Code() != codes.Unavailable {
+		if st, ok := status.FromError(err); ok && st.Code() != codes.Unavailable && !attemptTimedOut {
 			return err
 		}
 		last = err

@@ -52,7 +52,7 @@ func (p *Peers) Conn(addr, office string) (*grpc.ClientConn, error) {
 	if c, ok := p.conns[k]; ok {
 		return c, nil
 	}
-	opts := []grpc.DialOption{grpc.WithTransportCredentials(credentials.NewTLS(p.bundle.ClientConfig(office)))}
+	opts := append(peerDialOptions(), grpc.WithTransportCredentials(credentials.NewTLS(p.bundle.ClientConfig(office))))
 	if p.dial != nil {
 		opts = append(opts, grpc.WithContextDialer(p.dial))
 	}

@@ -696,23 +696,27 @@ func (x *CaseEvent) GetRating() Rating {
 // CaseFiling is what a case is, fixed at filing and carried by the filed
 // event, so that the events alone make the case.
 type CaseFiling struct {
-	state              protoimpl.MessageState `protogen:"open.v1"`
-	Number             string                 `protobuf:"bytes,1,opt,name=number,proto3" json:"number,omitempty"`
-	ItemCode           string                 `protobuf:"bytes,2,opt,name=item_code,json=itemCode,proto3" json:"item_code,omitempty"`
-	ItemVersion        uint32                 `protobuf:"varint,3,opt,name=item_version,json=itemVersion,proto3" json:"item_version,omitempty"`
-	ItemName           string                 `protobuf:"bytes,4,opt,name=item_name,json=itemName,proto3" json:"item_name,omitempty"`
-	CaseKind           CaseKind               `protobuf:"varint,5,opt,name=case_kind,json=caseKind,proto3,enum=yizhan.v1.CaseKind" json:"case_kind,omitempty"`
-	GrantIds           []string               `protobuf:"bytes,6,rep,name=grant_ids,json=grantIds,proto3" json:"grant_ids,omitempty"`
-	OriginOffice       string                 `protobuf:"bytes,7,opt,name=origin_office,json=originOffice,proto3" json:"origin_office,omitempty"`
-	Route              []*RouteStep           `protobuf:"bytes,8,rep,name=route,proto3" json:"route,omitempty"`
-	Applicant          *Applicant             `protobuf:"bytes,9,opt,name=applicant,proto3" json:"applicant,omitempty"`
-	QueryCodeHash      []byte                 `protobuf:"bytes,10,opt,name=query_code_hash,json=queryCodeHash,proto3" json:"query_code_hash,omitempty"`                 // SHA-256 of the citizen's query code
-	StatutoryLimitDays int32                  `protobuf:"varint,11,opt,name=statutory_limit_days,json=statutoryLimitDays,proto3" json:"statutory_limit_days,omitempty"` // from the item version
-	PromisedLimitDays  int32                  `protobuf:"varint,12,opt,name=promised_limit_days,json=promisedLimitDays,proto3" json:"promised_limit_days,omitempty"`
-	FeeCents           int64                  `protobuf:"varint,13,opt,name=fee_cents,json=feeCents,proto3" json:"fee_cents,omitempty"`
-	CoDepartmentCodes  []string               `protobuf:"bytes,14,rep,name=co_department_codes,json=coDepartmentCodes,proto3" json:"co_department_codes,omitempty"`
-	DepartmentCode     string                 `protobuf:"bytes,15,opt,name=department_code,json=departmentCode,proto3" json:"department_code,omitempty"`
-	Online             bool                   `protobuf:"varint,16,opt,name=online,proto3" json:"online,omitempty"` // filed by the citizen online
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Number       string                 `protobuf:"bytes,1,opt,name=number,proto3" json:"number,omitempty"`
+	ItemCode     string                 `protobuf:"bytes,2,opt,name=item_code,json=itemCode,proto3" json:"item_code,omitempty"`
+	ItemVersion  uint32                 `protobuf:"varint,3,opt,name=item_version,json=itemVersion,proto3" json:"item_version,omitempty"`
+	ItemName     string                 `protobuf:"bytes,4,opt,name=item_name,json=itemName,proto3" json:"item_name,omitempty"`
+	CaseKind     CaseKind               `protobuf:"varint,5,opt,name=case_kind,json=caseKind,proto3,enum=yizhan.v1.CaseKind" json:"case_kind,omitempty"`
+	GrantIds     []string               `protobuf:"bytes,6,rep,name=grant_ids,json=grantIds,proto3" json:"grant_ids,omitempty"`
+	OriginOffice string                 `protobuf:"bytes,7,opt,name=origin_office,json=originOffice,proto3" json:"origin_office,omitempty"`
+	Route        []*RouteStep           `protobuf:"bytes,8,rep,name=route,proto3" json:"route,omitempty"`
+	Applicant    *Applicant             `protobuf:"bytes,9,opt,name=applicant,proto3" json:"applicant,omitempty"`
+	// What the case keeps of the citizen's query code: HMAC-SHA256 under the
+	// registry's query-code key query_code_key_id, or, for key id 0 (cases
+	// filed before the keys), SHA-256. Never sent to a reader.
+	QueryCodeHash      []byte   `protobuf:"bytes,10,opt,name=query_code_hash,json=queryCodeHash,proto3" json:"query_code_hash,omitempty"`
+	StatutoryLimitDays int32    `protobuf:"varint,11,opt,name=statutory_limit_days,json=statutoryLimitDays,proto3" json:"statutory_limit_days,omitempty"` // from the item version
+	PromisedLimitDays  int32    `protobuf:"varint,12,opt,name=promised_limit_days,json=promisedLimitDays,proto3" json:"promised_limit_days,omitempty"`
+	FeeCents           int64    `protobuf:"varint,13,opt,name=fee_cents,json=feeCents,proto3" json:"fee_cents,omitempty"`
+	CoDepartmentCodes  []string `protobuf:"bytes,14,rep,name=co_department_codes,json=coDepartmentCodes,proto3" json:"co_department_codes,omitempty"`
+	DepartmentCode     string   `protobuf:"bytes,15,opt,name=department_code,json=departmentCode,proto3" json:"department_code,omitempty"`
+	Online             bool     `protobuf:"varint,16,opt,name=online,proto3" json:"online,omitempty"`                                           // filed by the citizen online
+	QueryCodeKeyId     uint32   `protobuf:"varint,17,opt,name=query_code_key_id,json=queryCodeKeyId,proto3" json:"query_code_key_id,omitempty"` // see query_code_hash
 	unknownFields      protoimpl.UnknownFields
 	sizeCache          protoimpl.SizeCache
 }
@@ -857,6 +861,13 @@ func (x *CaseFiling) GetOnline() bool {
 		return x.Online
 	}
 	return false
+}
+
+func (x *CaseFiling) GetQueryCodeKeyId() uint32 {
+	if x != nil {
+		return x.QueryCodeKeyId
+	}
+	return 0
 }
 
 // Deadlines are a case's working-day clocks.
@@ -1290,8 +1301,12 @@ func (x *FileCaseRequest) GetMaterials() []*SubmittedMaterial {
 }
 
 type CaseResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Case          *Case                  `protobuf:"bytes,1,opt,name=case,proto3" json:"case,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Case  *Case                  `protobuf:"bytes,1,opt,name=case,proto3" json:"case,omitempty"`
+	// Set when the offices above, which know more of a case that has moved
+	// on, could not be reached in time: the answer is this office's own
+	// copy, as of its last event, and may be behind.
+	LocalCopy     bool `protobuf:"varint,2,opt,name=local_copy,json=localCopy,proto3" json:"local_copy,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1331,6 +1346,13 @@ func (x *CaseResponse) GetCase() *Case {
 		return x.Case
 	}
 	return nil
+}
+
+func (x *CaseResponse) GetLocalCopy() bool {
+	if x != nil {
+		return x.LocalCopy
+	}
+	return false
 }
 
 type GetCaseRequest struct {
@@ -1577,6 +1599,7 @@ type ListCaseEventsResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Events        []*CaseEvent           `protobuf:"bytes,1,rep,name=events,proto3" json:"events,omitempty"`
 	ChainValid    bool                   `protobuf:"varint,2,opt,name=chain_valid,json=chainValid,proto3" json:"chain_valid,omitempty"` // every hash and signature checks
+	LocalCopy     bool                   `protobuf:"varint,3,opt,name=local_copy,json=localCopy,proto3" json:"local_copy,omitempty"`    // as in CaseResponse: this office's copy, maybe behind
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1621,6 +1644,13 @@ func (x *ListCaseEventsResponse) GetEvents() []*CaseEvent {
 func (x *ListCaseEventsResponse) GetChainValid() bool {
 	if x != nil {
 		return x.ChainValid
+	}
+	return false
+}
+
+func (x *ListCaseEventsResponse) GetLocalCopy() bool {
+	if x != nil {
+		return x.LocalCopy
 	}
 	return false
 }
@@ -1934,7 +1964,7 @@ const file_yizhan_v1_cases_proto_rawDesc = "" +
 	"\tsignature\x18\x16 \x01(\fR\tsignature\x12!\n" +
 	"\fsigner_chain\x18\x17 \x03(\fR\vsignerChain\x12-\n" +
 	"\x06filing\x18\x18 \x01(\v2\x15.yizhan.v1.CaseFilingR\x06filing\x12)\n" +
-	"\x06rating\x18\x19 \x01(\x0e2\x11.yizhan.v1.RatingR\x06rating\"\xed\x04\n" +
+	"\x06rating\x18\x19 \x01(\x0e2\x11.yizhan.v1.RatingR\x06rating\"\x98\x05\n" +
 	"\n" +
 	"CaseFiling\x12\x16\n" +
 	"\x06number\x18\x01 \x01(\tR\x06number\x12\x1b\n" +
@@ -1953,7 +1983,8 @@ const file_yizhan_v1_cases_proto_rawDesc = "" +
 	"\tfee_cents\x18\r \x01(\x03R\bfeeCents\x12.\n" +
 	"\x13co_department_codes\x18\x0e \x03(\tR\x11coDepartmentCodes\x12'\n" +
 	"\x0fdepartment_code\x18\x0f \x01(\tR\x0edepartmentCode\x12\x16\n" +
-	"\x06online\x18\x10 \x01(\bR\x06online\"\xa2\x03\n" +
+	"\x06online\x18\x10 \x01(\bR\x06online\x12)\n" +
+	"\x11query_code_key_id\x18\x11 \x01(\rR\x0equeryCodeKeyId\"\xa2\x03\n" +
 	"\tDeadlines\x12;\n" +
 	"\vaccepted_at\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"acceptedAt\x12?\n" +
@@ -2004,9 +2035,11 @@ const file_yizhan_v1_cases_proto_rawDesc = "" +
 	"\voffice_code\x18\x02 \x01(\tR\n" +
 	"officeCode\x122\n" +
 	"\tapplicant\x18\x03 \x01(\v2\x14.yizhan.v1.ApplicantR\tapplicant\x12:\n" +
-	"\tmaterials\x18\x04 \x03(\v2\x1c.yizhan.v1.SubmittedMaterialR\tmaterials\"3\n" +
+	"\tmaterials\x18\x04 \x03(\v2\x1c.yizhan.v1.SubmittedMaterialR\tmaterials\"R\n" +
 	"\fCaseResponse\x12#\n" +
-	"\x04case\x18\x01 \x01(\v2\x0f.yizhan.v1.CaseR\x04case\"G\n" +
+	"\x04case\x18\x01 \x01(\v2\x0f.yizhan.v1.CaseR\x04case\x12\x1d\n" +
+	"\n" +
+	"local_copy\x18\x02 \x01(\bR\tlocalCopy\"G\n" +
 	"\x0eGetCaseRequest\x12\x16\n" +
 	"\x06number\x18\x01 \x01(\tR\x06number\x12\x1d\n" +
 	"\n" +
@@ -2026,11 +2059,13 @@ const file_yizhan_v1_cases_proto_rawDesc = "" +
 	"\x15ListCaseEventsRequest\x12\x16\n" +
 	"\x06number\x18\x01 \x01(\tR\x06number\x12\x1d\n" +
 	"\n" +
-	"query_code\x18\x02 \x01(\tR\tqueryCode\"g\n" +
+	"query_code\x18\x02 \x01(\tR\tqueryCode\"\x86\x01\n" +
 	"\x16ListCaseEventsResponse\x12,\n" +
 	"\x06events\x18\x01 \x03(\v2\x14.yizhan.v1.CaseEventR\x06events\x12\x1f\n" +
 	"\vchain_valid\x18\x02 \x01(\bR\n" +
-	"chainValid\"\xbb\x04\n" +
+	"chainValid\x12\x1d\n" +
+	"\n" +
+	"local_copy\x18\x03 \x01(\bR\tlocalCopy\"\xbb\x04\n" +
 	"\x11CaseActionRequest\x12\x16\n" +
 	"\x06number\x18\x01 \x01(\tR\x06number\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x1f\n" +

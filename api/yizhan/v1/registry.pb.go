@@ -3506,8 +3506,17 @@ type RegistryStatus struct {
 	Leader              string                 `protobuf:"bytes,9,opt,name=leader,proto3" json:"leader,omitempty"`                                                          // this office's raft leader
 	LastContact         *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=last_contact,json=lastContact,proto3" json:"last_contact,omitempty"`                            // last message from the feed source
 	ChangelogFirstIndex uint64                 `protobuf:"varint,11,opt,name=changelog_first_index,json=changelogFirstIndex,proto3" json:"changelog_first_index,omitempty"` // oldest changelog entry kept here
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// The feed's last error (empty while it works) and when it happened.
+	FeedError   string                 `protobuf:"bytes,12,opt,name=feed_error,json=feedError,proto3" json:"feed_error,omitempty"`
+	FeedErrorAt *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=feed_error_at,json=feedErrorAt,proto3" json:"feed_error_at,omitempty"`
+	// This office's outgoing case mail: entries waiting for a receipt, those
+	// set aside (quarantined) because they cannot be delivered, and the last
+	// delivery error per destination office.
+	OutboxEntries  uint32                `protobuf:"varint,14,opt,name=outbox_entries,json=outboxEntries,proto3" json:"outbox_entries,omitempty"`
+	Quarantined    []*QuarantinedMessage `protobuf:"bytes,15,rep,name=quarantined,proto3" json:"quarantined,omitempty"`
+	DeliveryErrors []*DeliveryError      `protobuf:"bytes,16,rep,name=delivery_errors,json=deliveryErrors,proto3" json:"delivery_errors,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *RegistryStatus) Reset() {
@@ -3615,6 +3624,179 @@ func (x *RegistryStatus) GetChangelogFirstIndex() uint64 {
 		return x.ChangelogFirstIndex
 	}
 	return 0
+}
+
+func (x *RegistryStatus) GetFeedError() string {
+	if x != nil {
+		return x.FeedError
+	}
+	return ""
+}
+
+func (x *RegistryStatus) GetFeedErrorAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.FeedErrorAt
+	}
+	return nil
+}
+
+func (x *RegistryStatus) GetOutboxEntries() uint32 {
+	if x != nil {
+		return x.OutboxEntries
+	}
+	return 0
+}
+
+func (x *RegistryStatus) GetQuarantined() []*QuarantinedMessage {
+	if x != nil {
+		return x.Quarantined
+	}
+	return nil
+}
+
+func (x *RegistryStatus) GetDeliveryErrors() []*DeliveryError {
+	if x != nil {
+		return x.DeliveryErrors
+	}
+	return nil
+}
+
+// QuarantinedMessage is a case message set aside by its sender.
+type QuarantinedMessage struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	DestOffice    string                 `protobuf:"bytes,1,opt,name=dest_office,json=destOffice,proto3" json:"dest_office,omitempty"`
+	CaseNumber    string                 `protobuf:"bytes,2,opt,name=case_number,json=caseNumber,proto3" json:"case_number,omitempty"`
+	UptoSeq       uint32                 `protobuf:"varint,3,opt,name=upto_seq,json=uptoSeq,proto3" json:"upto_seq,omitempty"`
+	Reason        string                 `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	At            *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=at,proto3" json:"at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *QuarantinedMessage) Reset() {
+	*x = QuarantinedMessage{}
+	mi := &file_yizhan_v1_registry_proto_msgTypes[49]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *QuarantinedMessage) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*QuarantinedMessage) ProtoMessage() {}
+
+func (x *QuarantinedMessage) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_registry_proto_msgTypes[49]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use QuarantinedMessage.ProtoReflect.Descriptor instead.
+func (*QuarantinedMessage) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{49}
+}
+
+func (x *QuarantinedMessage) GetDestOffice() string {
+	if x != nil {
+		return x.DestOffice
+	}
+	return ""
+}
+
+func (x *QuarantinedMessage) GetCaseNumber() string {
+	if x != nil {
+		return x.CaseNumber
+	}
+	return ""
+}
+
+func (x *QuarantinedMessage) GetUptoSeq() uint32 {
+	if x != nil {
+		return x.UptoSeq
+	}
+	return 0
+}
+
+func (x *QuarantinedMessage) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *QuarantinedMessage) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
+// DeliveryError is the last failure sending case mail to one office.
+type DeliveryError struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	DestOffice    string                 `protobuf:"bytes,1,opt,name=dest_office,json=destOffice,proto3" json:"dest_office,omitempty"`
+	Error         string                 `protobuf:"bytes,2,opt,name=error,proto3" json:"error,omitempty"`
+	At            *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=at,proto3" json:"at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeliveryError) Reset() {
+	*x = DeliveryError{}
+	mi := &file_yizhan_v1_registry_proto_msgTypes[50]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeliveryError) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeliveryError) ProtoMessage() {}
+
+func (x *DeliveryError) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_registry_proto_msgTypes[50]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeliveryError.ProtoReflect.Descriptor instead.
+func (*DeliveryError) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{50}
+}
+
+func (x *DeliveryError) GetDestOffice() string {
+	if x != nil {
+		return x.DestOffice
+	}
+	return ""
+}
+
+func (x *DeliveryError) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *DeliveryError) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
 }
 
 var File_yizhan_v1_registry_proto protoreflect.FileDescriptor
@@ -3870,7 +4052,7 @@ const file_yizhan_v1_registry_proto_rawDesc = "" +
 	"\x11ListNodesResponse\x12*\n" +
 	"\x05nodes\x18\x01 \x03(\v2\x14.yizhan.v1.NodeEntryR\x05nodes\x12'\n" +
 	"\x04meta\x18\x02 \x01(\v2\x13.yizhan.v1.ReadMetaR\x04meta\"\x1a\n" +
-	"\x18GetRegistryStatusRequest\"\x93\x03\n" +
+	"\x18GetRegistryStatusRequest\"\x9d\x05\n" +
 	"\x0eRegistryStatus\x12\x1f\n" +
 	"\voffice_code\x18\x01 \x01(\tR\n" +
 	"officeCode\x12\x12\n" +
@@ -3885,7 +4067,26 @@ const file_yizhan_v1_registry_proto_rawDesc = "" +
 	"\x06leader\x18\t \x01(\tR\x06leader\x12=\n" +
 	"\flast_contact\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\vlastContact\x122\n" +
-	"\x15changelog_first_index\x18\v \x01(\x04R\x13changelogFirstIndex*R\n" +
+	"\x15changelog_first_index\x18\v \x01(\x04R\x13changelogFirstIndex\x12\x1d\n" +
+	"\n" +
+	"feed_error\x18\f \x01(\tR\tfeedError\x12>\n" +
+	"\rfeed_error_at\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\vfeedErrorAt\x12%\n" +
+	"\x0eoutbox_entries\x18\x0e \x01(\rR\routboxEntries\x12?\n" +
+	"\vquarantined\x18\x0f \x03(\v2\x1d.yizhan.v1.QuarantinedMessageR\vquarantined\x12A\n" +
+	"\x0fdelivery_errors\x18\x10 \x03(\v2\x18.yizhan.v1.DeliveryErrorR\x0edeliveryErrors\"\xb5\x01\n" +
+	"\x12QuarantinedMessage\x12\x1f\n" +
+	"\vdest_office\x18\x01 \x01(\tR\n" +
+	"destOffice\x12\x1f\n" +
+	"\vcase_number\x18\x02 \x01(\tR\n" +
+	"caseNumber\x12\x19\n" +
+	"\bupto_seq\x18\x03 \x01(\rR\auptoSeq\x12\x16\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\x12*\n" +
+	"\x02at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"r\n" +
+	"\rDeliveryError\x12\x1f\n" +
+	"\vdest_office\x18\x01 \x01(\tR\n" +
+	"destOffice\x12\x14\n" +
+	"\x05error\x18\x02 \x01(\tR\x05error\x12*\n" +
+	"\x02at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x02at*R\n" +
 	"\x04Tier\x12\x14\n" +
 	"\x10TIER_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vTIER_COUNTY\x10\x01\x12\x11\n" +
@@ -3970,7 +4171,7 @@ func file_yizhan_v1_registry_proto_rawDescGZIP() []byte {
 }
 
 var file_yizhan_v1_registry_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_yizhan_v1_registry_proto_msgTypes = make([]protoimpl.MessageInfo, 49)
+var file_yizhan_v1_registry_proto_msgTypes = make([]protoimpl.MessageInfo, 51)
 var file_yizhan_v1_registry_proto_goTypes = []any{
 	(Tier)(0),                        // 0: yizhan.v1.Tier
 	(ItemType)(0),                    // 1: yizhan.v1.ItemType
@@ -4028,13 +4229,15 @@ var file_yizhan_v1_registry_proto_goTypes = []any{
 	(*ListNodesResponse)(nil),        // 53: yizhan.v1.ListNodesResponse
 	(*GetRegistryStatusRequest)(nil), // 54: yizhan.v1.GetRegistryStatusRequest
 	(*RegistryStatus)(nil),           // 55: yizhan.v1.RegistryStatus
-	(*timestamppb.Timestamp)(nil),    // 56: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),    // 57: google.protobuf.FieldMask
+	(*QuarantinedMessage)(nil),       // 56: yizhan.v1.QuarantinedMessage
+	(*DeliveryError)(nil),            // 57: yizhan.v1.DeliveryError
+	(*timestamppb.Timestamp)(nil),    // 58: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),    // 59: google.protobuf.FieldMask
 }
 var file_yizhan_v1_registry_proto_depIdxs = []int32{
 	0,  // 0: yizhan.v1.Office.tier:type_name -> yizhan.v1.Tier
-	56, // 1: yizhan.v1.Office.created_at:type_name -> google.protobuf.Timestamp
-	56, // 2: yizhan.v1.Department.created_at:type_name -> google.protobuf.Timestamp
+	58, // 1: yizhan.v1.Office.created_at:type_name -> google.protobuf.Timestamp
+	58, // 2: yizhan.v1.Department.created_at:type_name -> google.protobuf.Timestamp
 	3,  // 3: yizhan.v1.Material.form:type_name -> yizhan.v1.MaterialForm
 	1,  // 4: yizhan.v1.Item.type:type_name -> yizhan.v1.ItemType
 	9,  // 5: yizhan.v1.Item.materials:type_name -> yizhan.v1.Material
@@ -4042,18 +4245,18 @@ var file_yizhan_v1_registry_proto_depIdxs = []int32{
 	2,  // 7: yizhan.v1.Item.case_kind:type_name -> yizhan.v1.CaseKind
 	0,  // 8: yizhan.v1.Item.exercise_tier:type_name -> yizhan.v1.Tier
 	11, // 9: yizhan.v1.Item.special_procedures:type_name -> yizhan.v1.SpecialProcedure
-	56, // 10: yizhan.v1.Item.updated_at:type_name -> google.protobuf.Timestamp
+	58, // 10: yizhan.v1.Item.updated_at:type_name -> google.protobuf.Timestamp
 	0,  // 11: yizhan.v1.Grant.tier:type_name -> yizhan.v1.Tier
 	4,  // 12: yizhan.v1.Grant.rights:type_name -> yizhan.v1.Right
-	56, // 13: yizhan.v1.Grant.valid_from:type_name -> google.protobuf.Timestamp
-	56, // 14: yizhan.v1.Grant.valid_until:type_name -> google.protobuf.Timestamp
-	56, // 15: yizhan.v1.Grant.revoked_at:type_name -> google.protobuf.Timestamp
-	56, // 16: yizhan.v1.Grant.created_at:type_name -> google.protobuf.Timestamp
+	58, // 13: yizhan.v1.Grant.valid_from:type_name -> google.protobuf.Timestamp
+	58, // 14: yizhan.v1.Grant.valid_until:type_name -> google.protobuf.Timestamp
+	58, // 15: yizhan.v1.Grant.revoked_at:type_name -> google.protobuf.Timestamp
+	58, // 16: yizhan.v1.Grant.created_at:type_name -> google.protobuf.Timestamp
 	5,  // 17: yizhan.v1.StaffMember.roles:type_name -> yizhan.v1.Role
-	56, // 18: yizhan.v1.StaffMember.created_at:type_name -> google.protobuf.Timestamp
+	58, // 18: yizhan.v1.StaffMember.created_at:type_name -> google.protobuf.Timestamp
 	6,  // 19: yizhan.v1.CalendarDay.kind:type_name -> yizhan.v1.DayKind
 	15, // 20: yizhan.v1.Calendar.days:type_name -> yizhan.v1.CalendarDay
-	56, // 21: yizhan.v1.NodeEntry.updated_at:type_name -> google.protobuf.Timestamp
+	58, // 21: yizhan.v1.NodeEntry.updated_at:type_name -> google.protobuf.Timestamp
 	0,  // 22: yizhan.v1.ListOfficesRequest.tier:type_name -> yizhan.v1.Tier
 	7,  // 23: yizhan.v1.ListOfficesResponse.offices:type_name -> yizhan.v1.Office
 	18, // 24: yizhan.v1.ListOfficesResponse.meta:type_name -> yizhan.v1.ReadMeta
@@ -4073,7 +4276,7 @@ var file_yizhan_v1_registry_proto_depIdxs = []int32{
 	18, // 38: yizhan.v1.GetItemResponse.meta:type_name -> yizhan.v1.ReadMeta
 	12, // 39: yizhan.v1.CreateItemRequest.item:type_name -> yizhan.v1.Item
 	12, // 40: yizhan.v1.UpdateItemRequest.item:type_name -> yizhan.v1.Item
-	57, // 41: yizhan.v1.UpdateItemRequest.update_mask:type_name -> google.protobuf.FieldMask
+	59, // 41: yizhan.v1.UpdateItemRequest.update_mask:type_name -> google.protobuf.FieldMask
 	12, // 42: yizhan.v1.ItemWriteResponse.item:type_name -> yizhan.v1.Item
 	12, // 43: yizhan.v1.ListItemVersionsResponse.versions:type_name -> yizhan.v1.Item
 	18, // 44: yizhan.v1.ListItemVersionsResponse.meta:type_name -> yizhan.v1.ReadMeta
@@ -4091,50 +4294,55 @@ var file_yizhan_v1_registry_proto_depIdxs = []int32{
 	14, // 56: yizhan.v1.StaffWriteResponse.staff:type_name -> yizhan.v1.StaffMember
 	17, // 57: yizhan.v1.ListNodesResponse.nodes:type_name -> yizhan.v1.NodeEntry
 	18, // 58: yizhan.v1.ListNodesResponse.meta:type_name -> yizhan.v1.ReadMeta
-	56, // 59: yizhan.v1.RegistryStatus.last_contact:type_name -> google.protobuf.Timestamp
-	19, // 60: yizhan.v1.RegistryService.ListOffices:input_type -> yizhan.v1.ListOfficesRequest
-	21, // 61: yizhan.v1.RegistryService.GetOffice:input_type -> yizhan.v1.GetOfficeRequest
-	23, // 62: yizhan.v1.RegistryService.CreateOffice:input_type -> yizhan.v1.CreateOfficeRequest
-	26, // 63: yizhan.v1.RegistryService.ListDepartments:input_type -> yizhan.v1.ListDepartmentsRequest
-	28, // 64: yizhan.v1.RegistryService.CreateDepartment:input_type -> yizhan.v1.CreateDepartmentRequest
-	30, // 65: yizhan.v1.RegistryService.ListItems:input_type -> yizhan.v1.ListItemsRequest
-	32, // 66: yizhan.v1.RegistryService.GetItem:input_type -> yizhan.v1.GetItemRequest
-	34, // 67: yizhan.v1.RegistryService.CreateItem:input_type -> yizhan.v1.CreateItemRequest
-	35, // 68: yizhan.v1.RegistryService.UpdateItem:input_type -> yizhan.v1.UpdateItemRequest
-	37, // 69: yizhan.v1.RegistryService.ListItemVersions:input_type -> yizhan.v1.ListItemVersionsRequest
-	39, // 70: yizhan.v1.RegistryService.ListGrants:input_type -> yizhan.v1.ListGrantsRequest
-	41, // 71: yizhan.v1.RegistryService.CreateGrant:input_type -> yizhan.v1.CreateGrantRequest
-	43, // 72: yizhan.v1.RegistryService.RevokeGrant:input_type -> yizhan.v1.RevokeGrantRequest
-	44, // 73: yizhan.v1.RegistryService.GetCalendar:input_type -> yizhan.v1.GetCalendarRequest
-	46, // 74: yizhan.v1.RegistryService.PutCalendar:input_type -> yizhan.v1.PutCalendarRequest
-	48, // 75: yizhan.v1.RegistryService.ListStaff:input_type -> yizhan.v1.ListStaffRequest
-	50, // 76: yizhan.v1.RegistryService.CreateStaff:input_type -> yizhan.v1.CreateStaffRequest
-	52, // 77: yizhan.v1.RegistryService.ListNodes:input_type -> yizhan.v1.ListNodesRequest
-	54, // 78: yizhan.v1.RegistryService.GetRegistryStatus:input_type -> yizhan.v1.GetRegistryStatusRequest
-	20, // 79: yizhan.v1.RegistryService.ListOffices:output_type -> yizhan.v1.ListOfficesResponse
-	22, // 80: yizhan.v1.RegistryService.GetOffice:output_type -> yizhan.v1.GetOfficeResponse
-	25, // 81: yizhan.v1.RegistryService.CreateOffice:output_type -> yizhan.v1.CreateOfficeResponse
-	27, // 82: yizhan.v1.RegistryService.ListDepartments:output_type -> yizhan.v1.ListDepartmentsResponse
-	29, // 83: yizhan.v1.RegistryService.CreateDepartment:output_type -> yizhan.v1.CreateDepartmentResponse
-	31, // 84: yizhan.v1.RegistryService.ListItems:output_type -> yizhan.v1.ListItemsResponse
-	33, // 85: yizhan.v1.RegistryService.GetItem:output_type -> yizhan.v1.GetItemResponse
-	36, // 86: yizhan.v1.RegistryService.CreateItem:output_type -> yizhan.v1.ItemWriteResponse
-	36, // 87: yizhan.v1.RegistryService.UpdateItem:output_type -> yizhan.v1.ItemWriteResponse
-	38, // 88: yizhan.v1.RegistryService.ListItemVersions:output_type -> yizhan.v1.ListItemVersionsResponse
-	40, // 89: yizhan.v1.RegistryService.ListGrants:output_type -> yizhan.v1.ListGrantsResponse
-	42, // 90: yizhan.v1.RegistryService.CreateGrant:output_type -> yizhan.v1.GrantWriteResponse
-	42, // 91: yizhan.v1.RegistryService.RevokeGrant:output_type -> yizhan.v1.GrantWriteResponse
-	45, // 92: yizhan.v1.RegistryService.GetCalendar:output_type -> yizhan.v1.GetCalendarResponse
-	47, // 93: yizhan.v1.RegistryService.PutCalendar:output_type -> yizhan.v1.PutCalendarResponse
-	49, // 94: yizhan.v1.RegistryService.ListStaff:output_type -> yizhan.v1.ListStaffResponse
-	51, // 95: yizhan.v1.RegistryService.CreateStaff:output_type -> yizhan.v1.StaffWriteResponse
-	53, // 96: yizhan.v1.RegistryService.ListNodes:output_type -> yizhan.v1.ListNodesResponse
-	55, // 97: yizhan.v1.RegistryService.GetRegistryStatus:output_type -> yizhan.v1.RegistryStatus
-	79, // [79:98] is the sub-list for method output_type
-	60, // [60:79] is the sub-list for method input_type
-	60, // [60:60] is the sub-list for extension type_name
-	60, // [60:60] is the sub-list for extension extendee
-	0,  // [0:60] is the sub-list for field type_name
+	58, // 59: yizhan.v1.RegistryStatus.last_contact:type_name -> google.protobuf.Timestamp
+	58, // 60: yizhan.v1.RegistryStatus.feed_error_at:type_name -> google.protobuf.Timestamp
+	56, // 61: yizhan.v1.RegistryStatus.quarantined:type_name -> yizhan.v1.QuarantinedMessage
+	57, // 62: yizhan.v1.RegistryStatus.delivery_errors:type_name -> yizhan.v1.DeliveryError
+	58, // 63: yizhan.v1.QuarantinedMessage.at:type_name -> google.protobuf.Timestamp
+	58, // 64: yizhan.v1.DeliveryError.at:type_name -> google.protobuf.Timestamp
+	19, // 65: yizhan.v1.RegistryService.ListOffices:input_type -> yizhan.v1.ListOfficesRequest
+	21, // 66: yizhan.v1.RegistryService.GetOffice:input_type -> yizhan.v1.GetOfficeRequest
+	23, // 67: yizhan.v1.RegistryService.CreateOffice:input_type -> yizhan.v1.CreateOfficeRequest
+	26, // 68: yizhan.v1.RegistryService.ListDepartments:input_type -> yizhan.v1.ListDepartmentsRequest
+	28, // 69: yizhan.v1.RegistryService.CreateDepartment:input_type -> yizhan.v1.CreateDepartmentRequest
+	30, // 70: yizhan.v1.RegistryService.ListItems:input_type -> yizhan.v1.ListItemsRequest
+	32, // 71: yizhan.v1.RegistryService.GetItem:input_type -> yizhan.v1.GetItemRequest
+	34, // 72: yizhan.v1.RegistryService.CreateItem:input_type -> yizhan.v1.CreateItemRequest
+	35, // 73: yizhan.v1.RegistryService.UpdateItem:input_type -> yizhan.v1.UpdateItemRequest
+	37, // 74: yizhan.v1.RegistryService.ListItemVersions:input_type -> yizhan.v1.ListItemVersionsRequest
+	39, // 75: yizhan.v1.RegistryService.ListGrants:input_type -> yizhan.v1.ListGrantsRequest
+	41, // 76: yizhan.v1.RegistryService.CreateGrant:input_type -> yizhan.v1.CreateGrantRequest
+	43, // 77: yizhan.v1.RegistryService.RevokeGrant:input_type -> yizhan.v1.RevokeGrantRequest
+	44, // 78: yizhan.v1.RegistryService.GetCalendar:input_type -> yizhan.v1.GetCalendarRequest
+	46, // 79: yizhan.v1.RegistryService.PutCalendar:input_type -> yizhan.v1.PutCalendarRequest
+	48, // 80: yizhan.v1.RegistryService.ListStaff:input_type -> yizhan.v1.ListStaffRequest
+	50, // 81: yizhan.v1.RegistryService.CreateStaff:input_type -> yizhan.v1.CreateStaffRequest
+	52, // 82: yizhan.v1.RegistryService.ListNodes:input_type -> yizhan.v1.ListNodesRequest
+	54, // 83: yizhan.v1.RegistryService.GetRegistryStatus:input_type -> yizhan.v1.GetRegistryStatusRequest
+	20, // 84: yizhan.v1.RegistryService.ListOffices:output_type -> yizhan.v1.ListOfficesResponse
+	22, // 85: yizhan.v1.RegistryService.GetOffice:output_type -> yizhan.v1.GetOfficeResponse
+	25, // 86: yizhan.v1.RegistryService.CreateOffice:output_type -> yizhan.v1.CreateOfficeResponse
+	27, // 87: yizhan.v1.RegistryService.ListDepartments:output_type -> yizhan.v1.ListDepartmentsResponse
+	29, // 88: yizhan.v1.RegistryService.CreateDepartment:output_type -> yizhan.v1.CreateDepartmentResponse
+	31, // 89: yizhan.v1.RegistryService.ListItems:output_type -> yizhan.v1.ListItemsResponse
+	33, // 90: yizhan.v1.RegistryService.GetItem:output_type -> yizhan.v1.GetItemResponse
+	36, // 91: yizhan.v1.RegistryService.CreateItem:output_type -> yizhan.v1.ItemWriteResponse
+	36, // 92: yizhan.v1.RegistryService.UpdateItem:output_type -> yizhan.v1.ItemWriteResponse
+	38, // 93: yizhan.v1.RegistryService.ListItemVersions:output_type -> yizhan.v1.ListItemVersionsResponse
+	40, // 94: yizhan.v1.RegistryService.ListGrants:output_type -> yizhan.v1.ListGrantsResponse
+	42, // 95: yizhan.v1.RegistryService.CreateGrant:output_type -> yizhan.v1.GrantWriteResponse
+	42, // 96: yizhan.v1.RegistryService.RevokeGrant:output_type -> yizhan.v1.GrantWriteResponse
+	45, // 97: yizhan.v1.RegistryService.GetCalendar:output_type -> yizhan.v1.GetCalendarResponse
+	47, // 98: yizhan.v1.RegistryService.PutCalendar:output_type -> yizhan.v1.PutCalendarResponse
+	49, // 99: yizhan.v1.RegistryService.ListStaff:output_type -> yizhan.v1.ListStaffResponse
+	51, // 100: yizhan.v1.RegistryService.CreateStaff:output_type -> yizhan.v1.StaffWriteResponse
+	53, // 101: yizhan.v1.RegistryService.ListNodes:output_type -> yizhan.v1.ListNodesResponse
+	55, // 102: yizhan.v1.RegistryService.GetRegistryStatus:output_type -> yizhan.v1.RegistryStatus
+	84, // [84:103] is the sub-list for method output_type
+	65, // [65:84] is the sub-list for method input_type
+	65, // [65:65] is the sub-list for extension type_name
+	65, // [65:65] is the sub-list for extension extendee
+	0,  // [0:65] is the sub-list for field type_name
 }
 
 func init() { file_yizhan_v1_registry_proto_init() }
@@ -4148,7 +4356,7 @@ func file_yizhan_v1_registry_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_yizhan_v1_registry_proto_rawDesc), len(file_yizhan_v1_registry_proto_rawDesc)),
 			NumEnums:      7,
-			NumMessages:   49,
+			NumMessages:   51,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -494,6 +494,110 @@ func (x *PutNode) GetNode() *v1.NodeEntry {
 	return nil
 }
 
+// QueryCodeKey is a key of the HMAC-SHA256 that a case keeps of its
+// citizen's query code (CaseFiling.query_code_hash, with the key's id in
+// query_code_key_id). The county makes it, 32 random bytes, when it
+// bootstraps; the feed brings it to every office, since any office on a
+// case's path checks its query code. No public API serves it. Keys are
+// never replaced or removed: a new key gets the next id, and cases filed
+// under an older one keep working.
+type QueryCodeKey struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            uint32                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`  // from 1; id 0 is the unkeyed SHA-256 of older cases
+	Key           []byte                 `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"` // 32 bytes
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *QueryCodeKey) Reset() {
+	*x = QueryCodeKey{}
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *QueryCodeKey) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*QueryCodeKey) ProtoMessage() {}
+
+func (x *QueryCodeKey) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use QueryCodeKey.ProtoReflect.Descriptor instead.
+func (*QueryCodeKey) Descriptor() ([]byte, []int) {
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *QueryCodeKey) GetId() uint32 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *QueryCodeKey) GetKey() []byte {
+	if x != nil {
+		return x.Key
+	}
+	return nil
+}
+
+// PutQueryCodeKey adds a query-code key.
+type PutQueryCodeKey struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Key           *QueryCodeKey          `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PutQueryCodeKey) Reset() {
+	*x = PutQueryCodeKey{}
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PutQueryCodeKey) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PutQueryCodeKey) ProtoMessage() {}
+
+func (x *PutQueryCodeKey) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PutQueryCodeKey.ProtoReflect.Descriptor instead.
+func (*PutQueryCodeKey) Descriptor() ([]byte, []int) {
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *PutQueryCodeKey) GetKey() *QueryCodeKey {
+	if x != nil {
+		return x.Key
+	}
+	return nil
+}
+
 // RegistryCommand is one change to the registry. Times and identities are
 // fixed by the proposer; applying it reads no clock and no randomness.
 type RegistryCommand struct {
@@ -511,6 +615,7 @@ type RegistryCommand struct {
 	//	*RegistryCommand_CreateStaff
 	//	*RegistryCommand_PutCalendar
 	//	*RegistryCommand_PutNode
+	//	*RegistryCommand_PutQueryCodeKey
 	Op            isRegistryCommand_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -518,7 +623,7 @@ type RegistryCommand struct {
 
 func (x *RegistryCommand) Reset() {
 	*x = RegistryCommand{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[10]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -530,7 +635,7 @@ func (x *RegistryCommand) String() string {
 func (*RegistryCommand) ProtoMessage() {}
 
 func (x *RegistryCommand) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[10]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -543,7 +648,7 @@ func (x *RegistryCommand) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegistryCommand.ProtoReflect.Descriptor instead.
 func (*RegistryCommand) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{10}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *RegistryCommand) GetAtUnixNano() int64 {
@@ -648,6 +753,15 @@ func (x *RegistryCommand) GetPutNode() *PutNode {
 	return nil
 }
 
+func (x *RegistryCommand) GetPutQueryCodeKey() *PutQueryCodeKey {
+	if x != nil {
+		if x, ok := x.Op.(*RegistryCommand_PutQueryCodeKey); ok {
+			return x.PutQueryCodeKey
+		}
+	}
+	return nil
+}
+
 type isRegistryCommand_Op interface {
 	isRegistryCommand_Op()
 }
@@ -688,6 +802,10 @@ type RegistryCommand_PutNode struct {
 	PutNode *PutNode `protobuf:"bytes,18,opt,name=put_node,json=putNode,proto3,oneof"`
 }
 
+type RegistryCommand_PutQueryCodeKey struct {
+	PutQueryCodeKey *PutQueryCodeKey `protobuf:"bytes,19,opt,name=put_query_code_key,json=putQueryCodeKey,proto3,oneof"`
+}
+
 func (*RegistryCommand_CreateOffice) isRegistryCommand_Op() {}
 
 func (*RegistryCommand_CreateDepartment) isRegistryCommand_Op() {}
@@ -706,6 +824,8 @@ func (*RegistryCommand_PutCalendar) isRegistryCommand_Op() {}
 
 func (*RegistryCommand_PutNode) isRegistryCommand_Op() {}
 
+func (*RegistryCommand_PutQueryCodeKey) isRegistryCommand_Op() {}
+
 // ChangelogEntry is a registry command with its county index. Entries form
 // a chain: prev_index is the index of the entry before (0 for the first).
 type ChangelogEntry struct {
@@ -719,7 +839,7 @@ type ChangelogEntry struct {
 
 func (x *ChangelogEntry) Reset() {
 	*x = ChangelogEntry{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[11]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -731,7 +851,7 @@ func (x *ChangelogEntry) String() string {
 func (*ChangelogEntry) ProtoMessage() {}
 
 func (x *ChangelogEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[11]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -744,7 +864,7 @@ func (x *ChangelogEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChangelogEntry.ProtoReflect.Descriptor instead.
 func (*ChangelogEntry) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{11}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ChangelogEntry) GetIndex() uint64 {
@@ -778,7 +898,7 @@ type ItemHistory struct {
 
 func (x *ItemHistory) Reset() {
 	*x = ItemHistory{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[12]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -790,7 +910,7 @@ func (x *ItemHistory) String() string {
 func (*ItemHistory) ProtoMessage() {}
 
 func (x *ItemHistory) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[12]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -803,7 +923,7 @@ func (x *ItemHistory) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ItemHistory.ProtoReflect.Descriptor instead.
 func (*ItemHistory) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{12}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ItemHistory) GetVersions() []*v1.Item {
@@ -827,14 +947,16 @@ type RegistrySnapshot struct {
 	Nodes       []*v1.NodeEntry        `protobuf:"bytes,9,rep,name=nodes,proto3" json:"nodes,omitempty"`
 	// The changelog kept with the snapshot, oldest first, so that a restored
 	// office can feed the offices below it.
-	Changelog     []*ChangelogEntry `protobuf:"bytes,10,rep,name=changelog,proto3" json:"changelog,omitempty"`
+	Changelog []*ChangelogEntry `protobuf:"bytes,10,rep,name=changelog,proto3" json:"changelog,omitempty"`
+	// The query-code keys, by id. Sent to every office (see QueryCodeKey).
+	QueryCodeKeys []*QueryCodeKey `protobuf:"bytes,11,rep,name=query_code_keys,json=queryCodeKeys,proto3" json:"query_code_keys,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RegistrySnapshot) Reset() {
 	*x = RegistrySnapshot{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[13]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -846,7 +968,7 @@ func (x *RegistrySnapshot) String() string {
 func (*RegistrySnapshot) ProtoMessage() {}
 
 func (x *RegistrySnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[13]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -859,7 +981,7 @@ func (x *RegistrySnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegistrySnapshot.ProtoReflect.Descriptor instead.
 func (*RegistrySnapshot) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{13}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *RegistrySnapshot) GetIndex() uint64 {
@@ -932,6 +1054,13 @@ func (x *RegistrySnapshot) GetChangelog() []*ChangelogEntry {
 	return nil
 }
 
+func (x *RegistrySnapshot) GetQueryCodeKeys() []*QueryCodeKey {
+	if x != nil {
+		return x.QueryCodeKeys
+	}
+	return nil
+}
+
 // ReplayRegistry applies entries pulled from the upstream office.
 // Entries at or below the office's registry index are skipped.
 type ReplayRegistry struct {
@@ -944,7 +1073,7 @@ type ReplayRegistry struct {
 
 func (x *ReplayRegistry) Reset() {
 	*x = ReplayRegistry{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[14]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -956,7 +1085,7 @@ func (x *ReplayRegistry) String() string {
 func (*ReplayRegistry) ProtoMessage() {}
 
 func (x *ReplayRegistry) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[14]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -969,7 +1098,7 @@ func (x *ReplayRegistry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplayRegistry.ProtoReflect.Descriptor instead.
 func (*ReplayRegistry) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{14}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ReplayRegistry) GetEntries() []*ChangelogEntry {
@@ -996,7 +1125,7 @@ type InstallRegistrySnapshot struct {
 
 func (x *InstallRegistrySnapshot) Reset() {
 	*x = InstallRegistrySnapshot{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[15]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1008,7 +1137,7 @@ func (x *InstallRegistrySnapshot) String() string {
 func (*InstallRegistrySnapshot) ProtoMessage() {}
 
 func (x *InstallRegistrySnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[15]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1021,7 +1150,7 @@ func (x *InstallRegistrySnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InstallRegistrySnapshot.ProtoReflect.Descriptor instead.
 func (*InstallRegistrySnapshot) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{15}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *InstallRegistrySnapshot) GetSnapshot() *RegistrySnapshot {
@@ -1047,7 +1176,7 @@ type Command struct {
 
 func (x *Command) Reset() {
 	*x = Command{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[16]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1059,7 +1188,7 @@ func (x *Command) String() string {
 func (*Command) ProtoMessage() {}
 
 func (x *Command) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[16]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1072,7 +1201,7 @@ func (x *Command) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Command.ProtoReflect.Descriptor instead.
 func (*Command) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{16}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Command) GetKind() isCommand_Kind {
@@ -1155,6 +1284,7 @@ type CaseCommand struct {
 	//	*CaseCommand_Append
 	//	*CaseCommand_Receive
 	//	*CaseCommand_Ack
+	//	*CaseCommand_Quarantine
 	Op            isCaseCommand_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1162,7 +1292,7 @@ type CaseCommand struct {
 
 func (x *CaseCommand) Reset() {
 	*x = CaseCommand{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[17]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1174,7 +1304,7 @@ func (x *CaseCommand) String() string {
 func (*CaseCommand) ProtoMessage() {}
 
 func (x *CaseCommand) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[17]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1187,7 +1317,7 @@ func (x *CaseCommand) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseCommand.ProtoReflect.Descriptor instead.
 func (*CaseCommand) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{17}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *CaseCommand) GetAtUnixNano() int64 {
@@ -1231,6 +1361,15 @@ func (x *CaseCommand) GetAck() *AckOutbox {
 	return nil
 }
 
+func (x *CaseCommand) GetQuarantine() *QuarantineOutbox {
+	if x != nil {
+		if x, ok := x.Op.(*CaseCommand_Quarantine); ok {
+			return x.Quarantine
+		}
+	}
+	return nil
+}
+
 type isCaseCommand_Op interface {
 	isCaseCommand_Op()
 }
@@ -1247,11 +1386,17 @@ type CaseCommand_Ack struct {
 	Ack *AckOutbox `protobuf:"bytes,12,opt,name=ack,proto3,oneof"`
 }
 
+type CaseCommand_Quarantine struct {
+	Quarantine *QuarantineOutbox `protobuf:"bytes,13,opt,name=quarantine,proto3,oneof"`
+}
+
 func (*CaseCommand_Append) isCaseCommand_Op() {}
 
 func (*CaseCommand_Receive) isCaseCommand_Op() {}
 
 func (*CaseCommand_Ack) isCaseCommand_Op() {}
+
+func (*CaseCommand_Quarantine) isCaseCommand_Op() {}
 
 // AppendCaseEvents appends events that this office, the case's owner,
 // made. They are fully formed (seq, hashes, signature) by the proposer;
@@ -1266,7 +1411,7 @@ type AppendCaseEvents struct {
 
 func (x *AppendCaseEvents) Reset() {
 	*x = AppendCaseEvents{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[18]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1278,7 +1423,7 @@ func (x *AppendCaseEvents) String() string {
 func (*AppendCaseEvents) ProtoMessage() {}
 
 func (x *AppendCaseEvents) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[18]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1291,7 +1436,7 @@ func (x *AppendCaseEvents) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppendCaseEvents.ProtoReflect.Descriptor instead.
 func (*AppendCaseEvents) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{18}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *AppendCaseEvents) GetCaseNumber() string {
@@ -1323,7 +1468,7 @@ type CaseMessage struct {
 
 func (x *CaseMessage) Reset() {
 	*x = CaseMessage{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[19]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1335,7 +1480,7 @@ func (x *CaseMessage) String() string {
 func (*CaseMessage) ProtoMessage() {}
 
 func (x *CaseMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[19]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1348,7 +1493,7 @@ func (x *CaseMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseMessage.ProtoReflect.Descriptor instead.
 func (*CaseMessage) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{19}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *CaseMessage) GetCaseNumber() string {
@@ -1390,7 +1535,7 @@ type ReceiveCaseMessages struct {
 
 func (x *ReceiveCaseMessages) Reset() {
 	*x = ReceiveCaseMessages{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[20]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1402,7 +1547,7 @@ func (x *ReceiveCaseMessages) String() string {
 func (*ReceiveCaseMessages) ProtoMessage() {}
 
 func (x *ReceiveCaseMessages) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[20]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1415,7 +1560,7 @@ func (x *ReceiveCaseMessages) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReceiveCaseMessages.ProtoReflect.Descriptor instead.
 func (*ReceiveCaseMessages) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{20}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ReceiveCaseMessages) GetMessages() []*CaseMessage {
@@ -1439,7 +1584,7 @@ type OutboxEntry struct {
 
 func (x *OutboxEntry) Reset() {
 	*x = OutboxEntry{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[21]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1451,7 +1596,7 @@ func (x *OutboxEntry) String() string {
 func (*OutboxEntry) ProtoMessage() {}
 
 func (x *OutboxEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[21]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1464,7 +1609,7 @@ func (x *OutboxEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OutboxEntry.ProtoReflect.Descriptor instead.
 func (*OutboxEntry) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{21}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *OutboxEntry) GetDestOffice() string {
@@ -1495,6 +1640,116 @@ func (x *OutboxEntry) GetHandoff() bool {
 	return false
 }
 
+// QuarantinedEntry is an outbox entry set aside: a message that cannot be
+// delivered (too large to travel) or that the next office has refused for
+// longer than the sender waits. It no longer holds back the entries
+// behind it; an alarm says it is there.
+type QuarantinedEntry struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Entry         *OutboxEntry           `protobuf:"bytes,1,opt,name=entry,proto3" json:"entry,omitempty"`
+	Reason        string                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	AtUnixNano    int64                  `protobuf:"varint,3,opt,name=at_unix_nano,json=atUnixNano,proto3" json:"at_unix_nano,omitempty"` // when it was set aside (the proposer's clock)
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *QuarantinedEntry) Reset() {
+	*x = QuarantinedEntry{}
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *QuarantinedEntry) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*QuarantinedEntry) ProtoMessage() {}
+
+func (x *QuarantinedEntry) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use QuarantinedEntry.ProtoReflect.Descriptor instead.
+func (*QuarantinedEntry) Descriptor() ([]byte, []int) {
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *QuarantinedEntry) GetEntry() *OutboxEntry {
+	if x != nil {
+		return x.Entry
+	}
+	return nil
+}
+
+func (x *QuarantinedEntry) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *QuarantinedEntry) GetAtUnixNano() int64 {
+	if x != nil {
+		return x.AtUnixNano
+	}
+	return 0
+}
+
+// QuarantineOutbox moves outbox entries into quarantine (each only if its
+// upto_seq is still the one queued).
+type QuarantineOutbox struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Entries       []*QuarantinedEntry    `protobuf:"bytes,1,rep,name=entries,proto3" json:"entries,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *QuarantineOutbox) Reset() {
+	*x = QuarantineOutbox{}
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *QuarantineOutbox) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*QuarantineOutbox) ProtoMessage() {}
+
+func (x *QuarantineOutbox) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use QuarantineOutbox.ProtoReflect.Descriptor instead.
+func (*QuarantineOutbox) Descriptor() ([]byte, []int) {
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *QuarantineOutbox) GetEntries() []*QuarantinedEntry {
+	if x != nil {
+		return x.Entries
+	}
+	return nil
+}
+
 // AckOutbox drops receipted entries (those whose upto_seq the receipt covers).
 type AckOutbox struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1505,7 +1760,7 @@ type AckOutbox struct {
 
 func (x *AckOutbox) Reset() {
 	*x = AckOutbox{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[22]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1517,7 +1772,7 @@ func (x *AckOutbox) String() string {
 func (*AckOutbox) ProtoMessage() {}
 
 func (x *AckOutbox) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[22]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1530,7 +1785,7 @@ func (x *AckOutbox) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AckOutbox.ProtoReflect.Descriptor instead.
 func (*AckOutbox) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{22}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *AckOutbox) GetAcks() []*OutboxEntry {
@@ -1551,7 +1806,7 @@ type CaseRecord struct {
 
 func (x *CaseRecord) Reset() {
 	*x = CaseRecord{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[23]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1563,7 +1818,7 @@ func (x *CaseRecord) String() string {
 func (*CaseRecord) ProtoMessage() {}
 
 func (x *CaseRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[23]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1576,7 +1831,7 @@ func (x *CaseRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseRecord.ProtoReflect.Descriptor instead.
 func (*CaseRecord) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{23}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *CaseRecord) GetNumber() string {
@@ -1604,7 +1859,7 @@ type DaySequence struct {
 
 func (x *DaySequence) Reset() {
 	*x = DaySequence{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[24]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1616,7 +1871,7 @@ func (x *DaySequence) String() string {
 func (*DaySequence) ProtoMessage() {}
 
 func (x *DaySequence) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[24]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1629,7 +1884,7 @@ func (x *DaySequence) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DaySequence.ProtoReflect.Descriptor instead.
 func (*DaySequence) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{24}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *DaySequence) GetDay() string {
@@ -1652,13 +1907,14 @@ type CaseBookSnapshot struct {
 	Cases         []*CaseRecord          `protobuf:"bytes,1,rep,name=cases,proto3" json:"cases,omitempty"`
 	Outbox        []*OutboxEntry         `protobuf:"bytes,2,rep,name=outbox,proto3" json:"outbox,omitempty"`
 	Sequences     []*DaySequence         `protobuf:"bytes,3,rep,name=sequences,proto3" json:"sequences,omitempty"`
+	Quarantine    []*QuarantinedEntry    `protobuf:"bytes,4,rep,name=quarantine,proto3" json:"quarantine,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CaseBookSnapshot) Reset() {
 	*x = CaseBookSnapshot{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[25]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1670,7 +1926,7 @@ func (x *CaseBookSnapshot) String() string {
 func (*CaseBookSnapshot) ProtoMessage() {}
 
 func (x *CaseBookSnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[25]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1683,7 +1939,7 @@ func (x *CaseBookSnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseBookSnapshot.ProtoReflect.Descriptor instead.
 func (*CaseBookSnapshot) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{25}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *CaseBookSnapshot) GetCases() []*CaseRecord {
@@ -1707,6 +1963,13 @@ func (x *CaseBookSnapshot) GetSequences() []*DaySequence {
 	return nil
 }
 
+func (x *CaseBookSnapshot) GetQuarantine() []*QuarantinedEntry {
+	if x != nil {
+		return x.Quarantine
+	}
+	return nil
+}
+
 // OfficeSnapshot is an office's whole state machine.
 type OfficeSnapshot struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1718,7 +1981,7 @@ type OfficeSnapshot struct {
 
 func (x *OfficeSnapshot) Reset() {
 	*x = OfficeSnapshot{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[26]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1730,7 +1993,7 @@ func (x *OfficeSnapshot) String() string {
 func (*OfficeSnapshot) ProtoMessage() {}
 
 func (x *OfficeSnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[26]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1743,7 +2006,7 @@ func (x *OfficeSnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OfficeSnapshot.ProtoReflect.Descriptor instead.
 func (*OfficeSnapshot) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{26}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *OfficeSnapshot) GetRegistry() *RegistrySnapshot {
@@ -1769,7 +2032,7 @@ type DeliverCasesRequest struct {
 
 func (x *DeliverCasesRequest) Reset() {
 	*x = DeliverCasesRequest{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[27]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1781,7 +2044,7 @@ func (x *DeliverCasesRequest) String() string {
 func (*DeliverCasesRequest) ProtoMessage() {}
 
 func (x *DeliverCasesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[27]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1794,7 +2057,7 @@ func (x *DeliverCasesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeliverCasesRequest.ProtoReflect.Descriptor instead.
 func (*DeliverCasesRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{27}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *DeliverCasesRequest) GetMessages() []*CaseMessage {
@@ -1817,7 +2080,7 @@ type CaseReceipt struct {
 
 func (x *CaseReceipt) Reset() {
 	*x = CaseReceipt{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[28]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1829,7 +2092,7 @@ func (x *CaseReceipt) String() string {
 func (*CaseReceipt) ProtoMessage() {}
 
 func (x *CaseReceipt) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[28]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1842,7 +2105,7 @@ func (x *CaseReceipt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseReceipt.ProtoReflect.Descriptor instead.
 func (*CaseReceipt) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{28}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *CaseReceipt) GetCaseNumber() string {
@@ -1875,7 +2138,7 @@ type DeliverCasesResponse struct {
 
 func (x *DeliverCasesResponse) Reset() {
 	*x = DeliverCasesResponse{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[29]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1887,7 +2150,7 @@ func (x *DeliverCasesResponse) String() string {
 func (*DeliverCasesResponse) ProtoMessage() {}
 
 func (x *DeliverCasesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[29]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1900,7 +2163,7 @@ func (x *DeliverCasesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeliverCasesResponse.ProtoReflect.Descriptor instead.
 func (*DeliverCasesResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{29}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *DeliverCasesResponse) GetReceipts() []*CaseReceipt {
@@ -1921,7 +2184,7 @@ type JoinRequest struct {
 
 func (x *JoinRequest) Reset() {
 	*x = JoinRequest{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[30]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1933,7 +2196,7 @@ func (x *JoinRequest) String() string {
 func (*JoinRequest) ProtoMessage() {}
 
 func (x *JoinRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[30]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1946,7 +2209,7 @@ func (x *JoinRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinRequest.ProtoReflect.Descriptor instead.
 func (*JoinRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{30}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *JoinRequest) GetOfficeCode() string {
@@ -1979,7 +2242,7 @@ type JoinResponse struct {
 
 func (x *JoinResponse) Reset() {
 	*x = JoinResponse{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[31]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1991,7 +2254,7 @@ func (x *JoinResponse) String() string {
 func (*JoinResponse) ProtoMessage() {}
 
 func (x *JoinResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[31]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2004,7 +2267,7 @@ func (x *JoinResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinResponse.ProtoReflect.Descriptor instead.
 func (*JoinResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{31}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *JoinResponse) GetLeader() string {
@@ -2025,7 +2288,7 @@ type FeedRequest struct {
 
 func (x *FeedRequest) Reset() {
 	*x = FeedRequest{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[32]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2037,7 +2300,7 @@ func (x *FeedRequest) String() string {
 func (*FeedRequest) ProtoMessage() {}
 
 func (x *FeedRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[32]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2050,7 +2313,7 @@ func (x *FeedRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeedRequest.ProtoReflect.Descriptor instead.
 func (*FeedRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{32}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *FeedRequest) GetOfficeCode() string {
@@ -2081,6 +2344,7 @@ type FeedMessage struct {
 	//	*FeedMessage_Snapshot
 	//	*FeedMessage_Batch
 	//	*FeedMessage_Heartbeat
+	//	*FeedMessage_Chunk
 	Kind          isFeedMessage_Kind `protobuf_oneof:"kind"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2088,7 +2352,7 @@ type FeedMessage struct {
 
 func (x *FeedMessage) Reset() {
 	*x = FeedMessage{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[33]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2100,7 +2364,7 @@ func (x *FeedMessage) String() string {
 func (*FeedMessage) ProtoMessage() {}
 
 func (x *FeedMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[33]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2113,7 +2377,7 @@ func (x *FeedMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeedMessage.ProtoReflect.Descriptor instead.
 func (*FeedMessage) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{33}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *FeedMessage) GetKind() isFeedMessage_Kind {
@@ -2150,6 +2414,15 @@ func (x *FeedMessage) GetHeartbeat() *FeedHeartbeat {
 	return nil
 }
 
+func (x *FeedMessage) GetChunk() *FeedChunk {
+	if x != nil {
+		if x, ok := x.Kind.(*FeedMessage_Chunk); ok {
+			return x.Chunk
+		}
+	}
+	return nil
+}
+
 type isFeedMessage_Kind interface {
 	isFeedMessage_Kind()
 }
@@ -2166,11 +2439,72 @@ type FeedMessage_Heartbeat struct {
 	Heartbeat *FeedHeartbeat `protobuf:"bytes,3,opt,name=heartbeat,proto3,oneof"`
 }
 
+type FeedMessage_Chunk struct {
+	Chunk *FeedChunk `protobuf:"bytes,4,opt,name=chunk,proto3,oneof"` // a piece of a message too large for one
+}
+
 func (*FeedMessage_Snapshot) isFeedMessage_Kind() {}
 
 func (*FeedMessage_Batch) isFeedMessage_Kind() {}
 
 func (*FeedMessage_Heartbeat) isFeedMessage_Kind() {}
+
+func (*FeedMessage_Chunk) isFeedMessage_Kind() {}
+
+// FeedChunk is a piece of an encoded FeedMessage that is larger than one
+// message may be (a large registry snapshot, a large entry): the pieces
+// follow each other on the stream, and the last one completes it.
+type FeedChunk struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Data          []byte                 `protobuf:"bytes,1,opt,name=data,proto3" json:"data,omitempty"`
+	Last          bool                   `protobuf:"varint,2,opt,name=last,proto3" json:"last,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FeedChunk) Reset() {
+	*x = FeedChunk{}
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FeedChunk) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FeedChunk) ProtoMessage() {}
+
+func (x *FeedChunk) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FeedChunk.ProtoReflect.Descriptor instead.
+func (*FeedChunk) Descriptor() ([]byte, []int) {
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *FeedChunk) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+func (x *FeedChunk) GetLast() bool {
+	if x != nil {
+		return x.Last
+	}
+	return false
+}
 
 type FeedBatch struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -2182,7 +2516,7 @@ type FeedBatch struct {
 
 func (x *FeedBatch) Reset() {
 	*x = FeedBatch{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[34]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2194,7 +2528,7 @@ func (x *FeedBatch) String() string {
 func (*FeedBatch) ProtoMessage() {}
 
 func (x *FeedBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[34]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2207,7 +2541,7 @@ func (x *FeedBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeedBatch.ProtoReflect.Descriptor instead.
 func (*FeedBatch) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{34}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *FeedBatch) GetEntries() []*ChangelogEntry {
@@ -2234,7 +2568,7 @@ type FeedHeartbeat struct {
 
 func (x *FeedHeartbeat) Reset() {
 	*x = FeedHeartbeat{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[35]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2246,7 +2580,7 @@ func (x *FeedHeartbeat) String() string {
 func (*FeedHeartbeat) ProtoMessage() {}
 
 func (x *FeedHeartbeat) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[35]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2259,7 +2593,7 @@ func (x *FeedHeartbeat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeedHeartbeat.ProtoReflect.Descriptor instead.
 func (*FeedHeartbeat) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{35}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *FeedHeartbeat) GetUpstreamIndex() uint64 {
@@ -2292,7 +2626,7 @@ type AnnounceNodeRequest struct {
 
 func (x *AnnounceNodeRequest) Reset() {
 	*x = AnnounceNodeRequest{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[36]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2304,7 +2638,7 @@ func (x *AnnounceNodeRequest) String() string {
 func (*AnnounceNodeRequest) ProtoMessage() {}
 
 func (x *AnnounceNodeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[36]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2317,7 +2651,7 @@ func (x *AnnounceNodeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnnounceNodeRequest.ProtoReflect.Descriptor instead.
 func (*AnnounceNodeRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{36}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *AnnounceNodeRequest) GetNode() *v1.NodeEntry {
@@ -2357,7 +2691,7 @@ type AnnounceNodeResponse struct {
 
 func (x *AnnounceNodeResponse) Reset() {
 	*x = AnnounceNodeResponse{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[37]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2369,7 +2703,7 @@ func (x *AnnounceNodeResponse) String() string {
 func (*AnnounceNodeResponse) ProtoMessage() {}
 
 func (x *AnnounceNodeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[37]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2382,12 +2716,108 @@ func (x *AnnounceNodeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnnounceNodeResponse.ProtoReflect.Descriptor instead.
 func (*AnnounceNodeResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{37}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *AnnounceNodeResponse) GetRegistryIndex() uint64 {
 	if x != nil {
 		return x.RegistryIndex
+	}
+	return 0
+}
+
+type ProgressRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	OfficeCode    string                 `protobuf:"bytes,1,opt,name=office_code,json=officeCode,proto3" json:"office_code,omitempty"` // must match the caller's certificate and this office
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ProgressRequest) Reset() {
+	*x = ProgressRequest{}
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ProgressRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ProgressRequest) ProtoMessage() {}
+
+func (x *ProgressRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ProgressRequest.ProtoReflect.Descriptor instead.
+func (*ProgressRequest) Descriptor() ([]byte, []int) {
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *ProgressRequest) GetOfficeCode() string {
+	if x != nil {
+		return x.OfficeCode
+	}
+	return ""
+}
+
+type ProgressResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CommitIndex   uint64                 `protobuf:"varint,1,opt,name=commit_index,json=commitIndex,proto3" json:"commit_index,omitempty"` // the leader's commit index
+	Term          uint64                 `protobuf:"varint,2,opt,name=term,proto3" json:"term,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ProgressResponse) Reset() {
+	*x = ProgressResponse{}
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ProgressResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ProgressResponse) ProtoMessage() {}
+
+func (x *ProgressResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ProgressResponse.ProtoReflect.Descriptor instead.
+func (*ProgressResponse) Descriptor() ([]byte, []int) {
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *ProgressResponse) GetCommitIndex() uint64 {
+	if x != nil {
+		return x.CommitIndex
+	}
+	return 0
+}
+
+func (x *ProgressResponse) GetTerm() uint64 {
+	if x != nil {
+		return x.Term
 	}
 	return 0
 }
@@ -2425,7 +2855,12 @@ const file_yizhan_peer_v1_peer_proto_rawDesc = "" +
 	"\vPutCalendar\x12/\n" +
 	"\bcalendar\x18\x01 \x01(\v2\x13.yizhan.v1.CalendarR\bcalendar\"3\n" +
 	"\aPutNode\x12(\n" +
-	"\x04node\x18\x01 \x01(\v2\x14.yizhan.v1.NodeEntryR\x04node\"\xa1\x05\n" +
+	"\x04node\x18\x01 \x01(\v2\x14.yizhan.v1.NodeEntryR\x04node\"0\n" +
+	"\fQueryCodeKey\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\rR\x02id\x12\x10\n" +
+	"\x03key\x18\x02 \x01(\fR\x03key\"A\n" +
+	"\x0fPutQueryCodeKey\x12.\n" +
+	"\x03key\x18\x01 \x01(\v2\x1c.yizhan.peer.v1.QueryCodeKeyR\x03key\"\xf1\x05\n" +
 	"\x0fRegistryCommand\x12 \n" +
 	"\fat_unix_nano\x18\x01 \x01(\x03R\n" +
 	"atUnixNano\x12\x14\n" +
@@ -2441,7 +2876,8 @@ const file_yizhan_peer_v1_peer_proto_rawDesc = "" +
 	"\frevoke_grant\x18\x0f \x01(\v2\x1b.yizhan.peer.v1.RevokeGrantH\x00R\vrevokeGrant\x12@\n" +
 	"\fcreate_staff\x18\x10 \x01(\v2\x1b.yizhan.peer.v1.CreateStaffH\x00R\vcreateStaff\x12@\n" +
 	"\fput_calendar\x18\x11 \x01(\v2\x1b.yizhan.peer.v1.PutCalendarH\x00R\vputCalendar\x124\n" +
-	"\bput_node\x18\x12 \x01(\v2\x17.yizhan.peer.v1.PutNodeH\x00R\aputNodeB\x04\n" +
+	"\bput_node\x18\x12 \x01(\v2\x17.yizhan.peer.v1.PutNodeH\x00R\aputNode\x12N\n" +
+	"\x12put_query_code_key\x18\x13 \x01(\v2\x1f.yizhan.peer.v1.PutQueryCodeKeyH\x00R\x0fputQueryCodeKeyB\x04\n" +
 	"\x02op\"\x80\x01\n" +
 	"\x0eChangelogEntry\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x04R\x05index\x12\x1d\n" +
@@ -2449,7 +2885,7 @@ const file_yizhan_peer_v1_peer_proto_rawDesc = "" +
 	"prev_index\x18\x02 \x01(\x04R\tprevIndex\x129\n" +
 	"\acommand\x18\x03 \x01(\v2\x1f.yizhan.peer.v1.RegistryCommandR\acommand\":\n" +
 	"\vItemHistory\x12+\n" +
-	"\bversions\x18\x01 \x03(\v2\x0f.yizhan.v1.ItemR\bversions\"\xf9\x03\n" +
+	"\bversions\x18\x01 \x03(\v2\x0f.yizhan.v1.ItemR\bversions\"\xbf\x04\n" +
 	"\x10RegistrySnapshot\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x04R\x05index\x12+\n" +
 	"\aoffices\x18\x02 \x03(\v2\x11.yizhan.v1.OfficeR\aoffices\x127\n" +
@@ -2461,7 +2897,8 @@ const file_yizhan_peer_v1_peer_proto_rawDesc = "" +
 	"\tcalendars\x18\b \x03(\v2\x13.yizhan.v1.CalendarR\tcalendars\x12*\n" +
 	"\x05nodes\x18\t \x03(\v2\x14.yizhan.v1.NodeEntryR\x05nodes\x12<\n" +
 	"\tchangelog\x18\n" +
-	" \x03(\v2\x1e.yizhan.peer.v1.ChangelogEntryR\tchangelog\"q\n" +
+	" \x03(\v2\x1e.yizhan.peer.v1.ChangelogEntryR\tchangelog\x12D\n" +
+	"\x0fquery_code_keys\x18\v \x03(\v2\x1c.yizhan.peer.v1.QueryCodeKeyR\rqueryCodeKeys\"q\n" +
 	"\x0eReplayRegistry\x128\n" +
 	"\aentries\x18\x01 \x03(\v2\x1e.yizhan.peer.v1.ChangelogEntryR\aentries\x12%\n" +
 	"\x0eupstream_index\x18\x02 \x01(\x04R\rupstreamIndex\"W\n" +
@@ -2472,14 +2909,17 @@ const file_yizhan_peer_v1_peer_proto_rawDesc = "" +
 	"\x06replay\x18\x02 \x01(\v2\x1e.yizhan.peer.v1.ReplayRegistryH\x00R\x06replay\x12T\n" +
 	"\x10install_snapshot\x18\x03 \x01(\v2'.yizhan.peer.v1.InstallRegistrySnapshotH\x00R\x0finstallSnapshot\x123\n" +
 	"\x05cases\x18\x04 \x01(\v2\x1b.yizhan.peer.v1.CaseCommandH\x00R\x05casesB\x06\n" +
-	"\x04kind\"\xe1\x01\n" +
+	"\x04kind\"\xa5\x02\n" +
 	"\vCaseCommand\x12 \n" +
 	"\fat_unix_nano\x18\x01 \x01(\x03R\n" +
 	"atUnixNano\x12:\n" +
 	"\x06append\x18\n" +
 	" \x01(\v2 .yizhan.peer.v1.AppendCaseEventsH\x00R\x06append\x12?\n" +
 	"\areceive\x18\v \x01(\v2#.yizhan.peer.v1.ReceiveCaseMessagesH\x00R\areceive\x12-\n" +
-	"\x03ack\x18\f \x01(\v2\x19.yizhan.peer.v1.AckOutboxH\x00R\x03ackB\x04\n" +
+	"\x03ack\x18\f \x01(\v2\x19.yizhan.peer.v1.AckOutboxH\x00R\x03ack\x12B\n" +
+	"\n" +
+	"quarantine\x18\r \x01(\v2 .yizhan.peer.v1.QuarantineOutboxH\x00R\n" +
+	"quarantineB\x04\n" +
 	"\x02op\"a\n" +
 	"\x10AppendCaseEvents\x12\x1f\n" +
 	"\vcase_number\x18\x01 \x01(\tR\n" +
@@ -2501,7 +2941,14 @@ const file_yizhan_peer_v1_peer_proto_rawDesc = "" +
 	"\vcase_number\x18\x02 \x01(\tR\n" +
 	"caseNumber\x12\x19\n" +
 	"\bupto_seq\x18\x03 \x01(\rR\auptoSeq\x12\x18\n" +
-	"\ahandoff\x18\x04 \x01(\bR\ahandoff\"<\n" +
+	"\ahandoff\x18\x04 \x01(\bR\ahandoff\"\x7f\n" +
+	"\x10QuarantinedEntry\x121\n" +
+	"\x05entry\x18\x01 \x01(\v2\x1b.yizhan.peer.v1.OutboxEntryR\x05entry\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\x12 \n" +
+	"\fat_unix_nano\x18\x03 \x01(\x03R\n" +
+	"atUnixNano\"N\n" +
+	"\x10QuarantineOutbox\x12:\n" +
+	"\aentries\x18\x01 \x03(\v2 .yizhan.peer.v1.QuarantinedEntryR\aentries\"<\n" +
 	"\tAckOutbox\x12/\n" +
 	"\x04acks\x18\x01 \x03(\v2\x1b.yizhan.peer.v1.OutboxEntryR\x04acks\"R\n" +
 	"\n" +
@@ -2510,11 +2957,14 @@ const file_yizhan_peer_v1_peer_proto_rawDesc = "" +
 	"\x06events\x18\x02 \x03(\v2\x14.yizhan.v1.CaseEventR\x06events\"1\n" +
 	"\vDaySequence\x12\x10\n" +
 	"\x03day\x18\x01 \x01(\tR\x03day\x12\x10\n" +
-	"\x03seq\x18\x02 \x01(\rR\x03seq\"\xb4\x01\n" +
+	"\x03seq\x18\x02 \x01(\rR\x03seq\"\xf6\x01\n" +
 	"\x10CaseBookSnapshot\x120\n" +
 	"\x05cases\x18\x01 \x03(\v2\x1a.yizhan.peer.v1.CaseRecordR\x05cases\x123\n" +
 	"\x06outbox\x18\x02 \x03(\v2\x1b.yizhan.peer.v1.OutboxEntryR\x06outbox\x129\n" +
-	"\tsequences\x18\x03 \x03(\v2\x1b.yizhan.peer.v1.DaySequenceR\tsequences\"\x86\x01\n" +
+	"\tsequences\x18\x03 \x03(\v2\x1b.yizhan.peer.v1.DaySequenceR\tsequences\x12@\n" +
+	"\n" +
+	"quarantine\x18\x04 \x03(\v2 .yizhan.peer.v1.QuarantinedEntryR\n" +
+	"quarantine\"\x86\x01\n" +
 	"\x0eOfficeSnapshot\x12<\n" +
 	"\bregistry\x18\x01 \x01(\v2 .yizhan.peer.v1.RegistrySnapshotR\bregistry\x126\n" +
 	"\x05cases\x18\x02 \x01(\v2 .yizhan.peer.v1.CaseBookSnapshotR\x05cases\"N\n" +
@@ -2539,12 +2989,16 @@ const file_yizhan_peer_v1_peer_proto_rawDesc = "" +
 	"officeCode\x12\x12\n" +
 	"\x04node\x18\x02 \x01(\tR\x04node\x12\x1f\n" +
 	"\vsince_index\x18\x03 \x01(\x04R\n" +
-	"sinceIndex\"\xc7\x01\n" +
+	"sinceIndex\"\xfa\x01\n" +
 	"\vFeedMessage\x12>\n" +
 	"\bsnapshot\x18\x01 \x01(\v2 .yizhan.peer.v1.RegistrySnapshotH\x00R\bsnapshot\x121\n" +
 	"\x05batch\x18\x02 \x01(\v2\x19.yizhan.peer.v1.FeedBatchH\x00R\x05batch\x12=\n" +
-	"\theartbeat\x18\x03 \x01(\v2\x1d.yizhan.peer.v1.FeedHeartbeatH\x00R\theartbeatB\x06\n" +
-	"\x04kind\"l\n" +
+	"\theartbeat\x18\x03 \x01(\v2\x1d.yizhan.peer.v1.FeedHeartbeatH\x00R\theartbeat\x121\n" +
+	"\x05chunk\x18\x04 \x01(\v2\x19.yizhan.peer.v1.FeedChunkH\x00R\x05chunkB\x06\n" +
+	"\x04kind\"3\n" +
+	"\tFeedChunk\x12\x12\n" +
+	"\x04data\x18\x01 \x01(\fR\x04data\x12\x12\n" +
+	"\x04last\x18\x02 \x01(\bR\x04last\"l\n" +
 	"\tFeedBatch\x128\n" +
 	"\aentries\x18\x01 \x03(\v2\x1e.yizhan.peer.v1.ChangelogEntryR\aentries\x12%\n" +
 	"\x0eupstream_index\x18\x02 \x01(\x04R\rupstreamIndex\"l\n" +
@@ -2559,12 +3013,19 @@ const file_yizhan_peer_v1_peer_proto_rawDesc = "" +
 	"\n" +
 	"cert_chain\x18\x04 \x03(\fR\tcertChain\"=\n" +
 	"\x14AnnounceNodeResponse\x12%\n" +
-	"\x0eregistry_index\x18\x01 \x01(\x04R\rregistryIndex2\xc3\x02\n" +
+	"\x0eregistry_index\x18\x01 \x01(\x04R\rregistryIndex\"2\n" +
+	"\x0fProgressRequest\x12\x1f\n" +
+	"\voffice_code\x18\x01 \x01(\tR\n" +
+	"officeCode\"I\n" +
+	"\x10ProgressResponse\x12!\n" +
+	"\fcommit_index\x18\x01 \x01(\x04R\vcommitIndex\x12\x12\n" +
+	"\x04term\x18\x02 \x01(\x04R\x04term2\x92\x03\n" +
 	"\x04Peer\x12A\n" +
 	"\x04Join\x12\x1b.yizhan.peer.v1.JoinRequest\x1a\x1c.yizhan.peer.v1.JoinResponse\x12B\n" +
 	"\x04Feed\x12\x1b.yizhan.peer.v1.FeedRequest\x1a\x1b.yizhan.peer.v1.FeedMessage0\x01\x12Y\n" +
 	"\fAnnounceNode\x12#.yizhan.peer.v1.AnnounceNodeRequest\x1a$.yizhan.peer.v1.AnnounceNodeResponse\x12Y\n" +
-	"\fDeliverCases\x12#.yizhan.peer.v1.DeliverCasesRequest\x1a$.yizhan.peer.v1.DeliverCasesResponseB8Z6github.com/yizhan-gov/yizhan/api/yizhan/peer/v1;peerv1b\x06proto3"
+	"\fDeliverCases\x12#.yizhan.peer.v1.DeliverCasesRequest\x1a$.yizhan.peer.v1.DeliverCasesResponse\x12M\n" +
+	"\bProgress\x12\x1f.yizhan.peer.v1.ProgressRequest\x1a .yizhan.peer.v1.ProgressResponseB8Z6github.com/yizhan-gov/yizhan/api/yizhan/peer/v1;peerv1b\x06proto3"
 
 var (
 	file_yizhan_peer_v1_peer_proto_rawDescOnce sync.Once
@@ -2578,7 +3039,7 @@ func file_yizhan_peer_v1_peer_proto_rawDescGZIP() []byte {
 	return file_yizhan_peer_v1_peer_proto_rawDescData
 }
 
-var file_yizhan_peer_v1_peer_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
+var file_yizhan_peer_v1_peer_proto_msgTypes = make([]protoimpl.MessageInfo, 45)
 var file_yizhan_peer_v1_peer_proto_goTypes = []any{
 	(*StaffCredential)(nil),         // 0: yizhan.peer.v1.StaffCredential
 	(*CreateOffice)(nil),            // 1: yizhan.peer.v1.CreateOffice
@@ -2590,112 +3051,129 @@ var file_yizhan_peer_v1_peer_proto_goTypes = []any{
 	(*CreateStaff)(nil),             // 7: yizhan.peer.v1.CreateStaff
 	(*PutCalendar)(nil),             // 8: yizhan.peer.v1.PutCalendar
 	(*PutNode)(nil),                 // 9: yizhan.peer.v1.PutNode
-	(*RegistryCommand)(nil),         // 10: yizhan.peer.v1.RegistryCommand
-	(*ChangelogEntry)(nil),          // 11: yizhan.peer.v1.ChangelogEntry
-	(*ItemHistory)(nil),             // 12: yizhan.peer.v1.ItemHistory
-	(*RegistrySnapshot)(nil),        // 13: yizhan.peer.v1.RegistrySnapshot
-	(*ReplayRegistry)(nil),          // 14: yizhan.peer.v1.ReplayRegistry
-	(*InstallRegistrySnapshot)(nil), // 15: yizhan.peer.v1.InstallRegistrySnapshot
-	(*Command)(nil),                 // 16: yizhan.peer.v1.Command
-	(*CaseCommand)(nil),             // 17: yizhan.peer.v1.CaseCommand
-	(*AppendCaseEvents)(nil),        // 18: yizhan.peer.v1.AppendCaseEvents
-	(*CaseMessage)(nil),             // 19: yizhan.peer.v1.CaseMessage
-	(*ReceiveCaseMessages)(nil),     // 20: yizhan.peer.v1.ReceiveCaseMessages
-	(*OutboxEntry)(nil),             // 21: yizhan.peer.v1.OutboxEntry
-	(*AckOutbox)(nil),               // 22: yizhan.peer.v1.AckOutbox
-	(*CaseRecord)(nil),              // 23: yizhan.peer.v1.CaseRecord
-	(*DaySequence)(nil),             // 24: yizhan.peer.v1.DaySequence
-	(*CaseBookSnapshot)(nil),        // 25: yizhan.peer.v1.CaseBookSnapshot
-	(*OfficeSnapshot)(nil),          // 26: yizhan.peer.v1.OfficeSnapshot
-	(*DeliverCasesRequest)(nil),     // 27: yizhan.peer.v1.DeliverCasesRequest
-	(*CaseReceipt)(nil),             // 28: yizhan.peer.v1.CaseReceipt
-	(*DeliverCasesResponse)(nil),    // 29: yizhan.peer.v1.DeliverCasesResponse
-	(*JoinRequest)(nil),             // 30: yizhan.peer.v1.JoinRequest
-	(*JoinResponse)(nil),            // 31: yizhan.peer.v1.JoinResponse
-	(*FeedRequest)(nil),             // 32: yizhan.peer.v1.FeedRequest
-	(*FeedMessage)(nil),             // 33: yizhan.peer.v1.FeedMessage
-	(*FeedBatch)(nil),               // 34: yizhan.peer.v1.FeedBatch
-	(*FeedHeartbeat)(nil),           // 35: yizhan.peer.v1.FeedHeartbeat
-	(*AnnounceNodeRequest)(nil),     // 36: yizhan.peer.v1.AnnounceNodeRequest
-	(*AnnounceNodeResponse)(nil),    // 37: yizhan.peer.v1.AnnounceNodeResponse
-	(*v1.Office)(nil),               // 38: yizhan.v1.Office
-	(*v1.Department)(nil),           // 39: yizhan.v1.Department
-	(*v1.Item)(nil),                 // 40: yizhan.v1.Item
-	(*v1.Grant)(nil),                // 41: yizhan.v1.Grant
-	(*v1.StaffMember)(nil),          // 42: yizhan.v1.StaffMember
-	(*v1.Calendar)(nil),             // 43: yizhan.v1.Calendar
-	(*v1.NodeEntry)(nil),            // 44: yizhan.v1.NodeEntry
-	(*v1.CaseEvent)(nil),            // 45: yizhan.v1.CaseEvent
+	(*QueryCodeKey)(nil),            // 10: yizhan.peer.v1.QueryCodeKey
+	(*PutQueryCodeKey)(nil),         // 11: yizhan.peer.v1.PutQueryCodeKey
+	(*RegistryCommand)(nil),         // 12: yizhan.peer.v1.RegistryCommand
+	(*ChangelogEntry)(nil),          // 13: yizhan.peer.v1.ChangelogEntry
+	(*ItemHistory)(nil),             // 14: yizhan.peer.v1.ItemHistory
+	(*RegistrySnapshot)(nil),        // 15: yizhan.peer.v1.RegistrySnapshot
+	(*ReplayRegistry)(nil),          // 16: yizhan.peer.v1.ReplayRegistry
+	(*InstallRegistrySnapshot)(nil), // 17: yizhan.peer.v1.InstallRegistrySnapshot
+	(*Command)(nil),                 // 18: yizhan.peer.v1.Command
+	(*CaseCommand)(nil),             // 19: yizhan.peer.v1.CaseCommand
+	(*AppendCaseEvents)(nil),        // 20: yizhan.peer.v1.AppendCaseEvents
+	(*CaseMessage)(nil),             // 21: yizhan.peer.v1.CaseMessage
+	(*ReceiveCaseMessages)(nil),     // 22: yizhan.peer.v1.ReceiveCaseMessages
+	(*OutboxEntry)(nil),             // 23: yizhan.peer.v1.OutboxEntry
+	(*QuarantinedEntry)(nil),        // 24: yizhan.peer.v1.QuarantinedEntry
+	(*QuarantineOutbox)(nil),        // 25: yizhan.peer.v1.QuarantineOutbox
+	(*AckOutbox)(nil),               // 26: yizhan.peer.v1.AckOutbox
+	(*CaseRecord)(nil),              // 27: yizhan.peer.v1.CaseRecord
+	(*DaySequence)(nil),             // 28: yizhan.peer.v1.DaySequence
+	(*CaseBookSnapshot)(nil),        // 29: yizhan.peer.v1.CaseBookSnapshot
+	(*OfficeSnapshot)(nil),          // 30: yizhan.peer.v1.OfficeSnapshot
+	(*DeliverCasesRequest)(nil),     // 31: yizhan.peer.v1.DeliverCasesRequest
+	(*CaseReceipt)(nil),             // 32: yizhan.peer.v1.CaseReceipt
+	(*DeliverCasesResponse)(nil),    // 33: yizhan.peer.v1.DeliverCasesResponse
+	(*JoinRequest)(nil),             // 34: yizhan.peer.v1.JoinRequest
+	(*JoinResponse)(nil),            // 35: yizhan.peer.v1.JoinResponse
+	(*FeedRequest)(nil),             // 36: yizhan.peer.v1.FeedRequest
+	(*FeedMessage)(nil),             // 37: yizhan.peer.v1.FeedMessage
+	(*FeedChunk)(nil),               // 38: yizhan.peer.v1.FeedChunk
+	(*FeedBatch)(nil),               // 39: yizhan.peer.v1.FeedBatch
+	(*FeedHeartbeat)(nil),           // 40: yizhan.peer.v1.FeedHeartbeat
+	(*AnnounceNodeRequest)(nil),     // 41: yizhan.peer.v1.AnnounceNodeRequest
+	(*AnnounceNodeResponse)(nil),    // 42: yizhan.peer.v1.AnnounceNodeResponse
+	(*ProgressRequest)(nil),         // 43: yizhan.peer.v1.ProgressRequest
+	(*ProgressResponse)(nil),        // 44: yizhan.peer.v1.ProgressResponse
+	(*v1.Office)(nil),               // 45: yizhan.v1.Office
+	(*v1.Department)(nil),           // 46: yizhan.v1.Department
+	(*v1.Item)(nil),                 // 47: yizhan.v1.Item
+	(*v1.Grant)(nil),                // 48: yizhan.v1.Grant
+	(*v1.StaffMember)(nil),          // 49: yizhan.v1.StaffMember
+	(*v1.Calendar)(nil),             // 50: yizhan.v1.Calendar
+	(*v1.NodeEntry)(nil),            // 51: yizhan.v1.NodeEntry
+	(*v1.CaseEvent)(nil),            // 52: yizhan.v1.CaseEvent
 }
 var file_yizhan_peer_v1_peer_proto_depIdxs = []int32{
-	38, // 0: yizhan.peer.v1.CreateOffice.office:type_name -> yizhan.v1.Office
-	39, // 1: yizhan.peer.v1.CreateDepartment.department:type_name -> yizhan.v1.Department
-	40, // 2: yizhan.peer.v1.CreateItem.item:type_name -> yizhan.v1.Item
-	40, // 3: yizhan.peer.v1.UpdateItem.item:type_name -> yizhan.v1.Item
-	41, // 4: yizhan.peer.v1.CreateGrant.grant:type_name -> yizhan.v1.Grant
-	42, // 5: yizhan.peer.v1.CreateStaff.staff:type_name -> yizhan.v1.StaffMember
+	45, // 0: yizhan.peer.v1.CreateOffice.office:type_name -> yizhan.v1.Office
+	46, // 1: yizhan.peer.v1.CreateDepartment.department:type_name -> yizhan.v1.Department
+	47, // 2: yizhan.peer.v1.CreateItem.item:type_name -> yizhan.v1.Item
+	47, // 3: yizhan.peer.v1.UpdateItem.item:type_name -> yizhan.v1.Item
+	48, // 4: yizhan.peer.v1.CreateGrant.grant:type_name -> yizhan.v1.Grant
+	49, // 5: yizhan.peer.v1.CreateStaff.staff:type_name -> yizhan.v1.StaffMember
 	0,  // 6: yizhan.peer.v1.CreateStaff.credential:type_name -> yizhan.peer.v1.StaffCredential
-	43, // 7: yizhan.peer.v1.PutCalendar.calendar:type_name -> yizhan.v1.Calendar
-	44, // 8: yizhan.peer.v1.PutNode.node:type_name -> yizhan.v1.NodeEntry
-	1,  // 9: yizhan.peer.v1.RegistryCommand.create_office:type_name -> yizhan.peer.v1.CreateOffice
-	2,  // 10: yizhan.peer.v1.RegistryCommand.create_department:type_name -> yizhan.peer.v1.CreateDepartment
-	3,  // 11: yizhan.peer.v1.RegistryCommand.create_item:type_name -> yizhan.peer.v1.CreateItem
-	4,  // 12: yizhan.peer.v1.RegistryCommand.update_item:type_name -> yizhan.peer.v1.UpdateItem
-	5,  // 13: yizhan.peer.v1.RegistryCommand.create_grant:type_name -> yizhan.peer.v1.CreateGrant
-	6,  // 14: yizhan.peer.v1.RegistryCommand.revoke_grant:type_name -> yizhan.peer.v1.RevokeGrant
-	7,  // 15: yizhan.peer.v1.RegistryCommand.create_staff:type_name -> yizhan.peer.v1.CreateStaff
-	8,  // 16: yizhan.peer.v1.RegistryCommand.put_calendar:type_name -> yizhan.peer.v1.PutCalendar
-	9,  // 17: yizhan.peer.v1.RegistryCommand.put_node:type_name -> yizhan.peer.v1.PutNode
-	10, // 18: yizhan.peer.v1.ChangelogEntry.command:type_name -> yizhan.peer.v1.RegistryCommand
-	40, // 19: yizhan.peer.v1.ItemHistory.versions:type_name -> yizhan.v1.Item
-	38, // 20: yizhan.peer.v1.RegistrySnapshot.offices:type_name -> yizhan.v1.Office
-	39, // 21: yizhan.peer.v1.RegistrySnapshot.departments:type_name -> yizhan.v1.Department
-	12, // 22: yizhan.peer.v1.RegistrySnapshot.items:type_name -> yizhan.peer.v1.ItemHistory
-	41, // 23: yizhan.peer.v1.RegistrySnapshot.grants:type_name -> yizhan.v1.Grant
-	42, // 24: yizhan.peer.v1.RegistrySnapshot.staff:type_name -> yizhan.v1.StaffMember
-	0,  // 25: yizhan.peer.v1.RegistrySnapshot.credentials:type_name -> yizhan.peer.v1.StaffCredential
-	43, // 26: yizhan.peer.v1.RegistrySnapshot.calendars:type_name -> yizhan.v1.Calendar
-	44, // 27: yizhan.peer.v1.RegistrySnapshot.nodes:type_name -> yizhan.v1.NodeEntry
-	11, // 28: yizhan.peer.v1.RegistrySnapshot.changelog:type_name -> yizhan.peer.v1.ChangelogEntry
-	11, // 29: yizhan.peer.v1.ReplayRegistry.entries:type_name -> yizhan.peer.v1.ChangelogEntry
-	13, // 30: yizhan.peer.v1.InstallRegistrySnapshot.snapshot:type_name -> yizhan.peer.v1.RegistrySnapshot
-	10, // 31: yizhan.peer.v1.Command.registry:type_name -> yizhan.peer.v1.RegistryCommand
-	14, // 32: yizhan.peer.v1.Command.replay:type_name -> yizhan.peer.v1.ReplayRegistry
-	15, // 33: yizhan.peer.v1.Command.install_snapshot:type_name -> yizhan.peer.v1.InstallRegistrySnapshot
-	17, // 34: yizhan.peer.v1.Command.cases:type_name -> yizhan.peer.v1.CaseCommand
-	18, // 35: yizhan.peer.v1.CaseCommand.append:type_name -> yizhan.peer.v1.AppendCaseEvents
-	20, // 36: yizhan.peer.v1.CaseCommand.receive:type_name -> yizhan.peer.v1.ReceiveCaseMessages
-	22, // 37: yizhan.peer.v1.CaseCommand.ack:type_name -> yizhan.peer.v1.AckOutbox
-	45, // 38: yizhan.peer.v1.AppendCaseEvents.events:type_name -> yizhan.v1.CaseEvent
-	45, // 39: yizhan.peer.v1.CaseMessage.events:type_name -> yizhan.v1.CaseEvent
-	19, // 40: yizhan.peer.v1.ReceiveCaseMessages.messages:type_name -> yizhan.peer.v1.CaseMessage
-	21, // 41: yizhan.peer.v1.AckOutbox.acks:type_name -> yizhan.peer.v1.OutboxEntry
-	45, // 42: yizhan.peer.v1.CaseRecord.events:type_name -> yizhan.v1.CaseEvent
-	23, // 43: yizhan.peer.v1.CaseBookSnapshot.cases:type_name -> yizhan.peer.v1.CaseRecord
-	21, // 44: yizhan.peer.v1.CaseBookSnapshot.outbox:type_name -> yizhan.peer.v1.OutboxEntry
-	24, // 45: yizhan.peer.v1.CaseBookSnapshot.sequences:type_name -> yizhan.peer.v1.DaySequence
-	13, // 46: yizhan.peer.v1.OfficeSnapshot.registry:type_name -> yizhan.peer.v1.RegistrySnapshot
-	25, // 47: yizhan.peer.v1.OfficeSnapshot.cases:type_name -> yizhan.peer.v1.CaseBookSnapshot
-	19, // 48: yizhan.peer.v1.DeliverCasesRequest.messages:type_name -> yizhan.peer.v1.CaseMessage
-	28, // 49: yizhan.peer.v1.DeliverCasesResponse.receipts:type_name -> yizhan.peer.v1.CaseReceipt
-	13, // 50: yizhan.peer.v1.FeedMessage.snapshot:type_name -> yizhan.peer.v1.RegistrySnapshot
-	34, // 51: yizhan.peer.v1.FeedMessage.batch:type_name -> yizhan.peer.v1.FeedBatch
-	35, // 52: yizhan.peer.v1.FeedMessage.heartbeat:type_name -> yizhan.peer.v1.FeedHeartbeat
-	11, // 53: yizhan.peer.v1.FeedBatch.entries:type_name -> yizhan.peer.v1.ChangelogEntry
-	44, // 54: yizhan.peer.v1.AnnounceNodeRequest.node:type_name -> yizhan.v1.NodeEntry
-	30, // 55: yizhan.peer.v1.Peer.Join:input_type -> yizhan.peer.v1.JoinRequest
-	32, // 56: yizhan.peer.v1.Peer.Feed:input_type -> yizhan.peer.v1.FeedRequest
-	36, // 57: yizhan.peer.v1.Peer.AnnounceNode:input_type -> yizhan.peer.v1.AnnounceNodeRequest
-	27, // 58: yizhan.peer.v1.Peer.DeliverCases:input_type -> yizhan.peer.v1.DeliverCasesRequest
-	31, // 59: yizhan.peer.v1.Peer.Join:output_type -> yizhan.peer.v1.JoinResponse
-	33, // 60: yizhan.peer.v1.Peer.Feed:output_type -> yizhan.peer.v1.FeedMessage
-	37, // 61: yizhan.peer.v1.Peer.AnnounceNode:output_type -> yizhan.peer.v1.AnnounceNodeResponse
-	29, // 62: yizhan.peer.v1.Peer.DeliverCases:output_type -> yizhan.peer.v1.DeliverCasesResponse
-	59, // [59:63] is the sub-list for method output_type
-	55, // [55:59] is the sub-list for method input_type
-	55, // [55:55] is the sub-list for extension type_name
-	55, // [55:55] is the sub-list for extension extendee
-	0,  // [0:55] is the sub-list for field type_name
+	50, // 7: yizhan.peer.v1.PutCalendar.calendar:type_name -> yizhan.v1.Calendar
+	51, // 8: yizhan.peer.v1.PutNode.node:type_name -> yizhan.v1.NodeEntry
+	10, // 9: yizhan.peer.v1.PutQueryCodeKey.key:type_name -> yizhan.peer.v1.QueryCodeKey
+	1,  // 10: yizhan.peer.v1.RegistryCommand.create_office:type_name -> yizhan.peer.v1.CreateOffice
+	2,  // 11: yizhan.peer.v1.RegistryCommand.create_department:type_name -> yizhan.peer.v1.CreateDepartment
+	3,  // 12: yizhan.peer.v1.RegistryCommand.create_item:type_name -> yizhan.peer.v1.CreateItem
+	4,  // 13: yizhan.peer.v1.RegistryCommand.update_item:type_name -> yizhan.peer.v1.UpdateItem
+	5,  // 14: yizhan.peer.v1.RegistryCommand.create_grant:type_name -> yizhan.peer.v1.CreateGrant
+	6,  // 15: yizhan.peer.v1.RegistryCommand.revoke_grant:type_name -> yizhan.peer.v1.RevokeGrant
+	7,  // 16: yizhan.peer.v1.RegistryCommand.create_staff:type_name -> yizhan.peer.v1.CreateStaff
+	8,  // 17: yizhan.peer.v1.RegistryCommand.put_calendar:type_name -> yizhan.peer.v1.PutCalendar
+	9,  // 18: yizhan.peer.v1.RegistryCommand.put_node:type_name -> yizhan.peer.v1.PutNode
+	11, // 19: yizhan.peer.v1.RegistryCommand.put_query_code_key:type_name -> yizhan.peer.v1.PutQueryCodeKey
+	12, // 20: yizhan.peer.v1.ChangelogEntry.command:type_name -> yizhan.peer.v1.RegistryCommand
+	47, // 21: yizhan.peer.v1.ItemHistory.versions:type_name -> yizhan.v1.Item
+	45, // 22: yizhan.peer.v1.RegistrySnapshot.offices:type_name -> yizhan.v1.Office
+	46, // 23: yizhan.peer.v1.RegistrySnapshot.departments:type_name -> yizhan.v1.Department
+	14, // 24: yizhan.peer.v1.RegistrySnapshot.items:type_name -> yizhan.peer.v1.ItemHistory
+	48, // 25: yizhan.peer.v1.RegistrySnapshot.grants:type_name -> yizhan.v1.Grant
+	49, // 26: yizhan.peer.v1.RegistrySnapshot.staff:type_name -> yizhan.v1.StaffMember
+	0,  // 27: yizhan.peer.v1.RegistrySnapshot.credentials:type_name -> yizhan.peer.v1.StaffCredential
+	50, // 28: yizhan.peer.v1.RegistrySnapshot.calendars:type_name -> yizhan.v1.Calendar
+	51, // 29: yizhan.peer.v1.RegistrySnapshot.nodes:type_name -> yizhan.v1.NodeEntry
+	13, // 30: yizhan.peer.v1.RegistrySnapshot.changelog:type_name -> yizhan.peer.v1.ChangelogEntry
+	10, // 31: yizhan.peer.v1.RegistrySnapshot.query_code_keys:type_name -> yizhan.peer.v1.QueryCodeKey
+	13, // 32: yizhan.peer.v1.ReplayRegistry.entries:type_name -> yizhan.peer.v1.ChangelogEntry
+	15, // 33: yizhan.peer.v1.InstallRegistrySnapshot.snapshot:type_name -> yizhan.peer.v1.RegistrySnapshot
+	12, // 34: yizhan.peer.v1.Command.registry:type_name -> yizhan.peer.v1.RegistryCommand
+	16, // 35: yizhan.peer.v1.Command.replay:type_name -> yizhan.peer.v1.ReplayRegistry
+	17, // 36: yizhan.peer.v1.Command.install_snapshot:type_name -> yizhan.peer.v1.InstallRegistrySnapshot
+	19, // 37: yizhan.peer.v1.Command.cases:type_name -> yizhan.peer.v1.CaseCommand
+	20, // 38: yizhan.peer.v1.CaseCommand.append:type_name -> yizhan.peer.v1.AppendCaseEvents
+	22, // 39: yizhan.peer.v1.CaseCommand.receive:type_name -> yizhan.peer.v1.ReceiveCaseMessages
+	26, // 40: yizhan.peer.v1.CaseCommand.ack:type_name -> yizhan.peer.v1.AckOutbox
+	25, // 41: yizhan.peer.v1.CaseCommand.quarantine:type_name -> yizhan.peer.v1.QuarantineOutbox
+	52, // 42: yizhan.peer.v1.AppendCaseEvents.events:type_name -> yizhan.v1.CaseEvent
+	52, // 43: yizhan.peer.v1.CaseMessage.events:type_name -> yizhan.v1.CaseEvent
+	21, // 44: yizhan.peer.v1.ReceiveCaseMessages.messages:type_name -> yizhan.peer.v1.CaseMessage
+	23, // 45: yizhan.peer.v1.QuarantinedEntry.entry:type_name -> yizhan.peer.v1.OutboxEntry
+	24, // 46: yizhan.peer.v1.QuarantineOutbox.entries:type_name -> yizhan.peer.v1.QuarantinedEntry
+	23, // 47: yizhan.peer.v1.AckOutbox.acks:type_name -> yizhan.peer.v1.OutboxEntry
+	52, // 48: yizhan.peer.v1.CaseRecord.events:type_name -> yizhan.v1.CaseEvent
+	27, // 49: yizhan.peer.v1.CaseBookSnapshot.cases:type_name -> yizhan.peer.v1.CaseRecord
+	23, // 50: yizhan.peer.v1.CaseBookSnapshot.outbox:type_name -> yizhan.peer.v1.OutboxEntry
+	28, // 51: yizhan.peer.v1.CaseBookSnapshot.sequences:type_name -> yizhan.peer.v1.DaySequence
+	24, // 52: yizhan.peer.v1.CaseBookSnapshot.quarantine:type_name -> yizhan.peer.v1.QuarantinedEntry
+	15, // 53: yizhan.peer.v1.OfficeSnapshot.registry:type_name -> yizhan.peer.v1.RegistrySnapshot
+	29, // 54: yizhan.peer.v1.OfficeSnapshot.cases:type_name -> yizhan.peer.v1.CaseBookSnapshot
+	21, // 55: yizhan.peer.v1.DeliverCasesRequest.messages:type_name -> yizhan.peer.v1.CaseMessage
+	32, // 56: yizhan.peer.v1.DeliverCasesResponse.receipts:type_name -> yizhan.peer.v1.CaseReceipt
+	15, // 57: yizhan.peer.v1.FeedMessage.snapshot:type_name -> yizhan.peer.v1.RegistrySnapshot
+	39, // 58: yizhan.peer.v1.FeedMessage.batch:type_name -> yizhan.peer.v1.FeedBatch
+	40, // 59: yizhan.peer.v1.FeedMessage.heartbeat:type_name -> yizhan.peer.v1.FeedHeartbeat
+	38, // 60: yizhan.peer.v1.FeedMessage.chunk:type_name -> yizhan.peer.v1.FeedChunk
+	13, // 61: yizhan.peer.v1.FeedBatch.entries:type_name -> yizhan.peer.v1.ChangelogEntry
+	51, // 62: yizhan.peer.v1.AnnounceNodeRequest.node:type_name -> yizhan.v1.NodeEntry
+	34, // 63: yizhan.peer.v1.Peer.Join:input_type -> yizhan.peer.v1.JoinRequest
+	36, // 64: yizhan.peer.v1.Peer.Feed:input_type -> yizhan.peer.v1.FeedRequest
+	41, // 65: yizhan.peer.v1.Peer.AnnounceNode:input_type -> yizhan.peer.v1.AnnounceNodeRequest
+	31, // 66: yizhan.peer.v1.Peer.DeliverCases:input_type -> yizhan.peer.v1.DeliverCasesRequest
+	43, // 67: yizhan.peer.v1.Peer.Progress:input_type -> yizhan.peer.v1.ProgressRequest
+	35, // 68: yizhan.peer.v1.Peer.Join:output_type -> yizhan.peer.v1.JoinResponse
+	37, // 69: yizhan.peer.v1.Peer.Feed:output_type -> yizhan.peer.v1.FeedMessage
+	42, // 70: yizhan.peer.v1.Peer.AnnounceNode:output_type -> yizhan.peer.v1.AnnounceNodeResponse
+	33, // 71: yizhan.peer.v1.Peer.DeliverCases:output_type -> yizhan.peer.v1.DeliverCasesResponse
+	44, // 72: yizhan.peer.v1.Peer.Progress:output_type -> yizhan.peer.v1.ProgressResponse
+	68, // [68:73] is the sub-list for method output_type
+	63, // [63:68] is the sub-list for method input_type
+	63, // [63:63] is the sub-list for extension type_name
+	63, // [63:63] is the sub-list for extension extendee
+	0,  // [0:63] is the sub-list for field type_name
 }
 
 func init() { file_yizhan_peer_v1_peer_proto_init() }
@@ -2703,7 +3181,7 @@ func file_yizhan_peer_v1_peer_proto_init() {
 	if File_yizhan_peer_v1_peer_proto != nil {
 		return
 	}
-	file_yizhan_peer_v1_peer_proto_msgTypes[10].OneofWrappers = []any{
+	file_yizhan_peer_v1_peer_proto_msgTypes[12].OneofWrappers = []any{
 		(*RegistryCommand_CreateOffice)(nil),
 		(*RegistryCommand_CreateDepartment)(nil),
 		(*RegistryCommand_CreateItem)(nil),
@@ -2713,22 +3191,25 @@ func file_yizhan_peer_v1_peer_proto_init() {
 		(*RegistryCommand_CreateStaff)(nil),
 		(*RegistryCommand_PutCalendar)(nil),
 		(*RegistryCommand_PutNode)(nil),
+		(*RegistryCommand_PutQueryCodeKey)(nil),
 	}
-	file_yizhan_peer_v1_peer_proto_msgTypes[16].OneofWrappers = []any{
+	file_yizhan_peer_v1_peer_proto_msgTypes[18].OneofWrappers = []any{
 		(*Command_Registry)(nil),
 		(*Command_Replay)(nil),
 		(*Command_InstallSnapshot)(nil),
 		(*Command_Cases)(nil),
 	}
-	file_yizhan_peer_v1_peer_proto_msgTypes[17].OneofWrappers = []any{
+	file_yizhan_peer_v1_peer_proto_msgTypes[19].OneofWrappers = []any{
 		(*CaseCommand_Append)(nil),
 		(*CaseCommand_Receive)(nil),
 		(*CaseCommand_Ack)(nil),
+		(*CaseCommand_Quarantine)(nil),
 	}
-	file_yizhan_peer_v1_peer_proto_msgTypes[33].OneofWrappers = []any{
+	file_yizhan_peer_v1_peer_proto_msgTypes[37].OneofWrappers = []any{
 		(*FeedMessage_Snapshot)(nil),
 		(*FeedMessage_Batch)(nil),
 		(*FeedMessage_Heartbeat)(nil),
+		(*FeedMessage_Chunk)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -2736,7 +3217,7 @@ func file_yizhan_peer_v1_peer_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_yizhan_peer_v1_peer_proto_rawDesc), len(file_yizhan_peer_v1_peer_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   38,
+			NumMessages:   45,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -26,6 +26,7 @@ const (
 	Peer_Feed_FullMethodName         = "/yizhan.peer.v1.Peer/Feed"
 	Peer_AnnounceNode_FullMethodName = "/yizhan.peer.v1.Peer/AnnounceNode"
 	Peer_DeliverCases_FullMethodName = "/yizhan.peer.v1.Peer/DeliverCases"
+	Peer_Progress_FullMethodName     = "/yizhan.peer.v1.Peer/Progress"
 )
 
 // PeerClient is the client API for Peer service.
@@ -42,6 +43,10 @@ type PeerClient interface {
 	AnnounceNode(ctx context.Context, in *AnnounceNodeRequest, opts ...grpc.CallOption) (*AnnounceNodeResponse, error)
 	// DeliverCases hands cases and their events to a neighbouring office.
 	DeliverCases(ctx context.Context, in *DeliverCasesRequest, opts ...grpc.CallOption) (*DeliverCasesResponse, error)
+	// Progress tells a node of the same office how far the office's raft log
+	// is committed (answered by the leader), so that a restarted node knows
+	// when it has applied what was committed before it started.
+	Progress(ctx context.Context, in *ProgressRequest, opts ...grpc.CallOption) (*ProgressResponse, error)
 }
 
 type peerClient struct {
@@ -101,6 +106,16 @@ func (c *peerClient) DeliverCases(ctx context.Context, in *DeliverCasesRequest, 
 	return out, nil
 }
 
+func (c *peerClient) Progress(ctx context.Context, in *ProgressRequest, opts ...grpc.CallOption) (*ProgressResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ProgressResponse)
+	err := c.cc.Invoke(ctx, Peer_Progress_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // PeerServer is the server API for Peer service.
 // All implementations must embed UnimplementedPeerServer
 // for forward compatibility.
@@ -115,6 +130,10 @@ type PeerServer interface {
 	AnnounceNode(context.Context, *AnnounceNodeRequest) (*AnnounceNodeResponse, error)
 	// DeliverCases hands cases and their events to a neighbouring office.
 	DeliverCases(context.Context, *DeliverCasesRequest) (*DeliverCasesResponse, error)
+	// Progress tells a node of the same office how far the office's raft log
+	// is committed (answered by the leader), so that a restarted node knows
+	// when it has applied what was committed before it started.
+	Progress(context.Context, *ProgressRequest) (*ProgressResponse, error)
 	mustEmbedUnimplementedPeerServer()
 }
 
@@ -136,6 +155,9 @@ func (UnimplementedPeerServer) AnnounceNode(context.Context, *AnnounceNodeReques
 }
 func (UnimplementedPeerServer) DeliverCases(context.Context, *DeliverCasesRequest) (*DeliverCasesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method DeliverCases not implemented")
+}
+func (UnimplementedPeerServer) Progress(context.Context, *ProgressRequest) (*ProgressResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Progress not implemented")
 }
 func (UnimplementedPeerServer) mustEmbedUnimplementedPeerServer() {}
 func (UnimplementedPeerServer) testEmbeddedByValue()              {}
@@ -223,6 +245,24 @@ func _Peer_DeliverCases_Handler(srv interface{}, ctx context.Context, dec func(i
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Peer_Progress_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ProgressRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PeerServer).Progress(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Peer_Progress_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PeerServer).Progress(ctx, req.(*ProgressRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Peer_ServiceDesc is the grpc.ServiceDesc for Peer service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -241,6 +281,10 @@ var Peer_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DeliverCases",
 			Handler:    _Peer_DeliverCases_Handler,
+		},
+		{
+			MethodName: "Progress",
+			Handler:    _Peer_Progress_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -1,0 +1,131 @@
+package federation
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
+	"github.com/yizhan-gov/yizhan/federation/pki"
+)
+
+// A node that restarts replays its office's log before its state is
+// whole: until then it must not answer reads as if it knew everything,
+// nor hand out case numbers, nor take automatic steps. catchUp tracks
+// two things:
+//   - started: this node has applied everything its office had committed
+//     when it started (the leader's commit index, asked once the office
+//     has a leader; on the leader itself, a raft barrier);
+//   - leaderTerm: the term in which this node, as leader, has applied every
+//     entry committed before it led (a barrier at the start of each term).
+//     Case numbers and automatic steps wait for it, so a new leader never
+//     works from a state that lacks what its predecessor committed.
+type catchUp struct {
+	started    atomic.Bool
+	target     atomic.Uint64 // the commit index to reach at startup (0: not known yet)
+	leaderTerm atomic.Uint64
+}
+
+// CaughtUp reports whether this node has applied everything its office
+// had committed when it started, and if not, how far it is.
+func (o *Office) CaughtUp() (bool, string) {
+	if o.catchUp.started.Load() {
+		return true, ""
+	}
+	if t := o.catchUp.target.Load(); t > 0 {
+		return false, fmt.Sprintf("applying the office's raft log: %d of %d entries", o.cfg.Group.AppliedIndex(), t)
+	}
+	return false, "waiting to learn how far the office's raft log is committed"
+}
+
+// LeaderReady reports whether this node leads its office and has applied
+// everything committed before its term: only then may it number cases and
+// take automatic steps.
+func (o *Office) LeaderReady() bool {
+	g := o.cfg.Group
+	return g.IsLeader() && o.catchUp.leaderTerm.Load() == g.raft.CurrentTerm()
+}
+
+// ErrCatchingUp is returned by writes on a leader that is still applying
+// the entries its predecessor committed: nothing was proposed, so the
+// write is safe to send again shortly.
+var ErrCatchingUp = fmt.Errorf("%w: the office leader is still applying its log", ErrNotLeader)
+
+// catchUpLoop keeps started and leaderTerm up to date.
+func (o *Office) catchUpLoop(ctx context.Context) {
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	for {
+		g := o.cfg.Group
+		switch {
+		case g.IsLeader():
+			term := g.raft.CurrentTerm()
+			if o.catchUp.leaderTerm.Load() != term {
+				if err := g.Barrier(5 * time.Second); err == nil && g.raft.CurrentTerm() == term && g.IsLeader() {
+					o.catchUp.leaderTerm.Store(term)
+					if !o.catchUp.started.Load() {
+						o.catchUp.target.Store(g.AppliedIndex())
+						o.markStarted()
+					}
+				}
+			}
+		case !o.catchUp.started.Load():
+			if target := o.catchUp.target.Load(); target > 0 {
+				if g.AppliedIndex() >= target {
+					o.markStarted()
+				}
+			} else if _, id := g.Leader(); id != "" {
+				if idx, err := o.leaderCommitIndex(ctx); err == nil {
+					o.catchUp.target.Store(max(idx, 1))
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (o *Office) markStarted() {
+	o.catchUp.started.Store(true)
+	o.log.Info("caught up with the office's raft log", "applied_index", o.cfg.Group.AppliedIndex())
+}
+
+// leaderCommitIndex asks the office's leader how far the log is committed.
+func (o *Office) leaderCommitIndex(ctx context.Context) (uint64, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	var idx uint64
+	err := o.forwardTo(ctx, o.leaderTargets(), func(ctx context.Context, conn *grpc.ClientConn) error {
+		resp, err := peerv1.NewPeerClient(conn).Progress(ctx, &peerv1.ProgressRequest{OfficeCode: o.cfg.Office})
+		if err == nil {
+			idx = resp.GetCommitIndex()
+		}
+		return err
+	})
+	return idx, err
+}
+
+// Progress answers a node of this office with the leader's commit index.
+func (s *PeerServer) Progress(ctx context.Context, req *peerv1.ProgressRequest) (*peerv1.ProgressResponse, error) {
+	o := s.o
+	id, err := pki.PeerIdentity(ctx)
+	if err != nil {
+		return nil, status.Error(codes.Unauthenticated, err.Error())
+	}
+	if id.Office != o.cfg.Office || req.GetOfficeCode() != o.cfg.Office {
+		return nil, status.Errorf(codes.PermissionDenied, "office %s may not ask office %s's progress", id.Office, o.cfg.Office)
+	}
+	g := o.cfg.Group
+	if !g.IsLeader() {
+		return nil, status.Errorf(codes.Unavailable, "%s is not the leader of office %s", o.cfg.Node, o.cfg.Office)
+	}
+	return &peerv1.ProgressResponse{CommitIndex: g.raft.CommitIndex(), Term: g.raft.CurrentTerm()}, nil
+}
