@@ -50,47 +50,7 @@ func caseWrongCheck(id string) string {
 // and followed by the citizen at village 2 with number and query code.
 func TestCaseAcrossTheTiers(t *testing.T) {
 	start := time.Now()
-	c := newCluster(t)
-	c.startCounty(1)
-	admin := c.api("county-1").login("admin", adminPassword)
-
-	// The offices and their nodes: 城关镇, 东村 and 西村 under it.
-	for _, o := range []map[string]string{
-		{"code": townshipCode, "name": "城关镇便民服务中心"},
-		{"code": villageCode, "name": "东村便民服务站"},
-		{"code": village2Code, "name": "西村便民服务站"},
-	} {
-		admin.write("/v1/offices", o)
-	}
-	county := c.peerAddrs(c.county()...)
-	township := c.start("chengguan-1", townshipCode, "--bootstrap", "--upstream", county)
-	c.start("dongcun-1", villageCode, "--bootstrap", "--upstream", township.peerAddr+","+county)
-	c.start("xicun-1", village2Code, "--bootstrap", "--upstream", township.peerAddr+","+county)
-
-	// The catalogue, the rights and the staff, written at the county
-	// while the nodes below start.
-	admin.write("/v1/departments", map[string]string{"code": "yc", "name": "县烟草专卖局"})
-	item := tobaccoItem(caseItemCode)
-	item["legal_basis"] = "《中华人民共和国烟草专卖法》第十六条"
-	item["materials"] = []map[string]any{{"name": "申请表", "form": "MATERIAL_FORM_ORIGINAL", "copies": 1, "required": true}}
-	admin.write("/v1/items", item)
-	admin.write("/v1/grants", map[string]any{"item_code": caseItemCode, "office_code": countyCode,
-		"rights": []string{"RIGHT_ACCEPT", "RIGHT_REVIEW", "RIGHT_APPROVE", "RIGHT_CERTIFY", "RIGHT_DELIVER"}})
-	admin.write("/v1/grants", map[string]any{"item_code": caseItemCode, "tier": "TIER_VILLAGE",
-		"rights": []string{"RIGHT_PROXY_FILE", "RIGHT_DELIVER"}})
-	var idx uint64
-	for _, s := range []map[string]any{
-		{"username": "clerk", "name": "陈静", "office_code": countyCode, "department_code": "yc", "roles": []string{"ROLE_CLERK", "ROLE_REVIEWER"}},
-		{"username": "approver", "name": "王强", "office_code": countyCode, "department_code": "yc", "roles": []string{"ROLE_APPROVER"}},
-		{"username": "dongcun", "name": "黄秀英", "office_code": villageCode, "roles": []string{"ROLE_AGENT"}},
-		{"username": "xicun", "name": "韦丽", "office_code": village2Code, "roles": []string{"ROLE_AGENT"}},
-	} {
-		idx = admin.write("/v1/staff", map[string]any{"staff": s, "password": adminPassword})
-	}
-	for _, name := range []string{"chengguan-1", "dongcun-1", "xicun-1"} {
-		c.waitReady(name)
-		c.api(name).getAt("/v1/items/"+caseItemCode, idx, syncTimeout)
-	}
+	c, _ := newCaseCluster(t, 1)
 	t.Logf("county, township and two villages up, catalogue and staff everywhere, %s after the start", time.Since(start).Round(time.Millisecond))
 
 	clerk := c.api("county-1").login("clerk", adminPassword)
@@ -289,4 +249,54 @@ func caseViolatedFields(body map[string]any) []string {
 		}
 	}
 	return out
+}
+
+// newCaseCluster starts a county of countySize nodes, the township 城关镇
+// and the villages 东村 and 西村 as processes, with the tobacco licence's
+// catalogue, rights and staff (clerk, approver, the agents dongcun and
+// xicun) everywhere, and returns the cluster and the county admin.
+func newCaseCluster(t *testing.T, countySize int) (*cluster, *api) {
+	t.Helper()
+	c := newCluster(t)
+	c.startCounty(countySize)
+	admin := c.api("county-1").login("admin", adminPassword)
+
+	// The offices and their nodes: 城关镇, 东村 and 西村 under it.
+	for _, o := range []map[string]string{
+		{"code": townshipCode, "name": "城关镇便民服务中心"},
+		{"code": villageCode, "name": "东村便民服务站"},
+		{"code": village2Code, "name": "西村便民服务站"},
+	} {
+		admin.write("/v1/offices", o)
+	}
+	county := c.peerAddrs(c.county()...)
+	township := c.start("chengguan-1", townshipCode, "--bootstrap", "--upstream", county)
+	c.start("dongcun-1", villageCode, "--bootstrap", "--upstream", township.peerAddr+","+county)
+	c.start("xicun-1", village2Code, "--bootstrap", "--upstream", township.peerAddr+","+county)
+
+	// The catalogue, the rights and the staff, written at the county
+	// while the nodes below start.
+	admin.write("/v1/departments", map[string]string{"code": "yc", "name": "县烟草专卖局"})
+	item := tobaccoItem(caseItemCode)
+	item["legal_basis"] = "《中华人民共和国烟草专卖法》第十六条"
+	item["materials"] = []map[string]any{{"name": "申请表", "form": "MATERIAL_FORM_ORIGINAL", "copies": 1, "required": true}}
+	admin.write("/v1/items", item)
+	admin.write("/v1/grants", map[string]any{"item_code": caseItemCode, "office_code": countyCode,
+		"rights": []string{"RIGHT_ACCEPT", "RIGHT_REVIEW", "RIGHT_APPROVE", "RIGHT_CERTIFY", "RIGHT_DELIVER"}})
+	admin.write("/v1/grants", map[string]any{"item_code": caseItemCode, "tier": "TIER_VILLAGE",
+		"rights": []string{"RIGHT_PROXY_FILE", "RIGHT_DELIVER"}})
+	var idx uint64
+	for _, s := range []map[string]any{
+		{"username": "clerk", "name": "陈静", "office_code": countyCode, "department_code": "yc", "roles": []string{"ROLE_CLERK", "ROLE_REVIEWER"}},
+		{"username": "approver", "name": "王强", "office_code": countyCode, "department_code": "yc", "roles": []string{"ROLE_APPROVER"}},
+		{"username": "dongcun", "name": "黄秀英", "office_code": villageCode, "roles": []string{"ROLE_AGENT"}},
+		{"username": "xicun", "name": "韦丽", "office_code": village2Code, "roles": []string{"ROLE_AGENT"}},
+	} {
+		idx = admin.write("/v1/staff", map[string]any{"staff": s, "password": adminPassword})
+	}
+	for _, name := range []string{"chengguan-1", "dongcun-1", "xicun-1"} {
+		c.waitReady(name)
+		c.api(name).getAt("/v1/items/"+caseItemCode, idx, syncTimeout)
+	}
+	return c, admin
 }
