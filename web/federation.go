@@ -31,6 +31,9 @@ type nodeStatus struct {
 	LastContact string
 	Stale       string
 	FeedFrom    string
+	// Alarms are what an operator must look at: the feed's error, case
+	// messages set aside as undeliverable, offices the mail cannot reach.
+	Alarms []string
 }
 
 type officeStatus struct {
@@ -161,11 +164,7 @@ func (s *server) describe(ns *nodeStatus, offices map[string]string) {
 	}
 	st := ns.Status
 	if st.GetFeedSource() != "" {
-		from := offices[st.GetFeedSourceOffice()]
-		if from == "" {
-			from = st.GetFeedSourceOffice()
-		}
-		ns.FeedFrom = from + "（" + st.GetFeedSource() + "）"
+		ns.FeedFrom = officeName(offices, st.GetFeedSourceOffice()) + "（" + st.GetFeedSource() + "）"
 	}
 	if st.GetStaleSeconds() > 0 {
 		ns.Stale = ago(st.GetStaleSeconds())
@@ -175,6 +174,26 @@ func (s *server) describe(ns *nodeStatus, offices map[string]string) {
 		lc = ns.Cluster.GetLastContact()
 	}
 	ns.LastContact = s.since(lc)
+	if e := st.GetFeedError(); e != "" && st.GetFeedErrorAt().AsTime().After(st.GetLastContact().AsTime()) {
+		ns.Alarms = append(ns.Alarms, fmt.Sprintf("目录同步失败（%s）：%s", s.since(st.GetFeedErrorAt()), e))
+	}
+	for _, q := range st.GetQuarantined() {
+		ns.Alarms = append(ns.Alarms, fmt.Sprintf("办件 %s 发往 %s 的消息已隔离（%s），不再重发，待办件再有变化时重新排队：%s",
+			q.GetCaseNumber(), officeName(offices, q.GetDestOffice()), s.since(q.GetAt()), q.GetReason()))
+	}
+	for _, e := range st.GetDeliveryErrors() {
+		ns.Alarms = append(ns.Alarms, fmt.Sprintf("发往 %s 的办件消息发送失败（%s），正在重试：%s",
+			officeName(offices, e.GetDestOffice()), s.since(e.GetAt()), e.GetError()))
+	}
+}
+
+// officeName is an office's name, or its code when the registry does not
+// know it.
+func officeName(offices map[string]string, code string) string {
+	if n := offices[code]; n != "" {
+		return n
+	}
+	return code
 }
 
 // since is how long ago ts was ("刚刚", "12 秒前").

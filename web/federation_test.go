@@ -1,0 +1,58 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+)
+
+// alarmingRegistry is a county node whose mail and feed have problems.
+type alarmingRegistry struct {
+	*fakeRegistry
+}
+
+func (alarmingRegistry) ListNodes(context.Context, *yizhanv1.ListNodesRequest) (*yizhanv1.ListNodesResponse, error) {
+	return &yizhanv1.ListNodesResponse{Nodes: []*yizhanv1.NodeEntry{{Name: "county-1", OfficeCode: county, HttpAddress: "127.0.0.1:1"}}}, nil
+}
+
+func (alarmingRegistry) GetRegistryStatus(context.Context, *yizhanv1.GetRegistryStatusRequest) (*yizhanv1.RegistryStatus, error) {
+	at := timestamppb.New(now.Add(-time.Minute))
+	return &yizhanv1.RegistryStatus{Index: 100, OutboxEntries: 7,
+		Quarantined: []*yizhanv1.QuarantinedMessage{{DestOffice: village, CaseNumber: "450122000000-20261127-0001", UptoSeq: 3,
+			Reason: "the message is 9000 bytes, more than the 5000 a case message may have", At: at}},
+		DeliveryErrors: []*yizhanv1.DeliveryError{{DestOffice: village, Error: "connection refused", At: at}},
+	}, nil
+}
+
+type oneNodeCluster struct {
+	yizhanv1.UnimplementedClusterServiceServer
+}
+
+func (oneNodeCluster) GetCluster(context.Context, *yizhanv1.GetClusterRequest) (*yizhanv1.GetClusterResponse, error) {
+	return &yizhanv1.GetClusterResponse{LeaderId: "county-1", Members: []*yizhanv1.ClusterMember{{Id: "county-1", State: "Leader", Self: true}}}, nil
+}
+
+func TestFederationPageRaisesMailAlarms(t *testing.T) {
+	f := newFixture(t, func(c *Config) {
+		c.Registry = alarmingRegistry{&fakeRegistry{}}
+		c.Cluster = oneNodeCluster{}
+	})
+	resp, page := f.do(t, http.MethodGet, "/admin/federation", nil, session(adminToken))
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("federation page: HTTP %d\n%s", resp.StatusCode, page)
+	}
+	for _, want := range []string{
+		"告警", "办件 450122000000-20261127-0001 发往 东村便民服务站 的消息已隔离", "9000 bytes",
+		"发往 东村便民服务站 的办件消息发送失败", "connection refused", "<td>7</td>",
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the page does not show %q", want)
+		}
+	}
+}
