@@ -107,6 +107,11 @@ func (s *state) apply(index uint64, cmd *peerv1.RegistryCommand) proto.Message {
 		n.RegistryIndex = index
 		s.nodes[n.GetName()] = n
 		return n
+
+	case *peerv1.RegistryCommand_PutQueryCodeKey:
+		k := proto.CloneOf(op.PutQueryCodeKey.GetKey())
+		s.queryCodeKeys[k.GetId()] = k
+		return k
 	}
 	panic(fmt.Sprintf("registry: apply of an unchecked command %T", cmd.GetOp()))
 }

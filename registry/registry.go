@@ -61,6 +61,9 @@ type state struct {
 	calendars    map[int32]*yizhanv1.Calendar   // by year: calendars set in the registry
 	calendarDays map[int32]dayKinds             // by year: the exceptions of calendars, for lookups
 	nodes        map[string]*yizhanv1.NodeEntry // by node name
+	// queryCodeKeys are the keys of the HMACs cases keep of their query
+	// codes, by id (see querykeys.go).
+	queryCodeKeys map[uint32]*peerv1.QueryCodeKey
 
 	// changelog holds the retained entries, oldest first; each entry's
 	// PrevIndex is the Index of the one before it.
@@ -79,6 +82,8 @@ func newState() *state {
 		calendars:    map[int32]*yizhanv1.Calendar{},
 		calendarDays: map[int32]dayKinds{},
 		nodes:        map[string]*yizhanv1.NodeEntry{},
+
+		queryCodeKeys: map[uint32]*peerv1.QueryCodeKey{},
 	}
 }
 

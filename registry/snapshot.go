@@ -63,6 +63,7 @@ func (r *Registry) Snapshot() *peerv1.RegistrySnapshot {
 	for _, e := range st.changelog {
 		s.Changelog = append(s.Changelog, proto.CloneOf(e))
 	}
+	s.QueryCodeKeys = st.snapshotQueryCodeKeys()
 	return s
 }
 
@@ -191,6 +192,9 @@ func stateFromSnapshot(s *peerv1.RegistrySnapshot) (*state, error) {
 			return nil, invalidSnapshot("node %q twice", n.GetName())
 		}
 		st.nodes[n.GetName()] = proto.CloneOf(n)
+	}
+	if err := st.restoreQueryCodeKeys(s.GetQueryCodeKeys()); err != nil {
+		return nil, err
 	}
 	for i, e := range s.GetChangelog() {
 		if e.GetIndex() <= e.GetPrevIndex() {

@@ -46,8 +46,10 @@ func (s *state) check(cmd *peerv1.RegistryCommand, replay bool) error {
 		return checkCalendar(op.PutCalendar.GetCalendar())
 	case *peerv1.RegistryCommand_PutNode:
 		return s.checkNode(op.PutNode.GetNode())
+	case *peerv1.RegistryCommand_PutQueryCodeKey:
+		return s.checkQueryCodeKey(op.PutQueryCodeKey.GetKey())
 	default:
-		return &ValidationError{Violations: []FieldViolation{{Field: "command", Description: "must hold one operation (create_office, create_department, create_item, update_item, create_grant, revoke_grant, create_staff, put_calendar or put_node)"}}}
+		return &ValidationError{Violations: []FieldViolation{{Field: "command", Description: "must hold one operation (create_office, create_department, create_item, update_item, create_grant, revoke_grant, create_staff, put_calendar, put_node or put_query_code_key)"}}}
 	}
 }
 
