@@ -484,6 +484,11 @@ type FileInput struct {
 	Materials []*yizhanv1.SubmittedMaterial
 	Actor     Actor
 	At        time.Time
+
+	// QueryCodeKeyID and QueryCodeKey are the registry's newest query-code
+	// key (QueryCodeMAC); id 0 and no key: the unkeyed QueryCodeHash.
+	QueryCodeKeyID uint32
+	QueryCodeKey   []byte
 }
 
 // NewFiling makes the FILED event (seq 1, not sealed: Seal it with
@@ -563,7 +568,8 @@ func NewFiling(in FileInput, reg Registry) (*yizhanv1.CaseEvent, error) {
 			OriginOffice:       in.Office,
 			Route:              route,
 			Applicant:          proto.CloneOf(a),
-			QueryCodeHash:      QueryCodeHash(in.QueryCode),
+			QueryCodeHash:      in.queryCodeHash(),
+			QueryCodeKeyId:     in.QueryCodeKeyID,
 			StatutoryLimitDays: it.GetStatutoryLimitDays(),
 			PromisedLimitDays:  it.GetPromisedLimitDays(),
 			FeeCents:           it.GetFeeCents(),

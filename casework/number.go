@@ -44,8 +44,9 @@ func ParseCaseNumber(n string) (office, day string, seq uint32, err error) {
 	return office, day, uint32(v), nil
 }
 
-// QueryCodeHash is what a case keeps of the citizen's query code: SHA-256
-// of "yizhan-query:"+code.
+// QueryCodeHash is what a case filed before the registry's query-code
+// keys (key id 0) keeps of the citizen's query code: SHA-256 of
+// "yizhan-query:"+code. Cases filed since keep QueryCodeMAC.
 func QueryCodeHash(code string) []byte {
 	h := sha256.Sum256([]byte("yizhan-query:" + code))
 	return h[:]
