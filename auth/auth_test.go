@@ -21,6 +21,12 @@ const (
 	village = "450122101203"
 )
 
+func TestVerifyAbsent(t *testing.T) {
+	if auth.VerifyAbsent("") || auth.VerifyAbsent("correct horse") {
+		t.Error("VerifyAbsent accepted a password")
+	}
+}
+
 func TestPasswordHash(t *testing.T) {
 	h, err := auth.HashPassword("correct horse")
 	if err != nil {
