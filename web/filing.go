@@ -8,6 +8,7 @@ import (
 	"time"
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+	"github.com/yizhan-gov/yizhan/casework"
 )
 
 // Filing a case (a citizen online, or staff on a citizen's behalf) and
@@ -173,8 +174,11 @@ func (s *server) track(rq *request) error {
 	if number == "" {
 		errs.add("number", "请填写办件编号")
 	}
-	if code == "" {
+	switch {
+	case code == "":
 		errs.add("query_code", "请填写查询码")
+	case !casework.ValidQueryCode(code):
+		errs.add("query_code", "查询码为 12 位字母和数字（如 7KQ9-M3XP-2WHD，不区分大小写）；较早的办件为 8 位数字")
 	}
 	if errs.Any() {
 		return s.trackSearch(rq, http.StatusBadRequest, number, errs)

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -125,6 +126,15 @@ func (s *server) showTracked(rq *request, code int, number, queryCode string, mi
 		case codes.Unavailable, codes.DeadlineExceeded:
 			errs.addGeneral("暂时无法连接到保存该办件的办事点，请稍后再查。")
 			return s.trackSearch(rq, http.StatusServiceUnavailable, number, errs)
+		case codes.ResourceExhausted:
+			msg := "查询码错误次数过多，请稍后再查。"
+			for _, d := range status.Convert(err).Details() {
+				if ri, ok := d.(*errdetails.RetryInfo); ok && ri.GetRetryDelay() != nil {
+					msg = "查询码错误次数过多，请 " + humanDuration(ri.GetRetryDelay().AsDuration()) + "后再查。"
+				}
+			}
+			errs.addGeneral(msg)
+			return s.trackSearch(rq, http.StatusTooManyRequests, number, errs)
 		}
 		return err
 	}

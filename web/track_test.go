@@ -1,0 +1,52 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+)
+
+// The track form takes a query code in any case, with or without dashes,
+// refuses one that cannot be a code without asking the API, and says when
+// too many wrong codes hold the next attempt back.
+func TestTrackingQueryCodeForm(t *testing.T) {
+	f := newFixture(t)
+	var asked []string
+	f.cases.getCase = func(req *yizhanv1.GetCaseRequest) (*yizhanv1.CaseResponse, error) {
+		asked = append(asked, req.GetQueryCode())
+		if strings.HasPrefix(req.GetQueryCode(), "22") {
+			return nil, retryIn(2 * time.Minute)
+		}
+		return &yizhanv1.CaseResponse{Case: filedCase()}, nil
+	}
+	resp, page := f.do(t, "GET", "/track", nil)
+	pre := cookieOf(resp, preCookie)
+	token := csrfOf(t, page)
+	if !strings.Contains(page, "7KQ9-M3XP-2WHD") {
+		t.Error("the track form does not show what a query code looks like")
+	}
+	post := func(code string) (*http.Response, string) {
+		return f.do(t, "POST", "/track", url.Values{"csrf": {token}, "number": {caseNumber}, "query_code": {code}}, pre)
+	}
+	for _, code := range []string{"7kq9 m3xp 2whd", "7KQ9-M3XP-2WHD", "12345678"} {
+		if resp, _ := post(code); resp.StatusCode != http.StatusOK {
+			t.Errorf("code %q: status %d, want 200", code, resp.StatusCode)
+		}
+	}
+	n := len(asked)
+	for _, code := range []string{"1234", "OOOO-OOOO-OOOO", "7KQ9-M3XP-2WHD-7KQ9"} {
+		if resp, page := post(code); resp.StatusCode != http.StatusBadRequest || !strings.Contains(page, "12 位字母和数字") {
+			t.Errorf("code %q: status %d, want 400 naming the form", code, resp.StatusCode)
+		}
+	}
+	if len(asked) != n {
+		t.Errorf("codes that cannot be codes were sent to the API: %q", asked[n:])
+	}
+	if resp, page := post("2222-2222-2222"); resp.StatusCode != http.StatusTooManyRequests || !strings.Contains(page, "查询码错误次数过多") || !strings.Contains(page, "2 分钟") {
+		t.Errorf("held back: status %d", resp.StatusCode)
+	}
+}
