@@ -48,14 +48,13 @@ type tlsNode struct {
 	fsm   *countFSM
 }
 
-func TestRaftClusterOverTLS(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a raft cluster")
-	}
-	ca := pki.NewTestCA(t)
+// newTLSCluster starts count raft nodes of the county over the stream
+// layer, not yet bootstrapped.
+func newTLSCluster(t *testing.T, ca *pki.CA, count int) ([]*tlsNode, []raft.Server) {
+	t.Helper()
 	var nodes []*tlsNode
 	var servers []raft.Server
-	for i := range 3 {
+	for i := range count {
 		name := fmt.Sprintf("c%d", i)
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -82,6 +81,15 @@ func TestRaftClusterOverTLS(t *testing.T) {
 		nodes = append(nodes, n)
 		servers = append(servers, raft.Server{ID: conf.LocalID, Address: trans.LocalAddr()})
 	}
+	return nodes, servers
+}
+
+func TestRaftClusterOverTLS(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a raft cluster")
+	}
+	ca := pki.NewTestCA(t)
+	nodes, servers := newTLSCluster(t, ca, 3)
 	if err := nodes[0].raft.BootstrapCluster(raft.Configuration{Servers: servers}).Error(); err != nil {
 		t.Fatalf("bootstrap: %v", err)
 	}
@@ -161,4 +169,106 @@ func dedup(s []string) []string {
 		}
 	}
 	return out
+}
+
+// hold keeps count idle TCP connections from the loopback address from
+// open to addr until the test ends, dialling again whenever the server
+// closes one: a host that tries to take every handshake slot of a raft
+// port and keeps trying.
+func hold(t *testing.T, from net.IP, addr string, count int) {
+	t.Helper()
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: from}, Timeout: time.Second}
+	probe, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Skipf("cannot dial from %s: %v", from, err)
+	}
+	probe.Close()
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	for range count {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				c, err := d.Dial("tcp", addr)
+				if err == nil {
+					go func() { <-done; c.Close() }()
+					_, _ = c.Read(make([]byte, 1)) // until the server closes it
+					c.Close()
+				}
+				select {
+				case <-done:
+					return
+				case <-time.After(200 * time.Millisecond):
+				}
+			}
+		}()
+	}
+	t.Cleanup(func() { close(done); wg.Wait() })
+}
+
+// TestIdleConnectionsFromOneHostDoNotLockTheOfficeOut: a host holding a
+// hundred idle connections to each node's raft port (and opening new ones
+// as the old are closed) takes at most MaxHandshakesPerHost slots; the
+// office's nodes still connect, elect a leader and replicate.
+func TestIdleConnectionsFromOneHostDoNotLockTheOfficeOut(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a raft cluster")
+	}
+	ca := pki.NewTestCA(t)
+	nodes, servers := newTLSCluster(t, ca, 3)
+	attacker := net.IPv4(127, 0, 0, 2) // the nodes dial from 127.0.0.1
+	for _, n := range nodes {
+		hold(t, attacker, n.layer.Addr().String(), 100)
+	}
+	waitFor(t, "the idle connections to fill their host's slots", func() bool {
+		for _, n := range nodes {
+			if n.layer.RefusedAtLimit() < 100-MaxHandshakesPerHost {
+				return false
+			}
+		}
+		return true
+	}, 10*time.Second)
+
+	if err := nodes[0].raft.BootstrapCluster(raft.Configuration{Servers: servers}).Error(); err != nil {
+		t.Fatalf("bootstrap: %v", err)
+	}
+	leaderOf := func() *tlsNode {
+		for _, n := range nodes {
+			if n.raft.State() == raft.Leader {
+				return n
+			}
+		}
+		return nil
+	}
+	var want []string
+	for i := range 10 {
+		cmd := fmt.Sprintf("cmd-%d", i)
+		applyRetrying(t, leaderOf, []byte(cmd))
+		want = append(want, cmd)
+	}
+	waitFor(t, "every node to apply 10 commands", func() bool {
+		for _, n := range nodes {
+			if !slices.Equal(dedup(n.fsm.list()), want) {
+				return false
+			}
+		}
+		return true
+	}, 10*time.Second)
+	// Past the handshake deadline the held slots are freed and taken
+	// again: the office still replicates.
+	time.Sleep(HandshakeTimeout + time.Second)
+	applyRetrying(t, leaderOf, []byte("after-timeout"))
+	want = append(want, "after-timeout")
+	waitFor(t, "every node to apply the command after the timeout", func() bool {
+		for _, n := range nodes {
+			if !slices.Equal(dedup(n.fsm.list()), want) {
+				return false
+			}
+		}
+		return true
+	}, 10*time.Second)
+	for i, n := range nodes {
+		t.Logf("node %d: refused %d at the limit, %d in all", i, n.layer.RefusedAtLimit(), n.layer.Refused())
+	}
 }

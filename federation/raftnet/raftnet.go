@@ -15,6 +15,7 @@ import (
 
 	"github.com/hashicorp/raft"
 
+	"github.com/yizhan-gov/yizhan/federation/netlimit"
 	"github.com/yizhan-gov/yizhan/federation/pki"
 )
 
@@ -27,11 +28,18 @@ var ErrClosed = errors.New("raftnet: stream layer closed")
 const ALPN = "yizhan-raft/1"
 
 const (
-	// HandshakeTimeout bounds an inbound TLS handshake.
-	HandshakeTimeout = 10 * time.Second
-	// maxHandshakes bounds the inbound handshakes in progress, so that a
-	// flood of idle connections cannot exhaust memory or descriptors.
-	maxHandshakes = 64
+	// HandshakeTimeout bounds an inbound TLS handshake. Nodes of the
+	// office finish theirs in milliseconds.
+	HandshakeTimeout = 5 * time.Second
+	// MaxHandshakesPerHost bounds the inbound handshakes in progress from
+	// one remote host (an IPv6 /64): idle connections from one host cannot
+	// take the slots the office's nodes need. A node of the office dials
+	// a few connections at once (heartbeats, appends, votes).
+	MaxHandshakesPerHost = 16
+	// maxHandshakes bounds the inbound handshakes in progress in all, so
+	// that a flood of idle connections cannot exhaust memory or
+	// descriptors.
+	maxHandshakes = 256
 )
 
 // StreamLayer is a raft.StreamLayer over mutual TLS. Inbound connections
@@ -52,8 +60,10 @@ type StreamLayer struct {
 	// ctx is cancelled by Close: it stops handshakes in progress.
 	ctx    context.Context
 	cancel context.CancelFunc
-	// sem holds a token per handshake in progress.
-	sem chan struct{}
+	// hosts holds a slot per handshake in progress, by remote host.
+	hosts *netlimit.PerHost
+	// warn logs refusals at most once a minute per remote host.
+	warn *netlimit.Warner
 	// wg counts the accept loop and the handshake goroutines; Close waits
 	// for them.
 	wg sync.WaitGroup
@@ -65,7 +75,8 @@ type StreamLayer struct {
 	errCh     chan struct{}
 
 	closeOnce sync.Once
-	refused   atomic.Uint64
+	failed    atomic.Uint64 // handshakes that failed or timed out
+	atLimit   atomic.Uint64 // connections closed at the handshake limit
 }
 
 var _ raft.StreamLayer = (*StreamLayer)(nil)
@@ -111,28 +122,26 @@ func NewStreamLayer(ln net.Listener, advertise net.Addr, b *pki.Bundle, office s
 		conns:     make(chan net.Conn),
 		ctx:       ctx,
 		cancel:    cancel,
-		sem:       make(chan struct{}, maxHandshakes),
+		hosts:     netlimit.NewPerHost(MaxHandshakesPerHost, maxHandshakes),
 		errCh:     make(chan struct{}),
 	}
+	s.warn = netlimit.NewWarner(s.logger, time.Minute)
 	s.wg.Add(1)
 	go s.acceptLoop()
 	return s
 }
 
 // acceptLoop accepts TCP connections and starts a handshake for each,
-// until the listener fails or the layer closes.
+// until the listener fails or the layer closes. A connection whose host
+// (or everyone together) has too many handshakes in progress is closed at
+// once: the loop never waits for a slot, so it keeps taking the office's
+// nodes while idle connections from elsewhere time out.
 func (s *StreamLayer) acceptLoop() {
 	defer s.wg.Done()
 	var delay time.Duration
 	for {
-		select {
-		case s.sem <- struct{}{}:
-		case <-s.ctx.Done():
-			return
-		}
 		c, err := s.ln.Accept()
 		if err != nil {
-			<-s.sem
 			if s.ctx.Err() != nil {
 				return
 			}
@@ -155,27 +164,35 @@ func (s *StreamLayer) acceptLoop() {
 			return
 		}
 		delay = 0
+		remote := c.RemoteAddr().String()
+		key := netlimit.HostKey(remote)
+		if !s.hosts.Acquire(key) {
+			_ = c.Close()
+			s.atLimit.Add(1)
+			s.warn.Warn(key, "refused raft connection: too many unfinished handshakes from its host", "remote", remote)
+			continue
+		}
 		s.wg.Add(1)
-		go s.handshake(c)
+		go s.handshake(c, key)
 	}
 }
 
 // handshake completes the TLS handshake of an inbound connection and hands
 // it to Accept, or closes it and counts it as refused.
-func (s *StreamLayer) handshake(c net.Conn) {
+func (s *StreamLayer) handshake(c net.Conn, key string) {
 	defer s.wg.Done()
-	defer func() { <-s.sem }()
 	tc := tls.Server(c, s.server)
 	ctx, cancel := context.WithTimeout(s.ctx, HandshakeTimeout)
 	err := tc.HandshakeContext(ctx)
 	cancel()
+	s.hosts.Release(key)
 	if err != nil {
 		_ = tc.Close()
 		if s.ctx.Err() != nil {
 			return
 		}
-		s.refused.Add(1)
-		s.logger.Warn("refused raft connection", "remote", c.RemoteAddr().String(), "error", err)
+		s.failed.Add(1)
+		s.warn.Warn(key, "refused raft connection", "remote", c.RemoteAddr().String(), "error", err)
 		return
 	}
 	select {
@@ -236,9 +253,19 @@ func (s *StreamLayer) Dial(address raft.ServerAddress, timeout time.Duration) (n
 	return c, nil
 }
 
-// Refused returns how many inbound connections were dropped: failed
-// handshakes, certificates from another CA, or of another office.
-func (s *StreamLayer) Refused() uint64 { return s.refused.Load() }
+// Refused returns how many inbound connections were dropped: failed or
+// timed-out handshakes, certificates from another CA, or of another
+// office, and those refused at the handshake limit (RefusedAtLimit).
+func (s *StreamLayer) Refused() uint64 { return s.failed.Load() + s.atLimit.Load() }
+
+// FailedHandshakes returns how many inbound handshakes failed or timed
+// out (the part of Refused not at the limit).
+func (s *StreamLayer) FailedHandshakes() uint64 { return s.failed.Load() }
+
+// RefusedAtLimit returns how many inbound connections were closed before
+// their handshake because their host, or everyone together, had too many
+// handshakes in progress.
+func (s *StreamLayer) RefusedAtLimit() uint64 { return s.atLimit.Load() }
 
 // Transport defaults used by NewTransport.
 const (
