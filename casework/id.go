@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 )
 
 // Identity numbers and phone numbers of applicants.
@@ -62,6 +64,46 @@ func MaskIDNumber(s string) string {
 		return strings.Repeat("*", len(r))
 	}
 	return string(r[:4]) + strings.Repeat("*", 10) + string(r[len(r)-4:])
+}
+
+// MaskPhone hides the middle of a phone number: the first 3 and the last
+// 4 characters around stars (139****0001, 077*****1001). Anything shorter
+// than 8 characters is all stars.
+func MaskPhone(s string) string {
+	r := []rune(s)
+	if len(r) < 8 {
+		return strings.Repeat("*", len(r))
+	}
+	return string(r[:3]) + strings.Repeat("*", len(r)-7) + string(r[len(r)-4:])
+}
+
+// maskedAddressKeep is how many characters of an address MaskAddress
+// keeps: about the county and the township (广西南宁市武鸣区…), not the
+// street and the house.
+const maskedAddressKeep = 6
+
+// MaskAddress keeps the first 6 characters of an address and puts *** in
+// place of the rest (广西壮族自治区***). A short address keeps half of
+// its characters at most; an empty one stays empty.
+func MaskAddress(s string) string {
+	r := []rune(s)
+	if len(r) == 0 {
+		return ""
+	}
+	keep := min(maskedAddressKeep, len(r)/2)
+	return string(r[:keep]) + "***"
+}
+
+// MaskApplicant masks an applicant's ID number, phone and address in
+// place, for readers who do not handle the case. The name stays: it is on
+// every notice the citizen is given. a may be nil.
+func MaskApplicant(a *yizhanv1.Applicant) {
+	if a == nil {
+		return
+	}
+	a.IdNumber = MaskIDNumber(a.GetIdNumber())
+	a.Phone = MaskPhone(a.GetPhone())
+	a.Address = MaskAddress(a.GetAddress())
 }
 
 // ValidPhone reports why s is not a phone number, or nil: an 11-digit

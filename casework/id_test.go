@@ -4,6 +4,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 )
 
 func TestIDWithCheckKnownNumber(t *testing.T) {
@@ -95,6 +99,51 @@ func TestMaskIDNumber(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestMaskPhone(t *testing.T) {
+	tests := []struct{ name, in, want string }{
+		{name: "mobile", in: "13907710001", want: "139****0001"},
+		{name: "landline", in: "0771-6201001", want: "077*****1001"},
+		{name: "with extension", in: "0771-6201001-802", want: "077*********-802"},
+		{name: "short", in: "1234567", want: "*******"},
+		{name: "empty", in: "", want: ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := MaskPhone(tt.in); got != tt.want {
+				t.Errorf("MaskPhone(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestMaskAddress(t *testing.T) {
+	tests := []struct{ name, in, want string }{
+		{name: "full", in: "广西南宁市武鸣区城厢镇东村12号", want: "广西南宁市武***"},
+		{name: "six characters", in: "东村十二号院", want: "东村十***"},
+		{name: "short", in: "东村", want: "东***"},
+		{name: "one character", in: "东", want: "***"},
+		{name: "latin", in: "12 Main Street, Wuming", want: "12 Mai***"},
+		{name: "empty", in: "", want: ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := MaskAddress(tt.in); got != tt.want {
+				t.Errorf("MaskAddress(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestMaskApplicant(t *testing.T) {
+	a := &yizhanv1.Applicant{Name: "张三", IdNumber: "450122198506123011", Phone: "13907710001", Address: "广西南宁市武鸣区城厢镇东村12号"}
+	MaskApplicant(a)
+	want := &yizhanv1.Applicant{Name: "张三", IdNumber: "4501**********3011", Phone: "139****0001", Address: "广西南宁市武***"}
+	if !proto.Equal(a, want) {
+		t.Errorf("MaskApplicant = %v, want %v", a, want)
+	}
+	MaskApplicant(nil) // no panic
 }
 
 func TestValidPhone(t *testing.T) {
