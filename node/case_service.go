@@ -163,8 +163,8 @@ func (s *caseService) FileCase(ctx context.Context, req *yizhanv1.FileCaseReques
 }
 
 // present prepares a case for the caller: its clocks, whether this office
-// holds only a mirror, and the ID number masked unless the caller is staff
-// who handle the case.
+// holds only a mirror, and the applicant's ID number, phone and address
+// masked unless the caller is staff who handle the case.
 func (s *caseService) present(c *yizhanv1.Case, p *auth.Principal) *yizhanv1.Case {
 	c = proto.CloneOf(c)
 	reg := s.n.office.Registry()
@@ -172,9 +172,7 @@ func (s *caseService) present(c *yizhanv1.Case, p *auth.Principal) *yizhanv1.Cas
 	c.Deadlines = casework.Clocks(c, book.Events(c.GetNumber()), reg, s.n.now())
 	c.Mirror = c.GetOwnerOffice() != s.n.office.Code()
 	if !(p != nil && handles(p, c)) {
-		if a := c.GetApplicant(); a != nil {
-			a.IdNumber = casework.MaskIDNumber(a.GetIdNumber())
-		}
+		casework.MaskApplicant(c.GetApplicant())
 	}
 	return c
 }
@@ -297,8 +295,8 @@ func (s *caseService) ListCaseEvents(ctx context.Context, req *yizhanv1.ListCase
 		e.SignerChain = nil // large, and of no use to a reader
 		if f := e.GetFiling(); f != nil {
 			f.QueryCodeHash = nil
-			if !(p != nil && handles(p, c)) && f.GetApplicant() != nil {
-				f.Applicant.IdNumber = casework.MaskIDNumber(f.GetApplicant().GetIdNumber())
+			if !(p != nil && handles(p, c)) {
+				casework.MaskApplicant(f.GetApplicant())
 			}
 		}
 		out = append(out, e)
