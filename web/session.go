@@ -77,7 +77,7 @@ func (s *server) formCSRF(rq *request) string {
 		rq.pre = base64.RawURLEncoding.EncodeToString(b)
 		http.SetCookie(rq.w, &http.Cookie{
 			Name: preCookie, Value: rq.pre, Path: "/",
-			HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: rq.r.TLS != nil,
+			HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: s.secure(rq),
 		})
 	}
 	rq.csrf = s.csrfToken("pre", rq.pre)
@@ -103,18 +103,22 @@ func (s *server) checkCSRF(rq *request) bool {
 	return hmac.Equal([]byte(got), []byte(want))
 }
 
+// secure reports whether cookies are to be Secure: the request came over
+// TLS, to the node or to the proxy in front of it (Config.SecureCookies).
+func (s *server) secure(rq *request) bool { return rq.r.TLS != nil || s.cfg.SecureCookies }
+
 func (s *server) setSession(rq *request, token string, expires time.Time) {
 	http.SetCookie(rq.w, &http.Cookie{
 		Name: sessionCookie, Value: token, Path: "/",
 		Expires: expires, MaxAge: max(1, int(expires.Sub(s.now()).Seconds())),
-		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: rq.r.TLS != nil,
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: s.secure(rq),
 	})
 }
 
 func (s *server) clearSession(rq *request) {
 	http.SetCookie(rq.w, &http.Cookie{
 		Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, Expires: time.Unix(0, 0),
-		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: rq.r.TLS != nil,
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: s.secure(rq),
 	})
 	rq.token, rq.me, rq.csrf = "", nil, ""
 }

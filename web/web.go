@@ -47,6 +47,9 @@ type Config struct {
 	// HTTPClient fetches other nodes' status for the federation page.
 	// Nil: a client with a short timeout.
 	HTTPClient *http.Client
+	// SecureCookies marks the cookies Secure even when the request came
+	// without TLS: the node sits behind a proxy that terminates TLS.
+	SecureCookies bool
 }
 
 // server is the UI's handler.
@@ -198,8 +201,13 @@ func (rq *request) ctx() context.Context {
 // staff is the signed-in staff member, or nil.
 func (rq *request) staff() *yizhanv1.StaffMember { return rq.me.GetStaff() }
 
-// maxForm is the largest form body accepted.
+// maxForm is the largest form body accepted; a larger one is answered
+// 413 as it is read.
 const maxForm = 1 << 20
+
+// errFormTooLarge answers a form post larger than maxForm.
+var errFormTooLarge = &pageError{status: http.StatusRequestEntityTooLarge, title: "提交内容过大",
+	msg: fmt.Sprintf("提交的内容超过了 %d MiB 的上限，未做任何修改。", maxForm>>20)}
 
 // wrap turns a page function into a handler: it loads the session, checks
 // the CSRF token of every unsafe request before the page runs, and renders
@@ -212,6 +220,10 @@ func (s *server) wrap(h func(*request) error) http.Handler {
 		if !safeMethod(r.Method) {
 			r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 			if err := r.ParseForm(); err != nil {
+				if _, tooLarge := errors.AsType[*http.MaxBytesError](err); tooLarge {
+					s.fail(rq, errFormTooLarge)
+					return
+				}
 				s.fail(rq, &pageError{status: http.StatusBadRequest, title: "请求有误", msg: "表单无法读取。"})
 				return
 			}
@@ -355,7 +367,9 @@ func (s *server) render(rq *request, status int, name string, v *view) error {
 	}
 	h := rq.w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
-	if rq.token != "" || v.NoStore {
+	// Pages of cases and of the track page name applicants: never kept,
+	// whoever asks.
+	if rq.token != "" || v.NoStore || v.Section == "cases" || v.Section == "track" {
 		h.Set("Cache-Control", "no-store")
 	} else {
 		h.Set("Cache-Control", "no-cache")

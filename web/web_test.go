@@ -165,7 +165,8 @@ type fixture struct {
 	cases *fakeCases
 }
 
-func newFixture(t testing.TB) *fixture {
+// newFixture builds the UI over fake services; mods change its Config.
+func newFixture(t testing.TB, mods ...func(*Config)) *fixture {
 	t.Helper()
 	f := &fixture{reg: &fakeRegistry{}, auth: &fakeAuth{}, cases: &fakeCases{}}
 	f.cases.getCase = func(*yizhanv1.GetCaseRequest) (*yizhanv1.CaseResponse, error) {
@@ -180,11 +181,15 @@ func newFixture(t testing.TB) *fixture {
 	f.reg.createItem = func(req *yizhanv1.CreateItemRequest) (*yizhanv1.ItemWriteResponse, error) {
 		return &yizhanv1.ItemWriteResponse{Item: req.GetItem(), RegistryIndex: 100}, nil
 	}
-	h, err := New(Config{
+	cfg := Config{
 		Registry: f.reg, Auth: f.auth, Cluster: yizhanv1.UnimplementedClusterServiceServer{}, Cases: f.cases,
 		Office: county, Node: "county-1", Now: func() time.Time { return now },
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
+	}
+	for _, mod := range mods {
+		mod(&cfg)
+	}
+	h, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -239,18 +244,20 @@ func session(token string) *http.Cookie { return &http.Cookie{Name: sessionCooki
 
 func TestLoginSetsASafeSessionCookie(t *testing.T) {
 	for _, tc := range []struct {
-		name   string
-		tls    bool
-		secure bool
+		name      string
+		tls       bool
+		behindTLS bool // Config.SecureCookies: TLS ends at a proxy in front
+		secure    bool
 	}{
 		{name: "plain http", tls: false, secure: false},
 		{name: "tls", tls: true, secure: true},
+		{name: "behind a TLS proxy", behindTLS: true, secure: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newFixture(t)
+			f := newFixture(t, func(c *Config) { c.SecureCookies = tc.behindTLS })
 			resp, page := f.do(t, "GET", "/login", nil)
 			pre := cookieOf(resp, preCookie)
-			if pre == nil || !pre.HttpOnly || pre.SameSite != http.SameSiteStrictMode {
+			if pre == nil || !pre.HttpOnly || pre.SameSite != http.SameSiteStrictMode || (tc.behindTLS && !pre.Secure) {
 				t.Fatalf("login page's CSRF cookie: %+v", pre)
 			}
 			form := url.Values{"csrf": {csrfOf(t, page)}, "username": {"admin"}, "password": {"right"}, "next": {"/admin/grants"}}
@@ -277,6 +284,17 @@ func TestLoginSetsASafeSessionCookie(t *testing.T) {
 				t.Errorf("session cookie expires %v, want the token's expiry %v", c.Expires, want)
 			}
 		})
+	}
+}
+
+func TestFormTooLargeIs413(t *testing.T) {
+	f := newFixture(t)
+	resp, page := f.do(t, "POST", "/login", url.Values{"username": {"admin"}, "password": {strings.Repeat("x", maxForm)}})
+	if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(page, "1 MiB") {
+		t.Errorf("a form over %d bytes: %d", maxForm, resp.StatusCode)
+	}
+	if n := f.auth.logins.Load(); n != 0 {
+		t.Errorf("Login was called %d times", n)
 	}
 }
 
