@@ -20,7 +20,8 @@ import (
 )
 
 // httpServer serves REST (grpc-gateway), gRPC without TLS (h2c) for
-// clients, the OpenAPI document, metrics and health on one port.
+// clients, the OpenAPI document, metrics (unless Config.MetricsAddr moves
+// them) and health on one port.
 type httpServer struct {
 	srv *http.Server
 }
@@ -55,7 +56,9 @@ func newHTTPServer(n *Node, reg yizhanv1.RegistryServiceServer, au yizhanv1.Auth
 		w.Header().Set("Content-Type", "application/json")
 		w.Write(openapi.Spec)
 	})
-	mux.Handle("GET /metrics", n.metrics.handler())
+	if n.cfg.MetricsAddr == "" {
+		mux.Handle("GET /metrics", n.metrics.handler())
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "node": n.cfg.Name, "office": n.cfg.Office})
 	})
@@ -68,29 +71,50 @@ func newHTTPServer(n *Node, reg yizhanv1.RegistryServiceServer, au yizhanv1.Auth
 		writeJSON(w, code, map[string]any{"ready": ok, "reason": why, "node": n.cfg.Name, "office": n.cfg.Office})
 	})
 	webHandler, err := web.New(web.Config{Registry: reg, Auth: au, Cluster: cl, Cases: cs,
-		Office: n.cfg.Office, Node: n.cfg.Name, Logger: n.log, Now: n.now})
+		Office: n.cfg.Office, Node: n.cfg.Name, Logger: n.log, Now: n.now,
+		SecureCookies: n.cfg.BehindTLS})
 	if err != nil {
 		return nil, fmt.Errorf("node: web ui: %w", err)
 	}
 	mux.Handle("/", webHandler)
 
 	grpcSrv := n.publicServer
-	root := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.ProtoMajor == 2 && strings.HasPrefix(r.Header.Get("Content-Type"), "application/grpc") {
+	isGRPC := func(r *http.Request) bool {
+		return r.ProtoMajor == 2 && strings.HasPrefix(r.Header.Get("Content-Type"), "application/grpc")
+	}
+	root := n.limitHTTP(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if isGRPC(r) {
 			grpcSrv.ServeHTTP(w, r)
 			return
 		}
 		mux.ServeHTTP(w, r)
-	})
+	}), isGRPC)
 	var protocols http.Protocols
 	protocols.SetHTTP1(true)
 	protocols.SetUnencryptedHTTP2(true)
+	// No ReadTimeout or WriteTimeout here: they would cut the h2c gRPC
+	// calls of this port too. limitHTTP sets both per REST and web request.
 	return &httpServer{srv: &http.Server{
 		Handler:           root,
 		Protocols:         &protocols,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+		ReadHeaderTimeout: readHeaderTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
 	}}, nil
+}
+
+// newMetricsServer serves /metrics alone, on Config.MetricsAddr.
+func newMetricsServer(n *Node) *httpServer {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", n.metrics.handler())
+	return &httpServer{srv: &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       DefaultBodyReadTimeout,
+		WriteTimeout:      DefaultWriteTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+	}}
 }
 
 func (h *httpServer) serve(ln net.Listener) error {

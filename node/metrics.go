@@ -18,8 +18,9 @@ import (
 // metrics are one node's Prometheus metrics, in a registry of its own so
 // that many nodes can live in one process (the demo, the tests).
 type metrics struct {
-	reg      *prometheus.Registry
-	requests *prometheus.HistogramVec
+	reg         *prometheus.Registry
+	requests    *prometheus.HistogramVec
+	refusedHTTP *prometheus.CounterVec
 }
 
 func newMetrics(n *Node) *metrics {
@@ -62,7 +63,25 @@ func newMetrics(n *Node) *metrics {
 	gauge("yizhan_registry_stale_seconds", "Seconds since this node's registry was last known in sync (-1: never).", func() float64 {
 		return n.office.StaleSeconds(time.Now())
 	})
-	m.reg.MustRegister(m.requests)
+	m.refusedHTTP = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "yizhan_http_refused_total", Help: "HTTP requests refused before they were handled, by reason: anonymous_limit (429), body_too_large (413), body_timeout (408).",
+		ConstLabels: labels,
+	}, []string{"reason"})
+	m.reg.MustRegister(m.requests, m.refusedHTTP)
+	// Connections refused on the raft and peer ports: at the limit of
+	// unfinished handshakes per host, or because the handshake failed or
+	// timed out (wrong CA, wrong office, not TLS, silent).
+	refused := func(port, reason string, f func() uint64) {
+		l := prometheus.Labels{"office": n.cfg.Office, "node": n.cfg.Name, "port": port, "reason": reason}
+		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "yizhan_connections_refused_total", Help: "Connections refused on the raft and peer ports, by port and reason (limit: too many unfinished handshakes from the host; handshake: failed or timed out).",
+			ConstLabels: l,
+		}, func() float64 { return float64(f()) }))
+	}
+	refused("raft", "limit", n.raft.RefusedAtLimit)
+	refused("raft", "handshake", n.raft.FailedHandshakes)
+	refused("peer", "limit", n.peerLimit.RefusedAtLimit)
+	refused("peer", "handshake", n.peerLimit.FailedHandshakes)
 	return m
 }
 

@@ -27,6 +27,7 @@ import (
 	"github.com/yizhan-gov/yizhan/casework"
 	"github.com/yizhan-gov/yizhan/federation"
 	"github.com/yizhan-gov/yizhan/federation/badgerstore"
+	"github.com/yizhan-gov/yizhan/federation/netlimit"
 	"github.com/yizhan-gov/yizhan/federation/pki"
 	"github.com/yizhan-gov/yizhan/federation/raftnet"
 	"github.com/yizhan-gov/yizhan/registry"
@@ -43,6 +44,17 @@ type Config struct {
 	HTTPAddr string // REST, gRPC (h2c), web UI, /metrics, /healthz, /readyz
 	PeerAddr string // node-to-node gRPC, mutual TLS
 	RaftAddr string // raft, mutual TLS
+	// MetricsAddr, when set, serves /metrics on this address only, not on
+	// the HTTP port.
+	MetricsAddr string
+	// BehindTLS says the HTTP port is reached through a proxy that
+	// terminates TLS (an ingress): the session cookie is Secure, answers
+	// carry Strict-Transport-Security, and the per-client limit counts
+	// the client address the proxy appended to X-Forwarded-For.
+	BehindTLS bool
+	// HTTP holds the HTTP port's time and concurrency limits (zero:
+	// defaults).
+	HTTP HTTPLimits
 	// Advertise is the host other nodes use to reach this one. Empty: the
 	// listen host, or the machine's host name when listening on all
 	// interfaces.
@@ -86,12 +98,15 @@ type Node struct {
 	metrics      *metrics
 
 	httpLn, peerLn, raftLn net.Listener
+	metricsLn              net.Listener // nil without Config.MetricsAddr
+	peerLimit              *netlimit.Listener
 	httpAddr, peerAddr     string // advertised
 	raftAddr               string
 
-	peerServer   *grpc.Server
-	publicServer *grpc.Server
-	httpServer   *httpServer
+	peerServer    *grpc.Server
+	publicServer  *grpc.Server
+	httpServer    *httpServer
+	metricsServer *httpServer // nil without Config.MetricsAddr
 
 	ready    atomic.Bool
 	stopping atomic.Bool
@@ -128,6 +143,14 @@ func New(cfg Config) (_ *Node, err error) {
 	if n.raftLn, err = net.Listen("tcp", cfg.RaftAddr); err != nil {
 		return nil, fmt.Errorf("node: listen raft %s: %w", cfg.RaftAddr, err)
 	}
+	if cfg.MetricsAddr != "" {
+		if n.metricsLn, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
+			return nil, fmt.Errorf("node: listen metrics %s: %w", cfg.MetricsAddr, err)
+		}
+	}
+	// Unfinished handshakes on the peer port are limited per host, like
+	// raft's (netlimit.Credentials below marks them finished).
+	n.peerLimit = netlimit.NewListener(n.peerLn, netlimit.NewPerHost(peerHandshakesPerHost, peerHandshakesTotal), n.log, "peer")
 	n.httpAddr = advertised(n.httpLn.Addr(), cfg.Advertise)
 	n.peerAddr = advertised(n.peerLn.Addr(), cfg.Advertise)
 	n.raftAddr = advertised(n.raftLn.Addr(), cfg.Advertise)
@@ -135,6 +158,7 @@ func New(cfg Config) (_ *Node, err error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("node: data dir: %w", err)
 	}
+	tightenDataDir(cfg.DataDir, n.log)
 	n.db, err = badgerstore.OpenDB(filepath.Join(cfg.DataDir, "badger"), badgerstore.DBOptions{Logger: cfg.Logger, Small: cfg.SmallBadger})
 	if err != nil {
 		return nil, fmt.Errorf("node: open store: %w", err)
@@ -183,8 +207,8 @@ func New(cfg Config) (_ *Node, err error) {
 	clusterSvc := &clusterService{n: n}
 	caseSvc := &caseService{n: n}
 
-	n.peerServer = grpc.NewServer(grpc.Creds(credentials.NewTLS(cfg.TLS.ServerConfig())),
-		grpc.ChainUnaryInterceptor(n.metrics.unaryInterceptor))
+	n.peerServer = grpc.NewServer(grpc.Creds(netlimit.Credentials(credentials.NewTLS(cfg.TLS.ServerConfig()), n.peerLimit)),
+		grpc.ConnectionTimeout(peerHandshakeTimeout), grpc.ChainUnaryInterceptor(n.metrics.unaryInterceptor))
 	peerv1.RegisterPeerServer(n.peerServer, federation.NewPeerServer(n.office))
 	// Forwarded client requests arrive here too; they carry the client's
 	// own bearer token, which is checked as if the client had come itself.
@@ -193,7 +217,7 @@ func New(cfg Config) (_ *Node, err error) {
 	yizhanv1.RegisterClusterServiceServer(n.peerServer, clusterSvc)
 	yizhanv1.RegisterCaseServiceServer(n.peerServer, caseSvc)
 
-	n.publicServer = grpc.NewServer(grpc.ChainUnaryInterceptor(n.metrics.unaryInterceptor))
+	n.publicServer = grpc.NewServer(grpc.MaxRecvMsgSize(MaxRequestBody), grpc.ChainUnaryInterceptor(n.metrics.unaryInterceptor))
 	yizhanv1.RegisterRegistryServiceServer(n.publicServer, regSvc)
 	yizhanv1.RegisterAuthServiceServer(n.publicServer, authSvc)
 	yizhanv1.RegisterClusterServiceServer(n.publicServer, clusterSvc)
@@ -202,6 +226,9 @@ func New(cfg Config) (_ *Node, err error) {
 	n.httpServer, err = newHTTPServer(n, regSvc, authSvc, clusterSvc, caseSvc)
 	if err != nil {
 		return nil, err
+	}
+	if n.metricsLn != nil {
+		n.metricsServer = newMetricsServer(n)
 	}
 	return n, nil
 }
@@ -278,8 +305,11 @@ func (n *Node) Start() error {
 			return err
 		}
 	}
-	n.serve("peer", func() error { return n.peerServer.Serve(n.peerLn) })
+	n.serve("peer", func() error { return n.peerServer.Serve(n.peerLimit) })
 	n.serve("http", func() error { return n.httpServer.serve(n.httpLn) })
+	if n.metricsServer != nil {
+		n.serve("metrics", func() error { return n.metricsServer.serve(n.metricsLn) })
+	}
 	n.office.Start(ctx)
 	if n.office.IsCounty() {
 		n.wg.Add(1)
@@ -309,6 +339,15 @@ func (n *Node) PeerAddr() string { return n.peerAddr }
 
 // RaftAddr is the advertised raft address.
 func (n *Node) RaftAddr() string { return n.raftAddr }
+
+// MetricsAddr is the address /metrics is served on when Config.MetricsAddr
+// is set (its listener's address), else "".
+func (n *Node) MetricsAddr() string {
+	if n.metricsLn == nil {
+		return ""
+	}
+	return n.metricsLn.Addr().String()
+}
 
 // Office is the node's federation part.
 func (n *Node) Office() *federation.Office { return n.office }
@@ -451,6 +490,9 @@ func (n *Node) Close() error {
 		if n.httpServer != nil {
 			n.httpServer.shutdown(ctx)
 		}
+		if n.metricsServer != nil {
+			n.metricsServer.shutdown(ctx)
+		}
 		if n.cancel != nil {
 			n.cancel()
 		}
@@ -479,7 +521,7 @@ func (n *Node) closeResources() {
 	if n.peers != nil {
 		n.peers.Close()
 	}
-	for _, ln := range []net.Listener{n.httpLn, n.peerLn, n.raftLn} {
+	for _, ln := range []net.Listener{n.httpLn, n.peerLn, n.raftLn, n.metricsLn} {
 		if ln != nil {
 			ln.Close()
 		}

@@ -18,6 +18,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	privateFiles()
 	logger, err := newLogger(stderr, *logLevel)
 	if err != nil {
 		return err

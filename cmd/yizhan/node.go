@@ -24,6 +24,8 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		httpAddr   = fs.String("http-addr", ":8080", "REST, gRPC, web UI, /metrics, /healthz, /readyz")
 		peerAddr   = fs.String("peer-addr", ":7070", "node-to-node gRPC (mutual TLS)")
 		raftAddr   = fs.String("raft-addr", ":7000", "raft (mutual TLS)")
+		metrics    = fs.String("metrics-addr", "", "serve /metrics on this address only, not on the HTTP port (default: on the HTTP port)")
+		behindTLS  = fs.Bool("behind-tls", false, "the HTTP port is reached through a proxy that terminates TLS: Secure session cookie, Strict-Transport-Security, and the per-client limit counts the last X-Forwarded-For address")
 		advertise  = fs.String("advertise", "", "host name other nodes use to reach this node (default: the listen host, or the host name)")
 		bootstrap  = fs.Bool("bootstrap", false, "start a new raft group for the office with this node as its first voter (ignored once the data directory holds raft state)")
 		join       = fs.String("join", "", "comma-separated peer addresses of nodes already in this office")
@@ -37,6 +39,7 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	privateFiles()
 	logger, err := newLogger(stderr, *logLevel)
 	if err != nil {
 		return err
@@ -59,6 +62,7 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	n, err := node.New(node.Config{
 		Office: *office, OfficeName: *officeName, Name: *name, DataDir: *data,
 		HTTPAddr: *httpAddr, PeerAddr: *peerAddr, RaftAddr: *raftAddr, Advertise: *advertise,
+		MetricsAddr: *metrics, BehindTLS: *behindTLS,
 		Bootstrap: *bootstrap, Join: splitList(*join), Upstream: splitList(*upstream),
 		TLS: bundle, BootstrapAdminPassword: adminPassword, Logger: logger,
 	})

@@ -1,0 +1,260 @@
+package node
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc/codes"
+
+	"github.com/yizhan-gov/yizhan/federation/netlimit"
+)
+
+// Limits of the HTTP port: what one client, signed in or not, may make the
+// node read, hold and keep open. See "HTTP and ports" in DESIGN.md.
+const (
+	// MaxRequestBody is the largest request body the HTTP port reads, on
+	// every route (REST, web forms, client gRPC messages). A larger body
+	// is refused with 413 while it is read, before the token is checked or
+	// anything is decoded. The largest legitimate request, an item with
+	// all of its eight publics written out at length, is a few hundred
+	// kilobytes (TestRESTLargestItemFitsTheBodyLimit).
+	MaxRequestBody = 1 << 20
+	// DefaultBodyReadTimeout is how long a request may take to send its
+	// body; a slower one is cut off.
+	DefaultBodyReadTimeout = 30 * time.Second
+	// DefaultWriteTimeout is how long a REST or web request may take from
+	// the end of its headers to the end of its answer.
+	DefaultWriteTimeout = 60 * time.Second
+	// DefaultAnonymousPerClient is how many anonymous requests (no valid
+	// token, no valid session) one client address may have in flight at
+	// once; more are answered 429.
+	DefaultAnonymousPerClient = 8
+	// readHeaderTimeout, idleTimeout and maxHeaderBytes bound a
+	// connection's headers and its idle time between requests.
+	readHeaderTimeout = 10 * time.Second
+	idleTimeout       = 2 * time.Minute
+	maxHeaderBytes    = 64 << 10
+)
+
+// HTTPLimits are the HTTP port's time and concurrency limits; a zero field
+// takes its default. Tests shorten them.
+type HTTPLimits struct {
+	BodyReadTimeout    time.Duration // default DefaultBodyReadTimeout
+	WriteTimeout       time.Duration // default DefaultWriteTimeout
+	AnonymousPerClient int           // default DefaultAnonymousPerClient
+}
+
+func (l HTTPLimits) withDefaults() HTTPLimits {
+	if l.BodyReadTimeout <= 0 {
+		l.BodyReadTimeout = DefaultBodyReadTimeout
+	}
+	if l.WriteTimeout <= 0 {
+		l.WriteTimeout = DefaultWriteTimeout
+	}
+	if l.AnonymousPerClient <= 0 {
+		l.AnonymousPerClient = DefaultAnonymousPerClient
+	}
+	return l
+}
+
+// sessionCookie is the web UI's session cookie (web/session.go): a request
+// carrying a valid one is signed in.
+const sessionCookie = "yz_session"
+
+// Peer port: unfinished TLS handshakes per remote host, and how long a
+// connection may take to finish its handshake (TLS and HTTP/2).
+const (
+	peerHandshakesPerHost = 16
+	peerHandshakesTotal   = 256
+	peerHandshakeTimeout  = 5 * time.Second
+)
+
+// noStorePrefixes are the REST routes whose answers may carry personal
+// data (applicants, staff, tokens): no cache may keep them.
+var noStorePrefixes = []string{"/v1/cases", "/v1/staff", "/v1/auth/"}
+
+// limitHTTP wraps the HTTP port's handler (REST, web UI, client gRPC) with
+// its limits and headers, in this order: HSTS and Cache-Control, the
+// request's read and write deadlines, the anonymous per-client limit, and
+// the body size limit.
+func (n *Node) limitHTTP(next http.Handler, isGRPC func(*http.Request) bool) http.Handler {
+	lim := n.cfg.HTTP.withDefaults()
+	anon := netlimit.NewPerHost(lim.AnonymousPerClient, 0)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		if n.cfg.BehindTLS {
+			h.Set("Strict-Transport-Security", "max-age=31536000")
+		}
+		for _, p := range noStorePrefixes {
+			if strings.HasPrefix(r.URL.Path, p) {
+				h.Set("Cache-Control", "no-store")
+				break
+			}
+		}
+		grpcCall := isGRPC(r)
+		// Per request rather than the server's ReadTimeout and
+		// WriteTimeout: on HTTP/2 the server's apply to every stream, and
+		// a streaming gRPC method would be cut. The public services are
+		// unary: a deadline on a call's stream is one on the call. (A
+		// streaming method added to them would need an exemption here.)
+		rc := http.NewResponseController(w)
+		now := time.Now()
+		_ = rc.SetReadDeadline(now.Add(lim.BodyReadTimeout))
+		_ = rc.SetWriteDeadline(now.Add(lim.WriteTimeout))
+		// The write deadline would outlive the request on a kept-alive
+		// HTTP/1 connection (the server resets only the read deadline).
+		defer rc.SetWriteDeadline(time.Time{})
+		if !exemptFromClientLimit(r) && !n.signedIn(r) {
+			key := n.clientKey(r)
+			if !anon.Acquire(key) {
+				n.metrics.refusedHTTP.WithLabelValues("anonymous_limit").Inc()
+				tooMany(w, r, grpcCall, lim.AnonymousPerClient)
+				return
+			}
+			defer anon.Release(key)
+		}
+		if grpcCall {
+			// The gRPC server refuses messages over MaxRequestBody itself
+			// (grpc.MaxRecvMsgSize), as it reads them.
+			next.ServeHTTP(w, r)
+			return
+		}
+		if r.ContentLength > MaxRequestBody {
+			n.metrics.refusedHTTP.WithLabelValues("body_too_large").Inc()
+			bodyTooLarge(w, r)
+			return
+		}
+		if r.Body != nil && r.Body != http.NoBody {
+			r.Body = http.MaxBytesReader(w, r.Body, MaxRequestBody)
+			if strings.HasPrefix(r.URL.Path, "/v1/") {
+				// REST: read the body here, so that a body too large or
+				// too slow is answered before the gateway decodes it and
+				// the handler checks the token.
+				body, err := io.ReadAll(r.Body)
+				if err != nil {
+					n.refuseBody(w, r, err)
+					return
+				}
+				r.Body = io.NopCloser(bytes.NewReader(body))
+				r.ContentLength = int64(len(body))
+			}
+			// Web forms: the UI reads the body through the same limit
+			// and answers 413 itself.
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// exemptFromClientLimit: the probes must be answered whatever else a
+// client holds.
+func exemptFromClientLimit(r *http.Request) bool {
+	return r.URL.Path == "/healthz" || r.URL.Path == "/readyz"
+}
+
+// signedIn reports whether a request carries a bearer token or a session
+// cookie that this node accepts. A made-up token counts as anonymous, so
+// that it does not escape the per-client limit.
+func (n *Node) signedIn(r *http.Request) bool {
+	token := ""
+	if v := r.Header.Get("Authorization"); v != "" {
+		if t, ok := strings.CutPrefix(v, "Bearer "); ok {
+			token = strings.TrimSpace(t)
+		} else if t, ok := strings.CutPrefix(v, "bearer "); ok {
+			token = strings.TrimSpace(t)
+		}
+	} else if c, err := r.Cookie(sessionCookie); err == nil {
+		token = c.Value
+	}
+	if token == "" {
+		return false
+	}
+	_, err := n.authn.Authenticate(token)
+	return err == nil
+}
+
+// clientKey is the client a request is counted against: its address (an
+// IPv6 address by its /64), or behind a TLS-terminating proxy
+// (Config.BehindTLS) the last address of X-Forwarded-For, which the proxy
+// in front of the node appended. Entries before it are the client's say
+// and are not trusted.
+func (n *Node) clientKey(r *http.Request) string {
+	if n.cfg.BehindTLS {
+		if xff := r.Header.Values("X-Forwarded-For"); len(xff) > 0 {
+			last := xff[len(xff)-1]
+			if i := strings.LastIndexByte(last, ','); i >= 0 {
+				last = last[i+1:]
+			}
+			if ip := net.ParseIP(strings.TrimSpace(last)); ip != nil {
+				return netlimit.HostKey(ip.String())
+			}
+		}
+	}
+	return netlimit.HostKey(r.RemoteAddr)
+}
+
+// refuseBody answers a REST request whose body could not be read: 413 when
+// it is too large, 408 when it came too slowly.
+func (n *Node) refuseBody(w http.ResponseWriter, r *http.Request, err error) {
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		n.metrics.refusedHTTP.WithLabelValues("body_too_large").Inc()
+		bodyTooLarge(w, r)
+		return
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		n.metrics.refusedHTTP.WithLabelValues("body_timeout").Inc()
+		w.Header().Set("Connection", "close")
+		writeError(w, http.StatusRequestTimeout, codes.DeadlineExceeded, "the request body did not arrive in time")
+		return
+	}
+	writeError(w, http.StatusBadRequest, codes.InvalidArgument, "the request body could not be read: "+err.Error())
+}
+
+func bodyTooLarge(w http.ResponseWriter, r *http.Request) {
+	msg := fmt.Sprintf("the request body is larger than the %d bytes (%d MiB) this node accepts", MaxRequestBody, MaxRequestBody>>20)
+	w.Header().Set("Connection", "close")
+	if strings.HasPrefix(r.URL.Path, "/v1/") {
+		writeError(w, http.StatusRequestEntityTooLarge, codes.InvalidArgument, msg)
+		return
+	}
+	http.Error(w, msg, http.StatusRequestEntityTooLarge)
+}
+
+// tooMany answers a request over the anonymous per-client limit: 429 with
+// Retry-After, or for a gRPC call the status RESOURCE_EXHAUSTED.
+func tooMany(w http.ResponseWriter, r *http.Request, grpcCall bool, limit int) {
+	msg := fmt.Sprintf("too many requests in flight from your address: at most %d at once without signing in", limit)
+	w.Header().Set("Retry-After", "1")
+	if !grpcCall {
+		// The body is not read: without this the server would wait for
+		// it (to keep the connection) before it sends the answer.
+		w.Header().Set("Connection", "close")
+	}
+	if grpcCall {
+		h := w.Header()
+		h.Set("Content-Type", "application/grpc")
+		h.Set("Grpc-Status", strconv.Itoa(int(codes.ResourceExhausted)))
+		h.Set("Grpc-Message", msg)
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	if strings.HasPrefix(r.URL.Path, "/v1/") {
+		writeError(w, http.StatusTooManyRequests, codes.ResourceExhausted, msg)
+		return
+	}
+	http.Error(w, msg, http.StatusTooManyRequests)
+}
+
+// writeError writes an error in the shape of the gateway's errors
+// (google.rpc.Status as JSON).
+func writeError(w http.ResponseWriter, httpCode int, code codes.Code, msg string) {
+	writeJSON(w, httpCode, map[string]any{"code": int(code), "message": msg, "details": []any{}})
+}
