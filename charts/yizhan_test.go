@@ -302,11 +302,13 @@ func TestRenderExamples(t *testing.T) {
 		monitor      bool
 		adminSecret  string
 		officeName   string
+		behindTLS    bool
 	}{
 		{
 			name: "county", file: "county.yaml", release: "county", code: "110101000000",
 			replicas: 3, size: "50Gi", storageClass: ptr("fast-ssd"), wantPDB: true,
 			certManager: true, monitor: true, adminSecret: "county-admin", officeName: "城关县政务服务中心",
+			behindTLS: true,
 		},
 		{
 			name: "township", file: "township.yaml", release: "chengguan", code: "110101001000",
@@ -378,7 +380,7 @@ func TestRenderExamples(t *testing.T) {
 			c := sts.Spec.Template.Spec.Containers[0]
 			checkProbe(t, "readiness", c.ReadinessProbe, "/readyz")
 			checkProbe(t, "liveness", c.LivenessProbe, "/healthz")
-			wantPorts := map[string]int32{"http": 8080, "peer": 7070, "raft": 7000}
+			wantPorts := map[string]int32{"http": 8080, "peer": 7070, "raft": 7000, "metrics": 9090}
 			for _, p := range c.Ports {
 				if wantPorts[p.Name] != p.ContainerPort {
 					t.Errorf("container port %s = %d, want %d", p.Name, p.ContainerPort, wantPorts[p.Name])
@@ -415,6 +417,8 @@ func TestRenderExamples(t *testing.T) {
 					"YIZHAN_TLS_KEY":   "/etc/yizhan/tls/tls.key",
 					"YIZHAN_TLS_CA":    "/etc/yizhan/tls/ca.crt",
 					"YIZHAN_LOG_LEVEL": "info",
+					// /metrics off the http port, so off the ingress.
+					"YIZHAN_METRICS_ADDR": ":9090",
 				}
 				for k, want := range wantEnv {
 					if got := p.env[k]; got != want {
@@ -423,6 +427,9 @@ func TestRenderExamples(t *testing.T) {
 				}
 				if got := p.env["YIZHAN_OFFICE_NAME"]; got != tc.officeName {
 					t.Errorf("pod %d: YIZHAN_OFFICE_NAME=%q, want %q", i, got, tc.officeName)
+				}
+				if got, ok := p.env["YIZHAN_BEHIND_TLS"]; ok != tc.behindTLS || (ok && got != "true") {
+					t.Errorf("pod %d: YIZHAN_BEHIND_TLS=%q (set %v), want set %v", i, got, ok, tc.behindTLS)
 				}
 				if got, ok := p.env["YIZHAN_UPSTREAM"]; got != tc.upstream || ok != (tc.upstream != "") {
 					t.Errorf("pod %d: YIZHAN_UPSTREAM=%q (set %v), want %q", i, got, ok, tc.upstream)
@@ -519,8 +526,8 @@ func TestRenderExamples(t *testing.T) {
 					t.Fatalf("ServiceMonitor endpoints %v", eps)
 				}
 				ep := eps[0].(map[string]any)
-				if ep["port"] != "http" || ep["path"] != "/metrics" {
-					t.Errorf("ServiceMonitor endpoint %v, want port http path /metrics", ep)
+				if ep["port"] != "metrics" || ep["path"] != "/metrics" {
+					t.Errorf("ServiceMonitor endpoint %v, want port metrics path /metrics", ep)
 				}
 				if got, _, _ := unstructured.NestedString(o.monitor.Object, "metadata", "labels", "release"); got != "kube-prometheus-stack" {
 					t.Errorf("ServiceMonitor label release=%q", got)
@@ -679,7 +686,7 @@ func checkServices(t *testing.T, o *office, release string) {
 	for _, p := range headless.Spec.Ports {
 		ports[p.Name] = p.Port
 	}
-	if !reflect.DeepEqual(ports, map[string]int32{"http": 8080, "peer": 7070, "raft": 7000}) {
+	if !reflect.DeepEqual(ports, map[string]int32{"http": 8080, "peer": 7070, "raft": 7000, "metrics": 9090}) {
 		t.Errorf("peers Service ports %v", ports)
 	}
 	client := o.services[release]
@@ -743,6 +750,7 @@ func TestNetworkPolicy(t *testing.T) {
 		release string
 		peer    []string
 		http    []string
+		metrics []string // nil: as http
 	}{
 		{
 			name: "county", file: "county.yaml", release: "county",
@@ -751,9 +759,13 @@ func TestNetworkPolicy(t *testing.T) {
 				"ns={} pods=app.kubernetes.io/name=yizhan,yizhan.gov/county=110101000000",
 				"cidr=10.20.0.0/16",
 			},
+			// Prometheus on the metrics port only, clients on http only.
 			http: []string{
 				fmt.Sprintf(self, "county"),
 				"ns=kubernetes.io/metadata.name=ingress-nginx",
+			},
+			metrics: []string{
+				fmt.Sprintf(self, "county"),
 				"ns=kubernetes.io/metadata.name=monitoring",
 			},
 		},
@@ -807,9 +819,13 @@ func TestNetworkPolicy(t *testing.T) {
 				byPort[rule.Ports[0].Port.String()] = peerSummary(rule.From)
 			}
 			want := map[string][]string{
-				"raft": {fmt.Sprintf(self, tc.release)},
-				"peer": tc.peer,
-				"http": tc.http,
+				"raft":    {fmt.Sprintf(self, tc.release)},
+				"peer":    tc.peer,
+				"http":    tc.http,
+				"metrics": tc.metrics,
+			}
+			if tc.metrics == nil {
+				want["metrics"] = tc.http
 			}
 			if !reflect.DeepEqual(byPort, want) {
 				t.Errorf("ingress by port:\n got %q\nwant %q", byPort, want)
@@ -979,6 +995,12 @@ func TestBadValues(t *testing.T) {
 			template: "tls.certManager.issuerRef.name is required",
 		},
 		{
+			name:     "metrics port taken by http",
+			file:     "village.yaml",
+			changes:  map[string]any{"ports.metrics": 8080},
+			template: "ports.metrics 8080 is already the http, peer or raft port",
+		},
+		{
 			name:    "misspelt value",
 			file:    "village.yaml",
 			changes: map[string]any{"replica": 1},
@@ -1109,9 +1131,10 @@ func TestValuesVariants(t *testing.T) {
 			check: func(t *testing.T, o *office) {
 				self := "pods=app.kubernetes.io/instance=village,app.kubernetes.io/name=yizhan"
 				want := map[string][]string{
-					"raft": {self},
-					"peer": {self, "cidr=198.51.100.7/32"},
-					"http": {self, "cidr=192.0.2.0/24"},
+					"raft":    {self},
+					"peer":    {self, "cidr=198.51.100.7/32"},
+					"http":    {self, "cidr=192.0.2.0/24"},
+					"metrics": {self, "cidr=192.0.2.0/24"},
 				}
 				got := map[string][]string{}
 				for _, rule := range o.netpol.Spec.Ingress {
@@ -1119,6 +1142,45 @@ func TestValuesVariants(t *testing.T) {
 				}
 				if !reflect.DeepEqual(got, want) {
 					t.Errorf("ingress by port:\n got %q\nwant %q", got, want)
+				}
+			},
+		},
+		{
+			name:    "metrics on the http port",
+			file:    "county.yaml",
+			changes: map[string]any{"ports.metrics": 0},
+			check: func(t *testing.T, o *office) {
+				p := podOf(t, o.sts, 0)
+				if addr, ok := p.env["YIZHAN_METRICS_ADDR"]; ok {
+					t.Errorf("YIZHAN_METRICS_ADDR=%q with ports.metrics 0", addr)
+				}
+				for _, cp := range o.sts.Spec.Template.Spec.Containers[0].Ports {
+					if cp.Name == "metrics" {
+						t.Errorf("container port metrics rendered")
+					}
+				}
+				eps, _, _ := unstructured.NestedSlice(o.monitor.Object, "spec", "endpoints")
+				if ep := eps[0].(map[string]any); ep["port"] != "http" {
+					t.Errorf("ServiceMonitor scrapes port %v, want http", ep["port"])
+				}
+				got := map[string][]string{}
+				for _, rule := range o.netpol.Spec.Ingress {
+					got[rule.Ports[0].Port.String()] = peerSummary(rule.From)
+				}
+				wantHTTP := []string{"pods=app.kubernetes.io/instance=county,app.kubernetes.io/name=yizhan",
+					"ns=kubernetes.io/metadata.name=ingress-nginx", "ns=kubernetes.io/metadata.name=monitoring"}
+				if _, ok := got["metrics"]; ok || !reflect.DeepEqual(got["http"], wantHTTP) {
+					t.Errorf("ingress by port %q, want no metrics rule and http from %q", got, wantHTTP)
+				}
+			},
+		},
+		{
+			name:    "behind TLS",
+			file:    "village.yaml",
+			changes: map[string]any{"behindTLS": true},
+			check: func(t *testing.T, o *office) {
+				if got := podOf(t, o.sts, 0).env["YIZHAN_BEHIND_TLS"]; got != "true" {
+					t.Errorf("YIZHAN_BEHIND_TLS=%q, want true", got)
 				}
 			},
 		},

@@ -190,4 +190,8 @@ renders that skip schema validation, and the rules a schema cannot state.
 {{- if and (ne $tier "county") .Values.bootstrapAdmin.existingSecret -}}
 {{- fail (printf "yizhan: bootstrapAdmin is for the county only; a %s gets its staff from the county's registry" $tier) -}}
 {{- end -}}
+{{- $m := int (default 0 .Values.ports.metrics) -}}
+{{- if and $m (has $m (list (int .Values.ports.http) (int .Values.ports.peer) (int .Values.ports.raft))) -}}
+{{- fail (printf "yizhan: ports.metrics %d is already the http, peer or raft port: give it a port of its own, or 0 to serve /metrics on http" $m) -}}
+{{- end -}}
 {{- end -}}
