@@ -220,6 +220,8 @@ func checkActionRight(c *yizhanv1.Case, action Action, office string, at time.Ti
 // c.last_seq+1, and the caller sets prev_hash and hash (Seal) and signs
 // it. Checks, in this order:
 //
+//  0. the input limits (*registry.ValidationError with a reason code:
+//     lengths, entries, ranges, characters; CheckActionRequest);
 //  1. office holds the case (ErrFailedPrecondition "case … is held by
 //     office X");
 //  2. the case's state allows the action (ErrFailedPrecondition naming
@@ -232,7 +234,9 @@ func checkActionRight(c *yizhanv1.Case, action Action, office string, at time.Ti
 //     by the citizen or a CLERK or AGENT; rate and complain by the
 //     citizen only;
 //  4. the office's grants at at for the case's item (ErrPermissionDenied);
-//  5. the input (*registry.ValidationError naming the REST field).
+//  5. the input (*registry.ValidationError naming the REST field; a
+//     complaint about a case that has MaxComplaints is TOO_MANY);
+//  6. the event's encoded size (registry.MaxEventBytes, TOO_LARGE).
 //
 // The automatic actions are made by NewAutoEvent. NewEvent cannot see
 // that a case handed to office has not been received yet (the Case does
@@ -247,15 +251,45 @@ func NewEvent(c *yizhanv1.Case, action Action, in *yizhanv1.CaseActionRequest, a
 	if in == nil {
 		in = &yizhanv1.CaseActionRequest{}
 	}
-	e := &yizhanv1.CaseEvent{
-		Seq:        c.GetLastSeq() + 1,
-		Type:       action.EventType(),
-		At:         timestamppb.New(at),
-		Actor:      actor.actorName(),
-		ActorName:  actor.Name,
-		OfficeCode: office,
-		Reason:     strings.TrimSpace(in.GetReason()),
+	e := eventInput(action, in)
+	// The limits first: the checks below quote what was sent.
+	var vs violations
+	actionLimits(&vs, action, e)
+	if err := vs.err(); err != nil {
+		return nil, err
 	}
+	e.Seq = c.GetLastSeq() + 1
+	e.Type = action.EventType()
+	e.At = timestamppb.New(at)
+	e.Actor = actor.actorName()
+	e.ActorName = actor.Name
+	e.OfficeCode = office
+
+	if err := checkOwner(c, office, ErrFailedPrecondition); err != nil {
+		return nil, err
+	}
+	if err := checkState(c, e); err != nil {
+		return nil, err
+	}
+	if err := checkRole(action, actor, e); err != nil {
+		return nil, err
+	}
+	if err := checkActionRight(c, action, office, at, reg); err != nil {
+		return nil, err
+	}
+	if err := checkInput(c, action, e, reg); err != nil {
+		return nil, err
+	}
+	if err := eventSize(e); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// eventInput is an event holding the arguments of in that action reads,
+// as NewEvent records them (texts trimmed).
+func eventInput(action Action, in *yizhanv1.CaseActionRequest) *yizhanv1.CaseEvent {
+	e := &yizhanv1.CaseEvent{Reason: strings.TrimSpace(in.GetReason())}
 	switch action {
 	case ActionRequestCorrection:
 		e.MissingMaterials = slices.Clone(in.GetMissingMaterials())
@@ -287,23 +321,7 @@ func NewEvent(c *yizhanv1.Case, action Action, in *yizhanv1.CaseActionRequest, a
 	case ActionRate:
 		e.Rating = in.GetRating()
 	}
-
-	if err := checkOwner(c, office, ErrFailedPrecondition); err != nil {
-		return nil, err
-	}
-	if err := checkState(c, e); err != nil {
-		return nil, err
-	}
-	if err := checkRole(action, actor, e); err != nil {
-		return nil, err
-	}
-	if err := checkActionRight(c, action, office, at, reg); err != nil {
-		return nil, err
-	}
-	if err := checkInput(c, action, e, reg); err != nil {
-		return nil, err
-	}
-	return e, nil
+	return e
 }
 
 // itemOf returns the item version c was filed under.
@@ -327,16 +345,22 @@ func materialNames(it *yizhanv1.Item) []string {
 // into e, and fills defaults (the assessed fee).
 func checkInput(c *yizhanv1.Case, action Action, e *yizhanv1.CaseEvent, reg Registry) error {
 	var vs violations
+	if action == ActionComplain {
+		checkComplaints(&vs, c)
+		if err := vs.err(); err != nil {
+			return err
+		}
+	}
 	needReason := func(what string) {
 		if e.GetReason() == "" {
-			vs.add("reason", "is required: %s", what)
+			vs.addReason(registry.ReasonRequired, "reason", "is required: %s", what)
 		}
 	}
 	switch action {
 	case ActionRefuse:
 		needReason("a refusal states its reason")
 		if e.GetLegalBasis() == "" {
-			vs.add("legal_basis", "is required: a refusal cites its legal basis")
+			vs.addReason(registry.ReasonRequired, "legal_basis", "is required: a refusal cites its legal basis")
 		}
 
 	case ActionDecide:
@@ -349,7 +373,7 @@ func checkInput(c *yizhanv1.Case, action Action, e *yizhanv1.CaseEvent, reg Regi
 		}
 		names := materialNames(it)
 		if len(e.GetMissingMaterials()) == 0 {
-			vs.add("missing_materials", "is required: name every missing material in the one notice")
+			vs.addReason(registry.ReasonRequired, "missing_materials", "is required: name every missing material in the one notice")
 		}
 		for i, m := range e.GetMissingMaterials() {
 			field := fmt.Sprintf("missing_materials[%d]", i)
@@ -367,17 +391,17 @@ func checkInput(c *yizhanv1.Case, action Action, e *yizhanv1.CaseEvent, reg Regi
 		}
 		checkMaterials(&vs, e.GetMaterials(), it)
 		if len(e.GetMaterials()) == 0 {
-			vs.add("materials", "is required: hand in what the correction notice asked for")
+			vs.addReason(registry.ReasonRequired, "materials", "is required: hand in what the correction notice asked for")
 		}
 
 	case ActionCertify:
 		if e.GetCertificateNumber() == "" {
-			vs.add("certificate_number", "is required")
+			vs.addReason(registry.ReasonRequired, "certificate_number", "is required")
 		}
 
 	case ActionAssessFee:
 		if e.GetFeeCents() < 0 {
-			vs.add("fee_cents", "must not be negative, got %d", e.GetFeeCents())
+			vs.addReason(registry.ReasonOutOfRange, "fee_cents", "must not be negative, got %d", e.GetFeeCents())
 			break
 		}
 		if e.GetFeeCents() == 0 {
@@ -390,7 +414,7 @@ func checkInput(c *yizhanv1.Case, action Action, e *yizhanv1.CaseEvent, reg Regi
 
 	case ActionPay:
 		if e.GetReceiptNumber() == "" {
-			vs.add("receipt_number", "is required")
+			vs.addReason(registry.ReasonRequired, "receipt_number", "is required")
 		}
 		if e.GetFeeCents() != c.GetFeeCents() {
 			vs.add("fee_cents", "must be the assessed fee of %d fen, got %d", c.GetFeeCents(), e.GetFeeCents())
@@ -406,7 +430,7 @@ func checkInput(c *yizhanv1.Case, action Action, e *yizhanv1.CaseEvent, reg Regi
 		if d := e.GetExtensionDays(); limit < 1 {
 			vs.add("extension_days", "item %s has no statutory limit to extend (an immediate item)", it.GetCode())
 		} else if d < 1 || d > limit {
-			vs.add("extension_days", "must be 1 to %d working days (the statutory limit), got %d", limit, d)
+			vs.addReason(registry.ReasonOutOfRange, "extension_days", "must be 1 to %d working days (the statutory limit), got %d", limit, d)
 		}
 
 	case ActionSuspend:
@@ -420,7 +444,7 @@ func checkInput(c *yizhanv1.Case, action Action, e *yizhanv1.CaseEvent, reg Regi
 		}
 		switch sp := e.GetSpecialProcedure(); {
 		case sp == "":
-			vs.add("special_procedure", "is required: one of %v", names)
+			vs.addReason(registry.ReasonRequired, "special_procedure", "is required: one of %v", names)
 		case !slices.Contains(names, sp):
 			vs.add("special_procedure", "%q is not a special procedure of item %s version %d (%v)", sp, it.GetCode(), it.GetVersion(), names)
 		}
@@ -432,17 +456,17 @@ func checkInput(c *yizhanv1.Case, action Action, e *yizhanv1.CaseEvent, reg Regi
 	case ActionGiveOpinion:
 		needReason("the opinion")
 		if e.GetDepartmentCode() == "" {
-			vs.add("department_code", "is required: the co-department giving the opinion")
+			vs.addReason(registry.ReasonRequired, "department_code", "is required: the co-department giving the opinion")
 		}
 
 	case ActionRate:
 		switch r := e.GetRating(); {
 		case r == yizhanv1.Rating_RATING_UNSPECIFIED:
-			vs.add("rating", "is required: one of %v", knownRatings)
+			vs.addReason(registry.ReasonRequired, "rating", "is required: one of %v", knownRatings)
 		case !knownRating(r):
-			vs.add("rating", "%d is not a rating: one of %v", int32(r), knownRatings)
+			vs.addReason(registry.ReasonOutOfRange, "rating", "%d is not a rating: one of %v", int32(r), knownRatings)
 		case badRating(r) && e.GetReason() == "":
-			vs.add("reason", "is required for a rating of %s: say what went wrong, so that it can be followed up", r)
+			vs.addReason(registry.ReasonRequired, "reason", "is required for a rating of %s: say what went wrong, so that it can be followed up", r)
 		}
 
 	case ActionComplain:
@@ -460,7 +484,7 @@ func checkMaterials(vs *violations, submitted []*yizhanv1.SubmittedMaterial, it 
 		name := m.GetName()
 		switch {
 		case strings.TrimSpace(name) == "":
-			vs.add(field, "is required")
+			vs.addReason(registry.ReasonRequired, field, "is required")
 		case !slices.Contains(names, name):
 			vs.add(field, "%q is not a material of item %s version %d (%v)", name, it.GetCode(), it.GetVersion(), names)
 		default:
@@ -469,7 +493,7 @@ func checkMaterials(vs *violations, submitted []*yizhanv1.SubmittedMaterial, it 
 			}
 		}
 		if m.GetCopies() < 0 {
-			vs.add(fmt.Sprintf("materials[%d].copies", i), "must not be negative, got %d", m.GetCopies())
+			vs.addReason(registry.ReasonOutOfRange, fmt.Sprintf("materials[%d].copies", i), "must not be negative, got %d", m.GetCopies())
 		}
 	}
 }
@@ -495,9 +519,11 @@ type FileInput struct {
 // GenesisHash(in.Number)) of a new case. Checks, in this order: the actor
 // is a citizen online or staff of in.Office with the AGENT or CLERK role,
 // and in.Office holds ACCEPT or PROXY_FILE for the item at in.At
-// (ErrPermissionDenied); the input (*registry.ValidationError: item_code,
-// office_code, number, query_code, applicant.name, applicant.id_number,
-// applicant.phone, materials[i].name); then the route (ErrNoRoute). The
+// (ErrPermissionDenied); the input limits (*registry.ValidationError with
+// a reason code: applicant.*, materials[i].*; CheckFileRequest), then the
+// input (item_code, office_code, number, query_code, applicant.name,
+// applicant.id_number, applicant.phone, materials[i].name); the route
+// (ErrNoRoute); the event's encoded size (registry.MaxEventBytes). The
 // filing pins the item version, its limits, fee, case kind and
 // departments, the route and the grants it rests on, the origin office,
 // the query code's hash, and whether the citizen filed online.
@@ -524,23 +550,29 @@ func NewFiling(in FileInput, reg Registry) (*yizhanv1.CaseEvent, error) {
 	}
 
 	var vs violations
+	// The limits first: the messages below quote what was sent.
+	a := in.Applicant
+	applicantLimits(&vs, a)
+	submittedLimits(&vs, "materials", in.Materials)
+	if err := vs.err(); err != nil {
+		return nil, err
+	}
 	if office, _, _, err := ParseCaseNumber(in.Number); err != nil {
 		vs.add("number", "%q is not a case number", in.Number)
 	} else if office != in.Office {
 		vs.add("number", "%s is a number of office %s, not %s", in.Number, office, in.Office)
 	}
 	if in.QueryCode == "" {
-		vs.add("query_code", "is required")
+		vs.addReason(registry.ReasonRequired, "query_code", "is required")
 	}
-	a := in.Applicant
 	if strings.TrimSpace(a.GetName()) == "" {
-		vs.add("applicant.name", "is required")
+		vs.addReason(registry.ReasonRequired, "applicant.name", "is required")
 	}
 	if err := ValidIDNumber(a.GetIdNumber()); err != nil {
-		vs.add("applicant.id_number", "%v", err)
+		vs.addReason(formatReason(a.GetIdNumber()), "applicant.id_number", "%v", err)
 	}
 	if err := ValidPhone(a.GetPhone()); err != nil {
-		vs.add("applicant.phone", "%v", err)
+		vs.addReason(formatReason(a.GetPhone()), "applicant.phone", "%v", err)
 	}
 	checkMaterials(&vs, in.Materials, it)
 	if err := vs.err(); err != nil {
@@ -581,7 +613,19 @@ func NewFiling(in FileInput, reg Registry) (*yizhanv1.CaseEvent, error) {
 	for _, m := range in.Materials {
 		e.Materials = append(e.Materials, proto.CloneOf(m))
 	}
+	if err := eventSize(e); err != nil {
+		return nil, err
+	}
 	return e, nil
+}
+
+// formatReason is the reason code of a value that is not of its form:
+// REQUIRED when it is empty.
+func formatReason(s string) string {
+	if s == "" {
+		return registry.ReasonRequired
+	}
+	return registry.ReasonInvalidFormat
 }
 
 // MissingMaterials returns the names of the item's required materials

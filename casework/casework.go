@@ -70,6 +70,11 @@ func (vs *violations) add(field, format string, args ...any) {
 	*vs = append(*vs, registry.FieldViolation{Field: field, Description: fmt.Sprintf(format, args...)})
 }
 
+// addReason adds a violation with a reason code (registry.Reason…).
+func (vs *violations) addReason(reason, field, format string, args ...any) {
+	*vs = append(*vs, registry.FieldViolation{Field: field, Description: fmt.Sprintf(format, args...), Reason: reason})
+}
+
 func (vs violations) err() error {
 	if len(vs) == 0 {
 		return nil

@@ -10,8 +10,9 @@ import (
 )
 
 // FuzzApply feeds arbitrary marshalled commands to a small county. Apply
-// must not panic, must agree with Check, must change nothing when it
-// fails, and a command it accepts must replay to the same state.
+// must not panic, must agree with Check (which refuses more: the input
+// limits), must change nothing when it fails, and a command it accepts
+// must replay to the same state.
 func FuzzApply(f *testing.F) {
 	entries, _ := fullCounty(f, Options{}).ChangelogSince(0, 0)
 	for _, e := range entries {
@@ -49,9 +50,17 @@ func FuzzApply(f *testing.F) {
 		before := r.Snapshot()
 
 		checkErr := r.Check(cmd)
+		limitErr := CheckLimits(cmd)
 		out, err := r.Apply(r.Index()+1, cmd)
-		if (checkErr == nil) != (err == nil) {
-			t.Fatalf("Check = %v, Apply = %v", checkErr, err)
+		switch {
+		case checkErr == nil && err != nil:
+			t.Fatalf("Check accepted what Apply refuses: %v", err)
+		case checkErr != nil && err == nil && limitErr == nil:
+			t.Fatalf("Check = %v, Apply accepted", checkErr)
+		case limitErr != nil && checkErr == nil:
+			t.Fatalf("Check accepted what breaks the limits: %v", limitErr)
+		case checkErr == nil && proto.Size(cmd) > MaxCommandBytes:
+			t.Fatalf("Check accepted a command of %d bytes", proto.Size(cmd))
 		}
 		if err != nil {
 			if !proto.Equal(before, r.Snapshot()) {

@@ -44,10 +44,13 @@ var (
 
 // FieldViolation is one problem with one field of a command. Field is the
 // path of the field in the REST request body with its resource prefix,
-// e.g. "item.promised_limit_days" or "calendar.days[3].date".
+// e.g. "item.promised_limit_days" or "calendar.days[3].date". Reason is a
+// code in UPPER_SNAKE_CASE a client can act on (ReasonTooLong, …; see
+// limits.go), or empty where the description is all there is to say.
 type FieldViolation struct {
 	Field       string
 	Description string
+	Reason      string
 }
 
 // ValidationError is returned for invalid input. It lists every problem
@@ -81,6 +84,14 @@ type violations []FieldViolation
 func (vs *violations) add(field, format string, args ...any) {
 	*vs = append(*vs, FieldViolation{Field: field, Description: fmt.Sprintf(format, args...)})
 }
+
+// addReason adds a violation with a reason code.
+func (vs *violations) addReason(reason, field, format string, args ...any) {
+	*vs = append(*vs, FieldViolation{Field: field, Description: fmt.Sprintf(format, args...), Reason: reason})
+}
+
+// required adds "is required" (ReasonRequired).
+func (vs *violations) required(field string) { vs.addReason(ReasonRequired, field, "is required") }
 
 // err returns a *ValidationError holding the violations, or nil if none.
 func (vs violations) err() error {

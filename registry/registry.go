@@ -135,10 +135,17 @@ func (r *Registry) Apply(index uint64, cmd *peerv1.RegistryCommand) (proto.Messa
 	return proto.Clone(out), nil
 }
 
-// Check runs every validation of Apply against the current state without
-// changing anything. Proposers call it to fail fast before a command enters
-// the raft log; Apply checks again, since the state may have moved on.
+// Check is the gate before the raft log: it checks cmd against the input
+// limits (CheckLimits: lengths, entries, ranges, encoded size), then runs
+// every validation of Apply against the current state, without changing
+// anything. Proposers call it before a command enters the raft log; Apply
+// checks again, since the state may have moved on, but not the limits:
+// what is in the log applies alike on every node, whichever binary wrote
+// it.
 func (r *Registry) Check(cmd *peerv1.RegistryCommand) error {
+	if err := CheckLimits(cmd); err != nil {
+		return err
+	}
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	return r.st.check(cmd, false)

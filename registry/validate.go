@@ -25,7 +25,7 @@ var (
 // feed may legitimately change: a redacted (empty) credential hash.
 func (s *state) check(cmd *peerv1.RegistryCommand, replay bool) error {
 	if cmd == nil {
-		return &ValidationError{Violations: []FieldViolation{{Field: "command", Description: "is required"}}}
+		return &ValidationError{Violations: []FieldViolation{{Field: "command", Description: "is required", Reason: ReasonRequired}}}
 	}
 	switch op := cmd.GetOp().(type) {
 	case *peerv1.RegistryCommand_CreateOffice:
@@ -65,16 +65,16 @@ func knownEnum(e protoreflect.Enum) bool {
 func checkEnum(vs *violations, field string, e protoreflect.Enum) {
 	switch {
 	case e.Number() == 0:
-		vs.add(field, "must be specified")
+		vs.addReason(ReasonRequired, field, "must be specified")
 	case !knownEnum(e):
-		vs.add(field, "%d is not a known %s value", e.Number(), e.Descriptor().Name())
+		vs.addReason(ReasonOutOfRange, field, "%d is not a known %s value", e.Number(), e.Descriptor().Name())
 	}
 }
 
 func (s *state) checkOffice(o *yizhanv1.Office) error {
 	var vs violations
 	if o == nil {
-		vs.add("office", "is required")
+		vs.required("office")
 		return vs.err()
 	}
 	codeErr := ValidCode(o.GetCode())
@@ -84,12 +84,12 @@ func (s *state) checkOffice(o *yizhanv1.Office) error {
 		}
 	}
 	if o.GetCode() == "" {
-		vs.add("office.code", "is required")
+		vs.required("office.code")
 	} else if codeErr != nil {
-		vs.add("office.code", "%v", codeErr)
+		vs.addReason(ReasonInvalidFormat, "office.code", "%v", codeErr)
 	}
 	if blank(o.GetName()) {
-		vs.add("office.name", "is required")
+		vs.required("office.name")
 	}
 	if codeErr != nil {
 		return vs.err()
@@ -139,28 +139,28 @@ func tierName(t yizhanv1.Tier) string {
 func (s *state) checkDepartment(d *yizhanv1.Department) error {
 	var vs violations
 	if d == nil {
-		vs.add("department", "is required")
+		vs.required("department")
 		return vs.err()
 	}
 	switch {
 	case d.GetCode() == "":
-		vs.add("department.code", "is required")
+		vs.required("department.code")
 	case !departmentCodeRE.MatchString(d.GetCode()):
-		vs.add("department.code", "must be 1 to 32 characters of a-z, 0-9, _ and -")
+		vs.addReason(ReasonInvalidFormat, "department.code", "must be 1 to 32 characters of a-z, 0-9, _ and -")
 	default:
 		if _, ok := s.departments[d.GetCode()]; ok {
 			return fmt.Errorf("department %q: %w", d.GetCode(), ErrAlreadyExists)
 		}
 	}
 	if blank(d.GetName()) {
-		vs.add("department.name", "is required")
+		vs.required("department.name")
 	}
 	return vs.err()
 }
 
 func (s *state) checkCreateItem(it *yizhanv1.Item) error {
 	if it == nil {
-		return &ValidationError{Violations: []FieldViolation{{Field: "item", Description: "is required"}}}
+		return &ValidationError{Violations: []FieldViolation{{Field: "item", Description: "is required", Reason: ReasonRequired}}}
 	}
 	if itemCodeRE.MatchString(it.GetCode()) {
 		if _, ok := s.items[it.GetCode()]; ok {
@@ -173,7 +173,7 @@ func (s *state) checkCreateItem(it *yizhanv1.Item) error {
 func (s *state) checkUpdateItem(u *peerv1.UpdateItem) error {
 	it := u.GetItem()
 	if it == nil {
-		return &ValidationError{Violations: []FieldViolation{{Field: "item", Description: "is required"}}}
+		return &ValidationError{Violations: []FieldViolation{{Field: "item", Description: "is required", Reason: ReasonRequired}}}
 	}
 	if itemCodeRE.MatchString(it.GetCode()) {
 		versions, ok := s.items[it.GetCode()]
@@ -193,17 +193,17 @@ func (s *state) checkItemFields(it *yizhanv1.Item) error {
 	var vs violations
 	switch {
 	case it.GetCode() == "":
-		vs.add("item.code", "is required")
+		vs.required("item.code")
 	case !itemCodeRE.MatchString(it.GetCode()):
-		vs.add("item.code", "must be 1 to 64 characters of A-Z, a-z, 0-9, '.', '_' and '-'")
+		vs.addReason(ReasonInvalidFormat, "item.code", "must be 1 to 64 characters of A-Z, a-z, 0-9, '.', '_' and '-'")
 	}
 	if blank(it.GetName()) {
-		vs.add("item.name", "is required")
+		vs.required("item.name")
 	}
 	checkEnum(&vs, "item.type", it.GetType())
 	switch lead := it.GetDepartmentCode(); {
 	case lead == "":
-		vs.add("item.department_code", "is required")
+		vs.required("item.department_code")
 	default:
 		if _, ok := s.departments[lead]; !ok {
 			vs.add("item.department_code", "department %q does not exist", lead)
@@ -219,7 +219,7 @@ func (s *state) checkItemFields(it *yizhanv1.Item) error {
 		seen[co] = i
 		switch {
 		case co == "":
-			vs.add(field, "must not be empty")
+			vs.addReason(ReasonRequired, field, "must not be empty")
 		case co == it.GetDepartmentCode():
 			vs.add(field, "%q is the lead department; a co-department must be another one", co)
 		default:
@@ -230,35 +230,35 @@ func (s *state) checkItemFields(it *yizhanv1.Item) error {
 	}
 	for i, m := range it.GetMaterials() {
 		if blank(m.GetName()) {
-			vs.add(fmt.Sprintf("item.materials[%d].name", i), "is required")
+			vs.required(fmt.Sprintf("item.materials[%d].name", i))
 		}
 		if m.GetCopies() < 0 {
-			vs.add(fmt.Sprintf("item.materials[%d].copies", i), "must not be negative, got %d", m.GetCopies())
+			vs.addReason(ReasonOutOfRange, fmt.Sprintf("item.materials[%d].copies", i), "must not be negative, got %d", m.GetCopies())
 		}
 	}
 	for i, st := range it.GetSteps() {
 		if blank(st.GetName()) {
-			vs.add(fmt.Sprintf("item.steps[%d].name", i), "is required")
+			vs.required(fmt.Sprintf("item.steps[%d].name", i))
 		}
 		if st.GetLimitDays() < 0 {
-			vs.add(fmt.Sprintf("item.steps[%d].limit_days", i), "must not be negative, got %d", st.GetLimitDays())
+			vs.addReason(ReasonOutOfRange, fmt.Sprintf("item.steps[%d].limit_days", i), "must not be negative, got %d", st.GetLimitDays())
 		}
 	}
 	statutory, promised := it.GetStatutoryLimitDays(), it.GetPromisedLimitDays()
 	switch {
 	case statutory < 0:
-		vs.add("item.statutory_limit_days", "must not be negative, got %d", statutory)
+		vs.addReason(ReasonOutOfRange, "item.statutory_limit_days", "must not be negative, got %d", statutory)
 	case statutory < 1 && it.GetCaseKind() != yizhanv1.CaseKind_CASE_KIND_IMMEDIATE:
 		vs.add("item.statutory_limit_days", "must be at least 1 working day unless the case kind is CASE_KIND_IMMEDIATE")
 	}
 	switch {
 	case promised < 0:
-		vs.add("item.promised_limit_days", "must not be negative, got %d", promised)
+		vs.addReason(ReasonOutOfRange, "item.promised_limit_days", "must not be negative, got %d", promised)
 	case statutory >= 0 && promised > statutory:
 		vs.add("item.promised_limit_days", "must not exceed the statutory limit: promised %d > statutory %d working days", promised, statutory)
 	}
 	if it.GetFeeCents() < 0 {
-		vs.add("item.fee_cents", "must not be negative, got %d", it.GetFeeCents())
+		vs.addReason(ReasonOutOfRange, "item.fee_cents", "must not be negative, got %d", it.GetFeeCents())
 	}
 	checkEnum(&vs, "item.case_kind", it.GetCaseKind())
 	if it.GetCaseKind() == yizhanv1.CaseKind_CASE_KIND_JOINT && len(it.GetCoDepartmentCodes()) == 0 {
@@ -267,14 +267,14 @@ func (s *state) checkItemFields(it *yizhanv1.Item) error {
 	checkEnum(&vs, "item.exercise_tier", it.GetExerciseTier())
 	for i, sp := range it.GetSpecialProcedures() {
 		if blank(sp.GetName()) {
-			vs.add(fmt.Sprintf("item.special_procedures[%d].name", i), "is required")
+			vs.required(fmt.Sprintf("item.special_procedures[%d].name", i))
 		}
 		if sp.GetLimitDays() < 0 {
-			vs.add(fmt.Sprintf("item.special_procedures[%d].limit_days", i), "must not be negative, got %d", sp.GetLimitDays())
+			vs.addReason(ReasonOutOfRange, fmt.Sprintf("item.special_procedures[%d].limit_days", i), "must not be negative, got %d", sp.GetLimitDays())
 		}
 	}
 	if it.GetVisits() < 0 {
-		vs.add("item.visits", "must not be negative, got %d", it.GetVisits())
+		vs.addReason(ReasonOutOfRange, "item.visits", "must not be negative, got %d", it.GetVisits())
 	}
 	return vs.err()
 }
@@ -285,7 +285,7 @@ func checkTimestamp(vs *violations, field string, ts *timestamppb.Timestamp) boo
 		return true
 	}
 	if err := ts.CheckValid(); err != nil {
-		vs.add(field, "is not a valid timestamp")
+		vs.addReason(ReasonInvalidFormat, field, "is not a valid timestamp")
 		return false
 	}
 	return true
@@ -294,12 +294,12 @@ func checkTimestamp(vs *violations, field string, ts *timestamppb.Timestamp) boo
 func (s *state) checkGrant(g *yizhanv1.Grant, atUnixNano int64) error {
 	var vs violations
 	if g == nil {
-		vs.add("grant", "is required")
+		vs.required("grant")
 		return vs.err()
 	}
 	switch code := g.GetItemCode(); {
 	case code == "":
-		vs.add("grant.item_code", "is required")
+		vs.required("grant.item_code")
 	default:
 		if _, ok := s.items[code]; !ok {
 			vs.add("grant.item_code", "item %q does not exist", code)
@@ -310,16 +310,16 @@ func (s *state) checkGrant(g *yizhanv1.Grant, atUnixNano int64) error {
 	case office != "" && tier != yizhanv1.Tier_TIER_UNSPECIFIED:
 		vs.add("grant.tier", "must be unset when office_code is set: a grant names one office or one tier, not both")
 	case office == "" && tier == yizhanv1.Tier_TIER_UNSPECIFIED:
-		vs.add("grant.office_code", "is required unless tier is set: a grant names one office or every office of a tier")
+		vs.addReason(ReasonRequired, "grant.office_code", "is required unless tier is set: a grant names one office or every office of a tier")
 	case office != "":
 		if _, ok := s.offices[office]; !ok {
 			vs.add("grant.office_code", "office %q does not exist", office)
 		}
 	case !knownEnum(tier):
-		vs.add("grant.tier", "%d is not a known Tier value", tier)
+		vs.addReason(ReasonOutOfRange, "grant.tier", "%d is not a known Tier value", tier)
 	}
 	if len(g.GetRights()) == 0 {
-		vs.add("grant.rights", "must name at least one right")
+		vs.addReason(ReasonRequired, "grant.rights", "must name at least one right")
 	}
 	seen := map[yizhanv1.Right]int{}
 	for i, right := range g.GetRights() {
@@ -347,7 +347,7 @@ func (s *state) checkGrant(g *yizhanv1.Grant, atUnixNano int64) error {
 
 func (s *state) checkRevokeGrant(id string) error {
 	if id == "" {
-		return &ValidationError{Violations: []FieldViolation{{Field: "id", Description: "is required"}}}
+		return &ValidationError{Violations: []FieldViolation{{Field: "id", Description: "is required", Reason: ReasonRequired}}}
 	}
 	g, ok := s.grants[id]
 	if !ok {
@@ -363,25 +363,25 @@ func (s *state) checkStaff(c *peerv1.CreateStaff, replay bool) error {
 	var vs violations
 	m := c.GetStaff()
 	if m == nil {
-		vs.add("staff", "is required")
+		vs.required("staff")
 		return vs.err()
 	}
 	switch u := m.GetUsername(); {
 	case u == "":
-		vs.add("staff.username", "is required")
+		vs.required("staff.username")
 	case !usernameRE.MatchString(u):
-		vs.add("staff.username", "must be 3 to 32 characters of a-z, 0-9, '_', '.' and '-', starting with a letter or digit")
+		vs.addReason(ReasonInvalidFormat, "staff.username", "must be 3 to 32 characters of a-z, 0-9, '_', '.' and '-', starting with a letter or digit")
 	default:
 		if _, ok := s.staff[u]; ok {
 			return fmt.Errorf("staff member %q: %w", u, ErrAlreadyExists)
 		}
 	}
 	if blank(m.GetName()) {
-		vs.add("staff.name", "is required")
+		vs.required("staff.name")
 	}
 	switch code := m.GetOfficeCode(); {
 	case code == "":
-		vs.add("staff.office_code", "is required")
+		vs.required("staff.office_code")
 	default:
 		if _, ok := s.offices[code]; !ok {
 			vs.add("staff.office_code", "office %q does not exist", code)
@@ -393,7 +393,7 @@ func (s *state) checkStaff(c *peerv1.CreateStaff, replay bool) error {
 		}
 	}
 	if len(m.GetRoles()) == 0 {
-		vs.add("staff.roles", "must name at least one role")
+		vs.addReason(ReasonRequired, "staff.roles", "must name at least one role")
 	}
 	seen := map[yizhanv1.Role]int{}
 	for i, role := range m.GetRoles() {
@@ -408,14 +408,14 @@ func (s *state) checkStaff(c *peerv1.CreateStaff, replay bool) error {
 	cred := c.GetCredential()
 	switch {
 	case cred == nil && !replay:
-		vs.add("credential", "is required")
+		vs.required("credential")
 	case cred == nil:
 	default:
 		if cred.GetUsername() != m.GetUsername() {
 			vs.add("credential.username", "must be the staff member's username %q, got %q", m.GetUsername(), cred.GetUsername())
 		}
 		if cred.GetPasswordHash() == "" && !replay {
-			vs.add("credential.password_hash", "is required")
+			vs.required("credential.password_hash")
 		}
 	}
 	return vs.err()
@@ -424,13 +424,13 @@ func (s *state) checkStaff(c *peerv1.CreateStaff, replay bool) error {
 func checkCalendar(c *yizhanv1.Calendar) error {
 	var vs violations
 	if c == nil {
-		vs.add("calendar", "is required")
+		vs.required("calendar")
 		return vs.err()
 	}
 	year := c.GetYear()
 	yearOK := year >= 2000 && year <= 2100
 	if !yearOK {
-		vs.add("calendar.year", "must be between 2000 and 2100, got %d", year)
+		vs.addReason(ReasonOutOfRange, "calendar.year", "must be between 2000 and 2100, got %d", year)
 	}
 	seen := map[string]int{}
 	for i, d := range c.GetDays() {
@@ -439,7 +439,7 @@ func checkCalendar(c *yizhanv1.Calendar) error {
 		checkEnum(&vs, kindField, d.GetKind())
 		date, err := parseDate(d.GetDate())
 		if err != nil {
-			vs.add(dateField, "must be a date YYYY-MM-DD, got %q", d.GetDate())
+			vs.addReason(ReasonInvalidFormat, dateField, "must be a date YYYY-MM-DD, got %q", d.GetDate())
 			continue
 		}
 		if j, dup := seen[d.GetDate()]; dup {
@@ -477,15 +477,15 @@ func parseDate(s string) (time.Time, error) {
 func (s *state) checkNode(n *yizhanv1.NodeEntry) error {
 	var vs violations
 	if n == nil {
-		vs.add("node", "is required")
+		vs.required("node")
 		return vs.err()
 	}
 	if blank(n.GetName()) {
-		vs.add("node.name", "is required")
+		vs.required("node.name")
 	}
 	switch code := n.GetOfficeCode(); {
 	case code == "":
-		vs.add("node.office_code", "is required")
+		vs.required("node.office_code")
 	default:
 		if _, ok := s.offices[code]; !ok {
 			vs.add("node.office_code", "office %q does not exist", code)
@@ -502,16 +502,16 @@ func (s *state) checkNode(n *yizhanv1.NodeEntry) error {
 func checkHostPort(vs *violations, field, addr string, required bool) {
 	if addr == "" {
 		if required {
-			vs.add(field, "is required")
+			vs.required(field)
 		}
 		return
 	}
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil || host == "" {
-		vs.add(field, "must be host:port, got %q", addr)
+		vs.addReason(ReasonInvalidFormat, field, "must be host:port, got %q", addr)
 		return
 	}
 	if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
-		vs.add(field, "must have a port between 1 and 65535, got %q", port)
+		vs.addReason(ReasonInvalidFormat, field, "must have a port between 1 and 65535, got %q", port)
 	}
 }
