@@ -118,6 +118,10 @@ func (s *caseService) FileCase(ctx context.Context, req *yizhanv1.FileCaseReques
 	if err != nil {
 		return nil, err
 	}
+	// The limits before anything quotes the request or forwards it.
+	if err := casework.CheckFileRequest(req); err != nil {
+		return nil, toStatus(err)
+	}
 	office := s.n.office.Code()
 	if oc := req.GetOfficeCode(); oc != "" && oc != office {
 		return nil, fieldError("office_code", fmt.Sprintf("this node serves office %s: file at a node of %s", office, oc))
@@ -433,7 +437,10 @@ func (s *caseService) act(ctx context.Context, req *yizhanv1.CaseActionRequest, 
 		return actionRPCs[action](c, ctx, req)
 	}
 	if req.GetNumber() == "" {
-		return nil, fieldError("number", "is required")
+		return nil, fieldReasonError("number", registry.ReasonRequired, "is required")
+	}
+	if err := casework.CheckActionRequest(action, req); err != nil {
+		return nil, toStatus(err)
 	}
 	p, err := s.optionalPrincipal(ctx)
 	if err != nil {

@@ -65,7 +65,7 @@ func invalidArgument(vs ...registry.FieldViolation) error {
 	st := status.New(codes.InvalidArgument, msg)
 	br := &errdetails.BadRequest{}
 	for _, v := range vs {
-		br.FieldViolations = append(br.FieldViolations, &errdetails.BadRequest_FieldViolation{Field: v.Field, Description: v.Description})
+		br.FieldViolations = append(br.FieldViolations, &errdetails.BadRequest_FieldViolation{Field: v.Field, Description: v.Description, Reason: v.Reason})
 	}
 	if d, err := st.WithDetails(br); err == nil {
 		return d.Err()
@@ -75,4 +75,9 @@ func invalidArgument(vs ...registry.FieldViolation) error {
 
 func fieldError(field, desc string) error {
 	return invalidArgument(registry.FieldViolation{Field: field, Description: desc})
+}
+
+// fieldReasonError is fieldError with a reason code (registry.Reason…).
+func fieldReasonError(field, reason, desc string) error {
+	return invalidArgument(registry.FieldViolation{Field: field, Description: desc, Reason: reason})
 }

@@ -433,8 +433,11 @@ func (s *registryService) ListStaff(ctx context.Context, req *yizhanv1.ListStaff
 }
 
 func (s *registryService) CreateStaff(ctx context.Context, req *yizhanv1.CreateStaffRequest) (*yizhanv1.StaffWriteResponse, error) {
+	if v := registry.CheckLine("password", req.GetPassword(), registry.MaxPasswordLen); v != nil {
+		return nil, invalidArgument(*v)
+	}
 	if n := len([]rune(req.GetPassword())); n < auth.MinPasswordLength {
-		return nil, fieldError("password", fmt.Sprintf("must have at least %d characters", auth.MinPasswordLength))
+		return nil, fieldReasonError("password", registry.ReasonTooShort, fmt.Sprintf("must have at least %d characters", auth.MinPasswordLength))
 	}
 	return write(ctx, s,
 		func(ctx context.Context, c yizhanv1.RegistryServiceClient) (*yizhanv1.StaffWriteResponse, error) {

@@ -304,6 +304,19 @@ var translations = []translation{
 	tr(`must be 1 to (\d+) working days .*`, func(m []string) string { return "须为 1 至 " + m[1] + " 个工作日" }),
 	tr(`must be the assessed fee of (\d+) fen, got \d+`, lit("须与核定的收费金额一致")),
 	tr(`item \S+ has no statutory limit to extend.*`, lit("即办件没有可延长的法定时限")),
+	// The limits on every input (registry/limits.go, docs/LIMITS.md).
+	tr(`must be at most (\d+) characters, got (\d+)`, func(m []string) string { return "最多 " + m[1] + " 个字（现为 " + m[2] + " 个）" }),
+	tr(`must have at most (\d+) entries, got (\d+)`, func(m []string) string { return "最多 " + m[1] + " 项（现为 " + m[2] + " 项）" }),
+	tr(`must be at most (-?\d+), got (-?\d+)`, func(m []string) string { return "不能超过 " + m[1] + "（现为 " + m[2] + "）" }),
+	tr(`must not contain control characters other than line breaks and tabs, found U\+[0-9A-F]+ at character (\d+)`, func(m []string) string {
+		return "除换行和制表符外不能包含控制字符（第 " + m[1] + " 个字）"
+	}),
+	tr(`must not contain control characters, found U\+[0-9A-F]+ at character (\d+)`, func(m []string) string { return "不能包含控制字符（第 " + m[1] + " 个字）" }),
+	tr(`must be valid UTF-8 text`, lit("含有无效的字符编码（须为 UTF-8 文本）")),
+	tr(`makes the \w+ too large: (\d+) bytes encoded, at most (\d+)`, func(m []string) string {
+		return "内容过多（共 " + m[1] + " 字节，最多 " + m[2] + " 字节），请删减"
+	}),
+	tr(`case \S+ has (\d+) complaints, the most one case takes`, func(m []string) string { return "该办件已有 " + m[1] + " 次投诉，已达上限" }),
 }
 
 // translate is the Chinese for one of the API's field messages, or the
