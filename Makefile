@@ -21,6 +21,39 @@ test: ## run every test: unit, in-process federation (also under the race detect
 test-short: ## the quick tests only
 	$(GO) test -short ./...
 
+# The fuzz targets, as package:FuzzName: go test -fuzz runs one target of
+# one package at a time, so each is listed. Add yours here.
+FUZZ_TARGETS ?= \
+	./auth:FuzzParseToken \
+	./federation/badgerstore:FuzzDecodeLog \
+	./registry:FuzzApply \
+	./registry:FuzzValidCode \
+	./registry:FuzzCheckItem \
+	./casework:FuzzApply \
+	./casework:FuzzNewFiling \
+	./casework:FuzzFileCaseJSON \
+	./casework:FuzzNewEvent \
+	./node:FuzzUpdateItemJSON
+FUZZTIME ?= 10s
+# The targets CI fuzzes briefly (fuzz-ci: 5s each, under a minute with the
+# instrumented build): those of packages that build quickly. Add yours
+# here too if it is one.
+FUZZ_CI_TARGETS ?= \
+	./registry:FuzzCheckItem \
+	./casework:FuzzNewFiling \
+	./casework:FuzzFileCaseJSON \
+	./casework:FuzzNewEvent
+
+fuzz: ## run each of FUZZ_TARGETS for FUZZTIME (10s); the seed corpora run with every go test
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "fuzz $$pkg $$name for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg; \
+	done
+
+fuzz-ci: ## fuzz FUZZ_CI_TARGETS for 5s each (CI)
+	$(MAKE) fuzz FUZZTIME=5s FUZZ_TARGETS="$(FUZZ_CI_TARGETS)"
+
 bench: ## run the benchmarks
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./...
 
@@ -36,4 +69,4 @@ verify: ## gofmt, go vet, go mod tidy and generated code up to date
 	bash api/gen.sh
 	@git diff --exit-code -- api || (echo "generated code is out of date: run make generate"; exit 1)
 
-.PHONY: help build demo test test-short bench generate verify
+.PHONY: help build demo test test-short fuzz fuzz-ci bench generate verify
