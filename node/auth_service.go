@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -38,52 +37,28 @@ func (s *authService) Login(ctx context.Context, req *yizhanv1.LoginRequest) (*y
 	if req.GetPassword() == "" {
 		return nil, fieldError("password", "is required")
 	}
+	ctx = pinClientAddr(ctx)
 	reg := s.n.office.Registry()
 	staff, err := reg.Staff(username)
-	mine := s.n.office.Code()
-	if err == nil && registry.CanSignIn(mine, staff.GetOfficeCode()) {
-		if staff.GetDisabled() {
-			return nil, errBadLogin
-		}
-		hash, ok := reg.Credential(username)
-		if !ok {
-			return nil, status.Errorf(codes.FailedPrecondition, "no password is set for %q", username)
-		}
-		if err := s.n.loginLimiter.wait(ctx, username); err != nil {
-			return nil, err
-		}
-		good, err := auth.VerifyPassword(hash, req.GetPassword())
-		if err != nil {
-			return nil, toStatus(err)
-		}
-		s.n.loginLimiter.record(username, good)
-		if !good {
-			return nil, errBadLogin
-		}
-		tok, exp, err := s.n.issuer.Issue(username, staff.GetOfficeCode())
-		if err != nil {
-			return nil, toStatus(err)
-		}
-		return &yizhanv1.LoginResponse{Token: tok, ExpiresAt: timestamppb.New(exp), Staff: staff, IssuedByOffice: mine}, nil
-	}
 	if err != nil && !errors.Is(err, registry.ErrNotFound) {
 		return nil, toStatus(err)
 	}
-	if s.n.office.IsCounty() {
-		// The county knows every account: unknown here is unknown.
-		return nil, errBadLogin
+	if err != nil {
+		staff = nil
 	}
-	// Staff of another office, or not yet known here: ask upstream.
-	var resp *yizhanv1.LoginResponse
-	ferr := s.n.office.ForwardUp(ctx, func(ctx context.Context, conn *grpc.ClientConn) error {
-		var err error
-		resp, err = yizhanv1.NewAuthServiceClient(conn).Login(ctx, req)
-		return err
-	})
-	if ferr != nil {
-		return nil, ferr
+	mine := s.n.office.Code()
+	// The office that decides is the staff member's office or one above
+	// it, and the county for an account no one knows. Any other office
+	// asks upstream, without counting or checking anything itself.
+	if (staff == nil || !registry.CanSignIn(mine, staff.GetOfficeCode())) && !s.n.office.IsCounty() {
+		return forwardLogin(ctx, req, s.n.office.ForwardUp)
 	}
-	return resp, nil
+	// In the deciding office the leader alone checks and counts, so that
+	// the limits hold for the office, not for each of its nodes.
+	if !s.n.office.Group().IsLeader() {
+		return forwardLogin(ctx, req, s.n.office.ForwardToLeader)
+	}
+	return s.check(ctx, username, req.GetPassword(), staff)
 }
 
 func (s *authService) WhoAmI(ctx context.Context, _ *yizhanv1.WhoAmIRequest) (*yizhanv1.WhoAmIResponse, error) {

@@ -82,13 +82,13 @@ func newHTTPServer(n *Node, reg yizhanv1.RegistryServiceServer, au yizhanv1.Auth
 	isGRPC := func(r *http.Request) bool {
 		return r.ProtoMajor == 2 && strings.HasPrefix(r.Header.Get("Content-Type"), "application/grpc")
 	}
-	root := n.limitHTTP(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	root := n.limitHTTP(n.clientAddrMiddleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if isGRPC(r) {
 			grpcSrv.ServeHTTP(w, r)
 			return
 		}
 		mux.ServeHTTP(w, r)
-	}), isGRPC)
+	})), isGRPC)
 	var protocols http.Protocols
 	protocols.SetHTTP1(true)
 	protocols.SetUnencryptedHTTP2(true)

@@ -4,6 +4,7 @@
 package node
 
 import (
+	"cmp"
 	"context"
 	"crypto/x509"
 	"errors"
@@ -75,6 +76,10 @@ type Config struct {
 	FeedHeartbeat      time.Duration
 	SmallBadger        bool // tune badger for many nodes in one process
 	TokenTTL           time.Duration
+	// MaxTokenTTL is the longest token lifetime this node accepts,
+	// whoever signed it (0: auth.DefaultMaxTokenTTL). TokenTTL may not
+	// exceed it.
+	MaxTokenTTL time.Duration
 	// Dial, when set, opens this node's connections to other offices'
 	// and its own office's peers (tests pass a link they can cut).
 	Dial func(ctx context.Context, addr string) (net.Conn, error)
@@ -90,12 +95,14 @@ type Node struct {
 	fsm  *federation.FSM
 	raft *raftnet.StreamLayer
 
-	office       *federation.Office
-	peers        *federation.Peers
-	issuer       *auth.Issuer
-	authn        *auth.Authenticator
-	loginLimiter *loginLimiter
-	metrics      *metrics
+	office     *federation.Office
+	peers      *federation.Peers
+	issuer     *auth.Issuer
+	authn      *auth.Authenticator
+	logins     *attemptLimiter // sign-in attempts, on the deciding office's leader
+	queryCodes *attemptLimiter // query-code attempts, where a case is checked
+	argonSlots argonSlots
+	metrics    *metrics
 
 	httpLn, peerLn, raftLn net.Listener
 	metricsLn              net.Listener // nil without Config.MetricsAddr
@@ -198,8 +205,11 @@ func New(cfg Config) (_ *Node, err error) {
 		}, 10*time.Minute, n.now),
 		CanSignIn: registry.CanSignIn,
 		Now:       n.now,
+		MaxTTL:    cfg.MaxTokenTTL,
 	}
-	n.loginLimiter = newLoginLimiter(n.now)
+	n.logins = newAttemptLimiter("sign-in", loginLimits, n.now, n.log)
+	n.queryCodes = newAttemptLimiter("query code", queryCodeLimits, n.now, n.log)
+	n.argonSlots = newArgonSlots()
 	n.metrics = newMetrics(n)
 
 	regSvc := &registryService{n: n}
@@ -261,6 +271,9 @@ func validateConfig(cfg *Config) error {
 	}
 	if cfg.BootstrapAdminPassword != "" && len([]rune(cfg.BootstrapAdminPassword)) < auth.MinPasswordLength {
 		return fmt.Errorf("node: the bootstrap admin password needs at least %d characters", auth.MinPasswordLength)
+	}
+	if maxTTL := cmp.Or(cfg.MaxTokenTTL, auth.DefaultMaxTokenTTL); cmp.Or(cfg.TokenTTL, auth.DefaultTokenTTL) > maxTTL {
+		return fmt.Errorf("node: a token lifetime of %s is longer than the %s tokens may last", cfg.TokenTTL, maxTTL)
 	}
 	if cfg.HTTPAddr == "" {
 		cfg.HTTPAddr = ":8080"

@@ -1,0 +1,115 @@
+package node
+
+import (
+	"context"
+	"runtime"
+	"time"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+	"github.com/yizhan-gov/yizhan/auth"
+)
+
+// Sign-in: which node decides, what it spends and what it counts. See
+// "Sign-in" in DESIGN.md.
+
+// forwardLogin sends a sign-in on (to the leader, or up the tree) with
+// the client's address.
+func forwardLogin(ctx context.Context, req *yizhanv1.LoginRequest,
+	forward func(context.Context, func(context.Context, *grpc.ClientConn) error) error) (*yizhanv1.LoginResponse, error) {
+	var resp *yizhanv1.LoginResponse
+	err := forward(ctx, func(ctx context.Context, conn *grpc.ClientConn) error {
+		var err error
+		resp, err = yizhanv1.NewAuthServiceClient(conn).Login(passClientAddr(ctx), req)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return resp, nil
+}
+
+// check decides a sign-in on the leader of the deciding office. Every
+// attempt costs one argon2id verification, whether the account exists,
+// is disabled, has no password here or the password is wrong; the
+// attempt is counted before it is checked (loginLimits) and the
+// verifications a node runs at once are bounded (argonSlots).
+func (s *authService) check(ctx context.Context, username, password string, staff *yizhanv1.StaffMember) (*yizhanv1.LoginResponse, error) {
+	done, err := s.n.logins.reserve(username, clientAddr(ctx))
+	if err != nil {
+		return nil, err
+	}
+	release, err := s.n.argonSlots.acquire(ctx)
+	if err != nil {
+		done(attemptNotMade)
+		return nil, err
+	}
+	hash, known := "", false
+	if staff != nil && !staff.GetDisabled() {
+		hash, known = s.n.office.Registry().Credential(username)
+	}
+	good := false
+	if known {
+		good, err = auth.VerifyPassword(hash, password)
+	} else {
+		auth.VerifyAbsent(password)
+	}
+	release()
+	if err != nil {
+		done(attemptNotMade)
+		return nil, toStatus(err)
+	}
+	if !good {
+		done(attemptFailed)
+		return nil, errBadLogin
+	}
+	done(attemptSucceeded)
+	tok, exp, err := s.n.issuer.Issue(username, staff.GetOfficeCode())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &yizhanv1.LoginResponse{Token: tok, ExpiresAt: timestamppb.New(exp), Staff: staff, IssuedByOffice: s.n.office.Code()}, nil
+}
+
+// argonSlots bounds the password verifications a node runs at once: each
+// holds 19 MiB and a core for about 30 ms, and forty at once took 350 MiB.
+// A sign-in waits for a slot with its context, at most argonWait; then it
+// is refused with ResourceExhausted.
+type argonSlots chan struct{}
+
+// argonWait is the longest a sign-in waits for a verification slot: a
+// queue of about a hundred sign-ins on two cores.
+const argonWait = 2 * time.Second
+
+// newArgonSlots gives a node one slot per core, at least 2 and at most 4.
+func newArgonSlots() argonSlots {
+	return make(argonSlots, min(4, max(2, runtime.GOMAXPROCS(0))))
+}
+
+func (s argonSlots) acquire(ctx context.Context) (release func(), err error) {
+	select {
+	case s <- struct{}{}:
+		return func() { <-s }, nil
+	default:
+	}
+	t := time.NewTimer(argonWait)
+	defer t.Stop()
+	select {
+	case s <- struct{}{}:
+		return func() { <-s }, nil
+	case <-ctx.Done():
+		return nil, toStatus(ctx.Err())
+	case <-t.C:
+		st := status.New(codes.ResourceExhausted, "too many sign-ins at once: try again in a moment")
+		if ds, err := st.WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(time.Second)}); err == nil {
+			return nil, ds.Err()
+		}
+		return nil, st.Err()
+	}
+}
