@@ -2,11 +2,8 @@ package node
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/subtle"
 	"errors"
 	"fmt"
-	"math/big"
 	"slices"
 	"sort"
 	"strconv"
@@ -63,15 +60,6 @@ func (s *caseService) nextNumber(now time.Time) (number string, giveBack func())
 			s.seqs[day] = seq
 		}
 	}
-}
-
-// newQueryCode is the citizen's 8-digit query code.
-func newQueryCode() (string, error) {
-	v, err := rand.Int(rand.Reader, big.NewInt(100_000_000))
-	if err != nil {
-		return "", fmt.Errorf("node: query code: %w", err)
-	}
-	return fmt.Sprintf("%08d", v.Int64()), nil
 }
 
 // optionalPrincipal returns the signed-in staff member, nil for a caller
@@ -139,7 +127,7 @@ func (s *caseService) FileCase(ctx context.Context, req *yizhanv1.FileCaseReques
 			return nil, fieldError("item_code", fmt.Sprintf("no item %q in the catalogue", req.GetItemCode()))
 		}
 		now := s.n.now()
-		code, err := newQueryCode()
+		code, keyID, key, err := s.newQueryCode()
 		if err != nil {
 			return nil, err
 		}
@@ -147,6 +135,7 @@ func (s *caseService) FileCase(ctx context.Context, req *yizhanv1.FileCaseReques
 		e, err := casework.NewFiling(casework.FileInput{
 			Number: number, QueryCode: code, Item: item, Office: office,
 			Applicant: req.GetApplicant(), Materials: req.GetMaterials(), Actor: actorOf(p), At: now,
+			QueryCodeKeyID: keyID, QueryCodeKey: key,
 		}, reg)
 		if err != nil {
 			giveBack()
@@ -211,24 +200,34 @@ func (s *caseService) readable(ctx context.Context, number, queryCode string) (c
 	if err != nil {
 		return nil, nil, false, err
 	}
-	book := s.n.office.Cases()
-	c, ok := book.Case(number)
-	if !ok {
-		return nil, p, false, nil
-	}
-	if p != nil && mayRead(p, c) {
+	c, ok := s.n.office.Cases().Case(number)
+	if ok && p != nil && mayRead(p, c) {
 		return c, p, true, nil
 	}
-	if queryCode != "" {
-		events := book.Events(number)
-		if len(events) > 0 && subtle.ConstantTimeCompare(events[0].GetFiling().GetQueryCodeHash(), casework.QueryCodeHash(queryCode)) == 1 {
-			return c, nil, true, nil
-		}
-	}
-	if p != nil && queryCode == "" {
+	switch {
+	case queryCode == "" && !ok:
+		return nil, p, false, nil // the offices above may hold it
+	case queryCode == "" && p != nil:
 		return nil, nil, true, status.Errorf(codes.PermissionDenied, "case %s is not on the path of office %s", number, p.Office)
+	case queryCode == "":
+		return nil, nil, true, errNoCase // nothing guessed: nothing counted
+	case !ok && !s.n.office.IsCounty():
+		return nil, p, false, nil
 	}
-	return nil, nil, true, status.Errorf(codes.NotFound, "no case %s with that query code", number)
+	// A query code: the citizen's authority, counted and checked here, by
+	// the first node that holds the case (or by the county, for a number
+	// no one holds).
+	var filing *yizhanv1.CaseFiling
+	if ok {
+		filing = s.filingOf(number)
+	}
+	switch err := s.checkQueryCode(ctx, number, queryCode, filing); {
+	case errors.Is(err, errCannotCheck) && !s.n.office.IsCounty():
+		return nil, p, false, nil
+	case err != nil:
+		return nil, nil, true, err
+	}
+	return c, nil, true, nil
 }
 
 func (s *caseService) GetCase(ctx context.Context, req *yizhanv1.GetCaseRequest) (*yizhanv1.CaseResponse, error) {
@@ -264,12 +263,12 @@ func forwardUp[Resp proto.Message](ctx context.Context, s *caseService, number s
 	call func(ctx context.Context, c yizhanv1.CaseServiceClient) (Resp, error)) (Resp, error) {
 	var zero Resp
 	if s.n.office.IsCounty() {
-		return zero, status.Errorf(codes.NotFound, "no case %s", number)
+		return zero, errNoCase
 	}
 	var resp Resp
 	err := s.n.office.ForwardUp(ctx, func(ctx context.Context, conn *grpc.ClientConn) error {
 		var err error
-		resp, err = call(ctx, yizhanv1.NewCaseServiceClient(conn))
+		resp, err = call(passClientAddr(ctx), yizhanv1.NewCaseServiceClient(conn))
 		return err
 	})
 	return resp, err
@@ -433,8 +432,9 @@ var actionRPCs = map[casework.Action]func(yizhanv1.CaseServiceClient, context.Co
 // citizen's actions (withdraw, rate, complain: with the query code) may be
 // asked for at any office: they go to the office that owns the case.
 func (s *caseService) act(ctx context.Context, req *yizhanv1.CaseActionRequest, action casework.Action) (*yizhanv1.CaseResponse, error) {
+	ctx = pinClientAddr(ctx)
 	forward := func(ctx context.Context, c yizhanv1.CaseServiceClient) (*yizhanv1.CaseResponse, error) {
-		return actionRPCs[action](c, ctx, req)
+		return actionRPCs[action](c, passClientAddr(ctx), req)
 	}
 	if req.GetNumber() == "" {
 		return nil, fieldReasonError("number", registry.ReasonRequired, "is required")
@@ -458,8 +458,21 @@ func (s *caseService) act(ctx context.Context, req *yizhanv1.CaseActionRequest, 
 	}
 	if byCitizen && req.GetQueryCode() != "" {
 		// A citizen may ask at any office: the request goes to the office
-		// that owns the case, with the query code as authority.
-		if c, ok := s.n.office.Cases().Case(req.GetNumber()); !ok || c.GetOwnerOffice() != office {
+		// that owns the case, with the query code as authority. The first
+		// node that holds a copy checks the code (and counts a wrong one)
+		// before sending it on; the county answers for a number no one
+		// holds.
+		number := req.GetNumber()
+		c, ok := s.n.office.Cases().Case(number)
+		switch {
+		case ok:
+			if err := s.checkQueryCode(ctx, number, req.GetQueryCode(), s.filingOf(number)); err != nil && !errors.Is(err, errCannotCheck) {
+				return nil, err
+			}
+		case s.n.office.IsCounty():
+			return nil, s.checkQueryCode(ctx, number, req.GetQueryCode(), nil)
+		}
+		if !ok || c.GetOwnerOffice() != office {
 			return s.atOwner(ctx, req, c, forward)
 		}
 		p = nil
@@ -472,12 +485,17 @@ func (s *caseService) act(ctx context.Context, req *yizhanv1.CaseActionRequest, 
 		defer unlock()
 		book := s.n.office.Cases()
 		c, ok := book.Case(number)
+		if !ok && p == nil {
+			return nil, s.checkQueryCode(ctx, number, req.GetQueryCode(), nil)
+		}
 		if !ok {
 			return nil, status.Errorf(codes.NotFound, "office %s holds no case %s", office, number)
 		}
 		events := book.Events(number)
-		if p == nil && subtle.ConstantTimeCompare(events[0].GetFiling().GetQueryCodeHash(), casework.QueryCodeHash(req.GetQueryCode())) != 1 {
-			return nil, status.Errorf(codes.NotFound, "no case %s with that query code", number)
+		if p == nil {
+			if err := s.checkQueryCode(ctx, number, req.GetQueryCode(), events[0].GetFiling()); err != nil {
+				return nil, err
+			}
 		}
 		e, err := casework.NewEvent(c, action, req, actorOf(p), office, s.n.now(), s.n.office.Registry())
 		if err != nil {

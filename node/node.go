@@ -390,6 +390,9 @@ func (n *Node) checkReady() (bool, string) {
 			return false, "the admin account is not created yet"
 		}
 	}
+	if _, _, ok := n.office.Registry().NewestQueryCodeKey(); !ok && n.office.IsCounty() {
+		return false, "the registry's query-code key is not created yet"
+	}
 	return true, "ok"
 }
 
@@ -408,18 +411,23 @@ func (n *Node) watchReady(ctx context.Context) {
 }
 
 // bootstrapCounty creates the county office and the first admin account
-// when this node leads a new county whose registry is empty.
+// when this node leads a new county whose registry is empty, and the
+// registry's query-code key when it has none.
 func (n *Node) bootstrapCounty(ctx context.Context) {
 	reg := n.office.Registry()
 	for ctx.Err() == nil {
 		_, officeErr := reg.Office(n.cfg.Office)
 		_, adminErr := reg.Staff("admin")
-		if officeErr == nil && (n.cfg.BootstrapAdminPassword == "" || adminErr == nil) {
+		_, _, haveKey := reg.NewestQueryCodeKey()
+		if officeErr == nil && haveKey && (n.cfg.BootstrapAdminPassword == "" || adminErr == nil) {
 			return
 		}
 		if n.office.Group().IsLeader() {
 			if err := n.bootstrapCountyOnce(ctx, officeErr != nil, adminErr != nil); err != nil {
 				n.log.Warn("bootstrap county registry", "err", err)
+			}
+			if err := n.ensureQueryCodeKey(ctx); err != nil {
+				n.log.Warn("create the query-code key", "err", err)
 			}
 		}
 		select {
