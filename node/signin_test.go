@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
@@ -86,9 +87,17 @@ func TestSignInLimitsUnderConcurrentAttempts(t *testing.T) {
 			t.Errorf("%s: %v: no attempt was checked at all", user, got)
 		}
 	}
-	_, err := nodes[0].auth.Login(nodes[0].ctx(), &yizhanv1.LoginRequest{Username: "admin", Password: password})
-	if status.Code(err) != codes.ResourceExhausted {
-		t.Errorf("the right password from the guessing address: %v, want ResourceExhausted", err)
+	for i, c := range nodes {
+		_, err := c.auth.Login(c.ctx(), &yizhanv1.LoginRequest{Username: "admin", Password: password})
+		if status.Code(err) != codes.ResourceExhausted {
+			t.Errorf("the right password from the guessing address, at county-%d: %v, want ResourceExhausted", i+1, err)
+		}
+		// Saying another address, as a forwarding node would, changes
+		// nothing on the HTTP port.
+		ctx := metadata.AppendToOutgoingContext(c.ctx(), "x-yizhan-client-addr", "198.51.100.9")
+		if _, err := c.auth.Login(ctx, &yizhanv1.LoginRequest{Username: "admin", Password: password}); status.Code(err) != codes.ResourceExhausted {
+			t.Errorf("a client naming another address, at county-%d: %v, want ResourceExhausted", i+1, err)
+		}
 	}
 	for _, n := range f.countyNames() {
 		other := dialFrom(t, f.nodes[n], "127.0.0.2")
