@@ -132,8 +132,8 @@ func (r attemptRule) wait(f *failureCount, now time.Time) time.Duration {
 		return 0
 	}
 	d := r.max
-	if n := f.count - r.free; n < 32 {
-		d = min(r.base<<n, r.max)
+	if n := f.count - r.free; n < 32 && r.base <= r.max>>n {
+		d = r.base << n // cannot overflow: at most r.max
 	}
 	return f.last.Add(d).Sub(now)
 }

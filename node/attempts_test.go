@@ -158,6 +158,30 @@ func TestAccountUnderAttackStaysOpen(t *testing.T) {
 	}
 }
 
+// Many failures on one case (from many addresses) keep holding back the
+// addresses that failed on it: the doubled wait is capped, never wrapped.
+func TestLongAttackKeepsTheCap(t *testing.T) {
+	l, clock := newTestLimiter(queryCodeLimits)
+	const number = "450122101203-20261127-0004"
+	for i := range 300 {
+		if ok, err := try(l, number, string(rune(0x4e00+i)), attemptFailed); !ok {
+			t.Fatalf("a fresh address was held back: %v", err)
+		}
+		clock.add(time.Second)
+		if i+1 < queryCodeLimits.subject.free {
+			continue
+		}
+		// The first address failed on the case: it waits, whatever the
+		// count (the doubling would overflow from the 28th on).
+		if _, err := try(l, number, string(rune(0x4e00)), attemptSucceeded); status.Code(err) != codes.ResourceExhausted {
+			t.Fatalf("after %d failures on the case, an address that failed on it: %v, want ResourceExhausted", i+1, err)
+		}
+	}
+	if _, err := try(l, number, string(rune(0x4e00)), attemptSucceeded); retryAfter(err) < 23*time.Hour {
+		t.Errorf("after 300 failures: retry in %s, want about a day", retryAfter(err))
+	}
+}
+
 // One address trying many accounts meets the looser per-address limit.
 func TestAddressLimit(t *testing.T) {
 	l, _ := newTestLimiter(loginLimits)
