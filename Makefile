@@ -33,6 +33,7 @@ FUZZ_TARGETS ?= \
 	./casework:FuzzNewFiling \
 	./casework:FuzzFileCaseJSON \
 	./casework:FuzzNewEvent \
+	./federation:FuzzFeedAssembler \
 	./node:FuzzUpdateItemJSON
 FUZZTIME ?= 10s
 # The targets CI fuzzes briefly (fuzz-ci: 5s each, under a minute with the

@@ -43,6 +43,8 @@ const (
 	ActionClose   // automatic
 	ActionRate    // the citizen rates a closed case (好差评)
 	ActionComplain
+	ActionPrecheck       // 预审通过: an online filing is taken up
+	ActionRejectPrecheck // 预审不通过
 )
 
 var actionNames = [...]string{
@@ -67,6 +69,8 @@ var actionNames = [...]string{
 	ActionClose:             "close",
 	ActionRate:              "rate",
 	ActionComplain:          "complain",
+	ActionPrecheck:          "precheck",
+	ActionRejectPrecheck:    "rejectPrecheck",
 }
 
 // String is the action's name as in the REST path (/v1/cases/{n}:accept).
@@ -98,6 +102,8 @@ var actionEvents = [...]yizhanv1.EventType{
 	ActionClose:             yizhanv1.EventType_EVENT_TYPE_CLOSED,
 	ActionRate:              yizhanv1.EventType_EVENT_TYPE_RATED,
 	ActionComplain:          yizhanv1.EventType_EVENT_TYPE_COMPLAINED,
+	ActionPrecheck:          yizhanv1.EventType_EVENT_TYPE_PRECHECKED,
+	ActionRejectPrecheck:    yizhanv1.EventType_EVENT_TYPE_PRECHECK_REJECTED,
 }
 
 // EventType is the type of the event the action appends
@@ -174,6 +180,8 @@ var actionRoles = map[Action][]yizhanv1.Role{
 	ActionResume:            {yizhanv1.Role_ROLE_REVIEWER, yizhanv1.Role_ROLE_APPROVER},
 	ActionExtend:            {yizhanv1.Role_ROLE_REVIEWER, yizhanv1.Role_ROLE_APPROVER},
 	ActionGiveOpinion:       {yizhanv1.Role_ROLE_REVIEWER, yizhanv1.Role_ROLE_APPROVER},
+	ActionPrecheck:          {yizhanv1.Role_ROLE_CLERK, yizhanv1.Role_ROLE_AGENT},
+	ActionRejectPrecheck:    {yizhanv1.Role_ROLE_CLERK, yizhanv1.Role_ROLE_AGENT},
 }
 
 // citizenOnly reports whether only the citizen may ask for action.
@@ -206,7 +214,7 @@ func checkRole(action Action, actor Actor, e *yizhanv1.CaseEvent) error {
 // any right for the item.
 func checkActionRight(c *yizhanv1.Case, action Action, office string, at time.Time, reg Registry) error {
 	switch action {
-	case ActionAssessFee, ActionPay, ActionWithdraw, ActionRate, ActionComplain:
+	case ActionAssessFee, ActionPay, ActionWithdraw, ActionRate, ActionComplain, ActionPrecheck, ActionRejectPrecheck:
 		if len(reg.Rights(c.GetItemCode(), office, at)) == 0 {
 			return fmt.Errorf("office %s holds no right for item %s at %s: %w", office, c.GetItemCode(), at.In(registry.CST).Format(time.DateTime), ErrPermissionDenied)
 		}
@@ -357,6 +365,9 @@ func checkInput(c *yizhanv1.Case, action Action, e *yizhanv1.CaseEvent, reg Regi
 		}
 	}
 	switch action {
+	case ActionRejectPrecheck:
+		needReason("the citizen is told why the filing was turned down")
+
 	case ActionRefuse:
 		needReason("a refusal states its reason")
 		if e.GetLegalBasis() == "" {
@@ -608,6 +619,7 @@ func NewFiling(in FileInput, reg Registry) (*yizhanv1.CaseEvent, error) {
 			CoDepartmentCodes:  slices.Clone(it.GetCoDepartmentCodes()),
 			DepartmentCode:     it.GetDepartmentCode(),
 			Online:             in.Actor.Citizen,
+			Precheck:           in.Actor.Citizen,
 		},
 	}
 	for _, m := range in.Materials {

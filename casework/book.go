@@ -74,7 +74,8 @@ func (b *Book) Office() string { return b.office }
 // ErrConflict) and be Permitted (ErrPermissionDenied for the office's
 // rights, ErrFailedPrecondition for the state). It returns the folded
 // *yizhanv1.Case and queues outbox entries: a mirror to the parent office
-// (none at the county), and, when the last event is FORWARDED to X, a
+// (none at the county, nor while an online filing waits for its pre-check
+// or was turned down there), and, when the last event is FORWARDED to X, a
 // handoff to X (to the parent: the same entry, handoff set).
 //
 // Receive{messages} stores messages from neighbouring offices, each on
@@ -155,7 +156,9 @@ func (b *Book) appendEvents(a *peerv1.AppendCaseEvents, reg Registry) (proto.Mes
 	rec = b.store(number, rec, work, stored)
 
 	last := stored[len(stored)-1]
-	if parent := registry.ParentCode(b.office); parent != "" {
+	// An online filing stays here until its pre-check takes it up: spam
+	// turned down here never reaches the offices above.
+	if parent := registry.ParentCode(b.office); parent != "" && !atPrecheck(work.GetState()) {
 		b.queue(parent, number, last.GetSeq(), false)
 	}
 	if last.GetType() == yizhanv1.EventType_EVENT_TYPE_FORWARDED {

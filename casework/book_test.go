@@ -622,6 +622,7 @@ func FuzzApply(f *testing.F) {
 		{Op: &peerv1.CaseCommand_Append{Append: &peerv1.AppendCaseEvents{CaseNumber: n, Events: vb.Events(n)}}},
 		{Op: &peerv1.CaseCommand_Receive{Receive: &peerv1.ReceiveCaseMessages{Messages: []*peerv1.CaseMessage{m}}}},
 		{Op: &peerv1.CaseCommand_Ack{Ack: &peerv1.AckOutbox{Acks: vb.Outbox()}}},
+		{Op: &peerv1.CaseCommand_Quarantine{Quarantine: &peerv1.QuarantineOutbox{Entries: []*peerv1.QuarantinedEntry{{Entry: vb.Outbox()[0], Reason: "too large"}}}}},
 		{},
 	}
 	for _, s := range seeds {

@@ -40,8 +40,9 @@ func Fold(events []*yizhanv1.CaseEvent) (*yizhanv1.Case, error) {
 	return c, nil
 }
 
-// fileCase is the case its FILED event makes: state FILED, owned by the
-// office where it was filed.
+// fileCase is the case its FILED event makes: state FILED (PRECHECK for a
+// filing that waits for its pre-check), owned by the office where it was
+// filed.
 func fileCase(e *yizhanv1.CaseEvent) *yizhanv1.Case {
 	f := e.GetFiling()
 	c := &yizhanv1.Case{
@@ -53,11 +54,14 @@ func fileCase(e *yizhanv1.CaseEvent) *yizhanv1.Case {
 		GrantIds:     slices.Clone(f.GetGrantIds()),
 		OriginOffice: f.GetOriginOffice(),
 		OwnerOffice:  f.GetOriginOffice(),
-		State:        yizhanv1.CaseState_CASE_STATE_FILED,
+		State:        stFiled,
 		Applicant:    proto.CloneOf(f.GetApplicant()),
 		LastSeq:      e.GetSeq(),
 		FiledAt:      proto.CloneOf(e.GetAt()),
 		UpdatedAt:    proto.CloneOf(e.GetAt()),
+	}
+	if f.GetPrecheck() {
+		c.State = stPrecheck
 	}
 	for _, s := range f.GetRoute() {
 		c.Route = append(c.Route, proto.CloneOf(s))
@@ -74,6 +78,10 @@ func foldEvent(c *yizhanv1.Case, f *yizhanv1.CaseFiling, e *yizhanv1.CaseEvent) 
 	c.LastSeq = e.GetSeq()
 	c.UpdatedAt = proto.CloneOf(e.GetAt())
 	switch e.GetType() {
+	case yizhanv1.EventType_EVENT_TYPE_PRECHECKED:
+		c.State = stFiled
+	case yizhanv1.EventType_EVENT_TYPE_PRECHECK_REJECTED:
+		c.State = stPrecheckRejected
 	case yizhanv1.EventType_EVENT_TYPE_CORRECTION_REQUESTED:
 		c.State = yizhanv1.CaseState_CASE_STATE_CORRECTION_REQUESTED
 		c.MissingMaterials = slices.Clone(e.GetMissingMaterials())

@@ -14,11 +14,14 @@ import (
 // The lifecycle rules, shared by NewEvent (what staff may ask for),
 // Permitted (what a receiving office accepts from another) and Book.Apply.
 //
+//	PRECHECK ─┬─ PRECHECKED ─ FILED (an online filing, checked where it was filed)
+//	          └─ PRECHECK_REJECTED (final: it never left that office)
 //	FILED ─┬─ CORRECTION_REQUESTED ─ RESUBMITTED ─┐ (back to FILED, any number of times)
 //	       ├─ REFUSED ──────────────────────────────────────────────── DELIVERED ─ CLOSED
 //	       └─ ACCEPTED ─ [REVIEWED] ─ DECIDED ─┬─ APPROVED ─ [CERTIFIED] ─ DELIVERED ─ CLOSED
 //	                                           └─ DENIED ───────────────── DELIVERED ─ CLOSED
-//	WITHDRAWN from any state before the decision; CLOSED and WITHDRAWN are final.
+//	WITHDRAWN from any state before the decision; CLOSED, WITHDRAWN and
+//	PRECHECK_REJECTED are final.
 //
 // Besides, and changing no state: COMPLAINED in any state (also CLOSED and
 // WITHDRAWN), RATED once, after CLOSED. Both are the citizen's, appended by
@@ -37,13 +40,22 @@ const (
 	stClosed     = yizhanv1.CaseState_CASE_STATE_CLOSED
 	stRefused    = yizhanv1.CaseState_CASE_STATE_REFUSED
 	stWithdrawn  = yizhanv1.CaseState_CASE_STATE_WITHDRAWN
+
+	stPrecheck         = yizhanv1.CaseState_CASE_STATE_PRECHECK
+	stPrecheckRejected = yizhanv1.CaseState_CASE_STATE_PRECHECK_REJECTED
 )
 
 // unpaid reports whether c has a fee assessed and not paid.
 func unpaid(c *yizhanv1.Case) bool { return c.GetFeeCents() > 0 && !c.GetFeePaid() }
 
 // final reports whether nothing more can happen to a case in state s.
-func final(s yizhanv1.CaseState) bool { return s == stClosed || s == stWithdrawn }
+func final(s yizhanv1.CaseState) bool {
+	return s == stClosed || s == stWithdrawn || s == stPrecheckRejected
+}
+
+// atPrecheck reports whether a case in state s has not left the office
+// where it was filed online: waiting for, or turned down at, its pre-check.
+func atPrecheck(s yizhanv1.CaseState) bool { return s == stPrecheck || s == stPrecheckRejected }
 
 // knownRatings are the five levels of 好差评, best first.
 var knownRatings = []yizhanv1.Rating{
@@ -98,6 +110,17 @@ func checkState(c *yizhanv1.Case, e *yizhanv1.CaseEvent) error {
 		return fail("it is closed: nothing more can happen")
 	case stWithdrawn:
 		return fail("it was withdrawn: nothing more can happen")
+	case stPrecheckRejected:
+		return fail("it was turned down at the pre-check: nothing more can happen")
+	}
+	switch t := e.GetType(); {
+	case t == yizhanv1.EventType_EVENT_TYPE_PRECHECKED || t == yizhanv1.EventType_EVENT_TYPE_PRECHECK_REJECTED:
+		if s != stPrecheck {
+			return fail("only an online filing waiting for its pre-check can be taken up or turned down")
+		}
+		return nil
+	case s == stPrecheck && t != yizhanv1.EventType_EVENT_TYPE_WITHDRAWN && t != yizhanv1.EventType_EVENT_TYPE_WITHDRAWAL_REQUESTED:
+		return fail("an online filing is pre-checked first (precheck or rejectPrecheck)")
 	}
 	decidedHint := func() error {
 		switch s {
@@ -222,7 +245,7 @@ func checkState(c *yizhanv1.Case, e *yizhanv1.CaseEvent) error {
 
 	case yizhanv1.EventType_EVENT_TYPE_WITHDRAWN, yizhanv1.EventType_EVENT_TYPE_WITHDRAWAL_REQUESTED:
 		switch s {
-		case stFiled, stCorrection, stAccepted, stReviewed:
+		case stPrecheck, stFiled, stCorrection, stAccepted, stReviewed:
 			return nil
 		}
 		return fail("it was decided already: too late to withdraw")
@@ -295,7 +318,8 @@ func eventRight(t yizhanv1.EventType) (right yizhanv1.Right, onPath, known bool)
 		yizhanv1.EventType_EVENT_TYPE_CLOSED, yizhanv1.EventType_EVENT_TYPE_WITHDRAWN,
 		yizhanv1.EventType_EVENT_TYPE_WITHDRAWAL_REQUESTED,
 		yizhanv1.EventType_EVENT_TYPE_FEE_ASSESSED, yizhanv1.EventType_EVENT_TYPE_FEE_PAID,
-		yizhanv1.EventType_EVENT_TYPE_RATED, yizhanv1.EventType_EVENT_TYPE_COMPLAINED:
+		yizhanv1.EventType_EVENT_TYPE_RATED, yizhanv1.EventType_EVENT_TYPE_COMPLAINED,
+		yizhanv1.EventType_EVENT_TYPE_PRECHECKED, yizhanv1.EventType_EVENT_TYPE_PRECHECK_REJECTED:
 		return yizhanv1.Right_RIGHT_UNSPECIFIED, true, true
 	}
 	return yizhanv1.Right_RIGHT_UNSPECIFIED, false, false

@@ -70,3 +70,31 @@ func TestFeedAssemblerRefusesMixedAndBadChunks(t *testing.T) {
 		t.Error("undecodable chunks were taken")
 	}
 }
+
+// Whatever a feed source sends, the assembler neither panics nor hands on
+// a chunk, and what it completes is what was chunked.
+func FuzzFeedAssembler(f *testing.F) {
+	var s sentFeed
+	snap := &peerv1.RegistrySnapshot{Index: 3, Items: []*peerv1.ItemHistory{{Versions: []*yizhanv1.Item{{Code: "A", Conditions: string(bytes.Repeat([]byte("条"), 400000))}}}}}
+	if err := sendFeed(&s, &peerv1.FeedMessage{Kind: &peerv1.FeedMessage_Snapshot{Snapshot: snap}}); err != nil {
+		f.Fatal(err)
+	}
+	for _, m := range s.msgs[:2] {
+		b, _ := proto.Marshal(m)
+		f.Add(b, b[:len(b)/2])
+	}
+	f.Add([]byte{}, []byte{0x22, 0x02, 0x10, 0x01})
+	f.Fuzz(func(t *testing.T, first, second []byte) {
+		var a feedAssembler
+		for _, data := range [][]byte{first, second} {
+			m := &peerv1.FeedMessage{}
+			if proto.Unmarshal(data, m) != nil {
+				return
+			}
+			whole, err := a.add(m)
+			if err == nil && whole != nil && whole.GetChunk() != nil {
+				t.Fatal("the assembler handed on a chunk")
+			}
+		}
+	})
+}

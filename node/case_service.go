@@ -33,6 +33,8 @@ type caseService struct {
 
 	mu   sync.Mutex        // guards seqs
 	seqs map[string]uint32 // day → next case sequence handed out by this leader
+
+	filings *filingLimiter // anonymous online filings per client address
 }
 
 var _ yizhanv1.CaseServiceServer = (*caseService)(nil)
@@ -87,6 +89,12 @@ func actorOf(p *auth.Principal) casework.Actor {
 func onLeader[Resp proto.Message](ctx context.Context, s *caseService, f func() (Resp, error),
 	forward func(ctx context.Context, c yizhanv1.CaseServiceClient) (Resp, error)) (Resp, error) {
 	if s.n.office.Group().IsLeader() {
+		if !s.n.office.LeaderReady() {
+			// A new leader numbers and seals only once it has applied what
+			// its predecessor committed; nothing was proposed.
+			var zero Resp
+			return zero, toStatus(federation.ErrCatchingUp)
+		}
 		resp, err := f()
 		if !errors.Is(err, federation.ErrNotLeader) {
 			return resp, toStatus(err)
@@ -119,6 +127,9 @@ func (s *caseService) FileCase(ctx context.Context, req *yizhanv1.FileCaseReques
 	}
 	if req.GetItemCode() == "" {
 		return nil, fieldError("item_code", "is required")
+	}
+	if err := s.checkOnlineFiling(ctx, p); err != nil {
+		return nil, err
 	}
 	return onLeader(ctx, s, func() (*yizhanv1.CaseResponse, error) {
 		reg := s.n.office.Registry()
@@ -241,13 +252,16 @@ func (s *caseService) GetCase(ctx context.Context, req *yizhanv1.GetCaseRequest)
 	if !found {
 		return forwardUp(ctx, s, req.GetNumber(), up)
 	}
+	local := false
 	if s.staleMirror(c) {
-		if resp, err := forwardUp(ctx, s, req.GetNumber(), up); status.Code(err) != codes.Unavailable {
+		resp, err := forwardUp(ctx, s, req.GetNumber(), up)
+		if !unreachable(err) {
 			return resp, err
 		}
 		// Cut off from above: this office's copy is the best answer.
+		local = true
 	}
-	return &yizhanv1.CaseResponse{Case: s.present(c, p)}, nil
+	return &yizhanv1.CaseResponse{Case: s.present(c, p), LocalCopy: local}, nil
 }
 
 // staleMirror reports whether this node's copy of a case may be behind:
@@ -258,7 +272,15 @@ func (s *caseService) staleMirror(c *yizhanv1.Case) bool {
 	return c.GetOwnerOffice() != s.n.office.Code() && !s.n.office.IsCounty()
 }
 
-// forwardUp asks the offices above for a case this node does not hold.
+// unreachable reports whether a forwarded read found no office above
+// that answered in time.
+func unreachable(err error) bool {
+	c := status.Code(err)
+	return err != nil && (c == codes.Unavailable || c == codes.DeadlineExceeded)
+}
+
+// forwardUp asks the offices above for a case this node does not hold
+// (a read: a node that does not answer in time is passed over).
 func forwardUp[Resp proto.Message](ctx context.Context, s *caseService, number string,
 	call func(ctx context.Context, c yizhanv1.CaseServiceClient) (Resp, error)) (Resp, error) {
 	var zero Resp
@@ -266,7 +288,7 @@ func forwardUp[Resp proto.Message](ctx context.Context, s *caseService, number s
 		return zero, errNoCase
 	}
 	var resp Resp
-	err := s.n.office.ForwardUp(ctx, func(ctx context.Context, conn *grpc.ClientConn) error {
+	err := s.n.office.ReadUp(ctx, func(ctx context.Context, conn *grpc.ClientConn) error {
 		var err error
 		resp, err = call(passClientAddr(ctx), yizhanv1.NewCaseServiceClient(conn))
 		return err
@@ -285,10 +307,13 @@ func (s *caseService) ListCaseEvents(ctx context.Context, req *yizhanv1.ListCase
 	if !found {
 		return forwardUp(ctx, s, req.GetNumber(), up)
 	}
+	local := false
 	if s.staleMirror(c) {
-		if resp, err := forwardUp(ctx, s, req.GetNumber(), up); status.Code(err) != codes.Unavailable {
+		resp, err := forwardUp(ctx, s, req.GetNumber(), up)
+		if !unreachable(err) {
 			return resp, err
 		}
+		local = true
 	}
 	events := s.n.office.Cases().Events(c.GetNumber())
 	valid := s.verify(c.GetNumber(), events) == nil
@@ -304,7 +329,7 @@ func (s *caseService) ListCaseEvents(ctx context.Context, req *yizhanv1.ListCase
 		}
 		out = append(out, e)
 	}
-	return &yizhanv1.ListCaseEventsResponse{Events: out, ChainValid: valid}, nil
+	return &yizhanv1.ListCaseEventsResponse{Events: out, ChainValid: valid, LocalCopy: local}, nil
 }
 
 // verify checks a case's hash chain and every event's signature.
@@ -426,6 +451,8 @@ var actionRPCs = map[casework.Action]func(yizhanv1.CaseServiceClient, context.Co
 	casework.ActionGiveOpinion:       yizhanv1.CaseServiceClient.GiveOpinion,
 	casework.ActionRate:              yizhanv1.CaseServiceClient.Rate,
 	casework.ActionComplain:          yizhanv1.CaseServiceClient.Complain,
+	casework.ActionPrecheck:          yizhanv1.CaseServiceClient.Precheck,
+	casework.ActionRejectPrecheck:    yizhanv1.CaseServiceClient.RejectPrecheck,
 }
 
 // act runs one staff (or citizen) action on a case this office owns. The

@@ -36,7 +36,15 @@ type caseFed struct {
 
 func newCaseFed(t testing.TB, countySize int) *caseFed {
 	t.Helper()
+	return newTunedCaseFed(t, countySize, nil)
+}
+
+// newTunedCaseFed is newCaseFed with tune applied to each node's
+// configuration.
+func newTunedCaseFed(t testing.TB, countySize int, tune func(name string, c *node.Config)) *caseFed {
+	t.Helper()
 	f := newFed(t)
+	f.tune = tune
 	f.startCounty(countySize)
 	admin := dial(t, f.countyLeader()).login("admin", password)
 	f.startTree(admin)

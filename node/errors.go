@@ -45,6 +45,8 @@ func toStatus(err error) error {
 	case errors.Is(err, federation.ErrNotLeader), errors.Is(err, federation.ErrNoLeader),
 		errors.Is(err, federation.ErrNotCounty), errors.Is(err, federation.ErrTooManyHops):
 		return status.Error(codes.Unavailable, err.Error())
+	case errors.Is(err, federation.ErrTooLarge):
+		return status.Error(codes.InvalidArgument, err.Error())
 	case errors.Is(err, federation.ErrOutcomeUnknown):
 		return status.Error(codes.Unavailable, err.Error()+": look before retrying")
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):

@@ -34,14 +34,76 @@ const (
 )
 
 // link is a network link that a test can cut: while cut, dials fail and
-// every connection made through it is closed.
+// every connection made through it is closed. It can also hang the way to
+// one address: connections to it stay open and take what is written, but
+// nothing comes back (a stopped process, a black-holed route).
 type link struct {
 	mu    sync.Mutex // guards the fields below
 	cut   bool
 	conns map[net.Conn]struct{}
+	hung  map[string]bool
 }
 
-func newLink() *link { return &link{conns: map[net.Conn]struct{}{}} }
+func newLink() *link { return &link{conns: map[net.Conn]struct{}{}, hung: map[string]bool{}} }
+
+// Hang stops everything coming back from addr, on connections old and new.
+func (l *link) Hang(addr string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.hung[addr] = true
+}
+
+// Unhang lets what addr sent (and sends) through again.
+func (l *link) Unhang(addr string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.hung, addr)
+}
+
+func (l *link) isHung(addr string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.hung[addr]
+}
+
+// hangable is a connection whose reads wait while its link hangs its
+// address.
+type hangable struct {
+	net.Conn
+	l      *link
+	addr   string
+	closed chan struct{}
+	once   sync.Once
+}
+
+func (c *hangable) Read(p []byte) (int, error) {
+	if err := c.waitWhileHung(); err != nil {
+		return 0, err
+	}
+	n, err := c.Conn.Read(p)
+	// What arrives while hung is held back too, also for a read that
+	// began before.
+	if werr := c.waitWhileHung(); werr != nil {
+		return 0, werr
+	}
+	return n, err
+}
+
+func (c *hangable) waitWhileHung() error {
+	for c.l.isHung(c.addr) {
+		select {
+		case <-c.closed:
+			return net.ErrClosed
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	return nil
+}
+
+func (c *hangable) Close() error {
+	c.once.Do(func() { close(c.closed) })
+	return c.Conn.Close()
+}
 
 func (l *link) Dial(ctx context.Context, addr string) (net.Conn, error) {
 	l.mu.Lock()
@@ -61,8 +123,9 @@ func (l *link) Dial(ctx context.Context, addr string) (net.Conn, error) {
 		c.Close()
 		return nil, errors.New("link cut")
 	}
-	l.conns[c] = struct{}{}
-	return c, nil
+	hc := &hangable{Conn: c, l: l, addr: addr, closed: make(chan struct{})}
+	l.conns[hc] = struct{}{}
+	return hc, nil
 }
 
 func (l *link) Cut() {
@@ -92,6 +155,8 @@ type fed struct {
 	links map[string]*link
 	// retention is the registry changelog length every node keeps.
 	retention int
+	// tune, when set, changes each node's configuration as it starts.
+	tune func(name string, c *node.Config)
 }
 
 func newFed(t testing.TB) *fed {
@@ -146,6 +211,9 @@ func (f *fed) start(name, office string, mod func(*node.Config)) *node.Node {
 	}
 	if mod != nil {
 		mod(&cfg)
+	}
+	if f.tune != nil {
+		f.tune(name, &cfg)
 	}
 	f.links[name] = l
 	return f.run(name, cfg)

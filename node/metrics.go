@@ -63,6 +63,29 @@ func newMetrics(n *Node) *metrics {
 	gauge("yizhan_registry_stale_seconds", "Seconds since this node's registry was last known in sync (-1: never).", func() float64 {
 		return n.office.StaleSeconds(time.Now())
 	})
+	book := n.office.Cases()
+	gauge("yizhan_case_outbox_entries", "Case messages waiting for a receipt from the next office.", func() float64 {
+		return float64(book.OutboxLen())
+	})
+	gauge("yizhan_case_quarantined_messages", "Case messages set aside as undeliverable (an alarm: look at /v1/registry/status).", func() float64 {
+		return float64(len(book.Quarantined()))
+	})
+	gauge("yizhan_case_delivery_failing_offices", "Offices this node's case mail is failing to reach now.", func() float64 {
+		return float64(len(n.office.DeliveryErrors()))
+	})
+	gauge("yizhan_registry_feed_failing", "1 when the last attempt at the registry feed failed and none has worked since.", func() float64 {
+		f := n.office.Feed()
+		if f.LastError != "" && f.LastErrorAt.After(f.LastContact) {
+			return 1
+		}
+		return 0
+	})
+	gauge("yizhan_caught_up", "1 once this node has applied what its office had committed when it started.", func() float64 {
+		if ok, _ := n.office.CaughtUp(); ok {
+			return 1
+		}
+		return 0
+	})
 	m.refusedHTTP = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "yizhan_http_refused_total", Help: "HTTP requests refused before they were handled, by reason: anonymous_limit (429), body_too_large (413), body_timeout (408).",
 		ConstLabels: labels,

@@ -74,8 +74,16 @@ type Config struct {
 	Timing             federation.Timing // zero: federation.DefaultTiming()
 	ChangelogRetention int               // registry changelog entries kept (0: default)
 	FeedHeartbeat      time.Duration
-	SmallBadger        bool // tune badger for many nodes in one process
-	TokenTTL           time.Duration
+	// Mail and feed tuning (zero: the federation's defaults): the largest
+	// case message sent, how long a refused one is retried before it is
+	// set aside, how long a silent feed source is waited for, and one
+	// attempt of a read forwarded up the tree.
+	MaxCaseMessageBytes   int
+	QuarantineAfter       time.Duration
+	FeedIdleTimeout       time.Duration
+	ForwardAttemptTimeout time.Duration
+	SmallBadger           bool // tune badger for many nodes in one process
+	TokenTTL              time.Duration
 	// MaxTokenTTL is the longest token lifetime this node accepts,
 	// whoever signed it (0: auth.DefaultMaxTokenTTL). TokenTTL may not
 	// exceed it.
@@ -196,6 +204,8 @@ func New(cfg Config) (_ *Node, err error) {
 		Join: cfg.Join, Upstream: cfg.Upstream,
 		Bundle: cfg.TLS, Issuer: n.issuer, Group: group, FSM: n.fsm, Peers: n.peers,
 		Logger: n.log, FeedHeartbeat: cfg.FeedHeartbeat,
+		MaxCaseMessageBytes: cfg.MaxCaseMessageBytes, QuarantineAfter: cfg.QuarantineAfter,
+		FeedIdleTimeout: cfg.FeedIdleTimeout, ForwardAttemptTimeout: cfg.ForwardAttemptTimeout,
 	})
 	n.authn = &auth.Authenticator{
 		Staff: staffDirectory{reg},
@@ -215,10 +225,10 @@ func New(cfg Config) (_ *Node, err error) {
 	regSvc := &registryService{n: n}
 	authSvc := &authService{n: n}
 	clusterSvc := &clusterService{n: n}
-	caseSvc := &caseService{n: n}
+	caseSvc := &caseService{n: n, filings: newFilingLimiter(n.now)}
 
-	n.peerServer = grpc.NewServer(grpc.Creds(netlimit.Credentials(credentials.NewTLS(cfg.TLS.ServerConfig()), n.peerLimit)),
-		grpc.ConnectionTimeout(peerHandshakeTimeout), grpc.ChainUnaryInterceptor(n.metrics.unaryInterceptor))
+	n.peerServer = grpc.NewServer(append(federation.PeerServerOptions(), grpc.Creds(netlimit.Credentials(credentials.NewTLS(cfg.TLS.ServerConfig()), n.peerLimit)),
+		grpc.ConnectionTimeout(peerHandshakeTimeout), grpc.ChainUnaryInterceptor(n.metrics.unaryInterceptor))...)
 	peerv1.RegisterPeerServer(n.peerServer, federation.NewPeerServer(n.office))
 	// Forwarded client requests arrive here too; they carry the client's
 	// own bearer token, which is checked as if the client had come itself.
@@ -371,7 +381,8 @@ func (n *Node) Registry() *registry.Registry { return n.office.Registry() }
 // Name is the node's name.
 func (n *Node) Name() string { return n.cfg.Name }
 
-// Ready reports whether the node serves: its office has a leader and its
+// Ready reports whether the node serves: its office has a leader, the
+// node has applied what its office had committed when it started, and its
 // registry holds its own office.
 func (n *Node) Ready() bool { return n.ready.Load() }
 
@@ -382,7 +393,13 @@ func (n *Node) checkReady() (bool, string) {
 	if _, id := n.office.Group().Leader(); id == "" {
 		return false, "office has no raft leader"
 	}
+	if ok, why := n.office.CaughtUp(); !ok {
+		return false, why
+	}
 	if _, err := n.office.Registry().Office(n.cfg.Office); err != nil {
+		if f := n.office.Feed(); f.LastError != "" && n.office.UpstreamIndex() == 0 {
+			return false, "registry does not hold this office yet: no upstream reachable: " + f.LastError
+		}
 		return false, "registry does not hold this office yet"
 	}
 	if n.cfg.BootstrapAdminPassword != "" {
@@ -494,6 +511,21 @@ func (n *Node) registryStatus() *yizhanv1.RegistryStatus {
 		if !f.LastContact.IsZero() {
 			st.LastContact = timestampOf(f.LastContact)
 		}
+		st.FeedError = f.LastError
+		if !f.LastErrorAt.IsZero() {
+			st.FeedErrorAt = timestampOf(f.LastErrorAt)
+		}
+	}
+	book := o.Cases()
+	st.OutboxEntries = uint32(book.OutboxLen())
+	for _, q := range book.Quarantined() {
+		st.Quarantined = append(st.Quarantined, &yizhanv1.QuarantinedMessage{
+			DestOffice: q.GetEntry().GetDestOffice(), CaseNumber: q.GetEntry().GetCaseNumber(),
+			UptoSeq: q.GetEntry().GetUptoSeq(), Reason: q.GetReason(), At: timestampOf(time.Unix(0, q.GetAtUnixNano())),
+		})
+	}
+	for _, e := range o.DeliveryErrors() {
+		st.DeliveryErrors = append(st.DeliveryErrors, &yizhanv1.DeliveryError{DestOffice: e.Dest, Error: e.Err, At: timestampOf(e.At)})
 	}
 	return st
 }

@@ -277,9 +277,18 @@ func TestBrowser(t *testing.T) {
 		citizen.clickNav("p.submit button.primary")
 		citizen.see("申请已提交")
 		citizen.see("尚缺材料")
+		citizen.see("预审")
 		number, code := citizen.text("#case-number"), citizen.text("#query-code")
 		t.Logf("case %s, query code %s", number, code)
 		citizen.shot("case-filed.png", false)
+
+		// An online filing waits at 东村 for its pre-check: the agent
+		// there takes it up, and only then does it travel on.
+		agent := person(t, villageURL)
+		agent.signIn("dongcun", demo.AdminPassword)
+		agent.waitSee("/cases/"+number, "预审通过", 30*time.Second)
+		agent.act("precheck")
+		agent.see("已通过预审")
 
 		// The county clerk finds it in the queue and sends the one-time
 		// correction notice, then prints it.
@@ -345,8 +354,6 @@ func TestBrowser(t *testing.T) {
 		clerk.see("已制证")
 
 		// Back at 东村 the agent delivers it; the case closes.
-		agent := person(t, villageURL)
-		agent.signIn("dongcun", demo.AdminPassword)
 		agent.waitSee("/cases/"+number, "送达", 30*time.Second)
 		agent.act("deliver")
 		agent.see("已送达")

@@ -33,6 +33,20 @@ var caseStateNames = map[yizhanv1.CaseState]string{
 	yizhanv1.CaseState_CASE_STATE_CLOSED:               "已办结",
 	yizhanv1.CaseState_CASE_STATE_REFUSED:              "不予受理",
 	yizhanv1.CaseState_CASE_STATE_WITHDRAWN:            "已撤回",
+	yizhanv1.CaseState_CASE_STATE_PRECHECK:             "预审中",
+	yizhanv1.CaseState_CASE_STATE_PRECHECK_REJECTED:    "预审未通过",
+}
+
+// queueStates are the states the queue filters by, in the order of a
+// case's life.
+var queueStates = []yizhanv1.CaseState{
+	yizhanv1.CaseState_CASE_STATE_PRECHECK,
+	yizhanv1.CaseState_CASE_STATE_FILED, yizhanv1.CaseState_CASE_STATE_CORRECTION_REQUESTED,
+	yizhanv1.CaseState_CASE_STATE_ACCEPTED, yizhanv1.CaseState_CASE_STATE_REVIEWED,
+	yizhanv1.CaseState_CASE_STATE_APPROVED, yizhanv1.CaseState_CASE_STATE_DENIED,
+	yizhanv1.CaseState_CASE_STATE_CERTIFIED, yizhanv1.CaseState_CASE_STATE_DELIVERED,
+	yizhanv1.CaseState_CASE_STATE_CLOSED, yizhanv1.CaseState_CASE_STATE_REFUSED,
+	yizhanv1.CaseState_CASE_STATE_WITHDRAWN, yizhanv1.CaseState_CASE_STATE_PRECHECK_REJECTED,
 }
 
 // caseAction is one action staff can take on a case.
@@ -54,6 +68,14 @@ var (
 // caseActions are the actions, with the roles that may ask for them (a
 // hint for which forms to show: the API decides).
 var caseActions = map[string]caseAction{
+	"precheck": {Name: "precheck", Label: "预审通过", Done: "已通过预审，办件按流程转往受理的办事点。", roles: []yizhanv1.Role{rClerk, rAgent},
+		call: func(c yizhanv1.CaseServiceServer) func(context.Context, *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
+			return c.Precheck
+		}},
+	"rejectPrecheck": {Name: "rejectPrecheck", Label: "预审不通过", Done: "此网上申报未通过预审，已告知申请人原因。", roles: []yizhanv1.Role{rClerk, rAgent},
+		call: func(c yizhanv1.CaseServiceServer) func(context.Context, *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
+			return c.RejectPrecheck
+		}},
 	"accept": {Name: "accept", Label: "受理", Done: "已受理。", roles: []yizhanv1.Role{rClerk, rAgent},
 		call: func(c yizhanv1.CaseServiceServer) func(context.Context, *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
 			return c.Accept
@@ -129,6 +151,8 @@ func nextActions(c *yizhanv1.Case) []string {
 	unpaid := c.GetFeeCents() > 0 && !c.GetFeePaid()
 	var out []string
 	switch c.GetState() {
+	case yizhanv1.CaseState_CASE_STATE_PRECHECK:
+		out = []string{"precheck", "rejectPrecheck"}
 	case yizhanv1.CaseState_CASE_STATE_FILED:
 		out = []string{"accept", "requestCorrection", "refuse", "withdraw"}
 	case yizhanv1.CaseState_CASE_STATE_CORRECTION_REQUESTED:
@@ -234,6 +258,9 @@ type queueData struct {
 	Next    string
 	Yellow  int
 	Red     int
+	// Precheck is set when the queue shows the online filings waiting for
+	// their pre-check: they can be turned down in bulk (spam).
+	Precheck bool
 }
 
 // queuePageSize is the cases on one page of the queue: an office's whole
@@ -254,9 +281,10 @@ func (s *server) queue(rq *request) error {
 	}
 	q := rq.r.URL.Query()
 	d := &queueData{Office: rq.staff().GetOfficeCode(), State: q.Get("state"), Overdue: q.Get("overdue") == "1", All: q.Get("all") == "1"}
-	for st := yizhanv1.CaseState_CASE_STATE_FILED; st <= yizhanv1.CaseState_CASE_STATE_WITHDRAWN; st++ {
+	for _, st := range queueStates {
 		d.States = append(d.States, option{Value: int32(st), Label: caseStateNames[st]})
 	}
+	d.Precheck = d.State == strconv.Itoa(int(yizhanv1.CaseState_CASE_STATE_PRECHECK))
 	state, _ := strconv.Atoi(d.State)
 	resp, err := s.cfg.Cases.ListCases(rq.ctx(), &yizhanv1.ListCasesRequest{
 		State: yizhanv1.CaseState(state), Overdue: d.Overdue, PageSize: queuePageSize, PageToken: q.Get("page"),
@@ -297,7 +325,11 @@ func (s *server) queue(rq *request) error {
 		d.Next = "/cases?" + v.Encode()
 	}
 	title := "办件队列 · " + offices[d.Office]
-	return s.render(rq, http.StatusOK, "queue", &view{Title: title, Section: "cases", Data: d, Flash: flash(rq)})
+	msg := flash(rq)
+	if n := q.Get("rejected"); n != "" {
+		msg = "已驳回 " + n + " 件网上申报（共勾选 " + q.Get("of") + " 件；未驳回的可能已被他人处理）。"
+	}
+	return s.render(rq, http.StatusOK, "queue", &view{Title: title, Section: "cases", Data: d, Flash: msg})
 }
 
 // eventView is one event of a case's timeline.
@@ -671,6 +703,32 @@ func actionField(field string) string {
 		return field
 	}
 	return ""
+}
+
+// rejectPrechecks turns down the online filings ticked on the queue's
+// pre-check view, with one reason.
+func (s *server) rejectPrechecks(rq *request) error {
+	if err := requireStaff(rq); err != nil {
+		return err
+	}
+	f := rq.r.PostForm
+	numbers := f["number"]
+	reason := strings.TrimSpace(f.Get("reason"))
+	back := "/cases?state=" + strconv.Itoa(int(yizhanv1.CaseState_CASE_STATE_PRECHECK))
+	if len(numbers) == 0 || reason == "" {
+		return &pageError{status: http.StatusBadRequest, title: "未办理", msg: "请勾选要驳回的网上申报，并填写驳回理由。"}
+	}
+	resp, err := s.cfg.Cases.RejectPrechecks(rq.ctx(), &yizhanv1.RejectPrechecksRequest{Numbers: numbers, Reason: reason})
+	if err != nil {
+		return err
+	}
+	done := 0
+	for _, r := range resp.GetResults() {
+		if r.GetRejected() {
+			done++
+		}
+	}
+	return rq.redirect(back + "&rejected=" + strconv.Itoa(done) + "&of=" + strconv.Itoa(len(resp.GetResults())))
 }
 
 func (s *server) caseAct(rq *request) error {

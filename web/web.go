@@ -161,6 +161,7 @@ func (s *server) routes() http.Handler {
 		handle("GET /cases/filed/{id}", s.caseFiled)
 		handle("GET /cases/{number}", s.casePage)
 		handle("POST /cases/{number}/act", s.caseAct)
+		handle("POST /cases/rejectPrechecks", s.rejectPrechecks)
 		handle("GET /cases/{number}/print/{doc}", s.casePrint)
 		handle("GET /track", s.trackPage)
 		handle("POST /track", s.track)

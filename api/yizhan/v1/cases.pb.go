@@ -39,6 +39,10 @@ const (
 	CaseState_CASE_STATE_CLOSED               CaseState = 9  // 已办结
 	CaseState_CASE_STATE_REFUSED              CaseState = 10 // 不予受理
 	CaseState_CASE_STATE_WITHDRAWN            CaseState = 11 // 已撤回
+	// 预审中: filed online by the citizen, waiting at the office where it was
+	// filed for staff to check it is a real application before it goes on.
+	CaseState_CASE_STATE_PRECHECK          CaseState = 12
+	CaseState_CASE_STATE_PRECHECK_REJECTED CaseState = 13 // 预审未通过 (spam, nonsense): final, never left the office
 )
 
 // Enum value maps for CaseState.
@@ -56,6 +60,8 @@ var (
 		9:  "CASE_STATE_CLOSED",
 		10: "CASE_STATE_REFUSED",
 		11: "CASE_STATE_WITHDRAWN",
+		12: "CASE_STATE_PRECHECK",
+		13: "CASE_STATE_PRECHECK_REJECTED",
 	}
 	CaseState_value = map[string]int32{
 		"CASE_STATE_UNSPECIFIED":          0,
@@ -70,6 +76,8 @@ var (
 		"CASE_STATE_CLOSED":               9,
 		"CASE_STATE_REFUSED":              10,
 		"CASE_STATE_WITHDRAWN":            11,
+		"CASE_STATE_PRECHECK":             12,
+		"CASE_STATE_PRECHECK_REJECTED":    13,
 	}
 )
 
@@ -127,6 +135,8 @@ const (
 	EventType_EVENT_TYPE_WITHDRAWAL_REQUESTED EventType = 20 // 撤回申请 (asked at an office that does not own the case)
 	EventType_EVENT_TYPE_RATED                EventType = 21 // 好差评: the citizen rates a closed case
 	EventType_EVENT_TYPE_COMPLAINED           EventType = 22 // 投诉: the citizen complains about a case
+	EventType_EVENT_TYPE_PRECHECKED           EventType = 23 // 预审通过: an online filing is taken up; it goes on as FILED
+	EventType_EVENT_TYPE_PRECHECK_REJECTED    EventType = 24 // 预审不通过
 )
 
 // Enum value maps for EventType.
@@ -155,6 +165,8 @@ var (
 		20: "EVENT_TYPE_WITHDRAWAL_REQUESTED",
 		21: "EVENT_TYPE_RATED",
 		22: "EVENT_TYPE_COMPLAINED",
+		23: "EVENT_TYPE_PRECHECKED",
+		24: "EVENT_TYPE_PRECHECK_REJECTED",
 	}
 	EventType_value = map[string]int32{
 		"EVENT_TYPE_UNSPECIFIED":          0,
@@ -180,6 +192,8 @@ var (
 		"EVENT_TYPE_WITHDRAWAL_REQUESTED": 20,
 		"EVENT_TYPE_RATED":                21,
 		"EVENT_TYPE_COMPLAINED":           22,
+		"EVENT_TYPE_PRECHECKED":           23,
+		"EVENT_TYPE_PRECHECK_REJECTED":    24,
 	}
 )
 
@@ -717,8 +731,11 @@ type CaseFiling struct {
 	DepartmentCode     string   `protobuf:"bytes,15,opt,name=department_code,json=departmentCode,proto3" json:"department_code,omitempty"`
 	Online             bool     `protobuf:"varint,16,opt,name=online,proto3" json:"online,omitempty"`                                           // filed by the citizen online
 	QueryCodeKeyId     uint32   `protobuf:"varint,17,opt,name=query_code_key_id,json=queryCodeKeyId,proto3" json:"query_code_key_id,omitempty"` // see query_code_hash
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// The case waits at the office where it was filed for a pre-check
+	// (预审) before it goes on: set for filings the citizen made online.
+	Precheck      bool `protobuf:"varint,18,opt,name=precheck,proto3" json:"precheck,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CaseFiling) Reset() {
@@ -868,6 +885,13 @@ func (x *CaseFiling) GetQueryCodeKeyId() uint32 {
 		return x.QueryCodeKeyId
 	}
 	return 0
+}
+
+func (x *CaseFiling) GetPrecheck() bool {
+	if x != nil {
+		return x.Precheck
+	}
+	return false
 }
 
 // Deadlines are a case's working-day clocks.
@@ -1917,6 +1941,165 @@ func (x *VerifyCaseResponse) GetProblem() string {
 	return ""
 }
 
+// RejectPrechecksRequest names online filings to turn down at the
+// pre-check, with one reason for all.
+type RejectPrechecksRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Numbers       []string               `protobuf:"bytes,1,rep,name=numbers,proto3" json:"numbers,omitempty"` // at most 200
+	Reason        string                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RejectPrechecksRequest) Reset() {
+	*x = RejectPrechecksRequest{}
+	mi := &file_yizhan_v1_cases_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RejectPrechecksRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RejectPrechecksRequest) ProtoMessage() {}
+
+func (x *RejectPrechecksRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_cases_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RejectPrechecksRequest.ProtoReflect.Descriptor instead.
+func (*RejectPrechecksRequest) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_cases_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *RejectPrechecksRequest) GetNumbers() []string {
+	if x != nil {
+		return x.Numbers
+	}
+	return nil
+}
+
+func (x *RejectPrechecksRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// RejectPrechecksResponse answers each number: rejected, or why not.
+type RejectPrechecksResponse struct {
+	state         protoimpl.MessageState            `protogen:"open.v1"`
+	Results       []*RejectPrechecksResponse_Result `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RejectPrechecksResponse) Reset() {
+	*x = RejectPrechecksResponse{}
+	mi := &file_yizhan_v1_cases_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RejectPrechecksResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RejectPrechecksResponse) ProtoMessage() {}
+
+func (x *RejectPrechecksResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_cases_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RejectPrechecksResponse.ProtoReflect.Descriptor instead.
+func (*RejectPrechecksResponse) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_cases_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *RejectPrechecksResponse) GetResults() []*RejectPrechecksResponse_Result {
+	if x != nil {
+		return x.Results
+	}
+	return nil
+}
+
+type RejectPrechecksResponse_Result struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Number        string                 `protobuf:"bytes,1,opt,name=number,proto3" json:"number,omitempty"`
+	Rejected      bool                   `protobuf:"varint,2,opt,name=rejected,proto3" json:"rejected,omitempty"`
+	Error         string                 `protobuf:"bytes,3,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RejectPrechecksResponse_Result) Reset() {
+	*x = RejectPrechecksResponse_Result{}
+	mi := &file_yizhan_v1_cases_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RejectPrechecksResponse_Result) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RejectPrechecksResponse_Result) ProtoMessage() {}
+
+func (x *RejectPrechecksResponse_Result) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_cases_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RejectPrechecksResponse_Result.ProtoReflect.Descriptor instead.
+func (*RejectPrechecksResponse_Result) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_cases_proto_rawDescGZIP(), []int{18, 0}
+}
+
+func (x *RejectPrechecksResponse_Result) GetNumber() string {
+	if x != nil {
+		return x.Number
+	}
+	return ""
+}
+
+func (x *RejectPrechecksResponse_Result) GetRejected() bool {
+	if x != nil {
+		return x.Rejected
+	}
+	return false
+}
+
+func (x *RejectPrechecksResponse_Result) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
 var File_yizhan_v1_cases_proto protoreflect.FileDescriptor
 
 const file_yizhan_v1_cases_proto_rawDesc = "" +
@@ -1964,7 +2147,7 @@ const file_yizhan_v1_cases_proto_rawDesc = "" +
 	"\tsignature\x18\x16 \x01(\fR\tsignature\x12!\n" +
 	"\fsigner_chain\x18\x17 \x03(\fR\vsignerChain\x12-\n" +
 	"\x06filing\x18\x18 \x01(\v2\x15.yizhan.v1.CaseFilingR\x06filing\x12)\n" +
-	"\x06rating\x18\x19 \x01(\x0e2\x11.yizhan.v1.RatingR\x06rating\"\x98\x05\n" +
+	"\x06rating\x18\x19 \x01(\x0e2\x11.yizhan.v1.RatingR\x06rating\"\xb4\x05\n" +
 	"\n" +
 	"CaseFiling\x12\x16\n" +
 	"\x06number\x18\x01 \x01(\tR\x06number\x12\x1b\n" +
@@ -1984,7 +2167,8 @@ const file_yizhan_v1_cases_proto_rawDesc = "" +
 	"\x13co_department_codes\x18\x0e \x03(\tR\x11coDepartmentCodes\x12'\n" +
 	"\x0fdepartment_code\x18\x0f \x01(\tR\x0edepartmentCode\x12\x16\n" +
 	"\x06online\x18\x10 \x01(\bR\x06online\x12)\n" +
-	"\x11query_code_key_id\x18\x11 \x01(\rR\x0equeryCodeKeyId\"\xa2\x03\n" +
+	"\x11query_code_key_id\x18\x11 \x01(\rR\x0equeryCodeKeyId\x12\x1a\n" +
+	"\bprecheck\x18\x12 \x01(\bR\bprecheck\"\xa2\x03\n" +
 	"\tDeadlines\x12;\n" +
 	"\vaccepted_at\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"acceptedAt\x12?\n" +
@@ -2090,7 +2274,16 @@ const file_yizhan_v1_cases_proto_rawDesc = "" +
 	"\x12VerifyCaseResponse\x12\x14\n" +
 	"\x05valid\x18\x01 \x01(\bR\x05valid\x12\x16\n" +
 	"\x06events\x18\x02 \x01(\rR\x06events\x12\x18\n" +
-	"\aproblem\x18\x03 \x01(\tR\aproblem*\xc1\x02\n" +
+	"\aproblem\x18\x03 \x01(\tR\aproblem\"J\n" +
+	"\x16RejectPrechecksRequest\x12\x18\n" +
+	"\anumbers\x18\x01 \x03(\tR\anumbers\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"\xb2\x01\n" +
+	"\x17RejectPrechecksResponse\x12C\n" +
+	"\aresults\x18\x01 \x03(\v2).yizhan.v1.RejectPrechecksResponse.ResultR\aresults\x1aR\n" +
+	"\x06Result\x12\x16\n" +
+	"\x06number\x18\x01 \x01(\tR\x06number\x12\x1a\n" +
+	"\brejected\x18\x02 \x01(\bR\brejected\x12\x14\n" +
+	"\x05error\x18\x03 \x01(\tR\x05error*\xfc\x02\n" +
 	"\tCaseState\x12\x1a\n" +
 	"\x16CASE_STATE_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10CASE_STATE_FILED\x10\x01\x12#\n" +
@@ -2104,7 +2297,9 @@ const file_yizhan_v1_cases_proto_rawDesc = "" +
 	"\x11CASE_STATE_CLOSED\x10\t\x12\x16\n" +
 	"\x12CASE_STATE_REFUSED\x10\n" +
 	"\x12\x18\n" +
-	"\x14CASE_STATE_WITHDRAWN\x10\v*\xed\x04\n" +
+	"\x14CASE_STATE_WITHDRAWN\x10\v\x12\x17\n" +
+	"\x13CASE_STATE_PRECHECK\x10\f\x12 \n" +
+	"\x1cCASE_STATE_PRECHECK_REJECTED\x10\r*\xaa\x05\n" +
 	"\tEventType\x12\x1a\n" +
 	"\x16EVENT_TYPE_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10EVENT_TYPE_FILED\x10\x01\x12#\n" +
@@ -2129,14 +2324,16 @@ const file_yizhan_v1_cases_proto_rawDesc = "" +
 	"\x18EVENT_TYPE_OPINION_GIVEN\x10\x13\x12#\n" +
 	"\x1fEVENT_TYPE_WITHDRAWAL_REQUESTED\x10\x14\x12\x14\n" +
 	"\x10EVENT_TYPE_RATED\x10\x15\x12\x19\n" +
-	"\x15EVENT_TYPE_COMPLAINED\x10\x16*\xa8\x01\n" +
+	"\x15EVENT_TYPE_COMPLAINED\x10\x16\x12\x19\n" +
+	"\x15EVENT_TYPE_PRECHECKED\x10\x17\x12 \n" +
+	"\x1cEVENT_TYPE_PRECHECK_REJECTED\x10\x18*\xa8\x01\n" +
 	"\x06Rating\x12\x16\n" +
 	"\x12RATING_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15RATING_VERY_SATISFIED\x10\x01\x12\x14\n" +
 	"\x10RATING_SATISFIED\x10\x02\x12\x1e\n" +
 	"\x1aRATING_BASICALLY_SATISFIED\x10\x03\x12\x17\n" +
 	"\x13RATING_DISSATISFIED\x10\x04\x12\x1c\n" +
-	"\x18RATING_VERY_DISSATISFIED\x10\x052\x87\x12\n" +
+	"\x18RATING_VERY_DISSATISFIED\x10\x052\xe9\x14\n" +
 	"\vCaseService\x12U\n" +
 	"\bFileCase\x12\x1a.yizhan.v1.FileCaseRequest\x1a\x17.yizhan.v1.CaseResponse\"\x14\x82\xd3\xe4\x93\x02\x0e:\x01*\"\t/v1/cases\x12Y\n" +
 	"\aGetCase\x12\x19.yizhan.v1.GetCaseRequest\x1a\x17.yizhan.v1.CaseResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/cases/{number}\x12Y\n" +
@@ -2158,7 +2355,10 @@ const file_yizhan_v1_cases_proto_rawDesc = "" +
 	"\aSuspend\x12\x1c.yizhan.v1.CaseActionRequest\x1a\x17.yizhan.v1.CaseResponse\"%\x82\xd3\xe4\x93\x02\x1f:\x01*\"\x1a/v1/cases/{number}:suspend\x12e\n" +
 	"\x06Resume\x12\x1c.yizhan.v1.CaseActionRequest\x1a\x17.yizhan.v1.CaseResponse\"$\x82\xd3\xe4\x93\x02\x1e:\x01*\"\x19/v1/cases/{number}:resume\x12e\n" +
 	"\x06Extend\x12\x1c.yizhan.v1.CaseActionRequest\x1a\x17.yizhan.v1.CaseResponse\"$\x82\xd3\xe4\x93\x02\x1e:\x01*\"\x19/v1/cases/{number}:extend\x12o\n" +
-	"\vGiveOpinion\x12\x1c.yizhan.v1.CaseActionRequest\x1a\x17.yizhan.v1.CaseResponse\")\x82\xd3\xe4\x93\x02#:\x01*\"\x1e/v1/cases/{number}:giveOpinion\x12a\n" +
+	"\vGiveOpinion\x12\x1c.yizhan.v1.CaseActionRequest\x1a\x17.yizhan.v1.CaseResponse\")\x82\xd3\xe4\x93\x02#:\x01*\"\x1e/v1/cases/{number}:giveOpinion\x12i\n" +
+	"\bPrecheck\x12\x1c.yizhan.v1.CaseActionRequest\x1a\x17.yizhan.v1.CaseResponse\"&\x82\xd3\xe4\x93\x02 :\x01*\"\x1b/v1/cases/{number}:precheck\x12u\n" +
+	"\x0eRejectPrecheck\x12\x1c.yizhan.v1.CaseActionRequest\x1a\x17.yizhan.v1.CaseResponse\",\x82\xd3\xe4\x93\x02&:\x01*\"!/v1/cases/{number}:rejectPrecheck\x12~\n" +
+	"\x0fRejectPrechecks\x12!.yizhan.v1.RejectPrechecksRequest\x1a\".yizhan.v1.RejectPrechecksResponse\"$\x82\xd3\xe4\x93\x02\x1e:\x01*\"\x19/v1/cases:rejectPrechecks\x12a\n" +
 	"\x04Rate\x12\x1c.yizhan.v1.CaseActionRequest\x1a\x17.yizhan.v1.CaseResponse\"\"\x82\xd3\xe4\x93\x02\x1c:\x01*\"\x17/v1/cases/{number}:rate\x12i\n" +
 	"\bComplain\x12\x1c.yizhan.v1.CaseActionRequest\x1a\x17.yizhan.v1.CaseResponse\"&\x82\xd3\xe4\x93\x02 :\x01*\"\x1b/v1/cases/{number}:complainB5Z3github.com/yizhan-gov/yizhan/api/yizhan/v1;yizhanv1b\x06proto3"
 
@@ -2175,53 +2375,56 @@ func file_yizhan_v1_cases_proto_rawDescGZIP() []byte {
 }
 
 var file_yizhan_v1_cases_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_yizhan_v1_cases_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_yizhan_v1_cases_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_yizhan_v1_cases_proto_goTypes = []any{
-	(CaseState)(0),                 // 0: yizhan.v1.CaseState
-	(EventType)(0),                 // 1: yizhan.v1.EventType
-	(Rating)(0),                    // 2: yizhan.v1.Rating
-	(*Applicant)(nil),              // 3: yizhan.v1.Applicant
-	(*SubmittedMaterial)(nil),      // 4: yizhan.v1.SubmittedMaterial
-	(*RouteStep)(nil),              // 5: yizhan.v1.RouteStep
-	(*CaseEvent)(nil),              // 6: yizhan.v1.CaseEvent
-	(*CaseFiling)(nil),             // 7: yizhan.v1.CaseFiling
-	(*Deadlines)(nil),              // 8: yizhan.v1.Deadlines
-	(*Case)(nil),                   // 9: yizhan.v1.Case
-	(*FileCaseRequest)(nil),        // 10: yizhan.v1.FileCaseRequest
-	(*CaseResponse)(nil),           // 11: yizhan.v1.CaseResponse
-	(*GetCaseRequest)(nil),         // 12: yizhan.v1.GetCaseRequest
-	(*ListCasesRequest)(nil),       // 13: yizhan.v1.ListCasesRequest
-	(*ListCasesResponse)(nil),      // 14: yizhan.v1.ListCasesResponse
-	(*ListCaseEventsRequest)(nil),  // 15: yizhan.v1.ListCaseEventsRequest
-	(*ListCaseEventsResponse)(nil), // 16: yizhan.v1.ListCaseEventsResponse
-	(*CaseActionRequest)(nil),      // 17: yizhan.v1.CaseActionRequest
-	(*VerifyCaseRequest)(nil),      // 18: yizhan.v1.VerifyCaseRequest
-	(*VerifyCaseResponse)(nil),     // 19: yizhan.v1.VerifyCaseResponse
-	(Right)(0),                     // 20: yizhan.v1.Right
-	(*timestamppb.Timestamp)(nil),  // 21: google.protobuf.Timestamp
-	(CaseKind)(0),                  // 22: yizhan.v1.CaseKind
+	(CaseState)(0),                         // 0: yizhan.v1.CaseState
+	(EventType)(0),                         // 1: yizhan.v1.EventType
+	(Rating)(0),                            // 2: yizhan.v1.Rating
+	(*Applicant)(nil),                      // 3: yizhan.v1.Applicant
+	(*SubmittedMaterial)(nil),              // 4: yizhan.v1.SubmittedMaterial
+	(*RouteStep)(nil),                      // 5: yizhan.v1.RouteStep
+	(*CaseEvent)(nil),                      // 6: yizhan.v1.CaseEvent
+	(*CaseFiling)(nil),                     // 7: yizhan.v1.CaseFiling
+	(*Deadlines)(nil),                      // 8: yizhan.v1.Deadlines
+	(*Case)(nil),                           // 9: yizhan.v1.Case
+	(*FileCaseRequest)(nil),                // 10: yizhan.v1.FileCaseRequest
+	(*CaseResponse)(nil),                   // 11: yizhan.v1.CaseResponse
+	(*GetCaseRequest)(nil),                 // 12: yizhan.v1.GetCaseRequest
+	(*ListCasesRequest)(nil),               // 13: yizhan.v1.ListCasesRequest
+	(*ListCasesResponse)(nil),              // 14: yizhan.v1.ListCasesResponse
+	(*ListCaseEventsRequest)(nil),          // 15: yizhan.v1.ListCaseEventsRequest
+	(*ListCaseEventsResponse)(nil),         // 16: yizhan.v1.ListCaseEventsResponse
+	(*CaseActionRequest)(nil),              // 17: yizhan.v1.CaseActionRequest
+	(*VerifyCaseRequest)(nil),              // 18: yizhan.v1.VerifyCaseRequest
+	(*VerifyCaseResponse)(nil),             // 19: yizhan.v1.VerifyCaseResponse
+	(*RejectPrechecksRequest)(nil),         // 20: yizhan.v1.RejectPrechecksRequest
+	(*RejectPrechecksResponse)(nil),        // 21: yizhan.v1.RejectPrechecksResponse
+	(*RejectPrechecksResponse_Result)(nil), // 22: yizhan.v1.RejectPrechecksResponse.Result
+	(Right)(0),                             // 23: yizhan.v1.Right
+	(*timestamppb.Timestamp)(nil),          // 24: google.protobuf.Timestamp
+	(CaseKind)(0),                          // 25: yizhan.v1.CaseKind
 }
 var file_yizhan_v1_cases_proto_depIdxs = []int32{
-	20, // 0: yizhan.v1.RouteStep.right:type_name -> yizhan.v1.Right
+	23, // 0: yizhan.v1.RouteStep.right:type_name -> yizhan.v1.Right
 	1,  // 1: yizhan.v1.CaseEvent.type:type_name -> yizhan.v1.EventType
-	21, // 2: yizhan.v1.CaseEvent.at:type_name -> google.protobuf.Timestamp
+	24, // 2: yizhan.v1.CaseEvent.at:type_name -> google.protobuf.Timestamp
 	4,  // 3: yizhan.v1.CaseEvent.materials:type_name -> yizhan.v1.SubmittedMaterial
 	7,  // 4: yizhan.v1.CaseEvent.filing:type_name -> yizhan.v1.CaseFiling
 	2,  // 5: yizhan.v1.CaseEvent.rating:type_name -> yizhan.v1.Rating
-	22, // 6: yizhan.v1.CaseFiling.case_kind:type_name -> yizhan.v1.CaseKind
+	25, // 6: yizhan.v1.CaseFiling.case_kind:type_name -> yizhan.v1.CaseKind
 	5,  // 7: yizhan.v1.CaseFiling.route:type_name -> yizhan.v1.RouteStep
 	3,  // 8: yizhan.v1.CaseFiling.applicant:type_name -> yizhan.v1.Applicant
-	21, // 9: yizhan.v1.Deadlines.accepted_at:type_name -> google.protobuf.Timestamp
-	21, // 10: yizhan.v1.Deadlines.statutory_due:type_name -> google.protobuf.Timestamp
-	21, // 11: yizhan.v1.Deadlines.promised_due:type_name -> google.protobuf.Timestamp
-	22, // 12: yizhan.v1.Case.case_kind:type_name -> yizhan.v1.CaseKind
+	24, // 9: yizhan.v1.Deadlines.accepted_at:type_name -> google.protobuf.Timestamp
+	24, // 10: yizhan.v1.Deadlines.statutory_due:type_name -> google.protobuf.Timestamp
+	24, // 11: yizhan.v1.Deadlines.promised_due:type_name -> google.protobuf.Timestamp
+	25, // 12: yizhan.v1.Case.case_kind:type_name -> yizhan.v1.CaseKind
 	0,  // 13: yizhan.v1.Case.state:type_name -> yizhan.v1.CaseState
 	3,  // 14: yizhan.v1.Case.applicant:type_name -> yizhan.v1.Applicant
 	4,  // 15: yizhan.v1.Case.materials:type_name -> yizhan.v1.SubmittedMaterial
 	5,  // 16: yizhan.v1.Case.route:type_name -> yizhan.v1.RouteStep
 	8,  // 17: yizhan.v1.Case.deadlines:type_name -> yizhan.v1.Deadlines
-	21, // 18: yizhan.v1.Case.filed_at:type_name -> google.protobuf.Timestamp
-	21, // 19: yizhan.v1.Case.updated_at:type_name -> google.protobuf.Timestamp
+	24, // 18: yizhan.v1.Case.filed_at:type_name -> google.protobuf.Timestamp
+	24, // 19: yizhan.v1.Case.updated_at:type_name -> google.protobuf.Timestamp
 	2,  // 20: yizhan.v1.Case.rating:type_name -> yizhan.v1.Rating
 	3,  // 21: yizhan.v1.FileCaseRequest.applicant:type_name -> yizhan.v1.Applicant
 	4,  // 22: yizhan.v1.FileCaseRequest.materials:type_name -> yizhan.v1.SubmittedMaterial
@@ -2231,55 +2434,62 @@ var file_yizhan_v1_cases_proto_depIdxs = []int32{
 	6,  // 26: yizhan.v1.ListCaseEventsResponse.events:type_name -> yizhan.v1.CaseEvent
 	4,  // 27: yizhan.v1.CaseActionRequest.materials:type_name -> yizhan.v1.SubmittedMaterial
 	2,  // 28: yizhan.v1.CaseActionRequest.rating:type_name -> yizhan.v1.Rating
-	10, // 29: yizhan.v1.CaseService.FileCase:input_type -> yizhan.v1.FileCaseRequest
-	12, // 30: yizhan.v1.CaseService.GetCase:input_type -> yizhan.v1.GetCaseRequest
-	13, // 31: yizhan.v1.CaseService.ListCases:input_type -> yizhan.v1.ListCasesRequest
-	15, // 32: yizhan.v1.CaseService.ListCaseEvents:input_type -> yizhan.v1.ListCaseEventsRequest
-	18, // 33: yizhan.v1.CaseService.VerifyCase:input_type -> yizhan.v1.VerifyCaseRequest
-	17, // 34: yizhan.v1.CaseService.Accept:input_type -> yizhan.v1.CaseActionRequest
-	17, // 35: yizhan.v1.CaseService.RequestCorrection:input_type -> yizhan.v1.CaseActionRequest
-	17, // 36: yizhan.v1.CaseService.Resubmit:input_type -> yizhan.v1.CaseActionRequest
-	17, // 37: yizhan.v1.CaseService.Refuse:input_type -> yizhan.v1.CaseActionRequest
-	17, // 38: yizhan.v1.CaseService.Review:input_type -> yizhan.v1.CaseActionRequest
-	17, // 39: yizhan.v1.CaseService.Decide:input_type -> yizhan.v1.CaseActionRequest
-	17, // 40: yizhan.v1.CaseService.Certify:input_type -> yizhan.v1.CaseActionRequest
-	17, // 41: yizhan.v1.CaseService.AssessFee:input_type -> yizhan.v1.CaseActionRequest
-	17, // 42: yizhan.v1.CaseService.Pay:input_type -> yizhan.v1.CaseActionRequest
-	17, // 43: yizhan.v1.CaseService.Deliver:input_type -> yizhan.v1.CaseActionRequest
-	17, // 44: yizhan.v1.CaseService.Withdraw:input_type -> yizhan.v1.CaseActionRequest
-	17, // 45: yizhan.v1.CaseService.Suspend:input_type -> yizhan.v1.CaseActionRequest
-	17, // 46: yizhan.v1.CaseService.Resume:input_type -> yizhan.v1.CaseActionRequest
-	17, // 47: yizhan.v1.CaseService.Extend:input_type -> yizhan.v1.CaseActionRequest
-	17, // 48: yizhan.v1.CaseService.GiveOpinion:input_type -> yizhan.v1.CaseActionRequest
-	17, // 49: yizhan.v1.CaseService.Rate:input_type -> yizhan.v1.CaseActionRequest
-	17, // 50: yizhan.v1.CaseService.Complain:input_type -> yizhan.v1.CaseActionRequest
-	11, // 51: yizhan.v1.CaseService.FileCase:output_type -> yizhan.v1.CaseResponse
-	11, // 52: yizhan.v1.CaseService.GetCase:output_type -> yizhan.v1.CaseResponse
-	14, // 53: yizhan.v1.CaseService.ListCases:output_type -> yizhan.v1.ListCasesResponse
-	16, // 54: yizhan.v1.CaseService.ListCaseEvents:output_type -> yizhan.v1.ListCaseEventsResponse
-	19, // 55: yizhan.v1.CaseService.VerifyCase:output_type -> yizhan.v1.VerifyCaseResponse
-	11, // 56: yizhan.v1.CaseService.Accept:output_type -> yizhan.v1.CaseResponse
-	11, // 57: yizhan.v1.CaseService.RequestCorrection:output_type -> yizhan.v1.CaseResponse
-	11, // 58: yizhan.v1.CaseService.Resubmit:output_type -> yizhan.v1.CaseResponse
-	11, // 59: yizhan.v1.CaseService.Refuse:output_type -> yizhan.v1.CaseResponse
-	11, // 60: yizhan.v1.CaseService.Review:output_type -> yizhan.v1.CaseResponse
-	11, // 61: yizhan.v1.CaseService.Decide:output_type -> yizhan.v1.CaseResponse
-	11, // 62: yizhan.v1.CaseService.Certify:output_type -> yizhan.v1.CaseResponse
-	11, // 63: yizhan.v1.CaseService.AssessFee:output_type -> yizhan.v1.CaseResponse
-	11, // 64: yizhan.v1.CaseService.Pay:output_type -> yizhan.v1.CaseResponse
-	11, // 65: yizhan.v1.CaseService.Deliver:output_type -> yizhan.v1.CaseResponse
-	11, // 66: yizhan.v1.CaseService.Withdraw:output_type -> yizhan.v1.CaseResponse
-	11, // 67: yizhan.v1.CaseService.Suspend:output_type -> yizhan.v1.CaseResponse
-	11, // 68: yizhan.v1.CaseService.Resume:output_type -> yizhan.v1.CaseResponse
-	11, // 69: yizhan.v1.CaseService.Extend:output_type -> yizhan.v1.CaseResponse
-	11, // 70: yizhan.v1.CaseService.GiveOpinion:output_type -> yizhan.v1.CaseResponse
-	11, // 71: yizhan.v1.CaseService.Rate:output_type -> yizhan.v1.CaseResponse
-	11, // 72: yizhan.v1.CaseService.Complain:output_type -> yizhan.v1.CaseResponse
-	51, // [51:73] is the sub-list for method output_type
-	29, // [29:51] is the sub-list for method input_type
-	29, // [29:29] is the sub-list for extension type_name
-	29, // [29:29] is the sub-list for extension extendee
-	0,  // [0:29] is the sub-list for field type_name
+	22, // 29: yizhan.v1.RejectPrechecksResponse.results:type_name -> yizhan.v1.RejectPrechecksResponse.Result
+	10, // 30: yizhan.v1.CaseService.FileCase:input_type -> yizhan.v1.FileCaseRequest
+	12, // 31: yizhan.v1.CaseService.GetCase:input_type -> yizhan.v1.GetCaseRequest
+	13, // 32: yizhan.v1.CaseService.ListCases:input_type -> yizhan.v1.ListCasesRequest
+	15, // 33: yizhan.v1.CaseService.ListCaseEvents:input_type -> yizhan.v1.ListCaseEventsRequest
+	18, // 34: yizhan.v1.CaseService.VerifyCase:input_type -> yizhan.v1.VerifyCaseRequest
+	17, // 35: yizhan.v1.CaseService.Accept:input_type -> yizhan.v1.CaseActionRequest
+	17, // 36: yizhan.v1.CaseService.RequestCorrection:input_type -> yizhan.v1.CaseActionRequest
+	17, // 37: yizhan.v1.CaseService.Resubmit:input_type -> yizhan.v1.CaseActionRequest
+	17, // 38: yizhan.v1.CaseService.Refuse:input_type -> yizhan.v1.CaseActionRequest
+	17, // 39: yizhan.v1.CaseService.Review:input_type -> yizhan.v1.CaseActionRequest
+	17, // 40: yizhan.v1.CaseService.Decide:input_type -> yizhan.v1.CaseActionRequest
+	17, // 41: yizhan.v1.CaseService.Certify:input_type -> yizhan.v1.CaseActionRequest
+	17, // 42: yizhan.v1.CaseService.AssessFee:input_type -> yizhan.v1.CaseActionRequest
+	17, // 43: yizhan.v1.CaseService.Pay:input_type -> yizhan.v1.CaseActionRequest
+	17, // 44: yizhan.v1.CaseService.Deliver:input_type -> yizhan.v1.CaseActionRequest
+	17, // 45: yizhan.v1.CaseService.Withdraw:input_type -> yizhan.v1.CaseActionRequest
+	17, // 46: yizhan.v1.CaseService.Suspend:input_type -> yizhan.v1.CaseActionRequest
+	17, // 47: yizhan.v1.CaseService.Resume:input_type -> yizhan.v1.CaseActionRequest
+	17, // 48: yizhan.v1.CaseService.Extend:input_type -> yizhan.v1.CaseActionRequest
+	17, // 49: yizhan.v1.CaseService.GiveOpinion:input_type -> yizhan.v1.CaseActionRequest
+	17, // 50: yizhan.v1.CaseService.Precheck:input_type -> yizhan.v1.CaseActionRequest
+	17, // 51: yizhan.v1.CaseService.RejectPrecheck:input_type -> yizhan.v1.CaseActionRequest
+	20, // 52: yizhan.v1.CaseService.RejectPrechecks:input_type -> yizhan.v1.RejectPrechecksRequest
+	17, // 53: yizhan.v1.CaseService.Rate:input_type -> yizhan.v1.CaseActionRequest
+	17, // 54: yizhan.v1.CaseService.Complain:input_type -> yizhan.v1.CaseActionRequest
+	11, // 55: yizhan.v1.CaseService.FileCase:output_type -> yizhan.v1.CaseResponse
+	11, // 56: yizhan.v1.CaseService.GetCase:output_type -> yizhan.v1.CaseResponse
+	14, // 57: yizhan.v1.CaseService.ListCases:output_type -> yizhan.v1.ListCasesResponse
+	16, // 58: yizhan.v1.CaseService.ListCaseEvents:output_type -> yizhan.v1.ListCaseEventsResponse
+	19, // 59: yizhan.v1.CaseService.VerifyCase:output_type -> yizhan.v1.VerifyCaseResponse
+	11, // 60: yizhan.v1.CaseService.Accept:output_type -> yizhan.v1.CaseResponse
+	11, // 61: yizhan.v1.CaseService.RequestCorrection:output_type -> yizhan.v1.CaseResponse
+	11, // 62: yizhan.v1.CaseService.Resubmit:output_type -> yizhan.v1.CaseResponse
+	11, // 63: yizhan.v1.CaseService.Refuse:output_type -> yizhan.v1.CaseResponse
+	11, // 64: yizhan.v1.CaseService.Review:output_type -> yizhan.v1.CaseResponse
+	11, // 65: yizhan.v1.CaseService.Decide:output_type -> yizhan.v1.CaseResponse
+	11, // 66: yizhan.v1.CaseService.Certify:output_type -> yizhan.v1.CaseResponse
+	11, // 67: yizhan.v1.CaseService.AssessFee:output_type -> yizhan.v1.CaseResponse
+	11, // 68: yizhan.v1.CaseService.Pay:output_type -> yizhan.v1.CaseResponse
+	11, // 69: yizhan.v1.CaseService.Deliver:output_type -> yizhan.v1.CaseResponse
+	11, // 70: yizhan.v1.CaseService.Withdraw:output_type -> yizhan.v1.CaseResponse
+	11, // 71: yizhan.v1.CaseService.Suspend:output_type -> yizhan.v1.CaseResponse
+	11, // 72: yizhan.v1.CaseService.Resume:output_type -> yizhan.v1.CaseResponse
+	11, // 73: yizhan.v1.CaseService.Extend:output_type -> yizhan.v1.CaseResponse
+	11, // 74: yizhan.v1.CaseService.GiveOpinion:output_type -> yizhan.v1.CaseResponse
+	11, // 75: yizhan.v1.CaseService.Precheck:output_type -> yizhan.v1.CaseResponse
+	11, // 76: yizhan.v1.CaseService.RejectPrecheck:output_type -> yizhan.v1.CaseResponse
+	21, // 77: yizhan.v1.CaseService.RejectPrechecks:output_type -> yizhan.v1.RejectPrechecksResponse
+	11, // 78: yizhan.v1.CaseService.Rate:output_type -> yizhan.v1.CaseResponse
+	11, // 79: yizhan.v1.CaseService.Complain:output_type -> yizhan.v1.CaseResponse
+	55, // [55:80] is the sub-list for method output_type
+	30, // [30:55] is the sub-list for method input_type
+	30, // [30:30] is the sub-list for extension type_name
+	30, // [30:30] is the sub-list for extension extendee
+	0,  // [0:30] is the sub-list for field type_name
 }
 
 func init() { file_yizhan_v1_cases_proto_init() }
@@ -2294,7 +2504,7 @@ func file_yizhan_v1_cases_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_yizhan_v1_cases_proto_rawDesc), len(file_yizhan_v1_cases_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   17,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

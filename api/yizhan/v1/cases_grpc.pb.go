@@ -39,6 +39,9 @@ const (
 	CaseService_Resume_FullMethodName            = "/yizhan.v1.CaseService/Resume"
 	CaseService_Extend_FullMethodName            = "/yizhan.v1.CaseService/Extend"
 	CaseService_GiveOpinion_FullMethodName       = "/yizhan.v1.CaseService/GiveOpinion"
+	CaseService_Precheck_FullMethodName          = "/yizhan.v1.CaseService/Precheck"
+	CaseService_RejectPrecheck_FullMethodName    = "/yizhan.v1.CaseService/RejectPrecheck"
+	CaseService_RejectPrechecks_FullMethodName   = "/yizhan.v1.CaseService/RejectPrechecks"
 	CaseService_Rate_FullMethodName              = "/yizhan.v1.CaseService/Rate"
 	CaseService_Complain_FullMethodName          = "/yizhan.v1.CaseService/Complain"
 )
@@ -69,6 +72,14 @@ type CaseServiceClient interface {
 	Resume(ctx context.Context, in *CaseActionRequest, opts ...grpc.CallOption) (*CaseResponse, error)
 	Extend(ctx context.Context, in *CaseActionRequest, opts ...grpc.CallOption) (*CaseResponse, error)
 	GiveOpinion(ctx context.Context, in *CaseActionRequest, opts ...grpc.CallOption) (*CaseResponse, error)
+	// Precheck takes up an online filing (预审通过): staff of the office
+	// where it was filed found it a real application; it goes on as FILED.
+	Precheck(ctx context.Context, in *CaseActionRequest, opts ...grpc.CallOption) (*CaseResponse, error)
+	// RejectPrecheck turns an online filing down at the pre-check (预审不通过),
+	// with the reason; the case ends there.
+	RejectPrecheck(ctx context.Context, in *CaseActionRequest, opts ...grpc.CallOption) (*CaseResponse, error)
+	// RejectPrechecks turns many online filings down at once (spam).
+	RejectPrechecks(ctx context.Context, in *RejectPrechecksRequest, opts ...grpc.CallOption) (*RejectPrechecksResponse, error)
 	// Rate records the citizen's rating (好差评) of a closed case, once.
 	Rate(ctx context.Context, in *CaseActionRequest, opts ...grpc.CallOption) (*CaseResponse, error)
 	// Complain records a citizen's complaint (投诉) about a case.
@@ -283,6 +294,36 @@ func (c *caseServiceClient) GiveOpinion(ctx context.Context, in *CaseActionReque
 	return out, nil
 }
 
+func (c *caseServiceClient) Precheck(ctx context.Context, in *CaseActionRequest, opts ...grpc.CallOption) (*CaseResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CaseResponse)
+	err := c.cc.Invoke(ctx, CaseService_Precheck_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *caseServiceClient) RejectPrecheck(ctx context.Context, in *CaseActionRequest, opts ...grpc.CallOption) (*CaseResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CaseResponse)
+	err := c.cc.Invoke(ctx, CaseService_RejectPrecheck_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *caseServiceClient) RejectPrechecks(ctx context.Context, in *RejectPrechecksRequest, opts ...grpc.CallOption) (*RejectPrechecksResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RejectPrechecksResponse)
+	err := c.cc.Invoke(ctx, CaseService_RejectPrechecks_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *caseServiceClient) Rate(ctx context.Context, in *CaseActionRequest, opts ...grpc.CallOption) (*CaseResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(CaseResponse)
@@ -329,6 +370,14 @@ type CaseServiceServer interface {
 	Resume(context.Context, *CaseActionRequest) (*CaseResponse, error)
 	Extend(context.Context, *CaseActionRequest) (*CaseResponse, error)
 	GiveOpinion(context.Context, *CaseActionRequest) (*CaseResponse, error)
+	// Precheck takes up an online filing (预审通过): staff of the office
+	// where it was filed found it a real application; it goes on as FILED.
+	Precheck(context.Context, *CaseActionRequest) (*CaseResponse, error)
+	// RejectPrecheck turns an online filing down at the pre-check (预审不通过),
+	// with the reason; the case ends there.
+	RejectPrecheck(context.Context, *CaseActionRequest) (*CaseResponse, error)
+	// RejectPrechecks turns many online filings down at once (spam).
+	RejectPrechecks(context.Context, *RejectPrechecksRequest) (*RejectPrechecksResponse, error)
 	// Rate records the citizen's rating (好差评) of a closed case, once.
 	Rate(context.Context, *CaseActionRequest) (*CaseResponse, error)
 	// Complain records a citizen's complaint (投诉) about a case.
@@ -402,6 +451,15 @@ func (UnimplementedCaseServiceServer) Extend(context.Context, *CaseActionRequest
 }
 func (UnimplementedCaseServiceServer) GiveOpinion(context.Context, *CaseActionRequest) (*CaseResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GiveOpinion not implemented")
+}
+func (UnimplementedCaseServiceServer) Precheck(context.Context, *CaseActionRequest) (*CaseResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Precheck not implemented")
+}
+func (UnimplementedCaseServiceServer) RejectPrecheck(context.Context, *CaseActionRequest) (*CaseResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RejectPrecheck not implemented")
+}
+func (UnimplementedCaseServiceServer) RejectPrechecks(context.Context, *RejectPrechecksRequest) (*RejectPrechecksResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RejectPrechecks not implemented")
 }
 func (UnimplementedCaseServiceServer) Rate(context.Context, *CaseActionRequest) (*CaseResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Rate not implemented")
@@ -790,6 +848,60 @@ func _CaseService_GiveOpinion_Handler(srv interface{}, ctx context.Context, dec 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _CaseService_Precheck_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CaseActionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CaseServiceServer).Precheck(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CaseService_Precheck_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CaseServiceServer).Precheck(ctx, req.(*CaseActionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CaseService_RejectPrecheck_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CaseActionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CaseServiceServer).RejectPrecheck(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CaseService_RejectPrecheck_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CaseServiceServer).RejectPrecheck(ctx, req.(*CaseActionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CaseService_RejectPrechecks_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RejectPrechecksRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CaseServiceServer).RejectPrechecks(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CaseService_RejectPrechecks_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CaseServiceServer).RejectPrechecks(ctx, req.(*RejectPrechecksRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _CaseService_Rate_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(CaseActionRequest)
 	if err := dec(in); err != nil {
@@ -912,6 +1024,18 @@ var CaseService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GiveOpinion",
 			Handler:    _CaseService_GiveOpinion_Handler,
+		},
+		{
+			MethodName: "Precheck",
+			Handler:    _CaseService_Precheck_Handler,
+		},
+		{
+			MethodName: "RejectPrecheck",
+			Handler:    _CaseService_RejectPrecheck_Handler,
+		},
+		{
+			MethodName: "RejectPrechecks",
+			Handler:    _CaseService_RejectPrechecks_Handler,
 		},
 		{
 			MethodName: "Rate",

@@ -1,0 +1,177 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/peer"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+	"github.com/yizhan-gov/yizhan/auth"
+	"github.com/yizhan-gov/yizhan/casework"
+	"github.com/yizhan-gov/yizhan/registry"
+)
+
+// Online filings by citizens (网上申报) wait at the office where they were
+// filed, in PRECHECK (预审), until staff there take them up (Precheck) or
+// turn them down (RejectPrecheck, RejectPrechecks for spam in bulk); only
+// then do they travel up the tree (casework: no mirror, no forward before).
+// Anonymous filings are limited per client address (onlineFilings).
+
+// maxBulkRejects bounds one RejectPrechecks call.
+const maxBulkRejects = 200
+
+func (s *caseService) Precheck(ctx context.Context, r *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
+	return s.act(ctx, r, casework.ActionPrecheck)
+}
+
+func (s *caseService) RejectPrecheck(ctx context.Context, r *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
+	return s.act(ctx, r, casework.ActionRejectPrecheck)
+}
+
+// RejectPrechecks turns many online filings down at once, each as
+// RejectPrecheck would, and answers for each.
+func (s *caseService) RejectPrechecks(ctx context.Context, req *yizhanv1.RejectPrechecksRequest) (*yizhanv1.RejectPrechecksResponse, error) {
+	if _, err := s.n.authn.FromContext(ctx); err != nil {
+		return nil, toStatus(err)
+	}
+	switch n := len(req.GetNumbers()); {
+	case n == 0:
+		return nil, fieldReasonError("numbers", registry.ReasonRequired, "name at least one case")
+	case n > maxBulkRejects:
+		return nil, fieldReasonError("numbers", registry.ReasonTooMany, fmt.Sprintf("must name at most %d cases, got %d", maxBulkRejects, n))
+	}
+	seen := map[string]bool{}
+	resp := &yizhanv1.RejectPrechecksResponse{}
+	for _, number := range req.GetNumbers() {
+		if seen[number] {
+			continue
+		}
+		seen[number] = true
+		res := &yizhanv1.RejectPrechecksResponse_Result{Number: number}
+		_, err := s.RejectPrecheck(ctx, &yizhanv1.CaseActionRequest{Number: number, Reason: req.GetReason()})
+		if err != nil {
+			if st, _ := status.FromError(err); st.Code() == codes.InvalidArgument && number != "" {
+				// The reason is the same for all: one bad, all bad.
+				if _, ok := firstViolation(st, "reason"); ok {
+					return nil, err
+				}
+			}
+			res.Error = status.Convert(err).Message()
+		} else {
+			res.Rejected = true
+		}
+		resp.Results = append(resp.Results, res)
+	}
+	return resp, nil
+}
+
+// firstViolation finds the BadRequest violation of field in st.
+func firstViolation(st *status.Status, field string) (*errdetails.BadRequest_FieldViolation, bool) {
+	for _, d := range st.Details() {
+		if br, ok := d.(*errdetails.BadRequest); ok {
+			for _, v := range br.GetFieldViolations() {
+				if v.GetField() == field {
+					return v, true
+				}
+			}
+		}
+	}
+	return nil, false
+}
+
+// filingLimiter limits anonymous online filings per client address: a
+// bucket of onlineFilingBurst filings, one more every onlineFilingEvery.
+// It counts on the node the citizen reached, in memory: a county of three
+// nodes lets three times as many through, which is still far from a flood.
+type filingLimiter struct {
+	now func() time.Time
+
+	mu      sync.Mutex // guards buckets
+	buckets map[string]*filingBucket
+}
+
+type filingBucket struct {
+	tokens float64
+	at     time.Time
+}
+
+const (
+	onlineFilingBurst = 5
+	onlineFilingEvery = 2 * time.Minute
+	maxFilingBuckets  = 100_000
+)
+
+func newFilingLimiter(now func() time.Time) *filingLimiter {
+	return &filingLimiter{now: now, buckets: map[string]*filingBucket{}}
+}
+
+// allow takes one filing from addr's bucket, or answers ResourceExhausted
+// with when to try again.
+func (l *filingLimiter) allow(addr string) error {
+	now := l.now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.buckets[addr]
+	if b == nil {
+		if len(l.buckets) >= maxFilingBuckets {
+			l.sweep(now)
+		}
+		b = &filingBucket{tokens: onlineFilingBurst, at: now}
+		l.buckets[addr] = b
+	}
+	b.tokens = min(onlineFilingBurst, b.tokens+float64(now.Sub(b.at))/float64(onlineFilingEvery))
+	b.at = now
+	if b.tokens >= 1 {
+		b.tokens--
+		return nil
+	}
+	wait := time.Duration((1 - b.tokens) * float64(onlineFilingEvery))
+	secs := int((wait + time.Second - 1) / time.Second)
+	st := status.Newf(codes.ResourceExhausted, "too many online filings from this address: try again in %d seconds, or file at a service point", secs)
+	if ds, err := st.WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(time.Duration(secs) * time.Second)}); err == nil {
+		return ds.Err()
+	}
+	return st.Err()
+}
+
+// sweep forgets the buckets that have filled up again. Caller holds l.mu.
+func (l *filingLimiter) sweep(now time.Time) {
+	for a, b := range l.buckets {
+		if now.Sub(b.at) >= onlineFilingBurst*onlineFilingEvery {
+			delete(l.buckets, a)
+		}
+	}
+}
+
+// checkOnlineFiling limits a citizen's filing by address where it enters
+// the federation; staff are not limited, and a filing a node forwards (to
+// its leader) was counted where it came in.
+func (s *caseService) checkOnlineFiling(ctx context.Context, p *auth.Principal) error {
+	if p != nil || forwardedByNode(ctx) {
+		return nil
+	}
+	return s.filings.allow(clientAddr(ctx))
+}
+
+// forwardedByNode reports whether a call came from another node of the
+// federation (the peer port, a certificate of the county CA), not from a
+// client on the HTTP port.
+func forwardedByNode(ctx context.Context) bool {
+	if _, ok := ctx.Value(clientAddrKey{}).(string); ok {
+		return false // the HTTP port, or pinned from it
+	}
+	p, ok := peer.FromContext(ctx)
+	if !ok {
+		return false
+	}
+	ti, ok := p.AuthInfo.(credentials.TLSInfo)
+	return ok && len(ti.State.VerifiedChains) > 0
+}
