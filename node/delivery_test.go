@@ -184,7 +184,7 @@ func TestRestartedVillageIsReadyOnlyWithItsWholeBook(t *testing.T) {
 	f := newTunedCaseFed(t, 1, func(name string, c *node.Config) {
 		if name == "dongcun-1" {
 			// No raft snapshot: a restart must replay the whole log.
-			c.Timing.SnapshotThreshold, c.Timing.SnapshotInterval = 1 << 30, time.Hour
+			c.Timing.SnapshotThreshold, c.Timing.SnapshotInterval = 1<<30, time.Hour
 		}
 	})
 	// The registry in a snapshot, the cases in the log after it: the
