@@ -498,6 +498,10 @@ type caseData struct {
 	PendingC  []string // their codes
 	Depts     map[string]string
 	QueryCode string // only right after filing
+	// LocalCopy is set when the offices above could not be reached: the
+	// case is this office's copy, as of Updated, and may be behind.
+	LocalCopy bool
+	Updated   string
 }
 
 // loadCase reads a case and its events through the API (ctx carries the
@@ -522,7 +526,8 @@ func (s *server) loadCase(rq *request, ctx context.Context, number, queryCode st
 	depNames := departmentNames(deps.GetDepartments())
 	c := resp.GetCase()
 	d := &caseData{C: c, State: caseStateNames[c.GetState()], Origin: offices[c.GetOriginOffice()], Owner: offices[c.GetOwnerOffice()],
-		Clock: clockOf(c), ChainValid: evs.GetChainValid(), Submitted: c.GetMaterials(), Filed: datetimeOf(c.GetFiledAt()), Depts: depNames}
+		Clock: clockOf(c), ChainValid: evs.GetChainValid(), Submitted: c.GetMaterials(), Filed: datetimeOf(c.GetFiledAt()), Depts: depNames,
+		LocalCopy: resp.GetLocalCopy() || evs.GetLocalCopy(), Updated: datetimeOf(c.GetUpdatedAt())}
 	if c.GetSuspended() {
 		d.State += "（已中止）"
 	}

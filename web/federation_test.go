@@ -56,3 +56,18 @@ func TestFederationPageRaisesMailAlarms(t *testing.T) {
 		}
 	}
 }
+
+// A case page answered from this office's own copy, because the offices
+// above did not answer, says so and how old the copy is.
+func TestCasePageSaysWhenItShowsALocalCopy(t *testing.T) {
+	f := newFixture(t)
+	f.cases.getCase = func(*yizhanv1.GetCaseRequest) (*yizhanv1.CaseResponse, error) {
+		c := filedCase()
+		c.UpdatedAt = timestamppb.New(now.Add(-2 * time.Hour))
+		return &yizhanv1.CaseResponse{Case: c, LocalCopy: true}, nil
+	}
+	_, page := f.do(t, http.MethodGet, "/cases/"+filedCase().GetNumber(), nil, session(agentToken))
+	if !strings.Contains(page, `id="local-copy"`) || !strings.Contains(page, "暂时联系不上上级办事点") {
+		t.Errorf("the page does not say it shows a local copy:\n%s", page)
+	}
+}
