@@ -325,11 +325,13 @@ func newMailer(o *Office) *mailer {
 
 func (m *mailer) sendDue(ctx context.Context) {
 	byDest := map[string][]*peerv1.OutboxEntry{}
+	queued := map[outboxKey]bool{}
 	now := time.Now()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, e := range m.o.Cases().Outbox() {
 		k := outboxKey{e.GetDestOffice(), e.GetCaseNumber()}
+		queued[k] = true
 		if h, ok := m.held[k]; ok {
 			if h.upto != e.GetUptoSeq() {
 				delete(m.held, k) // new events: a new message, tried afresh
@@ -341,6 +343,16 @@ func (m *mailer) sendDue(ctx context.Context) {
 			byDest[k.dest] = append(byDest[k.dest], e)
 		}
 	}
+	// Forget what no longer waits: receipted, or set aside.
+	for k := range m.held {
+		if !queued[k] {
+			delete(m.held, k)
+		}
+	}
+	m.o.clearDeliveryErrors(func(dest string) bool {
+		_, waiting := byDest[dest]
+		return !waiting && !m.busy[dest] && !m.hasHeld(dest)
+	})
 	for dest, entries := range byDest {
 		if m.busy[dest] || now.Before(m.next[dest]) {
 			continue
@@ -578,6 +590,28 @@ func (o *Office) noteDelivery(dest string, err error, at time.Time) {
 		o.log.Warn("case delivery failed: retrying", "to", dest, "err", err)
 	}
 	o.deliveryErrs[dest] = DeliveryError{Dest: dest, Err: err.Error(), At: at, cause: cause}
+}
+
+// hasHeld reports whether an entry for dest is held back. Caller holds m.mu.
+func (m *mailer) hasHeld(dest string) bool {
+	for k := range m.held {
+		if k.dest == dest {
+			return true
+		}
+	}
+	return false
+}
+
+// clearDeliveryErrors drops the delivery errors of the destinations for
+// which idle says nothing waits any more.
+func (o *Office) clearDeliveryErrors(idle func(dest string) bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for dest := range o.deliveryErrs {
+		if idle(dest) {
+			delete(o.deliveryErrs, dest)
+		}
+	}
 }
 
 // DeliveryErrors returns the last delivery error of each destination that
