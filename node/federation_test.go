@@ -329,6 +329,19 @@ func TestWrongOfficeCertificateIsRefused(t *testing.T) {
 	if status.Code(err) != codes.PermissionDenied {
 		t.Errorf("village joining the county: %v, want PermissionDenied", err)
 	}
+	// Both refusals are counted (and logged) at the county.
+	resp, err := http.Get("http://" + f.nodes["county-1"].HTTPAddr() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, method := range []string{"Feed", "Join"} {
+		want := `yizhan_peer_refused_total{code="PermissionDenied",method="/yizhan.peer.v1.Peer/` + method + `",node="county-1",office="` + county + `"} 1`
+		if !strings.Contains(string(body), want) {
+			t.Errorf("the county's metrics lack %s", want)
+		}
+	}
 	// A node refuses to run with a certificate for another office.
 	_, err = node.New(node.Config{Office: xicun, Name: "rogue", DataDir: t.TempDir(), TLS: f.bundle(dongcun, "rogue"),
 		Upstream: []string{countyPeer}, HTTPAddr: "127.0.0.1:0", PeerAddr: "127.0.0.1:0", RaftAddr: "127.0.0.1:0"})

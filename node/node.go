@@ -227,8 +227,10 @@ func New(cfg Config) (_ *Node, err error) {
 	clusterSvc := &clusterService{n: n}
 	caseSvc := &caseService{n: n, filings: newFilingLimiter(n.now)}
 
+	refusals := newPeerRefusals(n)
 	n.peerServer = grpc.NewServer(append(federation.PeerServerOptions(), grpc.Creds(netlimit.Credentials(credentials.NewTLS(cfg.TLS.ServerConfig()), n.peerLimit)),
-		grpc.ConnectionTimeout(peerHandshakeTimeout), grpc.ChainUnaryInterceptor(n.metrics.unaryInterceptor))...)
+		grpc.ConnectionTimeout(peerHandshakeTimeout), grpc.ChainUnaryInterceptor(n.metrics.unaryInterceptor, refusals.unary),
+		grpc.ChainStreamInterceptor(refusals.stream))...)
 	peerv1.RegisterPeerServer(n.peerServer, federation.NewPeerServer(n.office))
 	// Forwarded client requests arrive here too; they carry the client's
 	// own bearer token, which is checked as if the client had come itself.
