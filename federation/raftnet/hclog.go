@@ -20,8 +20,10 @@ const LevelTrace = slog.LevelDebug - 4
 
 // NewHCLogger returns an hclog.Logger that writes to l, for hashicorp
 // libraries (raft, its transport): each record carries logger=name, and
-// hclog's levels map to slog's (Trace to LevelTrace). The slog handler
-// decides what is shown; SetLevel can only filter further.
+// hclog's levels map to slog's (Trace to LevelTrace), but for raft's
+// warnings in the ordinary start of a group (startupMessages), which are
+// logged at info. The slog handler decides what is shown; SetLevel can
+// only filter further.
 func NewHCLogger(l *slog.Logger, name string) hclog.Logger {
 	if l == nil {
 		l = slog.Default()
@@ -106,7 +108,66 @@ func (h *hcLogger) Log(level hclog.Level, msg string, args ...any) {
 			}
 		}
 	}
+	if level == hclog.Warn && startupMessage(msg, args) {
+		level = hclog.Info
+		if !h.enabled(level) {
+			return
+		}
+	}
 	h.out.Log(context.Background(), slogLevel(level), msg, args...)
+}
+
+// startupMessages are the warnings hashicorp/raft (v1.8) gives in the
+// ordinary start of a group, each with the condition on its arguments
+// under which it is that and nothing worse: they are logged at info, so
+// that warn is left for what an operator must look at. A warning not
+// listed here, or whose condition does not hold, stays a warning.
+var startupMessages = []struct {
+	msg  string
+	when func(args []any) bool
+}{
+	// A voter that has heard of no leader since it started waits one
+	// heartbeat timeout, then stands: the first election of a new group,
+	// or of a group starting again. Losing a known leader names it in
+	// last-leader-addr and stays a warning.
+	{"heartbeat timeout reached, starting election", func(args []any) bool {
+		return argString(args, "last-leader-addr") == "" && argString(args, "last-leader-id") == ""
+	}},
+	// A node with no configuration yet: one that joins an office waits
+	// for its leader to add it (raft says so once per follower spell).
+	{"no known peers, aborting election", func([]any) bool { return true }},
+	// A follower just added, with an empty log, is sent the leader's
+	// latest entries first and answers that it has nothing before them.
+	{"failed to get previous log", func(args []any) bool {
+		return argString(args, "last-index") == "0"
+	}},
+	// The leader's side of the same: it starts that follower's log again
+	// from the first entry.
+	{"appendEntries rejected, sending older logs", func(args []any) bool {
+		return argString(args, "next") == "1"
+	}},
+}
+
+// startupMessage reports whether a warning with msg and args is one of
+// startupMessages.
+func startupMessage(msg string, args []any) bool {
+	for _, m := range startupMessages {
+		if m.msg == msg {
+			return m.when(args)
+		}
+	}
+	return false
+}
+
+// argString is the value of key among hclog's key-value args, formatted
+// with fmt.Sprint ("<absent>" when it is not there).
+func argString(args []any, key string) string {
+	for i := 0; i+1 < len(args); i += 2 {
+		if k, ok := args[i].(string); ok && k == key {
+			return fmt.Sprint(args[i+1])
+		}
+	}
+	return "<absent>"
 }
 
 func (h *hcLogger) Trace(msg string, args ...any) { h.Log(hclog.Trace, msg, args...) }

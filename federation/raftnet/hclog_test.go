@@ -4,10 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/raft"
 )
 
 // records decodes the JSON lines of buf.
@@ -101,5 +105,94 @@ func TestHCLoggerTraceLevel(t *testing.T) {
 	l.Trace("t")
 	if got := records(t, &buf); len(got) != 1 || got[0]["level"] != "DEBUG-4" {
 		t.Fatalf("trace record = %v", got)
+	}
+}
+
+// TestHCLoggerStartupMessages checks the list of raft's start-up warnings
+// logged at info: each is downgraded only under its condition, with the
+// argument types raft gives, and any other warning stays a warning.
+func TestHCLoggerStartupMessages(t *testing.T) {
+	var buf bytes.Buffer
+	l := NewHCLogger(slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})), "raft").
+		With("office", "450122000000")
+	peer := raft.Server{Suffrage: raft.Voter, ID: "county-2", Address: "127.0.0.1:18601"}
+	for _, c := range []struct {
+		msg   string
+		args  []any
+		level string
+	}{
+		// a new group, or one starting again: no leader heard of yet
+		{"heartbeat timeout reached, starting election",
+			[]any{"last-leader-addr", raft.ServerAddress(""), "last-leader-id", raft.ServerID("")}, "INFO"},
+		// a leader lost: an operator looks at that
+		{"heartbeat timeout reached, starting election",
+			[]any{"last-leader-addr", raft.ServerAddress("127.0.0.1:18600"), "last-leader-id", raft.ServerID("county-1")}, "WARN"},
+		{"no known peers, aborting election", nil, "INFO"},
+		// a follower just added, its log empty
+		{"failed to get previous log",
+			[]any{"previous-index", uint64(72), "last-index", uint64(0), "error", raft.ErrLogNotFound}, "INFO"},
+		// a follower whose log has a gap
+		{"failed to get previous log",
+			[]any{"previous-index", uint64(72), "last-index", uint64(40), "error", raft.ErrLogNotFound}, "WARN"},
+		{"appendEntries rejected, sending older logs", []any{"peer", peer, "next", uint64(1)}, "INFO"},
+		{"appendEntries rejected, sending older logs", []any{"peer", peer, "next", uint64(500)}, "WARN"},
+		// not on the list
+		{"not part of stable configuration, aborting election", nil, "WARN"},
+		{"Election timeout reached, restarting election", nil, "WARN"},
+		{"failed to contact quorum of nodes, stepping down", nil, "WARN"},
+	} {
+		l.Warn(c.msg, c.args...)
+		got := records(t, &buf)
+		if len(got) != 1 || got[0]["msg"] != c.msg || got[0]["level"] != c.level || got[0]["office"] != "450122000000" {
+			t.Errorf("Warn(%q, %v) = %v, want one record at %s", c.msg, c.args, got, c.level)
+		}
+	}
+
+	// The same text at error is not touched; nor is a start-up message
+	// given at info already.
+	l.Error("no known peers, aborting election")
+	l.Info("failed to get previous log", "last-index", uint64(0))
+	if got := records(t, &buf); len(got) != 2 || got[0]["level"] != "ERROR" || got[1]["level"] != "INFO" {
+		t.Errorf("error and info records = %v", got)
+	}
+
+	// Under a warn-level handler (the demo's), the start of a group says
+	// nothing.
+	quiet := NewHCLogger(slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelWarn})), "raft")
+	quiet.Warn("heartbeat timeout reached, starting election", "last-leader-addr", raft.ServerAddress(""), "last-leader-id", raft.ServerID(""))
+	quiet.Warn("no known peers, aborting election")
+	if buf.Len() != 0 {
+		t.Errorf("start-up messages under a warn-level handler: %s", buf.String())
+	}
+}
+
+// TestStartupMessagesInRaft checks that raft, in the version go.mod names,
+// still gives each message of startupMessages at warn: a message it has
+// renamed or dropped would leave its start-up warning a warning again.
+func TestStartupMessagesInRaft(t *testing.T) {
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/hashicorp/raft").Output()
+	if err != nil {
+		t.Skipf("go list: %v", err)
+	}
+	dir := strings.TrimSpace(string(out))
+	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+	if err != nil || len(files) == 0 {
+		t.Skipf("no raft sources in %q: %v", dir, err)
+	}
+	var src strings.Builder
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src.Write(b)
+	}
+	for _, m := range startupMessages {
+		if !strings.Contains(src.String(), `logger.Warn("`+m.msg+`"`) {
+			t.Errorf("raft in %s has no logger.Warn(%q): check startupMessages against this version", dir, m.msg)
+		}
 	}
 }
