@@ -15,9 +15,6 @@ import (
 	"syscall"
 )
 
-// version is set at build time with -ldflags "-X main.version=…".
-var version = "dev"
-
 const usage = `yizhan — one stop: the government service platform of a county.
 
 Usage:
@@ -28,7 +25,7 @@ Usage:
   yizhan demo [--data DIR] [--http-base-port N]
                                   run a small county (3 county nodes, a township,
                                   two villages) on this machine
-  yizhan version
+  yizhan version                  the version and the commit it was built from
 
 Every flag can also be set by an environment variable: --http-addr is
 YIZHAN_HTTP_ADDR. Run "yizhan COMMAND -h" for a command's flags.
@@ -59,7 +56,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	case "demo":
 		return runDemo(ctx, args[1:], stdout, stderr)
 	case "version":
-		fmt.Fprintln(stdout, "yizhan", version)
+		fmt.Fprintln(stdout, readBuildInfo())
 		return nil
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)

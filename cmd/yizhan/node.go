@@ -44,6 +44,7 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	logger.Info("yizhan node starting", append([]any{"office", *office, "node", *name}, readBuildInfo().logAttrs()...)...)
 	if *tlsCert == "" || *tlsKey == "" || *tlsCA == "" {
 		return fmt.Errorf("--tls-cert, --tls-key and --tls-ca are required: nodes talk only over mutual TLS")
 	}
