@@ -46,6 +46,7 @@ func (c *County) sampleCases(ctx context.Context) error {
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
+	fmt.Fprintln(c.opts.Out, "filing the sample cases (first run only) …")
 	cases, err := c.seedCases(ctx)
 	if err != nil {
 		return err

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -31,8 +32,10 @@ import (
 type Options struct {
 	DataDir      string // each node gets DataDir/<node name>; the CA lives in DataDir/ca
 	HTTPBasePort int    // node i serves HTTP on HTTPBasePort+i, peers on +100+i, raft on +200+i
-	Out          io.Writer
-	Logger       *slog.Logger
+	// Out receives the demo's progress in plain words while it starts:
+	// which node is up, who leads each office, what it is waiting for.
+	Out    io.Writer
+	Logger *slog.Logger
 	// Timing, when set, replaces raft's default timing (tests shorten it).
 	Timing *node.Config
 }
@@ -41,6 +44,14 @@ type Options struct {
 type NodeSpec struct {
 	Name   string
 	Office string
+}
+
+// officeLabels name the demo's offices in the progress lines.
+var officeLabels = map[string]string{
+	CountyCode:   "the county 青山县",
+	TownshipCode: "the township 城关镇",
+	DongcunCode:  "the village 东村",
+	XicunCode:    "the village 西村",
 }
 
 // Nodes lists the demo's nodes in port order: county nodes first, then
@@ -141,11 +152,17 @@ func Start(ctx context.Context, opts Options) (*County, error) {
 			return nil, fmt.Errorf("demo: node %s: %w", s.Name, err)
 		}
 		c.Nodes = append(c.Nodes, n)
+		fmt.Fprintf(opts.Out, "%s is up (%s): http://%s\n", s.Name, officeLabels[s.Office], n.HTTPAddr())
+	}
+	if err := c.waitLeaders(ctx, 60*time.Second); err != nil {
+		c.Close()
+		return nil, err
 	}
 	if err := c.seed(ctx); err != nil {
 		c.Close()
 		return nil, err
 	}
+	fmt.Fprintln(opts.Out, "waiting for every node to catch up with the registry …")
 	if err := c.waitReady(ctx, 60*time.Second); err != nil {
 		c.Close()
 		return nil, err
@@ -154,6 +171,7 @@ func Start(ctx context.Context, opts Options) (*County, error) {
 		c.Close()
 		return nil, err
 	}
+	fmt.Fprintln(opts.Out, "every node is ready.")
 	return c, nil
 }
 
@@ -177,12 +195,48 @@ func pinPorts(dir string, base int) error {
 	return nil
 }
 
+// waitLeaders waits until each office has a leader, and says who it is
+// as soon as it is known.
+func (c *County) waitLeaders(ctx context.Context, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	told := map[string]bool{} // offices whose leader was told
+	for {
+		var waiting []string
+		for _, s := range Nodes {
+			if told[s.Office] {
+				continue
+			}
+			for i, n := range c.Nodes {
+				if Nodes[i].Office == s.Office && n.Office().Group().IsLeader() {
+					fmt.Fprintf(c.opts.Out, "%s leads %s\n", n.Name(), officeLabels[s.Office])
+					told[s.Office] = true
+					break
+				}
+			}
+			if !told[s.Office] && !slices.Contains(waiting, s.Office) {
+				waiting = append(waiting, s.Office)
+			}
+		}
+		if len(waiting) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("demo: no leader after %s in offices %s", timeout, strings.Join(waiting, ", "))
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
 func (c *County) waitReady(ctx context.Context, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for {
 		var waiting []string
 		for _, n := range c.Nodes {
-			if !n.Ready() {
+			if !n.Ready() || !c.knowsEveryNode(n) {
 				waiting = append(waiting, n.Name())
 			}
 		}
@@ -198,6 +252,19 @@ func (c *County) waitReady(ctx context.Context, timeout time.Duration) error {
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// knowsEveryNode reports whether n's registry holds the directory entry
+// of every node of the demo: until it does, a sample case it hands on to
+// another office could find no node to send it to, and say so in a
+// warning.
+func (c *County) knowsEveryNode(n *node.Node) bool {
+	for _, s := range Nodes {
+		if !slices.ContainsFunc(n.Registry().Nodes(s.Office), func(e *yizhanv1.NodeEntry) bool { return e.GetName() == s.Name }) {
+			return false
+		}
+	}
+	return true
 }
 
 // dialCounty opens a gRPC client connection to the first county node.
@@ -217,6 +284,19 @@ func (c *County) seed(ctx context.Context) error {
 	au := yizhanv1.NewAuthServiceClient(conn)
 	var token string
 	deadline := time.Now().Add(60 * time.Second)
+	// The first county node creates the admin account once it leads:
+	// signing in before would be a failed sign-in, which the node logs as
+	// a warning.
+	for {
+		if _, err := c.Nodes[0].Registry().Staff("admin"); err == nil || time.Now().After(deadline) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 	for {
 		lctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		resp, err := au.Login(lctx, &yizhanv1.LoginRequest{Username: "admin", Password: AdminPassword})
@@ -237,6 +317,7 @@ func (c *County) seed(ctx context.Context) error {
 			return nil // seeded by an earlier run
 		}
 	}
+	fmt.Fprintln(c.opts.Out, "filling the registry with sample data (first run only) …")
 	create := func(what string, call func(ctx context.Context) error) error {
 		for attempt := 0; ; attempt++ {
 			cctx, cancel := context.WithTimeout(ctx, 10*time.Second)

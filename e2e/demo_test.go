@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,8 +20,10 @@ const demoAdminPassword = "yizhan-demo"
 
 // TestDemoCommand runs `yizhan demo` twice on one data directory: the
 // first run fills a small county with sample data, the second reuses it.
-// Each run serves the catalogue at its last village, signs the county
-// admin in, and stops cleanly on SIGINT.
+// Each run says in plain words which node is up and who leads each office
+// before its table (the first, a clean start, with no warning or error
+// logged before it), serves the catalogue at its last village, signs the
+// county admin in, and stops cleanly on SIGINT.
 func TestDemoCommand(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "demo-data")
 	// The demo's node i listens on base+i (HTTP), base+100+i (peers) and
@@ -46,6 +49,7 @@ func TestDemoCommand(t *testing.T) {
 			}
 			return nil
 		}, 2*startTimeout)
+		checkDemoProgress(t, run, p.output(), run == 1)
 
 		// The catalogue at the last village: it is fed down the tree, so
 		// wait for it to hold everything the county seeded.
@@ -101,5 +105,43 @@ func TestDemoCommand(t *testing.T) {
 			t.Fatalf("run %d: the demo exited after SIGINT with %v", run, err)
 		}
 		t.Logf("run %d: %d items; stopped %s after SIGINT", run, len(items), took.Round(time.Millisecond))
+	}
+}
+
+// checkDemoProgress checks what the demo wrote before its node table: a
+// line for each node that is up, one for each office's leader, the last
+// "every node is ready." line; and, if clean, no warn or error log line.
+func checkDemoProgress(t *testing.T, run int, out string, clean bool) {
+	t.Helper()
+	before, _, ok := strings.Cut(out, "\nOFFICE ")
+	if !ok {
+		t.Fatalf("run %d: no node table in the demo's output:\n%s", run, out)
+	}
+	lines := strings.Split(before, "\n")
+	has := func(re *regexp.Regexp) bool { return slices.ContainsFunc(lines, re.MatchString) }
+	var missing []string
+	for _, name := range []string{"county-1", "county-2", "county-3", "chengguan-1", "dongcun-1", "xicun-1"} {
+		if re := regexp.MustCompile(`^` + name + ` is up \(.+\): http://127\.0\.0\.1:\d+$`); !has(re) {
+			missing = append(missing, re.String())
+		}
+	}
+	for _, office := range []string{"the county 青山县", "the township 城关镇", "the village 东村", "the village 西村"} {
+		if re := regexp.MustCompile(`^\S+ leads ` + office + `$`); !has(re) {
+			missing = append(missing, re.String())
+		}
+	}
+	if re := regexp.MustCompile(`^every node is ready\.$`); !has(re) {
+		missing = append(missing, re.String())
+	}
+	if len(missing) > 0 {
+		t.Errorf("run %d: the demo's progress before its table lacks lines matching %q:\n%s", run, missing, before)
+	}
+	if !clean {
+		return
+	}
+	for _, l := range lines {
+		if strings.Contains(l, "level=WARN") || strings.Contains(l, "level=ERROR") {
+			t.Errorf("run %d, a clean start: the demo logged before its table:\n%s", run, l)
+		}
 	}
 }

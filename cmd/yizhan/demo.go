@@ -23,11 +23,13 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	logger.Info("yizhan demo starting", readBuildInfo().logAttrs()...)
 	fmt.Fprintf(stdout, "starting a demo county in %s …\n", *data)
 	county, err := demo.Start(ctx, demo.Options{DataDir: *data, HTTPBasePort: *base, Out: stdout, Logger: logger})
 	if err != nil {
 		return err
 	}
+	fmt.Fprintln(stdout)
 	county.PrintNodes(stdout)
 	village := county.Nodes[len(county.Nodes)-1].HTTPAddr()
 	if len(county.Cases) > 0 {
