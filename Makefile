@@ -11,7 +11,10 @@ build: ## build bin/yizhan
 demo: build ## run a small county on this machine
 	./bin/yizhan demo
 
-test: ## run every test: unit, in-process federation (also under the race detector), e2e (built binary), web UI in chromium, Helm chart
+deps: ## install what the tests need and this machine lacks: chromium, protoc (apt-get; the list: .ci/deps.sh)
+	bash .ci/deps.sh
+
+test: deps ## run every test: unit, in-process federation (also under the race detector), e2e (built binary), web UI in chromium, Helm chart
 	$(GO) test ./...
 	$(GO) test -race -count=1 ./auth/ ./registry/ ./casework/ ./federation/... ./node/
 	$(GO) test -tags e2e -count=1 ./e2e/
@@ -58,10 +61,10 @@ fuzz-ci: ## fuzz FUZZ_CI_TARGETS for 5s each (CI)
 bench: ## run the benchmarks
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./...
 
-generate: ## regenerate the protobuf code and the OpenAPI document (needs protoc)
+generate: deps ## regenerate the protobuf code and the OpenAPI document (needs protoc)
 	bash api/gen.sh
 
-verify: ## gofmt, go vet, go mod tidy and generated code up to date
+verify: deps ## gofmt, go vet, go mod tidy and generated code up to date
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1)
 	$(GO) vet ./...
 	$(GO) vet -tags e2e ./e2e/
@@ -70,4 +73,4 @@ verify: ## gofmt, go vet, go mod tidy and generated code up to date
 	bash api/gen.sh
 	@git diff --exit-code -- api || (echo "generated code is out of date: run make generate"; exit 1)
 
-.PHONY: help build demo test test-short fuzz fuzz-ci bench generate verify
+.PHONY: help build demo deps test test-short fuzz fuzz-ci bench generate verify
