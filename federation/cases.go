@@ -220,14 +220,16 @@ func (o *Office) ReceiveCases(ctx context.Context, req *peerv1.DeliverCasesReque
 // caseLoop runs on every node and works while it leads its office: it
 // makes the events an owner makes by itself (receive a handed-on case,
 // forward it toward the next step's office, close it after delivery) and
-// sends the outbox.
+// sends the outbox. It wakes at each case command applied
+// (FSM.CasesChanged), when a send finishes, and every 200 ms; registry
+// changes do not wake it.
 func (o *Office) caseLoop(ctx context.Context) {
 	m := newMailer(o)
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
 	defer m.wg.Wait()
 	for {
-		changed := o.cfg.FSM.Changed()
+		changed := o.cfg.FSM.CasesChanged()
 		if o.LeaderReady() {
 			o.autoActions(ctx)
 			m.sendDue(ctx)

@@ -21,7 +21,9 @@ import (
 // ServeFeed streams the registry changelog to a node of an office below
 // this one: a snapshot first when the subscriber is behind what the
 // changelog keeps, then batches of entries, and a heartbeat when idle.
-// Each subscriber gets only the password hashes its office may use.
+// It wakes at each change of the registry (FSM.RegistryChanged); case
+// commands do not wake it. Each subscriber gets only the password hashes
+// its office may use.
 func (o *Office) ServeFeed(req *peerv1.FeedRequest, stream grpc.ServerStreamingServer[peerv1.FeedMessage]) error {
 	ctx := stream.Context()
 	id, err := pki.PeerIdentity(ctx)
@@ -40,7 +42,7 @@ func (o *Office) ServeFeed(req *peerv1.FeedRequest, stream grpc.ServerStreamingS
 	hb := time.NewTicker(o.cfg.FeedHeartbeat)
 	defer hb.Stop()
 	for {
-		changed := o.cfg.FSM.Changed()
+		changed := o.cfg.FSM.RegistryChanged()
 		entries, needSnapshot := o.reg.ChangelogSince(since, o.cfg.FeedBatch)
 		switch {
 		case needSnapshot:

@@ -36,13 +36,14 @@ type FSM struct {
 	cases *casework.Book
 
 	mu            sync.Mutex    // guards the fields below
-	changed       chan struct{} // closed and replaced after every change
-	upstreamIndex uint64        // newest index the upstream office reported through replays
+	regChanged    chan struct{} // closed and replaced after every change of the registry
+	casesChanged  chan struct{} // closed and replaced after every case command
+	upstreamIndex uint64        // newest index the upstream office reported through replays and registry snapshots
 }
 
 // NewFSM returns the state machine of an office over reg and cases.
 func NewFSM(reg *registry.Registry, cases *casework.Book) *FSM {
-	return &FSM{reg: reg, cases: cases, changed: make(chan struct{})}
+	return &FSM{reg: reg, cases: cases, regChanged: make(chan struct{}), casesChanged: make(chan struct{})}
 }
 
 // Registry is the registry this FSM applies to.
@@ -51,12 +52,23 @@ func (f *FSM) Registry() *registry.Registry { return f.reg }
 // Cases is the office's case book.
 func (f *FSM) Cases() *casework.Book { return f.cases }
 
-// Changed returns a channel that is closed at the next change of the
-// registry.
-func (f *FSM) Changed() <-chan struct{} {
+// RegistryChanged returns a channel that is closed at the next change of
+// the registry: a registry command, a replay or a registry snapshot
+// applied, or a snapshot of the office restored. Case commands do not
+// close it.
+func (f *FSM) RegistryChanged() <-chan struct{} {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.changed
+	return f.regChanged
+}
+
+// CasesChanged returns a channel that is closed at the next case command
+// applied (whether or not it changed the case book) or snapshot of the
+// office restored. Registry changes do not close it.
+func (f *FSM) CasesChanged() <-chan struct{} {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.casesChanged
 }
 
 // UpstreamIndex is the newest registry index the upstream office had when
@@ -67,14 +79,23 @@ func (f *FSM) UpstreamIndex() uint64 {
 	return max(f.upstreamIndex, f.reg.Index())
 }
 
-func (f *FSM) notify(upstream uint64) {
+// notify wakes the waiters on the registry (reg) and on the case book
+// (cases), and keeps upstream, the upstream office's index that a replay
+// or snapshot came with, when it is newer.
+func (f *FSM) notify(reg, cases bool, upstream uint64) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if upstream > f.upstreamIndex {
 		f.upstreamIndex = upstream
 	}
-	close(f.changed)
-	f.changed = make(chan struct{})
+	if reg {
+		close(f.regChanged)
+		f.regChanged = make(chan struct{})
+	}
+	if cases {
+		close(f.casesChanged)
+		f.casesChanged = make(chan struct{})
+	}
 }
 
 // Apply applies one committed raft log entry.
@@ -91,7 +112,7 @@ func (f *FSM) Apply(l *raft.Log) any {
 	case *peerv1.Command_Registry:
 		res.Value, res.Err = f.reg.Apply(l.Index, k.Registry)
 		if res.Err == nil {
-			f.notify(0)
+			f.notify(true, false, 0)
 		}
 	case *peerv1.Command_Replay:
 		for _, e := range k.Replay.GetEntries() {
@@ -100,16 +121,16 @@ func (f *FSM) Apply(l *raft.Log) any {
 				break
 			}
 		}
-		f.notify(k.Replay.GetUpstreamIndex())
+		f.notify(true, false, k.Replay.GetUpstreamIndex())
 	case *peerv1.Command_InstallSnapshot:
 		if err := f.reg.Restore(k.InstallSnapshot.GetSnapshot()); err != nil {
 			res.Err = fmt.Errorf("federation: install registry snapshot: %w", err)
 			break
 		}
-		f.notify(k.InstallSnapshot.GetSnapshot().GetIndex())
+		f.notify(true, false, k.InstallSnapshot.GetSnapshot().GetIndex())
 	case *peerv1.Command_Cases:
 		res.Value, res.Err = f.cases.Apply(k.Cases, f.reg)
-		f.notify(0)
+		f.notify(false, true, 0)
 	default:
 		res.Err = fmt.Errorf("federation: unknown command at index %d", l.Index)
 	}
@@ -142,7 +163,7 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	if err := f.cases.Restore(s.GetCases()); err != nil {
 		return fmt.Errorf("federation: restore case book snapshot: %w", err)
 	}
-	f.notify(s.GetRegistry().GetIndex())
+	f.notify(true, true, s.GetRegistry().GetIndex())
 	return nil
 }
 
