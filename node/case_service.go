@@ -40,9 +40,14 @@ type caseService struct {
 var _ yizhanv1.CaseServiceServer = (*caseService)(nil)
 
 // nextNumber hands out the next case number of this office for the day.
-// Numbers are unique without coordination: each office numbers its own.
-// giveBack returns the number if nothing was filed under it, when it is
-// still the last one handed out, so refused filings leave no gaps.
+// Numbers are unique without coordination between offices: each office
+// numbers its own, on its leader, above both the highest number its book
+// holds and the last one handed out here.
+// giveBack returns a number nothing was filed under, but only while it is
+// still the last one handed out: when another filing took the next number
+// meanwhile, the number given back stays unused. A filing whose proposal
+// failed keeps its number too (raft may still commit it). So a day's
+// numbers rise but may have gaps.
 func (s *caseService) nextNumber(now time.Time) (number string, giveBack func()) {
 	day := now.In(registry.CST).Format("20060102")
 	// Read the book before taking the lock: the book's lock waits for the
