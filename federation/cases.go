@@ -131,13 +131,21 @@ func (o *Office) ProposeCase(ctx context.Context, cmd *peerv1.CaseCommand) (prot
 // AppendEvents seals, signs and proposes events made by this office for
 // a case it owns. The caller holds the case's lock.
 func (o *Office) AppendEvents(ctx context.Context, number string, prevHash []byte, events ...*yizhanv1.CaseEvent) (*yizhanv1.Case, error) {
+	return o.AppendEventsOnce(ctx, Request{}, number, prevHash, events...)
+}
+
+// AppendEventsOnce is AppendEvents for a client's request r: applied once
+// per request ID. When the office applied r already, it answers that
+// application's case (which may be another case number, for a filing
+// retried while the first was in flight) and appends nothing.
+func (o *Office) AppendEventsOnce(ctx context.Context, r Request, number string, prevHash []byte, events ...*yizhanv1.CaseEvent) (*yizhanv1.Case, error) {
 	for _, e := range events {
 		if err := o.SealAndSign(e, prevHash); err != nil {
 			return nil, err
 		}
 		prevHash = e.GetHash()
 	}
-	v, err := o.ProposeCase(ctx, &peerv1.CaseCommand{AtUnixNano: time.Now().UnixNano(),
+	v, err := o.ProposeCase(ctx, &peerv1.CaseCommand{AtUnixNano: time.Now().UnixNano(), RequestId: r.ID, RequestHash: r.Hash,
 		Op: &peerv1.CaseCommand_Append{Append: &peerv1.AppendCaseEvents{CaseNumber: number, Events: events}}})
 	if err != nil {
 		return nil, err

@@ -32,8 +32,9 @@ type ApplyResult struct {
 // applier. It reads no clock and no randomness; what a command needs, the
 // proposer fixed.
 type FSM struct {
-	reg   *registry.Registry
-	cases *casework.Book
+	reg      *registry.Registry
+	cases    *casework.Book
+	requests *requestLog // the answers to clients' writes, by request ID
 
 	mu            sync.Mutex    // guards the fields below
 	regChanged    chan struct{} // closed and replaced after every change of the registry
@@ -43,11 +44,16 @@ type FSM struct {
 
 // NewFSM returns the state machine of an office over reg and cases.
 func NewFSM(reg *registry.Registry, cases *casework.Book) *FSM {
-	return &FSM{reg: reg, cases: cases, regChanged: make(chan struct{}), casesChanged: make(chan struct{})}
+	return &FSM{reg: reg, cases: cases, requests: newRequestLog(), regChanged: make(chan struct{}), casesChanged: make(chan struct{})}
 }
 
 // Registry is the registry this FSM applies to.
 func (f *FSM) Registry() *registry.Registry { return f.reg }
+
+// Answered looks up a client's write in the office's memory of requests:
+// the answer and raft index of its first application and ok when it was
+// applied, or ErrRequestConflict when its ID was used for another request.
+func (f *FSM) Answered(r Request) (proto.Message, uint64, bool, error) { return f.requests.answered(r) }
 
 // Cases is the office's case book.
 func (f *FSM) Cases() *casework.Book { return f.cases }
@@ -110,7 +116,9 @@ func (f *FSM) Apply(l *raft.Log) any {
 	res := &ApplyResult{Index: l.Index}
 	switch k := cmd.Kind.(type) {
 	case *peerv1.Command_Registry:
-		res.Value, res.Err = f.reg.Apply(l.Index, k.Registry)
+		res.Value, res.Index, res.Err = f.requests.once(requestOf(k.Registry), l.Index, k.Registry.GetAtUnixNano(), func() (proto.Message, error) {
+			return f.reg.Apply(l.Index, k.Registry)
+		})
 		if res.Err == nil {
 			f.notify(true, false, 0)
 		}
@@ -129,7 +137,9 @@ func (f *FSM) Apply(l *raft.Log) any {
 		}
 		f.notify(true, false, k.InstallSnapshot.GetSnapshot().GetIndex())
 	case *peerv1.Command_Cases:
-		res.Value, res.Err = f.cases.Apply(k.Cases, f.reg)
+		res.Value, res.Index, res.Err = f.requests.once(requestOf(k.Cases), l.Index, k.Cases.GetAtUnixNano(), func() (proto.Message, error) {
+			return f.cases.Apply(k.Cases, f.reg)
+		})
 		f.notify(false, true, 0)
 	default:
 		res.Err = fmt.Errorf("federation: unknown command at index %d", l.Index)
@@ -140,7 +150,7 @@ func (f *FSM) Apply(l *raft.Log) any {
 // Snapshot captures the registry and the case book; the copy is written
 // out by Persist while Apply goes on.
 func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
-	return &fsmSnapshot{snap: &peerv1.OfficeSnapshot{Registry: f.reg.Snapshot(), Cases: f.cases.Snapshot()}}, nil
+	return &fsmSnapshot{snap: &peerv1.OfficeSnapshot{Registry: f.reg.Snapshot(), Cases: f.cases.Snapshot(), Requests: f.requests.snapshot()}}, nil
 }
 
 // Restore replaces the state with a snapshot written by Persist.
@@ -163,6 +173,7 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	if err := f.cases.Restore(s.GetCases()); err != nil {
 		return fmt.Errorf("federation: restore case book snapshot: %w", err)
 	}
+	f.requests.restore(s.GetRequests())
 	f.notify(true, true, s.GetRegistry().GetIndex())
 	return nil
 }

@@ -208,6 +208,13 @@ func (o *Office) ProposeRegistry(ctx context.Context, cmd *peerv1.RegistryComman
 	return res.Value, res.Index, res.Err
 }
 
+// Answered looks a client's write up in the office's memory of requests
+// (see FSM.Answered): its first answer and raft index when the office
+// applied it already.
+func (o *Office) Answered(r Request) (proto.Message, uint64, bool, error) {
+	return o.cfg.FSM.Answered(r)
+}
+
 // ForwardRegistry sends a registry write on toward the county leader:
 // from a county follower to the leader, from below to the county's nodes,
 // falling back to the upstream chain. call makes the request on conn;

@@ -133,17 +133,27 @@ func (s *caseService) FileCase(ctx context.Context, req *yizhanv1.FileCaseReques
 	if req.GetItemCode() == "" {
 		return nil, fieldError("item_code", "is required")
 	}
+	r, err := clientRequest(ctx, "FileCase", req)
+	if err != nil {
+		return nil, err
+	}
 	if err := s.checkOnlineFiling(ctx, p); err != nil {
 		return nil, err
 	}
 	return onLeader(ctx, s, func() (*yizhanv1.CaseResponse, error) {
+		if v, _, ok, err := s.n.office.Answered(r); err != nil || ok {
+			if ok {
+				markReplayed(ctx)
+			}
+			return s.filed(v, p, r, err)
+		}
 		reg := s.n.office.Registry()
 		item, err := reg.Item(req.GetItemCode(), 0)
 		if err != nil {
 			return nil, fieldError("item_code", fmt.Sprintf("no item %q in the catalogue", req.GetItemCode()))
 		}
 		now := s.n.now()
-		code, keyID, key, err := s.newQueryCode()
+		code, keyID, key, err := s.newQueryCode(r)
 		if err != nil {
 			return nil, err
 		}
@@ -159,9 +169,15 @@ func (s *caseService) FileCase(ctx context.Context, req *yizhanv1.FileCaseReques
 		}
 		unlock := s.n.office.LockCase(number)
 		defer unlock()
-		c, err := s.n.office.AppendEvents(ctx, number, casework.GenesisHash(number), e)
+		c, err := s.n.office.AppendEventsOnce(ctx, r, number, casework.GenesisHash(number), e)
 		if err != nil {
 			return nil, err
+		}
+		if c.GetNumber() != number {
+			// A retry that raced the first filing: the office answered the
+			// first one's case.
+			giveBack()
+			return s.filed(c, p, r, nil)
 		}
 		c = s.present(c, p)
 		c.QueryCode = code
@@ -169,6 +185,36 @@ func (s *caseService) FileCase(ctx context.Context, req *yizhanv1.FileCaseReques
 	}, func(ctx context.Context, c yizhanv1.CaseServiceClient) (*yizhanv1.CaseResponse, error) {
 		return c.FileCase(ctx, req)
 	})
+}
+
+// filed is the answer to a filing the office has applied already under
+// request r: its case as it was filed, with the same query code.
+func (s *caseService) filed(v proto.Message, p *auth.Principal, r federation.Request, err error) (*yizhanv1.CaseResponse, error) {
+	if err != nil {
+		return nil, err
+	}
+	c, ok := v.(*yizhanv1.Case)
+	if !ok {
+		return nil, fmt.Errorf("node: request %q was answered with %T, not a case", r.ID, v)
+	}
+	c = s.present(c, p)
+	if seed := queryCodeSeed(r, s.keyOf(c)); seed != nil {
+		if code, err := casework.NewQueryCode(seed); err == nil {
+			c.QueryCode = code
+		}
+	}
+	return &yizhanv1.CaseResponse{Case: c}, nil
+}
+
+// keyOf is the query-code key case c was filed under, nil when this node
+// does not hold it.
+func (s *caseService) keyOf(c *yizhanv1.Case) []byte {
+	events := s.n.office.Cases().Events(c.GetNumber())
+	if len(events) == 0 {
+		return nil
+	}
+	key, _ := s.n.office.Registry().QueryCodeKey(events[0].GetFiling().GetQueryCodeKeyId())
+	return key
 }
 
 // present prepares a case for the caller: its clocks, whether this office
@@ -474,6 +520,10 @@ func (s *caseService) act(ctx context.Context, req *yizhanv1.CaseActionRequest, 
 	if err := casework.CheckActionRequest(action, req); err != nil {
 		return nil, toStatus(err)
 	}
+	r, err := clientRequest(ctx, "action:"+action.String(), req)
+	if err != nil {
+		return nil, err
+	}
 	p, err := s.optionalPrincipal(ctx)
 	if err != nil {
 		return nil, err
@@ -515,6 +565,14 @@ func (s *caseService) act(ctx context.Context, req *yizhanv1.CaseActionRequest, 
 		number := req.GetNumber()
 		unlock := s.n.office.LockCase(number)
 		defer unlock()
+		if v, _, ok, err := s.n.office.Answered(r); err != nil {
+			return nil, err
+		} else if ok {
+			// Done already: the first answer, whatever the case's state now.
+			markReplayed(ctx)
+			c, _ := v.(*yizhanv1.Case)
+			return &yizhanv1.CaseResponse{Case: s.present(c, p)}, nil
+		}
 		book := s.n.office.Cases()
 		c, ok := book.Case(number)
 		if !ok && p == nil {
@@ -533,7 +591,7 @@ func (s *caseService) act(ctx context.Context, req *yizhanv1.CaseActionRequest, 
 		if err != nil {
 			return nil, err
 		}
-		c, err = s.n.office.AppendEvents(ctx, number, events[len(events)-1].GetHash(), e)
+		c, err = s.n.office.AppendEventsOnce(ctx, r, number, events[len(events)-1].GetHash(), e)
 		if err != nil {
 			return nil, err
 		}

@@ -45,6 +45,8 @@ func toStatus(err error) error {
 	case errors.Is(err, federation.ErrNotLeader), errors.Is(err, federation.ErrNoLeader),
 		errors.Is(err, federation.ErrNotCounty), errors.Is(err, federation.ErrTooManyHops):
 		return status.Error(codes.Unavailable, err.Error())
+	case errors.Is(err, federation.ErrRequestConflict):
+		return status.Error(codes.Aborted, err.Error()+": use a new request_id for a new request")
 	case errors.Is(err, federation.ErrTooLarge):
 		return status.Error(codes.InvalidArgument, err.Error())
 	case errors.Is(err, federation.ErrOutcomeUnknown):

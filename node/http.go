@@ -35,6 +35,14 @@ func newHTTPServer(n *Node, reg yizhanv1.RegistryServiceServer, au yizhanv1.Auth
 			},
 		}),
 		runtime.WithMiddlewares(n.metrics.gatewayMiddleware),
+		// Idempotency-Key reaches the handlers as the request ID of a
+		// write (requests.go); the other headers as grpc-gateway's default.
+		runtime.WithIncomingHeaderMatcher(func(key string) (string, bool) {
+			if strings.EqualFold(key, idempotencyKey) {
+				return idempotencyKey, true
+			}
+			return runtime.DefaultHeaderMatcher(key)
+		}),
 	)
 	ctx := context.Background()
 	if err := yizhanv1.RegisterRegistryServiceHandlerServer(ctx, gw, reg); err != nil {

@@ -2,6 +2,8 @@ package node
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"sync"
 	"time"
@@ -48,6 +50,10 @@ func (s *caseService) RejectPrechecks(ctx context.Context, req *yizhanv1.RejectP
 	case n > maxBulkRejects:
 		return nil, fieldReasonError("numbers", registry.ReasonTooMany, fmt.Sprintf("must name at most %d cases, got %d", maxBulkRejects, n))
 	}
+	// The bulk's request ID (field or header) gives each part its own.
+	if _, err := clientRequest(ctx, "RejectPrechecks", req); err != nil {
+		return nil, err
+	}
 	seen := map[string]bool{}
 	resp := &yizhanv1.RejectPrechecksResponse{}
 	for _, number := range req.GetNumbers() {
@@ -56,7 +62,8 @@ func (s *caseService) RejectPrechecks(ctx context.Context, req *yizhanv1.RejectP
 		}
 		seen[number] = true
 		res := &yizhanv1.RejectPrechecksResponse_Result{Number: number}
-		_, err := s.RejectPrecheck(ctx, &yizhanv1.CaseActionRequest{Number: number, Reason: req.GetReason()})
+		_, err := s.RejectPrecheck(ctx, &yizhanv1.CaseActionRequest{Number: number, Reason: req.GetReason(),
+			RequestId: subRequestID(req.GetRequestId(), number)})
 		if err != nil {
 			if st, _ := status.FromError(err); st.Code() == codes.InvalidArgument && number != "" {
 				// The reason is the same for all: one bad, all bad.
@@ -71,6 +78,16 @@ func (s *caseService) RejectPrechecks(ctx context.Context, req *yizhanv1.RejectP
 		resp.Results = append(resp.Results, res)
 	}
 	return resp, nil
+}
+
+// subRequestID is the request ID of one case's part of a bulk request:
+// derived from the bulk's, so that a retried bulk retries each part.
+func subRequestID(bulk, number string) string {
+	if bulk == "" {
+		return ""
+	}
+	h := sha256.Sum256([]byte(bulk + "\x00" + number))
+	return "bulk-" + hex.EncodeToString(h[:16])
 }
 
 // firstViolation finds the BadRequest violation of field in st.

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"io"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -12,6 +13,7 @@ import (
 	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 	"github.com/yizhan-gov/yizhan/casework"
+	"github.com/yizhan-gov/yizhan/federation"
 	"github.com/yizhan-gov/yizhan/registry"
 )
 
@@ -32,14 +34,21 @@ var errCannotCheck = status.Error(codes.Unavailable, "this office cannot check t
 // the code's HMAC under: the registry's newest. A registry without a key
 // (a county that has not made one yet, or an office whose feed has not
 // brought it) files under the unkeyed hash of older cases, and says so.
-func (s *caseService) newQueryCode() (code string, keyID uint32, key []byte, err error) {
-	code, err = casework.NewQueryCode(rand.Reader)
-	if err != nil {
-		return "", 0, nil, err
-	}
+//
+// A filing with a request ID gets its code from the ID (queryCodeSeed), so
+// that a retry answers with the same code.
+func (s *caseService) newQueryCode(r federation.Request) (code string, keyID uint32, key []byte, err error) {
 	keyID, key, ok := s.n.office.Registry().NewestQueryCodeKey()
 	if !ok {
 		s.n.log.Warn("filing under the unkeyed query-code hash: the registry holds no query-code key yet")
+	}
+	var src io.Reader = rand.Reader
+	if seed := queryCodeSeed(r, key); seed != nil {
+		src = seed
+	}
+	code, err = casework.NewQueryCode(src)
+	if err != nil {
+		return "", 0, nil, err
 	}
 	return code, keyID, key, nil
 }

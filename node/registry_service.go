@@ -55,7 +55,7 @@ func (s *registryService) countyAdmin(ctx context.Context) (*auth.Principal, err
 
 // write runs a registry write: authenticate, then either forward the
 // request toward the county leader or build the command and propose it.
-func write[Resp proto.Message](ctx context.Context, s *registryService,
+func write[Resp proto.Message](ctx context.Context, s *registryService, req proto.Message,
 	forward func(context.Context, yizhanv1.RegistryServiceClient) (Resp, error),
 	build func(p *auth.Principal) (*peerv1.RegistryCommand, error),
 	answer func(v proto.Message, index uint64) Resp,
@@ -65,12 +65,23 @@ func write[Resp proto.Message](ctx context.Context, s *registryService,
 	if err != nil {
 		return zero, err
 	}
+	r, err := clientRequest(ctx, string(req.ProtoReflect().Descriptor().FullName()), req)
+	if err != nil {
+		return zero, err
+	}
 	o := s.n.office
 	if o.IsCounty() && o.Group().IsLeader() {
+		if v, index, ok, err := o.Answered(r); err != nil {
+			return zero, toStatus(err)
+		} else if ok {
+			markReplayed(ctx)
+			return answer(v, index), nil // applied already: the first answer
+		}
 		cmd, err := build(p)
 		if err != nil {
 			return zero, toStatus(err)
 		}
+		cmd.RequestId, cmd.RequestHash = r.ID, r.Hash
 		v, index, err := o.ProposeRegistry(ctx, cmd)
 		if err == nil {
 			return answer(v, index), nil
@@ -138,7 +149,7 @@ func (s *registryService) GetOffice(_ context.Context, req *yizhanv1.GetOfficeRe
 }
 
 func (s *registryService) CreateOffice(ctx context.Context, req *yizhanv1.CreateOfficeRequest) (*yizhanv1.CreateOfficeResponse, error) {
-	return write(ctx, s,
+	return write(ctx, s, req,
 		func(ctx context.Context, c yizhanv1.RegistryServiceClient) (*yizhanv1.CreateOfficeResponse, error) {
 			return c.CreateOffice(ctx, req)
 		},
@@ -161,7 +172,7 @@ func (s *registryService) ListDepartments(_ context.Context, req *yizhanv1.ListD
 }
 
 func (s *registryService) CreateDepartment(ctx context.Context, req *yizhanv1.CreateDepartmentRequest) (*yizhanv1.CreateDepartmentResponse, error) {
-	return write(ctx, s,
+	return write(ctx, s, req,
 		func(ctx context.Context, c yizhanv1.RegistryServiceClient) (*yizhanv1.CreateDepartmentResponse, error) {
 			return c.CreateDepartment(ctx, req)
 		},
@@ -234,7 +245,7 @@ func (s *registryService) GetItem(_ context.Context, req *yizhanv1.GetItemReques
 }
 
 func (s *registryService) CreateItem(ctx context.Context, req *yizhanv1.CreateItemRequest) (*yizhanv1.ItemWriteResponse, error) {
-	return write(ctx, s,
+	return write(ctx, s, req,
 		func(ctx context.Context, c yizhanv1.RegistryServiceClient) (*yizhanv1.ItemWriteResponse, error) {
 			return c.CreateItem(ctx, req)
 		},
@@ -266,7 +277,7 @@ func (s *registryService) UpdateItem(ctx context.Context, req *yizhanv1.UpdateIt
 			return nil, fieldError("update_mask", fmt.Sprintf("%q cannot be changed", p))
 		}
 	}
-	return write(ctx, s,
+	return write(ctx, s, req,
 		func(ctx context.Context, c yizhanv1.RegistryServiceClient) (*yizhanv1.ItemWriteResponse, error) {
 			return c.UpdateItem(ctx, req)
 		},
@@ -338,7 +349,7 @@ func (s *registryService) ListGrants(_ context.Context, req *yizhanv1.ListGrants
 }
 
 func (s *registryService) CreateGrant(ctx context.Context, req *yizhanv1.CreateGrantRequest) (*yizhanv1.GrantWriteResponse, error) {
-	return write(ctx, s,
+	return write(ctx, s, req,
 		func(ctx context.Context, c yizhanv1.RegistryServiceClient) (*yizhanv1.GrantWriteResponse, error) {
 			return c.CreateGrant(ctx, req)
 		},
@@ -356,7 +367,7 @@ func (s *registryService) RevokeGrant(ctx context.Context, req *yizhanv1.RevokeG
 	if req.GetId() == "" {
 		return nil, fieldError("id", "is required")
 	}
-	return write(ctx, s,
+	return write(ctx, s, req,
 		func(ctx context.Context, c yizhanv1.RegistryServiceClient) (*yizhanv1.GrantWriteResponse, error) {
 			return c.RevokeGrant(ctx, req)
 		},
@@ -393,7 +404,7 @@ func (s *registryService) PutCalendar(ctx context.Context, req *yizhanv1.PutCale
 	if y := req.GetCalendar().GetYear(); y != 0 && y != req.GetYear() {
 		return nil, fieldError("calendar.year", fmt.Sprintf("is %d but the path names %d", y, req.GetYear()))
 	}
-	return write(ctx, s,
+	return write(ctx, s, req,
 		func(ctx context.Context, c yizhanv1.RegistryServiceClient) (*yizhanv1.PutCalendarResponse, error) {
 			return c.PutCalendar(ctx, req)
 		},
@@ -439,7 +450,7 @@ func (s *registryService) CreateStaff(ctx context.Context, req *yizhanv1.CreateS
 	if n := len([]rune(req.GetPassword())); n < auth.MinPasswordLength {
 		return nil, fieldReasonError("password", registry.ReasonTooShort, fmt.Sprintf("must have at least %d characters", auth.MinPasswordLength))
 	}
-	return write(ctx, s,
+	return write(ctx, s, req,
 		func(ctx context.Context, c yizhanv1.RegistryServiceClient) (*yizhanv1.StaffWriteResponse, error) {
 			return c.CreateStaff(ctx, req)
 		},

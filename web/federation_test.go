@@ -3,9 +3,13 @@ package web
 import (
 	"context"
 	"net/http"
+	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"google.golang.org/grpc/metadata"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -69,5 +73,39 @@ func TestCasePageSaysWhenItShowsALocalCopy(t *testing.T) {
 	_, page := f.do(t, http.MethodGet, "/cases/"+filedCase().GetNumber(), nil, session(agentToken))
 	if !strings.Contains(page, `id="local-copy"`) || !strings.Contains(page, "暂时联系不上上级办事点") {
 		t.Errorf("the page does not say it shows a local copy:\n%s", page)
+	}
+}
+
+var requestIDRE = regexp.MustCompile(`name="request_id" value="([^"]+)"`)
+
+// Every form carries a request ID, and its write goes to the API with it
+// (as the Idempotency-Key), so a form sent twice is one write.
+func TestFormsSendTheirRequestID(t *testing.T) {
+	f := newFixture(t)
+	f.reg.getItem = func(*yizhanv1.GetItemRequest) (*yizhanv1.GetItemResponse, error) {
+		return &yizhanv1.GetItemResponse{Item: &yizhanv1.Item{Code: "450122-YC-001", Name: "烟草专卖零售许可证核发"}}, nil
+	}
+	var got []string
+	f.cases.file = func(ctx context.Context, req *yizhanv1.FileCaseRequest) (*yizhanv1.CaseResponse, error) {
+		md, _ := metadata.FromIncomingContext(ctx)
+		got = append(got, md.Get("idempotency-key")...)
+		return &yizhanv1.CaseResponse{Case: filedCase()}, nil
+	}
+	resp, page := f.do(t, "GET", "/cases/new?item=450122-YC-001", nil)
+	m := requestIDRE.FindStringSubmatch(page)
+	if m == nil {
+		t.Fatal("the filing form carries no request_id")
+	}
+	pre := cookieOf(resp, preCookie)
+	form := url.Values{"csrf": {csrfOf(t, page)}, "request_id": {m[1]}, "item_code": {"450122-YC-001"}, "applicant.name": {"黄小明"}}
+	f.do(t, "POST", "/cases", form, pre)
+	f.do(t, "POST", "/cases", form, pre)
+	if len(got) != 2 || got[0] != m[1] || got[1] != m[1] {
+		t.Errorf("the API saw request IDs %v, want the form's %q twice", got, m[1])
+	}
+	// Another render, another ID.
+	_, page2 := f.do(t, "GET", "/cases/new?item=450122-YC-001", nil, pre)
+	if m2 := requestIDRE.FindStringSubmatch(page2); m2 == nil || m2[1] == m[1] {
+		t.Errorf("a new form has the request ID %v of the last", m2)
 	}
 }

@@ -97,7 +97,7 @@ func (s *server) caseFile(rq *request) error {
 	if errs.Any() {
 		return s.fileForm(rq, http.StatusBadRequest, formValues{f}, errs)
 	}
-	ctx := rq.r.Context() // the citizen's own application
+	ctx := rq.citizenCtx() // the citizen's own application
 	if s.filesAsStaff(rq) {
 		ctx = rq.ctx()
 	}

@@ -32,7 +32,10 @@ type view struct {
 	Admin       bool   // may open the admin pages
 	CountyAdmin bool   // may change the registry
 	CSRF        string
-	CasesOn     bool // the case service is there: show the case pages
+	// RequestID goes with every form (request_id): a form sent twice (a
+	// double click, a reload after a lost answer) is one write.
+	RequestID string
+	CasesOn   bool // the case service is there: show the case pages
 }
 
 func (s *server) fillView(rq *request, v *view) {
@@ -48,6 +51,7 @@ func (s *server) fillView(rq *request, v *view) {
 	if rq.csrf != "" || rq.pre != "" {
 		v.CSRF = s.formCSRF(rq)
 	}
+	v.RequestID = newFormRequestID()
 }
 
 // officeOrCode is the office from the registry, or one that only has its

@@ -191,12 +191,34 @@ type request struct {
 // ctx is the request's context carrying the session's bearer token as
 // incoming gRPC metadata, so that the services authorize the call exactly
 // as they would a REST call.
-func (rq *request) ctx() context.Context {
-	ctx := rq.r.Context()
-	if rq.token == "" {
-		return ctx
+func (rq *request) ctx() context.Context { return rq.apiCtx(true) }
+
+// citizenCtx is ctx without the staff token: a citizen's own request.
+func (rq *request) citizenCtx() context.Context { return rq.apiCtx(false) }
+
+func (rq *request) apiCtx(asStaff bool) context.Context {
+	md := metadata.MD{}
+	if asStaff && rq.token != "" {
+		md.Set("authorization", "Bearer "+rq.token)
 	}
-	return metadata.NewIncomingContext(ctx, metadata.Pairs("authorization", "Bearer "+rq.token))
+	// A form's request ID makes its write exactly-once (the API reads it
+	// as the Idempotency-Key).
+	if rq.r.Method == http.MethodPost && rq.r.PostForm != nil {
+		if id := rq.r.PostForm.Get("request_id"); id != "" {
+			md.Set("idempotency-key", id)
+		}
+	}
+	if len(md) == 0 {
+		return rq.r.Context()
+	}
+	return metadata.NewIncomingContext(rq.r.Context(), md)
+}
+
+// newFormRequestID is a fresh request ID for a form.
+func newFormRequestID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return "web-" + hex.EncodeToString(b[:])
 }
 
 // staff is the signed-in staff member, or nil.

@@ -1257,11 +1257,16 @@ func (x *Case) GetComplaints() int32 {
 }
 
 type FileCaseRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	ItemCode      string                 `protobuf:"bytes,1,opt,name=item_code,json=itemCode,proto3" json:"item_code,omitempty"`
-	OfficeCode    string                 `protobuf:"bytes,2,opt,name=office_code,json=officeCode,proto3" json:"office_code,omitempty"` // where it is filed; default: the node's office
-	Applicant     *Applicant             `protobuf:"bytes,3,opt,name=applicant,proto3" json:"applicant,omitempty"`
-	Materials     []*SubmittedMaterial   `protobuf:"bytes,4,rep,name=materials,proto3" json:"materials,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	ItemCode   string                 `protobuf:"bytes,1,opt,name=item_code,json=itemCode,proto3" json:"item_code,omitempty"`
+	OfficeCode string                 `protobuf:"bytes,2,opt,name=office_code,json=officeCode,proto3" json:"office_code,omitempty"` // where it is filed; default: the node's office
+	Applicant  *Applicant             `protobuf:"bytes,3,opt,name=applicant,proto3" json:"applicant,omitempty"`
+	Materials  []*SubmittedMaterial   `protobuf:"bytes,4,rep,name=materials,proto3" json:"materials,omitempty"`
+	// Makes the write exactly-once: a retry with the same request_id (or
+	// the REST header Idempotency-Key) gets the first answer and changes
+	// nothing; the same id with another body is ABORTED (409). At most 64
+	// printable characters; a UUID is best. Remembered for 24 hours.
+	RequestId     string `protobuf:"bytes,30,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1322,6 +1327,13 @@ func (x *FileCaseRequest) GetMaterials() []*SubmittedMaterial {
 		return x.Materials
 	}
 	return nil
+}
+
+func (x *FileCaseRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
 }
 
 type CaseResponse struct {
@@ -1698,8 +1710,13 @@ type CaseActionRequest struct {
 	Agrees            bool                   `protobuf:"varint,13,opt,name=agrees,proto3" json:"agrees,omitempty"`                                              // giveOpinion
 	QueryCode         string                 `protobuf:"bytes,14,opt,name=query_code,json=queryCode,proto3" json:"query_code,omitempty"`                        // withdraw, rate, complain: the citizen's
 	Rating            Rating                 `protobuf:"varint,15,opt,name=rating,proto3,enum=yizhan.v1.Rating" json:"rating,omitempty"`                        // rate (the comment is reason)
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// Makes the write exactly-once: a retry with the same request_id (or
+	// the REST header Idempotency-Key) gets the first answer and changes
+	// nothing; the same id with another body is ABORTED (409). At most 64
+	// printable characters; a UUID is best. Remembered for 24 hours.
+	RequestId     string `protobuf:"bytes,30,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CaseActionRequest) Reset() {
@@ -1837,6 +1854,13 @@ func (x *CaseActionRequest) GetRating() Rating {
 	return Rating_RATING_UNSPECIFIED
 }
 
+func (x *CaseActionRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
 type VerifyCaseRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Number        string                 `protobuf:"bytes,1,opt,name=number,proto3" json:"number,omitempty"`
@@ -1944,9 +1968,14 @@ func (x *VerifyCaseResponse) GetProblem() string {
 // RejectPrechecksRequest names online filings to turn down at the
 // pre-check, with one reason for all.
 type RejectPrechecksRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Numbers       []string               `protobuf:"bytes,1,rep,name=numbers,proto3" json:"numbers,omitempty"` // at most 200
-	Reason        string                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Numbers []string               `protobuf:"bytes,1,rep,name=numbers,proto3" json:"numbers,omitempty"` // at most 200
+	Reason  string                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	// Makes the write exactly-once: a retry with the same request_id (or
+	// the REST header Idempotency-Key) gets the first answer and changes
+	// nothing; the same id with another body is ABORTED (409). At most 64
+	// printable characters; a UUID is best. Remembered for 24 hours.
+	RequestId     string `protobuf:"bytes,30,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1991,6 +2020,13 @@ func (x *RejectPrechecksRequest) GetNumbers() []string {
 func (x *RejectPrechecksRequest) GetReason() string {
 	if x != nil {
 		return x.Reason
+	}
+	return ""
+}
+
+func (x *RejectPrechecksRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
 	}
 	return ""
 }
@@ -2213,13 +2249,15 @@ const file_yizhan_v1_cases_proto_rawDesc = "" +
 	"\x0erating_comment\x18\x1a \x01(\tR\rratingComment\x12\x1e\n" +
 	"\n" +
 	"complaints\x18\x1b \x01(\x05R\n" +
-	"complaints\"\xbf\x01\n" +
+	"complaints\"\xde\x01\n" +
 	"\x0fFileCaseRequest\x12\x1b\n" +
 	"\titem_code\x18\x01 \x01(\tR\bitemCode\x12\x1f\n" +
 	"\voffice_code\x18\x02 \x01(\tR\n" +
 	"officeCode\x122\n" +
 	"\tapplicant\x18\x03 \x01(\v2\x14.yizhan.v1.ApplicantR\tapplicant\x12:\n" +
-	"\tmaterials\x18\x04 \x03(\v2\x1c.yizhan.v1.SubmittedMaterialR\tmaterials\"R\n" +
+	"\tmaterials\x18\x04 \x03(\v2\x1c.yizhan.v1.SubmittedMaterialR\tmaterials\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x1e \x01(\tR\trequestId\"R\n" +
 	"\fCaseResponse\x12#\n" +
 	"\x04case\x18\x01 \x01(\v2\x0f.yizhan.v1.CaseR\x04case\x12\x1d\n" +
 	"\n" +
@@ -2249,7 +2287,7 @@ const file_yizhan_v1_cases_proto_rawDesc = "" +
 	"\vchain_valid\x18\x02 \x01(\bR\n" +
 	"chainValid\x12\x1d\n" +
 	"\n" +
-	"local_copy\x18\x03 \x01(\bR\tlocalCopy\"\xbb\x04\n" +
+	"local_copy\x18\x03 \x01(\bR\tlocalCopy\"\xda\x04\n" +
 	"\x11CaseActionRequest\x12\x16\n" +
 	"\x06number\x18\x01 \x01(\tR\x06number\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x1f\n" +
@@ -2268,16 +2306,20 @@ const file_yizhan_v1_cases_proto_rawDesc = "" +
 	"\x06agrees\x18\r \x01(\bR\x06agrees\x12\x1d\n" +
 	"\n" +
 	"query_code\x18\x0e \x01(\tR\tqueryCode\x12)\n" +
-	"\x06rating\x18\x0f \x01(\x0e2\x11.yizhan.v1.RatingR\x06rating\"+\n" +
+	"\x06rating\x18\x0f \x01(\x0e2\x11.yizhan.v1.RatingR\x06rating\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x1e \x01(\tR\trequestId\"+\n" +
 	"\x11VerifyCaseRequest\x12\x16\n" +
 	"\x06number\x18\x01 \x01(\tR\x06number\"\\\n" +
 	"\x12VerifyCaseResponse\x12\x14\n" +
 	"\x05valid\x18\x01 \x01(\bR\x05valid\x12\x16\n" +
 	"\x06events\x18\x02 \x01(\rR\x06events\x12\x18\n" +
-	"\aproblem\x18\x03 \x01(\tR\aproblem\"J\n" +
+	"\aproblem\x18\x03 \x01(\tR\aproblem\"i\n" +
 	"\x16RejectPrechecksRequest\x12\x18\n" +
 	"\anumbers\x18\x01 \x03(\tR\anumbers\x12\x16\n" +
-	"\x06reason\x18\x02 \x01(\tR\x06reason\"\xb2\x01\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x1e \x01(\tR\trequestId\"\xb2\x01\n" +
 	"\x17RejectPrechecksResponse\x12C\n" +
 	"\aresults\x18\x01 \x03(\v2).yizhan.v1.RejectPrechecksResponse.ResultR\aresults\x1aR\n" +
 	"\x06Result\x12\x16\n" +

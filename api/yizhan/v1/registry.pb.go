@@ -1827,8 +1827,13 @@ func (x *GetOfficeResponse) GetMeta() *ReadMeta {
 }
 
 type CreateOfficeRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Office        *Office                `protobuf:"bytes,1,opt,name=office,proto3" json:"office,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Office *Office                `protobuf:"bytes,1,opt,name=office,proto3" json:"office,omitempty"`
+	// Makes the write exactly-once: a retry with the same request_id (or
+	// the REST header Idempotency-Key) gets the first answer and changes
+	// nothing; the same id with another body is ABORTED (409). At most 64
+	// printable characters; a UUID is best. Remembered for 24 hours.
+	RequestId     string `protobuf:"bytes,30,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1868,6 +1873,13 @@ func (x *CreateOfficeRequest) GetOffice() *Office {
 		return x.Office
 	}
 	return nil
+}
+
+func (x *CreateOfficeRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
 }
 
 type WriteResponse struct {
@@ -2063,8 +2075,13 @@ func (x *ListDepartmentsResponse) GetMeta() *ReadMeta {
 }
 
 type CreateDepartmentRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Department    *Department            `protobuf:"bytes,1,opt,name=department,proto3" json:"department,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Department *Department            `protobuf:"bytes,1,opt,name=department,proto3" json:"department,omitempty"`
+	// Makes the write exactly-once: a retry with the same request_id (or
+	// the REST header Idempotency-Key) gets the first answer and changes
+	// nothing; the same id with another body is ABORTED (409). At most 64
+	// printable characters; a UUID is best. Remembered for 24 hours.
+	RequestId     string `protobuf:"bytes,30,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2104,6 +2121,13 @@ func (x *CreateDepartmentRequest) GetDepartment() *Department {
 		return x.Department
 	}
 	return nil
+}
+
+func (x *CreateDepartmentRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
 }
 
 type CreateDepartmentResponse struct {
@@ -2424,8 +2448,13 @@ func (x *GetItemResponse) GetMeta() *ReadMeta {
 }
 
 type CreateItemRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Item          *Item                  `protobuf:"bytes,1,opt,name=item,proto3" json:"item,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Item  *Item                  `protobuf:"bytes,1,opt,name=item,proto3" json:"item,omitempty"`
+	// Makes the write exactly-once: a retry with the same request_id (or
+	// the REST header Idempotency-Key) gets the first answer and changes
+	// nothing; the same id with another body is ABORTED (409). At most 64
+	// printable characters; a UUID is best. Remembered for 24 hours.
+	RequestId     string `protobuf:"bytes,30,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2467,11 +2496,23 @@ func (x *CreateItemRequest) GetItem() *Item {
 	return nil
 }
 
+func (x *CreateItemRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
 type UpdateItemRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Item  *Item                  `protobuf:"bytes,1,opt,name=item,proto3" json:"item,omitempty"` // item.code names the item
 	// Fields to change; empty: every field given in the body.
-	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	UpdateMask *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	// Makes the write exactly-once: a retry with the same request_id (or
+	// the REST header Idempotency-Key) gets the first answer and changes
+	// nothing; the same id with another body is ABORTED (409). At most 64
+	// printable characters; a UUID is best. Remembered for 24 hours.
+	RequestId     string `protobuf:"bytes,30,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2518,6 +2559,13 @@ func (x *UpdateItemRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
 		return x.UpdateMask
 	}
 	return nil
+}
+
+func (x *UpdateItemRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
 }
 
 type ItemWriteResponse struct {
@@ -2797,8 +2845,13 @@ func (x *ListGrantsResponse) GetMeta() *ReadMeta {
 }
 
 type CreateGrantRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Grant         *Grant                 `protobuf:"bytes,1,opt,name=grant,proto3" json:"grant,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Grant *Grant                 `protobuf:"bytes,1,opt,name=grant,proto3" json:"grant,omitempty"`
+	// Makes the write exactly-once: a retry with the same request_id (or
+	// the REST header Idempotency-Key) gets the first answer and changes
+	// nothing; the same id with another body is ABORTED (409). At most 64
+	// printable characters; a UUID is best. Remembered for 24 hours.
+	RequestId     string `protobuf:"bytes,30,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2838,6 +2891,13 @@ func (x *CreateGrantRequest) GetGrant() *Grant {
 		return x.Grant
 	}
 	return nil
+}
+
+func (x *CreateGrantRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
 }
 
 type GrantWriteResponse struct {
@@ -2893,8 +2953,13 @@ func (x *GrantWriteResponse) GetRegistryIndex() uint64 {
 }
 
 type RevokeGrantRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Makes the write exactly-once: a retry with the same request_id (or
+	// the REST header Idempotency-Key) gets the first answer and changes
+	// nothing; the same id with another body is ABORTED (409). At most 64
+	// printable characters; a UUID is best. Remembered for 24 hours.
+	RequestId     string `protobuf:"bytes,30,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2932,6 +2997,13 @@ func (*RevokeGrantRequest) Descriptor() ([]byte, []int) {
 func (x *RevokeGrantRequest) GetId() string {
 	if x != nil {
 		return x.Id
+	}
+	return ""
+}
+
+func (x *RevokeGrantRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
 	}
 	return ""
 }
@@ -3041,9 +3113,14 @@ func (x *GetCalendarResponse) GetMeta() *ReadMeta {
 }
 
 type PutCalendarRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Year          int32                  `protobuf:"varint,1,opt,name=year,proto3" json:"year,omitempty"`
-	Calendar      *Calendar              `protobuf:"bytes,2,opt,name=calendar,proto3" json:"calendar,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Year     int32                  `protobuf:"varint,1,opt,name=year,proto3" json:"year,omitempty"`
+	Calendar *Calendar              `protobuf:"bytes,2,opt,name=calendar,proto3" json:"calendar,omitempty"`
+	// Makes the write exactly-once: a retry with the same request_id (or
+	// the REST header Idempotency-Key) gets the first answer and changes
+	// nothing; the same id with another body is ABORTED (409). At most 64
+	// printable characters; a UUID is best. Remembered for 24 hours.
+	RequestId     string `protobuf:"bytes,30,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3090,6 +3167,13 @@ func (x *PutCalendarRequest) GetCalendar() *Calendar {
 		return x.Calendar
 	}
 	return nil
+}
+
+func (x *PutCalendarRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
 }
 
 type PutCalendarResponse struct {
@@ -3249,9 +3333,14 @@ func (x *ListStaffResponse) GetMeta() *ReadMeta {
 }
 
 type CreateStaffRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Staff         *StaffMember           `protobuf:"bytes,1,opt,name=staff,proto3" json:"staff,omitempty"`
-	Password      string                 `protobuf:"bytes,2,opt,name=password,proto3" json:"password,omitempty"` // at least 8 characters; stored as an argon2id hash
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Staff    *StaffMember           `protobuf:"bytes,1,opt,name=staff,proto3" json:"staff,omitempty"`
+	Password string                 `protobuf:"bytes,2,opt,name=password,proto3" json:"password,omitempty"` // at least 8 characters; stored as an argon2id hash
+	// Makes the write exactly-once: a retry with the same request_id (or
+	// the REST header Idempotency-Key) gets the first answer and changes
+	// nothing; the same id with another body is ABORTED (409). At most 64
+	// printable characters; a UUID is best. Remembered for 24 hours.
+	RequestId     string `protobuf:"bytes,30,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3296,6 +3385,13 @@ func (x *CreateStaffRequest) GetStaff() *StaffMember {
 func (x *CreateStaffRequest) GetPassword() string {
 	if x != nil {
 		return x.Password
+	}
+	return ""
+}
+
+func (x *CreateStaffRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
 	}
 	return ""
 }
@@ -3946,9 +4042,11 @@ const file_yizhan_v1_registry_proto_rawDesc = "" +
 	"\x11GetOfficeResponse\x12)\n" +
 	"\x06office\x18\x01 \x01(\v2\x11.yizhan.v1.OfficeR\x06office\x12-\n" +
 	"\bchildren\x18\x02 \x03(\v2\x11.yizhan.v1.OfficeR\bchildren\x12'\n" +
-	"\x04meta\x18\x03 \x01(\v2\x13.yizhan.v1.ReadMetaR\x04meta\"@\n" +
+	"\x04meta\x18\x03 \x01(\v2\x13.yizhan.v1.ReadMetaR\x04meta\"_\n" +
 	"\x13CreateOfficeRequest\x12)\n" +
-	"\x06office\x18\x01 \x01(\v2\x11.yizhan.v1.OfficeR\x06office\"6\n" +
+	"\x06office\x18\x01 \x01(\v2\x11.yizhan.v1.OfficeR\x06office\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x1e \x01(\tR\trequestId\"6\n" +
 	"\rWriteResponse\x12%\n" +
 	"\x0eregistry_index\x18\x01 \x01(\x04R\rregistryIndex\"h\n" +
 	"\x14CreateOfficeResponse\x12)\n" +
@@ -3958,11 +4056,13 @@ const file_yizhan_v1_registry_proto_rawDesc = "" +
 	"\tmin_index\x18\x01 \x01(\x04R\bminIndex\"{\n" +
 	"\x17ListDepartmentsResponse\x127\n" +
 	"\vdepartments\x18\x01 \x03(\v2\x15.yizhan.v1.DepartmentR\vdepartments\x12'\n" +
-	"\x04meta\x18\x02 \x01(\v2\x13.yizhan.v1.ReadMetaR\x04meta\"P\n" +
+	"\x04meta\x18\x02 \x01(\v2\x13.yizhan.v1.ReadMetaR\x04meta\"o\n" +
 	"\x17CreateDepartmentRequest\x125\n" +
 	"\n" +
 	"department\x18\x01 \x01(\v2\x15.yizhan.v1.DepartmentR\n" +
-	"department\"x\n" +
+	"department\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x1e \x01(\tR\trequestId\"x\n" +
 	"\x18CreateDepartmentResponse\x125\n" +
 	"\n" +
 	"department\x18\x01 \x01(\v2\x15.yizhan.v1.DepartmentR\n" +
@@ -3988,13 +4088,17 @@ const file_yizhan_v1_registry_proto_rawDesc = "" +
 	"\tmin_index\x18\x03 \x01(\x04R\bminIndex\"_\n" +
 	"\x0fGetItemResponse\x12#\n" +
 	"\x04item\x18\x01 \x01(\v2\x0f.yizhan.v1.ItemR\x04item\x12'\n" +
-	"\x04meta\x18\x02 \x01(\v2\x13.yizhan.v1.ReadMetaR\x04meta\"8\n" +
+	"\x04meta\x18\x02 \x01(\v2\x13.yizhan.v1.ReadMetaR\x04meta\"W\n" +
 	"\x11CreateItemRequest\x12#\n" +
-	"\x04item\x18\x01 \x01(\v2\x0f.yizhan.v1.ItemR\x04item\"u\n" +
+	"\x04item\x18\x01 \x01(\v2\x0f.yizhan.v1.ItemR\x04item\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x1e \x01(\tR\trequestId\"\x94\x01\n" +
 	"\x11UpdateItemRequest\x12#\n" +
 	"\x04item\x18\x01 \x01(\v2\x0f.yizhan.v1.ItemR\x04item\x12;\n" +
 	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
-	"updateMask\"_\n" +
+	"updateMask\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x1e \x01(\tR\trequestId\"_\n" +
 	"\x11ItemWriteResponse\x12#\n" +
 	"\x04item\x18\x01 \x01(\v2\x0f.yizhan.v1.ItemR\x04item\x12%\n" +
 	"\x0eregistry_index\x18\x02 \x01(\x04R\rregistryIndex\"J\n" +
@@ -4012,23 +4116,29 @@ const file_yizhan_v1_registry_proto_rawDesc = "" +
 	"\tmin_index\x18\x04 \x01(\x04R\bminIndex\"g\n" +
 	"\x12ListGrantsResponse\x12(\n" +
 	"\x06grants\x18\x01 \x03(\v2\x10.yizhan.v1.GrantR\x06grants\x12'\n" +
-	"\x04meta\x18\x02 \x01(\v2\x13.yizhan.v1.ReadMetaR\x04meta\"<\n" +
+	"\x04meta\x18\x02 \x01(\v2\x13.yizhan.v1.ReadMetaR\x04meta\"[\n" +
 	"\x12CreateGrantRequest\x12&\n" +
-	"\x05grant\x18\x01 \x01(\v2\x10.yizhan.v1.GrantR\x05grant\"c\n" +
+	"\x05grant\x18\x01 \x01(\v2\x10.yizhan.v1.GrantR\x05grant\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x1e \x01(\tR\trequestId\"c\n" +
 	"\x12GrantWriteResponse\x12&\n" +
 	"\x05grant\x18\x01 \x01(\v2\x10.yizhan.v1.GrantR\x05grant\x12%\n" +
-	"\x0eregistry_index\x18\x02 \x01(\x04R\rregistryIndex\"$\n" +
+	"\x0eregistry_index\x18\x02 \x01(\x04R\rregistryIndex\"C\n" +
 	"\x12RevokeGrantRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\"E\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x1e \x01(\tR\trequestId\"E\n" +
 	"\x12GetCalendarRequest\x12\x12\n" +
 	"\x04year\x18\x01 \x01(\x05R\x04year\x12\x1b\n" +
 	"\tmin_index\x18\x02 \x01(\x04R\bminIndex\"o\n" +
 	"\x13GetCalendarResponse\x12/\n" +
 	"\bcalendar\x18\x01 \x01(\v2\x13.yizhan.v1.CalendarR\bcalendar\x12'\n" +
-	"\x04meta\x18\x02 \x01(\v2\x13.yizhan.v1.ReadMetaR\x04meta\"Y\n" +
+	"\x04meta\x18\x02 \x01(\v2\x13.yizhan.v1.ReadMetaR\x04meta\"x\n" +
 	"\x12PutCalendarRequest\x12\x12\n" +
 	"\x04year\x18\x01 \x01(\x05R\x04year\x12/\n" +
-	"\bcalendar\x18\x02 \x01(\v2\x13.yizhan.v1.CalendarR\bcalendar\"m\n" +
+	"\bcalendar\x18\x02 \x01(\v2\x13.yizhan.v1.CalendarR\bcalendar\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x1e \x01(\tR\trequestId\"m\n" +
 	"\x13PutCalendarResponse\x12/\n" +
 	"\bcalendar\x18\x01 \x01(\v2\x13.yizhan.v1.CalendarR\bcalendar\x12%\n" +
 	"\x0eregistry_index\x18\x02 \x01(\x04R\rregistryIndex\"P\n" +
@@ -4038,10 +4148,12 @@ const file_yizhan_v1_registry_proto_rawDesc = "" +
 	"\tmin_index\x18\x02 \x01(\x04R\bminIndex\"j\n" +
 	"\x11ListStaffResponse\x12,\n" +
 	"\x05staff\x18\x01 \x03(\v2\x16.yizhan.v1.StaffMemberR\x05staff\x12'\n" +
-	"\x04meta\x18\x02 \x01(\v2\x13.yizhan.v1.ReadMetaR\x04meta\"^\n" +
+	"\x04meta\x18\x02 \x01(\v2\x13.yizhan.v1.ReadMetaR\x04meta\"}\n" +
 	"\x12CreateStaffRequest\x12,\n" +
 	"\x05staff\x18\x01 \x01(\v2\x16.yizhan.v1.StaffMemberR\x05staff\x12\x1a\n" +
-	"\bpassword\x18\x02 \x01(\tR\bpassword\"i\n" +
+	"\bpassword\x18\x02 \x01(\tR\bpassword\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x1e \x01(\tR\trequestId\"i\n" +
 	"\x12StaffWriteResponse\x12,\n" +
 	"\x05staff\x18\x01 \x01(\v2\x16.yizhan.v1.StaffMemberR\x05staff\x12%\n" +
 	"\x0eregistry_index\x18\x02 \x01(\x04R\rregistryIndex\"P\n" +

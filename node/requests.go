@@ -1,0 +1,77 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"errors"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+
+	"github.com/yizhan-gov/yizhan/federation"
+)
+
+// Every write takes a client request ID: the request_id field, or on REST
+// the Idempotency-Key header. The ID is written into the request message
+// where it comes in, so it travels with the call when a node forwards it
+// (to its leader, up the tree); the office that applies the write
+// remembers it with the answer (federation.Request), and a retry gets
+// that answer and changes nothing.
+
+// idempotencyKey is the REST header (and gRPC metadata key) that may carry
+// the request ID instead of the field.
+const idempotencyKey = "idempotency-key"
+
+// clientRequest fixes the request ID of a write in msg and returns the
+// Request the office applies it under. method names what is asked (two
+// actions may share a request message).
+func clientRequest(ctx context.Context, method string, msg proto.Message) (federation.Request, error) {
+	m := msg.ProtoReflect()
+	fd := m.Descriptor().Fields().ByName("request_id")
+	if fd == nil {
+		return federation.Request{}, nil
+	}
+	id := m.Get(fd).String()
+	if id == "" {
+		if md, ok := metadata.FromIncomingContext(ctx); ok {
+			if v := md.Get(idempotencyKey); len(v) > 0 {
+				id = v[0]
+				m.Set(fd, protoreflect.ValueOfString(id))
+			}
+		}
+	}
+	r, err := federation.NewRequest(id, method, msg)
+	var bad *federation.RequestIDError
+	if errors.As(err, &bad) {
+		return federation.Request{}, fieldError("request_id", bad.Why)
+	}
+	return r, err
+}
+
+// replayedHeader tells a client that its write had been applied before:
+// the answer is the first one, nothing changed now (REST:
+// Grpc-Metadata-X-Yizhan-Replayed).
+const replayedHeader = "x-yizhan-replayed"
+
+// markReplayed sets replayedHeader on the answer to the call in ctx.
+func markReplayed(ctx context.Context) {
+	_ = grpc.SetHeader(ctx, metadata.Pairs(replayedHeader, "true")) // no stream (a test's direct call): nothing to tell
+}
+
+// queryCodeSeed is where a filing's query code comes from: with a request
+// ID, an HMAC of it under the office's newest query-code key, so that a
+// retried filing answers with the same code without the code being kept
+// anywhere; otherwise the system's randomness (nil).
+func queryCodeSeed(r federation.Request, key []byte) *bytes.Reader {
+	if r.ID == "" || len(key) == 0 {
+		return nil
+	}
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte("yizhan-query-code-of-request:"))
+	mac.Write([]byte(r.ID))
+	return bytes.NewReader(mac.Sum(nil))
+}
