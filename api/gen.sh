@@ -17,10 +17,12 @@ if [ -z "$gw" ]; then
   gw=$(go env GOMODCACHE)/github.com/grpc-ecosystem/grpc-gateway@v1.16.0
 fi
 inc="-I . -I $gw/third_party/googleapis"
+# The gateway's files would each say the package "is a reverse proxy";
+# yizhan/v1/doc.go says what it is.
 protoc $inc \
   --go_out=paths=source_relative:. \
   --go-grpc_out=paths=source_relative:. \
-  --grpc-gateway_out=paths=source_relative:. \
+  --grpc-gateway_out=paths=source_relative:. --grpc-gateway_opt=omit_package_doc=true \
   --openapiv2_out=. --openapiv2_opt=allow_merge=true,merge_file_name=yizhan,output_format=json,omit_enum_default_value=true \
   yizhan/v1/*.proto
 protoc $inc \

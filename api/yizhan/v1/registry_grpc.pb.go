@@ -4,9 +4,11 @@
 // - protoc             v3.21.12
 // source: yizhan/v1/registry.proto
 
-// Package yizhan.v1 is Yizhan's public API: the registry (offices,
-// departments, the item catalogue, grants, staff, the working-day calendar,
-// the node directory), staff sign-in and the state of an office's cluster.
+// Package yizhan.v1 is Yizhan's public API, which every node serves over
+// gRPC and, through grpc-gateway, REST: the registry (offices, departments,
+// the item catalogue, grants, staff, the working-day calendar, the node
+// directory) in this file, staff sign-in in auth.proto, cases in
+// cases.proto and the state of an office's cluster in cluster.proto.
 
 package yizhanv1
 
