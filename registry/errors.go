@@ -4,24 +4,26 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/yizhan-gov/yizhan/reason"
 )
 
 var (
 	// ErrNotFound means the named office, department, item (or item
 	// version), grant or staff member does not exist.
-	ErrNotFound = errors.New("registry: not found")
+	ErrNotFound error = reason.New(reason.NotFound, "registry: not found")
 
 	// ErrAlreadyExists means a create named a key (office code, department
 	// code, item code, username) that is already taken.
-	ErrAlreadyExists = errors.New("registry: already exists")
+	ErrAlreadyExists error = reason.New(reason.AlreadyExists, "registry: already exists")
 
 	// ErrConflict means an item update was based on a version that is not
 	// the current one: someone else changed the item first.
-	ErrConflict = errors.New("registry: conflict")
+	ErrConflict error = reason.New(reason.Conflict, "registry: conflict")
 
 	// ErrFailedPrecondition means the command is well formed but the state
 	// does not allow it, e.g. revoking a grant that is already revoked.
-	ErrFailedPrecondition = errors.New("registry: failed precondition")
+	ErrFailedPrecondition error = reason.New(reason.FailedPrecondition, "registry: failed precondition")
 
 	// ErrGap means a replayed changelog entry does not follow the registry's
 	// index (its prev_index is not Index()): entries are missing in between
@@ -45,12 +47,28 @@ var (
 // FieldViolation is one problem with one field of a command. Field is the
 // path of the field in the REST request body with its resource prefix,
 // e.g. "item.promised_limit_days" or "calendar.days[3].date". Reason is a
-// code in UPPER_SNAKE_CASE a client can act on (ReasonTooLong, …; see
-// limits.go), or empty where the description is all there is to say.
+// code in UPPER_SNAKE_CASE a client can act on (ReasonTooLong, …; the
+// package reason lists them all), Meta the values that explain it (the
+// limit, the value found): the Chinese text is made from the two.
+// Description is the English.
 type FieldViolation struct {
 	Field       string
 	Description string
 	Reason      string
+	Meta        reason.Meta
+}
+
+// Invalid is a *ValidationError of one violation.
+func Invalid(field, why string, meta reason.Meta, format string, args ...any) error {
+	return &ValidationError{Violations: []FieldViolation{{Field: field, Reason: why, Meta: meta, Description: fmt.Sprintf(format, args...)}}}
+}
+
+// entityError is an error of why about a record of kind (an office, an
+// item, …) named code: reason NOT_FOUND, ALREADY_EXISTS, CONFLICT, with
+// the kind and the code in its meta. The message is format's, wrapping
+// sentinel.
+func entityError(why, kind, code string, format string, args ...any) error {
+	return reason.Errorf(why, reason.Meta{"kind": kind, "code": code}, format, args...)
 }
 
 // ValidationError is returned for invalid input. It lists every problem
@@ -86,8 +104,13 @@ func (vs *violations) add(field, format string, args ...any) {
 }
 
 // addReason adds a violation with a reason code.
-func (vs *violations) addReason(reason, field, format string, args ...any) {
-	*vs = append(*vs, FieldViolation{Field: field, Description: fmt.Sprintf(format, args...), Reason: reason})
+func (vs *violations) addReason(why, field, format string, args ...any) {
+	*vs = append(*vs, FieldViolation{Field: field, Description: fmt.Sprintf(format, args...), Reason: why})
+}
+
+// addMeta adds a violation with a reason code and its meta.
+func (vs *violations) addMeta(why string, meta reason.Meta, field, format string, args ...any) {
+	*vs = append(*vs, FieldViolation{Field: field, Description: fmt.Sprintf(format, args...), Reason: why, Meta: meta})
 }
 
 // required adds "is required" (ReasonRequired).

@@ -10,6 +10,7 @@ import (
 
 	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+	"github.com/yizhan-gov/yizhan/reason"
 )
 
 // This file is the one place that holds the limits on what a client may
@@ -25,17 +26,18 @@ import (
 // later, or on a node that runs a newer binary, would make offices differ
 // or stop a feed for ever.
 
-// Reason codes of a FieldViolation.
+// Reason codes of a FieldViolation of the limits (the package reason
+// lists every reason).
 const (
-	ReasonRequired         = "REQUIRED"          // a required field is empty
-	ReasonInvalidFormat    = "INVALID_FORMAT"    // not of the field's form (a code, a date, an ID number, …)
-	ReasonTooLong          = "TOO_LONG"          // more characters than the field may have
-	ReasonTooShort         = "TOO_SHORT"         // fewer characters than the field needs (a password)
-	ReasonTooMany          = "TOO_MANY"          // more entries than the list may have
-	ReasonOutOfRange       = "OUT_OF_RANGE"      // a number (or enum value) outside its range
-	ReasonControlCharacter = "CONTROL_CHARACTER" // a control character (line breaks and tabs only in multi-line text)
-	ReasonInvalidUTF8      = "INVALID_UTF8"      // text that is not valid UTF-8
-	ReasonTooLarge         = "TOO_LARGE"         // the whole command or event is too large encoded
+	ReasonRequired         = reason.Required         // a required field is empty
+	ReasonInvalidFormat    = reason.InvalidFormat    // not of the field's form (a code, a date, an ID number, …)
+	ReasonTooLong          = reason.TooLong          // more characters than the field may have
+	ReasonTooShort         = reason.TooShort         // fewer characters than the field needs (a password)
+	ReasonTooMany          = reason.TooMany          // more entries than the list may have
+	ReasonOutOfRange       = reason.OutOfRange       // a number (or enum value) outside its range
+	ReasonControlCharacter = reason.ControlCharacter // a control character (line breaks and tabs only in multi-line text)
+	ReasonInvalidUTF8      = reason.InvalidUTF8      // text that is not valid UTF-8
+	ReasonTooLarge         = reason.TooLarge         // the whole command or event is too large encoded
 )
 
 // Lengths of text, in characters (Unicode code points: 一 counts one).
@@ -104,7 +106,7 @@ func CheckLength(field, s string, max int) *FieldViolation {
 		return nil
 	}
 	if n := utf8.RuneCountInString(s); n > max {
-		return &FieldViolation{Field: field, Reason: ReasonTooLong,
+		return &FieldViolation{Field: field, Reason: ReasonTooLong, Meta: reason.Meta{"max": reason.Itoa(max), "got": reason.Itoa(n)},
 			Description: fmt.Sprintf("must be at most %d characters, got %d", max, n)}
 	}
 	return nil
@@ -130,7 +132,11 @@ func checkString(field, s string, max int, multiline bool) *FieldViolation {
 		if multiline {
 			what = "control characters other than line breaks and tabs"
 		}
-		return &FieldViolation{Field: field, Reason: ReasonControlCharacter,
+		meta := reason.Meta{"position": reason.Itoa(pos)}
+		if multiline {
+			meta["multiline"] = "true"
+		}
+		return &FieldViolation{Field: field, Reason: ReasonControlCharacter, Meta: meta,
 			Description: fmt.Sprintf("must not contain %s, found %U at character %d", what, r, pos)}
 	}
 	return nil
@@ -147,7 +153,7 @@ func CheckCount(field string, n, max int) *FieldViolation {
 	if n <= max {
 		return nil
 	}
-	return &FieldViolation{Field: field, Reason: ReasonTooMany,
+	return &FieldViolation{Field: field, Reason: ReasonTooMany, Meta: reason.Meta{"max": reason.Itoa(max), "got": reason.Itoa(n)},
 		Description: fmt.Sprintf("must have at most %d entries, got %d", max, n)}
 }
 
@@ -157,7 +163,7 @@ func CheckAtMost(field string, v, max int64) *FieldViolation {
 	if v <= max {
 		return nil
 	}
-	return &FieldViolation{Field: field, Reason: ReasonOutOfRange,
+	return &FieldViolation{Field: field, Reason: ReasonOutOfRange, Meta: reason.Meta{"max": reason.Itoa(max), "got": reason.Itoa(v)},
 		Description: fmt.Sprintf("must be at most %d, got %d", max, v)}
 }
 
@@ -174,7 +180,11 @@ func CheckSize(prefix string, m proto.Message, max int, what string) *FieldViola
 	if field == "" {
 		field = what
 	}
-	return &FieldViolation{Field: field, Reason: ReasonTooLarge, Description: sizeDescription(what, n, max)}
+	return &FieldViolation{Field: field, Reason: ReasonTooLarge, Meta: sizeMeta(n, max), Description: sizeDescription(what, n, max)}
+}
+
+func sizeMeta(n, max int) reason.Meta {
+	return reason.Meta{"bytes": reason.Itoa(n), "max": reason.Itoa(max)}
 }
 
 func sizeDescription(what string, n, max int) string {
@@ -296,7 +306,7 @@ func CheckLimits(cmd *peerv1.RegistryCommand) error {
 		if prefix != "" {
 			field = joinPath(prefix, LargestField(entity))
 		}
-		vs.addReason(ReasonTooLarge, field, "%s", sizeDescription("command", n, MaxCommandBytes))
+		vs.addMeta(ReasonTooLarge, sizeMeta(n, MaxCommandBytes), field, "%s", sizeDescription("command", n, MaxCommandBytes))
 	}
 	return vs.err()
 }
@@ -328,7 +338,7 @@ func (vs *violations) itemLimits(it *yizhanv1.Item) {
 			p := fmt.Sprintf("item.materials[%d].", i)
 			vs.line(p+"name", m.GetName(), MaxTitleLen)
 			if f := m.GetForm(); f != 0 && !knownEnum(f) {
-				vs.addReason(ReasonOutOfRange, p+"form", "%d is not a known %s value", f, f.Descriptor().Name())
+				vs.addMeta(ReasonOutOfRange, reason.Meta{"enum": string(f.Descriptor().Name()), "got": reason.Itoa(f)}, p+"form", "%d is not a known %s value", f, f.Descriptor().Name())
 			}
 			vs.atMost(p+"copies", int64(m.GetCopies()), MaxCopies)
 			vs.text(p+"condition", m.GetCondition(), MaxShortTextLen)

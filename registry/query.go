@@ -1,7 +1,6 @@
 package registry
 
 import (
-	"fmt"
 	"slices"
 	"sort"
 	"strconv"
@@ -11,6 +10,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+	"github.com/yizhan-gov/yizhan/reason"
 )
 
 // Queries. Every method returns clones, sorted deterministically (by code,
@@ -39,7 +39,7 @@ func (r *Registry) Office(code string) (*yizhanv1.Office, error) {
 	defer r.mu.RUnlock()
 	o, ok := r.st.offices[code]
 	if !ok {
-		return nil, fmt.Errorf("office %q: %w", code, ErrNotFound)
+		return nil, entityError(reason.NotFound, "office", code, "office %q: %w", code, ErrNotFound)
 	}
 	return proto.CloneOf(o), nil
 }
@@ -69,7 +69,7 @@ func (r *Registry) Department(code string) (*yizhanv1.Department, error) {
 	defer r.mu.RUnlock()
 	d, ok := r.st.departments[code]
 	if !ok {
-		return nil, fmt.Errorf("department %q: %w", code, ErrNotFound)
+		return nil, entityError(reason.NotFound, "department", code, "department %q: %w", code, ErrNotFound)
 	}
 	return proto.CloneOf(d), nil
 }
@@ -87,13 +87,14 @@ func (r *Registry) Item(code string, version uint32) (*yizhanv1.Item, error) {
 	defer r.mu.RUnlock()
 	versions, ok := r.st.items[code]
 	if !ok {
-		return nil, fmt.Errorf("item %q: %w", code, ErrNotFound)
+		return nil, entityError(reason.NotFound, "item", code, "item %q: %w", code, ErrNotFound)
 	}
 	if version == 0 {
 		return proto.CloneOf(versions[len(versions)-1]), nil
 	}
 	if int(version) > len(versions) {
-		return nil, fmt.Errorf("item %q version %d (current %d): %w", code, version, len(versions), ErrNotFound)
+		return nil, reason.Errorf(reason.NotFound, reason.Meta{"kind": "item", "code": code, "version": reason.Itoa(version)},
+			"item %q version %d (current %d): %w", code, version, len(versions), ErrNotFound)
 	}
 	return proto.CloneOf(versions[version-1]), nil
 }
@@ -104,7 +105,7 @@ func (r *Registry) ItemVersions(code string) ([]*yizhanv1.Item, error) {
 	defer r.mu.RUnlock()
 	versions, ok := r.st.items[code]
 	if !ok {
-		return nil, fmt.Errorf("item %q: %w", code, ErrNotFound)
+		return nil, entityError(reason.NotFound, "item", code, "item %q: %w", code, ErrNotFound)
 	}
 	out := make([]*yizhanv1.Item, len(versions))
 	for i, v := range versions {
@@ -172,7 +173,7 @@ func (r *Registry) Grant(id string) (*yizhanv1.Grant, error) {
 	defer r.mu.RUnlock()
 	g, ok := r.st.grants[id]
 	if !ok {
-		return nil, fmt.Errorf("grant %q: %w", id, ErrNotFound)
+		return nil, entityError(reason.NotFound, "grant", id, "grant %q: %w", id, ErrNotFound)
 	}
 	return proto.CloneOf(g), nil
 }
@@ -316,7 +317,7 @@ func (r *Registry) Staff(username string) (*yizhanv1.StaffMember, error) {
 	defer r.mu.RUnlock()
 	m, ok := r.st.staff[username]
 	if !ok {
-		return nil, fmt.Errorf("staff member %q: %w", username, ErrNotFound)
+		return nil, entityError(reason.NotFound, "staff", username, "staff member %q: %w", username, ErrNotFound)
 	}
 	return proto.CloneOf(m), nil
 }

@@ -13,6 +13,7 @@ import (
 
 	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+	"github.com/yizhan-gov/yizhan/reason"
 )
 
 var (
@@ -65,10 +66,36 @@ func knownEnum(e protoreflect.Enum) bool {
 func checkEnum(vs *violations, field string, e protoreflect.Enum) {
 	switch {
 	case e.Number() == 0:
-		vs.addReason(ReasonRequired, field, "must be specified")
+		vs.addMeta(ReasonRequired, reason.Meta{"input": "choice"}, field, "must be specified")
 	case !knownEnum(e):
-		vs.addReason(ReasonOutOfRange, field, "%d is not a known %s value", e.Number(), e.Descriptor().Name())
+		vs.addMeta(ReasonOutOfRange, enumMeta(e), field, "%d is not a known %s value", e.Number(), e.Descriptor().Name())
 	}
+}
+
+// enumMeta is the meta of an enum value that is not declared.
+func enumMeta(e protoreflect.Enum) reason.Meta {
+	return reason.Meta{"enum": string(e.Descriptor().Name()), "got": reason.Itoa(int32(e.Number()))}
+}
+
+// negative adds "must not be negative" (OUT_OF_RANGE) for v.
+func (vs *violations) negative(field string, v int64) {
+	vs.addMeta(ReasonOutOfRange, reason.Meta{"min": "0", "got": reason.Itoa(v)}, field, "must not be negative, got %d", v)
+}
+
+// notFound adds the violation of a reference to a record that does not
+// exist: why is OFFICE_NOT_FOUND, DEPARTMENT_NOT_FOUND or ITEM_NOT_FOUND.
+func (vs *violations) notFound(why, field, format, code string) {
+	vs.addMeta(why, reason.Meta{"code": code}, field, format, code)
+}
+
+// duplicate adds "repeats" (DUPLICATE) for the entry of field that repeats entry j.
+func (vs *violations) duplicate(field string, j int, format string, args ...any) {
+	vs.addMeta(reason.Duplicate, reason.Meta{"index": reason.Itoa(j)}, field, format, args...)
+}
+
+// format adds INVALID_FORMAT with the form expected.
+func (vs *violations) format(form, field, format string, args ...any) {
+	vs.addMeta(ReasonInvalidFormat, reason.Meta{"format": form}, field, format, args...)
 }
 
 func (s *state) checkOffice(o *yizhanv1.Office) error {
@@ -80,13 +107,13 @@ func (s *state) checkOffice(o *yizhanv1.Office) error {
 	codeErr := ValidCode(o.GetCode())
 	if codeErr == nil {
 		if _, ok := s.offices[o.GetCode()]; ok {
-			return fmt.Errorf("office %q: %w", o.GetCode(), ErrAlreadyExists)
+			return entityError(reason.AlreadyExists, "office", o.GetCode(), "office %q: %w", o.GetCode(), ErrAlreadyExists)
 		}
 	}
 	if o.GetCode() == "" {
 		vs.required("office.code")
 	} else if codeErr != nil {
-		vs.addReason(ReasonInvalidFormat, "office.code", "%v", codeErr)
+		vs.format("DIVISION_CODE", "office.code", "%v", codeErr)
 	}
 	if blank(o.GetName()) {
 		vs.required("office.name")
@@ -100,23 +127,23 @@ func (s *state) checkOffice(o *yizhanv1.Office) error {
 	switch {
 	case o.GetParentCode() != "" && o.GetParentCode() != parent:
 		if parent == "" {
-			vs.add("office.parent_code", "must be empty: %s is a county code and a county has no parent", code)
+			vs.addMeta(reason.WrongParent, nil, "office.parent_code", "must be empty: %s is a county code and a county has no parent", code)
 		} else {
-			vs.add("office.parent_code", "must be %s, the parent of %s by its code, not %s (a code must extend its parent's code)", parent, code, o.GetParentCode())
+			vs.addMeta(reason.WrongParent, reason.Meta{"want": parent}, "office.parent_code", "must be %s, the parent of %s by its code, not %s (a code must extend its parent's code)", parent, code, o.GetParentCode())
 		}
 	case tier == yizhanv1.Tier_TIER_COUNTY:
 		if s.county != "" {
-			vs.add("office.code", "the registry already has county %s and holds one county only", s.county)
+			vs.addMeta(reason.CountyExists, reason.Meta{"county": s.county}, "office.code", "the registry already has county %s and holds one county only", s.county)
 		}
 	case len(s.offices) == 0:
-		vs.add("office.code", "the first office must be the county (a code ending in 000000), not a %s", tierName(tier))
+		vs.addMeta(reason.CountyFirst, nil, "office.code", "the first office must be the county (a code ending in 000000), not a %s", tierName(tier))
 	default:
 		if _, ok := s.offices[parent]; !ok {
 			field := "office.code"
 			if o.GetParentCode() != "" {
 				field = "office.parent_code"
 			}
-			vs.add(field, "parent office %s does not exist; create it first", parent)
+			vs.notFound(reason.OfficeNotFound, field, "parent office %s does not exist; create it first", parent)
 		}
 	}
 	return vs.err()
@@ -146,10 +173,10 @@ func (s *state) checkDepartment(d *yizhanv1.Department) error {
 	case d.GetCode() == "":
 		vs.required("department.code")
 	case !departmentCodeRE.MatchString(d.GetCode()):
-		vs.addReason(ReasonInvalidFormat, "department.code", "must be 1 to 32 characters of a-z, 0-9, _ and -")
+		vs.format("DEPARTMENT_CODE", "department.code", "must be 1 to 32 characters of a-z, 0-9, _ and -")
 	default:
 		if _, ok := s.departments[d.GetCode()]; ok {
-			return fmt.Errorf("department %q: %w", d.GetCode(), ErrAlreadyExists)
+			return entityError(reason.AlreadyExists, "department", d.GetCode(), "department %q: %w", d.GetCode(), ErrAlreadyExists)
 		}
 	}
 	if blank(d.GetName()) {
@@ -164,7 +191,7 @@ func (s *state) checkCreateItem(it *yizhanv1.Item) error {
 	}
 	if itemCodeRE.MatchString(it.GetCode()) {
 		if _, ok := s.items[it.GetCode()]; ok {
-			return fmt.Errorf("item %q: %w", it.GetCode(), ErrAlreadyExists)
+			return entityError(reason.AlreadyExists, "item", it.GetCode(), "item %q: %w", it.GetCode(), ErrAlreadyExists)
 		}
 	}
 	return s.checkItemFields(it)
@@ -178,10 +205,12 @@ func (s *state) checkUpdateItem(u *peerv1.UpdateItem) error {
 	if itemCodeRE.MatchString(it.GetCode()) {
 		versions, ok := s.items[it.GetCode()]
 		if !ok {
-			return fmt.Errorf("item %q: %w", it.GetCode(), ErrNotFound)
+			return entityError(reason.NotFound, "item", it.GetCode(), "item %q: %w", it.GetCode(), ErrNotFound)
 		}
 		if cur := versions[len(versions)-1].GetVersion(); u.GetBaseVersion() != cur {
-			return fmt.Errorf("item %q: base version %d is not the current version %d: %w", it.GetCode(), u.GetBaseVersion(), cur, ErrConflict)
+			return reason.Errorf(reason.Conflict, reason.Meta{"kind": "item", "code": it.GetCode(),
+				"baseVersion": reason.Itoa(u.GetBaseVersion()), "currentVersion": reason.Itoa(cur)},
+				"item %q: base version %d is not the current version %d: %w", it.GetCode(), u.GetBaseVersion(), cur, ErrConflict)
 		}
 	}
 	return s.checkItemFields(it)
@@ -195,7 +224,7 @@ func (s *state) checkItemFields(it *yizhanv1.Item) error {
 	case it.GetCode() == "":
 		vs.required("item.code")
 	case !itemCodeRE.MatchString(it.GetCode()):
-		vs.addReason(ReasonInvalidFormat, "item.code", "must be 1 to 64 characters of A-Z, a-z, 0-9, '.', '_' and '-'")
+		vs.format("ITEM_CODE", "item.code", "must be 1 to 64 characters of A-Z, a-z, 0-9, '.', '_' and '-'")
 	}
 	if blank(it.GetName()) {
 		vs.required("item.name")
@@ -206,14 +235,14 @@ func (s *state) checkItemFields(it *yizhanv1.Item) error {
 		vs.required("item.department_code")
 	default:
 		if _, ok := s.departments[lead]; !ok {
-			vs.add("item.department_code", "department %q does not exist", lead)
+			vs.notFound(reason.DepartmentNotFound, "item.department_code", "department %q does not exist", lead)
 		}
 	}
 	seen := map[string]int{}
 	for i, co := range it.GetCoDepartmentCodes() {
 		field := fmt.Sprintf("item.co_department_codes[%d]", i)
 		if j, dup := seen[co]; dup {
-			vs.add(field, "repeats co_department_codes[%d] %q", j, co)
+			vs.duplicate(field, j, "repeats co_department_codes[%d] %q", j, co)
 			continue
 		}
 		seen[co] = i
@@ -221,10 +250,10 @@ func (s *state) checkItemFields(it *yizhanv1.Item) error {
 		case co == "":
 			vs.addReason(ReasonRequired, field, "must not be empty")
 		case co == it.GetDepartmentCode():
-			vs.add(field, "%q is the lead department; a co-department must be another one", co)
+			vs.addMeta(reason.LeadAsCoDepartment, reason.Meta{"code": co}, field, "%q is the lead department; a co-department must be another one", co)
 		default:
 			if _, ok := s.departments[co]; !ok {
-				vs.add(field, "department %q does not exist", co)
+				vs.notFound(reason.DepartmentNotFound, field, "department %q does not exist", co)
 			}
 		}
 	}
@@ -233,7 +262,7 @@ func (s *state) checkItemFields(it *yizhanv1.Item) error {
 			vs.required(fmt.Sprintf("item.materials[%d].name", i))
 		}
 		if m.GetCopies() < 0 {
-			vs.addReason(ReasonOutOfRange, fmt.Sprintf("item.materials[%d].copies", i), "must not be negative, got %d", m.GetCopies())
+			vs.negative(fmt.Sprintf("item.materials[%d].copies", i), int64(m.GetCopies()))
 		}
 	}
 	for i, st := range it.GetSteps() {
@@ -241,28 +270,29 @@ func (s *state) checkItemFields(it *yizhanv1.Item) error {
 			vs.required(fmt.Sprintf("item.steps[%d].name", i))
 		}
 		if st.GetLimitDays() < 0 {
-			vs.addReason(ReasonOutOfRange, fmt.Sprintf("item.steps[%d].limit_days", i), "must not be negative, got %d", st.GetLimitDays())
+			vs.negative(fmt.Sprintf("item.steps[%d].limit_days", i), int64(st.GetLimitDays()))
 		}
 	}
 	statutory, promised := it.GetStatutoryLimitDays(), it.GetPromisedLimitDays()
 	switch {
 	case statutory < 0:
-		vs.addReason(ReasonOutOfRange, "item.statutory_limit_days", "must not be negative, got %d", statutory)
+		vs.negative("item.statutory_limit_days", int64(statutory))
 	case statutory < 1 && it.GetCaseKind() != yizhanv1.CaseKind_CASE_KIND_IMMEDIATE:
-		vs.add("item.statutory_limit_days", "must be at least 1 working day unless the case kind is CASE_KIND_IMMEDIATE")
+		vs.addMeta(reason.StatutoryLimitRequired, nil, "item.statutory_limit_days", "must be at least 1 working day unless the case kind is CASE_KIND_IMMEDIATE")
 	}
 	switch {
 	case promised < 0:
-		vs.addReason(ReasonOutOfRange, "item.promised_limit_days", "must not be negative, got %d", promised)
+		vs.negative("item.promised_limit_days", int64(promised))
 	case statutory >= 0 && promised > statutory:
-		vs.add("item.promised_limit_days", "must not exceed the statutory limit: promised %d > statutory %d working days", promised, statutory)
+		vs.addMeta(reason.PromisedExceedsStatutory, reason.Meta{"promised": reason.Itoa(promised), "statutory": reason.Itoa(statutory)},
+			"item.promised_limit_days", "must not exceed the statutory limit: promised %d > statutory %d working days", promised, statutory)
 	}
 	if it.GetFeeCents() < 0 {
-		vs.addReason(ReasonOutOfRange, "item.fee_cents", "must not be negative, got %d", it.GetFeeCents())
+		vs.negative("item.fee_cents", it.GetFeeCents())
 	}
 	checkEnum(&vs, "item.case_kind", it.GetCaseKind())
 	if it.GetCaseKind() == yizhanv1.CaseKind_CASE_KIND_JOINT && len(it.GetCoDepartmentCodes()) == 0 {
-		vs.add("item.co_department_codes", "a joint item (CASE_KIND_JOINT) needs at least one co-department")
+		vs.addMeta(reason.CoDepartmentRequired, nil, "item.co_department_codes", "a joint item (CASE_KIND_JOINT) needs at least one co-department")
 	}
 	checkEnum(&vs, "item.exercise_tier", it.GetExerciseTier())
 	for i, sp := range it.GetSpecialProcedures() {
@@ -270,11 +300,11 @@ func (s *state) checkItemFields(it *yizhanv1.Item) error {
 			vs.required(fmt.Sprintf("item.special_procedures[%d].name", i))
 		}
 		if sp.GetLimitDays() < 0 {
-			vs.addReason(ReasonOutOfRange, fmt.Sprintf("item.special_procedures[%d].limit_days", i), "must not be negative, got %d", sp.GetLimitDays())
+			vs.negative(fmt.Sprintf("item.special_procedures[%d].limit_days", i), int64(sp.GetLimitDays()))
 		}
 	}
 	if it.GetVisits() < 0 {
-		vs.addReason(ReasonOutOfRange, "item.visits", "must not be negative, got %d", it.GetVisits())
+		vs.negative("item.visits", int64(it.GetVisits()))
 	}
 	return vs.err()
 }
@@ -285,7 +315,7 @@ func checkTimestamp(vs *violations, field string, ts *timestamppb.Timestamp) boo
 		return true
 	}
 	if err := ts.CheckValid(); err != nil {
-		vs.addReason(ReasonInvalidFormat, field, "is not a valid timestamp")
+		vs.format("TIMESTAMP", field, "is not a valid timestamp")
 		return false
 	}
 	return true
@@ -302,30 +332,30 @@ func (s *state) checkGrant(g *yizhanv1.Grant, atUnixNano int64) error {
 		vs.required("grant.item_code")
 	default:
 		if _, ok := s.items[code]; !ok {
-			vs.add("grant.item_code", "item %q does not exist", code)
+			vs.notFound(reason.ItemNotFound, "grant.item_code", "item %q does not exist", code)
 		}
 	}
 	office, tier := g.GetOfficeCode(), g.GetTier()
 	switch {
 	case office != "" && tier != yizhanv1.Tier_TIER_UNSPECIFIED:
-		vs.add("grant.tier", "must be unset when office_code is set: a grant names one office or one tier, not both")
+		vs.addMeta(reason.OfficeAndTier, nil, "grant.tier", "must be unset when office_code is set: a grant names one office or one tier, not both")
 	case office == "" && tier == yizhanv1.Tier_TIER_UNSPECIFIED:
-		vs.addReason(ReasonRequired, "grant.office_code", "is required unless tier is set: a grant names one office or every office of a tier")
+		vs.addMeta(ReasonRequired, reason.Meta{"input": "choice"}, "grant.office_code", "is required unless tier is set: a grant names one office or every office of a tier")
 	case office != "":
 		if _, ok := s.offices[office]; !ok {
-			vs.add("grant.office_code", "office %q does not exist", office)
+			vs.notFound(reason.OfficeNotFound, "grant.office_code", "office %q does not exist", office)
 		}
 	case !knownEnum(tier):
-		vs.addReason(ReasonOutOfRange, "grant.tier", "%d is not a known Tier value", tier)
+		vs.addMeta(ReasonOutOfRange, enumMeta(tier), "grant.tier", "%d is not a known Tier value", tier)
 	}
 	if len(g.GetRights()) == 0 {
-		vs.addReason(ReasonRequired, "grant.rights", "must name at least one right")
+		vs.addMeta(ReasonRequired, reason.Meta{"input": "list"}, "grant.rights", "must name at least one right")
 	}
 	seen := map[yizhanv1.Right]int{}
 	for i, right := range g.GetRights() {
 		field := fmt.Sprintf("grant.rights[%d]", i)
 		if j, dup := seen[right]; dup {
-			vs.add(field, "repeats rights[%d] %s", j, right)
+			vs.duplicate(field, j, "repeats rights[%d] %s", j, right)
 			continue
 		}
 		seen[right] = i
@@ -339,7 +369,8 @@ func (s *state) checkGrant(g *yizhanv1.Grant, atUnixNano int64) error {
 			from = timestamppb.New(time.Unix(0, atUnixNano))
 		}
 		if from != nil && !g.GetValidUntil().AsTime().After(from.AsTime()) {
-			vs.add("grant.valid_until", "must be after valid_from (%s)", from.AsTime().UTC().Format(time.RFC3339Nano))
+			at := from.AsTime().UTC().Format(time.RFC3339Nano)
+			vs.addMeta(reason.NotAfterValidFrom, reason.Meta{"validFrom": at}, "grant.valid_until", "must be after valid_from (%s)", at)
 		}
 	}
 	return vs.err()
@@ -351,10 +382,10 @@ func (s *state) checkRevokeGrant(id string) error {
 	}
 	g, ok := s.grants[id]
 	if !ok {
-		return fmt.Errorf("grant %q: %w", id, ErrNotFound)
+		return entityError(reason.NotFound, "grant", id, "grant %q: %w", id, ErrNotFound)
 	}
 	if g.GetRevoked() {
-		return fmt.Errorf("grant %q is already revoked: %w", id, ErrFailedPrecondition)
+		return reason.Errorf(reason.AlreadyRevoked, reason.Meta{"code": id}, "grant %q is already revoked: %w", id, ErrFailedPrecondition)
 	}
 	return nil
 }
@@ -370,10 +401,10 @@ func (s *state) checkStaff(c *peerv1.CreateStaff, replay bool) error {
 	case u == "":
 		vs.required("staff.username")
 	case !usernameRE.MatchString(u):
-		vs.addReason(ReasonInvalidFormat, "staff.username", "must be 3 to 32 characters of a-z, 0-9, '_', '.' and '-', starting with a letter or digit")
+		vs.format("USERNAME", "staff.username", "must be 3 to 32 characters of a-z, 0-9, '_', '.' and '-', starting with a letter or digit")
 	default:
 		if _, ok := s.staff[u]; ok {
-			return fmt.Errorf("staff member %q: %w", u, ErrAlreadyExists)
+			return entityError(reason.AlreadyExists, "staff", u, "staff member %q: %w", u, ErrAlreadyExists)
 		}
 	}
 	if blank(m.GetName()) {
@@ -384,22 +415,22 @@ func (s *state) checkStaff(c *peerv1.CreateStaff, replay bool) error {
 		vs.required("staff.office_code")
 	default:
 		if _, ok := s.offices[code]; !ok {
-			vs.add("staff.office_code", "office %q does not exist", code)
+			vs.notFound(reason.OfficeNotFound, "staff.office_code", "office %q does not exist", code)
 		}
 	}
 	if d := m.GetDepartmentCode(); d != "" {
 		if _, ok := s.departments[d]; !ok {
-			vs.add("staff.department_code", "department %q does not exist", d)
+			vs.notFound(reason.DepartmentNotFound, "staff.department_code", "department %q does not exist", d)
 		}
 	}
 	if len(m.GetRoles()) == 0 {
-		vs.addReason(ReasonRequired, "staff.roles", "must name at least one role")
+		vs.addMeta(ReasonRequired, reason.Meta{"input": "list"}, "staff.roles", "must name at least one role")
 	}
 	seen := map[yizhanv1.Role]int{}
 	for i, role := range m.GetRoles() {
 		field := fmt.Sprintf("staff.roles[%d]", i)
 		if j, dup := seen[role]; dup {
-			vs.add(field, "repeats roles[%d] %s", j, role)
+			vs.duplicate(field, j, "repeats roles[%d] %s", j, role)
 			continue
 		}
 		seen[role] = i
@@ -412,7 +443,7 @@ func (s *state) checkStaff(c *peerv1.CreateStaff, replay bool) error {
 	case cred == nil:
 	default:
 		if cred.GetUsername() != m.GetUsername() {
-			vs.add("credential.username", "must be the staff member's username %q, got %q", m.GetUsername(), cred.GetUsername())
+			vs.addMeta(reason.Mismatch, reason.Meta{"want": m.GetUsername()}, "credential.username", "must be the staff member's username %q, got %q", m.GetUsername(), cred.GetUsername())
 		}
 		if cred.GetPasswordHash() == "" && !replay {
 			vs.required("credential.password_hash")
@@ -430,7 +461,7 @@ func checkCalendar(c *yizhanv1.Calendar) error {
 	year := c.GetYear()
 	yearOK := year >= 2000 && year <= 2100
 	if !yearOK {
-		vs.addReason(ReasonOutOfRange, "calendar.year", "must be between 2000 and 2100, got %d", year)
+		vs.addMeta(ReasonOutOfRange, reason.Meta{"min": "2000", "max": "2100", "got": reason.Itoa(year)}, "calendar.year", "must be between 2000 and 2100, got %d", year)
 	}
 	seen := map[string]int{}
 	for i, d := range c.GetDays() {
@@ -439,27 +470,29 @@ func checkCalendar(c *yizhanv1.Calendar) error {
 		checkEnum(&vs, kindField, d.GetKind())
 		date, err := parseDate(d.GetDate())
 		if err != nil {
-			vs.addReason(ReasonInvalidFormat, dateField, "must be a date YYYY-MM-DD, got %q", d.GetDate())
+			vs.format("DATE", dateField, "must be a date YYYY-MM-DD, got %q", d.GetDate())
 			continue
 		}
 		if j, dup := seen[d.GetDate()]; dup {
-			vs.add(dateField, "repeats days[%d] %s", j, d.GetDate())
+			vs.duplicate(dateField, j, "repeats days[%d] %s", j, d.GetDate())
 			continue
 		}
 		seen[d.GetDate()] = i
 		if yearOK && date.Year() != int(year) {
-			vs.add(dateField, "%s is not in the calendar's year %d", d.GetDate(), year)
+			vs.addMeta(reason.DateNotInYear, reason.Meta{"date": d.GetDate(), "year": reason.Itoa(year)}, dateField, "%s is not in the calendar's year %d", d.GetDate(), year)
 			continue
 		}
 		weekend := date.Weekday() == time.Saturday || date.Weekday() == time.Sunday
 		switch d.GetKind() {
 		case yizhanv1.DayKind_DAY_KIND_WORKDAY:
 			if !weekend {
-				vs.add(kindField, "%s is a %s: a DAY_KIND_WORKDAY (swapped workday) must fall on a Saturday or Sunday", d.GetDate(), date.Weekday())
+				vs.addMeta(reason.WorkdayNotOnWeekend, reason.Meta{"date": d.GetDate(), "weekday": date.Weekday().String()},
+					kindField, "%s is a %s: a DAY_KIND_WORKDAY (swapped workday) must fall on a Saturday or Sunday", d.GetDate(), date.Weekday())
 			}
 		case yizhanv1.DayKind_DAY_KIND_HOLIDAY:
 			if weekend {
-				vs.add(kindField, "%s is a %s: a DAY_KIND_HOLIDAY must fall on Monday to Friday (weekends are off anyway)", d.GetDate(), date.Weekday())
+				vs.addMeta(reason.HolidayOnWeekend, reason.Meta{"date": d.GetDate(), "weekday": date.Weekday().String()},
+					kindField, "%s is a %s: a DAY_KIND_HOLIDAY must fall on Monday to Friday (weekends are off anyway)", d.GetDate(), date.Weekday())
 			}
 		}
 	}
@@ -488,7 +521,7 @@ func (s *state) checkNode(n *yizhanv1.NodeEntry) error {
 		vs.required("node.office_code")
 	default:
 		if _, ok := s.offices[code]; !ok {
-			vs.add("node.office_code", "office %q does not exist", code)
+			vs.notFound(reason.OfficeNotFound, "node.office_code", "office %q does not exist", code)
 		}
 	}
 	checkHostPort(&vs, "node.raft_address", n.GetRaftAddress(), true)
@@ -508,10 +541,10 @@ func checkHostPort(vs *violations, field, addr string, required bool) {
 	}
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil || host == "" {
-		vs.addReason(ReasonInvalidFormat, field, "must be host:port, got %q", addr)
+		vs.format("HOST_PORT", field, "must be host:port, got %q", addr)
 		return
 	}
 	if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
-		vs.addReason(ReasonInvalidFormat, field, "must have a port between 1 and 65535, got %q", port)
+		vs.format("PORT", field, "must have a port between 1 and 65535, got %q", port)
 	}
 }
