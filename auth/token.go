@@ -11,10 +11,11 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/yizhan-gov/yizhan/reason"
 )
 
 // A token is "yz1.<claims>.<signature>.<certificate chain>", each part
@@ -31,10 +32,10 @@ const DefaultTokenTTL = 10 * time.Hour
 var (
 	// ErrUnauthenticated is returned for a missing, malformed, expired or
 	// forged token.
-	ErrUnauthenticated = errors.New("auth: not signed in")
+	ErrUnauthenticated error = reason.New(reason.Unauthenticated, "auth: not signed in")
 	// ErrPermissionDenied is returned when the staff member may not do what
 	// was asked.
-	ErrPermissionDenied = errors.New("auth: permission denied")
+	ErrPermissionDenied error = reason.New(reason.PermissionDenied, "auth: permission denied")
 )
 
 // Claims is what a token says.

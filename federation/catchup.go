@@ -12,6 +12,7 @@ import (
 
 	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
 	"github.com/yizhan-gov/yizhan/federation/pki"
+	"github.com/yizhan-gov/yizhan/reason"
 )
 
 // A node that restarts replays its office's log before its state is
@@ -54,7 +55,7 @@ func (o *Office) LeaderReady() bool {
 // ErrCatchingUp is returned by writes on a leader that is still applying
 // the entries its predecessor committed: nothing was proposed, so the
 // write is safe to send again shortly.
-var ErrCatchingUp = fmt.Errorf("%w: the office leader is still applying its log", ErrNotLeader)
+var ErrCatchingUp error = reason.Errorf(reason.CatchingUp, nil, "%w: the office leader is still applying its log", ErrNotLeader)
 
 // catchUpLoop keeps started and leaderTerm up to date.
 func (o *Office) catchUpLoop(ctx context.Context) {

@@ -16,22 +16,24 @@ import (
 
 	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
 	"github.com/yizhan-gov/yizhan/federation/badgerstore"
+	"github.com/yizhan-gov/yizhan/reason"
 )
 
 var (
 	// ErrNotLeader is returned by Group.Apply on a node that is not its
 	// office's leader: the caller forwards to the leader.
-	ErrNotLeader = errors.New("federation: not the office leader")
+	ErrNotLeader error = reason.New(reason.NotLeader, "federation: not the office leader")
 	// ErrNoLeader is returned when the office has no leader to forward to.
-	ErrNoLeader = errors.New("federation: office has no leader")
+	ErrNoLeader error = reason.New(reason.NoLeader, "federation: office has no leader")
 	// ErrOutcomeUnknown is returned when leadership was lost while a
 	// command was in flight: it may or may not have been applied. The
-	// caller must not propose it again blindly; it tells the client, who
+	// caller must not propose it again blindly, nor forward it to another
+	// node; it tells the client (OUTCOME_UNKNOWN, not Unavailable), who
 	// can look before retrying.
-	ErrOutcomeUnknown = errors.New("federation: leadership lost while the write was in flight; it may have been applied")
+	ErrOutcomeUnknown error = reason.New(reason.OutcomeUnknown, "federation: leadership lost while the write was in flight; it may have been applied")
 	// ErrTooLarge is returned for a command larger than a raft entry may
 	// be; it was not proposed.
-	ErrTooLarge = errors.New("federation: too large")
+	ErrTooLarge error = reason.New(reason.TooLarge, "federation: too large")
 )
 
 // Timing is raft's timing for an office group.
@@ -169,7 +171,8 @@ func (g *Group) Apply(ctx context.Context, cmd *peerv1.Command) (*ApplyResult, e
 	if len(data) > limit {
 		// Refused before it enters the log: nothing this large may be
 		// committed, for it could not travel on down the tree.
-		return nil, fmt.Errorf("%w: the command is %d bytes, more than the %d a raft entry may have", ErrTooLarge, len(data), limit)
+		return nil, reason.Errorf(reason.TooLarge, reason.Meta{"bytes": reason.Itoa(len(data)), "max": reason.Itoa(limit)},
+			"%w: the command is %d bytes, more than the %d a raft entry may have", ErrTooLarge, len(data), limit)
 	}
 	timeout := 10 * time.Second
 	if dl, ok := ctx.Deadline(); ok {

@@ -3,7 +3,7 @@ package federation
 import (
 	"context"
 	"crypto/x509"
-	"errors"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"slices"
@@ -11,20 +11,19 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 	"github.com/yizhan-gov/yizhan/auth"
 	"github.com/yizhan-gov/yizhan/federation/pki"
+	"github.com/yizhan-gov/yizhan/reason"
 	"github.com/yizhan-gov/yizhan/registry"
 )
 
 // ErrNotCounty is returned by ProposeRegistry below the county: registry
 // writes are authored only by the county office.
-var ErrNotCounty = errors.New("federation: registry writes are authored at the county")
+var ErrNotCounty error = reason.New(reason.NotCounty, "federation: registry writes are authored at the county")
 
 // OfficeConfig configures a node's part in the federation.
 type OfficeConfig struct {
@@ -224,9 +223,9 @@ func (o *Office) ForwardRegistry(ctx context.Context, call func(ctx context.Cont
 	targets := o.registryTargets()
 	if len(targets) == 0 {
 		if o.IsCounty() {
-			return status.Error(codes.Unavailable, "the county office has no leader: try again shortly")
+			return reason.Status(reason.NoLeader, "the county office has no leader: try again shortly", reason.Meta{"office": o.cfg.Office}, 0).Err()
 		}
-		return status.Error(codes.Unavailable, "no county node known to forward the write to")
+		return reason.Err(reason.Unreachable, "no county node known to forward the write to")
 	}
 	return o.forwardTo(ctx, targets, call)
 }
@@ -375,7 +374,7 @@ func (o *Office) ReadUp(ctx context.Context, call func(ctx context.Context, conn
 // ForwardToLeader sends a request to this office's leader.
 func (o *Office) ForwardToLeader(ctx context.Context, call func(ctx context.Context, conn *grpc.ClientConn) error) error {
 	if _, id := o.cfg.Group.Leader(); id == "" {
-		return status.Errorf(codes.Unavailable, "office %s has no leader", o.cfg.Office)
+		return reason.Status(reason.NoLeader, fmt.Sprintf("office %s has no leader", o.cfg.Office), reason.Meta{"office": o.cfg.Office}, 0).Err()
 	}
 	return o.forwardTo(ctx, o.leaderTargets(), call)
 }

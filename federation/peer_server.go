@@ -15,6 +15,7 @@ import (
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 	"github.com/yizhan-gov/yizhan/auth"
 	"github.com/yizhan-gov/yizhan/federation/pki"
+	"github.com/yizhan-gov/yizhan/reason"
 	"github.com/yizhan-gov/yizhan/registry"
 )
 
@@ -81,7 +82,9 @@ func (s *PeerServer) AnnounceNode(ctx context.Context, req *peerv1.AnnounceNodeR
 // forwardTo sends a request on to the first reachable target: the same
 // call, with the caller's bearer token and one more hop counted, within the
 // caller's deadline or 10 s. A target that answers Unavailable (or cannot be
-// dialled) is skipped; any other answer, error or not, is the answer.
+// dialled) is skipped: it did nothing. Any other answer, error or not, is
+// the answer; so is OUTCOME_UNKNOWN whatever its code, for the write may
+// have been applied there and must not be proposed again elsewhere.
 func (o *Office) forwardTo(ctx context.Context, targets []target, call func(ctx context.Context, conn *grpc.ClientConn) error) error {
 	return o.forward(ctx, targets, false, call)
 }
@@ -94,7 +97,7 @@ func (o *Office) forwardTo(ctx context.Context, targets []target, call func(ctx 
 func (o *Office) forward(ctx context.Context, targets []target, read bool, call func(ctx context.Context, conn *grpc.ClientConn) error) error {
 	fctx, err := ForwardContext(ctx)
 	if err != nil {
-		return status.Error(codes.Unavailable, err.Error())
+		return reason.Err(reason.TooManyHops, err.Error())
 	}
 	if _, ok := fctx.Deadline(); !ok {
 		var cancel context.CancelFunc
@@ -102,7 +105,7 @@ func (o *Office) forward(ctx context.Context, targets []target, read bool, call 
 		defer cancel()
 	}
 	if len(targets) == 0 {
-		return status.Error(codes.Unavailable, "no node known to forward to")
+		return reason.Err(reason.Unreachable, "no node known to forward to")
 	}
 	var last error
 	for i, t := range targets {
@@ -121,6 +124,9 @@ func (o *Office) forward(ctx context.Context, targets []target, read bool, call 
 		if err == nil {
 			return nil
 		}
+		if reason.StatusReason(err) == reason.OutcomeUnknown {
+			return err // it may have been applied: no other node may try it
+		}
 		if st, ok := status.FromError(err); ok && st.Code() != codes.Unavailable && !attemptTimedOut {
 			return err
 		}
@@ -129,7 +135,7 @@ func (o *Office) forward(ctx context.Context, targets []target, read bool, call 
 			break
 		}
 	}
-	return status.Errorf(codes.Unavailable, "no node reachable: %v", last)
+	return reason.Err(reason.Unreachable, fmt.Sprintf("no node reachable: %v", last))
 }
 
 // announcement returns this node's directory entry, signed.

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/peer"
 
 	"github.com/yizhan-gov/yizhan/federation/pki"
+	"github.com/yizhan-gov/yizhan/reason"
 )
 
 // maxForwardHops bounds how often one request may be forwarded, so that a
@@ -21,7 +22,7 @@ import (
 const maxForwardHops = 4
 
 // ErrTooManyHops is returned for a request forwarded more than maxForwardHops times.
-var ErrTooManyHops = errors.New("federation: request forwarded too many times")
+var ErrTooManyHops error = reason.New(reason.TooManyHops, "federation: request forwarded too many times")
 
 const hopsHeader = "x-yizhan-hops"
 

@@ -2,7 +2,6 @@ package federation
 
 import (
 	"crypto/sha256"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -11,6 +10,7 @@ import (
 	"google.golang.org/protobuf/types/known/anypb"
 
 	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
+	"github.com/yizhan-gov/yizhan/reason"
 )
 
 // Exactly-once writes. A client may send a write again when it did not
@@ -40,7 +40,7 @@ const MaxRequestIDLen = 64
 
 // ErrRequestConflict is returned for a request ID already used for
 // another request.
-var ErrRequestConflict = errors.New("federation: the request ID was used for another request")
+var ErrRequestConflict error = reason.New(reason.RequestIDReused, "federation: the request ID was used for another request")
 
 // Request identifies a client's write: its ID, and a hash of what it asks.
 // The zero Request is a write without an ID (applied every time).
