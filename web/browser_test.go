@@ -286,7 +286,7 @@ func TestBrowser(t *testing.T) {
 		// there takes it up, and only then does it travel on.
 		agent := person(t, villageURL)
 		agent.signIn("dongcun", demo.AdminPassword)
-		agent.waitSee("/cases/"+number, "预审通过", 30*time.Second)
+		agent.waitAct("/cases/"+number, "precheck", 30*time.Second)
 		agent.act("precheck")
 		agent.see("已通过预审")
 
@@ -354,7 +354,7 @@ func TestBrowser(t *testing.T) {
 		clerk.see("已制证")
 
 		// Back at 东村 the agent delivers it; the case closes.
-		agent.waitSee("/cases/"+number, "送达", 30*time.Second)
+		agent.waitAct("/cases/"+number, "deliver", 30*time.Second)
 		agent.act("deliver")
 		agent.see("已送达")
 
@@ -426,6 +426,12 @@ func TestBrowser(t *testing.T) {
 			t.Errorf("route of the next case = %q, want it accepted and decided at the township", route)
 		}
 		number := citizen.text("#case-number")
+		// Taken up at the pre-check at 东村, it goes on to the township.
+		agent := person(t, villageURL)
+		agent.signIn("dongcun", demo.AdminPassword)
+		agent.waitAct("/cases/"+number, "precheck", 30*time.Second)
+		agent.act("precheck")
+		agent.see("已通过预审")
 		township := person(t, url(3))
 		township.signIn("lihua", demo.AdminPassword)
 		township.waitSee("/cases", number, 30*time.Second)
@@ -630,6 +636,23 @@ func (b *browser) waitSee(path, want string, timeout time.Duration) {
 		}
 		if time.Now().After(deadline) {
 			b.t.Fatalf("%s does not show %q after %s:\n%s", path, want, timeout, b.pageText())
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+}
+
+// waitAct opens path until the page offers the case action's form (the
+// office holds the case, and the action is allowed now).
+func (b *browser) waitAct(path, action string, timeout time.Duration) {
+	b.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		b.open(path)
+		if b.textIf("#act-"+action) != "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.t.Fatalf("%s offers no %s after %s:\n%s", path, action, timeout, b.pageText())
 		}
 		time.Sleep(300 * time.Millisecond)
 	}
