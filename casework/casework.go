@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/yizhan-gov/yizhan/reason"
 	"github.com/yizhan-gov/yizhan/registry"
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
@@ -38,25 +39,25 @@ var _ Registry = (*registry.Registry)(nil)
 var (
 	// ErrNotFound means the case (or the item version it names) does not
 	// exist.
-	ErrNotFound = errors.New("casework: not found")
+	ErrNotFound error = reason.New(reason.CaseNotFound, "casework: not found")
 
 	// ErrFailedPrecondition means the case's state does not allow the
 	// action: the message names the state ("case is CASE_STATE_FILED:
 	// accept it first"), or the office that holds the case.
-	ErrFailedPrecondition = errors.New("casework: failed precondition")
+	ErrFailedPrecondition error = reason.New(reason.FailedPrecondition, "casework: failed precondition")
 
 	// ErrPermissionDenied means the actor's role, the office's rights for
 	// the item, or the case's ownership does not allow the action.
-	ErrPermissionDenied = errors.New("casework: permission denied")
+	ErrPermissionDenied error = reason.New(reason.PermissionDenied, "casework: permission denied")
 
 	// ErrConflict means events do not follow the case's log: a wrong seq,
 	// prev_hash or hash, a case number already taken, a log that diverges
 	// from the one held.
-	ErrConflict = errors.New("casework: conflict")
+	ErrConflict error = reason.New(reason.Conflict, "casework: conflict")
 
 	// ErrNoRoute means no office on the path from the filing office to the
 	// county holds a right the item's procedure needs.
-	ErrNoRoute = errors.New("casework: no route")
+	ErrNoRoute error = reason.New(reason.NoRoute, "casework: no route")
 
 	// ErrInvalidSnapshot means Book.Restore was given a snapshot that does
 	// not hold together (a broken chain, a duplicate case); nothing changed.
@@ -71,8 +72,23 @@ func (vs *violations) add(field, format string, args ...any) {
 }
 
 // addReason adds a violation with a reason code (registry.Reason…).
-func (vs *violations) addReason(reason, field, format string, args ...any) {
-	*vs = append(*vs, registry.FieldViolation{Field: field, Description: fmt.Sprintf(format, args...), Reason: reason})
+func (vs *violations) addReason(why, field, format string, args ...any) {
+	*vs = append(*vs, registry.FieldViolation{Field: field, Description: fmt.Sprintf(format, args...), Reason: why})
+}
+
+// addMeta adds a violation with a reason code and its meta.
+func (vs *violations) addMeta(why string, meta reason.Meta, field, format string, args ...any) {
+	*vs = append(*vs, registry.FieldViolation{Field: field, Description: fmt.Sprintf(format, args...), Reason: why, Meta: meta})
+}
+
+// addErr adds err, from ValidIDNumber or ValidPhone, as the violation of
+// field: its message, its reason and meta.
+func (vs *violations) addErr(field string, err error) {
+	v := registry.FieldViolation{Field: field, Description: err.Error(), Reason: reason.InvalidValue}
+	if e := reason.Of(err); e != nil {
+		v.Reason, v.Meta = e.Reason, e.Meta
+	}
+	*vs = append(*vs, v)
 }
 
 func (vs violations) err() error {

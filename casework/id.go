@@ -1,13 +1,12 @@
 package casework
 
 import (
-	"errors"
-	"fmt"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+	"github.com/yizhan-gov/yizhan/reason"
 )
 
 // Identity numbers and phone numbers of applicants.
@@ -22,35 +21,42 @@ const idCheck = "10X98765432"
 // ValidIDNumber reports why s is not an 18-character resident identity
 // number (GB 11643-1999), or nil: 17 digits then a digit or 'X', a birth
 // date YYYYMMDD at characters 7–14, and the ISO 7064 MOD 11-2 check
-// character last.
+// character last. The error names its reason: REQUIRED, INVALID_FORMAT
+// (meta part: LENGTH, DIGITS, LAST, PROVINCE, BIRTH_DATE) or
+// ID_NUMBER_CHECKSUM.
 func ValidIDNumber(s string) error {
+	part := func(p string, format string, args ...any) error {
+		return reason.Errorf(reason.InvalidFormat, reason.Meta{"format": "ID_NUMBER", "part": p}, format, args...)
+	}
 	if s == "" {
-		return errors.New("is required")
+		return reason.Errorf(reason.Required, nil, "is required")
 	}
 	if len(s) != 18 {
-		return fmt.Errorf("must be 18 characters, got %d", utf8.RuneCountInString(s))
+		n := utf8.RuneCountInString(s)
+		return reason.Errorf(reason.InvalidFormat, reason.Meta{"format": "ID_NUMBER", "part": "LENGTH", "got": reason.Itoa(n)},
+			"must be 18 characters, got %d", n)
 	}
 	sum := 0
 	for i := 0; i < 17; i++ {
 		c := s[i]
 		if c < '0' || c > '9' {
-			return fmt.Errorf("the first 17 characters must be digits, found %q at position %d", c, i+1)
+			return part("DIGITS", "the first 17 characters must be digits, found %q at position %d", c, i+1)
 		}
 		sum += int(c-'0') * idWeights[i]
 	}
 	last := s[17]
 	if (last < '0' || last > '9') && last != 'X' {
-		return fmt.Errorf("the last character must be a digit or X, found %q", last)
+		return part("LAST", "the last character must be a digit or X, found %q", last)
 	}
 	if s[0] == '0' {
-		return errors.New("the first digit (the province) must not be 0")
+		return part("PROVINCE", "the first digit (the province) must not be 0")
 	}
 	birth, err := time.Parse("20060102", s[6:14])
 	if err != nil || birth.Year() < 1800 {
-		return fmt.Errorf("characters 7-14 must be a birth date YYYYMMDD, got %s", s[6:14])
+		return part("BIRTH_DATE", "characters 7-14 must be a birth date YYYYMMDD, got %s", s[6:14])
 	}
 	if want := idCheck[sum%11]; last != want {
-		return fmt.Errorf("check character is %c, want %c: the number is mistyped", last, want)
+		return reason.Errorf(reason.IDNumberChecksum, nil, "check character is %c, want %c: the number is mistyped", last, want)
 	}
 	return nil
 }
@@ -109,14 +115,15 @@ func MaskApplicant(a *yizhanv1.Applicant) {
 // ValidPhone reports why s is not a phone number, or nil: an 11-digit
 // mobile number 1[3-9]xxxxxxxxx, or a landline: a trunk code of 3 or 4
 // digits starting with 0, '-', then 7 or 8 digits (0771-6201001), with an
-// optional extension after another '-'.
+// optional extension after another '-'. The error names its reason:
+// REQUIRED, or INVALID_FORMAT (meta format MOBILE or PHONE).
 func ValidPhone(s string) error {
 	if s == "" {
-		return errors.New("is required")
+		return reason.Errorf(reason.Required, nil, "is required")
 	}
 	if s[0] == '1' {
 		if len(s) != 11 || !allDigits(s) || s[1] < '3' {
-			return errors.New("a mobile number must be 11 digits 1[3-9]xxxxxxxxx")
+			return reason.Errorf(reason.InvalidFormat, reason.Meta{"format": "MOBILE"}, "a mobile number must be 11 digits 1[3-9]xxxxxxxxx")
 		}
 		return nil
 	}
@@ -131,7 +138,7 @@ func ValidPhone(s string) error {
 		ok = len(parts[2]) >= 1 && len(parts[2]) <= 6 && allDigits(parts[2])
 	}
 	if !ok {
-		return errors.New("must be a mobile number (11 digits 1[3-9]xxxxxxxxx) or a landline with its area code (0771-6201001)")
+		return reason.Errorf(reason.InvalidFormat, reason.Meta{"format": "PHONE"}, "must be a mobile number (11 digits 1[3-9]xxxxxxxxx) or a landline with its area code (0771-6201001)")
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/yizhan-gov/yizhan/reason"
 	"github.com/yizhan-gov/yizhan/registry"
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
@@ -110,7 +111,8 @@ func actionLimits(vs *violations, action Action, e *yizhanv1.CaseEvent) {
 // citizen needs no sign-in to complain.
 func checkComplaints(vs *violations, c *yizhanv1.Case) {
 	if n := c.GetComplaints(); n >= registry.MaxComplaints {
-		vs.addReason(registry.ReasonTooMany, "complaints", "case %s has %d complaints, the most one case takes", c.GetNumber(), n)
+		vs.addMeta(registry.ReasonTooMany, reason.Meta{"kind": "complaints", "got": reason.Itoa(n), "max": reason.Itoa(registry.MaxComplaints)},
+			"complaints", "case %s has %d complaints, the most one case takes", c.GetNumber(), n)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/yizhan-gov/yizhan/reason"
 	"github.com/yizhan-gov/yizhan/registry"
 )
 
@@ -23,23 +24,26 @@ func CaseNumber(office string, day time.Time, seq uint32) string {
 // have made (not canonical, a bad office code or date, seq 0) is a
 // *registry.ValidationError on "number".
 func ParseCaseNumber(n string) (office, day string, seq uint32, err error) {
+	bad := func(format string, args ...any) error {
+		return registry.Invalid("number", reason.InvalidFormat, reason.Meta{"format": "CASE_NUMBER"}, format, args...)
+	}
 	parts := strings.Split(n, "-")
 	if len(parts) != 3 {
-		return "", "", 0, invalid("number", "must be <office code>-<YYYYMMDD>-<sequence>, got %q", n)
+		return "", "", 0, bad("must be <office code>-<YYYYMMDD>-<sequence>, got %q", n)
 	}
 	office, day, s := parts[0], parts[1], parts[2]
 	if err := registry.ValidCode(office); err != nil {
-		return "", "", 0, invalid("number", "office part %q: %v", office, err)
+		return "", "", 0, bad("office part %q: %v", office, err)
 	}
 	if len(day) != 8 || !allDigits(day) {
-		return "", "", 0, invalid("number", "day part must be YYYYMMDD, got %q", day)
+		return "", "", 0, bad("day part must be YYYYMMDD, got %q", day)
 	}
 	if _, err := time.Parse("20060102", day); err != nil {
-		return "", "", 0, invalid("number", "day part %q is not a date", day)
+		return "", "", 0, bad("day part %q is not a date", day)
 	}
 	v, perr := strconv.ParseUint(s, 10, 32)
 	if len(s) < 4 || !allDigits(s) || perr != nil || v == 0 || fmt.Sprintf("%04d", v) != s {
-		return "", "", 0, invalid("number", "sequence part must be a number from 0001, zero-padded to 4 digits, got %q", s)
+		return "", "", 0, bad("sequence part must be a number from 0001, zero-padded to 4 digits, got %q", s)
 	}
 	return office, day, uint32(v), nil
 }

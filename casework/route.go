@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/yizhan-gov/yizhan/reason"
 	"github.com/yizhan-gov/yizhan/registry"
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
@@ -120,7 +121,8 @@ func Route(reg Registry, item *yizhanv1.Item, origin string, at time.Time) (rout
 		i := chosen[right]
 		if i < 0 {
 			if requiredRight(right) {
-				return nil, nil, fmt.Errorf("no office on the path from %s to the county holds %s for item %s (%s) at %s: %w",
+				return nil, nil, reason.Errorf(reason.NoRoute, reason.Meta{"origin": origin, "item": code, "right": right.String()},
+					"no office on the path from %s to the county holds %s for item %s (%s) at %s: %w",
 					origin, right, code, item.GetName(), at.In(registry.CST).Format(time.DateTime), ErrNoRoute)
 			}
 			continue
