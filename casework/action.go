@@ -81,43 +81,20 @@ func (a Action) String() string {
 	return fmt.Sprintf("Action(%d)", int(a))
 }
 
-var actionEvents = [...]yizhanv1.EventType{
-	ActionAccept:            yizhanv1.EventType_EVENT_TYPE_ACCEPTED,
-	ActionRequestCorrection: yizhanv1.EventType_EVENT_TYPE_CORRECTION_REQUESTED,
-	ActionResubmit:          yizhanv1.EventType_EVENT_TYPE_RESUBMITTED,
-	ActionRefuse:            yizhanv1.EventType_EVENT_TYPE_REFUSED,
-	ActionReview:            yizhanv1.EventType_EVENT_TYPE_REVIEWED,
-	ActionDecide:            yizhanv1.EventType_EVENT_TYPE_DECIDED,
-	ActionCertify:           yizhanv1.EventType_EVENT_TYPE_CERTIFIED,
-	ActionAssessFee:         yizhanv1.EventType_EVENT_TYPE_FEE_ASSESSED,
-	ActionPay:               yizhanv1.EventType_EVENT_TYPE_FEE_PAID,
-	ActionDeliver:           yizhanv1.EventType_EVENT_TYPE_DELIVERED,
-	ActionWithdraw:          yizhanv1.EventType_EVENT_TYPE_WITHDRAWN,
-	ActionSuspend:           yizhanv1.EventType_EVENT_TYPE_SUSPENDED,
-	ActionResume:            yizhanv1.EventType_EVENT_TYPE_RESUMED,
-	ActionExtend:            yizhanv1.EventType_EVENT_TYPE_EXTENDED,
-	ActionGiveOpinion:       yizhanv1.EventType_EVENT_TYPE_OPINION_GIVEN,
-	ActionForward:           yizhanv1.EventType_EVENT_TYPE_FORWARDED,
-	ActionReceive:           yizhanv1.EventType_EVENT_TYPE_RECEIVED,
-	ActionClose:             yizhanv1.EventType_EVENT_TYPE_CLOSED,
-	ActionRate:              yizhanv1.EventType_EVENT_TYPE_RATED,
-	ActionComplain:          yizhanv1.EventType_EVENT_TYPE_COMPLAINED,
-	ActionPrecheck:          yizhanv1.EventType_EVENT_TYPE_PRECHECKED,
-	ActionRejectPrecheck:    yizhanv1.EventType_EVENT_TYPE_PRECHECK_REJECTED,
-}
-
-// EventType is the type of the event the action appends
-// (EVENT_TYPE_UNSPECIFIED for an unknown action).
+// EventType is the type of the event the action appends (the rule
+// table's Event; EVENT_TYPE_UNSPECIFIED for an unknown action).
 func (a Action) EventType() yizhanv1.EventType {
-	if a > 0 && int(a) < len(actionEvents) {
-		return actionEvents[a]
+	if r := ruleOfAction[a]; r != nil {
+		return r.Event
 	}
 	return yizhanv1.EventType_EVENT_TYPE_UNSPECIFIED
 }
 
-// Automatic reports whether the office does the action by itself.
+// Automatic reports whether the office does the action by itself (the
+// rule table's Auto).
 func (a Action) Automatic() bool {
-	return a == ActionForward || a == ActionReceive || a == ActionClose
+	r := ruleOfAction[a]
+	return r != nil && r.Auto
 }
 
 // Actor is who asks for an action: a signed-in staff member, or a citizen
@@ -163,64 +140,115 @@ func (a Actor) String() string {
 	return fmt.Sprintf("staff member %s %v", a.Username, a.Roles)
 }
 
-// actionRoles are the roles that may ask for each staff action.
-var actionRoles = map[Action][]yizhanv1.Role{
-	ActionAccept:            {yizhanv1.Role_ROLE_CLERK, yizhanv1.Role_ROLE_AGENT},
-	ActionRequestCorrection: {yizhanv1.Role_ROLE_CLERK, yizhanv1.Role_ROLE_AGENT},
-	ActionResubmit:          {yizhanv1.Role_ROLE_CLERK, yizhanv1.Role_ROLE_AGENT},
-	ActionRefuse:            {yizhanv1.Role_ROLE_CLERK, yizhanv1.Role_ROLE_AGENT},
-	ActionReview:            {yizhanv1.Role_ROLE_REVIEWER},
-	ActionDecide:            {yizhanv1.Role_ROLE_APPROVER},
-	ActionCertify:           {yizhanv1.Role_ROLE_CLERK},
-	ActionAssessFee:         {yizhanv1.Role_ROLE_CLERK},
-	ActionPay:               {yizhanv1.Role_ROLE_CLERK},
-	ActionDeliver:           {yizhanv1.Role_ROLE_CLERK, yizhanv1.Role_ROLE_AGENT},
-	ActionWithdraw:          {yizhanv1.Role_ROLE_CLERK, yizhanv1.Role_ROLE_AGENT},
-	ActionSuspend:           {yizhanv1.Role_ROLE_REVIEWER, yizhanv1.Role_ROLE_APPROVER},
-	ActionResume:            {yizhanv1.Role_ROLE_REVIEWER, yizhanv1.Role_ROLE_APPROVER},
-	ActionExtend:            {yizhanv1.Role_ROLE_REVIEWER, yizhanv1.Role_ROLE_APPROVER},
-	ActionGiveOpinion:       {yizhanv1.Role_ROLE_REVIEWER, yizhanv1.Role_ROLE_APPROVER},
-	ActionPrecheck:          {yizhanv1.Role_ROLE_CLERK, yizhanv1.Role_ROLE_AGENT},
-	ActionRejectPrecheck:    {yizhanv1.Role_ROLE_CLERK, yizhanv1.Role_ROLE_AGENT},
-}
-
-// citizenOnly reports whether only the citizen may ask for action.
-func citizenOnly(action Action) bool { return action == ActionRate || action == ActionComplain }
-
-// checkRole reports whether actor may ask for action on event e
-// (ErrPermissionDenied).
+// checkRole reports whether actor may ask for action on event e, by the
+// rule table's Roles, Citizen and Asker (a *RuleError wrapping
+// ErrPermissionDenied).
 func checkRole(action Action, actor Actor, e *yizhanv1.CaseEvent) error {
-	if citizenOnly(action) {
+	r := ruleOfAction[action]
+	if r == nil {
+		return denied("ROLE", fmt.Sprintf("%s may not %s: no one asks for it", actor, action))
+	}
+	if r.citizenOnly() {
 		if !actor.Citizen {
-			return fmt.Errorf("%s may not %s: the citizen does it, with the case's query code: %w", actor, action, ErrPermissionDenied)
+			return denied("CITIZEN_ONLY", fmt.Sprintf("%s may not %s: the citizen does it, with the case's query code", actor, action))
 		}
 		return nil
 	}
-	if action == ActionWithdraw && actor.Citizen {
+	if r.Citizen && actor.Citizen {
 		return nil
 	}
-	roles := actionRoles[action]
-	if !actor.has(roles...) {
-		return fmt.Errorf("%s may not %s: it needs one of %v: %w", actor, action, roles, ErrPermissionDenied)
+	if !actor.has(r.Roles...) {
+		return denied("ROLE", fmt.Sprintf("%s may not %s: it needs one of %v", actor, action, r.Roles))
 	}
-	if action == ActionGiveOpinion && e.GetDepartmentCode() != "" && actor.Department != e.GetDepartmentCode() {
-		return fmt.Errorf("%s of department %q may not give the opinion of department %q: %w", actor, actor.Department, e.GetDepartmentCode(), ErrPermissionDenied)
+	for _, g := range r.Asker {
+		if g.fails(actor, e) {
+			return denied(g.Name, g.say(actor, e))
+		}
 	}
 	return nil
 }
 
 // checkActionRight reports whether office's grants at at allow action on
-// c (ErrPermissionDenied). Fees, withdrawal, ratings and complaints need
-// any right for the item.
+// c (ErrPermissionDenied): the rule table's Need, where fees, withdrawal,
+// the pre-check, ratings and complaints need any right for the item.
 func checkActionRight(c *yizhanv1.Case, action Action, office string, at time.Time, reg Registry) error {
-	switch action {
-	case ActionAssessFee, ActionPay, ActionWithdraw, ActionRate, ActionComplain, ActionPrecheck, ActionRejectPrecheck:
+	if r := ruleOfAction[action]; r != nil && r.Need == needAnyRight {
 		if len(reg.Rights(c.GetItemCode(), office, at)) == 0 {
 			return fmt.Errorf("office %s holds no right for item %s at %s: %w", office, c.GetItemCode(), at.In(registry.CST).Format(time.DateTime), ErrPermissionDenied)
 		}
 		return nil
 	}
 	return checkRight(c, action.EventType(), office, at, reg)
+}
+
+// checkAsked runs the checks of the rule table on action, asked for by
+// actor at office at at, as the event e (its type, office and the input
+// the rules read): office holds c, the state and the guards, the role,
+// the office's grants. NewEvent and AllowedActions both make them.
+func checkAsked(c *yizhanv1.Case, action Action, e *yizhanv1.CaseEvent, actor Actor, office string, at time.Time, reg Registry) error {
+	if err := checkOwner(c, office, ErrFailedPrecondition); err != nil {
+		return err
+	}
+	if err := checkState(c, e); err != nil {
+		return err
+	}
+	if err := checkRole(action, actor, e); err != nil {
+		return err
+	}
+	return checkActionRight(c, action, office, at, reg)
+}
+
+// AllowedActions returns the actions actor may ask office to take on c
+// now (at at), in the rule table's order: those NewEvent would not refuse
+// for the office, the case's state and guards, the actor's role or the
+// office's grants — the input aside. giveOpinion is allowed when the
+// actor may give the opinion of some department that has one pending.
+// events is c's log: a case in transit (forwarded, not yet received)
+// allows nothing, as Book.Apply would refuse it. The automatic actions
+// are never listed.
+func AllowedActions(c *yizhanv1.Case, events []*yizhanv1.CaseEvent, actor Actor, office string, at time.Time, reg Registry) []Action {
+	if c == nil || inTransit(events) {
+		return nil
+	}
+	reg = &rightsOnce{Registry: reg}
+	var out []Action
+	for i := range table {
+		r := &table[i]
+		if !r.asked() {
+			continue
+		}
+		probe := func(department string) bool {
+			e := &yizhanv1.CaseEvent{Type: r.Event, OfficeCode: office, Actor: actor.actorName(), DepartmentCode: department}
+			return checkAsked(c, r.Action, e, actor, office, at, reg) == nil
+		}
+		var ok bool
+		if r.Action == ActionGiveOpinion && len(c.GetOpinionsPending()) > 0 {
+			ok = slices.ContainsFunc(c.GetOpinionsPending(), probe)
+		} else {
+			ok = probe("")
+		}
+		if ok {
+			out = append(out, r.Action)
+		}
+	}
+	return out
+}
+
+// rightsOnce is a Registry that asks for the rights of an item and office
+// at a time once.
+type rightsOnce struct {
+	Registry
+	key    [2]string
+	at     time.Time
+	rights []yizhanv1.Right
+	done   bool
+}
+
+func (r *rightsOnce) Rights(itemCode, officeCode string, at time.Time) []yizhanv1.Right {
+	if !r.done || r.key != [2]string{itemCode, officeCode} || !r.at.Equal(at) {
+		r.key, r.at, r.rights, r.done = [2]string{itemCode, officeCode}, at, r.Registry.Rights(itemCode, officeCode, at), true
+	}
+	return r.rights
 }
 
 // NewEvent makes the event for action on c, asked for by actor at office
@@ -232,16 +260,14 @@ func checkActionRight(c *yizhanv1.Case, action Action, office string, at time.Ti
 //     lengths, entries, ranges, characters; CheckActionRequest);
 //  1. office holds the case (ErrFailedPrecondition "case … is held by
 //     office X");
-//  2. the case's state allows the action (ErrFailedPrecondition naming
-//     the state, e.g. "case is CASE_STATE_FILED: accept it first");
-//  3. the actor's role (ErrPermissionDenied): accept, refuse,
-//     requestCorrection, resubmit and deliver by a CLERK or AGENT; review
-//     by a REVIEWER; decide by an APPROVER; certify, assessFee and pay by
-//     a CLERK; suspend, resume, extend by a REVIEWER or APPROVER;
-//     giveOpinion by a REVIEWER or APPROVER of the department; withdraw
-//     by the citizen or a CLERK or AGENT; rate and complain by the
-//     citizen only;
-//  4. the office's grants at at for the case's item (ErrPermissionDenied);
+//  2. the case's state and the guards of the action's rule in the rule
+//     table (table.go) allow it (a *RuleError wrapping
+//     ErrFailedPrecondition naming the state, e.g. "case is
+//     CASE_STATE_FILED: accept it first");
+//  3. the actor's role, by the rule's Roles, Citizen and Asker (a
+//     *RuleError wrapping ErrPermissionDenied);
+//  4. the office's grants at at for the case's item, by the rule's Need
+//     (ErrPermissionDenied);
 //  5. the input (*registry.ValidationError naming the REST field; a
 //     complaint about a case that has MaxComplaints is TOO_MANY);
 //  6. the event's encoded size (registry.MaxEventBytes, TOO_LARGE).
@@ -273,16 +299,7 @@ func NewEvent(c *yizhanv1.Case, action Action, in *yizhanv1.CaseActionRequest, a
 	e.ActorName = actor.Name
 	e.OfficeCode = office
 
-	if err := checkOwner(c, office, ErrFailedPrecondition); err != nil {
-		return nil, err
-	}
-	if err := checkState(c, e); err != nil {
-		return nil, err
-	}
-	if err := checkRole(action, actor, e); err != nil {
-		return nil, err
-	}
-	if err := checkActionRight(c, action, office, at, reg); err != nil {
+	if err := checkAsked(c, action, e, actor, office, at, reg); err != nil {
 		return nil, err
 	}
 	if err := checkInput(c, action, e, reg); err != nil {

@@ -12,30 +12,31 @@ import (
 // on towards the office of its next step, close a delivered case.
 
 // nextStepOffice is the office of the route step the case waits for in
-// its state, or "" when none.
+// its state, or "" when none: the first step, in the route's order, whose
+// right a rule of the table needs to take the case on from its state
+// (FILED: ACCEPT; ACCEPTED: REVIEW, else APPROVE; APPROVED: CERTIFY, else
+// DELIVER; …).
 func nextStepOffice(c *yizhanv1.Case) string {
-	route := c.GetRoute()
-	pick := func(rights ...yizhanv1.Right) string {
-		for _, r := range rights {
-			if o := stepOffice(route, r); o != "" {
+	s := c.GetState()
+	for _, right := range routeRights {
+		o := stepOffice(c.GetRoute(), right)
+		if o == "" {
+			continue
+		}
+		for i := range table {
+			if r := &table[i]; r.Need == needRight && r.Right == right && r.movesOn(s) {
 				return o
 			}
 		}
-		return ""
-	}
-	switch c.GetState() {
-	case stFiled, stCorrection:
-		return pick(yizhanv1.Right_RIGHT_ACCEPT)
-	case stAccepted:
-		return pick(yizhanv1.Right_RIGHT_REVIEW, yizhanv1.Right_RIGHT_APPROVE)
-	case stReviewed:
-		return pick(yizhanv1.Right_RIGHT_APPROVE)
-	case stApproved:
-		return pick(yizhanv1.Right_RIGHT_CERTIFY, yizhanv1.Right_RIGHT_DELIVER)
-	case stCertified, stDenied, stRefused:
-		return pick(yizhanv1.Right_RIGHT_DELIVER)
 	}
 	return ""
+}
+
+// inTransit reports whether the log's last event hands the case on: the
+// next must be its RECEIVED (Follows).
+func inTransit(events []*yizhanv1.CaseEvent) bool {
+	n := len(events)
+	return n > 0 && events[n-1].GetType() == evForwarded
 }
 
 // Pending returns what office, holding c, must do by itself next, and
@@ -43,14 +44,16 @@ func nextStepOffice(c *yizhanv1.Case) string {
 //
 //   - ActionReceive when the last event hands the case to office
 //     (FORWARDED to it): it appends RECEIVED before anything else;
-//   - ActionClose when the case is DELIVERED;
+//   - the automatic action whose rule in the rule table takes the case on
+//     from its state: ActionClose when the case is DELIVERED;
 //   - ActionForward, to NextHop(office, target), when the office of the
-//     step the case waits for (by state: FILED and CORRECTION_REQUESTED
-//     the ACCEPT office; ACCEPTED the REVIEW office, else APPROVE;
-//     REVIEWED the APPROVE office; APPROVED the CERTIFY office, else
-//     DELIVER; CERTIFIED, DENIED and REFUSED the DELIVER office) is
-//     another office, and the case is neither suspended nor waiting for
-//     an assessed fee to be paid.
+//     step the case waits for (nextStepOffice: by state, FILED and
+//     CORRECTION_REQUESTED the ACCEPT office; ACCEPTED the REVIEW office,
+//     else APPROVE; REVIEWED the APPROVE office; APPROVED the CERTIFY
+//     office, else DELIVER; CERTIFIED, DENIED and REFUSED the DELIVER
+//     office) is another office, and the guards of the forward rule's
+//     Waits hold: the case is neither suspended nor waiting for an
+//     assessed fee to be paid.
 //
 // ok is false when office does not hold c, the case is final (CLOSED,
 // WITHDRAWN), or its own staff act next. The citizen's RATED and
@@ -61,17 +64,22 @@ func Pending(c *yizhanv1.Case, events []*yizhanv1.CaseEvent, office string) (act
 	if c == nil || c.GetOwnerOffice() != office || final(c.GetState()) {
 		return ActionUnspecified, "", false
 	}
-	if n := len(events); n > 0 && events[n-1].GetType() == yizhanv1.EventType_EVENT_TYPE_FORWARDED {
-		if events[n-1].GetToOffice() == office {
+	if inTransit(events) {
+		if events[len(events)-1].GetToOffice() == office {
 			return ActionReceive, "", true
 		}
 		return ActionUnspecified, "", false
 	}
-	if c.GetState() == stDelivered {
-		return ActionClose, "", true
+	// An automatic rule that takes the case on from its state: close.
+	for i := range table {
+		if r := &table[i]; r.Auto && r.movesOn(c.GetState()) {
+			return r.Action, "", true
+		}
 	}
-	if c.GetSuspended() || unpaid(c) {
-		return ActionUnspecified, "", false
+	for _, g := range ruleOfAction[ActionForward].Waits {
+		if g.checkedIn(c.GetState()) && g.fails(c, nil) {
+			return ActionUnspecified, "", false
+		}
 	}
 	target := nextStepOffice(c)
 	if target == "" || target == office {

@@ -16,20 +16,20 @@ import (
 //
 //   - e.office_code held the case before e (for FILED: e is filed by the
 //     origin office, under a number of that office);
-//   - the office's grants at e.at allow the event type: FILED needs ACCEPT
-//     or PROXY_FILE; ACCEPTED, REFUSED, CORRECTION_REQUESTED and
-//     RESUBMITTED need ACCEPT; REVIEWED needs REVIEW; DECIDED, SUSPENDED,
-//     RESUMED, EXTENDED and OPINION_GIVEN need APPROVE; CERTIFIED needs
-//     CERTIFY; DELIVERED needs DELIVER; FORWARDED, RECEIVED, CLOSED,
-//     WITHDRAWN, WITHDRAWAL_REQUESTED, the fee events, RATED and
-//     COMPLAINED need the office to be on the case's path (PathUp of the
-//     origin);
-//   - RATED and COMPLAINED are the citizen's (actor "citizen"), and RATED
-//     carries one of the five ratings;
+//   - the office's grants at e.at allow the event type, by its rule in
+//     the rule table (table.go): the rule's right (ACCEPTED needs ACCEPT,
+//     DECIDED APPROVE, …), or, for the events that need any right or
+//     being on the path (relaying, closing, fees, withdrawal, the
+//     pre-check, ratings, complaints), the office on the case's path
+//     (PathUp of the origin); FILED needs ACCEPT or PROXY_FILE;
+//   - the events only the citizen asks for (RATED, COMPLAINED) are the
+//     citizen's (actor "citizen"), and RATED carries one of the five
+//     ratings;
 //   - a filing matches the item version it names (limits, fee, kind,
 //     departments) and routes along the path;
-//   - the case's state allowed the event (the rules of NewEvent, without
-//     the role and input checks: RATED only once, after CLOSED).
+//   - the case's state allowed the event (the rule table's states and
+//     guards, as for NewEvent, without the role and input checks: RATED
+//     only once, after CLOSED).
 //
 // Errors: ErrPermissionDenied (not the owner, no right at e.at: a village
 // claiming DECIDED for a county item, an event under an expired or revoked
@@ -60,18 +60,16 @@ func Permitted(before *yizhanv1.Case, e *yizhanv1.CaseEvent, reg Registry) error
 	return checkState(before, e)
 }
 
-// checkCitizens checks the citizen's events: RATED and COMPLAINED are made
-// by the citizen (ErrPermissionDenied), and a RATED event carries a rating
-// (ErrConflict).
+// checkCitizens checks the citizen's events: those only the citizen asks
+// for (RATED, COMPLAINED) are made by the citizen (ErrPermissionDenied),
+// and a RATED event carries a rating (ErrConflict).
 func checkCitizens(e *yizhanv1.CaseEvent) error {
-	switch t := e.GetType(); t {
-	case yizhanv1.EventType_EVENT_TYPE_RATED, yizhanv1.EventType_EVENT_TYPE_COMPLAINED:
-		if e.GetActor() != CitizenActor {
-			return fmt.Errorf("%s by %q: only the citizen rates and complains: %w", t, e.GetActor(), ErrPermissionDenied)
-		}
-		if t == yizhanv1.EventType_EVENT_TYPE_RATED && !knownRating(e.GetRating()) {
-			return fmt.Errorf("%s without a rating (%d): %w", t, int32(e.GetRating()), ErrConflict)
-		}
+	t := e.GetType()
+	if r := ruleOfEvent[t]; r != nil && r.citizenOnly() && e.GetActor() != CitizenActor {
+		return fmt.Errorf("%s by %q: only the citizen rates and complains: %w", t, e.GetActor(), ErrPermissionDenied)
+	}
+	if t == evRated && !knownRating(e.GetRating()) {
+		return fmt.Errorf("%s without a rating (%d): %w", t, int32(e.GetRating()), ErrConflict)
 	}
 	return nil
 }

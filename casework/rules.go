@@ -6,26 +6,66 @@ import (
 	"slices"
 	"time"
 
-	"github.com/yizhan-gov/yizhan/registry"
-
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 )
 
-// The lifecycle rules, shared by NewEvent (what staff may ask for),
-// Permitted (what a receiving office accepts from another) and Book.Apply.
+// The lifecycle rules are the rule table's (table.go), which NewEvent and
+// AllowedActions (what staff and the citizen may ask for), Permitted (what
+// a receiving office accepts from another), Book.Apply and Pending read.
 //
-//	PRECHECK ─┬─ PRECHECKED ─ FILED (an online filing, checked where it was filed)
-//	          └─ PRECHECK_REJECTED (final: it never left that office)
-//	FILED ─┬─ CORRECTION_REQUESTED ─ RESUBMITTED ─┐ (back to FILED, any number of times)
-//	       ├─ REFUSED ──────────────────────────────────────────────── DELIVERED ─ CLOSED
-//	       └─ ACCEPTED ─ [REVIEWED] ─ DECIDED ─┬─ APPROVED ─ [CERTIFIED] ─ DELIVERED ─ CLOSED
-//	                                           └─ DENIED ───────────────── DELIVERED ─ CLOSED
-//	WITHDRAWN from any state before the decision; CLOSED, WITHDRAWN and
-//	PRECHECK_REJECTED are final.
+// The state diagram, rendered from the rule table (table.go) by TestDiagram:
 //
-// Besides, and changing no state: COMPLAINED in any state (also CLOSED and
-// WITHDRAWN), RATED once, after CLOSED. Both are the citizen's, appended by
-// the office that owns the case.
+//	PRECHECK             precheck            → FILED
+//	                     rejectPrecheck      → PRECHECK_REJECTED
+//	                     withdraw            → WITHDRAWN
+//	FILED                accept              → ACCEPTED
+//	                     requestCorrection   → CORRECTION_REQUESTED
+//	                     refuse              → REFUSED
+//	                     withdraw            → WITHDRAWN
+//	CORRECTION_REQUESTED resubmit            → FILED
+//	                     withdraw            → WITHDRAWN
+//	ACCEPTED             review              → REVIEWED          if not suspended
+//	                     decide              → APPROVED | DENIED if not suspended
+//	                                                             and no opinion pending
+//	                                                             and no REVIEW step on the route
+//	                     withdraw            → WITHDRAWN
+//	REVIEWED             decide              → APPROVED | DENIED if not suspended
+//	                                                             and no opinion pending
+//	                     withdraw            → WITHDRAWN
+//	APPROVED             certify             → CERTIFIED
+//	                     deliver             → DELIVERED         if no CERTIFY step on the route
+//	                                                             and no fee unpaid
+//	DENIED               deliver             → DELIVERED         if no fee unpaid
+//	CERTIFIED            deliver             → DELIVERED         if no fee unpaid
+//	REFUSED              deliver             → DELIVERED         if no fee unpaid
+//	DELIVERED            close (by itself)   → CLOSED
+//	CLOSED, WITHDRAWN, PRECHECK_REJECTED: final.
+//	The state stays:
+//	  resume              in any open state
+//	                      if suspended
+//	  giveOpinion         in ACCEPTED, REVIEWED
+//	                      if not suspended
+//	                      and the department's opinion pending
+//	  pay                 in any open state
+//	                      if a fee assessed
+//	                      and the fee not paid yet
+//	  assessFee           in ACCEPTED, REVIEWED, APPROVED, DENIED, CERTIFIED
+//	                      if the fee not paid yet
+//	  suspend             in ACCEPTED, REVIEWED
+//	                      if not suspended
+//	  extend              in ACCEPTED, REVIEWED
+//	                      if not suspended
+//	  rate                in CLOSED, final or not
+//	                      if not rated yet
+//	  complain            in any state, final or not
+//	  forward (by itself) in any open state
+//	                      if to a neighbour on the path
+//	                      by itself only when not suspended
+//	                      and no fee unpaid
+//	  receive (by itself) in any open state
+//
+// A case handed on (FORWARDED) is RECEIVED before anything else happens
+// to it: a rule of the log (Follows), not of the table.
 
 // Short names for the states.
 const (
@@ -48,14 +88,14 @@ const (
 // unpaid reports whether c has a fee assessed and not paid.
 func unpaid(c *yizhanv1.Case) bool { return c.GetFeeCents() > 0 && !c.GetFeePaid() }
 
-// final reports whether nothing more can happen to a case in state s.
-func final(s yizhanv1.CaseState) bool {
-	return s == stClosed || s == stWithdrawn || s == stPrecheckRejected
-}
+// final reports whether nothing more can happen to a case in state s
+// (the state table's Final).
+func final(s yizhanv1.CaseState) bool { st := stateOf[s]; return st != nil && st.Final }
 
 // atPrecheck reports whether a case in state s has not left the office
-// where it was filed online: waiting for, or turned down at, its pre-check.
-func atPrecheck(s yizhanv1.CaseState) bool { return s == stPrecheck || s == stPrecheckRejected }
+// where it was filed online: waiting for, or turned down at, its pre-check
+// (the state table's Local).
+func atPrecheck(s yizhanv1.CaseState) bool { st := stateOf[s]; return st != nil && st.Local }
 
 // knownRatings are the five levels of 好差评, best first.
 var knownRatings = []yizhanv1.Rating{
@@ -81,248 +121,53 @@ func checkOwner(c *yizhanv1.Case, office string, sentinel error) error {
 }
 
 // checkState reports whether c's state allows e, appended by its owner
-// e.office_code (ErrFailedPrecondition naming the state otherwise). It
-// does not look at who appended e, nor at its input fields beyond those
-// the state depends on (to_office, department_code).
+// e.office_code, by the rule table: the rule of e's type lists the state
+// in From and its guards hold (a *RuleError wrapping ErrFailedPrecondition
+// naming the state otherwise, "case is CASE_STATE_FILED: accept it
+// first"). It does not look at who appended e, nor at its input fields
+// beyond those the guards read (to_office, department_code).
 func checkState(c *yizhanv1.Case, e *yizhanv1.CaseEvent) error {
 	s := c.GetState()
-	fail := func(format string, args ...any) error {
-		return fmt.Errorf("case is %s: %s: %w", s, fmt.Sprintf(format, args...), ErrFailedPrecondition)
-	}
-	// The citizen's say comes after the final states too.
-	switch e.GetType() {
-	case yizhanv1.EventType_EVENT_TYPE_COMPLAINED:
-		return nil
-	case yizhanv1.EventType_EVENT_TYPE_RATED:
-		switch {
-		case s != stClosed:
-			return fail("only a closed case can be rated")
-		case c.GetRating() != yizhanv1.Rating_RATING_UNSPECIFIED:
-			return fail("it was rated already (%s)", c.GetRating())
-		}
-		return nil
-	}
-	failSuspended := func() error {
-		return fmt.Errorf("case is %s and suspended: resume it first: %w", s, ErrFailedPrecondition)
-	}
-	switch s {
-	case stClosed:
-		return fail("it is closed: nothing more can happen")
-	case stWithdrawn:
-		return fail("it was withdrawn: nothing more can happen")
-	case stPrecheckRejected:
-		return fail("it was turned down at the pre-check: nothing more can happen")
-	}
-	switch t := e.GetType(); {
-	case t == yizhanv1.EventType_EVENT_TYPE_PRECHECKED || t == yizhanv1.EventType_EVENT_TYPE_PRECHECK_REJECTED:
-		if s != stPrecheck {
-			return fail("only an online filing waiting for its pre-check can be taken up or turned down")
-		}
-		return nil
-	case s == stPrecheck && t != yizhanv1.EventType_EVENT_TYPE_WITHDRAWN && t != yizhanv1.EventType_EVENT_TYPE_WITHDRAWAL_REQUESTED:
-		return fail("an online filing is pre-checked first (precheck or rejectPrecheck)")
-	}
-	decidedHint := func() error {
-		switch s {
-		case stFiled:
-			return fail("accept it first")
-		case stCorrection:
-			return fail("wait for the resubmission, then accept it")
-		case stRefused:
-			return fail("it was refused")
-		default:
-			return fail("it was decided already")
-		}
-	}
-	switch t := e.GetType(); t {
-	case yizhanv1.EventType_EVENT_TYPE_FILED:
-		return fail("it was filed already")
-
-	case yizhanv1.EventType_EVENT_TYPE_ACCEPTED, yizhanv1.EventType_EVENT_TYPE_REFUSED, yizhanv1.EventType_EVENT_TYPE_CORRECTION_REQUESTED:
-		switch s {
-		case stFiled:
-			return nil
-		case stCorrection:
-			return fail("the correction notice is open: wait for the resubmission")
-		case stAccepted, stReviewed:
-			return fail("it was accepted already")
-		default:
-			return fail("only a filed case can be accepted, refused or sent a correction notice")
-		}
-
-	case yizhanv1.EventType_EVENT_TYPE_RESUBMITTED:
-		if s != stCorrection {
-			return fail("no correction notice is open")
-		}
-		return nil
-
-	case yizhanv1.EventType_EVENT_TYPE_REVIEWED:
-		switch {
-		case s == stReviewed:
-			return fail("it was reviewed already")
-		case s != stAccepted:
-			return decidedHint()
-		case c.GetSuspended():
-			return failSuspended()
-		}
-		return nil
-
-	case yizhanv1.EventType_EVENT_TYPE_DECIDED:
-		switch {
-		case s != stAccepted && s != stReviewed:
-			return decidedHint()
-		case c.GetSuspended():
-			return failSuspended()
-		case len(c.GetOpinionsPending()) > 0:
-			return fail("the opinions of %v are pending", c.GetOpinionsPending())
-		case s == stAccepted && stepOffice(c.GetRoute(), yizhanv1.Right_RIGHT_REVIEW) != "":
-			return fail("review it first")
-		}
-		return nil
-
-	case yizhanv1.EventType_EVENT_TYPE_CERTIFIED:
-		switch s {
-		case stApproved:
-			return nil
-		case stCertified:
-			return fail("it was certified already")
-		case stDenied:
-			return fail("a denied case gets no certificate")
-		case stAccepted, stReviewed:
-			return fail("decide it first")
-		default:
-			return fail("only an approved case gets a certificate")
-		}
-
-	case yizhanv1.EventType_EVENT_TYPE_FEE_ASSESSED:
-		switch s {
-		case stAccepted, stReviewed, stApproved, stDenied, stCertified:
-		case stFiled, stCorrection:
-			return fail("accept it first")
-		case stRefused:
-			return fail("a refused case pays no fee")
-		default:
-			return fail("it was delivered already")
-		}
-		if c.GetFeePaid() && c.GetFeeCents() > 0 {
-			return fail("the fee of %d fen is paid already", c.GetFeeCents())
-		}
-		return nil
-
-	case yizhanv1.EventType_EVENT_TYPE_FEE_PAID:
-		switch {
-		case c.GetFeeCents() <= 0:
-			return fail("no fee is assessed")
-		case c.GetFeePaid():
-			return fail("the fee of %d fen is paid already", c.GetFeeCents())
-		}
-		return nil
-
-	case yizhanv1.EventType_EVENT_TYPE_DELIVERED:
-		switch s {
-		case stCertified, stDenied, stRefused:
-		case stApproved:
-			if stepOffice(c.GetRoute(), yizhanv1.Right_RIGHT_CERTIFY) != "" {
-				return fail("certify it first")
+	r := ruleOfEvent[e.GetType()]
+	if r != nil && slices.Contains(r.From, s) {
+		for _, g := range r.Guards {
+			if g.checkedIn(s) && g.fails(c, e) {
+				return precondition(g.Name, c, g.say(c, e))
 			}
-		case stDelivered:
-			return fail("it was delivered already")
-		case stAccepted, stReviewed:
-			return fail("decide it first")
-		default:
-			return fail("accept or refuse it first")
-		}
-		if unpaid(c) {
-			return fail("fee of %d fen unpaid", c.GetFeeCents())
 		}
 		return nil
-
-	case yizhanv1.EventType_EVENT_TYPE_CLOSED:
-		if s != stDelivered {
-			return fail("deliver it first")
-		}
-		return nil
-
-	case yizhanv1.EventType_EVENT_TYPE_WITHDRAWN, yizhanv1.EventType_EVENT_TYPE_WITHDRAWAL_REQUESTED:
-		switch s {
-		case stPrecheck, stFiled, stCorrection, stAccepted, stReviewed:
-			return nil
-		}
-		return fail("it was decided already: too late to withdraw")
-
-	case yizhanv1.EventType_EVENT_TYPE_SUSPENDED, yizhanv1.EventType_EVENT_TYPE_EXTENDED:
-		switch {
-		case s != stAccepted && s != stReviewed:
-			if s == stFiled || s == stCorrection {
-				return fail("accept it first: the clock has not started")
-			}
-			return fail("the clock has stopped")
-		case c.GetSuspended():
-			return failSuspended()
-		}
-		return nil
-
-	case yizhanv1.EventType_EVENT_TYPE_RESUMED:
-		if !c.GetSuspended() {
-			return fail("it is not suspended")
-		}
-		return nil
-
-	case yizhanv1.EventType_EVENT_TYPE_OPINION_GIVEN:
-		switch {
-		case s != stAccepted && s != stReviewed:
-			return decidedHint()
-		case c.GetSuspended():
-			return failSuspended()
-		case e.GetDepartmentCode() != "" && !slices.Contains(c.GetOpinionsPending(), e.GetDepartmentCode()):
-			return fail("department %q has no opinion pending (pending: %v)", e.GetDepartmentCode(), c.GetOpinionsPending())
-		}
-		return nil
-
-	case yizhanv1.EventType_EVENT_TYPE_FORWARDED:
-		from, to := e.GetOfficeCode(), e.GetToOffice()
-		path := PathUp(c.GetOriginOffice())
-		if to == "" || to == from || !slices.Contains(path, to) || (registry.ParentCode(from) != to && registry.ParentCode(to) != from) {
-			return fail("cannot forward from %s to %q: the next office must be a neighbour on the path %v", from, to, path)
-		}
-		return nil
-
-	case yizhanv1.EventType_EVENT_TYPE_RECEIVED:
-		return nil // whether it follows a FORWARDED is a rule of the log: see Follows
-
-	default:
-		return fail("event type %s is not known", t)
 	}
+	if st := stateOf[s]; st != nil && st.Note != "" && (r == nil || !r.Besides) {
+		return precondition(st.Rule, c, caseIs(c, "%s", st.Note))
+	}
+	if r == nil {
+		return precondition("UNKNOWN_EVENT", c, caseIs(c, "event type %s is not known", e.GetType()))
+	}
+	for _, h := range r.Hints {
+		if slices.Contains(h.In, s) {
+			return precondition("STATE", c, caseIs(c, "%s", h.Say))
+		}
+	}
+	if r.Else != "" {
+		return precondition("STATE", c, caseIs(c, "%s", r.Else))
+	}
+	return precondition("STATE", c, caseIs(c, "%s cannot happen in this state", e.GetType()))
 }
 
-// eventRight is the right an office needs to append an event of type t;
-// onPath is true when being on the case's path is enough (relaying,
-// closing, fees, withdrawal, the citizen's rating and complaints), known
-// false for an unknown type.
+// eventRight is the right an office needs to append an event of type t
+// (the rule table's Need and Right); onPath is true when being on the
+// case's path is enough (relaying, closing, fees, withdrawal, the pre-check,
+// the citizen's rating and complaints), known false for FILED (see
+// permitFiling) and an unknown type.
 func eventRight(t yizhanv1.EventType) (right yizhanv1.Right, onPath, known bool) {
-	switch t {
-	case yizhanv1.EventType_EVENT_TYPE_ACCEPTED, yizhanv1.EventType_EVENT_TYPE_REFUSED,
-		yizhanv1.EventType_EVENT_TYPE_CORRECTION_REQUESTED, yizhanv1.EventType_EVENT_TYPE_RESUBMITTED:
-		return yizhanv1.Right_RIGHT_ACCEPT, false, true
-	case yizhanv1.EventType_EVENT_TYPE_REVIEWED:
-		return yizhanv1.Right_RIGHT_REVIEW, false, true
-	case yizhanv1.EventType_EVENT_TYPE_DECIDED, yizhanv1.EventType_EVENT_TYPE_SUSPENDED,
-		yizhanv1.EventType_EVENT_TYPE_RESUMED, yizhanv1.EventType_EVENT_TYPE_EXTENDED,
-		yizhanv1.EventType_EVENT_TYPE_OPINION_GIVEN:
-		return yizhanv1.Right_RIGHT_APPROVE, false, true
-	case yizhanv1.EventType_EVENT_TYPE_CERTIFIED:
-		return yizhanv1.Right_RIGHT_CERTIFY, false, true
-	case yizhanv1.EventType_EVENT_TYPE_DELIVERED:
-		return yizhanv1.Right_RIGHT_DELIVER, false, true
-	case yizhanv1.EventType_EVENT_TYPE_FORWARDED, yizhanv1.EventType_EVENT_TYPE_RECEIVED,
-		yizhanv1.EventType_EVENT_TYPE_CLOSED, yizhanv1.EventType_EVENT_TYPE_WITHDRAWN,
-		yizhanv1.EventType_EVENT_TYPE_WITHDRAWAL_REQUESTED,
-		yizhanv1.EventType_EVENT_TYPE_FEE_ASSESSED, yizhanv1.EventType_EVENT_TYPE_FEE_PAID,
-		yizhanv1.EventType_EVENT_TYPE_RATED, yizhanv1.EventType_EVENT_TYPE_COMPLAINED,
-		yizhanv1.EventType_EVENT_TYPE_PRECHECKED, yizhanv1.EventType_EVENT_TYPE_PRECHECK_REJECTED:
-		return yizhanv1.Right_RIGHT_UNSPECIFIED, true, true
+	r := ruleOfEvent[t]
+	switch {
+	case r == nil || r.Need == needNothing:
+		return yizhanv1.Right_RIGHT_UNSPECIFIED, false, false
+	case r.Need == needRight:
+		return r.Right, false, true
 	}
-	return yizhanv1.Right_RIGHT_UNSPECIFIED, false, false
+	return yizhanv1.Right_RIGHT_UNSPECIFIED, true, true
 }
 
 // Follows checks the rules of the log between two consecutive events of

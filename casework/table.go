@@ -1,0 +1,477 @@
+package casework
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/yizhan-gov/yizhan/registry"
+
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+)
+
+// The case rule table, written once: for each action (and each event type
+// no one asks for), the states it may happen in and the state it leads
+// to, who may ask for it, what the office needs for the item, and the
+// conditions besides the state, as named guards. checkState (NewEvent,
+// Permitted, Book.Apply), checkRole, eventRight, AllowedActions, Pending
+// and nextStepOffice read it; the diagram at the top of rules.go and in
+// DESIGN.md is rendered from it (TestDiagram).
+
+// need is what an office must hold for a case's item to append an event.
+type need int
+
+const (
+	// needNothing: FILED, which NewFiling and permitFiling check.
+	needNothing need = iota
+	// needRight: the rule's Right.
+	needRight
+	// needAnyRight: some right for the item, to ask for it (NewEvent);
+	// being on the case's path, for an event appended elsewhere
+	// (Permitted).
+	needAnyRight
+	// needPath: being on the case's path (PathUp of the origin).
+	needPath
+)
+
+// A guard is a condition a rule needs besides the state: a distinct,
+// named failure.
+type guard struct {
+	Name  string               // the failure, for a reason code: "SUSPENDED"
+	Holds string               // what must hold, as the diagram says it
+	In    []yizhanv1.CaseState // the states it is checked in; none: all of the rule's
+	fails func(c *yizhanv1.Case, e *yizhanv1.CaseEvent) bool
+	say   func(c *yizhanv1.Case, e *yizhanv1.CaseEvent) string // the message: caseIs(c, …)
+}
+
+// An askerGuard is a condition on who asks, besides the role
+// (ErrPermissionDenied).
+type askerGuard struct {
+	Name  string
+	Holds string
+	fails func(a Actor, e *yizhanv1.CaseEvent) bool
+	say   func(a Actor, e *yizhanv1.CaseEvent) string
+}
+
+// A hint says why a rule does not apply in the states In.
+type hint struct {
+	In  []yizhanv1.CaseState
+	Say string
+}
+
+// A rule is one row of the table.
+type rule struct {
+	Action Action               // ActionUnspecified: no one asks for it (FILED, WITHDRAWAL_REQUESTED)
+	Event  yizhanv1.EventType   // the event it appends
+	From   []yizhanv1.CaseState // the states it may happen in
+	To     []yizhanv1.CaseState // the state it leads to (decide: approved or denied); none: the state stays
+
+	Roles   []yizhanv1.Role // the staff roles that may ask for it
+	Citizen bool            // the citizen may ask for it (the node checks the query code)
+	Auto    bool            // the office does it by itself (Pending, NewAutoEvent)
+
+	Need  need           // what the office needs for the item
+	Right yizhanv1.Right // the right, for needRight
+
+	Guards []guard      // conditions on the case besides the state, checked in order
+	Asker  []askerGuard // conditions on who asks, besides the role
+	Waits  []guard      // automatic: Pending takes it only when these hold too
+
+	// Why not, in a state not in From: a state's own note first (the
+	// final states, PRECHECK; not for Besides), then the first hint
+	// naming the state, else Else.
+	Hints []hint
+	Else  string
+	// Besides: the citizen's say, which changes no state and comes after
+	// the final states too.
+	Besides bool
+}
+
+// A stateRow is one state of a case.
+type stateRow struct {
+	State yizhanv1.CaseState
+	Final bool // nothing more can happen to the case, but the citizen's say
+	Local bool // the case has not left the office where it was filed online: it queues no mail
+	// Note is why no rule that leaves the state out of its From may
+	// happen in it (before the rule's own hints), Rule the failure's name.
+	Note, Rule string
+}
+
+// The states, in the order of a case's life.
+var stateTable = []stateRow{
+	{State: stPrecheck, Local: true, Rule: "PRECHECK_FIRST", Note: "an online filing is pre-checked first (precheck or rejectPrecheck)"},
+	{State: stFiled},
+	{State: stCorrection},
+	{State: stAccepted},
+	{State: stReviewed},
+	{State: stApproved},
+	{State: stDenied},
+	{State: stCertified},
+	{State: stRefused},
+	{State: stDelivered},
+	{State: stClosed, Final: true, Rule: "FINAL", Note: "it is closed: nothing more can happen"},
+	{State: stWithdrawn, Final: true, Rule: "FINAL", Note: "it was withdrawn: nothing more can happen"},
+	{State: stPrecheckRejected, Final: true, Local: true, Rule: "FINAL", Note: "it was turned down at the pre-check: nothing more can happen"},
+}
+
+// Sets of states the table names.
+var (
+	anyState   = statesWhere(func(stateRow) bool { return true })
+	openStates = statesWhere(func(s stateRow) bool { return !s.Final && !s.Local }) // neither final nor waiting at the pre-check
+	clockRuns  = states(stAccepted, stReviewed)                                     // accepted, not decided
+	undecided  = states(stPrecheck, stFiled, stCorrection, stAccepted, stReviewed)
+)
+
+// Why staff may not act before the decision, or after it.
+var beforeDecision = []hint{
+	{In: states(stFiled), Say: "accept it first"},
+	{In: states(stCorrection), Say: "wait for the resubmission, then accept it"},
+	{In: states(stRefused), Say: "it was refused"},
+}
+
+const decidedAlready = "it was decided already"
+
+// Why a filed case's actions do not apply.
+var notFiled = []hint{
+	{In: states(stCorrection), Say: "the correction notice is open: wait for the resubmission"},
+	{In: states(stAccepted, stReviewed), Say: "it was accepted already"},
+}
+
+const onlyFiled = "only a filed case can be accepted, refused or sent a correction notice"
+
+// Why the clock's actions do not apply.
+var clockStopped = []hint{{In: states(stFiled, stCorrection), Say: "accept it first: the clock has not started"}}
+
+var (
+	clerkOrAgent       = roles(yizhanv1.Role_ROLE_CLERK, yizhanv1.Role_ROLE_AGENT)
+	clerk              = roles(yizhanv1.Role_ROLE_CLERK)
+	reviewer           = roles(yizhanv1.Role_ROLE_REVIEWER)
+	approver           = roles(yizhanv1.Role_ROLE_APPROVER)
+	reviewerOrApprover = roles(yizhanv1.Role_ROLE_REVIEWER, yizhanv1.Role_ROLE_APPROVER)
+)
+
+// Short names for the rights and the event types.
+const (
+	rightAccept  = yizhanv1.Right_RIGHT_ACCEPT
+	rightReview  = yizhanv1.Right_RIGHT_REVIEW
+	rightApprove = yizhanv1.Right_RIGHT_APPROVE
+	rightCertify = yizhanv1.Right_RIGHT_CERTIFY
+	rightDeliver = yizhanv1.Right_RIGHT_DELIVER
+
+	evFiled             = yizhanv1.EventType_EVENT_TYPE_FILED
+	evPrechecked        = yizhanv1.EventType_EVENT_TYPE_PRECHECKED
+	evPrecheckRejected  = yizhanv1.EventType_EVENT_TYPE_PRECHECK_REJECTED
+	evAccepted          = yizhanv1.EventType_EVENT_TYPE_ACCEPTED
+	evCorrection        = yizhanv1.EventType_EVENT_TYPE_CORRECTION_REQUESTED
+	evResubmitted       = yizhanv1.EventType_EVENT_TYPE_RESUBMITTED
+	evRefused           = yizhanv1.EventType_EVENT_TYPE_REFUSED
+	evResumed           = yizhanv1.EventType_EVENT_TYPE_RESUMED
+	evOpinion           = yizhanv1.EventType_EVENT_TYPE_OPINION_GIVEN
+	evReviewed          = yizhanv1.EventType_EVENT_TYPE_REVIEWED
+	evDecided           = yizhanv1.EventType_EVENT_TYPE_DECIDED
+	evCertified         = yizhanv1.EventType_EVENT_TYPE_CERTIFIED
+	evFeePaid           = yizhanv1.EventType_EVENT_TYPE_FEE_PAID
+	evDelivered         = yizhanv1.EventType_EVENT_TYPE_DELIVERED
+	evFeeAssessed       = yizhanv1.EventType_EVENT_TYPE_FEE_ASSESSED
+	evSuspended         = yizhanv1.EventType_EVENT_TYPE_SUSPENDED
+	evExtended          = yizhanv1.EventType_EVENT_TYPE_EXTENDED
+	evWithdrawn         = yizhanv1.EventType_EVENT_TYPE_WITHDRAWN
+	evWithdrawRequested = yizhanv1.EventType_EVENT_TYPE_WITHDRAWAL_REQUESTED
+	evRated             = yizhanv1.EventType_EVENT_TYPE_RATED
+	evComplained        = yizhanv1.EventType_EVENT_TYPE_COMPLAINED
+	evForwarded         = yizhanv1.EventType_EVENT_TYPE_FORWARDED
+	evReceived          = yizhanv1.EventType_EVENT_TYPE_RECEIVED
+	evClosed            = yizhanv1.EventType_EVENT_TYPE_CLOSED
+)
+
+// The table. Its order is the order AllowedActions lists the actions in
+// (and the web UI shows them).
+var table = []rule{
+	{Action: ActionPrecheck, Event: evPrechecked, From: states(stPrecheck), To: states(stFiled),
+		Roles: clerkOrAgent, Need: needAnyRight,
+		Else: "only an online filing waiting for its pre-check can be taken up or turned down"},
+	{Action: ActionRejectPrecheck, Event: evPrecheckRejected, From: states(stPrecheck), To: states(stPrecheckRejected),
+		Roles: clerkOrAgent, Need: needAnyRight,
+		Else: "only an online filing waiting for its pre-check can be taken up or turned down"},
+	{Action: ActionAccept, Event: evAccepted, From: states(stFiled), To: states(stAccepted),
+		Roles: clerkOrAgent, Need: needRight, Right: rightAccept,
+		Hints: notFiled, Else: onlyFiled},
+	{Action: ActionRequestCorrection, Event: evCorrection, From: states(stFiled), To: states(stCorrection),
+		Roles: clerkOrAgent, Need: needRight, Right: rightAccept,
+		Hints: notFiled, Else: onlyFiled},
+	{Action: ActionResubmit, Event: evResubmitted, From: states(stCorrection), To: states(stFiled),
+		Roles: clerkOrAgent, Need: needRight, Right: rightAccept,
+		Else: "no correction notice is open"},
+	{Action: ActionRefuse, Event: evRefused, From: states(stFiled), To: states(stRefused),
+		Roles: clerkOrAgent, Need: needRight, Right: rightAccept,
+		Hints: notFiled, Else: onlyFiled},
+	{Action: ActionResume, Event: evResumed, From: openStates,
+		Roles: reviewerOrApprover, Need: needRight, Right: rightApprove,
+		Guards: guards(isSuspended)},
+	{Action: ActionGiveOpinion, Event: evOpinion, From: clockRuns,
+		Roles: reviewerOrApprover, Need: needRight, Right: rightApprove,
+		Guards: guards(notSuspended, opinionPending), Asker: []askerGuard{ofTheDepartment},
+		Hints: beforeDecision, Else: decidedAlready},
+	{Action: ActionReview, Event: evReviewed, From: states(stAccepted), To: states(stReviewed),
+		Roles: reviewer, Need: needRight, Right: rightReview,
+		Guards: guards(notSuspended),
+		Hints:  append([]hint{{In: states(stReviewed), Say: "it was reviewed already"}}, beforeDecision...), Else: decidedAlready},
+	{Action: ActionDecide, Event: evDecided, From: clockRuns, To: states(stApproved, stDenied),
+		Roles: approver, Need: needRight, Right: rightApprove,
+		Guards: guards(notSuspended, noOpinionsPending, reviewFirst),
+		Hints:  beforeDecision, Else: decidedAlready},
+	{Action: ActionCertify, Event: evCertified, From: states(stApproved), To: states(stCertified),
+		Roles: clerk, Need: needRight, Right: rightCertify,
+		Hints: []hint{
+			{In: states(stCertified), Say: "it was certified already"},
+			{In: states(stDenied), Say: "a denied case gets no certificate"},
+			{In: clockRuns, Say: "decide it first"},
+		}, Else: "only an approved case gets a certificate"},
+	{Action: ActionPay, Event: evFeePaid, From: openStates,
+		Roles: clerk, Need: needAnyRight,
+		Guards: guards(feeAssessed, feeNotPaid)},
+	{Action: ActionDeliver, Event: evDelivered, From: states(stApproved, stDenied, stCertified, stRefused), To: states(stDelivered),
+		Roles: clerkOrAgent, Need: needRight, Right: rightDeliver,
+		Guards: guards(certifyFirst, noFeeUnpaid),
+		Hints: []hint{
+			{In: states(stDelivered), Say: "it was delivered already"},
+			{In: clockRuns, Say: "decide it first"},
+		}, Else: "accept or refuse it first"},
+	{Action: ActionAssessFee, Event: evFeeAssessed, From: states(stAccepted, stReviewed, stApproved, stDenied, stCertified),
+		Roles: clerk, Need: needAnyRight,
+		Guards: guards(feeNotPaid),
+		Hints: []hint{
+			{In: states(stFiled, stCorrection), Say: "accept it first"},
+			{In: states(stRefused), Say: "a refused case pays no fee"},
+		}, Else: "it was delivered already"},
+	{Action: ActionSuspend, Event: evSuspended, From: clockRuns,
+		Roles: reviewerOrApprover, Need: needRight, Right: rightApprove,
+		Guards: guards(notSuspended),
+		Hints:  clockStopped, Else: "the clock has stopped"},
+	{Action: ActionExtend, Event: evExtended, From: clockRuns,
+		Roles: reviewerOrApprover, Need: needRight, Right: rightApprove,
+		Guards: guards(notSuspended),
+		Hints:  clockStopped, Else: "the clock has stopped"},
+	{Action: ActionWithdraw, Event: evWithdrawn, From: undecided, To: states(stWithdrawn),
+		Roles: clerkOrAgent, Citizen: true, Need: needAnyRight,
+		Else: "it was decided already: too late to withdraw"},
+	{Action: ActionRate, Event: evRated, From: states(stClosed), Besides: true,
+		Citizen: true, Need: needAnyRight,
+		Guards: guards(notRated),
+		Else:   "only a closed case can be rated"},
+	{Action: ActionComplain, Event: evComplained, From: anyState, Besides: true,
+		Citizen: true, Need: needAnyRight},
+	{Action: ActionForward, Event: evForwarded, From: openStates,
+		Auto: true, Need: needPath,
+		Guards: guards(toNeighbour), Waits: guards(notSuspended, noFeeUnpaid)},
+	{Action: ActionReceive, Event: evReceived, From: openStates, // after FORWARDED only: a rule of the log (Follows)
+		Auto: true, Need: needPath},
+	{Action: ActionClose, Event: evClosed, From: states(stDelivered), To: states(stClosed),
+		Auto: true, Need: needPath,
+		Else: "deliver it first"},
+	{Event: evFiled, // the first event, and only the first: NewFiling, permitFiling
+		Need: needNothing, Else: "it was filed already"},
+	{Event: evWithdrawRequested, From: undecided, // known, not used: only the owner withdraws
+		Need: needPath, Else: "it was decided already: too late to withdraw"},
+}
+
+// The guards.
+var (
+	notSuspended = guard{Name: "SUSPENDED", Holds: "not suspended",
+		fails: func(c *yizhanv1.Case, _ *yizhanv1.CaseEvent) bool { return c.GetSuspended() },
+		say: func(c *yizhanv1.Case, _ *yizhanv1.CaseEvent) string {
+			return fmt.Sprintf("case is %s and suspended: resume it first", c.GetState())
+		}}
+	isSuspended = guard{Name: "NOT_SUSPENDED", Holds: "suspended",
+		fails: func(c *yizhanv1.Case, _ *yizhanv1.CaseEvent) bool { return !c.GetSuspended() },
+		say:   func(c *yizhanv1.Case, _ *yizhanv1.CaseEvent) string { return caseIs(c, "it is not suspended") }}
+	noOpinionsPending = guard{Name: "OPINIONS_PENDING", Holds: "no opinion pending",
+		fails: func(c *yizhanv1.Case, _ *yizhanv1.CaseEvent) bool { return len(c.GetOpinionsPending()) > 0 },
+		say: func(c *yizhanv1.Case, _ *yizhanv1.CaseEvent) string {
+			return caseIs(c, "the opinions of %v are pending", c.GetOpinionsPending())
+		}}
+	opinionPending = guard{Name: "NO_OPINION_PENDING", Holds: "the department's opinion pending",
+		fails: func(c *yizhanv1.Case, e *yizhanv1.CaseEvent) bool {
+			if d := e.GetDepartmentCode(); d != "" {
+				return !slices.Contains(c.GetOpinionsPending(), d)
+			}
+			return len(c.GetOpinionsPending()) == 0
+		},
+		say: func(c *yizhanv1.Case, e *yizhanv1.CaseEvent) string {
+			if d := e.GetDepartmentCode(); d != "" {
+				return caseIs(c, "department %q has no opinion pending (pending: %v)", d, c.GetOpinionsPending())
+			}
+			return caseIs(c, "no opinion pending")
+		}}
+	reviewFirst = guard{Name: "REVIEW_FIRST", Holds: "no REVIEW step on the route", In: states(stAccepted),
+		fails: func(c *yizhanv1.Case, _ *yizhanv1.CaseEvent) bool { return stepOffice(c.GetRoute(), rightReview) != "" },
+		say:   func(c *yizhanv1.Case, _ *yizhanv1.CaseEvent) string { return caseIs(c, "review it first") }}
+	certifyFirst = guard{Name: "CERTIFY_FIRST", Holds: "no CERTIFY step on the route", In: states(stApproved),
+		fails: func(c *yizhanv1.Case, _ *yizhanv1.CaseEvent) bool {
+			return stepOffice(c.GetRoute(), rightCertify) != ""
+		},
+		say: func(c *yizhanv1.Case, _ *yizhanv1.CaseEvent) string { return caseIs(c, "certify it first") }}
+	noFeeUnpaid = guard{Name: "FEE_UNPAID", Holds: "no fee unpaid",
+		fails: func(c *yizhanv1.Case, _ *yizhanv1.CaseEvent) bool { return unpaid(c) },
+		say: func(c *yizhanv1.Case, _ *yizhanv1.CaseEvent) string {
+			return caseIs(c, "fee of %d fen unpaid", c.GetFeeCents())
+		}}
+	feeNotPaid = guard{Name: "FEE_PAID", Holds: "the fee not paid yet",
+		fails: func(c *yizhanv1.Case, _ *yizhanv1.CaseEvent) bool { return c.GetFeePaid() && c.GetFeeCents() > 0 },
+		say: func(c *yizhanv1.Case, _ *yizhanv1.CaseEvent) string {
+			return caseIs(c, "the fee of %d fen is paid already", c.GetFeeCents())
+		}}
+	feeAssessed = guard{Name: "NO_FEE", Holds: "a fee assessed",
+		fails: func(c *yizhanv1.Case, _ *yizhanv1.CaseEvent) bool { return c.GetFeeCents() <= 0 },
+		say:   func(c *yizhanv1.Case, _ *yizhanv1.CaseEvent) string { return caseIs(c, "no fee is assessed") }}
+	notRated = guard{Name: "RATED_ALREADY", Holds: "not rated yet",
+		fails: func(c *yizhanv1.Case, _ *yizhanv1.CaseEvent) bool {
+			return c.GetRating() != yizhanv1.Rating_RATING_UNSPECIFIED
+		},
+		say: func(c *yizhanv1.Case, _ *yizhanv1.CaseEvent) string {
+			return caseIs(c, "it was rated already (%s)", c.GetRating())
+		}}
+	toNeighbour = guard{Name: "NOT_A_NEIGHBOUR", Holds: "to a neighbour on the path",
+		fails: func(c *yizhanv1.Case, e *yizhanv1.CaseEvent) bool {
+			from, to := e.GetOfficeCode(), e.GetToOffice()
+			return to == "" || to == from || !slices.Contains(PathUp(c.GetOriginOffice()), to) ||
+				(registry.ParentCode(from) != to && registry.ParentCode(to) != from)
+		},
+		say: func(c *yizhanv1.Case, e *yizhanv1.CaseEvent) string {
+			return caseIs(c, "cannot forward from %s to %q: the next office must be a neighbour on the path %v",
+				e.GetOfficeCode(), e.GetToOffice(), PathUp(c.GetOriginOffice()))
+		}}
+
+	ofTheDepartment = askerGuard{Name: "OTHER_DEPARTMENT", Holds: "of its department",
+		fails: func(a Actor, e *yizhanv1.CaseEvent) bool {
+			return e.GetDepartmentCode() != "" && a.Department != e.GetDepartmentCode()
+		},
+		say: func(a Actor, e *yizhanv1.CaseEvent) string {
+			return fmt.Sprintf("%s of department %q may not give the opinion of department %q", a, a.Department, e.GetDepartmentCode())
+		}}
+)
+
+// caseIs is a message about case c: "case is CASE_STATE_FILED: accept it
+// first".
+func caseIs(c *yizhanv1.Case, format string, args ...any) string {
+	return fmt.Sprintf("case is %s: %s", c.GetState(), fmt.Sprintf(format, args...))
+}
+
+// A RuleError is what the rule table says against an event or an action:
+// the case's state or a guard (ErrFailedPrecondition), who asks
+// (ErrPermissionDenied). Rule names the rule that failed, for a reason
+// code: STATE (the state does not allow it; the message says why),
+// FINAL, PRECHECK_FIRST, UNKNOWN_EVENT, a guard's name (SUSPENDED,
+// FEE_UNPAID, REVIEW_FIRST, …), ROLE, CITIZEN_ONLY, OTHER_DEPARTMENT.
+type RuleError struct {
+	Rule  string
+	State yizhanv1.CaseState
+	Msg   string // "case is CASE_STATE_FILED: accept it first"
+	err   error  // ErrFailedPrecondition or ErrPermissionDenied
+}
+
+func (e *RuleError) Error() string { return e.Msg + ": " + e.err.Error() }
+
+// Unwrap is ErrFailedPrecondition or ErrPermissionDenied.
+func (e *RuleError) Unwrap() error { return e.err }
+
+func precondition(rule string, c *yizhanv1.Case, msg string) error {
+	return &RuleError{Rule: rule, State: c.GetState(), Msg: msg, err: ErrFailedPrecondition}
+}
+
+func denied(rule string, msg string) error {
+	return &RuleError{Rule: rule, Msg: msg, err: ErrPermissionDenied}
+}
+
+// The table, indexed.
+var (
+	ruleOfEvent  = indexRules(func(r *rule) (yizhanv1.EventType, bool) { return r.Event, true })
+	ruleOfAction = indexRules(func(r *rule) (Action, bool) { return r.Action, r.Action != ActionUnspecified })
+	stateOf      = func() map[yizhanv1.CaseState]*stateRow {
+		m := map[yizhanv1.CaseState]*stateRow{}
+		for i := range stateTable {
+			m[stateTable[i].State] = &stateTable[i]
+		}
+		return m
+	}()
+)
+
+func indexRules[K comparable](key func(*rule) (K, bool)) map[K]*rule {
+	m := map[K]*rule{}
+	for i := range table {
+		if k, ok := key(&table[i]); ok {
+			if m[k] != nil {
+				panic(fmt.Sprintf("casework: the rule table has %v twice", k))
+			}
+			m[k] = &table[i]
+		}
+	}
+	return m
+}
+
+// checkedIn reports whether g is checked in state s.
+func (g guard) checkedIn(s yizhanv1.CaseState) bool {
+	return len(g.In) == 0 || slices.Contains(g.In, s)
+}
+
+// asked reports whether staff or the citizen ask for the rule's action.
+func (r *rule) asked() bool { return r.Action != ActionUnspecified && !r.Auto }
+
+// citizenOnly reports whether only the citizen asks for the rule's action.
+func (r *rule) citizenOnly() bool { return r.Citizen && len(r.Roles) == 0 }
+
+// movesOn reports whether the rule takes a case on from state s to
+// another state.
+func (r *rule) movesOn(s yizhanv1.CaseState) bool {
+	return len(r.To) > 0 && slices.Contains(r.From, s)
+}
+
+// AskedActions returns the actions staff or the citizen ask for (not the
+// automatic ones), in the table's order.
+func AskedActions() []Action {
+	var out []Action
+	for i := range table {
+		if table[i].asked() {
+			out = append(out, table[i].Action)
+		}
+	}
+	return out
+}
+
+// Roles returns the staff roles that may ask for the action (none for the
+// citizen's own and the automatic ones).
+func (a Action) Roles() []yizhanv1.Role {
+	if r := ruleOfAction[a]; r != nil {
+		return slices.Clone(r.Roles)
+	}
+	return nil
+}
+
+// ByCitizen reports whether the citizen may ask for the action, with the
+// case's number and query code (withdraw, rate, complain).
+func (a Action) ByCitizen() bool {
+	r := ruleOfAction[a]
+	return r != nil && r.Citizen
+}
+
+// CitizenOnly reports whether only the citizen may ask for the action
+// (rate, complain): staff may not, even for the citizen.
+func (a Action) CitizenOnly() bool {
+	r := ruleOfAction[a]
+	return r != nil && r.citizenOnly()
+}
+
+func states(s ...yizhanv1.CaseState) []yizhanv1.CaseState { return s }
+
+func roles(r ...yizhanv1.Role) []yizhanv1.Role { return r }
+
+func guards(g ...guard) []guard { return g }
+
+func statesWhere(f func(stateRow) bool) []yizhanv1.CaseState {
+	var out []yizhanv1.CaseState
+	for _, s := range stateTable {
+		if f(s) {
+			out = append(out, s.State)
+		}
+	}
+	return out
+}
