@@ -15,7 +15,7 @@ import (
 )
 
 // snapshotVersion is the first byte of an office snapshot: 2 is an
-// OfficeSnapshot (registry and case book).
+// OfficeSnapshot (registry, case book and the requests remembered).
 const snapshotVersion byte = 2
 
 // ApplyResult is what applying one command gave: the stored entity or the
@@ -29,8 +29,8 @@ type ApplyResult struct {
 
 // FSM is an office's raft state machine. It is thin: it decodes the
 // command envelope and hands it to the registry's or the case book's
-// applier. It reads no clock and no randomness; what a command needs, the
-// proposer fixed.
+// applier, once per client request ID (requests.go). It reads no clock
+// and no randomness; what a command needs, the proposer fixed.
 type FSM struct {
 	reg      *registry.Registry
 	cases    *casework.Book
@@ -147,8 +147,8 @@ func (f *FSM) Apply(l *raft.Log) any {
 	return res
 }
 
-// Snapshot captures the registry and the case book; the copy is written
-// out by Persist while Apply goes on.
+// Snapshot captures the registry, the case book and the requests
+// remembered; the copy is written out by Persist while Apply goes on.
 func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
 	return &fsmSnapshot{snap: &peerv1.OfficeSnapshot{Registry: f.reg.Snapshot(), Cases: f.cases.Snapshot(), Requests: f.requests.snapshot()}}, nil
 }
