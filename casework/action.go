@@ -146,11 +146,11 @@ func (a Actor) String() string {
 func checkRole(action Action, actor Actor, e *yizhanv1.CaseEvent) error {
 	r := ruleOfAction[action]
 	if r == nil {
-		return denied("ROLE", fmt.Sprintf("%s may not %s: no one asks for it", actor, action))
+		return denied("ROLE", action, fmt.Sprintf("%s may not %s: no one asks for it", actor, action))
 	}
 	if r.citizenOnly() {
 		if !actor.Citizen {
-			return denied("CITIZEN_ONLY", fmt.Sprintf("%s may not %s: the citizen does it, with the case's query code", actor, action))
+			return denied("CITIZEN_ONLY", action, fmt.Sprintf("%s may not %s: the citizen does it, with the case's query code", actor, action))
 		}
 		return nil
 	}
@@ -158,11 +158,11 @@ func checkRole(action Action, actor Actor, e *yizhanv1.CaseEvent) error {
 		return nil
 	}
 	if !actor.has(r.Roles...) {
-		return denied("ROLE", fmt.Sprintf("%s may not %s: it needs one of %v", actor, action, r.Roles))
+		return denied("ROLE", action, fmt.Sprintf("%s may not %s: it needs one of %v", actor, action, r.Roles))
 	}
 	for _, g := range r.Asker {
 		if g.fails(actor, e) {
-			return denied(g.Name, g.say(actor, e))
+			return denied(g.Name, action, g.say(actor, e))
 		}
 	}
 	return nil

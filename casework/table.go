@@ -3,7 +3,9 @@ package casework
 import (
 	"fmt"
 	"slices"
+	"strings"
 
+	"github.com/yizhan-gov/yizhan/reason"
 	"github.com/yizhan-gov/yizhan/registry"
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
@@ -358,15 +360,18 @@ func caseIs(c *yizhanv1.Case, format string, args ...any) string {
 
 // A RuleError is what the rule table says against an event or an action:
 // the case's state or a guard (ErrFailedPrecondition), who asks
-// (ErrPermissionDenied). Rule names the rule that failed, for a reason
-// code: STATE (the state does not allow it; the message says why),
-// FINAL, PRECHECK_FIRST, UNKNOWN_EVENT, a guard's name (SUSPENDED,
-// FEE_UNPAID, REVIEW_FIRST, …), ROLE, CITIZEN_ONLY, OTHER_DEPARTMENT.
+// (ErrPermissionDenied). Rule names the rule that failed: STATE (the
+// state does not allow it; the message says why), FINAL, PRECHECK_FIRST,
+// UNKNOWN_EVENT, a guard's name (SUSPENDED, FEE_UNPAID, REVIEW_FIRST,
+// RATED_ALREADY, …), ROLE, CITIZEN_ONLY, OTHER_DEPARTMENT.
 type RuleError struct {
-	Rule  string
-	State yizhanv1.CaseState
-	Msg   string // "case is CASE_STATE_FILED: accept it first"
-	err   error  // ErrFailedPrecondition or ErrPermissionDenied
+	Rule   string
+	State  yizhanv1.CaseState // unset for who asks
+	Event  yizhanv1.EventType
+	Action Action // unset for an event no one asks for
+	Roles  []yizhanv1.Role
+	Msg    string // "case is CASE_STATE_FILED: accept it first"
+	err    error  // ErrFailedPrecondition or ErrPermissionDenied
 }
 
 func (e *RuleError) Error() string { return e.Msg + ": " + e.err.Error() }
@@ -374,12 +379,50 @@ func (e *RuleError) Error() string { return e.Msg + ": " + e.err.Error() }
 // Unwrap is ErrFailedPrecondition or ErrPermissionDenied.
 func (e *RuleError) Unwrap() error { return e.err }
 
-func precondition(rule string, c *yizhanv1.Case, msg string) error {
-	return &RuleError{Rule: rule, State: c.GetState(), Msg: msg, err: ErrFailedPrecondition}
+// ErrorReason is the reason of the refusal (reason.Reasoner):
+// ALREADY_RATED, CITIZEN_ONLY, WRONG_ROLE (with the action and the
+// roles), else CASE_STATE (with the state, the event, the action, whether
+// the case is suspended); the meta's rule is Rule.
+func (e *RuleError) ErrorReason() (string, reason.Meta) {
+	m := reason.Meta{"rule": e.Rule}
+	if e.Action != ActionUnspecified {
+		m["action"] = e.Action.String()
+	}
+	switch e.Rule {
+	case notRated.Name:
+		return reason.AlreadyRated, m
+	case "CITIZEN_ONLY":
+		return reason.CitizenOnly, m
+	case "ROLE", ofTheDepartment.Name:
+		var roles []string
+		for _, r := range e.Roles {
+			roles = append(roles, r.String())
+		}
+		if len(roles) > 0 {
+			m["roles"] = strings.Join(roles, ",")
+		}
+		return reason.WrongRole, m
+	}
+	m["state"], m["event"] = e.State.String(), e.Event.String()
+	if e.Rule == notSuspended.Name {
+		m["suspended"] = "true"
+	}
+	return reason.CaseState, m
 }
 
-func denied(rule string, msg string) error {
-	return &RuleError{Rule: rule, Msg: msg, err: ErrPermissionDenied}
+// precondition is a failure of checkState: of rule, for case c and event
+// type t.
+func precondition(rule string, c *yizhanv1.Case, t yizhanv1.EventType, msg string) error {
+	e := &RuleError{Rule: rule, State: c.GetState(), Event: t, Msg: msg, err: ErrFailedPrecondition}
+	if r := ruleOfEvent[t]; r != nil {
+		e.Action = r.Action
+	}
+	return e
+}
+
+// denied is a failure of checkRole: of rule, for action.
+func denied(rule string, action Action, msg string) error {
+	return &RuleError{Rule: rule, Action: action, Event: action.EventType(), Roles: action.Roles(), Msg: msg, err: ErrPermissionDenied}
 }
 
 // The table, indexed.

@@ -11,6 +11,8 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/yizhan-gov/yizhan/reason"
+
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 )
 
@@ -216,6 +218,31 @@ func TestRuleFailuresAreNamed(t *testing.T) {
 	}
 	if err := checkState(plainCase(stFiled), &yizhanv1.CaseEvent{Type: evReviewed}); !errors.As(err, &re) || re.Rule != "STATE" || err.Error() != "case is CASE_STATE_FILED: accept it first: casework: failed precondition" {
 		t.Errorf("review before acceptance: %v", err)
+	}
+
+	// And the reason each is answered with.
+	rated := plainCase(stClosed)
+	rated.Rating = yizhanv1.Rating_RATING_SATISFIED
+	for _, tt := range []struct {
+		name   string
+		err    error
+		reason string
+		meta   reason.Meta
+	}{
+		{"decide while suspended", checkState(c, &yizhanv1.CaseEvent{Type: evDecided}), reason.CaseState,
+			reason.Meta{"rule": "SUSPENDED", "state": "CASE_STATE_ACCEPTED", "event": "EVENT_TYPE_DECIDED", "action": "decide", "suspended": "true"}},
+		{"deliver unpaid", checkState(func() *yizhanv1.Case { c := plainCase(stDenied); c.FeeCents = 100; return c }(), &yizhanv1.CaseEvent{Type: evDelivered}), reason.CaseState,
+			reason.Meta{"rule": "FEE_UNPAID", "state": "CASE_STATE_DENIED", "event": "EVENT_TYPE_DELIVERED", "action": "deliver"}},
+		{"receive a closed case", checkState(plainCase(stClosed), &yizhanv1.CaseEvent{Type: evReceived}), reason.CaseState,
+			reason.Meta{"rule": "FINAL", "state": "CASE_STATE_CLOSED", "event": "EVENT_TYPE_RECEIVED", "action": "receive"}},
+		{"rate twice", checkState(rated, &yizhanv1.CaseEvent{Type: evRated}), reason.AlreadyRated, reason.Meta{"rule": "RATED_ALREADY", "action": "rate"}},
+		{"decide by a clerk", checkRole(ActionDecide, countyClerk, nil), reason.WrongRole, reason.Meta{"rule": "ROLE", "action": "decide", "roles": "ROLE_APPROVER"}},
+		{"rate by a clerk", checkRole(ActionRate, countyClerk, nil), reason.CitizenOnly, reason.Meta{"rule": "CITIZEN_ONLY", "action": "rate"}},
+	} {
+		e := reason.Of(tt.err)
+		if e == nil || e.Reason != tt.reason || !maps.Equal(e.Meta, tt.meta) {
+			t.Errorf("%s: %v: reason %+v, want %s %v", tt.name, tt.err, e, tt.reason, tt.meta)
+		}
 	}
 }
 
