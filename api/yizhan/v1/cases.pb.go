@@ -1033,8 +1033,18 @@ type Case struct {
 	Rating            Rating                 `protobuf:"varint,25,opt,name=rating,proto3,enum=yizhan.v1.Rating" json:"rating,omitempty"`                      // the citizen's rating, once rated
 	RatingComment     string                 `protobuf:"bytes,26,opt,name=rating_comment,json=ratingComment,proto3" json:"rating_comment,omitempty"`
 	Complaints        int32                  `protobuf:"varint,27,opt,name=complaints,proto3" json:"complaints,omitempty"` // complaints filed about this case
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// The actions the caller may take on the case now, named as the REST
+	// verbs ("accept", "requestCorrection", …, "precheck",
+	// "rejectPrecheck"), in the order of a case's life: for staff, those
+	// the office holding the case would accept from them (its state, their
+	// role, the office's grants for the item: the rule table of casework),
+	// whatever they would type; for the citizen with the query code,
+	// withdraw, rate and complain when allowed. None for staff of another
+	// office, in a copy held by an office that does not own the case, or
+	// while the case is handed from one office to the next.
+	AllowedActions []string `protobuf:"bytes,28,rep,name=allowed_actions,json=allowedActions,proto3" json:"allowed_actions,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Case) Reset() {
@@ -1254,6 +1264,13 @@ func (x *Case) GetComplaints() int32 {
 		return x.Complaints
 	}
 	return 0
+}
+
+func (x *Case) GetAllowedActions() []string {
+	if x != nil {
+		return x.AllowedActions
+	}
+	return nil
 }
 
 type FileCaseRequest struct {
@@ -2216,7 +2233,7 @@ const file_yizhan_v1_cases_proto_rawDesc = "" +
 	"pausedDays\x12%\n" +
 	"\x0eextension_days\x18\a \x01(\x05R\rextensionDays\x12\x18\n" +
 	"\aoverdue\x18\b \x01(\bR\aoverdue\x12\x18\n" +
-	"\arunning\x18\t \x01(\bR\arunning\"\xa1\b\n" +
+	"\arunning\x18\t \x01(\bR\arunning\"\xca\b\n" +
 	"\x04Case\x12\x16\n" +
 	"\x06number\x18\x01 \x01(\tR\x06number\x12\x1b\n" +
 	"\titem_code\x18\x02 \x01(\tR\bitemCode\x12!\n" +
@@ -2249,7 +2266,8 @@ const file_yizhan_v1_cases_proto_rawDesc = "" +
 	"\x0erating_comment\x18\x1a \x01(\tR\rratingComment\x12\x1e\n" +
 	"\n" +
 	"complaints\x18\x1b \x01(\x05R\n" +
-	"complaints\"\xde\x01\n" +
+	"complaints\x12'\n" +
+	"\x0fallowed_actions\x18\x1c \x03(\tR\x0eallowedActions\"\xde\x01\n" +
 	"\x0fFileCaseRequest\x12\x1b\n" +
 	"\titem_code\x18\x01 \x01(\tR\bitemCode\x12\x1f\n" +
 	"\voffice_code\x18\x02 \x01(\tR\n" +
