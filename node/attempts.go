@@ -1,15 +1,13 @@
 package node
 
 import (
+	"fmt"
 	"log/slog"
 	"sort"
 	"sync"
 	"time"
 
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/types/known/durationpb"
+	"github.com/yizhan-gov/yizhan/reason"
 )
 
 // An attemptLimiter slows the guessing of a secret (a password, a query
@@ -238,15 +236,12 @@ func (l *attemptLimiter) sweep(now time.Time) {
 // refusal is the answer to an attempt held back.
 func (l *attemptLimiter) refusal(wait time.Duration) error {
 	secs := int((wait + time.Second - 1) / time.Second)
-	msg := "too many failed sign-ins: try again in %d seconds"
+	msg, what := "too many failed sign-ins: try again in %d seconds", "SIGN_IN"
 	if l.what != "sign-in" {
-		msg = "too many wrong query codes: try again in %d seconds"
+		msg, what = "too many wrong query codes: try again in %d seconds", "QUERY_CODE"
 	}
-	st := status.Newf(codes.ResourceExhausted, msg, secs)
-	if ds, err := st.WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(time.Duration(secs) * time.Second)}); err == nil {
-		return ds.Err()
-	}
-	return st.Err()
+	return reason.Status(reason.TooManyAttempts, fmt.Sprintf(msg, secs),
+		reason.Meta{"what": what, "retryAfterSeconds": reason.Itoa(secs)}, time.Duration(secs)*time.Second).Err()
 }
 
 // warnf logs a failed or held-back attempt at warn, at most one line in

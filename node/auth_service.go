@@ -6,12 +6,11 @@ import (
 	"fmt"
 	"strings"
 
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 	"github.com/yizhan-gov/yizhan/auth"
+	"github.com/yizhan-gov/yizhan/reason"
 	"github.com/yizhan-gov/yizhan/registry"
 )
 
@@ -27,15 +26,15 @@ var _ yizhanv1.AuthServiceServer = (*authService)(nil)
 
 // errBadLogin is the one answer to a wrong username or password, so that
 // the answer does not tell which accounts exist.
-var errBadLogin = status.Error(codes.Unauthenticated, "wrong username or password")
+var errBadLogin = reason.Err(reason.WrongCredentials, "wrong username or password")
 
 func (s *authService) Login(ctx context.Context, req *yizhanv1.LoginRequest) (*yizhanv1.LoginResponse, error) {
 	username := strings.TrimSpace(req.GetUsername())
 	if username == "" {
-		return nil, fieldError("username", "is required")
+		return nil, fieldReasonError("username", registry.ReasonRequired, "is required")
 	}
 	if req.GetPassword() == "" {
-		return nil, fieldError("password", "is required")
+		return nil, fieldReasonError("password", registry.ReasonRequired, "is required")
 	}
 	ctx = pinClientAddr(ctx)
 	reg := s.n.office.Registry()

@@ -20,6 +20,7 @@ import (
 	"github.com/yizhan-gov/yizhan/auth"
 	"github.com/yizhan-gov/yizhan/casework"
 	"github.com/yizhan-gov/yizhan/federation"
+	"github.com/yizhan-gov/yizhan/reason"
 	"github.com/yizhan-gov/yizhan/registry"
 )
 
@@ -125,13 +126,14 @@ func (s *caseService) FileCase(ctx context.Context, req *yizhanv1.FileCaseReques
 	}
 	office := s.n.office.Code()
 	if oc := req.GetOfficeCode(); oc != "" && oc != office {
-		return nil, fieldError("office_code", fmt.Sprintf("this node serves office %s: file at a node of %s", office, oc))
+		return nil, fieldError("office_code", reason.WrongOffice, reason.Meta{"office": office, "want": oc},
+			fmt.Sprintf("this node serves office %s: file at a node of %s", office, oc))
 	}
 	if p != nil && p.Office != office {
 		return nil, toStatus(fmt.Errorf("%w: %s works at office %s, not %s", auth.ErrPermissionDenied, p.Username, p.Office, office))
 	}
 	if req.GetItemCode() == "" {
-		return nil, fieldError("item_code", "is required")
+		return nil, fieldReasonError("item_code", registry.ReasonRequired, "is required")
 	}
 	r, err := clientRequest(ctx, "FileCase", req)
 	if err != nil {
@@ -150,7 +152,7 @@ func (s *caseService) FileCase(ctx context.Context, req *yizhanv1.FileCaseReques
 		reg := s.n.office.Registry()
 		item, err := reg.Item(req.GetItemCode(), 0)
 		if err != nil {
-			return nil, fieldError("item_code", fmt.Sprintf("no item %q in the catalogue", req.GetItemCode()))
+			return nil, fieldError("item_code", reason.ItemNotFound, reason.Meta{"code": req.GetItemCode()}, fmt.Sprintf("no item %q in the catalogue", req.GetItemCode()))
 		}
 		now := s.n.now()
 		code, keyID, key, err := s.newQueryCode(r)
@@ -217,6 +219,13 @@ func (s *caseService) keyOf(c *yizhanv1.Case) []byte {
 	return key
 }
 
+// notOnPath is the answer to staff asking for a case that does not pass
+// through their office.
+func notOnPath(number, office string) error {
+	return reason.Status(reason.NotOnPath, fmt.Sprintf("case %s is not on the path of office %s", number, office),
+		reason.Meta{"number": number, "office": office}, 0).Err()
+}
+
 // present prepares a case for the caller: its clocks, whether this office
 // holds only a mirror, and the applicant's ID number, phone and address
 // masked unless the caller is staff who handle the case.
@@ -256,7 +265,7 @@ func mayRead(p *auth.Principal, c *yizhanv1.Case) bool {
 // is false when this node does not hold the case.
 func (s *caseService) readable(ctx context.Context, number, queryCode string) (c *yizhanv1.Case, p *auth.Principal, found bool, err error) {
 	if number == "" {
-		return nil, nil, false, fieldError("number", "is required")
+		return nil, nil, false, fieldReasonError("number", registry.ReasonRequired, "is required")
 	}
 	p, err = s.optionalPrincipal(ctx)
 	if err != nil {
@@ -270,7 +279,7 @@ func (s *caseService) readable(ctx context.Context, number, queryCode string) (c
 	case queryCode == "" && !ok:
 		return nil, p, false, nil // the offices above may hold it
 	case queryCode == "" && p != nil:
-		return nil, nil, true, status.Errorf(codes.PermissionDenied, "case %s is not on the path of office %s", number, p.Office)
+		return nil, nil, true, notOnPath(number, p.Office)
 	case queryCode == "":
 		return nil, nil, true, errNoCase // nothing guessed: nothing counted
 	case !ok && !s.n.office.IsCounty():
@@ -408,7 +417,7 @@ func (s *caseService) VerifyCase(ctx context.Context, req *yizhanv1.VerifyCaseRe
 		})
 	}
 	if !mayRead(p, c) {
-		return nil, status.Errorf(codes.PermissionDenied, "case %s is not on the path of office %s", req.GetNumber(), p.Office)
+		return nil, notOnPath(req.GetNumber(), p.Office)
 	}
 	events := s.n.office.Cases().Events(req.GetNumber())
 	resp := &yizhanv1.VerifyCaseResponse{Valid: true, Events: uint32(len(events))}
@@ -431,12 +440,12 @@ func (s *caseService) ListCases(ctx context.Context, req *yizhanv1.ListCasesRequ
 		return nil, toStatus(fmt.Errorf("%w: %s may list the cases of office %s only", auth.ErrPermissionDenied, p.Username, p.Office))
 	}
 	if req.GetPageSize() < 0 {
-		return nil, fieldError("page_size", "must not be negative")
+		return nil, fieldError("page_size", registry.ReasonOutOfRange, reason.Meta{"min": "0", "got": reason.Itoa(req.GetPageSize())}, "must not be negative")
 	}
 	offset := 0
 	if t := req.GetPageToken(); t != "" {
 		if offset, err = strconv.Atoi(t); err != nil || offset < 0 {
-			return nil, fieldError("page_token", "is not a token this API gave out")
+			return nil, fieldError("page_token", registry.ReasonInvalidFormat, reason.Meta{"format": "PAGE_TOKEN"}, "is not a token this API gave out")
 		}
 	}
 	book := s.n.office.Cases()
@@ -532,11 +541,12 @@ func (s *caseService) act(ctx context.Context, req *yizhanv1.CaseActionRequest, 
 	byCitizen := action == casework.ActionWithdraw || citizenOnly(action)
 	switch {
 	case p != nil && citizenOnly(action):
-		return nil, toStatus(fmt.Errorf("%w: %s is signed in as staff: the citizen does %s, with the case's query code", auth.ErrPermissionDenied, p.Username, action))
+		return nil, toStatus(reason.Errorf(reason.CitizenOnly, reason.Meta{"action": action.String()},
+			"%w: %s is signed in as staff: the citizen does %s, with the case's query code", auth.ErrPermissionDenied, p.Username, action))
 	case p == nil && !byCitizen:
 		return nil, toStatus(fmt.Errorf("%w: sign in to act on a case", auth.ErrUnauthenticated))
 	case p == nil && req.GetQueryCode() == "":
-		return nil, fieldError("query_code", fmt.Sprintf("is required to %s without signing in", action))
+		return nil, fieldReasonError("query_code", registry.ReasonRequired, fmt.Sprintf("is required to %s without signing in", action))
 	}
 	if byCitizen && req.GetQueryCode() != "" {
 		// A citizen may ask at any office: the request goes to the office
@@ -579,7 +589,7 @@ func (s *caseService) act(ctx context.Context, req *yizhanv1.CaseActionRequest, 
 			return nil, s.checkQueryCode(ctx, number, req.GetQueryCode(), nil)
 		}
 		if !ok {
-			return nil, status.Errorf(codes.NotFound, "office %s holds no case %s", office, number)
+			return nil, reason.Err(reason.CaseNotFound, fmt.Sprintf("office %s holds no case %s", office, number))
 		}
 		events := book.Events(number)
 		if p == nil {
@@ -627,7 +637,8 @@ func (s *caseService) atOwner(ctx context.Context, req *yizhanv1.CaseActionReque
 		}
 	}
 	if s.n.office.IsCounty() {
-		return nil, status.Errorf(codes.Unavailable, "the office holding case %s cannot be reached", req.GetNumber())
+		return nil, reason.Status(reason.Unreachable, fmt.Sprintf("the office holding case %s cannot be reached", req.GetNumber()),
+			reason.Meta{"number": req.GetNumber()}, 0).Err()
 	}
 	err := s.n.office.ForwardUp(ctx, call)
 	return resp, err

@@ -3,61 +3,70 @@ package node
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net/http"
 
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/yizhan-gov/yizhan/auth"
-	"github.com/yizhan-gov/yizhan/casework"
-	"github.com/yizhan-gov/yizhan/federation"
+	"github.com/yizhan-gov/yizhan/reason"
 	"github.com/yizhan-gov/yizhan/registry"
 )
 
-// toStatus maps an error of the domain to a gRPC status (and so, through
-// the gateway, to an HTTP status). It is the one place where that happens.
-// Invalid input becomes InvalidArgument with a BadRequest detail listing
-// each field, so a REST client gets a 400 that names the field.
+// toStatus maps an error to a gRPC status (and so, through the gateway,
+// to an HTTP status). It is the one place where that happens:
+//
+//   - invalid input (*registry.ValidationError) is InvalidArgument with a
+//     BadRequest naming each field, its reason and its zh-CN text;
+//   - an error that names its reason (reason.Of: the sentinels and typed
+//     errors of registry, casework, auth and federation) gets the code of
+//     the reason in the catalogue (package reason, docs/ERRORS.md): not
+//     the leader, no leader, catching up are Unavailable (nothing was
+//     done: safe to send again); OUTCOME_UNKNOWN is Aborted, which no
+//     node forwards on and no client retries blindly;
+//   - the caller's own deadline and cancellation stay DeadlineExceeded
+//     and Canceled;
+//   - anything else is Internal.
+//
+// Every answer carries a google.rpc.ErrorInfo with its reason and a zh-CN
+// google.rpc.LocalizedMessage; a status error passes through with them
+// added if it lacks them (reason.Complete).
 func toStatus(err error) error {
 	if err == nil {
 		return nil
 	}
-	if _, ok := status.FromError(err); ok {
-		return err
+	if st, ok := status.FromError(err); ok {
+		return reason.Complete(st).Err()
 	}
 	var ve *registry.ValidationError
-	switch {
-	case errors.As(err, &ve):
+	if errors.As(err, &ve) {
 		return invalidArgument(ve.Violations...)
-	case errors.Is(err, registry.ErrNotFound), errors.Is(err, casework.ErrNotFound):
-		return status.Error(codes.NotFound, err.Error())
-	case errors.Is(err, registry.ErrAlreadyExists):
-		return status.Error(codes.AlreadyExists, err.Error())
-	case errors.Is(err, registry.ErrConflict), errors.Is(err, casework.ErrConflict):
-		return status.Error(codes.Aborted, err.Error())
-	case errors.Is(err, registry.ErrFailedPrecondition), errors.Is(err, casework.ErrFailedPrecondition),
-		errors.Is(err, casework.ErrNoRoute):
-		return status.Error(codes.FailedPrecondition, err.Error())
-	case errors.Is(err, auth.ErrUnauthenticated):
-		return status.Error(codes.Unauthenticated, err.Error())
-	case errors.Is(err, auth.ErrPermissionDenied), errors.Is(err, casework.ErrPermissionDenied):
-		return status.Error(codes.PermissionDenied, err.Error())
-	case errors.Is(err, federation.ErrNotLeader), errors.Is(err, federation.ErrNoLeader),
-		errors.Is(err, federation.ErrNotCounty), errors.Is(err, federation.ErrTooManyHops):
-		return status.Error(codes.Unavailable, err.Error())
-	case errors.Is(err, federation.ErrRequestConflict):
-		return status.Error(codes.Aborted, err.Error()+": use a new request_id for a new request")
-	case errors.Is(err, federation.ErrTooLarge):
-		return status.Error(codes.InvalidArgument, err.Error())
-	case errors.Is(err, federation.ErrOutcomeUnknown):
-		return status.Error(codes.Unavailable, err.Error()+": look before retrying")
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
-		return status.Error(codes.Unavailable, "timed out: "+err.Error())
 	}
-	return status.Error(codes.Internal, err.Error())
+	if e := reason.Of(err); e != nil {
+		return reason.Status(e.Reason, err.Error()+hints[e.Reason], e.Meta, e.RetryAfter).Err()
+	}
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return reason.Status(reason.DeadlineExceeded, "timed out: "+err.Error(), nil, 0).Err()
+	case errors.Is(err, context.Canceled):
+		return reason.Status(reason.Canceled, "canceled: "+err.Error(), nil, 0).Err()
+	}
+	return reason.Status(reason.Internal, err.Error(), nil, 0).Err()
 }
 
-// invalidArgument is an InvalidArgument status naming each bad field.
+// hints end the English message of some reasons with what to do.
+var hints = map[string]string{
+	reason.OutcomeUnknown:  ": look before retrying",
+	reason.RequestIDReused: ": use a new request_id for a new request",
+}
+
+// invalidArgument is an InvalidArgument status naming each bad field: a
+// BadRequest whose violations carry their reason (INVALID_VALUE when the
+// check gave none) and zh-CN text; an ErrorInfo INVALID_ARGUMENT naming
+// the first field; the first field's text as the LocalizedMessage.
 func invalidArgument(vs ...registry.FieldViolation) error {
 	msg := "invalid argument"
 	if len(vs) > 0 {
@@ -66,22 +75,50 @@ func invalidArgument(vs ...registry.FieldViolation) error {
 			msg += " (and more)"
 		}
 	}
-	st := status.New(codes.InvalidArgument, msg)
 	br := &errdetails.BadRequest{}
-	for _, v := range vs {
-		br.FieldViolations = append(br.FieldViolations, &errdetails.BadRequest_FieldViolation{Field: v.Field, Description: v.Description, Reason: v.Reason})
+	meta := reason.Meta{"violations": reason.Itoa(len(vs))}
+	zh := ""
+	for i, v := range vs {
+		why := v.Reason
+		if why == "" {
+			why = reason.InvalidValue
+		}
+		text := reason.FieldText(why, v.Meta)
+		br.FieldViolations = append(br.FieldViolations, &errdetails.BadRequest_FieldViolation{
+			Field: v.Field, Description: v.Description, Reason: why,
+			LocalizedMessage: &errdetails.LocalizedMessage{Locale: reason.Locale, Message: text},
+		})
+		if i == 0 {
+			meta["field"], meta["fieldReason"] = v.Field, why
+			zh = v.Field + "：" + text
+			if len(vs) > 1 {
+				zh += fmt.Sprintf("（另有 %d 处需要修改）", len(vs)-1)
+			}
+		}
 	}
-	if d, err := st.WithDetails(br); err == nil {
-		return d.Err()
-	}
-	return st.Err()
+	return reason.Build(codes.InvalidArgument, reason.InvalidArgument, msg, meta, zh, 0, br).Err()
 }
 
-func fieldError(field, desc string) error {
-	return invalidArgument(registry.FieldViolation{Field: field, Description: desc})
+// fieldError is an InvalidArgument naming one field, with its reason and
+// the meta its zh-CN text is made from.
+func fieldError(field, why string, meta reason.Meta, desc string) error {
+	return invalidArgument(registry.FieldViolation{Field: field, Description: desc, Reason: why, Meta: meta})
 }
 
-// fieldReasonError is fieldError with a reason code (registry.Reason…).
-func fieldReasonError(field, reason, desc string) error {
-	return invalidArgument(registry.FieldViolation{Field: field, Description: desc, Reason: reason})
+// fieldReasonError is fieldError without meta.
+func fieldReasonError(field, why, desc string) error {
+	return fieldError(field, why, nil, desc)
+}
+
+// completeErrors gives every error a gRPC handler returns its reason and
+// zh-CN text (toStatus), whichever way it was made.
+func completeErrors(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	resp, err := handler(ctx, req)
+	return resp, toStatus(err)
+}
+
+// gatewayErrors does the same for the REST gateway's answers, the
+// gateway's own (a body that is not JSON) included.
+func gatewayErrors(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
+	runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, toStatus(err))
 }

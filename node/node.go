@@ -229,7 +229,7 @@ func New(cfg Config) (_ *Node, err error) {
 
 	refusals := newPeerRefusals(n)
 	n.peerServer = grpc.NewServer(append(federation.PeerServerOptions(), grpc.Creds(netlimit.Credentials(credentials.NewTLS(cfg.TLS.ServerConfig()), n.peerLimit)),
-		grpc.ConnectionTimeout(peerHandshakeTimeout), grpc.ChainUnaryInterceptor(n.metrics.unaryInterceptor, refusals.unary),
+		grpc.ConnectionTimeout(peerHandshakeTimeout), grpc.ChainUnaryInterceptor(n.metrics.unaryInterceptor, refusals.unary, completeErrors),
 		grpc.ChainStreamInterceptor(refusals.stream))...)
 	peerv1.RegisterPeerServer(n.peerServer, federation.NewPeerServer(n.office))
 	// Forwarded client requests arrive here too; they carry the client's
@@ -239,7 +239,7 @@ func New(cfg Config) (_ *Node, err error) {
 	yizhanv1.RegisterClusterServiceServer(n.peerServer, clusterSvc)
 	yizhanv1.RegisterCaseServiceServer(n.peerServer, caseSvc)
 
-	n.publicServer = grpc.NewServer(grpc.MaxRecvMsgSize(MaxRequestBody), grpc.ChainUnaryInterceptor(n.metrics.unaryInterceptor))
+	n.publicServer = grpc.NewServer(grpc.MaxRecvMsgSize(MaxRequestBody), grpc.ChainUnaryInterceptor(n.metrics.unaryInterceptor, completeErrors))
 	yizhanv1.RegisterRegistryServiceServer(n.publicServer, regSvc)
 	yizhanv1.RegisterAuthServiceServer(n.publicServer, authSvc)
 	yizhanv1.RegisterClusterServiceServer(n.publicServer, clusterSvc)

@@ -13,11 +13,11 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/types/known/durationpb"
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 	"github.com/yizhan-gov/yizhan/auth"
 	"github.com/yizhan-gov/yizhan/casework"
+	"github.com/yizhan-gov/yizhan/reason"
 	"github.com/yizhan-gov/yizhan/registry"
 )
 
@@ -46,9 +46,10 @@ func (s *caseService) RejectPrechecks(ctx context.Context, req *yizhanv1.RejectP
 	}
 	switch n := len(req.GetNumbers()); {
 	case n == 0:
-		return nil, fieldReasonError("numbers", registry.ReasonRequired, "name at least one case")
+		return nil, fieldError("numbers", registry.ReasonRequired, reason.Meta{"input": "list"}, "name at least one case")
 	case n > maxBulkRejects:
-		return nil, fieldReasonError("numbers", registry.ReasonTooMany, fmt.Sprintf("must name at most %d cases, got %d", maxBulkRejects, n))
+		return nil, fieldError("numbers", registry.ReasonTooMany, reason.Meta{"max": reason.Itoa(maxBulkRejects), "got": reason.Itoa(n)},
+			fmt.Sprintf("must name at most %d cases, got %d", maxBulkRejects, n))
 	}
 	// The bulk's request ID (field or header) gives each part its own.
 	if _, err := clientRequest(ctx, "RejectPrechecks", req); err != nil {
@@ -152,11 +153,9 @@ func (l *filingLimiter) allow(addr string) error {
 	}
 	wait := time.Duration((1 - b.tokens) * float64(onlineFilingEvery))
 	secs := int((wait + time.Second - 1) / time.Second)
-	st := status.Newf(codes.ResourceExhausted, "too many online filings from this address: try again in %d seconds, or file at a service point", secs)
-	if ds, err := st.WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(time.Duration(secs) * time.Second)}); err == nil {
-		return ds.Err()
-	}
-	return st.Err()
+	return reason.Status(reason.TooManyFilings,
+		fmt.Sprintf("too many online filings from this address: try again in %d seconds, or file at a service point", secs),
+		reason.Meta{"retryAfterSeconds": reason.Itoa(secs)}, time.Duration(secs)*time.Second).Err()
 }
 
 // sweep forgets the buckets that have filled up again. Caller holds l.mu.

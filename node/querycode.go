@@ -1,19 +1,17 @@
 package node
 
 import (
-	"io"
 	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
-
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
+	"io"
 
 	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 	"github.com/yizhan-gov/yizhan/casework"
 	"github.com/yizhan-gov/yizhan/federation"
+	"github.com/yizhan-gov/yizhan/reason"
 	"github.com/yizhan-gov/yizhan/registry"
 )
 
@@ -23,12 +21,12 @@ import (
 // errNoCase is the one answer to a number no office holds and to a wrong
 // query code, wherever the question was asked and whichever office
 // answered it: the answer does not tell which case numbers exist.
-var errNoCase = status.Error(codes.NotFound, "no case with this number and query code")
+var errNoCase = reason.Err(reason.CaseNotFound, "no case with this number and query code")
 
 // errCannotCheck: the case was filed under a query-code key this node's
 // registry does not hold yet (its feed is behind). The offices above can
 // check it.
-var errCannotCheck = status.Error(codes.Unavailable, "this office cannot check the query code yet: its registry is behind")
+var errCannotCheck = reason.Err(reason.QueryCodeUncheckable, "this office cannot check the query code yet: its registry is behind")
 
 // newQueryCode is a new case's query code, and the key its filing keeps
 // the code's HMAC under: the registry's newest. A registry without a key

@@ -15,6 +15,7 @@ import (
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 	"github.com/yizhan-gov/yizhan/auth"
 	"github.com/yizhan-gov/yizhan/federation"
+	"github.com/yizhan-gov/yizhan/reason"
 	"github.com/yizhan-gov/yizhan/registry"
 )
 
@@ -32,8 +33,8 @@ func (s *registryService) readMeta(minIndex uint64) (*yizhanv1.ReadMeta, error) 
 	o := s.n.office
 	idx := o.Registry().Index()
 	if minIndex > idx {
-		return nil, toStatus(fmt.Errorf("%w: registry at index %d here, behind min_index %d",
-			registry.ErrFailedPrecondition, idx, minIndex))
+		return nil, toStatus(reason.Errorf(reason.RegistryBehind, reason.Meta{"index": reason.Itoa(idx), "minIndex": reason.Itoa(minIndex)},
+			"%w: registry at index %d here, behind min_index %d", registry.ErrFailedPrecondition, idx, minIndex))
 	}
 	return &yizhanv1.ReadMeta{
 		RegistryIndex: idx, UpstreamIndex: o.UpstreamIndex(),
@@ -193,19 +194,19 @@ const (
 
 func (s *registryService) ListItems(_ context.Context, req *yizhanv1.ListItemsRequest) (*yizhanv1.ListItemsResponse, error) {
 	if req.GetPageSize() < 0 {
-		return nil, fieldError("page_size", "must not be negative")
+		return nil, fieldError("page_size", registry.ReasonOutOfRange, reason.Meta{"min": "0", "got": reason.Itoa(req.GetPageSize())}, "must not be negative")
 	}
 	offset := 0
 	if t := req.GetPageToken(); t != "" {
 		n, err := strconv.Atoi(t)
 		if err != nil || n < 0 {
-			return nil, fieldError("page_token", "is not a token this API gave out")
+			return nil, fieldError("page_token", registry.ReasonInvalidFormat, reason.Meta{"format": "PAGE_TOKEN"}, "is not a token this API gave out")
 		}
 		offset = n
 	}
 	if oc := req.GetOfficeCode(); oc != "" {
 		if err := registry.ValidCode(oc); err != nil {
-			return nil, fieldError("office_code", err.Error())
+			return nil, fieldError("office_code", registry.ReasonInvalidFormat, reason.Meta{"format": "DIVISION_CODE"}, err.Error())
 		}
 	}
 	meta, err := s.readMeta(req.GetMinIndex())
@@ -266,15 +267,15 @@ var outputOnlyItemFields = map[string]bool{
 
 func (s *registryService) UpdateItem(ctx context.Context, req *yizhanv1.UpdateItemRequest) (*yizhanv1.ItemWriteResponse, error) {
 	if req.GetItem().GetCode() == "" {
-		return nil, fieldError("item.code", "is required")
+		return nil, fieldReasonError("item.code", registry.ReasonRequired, "is required")
 	}
 	for _, p := range req.GetUpdateMask().GetPaths() {
 		fd := (&yizhanv1.Item{}).ProtoReflect().Descriptor().Fields().ByName(protoreflect.Name(p))
 		if fd == nil {
-			return nil, fieldError("update_mask", fmt.Sprintf("%q is not a field of an item", p))
+			return nil, fieldError("update_mask", reason.UnknownField, reason.Meta{"path": p}, fmt.Sprintf("%q is not a field of an item", p))
 		}
 		if outputOnlyItemFields[p] {
-			return nil, fieldError("update_mask", fmt.Sprintf("%q cannot be changed", p))
+			return nil, fieldError("update_mask", reason.ImmutableField, reason.Meta{"path": p}, fmt.Sprintf("%q cannot be changed", p))
 		}
 	}
 	return write(ctx, s, req,
@@ -365,7 +366,7 @@ func grantAnswer(v proto.Message, index uint64) *yizhanv1.GrantWriteResponse {
 
 func (s *registryService) RevokeGrant(ctx context.Context, req *yizhanv1.RevokeGrantRequest) (*yizhanv1.GrantWriteResponse, error) {
 	if req.GetId() == "" {
-		return nil, fieldError("id", "is required")
+		return nil, fieldReasonError("id", registry.ReasonRequired, "is required")
 	}
 	return write(ctx, s, req,
 		func(ctx context.Context, c yizhanv1.RegistryServiceClient) (*yizhanv1.GrantWriteResponse, error) {
@@ -381,7 +382,8 @@ func (s *registryService) RevokeGrant(ctx context.Context, req *yizhanv1.RevokeG
 
 func checkYear(y int32) error {
 	if y < 2000 || y > 2100 {
-		return fieldError("year", fmt.Sprintf("must be between 2000 and 2100, got %d", y))
+		return fieldError("year", registry.ReasonOutOfRange, reason.Meta{"min": "2000", "max": "2100", "got": reason.Itoa(y)},
+			fmt.Sprintf("must be between 2000 and 2100, got %d", y))
 	}
 	return nil
 }
@@ -402,7 +404,7 @@ func (s *registryService) PutCalendar(ctx context.Context, req *yizhanv1.PutCale
 		return nil, err
 	}
 	if y := req.GetCalendar().GetYear(); y != 0 && y != req.GetYear() {
-		return nil, fieldError("calendar.year", fmt.Sprintf("is %d but the path names %d", y, req.GetYear()))
+		return nil, fieldError("calendar.year", reason.Mismatch, reason.Meta{"want": reason.Itoa(req.GetYear())}, fmt.Sprintf("is %d but the path names %d", y, req.GetYear()))
 	}
 	return write(ctx, s, req,
 		func(ctx context.Context, c yizhanv1.RegistryServiceClient) (*yizhanv1.PutCalendarResponse, error) {
@@ -448,7 +450,8 @@ func (s *registryService) CreateStaff(ctx context.Context, req *yizhanv1.CreateS
 		return nil, invalidArgument(*v)
 	}
 	if n := len([]rune(req.GetPassword())); n < auth.MinPasswordLength {
-		return nil, fieldReasonError("password", registry.ReasonTooShort, fmt.Sprintf("must have at least %d characters", auth.MinPasswordLength))
+		return nil, fieldError("password", registry.ReasonTooShort, reason.Meta{"min": reason.Itoa(auth.MinPasswordLength)},
+			fmt.Sprintf("must have at least %d characters", auth.MinPasswordLength))
 	}
 	return write(ctx, s, req,
 		func(ctx context.Context, c yizhanv1.RegistryServiceClient) (*yizhanv1.StaffWriteResponse, error) {

@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/yizhan-gov/yizhan/federation"
+	"github.com/yizhan-gov/yizhan/reason"
 )
 
 // Every write takes a client request ID: the request_id field, or on REST
@@ -47,7 +48,7 @@ func clientRequest(ctx context.Context, method string, msg proto.Message) (feder
 	r, err := federation.NewRequest(id, method, msg)
 	var bad *federation.RequestIDError
 	if errors.As(err, &bad) {
-		return federation.Request{}, fieldError("request_id", bad.Why)
+		return federation.Request{}, fieldError("request_id", reason.InvalidFormat, reason.Meta{"format": "REQUEST_ID"}, bad.Why)
 	}
 	return r, err
 }

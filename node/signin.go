@@ -5,15 +5,12 @@ import (
 	"runtime"
 	"time"
 
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 	"github.com/yizhan-gov/yizhan/auth"
+	"github.com/yizhan-gov/yizhan/reason"
 )
 
 // Sign-in: which node decides, what it spends and what it counts. See
@@ -106,10 +103,7 @@ func (s argonSlots) acquire(ctx context.Context) (release func(), err error) {
 	case <-ctx.Done():
 		return nil, toStatus(ctx.Err())
 	case <-t.C:
-		st := status.New(codes.ResourceExhausted, "too many sign-ins at once: try again in a moment")
-		if ds, err := st.WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(time.Second)}); err == nil {
-			return nil, ds.Err()
-		}
-		return nil, st.Err()
+		return nil, reason.Status(reason.Busy, "too many sign-ins at once: try again in a moment",
+			reason.Meta{"retryAfterSeconds": "1"}, time.Second).Err()
 	}
 }

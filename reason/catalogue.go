@@ -156,6 +156,15 @@ func Text(reason string, m Meta) string {
 	return d.zh(m)
 }
 
+// FieldText is the zh-CN text of a field's reason with meta: the
+// INVALID_VALUE text for a reason that is not in the catalogue.
+func FieldText(reason string, m Meta) string {
+	if d, ok := Lookup(reason); ok {
+		return d.zh(m)
+	}
+	return Text(InvalidValue, m)
+}
+
 // Code is the gRPC code a request refused for reason is answered with
 // (Unknown for a reason not in the catalogue).
 func Code(reason string) codes.Code {

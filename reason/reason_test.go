@@ -14,6 +14,7 @@ import (
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 var update = flag.Bool("update", false, "rewrite the tables of docs/ERRORS.md from the catalogue")
@@ -225,5 +226,39 @@ func TestAPackagesOwnErrorNamesItsReason(t *testing.T) {
 	}
 	if !errors.As(e, new(ownError)) {
 		t.Error("the *Error does not wrap the package's own error")
+	}
+}
+
+func TestCompleteGivesEveryAnswerItsReasonAndText(t *testing.T) {
+	plain := status.New(codes.Unavailable, "connection refused")
+	st := Complete(plain)
+	if st.Code() != codes.Unavailable || st.Message() != "connection refused" || Info(st).GetReason() != Unreachable || Localized(st) == "" {
+		t.Errorf("Complete(Unavailable) = %v %q, reason %q, text %q", st.Code(), st.Message(), Info(st).GetReason(), Localized(st))
+	}
+	if st := Complete(status.New(codes.Unknown, "boom")); Info(st).GetReason() != Internal {
+		t.Errorf("Unknown: reason %q", Info(st).GetReason())
+	}
+	whole := Status(CaseState, "case is CASE_STATE_FILED", Meta{"state": "CASE_STATE_FILED"}, 0)
+	if Complete(whole) != whole {
+		t.Error("a status with its reason and text was changed")
+	}
+	br := &errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{
+		{Field: "name", Description: "is required", Reason: Required},
+		{Field: "colour", Description: "something new"},
+	}}
+	bad, _ := status.New(codes.InvalidArgument, "name: is required").WithDetails(br)
+	st = Complete(bad)
+	var got *errdetails.BadRequest
+	for _, d := range st.Details() {
+		if b, ok := d.(*errdetails.BadRequest); ok {
+			got = b
+		}
+	}
+	if fvs := got.GetFieldViolations(); len(fvs) != 2 || fvs[0].GetLocalizedMessage().GetMessage() != "必填" ||
+		fvs[1].GetReason() != InvalidValue || fvs[1].GetLocalizedMessage().GetMessage() != "填写的内容不符合要求" {
+		t.Errorf("violations %v", fvs)
+	}
+	if Info(st).GetReason() != InvalidArgument {
+		t.Errorf("reason %q", Info(st).GetReason())
 	}
 }

@@ -6,7 +6,9 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/protoadapt"
+	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/durationpb"
 )
 
@@ -17,13 +19,118 @@ import (
 // BadRequest). node's toStatus is where errors become statuses; this is
 // the form they take.
 func Status(reason, msg string, meta Meta, retryAfter time.Duration, more ...protoadapt.MessageV1) *status.Status {
-	return withDetails(status.New(Code(reason), msg), reason, meta, retryAfter, more...)
+	return Build(Code(reason), reason, msg, meta, "", retryAfter, more...)
 }
 
 // StatusCode is Status with another code than the catalogue's, for an
 // answer that keeps the code it had (a status without ErrorInfo).
 func StatusCode(code codes.Code, reason, msg string, meta Meta, more ...protoadapt.MessageV1) *status.Status {
-	return withDetails(status.New(code, msg), reason, meta, 0, more...)
+	return Build(code, reason, msg, meta, "", 0, more...)
+}
+
+// Build is Status with the code and the zh-CN text given ("": the
+// reason's text for meta).
+func Build(code codes.Code, reason, msg string, meta Meta, zh string, retryAfter time.Duration, more ...protoadapt.MessageV1) *status.Status {
+	if zh == "" {
+		zh = Text(reason, meta)
+	}
+	ds := []protoadapt.MessageV1{
+		&errdetails.ErrorInfo{Reason: reason, Domain: Domain, Metadata: meta},
+		&errdetails.LocalizedMessage{Locale: Locale, Message: zh},
+	}
+	if retryAfter > 0 {
+		ds = append(ds, &errdetails.RetryInfo{RetryDelay: durationpb.New(retryAfter)})
+	}
+	st := status.New(code, msg)
+	if d, err := st.WithDetails(append(ds, more...)...); err == nil {
+		return d
+	}
+	return st
+}
+
+// codeReasons is the reason of a status that came without one (from a
+// node of an older version, or from gRPC itself), by its code.
+var codeReasons = map[codes.Code]string{
+	codes.InvalidArgument:    InvalidArgument,
+	codes.OutOfRange:         InvalidArgument,
+	codes.NotFound:           NotFound,
+	codes.AlreadyExists:      AlreadyExists,
+	codes.Aborted:            Conflict,
+	codes.FailedPrecondition: FailedPrecondition,
+	codes.Unauthenticated:    Unauthenticated,
+	codes.PermissionDenied:   PermissionDenied,
+	codes.Unavailable:        Unreachable,
+	codes.DeadlineExceeded:   DeadlineExceeded,
+	codes.Canceled:           Canceled,
+	codes.ResourceExhausted:  Busy,
+}
+
+// Complete gives st what every answer carries: an ErrorInfo (by its code
+// when it has none: UNREACHABLE for Unavailable, INTERNAL for Internal,
+// …) and a zh-CN LocalizedMessage; the field violations of a BadRequest
+// get their zh-CN text and a reason (INVALID_VALUE when they had none).
+// A status that has them all is returned as it is.
+func Complete(st *status.Status) *status.Status {
+	if st.Code() == codes.OK {
+		return st
+	}
+	p := st.Proto()
+	var info *errdetails.ErrorInfo
+	hasZH, changed := false, false
+	for i, a := range p.GetDetails() {
+		m, err := a.UnmarshalNew()
+		if err != nil {
+			continue
+		}
+		switch d := m.(type) {
+		case *errdetails.ErrorInfo:
+			info = d
+		case *errdetails.LocalizedMessage:
+			hasZH = hasZH || d.GetLocale() == Locale
+		case *errdetails.BadRequest:
+			if localizeViolations(d) {
+				if b, err := anypb.New(d); err == nil {
+					p.Details[i], changed = b, true
+				}
+			}
+		}
+	}
+	var add []proto.Message
+	if info == nil {
+		why, ok := codeReasons[st.Code()]
+		if !ok {
+			why = Internal
+		}
+		info = &errdetails.ErrorInfo{Reason: why, Domain: Domain}
+		add = append(add, info)
+	}
+	if !hasZH {
+		add = append(add, &errdetails.LocalizedMessage{Locale: Locale, Message: Text(info.GetReason(), info.GetMetadata())})
+	}
+	for _, m := range add {
+		if a, err := anypb.New(m); err == nil {
+			p.Details, changed = append(p.Details, a), true
+		}
+	}
+	if !changed {
+		return st
+	}
+	return status.FromProto(p)
+}
+
+// localizeViolations gives each violation of br a reason and a zh-CN text
+// where it has none, and reports whether it changed any.
+func localizeViolations(br *errdetails.BadRequest) bool {
+	changed := false
+	for _, fv := range br.GetFieldViolations() {
+		if fv.GetReason() == "" {
+			fv.Reason, changed = InvalidValue, true
+		}
+		if fv.GetLocalizedMessage() == nil {
+			fv.LocalizedMessage, changed = &errdetails.LocalizedMessage{Locale: Locale, Message: FieldText(fv.GetReason(), nil)}, true
+		}
+	}
+	return changed
 }
 
 // Err is Status(...).Err() for an error of reason with no meta.
@@ -32,21 +139,6 @@ func Err(reason, msg string) error { return Status(reason, msg, nil, 0).Err() }
 // StatusErrorf is the status error of Errorf(reason, meta, format, args...).
 func StatusErrorf(reason string, meta Meta, format string, args ...any) error {
 	return Status(reason, Errorf(reason, meta, format, args...).Error(), meta, 0).Err()
-}
-
-func withDetails(st *status.Status, reason string, meta Meta, retryAfter time.Duration, more ...protoadapt.MessageV1) *status.Status {
-	ds := []protoadapt.MessageV1{
-		&errdetails.ErrorInfo{Reason: reason, Domain: Domain, Metadata: meta},
-		&errdetails.LocalizedMessage{Locale: Locale, Message: Text(reason, meta)},
-	}
-	if retryAfter > 0 {
-		ds = append(ds, &errdetails.RetryInfo{RetryDelay: durationpb.New(retryAfter)})
-	}
-	ds = append(ds, more...)
-	if d, err := st.WithDetails(ds...); err == nil {
-		return d
-	}
-	return st
 }
 
 // Info is the ErrorInfo of st, or nil.
