@@ -232,13 +232,40 @@ func notOnPath(number, office string) error {
 func (s *caseService) present(c *yizhanv1.Case, p *auth.Principal) *yizhanv1.Case {
 	c = proto.CloneOf(c)
 	reg := s.n.office.Registry()
-	book := s.n.office.Cases()
-	c.Deadlines = casework.Clocks(c, book.Events(c.GetNumber()), reg, s.n.now())
+	events := s.n.office.Cases().Events(c.GetNumber())
+	c.Deadlines = casework.Clocks(c, events, reg, s.n.now())
 	c.Mirror = c.GetOwnerOffice() != s.n.office.Code()
+	c.AllowedActions = s.allowedActions(c, events, p)
 	if !(p != nil && handles(p, c)) {
 		casework.MaskApplicant(c.GetApplicant())
 	}
 	return c
+}
+
+// allowedActions are the actions the caller may take on c now
+// (Case.allowed_actions), by casework's rule table (AllowedActions, the
+// checks of NewEvent): for staff of this office, what this office would
+// accept from them (nothing in a mirror: the office does not hold the
+// case); for staff of another office, nothing (act refuses them); for the
+// citizen (p nil: the query code was checked), what the owner this copy
+// names would accept, where the citizen's request goes. events is c's
+// log here, maybe longer than c (an answer replayed).
+func (s *caseService) allowedActions(c *yizhanv1.Case, events []*yizhanv1.CaseEvent, p *auth.Principal) []string {
+	office := s.n.office.Code()
+	switch {
+	case p == nil:
+		office = c.GetOwnerOffice()
+	case p.Office != office:
+		return nil
+	}
+	if n := int(c.GetLastSeq()); n < len(events) {
+		events = events[:n]
+	}
+	var out []string
+	for _, a := range casework.AllowedActions(c, events, actorOf(p), office, s.n.now(), s.n.office.Registry()) {
+		out = append(out, a.String())
+	}
+	return out
 }
 
 // handles reports whether a staff member handles a case: their office
@@ -486,13 +513,13 @@ func (s *caseService) ListCases(ctx context.Context, req *yizhanv1.ListCasesRequ
 }
 
 // citizenOnly reports whether only the citizen may ask for action, with
-// the case's number and query code: a rating (好差评) or a complaint.
-func citizenOnly(action casework.Action) bool {
-	return action == casework.ActionRate || action == casework.ActionComplain
-}
+// the case's number and query code: a rating (好差评) or a complaint (the
+// rule table's).
+func citizenOnly(action casework.Action) bool { return action.CitizenOnly() }
 
 // actionRPCs are the client methods of the actions, for sending an action
-// on to another node.
+// on to another node: one for each action casework's rule table lets staff
+// or the citizen ask for (casework.AskedActions; a test checks).
 var actionRPCs = map[casework.Action]func(yizhanv1.CaseServiceClient, context.Context, *yizhanv1.CaseActionRequest, ...grpc.CallOption) (*yizhanv1.CaseResponse, error){
 	casework.ActionAccept:            yizhanv1.CaseServiceClient.Accept,
 	casework.ActionRequestCorrection: yizhanv1.CaseServiceClient.RequestCorrection,
@@ -538,7 +565,7 @@ func (s *caseService) act(ctx context.Context, req *yizhanv1.CaseActionRequest, 
 		return nil, err
 	}
 	office := s.n.office.Code()
-	byCitizen := action == casework.ActionWithdraw || citizenOnly(action)
+	byCitizen := action.ByCitizen()
 	switch {
 	case p != nil && citizenOnly(action):
 		return nil, toStatus(reason.Errorf(reason.CitizenOnly, reason.Meta{"action": action.String()},
