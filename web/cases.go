@@ -17,9 +17,9 @@ import (
 )
 
 // The staff's case pages: the office's queue, a case with its timeline,
-// route and clocks and the forms of the next actions, and the printable
-// acceptance receipt and correction notice. Every read and action is the
-// CaseService's, with the signed-in staff member's token.
+// route and clocks and the forms of the actions it allows, and the
+// printable acceptance receipt and correction notice. Every read and
+// action is the CaseService's, with the signed-in staff member's token.
 
 var caseStateNames = map[yizhanv1.CaseState]string{
 	yizhanv1.CaseState_CASE_STATE_FILED:                "待受理",
@@ -49,143 +49,100 @@ var queueStates = []yizhanv1.CaseState{
 	yizhanv1.CaseState_CASE_STATE_WITHDRAWN, yizhanv1.CaseState_CASE_STATE_PRECHECK_REJECTED,
 }
 
-// caseAction is one action staff can take on a case.
+// caseAction is one action staff can take on a case, as the case page
+// shows it: its label, the confirmation after it, and the API call. Which
+// actions a case allows, and to whom, is the API's to say
+// (Case.allowed_actions); the page copies no rule.
 type caseAction struct {
-	Name  string // in the form, e.g. "accept"
+	Name  string // in the form, e.g. "accept"; the API's name (allowed_actions)
 	Label string
 	Done  string // the confirmation after it
-	roles []yizhanv1.Role
 	call  func(yizhanv1.CaseServiceServer) func(context.Context, *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error)
 }
 
-var (
-	rClerk    = yizhanv1.Role_ROLE_CLERK
-	rAgent    = yizhanv1.Role_ROLE_AGENT
-	rReviewer = yizhanv1.Role_ROLE_REVIEWER
-	rApprover = yizhanv1.Role_ROLE_APPROVER
-)
-
-// caseActions are the actions, with the roles that may ask for them (a
-// hint for which forms to show: the API decides).
+// caseActions are the staff's actions. The fields of each action's form
+// are in case.html.
 var caseActions = map[string]caseAction{
-	"precheck": {Name: "precheck", Label: "预审通过", Done: "已通过预审，办件按流程转往受理的办事点。", roles: []yizhanv1.Role{rClerk, rAgent},
+	"precheck": {Name: "precheck", Label: "预审通过", Done: "已通过预审，办件按流程转往受理的办事点。",
 		call: func(c yizhanv1.CaseServiceServer) func(context.Context, *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
 			return c.Precheck
 		}},
-	"rejectPrecheck": {Name: "rejectPrecheck", Label: "预审不通过", Done: "此网上申报未通过预审，已告知申请人原因。", roles: []yizhanv1.Role{rClerk, rAgent},
+	"rejectPrecheck": {Name: "rejectPrecheck", Label: "预审不通过", Done: "此网上申报未通过预审，已告知申请人原因。",
 		call: func(c yizhanv1.CaseServiceServer) func(context.Context, *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
 			return c.RejectPrecheck
 		}},
-	"accept": {Name: "accept", Label: "受理", Done: "已受理。", roles: []yizhanv1.Role{rClerk, rAgent},
+	"accept": {Name: "accept", Label: "受理", Done: "已受理。",
 		call: func(c yizhanv1.CaseServiceServer) func(context.Context, *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
 			return c.Accept
 		}},
-	"requestCorrection": {Name: "requestCorrection", Label: "一次性告知补正", Done: "已发出一次性告知。", roles: []yizhanv1.Role{rClerk, rAgent},
+	"requestCorrection": {Name: "requestCorrection", Label: "一次性告知补正", Done: "已发出一次性告知。",
 		call: func(c yizhanv1.CaseServiceServer) func(context.Context, *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
 			return c.RequestCorrection
 		}},
-	"resubmit": {Name: "resubmit", Label: "补正材料已交", Done: "补正材料已登记。", roles: []yizhanv1.Role{rClerk, rAgent},
+	"resubmit": {Name: "resubmit", Label: "补正材料已交", Done: "补正材料已登记。",
 		call: func(c yizhanv1.CaseServiceServer) func(context.Context, *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
 			return c.Resubmit
 		}},
-	"refuse": {Name: "refuse", Label: "不予受理", Done: "已决定不予受理。", roles: []yizhanv1.Role{rClerk, rAgent},
+	"refuse": {Name: "refuse", Label: "不予受理", Done: "已决定不予受理。",
 		call: func(c yizhanv1.CaseServiceServer) func(context.Context, *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
 			return c.Refuse
 		}},
-	"review": {Name: "review", Label: "审核", Done: "审核意见已记录。", roles: []yizhanv1.Role{rReviewer},
+	"review": {Name: "review", Label: "审核", Done: "审核意见已记录。",
 		call: func(c yizhanv1.CaseServiceServer) func(context.Context, *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
 			return c.Review
 		}},
-	"decide": {Name: "decide", Label: "审批决定", Done: "审批决定已记录。", roles: []yizhanv1.Role{rApprover},
+	"decide": {Name: "decide", Label: "审批决定", Done: "审批决定已记录。",
 		call: func(c yizhanv1.CaseServiceServer) func(context.Context, *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
 			return c.Decide
 		}},
-	"certify": {Name: "certify", Label: "制证", Done: "已制证。", roles: []yizhanv1.Role{rClerk},
+	"certify": {Name: "certify", Label: "制证", Done: "已制证。",
 		call: func(c yizhanv1.CaseServiceServer) func(context.Context, *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
 			return c.Certify
 		}},
-	"assessFee": {Name: "assessFee", Label: "核定收费", Done: "收费已核定。", roles: []yizhanv1.Role{rClerk},
+	"assessFee": {Name: "assessFee", Label: "核定收费", Done: "收费已核定。",
 		call: func(c yizhanv1.CaseServiceServer) func(context.Context, *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
 			return c.AssessFee
 		}},
-	"pay": {Name: "pay", Label: "登记缴费", Done: "缴费已登记。", roles: []yizhanv1.Role{rClerk},
+	"pay": {Name: "pay", Label: "登记缴费", Done: "缴费已登记。",
 		call: func(c yizhanv1.CaseServiceServer) func(context.Context, *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
 			return c.Pay
 		}},
-	"deliver": {Name: "deliver", Label: "送达", Done: "已送达。", roles: []yizhanv1.Role{rClerk, rAgent},
+	"deliver": {Name: "deliver", Label: "送达", Done: "已送达。",
 		call: func(c yizhanv1.CaseServiceServer) func(context.Context, *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
 			return c.Deliver
 		}},
-	"withdraw": {Name: "withdraw", Label: "撤回申请", Done: "申请已撤回。", roles: []yizhanv1.Role{rClerk, rAgent},
+	"withdraw": {Name: "withdraw", Label: "撤回申请", Done: "申请已撤回。",
 		call: func(c yizhanv1.CaseServiceServer) func(context.Context, *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
 			return c.Withdraw
 		}},
-	"suspend": {Name: "suspend", Label: "中止（特别程序）", Done: "已中止。", roles: []yizhanv1.Role{rReviewer, rApprover},
+	"suspend": {Name: "suspend", Label: "中止（特别程序）", Done: "已中止。",
 		call: func(c yizhanv1.CaseServiceServer) func(context.Context, *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
 			return c.Suspend
 		}},
-	"resume": {Name: "resume", Label: "恢复办理", Done: "已恢复办理。", roles: []yizhanv1.Role{rReviewer, rApprover},
+	"resume": {Name: "resume", Label: "恢复办理", Done: "已恢复办理。",
 		call: func(c yizhanv1.CaseServiceServer) func(context.Context, *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
 			return c.Resume
 		}},
-	"extend": {Name: "extend", Label: "延期", Done: "已延期。", roles: []yizhanv1.Role{rReviewer, rApprover},
+	"extend": {Name: "extend", Label: "延期", Done: "已延期。",
 		call: func(c yizhanv1.CaseServiceServer) func(context.Context, *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
 			return c.Extend
 		}},
-	"giveOpinion": {Name: "giveOpinion", Label: "联办部门意见", Done: "意见已记录。", roles: []yizhanv1.Role{rReviewer, rApprover},
+	"giveOpinion": {Name: "giveOpinion", Label: "联办部门意见", Done: "意见已记录。",
 		call: func(c yizhanv1.CaseServiceServer) func(context.Context, *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
 			return c.GiveOpinion
 		}},
 }
 
-// nextActions are the actions a case's state allows, in the order the
-// page shows them. The API has the last word.
-func nextActions(c *yizhanv1.Case) []string {
-	if c.GetSuspended() {
-		return []string{"resume"}
-	}
-	route := map[yizhanv1.Right]bool{}
-	for _, st := range c.GetRoute() {
-		route[st.GetRight()] = true
-	}
-	unpaid := c.GetFeeCents() > 0 && !c.GetFeePaid()
-	var out []string
-	switch c.GetState() {
-	case yizhanv1.CaseState_CASE_STATE_PRECHECK:
-		out = []string{"precheck", "rejectPrecheck"}
-	case yizhanv1.CaseState_CASE_STATE_FILED:
-		out = []string{"accept", "requestCorrection", "refuse", "withdraw"}
-	case yizhanv1.CaseState_CASE_STATE_CORRECTION_REQUESTED:
-		out = []string{"resubmit", "withdraw"}
-	case yizhanv1.CaseState_CASE_STATE_ACCEPTED:
-		if len(c.GetOpinionsPending()) > 0 {
-			out = append(out, "giveOpinion")
+// allowedActions are the case's actions the page offers: those the API
+// allows the signed-in staff member now, in the API's order (the
+// citizen's own, rated and complained on the track page, are not
+// staff's).
+func allowedActions(c *yizhanv1.Case) []caseAction {
+	var out []caseAction
+	for _, name := range c.GetAllowedActions() {
+		if a, ok := caseActions[name]; ok {
+			out = append(out, a)
 		}
-		if route[yizhanv1.Right_RIGHT_REVIEW] {
-			out = append(out, "review")
-		} else {
-			out = append(out, "decide")
-		}
-		out = append(out, "assessFee", "suspend", "extend", "withdraw")
-	case yizhanv1.CaseState_CASE_STATE_REVIEWED:
-		if len(c.GetOpinionsPending()) > 0 {
-			out = append(out, "giveOpinion")
-		}
-		out = append(out, "decide", "assessFee", "suspend", "extend", "withdraw")
-	case yizhanv1.CaseState_CASE_STATE_APPROVED:
-		if route[yizhanv1.Right_RIGHT_CERTIFY] {
-			out = append(out, "certify")
-		} else {
-			out = append(out, "deliver")
-		}
-		out = append(out, "assessFee")
-	case yizhanv1.CaseState_CASE_STATE_CERTIFIED, yizhanv1.CaseState_CASE_STATE_DENIED:
-		out = []string{"deliver", "assessFee"}
-	case yizhanv1.CaseState_CASE_STATE_REFUSED:
-		out = []string{"deliver"}
-	}
-	if unpaid {
-		out = append([]string{"pay"}, slices.DeleteFunc(out, func(a string) bool { return a == "assessFee" || a == "deliver" })...)
 	}
 	return out
 }
@@ -611,15 +568,7 @@ func (s *server) showCase(rq *request, code int, failed string, f url.Values, er
 		return err
 	}
 	d.Failed, d.F = failed, formValues{f}
-	st := rq.staff()
-	if d.C.GetOwnerOffice() == s.cfg.Office && st.GetOfficeCode() == s.cfg.Office {
-		for _, name := range nextActions(d.C) {
-			a := caseActions[name]
-			if slices.ContainsFunc(a.roles, func(r yizhanv1.Role) bool { return slices.Contains(st.GetRoles(), r) }) {
-				d.Actions = append(d.Actions, a)
-			}
-		}
-	}
+	d.Actions = allowedActions(d.C)
 	if msg == "" {
 		msg = caseFlash(rq)
 	}

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -75,10 +76,14 @@ type trackData struct {
 	Ratings []option
 }
 
-// CanRate reports whether the case waits for the citizen's rating.
-func (d *trackData) CanRate() bool {
-	c := d.Case.C
-	return c.GetState() == yizhanv1.CaseState_CASE_STATE_CLOSED && c.GetRating() == yizhanv1.Rating_RATING_UNSPECIFIED
+// CanRate reports whether the citizen may rate the case now (the API
+// says so in allowed_actions: a closed case, not rated yet).
+func (d *trackData) CanRate() bool { return slices.Contains(d.Case.C.GetAllowedActions(), "rate") }
+
+// CanComplain reports whether the citizen may complain about the case now
+// (allowed_actions).
+func (d *trackData) CanComplain() bool {
+	return slices.Contains(d.Case.C.GetAllowedActions(), "complain")
 }
 
 // V is a field of the citizen's form that failed, as typed.

@@ -149,12 +149,14 @@ func (f *fakeCases) FileCase(ctx context.Context, req *yizhanv1.FileCaseRequest)
 
 const caseNumber = "450122000000-20261127-0001"
 
-// filedCase is a case waiting at the county to be accepted.
+// filedCase is a case waiting at the county to be accepted, with what
+// the API allows a clerk there.
 func filedCase() *yizhanv1.Case {
 	return &yizhanv1.Case{
 		Number: caseNumber, ItemCode: "450122-YC-001", ItemName: "烟草专卖零售许可证核发", ItemVersion: 1,
 		OriginOffice: county, OwnerOffice: county, State: yizhanv1.CaseState_CASE_STATE_FILED,
-		Applicant: &yizhanv1.Applicant{Name: "黄小明", IdNumber: "4501**********6028"},
+		Applicant:      &yizhanv1.Applicant{Name: "黄小明", IdNumber: "4501**********6028"},
+		AllowedActions: []string{"accept", "requestCorrection", "refuse", "withdraw"},
 	}
 }
 
@@ -726,9 +728,9 @@ func TestRatingAClosedCase(t *testing.T) {
 			return nil, status.Error(codes.NotFound, "no case with that query code")
 		}
 		c := filedCase()
-		c.State, c.LastSeq = yizhanv1.CaseState_CASE_STATE_CLOSED, 15
+		c.State, c.LastSeq, c.AllowedActions = yizhanv1.CaseState_CASE_STATE_CLOSED, 15, []string{"rate", "complain"}
 		if rated.Load() {
-			c.Rating, c.RatingComment, c.LastSeq = yizhanv1.Rating_RATING_DISSATISFIED, "跑了两趟", 16
+			c.Rating, c.RatingComment, c.LastSeq, c.AllowedActions = yizhanv1.Rating_RATING_DISSATISFIED, "跑了两趟", 16, []string{"complain"}
 		}
 		return &yizhanv1.CaseResponse{Case: c}, nil
 	}
@@ -795,7 +797,7 @@ func TestStaffDoNotRateForTheCitizen(t *testing.T) {
 	f := newFixture(t)
 	f.cases.getCase = func(req *yizhanv1.GetCaseRequest) (*yizhanv1.CaseResponse, error) {
 		c := filedCase()
-		c.State = yizhanv1.CaseState_CASE_STATE_CLOSED
+		c.State, c.AllowedActions = yizhanv1.CaseState_CASE_STATE_CLOSED, []string{"rate", "complain"} // asked as the citizen
 		return &yizhanv1.CaseResponse{Case: c}, nil
 	}
 	f.cases.rate = func(ctx context.Context, req *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
