@@ -12,6 +12,7 @@ import (
 	"github.com/yizhan-gov/yizhan/registry"
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+	"github.com/yizhan-gov/yizhan/reason"
 )
 
 // Action is what an office does to a case. Most are asked for by staff
@@ -174,7 +175,8 @@ func checkRole(action Action, actor Actor, e *yizhanv1.CaseEvent) error {
 func checkActionRight(c *yizhanv1.Case, action Action, office string, at time.Time, reg Registry) error {
 	if r := ruleOfAction[action]; r != nil && r.Need == needAnyRight {
 		if len(reg.Rights(c.GetItemCode(), office, at)) == 0 {
-			return fmt.Errorf("office %s holds no right for item %s at %s: %w", office, c.GetItemCode(), at.In(registry.CST).Format(time.DateTime), ErrPermissionDenied)
+			return reason.Errorf(reason.NoRightForItem, reason.Meta{"office": office, "item": c.GetItemCode()},
+				"office %s holds no right for item %s at %s: %w", office, c.GetItemCode(), at.In(registry.CST).Format(time.DateTime), ErrPermissionDenied)
 		}
 		return nil
 	}
@@ -406,9 +408,9 @@ func checkInput(c *yizhanv1.Case, action Action, e *yizhanv1.CaseEvent, reg Regi
 		for i, m := range e.GetMissingMaterials() {
 			field := fmt.Sprintf("missing_materials[%d]", i)
 			if j := slices.Index(e.GetMissingMaterials()[:i], m); j >= 0 {
-				vs.add(field, "repeats missing_materials[%d] %q", j, m)
+				vs.addMeta(reason.Duplicate, reason.Meta{"index": reason.Itoa(j)}, field, "repeats missing_materials[%d] %q", j, m)
 			} else if !slices.Contains(names, m) {
-				vs.add(field, "%q is not a material of item %s version %d (%v)", m, it.GetCode(), it.GetVersion(), names)
+				vs.addMeta(reason.NotAMaterial, materialMeta(m, it), field, "%q is not a material of item %s version %d (%v)", m, it.GetCode(), it.GetVersion(), names)
 			}
 		}
 
@@ -429,7 +431,7 @@ func checkInput(c *yizhanv1.Case, action Action, e *yizhanv1.CaseEvent, reg Regi
 
 	case ActionAssessFee:
 		if e.GetFeeCents() < 0 {
-			vs.addReason(registry.ReasonOutOfRange, "fee_cents", "must not be negative, got %d", e.GetFeeCents())
+			vs.addMeta(registry.ReasonOutOfRange, reason.Meta{"min": "0", "got": reason.Itoa(e.GetFeeCents())}, "fee_cents", "must not be negative, got %d", e.GetFeeCents())
 			break
 		}
 		if e.GetFeeCents() == 0 {
@@ -445,7 +447,8 @@ func checkInput(c *yizhanv1.Case, action Action, e *yizhanv1.CaseEvent, reg Regi
 			vs.addReason(registry.ReasonRequired, "receipt_number", "is required")
 		}
 		if e.GetFeeCents() != c.GetFeeCents() {
-			vs.add("fee_cents", "must be the assessed fee of %d fen, got %d", c.GetFeeCents(), e.GetFeeCents())
+			vs.addMeta(reason.FeeMismatch, reason.Meta{"fee": reason.Itoa(c.GetFeeCents()), "got": reason.Itoa(e.GetFeeCents())},
+				"fee_cents", "must be the assessed fee of %d fen, got %d", c.GetFeeCents(), e.GetFeeCents())
 		}
 
 	case ActionExtend:
@@ -456,9 +459,10 @@ func checkInput(c *yizhanv1.Case, action Action, e *yizhanv1.CaseEvent, reg Regi
 		}
 		limit := it.GetStatutoryLimitDays()
 		if d := e.GetExtensionDays(); limit < 1 {
-			vs.add("extension_days", "item %s has no statutory limit to extend (an immediate item)", it.GetCode())
+			vs.addMeta(reason.NoStatutoryLimit, reason.Meta{"item": it.GetCode()}, "extension_days", "item %s has no statutory limit to extend (an immediate item)", it.GetCode())
 		} else if d < 1 || d > limit {
-			vs.addReason(registry.ReasonOutOfRange, "extension_days", "must be 1 to %d working days (the statutory limit), got %d", limit, d)
+			vs.addMeta(registry.ReasonOutOfRange, reason.Meta{"unit": "workingDays", "min": "1", "max": reason.Itoa(limit), "got": reason.Itoa(d)},
+				"extension_days", "must be 1 to %d working days (the statutory limit), got %d", limit, d)
 		}
 
 	case ActionSuspend:
@@ -472,9 +476,10 @@ func checkInput(c *yizhanv1.Case, action Action, e *yizhanv1.CaseEvent, reg Regi
 		}
 		switch sp := e.GetSpecialProcedure(); {
 		case sp == "":
-			vs.addReason(registry.ReasonRequired, "special_procedure", "is required: one of %v", names)
+			vs.addMeta(registry.ReasonRequired, reason.Meta{"input": "choice"}, "special_procedure", "is required: one of %v", names)
 		case !slices.Contains(names, sp):
-			vs.add("special_procedure", "%q is not a special procedure of item %s version %d (%v)", sp, it.GetCode(), it.GetVersion(), names)
+			vs.addMeta(reason.NotASpecialProcedure, reason.Meta{"procedure": sp, "item": it.GetCode(), "version": reason.Itoa(it.GetVersion())},
+				"special_procedure", "%q is not a special procedure of item %s version %d (%v)", sp, it.GetCode(), it.GetVersion(), names)
 		}
 		needReason("a suspension states its reason")
 
@@ -490,11 +495,11 @@ func checkInput(c *yizhanv1.Case, action Action, e *yizhanv1.CaseEvent, reg Regi
 	case ActionRate:
 		switch r := e.GetRating(); {
 		case r == yizhanv1.Rating_RATING_UNSPECIFIED:
-			vs.addReason(registry.ReasonRequired, "rating", "is required: one of %v", knownRatings)
+			vs.addMeta(registry.ReasonRequired, reason.Meta{"input": "choice"}, "rating", "is required: one of %v", knownRatings)
 		case !knownRating(r):
-			vs.addReason(registry.ReasonOutOfRange, "rating", "%d is not a rating: one of %v", int32(r), knownRatings)
+			vs.addMeta(registry.ReasonOutOfRange, reason.Meta{"enum": "Rating", "got": reason.Itoa(int32(r))}, "rating", "%d is not a rating: one of %v", int32(r), knownRatings)
 		case badRating(r) && e.GetReason() == "":
-			vs.addReason(registry.ReasonRequired, "reason", "is required for a rating of %s: say what went wrong, so that it can be followed up", r)
+			vs.addMeta(registry.ReasonRequired, reason.Meta{"rating": r.String()}, "reason", "is required for a rating of %s: say what went wrong, so that it can be followed up", r)
 		}
 
 	case ActionComplain:
@@ -514,14 +519,14 @@ func checkMaterials(vs *violations, submitted []*yizhanv1.SubmittedMaterial, it 
 		case strings.TrimSpace(name) == "":
 			vs.addReason(registry.ReasonRequired, field, "is required")
 		case !slices.Contains(names, name):
-			vs.add(field, "%q is not a material of item %s version %d (%v)", name, it.GetCode(), it.GetVersion(), names)
+			vs.addMeta(reason.NotAMaterial, materialMeta(name, it), field, "%q is not a material of item %s version %d (%v)", name, it.GetCode(), it.GetVersion(), names)
 		default:
 			if j := slices.IndexFunc(submitted[:i], func(o *yizhanv1.SubmittedMaterial) bool { return o.GetName() == name }); j >= 0 {
-				vs.add(field, "repeats materials[%d] %q", j, name)
+				vs.addMeta(reason.Duplicate, reason.Meta{"index": reason.Itoa(j)}, field, "repeats materials[%d] %q", j, name)
 			}
 		}
 		if m.GetCopies() < 0 {
-			vs.addReason(registry.ReasonOutOfRange, fmt.Sprintf("materials[%d].copies", i), "must not be negative, got %d", m.GetCopies())
+			vs.addMeta(registry.ReasonOutOfRange, reason.Meta{"min": "0", "got": reason.Itoa(m.GetCopies())}, fmt.Sprintf("materials[%d].copies", i), "must not be negative, got %d", m.GetCopies())
 		}
 	}
 }
@@ -559,20 +564,22 @@ func NewFiling(in FileInput, reg Registry) (*yizhanv1.CaseEvent, error) {
 	switch {
 	case in.Actor.Citizen:
 	case !in.Actor.has(yizhanv1.Role_ROLE_AGENT, yizhanv1.Role_ROLE_CLERK):
-		return nil, fmt.Errorf("%s may not file a case: it needs %v or %v: %w", in.Actor, yizhanv1.Role_ROLE_AGENT, yizhanv1.Role_ROLE_CLERK, ErrPermissionDenied)
+		return nil, reason.Errorf(reason.WrongRole, reason.Meta{"action": "file", "roles": yizhanv1.Role_ROLE_AGENT.String() + "," + yizhanv1.Role_ROLE_CLERK.String()},
+			"%s may not file a case: it needs %v or %v: %w", in.Actor, yizhanv1.Role_ROLE_AGENT, yizhanv1.Role_ROLE_CLERK, ErrPermissionDenied)
 	case in.Actor.Office != in.Office:
 		return nil, fmt.Errorf("%s of office %s may not file at office %s: %w", in.Actor, in.Actor.Office, in.Office, ErrPermissionDenied)
 	}
 	if in.Item == nil || in.Item.GetCode() == "" {
-		return nil, invalid("item_code", "is required")
+		return nil, registry.Invalid("item_code", reason.Required, nil, "is required")
 	}
 	if err := registry.ValidCode(in.Office); err != nil {
-		return nil, invalid("office_code", "%v", err)
+		return nil, registry.Invalid("office_code", reason.InvalidFormat, reason.Meta{"format": "DIVISION_CODE"}, "%v", err)
 	}
 	it := in.Item
 	rights := reg.Rights(it.GetCode(), in.Office, in.At)
 	if !slices.Contains(rights, yizhanv1.Right_RIGHT_ACCEPT) && !slices.Contains(rights, yizhanv1.Right_RIGHT_PROXY_FILE) {
-		return nil, fmt.Errorf("office %s may not take in item %s (%s): it holds neither %s nor %s at %s: %w",
+		return nil, reason.Errorf(reason.NoRightForItem, reason.Meta{"office": in.Office, "item": it.GetCode(), "right": yizhanv1.Right_RIGHT_ACCEPT.String()},
+			"office %s may not take in item %s (%s): it holds neither %s nor %s at %s: %w",
 			in.Office, it.GetCode(), it.GetName(), yizhanv1.Right_RIGHT_ACCEPT, yizhanv1.Right_RIGHT_PROXY_FILE,
 			in.At.In(registry.CST).Format(time.DateTime), ErrPermissionDenied)
 	}
@@ -586,9 +593,9 @@ func NewFiling(in FileInput, reg Registry) (*yizhanv1.CaseEvent, error) {
 		return nil, err
 	}
 	if office, _, _, err := ParseCaseNumber(in.Number); err != nil {
-		vs.add("number", "%q is not a case number", in.Number)
+		vs.addMeta(reason.InvalidFormat, reason.Meta{"format": "CASE_NUMBER"}, "number", "%q is not a case number", in.Number)
 	} else if office != in.Office {
-		vs.add("number", "%s is a number of office %s, not %s", in.Number, office, in.Office)
+		vs.addMeta(reason.WrongOffice, reason.Meta{"office": in.Office, "want": office}, "number", "%s is a number of office %s, not %s", in.Number, office, in.Office)
 	}
 	if in.QueryCode == "" {
 		vs.addReason(registry.ReasonRequired, "query_code", "is required")
@@ -597,10 +604,10 @@ func NewFiling(in FileInput, reg Registry) (*yizhanv1.CaseEvent, error) {
 		vs.addReason(registry.ReasonRequired, "applicant.name", "is required")
 	}
 	if err := ValidIDNumber(a.GetIdNumber()); err != nil {
-		vs.addReason(formatReason(a.GetIdNumber()), "applicant.id_number", "%v", err)
+		vs.addErr("applicant.id_number", err)
 	}
 	if err := ValidPhone(a.GetPhone()); err != nil {
-		vs.addReason(formatReason(a.GetPhone()), "applicant.phone", "%v", err)
+		vs.addErr("applicant.phone", err)
 	}
 	checkMaterials(&vs, in.Materials, it)
 	if err := vs.err(); err != nil {
@@ -648,13 +655,9 @@ func NewFiling(in FileInput, reg Registry) (*yizhanv1.CaseEvent, error) {
 	return e, nil
 }
 
-// formatReason is the reason code of a value that is not of its form:
-// REQUIRED when it is empty.
-func formatReason(s string) string {
-	if s == "" {
-		return registry.ReasonRequired
-	}
-	return registry.ReasonInvalidFormat
+// materialMeta is the meta of a material the item's version does not list.
+func materialMeta(name string, it *yizhanv1.Item) reason.Meta {
+	return reason.Meta{"material": name, "item": it.GetCode(), "version": reason.Itoa(it.GetVersion())}
 }
 
 // MissingMaterials returns the names of the item's required materials

@@ -8,6 +8,7 @@ import (
 	"github.com/yizhan-gov/yizhan/registry"
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+	"github.com/yizhan-gov/yizhan/reason"
 )
 
 // Permitted is the check an office makes of each event another office
@@ -83,12 +84,14 @@ func checkRight(c *yizhanv1.Case, t yizhanv1.EventType, office string, at time.T
 		return nil
 	case onPath:
 		if !slices.Contains(PathUp(c.GetOriginOffice()), office) {
-			return fmt.Errorf("office %s is not on the path of case %s (filed at %s): %w", office, c.GetNumber(), c.GetOriginOffice(), ErrPermissionDenied)
+			return reason.Errorf(reason.NotOnPath, reason.Meta{"number": c.GetNumber(), "office": office},
+				"office %s is not on the path of case %s (filed at %s): %w", office, c.GetNumber(), c.GetOriginOffice(), ErrPermissionDenied)
 		}
 		return nil
 	}
 	if !slices.Contains(reg.Rights(c.GetItemCode(), office, at), right) {
-		return fmt.Errorf("office %s holds no %s for item %s at %s, needed for %s: %w",
+		return reason.Errorf(reason.NoRightForItem, reason.Meta{"office": office, "item": c.GetItemCode(), "right": right.String()},
+			"office %s holds no %s for item %s at %s, needed for %s: %w",
 			office, right, c.GetItemCode(), at.In(registry.CST).Format(time.DateTime), t, ErrPermissionDenied)
 	}
 	return nil

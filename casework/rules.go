@@ -7,6 +7,7 @@ import (
 	"time"
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+	"github.com/yizhan-gov/yizhan/reason"
 )
 
 // The lifecycle rules are the rule table's (table.go), which NewEvent and
@@ -112,9 +113,15 @@ func badRating(r yizhanv1.Rating) bool {
 	return r == yizhanv1.Rating_RATING_DISSATISFIED || r == yizhanv1.Rating_RATING_VERY_DISSATISFIED
 }
 
-// checkOwner fails with sentinel unless office holds c.
+// checkOwner fails with sentinel unless office holds c: for an action
+// asked for (ErrFailedPrecondition), reason CASE_HELD_ELSEWHERE naming
+// the owner.
 func checkOwner(c *yizhanv1.Case, office string, sentinel error) error {
 	if c.GetOwnerOffice() != office {
+		if sentinel == ErrFailedPrecondition {
+			return reason.Errorf(reason.CaseHeldElsewhere, reason.Meta{"number": c.GetNumber(), "owner": c.GetOwnerOffice(), "office": office},
+				"case %s is held by office %s, not %s: %w", c.GetNumber(), c.GetOwnerOffice(), office, sentinel)
+		}
 		return fmt.Errorf("case %s is held by office %s, not %s: %w", c.GetNumber(), c.GetOwnerOffice(), office, sentinel)
 	}
 	return nil
