@@ -147,11 +147,13 @@ func (a Actor) String() string {
 func checkRole(action Action, actor Actor, e *yizhanv1.CaseEvent) error {
 	r := ruleOfAction[action]
 	if r == nil {
-		return denied("ROLE", action, fmt.Sprintf("%s may not %s: no one asks for it", actor, action))
+		return denied("ROLE", action, func() string { return fmt.Sprintf("%s may not %s: no one asks for it", actor, action) })
 	}
 	if r.citizenOnly() {
 		if !actor.Citizen {
-			return denied("CITIZEN_ONLY", action, fmt.Sprintf("%s may not %s: the citizen does it, with the case's query code", actor, action))
+			return denied("CITIZEN_ONLY", action, func() string {
+				return fmt.Sprintf("%s may not %s: the citizen does it, with the case's query code", actor, action)
+			})
 		}
 		return nil
 	}
@@ -159,11 +161,11 @@ func checkRole(action Action, actor Actor, e *yizhanv1.CaseEvent) error {
 		return nil
 	}
 	if !actor.has(r.Roles...) {
-		return denied("ROLE", action, fmt.Sprintf("%s may not %s: it needs one of %v", actor, action, r.Roles))
+		return denied("ROLE", action, func() string { return fmt.Sprintf("%s may not %s: it needs one of %v", actor, action, r.Roles) })
 	}
 	for _, g := range r.Asker {
 		if g.fails(actor, e) {
-			return denied(g.Name, action, g.say(actor, e))
+			return denied(g.Name, action, func() string { return g.say(actor, e) })
 		}
 	}
 	return nil
@@ -209,8 +211,8 @@ func checkAsked(c *yizhanv1.Case, action Action, e *yizhanv1.CaseEvent, actor Ac
 // allows nothing, as Book.Apply would refuse it. The automatic actions
 // are never listed.
 func AllowedActions(c *yizhanv1.Case, events []*yizhanv1.CaseEvent, actor Actor, office string, at time.Time, reg Registry) []Action {
-	if c == nil || inTransit(events) {
-		return nil
+	if c == nil || inTransit(events) || c.GetOwnerOffice() != office {
+		return nil // the last: checkOwner, the first check, fails for every action
 	}
 	reg = &rightsOnce{Registry: reg}
 	var out []Action

@@ -139,26 +139,26 @@ func checkState(c *yizhanv1.Case, e *yizhanv1.CaseEvent) error {
 	if r != nil && slices.Contains(r.From, s) {
 		for _, g := range r.Guards {
 			if g.checkedIn(s) && g.fails(c, e) {
-				return precondition(g.Name, c, e.GetType(), g.say(c, e))
+				return precondition(g.Name, c, e.GetType(), func() string { return g.say(c, e) })
 			}
 		}
 		return nil
 	}
 	if st := stateOf[s]; st != nil && st.Note != "" && (r == nil || !r.Besides) {
-		return precondition(st.Rule, c, e.GetType(), caseIs(c, "%s", st.Note))
+		return precondition(st.Rule, c, e.GetType(), func() string { return caseIs(c, "%s", st.Note) })
 	}
 	if r == nil {
-		return precondition("UNKNOWN_EVENT", c, e.GetType(), caseIs(c, "event type %s is not known", e.GetType()))
+		return precondition("UNKNOWN_EVENT", c, e.GetType(), func() string { return caseIs(c, "event type %s is not known", e.GetType()) })
 	}
 	for _, h := range r.Hints {
 		if slices.Contains(h.In, s) {
-			return precondition("STATE", c, e.GetType(), caseIs(c, "%s", h.Say))
+			return precondition("STATE", c, e.GetType(), func() string { return caseIs(c, "%s", h.Say) })
 		}
 	}
 	if r.Else != "" {
-		return precondition("STATE", c, e.GetType(), caseIs(c, "%s", r.Else))
+		return precondition("STATE", c, e.GetType(), func() string { return caseIs(c, "%s", r.Else) })
 	}
-	return precondition("STATE", c, e.GetType(), caseIs(c, "%s cannot happen in this state", e.GetType()))
+	return precondition("STATE", c, e.GetType(), func() string { return caseIs(c, "%s cannot happen in this state", e.GetType()) })
 }
 
 // eventRight is the right an office needs to append an event of type t

@@ -370,11 +370,17 @@ type RuleError struct {
 	Event  yizhanv1.EventType
 	Action Action // unset for an event no one asks for
 	Roles  []yizhanv1.Role
-	Msg    string // "case is CASE_STATE_FILED: accept it first"
-	err    error  // ErrFailedPrecondition or ErrPermissionDenied
+	// say makes the message when it is asked for (AllowedActions asks
+	// for none), from the case and the event as they were checked.
+	say func() string
+	err error // ErrFailedPrecondition or ErrPermissionDenied
 }
 
-func (e *RuleError) Error() string { return e.Msg + ": " + e.err.Error() }
+// Message is what the rule says: "case is CASE_STATE_FILED: accept it
+// first".
+func (e *RuleError) Message() string { return e.say() }
+
+func (e *RuleError) Error() string { return e.say() + ": " + e.err.Error() }
 
 // Unwrap is ErrFailedPrecondition or ErrPermissionDenied.
 func (e *RuleError) Unwrap() error { return e.err }
@@ -411,18 +417,18 @@ func (e *RuleError) ErrorReason() (string, reason.Meta) {
 }
 
 // precondition is a failure of checkState: of rule, for case c and event
-// type t.
-func precondition(rule string, c *yizhanv1.Case, t yizhanv1.EventType, msg string) error {
-	e := &RuleError{Rule: rule, State: c.GetState(), Event: t, Msg: msg, err: ErrFailedPrecondition}
+// type t, saying say().
+func precondition(rule string, c *yizhanv1.Case, t yizhanv1.EventType, say func() string) error {
+	e := &RuleError{Rule: rule, State: c.GetState(), Event: t, say: say, err: ErrFailedPrecondition}
 	if r := ruleOfEvent[t]; r != nil {
 		e.Action = r.Action
 	}
 	return e
 }
 
-// denied is a failure of checkRole: of rule, for action.
-func denied(rule string, action Action, msg string) error {
-	return &RuleError{Rule: rule, Action: action, Event: action.EventType(), Roles: action.Roles(), Msg: msg, err: ErrPermissionDenied}
+// denied is a failure of checkRole: of rule, for action, saying say().
+func denied(rule string, action Action, say func() string) error {
+	return &RuleError{Rule: rule, Action: action, Event: action.EventType(), Roles: action.Roles(), say: say, err: ErrPermissionDenied}
 }
 
 // The table, indexed.
