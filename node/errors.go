@@ -3,13 +3,10 @@ package node
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"github.com/yizhan-gov/yizhan/reason"
@@ -63,40 +60,14 @@ var hints = map[string]string{
 	reason.RequestIDReused: ": use a new request_id for a new request",
 }
 
-// invalidArgument is an InvalidArgument status naming each bad field: a
-// BadRequest whose violations carry their reason (INVALID_VALUE when the
-// check gave none) and zh-CN text; an ErrorInfo INVALID_ARGUMENT naming
-// the first field; the first field's text as the LocalizedMessage.
+// invalidArgument is an InvalidArgument status naming each bad field,
+// with its reason and zh-CN text (reason.BadRequest).
 func invalidArgument(vs ...registry.FieldViolation) error {
-	msg := "invalid argument"
-	if len(vs) > 0 {
-		msg = vs[0].Field + ": " + vs[0].Description
-		if len(vs) > 1 {
-			msg += " (and more)"
-		}
-	}
-	br := &errdetails.BadRequest{}
-	meta := reason.Meta{"violations": reason.Itoa(len(vs))}
-	zh := ""
+	rvs := make([]reason.Violation, len(vs))
 	for i, v := range vs {
-		why := v.Reason
-		if why == "" {
-			why = reason.InvalidValue
-		}
-		text := reason.FieldText(why, v.Meta)
-		br.FieldViolations = append(br.FieldViolations, &errdetails.BadRequest_FieldViolation{
-			Field: v.Field, Description: v.Description, Reason: why,
-			LocalizedMessage: &errdetails.LocalizedMessage{Locale: reason.Locale, Message: text},
-		})
-		if i == 0 {
-			meta["field"], meta["fieldReason"] = v.Field, why
-			zh = v.Field + "：" + text
-			if len(vs) > 1 {
-				zh += fmt.Sprintf("（另有 %d 处需要修改）", len(vs)-1)
-			}
-		}
+		rvs[i] = reason.Violation(v)
 	}
-	return reason.Build(codes.InvalidArgument, reason.InvalidArgument, msg, meta, zh, 0, br).Err()
+	return reason.BadRequest(rvs...).Err()
 }
 
 // fieldError is an InvalidArgument naming one field, with its reason and

@@ -48,6 +48,53 @@ func Build(code codes.Code, reason, msg string, meta Meta, zh string, retryAfter
 	return st
 }
 
+// A Violation is one field's problem: its path in the request, the
+// English description, the reason and its meta. (registry.FieldViolation
+// converts to it.)
+type Violation struct {
+	Field       string
+	Description string
+	Reason      string
+	Meta        Meta
+}
+
+// BadRequest is the INVALID_ARGUMENT answer naming each bad field: a
+// google.rpc.BadRequest whose violations carry their reason
+// (INVALID_VALUE when none was given) and zh-CN text (FieldText); an
+// ErrorInfo INVALID_ARGUMENT naming the first field; the first field and
+// its text as the LocalizedMessage.
+func BadRequest(vs ...Violation) *status.Status {
+	msg := "invalid argument"
+	if len(vs) > 0 {
+		msg = vs[0].Field + ": " + vs[0].Description
+		if len(vs) > 1 {
+			msg += " (and more)"
+		}
+	}
+	br := &errdetails.BadRequest{}
+	meta := Meta{"violations": Itoa(len(vs))}
+	zh := ""
+	for i, v := range vs {
+		why := v.Reason
+		if why == "" {
+			why = InvalidValue
+		}
+		text := FieldText(why, v.Meta)
+		br.FieldViolations = append(br.FieldViolations, &errdetails.BadRequest_FieldViolation{
+			Field: v.Field, Description: v.Description, Reason: why,
+			LocalizedMessage: &errdetails.LocalizedMessage{Locale: Locale, Message: text},
+		})
+		if i == 0 {
+			meta["field"], meta["fieldReason"] = v.Field, why
+			zh = v.Field + "：" + text
+			if len(vs) > 1 {
+				zh += "（另有 " + Itoa(len(vs)-1) + " 处需要修改）"
+			}
+		}
+	}
+	return Build(codes.InvalidArgument, InvalidArgument, msg, meta, zh, 0, br)
+}
+
 // codeReasons is the reason of a status that came without one (from a
 // node of an older version, or from gRPC itself), by its code.
 var codeReasons = map[codes.Code]string{

@@ -716,7 +716,7 @@ func (s *server) caseAct(rq *request) error {
 		}
 		if status.Code(err) == codes.FailedPrecondition {
 			var errs formErrors
-			errs.addGeneral("未办理：" + a.Label + "在当前状态下不可用（" + status.Convert(err).Message() + "）。")
+			errs.addGeneral("未办理：" + orLocalized(status.Convert(err), a.Label+"在当前状态下不可用。"))
 			return s.showCase(rq, http.StatusConflict, a.Name, f, errs, "")
 		}
 		if errs, code, ok := unsaved(err); ok {

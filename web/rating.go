@@ -129,7 +129,7 @@ func (s *server) showTracked(rq *request, code int, number, queryCode string, mi
 			errs.addGeneral("没有找到该办件：请核对办件编号和查询码。")
 			return s.trackSearch(rq, http.StatusNotFound, number, errs)
 		case codes.Unavailable, codes.DeadlineExceeded:
-			errs.addGeneral("暂时无法连接到保存该办件的办事点，请稍后再查。")
+			errs.addGeneral(orLocalized(status.Convert(err), "暂时无法连接到保存该办件的办事点，请稍后再查。"))
 			return s.trackSearch(rq, http.StatusServiceUnavailable, number, errs)
 		case codes.ResourceExhausted:
 			msg := "查询码错误次数过多，请稍后再查。"
@@ -138,7 +138,7 @@ func (s *server) showTracked(rq *request, code int, number, queryCode string, mi
 					msg = "查询码错误次数过多，请 " + humanDuration(ri.GetRetryDelay().AsDuration()) + "后再查。"
 				}
 			}
-			errs.addGeneral(msg)
+			errs.addGeneral(orLocalized(status.Convert(err), msg))
 			return s.trackSearch(rq, http.StatusTooManyRequests, number, errs)
 		}
 		return err
@@ -192,17 +192,17 @@ func (s *server) trackAct(rq *request) error {
 		}
 		switch status.Code(err) {
 		case codes.FailedPrecondition:
-			msg := "未提交：当前状态下不能" + map[string]string{"rate": "评价", "complain": "投诉"}[name] + "（" + status.Convert(err).Message() + "）。"
-			if strings.Contains(status.Convert(err).Message(), "rated already") {
-				msg = "未提交：此办件已经评价过，每件只能评价一次。"
-			}
-			errs.addGeneral(msg)
+			errs.addGeneral("未提交：" + orLocalized(status.Convert(err), "当前状态下不能"+map[string]string{"rate": "评价", "complain": "投诉"}[name]+"。"))
 			return s.showTracked(rq, http.StatusConflict, number, code, 0, name, formValues{f}, errs, "")
 		case codes.NotFound:
 			errs.addGeneral("没有找到该办件：请核对办件编号和查询码。")
 			return s.trackSearch(rq, http.StatusNotFound, number, errs)
 		case codes.Unavailable, codes.DeadlineExceeded:
-			errs.addGeneral("未提交：暂时无法连接到保存该办件的办事点。您填写的内容仍在下面，请稍后再提交。")
+			if st := status.Convert(err); lookFirst(st) {
+				errs.addGeneral(orLocalized(st, "可能已经提交，也可能没有：请先刷新查看，再决定是否重新提交。"))
+			} else {
+				errs.addGeneral("未提交：" + orLocalized(st, "暂时无法连接到保存该办件的办事点，请稍后再提交。") + "您填写的内容仍在下面。")
+			}
 			return s.showTracked(rq, http.StatusServiceUnavailable, number, code, 0, name, formValues{f}, errs, "")
 		}
 		return err

@@ -168,7 +168,7 @@ func (s *server) login(rq *request) error {
 		switch st.Code() {
 		case codes.Unauthenticated:
 			code = http.StatusUnauthorized
-			v.Errs.addGeneral("用户名或密码错误。")
+			v.Errs.addGeneral(orLocalized(st, "用户名或密码错误。"))
 		case codes.ResourceExhausted:
 			code = http.StatusTooManyRequests
 			msg := "该账号密码错误次数过多，已暂时锁定，请稍后再试。"
@@ -177,10 +177,10 @@ func (s *server) login(rq *request) error {
 					msg = "该账号密码错误次数过多，请 " + humanDuration(ri.GetRetryDelay().AsDuration()) + "后再试。"
 				}
 			}
-			v.Errs.addGeneral(msg)
+			v.Errs.addGeneral(orLocalized(st, msg))
 		case codes.Unavailable:
 			code = http.StatusServiceUnavailable
-			v.Errs.addGeneral("暂时无法连接到可以核验您账号的上级节点，请稍后再试。")
+			v.Errs.addGeneral(orLocalized(st, "暂时无法连接到可以核验您账号的上级节点，请稍后再试。"))
 		default:
 			return err
 		}

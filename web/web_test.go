@@ -22,6 +22,7 @@ import (
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 	"github.com/yizhan-gov/yizhan/auth"
+	"github.com/yizhan-gov/yizhan/reason"
 )
 
 // The handlers against fake services: the API is the edge of this
@@ -325,7 +326,7 @@ func TestLoginErrors(t *testing.T) {
 		{"too many failures", status.Error(codes.ResourceExhausted, "too many wrong passwords"), http.StatusTooManyRequests, "错误次数过多"},
 		{"too many failures, with retry info", retryIn(30 * time.Second), http.StatusTooManyRequests, "请 30 秒后再试"},
 		{"upstream down", status.Error(codes.Unavailable, "no route"), http.StatusServiceUnavailable, "暂时无法连接"},
-		{"blank username", badRequest("username", "is required"), http.StatusBadRequest, `id="e-username">必填`},
+		{"blank username", badRequest(reason.Violation{Field: "username", Description: "is required", Reason: reason.Required}), http.StatusBadRequest, `id="e-username">必填`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t)
@@ -351,14 +352,9 @@ func retryIn(d time.Duration) error {
 	return st.Err()
 }
 
-func badRequest(kv ...string) error {
-	br := &errdetails.BadRequest{}
-	for i := 0; i < len(kv); i += 2 {
-		br.FieldViolations = append(br.FieldViolations, &errdetails.BadRequest_FieldViolation{Field: kv[i], Description: kv[i+1]})
-	}
-	st, _ := status.New(codes.InvalidArgument, "invalid").WithDetails(br)
-	return st.Err()
-}
+// badRequest is the API's answer to bad input, each violation with its
+// reason and zh-CN text (as node's toStatus makes it).
+func badRequest(vs ...reason.Violation) error { return reason.BadRequest(vs...).Err() }
 
 func TestPostWithoutAValidCSRFTokenChangesNothing(t *testing.T) {
 	f := newFixture(t)
@@ -433,9 +429,10 @@ func TestFieldErrorsAreShownNextToTheirFields(t *testing.T) {
 			t.Errorf("the API got %d materials, want 2 (the blank row left out)", n)
 		}
 		return nil, badRequest(
-			"item.promised_limit_days", "must not exceed the statutory limit: promised 8 > statutory 5 working days",
-			"item.materials[1].name", "is required",
-			"item.unknown_field", "something new",
+			reason.Violation{Field: "item.promised_limit_days", Description: "must not exceed the statutory limit: promised 8 > statutory 5 working days",
+				Reason: reason.PromisedExceedsStatutory, Meta: reason.Meta{"promised": "8", "statutory": "5"}},
+			reason.Violation{Field: "item.materials[1].name", Description: "is required", Reason: reason.Required},
+			reason.Violation{Field: "item.unknown_field", Description: "something new", Reason: "SOMETHING_NEW"},
 		)
 	}
 	_, page := f.do(t, "GET", "/admin/items/new", nil, session(adminToken))
@@ -453,8 +450,8 @@ func TestFieldErrorsAreShownNextToTheirFields(t *testing.T) {
 		`id="e-materials-2--name">必填`,
 		`<a href="#f-promised_limit_days">承诺时限</a>`,
 		`<a href="#f-materials-2--name">申请材料第 3 行材料名称</a>`,
-		`item.unknown_field：something new`, // a field the form does not have
-		`value="测试事项"`,                     // what was typed stays
+		`item.unknown_field：填写的内容不符合要求`, // a field the form does not have, a reason the catalogue does not know
+		`value="测试事项"`,                  // what was typed stays
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("the page does not contain %s", want)
@@ -540,21 +537,6 @@ func TestPagesAreCompressedAndCached(t *testing.T) {
 	}
 }
 
-func TestTranslate(t *testing.T) {
-	for _, tc := range []struct{ in, want string }{
-		{"is required", "必填"},
-		{"must not exceed the statutory limit: promised 12 > statutory 10 working days", "承诺时限不能超过法定时限（承诺 12 个工作日 > 法定 10 个工作日）"},
-		{`department "xx" does not exist`, "部门“xx”不存在"},
-		{"2026-10-03 is a Saturday: a DAY_KIND_HOLIDAY must fall on Monday to Friday (weekends are off anyway)", "2026-10-03 是周六，本来就休息：节假日须在周一至周五"},
-		{"must be after valid_from (2026-01-01T00:00:00Z)", "截止日期须晚于起始日期"},
-		{"something the UI does not know", "something the UI does not know"},
-	} {
-		if got := translate(tc.in); got != tc.want {
-			t.Errorf("translate(%q) = %q, want %q", tc.in, got, tc.want)
-		}
-	}
-}
-
 func TestSafeNext(t *testing.T) {
 	for in, want := range map[string]string{
 		"":                   "/",
@@ -617,7 +599,7 @@ func TestCaseActionErrorsShowNextToTheirFields(t *testing.T) {
 		if req.GetNumber() != caseNumber || req.GetReason() != "材料虚假" {
 			t.Errorf("refuse got %v", req)
 		}
-		return nil, badRequest("legal_basis", "is required: a refusal cites its legal basis")
+		return nil, badRequest(reason.Violation{Field: "legal_basis", Description: "is required: a refusal cites its legal basis", Reason: reason.Required})
 	}
 	_, page := f.do(t, "GET", "/cases/"+caseNumber, nil, session(adminClerkToken))
 	if !strings.Contains(page, `id="act-refuse"`) {
@@ -742,7 +724,8 @@ func TestRatingAClosedCase(t *testing.T) {
 			t.Errorf("rate got %v", req)
 		}
 		if req.GetReason() == "" {
-			return nil, badRequest("reason", "is required for a rating of RATING_DISSATISFIED: say what went wrong, so that it can be followed up")
+			return nil, badRequest(reason.Violation{Field: "reason", Description: "is required for a rating of RATING_DISSATISFIED: say what went wrong, so that it can be followed up",
+				Reason: reason.Required, Meta: reason.Meta{"rating": "RATING_DISSATISFIED"}})
 		}
 		rated.Store(true)
 		c := filedCase()
