@@ -313,10 +313,11 @@ func (a *api) login(username, password string) *api {
 }
 
 // tryWrite POSTs a registry write, retrying while there is no county
-// leader (503) or the exchange fails, for at most writeTimeout. A write
-// is acknowledged by 200, or by 409 when an earlier try went through
-// without its answer arriving. It returns the write's registry index (0
-// after a 409) or an error.
+// leader (503), the exchange fails or the outcome is unknown (409
+// OUTCOME_UNKNOWN: the leader lost its leadership with the write in
+// flight), for at most writeTimeout. A write is acknowledged by 200, or
+// by 409 when an earlier try went through without its answer arriving.
+// It returns the write's registry index (0 after a 409) or an error.
 func (a *api) tryWrite(path string, body any) (uint64, error) {
 	deadline := time.Now().Add(writeTimeout)
 	for attempt := 1; ; attempt++ {
@@ -324,6 +325,7 @@ func (a *api) tryWrite(path string, body any) (uint64, error) {
 		switch {
 		case err == nil && code == http.StatusOK:
 			return u64(resp["registry_index"]), nil
+		case err == nil && code == http.StatusConflict && reasonOf(resp) == "OUTCOME_UNKNOWN":
 		case err == nil && code == http.StatusConflict && attempt > 1:
 			return 0, nil
 		case err == nil && code != http.StatusServiceUnavailable:
@@ -335,6 +337,18 @@ func (a *api) tryWrite(path string, body any) (uint64, error) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// reasonOf is the google.rpc.ErrorInfo reason of a REST error body.
+func reasonOf(body map[string]any) string {
+	details, _ := body["details"].([]any)
+	for _, d := range details {
+		if m, _ := d.(map[string]any); m["@type"] == "type.googleapis.com/google.rpc.ErrorInfo" {
+			r, _ := m["reason"].(string)
+			return r
+		}
+	}
+	return ""
 }
 
 // write is tryWrite that fails the test when the write is not

@@ -29,6 +29,7 @@ import (
 	"github.com/yizhan-gov/yizhan/federation"
 	"github.com/yizhan-gov/yizhan/federation/pki"
 	"github.com/yizhan-gov/yizhan/node"
+	"github.com/yizhan-gov/yizhan/reason"
 )
 
 // The simulated county of BenchmarkCountyPropagation. The environment
@@ -230,7 +231,8 @@ func BenchmarkCountyPropagation(b *testing.B) {
 				alreadyExists++
 				benchProgress("write %s (attempt %d): %v", code, attempt+1, err)
 				return written{start, acked, ld.Registry().Index()}
-			case attempt < 20 && (status.Code(err) == codes.Unavailable || status.Code(err) == codes.DeadlineExceeded):
+			case attempt < 20 && (status.Code(err) == codes.Unavailable || status.Code(err) == codes.DeadlineExceeded ||
+				reason.StatusReason(err) == reason.OutcomeUnknown):
 				retries++
 				benchProgress("write %s: %v; retrying", code, err)
 				time.Sleep(200 * time.Millisecond)

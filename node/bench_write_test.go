@@ -17,6 +17,7 @@ import (
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 	"github.com/yizhan-gov/yizhan/federation"
+	"github.com/yizhan-gov/yizhan/reason"
 )
 
 // BenchmarkRegistryWrite measures registry writes (CreateDepartment, each
@@ -76,9 +77,11 @@ func BenchmarkRegistryWrite(b *testing.B) {
 								alreadyExists.Add(1)
 								break
 							}
-							if attempt < 20 && status.Code(err) == codes.Unavailable {
+							if attempt < 20 && (status.Code(err) == codes.Unavailable || reason.StatusReason(err) == reason.OutcomeUnknown) {
 								// No leader for a moment (an election under load):
-								// the write is forwarded once there is one.
+								// the write is forwarded once there is one; or
+								// the leader lost its leadership with the write
+								// in flight: the same write again tells.
 								retries.Add(1)
 								time.Sleep(100 * time.Millisecond)
 								continue
