@@ -8,7 +8,6 @@ import (
 	"sort"
 	"strconv"
 	"sync"
-	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -19,7 +18,7 @@ import (
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 	"github.com/yizhan-gov/yizhan/auth"
 	"github.com/yizhan-gov/yizhan/casework"
-	"github.com/yizhan-gov/yizhan/federation"
+	"github.com/yizhan-gov/yizhan/office"
 	"github.com/yizhan-gov/yizhan/reason"
 	"github.com/yizhan-gov/yizhan/registry"
 )
@@ -39,36 +38,6 @@ type caseService struct {
 }
 
 var _ yizhanv1.CaseServiceServer = (*caseService)(nil)
-
-// nextNumber hands out the next case number of this office for the day.
-// Numbers are unique without coordination between offices: each office
-// numbers its own, on its leader, above both the highest number its book
-// holds and the last one handed out here.
-// giveBack returns a number nothing was filed under, but only while it is
-// still the last one handed out: when another filing took the next number
-// meanwhile, the number given back stays unused. A filing whose proposal
-// failed keeps its number too (raft may still commit it). So a day's
-// numbers rise but may have gaps.
-func (s *caseService) nextNumber(now time.Time) (number string, giveBack func()) {
-	day := now.In(registry.CST).Format("20060102")
-	// Read the book before taking the lock: the book's lock waits for the
-	// raft applies, which the filings queued here must not wait for too.
-	applied := s.n.office.Cases().NextSeq(day)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.seqs == nil {
-		s.seqs = map[string]uint32{}
-	}
-	seq := max(s.seqs[day], applied)
-	s.seqs[day] = seq + 1
-	return casework.CaseNumber(s.n.office.Code(), now, seq), func() {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		if s.seqs[day] == seq+1 {
-			s.seqs[day] = seq
-		}
-	}
-}
 
 // optionalPrincipal returns the signed-in staff member, nil for a caller
 // without a token, or an error for a bad token.
@@ -90,24 +59,16 @@ func actorOf(p *auth.Principal) casework.Actor {
 	return casework.Actor{Username: p.Username, Name: p.Name, Office: p.Office, Department: p.Department, Roles: p.Roles}
 }
 
-// onLeader runs f here when this node leads its office, else forwards the
-// call to the leader.
+// onLeader runs f here when this node leads its office (the service
+// layer's writes answer federation.ErrNotLeader elsewhere), else forwards
+// the call to the leader.
 func onLeader[Resp proto.Message](ctx context.Context, s *caseService, f func() (Resp, error),
 	forward func(ctx context.Context, c yizhanv1.CaseServiceClient) (Resp, error)) (Resp, error) {
-	if s.n.office.Group().IsLeader() {
-		if !s.n.office.LeaderReady() {
-			// A new leader numbers and seals only once it has applied what
-			// its predecessor committed; nothing was proposed.
-			var zero Resp
-			return zero, toStatus(federation.ErrCatchingUp)
-		}
-		resp, err := f()
-		if !errors.Is(err, federation.ErrNotLeader) {
-			return resp, toStatus(err)
-		}
+	resp, err := f()
+	if !office.Forwardable(err) {
+		return resp, toStatus(err)
 	}
-	var resp Resp
-	err := s.n.office.ForwardToLeader(ctx, func(ctx context.Context, conn *grpc.ClientConn) error {
+	err = s.n.office.ForwardToLeader(ctx, func(ctx context.Context, conn *grpc.ClientConn) error {
 		var err error
 		resp, err = forward(ctx, yizhanv1.NewCaseServiceClient(conn))
 		return err
@@ -124,13 +85,13 @@ func (s *caseService) FileCase(ctx context.Context, req *yizhanv1.FileCaseReques
 	if err := casework.CheckFileRequest(req); err != nil {
 		return nil, toStatus(err)
 	}
-	office := s.n.office.Code()
-	if oc := req.GetOfficeCode(); oc != "" && oc != office {
-		return nil, fieldError("office_code", reason.WrongOffice, reason.Meta{"office": office, "want": oc},
-			fmt.Sprintf("this node serves office %s: file at a node of %s", office, oc))
+	here := s.n.office.Code()
+	if oc := req.GetOfficeCode(); oc != "" && oc != here {
+		return nil, fieldError("office_code", reason.WrongOffice, reason.Meta{"office": here, "want": oc},
+			fmt.Sprintf("this node serves office %s: file at a node of %s", here, oc))
 	}
-	if p != nil && p.Office != office {
-		return nil, toStatus(fmt.Errorf("%w: %s works at office %s, not %s", auth.ErrPermissionDenied, p.Username, p.Office, office))
+	if p != nil && p.Office != here {
+		return nil, toStatus(fmt.Errorf("%w: %s works at office %s, not %s", auth.ErrPermissionDenied, p.Username, p.Office, here))
 	}
 	if req.GetItemCode() == "" {
 		return nil, fieldReasonError("item_code", registry.ReasonRequired, "is required")
@@ -143,83 +104,22 @@ func (s *caseService) FileCase(ctx context.Context, req *yizhanv1.FileCaseReques
 		return nil, err
 	}
 	return onLeader(ctx, s, func() (*yizhanv1.CaseResponse, error) {
-		if v, _, ok, err := s.n.office.Answered(r); err != nil || ok {
-			if ok {
-				markReplayed(ctx)
-			}
-			return s.filed(v, p, r, err)
-		}
-		reg := s.n.office.Registry()
-		item, err := reg.Item(req.GetItemCode(), 0)
-		if err != nil {
-			return nil, fieldError("item_code", reason.ItemNotFound, reason.Meta{"code": req.GetItemCode()}, fmt.Sprintf("no item %q in the catalogue", req.GetItemCode()))
-		}
-		now := s.n.now()
-		code, keyID, key, err := s.newQueryCode(r)
+		filed, err := s.n.svc.File(ctx, office.Filing{Request: r, ItemCode: req.GetItemCode(),
+			Applicant: req.GetApplicant(), Materials: req.GetMaterials(), Actor: actorOf(p)})
 		if err != nil {
 			return nil, err
 		}
-		number, giveBack := s.nextNumber(now)
-		e, err := casework.NewFiling(casework.FileInput{
-			Number: number, QueryCode: code, Item: item, Office: office,
-			Applicant: req.GetApplicant(), Materials: req.GetMaterials(), Actor: actorOf(p), At: now,
-			QueryCodeKeyID: keyID, QueryCodeKey: key,
-		}, reg)
-		if err != nil {
-			giveBack()
-			return nil, err
+		if filed.Replayed {
+			markReplayed(ctx)
 		}
-		unlock := s.n.office.LockCase(number)
-		defer unlock()
-		c, err := s.n.office.AppendEventsOnce(ctx, r, number, casework.GenesisHash(number), e)
-		if err != nil {
-			return nil, err
-		}
-		if c.GetNumber() != number {
-			// A retry that raced the first filing: the office answered the
-			// first one's case.
-			giveBack()
-			return s.filed(c, p, r, nil)
-		}
-		c = s.present(c, p)
-		c.QueryCode = code
+		c := s.present(filed.Case, p)
+		c.QueryCode = filed.QueryCode
 		return &yizhanv1.CaseResponse{Case: c}, nil
 	}, func(ctx context.Context, c yizhanv1.CaseServiceClient) (*yizhanv1.CaseResponse, error) {
 		return c.FileCase(ctx, req)
 	})
 }
 
-// filed is the answer to a filing the office has applied already under
-// request r: its case as it was filed, with the same query code.
-func (s *caseService) filed(v proto.Message, p *auth.Principal, r federation.Request, err error) (*yizhanv1.CaseResponse, error) {
-	if err != nil {
-		return nil, err
-	}
-	c, ok := v.(*yizhanv1.Case)
-	if !ok {
-		return nil, fmt.Errorf("node: request %q was answered with %T, not a case", r.ID, v)
-	}
-	c = s.present(c, p)
-	if seed := queryCodeSeed(r, s.keyOf(c)); seed != nil {
-		if code, err := casework.NewQueryCode(seed); err == nil {
-			c.QueryCode = code
-		}
-	}
-	return &yizhanv1.CaseResponse{Case: c}, nil
-}
-
-// keyOf is the query-code key case c was filed under, nil when this node
-// does not hold it.
-func (s *caseService) keyOf(c *yizhanv1.Case) []byte {
-	events := s.n.office.Cases().Events(c.GetNumber())
-	if len(events) == 0 {
-		return nil
-	}
-	key, _ := s.n.office.Registry().QueryCodeKey(events[0].GetFiling().GetQueryCodeKeyId())
-	return key
-}
-
-// notOnPath is the answer to staff asking for a case that does not pass
 // through their office.
 func notOnPath(number, office string) error {
 	return reason.Status(reason.NotOnPath, fmt.Sprintf("case %s is not on the path of office %s", number, office),
@@ -564,7 +464,7 @@ func (s *caseService) act(ctx context.Context, req *yizhanv1.CaseActionRequest, 
 	if err != nil {
 		return nil, err
 	}
-	office := s.n.office.Code()
+	here := s.n.office.Code()
 	byCitizen := action.ByCitizen()
 	switch {
 	case p != nil && citizenOnly(action):
@@ -591,48 +491,28 @@ func (s *caseService) act(ctx context.Context, req *yizhanv1.CaseActionRequest, 
 		case s.n.office.IsCounty():
 			return nil, s.checkQueryCode(ctx, number, req.GetQueryCode(), nil)
 		}
-		if !ok || c.GetOwnerOffice() != office {
+		if !ok || c.GetOwnerOffice() != here {
 			return s.atOwner(ctx, req, c, forward)
 		}
 		p = nil
-	} else if p != nil && p.Office != office {
-		return nil, toStatus(fmt.Errorf("%w: %s works at office %s, not %s", auth.ErrPermissionDenied, p.Username, p.Office, office))
+	} else if p != nil && p.Office != here {
+		return nil, toStatus(fmt.Errorf("%w: %s works at office %s, not %s", auth.ErrPermissionDenied, p.Username, p.Office, here))
 	}
 	return onLeader(ctx, s, func() (*yizhanv1.CaseResponse, error) {
-		number := req.GetNumber()
-		unlock := s.n.office.LockCase(number)
-		defer unlock()
-		if v, _, ok, err := s.n.office.Answered(r); err != nil {
-			return nil, err
-		} else if ok {
-			// Done already: the first answer, whatever the case's state now.
-			markReplayed(ctx)
-			c, _ := v.(*yizhanv1.Case)
-			return &yizhanv1.CaseResponse{Case: s.present(c, p)}, nil
-		}
-		book := s.n.office.Cases()
-		c, ok := book.Case(number)
-		if !ok && p == nil {
-			return nil, s.checkQueryCode(ctx, number, req.GetQueryCode(), nil)
-		}
-		if !ok {
-			return nil, reason.Err(reason.CaseNotFound, fmt.Sprintf("office %s holds no case %s", office, number))
-		}
-		events := book.Events(number)
+		a := office.Action{Request: r, Number: req.GetNumber(), Action: action, Input: req, Actor: actorOf(p)}
 		if p == nil {
-			if err := s.checkQueryCode(ctx, number, req.GetQueryCode(), events[0].GetFiling()); err != nil {
-				return nil, err
+			a.Authorize = func(filing *yizhanv1.CaseFiling) error {
+				return s.checkQueryCode(ctx, req.GetNumber(), req.GetQueryCode(), filing)
 			}
 		}
-		e, err := casework.NewEvent(c, action, req, actorOf(p), office, s.n.now(), s.n.office.Registry())
+		acted, err := s.n.svc.Act(ctx, a)
 		if err != nil {
 			return nil, err
 		}
-		c, err = s.n.office.AppendEventsOnce(ctx, r, number, events[len(events)-1].GetHash(), e)
-		if err != nil {
-			return nil, err
+		if acted.Replayed {
+			markReplayed(ctx)
 		}
-		return &yizhanv1.CaseResponse{Case: s.present(c, p)}, nil
+		return &yizhanv1.CaseResponse{Case: s.present(acted.Case, p)}, nil
 	}, forward)
 }
 

@@ -31,6 +31,7 @@ import (
 	"github.com/yizhan-gov/yizhan/federation/netlimit"
 	"github.com/yizhan-gov/yizhan/federation/pki"
 	"github.com/yizhan-gov/yizhan/federation/raftnet"
+	"github.com/yizhan-gov/yizhan/office"
 	"github.com/yizhan-gov/yizhan/registry"
 )
 
@@ -104,6 +105,7 @@ type Node struct {
 	raft *raftnet.StreamLayer
 
 	office     *federation.Office
+	svc        *office.Service // the office service layer: every write of the office
 	peers      *federation.Peers
 	issuer     *auth.Issuer
 	authn      *auth.Authenticator
@@ -207,6 +209,7 @@ func New(cfg Config) (_ *Node, err error) {
 		MaxCaseMessageBytes: cfg.MaxCaseMessageBytes, QuarantineAfter: cfg.QuarantineAfter,
 		FeedIdleTimeout: cfg.FeedIdleTimeout, ForwardAttemptTimeout: cfg.ForwardAttemptTimeout,
 	})
+	n.svc = office.New(n.office, n.now, n.log)
 	n.authn = &auth.Authenticator{
 		Staff: staffDirectory{reg},
 		VerifyChain: auth.CachedChainVerifier(func(chain [][]byte) (string, *x509.Certificate, error) {

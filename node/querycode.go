@@ -5,12 +5,10 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"io"
 
 	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 	"github.com/yizhan-gov/yizhan/casework"
-	"github.com/yizhan-gov/yizhan/federation"
 	"github.com/yizhan-gov/yizhan/reason"
 	"github.com/yizhan-gov/yizhan/registry"
 )
@@ -27,29 +25,6 @@ var errNoCase = reason.Err(reason.CaseNotFound, "no case with this number and qu
 // registry does not hold yet (its feed is behind). The offices above can
 // check it.
 var errCannotCheck = reason.Err(reason.QueryCodeUncheckable, "this office cannot check the query code yet: its registry is behind")
-
-// newQueryCode is a new case's query code, and the key its filing keeps
-// the code's HMAC under: the registry's newest. A registry without a key
-// (a county that has not made one yet, or an office whose feed has not
-// brought it) files under the unkeyed hash of older cases, and says so.
-//
-// A filing with a request ID gets its code from the ID (queryCodeSeed), so
-// that a retry answers with the same code.
-func (s *caseService) newQueryCode(r federation.Request) (code string, keyID uint32, key []byte, err error) {
-	keyID, key, ok := s.n.office.Registry().NewestQueryCodeKey()
-	if !ok {
-		s.n.log.Warn("filing under the unkeyed query-code hash: the registry holds no query-code key yet")
-	}
-	var src io.Reader = rand.Reader
-	if seed := queryCodeSeed(r, key); seed != nil {
-		src = seed
-	}
-	code, err = casework.NewQueryCode(src)
-	if err != nil {
-		return "", 0, nil, err
-	}
-	return code, keyID, key, nil
-}
 
 // checkQueryCode checks a citizen's query code for case number here,
 // within the node's query-code limits (queryCodeLimits, counted against

@@ -2,7 +2,6 @@ package node
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -15,6 +14,7 @@ import (
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 	"github.com/yizhan-gov/yizhan/auth"
 	"github.com/yizhan-gov/yizhan/federation"
+	"github.com/yizhan-gov/yizhan/office"
 	"github.com/yizhan-gov/yizhan/reason"
 	"github.com/yizhan-gov/yizhan/registry"
 )
@@ -72,22 +72,14 @@ func write[Resp proto.Message](ctx context.Context, s *registryService, req prot
 	}
 	o := s.n.office
 	if o.IsCounty() && o.Group().IsLeader() {
-		if v, index, ok, err := o.Answered(r); err != nil {
-			return zero, toStatus(err)
-		} else if ok {
-			markReplayed(ctx)
-			return answer(v, index), nil // applied already: the first answer
-		}
-		cmd, err := build(p)
-		if err != nil {
-			return zero, toStatus(err)
-		}
-		cmd.RequestId, cmd.RequestHash = r.ID, r.Hash
-		v, index, err := o.ProposeRegistry(ctx, cmd)
+		w, err := s.n.svc.WriteRegistry(ctx, office.RegistryWrite{Request: r, Build: func() (*peerv1.RegistryCommand, error) { return build(p) }})
 		if err == nil {
-			return answer(v, index), nil
+			if w.Replayed {
+				markReplayed(ctx)
+			}
+			return answer(w.Value, w.Index), nil
 		}
-		if !errors.Is(err, federation.ErrNotLeader) {
+		if !office.Forwardable(err) {
 			return zero, toStatus(err)
 		}
 		// Leadership moved between the check and the proposal: forward.

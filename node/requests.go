@@ -1,10 +1,7 @@
 package node
 
 import (
-	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	"errors"
 
 	"google.golang.org/grpc"
@@ -61,18 +58,4 @@ const replayedHeader = "x-yizhan-replayed"
 // markReplayed sets replayedHeader on the answer to the call in ctx.
 func markReplayed(ctx context.Context) {
 	_ = grpc.SetHeader(ctx, metadata.Pairs(replayedHeader, "true")) // no stream (a test's direct call): nothing to tell
-}
-
-// queryCodeSeed is where a filing's query code comes from: with a request
-// ID, an HMAC of it under the office's newest query-code key, so that a
-// retried filing answers with the same code without the code being kept
-// anywhere; otherwise the system's randomness (nil).
-func queryCodeSeed(r federation.Request, key []byte) *bytes.Reader {
-	if r.ID == "" || len(key) == 0 {
-		return nil
-	}
-	mac := hmac.New(sha256.New, key)
-	mac.Write([]byte("yizhan-query-code-of-request:"))
-	mac.Write([]byte(r.ID))
-	return bytes.NewReader(mac.Sum(nil))
 }

@@ -1,0 +1,249 @@
+package office
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"fmt"
+	"io"
+	"time"
+
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+	"github.com/yizhan-gov/yizhan/casework"
+	"github.com/yizhan-gov/yizhan/federation"
+	"github.com/yizhan-gov/yizhan/reason"
+	"github.com/yizhan-gov/yizhan/registry"
+)
+
+// Filing is a new case at this office: filed by staff (an agent, a
+// window clerk) or by the citizen online (Actor.Citizen).
+type Filing struct {
+	Request   federation.Request // the client's, for exactly-once
+	ItemCode  string
+	Applicant *yizhanv1.Applicant
+	Materials []*yizhanv1.SubmittedMaterial
+	Actor     casework.Actor
+}
+
+// Filed is what a filing gave.
+type Filed struct {
+	Case      *yizhanv1.Case // as the office holds it: nothing masked
+	QueryCode string         // the citizen's; empty only for a replayed filing whose code cannot be made again
+	Replayed  bool           // the office had filed it already: this is that filing
+}
+
+// File files a case at this office (the leader only: see Leading). A
+// filing under a request ID the office has seen answers that filing, with
+// the same number and query code.
+func (s *Service) File(ctx context.Context, f Filing) (Filed, error) {
+	if err := s.Leading(); err != nil {
+		return Filed{}, err
+	}
+	if c, ok, err := s.answered(f.Request); err != nil || ok {
+		return s.refiled(c, f.Request, err)
+	}
+	reg := s.fed.Registry()
+	item, err := reg.Item(f.ItemCode, 0)
+	if err != nil {
+		return Filed{}, registry.Invalid("item_code", reason.ItemNotFound, reason.Meta{"code": f.ItemCode}, "no item %q in the catalogue", f.ItemCode)
+	}
+	now := s.now()
+	code, keyID, key, err := s.newQueryCode(f.Request)
+	if err != nil {
+		return Filed{}, err
+	}
+	number, giveBack := s.nextNumber(now)
+	e, err := casework.NewFiling(casework.FileInput{
+		Number: number, QueryCode: code, Item: item, Office: s.fed.Code(),
+		Applicant: f.Applicant, Materials: f.Materials, Actor: f.Actor, At: now,
+		QueryCodeKeyID: keyID, QueryCodeKey: key,
+	}, reg)
+	if err != nil {
+		giveBack()
+		return Filed{}, err
+	}
+	unlock := s.fed.LockCase(number)
+	defer unlock()
+	c, err := s.fed.AppendEventsOnce(ctx, f.Request, number, casework.GenesisHash(number), e)
+	if err != nil {
+		return Filed{}, err
+	}
+	if c.GetNumber() != number {
+		// A retry that raced the first filing: the office answered with
+		// the first one's case.
+		giveBack()
+		return s.refiled(c, f.Request, nil)
+	}
+	return Filed{Case: c, QueryCode: code}, nil
+}
+
+// refiled is the answer to a filing the office had applied under request
+// r: its case, and the same query code, made again from the request ID.
+func (s *Service) refiled(c *yizhanv1.Case, r federation.Request, err error) (Filed, error) {
+	if err != nil {
+		return Filed{}, err
+	}
+	out := Filed{Case: c, Replayed: true}
+	if seed := queryCodeSeed(r, s.keyOf(c)); seed != nil {
+		if code, err := casework.NewQueryCode(seed); err == nil {
+			out.QueryCode = code
+		}
+	}
+	return out, nil
+}
+
+// Action is an action on a case this office owns, asked for by staff or
+// by the citizen (Actor.Citizen).
+type Action struct {
+	Request federation.Request // the client's, for exactly-once
+	Number  string
+	Action  casework.Action
+	Input   *yizhanv1.CaseActionRequest
+	Actor   casework.Actor
+	// Authorize, when set, runs under the case's lock before anything
+	// else: the citizen's query-code check. filing is the case's filing,
+	// nil when this office holds no such case (the check must answer as
+	// it would for a wrong code).
+	Authorize func(filing *yizhanv1.CaseFiling) error
+}
+
+// Acted is what an action gave.
+type Acted struct {
+	Case     *yizhanv1.Case // as the office holds it: nothing masked
+	Replayed bool           // the office had done it already: this is its answer then
+}
+
+// Act runs an action on a case this office owns (the leader only: see
+// Leading): the event is built by casework.NewEvent (the rule table, the
+// grants, the input), sealed on the case's last event, signed and
+// proposed. An action under a request ID the office has done answers as
+// it did then, whatever the case's state now.
+func (s *Service) Act(ctx context.Context, a Action) (Acted, error) {
+	if err := s.Leading(); err != nil {
+		return Acted{}, err
+	}
+	unlock := s.fed.LockCase(a.Number)
+	defer unlock()
+	if c, ok, err := s.answered(a.Request); err != nil || ok {
+		return Acted{Case: c, Replayed: ok}, err
+	}
+	book := s.fed.Cases()
+	c, held := book.Case(a.Number)
+	var events []*yizhanv1.CaseEvent
+	if held {
+		events = book.Events(a.Number)
+	}
+	if a.Authorize != nil {
+		var filing *yizhanv1.CaseFiling
+		if held {
+			filing = events[0].GetFiling()
+		}
+		if err := a.Authorize(filing); err != nil {
+			return Acted{}, err
+		}
+	}
+	if !held {
+		return Acted{}, reason.Err(reason.CaseNotFound, fmt.Sprintf("office %s holds no case %s", s.fed.Code(), a.Number))
+	}
+	e, err := casework.NewEvent(c, a.Action, a.Input, a.Actor, s.fed.Code(), s.now(), s.fed.Registry())
+	if err != nil {
+		return Acted{}, err
+	}
+	c, err = s.fed.AppendEventsOnce(ctx, a.Request, a.Number, events[len(events)-1].GetHash(), e)
+	if err != nil {
+		return Acted{}, err
+	}
+	return Acted{Case: c}, nil
+}
+
+// answered looks a request up in the office's memory: the case it
+// answered with, ok when the office had applied it.
+func (s *Service) answered(r federation.Request) (*yizhanv1.Case, bool, error) {
+	v, _, ok, err := s.fed.Answered(r)
+	if err != nil || !ok {
+		return nil, false, err
+	}
+	c, isCase := v.(*yizhanv1.Case)
+	if !isCase {
+		return nil, false, fmt.Errorf("office: request %q was answered with %T, not a case: %w", r.ID, v, federation.ErrRequestConflict)
+	}
+	return c, true, nil
+}
+
+// nextNumber hands out the next case number of this office for the day.
+// Numbers are unique without coordination between offices: each office
+// numbers its own, on its leader, above both the highest number its book
+// holds and the last one handed out here. The leader numbers only once it
+// has applied what its predecessor committed (Leading), so the book holds
+// every number used.
+// giveBack returns a number nothing was filed under, but only while it is
+// still the last one handed out: when another filing took the next number
+// meanwhile, the number given back stays unused. A filing whose proposal
+// failed keeps its number too (raft may still commit it). So a day's
+// numbers rise but may have gaps.
+func (s *Service) nextNumber(now time.Time) (number string, giveBack func()) {
+	day := now.In(registry.CST).Format("20060102")
+	// Read the book before taking the lock: the book's lock waits for the
+	// raft applies, which the filings queued here must not wait for too.
+	applied := s.fed.Cases().NextSeq(day)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	seq := max(s.seqs[day], applied)
+	s.seqs[day] = seq + 1
+	return casework.CaseNumber(s.fed.Code(), now, seq), func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.seqs[day] == seq+1 {
+			s.seqs[day] = seq
+		}
+	}
+}
+
+// newQueryCode is a new case's query code, and the key its filing keeps
+// the code's HMAC under: the registry's newest. A registry without a key
+// (a county that has not made one yet, or an office whose feed has not
+// brought it) files under the unkeyed hash of older cases, and says so.
+// A filing with a request ID gets its code from the ID (queryCodeSeed), so
+// that a retry answers with the same code.
+func (s *Service) newQueryCode(r federation.Request) (code string, keyID uint32, key []byte, err error) {
+	keyID, key, ok := s.fed.Registry().NewestQueryCodeKey()
+	if !ok {
+		s.log.Warn("filing under the unkeyed query-code hash: the registry holds no query-code key yet")
+	}
+	var src io.Reader = rand.Reader
+	if seed := queryCodeSeed(r, key); seed != nil {
+		src = seed
+	}
+	code, err = casework.NewQueryCode(src)
+	if err != nil {
+		return "", 0, nil, err
+	}
+	return code, keyID, key, nil
+}
+
+// queryCodeSeed is where a filing's query code comes from: with a request
+// ID, an HMAC of it under the office's query-code key, so that a retried
+// filing answers with the same code without the code being kept anywhere;
+// otherwise (nil) the system's randomness.
+func queryCodeSeed(r federation.Request, key []byte) io.Reader {
+	if r.ID == "" || len(key) == 0 {
+		return nil
+	}
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte("yizhan-query-code-of-request:"))
+	mac.Write([]byte(r.ID))
+	return bytes.NewReader(mac.Sum(nil))
+}
+
+// keyOf is the query-code key case c was filed under, nil when this node
+// does not hold it.
+func (s *Service) keyOf(c *yizhanv1.Case) []byte {
+	events := s.fed.Cases().Events(c.GetNumber())
+	if len(events) == 0 {
+		return nil
+	}
+	key, _ := s.fed.Registry().QueryCodeKey(events[0].GetFiling().GetQueryCodeKeyId())
+	return key
+}

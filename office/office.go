@@ -1,0 +1,73 @@
+// Package office is the office service layer: the one place where an
+// office's writes happen. A write comes in as a typed command — a Filing,
+// an Action on a case, a RegistryWrite — and the layer:
+//
+//  1. checks that this node leads its office and has applied what its
+//     predecessor committed (federation.ErrNotLeader, ErrCatchingUp
+//     otherwise: nothing was done, and the caller sends the request to the
+//     leader, see Leading);
+//  2. looks the client's request ID up in the office's memory of requests
+//     (exactly-once: a write applied already answers as it did then);
+//  3. numbers a new case, makes its query code, builds the event with
+//     casework's rules (the one rule table) and the registry's grants;
+//  4. locks the case, seals the event on the last one, signs it, and
+//     proposes it through the office's raft group;
+//  5. answers a typed result, or a typed error (casework's, registry's,
+//     federation's: each with its reason, see package reason).
+//
+// What the layer leaves to its callers (node's gRPC adapters): who the
+// caller is (tokens, query codes and their attempt limits, as an Authorize
+// function), what the caller may see (masking), where a request goes when
+// this node may not serve it, and the wire.
+package office
+
+import (
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/yizhan-gov/yizhan/federation"
+)
+
+// Service is one node's office service layer.
+type Service struct {
+	fed *federation.Office
+	now func() time.Time
+	log *slog.Logger
+
+	mu   sync.Mutex        // guards seqs
+	seqs map[string]uint32 // day → next case sequence handed out by this leader
+}
+
+// New returns the service layer over a node's part of its office.
+func New(fed *federation.Office, now func() time.Time, log *slog.Logger) *Service {
+	if now == nil {
+		now = time.Now
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Service{fed: fed, now: now, log: log, seqs: map[string]uint32{}}
+}
+
+// Leading reports whether writes can run on this node: nil when it leads
+// its office and has applied what its predecessor committed;
+// federation.ErrCatchingUp when it leads but has not (nothing is done
+// meanwhile: the write is safe to send again shortly);
+// federation.ErrNotLeader when another node leads (the caller forwards).
+func (s *Service) Leading() error {
+	switch {
+	case !s.fed.Group().IsLeader():
+		return federation.ErrNotLeader
+	case !s.fed.LeaderReady():
+		return federation.ErrCatchingUp
+	}
+	return nil
+}
+
+// Forwardable reports whether err from a write means "not here": the
+// caller may send the same request to the office's leader.
+func Forwardable(err error) bool {
+	return errors.Is(err, federation.ErrNotLeader) && !errors.Is(err, federation.ErrCatchingUp)
+}
