@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 	"unicode"
 
 	"github.com/hashicorp/raft"
@@ -93,6 +94,18 @@ func (stateError) ErrorReason() (string, reason.Meta) {
 }
 
 func TestToStatusOfAStateErrorCarriesTheStateAndTheAction(t *testing.T) {
+	// casework's own: certify a case that is only accepted.
+	c := &yizhanv1.Case{Number: "450122000000-20260105-0001", State: yizhanv1.CaseState_CASE_STATE_ACCEPTED, OwnerOffice: "450122000000",
+		OriginOffice: "450122000000", ItemCode: "450122-YC-001"}
+	clerk := casework.Actor{Username: "clerk", Office: "450122000000", Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_CLERK}}
+	_, err := casework.NewEvent(c, casework.ActionCertify, &yizhanv1.CaseActionRequest{CertificateNumber: "1"}, clerk, "450122000000",
+		time.Now(), registry.New(registry.Options{}))
+	real := answerOf(t, err)
+	if m := real.info.GetMetadata(); real.st.Code() != codes.FailedPrecondition || real.info.GetReason() != reason.CaseState ||
+		m["state"] != "CASE_STATE_ACCEPTED" || m["action"] != "certify" || !strings.HasPrefix(real.zh, "办件当前为“已受理”") {
+		t.Errorf("casework's refusal: %s %s %v %q (%v)", real.st.Code(), real.info.GetReason(), m, real.zh, err)
+	}
+
 	a := answerOf(t, fmt.Errorf("case 450122101203-20260105-0001: %w", stateError{}))
 	if a.st.Code() != codes.FailedPrecondition || a.info.GetReason() != reason.CaseState {
 		t.Fatalf("%s %s", a.st.Code(), a.info.GetReason())

@@ -300,6 +300,7 @@ var formatZH = map[string]string{
 	"PAGE_TOKEN":      "翻页标记无效，请从第一页重新查询",
 	"PHONE":           "请填写手机号（11 位）或带区号的固定电话（如 0771-6201001）",
 	"MOBILE":          "手机号须为 11 位数字",
+	"REQUEST_ID":      "请求编号须为至多 64 个可打印的 ASCII 字符，不含空格（建议使用 UUID）",
 }
 
 var idPartZH = map[string]string{
@@ -445,9 +446,9 @@ var defs = []Def{
 	{Reason: AlreadyRevoked, Code: codes.FailedPrecondition, Retry: RetryNo, Keys: []string{"code"}, Example: Meta{"code": "g-17"},
 		Meaning: "the grant is revoked already",
 		zh:      t("该授权[（{code}）]已经撤销。")},
-	{Reason: CaseState, Code: codes.FailedPrecondition, Retry: RetryNo, Keys: []string{"state", "action", "event", "suspended"},
-		Example: Meta{"state": "CASE_STATE_ACCEPTED", "action": "certify", "event": "EVENT_TYPE_CERTIFIED"},
-		Meaning: "the case's state does not allow the action (state and action in the metadata; suspended when the case is suspended)",
+	{Reason: CaseState, Code: codes.FailedPrecondition, Retry: RetryNo, Keys: []string{"state", "action", "event", "rule", "suspended"},
+		Example: Meta{"state": "CASE_STATE_ACCEPTED", "action": "certify", "event": "EVENT_TYPE_CERTIFIED", "rule": "STATE"},
+		Meaning: "the case's state does not allow the action: the state, the action, its event and the rule of casework's rule table that refused it (suspended when the case is suspended)",
 		zh: func(m Meta) string {
 			switch {
 			case m["suspended"] == "true":
@@ -479,7 +480,7 @@ var defs = []Def{
 	{Reason: PermissionDenied, Code: codes.PermissionDenied, Retry: RetryNo,
 		Meaning: "the staff member may not do this (another office's records, a county admin's task)",
 		zh:      t("无权限：您的账号不能执行此操作。")},
-	{Reason: WrongRole, Code: codes.PermissionDenied, Retry: RetryNo, Keys: []string{"action", "roles"},
+	{Reason: WrongRole, Code: codes.PermissionDenied, Retry: RetryNo, Keys: []string{"action", "roles", "rule"},
 		Example: Meta{"action": "decide", "roles": "ROLE_APPROVER"},
 		Meaning: "the staff member's roles do not include one the action needs",
 		zh: func(m Meta) string {
@@ -563,7 +564,7 @@ var defs = []Def{
 		Meaning: "the whole registry command or case event is too large encoded (the field violation names its largest field); also of a whole raft entry",
 		zh:      t("内容过多[（共 {bytes} 字节，最多 {max} 字节）]，请删减")},
 	{Reason: InvalidFormat, Field: true, Keys: []string{"format", "part", "got"}, Example: Meta{"format": "DATE"},
-		Meaning: "not of the field's form (format: DIVISION_CODE, DEPARTMENT_CODE, ITEM_CODE, USERNAME, DATE, TIMESTAMP, HOST_PORT, PORT, CASE_NUMBER, PAGE_TOKEN, PHONE, MOBILE, ID_NUMBER with part LENGTH, DIGITS, LAST, PROVINCE, BIRTH_DATE)",
+		Meaning: "not of the field's form (format: DIVISION_CODE, DEPARTMENT_CODE, ITEM_CODE, USERNAME, DATE, TIMESTAMP, HOST_PORT, PORT, CASE_NUMBER, PAGE_TOKEN, PHONE, MOBILE, REQUEST_ID, ID_NUMBER with part LENGTH, DIGITS, LAST, PROVINCE, BIRTH_DATE)",
 		zh: func(m Meta) string {
 			if m["format"] == "ID_NUMBER" {
 				if s, ok := idPartZH[m["part"]]; ok {
