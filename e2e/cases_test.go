@@ -103,6 +103,9 @@ func TestCaseAcrossTheTiers(t *testing.T) {
 	if code != http.StatusBadRequest || body["code"] != float64(9) || !strings.Contains(fmt.Sprint(body["message"]), "CASE_STATE_ACCEPTED") {
 		t.Errorf("certify an accepted case: %d %v, want 400 FAILED_PRECONDITION naming CASE_STATE_ACCEPTED", code, body)
 	}
+	if reasonOf(body) != "CASE_STATE" || localizedOf(body) != "办件当前为“已受理”，不能制证。" {
+		t.Errorf("certify an accepted case: reason %q, zh-CN %q, want CASE_STATE and its Chinese", reasonOf(body), localizedOf(body))
+	}
 	caseDo(t, clerk, "POST", path+":review", map[string]any{"reason": "材料齐全，符合法定形式"})
 	caseDo(t, approver, "POST", path+":decide", map[string]any{"approved": true, "reason": "符合烟草专卖零售许可条件"})
 	certified := caseDo(t, clerk, "POST", path+":certify", map[string]any{"certificate_number": "4501220001"})
@@ -144,8 +147,8 @@ func TestCaseAcrossTheTiers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if code != http.StatusNotFound {
-		t.Errorf("a wrong query code: %d %v, want 404", code, body)
+	if code != http.StatusNotFound || reasonOf(body) != "CASE_NOT_FOUND" || !strings.Contains(localizedOf(body), "没有找到该办件") {
+		t.Errorf("a wrong query code: %d %v, want 404 CASE_NOT_FOUND", code, body)
 	}
 
 	code, body, err = citizen.call("GET", path+"/events"+q, nil)

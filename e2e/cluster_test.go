@@ -351,6 +351,18 @@ func reasonOf(body map[string]any) string {
 	return ""
 }
 
+// localizedOf is the zh-CN google.rpc.LocalizedMessage of a REST error body.
+func localizedOf(body map[string]any) string {
+	details, _ := body["details"].([]any)
+	for _, d := range details {
+		if m, _ := d.(map[string]any); m["@type"] == "type.googleapis.com/google.rpc.LocalizedMessage" && m["locale"] == "zh-CN" {
+			s, _ := m["message"].(string)
+			return s
+		}
+	}
+	return ""
+}
+
 // write is tryWrite that fails the test when the write is not
 // acknowledged.
 func (a *api) write(path string, body any) uint64 {
