@@ -81,7 +81,7 @@ func newHTTPServer(n *Node, reg yizhanv1.RegistryServiceServer, au yizhanv1.Auth
 	})
 	webHandler, err := web.New(web.Config{Registry: reg, Auth: au, Cluster: cl, Cases: cs,
 		Office: n.cfg.Office, Node: n.cfg.Name, Logger: n.log, Now: n.now,
-		SecureCookies: n.cfg.BehindTLS})
+		SecureCookies: n.cfg.BehindTLS, CSRFKey: officeCSRFKey(n.office.Registry(), n.cfg.Office)})
 	if err != nil {
 		return nil, fmt.Errorf("node: web ui: %w", err)
 	}

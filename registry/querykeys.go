@@ -15,8 +15,10 @@ import (
 // and the feed brings it to every office unredacted: any office on a
 // case's path checks its query code. Nothing here serves a key to a
 // reader: QueryCodeKey and NewestQueryCodeKey are for the node's own
-// checks, and no public API returns them. Keys are added, never replaced:
-// a case names the key id it was filed under, and older ids stay.
+// checks (and the web UI's CSRF key, derived from the newest in
+// node/webkey.go), and no public API returns them. Keys are added, never
+// replaced: a case names the key id it was filed under, and older ids
+// stay.
 
 // QueryCodeKeyLen is the length of a query-code key in bytes.
 const QueryCodeKeyLen = 32

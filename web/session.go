@@ -40,7 +40,7 @@ func (s *server) loadSession(rq *request) {
 	if err != nil || c.Value == "" {
 		return
 	}
-	rq.csrf = s.csrfToken("session", c.Value)
+	rq.csrf = csrfToken(s.formKey(), "session", c.Value)
 	ctx := metadata.NewIncomingContext(rq.r.Context(), metadata.Pairs("authorization", "Bearer "+c.Value))
 	me, err := s.cfg.Auth.WhoAmI(ctx, &yizhanv1.WhoAmIRequest{})
 	switch {
@@ -55,10 +55,10 @@ func (s *server) loadSession(rq *request) {
 
 // csrfToken is the CSRF token for forms of a session (kind "session",
 // value the bearer token) or of a signed-out visitor (kind "pre", value
-// the nonce of the yz_csrf cookie): an HMAC with the process's key, so it
-// cannot be made without the key and is bound to the cookie.
-func (s *server) csrfToken(kind, value string) string {
-	m := hmac.New(sha256.New, s.csrfKey)
+// the nonce of the yz_csrf cookie): an HMAC with key, so it cannot be made
+// without the key and is bound to the cookie.
+func csrfToken(key []byte, kind, value string) string {
+	m := hmac.New(sha256.New, key)
 	m.Write([]byte(kind))
 	m.Write([]byte{0})
 	m.Write([]byte(value))
@@ -80,27 +80,46 @@ func (s *server) formCSRF(rq *request) string {
 			HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: s.secure(rq),
 		})
 	}
-	rq.csrf = s.csrfToken("pre", rq.pre)
+	rq.csrf = csrfToken(s.formKey(), "pre", rq.pre)
 	return rq.csrf
+}
+
+// formKey is the key of the CSRF tokens of the forms served now: the
+// office's (Config.CSRFKey), which every node of the office accepts, or
+// this process's while the node has none.
+func (s *server) formKey() []byte {
+	if s.cfg.CSRFKey != nil {
+		if k, ok := s.cfg.CSRFKey(); ok {
+			return k
+		}
+	}
+	return s.procKey
 }
 
 // checkCSRF reports whether an unsafe request carries the CSRF token of
 // its cookies: the session's when it sends a session cookie, else the
-// signed-out nonce's.
+// signed-out nonce's; made with the office's key (whichever node of the
+// office served the form) or with this process's (a form this node served
+// before it held the office's key).
 func (s *server) checkCSRF(rq *request) bool {
 	got := rq.r.PostForm.Get(csrfField)
 	if got == "" {
 		return false
 	}
-	var want string
+	var kind, value string
 	if c, err := rq.r.Cookie(sessionCookie); err == nil && c.Value != "" {
-		want = s.csrfToken("session", c.Value)
+		kind, value = "session", c.Value
 	} else if rq.pre != "" {
-		want = s.csrfToken("pre", rq.pre)
+		kind, value = "pre", rq.pre
 	} else {
 		return false
 	}
-	return hmac.Equal([]byte(got), []byte(want))
+	if s.cfg.CSRFKey != nil {
+		if k, ok := s.cfg.CSRFKey(); ok && hmac.Equal([]byte(got), []byte(csrfToken(k, kind, value))) {
+			return true
+		}
+	}
+	return hmac.Equal([]byte(got), []byte(csrfToken(s.procKey, kind, value)))
 }
 
 // secure reports whether cookies are to be Secure: the request came over

@@ -50,6 +50,12 @@ type Config struct {
 	// SecureCookies marks the cookies Secure even when the request came
 	// without TLS: the node sits behind a proxy that terminates TLS.
 	SecureCookies bool
+	// CSRFKey returns the key of the forms' CSRF tokens, the same at every
+	// node of the office, so that a form one node served may be posted to
+	// another (a load balancer without session affinity). ok is false
+	// while the node holds none; its forms are then made with a key of
+	// this process alone, as when CSRFKey is nil (one node, tests).
+	CSRFKey func() (key []byte, ok bool)
 }
 
 // server is the UI's handler.
@@ -58,7 +64,7 @@ type server struct {
 	log      *slog.Logger
 	now      func() time.Time
 	pages    map[string]*template.Template
-	csrfKey  []byte // per process: a restart invalidates forms in flight
+	procKey  []byte // the CSRF key of this process, when the office's is missing
 	css      asset
 	client   *http.Client
 	handler  http.Handler
@@ -91,8 +97,8 @@ func New(cfg Config) (http.Handler, error) {
 	if s.client == nil {
 		s.client = &http.Client{Timeout: 2 * time.Second}
 	}
-	s.csrfKey = make([]byte, 32)
-	if _, err := rand.Read(s.csrfKey); err != nil {
+	s.procKey = make([]byte, 32)
+	if _, err := rand.Read(s.procKey); err != nil {
 		return nil, fmt.Errorf("web: csrf key: %w", err)
 	}
 	s.css = newAsset(styleCSS)
