@@ -242,11 +242,12 @@ func (s *caseService) GetCase(ctx context.Context, req *yizhanv1.GetCaseRequest)
 	local := false
 	if s.staleMirror(c) {
 		resp, err := forwardUp(ctx, s, req.GetNumber(), up)
-		if !unreachable(err) {
+		if !unreachable(err) && !inTransit(err) {
 			return resp, err
 		}
-		// Cut off from above: this office's copy is the best answer.
-		local = true
+		// Cut off from above, this office's copy is the best answer; not
+		// there yet (still in the mail), it is the newest there is.
+		local = unreachable(err)
 	}
 	return &yizhanv1.CaseResponse{Case: s.present(c, p), LocalCopy: local}, nil
 }
@@ -265,6 +266,10 @@ func unreachable(err error) bool {
 	c := status.Code(err)
 	return err != nil && (c == codes.Unavailable || c == codes.DeadlineExceeded)
 }
+
+// inTransit reports whether the offices above answered that they hold no
+// such case, about a case this office handed on: it is still in the mail.
+func inTransit(err error) bool { return status.Code(err) == codes.NotFound }
 
 // forwardUp asks the offices above for a case this node does not hold
 // (a read: a node that does not answer in time is passed over).
@@ -297,10 +302,10 @@ func (s *caseService) ListCaseEvents(ctx context.Context, req *yizhanv1.ListCase
 	local := false
 	if s.staleMirror(c) {
 		resp, err := forwardUp(ctx, s, req.GetNumber(), up)
-		if !unreachable(err) {
+		if !unreachable(err) && !inTransit(err) {
 			return resp, err
 		}
-		local = true
+		local = unreachable(err)
 	}
 	events := s.n.office.Cases().Events(c.GetNumber())
 	valid := s.verify(c.GetNumber(), events) == nil
