@@ -12,6 +12,7 @@ import (
 
 	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
 	"github.com/yizhan-gov/yizhan/federation/pki"
+	"github.com/yizhan-gov/yizhan/federation/raftgroup"
 	"github.com/yizhan-gov/yizhan/reason"
 )
 
@@ -49,13 +50,13 @@ func (o *Office) CaughtUp() (bool, string) {
 // take automatic steps.
 func (o *Office) LeaderReady() bool {
 	g := o.cfg.Group
-	return g.IsLeader() && o.catchUp.leaderTerm.Load() == g.raft.CurrentTerm()
+	return g.IsLeader() && o.catchUp.leaderTerm.Load() == g.CurrentTerm()
 }
 
 // ErrCatchingUp is returned by writes on a leader that is still applying
 // the entries its predecessor committed: nothing was proposed, so the
 // write is safe to send again shortly.
-var ErrCatchingUp error = reason.Errorf(reason.CatchingUp, nil, "%w: the office leader is still applying its log", ErrNotLeader)
+var ErrCatchingUp error = reason.Errorf(reason.CatchingUp, nil, "%w: the office leader is still applying its log", raftgroup.ErrNotLeader)
 
 // catchUpLoop keeps started and leaderTerm up to date.
 func (o *Office) catchUpLoop(ctx context.Context) {
@@ -65,9 +66,9 @@ func (o *Office) catchUpLoop(ctx context.Context) {
 		g := o.cfg.Group
 		switch {
 		case g.IsLeader():
-			term := g.raft.CurrentTerm()
+			term := g.CurrentTerm()
 			if o.catchUp.leaderTerm.Load() != term {
-				if err := g.Barrier(5 * time.Second); err == nil && g.raft.CurrentTerm() == term && g.IsLeader() {
+				if err := g.Barrier(5 * time.Second); err == nil && g.CurrentTerm() == term && g.IsLeader() {
 					o.catchUp.leaderTerm.Store(term)
 					if !o.catchUp.started.Load() {
 						o.catchUp.target.Store(g.AppliedIndex())
@@ -104,7 +105,7 @@ func (o *Office) leaderCommitIndex(ctx context.Context) (uint64, error) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	var idx uint64
-	err := o.forwardTo(ctx, o.leaderTargets(), func(ctx context.Context, conn *grpc.ClientConn) error {
+	err := o.fwd.Send(ctx, o.routes.LeaderTargets(), func(ctx context.Context, conn *grpc.ClientConn) error {
 		resp, err := peerv1.NewPeerClient(conn).Progress(ctx, &peerv1.ProgressRequest{OfficeCode: o.cfg.Office})
 		if err == nil {
 			idx = resp.GetCommitIndex()
@@ -128,5 +129,5 @@ func (s *PeerServer) Progress(ctx context.Context, req *peerv1.ProgressRequest) 
 	if !g.IsLeader() {
 		return nil, status.Errorf(codes.Unavailable, "%s is not the leader of office %s", o.cfg.Node, o.cfg.Office)
 	}
-	return &peerv1.ProgressResponse{CommitIndex: g.raft.CommitIndex(), Term: g.raft.CurrentTerm()}, nil
+	return &peerv1.ProgressResponse{CommitIndex: g.CommitIndex(), Term: g.CurrentTerm()}, nil
 }

@@ -5,8 +5,6 @@ import (
 	"crypto/x509"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
-	"slices"
 	"sync"
 	"time"
 
@@ -14,9 +12,12 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
-	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 	"github.com/yizhan-gov/yizhan/auth"
+	"github.com/yizhan-gov/yizhan/federation/feed"
+	"github.com/yizhan-gov/yizhan/federation/forward"
+	"github.com/yizhan-gov/yizhan/federation/mail"
 	"github.com/yizhan-gov/yizhan/federation/pki"
+	"github.com/yizhan-gov/yizhan/federation/raftgroup"
 	"github.com/yizhan-gov/yizhan/reason"
 	"github.com/yizhan-gov/yizhan/registry"
 )
@@ -40,9 +41,9 @@ type OfficeConfig struct {
 
 	Bundle *pki.Bundle
 	Issuer *auth.Issuer // signs this node's statements
-	Group  *Group
-	FSM    *FSM
-	Peers  *Peers
+	Group  *raftgroup.Group
+	FSM    *raftgroup.FSM
+	Peers  *forward.Peers
 	Logger *slog.Logger
 
 	FeedHeartbeat  time.Duration // how often an idle feed says it is alive (default 1s)
@@ -54,7 +55,7 @@ type OfficeConfig struct {
 	FeedIdleTimeout time.Duration
 
 	// MaxCaseMessageBytes is the largest case message sent to another
-	// office (default DefaultMaxCaseMessageBytes); a larger one is set
+	// office (default mail.DefaultMaxCaseMessageBytes); a larger one is set
 	// aside.
 	MaxCaseMessageBytes int
 	// QuarantineAfter is how long a case message may keep being refused
@@ -65,18 +66,21 @@ type OfficeConfig struct {
 	ForwardAttemptTimeout time.Duration
 }
 
-// Office is a node's view of the federation: its office's raft group,
-// the registry feed from upstream, the feed it serves downstream, and where
-// to forward what it may not do itself.
+// Office is a node's view of the federation, the hub that ties its
+// mechanisms together: its office's raft group (federation/raftgroup),
+// the registry feed from upstream and the feed it serves downstream
+// (federation/feed), case mail between offices (federation/mail), and
+// where to forward what it may not do itself (federation/forward).
 type Office struct {
 	cfg    OfficeConfig
 	county string
 	reg    *registry.Registry
 	log    *slog.Logger
 
-	mu           sync.Mutex // guards feed and deliveryErrs
-	feed         FeedStatus
-	deliveryErrs map[string]DeliveryError // by destination office, while failing
+	routes *forward.Routes
+	fwd    *forward.Forwarder
+	feed   *feed.Feed
+	mail   *mail.Mail
 
 	caseLocks caseLocks
 	catchUp   catchUp
@@ -88,47 +92,12 @@ type Office struct {
 	cancel context.CancelFunc
 }
 
-// FeedStatus is where this office's registry comes from and how fresh it is.
-type FeedStatus struct {
-	Source        string // peer address of the upstream node
-	SourceOffice  string
-	LastContact   time.Time
-	UpstreamIndex uint64
-	InSyncAt      time.Time // when the registry last matched the upstream's
-	LastError     string    // the feed's last error, kept after it recovers
-	LastErrorAt   time.Time // when it happened
-	// SnapshotsInstalled counts registry snapshots taken from upstream
-	// because this office was behind what the upstream's changelog keeps.
-	SnapshotsInstalled int
-}
-
 // NewOffice returns the federation part of a node. Start runs it.
 func NewOffice(cfg OfficeConfig) *Office {
-	if cfg.FeedHeartbeat <= 0 {
-		cfg.FeedHeartbeat = time.Second
-	}
-	if cfg.FeedBatch <= 0 {
-		cfg.FeedBatch = 512
-	}
-	if cfg.FallbackPeriod <= 0 {
-		cfg.FallbackPeriod = 30 * time.Second
-	}
-	if cfg.FeedIdleTimeout <= 0 {
-		cfg.FeedIdleTimeout = max(5*cfg.FeedHeartbeat, 3*time.Second)
-	}
-	if cfg.MaxCaseMessageBytes <= 0 {
-		cfg.MaxCaseMessageBytes = DefaultMaxCaseMessageBytes
-	}
-	if cfg.QuarantineAfter <= 0 {
-		cfg.QuarantineAfter = time.Hour
-	}
-	if cfg.ForwardAttemptTimeout <= 0 {
-		cfg.ForwardAttemptTimeout = 3 * time.Second
-	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Office{
+	o := &Office{
 		verifyChain: auth.CachedChainVerifier(func(chain [][]byte) (string, *x509.Certificate, error) {
 			id, leaf, err := cfg.Bundle.VerifyChain(chain)
 			return id.Office, leaf, err
@@ -138,6 +107,23 @@ func NewOffice(cfg OfficeConfig) *Office {
 		reg:    cfg.FSM.Registry(),
 		log:    cfg.Logger, // the caller's logger names the office and node
 	}
+	o.routes = &forward.Routes{
+		Office: cfg.Office, County: o.county, Node: cfg.Node, PeerAddr: cfg.PeerAddr,
+		Join: cfg.Join, Upstream: cfg.Upstream,
+		Directory: o.reg, Leadership: cfg.Group,
+	}
+	o.fwd = forward.NewForwarder(cfg.Peers, cfg.ForwardAttemptTimeout)
+	o.feed = feed.New(feed.Config{
+		Office: cfg.Office, County: o.county, Node: cfg.Node,
+		Registry: o.reg, FSM: cfg.FSM, Group: cfg.Group, Peers: cfg.Peers, Routes: o.routes, Logger: cfg.Logger,
+		Heartbeat: cfg.FeedHeartbeat, Batch: cfg.FeedBatch, FallbackPeriod: cfg.FallbackPeriod, IdleTimeout: cfg.FeedIdleTimeout,
+	})
+	o.mail = mail.New(mail.Config{
+		Office: cfg.Office, Node: cfg.Node,
+		FSM: cfg.FSM, Group: cfg.Group, Owner: o, Peers: cfg.Peers, Routes: o.routes, Logger: cfg.Logger,
+		MaxCaseMessageBytes: cfg.MaxCaseMessageBytes, QuarantineAfter: cfg.QuarantineAfter,
+	})
+	return o
 }
 
 // CountyOf returns the code of the county an office belongs to.
@@ -161,21 +147,23 @@ func (o *Office) IsCounty() bool { return o.cfg.Office == o.county }
 func (o *Office) Registry() *registry.Registry { return o.reg }
 
 // Group is this node's raft group.
-func (o *Office) Group() *Group { return o.cfg.Group }
+func (o *Office) Group() *raftgroup.Group { return o.cfg.Group }
 
-// Start runs the office's background work until Close: joining the office
-// (a new node given --join), announcing this node in the directory, and on
-// the leader of an office below the county, pulling the registry feed.
+// Start runs the office's background work until Close: catching up after
+// a restart, joining the office (a new node given --join), announcing this
+// node in the directory, on the leader the case mail and automatic steps,
+// and on the leader of an office below the county, pulling the registry
+// feed.
 func (o *Office) Start(ctx context.Context) {
 	ctx, o.cancel = context.WithCancel(ctx)
 	o.wg.Add(4)
 	go func() { defer o.wg.Done(); o.catchUpLoop(ctx) }()
 	go func() { defer o.wg.Done(); o.joinLoop(ctx) }()
 	go func() { defer o.wg.Done(); o.announceLoop(ctx) }()
-	go func() { defer o.wg.Done(); o.caseLoop(ctx) }()
+	go func() { defer o.wg.Done(); o.mail.Run(ctx) }()
 	if !o.IsCounty() {
 		o.wg.Add(1)
-		go func() { defer o.wg.Done(); o.leaderLoop(ctx) }()
+		go func() { defer o.wg.Done(); o.feed.Run(ctx) }()
 	}
 }
 
@@ -195,7 +183,7 @@ func (o *Office) ProposeRegistry(ctx context.Context, cmd *peerv1.RegistryComman
 		return nil, 0, ErrNotCounty
 	}
 	if !o.cfg.Group.IsLeader() {
-		return nil, 0, ErrNotLeader
+		return nil, 0, raftgroup.ErrNotLeader
 	}
 	if err := o.reg.Check(cmd); err != nil {
 		return nil, 0, err
@@ -208,9 +196,9 @@ func (o *Office) ProposeRegistry(ctx context.Context, cmd *peerv1.RegistryComman
 }
 
 // Answered looks a client's write up in the office's memory of requests
-// (see FSM.Answered): its first answer and raft index when the office
-// applied it already.
-func (o *Office) Answered(r Request) (proto.Message, uint64, bool, error) {
+// (see raftgroup.FSM.Answered): its first answer and raft index when the
+// office applied it already.
+func (o *Office) Answered(r raftgroup.Request) (proto.Message, uint64, bool, error) {
 	return o.cfg.FSM.Answered(r)
 }
 
@@ -220,155 +208,41 @@ func (o *Office) Answered(r Request) (proto.Message, uint64, bool, error) {
 // when a target is unreachable the next is tried. A status error from a
 // reached node is returned as it is.
 func (o *Office) ForwardRegistry(ctx context.Context, call func(ctx context.Context, conn *grpc.ClientConn) error) error {
-	targets := o.registryTargets()
+	targets := o.routes.RegistryTargets()
 	if len(targets) == 0 {
 		if o.IsCounty() {
 			return reason.Status(reason.NoLeader, "the county office has no leader: try again shortly", reason.Meta{"office": o.cfg.Office}, 0).Err()
 		}
 		return reason.Err(reason.Unreachable, "no county node known to forward the write to")
 	}
-	return o.forwardTo(ctx, targets, call)
-}
-
-type target struct{ addr, office string }
-
-// registryTargets lists where a registry write goes from here, best first.
-func (o *Office) registryTargets() []target {
-	var ts []target
-	add := func(addr, office string) {
-		if addr == "" || addr == o.cfg.PeerAddr {
-			return
-		}
-		for _, t := range ts {
-			if t.addr == addr {
-				return
-			}
-		}
-		ts = append(ts, target{addr, office})
-	}
-	county := o.reg.Nodes(o.county)
-	if o.IsCounty() {
-		// Within the county only the leader can take the write. With no
-		// leader known (an election), answer at once: passing the write
-		// round the other county nodes would only bounce it.
-		_, id := o.cfg.Group.Leader()
-		if id == "" {
-			return nil
-		}
-		for _, n := range county {
-			if n.GetName() == id {
-				add(n.GetPeerAddress(), o.county)
-			}
-		}
-		if len(ts) == 0 {
-			// The directory does not know the leader's address yet.
-			for _, a := range o.cfg.Join {
-				add(a, o.county)
-			}
-		}
-		return ts
-	}
-	for _, n := range shuffled(county) {
-		add(n.GetPeerAddress(), o.county)
-	}
-	for _, a := range o.cfg.Upstream {
-		add(a, "")
-	}
-	return ts
-}
-
-// leaderTarget is the peer address of this office's leader, or the join
-// addresses when the directory does not know it yet.
-func (o *Office) leaderTargets() []target {
-	var ts []target
-	if _, id := o.cfg.Group.Leader(); id != "" && id != o.cfg.Node {
-		for _, n := range o.reg.Nodes(o.cfg.Office) {
-			if n.GetName() == id {
-				ts = append(ts, target{n.GetPeerAddress(), o.cfg.Office})
-			}
-		}
-	}
-	for _, a := range o.cfg.Join {
-		if a != o.cfg.PeerAddr {
-			ts = append(ts, target{a, o.cfg.Office})
-		}
-	}
-	return ts
-}
-
-func shuffled(ns []*yizhanv1.NodeEntry) []*yizhanv1.NodeEntry {
-	ns = slices.Clone(ns)
-	rand.Shuffle(len(ns), func(i, j int) { ns[i], ns[j] = ns[j], ns[i] })
-	return ns
+	return o.fwd.Send(ctx, targets, call)
 }
 
 // Feed returns the state of the registry feed (below the county).
-func (o *Office) Feed() FeedStatus {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.feed
-}
-
-func (o *Office) updateFeed(f func(*FeedStatus)) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	f(&o.feed)
-}
+func (o *Office) Feed() feed.Status { return o.feed.Status() }
 
 // UpstreamIndex is the newest registry index this node has heard of.
-func (o *Office) UpstreamIndex() uint64 {
-	if o.IsCounty() {
-		return o.reg.Index()
-	}
-	return max(o.Feed().UpstreamIndex, o.cfg.FSM.UpstreamIndex(), o.reg.Index())
-}
+func (o *Office) UpstreamIndex() uint64 { return o.feed.UpstreamIndex() }
 
 // StaleSeconds tells how long this node's registry may have missed
-// changes: 0 at the county and while the feed is in sync; otherwise the
-// seconds since it last was. A follower below the county is as fresh as
-// its leader was when it last heard from it.
-func (o *Office) StaleSeconds(now time.Time) float64 {
-	g := o.cfg.Group
-	if o.IsCounty() {
-		if g.IsLeader() {
-			return 0
-		}
-		if lc := g.LastContact(); !lc.IsZero() && now.Sub(lc) > 2*time.Second {
-			return now.Sub(lc).Seconds()
-		}
-		return 0
-	}
-	if g.IsLeader() {
-		f := o.Feed()
-		if o.reg.Index() >= f.UpstreamIndex && now.Sub(f.LastContact) < 3*o.cfg.FeedHeartbeat {
-			return 0
-		}
-		if f.InSyncAt.IsZero() {
-			return -1
-		}
-		return now.Sub(f.InSyncAt).Seconds()
-	}
-	lc := g.LastContact()
-	if lc.IsZero() {
-		return -1
-	}
-	if o.reg.Index() >= o.cfg.FSM.UpstreamIndex() && now.Sub(lc) < 2*time.Second {
-		return 0
-	}
-	return now.Sub(lc).Seconds()
-}
+// changes (see feed.Feed.StaleSeconds).
+func (o *Office) StaleSeconds(now time.Time) float64 { return o.feed.StaleSeconds(now) }
+
+// DeliveryErrors returns the last case-mail delivery error of each
+// destination that is failing now, by destination.
+func (o *Office) DeliveryErrors() []mail.DeliveryError { return o.mail.DeliveryErrors() }
 
 // ForwardUp sends a request to the offices above this one: the parent's
 // nodes first, then the configured upstream, then the county.
 func (o *Office) ForwardUp(ctx context.Context, call func(ctx context.Context, conn *grpc.ClientConn) error) error {
-	return o.forwardTo(ctx, o.feedSources(), call)
+	return o.fwd.Send(ctx, o.routes.UpTargets(), call)
 }
 
 // ReadUp sends a read to the offices above this one, like ForwardUp, but
 // passes over a node that does not answer within ForwardAttemptTimeout: a
 // read is safe to ask again elsewhere.
 func (o *Office) ReadUp(ctx context.Context, call func(ctx context.Context, conn *grpc.ClientConn) error) error {
-	return o.forward(ctx, o.feedSources(), true, call)
+	return o.fwd.Read(ctx, o.routes.UpTargets(), call)
 }
 
 // ForwardToLeader sends a request to this office's leader.
@@ -376,5 +250,11 @@ func (o *Office) ForwardToLeader(ctx context.Context, call func(ctx context.Cont
 	if _, id := o.cfg.Group.Leader(); id == "" {
 		return reason.Status(reason.NoLeader, fmt.Sprintf("office %s has no leader", o.cfg.Office), reason.Meta{"office": o.cfg.Office}, 0).Err()
 	}
-	return o.forwardTo(ctx, o.leaderTargets(), call)
+	return o.fwd.Send(ctx, o.routes.LeaderTargets(), call)
+}
+
+// ForwardToOffice sends a request to a node of another office, known from
+// the directory.
+func (o *Office) ForwardToOffice(ctx context.Context, office string, call func(ctx context.Context, conn *grpc.ClientConn) error) error {
+	return o.fwd.Send(ctx, o.routes.OfficeTargets(office), call)
 }

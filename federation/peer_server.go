@@ -15,7 +15,7 @@ import (
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 	"github.com/yizhan-gov/yizhan/auth"
 	"github.com/yizhan-gov/yizhan/federation/pki"
-	"github.com/yizhan-gov/yizhan/reason"
+	"github.com/yizhan-gov/yizhan/federation/raftgroup"
 	"github.com/yizhan-gov/yizhan/registry"
 )
 
@@ -49,9 +49,9 @@ func (s *PeerServer) Join(ctx context.Context, req *peerv1.JoinRequest) (*peerv1
 		return nil, status.Error(codes.InvalidArgument, "node and raft_address are required")
 	}
 	err = o.cfg.Group.AddVoter(req.GetNode(), req.GetRaftAddress())
-	if errors.Is(err, ErrNotLeader) {
+	if errors.Is(err, raftgroup.ErrNotLeader) {
 		var resp *peerv1.JoinResponse
-		ferr := o.forwardTo(ctx, o.leaderTargets(), func(ctx context.Context, conn *grpc.ClientConn) error {
+		ferr := o.fwd.Send(ctx, o.routes.LeaderTargets(), func(ctx context.Context, conn *grpc.ClientConn) error {
 			var err error
 			resp, err = peerv1.NewPeerClient(conn).Join(ctx, req)
 			return err
@@ -66,7 +66,7 @@ func (s *PeerServer) Join(ctx context.Context, req *peerv1.JoinRequest) (*peerv1
 
 // Feed streams the registry to an office below.
 func (s *PeerServer) Feed(req *peerv1.FeedRequest, stream grpc.ServerStreamingServer[peerv1.FeedMessage]) error {
-	return s.o.ServeFeed(req, stream)
+	return s.o.feed.Serve(req, stream)
 }
 
 // AnnounceNode records a node in the directory. The statement is signed
@@ -77,65 +77,6 @@ func (s *PeerServer) AnnounceNode(ctx context.Context, req *peerv1.AnnounceNodeR
 		return nil, status.Error(codes.PermissionDenied, err.Error())
 	}
 	return s.o.recordNode(ctx, req)
-}
-
-// forwardTo sends a request on to the first reachable target: the same
-// call, with the caller's bearer token and one more hop counted, within the
-// caller's deadline or 10 s. A target that answers Unavailable (or cannot be
-// dialled) is skipped: it did nothing. Any other answer, error or not, is
-// the answer; so is OUTCOME_UNKNOWN whatever its code, for the write may
-// have been applied there and must not be proposed again elsewhere.
-func (o *Office) forwardTo(ctx context.Context, targets []target, call func(ctx context.Context, conn *grpc.ClientConn) error) error {
-	return o.forward(ctx, targets, false, call)
-}
-
-// forward is forwardTo; for a read (safe to send twice), each attempt but
-// the last is also bounded by ForwardAttemptTimeout, and an attempt that
-// runs out of it counts as unreachable, so that a hung node (a stopped
-// process, a black-holed link) cannot spend the caller's whole deadline.
-// A write is not sent on after a timeout: it may have been applied.
-func (o *Office) forward(ctx context.Context, targets []target, read bool, call func(ctx context.Context, conn *grpc.ClientConn) error) error {
-	fctx, err := ForwardContext(ctx)
-	if err != nil {
-		return reason.Err(reason.TooManyHops, err.Error())
-	}
-	if _, ok := fctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		fctx, cancel = context.WithTimeout(fctx, 10*time.Second)
-		defer cancel()
-	}
-	if len(targets) == 0 {
-		return reason.Err(reason.Unreachable, "no node known to forward to")
-	}
-	var last error
-	for i, t := range targets {
-		conn, err := o.cfg.Peers.Conn(t.addr, t.office)
-		if err != nil {
-			last = err
-			continue
-		}
-		actx, cancel := fctx, context.CancelFunc(func() {})
-		if read && i < len(targets)-1 {
-			actx, cancel = context.WithTimeout(fctx, o.cfg.ForwardAttemptTimeout)
-		}
-		err = call(actx, conn)
-		attemptTimedOut := actx.Err() != nil && fctx.Err() == nil
-		cancel()
-		if err == nil {
-			return nil
-		}
-		if reason.StatusReason(err) == reason.OutcomeUnknown {
-			return err // it may have been applied: no other node may try it
-		}
-		if st, ok := status.FromError(err); ok && st.Code() != codes.Unavailable && !attemptTimedOut {
-			return err
-		}
-		last = err
-		if fctx.Err() != nil {
-			break
-		}
-	}
-	return reason.Err(reason.Unreachable, fmt.Sprintf("no node reachable: %v", last))
 }
 
 // announcement returns this node's directory entry, signed.
@@ -204,7 +145,7 @@ func (o *Office) recordNode(ctx context.Context, req *peerv1.AnnounceNodeRequest
 		Op:         &peerv1.RegistryCommand_PutNode{PutNode: &peerv1.PutNode{Node: req.GetNode()}},
 	}
 	_, index, err := o.ProposeRegistry(ctx, cmd)
-	if errors.Is(err, ErrNotCounty) || errors.Is(err, ErrNotLeader) {
+	if errors.Is(err, ErrNotCounty) || errors.Is(err, raftgroup.ErrNotLeader) {
 		var resp *peerv1.AnnounceNodeResponse
 		ferr := o.ForwardRegistry(ctx, func(ctx context.Context, conn *grpc.ClientConn) error {
 			var err error
@@ -277,7 +218,7 @@ func (o *Office) joinLoop(ctx context.Context) {
 		if o.isMember() {
 			return
 		}
-		err := o.forwardTo(ctx, o.joinTargets(), func(ctx context.Context, conn *grpc.ClientConn) error {
+		err := o.fwd.Send(ctx, o.routes.JoinTargets(), func(ctx context.Context, conn *grpc.ClientConn) error {
 			ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 			defer cancel()
 			_, err := peerv1.NewPeerClient(conn).Join(ctx, &peerv1.JoinRequest{
@@ -299,16 +240,6 @@ func (o *Office) joinLoop(ctx context.Context) {
 	}
 }
 
-func (o *Office) joinTargets() []target {
-	var ts []target
-	for _, a := range o.cfg.Join {
-		if a != o.cfg.PeerAddr {
-			ts = append(ts, target{a, o.cfg.Office})
-		}
-	}
-	return ts
-}
-
 // isMember reports whether this node is in its office's raft configuration.
 func (o *Office) isMember() bool {
 	servers, err := o.cfg.Group.Members()
@@ -325,5 +256,5 @@ func (o *Office) isMember() bool {
 
 // DeliverCases receives cases from a neighbouring office.
 func (s *PeerServer) DeliverCases(ctx context.Context, req *peerv1.DeliverCasesRequest) (*peerv1.DeliverCasesResponse, error) {
-	return s.o.ReceiveCases(ctx, req)
+	return s.o.mail.Receive(ctx, req)
 }

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
-	"github.com/yizhan-gov/yizhan/federation"
+	"github.com/yizhan-gov/yizhan/federation/raftgroup"
 	"github.com/yizhan-gov/yizhan/node"
 )
 
@@ -323,7 +323,7 @@ func newCaseBenchFed(tb testing.TB, tree bool) *caseBenchFed {
 	f := &caseBenchFed{fed: newFed(tb)}
 	production := func(more func(*node.Config)) func(*node.Config) {
 		return func(c *node.Config) {
-			c.Timing = federation.Timing{} // federation.DefaultTiming()
+			c.Timing = raftgroup.Timing{} // raftgroup.DefaultTiming()
 			c.SmallBadger = false
 			c.FeedHeartbeat = 0 // 1 s
 			more(c)

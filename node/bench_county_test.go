@@ -26,8 +26,8 @@ import (
 	"google.golang.org/grpc/status"
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
-	"github.com/yizhan-gov/yizhan/federation"
 	"github.com/yizhan-gov/yizhan/federation/pki"
+	"github.com/yizhan-gov/yizhan/federation/raftgroup"
 	"github.com/yizhan-gov/yizhan/node"
 	"github.com/yizhan-gov/yizhan/reason"
 )
@@ -70,7 +70,7 @@ func BenchmarkCountyPropagation(b *testing.B) {
 	f := newBenchFed(b)
 
 	// The county office.
-	leader := f.startCounty(3, federation.DefaultTiming())
+	leader := f.startCounty(3, raftgroup.DefaultTiming())
 	admin := benchLogin(b, leader)
 	benchProgress("county of 3 nodes ready in %s", time.Since(setupStart).Round(time.Millisecond))
 
@@ -562,7 +562,7 @@ func (f *benchFed) peerAddrs(names ...string) []string {
 
 // startCounty starts a county office of size nodes with the admin account
 // and returns its leader once every node is ready.
-func (f *benchFed) startCounty(size int, timing federation.Timing) *node.Node {
+func (f *benchFed) startCounty(size int, timing raftgroup.Timing) *node.Node {
 	f.tb.Helper()
 	first, err := f.start("county-1", county, func(c *node.Config) {
 		c.Bootstrap = true

@@ -16,7 +16,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
-	"github.com/yizhan-gov/yizhan/federation"
+	"github.com/yizhan-gov/yizhan/federation/raftgroup"
 	"github.com/yizhan-gov/yizhan/reason"
 )
 
@@ -32,7 +32,7 @@ func BenchmarkRegistryWrite(b *testing.B) {
 		b.Skip("starts a county office")
 	}
 	f := newBenchFed(b)
-	leader := f.startCounty(3, federation.DefaultTiming())
+	leader := f.startCounty(3, raftgroup.DefaultTiming())
 	admin := benchLogin(b, leader)
 	var seq atomic.Int64
 	for _, clients := range []int{1, 32} {

@@ -60,7 +60,7 @@ func actorOf(p *auth.Principal) casework.Actor {
 }
 
 // onLeader runs f here when this node leads its office (the service
-// layer's writes answer federation.ErrNotLeader elsewhere), else forwards
+// layer's writes answer raftgroup.ErrNotLeader elsewhere), else forwards
 // the call to the leader.
 func onLeader[Resp proto.Message](ctx context.Context, s *caseService, f func() (Resp, error),
 	forward func(ctx context.Context, c yizhanv1.CaseServiceClient) (Resp, error)) (Resp, error) {

@@ -18,6 +18,7 @@ import (
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 	"github.com/yizhan-gov/yizhan/casework"
 	"github.com/yizhan-gov/yizhan/federation"
+	"github.com/yizhan-gov/yizhan/federation/raftgroup"
 	"github.com/yizhan-gov/yizhan/reason"
 	"github.com/yizhan-gov/yizhan/registry"
 )
@@ -57,15 +58,15 @@ func TestToStatusSaysWhetherARetryIsSafe(t *testing.T) {
 		code   codes.Code
 		reason string
 	}{
-		{"not the leader", fmt.Errorf("%w: %v", federation.ErrNotLeader, raft.ErrNotLeader), codes.Unavailable, reason.NotLeader},
-		{"no leader", federation.ErrNoLeader, codes.Unavailable, reason.NoLeader},
+		{"not the leader", fmt.Errorf("%w: %v", raftgroup.ErrNotLeader, raft.ErrNotLeader), codes.Unavailable, reason.NotLeader},
+		{"no leader", raftgroup.ErrNoLeader, codes.Unavailable, reason.NoLeader},
 		{"catching up", federation.ErrCatchingUp, codes.Unavailable, reason.CatchingUp},
-		{"outcome unknown", fmt.Errorf("%w: %v", federation.ErrOutcomeUnknown, raft.ErrLeadershipLost), codes.Aborted, reason.OutcomeUnknown},
+		{"outcome unknown", fmt.Errorf("%w: %v", raftgroup.ErrOutcomeUnknown, raft.ErrLeadershipLost), codes.Aborted, reason.OutcomeUnknown},
 		{"the caller's deadline", context.DeadlineExceeded, codes.DeadlineExceeded, reason.DeadlineExceeded},
 		{"the caller's deadline, wrapped", fmt.Errorf("append: %w", context.DeadlineExceeded), codes.DeadlineExceeded, reason.DeadlineExceeded},
 		{"cancelled", context.Canceled, codes.Canceled, reason.Canceled},
-		{"too large", fmt.Errorf("%w: 5 MB", federation.ErrTooLarge), codes.InvalidArgument, reason.TooLarge},
-		{"request id reused", fmt.Errorf("%w: %q", federation.ErrRequestConflict, "abc"), codes.Aborted, reason.RequestIDReused},
+		{"too large", fmt.Errorf("%w: 5 MB", raftgroup.ErrTooLarge), codes.InvalidArgument, reason.TooLarge},
+		{"request id reused", fmt.Errorf("%w: %q", raftgroup.ErrRequestConflict, "abc"), codes.Aborted, reason.RequestIDReused},
 		{"a registry conflict", fmt.Errorf("item: %w", registry.ErrConflict), codes.Aborted, reason.Conflict},
 		{"no route", fmt.Errorf("x: %w", casework.ErrNoRoute), codes.FailedPrecondition, reason.NoRoute},
 		{"a plain error", errors.New("disk on fire"), codes.Internal, reason.Internal},
@@ -78,7 +79,7 @@ func TestToStatusSaysWhetherARetryIsSafe(t *testing.T) {
 			}
 		})
 	}
-	if a := answerOf(t, federation.ErrOutcomeUnknown); !strings.Contains(a.st.Message(), "look before retrying") || !strings.Contains(a.zh, "无法确定") {
+	if a := answerOf(t, raftgroup.ErrOutcomeUnknown); !strings.Contains(a.st.Message(), "look before retrying") || !strings.Contains(a.zh, "无法确定") {
 		t.Errorf("outcome unknown: %q / %q", a.st.Message(), a.zh)
 	}
 }

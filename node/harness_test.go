@@ -20,8 +20,8 @@ import (
 	"google.golang.org/grpc/status"
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
-	"github.com/yizhan-gov/yizhan/federation"
 	"github.com/yizhan-gov/yizhan/federation/pki"
+	"github.com/yizhan-gov/yizhan/federation/raftgroup"
 	"github.com/yizhan-gov/yizhan/node"
 )
 
@@ -183,8 +183,8 @@ func (f *fed) bundle(office, name string) *pki.Bundle {
 	return b
 }
 
-func fastTiming() federation.Timing {
-	return federation.Timing{
+func fastTiming() raftgroup.Timing {
+	return raftgroup.Timing{
 		HeartbeatTimeout: 400 * time.Millisecond, ElectionTimeout: 400 * time.Millisecond,
 		LeaderLeaseTimeout: 200 * time.Millisecond, CommitTimeout: 5 * time.Millisecond,
 		SnapshotInterval: 2 * time.Second, SnapshotThreshold: 512, TrailingLogs: 256,

@@ -28,8 +28,10 @@ import (
 	"github.com/yizhan-gov/yizhan/casework"
 	"github.com/yizhan-gov/yizhan/federation"
 	"github.com/yizhan-gov/yizhan/federation/badgerstore"
+	"github.com/yizhan-gov/yizhan/federation/forward"
 	"github.com/yizhan-gov/yizhan/federation/netlimit"
 	"github.com/yizhan-gov/yizhan/federation/pki"
+	"github.com/yizhan-gov/yizhan/federation/raftgroup"
 	"github.com/yizhan-gov/yizhan/federation/raftnet"
 	"github.com/yizhan-gov/yizhan/office"
 	"github.com/yizhan-gov/yizhan/registry"
@@ -72,8 +74,8 @@ type Config struct {
 	BootstrapAdminPassword string
 
 	Logger             *slog.Logger
-	Timing             federation.Timing // zero: federation.DefaultTiming()
-	ChangelogRetention int               // registry changelog entries kept (0: default)
+	Timing             raftgroup.Timing // zero: raftgroup.DefaultTiming()
+	ChangelogRetention int              // registry changelog entries kept (0: default)
 	FeedHeartbeat      time.Duration
 	// Mail and feed tuning (zero: the federation's defaults): the largest
 	// case message sent, how long a refused one is retried before it is
@@ -101,12 +103,12 @@ type Node struct {
 	log  *slog.Logger
 	now  func() time.Time
 	db   *badger.DB
-	fsm  *federation.FSM
+	fsm  *raftgroup.FSM
 	raft *raftnet.StreamLayer
 
 	office     *federation.Office
 	svc        *office.Service // the office service layer: every write of the office
-	peers      *federation.Peers
+	peers      *forward.Peers
 	issuer     *auth.Issuer
 	authn      *auth.Authenticator
 	logins     *attemptLimiter // sign-in attempts, on the deciding office's leader
@@ -182,14 +184,14 @@ func New(cfg Config) (_ *Node, err error) {
 	}
 
 	reg := registry.New(registry.Options{ChangelogRetention: cfg.ChangelogRetention})
-	n.fsm = federation.NewFSM(reg, casework.NewBook(cfg.Office))
+	n.fsm = raftgroup.NewFSM(reg, casework.NewBook(cfg.Office))
 	raftAdvertise, err := net.ResolveTCPAddr("tcp", n.raftAddr)
 	if err != nil {
 		return nil, fmt.Errorf("node: raft address %s: %w", n.raftAddr, err)
 	}
 	n.raft = raftnet.NewStreamLayer(n.raftLn, raftAdvertise, cfg.TLS, cfg.Office, n.log)
 	transport := raftnet.NewTransport(n.raft, n.log)
-	group, err := federation.OpenGroup(federation.GroupConfig{
+	group, err := raftgroup.OpenGroup(raftgroup.GroupConfig{
 		Office: cfg.Office, NodeID: cfg.Name, Dir: cfg.DataDir, DB: n.db,
 		Transport: transport, FSM: n.fsm, Timing: cfg.Timing, Logger: n.log,
 		HCLogger: raftnet.NewHCLogger(n.log, "raft"),
@@ -199,7 +201,7 @@ func New(cfg Config) (_ *Node, err error) {
 	}
 
 	n.issuer = auth.NewIssuer(cfg.TLS.Signer(), cfg.TLS.Certificate.Certificate, cfg.Office, cfg.Name, cfg.TokenTTL, n.now)
-	n.peers = federation.NewPeers(cfg.TLS, cfg.Dial)
+	n.peers = forward.NewPeers(cfg.TLS, cfg.Dial)
 	n.office = federation.NewOffice(federation.OfficeConfig{
 		Office: cfg.Office, Node: cfg.Name,
 		RaftAddr: n.raftAddr, PeerAddr: n.peerAddr, HTTPAddr: n.httpAddr,
@@ -231,7 +233,7 @@ func New(cfg Config) (_ *Node, err error) {
 	caseSvc := &caseService{n: n, filings: newFilingLimiter(n.now)}
 
 	refusals := newPeerRefusals(n)
-	n.peerServer = grpc.NewServer(append(federation.PeerServerOptions(), grpc.Creds(netlimit.Credentials(credentials.NewTLS(cfg.TLS.ServerConfig()), n.peerLimit)),
+	n.peerServer = grpc.NewServer(append(forward.PeerServerOptions(), grpc.Creds(netlimit.Credentials(credentials.NewTLS(cfg.TLS.ServerConfig()), n.peerLimit)),
 		grpc.ConnectionTimeout(peerHandshakeTimeout), grpc.ChainUnaryInterceptor(n.metrics.unaryInterceptor, refusals.unary, completeErrors),
 		grpc.ChainStreamInterceptor(refusals.stream))...)
 	peerv1.RegisterPeerServer(n.peerServer, federation.NewPeerServer(n.office))

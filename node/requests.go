@@ -9,7 +9,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
-	"github.com/yizhan-gov/yizhan/federation"
+	"github.com/yizhan-gov/yizhan/federation/raftgroup"
 	"github.com/yizhan-gov/yizhan/reason"
 )
 
@@ -17,7 +17,7 @@ import (
 // the Idempotency-Key header. The ID is written into the request message
 // where it comes in, so it travels with the call when a node forwards it
 // (to its leader, up the tree); the office that applies the write
-// remembers it with the answer (federation.Request), and a retry gets
+// remembers it with the answer (raftgroup.Request), and a retry gets
 // that answer and changes nothing.
 
 // idempotencyKey is the REST header (and gRPC metadata key) that may carry
@@ -27,11 +27,11 @@ const idempotencyKey = "idempotency-key"
 // clientRequest fixes the request ID of a write in msg and returns the
 // Request the office applies it under. method names what is asked (two
 // actions may share a request message).
-func clientRequest(ctx context.Context, method string, msg proto.Message) (federation.Request, error) {
+func clientRequest(ctx context.Context, method string, msg proto.Message) (raftgroup.Request, error) {
 	m := msg.ProtoReflect()
 	fd := m.Descriptor().Fields().ByName("request_id")
 	if fd == nil {
-		return federation.Request{}, nil
+		return raftgroup.Request{}, nil
 	}
 	id := m.Get(fd).String()
 	if id == "" {
@@ -42,10 +42,10 @@ func clientRequest(ctx context.Context, method string, msg proto.Message) (feder
 			}
 		}
 	}
-	r, err := federation.NewRequest(id, method, msg)
-	var bad *federation.RequestIDError
+	r, err := raftgroup.NewRequest(id, method, msg)
+	var bad *raftgroup.RequestIDError
 	if errors.As(err, &bad) {
-		return federation.Request{}, fieldError("request_id", reason.InvalidFormat, reason.Meta{"format": "REQUEST_ID"}, bad.Why)
+		return raftgroup.Request{}, fieldError("request_id", reason.InvalidFormat, reason.Meta{"format": "REQUEST_ID"}, bad.Why)
 	}
 	return r, err
 }

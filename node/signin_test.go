@@ -14,7 +14,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
-	"github.com/yizhan-gov/yizhan/federation"
+	"github.com/yizhan-gov/yizhan/federation/raftgroup"
 	"github.com/yizhan-gov/yizhan/node"
 )
 
@@ -71,7 +71,7 @@ func TestSignInLimitsUnderConcurrentAttempts(t *testing.T) {
 	// The counts live in the leader's memory: a leader lost to a burst of
 	// argon2 on a loaded machine would start them afresh. Raft's own
 	// timing, not the tests' fast one, keeps the leader through the burst.
-	f.tune = func(_ string, c *node.Config) { c.Timing = federation.DefaultTiming() }
+	f.tune = func(_ string, c *node.Config) { c.Timing = raftgroup.DefaultTiming() }
 	f.startCounty(3)
 	var nodes []*client
 	for _, name := range f.countyNames() {

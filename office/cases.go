@@ -12,7 +12,7 @@ import (
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 	"github.com/yizhan-gov/yizhan/casework"
-	"github.com/yizhan-gov/yizhan/federation"
+	"github.com/yizhan-gov/yizhan/federation/raftgroup"
 	"github.com/yizhan-gov/yizhan/reason"
 	"github.com/yizhan-gov/yizhan/registry"
 )
@@ -20,7 +20,7 @@ import (
 // Filing is a new case at this office: filed by staff (an agent, a
 // window clerk) or by the citizen online (Actor.Citizen).
 type Filing struct {
-	Request   federation.Request // the client's, for exactly-once
+	Request   raftgroup.Request // the client's, for exactly-once
 	ItemCode  string
 	Applicant *yizhanv1.Applicant
 	Materials []*yizhanv1.SubmittedMaterial
@@ -81,7 +81,7 @@ func (s *Service) File(ctx context.Context, f Filing) (Filed, error) {
 
 // refiled is the answer to a filing the office had applied under request
 // r: its case, and the same query code, made again from the request ID.
-func (s *Service) refiled(c *yizhanv1.Case, r federation.Request, err error) (Filed, error) {
+func (s *Service) refiled(c *yizhanv1.Case, r raftgroup.Request, err error) (Filed, error) {
 	if err != nil {
 		return Filed{}, err
 	}
@@ -97,7 +97,7 @@ func (s *Service) refiled(c *yizhanv1.Case, r federation.Request, err error) (Fi
 // Action is an action on a case this office owns, asked for by staff or
 // by the citizen (Actor.Citizen).
 type Action struct {
-	Request federation.Request // the client's, for exactly-once
+	Request raftgroup.Request // the client's, for exactly-once
 	Number  string
 	Action  casework.Action
 	Input   *yizhanv1.CaseActionRequest
@@ -160,14 +160,14 @@ func (s *Service) Act(ctx context.Context, a Action) (Acted, error) {
 
 // answered looks a request up in the office's memory: the case it
 // answered with, ok when the office had applied it.
-func (s *Service) answered(r federation.Request) (*yizhanv1.Case, bool, error) {
+func (s *Service) answered(r raftgroup.Request) (*yizhanv1.Case, bool, error) {
 	v, _, ok, err := s.fed.Answered(r)
 	if err != nil || !ok {
 		return nil, false, err
 	}
 	c, isCase := v.(*yizhanv1.Case)
 	if !isCase {
-		return nil, false, fmt.Errorf("office: request %q was answered with %T, not a case: %w", r.ID, v, federation.ErrRequestConflict)
+		return nil, false, fmt.Errorf("office: request %q was answered with %T, not a case: %w", r.ID, v, raftgroup.ErrRequestConflict)
 	}
 	return c, true, nil
 }
@@ -207,7 +207,7 @@ func (s *Service) nextNumber(now time.Time) (number string, giveBack func()) {
 // brought it) files under the unkeyed hash of older cases, and says so.
 // A filing with a request ID gets its code from the ID (queryCodeSeed), so
 // that a retry answers with the same code.
-func (s *Service) newQueryCode(r federation.Request) (code string, keyID uint32, key []byte, err error) {
+func (s *Service) newQueryCode(r raftgroup.Request) (code string, keyID uint32, key []byte, err error) {
 	keyID, key, ok := s.fed.Registry().NewestQueryCodeKey()
 	if !ok {
 		s.log.Warn("filing under the unkeyed query-code hash: the registry holds no query-code key yet")
@@ -227,7 +227,7 @@ func (s *Service) newQueryCode(r federation.Request) (code string, keyID uint32,
 // ID, an HMAC of it under the office's query-code key, so that a retried
 // filing answers with the same code without the code being kept anywhere;
 // otherwise (nil) the system's randomness.
-func queryCodeSeed(r federation.Request, key []byte) io.Reader {
+func queryCodeSeed(r raftgroup.Request, key []byte) io.Reader {
 	if r.ID == "" || len(key) == 0 {
 		return nil
 	}

@@ -3,9 +3,9 @@
 // an Action on a case, a RegistryWrite — and the layer:
 //
 //  1. checks that this node leads its office and has applied what its
-//     predecessor committed (federation.ErrNotLeader, ErrCatchingUp
-//     otherwise: nothing was done, and the caller sends the request to the
-//     leader, see Leading);
+//     predecessor committed (raftgroup.ErrNotLeader,
+//     federation.ErrCatchingUp otherwise: nothing was done, and the caller
+//     sends the request to the leader, see Leading);
 //  2. looks the client's request ID up in the office's memory of requests
 //     (exactly-once: a write applied already answers as it did then);
 //  3. numbers a new case, makes its query code, builds the event with
@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/yizhan-gov/yizhan/federation"
+	"github.com/yizhan-gov/yizhan/federation/raftgroup"
 )
 
 // Service is one node's office service layer.
@@ -55,11 +56,11 @@ func New(fed *federation.Office, now func() time.Time, log *slog.Logger) *Servic
 // its office and has applied what its predecessor committed;
 // federation.ErrCatchingUp when it leads but has not (nothing is done
 // meanwhile: the write is safe to send again shortly);
-// federation.ErrNotLeader when another node leads (the caller forwards).
+// raftgroup.ErrNotLeader when another node leads (the caller forwards).
 func (s *Service) Leading() error {
 	switch {
 	case !s.fed.Group().IsLeader():
-		return federation.ErrNotLeader
+		return raftgroup.ErrNotLeader
 	case !s.fed.LeaderReady():
 		return federation.ErrCatchingUp
 	}
@@ -69,5 +70,5 @@ func (s *Service) Leading() error {
 // Forwardable reports whether err from a write means "not here": the
 // caller may send the same request to the office's leader.
 func Forwardable(err error) bool {
-	return errors.Is(err, federation.ErrNotLeader) && !errors.Is(err, federation.ErrCatchingUp)
+	return errors.Is(err, raftgroup.ErrNotLeader) && !errors.Is(err, federation.ErrCatchingUp)
 }

@@ -7,11 +7,12 @@ import (
 
 	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
 	"github.com/yizhan-gov/yizhan/federation"
+	"github.com/yizhan-gov/yizhan/federation/raftgroup"
 )
 
 // RegistryWrite is a change of the registry, authored at the county.
 type RegistryWrite struct {
-	Request federation.Request // the client's, for exactly-once
+	Request raftgroup.Request // the client's, for exactly-once
 	// Build makes the command. It is called only when the command will be
 	// proposed (not for a write applied already): building may be costly
 	// (a password's hash) and may check the registry as it is now.

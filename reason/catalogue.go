@@ -63,7 +63,7 @@ const (
 	OutOfRange               = "OUT_OF_RANGE"
 	ControlCharacter         = "CONTROL_CHARACTER"
 	InvalidUTF8              = "INVALID_UTF8"
-	TooLarge                 = "TOO_LARGE" // also of a whole command (federation.ErrTooLarge)
+	TooLarge                 = "TOO_LARGE" // also of a whole command (raftgroup.ErrTooLarge)
 	Required                 = "REQUIRED"
 	InvalidFormat            = "INVALID_FORMAT"
 	IDNumberChecksum         = "ID_NUMBER_CHECKSUM"

@@ -1,4 +1,4 @@
-package federation
+package forward
 
 import (
 	"context"
@@ -19,12 +19,10 @@ import (
 // whatever its code) is the answer, and the next target is never asked.
 func TestForwardStopsAtAnUnknownOutcome(t *testing.T) {
 	ca := pki.NewTestCA(t)
-	o := &Office{cfg: OfficeConfig{
-		Peers:                 NewPeers(pki.NewTestBundle(t, ca, pki.Identity{Office: "450122101203", Node: "dongcun-1"}), nil),
-		ForwardAttemptTimeout: time.Second,
-	}}
-	defer o.cfg.Peers.Close()
-	targets := []target{{"first.invalid:7001", "450122000000"}, {"second.invalid:7001", "450122000000"}}
+	peers := NewPeers(pki.NewTestBundle(t, ca, pki.Identity{Office: "450122101203", Node: "dongcun-1"}), nil)
+	defer peers.Close()
+	f := NewForwarder(peers, time.Second)
+	targets := []Target{{"first.invalid:7001", "450122000000"}, {"second.invalid:7001", "450122000000"}}
 	unknown := reason.Err(reason.OutcomeUnknown, "federation: leadership lost while the write was in flight; it may have been applied")
 	unknownAsBefore := reason.StatusCode(codes.Unavailable, reason.OutcomeUnknown, "leadership lost", nil).Err()
 	notLeader := reason.Err(reason.NotLeader, "federation: not the office leader")
@@ -42,7 +40,7 @@ func TestForwardStopsAtAnUnknownOutcome(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var asked []string
-			err := o.forwardTo(context.Background(), targets, func(_ context.Context, conn *grpc.ClientConn) error {
+			err := f.Send(context.Background(), targets, func(_ context.Context, conn *grpc.ClientConn) error {
 				asked = append(asked, conn.Target())
 				if len(asked) == 1 {
 					return tc.first
@@ -59,7 +57,7 @@ func TestForwardStopsAtAnUnknownOutcome(t *testing.T) {
 	}
 
 	t.Run("no target answers", func(t *testing.T) {
-		err := o.forwardTo(context.Background(), targets, func(context.Context, *grpc.ClientConn) error { return notLeader })
+		err := f.Send(context.Background(), targets, func(context.Context, *grpc.ClientConn) error { return notLeader })
 		if status.Code(err) != codes.Unavailable || reason.StatusReason(err) != reason.Unreachable {
 			t.Errorf("answer %v, want Unavailable with reason UNREACHABLE", err)
 		}

@@ -1,4 +1,4 @@
-package federation
+package forward
 
 import (
 	"context"

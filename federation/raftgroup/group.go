@@ -1,4 +1,4 @@
-package federation
+package raftgroup
 
 import (
 	"context"
@@ -230,6 +230,12 @@ func (g *Group) Stats() map[string]string { return g.raft.Stats() }
 
 // AppliedIndex is the last raft index applied here.
 func (g *Group) AppliedIndex() uint64 { return g.raft.AppliedIndex() }
+
+// CommitIndex is the last raft index this node knows to be committed.
+func (g *Group) CommitIndex() uint64 { return g.raft.CommitIndex() }
+
+// CurrentTerm is this node's current raft term.
+func (g *Group) CurrentTerm() uint64 { return g.raft.CurrentTerm() }
 
 // LastContact is when this follower last heard from its leader.
 func (g *Group) LastContact() time.Time { return g.raft.LastContact() }

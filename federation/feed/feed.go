@@ -1,0 +1,496 @@
+package feed
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/peer"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+
+	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
+	"github.com/yizhan-gov/yizhan/federation/forward"
+	"github.com/yizhan-gov/yizhan/federation/pki"
+	"github.com/yizhan-gov/yizhan/federation/raftgroup"
+	"github.com/yizhan-gov/yizhan/registry"
+)
+
+// feedChunkBytes is the size of the pieces a large feed message is sent
+// in; feedBatchBytes how large a feed batch grows at most. Both keep every
+// feed message well under forward.MaxPeerMessageBytes.
+const (
+	feedChunkBytes = 1 << 20
+	feedBatchBytes = 1 << 20
+)
+
+// Config is what one node's feed works with.
+type Config struct {
+	Office string // this node's office
+	County string // the county it belongs to
+	Node   string // this node's name
+
+	Registry *registry.Registry
+	FSM      *raftgroup.FSM
+	Group    *raftgroup.Group
+	Peers    *forward.Peers
+	Routes   *forward.Routes // UpTargets: where the feed comes from
+	Logger   *slog.Logger
+
+	Heartbeat      time.Duration // how often an idle feed says it is alive (default 1s)
+	Batch          int           // entries per feed message (default 512)
+	FallbackPeriod time.Duration // how long to stay on a fallback feed before retrying the parent (default 30s)
+	// IdleTimeout is how long a feed may stay silent (no batch, no
+	// heartbeat) before the source is taken for hung and the next one is
+	// tried (default 5 heartbeats, at least 3s).
+	IdleTimeout time.Duration
+}
+
+// Feed is one node's part in the registry feed: it serves the registry's
+// changelog to the offices below (Serve), and on the leader of an office
+// below the county pulls it from above (Run).
+type Feed struct {
+	cfg Config
+	reg *registry.Registry
+	log *slog.Logger
+
+	mu     sync.Mutex // guards status
+	status Status
+}
+
+// Status is where this office's registry comes from and how fresh it is.
+type Status struct {
+	Source        string // peer address of the upstream node
+	SourceOffice  string
+	LastContact   time.Time
+	UpstreamIndex uint64
+	InSyncAt      time.Time // when the registry last matched the upstream's
+	LastError     string    // the feed's last error, kept after it recovers
+	LastErrorAt   time.Time // when it happened
+	// SnapshotsInstalled counts registry snapshots taken from upstream
+	// because this office was behind what the upstream's changelog keeps.
+	SnapshotsInstalled int
+}
+
+// New returns the feed of a node. Run pulls; Serve serves.
+func New(cfg Config) *Feed {
+	if cfg.Heartbeat <= 0 {
+		cfg.Heartbeat = time.Second
+	}
+	if cfg.Batch <= 0 {
+		cfg.Batch = 512
+	}
+	if cfg.FallbackPeriod <= 0 {
+		cfg.FallbackPeriod = 30 * time.Second
+	}
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = max(5*cfg.Heartbeat, 3*time.Second)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Feed{cfg: cfg, reg: cfg.Registry, log: cfg.Logger}
+}
+
+func (f *Feed) isCounty() bool { return f.cfg.Office == f.cfg.County }
+
+// Status returns the state of the registry feed (below the county).
+func (f *Feed) Status() Status {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.status
+}
+
+func (f *Feed) update(change func(*Status)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	change(&f.status)
+}
+
+// UpstreamIndex is the newest registry index this node has heard of.
+func (f *Feed) UpstreamIndex() uint64 {
+	if f.isCounty() {
+		return f.reg.Index()
+	}
+	return max(f.Status().UpstreamIndex, f.cfg.FSM.UpstreamIndex(), f.reg.Index())
+}
+
+// StaleSeconds tells how long this node's registry may have missed
+// changes: 0 at the county and while the feed is in sync; otherwise the
+// seconds since it last was. A follower below the county is as fresh as
+// its leader was when it last heard from it.
+func (f *Feed) StaleSeconds(now time.Time) float64 {
+	g := f.cfg.Group
+	if f.isCounty() {
+		if g.IsLeader() {
+			return 0
+		}
+		if lc := g.LastContact(); !lc.IsZero() && now.Sub(lc) > 2*time.Second {
+			return now.Sub(lc).Seconds()
+		}
+		return 0
+	}
+	if g.IsLeader() {
+		st := f.Status()
+		if f.reg.Index() >= st.UpstreamIndex && now.Sub(st.LastContact) < 3*f.cfg.Heartbeat {
+			return 0
+		}
+		if st.InSyncAt.IsZero() {
+			return -1
+		}
+		return now.Sub(st.InSyncAt).Seconds()
+	}
+	lc := g.LastContact()
+	if lc.IsZero() {
+		return -1
+	}
+	if f.reg.Index() >= f.cfg.FSM.UpstreamIndex() && now.Sub(lc) < 2*time.Second {
+		return 0
+	}
+	return now.Sub(lc).Seconds()
+}
+
+// Serve streams the registry changelog to a node of an office below
+// this one: a snapshot first when the subscriber is behind what the
+// changelog keeps, then batches of entries, and a heartbeat when idle.
+// It wakes at each change of the registry (FSM.RegistryChanged); case
+// commands do not wake it. Each subscriber gets only the password hashes
+// its office may use.
+func (f *Feed) Serve(req *peerv1.FeedRequest, stream grpc.ServerStreamingServer[peerv1.FeedMessage]) error {
+	ctx := stream.Context()
+	id, err := pki.PeerIdentity(ctx)
+	if err != nil {
+		return status.Error(codes.Unauthenticated, err.Error())
+	}
+	sub := req.GetOfficeCode()
+	if id.Office != sub {
+		return status.Errorf(codes.PermissionDenied, "certificate names office %s, request claims %s", id.Office, sub)
+	}
+	if sub == f.cfg.Office || !registry.IsAncestorOrSelf(f.cfg.Office, sub) {
+		return status.Errorf(codes.PermissionDenied, "office %s is not below office %s", sub, f.cfg.Office)
+	}
+	since := req.GetSinceIndex()
+	f.log.Info("feed subscriber", "subscriber", sub, "subscriber_node", req.GetNode(), "since", since)
+	hb := time.NewTicker(f.cfg.Heartbeat)
+	defer hb.Stop()
+	for {
+		changed := f.cfg.FSM.RegistryChanged()
+		entries, needSnapshot := f.reg.ChangelogSince(since, f.cfg.Batch)
+		switch {
+		case needSnapshot:
+			snap := registry.RedactSnapshot(f.reg.Snapshot(), sub)
+			if err := sendFeed(stream, &peerv1.FeedMessage{Kind: &peerv1.FeedMessage_Snapshot{Snapshot: snap}}); err != nil {
+				return err
+			}
+			since = snap.GetIndex()
+			continue
+		case len(entries) > 0:
+			// Cut by bytes, not only by count: a batch must travel.
+			batch := &peerv1.FeedBatch{UpstreamIndex: f.UpstreamIndex()}
+			size := 0
+			for _, e := range entries {
+				r := registry.RedactEntry(e, sub)
+				n := proto.Size(r)
+				if len(batch.Entries) > 0 && size+n > feedBatchBytes {
+					break
+				}
+				batch.Entries = append(batch.Entries, r)
+				size += n
+			}
+			if err := sendFeed(stream, &peerv1.FeedMessage{Kind: &peerv1.FeedMessage_Batch{Batch: batch}}); err != nil {
+				return err
+			}
+			since = batch.Entries[len(batch.Entries)-1].GetIndex()
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-changed:
+		case <-hb.C:
+			hbm := &peerv1.FeedHeartbeat{UpstreamIndex: f.UpstreamIndex(), UpstreamStaleSeconds: f.StaleSeconds(time.Now())}
+			if err := stream.Send(&peerv1.FeedMessage{Kind: &peerv1.FeedMessage_Heartbeat{Heartbeat: hbm}}); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// sendFeed sends msg on a feed, in FeedChunk pieces when it is larger
+// than feedChunkBytes, so that no feed message nears the gRPC limit
+// whatever the size of the registry or of one entry.
+func sendFeed(stream grpc.ServerStreamingServer[peerv1.FeedMessage], msg *peerv1.FeedMessage) error {
+	if proto.Size(msg) <= feedChunkBytes {
+		return stream.Send(msg)
+	}
+	data, err := proto.Marshal(msg)
+	if err != nil {
+		return fmt.Errorf("federation: encode feed message: %w", err)
+	}
+	for off := 0; off < len(data); off += feedChunkBytes {
+		end := min(off+feedChunkBytes, len(data))
+		chunk := &peerv1.FeedChunk{Data: data[off:end], Last: end == len(data)}
+		if err := stream.Send(&peerv1.FeedMessage{Kind: &peerv1.FeedMessage_Chunk{Chunk: chunk}}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// feedAssembler puts chunked feed messages back together.
+type feedAssembler struct{ buf []byte }
+
+// add takes one message off the stream and returns the whole message it
+// completes, or nil while a chunked message is still incomplete.
+func (a *feedAssembler) add(msg *peerv1.FeedMessage) (*peerv1.FeedMessage, error) {
+	c := msg.GetChunk()
+	if c == nil {
+		if len(a.buf) > 0 {
+			return nil, errors.New("federation: feed message inside a chunked one")
+		}
+		return msg, nil
+	}
+	if len(a.buf)+len(c.GetData()) > raftgroup.MaxSnapshotBytes {
+		return nil, fmt.Errorf("federation: chunked feed message over %d bytes", raftgroup.MaxSnapshotBytes)
+	}
+	a.buf = append(a.buf, c.GetData()...)
+	if !c.GetLast() {
+		return nil, nil
+	}
+	whole := &peerv1.FeedMessage{}
+	err := proto.Unmarshal(a.buf, whole)
+	a.buf = nil
+	if err != nil {
+		return nil, fmt.Errorf("federation: decode chunked feed message: %w", err)
+	}
+	if whole.GetChunk() != nil {
+		return nil, errors.New("federation: chunk inside a chunk")
+	}
+	return whole, nil
+}
+
+// Run runs the feed puller while this node leads an office below the
+// county, until ctx ends.
+func (f *Feed) Run(ctx context.Context) {
+	var running *puller
+	defer func() { running.stop() }()
+	check := time.NewTicker(250 * time.Millisecond)
+	defer check.Stop()
+	for {
+		leading := f.cfg.Group.IsLeader()
+		if leading && running == nil {
+			running = f.startPuller(ctx)
+		} else if !leading && running != nil {
+			running.stop()
+			running = nil
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-f.cfg.Group.LeaderCh():
+		case <-check.C:
+		}
+	}
+}
+
+// puller is a running pullLoop.
+type puller struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func (f *Feed) startPuller(ctx context.Context) *puller {
+	ctx, cancel := context.WithCancel(ctx)
+	p := &puller{cancel: cancel, done: make(chan struct{})}
+	go func() { defer close(p.done); f.pullLoop(ctx) }()
+	return p
+}
+
+func (p *puller) stop() {
+	if p != nil {
+		p.cancel()
+		<-p.done
+	}
+}
+
+// pullLoop pulls the registry from upstream until ctx ends, trying each
+// source in turn and backing off when none answers. A source that failed
+// without giving anything is passed over for a while, so that a hung
+// parent costs one idle timeout, not one per round.
+func (f *Feed) pullLoop(ctx context.Context) {
+	backoff := 200 * time.Millisecond
+	failedAt := map[string]time.Time{}
+	lastCause := ""
+	for ctx.Err() == nil {
+		progressed := false
+		sources := f.cfg.Routes.UpTargets()
+		for i, src := range sources {
+			if ctx.Err() != nil {
+				return
+			}
+			if t, failed := failedAt[src.Addr]; failed && time.Since(t) < feedRetryAfter && i < len(sources)-1 {
+				continue
+			}
+			preferred := i == 0 || src.Office == registry.ParentCode(f.cfg.Office)
+			n, err := f.pullFrom(ctx, src, preferred)
+			if n > 0 {
+				progressed = true
+				delete(failedAt, src.Addr)
+			}
+			if err != nil && ctx.Err() == nil {
+				if n == 0 || errors.Is(err, errFeedIdle) {
+					failedAt[src.Addr] = time.Now()
+				}
+				// Each new cause once at warn; the same again at debug.
+				cause := src.Addr + " " + status.Code(err).String()
+				if cause != lastCause {
+					f.log.Warn("registry feed failed: trying the next source", "source", src.Addr, "err", err)
+					lastCause = cause
+				} else {
+					f.log.Debug("registry feed failed", "source", src.Addr, "err", err)
+				}
+				now := time.Now()
+				f.update(func(s *Status) { s.LastError, s.LastErrorAt = fmt.Sprintf("%s: %v", src.Addr, err), now })
+			}
+			if progressed {
+				break
+			}
+		}
+		if progressed {
+			backoff = 200 * time.Millisecond
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 5*time.Second)
+	}
+}
+
+// feedRetryAfter is how long a feed source that failed without giving
+// anything is passed over while others remain.
+const feedRetryAfter = 30 * time.Second
+
+// errFeedIdle ends a feed session whose source has gone silent.
+var errFeedIdle = errors.New("federation: the feed source went silent")
+
+// pullFrom follows one source's feed until it breaks, ctx ends, or (for a
+// fallback source) FallbackPeriod has passed. It returns how many messages
+// it received.
+func (f *Feed) pullFrom(ctx context.Context, src forward.Target, preferred bool) (int, error) {
+	conn, err := f.cfg.Peers.Conn(src.Addr, src.Office)
+	if err != nil {
+		return 0, err
+	}
+	if !preferred {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, f.cfg.FallbackPeriod)
+		defer cancel()
+	}
+	// A source that says nothing, not even its heartbeat, for
+	// IdleTimeout is taken for hung (a stopped process or a
+	// black-holed link keeps a stream open without end).
+	sctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	idle := time.AfterFunc(f.cfg.IdleTimeout, func() { cancel(errFeedIdle) })
+	defer idle.Stop()
+	stream, err := peerv1.NewPeerClient(conn).Feed(sctx, &peerv1.FeedRequest{
+		OfficeCode: f.cfg.Office, Node: f.cfg.Node, SinceIndex: f.reg.Index(),
+	})
+	if err != nil {
+		if context.Cause(sctx) == errFeedIdle && ctx.Err() == nil {
+			return 0, fmt.Errorf("%w after %s", errFeedIdle, f.cfg.IdleTimeout)
+		}
+		return 0, err
+	}
+	received := 0
+	var chunks feedAssembler
+	for {
+		idle.Reset(f.cfg.IdleTimeout)
+		piece, err := stream.Recv()
+		idle.Stop()
+		if err != nil {
+			if ctx.Err() != nil {
+				return received, nil
+			}
+			if context.Cause(sctx) == errFeedIdle {
+				return received, fmt.Errorf("%w after %s", errFeedIdle, f.cfg.IdleTimeout)
+			}
+			if errors.Is(err, io.EOF) {
+				return received, nil
+			}
+			return received, err
+		}
+		msg, err := chunks.add(piece)
+		if err != nil {
+			return received, err
+		}
+		if msg == nil {
+			f.update(func(s *Status) { s.LastContact = time.Now() })
+			continue // more pieces to come
+		}
+		if received == 0 {
+			// Only an office above this one may feed it.
+			pr, _ := peer.FromContext(stream.Context())
+			id, err := forward.ServerIdentity(pr)
+			if err != nil {
+				return 0, err
+			}
+			if id.Office == f.cfg.Office || !registry.IsAncestorOrSelf(id.Office, f.cfg.Office) {
+				return 0, fmt.Errorf("feed source %s serves office %s, not an office above %s", src.Addr, id.Office, f.cfg.Office)
+			}
+			f.update(func(s *Status) { s.Source, s.SourceOffice = src.Addr, id.Office })
+		}
+		received++
+		now := time.Now()
+		var upstream uint64
+		switch k := msg.Kind.(type) {
+		case *peerv1.FeedMessage_Snapshot:
+			f.log.Info("installing registry snapshot from upstream", "source", src.Addr, "raft_index", k.Snapshot.GetIndex())
+			if err := f.applyFeed(ctx, &peerv1.Command{Kind: &peerv1.Command_InstallSnapshot{
+				InstallSnapshot: &peerv1.InstallRegistrySnapshot{Snapshot: k.Snapshot}}}); err != nil {
+				return received, err
+			}
+			upstream = k.Snapshot.GetIndex()
+			f.update(func(s *Status) { s.SnapshotsInstalled++ })
+		case *peerv1.FeedMessage_Batch:
+			if err := f.applyFeed(ctx, &peerv1.Command{Kind: &peerv1.Command_Replay{Replay: &peerv1.ReplayRegistry{
+				Entries: k.Batch.GetEntries(), UpstreamIndex: k.Batch.GetUpstreamIndex()}}}); err != nil {
+				return received, err
+			}
+			upstream = k.Batch.GetUpstreamIndex()
+		case *peerv1.FeedMessage_Heartbeat:
+			upstream = k.Heartbeat.GetUpstreamIndex()
+		}
+		f.update(func(s *Status) {
+			s.LastContact = now
+			if upstream > s.UpstreamIndex {
+				s.UpstreamIndex = upstream
+			}
+			if f.reg.Index() >= s.UpstreamIndex {
+				s.InSyncAt = now
+			}
+		})
+	}
+}
+
+func (f *Feed) applyFeed(ctx context.Context, cmd *peerv1.Command) error {
+	res, err := f.cfg.Group.Apply(ctx, cmd)
+	if err != nil {
+		return err
+	}
+	if res.Err != nil {
+		// A gap or a rejected entry: the next session starts again from
+		// this office's index, which is what it asks for.
+		return res.Err
+	}
+	return nil
+}

@@ -1,0 +1,96 @@
+package forward
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/yizhan-gov/yizhan/reason"
+)
+
+// DefaultAttemptTimeout bounds one attempt of a forwarded read when more
+// targets remain to be tried (Forwarder.AttemptTimeout when zero).
+const DefaultAttemptTimeout = 3 * time.Second
+
+// Forwarder sends calls on to other nodes over the peer pool.
+type Forwarder struct {
+	peers          *Peers
+	attemptTimeout time.Duration
+}
+
+// NewForwarder returns a Forwarder over peers. attemptTimeout bounds one
+// attempt of a read when more targets remain (DefaultAttemptTimeout when
+// zero or less).
+func NewForwarder(peers *Peers, attemptTimeout time.Duration) *Forwarder {
+	if attemptTimeout <= 0 {
+		attemptTimeout = DefaultAttemptTimeout
+	}
+	return &Forwarder{peers: peers, attemptTimeout: attemptTimeout}
+}
+
+// Send sends a request on to the first reachable target: the same
+// call, with the caller's bearer token and one more hop counted, within the
+// caller's deadline or 10 s. A target that answers Unavailable (or cannot be
+// dialled) is skipped: it did nothing. Any other answer, error or not, is
+// the answer; so is OUTCOME_UNKNOWN whatever its code, for the write may
+// have been applied there and must not be proposed again elsewhere.
+func (f *Forwarder) Send(ctx context.Context, targets []Target, call func(ctx context.Context, conn *grpc.ClientConn) error) error {
+	return f.forward(ctx, targets, false, call)
+}
+
+// Read is Send for a read (safe to send twice): each attempt but the last
+// is also bounded by the attempt timeout, and an attempt that runs out of
+// it counts as unreachable, so that a hung node (a stopped process, a
+// black-holed link) cannot spend the caller's whole deadline. A write is
+// not sent on after a timeout: it may have been applied.
+func (f *Forwarder) Read(ctx context.Context, targets []Target, call func(ctx context.Context, conn *grpc.ClientConn) error) error {
+	return f.forward(ctx, targets, true, call)
+}
+
+func (f *Forwarder) forward(ctx context.Context, targets []Target, read bool, call func(ctx context.Context, conn *grpc.ClientConn) error) error {
+	fctx, err := ForwardContext(ctx)
+	if err != nil {
+		return reason.Err(reason.TooManyHops, err.Error())
+	}
+	if _, ok := fctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		fctx, cancel = context.WithTimeout(fctx, 10*time.Second)
+		defer cancel()
+	}
+	if len(targets) == 0 {
+		return reason.Err(reason.Unreachable, "no node known to forward to")
+	}
+	var last error
+	for i, t := range targets {
+		conn, err := f.peers.Conn(t.Addr, t.Office)
+		if err != nil {
+			last = err
+			continue
+		}
+		actx, cancel := fctx, context.CancelFunc(func() {})
+		if read && i < len(targets)-1 {
+			actx, cancel = context.WithTimeout(fctx, f.attemptTimeout)
+		}
+		err = call(actx, conn)
+		attemptTimedOut := actx.Err() != nil && fctx.Err() == nil
+		cancel()
+		if err == nil {
+			return nil
+		}
+		if reason.StatusReason(err) == reason.OutcomeUnknown {
+			return err // it may have been applied: no other node may try it
+		}
+		if st, ok := status.FromError(err); ok && st.Code() != codes.Unavailable && !attemptTimedOut {
+			return err
+		}
+		last = err
+		if fctx.Err() != nil {
+			break
+		}
+	}
+	return reason.Err(reason.Unreachable, fmt.Sprintf("no node reachable: %v", last))
+}

@@ -1,0 +1,589 @@
+package mail
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+
+	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+	"github.com/yizhan-gov/yizhan/casework"
+	"github.com/yizhan-gov/yizhan/federation/forward"
+	"github.com/yizhan-gov/yizhan/federation/pki"
+	"github.com/yizhan-gov/yizhan/federation/raftgroup"
+	"github.com/yizhan-gov/yizhan/registry"
+)
+
+const (
+	// deliverBatch is how many cases one DeliverCases call carries at most.
+	deliverBatch = 64
+	// deliverBatchBytes is how large one DeliverCases call grows at most
+	// (a single message may be larger, up to MaxCaseMessageBytes).
+	deliverBatchBytes = 1 << 20
+	// deliverTimeout bounds one DeliverCases call.
+	deliverTimeout = 10 * time.Second
+	// autoParallel is how many cases' automatic steps are proposed at once.
+	autoParallel = 32
+
+	// DefaultMaxCaseMessageBytes is the largest case message (a case's
+	// whole log) sent to another office; a larger one is set aside.
+	DefaultMaxCaseMessageBytes = 4 << 20
+)
+
+// Owner is the office's own path for writing its cases (lock, seal, sign,
+// propose through its raft group), which the mail uses to take the
+// automatic steps, to apply what it receives and to drop what was
+// receipted. *federation.Office is the one.
+type Owner interface {
+	// LeaderReady reports whether this node leads its office and has
+	// applied everything committed before its term.
+	LeaderReady() bool
+	// LockCase serialises work on one case on this node.
+	LockCase(number string) func()
+	// AppendEvents seals, signs and proposes events made by this office
+	// for a case it owns; the caller holds the case's lock.
+	AppendEvents(ctx context.Context, number string, prevHash []byte, events ...*yizhanv1.CaseEvent) (*yizhanv1.Case, error)
+	// ProposeCase applies a case command through the office's raft group.
+	ProposeCase(ctx context.Context, cmd *peerv1.CaseCommand) (proto.Message, error)
+	// VerifyEventSignature checks that a node of the event's office signed it.
+	VerifyEventSignature(e *yizhanv1.CaseEvent) error
+}
+
+// Config is what one node's case mail works with.
+type Config struct {
+	Office string // this node's office
+	Node   string // this node's name
+
+	FSM    *raftgroup.FSM   // the case book, and when it changes
+	Group  *raftgroup.Group // whether this node leads (the receiver)
+	Owner  Owner
+	Peers  *forward.Peers
+	Routes *forward.Routes // OfficeTargets: the nodes of the next office
+	Logger *slog.Logger
+
+	// MaxCaseMessageBytes is the largest case message sent to another
+	// office (default DefaultMaxCaseMessageBytes); a larger one is set
+	// aside.
+	MaxCaseMessageBytes int
+	// QuarantineAfter is how long a case message may keep being refused
+	// (or failing its call alone) before it is set aside (default 1h).
+	QuarantineAfter time.Duration
+}
+
+// Mail is one node's case mail: it receives case messages from the
+// neighbouring offices (Receive) and, while this node leads its office,
+// takes the automatic steps and sends the outbox (Run).
+type Mail struct {
+	cfg Config
+	log *slog.Logger
+
+	mu           sync.Mutex               // guards deliveryErrs
+	deliveryErrs map[string]DeliveryError // by destination office, while failing
+}
+
+// New returns the case mail of a node. Run sends; Receive receives.
+func New(cfg Config) *Mail {
+	if cfg.MaxCaseMessageBytes <= 0 {
+		cfg.MaxCaseMessageBytes = DefaultMaxCaseMessageBytes
+	}
+	if cfg.QuarantineAfter <= 0 {
+		cfg.QuarantineAfter = time.Hour
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Mail{cfg: cfg, log: cfg.Logger}
+}
+
+// isNeighbour reports whether office a is the parent or a child of b.
+func isNeighbour(a, b string) bool {
+	return a != "" && b != "" && (registry.ParentCode(a) == b || registry.ParentCode(b) == a)
+}
+
+// Receive serves Peer.DeliverCases: the sender must be a neighbouring
+// office, speaking for itself; every event must be signed by a node of the
+// office that made it. Messages that fail are refused whole and leave no
+// trace; the others are applied through raft.
+func (ml *Mail) Receive(ctx context.Context, req *peerv1.DeliverCasesRequest) (*peerv1.DeliverCasesResponse, error) {
+	id, err := pki.PeerIdentity(ctx)
+	if err != nil {
+		return nil, status.Error(codes.Unauthenticated, err.Error())
+	}
+	if !isNeighbour(id.Office, ml.cfg.Office) {
+		return nil, status.Errorf(codes.PermissionDenied, "office %s is not next to office %s on the tree", id.Office, ml.cfg.Office)
+	}
+	if !ml.cfg.Group.IsLeader() {
+		return nil, status.Errorf(codes.Unavailable, "%s is not the leader of office %s", ml.cfg.Node, ml.cfg.Office)
+	}
+	resp := &peerv1.DeliverCasesResponse{}
+	refused := map[int]string{}
+	var accepted []*peerv1.CaseMessage
+	for i, m := range req.GetMessages() {
+		if m.GetFromOffice() != id.Office {
+			refused[i] = fmt.Sprintf("message claims to come from office %s, the certificate names %s", m.GetFromOffice(), id.Office)
+			continue
+		}
+		held := ml.cfg.FSM.Cases().Events(m.GetCaseNumber())
+		for _, e := range m.GetEvents() {
+			if n := int(e.GetSeq()); n >= 1 && n <= len(held) && bytes.Equal(held[n-1].GetHash(), e.GetHash()) {
+				continue // held already, checked when it came
+			}
+			if err := ml.cfg.Owner.VerifyEventSignature(e); err != nil {
+				refused[i] = err.Error()
+				break
+			}
+		}
+		if _, bad := refused[i]; !bad {
+			accepted = append(accepted, m)
+		}
+	}
+	var receipts []*peerv1.CaseReceipt
+	if len(accepted) > 0 {
+		v, err := ml.cfg.Owner.ProposeCase(ctx, &peerv1.CaseCommand{AtUnixNano: time.Now().UnixNano(),
+			Op: &peerv1.CaseCommand_Receive{Receive: &peerv1.ReceiveCaseMessages{Messages: accepted}}})
+		if errors.Is(err, raftgroup.ErrNotLeader) || errors.Is(err, raftgroup.ErrOutcomeUnknown) {
+			// The sender sends again; applying is idempotent.
+			return nil, status.Error(codes.Unavailable, err.Error())
+		}
+		if err != nil {
+			return nil, status.Error(codes.Internal, err.Error())
+		}
+		r, _ := v.(*peerv1.DeliverCasesResponse)
+		receipts = r.GetReceipts()
+	}
+	next := 0
+	for i, m := range req.GetMessages() {
+		if why, bad := refused[i]; bad {
+			ml.log.Warn("refused a case message", "case", m.GetCaseNumber(), "from", id.Office, "err", why)
+			resp.Receipts = append(resp.Receipts, &peerv1.CaseReceipt{CaseNumber: m.GetCaseNumber(), Refused: why})
+			continue
+		}
+		if next < len(receipts) {
+			resp.Receipts = append(resp.Receipts, receipts[next])
+		}
+		next++
+	}
+	return resp, nil
+}
+
+// Run runs on every node until ctx ends and works while it leads its
+// office: it makes the events an owner makes by itself (receive a
+// handed-on case, forward it toward the next step's office, close it
+// after delivery) and sends the outbox. It wakes at each case command
+// applied (FSM.CasesChanged), when a send finishes, and every 200 ms;
+// registry changes do not wake it.
+func (ml *Mail) Run(ctx context.Context) {
+	m := newMailer(ml)
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	defer m.wg.Wait()
+	for {
+		changed := ml.cfg.FSM.CasesChanged()
+		if ml.cfg.Owner.LeaderReady() {
+			ml.autoActions(ctx)
+			m.sendDue(ctx)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-changed:
+		case <-tick.C:
+		case <-m.wake:
+		}
+	}
+}
+
+// autoActions makes the owner's own events for every case that needs one.
+// Cases are stepped concurrently, up to autoParallel at a time, so that raft
+// commits their events together rather than one after another.
+func (ml *Mail) autoActions(ctx context.Context) {
+	sem := make(chan struct{}, autoParallel)
+	var wg sync.WaitGroup
+	for _, number := range ml.cfg.FSM.Cases().NeedsAction() {
+		if ctx.Err() != nil {
+			break
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if err := ml.autoAct(ctx, number); err != nil && !errors.Is(err, raftgroup.ErrNotLeader) && ctx.Err() == nil {
+				ml.log.Warn("case automatic step", "case", number, "err", err)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+func (ml *Mail) autoAct(ctx context.Context, number string) error {
+	unlock := ml.cfg.Owner.LockCase(number)
+	defer unlock()
+	c, ok := ml.cfg.FSM.Cases().Case(number)
+	if !ok {
+		return nil
+	}
+	events := ml.cfg.FSM.Cases().Events(number)
+	action, to, ok := casework.Pending(c, events, ml.cfg.Office)
+	if !ok {
+		return nil
+	}
+	prev := events[len(events)-1].GetHash()
+	e := casework.NewAutoEvent(c, action, to, ml.cfg.Office, time.Now())
+	actx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	_, err := ml.cfg.Owner.AppendEvents(actx, number, prev, e)
+	return err
+}
+
+// mailer sends the outbox, one call in flight per destination office,
+// backing off from a destination that does not answer. A message is never
+// allowed to hold back the ones behind it: calls are cut by bytes, a
+// message too large to travel is set aside at once, and one that the next
+// office refuses (or that makes its call fail) is held back on its own,
+// and set aside after QuarantineAfter.
+type mailer struct {
+	ml   *Mail
+	wg   sync.WaitGroup
+	wake chan struct{} // a send finished: entries queued meanwhile may go
+
+	mu      sync.Mutex // guards the maps
+	next    map[string]time.Time
+	backoff map[string]time.Duration
+	busy    map[string]bool
+	// single marks a destination whose last call failed for what it
+	// carried: it is sent one message per call until one goes through, so
+	// that the message at fault is found and held back alone.
+	single map[string]bool
+	held   map[outboxKey]*heldEntry
+}
+
+type outboxKey struct{ dest, number string }
+
+// heldEntry is an outbox entry not sent for a while: the next office
+// refused it, or a call carrying it alone failed.
+type heldEntry struct {
+	upto  uint32 // the entry's upto_seq when it was held
+	first time.Time
+	until time.Time
+	tries int
+	why   string
+}
+
+func newMailer(ml *Mail) *mailer {
+	return &mailer{ml: ml, next: map[string]time.Time{}, backoff: map[string]time.Duration{}, busy: map[string]bool{},
+		single: map[string]bool{}, held: map[outboxKey]*heldEntry{}, wake: make(chan struct{}, 1)}
+}
+
+func (m *mailer) sendDue(ctx context.Context) {
+	byDest := map[string][]*peerv1.OutboxEntry{}
+	queued := map[outboxKey]bool{}
+	now := time.Now()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, e := range m.ml.cfg.FSM.Cases().Outbox() {
+		k := outboxKey{e.GetDestOffice(), e.GetCaseNumber()}
+		queued[k] = true
+		if h, ok := m.held[k]; ok {
+			if h.upto != e.GetUptoSeq() {
+				delete(m.held, k) // new events: a new message, tried afresh
+			} else if now.Before(h.until) {
+				continue
+			}
+		}
+		if len(byDest[k.dest]) < deliverBatch {
+			byDest[k.dest] = append(byDest[k.dest], e)
+		}
+	}
+	// Forget what no longer waits: receipted, or set aside.
+	for k := range m.held {
+		if !queued[k] {
+			delete(m.held, k)
+		}
+	}
+	m.ml.clearDeliveryErrors(func(dest string) bool {
+		_, waiting := byDest[dest]
+		return !waiting && !m.busy[dest] && !m.hasHeld(dest)
+	})
+	for dest, entries := range byDest {
+		if m.busy[dest] || now.Before(m.next[dest]) {
+			continue
+		}
+		m.busy[dest] = true
+		single := m.single[dest]
+		m.wg.Add(1)
+		go func() {
+			defer m.wg.Done()
+			r := m.ml.deliver(ctx, dest, entries, single)
+			m.done(ctx, dest, r)
+		}()
+	}
+}
+
+// done records the outcome of one call to dest.
+func (m *mailer) done(ctx context.Context, dest string, r deliveryResult) {
+	now := time.Now()
+	var setAside []*peerv1.QuarantinedEntry
+	m.mu.Lock()
+	m.busy[dest] = false
+	hold := func(e *peerv1.OutboxEntry, why string) {
+		k := outboxKey{dest, e.GetCaseNumber()}
+		h := m.held[k]
+		if h == nil || h.upto != e.GetUptoSeq() {
+			h = &heldEntry{upto: e.GetUptoSeq(), first: now}
+			m.held[k] = h
+		}
+		h.tries++
+		h.why = why
+		h.until = now.Add(min(time.Duration(1<<min(h.tries, 12))*100*time.Millisecond, 5*time.Minute))
+		if h.tries >= 3 && now.Sub(h.first) >= m.ml.cfg.QuarantineAfter {
+			setAside = append(setAside, &peerv1.QuarantinedEntry{Entry: e,
+				Reason: fmt.Sprintf("not delivered to office %s since %s (%d tries): %s",
+					dest, h.first.In(registry.CST).Format(time.DateTime), h.tries, why),
+				AtUnixNano: now.UnixNano()})
+			delete(m.held, k)
+		}
+	}
+	for _, x := range r.refused {
+		hold(x.entry, x.why)
+	}
+	switch {
+	case r.err == nil:
+		m.backoff[dest] = 0
+		m.next[dest] = time.Time{}
+		if r.sent > 0 {
+			m.single[dest] = false
+		}
+	case r.content && r.sent == 1:
+		// The call failed for what it carried, and it carried one message.
+		hold(r.first, r.err.Error())
+	case r.content:
+		m.single[dest] = true
+	default:
+		b := min(max(2*m.backoff[dest], 100*time.Millisecond), 5*time.Second)
+		m.backoff[dest] = b
+		m.next[dest] = now.Add(b)
+	}
+	m.mu.Unlock()
+	setAside = append(setAside, r.oversize...)
+	if len(setAside) > 0 {
+		m.ml.quarantine(ctx, setAside)
+	}
+	noted := r.err
+	if noted == nil && len(r.refused) > 0 {
+		noted = status.Errorf(codes.FailedPrecondition, "office %s refused %d of %d messages: %s",
+			dest, len(r.refused), r.sent, r.refused[0].why)
+	}
+	m.ml.noteDelivery(dest, noted, now)
+	if r.err == nil || r.content {
+		select {
+		case m.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// deliveryResult is what one call to a destination came to.
+type deliveryResult struct {
+	sent     int                 // messages the call carried
+	first    *peerv1.OutboxEntry // the first of them
+	refused  []refusal           // refused by the receiver, each with its reason
+	oversize []*peerv1.QuarantinedEntry
+	err      error
+	// content is set when the call failed for what it carried (too
+	// large, not decodable, an internal error at the receiver), not
+	// because the destination is unreachable.
+	content bool
+}
+
+type refusal struct {
+	entry *peerv1.OutboxEntry
+	why   string
+}
+
+// contentError reports whether a failed call failed for what it carried.
+func contentError(err error) bool {
+	switch status.Code(err) {
+	case codes.ResourceExhausted, codes.InvalidArgument, codes.Internal, codes.Unknown, codes.DataLoss, codes.OutOfRange:
+		return true
+	}
+	return false
+}
+
+// deliver sends entries to dest, in one call of at most deliverBatchBytes
+// (one message only when single), and drops those receipted.
+func (ml *Mail) deliver(ctx context.Context, dest string, entries []*peerv1.OutboxEntry, single bool) deliveryResult {
+	var r deliveryResult
+	req := &peerv1.DeliverCasesRequest{}
+	var sent []*peerv1.OutboxEntry
+	size := 0
+	for _, e := range entries {
+		msg, ok := ml.cfg.FSM.Cases().Message(e)
+		if !ok {
+			continue
+		}
+		n := proto.Size(msg)
+		if n > ml.cfg.MaxCaseMessageBytes {
+			r.oversize = append(r.oversize, &peerv1.QuarantinedEntry{Entry: e, AtUnixNano: time.Now().UnixNano(),
+				Reason: fmt.Sprintf("the message is %d bytes, more than the %d a case message may have", n, ml.cfg.MaxCaseMessageBytes)})
+			continue
+		}
+		if len(sent) > 0 && (single || size+n > deliverBatchBytes) {
+			break
+		}
+		req.Messages = append(req.Messages, msg)
+		sent = append(sent, e)
+		size += n
+	}
+	if len(sent) == 0 {
+		return r
+	}
+	r.sent, r.first = len(sent), sent[0]
+	var resp *peerv1.DeliverCasesResponse
+	var last error
+	for _, t := range ml.cfg.Routes.OfficeTargets(dest) {
+		conn, err := ml.cfg.Peers.Conn(t.Addr, t.Office)
+		if err != nil {
+			last = err
+			continue
+		}
+		cctx, cancel := context.WithTimeout(ctx, deliverTimeout)
+		resp, err = peerv1.NewPeerClient(conn).DeliverCases(cctx, req)
+		cancel()
+		if err == nil {
+			break
+		}
+		last = err
+		if status.Code(err) == codes.PermissionDenied || contentError(err) {
+			break
+		}
+	}
+	if resp == nil {
+		if last == nil {
+			last = fmt.Errorf("no node of office %s known", dest)
+		}
+		r.err, r.content = last, contentError(last)
+		return r
+	}
+	var acks []*peerv1.OutboxEntry
+	for i, rc := range resp.GetReceipts() {
+		if i >= len(sent) {
+			break
+		}
+		if why := rc.GetRefused(); why != "" {
+			// Held back and sent again later: a receiver whose registry
+			// lags behind refuses until it has caught up. A refusal that
+			// lasts sets the entry aside.
+			ml.log.Warn("case message refused by the next office", "case", rc.GetCaseNumber(), "to", dest, "err", why)
+			r.refused = append(r.refused, refusal{sent[i], why})
+			continue
+		}
+		if rc.GetHaveSeq() >= sent[i].GetUptoSeq() {
+			acks = append(acks, sent[i])
+		}
+	}
+	if len(acks) > 0 {
+		actx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		if _, err := ml.cfg.Owner.ProposeCase(actx, &peerv1.CaseCommand{AtUnixNano: time.Now().UnixNano(),
+			Op: &peerv1.CaseCommand_Ack{Ack: &peerv1.AckOutbox{Acks: acks}}}); err != nil {
+			r.err = err
+			return r
+		}
+	}
+	return r
+}
+
+// quarantine sets outbox entries aside through raft, with an alarm.
+func (ml *Mail) quarantine(ctx context.Context, entries []*peerv1.QuarantinedEntry) {
+	qctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	v, err := ml.cfg.Owner.ProposeCase(qctx, &peerv1.CaseCommand{AtUnixNano: time.Now().UnixNano(),
+		Op: &peerv1.CaseCommand_Quarantine{Quarantine: &peerv1.QuarantineOutbox{Entries: entries}}})
+	if err != nil {
+		if ctx.Err() == nil && !errors.Is(err, raftgroup.ErrNotLeader) {
+			ml.log.Warn("could not set case messages aside", "err", err)
+		}
+		return
+	}
+	done, _ := v.(*peerv1.QuarantineOutbox)
+	for _, q := range done.GetEntries() {
+		ml.log.Warn("case message set aside (quarantined): it will not be sent again until the case changes",
+			"case", q.GetEntry().GetCaseNumber(), "to", q.GetEntry().GetDestOffice(), "reason", q.GetReason())
+	}
+}
+
+// DeliveryError is the last failure to send case mail to an office.
+type DeliveryError struct {
+	Dest  string
+	Err   string
+	At    time.Time
+	cause string // the gRPC code: a new cause is logged at warn
+}
+
+// noteDelivery records the outcome of a call to dest for the status page,
+// and logs a failure at warn the first time its cause is seen.
+func (ml *Mail) noteDelivery(dest string, err error, at time.Time) {
+	ml.mu.Lock()
+	defer ml.mu.Unlock()
+	if ml.deliveryErrs == nil {
+		ml.deliveryErrs = map[string]DeliveryError{}
+	}
+	if err == nil {
+		if _, failing := ml.deliveryErrs[dest]; failing {
+			ml.log.Info("case delivery works again", "to", dest)
+		}
+		delete(ml.deliveryErrs, dest)
+		return
+	}
+	prev, failing := ml.deliveryErrs[dest]
+	cause := status.Code(err).String()
+	if !failing || prev.cause != cause {
+		ml.log.Warn("case delivery failed: retrying", "to", dest, "err", err)
+	}
+	ml.deliveryErrs[dest] = DeliveryError{Dest: dest, Err: err.Error(), At: at, cause: cause}
+}
+
+// hasHeld reports whether an entry for dest is held back. Caller holds m.mu.
+func (m *mailer) hasHeld(dest string) bool {
+	for k := range m.held {
+		if k.dest == dest {
+			return true
+		}
+	}
+	return false
+}
+
+// clearDeliveryErrors drops the delivery errors of the destinations for
+// which idle says nothing waits any more.
+func (ml *Mail) clearDeliveryErrors(idle func(dest string) bool) {
+	ml.mu.Lock()
+	defer ml.mu.Unlock()
+	for dest := range ml.deliveryErrs {
+		if idle(dest) {
+			delete(ml.deliveryErrs, dest)
+		}
+	}
+}
+
+// DeliveryErrors returns the last delivery error of each destination that
+// is failing now, by destination.
+func (ml *Mail) DeliveryErrors() []DeliveryError {
+	ml.mu.Lock()
+	defer ml.mu.Unlock()
+	out := make([]DeliveryError, 0, len(ml.deliveryErrs))
+	for _, e := range ml.deliveryErrs {
+		out = append(out, e)
+	}
+	slices.SortFunc(out, func(a, b DeliveryError) int { return strings.Compare(a.Dest, b.Dest) })
+	return out
+}
