@@ -36,7 +36,7 @@ FUZZ_TARGETS ?= \
 	./casework:FuzzNewFiling \
 	./casework:FuzzFileCaseJSON \
 	./casework:FuzzNewEvent \
-	./federation:FuzzFeedAssembler \
+	./federation/feed:FuzzFeedAssembler \
 	./node:FuzzUpdateItemJSON
 FUZZTIME ?= 10s
 # The targets CI fuzzes briefly (fuzz-ci: 5s each, under a minute with the
