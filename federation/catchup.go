@@ -129,5 +129,11 @@ func (s *PeerServer) Progress(ctx context.Context, req *peerv1.ProgressRequest) 
 	if !g.IsLeader() {
 		return nil, status.Errorf(codes.Unavailable, "%s is not the leader of office %s", o.cfg.Node, o.cfg.Office)
 	}
+	// A new leader knows how far the log is committed only once an entry
+	// of its own term is (raft keeps no commit index over a restart): until
+	// its barrier, it could answer far too low.
+	if !o.LeaderReady() {
+		return nil, status.Errorf(codes.Unavailable, "%s leads office %s but is still applying its log", o.cfg.Node, o.cfg.Office)
+	}
 	return &peerv1.ProgressResponse{CommitIndex: g.CommitIndex(), Term: g.CurrentTerm()}, nil
 }
