@@ -96,12 +96,14 @@ func fileTobacco(t *testing.T, agent *client, name string) *yizhanv1.Case {
 // received reports whether node n's office has received (owns, after the
 // RECEIVED event) the case.
 func received(n *node.Node, number string) bool {
+	c, ok := n.Office().Cases().Case(number)
 	events := n.Office().Cases().Events(number)
-	if len(events) == 0 {
+	// The two reads must see the same log: an event applied between them
+	// would pair one log's owner with another's last event.
+	if !ok || len(events) == 0 || len(events) != int(c.GetLastSeq()) {
 		return false
 	}
 	last := events[len(events)-1]
-	c, _ := n.Office().Cases().Case(number)
 	return c.GetOwnerOffice() == n.Office().Code() && last.GetType() != yizhanv1.EventType_EVENT_TYPE_FORWARDED
 }
 
