@@ -124,3 +124,65 @@ func TestWebFormsPassBetweenTheNodesOfAnOffice(t *testing.T) {
 		}
 	}
 }
+
+// A citizen's filing posted to one node of the county, its receipt (with
+// the query code) opened at the other: the page's id carries what the
+// other node needs, sealed for the office and for this browser.
+func TestFilingReceiptOpensAtAnotherNodeOfTheOffice(t *testing.T) {
+	f := newCaseFed(t, 2)
+	n1, n2 := f.nodes["county-1"], f.nodes["county-2"]
+	for _, n := range []*node.Node{n1, n2} {
+		waitFor(t, n.Name()+" holds the query-code key", func() bool {
+			_, _, ok := n.Registry().NewestQueryCodeKey()
+			return ok
+		}, 20*time.Second)
+	}
+	b := newWebBrowser(t)
+	token := b.formToken("http://" + n1.HTTPAddr() + "/cases/new?item=" + tobacco().Code)
+	form := url.Values{"csrf": {token}, "item_code": {tobacco().Code}, "applicant.name": {"黄小明"},
+		"applicant.id_number": {applicantID}, "applicant.phone": {"13907710002"}, "materials": {"申请表"}}
+	req, _ := http.NewRequest("POST", "http://"+n1.HTTPAddr()+"/cases", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := b.c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	receipt := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(receipt, "/cases/filed/") {
+		t.Fatalf("filing: %d to %q", resp.StatusCode, receipt)
+	}
+	codeRE := regexp.MustCompile(`id="query-code">([^<]+)<`)
+	var codes []string
+	for _, n := range []*node.Node{n1, n2} {
+		resp, err := b.c.Get("http://" + n.HTTPAddr() + receipt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		m := codeRE.FindSubmatch(page)
+		if resp.StatusCode != http.StatusOK || m == nil {
+			t.Fatalf("the receipt at %s: %d, no query code:\n%s", n.Name(), resp.StatusCode, page)
+		}
+		codes = append(codes, string(m[1]))
+	}
+	if codes[0] != codes[1] {
+		t.Errorf("the receipt shows query code %s at one node, %s at the other", codes[0], codes[1])
+	}
+	if strings.Contains(receipt, codes[0]) || strings.Contains(receipt, strings.ReplaceAll(codes[0], "-", "")) {
+		t.Errorf("the receipt's URL %s shows the query code", receipt)
+	}
+	// Another browser cannot open it, at either node.
+	other := newWebBrowser(t)
+	for _, n := range []*node.Node{n1, n2} {
+		resp, err := other.c.Get("http://" + n.HTTPAddr() + receipt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound {
+			t.Errorf("another browser opened the receipt at %s: %d", n.Name(), resp.StatusCode)
+		}
+	}
+}

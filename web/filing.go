@@ -7,6 +7,9 @@ import (
 	"strings"
 	"time"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 	"github.com/yizhan-gov/yizhan/casework"
 )
@@ -111,10 +114,20 @@ func (s *server) caseFile(rq *request) error {
 		}
 		return err
 	}
-	c := resp.GetCase()
-	offices, err := s.officeNames(rq)
+	d, err := s.receiptOf(rq, resp.GetCase())
 	if err != nil {
 		return err
+	}
+	// Post, redirect, get: a reload must not file the case again. The
+	// receipt, with the query code, waits here for this browser only.
+	return rq.redirect("/cases/filed/" + s.keepReceipt(rq, d))
+}
+
+// receiptOf is the receipt page of a case just filed.
+func (s *server) receiptOf(rq *request, c *yizhanv1.Case) (*caseData, error) {
+	offices, err := s.officeNames(rq)
+	if err != nil {
+		return nil, err
 	}
 	d := &caseData{C: c, QueryCode: c.GetQueryCode(), State: caseStateNames[c.GetState()], Filed: datetimeOf(c.GetFiledAt()),
 		Origin: offices[c.GetOriginOffice()], Submitted: c.GetMaterials()}
@@ -129,24 +142,53 @@ func (s *server) caseFile(rq *request) error {
 	for _, st := range c.GetRoute() {
 		d.Route = append(d.Route, routeStep{Right: rightNames[st.GetRight()], Office: offices[st.GetOfficeCode()]})
 	}
-	// Post, redirect, get: a reload must not file the case again. The
-	// receipt, with the query code, waits here for this browser only.
-	return rq.redirect("/cases/filed/" + s.keepReceipt(rq, d))
+	return d, nil
 }
 
 // receiptTTL is how long a filing's receipt page can be shown again.
 const receiptTTL = 30 * time.Minute
 
+// keepReceipt keeps the receipt for this browser and returns its page id:
+// in this node's memory, and sealed for the office's other nodes.
 func (s *server) keepReceipt(rq *request, d *caseData) string {
-	return s.receipts.put(s.formCSRF(rq), d, s.now(), receiptTTL)
+	owner, now := s.formCSRF(rq), s.now()
+	memID := s.receipts.put(owner, d, now, receiptTTL)
+	return s.pageID(memID, pageRef{Number: d.C.GetNumber(), Code: d.QueryCode, Owner: owner, Expires: now.Add(receiptTTL).Unix()})
 }
 
 func (s *server) caseFiled(rq *request) error {
-	d, ok := s.receipts.get(rq.r.PathValue("id"), s.formCSRF(rq), s.now())
+	owner, now := s.formCSRF(rq), s.now()
+	memID, ref := s.openPageID(rq.r.PathValue("id"), owner, now)
+	d, ok := s.receipts.get(memID, owner, now)
+	if !ok && ref != nil {
+		// Filed through another node of this office: rebuilt from the case.
+		if c, err := s.filedCase(rq, ref); err == nil {
+			if d, err = s.receiptOf(rq, c); err == nil {
+				d.QueryCode, ok = ref.Code, true
+			}
+		}
+	}
 	if !ok {
 		return &pageError{status: http.StatusNotFound, title: "回执已过期", msg: "此申请回执已不能再显示（只在提交申请的浏览器中保留 30 分钟）。请凭办件编号和查询码查询办理进度。"}
 	}
 	return s.render(rq, http.StatusOK, "case_filed", &view{Title: "申请已提交", Section: "cases", Data: d, NoStore: true})
+}
+
+// filedCase reads a case just filed, as its citizen: this node may not
+// have applied it yet, so it asks again for a few seconds.
+func (s *server) filedCase(rq *request, ref *pageRef) (*yizhanv1.Case, error) {
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		resp, err := s.cfg.Cases.GetCase(rq.citizenCtx(), &yizhanv1.GetCaseRequest{Number: ref.Number, QueryCode: ref.Code})
+		if err == nil || status.Code(err) != codes.NotFound || time.Now().After(deadline) {
+			return resp.GetCase(), err
+		}
+		select {
+		case <-rq.r.Context().Done():
+			return nil, rq.r.Context().Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 // filingField is the filing form's field for a field of the API's request.

@@ -244,13 +244,22 @@ type ticket struct {
 	seq          uint32 // of the rating or complaint
 }
 
+// keepTicket keeps the ticket for this browser and returns its page id:
+// in this node's memory, and sealed for the office's other nodes.
 func (s *server) keepTicket(rq *request, number, code string, seq uint32) string {
-	return s.tickets.put(s.formCSRF(rq), ticket{number: number, code: code, seq: seq}, s.now(), ticketTTL)
+	owner, now := s.formCSRF(rq), s.now()
+	memID := s.tickets.put(owner, ticket{number: number, code: code, seq: seq}, now, ticketTTL)
+	return s.pageID(memID, pageRef{Number: number, Code: code, Seq: seq, Owner: owner, Expires: now.Add(ticketTTL).Unix()})
 }
 
 // trackTicket shows the case of a ticket, to the browser it was made for.
 func (s *server) trackTicket(rq *request) error {
-	t, ok := s.tickets.get(rq.r.PathValue("id"), s.formCSRF(rq), s.now())
+	owner, now := s.formCSRF(rq), s.now()
+	memID, ref := s.openPageID(rq.r.PathValue("id"), owner, now)
+	t, ok := s.tickets.get(memID, owner, now)
+	if !ok && ref != nil {
+		t, ok = ticket{number: ref.Number, code: ref.Code, seq: ref.Seq}, true // made by another node of the office
+	}
 	if !ok {
 		var errs formErrors
 		errs.addGeneral("此页面已过期：请重新输入办件编号和查询码查询。")

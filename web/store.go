@@ -11,7 +11,9 @@ import (
 // browserStore keeps values for a short while under random ids, each for
 // the browser that made it (bound to its CSRF token, so to its cookies):
 // a filing's receipt, the page after a rating or complaint. It is in
-// memory: the browser comes back to the node it posted to.
+// this node's memory; a browser that comes back to another node of the
+// office finds the page through the sealed reference its id also carries
+// (seal.go).
 type browserStore[T any] struct {
 	mu sync.Mutex // guards m
 	m  map[string]browserEntry[T]
