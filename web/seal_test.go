@@ -23,7 +23,9 @@ func TestSealedPageIDs(t *testing.T) {
 	if _, got := s.openPageID(id[:len(id)-2]+"AA", "browser-1", now); got != nil {
 		t.Error("a tampered id opened")
 	}
-	other := newFixture(t, func(c *Config) { c.CSRFKey = func() ([]byte, bool) { return []byte("another office's key, 32 bytes!!"), true } })
+	other := newFixture(t, func(c *Config) {
+		c.CSRFKey = func() ([]byte, bool) { return []byte("another office's key, 32 bytes!!"), true }
+	})
 	if _, got := other.h.(*server).openPageID(id, "browser-1", now); got != nil {
 		t.Error("another office opened the page")
 	}
