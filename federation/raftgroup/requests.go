@@ -32,8 +32,12 @@ import (
 const RequestMemory = 24 * time.Hour
 
 // maxRequests bounds the request IDs remembered; past it the oldest go
-// first, whatever their age (a day of a busy county is far below it).
-const maxRequests = 200_000
+// first, whatever their age. A county files about 40,000 cases a year and
+// acts on each a handful of times: a day is a few thousand writes. Each
+// record holds its answer (a case or a registry entity, 1–3 KB), so the
+// bound keeps the memory and the snapshots within about 150 MB even under
+// a flood of writes.
+const maxRequests = 50_000
 
 // MaxRequestIDLen is the longest request ID a client may send.
 const MaxRequestIDLen = 64
