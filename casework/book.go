@@ -157,14 +157,27 @@ func (b *Book) appendEvents(a *peerv1.AppendCaseEvents, reg Registry) (proto.Mes
 
 	last := stored[len(stored)-1]
 	// An online filing stays here until its pre-check takes it up: spam
-	// turned down here never reaches the offices above.
-	if parent := registry.ParentCode(b.office); parent != "" && !atPrecheck(work.GetState()) {
+	// turned down (or withdrawn) here never reaches the offices above.
+	if parent := registry.ParentCode(b.office); parent != "" && !neverTakenUp(rec.events) {
 		b.queue(parent, number, last.GetSeq(), false)
 	}
 	if last.GetType() == yizhanv1.EventType_EVENT_TYPE_FORWARDED {
 		b.queue(last.GetToOffice(), number, last.GetSeq(), true)
 	}
 	return b.view(rec), nil
+}
+
+// neverTakenUp reports whether a case's log is an online filing that its
+// pre-check has not taken up (PRECHECKED): whatever its state now —
+// waiting, turned down, withdrawn — it has not left the office where it
+// was filed.
+func neverTakenUp(events []*yizhanv1.CaseEvent) bool {
+	if len(events) == 0 || !events[0].GetFiling().GetPrecheck() {
+		return false
+	}
+	return !slices.ContainsFunc(events, func(e *yizhanv1.CaseEvent) bool {
+		return e.GetType() == yizhanv1.EventType_EVENT_TYPE_PRECHECKED
+	})
 }
 
 // check runs events, to follow prev on the case work (nil for a new

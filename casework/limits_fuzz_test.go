@@ -147,7 +147,7 @@ func FuzzNewEvent(f *testing.F) {
 		if _, ok := caseScript[state]; !ok {
 			state = "accepted"
 		}
-		action := Action(int(act) % (int(ActionComplain) + 1))
+		action := Action(int(act) % (int(ActionRejectPrecheck) + 1))
 		actor, ok := fuzzActors[action]
 		if !ok {
 			actor = countyClerk

@@ -78,6 +78,14 @@ func TestCitizenWithdrawsAnOnlineFilingBeforeItsPrecheck(t *testing.T) {
 	if c.GetState() != stWithdrawn {
 		t.Fatalf("after withdrawing: %s", c.GetState())
 	}
+	// Withdrawn before its pre-check, it never leaves the village.
+	w.settle()
+	if n := w.books[village].OutboxLen(); n != 0 {
+		t.Errorf("the village queued %d messages for a filing withdrawn before its pre-check", n)
+	}
+	if _, ok := w.books[township].Case(n); ok {
+		t.Error("the township holds a filing withdrawn before its pre-check")
+	}
 }
 
 // A filing by staff (an agent at the window) needs no pre-check.
