@@ -172,28 +172,32 @@ func (l *attemptLimiter) reserve(subject, addr string) (done func(outcome), err 
 	if len(l.entries)+3 > l.sweepAt {
 		l.sweep(now)
 	}
+	var before [3]time.Time // each key's last failure before this attempt
 	for i, k := range keys {
 		if fs[i] == nil {
 			fs[i] = &failureCount{}
 			l.entries[k] = fs[i]
 		}
+		before[i] = fs[i].last
 		fs[i].count++
 		fs[i].last = now
 	}
 	l.mu.Unlock()
 	var once sync.Once
-	return func(o outcome) { once.Do(func() { l.settle(keys, o) }) }, nil
+	return func(o outcome) { once.Do(func() { l.settle(keys, before, now, o) }) }, nil
 }
 
-// settle ends a reserved attempt.
-func (l *attemptLimiter) settle(keys [3]attemptKey, o outcome) {
+// settle ends a reserved attempt. One that did not fail is taken back
+// whole, its time too: a right code from a shared address must not start
+// the address's window and back-off again.
+func (l *attemptLimiter) settle(keys [3]attemptKey, before [3]time.Time, at time.Time, o outcome) {
 	if o == attemptFailed {
 		l.warnf("failed", keys[0].subject, keys[0].addr, 0)
 		return
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for _, k := range keys {
+	for i, k := range keys {
 		f := l.entries[k]
 		if f == nil {
 			continue
@@ -203,6 +207,10 @@ func (l *attemptLimiter) settle(keys [3]attemptKey, o outcome) {
 		// its address's failures by signing in with it.
 		if f.count--; f.count <= 0 || (o == attemptSucceeded && k.kind == kindPair) {
 			delete(l.entries, k)
+			continue
+		}
+		if f.last.Equal(at) { // no later attempt moved it meanwhile
+			f.last = before[i]
 		}
 	}
 }

@@ -33,6 +33,10 @@ func (s *authService) Login(ctx context.Context, req *yizhanv1.LoginRequest) (*y
 	if username == "" {
 		return nil, fieldReasonError("username", registry.ReasonRequired, "is required")
 	}
+	// Bounded before the limiter keeps it as a key, or it goes up the tree.
+	if v := registry.CheckLine("username", username, registry.MaxCodeLen); v != nil {
+		return nil, invalidArgument(*v)
+	}
 	if req.GetPassword() == "" {
 		return nil, fieldReasonError("password", registry.ReasonRequired, "is required")
 	}

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"sort"
 	"strconv"
-	"sync"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -30,9 +29,6 @@ import (
 type caseService struct {
 	yizhanv1.UnsafeCaseServiceServer
 	n *Node
-
-	mu   sync.Mutex        // guards seqs
-	seqs map[string]uint32 // day → next case sequence handed out by this leader
 
 	filings *filingLimiter // anonymous online filings per client address
 }
@@ -100,16 +96,21 @@ func (s *caseService) FileCase(ctx context.Context, req *yizhanv1.FileCaseReques
 	if err != nil {
 		return nil, err
 	}
-	if err := s.checkOnlineFiling(ctx, p); err != nil {
+	giveBack, err := s.checkOnlineFiling(ctx, p)
+	if err != nil {
 		return nil, err
 	}
-	return onLeader(ctx, s, func() (*yizhanv1.CaseResponse, error) {
+	// Only a new case costs the address a filing: a refused one, or a
+	// retry the office had filed already, is given back.
+	replayed := false
+	resp, err := onLeader(ctx, s, func() (*yizhanv1.CaseResponse, error) {
 		filed, err := s.n.svc.File(ctx, office.Filing{Request: r, ItemCode: req.GetItemCode(),
 			Applicant: req.GetApplicant(), Materials: req.GetMaterials(), Actor: actorOf(p)})
 		if err != nil {
 			return nil, err
 		}
 		if filed.Replayed {
+			replayed = true
 			markReplayed(ctx)
 		}
 		c := s.present(filed.Case, p)
@@ -118,8 +119,22 @@ func (s *caseService) FileCase(ctx context.Context, req *yizhanv1.FileCaseReques
 	}, func(ctx context.Context, c yizhanv1.CaseServiceClient) (*yizhanv1.CaseResponse, error) {
 		return c.FileCase(ctx, req)
 	})
+	if replayed || (err != nil && !mayHaveBeenDone(err)) {
+		giveBack()
+	}
+	return resp, err
 }
 
+// mayHaveBeenDone reports whether a write that answered err may have been
+// done all the same (its reason says to look first, or it has none).
+func mayHaveBeenDone(err error) bool {
+	if d, ok := reason.Lookup(reason.StatusReason(err)); ok {
+		return d.Retry == reason.RetryLook
+	}
+	return true
+}
+
+// notOnPath is the answer to staff asking for a case that does not pass
 // through their office.
 func notOnPath(number, office string) error {
 	return reason.Status(reason.NotOnPath, fmt.Sprintf("case %s is not on the path of office %s", number, office),
@@ -194,6 +209,16 @@ func (s *caseService) readable(ctx context.Context, number, queryCode string) (c
 	if number == "" {
 		return nil, nil, false, fieldReasonError("number", registry.ReasonRequired, "is required")
 	}
+	// Bounded before anything counts or forwards them: the attempt
+	// limiters keep them as keys.
+	for _, v := range []*registry.FieldViolation{
+		registry.CheckLine("number", number, registry.MaxCodeLen),
+		registry.CheckLine("query_code", queryCode, registry.MaxCodeLen),
+	} {
+		if v != nil {
+			return nil, nil, false, invalidArgument(*v)
+		}
+	}
 	p, err = s.optionalPrincipal(ctx)
 	if err != nil {
 		return nil, nil, false, err
@@ -203,6 +228,8 @@ func (s *caseService) readable(ctx context.Context, number, queryCode string) (c
 		return c, p, true, nil
 	}
 	switch {
+	case queryCode == "" && p == nil:
+		return nil, nil, true, errNoCase // nothing guessed, nothing counted, nothing sent up
 	case queryCode == "" && !ok:
 		return nil, p, false, nil // the offices above may hold it
 	case queryCode == "" && p != nil:

@@ -290,7 +290,7 @@ func validateConfig(cfg *Config) error {
 		return fmt.Errorf("node: the bootstrap admin password needs at least %d characters", auth.MinPasswordLength)
 	}
 	if maxTTL := cmp.Or(cfg.MaxTokenTTL, auth.DefaultMaxTokenTTL); cmp.Or(cfg.TokenTTL, auth.DefaultTokenTTL) > maxTTL {
-		return fmt.Errorf("node: a token lifetime of %s is longer than the %s tokens may last", cfg.TokenTTL, maxTTL)
+		return fmt.Errorf("node: a token lifetime of %s is longer than the %s tokens may last", cmp.Or(cfg.TokenTTL, auth.DefaultTokenTTL), maxTTL)
 	}
 	if cfg.HTTPAddr == "" {
 		cfg.HTTPAddr = ":8080"

@@ -112,8 +112,9 @@ func firstViolation(st *status.Status, field string) (*errdetails.BadRequest_Fie
 type filingLimiter struct {
 	now func() time.Time
 
-	mu      sync.Mutex // guards buckets
+	mu      sync.Mutex // guards buckets and sweepAt
 	buckets map[string]*filingBucket
+	sweepAt int // the map's size at which the next sweep runs
 }
 
 type filingBucket struct {
@@ -128,19 +129,23 @@ const (
 )
 
 func newFilingLimiter(now func() time.Time) *filingLimiter {
-	return &filingLimiter{now: now, buckets: map[string]*filingBucket{}}
+	return &filingLimiter{now: now, buckets: map[string]*filingBucket{}, sweepAt: maxFilingBuckets}
 }
 
 // allow takes one filing from addr's bucket, or answers ResourceExhausted
-// with when to try again.
-func (l *filingLimiter) allow(addr string) error {
+// with when to try again. giveBack returns the filing to the bucket: for a
+// filing that was refused, or a retry the office had filed already.
+func (l *filingLimiter) allow(addr string) (giveBack func(), err error) {
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	b := l.buckets[addr]
 	if b == nil {
-		if len(l.buckets) >= maxFilingBuckets {
+		if len(l.buckets) >= l.sweepAt {
 			l.sweep(now)
+			// Sweep again only once the map has doubled: a map full of
+			// recent buckets must not be scanned at every new address.
+			l.sweepAt = max(2*len(l.buckets), maxFilingBuckets)
 		}
 		b = &filingBucket{tokens: onlineFilingBurst, at: now}
 		l.buckets[addr] = b
@@ -149,11 +154,18 @@ func (l *filingLimiter) allow(addr string) error {
 	b.at = now
 	if b.tokens >= 1 {
 		b.tokens--
-		return nil
+		var once sync.Once
+		return func() {
+			once.Do(func() {
+				l.mu.Lock()
+				defer l.mu.Unlock()
+				b.tokens = min(onlineFilingBurst, b.tokens+1)
+			})
+		}, nil
 	}
 	wait := time.Duration((1 - b.tokens) * float64(onlineFilingEvery))
 	secs := int((wait + time.Second - 1) / time.Second)
-	return reason.Status(reason.TooManyFilings,
+	return nil, reason.Status(reason.TooManyFilings,
 		fmt.Sprintf("too many online filings from this address: try again in %d seconds, or file at a service point", secs),
 		reason.Meta{"retryAfterSeconds": reason.Itoa(secs)}, time.Duration(secs)*time.Second).Err()
 }
@@ -170,9 +182,9 @@ func (l *filingLimiter) sweep(now time.Time) {
 // checkOnlineFiling limits a citizen's filing by address where it enters
 // the federation; staff are not limited, and a filing a node forwards (to
 // its leader) was counted where it came in.
-func (s *caseService) checkOnlineFiling(ctx context.Context, p *auth.Principal) error {
+func (s *caseService) checkOnlineFiling(ctx context.Context, p *auth.Principal) (giveBack func(), err error) {
 	if p != nil || forwardedByNode(ctx) {
-		return nil
+		return func() {}, nil
 	}
 	return s.filings.allow(clientAddr(ctx))
 }

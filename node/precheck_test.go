@@ -26,6 +26,15 @@ func TestOnlineFilingTravelsOnlyAfterItsPrecheck(t *testing.T) {
 			Materials: []*yizhanv1.SubmittedMaterial{{Name: "申请表", Copies: 1}}})
 		return resp.GetCase(), err
 	}
+	// Refused filings (a typo in the ID number) cost the address nothing.
+	for range 6 {
+		_, err := anon.FileCase(dial(t, village).ctx(), &yizhanv1.FileCaseRequest{ItemCode: tobacco().Code,
+			Applicant: &yizhanv1.Applicant{Name: "黄志明", IdNumber: "450122198703154511", Phone: "13907710001"},
+			Materials: []*yizhanv1.SubmittedMaterial{{Name: "申请表", Copies: 1}}})
+		if status.Code(err) != codes.InvalidArgument {
+			t.Fatalf("a filing with a wrong ID check digit: %v, want InvalidArgument", err)
+		}
+	}
 	real, err := file("黄志明")
 	if err != nil {
 		t.Fatal(err)
