@@ -156,7 +156,9 @@ func (ml *Mail) Receive(ctx context.Context, req *peerv1.DeliverCasesRequest) (*
 			return nil, status.Error(codes.Unavailable, err.Error())
 		}
 		if err != nil {
-			return nil, status.Error(codes.Internal, err.Error())
+			// A slow or stopping raft: nothing of it is the message's
+			// fault, and applying again is idempotent.
+			return nil, status.Error(codes.Unavailable, err.Error())
 		}
 		r, _ := v.(*peerv1.DeliverCasesResponse)
 		receipts = r.GetReceipts()
@@ -265,6 +267,10 @@ type mailer struct {
 	// that the message at fault is found and held back alone.
 	single map[string]bool
 	held   map[outboxKey]*heldEntry
+	// took is when each destination last receipted a message: an entry
+	// is set aside only if its office took other mail since it was first
+	// held, so an office that is down or hung gets nothing set aside.
+	took map[string]time.Time
 }
 
 type outboxKey struct{ dest, number string }
@@ -281,16 +287,17 @@ type heldEntry struct {
 
 func newMailer(ml *Mail) *mailer {
 	return &mailer{ml: ml, next: map[string]time.Time{}, backoff: map[string]time.Duration{}, busy: map[string]bool{},
-		single: map[string]bool{}, held: map[outboxKey]*heldEntry{}, wake: make(chan struct{}, 1)}
+		single: map[string]bool{}, held: map[outboxKey]*heldEntry{}, took: map[string]time.Time{}, wake: make(chan struct{}, 1)}
 }
 
 func (m *mailer) sendDue(ctx context.Context) {
 	byDest := map[string][]*peerv1.OutboxEntry{}
 	queued := map[outboxKey]bool{}
+	outbox := m.ml.cfg.FSM.Cases().Outbox() // before the lock: the sends finishing wait for it
 	now := time.Now()
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for _, e := range m.ml.cfg.FSM.Cases().Outbox() {
+	for _, e := range outbox {
 		k := outboxKey{e.GetDestOffice(), e.GetCaseNumber()}
 		queued[k] = true
 		if h, ok := m.held[k]; ok {
@@ -335,6 +342,9 @@ func (m *mailer) done(ctx context.Context, dest string, r deliveryResult) {
 	var setAside []*peerv1.QuarantinedEntry
 	m.mu.Lock()
 	m.busy[dest] = false
+	if r.err == nil && r.sent > len(r.refused) {
+		m.took[dest] = now
+	}
 	hold := func(e *peerv1.OutboxEntry, why string) {
 		k := outboxKey{dest, e.GetCaseNumber()}
 		h := m.held[k]
@@ -345,7 +355,7 @@ func (m *mailer) done(ctx context.Context, dest string, r deliveryResult) {
 		h.tries++
 		h.why = why
 		h.until = now.Add(min(time.Duration(1<<min(h.tries, 12))*100*time.Millisecond, 5*time.Minute))
-		if h.tries >= 3 && now.Sub(h.first) >= m.ml.cfg.QuarantineAfter {
+		if h.tries >= 3 && now.Sub(h.first) >= m.ml.cfg.QuarantineAfter && m.took[dest].After(h.first) {
 			setAside = append(setAside, &peerv1.QuarantinedEntry{Entry: e,
 				Reason: fmt.Sprintf("not delivered to office %s since %s (%d tries): %s",
 					dest, h.first.In(registry.CST).Format(time.DateTime), h.tries, why),
@@ -411,9 +421,18 @@ type refusal struct {
 }
 
 // contentError reports whether a failed call failed for what it carried.
+// Only a gRPC status can say so: a local error (no node known, a failed
+// dial) is about the destination. A call that timed out counts too: one
+// message too slow to travel must not hold back the rest (sent one per
+// call, it is held back alone; a hung office has nothing set aside, since
+// it takes nothing else meanwhile).
 func contentError(err error) bool {
-	switch status.Code(err) {
-	case codes.ResourceExhausted, codes.InvalidArgument, codes.Internal, codes.Unknown, codes.DataLoss, codes.OutOfRange:
+	st, ok := status.FromError(err)
+	if !ok {
+		return false
+	}
+	switch st.Code() {
+	case codes.ResourceExhausted, codes.InvalidArgument, codes.Internal, codes.DataLoss, codes.OutOfRange, codes.DeadlineExceeded:
 		return true
 	}
 	return false
