@@ -149,6 +149,12 @@ func (s *Service) Act(ctx context.Context, a Action) (Acted, error) {
 	}
 	e, err := casework.NewEvent(c, a.Action, a.Input, a.Actor, s.fed.Code(), s.now(), s.fed.Registry())
 	if err != nil {
+		// A retry whose first attempt was applied meanwhile (its caller
+		// gave up and let go of the lock while it was in raft) finds the
+		// case moved on: it answers what the first did.
+		if c, ok, aerr := s.answered(a.Request); aerr == nil && ok {
+			return Acted{Case: c, Replayed: true}, nil
+		}
 		return Acted{}, err
 	}
 	c, err = s.fed.AppendEventsOnce(ctx, a.Request, a.Number, events[len(events)-1].GetHash(), e)

@@ -41,13 +41,22 @@ func (s *Service) WriteRegistry(ctx context.Context, w RegistryWrite) (Written, 
 		return Written{Value: v, Index: index, Replayed: ok}, err
 	}
 	cmd, err := w.Build()
-	if err != nil {
-		return Written{}, err
+	if err == nil {
+		cmd = proto.CloneOf(cmd)
+		cmd.RequestId, cmd.RequestHash = w.Request.ID, w.Request.Hash
 	}
-	cmd = proto.CloneOf(cmd)
-	cmd.RequestId, cmd.RequestHash = w.Request.ID, w.Request.Hash
-	v, index, err := s.fed.ProposeRegistry(ctx, cmd)
+	var v proto.Message
+	var index uint64
+	if err == nil {
+		v, index, err = s.fed.ProposeRegistry(ctx, cmd)
+	}
 	if err != nil {
+		// A retry racing its first attempt is refused by the registry as
+		// it is now ("already exists"): once the first is applied, it
+		// answers what the first did.
+		if v, index, ok, aerr := s.fed.Answered(w.Request); aerr == nil && ok {
+			return Written{Value: v, Index: index, Replayed: true}, nil
+		}
 		return Written{}, err
 	}
 	return Written{Value: v, Index: index}, nil

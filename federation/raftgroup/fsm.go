@@ -131,6 +131,11 @@ func (f *FSM) Apply(l *raft.Log) any {
 		}
 		f.notify(true, false, k.Replay.GetUpstreamIndex())
 	case *peerv1.Command_InstallSnapshot:
+		if k.InstallSnapshot.GetSnapshot().GetIndex() < f.reg.Index() {
+			// From a source behind this office (a fallback that lags):
+			// installing it would take the registry back.
+			break
+		}
 		if err := f.reg.Restore(k.InstallSnapshot.GetSnapshot()); err != nil {
 			res.Err = fmt.Errorf("federation: install registry snapshot: %w", err)
 			break

@@ -3,6 +3,7 @@ package raftgroup
 import (
 	"crypto/sha256"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -173,24 +174,22 @@ func (l *requestLog) expire(at int64) {
 		cut++
 	}
 	if cut > 0 {
-		l.order = append([]*peerv1.RequestRecord(nil), l.order[cut:]...)
+		// No copy on the apply path: drop the head, and let append move
+		// the rest to a fresh array now and then.
+		clear(l.order[:cut])
+		l.order = l.order[cut:]
 	}
 }
 
 func (l *requestLog) snapshot() []*peerv1.RequestRecord {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	out := make([]*peerv1.RequestRecord, len(l.order))
-	for i, r := range l.order {
-		out[i] = proto.CloneOf(r)
-	}
-	return out
+	return slices.Clone(l.order) // records are never changed once stored
 }
 
 func (l *requestLog) restore(recs []*peerv1.RequestRecord) {
 	nl := newRequestLog()
-	for _, r := range recs {
-		r = proto.CloneOf(r)
+	for _, r := range recs { // just decoded: not shared with anyone
 		if _, dup := nl.byID[r.GetId()]; dup {
 			continue // a snapshot holds each once; keep the first, as Apply would
 		}
