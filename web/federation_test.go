@@ -9,7 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -107,5 +109,26 @@ func TestFormsSendTheirRequestID(t *testing.T) {
 	_, page2 := f.do(t, "GET", "/cases/new?item=450122-YC-001", nil, pre)
 	if m2 := requestIDRE.FindStringSubmatch(page2); m2 == nil || m2[1] == m[1] {
 		t.Errorf("a new form has the request ID %v of the last", m2)
+	}
+}
+
+// A form shown again after its post keeps its request ID: sent again
+// after an unknown outcome, it is the same write, not a second one.
+func TestAFormShownAgainKeepsItsRequestID(t *testing.T) {
+	f := newFixture(t)
+	f.reg.getItem = func(*yizhanv1.GetItemRequest) (*yizhanv1.GetItemResponse, error) {
+		return &yizhanv1.GetItemResponse{Item: &yizhanv1.Item{Code: "450122-YC-001", Name: "烟草专卖零售许可证核发"}}, nil
+	}
+	f.cases.file = func(context.Context, *yizhanv1.FileCaseRequest) (*yizhanv1.CaseResponse, error) {
+		return nil, status.Error(codes.Unavailable, "no leader")
+	}
+	resp, page := f.do(t, "GET", "/cases/new?item=450122-YC-001", nil)
+	id := requestIDRE.FindStringSubmatch(page)[1]
+	pre := cookieOf(resp, preCookie)
+	form := url.Values{"csrf": {csrfOf(t, page)}, "request_id": {id}, "item_code": {"450122-YC-001"}, "applicant.name": {"黄小明"}}
+	_, again := f.do(t, "POST", "/cases", form, pre)
+	m := requestIDRE.FindStringSubmatch(again)
+	if m == nil || m[1] != id {
+		t.Errorf("the form shown again carries request ID %v, want the posted %q", m, id)
 	}
 }

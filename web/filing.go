@@ -175,19 +175,22 @@ func (s *server) caseFiled(rq *request) error {
 }
 
 // filedCase reads a case just filed, as its citizen: this node may not
-// have applied it yet, so it asks again for a few seconds.
+// have applied it yet, so it asks again, sparingly — each "not found" with
+// a query code counts against the citizen's address like a wrong code (5
+// free), so it waits before the first try and asks at most three times.
 func (s *server) filedCase(rq *request, ref *pageRef) (*yizhanv1.Case, error) {
-	deadline := time.Now().Add(3 * time.Second)
-	for {
-		resp, err := s.cfg.Cases.GetCase(rq.citizenCtx(), &yizhanv1.GetCaseRequest{Number: ref.Number, QueryCode: ref.Code})
-		if err == nil || status.Code(err) != codes.NotFound || time.Now().After(deadline) {
-			return resp.GetCase(), err
-		}
+	wait := 300 * time.Millisecond
+	for try := 1; ; try++ {
 		select {
 		case <-rq.r.Context().Done():
 			return nil, rq.r.Context().Err()
-		case <-time.After(100 * time.Millisecond):
+		case <-time.After(wait):
 		}
+		resp, err := s.cfg.Cases.GetCase(rq.citizenCtx(), &yizhanv1.GetCaseRequest{Number: ref.Number, QueryCode: ref.Code})
+		if err == nil || status.Code(err) != codes.NotFound || try == 3 {
+			return resp.GetCase(), err
+		}
+		wait = time.Second
 	}
 }
 

@@ -3,6 +3,7 @@ package web
 import (
 	"fmt"
 	"html/template"
+	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -51,7 +52,14 @@ func (s *server) fillView(rq *request, v *view) {
 	if rq.csrf != "" || rq.pre != "" {
 		v.CSRF = s.formCSRF(rq)
 	}
+	// A form shown again after its post (an error, an unknown outcome)
+	// keeps its request ID: sent again, it is the same write.
 	v.RequestID = newFormRequestID()
+	if rq.r.Method == http.MethodPost && rq.r.PostForm != nil {
+		if id := rq.r.PostForm.Get("request_id"); id != "" && len(id) <= 64 {
+			v.RequestID = id
+		}
+	}
 }
 
 // officeOrCode is the office from the registry, or one that only has its
