@@ -1,7 +1,6 @@
 package casework
 
 import (
-	"bytes"
 	"cmp"
 	"fmt"
 	"slices"
@@ -63,176 +62,74 @@ func NewBook(office string) *Book {
 // Office returns the office whose book this is.
 func (b *Book) Office() string { return b.office }
 
-// Apply applies one case command of the office's raft log. It is
-// deterministic: the same commands on the same registry state give the
-// same book. On error nothing changes.
-//
-// Append{case_number, events} appends events made by this office, which
-// owns the case; a FILED first event creates the case (its number must be
-// new and of this office, else ErrConflict). Each event must be appended
-// by this office, follow the log (Follows: seq, prev_hash, hash:
-// ErrConflict) and be Permitted (ErrPermissionDenied for the office's
-// rights, ErrFailedPrecondition for the state). It returns the folded
-// *yizhanv1.Case and queues outbox entries: a mirror to the parent office
-// (none at the county, nor while an online filing waits for its pre-check
-// or was turned down there), and, when the last event is FORWARDED to X, a
-// handoff to X (to the parent: the same entry, handoff set).
-//
-// Receive{messages} stores messages from neighbouring offices, each on
-// its own, and returns a *peerv1.DeliverCasesResponse with one receipt
-// per message: have_seq, or refused with the reason (and nothing of that
-// message stored). A message must carry a valid chain (VerifyChain) that
-// extends or equals the log held here (a shorter consistent copy is a
-// duplicate: stored nothing, receipted with have_seq), be of a case whose
-// path passes this office, and each new event must follow the log and be
-// Permitted. A message from a child office is mirrored on to the parent.
-// A handoff to this office makes it the owner (by the FORWARDED event).
-//
-// Ack{acks} drops the outbox entries (dest, case) whose upto_seq the
-// acknowledged upto_seq covers, and returns a *peerv1.AckOutbox of the
-// entries dropped.
-//
-// Quarantine{entries} moves outbox entries into quarantine, each only
-// while the outbox still holds it with the same upto_seq, and returns a
-// *peerv1.QuarantineOutbox of those moved.
+// Apply applies one case command of the office's raft log to the book:
+// ApplyCommand, under the book's lock. On error nothing changes.
 func (b *Book) Apply(cmd *peerv1.CaseCommand, reg Registry) (proto.Message, error) {
-	if cmd == nil {
-		return nil, invalid("command", "is required")
-	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	switch op := cmd.GetOp().(type) {
-	case *peerv1.CaseCommand_Append:
-		return b.appendEvents(op.Append, reg)
-	case *peerv1.CaseCommand_Receive:
-		return b.receive(op.Receive, reg), nil
-	case *peerv1.CaseCommand_Ack:
-		return b.ack(op.Ack), nil
-	case *peerv1.CaseCommand_Quarantine:
-		return b.setAside(op.Quarantine), nil
-	}
-	return nil, invalid("command", "must hold one operation (append, receive, ack or quarantine)")
+	return ApplyCommand(memStore{b}, b.office, cmd, reg)
 }
 
-// appendEvents is Apply's Append. Caller holds b.mu.
-func (b *Book) appendEvents(a *peerv1.AppendCaseEvents, reg Registry) (proto.Message, error) {
-	number, events := a.GetCaseNumber(), a.GetEvents()
-	if len(events) == 0 {
-		return nil, invalid("events", "at least one event is required")
+// memStore is the Store of a Book in memory; its methods run under b.mu,
+// held by Apply.
+type memStore struct{ b *Book }
+
+func (s memStore) Load(number string) (*yizhanv1.Case, []*yizhanv1.CaseEvent, bool) {
+	rec, ok := s.b.cases[number]
+	if !ok {
+		return nil, nil, false
 	}
+	return proto.CloneOf(rec.c), rec.events, true
+}
+
+func (s memStore) Save(number string, c *yizhanv1.Case, events []*yizhanv1.CaseEvent, added int, pending bool) {
+	s.b.store(number, c, events, added, pending)
+}
+
+func (s memStore) OutboxEntry(dest, number string) *peerv1.OutboxEntry {
+	return s.b.outbox[outboxKey{dest, number}]
+}
+
+func (s memStore) PutOutboxEntry(en *peerv1.OutboxEntry) {
+	s.b.outbox[outboxKey{en.GetDestOffice(), en.GetCaseNumber()}] = en
+}
+
+func (s memStore) DeleteOutboxEntry(dest, number string) { delete(s.b.outbox, outboxKey{dest, number}) }
+
+func (s memStore) QuarantinedEntry(dest, number string) *peerv1.QuarantinedEntry {
+	return s.b.quarantine[outboxKey{dest, number}]
+}
+
+func (s memStore) PutQuarantinedEntry(q *peerv1.QuarantinedEntry) {
+	s.b.quarantine[outboxKey{q.GetEntry().GetDestOffice(), q.GetEntry().GetCaseNumber()}] = q
+}
+
+func (s memStore) DeleteQuarantinedEntry(dest, number string) {
+	delete(s.b.quarantine, outboxKey{dest, number})
+}
+
+// store keeps the case c with its whole log events, of which the last
+// added are new. Caller holds b.mu.
+func (b *Book) store(number string, c *yizhanv1.Case, events []*yizhanv1.CaseEvent, added int, pending bool) {
 	rec := b.cases[number]
-	var (
-		work *yizhanv1.Case
-		prev *yizhanv1.CaseEvent
-	)
-	if rec == nil {
-		if events[0].GetType() != yizhanv1.EventType_EVENT_TYPE_FILED {
-			return nil, fmt.Errorf("case %s: %w", number, ErrNotFound)
-		}
-		office, _, _, err := ParseCaseNumber(number)
-		if err != nil {
-			return nil, fmt.Errorf("case %q: %w: %w", number, ErrConflict, err)
-		}
-		if office != b.office {
-			return nil, fmt.Errorf("case %s: office %s files under its own numbers only: %w", number, b.office, ErrConflict)
-		}
-		if got := events[0].GetFiling().GetNumber(); got != number {
-			return nil, fmt.Errorf("case %s: the filing is of case %q: %w", number, got, ErrConflict)
-		}
-	} else {
-		if events[0].GetType() == yizhanv1.EventType_EVENT_TYPE_FILED {
-			return nil, fmt.Errorf("case %s exists already: %w", number, ErrConflict)
-		}
-		if err := checkOwner(rec.c, b.office, ErrFailedPrecondition); err != nil {
-			return nil, err
-		}
-		work = proto.CloneOf(rec.c)
-		prev = rec.events[len(rec.events)-1]
-	}
-	stored, work, err := b.check(number, rec, work, prev, events, reg, true)
-	if err != nil {
-		return nil, err
-	}
-	rec = b.store(number, rec, work, stored)
-
-	last := stored[len(stored)-1]
-	// An online filing stays here until its pre-check takes it up: spam
-	// turned down (or withdrawn) here never reaches the offices above.
-	if parent := registry.ParentCode(b.office); parent != "" && !neverTakenUp(rec.events) {
-		b.queue(parent, number, last.GetSeq(), false)
-	}
-	if last.GetType() == yizhanv1.EventType_EVENT_TYPE_FORWARDED {
-		b.queue(last.GetToOffice(), number, last.GetSeq(), true)
-	}
-	return b.view(rec), nil
-}
-
-// neverTakenUp reports whether a case's log is an online filing that its
-// pre-check has not taken up (PRECHECKED): whatever its state now —
-// waiting, turned down, withdrawn — it has not left the office where it
-// was filed.
-func neverTakenUp(events []*yizhanv1.CaseEvent) bool {
-	if len(events) == 0 || !events[0].GetFiling().GetPrecheck() {
-		return false
-	}
-	return !slices.ContainsFunc(events, func(e *yizhanv1.CaseEvent) bool {
-		return e.GetType() == yizhanv1.EventType_EVENT_TYPE_PRECHECKED
-	})
-}
-
-// check runs events, to follow prev on the case work (nil for a new
-// case), through Follows and Permitted, and returns clones of them and
-// the case folded with them. own requires every event to be this office's.
-func (b *Book) check(number string, rec *record, work *yizhanv1.Case, prev *yizhanv1.CaseEvent, events []*yizhanv1.CaseEvent, reg Registry, own bool) ([]*yizhanv1.CaseEvent, *yizhanv1.Case, error) {
-	var filing *yizhanv1.CaseFiling
-	if rec != nil {
-		filing = rec.events[0].GetFiling()
-	}
-	stored := make([]*yizhanv1.CaseEvent, 0, len(events))
-	for _, e := range events {
-		if own && e.GetOfficeCode() != b.office {
-			return nil, nil, fmt.Errorf("case %s: seq %d is appended by office %q, not this office %s: %w", number, e.GetSeq(), e.GetOfficeCode(), b.office, ErrConflict)
-		}
-		if err := Follows(number, prev, e); err != nil {
-			return nil, nil, err
-		}
-		if err := Permitted(work, e, reg); err != nil {
-			return nil, nil, fmt.Errorf("case %s seq %d: %w", number, e.GetSeq(), err)
-		}
-		e = proto.CloneOf(e)
-		if work == nil {
-			work, filing = fileCase(e), e.GetFiling()
-		} else {
-			foldEvent(work, filing, e)
-		}
-		stored = append(stored, e)
-		prev = e
-	}
-	return stored, work, nil
-}
-
-// store appends checked events to the case (creating its record) and
-// returns the record. Caller holds b.mu.
-func (b *Book) store(number string, rec *record, c *yizhanv1.Case, events []*yizhanv1.CaseEvent) *record {
 	if rec == nil {
 		rec = &record{}
 		b.cases[number] = rec
 		b.noteNumber(number)
 	}
-	rec.events = append(rec.events, events...)
+	rec.events = events
 	rec.c = c
-	for _, e := range events {
+	for _, e := range events[len(events)-added:] {
 		if o := e.GetOfficeCode(); !slices.Contains(rec.offices, o) {
 			rec.offices = append(rec.offices, o)
 			slices.Sort(rec.offices)
 		}
 	}
-	if _, _, ok := Pending(rec.c, rec.events, b.office); ok {
+	if pending {
 		b.needs[number] = struct{}{}
 	} else {
 		delete(b.needs, number)
 	}
-	return rec
 }
 
 // noteNumber raises the day's sequence if number is one of this office's.
@@ -241,113 +138,6 @@ func (b *Book) noteNumber(number string) {
 	if err == nil && office == b.office && seq > b.seqs[day] {
 		b.seqs[day] = seq
 	}
-}
-
-// queue adds or raises the outbox entry (dest, number). An entry of the
-// case set aside for dest is taken back into it: the new message carries
-// the whole log, and a handoff must not be forgotten. Caller holds b.mu.
-func (b *Book) queue(dest, number string, upto uint32, handoff bool) {
-	k := outboxKey{dest, number}
-	if q, ok := b.quarantine[k]; ok {
-		delete(b.quarantine, k)
-		handoff = handoff || q.GetEntry().GetHandoff()
-	}
-	if en, ok := b.outbox[k]; ok {
-		en.UptoSeq = max(en.UptoSeq, upto)
-		en.Handoff = en.Handoff || handoff
-		return
-	}
-	b.outbox[k] = &peerv1.OutboxEntry{DestOffice: dest, CaseNumber: number, UptoSeq: upto, Handoff: handoff}
-}
-
-// receive is Apply's Receive. Caller holds b.mu.
-func (b *Book) receive(r *peerv1.ReceiveCaseMessages, reg Registry) *peerv1.DeliverCasesResponse {
-	resp := &peerv1.DeliverCasesResponse{}
-	for _, m := range r.GetMessages() {
-		resp.Receipts = append(resp.Receipts, b.receiveOne(m, reg))
-	}
-	return resp
-}
-
-func (b *Book) receiveOne(m *peerv1.CaseMessage, reg Registry) *peerv1.CaseReceipt {
-	number, events := m.GetCaseNumber(), m.GetEvents()
-	receipt := &peerv1.CaseReceipt{CaseNumber: number}
-	rec := b.cases[number]
-	have := 0
-	if rec != nil {
-		have = len(rec.events)
-		receipt.HaveSeq = uint32(have)
-	}
-	refuse := func(err error) *peerv1.CaseReceipt {
-		receipt.Refused = err.Error()
-		return receipt
-	}
-	if to := m.GetHandoffTo(); to != "" && to != b.office {
-		return refuse(fmt.Errorf("case %s: the message hands the case to %s, not to this office %s: %w", number, to, b.office, ErrConflict))
-	}
-	if err := VerifyChain(number, events); err != nil {
-		return refuse(err)
-	}
-	for i := range min(have, len(events)) {
-		if !bytes.Equal(rec.events[i].GetHash(), events[i].GetHash()) {
-			return refuse(fmt.Errorf("case %s: the message diverges from the log held here at seq %d: %w", number, i+1, ErrConflict))
-		}
-	}
-	if len(events) <= have {
-		return receipt // a duplicate, or an older copy: nothing new
-	}
-	origin := events[0].GetFiling().GetOriginOffice()
-	if !slices.Contains(PathUp(origin), b.office) {
-		return refuse(fmt.Errorf("case %s, filed at %q, does not pass through office %s: %w", number, origin, b.office, ErrPermissionDenied))
-	}
-	var (
-		work *yizhanv1.Case
-		prev *yizhanv1.CaseEvent
-	)
-	if rec != nil {
-		work, prev = proto.CloneOf(rec.c), rec.events[have-1]
-	}
-	stored, work, err := b.check(number, rec, work, prev, events[have:], reg, false)
-	if err != nil {
-		return refuse(err)
-	}
-	b.store(number, rec, work, stored)
-	receipt.HaveSeq = work.GetLastSeq()
-	from := m.GetFromOffice()
-	if parent := registry.ParentCode(b.office); parent != "" && from != b.office && registry.IsAncestorOrSelf(b.office, from) {
-		b.queue(parent, number, work.GetLastSeq(), false)
-	}
-	return receipt
-}
-
-// ack is Apply's Ack. Caller holds b.mu.
-func (b *Book) ack(a *peerv1.AckOutbox) *peerv1.AckOutbox {
-	out := &peerv1.AckOutbox{}
-	for _, x := range a.GetAcks() {
-		k := outboxKey{x.GetDestOffice(), x.GetCaseNumber()}
-		if en, ok := b.outbox[k]; ok && en.GetUptoSeq() <= x.GetUptoSeq() {
-			out.Acks = append(out.Acks, en)
-			delete(b.outbox, k)
-		}
-	}
-	return out
-}
-
-// setAside is Apply's Quarantine. Caller holds b.mu.
-func (b *Book) setAside(q *peerv1.QuarantineOutbox) *peerv1.QuarantineOutbox {
-	out := &peerv1.QuarantineOutbox{}
-	for _, x := range q.GetEntries() {
-		en := x.GetEntry()
-		k := outboxKey{en.GetDestOffice(), en.GetCaseNumber()}
-		if held, ok := b.outbox[k]; ok && held.GetUptoSeq() == en.GetUptoSeq() {
-			delete(b.outbox, k)
-			qe := proto.CloneOf(x)
-			qe.Entry = held
-			b.quarantine[k] = qe
-			out.Entries = append(out.Entries, proto.CloneOf(qe))
-		}
-	}
-	return out
 }
 
 // Quarantined returns the outbox entries set aside, by destination and
@@ -581,7 +371,8 @@ func (b *Book) Restore(s *peerv1.CaseBookSnapshot) error {
 		for j, e := range r.GetEvents() {
 			events[j] = proto.CloneOf(e)
 		}
-		nb.store(n, nil, c, events)
+		_, _, pending := Pending(c, events, nb.office)
+		nb.store(n, c, events, len(events), pending)
 	}
 	for i, en := range s.GetOutbox() {
 		k := outboxKey{en.GetDestOffice(), en.GetCaseNumber()}
