@@ -223,3 +223,7 @@ func eventTime(e *yizhanv1.CaseEvent) time.Time {
 	}
 	return e.GetAt().AsTime()
 }
+
+// Final reports whether a case in state s is over: nothing but ratings and
+// complaints may follow (the state table's Final).
+func Final(s yizhanv1.CaseState) bool { return final(s) }

@@ -12,6 +12,7 @@ import (
 	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 	"github.com/yizhan-gov/yizhan/auth"
+	"github.com/yizhan-gov/yizhan/casebook"
 	"github.com/yizhan-gov/yizhan/casework"
 	"github.com/yizhan-gov/yizhan/federation/mail"
 	"github.com/yizhan-gov/yizhan/federation/raftgroup"
@@ -26,7 +27,7 @@ import (
 var _ mail.Owner = (*Office)(nil)
 
 // Cases is this office's case book.
-func (o *Office) Cases() *casework.Book { return o.cfg.FSM.Cases() }
+func (o *Office) Cases() *casebook.Book { return o.cfg.FSM.Cases() }
 
 // caseLocks serialises the proposals for one case on the leader, so that
 // each new event is sealed on top of the last one applied.

@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sort"
-	"strconv"
+	"strings"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -16,6 +16,7 @@ import (
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 	"github.com/yizhan-gov/yizhan/auth"
+	"github.com/yizhan-gov/yizhan/casebook"
 	"github.com/yizhan-gov/yizhan/casework"
 	"github.com/yizhan-gov/yizhan/office"
 	"github.com/yizhan-gov/yizhan/reason"
@@ -401,45 +402,66 @@ func (s *caseService) ListCases(ctx context.Context, req *yizhanv1.ListCasesRequ
 	if req.GetPageSize() < 0 {
 		return nil, fieldError("page_size", registry.ReasonOutOfRange, reason.Meta{"min": "0", "got": reason.Itoa(req.GetPageSize())}, "must not be negative")
 	}
-	offset := 0
-	if t := req.GetPageToken(); t != "" {
-		if offset, err = strconv.Atoi(t); err != nil || offset < 0 {
-			return nil, fieldError("page_token", registry.ReasonInvalidFormat, reason.Meta{"format": "PAGE_TOKEN"}, "is not a token this API gave out")
+	var from, to time.Time
+	if t := req.GetFiledFrom(); t != nil {
+		from = t.AsTime()
+	}
+	if t := req.GetFiledTo(); t != nil {
+		to = t.AsTime()
+	}
+	if !from.IsZero() && !to.IsZero() && !from.Before(to) {
+		return nil, fieldError("filed_to", registry.ReasonOutOfRange, reason.Meta{"min": from.Format(time.RFC3339)}, "must be after filed_from")
+	}
+	for _, f := range []struct {
+		name, value string
+		max         int
+	}{{"applicant", req.GetApplicant(), registry.MaxNameLen}, {"department_code", req.GetDepartmentCode(), registry.MaxCodeLen}, {"item_code", req.GetItemCode(), registry.MaxCodeLen}} {
+		if n := len([]rune(f.value)); n > f.max {
+			return nil, fieldError(f.name, registry.ReasonTooLong, reason.Meta{"max": reason.Itoa(f.max), "got": reason.Itoa(n)}, fmt.Sprintf("must be at most %d characters", f.max))
 		}
 	}
 	book := s.n.office.Cases()
-	var out []*yizhanv1.Case
-	for _, c := range book.List(casework.ListFilter{State: req.GetState(), ItemCode: req.GetItemCode()}) {
-		if office != s.n.office.Code() && c.GetOwnerOffice() != office && c.GetOriginOffice() != office {
-			continue
-		}
-		c = s.present(c, p)
-		if req.GetOverdue() && !c.GetDeadlines().GetOverdue() {
-			continue
-		}
-		out = append(out, c)
-	}
-	// The queue: fewest working days left first; cases without a running
-	// clock after those with one.
-	sort.SliceStable(out, func(i, j int) bool {
-		di, dj := out[i].GetDeadlines(), out[j].GetDeadlines()
-		if di.GetRunning() != dj.GetRunning() {
-			return di.GetRunning()
-		}
-		return di.GetPromisedDaysLeft() < dj.GetPromisedDaysLeft()
-	})
 	size := int(req.GetPageSize())
 	if size == 0 {
 		size = defaultPageSize
 	}
 	size = min(size, maxPageSize)
-	resp := &yizhanv1.ListCasesResponse{}
-	if offset < len(out) {
-		end := min(offset+size, len(out))
-		resp.Cases = out[offset:end]
-		if end < len(out) {
-			resp.NextPageToken = strconv.Itoa(end)
+	var (
+		cases []*yizhanv1.Case
+		next  string
+	)
+	switch {
+	case req.GetApplicant() != "":
+		q := casebook.ApplicantQuery{Office: office, PageSize: size, PageToken: req.GetPageToken()}
+		switch a := strings.TrimSpace(req.GetApplicant()); {
+		case casework.ValidIDNumber(a) == nil:
+			q.IDNumber = a
+		case casework.ValidPhone(a) == nil:
+			q.Phone = a
+		default:
+			q.Name = a
 		}
+		cases, next, err = book.ByApplicant(q, s.n.office.Registry())
+	case req.GetHistory() || !from.IsZero() || !to.IsZero() || casework.Final(req.GetState()):
+		cases, next, err = book.List(casebook.ListQuery{Office: office, State: req.GetState(), ItemCode: req.GetItemCode(),
+			Department: req.GetDepartmentCode(), FiledFrom: from, FiledTo: to, PageSize: size, PageToken: req.GetPageToken()})
+	default:
+		q := casebook.QueueQuery{Office: office, State: req.GetState(), ItemCode: req.GetItemCode(),
+			Department: req.GetDepartmentCode(), PageSize: size, PageToken: req.GetPageToken()}
+		if req.GetOverdue() {
+			q.OverdueAt = s.n.now()
+		}
+		cases, next, err = book.Queue(q)
+	}
+	if errors.Is(err, casebook.ErrBadPageToken) {
+		return nil, fieldError("page_token", registry.ReasonInvalidFormat, reason.Meta{"format": "PAGE_TOKEN"}, "is not a token this API gave out")
+	}
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	resp := &yizhanv1.ListCasesResponse{NextPageToken: next}
+	for _, c := range cases {
+		resp.Cases = append(resp.Cases, s.present(c, p))
 	}
 	return resp, nil
 }

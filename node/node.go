@@ -25,7 +25,7 @@ import (
 	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 	"github.com/yizhan-gov/yizhan/auth"
-	"github.com/yizhan-gov/yizhan/casework"
+	"github.com/yizhan-gov/yizhan/casebook"
 	"github.com/yizhan-gov/yizhan/federation"
 	"github.com/yizhan-gov/yizhan/federation/badgerstore"
 	"github.com/yizhan-gov/yizhan/federation/forward"
@@ -184,7 +184,11 @@ func New(cfg Config) (_ *Node, err error) {
 	}
 
 	reg := registry.New(registry.Options{ChangelogRetention: cfg.ChangelogRetention})
-	n.fsm = raftgroup.NewFSM(reg, casework.NewBook(cfg.Office))
+	book, err := casebook.Open(n.db, cfg.Office)
+	if err != nil {
+		return nil, fmt.Errorf("node: open the case book: %w", err)
+	}
+	n.fsm = raftgroup.NewFSM(reg, book)
 	raftAdvertise, err := net.ResolveTCPAddr("tcp", n.raftAddr)
 	if err != nil {
 		return nil, fmt.Errorf("node: raft address %s: %w", n.raftAddr, err)

@@ -16,7 +16,6 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
-	"github.com/yizhan-gov/yizhan/casework"
 	"github.com/yizhan-gov/yizhan/node"
 )
 
@@ -304,8 +303,11 @@ func TestFilingsForwardedAcrossALeaderChangeApplyOnce(t *testing.T) {
 	}
 	newLeader := f.countyLeader()
 	byName := map[string]int{}
-	for _, c := range newLeader.Office().Cases().List(casework.ListFilter{}) {
+	if err := newLeader.Office().Cases().Each(func(c *yizhanv1.Case) error {
 		byName[c.GetApplicant().GetName()]++
+		return nil
+	}); err != nil {
+		t.Fatal(err)
 	}
 	for i := 1; i <= filings; i++ {
 		if n := byName[fmt.Sprintf("申请人%d", i)]; n != 1 {

@@ -28,7 +28,7 @@ type DBOptions struct {
 const (
 	smallMemTableSize    = 4 << 20  // badger default 64 MB
 	smallNumMemtables    = 2        // default 5
-	smallValueThreshold  = 64 << 10 // default 1 MB; must stay ≤ 15% of the memtable
+	valueThreshold       = 1 << 10  // default 1 MB; casebook.ValueThreshold (a test checks)
 	smallBlockCacheSize  = 2 << 20  // default 256 MB
 	smallIndexCacheSize  = 2 << 20  // default 0 (all table indexes in memory, unbounded)
 	smallValueLogFile    = 16 << 20 // default 1 GB (mmapped)
@@ -50,15 +50,21 @@ func BadgerOptions(dir string, opts DBOptions) badger.Options {
 		logger = slog.Default()
 	}
 	o := badger.DefaultOptions(dir).
-		// Raft's log and term, and every receipt, must survive a power
-		// cut: badger's default only survives a process crash.
-		WithSyncWrites(true).
+		// Badger holds the office's state machine (the case book), not
+		// raft's log (raft-wal, synced on every append): what it applied
+		// since the last sync is applied again from the log after a power
+		// cut, and each raft snapshot syncs it first. So no fsync of
+		// badger's is on the commit path.
+		WithSyncWrites(false).
+		// Event logs and cases above 1 KiB go to the value log: a
+		// transaction then counts them as pointers, and one raft entry's
+		// writes fit in one transaction (casebook.ValueThreshold).
+		WithValueThreshold(valueThreshold).
 		WithLogger(slogBadger{l: logger.With("component", defaultBadgerLogAttr, "dir", dir)})
 	if opts.Small {
 		o = o.
 			WithMemTableSize(smallMemTableSize).
 			WithNumMemtables(smallNumMemtables).
-			WithValueThreshold(smallValueThreshold).
 			WithBlockCacheSize(smallBlockCacheSize).
 			WithIndexCacheSize(smallIndexCacheSize).
 			WithValueLogFileSize(smallValueLogFile).

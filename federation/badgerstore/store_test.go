@@ -9,6 +9,8 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/hashicorp/raft"
+
+	"github.com/yizhan-gov/yizhan/casebook"
 )
 
 func testLog(i uint64) *raft.Log {
@@ -337,10 +339,17 @@ func TestOpenDBTwiceFails(t *testing.T) {
 	}
 }
 
-func TestOpenDBSyncWrites(t *testing.T) {
+// The node's badger holds the case book, synced at each raft snapshot
+// (raft's log, synced on every append, is in raft-wal), with the value
+// threshold the book's limits of one command's writes assume.
+func TestOpenDBOptionsForTheCaseBook(t *testing.T) {
 	for _, small := range []bool{false, true} {
-		if o := BadgerOptions(t.TempDir(), DBOptions{Small: small}); !o.SyncWrites {
-			t.Fatalf("Small=%v: SyncWrites is off", small)
+		o := BadgerOptions(t.TempDir(), DBOptions{Small: small})
+		if o.SyncWrites {
+			t.Errorf("Small=%v: SyncWrites is on: an fsync on the commit path that raft-wal already pays", small)
+		}
+		if o.ValueThreshold != casebook.ValueThreshold {
+			t.Errorf("Small=%v: ValueThreshold %d, the case book assumes %d", small, o.ValueThreshold, casebook.ValueThreshold)
 		}
 	}
 }

@@ -3,20 +3,15 @@ package raftgroup
 import (
 	"errors"
 	"fmt"
-	"io"
 	"sync"
 
 	"github.com/hashicorp/raft"
 	"google.golang.org/protobuf/proto"
 
 	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
-	"github.com/yizhan-gov/yizhan/casework"
+	"github.com/yizhan-gov/yizhan/casebook"
 	"github.com/yizhan-gov/yizhan/registry"
 )
-
-// snapshotVersion is the first byte of an office snapshot: 2 is an
-// OfficeSnapshot (registry, case book and the requests remembered).
-const snapshotVersion byte = 2
 
 // ApplyResult is what applying one command gave: the stored entity or the
 // error that left the state unchanged. Both travel back to the proposer
@@ -31,10 +26,17 @@ type ApplyResult struct {
 // command envelope and hands it to the registry's or the case book's
 // applier, once per client request ID (requests.go). It reads no clock
 // and no randomness; what a command needs, the proposer fixed.
+//
+// The registry lives in memory and goes into each raft snapshot; the case
+// book lives on disk (casebook), applied with the raft index it reached,
+// and goes into a snapshot only when one is sent to a follower
+// (snapshots.go). So a restart reads the small registry part of the
+// newest snapshot and replays the log after it, and the book skips the
+// entries it already holds.
 type FSM struct {
 	reg      *registry.Registry
-	cases    *casework.Book
-	requests *requestLog // the answers to clients' writes, by request ID
+	cases    *casebook.Book
+	requests *requestLog // the answers to clients' registry writes, by request ID
 
 	mu            sync.Mutex    // guards the fields below
 	regChanged    chan struct{} // closed and replaced after every change of the registry
@@ -43,20 +45,30 @@ type FSM struct {
 }
 
 // NewFSM returns the state machine of an office over reg and cases.
-func NewFSM(reg *registry.Registry, cases *casework.Book) *FSM {
+func NewFSM(reg *registry.Registry, cases *casebook.Book) *FSM {
 	return &FSM{reg: reg, cases: cases, requests: newRequestLog(), regChanged: make(chan struct{}), casesChanged: make(chan struct{})}
 }
 
 // Registry is the registry this FSM applies to.
 func (f *FSM) Registry() *registry.Registry { return f.reg }
 
-// Answered looks up a client's write in the office's memory of requests:
-// the answer and raft index of its first application and ok when it was
+// Answered looks up a client's write in the office's memory of requests
+// (the registry's writes in memory, the case writes in the book): the
+// answer and raft index of its first application and ok when it was
 // applied, or ErrRequestConflict when its ID was used for another request.
-func (f *FSM) Answered(r Request) (proto.Message, uint64, bool, error) { return f.requests.answered(r) }
+func (f *FSM) Answered(r Request) (proto.Message, uint64, bool, error) {
+	if v, i, ok, err := f.requests.answered(r); err != nil || ok {
+		return v, i, ok, err
+	}
+	v, i, ok, err := f.cases.Answered(casebook.Request(r))
+	if errors.Is(err, casebook.ErrRequestConflict) {
+		err = fmt.Errorf("%w: %q", ErrRequestConflict, r.ID)
+	}
+	return v, i, ok, err
+}
 
 // Cases is the office's case book.
-func (f *FSM) Cases() *casework.Book { return f.cases }
+func (f *FSM) Cases() *casebook.Book { return f.cases }
 
 // RegistryChanged returns a channel that is closed at the next change of
 // the registry: a registry command, a replay or a registry snapshot
@@ -105,14 +117,69 @@ func (f *FSM) notify(reg, cases bool, upstream uint64) {
 }
 
 // Apply applies one committed raft log entry.
-func (f *FSM) Apply(l *raft.Log) any {
-	var cmd peerv1.Command
-	if err := proto.Unmarshal(l.Data, &cmd); err != nil {
-		// A command this binary cannot read must not be skipped silently:
-		// every node of the office would skip it alike, but the proposer
-		// must hear of it.
-		return &ApplyResult{Index: l.Index, Err: fmt.Errorf("federation: decode command at index %d: %w", l.Index, err)}
+func (f *FSM) Apply(l *raft.Log) any { return f.ApplyBatch([]*raft.Log{l})[0] }
+
+// ApplyBatch applies committed raft log entries in order (raft's
+// BatchingFSM): the case commands between two registry commands go to the
+// book together, in one badger transaction when they fit.
+func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
+	out := make([]any, len(logs))
+	var (
+		pending []casebook.Entry
+		slots   []int // out[slots[i]] is pending[i]'s result
+	)
+	flush := func(through uint64) {
+		if len(pending) == 0 && through <= f.cases.Applied() {
+			return
+		}
+		for i, r := range f.cases.Apply(pending, through, f.reg) {
+			res := &ApplyResult{Index: r.Index, Value: r.Value, Err: r.Err}
+			if errors.Is(r.Err, casebook.ErrRequestConflict) {
+				res.Err = fmt.Errorf("%w: %q", ErrRequestConflict, pending[i].Request.ID)
+			}
+			out[slots[i]] = res
+		}
+		if len(pending) > 0 {
+			f.notify(false, true, 0)
+		}
+		pending, slots = pending[:0], slots[:0]
 	}
+	for i, l := range logs {
+		var cmd peerv1.Command
+		if l.Type != raft.LogCommand {
+			out[i] = &ApplyResult{Index: l.Index}
+			continue
+		}
+		if err := proto.Unmarshal(l.Data, &cmd); err != nil {
+			// A command this binary cannot read must not be skipped silently:
+			// every node of the office would skip it alike, but the proposer
+			// must hear of it.
+			out[i] = &ApplyResult{Index: l.Index, Err: fmt.Errorf("federation: decode command at index %d: %w", l.Index, err)}
+			continue
+		}
+		if c, ok := cmd.Kind.(*peerv1.Command_Cases); ok {
+			r := requestOf(c.Cases)
+			if _, _, known, err := f.requests.answered(r); r.ID != "" && (known || err != nil) {
+				// An ID a registry write used: the same request cannot be
+				// a case write too.
+				out[i] = &ApplyResult{Index: l.Index, Err: fmt.Errorf("%w: %q", ErrRequestConflict, r.ID)}
+				continue
+			}
+			pending = append(pending, casebook.Entry{Index: l.Index, At: c.Cases.GetAtUnixNano(), Request: casebook.Request(r), Cmd: c.Cases})
+			slots = append(slots, i)
+			continue
+		}
+		flush(l.Index - 1)
+		out[i] = f.applyRegistry(l, &cmd)
+	}
+	if n := len(logs); n > 0 {
+		flush(logs[n-1].Index)
+	}
+	return out
+}
+
+// applyRegistry applies a command for the registry (in memory).
+func (f *FSM) applyRegistry(l *raft.Log, cmd *peerv1.Command) *ApplyResult {
 	res := &ApplyResult{Index: l.Index}
 	switch k := cmd.Kind.(type) {
 	case *peerv1.Command_Registry:
@@ -141,60 +208,8 @@ func (f *FSM) Apply(l *raft.Log) any {
 			break
 		}
 		f.notify(true, false, k.InstallSnapshot.GetSnapshot().GetIndex())
-	case *peerv1.Command_Cases:
-		res.Value, res.Index, res.Err = f.requests.once(requestOf(k.Cases), l.Index, k.Cases.GetAtUnixNano(), func() (proto.Message, error) {
-			return f.cases.Apply(k.Cases, f.reg)
-		})
-		f.notify(false, true, 0)
 	default:
 		res.Err = fmt.Errorf("federation: unknown command at index %d", l.Index)
 	}
 	return res
 }
-
-// Snapshot captures the registry, the case book and the requests
-// remembered; the copy is written out by Persist while Apply goes on.
-func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
-	return &fsmSnapshot{snap: &peerv1.OfficeSnapshot{Registry: f.reg.Snapshot(), Cases: f.cases.Snapshot(), Requests: f.requests.snapshot()}}, nil
-}
-
-// Restore replaces the state with a snapshot written by Persist.
-func (f *FSM) Restore(rc io.ReadCloser) error {
-	defer rc.Close()
-	data, err := io.ReadAll(rc)
-	if err != nil {
-		return fmt.Errorf("federation: read snapshot: %w", err)
-	}
-	if len(data) == 0 || data[0] != snapshotVersion {
-		return errors.New("federation: unknown snapshot version")
-	}
-	var s peerv1.OfficeSnapshot
-	if err := proto.Unmarshal(data[1:], &s); err != nil {
-		return fmt.Errorf("federation: decode snapshot: %w", err)
-	}
-	if err := f.reg.Restore(s.GetRegistry()); err != nil {
-		return fmt.Errorf("federation: restore registry snapshot: %w", err)
-	}
-	if err := f.cases.Restore(s.GetCases()); err != nil {
-		return fmt.Errorf("federation: restore case book snapshot: %w", err)
-	}
-	f.requests.restore(s.GetRequests())
-	f.notify(true, true, s.GetRegistry().GetIndex())
-	return nil
-}
-
-type fsmSnapshot struct{ snap *peerv1.OfficeSnapshot }
-
-func (s *fsmSnapshot) Persist(sink raft.SnapshotSink) error {
-	data, err := proto.MarshalOptions{Deterministic: true}.Marshal(s.snap)
-	if err == nil {
-		_, err = sink.Write(append([]byte{snapshotVersion}, data...))
-	}
-	if err != nil {
-		sink.Cancel()
-		return fmt.Errorf("federation: persist snapshot: %w", err)
-	}
-	return sink.Close()
-}
-
-func (s *fsmSnapshot) Release() {}

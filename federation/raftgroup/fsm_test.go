@@ -8,7 +8,8 @@ import (
 
 	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
-	"github.com/yizhan-gov/yizhan/casework"
+	"github.com/yizhan-gov/yizhan/casebook"
+	"github.com/yizhan-gov/yizhan/federation/badgerstore"
 	"github.com/yizhan-gov/yizhan/registry"
 )
 
@@ -16,7 +17,16 @@ import (
 // commands: each wakes for its own, not for the other's.
 func TestFSMWakesRegistryAndCaseWaitersApart(t *testing.T) {
 	const county = "450122000000"
-	f := NewFSM(registry.New(registry.Options{}), casework.NewBook(county))
+	db, err := badgerstore.OpenDB(t.TempDir(), badgerstore.DBOptions{Small: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	book, err := casebook.Open(db, county)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := NewFSM(registry.New(registry.Options{}), book)
 	apply := func(index uint64, cmd *peerv1.Command) {
 		t.Helper()
 		data, err := proto.Marshal(cmd)

@@ -15,7 +15,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
-	"github.com/yizhan-gov/yizhan/federation/badgerstore"
+	"github.com/yizhan-gov/yizhan/federation/walstore"
 	"github.com/yizhan-gov/yizhan/reason"
 )
 
@@ -64,8 +64,8 @@ func DefaultTiming() Timing {
 type GroupConfig struct {
 	Office    string
 	NodeID    string
-	Dir       string     // snapshots are kept in Dir/snapshots
-	DB        *badger.DB // the node's badger, shared: raft keys live under "raft/"
+	Dir       string     // raft's log is kept in Dir/raft-wal, snapshots in Dir/snapshots
+	DB        *badger.DB // the node's badger: the case book; an older release's raft log under "raft/" is moved out
 	Transport raft.Transport
 	FSM       *FSM
 	Timing    Timing
@@ -77,7 +77,7 @@ type GroupConfig struct {
 type Group struct {
 	cfg       GroupConfig
 	raft      *raft.Raft
-	store     *badgerstore.Store
+	store     *walstore.Store
 	snaps     raft.SnapshotStore
 	transport raft.Transport
 	log       *slog.Logger
@@ -114,13 +114,33 @@ func OpenGroup(cfg GroupConfig) (*Group, error) {
 	if err := os.MkdirAll(snapDir, 0o700); err != nil {
 		return nil, fmt.Errorf("federation: %w", err)
 	}
-	snaps, err := raft.NewFileSnapshotStoreWithLogger(snapDir, 2, cfg.HCLogger)
+	files, err := raft.NewFileSnapshotStoreWithLogger(snapDir, 2, cfg.HCLogger)
 	if err != nil {
 		return nil, fmt.Errorf("federation: snapshot store %s: %w", snapDir, err)
 	}
-	store := badgerstore.New(cfg.DB, "raft/")
+	removeSendCopies(snapDir)
+	// The state machine recovers from the disk itself (the registry from
+	// the newest snapshot, the book from the database): snapshots.go.
+	if err := cfg.FSM.Recover(files); err != nil {
+		return nil, err
+	}
+	rc.NoSnapshotRestoreOnStart = true
+	snaps := &snapshotStore{FileSnapshotStore: files, fsm: cfg.FSM, dir: snapDir}
+	// Raft's log and stable store: raft-wal, synced on every append
+	// (walstore/DESIGN.md); an older release kept them in badger.
+	store, err := walstore.Open(filepath.Join(cfg.Dir, "raft-wal"), cfg.Logger)
+	if err != nil {
+		return nil, fmt.Errorf("federation: %w", err)
+	}
+	if moved, err := walstore.MigrateFromBadger(cfg.DB, "raft/", store, cfg.Logger); err != nil {
+		store.Close()
+		return nil, fmt.Errorf("federation: move raft's log out of badger: %w", err)
+	} else if moved {
+		cfg.Logger.Info("moved raft's log from badger to raft-wal")
+	}
 	r, err := raft.NewRaft(rc, cfg.FSM, store, store, snaps, cfg.Transport)
 	if err != nil {
+		store.Close()
 		return nil, fmt.Errorf("federation: start raft: %w", err)
 	}
 	return &Group{cfg: cfg, raft: r, store: store, snaps: snaps, transport: cfg.Transport,
@@ -295,7 +315,11 @@ func (g *Group) Close() error {
 		}
 	}
 	if err := g.raft.Shutdown().Error(); err != nil {
+		g.store.Close()
 		return fmt.Errorf("federation: shutdown raft: %w", err)
+	}
+	if err := g.store.Close(); err != nil {
+		return fmt.Errorf("federation: close raft's log: %w", err)
 	}
 	return nil
 }

@@ -11,6 +11,8 @@ const (
 	// the one entry that holds a whole registry.
 	MaxEntryBytes = 8 << 20
 	// MaxSnapshotBytes is the largest registry snapshot a node assembles
-	// from the feed's chunks.
-	MaxSnapshotBytes = 256 << 20
+	// from the feed's chunks: it must fit one raft entry of the log store
+	// (raft-wal reads back entries up to 64 MiB: walstore.MaxLogBytes).
+	// A registry is a few MB (docs/LIMITS.md).
+	MaxSnapshotBytes = 48 << 20
 )

@@ -1460,14 +1460,28 @@ func (x *GetCaseRequest) GetQueryCode() string {
 	return ""
 }
 
+// ListCasesRequest lists an office's cases. Without history, dates or
+// applicant it is the office's queue: the cases it holds that are not
+// over, those whose clock runs first by their promised due time, then the
+// others by the time they were filed. With history (or a date, or a final
+// state) it is every case the office handled — its own, those it passed
+// on, the copies of the offices below — newest filing first. With an
+// applicant it is that applicant's cases (staff only).
 type ListCasesRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	OfficeCode    string                 `protobuf:"bytes,1,opt,name=office_code,json=officeCode,proto3" json:"office_code,omitempty"` // default: the caller's office
-	State         CaseState              `protobuf:"varint,2,opt,name=state,proto3,enum=yizhan.v1.CaseState" json:"state,omitempty"`
-	ItemCode      string                 `protobuf:"bytes,3,opt,name=item_code,json=itemCode,proto3" json:"item_code,omitempty"`
-	Overdue       bool                   `protobuf:"varint,4,opt,name=overdue,proto3" json:"overdue,omitempty"`
-	PageSize      int32                  `protobuf:"varint,5,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	PageToken     string                 `protobuf:"bytes,6,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	OfficeCode     string                 `protobuf:"bytes,1,opt,name=office_code,json=officeCode,proto3" json:"office_code,omitempty"` // default: the caller's office
+	State          CaseState              `protobuf:"varint,2,opt,name=state,proto3,enum=yizhan.v1.CaseState" json:"state,omitempty"`
+	ItemCode       string                 `protobuf:"bytes,3,opt,name=item_code,json=itemCode,proto3" json:"item_code,omitempty"`
+	Overdue        bool                   `protobuf:"varint,4,opt,name=overdue,proto3" json:"overdue,omitempty"`                   // the queue's cases past their promised due time
+	PageSize       int32                  `protobuf:"varint,5,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"` // default 50, at most 1000
+	PageToken      string                 `protobuf:"bytes,6,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	DepartmentCode string                 `protobuf:"bytes,7,opt,name=department_code,json=departmentCode,proto3" json:"department_code,omitempty"` // the item's lead department
+	FiledFrom      *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=filed_from,json=filedFrom,proto3" json:"filed_from,omitempty"`                // filed at or after
+	FiledTo        *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=filed_to,json=filedTo,proto3" json:"filed_to,omitempty"`                      // filed before
+	// An ID number (18 digits), a mobile phone number or a name, matched
+	// exactly; the ID number and phone are looked up by keyed hashes.
+	Applicant     string `protobuf:"bytes,10,opt,name=applicant,proto3" json:"applicant,omitempty"`
+	History       bool   `protobuf:"varint,11,opt,name=history,proto3" json:"history,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1542,6 +1556,41 @@ func (x *ListCasesRequest) GetPageToken() string {
 		return x.PageToken
 	}
 	return ""
+}
+
+func (x *ListCasesRequest) GetDepartmentCode() string {
+	if x != nil {
+		return x.DepartmentCode
+	}
+	return ""
+}
+
+func (x *ListCasesRequest) GetFiledFrom() *timestamppb.Timestamp {
+	if x != nil {
+		return x.FiledFrom
+	}
+	return nil
+}
+
+func (x *ListCasesRequest) GetFiledTo() *timestamppb.Timestamp {
+	if x != nil {
+		return x.FiledTo
+	}
+	return nil
+}
+
+func (x *ListCasesRequest) GetApplicant() string {
+	if x != nil {
+		return x.Applicant
+	}
+	return ""
+}
+
+func (x *ListCasesRequest) GetHistory() bool {
+	if x != nil {
+		return x.History
+	}
+	return false
 }
 
 type ListCasesResponse struct {
@@ -2283,7 +2332,7 @@ const file_yizhan_v1_cases_proto_rawDesc = "" +
 	"\x0eGetCaseRequest\x12\x16\n" +
 	"\x06number\x18\x01 \x01(\tR\x06number\x12\x1d\n" +
 	"\n" +
-	"query_code\x18\x02 \x01(\tR\tqueryCode\"\xd2\x01\n" +
+	"query_code\x18\x02 \x01(\tR\tqueryCode\"\xa5\x03\n" +
 	"\x10ListCasesRequest\x12\x1f\n" +
 	"\voffice_code\x18\x01 \x01(\tR\n" +
 	"officeCode\x12*\n" +
@@ -2292,7 +2341,14 @@ const file_yizhan_v1_cases_proto_rawDesc = "" +
 	"\aoverdue\x18\x04 \x01(\bR\aoverdue\x12\x1b\n" +
 	"\tpage_size\x18\x05 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x06 \x01(\tR\tpageToken\"b\n" +
+	"page_token\x18\x06 \x01(\tR\tpageToken\x12'\n" +
+	"\x0fdepartment_code\x18\a \x01(\tR\x0edepartmentCode\x129\n" +
+	"\n" +
+	"filed_from\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\tfiledFrom\x125\n" +
+	"\bfiled_to\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\afiledTo\x12\x1c\n" +
+	"\tapplicant\x18\n" +
+	" \x01(\tR\tapplicant\x12\x18\n" +
+	"\ahistory\x18\v \x01(\bR\ahistory\"b\n" +
 	"\x11ListCasesResponse\x12%\n" +
 	"\x05cases\x18\x01 \x03(\v2\x0f.yizhan.v1.CaseR\x05cases\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"N\n" +
@@ -2490,66 +2546,68 @@ var file_yizhan_v1_cases_proto_depIdxs = []int32{
 	4,  // 22: yizhan.v1.FileCaseRequest.materials:type_name -> yizhan.v1.SubmittedMaterial
 	9,  // 23: yizhan.v1.CaseResponse.case:type_name -> yizhan.v1.Case
 	0,  // 24: yizhan.v1.ListCasesRequest.state:type_name -> yizhan.v1.CaseState
-	9,  // 25: yizhan.v1.ListCasesResponse.cases:type_name -> yizhan.v1.Case
-	6,  // 26: yizhan.v1.ListCaseEventsResponse.events:type_name -> yizhan.v1.CaseEvent
-	4,  // 27: yizhan.v1.CaseActionRequest.materials:type_name -> yizhan.v1.SubmittedMaterial
-	2,  // 28: yizhan.v1.CaseActionRequest.rating:type_name -> yizhan.v1.Rating
-	22, // 29: yizhan.v1.RejectPrechecksResponse.results:type_name -> yizhan.v1.RejectPrechecksResponse.Result
-	10, // 30: yizhan.v1.CaseService.FileCase:input_type -> yizhan.v1.FileCaseRequest
-	12, // 31: yizhan.v1.CaseService.GetCase:input_type -> yizhan.v1.GetCaseRequest
-	13, // 32: yizhan.v1.CaseService.ListCases:input_type -> yizhan.v1.ListCasesRequest
-	15, // 33: yizhan.v1.CaseService.ListCaseEvents:input_type -> yizhan.v1.ListCaseEventsRequest
-	18, // 34: yizhan.v1.CaseService.VerifyCase:input_type -> yizhan.v1.VerifyCaseRequest
-	17, // 35: yizhan.v1.CaseService.Accept:input_type -> yizhan.v1.CaseActionRequest
-	17, // 36: yizhan.v1.CaseService.RequestCorrection:input_type -> yizhan.v1.CaseActionRequest
-	17, // 37: yizhan.v1.CaseService.Resubmit:input_type -> yizhan.v1.CaseActionRequest
-	17, // 38: yizhan.v1.CaseService.Refuse:input_type -> yizhan.v1.CaseActionRequest
-	17, // 39: yizhan.v1.CaseService.Review:input_type -> yizhan.v1.CaseActionRequest
-	17, // 40: yizhan.v1.CaseService.Decide:input_type -> yizhan.v1.CaseActionRequest
-	17, // 41: yizhan.v1.CaseService.Certify:input_type -> yizhan.v1.CaseActionRequest
-	17, // 42: yizhan.v1.CaseService.AssessFee:input_type -> yizhan.v1.CaseActionRequest
-	17, // 43: yizhan.v1.CaseService.Pay:input_type -> yizhan.v1.CaseActionRequest
-	17, // 44: yizhan.v1.CaseService.Deliver:input_type -> yizhan.v1.CaseActionRequest
-	17, // 45: yizhan.v1.CaseService.Withdraw:input_type -> yizhan.v1.CaseActionRequest
-	17, // 46: yizhan.v1.CaseService.Suspend:input_type -> yizhan.v1.CaseActionRequest
-	17, // 47: yizhan.v1.CaseService.Resume:input_type -> yizhan.v1.CaseActionRequest
-	17, // 48: yizhan.v1.CaseService.Extend:input_type -> yizhan.v1.CaseActionRequest
-	17, // 49: yizhan.v1.CaseService.GiveOpinion:input_type -> yizhan.v1.CaseActionRequest
-	17, // 50: yizhan.v1.CaseService.Precheck:input_type -> yizhan.v1.CaseActionRequest
-	17, // 51: yizhan.v1.CaseService.RejectPrecheck:input_type -> yizhan.v1.CaseActionRequest
-	20, // 52: yizhan.v1.CaseService.RejectPrechecks:input_type -> yizhan.v1.RejectPrechecksRequest
-	17, // 53: yizhan.v1.CaseService.Rate:input_type -> yizhan.v1.CaseActionRequest
-	17, // 54: yizhan.v1.CaseService.Complain:input_type -> yizhan.v1.CaseActionRequest
-	11, // 55: yizhan.v1.CaseService.FileCase:output_type -> yizhan.v1.CaseResponse
-	11, // 56: yizhan.v1.CaseService.GetCase:output_type -> yizhan.v1.CaseResponse
-	14, // 57: yizhan.v1.CaseService.ListCases:output_type -> yizhan.v1.ListCasesResponse
-	16, // 58: yizhan.v1.CaseService.ListCaseEvents:output_type -> yizhan.v1.ListCaseEventsResponse
-	19, // 59: yizhan.v1.CaseService.VerifyCase:output_type -> yizhan.v1.VerifyCaseResponse
-	11, // 60: yizhan.v1.CaseService.Accept:output_type -> yizhan.v1.CaseResponse
-	11, // 61: yizhan.v1.CaseService.RequestCorrection:output_type -> yizhan.v1.CaseResponse
-	11, // 62: yizhan.v1.CaseService.Resubmit:output_type -> yizhan.v1.CaseResponse
-	11, // 63: yizhan.v1.CaseService.Refuse:output_type -> yizhan.v1.CaseResponse
-	11, // 64: yizhan.v1.CaseService.Review:output_type -> yizhan.v1.CaseResponse
-	11, // 65: yizhan.v1.CaseService.Decide:output_type -> yizhan.v1.CaseResponse
-	11, // 66: yizhan.v1.CaseService.Certify:output_type -> yizhan.v1.CaseResponse
-	11, // 67: yizhan.v1.CaseService.AssessFee:output_type -> yizhan.v1.CaseResponse
-	11, // 68: yizhan.v1.CaseService.Pay:output_type -> yizhan.v1.CaseResponse
-	11, // 69: yizhan.v1.CaseService.Deliver:output_type -> yizhan.v1.CaseResponse
-	11, // 70: yizhan.v1.CaseService.Withdraw:output_type -> yizhan.v1.CaseResponse
-	11, // 71: yizhan.v1.CaseService.Suspend:output_type -> yizhan.v1.CaseResponse
-	11, // 72: yizhan.v1.CaseService.Resume:output_type -> yizhan.v1.CaseResponse
-	11, // 73: yizhan.v1.CaseService.Extend:output_type -> yizhan.v1.CaseResponse
-	11, // 74: yizhan.v1.CaseService.GiveOpinion:output_type -> yizhan.v1.CaseResponse
-	11, // 75: yizhan.v1.CaseService.Precheck:output_type -> yizhan.v1.CaseResponse
-	11, // 76: yizhan.v1.CaseService.RejectPrecheck:output_type -> yizhan.v1.CaseResponse
-	21, // 77: yizhan.v1.CaseService.RejectPrechecks:output_type -> yizhan.v1.RejectPrechecksResponse
-	11, // 78: yizhan.v1.CaseService.Rate:output_type -> yizhan.v1.CaseResponse
-	11, // 79: yizhan.v1.CaseService.Complain:output_type -> yizhan.v1.CaseResponse
-	55, // [55:80] is the sub-list for method output_type
-	30, // [30:55] is the sub-list for method input_type
-	30, // [30:30] is the sub-list for extension type_name
-	30, // [30:30] is the sub-list for extension extendee
-	0,  // [0:30] is the sub-list for field type_name
+	24, // 25: yizhan.v1.ListCasesRequest.filed_from:type_name -> google.protobuf.Timestamp
+	24, // 26: yizhan.v1.ListCasesRequest.filed_to:type_name -> google.protobuf.Timestamp
+	9,  // 27: yizhan.v1.ListCasesResponse.cases:type_name -> yizhan.v1.Case
+	6,  // 28: yizhan.v1.ListCaseEventsResponse.events:type_name -> yizhan.v1.CaseEvent
+	4,  // 29: yizhan.v1.CaseActionRequest.materials:type_name -> yizhan.v1.SubmittedMaterial
+	2,  // 30: yizhan.v1.CaseActionRequest.rating:type_name -> yizhan.v1.Rating
+	22, // 31: yizhan.v1.RejectPrechecksResponse.results:type_name -> yizhan.v1.RejectPrechecksResponse.Result
+	10, // 32: yizhan.v1.CaseService.FileCase:input_type -> yizhan.v1.FileCaseRequest
+	12, // 33: yizhan.v1.CaseService.GetCase:input_type -> yizhan.v1.GetCaseRequest
+	13, // 34: yizhan.v1.CaseService.ListCases:input_type -> yizhan.v1.ListCasesRequest
+	15, // 35: yizhan.v1.CaseService.ListCaseEvents:input_type -> yizhan.v1.ListCaseEventsRequest
+	18, // 36: yizhan.v1.CaseService.VerifyCase:input_type -> yizhan.v1.VerifyCaseRequest
+	17, // 37: yizhan.v1.CaseService.Accept:input_type -> yizhan.v1.CaseActionRequest
+	17, // 38: yizhan.v1.CaseService.RequestCorrection:input_type -> yizhan.v1.CaseActionRequest
+	17, // 39: yizhan.v1.CaseService.Resubmit:input_type -> yizhan.v1.CaseActionRequest
+	17, // 40: yizhan.v1.CaseService.Refuse:input_type -> yizhan.v1.CaseActionRequest
+	17, // 41: yizhan.v1.CaseService.Review:input_type -> yizhan.v1.CaseActionRequest
+	17, // 42: yizhan.v1.CaseService.Decide:input_type -> yizhan.v1.CaseActionRequest
+	17, // 43: yizhan.v1.CaseService.Certify:input_type -> yizhan.v1.CaseActionRequest
+	17, // 44: yizhan.v1.CaseService.AssessFee:input_type -> yizhan.v1.CaseActionRequest
+	17, // 45: yizhan.v1.CaseService.Pay:input_type -> yizhan.v1.CaseActionRequest
+	17, // 46: yizhan.v1.CaseService.Deliver:input_type -> yizhan.v1.CaseActionRequest
+	17, // 47: yizhan.v1.CaseService.Withdraw:input_type -> yizhan.v1.CaseActionRequest
+	17, // 48: yizhan.v1.CaseService.Suspend:input_type -> yizhan.v1.CaseActionRequest
+	17, // 49: yizhan.v1.CaseService.Resume:input_type -> yizhan.v1.CaseActionRequest
+	17, // 50: yizhan.v1.CaseService.Extend:input_type -> yizhan.v1.CaseActionRequest
+	17, // 51: yizhan.v1.CaseService.GiveOpinion:input_type -> yizhan.v1.CaseActionRequest
+	17, // 52: yizhan.v1.CaseService.Precheck:input_type -> yizhan.v1.CaseActionRequest
+	17, // 53: yizhan.v1.CaseService.RejectPrecheck:input_type -> yizhan.v1.CaseActionRequest
+	20, // 54: yizhan.v1.CaseService.RejectPrechecks:input_type -> yizhan.v1.RejectPrechecksRequest
+	17, // 55: yizhan.v1.CaseService.Rate:input_type -> yizhan.v1.CaseActionRequest
+	17, // 56: yizhan.v1.CaseService.Complain:input_type -> yizhan.v1.CaseActionRequest
+	11, // 57: yizhan.v1.CaseService.FileCase:output_type -> yizhan.v1.CaseResponse
+	11, // 58: yizhan.v1.CaseService.GetCase:output_type -> yizhan.v1.CaseResponse
+	14, // 59: yizhan.v1.CaseService.ListCases:output_type -> yizhan.v1.ListCasesResponse
+	16, // 60: yizhan.v1.CaseService.ListCaseEvents:output_type -> yizhan.v1.ListCaseEventsResponse
+	19, // 61: yizhan.v1.CaseService.VerifyCase:output_type -> yizhan.v1.VerifyCaseResponse
+	11, // 62: yizhan.v1.CaseService.Accept:output_type -> yizhan.v1.CaseResponse
+	11, // 63: yizhan.v1.CaseService.RequestCorrection:output_type -> yizhan.v1.CaseResponse
+	11, // 64: yizhan.v1.CaseService.Resubmit:output_type -> yizhan.v1.CaseResponse
+	11, // 65: yizhan.v1.CaseService.Refuse:output_type -> yizhan.v1.CaseResponse
+	11, // 66: yizhan.v1.CaseService.Review:output_type -> yizhan.v1.CaseResponse
+	11, // 67: yizhan.v1.CaseService.Decide:output_type -> yizhan.v1.CaseResponse
+	11, // 68: yizhan.v1.CaseService.Certify:output_type -> yizhan.v1.CaseResponse
+	11, // 69: yizhan.v1.CaseService.AssessFee:output_type -> yizhan.v1.CaseResponse
+	11, // 70: yizhan.v1.CaseService.Pay:output_type -> yizhan.v1.CaseResponse
+	11, // 71: yizhan.v1.CaseService.Deliver:output_type -> yizhan.v1.CaseResponse
+	11, // 72: yizhan.v1.CaseService.Withdraw:output_type -> yizhan.v1.CaseResponse
+	11, // 73: yizhan.v1.CaseService.Suspend:output_type -> yizhan.v1.CaseResponse
+	11, // 74: yizhan.v1.CaseService.Resume:output_type -> yizhan.v1.CaseResponse
+	11, // 75: yizhan.v1.CaseService.Extend:output_type -> yizhan.v1.CaseResponse
+	11, // 76: yizhan.v1.CaseService.GiveOpinion:output_type -> yizhan.v1.CaseResponse
+	11, // 77: yizhan.v1.CaseService.Precheck:output_type -> yizhan.v1.CaseResponse
+	11, // 78: yizhan.v1.CaseService.RejectPrecheck:output_type -> yizhan.v1.CaseResponse
+	21, // 79: yizhan.v1.CaseService.RejectPrechecks:output_type -> yizhan.v1.RejectPrechecksResponse
+	11, // 80: yizhan.v1.CaseService.Rate:output_type -> yizhan.v1.CaseResponse
+	11, // 81: yizhan.v1.CaseService.Complain:output_type -> yizhan.v1.CaseResponse
+	57, // [57:82] is the sub-list for method output_type
+	32, // [32:57] is the sub-list for method input_type
+	32, // [32:32] is the sub-list for extension type_name
+	32, // [32:32] is the sub-list for extension extendee
+	0,  // [0:32] is the sub-list for field type_name
 }
 
 func init() { file_yizhan_v1_cases_proto_init() }

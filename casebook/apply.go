@@ -1,0 +1,554 @@
+package casebook
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/anypb"
+
+	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+	"github.com/yizhan-gov/yizhan/casework"
+	"github.com/yizhan-gov/yizhan/reason"
+)
+
+// RequestMemory is how long an office remembers the request ID of a
+// client's write, by the commands' own times (see raftgroup).
+const RequestMemory = 24 * time.Hour
+
+// MaxRequests bounds the request IDs of case writes remembered; past it
+// the oldest go first, whatever their age.
+const MaxRequests = 50_000
+
+// Limits of one command's writes, the same on every node whatever its
+// badger options, so that every node of an office refuses the same
+// commands: a command writing more is refused (ErrTooLarge) and writes
+// nothing. They are sized to fit one badger transaction of the smallest
+// memtable a node uses (4 MB: 600 KB) with values over ValueThreshold
+// counted as pointers; the mail sends a message that does not fit on its
+// own and sets it aside if it still does not (federation/mail).
+const (
+	maxCommandBytes = 384 << 10
+	maxCommandKeys  = 4000
+	// ValueThreshold is the value size from which badger keeps a value in
+	// its value log, not in the LSM tree: the book's DB must be opened
+	// with it (badgerstore.BadgerOptions does) for the limits above.
+	ValueThreshold = 1 << 10
+)
+
+// ErrTooLarge is a case command that would write more than one
+// transaction may hold.
+var ErrTooLarge error = reason.New(reason.TooLarge, "casebook: the command writes too much for one transaction")
+
+// Entry is one case command of the office's raft log.
+type Entry struct {
+	Index uint64
+	// At is the command's time (unix nano, fixed by its proposer): it
+	// moves the request memory's window on.
+	At      int64
+	Request Request
+	Cmd     *peerv1.CaseCommand
+}
+
+// Request identifies a client's write: its ID and a hash of what it asks.
+// The zero Request is a write without an ID.
+type Request struct {
+	ID   string
+	Hash []byte
+}
+
+// Result is what applying one entry gave: the answer (first given, for a
+// request ID remembered), the index that gave it, or the error that left
+// the book unchanged.
+type Result struct {
+	Value proto.Message
+	Index uint64
+	Err   error
+}
+
+// ErrRequestConflict is a request ID already used for another request.
+var ErrRequestConflict error = reason.New(reason.RequestIDReused, "casebook: the request ID was used for another request")
+
+// Apply applies the case commands of a batch of raft entries, through
+// raft index through (the batch's last entry, whatever its kind), and
+// returns one result per entry. Entries at or below the index the book
+// reflects are skipped (a restart, or a snapshot newer than the log
+// replayed after it): the book already holds them. Each entry is applied
+// whole or not at all, in one badger transaction with the index it
+// reaches; a batch usually shares one.
+//
+// A failure to write is a failure of the disk, not of the command: Apply
+// panics then, as the node cannot go on applying its log (etcd's backend
+// does the same). Started again, the node replays the log from the index
+// the book reached.
+func (b *Book) Apply(entries []Entry, through uint64, reg casework.Registry) []Result {
+	b.writeMu.Lock()
+	defer b.writeMu.Unlock()
+	w := b.newWriter()
+	out := make([]Result, len(entries))
+	for i, e := range entries {
+		out[i].Index = e.Index
+		if e.Index <= b.applied.Load() {
+			continue
+		}
+		o := newOverlay(b, w.txn, reg)
+		o.expireRequests(e.At, b.requests.Load()+w.deltas.requests)
+		v, first, err := o.apply(e, reg)
+		if err == nil && (o.size > maxCommandBytes || len(o.writes) > maxCommandKeys) {
+			v, err = nil, fmt.Errorf("%w: %d bytes in %d keys, more than %d bytes or %d keys", ErrTooLarge, o.size, len(o.writes), maxCommandBytes, maxCommandKeys)
+		}
+		out[i] = Result{Value: v, Index: first, Err: err}
+		if err != nil {
+			// Nothing of the command is written, not even the expiry:
+			// the next command expires the same records.
+			continue
+		}
+		if !w.fits(o) {
+			w.commit(e.Index - 1)
+			w = b.newWriter()
+			o.txn = w.txn
+		}
+		w.add(o)
+	}
+	w.commit(max(through, b.applied.Load()))
+	return out
+}
+
+// writer is one badger transaction of a batch.
+type writer struct {
+	b           *Book
+	txn         *badger.Txn
+	size, count int64
+	deltas      counts
+}
+
+// counts are changes of the meta counts.
+type counts struct{ cases, outbox, quarantined, requests int64 }
+
+func (c *counts) add(d counts) {
+	c.cases += d.cases
+	c.outbox += d.outbox
+	c.quarantined += d.quarantined
+	c.requests += d.requests
+}
+
+func (b *Book) newWriter() *writer {
+	return &writer{b: b, txn: b.db.NewTransaction(true)}
+}
+
+// fits reports whether o's writes fit in the transaction with what it
+// holds, by badger's own estimate, with room for the meta keys.
+func (w *writer) fits(o *overlay) bool {
+	const metaRoom = 512
+	return w.size+o.size+metaRoom < w.b.db.MaxBatchSize()*8/10 &&
+		w.count+int64(len(o.writes))+8 < w.b.db.MaxBatchCount()*8/10
+}
+
+// add writes o's changes into the transaction.
+func (w *writer) add(o *overlay) {
+	for _, k := range o.order {
+		v := o.writes[k]
+		var err error
+		if v.del {
+			err = w.txn.Delete([]byte(k))
+		} else {
+			err = w.txn.Set([]byte(k), v.val)
+		}
+		if err != nil {
+			panic(fmt.Errorf("casebook: write %q: %w", k, err))
+		}
+	}
+	w.size += o.size
+	w.count += int64(len(o.writes))
+	w.deltas.add(o.deltas)
+}
+
+// commit writes the meta keys (the index reached, the counts) and commits.
+func (w *writer) commit(applied uint64) {
+	defer w.txn.Discard()
+	b := w.b
+	if applied <= b.applied.Load() && w.count == 0 {
+		return
+	}
+	next := counts{
+		cases:       b.cases.Load() + w.deltas.cases,
+		outbox:      b.outbox.Load() + w.deltas.outbox,
+		quarantined: b.quarantined.Load() + w.deltas.quarantined,
+		requests:    b.requests.Load() + w.deltas.requests,
+	}
+	set := func(k []byte, v uint64) {
+		if err := w.txn.Set(k, be64(v)); err != nil {
+			panic(fmt.Errorf("casebook: write %s: %w", k, err))
+		}
+	}
+	set(keyFormat, format)
+	set(keyApplied, applied)
+	set(keyCases, uint64(next.cases))
+	set(keyOutboxLen, uint64(next.outbox))
+	set(keyQuarantLen, uint64(next.quarantined))
+	set(keyRequests, uint64(next.requests))
+	if err := w.txn.Commit(); err != nil {
+		panic(fmt.Errorf("casebook: commit through raft index %d: %w", applied, err))
+	}
+	b.applied.Store(applied)
+	b.cases.Store(next.cases)
+	b.outbox.Store(next.outbox)
+	b.quarantined.Store(next.quarantined)
+	b.requests.Store(next.requests)
+}
+
+// overlay is one command's writes over the batch's transaction: read
+// back by the command itself, written into the transaction only when the
+// command succeeded. It is the casework.Store the rules apply to.
+type overlay struct {
+	b      *Book
+	txn    *badger.Txn
+	reg    casework.Registry
+	writes map[string]write
+	order  []string // keys in the order first written
+	size   int64    // badger's estimate of the writes
+	deltas counts
+	// cases loaded or saved by this command, by number.
+	cases map[string]*loaded
+	err   error // the first storage error: the command fails with it
+	// noBase makes reads see only the overlay's own writes (Check
+	// recounting from zero).
+	noBase bool
+}
+
+type write struct {
+	val []byte
+	del bool
+}
+
+// loaded is a case as the command sees it.
+type loaded struct {
+	c       *yizhanv1.Case // nil: not held
+	events  []*yizhanv1.CaseEvent
+	pending bool // book/n/<number> is set
+}
+
+func newOverlay(b *Book, txn *badger.Txn, reg casework.Registry) *overlay {
+	return &overlay{b: b, txn: txn, reg: reg, writes: map[string]write{}, cases: map[string]*loaded{}}
+}
+
+func (o *overlay) fail(err error) {
+	if o.err == nil {
+		o.err = err
+	}
+}
+
+// get reads k as the command left it; ok is false when absent.
+func (o *overlay) get(k []byte) ([]byte, bool) {
+	if w, ok := o.writes[string(k)]; ok {
+		return w.val, !w.del
+	}
+	if o.noBase {
+		return nil, false
+	}
+	it, err := o.txn.Get(k)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, false
+	}
+	if err != nil {
+		o.fail(err)
+		return nil, false
+	}
+	v, err := it.ValueCopy(nil)
+	if err != nil {
+		o.fail(err)
+		return nil, false
+	}
+	return v, true
+}
+
+func (o *overlay) note(k string, w write) {
+	if _, ok := o.writes[k]; !ok {
+		o.order = append(o.order, k)
+	}
+	o.writes[k] = w
+	// badger's estimate (Txn.checkSize): key, value or a value pointer,
+	// two meta bytes, ten for the version.
+	v := int64(len(w.val))
+	if v >= ValueThreshold {
+		v = 12
+	}
+	o.size += int64(len(k)) + v + 2 + 10
+}
+
+func (o *overlay) set(k, v []byte) { o.note(string(k), write{val: v}) }
+
+func (o *overlay) del(k []byte) { o.note(string(k), write{del: true}) }
+
+func (o *overlay) setProto(k []byte, m proto.Message) {
+	v, err := proto.MarshalOptions{Deterministic: true}.Marshal(m)
+	if err != nil {
+		o.fail(err)
+		return
+	}
+	o.set(k, v)
+}
+
+func (o *overlay) getProto(k []byte, m proto.Message) bool {
+	v, ok := o.get(k)
+	if !ok {
+		return false
+	}
+	if err := proto.Unmarshal(v, m); err != nil {
+		o.fail(fmt.Errorf("casebook: decode %q: %w", k, err))
+		return false
+	}
+	return true
+}
+
+func (o *overlay) getUint(k []byte) uint64 {
+	v, ok := o.get(k)
+	if !ok || len(v) != 8 {
+		return 0
+	}
+	return binary.BigEndian.Uint64(v)
+}
+
+// apply applies one entry's command, once per request ID.
+func (o *overlay) apply(e Entry, reg casework.Registry) (proto.Message, uint64, error) {
+	if e.Request.ID != "" {
+		if v, first, ok, err := o.answered(e.Request); err != nil || ok {
+			return v, first, err
+		}
+	}
+	v, err := casework.ApplyCommand(o, o.b.office, e.Cmd, reg)
+	if o.err != nil {
+		return nil, e.Index, fmt.Errorf("casebook: apply raft index %d: %w", e.Index, o.err)
+	}
+	if err != nil {
+		return nil, e.Index, err
+	}
+	if e.Request.ID != "" {
+		o.remember(e, v)
+	}
+	return v, e.Index, nil
+}
+
+// Load is casework.Store's.
+func (o *overlay) Load(number string) (*yizhanv1.Case, []*yizhanv1.CaseEvent, bool) {
+	l := o.load(number)
+	if l.c == nil {
+		return nil, nil, false
+	}
+	return proto.CloneOf(l.c), l.events, true
+}
+
+func (o *overlay) load(number string) *loaded {
+	if l, ok := o.cases[number]; ok {
+		return l
+	}
+	l := &loaded{}
+	c := &yizhanv1.Case{}
+	if o.getProto(caseKey(number), c) {
+		events, err := loadEvents(o.txn, number, c.GetLastSeq())
+		if err != nil {
+			o.fail(err)
+		} else {
+			l.c, l.events = c, events
+			_, l.pending = o.get(key(pNeeds, number))
+		}
+	}
+	o.cases[number] = l
+	return l
+}
+
+// Save is casework.Store's: the case, its new events, and every index
+// and counter they change.
+func (o *overlay) Save(number string, c *yizhanv1.Case, events []*yizhanv1.CaseEvent, added int, pending bool) {
+	before := o.load(number)
+	isNew := before.c == nil
+	o.setProto(caseKey(number), c)
+	for _, e := range events[len(events)-added:] {
+		o.setProto(eventKey(number, e.GetSeq()), e)
+	}
+	if pending != before.pending {
+		if pending {
+			o.set(key(pNeeds, number), nil)
+		} else {
+			o.del(key(pNeeds, number))
+		}
+	}
+	if isNew {
+		o.deltas.cases++
+		if office, day, seq, err := casework.ParseCaseNumber(number); err == nil && office == o.b.office {
+			if k := key(pSeq, day); uint64(seq) > o.getUint(k) {
+				o.set(k, be64(uint64(seq)))
+			}
+		}
+		o.indexApplicant(number, events[0].GetFiling().GetApplicant())
+	}
+	o.indexQueue(number, c, events)
+	o.indexTouched(number, c, events, added)
+	o.count(c, events, added)
+	o.cases[number] = &loaded{c: c, events: events, pending: pending}
+}
+
+// OutboxEntry is casework.Store's.
+func (o *overlay) OutboxEntry(dest, number string) *peerv1.OutboxEntry {
+	en := &peerv1.OutboxEntry{}
+	if !o.getProto(outboxKey(dest, number), en) {
+		return nil
+	}
+	return en
+}
+
+// PutOutboxEntry is casework.Store's.
+func (o *overlay) PutOutboxEntry(en *peerv1.OutboxEntry) {
+	k := outboxKey(en.GetDestOffice(), en.GetCaseNumber())
+	if _, ok := o.get(k); !ok {
+		o.deltas.outbox++
+	}
+	o.setProto(k, en)
+}
+
+// DeleteOutboxEntry is casework.Store's.
+func (o *overlay) DeleteOutboxEntry(dest, number string) {
+	k := outboxKey(dest, number)
+	if _, ok := o.get(k); ok {
+		o.deltas.outbox--
+		o.del(k)
+	}
+}
+
+// QuarantinedEntry is casework.Store's.
+func (o *overlay) QuarantinedEntry(dest, number string) *peerv1.QuarantinedEntry {
+	q := &peerv1.QuarantinedEntry{}
+	if !o.getProto(quarantineKey(dest, number), q) {
+		return nil
+	}
+	return q
+}
+
+// PutQuarantinedEntry is casework.Store's.
+func (o *overlay) PutQuarantinedEntry(q *peerv1.QuarantinedEntry) {
+	k := quarantineKey(q.GetEntry().GetDestOffice(), q.GetEntry().GetCaseNumber())
+	if _, ok := o.get(k); !ok {
+		o.deltas.quarantined++
+	}
+	o.setProto(k, q)
+}
+
+// DeleteQuarantinedEntry is casework.Store's.
+func (o *overlay) DeleteQuarantinedEntry(dest, number string) {
+	k := quarantineKey(dest, number)
+	if _, ok := o.get(k); ok {
+		o.deltas.quarantined--
+		o.del(k)
+	}
+}
+
+// answered looks a request up in the overlay's view.
+func (o *overlay) answered(r Request) (proto.Message, uint64, bool, error) {
+	rec := &peerv1.RequestRecord{}
+	if !o.getProto(key(pRequest, r.ID), rec) {
+		return nil, 0, false, nil
+	}
+	return answerOf(rec, r)
+}
+
+// answerOf is the remembered answer to r, or ErrRequestConflict.
+func answerOf(rec *peerv1.RequestRecord, r Request) (proto.Message, uint64, bool, error) {
+	if string(rec.GetHash()) != string(r.Hash) {
+		return nil, 0, false, fmt.Errorf("%w: %q", ErrRequestConflict, r.ID)
+	}
+	var v proto.Message
+	if rec.GetAnswer() != nil {
+		m, err := rec.GetAnswer().UnmarshalNew()
+		if err != nil {
+			return nil, 0, false, fmt.Errorf("casebook: decode remembered answer of %q: %w", r.ID, err)
+		}
+		v = m
+	}
+	return v, rec.GetIndex(), true, nil
+}
+
+// remember keeps the answer to a client's write.
+func (o *overlay) remember(e Entry, v proto.Message) {
+	rec := &peerv1.RequestRecord{Id: e.Request.ID, Hash: e.Request.Hash, AtUnixNano: e.At, Index: e.Index}
+	if v != nil {
+		if a, err := anypb.New(v); err == nil {
+			rec.Answer = a
+		}
+	}
+	o.setProto(key(pRequest, e.Request.ID), rec)
+	o.set(requestTimeKey(e.At, e.Index), []byte(e.Request.ID))
+	o.deltas.requests++
+	if oldest := o.b.oldestRequest.Load(); oldest != 0 && e.At < oldest {
+		o.b.oldestRequest.Store(0) // a proposer's clock behind an earlier one's
+	}
+}
+
+func requestTimeKey(at int64, index uint64) []byte {
+	return key(pReqTime, be64(uint64(at)), be64(index))
+}
+
+// expireRequests forgets the request IDs older than RequestMemory before
+// at, and the oldest beyond MaxRequests. It reads no clock: at is the
+// command's time, so every node forgets the same records at the same
+// entry.
+func (o *overlay) expireRequests(at int64, count int64) {
+	if count == 0 {
+		return
+	}
+	// The oldest time is cached while it is known: most commands then
+	// need no scan. It is dropped (0) whenever records go, since the
+	// command may yet fail and leave them.
+	if oldest := o.b.oldestRequest.Load(); count <= MaxRequests && oldest != 0 && at-oldest <= int64(RequestMemory) {
+		return
+	}
+	opts := badger.DefaultIteratorOptions
+	opts.Prefix = []byte(pReqTime)
+	it := o.txn.NewIterator(opts)
+	defer it.Close()
+	deleted := false
+	for it.Rewind(); it.Valid(); it.Next() {
+		k := it.Item().KeyCopy(nil)
+		t := int64(binary.BigEndian.Uint64(k[len(pReqTime):]))
+		if count <= MaxRequests && at-t <= int64(RequestMemory) {
+			if !deleted {
+				o.b.oldestRequest.Store(t)
+			}
+			return
+		}
+		id, err := it.Item().ValueCopy(nil)
+		if err != nil {
+			o.fail(err)
+			return
+		}
+		o.del(k)
+		o.del(key(pRequest, string(id)))
+		o.deltas.requests--
+		count--
+		deleted = true
+		o.b.oldestRequest.Store(0)
+	}
+}
+
+// Answered looks a client's case write up in the book: the answer and
+// raft index of its first application and ok when it was applied, or
+// ErrRequestConflict when its ID was used for another request.
+func (b *Book) Answered(r Request) (proto.Message, uint64, bool, error) {
+	if r.ID == "" {
+		return nil, 0, false, nil
+	}
+	rec := &peerv1.RequestRecord{}
+	var ok bool
+	var err error
+	b.view(func(txn *badger.Txn) error {
+		ok, err = getProto(txn, key(pRequest, r.ID), rec)
+		return nil
+	})
+	if err != nil || !ok {
+		return nil, 0, false, err
+	}
+	return answerOf(rec, r)
+}

@@ -1,0 +1,348 @@
+// Package casebook keeps an office's case book on disk, in the node's
+// badger: the cases and their events, the outbox, the request IDs of case
+// writes, and the indexes and statistics counters that staff and
+// supervision read, each raft entry applied in one transaction with the
+// raft index it reached. The rules are casework's (casework.ApplyCommand
+// over this package's Store); this package only stores and finds. See
+// DESIGN.md.
+package casebook
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/dgraph-io/badger/v4"
+	"google.golang.org/protobuf/proto"
+
+	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+	"github.com/yizhan-gov/yizhan/casework"
+)
+
+// Book is the cases an office holds, on disk. One writer (the office's
+// raft state machine: Apply, Restore) and any number of readers, each
+// read from one consistent view of the database.
+type Book struct {
+	office string
+	db     *badger.DB
+
+	// writeMu serialises the writers (Apply, Restore); readers take no lock.
+	writeMu sync.Mutex
+	applied atomic.Uint64 // the raft index the book reflects
+	// Counts kept in book/m/, cached for the metrics.
+	cases, outbox, quarantined, requests atomic.Int64
+	// oldestRequest is the time (unix nano) of the oldest request ID
+	// remembered, 0 when none or not known: Apply skips the expiry scan
+	// while it is recent enough.
+	oldestRequest atomic.Int64
+	readErrors    atomic.Uint64
+}
+
+// Open returns the book of office kept in db, as far as it was applied.
+func Open(db *badger.DB, office string) (*Book, error) {
+	b := &Book{office: office, db: db}
+	if err := b.load(); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// load reads the meta keys into the cache.
+func (b *Book) load() error {
+	return b.db.View(func(txn *badger.Txn) error {
+		if v, err := getUint(txn, keyFormat); err != nil {
+			return err
+		} else if v > format {
+			return fmt.Errorf("casebook: the book on disk has format %d; this binary reads up to %d", v, format)
+		}
+		for _, m := range []struct {
+			k []byte
+			f func(uint64)
+		}{
+			{keyApplied, b.applied.Store},
+			{keyCases, func(v uint64) { b.cases.Store(int64(v)) }},
+			{keyOutboxLen, func(v uint64) { b.outbox.Store(int64(v)) }},
+			{keyQuarantLen, func(v uint64) { b.quarantined.Store(int64(v)) }},
+			{keyRequests, func(v uint64) { b.requests.Store(int64(v)) }},
+		} {
+			v, err := getUint(txn, m.k)
+			if err != nil {
+				return err
+			}
+			m.f(v)
+		}
+		b.oldestRequest.Store(0)
+		return nil
+	})
+}
+
+// getUint reads a big-endian counter; a missing key is 0.
+func getUint(txn *badger.Txn, k []byte) (uint64, error) {
+	it, err := txn.Get(k)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("casebook: read %s: %w", k, err)
+	}
+	var v uint64
+	err = it.Value(func(val []byte) error {
+		if len(val) != 8 {
+			return fmt.Errorf("casebook: %s holds %d bytes, not 8", k, len(val))
+		}
+		v = binary.BigEndian.Uint64(val)
+		return nil
+	})
+	return v, err
+}
+
+// getProto decodes the value at k into m; ok is false when k is absent.
+func getProto(txn *badger.Txn, k []byte, m proto.Message) (bool, error) {
+	it, err := txn.Get(k)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("casebook: read %q: %w", k, err)
+	}
+	if err := it.Value(func(val []byte) error { return proto.Unmarshal(val, m) }); err != nil {
+		return false, fmt.Errorf("casebook: decode %q: %w", k, err)
+	}
+	return true, nil
+}
+
+// view runs f in a read transaction. A storage error (a closed or failing
+// database) reads as nothing held: the readers of the book are lookups
+// and listings that answer "not found" then, and the error is counted
+// (ReadErrors) for the metrics and logged by the caller that cares.
+func (b *Book) view(f func(txn *badger.Txn) error) {
+	if err := b.db.View(f); err != nil {
+		b.readErrors.Add(1)
+	}
+}
+
+// ReadErrors is how many reads of the book failed on its storage.
+func (b *Book) ReadErrors() uint64 { return b.readErrors.Load() }
+
+// Office returns the office whose book this is.
+func (b *Book) Office() string { return b.office }
+
+// Applied returns the raft index the book reflects.
+func (b *Book) Applied() uint64 { return b.applied.Load() }
+
+// Len returns the number of cases the book holds.
+func (b *Book) Len() int { return int(b.cases.Load()) }
+
+// OutboxLen returns the number of entries waiting for a receipt.
+func (b *Book) OutboxLen() int { return int(b.outbox.Load()) }
+
+// QuarantinedLen returns the number of outbox entries set aside.
+func (b *Book) QuarantinedLen() int { return int(b.quarantined.Load()) }
+
+// loadCase reads a case and its log in txn.
+func loadCase(txn *badger.Txn, number string) (*yizhanv1.Case, []*yizhanv1.CaseEvent, bool, error) {
+	c := &yizhanv1.Case{}
+	ok, err := getProto(txn, caseKey(number), c)
+	if err != nil || !ok {
+		return nil, nil, false, err
+	}
+	events, err := loadEvents(txn, number, c.GetLastSeq())
+	if err != nil {
+		return nil, nil, false, err
+	}
+	return c, events, true, nil
+}
+
+// loadEvents reads the first upto events of a case.
+func loadEvents(txn *badger.Txn, number string, upto uint32) ([]*yizhanv1.CaseEvent, error) {
+	opts := badger.DefaultIteratorOptions
+	opts.Prefix = eventPrefix(number)
+	opts.PrefetchSize = int(min(upto, 100))
+	it := txn.NewIterator(opts)
+	defer it.Close()
+	events := make([]*yizhanv1.CaseEvent, 0, upto)
+	for it.Rewind(); it.Valid() && uint32(len(events)) < upto; it.Next() {
+		e := &yizhanv1.CaseEvent{}
+		if err := it.Item().Value(func(v []byte) error { return proto.Unmarshal(v, e) }); err != nil {
+			return nil, fmt.Errorf("casebook: decode event of %s: %w", number, err)
+		}
+		if e.GetSeq() != uint32(len(events)+1) {
+			return nil, fmt.Errorf("casebook: case %s: event %d on disk has seq %d", number, len(events)+1, e.GetSeq())
+		}
+		events = append(events, e)
+	}
+	return events, nil
+}
+
+// withMirror sets c.Mirror for this office.
+func (b *Book) withMirror(c *yizhanv1.Case) *yizhanv1.Case {
+	c.Mirror = c.GetOwnerOffice() != b.office
+	return c
+}
+
+// Case returns the case with the given number, Mirror set when another
+// office owns it. Deadlines are not set: see casework.Clocks.
+func (b *Book) Case(number string) (*yizhanv1.Case, bool) {
+	c := &yizhanv1.Case{}
+	var ok bool
+	b.view(func(txn *badger.Txn) (err error) {
+		ok, err = getProto(txn, caseKey(number), c)
+		return err
+	})
+	if !ok {
+		return nil, false
+	}
+	return b.withMirror(c), true
+}
+
+// Events returns the case's log (nil when the book does not hold it).
+func (b *Book) Events(number string) []*yizhanv1.CaseEvent {
+	var events []*yizhanv1.CaseEvent
+	b.view(func(txn *badger.Txn) error {
+		_, ev, _, err := loadCase(txn, number)
+		events = ev
+		return err
+	})
+	return events
+}
+
+// CaseAndEvents returns the case and its log read together.
+func (b *Book) CaseAndEvents(number string) (*yizhanv1.Case, []*yizhanv1.CaseEvent, bool) {
+	var (
+		c      *yizhanv1.Case
+		events []*yizhanv1.CaseEvent
+		ok     bool
+	)
+	b.view(func(txn *badger.Txn) (err error) {
+		c, events, ok, err = loadCase(txn, number)
+		return err
+	})
+	if !ok {
+		return nil, nil, false
+	}
+	return b.withMirror(c), events, true
+}
+
+// Pending is casework.Pending for the case with the given number, for
+// this office.
+func (b *Book) Pending(number string) (casework.Action, string, bool) {
+	c, events, ok := b.CaseAndEvents(number)
+	if !ok {
+		return casework.ActionUnspecified, "", false
+	}
+	return casework.Pending(c, events, b.office)
+}
+
+// NeedsAction returns the numbers of the cases this office owns and must
+// act on by itself (Pending), sorted.
+func (b *Book) NeedsAction() []string {
+	var out []string
+	b.view(func(txn *badger.Txn) error {
+		return eachKey(txn, []byte(pNeeds), func(k, _ []byte) error {
+			out = append(out, string(k[len(pNeeds):]))
+			return nil
+		})
+	})
+	return out
+}
+
+// eachKey calls f for every key under p, in order, with its value (nil
+// values are not fetched when f ignores them: keys only).
+func eachKey(txn *badger.Txn, p []byte, f func(k, v []byte) error) error {
+	opts := badger.DefaultIteratorOptions
+	opts.Prefix = p
+	it := txn.NewIterator(opts)
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		item := it.Item()
+		v, err := item.ValueCopy(nil)
+		if err != nil {
+			return err
+		}
+		if err := f(item.KeyCopy(nil), v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Outbox returns the messages waiting for a receipt, by destination and
+// case number.
+func (b *Book) Outbox() []*peerv1.OutboxEntry {
+	var out []*peerv1.OutboxEntry
+	b.view(func(txn *badger.Txn) error {
+		return eachKey(txn, []byte(pOutbox), func(_, v []byte) error {
+			en := &peerv1.OutboxEntry{}
+			if err := proto.Unmarshal(v, en); err != nil {
+				return err
+			}
+			out = append(out, en)
+			return nil
+		})
+	})
+	return out
+}
+
+// Quarantined returns the outbox entries set aside, by destination and
+// case number.
+func (b *Book) Quarantined() []*peerv1.QuarantinedEntry {
+	var out []*peerv1.QuarantinedEntry
+	b.view(func(txn *badger.Txn) error {
+		return eachKey(txn, []byte(pQuarantine), func(_, v []byte) error {
+			q := &peerv1.QuarantinedEntry{}
+			if err := proto.Unmarshal(v, q); err != nil {
+				return err
+			}
+			out = append(out, q)
+			return nil
+		})
+	})
+	return out
+}
+
+// Message returns the message that delivers an outbox entry: the case's
+// log up to the entry's upto_seq, from this office, handed to dest when
+// the entry is a handoff. ok is false when the book does not hold the case.
+func (b *Book) Message(en *peerv1.OutboxEntry) (*peerv1.CaseMessage, bool) {
+	var events []*yizhanv1.CaseEvent
+	b.view(func(txn *badger.Txn) (err error) {
+		events, err = loadEvents(txn, en.GetCaseNumber(), en.GetUptoSeq())
+		return err
+	})
+	if len(events) == 0 {
+		return nil, false
+	}
+	m := &peerv1.CaseMessage{CaseNumber: en.GetCaseNumber(), FromOffice: b.office, Events: events}
+	if en.GetHandoff() {
+		m.HandoffTo = en.GetDestOffice()
+	}
+	return m, true
+}
+
+// NextSeq returns the next free case sequence of this office for day
+// (YYYYMMDD), from the numbers it holds.
+func (b *Book) NextSeq(day string) uint32 {
+	var seq uint64
+	b.view(func(txn *badger.Txn) (err error) {
+		seq, err = getUint(txn, key(pSeq, day))
+		return err
+	})
+	return uint32(seq) + 1
+}
+
+// Each calls f with every case the book holds, by number, Mirror set,
+// from one view of the database; an error from f stops the walk.
+func (b *Book) Each(f func(c *yizhanv1.Case) error) error {
+	return b.db.View(func(txn *badger.Txn) error {
+		return eachKey(txn, []byte(pCase), func(_, v []byte) error {
+			c := &yizhanv1.Case{}
+			if err := proto.Unmarshal(v, c); err != nil {
+				return err
+			}
+			return f(b.withMirror(c))
+		})
+	})
+}

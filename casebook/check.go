@@ -1,0 +1,165 @@
+package casebook
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+
+	"github.com/dgraph-io/badger/v4"
+	"google.golang.org/protobuf/proto"
+
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+	"github.com/yizhan-gov/yizhan/casework"
+)
+
+// Check walks the whole book and reports every way its indexes and
+// counters disagree with its cases: each case folds from its events and
+// its chain holds; the queue, touched and applicant indexes hold exactly
+// the keys the cases call for; the counts are right; and the statistics
+// counters equal a recount of every event. The recount uses reg's
+// calendar: a calendar changed since a case was decided may count it in
+// time where the counter, kept at the time, did not. nil means the book
+// agrees with itself.
+func (b *Book) Check(reg casework.Registry) ([]string, error) {
+	var problems []string
+	bad := func(format string, args ...any) {
+		if len(problems) < 100 {
+			problems = append(problems, fmt.Sprintf(format, args...))
+		}
+	}
+	want := map[string][]byte{} // index key → value expected
+	stats := map[string]uint64{}
+	err := b.db.View(func(txn *badger.Txn) error {
+		cases := 0
+		err := eachKey(txn, []byte(pCase), func(k, v []byte) error {
+			cases++
+			number := string(k[len(pCase):])
+			c := &yizhanv1.Case{}
+			if err := proto.Unmarshal(v, c); err != nil {
+				bad("case %s: %v", number, err)
+				return nil
+			}
+			events, err := loadEvents(txn, number, c.GetLastSeq())
+			if err != nil {
+				bad("case %s: %v", number, err)
+				return nil
+			}
+			if err := casework.VerifyChain(number, events); err != nil {
+				bad("case %s: %v", number, err)
+			}
+			if f, err := casework.Fold(events); err != nil || !proto.Equal(f, c) {
+				bad("case %s: the case stored is not its events folded (%v)", number, err)
+			}
+			if _, _, pending := casework.Pending(c, events, b.office); pending {
+				want[string(key(pNeeds, number))] = nil
+			}
+			o := newOverlay(b, txn, reg)
+			o.noBase = true // count from zero
+			o.cases[number] = &loaded{}
+			o.indexApplicant(number, events[0].GetFiling().GetApplicant())
+			o.indexTouched(number, c, events, len(events))
+			o.count(c, events, len(events))
+			for key, w := range o.writes {
+				if bytes.HasPrefix([]byte(key), []byte(pStat)) {
+					stats[key] += decodeUint(w.val)
+				} else {
+					want[key] = w.val
+				}
+			}
+			if !casework.Final(c.GetState()) {
+				want[string(key(pQueueKey, number))] = []byte("queue key")
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if n, _ := getUint(txn, keyCases); n != uint64(cases) {
+			bad("the book counts %d cases and holds %d", n, cases)
+		}
+		for _, c := range []struct {
+			p string
+			k []byte
+		}{{pOutbox, keyOutboxLen}, {pQuarantine, keyQuarantLen}, {pRequest, keyRequests}} {
+			n := 0
+			if err := eachKey(txn, []byte(c.p), func(k, _ []byte) error {
+				if c.p == pRequest && bytes.HasPrefix(k, []byte(pReqTime)) {
+					return nil
+				}
+				n++
+				return nil
+			}); err != nil {
+				return err
+			}
+			if got, _ := getUint(txn, c.k); got != uint64(n) {
+				bad("%s counts %d and holds %d", c.k, got, n)
+			}
+		}
+		// Every index key present is expected, and the other way round.
+		for _, p := range []string{pNeeds, pTouched, pApplicant, pQueueKey} {
+			if err := eachKey(txn, []byte(p), func(k, v []byte) error {
+				w, ok := want[string(k)]
+				switch {
+				case !ok:
+					bad("index key %q (→ %q) belongs to no case", k, v)
+				case p == pQueueKey:
+					if item, err := txn.Get(v); err != nil {
+						bad("%q names queue key %q, which is missing", k, v)
+					} else if n, _ := item.ValueCopy(nil); string(n) != string(k[len(pQueueKey):]) {
+						bad("queue key %q holds case %q, not %q", v, n, k[len(pQueueKey):])
+					}
+				case !bytes.Equal(w, v):
+					bad("index key %q holds %q, not %q", k, v, w)
+				}
+				delete(want, string(k))
+				return nil
+			}); err != nil {
+				return err
+			}
+		}
+		if err := eachKey(txn, []byte(pQueue), func(k, v []byte) error {
+			kq, err := txn.Get(key(pQueueKey, string(v)))
+			if err != nil {
+				bad("queue key %q: case %s has no queue key", k, v)
+				return nil
+			}
+			if held, _ := kq.ValueCopy(nil); !bytes.Equal(held, k) {
+				bad("queue key %q: case %s names %q", k, v, held)
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		for k := range want {
+			if bytes.HasPrefix([]byte(k), []byte(pQueueKey)) {
+				bad("case %s is open and not in the queue", k[len(pQueueKey):])
+			} else {
+				bad("index key %q is missing", k)
+			}
+		}
+		got := map[string]uint64{}
+		if err := eachKey(txn, []byte(pStat), func(k, v []byte) error {
+			got[string(k)] = decodeUint(v)
+			return nil
+		}); err != nil {
+			return err
+		}
+		keys := make([]string, 0, len(got)+len(stats))
+		for k := range got {
+			keys = append(keys, k)
+		}
+		for k := range stats {
+			if _, ok := got[k]; !ok {
+				keys = append(keys, k)
+			}
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			if got[k] != stats[k] {
+				bad("counter %q is %d, a recount gives %d", k, got[k], stats[k])
+			}
+		}
+		return nil
+	})
+	return problems, err
+}

@@ -1,0 +1,87 @@
+package casebook
+
+import "encoding/binary"
+
+// The book's keys, all under prefix "book/" in the node's badger. Parts a
+// user or another office chooses (numbers, codes, names) end with a zero
+// byte, so one never runs into the next; numbers are big-endian, so keys
+// sort as the numbers do. Index keys (i…) hold the case number as their
+// value.
+//
+//	book/m/<name>                         meta: applied index, counts
+//	book/c/<number>                       the case, folded (yizhanv1.Case)
+//	book/e/<number>\0<seq>                its events (yizhanv1.CaseEvent)
+//	book/o/<dest>\0<number>               outbox (peerv1.OutboxEntry)
+//	book/x/<dest>\0<number>               set aside (peerv1.QuarantinedEntry)
+//	book/s/<day>                          highest sequence of this office's numbers that day
+//	book/n/<number>                       the office must act on the case by itself
+//	book/r/<request id>                   a client's write remembered (peerv1.RequestRecord)
+//	book/rt/<at><index>                   → request id, oldest first, for expiry
+//	book/kq/<number>                      → the case's queue key, while it has one
+//	book/iq/<owner>\0<state>\0<dept>\0<due><number>   the queue
+//	book/it/<office>\0<filed at><number>  cases an office appended to or was handed
+//	book/ia/<kind><value>\0<number>       applicant: i (ID number) and p (phone) as
+//	                                      keyed hashes, n (name) in clear
+//	book/st/<period>\0<office>\0<item>\0<dept>\0<outcome>   statistics counters
+const prefix = "book/"
+
+var (
+	keyApplied    = []byte(prefix + "m/applied")
+	keyCases      = []byte(prefix + "m/cases")
+	keyOutboxLen  = []byte(prefix + "m/outbox")
+	keyQuarantLen = []byte(prefix + "m/quarantine")
+	keyRequests   = []byte(prefix + "m/requests")
+	keyFormat     = []byte(prefix + "m/format")
+)
+
+// format is the layout version written in book/m/format.
+const format = 1
+
+const (
+	pCase       = prefix + "c/"
+	pEvent      = prefix + "e/"
+	pOutbox     = prefix + "o/"
+	pQuarantine = prefix + "x/"
+	pSeq        = prefix + "s/"
+	pNeeds      = prefix + "n/"
+	pRequest    = prefix + "r/"
+	pReqTime    = prefix + "rt/"
+	pQueueKey   = prefix + "kq/"
+	pQueue      = prefix + "iq/"
+	pTouched    = prefix + "it/"
+	pApplicant  = prefix + "ia/"
+	pStat       = prefix + "st/"
+)
+
+// key joins parts: each string part but the last ends with a zero byte;
+// []byte parts (fixed-width numbers) go in as they are.
+func key(p string, parts ...any) []byte {
+	b := make([]byte, 0, 64)
+	b = append(b, p...)
+	for i, part := range parts {
+		switch v := part.(type) {
+		case string:
+			b = append(b, v...)
+			if i < len(parts)-1 {
+				b = append(b, 0)
+			}
+		case []byte:
+			b = append(b, v...)
+		}
+	}
+	return b
+}
+
+func be64(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }
+
+func be32(v uint32) []byte { return binary.BigEndian.AppendUint32(nil, v) }
+
+func caseKey(number string) []byte { return key(pCase, number) }
+
+func eventPrefix(number string) []byte { return key(pEvent, number, "") }
+
+func eventKey(number string, seq uint32) []byte { return key(pEvent, number, be32(seq)) }
+
+func outboxKey(dest, number string) []byte { return key(pOutbox, dest, number) }
+
+func quarantineKey(dest, number string) []byte { return key(pQuarantine, dest, number) }

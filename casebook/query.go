@@ -1,0 +1,416 @@
+package casebook
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+	"github.com/yizhan-gov/yizhan/casework"
+)
+
+// ErrBadPageToken is a page token this book did not give out.
+var ErrBadPageToken = errors.New("casebook: not a page token of this listing")
+
+// MaxPageSize bounds a page of any listing.
+const MaxPageSize = 1000
+
+func pageSize(n int) int {
+	if n <= 0 || n > MaxPageSize {
+		return min(max(n, 50), MaxPageSize)
+	}
+	return n
+}
+
+// QueueQuery selects from an office's queue: the cases it owns that are
+// not over, those with a running clock first by their promised due time,
+// then the others by the time they were filed.
+type QueueQuery struct {
+	Office     string             // the owner; required
+	State      yizhanv1.CaseState // unset: every open state
+	Department string             // the item's lead department; "" every one
+	ItemCode   string
+	// OverdueAt, when set, keeps the cases whose clock runs and whose
+	// promised due time is before it.
+	OverdueAt time.Time
+	PageSize  int
+	PageToken string
+}
+
+// queueEntry is one key of the queue, parsed.
+type queueEntry struct {
+	rank   uint64
+	number string
+}
+
+func (e queueEntry) token() string {
+	return base64.RawURLEncoding.EncodeToString(append(be64(e.rank), e.number...))
+}
+
+func parseQueueToken(t string) (queueEntry, error) {
+	b, err := base64.RawURLEncoding.DecodeString(t)
+	if err != nil || len(b) < 9 {
+		return queueEntry{}, ErrBadPageToken
+	}
+	return queueEntry{rank: binary.BigEndian.Uint64(b), number: string(b[8:])}, nil
+}
+
+func (e queueEntry) less(f queueEntry) bool {
+	if e.rank != f.rank {
+		return e.rank < f.rank
+	}
+	return e.number < f.number
+}
+
+// parseQueueKey reads rank and number from a queue key after the
+// owner's prefix: <state 4><dept>\0<rank 8><number>.
+func parseQueueKey(rest []byte) (state uint32, dept string, e queueEntry, ok bool) {
+	if len(rest) < 4 {
+		return 0, "", e, false
+	}
+	state = binary.BigEndian.Uint32(rest)
+	rest = rest[4:]
+	i := bytes.IndexByte(rest, 0)
+	if i < 0 || len(rest) < i+1+8 {
+		return 0, "", e, false
+	}
+	dept = string(rest[:i])
+	rest = rest[i+1:]
+	e.rank = binary.BigEndian.Uint64(rest)
+	e.number = string(rest[8:])
+	return state, dept, e, true
+}
+
+// Queue returns a page of the office's queue and the token of the next
+// page ("" after the last). The keys of the office's open cases are read
+// (no values) and sorted; only the page's cases are read whole.
+func (b *Book) Queue(q QueueQuery) ([]*yizhanv1.Case, string, error) {
+	var after *queueEntry
+	if q.PageToken != "" {
+		e, err := parseQueueToken(q.PageToken)
+		if err != nil {
+			return nil, "", err
+		}
+		after = &e
+	}
+	p := key(pQueue, q.Office, "")
+	if q.State != yizhanv1.CaseState_CASE_STATE_UNSPECIFIED {
+		p = append(p, be32(uint32(q.State))...)
+		if q.Department != "" {
+			p = append(append(p, q.Department...), 0)
+		}
+	}
+	size := pageSize(q.PageSize)
+	var (
+		out  []*yizhanv1.Case
+		next string
+	)
+	err := b.db.View(func(txn *badger.Txn) error {
+		var entries []queueEntry
+		opts := badger.DefaultIteratorOptions
+		opts.Prefix, opts.PrefetchValues = p, false
+		it := txn.NewIterator(opts)
+		ownerLen := len(key(pQueue, q.Office, ""))
+		for it.Rewind(); it.Valid(); it.Next() {
+			_, dept, e, ok := parseQueueKey(it.Item().Key()[ownerLen:])
+			if !ok || (q.Department != "" && dept != q.Department) {
+				continue
+			}
+			if !q.OverdueAt.IsZero() && (e.rank >= notRunning || e.rank >= uint64(max(q.OverdueAt.Unix(), 0))) {
+				continue
+			}
+			if after != nil && !after.less(e) {
+				continue
+			}
+			entries = append(entries, e)
+		}
+		it.Close()
+		slices.SortFunc(entries, func(a, b queueEntry) int {
+			if a.less(b) {
+				return -1
+			}
+			if b.less(a) {
+				return 1
+			}
+			return 0
+		})
+		for i, e := range entries {
+			if len(out) == size {
+				next = entries[i-1].token()
+				break
+			}
+			c := &yizhanv1.Case{}
+			ok, err := getProto(txn, caseKey(e.number), c)
+			if err != nil {
+				return err
+			}
+			if !ok || (q.ItemCode != "" && c.GetItemCode() != q.ItemCode) {
+				continue
+			}
+			out = append(out, b.withMirror(c))
+		}
+		return nil
+	})
+	return out, next, err
+}
+
+// ListQuery selects the cases an office appended to or was handed (its
+// own, those it passed on, and at a township or county the mirrors of
+// the offices below), newest filing first.
+type ListQuery struct {
+	Office     string // required
+	State      yizhanv1.CaseState
+	ItemCode   string
+	Department string
+	// FiledFrom and FiledTo bound the filing time: From ≤ filed < To;
+	// either may be unset.
+	FiledFrom, FiledTo time.Time
+	PageSize           int
+	PageToken          string
+}
+
+// List returns a page of the office's cases and the token of the next
+// page. It walks the office's cases by filing time from the newest and
+// reads each to filter it: a filter that keeps few of many cases (a rare
+// state over years) reads many; narrow it with the dates.
+func (b *Book) List(q ListQuery) ([]*yizhanv1.Case, string, error) {
+	p := key(pTouched, q.Office, "")
+	upper := append(slices.Clone(p), 0xff)
+	if !q.FiledTo.IsZero() {
+		upper = append(slices.Clone(p), be64(uint64(max(q.FiledTo.UnixNano(), 0)))...)
+	}
+	if q.PageToken != "" {
+		t, err := base64.RawURLEncoding.DecodeString(q.PageToken)
+		if err != nil || len(t) < 8 {
+			return nil, "", ErrBadPageToken
+		}
+		if k := append(slices.Clone(p), t...); bytes.Compare(k, upper) < 0 {
+			upper = k
+		}
+	}
+	var lower []byte
+	if !q.FiledFrom.IsZero() {
+		lower = append(slices.Clone(p), be64(uint64(max(q.FiledFrom.UnixNano(), 0)))...)
+	}
+	size := pageSize(q.PageSize)
+	var (
+		out  []*yizhanv1.Case
+		next string
+	)
+	err := b.db.View(func(txn *badger.Txn) error {
+		opts := badger.DefaultIteratorOptions
+		opts.Prefix, opts.Reverse = p, true
+		it := txn.NewIterator(opts)
+		defer it.Close()
+		var last []byte
+		for it.Seek(upper); it.Valid(); it.Next() {
+			k := it.Item().Key()
+			if bytes.Compare(k, upper) >= 0 {
+				continue // Seek lands on upper itself: the page token's case
+			}
+			if lower != nil && bytes.Compare(k, lower) < 0 {
+				break
+			}
+			if len(out) == size {
+				next = base64.RawURLEncoding.EncodeToString(last[len(p):])
+				break
+			}
+			last = it.Item().KeyCopy(last[:0])
+			number, err := it.Item().ValueCopy(nil)
+			if err != nil {
+				return err
+			}
+			c, events, ok, err := loadCaseHead(txn, string(number))
+			if err != nil {
+				return err
+			}
+			if !ok || !matches(c, events, q) {
+				continue
+			}
+			out = append(out, b.withMirror(c))
+		}
+		return nil
+	})
+	return out, next, err
+}
+
+// loadCaseHead reads a case and its filing event.
+func loadCaseHead(txn *badger.Txn, number string) (*yizhanv1.Case, []*yizhanv1.CaseEvent, bool, error) {
+	c := &yizhanv1.Case{}
+	ok, err := getProto(txn, caseKey(number), c)
+	if err != nil || !ok {
+		return nil, nil, false, err
+	}
+	events, err := loadEvents(txn, number, 1)
+	return c, events, err == nil && len(events) == 1, err
+}
+
+func matches(c *yizhanv1.Case, head []*yizhanv1.CaseEvent, q ListQuery) bool {
+	switch {
+	case q.State != yizhanv1.CaseState_CASE_STATE_UNSPECIFIED && c.GetState() != q.State:
+		return false
+	case q.ItemCode != "" && c.GetItemCode() != q.ItemCode:
+		return false
+	case q.Department != "" && departmentOf(head) != q.Department:
+		return false
+	}
+	return true
+}
+
+// ApplicantQuery finds cases by their applicant: an ID number, a phone
+// number or a name, exactly (the ID number and phone are looked up by
+// their keyed hashes; the book keeps neither in an index in clear).
+type ApplicantQuery struct {
+	IDNumber, Phone, Name string
+	// Office, when set, keeps the cases that office appended to or was
+	// handed (as List).
+	Office    string
+	PageSize  int
+	PageToken string // the last case number of the previous page
+}
+
+// ByApplicant returns a page of the cases of an applicant, by case number
+// from the newest, and the token of the next page.
+func (b *Book) ByApplicant(q ApplicantQuery, reg casework.Registry) ([]*yizhanv1.Case, string, error) {
+	var prefixes [][]byte
+	keys := [][]byte{nil}
+	if k := hashKey(reg); k != nil {
+		keys = append(keys, k)
+	}
+	for _, k := range keys {
+		if id := normalizeID(q.IDNumber); id != "" {
+			prefixes = append(prefixes, key(pApplicant, string(append([]byte{byIDNumber}, applicantHash(k, "id", id)...)), ""))
+		}
+		if q.Phone != "" {
+			prefixes = append(prefixes, key(pApplicant, string(append([]byte{byPhone}, applicantHash(k, "phone", q.Phone)...)), ""))
+		}
+	}
+	if n := strings.TrimSpace(q.Name); n != "" {
+		prefixes = append(prefixes, key(pApplicant, string(byName)+n, ""))
+	}
+	size := pageSize(q.PageSize)
+	var (
+		out  []*yizhanv1.Case
+		next string
+	)
+	err := b.db.View(func(txn *badger.Txn) error {
+		found := map[string]int{}
+		for _, p := range prefixes {
+			seen := map[string]bool{}
+			if err := eachKey(txn, p, func(_, v []byte) error {
+				if n := string(v); !seen[n] {
+					seen[n] = true
+					found[n]++
+				}
+				return nil
+			}); err != nil {
+				return err
+			}
+		}
+		// Every given field must match: a case found under each kind
+		// asked for (an ID number under either hash key counts once).
+		kinds := 0
+		for _, s := range []string{normalizeID(q.IDNumber), q.Phone, strings.TrimSpace(q.Name)} {
+			if s != "" {
+				kinds++
+			}
+		}
+		var numbers []string
+		for n, hits := range found {
+			if hits >= kinds && (q.PageToken == "" || n < q.PageToken) {
+				numbers = append(numbers, n)
+			}
+		}
+		slices.Sort(numbers)
+		slices.Reverse(numbers)
+		for i, n := range numbers {
+			if len(out) == size {
+				next = numbers[i-1]
+				break
+			}
+			c := &yizhanv1.Case{}
+			ok, err := getProto(txn, caseKey(n), c)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				continue
+			}
+			if q.Office != "" {
+				if _, err := txn.Get(touchedKey(q.Office, c)); err != nil {
+					if errors.Is(err, badger.ErrKeyNotFound) {
+						continue
+					}
+					return err
+				}
+			}
+			out = append(out, b.withMirror(c))
+		}
+		return nil
+	})
+	return out, next, err
+}
+
+// Stat is one counter.
+type Stat struct {
+	Period     string // d20261201, m202612 or y2026
+	Office     string
+	ItemCode   string
+	Department string
+	Outcome    string // Stat… constants
+	Value      uint64
+}
+
+// StatsQuery selects counters of one period; empty fields select all.
+type StatsQuery struct {
+	Period     string // Day, Month or Year letter and the date: "y2026"
+	Office     string
+	ItemCode   string
+	Department string
+	Outcome    string
+}
+
+// PeriodOf is the period key of granularity g (Day, Month, Year) that
+// holds t (China Standard Time).
+func PeriodOf(g byte, t time.Time) string {
+	ps := periodsOf(t)
+	switch g {
+	case Day:
+		return ps[0]
+	case Month:
+		return ps[1]
+	}
+	return ps[2]
+}
+
+// Stats returns the counters of a period the query selects, in key order
+// (office, item, department, outcome). A year at a county is some
+// thousands of keys.
+func (b *Book) Stats(q StatsQuery) ([]Stat, error) {
+	p := key(pStat, q.Period, "")
+	if q.Office != "" {
+		p = key(pStat, q.Period, q.Office, "")
+	}
+	var out []Stat
+	err := b.db.View(func(txn *badger.Txn) error {
+		return eachKey(txn, p, func(k, v []byte) error {
+			parts := strings.Split(string(k[len(pStat):]), "\x00")
+			if len(parts) != 5 {
+				return nil
+			}
+			s := Stat{Period: parts[0], Office: parts[1], ItemCode: parts[2], Department: parts[3], Outcome: parts[4], Value: decodeUint(v)}
+			if (q.ItemCode != "" && s.ItemCode != q.ItemCode) || (q.Department != "" && s.Department != q.Department) || (q.Outcome != "" && s.Outcome != q.Outcome) {
+				return nil
+			}
+			out = append(out, s)
+			return nil
+		})
+	})
+	return out, err
+}
