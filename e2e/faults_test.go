@@ -51,7 +51,7 @@ func fileCases(t *testing.T, agent *api, n int) map[string]bool {
 func casesHeld(a *api, office string) (int, error) {
 	n, token := 0, ""
 	for {
-		code, body, err := a.call("GET", fmt.Sprintf("/v1/cases?office_code=%s&page_size=500&page_token=%s", office, token), nil)
+		code, body, err := a.call("GET", fmt.Sprintf("/v1/cases?office_code=%s&history=true&page_size=500&page_token=%s", office, token), nil)
 		if err != nil {
 			return 0, err
 		}

@@ -208,8 +208,10 @@ type queueData struct {
 	Office  string
 	State   string
 	Overdue bool
-	All     bool // also the cases other offices hold now (this office's copies)
-	Copies  int  // cases left out for that
+	// All lists every case the office holds, newest first: its closed
+	// cases and its copies of cases other offices handle now, besides its
+	// queue (the open cases it owns, the soonest due first).
+	All bool
 	States  []option
 	Rows    []queueRow
 	Next    string
@@ -244,7 +246,7 @@ func (s *server) queue(rq *request) error {
 	d.Precheck = d.State == strconv.Itoa(int(yizhanv1.CaseState_CASE_STATE_PRECHECK))
 	state, _ := strconv.Atoi(d.State)
 	resp, err := s.cfg.Cases.ListCases(rq.ctx(), &yizhanv1.ListCasesRequest{
-		State: yizhanv1.CaseState(state), Overdue: d.Overdue, PageSize: queuePageSize, PageToken: q.Get("page"),
+		State: yizhanv1.CaseState(state), Overdue: d.Overdue, History: d.All, PageSize: queuePageSize, PageToken: q.Get("page"),
 	})
 	if err != nil {
 		return err
@@ -254,10 +256,6 @@ func (s *server) queue(rq *request) error {
 		return err
 	}
 	for _, c := range resp.GetCases() {
-		if c.GetMirror() && !d.All {
-			d.Copies++
-			continue
-		}
 		row := queueRow{C: c, State: caseStateNames[c.GetState()], Owner: offices[c.GetOwnerOffice()],
 			Origin: offices[c.GetOriginOffice()], Clock: clockOf(c), Filed: datetimeOf(c.GetFiledAt())}
 		switch row.Clock.Class {

@@ -1467,6 +1467,11 @@ func (x *GetCaseRequest) GetQueryCode() string {
 // state) it is every case the office handled — its own, those it passed
 // on, the copies of the offices below — newest filing first. With an
 // applicant it is that applicant's cases (staff only).
+// ListCasesRequest picks one of three lists. With an applicant: that
+// citizen's cases. With history, a date range or a final state: every case
+// the office holds (its closed cases and its copies of other offices'
+// cases too), newest first. Otherwise the queue: the open cases the office
+// owns, the soonest due first (cases without a running clock last).
 type ListCasesRequest struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
 	OfficeCode     string                 `protobuf:"bytes,1,opt,name=office_code,json=officeCode,proto3" json:"office_code,omitempty"` // default: the caller's office
@@ -1481,7 +1486,7 @@ type ListCasesRequest struct {
 	// An ID number (18 digits), a mobile phone number or a name, matched
 	// exactly; the ID number and phone are looked up by keyed hashes.
 	Applicant     string `protobuf:"bytes,10,opt,name=applicant,proto3" json:"applicant,omitempty"`
-	History       bool   `protobuf:"varint,11,opt,name=history,proto3" json:"history,omitempty"`
+	History       bool   `protobuf:"varint,11,opt,name=history,proto3" json:"history,omitempty"` // every case held, not only the queue
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
