@@ -1,0 +1,374 @@
+package casebook
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+
+	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+	"github.com/yizhan-gov/yizhan/casework"
+	"github.com/yizhan-gov/yizhan/reason"
+	"github.com/yizhan-gov/yizhan/registry"
+)
+
+var (
+	villageAgent = casework.Actor{Username: "agent", Office: village, Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_AGENT}}
+	citizen      = casework.Actor{Name: "申请人", Citizen: true}
+)
+
+// actAs takes an action on a case as actor.
+func (o *office) actAs(actor casework.Actor, number string, a casework.Action, in *yizhanv1.CaseActionRequest) Result {
+	o.t.Helper()
+	c, events, ok := o.book.CaseAndEvents(number)
+	if !ok {
+		o.t.Fatalf("%s holds no case %s", o.code, number)
+	}
+	e, err := casework.NewEvent(c, a, in, actor, o.code, o.now.Add(time.Minute), o.reg)
+	if err != nil {
+		o.t.Fatalf("%s %s: %v", a, number, err)
+	}
+	casework.Seal(e, events[len(events)-1].GetHash())
+	return o.apply(Request{}, appendCmd(number, e))
+}
+
+// settle runs the federation of offices until nothing moves: each office
+// does what it does by itself, and each outbox entry is received at its
+// destination (if it is one of offices) and acknowledged.
+func settle(t *testing.T, offices map[string]*office) {
+	t.Helper()
+	for range 20 {
+		moved := false
+		for _, o := range offices {
+			o.auto()
+			for _, en := range o.book.Outbox() {
+				dest, ok := offices[en.GetDestOffice()]
+				if !ok {
+					continue
+				}
+				msg, ok := o.book.Message(en)
+				if !ok {
+					t.Fatalf("%s: no message for %v", o.code, en)
+				}
+				if res := dest.apply(Request{}, &peerv1.CaseCommand{Op: &peerv1.CaseCommand_Receive{Receive: &peerv1.ReceiveCaseMessages{Messages: []*peerv1.CaseMessage{msg}}}}); res.Err != nil {
+					t.Fatalf("%s receives %s: %v", dest.code, en.GetCaseNumber(), res.Err)
+				}
+				if res := o.apply(Request{}, &peerv1.CaseCommand{Op: &peerv1.CaseCommand_Ack{Ack: &peerv1.AckOutbox{Acks: []*peerv1.OutboxEntry{en}}}}); res.Err != nil {
+					t.Fatalf("%s acks %s: %v", o.code, en.GetCaseNumber(), res.Err)
+				}
+				moved = true
+			}
+		}
+		if !moved {
+			return
+		}
+	}
+	t.Fatal("the offices did not settle")
+}
+
+// Every command applied to the book on disk gives the answer, the cases,
+// events, outbox and pending work the book in memory gives — the rules are
+// casework's, the book only stores them — and the indexes and counters
+// agree with the cases after each step.
+func TestBookOnDiskAppliesAsTheBookInMemory(t *testing.T) {
+	reg := newRegistry(t)
+	c, tw, v := newOffice(t, county, reg), newOffice(t, township, reg), newOffice(t, village, reg)
+	tw.index, v.index = 500, 1000 // the offices' logs are their own
+	offices := map[string]*office{county: c, township: tw, village: v}
+
+	// At the county's window: accepted, reviewed, approved, certified,
+	// delivered, rated; one refused; one denied; one withdrawn; one left
+	// waiting.
+	var numbers []string
+	for i := range 5 {
+		numbers = append(numbers, c.file(licence, i, Request{}))
+	}
+	c.sameAsMemory()
+	for _, n := range numbers[:4] {
+		c.act(n, casework.ActionAccept, nil)
+	}
+	c.act(numbers[4], casework.ActionRefuse, &yizhanv1.CaseActionRequest{Reason: "不属于本机关职权", LegalBasis: "《行政许可法》第三十二条"})
+	for _, n := range numbers[:3] {
+		c.act(n, casework.ActionReview, &yizhanv1.CaseActionRequest{Reason: "同意"})
+	}
+	c.act(numbers[0], casework.ActionDecide, &yizhanv1.CaseActionRequest{Approved: true, Reason: "符合条件"})
+	c.act(numbers[1], casework.ActionDecide, &yizhanv1.CaseActionRequest{Approved: false, Reason: "不符合布局要求"})
+	c.actAs(citizen, numbers[2], casework.ActionWithdraw, &yizhanv1.CaseActionRequest{Reason: "不办了"})
+	c.act(numbers[0], casework.ActionCertify, &yizhanv1.CaseActionRequest{CertificateNumber: "C-1"})
+	c.auto()
+	c.act(numbers[0], casework.ActionDeliver, nil)
+	c.auto()
+	c.actAs(citizen, numbers[0], casework.ActionRate, &yizhanv1.CaseActionRequest{Rating: yizhanv1.Rating_RATING_VERY_SATISFIED, Reason: "窗口服务热情"})
+	c.sameAsMemory()
+
+	// Proxy-filed at the village, carried to the county, decided there,
+	// and carried back to be delivered where the citizen filed.
+	var fromVillage []string
+	for i := range 3 {
+		fromVillage = append(fromVillage, v.fileAs(villageAgent, service, 100+i))
+	}
+	settle(t, offices)
+	for _, n := range fromVillage {
+		got, ok := c.book.Case(n)
+		if !ok || got.GetOwnerOffice() != county {
+			t.Fatalf("case %s at the county: %v, %v", n, got, ok)
+		}
+		c.act(n, casework.ActionAccept, nil)
+		c.act(n, casework.ActionReview, &yizhanv1.CaseActionRequest{Reason: "同意"})
+		c.act(n, casework.ActionDecide, &yizhanv1.CaseActionRequest{Approved: true, Reason: "符合条件"})
+		c.act(n, casework.ActionCertify, &yizhanv1.CaseActionRequest{CertificateNumber: "Z-" + n})
+	}
+	settle(t, offices)
+	for _, n := range fromVillage {
+		got, ok := v.book.Case(n)
+		if !ok || got.GetOwnerOffice() != village || got.GetState() != yizhanv1.CaseState_CASE_STATE_CERTIFIED {
+			t.Fatalf("case %s back at the village: %v, %v", n, got, ok)
+		}
+		v.actAs(villageAgent, n, casework.ActionDeliver, nil)
+	}
+	settle(t, offices)
+	for _, o := range offices {
+		o.sameAsMemory()
+		if o.book.OutboxLen() != 0 {
+			t.Errorf("%s: %d messages left in the outbox", o.code, o.book.OutboxLen())
+		}
+	}
+	for _, n := range fromVillage {
+		got, _ := c.book.Case(n)
+		if got.GetState() != yizhanv1.CaseState_CASE_STATE_CLOSED || !got.GetMirror() {
+			t.Errorf("county's copy of %s: state %s, mirror %v; want closed, a mirror", n, got.GetState(), got.GetMirror())
+		}
+	}
+
+	// A failing command answers as the book in memory does and writes
+	// nothing but the index it reached.
+	before, applied := contents(t, c.book), c.book.Applied()
+	e, err := casework.NewEvent(mustCase(t, c.book, numbers[3]), casework.ActionReview, &yizhanv1.CaseActionRequest{Reason: "同意"}, clerk, county, c.now, reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	casework.Seal(e, []byte("not the previous hash"))
+	if res := c.apply(Request{}, appendCmd(numbers[3], e)); res.Err == nil {
+		t.Fatal("an event off the chain was applied")
+	}
+	sameContents(t, before, contents(t, c.book))
+	if c.book.Applied() != c.index || applied >= c.index {
+		t.Errorf("applied %d after a refused command at %d (was %d): the index moves on", c.book.Applied(), c.index, applied)
+	}
+}
+
+// fileAs files a case as actor (an agent proxy-filing at a village).
+func (o *office) fileAs(actor casework.Actor, item string, n int) string {
+	o.t.Helper()
+	it, err := o.reg.Item(item, 0)
+	if err != nil {
+		o.t.Fatal(err)
+	}
+	day := o.now.In(registry.CST).Format("20060102")
+	o.seqs[day]++
+	number := casework.CaseNumber(o.code, o.now, o.seqs[day])
+	keyID, key, _ := o.reg.NewestQueryCodeKey()
+	e, err := casework.NewFiling(casework.FileInput{
+		Number: number, QueryCode: "7KQ9M3XP2WHD", Item: it, Office: o.code,
+		Applicant: &yizhanv1.Applicant{Name: fmt.Sprintf("申请人%d", n), IdNumber: idNumber(n), Phone: fmt.Sprintf("139077%05d", n)},
+		Materials: []*yizhanv1.SubmittedMaterial{{Name: it.GetMaterials()[0].GetName(), Copies: 1}},
+		Actor:     actor, At: o.now, QueryCodeKeyID: keyID, QueryCodeKey: key,
+	}, o.reg)
+	if err != nil {
+		o.t.Fatal(err)
+	}
+	casework.Seal(e, casework.GenesisHash(number))
+	if res := o.apply(Request{}, appendCmd(number, e)); res.Err != nil {
+		o.t.Fatalf("file %s: %v", number, res.Err)
+	}
+	return number
+}
+
+func mustCase(t *testing.T, b *Book, number string) *yizhanv1.Case {
+	t.Helper()
+	c, ok := b.Case(number)
+	if !ok {
+		t.Fatalf("no case %s", number)
+	}
+	return c
+}
+
+// contents are the book's keys and values but its meta keys (the raft
+// index it reached, the counts, written with each commit).
+func contents(t *testing.T, b *Book) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	err := b.db.View(func(txn *badger.Txn) error {
+		return eachKey(txn, []byte(prefix), func(k, v []byte) error {
+			if !bytes.HasPrefix(k, []byte(prefix+"m/")) {
+				out[string(k)] = string(v)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func sameContents(t *testing.T, before, after map[string]string) {
+	t.Helper()
+	for k, v := range after {
+		if w, ok := before[k]; !ok || w != v {
+			t.Errorf("key %q written", k)
+		}
+	}
+	for k := range before {
+		if _, ok := after[k]; !ok {
+			t.Errorf("key %q deleted", k)
+		}
+	}
+}
+
+func digestOf(t *testing.T, b *Book) ([]byte, uint64) {
+	t.Helper()
+	d, applied, err := b.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d, applied
+}
+
+// A node started again reopens its book where it stopped: the entries the
+// book holds are not applied twice when raft replays its log.
+func TestReopenedBookSkipsWhatItApplied(t *testing.T) {
+	reg := newRegistry(t)
+	dir := t.TempDir()
+	db := openDB(t, dir)
+	o := newOffice(t, county, reg)
+	o.book = openBook(t, db, county)
+	var entries []Entry
+	for i := range 20 {
+		o.file(licence, i, Request{ID: fmt.Sprintf("req-%d", i), Hash: []byte{byte(i)}})
+	}
+	o.sameAsMemory()
+	digest, applied := digestOf(t, o.book)
+	if applied != o.index {
+		t.Fatalf("applied %d, want %d", applied, o.index)
+	}
+
+	// Raft replays its whole log after a restart: every entry again.
+	reopened := openBook(t, db, county)
+	if reopened.Len() != 20 || reopened.Applied() != applied {
+		t.Fatalf("reopened: %d cases through %d; want 20 through %d", reopened.Len(), reopened.Applied(), applied)
+	}
+	for i, c := range o.mem.List(casework.ListFilter{}) {
+		entries = append(entries, Entry{Index: applied - 19 + uint64(i), Request: Request{ID: fmt.Sprintf("req-%d", i), Hash: []byte{byte(i)}},
+			Cmd: appendCmd(c.GetNumber(), o.mem.Events(c.GetNumber())[0])})
+	}
+	for _, res := range reopened.Apply(entries, applied, reg) {
+		if res.Err != nil {
+			t.Fatalf("replayed entry %d: %v", res.Index, res.Err)
+		}
+	}
+	if d, a := digestOf(t, reopened); !bytes.Equal(d, digest) || a != applied {
+		t.Error("replaying applied entries changed the book")
+	}
+	if reopened.Len() != 20 {
+		t.Errorf("%d cases after the replay, want 20", reopened.Len())
+	}
+}
+
+// A request ID answers its first answer for as long as the book remembers
+// it, refuses another request under it, and is forgotten after
+// RequestMemory.
+func TestRequestIDsAnswerOnce(t *testing.T) {
+	reg := newRegistry(t)
+	o := newOffice(t, county, reg)
+	req := Request{ID: "file-1", Hash: []byte("filing one")}
+	number := o.file(licence, 1, req)
+	first := o.book.Len()
+
+	// The same request again (a client's retry through another node): the
+	// first answer, with the first index, and nothing written.
+	c, _, _ := o.book.CaseAndEvents(number)
+	again := o.book.Apply([]Entry{{Index: o.index + 1, At: o.now.UnixNano(), Request: req, Cmd: appendCmd(number, o.book.Events(number)[0])}}, o.index+1, reg)[0]
+	o.index++
+	if again.Err != nil || again.Index != o.index-1 {
+		t.Fatalf("retry: %v at %d; want the first answer at %d", again.Err, again.Index, o.index-1)
+	}
+	if o.book.Len() != first || len(o.book.Events(number)) != len(o.mem.Events(c.GetNumber())) {
+		t.Error("the retry wrote")
+	}
+	if v, at, ok, err := o.book.Answered(req); !ok || err != nil || at != o.index-1 || v == nil {
+		t.Errorf("Answered: %v %d %v %v", v, at, ok, err)
+	}
+
+	// Another request under the same ID.
+	other := Request{ID: "file-1", Hash: []byte("something else")}
+	if _, _, _, err := o.book.Answered(other); !errors.Is(err, ErrRequestConflict) {
+		t.Errorf("Answered(another request, same ID): %v, want ErrRequestConflict", err)
+	}
+	o.index++
+	res := o.book.Apply([]Entry{{Index: o.index, At: o.now.UnixNano(), Request: other, Cmd: appendCmd("x", nil)}}, o.index, reg)[0]
+	if !errors.Is(res.Err, ErrRequestConflict) || reason.ReasonOf(res.Err) != reason.RequestIDReused {
+		t.Errorf("applying another request under a used ID: %v, want ErrRequestConflict with a reason", res.Err)
+	}
+
+	// A day later the ID is forgotten (the next entry's time moves the
+	// window on).
+	o.now = o.now.Add(RequestMemory + time.Hour)
+	o.file(licence, 2, Request{ID: "file-2", Hash: []byte("filing two")})
+	if _, _, ok, _ := o.book.Answered(req); ok {
+		t.Error("a request older than RequestMemory is still remembered")
+	}
+	o.check()
+}
+
+// One command that would write more than one transaction may is refused
+// with ErrTooLarge, on every node alike, and writes nothing; the same
+// messages in smaller commands go in.
+func TestCommandTooLargeIsRefusedWhole(t *testing.T) {
+	reg := newRegistry(t)
+	v := newOffice(t, village, reg)
+	for i := range 400 {
+		v.fileAs(villageAgent, service, i)
+	}
+	v.auto()
+	var msgs []*peerv1.CaseMessage
+	dest := ""
+	for _, en := range v.book.Outbox() {
+		m, ok := v.book.Message(en)
+		if !ok {
+			t.Fatalf("no message for %v", en)
+		}
+		dest = en.GetDestOffice()
+		msgs = append(msgs, m)
+	}
+	if len(msgs) != 400 {
+		t.Fatalf("%d messages in the village's outbox, want 400", len(msgs))
+	}
+	o := newOffice(t, dest, reg)
+	before := contents(t, o.book)
+	receive := func(ms []*peerv1.CaseMessage) *peerv1.CaseCommand {
+		return &peerv1.CaseCommand{Op: &peerv1.CaseCommand_Receive{Receive: &peerv1.ReceiveCaseMessages{Messages: ms}}}
+	}
+	o.index++
+	res := o.book.Apply([]Entry{{Index: o.index, At: o.now.UnixNano(), Cmd: receive(msgs)}}, o.index, reg)[0]
+	if !errors.Is(res.Err, ErrTooLarge) || reason.ReasonOf(res.Err) != reason.TooLarge {
+		t.Fatalf("receiving 400 cases in one command: %v; want ErrTooLarge", res.Err)
+	}
+	sameContents(t, before, contents(t, o.book))
+	if o.book.Applied() != o.index {
+		t.Errorf("applied %d, want %d: a refused command still moves the index on", o.book.Applied(), o.index)
+	}
+	for i := 0; i < len(msgs); i += 50 {
+		if res := o.apply(Request{}, receive(msgs[i:i+50])); res.Err != nil {
+			t.Fatalf("receiving cases %d–%d: %v", i, i+50, res.Err)
+		}
+	}
+	if o.book.Len() != 400 {
+		t.Errorf("%d cases, want 400", o.book.Len())
+	}
+	o.check()
+}

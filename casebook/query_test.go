@@ -1,0 +1,370 @@
+package casebook
+
+import (
+	"bytes"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+	"github.com/yizhan-gov/yizhan/casework"
+)
+
+func numbersOf(cs []*yizhanv1.Case) []string {
+	out := make([]string, len(cs))
+	for i, c := range cs {
+		out[i] = c.GetNumber()
+	}
+	return out
+}
+
+// pages walks every page of a listing, page size n, and returns the
+// numbers in order.
+func pages(t *testing.T, n int, list func(size int, token string) ([]*yizhanv1.Case, string, error)) []string {
+	t.Helper()
+	var out []string
+	token := ""
+	for range 1000 {
+		cs, next, err := list(n, token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(cs) > n {
+			t.Fatalf("a page of %d, asked for %d", len(cs), n)
+		}
+		out = append(out, numbersOf(cs)...)
+		if next == "" {
+			return out
+		}
+		token = next
+	}
+	t.Fatal("pages never end")
+	return nil
+}
+
+// The queue is the open cases an office owns, the soonest due first, by
+// state and department when asked, page by page without a case twice or
+// missed; the overdue filter keeps the cases past their promised time.
+func TestQueueOrderFiltersAndPages(t *testing.T) {
+	reg := newRegistry(t)
+	o := newOffice(t, county, reg)
+	// Licences (10 working days promised) and certificates (3), filed a
+	// day apart, some accepted, one refused (open until its notice is
+	// delivered), one withdrawn (closed: out of the queue).
+	var lic, svc []string
+	for i := range 6 {
+		lic = append(lic, o.file(licence, i, Request{}))
+		svc = append(svc, o.file(service, 10+i, Request{}))
+		o.now = o.now.Add(24 * time.Hour)
+	}
+	for _, n := range slices.Concat(lic[:3], svc[:3]) {
+		o.act(n, casework.ActionAccept, nil)
+	}
+	o.act(lic[5], casework.ActionRefuse, &yizhanv1.CaseActionRequest{Reason: "不属于本机关职权", LegalBasis: "《行政许可法》第三十二条"})
+	o.actAs(citizen, lic[4], casework.ActionWithdraw, &yizhanv1.CaseActionRequest{Reason: "不办了"})
+	o.check()
+
+	all, _, err := o.book.Queue(QueueQuery{Office: county, PageSize: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 11 {
+		t.Fatalf("queue of %d cases, want 11 (the withdrawn one is closed): %v", len(all), numbersOf(all))
+	}
+	// The order is the due time of the running clocks, then the rest.
+	var last time.Time
+	running := true
+	for _, c := range all {
+		d := casework.Clocks(c, o.book.Events(c.GetNumber()), reg, o.now)
+		if !d.GetRunning() {
+			running = false
+			continue
+		}
+		if !running {
+			t.Errorf("%s runs but sorts after a case whose clock does not run", c.GetNumber())
+		}
+		due := d.GetPromisedDue().AsTime()
+		if due.Before(last) {
+			t.Errorf("%s due %s sorts after one due %s", c.GetNumber(), due, last)
+		}
+		last = due
+	}
+	// Every page size walks the same queue.
+	for _, size := range []int{1, 2, 5, 11, 50} {
+		got := pages(t, size, func(n int, token string) ([]*yizhanv1.Case, string, error) {
+			return o.book.Queue(QueueQuery{Office: county, PageSize: n, PageToken: token})
+		})
+		if strings.Join(got, ",") != strings.Join(numbersOf(all), ",") {
+			t.Errorf("pages of %d: %v, want %v", size, got, numbersOf(all))
+		}
+	}
+	// By state and department.
+	accepted, _, _ := o.book.Queue(QueueQuery{Office: county, State: yizhanv1.CaseState_CASE_STATE_ACCEPTED, Department: "mz"})
+	if strings.Join(numbersOf(accepted), ",") != strings.Join(svc[:3], ",") {
+		t.Errorf("accepted at 民政局: %v, want %v", numbersOf(accepted), svc[:3])
+	}
+	byItem, _, _ := o.book.Queue(QueueQuery{Office: county, ItemCode: licence})
+	if len(byItem) != 5 {
+		t.Errorf("licence cases in the queue: %v, want 5", numbersOf(byItem))
+	}
+	// Overdue: 3 working days promised for the certificates accepted on
+	// the first days; three weeks on, they are late, the licences not.
+	late, _, _ := o.book.Queue(QueueQuery{Office: county, OverdueAt: t0.Add(10 * 24 * time.Hour)})
+	if strings.Join(numbersOf(late), ",") != strings.Join(svc[:3], ",") {
+		t.Errorf("overdue: %v, want %v", numbersOf(late), svc[:3])
+	}
+	// Another office's queue is not this one's.
+	if other, _, _ := o.book.Queue(QueueQuery{Office: township}); len(other) != 0 {
+		t.Errorf("the township's queue at the county: %v", numbersOf(other))
+	}
+	if _, _, err := o.book.Queue(QueueQuery{Office: county, PageToken: "not a token"}); !errors.Is(err, ErrBadPageToken) {
+		t.Errorf("a made-up page token: %v", err)
+	}
+}
+
+// History lists every case an office holds, newest first, within dates.
+func TestListByFilingDate(t *testing.T) {
+	reg := newRegistry(t)
+	o := newOffice(t, county, reg)
+	var filed []string
+	for i := range 10 {
+		filed = append(filed, o.file(licence, i, Request{}))
+		o.now = o.now.Add(24 * time.Hour)
+	}
+	o.act(filed[2], casework.ActionRefuse, &yizhanv1.CaseActionRequest{Reason: "不属于本机关职权", LegalBasis: "《行政许可法》第三十二条"})
+	newest := func(ns []string) string {
+		out := make([]string, len(ns))
+		for i, n := range ns {
+			out[len(ns)-1-i] = n
+		}
+		return strings.Join(out, ",")
+	}
+	got := pages(t, 3, func(n int, token string) ([]*yizhanv1.Case, string, error) {
+		return o.book.List(ListQuery{Office: county, PageSize: n, PageToken: token})
+	})
+	if strings.Join(got, ",") != newest(filed) {
+		t.Errorf("history: %v, want %v", got, newest(filed))
+	}
+	// Days 3 to 6 (from inclusive, to exclusive).
+	from, to := t0.Add(3*24*time.Hour).Add(-time.Hour), t0.Add(6*24*time.Hour).Add(-time.Hour)
+	got = pages(t, 2, func(n int, token string) ([]*yizhanv1.Case, string, error) {
+		return o.book.List(ListQuery{Office: county, FiledFrom: from, FiledTo: to, PageSize: n, PageToken: token})
+	})
+	if strings.Join(got, ",") != newest(filed[3:6]) {
+		t.Errorf("filed in days 3–5: %v, want %v", got, newest(filed[3:6]))
+	}
+	refused, _, _ := o.book.List(ListQuery{Office: county, State: yizhanv1.CaseState_CASE_STATE_REFUSED})
+	if strings.Join(numbersOf(refused), ",") != filed[2] {
+		t.Errorf("refused: %v, want %s", numbersOf(refused), filed[2])
+	}
+}
+
+// Staff find a citizen's cases by ID number, phone or name; the index
+// holds the ID number and phone as keyed hashes, never in clear.
+func TestByApplicantFindsWithoutHoldingIDsInClear(t *testing.T) {
+	reg := newRegistry(t)
+	o := newOffice(t, county, reg)
+	var mine []string
+	for i := range 12 {
+		n := i % 3 // applicants 0, 1, 2
+		number := o.file(licence, n, Request{})
+		if n == 1 {
+			mine = append(mine, number)
+		}
+	}
+	want := make([]string, len(mine))
+	for i, n := range mine {
+		want[len(mine)-1-i] = n
+	}
+	for what, q := range map[string]ApplicantQuery{
+		"ID number":           {IDNumber: idNumber(1)},
+		"ID number, x":        {IDNumber: strings.ToLower(idNumber(1))},
+		"phone":               {Phone: "13907700001"},
+		"name":                {Name: "申请人1"},
+		"name and ID":         {Name: "申请人1", IDNumber: idNumber(1)},
+		"at the county":       {IDNumber: idNumber(1), Office: county},
+		"name, small pages":   {Name: "申请人1", PageSize: 1},
+		"phone, pages of two": {Phone: "13907700001", PageSize: 2},
+	} {
+		size := q.PageSize
+		if size == 0 {
+			size = 100
+		}
+		got := pages(t, size, func(n int, token string) ([]*yizhanv1.Case, string, error) {
+			q := q
+			q.PageSize, q.PageToken = n, token
+			return o.book.ByApplicant(q, reg)
+		})
+		if strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Errorf("by %s: %v, want %v", what, got, want)
+		}
+	}
+	if got, _, _ := o.book.ByApplicant(ApplicantQuery{Name: "申请人1", IDNumber: idNumber(2)}, reg); len(got) != 0 {
+		t.Errorf("a name with another's ID number found %v", numbersOf(got))
+	}
+	if got, _, _ := o.book.ByApplicant(ApplicantQuery{IDNumber: idNumber(1), Office: township}, reg); len(got) != 0 {
+		t.Errorf("at an office that never held them: %v", numbersOf(got))
+	}
+	// Nothing of the index names the ID number or the phone.
+	err := o.book.db.View(func(txn *badger.Txn) error {
+		return eachKey(txn, []byte(pApplicant), func(k, v []byte) error {
+			for i := range 3 {
+				for _, secret := range []string{idNumber(i), idNumber(i)[6:14], "13907700001"} {
+					if bytes.Contains(k, []byte(secret)) || bytes.Contains(v, []byte(secret)) {
+						t.Errorf("applicant index key %q holds %s in clear", k, secret)
+					}
+				}
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The counters are kept as the cases move, per day, month and year, and
+// agree with a recount (Check).
+func TestStatsCountAtApplyTime(t *testing.T) {
+	reg := newRegistry(t)
+	o := newOffice(t, county, reg)
+	var ns []string
+	for i := range 4 {
+		ns = append(ns, o.file(licence, i, Request{}))
+	}
+	for _, n := range ns[:3] {
+		o.act(n, casework.ActionAccept, nil)
+		o.act(n, casework.ActionReview, &yizhanv1.CaseActionRequest{Reason: "同意"})
+	}
+	o.act(ns[3], casework.ActionRefuse, &yizhanv1.CaseActionRequest{Reason: "不属于本机关职权", LegalBasis: "《行政许可法》第三十二条"})
+	o.act(ns[0], casework.ActionDecide, &yizhanv1.CaseActionRequest{Approved: true, Reason: "符合条件"})
+	o.act(ns[1], casework.ActionDecide, &yizhanv1.CaseActionRequest{Approved: false, Reason: "不符合布局要求"})
+	// The third is decided three weeks on: past its 10 promised days.
+	o.now = o.now.Add(21 * 24 * time.Hour)
+	o.act(ns[2], casework.ActionDecide, &yizhanv1.CaseActionRequest{Approved: true, Reason: "符合条件"})
+	o.check()
+
+	get := func(period, outcome string) uint64 {
+		t.Helper()
+		st, err := o.book.Stats(StatsQuery{Period: period, Office: county, ItemCode: licence, Department: "yc", Outcome: outcome})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sum uint64
+		for _, s := range st {
+			sum += s.Value
+		}
+		return sum
+	}
+	year := PeriodOf(Year, t0)
+	for outcome, want := range map[string]uint64{
+		StatReceived: 4, StatAccepted: 3, StatRefused: 1, StatDecided: 3, StatApproved: 2, StatDenied: 1,
+		StatDecidedInTime: 2, StatDecidedOverdue: 1, StatStatutoryDays: 60, StatPromisedDays: 30,
+	} {
+		if got := get(year, outcome); got != want {
+			t.Errorf("%s in %s: %d, want %d", outcome, year, got, want)
+		}
+	}
+	if got := get(PeriodOf(Day, t0), StatReceived); got != 4 {
+		t.Errorf("received on the first day: %d, want 4", got)
+	}
+	if got := get(PeriodOf(Day, t0), StatDecided); got != 2 {
+		t.Errorf("decided on the first day: %d, want 2", got)
+	}
+	if used := get(year, StatWorkingDaysUsed); used < 15 {
+		t.Errorf("working days used: %d, want at least the 15 of the late case", used)
+	}
+	if got, _ := o.book.Stats(StatsQuery{Period: year, Office: township}); len(got) != 0 {
+		t.Errorf("the township's counters at the county: %v", got)
+	}
+}
+
+// A book streamed to another node and restored there is the same book,
+// byte for byte, and its indexes check; a stream cut short or altered is
+// refused and leaves the book empty.
+func TestStreamRestoresTheSameBook(t *testing.T) {
+	reg := newRegistry(t)
+	o := newOffice(t, county, reg)
+	for i := range 50 {
+		n := o.file(licence, i, Request{ID: "r" + idNumber(i), Hash: []byte{1}})
+		if i%2 == 0 {
+			o.act(n, casework.ActionAccept, nil)
+		}
+	}
+	var stream bytes.Buffer
+	applied, err := o.book.Stream(&stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := digestOf(t, o.book)
+
+	other := newOffice(t, county, reg)
+	other.file(service, 1, Request{}) // whatever it held before goes
+	if err := other.book.Restore(bytes.NewReader(stream.Bytes())); err != nil {
+		t.Fatal(err)
+	}
+	got, at := digestOf(t, other.book)
+	if !bytes.Equal(got, want) || at != applied || other.book.Applied() != applied {
+		t.Errorf("restored book: digest equal %v, at %d; want at %d", bytes.Equal(got, want), at, applied)
+	}
+	if other.book.Len() != 50 {
+		t.Errorf("restored book holds %d cases, want 50", other.book.Len())
+	}
+	if _, _, ok, _ := other.book.Answered(Request{ID: "r" + idNumber(3), Hash: []byte{1}}); !ok {
+		t.Error("the restored book forgot a request ID")
+	}
+	other.mem = o.mem
+	other.sameAsMemory()
+
+	for what, broken := range map[string][]byte{
+		"cut short": stream.Bytes()[:stream.Len()/2],
+		"altered":   func() []byte { b := bytes.Clone(stream.Bytes()); b[len(b)/2] ^= 1; return b }(),
+		"empty":     nil,
+	} {
+		third := newOffice(t, county, reg)
+		third.file(service, 1, Request{})
+		if err := third.book.Restore(bytes.NewReader(broken)); err == nil {
+			t.Errorf("a stream %s was restored", what)
+		}
+		if third.book.Len() != 0 || third.book.Applied() != 0 {
+			t.Errorf("after a stream %s: %d cases at %d; want an empty book", what, third.book.Len(), third.book.Applied())
+		}
+	}
+}
+
+// A book kept in memory by the previous release, from its snapshot, is
+// imported whole: the same cases, outbox and answers, indexes built.
+func TestImportLegacySnapshot(t *testing.T) {
+	reg := newRegistry(t)
+	c, tw, v := newOffice(t, county, reg), newOffice(t, township, reg), newOffice(t, village, reg)
+	offices := map[string]*office{county: c, township: tw, village: v}
+	for i := range 5 {
+		v.fileAs(villageAgent, service, i)
+	}
+	settle(t, offices)
+	v.fileAs(villageAgent, service, 9)
+	v.auto() // one message left in the outbox
+	c.file(licence, 1, Request{})
+
+	for _, o := range offices {
+		imported := newOffice(t, o.code, reg)
+		if err := imported.book.ImportLegacy(o.mem.Snapshot(), nil, o.index, reg); err != nil {
+			t.Fatalf("%s: %v", o.code, err)
+		}
+		if imported.book.Applied() != o.index {
+			t.Errorf("%s: imported at %d, want %d", o.code, imported.book.Applied(), o.index)
+		}
+		imported.mem = o.mem
+		imported.sameAsMemory()
+		if err := imported.book.ImportLegacy(o.mem.Snapshot(), nil, o.index, reg); err == nil {
+			t.Errorf("%s: imported twice", o.code)
+		}
+	}
+	if v.book.OutboxLen() != 1 {
+		t.Errorf("the village's outbox: %d, want 1", v.book.OutboxLen())
+	}
+}
