@@ -235,10 +235,24 @@ func (f *fed) run(name string, cfg node.Config) *node.Node {
 	return n
 }
 
+// checkBook walks the node's case book: its indexes and counters must
+// agree with its cases (casebook.Check), whatever the test did.
+func (f *fed) checkBook(name string, n *node.Node) {
+	f.t.Helper()
+	problems, err := n.Office().Cases().Check(n.Office().Registry())
+	if err != nil {
+		f.t.Errorf("check the case book of %s: %v", name, err)
+	}
+	for _, p := range problems {
+		f.t.Errorf("case book of %s: %s", name, p)
+	}
+}
+
 // stop stops a node cleanly.
 func (f *fed) stop(name string) {
 	f.t.Helper()
 	if n := f.nodes[name]; n != nil {
+		f.checkBook(name, n)
 		if err := n.Close(); err != nil {
 			f.t.Errorf("close %s: %v", name, err)
 		}
@@ -256,6 +270,7 @@ func (f *fed) restart(name string) *node.Node {
 
 func (f *fed) closeAll() {
 	for name, n := range f.nodes {
+		f.checkBook(name, n)
 		n.Close()
 		delete(f.nodes, name)
 	}
