@@ -165,6 +165,17 @@ func TestTokens(t *testing.T) {
 			t.Errorf("expired token: %v", err)
 		}
 	})
+	t.Run("unknown account at a node still starting", func(t *testing.T) {
+		starting := errors.New("still applying the office's log")
+		w.authenticator.Starting = func() error { return starting }
+		defer func() { w.authenticator.Starting = nil }()
+		if _, err := w.authenticator.Authenticate(issue(w.countyI, "nobody", county)); !errors.Is(err, starting) {
+			t.Errorf("unknown account while starting: %v, want the starting error (retryable), not a sign-in failure", err)
+		}
+		if p, err := w.authenticator.Authenticate(good); err != nil || p.Username != "admin" {
+			t.Errorf("a known account while starting: %v, %v", p, err)
+		}
+	})
 	t.Run("from the Authorization header", func(t *testing.T) {
 		ctx := metadata.NewIncomingContext(context.Background(), metadata.Pairs("authorization", "Bearer "+good))
 		p, err := w.authenticator.FromContext(ctx)

@@ -47,6 +47,11 @@ type Authenticator struct {
 	// MaxTTL is the longest token lifetime accepted (expiry minus issue
 	// time), whatever the signing node chose; <= 0: DefaultMaxTokenTTL.
 	MaxTTL time.Duration
+	// Starting, when set, is asked when a token names an account the
+	// directory does not hold: a node still applying its office's log
+	// after a start may not know an account created meanwhile, and its
+	// error (retryable) answers then instead of ErrUnauthenticated.
+	Starting func() error
 }
 
 // BearerToken returns the bearer token of an incoming call, or "".
@@ -78,6 +83,11 @@ func (a *Authenticator) Authenticate(token string) (*Principal, error) {
 	}
 	s, ok := a.Staff.StaffMember(c.Username)
 	if !ok {
+		if a.Starting != nil {
+			if err := a.Starting(); err != nil {
+				return nil, err
+			}
+		}
 		return nil, fmt.Errorf("%w: unknown staff account %q", ErrUnauthenticated, c.Username)
 	}
 	if s.GetDisabled() {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -371,4 +372,38 @@ func TestCommandTooLargeIsRefusedWhole(t *testing.T) {
 		t.Errorf("%d cases, want 400", o.book.Len())
 	}
 	o.check()
+}
+
+// Check finds an index entry missing, one left over, and a counter off.
+func TestCheckFindsWhatDisagrees(t *testing.T) {
+	reg := newRegistry(t)
+	o := newOffice(t, county, reg)
+	number := o.file(licence, 1, Request{})
+	o.act(number, casework.ActionAccept, nil)
+	o.check()
+	c, events, _ := o.book.CaseAndEvents(number)
+	queueKey := queueKeyOf(c, events, reg)
+	stat := statKey(PeriodOf(Year, t0), county, licence, "yc", StatReceived)
+	err := o.book.db.Update(func(txn *badger.Txn) error {
+		if err := txn.Delete(queueKey); err != nil {
+			return err
+		}
+		if err := txn.Set(key(pQueue, county, "stray"), []byte(number)); err != nil {
+			return err
+		}
+		return txn.Set(stat, be64(7))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	problems, err := o.book.Check(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(problems, "\n")
+	for _, want := range []string{"which is missing", `450122000000\x00stray`, "is 7, a recount gives 1"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("Check did not report %q; it reported:\n%s", want, got)
+		}
+	}
 }

@@ -98,8 +98,18 @@ func (c *cluster) start(name, office string, extra ...string) *node {
 		"--http-addr", n.httpAddr, "--peer-addr", n.peerAddr, "--raft-addr", n.raftAddr,
 		"--tls-cert", filepath.Join(tlsDir, "node.crt"), "--tls-key", filepath.Join(tlsDir, "node.key"),
 		"--tls-ca", filepath.Join(tlsDir, "ca.crt"),
+		// Each start walks the case book once caught up: any index entry
+		// or counter that disagrees with the cases fails the test.
+		"--check-book",
 	}, extra...)
 	n.proc = newProc(c.t, name, args...)
+	c.t.Cleanup(func() {
+		for _, line := range strings.Split(n.output(), "\n") {
+			if strings.Contains(line, `msg="case book problem"`) || strings.Contains(line, `msg="case book check failed"`) {
+				c.t.Errorf("%s: %s", name, line)
+			}
+		}
+	})
 	n.start()
 	c.nodes[name] = n
 	return n

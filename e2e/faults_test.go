@@ -4,7 +4,9 @@ package e2e
 
 import (
 	"fmt"
+	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -185,4 +187,202 @@ func TestStoppedTownshipDoesNotCutItsVillagesOff(t *testing.T) {
 		t.Fatal(err)
 	}
 	caseWaitOwned(t, admin, queued, countyCode)
+}
+
+// fileWithRetries files n cases at a village from 8 clients, each filing
+// with a request ID of its own and retried under that ID, whatever the
+// answer (a killed node, a leader gone), until it is acknowledged or
+// until the deadline. It returns the numbers acknowledged and how many
+// answers were failures.
+func fileWithRetries(t *testing.T, agent *api, n int, deadline time.Time) (numbers map[string]int, failures int) {
+	t.Helper()
+	var mu sync.Mutex
+	numbers = map[string]int{}
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < n; i += 8 {
+				filing := map[string]any{
+					"item_code":  caseItemCode,
+					"applicant":  map[string]string{"name": fmt.Sprintf("申请人%d", i), "id_number": caseIDNumber("45012219850312002"), "phone": "13907710001"},
+					"materials":  []map[string]any{{"name": "申请表", "copies": 1}},
+					"request_id": fmt.Sprintf("kill-test-%d", i),
+				}
+				for {
+					code, body, err := agent.call("POST", "/v1/cases", filing)
+					if err == nil && code == http.StatusOK {
+						c, _ := body["case"].(map[string]any)
+						mu.Lock()
+						numbers[fmt.Sprint(c["number"])]++
+						mu.Unlock()
+						break
+					}
+					if err == nil && code >= 400 && code < 500 && code != http.StatusTooManyRequests {
+						t.Errorf("file case %d: %d %v", i, code, body)
+						return
+					}
+					mu.Lock()
+					failures++
+					mu.Unlock()
+					if time.Now().After(deadline) {
+						t.Errorf("file case %d: no answer before the deadline (last: %d %v %v)", i, code, body, err)
+						return
+					}
+					time.Sleep(50 * time.Millisecond)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return numbers, failures
+}
+
+// casesListed lists every case a node holds for an office and counts
+// each number (a case listed twice would be a case held twice).
+func casesListed(a *api, office string) (map[string]int, error) {
+	seen := map[string]int{}
+	token := ""
+	for {
+		code, body, err := a.call("GET", fmt.Sprintf("/v1/cases?office_code=%s&history=true&page_size=500&page_token=%s", office, token), nil)
+		if err != nil {
+			return nil, err
+		}
+		if code != http.StatusOK {
+			return nil, fmt.Errorf("list cases of %s: %d %v", office, code, body)
+		}
+		list, _ := body["cases"].([]any)
+		for _, c := range list {
+			seen[fmt.Sprint(c.(map[string]any)["number"])]++
+		}
+		token, _ = body["next_page_token"].(string)
+		if token == "" {
+			return seen, nil
+		}
+	}
+}
+
+// waitBookChecked waits for a node's check of its case book after its
+// latest start (--check-book; the metric yizhan_casebook_problems, -1
+// until it ran) and fails the test unless it found nothing.
+func waitBookChecked(t *testing.T, c *cluster, name string) {
+	t.Helper()
+	waitFor(t, name+" to check its case book", func() error {
+		resp, err := c.http.Get("http://" + c.nodes[name].httpAddr + "/metrics")
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		if err != nil {
+			return err
+		}
+		for _, line := range strings.Split(string(body), "\n") {
+			if !strings.HasPrefix(line, "yizhan_casebook_problems{") {
+				continue
+			}
+			switch v := line[strings.LastIndexByte(line, ' ')+1:]; v {
+			case "-1":
+				return fmt.Errorf("not checked yet")
+			case "0":
+				return nil
+			default:
+				t.Errorf("%s: %s problems in its case book (see its log)", name, v)
+				return nil
+			}
+		}
+		return fmt.Errorf("no yizhan_casebook_problems in /metrics")
+	}, startTimeout)
+}
+
+// The village and the county node killed with SIGKILL in the middle of a
+// stream of filings, while cases are in flight between them, and started
+// again: every filing the clients were told of (retrying under their
+// request IDs through the outage) is at the village and at the county
+// exactly once, and each book's indexes and counters agree with its cases.
+func TestKilledDuringFilingsKeepsEveryAcknowledgedCaseOnce(t *testing.T) {
+	c, admin := newCaseCluster(t, 1)
+	agent := c.api("dongcun-1").login("dongcun", adminPassword)
+	const filed = 600
+	village, county := c.nodes["dongcun-1"], c.nodes["county-1"]
+	asAdmin := func(name string) *api {
+		a := c.api(name)
+		a.token = admin.token
+		return a
+	}
+
+	done := make(chan struct{})
+	var numbers map[string]int
+	var failures int
+	go func() {
+		defer close(done)
+		numbers, failures = fileWithRetries(t, agent, filed, time.Now().Add(3*startTimeout))
+	}()
+	// Kill both in the middle of the stream: the village first, then,
+	// once it is back and filing again, the county receiving its cases.
+	waitFor(t, "the first filings", func() error {
+		held, err := casesListed(asAdmin("county-1"), countyCode)
+		if err == nil && len(held) < 50 {
+			err = fmt.Errorf("%d at the county", len(held))
+		}
+		return err
+	}, syncTimeout)
+	village.kill()
+	time.Sleep(500 * time.Millisecond)
+	village.start()
+	c.waitReady("dongcun-1")
+	time.Sleep(300 * time.Millisecond)
+	county.kill()
+	time.Sleep(500 * time.Millisecond)
+	county.start()
+	<-done
+	if t.Failed() {
+		t.FailNow()
+	}
+	t.Logf("%d filings acknowledged, %d failed answers retried", len(numbers), failures)
+	if len(numbers) != filed {
+		t.Errorf("%d distinct case numbers for %d filings", len(numbers), filed)
+	}
+	for n, times := range numbers {
+		if times != 1 {
+			t.Errorf("case %s acknowledged %d times", n, times)
+		}
+	}
+
+	check := func(name, office string) {
+		t.Helper()
+		a := asAdmin(name)
+		waitFor(t, fmt.Sprintf("%s to hold all %d cases", name, filed), func() error {
+			held, err := casesListed(a, office)
+			if err != nil {
+				return err
+			}
+			if len(held) < filed {
+				return fmt.Errorf("%d held", len(held))
+			}
+			if len(held) != filed {
+				t.Errorf("%s holds %d cases for %d filings", name, len(held), filed)
+			}
+			for n, times := range held {
+				if times != 1 {
+					t.Errorf("%s lists case %s %d times", name, n, times)
+				}
+				if numbers[n] == 0 {
+					t.Errorf("%s holds case %s that no client was told of", name, n)
+				}
+			}
+			return nil
+		}, syncTimeout)
+	}
+	check("dongcun-1", villageCode)
+	check("county-1", countyCode)
+	waitBookChecked(t, c, "dongcun-1")
+
+	// The county's check ran when it came back, before the last cases
+	// reached it: stop and start it once more to check the whole book.
+	county.stop(startTimeout)
+	county.start()
+	c.waitReady("county-1")
+	waitBookChecked(t, c, "county-1")
 }

@@ -70,6 +70,16 @@ func newMetrics(n *Node) *metrics {
 	gauge("yizhan_case_quarantined_messages", "Case messages set aside as undeliverable (an alarm: look at /v1/registry/status).", func() float64 {
 		return float64(len(book.Quarantined()))
 	})
+	gauge("yizhan_casebook_cases", "Cases this node's case book holds (its office's own and its copies).", func() float64 {
+		return float64(book.Len())
+	})
+	gauge("yizhan_casebook_problems", "Index entries and counters of the case book that disagreed with its cases at the last check (--check-book; -1: not checked).", func() float64 {
+		return float64(n.bookProblems.Load())
+	})
+	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "yizhan_casebook_read_errors_total", Help: "Reads of the case book that failed (a disk or badger fault: the read answered as if the record were absent).",
+		ConstLabels: labels,
+	}, func() float64 { return float64(book.ReadErrors()) }))
 	gauge("yizhan_case_delivery_failing_offices", "Offices this node's case mail is failing to reach now.", func() float64 {
 		return float64(len(n.office.DeliveryErrors()))
 	})

@@ -86,7 +86,11 @@ type Config struct {
 	FeedIdleTimeout       time.Duration
 	ForwardAttemptTimeout time.Duration
 	SmallBadger           bool // tune badger for many nodes in one process
-	TokenTTL              time.Duration
+	// CheckBook walks the case book once the node has caught up with its
+	// office's log and logs every index entry or counter that disagrees
+	// with the cases (the metric yizhan_casebook_problems).
+	CheckBook bool
+	TokenTTL  time.Duration
 	// MaxTokenTTL is the longest token lifetime this node accepts,
 	// whoever signed it (0: auth.DefaultMaxTokenTTL). TokenTTL may not
 	// exceed it.
@@ -127,10 +131,13 @@ type Node struct {
 	httpServer    *httpServer
 	metricsServer *httpServer // nil without Config.MetricsAddr
 
-	ready    atomic.Bool
-	stopping atomic.Bool
-	wg       sync.WaitGroup
-	cancel   context.CancelFunc
+	ready atomic.Bool
+	// bookProblems is what the last check of the case book found (-1:
+	// not checked).
+	bookProblems atomic.Int64
+	stopping     atomic.Bool
+	wg           sync.WaitGroup
+	cancel       context.CancelFunc
 
 	closeOnce sync.Once
 	closeErr  error
@@ -143,6 +150,7 @@ func New(cfg Config) (_ *Node, err error) {
 		return nil, err
 	}
 	n := &Node{cfg: cfg, now: cfg.Now}
+	n.bookProblems.Store(-1)
 	if n.now == nil {
 		n.now = time.Now
 	}
@@ -225,6 +233,12 @@ func New(cfg Config) (_ *Node, err error) {
 		CanSignIn: registry.CanSignIn,
 		Now:       n.now,
 		MaxTTL:    cfg.MaxTokenTTL,
+		Starting: func() error {
+			if ok, _ := n.office.CaughtUp(); !ok {
+				return federation.ErrCatchingUp
+			}
+			return nil
+		},
 	}
 	n.logins = newAttemptLimiter("sign-in", loginLimits, n.now, n.log)
 	n.queryCodes = newAttemptLimiter("query code", queryCodeLimits, n.now, n.log)
@@ -351,6 +365,12 @@ func (n *Node) Start() error {
 	}
 	n.wg.Add(1)
 	go func() { defer n.wg.Done(); n.watchReady(ctx) }()
+	n.wg.Add(1)
+	go func() { defer n.wg.Done(); n.collectValueLog(ctx) }()
+	if n.cfg.CheckBook {
+		n.wg.Add(1)
+		go func() { defer n.wg.Done(); n.checkBookWhenCaughtUp(ctx) }()
+	}
 	n.log.Info("node started", "http", n.httpAddr, "peer", n.peerAddr, "raft", n.raftAddr)
 	return nil
 }

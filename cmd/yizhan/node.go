@@ -35,6 +35,7 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		tlsCA      = fs.String("tls-ca", "", "county CA certificate (required)")
 		adminFile  = fs.String("bootstrap-admin-password-file", "", "county only, first start: create the county office and the admin account with the password in this file")
 		logLevel   = fs.String("log-level", "info", "debug, info, warn or error")
+		checkBook  = fs.Bool("check-book", false, "once caught up with the office's raft log, walk the case book and log every index entry or counter that disagrees with the cases (a slow walk on a large book)")
 	)
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -65,7 +66,7 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		HTTPAddr: *httpAddr, PeerAddr: *peerAddr, RaftAddr: *raftAddr, Advertise: *advertise,
 		MetricsAddr: *metrics, BehindTLS: *behindTLS,
 		Bootstrap: *bootstrap, Join: splitList(*join), Upstream: splitList(*upstream),
-		TLS: bundle, BootstrapAdminPassword: adminPassword, Logger: logger,
+		TLS: bundle, BootstrapAdminPassword: adminPassword, Logger: logger, CheckBook: *checkBook,
 	})
 	if err != nil {
 		return err

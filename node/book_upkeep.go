@@ -1,0 +1,81 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// The case book's upkeep on a running node: badger's value log garbage
+// collection, and (with Config.CheckBook) one walk of the book after the
+// node has caught up with its office's log.
+
+// valueLogGCInterval is how often the node asks badger to rewrite value
+// log files that are mostly garbage (case records rewritten as cases move
+// leave their old values behind).
+const valueLogGCInterval = 10 * time.Minute
+
+// valueLogGCRatio is the share of garbage that makes a value log file
+// worth rewriting (badger's own recommendation).
+const valueLogGCRatio = 0.5
+
+// collectValueLog runs badger's value log GC every valueLogGCInterval,
+// each time until there is nothing left worth rewriting.
+func (n *Node) collectValueLog(ctx context.Context) {
+	t := time.NewTicker(valueLogGCInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		for rewritten := 0; ctx.Err() == nil; rewritten++ {
+			err := n.db.RunValueLogGC(valueLogGCRatio)
+			if errors.Is(err, badger.ErrNoRewrite) || errors.Is(err, badger.ErrRejected) {
+				if rewritten > 0 {
+					n.log.Info("value log garbage collected", "files_rewritten", rewritten)
+				}
+				break
+			}
+			if err != nil {
+				n.log.Warn("value log garbage collection", "err", err)
+				break
+			}
+		}
+	}
+}
+
+// checkBookWhenCaughtUp walks the case book once the node has applied
+// what its office had committed when it started: every index entry and
+// counter must agree with the cases (casebook.Check). Each problem is
+// logged as an error; the count is the metric yizhan_casebook_problems.
+func (n *Node) checkBookWhenCaughtUp(ctx context.Context) {
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		if ok, _ := n.office.CaughtUp(); ok {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+	start := time.Now()
+	book := n.office.Cases()
+	problems, err := book.Check(n.office.Registry())
+	if err != nil {
+		n.log.Error("case book check failed", "err", err)
+		return
+	}
+	for _, p := range problems {
+		n.log.Error("case book problem", "problem", p)
+	}
+	n.bookProblems.Store(int64(len(problems)))
+	n.log.Info("case book checked", "cases", book.Len(), "applied_index", book.Applied(),
+		"problems", len(problems), "took", time.Since(start).Round(time.Millisecond))
+}
