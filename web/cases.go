@@ -211,12 +211,12 @@ type queueData struct {
 	// All lists every case the office holds, newest first: its closed
 	// cases and its copies of cases other offices handle now, besides its
 	// queue (the open cases it owns, the soonest due first).
-	All bool
-	States  []option
-	Rows    []queueRow
-	Next    string
-	Yellow  int
-	Red     int
+	All    bool
+	States []option
+	Rows   []queueRow
+	Next   string
+	Yellow int
+	Red    int
 	// Precheck is set when the queue shows the online filings waiting for
 	// their pre-check: they can be turned down in bulk (spam).
 	Precheck bool
