@@ -98,8 +98,8 @@ func (b *Book) Apply(entries []Entry, through uint64, reg casework.Registry) []R
 		o := newOverlay(b, w.txn, reg)
 		o.expireRequests(e.At, b.requests.Load()+w.deltas.requests)
 		v, first, err := o.apply(e, reg)
-		if err == nil && (o.size > maxCommandBytes || len(o.writes) > maxCommandKeys) {
-			v, err = nil, fmt.Errorf("%w: %d bytes in %d keys, more than %d bytes or %d keys", ErrTooLarge, o.size, len(o.writes), maxCommandBytes, maxCommandKeys)
+		if size, keys := o.size-o.expirySize, len(o.writes)-o.expiryKeys; err == nil && (size > maxCommandBytes || keys > maxCommandKeys) {
+			v, err = nil, fmt.Errorf("%w: %d bytes in %d keys, more than %d bytes or %d keys", ErrTooLarge, size, keys, maxCommandBytes, maxCommandKeys)
 		}
 		out[i] = Result{Value: v, Index: first, Err: err}
 		if err != nil {
@@ -218,6 +218,10 @@ type overlay struct {
 	// noBase makes reads see only the overlay's own writes (Check
 	// recounting from zero).
 	noBase bool
+	// The writes of the request memory's expiry, left out of the
+	// command's limits: bounded apart (maxExpiredPerCommand).
+	expirySize int64
+	expiryKeys int
 }
 
 type write struct {
@@ -491,14 +495,22 @@ func requestTimeKey(at int64, index uint64) []byte {
 	return key(pReqTime, be64(uint64(at)), be64(index))
 }
 
+// maxExpiredPerCommand bounds the request records one command forgets: a
+// quiet weekend after a busy day leaves thousands to forget, and the
+// commands after it forget them a few hundred at a time (2 keys, about
+// 100 bytes each), whatever their own size.
+const maxExpiredPerCommand = 256
+
 // expireRequests forgets the request IDs older than RequestMemory before
-// at, and the oldest beyond MaxRequests. It reads no clock: at is the
-// command's time, so every node forgets the same records at the same
-// entry.
+// at, and the oldest beyond MaxRequests, at most maxExpiredPerCommand. It
+// reads no clock: at is the command's time, so every node forgets the
+// same records at the same entry.
 func (o *overlay) expireRequests(at int64, count int64) {
 	if count == 0 {
 		return
 	}
+	size, keys := o.size, len(o.writes)
+	defer func() { o.expirySize, o.expiryKeys = o.size-size, len(o.writes)-keys }()
 	// The oldest time is cached while it is known: most commands then
 	// need no scan. It is dropped (0) whenever records go, since the
 	// command may yet fail and leave them.
@@ -509,12 +521,12 @@ func (o *overlay) expireRequests(at int64, count int64) {
 	opts.Prefix = []byte(pReqTime)
 	it := o.txn.NewIterator(opts)
 	defer it.Close()
-	deleted := false
-	for it.Rewind(); it.Valid(); it.Next() {
+	deleted := 0
+	for it.Rewind(); it.Valid() && deleted < maxExpiredPerCommand; it.Next() {
 		k := it.Item().KeyCopy(nil)
 		t := int64(binary.BigEndian.Uint64(k[len(pReqTime):]))
 		if count <= MaxRequests && at-t <= int64(RequestMemory) {
-			if !deleted {
+			if deleted == 0 {
 				o.b.oldestRequest.Store(t)
 			}
 			return
@@ -528,7 +540,7 @@ func (o *overlay) expireRequests(at int64, count int64) {
 		o.del(key(pRequest, string(id)))
 		o.deltas.requests--
 		count--
-		deleted = true
+		deleted++
 		o.b.oldestRequest.Store(0)
 	}
 }

@@ -407,3 +407,33 @@ func TestCheckFindsWhatDisagrees(t *testing.T) {
 		}
 	}
 }
+
+// Thousands of request records expiring at once (a busy day, then a quiet
+// weekend) do not make the next command too large: they are forgotten a
+// few hundred per command.
+func TestManyExpiredRequestsDoNotBlockTheBook(t *testing.T) {
+	reg := newRegistry(t)
+	o := newOffice(t, county, reg)
+	const remembered = 3000
+	o.step = time.Second
+	for i := range remembered {
+		o.file(service, i, Request{ID: fmt.Sprintf("busy-%d", i), Hash: []byte{1}})
+	}
+	if o.book.requests.Load() != remembered {
+		t.Fatalf("%d requests remembered, want %d", o.book.requests.Load(), remembered)
+	}
+	o.now = o.now.Add(3 * 24 * time.Hour)
+	for i := range remembered/maxExpiredPerCommand + 1 {
+		if res := o.apply(Request{ID: fmt.Sprintf("monday-%d", i), Hash: []byte{2}}, appendCmd("x")); res.Err == nil {
+			t.Fatal("an append to no case was applied")
+		}
+		o.file(service, remembered+i, Request{ID: fmt.Sprintf("monday-file-%d", i), Hash: []byte{2}})
+	}
+	if _, _, ok, _ := o.book.Answered(Request{ID: "busy-2999", Hash: []byte{1}}); ok {
+		t.Error("a request of three days ago is still remembered")
+	}
+	if got := o.book.requests.Load(); got != remembered/maxExpiredPerCommand+1 {
+		t.Errorf("%d requests remembered, want the %d of Monday", got, remembered/maxExpiredPerCommand+1)
+	}
+	o.check()
+}

@@ -100,11 +100,12 @@ type office struct {
 	index uint64
 	seqs  map[string]uint32
 	now   time.Time
+	step  time.Duration // between two commands: a minute
 }
 
 func newOffice(t testing.TB, code string, reg *registry.Registry) *office {
 	return &office{t: t, code: code, book: openBook(t, openDB(t, t.TempDir()), code), mem: casework.NewBook(code),
-		reg: reg, index: 100, seqs: map[string]uint32{}, now: t0}
+		reg: reg, index: 100, seqs: map[string]uint32{}, now: t0, step: time.Minute}
 }
 
 // apply applies a command as the next raft entry, to both books, and
@@ -112,7 +113,7 @@ func newOffice(t testing.TB, code string, reg *registry.Registry) *office {
 func (o *office) apply(req Request, cmd *peerv1.CaseCommand) Result {
 	o.t.Helper()
 	o.index++
-	o.now = o.now.Add(time.Minute)
+	o.now = o.now.Add(o.step)
 	res := o.book.Apply([]Entry{{Index: o.index, At: o.now.UnixNano(), Request: req, Cmd: cmd}}, o.index, o.reg)[0]
 	if req.ID == "" || res.Index == o.index {
 		want, werr := o.mem.Apply(cmd, o.reg)
