@@ -1,6 +1,7 @@
 package casebook
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -113,6 +114,9 @@ func (b *Book) Apply(entries []Entry, through uint64, reg casework.Registry) []R
 			o.txn = w.txn
 		}
 		w.add(o)
+		if o.expiryNext != nil {
+			b.expiryFrom = o.expiryNext
+		}
 	}
 	w.commit(max(through, b.applied.Load()))
 	return out
@@ -222,6 +226,9 @@ type overlay struct {
 	// command's limits: bounded apart (maxExpiredPerCommand).
 	expirySize int64
 	expiryKeys int
+	// expiryNext, when set, is the Book's expiryFrom once the command is
+	// applied.
+	expiryNext []byte
 }
 
 type write struct {
@@ -484,7 +491,11 @@ func (o *overlay) remember(e Entry, v proto.Message) {
 		}
 	}
 	o.setProto(key(pRequest, e.Request.ID), rec)
-	o.set(requestTimeKey(e.At, e.Index), []byte(e.Request.ID))
+	tk := requestTimeKey(e.At, e.Index)
+	o.set(tk, []byte(e.Request.ID))
+	if o.b.expiryFrom != nil && bytes.Compare(tk, o.b.expiryFrom) < 0 {
+		o.b.expiryFrom = nil // the scan must see this record again
+	}
 	o.deltas.requests++
 	if oldest := o.b.oldestRequest.Load(); oldest != 0 && e.At < oldest {
 		o.b.oldestRequest.Store(0) // a proposer's clock behind an earlier one's
@@ -521,14 +532,20 @@ func (o *overlay) expireRequests(at int64, count int64) {
 	opts.Prefix = []byte(pReqTime)
 	it := o.txn.NewIterator(opts)
 	defer it.Close()
-	deleted := 0
-	for it.Rewind(); it.Valid() && deleted < maxExpiredPerCommand; it.Next() {
+	if o.b.expiryFrom != nil {
+		it.Seek(o.b.expiryFrom)
+	} else {
+		it.Rewind()
+	}
+	var last []byte
+	for deleted := 0; it.Valid(); it.Next() {
 		k := it.Item().KeyCopy(nil)
 		t := int64(binary.BigEndian.Uint64(k[len(pReqTime):]))
-		if count <= MaxRequests && at-t <= int64(RequestMemory) {
+		if deleted == maxExpiredPerCommand || (count <= MaxRequests && at-t <= int64(RequestMemory)) {
 			if deleted == 0 {
 				o.b.oldestRequest.Store(t)
 			}
+			o.expiryNext = k
 			return
 		}
 		id, err := it.Item().ValueCopy(nil)
@@ -541,7 +558,11 @@ func (o *overlay) expireRequests(at int64, count int64) {
 		o.deltas.requests--
 		count--
 		deleted++
+		last = k
 		o.b.oldestRequest.Store(0)
+	}
+	if last != nil {
+		o.expiryNext = append(last, 0) // every record forgotten
 	}
 }
 

@@ -38,7 +38,13 @@ type Book struct {
 	// remembered, 0 when none or not known: Apply skips the expiry scan
 	// while it is recent enough.
 	oldestRequest atomic.Int64
-	readErrors    atomic.Uint64
+	// expiryFrom is where the expiry's scan of book/rt/ starts (nil: its
+	// start): the key after the last record forgotten, so that the scan
+	// does not walk the deletions of earlier commands until compaction
+	// drops them. Only a command that was applied moves it on; it is
+	// reset whenever a record may sort before it. Guarded by writeMu.
+	expiryFrom []byte
+	readErrors atomic.Uint64
 }
 
 // Open returns the book of office kept in db, as far as it was applied.
@@ -75,6 +81,7 @@ func (b *Book) load() error {
 			m.f(v)
 		}
 		b.oldestRequest.Store(0)
+		b.expiryFrom = nil
 		return nil
 	})
 }

@@ -29,6 +29,7 @@ func (b *Book) Check(reg casework.Registry) ([]string, error) {
 	}
 	want := map[string][]byte{} // index key → value expected
 	stats := map[string]uint64{}
+	plain := map[string]string{} // applicant key under plain SHA-256 → under the registry's key
 	err := b.db.View(func(txn *badger.Txn) error {
 		cases := 0
 		err := eachKey(txn, []byte(pCase), func(k, v []byte) error {
@@ -56,7 +57,16 @@ func (b *Book) Check(reg casework.Registry) ([]string, error) {
 			o := newOverlay(b, txn, reg)
 			o.noBase = true // count from zero
 			o.cases[number] = &loaded{}
-			o.indexApplicant(number, events[0].GetFiling().GetApplicant())
+			applicant := events[0].GetFiling().GetApplicant()
+			o.indexApplicant(number, applicant)
+			// A case indexed before the county made its query-code key
+			// keeps its keys under plain SHA-256: ByApplicant tries both.
+			if hk := hashKey(reg); hk != nil {
+				keyed := applicantKeysUnder(applicant, number, hk)
+				for i, k := range applicantKeysUnder(applicant, number, nil) {
+					plain[string(k)] = string(keyed[i])
+				}
+			}
 			o.indexTouched(number, c, events, len(events))
 			o.count(c, events, len(events))
 			for key, w := range o.writes {
@@ -99,6 +109,11 @@ func (b *Book) Check(reg casework.Registry) ([]string, error) {
 		for _, p := range []string{pNeeds, pTouched, pApplicant, pQueueKey} {
 			if err := eachKey(txn, []byte(p), func(k, v []byte) error {
 				w, ok := want[string(k)]
+				if keyed, old := plain[string(k)]; !ok && old {
+					if _, wanted := want[keyed]; wanted {
+						k, w, ok = []byte(keyed), want[keyed], true
+					}
+				}
 				switch {
 				case !ok:
 					bad("index key %q (→ %q) belongs to no case", k, v)

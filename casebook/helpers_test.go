@@ -30,6 +30,13 @@ var t0 = time.Date(2026, 3, 2, 9, 0, 0, 0, registry.CST) // a Monday
 // county decides, and a query-code key.
 func newRegistry(t testing.TB) *registry.Registry {
 	t.Helper()
+	return newRegistryKeyed(t, true)
+}
+
+// newRegistryKeyed is newRegistry, without its query-code key unless
+// withKey.
+func newRegistryKeyed(t testing.TB, withKey bool) *registry.Registry {
+	t.Helper()
 	r := registry.New(registry.Options{})
 	at := t0.Add(-24 * time.Hour).UnixNano()
 	apply := func(cmd *peerv1.RegistryCommand) {
@@ -60,6 +67,9 @@ func newRegistry(t testing.TB) *registry.Registry {
 		apply(&peerv1.RegistryCommand{Op: &peerv1.RegistryCommand_CreateGrant{CreateGrant: &peerv1.CreateGrant{Grant: &yizhanv1.Grant{
 			ItemCode: it.Code, Tier: yizhanv1.Tier_TIER_VILLAGE, Rights: []yizhanv1.Right{yizhanv1.Right_RIGHT_PROXY_FILE, yizhanv1.Right_RIGHT_DELIVER},
 		}}}})
+	}
+	if !withKey {
+		return r
 	}
 	key := make([]byte, registry.QueryCodeKeyLen)
 	for i := range key {

@@ -102,8 +102,13 @@ const (
 // the phone as keyed hashes (the index must not be a list of ID numbers
 // in clear), the name as given.
 func applicantKeys(a *yizhanv1.Applicant, number string, reg casework.Registry) [][]byte {
+	return applicantKeysUnder(a, number, hashKey(reg))
+}
+
+// applicantKeysUnder are the applicant's keys hashed under hk (nil:
+// plain SHA-256).
+func applicantKeysUnder(a *yizhanv1.Applicant, number string, hk []byte) [][]byte {
 	var out [][]byte
-	hk := hashKey(reg)
 	if id := normalizeID(a.GetIdNumber()); id != "" {
 		out = append(out, key(pApplicant, string(append([]byte{byIDNumber}, applicantHash(hk, "id", id)...)), number))
 	}
@@ -126,7 +131,7 @@ func (o *overlay) indexApplicant(number string, a *yizhanv1.Applicant) {
 // character X), no spaces.
 func normalizeID(s string) string { return strings.ToUpper(strings.TrimSpace(s)) }
 
-// hashKeys are the keys the applicant index is hashed under: the
+// hashKey is the key the applicant index is hashed under: the
 // registry's first query-code key, the one every office has once the
 // county made one, or none (plain SHA-256) in a registry without keys.
 // A search tries each, so cases indexed before the key arrived are found.

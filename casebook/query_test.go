@@ -368,3 +368,21 @@ func TestImportLegacySnapshot(t *testing.T) {
 		t.Errorf("the village's outbox: %d, want 1", v.book.OutboxLen())
 	}
 }
+
+// Cases filed before the county made its query-code key were indexed
+// under plain hashes: they are still found, and Check accepts them.
+func TestApplicantFoundAcrossTheHashKeyArriving(t *testing.T) {
+	o := newOffice(t, county, newRegistryKeyed(t, false))
+	first := o.file(licence, 1, Request{})
+	o.reg = newRegistry(t) // the same registry, and then the key
+	second := o.file(licence, 1, Request{})
+	o.act(first, casework.ActionAccept, nil)
+	o.check()
+	got, _, err := o.book.ByApplicant(ApplicantQuery{IDNumber: idNumber(1)}, o.reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(numbersOf(got), ",") != second+","+first {
+		t.Errorf("by ID number: %v, want %s and %s", numbersOf(got), second, first)
+	}
+}

@@ -434,7 +434,7 @@ func (s *caseService) ListCases(ctx context.Context, req *yizhanv1.ListCasesRequ
 	case req.GetApplicant() != "":
 		q := casebook.ApplicantQuery{Office: office, PageSize: size, PageToken: req.GetPageToken()}
 		switch a := strings.TrimSpace(req.GetApplicant()); {
-		case casework.ValidIDNumber(a) == nil:
+		case casework.ValidIDNumber(strings.ToUpper(a)) == nil: // the check character typed as x
 			q.IDNumber = a
 		case casework.ValidPhone(a) == nil:
 			q.Phone = a

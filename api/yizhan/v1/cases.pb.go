@@ -1461,24 +1461,21 @@ func (x *GetCaseRequest) GetQueryCode() string {
 }
 
 // ListCasesRequest lists an office's cases. Without history, dates or
-// applicant it is the office's queue: the cases it holds that are not
-// over, those whose clock runs first by their promised due time, then the
-// others by the time they were filed. With history (or a date, or a final
-// state) it is every case the office handled — its own, those it passed
-// on, the copies of the offices below — newest filing first. With an
+// applicant it is the office's queue: the open cases it owns (not its
+// copies of cases other offices handle), those whose clock runs first by
+// their promised due time, then the others by the time they were filed. With history (or a date, or a final
+// state) it is every case the office handled — its own, and those it
+// passed on or handed back — newest filing first; the copies it holds of
+// cases only other offices handled are listed under those offices
+// (office_code). With an
 // applicant it is that applicant's cases (staff only).
-// ListCasesRequest picks one of three lists. With an applicant: that
-// citizen's cases. With history, a date range or a final state: every case
-// the office holds (its closed cases and its copies of other offices'
-// cases too), newest first. Otherwise the queue: the open cases the office
-// owns, the soonest due first (cases without a running clock last).
 type ListCasesRequest struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
 	OfficeCode     string                 `protobuf:"bytes,1,opt,name=office_code,json=officeCode,proto3" json:"office_code,omitempty"` // default: the caller's office
 	State          CaseState              `protobuf:"varint,2,opt,name=state,proto3,enum=yizhan.v1.CaseState" json:"state,omitempty"`
 	ItemCode       string                 `protobuf:"bytes,3,opt,name=item_code,json=itemCode,proto3" json:"item_code,omitempty"`
 	Overdue        bool                   `protobuf:"varint,4,opt,name=overdue,proto3" json:"overdue,omitempty"`                   // the queue's cases past their promised due time
-	PageSize       int32                  `protobuf:"varint,5,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"` // default 50, at most 1000
+	PageSize       int32                  `protobuf:"varint,5,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"` // default 100, at most 1000
 	PageToken      string                 `protobuf:"bytes,6,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	DepartmentCode string                 `protobuf:"bytes,7,opt,name=department_code,json=departmentCode,proto3" json:"department_code,omitempty"` // the item's lead department
 	FiledFrom      *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=filed_from,json=filedFrom,proto3" json:"filed_from,omitempty"`                // filed at or after
