@@ -93,9 +93,6 @@ func (b *Book) Check(reg casework.Registry) ([]string, error) {
 		}{{pOutbox, keyOutboxLen}, {pQuarantine, keyQuarantLen}, {pRequest, keyRequests}} {
 			n := 0
 			if err := eachKey(txn, []byte(c.p), func(k, _ []byte) error {
-				if c.p == pRequest && bytes.HasPrefix(k, []byte(pReqTime)) {
-					return nil
-				}
 				n++
 				return nil
 			}); err != nil {

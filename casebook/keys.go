@@ -18,7 +18,7 @@ import "encoding/binary"
 //	book/r/<request id>                   a client's write remembered (peerv1.RequestRecord)
 //	book/rt/<at><index>                   → request id, oldest first, for expiry
 //	book/kq/<number>                      → the case's queue key, while it has one
-//	book/iq/<owner>\0<state>\0<dept>\0<due><number>   the queue
+//	book/iq/<owner>\0<state><dept>\0<due><number>  the queue
 //	book/it/<office>\0<filed at><number>  cases an office appended to or was handed
 //	book/ia/<kind><value>\0<number>       applicant: i (ID number) and p (phone) as
 //	                                      keyed hashes, n (name) in clear

@@ -367,7 +367,8 @@ type Stat struct {
 	Value      uint64
 }
 
-// StatsQuery selects counters of one period; empty fields select all.
+// StatsQuery selects counters of one period (required); the other fields,
+// empty, select all.
 type StatsQuery struct {
 	Period     string // Day, Month or Year letter and the date: "y2026"
 	Office     string

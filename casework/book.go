@@ -17,10 +17,12 @@ import (
 
 // Book is the cases an office holds: those it owns and the read-only
 // mirrors of cases it has handled or that passed below it, each as its
-// log of events, and the outbox of messages to neighbouring offices. The
-// office's raft state machine applies commands to it (Apply, Restore); it
-// is safe for concurrent use by that one writer and any number of
-// readers. Values go in and out as clones.
+// log of events, and the outbox of messages to neighbouring offices, kept
+// in memory. It is the reference model of the book on disk (package
+// casebook: the tests apply every command to both) and reads the case
+// books of snapshots written by releases that kept the book in memory
+// (Restore). It is safe for concurrent use by one writer and any number
+// of readers. Values go in and out as clones.
 type Book struct {
 	office string // set by NewBook, read-only
 

@@ -81,8 +81,8 @@ func BadgerOptions(dir string, opts DBOptions) badger.Options {
 	return o
 }
 
-// OpenDB opens (or creates) the badger database of a node in dir, with
-// synchronous writes.
+// OpenDB opens (or creates) the badger database of a node in dir: the
+// case book's, written without syncing (BadgerOptions says why).
 func OpenDB(dir string, opts DBOptions) (*badger.DB, error) {
 	db, err := badger.Open(BadgerOptions(dir, opts))
 	if err != nil {

@@ -1,5 +1,7 @@
-// Package badgerstore keeps a raft group's log and stable store in the
-// node's badger database.
+// Package badgerstore opens the node's badger database (OpenDB), which
+// holds the office's case book (package casebook), and keeps the raft log
+// and stable store that releases before the move to raft-wal kept in it:
+// Store reads them once, when federation/walstore migrates them.
 package badgerstore
 
 import (

@@ -32,12 +32,12 @@ import (
 // RequestMemory is how long an office remembers a request ID.
 const RequestMemory = 24 * time.Hour
 
-// maxRequests bounds the request IDs remembered; past it the oldest go
-// first, whatever their age. A county files about 40,000 cases a year and
-// acts on each a handful of times: a day is a few thousand writes. Each
-// record holds its answer (a case or a registry entity, 1–3 KB), so the
-// bound keeps the memory and the snapshots within about 150 MB even under
-// a flood of writes.
+// maxRequests bounds the request IDs of registry writes remembered (those
+// of case writes are in the case book: casebook.MaxRequests); past it the
+// oldest go first, whatever their age. Registry writes are made at the
+// county by its admins, some hundreds on a busy day; each record holds its
+// answer (a registry entity, 1–3 KB), so the bound keeps the memory and
+// the snapshots within about 150 MB even under a flood of writes.
 const maxRequests = 50_000
 
 // MaxRequestIDLen is the longest request ID a client may send.
