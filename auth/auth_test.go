@@ -165,6 +165,23 @@ func TestTokens(t *testing.T) {
 			t.Errorf("expired token: %v", err)
 		}
 	})
+	t.Run("verified once, checked against the registry each time", func(t *testing.T) {
+		tok := issue(w.countyI, "dongcun", village)
+		if _, err := w.authenticator.Authenticate(tok); err != nil {
+			t.Fatal(err)
+		}
+		w.staff["dongcun"].Disabled = true
+		defer func() { w.staff["dongcun"].Disabled = false }()
+		if _, err := w.authenticator.Authenticate(tok); !errors.Is(err, auth.ErrUnauthenticated) {
+			t.Errorf("a token verified before its account was disabled: %v", err)
+		}
+		w.staff["dongcun"].Disabled = false
+		w.now = w.now.Add(2 * time.Hour)
+		defer func() { w.now = w.now.Add(-2 * time.Hour) }()
+		if _, err := w.authenticator.Authenticate(tok); !errors.Is(err, auth.ErrUnauthenticated) {
+			t.Errorf("a verified token past its expiry: %v", err)
+		}
+	})
 	t.Run("unknown account at a node still starting", func(t *testing.T) {
 		starting := errors.New("still applying the office's log")
 		w.authenticator.Starting = func() error { return starting }

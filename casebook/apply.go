@@ -21,7 +21,8 @@ import (
 // client's write, by the commands' own times (see raftgroup).
 const RequestMemory = 24 * time.Hour
 
-// MaxRequests bounds the request IDs of case writes remembered; past it
+// MaxRequests bounds the request IDs of case writes remembered (give or
+// take maxExpiredPerCommand: they are forgotten in batches); past it
 // the oldest go first, whatever their age.
 const MaxRequests = 50_000
 
@@ -525,7 +526,10 @@ func (o *overlay) expireRequests(at int64, count int64) {
 	// The oldest time is cached while it is known: most commands then
 	// need no scan. It is dropped (0) whenever records go, since the
 	// command may yet fail and leave them.
-	if oldest := o.b.oldestRequest.Load(); count <= MaxRequests && oldest != 0 && at-oldest <= int64(RequestMemory) {
+	// Past MaxRequests the scan waits for maxExpiredPerCommand more and
+	// then forgets them together: one scan (a badger iterator over every
+	// table) per few hundred commands, not one per command.
+	if oldest := o.b.oldestRequest.Load(); count <= MaxRequests+maxExpiredPerCommand && oldest != 0 && at-oldest <= int64(RequestMemory) {
 		return
 	}
 	opts := badger.DefaultIteratorOptions
