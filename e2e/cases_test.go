@@ -260,7 +260,13 @@ func caseViolatedFields(body map[string]any) []string {
 // xicun) everywhere, and returns the cluster and the county admin.
 func newCaseCluster(t *testing.T, countySize int) (*cluster, *api) {
 	t.Helper()
-	c := newCluster(t)
+	return startCaseCluster(newCluster(t), countySize)
+}
+
+// startCaseCluster is newCaseCluster in a cluster made already.
+func startCaseCluster(c *cluster, countySize int) (*cluster, *api) {
+	t := c.t
+	t.Helper()
 	c.startCounty(countySize)
 	admin := c.api("county-1").login("admin", adminPassword)
 

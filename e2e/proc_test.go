@@ -25,6 +25,7 @@ import (
 type proc struct {
 	t    *testing.T
 	name string
+	bin  string // the binary run: "" is the one under test
 	args []string
 	log  string // path of the log file
 
@@ -62,7 +63,11 @@ func (p *proc) start() {
 		p.t.Fatal(err)
 	}
 	fmt.Fprintf(f, "=== %s: start %s\n", time.Now().Format(time.RFC3339Nano), p.name)
-	cmd := exec.Command(binary, p.args...)
+	bin := binary
+	if p.bin != "" {
+		bin = p.bin
+	}
+	cmd := exec.Command(bin, p.args...)
 	cmd.Stdout, cmd.Stderr = f, f
 	orphanGuard(cmd)
 	if err := cmd.Start(); err != nil {
