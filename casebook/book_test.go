@@ -391,6 +391,9 @@ func TestCheckFindsWhatDisagrees(t *testing.T) {
 		if err := txn.Set(key(pQueue, county, "stray"), []byte(number)); err != nil {
 			return err
 		}
+		if err := txn.Set(key(pQueueByDue, county, "due"), []byte("x")); err != nil {
+			return err
+		}
 		return txn.Set(stat, be64(7))
 	})
 	if err != nil {
@@ -401,7 +404,7 @@ func TestCheckFindsWhatDisagrees(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := strings.Join(problems, "\n")
-	for _, want := range []string{"which is missing", `450122000000\x00stray`, "is 7, a recount gives 1"} {
+	for _, want := range []string{"which is missing", `450122000000\x00stray`, "is 7, a recount gives 1", `ir/450122000000\x00due" belongs to no queue key`} {
 		if !strings.Contains(got, want) {
 			t.Errorf("Check did not report %q; it reported:\n%s", want, got)
 		}

@@ -29,6 +29,7 @@ func (b *Book) Check(reg casework.Registry) ([]string, error) {
 	}
 	want := map[string][]byte{} // index key → value expected
 	stats := map[string]uint64{}
+	byDue := map[string]string{} // queue key by due time → value, from the queue keys
 	plain := map[string]string{} // applicant key under plain SHA-256 → under the registry's key
 	err := b.db.View(func(txn *badger.Txn) error {
 		cases := 0
@@ -138,9 +139,31 @@ func (b *Book) Check(reg casework.Registry) ([]string, error) {
 			if held, _ := kq.ValueCopy(nil); !bytes.Equal(held, k) {
 				bad("queue key %q: case %s names %q", k, v, held)
 			}
+			dk, dv, ok := byDueKeyOf(k)
+			if !ok {
+				bad("queue key %q is malformed", k)
+				return nil
+			}
+			byDue[string(dk)] = string(dv)
 			return nil
 		}); err != nil {
 			return err
+		}
+		if err := eachKey(txn, []byte(pQueueByDue), func(k, v []byte) error {
+			w, ok := byDue[string(k)]
+			switch {
+			case !ok:
+				bad("queue key by due time %q belongs to no queue key", k)
+			case w != string(v):
+				bad("queue key by due time %q holds %q, not %q", k, v, w)
+			}
+			delete(byDue, string(k))
+			return nil
+		}); err != nil {
+			return err
+		}
+		for k := range byDue {
+			bad("queue key by due time %q is missing", k)
 		}
 		for k := range want {
 			if bytes.HasPrefix([]byte(k), []byte(pQueueKey)) {

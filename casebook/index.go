@@ -47,6 +47,27 @@ func departmentOf(events []*yizhanv1.CaseEvent) string {
 	return events[0].GetFiling().GetDepartmentCode()
 }
 
+// byDueKeyOf is the key of the queue by due time that goes with a queue
+// key (book/iq/), and its value: the state and department, so that a
+// listing filters on them without reading the case.
+func byDueKeyOf(queueKey []byte) (k, v []byte, ok bool) {
+	rest := queueKey[len(pQueue):]
+	i := bytes.IndexByte(rest, 0)
+	if i < 0 {
+		return nil, nil, false
+	}
+	owner, rest := rest[:i], rest[i+1:]
+	if len(rest) < 4 {
+		return nil, nil, false
+	}
+	j := bytes.IndexByte(rest[4:], 0)
+	if j < 0 || len(rest) < 4+j+1+8 {
+		return nil, nil, false
+	}
+	k = key(pQueueByDue, string(owner), rest[4+j+1:])
+	return k, rest[:4+j], true
+}
+
 func (o *overlay) indexQueue(number string, c *yizhanv1.Case, events []*yizhanv1.CaseEvent) {
 	kq := key(pQueueKey, number)
 	old, _ := o.get(kq)
@@ -56,12 +77,18 @@ func (o *overlay) indexQueue(number string, c *yizhanv1.Case, events []*yizhanv1
 	}
 	if old != nil {
 		o.del(old)
+		if k, _, ok := byDueKeyOf(old); ok {
+			o.del(k)
+		}
 	}
 	if next == nil {
 		o.del(kq)
 		return
 	}
 	o.set(next, []byte(number))
+	if k, v, ok := byDueKeyOf(next); ok {
+		o.set(k, v)
+	}
 	o.set(kq, next)
 }
 

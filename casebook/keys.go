@@ -18,7 +18,8 @@ import "encoding/binary"
 //	book/r/<request id>                   a client's write remembered (peerv1.RequestRecord)
 //	book/rt/<at><index>                   → request id, oldest first, for expiry
 //	book/kq/<number>                      → the case's queue key, while it has one
-//	book/iq/<owner>\0<state><dept>\0<due><number>  the queue
+//	book/iq/<owner>\0<state><dept>\0<due><number>  the queue by state and department
+//	book/ir/<owner>\0<due><number>       the queue by due time → <state><dept>
 //	book/it/<office>\0<filed at><number>  cases an office appended to or was handed
 //	book/ia/<kind><value>\0<number>       applicant: i (ID number) and p (phone) as
 //	                                      keyed hashes, n (name) in clear
@@ -48,6 +49,7 @@ const (
 	pReqTime    = prefix + "rt/"
 	pQueueKey   = prefix + "kq/"
 	pQueue      = prefix + "iq/"
+	pQueueByDue = prefix + "ir/"
 	pTouched    = prefix + "it/"
 	pApplicant  = prefix + "ia/"
 	pStat       = prefix + "st/"

@@ -61,50 +61,32 @@ func parseQueueToken(t string) (queueEntry, error) {
 	return queueEntry{rank: binary.BigEndian.Uint64(b), number: string(b[8:])}, nil
 }
 
-func (e queueEntry) less(f queueEntry) bool {
-	if e.rank != f.rank {
-		return e.rank < f.rank
-	}
-	return e.number < f.number
-}
-
-// parseQueueKey reads rank and number from a queue key after the
-// owner's prefix: <state 4><dept>\0<rank 8><number>.
-func parseQueueKey(rest []byte) (state uint32, dept string, e queueEntry, ok bool) {
-	if len(rest) < 4 {
-		return 0, "", e, false
-	}
-	state = binary.BigEndian.Uint32(rest)
-	rest = rest[4:]
-	i := bytes.IndexByte(rest, 0)
-	if i < 0 || len(rest) < i+1+8 {
-		return 0, "", e, false
-	}
-	dept = string(rest[:i])
-	rest = rest[i+1:]
-	e.rank = binary.BigEndian.Uint64(rest)
-	e.number = string(rest[8:])
-	return state, dept, e, true
-}
-
 // Queue returns a page of the office's queue and the token of the next
-// page ("" after the last). The keys of the office's open cases are read
-// (no values) and sorted; only the page's cases are read whole.
+// page ("" after the last). With a state and a department it walks that
+// part of the queue (book/iq/), else the whole queue by due time
+// (book/ir/), whose values name each case's state and department: either
+// way in order, from the page token on, reading the cases of the page
+// only. A state without a department, or an item, filters as it walks:
+// the more of the queue it leaves out, the more it reads.
 func (b *Book) Queue(q QueueQuery) ([]*yizhanv1.Case, string, error) {
-	var after *queueEntry
+	var after []byte // rank and number of the previous page's last case
 	if q.PageToken != "" {
 		e, err := parseQueueToken(q.PageToken)
 		if err != nil {
 			return nil, "", err
 		}
-		after = &e
+		after = append(be64(e.rank), e.number...)
 	}
-	p := key(pQueue, q.Office, "")
-	if q.State != yizhanv1.CaseState_CASE_STATE_UNSPECIFIED {
-		p = append(p, be32(uint32(q.State))...)
-		if q.Department != "" {
-			p = append(append(p, q.Department...), 0)
-		}
+	var p []byte
+	byState := q.State != yizhanv1.CaseState_CASE_STATE_UNSPECIFIED && q.Department != ""
+	if byState {
+		p = key(pQueue, q.Office, be32(uint32(q.State)), q.Department, "")
+	} else {
+		p = key(pQueueByDue, q.Office, "")
+	}
+	var dueBefore uint64 = notRunning
+	if !q.OverdueAt.IsZero() {
+		dueBefore = uint64(max(q.OverdueAt.Unix(), 0))
 	}
 	size := pageSize(q.PageSize)
 	var (
@@ -112,38 +94,34 @@ func (b *Book) Queue(q QueueQuery) ([]*yizhanv1.Case, string, error) {
 		next string
 	)
 	err := b.db.View(func(txn *badger.Txn) error {
-		var entries []queueEntry
 		opts := badger.DefaultIteratorOptions
 		opts.Prefix, opts.PrefetchValues = p, false
 		it := txn.NewIterator(opts)
-		ownerLen := len(key(pQueue, q.Office, ""))
-		for it.Rewind(); it.Valid(); it.Next() {
-			_, dept, e, ok := parseQueueKey(it.Item().Key()[ownerLen:])
-			if !ok || (q.Department != "" && dept != q.Department) {
-				continue
-			}
-			if !q.OverdueAt.IsZero() && (e.rank >= notRunning || e.rank >= uint64(max(q.OverdueAt.Unix(), 0))) {
-				continue
-			}
-			if after != nil && !after.less(e) {
-				continue
-			}
-			entries = append(entries, e)
+		defer it.Close()
+		start := p
+		if after != nil {
+			start = append(slices.Clone(p), after...)
 		}
-		it.Close()
-		slices.SortFunc(entries, func(a, b queueEntry) int {
-			if a.less(b) {
-				return -1
+		var last queueEntry
+		for it.Seek(start); it.Valid(); it.Next() {
+			item := it.Item()
+			rest := item.Key()[len(p):]
+			if len(rest) < 9 || (after != nil && bytes.Equal(rest, after)) {
+				continue
 			}
-			if b.less(a) {
-				return 1
+			e := queueEntry{rank: binary.BigEndian.Uint64(rest), number: string(rest[8:])}
+			if !q.OverdueAt.IsZero() && e.rank >= dueBefore {
+				break // the rest are due later, or have no running clock
 			}
-			return 0
-		})
-		for i, e := range entries {
-			if len(out) == size {
-				next = entries[i-1].token()
-				break
+			if !byState {
+				v, err := item.ValueCopy(nil)
+				if err != nil {
+					return err
+				}
+				if len(v) < 4 || (q.State != yizhanv1.CaseState_CASE_STATE_UNSPECIFIED && binary.BigEndian.Uint32(v) != uint32(q.State)) ||
+					(q.Department != "" && string(v[4:]) != q.Department) {
+					continue
+				}
 			}
 			c := &yizhanv1.Case{}
 			ok, err := getProto(txn, caseKey(e.number), c)
@@ -153,7 +131,12 @@ func (b *Book) Queue(q QueueQuery) ([]*yizhanv1.Case, string, error) {
 			if !ok || (q.ItemCode != "" && c.GetItemCode() != q.ItemCode) {
 				continue
 			}
+			if len(out) == size {
+				next = last.token()
+				break
+			}
 			out = append(out, b.withMirror(c))
+			last = e
 		}
 		return nil
 	})

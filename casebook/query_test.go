@@ -107,6 +107,20 @@ func TestQueueOrderFiltersAndPages(t *testing.T) {
 	if strings.Join(numbersOf(accepted), ",") != strings.Join(svc[:3], ",") {
 		t.Errorf("accepted at 民政局: %v, want %v", numbersOf(accepted), svc[:3])
 	}
+	// By state alone, by department alone: the queue by due time,
+	// filtered as it is walked, in pages.
+	acceptedAll := pages(t, 2, func(n int, token string) ([]*yizhanv1.Case, string, error) {
+		return o.book.Queue(QueueQuery{Office: county, State: yizhanv1.CaseState_CASE_STATE_ACCEPTED, PageSize: n, PageToken: token})
+	})
+	if len(acceptedAll) != 6 {
+		t.Errorf("accepted: %v, want 6", acceptedAll)
+	}
+	ycOnly := pages(t, 2, func(n int, token string) ([]*yizhanv1.Case, string, error) {
+		return o.book.Queue(QueueQuery{Office: county, Department: "yc", PageSize: n, PageToken: token})
+	})
+	if len(ycOnly) != 5 {
+		t.Errorf("烟草专卖局's queue: %v, want the 5 open licences", ycOnly)
+	}
 	byItem, _, _ := o.book.Queue(QueueQuery{Office: county, ItemCode: licence})
 	if len(byItem) != 5 {
 		t.Errorf("licence cases in the queue: %v, want 5", numbersOf(byItem))
