@@ -184,7 +184,7 @@ func TestCaseAcrossTheTiers(t *testing.T) {
 
 // caseDo makes a REST call that must answer 200 with a case, and returns
 // the case.
-func caseDo(t *testing.T, a *api, method, path string, body any) map[string]any {
+func caseDo(t testing.TB, a *api, method, path string, body any) map[string]any {
 	t.Helper()
 	code, resp, err := a.call(method, path, body)
 	if err != nil {
@@ -203,7 +203,7 @@ func caseDo(t *testing.T, a *api, method, path string, body any) map[string]any 
 // caseWaitOwned waits until a's node shows that office owns the case and
 // has received it: owner_office is office and the last event is
 // RECEIVED.
-func caseWaitOwned(t *testing.T, a *api, number, office string) {
+func caseWaitOwned(t testing.TB, a *api, number, office string) {
 	t.Helper()
 	waitFor(t, fmt.Sprintf("%s received by office %s", number, office), func() error {
 		code, body, err := a.call("GET", "/v1/cases/"+number, nil)
@@ -258,7 +258,7 @@ func caseViolatedFields(body map[string]any) []string {
 // and the villages 东村 and 西村 as processes, with the tobacco licence's
 // catalogue, rights and staff (clerk, approver, the agents dongcun and
 // xicun) everywhere, and returns the cluster and the county admin.
-func newCaseCluster(t *testing.T, countySize int) (*cluster, *api) {
+func newCaseCluster(t testing.TB, countySize int) (*cluster, *api) {
 	t.Helper()
 	return startCaseCluster(newCluster(t), countySize)
 }

@@ -39,7 +39,7 @@ const (
 
 // cluster is a federation of yizhan node processes sharing one county CA.
 type cluster struct {
-	t      *testing.T
+	t      testing.TB
 	dir    string
 	caDir  string
 	pwFile string // the county admin's bootstrap password
@@ -58,7 +58,7 @@ type node struct {
 	httpAddr, peerAddr, raftAddr string
 }
 
-func newCluster(t *testing.T) *cluster {
+func newCluster(t testing.TB) *cluster {
 	t.Helper()
 	c := &cluster{t: t, dir: t.TempDir(), nodes: map[string]*node{},
 		http: &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{}}}
@@ -73,7 +73,7 @@ func newCluster(t *testing.T) *cluster {
 }
 
 // runCLI runs a short yizhan command to completion.
-func runCLI(t *testing.T, args ...string) string {
+func runCLI(t testing.TB, args ...string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -225,7 +225,7 @@ func (c *cluster) countyLeader(among ...string) string {
 
 // api is a REST client of one node.
 type api struct {
-	t     *testing.T
+	t     testing.TB
 	http  *http.Client
 	base  string // http://host:port
 	token string // sent as a bearer token when set

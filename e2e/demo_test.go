@@ -111,7 +111,7 @@ func TestDemoCommand(t *testing.T) {
 // checkDemoProgress checks what the demo wrote before its node table: a
 // line for each node that is up, one for each office's leader, the last
 // "every node is ready." line; and, if clean, no warn or error log line.
-func checkDemoProgress(t *testing.T, run int, out string, clean bool) {
+func checkDemoProgress(t testing.TB, run int, out string, clean bool) {
 	t.Helper()
 	before, _, ok := strings.Cut(out, "\nOFFICE ")
 	if !ok {

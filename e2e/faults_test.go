@@ -15,7 +15,7 @@ import (
 
 // fileCases files n tobacco cases at a village through its agent, from 8
 // clients at once, and returns their numbers.
-func fileCases(t *testing.T, agent *api, n int) map[string]bool {
+func fileCases(t testing.TB, agent *api, n int) map[string]bool {
 	t.Helper()
 	var mu sync.Mutex
 	numbers := map[string]bool{}
@@ -194,7 +194,7 @@ func TestStoppedTownshipDoesNotCutItsVillagesOff(t *testing.T) {
 // answer (a killed node, a leader gone), until it is acknowledged or
 // until the deadline. It returns the numbers acknowledged and how many
 // answers were failures.
-func fileWithRetries(t *testing.T, agent *api, n int, deadline time.Time) (numbers map[string]int, failures int) {
+func fileWithRetries(t testing.TB, agent *api, n int, deadline time.Time) (numbers map[string]int, failures int) {
 	t.Helper()
 	var mu sync.Mutex
 	numbers = map[string]int{}
@@ -266,7 +266,7 @@ func casesListed(a *api, office string) (map[string]int, error) {
 // waitBookChecked waits for a node's check of its case book after its
 // latest start (--check-book; the metric yizhan_casebook_problems, -1
 // until it ran) and fails the test unless it found nothing.
-func waitBookChecked(t *testing.T, c *cluster, name string) {
+func waitBookChecked(t testing.TB, c *cluster, name string) {
 	t.Helper()
 	waitFor(t, name+" to check its case book", func() error {
 		resp, err := c.http.Get("http://" + c.nodes[name].httpAddr + "/metrics")

@@ -23,7 +23,7 @@ import (
 // to one log file that survives restarts (each start appends). When the
 // test fails, the tail of the log is printed.
 type proc struct {
-	t    *testing.T
+	t    testing.TB
 	name string
 	bin  string // the binary run: "" is the one under test
 	args []string
@@ -38,7 +38,7 @@ type proc struct {
 // newProc makes a process that runs the binary with args. It is not
 // started. The test's cleanup kills it if it still runs, and prints the
 // tail of its log if the test failed.
-func newProc(t *testing.T, name string, args ...string) *proc {
+func newProc(t testing.TB, name string, args ...string) *proc {
 	t.Helper()
 	p := &proc{t: t, name: name, args: args, log: filepath.Join(t.TempDir(), name+".log")}
 	t.Cleanup(func() {
@@ -212,7 +212,7 @@ func portFree(port int) bool {
 }
 
 // freeAddr returns 127.0.0.1:port with a port that is free now.
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	return "127.0.0.1:" + strconv.Itoa(freePortBlock(t, 1, 0))
 }
@@ -220,7 +220,7 @@ func freeAddr(t *testing.T) string {
 // freePortBlock finds a base port P such that P+o+i is free for every
 // offset o and every i < n (the demo's layout is n=6, offsets 0, 100,
 // 200), and reserves them.
-func freePortBlock(t *testing.T, n int, offsets ...int) int {
+func freePortBlock(t testing.TB, n int, offsets ...int) int {
 	t.Helper()
 	ports.mu.Lock()
 	defer ports.mu.Unlock()
@@ -253,7 +253,7 @@ func freePortBlock(t *testing.T, n int, offsets ...int) int {
 // waitFor polls cond every 50ms until it holds, failing the test after
 // timeout. cond may return an error that says what it saw; the last one is
 // in the failure message.
-func waitFor(t *testing.T, what string, cond func() error, timeout time.Duration) {
+func waitFor(t testing.TB, what string, cond func() error, timeout time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {

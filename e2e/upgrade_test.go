@@ -22,7 +22,7 @@ const previousRelease = "8e83c0e"
 // history, with raft snapshots taken after 32 entries (not 8,192), so that
 // a short test leaves data directories holding snapshots of the old
 // format as well as log entries after them.
-func buildPrevious(t *testing.T) string {
+func buildPrevious(t testing.TB) string {
 	t.Helper()
 	dir := t.TempDir()
 	src := filepath.Join(dir, "src")

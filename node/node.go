@@ -186,7 +186,11 @@ func New(cfg Config) (_ *Node, err error) {
 		return nil, fmt.Errorf("node: data dir: %w", err)
 	}
 	tightenDataDir(cfg.DataDir, n.log)
-	n.db, err = badgerstore.OpenDB(filepath.Join(cfg.DataDir, "badger"), badgerstore.DBOptions{Logger: cfg.Logger, Small: cfg.SmallBadger})
+	// Badger sized for the tier: a village point's or a township's small
+	// PC gets the small profile, a county the bounded one.
+	tier, _ := registry.TierOf(cfg.Office)
+	n.db, err = badgerstore.OpenDB(filepath.Join(cfg.DataDir, "badger"), badgerstore.DBOptions{Logger: cfg.Logger,
+		Small: cfg.SmallBadger || tier != yizhanv1.Tier_TIER_COUNTY, County: tier == yizhanv1.Tier_TIER_COUNTY})
 	if err != nil {
 		return nil, fmt.Errorf("node: open store: %w", err)
 	}

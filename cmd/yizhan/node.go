@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"strings"
 
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 	"github.com/yizhan-gov/yizhan/federation/pki"
 	"github.com/yizhan-gov/yizhan/node"
+	"github.com/yizhan-gov/yizhan/registry"
 )
 
 func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -46,6 +49,9 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	logger.Info("yizhan node starting", append([]any{"office", *office, "node", *name}, readBuildInfo().logAttrs()...)...)
+	if limit, ok := memoryLimitFor(*office); ok {
+		logger.Info("soft memory limit for the tier (GOMEMLIMIT overrides it)", "bytes", limit)
+	}
 	if *tlsCert == "" || *tlsKey == "" || *tlsCA == "" {
 		return fmt.Errorf("--tls-cert, --tls-key and --tls-ca are required: nodes talk only over mutual TLS")
 	}
@@ -79,4 +85,29 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	<-ctx.Done()
 	logger.Info("shutting down")
 	return n.Close()
+}
+
+// tierMemoryLimits are the Go runtime's soft memory limits of a village
+// point's and a township's node (small PCs): the garbage collector works
+// harder near them instead of letting the heap grow. A county has none.
+var tierMemoryLimits = map[yizhanv1.Tier]int64{
+	yizhanv1.Tier_TIER_VILLAGE:  40 << 20,
+	yizhanv1.Tier_TIER_TOWNSHIP: 64 << 20,
+}
+
+// memoryLimitFor sets the soft memory limit of office's tier, unless
+// GOMEMLIMIT sets one, and reports it.
+func memoryLimitFor(office string) (int64, bool) {
+	if os.Getenv("GOMEMLIMIT") != "" {
+		return 0, false
+	}
+	tier, err := registry.TierOf(office)
+	if err != nil {
+		return 0, false
+	}
+	limit, ok := tierMemoryLimits[tier]
+	if ok {
+		debug.SetMemoryLimit(limit)
+	}
+	return limit, ok
 }

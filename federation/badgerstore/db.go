@@ -19,6 +19,11 @@ type DBOptions struct {
 	// in-process tests, a village box with little memory): a few MB of
 	// memtables and caches instead of badger's hundreds. See DESIGN.md.
 	Small bool
+	// County bounds a county node's memory whatever its book holds:
+	// memtables and caches of tens of MB, table indexes and filters in a
+	// bounded cache instead of all in memory (badger's default). Ignored
+	// with Small.
+	County bool
 }
 
 // Sizes used by DBOptions.Small. Each node holds at most
@@ -38,6 +43,15 @@ const (
 	smallLevelZero       = 2        // default 5
 	smallLevelZeroStall  = 6        // default 15; must exceed smallLevelZero
 	smallNumGoroutines   = 2        // default 8 (stream framework only)
+
+	// Sizes used by DBOptions.County: about 3×(32 MB+15%) of memtables,
+	// 64 MB of blocks and 32 MB of table indexes and bloom filters at
+	// most; a book of a million cases (some GB) keeps its indexes
+	// on disk, paged in as used.
+	countyMemTableSize   = 32 << 20
+	countyNumMemtables   = 2
+	countyBlockCacheSize = 64 << 20
+	countyIndexCacheSize = 32 << 20
 	defaultBadgerLogAttr = "badger"
 )
 
@@ -61,6 +75,13 @@ func BadgerOptions(dir string, opts DBOptions) badger.Options {
 		// writes fit in one transaction (casebook.ValueThreshold).
 		WithValueThreshold(valueThreshold).
 		WithLogger(slogBadger{l: logger.With("component", defaultBadgerLogAttr, "dir", dir)})
+	if opts.County && !opts.Small {
+		o = o.
+			WithMemTableSize(countyMemTableSize).
+			WithNumMemtables(countyNumMemtables).
+			WithBlockCacheSize(countyBlockCacheSize).
+			WithIndexCacheSize(countyIndexCacheSize)
+	}
 	if opts.Small {
 		o = o.
 			WithMemTableSize(smallMemTableSize).

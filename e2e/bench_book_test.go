@@ -1,0 +1,291 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The case book at scale, measured on the binary as its own process (its
+// RSS is its own, not a share of a test process):
+//
+//	go test -tags e2e -run '^$' -bench BenchmarkCountyBook -benchtime 1x -timeout 3h ./e2e/
+//	go test -tags e2e -run '^$' -bench BenchmarkVillageMemory -benchtime 1x ./e2e/
+//
+// (make bench-book runs both.) YIZHAN_BENCH_BOOK_CASES sets the county's
+// book (1,000,000), YIZHAN_BENCH_VILLAGE_CASES the village's (10,000).
+
+// benchEnv reads a positive number from the environment, or def.
+func benchEnv(b *testing.B, name string, def int) int {
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		b.Fatalf("%s=%q: a positive number", name, v)
+	}
+	return n
+}
+
+// rssMB is a process's resident set and its peak, in MB (/proc).
+func rssMB(b *testing.B, n *node) (rss, peak float64) {
+	m := procStatus(b, n)
+	return m["VmRSS:"], m["VmHWM:"]
+}
+
+// procStatus is /proc/<pid>/status's sizes, in MB, by field.
+func procStatus(b *testing.B, n *node) map[string]float64 {
+	b.Helper()
+	n.mu.Lock()
+	pid := n.cmd.Process.Pid
+	n.mu.Unlock()
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	out := map[string]float64{}
+	for _, line := range strings.Split(string(status), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 3 && f[2] == "kB" {
+			kb, _ := strconv.ParseFloat(f[1], 64)
+			out[f[0]] = kb / 1024
+		}
+	}
+	return out
+}
+
+// dirMB is the disk the files under dir use, in MB: their blocks, not
+// their sizes (badger's value logs are sparse files made at full size).
+func dirMB(b *testing.B, dir string) float64 {
+	var total int64
+	filepath.Walk(dir, func(_ string, info os.FileInfo, err error) error {
+		if err == nil && !info.IsDir() {
+			if st, ok := info.Sys().(*syscall.Stat_t); ok {
+				total += st.Blocks * 512
+			}
+		}
+		return nil
+	})
+	return float64(total) / (1 << 20)
+}
+
+// benchApplicantID is the i-th of a pool of valid ID numbers: birth dates
+// from 1950 on, a thousand serials a day.
+func benchApplicantID(i int) string {
+	birth := time.Date(1950, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, i/1000)
+	return caseIDNumber(fmt.Sprintf("450122%s%03d", birth.Format("20060102"), i%1000))
+}
+
+// filer files cases over REST with a token, from many clients.
+type filer struct {
+	url, token string
+	hc         *http.Client
+	applicants int // the pool of applicants the cases are spread over
+	next       atomic.Int64
+}
+
+func newFiler(a *api, applicants int) *filer {
+	return &filer{url: a.base + "/v1/cases", token: a.token, applicants: applicants,
+		hc: &http.Client{Timeout: time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: 128}}}
+}
+
+// file files n cases from clients at once and returns the rate and the
+// latencies' p50.
+func (f *filer) file(b *testing.B, n, clients int) (perSecond float64, p50 time.Duration) {
+	b.Helper()
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		lat  []time.Duration
+		left atomic.Int64
+		errs = make(chan error, clients)
+	)
+	left.Store(int64(n))
+	start := time.Now()
+	for range clients {
+		wg.Go(func() {
+			var mine []time.Duration
+			for left.Add(-1) >= 0 {
+				i := int(f.next.Add(1))
+				body, _ := json.Marshal(map[string]any{
+					"item_code":  caseItemCode,
+					"applicant":  map[string]string{"name": fmt.Sprintf("申请人%d", i%f.applicants), "id_number": benchApplicantID(i % f.applicants), "phone": fmt.Sprintf("139%08d", i%f.applicants)},
+					"materials":  []map[string]any{{"name": "申请表", "copies": 1}},
+					"request_id": fmt.Sprintf("bench-%d", i),
+				})
+				t0 := time.Now()
+				req, _ := http.NewRequest("POST", f.url, bytes.NewReader(body))
+				req.Header.Set("Authorization", "Bearer "+f.token)
+				req.Header.Set("Content-Type", "application/json")
+				resp, err := f.hc.Do(req)
+				if err != nil {
+					errs <- err
+					return
+				}
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					errs <- fmt.Errorf("file case %d: %s", i, resp.Status)
+					return
+				}
+				mine = append(mine, time.Since(t0))
+			}
+			mu.Lock()
+			lat = append(lat, mine...)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	select {
+	case err := <-errs:
+		b.Fatal(err)
+	default:
+	}
+	slices.Sort(lat)
+	return float64(n) / elapsed.Seconds(), lat[len(lat)/2]
+}
+
+// getP50 times n GETs of the paths path(i) returns, one at a time.
+func getP50(b *testing.B, a *api, n int, path func(i int) string) time.Duration {
+	b.Helper()
+	var lat []time.Duration
+	for i := range n {
+		t0 := time.Now()
+		code, body, err := a.call("GET", path(i), nil)
+		if err != nil || code != http.StatusOK {
+			b.Fatalf("GET %s: %d %v %v", path(i), code, body, err)
+		}
+		lat = append(lat, time.Since(t0))
+	}
+	slices.Sort(lat)
+	return lat[len(lat)/2]
+}
+
+// benchCounty starts a county of one node with the tobacco item and a
+// clerk, and returns the cluster and the clerk.
+func benchCounty(b *testing.B) (*cluster, *api) {
+	c := newCluster(b)
+	c.startCounty(1)
+	admin := c.api("county-1").login("admin", adminPassword)
+	admin.write("/v1/departments", map[string]string{"code": "yc", "name": "县烟草专卖局"})
+	item := tobaccoItem(caseItemCode)
+	item["materials"] = []map[string]any{{"name": "申请表", "form": "MATERIAL_FORM_ORIGINAL", "copies": 1, "required": true}}
+	admin.write("/v1/items", item)
+	admin.write("/v1/grants", map[string]any{"item_code": caseItemCode, "office_code": countyCode,
+		"rights": []string{"RIGHT_ACCEPT", "RIGHT_REVIEW", "RIGHT_APPROVE", "RIGHT_CERTIFY", "RIGHT_DELIVER"}})
+	admin.write("/v1/staff", map[string]any{"staff": map[string]any{"username": "clerk", "name": "陈静", "office_code": countyCode,
+		"department_code": "yc", "roles": []string{"ROLE_CLERK", "ROLE_REVIEWER"}}, "password": adminPassword})
+	return c, c.api("county-1").login("clerk", adminPassword)
+}
+
+// BenchmarkCountyBook fills a county node's book by filing through the
+// API (64 clients, REST, a request ID each; there is no batch path) and
+// reports: the filing rate of an empty book and of the full one, the
+// node's RSS, the disk per case, the time from a restart to ready, and
+// the p50 of the queue's first page, of a page of history and of an
+// applicant search.
+func BenchmarkCountyBook(b *testing.B) {
+	total := benchEnv(b, "YIZHAN_BENCH_BOOK_CASES", 1_000_000)
+	const probe, clients = 20_000, 64
+	for range b.N {
+		c, clerk := benchCounty(b)
+		county := c.nodes["county-1"]
+		f := newFiler(clerk, max(total/5, 1))
+		empty, emptyP50 := f.file(b, min(probe, total), clients)
+		b.Logf("empty book: %.0f cases/s, p50 %s", empty, emptyP50.Round(time.Microsecond))
+		start := time.Now()
+		for held := min(probe, total); held < total-probe; {
+			n := min(100_000, total-probe-held)
+			rate, _ := f.file(b, n, clients)
+			held += n
+			rss, _ := rssMB(b, county)
+			b.Logf("%d cases held, %s in: the last %d at %.0f/s, RSS %.0f MB", held, time.Since(start).Round(time.Second), n, rate, rss)
+		}
+		full, fullP50 := f.file(b, min(probe, total), clients)
+		rss, peak := rssMB(b, county)
+		disk := dirMB(b, filepath.Join(c.dir, "county-1", "data"))
+		b.Logf("full book (%d): %.0f cases/s (%.0f%% of empty), p50 %s; RSS %.0f MB (peak %.0f); %.0f MB on disk",
+			total, full, 100*full/empty, fullP50.Round(time.Microsecond), rss, peak, disk)
+
+		queue := getP50(b, clerk, 50, func(int) string { return "/v1/cases?page_size=50" })
+		history := getP50(b, clerk, 50, func(int) string { return "/v1/cases?history=true&page_size=50" })
+		applicant := getP50(b, clerk, 50, func(int) string {
+			return "/v1/cases?applicant=" + url.QueryEscape(benchApplicantID(rand.IntN(f.applicants)))
+		})
+
+		county.stop(stopTimeout)
+		restart := time.Now()
+		county.start()
+		c.waitReady("county-1")
+		ready := time.Since(restart)
+		clerk = c.api("county-1").login("clerk", adminPassword)
+		queueCold := getP50(b, clerk, 20, func(int) string { return "/v1/cases?page_size=50" })
+		time.Sleep(5 * time.Second)
+		idle, _ := rssMB(b, county)
+		b.Logf("restart to ready %s; queue p50 %s (after the restart %s), history %s, applicant %s; RSS after the restart %.0f MB",
+			ready.Round(time.Millisecond), queue.Round(time.Microsecond), queueCold.Round(time.Microsecond), history.Round(time.Microsecond), applicant.Round(time.Microsecond), idle)
+
+		b.ReportMetric(float64(total), "cases")
+		b.ReportMetric(empty, "empty-cases/s")
+		b.ReportMetric(full, "full-cases/s")
+		b.ReportMetric(full/empty, "full/empty")
+		b.ReportMetric(rss, "rss-MB")
+		b.ReportMetric(peak, "peak-rss-MB")
+		b.ReportMetric(disk*(1<<20)/float64(total), "disk-B/case")
+		b.ReportMetric(ready.Seconds(), "restart-s")
+		b.ReportMetric(float64(queue.Microseconds())/1000, "queue-p50-ms")
+		b.ReportMetric(float64(history.Microseconds())/1000, "history-p50-ms")
+		b.ReportMetric(float64(applicant.Microseconds())/1000, "applicant-p50-ms")
+	}
+}
+
+// BenchmarkVillageMemory measures a village node's RSS idle and after
+// YIZHAN_BENCH_VILLAGE_CASES filings (10,000), handed up to the county.
+func BenchmarkVillageMemory(b *testing.B) {
+	n := benchEnv(b, "YIZHAN_BENCH_VILLAGE_CASES", 10_000)
+	for range b.N {
+		c, admin := startCaseCluster(newCluster(b), 1)
+		village := c.nodes["dongcun-1"]
+		time.Sleep(10 * time.Second)
+		idle, _ := rssMB(b, village)
+		agent := c.api("dongcun-1").login("dongcun", adminPassword)
+		f := newFiler(agent, max(n/5, 1))
+		rate, _ := f.file(b, n, 8)
+		// Wait for the county to hold them all (the outbox drained).
+		a := c.api("county-1")
+		a.token = admin.token
+		waitFor(b, "the county to hold the village's cases", func() error {
+			held, err := casesListed(a, countyCode)
+			if err == nil && len(held) < n {
+				err = fmt.Errorf("%d held", len(held))
+			}
+			return err
+		}, 10*time.Minute)
+		time.Sleep(10 * time.Second)
+		after, peak := rssMB(b, village)
+		st := procStatus(b, village)
+		disk := dirMB(b, filepath.Join(c.dir, "dongcun-1", "data"))
+		b.Logf("village: RSS %.1f MB idle, %.1f MB after %d cases (%.1f anonymous, %.1f of mapped files; peak %.1f); filed at %.0f/s; %.1f MB on disk",
+			idle, after, n, st["RssAnon:"], st["RssFile:"], peak, rate, disk)
+		b.ReportMetric(st["RssAnon:"], "anon-rss-MB")
+		b.ReportMetric(idle, "idle-rss-MB")
+		b.ReportMetric(after, "rss-MB")
+		b.ReportMetric(peak, "peak-rss-MB")
+	}
+}
