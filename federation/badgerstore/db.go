@@ -31,18 +31,18 @@ type DBOptions struct {
 // memtables cost about 3*(smallMemTableSize+15%) ≈ 14 MB; caches 4 MB; the
 // rest of the RSS is mmapped files that the kernel pages in and out.
 const (
-	smallMemTableSize    = 4 << 20  // badger default 64 MB
-	smallNumMemtables    = 2        // default 5
-	valueThreshold       = 1 << 10  // default 1 MB; casebook.ValueThreshold (a test checks)
-	smallBlockCacheSize  = 2 << 20  // default 256 MB
-	smallIndexCacheSize  = 2 << 20  // default 0 (all table indexes in memory, unbounded)
-	smallValueLogFile    = 16 << 20 // default 1 GB (mmapped)
-	smallBaseTableSize   = 1 << 20  // default 2 MB
-	smallBaseLevelSize   = 4 << 20  // default 10 MB
-	smallNumCompactors   = 2        // default 4; badger refuses 1
-	smallLevelZero       = 2        // default 5
-	smallLevelZeroStall  = 6        // default 15; must exceed smallLevelZero
-	smallNumGoroutines   = 2        // default 8 (stream framework only)
+	smallMemTableSize   = 4 << 20  // badger default 64 MB
+	smallNumMemtables   = 2        // default 5
+	valueThreshold      = 1 << 10  // default 1 MB; casebook.ValueThreshold (a test checks)
+	smallBlockCacheSize = 2 << 20  // default 256 MB
+	smallIndexCacheSize = 2 << 20  // default 0 (all table indexes in memory, unbounded)
+	smallValueLogFile   = 16 << 20 // default 1 GB (mmapped)
+	smallBaseTableSize  = 1 << 20  // default 2 MB
+	smallBaseLevelSize  = 4 << 20  // default 10 MB
+	smallNumCompactors  = 2        // default 4; badger refuses 1
+	smallLevelZero      = 2        // default 5
+	smallLevelZeroStall = 6        // default 15; must exceed smallLevelZero
+	smallNumGoroutines  = 2        // default 8 (stream framework only)
 
 	// Sizes used by DBOptions.County: about 3×(32 MB+15%) of memtables,
 	// 64 MB of blocks and 32 MB of table indexes and bloom filters at
