@@ -14,9 +14,10 @@ demo: build ## run a small county on this machine
 deps: ## install what the tests need and this machine lacks: chromium, protoc (apt-get; the list: .ci/deps.sh)
 	bash .ci/deps.sh
 
-test: deps ## run every test: unit, in-process federation (also under the race detector), e2e (built binary), web UI in chromium, Helm chart
+test: deps ## run every test: unit, in-process federation (also under the race detector), a follower catching up on 100,000 cases, e2e (built binary), web UI in chromium, Helm chart
 	$(GO) test ./...
-	$(GO) test -race -count=1 ./auth/ ./registry/ ./casework/ ./federation/... ./node/
+	$(GO) test -race -count=1 ./auth/ ./registry/ ./casework/ ./casebook/ ./federation/... ./node/
+	YIZHAN_CATCHUP_CASES=100000 $(GO) test -count=1 -run '^TestFollowerFarBehindCatchesUpByBookSnapshot$$' ./node/
 	$(GO) test -tags e2e -count=1 ./e2e/
 	$(GO) test -tags browser -count=1 ./web/
 	cd charts && $(GO) test ./...
@@ -61,6 +62,24 @@ fuzz-ci: ## fuzz FUZZ_CI_TARGETS for 5s each (CI)
 bench: ## run the benchmarks
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./...
 
+# The outside anchor (bench/anchors, a Go module of its own so that this
+# module does not depend on etcd): durable puts to an embedded etcd.
+ANCHOR_PUTS ?= 3000
+
+anchor: ## the etcd anchor alone: ANCHOR_PUTS (3000) durable 600-byte puts to 1 and 3 embedded etcd members, 1-64 clients
+	cd bench/anchors && GOWORK=off $(GO) run . -puts $(ANCHOR_PUTS)
+
+bench-anchor: ## filing and registry-write benchmarks beside the etcd anchor of the same run, with ratios (heavy; not in CI)
+	YIZHAN_BENCH_ANCHOR=1 YIZHAN_BENCH_ANCHOR_PUTS=$(ANCHOR_PUTS) $(GO) test -run '^$$' \
+		-bench 'BenchmarkFileCases/office=county|BenchmarkRegistryWrite' -benchtime $(ANCHOR_PUTS)x -timeout 40m ./node/
+
+bench-book: ## a county's book of a million cases and a village's memory, on the binary (heavy: about half an hour; not in CI)
+	$(GO) test -tags e2e -run '^$$' -bench 'BenchmarkCountyBook|BenchmarkVillageMemory' -benchtime 1x -timeout 3h ./e2e/
+
+anchor-smoke: ## vet the etcd anchor and run it for a few seconds (CI: keeps it building)
+	cd bench/anchors && GOWORK=off $(GO) mod tidy -diff && GOWORK=off $(GO) vet . && \
+		GOWORK=off $(GO) run . -configs 1x1,3x4 -puts 50 -warmup 10 -duration 20s
+
 generate: deps ## regenerate the protobuf code and the OpenAPI document (needs protoc)
 	bash api/gen.sh
 
@@ -73,4 +92,4 @@ verify: deps ## gofmt, go vet, go mod tidy and generated code up to date
 	bash api/gen.sh
 	@git diff --exit-code -- api || (echo "generated code is out of date: run make generate"; exit 1)
 
-.PHONY: help build demo deps test test-short fuzz fuzz-ci bench generate verify
+.PHONY: help build demo deps test test-short fuzz fuzz-ci bench anchor bench-anchor bench-book anchor-smoke generate verify

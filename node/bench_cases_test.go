@@ -57,6 +57,8 @@ func BenchmarkFileCases(b *testing.B) {
 	if testing.Short() {
 		b.Skip("starts nodes")
 	}
+	// With YIZHAN_BENCH_ANCHOR=1, etcd's figures first (bench_anchor_test.go).
+	anchor := benchAnchor(b)
 	for _, office := range []string{"county", "village"} {
 		b.Run("office="+office, func(b *testing.B) {
 			f := newCaseBenchFed(b, office == "village")
@@ -112,9 +114,14 @@ func BenchmarkFileCases(b *testing.B) {
 						b.ReportMetric(float64(b.N)/(b.Elapsed()+drain).Seconds(), "cases/s-to-county")
 					}
 					all := slices.Concat(lat...)
-					b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "cases/s")
-					b.ReportMetric(caseBenchMS(caseBenchQuantile(all, 0.50)), "p50-ms")
-					b.ReportMetric(caseBenchMS(caseBenchQuantile(all, 0.99)), "p99-ms")
+					rate, p50, p99 := float64(b.N)/b.Elapsed().Seconds(), caseBenchQuantile(all, 0.50), caseBenchQuantile(all, 0.99)
+					b.ReportMetric(rate, "cases/s")
+					b.ReportMetric(caseBenchMS(p50), "p50-ms")
+					b.ReportMetric(caseBenchMS(p99), "p99-ms")
+					if office == "county" {
+						// A single-node office beside a single etcd member.
+						reportBenchAnchor(b, anchor, 1, clients, rate, p50, p99)
+					}
 					// CPU of the whole process (nodes and clients) per case.
 					b.ReportMetric(caseBenchMS(cpu)/float64(b.N), "cpu-ms/case")
 					b.ReportMetric(float64(at.Office().Cases().Len()), "cases-held")

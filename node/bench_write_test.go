@@ -31,6 +31,8 @@ func BenchmarkRegistryWrite(b *testing.B) {
 	if testing.Short() {
 		b.Skip("starts a county office")
 	}
+	// With YIZHAN_BENCH_ANCHOR=1, etcd's figures first (bench_anchor_test.go).
+	anchor := benchAnchor(b)
 	f := newBenchFed(b)
 	leader := f.startCounty(3, raftgroup.DefaultTiming())
 	admin := benchLogin(b, leader)
@@ -105,9 +107,12 @@ func BenchmarkRegistryWrite(b *testing.B) {
 			for _, l := range lat {
 				all = append(all, l...)
 			}
-			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "writes/s")
-			b.ReportMetric(benchMS(benchQuantile(all, 0.50)), "p50-ms")
-			b.ReportMetric(benchMS(benchQuantile(all, 0.99)), "p99-ms")
+			rate, p50, p99 := float64(b.N)/b.Elapsed().Seconds(), benchQuantile(all, 0.50), benchQuantile(all, 0.99)
+			b.ReportMetric(rate, "writes/s")
+			b.ReportMetric(benchMS(p50), "p50-ms")
+			b.ReportMetric(benchMS(p99), "p99-ms")
+			// A county of 3 beside 3 etcd members.
+			reportBenchAnchor(b, anchor, 3, clients, rate, p50, p99)
 			// CPU of the whole process: the 3 nodes and the clients.
 			b.ReportMetric(benchMS(cpu)/float64(b.N), "cpu-ms/write")
 			if n := retries.Load(); n > 0 {
