@@ -190,4 +190,14 @@ func TestUpgradeFromThePreviousRelease(t *testing.T) {
 	if want := len(numbers) + 1; found != want {
 		t.Errorf("the applicant's cases at the county: %d, want %d", found, want)
 	}
+	// The nodes whose newest snapshot was of the old format replace it,
+	// so that they can bring a follower up to date by snapshot.
+	for _, name := range []string{"county-1", "dongcun-1"} {
+		waitFor(t, name+" to take a snapshot of the new format", func() error {
+			if !strings.Contains(c.nodes[name].output(), "took the first snapshot of the new format") {
+				return fmt.Errorf("not yet")
+			}
+			return nil
+		}, syncTimeout)
+	}
 }

@@ -37,6 +37,9 @@ type FSM struct {
 	reg      *registry.Registry
 	cases    *casebook.Book
 	requests *requestLog // the answers to clients' registry writes, by request ID
+	// legacySnapshot says Recover found the newest snapshot in the format
+	// of the release that kept the book in memory (set before raft starts).
+	legacySnapshot bool
 
 	mu            sync.Mutex    // guards the fields below
 	regChanged    chan struct{} // closed and replaced after every change of the registry

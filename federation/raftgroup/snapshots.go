@@ -203,6 +203,7 @@ func (f *FSM) Recover(snaps raft.SnapshotStore) error {
 	book := f.cases
 	switch {
 	case h.version == legacySnapshotVersion:
+		f.legacySnapshot = true
 		if book.Applied() >= meta.Index {
 			break // imported before
 		}
@@ -221,6 +222,7 @@ func (f *FSM) Recover(snaps raft.SnapshotStore) error {
 		if err := book.ImportLegacy(h.office.GetCases(), caseRequests, meta.Index, f.reg); err != nil {
 			return fmt.Errorf("federation: move the case book of snapshot %s to disk: %w", meta.ID, err)
 		}
+		f.legacySnapshot = true
 	case h.book == bookStreamed && book.Applied() < h.bookIndex:
 		if err := book.Restore(r); err != nil {
 			return fmt.Errorf("federation: restore the case book of snapshot %s: %w", meta.ID, err)
