@@ -526,12 +526,18 @@ func (o *overlay) expireRequests(at int64, count int64) {
 	// The oldest time is cached while it is known: most commands then
 	// need no scan. It is dropped (0) whenever records go, since the
 	// command may yet fail and leave them.
-	// Past MaxRequests the scan waits for maxExpiredPerCommand more and
-	// then forgets them together: one scan (a badger iterator over every
-	// table) per few hundred commands, not one per command.
-	if oldest := o.b.oldestRequest.Load(); count <= MaxRequests+maxExpiredPerCommand && oldest != 0 && at-oldest <= int64(RequestMemory) {
+	// Past MaxRequests the count waits for maxExpiredPerCommand more
+	// before a scan forgets down to MaxRequests: one scan (a badger
+	// iterator over every table) per few hundred commands, not one per
+	// command. Below that, a scan (the cache was dropped) forgets by age
+	// only.
+	keep := int64(o.b.maxRequests) + maxExpiredPerCommand
+	if count > keep {
+		keep = int64(o.b.maxRequests)
+	} else if oldest := o.b.oldestRequest.Load(); oldest != 0 && at-oldest <= int64(RequestMemory) {
 		return
 	}
+	o.b.expiryScans.Add(1)
 	opts := badger.DefaultIteratorOptions
 	opts.Prefix = []byte(pReqTime)
 	it := o.txn.NewIterator(opts)
@@ -545,7 +551,7 @@ func (o *overlay) expireRequests(at int64, count int64) {
 	for deleted := 0; it.Valid(); it.Next() {
 		k := it.Item().KeyCopy(nil)
 		t := int64(binary.BigEndian.Uint64(k[len(pReqTime):]))
-		if deleted == maxExpiredPerCommand || (count <= MaxRequests && at-t <= int64(RequestMemory)) {
+		if deleted == maxExpiredPerCommand || (count <= keep && at-t <= int64(RequestMemory)) {
 			if deleted == 0 {
 				o.b.oldestRequest.Store(t)
 			}

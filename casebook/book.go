@@ -45,11 +45,15 @@ type Book struct {
 	// reset whenever a record may sort before it. Guarded by writeMu.
 	expiryFrom []byte
 	readErrors atomic.Uint64
+	// maxRequests is MaxRequests (tests lower it); expiryScans counts the
+	// expiry's scans (tests read it).
+	maxRequests int
+	expiryScans atomic.Uint64
 }
 
 // Open returns the book of office kept in db, as far as it was applied.
 func Open(db *badger.DB, office string) (*Book, error) {
-	b := &Book{office: office, db: db}
+	b := &Book{office: office, db: db, maxRequests: MaxRequests}
 	if err := b.load(); err != nil {
 		return nil, err
 	}

@@ -440,3 +440,32 @@ func TestManyExpiredRequestsDoNotBlockTheBook(t *testing.T) {
 	}
 	o.check()
 }
+
+// Past MaxRequests the oldest request IDs are forgotten a few hundred at
+// a time: the expiry scans about twice per maxExpiredPerCommand commands,
+// not on every command, and the count stays within its bound.
+func TestRequestsPastTheBoundAreForgottenInBatches(t *testing.T) {
+	reg := newRegistry(t)
+	o := newOffice(t, county, reg)
+	o.book.maxRequests = 100
+	o.step = time.Second
+	const filings = 1500
+	for i := range filings {
+		o.file(service, i, Request{ID: fmt.Sprintf("r-%d", i), Hash: []byte{1}})
+		// The bound, a batch waiting, and the command's own.
+		if n := o.book.requests.Load(); n > int64(o.book.maxRequests)+maxExpiredPerCommand+1 {
+			t.Fatalf("after filing %d: %d request IDs remembered, bound %d + %d + 1", i, n, o.book.maxRequests, maxExpiredPerCommand)
+		}
+	}
+	if _, _, ok, _ := o.book.Answered(Request{ID: fmt.Sprintf("r-%d", filings-1), Hash: []byte{1}}); !ok {
+		t.Error("the newest request ID is forgotten")
+	}
+	if _, _, ok, _ := o.book.Answered(Request{ID: "r-0", Hash: []byte{1}}); ok {
+		t.Error("the oldest request ID is still remembered")
+	}
+	batches := (filings - o.book.maxRequests) / maxExpiredPerCommand
+	if scans := o.book.expiryScans.Load(); scans > uint64(2*batches+4) {
+		t.Errorf("%d expiry scans for %d filings past a bound of %d: want about two per batch of %d (%d batches)", scans, filings, o.book.maxRequests, maxExpiredPerCommand, batches)
+	}
+	o.check()
+}
