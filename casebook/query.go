@@ -253,9 +253,14 @@ type ApplicantQuery struct {
 	IDNumber, Phone, Name string
 	// Office, when set, keeps the cases that office appended to or was
 	// handed (as List).
-	Office    string
-	PageSize  int
-	PageToken string // the last case number of the previous page
+	Office string
+	// State, ItemCode and Department, when set, keep the cases in that
+	// state, of that item, of that lead department.
+	State      yizhanv1.CaseState
+	ItemCode   string
+	Department string
+	PageSize   int
+	PageToken  string // the last case number of the previous page
 }
 
 // ByApplicant returns a page of the cases of an applicant, by case number
@@ -317,12 +322,11 @@ func (b *Book) ByApplicant(q ApplicantQuery, reg casework.Registry) ([]*yizhanv1
 				next = numbers[i-1]
 				break
 			}
-			c := &yizhanv1.Case{}
-			ok, err := getProto(txn, caseKey(n), c)
+			c, head, ok, err := loadCaseHead(txn, n)
 			if err != nil {
 				return err
 			}
-			if !ok {
+			if !ok || !matches(c, head, ListQuery{State: q.State, ItemCode: q.ItemCode, Department: q.Department}) {
 				continue
 			}
 			if q.Office != "" {

@@ -409,6 +409,9 @@ func (s *caseService) ListCases(ctx context.Context, req *yizhanv1.ListCasesRequ
 	if t := req.GetFiledTo(); t != nil {
 		to = t.AsTime()
 	}
+	if req.GetOverdue() && (req.GetHistory() || req.GetApplicant() != "" || !from.IsZero() || !to.IsZero() || casework.Final(req.GetState())) {
+		return nil, fieldError("overdue", registry.ReasonInvalidFormat, reason.Meta{"format": "QUEUE_ONLY"}, "keeps the queue's late cases: not with history, dates, an applicant or a final state")
+	}
 	if !from.IsZero() && !to.IsZero() && !from.Before(to) {
 		return nil, fieldError("filed_to", registry.ReasonOutOfRange, reason.Meta{"min": from.Format(time.RFC3339)}, "must be after filed_from")
 	}
@@ -432,7 +435,8 @@ func (s *caseService) ListCases(ctx context.Context, req *yizhanv1.ListCasesRequ
 	)
 	switch {
 	case req.GetApplicant() != "":
-		q := casebook.ApplicantQuery{Office: office, PageSize: size, PageToken: req.GetPageToken()}
+		q := casebook.ApplicantQuery{Office: office, State: req.GetState(), ItemCode: req.GetItemCode(), Department: req.GetDepartmentCode(),
+			PageSize: size, PageToken: req.GetPageToken()}
 		switch a := strings.TrimSpace(req.GetApplicant()); {
 		case casework.ValidIDNumber(strings.ToUpper(a)) == nil: // the check character typed as x
 			q.IDNumber = a

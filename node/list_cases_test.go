@@ -134,6 +134,13 @@ func TestListCasesQueueHistoryAndApplicant(t *testing.T) {
 			t.Errorf("by %s %q: %v, want %v", what, a, got, newestFirst(hers))
 		}
 	}
+	// The applicant with the other filters.
+	if got := list(&yizhanv1.ListCasesRequest{Applicant: applicantID, State: yizhanv1.CaseState_CASE_STATE_CLOSED}); !slices.Equal(got, []string{refused}) {
+		t.Errorf("the applicant's closed cases: %v, want %s", got, refused)
+	}
+	if got := list(&yizhanv1.ListCasesRequest{Applicant: xID, DepartmentCode: "mz"}); len(got) != 0 {
+		t.Errorf("her cases of another department: %v", got)
+	}
 
 	for _, tt := range []struct {
 		field string
@@ -143,6 +150,8 @@ func TestListCasesQueueHistoryAndApplicant(t *testing.T) {
 		{"page_token", &yizhanv1.ListCasesRequest{History: true, PageToken: "x"}},
 		{"page_size", &yizhanv1.ListCasesRequest{PageSize: -1}},
 		{"filed_to", &yizhanv1.ListCasesRequest{FiledFrom: timestamppb.New(now), FiledTo: timestamppb.New(now.Add(-time.Hour))}},
+		{"overdue", &yizhanv1.ListCasesRequest{Overdue: true, History: true}},
+		{"overdue", &yizhanv1.ListCasesRequest{Overdue: true, Applicant: xID}},
 	} {
 		_, err := cases.ListCases(clerk.ctx(), tt.req)
 		st := status.Convert(err)

@@ -246,7 +246,9 @@ func (s *server) queue(rq *request) error {
 	d.Precheck = d.State == strconv.Itoa(int(yizhanv1.CaseState_CASE_STATE_PRECHECK))
 	state, _ := strconv.Atoi(d.State)
 	resp, err := s.cfg.Cases.ListCases(rq.ctx(), &yizhanv1.ListCasesRequest{
-		State: yizhanv1.CaseState(state), Overdue: d.Overdue, History: d.All, PageSize: queuePageSize, PageToken: q.Get("page"),
+		// Overdue is a filter of the queue alone: with "all" the late
+		// cases are those marked red.
+		State: yizhanv1.CaseState(state), Overdue: d.Overdue && !d.All, History: d.All, PageSize: queuePageSize, PageToken: q.Get("page"),
 	})
 	if err != nil {
 		return err
