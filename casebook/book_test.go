@@ -14,7 +14,6 @@ import (
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 	"github.com/yizhan-gov/yizhan/casework"
 	"github.com/yizhan-gov/yizhan/reason"
-	"github.com/yizhan-gov/yizhan/registry"
 )
 
 var (
@@ -110,7 +109,7 @@ func TestBookOnDiskAppliesAsTheBookInMemory(t *testing.T) {
 	// and carried back to be delivered where the citizen filed.
 	var fromVillage []string
 	for i := range 3 {
-		fromVillage = append(fromVillage, v.fileAs(villageAgent, service, 100+i))
+		fromVillage = append(fromVillage, v.fileAs(villageAgent, service, 100+i, Request{}))
 	}
 	settle(t, offices)
 	for _, n := range fromVillage {
@@ -160,33 +159,6 @@ func TestBookOnDiskAppliesAsTheBookInMemory(t *testing.T) {
 	if c.book.Applied() != c.index || applied >= c.index {
 		t.Errorf("applied %d after a refused command at %d (was %d): the index moves on", c.book.Applied(), c.index, applied)
 	}
-}
-
-// fileAs files a case as actor (an agent proxy-filing at a village).
-func (o *office) fileAs(actor casework.Actor, item string, n int) string {
-	o.t.Helper()
-	it, err := o.reg.Item(item, 0)
-	if err != nil {
-		o.t.Fatal(err)
-	}
-	day := o.now.In(registry.CST).Format("20060102")
-	o.seqs[day]++
-	number := casework.CaseNumber(o.code, o.now, o.seqs[day])
-	keyID, key, _ := o.reg.NewestQueryCodeKey()
-	e, err := casework.NewFiling(casework.FileInput{
-		Number: number, QueryCode: "7KQ9M3XP2WHD", Item: it, Office: o.code,
-		Applicant: &yizhanv1.Applicant{Name: fmt.Sprintf("申请人%d", n), IdNumber: idNumber(n), Phone: fmt.Sprintf("139077%05d", n)},
-		Materials: []*yizhanv1.SubmittedMaterial{{Name: it.GetMaterials()[0].GetName(), Copies: 1}},
-		Actor:     actor, At: o.now, QueryCodeKeyID: keyID, QueryCodeKey: key,
-	}, o.reg)
-	if err != nil {
-		o.t.Fatal(err)
-	}
-	casework.Seal(e, casework.GenesisHash(number))
-	if res := o.apply(Request{}, appendCmd(number, e)); res.Err != nil {
-		o.t.Fatalf("file %s: %v", number, res.Err)
-	}
-	return number
 }
 
 func mustCase(t *testing.T, b *Book, number string) *yizhanv1.Case {
@@ -333,7 +305,7 @@ func TestCommandTooLargeIsRefusedWhole(t *testing.T) {
 	reg := newRegistry(t)
 	v := newOffice(t, village, reg)
 	for i := range 400 {
-		v.fileAs(villageAgent, service, i)
+		v.fileAs(villageAgent, service, i, Request{})
 	}
 	v.auto()
 	var msgs []*peerv1.CaseMessage

@@ -150,6 +150,15 @@ func idNumber(n int) string {
 // file files a case at the office (a county clerk) and returns its number.
 func (o *office) file(item string, n int, req Request) string {
 	o.t.Helper()
+	actor := clerk
+	actor.Office = o.code
+	return o.fileAs(actor, item, n, req)
+}
+
+// fileAs files a case as actor (an agent proxy-filing at a village) and
+// returns its number.
+func (o *office) fileAs(actor casework.Actor, item string, n int, req Request) string {
+	o.t.Helper()
 	it, err := o.reg.Item(item, 0)
 	if err != nil {
 		o.t.Fatal(err)
@@ -158,8 +167,6 @@ func (o *office) file(item string, n int, req Request) string {
 	o.seqs[day]++
 	number := casework.CaseNumber(o.code, o.now, o.seqs[day])
 	keyID, key, _ := o.reg.NewestQueryCodeKey()
-	actor := clerk
-	actor.Office = o.code
 	e, err := casework.NewFiling(casework.FileInput{
 		Number: number, QueryCode: "7KQ9M3XP2WHD", Item: it, Office: o.code,
 		Applicant: &yizhanv1.Applicant{Name: fmt.Sprintf("申请人%d", n), IdNumber: idNumber(n), Phone: fmt.Sprintf("139077%05d", n)},

@@ -357,10 +357,10 @@ func TestImportLegacySnapshot(t *testing.T) {
 	c, tw, v := newOffice(t, county, reg), newOffice(t, township, reg), newOffice(t, village, reg)
 	offices := map[string]*office{county: c, township: tw, village: v}
 	for i := range 5 {
-		v.fileAs(villageAgent, service, i)
+		v.fileAs(villageAgent, service, i, Request{})
 	}
 	settle(t, offices)
-	v.fileAs(villageAgent, service, 9)
+	v.fileAs(villageAgent, service, 9, Request{})
 	v.auto() // one message left in the outbox
 	c.file(licence, 1, Request{})
 
