@@ -215,10 +215,12 @@ func BenchmarkCountyBook(b *testing.B) {
 			rate, _ := f.file(b, n, clients)
 			held += n
 			rss, _ := rssMB(b, county)
-			b.Logf("%d cases held, %s in: the last %d at %.0f/s, RSS %.0f MB", held, time.Since(start).Round(time.Second), n, rate, rss)
+			fmt.Fprintf(os.Stderr, "%d cases held, %s in: the last %d at %.0f/s, RSS %.0f MB (anonymous %.0f)\n",
+				held, time.Since(start).Round(time.Second), n, rate, rss, procStatus(b, county)["RssAnon:"])
 		}
 		full, fullP50 := f.file(b, min(probe, total), clients)
 		rss, peak := rssMB(b, county)
+		anon := procStatus(b, county)["RssAnon:"]
 		disk := dirMB(b, filepath.Join(c.dir, "county-1", "data"))
 		b.Logf("full book (%d): %.0f cases/s (%.0f%% of empty), p50 %s; RSS %.0f MB (peak %.0f); %.0f MB on disk",
 			total, full, 100*full/empty, fullP50.Round(time.Microsecond), rss, peak, disk)
@@ -246,6 +248,7 @@ func BenchmarkCountyBook(b *testing.B) {
 		b.ReportMetric(full, "full-cases/s")
 		b.ReportMetric(full/empty, "full/empty")
 		b.ReportMetric(rss, "rss-MB")
+		b.ReportMetric(anon, "anon-rss-MB")
 		b.ReportMetric(peak, "peak-rss-MB")
 		b.ReportMetric(disk*(1<<20)/float64(total), "disk-B/case")
 		b.ReportMetric(ready.Seconds(), "restart-s")
