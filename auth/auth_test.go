@@ -167,8 +167,20 @@ func TestTokens(t *testing.T) {
 	})
 	t.Run("verified once, checked against the registry each time", func(t *testing.T) {
 		tok := issue(w.countyI, "dongcun", village)
-		if _, err := w.authenticator.Authenticate(tok); err != nil {
-			t.Fatal(err)
+		verify := w.authenticator.VerifyChain
+		chains := 0
+		w.authenticator.VerifyChain = func(chain [][]byte) (string, *x509.Certificate, error) {
+			chains++
+			return verify(chain)
+		}
+		defer func() { w.authenticator.VerifyChain = verify }()
+		for range 3 {
+			if _, err := w.authenticator.Authenticate(tok); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if chains != 1 {
+			t.Errorf("the token's chain and signature verified %d times in three requests, want once", chains)
 		}
 		w.staff["dongcun"].Disabled = true
 		defer func() { w.staff["dongcun"].Disabled = false }()

@@ -59,8 +59,9 @@ type Authenticator struct {
 }
 
 // verifiedTokensFor is how long a token's signature, once verified, is
-// taken as verified: below the chain cache's 10 minutes (node.go), so that
-// a certificate's verdict is not stretched by it.
+// taken as verified, and never past its signing certificate's expiry. A
+// certificate's verdict can so be taken for up to this much longer than
+// the chain cache's 10 minutes (node.go) say.
 const verifiedTokensFor = 5 * time.Minute
 
 // maxVerifiedTokens bounds the cache: past it, it starts again empty.
@@ -90,13 +91,17 @@ func (v *verifiedTokens) get(token string, now time.Time) (Claims, bool) {
 	return e.claims, true
 }
 
-func (v *verifiedTokens) put(token string, c Claims, now time.Time) {
+func (v *verifiedTokens) put(token string, c Claims, now, certExpires time.Time) {
+	until := now.Add(verifiedTokensFor)
+	if certExpires.Before(until) {
+		until = certExpires
+	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if v.m == nil || len(v.m) >= maxVerifiedTokens {
 		v.m = map[[sha256.Size]byte]verifiedToken{}
 	}
-	v.m[sha256.Sum256([]byte(token))] = verifiedToken{claims: c, until: now.Add(verifiedTokensFor)}
+	v.m[sha256.Sum256([]byte(token))] = verifiedToken{claims: c, until: until}
 }
 
 // BearerToken returns the bearer token of an incoming call, or "".
@@ -130,11 +135,11 @@ func (a *Authenticator) Authenticate(token string) (*Principal, error) {
 		}
 		c = &cached
 	} else {
-		verified, err := ParseAndVerify(token, a.VerifyChain, at, a.MaxTTL)
+		verified, certExpires, err := parseAndVerify(token, a.VerifyChain, at, a.MaxTTL)
 		if err != nil {
 			return nil, err
 		}
-		a.verified.put(token, *verified, at)
+		a.verified.put(token, *verified, at, certExpires)
 		c = verified
 	}
 	s, ok := a.Staff.StaffMember(c.Username)

@@ -236,23 +236,30 @@ func (c *Claims) checkTimes(now time.Time, maxTTL time.Duration) error {
 // node that signed it meant. It does not look the staff member up: see
 // Authenticator.
 func ParseAndVerify(token string, verifyChain ChainVerifier, now time.Time, maxTTL time.Duration) (*Claims, error) {
+	c, _, err := parseAndVerify(token, verifyChain, now, maxTTL)
+	return c, err
+}
+
+// parseAndVerify is ParseAndVerify, also returning when the signing
+// certificate expires.
+func parseAndVerify(token string, verifyChain ChainVerifier, now time.Time, maxTTL time.Duration) (*Claims, time.Time, error) {
 	t, err := parseToken(token)
 	if err != nil {
-		return nil, err
+		return nil, time.Time{}, err
 	}
 	office, leaf, err := verifyChain(t.chain)
 	if err != nil {
-		return nil, fmt.Errorf("%w: issuer certificate: %v", ErrUnauthenticated, err)
+		return nil, time.Time{}, fmt.Errorf("%w: issuer certificate: %v", ErrUnauthenticated, err)
 	}
 	if err := VerifySignature(leaf, t.signed, t.sig); err != nil {
-		return nil, err
+		return nil, time.Time{}, err
 	}
 	c := &t.claims
 	if c.IssuerOffice != office {
-		return nil, fmt.Errorf("%w: token claims office %s but was signed by a node of %s", ErrUnauthenticated, c.IssuerOffice, office)
+		return nil, time.Time{}, fmt.Errorf("%w: token claims office %s but was signed by a node of %s", ErrUnauthenticated, c.IssuerOffice, office)
 	}
 	if err := c.checkTimes(now, maxTTL); err != nil {
-		return nil, err
+		return nil, time.Time{}, err
 	}
-	return c, nil
+	return c, leaf.NotAfter, nil
 }

@@ -494,8 +494,16 @@ func (o *overlay) remember(e Entry, v proto.Message) {
 	o.setProto(key(pRequest, e.Request.ID), rec)
 	tk := requestTimeKey(e.At, e.Index)
 	o.set(tk, []byte(e.Request.ID))
+	// The scan must see this record: a cursor past it, the book's or
+	// the one this command's own scan found (commands' times need not
+	// rise with their indexes: proposers stamp them before raft orders
+	// them), goes.
 	if o.b.expiryFrom != nil && bytes.Compare(tk, o.b.expiryFrom) < 0 {
-		o.b.expiryFrom = nil // the scan must see this record again
+		o.b.expiryFrom = nil
+	}
+	if o.expiryNext != nil && bytes.Compare(tk, o.expiryNext) < 0 {
+		o.expiryNext = nil
+		o.b.expiryFrom = nil
 	}
 	o.deltas.requests++
 	if oldest := o.b.oldestRequest.Load(); oldest != 0 && e.At < oldest {

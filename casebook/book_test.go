@@ -366,6 +366,9 @@ func TestCheckFindsWhatDisagrees(t *testing.T) {
 		if err := txn.Set(key(pQueueByDue, county, "due"), []byte("x")); err != nil {
 			return err
 		}
+		if err := txn.Set(requestTimeKey(1, 2), []byte("gone")); err != nil {
+			return err
+		}
 		return txn.Set(stat, be64(7))
 	})
 	if err != nil {
@@ -376,7 +379,7 @@ func TestCheckFindsWhatDisagrees(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := strings.Join(problems, "\n")
-	for _, want := range []string{"which is missing", `450122000000\x00stray`, "is 7, a recount gives 1", `ir/450122000000\x00due" belongs to no queue key`} {
+	for _, want := range []string{"which is missing", `450122000000\x00stray`, "is 7, a recount gives 1", `ir/450122000000\x00due" belongs to no queue key`, `names request "gone", which is not remembered`} {
 		if !strings.Contains(got, want) {
 			t.Errorf("Check did not report %q; it reported:\n%s", want, got)
 		}
@@ -440,4 +443,56 @@ func TestRequestsPastTheBoundAreForgottenInBatches(t *testing.T) {
 		t.Errorf("%d expiry scans for %d filings past a bound of %d: want about two per batch of %d (%d batches)", scans, filings, o.book.maxRequests, maxExpiredPerCommand, batches)
 	}
 	o.check()
+}
+
+// Commands whose times go backwards (proposers stamp them before raft
+// orders them) leave the book a node kept open and the book a node
+// reopened (its caches and the expiry's cursor lost) the same, entry by
+// entry, through the day their request IDs expire.
+func TestRequestExpiryIsTheSameOnEveryNode(t *testing.T) {
+	reg := newRegistry(t)
+	dir := t.TempDir()
+	running := newOffice(t, county, reg)
+	running.book = openBook(t, openDB(t, dir), county)
+	running.step = 0 // each entry at the time set below
+	restarted := newOffice(t, county, reg)
+	at := t0
+	var entries []Entry
+	for i := range 60 {
+		// Times zigzag: each pair commits in reverse time order.
+		when := at.Add(time.Duration(i) * time.Minute)
+		if i%2 == 1 {
+			when = when.Add(-90 * time.Second)
+		}
+		if i == 40 {
+			when = when.Add(25 * time.Hour) // a day on: the first ones expire
+		}
+		if i > 40 {
+			when = when.Add(25 * time.Hour)
+		}
+		running.now = when
+		number := running.file(service, i, Request{ID: fmt.Sprintf("z-%d", i), Hash: []byte{1}})
+		e := running.book.Events(number)[0]
+		entries = append(entries, Entry{Index: running.index, At: when.UnixNano(), Request: Request{ID: fmt.Sprintf("z-%d", i), Hash: []byte{1}}, Cmd: appendCmd(number, e)})
+	}
+	// The other node applies the same entries, reopening its book (as
+	// after a restart) every few entries.
+	for i, e := range entries {
+		if i%7 == 0 {
+			restarted.book = openBook(t, restarted.book.db, county)
+		}
+		if res := restarted.book.Apply([]Entry{e}, e.Index, reg)[0]; res.Err != nil {
+			t.Fatalf("entry %d: %v", e.Index, res.Err)
+		}
+	}
+	a, ia := digestOf(t, running.book)
+	b, ib := digestOf(t, restarted.book)
+	if !bytes.Equal(a, b) || ia != ib {
+		sameContents(t, contents(t, running.book), contents(t, restarted.book))
+		t.Fatalf("the books differ (at %d and %d)", ia, ib)
+	}
+	if _, _, ok, _ := running.book.Answered(Request{ID: "z-1", Hash: []byte{1}}); ok {
+		t.Error("a request ID of the day before is still remembered")
+	}
+	running.check()
 }

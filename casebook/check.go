@@ -8,6 +8,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 	"google.golang.org/protobuf/proto"
 
+	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 	"github.com/yizhan-gov/yizhan/casework"
 )
@@ -78,7 +79,10 @@ func (b *Book) Check(reg casework.Registry) ([]string, error) {
 				}
 			}
 			if !casework.Final(c.GetState()) {
-				want[string(key(pQueueKey, number))] = []byte("queue key")
+				// The queue key's owner, state and department are the
+				// case's now (its rank, a due time, is the calendar's of
+				// its last change: not checked).
+				want[string(key(pQueueKey, number))] = queueKeyOf(c, events, reg)
 			}
 			return nil
 		})
@@ -103,6 +107,33 @@ func (b *Book) Check(reg casework.Registry) ([]string, error) {
 				bad("%s counts %d and holds %d", c.k, got, n)
 			}
 		}
+		// Each request ID remembered has its key in the time index, and
+		// the time index nothing else.
+		times := map[string]string{}
+		if err := eachKey(txn, []byte(pReqTime), func(k, v []byte) error {
+			times[string(k)] = string(v)
+			return nil
+		}); err != nil {
+			return err
+		}
+		if err := eachKey(txn, []byte(pRequest), func(k, v []byte) error {
+			rec := &peerv1.RequestRecord{}
+			if err := proto.Unmarshal(v, rec); err != nil {
+				bad("request %q: %v", k, err)
+				return nil
+			}
+			tk := string(requestTimeKey(rec.GetAtUnixNano(), rec.GetIndex()))
+			if id, ok := times[tk]; !ok || id != rec.GetId() {
+				bad("request %q has no time key (%q → %q)", k, tk, id)
+			}
+			delete(times, tk)
+			return nil
+		}); err != nil {
+			return err
+		}
+		for k, id := range times {
+			bad("time key %q names request %q, which is not remembered", k, id)
+		}
 		// Every index key present is expected, and the other way round.
 		for _, p := range []string{pNeeds, pTouched, pApplicant, pQueueKey} {
 			if err := eachKey(txn, []byte(p), func(k, v []byte) error {
@@ -116,6 +147,9 @@ func (b *Book) Check(reg casework.Registry) ([]string, error) {
 				case !ok:
 					bad("index key %q (→ %q) belongs to no case", k, v)
 				case p == pQueueKey:
+					if part := len(w) - 8 - len(k[len(pQueueKey):]); part < 0 || !bytes.HasPrefix(v, w[:part]) {
+						bad("%q names queue key %q, not one under %q", k, v, w[:max(part, 0)])
+					}
 					if item, err := txn.Get(v); err != nil {
 						bad("%q names queue key %q, which is missing", k, v)
 					} else if n, _ := item.ValueCopy(nil); string(n) != string(k[len(pQueueKey):]) {

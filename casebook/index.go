@@ -17,7 +17,7 @@ import (
 // The indexes, kept by Save in the command's own transaction.
 
 // queueKeyOf is the case's key in the queue of its owner office, nil once
-// it is over (casework.Final): book/iq/<owner>\0<state>\0<dept>\0<rank>
+// it is over (casework.Final): book/iq/<owner>\0<state><dept>\0<rank>
 // <number>. The rank orders the queue: cases with a running clock first,
 // by their promised due time; then the others (not accepted yet, paused,
 // decided and waiting for delivery) by the time they were filed. The due

@@ -87,12 +87,15 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	return n.Close()
 }
 
-// tierMemoryLimits are the Go runtime's soft memory limits of a village
-// point's and a township's node (small PCs): the garbage collector works
-// harder near them instead of letting the heap grow. A county has none.
+// tierMemoryLimits are the Go runtime's soft memory limits of a node by
+// its office's tier: the garbage collector works harder near them instead
+// of letting the heap grow. A village point's or a township's small PC;
+// a county's node, whose badger caches and memtables (about 200 MB with
+// its county profile) and compactions live in the Go heap.
 var tierMemoryLimits = map[yizhanv1.Tier]int64{
 	yizhanv1.Tier_TIER_VILLAGE:  40 << 20,
 	yizhanv1.Tier_TIER_TOWNSHIP: 64 << 20,
+	yizhanv1.Tier_TIER_COUNTY:   384 << 20,
 }
 
 // memoryLimitFor sets the soft memory limit of office's tier, unless

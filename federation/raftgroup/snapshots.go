@@ -204,12 +204,9 @@ func (f *FSM) Recover(snaps raft.SnapshotStore) error {
 	switch {
 	case h.version == legacySnapshotVersion:
 		f.legacySnapshot = true
-		if book.Applied() >= meta.Index {
-			break // imported before
-		}
-		if err := book.Clear(); err != nil { // a part-way import
-			return err
-		}
+		// Its request IDs: the case writes' go to the book, the
+		// registry writes' stay in memory, on every start (restoreHead
+		// took them all).
 		var caseRequests, regRequests []*peerv1.RequestRecord
 		for _, rec := range h.office.GetRequests() {
 			if casebook.IsCaseAnswer(rec) {
@@ -219,6 +216,12 @@ func (f *FSM) Recover(snaps raft.SnapshotStore) error {
 			}
 		}
 		f.requests.restore(regRequests)
+		if book.Applied() >= meta.Index {
+			break // imported before
+		}
+		if err := book.Clear(); err != nil { // a part-way import
+			return err
+		}
 		if err := book.ImportLegacy(h.office.GetCases(), caseRequests, meta.Index, f.reg); err != nil {
 			return fmt.Errorf("federation: move the case book of snapshot %s to disk: %w", meta.ID, err)
 		}
