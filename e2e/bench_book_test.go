@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
@@ -161,6 +162,29 @@ func (f *filer) file(b *testing.B, n, clients int) (perSecond float64, p50 time.
 	return float64(n) / elapsed.Seconds(), lat[len(lat)/2]
 }
 
+// saveHeapProfile writes node n's heap profile to
+// $YIZHAN_BENCH_HEAP_DIR/name.heap when the variable is set (read it with
+// go tool pprof -sample_index=inuse_space).
+func saveHeapProfile(b *testing.B, n *node, name string) {
+	dir := os.Getenv("YIZHAN_BENCH_HEAP_DIR")
+	if dir == "" || n.metricsAddr == "" {
+		return
+	}
+	resp, err := http.Get("http://" + n.metricsAddr + "/debug/pprof/heap?gc=1")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	f, err := os.Create(filepath.Join(dir, name+".heap"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		b.Fatal(err)
+	}
+}
+
 // getP50 times n GETs of the paths path(i) returns, one at a time.
 func getP50(b *testing.B, a *api, n int, path func(i int) string) time.Duration {
 	b.Helper()
@@ -181,6 +205,7 @@ func getP50(b *testing.B, a *api, n int, path func(i int) string) time.Duration 
 // clerk, and returns the cluster and the clerk.
 func benchCounty(b *testing.B) (*cluster, *api) {
 	c := newCluster(b)
+	c.profiles = true
 	c.startCounty(1)
 	admin := c.api("county-1").login("admin", adminPassword)
 	admin.write("/v1/departments", map[string]string{"code": "yc", "name": "县烟草专卖局"})
@@ -219,6 +244,7 @@ func BenchmarkCountyBook(b *testing.B) {
 				held, time.Since(start).Round(time.Second), n, rate, rss, procStatus(b, county)["RssAnon:"])
 		}
 		full, fullP50 := f.file(b, min(probe, total), clients)
+		saveHeapProfile(b, county, "county")
 		rss, peak := rssMB(b, county)
 		anon := procStatus(b, county)["RssAnon:"]
 		disk := dirMB(b, filepath.Join(c.dir, "county-1", "data"))
@@ -263,10 +289,13 @@ func BenchmarkCountyBook(b *testing.B) {
 func BenchmarkVillageMemory(b *testing.B) {
 	n := benchEnv(b, "YIZHAN_BENCH_VILLAGE_CASES", 10_000)
 	for range b.N {
-		c, admin := startCaseCluster(newCluster(b), 1)
+		c := newCluster(b)
+		c.profiles = true
+		c, admin := startCaseCluster(c, 1)
 		village := c.nodes["dongcun-1"]
 		time.Sleep(10 * time.Second)
 		idle, _ := rssMB(b, village)
+		saveHeapProfile(b, village, "village-idle")
 		agent := c.api("dongcun-1").login("dongcun", adminPassword)
 		f := newFiler(agent, max(n/5, 1))
 		rate, _ := f.file(b, n, 8)
@@ -282,6 +311,8 @@ func BenchmarkVillageMemory(b *testing.B) {
 		}, 10*time.Minute)
 		time.Sleep(10 * time.Second)
 		after, peak := rssMB(b, village)
+		saveHeapProfile(b, village, "village-10k")
+		saveHeapProfile(b, c.nodes["chengguan-1"], "township")
 		st := procStatus(b, village)
 		disk := dirMB(b, filepath.Join(c.dir, "dongcun-1", "data"))
 		b.Logf("village: RSS %.1f MB idle, %.1f MB after %d cases (%.1f anonymous, %.1f of mapped files; peak %.1f); filed at %.0f/s; %.1f MB on disk",

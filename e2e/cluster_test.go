@@ -48,6 +48,9 @@ type cluster struct {
 	// previous, when set, is the binary of an earlier release the nodes
 	// started from now on run (the upgrade test).
 	previous string
+	// profiles gives the nodes started from now on a metrics address
+	// serving Go's profiles (the benchmarks' heap profiles).
+	profiles bool
 }
 
 // node is one node process and the addresses it listens on. Its flags,
@@ -56,6 +59,7 @@ type node struct {
 	*proc
 	office                       string
 	httpAddr, peerAddr, raftAddr string
+	metricsAddr                  string // with cluster.profiles
 }
 
 func newCluster(t testing.TB) *cluster {
@@ -106,6 +110,10 @@ func (c *cluster) start(name, office string, extra ...string) *node {
 		// Each start walks the case book once caught up: any index
 		// entry or counter that disagrees with the cases fails the test.
 		args = append(args, "--check-book")
+	}
+	if c.profiles {
+		n.metricsAddr = freeAddr(c.t)
+		args = append(args, "--metrics-addr", n.metricsAddr, "--pprof")
 	}
 	n.proc = newProc(c.t, name, args...)
 	n.proc.bin = c.previous

@@ -377,6 +377,32 @@ func TestMetricsOnTheirOwnAddress(t *testing.T) {
 	}
 }
 
+// Go's profiles are served on the metrics address when asked for, never
+// on the HTTP port, and not at all by default.
+func TestProfilesOnlyOnTheMetricsAddressWhenAsked(t *testing.T) {
+	get := func(url string) int {
+		t.Helper()
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	_, n := startLone(t, func(c *node.Config) { c.MetricsAddr, c.Pprof = "127.0.0.1:0", true })
+	if code := get("http://" + n.MetricsAddr() + "/debug/pprof/heap"); code != http.StatusOK {
+		t.Errorf("a heap profile on the metrics address: %d, want 200", code)
+	}
+	if code := get("http://" + n.HTTPAddr() + "/debug/pprof/heap"); code == http.StatusOK {
+		t.Error("a heap profile on the HTTP port")
+	}
+	_, quiet := startLone(t, func(c *node.Config) { c.MetricsAddr = "127.0.0.1:0" })
+	if code := get("http://" + quiet.MetricsAddr() + "/debug/pprof/heap"); code != http.StatusNotFound {
+		t.Errorf("a heap profile without Pprof: %d, want 404", code)
+	}
+}
+
 // holdIdle keeps count idle TCP connections from the address from open to
 // addr until the test ends, dialling again as the server closes them.
 func holdIdle(t *testing.T, from net.IP, addr string, count int) {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"strings"
 	"time"
 
@@ -112,10 +113,18 @@ func newHTTPServer(n *Node, reg yizhanv1.RegistryServiceServer, au yizhanv1.Auth
 	}}, nil
 }
 
-// newMetricsServer serves /metrics alone, on Config.MetricsAddr.
+// newMetricsServer serves /metrics on Config.MetricsAddr, and Go's
+// profiles under /debug/pprof/ with Config.Pprof.
 func newMetricsServer(n *Node) *httpServer {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", n.metrics.handler())
+	if n.cfg.Pprof {
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	}
 	return &httpServer{srv: &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: readHeaderTimeout,

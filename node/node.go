@@ -51,6 +51,9 @@ type Config struct {
 	// MetricsAddr, when set, serves /metrics on this address only, not on
 	// the HTTP port.
 	MetricsAddr string
+	// Pprof serves Go's profiles (/debug/pprof/: heap, CPU, goroutines)
+	// on MetricsAddr, an operator's port; never on the HTTP port.
+	Pprof bool
 	// BehindTLS says the HTTP port is reached through a proxy that
 	// terminates TLS (an ingress): the session cookie is Secure, answers
 	// carry Strict-Transport-Security, and the per-client limit counts

@@ -38,6 +38,7 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		tlsCA      = fs.String("tls-ca", "", "county CA certificate (required)")
 		adminFile  = fs.String("bootstrap-admin-password-file", "", "county only, first start: create the county office and the admin account with the password in this file")
 		logLevel   = fs.String("log-level", "info", "debug, info, warn or error")
+		pprofOn    = fs.Bool("pprof", false, "serve Go's profiles under /debug/pprof/ on --metrics-addr (required), for an operator's look at memory and CPU")
 		checkBook  = fs.Bool("check-book", false, "once caught up with the office's raft log, walk the case book and log every index entry or counter that disagrees with the cases (a slow walk on a large book)")
 	)
 	if err := parseFlags(fs, args); err != nil {
@@ -51,6 +52,9 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	logger.Info("yizhan node starting", append([]any{"office", *office, "node", *name}, readBuildInfo().logAttrs()...)...)
 	if limit, ok := memoryLimitFor(*office); ok {
 		logger.Info("soft memory limit for the tier (GOMEMLIMIT overrides it)", "bytes", limit)
+	}
+	if *pprofOn && *metrics == "" {
+		return fmt.Errorf("--pprof needs --metrics-addr: the profiles are not served on the HTTP port")
 	}
 	if *tlsCert == "" || *tlsKey == "" || *tlsCA == "" {
 		return fmt.Errorf("--tls-cert, --tls-key and --tls-ca are required: nodes talk only over mutual TLS")
@@ -70,7 +74,7 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	n, err := node.New(node.Config{
 		Office: *office, OfficeName: *officeName, Name: *name, DataDir: *data,
 		HTTPAddr: *httpAddr, PeerAddr: *peerAddr, RaftAddr: *raftAddr, Advertise: *advertise,
-		MetricsAddr: *metrics, BehindTLS: *behindTLS,
+		MetricsAddr: *metrics, Pprof: *pprofOn, BehindTLS: *behindTLS,
 		Bootstrap: *bootstrap, Join: splitList(*join), Upstream: splitList(*upstream),
 		TLS: bundle, BootstrapAdminPassword: adminPassword, Logger: logger, CheckBook: *checkBook,
 	})
