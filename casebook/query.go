@@ -260,11 +260,11 @@ type ApplicantQuery struct {
 	ItemCode   string
 	Department string
 	PageSize   int
-	PageToken  string // the last case number of the previous page
+	PageToken  string
 }
 
-// ByApplicant returns a page of the cases of an applicant, by case number
-// from the newest, and the token of the next page.
+// ByApplicant returns a page of the cases of an applicant, newest filing
+// first (whichever office filed them), and the token of the next page.
 func (b *Book) ByApplicant(q ApplicantQuery, reg casework.Registry) ([]*yizhanv1.Case, string, error) {
 	var prefixes [][]byte
 	keys := [][]byte{nil}
@@ -281,6 +281,14 @@ func (b *Book) ByApplicant(q ApplicantQuery, reg casework.Registry) ([]*yizhanv1
 	}
 	if n := strings.TrimSpace(q.Name); n != "" {
 		prefixes = append(prefixes, key(pApplicant, string(byName)+n, ""))
+	}
+	var after []byte // the previous page's last filing time and number
+	if q.PageToken != "" {
+		t, err := base64.RawURLEncoding.DecodeString(q.PageToken)
+		if err != nil || len(t) < 9 {
+			return nil, "", ErrBadPageToken
+		}
+		after = t
 	}
 	size := pageSize(q.PageSize)
 	var (
@@ -309,18 +317,16 @@ func (b *Book) ByApplicant(q ApplicantQuery, reg casework.Registry) ([]*yizhanv1
 				kinds++
 			}
 		}
-		var numbers []string
-		for n, hits := range found {
-			if hits >= kinds && (q.PageToken == "" || n < q.PageToken) {
-				numbers = append(numbers, n)
-			}
+		// The matching cases, filtered, newest filing first (a
+		// citizen's cases are few; a common name's, some thousands).
+		type hit struct {
+			pos []byte // filing time and number: the order and the token
+			c   *yizhanv1.Case
 		}
-		slices.Sort(numbers)
-		slices.Reverse(numbers)
-		for i, n := range numbers {
-			if len(out) == size {
-				next = numbers[i-1]
-				break
+		var hits []hit
+		for n, kindsFound := range found {
+			if kindsFound < kinds {
+				continue
 			}
 			c, head, ok, err := loadCaseHead(txn, n)
 			if err != nil {
@@ -337,7 +343,19 @@ func (b *Book) ByApplicant(q ApplicantQuery, reg casework.Registry) ([]*yizhanv1
 					return err
 				}
 			}
-			out = append(out, b.withMirror(c))
+			pos := append(be64(uint64(max(c.GetFiledAt().AsTime().UnixNano(), 0))), n...)
+			if after != nil && bytes.Compare(pos, after) >= 0 {
+				continue
+			}
+			hits = append(hits, hit{pos, c})
+		}
+		slices.SortFunc(hits, func(a, b hit) int { return bytes.Compare(b.pos, a.pos) })
+		for i, h := range hits {
+			if i == size {
+				next = base64.RawURLEncoding.EncodeToString(hits[i-1].pos)
+				break
+			}
+			out = append(out, b.withMirror(h.c))
 		}
 		return nil
 	})

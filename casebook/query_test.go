@@ -400,3 +400,35 @@ func TestApplicantFoundAcrossTheHashKeyArriving(t *testing.T) {
 		t.Errorf("by ID number: %v, want %s and %s", numbersOf(got), second, first)
 	}
 }
+
+// A citizen's cases come newest filing first whichever office filed
+// them (case numbers begin with the office's code: their order is not
+// the filing order).
+func TestApplicantCasesNewestFirstAcrossOffices(t *testing.T) {
+	reg := newRegistry(t)
+	c, tw, v := newOffice(t, county, reg), newOffice(t, township, reg), newOffice(t, village, reg)
+	offices := map[string]*office{county: c, township: tw, village: v}
+	var want []string
+	for i := range 4 {
+		at := t0.Add(time.Duration(i) * time.Hour)
+		var n string
+		if i%2 == 0 {
+			v.now = at
+			n = v.fileAs(villageAgent, service, 7, Request{})
+		} else {
+			c.now = at
+			n = c.file(service, 7, Request{})
+		}
+		want = append([]string{n}, want...)
+	}
+	settle(t, offices)
+	got := pages(t, 1, func(n int, token string) ([]*yizhanv1.Case, string, error) {
+		return c.book.ByApplicant(ApplicantQuery{IDNumber: idNumber(7), PageSize: n, PageToken: token}, reg)
+	})
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("the citizen's cases at the county: %v, want newest filing first %v", got, want)
+	}
+	if _, _, err := c.book.ByApplicant(ApplicantQuery{IDNumber: idNumber(7), PageToken: "x"}, reg); !errors.Is(err, ErrBadPageToken) {
+		t.Errorf("a made-up page token: %v", err)
+	}
+}
