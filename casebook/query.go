@@ -349,7 +349,7 @@ func (b *Book) ByApplicant(q ApplicantQuery, reg casework.Registry) ([]*yizhanv1
 			}
 			hits = append(hits, hit{pos, c})
 		}
-		slices.SortFunc(hits, func(a, b hit) int { return bytes.Compare(b.pos, a.pos) })
+		slices.SortFunc(hits, func(x, y hit) int { return bytes.Compare(y.pos, x.pos) })
 		for i, h := range hits {
 			if i == size {
 				next = base64.RawURLEncoding.EncodeToString(hits[i-1].pos)
