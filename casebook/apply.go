@@ -464,11 +464,13 @@ func (o *overlay) answered(r Request) (proto.Message, uint64, bool, error) {
 	if !o.getProto(key(pRequest, r.ID), rec) {
 		return nil, 0, false, nil
 	}
-	return answerOf(rec, r)
+	return AnswerOf(rec, r)
 }
 
-// answerOf is the remembered answer to r, or ErrRequestConflict.
-func answerOf(rec *peerv1.RequestRecord, r Request) (proto.Message, uint64, bool, error) {
+// AnswerOf is the answer rec remembers for r, with the raft index that
+// gave it, or ErrRequestConflict when r is another request under the
+// same ID. The registry's request memory (raftgroup) answers with it too.
+func AnswerOf(rec *peerv1.RequestRecord, r Request) (proto.Message, uint64, bool, error) {
 	if string(rec.GetHash()) != string(r.Hash) {
 		return nil, 0, false, fmt.Errorf("%w: %q", ErrRequestConflict, r.ID)
 	}
@@ -601,5 +603,5 @@ func (b *Book) Answered(r Request) (proto.Message, uint64, bool, error) {
 	if err != nil || !ok {
 		return nil, 0, false, err
 	}
-	return answerOf(rec, r)
+	return AnswerOf(rec, r)
 }

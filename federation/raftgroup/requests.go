@@ -2,6 +2,7 @@ package raftgroup
 
 import (
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -11,6 +12,7 @@ import (
 	"google.golang.org/protobuf/types/known/anypb"
 
 	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
+	"github.com/yizhan-gov/yizhan/casebook"
 	"github.com/yizhan-gov/yizhan/reason"
 )
 
@@ -120,18 +122,11 @@ func (l *requestLog) answered(r Request) (proto.Message, uint64, bool, error) {
 	if !ok {
 		return nil, 0, false, nil
 	}
-	if string(rec.GetHash()) != string(r.Hash) {
-		return nil, 0, false, fmt.Errorf("%w: %q", ErrRequestConflict, r.ID)
+	v, index, ok, err := casebook.AnswerOf(rec, casebook.Request(r))
+	if errors.Is(err, casebook.ErrRequestConflict) {
+		err = fmt.Errorf("%w: %q", ErrRequestConflict, r.ID)
 	}
-	var v proto.Message
-	if rec.GetAnswer() != nil {
-		m, err := rec.GetAnswer().UnmarshalNew()
-		if err != nil {
-			return nil, 0, false, fmt.Errorf("federation: decode remembered answer of %q: %w", r.ID, err)
-		}
-		v = m
-	}
-	return v, rec.GetIndex(), true, nil
+	return v, index, ok, err
 }
 
 // once applies a command carrying request r at log index, at time at:
