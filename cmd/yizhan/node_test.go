@@ -1,0 +1,35 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"runtime/debug"
+	"strings"
+	"testing"
+)
+
+// --pprof alone is refused: the profiles are served on the metrics
+// address only, never on the HTTP port.
+func TestPprofNeedsTheMetricsAddress(t *testing.T) {
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(-1))
+	var out, errOut bytes.Buffer
+	err := runNode(context.Background(), []string{"--office", "450122101203", "--data", t.TempDir(), "--pprof"}, &out, &errOut)
+	if err == nil || !strings.Contains(err.Error(), "--pprof needs --metrics-addr") {
+		t.Errorf("--pprof without --metrics-addr: %v", err)
+	}
+}
+
+// Each tier gets its soft memory limit, unless GOMEMLIMIT says otherwise.
+func TestMemoryLimitByTier(t *testing.T) {
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(-1))
+	t.Setenv("GOMEMLIMIT", "")
+	for office, want := range map[string]int64{"450122101203": 40 << 20, "450122101000": 64 << 20, "450122000000": 384 << 20} {
+		if got, ok := memoryLimitFor(office); !ok || got != want || debug.SetMemoryLimit(-1) != want {
+			t.Errorf("office %s: limit %d (%v), want %d", office, got, ok, want)
+		}
+	}
+	t.Setenv("GOMEMLIMIT", "1GiB")
+	if _, ok := memoryLimitFor("450122101203"); ok {
+		t.Error("a tier's limit set over GOMEMLIMIT")
+	}
+}
