@@ -90,6 +90,11 @@ var ErrRequestConflict error = reason.New(reason.RequestIDReused, "casebook: the
 func (b *Book) Apply(entries []Entry, through uint64, reg casework.Registry) []Result {
 	b.writeMu.Lock()
 	defer b.writeMu.Unlock()
+	if b.statsStale && len(entries) > 0 && entries[len(entries)-1].Index > b.applied.Load() {
+		if err := b.upgradeStats(reg); err != nil {
+			panic(err) // as a failure to write: see above
+		}
+	}
 	w := b.newWriter()
 	out := make([]Result, len(entries))
 	for i, e := range entries {
@@ -191,6 +196,7 @@ func (w *writer) commit(applied uint64) {
 		}
 	}
 	set(keyFormat, format)
+	set(keyStatsFormat, statsFormat)
 	set(keyApplied, applied)
 	set(keyCases, uint64(next.cases))
 	set(keyOutboxLen, uint64(next.outbox))
@@ -230,6 +236,9 @@ type overlay struct {
 	// expiryNext, when set, is the Book's expiryFrom once the command is
 	// applied.
 	expiryNext []byte
+	// at is the command's time (unix nano): the time-driven card rules
+	// are evaluated at it.
+	at int64
 }
 
 type write struct {
@@ -332,7 +341,14 @@ func (o *overlay) apply(e Entry, reg casework.Registry) (proto.Message, uint64, 
 			return v, first, err
 		}
 	}
-	v, err := casework.ApplyCommand(o, o.b.office, e.Cmd, reg)
+	o.at = e.At
+	var v proto.Message
+	var err error
+	if ev := e.Cmd.GetEvaluateCards(); ev != nil {
+		o.evaluateCards(ev) // supervision's: the cards are the book's, not the case rules'
+	} else {
+		v, err = casework.ApplyCommand(o, o.b.office, e.Cmd, reg)
+	}
 	if o.err != nil {
 		return nil, e.Index, fmt.Errorf("casebook: apply raft index %d: %w", e.Index, o.err)
 	}
@@ -401,6 +417,7 @@ func (o *overlay) Save(number string, c *yizhanv1.Case, events []*yizhanv1.CaseE
 	o.indexQueue(number, c, events)
 	o.indexTouched(number, c, events, added)
 	o.count(c, events, added)
+	o.cardsOnEvents(c, events, added)
 	o.cases[number] = &loaded{c: c, events: events, pending: pending}
 }
 

@@ -44,6 +44,9 @@ type Book struct {
 	// drops them. Only a command that was applied moves it on; it is
 	// reset whenever a record may sort before it. Guarded by writeMu.
 	expiryFrom []byte
+	// statsStale: the counters were counted with older definitions
+	// (keyStatsFormat); Apply counts them again first. Guarded by writeMu.
+	statsStale bool
 	readErrors atomic.Uint64
 	// maxRequests is MaxRequests (tests lower it); expiryScans counts the
 	// expiry's scans (tests read it).
@@ -86,6 +89,11 @@ func (b *Book) load() error {
 		}
 		b.oldestRequest.Store(0)
 		b.expiryFrom = nil
+		v, err := getUint(txn, keyStatsFormat)
+		if err != nil {
+			return err
+		}
+		b.statsStale = v < statsFormat && (b.applied.Load() > 0 || b.cases.Load() > 0)
 		return nil
 	})
 }

@@ -13,6 +13,7 @@ import (
 	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 	"github.com/yizhan-gov/yizhan/casework"
+	"github.com/yizhan-gov/yizhan/supervision"
 	"github.com/yizhan-gov/yizhan/reason"
 )
 
@@ -355,7 +356,7 @@ func TestCheckFindsWhatDisagrees(t *testing.T) {
 	o.check()
 	c, events, _ := o.book.CaseAndEvents(number)
 	queueKey := queueKeyOf(c, events, reg)
-	stat := statKey(PeriodOf(Year, t0), county, licence, "yc", StatReceived)
+	stat := statKey(PeriodOf(Year, t0), county, licence, "yc", supervision.Received)
 	err := o.book.db.Update(func(txn *badger.Txn) error {
 		if err := txn.Delete(queueKey); err != nil {
 			return err

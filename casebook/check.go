@@ -3,7 +3,6 @@ package casebook
 import (
 	"bytes"
 	"fmt"
-	"slices"
 
 	"github.com/dgraph-io/badger/v4"
 	"google.golang.org/protobuf/proto"
@@ -29,7 +28,7 @@ func (b *Book) Check(reg casework.Registry) ([]string, error) {
 		}
 	}
 	want := map[string][]byte{} // index key → value expected
-	stats := map[string]uint64{}
+	counted := newRecount()
 	byDue := map[string]string{} // queue key by due time → value, from the queue keys
 	plain := map[string]string{} // applicant key under plain SHA-256 → under the registry's key
 	err := b.db.View(func(txn *badger.Txn) error {
@@ -71,12 +70,8 @@ func (b *Book) Check(reg casework.Registry) ([]string, error) {
 			}
 			o.indexTouched(number, c, events, len(events))
 			o.count(c, events, len(events))
-			for key, w := range o.writes {
-				if bytes.HasPrefix([]byte(key), []byte(pStat)) {
-					stats[key] += decodeUint(w.val)
-				} else {
-					want[key] = w.val
-				}
+			for key, v := range counted.add(o) {
+				want[key] = v
 			}
 			if !casework.Final(c.GetState()) {
 				// The queue key's owner, state and department are the
@@ -206,29 +201,10 @@ func (b *Book) Check(reg casework.Registry) ([]string, error) {
 				bad("index key %q is missing", k)
 			}
 		}
-		got := map[string]uint64{}
-		if err := eachKey(txn, []byte(pStat), func(k, v []byte) error {
-			got[string(k)] = decodeUint(v)
-			return nil
-		}); err != nil {
+		if err := checkCards(txn, counted, bad); err != nil {
 			return err
 		}
-		keys := make([]string, 0, len(got)+len(stats))
-		for k := range got {
-			keys = append(keys, k)
-		}
-		for k := range stats {
-			if _, ok := got[k]; !ok {
-				keys = append(keys, k)
-			}
-		}
-		slices.Sort(keys)
-		for _, k := range keys {
-			if got[k] != stats[k] {
-				bad("counter %q is %d, a recount gives %d", k, got[k], stats[k])
-			}
-		}
-		return nil
+		return checkStats(txn, counted, bad)
 	})
 	return problems, err
 }

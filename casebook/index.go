@@ -5,13 +5,13 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/binary"
-	"slices"
 	"strings"
 	"time"
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 	"github.com/yizhan-gov/yizhan/casework"
 	"github.com/yizhan-gov/yizhan/registry"
+	"github.com/yizhan-gov/yizhan/supervision"
 )
 
 // The indexes, kept by Save in the command's own transaction.
@@ -188,26 +188,10 @@ func applicantHash(k []byte, kind, value string) []byte {
 }
 
 // Statistics: counters per period (day, month, year) × office × item ×
-// department × outcome, added to as each event is stored. The office is
-// the one that appended the event, the period its time in China Standard
-// Time, the department the item's lead department.
-const (
-	StatReceived        = "received"          // FILED: a case taken in
-	StatAccepted        = "accepted"          // 受理
-	StatRefused         = "refused"           // 不予受理
-	StatDecided         = "decided"           // 办结 (approved or denied)
-	StatApproved        = "approved"          // decided: approved
-	StatDenied          = "denied"            // decided: denied
-	StatDecidedInTime   = "decided_in_time"   // decided by the promised due time
-	StatDecidedOverdue  = "decided_overdue"   // decided after it
-	StatStatutoryDays   = "statutory_days"    // sum over decided cases of the statutory limit
-	StatPromisedDays    = "promised_days"     // sum over decided cases of the promised limit
-	StatWorkingDaysUsed = "working_days_used" // sum over decided cases of working days from acceptance to decision
-	StatWithdrawn       = "withdrawn"
-	StatDelivered       = "delivered"
-	StatComplained      = "complained"
-	StatRatedPrefix     = "rated_" // + the rating's level: rated_very_satisfied, …
-)
+// department × outcome (supervision's names), added to as each event is
+// stored. The office is the one that appended the event (the accepting
+// one for supervision.DecidedSameDay), the period its time in China
+// Standard Time, the department the item's lead department.
 
 // Period granularities of the counters.
 const (
@@ -227,73 +211,153 @@ func statKey(period, office, item, dept, outcome string) []byte {
 	return key(pStat, period, office, item, dept, outcome)
 }
 
-// outcomesOf are the counters an event adds to, with the amounts. c is
-// the case after the event, events its log up to the event.
-func outcomesOf(e *yizhanv1.CaseEvent, c *yizhanv1.Case, events []*yizhanv1.CaseEvent, reg casework.Registry) map[string]uint64 {
+// counter is an amount to add to an outcome's counter at an office.
+type counter struct {
+	office, outcome string
+	n               uint64
+}
+
+// outcomesOf are the counters an event adds to. c is the case after the
+// event, events its log up to the event.
+func outcomesOf(e *yizhanv1.CaseEvent, c *yizhanv1.Case, events []*yizhanv1.CaseEvent, reg casework.Registry) []counter {
+	one := func(outcome string) []counter { return []counter{{e.GetOfficeCode(), outcome, 1}} }
 	switch e.GetType() {
 	case yizhanv1.EventType_EVENT_TYPE_FILED:
-		return map[string]uint64{StatReceived: 1}
+		return one(supervision.Received)
 	case yizhanv1.EventType_EVENT_TYPE_ACCEPTED:
-		return map[string]uint64{StatAccepted: 1}
+		return one(supervision.Accepted)
 	case yizhanv1.EventType_EVENT_TYPE_REFUSED:
-		return map[string]uint64{StatRefused: 1}
+		return one(supervision.Refused)
 	case yizhanv1.EventType_EVENT_TYPE_WITHDRAWN:
-		return map[string]uint64{StatWithdrawn: 1}
+		return one(supervision.Withdrawn)
 	case yizhanv1.EventType_EVENT_TYPE_DELIVERED:
-		return map[string]uint64{StatDelivered: 1}
+		return one(supervision.Delivered)
 	case yizhanv1.EventType_EVENT_TYPE_COMPLAINED:
-		return map[string]uint64{StatComplained: 1}
+		return one(supervision.Complained)
 	case yizhanv1.EventType_EVENT_TYPE_RATED:
-		level := strings.ToLower(strings.TrimPrefix(e.GetRating().String(), "RATING_"))
-		return map[string]uint64{StatRatedPrefix + level: 1}
+		return one(supervision.RatedOutcome(e.GetRating()))
 	case yizhanv1.EventType_EVENT_TYPE_DECIDED:
-		out := map[string]uint64{StatDecided: 1}
-		if e.GetApproved() {
-			out[StatApproved] = 1
-		} else {
-			out[StatDenied] = 1
-		}
 		at := e.GetAt().AsTime()
+		office := e.GetOfficeCode()
+		out := []counter{{office, supervision.Decided, 1}}
+		add := func(outcome string, n uint64) { out = append(out, counter{office, outcome, n}) }
+		if e.GetApproved() {
+			add(supervision.Approved, 1)
+		} else {
+			add(supervision.Denied, 1)
+		}
 		d := casework.Clocks(c, events, reg, at)
 		if d.GetOverdue() {
-			out[StatDecidedOverdue] = 1
+			add(supervision.DecidedOverdue, 1)
 		} else {
-			out[StatDecidedInTime] = 1
+			add(supervision.DecidedInTime, 1)
 		}
 		f := events[0].GetFiling()
-		out[StatStatutoryDays] = uint64(max(f.GetStatutoryLimitDays(), 0))
-		out[StatPromisedDays] = uint64(max(f.GetPromisedLimitDays(), 0))
-		if d.GetAcceptedAt() != nil {
-			out[StatWorkingDaysUsed] = uint64(max(reg.WorkingDaysBetween(d.GetAcceptedAt().AsTime(), at), 0))
+		if f.GetCaseKind() == yizhanv1.CaseKind_CASE_KIND_IMMEDIATE {
+			add(supervision.DecidedImmediate, 1)
+		} else {
+			add(supervision.DecidedPromised, 1)
+			add(supervision.StatutoryDays, uint64(max(f.GetStatutoryLimitDays(), 0)))
+			add(supervision.PromisedDays, uint64(max(f.GetPromisedLimitDays(), 0)))
+			if d.GetAcceptedAt() != nil {
+				used := reg.WorkingDaysBetween(d.GetAcceptedAt().AsTime(), at) - int(d.GetPausedDays())
+				add(supervision.WorkingDaysUsed, uint64(max(used, 0)))
+			}
+		}
+		if a := acceptedBy(events); a != nil && sameDay(a.GetAt().AsTime(), at) {
+			out = append(out, counter{a.GetOfficeCode(), supervision.DecidedSameDay, 1})
 		}
 		return out
 	}
 	return nil
 }
 
-// count adds the added events to the counters.
+// acceptedBy is the case's ACCEPTED event, nil before it.
+func acceptedBy(events []*yizhanv1.CaseEvent) *yizhanv1.CaseEvent {
+	for _, e := range events {
+		if e.GetType() == yizhanv1.EventType_EVENT_TYPE_ACCEPTED {
+			return e
+		}
+	}
+	return nil
+}
+
+// sameDay reports whether a and b fall on one day in China Standard Time.
+func sameDay(a, b time.Time) bool {
+	return a.In(registry.CST).Format("20060102") == b.In(registry.CST).Format("20060102")
+}
+
+// count adds the added events to the counters and the daily series.
 func (o *overlay) count(c *yizhanv1.Case, events []*yizhanv1.CaseEvent, added int) {
 	first := len(events) - added
+	dept := departmentOf(events)
 	for i, e := range events[first:] {
 		log := events[:first+i+1]
-		outcomes := outcomesOf(e, c, log, o.reg)
-		if len(outcomes) == 0 {
+		counters := outcomesOf(e, c, log, o.reg)
+		if len(counters) == 0 {
 			continue
 		}
-		names := make([]string, 0, len(outcomes))
-		for n := range outcomes {
-			names = append(names, n)
-		}
-		slices.Sort(names) // map order must not reach the log of writes
-		for _, period := range periodsOf(e.GetAt().AsTime()) {
-			for _, n := range names {
-				if outcomes[n] == 0 {
+		periods := periodsOf(e.GetAt().AsTime())
+		for _, period := range periods {
+			for _, n := range counters {
+				if n.n == 0 {
 					continue
 				}
-				k := statKey(period, e.GetOfficeCode(), c.GetItemCode(), departmentOf(events), n)
-				o.set(k, be64(o.getUint(k)+outcomes[n]))
+				o.addUint(statKey(period, n.office, c.GetItemCode(), dept, n.outcome), n.n)
 			}
 		}
+		for _, n := range counters {
+			switch n.outcome {
+			case supervision.Accepted:
+				o.addDaily(periods[0], n.office, dept, 0)
+			case supervision.DecidedSameDay:
+				o.addDaily(periods[0], n.office, dept, 1)
+			}
+		}
+	}
+}
+
+// addUint adds n to the big-endian counter at k.
+func (o *overlay) addUint(k []byte, n uint64) {
+	o.set(k, be64(o.getUint(k)+n))
+}
+
+// The daily series: per day, the acceptances and same-day decisions of
+// the whole book ("*"), of each office ("o" + code), each township with
+// its villages ("t" + code: the county's own offices under the county's
+// code) and each department ("d" + code), 8 bytes each, for the average
+// of the daily same-day rate over a range, which the counters of months
+// and years cannot give.
+func dailyScopes(office, dept string) [4]string {
+	return [4]string{"*", "o" + office, "t" + townshipOf(office), "d" + dept}
+}
+
+// townshipOf is the township an office belongs to (itself for a
+// township), the county for the county.
+func townshipOf(office string) string {
+	if t, err := registry.TierOf(office); err == nil && t == yizhanv1.Tier_TIER_VILLAGE {
+		return registry.ParentCode(office)
+	}
+	return office
+}
+
+// TownshipOf is the township whose row GroupingTownship counts office in.
+func TownshipOf(office string) string { return townshipOf(office) }
+
+func dailyKey(scope, day string) []byte { return key(pDaily, scope, day) }
+
+// addDaily adds one to the day's acceptances (field 0) or same-day
+// decisions (field 1) in each scope.
+func (o *overlay) addDaily(day, office, dept string, field int) {
+	for _, scope := range dailyScopes(office, dept) {
+		k := dailyKey(scope, day)
+		v, _ := o.get(k)
+		next := make([]byte, 16)
+		if len(v) == 16 {
+			copy(next, v)
+		}
+		binary.BigEndian.PutUint64(next[field*8:], binary.BigEndian.Uint64(next[field*8:])+1)
+		o.set(k, next)
 	}
 }
 

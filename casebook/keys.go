@@ -24,6 +24,9 @@ import "encoding/binary"
 //	book/ia/<kind><value>\0<number>       applicant: i (ID number) and p (phone) as
 //	                                      keyed hashes, n (name) in clear
 //	book/st/<period>\0<office>\0<item>\0<dept>\0<outcome>   statistics counters
+//	book/sd/<scope>\0<day>               the daily series: acceptances, same-day decisions
+//	book/k/<number>\0<rule>              a supervision card (yizhanv1.Card)
+//	book/ik/<at><number>\0<rule>         cards by time → <office>\0<dept>\0<withdrawn>
 const prefix = "book/"
 
 var (
@@ -33,7 +36,16 @@ var (
 	keyQuarantLen = []byte(prefix + "m/quarantine")
 	keyRequests   = []byte(prefix + "m/requests")
 	keyFormat     = []byte(prefix + "m/format")
+	// keyStatsFormat is the version of the counters' definitions
+	// (statsFormat): a book whose counters are older counts them again
+	// before it applies anything more (upgradeStats).
+	keyStatsFormat = []byte(prefix + "m/stats-format")
 )
+
+// statsFormat is the counters' definitions: 1, the first release of the
+// book on disk; 2, with the 即办/承诺 split, same-day decisions, paused
+// days out of the working days used, the daily series and the cards.
+const statsFormat = 2
 
 // format is the layout version written in book/m/format.
 const format = 1
@@ -53,6 +65,9 @@ const (
 	pTouched    = prefix + "it/"
 	pApplicant  = prefix + "ia/"
 	pStat       = prefix + "st/"
+	pDaily      = prefix + "sd/"
+	pCard       = prefix + "k/"
+	pCardByTime = prefix + "ik/"
 )
 
 // key joins parts: each string part but the last ends with a zero byte;

@@ -12,6 +12,7 @@ import (
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 	"github.com/yizhan-gov/yizhan/casework"
+	"github.com/yizhan-gov/yizhan/supervision"
 )
 
 func numbersOf(cs []*yizhanv1.Case) []string {
@@ -276,20 +277,20 @@ func TestStatsCountAtApplyTime(t *testing.T) {
 	}
 	year := PeriodOf(Year, t0)
 	for outcome, want := range map[string]uint64{
-		StatReceived: 4, StatAccepted: 3, StatRefused: 1, StatDecided: 3, StatApproved: 2, StatDenied: 1,
-		StatDecidedInTime: 2, StatDecidedOverdue: 1, StatStatutoryDays: 60, StatPromisedDays: 30,
+		supervision.Received: 4, supervision.Accepted: 3, supervision.Refused: 1, supervision.Decided: 3, supervision.Approved: 2, supervision.Denied: 1,
+		supervision.DecidedInTime: 2, supervision.DecidedOverdue: 1, supervision.StatutoryDays: 60, supervision.PromisedDays: 30,
 	} {
 		if got := get(year, outcome); got != want {
 			t.Errorf("%s in %s: %d, want %d", outcome, year, got, want)
 		}
 	}
-	if got := get(PeriodOf(Day, t0), StatReceived); got != 4 {
+	if got := get(PeriodOf(Day, t0), supervision.Received); got != 4 {
 		t.Errorf("received on the first day: %d, want 4", got)
 	}
-	if got := get(PeriodOf(Day, t0), StatDecided); got != 2 {
+	if got := get(PeriodOf(Day, t0), supervision.Decided); got != 2 {
 		t.Errorf("decided on the first day: %d, want 2", got)
 	}
-	if used := get(year, StatWorkingDaysUsed); used < 15 {
+	if used := get(year, supervision.WorkingDaysUsed); used < 15 {
 		t.Errorf("working days used: %d, want at least the 15 of the late case", used)
 	}
 	if got, _ := o.book.Stats(StatsQuery{Period: year, Office: township}); len(got) != 0 {

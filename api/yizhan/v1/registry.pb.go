@@ -320,6 +320,7 @@ const (
 	Role_ROLE_REVIEWER    Role = 3 // 审核人
 	Role_ROLE_APPROVER    Role = 4 // 审批人
 	Role_ROLE_ADMIN       Role = 5 // 管理员
+	Role_ROLE_SUPERVISOR  Role = 6 // 监察员: reads the cards and figures of the office and those below it
 )
 
 // Enum value maps for Role.
@@ -331,6 +332,7 @@ var (
 		3: "ROLE_REVIEWER",
 		4: "ROLE_APPROVER",
 		5: "ROLE_ADMIN",
+		6: "ROLE_SUPERVISOR",
 	}
 	Role_value = map[string]int32{
 		"ROLE_UNSPECIFIED": 0,
@@ -339,6 +341,7 @@ var (
 		"ROLE_REVIEWER":    3,
 		"ROLE_APPROVER":    4,
 		"ROLE_ADMIN":       5,
+		"ROLE_SUPERVISOR":  6,
 	}
 )
 
@@ -4230,7 +4233,7 @@ const file_yizhan_v1_registry_proto_rawDesc = "" +
 	"\rRIGHT_APPROVE\x10\x03\x12\x11\n" +
 	"\rRIGHT_CERTIFY\x10\x04\x12\x11\n" +
 	"\rRIGHT_DELIVER\x10\x05\x12\x14\n" +
-	"\x10RIGHT_PROXY_FILE\x10\x06*r\n" +
+	"\x10RIGHT_PROXY_FILE\x10\x06*\x87\x01\n" +
 	"\x04Role\x12\x14\n" +
 	"\x10ROLE_UNSPECIFIED\x10\x00\x12\x0e\n" +
 	"\n" +
@@ -4240,7 +4243,8 @@ const file_yizhan_v1_registry_proto_rawDesc = "" +
 	"\rROLE_REVIEWER\x10\x03\x12\x11\n" +
 	"\rROLE_APPROVER\x10\x04\x12\x0e\n" +
 	"\n" +
-	"ROLE_ADMIN\x10\x05*O\n" +
+	"ROLE_ADMIN\x10\x05\x12\x13\n" +
+	"\x0fROLE_SUPERVISOR\x10\x06*O\n" +
 	"\aDayKind\x12\x18\n" +
 	"\x14DAY_KIND_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10DAY_KIND_HOLIDAY\x10\x01\x12\x14\n" +

@@ -1306,6 +1306,7 @@ type CaseCommand struct {
 	//	*CaseCommand_Receive
 	//	*CaseCommand_Ack
 	//	*CaseCommand_Quarantine
+	//	*CaseCommand_EvaluateCards
 	Op            isCaseCommand_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1405,6 +1406,15 @@ func (x *CaseCommand) GetQuarantine() *QuarantineOutbox {
 	return nil
 }
 
+func (x *CaseCommand) GetEvaluateCards() *EvaluateCards {
+	if x != nil {
+		if x, ok := x.Op.(*CaseCommand_EvaluateCards); ok {
+			return x.EvaluateCards
+		}
+	}
+	return nil
+}
+
 type isCaseCommand_Op interface {
 	isCaseCommand_Op()
 }
@@ -1425,6 +1435,10 @@ type CaseCommand_Quarantine struct {
 	Quarantine *QuarantineOutbox `protobuf:"bytes,13,opt,name=quarantine,proto3,oneof"`
 }
 
+type CaseCommand_EvaluateCards struct {
+	EvaluateCards *EvaluateCards `protobuf:"bytes,14,opt,name=evaluate_cards,json=evaluateCards,proto3,oneof"`
+}
+
 func (*CaseCommand_Append) isCaseCommand_Op() {}
 
 func (*CaseCommand_Receive) isCaseCommand_Op() {}
@@ -1432,6 +1446,117 @@ func (*CaseCommand_Receive) isCaseCommand_Op() {}
 func (*CaseCommand_Ack) isCaseCommand_Op() {}
 
 func (*CaseCommand_Quarantine) isCaseCommand_Op() {}
+
+func (*CaseCommand_EvaluateCards) isCaseCommand_Op() {}
+
+// EvaluateCards asks the book to evaluate the time-driven card rules
+// (supervision) on some cases at the command's time. The leader's sweep
+// proposes the cases it found due; the appliers decide, each on the case
+// as it stands at that point of the log, so that a card is issued once
+// per case and rule however many leaders propose it.
+type EvaluateCards struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Checks        []*CardCheck           `protobuf:"bytes,1,rep,name=checks,proto3" json:"checks,omitempty"`
+	WarningDays   int32                  `protobuf:"varint,2,opt,name=warning_days,json=warningDays,proto3" json:"warning_days,omitempty"` // the county's policy, as the proposer read it
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EvaluateCards) Reset() {
+	*x = EvaluateCards{}
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EvaluateCards) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EvaluateCards) ProtoMessage() {}
+
+func (x *EvaluateCards) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EvaluateCards.ProtoReflect.Descriptor instead.
+func (*EvaluateCards) Descriptor() ([]byte, []int) {
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *EvaluateCards) GetChecks() []*CardCheck {
+	if x != nil {
+		return x.Checks
+	}
+	return nil
+}
+
+func (x *EvaluateCards) GetWarningDays() int32 {
+	if x != nil {
+		return x.WarningDays
+	}
+	return 0
+}
+
+type CardCheck struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CaseNumber    string                 `protobuf:"bytes,1,opt,name=case_number,json=caseNumber,proto3" json:"case_number,omitempty"`
+	Rule          v1.CardRule            `protobuf:"varint,2,opt,name=rule,proto3,enum=yizhan.v1.CardRule" json:"rule,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CardCheck) Reset() {
+	*x = CardCheck{}
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CardCheck) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CardCheck) ProtoMessage() {}
+
+func (x *CardCheck) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CardCheck.ProtoReflect.Descriptor instead.
+func (*CardCheck) Descriptor() ([]byte, []int) {
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *CardCheck) GetCaseNumber() string {
+	if x != nil {
+		return x.CaseNumber
+	}
+	return ""
+}
+
+func (x *CardCheck) GetRule() v1.CardRule {
+	if x != nil {
+		return x.Rule
+	}
+	return v1.CardRule(0)
+}
 
 // AppendCaseEvents appends events that this office, the case's owner,
 // made. They are fully formed (seq, hashes, signature) by the proposer;
@@ -1446,7 +1571,7 @@ type AppendCaseEvents struct {
 
 func (x *AppendCaseEvents) Reset() {
 	*x = AppendCaseEvents{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[20]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1458,7 +1583,7 @@ func (x *AppendCaseEvents) String() string {
 func (*AppendCaseEvents) ProtoMessage() {}
 
 func (x *AppendCaseEvents) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[20]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1471,7 +1596,7 @@ func (x *AppendCaseEvents) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppendCaseEvents.ProtoReflect.Descriptor instead.
 func (*AppendCaseEvents) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{20}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *AppendCaseEvents) GetCaseNumber() string {
@@ -1503,7 +1628,7 @@ type CaseMessage struct {
 
 func (x *CaseMessage) Reset() {
 	*x = CaseMessage{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[21]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1515,7 +1640,7 @@ func (x *CaseMessage) String() string {
 func (*CaseMessage) ProtoMessage() {}
 
 func (x *CaseMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[21]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1528,7 +1653,7 @@ func (x *CaseMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseMessage.ProtoReflect.Descriptor instead.
 func (*CaseMessage) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{21}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *CaseMessage) GetCaseNumber() string {
@@ -1570,7 +1695,7 @@ type ReceiveCaseMessages struct {
 
 func (x *ReceiveCaseMessages) Reset() {
 	*x = ReceiveCaseMessages{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[22]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1582,7 +1707,7 @@ func (x *ReceiveCaseMessages) String() string {
 func (*ReceiveCaseMessages) ProtoMessage() {}
 
 func (x *ReceiveCaseMessages) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[22]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1595,7 +1720,7 @@ func (x *ReceiveCaseMessages) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReceiveCaseMessages.ProtoReflect.Descriptor instead.
 func (*ReceiveCaseMessages) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{22}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ReceiveCaseMessages) GetMessages() []*CaseMessage {
@@ -1619,7 +1744,7 @@ type OutboxEntry struct {
 
 func (x *OutboxEntry) Reset() {
 	*x = OutboxEntry{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[23]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1631,7 +1756,7 @@ func (x *OutboxEntry) String() string {
 func (*OutboxEntry) ProtoMessage() {}
 
 func (x *OutboxEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[23]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1644,7 +1769,7 @@ func (x *OutboxEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OutboxEntry.ProtoReflect.Descriptor instead.
 func (*OutboxEntry) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{23}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *OutboxEntry) GetDestOffice() string {
@@ -1690,7 +1815,7 @@ type QuarantinedEntry struct {
 
 func (x *QuarantinedEntry) Reset() {
 	*x = QuarantinedEntry{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[24]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1702,7 +1827,7 @@ func (x *QuarantinedEntry) String() string {
 func (*QuarantinedEntry) ProtoMessage() {}
 
 func (x *QuarantinedEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[24]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1715,7 +1840,7 @@ func (x *QuarantinedEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuarantinedEntry.ProtoReflect.Descriptor instead.
 func (*QuarantinedEntry) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{24}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *QuarantinedEntry) GetEntry() *OutboxEntry {
@@ -1750,7 +1875,7 @@ type QuarantineOutbox struct {
 
 func (x *QuarantineOutbox) Reset() {
 	*x = QuarantineOutbox{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[25]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1762,7 +1887,7 @@ func (x *QuarantineOutbox) String() string {
 func (*QuarantineOutbox) ProtoMessage() {}
 
 func (x *QuarantineOutbox) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[25]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1775,7 +1900,7 @@ func (x *QuarantineOutbox) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuarantineOutbox.ProtoReflect.Descriptor instead.
 func (*QuarantineOutbox) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{25}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *QuarantineOutbox) GetEntries() []*QuarantinedEntry {
@@ -1795,7 +1920,7 @@ type AckOutbox struct {
 
 func (x *AckOutbox) Reset() {
 	*x = AckOutbox{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[26]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1807,7 +1932,7 @@ func (x *AckOutbox) String() string {
 func (*AckOutbox) ProtoMessage() {}
 
 func (x *AckOutbox) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[26]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1820,7 +1945,7 @@ func (x *AckOutbox) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AckOutbox.ProtoReflect.Descriptor instead.
 func (*AckOutbox) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{26}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *AckOutbox) GetAcks() []*OutboxEntry {
@@ -1841,7 +1966,7 @@ type CaseRecord struct {
 
 func (x *CaseRecord) Reset() {
 	*x = CaseRecord{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[27]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1853,7 +1978,7 @@ func (x *CaseRecord) String() string {
 func (*CaseRecord) ProtoMessage() {}
 
 func (x *CaseRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[27]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1866,7 +1991,7 @@ func (x *CaseRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseRecord.ProtoReflect.Descriptor instead.
 func (*CaseRecord) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{27}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *CaseRecord) GetNumber() string {
@@ -1894,7 +2019,7 @@ type DaySequence struct {
 
 func (x *DaySequence) Reset() {
 	*x = DaySequence{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[28]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1906,7 +2031,7 @@ func (x *DaySequence) String() string {
 func (*DaySequence) ProtoMessage() {}
 
 func (x *DaySequence) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[28]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1919,7 +2044,7 @@ func (x *DaySequence) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DaySequence.ProtoReflect.Descriptor instead.
 func (*DaySequence) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{28}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *DaySequence) GetDay() string {
@@ -1949,7 +2074,7 @@ type CaseBookSnapshot struct {
 
 func (x *CaseBookSnapshot) Reset() {
 	*x = CaseBookSnapshot{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[29]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1961,7 +2086,7 @@ func (x *CaseBookSnapshot) String() string {
 func (*CaseBookSnapshot) ProtoMessage() {}
 
 func (x *CaseBookSnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[29]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1974,7 +2099,7 @@ func (x *CaseBookSnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseBookSnapshot.ProtoReflect.Descriptor instead.
 func (*CaseBookSnapshot) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{29}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *CaseBookSnapshot) GetCases() []*CaseRecord {
@@ -2017,7 +2142,7 @@ type OfficeSnapshot struct {
 
 func (x *OfficeSnapshot) Reset() {
 	*x = OfficeSnapshot{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[30]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2029,7 +2154,7 @@ func (x *OfficeSnapshot) String() string {
 func (*OfficeSnapshot) ProtoMessage() {}
 
 func (x *OfficeSnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[30]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2042,7 +2167,7 @@ func (x *OfficeSnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OfficeSnapshot.ProtoReflect.Descriptor instead.
 func (*OfficeSnapshot) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{30}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *OfficeSnapshot) GetRegistry() *RegistrySnapshot {
@@ -2082,7 +2207,7 @@ type RequestRecord struct {
 
 func (x *RequestRecord) Reset() {
 	*x = RequestRecord{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[31]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2094,7 +2219,7 @@ func (x *RequestRecord) String() string {
 func (*RequestRecord) ProtoMessage() {}
 
 func (x *RequestRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[31]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2107,7 +2232,7 @@ func (x *RequestRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestRecord.ProtoReflect.Descriptor instead.
 func (*RequestRecord) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{31}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *RequestRecord) GetId() string {
@@ -2154,7 +2279,7 @@ type DeliverCasesRequest struct {
 
 func (x *DeliverCasesRequest) Reset() {
 	*x = DeliverCasesRequest{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[32]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2166,7 +2291,7 @@ func (x *DeliverCasesRequest) String() string {
 func (*DeliverCasesRequest) ProtoMessage() {}
 
 func (x *DeliverCasesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[32]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2179,7 +2304,7 @@ func (x *DeliverCasesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeliverCasesRequest.ProtoReflect.Descriptor instead.
 func (*DeliverCasesRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{32}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *DeliverCasesRequest) GetMessages() []*CaseMessage {
@@ -2202,7 +2327,7 @@ type CaseReceipt struct {
 
 func (x *CaseReceipt) Reset() {
 	*x = CaseReceipt{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[33]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2214,7 +2339,7 @@ func (x *CaseReceipt) String() string {
 func (*CaseReceipt) ProtoMessage() {}
 
 func (x *CaseReceipt) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[33]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2227,7 +2352,7 @@ func (x *CaseReceipt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseReceipt.ProtoReflect.Descriptor instead.
 func (*CaseReceipt) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{33}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *CaseReceipt) GetCaseNumber() string {
@@ -2260,7 +2385,7 @@ type DeliverCasesResponse struct {
 
 func (x *DeliverCasesResponse) Reset() {
 	*x = DeliverCasesResponse{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[34]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2272,7 +2397,7 @@ func (x *DeliverCasesResponse) String() string {
 func (*DeliverCasesResponse) ProtoMessage() {}
 
 func (x *DeliverCasesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[34]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2285,7 +2410,7 @@ func (x *DeliverCasesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeliverCasesResponse.ProtoReflect.Descriptor instead.
 func (*DeliverCasesResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{34}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *DeliverCasesResponse) GetReceipts() []*CaseReceipt {
@@ -2306,7 +2431,7 @@ type JoinRequest struct {
 
 func (x *JoinRequest) Reset() {
 	*x = JoinRequest{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[35]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2318,7 +2443,7 @@ func (x *JoinRequest) String() string {
 func (*JoinRequest) ProtoMessage() {}
 
 func (x *JoinRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[35]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2331,7 +2456,7 @@ func (x *JoinRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinRequest.ProtoReflect.Descriptor instead.
 func (*JoinRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{35}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *JoinRequest) GetOfficeCode() string {
@@ -2364,7 +2489,7 @@ type JoinResponse struct {
 
 func (x *JoinResponse) Reset() {
 	*x = JoinResponse{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[36]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2376,7 +2501,7 @@ func (x *JoinResponse) String() string {
 func (*JoinResponse) ProtoMessage() {}
 
 func (x *JoinResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[36]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2389,7 +2514,7 @@ func (x *JoinResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinResponse.ProtoReflect.Descriptor instead.
 func (*JoinResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{36}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *JoinResponse) GetLeader() string {
@@ -2410,7 +2535,7 @@ type FeedRequest struct {
 
 func (x *FeedRequest) Reset() {
 	*x = FeedRequest{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[37]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2422,7 +2547,7 @@ func (x *FeedRequest) String() string {
 func (*FeedRequest) ProtoMessage() {}
 
 func (x *FeedRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[37]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2435,7 +2560,7 @@ func (x *FeedRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeedRequest.ProtoReflect.Descriptor instead.
 func (*FeedRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{37}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *FeedRequest) GetOfficeCode() string {
@@ -2474,7 +2599,7 @@ type FeedMessage struct {
 
 func (x *FeedMessage) Reset() {
 	*x = FeedMessage{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[38]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2486,7 +2611,7 @@ func (x *FeedMessage) String() string {
 func (*FeedMessage) ProtoMessage() {}
 
 func (x *FeedMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[38]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2499,7 +2624,7 @@ func (x *FeedMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeedMessage.ProtoReflect.Descriptor instead.
 func (*FeedMessage) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{38}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *FeedMessage) GetKind() isFeedMessage_Kind {
@@ -2586,7 +2711,7 @@ type FeedChunk struct {
 
 func (x *FeedChunk) Reset() {
 	*x = FeedChunk{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[39]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2598,7 +2723,7 @@ func (x *FeedChunk) String() string {
 func (*FeedChunk) ProtoMessage() {}
 
 func (x *FeedChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[39]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2611,7 +2736,7 @@ func (x *FeedChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeedChunk.ProtoReflect.Descriptor instead.
 func (*FeedChunk) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{39}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *FeedChunk) GetData() []byte {
@@ -2638,7 +2763,7 @@ type FeedBatch struct {
 
 func (x *FeedBatch) Reset() {
 	*x = FeedBatch{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[40]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2650,7 +2775,7 @@ func (x *FeedBatch) String() string {
 func (*FeedBatch) ProtoMessage() {}
 
 func (x *FeedBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[40]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2663,7 +2788,7 @@ func (x *FeedBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeedBatch.ProtoReflect.Descriptor instead.
 func (*FeedBatch) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{40}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *FeedBatch) GetEntries() []*ChangelogEntry {
@@ -2690,7 +2815,7 @@ type FeedHeartbeat struct {
 
 func (x *FeedHeartbeat) Reset() {
 	*x = FeedHeartbeat{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[41]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2702,7 +2827,7 @@ func (x *FeedHeartbeat) String() string {
 func (*FeedHeartbeat) ProtoMessage() {}
 
 func (x *FeedHeartbeat) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[41]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2715,7 +2840,7 @@ func (x *FeedHeartbeat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeedHeartbeat.ProtoReflect.Descriptor instead.
 func (*FeedHeartbeat) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{41}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *FeedHeartbeat) GetUpstreamIndex() uint64 {
@@ -2748,7 +2873,7 @@ type AnnounceNodeRequest struct {
 
 func (x *AnnounceNodeRequest) Reset() {
 	*x = AnnounceNodeRequest{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[42]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2760,7 +2885,7 @@ func (x *AnnounceNodeRequest) String() string {
 func (*AnnounceNodeRequest) ProtoMessage() {}
 
 func (x *AnnounceNodeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[42]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2773,7 +2898,7 @@ func (x *AnnounceNodeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnnounceNodeRequest.ProtoReflect.Descriptor instead.
 func (*AnnounceNodeRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{42}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *AnnounceNodeRequest) GetNode() *v1.NodeEntry {
@@ -2813,7 +2938,7 @@ type AnnounceNodeResponse struct {
 
 func (x *AnnounceNodeResponse) Reset() {
 	*x = AnnounceNodeResponse{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[43]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2825,7 +2950,7 @@ func (x *AnnounceNodeResponse) String() string {
 func (*AnnounceNodeResponse) ProtoMessage() {}
 
 func (x *AnnounceNodeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[43]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2838,7 +2963,7 @@ func (x *AnnounceNodeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnnounceNodeResponse.ProtoReflect.Descriptor instead.
 func (*AnnounceNodeResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{43}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *AnnounceNodeResponse) GetRegistryIndex() uint64 {
@@ -2857,7 +2982,7 @@ type ProgressRequest struct {
 
 func (x *ProgressRequest) Reset() {
 	*x = ProgressRequest{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[44]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2869,7 +2994,7 @@ func (x *ProgressRequest) String() string {
 func (*ProgressRequest) ProtoMessage() {}
 
 func (x *ProgressRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[44]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2882,7 +3007,7 @@ func (x *ProgressRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProgressRequest.ProtoReflect.Descriptor instead.
 func (*ProgressRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{44}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *ProgressRequest) GetOfficeCode() string {
@@ -2902,7 +3027,7 @@ type ProgressResponse struct {
 
 func (x *ProgressResponse) Reset() {
 	*x = ProgressResponse{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[45]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2914,7 +3039,7 @@ func (x *ProgressResponse) String() string {
 func (*ProgressResponse) ProtoMessage() {}
 
 func (x *ProgressResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[45]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2927,7 +3052,7 @@ func (x *ProgressResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProgressResponse.ProtoReflect.Descriptor instead.
 func (*ProgressResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{45}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *ProgressResponse) GetCommitIndex() uint64 {
@@ -2948,7 +3073,7 @@ var File_yizhan_peer_v1_peer_proto protoreflect.FileDescriptor
 
 const file_yizhan_peer_v1_peer_proto_rawDesc = "" +
 	"\n" +
-	"\x19yizhan/peer/v1/peer.proto\x12\x0eyizhan.peer.v1\x1a\x19google/protobuf/any.proto\x1a\x15yizhan/v1/cases.proto\x1a\x18yizhan/v1/registry.proto\"R\n" +
+	"\x19yizhan/peer/v1/peer.proto\x12\x0eyizhan.peer.v1\x1a\x19google/protobuf/any.proto\x1a\x15yizhan/v1/cases.proto\x1a\x1byizhan/v1/supervision.proto\x1a\x18yizhan/v1/registry.proto\"R\n" +
 	"\x0fStaffCredential\x12\x1a\n" +
 	"\busername\x18\x01 \x01(\tR\busername\x12#\n" +
 	"\rpassword_hash\x18\x02 \x01(\tR\fpasswordHash\"9\n" +
@@ -3034,7 +3159,7 @@ const file_yizhan_peer_v1_peer_proto_rawDesc = "" +
 	"\x06replay\x18\x02 \x01(\v2\x1e.yizhan.peer.v1.ReplayRegistryH\x00R\x06replay\x12T\n" +
 	"\x10install_snapshot\x18\x03 \x01(\v2'.yizhan.peer.v1.InstallRegistrySnapshotH\x00R\x0finstallSnapshot\x123\n" +
 	"\x05cases\x18\x04 \x01(\v2\x1b.yizhan.peer.v1.CaseCommandH\x00R\x05casesB\x06\n" +
-	"\x04kind\"\xe7\x02\n" +
+	"\x04kind\"\xaf\x03\n" +
 	"\vCaseCommand\x12 \n" +
 	"\fat_unix_nano\x18\x01 \x01(\x03R\n" +
 	"atUnixNano\x12\x1d\n" +
@@ -3047,8 +3172,16 @@ const file_yizhan_peer_v1_peer_proto_rawDesc = "" +
 	"\x03ack\x18\f \x01(\v2\x19.yizhan.peer.v1.AckOutboxH\x00R\x03ack\x12B\n" +
 	"\n" +
 	"quarantine\x18\r \x01(\v2 .yizhan.peer.v1.QuarantineOutboxH\x00R\n" +
-	"quarantineB\x04\n" +
-	"\x02op\"a\n" +
+	"quarantine\x12F\n" +
+	"\x0eevaluate_cards\x18\x0e \x01(\v2\x1d.yizhan.peer.v1.EvaluateCardsH\x00R\revaluateCardsB\x04\n" +
+	"\x02op\"e\n" +
+	"\rEvaluateCards\x121\n" +
+	"\x06checks\x18\x01 \x03(\v2\x19.yizhan.peer.v1.CardCheckR\x06checks\x12!\n" +
+	"\fwarning_days\x18\x02 \x01(\x05R\vwarningDays\"U\n" +
+	"\tCardCheck\x12\x1f\n" +
+	"\vcase_number\x18\x01 \x01(\tR\n" +
+	"caseNumber\x12'\n" +
+	"\x04rule\x18\x02 \x01(\x0e2\x13.yizhan.v1.CardRuleR\x04rule\"a\n" +
 	"\x10AppendCaseEvents\x12\x1f\n" +
 	"\vcase_number\x18\x01 \x01(\tR\n" +
 	"caseNumber\x12,\n" +
@@ -3175,7 +3308,7 @@ func file_yizhan_peer_v1_peer_proto_rawDescGZIP() []byte {
 	return file_yizhan_peer_v1_peer_proto_rawDescData
 }
 
-var file_yizhan_peer_v1_peer_proto_msgTypes = make([]protoimpl.MessageInfo, 46)
+var file_yizhan_peer_v1_peer_proto_msgTypes = make([]protoimpl.MessageInfo, 48)
 var file_yizhan_peer_v1_peer_proto_goTypes = []any{
 	(*StaffCredential)(nil),         // 0: yizhan.peer.v1.StaffCredential
 	(*CreateOffice)(nil),            // 1: yizhan.peer.v1.CreateOffice
@@ -3197,52 +3330,55 @@ var file_yizhan_peer_v1_peer_proto_goTypes = []any{
 	(*InstallRegistrySnapshot)(nil), // 17: yizhan.peer.v1.InstallRegistrySnapshot
 	(*Command)(nil),                 // 18: yizhan.peer.v1.Command
 	(*CaseCommand)(nil),             // 19: yizhan.peer.v1.CaseCommand
-	(*AppendCaseEvents)(nil),        // 20: yizhan.peer.v1.AppendCaseEvents
-	(*CaseMessage)(nil),             // 21: yizhan.peer.v1.CaseMessage
-	(*ReceiveCaseMessages)(nil),     // 22: yizhan.peer.v1.ReceiveCaseMessages
-	(*OutboxEntry)(nil),             // 23: yizhan.peer.v1.OutboxEntry
-	(*QuarantinedEntry)(nil),        // 24: yizhan.peer.v1.QuarantinedEntry
-	(*QuarantineOutbox)(nil),        // 25: yizhan.peer.v1.QuarantineOutbox
-	(*AckOutbox)(nil),               // 26: yizhan.peer.v1.AckOutbox
-	(*CaseRecord)(nil),              // 27: yizhan.peer.v1.CaseRecord
-	(*DaySequence)(nil),             // 28: yizhan.peer.v1.DaySequence
-	(*CaseBookSnapshot)(nil),        // 29: yizhan.peer.v1.CaseBookSnapshot
-	(*OfficeSnapshot)(nil),          // 30: yizhan.peer.v1.OfficeSnapshot
-	(*RequestRecord)(nil),           // 31: yizhan.peer.v1.RequestRecord
-	(*DeliverCasesRequest)(nil),     // 32: yizhan.peer.v1.DeliverCasesRequest
-	(*CaseReceipt)(nil),             // 33: yizhan.peer.v1.CaseReceipt
-	(*DeliverCasesResponse)(nil),    // 34: yizhan.peer.v1.DeliverCasesResponse
-	(*JoinRequest)(nil),             // 35: yizhan.peer.v1.JoinRequest
-	(*JoinResponse)(nil),            // 36: yizhan.peer.v1.JoinResponse
-	(*FeedRequest)(nil),             // 37: yizhan.peer.v1.FeedRequest
-	(*FeedMessage)(nil),             // 38: yizhan.peer.v1.FeedMessage
-	(*FeedChunk)(nil),               // 39: yizhan.peer.v1.FeedChunk
-	(*FeedBatch)(nil),               // 40: yizhan.peer.v1.FeedBatch
-	(*FeedHeartbeat)(nil),           // 41: yizhan.peer.v1.FeedHeartbeat
-	(*AnnounceNodeRequest)(nil),     // 42: yizhan.peer.v1.AnnounceNodeRequest
-	(*AnnounceNodeResponse)(nil),    // 43: yizhan.peer.v1.AnnounceNodeResponse
-	(*ProgressRequest)(nil),         // 44: yizhan.peer.v1.ProgressRequest
-	(*ProgressResponse)(nil),        // 45: yizhan.peer.v1.ProgressResponse
-	(*v1.Office)(nil),               // 46: yizhan.v1.Office
-	(*v1.Department)(nil),           // 47: yizhan.v1.Department
-	(*v1.Item)(nil),                 // 48: yizhan.v1.Item
-	(*v1.Grant)(nil),                // 49: yizhan.v1.Grant
-	(*v1.StaffMember)(nil),          // 50: yizhan.v1.StaffMember
-	(*v1.Calendar)(nil),             // 51: yizhan.v1.Calendar
-	(*v1.NodeEntry)(nil),            // 52: yizhan.v1.NodeEntry
-	(*v1.CaseEvent)(nil),            // 53: yizhan.v1.CaseEvent
-	(*anypb.Any)(nil),               // 54: google.protobuf.Any
+	(*EvaluateCards)(nil),           // 20: yizhan.peer.v1.EvaluateCards
+	(*CardCheck)(nil),               // 21: yizhan.peer.v1.CardCheck
+	(*AppendCaseEvents)(nil),        // 22: yizhan.peer.v1.AppendCaseEvents
+	(*CaseMessage)(nil),             // 23: yizhan.peer.v1.CaseMessage
+	(*ReceiveCaseMessages)(nil),     // 24: yizhan.peer.v1.ReceiveCaseMessages
+	(*OutboxEntry)(nil),             // 25: yizhan.peer.v1.OutboxEntry
+	(*QuarantinedEntry)(nil),        // 26: yizhan.peer.v1.QuarantinedEntry
+	(*QuarantineOutbox)(nil),        // 27: yizhan.peer.v1.QuarantineOutbox
+	(*AckOutbox)(nil),               // 28: yizhan.peer.v1.AckOutbox
+	(*CaseRecord)(nil),              // 29: yizhan.peer.v1.CaseRecord
+	(*DaySequence)(nil),             // 30: yizhan.peer.v1.DaySequence
+	(*CaseBookSnapshot)(nil),        // 31: yizhan.peer.v1.CaseBookSnapshot
+	(*OfficeSnapshot)(nil),          // 32: yizhan.peer.v1.OfficeSnapshot
+	(*RequestRecord)(nil),           // 33: yizhan.peer.v1.RequestRecord
+	(*DeliverCasesRequest)(nil),     // 34: yizhan.peer.v1.DeliverCasesRequest
+	(*CaseReceipt)(nil),             // 35: yizhan.peer.v1.CaseReceipt
+	(*DeliverCasesResponse)(nil),    // 36: yizhan.peer.v1.DeliverCasesResponse
+	(*JoinRequest)(nil),             // 37: yizhan.peer.v1.JoinRequest
+	(*JoinResponse)(nil),            // 38: yizhan.peer.v1.JoinResponse
+	(*FeedRequest)(nil),             // 39: yizhan.peer.v1.FeedRequest
+	(*FeedMessage)(nil),             // 40: yizhan.peer.v1.FeedMessage
+	(*FeedChunk)(nil),               // 41: yizhan.peer.v1.FeedChunk
+	(*FeedBatch)(nil),               // 42: yizhan.peer.v1.FeedBatch
+	(*FeedHeartbeat)(nil),           // 43: yizhan.peer.v1.FeedHeartbeat
+	(*AnnounceNodeRequest)(nil),     // 44: yizhan.peer.v1.AnnounceNodeRequest
+	(*AnnounceNodeResponse)(nil),    // 45: yizhan.peer.v1.AnnounceNodeResponse
+	(*ProgressRequest)(nil),         // 46: yizhan.peer.v1.ProgressRequest
+	(*ProgressResponse)(nil),        // 47: yizhan.peer.v1.ProgressResponse
+	(*v1.Office)(nil),               // 48: yizhan.v1.Office
+	(*v1.Department)(nil),           // 49: yizhan.v1.Department
+	(*v1.Item)(nil),                 // 50: yizhan.v1.Item
+	(*v1.Grant)(nil),                // 51: yizhan.v1.Grant
+	(*v1.StaffMember)(nil),          // 52: yizhan.v1.StaffMember
+	(*v1.Calendar)(nil),             // 53: yizhan.v1.Calendar
+	(*v1.NodeEntry)(nil),            // 54: yizhan.v1.NodeEntry
+	(v1.CardRule)(0),                // 55: yizhan.v1.CardRule
+	(*v1.CaseEvent)(nil),            // 56: yizhan.v1.CaseEvent
+	(*anypb.Any)(nil),               // 57: google.protobuf.Any
 }
 var file_yizhan_peer_v1_peer_proto_depIdxs = []int32{
-	46, // 0: yizhan.peer.v1.CreateOffice.office:type_name -> yizhan.v1.Office
-	47, // 1: yizhan.peer.v1.CreateDepartment.department:type_name -> yizhan.v1.Department
-	48, // 2: yizhan.peer.v1.CreateItem.item:type_name -> yizhan.v1.Item
-	48, // 3: yizhan.peer.v1.UpdateItem.item:type_name -> yizhan.v1.Item
-	49, // 4: yizhan.peer.v1.CreateGrant.grant:type_name -> yizhan.v1.Grant
-	50, // 5: yizhan.peer.v1.CreateStaff.staff:type_name -> yizhan.v1.StaffMember
+	48, // 0: yizhan.peer.v1.CreateOffice.office:type_name -> yizhan.v1.Office
+	49, // 1: yizhan.peer.v1.CreateDepartment.department:type_name -> yizhan.v1.Department
+	50, // 2: yizhan.peer.v1.CreateItem.item:type_name -> yizhan.v1.Item
+	50, // 3: yizhan.peer.v1.UpdateItem.item:type_name -> yizhan.v1.Item
+	51, // 4: yizhan.peer.v1.CreateGrant.grant:type_name -> yizhan.v1.Grant
+	52, // 5: yizhan.peer.v1.CreateStaff.staff:type_name -> yizhan.v1.StaffMember
 	0,  // 6: yizhan.peer.v1.CreateStaff.credential:type_name -> yizhan.peer.v1.StaffCredential
-	51, // 7: yizhan.peer.v1.PutCalendar.calendar:type_name -> yizhan.v1.Calendar
-	52, // 8: yizhan.peer.v1.PutNode.node:type_name -> yizhan.v1.NodeEntry
+	53, // 7: yizhan.peer.v1.PutCalendar.calendar:type_name -> yizhan.v1.Calendar
+	54, // 8: yizhan.peer.v1.PutNode.node:type_name -> yizhan.v1.NodeEntry
 	10, // 9: yizhan.peer.v1.PutQueryCodeKey.key:type_name -> yizhan.peer.v1.QueryCodeKey
 	1,  // 10: yizhan.peer.v1.RegistryCommand.create_office:type_name -> yizhan.peer.v1.CreateOffice
 	2,  // 11: yizhan.peer.v1.RegistryCommand.create_department:type_name -> yizhan.peer.v1.CreateDepartment
@@ -3255,15 +3391,15 @@ var file_yizhan_peer_v1_peer_proto_depIdxs = []int32{
 	9,  // 18: yizhan.peer.v1.RegistryCommand.put_node:type_name -> yizhan.peer.v1.PutNode
 	11, // 19: yizhan.peer.v1.RegistryCommand.put_query_code_key:type_name -> yizhan.peer.v1.PutQueryCodeKey
 	12, // 20: yizhan.peer.v1.ChangelogEntry.command:type_name -> yizhan.peer.v1.RegistryCommand
-	48, // 21: yizhan.peer.v1.ItemHistory.versions:type_name -> yizhan.v1.Item
-	46, // 22: yizhan.peer.v1.RegistrySnapshot.offices:type_name -> yizhan.v1.Office
-	47, // 23: yizhan.peer.v1.RegistrySnapshot.departments:type_name -> yizhan.v1.Department
+	50, // 21: yizhan.peer.v1.ItemHistory.versions:type_name -> yizhan.v1.Item
+	48, // 22: yizhan.peer.v1.RegistrySnapshot.offices:type_name -> yizhan.v1.Office
+	49, // 23: yizhan.peer.v1.RegistrySnapshot.departments:type_name -> yizhan.v1.Department
 	14, // 24: yizhan.peer.v1.RegistrySnapshot.items:type_name -> yizhan.peer.v1.ItemHistory
-	49, // 25: yizhan.peer.v1.RegistrySnapshot.grants:type_name -> yizhan.v1.Grant
-	50, // 26: yizhan.peer.v1.RegistrySnapshot.staff:type_name -> yizhan.v1.StaffMember
+	51, // 25: yizhan.peer.v1.RegistrySnapshot.grants:type_name -> yizhan.v1.Grant
+	52, // 26: yizhan.peer.v1.RegistrySnapshot.staff:type_name -> yizhan.v1.StaffMember
 	0,  // 27: yizhan.peer.v1.RegistrySnapshot.credentials:type_name -> yizhan.peer.v1.StaffCredential
-	51, // 28: yizhan.peer.v1.RegistrySnapshot.calendars:type_name -> yizhan.v1.Calendar
-	52, // 29: yizhan.peer.v1.RegistrySnapshot.nodes:type_name -> yizhan.v1.NodeEntry
+	53, // 28: yizhan.peer.v1.RegistrySnapshot.calendars:type_name -> yizhan.v1.Calendar
+	54, // 29: yizhan.peer.v1.RegistrySnapshot.nodes:type_name -> yizhan.v1.NodeEntry
 	13, // 30: yizhan.peer.v1.RegistrySnapshot.changelog:type_name -> yizhan.peer.v1.ChangelogEntry
 	10, // 31: yizhan.peer.v1.RegistrySnapshot.query_code_keys:type_name -> yizhan.peer.v1.QueryCodeKey
 	13, // 32: yizhan.peer.v1.ReplayRegistry.entries:type_name -> yizhan.peer.v1.ChangelogEntry
@@ -3272,48 +3408,51 @@ var file_yizhan_peer_v1_peer_proto_depIdxs = []int32{
 	16, // 35: yizhan.peer.v1.Command.replay:type_name -> yizhan.peer.v1.ReplayRegistry
 	17, // 36: yizhan.peer.v1.Command.install_snapshot:type_name -> yizhan.peer.v1.InstallRegistrySnapshot
 	19, // 37: yizhan.peer.v1.Command.cases:type_name -> yizhan.peer.v1.CaseCommand
-	20, // 38: yizhan.peer.v1.CaseCommand.append:type_name -> yizhan.peer.v1.AppendCaseEvents
-	22, // 39: yizhan.peer.v1.CaseCommand.receive:type_name -> yizhan.peer.v1.ReceiveCaseMessages
-	26, // 40: yizhan.peer.v1.CaseCommand.ack:type_name -> yizhan.peer.v1.AckOutbox
-	25, // 41: yizhan.peer.v1.CaseCommand.quarantine:type_name -> yizhan.peer.v1.QuarantineOutbox
-	53, // 42: yizhan.peer.v1.AppendCaseEvents.events:type_name -> yizhan.v1.CaseEvent
-	53, // 43: yizhan.peer.v1.CaseMessage.events:type_name -> yizhan.v1.CaseEvent
-	21, // 44: yizhan.peer.v1.ReceiveCaseMessages.messages:type_name -> yizhan.peer.v1.CaseMessage
-	23, // 45: yizhan.peer.v1.QuarantinedEntry.entry:type_name -> yizhan.peer.v1.OutboxEntry
-	24, // 46: yizhan.peer.v1.QuarantineOutbox.entries:type_name -> yizhan.peer.v1.QuarantinedEntry
-	23, // 47: yizhan.peer.v1.AckOutbox.acks:type_name -> yizhan.peer.v1.OutboxEntry
-	53, // 48: yizhan.peer.v1.CaseRecord.events:type_name -> yizhan.v1.CaseEvent
-	27, // 49: yizhan.peer.v1.CaseBookSnapshot.cases:type_name -> yizhan.peer.v1.CaseRecord
-	23, // 50: yizhan.peer.v1.CaseBookSnapshot.outbox:type_name -> yizhan.peer.v1.OutboxEntry
-	28, // 51: yizhan.peer.v1.CaseBookSnapshot.sequences:type_name -> yizhan.peer.v1.DaySequence
-	24, // 52: yizhan.peer.v1.CaseBookSnapshot.quarantine:type_name -> yizhan.peer.v1.QuarantinedEntry
-	15, // 53: yizhan.peer.v1.OfficeSnapshot.registry:type_name -> yizhan.peer.v1.RegistrySnapshot
-	29, // 54: yizhan.peer.v1.OfficeSnapshot.cases:type_name -> yizhan.peer.v1.CaseBookSnapshot
-	31, // 55: yizhan.peer.v1.OfficeSnapshot.requests:type_name -> yizhan.peer.v1.RequestRecord
-	54, // 56: yizhan.peer.v1.RequestRecord.answer:type_name -> google.protobuf.Any
-	21, // 57: yizhan.peer.v1.DeliverCasesRequest.messages:type_name -> yizhan.peer.v1.CaseMessage
-	33, // 58: yizhan.peer.v1.DeliverCasesResponse.receipts:type_name -> yizhan.peer.v1.CaseReceipt
-	15, // 59: yizhan.peer.v1.FeedMessage.snapshot:type_name -> yizhan.peer.v1.RegistrySnapshot
-	40, // 60: yizhan.peer.v1.FeedMessage.batch:type_name -> yizhan.peer.v1.FeedBatch
-	41, // 61: yizhan.peer.v1.FeedMessage.heartbeat:type_name -> yizhan.peer.v1.FeedHeartbeat
-	39, // 62: yizhan.peer.v1.FeedMessage.chunk:type_name -> yizhan.peer.v1.FeedChunk
-	13, // 63: yizhan.peer.v1.FeedBatch.entries:type_name -> yizhan.peer.v1.ChangelogEntry
-	52, // 64: yizhan.peer.v1.AnnounceNodeRequest.node:type_name -> yizhan.v1.NodeEntry
-	35, // 65: yizhan.peer.v1.Peer.Join:input_type -> yizhan.peer.v1.JoinRequest
-	37, // 66: yizhan.peer.v1.Peer.Feed:input_type -> yizhan.peer.v1.FeedRequest
-	42, // 67: yizhan.peer.v1.Peer.AnnounceNode:input_type -> yizhan.peer.v1.AnnounceNodeRequest
-	32, // 68: yizhan.peer.v1.Peer.DeliverCases:input_type -> yizhan.peer.v1.DeliverCasesRequest
-	44, // 69: yizhan.peer.v1.Peer.Progress:input_type -> yizhan.peer.v1.ProgressRequest
-	36, // 70: yizhan.peer.v1.Peer.Join:output_type -> yizhan.peer.v1.JoinResponse
-	38, // 71: yizhan.peer.v1.Peer.Feed:output_type -> yizhan.peer.v1.FeedMessage
-	43, // 72: yizhan.peer.v1.Peer.AnnounceNode:output_type -> yizhan.peer.v1.AnnounceNodeResponse
-	34, // 73: yizhan.peer.v1.Peer.DeliverCases:output_type -> yizhan.peer.v1.DeliverCasesResponse
-	45, // 74: yizhan.peer.v1.Peer.Progress:output_type -> yizhan.peer.v1.ProgressResponse
-	70, // [70:75] is the sub-list for method output_type
-	65, // [65:70] is the sub-list for method input_type
-	65, // [65:65] is the sub-list for extension type_name
-	65, // [65:65] is the sub-list for extension extendee
-	0,  // [0:65] is the sub-list for field type_name
+	22, // 38: yizhan.peer.v1.CaseCommand.append:type_name -> yizhan.peer.v1.AppendCaseEvents
+	24, // 39: yizhan.peer.v1.CaseCommand.receive:type_name -> yizhan.peer.v1.ReceiveCaseMessages
+	28, // 40: yizhan.peer.v1.CaseCommand.ack:type_name -> yizhan.peer.v1.AckOutbox
+	27, // 41: yizhan.peer.v1.CaseCommand.quarantine:type_name -> yizhan.peer.v1.QuarantineOutbox
+	20, // 42: yizhan.peer.v1.CaseCommand.evaluate_cards:type_name -> yizhan.peer.v1.EvaluateCards
+	21, // 43: yizhan.peer.v1.EvaluateCards.checks:type_name -> yizhan.peer.v1.CardCheck
+	55, // 44: yizhan.peer.v1.CardCheck.rule:type_name -> yizhan.v1.CardRule
+	56, // 45: yizhan.peer.v1.AppendCaseEvents.events:type_name -> yizhan.v1.CaseEvent
+	56, // 46: yizhan.peer.v1.CaseMessage.events:type_name -> yizhan.v1.CaseEvent
+	23, // 47: yizhan.peer.v1.ReceiveCaseMessages.messages:type_name -> yizhan.peer.v1.CaseMessage
+	25, // 48: yizhan.peer.v1.QuarantinedEntry.entry:type_name -> yizhan.peer.v1.OutboxEntry
+	26, // 49: yizhan.peer.v1.QuarantineOutbox.entries:type_name -> yizhan.peer.v1.QuarantinedEntry
+	25, // 50: yizhan.peer.v1.AckOutbox.acks:type_name -> yizhan.peer.v1.OutboxEntry
+	56, // 51: yizhan.peer.v1.CaseRecord.events:type_name -> yizhan.v1.CaseEvent
+	29, // 52: yizhan.peer.v1.CaseBookSnapshot.cases:type_name -> yizhan.peer.v1.CaseRecord
+	25, // 53: yizhan.peer.v1.CaseBookSnapshot.outbox:type_name -> yizhan.peer.v1.OutboxEntry
+	30, // 54: yizhan.peer.v1.CaseBookSnapshot.sequences:type_name -> yizhan.peer.v1.DaySequence
+	26, // 55: yizhan.peer.v1.CaseBookSnapshot.quarantine:type_name -> yizhan.peer.v1.QuarantinedEntry
+	15, // 56: yizhan.peer.v1.OfficeSnapshot.registry:type_name -> yizhan.peer.v1.RegistrySnapshot
+	31, // 57: yizhan.peer.v1.OfficeSnapshot.cases:type_name -> yizhan.peer.v1.CaseBookSnapshot
+	33, // 58: yizhan.peer.v1.OfficeSnapshot.requests:type_name -> yizhan.peer.v1.RequestRecord
+	57, // 59: yizhan.peer.v1.RequestRecord.answer:type_name -> google.protobuf.Any
+	23, // 60: yizhan.peer.v1.DeliverCasesRequest.messages:type_name -> yizhan.peer.v1.CaseMessage
+	35, // 61: yizhan.peer.v1.DeliverCasesResponse.receipts:type_name -> yizhan.peer.v1.CaseReceipt
+	15, // 62: yizhan.peer.v1.FeedMessage.snapshot:type_name -> yizhan.peer.v1.RegistrySnapshot
+	42, // 63: yizhan.peer.v1.FeedMessage.batch:type_name -> yizhan.peer.v1.FeedBatch
+	43, // 64: yizhan.peer.v1.FeedMessage.heartbeat:type_name -> yizhan.peer.v1.FeedHeartbeat
+	41, // 65: yizhan.peer.v1.FeedMessage.chunk:type_name -> yizhan.peer.v1.FeedChunk
+	13, // 66: yizhan.peer.v1.FeedBatch.entries:type_name -> yizhan.peer.v1.ChangelogEntry
+	54, // 67: yizhan.peer.v1.AnnounceNodeRequest.node:type_name -> yizhan.v1.NodeEntry
+	37, // 68: yizhan.peer.v1.Peer.Join:input_type -> yizhan.peer.v1.JoinRequest
+	39, // 69: yizhan.peer.v1.Peer.Feed:input_type -> yizhan.peer.v1.FeedRequest
+	44, // 70: yizhan.peer.v1.Peer.AnnounceNode:input_type -> yizhan.peer.v1.AnnounceNodeRequest
+	34, // 71: yizhan.peer.v1.Peer.DeliverCases:input_type -> yizhan.peer.v1.DeliverCasesRequest
+	46, // 72: yizhan.peer.v1.Peer.Progress:input_type -> yizhan.peer.v1.ProgressRequest
+	38, // 73: yizhan.peer.v1.Peer.Join:output_type -> yizhan.peer.v1.JoinResponse
+	40, // 74: yizhan.peer.v1.Peer.Feed:output_type -> yizhan.peer.v1.FeedMessage
+	45, // 75: yizhan.peer.v1.Peer.AnnounceNode:output_type -> yizhan.peer.v1.AnnounceNodeResponse
+	36, // 76: yizhan.peer.v1.Peer.DeliverCases:output_type -> yizhan.peer.v1.DeliverCasesResponse
+	47, // 77: yizhan.peer.v1.Peer.Progress:output_type -> yizhan.peer.v1.ProgressResponse
+	73, // [73:78] is the sub-list for method output_type
+	68, // [68:73] is the sub-list for method input_type
+	68, // [68:68] is the sub-list for extension type_name
+	68, // [68:68] is the sub-list for extension extendee
+	0,  // [0:68] is the sub-list for field type_name
 }
 
 func init() { file_yizhan_peer_v1_peer_proto_init() }
@@ -3344,8 +3483,9 @@ func file_yizhan_peer_v1_peer_proto_init() {
 		(*CaseCommand_Receive)(nil),
 		(*CaseCommand_Ack)(nil),
 		(*CaseCommand_Quarantine)(nil),
+		(*CaseCommand_EvaluateCards)(nil),
 	}
-	file_yizhan_peer_v1_peer_proto_msgTypes[38].OneofWrappers = []any{
+	file_yizhan_peer_v1_peer_proto_msgTypes[40].OneofWrappers = []any{
 		(*FeedMessage_Snapshot)(nil),
 		(*FeedMessage_Batch)(nil),
 		(*FeedMessage_Heartbeat)(nil),
@@ -3357,7 +3497,7 @@ func file_yizhan_peer_v1_peer_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_yizhan_peer_v1_peer_proto_rawDesc), len(file_yizhan_peer_v1_peer_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   46,
+			NumMessages:   48,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

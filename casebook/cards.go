@@ -1,0 +1,326 @@
+package casebook
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/binary"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+	"github.com/yizhan-gov/yizhan/casework"
+	"github.com/yizhan-gov/yizhan/registry"
+	"github.com/yizhan-gov/yizhan/supervision"
+)
+
+// Supervision cards (package supervision has the rules). A card is kept
+// once per case and rule (book/k/<number>\0<rule>): the rules that an
+// event breaks are evaluated as the event is stored (Save), the
+// time-driven ones when a sweep's EvaluateCards command is applied, each
+// on the case as it stands at that point of the log, so every node of the
+// office issues the same cards whichever leader proposed them. Each card
+// adds to its rule's counter (supervision.CardOutcome) at its time and
+// responsible office.
+
+func cardKey(number string, r yizhanv1.CardRule) []byte {
+	return key(pCard, number, be32(uint32(r)))
+}
+
+func cardByTimeKey(c *yizhanv1.Card) []byte {
+	return key(pCardByTime, be64(uint64(max(c.GetAt().AsTime().UnixNano(), 0))), c.GetCaseNumber(), be32(uint32(c.GetRule())))
+}
+
+// cardIndexValue lets a listing filter without reading the card.
+func cardIndexValue(c *yizhanv1.Card) []byte {
+	w := byte('0')
+	if c.GetWithdrawn() {
+		w = '1'
+	}
+	return key("", c.GetOfficeCode(), c.GetDepartmentCode(), string([]byte{w}))
+}
+
+// issueCard keeps card c unless the case has a card of its rule already.
+func (o *overlay) issueCard(c *yizhanv1.Card) {
+	k := cardKey(c.GetCaseNumber(), c.GetRule())
+	if _, ok := o.get(k); ok {
+		return
+	}
+	o.setProto(k, c)
+	o.set(cardByTimeKey(c), cardIndexValue(c))
+	o.countCard(c, true)
+}
+
+// countCard adds card c to its rule's counters, or takes it off.
+func (o *overlay) countCard(c *yizhanv1.Card, add bool) {
+	for _, period := range periodsOf(c.GetAt().AsTime()) {
+		k := statKey(period, c.GetOfficeCode(), c.GetItemCode(), c.GetDepartmentCode(), supervision.CardOutcome(c.GetRule()))
+		if add {
+			o.addUint(k, 1)
+		} else if n := o.getUint(k); n > 1 {
+			o.set(k, be64(n-1))
+		} else {
+			o.del(k)
+		}
+	}
+}
+
+// cardsOnEvents issues the cards the added events earn, and withdraws a
+// red card that a decision made in time shows was issued from a mirror
+// behind its office (the decision happened before the card was issued).
+func (o *overlay) cardsOnEvents(c *yizhanv1.Case, events []*yizhanv1.CaseEvent, added int) {
+	for i := len(events) - added; i < len(events); i++ {
+		log := events[:i+1]
+		for _, card := range supervision.OnEvent(c, log, o.reg) {
+			card.IssuedAt = events[i].GetAt()
+			o.issueCard(card)
+		}
+		e := events[i]
+		if e.GetType() != yizhanv1.EventType_EVENT_TYPE_DECIDED {
+			continue
+		}
+		k := cardKey(c.GetNumber(), yizhanv1.CardRule_CARD_RULE_OVERDUE)
+		card := &yizhanv1.Card{}
+		if !o.getProto(k, card) || card.GetWithdrawn() {
+			continue
+		}
+		at := e.GetAt().AsTime()
+		if casework.Clocks(c, log, o.reg, at).GetOverdue() || !card.GetIssuedAt().AsTime().After(at) {
+			continue
+		}
+		o.countCard(card, false)
+		card.Withdrawn = true
+		card.WithdrawnAt = timestamppb.New(time.Unix(0, o.at))
+		card.WithdrawnReason = "办件已于期限内办结，超期红牌系据未及时上报的信息发出，予以撤销"
+		o.setProto(k, card)
+		o.set(cardByTimeKey(card), cardIndexValue(card))
+	}
+}
+
+// evaluateCards applies a sweep's EvaluateCards at the command's time.
+func (o *overlay) evaluateCards(cmd *peerv1.EvaluateCards) {
+	at := time.Unix(0, o.at)
+	p := supervision.Policy{WarningDays: int(cmd.GetWarningDays())}
+	for _, ch := range cmd.GetChecks() {
+		if _, ok := o.get(cardKey(ch.GetCaseNumber(), ch.GetRule())); ok {
+			continue
+		}
+		l := o.load(ch.GetCaseNumber())
+		if l.c == nil {
+			continue
+		}
+		if card := supervision.Due(ch.GetRule(), l.c, l.events, o.reg, at, p); card != nil {
+			card.IssuedAt = timestamppb.New(at)
+			o.issueCard(card)
+		}
+	}
+}
+
+// MaxCardChecks bounds the checks of one EvaluateCards command (each
+// card writes five keys: it fits the command limits).
+const MaxCardChecks = 400
+
+// CardsDue finds the cases whose time-driven rules (supervision.Rules)
+// give a card at now that the book does not hold yet, at most limit: the
+// running cases due by the warning horizon and the filings waiting past
+// the §32 deadline, found through the queue by due time, then evaluated.
+// The leader proposes them as EvaluateCards; a case the book does not own
+// (a mirror) is evaluated too, so that an office cut off does not hide a
+// late case from the offices above it.
+func (b *Book) CardsDue(now time.Time, reg casework.Registry, p supervision.Policy, limit int) ([]*peerv1.CardCheck, error) {
+	warn := p.WarningDays
+	if warn <= 0 {
+		warn = supervision.DefaultWarningDays
+	}
+	horizon := uint64(max(reg.AddWorkingDays(now, warn).Unix(), 0))
+	// A filing is late once now is past the end of the fifth working day
+	// after it: every filing before the day 5 working days ago, at most.
+	filedBy := uint64(max(now.AddDate(0, 0, -supervision.AcceptanceDays).Unix(), 0))
+	var out []*peerv1.CardCheck
+	err := b.db.View(func(txn *badger.Txn) error {
+		opts := badger.DefaultIteratorOptions
+		opts.Prefix = []byte(pQueueByDue)
+		it := txn.NewIterator(opts)
+		defer it.Close()
+		check := func(number string, rules ...yizhanv1.CardRule) error {
+			var c *yizhanv1.Case
+			var events []*yizhanv1.CaseEvent
+			for _, r := range rules {
+				if _, err := txn.Get(cardKey(number, r)); err == nil {
+					continue
+				} else if err != badger.ErrKeyNotFound {
+					return err
+				}
+				if c == nil {
+					c = &yizhanv1.Case{}
+					if ok, err := getProto(txn, caseKey(number), c); err != nil || !ok {
+						return err
+					}
+					var err error
+					if events, err = loadEvents(txn, number, c.GetLastSeq()); err != nil {
+						return err
+					}
+				}
+				if supervision.Due(r, c, events, reg, now, p) != nil {
+					out = append(out, &peerv1.CardCheck{CaseNumber: number, Rule: r})
+				}
+			}
+			return nil
+		}
+		it.Rewind()
+		for it.Valid() && len(out) < limit {
+			k := it.Item().Key()
+			rest := k[len(pQueueByDue):]
+			i := bytes.IndexByte(rest, 0)
+			if i < 0 || len(rest) < i+1+8 {
+				it.Next()
+				continue
+			}
+			owner := append([]byte(nil), rest[:i]...)
+			rank := binary.BigEndian.Uint64(rest[i+1:])
+			number := string(rest[i+1+8:])
+			switch {
+			case rank < notRunning && rank <= horizon:
+				// A case with its red card needs no warning any more.
+				if _, err := txn.Get(cardKey(number, yizhanv1.CardRule_CARD_RULE_OVERDUE)); err == badger.ErrKeyNotFound {
+					if err := check(number, yizhanv1.CardRule_CARD_RULE_OVERDUE, yizhanv1.CardRule_CARD_RULE_DUE_SOON); err != nil {
+						return err
+					}
+				} else if err != nil {
+					return err
+				}
+				it.Next()
+			case rank < notRunning:
+				it.Seek(key(pQueueByDue, string(owner), be64(notRunning)))
+			case rank-notRunning <= filedBy:
+				v, err := it.Item().ValueCopy(nil)
+				if err != nil {
+					return err
+				}
+				if len(v) >= 4 {
+					switch yizhanv1.CaseState(binary.BigEndian.Uint32(v)) {
+					case yizhanv1.CaseState_CASE_STATE_FILED, yizhanv1.CaseState_CASE_STATE_PRECHECK:
+						if err := check(number, yizhanv1.CardRule_CARD_RULE_NOT_ACCEPTED_IN_TIME); err != nil {
+							return err
+						}
+					}
+				}
+				it.Next()
+			default:
+				it.Seek(append(key(pQueueByDue, string(owner)), 0xff))
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// CardQuery selects cards; empty fields select all.
+type CardQuery struct {
+	Office     string // the responsible office, with those below it
+	From, To   time.Time
+	Colour     yizhanv1.CardColour
+	Rule       yizhanv1.CardRule
+	Department string
+	CaseNumber string
+	PageSize   int
+	PageToken  string
+}
+
+// Cards lists the cards the query selects, newest first.
+func (b *Book) Cards(q CardQuery) ([]*yizhanv1.Card, string, error) {
+	if q.CaseNumber != "" {
+		var out []*yizhanv1.Card
+		err := b.db.View(func(txn *badger.Txn) error {
+			return eachKey(txn, key(pCard, q.CaseNumber, ""), func(_, v []byte) error {
+				c := &yizhanv1.Card{}
+				if err := proto.Unmarshal(v, c); err != nil {
+					return err
+				}
+				if cardMatches(c, q) {
+					out = append(out, c)
+				}
+				return nil
+			})
+		})
+		return out, "", err
+	}
+	var (
+		out  []*yizhanv1.Card
+		next string
+	)
+	err := b.db.View(func(txn *badger.Txn) error {
+		opts := badger.DefaultIteratorOptions
+		opts.Reverse = true
+		opts.Prefix = []byte(pCardByTime)
+		it := txn.NewIterator(opts)
+		defer it.Close()
+		start := append([]byte(pCardByTime), 0xff)
+		if !q.To.IsZero() {
+			start = key(pCardByTime, be64(uint64(max(q.To.UnixNano(), 0))))
+		}
+		if q.PageToken != "" {
+			pos, err := base64.RawURLEncoding.DecodeString(q.PageToken)
+			if err != nil || !bytes.HasPrefix(pos, []byte(pCardByTime)) {
+				return ErrBadPageToken
+			}
+			start = pos
+		}
+		for it.Seek(start); it.Valid(); it.Next() {
+			k := it.Item().Key()
+			if q.PageToken != "" && bytes.Equal(k, start) {
+				continue
+			}
+			if len(k) < len(pCardByTime)+8 {
+				continue
+			}
+			at := int64(binary.BigEndian.Uint64(k[len(pCardByTime):]))
+			if !q.From.IsZero() && at < q.From.UnixNano() {
+				break
+			}
+			v, err := it.Item().ValueCopy(nil)
+			if err != nil {
+				return err
+			}
+			parts := bytes.SplitN(v, []byte{0}, 3)
+			if len(parts) != 3 || (q.Office != "" && !registry.IsAncestorOrSelf(q.Office, string(parts[0]))) ||
+				(q.Department != "" && string(parts[1]) != q.Department) {
+				continue
+			}
+			if len(out) == q.PageSize {
+				next = base64.RawURLEncoding.EncodeToString(cardByTimeKey(out[len(out)-1]))
+				break
+			}
+			rest := k[len(pCardByTime)+8:]
+			i := bytes.IndexByte(rest, 0)
+			if i < 0 || len(rest) != i+1+4 {
+				continue
+			}
+			c := &yizhanv1.Card{}
+			if ok, err := getProto(txn, cardKey(string(rest[:i]), yizhanv1.CardRule(binary.BigEndian.Uint32(rest[i+1:]))), c); err != nil {
+				return err
+			} else if !ok || !cardMatches(c, q) {
+				continue
+			}
+			out = append(out, c)
+		}
+		return nil
+	})
+	return out, next, err
+}
+
+func cardMatches(c *yizhanv1.Card, q CardQuery) bool {
+	switch {
+	case q.Office != "" && !registry.IsAncestorOrSelf(q.Office, c.GetOfficeCode()),
+		q.Colour != yizhanv1.CardColour_CARD_COLOUR_UNSPECIFIED && c.GetColour() != q.Colour,
+		q.Rule != yizhanv1.CardRule_CARD_RULE_UNSPECIFIED && c.GetRule() != q.Rule,
+		q.Department != "" && c.GetDepartmentCode() != q.Department,
+		!q.From.IsZero() && c.GetAt().AsTime().Before(q.From),
+		!q.To.IsZero() && !c.GetAt().AsTime().Before(q.To):
+		return false
+	}
+	return true
+}

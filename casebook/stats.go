@@ -1,0 +1,375 @@
+package casebook
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+	"google.golang.org/protobuf/proto"
+
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+	"github.com/yizhan-gov/yizhan/casework"
+	"github.com/yizhan-gov/yizhan/registry"
+	"github.com/yizhan-gov/yizhan/supervision"
+)
+
+// RangeQuery selects the counters of the days From to To, both included
+// (China Standard Time; any time of each day names it).
+type RangeQuery struct {
+	From, To time.Time
+	// Office, when set, keeps the counters of that office, and with
+	// Subtree those of the offices below it too.
+	Office  string
+	Subtree bool
+	// ByDay reads the counters of each day even where a month's or a
+	// year's would do (rows by day).
+	ByDay bool
+}
+
+// Periods are the counter periods that cover the days from to to (both
+// included) without overlap: whole years and months where they fit
+// (unless byDay), days at the edges.
+func Periods(from, to time.Time, byDay bool) []string {
+	day := func(t time.Time) time.Time {
+		t = t.In(registry.CST)
+		return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, registry.CST)
+	}
+	d, last := day(from), day(to)
+	var out []string
+	for !d.After(last) && len(out) < 100_000 {
+		switch {
+		case !byDay && d.YearDay() == 1 && !d.AddDate(1, 0, -1).After(last):
+			out = append(out, PeriodOf(Year, d))
+			d = d.AddDate(1, 0, 0)
+		case !byDay && d.Day() == 1 && !d.AddDate(0, 1, -1).After(last):
+			out = append(out, PeriodOf(Month, d))
+			d = d.AddDate(0, 1, 0)
+		default:
+			out = append(out, PeriodOf(Day, d))
+			d = d.AddDate(0, 0, 1)
+		}
+	}
+	return out
+}
+
+// SumStats sums the counters the query selects into groups: group names
+// a counter's group ("" leaves it out). With ByDay, the period (the day,
+// "d20261201") is the counter's Period.
+func (b *Book) SumStats(q RangeQuery, group func(Stat) string) (map[string]supervision.Counters, error) {
+	out := map[string]supervision.Counters{}
+	inScope := map[string]bool{} // office → counted
+	err := b.db.View(func(txn *badger.Txn) error {
+		opts := badger.DefaultIteratorOptions
+		opts.PrefetchValues = false
+		for _, period := range Periods(q.From, q.To, q.ByDay) {
+			p := key(pStat, period, "")
+			if q.Office != "" && !q.Subtree {
+				p = key(pStat, period, q.Office, "")
+			}
+			opts.Prefix = p
+			it := txn.NewIterator(opts)
+			for it.Rewind(); it.Valid(); it.Next() {
+				k := it.Item().Key()
+				parts := strings.Split(string(k[len(pStat):]), "\x00")
+				if len(parts) != 5 {
+					continue
+				}
+				s := Stat{Period: parts[0], Office: parts[1], ItemCode: parts[2], Department: parts[3], Outcome: parts[4]}
+				if q.Office != "" && q.Subtree {
+					in, ok := inScope[s.Office]
+					if !ok {
+						in = registry.IsAncestorOrSelf(q.Office, s.Office)
+						inScope[s.Office] = in
+					}
+					if !in {
+						continue
+					}
+				}
+				g := group(s)
+				if g == "" {
+					continue
+				}
+				err := it.Item().Value(func(v []byte) error {
+					s.Value = decodeUint(v)
+					return nil
+				})
+				if err != nil {
+					it.Close()
+					return err
+				}
+				c := out[g]
+				if c == nil {
+					c = supervision.Counters{}
+					out[g] = c
+				}
+				c[s.Outcome] += s.Value
+			}
+			it.Close()
+		}
+		return nil
+	})
+	return out, err
+}
+
+// The daily series' scopes (see dailyScopes).
+func DailyAll() string                 { return "*" }
+func DailyOffice(code string) string   { return "o" + code }
+func DailyTownship(code string) string { return "t" + code }
+func DailyDept(code string) string     { return "d" + code }
+
+// Daily is the daily series of scope over the days from to to (both
+// included): one Day per day with acceptances or same-day decisions.
+func (b *Book) Daily(scope string, from, to time.Time) ([]supervision.Day, error) {
+	first, last := PeriodOf(Day, from), PeriodOf(Day, to)
+	var out []supervision.Day
+	err := b.db.View(func(txn *badger.Txn) error {
+		opts := badger.DefaultIteratorOptions
+		opts.Prefix = key(pDaily, scope, "")
+		it := txn.NewIterator(opts)
+		defer it.Close()
+		for it.Seek(dailyKey(scope, first)); it.Valid(); it.Next() {
+			k := it.Item().Key()
+			day := string(k[len(opts.Prefix):])
+			if day > last {
+				break
+			}
+			d, err := time.ParseInLocation("20060102", strings.TrimPrefix(day, string(rune(Day))), registry.CST)
+			if err != nil {
+				continue
+			}
+			err = it.Item().Value(func(v []byte) error {
+				if len(v) == 16 {
+					out = append(out, supervision.Day{Date: d, Accepted: binary.BigEndian.Uint64(v), SameDay: binary.BigEndian.Uint64(v[8:])})
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// recount is the counters and daily series that the cases and cards in
+// txn make, counted from nothing with today's definitions (Check compares
+// them, upgradeStats writes them).
+type recount struct {
+	stats map[string]uint64
+	daily map[string][2]uint64
+}
+
+func newRecount() *recount {
+	return &recount{stats: map[string]uint64{}, daily: map[string][2]uint64{}}
+}
+
+// add takes the counter and daily writes of an overlay that counted one
+// case from zero.
+func (r *recount) add(o *overlay) (others map[string][]byte) {
+	others = map[string][]byte{}
+	for k, w := range o.writes {
+		switch {
+		case strings.HasPrefix(k, pStat):
+			r.stats[k] += decodeUint(w.val)
+		case strings.HasPrefix(k, pDaily):
+			if len(w.val) == 16 {
+				d := r.daily[k]
+				d[0] += binary.BigEndian.Uint64(w.val)
+				d[1] += binary.BigEndian.Uint64(w.val[8:])
+				r.daily[k] = d
+			}
+		default:
+			others[k] = w.val
+		}
+	}
+	return others
+}
+
+// addCard counts a card kept in the book.
+func (r *recount) addCard(c *yizhanv1.Card) {
+	if c.GetWithdrawn() {
+		return
+	}
+	for _, period := range periodsOf(c.GetAt().AsTime()) {
+		r.stats[string(statKey(period, c.GetOfficeCode(), c.GetItemCode(), c.GetDepartmentCode(), supervision.CardOutcome(c.GetRule())))]++
+	}
+}
+
+// countCase counts one case from zero into r, and returns the other keys
+// the counting wrote (none but counters, for it).
+func (r *recount) countCase(b *Book, txn *badger.Txn, reg casework.Registry, c *yizhanv1.Case, events []*yizhanv1.CaseEvent) {
+	o := newOverlay(b, txn, reg)
+	o.noBase = true
+	o.count(c, events, len(events))
+	r.add(o)
+}
+
+// upgradeStats counts the counters again with today's definitions when
+// the book's were counted with older ones (book/m/stats-format), before
+// Apply applies anything more: with the registry as the log has it at
+// that point, the same on every node that upgrades there. A stop part-way
+// does it again from the start.
+func (b *Book) upgradeStats(reg casework.Registry) error {
+	start := time.Now()
+	r := newRecount()
+	cases := 0
+	err := b.db.View(func(txn *badger.Txn) error {
+		if err := eachKey(txn, []byte(pCase), func(k, v []byte) error {
+			number := string(k[len(pCase):])
+			c := &yizhanv1.Case{}
+			if err := proto.Unmarshal(v, c); err != nil {
+				return fmt.Errorf("case %s: %w", number, err)
+			}
+			events, err := loadEvents(txn, number, c.GetLastSeq())
+			if err != nil || len(events) == 0 {
+				return fmt.Errorf("case %s: %v", number, err)
+			}
+			r.countCase(b, txn, reg, c, events)
+			cases++
+			return nil
+		}); err != nil {
+			return err
+		}
+		return eachKey(txn, []byte(pCard), func(_, v []byte) error {
+			c := &yizhanv1.Card{}
+			if err := proto.Unmarshal(v, c); err != nil {
+				return err
+			}
+			r.addCard(c)
+			return nil
+		})
+	})
+	if err != nil {
+		return fmt.Errorf("casebook: count the statistics again: %w", err)
+	}
+	// Drop the old counters, then write the new ones and the format last.
+	var old [][]byte
+	if err := b.db.View(func(txn *badger.Txn) error {
+		for _, p := range []string{pStat, pDaily} {
+			opts := badger.DefaultIteratorOptions
+			opts.PrefetchValues = false
+			opts.Prefix = []byte(p)
+			it := txn.NewIterator(opts)
+			for it.Rewind(); it.Valid(); it.Next() {
+				old = append(old, it.Item().KeyCopy(nil))
+			}
+			it.Close()
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	wb := b.db.NewWriteBatch()
+	defer wb.Cancel()
+	for _, k := range old {
+		if err := wb.Delete(k); err != nil {
+			return err
+		}
+	}
+	if err := wb.Flush(); err != nil {
+		return fmt.Errorf("casebook: drop the old statistics: %w", err)
+	}
+	wb = b.db.NewWriteBatch()
+	for k, v := range r.stats {
+		if err := wb.Set([]byte(k), be64(v)); err != nil {
+			return err
+		}
+	}
+	for k, d := range r.daily {
+		v := binary.BigEndian.AppendUint64(be64(d[0]), d[1])
+		if err := wb.Set([]byte(k), v); err != nil {
+			return err
+		}
+	}
+	if err := wb.Set(keyStatsFormat, be64(statsFormat)); err != nil {
+		return err
+	}
+	if err := wb.Flush(); err != nil {
+		return fmt.Errorf("casebook: write the statistics: %w", err)
+	}
+	b.statsStale = false
+	slog.Info("casebook: counted the statistics again with this release's definitions",
+		"cases", cases, "counters", len(r.stats), "took", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// checkStats compares the counters and the daily series held with r.
+func checkStats(txn *badger.Txn, r *recount, bad func(string, ...any)) error {
+	got := map[string]uint64{}
+	if err := eachKey(txn, []byte(pStat), func(k, v []byte) error {
+		got[string(k)] = decodeUint(v)
+		return nil
+	}); err != nil {
+		return err
+	}
+	for k, v := range got {
+		if r.stats[k] != v {
+			bad("counter %q is %d, a recount gives %d", k, v, r.stats[k])
+		}
+	}
+	for k, v := range r.stats {
+		if _, ok := got[k]; !ok && v != 0 {
+			bad("counter %q is missing, a recount gives %d", k, v)
+		}
+	}
+	seen := map[string]bool{}
+	if err := eachKey(txn, []byte(pDaily), func(k, v []byte) error {
+		seen[string(k)] = true
+		want := r.daily[string(k)]
+		if len(v) != 16 || binary.BigEndian.Uint64(v) != want[0] || binary.BigEndian.Uint64(v[8:]) != want[1] {
+			bad("daily series %q is %x, a recount gives %v", k, v, want)
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	for k := range r.daily {
+		if !seen[k] {
+			bad("daily series %q is missing", k)
+		}
+	}
+	return nil
+}
+
+// checkCards checks that each card has its key in the time index, and the
+// time index names only cards, with their office, department and state.
+func checkCards(txn *badger.Txn, r *recount, bad func(string, ...any)) error {
+	want := map[string][]byte{}
+	if err := eachKey(txn, []byte(pCard), func(k, v []byte) error {
+		c := &yizhanv1.Card{}
+		if err := proto.Unmarshal(v, c); err != nil {
+			bad("card %q: %v", k, err)
+			return nil
+		}
+		if !bytes.Equal(k, cardKey(c.GetCaseNumber(), c.GetRule())) {
+			bad("card %q holds the card of %s rule %s", k, c.GetCaseNumber(), c.GetRule())
+		}
+		want[string(cardByTimeKey(c))] = cardIndexValue(c)
+		r.addCard(c)
+		return nil
+	}); err != nil {
+		return err
+	}
+	if err := eachKey(txn, []byte(pCardByTime), func(k, v []byte) error {
+		w, ok := want[string(k)]
+		switch {
+		case !ok:
+			bad("card index key %q belongs to no card", k)
+		case !bytes.Equal(w, v):
+			bad("card index key %q holds %q, not %q", k, v, w)
+		}
+		delete(want, string(k))
+		return nil
+	}); err != nil {
+		return err
+	}
+	for k := range want {
+		bad("card index key %q is missing", k)
+	}
+	return nil
+}

@@ -1,0 +1,213 @@
+// Package supervision is electronic supervision (电子监察): the rules that
+// issue yellow and red cards on cases, and the figures counties report,
+// computed from the case book's counters. It holds no state: the cards
+// live in each office's case book (casebook), issued in the raft log's
+// order so that every node of an office holds the same ones; the figures
+// are arithmetic over counters. See DESIGN.md and docs/SUPERVISION.md.
+package supervision
+
+import (
+	"fmt"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+	"github.com/yizhan-gov/yizhan/casework"
+)
+
+// DefaultWarningDays is how many working days before its promised due
+// date a running case earns a yellow card (预警).
+const DefaultWarningDays = 2
+
+// AcceptanceDays is the working days an office has to accept, refuse or
+// send a correction notice on a filing (行政许可法 §32).
+const AcceptanceDays = 5
+
+// Rules are the time-driven rules a sweep evaluates; the others are
+// evaluated on the events that break them.
+var Rules = []yizhanv1.CardRule{
+	yizhanv1.CardRule_CARD_RULE_DUE_SOON,
+	yizhanv1.CardRule_CARD_RULE_OVERDUE,
+	yizhanv1.CardRule_CARD_RULE_NOT_ACCEPTED_IN_TIME,
+}
+
+// ColourOf is the colour of rule r's cards.
+func ColourOf(r yizhanv1.CardRule) yizhanv1.CardColour {
+	if r == yizhanv1.CardRule_CARD_RULE_OVERDUE {
+		return yizhanv1.CardColour_CARD_COLOUR_RED
+	}
+	return yizhanv1.CardColour_CARD_COLOUR_YELLOW
+}
+
+// Policy is what a county chooses of the rules.
+type Policy struct {
+	WarningDays int // 0: DefaultWarningDays
+}
+
+func (p Policy) warningDays() int {
+	if p.WarningDays <= 0 {
+		return DefaultWarningDays
+	}
+	return p.WarningDays
+}
+
+// Due evaluates the time-driven rule r on case c (its events, the
+// registry's calendar) at now: the card it earns, or nil.
+//
+//   - DUE_SOON: running, not past its promised due time, and at most the
+//     policy's warning days left;
+//   - OVERDUE: running and past its promised due time (a case decided late
+//     earns it by its DECIDED event: see OnEvent);
+//   - NOT_ACCEPTED_IN_TIME: filed (or waiting for its precheck) and
+//     neither accepted, refused nor sent a correction notice by the end of
+//     the fifth working day after it was filed.
+func Due(r yizhanv1.CardRule, c *yizhanv1.Case, events []*yizhanv1.CaseEvent, reg casework.Registry, now time.Time, p Policy) *yizhanv1.Card {
+	if len(events) == 0 || events[0].GetFiling() == nil {
+		return nil
+	}
+	switch r {
+	case yizhanv1.CardRule_CARD_RULE_DUE_SOON, yizhanv1.CardRule_CARD_RULE_OVERDUE:
+		d := casework.Clocks(c, events, reg, now)
+		if !d.GetRunning() {
+			return nil
+		}
+		due := d.GetPromisedDue().AsTime()
+		if r == yizhanv1.CardRule_CARD_RULE_OVERDUE {
+			if !now.After(due) {
+				return nil
+			}
+			return newCard(r, c, events, c.GetOwnerOffice(), due,
+				fmt.Sprintf("超过承诺期限 %d 个工作日仍未办结", max(-d.GetPromisedDaysLeft(), 1)))
+		}
+		left := int(d.GetPromisedDaysLeft())
+		if now.After(due) || left > p.warningDays() {
+			return nil
+		}
+		return newCard(r, c, events, c.GetOwnerOffice(), now,
+			fmt.Sprintf("距承诺期限还剩 %d 个工作日", left))
+	case yizhanv1.CardRule_CARD_RULE_NOT_ACCEPTED_IN_TIME:
+		switch c.GetState() {
+		case yizhanv1.CaseState_CASE_STATE_FILED, yizhanv1.CaseState_CASE_STATE_PRECHECK:
+		default:
+			return nil
+		}
+		if handled(events) {
+			return nil
+		}
+		deadline := AcceptanceDeadline(events, reg)
+		if !now.After(deadline) {
+			return nil
+		}
+		return newCard(r, c, events, c.GetOwnerOffice(), deadline,
+			fmt.Sprintf("申请后 %d 个工作日内未受理、不予受理或一次性告知补正", AcceptanceDays))
+	}
+	return nil
+}
+
+// AcceptanceDeadline is the end of the fifth working day after the case
+// was filed (§32).
+func AcceptanceDeadline(events []*yizhanv1.CaseEvent, reg casework.Registry) time.Time {
+	return reg.AddWorkingDays(events[0].GetAt().AsTime(), AcceptanceDays)
+}
+
+// handled reports whether the filing was answered: accepted, refused or
+// sent a correction notice.
+func handled(events []*yizhanv1.CaseEvent) bool {
+	for _, e := range events {
+		switch e.GetType() {
+		case yizhanv1.EventType_EVENT_TYPE_ACCEPTED, yizhanv1.EventType_EVENT_TYPE_REFUSED,
+			yizhanv1.EventType_EVENT_TYPE_CORRECTION_REQUESTED:
+			return true
+		}
+	}
+	return false
+}
+
+// OnEvent evaluates the rules that an event breaks when it happens: the
+// last of events, just stored, on case c as it is after it.
+//
+//   - DECIDED after the promised due time: OVERDUE (red);
+//   - a second CORRECTION_REQUESTED: SECOND_CORRECTION;
+//   - FEE_ASSESSED of an amount other than the item version's standard:
+//     FEE_NOT_STANDARD;
+//   - the filing's first answer (ACCEPTED, REFUSED, CORRECTION_REQUESTED)
+//     after the §32 deadline: NOT_ACCEPTED_IN_TIME.
+func OnEvent(c *yizhanv1.Case, events []*yizhanv1.CaseEvent, reg casework.Registry) []*yizhanv1.Card {
+	if len(events) < 2 || events[0].GetFiling() == nil {
+		return nil
+	}
+	e := events[len(events)-1]
+	at := e.GetAt().AsTime()
+	var out []*yizhanv1.Card
+	switch e.GetType() {
+	case yizhanv1.EventType_EVENT_TYPE_DECIDED:
+		if d := casework.Clocks(c, events, reg, at); d.GetOverdue() {
+			out = append(out, newCard(yizhanv1.CardRule_CARD_RULE_OVERDUE, c, events, e.GetOfficeCode(), at,
+				fmt.Sprintf("超过承诺期限 %d 个工作日办结", max(-d.GetPromisedDaysLeft(), 1))))
+		}
+	case yizhanv1.EventType_EVENT_TYPE_FEE_ASSESSED:
+		f := events[0].GetFiling()
+		item, err := reg.Item(f.GetItemCode(), f.GetItemVersion())
+		if err == nil && e.GetFeeCents() != item.GetFeeCents() {
+			out = append(out, newCard(yizhanv1.CardRule_CARD_RULE_FEE_NOT_STANDARD, c, events, e.GetOfficeCode(), at,
+				fmt.Sprintf("核定收费 %s，收费标准 %s", yuan(e.GetFeeCents()), yuan(item.GetFeeCents()))))
+		}
+	}
+	switch e.GetType() {
+	case yizhanv1.EventType_EVENT_TYPE_CORRECTION_REQUESTED:
+		if n := countType(events, yizhanv1.EventType_EVENT_TYPE_CORRECTION_REQUESTED); n == 2 {
+			out = append(out, newCard(yizhanv1.CardRule_CARD_RULE_SECOND_CORRECTION, c, events, e.GetOfficeCode(), at,
+				"同一办件第二次要求补正，违反一次性告知"))
+		}
+		fallthrough
+	case yizhanv1.EventType_EVENT_TYPE_ACCEPTED, yizhanv1.EventType_EVENT_TYPE_REFUSED:
+		if !handled(events[:len(events)-1]) {
+			if deadline := AcceptanceDeadline(events, reg); at.After(deadline) {
+				out = append(out, newCard(yizhanv1.CardRule_CARD_RULE_NOT_ACCEPTED_IN_TIME, c, events, e.GetOfficeCode(), deadline,
+					fmt.Sprintf("申请后 %d 个工作日内未受理、不予受理或一次性告知补正", AcceptanceDays)))
+			}
+		}
+	}
+	return out
+}
+
+func countType(events []*yizhanv1.CaseEvent, t yizhanv1.EventType) int {
+	n := 0
+	for _, e := range events {
+		if e.GetType() == t {
+			n++
+		}
+	}
+	return n
+}
+
+// newCard is rule r's card on case c, the responsibility of office at
+// time at: the staff responsible is who made the case's last step there.
+func newCard(r yizhanv1.CardRule, c *yizhanv1.Case, events []*yizhanv1.CaseEvent, office string, at time.Time, detail string) *yizhanv1.Card {
+	f := events[0].GetFiling()
+	staff := ""
+	for i := len(events) - 1; i >= 0; i-- {
+		if e := events[i]; e.GetOfficeCode() == office && e.GetActor() != casework.CitizenActor && e.GetActor() != casework.SystemActor && e.GetActor() != "" {
+			staff = e.GetActor()
+			break
+		}
+	}
+	return &yizhanv1.Card{
+		CaseNumber: c.GetNumber(), Rule: r, Colour: ColourOf(r),
+		OfficeCode: office, DepartmentCode: f.GetDepartmentCode(), Staff: staff,
+		At: timestamppb.New(at), ItemCode: f.GetItemCode(), ItemName: f.GetItemName(), Detail: detail,
+	}
+}
+
+// yuan formats fen as 元.
+func yuan(fen int64) string {
+	return fmt.Sprintf("%d.%02d 元", fen/100, abs(fen%100))
+}
+
+func abs(v int64) int64 {
+	if v < 0 {
+		return -v
+	}
+	return v
+}
