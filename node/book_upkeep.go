@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
+
+	"github.com/yizhan-gov/yizhan/supervision"
 )
 
 // The case book's upkeep on a running node: badger's value log garbage
@@ -78,4 +80,35 @@ func (n *Node) checkBookWhenCaughtUp(ctx context.Context) {
 	n.bookProblems.Store(int64(len(problems)))
 	n.log.Info("case book checked", "cases", book.Len(), "applied_index", book.Applied(),
 		"problems", len(problems), "took", time.Since(start).Round(time.Millisecond))
+}
+
+// defaultCardSweepInterval is how often the leader sweeps the
+// time-driven card rules: a card's time is the rule's, not the sweep's,
+// so the interval only delays when a card shows.
+const defaultCardSweepInterval = time.Minute
+
+// sweepCards runs the supervision card sweep (office.Service.SweepCards)
+// on the office's leader every Config.CardSweepInterval.
+func (n *Node) sweepCards(ctx context.Context) {
+	every := n.cfg.CardSweepInterval
+	if every == 0 {
+		every = defaultCardSweepInterval
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if n.svc.Leading() != nil {
+			continue
+		}
+		if k, err := n.svc.SweepCards(ctx, supervision.Policy{}); err != nil {
+			n.log.Warn("supervision card sweep", "err", err)
+		} else if k > 0 {
+			n.log.Info("supervision card sweep", "cases_evaluated", k)
+		}
+	}
 }

@@ -27,7 +27,7 @@ type httpServer struct {
 	srv *http.Server
 }
 
-func newHTTPServer(n *Node, reg yizhanv1.RegistryServiceServer, au yizhanv1.AuthServiceServer, cl yizhanv1.ClusterServiceServer, cs yizhanv1.CaseServiceServer) (*httpServer, error) {
+func newHTTPServer(n *Node, reg yizhanv1.RegistryServiceServer, au yizhanv1.AuthServiceServer, cl yizhanv1.ClusterServiceServer, cs yizhanv1.CaseServiceServer, sup yizhanv1.SupervisionServiceServer) (*httpServer, error) {
 	gw := runtime.NewServeMux(
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.HTTPBodyMarshaler{
 			Marshaler: &runtime.JSONPb{
@@ -57,6 +57,9 @@ func newHTTPServer(n *Node, reg yizhanv1.RegistryServiceServer, au yizhanv1.Auth
 		return nil, fmt.Errorf("node: gateway: %w", err)
 	}
 	if err := yizhanv1.RegisterCaseServiceHandlerServer(ctx, gw, cs); err != nil {
+		return nil, fmt.Errorf("node: gateway: %w", err)
+	}
+	if err := yizhanv1.RegisterSupervisionServiceHandlerServer(ctx, gw, sup); err != nil {
 		return nil, fmt.Errorf("node: gateway: %w", err)
 	}
 

@@ -93,7 +93,11 @@ type Config struct {
 	// office's log and logs every index entry or counter that disagrees
 	// with the cases (the metric yizhan_casebook_problems).
 	CheckBook bool
-	TokenTTL  time.Duration
+	// CardSweepInterval is how often the office's leader evaluates the
+	// time-driven supervision card rules (0: a minute; negative: never,
+	// for tests that sweep by hand).
+	CardSweepInterval time.Duration
+	TokenTTL          time.Duration
 	// MaxTokenTTL is the longest token lifetime this node accepts,
 	// whoever signed it (0: auth.DefaultMaxTokenTTL). TokenTTL may not
 	// exceed it.
@@ -256,6 +260,7 @@ func New(cfg Config) (_ *Node, err error) {
 	authSvc := &authService{n: n}
 	clusterSvc := &clusterService{n: n}
 	caseSvc := &caseService{n: n, filings: newFilingLimiter(n.now)}
+	supSvc := &supervisionService{n: n}
 
 	refusals := newPeerRefusals(n)
 	n.peerServer = grpc.NewServer(append(forward.PeerServerOptions(), grpc.Creds(netlimit.Credentials(credentials.NewTLS(cfg.TLS.ServerConfig()), n.peerLimit)),
@@ -268,14 +273,16 @@ func New(cfg Config) (_ *Node, err error) {
 	yizhanv1.RegisterAuthServiceServer(n.peerServer, authSvc)
 	yizhanv1.RegisterClusterServiceServer(n.peerServer, clusterSvc)
 	yizhanv1.RegisterCaseServiceServer(n.peerServer, caseSvc)
+	yizhanv1.RegisterSupervisionServiceServer(n.peerServer, supSvc)
 
 	n.publicServer = grpc.NewServer(grpc.MaxRecvMsgSize(MaxRequestBody), grpc.ChainUnaryInterceptor(n.metrics.unaryInterceptor, completeErrors))
 	yizhanv1.RegisterRegistryServiceServer(n.publicServer, regSvc)
 	yizhanv1.RegisterAuthServiceServer(n.publicServer, authSvc)
 	yizhanv1.RegisterClusterServiceServer(n.publicServer, clusterSvc)
 	yizhanv1.RegisterCaseServiceServer(n.publicServer, caseSvc)
+	yizhanv1.RegisterSupervisionServiceServer(n.publicServer, supSvc)
 
-	n.httpServer, err = newHTTPServer(n, regSvc, authSvc, clusterSvc, caseSvc)
+	n.httpServer, err = newHTTPServer(n, regSvc, authSvc, clusterSvc, caseSvc, supSvc)
 	if err != nil {
 		return nil, err
 	}
@@ -374,6 +381,10 @@ func (n *Node) Start() error {
 	go func() { defer n.wg.Done(); n.watchReady(ctx) }()
 	n.wg.Add(1)
 	go func() { defer n.wg.Done(); n.collectValueLog(ctx) }()
+	if n.cfg.CardSweepInterval >= 0 {
+		n.wg.Add(1)
+		go func() { defer n.wg.Done(); n.sweepCards(ctx) }()
+	}
 	if n.cfg.CheckBook {
 		n.wg.Add(1)
 		go func() { defer n.wg.Done(); n.checkBookWhenCaughtUp(ctx) }()

@@ -135,7 +135,7 @@ var enumOptions = map[string][]option{
 	"tier":  {{1, "县级"}, {2, "乡镇级"}, {3, "村级"}},
 	"form":  {{1, "原件"}, {2, "复印件"}, {3, "原件及复印件"}, {4, "电子材料"}},
 	"right": {{1, "受理"}, {2, "审核"}, {3, "审批"}, {4, "制证"}, {5, "送达"}, {6, "代办"}},
-	"role":  {{1, "代办员"}, {2, "窗口人员"}, {3, "审核人"}, {4, "审批人"}, {5, "管理员"}},
+	"role":  {{1, "代办员"}, {2, "窗口人员"}, {3, "审核人"}, {4, "审批人"}, {5, "管理员"}, {6, "监察员"}},
 	"day":   {{1, "节假日（休）"}, {2, "调休上班"}},
 }
 
@@ -161,7 +161,7 @@ var (
 	}
 	roleNames = map[yizhanv1.Role]string{
 		yizhanv1.Role_ROLE_AGENT: "代办员", yizhanv1.Role_ROLE_CLERK: "窗口人员", yizhanv1.Role_ROLE_REVIEWER: "审核人",
-		yizhanv1.Role_ROLE_APPROVER: "审批人", yizhanv1.Role_ROLE_ADMIN: "管理员",
+		yizhanv1.Role_ROLE_APPROVER: "审批人", yizhanv1.Role_ROLE_ADMIN: "管理员", yizhanv1.Role_ROLE_SUPERVISOR: "监察员",
 	}
 	dayKindNames = map[yizhanv1.DayKind]string{
 		yizhanv1.DayKind_DAY_KIND_HOLIDAY: "休", yizhanv1.DayKind_DAY_KIND_WORKDAY: "班",

@@ -1,0 +1,264 @@
+package casebook
+
+import (
+	"math"
+	"testing"
+	"time"
+
+	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+	"github.com/yizhan-gov/yizhan/casework"
+	"github.com/yizhan-gov/yizhan/registry"
+	"github.com/yizhan-gov/yizhan/supervision"
+)
+
+// sweep is one leader's sweep at the office's clock: the cases CardsDue
+// finds, applied as an EvaluateCards entry. It returns how many checks
+// it proposed.
+func (o *office) sweep() int {
+	o.t.Helper()
+	checks, err := o.book.CardsDue(o.now, o.reg, supervision.Policy{}, MaxCardChecks)
+	if err != nil {
+		o.t.Fatal(err)
+	}
+	if len(checks) > 0 {
+		o.evaluate(checks)
+	}
+	return len(checks)
+}
+
+// evaluate applies an EvaluateCards entry at the office's clock.
+func (o *office) evaluate(checks []*peerv1.CardCheck) {
+	o.t.Helper()
+	o.index++
+	cmd := &peerv1.CaseCommand{AtUnixNano: o.now.UnixNano(), Op: &peerv1.CaseCommand_EvaluateCards{EvaluateCards: &peerv1.EvaluateCards{Checks: checks}}}
+	if res := o.book.Apply([]Entry{{Index: o.index, At: o.now.UnixNano(), Cmd: cmd}}, o.index, o.reg)[0]; res.Err != nil {
+		o.t.Fatal(res.Err)
+	}
+}
+
+func (o *office) cards(q CardQuery) map[string]*yizhanv1.Card {
+	o.t.Helper()
+	q.PageSize = 1000
+	cs, _, err := o.book.Cards(q)
+	if err != nil {
+		o.t.Fatal(err)
+	}
+	out := map[string]*yizhanv1.Card{}
+	for _, c := range cs {
+		k := c.GetCaseNumber() + " " + c.GetRule().String()
+		if out[k] != nil {
+			o.t.Errorf("card %s listed twice", k)
+		}
+		out[k] = c
+	}
+	return out
+}
+
+func day(m time.Month, d, h int) time.Time { return time.Date(2026, m, d, h, 0, 0, 0, registry.CST) }
+
+// The cards of a month at a county, and its figures worked out by hand.
+// March 2026 has no holiday; the Qingming holiday (4–6 April) falls in
+// the last case's limit.
+func TestCardsAndFiguresOfAMonth(t *testing.T) {
+	reg := newRegistry(t)
+	o := newOffice(t, county, reg)
+	o.now = day(3, 2, 9) // Monday 2 March
+
+	// A: licence (promised 10, statutory 20), accepted and decided on the
+	// day: same day, in time, 0 working days used.
+	a := o.file(licence, 1, Request{})
+	o.act(a, casework.ActionAccept, nil)
+	o.act(a, casework.ActionReview, &yizhanv1.CaseActionRequest{Reason: "同意"})
+	o.act(a, casework.ActionDecide, &yizhanv1.CaseActionRequest{Approved: true, Reason: "符合条件"})
+	// B: licence, accepted 2 March, decided 23 March: due 16 March, 15
+	// working days used, late.
+	b := o.file(licence, 2, Request{})
+	o.act(b, casework.ActionAccept, nil)
+	o.act(b, casework.ActionReview, &yizhanv1.CaseActionRequest{Reason: "同意"})
+	// C: a filing nobody answers: §32's 5 working days end on 9 March.
+	c := o.file(licence, 3, Request{})
+	// D: two correction notices on one case; then accepted on 3 March.
+	d := o.file(service, 4, Request{})
+	o.act(d, casework.ActionRequestCorrection, &yizhanv1.CaseActionRequest{MissingMaterials: []string{"居民身份证"}, Reason: "缺身份证"})
+	o.act(d, casework.ActionResubmit, &yizhanv1.CaseActionRequest{Materials: []*yizhanv1.SubmittedMaterial{{Name: "居民身份证", Copies: 1}}})
+	o.act(d, casework.ActionRequestCorrection, &yizhanv1.CaseActionRequest{MissingMaterials: []string{"居民身份证"}, Reason: "复印件不清"})
+	o.act(d, casework.ActionResubmit, &yizhanv1.CaseActionRequest{Materials: []*yizhanv1.SubmittedMaterial{{Name: "居民身份证", Copies: 1}}})
+
+	// E: service (promised 3), accepted 3 March: due 6 March.
+	o.now = day(3, 3, 9)
+	o.act(d, casework.ActionAccept, nil)
+	e := o.file(service, 5, Request{})
+	o.act(e, casework.ActionAccept, nil)
+
+	if n := o.sweep(); n != 0 {
+		t.Errorf("3 March: %d cases earn a card by time", n)
+	}
+	// 4 March: E has 2 working days left (5 and 6 March): a warning. D
+	// (due 6 March too) as well.
+	o.now = day(3, 4, 10)
+	o.sweep()
+	// A second leader sweeping the same cases at once issues nothing
+	// more: the appliers decide, on what the book holds.
+	o.evaluate([]*peerv1.CardCheck{{CaseNumber: e, Rule: yizhanv1.CardRule_CARD_RULE_DUE_SOON}})
+	// 10 March: C waited past 9 March; D and E are past 6 March.
+	o.now = day(3, 10, 10)
+	o.sweep()
+	o.evaluate([]*peerv1.CardCheck{{CaseNumber: c, Rule: yizhanv1.CardRule_CARD_RULE_NOT_ACCEPTED_IN_TIME}, {CaseNumber: e, Rule: yizhanv1.CardRule_CARD_RULE_OVERDUE}})
+	if n := o.sweep(); n != 0 {
+		t.Errorf("a second sweep proposed %d checks", n)
+	}
+	o.act(d, casework.ActionReview, &yizhanv1.CaseActionRequest{Reason: "同意"})
+	o.act(d, casework.ActionDecide, &yizhanv1.CaseActionRequest{Approved: false, Reason: "不符合条件"})
+	o.now = day(3, 23, 9)
+	o.act(b, casework.ActionDecide, &yizhanv1.CaseActionRequest{Approved: true, Reason: "符合条件"})
+	o.check()
+
+	rule := func(r yizhanv1.CardRule) string { return " " + r.String() }
+	want := map[string]yizhanv1.CardColour{
+		d + rule(yizhanv1.CardRule_CARD_RULE_SECOND_CORRECTION):    yizhanv1.CardColour_CARD_COLOUR_YELLOW,
+		d + rule(yizhanv1.CardRule_CARD_RULE_DUE_SOON):             yizhanv1.CardColour_CARD_COLOUR_YELLOW,
+		d + rule(yizhanv1.CardRule_CARD_RULE_OVERDUE):              yizhanv1.CardColour_CARD_COLOUR_RED,
+		e + rule(yizhanv1.CardRule_CARD_RULE_DUE_SOON):             yizhanv1.CardColour_CARD_COLOUR_YELLOW,
+		e + rule(yizhanv1.CardRule_CARD_RULE_OVERDUE):              yizhanv1.CardColour_CARD_COLOUR_RED,
+		c + rule(yizhanv1.CardRule_CARD_RULE_NOT_ACCEPTED_IN_TIME): yizhanv1.CardColour_CARD_COLOUR_YELLOW,
+		b + rule(yizhanv1.CardRule_CARD_RULE_OVERDUE):              yizhanv1.CardColour_CARD_COLOUR_RED,
+	}
+	got := o.cards(CardQuery{})
+	for k, colour := range want {
+		if got[k] == nil {
+			t.Errorf("no card %s", k)
+		} else if got[k].GetColour() != colour || got[k].GetOfficeCode() != county || got[k].GetStaff() != "clerk" {
+			t.Errorf("card %s: %v", k, got[k])
+		}
+	}
+	for k := range got {
+		if _, ok := want[k]; !ok {
+			t.Errorf("unexpected card %s: %v", k, got[k])
+		}
+	}
+	if c := got[e+rule(yizhanv1.CardRule_CARD_RULE_OVERDUE)]; c != nil && !c.GetAt().AsTime().Equal(reg.AddWorkingDays(day(3, 3, 9), 3)) {
+		t.Errorf("E's red card is dated %v, want its due time", c.GetAt().AsTime())
+	}
+	if c := got[c+rule(yizhanv1.CardRule_CARD_RULE_NOT_ACCEPTED_IN_TIME)]; c != nil && c.GetAt().AsTime().In(registry.CST).Day() != 9 {
+		t.Errorf("C's card is dated %v, want the end of 9 March", c.GetAt().AsTime())
+	}
+	if red := o.cards(CardQuery{Colour: yizhanv1.CardColour_CARD_COLOUR_RED}); len(red) != 3 {
+		t.Errorf("red cards: %d, want 3", len(red))
+	}
+	if one := o.cards(CardQuery{Office: township}); len(one) != 0 {
+		t.Errorf("the township's cards: %v", one)
+	}
+
+	// The figures of March, counted by hand:
+	// received 5; accepted A B D E = 4; decided A B D = 3 (A, B approved,
+	// D denied); same day: A (of 2 March's 2 acceptances, 3 March's 2:
+	// daily rates 1/2 and 0/2, average 0.25); in time A only (B late, D
+	// decided 10 March past 6 March); Σstatutory 20+20+5 = 45, Σpromised
+	// 10+10+3 = 23; working days used A 0, B 15, D 5 (3→10 March) = 20.
+	groups, err := o.book.SumStats(RangeQuery{From: day(3, 1, 0), To: day(3, 31, 0), Office: county, Subtree: true}, func(Stat) string { return "*" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	days, err := o.book.Daily(DailyAll(), day(3, 1, 0), day(3, 31, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := supervision.Compute(groups["*"], days)
+	for name, v := range map[string][2]float64{
+		"received": {float64(f.Received), 5}, "accepted": {float64(f.Accepted), 4}, "decided": {float64(f.Decided), 3},
+		"approved": {float64(f.Approved), 2}, "denied": {float64(f.Denied), 1}, "promised decided": {float64(f.PromisedDecided), 3},
+		"same day": {float64(f.SameDayDecided), 1}, "same-day rate": {f.SameDayRate, 0.25},
+		"average daily same-day rate": {f.AverageDailySameDayRate, 0.25},
+		"in time": {float64(f.InTimeDecided), 1}, "in-time rate": {f.InTimeRate, 1.0 / 3},
+		"statutory days": {float64(f.StatutoryDays), 45}, "promised days": {float64(f.PromisedDays), 23},
+		"working days used": {float64(f.WorkingDaysUsed), 20},
+		"承诺提速": {f.PromiseSpeedup, 1 - 23.0/45}, "办理提速": {f.HandlingSpeedup, 1 - 20.0/45},
+		"average working days": {f.AverageWorkingDays, 20.0 / 3},
+		"red cards":            {float64(f.RedCards), 3}, "yellow cards": {float64(f.YellowCards), 4},
+	} {
+		if math.Abs(v[0]-v[1]) > 1e-9 {
+			t.Errorf("%s: %v, want %v", name, v[0], v[1])
+		}
+	}
+	// By day: 2 March alone.
+	groups, err = o.book.SumStats(RangeQuery{From: day(3, 2, 0), To: day(3, 2, 0), Office: county}, func(s Stat) string { return s.Department })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if yc := groups["yc"]; yc[supervision.Received] != 3 || yc[supervision.Accepted] != 2 || yc[supervision.DecidedSameDay] != 1 {
+		t.Errorf("2 March, department yc: %v", yc)
+	}
+}
+
+// A red card issued from a mirror that had not shown the decision yet is
+// withdrawn when the decision, made in time, arrives.
+func TestRedCardFromAStaleMirrorIsWithdrawn(t *testing.T) {
+	reg := newRegistry(t)
+	o := newOffice(t, county, reg)
+	o.now = day(3, 2, 9)
+	n := o.file(service, 1, Request{})
+	o.act(n, casework.ActionAccept, nil)
+	o.act(n, casework.ActionReview, &yizhanv1.CaseActionRequest{Reason: "同意"})
+	// The book sees the case running past its due time (5 March) …
+	o.now = day(3, 9, 9)
+	o.evaluate([]*peerv1.CardCheck{{CaseNumber: n, Rule: yizhanv1.CardRule_CARD_RULE_OVERDUE}})
+	if cs := o.cards(CardQuery{CaseNumber: n}); len(cs) != 1 {
+		t.Fatalf("cards: %v", cs)
+	}
+	// … then learns it was decided on 4 March.
+	at := o.now
+	o.now = day(3, 4, 9)
+	o.act(n, casework.ActionDecide, &yizhanv1.CaseActionRequest{Approved: true, Reason: "符合条件"})
+	o.now = at.Add(time.Hour)
+	o.check()
+	cs := o.cards(CardQuery{CaseNumber: n})
+	card := cs[n+" "+yizhanv1.CardRule_CARD_RULE_OVERDUE.String()]
+	if card == nil || !card.GetWithdrawn() || card.GetWithdrawnReason() == "" {
+		t.Fatalf("the red card: %v", card)
+	}
+	groups, err := o.book.SumStats(RangeQuery{From: day(3, 1, 0), To: day(3, 31, 0)}, func(Stat) string { return "*" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := supervision.Compute(groups["*"], nil); f.RedCards != 0 || f.InTimeDecided != 1 {
+		t.Errorf("after the withdrawal: %d red cards, %d decided in time", f.RedCards, f.InTimeDecided)
+	}
+}
+
+// A book whose counters were counted by the previous release counts them
+// again before it applies anything more, and then checks.
+func TestCountersOfAnOlderReleaseAreCountedAgain(t *testing.T) {
+	reg := newRegistry(t)
+	o := newOffice(t, county, reg)
+	n := o.file(licence, 1, Request{})
+	o.act(n, casework.ActionAccept, nil)
+	o.act(n, casework.ActionReview, &yizhanv1.CaseActionRequest{Reason: "同意"})
+	o.act(n, casework.ActionDecide, &yizhanv1.CaseActionRequest{Approved: true, Reason: "符合条件"})
+	// What the previous release left: format-1 counters, no daily series.
+	db := o.book.db
+	if err := db.DropPrefix([]byte(pDaily), keyStatsFormat); err != nil {
+		t.Fatal(err)
+	}
+	b, err := Open(db, county)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !b.statsStale {
+		t.Fatal("a book without its counters' format is not counted again")
+	}
+	o.book = b
+	o.mem = casework.NewBook(county) // the memory book is not part of this test
+	o.index++
+	b.Apply([]Entry{{Index: o.index, At: o.now.UnixNano(), Cmd: &peerv1.CaseCommand{Op: &peerv1.CaseCommand_Ack{Ack: &peerv1.AckOutbox{}}}}}, o.index, reg)
+	if b.statsStale {
+		t.Error("still stale after applying")
+	}
+	if problems, err := b.Check(reg); err != nil || len(problems) > 0 {
+		t.Fatalf("check: %v %v", problems, err)
+	}
+	days, err := b.Daily(DailyAll(), t0, t0)
+	if err != nil || len(days) != 1 || days[0].Accepted != 1 || days[0].SameDay != 1 {
+		t.Errorf("the daily series after the recount: %v %v", days, err)
+	}
+}

@@ -1,0 +1,225 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+	"github.com/yizhan-gov/yizhan/auth"
+	"github.com/yizhan-gov/yizhan/casebook"
+	"github.com/yizhan-gov/yizhan/reason"
+	"github.com/yizhan-gov/yizhan/registry"
+	"github.com/yizhan-gov/yizhan/supervision"
+)
+
+// supervisionService serves electronic supervision's reads: the figures
+// (GET /v1/statistics) and the cards (GET /v1/cards), from this node's
+// case book, which holds the office's cases and the mirrors of every
+// office below it.
+type supervisionService struct {
+	yizhanv1.UnsafeSupervisionServiceServer
+	n *Node
+}
+
+// maxStatisticsDays bounds a figures request's range.
+const maxStatisticsDays = 3660
+
+// scope checks who may read the supervision records of office (default:
+// the caller's): staff their own office's; admins and supervisors those
+// of the offices below theirs too; and the office must be this node's or
+// below it (its book holds them).
+func (s *supervisionService) scope(ctx context.Context, office string) (string, error) {
+	p, err := s.n.authn.FromContext(ctx)
+	if err != nil {
+		return "", toStatus(err)
+	}
+	if office == "" {
+		office = p.Office
+	}
+	if registry.ValidCode(office) != nil {
+		return "", fieldError("office_code", registry.ReasonInvalidFormat, reason.Meta{"format": "DIVISION_CODE"}, "must be a 12-digit division code")
+	}
+	overseer := p.Has(yizhanv1.Role_ROLE_ADMIN) || p.Has(yizhanv1.Role_ROLE_SUPERVISOR)
+	if office != p.Office && !(overseer && registry.IsAncestorOrSelf(p.Office, office)) {
+		return "", toStatus(fmt.Errorf("%w: %s may read the supervision records of office %s only", auth.ErrPermissionDenied, p.Username, p.Office))
+	}
+	if !registry.IsAncestorOrSelf(s.n.office.Code(), office) {
+		return "", fieldError("office_code", reason.FailedPrecondition, reason.Meta{"office": s.n.office.Code()},
+			fmt.Sprintf("office %s is not held here: ask at a node of that office or of an office above it", office))
+	}
+	return office, nil
+}
+
+// parseDay reads a YYYY-MM-DD day (China Standard Time); def when empty.
+func parseDay(field, v string, def time.Time) (time.Time, error) {
+	if v == "" {
+		return def, nil
+	}
+	t, err := time.ParseInLocation("2006-01-02", v, registry.CST)
+	if err != nil {
+		return time.Time{}, fieldError(field, registry.ReasonInvalidFormat, reason.Meta{"format": "YYYY-MM-DD"}, "must be a day written YYYY-MM-DD")
+	}
+	return t, nil
+}
+
+func (s *supervisionService) GetStatistics(ctx context.Context, req *yizhanv1.GetStatisticsRequest) (*yizhanv1.Statistics, error) {
+	office, err := s.scope(ctx, req.GetOfficeCode())
+	if err != nil {
+		return nil, err
+	}
+	now := s.n.now().In(registry.CST)
+	from, err := parseDay("from", req.GetFrom(), time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, registry.CST))
+	if err != nil {
+		return nil, err
+	}
+	to, err := parseDay("to", req.GetTo(), time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, registry.CST))
+	if err != nil {
+		return nil, err
+	}
+	if to.Before(from) {
+		return nil, fieldError("to", registry.ReasonOutOfRange, reason.Meta{"min": from.Format("2006-01-02")}, "must not be before from")
+	}
+	if days := int(to.Sub(from).Hours()/24) + 1; days > maxStatisticsDays {
+		return nil, fieldError("to", registry.ReasonOutOfRange, reason.Meta{"max": reason.Itoa(maxStatisticsDays), "got": reason.Itoa(days)},
+			fmt.Sprintf("a range of at most %d days", maxStatisticsDays))
+	}
+	g := req.GetGroupBy()
+	if _, ok := yizhanv1.Grouping_name[int32(g)]; !ok {
+		return nil, fieldError("group_by", registry.ReasonOutOfRange, reason.Meta{"enum": "Grouping", "got": reason.Itoa(int32(g))}, "not a known grouping")
+	}
+	book := s.n.office.Cases()
+	applied := book.Applied()
+	groupOf := map[yizhanv1.Grouping]func(casebook.Stat) string{
+		yizhanv1.Grouping_GROUPING_UNSPECIFIED: func(casebook.Stat) string { return "*" },
+		yizhanv1.Grouping_GROUPING_DEPARTMENT:  func(st casebook.Stat) string { return st.Department },
+		yizhanv1.Grouping_GROUPING_OFFICE:      func(st casebook.Stat) string { return st.Office },
+		yizhanv1.Grouping_GROUPING_ITEM:        func(st casebook.Stat) string { return st.ItemCode },
+		yizhanv1.Grouping_GROUPING_TOWNSHIP:    func(st casebook.Stat) string { return casebook.TownshipOf(st.Office) },
+		yizhanv1.Grouping_GROUPING_DAY:         func(st casebook.Stat) string { return st.Period },
+	}[g]
+	q := casebook.RangeQuery{From: from, To: to, Office: office, Subtree: !req.GetOfficeOnly(), ByDay: g == yizhanv1.Grouping_GROUPING_DAY}
+	groups, err := book.SumStats(q, groupOf)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	// The daily series that counts what the total counts.
+	tier, _ := registry.TierOf(office)
+	totalScope := casebook.DailyOffice(office)
+	switch {
+	case req.GetOfficeOnly():
+	case tier == yizhanv1.Tier_TIER_COUNTY:
+		totalScope = casebook.DailyAll()
+	case tier == yizhanv1.Tier_TIER_TOWNSHIP:
+		totalScope = casebook.DailyTownship(office)
+	}
+	daily := func(scope string) ([]supervision.Day, error) { return book.Daily(scope, from, to) }
+	totalDays, err := daily(totalScope)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	out := &yizhanv1.Statistics{OfficeCode: office, From: from.Format("2006-01-02"), To: to.Format("2006-01-02"), GroupBy: g, AppliedIndex: applied}
+	total := supervision.Counters{}
+	keys := make([]string, 0, len(groups))
+	for k, c := range groups {
+		total.Add(c)
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	out.Total = supervision.Compute(total, totalDays)
+	if g == yizhanv1.Grouping_GROUPING_UNSPECIFIED {
+		return out, nil
+	}
+	reg := s.n.office.Registry()
+	for _, k := range keys {
+		row := &yizhanv1.StatisticsRow{Key: k}
+		var days []supervision.Day
+		switch g {
+		case yizhanv1.Grouping_GROUPING_DEPARTMENT:
+			if d, err := reg.Department(k); err == nil {
+				row.Name = d.GetName()
+			}
+			if totalScope == casebook.DailyAll() {
+				days, err = daily(casebook.DailyDept(k))
+			}
+		case yizhanv1.Grouping_GROUPING_OFFICE, yizhanv1.Grouping_GROUPING_TOWNSHIP:
+			if o, err := reg.Office(k); err == nil {
+				row.Name = o.GetName()
+			}
+			if g == yizhanv1.Grouping_GROUPING_OFFICE {
+				days, err = daily(casebook.DailyOffice(k))
+			} else if k == office || !req.GetOfficeOnly() {
+				days, err = daily(casebook.DailyTownship(k))
+			}
+		case yizhanv1.Grouping_GROUPING_ITEM:
+			if it, err := reg.Item(k, 0); err == nil {
+				row.Name = it.GetName()
+			}
+		case yizhanv1.Grouping_GROUPING_DAY:
+			if d, perr := time.ParseInLocation("20060102", strings.TrimPrefix(k, "d"), registry.CST); perr == nil {
+				row.Key = d.Format("2006-01-02")
+				for _, td := range totalDays {
+					if td.Date.Equal(d) {
+						days = []supervision.Day{td}
+					}
+				}
+			}
+		}
+		if err != nil {
+			return nil, toStatus(err)
+		}
+		row.Figures = supervision.Compute(groups[k], days)
+		out.Rows = append(out.Rows, row)
+	}
+	return out, nil
+}
+
+func (s *supervisionService) ListCards(ctx context.Context, req *yizhanv1.ListCardsRequest) (*yizhanv1.ListCardsResponse, error) {
+	office, err := s.scope(ctx, req.GetOfficeCode())
+	if err != nil {
+		return nil, err
+	}
+	from, err := parseDay("from", req.GetFrom(), time.Time{})
+	if err != nil {
+		return nil, err
+	}
+	to, err := parseDay("to", req.GetTo(), time.Time{})
+	if err != nil {
+		return nil, err
+	}
+	if !to.IsZero() {
+		to = to.AddDate(0, 0, 1) // the last day included
+	}
+	if !from.IsZero() && !to.IsZero() && !from.Before(to) {
+		return nil, fieldError("to", registry.ReasonOutOfRange, reason.Meta{"min": from.Format("2006-01-02")}, "must not be before from")
+	}
+	if _, ok := yizhanv1.CardColour_name[int32(req.GetColour())]; !ok {
+		return nil, fieldError("colour", registry.ReasonOutOfRange, reason.Meta{"enum": "CardColour", "got": reason.Itoa(int32(req.GetColour()))}, "not a known colour")
+	}
+	if _, ok := yizhanv1.CardRule_name[int32(req.GetRule())]; !ok {
+		return nil, fieldError("rule", registry.ReasonOutOfRange, reason.Meta{"enum": "CardRule", "got": reason.Itoa(int32(req.GetRule()))}, "not a known rule")
+	}
+	if req.GetPageSize() < 0 {
+		return nil, fieldError("page_size", registry.ReasonOutOfRange, reason.Meta{"min": "0", "got": reason.Itoa(req.GetPageSize())}, "must not be negative")
+	}
+	for _, f := range []struct{ name, value string }{{"department_code", req.GetDepartmentCode()}, {"case_number", req.GetCaseNumber()}} {
+		if n := len([]rune(f.value)); n > registry.MaxCodeLen+32 {
+			return nil, fieldError(f.name, registry.ReasonTooLong, reason.Meta{"max": reason.Itoa(registry.MaxCodeLen + 32), "got": reason.Itoa(n)}, "too long")
+		}
+	}
+	size := int(req.GetPageSize())
+	if size == 0 {
+		size = defaultPageSize
+	}
+	cards, next, err := s.n.office.Cases().Cards(casebook.CardQuery{Office: office, From: from, To: to, Colour: req.GetColour(), Rule: req.GetRule(),
+		Department: req.GetDepartmentCode(), CaseNumber: req.GetCaseNumber(), PageSize: min(size, maxPageSize), PageToken: req.GetPageToken()})
+	if err != nil {
+		if err == casebook.ErrBadPageToken {
+			return nil, fieldError("page_token", registry.ReasonInvalidFormat, reason.Meta{"format": "PAGE_TOKEN"}, "not a page token of this listing")
+		}
+		return nil, toStatus(err)
+	}
+	return &yizhanv1.ListCardsResponse{Cards: cards, NextPageToken: next}, nil
+}
