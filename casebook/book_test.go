@@ -13,8 +13,8 @@ import (
 	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 	"github.com/yizhan-gov/yizhan/casework"
-	"github.com/yizhan-gov/yizhan/supervision"
 	"github.com/yizhan-gov/yizhan/reason"
+	"github.com/yizhan-gov/yizhan/supervision"
 )
 
 var (

@@ -58,7 +58,7 @@ func (c Counters) Add(d Counters) {
 // Day is one day's acceptances and same-day decisions (the daily series
 // of the book), for the average of the daily same-day rate.
 type Day struct {
-	Date             time.Time
+	Date              time.Time
 	Accepted, SameDay uint64
 }
 
