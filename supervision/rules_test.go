@@ -1,0 +1,65 @@
+package supervision_test
+
+import (
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+	"github.com/yizhan-gov/yizhan/registry"
+	"github.com/yizhan-gov/yizhan/supervision"
+)
+
+func at(m time.Month, d, h int) time.Time { return time.Date(2026, m, d, h, 0, 0, 0, registry.CST) }
+
+// The time-driven rules on a case accepted Thursday 2 April 2026 with 3
+// promised working days: 3 April is a Friday, 4–6 April the Qingming
+// holiday, so it is due at the end of Wednesday 8 April. Days left count
+// the working days after today's, as the case page shows them.
+func TestDueRulesAcrossTheQingmingHoliday(t *testing.T) {
+	reg := registry.New(registry.Options{})
+	if _, err := reg.Apply(1, &peerv1.RegistryCommand{AtUnixNano: at(3, 1, 9).UnixNano(), Op: &peerv1.RegistryCommand_CreateOffice{
+		CreateOffice: &peerv1.CreateOffice{Office: &yizhanv1.Office{Code: "450122000000", Name: "县政务服务中心"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if reg.IsWorkingDay(at(4, 6, 9)) || !reg.IsWorkingDay(at(4, 7, 9)) {
+		t.Fatal("the calendar does not know the 2026 Qingming holiday")
+	}
+	filing := &yizhanv1.CaseEvent{Seq: 1, Type: yizhanv1.EventType_EVENT_TYPE_FILED, At: timestamppb.New(at(4, 2, 9)), OfficeCode: "450122000000", Actor: "clerk",
+		Filing: &yizhanv1.CaseFiling{Number: "450122000000-20260402-0001", ItemCode: "X", StatutoryLimitDays: 5, PromisedLimitDays: 3, DepartmentCode: "yc"}}
+	accepted := &yizhanv1.CaseEvent{Seq: 2, Type: yizhanv1.EventType_EVENT_TYPE_ACCEPTED, At: timestamppb.New(at(4, 2, 10)), OfficeCode: "450122000000", Actor: "clerk"}
+	running := &yizhanv1.Case{Number: filing.Filing.Number, OwnerOffice: "450122000000", State: yizhanv1.CaseState_CASE_STATE_ACCEPTED}
+	filed := &yizhanv1.Case{Number: filing.Filing.Number, OwnerOffice: "450122000000", State: yizhanv1.CaseState_CASE_STATE_FILED}
+	acc := []*yizhanv1.CaseEvent{filing, accepted}
+	only := []*yizhanv1.CaseEvent{filing}
+	for _, tt := range []struct {
+		name   string
+		rule   yizhanv1.CardRule
+		c      *yizhanv1.Case
+		events []*yizhanv1.CaseEvent
+		now    time.Time
+		card   bool
+	}{
+		{"3 working days left after 2 April (3, 7, 8 April)", yizhanv1.CardRule_CARD_RULE_DUE_SOON, running, acc, at(4, 2, 11), false},
+		{"2 left after Friday 3 April: the holiday does not count", yizhanv1.CardRule_CARD_RULE_DUE_SOON, running, acc, at(4, 3, 9), true},
+		{"not overdue on 8 April, its last day", yizhanv1.CardRule_CARD_RULE_OVERDUE, running, acc, at(4, 8, 17), false},
+		{"overdue on 9 April", yizhanv1.CardRule_CARD_RULE_OVERDUE, running, acc, at(4, 9, 9), true},
+		{"no warning once overdue", yizhanv1.CardRule_CARD_RULE_DUE_SOON, running, acc, at(4, 9, 9), false},
+		{"a suspended case is not running", yizhanv1.CardRule_CARD_RULE_OVERDUE, &yizhanv1.Case{Number: running.Number, OwnerOffice: running.OwnerOffice, State: running.State, Suspended: true}, acc, at(4, 9, 9), false},
+		// Filed 2 April: the 5 working days are 3, 7, 8, 9, 10 April.
+		{"not accepted, 10 April", yizhanv1.CardRule_CARD_RULE_NOT_ACCEPTED_IN_TIME, filed, only, at(4, 10, 17), false},
+		{"not accepted, 13 April", yizhanv1.CardRule_CARD_RULE_NOT_ACCEPTED_IN_TIME, filed, only, at(4, 13, 9), true},
+		{"accepted cases are not waiting", yizhanv1.CardRule_CARD_RULE_NOT_ACCEPTED_IN_TIME, running, acc, at(4, 13, 9), false},
+	} {
+		card := supervision.Due(tt.rule, tt.c, tt.events, reg, tt.now, supervision.Policy{})
+		if (card != nil) != tt.card {
+			t.Errorf("%s: card %v, want one: %v", tt.name, card, tt.card)
+			continue
+		}
+		if card != nil && (card.GetColour() != supervision.ColourOf(tt.rule) || card.GetStaff() != "clerk" || card.GetDepartmentCode() != "yc") {
+			t.Errorf("%s: %v", tt.name, card)
+		}
+	}
+}
