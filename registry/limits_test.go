@@ -167,7 +167,9 @@ func TestLimitsRefuseBeforeTheLog(t *testing.T) {
 		{"staff name with NUL", staff(func(m *yizhanv1.StaffMember, _ *peerv1.StaffCredential) { m.Name = "张\x00三" }), "staff.name", ReasonControlCharacter},
 		{"staff office code", staff(func(m *yizhanv1.StaffMember, _ *peerv1.StaffCredential) { m.OfficeCode = huge }), "staff.office_code", ReasonTooLong},
 		{"staff department code", staff(func(m *yizhanv1.StaffMember, _ *peerv1.StaffCredential) { m.DepartmentCode = runes("d", 33) }), "staff.department_code", ReasonTooLong},
-		{"staff roles", staff(func(m *yizhanv1.StaffMember, _ *peerv1.StaffCredential) { m.Roles = make([]yizhanv1.Role, len(yizhanv1.Role_name)) }), "staff.roles", ReasonTooMany},
+		{"staff roles", staff(func(m *yizhanv1.StaffMember, _ *peerv1.StaffCredential) {
+			m.Roles = make([]yizhanv1.Role, len(yizhanv1.Role_name))
+		}), "staff.roles", ReasonTooMany},
 		{"credential username", staff(func(_ *yizhanv1.StaffMember, c *peerv1.StaffCredential) { c.Username = huge }), "credential.username", ReasonTooLong},
 		{"credential hash", staff(func(_ *yizhanv1.StaffMember, c *peerv1.StaffCredential) { c.PasswordHash = runes("h", 513) }), "credential.password_hash", ReasonTooLong},
 		// calendar
