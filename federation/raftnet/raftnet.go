@@ -285,6 +285,14 @@ func NewTransport(sl *StreamLayer, logger *slog.Logger) *raft.NetworkTransport {
 		Stream:  sl,
 		MaxPool: MaxPool,
 		Timeout: Timeout,
-		Logger:  NewHCLogger(logger, "raft-net"),
+		// No pipelined replication: every AppendEntries waits for its
+		// answer, under Timeout. hashicorp/raft's pipeline can wedge a
+		// leader's replication to a follower for good (hashicorp/raft
+		// #612), and it did here: a leader's shutdown waited for ever on
+		// a pipeline whose responses had stopped. Raft batches entries
+		// per request, so the pipeline gains little (the transport's own
+		// note on MaxRPCsInFlight says as much).
+		MaxRPCsInFlight: 1,
+		Logger:          NewHCLogger(logger, "raft-net"),
 	})
 }
