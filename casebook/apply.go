@@ -237,8 +237,9 @@ type overlay struct {
 	// applied.
 	expiryNext []byte
 	// at is the command's time (unix nano): the time-driven card rules
-	// are evaluated at it.
-	at int64
+	// are evaluated at it; index its raft index.
+	at    int64
+	index uint64
 }
 
 type write struct {
@@ -341,11 +342,15 @@ func (o *overlay) apply(e Entry, reg casework.Registry) (proto.Message, uint64, 
 			return v, first, err
 		}
 	}
-	o.at = e.At
+	o.at, o.index = e.At, e.Index
 	var v proto.Message
 	var err error
+	// Supervision's commands: cards, follow-ups and orders are the
+	// book's records, not the case rules'.
 	if ev := e.Cmd.GetEvaluateCards(); ev != nil {
-		o.evaluateCards(ev) // supervision's: the cards are the book's, not the case rules'
+		o.evaluateCards(ev)
+	} else if st := e.Cmd.GetSupervision(); st != nil {
+		v, err = o.step(st)
 	} else {
 		v, err = casework.ApplyCommand(o, o.b.office, e.Cmd, reg)
 	}
@@ -418,6 +423,7 @@ func (o *overlay) Save(number string, c *yizhanv1.Case, events []*yizhanv1.CaseE
 	o.indexTouched(number, c, events, added)
 	o.count(c, events, added)
 	o.cardsOnEvents(c, events, added)
+	o.openFollowUps(c, events, added)
 	o.cases[number] = &loaded{c: c, events: events, pending: pending}
 }
 

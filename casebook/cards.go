@@ -108,11 +108,16 @@ func (o *overlay) evaluateCards(cmd *peerv1.EvaluateCards) {
 		if _, ok := o.get(cardKey(ch.GetCaseNumber(), ch.GetRule())); ok {
 			continue
 		}
-		l := o.load(ch.GetCaseNumber())
-		if l.c == nil {
-			continue
+		var card *yizhanv1.Card
+		switch ch.GetRule() {
+		case yizhanv1.CardRule_CARD_RULE_FOLLOW_UP_LATE, yizhanv1.CardRule_CARD_RULE_ORDER_LATE:
+			card = o.lateCard(ch.GetCaseNumber(), ch.GetRule(), at)
+		default:
+			if l := o.load(ch.GetCaseNumber()); l.c != nil {
+				card = supervision.Due(ch.GetRule(), l.c, l.events, o.reg, at, p)
+			}
 		}
-		if card := supervision.Due(ch.GetRule(), l.c, l.events, o.reg, at, p); card != nil {
+		if card != nil {
 			card.IssuedAt = timestamppb.New(at)
 			o.issueCard(card)
 		}
@@ -213,7 +218,9 @@ func (b *Book) CardsDue(now time.Time, reg casework.Registry, p supervision.Poli
 				it.Seek(append(key(pQueueByDue, string(owner)), 0xff))
 			}
 		}
-		return nil
+		var err error
+		out, err = lateRecords(txn, now, limit, out)
+		return err
 	})
 	return out, err
 }

@@ -204,6 +204,9 @@ func (b *Book) Check(reg casework.Registry) ([]string, error) {
 		if err := checkCards(txn, counted, bad); err != nil {
 			return err
 		}
+		if err := checkRecords(txn, bad); err != nil {
+			return err
+		}
 		return checkStats(txn, counted, bad)
 	})
 	return problems, err

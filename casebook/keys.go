@@ -27,6 +27,10 @@ import "encoding/binary"
 //	book/sd/<scope>\0<day>               the daily series: acceptances, same-day decisions
 //	book/k/<number>\0<rule>              a supervision card (yizhanv1.Card)
 //	book/ik/<at><number>\0<rule>         cards by time → <office>\0<dept>\0<withdrawn>
+//	book/vf/<case number>.<seq>          a follow-up of a complaint or bad rating (county)
+//	book/vo/<id>                         a supervision order (county)
+//	book/ivo/<number>\0<id>              a case's orders
+//	book/iv/<due><kind><id>              open follow-ups (f) and orders (o) by due time
 const prefix = "book/"
 
 var (
@@ -51,23 +55,27 @@ const statsFormat = 2
 const format = 1
 
 const (
-	pCase       = prefix + "c/"
-	pEvent      = prefix + "e/"
-	pOutbox     = prefix + "o/"
-	pQuarantine = prefix + "x/"
-	pSeq        = prefix + "s/"
-	pNeeds      = prefix + "n/"
-	pRequest    = prefix + "r/"
-	pReqTime    = prefix + "rt/"
-	pQueueKey   = prefix + "kq/"
-	pQueue      = prefix + "iq/"
-	pQueueByDue = prefix + "ir/"
-	pTouched    = prefix + "it/"
-	pApplicant  = prefix + "ia/"
-	pStat       = prefix + "st/"
-	pDaily      = prefix + "sd/"
-	pCard       = prefix + "k/"
-	pCardByTime = prefix + "ik/"
+	pCase        = prefix + "c/"
+	pEvent       = prefix + "e/"
+	pOutbox      = prefix + "o/"
+	pQuarantine  = prefix + "x/"
+	pSeq         = prefix + "s/"
+	pNeeds       = prefix + "n/"
+	pRequest     = prefix + "r/"
+	pReqTime     = prefix + "rt/"
+	pQueueKey    = prefix + "kq/"
+	pQueue       = prefix + "iq/"
+	pQueueByDue  = prefix + "ir/"
+	pTouched     = prefix + "it/"
+	pApplicant   = prefix + "ia/"
+	pStat        = prefix + "st/"
+	pDaily       = prefix + "sd/"
+	pCard        = prefix + "k/"
+	pCardByTime  = prefix + "ik/"
+	pFollowUp    = prefix + "vf/"
+	pOrder       = prefix + "vo/"
+	pOrderOfCase = prefix + "ivo/"
+	pRecordDue   = prefix + "iv/"
 )
 
 // key joins parts: each string part but the last ends with a zero byte;

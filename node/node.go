@@ -260,7 +260,7 @@ func New(cfg Config) (_ *Node, err error) {
 	authSvc := &authService{n: n}
 	clusterSvc := &clusterService{n: n}
 	caseSvc := &caseService{n: n, filings: newFilingLimiter(n.now)}
-	supSvc := &supervisionService{n: n}
+	supSvc := &supervisionService{n: n, cases: caseSvc}
 
 	refusals := newPeerRefusals(n)
 	n.peerServer = grpc.NewServer(append(forward.PeerServerOptions(), grpc.Creds(netlimit.Credentials(credentials.NewTLS(cfg.TLS.ServerConfig()), n.peerLimit)),

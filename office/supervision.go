@@ -3,8 +3,11 @@ package office
 import (
 	"context"
 
+	"google.golang.org/protobuf/proto"
+
 	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
 	"github.com/yizhan-gov/yizhan/casebook"
+	"github.com/yizhan-gov/yizhan/federation/raftgroup"
 	"github.com/yizhan-gov/yizhan/supervision"
 )
 
@@ -37,4 +40,21 @@ func (s *Service) SweepCards(ctx context.Context, p supervision.Policy) (int, er
 		}
 	}
 	return proposed, nil
+}
+
+// Supervise runs a step on a follow-up or a supervision order, the
+// county's records (the county's leader only: see Leading; a node below
+// the county forwards the request). A step under a request ID the office
+// has done answers as it did then. The answer is the record after the
+// step: a yizhanv1.FollowUp or yizhanv1.SupervisionOrder.
+func (s *Service) Supervise(ctx context.Context, r raftgroup.Request, step *peerv1.SupervisionStep) (v proto.Message, replayed bool, err error) {
+	if err := s.Leading(); err != nil {
+		return nil, false, err
+	}
+	if v, _, ok, err := s.fed.Answered(r); err != nil || ok {
+		return v, ok, err
+	}
+	v, err = s.fed.ProposeCase(ctx, &peerv1.CaseCommand{AtUnixNano: s.now().UnixNano(), RequestId: r.ID, RequestHash: r.Hash,
+		Op: &peerv1.CaseCommand_Supervision{Supervision: step}})
+	return v, false, err
 }

@@ -35,6 +35,16 @@ const (
 	CardPrefix      = "card_"  // + the rule: card_overdue, … (cards by their time and responsible office)
 )
 
+// The counts that come from the county's records (follow-ups and
+// orders), added by whoever reads them at query time: at the
+// responsible office, by the time of the step.
+const (
+	FollowUpsOpened        = "follow_ups"                 // opened (the complaint's or rating's time)
+	FollowUpsReplied       = "follow_ups_replied"         // first replies
+	FollowUpsRepliedInTime = "follow_ups_replied_in_time" // first replies by the first due time
+	OrdersIssued           = "orders"
+)
+
 // RatedOutcome is the counter of rating r.
 func RatedOutcome(r yizhanv1.Rating) string {
 	return RatedPrefix + strings.ToLower(strings.TrimPrefix(r.String(), "RATING_"))
@@ -79,6 +89,9 @@ func Compute(c Counters, days []Day) *yizhanv1.Figures {
 		RatedDissatisfied:       c[RatedOutcome(yizhanv1.Rating_RATING_DISSATISFIED)],
 		RatedVeryDissatisfied:   c[RatedOutcome(yizhanv1.Rating_RATING_VERY_DISSATISFIED)],
 	}
+	f.FollowUps, f.FollowUpsReplied, f.FollowUpsRepliedInTime = c[FollowUpsOpened], c[FollowUpsReplied], c[FollowUpsRepliedInTime]
+	f.FollowUpInTimeRate = ratio(f.FollowUpsRepliedInTime, f.FollowUpsReplied)
+	f.Orders = c[OrdersIssued]
 	f.SameDayRate = ratio(f.SameDayDecided, f.Accepted)
 	f.InTimeRate = ratio(f.InTimeDecided, f.Decided)
 	if f.StatutoryDays > 0 {

@@ -34,7 +34,7 @@ var Rules = []yizhanv1.CardRule{
 
 // ColourOf is the colour of rule r's cards.
 func ColourOf(r yizhanv1.CardRule) yizhanv1.CardColour {
-	if r == yizhanv1.CardRule_CARD_RULE_OVERDUE {
+	if r == yizhanv1.CardRule_CARD_RULE_OVERDUE || r == yizhanv1.CardRule_CARD_RULE_ORDER_LATE {
 		return yizhanv1.CardColour_CARD_COLOUR_RED
 	}
 	return yizhanv1.CardColour_CARD_COLOUR_YELLOW

@@ -43,6 +43,11 @@ const (
 	// 逾期未受理 (yellow, 行政许可法 §32): a filing not accepted, refused or
 	// sent a correction notice within 5 working days.
 	CardRule_CARD_RULE_NOT_ACCEPTED_IN_TIME CardRule = 5
+	// 投诉、差评未按时答复 (yellow): a follow-up not replied to within its
+	// 15 working days.
+	CardRule_CARD_RULE_FOLLOW_UP_LATE CardRule = 6
+	// 督办逾期未答复 (red): a supervision order not answered within its limit.
+	CardRule_CARD_RULE_ORDER_LATE CardRule = 7
 )
 
 // Enum value maps for CardRule.
@@ -54,6 +59,8 @@ var (
 		3: "CARD_RULE_SECOND_CORRECTION",
 		4: "CARD_RULE_FEE_NOT_STANDARD",
 		5: "CARD_RULE_NOT_ACCEPTED_IN_TIME",
+		6: "CARD_RULE_FOLLOW_UP_LATE",
+		7: "CARD_RULE_ORDER_LATE",
 	}
 	CardRule_value = map[string]int32{
 		"CARD_RULE_UNSPECIFIED":          0,
@@ -62,6 +69,8 @@ var (
 		"CARD_RULE_SECOND_CORRECTION":    3,
 		"CARD_RULE_FEE_NOT_STANDARD":     4,
 		"CARD_RULE_NOT_ACCEPTED_IN_TIME": 5,
+		"CARD_RULE_FOLLOW_UP_LATE":       6,
+		"CARD_RULE_ORDER_LATE":           7,
 	}
 )
 
@@ -199,6 +208,113 @@ func (x Grouping) Number() protoreflect.EnumNumber {
 // Deprecated: Use Grouping.Descriptor instead.
 func (Grouping) EnumDescriptor() ([]byte, []int) {
 	return file_yizhan_v1_supervision_proto_rawDescGZIP(), []int{2}
+}
+
+// FollowUpState is where a follow-up of a complaint or a bad rating
+// stands.
+type FollowUpState int32
+
+const (
+	FollowUpState_FOLLOW_UP_STATE_UNSPECIFIED FollowUpState = 0
+	FollowUpState_FOLLOW_UP_STATE_OPEN        FollowUpState = 1 // 待答复: the responsible office must rectify and reply
+	FollowUpState_FOLLOW_UP_STATE_REPLIED     FollowUpState = 2 // 已答复: waiting for the citizen's 回访
+	FollowUpState_FOLLOW_UP_STATE_RESOLVED    FollowUpState = 3 // 已办结: the citizen says it is resolved
+)
+
+// Enum value maps for FollowUpState.
+var (
+	FollowUpState_name = map[int32]string{
+		0: "FOLLOW_UP_STATE_UNSPECIFIED",
+		1: "FOLLOW_UP_STATE_OPEN",
+		2: "FOLLOW_UP_STATE_REPLIED",
+		3: "FOLLOW_UP_STATE_RESOLVED",
+	}
+	FollowUpState_value = map[string]int32{
+		"FOLLOW_UP_STATE_UNSPECIFIED": 0,
+		"FOLLOW_UP_STATE_OPEN":        1,
+		"FOLLOW_UP_STATE_REPLIED":     2,
+		"FOLLOW_UP_STATE_RESOLVED":    3,
+	}
+)
+
+func (x FollowUpState) Enum() *FollowUpState {
+	p := new(FollowUpState)
+	*p = x
+	return p
+}
+
+func (x FollowUpState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (FollowUpState) Descriptor() protoreflect.EnumDescriptor {
+	return file_yizhan_v1_supervision_proto_enumTypes[3].Descriptor()
+}
+
+func (FollowUpState) Type() protoreflect.EnumType {
+	return &file_yizhan_v1_supervision_proto_enumTypes[3]
+}
+
+func (x FollowUpState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use FollowUpState.Descriptor instead.
+func (FollowUpState) EnumDescriptor() ([]byte, []int) {
+	return file_yizhan_v1_supervision_proto_rawDescGZIP(), []int{3}
+}
+
+// OrderState is where a supervision order (督办) stands.
+type OrderState int32
+
+const (
+	OrderState_ORDER_STATE_UNSPECIFIED OrderState = 0
+	OrderState_ORDER_STATE_OPEN        OrderState = 1 // 待答复
+	OrderState_ORDER_STATE_ANSWERED    OrderState = 2 // 已答复: waiting for the supervisor
+	OrderState_ORDER_STATE_CLOSED      OrderState = 3 // 已办结
+)
+
+// Enum value maps for OrderState.
+var (
+	OrderState_name = map[int32]string{
+		0: "ORDER_STATE_UNSPECIFIED",
+		1: "ORDER_STATE_OPEN",
+		2: "ORDER_STATE_ANSWERED",
+		3: "ORDER_STATE_CLOSED",
+	}
+	OrderState_value = map[string]int32{
+		"ORDER_STATE_UNSPECIFIED": 0,
+		"ORDER_STATE_OPEN":        1,
+		"ORDER_STATE_ANSWERED":    2,
+		"ORDER_STATE_CLOSED":      3,
+	}
+)
+
+func (x OrderState) Enum() *OrderState {
+	p := new(OrderState)
+	*p = x
+	return p
+}
+
+func (x OrderState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (OrderState) Descriptor() protoreflect.EnumDescriptor {
+	return file_yizhan_v1_supervision_proto_enumTypes[4].Descriptor()
+}
+
+func (OrderState) Type() protoreflect.EnumType {
+	return &file_yizhan_v1_supervision_proto_enumTypes[4]
+}
+
+func (x OrderState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use OrderState.Descriptor instead.
+func (OrderState) EnumDescriptor() ([]byte, []int) {
+	return file_yizhan_v1_supervision_proto_rawDescGZIP(), []int{4}
 }
 
 // Card is one supervision card: issued once per case and rule in each
@@ -472,8 +588,15 @@ type Figures struct {
 	RedCards                uint64                 `protobuf:"varint,31,opt,name=red_cards,json=redCards,proto3" json:"red_cards,omitempty"`
 	YellowCards             uint64                 `protobuf:"varint,32,opt,name=yellow_cards,json=yellowCards,proto3" json:"yellow_cards,omitempty"`
 	Cards                   []*CardCount           `protobuf:"bytes,33,rep,name=cards,proto3" json:"cards,omitempty"` // by rule
-	unknownFields           protoimpl.UnknownFields
-	sizeCache               protoimpl.SizeCache
+	// Follow-ups of complaints and bad ratings opened in the period, those
+	// whose first reply came in the period, and of these the ones in time.
+	FollowUps              uint64  `protobuf:"varint,34,opt,name=follow_ups,json=followUps,proto3" json:"follow_ups,omitempty"`
+	FollowUpsReplied       uint64  `protobuf:"varint,35,opt,name=follow_ups_replied,json=followUpsReplied,proto3" json:"follow_ups_replied,omitempty"`
+	FollowUpsRepliedInTime uint64  `protobuf:"varint,36,opt,name=follow_ups_replied_in_time,json=followUpsRepliedInTime,proto3" json:"follow_ups_replied_in_time,omitempty"`
+	FollowUpInTimeRate     float64 `protobuf:"fixed64,37,opt,name=follow_up_in_time_rate,json=followUpInTimeRate,proto3" json:"follow_up_in_time_rate,omitempty"` // 答复及时率: replied in time / replied
+	Orders                 uint64  `protobuf:"varint,38,opt,name=orders,proto3" json:"orders,omitempty"`                                                          // 督办 issued in the period
+	unknownFields          protoimpl.UnknownFields
+	sizeCache              protoimpl.SizeCache
 }
 
 func (x *Figures) Reset() {
@@ -735,6 +858,41 @@ func (x *Figures) GetCards() []*CardCount {
 		return x.Cards
 	}
 	return nil
+}
+
+func (x *Figures) GetFollowUps() uint64 {
+	if x != nil {
+		return x.FollowUps
+	}
+	return 0
+}
+
+func (x *Figures) GetFollowUpsReplied() uint64 {
+	if x != nil {
+		return x.FollowUpsReplied
+	}
+	return 0
+}
+
+func (x *Figures) GetFollowUpsRepliedInTime() uint64 {
+	if x != nil {
+		return x.FollowUpsRepliedInTime
+	}
+	return 0
+}
+
+func (x *Figures) GetFollowUpInTimeRate() float64 {
+	if x != nil {
+		return x.FollowUpInTimeRate
+	}
+	return 0
+}
+
+func (x *Figures) GetOrders() uint64 {
+	if x != nil {
+		return x.Orders
+	}
+	return 0
 }
 
 type CardCount struct {
@@ -1104,11 +1262,1070 @@ func (x *ListCardsResponse) GetNextPageToken() string {
 	return ""
 }
 
+// FollowUpEntry is one step of a follow-up or an order: a reply, the
+// citizen's return visit, an answer, a closing or a sending back.
+type FollowUpEntry struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Kind          string                 `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"` // reply, revisit; issued, answered, closed, returned
+	At            *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=at,proto3" json:"at,omitempty"`
+	Actor         string                 `protobuf:"bytes,3,opt,name=actor,proto3" json:"actor,omitempty"` // staff username, or "citizen"
+	ActorName     string                 `protobuf:"bytes,4,opt,name=actor_name,json=actorName,proto3" json:"actor_name,omitempty"`
+	OfficeCode    string                 `protobuf:"bytes,5,opt,name=office_code,json=officeCode,proto3" json:"office_code,omitempty"`
+	Text          string                 `protobuf:"bytes,6,opt,name=text,proto3" json:"text,omitempty"`
+	Resolved      bool                   `protobuf:"varint,7,opt,name=resolved,proto3" json:"resolved,omitempty"` // revisit: the citizen says it is resolved
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FollowUpEntry) Reset() {
+	*x = FollowUpEntry{}
+	mi := &file_yizhan_v1_supervision_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FollowUpEntry) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FollowUpEntry) ProtoMessage() {}
+
+func (x *FollowUpEntry) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_supervision_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FollowUpEntry.ProtoReflect.Descriptor instead.
+func (*FollowUpEntry) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_supervision_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *FollowUpEntry) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *FollowUpEntry) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
+func (x *FollowUpEntry) GetActor() string {
+	if x != nil {
+		return x.Actor
+	}
+	return ""
+}
+
+func (x *FollowUpEntry) GetActorName() string {
+	if x != nil {
+		return x.ActorName
+	}
+	return ""
+}
+
+func (x *FollowUpEntry) GetOfficeCode() string {
+	if x != nil {
+		return x.OfficeCode
+	}
+	return ""
+}
+
+func (x *FollowUpEntry) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+func (x *FollowUpEntry) GetResolved() bool {
+	if x != nil {
+		return x.Resolved
+	}
+	return false
+}
+
+// FollowUp follows up a complaint (投诉) or a rating of 不满意 or 非常不满意:
+// opened at the county when its book stores the event, assigned to the
+// office and department that did the step complained about; 15 working
+// days to rectify and reply; the citizen, with the case's number and
+// query code, says whether it is resolved (回访); not resolved, it opens
+// again with 15 more days.
+type FollowUp struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	Id             string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"` // <case number>.<seq of the complaint or rating>
+	CaseNumber     string                 `protobuf:"bytes,2,opt,name=case_number,json=caseNumber,proto3" json:"case_number,omitempty"`
+	EventSeq       uint32                 `protobuf:"varint,3,opt,name=event_seq,json=eventSeq,proto3" json:"event_seq,omitempty"`
+	Cause          EventType              `protobuf:"varint,4,opt,name=cause,proto3,enum=yizhan.v1.EventType" json:"cause,omitempty"` // EVENT_TYPE_COMPLAINED or EVENT_TYPE_RATED
+	Rating         Rating                 `protobuf:"varint,5,opt,name=rating,proto3,enum=yizhan.v1.Rating" json:"rating,omitempty"`
+	Text           string                 `protobuf:"bytes,6,opt,name=text,proto3" json:"text,omitempty"`                               // what the citizen wrote
+	OfficeCode     string                 `protobuf:"bytes,7,opt,name=office_code,json=officeCode,proto3" json:"office_code,omitempty"` // the responsible office
+	DepartmentCode string                 `protobuf:"bytes,8,opt,name=department_code,json=departmentCode,proto3" json:"department_code,omitempty"`
+	ItemName       string                 `protobuf:"bytes,9,opt,name=item_name,json=itemName,proto3" json:"item_name,omitempty"`
+	OpenedAt       *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=opened_at,json=openedAt,proto3" json:"opened_at,omitempty"`
+	Due            *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=due,proto3" json:"due,omitempty"` // the end of the 15th working day (from the last reopening)
+	State          FollowUpState          `protobuf:"varint,12,opt,name=state,proto3,enum=yizhan.v1.FollowUpState" json:"state,omitempty"`
+	History        []*FollowUpEntry       `protobuf:"bytes,13,rep,name=history,proto3" json:"history,omitempty"`
+	RepliedLate    bool                   `protobuf:"varint,14,opt,name=replied_late,json=repliedLate,proto3" json:"replied_late,omitempty"` // a reply came after its due time
+	ItemCode       string                 `protobuf:"bytes,15,opt,name=item_code,json=itemCode,proto3" json:"item_code,omitempty"`
+	FirstReplyDue  *timestamppb.Timestamp `protobuf:"bytes,16,opt,name=first_reply_due,json=firstReplyDue,proto3" json:"first_reply_due,omitempty"` // the first due time: the in-time rate counts the first reply against it
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *FollowUp) Reset() {
+	*x = FollowUp{}
+	mi := &file_yizhan_v1_supervision_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FollowUp) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FollowUp) ProtoMessage() {}
+
+func (x *FollowUp) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_supervision_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FollowUp.ProtoReflect.Descriptor instead.
+func (*FollowUp) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_supervision_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *FollowUp) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *FollowUp) GetCaseNumber() string {
+	if x != nil {
+		return x.CaseNumber
+	}
+	return ""
+}
+
+func (x *FollowUp) GetEventSeq() uint32 {
+	if x != nil {
+		return x.EventSeq
+	}
+	return 0
+}
+
+func (x *FollowUp) GetCause() EventType {
+	if x != nil {
+		return x.Cause
+	}
+	return EventType_EVENT_TYPE_UNSPECIFIED
+}
+
+func (x *FollowUp) GetRating() Rating {
+	if x != nil {
+		return x.Rating
+	}
+	return Rating_RATING_UNSPECIFIED
+}
+
+func (x *FollowUp) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+func (x *FollowUp) GetOfficeCode() string {
+	if x != nil {
+		return x.OfficeCode
+	}
+	return ""
+}
+
+func (x *FollowUp) GetDepartmentCode() string {
+	if x != nil {
+		return x.DepartmentCode
+	}
+	return ""
+}
+
+func (x *FollowUp) GetItemName() string {
+	if x != nil {
+		return x.ItemName
+	}
+	return ""
+}
+
+func (x *FollowUp) GetOpenedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.OpenedAt
+	}
+	return nil
+}
+
+func (x *FollowUp) GetDue() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Due
+	}
+	return nil
+}
+
+func (x *FollowUp) GetState() FollowUpState {
+	if x != nil {
+		return x.State
+	}
+	return FollowUpState_FOLLOW_UP_STATE_UNSPECIFIED
+}
+
+func (x *FollowUp) GetHistory() []*FollowUpEntry {
+	if x != nil {
+		return x.History
+	}
+	return nil
+}
+
+func (x *FollowUp) GetRepliedLate() bool {
+	if x != nil {
+		return x.RepliedLate
+	}
+	return false
+}
+
+func (x *FollowUp) GetItemCode() string {
+	if x != nil {
+		return x.ItemCode
+	}
+	return ""
+}
+
+func (x *FollowUp) GetFirstReplyDue() *timestamppb.Timestamp {
+	if x != nil {
+		return x.FirstReplyDue
+	}
+	return nil
+}
+
+// SupervisionOrder is a county supervisor's order (督办) on a case (and
+// the card that prompted it) to the responsible office, answered within
+// answer_days working days; the supervisor closes it or sends it back.
+type SupervisionOrder struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	Id             string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"` // DB<county raft index>
+	CaseNumber     string                 `protobuf:"bytes,2,opt,name=case_number,json=caseNumber,proto3" json:"case_number,omitempty"`
+	CardRule       CardRule               `protobuf:"varint,3,opt,name=card_rule,json=cardRule,proto3,enum=yizhan.v1.CardRule" json:"card_rule,omitempty"` // the card it is about, if any
+	OfficeCode     string                 `protobuf:"bytes,4,opt,name=office_code,json=officeCode,proto3" json:"office_code,omitempty"`                    // the responsible office
+	DepartmentCode string                 `protobuf:"bytes,5,opt,name=department_code,json=departmentCode,proto3" json:"department_code,omitempty"`
+	Instruction    string                 `protobuf:"bytes,6,opt,name=instruction,proto3" json:"instruction,omitempty"` // 督办意见
+	AnswerDays     int32                  `protobuf:"varint,7,opt,name=answer_days,json=answerDays,proto3" json:"answer_days,omitempty"`
+	IssuedAt       *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=issued_at,json=issuedAt,proto3" json:"issued_at,omitempty"`
+	IssuedBy       string                 `protobuf:"bytes,9,opt,name=issued_by,json=issuedBy,proto3" json:"issued_by,omitempty"`
+	Due            *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=due,proto3" json:"due,omitempty"`
+	State          OrderState             `protobuf:"varint,11,opt,name=state,proto3,enum=yizhan.v1.OrderState" json:"state,omitempty"`
+	History        []*FollowUpEntry       `protobuf:"bytes,12,rep,name=history,proto3" json:"history,omitempty"`
+	AnsweredLate   bool                   `protobuf:"varint,13,opt,name=answered_late,json=answeredLate,proto3" json:"answered_late,omitempty"`
+	ItemCode       string                 `protobuf:"bytes,14,opt,name=item_code,json=itemCode,proto3" json:"item_code,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *SupervisionOrder) Reset() {
+	*x = SupervisionOrder{}
+	mi := &file_yizhan_v1_supervision_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SupervisionOrder) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SupervisionOrder) ProtoMessage() {}
+
+func (x *SupervisionOrder) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_supervision_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SupervisionOrder.ProtoReflect.Descriptor instead.
+func (*SupervisionOrder) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_supervision_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *SupervisionOrder) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *SupervisionOrder) GetCaseNumber() string {
+	if x != nil {
+		return x.CaseNumber
+	}
+	return ""
+}
+
+func (x *SupervisionOrder) GetCardRule() CardRule {
+	if x != nil {
+		return x.CardRule
+	}
+	return CardRule_CARD_RULE_UNSPECIFIED
+}
+
+func (x *SupervisionOrder) GetOfficeCode() string {
+	if x != nil {
+		return x.OfficeCode
+	}
+	return ""
+}
+
+func (x *SupervisionOrder) GetDepartmentCode() string {
+	if x != nil {
+		return x.DepartmentCode
+	}
+	return ""
+}
+
+func (x *SupervisionOrder) GetInstruction() string {
+	if x != nil {
+		return x.Instruction
+	}
+	return ""
+}
+
+func (x *SupervisionOrder) GetAnswerDays() int32 {
+	if x != nil {
+		return x.AnswerDays
+	}
+	return 0
+}
+
+func (x *SupervisionOrder) GetIssuedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.IssuedAt
+	}
+	return nil
+}
+
+func (x *SupervisionOrder) GetIssuedBy() string {
+	if x != nil {
+		return x.IssuedBy
+	}
+	return ""
+}
+
+func (x *SupervisionOrder) GetDue() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Due
+	}
+	return nil
+}
+
+func (x *SupervisionOrder) GetState() OrderState {
+	if x != nil {
+		return x.State
+	}
+	return OrderState_ORDER_STATE_UNSPECIFIED
+}
+
+func (x *SupervisionOrder) GetHistory() []*FollowUpEntry {
+	if x != nil {
+		return x.History
+	}
+	return nil
+}
+
+func (x *SupervisionOrder) GetAnsweredLate() bool {
+	if x != nil {
+		return x.AnsweredLate
+	}
+	return false
+}
+
+func (x *SupervisionOrder) GetItemCode() string {
+	if x != nil {
+		return x.ItemCode
+	}
+	return ""
+}
+
+type ListFollowUpsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	OfficeCode    string                 `protobuf:"bytes,1,opt,name=office_code,json=officeCode,proto3" json:"office_code,omitempty"` // the responsible office, with those below it; default: the caller's
+	State         FollowUpState          `protobuf:"varint,2,opt,name=state,proto3,enum=yizhan.v1.FollowUpState" json:"state,omitempty"`
+	CaseNumber    string                 `protobuf:"bytes,3,opt,name=case_number,json=caseNumber,proto3" json:"case_number,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListFollowUpsRequest) Reset() {
+	*x = ListFollowUpsRequest{}
+	mi := &file_yizhan_v1_supervision_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListFollowUpsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListFollowUpsRequest) ProtoMessage() {}
+
+func (x *ListFollowUpsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_supervision_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListFollowUpsRequest.ProtoReflect.Descriptor instead.
+func (*ListFollowUpsRequest) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_supervision_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *ListFollowUpsRequest) GetOfficeCode() string {
+	if x != nil {
+		return x.OfficeCode
+	}
+	return ""
+}
+
+func (x *ListFollowUpsRequest) GetState() FollowUpState {
+	if x != nil {
+		return x.State
+	}
+	return FollowUpState_FOLLOW_UP_STATE_UNSPECIFIED
+}
+
+func (x *ListFollowUpsRequest) GetCaseNumber() string {
+	if x != nil {
+		return x.CaseNumber
+	}
+	return ""
+}
+
+type ListFollowUpsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	FollowUps     []*FollowUp            `protobuf:"bytes,1,rep,name=follow_ups,json=followUps,proto3" json:"follow_ups,omitempty"` // due first
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListFollowUpsResponse) Reset() {
+	*x = ListFollowUpsResponse{}
+	mi := &file_yizhan_v1_supervision_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListFollowUpsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListFollowUpsResponse) ProtoMessage() {}
+
+func (x *ListFollowUpsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_supervision_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListFollowUpsResponse.ProtoReflect.Descriptor instead.
+func (*ListFollowUpsResponse) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_supervision_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *ListFollowUpsResponse) GetFollowUps() []*FollowUp {
+	if x != nil {
+		return x.FollowUps
+	}
+	return nil
+}
+
+type ReplyFollowUpRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Text          string                 `protobuf:"bytes,2,opt,name=text,proto3" json:"text,omitempty"`                            // 整改情况 and the reply to the citizen
+	RequestId     string                 `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"` // exactly-once (or the Idempotency-Key header)
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReplyFollowUpRequest) Reset() {
+	*x = ReplyFollowUpRequest{}
+	mi := &file_yizhan_v1_supervision_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReplyFollowUpRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReplyFollowUpRequest) ProtoMessage() {}
+
+func (x *ReplyFollowUpRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_supervision_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReplyFollowUpRequest.ProtoReflect.Descriptor instead.
+func (*ReplyFollowUpRequest) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_supervision_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *ReplyFollowUpRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *ReplyFollowUpRequest) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+func (x *ReplyFollowUpRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+type RevisitFollowUpRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	QueryCode     string                 `protobuf:"bytes,2,opt,name=query_code,json=queryCode,proto3" json:"query_code,omitempty"` // the case's, as on the receipt
+	Resolved      bool                   `protobuf:"varint,3,opt,name=resolved,proto3" json:"resolved,omitempty"`
+	Comment       string                 `protobuf:"bytes,4,opt,name=comment,proto3" json:"comment,omitempty"`
+	RequestId     string                 `protobuf:"bytes,5,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevisitFollowUpRequest) Reset() {
+	*x = RevisitFollowUpRequest{}
+	mi := &file_yizhan_v1_supervision_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevisitFollowUpRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevisitFollowUpRequest) ProtoMessage() {}
+
+func (x *RevisitFollowUpRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_supervision_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevisitFollowUpRequest.ProtoReflect.Descriptor instead.
+func (*RevisitFollowUpRequest) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_supervision_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *RevisitFollowUpRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *RevisitFollowUpRequest) GetQueryCode() string {
+	if x != nil {
+		return x.QueryCode
+	}
+	return ""
+}
+
+func (x *RevisitFollowUpRequest) GetResolved() bool {
+	if x != nil {
+		return x.Resolved
+	}
+	return false
+}
+
+func (x *RevisitFollowUpRequest) GetComment() string {
+	if x != nil {
+		return x.Comment
+	}
+	return ""
+}
+
+func (x *RevisitFollowUpRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+type FollowUpResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	FollowUp      *FollowUp              `protobuf:"bytes,1,opt,name=follow_up,json=followUp,proto3" json:"follow_up,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FollowUpResponse) Reset() {
+	*x = FollowUpResponse{}
+	mi := &file_yizhan_v1_supervision_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FollowUpResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FollowUpResponse) ProtoMessage() {}
+
+func (x *FollowUpResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_supervision_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FollowUpResponse.ProtoReflect.Descriptor instead.
+func (*FollowUpResponse) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_supervision_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *FollowUpResponse) GetFollowUp() *FollowUp {
+	if x != nil {
+		return x.FollowUp
+	}
+	return nil
+}
+
+type IssueOrderRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CaseNumber    string                 `protobuf:"bytes,1,opt,name=case_number,json=caseNumber,proto3" json:"case_number,omitempty"`
+	CardRule      CardRule               `protobuf:"varint,2,opt,name=card_rule,json=cardRule,proto3,enum=yizhan.v1.CardRule" json:"card_rule,omitempty"`
+	OfficeCode    string                 `protobuf:"bytes,3,opt,name=office_code,json=officeCode,proto3" json:"office_code,omitempty"` // default: the card's office, or the case's owner
+	Instruction   string                 `protobuf:"bytes,4,opt,name=instruction,proto3" json:"instruction,omitempty"`
+	AnswerDays    int32                  `protobuf:"varint,5,opt,name=answer_days,json=answerDays,proto3" json:"answer_days,omitempty"` // default 5, at most 30
+	RequestId     string                 `protobuf:"bytes,6,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IssueOrderRequest) Reset() {
+	*x = IssueOrderRequest{}
+	mi := &file_yizhan_v1_supervision_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IssueOrderRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IssueOrderRequest) ProtoMessage() {}
+
+func (x *IssueOrderRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_supervision_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IssueOrderRequest.ProtoReflect.Descriptor instead.
+func (*IssueOrderRequest) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_supervision_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *IssueOrderRequest) GetCaseNumber() string {
+	if x != nil {
+		return x.CaseNumber
+	}
+	return ""
+}
+
+func (x *IssueOrderRequest) GetCardRule() CardRule {
+	if x != nil {
+		return x.CardRule
+	}
+	return CardRule_CARD_RULE_UNSPECIFIED
+}
+
+func (x *IssueOrderRequest) GetOfficeCode() string {
+	if x != nil {
+		return x.OfficeCode
+	}
+	return ""
+}
+
+func (x *IssueOrderRequest) GetInstruction() string {
+	if x != nil {
+		return x.Instruction
+	}
+	return ""
+}
+
+func (x *IssueOrderRequest) GetAnswerDays() int32 {
+	if x != nil {
+		return x.AnswerDays
+	}
+	return 0
+}
+
+func (x *IssueOrderRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+type ListOrdersRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	OfficeCode    string                 `protobuf:"bytes,1,opt,name=office_code,json=officeCode,proto3" json:"office_code,omitempty"`
+	State         OrderState             `protobuf:"varint,2,opt,name=state,proto3,enum=yizhan.v1.OrderState" json:"state,omitempty"`
+	CaseNumber    string                 `protobuf:"bytes,3,opt,name=case_number,json=caseNumber,proto3" json:"case_number,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListOrdersRequest) Reset() {
+	*x = ListOrdersRequest{}
+	mi := &file_yizhan_v1_supervision_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListOrdersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListOrdersRequest) ProtoMessage() {}
+
+func (x *ListOrdersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_supervision_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListOrdersRequest.ProtoReflect.Descriptor instead.
+func (*ListOrdersRequest) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_supervision_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *ListOrdersRequest) GetOfficeCode() string {
+	if x != nil {
+		return x.OfficeCode
+	}
+	return ""
+}
+
+func (x *ListOrdersRequest) GetState() OrderState {
+	if x != nil {
+		return x.State
+	}
+	return OrderState_ORDER_STATE_UNSPECIFIED
+}
+
+func (x *ListOrdersRequest) GetCaseNumber() string {
+	if x != nil {
+		return x.CaseNumber
+	}
+	return ""
+}
+
+type ListOrdersResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Orders        []*SupervisionOrder    `protobuf:"bytes,1,rep,name=orders,proto3" json:"orders,omitempty"` // due first
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListOrdersResponse) Reset() {
+	*x = ListOrdersResponse{}
+	mi := &file_yizhan_v1_supervision_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListOrdersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListOrdersResponse) ProtoMessage() {}
+
+func (x *ListOrdersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_supervision_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListOrdersResponse.ProtoReflect.Descriptor instead.
+func (*ListOrdersResponse) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_supervision_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *ListOrdersResponse) GetOrders() []*SupervisionOrder {
+	if x != nil {
+		return x.Orders
+	}
+	return nil
+}
+
+type AnswerOrderRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Kind          string                 `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"` // 说明情况 or 整改情况
+	Text          string                 `protobuf:"bytes,3,opt,name=text,proto3" json:"text,omitempty"`
+	RequestId     string                 `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AnswerOrderRequest) Reset() {
+	*x = AnswerOrderRequest{}
+	mi := &file_yizhan_v1_supervision_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AnswerOrderRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AnswerOrderRequest) ProtoMessage() {}
+
+func (x *AnswerOrderRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_supervision_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AnswerOrderRequest.ProtoReflect.Descriptor instead.
+func (*AnswerOrderRequest) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_supervision_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *AnswerOrderRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *AnswerOrderRequest) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *AnswerOrderRequest) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+func (x *AnswerOrderRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+type DecideOrderRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Reason        string                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"` // required when sending it back
+	RequestId     string                 `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DecideOrderRequest) Reset() {
+	*x = DecideOrderRequest{}
+	mi := &file_yizhan_v1_supervision_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DecideOrderRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DecideOrderRequest) ProtoMessage() {}
+
+func (x *DecideOrderRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_supervision_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DecideOrderRequest.ProtoReflect.Descriptor instead.
+func (*DecideOrderRequest) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_supervision_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *DecideOrderRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *DecideOrderRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *DecideOrderRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+type OrderResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Order         *SupervisionOrder      `protobuf:"bytes,1,opt,name=order,proto3" json:"order,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OrderResponse) Reset() {
+	*x = OrderResponse{}
+	mi := &file_yizhan_v1_supervision_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OrderResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OrderResponse) ProtoMessage() {}
+
+func (x *OrderResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_supervision_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OrderResponse.ProtoReflect.Descriptor instead.
+func (*OrderResponse) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_supervision_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *OrderResponse) GetOrder() *SupervisionOrder {
+	if x != nil {
+		return x.Order
+	}
+	return nil
+}
+
 var File_yizhan_v1_supervision_proto protoreflect.FileDescriptor
 
 const file_yizhan_v1_supervision_proto_rawDesc = "" +
 	"\n" +
-	"\x1byizhan/v1/supervision.proto\x12\tyizhan.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9e\x04\n" +
+	"\x1byizhan/v1/supervision.proto\x12\tyizhan.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x15yizhan/v1/cases.proto\"\x9e\x04\n" +
 	"\x04Card\x12\x1f\n" +
 	"\vcase_number\x18\x01 \x01(\tR\n" +
 	"caseNumber\x12'\n" +
@@ -1134,8 +2351,7 @@ const file_yizhan_v1_supervision_proto_rawDesc = "" +
 	"\x02to\x18\x03 \x01(\tR\x02to\x12.\n" +
 	"\bgroup_by\x18\x04 \x01(\x0e2\x13.yizhan.v1.GroupingR\agroupBy\x12\x1f\n" +
 	"\voffice_only\x18\x05 \x01(\bR\n" +
-	"officeOnly\"\x8b\n" +
-	"\n" +
+	"officeOnly\"\xe0\v\n" +
 	"\aFigures\x12\x1a\n" +
 	"\breceived\x18\x01 \x01(\x04R\breceived\x12\x1a\n" +
 	"\baccepted\x18\x02 \x01(\x04R\baccepted\x12\x18\n" +
@@ -1173,7 +2389,13 @@ const file_yizhan_v1_supervision_proto_rawDesc = "" +
 	"\x11satisfaction_rate\x18\x1e \x01(\x01R\x10satisfactionRate\x12\x1b\n" +
 	"\tred_cards\x18\x1f \x01(\x04R\bredCards\x12!\n" +
 	"\fyellow_cards\x18  \x01(\x04R\vyellowCards\x12*\n" +
-	"\x05cards\x18! \x03(\v2\x14.yizhan.v1.CardCountR\x05cards\"J\n" +
+	"\x05cards\x18! \x03(\v2\x14.yizhan.v1.CardCountR\x05cards\x12\x1d\n" +
+	"\n" +
+	"follow_ups\x18\" \x01(\x04R\tfollowUps\x12,\n" +
+	"\x12follow_ups_replied\x18# \x01(\x04R\x10followUpsReplied\x12:\n" +
+	"\x1afollow_ups_replied_in_time\x18$ \x01(\x04R\x16followUpsRepliedInTime\x122\n" +
+	"\x16follow_up_in_time_rate\x18% \x01(\x01R\x12followUpInTimeRate\x12\x16\n" +
+	"\x06orders\x18& \x01(\x04R\x06orders\"J\n" +
 	"\tCardCount\x12'\n" +
 	"\x04rule\x18\x01 \x01(\x0e2\x13.yizhan.v1.CardRuleR\x04rule\x12\x14\n" +
 	"\x05count\x18\x02 \x01(\x04R\x05count\"c\n" +
@@ -1206,14 +2428,121 @@ const file_yizhan_v1_supervision_proto_rawDesc = "" +
 	"page_token\x18\t \x01(\tR\tpageToken\"b\n" +
 	"\x11ListCardsResponse\x12%\n" +
 	"\x05cards\x18\x01 \x03(\v2\x0f.yizhan.v1.CardR\x05cards\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*\xb9\x01\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xd5\x01\n" +
+	"\rFollowUpEntry\x12\x12\n" +
+	"\x04kind\x18\x01 \x01(\tR\x04kind\x12*\n" +
+	"\x02at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12\x14\n" +
+	"\x05actor\x18\x03 \x01(\tR\x05actor\x12\x1d\n" +
+	"\n" +
+	"actor_name\x18\x04 \x01(\tR\tactorName\x12\x1f\n" +
+	"\voffice_code\x18\x05 \x01(\tR\n" +
+	"officeCode\x12\x12\n" +
+	"\x04text\x18\x06 \x01(\tR\x04text\x12\x1a\n" +
+	"\bresolved\x18\a \x01(\bR\bresolved\"\xf9\x04\n" +
+	"\bFollowUp\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1f\n" +
+	"\vcase_number\x18\x02 \x01(\tR\n" +
+	"caseNumber\x12\x1b\n" +
+	"\tevent_seq\x18\x03 \x01(\rR\beventSeq\x12*\n" +
+	"\x05cause\x18\x04 \x01(\x0e2\x14.yizhan.v1.EventTypeR\x05cause\x12)\n" +
+	"\x06rating\x18\x05 \x01(\x0e2\x11.yizhan.v1.RatingR\x06rating\x12\x12\n" +
+	"\x04text\x18\x06 \x01(\tR\x04text\x12\x1f\n" +
+	"\voffice_code\x18\a \x01(\tR\n" +
+	"officeCode\x12'\n" +
+	"\x0fdepartment_code\x18\b \x01(\tR\x0edepartmentCode\x12\x1b\n" +
+	"\titem_name\x18\t \x01(\tR\bitemName\x127\n" +
+	"\topened_at\x18\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\bopenedAt\x12,\n" +
+	"\x03due\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\x03due\x12.\n" +
+	"\x05state\x18\f \x01(\x0e2\x18.yizhan.v1.FollowUpStateR\x05state\x122\n" +
+	"\ahistory\x18\r \x03(\v2\x18.yizhan.v1.FollowUpEntryR\ahistory\x12!\n" +
+	"\freplied_late\x18\x0e \x01(\bR\vrepliedLate\x12\x1b\n" +
+	"\titem_code\x18\x0f \x01(\tR\bitemCode\x12B\n" +
+	"\x0ffirst_reply_due\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\rfirstReplyDue\"\xa9\x04\n" +
+	"\x10SupervisionOrder\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1f\n" +
+	"\vcase_number\x18\x02 \x01(\tR\n" +
+	"caseNumber\x120\n" +
+	"\tcard_rule\x18\x03 \x01(\x0e2\x13.yizhan.v1.CardRuleR\bcardRule\x12\x1f\n" +
+	"\voffice_code\x18\x04 \x01(\tR\n" +
+	"officeCode\x12'\n" +
+	"\x0fdepartment_code\x18\x05 \x01(\tR\x0edepartmentCode\x12 \n" +
+	"\vinstruction\x18\x06 \x01(\tR\vinstruction\x12\x1f\n" +
+	"\vanswer_days\x18\a \x01(\x05R\n" +
+	"answerDays\x127\n" +
+	"\tissued_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\bissuedAt\x12\x1b\n" +
+	"\tissued_by\x18\t \x01(\tR\bissuedBy\x12,\n" +
+	"\x03due\x18\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\x03due\x12+\n" +
+	"\x05state\x18\v \x01(\x0e2\x15.yizhan.v1.OrderStateR\x05state\x122\n" +
+	"\ahistory\x18\f \x03(\v2\x18.yizhan.v1.FollowUpEntryR\ahistory\x12#\n" +
+	"\ranswered_late\x18\r \x01(\bR\fansweredLate\x12\x1b\n" +
+	"\titem_code\x18\x0e \x01(\tR\bitemCode\"\x88\x01\n" +
+	"\x14ListFollowUpsRequest\x12\x1f\n" +
+	"\voffice_code\x18\x01 \x01(\tR\n" +
+	"officeCode\x12.\n" +
+	"\x05state\x18\x02 \x01(\x0e2\x18.yizhan.v1.FollowUpStateR\x05state\x12\x1f\n" +
+	"\vcase_number\x18\x03 \x01(\tR\n" +
+	"caseNumber\"K\n" +
+	"\x15ListFollowUpsResponse\x122\n" +
+	"\n" +
+	"follow_ups\x18\x01 \x03(\v2\x13.yizhan.v1.FollowUpR\tfollowUps\"Y\n" +
+	"\x14ReplyFollowUpRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04text\x18\x02 \x01(\tR\x04text\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x03 \x01(\tR\trequestId\"\x9c\x01\n" +
+	"\x16RevisitFollowUpRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
+	"\n" +
+	"query_code\x18\x02 \x01(\tR\tqueryCode\x12\x1a\n" +
+	"\bresolved\x18\x03 \x01(\bR\bresolved\x12\x18\n" +
+	"\acomment\x18\x04 \x01(\tR\acomment\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x05 \x01(\tR\trequestId\"D\n" +
+	"\x10FollowUpResponse\x120\n" +
+	"\tfollow_up\x18\x01 \x01(\v2\x13.yizhan.v1.FollowUpR\bfollowUp\"\xe9\x01\n" +
+	"\x11IssueOrderRequest\x12\x1f\n" +
+	"\vcase_number\x18\x01 \x01(\tR\n" +
+	"caseNumber\x120\n" +
+	"\tcard_rule\x18\x02 \x01(\x0e2\x13.yizhan.v1.CardRuleR\bcardRule\x12\x1f\n" +
+	"\voffice_code\x18\x03 \x01(\tR\n" +
+	"officeCode\x12 \n" +
+	"\vinstruction\x18\x04 \x01(\tR\vinstruction\x12\x1f\n" +
+	"\vanswer_days\x18\x05 \x01(\x05R\n" +
+	"answerDays\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x06 \x01(\tR\trequestId\"\x82\x01\n" +
+	"\x11ListOrdersRequest\x12\x1f\n" +
+	"\voffice_code\x18\x01 \x01(\tR\n" +
+	"officeCode\x12+\n" +
+	"\x05state\x18\x02 \x01(\x0e2\x15.yizhan.v1.OrderStateR\x05state\x12\x1f\n" +
+	"\vcase_number\x18\x03 \x01(\tR\n" +
+	"caseNumber\"I\n" +
+	"\x12ListOrdersResponse\x123\n" +
+	"\x06orders\x18\x01 \x03(\v2\x1b.yizhan.v1.SupervisionOrderR\x06orders\"k\n" +
+	"\x12AnswerOrderRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x12\n" +
+	"\x04text\x18\x03 \x01(\tR\x04text\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x04 \x01(\tR\trequestId\"[\n" +
+	"\x12DecideOrderRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x03 \x01(\tR\trequestId\"B\n" +
+	"\rOrderResponse\x121\n" +
+	"\x05order\x18\x01 \x01(\v2\x1b.yizhan.v1.SupervisionOrderR\x05order*\xf1\x01\n" +
 	"\bCardRule\x12\x19\n" +
 	"\x15CARD_RULE_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12CARD_RULE_DUE_SOON\x10\x01\x12\x15\n" +
 	"\x11CARD_RULE_OVERDUE\x10\x02\x12\x1f\n" +
 	"\x1bCARD_RULE_SECOND_CORRECTION\x10\x03\x12\x1e\n" +
 	"\x1aCARD_RULE_FEE_NOT_STANDARD\x10\x04\x12\"\n" +
-	"\x1eCARD_RULE_NOT_ACCEPTED_IN_TIME\x10\x05*V\n" +
+	"\x1eCARD_RULE_NOT_ACCEPTED_IN_TIME\x10\x05\x12\x1c\n" +
+	"\x18CARD_RULE_FOLLOW_UP_LATE\x10\x06\x12\x18\n" +
+	"\x14CARD_RULE_ORDER_LATE\x10\a*V\n" +
 	"\n" +
 	"CardColour\x12\x1b\n" +
 	"\x17CARD_COLOUR_UNSPECIFIED\x10\x00\x12\x16\n" +
@@ -1225,10 +2554,34 @@ const file_yizhan_v1_supervision_proto_rawDesc = "" +
 	"\x0fGROUPING_OFFICE\x10\x02\x12\x11\n" +
 	"\rGROUPING_ITEM\x10\x03\x12\x15\n" +
 	"\x11GROUPING_TOWNSHIP\x10\x04\x12\x10\n" +
-	"\fGROUPING_DAY\x10\x052\xd0\x01\n" +
+	"\fGROUPING_DAY\x10\x05*\x85\x01\n" +
+	"\rFollowUpState\x12\x1f\n" +
+	"\x1bFOLLOW_UP_STATE_UNSPECIFIED\x10\x00\x12\x18\n" +
+	"\x14FOLLOW_UP_STATE_OPEN\x10\x01\x12\x1b\n" +
+	"\x17FOLLOW_UP_STATE_REPLIED\x10\x02\x12\x1c\n" +
+	"\x18FOLLOW_UP_STATE_RESOLVED\x10\x03*q\n" +
+	"\n" +
+	"OrderState\x12\x1b\n" +
+	"\x17ORDER_STATE_UNSPECIFIED\x10\x00\x12\x14\n" +
+	"\x10ORDER_STATE_OPEN\x10\x01\x12\x18\n" +
+	"\x14ORDER_STATE_ANSWERED\x10\x02\x12\x16\n" +
+	"\x12ORDER_STATE_CLOSED\x10\x032\xa4\b\n" +
 	"\x12SupervisionService\x12_\n" +
 	"\rGetStatistics\x12\x1f.yizhan.v1.GetStatisticsRequest\x1a\x15.yizhan.v1.Statistics\"\x16\x82\xd3\xe4\x93\x02\x10\x12\x0e/v1/statistics\x12Y\n" +
-	"\tListCards\x12\x1b.yizhan.v1.ListCardsRequest\x1a\x1c.yizhan.v1.ListCardsResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/cardsB5Z3github.com/yizhan-gov/yizhan/api/yizhan/v1;yizhanv1b\x06proto3"
+	"\tListCards\x12\x1b.yizhan.v1.ListCardsRequest\x1a\x1c.yizhan.v1.ListCardsResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/cards\x12i\n" +
+	"\rListFollowUps\x12\x1f.yizhan.v1.ListFollowUpsRequest\x1a .yizhan.v1.ListFollowUpsResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/followups\x12r\n" +
+	"\rReplyFollowUp\x12\x1f.yizhan.v1.ReplyFollowUpRequest\x1a\x1b.yizhan.v1.FollowUpResponse\"#\x82\xd3\xe4\x93\x02\x1d:\x01*\"\x18/v1/followups/{id}:reply\x12x\n" +
+	"\x0fRevisitFollowUp\x12!.yizhan.v1.RevisitFollowUpRequest\x1a\x1b.yizhan.v1.FollowUpResponse\"%\x82\xd3\xe4\x93\x02\x1f:\x01*\"\x1a/v1/followups/{id}:revisit\x12[\n" +
+	"\n" +
+	"IssueOrder\x12\x1c.yizhan.v1.IssueOrderRequest\x1a\x18.yizhan.v1.OrderResponse\"\x15\x82\xd3\xe4\x93\x02\x0f:\x01*\"\n" +
+	"/v1/orders\x12]\n" +
+	"\n" +
+	"ListOrders\x12\x1c.yizhan.v1.ListOrdersRequest\x1a\x1d.yizhan.v1.ListOrdersResponse\"\x12\x82\xd3\xe4\x93\x02\f\x12\n" +
+	"/v1/orders\x12i\n" +
+	"\vAnswerOrder\x12\x1d.yizhan.v1.AnswerOrderRequest\x1a\x18.yizhan.v1.OrderResponse\"!\x82\xd3\xe4\x93\x02\x1b:\x01*\"\x16/v1/orders/{id}:answer\x12g\n" +
+	"\n" +
+	"CloseOrder\x12\x1d.yizhan.v1.DecideOrderRequest\x1a\x18.yizhan.v1.OrderResponse\" \x82\xd3\xe4\x93\x02\x1a:\x01*\"\x15/v1/orders/{id}:close\x12i\n" +
+	"\vReturnOrder\x12\x1d.yizhan.v1.DecideOrderRequest\x1a\x18.yizhan.v1.OrderResponse\"!\x82\xd3\xe4\x93\x02\x1b:\x01*\"\x16/v1/orders/{id}:returnB5Z3github.com/yizhan-gov/yizhan/api/yizhan/v1;yizhanv1b\x06proto3"
 
 var (
 	file_yizhan_v1_supervision_proto_rawDescOnce sync.Once
@@ -1242,47 +2595,101 @@ func file_yizhan_v1_supervision_proto_rawDescGZIP() []byte {
 	return file_yizhan_v1_supervision_proto_rawDescData
 }
 
-var file_yizhan_v1_supervision_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_yizhan_v1_supervision_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_yizhan_v1_supervision_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
+var file_yizhan_v1_supervision_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_yizhan_v1_supervision_proto_goTypes = []any{
-	(CardRule)(0),                 // 0: yizhan.v1.CardRule
-	(CardColour)(0),               // 1: yizhan.v1.CardColour
-	(Grouping)(0),                 // 2: yizhan.v1.Grouping
-	(*Card)(nil),                  // 3: yizhan.v1.Card
-	(*GetStatisticsRequest)(nil),  // 4: yizhan.v1.GetStatisticsRequest
-	(*Figures)(nil),               // 5: yizhan.v1.Figures
-	(*CardCount)(nil),             // 6: yizhan.v1.CardCount
-	(*StatisticsRow)(nil),         // 7: yizhan.v1.StatisticsRow
-	(*Statistics)(nil),            // 8: yizhan.v1.Statistics
-	(*ListCardsRequest)(nil),      // 9: yizhan.v1.ListCardsRequest
-	(*ListCardsResponse)(nil),     // 10: yizhan.v1.ListCardsResponse
-	(*timestamppb.Timestamp)(nil), // 11: google.protobuf.Timestamp
+	(CardRule)(0),                  // 0: yizhan.v1.CardRule
+	(CardColour)(0),                // 1: yizhan.v1.CardColour
+	(Grouping)(0),                  // 2: yizhan.v1.Grouping
+	(FollowUpState)(0),             // 3: yizhan.v1.FollowUpState
+	(OrderState)(0),                // 4: yizhan.v1.OrderState
+	(*Card)(nil),                   // 5: yizhan.v1.Card
+	(*GetStatisticsRequest)(nil),   // 6: yizhan.v1.GetStatisticsRequest
+	(*Figures)(nil),                // 7: yizhan.v1.Figures
+	(*CardCount)(nil),              // 8: yizhan.v1.CardCount
+	(*StatisticsRow)(nil),          // 9: yizhan.v1.StatisticsRow
+	(*Statistics)(nil),             // 10: yizhan.v1.Statistics
+	(*ListCardsRequest)(nil),       // 11: yizhan.v1.ListCardsRequest
+	(*ListCardsResponse)(nil),      // 12: yizhan.v1.ListCardsResponse
+	(*FollowUpEntry)(nil),          // 13: yizhan.v1.FollowUpEntry
+	(*FollowUp)(nil),               // 14: yizhan.v1.FollowUp
+	(*SupervisionOrder)(nil),       // 15: yizhan.v1.SupervisionOrder
+	(*ListFollowUpsRequest)(nil),   // 16: yizhan.v1.ListFollowUpsRequest
+	(*ListFollowUpsResponse)(nil),  // 17: yizhan.v1.ListFollowUpsResponse
+	(*ReplyFollowUpRequest)(nil),   // 18: yizhan.v1.ReplyFollowUpRequest
+	(*RevisitFollowUpRequest)(nil), // 19: yizhan.v1.RevisitFollowUpRequest
+	(*FollowUpResponse)(nil),       // 20: yizhan.v1.FollowUpResponse
+	(*IssueOrderRequest)(nil),      // 21: yizhan.v1.IssueOrderRequest
+	(*ListOrdersRequest)(nil),      // 22: yizhan.v1.ListOrdersRequest
+	(*ListOrdersResponse)(nil),     // 23: yizhan.v1.ListOrdersResponse
+	(*AnswerOrderRequest)(nil),     // 24: yizhan.v1.AnswerOrderRequest
+	(*DecideOrderRequest)(nil),     // 25: yizhan.v1.DecideOrderRequest
+	(*OrderResponse)(nil),          // 26: yizhan.v1.OrderResponse
+	(*timestamppb.Timestamp)(nil),  // 27: google.protobuf.Timestamp
+	(EventType)(0),                 // 28: yizhan.v1.EventType
+	(Rating)(0),                    // 29: yizhan.v1.Rating
 }
 var file_yizhan_v1_supervision_proto_depIdxs = []int32{
 	0,  // 0: yizhan.v1.Card.rule:type_name -> yizhan.v1.CardRule
 	1,  // 1: yizhan.v1.Card.colour:type_name -> yizhan.v1.CardColour
-	11, // 2: yizhan.v1.Card.at:type_name -> google.protobuf.Timestamp
-	11, // 3: yizhan.v1.Card.withdrawn_at:type_name -> google.protobuf.Timestamp
-	11, // 4: yizhan.v1.Card.issued_at:type_name -> google.protobuf.Timestamp
+	27, // 2: yizhan.v1.Card.at:type_name -> google.protobuf.Timestamp
+	27, // 3: yizhan.v1.Card.withdrawn_at:type_name -> google.protobuf.Timestamp
+	27, // 4: yizhan.v1.Card.issued_at:type_name -> google.protobuf.Timestamp
 	2,  // 5: yizhan.v1.GetStatisticsRequest.group_by:type_name -> yizhan.v1.Grouping
-	6,  // 6: yizhan.v1.Figures.cards:type_name -> yizhan.v1.CardCount
+	8,  // 6: yizhan.v1.Figures.cards:type_name -> yizhan.v1.CardCount
 	0,  // 7: yizhan.v1.CardCount.rule:type_name -> yizhan.v1.CardRule
-	5,  // 8: yizhan.v1.StatisticsRow.figures:type_name -> yizhan.v1.Figures
+	7,  // 8: yizhan.v1.StatisticsRow.figures:type_name -> yizhan.v1.Figures
 	2,  // 9: yizhan.v1.Statistics.group_by:type_name -> yizhan.v1.Grouping
-	5,  // 10: yizhan.v1.Statistics.total:type_name -> yizhan.v1.Figures
-	7,  // 11: yizhan.v1.Statistics.rows:type_name -> yizhan.v1.StatisticsRow
+	7,  // 10: yizhan.v1.Statistics.total:type_name -> yizhan.v1.Figures
+	9,  // 11: yizhan.v1.Statistics.rows:type_name -> yizhan.v1.StatisticsRow
 	1,  // 12: yizhan.v1.ListCardsRequest.colour:type_name -> yizhan.v1.CardColour
 	0,  // 13: yizhan.v1.ListCardsRequest.rule:type_name -> yizhan.v1.CardRule
-	3,  // 14: yizhan.v1.ListCardsResponse.cards:type_name -> yizhan.v1.Card
-	4,  // 15: yizhan.v1.SupervisionService.GetStatistics:input_type -> yizhan.v1.GetStatisticsRequest
-	9,  // 16: yizhan.v1.SupervisionService.ListCards:input_type -> yizhan.v1.ListCardsRequest
-	8,  // 17: yizhan.v1.SupervisionService.GetStatistics:output_type -> yizhan.v1.Statistics
-	10, // 18: yizhan.v1.SupervisionService.ListCards:output_type -> yizhan.v1.ListCardsResponse
-	17, // [17:19] is the sub-list for method output_type
-	15, // [15:17] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	5,  // 14: yizhan.v1.ListCardsResponse.cards:type_name -> yizhan.v1.Card
+	27, // 15: yizhan.v1.FollowUpEntry.at:type_name -> google.protobuf.Timestamp
+	28, // 16: yizhan.v1.FollowUp.cause:type_name -> yizhan.v1.EventType
+	29, // 17: yizhan.v1.FollowUp.rating:type_name -> yizhan.v1.Rating
+	27, // 18: yizhan.v1.FollowUp.opened_at:type_name -> google.protobuf.Timestamp
+	27, // 19: yizhan.v1.FollowUp.due:type_name -> google.protobuf.Timestamp
+	3,  // 20: yizhan.v1.FollowUp.state:type_name -> yizhan.v1.FollowUpState
+	13, // 21: yizhan.v1.FollowUp.history:type_name -> yizhan.v1.FollowUpEntry
+	27, // 22: yizhan.v1.FollowUp.first_reply_due:type_name -> google.protobuf.Timestamp
+	0,  // 23: yizhan.v1.SupervisionOrder.card_rule:type_name -> yizhan.v1.CardRule
+	27, // 24: yizhan.v1.SupervisionOrder.issued_at:type_name -> google.protobuf.Timestamp
+	27, // 25: yizhan.v1.SupervisionOrder.due:type_name -> google.protobuf.Timestamp
+	4,  // 26: yizhan.v1.SupervisionOrder.state:type_name -> yizhan.v1.OrderState
+	13, // 27: yizhan.v1.SupervisionOrder.history:type_name -> yizhan.v1.FollowUpEntry
+	3,  // 28: yizhan.v1.ListFollowUpsRequest.state:type_name -> yizhan.v1.FollowUpState
+	14, // 29: yizhan.v1.ListFollowUpsResponse.follow_ups:type_name -> yizhan.v1.FollowUp
+	14, // 30: yizhan.v1.FollowUpResponse.follow_up:type_name -> yizhan.v1.FollowUp
+	0,  // 31: yizhan.v1.IssueOrderRequest.card_rule:type_name -> yizhan.v1.CardRule
+	4,  // 32: yizhan.v1.ListOrdersRequest.state:type_name -> yizhan.v1.OrderState
+	15, // 33: yizhan.v1.ListOrdersResponse.orders:type_name -> yizhan.v1.SupervisionOrder
+	15, // 34: yizhan.v1.OrderResponse.order:type_name -> yizhan.v1.SupervisionOrder
+	6,  // 35: yizhan.v1.SupervisionService.GetStatistics:input_type -> yizhan.v1.GetStatisticsRequest
+	11, // 36: yizhan.v1.SupervisionService.ListCards:input_type -> yizhan.v1.ListCardsRequest
+	16, // 37: yizhan.v1.SupervisionService.ListFollowUps:input_type -> yizhan.v1.ListFollowUpsRequest
+	18, // 38: yizhan.v1.SupervisionService.ReplyFollowUp:input_type -> yizhan.v1.ReplyFollowUpRequest
+	19, // 39: yizhan.v1.SupervisionService.RevisitFollowUp:input_type -> yizhan.v1.RevisitFollowUpRequest
+	21, // 40: yizhan.v1.SupervisionService.IssueOrder:input_type -> yizhan.v1.IssueOrderRequest
+	22, // 41: yizhan.v1.SupervisionService.ListOrders:input_type -> yizhan.v1.ListOrdersRequest
+	24, // 42: yizhan.v1.SupervisionService.AnswerOrder:input_type -> yizhan.v1.AnswerOrderRequest
+	25, // 43: yizhan.v1.SupervisionService.CloseOrder:input_type -> yizhan.v1.DecideOrderRequest
+	25, // 44: yizhan.v1.SupervisionService.ReturnOrder:input_type -> yizhan.v1.DecideOrderRequest
+	10, // 45: yizhan.v1.SupervisionService.GetStatistics:output_type -> yizhan.v1.Statistics
+	12, // 46: yizhan.v1.SupervisionService.ListCards:output_type -> yizhan.v1.ListCardsResponse
+	17, // 47: yizhan.v1.SupervisionService.ListFollowUps:output_type -> yizhan.v1.ListFollowUpsResponse
+	20, // 48: yizhan.v1.SupervisionService.ReplyFollowUp:output_type -> yizhan.v1.FollowUpResponse
+	20, // 49: yizhan.v1.SupervisionService.RevisitFollowUp:output_type -> yizhan.v1.FollowUpResponse
+	26, // 50: yizhan.v1.SupervisionService.IssueOrder:output_type -> yizhan.v1.OrderResponse
+	23, // 51: yizhan.v1.SupervisionService.ListOrders:output_type -> yizhan.v1.ListOrdersResponse
+	26, // 52: yizhan.v1.SupervisionService.AnswerOrder:output_type -> yizhan.v1.OrderResponse
+	26, // 53: yizhan.v1.SupervisionService.CloseOrder:output_type -> yizhan.v1.OrderResponse
+	26, // 54: yizhan.v1.SupervisionService.ReturnOrder:output_type -> yizhan.v1.OrderResponse
+	45, // [45:55] is the sub-list for method output_type
+	35, // [35:45] is the sub-list for method input_type
+	35, // [35:35] is the sub-list for extension type_name
+	35, // [35:35] is the sub-list for extension extendee
+	0,  // [0:35] is the sub-list for field type_name
 }
 
 func init() { file_yizhan_v1_supervision_proto_init() }
@@ -1290,13 +2697,14 @@ func file_yizhan_v1_supervision_proto_init() {
 	if File_yizhan_v1_supervision_proto != nil {
 		return
 	}
+	file_yizhan_v1_cases_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_yizhan_v1_supervision_proto_rawDesc), len(file_yizhan_v1_supervision_proto_rawDesc)),
-			NumEnums:      3,
-			NumMessages:   8,
+			NumEnums:      5,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

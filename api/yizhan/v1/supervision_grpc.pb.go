@@ -19,8 +19,16 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	SupervisionService_GetStatistics_FullMethodName = "/yizhan.v1.SupervisionService/GetStatistics"
-	SupervisionService_ListCards_FullMethodName     = "/yizhan.v1.SupervisionService/ListCards"
+	SupervisionService_GetStatistics_FullMethodName   = "/yizhan.v1.SupervisionService/GetStatistics"
+	SupervisionService_ListCards_FullMethodName       = "/yizhan.v1.SupervisionService/ListCards"
+	SupervisionService_ListFollowUps_FullMethodName   = "/yizhan.v1.SupervisionService/ListFollowUps"
+	SupervisionService_ReplyFollowUp_FullMethodName   = "/yizhan.v1.SupervisionService/ReplyFollowUp"
+	SupervisionService_RevisitFollowUp_FullMethodName = "/yizhan.v1.SupervisionService/RevisitFollowUp"
+	SupervisionService_IssueOrder_FullMethodName      = "/yizhan.v1.SupervisionService/IssueOrder"
+	SupervisionService_ListOrders_FullMethodName      = "/yizhan.v1.SupervisionService/ListOrders"
+	SupervisionService_AnswerOrder_FullMethodName     = "/yizhan.v1.SupervisionService/AnswerOrder"
+	SupervisionService_CloseOrder_FullMethodName      = "/yizhan.v1.SupervisionService/CloseOrder"
+	SupervisionService_ReturnOrder_FullMethodName     = "/yizhan.v1.SupervisionService/ReturnOrder"
 )
 
 // SupervisionServiceClient is the client API for SupervisionService service.
@@ -33,6 +41,16 @@ const (
 type SupervisionServiceClient interface {
 	GetStatistics(ctx context.Context, in *GetStatisticsRequest, opts ...grpc.CallOption) (*Statistics, error)
 	ListCards(ctx context.Context, in *ListCardsRequest, opts ...grpc.CallOption) (*ListCardsResponse, error)
+	// Follow-ups and orders are the county's records: a node below the
+	// county forwards these calls to it.
+	ListFollowUps(ctx context.Context, in *ListFollowUpsRequest, opts ...grpc.CallOption) (*ListFollowUpsResponse, error)
+	ReplyFollowUp(ctx context.Context, in *ReplyFollowUpRequest, opts ...grpc.CallOption) (*FollowUpResponse, error)
+	RevisitFollowUp(ctx context.Context, in *RevisitFollowUpRequest, opts ...grpc.CallOption) (*FollowUpResponse, error)
+	IssueOrder(ctx context.Context, in *IssueOrderRequest, opts ...grpc.CallOption) (*OrderResponse, error)
+	ListOrders(ctx context.Context, in *ListOrdersRequest, opts ...grpc.CallOption) (*ListOrdersResponse, error)
+	AnswerOrder(ctx context.Context, in *AnswerOrderRequest, opts ...grpc.CallOption) (*OrderResponse, error)
+	CloseOrder(ctx context.Context, in *DecideOrderRequest, opts ...grpc.CallOption) (*OrderResponse, error)
+	ReturnOrder(ctx context.Context, in *DecideOrderRequest, opts ...grpc.CallOption) (*OrderResponse, error)
 }
 
 type supervisionServiceClient struct {
@@ -63,6 +81,86 @@ func (c *supervisionServiceClient) ListCards(ctx context.Context, in *ListCardsR
 	return out, nil
 }
 
+func (c *supervisionServiceClient) ListFollowUps(ctx context.Context, in *ListFollowUpsRequest, opts ...grpc.CallOption) (*ListFollowUpsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListFollowUpsResponse)
+	err := c.cc.Invoke(ctx, SupervisionService_ListFollowUps_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *supervisionServiceClient) ReplyFollowUp(ctx context.Context, in *ReplyFollowUpRequest, opts ...grpc.CallOption) (*FollowUpResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(FollowUpResponse)
+	err := c.cc.Invoke(ctx, SupervisionService_ReplyFollowUp_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *supervisionServiceClient) RevisitFollowUp(ctx context.Context, in *RevisitFollowUpRequest, opts ...grpc.CallOption) (*FollowUpResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(FollowUpResponse)
+	err := c.cc.Invoke(ctx, SupervisionService_RevisitFollowUp_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *supervisionServiceClient) IssueOrder(ctx context.Context, in *IssueOrderRequest, opts ...grpc.CallOption) (*OrderResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(OrderResponse)
+	err := c.cc.Invoke(ctx, SupervisionService_IssueOrder_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *supervisionServiceClient) ListOrders(ctx context.Context, in *ListOrdersRequest, opts ...grpc.CallOption) (*ListOrdersResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListOrdersResponse)
+	err := c.cc.Invoke(ctx, SupervisionService_ListOrders_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *supervisionServiceClient) AnswerOrder(ctx context.Context, in *AnswerOrderRequest, opts ...grpc.CallOption) (*OrderResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(OrderResponse)
+	err := c.cc.Invoke(ctx, SupervisionService_AnswerOrder_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *supervisionServiceClient) CloseOrder(ctx context.Context, in *DecideOrderRequest, opts ...grpc.CallOption) (*OrderResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(OrderResponse)
+	err := c.cc.Invoke(ctx, SupervisionService_CloseOrder_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *supervisionServiceClient) ReturnOrder(ctx context.Context, in *DecideOrderRequest, opts ...grpc.CallOption) (*OrderResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(OrderResponse)
+	err := c.cc.Invoke(ctx, SupervisionService_ReturnOrder_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // SupervisionServiceServer is the server API for SupervisionService service.
 // All implementations must embed UnimplementedSupervisionServiceServer
 // for forward compatibility.
@@ -73,6 +171,16 @@ func (c *supervisionServiceClient) ListCards(ctx context.Context, in *ListCardsR
 type SupervisionServiceServer interface {
 	GetStatistics(context.Context, *GetStatisticsRequest) (*Statistics, error)
 	ListCards(context.Context, *ListCardsRequest) (*ListCardsResponse, error)
+	// Follow-ups and orders are the county's records: a node below the
+	// county forwards these calls to it.
+	ListFollowUps(context.Context, *ListFollowUpsRequest) (*ListFollowUpsResponse, error)
+	ReplyFollowUp(context.Context, *ReplyFollowUpRequest) (*FollowUpResponse, error)
+	RevisitFollowUp(context.Context, *RevisitFollowUpRequest) (*FollowUpResponse, error)
+	IssueOrder(context.Context, *IssueOrderRequest) (*OrderResponse, error)
+	ListOrders(context.Context, *ListOrdersRequest) (*ListOrdersResponse, error)
+	AnswerOrder(context.Context, *AnswerOrderRequest) (*OrderResponse, error)
+	CloseOrder(context.Context, *DecideOrderRequest) (*OrderResponse, error)
+	ReturnOrder(context.Context, *DecideOrderRequest) (*OrderResponse, error)
 	mustEmbedUnimplementedSupervisionServiceServer()
 }
 
@@ -88,6 +196,30 @@ func (UnimplementedSupervisionServiceServer) GetStatistics(context.Context, *Get
 }
 func (UnimplementedSupervisionServiceServer) ListCards(context.Context, *ListCardsRequest) (*ListCardsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListCards not implemented")
+}
+func (UnimplementedSupervisionServiceServer) ListFollowUps(context.Context, *ListFollowUpsRequest) (*ListFollowUpsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListFollowUps not implemented")
+}
+func (UnimplementedSupervisionServiceServer) ReplyFollowUp(context.Context, *ReplyFollowUpRequest) (*FollowUpResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ReplyFollowUp not implemented")
+}
+func (UnimplementedSupervisionServiceServer) RevisitFollowUp(context.Context, *RevisitFollowUpRequest) (*FollowUpResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RevisitFollowUp not implemented")
+}
+func (UnimplementedSupervisionServiceServer) IssueOrder(context.Context, *IssueOrderRequest) (*OrderResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method IssueOrder not implemented")
+}
+func (UnimplementedSupervisionServiceServer) ListOrders(context.Context, *ListOrdersRequest) (*ListOrdersResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListOrders not implemented")
+}
+func (UnimplementedSupervisionServiceServer) AnswerOrder(context.Context, *AnswerOrderRequest) (*OrderResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AnswerOrder not implemented")
+}
+func (UnimplementedSupervisionServiceServer) CloseOrder(context.Context, *DecideOrderRequest) (*OrderResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CloseOrder not implemented")
+}
+func (UnimplementedSupervisionServiceServer) ReturnOrder(context.Context, *DecideOrderRequest) (*OrderResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ReturnOrder not implemented")
 }
 func (UnimplementedSupervisionServiceServer) mustEmbedUnimplementedSupervisionServiceServer() {}
 func (UnimplementedSupervisionServiceServer) testEmbeddedByValue()                            {}
@@ -146,6 +278,150 @@ func _SupervisionService_ListCards_Handler(srv interface{}, ctx context.Context,
 	return interceptor(ctx, in, info, handler)
 }
 
+func _SupervisionService_ListFollowUps_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListFollowUpsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SupervisionServiceServer).ListFollowUps(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SupervisionService_ListFollowUps_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SupervisionServiceServer).ListFollowUps(ctx, req.(*ListFollowUpsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SupervisionService_ReplyFollowUp_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReplyFollowUpRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SupervisionServiceServer).ReplyFollowUp(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SupervisionService_ReplyFollowUp_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SupervisionServiceServer).ReplyFollowUp(ctx, req.(*ReplyFollowUpRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SupervisionService_RevisitFollowUp_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RevisitFollowUpRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SupervisionServiceServer).RevisitFollowUp(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SupervisionService_RevisitFollowUp_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SupervisionServiceServer).RevisitFollowUp(ctx, req.(*RevisitFollowUpRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SupervisionService_IssueOrder_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(IssueOrderRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SupervisionServiceServer).IssueOrder(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SupervisionService_IssueOrder_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SupervisionServiceServer).IssueOrder(ctx, req.(*IssueOrderRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SupervisionService_ListOrders_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListOrdersRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SupervisionServiceServer).ListOrders(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SupervisionService_ListOrders_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SupervisionServiceServer).ListOrders(ctx, req.(*ListOrdersRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SupervisionService_AnswerOrder_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AnswerOrderRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SupervisionServiceServer).AnswerOrder(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SupervisionService_AnswerOrder_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SupervisionServiceServer).AnswerOrder(ctx, req.(*AnswerOrderRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SupervisionService_CloseOrder_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DecideOrderRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SupervisionServiceServer).CloseOrder(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SupervisionService_CloseOrder_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SupervisionServiceServer).CloseOrder(ctx, req.(*DecideOrderRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SupervisionService_ReturnOrder_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DecideOrderRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SupervisionServiceServer).ReturnOrder(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SupervisionService_ReturnOrder_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SupervisionServiceServer).ReturnOrder(ctx, req.(*DecideOrderRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // SupervisionService_ServiceDesc is the grpc.ServiceDesc for SupervisionService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -160,6 +436,38 @@ var SupervisionService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListCards",
 			Handler:    _SupervisionService_ListCards_Handler,
+		},
+		{
+			MethodName: "ListFollowUps",
+			Handler:    _SupervisionService_ListFollowUps_Handler,
+		},
+		{
+			MethodName: "ReplyFollowUp",
+			Handler:    _SupervisionService_ReplyFollowUp_Handler,
+		},
+		{
+			MethodName: "RevisitFollowUp",
+			Handler:    _SupervisionService_RevisitFollowUp_Handler,
+		},
+		{
+			MethodName: "IssueOrder",
+			Handler:    _SupervisionService_IssueOrder_Handler,
+		},
+		{
+			MethodName: "ListOrders",
+			Handler:    _SupervisionService_ListOrders_Handler,
+		},
+		{
+			MethodName: "AnswerOrder",
+			Handler:    _SupervisionService_AnswerOrder_Handler,
+		},
+		{
+			MethodName: "CloseOrder",
+			Handler:    _SupervisionService_CloseOrder_Handler,
+		},
+		{
+			MethodName: "ReturnOrder",
+			Handler:    _SupervisionService_ReturnOrder_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

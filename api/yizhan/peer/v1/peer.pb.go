@@ -1307,6 +1307,7 @@ type CaseCommand struct {
 	//	*CaseCommand_Ack
 	//	*CaseCommand_Quarantine
 	//	*CaseCommand_EvaluateCards
+	//	*CaseCommand_Supervision
 	Op            isCaseCommand_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1415,6 +1416,15 @@ func (x *CaseCommand) GetEvaluateCards() *EvaluateCards {
 	return nil
 }
 
+func (x *CaseCommand) GetSupervision() *SupervisionStep {
+	if x != nil {
+		if x, ok := x.Op.(*CaseCommand_Supervision); ok {
+			return x.Supervision
+		}
+	}
+	return nil
+}
+
 type isCaseCommand_Op interface {
 	isCaseCommand_Op()
 }
@@ -1439,6 +1449,10 @@ type CaseCommand_EvaluateCards struct {
 	EvaluateCards *EvaluateCards `protobuf:"bytes,14,opt,name=evaluate_cards,json=evaluateCards,proto3,oneof"`
 }
 
+type CaseCommand_Supervision struct {
+	Supervision *SupervisionStep `protobuf:"bytes,15,opt,name=supervision,proto3,oneof"`
+}
+
 func (*CaseCommand_Append) isCaseCommand_Op() {}
 
 func (*CaseCommand_Receive) isCaseCommand_Op() {}
@@ -1448,6 +1462,401 @@ func (*CaseCommand_Ack) isCaseCommand_Op() {}
 func (*CaseCommand_Quarantine) isCaseCommand_Op() {}
 
 func (*CaseCommand_EvaluateCards) isCaseCommand_Op() {}
+
+func (*CaseCommand_Supervision) isCaseCommand_Op() {}
+
+// SupervisionStep is a step of a follow-up or a supervision order at the
+// county (package supervision has the rules; the book checks the state at
+// apply time and refuses a step the record's state does not allow).
+type SupervisionStep struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Op:
+	//
+	//	*SupervisionStep_ReplyFollowUp
+	//	*SupervisionStep_RevisitFollowUp
+	//	*SupervisionStep_IssueOrder
+	//	*SupervisionStep_AnswerOrder
+	//	*SupervisionStep_DecideOrder
+	Op            isSupervisionStep_Op `protobuf_oneof:"op"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SupervisionStep) Reset() {
+	*x = SupervisionStep{}
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SupervisionStep) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SupervisionStep) ProtoMessage() {}
+
+func (x *SupervisionStep) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SupervisionStep.ProtoReflect.Descriptor instead.
+func (*SupervisionStep) Descriptor() ([]byte, []int) {
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *SupervisionStep) GetOp() isSupervisionStep_Op {
+	if x != nil {
+		return x.Op
+	}
+	return nil
+}
+
+func (x *SupervisionStep) GetReplyFollowUp() *ReplyFollowUp {
+	if x != nil {
+		if x, ok := x.Op.(*SupervisionStep_ReplyFollowUp); ok {
+			return x.ReplyFollowUp
+		}
+	}
+	return nil
+}
+
+func (x *SupervisionStep) GetRevisitFollowUp() *RevisitFollowUp {
+	if x != nil {
+		if x, ok := x.Op.(*SupervisionStep_RevisitFollowUp); ok {
+			return x.RevisitFollowUp
+		}
+	}
+	return nil
+}
+
+func (x *SupervisionStep) GetIssueOrder() *IssueOrder {
+	if x != nil {
+		if x, ok := x.Op.(*SupervisionStep_IssueOrder); ok {
+			return x.IssueOrder
+		}
+	}
+	return nil
+}
+
+func (x *SupervisionStep) GetAnswerOrder() *AnswerOrder {
+	if x != nil {
+		if x, ok := x.Op.(*SupervisionStep_AnswerOrder); ok {
+			return x.AnswerOrder
+		}
+	}
+	return nil
+}
+
+func (x *SupervisionStep) GetDecideOrder() *DecideOrder {
+	if x != nil {
+		if x, ok := x.Op.(*SupervisionStep_DecideOrder); ok {
+			return x.DecideOrder
+		}
+	}
+	return nil
+}
+
+type isSupervisionStep_Op interface {
+	isSupervisionStep_Op()
+}
+
+type SupervisionStep_ReplyFollowUp struct {
+	ReplyFollowUp *ReplyFollowUp `protobuf:"bytes,1,opt,name=reply_follow_up,json=replyFollowUp,proto3,oneof"`
+}
+
+type SupervisionStep_RevisitFollowUp struct {
+	RevisitFollowUp *RevisitFollowUp `protobuf:"bytes,2,opt,name=revisit_follow_up,json=revisitFollowUp,proto3,oneof"`
+}
+
+type SupervisionStep_IssueOrder struct {
+	IssueOrder *IssueOrder `protobuf:"bytes,3,opt,name=issue_order,json=issueOrder,proto3,oneof"`
+}
+
+type SupervisionStep_AnswerOrder struct {
+	AnswerOrder *AnswerOrder `protobuf:"bytes,4,opt,name=answer_order,json=answerOrder,proto3,oneof"`
+}
+
+type SupervisionStep_DecideOrder struct {
+	DecideOrder *DecideOrder `protobuf:"bytes,5,opt,name=decide_order,json=decideOrder,proto3,oneof"`
+}
+
+func (*SupervisionStep_ReplyFollowUp) isSupervisionStep_Op() {}
+
+func (*SupervisionStep_RevisitFollowUp) isSupervisionStep_Op() {}
+
+func (*SupervisionStep_IssueOrder) isSupervisionStep_Op() {}
+
+func (*SupervisionStep_AnswerOrder) isSupervisionStep_Op() {}
+
+func (*SupervisionStep_DecideOrder) isSupervisionStep_Op() {}
+
+type ReplyFollowUp struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Entry         *v1.FollowUpEntry      `protobuf:"bytes,2,opt,name=entry,proto3" json:"entry,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReplyFollowUp) Reset() {
+	*x = ReplyFollowUp{}
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReplyFollowUp) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReplyFollowUp) ProtoMessage() {}
+
+func (x *ReplyFollowUp) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReplyFollowUp.ProtoReflect.Descriptor instead.
+func (*ReplyFollowUp) Descriptor() ([]byte, []int) {
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *ReplyFollowUp) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *ReplyFollowUp) GetEntry() *v1.FollowUpEntry {
+	if x != nil {
+		return x.Entry
+	}
+	return nil
+}
+
+type RevisitFollowUp struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Entry         *v1.FollowUpEntry      `protobuf:"bytes,2,opt,name=entry,proto3" json:"entry,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevisitFollowUp) Reset() {
+	*x = RevisitFollowUp{}
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevisitFollowUp) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevisitFollowUp) ProtoMessage() {}
+
+func (x *RevisitFollowUp) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevisitFollowUp.ProtoReflect.Descriptor instead.
+func (*RevisitFollowUp) Descriptor() ([]byte, []int) {
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *RevisitFollowUp) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *RevisitFollowUp) GetEntry() *v1.FollowUpEntry {
+	if x != nil {
+		return x.Entry
+	}
+	return nil
+}
+
+type IssueOrder struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Order         *v1.SupervisionOrder   `protobuf:"bytes,1,opt,name=order,proto3" json:"order,omitempty"` // id, due and state are the applier's
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IssueOrder) Reset() {
+	*x = IssueOrder{}
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IssueOrder) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IssueOrder) ProtoMessage() {}
+
+func (x *IssueOrder) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IssueOrder.ProtoReflect.Descriptor instead.
+func (*IssueOrder) Descriptor() ([]byte, []int) {
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *IssueOrder) GetOrder() *v1.SupervisionOrder {
+	if x != nil {
+		return x.Order
+	}
+	return nil
+}
+
+type AnswerOrder struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Entry         *v1.FollowUpEntry      `protobuf:"bytes,2,opt,name=entry,proto3" json:"entry,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AnswerOrder) Reset() {
+	*x = AnswerOrder{}
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AnswerOrder) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AnswerOrder) ProtoMessage() {}
+
+func (x *AnswerOrder) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AnswerOrder.ProtoReflect.Descriptor instead.
+func (*AnswerOrder) Descriptor() ([]byte, []int) {
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *AnswerOrder) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *AnswerOrder) GetEntry() *v1.FollowUpEntry {
+	if x != nil {
+		return x.Entry
+	}
+	return nil
+}
+
+type DecideOrder struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Close         bool                   `protobuf:"varint,2,opt,name=close,proto3" json:"close,omitempty"` // false: send it back
+	Entry         *v1.FollowUpEntry      `protobuf:"bytes,3,opt,name=entry,proto3" json:"entry,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DecideOrder) Reset() {
+	*x = DecideOrder{}
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DecideOrder) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DecideOrder) ProtoMessage() {}
+
+func (x *DecideOrder) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DecideOrder.ProtoReflect.Descriptor instead.
+func (*DecideOrder) Descriptor() ([]byte, []int) {
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *DecideOrder) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *DecideOrder) GetClose() bool {
+	if x != nil {
+		return x.Close
+	}
+	return false
+}
+
+func (x *DecideOrder) GetEntry() *v1.FollowUpEntry {
+	if x != nil {
+		return x.Entry
+	}
+	return nil
+}
 
 // EvaluateCards asks the book to evaluate the time-driven card rules
 // (supervision) on some cases at the command's time. The leader's sweep
@@ -1464,7 +1873,7 @@ type EvaluateCards struct {
 
 func (x *EvaluateCards) Reset() {
 	*x = EvaluateCards{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[20]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1476,7 +1885,7 @@ func (x *EvaluateCards) String() string {
 func (*EvaluateCards) ProtoMessage() {}
 
 func (x *EvaluateCards) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[20]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1489,7 +1898,7 @@ func (x *EvaluateCards) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EvaluateCards.ProtoReflect.Descriptor instead.
 func (*EvaluateCards) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{20}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *EvaluateCards) GetChecks() []*CardCheck {
@@ -1516,7 +1925,7 @@ type CardCheck struct {
 
 func (x *CardCheck) Reset() {
 	*x = CardCheck{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[21]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1528,7 +1937,7 @@ func (x *CardCheck) String() string {
 func (*CardCheck) ProtoMessage() {}
 
 func (x *CardCheck) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[21]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1541,7 +1950,7 @@ func (x *CardCheck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CardCheck.ProtoReflect.Descriptor instead.
 func (*CardCheck) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{21}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *CardCheck) GetCaseNumber() string {
@@ -1571,7 +1980,7 @@ type AppendCaseEvents struct {
 
 func (x *AppendCaseEvents) Reset() {
 	*x = AppendCaseEvents{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[22]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1583,7 +1992,7 @@ func (x *AppendCaseEvents) String() string {
 func (*AppendCaseEvents) ProtoMessage() {}
 
 func (x *AppendCaseEvents) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[22]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1596,7 +2005,7 @@ func (x *AppendCaseEvents) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppendCaseEvents.ProtoReflect.Descriptor instead.
 func (*AppendCaseEvents) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{22}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *AppendCaseEvents) GetCaseNumber() string {
@@ -1628,7 +2037,7 @@ type CaseMessage struct {
 
 func (x *CaseMessage) Reset() {
 	*x = CaseMessage{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[23]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1640,7 +2049,7 @@ func (x *CaseMessage) String() string {
 func (*CaseMessage) ProtoMessage() {}
 
 func (x *CaseMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[23]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1653,7 +2062,7 @@ func (x *CaseMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseMessage.ProtoReflect.Descriptor instead.
 func (*CaseMessage) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{23}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *CaseMessage) GetCaseNumber() string {
@@ -1695,7 +2104,7 @@ type ReceiveCaseMessages struct {
 
 func (x *ReceiveCaseMessages) Reset() {
 	*x = ReceiveCaseMessages{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[24]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1707,7 +2116,7 @@ func (x *ReceiveCaseMessages) String() string {
 func (*ReceiveCaseMessages) ProtoMessage() {}
 
 func (x *ReceiveCaseMessages) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[24]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1720,7 +2129,7 @@ func (x *ReceiveCaseMessages) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReceiveCaseMessages.ProtoReflect.Descriptor instead.
 func (*ReceiveCaseMessages) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{24}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ReceiveCaseMessages) GetMessages() []*CaseMessage {
@@ -1744,7 +2153,7 @@ type OutboxEntry struct {
 
 func (x *OutboxEntry) Reset() {
 	*x = OutboxEntry{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[25]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1756,7 +2165,7 @@ func (x *OutboxEntry) String() string {
 func (*OutboxEntry) ProtoMessage() {}
 
 func (x *OutboxEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[25]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1769,7 +2178,7 @@ func (x *OutboxEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OutboxEntry.ProtoReflect.Descriptor instead.
 func (*OutboxEntry) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{25}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *OutboxEntry) GetDestOffice() string {
@@ -1815,7 +2224,7 @@ type QuarantinedEntry struct {
 
 func (x *QuarantinedEntry) Reset() {
 	*x = QuarantinedEntry{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[26]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1827,7 +2236,7 @@ func (x *QuarantinedEntry) String() string {
 func (*QuarantinedEntry) ProtoMessage() {}
 
 func (x *QuarantinedEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[26]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1840,7 +2249,7 @@ func (x *QuarantinedEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuarantinedEntry.ProtoReflect.Descriptor instead.
 func (*QuarantinedEntry) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{26}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *QuarantinedEntry) GetEntry() *OutboxEntry {
@@ -1875,7 +2284,7 @@ type QuarantineOutbox struct {
 
 func (x *QuarantineOutbox) Reset() {
 	*x = QuarantineOutbox{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[27]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1887,7 +2296,7 @@ func (x *QuarantineOutbox) String() string {
 func (*QuarantineOutbox) ProtoMessage() {}
 
 func (x *QuarantineOutbox) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[27]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1900,7 +2309,7 @@ func (x *QuarantineOutbox) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuarantineOutbox.ProtoReflect.Descriptor instead.
 func (*QuarantineOutbox) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{27}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *QuarantineOutbox) GetEntries() []*QuarantinedEntry {
@@ -1920,7 +2329,7 @@ type AckOutbox struct {
 
 func (x *AckOutbox) Reset() {
 	*x = AckOutbox{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[28]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1932,7 +2341,7 @@ func (x *AckOutbox) String() string {
 func (*AckOutbox) ProtoMessage() {}
 
 func (x *AckOutbox) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[28]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1945,7 +2354,7 @@ func (x *AckOutbox) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AckOutbox.ProtoReflect.Descriptor instead.
 func (*AckOutbox) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{28}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *AckOutbox) GetAcks() []*OutboxEntry {
@@ -1966,7 +2375,7 @@ type CaseRecord struct {
 
 func (x *CaseRecord) Reset() {
 	*x = CaseRecord{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[29]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1978,7 +2387,7 @@ func (x *CaseRecord) String() string {
 func (*CaseRecord) ProtoMessage() {}
 
 func (x *CaseRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[29]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1991,7 +2400,7 @@ func (x *CaseRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseRecord.ProtoReflect.Descriptor instead.
 func (*CaseRecord) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{29}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *CaseRecord) GetNumber() string {
@@ -2019,7 +2428,7 @@ type DaySequence struct {
 
 func (x *DaySequence) Reset() {
 	*x = DaySequence{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[30]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2031,7 +2440,7 @@ func (x *DaySequence) String() string {
 func (*DaySequence) ProtoMessage() {}
 
 func (x *DaySequence) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[30]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2044,7 +2453,7 @@ func (x *DaySequence) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DaySequence.ProtoReflect.Descriptor instead.
 func (*DaySequence) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{30}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *DaySequence) GetDay() string {
@@ -2074,7 +2483,7 @@ type CaseBookSnapshot struct {
 
 func (x *CaseBookSnapshot) Reset() {
 	*x = CaseBookSnapshot{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[31]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2086,7 +2495,7 @@ func (x *CaseBookSnapshot) String() string {
 func (*CaseBookSnapshot) ProtoMessage() {}
 
 func (x *CaseBookSnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[31]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2099,7 +2508,7 @@ func (x *CaseBookSnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseBookSnapshot.ProtoReflect.Descriptor instead.
 func (*CaseBookSnapshot) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{31}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *CaseBookSnapshot) GetCases() []*CaseRecord {
@@ -2142,7 +2551,7 @@ type OfficeSnapshot struct {
 
 func (x *OfficeSnapshot) Reset() {
 	*x = OfficeSnapshot{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[32]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2154,7 +2563,7 @@ func (x *OfficeSnapshot) String() string {
 func (*OfficeSnapshot) ProtoMessage() {}
 
 func (x *OfficeSnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[32]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2167,7 +2576,7 @@ func (x *OfficeSnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OfficeSnapshot.ProtoReflect.Descriptor instead.
 func (*OfficeSnapshot) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{32}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *OfficeSnapshot) GetRegistry() *RegistrySnapshot {
@@ -2207,7 +2616,7 @@ type RequestRecord struct {
 
 func (x *RequestRecord) Reset() {
 	*x = RequestRecord{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[33]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2219,7 +2628,7 @@ func (x *RequestRecord) String() string {
 func (*RequestRecord) ProtoMessage() {}
 
 func (x *RequestRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[33]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2232,7 +2641,7 @@ func (x *RequestRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestRecord.ProtoReflect.Descriptor instead.
 func (*RequestRecord) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{33}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *RequestRecord) GetId() string {
@@ -2279,7 +2688,7 @@ type DeliverCasesRequest struct {
 
 func (x *DeliverCasesRequest) Reset() {
 	*x = DeliverCasesRequest{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[34]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2291,7 +2700,7 @@ func (x *DeliverCasesRequest) String() string {
 func (*DeliverCasesRequest) ProtoMessage() {}
 
 func (x *DeliverCasesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[34]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2304,7 +2713,7 @@ func (x *DeliverCasesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeliverCasesRequest.ProtoReflect.Descriptor instead.
 func (*DeliverCasesRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{34}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *DeliverCasesRequest) GetMessages() []*CaseMessage {
@@ -2327,7 +2736,7 @@ type CaseReceipt struct {
 
 func (x *CaseReceipt) Reset() {
 	*x = CaseReceipt{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[35]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2339,7 +2748,7 @@ func (x *CaseReceipt) String() string {
 func (*CaseReceipt) ProtoMessage() {}
 
 func (x *CaseReceipt) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[35]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2352,7 +2761,7 @@ func (x *CaseReceipt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseReceipt.ProtoReflect.Descriptor instead.
 func (*CaseReceipt) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{35}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *CaseReceipt) GetCaseNumber() string {
@@ -2385,7 +2794,7 @@ type DeliverCasesResponse struct {
 
 func (x *DeliverCasesResponse) Reset() {
 	*x = DeliverCasesResponse{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[36]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2397,7 +2806,7 @@ func (x *DeliverCasesResponse) String() string {
 func (*DeliverCasesResponse) ProtoMessage() {}
 
 func (x *DeliverCasesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[36]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2410,7 +2819,7 @@ func (x *DeliverCasesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeliverCasesResponse.ProtoReflect.Descriptor instead.
 func (*DeliverCasesResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{36}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *DeliverCasesResponse) GetReceipts() []*CaseReceipt {
@@ -2431,7 +2840,7 @@ type JoinRequest struct {
 
 func (x *JoinRequest) Reset() {
 	*x = JoinRequest{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[37]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2443,7 +2852,7 @@ func (x *JoinRequest) String() string {
 func (*JoinRequest) ProtoMessage() {}
 
 func (x *JoinRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[37]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2456,7 +2865,7 @@ func (x *JoinRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinRequest.ProtoReflect.Descriptor instead.
 func (*JoinRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{37}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *JoinRequest) GetOfficeCode() string {
@@ -2489,7 +2898,7 @@ type JoinResponse struct {
 
 func (x *JoinResponse) Reset() {
 	*x = JoinResponse{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[38]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2501,7 +2910,7 @@ func (x *JoinResponse) String() string {
 func (*JoinResponse) ProtoMessage() {}
 
 func (x *JoinResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[38]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2514,7 +2923,7 @@ func (x *JoinResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinResponse.ProtoReflect.Descriptor instead.
 func (*JoinResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{38}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *JoinResponse) GetLeader() string {
@@ -2535,7 +2944,7 @@ type FeedRequest struct {
 
 func (x *FeedRequest) Reset() {
 	*x = FeedRequest{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[39]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2547,7 +2956,7 @@ func (x *FeedRequest) String() string {
 func (*FeedRequest) ProtoMessage() {}
 
 func (x *FeedRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[39]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2560,7 +2969,7 @@ func (x *FeedRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeedRequest.ProtoReflect.Descriptor instead.
 func (*FeedRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{39}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *FeedRequest) GetOfficeCode() string {
@@ -2599,7 +3008,7 @@ type FeedMessage struct {
 
 func (x *FeedMessage) Reset() {
 	*x = FeedMessage{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[40]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2611,7 +3020,7 @@ func (x *FeedMessage) String() string {
 func (*FeedMessage) ProtoMessage() {}
 
 func (x *FeedMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[40]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2624,7 +3033,7 @@ func (x *FeedMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeedMessage.ProtoReflect.Descriptor instead.
 func (*FeedMessage) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{40}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *FeedMessage) GetKind() isFeedMessage_Kind {
@@ -2711,7 +3120,7 @@ type FeedChunk struct {
 
 func (x *FeedChunk) Reset() {
 	*x = FeedChunk{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[41]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2723,7 +3132,7 @@ func (x *FeedChunk) String() string {
 func (*FeedChunk) ProtoMessage() {}
 
 func (x *FeedChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[41]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2736,7 +3145,7 @@ func (x *FeedChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeedChunk.ProtoReflect.Descriptor instead.
 func (*FeedChunk) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{41}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *FeedChunk) GetData() []byte {
@@ -2763,7 +3172,7 @@ type FeedBatch struct {
 
 func (x *FeedBatch) Reset() {
 	*x = FeedBatch{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[42]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2775,7 +3184,7 @@ func (x *FeedBatch) String() string {
 func (*FeedBatch) ProtoMessage() {}
 
 func (x *FeedBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[42]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2788,7 +3197,7 @@ func (x *FeedBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeedBatch.ProtoReflect.Descriptor instead.
 func (*FeedBatch) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{42}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *FeedBatch) GetEntries() []*ChangelogEntry {
@@ -2815,7 +3224,7 @@ type FeedHeartbeat struct {
 
 func (x *FeedHeartbeat) Reset() {
 	*x = FeedHeartbeat{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[43]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2827,7 +3236,7 @@ func (x *FeedHeartbeat) String() string {
 func (*FeedHeartbeat) ProtoMessage() {}
 
 func (x *FeedHeartbeat) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[43]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2840,7 +3249,7 @@ func (x *FeedHeartbeat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeedHeartbeat.ProtoReflect.Descriptor instead.
 func (*FeedHeartbeat) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{43}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *FeedHeartbeat) GetUpstreamIndex() uint64 {
@@ -2873,7 +3282,7 @@ type AnnounceNodeRequest struct {
 
 func (x *AnnounceNodeRequest) Reset() {
 	*x = AnnounceNodeRequest{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[44]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2885,7 +3294,7 @@ func (x *AnnounceNodeRequest) String() string {
 func (*AnnounceNodeRequest) ProtoMessage() {}
 
 func (x *AnnounceNodeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[44]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2898,7 +3307,7 @@ func (x *AnnounceNodeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnnounceNodeRequest.ProtoReflect.Descriptor instead.
 func (*AnnounceNodeRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{44}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *AnnounceNodeRequest) GetNode() *v1.NodeEntry {
@@ -2938,7 +3347,7 @@ type AnnounceNodeResponse struct {
 
 func (x *AnnounceNodeResponse) Reset() {
 	*x = AnnounceNodeResponse{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[45]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2950,7 +3359,7 @@ func (x *AnnounceNodeResponse) String() string {
 func (*AnnounceNodeResponse) ProtoMessage() {}
 
 func (x *AnnounceNodeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[45]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2963,7 +3372,7 @@ func (x *AnnounceNodeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnnounceNodeResponse.ProtoReflect.Descriptor instead.
 func (*AnnounceNodeResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{45}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *AnnounceNodeResponse) GetRegistryIndex() uint64 {
@@ -2982,7 +3391,7 @@ type ProgressRequest struct {
 
 func (x *ProgressRequest) Reset() {
 	*x = ProgressRequest{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[46]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2994,7 +3403,7 @@ func (x *ProgressRequest) String() string {
 func (*ProgressRequest) ProtoMessage() {}
 
 func (x *ProgressRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[46]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3007,7 +3416,7 @@ func (x *ProgressRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProgressRequest.ProtoReflect.Descriptor instead.
 func (*ProgressRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{46}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *ProgressRequest) GetOfficeCode() string {
@@ -3027,7 +3436,7 @@ type ProgressResponse struct {
 
 func (x *ProgressResponse) Reset() {
 	*x = ProgressResponse{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[47]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3039,7 +3448,7 @@ func (x *ProgressResponse) String() string {
 func (*ProgressResponse) ProtoMessage() {}
 
 func (x *ProgressResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[47]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3052,7 +3461,7 @@ func (x *ProgressResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProgressResponse.ProtoReflect.Descriptor instead.
 func (*ProgressResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{47}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *ProgressResponse) GetCommitIndex() uint64 {
@@ -3159,7 +3568,7 @@ const file_yizhan_peer_v1_peer_proto_rawDesc = "" +
 	"\x06replay\x18\x02 \x01(\v2\x1e.yizhan.peer.v1.ReplayRegistryH\x00R\x06replay\x12T\n" +
 	"\x10install_snapshot\x18\x03 \x01(\v2'.yizhan.peer.v1.InstallRegistrySnapshotH\x00R\x0finstallSnapshot\x123\n" +
 	"\x05cases\x18\x04 \x01(\v2\x1b.yizhan.peer.v1.CaseCommandH\x00R\x05casesB\x06\n" +
-	"\x04kind\"\xaf\x03\n" +
+	"\x04kind\"\xf4\x03\n" +
 	"\vCaseCommand\x12 \n" +
 	"\fat_unix_nano\x18\x01 \x01(\x03R\n" +
 	"atUnixNano\x12\x1d\n" +
@@ -3173,8 +3582,33 @@ const file_yizhan_peer_v1_peer_proto_rawDesc = "" +
 	"\n" +
 	"quarantine\x18\r \x01(\v2 .yizhan.peer.v1.QuarantineOutboxH\x00R\n" +
 	"quarantine\x12F\n" +
-	"\x0eevaluate_cards\x18\x0e \x01(\v2\x1d.yizhan.peer.v1.EvaluateCardsH\x00R\revaluateCardsB\x04\n" +
-	"\x02op\"e\n" +
+	"\x0eevaluate_cards\x18\x0e \x01(\v2\x1d.yizhan.peer.v1.EvaluateCardsH\x00R\revaluateCards\x12C\n" +
+	"\vsupervision\x18\x0f \x01(\v2\x1f.yizhan.peer.v1.SupervisionStepH\x00R\vsupervisionB\x04\n" +
+	"\x02op\"\xf2\x02\n" +
+	"\x0fSupervisionStep\x12G\n" +
+	"\x0freply_follow_up\x18\x01 \x01(\v2\x1d.yizhan.peer.v1.ReplyFollowUpH\x00R\rreplyFollowUp\x12M\n" +
+	"\x11revisit_follow_up\x18\x02 \x01(\v2\x1f.yizhan.peer.v1.RevisitFollowUpH\x00R\x0frevisitFollowUp\x12=\n" +
+	"\vissue_order\x18\x03 \x01(\v2\x1a.yizhan.peer.v1.IssueOrderH\x00R\n" +
+	"issueOrder\x12@\n" +
+	"\fanswer_order\x18\x04 \x01(\v2\x1b.yizhan.peer.v1.AnswerOrderH\x00R\vanswerOrder\x12@\n" +
+	"\fdecide_order\x18\x05 \x01(\v2\x1b.yizhan.peer.v1.DecideOrderH\x00R\vdecideOrderB\x04\n" +
+	"\x02op\"O\n" +
+	"\rReplyFollowUp\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12.\n" +
+	"\x05entry\x18\x02 \x01(\v2\x18.yizhan.v1.FollowUpEntryR\x05entry\"Q\n" +
+	"\x0fRevisitFollowUp\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12.\n" +
+	"\x05entry\x18\x02 \x01(\v2\x18.yizhan.v1.FollowUpEntryR\x05entry\"?\n" +
+	"\n" +
+	"IssueOrder\x121\n" +
+	"\x05order\x18\x01 \x01(\v2\x1b.yizhan.v1.SupervisionOrderR\x05order\"M\n" +
+	"\vAnswerOrder\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12.\n" +
+	"\x05entry\x18\x02 \x01(\v2\x18.yizhan.v1.FollowUpEntryR\x05entry\"c\n" +
+	"\vDecideOrder\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
+	"\x05close\x18\x02 \x01(\bR\x05close\x12.\n" +
+	"\x05entry\x18\x03 \x01(\v2\x18.yizhan.v1.FollowUpEntryR\x05entry\"e\n" +
 	"\rEvaluateCards\x121\n" +
 	"\x06checks\x18\x01 \x03(\v2\x19.yizhan.peer.v1.CardCheckR\x06checks\x12!\n" +
 	"\fwarning_days\x18\x02 \x01(\x05R\vwarningDays\"U\n" +
@@ -3308,7 +3742,7 @@ func file_yizhan_peer_v1_peer_proto_rawDescGZIP() []byte {
 	return file_yizhan_peer_v1_peer_proto_rawDescData
 }
 
-var file_yizhan_peer_v1_peer_proto_msgTypes = make([]protoimpl.MessageInfo, 48)
+var file_yizhan_peer_v1_peer_proto_msgTypes = make([]protoimpl.MessageInfo, 54)
 var file_yizhan_peer_v1_peer_proto_goTypes = []any{
 	(*StaffCredential)(nil),         // 0: yizhan.peer.v1.StaffCredential
 	(*CreateOffice)(nil),            // 1: yizhan.peer.v1.CreateOffice
@@ -3330,55 +3764,63 @@ var file_yizhan_peer_v1_peer_proto_goTypes = []any{
 	(*InstallRegistrySnapshot)(nil), // 17: yizhan.peer.v1.InstallRegistrySnapshot
 	(*Command)(nil),                 // 18: yizhan.peer.v1.Command
 	(*CaseCommand)(nil),             // 19: yizhan.peer.v1.CaseCommand
-	(*EvaluateCards)(nil),           // 20: yizhan.peer.v1.EvaluateCards
-	(*CardCheck)(nil),               // 21: yizhan.peer.v1.CardCheck
-	(*AppendCaseEvents)(nil),        // 22: yizhan.peer.v1.AppendCaseEvents
-	(*CaseMessage)(nil),             // 23: yizhan.peer.v1.CaseMessage
-	(*ReceiveCaseMessages)(nil),     // 24: yizhan.peer.v1.ReceiveCaseMessages
-	(*OutboxEntry)(nil),             // 25: yizhan.peer.v1.OutboxEntry
-	(*QuarantinedEntry)(nil),        // 26: yizhan.peer.v1.QuarantinedEntry
-	(*QuarantineOutbox)(nil),        // 27: yizhan.peer.v1.QuarantineOutbox
-	(*AckOutbox)(nil),               // 28: yizhan.peer.v1.AckOutbox
-	(*CaseRecord)(nil),              // 29: yizhan.peer.v1.CaseRecord
-	(*DaySequence)(nil),             // 30: yizhan.peer.v1.DaySequence
-	(*CaseBookSnapshot)(nil),        // 31: yizhan.peer.v1.CaseBookSnapshot
-	(*OfficeSnapshot)(nil),          // 32: yizhan.peer.v1.OfficeSnapshot
-	(*RequestRecord)(nil),           // 33: yizhan.peer.v1.RequestRecord
-	(*DeliverCasesRequest)(nil),     // 34: yizhan.peer.v1.DeliverCasesRequest
-	(*CaseReceipt)(nil),             // 35: yizhan.peer.v1.CaseReceipt
-	(*DeliverCasesResponse)(nil),    // 36: yizhan.peer.v1.DeliverCasesResponse
-	(*JoinRequest)(nil),             // 37: yizhan.peer.v1.JoinRequest
-	(*JoinResponse)(nil),            // 38: yizhan.peer.v1.JoinResponse
-	(*FeedRequest)(nil),             // 39: yizhan.peer.v1.FeedRequest
-	(*FeedMessage)(nil),             // 40: yizhan.peer.v1.FeedMessage
-	(*FeedChunk)(nil),               // 41: yizhan.peer.v1.FeedChunk
-	(*FeedBatch)(nil),               // 42: yizhan.peer.v1.FeedBatch
-	(*FeedHeartbeat)(nil),           // 43: yizhan.peer.v1.FeedHeartbeat
-	(*AnnounceNodeRequest)(nil),     // 44: yizhan.peer.v1.AnnounceNodeRequest
-	(*AnnounceNodeResponse)(nil),    // 45: yizhan.peer.v1.AnnounceNodeResponse
-	(*ProgressRequest)(nil),         // 46: yizhan.peer.v1.ProgressRequest
-	(*ProgressResponse)(nil),        // 47: yizhan.peer.v1.ProgressResponse
-	(*v1.Office)(nil),               // 48: yizhan.v1.Office
-	(*v1.Department)(nil),           // 49: yizhan.v1.Department
-	(*v1.Item)(nil),                 // 50: yizhan.v1.Item
-	(*v1.Grant)(nil),                // 51: yizhan.v1.Grant
-	(*v1.StaffMember)(nil),          // 52: yizhan.v1.StaffMember
-	(*v1.Calendar)(nil),             // 53: yizhan.v1.Calendar
-	(*v1.NodeEntry)(nil),            // 54: yizhan.v1.NodeEntry
-	(v1.CardRule)(0),                // 55: yizhan.v1.CardRule
-	(*v1.CaseEvent)(nil),            // 56: yizhan.v1.CaseEvent
-	(*anypb.Any)(nil),               // 57: google.protobuf.Any
+	(*SupervisionStep)(nil),         // 20: yizhan.peer.v1.SupervisionStep
+	(*ReplyFollowUp)(nil),           // 21: yizhan.peer.v1.ReplyFollowUp
+	(*RevisitFollowUp)(nil),         // 22: yizhan.peer.v1.RevisitFollowUp
+	(*IssueOrder)(nil),              // 23: yizhan.peer.v1.IssueOrder
+	(*AnswerOrder)(nil),             // 24: yizhan.peer.v1.AnswerOrder
+	(*DecideOrder)(nil),             // 25: yizhan.peer.v1.DecideOrder
+	(*EvaluateCards)(nil),           // 26: yizhan.peer.v1.EvaluateCards
+	(*CardCheck)(nil),               // 27: yizhan.peer.v1.CardCheck
+	(*AppendCaseEvents)(nil),        // 28: yizhan.peer.v1.AppendCaseEvents
+	(*CaseMessage)(nil),             // 29: yizhan.peer.v1.CaseMessage
+	(*ReceiveCaseMessages)(nil),     // 30: yizhan.peer.v1.ReceiveCaseMessages
+	(*OutboxEntry)(nil),             // 31: yizhan.peer.v1.OutboxEntry
+	(*QuarantinedEntry)(nil),        // 32: yizhan.peer.v1.QuarantinedEntry
+	(*QuarantineOutbox)(nil),        // 33: yizhan.peer.v1.QuarantineOutbox
+	(*AckOutbox)(nil),               // 34: yizhan.peer.v1.AckOutbox
+	(*CaseRecord)(nil),              // 35: yizhan.peer.v1.CaseRecord
+	(*DaySequence)(nil),             // 36: yizhan.peer.v1.DaySequence
+	(*CaseBookSnapshot)(nil),        // 37: yizhan.peer.v1.CaseBookSnapshot
+	(*OfficeSnapshot)(nil),          // 38: yizhan.peer.v1.OfficeSnapshot
+	(*RequestRecord)(nil),           // 39: yizhan.peer.v1.RequestRecord
+	(*DeliverCasesRequest)(nil),     // 40: yizhan.peer.v1.DeliverCasesRequest
+	(*CaseReceipt)(nil),             // 41: yizhan.peer.v1.CaseReceipt
+	(*DeliverCasesResponse)(nil),    // 42: yizhan.peer.v1.DeliverCasesResponse
+	(*JoinRequest)(nil),             // 43: yizhan.peer.v1.JoinRequest
+	(*JoinResponse)(nil),            // 44: yizhan.peer.v1.JoinResponse
+	(*FeedRequest)(nil),             // 45: yizhan.peer.v1.FeedRequest
+	(*FeedMessage)(nil),             // 46: yizhan.peer.v1.FeedMessage
+	(*FeedChunk)(nil),               // 47: yizhan.peer.v1.FeedChunk
+	(*FeedBatch)(nil),               // 48: yizhan.peer.v1.FeedBatch
+	(*FeedHeartbeat)(nil),           // 49: yizhan.peer.v1.FeedHeartbeat
+	(*AnnounceNodeRequest)(nil),     // 50: yizhan.peer.v1.AnnounceNodeRequest
+	(*AnnounceNodeResponse)(nil),    // 51: yizhan.peer.v1.AnnounceNodeResponse
+	(*ProgressRequest)(nil),         // 52: yizhan.peer.v1.ProgressRequest
+	(*ProgressResponse)(nil),        // 53: yizhan.peer.v1.ProgressResponse
+	(*v1.Office)(nil),               // 54: yizhan.v1.Office
+	(*v1.Department)(nil),           // 55: yizhan.v1.Department
+	(*v1.Item)(nil),                 // 56: yizhan.v1.Item
+	(*v1.Grant)(nil),                // 57: yizhan.v1.Grant
+	(*v1.StaffMember)(nil),          // 58: yizhan.v1.StaffMember
+	(*v1.Calendar)(nil),             // 59: yizhan.v1.Calendar
+	(*v1.NodeEntry)(nil),            // 60: yizhan.v1.NodeEntry
+	(*v1.FollowUpEntry)(nil),        // 61: yizhan.v1.FollowUpEntry
+	(*v1.SupervisionOrder)(nil),     // 62: yizhan.v1.SupervisionOrder
+	(v1.CardRule)(0),                // 63: yizhan.v1.CardRule
+	(*v1.CaseEvent)(nil),            // 64: yizhan.v1.CaseEvent
+	(*anypb.Any)(nil),               // 65: google.protobuf.Any
 }
 var file_yizhan_peer_v1_peer_proto_depIdxs = []int32{
-	48, // 0: yizhan.peer.v1.CreateOffice.office:type_name -> yizhan.v1.Office
-	49, // 1: yizhan.peer.v1.CreateDepartment.department:type_name -> yizhan.v1.Department
-	50, // 2: yizhan.peer.v1.CreateItem.item:type_name -> yizhan.v1.Item
-	50, // 3: yizhan.peer.v1.UpdateItem.item:type_name -> yizhan.v1.Item
-	51, // 4: yizhan.peer.v1.CreateGrant.grant:type_name -> yizhan.v1.Grant
-	52, // 5: yizhan.peer.v1.CreateStaff.staff:type_name -> yizhan.v1.StaffMember
+	54, // 0: yizhan.peer.v1.CreateOffice.office:type_name -> yizhan.v1.Office
+	55, // 1: yizhan.peer.v1.CreateDepartment.department:type_name -> yizhan.v1.Department
+	56, // 2: yizhan.peer.v1.CreateItem.item:type_name -> yizhan.v1.Item
+	56, // 3: yizhan.peer.v1.UpdateItem.item:type_name -> yizhan.v1.Item
+	57, // 4: yizhan.peer.v1.CreateGrant.grant:type_name -> yizhan.v1.Grant
+	58, // 5: yizhan.peer.v1.CreateStaff.staff:type_name -> yizhan.v1.StaffMember
 	0,  // 6: yizhan.peer.v1.CreateStaff.credential:type_name -> yizhan.peer.v1.StaffCredential
-	53, // 7: yizhan.peer.v1.PutCalendar.calendar:type_name -> yizhan.v1.Calendar
-	54, // 8: yizhan.peer.v1.PutNode.node:type_name -> yizhan.v1.NodeEntry
+	59, // 7: yizhan.peer.v1.PutCalendar.calendar:type_name -> yizhan.v1.Calendar
+	60, // 8: yizhan.peer.v1.PutNode.node:type_name -> yizhan.v1.NodeEntry
 	10, // 9: yizhan.peer.v1.PutQueryCodeKey.key:type_name -> yizhan.peer.v1.QueryCodeKey
 	1,  // 10: yizhan.peer.v1.RegistryCommand.create_office:type_name -> yizhan.peer.v1.CreateOffice
 	2,  // 11: yizhan.peer.v1.RegistryCommand.create_department:type_name -> yizhan.peer.v1.CreateDepartment
@@ -3391,15 +3833,15 @@ var file_yizhan_peer_v1_peer_proto_depIdxs = []int32{
 	9,  // 18: yizhan.peer.v1.RegistryCommand.put_node:type_name -> yizhan.peer.v1.PutNode
 	11, // 19: yizhan.peer.v1.RegistryCommand.put_query_code_key:type_name -> yizhan.peer.v1.PutQueryCodeKey
 	12, // 20: yizhan.peer.v1.ChangelogEntry.command:type_name -> yizhan.peer.v1.RegistryCommand
-	50, // 21: yizhan.peer.v1.ItemHistory.versions:type_name -> yizhan.v1.Item
-	48, // 22: yizhan.peer.v1.RegistrySnapshot.offices:type_name -> yizhan.v1.Office
-	49, // 23: yizhan.peer.v1.RegistrySnapshot.departments:type_name -> yizhan.v1.Department
+	56, // 21: yizhan.peer.v1.ItemHistory.versions:type_name -> yizhan.v1.Item
+	54, // 22: yizhan.peer.v1.RegistrySnapshot.offices:type_name -> yizhan.v1.Office
+	55, // 23: yizhan.peer.v1.RegistrySnapshot.departments:type_name -> yizhan.v1.Department
 	14, // 24: yizhan.peer.v1.RegistrySnapshot.items:type_name -> yizhan.peer.v1.ItemHistory
-	51, // 25: yizhan.peer.v1.RegistrySnapshot.grants:type_name -> yizhan.v1.Grant
-	52, // 26: yizhan.peer.v1.RegistrySnapshot.staff:type_name -> yizhan.v1.StaffMember
+	57, // 25: yizhan.peer.v1.RegistrySnapshot.grants:type_name -> yizhan.v1.Grant
+	58, // 26: yizhan.peer.v1.RegistrySnapshot.staff:type_name -> yizhan.v1.StaffMember
 	0,  // 27: yizhan.peer.v1.RegistrySnapshot.credentials:type_name -> yizhan.peer.v1.StaffCredential
-	53, // 28: yizhan.peer.v1.RegistrySnapshot.calendars:type_name -> yizhan.v1.Calendar
-	54, // 29: yizhan.peer.v1.RegistrySnapshot.nodes:type_name -> yizhan.v1.NodeEntry
+	59, // 28: yizhan.peer.v1.RegistrySnapshot.calendars:type_name -> yizhan.v1.Calendar
+	60, // 29: yizhan.peer.v1.RegistrySnapshot.nodes:type_name -> yizhan.v1.NodeEntry
 	13, // 30: yizhan.peer.v1.RegistrySnapshot.changelog:type_name -> yizhan.peer.v1.ChangelogEntry
 	10, // 31: yizhan.peer.v1.RegistrySnapshot.query_code_keys:type_name -> yizhan.peer.v1.QueryCodeKey
 	13, // 32: yizhan.peer.v1.ReplayRegistry.entries:type_name -> yizhan.peer.v1.ChangelogEntry
@@ -3408,51 +3850,62 @@ var file_yizhan_peer_v1_peer_proto_depIdxs = []int32{
 	16, // 35: yizhan.peer.v1.Command.replay:type_name -> yizhan.peer.v1.ReplayRegistry
 	17, // 36: yizhan.peer.v1.Command.install_snapshot:type_name -> yizhan.peer.v1.InstallRegistrySnapshot
 	19, // 37: yizhan.peer.v1.Command.cases:type_name -> yizhan.peer.v1.CaseCommand
-	22, // 38: yizhan.peer.v1.CaseCommand.append:type_name -> yizhan.peer.v1.AppendCaseEvents
-	24, // 39: yizhan.peer.v1.CaseCommand.receive:type_name -> yizhan.peer.v1.ReceiveCaseMessages
-	28, // 40: yizhan.peer.v1.CaseCommand.ack:type_name -> yizhan.peer.v1.AckOutbox
-	27, // 41: yizhan.peer.v1.CaseCommand.quarantine:type_name -> yizhan.peer.v1.QuarantineOutbox
-	20, // 42: yizhan.peer.v1.CaseCommand.evaluate_cards:type_name -> yizhan.peer.v1.EvaluateCards
-	21, // 43: yizhan.peer.v1.EvaluateCards.checks:type_name -> yizhan.peer.v1.CardCheck
-	55, // 44: yizhan.peer.v1.CardCheck.rule:type_name -> yizhan.v1.CardRule
-	56, // 45: yizhan.peer.v1.AppendCaseEvents.events:type_name -> yizhan.v1.CaseEvent
-	56, // 46: yizhan.peer.v1.CaseMessage.events:type_name -> yizhan.v1.CaseEvent
-	23, // 47: yizhan.peer.v1.ReceiveCaseMessages.messages:type_name -> yizhan.peer.v1.CaseMessage
-	25, // 48: yizhan.peer.v1.QuarantinedEntry.entry:type_name -> yizhan.peer.v1.OutboxEntry
-	26, // 49: yizhan.peer.v1.QuarantineOutbox.entries:type_name -> yizhan.peer.v1.QuarantinedEntry
-	25, // 50: yizhan.peer.v1.AckOutbox.acks:type_name -> yizhan.peer.v1.OutboxEntry
-	56, // 51: yizhan.peer.v1.CaseRecord.events:type_name -> yizhan.v1.CaseEvent
-	29, // 52: yizhan.peer.v1.CaseBookSnapshot.cases:type_name -> yizhan.peer.v1.CaseRecord
-	25, // 53: yizhan.peer.v1.CaseBookSnapshot.outbox:type_name -> yizhan.peer.v1.OutboxEntry
-	30, // 54: yizhan.peer.v1.CaseBookSnapshot.sequences:type_name -> yizhan.peer.v1.DaySequence
-	26, // 55: yizhan.peer.v1.CaseBookSnapshot.quarantine:type_name -> yizhan.peer.v1.QuarantinedEntry
-	15, // 56: yizhan.peer.v1.OfficeSnapshot.registry:type_name -> yizhan.peer.v1.RegistrySnapshot
-	31, // 57: yizhan.peer.v1.OfficeSnapshot.cases:type_name -> yizhan.peer.v1.CaseBookSnapshot
-	33, // 58: yizhan.peer.v1.OfficeSnapshot.requests:type_name -> yizhan.peer.v1.RequestRecord
-	57, // 59: yizhan.peer.v1.RequestRecord.answer:type_name -> google.protobuf.Any
-	23, // 60: yizhan.peer.v1.DeliverCasesRequest.messages:type_name -> yizhan.peer.v1.CaseMessage
-	35, // 61: yizhan.peer.v1.DeliverCasesResponse.receipts:type_name -> yizhan.peer.v1.CaseReceipt
-	15, // 62: yizhan.peer.v1.FeedMessage.snapshot:type_name -> yizhan.peer.v1.RegistrySnapshot
-	42, // 63: yizhan.peer.v1.FeedMessage.batch:type_name -> yizhan.peer.v1.FeedBatch
-	43, // 64: yizhan.peer.v1.FeedMessage.heartbeat:type_name -> yizhan.peer.v1.FeedHeartbeat
-	41, // 65: yizhan.peer.v1.FeedMessage.chunk:type_name -> yizhan.peer.v1.FeedChunk
-	13, // 66: yizhan.peer.v1.FeedBatch.entries:type_name -> yizhan.peer.v1.ChangelogEntry
-	54, // 67: yizhan.peer.v1.AnnounceNodeRequest.node:type_name -> yizhan.v1.NodeEntry
-	37, // 68: yizhan.peer.v1.Peer.Join:input_type -> yizhan.peer.v1.JoinRequest
-	39, // 69: yizhan.peer.v1.Peer.Feed:input_type -> yizhan.peer.v1.FeedRequest
-	44, // 70: yizhan.peer.v1.Peer.AnnounceNode:input_type -> yizhan.peer.v1.AnnounceNodeRequest
-	34, // 71: yizhan.peer.v1.Peer.DeliverCases:input_type -> yizhan.peer.v1.DeliverCasesRequest
-	46, // 72: yizhan.peer.v1.Peer.Progress:input_type -> yizhan.peer.v1.ProgressRequest
-	38, // 73: yizhan.peer.v1.Peer.Join:output_type -> yizhan.peer.v1.JoinResponse
-	40, // 74: yizhan.peer.v1.Peer.Feed:output_type -> yizhan.peer.v1.FeedMessage
-	45, // 75: yizhan.peer.v1.Peer.AnnounceNode:output_type -> yizhan.peer.v1.AnnounceNodeResponse
-	36, // 76: yizhan.peer.v1.Peer.DeliverCases:output_type -> yizhan.peer.v1.DeliverCasesResponse
-	47, // 77: yizhan.peer.v1.Peer.Progress:output_type -> yizhan.peer.v1.ProgressResponse
-	73, // [73:78] is the sub-list for method output_type
-	68, // [68:73] is the sub-list for method input_type
-	68, // [68:68] is the sub-list for extension type_name
-	68, // [68:68] is the sub-list for extension extendee
-	0,  // [0:68] is the sub-list for field type_name
+	28, // 38: yizhan.peer.v1.CaseCommand.append:type_name -> yizhan.peer.v1.AppendCaseEvents
+	30, // 39: yizhan.peer.v1.CaseCommand.receive:type_name -> yizhan.peer.v1.ReceiveCaseMessages
+	34, // 40: yizhan.peer.v1.CaseCommand.ack:type_name -> yizhan.peer.v1.AckOutbox
+	33, // 41: yizhan.peer.v1.CaseCommand.quarantine:type_name -> yizhan.peer.v1.QuarantineOutbox
+	26, // 42: yizhan.peer.v1.CaseCommand.evaluate_cards:type_name -> yizhan.peer.v1.EvaluateCards
+	20, // 43: yizhan.peer.v1.CaseCommand.supervision:type_name -> yizhan.peer.v1.SupervisionStep
+	21, // 44: yizhan.peer.v1.SupervisionStep.reply_follow_up:type_name -> yizhan.peer.v1.ReplyFollowUp
+	22, // 45: yizhan.peer.v1.SupervisionStep.revisit_follow_up:type_name -> yizhan.peer.v1.RevisitFollowUp
+	23, // 46: yizhan.peer.v1.SupervisionStep.issue_order:type_name -> yizhan.peer.v1.IssueOrder
+	24, // 47: yizhan.peer.v1.SupervisionStep.answer_order:type_name -> yizhan.peer.v1.AnswerOrder
+	25, // 48: yizhan.peer.v1.SupervisionStep.decide_order:type_name -> yizhan.peer.v1.DecideOrder
+	61, // 49: yizhan.peer.v1.ReplyFollowUp.entry:type_name -> yizhan.v1.FollowUpEntry
+	61, // 50: yizhan.peer.v1.RevisitFollowUp.entry:type_name -> yizhan.v1.FollowUpEntry
+	62, // 51: yizhan.peer.v1.IssueOrder.order:type_name -> yizhan.v1.SupervisionOrder
+	61, // 52: yizhan.peer.v1.AnswerOrder.entry:type_name -> yizhan.v1.FollowUpEntry
+	61, // 53: yizhan.peer.v1.DecideOrder.entry:type_name -> yizhan.v1.FollowUpEntry
+	27, // 54: yizhan.peer.v1.EvaluateCards.checks:type_name -> yizhan.peer.v1.CardCheck
+	63, // 55: yizhan.peer.v1.CardCheck.rule:type_name -> yizhan.v1.CardRule
+	64, // 56: yizhan.peer.v1.AppendCaseEvents.events:type_name -> yizhan.v1.CaseEvent
+	64, // 57: yizhan.peer.v1.CaseMessage.events:type_name -> yizhan.v1.CaseEvent
+	29, // 58: yizhan.peer.v1.ReceiveCaseMessages.messages:type_name -> yizhan.peer.v1.CaseMessage
+	31, // 59: yizhan.peer.v1.QuarantinedEntry.entry:type_name -> yizhan.peer.v1.OutboxEntry
+	32, // 60: yizhan.peer.v1.QuarantineOutbox.entries:type_name -> yizhan.peer.v1.QuarantinedEntry
+	31, // 61: yizhan.peer.v1.AckOutbox.acks:type_name -> yizhan.peer.v1.OutboxEntry
+	64, // 62: yizhan.peer.v1.CaseRecord.events:type_name -> yizhan.v1.CaseEvent
+	35, // 63: yizhan.peer.v1.CaseBookSnapshot.cases:type_name -> yizhan.peer.v1.CaseRecord
+	31, // 64: yizhan.peer.v1.CaseBookSnapshot.outbox:type_name -> yizhan.peer.v1.OutboxEntry
+	36, // 65: yizhan.peer.v1.CaseBookSnapshot.sequences:type_name -> yizhan.peer.v1.DaySequence
+	32, // 66: yizhan.peer.v1.CaseBookSnapshot.quarantine:type_name -> yizhan.peer.v1.QuarantinedEntry
+	15, // 67: yizhan.peer.v1.OfficeSnapshot.registry:type_name -> yizhan.peer.v1.RegistrySnapshot
+	37, // 68: yizhan.peer.v1.OfficeSnapshot.cases:type_name -> yizhan.peer.v1.CaseBookSnapshot
+	39, // 69: yizhan.peer.v1.OfficeSnapshot.requests:type_name -> yizhan.peer.v1.RequestRecord
+	65, // 70: yizhan.peer.v1.RequestRecord.answer:type_name -> google.protobuf.Any
+	29, // 71: yizhan.peer.v1.DeliverCasesRequest.messages:type_name -> yizhan.peer.v1.CaseMessage
+	41, // 72: yizhan.peer.v1.DeliverCasesResponse.receipts:type_name -> yizhan.peer.v1.CaseReceipt
+	15, // 73: yizhan.peer.v1.FeedMessage.snapshot:type_name -> yizhan.peer.v1.RegistrySnapshot
+	48, // 74: yizhan.peer.v1.FeedMessage.batch:type_name -> yizhan.peer.v1.FeedBatch
+	49, // 75: yizhan.peer.v1.FeedMessage.heartbeat:type_name -> yizhan.peer.v1.FeedHeartbeat
+	47, // 76: yizhan.peer.v1.FeedMessage.chunk:type_name -> yizhan.peer.v1.FeedChunk
+	13, // 77: yizhan.peer.v1.FeedBatch.entries:type_name -> yizhan.peer.v1.ChangelogEntry
+	60, // 78: yizhan.peer.v1.AnnounceNodeRequest.node:type_name -> yizhan.v1.NodeEntry
+	43, // 79: yizhan.peer.v1.Peer.Join:input_type -> yizhan.peer.v1.JoinRequest
+	45, // 80: yizhan.peer.v1.Peer.Feed:input_type -> yizhan.peer.v1.FeedRequest
+	50, // 81: yizhan.peer.v1.Peer.AnnounceNode:input_type -> yizhan.peer.v1.AnnounceNodeRequest
+	40, // 82: yizhan.peer.v1.Peer.DeliverCases:input_type -> yizhan.peer.v1.DeliverCasesRequest
+	52, // 83: yizhan.peer.v1.Peer.Progress:input_type -> yizhan.peer.v1.ProgressRequest
+	44, // 84: yizhan.peer.v1.Peer.Join:output_type -> yizhan.peer.v1.JoinResponse
+	46, // 85: yizhan.peer.v1.Peer.Feed:output_type -> yizhan.peer.v1.FeedMessage
+	51, // 86: yizhan.peer.v1.Peer.AnnounceNode:output_type -> yizhan.peer.v1.AnnounceNodeResponse
+	42, // 87: yizhan.peer.v1.Peer.DeliverCases:output_type -> yizhan.peer.v1.DeliverCasesResponse
+	53, // 88: yizhan.peer.v1.Peer.Progress:output_type -> yizhan.peer.v1.ProgressResponse
+	84, // [84:89] is the sub-list for method output_type
+	79, // [79:84] is the sub-list for method input_type
+	79, // [79:79] is the sub-list for extension type_name
+	79, // [79:79] is the sub-list for extension extendee
+	0,  // [0:79] is the sub-list for field type_name
 }
 
 func init() { file_yizhan_peer_v1_peer_proto_init() }
@@ -3484,8 +3937,16 @@ func file_yizhan_peer_v1_peer_proto_init() {
 		(*CaseCommand_Ack)(nil),
 		(*CaseCommand_Quarantine)(nil),
 		(*CaseCommand_EvaluateCards)(nil),
+		(*CaseCommand_Supervision)(nil),
 	}
-	file_yizhan_peer_v1_peer_proto_msgTypes[40].OneofWrappers = []any{
+	file_yizhan_peer_v1_peer_proto_msgTypes[20].OneofWrappers = []any{
+		(*SupervisionStep_ReplyFollowUp)(nil),
+		(*SupervisionStep_RevisitFollowUp)(nil),
+		(*SupervisionStep_IssueOrder)(nil),
+		(*SupervisionStep_AnswerOrder)(nil),
+		(*SupervisionStep_DecideOrder)(nil),
+	}
+	file_yizhan_peer_v1_peer_proto_msgTypes[46].OneofWrappers = []any{
 		(*FeedMessage_Snapshot)(nil),
 		(*FeedMessage_Batch)(nil),
 		(*FeedMessage_Heartbeat)(nil),
@@ -3497,7 +3958,7 @@ func file_yizhan_peer_v1_peer_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_yizhan_peer_v1_peer_proto_rawDesc), len(file_yizhan_peer_v1_peer_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   48,
+			NumMessages:   54,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
