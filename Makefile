@@ -76,6 +76,9 @@ bench-anchor: ## filing and registry-write benchmarks beside the etcd anchor of 
 bench-book: ## a county's book of a million cases and a village's memory, on the binary (heavy: about half an hour; not in CI)
 	$(GO) test -tags e2e -run '^$$' -bench 'BenchmarkCountyBook|BenchmarkVillageMemory' -benchtime 1x -timeout 3h ./e2e/
 
+bench-stats: ## the figures of a year at a county of a million cases, and the card sweep (heavy: about 10 minutes; not in CI)
+	YIZHAN_BENCH_STATS_CASES=1000000 $(GO) test -run '^$$' -bench 'BenchmarkStatisticsOfAYear|BenchmarkCardSweep' -benchtime 1x -timeout 60m ./casebook/
+
 anchor-smoke: ## vet the etcd anchor and run it for a few seconds (CI: keeps it building)
 	cd bench/anchors && GOWORK=off $(GO) mod tidy -diff && GOWORK=off $(GO) vet . && \
 		GOWORK=off $(GO) run . -configs 1x1,3x4 -puts 50 -warmup 10 -duration 20s

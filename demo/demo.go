@@ -38,6 +38,11 @@ type Options struct {
 	Logger *slog.Logger
 	// Timing, when set, replaces raft's default timing (tests shorten it).
 	Timing *node.Config
+	// Now, when set, is every node's clock (a test moves it on to make
+	// cases late); CardSweepInterval how often the leaders sweep the card
+	// rules (0: the node's default).
+	Now               func() time.Time
+	CardSweepInterval time.Duration
 }
 
 // NodeSpec is one node of the demo county.
@@ -120,6 +125,7 @@ func Start(ctx context.Context, opts Options) (*County, error) {
 			Office: s.Office, Name: s.Name, DataDir: dir,
 			HTTPAddr: port(i, 0), PeerAddr: port(i, 100), RaftAddr: port(i, 200),
 			TLS: bundle, Logger: opts.Logger, SmallBadger: true,
+			Now: opts.Now, CardSweepInterval: opts.CardSweepInterval,
 		}
 		switch s.Office {
 		case CountyCode:

@@ -223,6 +223,7 @@ func grants() []*yizhanv1.Grant {
 var staff = []*yizhanv1.StaffMember{
 	{Username: "chenjing", Name: "陈静", OfficeCode: CountyCode, DepartmentCode: "yc", Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_CLERK, yizhanv1.Role_ROLE_REVIEWER}},
 	{Username: "wangqiang", Name: "王强", OfficeCode: CountyCode, DepartmentCode: "yc", Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_APPROVER}},
+	{Username: "jiancha", Name: "李监察", OfficeCode: CountyCode, Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_SUPERVISOR}},
 	{Username: "zhaomin", Name: "赵敏", OfficeCode: TownshipCode, Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_ADMIN}},
 	{Username: "lihua", Name: "李华", OfficeCode: TownshipCode, Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_CLERK, yizhanv1.Role_ROLE_REVIEWER, yizhanv1.Role_ROLE_APPROVER}},
 	// The 东村 agent also decides the items the village does on the spot (直办).

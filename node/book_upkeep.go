@@ -83,9 +83,11 @@ func (n *Node) checkBookWhenCaughtUp(ctx context.Context) {
 }
 
 // defaultCardSweepInterval is how often the leader sweeps the
-// time-driven card rules: a card's time is the rule's, not the sweep's,
-// so the interval only delays when a card shows.
-const defaultCardSweepInterval = time.Minute
+// time-driven card rules. A red or §32 card's time is the rule's, not the
+// sweep's, so the interval only delays when a card shows; a sweep walks
+// every open case due by the warning horizon (about a second per 100,000
+// open cases: docs/BENCHMARKS.md), so it runs every few minutes.
+const defaultCardSweepInterval = 5 * time.Minute
 
 // sweepCards runs the supervision card sweep (office.Service.SweepCards)
 // on the office's leader every Config.CardSweepInterval.

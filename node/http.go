@@ -83,7 +83,7 @@ func newHTTPServer(n *Node, reg yizhanv1.RegistryServiceServer, au yizhanv1.Auth
 		}
 		writeJSON(w, code, map[string]any{"ready": ok, "reason": why, "node": n.cfg.Name, "office": n.cfg.Office})
 	})
-	webHandler, err := web.New(web.Config{Registry: reg, Auth: au, Cluster: cl, Cases: cs,
+	webHandler, err := web.New(web.Config{Registry: reg, Auth: au, Cluster: cl, Cases: cs, Supervision: sup,
 		Office: n.cfg.Office, Node: n.cfg.Name, Logger: n.log, Now: n.now,
 		SecureCookies: n.cfg.BehindTLS, CSRFKey: officeCSRFKey(n.office.Registry(), n.cfg.Office)})
 	if err != nil {

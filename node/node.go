@@ -94,7 +94,7 @@ type Config struct {
 	// with the cases (the metric yizhan_casebook_problems).
 	CheckBook bool
 	// CardSweepInterval is how often the office's leader evaluates the
-	// time-driven supervision card rules (0: a minute; negative: never,
+	// time-driven supervision card rules (0: 5 minutes; negative: never,
 	// for tests that sweep by hand).
 	CardSweepInterval time.Duration
 	TokenTTL          time.Duration

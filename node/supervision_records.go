@@ -22,9 +22,10 @@ import (
 )
 
 // Follow-ups and supervision orders are the county's records: every call
-// runs at the county (a node below forwards it there with the client's
-// own token, as a registry write goes), and every write at the county's
-// leader, exactly once per request ID.
+// runs at the county's leader (a node below, or a county node that does
+// not lead, forwards it there with the client's own token, as a registry
+// write goes), so a list shows the steps answered before it; every write
+// is applied exactly once per request ID.
 
 // maxSupervisionText bounds the texts of replies, answers and orders.
 const maxSupervisionText = 2000
@@ -109,8 +110,21 @@ func (s *supervisionService) responsible(ctx context.Context, office, what strin
 	return p, nil
 }
 
+// atLeader answers ErrNotLeader on a county node that does not lead: the
+// lists are read at the county's leader, which has applied every step it
+// answered (a reply, then the list, shows the reply).
+func (s *supervisionService) atLeader() error {
+	if err := s.n.svc.Leading(); office.Forwardable(err) {
+		return err
+	}
+	return nil
+}
+
 func (s *supervisionService) ListFollowUps(ctx context.Context, req *yizhanv1.ListFollowUpsRequest) (*yizhanv1.ListFollowUpsResponse, error) {
 	return atCounty(ctx, s, func() (*yizhanv1.ListFollowUpsResponse, error) {
+		if err := s.atLeader(); err != nil {
+			return nil, err
+		}
 		office, err := s.scope(ctx, req.GetOfficeCode())
 		if err != nil {
 			return nil, err
@@ -130,6 +144,9 @@ func (s *supervisionService) ListFollowUps(ctx context.Context, req *yizhanv1.Li
 
 func (s *supervisionService) ReplyFollowUp(ctx context.Context, req *yizhanv1.ReplyFollowUpRequest) (*yizhanv1.FollowUpResponse, error) {
 	return atCounty(ctx, s, func() (*yizhanv1.FollowUpResponse, error) {
+		if err := s.atLeader(); err != nil {
+			return nil, err
+		}
 		f, ok := s.n.office.Cases().FollowUp(req.GetId())
 		if !ok {
 			return nil, toStatus(fmt.Errorf("no follow-up %q: %w", req.GetId(), casework.ErrNotFound))
@@ -153,6 +170,9 @@ func (s *supervisionService) ReplyFollowUp(ctx context.Context, req *yizhanv1.Re
 
 func (s *supervisionService) RevisitFollowUp(ctx context.Context, req *yizhanv1.RevisitFollowUpRequest) (*yizhanv1.FollowUpResponse, error) {
 	return atCounty(ctx, s, func() (*yizhanv1.FollowUpResponse, error) {
+		if err := s.atLeader(); err != nil {
+			return nil, err
+		}
 		if err := checkText("comment", req.GetComment(), !req.GetResolved()); err != nil {
 			return nil, err
 		}
@@ -201,6 +221,9 @@ func orderResponse(v proto.Message, err error) (*yizhanv1.OrderResponse, error) 
 
 func (s *supervisionService) IssueOrder(ctx context.Context, req *yizhanv1.IssueOrderRequest) (*yizhanv1.OrderResponse, error) {
 	return atCounty(ctx, s, func() (*yizhanv1.OrderResponse, error) {
+		if err := s.atLeader(); err != nil {
+			return nil, err
+		}
 		p, err := s.supervisor(ctx)
 		if err != nil {
 			return nil, err
@@ -252,6 +275,9 @@ func (s *supervisionService) IssueOrder(ctx context.Context, req *yizhanv1.Issue
 
 func (s *supervisionService) ListOrders(ctx context.Context, req *yizhanv1.ListOrdersRequest) (*yizhanv1.ListOrdersResponse, error) {
 	return atCounty(ctx, s, func() (*yizhanv1.ListOrdersResponse, error) {
+		if err := s.atLeader(); err != nil {
+			return nil, err
+		}
 		office, err := s.scope(ctx, req.GetOfficeCode())
 		if err != nil {
 			return nil, err
@@ -271,6 +297,9 @@ func (s *supervisionService) ListOrders(ctx context.Context, req *yizhanv1.ListO
 
 func (s *supervisionService) AnswerOrder(ctx context.Context, req *yizhanv1.AnswerOrderRequest) (*yizhanv1.OrderResponse, error) {
 	return atCounty(ctx, s, func() (*yizhanv1.OrderResponse, error) {
+		if err := s.atLeader(); err != nil {
+			return nil, err
+		}
 		od, ok := s.n.office.Cases().Order(req.GetId())
 		if !ok {
 			return nil, toStatus(fmt.Errorf("no order %q: %w", req.GetId(), casework.ErrNotFound))
@@ -296,6 +325,9 @@ func (s *supervisionService) AnswerOrder(ctx context.Context, req *yizhanv1.Answ
 }
 
 func (s *supervisionService) decideOrder(ctx context.Context, req *yizhanv1.DecideOrderRequest, close bool) (*yizhanv1.OrderResponse, error) {
+	if err := s.atLeader(); err != nil {
+		return nil, err
+	}
 	p, err := s.supervisor(ctx)
 	if err != nil {
 		return nil, err

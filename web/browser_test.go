@@ -19,12 +19,17 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
 
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 	"github.com/yizhan-gov/yizhan/demo"
 )
 
@@ -42,7 +47,10 @@ func TestBrowser(t *testing.T) {
 	base := freeBase(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	county, err := demo.Start(ctx, demo.Options{DataDir: t.TempDir(), HTTPBasePort: base})
+	// The county's clock: the supervision scenario moves it on a month.
+	var skew atomic.Int64
+	county, err := demo.Start(ctx, demo.Options{DataDir: t.TempDir(), HTTPBasePort: base,
+		Now: func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }, CardSweepInterval: 300 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -464,6 +472,71 @@ func TestBrowser(t *testing.T) {
 			t.Errorf("after sign-out /admin/items ended at %s, want the sign-in page", resp.URL)
 		}
 	})
+
+	// Last: it moves the county's clock on.
+	t.Run("a supervisor orders the township to answer for a late case", func(t *testing.T) {
+		townshipURL := url(3)
+		number := fileAtTownship(t, county.Nodes[3].HTTPAddr())
+		skew.Store(int64(30 * 24 * time.Hour)) // a month on: the case is past its 3 promised days
+		defer skew.Store(0)
+
+		sup := person(t, countyURL)
+		sup.signIn("jiancha", demo.AdminPassword)
+		sup.waitSee("/supervision", number, 30*time.Second)
+		sup.see("电子监察")
+		sup.see("红牌")
+		sup.see("城关镇便民服务中心") // the responsible office
+		sup.shot("supervision.png", true)
+		form := fmt.Sprintf(`form.order:has(input[name=case_number][value=%q])`, number)
+		sup.set(form+" [name=instruction]", "请说明超期原因并限期整改")
+		sup.clickNav(form + " button")
+		sup.see("督办已发出")
+		sup.see("请说明超期原因并限期整改")
+
+		tw := person(t, townshipURL)
+		tw.signIn("lihua", demo.AdminPassword)
+		tw.open("/supervision")
+		tw.see("请说明超期原因并限期整改")
+		tw.see("待答复")
+		tw.set("article.order [name=text]", "经办人病假，已安排他人接办，本周内办结")
+		tw.clickNav("article.order button.primary")
+		tw.see("已答复。")
+		tw.see("经办人病假")
+
+		sup.open("/supervision")
+		sup.see("已答复，待监察员审核")
+		sup.see("经办人病假")
+	})
+}
+
+// fileAtTownship files and accepts a 个体工商户设立登记 at the township
+// (its clerk, through the API) and returns the case number.
+func fileAtTownship(t *testing.T, addr string) string {
+	t.Helper()
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	login, err := yizhanv1.NewAuthServiceClient(conn).Login(ctx, &yizhanv1.LoginRequest{Username: "lihua", Password: demo.AdminPassword})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+login.GetToken())
+	cases := yizhanv1.NewCaseServiceClient(conn)
+	filed, err := cases.FileCase(ctx, &yizhanv1.FileCaseRequest{ItemCode: "450122-SCJG-001",
+		Applicant: &yizhanv1.Applicant{Name: "蓝小燕", IdNumber: "450122199205206028", Phone: "13907711234"},
+		Materials: []*yizhanv1.SubmittedMaterial{{Name: "个体工商户登记（备案）申请书", Copies: 1}, {Name: "申请人居民身份证", Copies: 1}, {Name: "经营场所使用证明", Copies: 1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	number := filed.GetCase().GetNumber()
+	if _, err := cases.Accept(ctx, &yizhanv1.CaseActionRequest{Number: number}); err != nil {
+		t.Fatal(err)
+	}
+	return number
 }
 
 // browser is one person's browser tab.

@@ -110,6 +110,7 @@ func funcs(cssHash string) template.FuncMap {
 		"date":       dateOf,
 		"datetime":   datetimeOf,
 		"ago":        ago,
+		"pct":        percent,
 		"dict":       dict,
 		"join":       strings.Join,
 		"add":        func(a, b int) int { return a + b },

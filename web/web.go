@@ -40,10 +40,13 @@ type Config struct {
 	Auth     yizhanv1.AuthServiceServer
 	Cluster  yizhanv1.ClusterServiceServer
 	Cases    yizhanv1.CaseServiceServer // nil until the case service is registered in node
-	Office   string                     // this node's office code
-	Node     string
-	Logger   *slog.Logger
-	Now      func() time.Time
+	// Supervision: cards, figures, orders, follow-ups (nil: no
+	// supervision page).
+	Supervision yizhanv1.SupervisionServiceServer
+	Office      string // this node's office code
+	Node        string
+	Logger      *slog.Logger
+	Now         func() time.Time
 	// HTTPClient fetches other nodes' status for the federation page.
 	// Nil: a client with a short timeout.
 	HTTPClient *http.Client
@@ -173,6 +176,14 @@ func (s *server) routes() http.Handler {
 		handle("POST /track", s.track)
 		handle("POST /track/{action}", s.trackAct)
 		handle("GET /track/t/{id}", s.trackTicket)
+	}
+	if s.cfg.Supervision != nil {
+		handle("GET /supervision", s.supervision)
+		handle("POST /supervision/{action}", s.supervisionAct)
+		handle("POST /supervision/orders/{id}/{action}", s.supervisionAct)
+		handle("POST /supervision/followups/{id}/{action}", s.supervisionAct)
+		mux.HandleFunc("GET /static/echarts.min.js", serveScript(echartsJS))
+		mux.HandleFunc("GET /static/charts.js", serveScript(chartsJS))
 	}
 
 	handle("/", func(rq *request) error { return errNotFound })

@@ -1,0 +1,263 @@
+package web
+
+import (
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+)
+
+// The supervision page (电子监察): the office's latest cards,
+// orders and follow-ups waiting for an answer, and the figures of the
+// month with charts. Staff see their own office's; county admins and
+// supervisors the whole county's, and supervisors issue, close and send
+// back orders from it. The charts are drawn by Apache ECharts, served by
+// the node itself (/static/echarts.min.js, no CDN); the figures are also
+// in tables, so the page is whole without scripts.
+
+//go:embed static/echarts.min.js
+var echartsJS []byte
+
+//go:embed static/charts.js
+var chartsJS []byte
+
+// cspWithScripts is the pages' policy with this node's scripts allowed:
+// the supervision page only.
+const cspWithScripts = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+var cardRuleNames = map[yizhanv1.CardRule]string{
+	yizhanv1.CardRule_CARD_RULE_DUE_SOON:             "即将超期预警",
+	yizhanv1.CardRule_CARD_RULE_OVERDUE:              "超期",
+	yizhanv1.CardRule_CARD_RULE_SECOND_CORRECTION:    "违反一次性告知",
+	yizhanv1.CardRule_CARD_RULE_FEE_NOT_STANDARD:     "收费不规范",
+	yizhanv1.CardRule_CARD_RULE_NOT_ACCEPTED_IN_TIME: "逾期未受理",
+	yizhanv1.CardRule_CARD_RULE_FOLLOW_UP_LATE:       "投诉差评未按时答复",
+	yizhanv1.CardRule_CARD_RULE_ORDER_LATE:           "督办逾期未答复",
+}
+
+var orderStateNames = map[yizhanv1.OrderState]string{
+	yizhanv1.OrderState_ORDER_STATE_OPEN:     "待答复",
+	yizhanv1.OrderState_ORDER_STATE_ANSWERED: "已答复，待监察员审核",
+	yizhanv1.OrderState_ORDER_STATE_CLOSED:   "已办结",
+}
+
+type supervisionData struct {
+	Month      string
+	Figures    *yizhanv1.Figures
+	Cards      []*yizhanv1.Card
+	Orders     []*yizhanv1.SupervisionOrder
+	FollowUps  []*yizhanv1.FollowUp
+	Supervisor bool   // may issue, close and send back orders
+	Office     string // the office whose records these are
+	Charts     template.JS
+	Now        time.Time
+	Names      map[string]string // office code → name
+}
+
+// OfficeName is an office's name, its code when the registry lacks it.
+func (d supervisionData) OfficeName(code string) string {
+	if n := d.Names[code]; n != "" {
+		return n
+	}
+	return code
+}
+
+// CardRuleName is a rule in Chinese.
+func (supervisionData) CardRuleName(r yizhanv1.CardRule) string { return cardRuleNames[r] }
+
+// OrderStateName is an order's state in Chinese.
+func (supervisionData) OrderStateName(s yizhanv1.OrderState) string { return orderStateNames[s] }
+
+// Mine reports whether the signed-in staff member answers for office.
+func (d supervisionData) Mine(office string) bool { return office == d.Office }
+
+// Late reports whether t is past.
+func (d supervisionData) Late(t interface{ AsTime() time.Time }) bool { return d.Now.After(t.AsTime()) }
+
+func percent(v float64) string { return strconv.FormatFloat(100*v, 'f', 1, 64) + "%" }
+
+// chart data for charts.js.
+type chartData struct {
+	Days     []string `json:"days"`
+	Received []uint64 `json:"received"`
+	Decided  []uint64 `json:"decided"`
+	Depts    []string `json:"depts"`
+	Red      []uint64 `json:"red"`
+	Yellow   []uint64 `json:"yellow"`
+	Ratings  []struct {
+		Name  string `json:"name"`
+		Value uint64 `json:"value"`
+	} `json:"ratings"`
+}
+
+func (s *server) supervision(rq *request) error {
+	if err := requireStaff(rq); err != nil {
+		return err
+	}
+	if s.cfg.Supervision == nil {
+		return errNotFound
+	}
+	ctx := rq.ctx()
+	me := rq.staff()
+	now := s.now().In(china)
+	month := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, china)
+	d := &supervisionData{Month: month.Format("2006年1月"), Office: me.GetOfficeCode(), Now: now,
+		Supervisor: hasRole(me, yizhanv1.Role_ROLE_SUPERVISOR)}
+	from, to := month.Format("2006-01-02"), now.Format("2006-01-02")
+	byDay, err := s.cfg.Supervision.GetStatistics(ctx, &yizhanv1.GetStatisticsRequest{From: from, To: to, GroupBy: yizhanv1.Grouping_GROUPING_DAY})
+	if err != nil {
+		return err
+	}
+	d.Figures = byDay.GetTotal()
+	byDept, err := s.cfg.Supervision.GetStatistics(ctx, &yizhanv1.GetStatisticsRequest{From: from, To: to, GroupBy: yizhanv1.Grouping_GROUPING_DEPARTMENT})
+	if err != nil {
+		return err
+	}
+	cards, err := s.cfg.Supervision.ListCards(ctx, &yizhanv1.ListCardsRequest{PageSize: 50})
+	if err != nil {
+		return err
+	}
+	d.Cards = cards.GetCards()
+	// Follow-ups and orders live at the county: a node cut off from it
+	// shows the page without them.
+	if os, err := s.cfg.Supervision.ListOrders(ctx, &yizhanv1.ListOrdersRequest{}); err == nil {
+		for _, o := range os.GetOrders() {
+			if o.GetState() != yizhanv1.OrderState_ORDER_STATE_CLOSED {
+				d.Orders = append(d.Orders, o)
+			}
+		}
+	} else if status.Code(err) == codes.PermissionDenied {
+		return err
+	}
+	if fs, err := s.cfg.Supervision.ListFollowUps(ctx, &yizhanv1.ListFollowUpsRequest{State: yizhanv1.FollowUpState_FOLLOW_UP_STATE_OPEN}); err == nil {
+		d.FollowUps = fs.GetFollowUps()
+	}
+	if offices, err := s.cfg.Registry.ListOffices(ctx, &yizhanv1.ListOfficesRequest{}); err == nil {
+		d.Names = map[string]string{}
+		for _, o := range offices.GetOffices() {
+			d.Names[o.GetCode()] = o.GetName()
+		}
+	}
+	var c chartData
+	for _, r := range byDay.GetRows() {
+		c.Days = append(c.Days, strings.TrimPrefix(r.GetKey()[5:], "0"))
+		c.Received = append(c.Received, r.GetFigures().GetReceived())
+		c.Decided = append(c.Decided, r.GetFigures().GetDecided())
+	}
+	for _, r := range byDept.GetRows() {
+		name := r.GetName()
+		if name == "" {
+			name = r.GetKey()
+		}
+		c.Depts = append(c.Depts, name)
+		c.Red = append(c.Red, r.GetFigures().GetRedCards())
+		c.Yellow = append(c.Yellow, r.GetFigures().GetYellowCards())
+	}
+	f := d.Figures
+	for _, r := range []struct {
+		name string
+		v    uint64
+	}{{"非常满意", f.GetRatedVerySatisfied()}, {"满意", f.GetRatedSatisfied()}, {"基本满意", f.GetRatedBasicallySatisfied()},
+		{"不满意", f.GetRatedDissatisfied()}, {"非常不满意", f.GetRatedVeryDissatisfied()}} {
+		c.Ratings = append(c.Ratings, struct {
+			Name  string `json:"name"`
+			Value uint64 `json:"value"`
+		}{r.name, r.v})
+	}
+	js, err := json.Marshal(c) // escapes <, > and &: safe inside the script element
+	if err != nil {
+		return err
+	}
+	d.Charts = template.JS(js)
+	rq.w.Header().Set("Content-Security-Policy", cspWithScripts)
+	return s.render(rq, http.StatusOK, "supervision", &view{Title: "电子监察", Section: "supervision", Data: d, Flash: supervisionFlash[rq.r.URL.Query().Get("msg")]})
+}
+
+var supervisionFlash = map[string]string{
+	"issued":   "督办已发出。",
+	"answered": "已答复。",
+	"closed":   "督办已办结。",
+	"returned": "督办已退回，待重新答复。",
+	"replied":  "已答复群众，待群众回访。",
+}
+
+func hasRole(m *yizhanv1.StaffMember, r yizhanv1.Role) bool {
+	for _, x := range m.GetRoles() {
+		if x == r {
+			return true
+		}
+	}
+	return false
+}
+
+// supervisionAct runs a form of the supervision page, then goes back to
+// it; a refusal is shown as the page's error.
+func (s *server) supervisionAct(rq *request) error {
+	if err := requireStaff(rq); err != nil {
+		return err
+	}
+	if s.cfg.Supervision == nil {
+		return errNotFound
+	}
+	f, ctx, sv := rq.r.PostForm, rq.ctx(), s.cfg.Supervision
+	id := rq.r.PathValue("id")
+	var msg string
+	var err error
+	switch rq.r.PathValue("action") {
+	case "issue":
+		days, _ := strconv.Atoi(f.Get("answer_days"))
+		rule, _ := strconv.Atoi(f.Get("card_rule"))
+		_, err = sv.IssueOrder(ctx, &yizhanv1.IssueOrderRequest{CaseNumber: f.Get("case_number"), CardRule: yizhanv1.CardRule(rule),
+			Instruction: f.Get("instruction"), AnswerDays: int32(days)})
+		msg = "issued"
+	case "answer":
+		_, err = sv.AnswerOrder(ctx, &yizhanv1.AnswerOrderRequest{Id: id, Kind: f.Get("kind"), Text: f.Get("text")})
+		msg = "answered"
+	case "close":
+		_, err = sv.CloseOrder(ctx, &yizhanv1.DecideOrderRequest{Id: id, Reason: f.Get("reason")})
+		msg = "closed"
+	case "return":
+		_, err = sv.ReturnOrder(ctx, &yizhanv1.DecideOrderRequest{Id: id, Reason: f.Get("reason")})
+		msg = "returned"
+	case "reply":
+		_, err = sv.ReplyFollowUp(ctx, &yizhanv1.ReplyFollowUpRequest{Id: id, Text: f.Get("text")})
+		msg = "replied"
+	default:
+		return errNotFound
+	}
+	if err != nil {
+		if st, ok := status.FromError(err); ok && st.Code() == codes.InvalidArgument {
+			return &pageError{status: http.StatusBadRequest, title: "无法提交", msg: fmt.Sprintf("请检查填写的内容：%s", st.Message())}
+		}
+		return err
+	}
+	return rq.redirect("/supervision?msg=" + url.QueryEscape(msg))
+}
+
+// serveScript serves one of the node's scripts, cached for a day.
+func serveScript(body []byte) http.HandlerFunc {
+	a := newAsset(body)
+	return func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Type", "text/javascript; charset=utf-8")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Cache-Control", "public, max-age=86400")
+		etag := `"` + a.hash + `"`
+		h.Set("ETag", etag)
+		if r.Header.Get("If-None-Match") == etag {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		writeBody(w, r, http.StatusOK, a.body, a.gz)
+	}
+}
