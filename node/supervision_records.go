@@ -125,6 +125,9 @@ func (s *supervisionService) ListFollowUps(ctx context.Context, req *yizhanv1.Li
 		if err := s.atLeader(); err != nil {
 			return nil, err
 		}
+		if req.GetQueryCode() != "" {
+			return s.citizenFollowUps(ctx, req)
+		}
 		office, err := s.scope(ctx, req.GetOfficeCode())
 		if err != nil {
 			return nil, err
@@ -140,6 +143,22 @@ func (s *supervisionService) ListFollowUps(ctx context.Context, req *yizhanv1.Li
 	}, func(ctx context.Context, c yizhanv1.SupervisionServiceClient) (*yizhanv1.ListFollowUpsResponse, error) {
 		return c.ListFollowUps(ctx, req)
 	})
+}
+
+// citizenFollowUps answers a citizen: the follow-ups of the case whose
+// number and query code they give (the attempts counted as a tracking's).
+func (s *supervisionService) citizenFollowUps(ctx context.Context, req *yizhanv1.ListFollowUpsRequest) (*yizhanv1.ListFollowUpsResponse, error) {
+	if req.GetCaseNumber() == "" {
+		return nil, fieldError("case_number", registry.ReasonRequired, nil, "is required with a query code")
+	}
+	if err := s.cases.checkQueryCode(ctx, req.GetCaseNumber(), req.GetQueryCode(), s.cases.filingOf(req.GetCaseNumber())); err != nil {
+		return nil, toStatus(err)
+	}
+	fs, err := s.n.office.Cases().FollowUps(casebook.RecordQuery{CaseNumber: req.GetCaseNumber()})
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &yizhanv1.ListFollowUpsResponse{FollowUps: fs}, nil
 }
 
 func (s *supervisionService) ReplyFollowUp(ctx context.Context, req *yizhanv1.ReplyFollowUpRequest) (*yizhanv1.FollowUpResponse, error) {

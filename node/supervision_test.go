@@ -1,14 +1,24 @@
 package node_test
 
 import (
+	"bytes"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/xuri/excelize/v2"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+	"github.com/yizhan-gov/yizhan/casebook"
+	"github.com/yizhan-gov/yizhan/casework"
+	"github.com/yizhan-gov/yizhan/node"
 	"github.com/yizhan-gov/yizhan/registry"
 )
 
@@ -112,5 +122,158 @@ func TestStatisticsAndCardsThroughTheAPI(t *testing.T) {
 	agent := dial(t, f.nodes["dongcun-1"]).login("dongcun", password)
 	if _, err := yizhanv1.NewSupervisionServiceClient(agent.conn).GetStatistics(agent.ctx(), &yizhanv1.GetStatisticsRequest{OfficeCode: county}); status.Code(err) != codes.PermissionDenied {
 		t.Errorf("a village agent reading the county's figures: %v", err)
+	}
+}
+
+// The Excel export opens, and holds the figures the API gives, the case
+// in the ledger (its ID number masked) and the card.
+func TestStatisticsExportOpensWithTheAPIFigures(t *testing.T) {
+	f := newCaseFed(t, 1)
+	clerk := dial(t, f.countyLeader()).login("clerk", password)
+	cases := caseClient(t, clerk)
+	resp, err := cases.FileCase(clerk.ctx(), &yizhanv1.FileCaseRequest{ItemCode: tobacco().Code,
+		Applicant: &yizhanv1.Applicant{Name: "韦丽", IdNumber: applicantID, Phone: "13907710001"},
+		Materials: []*yizhanv1.SubmittedMaterial{{Name: "申请表", Copies: 1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := resp.GetCase().GetNumber()
+	for range 2 {
+		if _, err := cases.RequestCorrection(clerk.ctx(), &yizhanv1.CaseActionRequest{Number: n, MissingMaterials: []string{"申请表"}, Reason: "未签字"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := cases.Resubmit(clerk.ctx(), &yizhanv1.CaseActionRequest{Number: n, Materials: []*yizhanv1.SubmittedMaterial{{Name: "申请表", Copies: 1}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := cases.Accept(clerk.ctx(), &yizhanv1.CaseActionRequest{Number: n}); err != nil {
+		t.Fatal(err)
+	}
+	sup := yizhanv1.NewSupervisionServiceClient(f.admin.conn)
+	today := time.Now().In(registry.CST).Format("2006-01-02")
+	req := &yizhanv1.GetStatisticsRequest{From: today, To: today, GroupBy: yizhanv1.Grouping_GROUPING_DEPARTMENT}
+	want, err := sup.GetStatistics(f.admin.ctx(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := sup.ExportStatistics(f.admin.ctx(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(body.GetContentType(), "application/vnd.openxmlformats") {
+		t.Errorf("content type %q", body.GetContentType())
+	}
+	x, err := excelize.OpenReader(bytes.NewReader(body.GetData()))
+	if err != nil {
+		t.Fatalf("the export does not open: %v", err)
+	}
+	defer x.Close()
+	rows, err := x.GetRows("统计")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Row 3 is the header, then one row per department, then the total.
+	if len(rows) != 5 || rows[3][0] != "yc" || rows[4][0] != "合计" {
+		t.Fatalf("the figures sheet: %q", rows)
+	}
+	col := func(name string) int {
+		i := slices.Index(rows[2], name)
+		if i < 0 {
+			t.Fatalf("no column %s in %q", name, rows[2])
+		}
+		return i
+	}
+	tot := want.GetTotal()
+	for name, v := range map[string]uint64{"收件": tot.GetReceived(), "受理": tot.GetAccepted(), "黄牌": tot.GetYellowCards()} {
+		if got := rows[4][col(name)]; got != strconv.FormatUint(v, 10) || v == 0 {
+			t.Errorf("%s: the sheet says %q, the API %d", name, got, v)
+		}
+	}
+	ledger, err := x.GetRows("办件台账")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ledger) != 2 || ledger[1][0] != n || ledger[1][3] != casework.MaskIDNumber(applicantID) || ledger[1][7] != "已受理" {
+		t.Errorf("the ledger: %q", ledger)
+	}
+	cards, err := x.GetRows("红黄牌")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cards) != 2 || cards[1][0] != n || cards[1][2] != "违反一次性告知" {
+		t.Errorf("the cards sheet: %q", cards)
+	}
+}
+
+// A village cut off from the township and the county does not hide a
+// late case: the county issues the red card from its mirror, the village
+// its own, and when the link is back nothing is issued twice.
+func TestCountyCardsALateCaseOfACutOffVillage(t *testing.T) {
+	var skew atomic.Int64
+	now := func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
+	f := newTunedCaseFed(t, 1, func(_ string, c *node.Config) {
+		c.Now = now
+		c.CardSweepInterval = 50 * time.Millisecond
+	})
+	ctx := f.admin.ctx()
+	item := tobacco()
+	item.Code, item.Name, item.ExerciseTier = "450122-YC-009", "烟草零售点变更备案", yizhanv1.Tier_TIER_VILLAGE
+	item.StatutoryLimitDays, item.PromisedLimitDays = 5, 2
+	if _, err := f.admin.reg.CreateItem(ctx, &yizhanv1.CreateItemRequest{Item: item}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.admin.reg.CreateGrant(ctx, &yizhanv1.CreateGrantRequest{Grant: &yizhanv1.Grant{ItemCode: item.Code, Tier: yizhanv1.Tier_TIER_VILLAGE,
+		Rights: []yizhanv1.Right{yizhanv1.Right_RIGHT_ACCEPT, yizhanv1.Right_RIGHT_REVIEW, yizhanv1.Right_RIGHT_APPROVE, yizhanv1.Right_RIGHT_DELIVER}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.admin.reg.CreateStaff(ctx, &yizhanv1.CreateStaffRequest{Staff: &yizhanv1.StaffMember{Username: "dongcun-clerk", Name: "黄小红",
+		OfficeCode: dongcun, Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_CLERK}}, Password: password}); err != nil {
+		t.Fatal(err)
+	}
+	village := f.nodes["dongcun-1"]
+	idx := f.nodes["county-1"].Registry().Index()
+	waitFor(t, "the village has the item and the clerk", func() bool { return village.Registry().Index() >= idx }, 20*time.Second)
+	clerk := dial(t, village).login("dongcun-clerk", password)
+	cases := caseClient(t, clerk)
+	filed, err := cases.FileCase(clerk.ctx(), &yizhanv1.FileCaseRequest{ItemCode: item.Code,
+		Applicant: &yizhanv1.Applicant{Name: "韦丽", IdNumber: applicantID, Phone: "13907710001"},
+		Materials: []*yizhanv1.SubmittedMaterial{{Name: "申请表", Copies: 1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := filed.GetCase().GetNumber()
+	if _, err := cases.Accept(clerk.ctx(), &yizhanv1.CaseActionRequest{Number: n}); err != nil {
+		t.Fatal(err)
+	}
+	countyBook := f.nodes["county-1"].Office().Cases()
+	waitFor(t, "the county's mirror of the accepted case", func() bool {
+		c, ok := countyBook.Case(n)
+		return ok && c.GetState() == yizhanv1.CaseState_CASE_STATE_ACCEPTED
+	}, 20*time.Second)
+
+	f.links["dongcun-1"].Cut()
+	skew.Store(int64(20 * 24 * time.Hour)) // past its 2 promised working days
+	overdue := func(b interface {
+		Cards(casebook.CardQuery) ([]*yizhanv1.Card, string, error)
+	}) int {
+		cs, _, err := b.Cards(casebook.CardQuery{CaseNumber: n, Rule: yizhanv1.CardRule_CARD_RULE_OVERDUE})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(cs)
+	}
+	waitFor(t, "the county's red card", func() bool { return overdue(countyBook) == 1 }, 10*time.Second)
+	waitFor(t, "the village's own red card", func() bool { return overdue(village.Office().Cases()) == 1 }, 10*time.Second)
+	cs, _, _ := countyBook.Cards(casebook.CardQuery{CaseNumber: n, Rule: yizhanv1.CardRule_CARD_RULE_OVERDUE})
+	if c := cs[0]; c.GetOfficeCode() != dongcun || c.GetColour() != yizhanv1.CardColour_CARD_COLOUR_RED {
+		t.Errorf("the county's card: %v", c)
+	}
+	if _, ok := countyBook.Case(n); !ok {
+		t.Fatal("the county lost the case")
+	}
+	f.links["dongcun-1"].Restore()
+	time.Sleep(500 * time.Millisecond) // sweeps on both sides of the healed link
+	if a, b := overdue(countyBook), overdue(village.Office().Cases()); a != 1 || b != 1 {
+		t.Errorf("after the link is back: %d red cards at the county, %d at the village; want one each", a, b)
 	}
 }

@@ -255,6 +255,10 @@ func zhOr(names map[string]string, v string) string {
 	return v
 }
 
+// StateName is a case state's name in Chinese (its enum name when
+// unknown): CASE_STATE_CORRECTION_REQUESTED → 待补正.
+func StateName(state string) string { return zhOr(stateZH, state) }
+
 var stateZH = map[string]string{
 	"CASE_STATE_FILED": "待受理", "CASE_STATE_CORRECTION_REQUESTED": "待补正", "CASE_STATE_ACCEPTED": "已受理",
 	"CASE_STATE_REVIEWED": "已审核", "CASE_STATE_APPROVED": "准予许可", "CASE_STATE_DENIED": "不予许可",

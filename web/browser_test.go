@@ -12,8 +12,11 @@ package web_test
 // (the repository keeps them in docs/screenshots).
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"net"
 	"os"
 	"path/filepath"
@@ -409,6 +412,21 @@ func TestBrowser(t *testing.T) {
 		if got := clerk.textIf("#complaints"); got != "1 件" {
 			t.Errorf("complaints on the staff page = %q, want 1 件", got)
 		}
+
+		// The complaint is followed up at the county, assigned to 东村,
+		// whose agent delivered the case: the agent replies from the 监察
+		// page; the citizen, tracking the case, says it is resolved.
+		agent.waitSee("/supervision", "领证时窗口无人", 30*time.Second)
+		agent.set("article.followup [name=text]", "已调整窗口值班安排，午间有人值守")
+		agent.clickNav("article.followup button.primary")
+		agent.see("已答复群众")
+		tracker.waitTrack(number, code, "已调整窗口值班安排", 30*time.Second)
+		tracker.see("请告诉我们问题是否解决")
+		tracker.do(chromedp.Click(chromedp.CSS("#followups input[name=resolved][value='1']")))
+		tracker.clickNav("#followups button.primary")
+		tracker.see("回访意见已提交")
+		tracker.see("问题已解决")
+		tracker.shot("track-revisit.png", true)
 	})
 
 	t.Run("after a delegation to the township the next case stops there", func(t *testing.T) {
@@ -506,6 +524,28 @@ func TestBrowser(t *testing.T) {
 		sup.open("/supervision")
 		sup.see("已答复，待监察员审核")
 		sup.see("经办人病假")
+
+		// The month's workbook downloads from the page's link (fetched
+		// with the browser's session: the page's policy allows no fetch).
+		href := sup.attr("a[download]", "href")
+		cookies, err := chromedp.Call(sup.ctx, network.GetCookies, network.GetCookiesParams{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		req, _ := http.NewRequest(http.MethodGet, countyURL+href, nil)
+		for _, c := range cookies.Cookies {
+			req.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet") ||
+			!strings.HasPrefix(resp.Header.Get("Content-Disposition"), "attachment;") || !bytes.HasPrefix(body, []byte("PK")) {
+			t.Errorf("the export link %s answered %d %q %q, %d bytes", href, resp.StatusCode, resp.Header.Get("Content-Type"), resp.Header.Get("Content-Disposition"), len(body))
+		}
 	})
 }
 
@@ -577,6 +617,16 @@ func (b *browser) clickNav(sel string) *network.Response {
 func (b *browser) set(sel, value string) {
 	b.t.Helper()
 	b.do(chromedp.SetValue(chromedp.CSS(sel), value))
+}
+
+// attr is an attribute of the first element sel finds.
+func (b *browser) attr(sel, name string) string {
+	b.t.Helper()
+	v, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](fmt.Sprintf(`document.querySelector(%q).getAttribute(%q)`, sel, name)))
+	if err != nil {
+		b.t.Fatalf("%s of %s: %v", name, sel, err)
+	}
+	return v
 }
 
 func (b *browser) value(sel string) string {

@@ -74,6 +74,18 @@ type trackData struct {
 	F       formValues
 	Staff   bool // signed in as staff: rating and complaining are the citizen's
 	Ratings []option
+	// FollowUps are the county's follow-ups of the citizen's complaints
+	// and bad ratings (none shown when the county cannot be reached).
+	FollowUps []*yizhanv1.FollowUp
+}
+
+// FollowUpState is a follow-up's state in the citizen's words.
+func (d *trackData) FollowUpState(st yizhanv1.FollowUpState) string {
+	return map[yizhanv1.FollowUpState]string{
+		yizhanv1.FollowUpState_FOLLOW_UP_STATE_OPEN:     "办理机关正在调查整改",
+		yizhanv1.FollowUpState_FOLLOW_UP_STATE_REPLIED:  "办理机关已答复，请告诉我们问题是否解决",
+		yizhanv1.FollowUpState_FOLLOW_UP_STATE_RESOLVED: "已办结",
+	}[st]
 }
 
 // CanRate reports whether the citizen may rate the case now (the API
@@ -98,6 +110,7 @@ func (d *trackData) V(form, field string) string {
 var trackLabels = map[string]string{
 	"number": "办件编号", "query_code": "查询码",
 	"rate.rating": "好差评：评价", "rate.reason": "好差评：评价说明", "complain.reason": "投诉：投诉内容",
+	"revisit.resolved": "回访：问题是否已解决", "revisit.comment": "回访：意见",
 }
 
 // trackSearch shows the search form of the track page, with errs.
@@ -144,6 +157,11 @@ func (s *server) showTracked(rq *request, code int, number, queryCode string, mi
 		return err
 	}
 	d := &trackData{Number: number, Case: cd, Code: queryCode, Failed: failed, F: f, Staff: rq.staff() != nil, Ratings: ratingOptions}
+	if s.cfg.Supervision != nil && (cd.C.GetComplaints() > 0 || badRating(cd.C.GetRating())) {
+		if fs, err := s.cfg.Supervision.ListFollowUps(rq.citizenCtx(), &yizhanv1.ListFollowUpsRequest{CaseNumber: number, QueryCode: queryCode}); err == nil {
+			d.FollowUps = fs.GetFollowUps()
+		}
+	}
 	errs.labels = trackLabels
 	s.formCSRF(rq)
 	return s.render(rq, code, "track", &view{Title: "办件查询 " + number, Section: "track", Data: d, Errs: errs, Flash: flash, NoStore: true})
@@ -268,6 +286,48 @@ func (s *server) trackTicket(rq *request) error {
 	flash := ""
 	if a, ok := citizenActions[rq.r.URL.Query().Get("done")]; ok {
 		flash = a.done
+	} else if rq.r.URL.Query().Get("done") == "revisit" {
+		flash = "回访意见已提交，谢谢。"
 	}
 	return s.showTracked(rq, http.StatusOK, t.number, t.code, t.seq, "", formValues{}, formErrors{}, flash)
+}
+
+// trackRevisit records the citizen's return visit on a follow-up's reply:
+// resolved, or not with a comment (the follow-up opens again).
+func (s *server) trackRevisit(rq *request) error {
+	f := rq.r.PostForm
+	number, code := strings.TrimSpace(f.Get("number")), strings.TrimSpace(f.Get("query_code"))
+	if number == "" || code == "" || s.cfg.Supervision == nil {
+		var errs formErrors
+		errs.addGeneral("请先凭办件编号和查询码查询办件，再提交回访意见。")
+		return s.trackSearch(rq, http.StatusBadRequest, number, errs)
+	}
+	var errs formErrors
+	resolved := f.Get("resolved")
+	comment := strings.TrimSpace(f.Get("comment"))
+	switch {
+	case resolved != "1" && resolved != "0":
+		errs.add("revisit.resolved", "请选择问题是否已解决")
+	case resolved == "0" && comment == "":
+		errs.add("revisit.comment", "问题未解决时，请写明哪里仍不满意")
+	}
+	if errs.Any() {
+		return s.showTracked(rq, http.StatusBadRequest, number, code, 0, "revisit", formValues{f}, errs, "")
+	}
+	_, err := s.cfg.Supervision.RevisitFollowUp(rq.citizenCtx(), &yizhanv1.RevisitFollowUpRequest{Id: f.Get("id"), QueryCode: code, Resolved: resolved == "1", Comment: comment})
+	if err != nil {
+		switch status.Code(err) {
+		case codes.InvalidArgument, codes.FailedPrecondition:
+			errs.addGeneral("未提交：" + orLocalized(status.Convert(err), "此回访现在不能提交。"))
+			return s.showTracked(rq, http.StatusConflict, number, code, 0, "revisit", formValues{f}, errs, "")
+		case codes.NotFound:
+			errs.addGeneral("没有找到该办件：请核对办件编号和查询码。")
+			return s.trackSearch(rq, http.StatusNotFound, number, errs)
+		case codes.Unavailable, codes.DeadlineExceeded:
+			errs.addGeneral("未提交：暂时无法连接到县政务服务中心，请稍后再提交。您填写的内容仍在下面。")
+			return s.showTracked(rq, http.StatusServiceUnavailable, number, code, 0, "revisit", formValues{f}, errs, "")
+		}
+		return err
+	}
+	return rq.redirect("/track/t/" + s.keepTicket(rq, number, code, 0) + "?done=revisit")
 }

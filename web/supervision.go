@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+	"github.com/yizhan-gov/yizhan/supervision"
 )
 
 // The supervision page (电子监察): the office's latest cards,
@@ -35,16 +36,6 @@ var chartsJS []byte
 // the supervision page only.
 const cspWithScripts = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
-var cardRuleNames = map[yizhanv1.CardRule]string{
-	yizhanv1.CardRule_CARD_RULE_DUE_SOON:             "即将超期预警",
-	yizhanv1.CardRule_CARD_RULE_OVERDUE:              "超期",
-	yizhanv1.CardRule_CARD_RULE_SECOND_CORRECTION:    "违反一次性告知",
-	yizhanv1.CardRule_CARD_RULE_FEE_NOT_STANDARD:     "收费不规范",
-	yizhanv1.CardRule_CARD_RULE_NOT_ACCEPTED_IN_TIME: "逾期未受理",
-	yizhanv1.CardRule_CARD_RULE_FOLLOW_UP_LATE:       "投诉差评未按时答复",
-	yizhanv1.CardRule_CARD_RULE_ORDER_LATE:           "督办逾期未答复",
-}
-
 var orderStateNames = map[yizhanv1.OrderState]string{
 	yizhanv1.OrderState_ORDER_STATE_OPEN:     "待答复",
 	yizhanv1.OrderState_ORDER_STATE_ANSWERED: "已答复，待监察员审核",
@@ -62,6 +53,9 @@ type supervisionData struct {
 	Charts     template.JS
 	Now        time.Time
 	Names      map[string]string // office code → name
+	// The month shown (YYYY-MM), the one before and the one after it
+	// (empty: the future).
+	MonthKey, Prev, Next string
 }
 
 // OfficeName is an office's name, its code when the registry lacks it.
@@ -73,7 +67,7 @@ func (d supervisionData) OfficeName(code string) string {
 }
 
 // CardRuleName is a rule in Chinese.
-func (supervisionData) CardRuleName(r yizhanv1.CardRule) string { return cardRuleNames[r] }
+func (supervisionData) CardRuleName(r yizhanv1.CardRule) string { return supervision.RuleName(r) }
 
 // OrderStateName is an order's state in Chinese.
 func (supervisionData) OrderStateName(s yizhanv1.OrderState) string { return orderStateNames[s] }
@@ -110,10 +104,17 @@ func (s *server) supervision(rq *request) error {
 	ctx := rq.ctx()
 	me := rq.staff()
 	now := s.now().In(china)
-	month := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, china)
+	month, last, err := monthRange(rq.r.URL.Query().Get("month"), now)
+	if err != nil {
+		return err
+	}
 	d := &supervisionData{Month: month.Format("2006年1月"), Office: me.GetOfficeCode(), Now: now,
-		Supervisor: hasRole(me, yizhanv1.Role_ROLE_SUPERVISOR)}
-	from, to := month.Format("2006-01-02"), now.Format("2006-01-02")
+		Supervisor: hasRole(me, yizhanv1.Role_ROLE_SUPERVISOR),
+		MonthKey:   month.Format("2006-01"), Prev: month.AddDate(0, -1, 0).Format("2006-01")}
+	if next := month.AddDate(0, 1, 0); !next.After(now) {
+		d.Next = next.Format("2006-01")
+	}
+	from, to := month.Format("2006-01-02"), last.Format("2006-01-02")
 	byDay, err := s.cfg.Supervision.GetStatistics(ctx, &yizhanv1.GetStatisticsRequest{From: from, To: to, GroupBy: yizhanv1.Grouping_GROUPING_DAY})
 	if err != nil {
 		return err
@@ -260,4 +261,47 @@ func serveScript(body []byte) http.HandlerFunc {
 		}
 		writeBody(w, r, http.StatusOK, a.body, a.gz)
 	}
+}
+
+// supervisionExport sends the month's figures, ledger and cards as an
+// Excel workbook (ExportStatistics), for the month ?month=YYYY-MM (this
+// month when absent).
+func (s *server) supervisionExport(rq *request) error {
+	if err := requireStaff(rq); err != nil {
+		return err
+	}
+	from, to, err := monthRange(rq.r.URL.Query().Get("month"), s.now())
+	if err != nil {
+		return err
+	}
+	body, err := s.cfg.Supervision.ExportStatistics(rq.ctx(), &yizhanv1.GetStatisticsRequest{From: from.Format("2006-01-02"), To: to.Format("2006-01-02")})
+	if err != nil {
+		return err
+	}
+	h := rq.w.Header()
+	h.Set("Content-Type", body.GetContentType())
+	h.Set("Cache-Control", "no-store")
+	name := fmt.Sprintf("政务服务统计-%s.xlsx", from.Format("2006-01"))
+	h.Set("Content-Disposition", "attachment; filename=\"statistics-"+from.Format("2006-01")+".xlsx\"; filename*=UTF-8''"+url.PathEscape(name))
+	rq.w.WriteHeader(http.StatusOK)
+	_, err = rq.w.Write(body.GetData())
+	return err
+}
+
+// monthRange is the first and last day of month (YYYY-MM; "" is now's),
+// the last no later than today.
+func monthRange(month string, now time.Time) (from, to time.Time, err error) {
+	now = now.In(china)
+	from = time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, china)
+	if month != "" {
+		from, err = time.ParseInLocation("2006-01", month, china)
+		if err != nil {
+			return from, to, &pageError{status: http.StatusBadRequest, title: "请求有误", msg: "月份应写作 2026-12 这样的形式。"}
+		}
+	}
+	to = from.AddDate(0, 1, -1)
+	if today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, china); to.After(today) && !from.After(today) {
+		to = today
+	}
+	return from, to, nil
 }

@@ -174,11 +174,13 @@ func (s *server) routes() http.Handler {
 		handle("GET /cases/{number}/print/{doc}", s.casePrint)
 		handle("GET /track", s.trackPage)
 		handle("POST /track", s.track)
+		handle("POST /track/revisit", s.trackRevisit)
 		handle("POST /track/{action}", s.trackAct)
 		handle("GET /track/t/{id}", s.trackTicket)
 	}
 	if s.cfg.Supervision != nil {
 		handle("GET /supervision", s.supervision)
+		handle("GET /supervision/export.xlsx", s.supervisionExport)
 		handle("POST /supervision/{action}", s.supervisionAct)
 		handle("POST /supervision/orders/{id}/{action}", s.supervisionAct)
 		handle("POST /supervision/followups/{id}/{action}", s.supervisionAct)

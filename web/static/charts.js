@@ -16,20 +16,20 @@
   }
   var grid = { left: 40, right: 16, top: 36, bottom: 28, containLabel: true };
   draw('chart-days', {
-    title: { text: '本月每日收件与办结', textStyle: { fontSize: 14 } },
+    title: { text: '每日收件与办结', textStyle: { fontSize: 14 } },
     tooltip: { trigger: 'axis' }, legend: { data: ['收件', '办结'], right: 0 }, grid: grid,
     xAxis: { type: 'category', data: d.days }, yAxis: { type: 'value', minInterval: 1 },
     series: [{ name: '收件', type: 'bar', data: d.received }, { name: '办结', type: 'line', data: d.decided }]
   });
   draw('chart-cards', {
-    title: { text: '本月红黄牌（按部门）', textStyle: { fontSize: 14 } },
+    title: { text: '红黄牌（按部门）', textStyle: { fontSize: 14 } },
     tooltip: { trigger: 'axis' }, legend: { data: ['红牌', '黄牌'], right: 0 }, grid: grid,
     xAxis: { type: 'category', data: d.depts }, yAxis: { type: 'value', minInterval: 1 },
     color: ['#c62828', '#f9a825'],
     series: [{ name: '红牌', type: 'bar', stack: 'c', data: d.red }, { name: '黄牌', type: 'bar', stack: 'c', data: d.yellow }]
   });
   draw('chart-ratings', {
-    title: { text: '本月好差评', textStyle: { fontSize: 14 } },
+    title: { text: '好差评', textStyle: { fontSize: 14 } },
     tooltip: { trigger: 'item' },
     series: [{ type: 'pie', radius: ['35%', '65%'], top: 24, data: d.ratings }]
   });

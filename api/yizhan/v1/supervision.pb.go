@@ -8,6 +8,7 @@ package yizhanv1
 
 import (
 	_ "google.golang.org/genproto/googleapis/api/annotations"
+	httpbody "google.golang.org/genproto/googleapis/api/httpbody"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
@@ -1678,10 +1679,13 @@ func (x *SupervisionOrder) GetItemCode() string {
 }
 
 type ListFollowUpsRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	OfficeCode    string                 `protobuf:"bytes,1,opt,name=office_code,json=officeCode,proto3" json:"office_code,omitempty"` // the responsible office, with those below it; default: the caller's
-	State         FollowUpState          `protobuf:"varint,2,opt,name=state,proto3,enum=yizhan.v1.FollowUpState" json:"state,omitempty"`
-	CaseNumber    string                 `protobuf:"bytes,3,opt,name=case_number,json=caseNumber,proto3" json:"case_number,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	OfficeCode string                 `protobuf:"bytes,1,opt,name=office_code,json=officeCode,proto3" json:"office_code,omitempty"` // the responsible office, with those below it; default: the caller's
+	State      FollowUpState          `protobuf:"varint,2,opt,name=state,proto3,enum=yizhan.v1.FollowUpState" json:"state,omitempty"`
+	CaseNumber string                 `protobuf:"bytes,3,opt,name=case_number,json=caseNumber,proto3" json:"case_number,omitempty"`
+	// A citizen, without a token: the follow-ups of case_number, with its
+	// query code.
+	QueryCode     string `protobuf:"bytes,4,opt,name=query_code,json=queryCode,proto3" json:"query_code,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1733,6 +1737,13 @@ func (x *ListFollowUpsRequest) GetState() FollowUpState {
 func (x *ListFollowUpsRequest) GetCaseNumber() string {
 	if x != nil {
 		return x.CaseNumber
+	}
+	return ""
+}
+
+func (x *ListFollowUpsRequest) GetQueryCode() string {
+	if x != nil {
+		return x.QueryCode
 	}
 	return ""
 }
@@ -2325,7 +2336,7 @@ var File_yizhan_v1_supervision_proto protoreflect.FileDescriptor
 
 const file_yizhan_v1_supervision_proto_rawDesc = "" +
 	"\n" +
-	"\x1byizhan/v1/supervision.proto\x12\tyizhan.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x15yizhan/v1/cases.proto\"\x9e\x04\n" +
+	"\x1byizhan/v1/supervision.proto\x12\tyizhan.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x19google/api/httpbody.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x15yizhan/v1/cases.proto\"\x9e\x04\n" +
 	"\x04Card\x12\x1f\n" +
 	"\vcase_number\x18\x01 \x01(\tR\n" +
 	"caseNumber\x12'\n" +
@@ -2477,13 +2488,15 @@ const file_yizhan_v1_supervision_proto_rawDesc = "" +
 	"\x05state\x18\v \x01(\x0e2\x15.yizhan.v1.OrderStateR\x05state\x122\n" +
 	"\ahistory\x18\f \x03(\v2\x18.yizhan.v1.FollowUpEntryR\ahistory\x12#\n" +
 	"\ranswered_late\x18\r \x01(\bR\fansweredLate\x12\x1b\n" +
-	"\titem_code\x18\x0e \x01(\tR\bitemCode\"\x88\x01\n" +
+	"\titem_code\x18\x0e \x01(\tR\bitemCode\"\xa7\x01\n" +
 	"\x14ListFollowUpsRequest\x12\x1f\n" +
 	"\voffice_code\x18\x01 \x01(\tR\n" +
 	"officeCode\x12.\n" +
 	"\x05state\x18\x02 \x01(\x0e2\x18.yizhan.v1.FollowUpStateR\x05state\x12\x1f\n" +
 	"\vcase_number\x18\x03 \x01(\tR\n" +
-	"caseNumber\"K\n" +
+	"caseNumber\x12\x1d\n" +
+	"\n" +
+	"query_code\x18\x04 \x01(\tR\tqueryCode\"K\n" +
 	"\x15ListFollowUpsResponse\x122\n" +
 	"\n" +
 	"follow_ups\x18\x01 \x03(\v2\x13.yizhan.v1.FollowUpR\tfollowUps\"Y\n" +
@@ -2565,10 +2578,11 @@ const file_yizhan_v1_supervision_proto_rawDesc = "" +
 	"\x17ORDER_STATE_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10ORDER_STATE_OPEN\x10\x01\x12\x18\n" +
 	"\x14ORDER_STATE_ANSWERED\x10\x02\x12\x16\n" +
-	"\x12ORDER_STATE_CLOSED\x10\x032\xa4\b\n" +
+	"\x12ORDER_STATE_CLOSED\x10\x032\x8e\t\n" +
 	"\x12SupervisionService\x12_\n" +
 	"\rGetStatistics\x12\x1f.yizhan.v1.GetStatisticsRequest\x1a\x15.yizhan.v1.Statistics\"\x16\x82\xd3\xe4\x93\x02\x10\x12\x0e/v1/statistics\x12Y\n" +
-	"\tListCards\x12\x1b.yizhan.v1.ListCardsRequest\x1a\x1c.yizhan.v1.ListCardsResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/cards\x12i\n" +
+	"\tListCards\x12\x1b.yizhan.v1.ListCardsRequest\x1a\x1c.yizhan.v1.ListCardsResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/cards\x12h\n" +
+	"\x10ExportStatistics\x12\x1f.yizhan.v1.GetStatisticsRequest\x1a\x14.google.api.HttpBody\"\x1d\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/statistics:export\x12i\n" +
 	"\rListFollowUps\x12\x1f.yizhan.v1.ListFollowUpsRequest\x1a .yizhan.v1.ListFollowUpsResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/followups\x12r\n" +
 	"\rReplyFollowUp\x12\x1f.yizhan.v1.ReplyFollowUpRequest\x1a\x1b.yizhan.v1.FollowUpResponse\"#\x82\xd3\xe4\x93\x02\x1d:\x01*\"\x18/v1/followups/{id}:reply\x12x\n" +
 	"\x0fRevisitFollowUp\x12!.yizhan.v1.RevisitFollowUpRequest\x1a\x1b.yizhan.v1.FollowUpResponse\"%\x82\xd3\xe4\x93\x02\x1f:\x01*\"\x1a/v1/followups/{id}:revisit\x12[\n" +
@@ -2628,6 +2642,7 @@ var file_yizhan_v1_supervision_proto_goTypes = []any{
 	(*timestamppb.Timestamp)(nil),  // 27: google.protobuf.Timestamp
 	(EventType)(0),                 // 28: yizhan.v1.EventType
 	(Rating)(0),                    // 29: yizhan.v1.Rating
+	(*httpbody.HttpBody)(nil),      // 30: google.api.HttpBody
 }
 var file_yizhan_v1_supervision_proto_depIdxs = []int32{
 	0,  // 0: yizhan.v1.Card.rule:type_name -> yizhan.v1.CardRule
@@ -2667,26 +2682,28 @@ var file_yizhan_v1_supervision_proto_depIdxs = []int32{
 	15, // 34: yizhan.v1.OrderResponse.order:type_name -> yizhan.v1.SupervisionOrder
 	6,  // 35: yizhan.v1.SupervisionService.GetStatistics:input_type -> yizhan.v1.GetStatisticsRequest
 	11, // 36: yizhan.v1.SupervisionService.ListCards:input_type -> yizhan.v1.ListCardsRequest
-	16, // 37: yizhan.v1.SupervisionService.ListFollowUps:input_type -> yizhan.v1.ListFollowUpsRequest
-	18, // 38: yizhan.v1.SupervisionService.ReplyFollowUp:input_type -> yizhan.v1.ReplyFollowUpRequest
-	19, // 39: yizhan.v1.SupervisionService.RevisitFollowUp:input_type -> yizhan.v1.RevisitFollowUpRequest
-	21, // 40: yizhan.v1.SupervisionService.IssueOrder:input_type -> yizhan.v1.IssueOrderRequest
-	22, // 41: yizhan.v1.SupervisionService.ListOrders:input_type -> yizhan.v1.ListOrdersRequest
-	24, // 42: yizhan.v1.SupervisionService.AnswerOrder:input_type -> yizhan.v1.AnswerOrderRequest
-	25, // 43: yizhan.v1.SupervisionService.CloseOrder:input_type -> yizhan.v1.DecideOrderRequest
-	25, // 44: yizhan.v1.SupervisionService.ReturnOrder:input_type -> yizhan.v1.DecideOrderRequest
-	10, // 45: yizhan.v1.SupervisionService.GetStatistics:output_type -> yizhan.v1.Statistics
-	12, // 46: yizhan.v1.SupervisionService.ListCards:output_type -> yizhan.v1.ListCardsResponse
-	17, // 47: yizhan.v1.SupervisionService.ListFollowUps:output_type -> yizhan.v1.ListFollowUpsResponse
-	20, // 48: yizhan.v1.SupervisionService.ReplyFollowUp:output_type -> yizhan.v1.FollowUpResponse
-	20, // 49: yizhan.v1.SupervisionService.RevisitFollowUp:output_type -> yizhan.v1.FollowUpResponse
-	26, // 50: yizhan.v1.SupervisionService.IssueOrder:output_type -> yizhan.v1.OrderResponse
-	23, // 51: yizhan.v1.SupervisionService.ListOrders:output_type -> yizhan.v1.ListOrdersResponse
-	26, // 52: yizhan.v1.SupervisionService.AnswerOrder:output_type -> yizhan.v1.OrderResponse
-	26, // 53: yizhan.v1.SupervisionService.CloseOrder:output_type -> yizhan.v1.OrderResponse
-	26, // 54: yizhan.v1.SupervisionService.ReturnOrder:output_type -> yizhan.v1.OrderResponse
-	45, // [45:55] is the sub-list for method output_type
-	35, // [35:45] is the sub-list for method input_type
+	6,  // 37: yizhan.v1.SupervisionService.ExportStatistics:input_type -> yizhan.v1.GetStatisticsRequest
+	16, // 38: yizhan.v1.SupervisionService.ListFollowUps:input_type -> yizhan.v1.ListFollowUpsRequest
+	18, // 39: yizhan.v1.SupervisionService.ReplyFollowUp:input_type -> yizhan.v1.ReplyFollowUpRequest
+	19, // 40: yizhan.v1.SupervisionService.RevisitFollowUp:input_type -> yizhan.v1.RevisitFollowUpRequest
+	21, // 41: yizhan.v1.SupervisionService.IssueOrder:input_type -> yizhan.v1.IssueOrderRequest
+	22, // 42: yizhan.v1.SupervisionService.ListOrders:input_type -> yizhan.v1.ListOrdersRequest
+	24, // 43: yizhan.v1.SupervisionService.AnswerOrder:input_type -> yizhan.v1.AnswerOrderRequest
+	25, // 44: yizhan.v1.SupervisionService.CloseOrder:input_type -> yizhan.v1.DecideOrderRequest
+	25, // 45: yizhan.v1.SupervisionService.ReturnOrder:input_type -> yizhan.v1.DecideOrderRequest
+	10, // 46: yizhan.v1.SupervisionService.GetStatistics:output_type -> yizhan.v1.Statistics
+	12, // 47: yizhan.v1.SupervisionService.ListCards:output_type -> yizhan.v1.ListCardsResponse
+	30, // 48: yizhan.v1.SupervisionService.ExportStatistics:output_type -> google.api.HttpBody
+	17, // 49: yizhan.v1.SupervisionService.ListFollowUps:output_type -> yizhan.v1.ListFollowUpsResponse
+	20, // 50: yizhan.v1.SupervisionService.ReplyFollowUp:output_type -> yizhan.v1.FollowUpResponse
+	20, // 51: yizhan.v1.SupervisionService.RevisitFollowUp:output_type -> yizhan.v1.FollowUpResponse
+	26, // 52: yizhan.v1.SupervisionService.IssueOrder:output_type -> yizhan.v1.OrderResponse
+	23, // 53: yizhan.v1.SupervisionService.ListOrders:output_type -> yizhan.v1.ListOrdersResponse
+	26, // 54: yizhan.v1.SupervisionService.AnswerOrder:output_type -> yizhan.v1.OrderResponse
+	26, // 55: yizhan.v1.SupervisionService.CloseOrder:output_type -> yizhan.v1.OrderResponse
+	26, // 56: yizhan.v1.SupervisionService.ReturnOrder:output_type -> yizhan.v1.OrderResponse
+	46, // [46:57] is the sub-list for method output_type
+	35, // [35:46] is the sub-list for method input_type
 	35, // [35:35] is the sub-list for extension type_name
 	35, // [35:35] is the sub-list for extension extendee
 	0,  // [0:35] is the sub-list for field type_name

@@ -100,6 +100,41 @@ func local_request_SupervisionService_ListCards_0(ctx context.Context, marshaler
 	return msg, metadata, err
 }
 
+var filter_SupervisionService_ExportStatistics_0 = &utilities.DoubleArray{Encoding: map[string]int{}, Base: []int(nil), Check: []int(nil)}
+
+func request_SupervisionService_ExportStatistics_0(ctx context.Context, marshaler runtime.Marshaler, client SupervisionServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq GetStatisticsRequest
+		metadata runtime.ServerMetadata
+	)
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_SupervisionService_ExportStatistics_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.ExportStatistics(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_SupervisionService_ExportStatistics_0(ctx context.Context, marshaler runtime.Marshaler, server SupervisionServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq GetStatisticsRequest
+		metadata runtime.ServerMetadata
+	)
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_SupervisionService_ExportStatistics_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	msg, err := server.ExportStatistics(ctx, &protoReq)
+	return msg, metadata, err
+}
+
 var filter_SupervisionService_ListFollowUps_0 = &utilities.DoubleArray{Encoding: map[string]int{}, Base: []int(nil), Check: []int(nil)}
 
 func request_SupervisionService_ListFollowUps_0(ctx context.Context, marshaler runtime.Marshaler, client SupervisionServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
@@ -468,6 +503,26 @@ func RegisterSupervisionServiceHandlerServer(ctx context.Context, mux *runtime.S
 		}
 		forward_SupervisionService_ListCards_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodGet, pattern_SupervisionService_ExportStatistics_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/yizhan.v1.SupervisionService/ExportStatistics", runtime.WithHTTPPathPattern("/v1/statistics:export"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_SupervisionService_ExportStatistics_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_SupervisionService_ExportStatistics_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
 	mux.Handle(http.MethodGet, pattern_SupervisionService_ListFollowUps_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -702,6 +757,23 @@ func RegisterSupervisionServiceHandlerClient(ctx context.Context, mux *runtime.S
 		}
 		forward_SupervisionService_ListCards_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodGet, pattern_SupervisionService_ExportStatistics_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/yizhan.v1.SupervisionService/ExportStatistics", runtime.WithHTTPPathPattern("/v1/statistics:export"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_SupervisionService_ExportStatistics_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_SupervisionService_ExportStatistics_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
 	mux.Handle(http.MethodGet, pattern_SupervisionService_ListFollowUps_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -842,27 +914,29 @@ func RegisterSupervisionServiceHandlerClient(ctx context.Context, mux *runtime.S
 }
 
 var (
-	pattern_SupervisionService_GetStatistics_0   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "statistics"}, ""))
-	pattern_SupervisionService_ListCards_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "cards"}, ""))
-	pattern_SupervisionService_ListFollowUps_0   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "followups"}, ""))
-	pattern_SupervisionService_ReplyFollowUp_0   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "followups", "id"}, "reply"))
-	pattern_SupervisionService_RevisitFollowUp_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "followups", "id"}, "revisit"))
-	pattern_SupervisionService_IssueOrder_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "orders"}, ""))
-	pattern_SupervisionService_ListOrders_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "orders"}, ""))
-	pattern_SupervisionService_AnswerOrder_0     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "orders", "id"}, "answer"))
-	pattern_SupervisionService_CloseOrder_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "orders", "id"}, "close"))
-	pattern_SupervisionService_ReturnOrder_0     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "orders", "id"}, "return"))
+	pattern_SupervisionService_GetStatistics_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "statistics"}, ""))
+	pattern_SupervisionService_ListCards_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "cards"}, ""))
+	pattern_SupervisionService_ExportStatistics_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "statistics"}, "export"))
+	pattern_SupervisionService_ListFollowUps_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "followups"}, ""))
+	pattern_SupervisionService_ReplyFollowUp_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "followups", "id"}, "reply"))
+	pattern_SupervisionService_RevisitFollowUp_0  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "followups", "id"}, "revisit"))
+	pattern_SupervisionService_IssueOrder_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "orders"}, ""))
+	pattern_SupervisionService_ListOrders_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "orders"}, ""))
+	pattern_SupervisionService_AnswerOrder_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "orders", "id"}, "answer"))
+	pattern_SupervisionService_CloseOrder_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "orders", "id"}, "close"))
+	pattern_SupervisionService_ReturnOrder_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "orders", "id"}, "return"))
 )
 
 var (
-	forward_SupervisionService_GetStatistics_0   = runtime.ForwardResponseMessage
-	forward_SupervisionService_ListCards_0       = runtime.ForwardResponseMessage
-	forward_SupervisionService_ListFollowUps_0   = runtime.ForwardResponseMessage
-	forward_SupervisionService_ReplyFollowUp_0   = runtime.ForwardResponseMessage
-	forward_SupervisionService_RevisitFollowUp_0 = runtime.ForwardResponseMessage
-	forward_SupervisionService_IssueOrder_0      = runtime.ForwardResponseMessage
-	forward_SupervisionService_ListOrders_0      = runtime.ForwardResponseMessage
-	forward_SupervisionService_AnswerOrder_0     = runtime.ForwardResponseMessage
-	forward_SupervisionService_CloseOrder_0      = runtime.ForwardResponseMessage
-	forward_SupervisionService_ReturnOrder_0     = runtime.ForwardResponseMessage
+	forward_SupervisionService_GetStatistics_0    = runtime.ForwardResponseMessage
+	forward_SupervisionService_ListCards_0        = runtime.ForwardResponseMessage
+	forward_SupervisionService_ExportStatistics_0 = runtime.ForwardResponseMessage
+	forward_SupervisionService_ListFollowUps_0    = runtime.ForwardResponseMessage
+	forward_SupervisionService_ReplyFollowUp_0    = runtime.ForwardResponseMessage
+	forward_SupervisionService_RevisitFollowUp_0  = runtime.ForwardResponseMessage
+	forward_SupervisionService_IssueOrder_0       = runtime.ForwardResponseMessage
+	forward_SupervisionService_ListOrders_0       = runtime.ForwardResponseMessage
+	forward_SupervisionService_AnswerOrder_0      = runtime.ForwardResponseMessage
+	forward_SupervisionService_CloseOrder_0       = runtime.ForwardResponseMessage
+	forward_SupervisionService_ReturnOrder_0      = runtime.ForwardResponseMessage
 )

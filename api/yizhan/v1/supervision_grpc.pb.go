@@ -8,6 +8,7 @@ package yizhanv1
 
 import (
 	context "context"
+	httpbody "google.golang.org/genproto/googleapis/api/httpbody"
 	grpc "google.golang.org/grpc"
 	codes "google.golang.org/grpc/codes"
 	status "google.golang.org/grpc/status"
@@ -19,16 +20,17 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	SupervisionService_GetStatistics_FullMethodName   = "/yizhan.v1.SupervisionService/GetStatistics"
-	SupervisionService_ListCards_FullMethodName       = "/yizhan.v1.SupervisionService/ListCards"
-	SupervisionService_ListFollowUps_FullMethodName   = "/yizhan.v1.SupervisionService/ListFollowUps"
-	SupervisionService_ReplyFollowUp_FullMethodName   = "/yizhan.v1.SupervisionService/ReplyFollowUp"
-	SupervisionService_RevisitFollowUp_FullMethodName = "/yizhan.v1.SupervisionService/RevisitFollowUp"
-	SupervisionService_IssueOrder_FullMethodName      = "/yizhan.v1.SupervisionService/IssueOrder"
-	SupervisionService_ListOrders_FullMethodName      = "/yizhan.v1.SupervisionService/ListOrders"
-	SupervisionService_AnswerOrder_FullMethodName     = "/yizhan.v1.SupervisionService/AnswerOrder"
-	SupervisionService_CloseOrder_FullMethodName      = "/yizhan.v1.SupervisionService/CloseOrder"
-	SupervisionService_ReturnOrder_FullMethodName     = "/yizhan.v1.SupervisionService/ReturnOrder"
+	SupervisionService_GetStatistics_FullMethodName    = "/yizhan.v1.SupervisionService/GetStatistics"
+	SupervisionService_ListCards_FullMethodName        = "/yizhan.v1.SupervisionService/ListCards"
+	SupervisionService_ExportStatistics_FullMethodName = "/yizhan.v1.SupervisionService/ExportStatistics"
+	SupervisionService_ListFollowUps_FullMethodName    = "/yizhan.v1.SupervisionService/ListFollowUps"
+	SupervisionService_ReplyFollowUp_FullMethodName    = "/yizhan.v1.SupervisionService/ReplyFollowUp"
+	SupervisionService_RevisitFollowUp_FullMethodName  = "/yizhan.v1.SupervisionService/RevisitFollowUp"
+	SupervisionService_IssueOrder_FullMethodName       = "/yizhan.v1.SupervisionService/IssueOrder"
+	SupervisionService_ListOrders_FullMethodName       = "/yizhan.v1.SupervisionService/ListOrders"
+	SupervisionService_AnswerOrder_FullMethodName      = "/yizhan.v1.SupervisionService/AnswerOrder"
+	SupervisionService_CloseOrder_FullMethodName       = "/yizhan.v1.SupervisionService/CloseOrder"
+	SupervisionService_ReturnOrder_FullMethodName      = "/yizhan.v1.SupervisionService/ReturnOrder"
 )
 
 // SupervisionServiceClient is the client API for SupervisionService service.
@@ -41,6 +43,10 @@ const (
 type SupervisionServiceClient interface {
 	GetStatistics(ctx context.Context, in *GetStatisticsRequest, opts ...grpc.CallOption) (*Statistics, error)
 	ListCards(ctx context.Context, in *ListCardsRequest, opts ...grpc.CallOption) (*ListCardsResponse, error)
+	// The figures (by department unless group_by says otherwise), the
+	// office's case ledger (办件台账) and the cards of a date range as an
+	// Excel workbook (.xlsx).
+	ExportStatistics(ctx context.Context, in *GetStatisticsRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error)
 	// Follow-ups and orders are the county's records: a node below the
 	// county forwards these calls to it.
 	ListFollowUps(ctx context.Context, in *ListFollowUpsRequest, opts ...grpc.CallOption) (*ListFollowUpsResponse, error)
@@ -75,6 +81,16 @@ func (c *supervisionServiceClient) ListCards(ctx context.Context, in *ListCardsR
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ListCardsResponse)
 	err := c.cc.Invoke(ctx, SupervisionService_ListCards_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *supervisionServiceClient) ExportStatistics(ctx context.Context, in *GetStatisticsRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(httpbody.HttpBody)
+	err := c.cc.Invoke(ctx, SupervisionService_ExportStatistics_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -171,6 +187,10 @@ func (c *supervisionServiceClient) ReturnOrder(ctx context.Context, in *DecideOr
 type SupervisionServiceServer interface {
 	GetStatistics(context.Context, *GetStatisticsRequest) (*Statistics, error)
 	ListCards(context.Context, *ListCardsRequest) (*ListCardsResponse, error)
+	// The figures (by department unless group_by says otherwise), the
+	// office's case ledger (办件台账) and the cards of a date range as an
+	// Excel workbook (.xlsx).
+	ExportStatistics(context.Context, *GetStatisticsRequest) (*httpbody.HttpBody, error)
 	// Follow-ups and orders are the county's records: a node below the
 	// county forwards these calls to it.
 	ListFollowUps(context.Context, *ListFollowUpsRequest) (*ListFollowUpsResponse, error)
@@ -196,6 +216,9 @@ func (UnimplementedSupervisionServiceServer) GetStatistics(context.Context, *Get
 }
 func (UnimplementedSupervisionServiceServer) ListCards(context.Context, *ListCardsRequest) (*ListCardsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListCards not implemented")
+}
+func (UnimplementedSupervisionServiceServer) ExportStatistics(context.Context, *GetStatisticsRequest) (*httpbody.HttpBody, error) {
+	return nil, status.Error(codes.Unimplemented, "method ExportStatistics not implemented")
 }
 func (UnimplementedSupervisionServiceServer) ListFollowUps(context.Context, *ListFollowUpsRequest) (*ListFollowUpsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListFollowUps not implemented")
@@ -274,6 +297,24 @@ func _SupervisionService_ListCards_Handler(srv interface{}, ctx context.Context,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(SupervisionServiceServer).ListCards(ctx, req.(*ListCardsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SupervisionService_ExportStatistics_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetStatisticsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SupervisionServiceServer).ExportStatistics(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SupervisionService_ExportStatistics_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SupervisionServiceServer).ExportStatistics(ctx, req.(*GetStatisticsRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -436,6 +477,10 @@ var SupervisionService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListCards",
 			Handler:    _SupervisionService_ListCards_Handler,
+		},
+		{
+			MethodName: "ExportStatistics",
+			Handler:    _SupervisionService_ExportStatistics_Handler,
 		},
 		{
 			MethodName: "ListFollowUps",
