@@ -154,15 +154,20 @@ func TestListCasesQueueHistoryAndApplicant(t *testing.T) {
 		{"overdue", &yizhanv1.ListCasesRequest{Overdue: true, Applicant: xID}},
 	} {
 		_, err := cases.ListCases(clerk.ctx(), tt.req)
-		st := status.Convert(err)
-		var field string
-		for _, d := range st.Details() {
-			if br, ok := d.(*errdetails.BadRequest); ok && len(br.GetFieldViolations()) > 0 {
-				field = br.GetFieldViolations()[0].GetField()
-			}
-		}
-		if st.Code() != codes.InvalidArgument || field != tt.field {
-			t.Errorf("ListCases(%v): %s naming %q; want InvalidArgument naming %s", tt.req, st.Code(), field, tt.field)
+		if code, field := fieldOf(err); code != codes.InvalidArgument || field != tt.field {
+			t.Errorf("ListCases(%v): %s naming %q; want InvalidArgument naming %s", tt.req, code, field, tt.field)
 		}
 	}
+}
+
+// fieldOf is an error's code and the field its first field violation
+// names ("" when none).
+func fieldOf(err error) (codes.Code, string) {
+	st := status.Convert(err)
+	for _, d := range st.Details() {
+		if br, ok := d.(*errdetails.BadRequest); ok && len(br.GetFieldViolations()) > 0 {
+			return st.Code(), br.GetFieldViolations()[0].GetField()
+		}
+	}
+	return st.Code(), ""
 }

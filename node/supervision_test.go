@@ -11,7 +11,6 @@ import (
 
 	"github.com/xuri/excelize/v2"
 
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -31,30 +30,13 @@ func TestStatisticsAndCardsThroughTheAPI(t *testing.T) {
 	clerk := dial(t, f.countyLeader()).login("clerk", password)
 	approver := dial(t, f.countyLeader()).login("approver", password)
 	cases := caseClient(t, clerk)
-	resp, err := cases.FileCase(clerk.ctx(), &yizhanv1.FileCaseRequest{ItemCode: tobacco().Code,
-		Applicant: &yizhanv1.Applicant{Name: "韦丽", IdNumber: applicantID, Phone: "13907710001"},
-		Materials: []*yizhanv1.SubmittedMaterial{{Name: "申请表", Copies: 1}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := resp.GetCase().GetNumber()
+	n := fileWithTwoCorrections(t, clerk)
 	step := func(name string, call func() (*yizhanv1.CaseResponse, error)) {
 		t.Helper()
 		if _, err := call(); err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
 	}
-	for range 2 {
-		step("correction", func() (*yizhanv1.CaseResponse, error) {
-			return cases.RequestCorrection(clerk.ctx(), &yizhanv1.CaseActionRequest{Number: n, MissingMaterials: []string{"申请表"}, Reason: "申请表未签字"})
-		})
-		step("resubmit", func() (*yizhanv1.CaseResponse, error) {
-			return cases.Resubmit(clerk.ctx(), &yizhanv1.CaseActionRequest{Number: n, Materials: []*yizhanv1.SubmittedMaterial{{Name: "申请表", Copies: 1}}})
-		})
-	}
-	step("accept", func() (*yizhanv1.CaseResponse, error) {
-		return cases.Accept(clerk.ctx(), &yizhanv1.CaseActionRequest{Number: n})
-	})
 	step("review", func() (*yizhanv1.CaseResponse, error) {
 		return cases.Review(clerk.ctx(), &yizhanv1.CaseActionRequest{Number: n, Reason: "同意", Agrees: true})
 	})
@@ -105,15 +87,8 @@ func TestStatisticsAndCardsThroughTheAPI(t *testing.T) {
 		{&yizhanv1.GetStatisticsRequest{OfficeCode: "45012"}, "office_code"},
 	} {
 		_, err := sup.GetStatistics(f.admin.ctx(), tt.req)
-		st := status.Convert(err)
-		var field string
-		for _, d := range st.Details() {
-			if br, ok := d.(*errdetails.BadRequest); ok && len(br.GetFieldViolations()) > 0 {
-				field = br.GetFieldViolations()[0].GetField()
-			}
-		}
-		if st.Code() != codes.InvalidArgument || field != tt.field {
-			t.Errorf("GetStatistics(%v): %s naming %q; want InvalidArgument naming %s", tt.req, st.Code(), field, tt.field)
+		if code, field := fieldOf(err); code != codes.InvalidArgument || field != tt.field {
+			t.Errorf("GetStatistics(%v): %s naming %q; want InvalidArgument naming %s", tt.req, code, field, tt.field)
 		}
 	}
 	if _, err := sup.ListCards(f.admin.ctx(), &yizhanv1.ListCardsRequest{PageToken: "bm90IGEgdG9rZW4"}); status.Code(err) != codes.InvalidArgument {
@@ -130,25 +105,7 @@ func TestStatisticsAndCardsThroughTheAPI(t *testing.T) {
 func TestStatisticsExportOpensWithTheAPIFigures(t *testing.T) {
 	f := newCaseFed(t, 1)
 	clerk := dial(t, f.countyLeader()).login("clerk", password)
-	cases := caseClient(t, clerk)
-	resp, err := cases.FileCase(clerk.ctx(), &yizhanv1.FileCaseRequest{ItemCode: tobacco().Code,
-		Applicant: &yizhanv1.Applicant{Name: "韦丽", IdNumber: applicantID, Phone: "13907710001"},
-		Materials: []*yizhanv1.SubmittedMaterial{{Name: "申请表", Copies: 1}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := resp.GetCase().GetNumber()
-	for range 2 {
-		if _, err := cases.RequestCorrection(clerk.ctx(), &yizhanv1.CaseActionRequest{Number: n, MissingMaterials: []string{"申请表"}, Reason: "未签字"}); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := cases.Resubmit(clerk.ctx(), &yizhanv1.CaseActionRequest{Number: n, Materials: []*yizhanv1.SubmittedMaterial{{Name: "申请表", Copies: 1}}}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := cases.Accept(clerk.ctx(), &yizhanv1.CaseActionRequest{Number: n}); err != nil {
-		t.Fatal(err)
-	}
+	n := fileWithTwoCorrections(t, clerk)
 	sup := yizhanv1.NewSupervisionServiceClient(f.admin.conn)
 	today := time.Now().In(registry.CST).Format("2006-01-02")
 	req := &yizhanv1.GetStatisticsRequest{From: today, To: today, GroupBy: yizhanv1.Grouping_GROUPING_DEPARTMENT}
@@ -276,4 +233,31 @@ func TestCountyCardsALateCaseOfACutOffVillage(t *testing.T) {
 	if a, b := overdue(countyBook), overdue(village.Office().Cases()); a != 1 || b != 1 {
 		t.Errorf("after the link is back: %d red cards at the county, %d at the village; want one each", a, b)
 	}
+}
+
+// fileWithTwoCorrections files a tobacco case as clerk at the county,
+// sends two correction notices (a yellow card: the one-time notice
+// broken) and accepts it. It returns the case number.
+func fileWithTwoCorrections(t *testing.T, clerk *client) string {
+	t.Helper()
+	cases := caseClient(t, clerk)
+	resp, err := cases.FileCase(clerk.ctx(), &yizhanv1.FileCaseRequest{ItemCode: tobacco().Code,
+		Applicant: &yizhanv1.Applicant{Name: "韦丽", IdNumber: applicantID, Phone: "13907710001"},
+		Materials: []*yizhanv1.SubmittedMaterial{{Name: "申请表", Copies: 1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := resp.GetCase().GetNumber()
+	for range 2 {
+		if _, err := cases.RequestCorrection(clerk.ctx(), &yizhanv1.CaseActionRequest{Number: n, MissingMaterials: []string{"申请表"}, Reason: "申请表未签字"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := cases.Resubmit(clerk.ctx(), &yizhanv1.CaseActionRequest{Number: n, Materials: []*yizhanv1.SubmittedMaterial{{Name: "申请表", Copies: 1}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := cases.Accept(clerk.ctx(), &yizhanv1.CaseActionRequest{Number: n}); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
