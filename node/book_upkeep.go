@@ -107,7 +107,8 @@ func (n *Node) sweepCards(ctx context.Context) {
 		if n.svc.Leading() != nil {
 			continue
 		}
-		if k, err := n.svc.SweepCards(ctx, supervision.Policy{}); err != nil {
+		policy := supervision.Policy{WarningDays: int(n.office.Registry().SupervisionPolicy().GetWarningDays())}
+		if k, err := n.svc.SweepCards(ctx, policy); err != nil {
 			n.log.Warn("supervision card sweep", "err", err)
 		} else if k > 0 {
 			n.log.Info("supervision card sweep", "cases_evaluated", k)

@@ -112,6 +112,8 @@ func (s *registryService) command(p *auth.Principal, op any) *peerv1.RegistryCom
 		cmd.Op = &peerv1.RegistryCommand_CreateStaff{CreateStaff: v}
 	case *peerv1.PutCalendar:
 		cmd.Op = &peerv1.RegistryCommand_PutCalendar{PutCalendar: v}
+	case *peerv1.PutSupervisionPolicy:
+		cmd.Op = &peerv1.RegistryCommand_PutSupervisionPolicy{PutSupervisionPolicy: v}
 	default:
 		panic(fmt.Sprintf("node: unknown registry op %T", op))
 	}
@@ -412,6 +414,33 @@ func (s *registryService) PutCalendar(ctx context.Context, req *yizhanv1.PutCale
 		},
 		func(v proto.Message, index uint64) *yizhanv1.PutCalendarResponse {
 			return &yizhanv1.PutCalendarResponse{Calendar: v.(*yizhanv1.Calendar), RegistryIndex: index}
+		})
+}
+
+// --- the supervision policy ---
+
+func (s *registryService) GetSupervisionPolicy(_ context.Context, req *yizhanv1.GetSupervisionPolicyRequest) (*yizhanv1.GetSupervisionPolicyResponse, error) {
+	meta, err := s.readMeta(req.GetMinIndex())
+	if err != nil {
+		return nil, err
+	}
+	return &yizhanv1.GetSupervisionPolicyResponse{Policy: s.n.office.Registry().SupervisionPolicy(), Meta: meta}, nil
+}
+
+func (s *registryService) PutSupervisionPolicy(ctx context.Context, req *yizhanv1.PutSupervisionPolicyRequest) (*yizhanv1.PutSupervisionPolicyResponse, error) {
+	return write(ctx, s, req,
+		func(ctx context.Context, c yizhanv1.RegistryServiceClient) (*yizhanv1.PutSupervisionPolicyResponse, error) {
+			return c.PutSupervisionPolicy(ctx, req)
+		},
+		func(p *auth.Principal) (*peerv1.RegistryCommand, error) {
+			policy := proto.CloneOf(req.GetPolicy())
+			if policy != nil {
+				policy.RegistryIndex = 0
+			}
+			return s.command(p, &peerv1.PutSupervisionPolicy{Policy: policy}), nil
+		},
+		func(v proto.Message, index uint64) *yizhanv1.PutSupervisionPolicyResponse {
+			return &yizhanv1.PutSupervisionPolicyResponse{Policy: v.(*yizhanv1.SupervisionPolicy), RegistryIndex: index}
 		})
 }
 

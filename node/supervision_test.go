@@ -261,3 +261,30 @@ func fileWithTwoCorrections(t *testing.T, clerk *client) string {
 	}
 	return n
 }
+
+// A county admin sets the warning days; every office reads them (the
+// registry feed carries them down); anyone else is refused, and a value
+// out of range names the field.
+func TestSupervisionPolicyThroughTheAPI(t *testing.T) {
+	f := newCaseFed(t, 1)
+	ctx := f.admin.ctx()
+	got, err := f.admin.reg.PutSupervisionPolicy(ctx, &yizhanv1.PutSupervisionPolicyRequest{Policy: &yizhanv1.SupervisionPolicy{WarningDays: 4}})
+	if err != nil || got.GetPolicy().GetWarningDays() != 4 {
+		t.Fatalf("put: %v %v", got, err)
+	}
+	village := dial(t, f.nodes["dongcun-1"])
+	waitFor(t, "the village reads the policy", func() bool {
+		r, err := village.reg.GetSupervisionPolicy(village.ctx(), &yizhanv1.GetSupervisionPolicyRequest{})
+		return err == nil && r.GetPolicy().GetWarningDays() == 4
+	}, 20*time.Second)
+	if _, err := f.admin.reg.PutSupervisionPolicy(ctx, &yizhanv1.PutSupervisionPolicyRequest{Policy: &yizhanv1.SupervisionPolicy{WarningDays: 11}}); func() bool {
+		code, field := fieldOf(err)
+		return code != codes.InvalidArgument || field != "policy.warning_days"
+	}() {
+		t.Errorf("11 warning days: %v", err)
+	}
+	clerk := dial(t, f.countyLeader()).login("clerk", password)
+	if _, err := clerk.reg.PutSupervisionPolicy(clerk.ctx(), &yizhanv1.PutSupervisionPolicyRequest{Policy: &yizhanv1.SupervisionPolicy{WarningDays: 1}}); status.Code(err) != codes.PermissionDenied {
+		t.Errorf("a clerk setting the policy: %v", err)
+	}
+}

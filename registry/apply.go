@@ -101,6 +101,12 @@ func (s *state) apply(index uint64, cmd *peerv1.RegistryCommand) proto.Message {
 		s.calendarDays[c.GetYear()] = kinds
 		return c
 
+	case *peerv1.RegistryCommand_PutSupervisionPolicy:
+		p := proto.CloneOf(op.PutSupervisionPolicy.GetPolicy())
+		p.RegistryIndex = index
+		s.policy = p
+		return p
+
 	case *peerv1.RegistryCommand_PutNode:
 		n := proto.CloneOf(op.PutNode.GetNode())
 		n.UpdatedAt = at

@@ -292,6 +292,8 @@ func CheckLimits(cmd *peerv1.RegistryCommand) error {
 	case *peerv1.RegistryCommand_PutCalendar:
 		prefix, entity = "calendar", op.PutCalendar.GetCalendar()
 		vs.calendarLimits(op.PutCalendar.GetCalendar())
+	case *peerv1.RegistryCommand_PutSupervisionPolicy:
+		prefix, entity = "policy", op.PutSupervisionPolicy.GetPolicy()
 	case *peerv1.RegistryCommand_PutNode:
 		prefix, entity = "node", op.PutNode.GetNode()
 		vs.nodeLimits(op.PutNode.GetNode())

@@ -64,6 +64,8 @@ type state struct {
 	// queryCodeKeys are the keys of the HMACs cases keep of their query
 	// codes, by id (see querykeys.go).
 	queryCodeKeys map[uint32]*peerv1.QueryCodeKey
+	// policy is the county's supervision policy, nil until set.
+	policy *yizhanv1.SupervisionPolicy
 
 	// changelog holds the retained entries, oldest first; each entry's
 	// PrevIndex is the Index of the one before it.

@@ -64,6 +64,9 @@ func (r *Registry) Snapshot() *peerv1.RegistrySnapshot {
 		s.Changelog = append(s.Changelog, proto.CloneOf(e))
 	}
 	s.QueryCodeKeys = st.snapshotQueryCodeKeys()
+	if st.policy != nil {
+		s.SupervisionPolicy = proto.CloneOf(st.policy)
+	}
 	return s
 }
 
@@ -195,6 +198,9 @@ func stateFromSnapshot(s *peerv1.RegistrySnapshot) (*state, error) {
 	}
 	if err := st.restoreQueryCodeKeys(s.GetQueryCodeKeys()); err != nil {
 		return nil, err
+	}
+	if p := s.GetSupervisionPolicy(); p != nil {
+		st.policy = proto.CloneOf(p)
 	}
 	for i, e := range s.GetChangelog() {
 		if e.GetIndex() <= e.GetPrevIndex() {

@@ -45,12 +45,14 @@ func (s *state) check(cmd *peerv1.RegistryCommand, replay bool) error {
 		return s.checkStaff(op.CreateStaff, replay)
 	case *peerv1.RegistryCommand_PutCalendar:
 		return checkCalendar(op.PutCalendar.GetCalendar())
+	case *peerv1.RegistryCommand_PutSupervisionPolicy:
+		return checkSupervisionPolicy(op.PutSupervisionPolicy.GetPolicy())
 	case *peerv1.RegistryCommand_PutNode:
 		return s.checkNode(op.PutNode.GetNode())
 	case *peerv1.RegistryCommand_PutQueryCodeKey:
 		return s.checkQueryCodeKey(op.PutQueryCodeKey.GetKey())
 	default:
-		return &ValidationError{Violations: []FieldViolation{{Field: "command", Description: "must hold one operation (create_office, create_department, create_item, update_item, create_grant, revoke_grant, create_staff, put_calendar, put_node or put_query_code_key)"}}}
+		return &ValidationError{Violations: []FieldViolation{{Field: "command", Description: "must hold one operation (create_office, create_department, create_item, update_item, create_grant, revoke_grant, create_staff, put_calendar, put_supervision_policy, put_node or put_query_code_key)"}}}
 	}
 }
 
@@ -448,6 +450,22 @@ func (s *state) checkStaff(c *peerv1.CreateStaff, replay bool) error {
 		if cred.GetPasswordHash() == "" && !replay {
 			vs.required("credential.password_hash")
 		}
+	}
+	return vs.err()
+}
+
+// MaxWarningDays bounds the supervision policy's warning days.
+const MaxWarningDays = 10
+
+func checkSupervisionPolicy(p *yizhanv1.SupervisionPolicy) error {
+	var vs violations
+	if p == nil {
+		vs.required("policy")
+		return vs.err()
+	}
+	if d := p.GetWarningDays(); d < 0 || d > MaxWarningDays {
+		vs.addMeta(ReasonOutOfRange, reason.Meta{"min": "0", "max": reason.Itoa(MaxWarningDays), "got": reason.Itoa(d)},
+			"policy.warning_days", "must be between 0 (the default, 2) and %d working days, got %d", MaxWarningDays, d)
 	}
 	return vs.err()
 }

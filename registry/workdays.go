@@ -117,6 +117,17 @@ func OfficialCalendar(year int) *yizhanv1.Calendar {
 	return proto.CloneOf(officialYear(year).cal)
 }
 
+// SupervisionPolicy is the county's supervision policy (the defaults,
+// all zero, until a county admin sets one).
+func (r *Registry) SupervisionPolicy() *yizhanv1.SupervisionPolicy {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if r.st.policy == nil {
+		return &yizhanv1.SupervisionPolicy{}
+	}
+	return proto.CloneOf(r.st.policy)
+}
+
 // Calendar returns the working-day calendar of year: the registry's if a
 // county admin has set one (Source "registry"), else the official one
 // (Source "official").

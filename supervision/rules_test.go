@@ -62,4 +62,8 @@ func TestDueRulesAcrossTheQingmingHoliday(t *testing.T) {
 			t.Errorf("%s: %v", tt.name, card)
 		}
 	}
+	// A county that warns 3 days ahead warns on 2 April already.
+	if supervision.Due(yizhanv1.CardRule_CARD_RULE_DUE_SOON, running, acc, reg, at(4, 2, 11), supervision.Policy{WarningDays: 3}) == nil {
+		t.Error("no warning 3 working days ahead with a policy of 3")
+	}
 }

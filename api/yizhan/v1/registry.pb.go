@@ -3233,6 +3233,263 @@ func (x *PutCalendarResponse) GetRegistryIndex() uint64 {
 	return 0
 }
 
+// SupervisionPolicy is what a county chooses in electronic supervision's
+// rules (docs/SUPERVISION.md).
+type SupervisionPolicy struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// A running case earns a yellow card (预警) with this many working days
+	// or fewer left before its promised due date: 1 to 10; 0 means the
+	// default, 2.
+	WarningDays   int32  `protobuf:"varint,1,opt,name=warning_days,json=warningDays,proto3" json:"warning_days,omitempty"`
+	RegistryIndex uint64 `protobuf:"varint,2,opt,name=registry_index,json=registryIndex,proto3" json:"registry_index,omitempty"` // output only: the write that set it (0: never set)
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SupervisionPolicy) Reset() {
+	*x = SupervisionPolicy{}
+	mi := &file_yizhan_v1_registry_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SupervisionPolicy) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SupervisionPolicy) ProtoMessage() {}
+
+func (x *SupervisionPolicy) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_registry_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SupervisionPolicy.ProtoReflect.Descriptor instead.
+func (*SupervisionPolicy) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *SupervisionPolicy) GetWarningDays() int32 {
+	if x != nil {
+		return x.WarningDays
+	}
+	return 0
+}
+
+func (x *SupervisionPolicy) GetRegistryIndex() uint64 {
+	if x != nil {
+		return x.RegistryIndex
+	}
+	return 0
+}
+
+type GetSupervisionPolicyRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	MinIndex      uint64                 `protobuf:"varint,1,opt,name=min_index,json=minIndex,proto3" json:"min_index,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetSupervisionPolicyRequest) Reset() {
+	*x = GetSupervisionPolicyRequest{}
+	mi := &file_yizhan_v1_registry_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetSupervisionPolicyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetSupervisionPolicyRequest) ProtoMessage() {}
+
+func (x *GetSupervisionPolicyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_registry_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetSupervisionPolicyRequest.ProtoReflect.Descriptor instead.
+func (*GetSupervisionPolicyRequest) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *GetSupervisionPolicyRequest) GetMinIndex() uint64 {
+	if x != nil {
+		return x.MinIndex
+	}
+	return 0
+}
+
+type GetSupervisionPolicyResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Policy        *SupervisionPolicy     `protobuf:"bytes,1,opt,name=policy,proto3" json:"policy,omitempty"`
+	Meta          *ReadMeta              `protobuf:"bytes,2,opt,name=meta,proto3" json:"meta,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetSupervisionPolicyResponse) Reset() {
+	*x = GetSupervisionPolicyResponse{}
+	mi := &file_yizhan_v1_registry_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetSupervisionPolicyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetSupervisionPolicyResponse) ProtoMessage() {}
+
+func (x *GetSupervisionPolicyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_registry_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetSupervisionPolicyResponse.ProtoReflect.Descriptor instead.
+func (*GetSupervisionPolicyResponse) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *GetSupervisionPolicyResponse) GetPolicy() *SupervisionPolicy {
+	if x != nil {
+		return x.Policy
+	}
+	return nil
+}
+
+func (x *GetSupervisionPolicyResponse) GetMeta() *ReadMeta {
+	if x != nil {
+		return x.Meta
+	}
+	return nil
+}
+
+type PutSupervisionPolicyRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Policy        *SupervisionPolicy     `protobuf:"bytes,1,opt,name=policy,proto3" json:"policy,omitempty"`
+	RequestId     string                 `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"` // exactly-once, as for the other writes
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PutSupervisionPolicyRequest) Reset() {
+	*x = PutSupervisionPolicyRequest{}
+	mi := &file_yizhan_v1_registry_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PutSupervisionPolicyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PutSupervisionPolicyRequest) ProtoMessage() {}
+
+func (x *PutSupervisionPolicyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_registry_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PutSupervisionPolicyRequest.ProtoReflect.Descriptor instead.
+func (*PutSupervisionPolicyRequest) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *PutSupervisionPolicyRequest) GetPolicy() *SupervisionPolicy {
+	if x != nil {
+		return x.Policy
+	}
+	return nil
+}
+
+func (x *PutSupervisionPolicyRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+type PutSupervisionPolicyResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Policy        *SupervisionPolicy     `protobuf:"bytes,1,opt,name=policy,proto3" json:"policy,omitempty"`
+	RegistryIndex uint64                 `protobuf:"varint,2,opt,name=registry_index,json=registryIndex,proto3" json:"registry_index,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PutSupervisionPolicyResponse) Reset() {
+	*x = PutSupervisionPolicyResponse{}
+	mi := &file_yizhan_v1_registry_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PutSupervisionPolicyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PutSupervisionPolicyResponse) ProtoMessage() {}
+
+func (x *PutSupervisionPolicyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_registry_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PutSupervisionPolicyResponse.ProtoReflect.Descriptor instead.
+func (*PutSupervisionPolicyResponse) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *PutSupervisionPolicyResponse) GetPolicy() *SupervisionPolicy {
+	if x != nil {
+		return x.Policy
+	}
+	return nil
+}
+
+func (x *PutSupervisionPolicyResponse) GetRegistryIndex() uint64 {
+	if x != nil {
+		return x.RegistryIndex
+	}
+	return 0
+}
+
 type ListStaffRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	OfficeCode    string                 `protobuf:"bytes,1,opt,name=office_code,json=officeCode,proto3" json:"office_code,omitempty"`
@@ -3243,7 +3500,7 @@ type ListStaffRequest struct {
 
 func (x *ListStaffRequest) Reset() {
 	*x = ListStaffRequest{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[41]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3255,7 +3512,7 @@ func (x *ListStaffRequest) String() string {
 func (*ListStaffRequest) ProtoMessage() {}
 
 func (x *ListStaffRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[41]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3268,7 +3525,7 @@ func (x *ListStaffRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListStaffRequest.ProtoReflect.Descriptor instead.
 func (*ListStaffRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{41}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *ListStaffRequest) GetOfficeCode() string {
@@ -3295,7 +3552,7 @@ type ListStaffResponse struct {
 
 func (x *ListStaffResponse) Reset() {
 	*x = ListStaffResponse{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[42]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3307,7 +3564,7 @@ func (x *ListStaffResponse) String() string {
 func (*ListStaffResponse) ProtoMessage() {}
 
 func (x *ListStaffResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[42]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3320,7 +3577,7 @@ func (x *ListStaffResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListStaffResponse.ProtoReflect.Descriptor instead.
 func (*ListStaffResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{42}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *ListStaffResponse) GetStaff() []*StaffMember {
@@ -3352,7 +3609,7 @@ type CreateStaffRequest struct {
 
 func (x *CreateStaffRequest) Reset() {
 	*x = CreateStaffRequest{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[43]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3364,7 +3621,7 @@ func (x *CreateStaffRequest) String() string {
 func (*CreateStaffRequest) ProtoMessage() {}
 
 func (x *CreateStaffRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[43]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3377,7 +3634,7 @@ func (x *CreateStaffRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateStaffRequest.ProtoReflect.Descriptor instead.
 func (*CreateStaffRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{43}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *CreateStaffRequest) GetStaff() *StaffMember {
@@ -3411,7 +3668,7 @@ type StaffWriteResponse struct {
 
 func (x *StaffWriteResponse) Reset() {
 	*x = StaffWriteResponse{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[44]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3423,7 +3680,7 @@ func (x *StaffWriteResponse) String() string {
 func (*StaffWriteResponse) ProtoMessage() {}
 
 func (x *StaffWriteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[44]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3436,7 +3693,7 @@ func (x *StaffWriteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StaffWriteResponse.ProtoReflect.Descriptor instead.
 func (*StaffWriteResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{44}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *StaffWriteResponse) GetStaff() *StaffMember {
@@ -3463,7 +3720,7 @@ type ListNodesRequest struct {
 
 func (x *ListNodesRequest) Reset() {
 	*x = ListNodesRequest{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[45]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3475,7 +3732,7 @@ func (x *ListNodesRequest) String() string {
 func (*ListNodesRequest) ProtoMessage() {}
 
 func (x *ListNodesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[45]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3488,7 +3745,7 @@ func (x *ListNodesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListNodesRequest.ProtoReflect.Descriptor instead.
 func (*ListNodesRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{45}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *ListNodesRequest) GetOfficeCode() string {
@@ -3515,7 +3772,7 @@ type ListNodesResponse struct {
 
 func (x *ListNodesResponse) Reset() {
 	*x = ListNodesResponse{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[46]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3527,7 +3784,7 @@ func (x *ListNodesResponse) String() string {
 func (*ListNodesResponse) ProtoMessage() {}
 
 func (x *ListNodesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[46]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3540,7 +3797,7 @@ func (x *ListNodesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListNodesResponse.ProtoReflect.Descriptor instead.
 func (*ListNodesResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{46}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *ListNodesResponse) GetNodes() []*NodeEntry {
@@ -3565,7 +3822,7 @@ type GetRegistryStatusRequest struct {
 
 func (x *GetRegistryStatusRequest) Reset() {
 	*x = GetRegistryStatusRequest{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[47]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3577,7 +3834,7 @@ func (x *GetRegistryStatusRequest) String() string {
 func (*GetRegistryStatusRequest) ProtoMessage() {}
 
 func (x *GetRegistryStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[47]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3590,7 +3847,7 @@ func (x *GetRegistryStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRegistryStatusRequest.ProtoReflect.Descriptor instead.
 func (*GetRegistryStatusRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{47}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{52}
 }
 
 // RegistryStatus is how far this node's copy of the registry has come.
@@ -3622,7 +3879,7 @@ type RegistryStatus struct {
 
 func (x *RegistryStatus) Reset() {
 	*x = RegistryStatus{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[48]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3634,7 +3891,7 @@ func (x *RegistryStatus) String() string {
 func (*RegistryStatus) ProtoMessage() {}
 
 func (x *RegistryStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[48]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3647,7 +3904,7 @@ func (x *RegistryStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegistryStatus.ProtoReflect.Descriptor instead.
 func (*RegistryStatus) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{48}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *RegistryStatus) GetOfficeCode() string {
@@ -3776,7 +4033,7 @@ type QuarantinedMessage struct {
 
 func (x *QuarantinedMessage) Reset() {
 	*x = QuarantinedMessage{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[49]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3788,7 +4045,7 @@ func (x *QuarantinedMessage) String() string {
 func (*QuarantinedMessage) ProtoMessage() {}
 
 func (x *QuarantinedMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[49]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3801,7 +4058,7 @@ func (x *QuarantinedMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuarantinedMessage.ProtoReflect.Descriptor instead.
 func (*QuarantinedMessage) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{49}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *QuarantinedMessage) GetDestOffice() string {
@@ -3851,7 +4108,7 @@ type DeliveryError struct {
 
 func (x *DeliveryError) Reset() {
 	*x = DeliveryError{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[50]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3863,7 +4120,7 @@ func (x *DeliveryError) String() string {
 func (*DeliveryError) ProtoMessage() {}
 
 func (x *DeliveryError) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[50]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3876,7 +4133,7 @@ func (x *DeliveryError) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeliveryError.ProtoReflect.Descriptor instead.
 func (*DeliveryError) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{50}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *DeliveryError) GetDestOffice() string {
@@ -4146,6 +4403,21 @@ const file_yizhan_v1_registry_proto_rawDesc = "" +
 	"request_id\x18\x1e \x01(\tR\trequestId\"m\n" +
 	"\x13PutCalendarResponse\x12/\n" +
 	"\bcalendar\x18\x01 \x01(\v2\x13.yizhan.v1.CalendarR\bcalendar\x12%\n" +
+	"\x0eregistry_index\x18\x02 \x01(\x04R\rregistryIndex\"]\n" +
+	"\x11SupervisionPolicy\x12!\n" +
+	"\fwarning_days\x18\x01 \x01(\x05R\vwarningDays\x12%\n" +
+	"\x0eregistry_index\x18\x02 \x01(\x04R\rregistryIndex\":\n" +
+	"\x1bGetSupervisionPolicyRequest\x12\x1b\n" +
+	"\tmin_index\x18\x01 \x01(\x04R\bminIndex\"}\n" +
+	"\x1cGetSupervisionPolicyResponse\x124\n" +
+	"\x06policy\x18\x01 \x01(\v2\x1c.yizhan.v1.SupervisionPolicyR\x06policy\x12'\n" +
+	"\x04meta\x18\x02 \x01(\v2\x13.yizhan.v1.ReadMetaR\x04meta\"r\n" +
+	"\x1bPutSupervisionPolicyRequest\x124\n" +
+	"\x06policy\x18\x01 \x01(\v2\x1c.yizhan.v1.SupervisionPolicyR\x06policy\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\"{\n" +
+	"\x1cPutSupervisionPolicyResponse\x124\n" +
+	"\x06policy\x18\x01 \x01(\v2\x1c.yizhan.v1.SupervisionPolicyR\x06policy\x12%\n" +
 	"\x0eregistry_index\x18\x02 \x01(\x04R\rregistryIndex\"P\n" +
 	"\x10ListStaffRequest\x12\x1f\n" +
 	"\voffice_code\x18\x01 \x01(\tR\n" +
@@ -4248,7 +4520,7 @@ const file_yizhan_v1_registry_proto_rawDesc = "" +
 	"\aDayKind\x12\x18\n" +
 	"\x14DAY_KIND_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10DAY_KIND_HOLIDAY\x10\x01\x12\x14\n" +
-	"\x10DAY_KIND_WORKDAY\x10\x022\xdd\x0f\n" +
+	"\x10DAY_KIND_WORKDAY\x10\x022\xf9\x11\n" +
 	"\x0fRegistryService\x12a\n" +
 	"\vListOffices\x12\x1d.yizhan.v1.ListOfficesRequest\x1a\x1e.yizhan.v1.ListOfficesResponse\"\x13\x82\xd3\xe4\x93\x02\r\x12\v/v1/offices\x12b\n" +
 	"\tGetOffice\x12\x1b.yizhan.v1.GetOfficeRequest\x1a\x1c.yizhan.v1.GetOfficeResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/offices/{code}\x12l\n" +
@@ -4270,7 +4542,9 @@ const file_yizhan_v1_registry_proto_rawDesc = "" +
 	"/v1/grants\x12d\n" +
 	"\vRevokeGrant\x12\x1d.yizhan.v1.RevokeGrantRequest\x1a\x1d.yizhan.v1.GrantWriteResponse\"\x17\x82\xd3\xe4\x93\x02\x11*\x0f/v1/grants/{id}\x12i\n" +
 	"\vGetCalendar\x12\x1d.yizhan.v1.GetCalendarRequest\x1a\x1e.yizhan.v1.GetCalendarResponse\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/calendar/{year}\x12s\n" +
-	"\vPutCalendar\x12\x1d.yizhan.v1.PutCalendarRequest\x1a\x1e.yizhan.v1.PutCalendarResponse\"%\x82\xd3\xe4\x93\x02\x1f:\bcalendar\x1a\x13/v1/calendar/{year}\x12Y\n" +
+	"\vPutCalendar\x12\x1d.yizhan.v1.PutCalendarRequest\x1a\x1e.yizhan.v1.PutCalendarResponse\"%\x82\xd3\xe4\x93\x02\x1f:\bcalendar\x1a\x13/v1/calendar/{year}\x12\x87\x01\n" +
+	"\x14GetSupervisionPolicy\x12&.yizhan.v1.GetSupervisionPolicyRequest\x1a'.yizhan.v1.GetSupervisionPolicyResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/supervision-policy\x12\x8f\x01\n" +
+	"\x14PutSupervisionPolicy\x12&.yizhan.v1.PutSupervisionPolicyRequest\x1a'.yizhan.v1.PutSupervisionPolicyResponse\"&\x82\xd3\xe4\x93\x02 :\x06policy\x1a\x16/v1/supervision-policy\x12Y\n" +
 	"\tListStaff\x12\x1b.yizhan.v1.ListStaffRequest\x1a\x1c.yizhan.v1.ListStaffResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/staff\x12a\n" +
 	"\vCreateStaff\x12\x1d.yizhan.v1.CreateStaffRequest\x1a\x1d.yizhan.v1.StaffWriteResponse\"\x14\x82\xd3\xe4\x93\x02\x0e:\x01*\"\t/v1/staff\x12Y\n" +
 	"\tListNodes\x12\x1b.yizhan.v1.ListNodesRequest\x1a\x1c.yizhan.v1.ListNodesResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/nodes\x12p\n" +
@@ -4289,73 +4563,78 @@ func file_yizhan_v1_registry_proto_rawDescGZIP() []byte {
 }
 
 var file_yizhan_v1_registry_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_yizhan_v1_registry_proto_msgTypes = make([]protoimpl.MessageInfo, 51)
+var file_yizhan_v1_registry_proto_msgTypes = make([]protoimpl.MessageInfo, 56)
 var file_yizhan_v1_registry_proto_goTypes = []any{
-	(Tier)(0),                        // 0: yizhan.v1.Tier
-	(ItemType)(0),                    // 1: yizhan.v1.ItemType
-	(CaseKind)(0),                    // 2: yizhan.v1.CaseKind
-	(MaterialForm)(0),                // 3: yizhan.v1.MaterialForm
-	(Right)(0),                       // 4: yizhan.v1.Right
-	(Role)(0),                        // 5: yizhan.v1.Role
-	(DayKind)(0),                     // 6: yizhan.v1.DayKind
-	(*Office)(nil),                   // 7: yizhan.v1.Office
-	(*Department)(nil),               // 8: yizhan.v1.Department
-	(*Material)(nil),                 // 9: yizhan.v1.Material
-	(*ProcedureStep)(nil),            // 10: yizhan.v1.ProcedureStep
-	(*SpecialProcedure)(nil),         // 11: yizhan.v1.SpecialProcedure
-	(*Item)(nil),                     // 12: yizhan.v1.Item
-	(*Grant)(nil),                    // 13: yizhan.v1.Grant
-	(*StaffMember)(nil),              // 14: yizhan.v1.StaffMember
-	(*CalendarDay)(nil),              // 15: yizhan.v1.CalendarDay
-	(*Calendar)(nil),                 // 16: yizhan.v1.Calendar
-	(*NodeEntry)(nil),                // 17: yizhan.v1.NodeEntry
-	(*ReadMeta)(nil),                 // 18: yizhan.v1.ReadMeta
-	(*ListOfficesRequest)(nil),       // 19: yizhan.v1.ListOfficesRequest
-	(*ListOfficesResponse)(nil),      // 20: yizhan.v1.ListOfficesResponse
-	(*GetOfficeRequest)(nil),         // 21: yizhan.v1.GetOfficeRequest
-	(*GetOfficeResponse)(nil),        // 22: yizhan.v1.GetOfficeResponse
-	(*CreateOfficeRequest)(nil),      // 23: yizhan.v1.CreateOfficeRequest
-	(*WriteResponse)(nil),            // 24: yizhan.v1.WriteResponse
-	(*CreateOfficeResponse)(nil),     // 25: yizhan.v1.CreateOfficeResponse
-	(*ListDepartmentsRequest)(nil),   // 26: yizhan.v1.ListDepartmentsRequest
-	(*ListDepartmentsResponse)(nil),  // 27: yizhan.v1.ListDepartmentsResponse
-	(*CreateDepartmentRequest)(nil),  // 28: yizhan.v1.CreateDepartmentRequest
-	(*CreateDepartmentResponse)(nil), // 29: yizhan.v1.CreateDepartmentResponse
-	(*ListItemsRequest)(nil),         // 30: yizhan.v1.ListItemsRequest
-	(*ListItemsResponse)(nil),        // 31: yizhan.v1.ListItemsResponse
-	(*GetItemRequest)(nil),           // 32: yizhan.v1.GetItemRequest
-	(*GetItemResponse)(nil),          // 33: yizhan.v1.GetItemResponse
-	(*CreateItemRequest)(nil),        // 34: yizhan.v1.CreateItemRequest
-	(*UpdateItemRequest)(nil),        // 35: yizhan.v1.UpdateItemRequest
-	(*ItemWriteResponse)(nil),        // 36: yizhan.v1.ItemWriteResponse
-	(*ListItemVersionsRequest)(nil),  // 37: yizhan.v1.ListItemVersionsRequest
-	(*ListItemVersionsResponse)(nil), // 38: yizhan.v1.ListItemVersionsResponse
-	(*ListGrantsRequest)(nil),        // 39: yizhan.v1.ListGrantsRequest
-	(*ListGrantsResponse)(nil),       // 40: yizhan.v1.ListGrantsResponse
-	(*CreateGrantRequest)(nil),       // 41: yizhan.v1.CreateGrantRequest
-	(*GrantWriteResponse)(nil),       // 42: yizhan.v1.GrantWriteResponse
-	(*RevokeGrantRequest)(nil),       // 43: yizhan.v1.RevokeGrantRequest
-	(*GetCalendarRequest)(nil),       // 44: yizhan.v1.GetCalendarRequest
-	(*GetCalendarResponse)(nil),      // 45: yizhan.v1.GetCalendarResponse
-	(*PutCalendarRequest)(nil),       // 46: yizhan.v1.PutCalendarRequest
-	(*PutCalendarResponse)(nil),      // 47: yizhan.v1.PutCalendarResponse
-	(*ListStaffRequest)(nil),         // 48: yizhan.v1.ListStaffRequest
-	(*ListStaffResponse)(nil),        // 49: yizhan.v1.ListStaffResponse
-	(*CreateStaffRequest)(nil),       // 50: yizhan.v1.CreateStaffRequest
-	(*StaffWriteResponse)(nil),       // 51: yizhan.v1.StaffWriteResponse
-	(*ListNodesRequest)(nil),         // 52: yizhan.v1.ListNodesRequest
-	(*ListNodesResponse)(nil),        // 53: yizhan.v1.ListNodesResponse
-	(*GetRegistryStatusRequest)(nil), // 54: yizhan.v1.GetRegistryStatusRequest
-	(*RegistryStatus)(nil),           // 55: yizhan.v1.RegistryStatus
-	(*QuarantinedMessage)(nil),       // 56: yizhan.v1.QuarantinedMessage
-	(*DeliveryError)(nil),            // 57: yizhan.v1.DeliveryError
-	(*timestamppb.Timestamp)(nil),    // 58: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),    // 59: google.protobuf.FieldMask
+	(Tier)(0),                            // 0: yizhan.v1.Tier
+	(ItemType)(0),                        // 1: yizhan.v1.ItemType
+	(CaseKind)(0),                        // 2: yizhan.v1.CaseKind
+	(MaterialForm)(0),                    // 3: yizhan.v1.MaterialForm
+	(Right)(0),                           // 4: yizhan.v1.Right
+	(Role)(0),                            // 5: yizhan.v1.Role
+	(DayKind)(0),                         // 6: yizhan.v1.DayKind
+	(*Office)(nil),                       // 7: yizhan.v1.Office
+	(*Department)(nil),                   // 8: yizhan.v1.Department
+	(*Material)(nil),                     // 9: yizhan.v1.Material
+	(*ProcedureStep)(nil),                // 10: yizhan.v1.ProcedureStep
+	(*SpecialProcedure)(nil),             // 11: yizhan.v1.SpecialProcedure
+	(*Item)(nil),                         // 12: yizhan.v1.Item
+	(*Grant)(nil),                        // 13: yizhan.v1.Grant
+	(*StaffMember)(nil),                  // 14: yizhan.v1.StaffMember
+	(*CalendarDay)(nil),                  // 15: yizhan.v1.CalendarDay
+	(*Calendar)(nil),                     // 16: yizhan.v1.Calendar
+	(*NodeEntry)(nil),                    // 17: yizhan.v1.NodeEntry
+	(*ReadMeta)(nil),                     // 18: yizhan.v1.ReadMeta
+	(*ListOfficesRequest)(nil),           // 19: yizhan.v1.ListOfficesRequest
+	(*ListOfficesResponse)(nil),          // 20: yizhan.v1.ListOfficesResponse
+	(*GetOfficeRequest)(nil),             // 21: yizhan.v1.GetOfficeRequest
+	(*GetOfficeResponse)(nil),            // 22: yizhan.v1.GetOfficeResponse
+	(*CreateOfficeRequest)(nil),          // 23: yizhan.v1.CreateOfficeRequest
+	(*WriteResponse)(nil),                // 24: yizhan.v1.WriteResponse
+	(*CreateOfficeResponse)(nil),         // 25: yizhan.v1.CreateOfficeResponse
+	(*ListDepartmentsRequest)(nil),       // 26: yizhan.v1.ListDepartmentsRequest
+	(*ListDepartmentsResponse)(nil),      // 27: yizhan.v1.ListDepartmentsResponse
+	(*CreateDepartmentRequest)(nil),      // 28: yizhan.v1.CreateDepartmentRequest
+	(*CreateDepartmentResponse)(nil),     // 29: yizhan.v1.CreateDepartmentResponse
+	(*ListItemsRequest)(nil),             // 30: yizhan.v1.ListItemsRequest
+	(*ListItemsResponse)(nil),            // 31: yizhan.v1.ListItemsResponse
+	(*GetItemRequest)(nil),               // 32: yizhan.v1.GetItemRequest
+	(*GetItemResponse)(nil),              // 33: yizhan.v1.GetItemResponse
+	(*CreateItemRequest)(nil),            // 34: yizhan.v1.CreateItemRequest
+	(*UpdateItemRequest)(nil),            // 35: yizhan.v1.UpdateItemRequest
+	(*ItemWriteResponse)(nil),            // 36: yizhan.v1.ItemWriteResponse
+	(*ListItemVersionsRequest)(nil),      // 37: yizhan.v1.ListItemVersionsRequest
+	(*ListItemVersionsResponse)(nil),     // 38: yizhan.v1.ListItemVersionsResponse
+	(*ListGrantsRequest)(nil),            // 39: yizhan.v1.ListGrantsRequest
+	(*ListGrantsResponse)(nil),           // 40: yizhan.v1.ListGrantsResponse
+	(*CreateGrantRequest)(nil),           // 41: yizhan.v1.CreateGrantRequest
+	(*GrantWriteResponse)(nil),           // 42: yizhan.v1.GrantWriteResponse
+	(*RevokeGrantRequest)(nil),           // 43: yizhan.v1.RevokeGrantRequest
+	(*GetCalendarRequest)(nil),           // 44: yizhan.v1.GetCalendarRequest
+	(*GetCalendarResponse)(nil),          // 45: yizhan.v1.GetCalendarResponse
+	(*PutCalendarRequest)(nil),           // 46: yizhan.v1.PutCalendarRequest
+	(*PutCalendarResponse)(nil),          // 47: yizhan.v1.PutCalendarResponse
+	(*SupervisionPolicy)(nil),            // 48: yizhan.v1.SupervisionPolicy
+	(*GetSupervisionPolicyRequest)(nil),  // 49: yizhan.v1.GetSupervisionPolicyRequest
+	(*GetSupervisionPolicyResponse)(nil), // 50: yizhan.v1.GetSupervisionPolicyResponse
+	(*PutSupervisionPolicyRequest)(nil),  // 51: yizhan.v1.PutSupervisionPolicyRequest
+	(*PutSupervisionPolicyResponse)(nil), // 52: yizhan.v1.PutSupervisionPolicyResponse
+	(*ListStaffRequest)(nil),             // 53: yizhan.v1.ListStaffRequest
+	(*ListStaffResponse)(nil),            // 54: yizhan.v1.ListStaffResponse
+	(*CreateStaffRequest)(nil),           // 55: yizhan.v1.CreateStaffRequest
+	(*StaffWriteResponse)(nil),           // 56: yizhan.v1.StaffWriteResponse
+	(*ListNodesRequest)(nil),             // 57: yizhan.v1.ListNodesRequest
+	(*ListNodesResponse)(nil),            // 58: yizhan.v1.ListNodesResponse
+	(*GetRegistryStatusRequest)(nil),     // 59: yizhan.v1.GetRegistryStatusRequest
+	(*RegistryStatus)(nil),               // 60: yizhan.v1.RegistryStatus
+	(*QuarantinedMessage)(nil),           // 61: yizhan.v1.QuarantinedMessage
+	(*DeliveryError)(nil),                // 62: yizhan.v1.DeliveryError
+	(*timestamppb.Timestamp)(nil),        // 63: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),        // 64: google.protobuf.FieldMask
 }
 var file_yizhan_v1_registry_proto_depIdxs = []int32{
 	0,  // 0: yizhan.v1.Office.tier:type_name -> yizhan.v1.Tier
-	58, // 1: yizhan.v1.Office.created_at:type_name -> google.protobuf.Timestamp
-	58, // 2: yizhan.v1.Department.created_at:type_name -> google.protobuf.Timestamp
+	63, // 1: yizhan.v1.Office.created_at:type_name -> google.protobuf.Timestamp
+	63, // 2: yizhan.v1.Department.created_at:type_name -> google.protobuf.Timestamp
 	3,  // 3: yizhan.v1.Material.form:type_name -> yizhan.v1.MaterialForm
 	1,  // 4: yizhan.v1.Item.type:type_name -> yizhan.v1.ItemType
 	9,  // 5: yizhan.v1.Item.materials:type_name -> yizhan.v1.Material
@@ -4363,18 +4642,18 @@ var file_yizhan_v1_registry_proto_depIdxs = []int32{
 	2,  // 7: yizhan.v1.Item.case_kind:type_name -> yizhan.v1.CaseKind
 	0,  // 8: yizhan.v1.Item.exercise_tier:type_name -> yizhan.v1.Tier
 	11, // 9: yizhan.v1.Item.special_procedures:type_name -> yizhan.v1.SpecialProcedure
-	58, // 10: yizhan.v1.Item.updated_at:type_name -> google.protobuf.Timestamp
+	63, // 10: yizhan.v1.Item.updated_at:type_name -> google.protobuf.Timestamp
 	0,  // 11: yizhan.v1.Grant.tier:type_name -> yizhan.v1.Tier
 	4,  // 12: yizhan.v1.Grant.rights:type_name -> yizhan.v1.Right
-	58, // 13: yizhan.v1.Grant.valid_from:type_name -> google.protobuf.Timestamp
-	58, // 14: yizhan.v1.Grant.valid_until:type_name -> google.protobuf.Timestamp
-	58, // 15: yizhan.v1.Grant.revoked_at:type_name -> google.protobuf.Timestamp
-	58, // 16: yizhan.v1.Grant.created_at:type_name -> google.protobuf.Timestamp
+	63, // 13: yizhan.v1.Grant.valid_from:type_name -> google.protobuf.Timestamp
+	63, // 14: yizhan.v1.Grant.valid_until:type_name -> google.protobuf.Timestamp
+	63, // 15: yizhan.v1.Grant.revoked_at:type_name -> google.protobuf.Timestamp
+	63, // 16: yizhan.v1.Grant.created_at:type_name -> google.protobuf.Timestamp
 	5,  // 17: yizhan.v1.StaffMember.roles:type_name -> yizhan.v1.Role
-	58, // 18: yizhan.v1.StaffMember.created_at:type_name -> google.protobuf.Timestamp
+	63, // 18: yizhan.v1.StaffMember.created_at:type_name -> google.protobuf.Timestamp
 	6,  // 19: yizhan.v1.CalendarDay.kind:type_name -> yizhan.v1.DayKind
 	15, // 20: yizhan.v1.Calendar.days:type_name -> yizhan.v1.CalendarDay
-	58, // 21: yizhan.v1.NodeEntry.updated_at:type_name -> google.protobuf.Timestamp
+	63, // 21: yizhan.v1.NodeEntry.updated_at:type_name -> google.protobuf.Timestamp
 	0,  // 22: yizhan.v1.ListOfficesRequest.tier:type_name -> yizhan.v1.Tier
 	7,  // 23: yizhan.v1.ListOfficesResponse.offices:type_name -> yizhan.v1.Office
 	18, // 24: yizhan.v1.ListOfficesResponse.meta:type_name -> yizhan.v1.ReadMeta
@@ -4394,7 +4673,7 @@ var file_yizhan_v1_registry_proto_depIdxs = []int32{
 	18, // 38: yizhan.v1.GetItemResponse.meta:type_name -> yizhan.v1.ReadMeta
 	12, // 39: yizhan.v1.CreateItemRequest.item:type_name -> yizhan.v1.Item
 	12, // 40: yizhan.v1.UpdateItemRequest.item:type_name -> yizhan.v1.Item
-	59, // 41: yizhan.v1.UpdateItemRequest.update_mask:type_name -> google.protobuf.FieldMask
+	64, // 41: yizhan.v1.UpdateItemRequest.update_mask:type_name -> google.protobuf.FieldMask
 	12, // 42: yizhan.v1.ItemWriteResponse.item:type_name -> yizhan.v1.Item
 	12, // 43: yizhan.v1.ListItemVersionsResponse.versions:type_name -> yizhan.v1.Item
 	18, // 44: yizhan.v1.ListItemVersionsResponse.meta:type_name -> yizhan.v1.ReadMeta
@@ -4406,61 +4685,69 @@ var file_yizhan_v1_registry_proto_depIdxs = []int32{
 	18, // 50: yizhan.v1.GetCalendarResponse.meta:type_name -> yizhan.v1.ReadMeta
 	16, // 51: yizhan.v1.PutCalendarRequest.calendar:type_name -> yizhan.v1.Calendar
 	16, // 52: yizhan.v1.PutCalendarResponse.calendar:type_name -> yizhan.v1.Calendar
-	14, // 53: yizhan.v1.ListStaffResponse.staff:type_name -> yizhan.v1.StaffMember
-	18, // 54: yizhan.v1.ListStaffResponse.meta:type_name -> yizhan.v1.ReadMeta
-	14, // 55: yizhan.v1.CreateStaffRequest.staff:type_name -> yizhan.v1.StaffMember
-	14, // 56: yizhan.v1.StaffWriteResponse.staff:type_name -> yizhan.v1.StaffMember
-	17, // 57: yizhan.v1.ListNodesResponse.nodes:type_name -> yizhan.v1.NodeEntry
-	18, // 58: yizhan.v1.ListNodesResponse.meta:type_name -> yizhan.v1.ReadMeta
-	58, // 59: yizhan.v1.RegistryStatus.last_contact:type_name -> google.protobuf.Timestamp
-	58, // 60: yizhan.v1.RegistryStatus.feed_error_at:type_name -> google.protobuf.Timestamp
-	56, // 61: yizhan.v1.RegistryStatus.quarantined:type_name -> yizhan.v1.QuarantinedMessage
-	57, // 62: yizhan.v1.RegistryStatus.delivery_errors:type_name -> yizhan.v1.DeliveryError
-	58, // 63: yizhan.v1.QuarantinedMessage.at:type_name -> google.protobuf.Timestamp
-	58, // 64: yizhan.v1.DeliveryError.at:type_name -> google.protobuf.Timestamp
-	19, // 65: yizhan.v1.RegistryService.ListOffices:input_type -> yizhan.v1.ListOfficesRequest
-	21, // 66: yizhan.v1.RegistryService.GetOffice:input_type -> yizhan.v1.GetOfficeRequest
-	23, // 67: yizhan.v1.RegistryService.CreateOffice:input_type -> yizhan.v1.CreateOfficeRequest
-	26, // 68: yizhan.v1.RegistryService.ListDepartments:input_type -> yizhan.v1.ListDepartmentsRequest
-	28, // 69: yizhan.v1.RegistryService.CreateDepartment:input_type -> yizhan.v1.CreateDepartmentRequest
-	30, // 70: yizhan.v1.RegistryService.ListItems:input_type -> yizhan.v1.ListItemsRequest
-	32, // 71: yizhan.v1.RegistryService.GetItem:input_type -> yizhan.v1.GetItemRequest
-	34, // 72: yizhan.v1.RegistryService.CreateItem:input_type -> yizhan.v1.CreateItemRequest
-	35, // 73: yizhan.v1.RegistryService.UpdateItem:input_type -> yizhan.v1.UpdateItemRequest
-	37, // 74: yizhan.v1.RegistryService.ListItemVersions:input_type -> yizhan.v1.ListItemVersionsRequest
-	39, // 75: yizhan.v1.RegistryService.ListGrants:input_type -> yizhan.v1.ListGrantsRequest
-	41, // 76: yizhan.v1.RegistryService.CreateGrant:input_type -> yizhan.v1.CreateGrantRequest
-	43, // 77: yizhan.v1.RegistryService.RevokeGrant:input_type -> yizhan.v1.RevokeGrantRequest
-	44, // 78: yizhan.v1.RegistryService.GetCalendar:input_type -> yizhan.v1.GetCalendarRequest
-	46, // 79: yizhan.v1.RegistryService.PutCalendar:input_type -> yizhan.v1.PutCalendarRequest
-	48, // 80: yizhan.v1.RegistryService.ListStaff:input_type -> yizhan.v1.ListStaffRequest
-	50, // 81: yizhan.v1.RegistryService.CreateStaff:input_type -> yizhan.v1.CreateStaffRequest
-	52, // 82: yizhan.v1.RegistryService.ListNodes:input_type -> yizhan.v1.ListNodesRequest
-	54, // 83: yizhan.v1.RegistryService.GetRegistryStatus:input_type -> yizhan.v1.GetRegistryStatusRequest
-	20, // 84: yizhan.v1.RegistryService.ListOffices:output_type -> yizhan.v1.ListOfficesResponse
-	22, // 85: yizhan.v1.RegistryService.GetOffice:output_type -> yizhan.v1.GetOfficeResponse
-	25, // 86: yizhan.v1.RegistryService.CreateOffice:output_type -> yizhan.v1.CreateOfficeResponse
-	27, // 87: yizhan.v1.RegistryService.ListDepartments:output_type -> yizhan.v1.ListDepartmentsResponse
-	29, // 88: yizhan.v1.RegistryService.CreateDepartment:output_type -> yizhan.v1.CreateDepartmentResponse
-	31, // 89: yizhan.v1.RegistryService.ListItems:output_type -> yizhan.v1.ListItemsResponse
-	33, // 90: yizhan.v1.RegistryService.GetItem:output_type -> yizhan.v1.GetItemResponse
-	36, // 91: yizhan.v1.RegistryService.CreateItem:output_type -> yizhan.v1.ItemWriteResponse
-	36, // 92: yizhan.v1.RegistryService.UpdateItem:output_type -> yizhan.v1.ItemWriteResponse
-	38, // 93: yizhan.v1.RegistryService.ListItemVersions:output_type -> yizhan.v1.ListItemVersionsResponse
-	40, // 94: yizhan.v1.RegistryService.ListGrants:output_type -> yizhan.v1.ListGrantsResponse
-	42, // 95: yizhan.v1.RegistryService.CreateGrant:output_type -> yizhan.v1.GrantWriteResponse
-	42, // 96: yizhan.v1.RegistryService.RevokeGrant:output_type -> yizhan.v1.GrantWriteResponse
-	45, // 97: yizhan.v1.RegistryService.GetCalendar:output_type -> yizhan.v1.GetCalendarResponse
-	47, // 98: yizhan.v1.RegistryService.PutCalendar:output_type -> yizhan.v1.PutCalendarResponse
-	49, // 99: yizhan.v1.RegistryService.ListStaff:output_type -> yizhan.v1.ListStaffResponse
-	51, // 100: yizhan.v1.RegistryService.CreateStaff:output_type -> yizhan.v1.StaffWriteResponse
-	53, // 101: yizhan.v1.RegistryService.ListNodes:output_type -> yizhan.v1.ListNodesResponse
-	55, // 102: yizhan.v1.RegistryService.GetRegistryStatus:output_type -> yizhan.v1.RegistryStatus
-	84, // [84:103] is the sub-list for method output_type
-	65, // [65:84] is the sub-list for method input_type
-	65, // [65:65] is the sub-list for extension type_name
-	65, // [65:65] is the sub-list for extension extendee
-	0,  // [0:65] is the sub-list for field type_name
+	48, // 53: yizhan.v1.GetSupervisionPolicyResponse.policy:type_name -> yizhan.v1.SupervisionPolicy
+	18, // 54: yizhan.v1.GetSupervisionPolicyResponse.meta:type_name -> yizhan.v1.ReadMeta
+	48, // 55: yizhan.v1.PutSupervisionPolicyRequest.policy:type_name -> yizhan.v1.SupervisionPolicy
+	48, // 56: yizhan.v1.PutSupervisionPolicyResponse.policy:type_name -> yizhan.v1.SupervisionPolicy
+	14, // 57: yizhan.v1.ListStaffResponse.staff:type_name -> yizhan.v1.StaffMember
+	18, // 58: yizhan.v1.ListStaffResponse.meta:type_name -> yizhan.v1.ReadMeta
+	14, // 59: yizhan.v1.CreateStaffRequest.staff:type_name -> yizhan.v1.StaffMember
+	14, // 60: yizhan.v1.StaffWriteResponse.staff:type_name -> yizhan.v1.StaffMember
+	17, // 61: yizhan.v1.ListNodesResponse.nodes:type_name -> yizhan.v1.NodeEntry
+	18, // 62: yizhan.v1.ListNodesResponse.meta:type_name -> yizhan.v1.ReadMeta
+	63, // 63: yizhan.v1.RegistryStatus.last_contact:type_name -> google.protobuf.Timestamp
+	63, // 64: yizhan.v1.RegistryStatus.feed_error_at:type_name -> google.protobuf.Timestamp
+	61, // 65: yizhan.v1.RegistryStatus.quarantined:type_name -> yizhan.v1.QuarantinedMessage
+	62, // 66: yizhan.v1.RegistryStatus.delivery_errors:type_name -> yizhan.v1.DeliveryError
+	63, // 67: yizhan.v1.QuarantinedMessage.at:type_name -> google.protobuf.Timestamp
+	63, // 68: yizhan.v1.DeliveryError.at:type_name -> google.protobuf.Timestamp
+	19, // 69: yizhan.v1.RegistryService.ListOffices:input_type -> yizhan.v1.ListOfficesRequest
+	21, // 70: yizhan.v1.RegistryService.GetOffice:input_type -> yizhan.v1.GetOfficeRequest
+	23, // 71: yizhan.v1.RegistryService.CreateOffice:input_type -> yizhan.v1.CreateOfficeRequest
+	26, // 72: yizhan.v1.RegistryService.ListDepartments:input_type -> yizhan.v1.ListDepartmentsRequest
+	28, // 73: yizhan.v1.RegistryService.CreateDepartment:input_type -> yizhan.v1.CreateDepartmentRequest
+	30, // 74: yizhan.v1.RegistryService.ListItems:input_type -> yizhan.v1.ListItemsRequest
+	32, // 75: yizhan.v1.RegistryService.GetItem:input_type -> yizhan.v1.GetItemRequest
+	34, // 76: yizhan.v1.RegistryService.CreateItem:input_type -> yizhan.v1.CreateItemRequest
+	35, // 77: yizhan.v1.RegistryService.UpdateItem:input_type -> yizhan.v1.UpdateItemRequest
+	37, // 78: yizhan.v1.RegistryService.ListItemVersions:input_type -> yizhan.v1.ListItemVersionsRequest
+	39, // 79: yizhan.v1.RegistryService.ListGrants:input_type -> yizhan.v1.ListGrantsRequest
+	41, // 80: yizhan.v1.RegistryService.CreateGrant:input_type -> yizhan.v1.CreateGrantRequest
+	43, // 81: yizhan.v1.RegistryService.RevokeGrant:input_type -> yizhan.v1.RevokeGrantRequest
+	44, // 82: yizhan.v1.RegistryService.GetCalendar:input_type -> yizhan.v1.GetCalendarRequest
+	46, // 83: yizhan.v1.RegistryService.PutCalendar:input_type -> yizhan.v1.PutCalendarRequest
+	49, // 84: yizhan.v1.RegistryService.GetSupervisionPolicy:input_type -> yizhan.v1.GetSupervisionPolicyRequest
+	51, // 85: yizhan.v1.RegistryService.PutSupervisionPolicy:input_type -> yizhan.v1.PutSupervisionPolicyRequest
+	53, // 86: yizhan.v1.RegistryService.ListStaff:input_type -> yizhan.v1.ListStaffRequest
+	55, // 87: yizhan.v1.RegistryService.CreateStaff:input_type -> yizhan.v1.CreateStaffRequest
+	57, // 88: yizhan.v1.RegistryService.ListNodes:input_type -> yizhan.v1.ListNodesRequest
+	59, // 89: yizhan.v1.RegistryService.GetRegistryStatus:input_type -> yizhan.v1.GetRegistryStatusRequest
+	20, // 90: yizhan.v1.RegistryService.ListOffices:output_type -> yizhan.v1.ListOfficesResponse
+	22, // 91: yizhan.v1.RegistryService.GetOffice:output_type -> yizhan.v1.GetOfficeResponse
+	25, // 92: yizhan.v1.RegistryService.CreateOffice:output_type -> yizhan.v1.CreateOfficeResponse
+	27, // 93: yizhan.v1.RegistryService.ListDepartments:output_type -> yizhan.v1.ListDepartmentsResponse
+	29, // 94: yizhan.v1.RegistryService.CreateDepartment:output_type -> yizhan.v1.CreateDepartmentResponse
+	31, // 95: yizhan.v1.RegistryService.ListItems:output_type -> yizhan.v1.ListItemsResponse
+	33, // 96: yizhan.v1.RegistryService.GetItem:output_type -> yizhan.v1.GetItemResponse
+	36, // 97: yizhan.v1.RegistryService.CreateItem:output_type -> yizhan.v1.ItemWriteResponse
+	36, // 98: yizhan.v1.RegistryService.UpdateItem:output_type -> yizhan.v1.ItemWriteResponse
+	38, // 99: yizhan.v1.RegistryService.ListItemVersions:output_type -> yizhan.v1.ListItemVersionsResponse
+	40, // 100: yizhan.v1.RegistryService.ListGrants:output_type -> yizhan.v1.ListGrantsResponse
+	42, // 101: yizhan.v1.RegistryService.CreateGrant:output_type -> yizhan.v1.GrantWriteResponse
+	42, // 102: yizhan.v1.RegistryService.RevokeGrant:output_type -> yizhan.v1.GrantWriteResponse
+	45, // 103: yizhan.v1.RegistryService.GetCalendar:output_type -> yizhan.v1.GetCalendarResponse
+	47, // 104: yizhan.v1.RegistryService.PutCalendar:output_type -> yizhan.v1.PutCalendarResponse
+	50, // 105: yizhan.v1.RegistryService.GetSupervisionPolicy:output_type -> yizhan.v1.GetSupervisionPolicyResponse
+	52, // 106: yizhan.v1.RegistryService.PutSupervisionPolicy:output_type -> yizhan.v1.PutSupervisionPolicyResponse
+	54, // 107: yizhan.v1.RegistryService.ListStaff:output_type -> yizhan.v1.ListStaffResponse
+	56, // 108: yizhan.v1.RegistryService.CreateStaff:output_type -> yizhan.v1.StaffWriteResponse
+	58, // 109: yizhan.v1.RegistryService.ListNodes:output_type -> yizhan.v1.ListNodesResponse
+	60, // 110: yizhan.v1.RegistryService.GetRegistryStatus:output_type -> yizhan.v1.RegistryStatus
+	90, // [90:111] is the sub-list for method output_type
+	69, // [69:90] is the sub-list for method input_type
+	69, // [69:69] is the sub-list for extension type_name
+	69, // [69:69] is the sub-list for extension extendee
+	0,  // [0:69] is the sub-list for field type_name
 }
 
 func init() { file_yizhan_v1_registry_proto_init() }
@@ -4474,7 +4761,7 @@ func file_yizhan_v1_registry_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_yizhan_v1_registry_proto_rawDesc), len(file_yizhan_v1_registry_proto_rawDesc)),
 			NumEnums:      7,
-			NumMessages:   51,
+			NumMessages:   56,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

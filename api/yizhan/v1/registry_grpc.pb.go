@@ -25,25 +25,27 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	RegistryService_ListOffices_FullMethodName       = "/yizhan.v1.RegistryService/ListOffices"
-	RegistryService_GetOffice_FullMethodName         = "/yizhan.v1.RegistryService/GetOffice"
-	RegistryService_CreateOffice_FullMethodName      = "/yizhan.v1.RegistryService/CreateOffice"
-	RegistryService_ListDepartments_FullMethodName   = "/yizhan.v1.RegistryService/ListDepartments"
-	RegistryService_CreateDepartment_FullMethodName  = "/yizhan.v1.RegistryService/CreateDepartment"
-	RegistryService_ListItems_FullMethodName         = "/yizhan.v1.RegistryService/ListItems"
-	RegistryService_GetItem_FullMethodName           = "/yizhan.v1.RegistryService/GetItem"
-	RegistryService_CreateItem_FullMethodName        = "/yizhan.v1.RegistryService/CreateItem"
-	RegistryService_UpdateItem_FullMethodName        = "/yizhan.v1.RegistryService/UpdateItem"
-	RegistryService_ListItemVersions_FullMethodName  = "/yizhan.v1.RegistryService/ListItemVersions"
-	RegistryService_ListGrants_FullMethodName        = "/yizhan.v1.RegistryService/ListGrants"
-	RegistryService_CreateGrant_FullMethodName       = "/yizhan.v1.RegistryService/CreateGrant"
-	RegistryService_RevokeGrant_FullMethodName       = "/yizhan.v1.RegistryService/RevokeGrant"
-	RegistryService_GetCalendar_FullMethodName       = "/yizhan.v1.RegistryService/GetCalendar"
-	RegistryService_PutCalendar_FullMethodName       = "/yizhan.v1.RegistryService/PutCalendar"
-	RegistryService_ListStaff_FullMethodName         = "/yizhan.v1.RegistryService/ListStaff"
-	RegistryService_CreateStaff_FullMethodName       = "/yizhan.v1.RegistryService/CreateStaff"
-	RegistryService_ListNodes_FullMethodName         = "/yizhan.v1.RegistryService/ListNodes"
-	RegistryService_GetRegistryStatus_FullMethodName = "/yizhan.v1.RegistryService/GetRegistryStatus"
+	RegistryService_ListOffices_FullMethodName          = "/yizhan.v1.RegistryService/ListOffices"
+	RegistryService_GetOffice_FullMethodName            = "/yizhan.v1.RegistryService/GetOffice"
+	RegistryService_CreateOffice_FullMethodName         = "/yizhan.v1.RegistryService/CreateOffice"
+	RegistryService_ListDepartments_FullMethodName      = "/yizhan.v1.RegistryService/ListDepartments"
+	RegistryService_CreateDepartment_FullMethodName     = "/yizhan.v1.RegistryService/CreateDepartment"
+	RegistryService_ListItems_FullMethodName            = "/yizhan.v1.RegistryService/ListItems"
+	RegistryService_GetItem_FullMethodName              = "/yizhan.v1.RegistryService/GetItem"
+	RegistryService_CreateItem_FullMethodName           = "/yizhan.v1.RegistryService/CreateItem"
+	RegistryService_UpdateItem_FullMethodName           = "/yizhan.v1.RegistryService/UpdateItem"
+	RegistryService_ListItemVersions_FullMethodName     = "/yizhan.v1.RegistryService/ListItemVersions"
+	RegistryService_ListGrants_FullMethodName           = "/yizhan.v1.RegistryService/ListGrants"
+	RegistryService_CreateGrant_FullMethodName          = "/yizhan.v1.RegistryService/CreateGrant"
+	RegistryService_RevokeGrant_FullMethodName          = "/yizhan.v1.RegistryService/RevokeGrant"
+	RegistryService_GetCalendar_FullMethodName          = "/yizhan.v1.RegistryService/GetCalendar"
+	RegistryService_PutCalendar_FullMethodName          = "/yizhan.v1.RegistryService/PutCalendar"
+	RegistryService_GetSupervisionPolicy_FullMethodName = "/yizhan.v1.RegistryService/GetSupervisionPolicy"
+	RegistryService_PutSupervisionPolicy_FullMethodName = "/yizhan.v1.RegistryService/PutSupervisionPolicy"
+	RegistryService_ListStaff_FullMethodName            = "/yizhan.v1.RegistryService/ListStaff"
+	RegistryService_CreateStaff_FullMethodName          = "/yizhan.v1.RegistryService/CreateStaff"
+	RegistryService_ListNodes_FullMethodName            = "/yizhan.v1.RegistryService/ListNodes"
+	RegistryService_GetRegistryStatus_FullMethodName    = "/yizhan.v1.RegistryService/GetRegistryStatus"
 )
 
 // RegistryServiceClient is the client API for RegistryService service.
@@ -67,6 +69,8 @@ type RegistryServiceClient interface {
 	RevokeGrant(ctx context.Context, in *RevokeGrantRequest, opts ...grpc.CallOption) (*GrantWriteResponse, error)
 	GetCalendar(ctx context.Context, in *GetCalendarRequest, opts ...grpc.CallOption) (*GetCalendarResponse, error)
 	PutCalendar(ctx context.Context, in *PutCalendarRequest, opts ...grpc.CallOption) (*PutCalendarResponse, error)
+	GetSupervisionPolicy(ctx context.Context, in *GetSupervisionPolicyRequest, opts ...grpc.CallOption) (*GetSupervisionPolicyResponse, error)
+	PutSupervisionPolicy(ctx context.Context, in *PutSupervisionPolicyRequest, opts ...grpc.CallOption) (*PutSupervisionPolicyResponse, error)
 	ListStaff(ctx context.Context, in *ListStaffRequest, opts ...grpc.CallOption) (*ListStaffResponse, error)
 	CreateStaff(ctx context.Context, in *CreateStaffRequest, opts ...grpc.CallOption) (*StaffWriteResponse, error)
 	ListNodes(ctx context.Context, in *ListNodesRequest, opts ...grpc.CallOption) (*ListNodesResponse, error)
@@ -231,6 +235,26 @@ func (c *registryServiceClient) PutCalendar(ctx context.Context, in *PutCalendar
 	return out, nil
 }
 
+func (c *registryServiceClient) GetSupervisionPolicy(ctx context.Context, in *GetSupervisionPolicyRequest, opts ...grpc.CallOption) (*GetSupervisionPolicyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetSupervisionPolicyResponse)
+	err := c.cc.Invoke(ctx, RegistryService_GetSupervisionPolicy_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *registryServiceClient) PutSupervisionPolicy(ctx context.Context, in *PutSupervisionPolicyRequest, opts ...grpc.CallOption) (*PutSupervisionPolicyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PutSupervisionPolicyResponse)
+	err := c.cc.Invoke(ctx, RegistryService_PutSupervisionPolicy_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *registryServiceClient) ListStaff(ctx context.Context, in *ListStaffRequest, opts ...grpc.CallOption) (*ListStaffResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ListStaffResponse)
@@ -292,6 +316,8 @@ type RegistryServiceServer interface {
 	RevokeGrant(context.Context, *RevokeGrantRequest) (*GrantWriteResponse, error)
 	GetCalendar(context.Context, *GetCalendarRequest) (*GetCalendarResponse, error)
 	PutCalendar(context.Context, *PutCalendarRequest) (*PutCalendarResponse, error)
+	GetSupervisionPolicy(context.Context, *GetSupervisionPolicyRequest) (*GetSupervisionPolicyResponse, error)
+	PutSupervisionPolicy(context.Context, *PutSupervisionPolicyRequest) (*PutSupervisionPolicyResponse, error)
 	ListStaff(context.Context, *ListStaffRequest) (*ListStaffResponse, error)
 	CreateStaff(context.Context, *CreateStaffRequest) (*StaffWriteResponse, error)
 	ListNodes(context.Context, *ListNodesRequest) (*ListNodesResponse, error)
@@ -350,6 +376,12 @@ func (UnimplementedRegistryServiceServer) GetCalendar(context.Context, *GetCalen
 }
 func (UnimplementedRegistryServiceServer) PutCalendar(context.Context, *PutCalendarRequest) (*PutCalendarResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method PutCalendar not implemented")
+}
+func (UnimplementedRegistryServiceServer) GetSupervisionPolicy(context.Context, *GetSupervisionPolicyRequest) (*GetSupervisionPolicyResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetSupervisionPolicy not implemented")
+}
+func (UnimplementedRegistryServiceServer) PutSupervisionPolicy(context.Context, *PutSupervisionPolicyRequest) (*PutSupervisionPolicyResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method PutSupervisionPolicy not implemented")
 }
 func (UnimplementedRegistryServiceServer) ListStaff(context.Context, *ListStaffRequest) (*ListStaffResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListStaff not implemented")
@@ -654,6 +686,42 @@ func _RegistryService_PutCalendar_Handler(srv interface{}, ctx context.Context, 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _RegistryService_GetSupervisionPolicy_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetSupervisionPolicyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RegistryServiceServer).GetSupervisionPolicy(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RegistryService_GetSupervisionPolicy_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RegistryServiceServer).GetSupervisionPolicy(ctx, req.(*GetSupervisionPolicyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RegistryService_PutSupervisionPolicy_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PutSupervisionPolicyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RegistryServiceServer).PutSupervisionPolicy(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RegistryService_PutSupervisionPolicy_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RegistryServiceServer).PutSupervisionPolicy(ctx, req.(*PutSupervisionPolicyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _RegistryService_ListStaff_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ListStaffRequest)
 	if err := dec(in); err != nil {
@@ -792,6 +860,14 @@ var RegistryService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "PutCalendar",
 			Handler:    _RegistryService_PutCalendar_Handler,
+		},
+		{
+			MethodName: "GetSupervisionPolicy",
+			Handler:    _RegistryService_GetSupervisionPolicy_Handler,
+		},
+		{
+			MethodName: "PutSupervisionPolicy",
+			Handler:    _RegistryService_PutSupervisionPolicy_Handler,
 		},
 		{
 			MethodName: "ListStaff",
