@@ -525,6 +525,18 @@ func TestBrowser(t *testing.T) {
 		sup.see("已答复，待监察员审核")
 		sup.see("经办人病假")
 
+		// The county admin warns 3 working days ahead from now on.
+		admin := person(t, countyURL)
+		admin.signIn("admin", demo.AdminPassword)
+		admin.open("/supervision")
+		admin.set("#policy [name=warning_days]", "3")
+		admin.clickNav("#policy button")
+		admin.see("监察设置已保存")
+		if got := admin.text("#warning-days"); got != "3" {
+			t.Errorf("warning days shown: %q, want 3", got)
+		}
+		tw.waitSee("/supervision", "承诺期限前 3 个工作日", 30*time.Second) // fed down to the township
+
 		// The month's workbook downloads from the page's link (fetched
 		// with the browser's session: the page's policy allows no fetch).
 		href := sup.attr("a[download]", "href")

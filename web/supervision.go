@@ -56,6 +56,8 @@ type supervisionData struct {
 	// The month shown (YYYY-MM), the one before and the one after it
 	// (empty: the future).
 	MonthKey, Prev, Next string
+	// WarningDays is the county's policy (0: the default, 2).
+	WarningDays int32
 }
 
 // OfficeName is an office's name, its code when the registry lacks it.
@@ -143,6 +145,9 @@ func (s *server) supervision(rq *request) error {
 	if fs, err := s.cfg.Supervision.ListFollowUps(ctx, &yizhanv1.ListFollowUpsRequest{State: yizhanv1.FollowUpState_FOLLOW_UP_STATE_OPEN}); err == nil {
 		d.FollowUps = fs.GetFollowUps()
 	}
+	if p, err := s.cfg.Registry.GetSupervisionPolicy(ctx, &yizhanv1.GetSupervisionPolicyRequest{}); err == nil {
+		d.WarningDays = p.GetPolicy().GetWarningDays()
+	}
 	if offices, err := s.cfg.Registry.ListOffices(ctx, &yizhanv1.ListOfficesRequest{}); err == nil {
 		d.Names = map[string]string{}
 		for _, o := range offices.GetOffices() {
@@ -190,6 +195,7 @@ var supervisionFlash = map[string]string{
 	"closed":   "督办已办结。",
 	"returned": "督办已退回，待重新答复。",
 	"replied":  "已答复群众，待群众回访。",
+	"policy":   "监察设置已保存。",
 }
 
 func hasRole(m *yizhanv1.StaffMember, r yizhanv1.Role) bool {
@@ -233,6 +239,13 @@ func (s *server) supervisionAct(rq *request) error {
 	case "reply":
 		_, err = sv.ReplyFollowUp(ctx, &yizhanv1.ReplyFollowUpRequest{Id: id, Text: f.Get("text")})
 		msg = "replied"
+	case "policy":
+		days, perr := strconv.Atoi(strings.TrimSpace(f.Get("warning_days")))
+		if perr != nil {
+			return &pageError{status: http.StatusBadRequest, title: "无法提交", msg: "预警天数应为 1 到 10 的整数。"}
+		}
+		_, err = s.cfg.Registry.PutSupervisionPolicy(ctx, &yizhanv1.PutSupervisionPolicyRequest{Policy: &yizhanv1.SupervisionPolicy{WarningDays: int32(days)}})
+		msg = "policy"
 	default:
 		return errNotFound
 	}
