@@ -325,7 +325,7 @@ type caseBenchFed struct {
 // delivering, and the staff: clerk (CLERK, REVIEWER at the county) and,
 // with tree, dongcun (AGENT at 东村). It returns once every node has the
 // catalogue.
-func newCaseBenchFed(tb testing.TB, tree bool) *caseBenchFed {
+func newCaseBenchFed(tb testing.TB, tree bool, tuneCounty ...func(*node.Config)) *caseBenchFed {
 	tb.Helper()
 	f := &caseBenchFed{fed: newFed(tb)}
 	production := func(more func(*node.Config)) func(*node.Config) {
@@ -339,6 +339,9 @@ func newCaseBenchFed(tb testing.TB, tree bool) *caseBenchFed {
 	cn := f.start("county-1", county, production(func(c *node.Config) {
 		c.Bootstrap = true
 		c.BootstrapAdminPassword = password
+		for _, tune := range tuneCounty {
+			tune(c)
+		}
 	}))
 	waitFor(tb, "the county ready", func() bool {
 		_, err := cn.Registry().Staff("admin")

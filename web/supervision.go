@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -111,7 +112,7 @@ func (s *server) supervision(rq *request) error {
 		return err
 	}
 	d := &supervisionData{Month: month.Format("2006年1月"), Office: me.GetOfficeCode(), Now: now,
-		Supervisor: hasRole(me, yizhanv1.Role_ROLE_SUPERVISOR),
+		Supervisor: slices.Contains(me.GetRoles(), yizhanv1.Role_ROLE_SUPERVISOR),
 		MonthKey:   month.Format("2006-01"), Prev: month.AddDate(0, -1, 0).Format("2006-01")}
 	if next := month.AddDate(0, 1, 0); !next.After(now) {
 		d.Next = next.Format("2006-01")
@@ -196,15 +197,6 @@ var supervisionFlash = map[string]string{
 	"returned": "督办已退回，待重新答复。",
 	"replied":  "已答复群众，待群众回访。",
 	"policy":   "监察设置已保存。",
-}
-
-func hasRole(m *yizhanv1.StaffMember, r yizhanv1.Role) bool {
-	for _, x := range m.GetRoles() {
-		if x == r {
-			return true
-		}
-	}
-	return false
 }
 
 // supervisionAct runs a form of the supervision page, then goes back to
