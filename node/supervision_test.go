@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/xuri/excelize/v2"
+	"google.golang.org/protobuf/proto"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -286,5 +287,54 @@ func TestSupervisionPolicyThroughTheAPI(t *testing.T) {
 	clerk := dial(t, f.countyLeader()).login("clerk", password)
 	if _, err := clerk.reg.PutSupervisionPolicy(clerk.ctx(), &yizhanv1.PutSupervisionPolicyRequest{Policy: &yizhanv1.SupervisionPolicy{WarningDays: 1}}); status.Code(err) != codes.PermissionDenied {
 		t.Errorf("a clerk setting the policy: %v", err)
+	}
+}
+
+// The county's leader stops after issuing a red card; the next leader
+// sweeps the same late case again and again, and every node still holds
+// the one card, as first issued.
+func TestLeaderChangeIssuesNoSecondCard(t *testing.T) {
+	var skew atomic.Int64
+	now := func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
+	f := newTunedCaseFed(t, 3, func(_ string, c *node.Config) {
+		c.Now = now
+		c.CardSweepInterval = 50 * time.Millisecond
+	})
+	leader := f.countyLeader()
+	clerk := dial(t, leader).login("clerk", password)
+	filed, err := caseClient(t, clerk).FileCase(clerk.ctx(), &yizhanv1.FileCaseRequest{ItemCode: tobacco().Code,
+		Applicant: &yizhanv1.Applicant{Name: "韦丽", IdNumber: applicantID, Phone: "13907710001"},
+		Materials: []*yizhanv1.SubmittedMaterial{{Name: "申请表", Copies: 1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := filed.GetCase().GetNumber()
+	if _, err := caseClient(t, clerk).Accept(clerk.ctx(), &yizhanv1.CaseActionRequest{Number: n}); err != nil {
+		t.Fatal(err)
+	}
+	skew.Store(int64(30 * 24 * time.Hour)) // past its 10 promised working days
+	red := func(nd *node.Node) []*yizhanv1.Card {
+		cs, _, err := nd.Office().Cases().Cards(casebook.CardQuery{CaseNumber: n, Rule: yizhanv1.CardRule_CARD_RULE_OVERDUE})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cs
+	}
+	waitFor(t, "the red card", func() bool { return len(red(leader)) == 1 }, 10*time.Second)
+	first := red(leader)[0]
+	f.stop(leader.Name())
+	next := f.countyLeader()
+	if next == leader {
+		t.Fatal("no new leader")
+	}
+	time.Sleep(500 * time.Millisecond) // ten sweeps of the new leader
+	for _, name := range f.countyNames() {
+		nd := f.nodes[name]
+		if nd == nil {
+			continue
+		}
+		if cs := red(nd); len(cs) != 1 || !proto.Equal(cs[0], first) {
+			t.Errorf("%s holds %v, want the one card first issued: %v", name, cs, first)
+		}
 	}
 }
