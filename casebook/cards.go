@@ -128,10 +128,11 @@ func (o *overlay) evaluateCards(cmd *peerv1.EvaluateCards) {
 // card writes five keys: it fits the command limits).
 const MaxCardChecks = 400
 
-// CardsDue finds the cases whose time-driven rules (supervision.Rules)
-// give a card at now that the book does not hold yet, at most limit: the
-// running cases due by the warning horizon and the filings waiting past
-// the §32 deadline, found through the queue by due time, then evaluated.
+// CardsDue finds the cases whose time-driven rules give a card at now
+// that the book does not hold yet, at most limit: the running cases due
+// by the warning horizon and the filings waiting past the §32 deadline,
+// found through the queue by due time and evaluated (supervision.Due),
+// then the open follow-ups and orders past their due time (lateRecords).
 // The leader proposes them as EvaluateCards; a case the book does not own
 // (a mirror) is evaluated too, so that an office cut off does not hide a
 // late case from the offices above it.

@@ -262,3 +262,31 @@ func TestCountersOfAnOlderReleaseAreCountedAgain(t *testing.T) {
 		t.Errorf("the daily series after the recount: %v %v", days, err)
 	}
 }
+
+// The event rules met when the event is stored: a fee off the item's
+// standard (the licence is free), and a filing first answered after §32's
+// five working days (accepted on the sixth).
+func TestCardsOnEvents(t *testing.T) {
+	reg := newRegistry(t)
+	o := newOffice(t, county, reg)
+	o.now = day(3, 2, 9) // Monday
+	fee := o.file(licence, 1, Request{})
+	o.act(fee, casework.ActionAccept, nil)
+	if res := o.act(fee, casework.ActionAssessFee, &yizhanv1.CaseActionRequest{FeeCents: 5000}); res.Err != nil {
+		t.Fatalf("assess a fee: %v", res.Err)
+	}
+	late := o.file(licence, 2, Request{})
+	o.now = day(3, 10, 9) // Tuesday of the next week: past the end of 9 March
+	o.act(late, casework.ActionAccept, nil)
+	o.check()
+	got := o.cards(CardQuery{})
+	if c := got[fee+" "+yizhanv1.CardRule_CARD_RULE_FEE_NOT_STANDARD.String()]; c == nil || c.GetColour() != yizhanv1.CardColour_CARD_COLOUR_YELLOW {
+		t.Errorf("no yellow card for the fee: %v", got)
+	}
+	if c := got[late+" "+yizhanv1.CardRule_CARD_RULE_NOT_ACCEPTED_IN_TIME.String()]; c == nil || c.GetAt().AsTime().In(registry.CST).Day() != 9 {
+		t.Errorf("no §32 card dated 9 March for the late acceptance: %v", got)
+	}
+	if len(got) != 2 {
+		t.Errorf("cards: %v, want the two", got)
+	}
+}

@@ -91,6 +91,12 @@ func TestFollowUpAndOrderThroughTheAPI(t *testing.T) {
 	if _, err := citizenSup.RevisitFollowUp(citizen.ctx(), &yizhanv1.RevisitFollowUpRequest{Id: fu.GetId(), QueryCode: "AAAAAAAAAAAA", Resolved: true}); status.Code(err) != codes.NotFound {
 		t.Errorf("a return visit with a wrong code: %v", err)
 	}
+	if _, err := citizenSup.RevisitFollowUp(citizen.ctx(), &yizhanv1.RevisitFollowUpRequest{Id: fu.GetId(), QueryCode: code}); func() bool {
+		c, field := fieldOf(err)
+		return c != codes.InvalidArgument || field != "comment"
+	}() {
+		t.Errorf("not resolved without a comment: %v", err)
+	}
 	r, err = citizenSup.RevisitFollowUp(citizen.ctx(), &yizhanv1.RevisitFollowUpRequest{Id: fu.GetId(), QueryCode: code, Comment: "态度仍然不好"})
 	if err != nil || r.GetFollowUp().GetState() != yizhanv1.FollowUpState_FOLLOW_UP_STATE_OPEN {
 		t.Fatalf("not resolved: %v %v", r, err)

@@ -24,14 +24,6 @@ const DefaultWarningDays = 2
 // send a correction notice on a filing (行政许可法 §32).
 const AcceptanceDays = 5
 
-// Rules are the time-driven rules a sweep evaluates; the others are
-// evaluated on the events that break them.
-var Rules = []yizhanv1.CardRule{
-	yizhanv1.CardRule_CARD_RULE_DUE_SOON,
-	yizhanv1.CardRule_CARD_RULE_OVERDUE,
-	yizhanv1.CardRule_CARD_RULE_NOT_ACCEPTED_IN_TIME,
-}
-
 // ColourOf is the colour of rule r's cards.
 func ColourOf(r yizhanv1.CardRule) yizhanv1.CardColour {
 	if r == yizhanv1.CardRule_CARD_RULE_OVERDUE || r == yizhanv1.CardRule_CARD_RULE_ORDER_LATE {

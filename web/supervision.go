@@ -243,7 +243,7 @@ func (s *server) supervisionAct(rq *request) error {
 	}
 	if err != nil {
 		if st, ok := status.FromError(err); ok && st.Code() == codes.InvalidArgument {
-			return &pageError{status: http.StatusBadRequest, title: "无法提交", msg: fmt.Sprintf("请检查填写的内容：%s", st.Message())}
+			return &pageError{status: http.StatusBadRequest, title: "无法提交", msg: orLocalized(st, "请检查填写的内容。"), detail: st.Message()}
 		}
 		return err
 	}
