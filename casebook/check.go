@@ -207,6 +207,9 @@ func (b *Book) Check(reg casework.Registry) ([]string, error) {
 		if err := checkRecords(txn, bad); err != nil {
 			return err
 		}
+		if err := checkConsultations(b, txn, counted, bad); err != nil {
+			return err
+		}
 		return checkStats(txn, counted, bad)
 	})
 	return problems, err

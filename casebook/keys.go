@@ -31,6 +31,9 @@ import "encoding/binary"
 //	book/vo/<id>                         a supervision order (county)
 //	book/ivo/<number>\0<id>              a case's orders
 //	book/iv/<due><kind><id>              open follow-ups (f) and orders (o) by due time
+//	book/zc/<id>                         a consultation (yizhanv1.Consultation)
+//	book/iz/<office>\0<at><id>           consultations by the office where they came in
+//	book/izq/<at><id>                    questions this office must answer, while asked
 const prefix = "book/"
 
 var (
@@ -76,6 +79,10 @@ const (
 	pOrder       = prefix + "vo/"
 	pOrderOfCase = prefix + "ivo/"
 	pRecordDue   = prefix + "iv/"
+
+	pConsultation         = prefix + "zc/"
+	pConsultationByOffice = prefix + "iz/"
+	pAwaitingAnswer       = prefix + "izq/"
 )
 
 // key joins parts: each string part but the last ends with a zero byte;

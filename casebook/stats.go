@@ -235,14 +235,17 @@ func (b *Book) upgradeStats(reg casework.Registry) error {
 		}); err != nil {
 			return err
 		}
-		return eachKey(txn, []byte(pCard), func(_, v []byte) error {
+		if err := eachKey(txn, []byte(pCard), func(_, v []byte) error {
 			c := &yizhanv1.Card{}
 			if err := proto.Unmarshal(v, c); err != nil {
 				return err
 			}
 			r.addCard(c)
 			return nil
-		})
+		}); err != nil {
+			return err
+		}
+		return eachConsultation(txn, r.addConsultation)
 	})
 	if err != nil {
 		return fmt.Errorf("casebook: count the statistics again: %w", err)

@@ -16,6 +16,7 @@ import (
 	"github.com/yizhan-gov/yizhan/casework"
 	"github.com/yizhan-gov/yizhan/federation/mail"
 	"github.com/yizhan-gov/yizhan/federation/raftgroup"
+	"github.com/yizhan-gov/yizhan/supervision"
 )
 
 // The office's own path for writing its cases: one owner at a time
@@ -96,6 +97,33 @@ func (o *Office) VerifyEventSignature(e *yizhanv1.CaseEvent) error {
 	}
 	if err := auth.VerifySignature(leaf, e.GetHash(), e.GetSignature()); err != nil {
 		return fmt.Errorf("event %d: %w", e.GetSeq(), err)
+	}
+	return nil
+}
+
+// SignConsultation signs consultation c with this node's key: as the
+// office where it came in (version 1) or that answered it (version 2).
+func (o *Office) SignConsultation(c *yizhanv1.Consultation) error {
+	sig, err := o.cfg.Issuer.Sign(supervision.ConsultationHash(c))
+	if err != nil {
+		return err
+	}
+	c.Signature, c.SignerChain = sig, o.cfg.Issuer.Chain()
+	return nil
+}
+
+// VerifyConsultationSignature checks that a node of the office that must
+// have signed consultation c (supervision.Signer) did.
+func (o *Office) VerifyConsultationSignature(c *yizhanv1.Consultation) error {
+	office, leaf, err := o.verifyChain(c.GetSignerChain())
+	if err != nil {
+		return fmt.Errorf("consultation %s: signer certificate: %w", c.GetId(), err)
+	}
+	if want := supervision.Signer(c); office != want {
+		return fmt.Errorf("consultation %s is for office %s but was signed by a node of %s", c.GetId(), want, office)
+	}
+	if err := auth.VerifySignature(leaf, supervision.ConsultationHash(c), c.GetSignature()); err != nil {
+		return fmt.Errorf("consultation %s: %w", c.GetId(), err)
 	}
 	return nil
 }

@@ -66,7 +66,7 @@ func (s *supervisionService) ExportStatistics(ctx context.Context, req *yizhanv1
 	set(figures, 1, 1, fmt.Sprintf("%s 政务服务统计 %s 至 %s", office, st.GetFrom(), st.GetTo()))
 	_ = f.SetCellStyle(figures, "A1", "A1", bold)
 	header := []string{"分组", "名称", "收件", "受理", "不予受理", "办结", "即办件办结", "承诺件办结", "当日办结", "当日办结率", "平均当日办结率",
-		"按时办结率", "超期办结", "承诺提速", "办理提速", "平均办理时长（工作日）", "评价数", "满意率", "投诉", "答复及时率", "督办", "红牌", "黄牌"}
+		"按时办结率", "超期办结", "承诺提速", "办理提速", "平均办理时长（工作日）", "评价数", "满意率", "投诉", "答复及时率", "督办", "红牌", "黄牌", "咨询量", "网上咨询已答复"}
 	rates := map[int]bool{10: true, 11: true, 12: true, 14: true, 15: true, 18: true, 20: true}
 	for i, h := range header {
 		set(figures, i+1, 3, h)
@@ -78,7 +78,8 @@ func (s *supervisionService) ExportStatistics(ctx context.Context, req *yizhanv1
 		vals := []any{key, name, x.GetReceived(), x.GetAccepted(), x.GetRefused(), x.GetDecided(), x.GetImmediateDecided(), x.GetPromisedDecided(),
 			x.GetSameDayDecided(), x.GetSameDayRate(), x.GetAverageDailySameDayRate(), x.GetInTimeRate(), x.GetOverdueDecided(),
 			x.GetPromiseSpeedup(), x.GetHandlingSpeedup(), x.GetAverageWorkingDays(), x.GetRatings(), x.GetSatisfactionRate(),
-			x.GetComplaints(), x.GetFollowUpInTimeRate(), x.GetOrders(), x.GetRedCards(), x.GetYellowCards()}
+			x.GetComplaints(), x.GetFollowUpInTimeRate(), x.GetOrders(), x.GetRedCards(), x.GetYellowCards(),
+			x.GetConsultations(), x.GetQuestionsAnswered()}
 		for i, v := range vals {
 			set(figures, i+1, row, v)
 			if rates[i+1] {

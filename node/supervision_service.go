@@ -54,6 +54,20 @@ func (s *supervisionService) scope(ctx context.Context, office string) (string, 
 	return office, nil
 }
 
+// noItem is the row of counters that name no item (and so no
+// department): consultations on general questions.
+const (
+	noItem     = "-"
+	noItemName = "未指定事项"
+)
+
+func orNoItem(code string) string {
+	if code == "" {
+		return noItem
+	}
+	return code
+}
+
 // parseDay reads a YYYY-MM-DD day (China Standard Time); def when empty.
 func parseDay(field, v string, def time.Time) (time.Time, error) {
 	if v == "" {
@@ -95,9 +109,9 @@ func (s *supervisionService) GetStatistics(ctx context.Context, req *yizhanv1.Ge
 	applied := book.Applied()
 	groupOf := map[yizhanv1.Grouping]func(casebook.Stat) string{
 		yizhanv1.Grouping_GROUPING_UNSPECIFIED: func(casebook.Stat) string { return "*" },
-		yizhanv1.Grouping_GROUPING_DEPARTMENT:  func(st casebook.Stat) string { return st.Department },
+		yizhanv1.Grouping_GROUPING_DEPARTMENT:  func(st casebook.Stat) string { return orNoItem(st.Department) },
 		yizhanv1.Grouping_GROUPING_OFFICE:      func(st casebook.Stat) string { return st.Office },
-		yizhanv1.Grouping_GROUPING_ITEM:        func(st casebook.Stat) string { return st.ItemCode },
+		yizhanv1.Grouping_GROUPING_ITEM:        func(st casebook.Stat) string { return orNoItem(st.ItemCode) },
 		yizhanv1.Grouping_GROUPING_TOWNSHIP:    func(st casebook.Stat) string { return casebook.TownshipOf(st.Office) },
 		yizhanv1.Grouping_GROUPING_DAY:         func(st casebook.Stat) string { return st.Period },
 	}[g]
@@ -142,7 +156,9 @@ func (s *supervisionService) GetStatistics(ctx context.Context, req *yizhanv1.Ge
 		var days []supervision.Day
 		switch g {
 		case yizhanv1.Grouping_GROUPING_DEPARTMENT:
-			if d, err := reg.Department(k); err == nil {
+			if k == noItem {
+				row.Name = noItemName
+			} else if d, err := reg.Department(k); err == nil {
 				row.Name = d.GetName()
 			}
 			if totalScope == casebook.DailyAll() {
@@ -158,7 +174,9 @@ func (s *supervisionService) GetStatistics(ctx context.Context, req *yizhanv1.Ge
 				days, err = daily(casebook.DailyTownship(k))
 			}
 		case yizhanv1.Grouping_GROUPING_ITEM:
-			if it, err := reg.Item(k, 0); err == nil {
+			if k == noItem {
+				row.Name = noItemName
+			} else if it, err := reg.Item(k, 0); err == nil {
 				row.Name = it.GetName()
 			}
 		case yizhanv1.Grouping_GROUPING_DAY:

@@ -92,6 +92,11 @@ func Compute(c Counters, days []Day) *yizhanv1.Figures {
 	f.FollowUps, f.FollowUpsReplied, f.FollowUpsRepliedInTime = c[FollowUpsOpened], c[FollowUpsReplied], c[FollowUpsRepliedInTime]
 	f.FollowUpInTimeRate = ratio(f.FollowUpsRepliedInTime, f.FollowUpsReplied)
 	f.Orders = c[OrdersIssued]
+	f.ConsultationsInPerson = c[ConsultedOutcome(yizhanv1.ConsultationChannel_CONSULTATION_CHANNEL_IN_PERSON)]
+	f.ConsultationsPhone = c[ConsultedOutcome(yizhanv1.ConsultationChannel_CONSULTATION_CHANNEL_PHONE)]
+	f.ConsultationsOnline = c[ConsultedOutcome(yizhanv1.ConsultationChannel_CONSULTATION_CHANNEL_ONLINE)]
+	f.Consultations = f.ConsultationsInPerson + f.ConsultationsPhone + f.ConsultationsOnline
+	f.QuestionsAnswered = c[QuestionsAnswered]
 	f.SameDayRate = ratio(f.SameDayDecided, f.Accepted)
 	f.InTimeRate = ratio(f.InTimeDecided, f.Decided)
 	if f.StatutoryDays > 0 {

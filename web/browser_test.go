@@ -491,6 +491,47 @@ func TestBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("a question left online at a village is answered by the township", func(t *testing.T) {
+		townshipURL := url(3)
+		citizen := person(t, villageURL)
+		citizen.open("/")
+		citizen.clickNav("a[href='/ask']")
+		citizen.see("网上咨询")
+		citizen.set("#f-item_code", "450122-SCJG-001")
+		citizen.set("#f-question", "开个体小卖部，营业执照要带哪些材料？")
+		citizen.set("#f-contact", "13907710002")
+		citizen.clickNav("form[action='/ask'] button")
+		citizen.see("咨询已提交")
+		id, code := citizen.text("#ask-id"), citizen.text("#ask-code")
+
+		agent := person(t, villageURL)
+		agent.signIn("dongcun", demo.AdminPassword)
+		agent.open("/")
+		agent.clickNav("a[href='/consultations']")
+		agent.set("#f-question", "村里什么时候可以交医保？")
+		agent.set("#f-answer", "每年9月至12月在村便民服务站缴纳。")
+		agent.clickNav("form[action='/consultations'] button")
+		agent.see("咨询已登记")
+		agent.see("村里什么时候可以交医保？")
+
+		clerk := person(t, townshipURL)
+		clerk.signIn("lihua", demo.AdminPassword)
+		clerk.waitSee("/consultations", id, 30*time.Second)
+		clerk.see("开个体小卖部")
+		clerk.see("联系电话：13907710002") // the office that answers may call back
+		clerk.set("article.question textarea[name=answer]", "带身份证和经营场所证明，到城关镇便民服务中心办理。")
+		clerk.clickNav("article.question button")
+		clerk.see("已答复")
+
+		citizen.open("/ask")
+		citizen.set("#f-id", id)
+		citizen.set("#f-query_code", code)
+		citizen.clickNav("form[action='/ask/answer'] button")
+		if got := citizen.text("#ask-answer"); !strings.Contains(got, "到城关镇便民服务中心办理") {
+			t.Errorf("the answer the citizen reads at the village: %q", got)
+		}
+	})
+
 	// Last: it moves the county's clock on.
 	t.Run("a supervisor orders the township to answer for a late case", func(t *testing.T) {
 		townshipURL := url(3)

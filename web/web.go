@@ -184,6 +184,12 @@ func (s *server) routes() http.Handler {
 		handle("POST /supervision/{action}", s.supervisionAct)
 		handle("POST /supervision/orders/{id}/{action}", s.supervisionAct)
 		handle("POST /supervision/followups/{id}/{action}", s.supervisionAct)
+		handle("GET /consultations", s.consultations)
+		handle("POST /consultations", s.consultationAct)
+		handle("POST /consultations/{id}/answer", s.consultationAct)
+		handle("GET /ask", s.askPage)
+		handle("POST /ask", s.ask)
+		handle("POST /ask/answer", s.askAnswer)
 		mux.HandleFunc("GET /static/echarts.min.js", serveScript(echartsJS))
 		mux.HandleFunc("GET /static/charts.js", serveScript(chartsJS))
 	}

@@ -57,6 +57,9 @@ type Owner interface {
 	ProposeCase(ctx context.Context, cmd *peerv1.CaseCommand) (proto.Message, error)
 	// VerifyEventSignature checks that a node of the event's office signed it.
 	VerifyEventSignature(e *yizhanv1.CaseEvent) error
+	// VerifyConsultationSignature checks that a node of the office that
+	// recorded or answered a consultation signed it.
+	VerifyConsultationSignature(c *yizhanv1.Consultation) error
 }
 
 // Config is what one node's case mail works with.
@@ -112,7 +115,8 @@ func isNeighbour(a, b string) bool {
 
 // Receive serves Peer.DeliverCases: the sender must be a neighbouring
 // office, speaking for itself; every event must be signed by a node of the
-// office that made it. Messages that fail are refused whole and leave no
+// office that made it, every consultation by a node of the office that
+// recorded or answered it. Messages that fail are refused whole and leave no
 // trace; the others are applied through raft.
 func (ml *Mail) Receive(ctx context.Context, req *peerv1.DeliverCasesRequest) (*peerv1.DeliverCasesResponse, error) {
 	id, err := pki.PeerIdentity(ctx)
@@ -131,6 +135,15 @@ func (ml *Mail) Receive(ctx context.Context, req *peerv1.DeliverCasesRequest) (*
 	for i, m := range req.GetMessages() {
 		if m.GetFromOffice() != id.Office {
 			refused[i] = fmt.Sprintf("message claims to come from office %s, the certificate names %s", m.GetFromOffice(), id.Office)
+			continue
+		}
+		if c := m.GetConsultation(); c != nil {
+			// A consultation carried up (casebook checks the rest).
+			if err := ml.cfg.Owner.VerifyConsultationSignature(c); err != nil {
+				refused[i] = err.Error()
+			} else {
+				accepted = append(accepted, m)
+			}
 			continue
 		}
 		held := ml.cfg.FSM.Cases().Events(m.GetCaseNumber())

@@ -318,6 +318,108 @@ func (OrderState) EnumDescriptor() ([]byte, []int) {
 	return file_yizhan_v1_supervision_proto_rawDescGZIP(), []int{4}
 }
 
+// ConsultationChannel is how a consultation (咨询) came in.
+type ConsultationChannel int32
+
+const (
+	ConsultationChannel_CONSULTATION_CHANNEL_UNSPECIFIED ConsultationChannel = 0
+	ConsultationChannel_CONSULTATION_CHANNEL_IN_PERSON   ConsultationChannel = 1 // 现场: at the window or the village point
+	ConsultationChannel_CONSULTATION_CHANNEL_PHONE       ConsultationChannel = 2 // 电话
+	ConsultationChannel_CONSULTATION_CHANNEL_ONLINE      ConsultationChannel = 3 // 网上留言: a citizen's question left online
+)
+
+// Enum value maps for ConsultationChannel.
+var (
+	ConsultationChannel_name = map[int32]string{
+		0: "CONSULTATION_CHANNEL_UNSPECIFIED",
+		1: "CONSULTATION_CHANNEL_IN_PERSON",
+		2: "CONSULTATION_CHANNEL_PHONE",
+		3: "CONSULTATION_CHANNEL_ONLINE",
+	}
+	ConsultationChannel_value = map[string]int32{
+		"CONSULTATION_CHANNEL_UNSPECIFIED": 0,
+		"CONSULTATION_CHANNEL_IN_PERSON":   1,
+		"CONSULTATION_CHANNEL_PHONE":       2,
+		"CONSULTATION_CHANNEL_ONLINE":      3,
+	}
+)
+
+func (x ConsultationChannel) Enum() *ConsultationChannel {
+	p := new(ConsultationChannel)
+	*p = x
+	return p
+}
+
+func (x ConsultationChannel) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ConsultationChannel) Descriptor() protoreflect.EnumDescriptor {
+	return file_yizhan_v1_supervision_proto_enumTypes[5].Descriptor()
+}
+
+func (ConsultationChannel) Type() protoreflect.EnumType {
+	return &file_yizhan_v1_supervision_proto_enumTypes[5]
+}
+
+func (x ConsultationChannel) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ConsultationChannel.Descriptor instead.
+func (ConsultationChannel) EnumDescriptor() ([]byte, []int) {
+	return file_yizhan_v1_supervision_proto_rawDescGZIP(), []int{5}
+}
+
+type ConsultationState int32
+
+const (
+	ConsultationState_CONSULTATION_STATE_UNSPECIFIED ConsultationState = 0
+	ConsultationState_CONSULTATION_STATE_ANSWERED    ConsultationState = 1 // 已答复
+	ConsultationState_CONSULTATION_STATE_ASKED       ConsultationState = 2 // 待答复: a question left online, not answered yet
+)
+
+// Enum value maps for ConsultationState.
+var (
+	ConsultationState_name = map[int32]string{
+		0: "CONSULTATION_STATE_UNSPECIFIED",
+		1: "CONSULTATION_STATE_ANSWERED",
+		2: "CONSULTATION_STATE_ASKED",
+	}
+	ConsultationState_value = map[string]int32{
+		"CONSULTATION_STATE_UNSPECIFIED": 0,
+		"CONSULTATION_STATE_ANSWERED":    1,
+		"CONSULTATION_STATE_ASKED":       2,
+	}
+)
+
+func (x ConsultationState) Enum() *ConsultationState {
+	p := new(ConsultationState)
+	*p = x
+	return p
+}
+
+func (x ConsultationState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ConsultationState) Descriptor() protoreflect.EnumDescriptor {
+	return file_yizhan_v1_supervision_proto_enumTypes[6].Descriptor()
+}
+
+func (ConsultationState) Type() protoreflect.EnumType {
+	return &file_yizhan_v1_supervision_proto_enumTypes[6]
+}
+
+func (x ConsultationState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ConsultationState.Descriptor instead.
+func (ConsultationState) EnumDescriptor() ([]byte, []int) {
+	return file_yizhan_v1_supervision_proto_rawDescGZIP(), []int{6}
+}
+
 // Card is one supervision card: issued once per case and rule in each
 // office's book that holds the case (the county's holds every case of the
 // county), by the rule's condition at the card's time.
@@ -596,8 +698,16 @@ type Figures struct {
 	FollowUpsRepliedInTime uint64  `protobuf:"varint,36,opt,name=follow_ups_replied_in_time,json=followUpsRepliedInTime,proto3" json:"follow_ups_replied_in_time,omitempty"`
 	FollowUpInTimeRate     float64 `protobuf:"fixed64,37,opt,name=follow_up_in_time_rate,json=followUpInTimeRate,proto3" json:"follow_up_in_time_rate,omitempty"` // 答复及时率: replied in time / replied
 	Orders                 uint64  `protobuf:"varint,38,opt,name=orders,proto3" json:"orders,omitempty"`                                                          // 督办 issued in the period
-	unknownFields          protoimpl.UnknownFields
-	sizeCache              protoimpl.SizeCache
+	// Consultations (咨询量) recorded or asked in the period, at the office
+	// where it was recorded, by channel; and the questions left online
+	// that were answered in the period, at the office that answered.
+	Consultations         uint64 `protobuf:"varint,39,opt,name=consultations,proto3" json:"consultations,omitempty"`
+	ConsultationsInPerson uint64 `protobuf:"varint,40,opt,name=consultations_in_person,json=consultationsInPerson,proto3" json:"consultations_in_person,omitempty"`
+	ConsultationsPhone    uint64 `protobuf:"varint,41,opt,name=consultations_phone,json=consultationsPhone,proto3" json:"consultations_phone,omitempty"`
+	ConsultationsOnline   uint64 `protobuf:"varint,42,opt,name=consultations_online,json=consultationsOnline,proto3" json:"consultations_online,omitempty"`
+	QuestionsAnswered     uint64 `protobuf:"varint,43,opt,name=questions_answered,json=questionsAnswered,proto3" json:"questions_answered,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
 }
 
 func (x *Figures) Reset() {
@@ -892,6 +1002,41 @@ func (x *Figures) GetFollowUpInTimeRate() float64 {
 func (x *Figures) GetOrders() uint64 {
 	if x != nil {
 		return x.Orders
+	}
+	return 0
+}
+
+func (x *Figures) GetConsultations() uint64 {
+	if x != nil {
+		return x.Consultations
+	}
+	return 0
+}
+
+func (x *Figures) GetConsultationsInPerson() uint64 {
+	if x != nil {
+		return x.ConsultationsInPerson
+	}
+	return 0
+}
+
+func (x *Figures) GetConsultationsPhone() uint64 {
+	if x != nil {
+		return x.ConsultationsPhone
+	}
+	return 0
+}
+
+func (x *Figures) GetConsultationsOnline() uint64 {
+	if x != nil {
+		return x.ConsultationsOnline
+	}
+	return 0
+}
+
+func (x *Figures) GetQuestionsAnswered() uint64 {
+	if x != nil {
+		return x.QuestionsAnswered
 	}
 	return 0
 }
@@ -2332,6 +2477,698 @@ func (x *OrderResponse) GetOrder() *SupervisionOrder {
 	return nil
 }
 
+// Consultation is one consultation (咨询登记): recorded by window staff or
+// a village agent with the question and the answer given (in person or
+// by phone), or a question a citizen left online at an office, answered
+// by the office that holds the accept right for its item. It is kept in
+// the book of the office where it came in, and carried up the tree like
+// a case's mirror, so the county counts it.
+type Consultation struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	Id             string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`                                   // ZX<office>-<YYYYMMDD>-<6 characters>
+	OfficeCode     string                 `protobuf:"bytes,2,opt,name=office_code,json=officeCode,proto3" json:"office_code,omitempty"` // where it was recorded or asked
+	Channel        ConsultationChannel    `protobuf:"varint,3,opt,name=channel,proto3,enum=yizhan.v1.ConsultationChannel" json:"channel,omitempty"`
+	ItemCode       string                 `protobuf:"bytes,4,opt,name=item_code,json=itemCode,proto3" json:"item_code,omitempty"` // required online; may be empty for a general question
+	ItemName       string                 `protobuf:"bytes,5,opt,name=item_name,json=itemName,proto3" json:"item_name,omitempty"`
+	DepartmentCode string                 `protobuf:"bytes,6,opt,name=department_code,json=departmentCode,proto3" json:"department_code,omitempty"` // the item's lead department
+	Question       string                 `protobuf:"bytes,7,opt,name=question,proto3" json:"question,omitempty"`
+	Answer         string                 `protobuf:"bytes,8,opt,name=answer,proto3" json:"answer,omitempty"`
+	State          ConsultationState      `protobuf:"varint,9,opt,name=state,proto3,enum=yizhan.v1.ConsultationState" json:"state,omitempty"`
+	At             *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=at,proto3" json:"at,omitempty"`                                   // when it was recorded or asked
+	RecordedBy     string                 `protobuf:"bytes,11,opt,name=recorded_by,json=recordedBy,proto3" json:"recorded_by,omitempty"` // staff username; "citizen" online
+	RecordedByName string                 `protobuf:"bytes,12,opt,name=recorded_by_name,json=recordedByName,proto3" json:"recorded_by_name,omitempty"`
+	AnswerOffice   string                 `protobuf:"bytes,13,opt,name=answer_office,json=answerOffice,proto3" json:"answer_office,omitempty"` // online: the office that answers (the item's accept right on the path up)
+	AnsweredAt     *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=answered_at,json=answeredAt,proto3" json:"answered_at,omitempty"`
+	AnsweredBy     string                 `protobuf:"bytes,15,opt,name=answered_by,json=answeredBy,proto3" json:"answered_by,omitempty"`
+	AnsweredByName string                 `protobuf:"bytes,16,opt,name=answered_by_name,json=answeredByName,proto3" json:"answered_by_name,omitempty"`
+	Contact        string                 `protobuf:"bytes,17,opt,name=contact,proto3" json:"contact,omitempty"`                                    // the citizen's phone, optional; masked where shown
+	QueryCodeHash  []byte                 `protobuf:"bytes,18,opt,name=query_code_hash,json=queryCodeHash,proto3" json:"query_code_hash,omitempty"` // online: the citizen reads the answer with the id and this code
+	Version        uint32                 `protobuf:"varint,19,opt,name=version,proto3" json:"version,omitempty"`                                   // 1 recorded or asked, 2 answered: a copy with a higher one replaces a lower
+	Signature      []byte                 `protobuf:"bytes,20,opt,name=signature,proto3" json:"signature,omitempty"`                                // by a node of office_code (version 1) or answer_office (version 2)
+	SignerChain    [][]byte               `protobuf:"bytes,21,rep,name=signer_chain,json=signerChain,proto3" json:"signer_chain,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *Consultation) Reset() {
+	*x = Consultation{}
+	mi := &file_yizhan_v1_supervision_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Consultation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Consultation) ProtoMessage() {}
+
+func (x *Consultation) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_supervision_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Consultation.ProtoReflect.Descriptor instead.
+func (*Consultation) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_supervision_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *Consultation) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Consultation) GetOfficeCode() string {
+	if x != nil {
+		return x.OfficeCode
+	}
+	return ""
+}
+
+func (x *Consultation) GetChannel() ConsultationChannel {
+	if x != nil {
+		return x.Channel
+	}
+	return ConsultationChannel_CONSULTATION_CHANNEL_UNSPECIFIED
+}
+
+func (x *Consultation) GetItemCode() string {
+	if x != nil {
+		return x.ItemCode
+	}
+	return ""
+}
+
+func (x *Consultation) GetItemName() string {
+	if x != nil {
+		return x.ItemName
+	}
+	return ""
+}
+
+func (x *Consultation) GetDepartmentCode() string {
+	if x != nil {
+		return x.DepartmentCode
+	}
+	return ""
+}
+
+func (x *Consultation) GetQuestion() string {
+	if x != nil {
+		return x.Question
+	}
+	return ""
+}
+
+func (x *Consultation) GetAnswer() string {
+	if x != nil {
+		return x.Answer
+	}
+	return ""
+}
+
+func (x *Consultation) GetState() ConsultationState {
+	if x != nil {
+		return x.State
+	}
+	return ConsultationState_CONSULTATION_STATE_UNSPECIFIED
+}
+
+func (x *Consultation) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
+func (x *Consultation) GetRecordedBy() string {
+	if x != nil {
+		return x.RecordedBy
+	}
+	return ""
+}
+
+func (x *Consultation) GetRecordedByName() string {
+	if x != nil {
+		return x.RecordedByName
+	}
+	return ""
+}
+
+func (x *Consultation) GetAnswerOffice() string {
+	if x != nil {
+		return x.AnswerOffice
+	}
+	return ""
+}
+
+func (x *Consultation) GetAnsweredAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AnsweredAt
+	}
+	return nil
+}
+
+func (x *Consultation) GetAnsweredBy() string {
+	if x != nil {
+		return x.AnsweredBy
+	}
+	return ""
+}
+
+func (x *Consultation) GetAnsweredByName() string {
+	if x != nil {
+		return x.AnsweredByName
+	}
+	return ""
+}
+
+func (x *Consultation) GetContact() string {
+	if x != nil {
+		return x.Contact
+	}
+	return ""
+}
+
+func (x *Consultation) GetQueryCodeHash() []byte {
+	if x != nil {
+		return x.QueryCodeHash
+	}
+	return nil
+}
+
+func (x *Consultation) GetVersion() uint32 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *Consultation) GetSignature() []byte {
+	if x != nil {
+		return x.Signature
+	}
+	return nil
+}
+
+func (x *Consultation) GetSignerChain() [][]byte {
+	if x != nil {
+		return x.SignerChain
+	}
+	return nil
+}
+
+type RecordConsultationRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Channel       ConsultationChannel    `protobuf:"varint,1,opt,name=channel,proto3,enum=yizhan.v1.ConsultationChannel" json:"channel,omitempty"` // in person or phone
+	ItemCode      string                 `protobuf:"bytes,2,opt,name=item_code,json=itemCode,proto3" json:"item_code,omitempty"`
+	Question      string                 `protobuf:"bytes,3,opt,name=question,proto3" json:"question,omitempty"`
+	Answer        string                 `protobuf:"bytes,4,opt,name=answer,proto3" json:"answer,omitempty"`
+	RequestId     string                 `protobuf:"bytes,5,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"` // exactly-once (or the Idempotency-Key header)
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordConsultationRequest) Reset() {
+	*x = RecordConsultationRequest{}
+	mi := &file_yizhan_v1_supervision_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordConsultationRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordConsultationRequest) ProtoMessage() {}
+
+func (x *RecordConsultationRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_supervision_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordConsultationRequest.ProtoReflect.Descriptor instead.
+func (*RecordConsultationRequest) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_supervision_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *RecordConsultationRequest) GetChannel() ConsultationChannel {
+	if x != nil {
+		return x.Channel
+	}
+	return ConsultationChannel_CONSULTATION_CHANNEL_UNSPECIFIED
+}
+
+func (x *RecordConsultationRequest) GetItemCode() string {
+	if x != nil {
+		return x.ItemCode
+	}
+	return ""
+}
+
+func (x *RecordConsultationRequest) GetQuestion() string {
+	if x != nil {
+		return x.Question
+	}
+	return ""
+}
+
+func (x *RecordConsultationRequest) GetAnswer() string {
+	if x != nil {
+		return x.Answer
+	}
+	return ""
+}
+
+func (x *RecordConsultationRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+type AskQuestionRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	OfficeCode    string                 `protobuf:"bytes,1,opt,name=office_code,json=officeCode,proto3" json:"office_code,omitempty"` // the office where it is asked; default: this node's
+	ItemCode      string                 `protobuf:"bytes,2,opt,name=item_code,json=itemCode,proto3" json:"item_code,omitempty"`
+	Question      string                 `protobuf:"bytes,3,opt,name=question,proto3" json:"question,omitempty"`
+	Contact       string                 `protobuf:"bytes,4,opt,name=contact,proto3" json:"contact,omitempty"` // a phone number, optional
+	RequestId     string                 `protobuf:"bytes,5,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AskQuestionRequest) Reset() {
+	*x = AskQuestionRequest{}
+	mi := &file_yizhan_v1_supervision_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AskQuestionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AskQuestionRequest) ProtoMessage() {}
+
+func (x *AskQuestionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_supervision_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AskQuestionRequest.ProtoReflect.Descriptor instead.
+func (*AskQuestionRequest) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_supervision_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *AskQuestionRequest) GetOfficeCode() string {
+	if x != nil {
+		return x.OfficeCode
+	}
+	return ""
+}
+
+func (x *AskQuestionRequest) GetItemCode() string {
+	if x != nil {
+		return x.ItemCode
+	}
+	return ""
+}
+
+func (x *AskQuestionRequest) GetQuestion() string {
+	if x != nil {
+		return x.Question
+	}
+	return ""
+}
+
+func (x *AskQuestionRequest) GetContact() string {
+	if x != nil {
+		return x.Contact
+	}
+	return ""
+}
+
+func (x *AskQuestionRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+type AskQuestionResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Consultation  *Consultation          `protobuf:"bytes,1,opt,name=consultation,proto3" json:"consultation,omitempty"`
+	QueryCode     string                 `protobuf:"bytes,2,opt,name=query_code,json=queryCode,proto3" json:"query_code,omitempty"` // shown once: with the id it reads the answer
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AskQuestionResponse) Reset() {
+	*x = AskQuestionResponse{}
+	mi := &file_yizhan_v1_supervision_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AskQuestionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AskQuestionResponse) ProtoMessage() {}
+
+func (x *AskQuestionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_supervision_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AskQuestionResponse.ProtoReflect.Descriptor instead.
+func (*AskQuestionResponse) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_supervision_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *AskQuestionResponse) GetConsultation() *Consultation {
+	if x != nil {
+		return x.Consultation
+	}
+	return nil
+}
+
+func (x *AskQuestionResponse) GetQueryCode() string {
+	if x != nil {
+		return x.QueryCode
+	}
+	return ""
+}
+
+type ListConsultationsRequest struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	OfficeCode string                 `protobuf:"bytes,1,opt,name=office_code,json=officeCode,proto3" json:"office_code,omitempty"` // with the offices below it (admins, supervisors); default: the caller's
+	From       string                 `protobuf:"bytes,2,opt,name=from,proto3" json:"from,omitempty"`                               // YYYY-MM-DD, the day recorded; default: no bound
+	To         string                 `protobuf:"bytes,3,opt,name=to,proto3" json:"to,omitempty"`
+	// Only the questions left online that the office must answer, oldest
+	// first (from and to do not apply).
+	AwaitingAnswer bool  `protobuf:"varint,4,opt,name=awaiting_answer,json=awaitingAnswer,proto3" json:"awaiting_answer,omitempty"`
+	PageSize       int32 `protobuf:"varint,5,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"` // default 100, at most 1000
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *ListConsultationsRequest) Reset() {
+	*x = ListConsultationsRequest{}
+	mi := &file_yizhan_v1_supervision_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListConsultationsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListConsultationsRequest) ProtoMessage() {}
+
+func (x *ListConsultationsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_supervision_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListConsultationsRequest.ProtoReflect.Descriptor instead.
+func (*ListConsultationsRequest) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_supervision_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *ListConsultationsRequest) GetOfficeCode() string {
+	if x != nil {
+		return x.OfficeCode
+	}
+	return ""
+}
+
+func (x *ListConsultationsRequest) GetFrom() string {
+	if x != nil {
+		return x.From
+	}
+	return ""
+}
+
+func (x *ListConsultationsRequest) GetTo() string {
+	if x != nil {
+		return x.To
+	}
+	return ""
+}
+
+func (x *ListConsultationsRequest) GetAwaitingAnswer() bool {
+	if x != nil {
+		return x.AwaitingAnswer
+	}
+	return false
+}
+
+func (x *ListConsultationsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+type ListConsultationsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Consultations []*Consultation        `protobuf:"bytes,1,rep,name=consultations,proto3" json:"consultations,omitempty"` // newest first
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListConsultationsResponse) Reset() {
+	*x = ListConsultationsResponse{}
+	mi := &file_yizhan_v1_supervision_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListConsultationsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListConsultationsResponse) ProtoMessage() {}
+
+func (x *ListConsultationsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_supervision_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListConsultationsResponse.ProtoReflect.Descriptor instead.
+func (*ListConsultationsResponse) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_supervision_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *ListConsultationsResponse) GetConsultations() []*Consultation {
+	if x != nil {
+		return x.Consultations
+	}
+	return nil
+}
+
+type AnswerQuestionRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Answer        string                 `protobuf:"bytes,2,opt,name=answer,proto3" json:"answer,omitempty"`
+	RequestId     string                 `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AnswerQuestionRequest) Reset() {
+	*x = AnswerQuestionRequest{}
+	mi := &file_yizhan_v1_supervision_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AnswerQuestionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AnswerQuestionRequest) ProtoMessage() {}
+
+func (x *AnswerQuestionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_supervision_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AnswerQuestionRequest.ProtoReflect.Descriptor instead.
+func (*AnswerQuestionRequest) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_supervision_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *AnswerQuestionRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *AnswerQuestionRequest) GetAnswer() string {
+	if x != nil {
+		return x.Answer
+	}
+	return ""
+}
+
+func (x *AnswerQuestionRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+type GetQuestionRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	QueryCode     string                 `protobuf:"bytes,2,opt,name=query_code,json=queryCode,proto3" json:"query_code,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetQuestionRequest) Reset() {
+	*x = GetQuestionRequest{}
+	mi := &file_yizhan_v1_supervision_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetQuestionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetQuestionRequest) ProtoMessage() {}
+
+func (x *GetQuestionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_supervision_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetQuestionRequest.ProtoReflect.Descriptor instead.
+func (*GetQuestionRequest) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_supervision_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *GetQuestionRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *GetQuestionRequest) GetQueryCode() string {
+	if x != nil {
+		return x.QueryCode
+	}
+	return ""
+}
+
+type ConsultationResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Consultation  *Consultation          `protobuf:"bytes,1,opt,name=consultation,proto3" json:"consultation,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConsultationResponse) Reset() {
+	*x = ConsultationResponse{}
+	mi := &file_yizhan_v1_supervision_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConsultationResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConsultationResponse) ProtoMessage() {}
+
+func (x *ConsultationResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_supervision_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConsultationResponse.ProtoReflect.Descriptor instead.
+func (*ConsultationResponse) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_supervision_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *ConsultationResponse) GetConsultation() *Consultation {
+	if x != nil {
+		return x.Consultation
+	}
+	return nil
+}
+
 var File_yizhan_v1_supervision_proto protoreflect.FileDescriptor
 
 const file_yizhan_v1_supervision_proto_rawDesc = "" +
@@ -2362,7 +3199,7 @@ const file_yizhan_v1_supervision_proto_rawDesc = "" +
 	"\x02to\x18\x03 \x01(\tR\x02to\x12.\n" +
 	"\bgroup_by\x18\x04 \x01(\x0e2\x13.yizhan.v1.GroupingR\agroupBy\x12\x1f\n" +
 	"\voffice_only\x18\x05 \x01(\bR\n" +
-	"officeOnly\"\xe0\v\n" +
+	"officeOnly\"\xd1\r\n" +
 	"\aFigures\x12\x1a\n" +
 	"\breceived\x18\x01 \x01(\x04R\breceived\x12\x1a\n" +
 	"\baccepted\x18\x02 \x01(\x04R\baccepted\x12\x18\n" +
@@ -2406,7 +3243,12 @@ const file_yizhan_v1_supervision_proto_rawDesc = "" +
 	"\x12follow_ups_replied\x18# \x01(\x04R\x10followUpsReplied\x12:\n" +
 	"\x1afollow_ups_replied_in_time\x18$ \x01(\x04R\x16followUpsRepliedInTime\x122\n" +
 	"\x16follow_up_in_time_rate\x18% \x01(\x01R\x12followUpInTimeRate\x12\x16\n" +
-	"\x06orders\x18& \x01(\x04R\x06orders\"J\n" +
+	"\x06orders\x18& \x01(\x04R\x06orders\x12$\n" +
+	"\rconsultations\x18' \x01(\x04R\rconsultations\x126\n" +
+	"\x17consultations_in_person\x18( \x01(\x04R\x15consultationsInPerson\x12/\n" +
+	"\x13consultations_phone\x18) \x01(\x04R\x12consultationsPhone\x121\n" +
+	"\x14consultations_online\x18* \x01(\x04R\x13consultationsOnline\x12-\n" +
+	"\x12questions_answered\x18+ \x01(\x04R\x11questionsAnswered\"J\n" +
 	"\tCardCount\x12'\n" +
 	"\x04rule\x18\x01 \x01(\x0e2\x13.yizhan.v1.CardRuleR\x04rule\x12\x14\n" +
 	"\x05count\x18\x02 \x01(\x04R\x05count\"c\n" +
@@ -2546,7 +3388,73 @@ const file_yizhan_v1_supervision_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\x03 \x01(\tR\trequestId\"B\n" +
 	"\rOrderResponse\x121\n" +
-	"\x05order\x18\x01 \x01(\v2\x1b.yizhan.v1.SupervisionOrderR\x05order*\xf1\x01\n" +
+	"\x05order\x18\x01 \x01(\v2\x1b.yizhan.v1.SupervisionOrderR\x05order\"\x85\x06\n" +
+	"\fConsultation\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1f\n" +
+	"\voffice_code\x18\x02 \x01(\tR\n" +
+	"officeCode\x128\n" +
+	"\achannel\x18\x03 \x01(\x0e2\x1e.yizhan.v1.ConsultationChannelR\achannel\x12\x1b\n" +
+	"\titem_code\x18\x04 \x01(\tR\bitemCode\x12\x1b\n" +
+	"\titem_name\x18\x05 \x01(\tR\bitemName\x12'\n" +
+	"\x0fdepartment_code\x18\x06 \x01(\tR\x0edepartmentCode\x12\x1a\n" +
+	"\bquestion\x18\a \x01(\tR\bquestion\x12\x16\n" +
+	"\x06answer\x18\b \x01(\tR\x06answer\x122\n" +
+	"\x05state\x18\t \x01(\x0e2\x1c.yizhan.v1.ConsultationStateR\x05state\x12*\n" +
+	"\x02at\x18\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12\x1f\n" +
+	"\vrecorded_by\x18\v \x01(\tR\n" +
+	"recordedBy\x12(\n" +
+	"\x10recorded_by_name\x18\f \x01(\tR\x0erecordedByName\x12#\n" +
+	"\ranswer_office\x18\r \x01(\tR\fanswerOffice\x12;\n" +
+	"\vanswered_at\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"answeredAt\x12\x1f\n" +
+	"\vanswered_by\x18\x0f \x01(\tR\n" +
+	"answeredBy\x12(\n" +
+	"\x10answered_by_name\x18\x10 \x01(\tR\x0eansweredByName\x12\x18\n" +
+	"\acontact\x18\x11 \x01(\tR\acontact\x12&\n" +
+	"\x0fquery_code_hash\x18\x12 \x01(\fR\rqueryCodeHash\x12\x18\n" +
+	"\aversion\x18\x13 \x01(\rR\aversion\x12\x1c\n" +
+	"\tsignature\x18\x14 \x01(\fR\tsignature\x12!\n" +
+	"\fsigner_chain\x18\x15 \x03(\fR\vsignerChain\"\xc5\x01\n" +
+	"\x19RecordConsultationRequest\x128\n" +
+	"\achannel\x18\x01 \x01(\x0e2\x1e.yizhan.v1.ConsultationChannelR\achannel\x12\x1b\n" +
+	"\titem_code\x18\x02 \x01(\tR\bitemCode\x12\x1a\n" +
+	"\bquestion\x18\x03 \x01(\tR\bquestion\x12\x16\n" +
+	"\x06answer\x18\x04 \x01(\tR\x06answer\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x05 \x01(\tR\trequestId\"\xa7\x01\n" +
+	"\x12AskQuestionRequest\x12\x1f\n" +
+	"\voffice_code\x18\x01 \x01(\tR\n" +
+	"officeCode\x12\x1b\n" +
+	"\titem_code\x18\x02 \x01(\tR\bitemCode\x12\x1a\n" +
+	"\bquestion\x18\x03 \x01(\tR\bquestion\x12\x18\n" +
+	"\acontact\x18\x04 \x01(\tR\acontact\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x05 \x01(\tR\trequestId\"q\n" +
+	"\x13AskQuestionResponse\x12;\n" +
+	"\fconsultation\x18\x01 \x01(\v2\x17.yizhan.v1.ConsultationR\fconsultation\x12\x1d\n" +
+	"\n" +
+	"query_code\x18\x02 \x01(\tR\tqueryCode\"\xa5\x01\n" +
+	"\x18ListConsultationsRequest\x12\x1f\n" +
+	"\voffice_code\x18\x01 \x01(\tR\n" +
+	"officeCode\x12\x12\n" +
+	"\x04from\x18\x02 \x01(\tR\x04from\x12\x0e\n" +
+	"\x02to\x18\x03 \x01(\tR\x02to\x12'\n" +
+	"\x0fawaiting_answer\x18\x04 \x01(\bR\x0eawaitingAnswer\x12\x1b\n" +
+	"\tpage_size\x18\x05 \x01(\x05R\bpageSize\"Z\n" +
+	"\x19ListConsultationsResponse\x12=\n" +
+	"\rconsultations\x18\x01 \x03(\v2\x17.yizhan.v1.ConsultationR\rconsultations\"^\n" +
+	"\x15AnswerQuestionRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
+	"\x06answer\x18\x02 \x01(\tR\x06answer\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x03 \x01(\tR\trequestId\"C\n" +
+	"\x12GetQuestionRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
+	"\n" +
+	"query_code\x18\x02 \x01(\tR\tqueryCode\"S\n" +
+	"\x14ConsultationResponse\x12;\n" +
+	"\fconsultation\x18\x01 \x01(\v2\x17.yizhan.v1.ConsultationR\fconsultation*\xf1\x01\n" +
 	"\bCardRule\x12\x19\n" +
 	"\x15CARD_RULE_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12CARD_RULE_DUE_SOON\x10\x01\x12\x15\n" +
@@ -2578,7 +3486,16 @@ const file_yizhan_v1_supervision_proto_rawDesc = "" +
 	"\x17ORDER_STATE_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10ORDER_STATE_OPEN\x10\x01\x12\x18\n" +
 	"\x14ORDER_STATE_ANSWERED\x10\x02\x12\x16\n" +
-	"\x12ORDER_STATE_CLOSED\x10\x032\x8e\t\n" +
+	"\x12ORDER_STATE_CLOSED\x10\x03*\xa0\x01\n" +
+	"\x13ConsultationChannel\x12$\n" +
+	" CONSULTATION_CHANNEL_UNSPECIFIED\x10\x00\x12\"\n" +
+	"\x1eCONSULTATION_CHANNEL_IN_PERSON\x10\x01\x12\x1e\n" +
+	"\x1aCONSULTATION_CHANNEL_PHONE\x10\x02\x12\x1f\n" +
+	"\x1bCONSULTATION_CHANNEL_ONLINE\x10\x03*v\n" +
+	"\x11ConsultationState\x12\"\n" +
+	"\x1eCONSULTATION_STATE_UNSPECIFIED\x10\x00\x12\x1f\n" +
+	"\x1bCONSULTATION_STATE_ANSWERED\x10\x01\x12\x1c\n" +
+	"\x18CONSULTATION_STATE_ASKED\x10\x022\xd6\r\n" +
 	"\x12SupervisionService\x12_\n" +
 	"\rGetStatistics\x12\x1f.yizhan.v1.GetStatisticsRequest\x1a\x15.yizhan.v1.Statistics\"\x16\x82\xd3\xe4\x93\x02\x10\x12\x0e/v1/statistics\x12Y\n" +
 	"\tListCards\x12\x1b.yizhan.v1.ListCardsRequest\x1a\x1c.yizhan.v1.ListCardsResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/cards\x12h\n" +
@@ -2595,7 +3512,12 @@ const file_yizhan_v1_supervision_proto_rawDesc = "" +
 	"\vAnswerOrder\x12\x1d.yizhan.v1.AnswerOrderRequest\x1a\x18.yizhan.v1.OrderResponse\"!\x82\xd3\xe4\x93\x02\x1b:\x01*\"\x16/v1/orders/{id}:answer\x12g\n" +
 	"\n" +
 	"CloseOrder\x12\x1d.yizhan.v1.DecideOrderRequest\x1a\x18.yizhan.v1.OrderResponse\" \x82\xd3\xe4\x93\x02\x1a:\x01*\"\x15/v1/orders/{id}:close\x12i\n" +
-	"\vReturnOrder\x12\x1d.yizhan.v1.DecideOrderRequest\x1a\x18.yizhan.v1.OrderResponse\"!\x82\xd3\xe4\x93\x02\x1b:\x01*\"\x16/v1/orders/{id}:returnB5Z3github.com/yizhan-gov/yizhan/api/yizhan/v1;yizhanv1b\x06proto3"
+	"\vReturnOrder\x12\x1d.yizhan.v1.DecideOrderRequest\x1a\x18.yizhan.v1.OrderResponse\"!\x82\xd3\xe4\x93\x02\x1b:\x01*\"\x16/v1/orders/{id}:return\x12y\n" +
+	"\x12RecordConsultation\x12$.yizhan.v1.RecordConsultationRequest\x1a\x1f.yizhan.v1.ConsultationResponse\"\x1c\x82\xd3\xe4\x93\x02\x16:\x01*\"\x11/v1/consultations\x12y\n" +
+	"\x11ListConsultations\x12#.yizhan.v1.ListConsultationsRequest\x1a$.yizhan.v1.ListConsultationsResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/consultations\x12}\n" +
+	"\x0eAnswerQuestion\x12 .yizhan.v1.AnswerQuestionRequest\x1a\x1f.yizhan.v1.ConsultationResponse\"(\x82\xd3\xe4\x93\x02\":\x01*\"\x1d/v1/consultations/{id}:answer\x12f\n" +
+	"\vAskQuestion\x12\x1d.yizhan.v1.AskQuestionRequest\x1a\x1e.yizhan.v1.AskQuestionResponse\"\x18\x82\xd3\xe4\x93\x02\x12:\x01*\"\r/v1/questions\x12i\n" +
+	"\vGetQuestion\x12\x1d.yizhan.v1.GetQuestionRequest\x1a\x1f.yizhan.v1.ConsultationResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/questions/{id}B5Z3github.com/yizhan-gov/yizhan/api/yizhan/v1;yizhanv1b\x06proto3"
 
 var (
 	file_yizhan_v1_supervision_proto_rawDescOnce sync.Once
@@ -2609,104 +3531,133 @@ func file_yizhan_v1_supervision_proto_rawDescGZIP() []byte {
 	return file_yizhan_v1_supervision_proto_rawDescData
 }
 
-var file_yizhan_v1_supervision_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_yizhan_v1_supervision_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
+var file_yizhan_v1_supervision_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
+var file_yizhan_v1_supervision_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
 var file_yizhan_v1_supervision_proto_goTypes = []any{
-	(CardRule)(0),                  // 0: yizhan.v1.CardRule
-	(CardColour)(0),                // 1: yizhan.v1.CardColour
-	(Grouping)(0),                  // 2: yizhan.v1.Grouping
-	(FollowUpState)(0),             // 3: yizhan.v1.FollowUpState
-	(OrderState)(0),                // 4: yizhan.v1.OrderState
-	(*Card)(nil),                   // 5: yizhan.v1.Card
-	(*GetStatisticsRequest)(nil),   // 6: yizhan.v1.GetStatisticsRequest
-	(*Figures)(nil),                // 7: yizhan.v1.Figures
-	(*CardCount)(nil),              // 8: yizhan.v1.CardCount
-	(*StatisticsRow)(nil),          // 9: yizhan.v1.StatisticsRow
-	(*Statistics)(nil),             // 10: yizhan.v1.Statistics
-	(*ListCardsRequest)(nil),       // 11: yizhan.v1.ListCardsRequest
-	(*ListCardsResponse)(nil),      // 12: yizhan.v1.ListCardsResponse
-	(*FollowUpEntry)(nil),          // 13: yizhan.v1.FollowUpEntry
-	(*FollowUp)(nil),               // 14: yizhan.v1.FollowUp
-	(*SupervisionOrder)(nil),       // 15: yizhan.v1.SupervisionOrder
-	(*ListFollowUpsRequest)(nil),   // 16: yizhan.v1.ListFollowUpsRequest
-	(*ListFollowUpsResponse)(nil),  // 17: yizhan.v1.ListFollowUpsResponse
-	(*ReplyFollowUpRequest)(nil),   // 18: yizhan.v1.ReplyFollowUpRequest
-	(*RevisitFollowUpRequest)(nil), // 19: yizhan.v1.RevisitFollowUpRequest
-	(*FollowUpResponse)(nil),       // 20: yizhan.v1.FollowUpResponse
-	(*IssueOrderRequest)(nil),      // 21: yizhan.v1.IssueOrderRequest
-	(*ListOrdersRequest)(nil),      // 22: yizhan.v1.ListOrdersRequest
-	(*ListOrdersResponse)(nil),     // 23: yizhan.v1.ListOrdersResponse
-	(*AnswerOrderRequest)(nil),     // 24: yizhan.v1.AnswerOrderRequest
-	(*DecideOrderRequest)(nil),     // 25: yizhan.v1.DecideOrderRequest
-	(*OrderResponse)(nil),          // 26: yizhan.v1.OrderResponse
-	(*timestamppb.Timestamp)(nil),  // 27: google.protobuf.Timestamp
-	(EventType)(0),                 // 28: yizhan.v1.EventType
-	(Rating)(0),                    // 29: yizhan.v1.Rating
-	(*httpbody.HttpBody)(nil),      // 30: google.api.HttpBody
+	(CardRule)(0),                     // 0: yizhan.v1.CardRule
+	(CardColour)(0),                   // 1: yizhan.v1.CardColour
+	(Grouping)(0),                     // 2: yizhan.v1.Grouping
+	(FollowUpState)(0),                // 3: yizhan.v1.FollowUpState
+	(OrderState)(0),                   // 4: yizhan.v1.OrderState
+	(ConsultationChannel)(0),          // 5: yizhan.v1.ConsultationChannel
+	(ConsultationState)(0),            // 6: yizhan.v1.ConsultationState
+	(*Card)(nil),                      // 7: yizhan.v1.Card
+	(*GetStatisticsRequest)(nil),      // 8: yizhan.v1.GetStatisticsRequest
+	(*Figures)(nil),                   // 9: yizhan.v1.Figures
+	(*CardCount)(nil),                 // 10: yizhan.v1.CardCount
+	(*StatisticsRow)(nil),             // 11: yizhan.v1.StatisticsRow
+	(*Statistics)(nil),                // 12: yizhan.v1.Statistics
+	(*ListCardsRequest)(nil),          // 13: yizhan.v1.ListCardsRequest
+	(*ListCardsResponse)(nil),         // 14: yizhan.v1.ListCardsResponse
+	(*FollowUpEntry)(nil),             // 15: yizhan.v1.FollowUpEntry
+	(*FollowUp)(nil),                  // 16: yizhan.v1.FollowUp
+	(*SupervisionOrder)(nil),          // 17: yizhan.v1.SupervisionOrder
+	(*ListFollowUpsRequest)(nil),      // 18: yizhan.v1.ListFollowUpsRequest
+	(*ListFollowUpsResponse)(nil),     // 19: yizhan.v1.ListFollowUpsResponse
+	(*ReplyFollowUpRequest)(nil),      // 20: yizhan.v1.ReplyFollowUpRequest
+	(*RevisitFollowUpRequest)(nil),    // 21: yizhan.v1.RevisitFollowUpRequest
+	(*FollowUpResponse)(nil),          // 22: yizhan.v1.FollowUpResponse
+	(*IssueOrderRequest)(nil),         // 23: yizhan.v1.IssueOrderRequest
+	(*ListOrdersRequest)(nil),         // 24: yizhan.v1.ListOrdersRequest
+	(*ListOrdersResponse)(nil),        // 25: yizhan.v1.ListOrdersResponse
+	(*AnswerOrderRequest)(nil),        // 26: yizhan.v1.AnswerOrderRequest
+	(*DecideOrderRequest)(nil),        // 27: yizhan.v1.DecideOrderRequest
+	(*OrderResponse)(nil),             // 28: yizhan.v1.OrderResponse
+	(*Consultation)(nil),              // 29: yizhan.v1.Consultation
+	(*RecordConsultationRequest)(nil), // 30: yizhan.v1.RecordConsultationRequest
+	(*AskQuestionRequest)(nil),        // 31: yizhan.v1.AskQuestionRequest
+	(*AskQuestionResponse)(nil),       // 32: yizhan.v1.AskQuestionResponse
+	(*ListConsultationsRequest)(nil),  // 33: yizhan.v1.ListConsultationsRequest
+	(*ListConsultationsResponse)(nil), // 34: yizhan.v1.ListConsultationsResponse
+	(*AnswerQuestionRequest)(nil),     // 35: yizhan.v1.AnswerQuestionRequest
+	(*GetQuestionRequest)(nil),        // 36: yizhan.v1.GetQuestionRequest
+	(*ConsultationResponse)(nil),      // 37: yizhan.v1.ConsultationResponse
+	(*timestamppb.Timestamp)(nil),     // 38: google.protobuf.Timestamp
+	(EventType)(0),                    // 39: yizhan.v1.EventType
+	(Rating)(0),                       // 40: yizhan.v1.Rating
+	(*httpbody.HttpBody)(nil),         // 41: google.api.HttpBody
 }
 var file_yizhan_v1_supervision_proto_depIdxs = []int32{
 	0,  // 0: yizhan.v1.Card.rule:type_name -> yizhan.v1.CardRule
 	1,  // 1: yizhan.v1.Card.colour:type_name -> yizhan.v1.CardColour
-	27, // 2: yizhan.v1.Card.at:type_name -> google.protobuf.Timestamp
-	27, // 3: yizhan.v1.Card.withdrawn_at:type_name -> google.protobuf.Timestamp
-	27, // 4: yizhan.v1.Card.issued_at:type_name -> google.protobuf.Timestamp
+	38, // 2: yizhan.v1.Card.at:type_name -> google.protobuf.Timestamp
+	38, // 3: yizhan.v1.Card.withdrawn_at:type_name -> google.protobuf.Timestamp
+	38, // 4: yizhan.v1.Card.issued_at:type_name -> google.protobuf.Timestamp
 	2,  // 5: yizhan.v1.GetStatisticsRequest.group_by:type_name -> yizhan.v1.Grouping
-	8,  // 6: yizhan.v1.Figures.cards:type_name -> yizhan.v1.CardCount
+	10, // 6: yizhan.v1.Figures.cards:type_name -> yizhan.v1.CardCount
 	0,  // 7: yizhan.v1.CardCount.rule:type_name -> yizhan.v1.CardRule
-	7,  // 8: yizhan.v1.StatisticsRow.figures:type_name -> yizhan.v1.Figures
+	9,  // 8: yizhan.v1.StatisticsRow.figures:type_name -> yizhan.v1.Figures
 	2,  // 9: yizhan.v1.Statistics.group_by:type_name -> yizhan.v1.Grouping
-	7,  // 10: yizhan.v1.Statistics.total:type_name -> yizhan.v1.Figures
-	9,  // 11: yizhan.v1.Statistics.rows:type_name -> yizhan.v1.StatisticsRow
+	9,  // 10: yizhan.v1.Statistics.total:type_name -> yizhan.v1.Figures
+	11, // 11: yizhan.v1.Statistics.rows:type_name -> yizhan.v1.StatisticsRow
 	1,  // 12: yizhan.v1.ListCardsRequest.colour:type_name -> yizhan.v1.CardColour
 	0,  // 13: yizhan.v1.ListCardsRequest.rule:type_name -> yizhan.v1.CardRule
-	5,  // 14: yizhan.v1.ListCardsResponse.cards:type_name -> yizhan.v1.Card
-	27, // 15: yizhan.v1.FollowUpEntry.at:type_name -> google.protobuf.Timestamp
-	28, // 16: yizhan.v1.FollowUp.cause:type_name -> yizhan.v1.EventType
-	29, // 17: yizhan.v1.FollowUp.rating:type_name -> yizhan.v1.Rating
-	27, // 18: yizhan.v1.FollowUp.opened_at:type_name -> google.protobuf.Timestamp
-	27, // 19: yizhan.v1.FollowUp.due:type_name -> google.protobuf.Timestamp
+	7,  // 14: yizhan.v1.ListCardsResponse.cards:type_name -> yizhan.v1.Card
+	38, // 15: yizhan.v1.FollowUpEntry.at:type_name -> google.protobuf.Timestamp
+	39, // 16: yizhan.v1.FollowUp.cause:type_name -> yizhan.v1.EventType
+	40, // 17: yizhan.v1.FollowUp.rating:type_name -> yizhan.v1.Rating
+	38, // 18: yizhan.v1.FollowUp.opened_at:type_name -> google.protobuf.Timestamp
+	38, // 19: yizhan.v1.FollowUp.due:type_name -> google.protobuf.Timestamp
 	3,  // 20: yizhan.v1.FollowUp.state:type_name -> yizhan.v1.FollowUpState
-	13, // 21: yizhan.v1.FollowUp.history:type_name -> yizhan.v1.FollowUpEntry
-	27, // 22: yizhan.v1.FollowUp.first_reply_due:type_name -> google.protobuf.Timestamp
+	15, // 21: yizhan.v1.FollowUp.history:type_name -> yizhan.v1.FollowUpEntry
+	38, // 22: yizhan.v1.FollowUp.first_reply_due:type_name -> google.protobuf.Timestamp
 	0,  // 23: yizhan.v1.SupervisionOrder.card_rule:type_name -> yizhan.v1.CardRule
-	27, // 24: yizhan.v1.SupervisionOrder.issued_at:type_name -> google.protobuf.Timestamp
-	27, // 25: yizhan.v1.SupervisionOrder.due:type_name -> google.protobuf.Timestamp
+	38, // 24: yizhan.v1.SupervisionOrder.issued_at:type_name -> google.protobuf.Timestamp
+	38, // 25: yizhan.v1.SupervisionOrder.due:type_name -> google.protobuf.Timestamp
 	4,  // 26: yizhan.v1.SupervisionOrder.state:type_name -> yizhan.v1.OrderState
-	13, // 27: yizhan.v1.SupervisionOrder.history:type_name -> yizhan.v1.FollowUpEntry
+	15, // 27: yizhan.v1.SupervisionOrder.history:type_name -> yizhan.v1.FollowUpEntry
 	3,  // 28: yizhan.v1.ListFollowUpsRequest.state:type_name -> yizhan.v1.FollowUpState
-	14, // 29: yizhan.v1.ListFollowUpsResponse.follow_ups:type_name -> yizhan.v1.FollowUp
-	14, // 30: yizhan.v1.FollowUpResponse.follow_up:type_name -> yizhan.v1.FollowUp
+	16, // 29: yizhan.v1.ListFollowUpsResponse.follow_ups:type_name -> yizhan.v1.FollowUp
+	16, // 30: yizhan.v1.FollowUpResponse.follow_up:type_name -> yizhan.v1.FollowUp
 	0,  // 31: yizhan.v1.IssueOrderRequest.card_rule:type_name -> yizhan.v1.CardRule
 	4,  // 32: yizhan.v1.ListOrdersRequest.state:type_name -> yizhan.v1.OrderState
-	15, // 33: yizhan.v1.ListOrdersResponse.orders:type_name -> yizhan.v1.SupervisionOrder
-	15, // 34: yizhan.v1.OrderResponse.order:type_name -> yizhan.v1.SupervisionOrder
-	6,  // 35: yizhan.v1.SupervisionService.GetStatistics:input_type -> yizhan.v1.GetStatisticsRequest
-	11, // 36: yizhan.v1.SupervisionService.ListCards:input_type -> yizhan.v1.ListCardsRequest
-	6,  // 37: yizhan.v1.SupervisionService.ExportStatistics:input_type -> yizhan.v1.GetStatisticsRequest
-	16, // 38: yizhan.v1.SupervisionService.ListFollowUps:input_type -> yizhan.v1.ListFollowUpsRequest
-	18, // 39: yizhan.v1.SupervisionService.ReplyFollowUp:input_type -> yizhan.v1.ReplyFollowUpRequest
-	19, // 40: yizhan.v1.SupervisionService.RevisitFollowUp:input_type -> yizhan.v1.RevisitFollowUpRequest
-	21, // 41: yizhan.v1.SupervisionService.IssueOrder:input_type -> yizhan.v1.IssueOrderRequest
-	22, // 42: yizhan.v1.SupervisionService.ListOrders:input_type -> yizhan.v1.ListOrdersRequest
-	24, // 43: yizhan.v1.SupervisionService.AnswerOrder:input_type -> yizhan.v1.AnswerOrderRequest
-	25, // 44: yizhan.v1.SupervisionService.CloseOrder:input_type -> yizhan.v1.DecideOrderRequest
-	25, // 45: yizhan.v1.SupervisionService.ReturnOrder:input_type -> yizhan.v1.DecideOrderRequest
-	10, // 46: yizhan.v1.SupervisionService.GetStatistics:output_type -> yizhan.v1.Statistics
-	12, // 47: yizhan.v1.SupervisionService.ListCards:output_type -> yizhan.v1.ListCardsResponse
-	30, // 48: yizhan.v1.SupervisionService.ExportStatistics:output_type -> google.api.HttpBody
-	17, // 49: yizhan.v1.SupervisionService.ListFollowUps:output_type -> yizhan.v1.ListFollowUpsResponse
-	20, // 50: yizhan.v1.SupervisionService.ReplyFollowUp:output_type -> yizhan.v1.FollowUpResponse
-	20, // 51: yizhan.v1.SupervisionService.RevisitFollowUp:output_type -> yizhan.v1.FollowUpResponse
-	26, // 52: yizhan.v1.SupervisionService.IssueOrder:output_type -> yizhan.v1.OrderResponse
-	23, // 53: yizhan.v1.SupervisionService.ListOrders:output_type -> yizhan.v1.ListOrdersResponse
-	26, // 54: yizhan.v1.SupervisionService.AnswerOrder:output_type -> yizhan.v1.OrderResponse
-	26, // 55: yizhan.v1.SupervisionService.CloseOrder:output_type -> yizhan.v1.OrderResponse
-	26, // 56: yizhan.v1.SupervisionService.ReturnOrder:output_type -> yizhan.v1.OrderResponse
-	46, // [46:57] is the sub-list for method output_type
-	35, // [35:46] is the sub-list for method input_type
-	35, // [35:35] is the sub-list for extension type_name
-	35, // [35:35] is the sub-list for extension extendee
-	0,  // [0:35] is the sub-list for field type_name
+	17, // 33: yizhan.v1.ListOrdersResponse.orders:type_name -> yizhan.v1.SupervisionOrder
+	17, // 34: yizhan.v1.OrderResponse.order:type_name -> yizhan.v1.SupervisionOrder
+	5,  // 35: yizhan.v1.Consultation.channel:type_name -> yizhan.v1.ConsultationChannel
+	6,  // 36: yizhan.v1.Consultation.state:type_name -> yizhan.v1.ConsultationState
+	38, // 37: yizhan.v1.Consultation.at:type_name -> google.protobuf.Timestamp
+	38, // 38: yizhan.v1.Consultation.answered_at:type_name -> google.protobuf.Timestamp
+	5,  // 39: yizhan.v1.RecordConsultationRequest.channel:type_name -> yizhan.v1.ConsultationChannel
+	29, // 40: yizhan.v1.AskQuestionResponse.consultation:type_name -> yizhan.v1.Consultation
+	29, // 41: yizhan.v1.ListConsultationsResponse.consultations:type_name -> yizhan.v1.Consultation
+	29, // 42: yizhan.v1.ConsultationResponse.consultation:type_name -> yizhan.v1.Consultation
+	8,  // 43: yizhan.v1.SupervisionService.GetStatistics:input_type -> yizhan.v1.GetStatisticsRequest
+	13, // 44: yizhan.v1.SupervisionService.ListCards:input_type -> yizhan.v1.ListCardsRequest
+	8,  // 45: yizhan.v1.SupervisionService.ExportStatistics:input_type -> yizhan.v1.GetStatisticsRequest
+	18, // 46: yizhan.v1.SupervisionService.ListFollowUps:input_type -> yizhan.v1.ListFollowUpsRequest
+	20, // 47: yizhan.v1.SupervisionService.ReplyFollowUp:input_type -> yizhan.v1.ReplyFollowUpRequest
+	21, // 48: yizhan.v1.SupervisionService.RevisitFollowUp:input_type -> yizhan.v1.RevisitFollowUpRequest
+	23, // 49: yizhan.v1.SupervisionService.IssueOrder:input_type -> yizhan.v1.IssueOrderRequest
+	24, // 50: yizhan.v1.SupervisionService.ListOrders:input_type -> yizhan.v1.ListOrdersRequest
+	26, // 51: yizhan.v1.SupervisionService.AnswerOrder:input_type -> yizhan.v1.AnswerOrderRequest
+	27, // 52: yizhan.v1.SupervisionService.CloseOrder:input_type -> yizhan.v1.DecideOrderRequest
+	27, // 53: yizhan.v1.SupervisionService.ReturnOrder:input_type -> yizhan.v1.DecideOrderRequest
+	30, // 54: yizhan.v1.SupervisionService.RecordConsultation:input_type -> yizhan.v1.RecordConsultationRequest
+	33, // 55: yizhan.v1.SupervisionService.ListConsultations:input_type -> yizhan.v1.ListConsultationsRequest
+	35, // 56: yizhan.v1.SupervisionService.AnswerQuestion:input_type -> yizhan.v1.AnswerQuestionRequest
+	31, // 57: yizhan.v1.SupervisionService.AskQuestion:input_type -> yizhan.v1.AskQuestionRequest
+	36, // 58: yizhan.v1.SupervisionService.GetQuestion:input_type -> yizhan.v1.GetQuestionRequest
+	12, // 59: yizhan.v1.SupervisionService.GetStatistics:output_type -> yizhan.v1.Statistics
+	14, // 60: yizhan.v1.SupervisionService.ListCards:output_type -> yizhan.v1.ListCardsResponse
+	41, // 61: yizhan.v1.SupervisionService.ExportStatistics:output_type -> google.api.HttpBody
+	19, // 62: yizhan.v1.SupervisionService.ListFollowUps:output_type -> yizhan.v1.ListFollowUpsResponse
+	22, // 63: yizhan.v1.SupervisionService.ReplyFollowUp:output_type -> yizhan.v1.FollowUpResponse
+	22, // 64: yizhan.v1.SupervisionService.RevisitFollowUp:output_type -> yizhan.v1.FollowUpResponse
+	28, // 65: yizhan.v1.SupervisionService.IssueOrder:output_type -> yizhan.v1.OrderResponse
+	25, // 66: yizhan.v1.SupervisionService.ListOrders:output_type -> yizhan.v1.ListOrdersResponse
+	28, // 67: yizhan.v1.SupervisionService.AnswerOrder:output_type -> yizhan.v1.OrderResponse
+	28, // 68: yizhan.v1.SupervisionService.CloseOrder:output_type -> yizhan.v1.OrderResponse
+	28, // 69: yizhan.v1.SupervisionService.ReturnOrder:output_type -> yizhan.v1.OrderResponse
+	37, // 70: yizhan.v1.SupervisionService.RecordConsultation:output_type -> yizhan.v1.ConsultationResponse
+	34, // 71: yizhan.v1.SupervisionService.ListConsultations:output_type -> yizhan.v1.ListConsultationsResponse
+	37, // 72: yizhan.v1.SupervisionService.AnswerQuestion:output_type -> yizhan.v1.ConsultationResponse
+	32, // 73: yizhan.v1.SupervisionService.AskQuestion:output_type -> yizhan.v1.AskQuestionResponse
+	37, // 74: yizhan.v1.SupervisionService.GetQuestion:output_type -> yizhan.v1.ConsultationResponse
+	59, // [59:75] is the sub-list for method output_type
+	43, // [43:59] is the sub-list for method input_type
+	43, // [43:43] is the sub-list for extension type_name
+	43, // [43:43] is the sub-list for extension extendee
+	0,  // [0:43] is the sub-list for field type_name
 }
 
 func init() { file_yizhan_v1_supervision_proto_init() }
@@ -2720,8 +3671,8 @@ func file_yizhan_v1_supervision_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_yizhan_v1_supervision_proto_rawDesc), len(file_yizhan_v1_supervision_proto_rawDesc)),
-			NumEnums:      5,
-			NumMessages:   22,
+			NumEnums:      7,
+			NumMessages:   31,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -20,17 +20,22 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	SupervisionService_GetStatistics_FullMethodName    = "/yizhan.v1.SupervisionService/GetStatistics"
-	SupervisionService_ListCards_FullMethodName        = "/yizhan.v1.SupervisionService/ListCards"
-	SupervisionService_ExportStatistics_FullMethodName = "/yizhan.v1.SupervisionService/ExportStatistics"
-	SupervisionService_ListFollowUps_FullMethodName    = "/yizhan.v1.SupervisionService/ListFollowUps"
-	SupervisionService_ReplyFollowUp_FullMethodName    = "/yizhan.v1.SupervisionService/ReplyFollowUp"
-	SupervisionService_RevisitFollowUp_FullMethodName  = "/yizhan.v1.SupervisionService/RevisitFollowUp"
-	SupervisionService_IssueOrder_FullMethodName       = "/yizhan.v1.SupervisionService/IssueOrder"
-	SupervisionService_ListOrders_FullMethodName       = "/yizhan.v1.SupervisionService/ListOrders"
-	SupervisionService_AnswerOrder_FullMethodName      = "/yizhan.v1.SupervisionService/AnswerOrder"
-	SupervisionService_CloseOrder_FullMethodName       = "/yizhan.v1.SupervisionService/CloseOrder"
-	SupervisionService_ReturnOrder_FullMethodName      = "/yizhan.v1.SupervisionService/ReturnOrder"
+	SupervisionService_GetStatistics_FullMethodName      = "/yizhan.v1.SupervisionService/GetStatistics"
+	SupervisionService_ListCards_FullMethodName          = "/yizhan.v1.SupervisionService/ListCards"
+	SupervisionService_ExportStatistics_FullMethodName   = "/yizhan.v1.SupervisionService/ExportStatistics"
+	SupervisionService_ListFollowUps_FullMethodName      = "/yizhan.v1.SupervisionService/ListFollowUps"
+	SupervisionService_ReplyFollowUp_FullMethodName      = "/yizhan.v1.SupervisionService/ReplyFollowUp"
+	SupervisionService_RevisitFollowUp_FullMethodName    = "/yizhan.v1.SupervisionService/RevisitFollowUp"
+	SupervisionService_IssueOrder_FullMethodName         = "/yizhan.v1.SupervisionService/IssueOrder"
+	SupervisionService_ListOrders_FullMethodName         = "/yizhan.v1.SupervisionService/ListOrders"
+	SupervisionService_AnswerOrder_FullMethodName        = "/yizhan.v1.SupervisionService/AnswerOrder"
+	SupervisionService_CloseOrder_FullMethodName         = "/yizhan.v1.SupervisionService/CloseOrder"
+	SupervisionService_ReturnOrder_FullMethodName        = "/yizhan.v1.SupervisionService/ReturnOrder"
+	SupervisionService_RecordConsultation_FullMethodName = "/yizhan.v1.SupervisionService/RecordConsultation"
+	SupervisionService_ListConsultations_FullMethodName  = "/yizhan.v1.SupervisionService/ListConsultations"
+	SupervisionService_AnswerQuestion_FullMethodName     = "/yizhan.v1.SupervisionService/AnswerQuestion"
+	SupervisionService_AskQuestion_FullMethodName        = "/yizhan.v1.SupervisionService/AskQuestion"
+	SupervisionService_GetQuestion_FullMethodName        = "/yizhan.v1.SupervisionService/GetQuestion"
 )
 
 // SupervisionServiceClient is the client API for SupervisionService service.
@@ -57,6 +62,15 @@ type SupervisionServiceClient interface {
 	AnswerOrder(ctx context.Context, in *AnswerOrderRequest, opts ...grpc.CallOption) (*OrderResponse, error)
 	CloseOrder(ctx context.Context, in *DecideOrderRequest, opts ...grpc.CallOption) (*OrderResponse, error)
 	ReturnOrder(ctx context.Context, in *DecideOrderRequest, opts ...grpc.CallOption) (*OrderResponse, error)
+	// Consultations are kept where they come in and carried up the tree:
+	// recording one works at an office cut off from the others.
+	RecordConsultation(ctx context.Context, in *RecordConsultationRequest, opts ...grpc.CallOption) (*ConsultationResponse, error)
+	ListConsultations(ctx context.Context, in *ListConsultationsRequest, opts ...grpc.CallOption) (*ListConsultationsResponse, error)
+	AnswerQuestion(ctx context.Context, in *AnswerQuestionRequest, opts ...grpc.CallOption) (*ConsultationResponse, error)
+	// A citizen's question left online (no token), and its answer read with
+	// the id and the query code.
+	AskQuestion(ctx context.Context, in *AskQuestionRequest, opts ...grpc.CallOption) (*AskQuestionResponse, error)
+	GetQuestion(ctx context.Context, in *GetQuestionRequest, opts ...grpc.CallOption) (*ConsultationResponse, error)
 }
 
 type supervisionServiceClient struct {
@@ -177,6 +191,56 @@ func (c *supervisionServiceClient) ReturnOrder(ctx context.Context, in *DecideOr
 	return out, nil
 }
 
+func (c *supervisionServiceClient) RecordConsultation(ctx context.Context, in *RecordConsultationRequest, opts ...grpc.CallOption) (*ConsultationResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ConsultationResponse)
+	err := c.cc.Invoke(ctx, SupervisionService_RecordConsultation_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *supervisionServiceClient) ListConsultations(ctx context.Context, in *ListConsultationsRequest, opts ...grpc.CallOption) (*ListConsultationsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListConsultationsResponse)
+	err := c.cc.Invoke(ctx, SupervisionService_ListConsultations_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *supervisionServiceClient) AnswerQuestion(ctx context.Context, in *AnswerQuestionRequest, opts ...grpc.CallOption) (*ConsultationResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ConsultationResponse)
+	err := c.cc.Invoke(ctx, SupervisionService_AnswerQuestion_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *supervisionServiceClient) AskQuestion(ctx context.Context, in *AskQuestionRequest, opts ...grpc.CallOption) (*AskQuestionResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AskQuestionResponse)
+	err := c.cc.Invoke(ctx, SupervisionService_AskQuestion_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *supervisionServiceClient) GetQuestion(ctx context.Context, in *GetQuestionRequest, opts ...grpc.CallOption) (*ConsultationResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ConsultationResponse)
+	err := c.cc.Invoke(ctx, SupervisionService_GetQuestion_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // SupervisionServiceServer is the server API for SupervisionService service.
 // All implementations must embed UnimplementedSupervisionServiceServer
 // for forward compatibility.
@@ -201,6 +265,15 @@ type SupervisionServiceServer interface {
 	AnswerOrder(context.Context, *AnswerOrderRequest) (*OrderResponse, error)
 	CloseOrder(context.Context, *DecideOrderRequest) (*OrderResponse, error)
 	ReturnOrder(context.Context, *DecideOrderRequest) (*OrderResponse, error)
+	// Consultations are kept where they come in and carried up the tree:
+	// recording one works at an office cut off from the others.
+	RecordConsultation(context.Context, *RecordConsultationRequest) (*ConsultationResponse, error)
+	ListConsultations(context.Context, *ListConsultationsRequest) (*ListConsultationsResponse, error)
+	AnswerQuestion(context.Context, *AnswerQuestionRequest) (*ConsultationResponse, error)
+	// A citizen's question left online (no token), and its answer read with
+	// the id and the query code.
+	AskQuestion(context.Context, *AskQuestionRequest) (*AskQuestionResponse, error)
+	GetQuestion(context.Context, *GetQuestionRequest) (*ConsultationResponse, error)
 	mustEmbedUnimplementedSupervisionServiceServer()
 }
 
@@ -243,6 +316,21 @@ func (UnimplementedSupervisionServiceServer) CloseOrder(context.Context, *Decide
 }
 func (UnimplementedSupervisionServiceServer) ReturnOrder(context.Context, *DecideOrderRequest) (*OrderResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ReturnOrder not implemented")
+}
+func (UnimplementedSupervisionServiceServer) RecordConsultation(context.Context, *RecordConsultationRequest) (*ConsultationResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RecordConsultation not implemented")
+}
+func (UnimplementedSupervisionServiceServer) ListConsultations(context.Context, *ListConsultationsRequest) (*ListConsultationsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListConsultations not implemented")
+}
+func (UnimplementedSupervisionServiceServer) AnswerQuestion(context.Context, *AnswerQuestionRequest) (*ConsultationResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AnswerQuestion not implemented")
+}
+func (UnimplementedSupervisionServiceServer) AskQuestion(context.Context, *AskQuestionRequest) (*AskQuestionResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AskQuestion not implemented")
+}
+func (UnimplementedSupervisionServiceServer) GetQuestion(context.Context, *GetQuestionRequest) (*ConsultationResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetQuestion not implemented")
 }
 func (UnimplementedSupervisionServiceServer) mustEmbedUnimplementedSupervisionServiceServer() {}
 func (UnimplementedSupervisionServiceServer) testEmbeddedByValue()                            {}
@@ -463,6 +551,96 @@ func _SupervisionService_ReturnOrder_Handler(srv interface{}, ctx context.Contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _SupervisionService_RecordConsultation_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RecordConsultationRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SupervisionServiceServer).RecordConsultation(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SupervisionService_RecordConsultation_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SupervisionServiceServer).RecordConsultation(ctx, req.(*RecordConsultationRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SupervisionService_ListConsultations_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListConsultationsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SupervisionServiceServer).ListConsultations(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SupervisionService_ListConsultations_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SupervisionServiceServer).ListConsultations(ctx, req.(*ListConsultationsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SupervisionService_AnswerQuestion_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AnswerQuestionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SupervisionServiceServer).AnswerQuestion(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SupervisionService_AnswerQuestion_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SupervisionServiceServer).AnswerQuestion(ctx, req.(*AnswerQuestionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SupervisionService_AskQuestion_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AskQuestionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SupervisionServiceServer).AskQuestion(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SupervisionService_AskQuestion_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SupervisionServiceServer).AskQuestion(ctx, req.(*AskQuestionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SupervisionService_GetQuestion_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetQuestionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SupervisionServiceServer).GetQuestion(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SupervisionService_GetQuestion_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SupervisionServiceServer).GetQuestion(ctx, req.(*GetQuestionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // SupervisionService_ServiceDesc is the grpc.ServiceDesc for SupervisionService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -513,6 +691,26 @@ var SupervisionService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ReturnOrder",
 			Handler:    _SupervisionService_ReturnOrder_Handler,
+		},
+		{
+			MethodName: "RecordConsultation",
+			Handler:    _SupervisionService_RecordConsultation_Handler,
+		},
+		{
+			MethodName: "ListConsultations",
+			Handler:    _SupervisionService_ListConsultations_Handler,
+		},
+		{
+			MethodName: "AnswerQuestion",
+			Handler:    _SupervisionService_AnswerQuestion_Handler,
+		},
+		{
+			MethodName: "AskQuestion",
+			Handler:    _SupervisionService_AskQuestion_Handler,
+		},
+		{
+			MethodName: "GetQuestion",
+			Handler:    _SupervisionService_GetQuestion_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

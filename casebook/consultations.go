@@ -1,0 +1,354 @@
+package casebook
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+	"google.golang.org/protobuf/proto"
+
+	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+	"github.com/yizhan-gov/yizhan/casework"
+	"github.com/yizhan-gov/yizhan/registry"
+	"github.com/yizhan-gov/yizhan/supervision"
+)
+
+// Consultations (咨询登记; package supervision has their rules) are kept
+// in the book of the office where they came in (PutConsultation) and
+// carried up the tree by the case mail: an outbox entry to the parent
+// keyed by the consultation's id, with its version as upto_seq, so a
+// link down for a week sends each one once it is back, and a receipt
+// covering the version drops the entry. A copy with a higher version (the
+// answer to a question left online) replaces a lower one wherever it
+// arrives. Each is counted once per book, when it is first stored, and
+// the answer when the answered copy is.
+//
+//	book/zc/<id>                         the consultation (yizhanv1.Consultation)
+//	book/iz/<office>\0<at><id>          by the office where it came in and time
+//	book/izq/<at><id>                   questions this office must answer, while asked
+
+func consultationKey(id string) []byte { return key(pConsultation, id) }
+
+func consultationByOfficeKey(c *yizhanv1.Consultation) []byte {
+	return key(pConsultationByOffice, c.GetOfficeCode(), be64(uint64(max(c.GetAt().AsTime().UnixNano(), 0))), c.GetId())
+}
+
+func awaitingAnswerKey(c *yizhanv1.Consultation) []byte {
+	return key(pAwaitingAnswer, be64(uint64(max(c.GetAt().AsTime().UnixNano(), 0))), c.GetId())
+}
+
+// awaits reports whether c is a question this book's office must answer.
+func (b *Book) awaits(c *yizhanv1.Consultation) bool {
+	return c.GetState() == yizhanv1.ConsultationState_CONSULTATION_STATE_ASKED && c.GetAnswerOffice() == b.office
+}
+
+// putConsultation applies PutConsultation: a consultation that came in at
+// this office, or the answer this office gives to a question.
+func (o *overlay) putConsultation(p *peerv1.PutConsultation) (proto.Message, error) {
+	c := p.GetConsultation()
+	if err := supervision.CheckConsultation(c); err != nil {
+		return nil, fmt.Errorf("%w: %v", casework.ErrFailedPrecondition, err)
+	}
+	held := &yizhanv1.Consultation{}
+	found := o.getProto(consultationKey(c.GetId()), held)
+	switch {
+	case c.GetVersion() == 1 && c.GetOfficeCode() != o.b.office:
+		return nil, fmt.Errorf("%w: consultation %s came in at office %s, not here at %s", casework.ErrPermissionDenied, c.GetId(), c.GetOfficeCode(), o.b.office)
+	case c.GetVersion() == 1 && found:
+		return nil, fmt.Errorf("%w: consultation %s exists", casework.ErrConflict, c.GetId())
+	case c.GetVersion() == 2 && c.GetAnswerOffice() != o.b.office:
+		return nil, fmt.Errorf("%w: question %s is answered by office %s, not here at %s", casework.ErrPermissionDenied, c.GetId(), c.GetAnswerOffice(), o.b.office)
+	case c.GetVersion() == 2 && !found:
+		return nil, fmt.Errorf("no question %q here: %w", c.GetId(), casework.ErrNotFound)
+	case c.GetVersion() == 2:
+		if err := supervision.Replaces(c, held); err != nil {
+			return nil, fmt.Errorf("%w: %v", casework.ErrConflict, err)
+		}
+	}
+	if !found {
+		held = nil
+	}
+	o.keepConsultation(c, held)
+	return c, nil
+}
+
+// keepConsultation stores c over held (nil: the book had none), counts
+// what is new, and queues c to the parent office.
+func (o *overlay) keepConsultation(c, held *yizhanv1.Consultation) {
+	if held == nil {
+		o.set(consultationByOfficeKey(c), nil)
+		o.countConsultation(c, false)
+	} else if o.b.awaits(held) {
+		o.del(awaitingAnswerKey(held))
+	}
+	if o.b.awaits(c) {
+		o.set(awaitingAnswerKey(c), nil)
+	}
+	if answered(c) && (held == nil || !answered(held)) {
+		o.countConsultation(c, true)
+	}
+	o.setProto(consultationKey(c.GetId()), c)
+	if parent := registry.ParentCode(o.b.office); parent != "" {
+		o.PutOutboxEntry(&peerv1.OutboxEntry{DestOffice: parent, CaseNumber: c.GetId(), UptoSeq: c.GetVersion()})
+	}
+}
+
+// answered reports whether c is a question left online and answered.
+func answered(c *yizhanv1.Consultation) bool {
+	return c.GetChannel() == yizhanv1.ConsultationChannel_CONSULTATION_CHANNEL_ONLINE &&
+		c.GetState() == yizhanv1.ConsultationState_CONSULTATION_STATE_ANSWERED
+}
+
+// consultationCounters are the counters c adds to: its channel's where
+// and when it came in, or (answer) questions answered where and when it
+// was answered.
+func consultationCounters(c *yizhanv1.Consultation, answer bool) [][]byte {
+	office, at, outcome := c.GetOfficeCode(), c.GetAt().AsTime(), supervision.ConsultedOutcome(c.GetChannel())
+	if answer {
+		office, at, outcome = c.GetAnswerOffice(), c.GetAnsweredAt().AsTime(), supervision.QuestionsAnswered
+	}
+	var out [][]byte
+	for _, period := range periodsOf(at) {
+		out = append(out, statKey(period, office, c.GetItemCode(), c.GetDepartmentCode(), outcome))
+	}
+	return out
+}
+
+func (o *overlay) countConsultation(c *yizhanv1.Consultation, answer bool) {
+	for _, k := range consultationCounters(c, answer) {
+		o.addUint(k, 1)
+	}
+}
+
+// addConsultation counts a consultation kept in the book.
+func (r *recount) addConsultation(c *yizhanv1.Consultation) {
+	for _, k := range consultationCounters(c, false) {
+		r.stats[string(k)]++
+	}
+	if answered(c) {
+		for _, k := range consultationCounters(c, true) {
+			r.stats[string(k)]++
+		}
+	}
+}
+
+// receiveConsultation stores a consultation carried up from the child
+// office m comes from (the mail checked its signature): it must have
+// come in at that office or below it, and an answer must have been given
+// there or below. An older or equal copy changes nothing. The receipt's
+// have_seq is the version held.
+func (o *overlay) receiveConsultation(m *peerv1.CaseMessage) *peerv1.CaseReceipt {
+	c := m.GetConsultation()
+	r := &peerv1.CaseReceipt{CaseNumber: m.GetCaseNumber()}
+	held := &yizhanv1.Consultation{}
+	found := o.getProto(consultationKey(c.GetId()), held)
+	if found {
+		r.HaveSeq = held.GetVersion()
+	}
+	from := m.GetFromOffice()
+	var err error
+	switch {
+	case m.GetCaseNumber() != c.GetId() || len(m.GetEvents()) > 0:
+		err = fmt.Errorf("the message names %s and carries consultation %s", m.GetCaseNumber(), c.GetId())
+	case registry.ParentCode(from) != o.b.office:
+		err = fmt.Errorf("consultations travel up the tree: office %s is not a child of %s", from, o.b.office)
+	case !registry.IsAncestorOrSelf(from, supervision.Signer(c)):
+		err = fmt.Errorf("consultation %s was signed for office %s, which is not office %s or below it", c.GetId(), supervision.Signer(c), from)
+	default:
+		err = supervision.CheckConsultation(c)
+	}
+	if err == nil && found {
+		if c.GetVersion() <= held.GetVersion() {
+			return r // a copy held already, or an older one
+		}
+		err = supervision.Replaces(c, held)
+	}
+	if err != nil {
+		r.Refused = err.Error()
+		return r
+	}
+	if !found {
+		held = nil
+	}
+	o.keepConsultation(c, held)
+	r.HaveSeq = c.GetVersion()
+	return r
+}
+
+// receive applies a Receive that carries consultations among its case
+// messages: each in turn, the receipts in the messages' order.
+func (o *overlay) receive(rc *peerv1.ReceiveCaseMessages, cmd *peerv1.CaseCommand, reg casework.Registry) (proto.Message, error) {
+	resp := &peerv1.DeliverCasesResponse{}
+	for _, m := range rc.GetMessages() {
+		if m.GetConsultation() != nil {
+			resp.Receipts = append(resp.Receipts, o.receiveConsultation(m))
+			continue
+		}
+		one := &peerv1.CaseCommand{AtUnixNano: cmd.GetAtUnixNano(), Op: &peerv1.CaseCommand_Receive{
+			Receive: &peerv1.ReceiveCaseMessages{Messages: []*peerv1.CaseMessage{m}}}}
+		v, err := casework.ApplyCommand(o, o.b.office, one, reg)
+		if err != nil {
+			return nil, err
+		}
+		resp.Receipts = append(resp.Receipts, v.(*peerv1.DeliverCasesResponse).GetReceipts()...)
+	}
+	return resp, nil
+}
+
+// carriesConsultations reports whether a Receive holds a consultation.
+func carriesConsultations(rc *peerv1.ReceiveCaseMessages) bool {
+	return slices.ContainsFunc(rc.GetMessages(), func(m *peerv1.CaseMessage) bool { return m.GetConsultation() != nil })
+}
+
+// consultationMessage is the message that carries the consultation an
+// outbox entry names.
+func (b *Book) consultationMessage(en *peerv1.OutboxEntry) (*peerv1.CaseMessage, bool) {
+	c, ok := b.Consultation(en.GetCaseNumber())
+	if !ok {
+		return nil, false
+	}
+	return &peerv1.CaseMessage{CaseNumber: c.GetId(), FromOffice: b.office, Consultation: c}, true
+}
+
+// Consultation returns one consultation the book holds.
+func (b *Book) Consultation(id string) (*yizhanv1.Consultation, bool) {
+	c := &yizhanv1.Consultation{}
+	var ok bool
+	b.view(func(txn *badger.Txn) error {
+		var err error
+		ok, err = getProto(txn, consultationKey(id), c)
+		return err
+	})
+	return c, ok
+}
+
+// ConsultationQuery selects consultations.
+type ConsultationQuery struct {
+	// Office keeps those that came in at it, with Subtree at the offices
+	// below it too.
+	Office  string
+	Subtree bool
+	// From and To bound the time they came in (zero: no bound).
+	From, To time.Time
+	// Awaiting lists instead the questions this office must answer,
+	// oldest first.
+	Awaiting bool
+	Limit    int // default and at most 1000
+}
+
+// Consultations lists the consultations q selects, newest first (oldest
+// first with Awaiting; the list of an office's awaiting questions is read
+// up to Limit, the others are sorted whole, then cut).
+func (b *Book) Consultations(q ConsultationQuery) ([]*yizhanv1.Consultation, error) {
+	if q.Limit <= 0 || q.Limit > 1000 {
+		q.Limit = 1000
+	}
+	type found struct {
+		at time.Time
+		id string
+	}
+	var hits []found
+	err := b.db.View(func(txn *badger.Txn) error {
+		opts := badger.DefaultIteratorOptions
+		opts.PrefetchValues = false
+		opts.Prefix = []byte(pConsultationByOffice)
+		if q.Awaiting {
+			opts.Prefix = []byte(pAwaitingAnswer)
+		} else if !q.Subtree && q.Office != "" {
+			opts.Prefix = key(pConsultationByOffice, q.Office, "")
+		}
+		it := txn.NewIterator(opts)
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			rest := it.Item().Key()[len(opts.Prefix):]
+			if !q.Awaiting && (q.Subtree || q.Office == "") {
+				office, after, ok := bytes.Cut(rest, []byte{0})
+				if !ok || (q.Office != "" && !registry.IsAncestorOrSelf(q.Office, string(office))) {
+					continue
+				}
+				rest = after
+			}
+			if len(rest) < 8 {
+				continue
+			}
+			at := time.Unix(0, int64(binary.BigEndian.Uint64(rest)))
+			if !q.Awaiting && ((!q.From.IsZero() && at.Before(q.From)) || (!q.To.IsZero() && !at.Before(q.To))) {
+				continue
+			}
+			hits = append(hits, found{at, string(rest[8:])})
+			if q.Awaiting && len(hits) == q.Limit {
+				break
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !q.Awaiting {
+		slices.SortStableFunc(hits, func(a, b found) int { return b.at.Compare(a.at) })
+	}
+	out := make([]*yizhanv1.Consultation, 0, min(len(hits), q.Limit))
+	for _, h := range hits[:min(len(hits), q.Limit)] {
+		if c, ok := b.Consultation(h.id); ok {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+// checkConsultations checks that each consultation is well formed and
+// indexed, the indexes name only consultations, and counts them into r.
+func checkConsultations(b *Book, txn *badger.Txn, r *recount, bad func(string, ...any)) error {
+	want := map[string]bool{}
+	if err := eachKey(txn, []byte(pConsultation), func(k, v []byte) error {
+		c := &yizhanv1.Consultation{}
+		if err := proto.Unmarshal(v, c); err != nil {
+			bad("consultation %q: %v", k, err)
+			return nil
+		}
+		if err := supervision.CheckConsultation(c); err != nil {
+			bad("%v", err)
+		}
+		want[string(consultationByOfficeKey(c))] = true
+		if b.awaits(c) {
+			want[string(awaitingAnswerKey(c))] = true
+		}
+		r.addConsultation(c)
+		return nil
+	}); err != nil {
+		return err
+	}
+	for _, p := range []string{pConsultationByOffice, pAwaitingAnswer} {
+		if err := eachKey(txn, []byte(p), func(k, _ []byte) error {
+			if !want[string(k)] {
+				bad("consultation index key %q belongs to no consultation", k)
+			}
+			delete(want, string(k))
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
+	for k := range want {
+		bad("consultation index key %q is missing", k)
+	}
+	return nil
+}
+
+// eachConsultation calls f with each consultation in txn.
+func eachConsultation(txn *badger.Txn, f func(*yizhanv1.Consultation)) error {
+	return eachKey(txn, []byte(pConsultation), func(_, v []byte) error {
+		c := &yizhanv1.Consultation{}
+		if err := proto.Unmarshal(v, c); err != nil {
+			return errors.Join(errors.New("a consultation"), err)
+		}
+		f(c)
+		return nil
+	})
+}

@@ -1,0 +1,184 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+	"github.com/yizhan-gov/yizhan/casework"
+)
+
+// Consultations (咨询登记). Staff record the consultations they answer at
+// the window or on the phone, and answer the questions citizens left
+// online that their office answers (/consultations). Citizens leave a
+// question online at this office and read the answer with its number and
+// query code (/ask). Recording works while the office is cut off from the
+// others: the node keeps it and carries it up later.
+
+var channelNames = map[yizhanv1.ConsultationChannel]string{
+	yizhanv1.ConsultationChannel_CONSULTATION_CHANNEL_IN_PERSON: "现场",
+	yizhanv1.ConsultationChannel_CONSULTATION_CHANNEL_PHONE:     "电话",
+	yizhanv1.ConsultationChannel_CONSULTATION_CHANNEL_ONLINE:    "网上留言",
+}
+
+type consultData struct {
+	Items    []*yizhanv1.Item
+	Awaiting []*yizhanv1.Consultation // questions this office answers
+	Recent   []*yizhanv1.Consultation // this month's, newest first
+	Form     formValues
+	Month    string
+}
+
+// ChannelName is a channel in Chinese.
+func (consultData) ChannelName(c yizhanv1.ConsultationChannel) string { return channelNames[c] }
+
+var consultFlash = map[string]string{
+	"recorded": "咨询已登记。",
+	"answered": "已答复，咨询人可凭咨询编号和查询码查看。",
+}
+
+func (s *server) consultations(rq *request) error {
+	if err := requireStaff(rq); err != nil {
+		return err
+	}
+	return s.showConsultations(rq, http.StatusOK, formValues{url.Values{}}, formErrors{}, consultFlash[rq.r.URL.Query().Get("msg")])
+}
+
+func (s *server) showConsultations(rq *request, code int, f formValues, errs formErrors, flash string) error {
+	ctx := rq.ctx()
+	now := s.now().In(china)
+	month := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, china)
+	d := &consultData{Form: f, Month: month.Format("2006年1月")}
+	if items, err := s.listAllItems(ctx, &yizhanv1.ListItemsRequest{}); err == nil {
+		d.Items = items
+	}
+	me := rq.staff().GetOfficeCode()
+	if me == s.cfg.Office {
+		aw, err := s.cfg.Supervision.ListConsultations(ctx, &yizhanv1.ListConsultationsRequest{AwaitingAnswer: true, PageSize: 200})
+		if err != nil {
+			return err
+		}
+		d.Awaiting = aw.GetConsultations()
+	}
+	recent, err := s.cfg.Supervision.ListConsultations(ctx, &yizhanv1.ListConsultationsRequest{OfficeCode: me, From: month.Format("2006-01-02"), PageSize: 200})
+	if err != nil {
+		return err
+	}
+	d.Recent = recent.GetConsultations()
+	s.formCSRF(rq)
+	return s.render(rq, code, "consultations", &view{Title: "咨询登记", Section: "consultations", Data: d, Errs: errs, Flash: flash})
+}
+
+// consultationAct records a consultation or answers a question, then goes
+// back to the page; bad input is shown on the form, as typed.
+func (s *server) consultationAct(rq *request) error {
+	if err := requireStaff(rq); err != nil {
+		return err
+	}
+	f, sv := rq.r.PostForm, s.cfg.Supervision
+	var err error
+	msg := "recorded"
+	if id := rq.r.PathValue("id"); id != "" {
+		msg = "answered"
+		_, err = sv.AnswerQuestion(rq.ctx(), &yizhanv1.AnswerQuestionRequest{Id: id, Answer: f.Get("answer")})
+	} else {
+		ch, _ := strconv.Atoi(f.Get("channel"))
+		_, err = sv.RecordConsultation(rq.ctx(), &yizhanv1.RecordConsultationRequest{Channel: yizhanv1.ConsultationChannel(ch),
+			ItemCode: f.Get("item_code"), Question: f.Get("question"), Answer: f.Get("answer")})
+	}
+	if err != nil {
+		if errs, ok := fieldErrors(err, "", nil); ok {
+			errs.labels = map[string]string{"channel": "方式", "item_code": "事项", "question": "咨询内容", "answer": "答复内容", "id": "咨询编号"}
+			if msg == "answered" {
+				errs.addGeneral("答复未保存，请检查答复内容。")
+			}
+			return s.showConsultations(rq, http.StatusBadRequest, formValues{f}, errs, "")
+		}
+		if errs, code, ok := unsaved(err); ok {
+			return s.showConsultations(rq, code, formValues{f}, errs, "")
+		}
+		return err
+	}
+	return rq.redirect("/consultations?msg=" + msg)
+}
+
+type askData struct {
+	Items    []*yizhanv1.Item
+	Form     formValues
+	Asked    *yizhanv1.AskQuestionResponse // just left: its number and code
+	Question *yizhanv1.Consultation        // looked up
+}
+
+// Answered reports whether c holds its answer.
+func (askData) Answered(c *yizhanv1.Consultation) bool {
+	return c.GetState() == yizhanv1.ConsultationState_CONSULTATION_STATE_ANSWERED
+}
+
+func (s *server) askPage(rq *request) error {
+	return s.showAsk(rq, http.StatusOK, &askData{Form: formValues{rq.r.URL.Query()}}, formErrors{})
+}
+
+func (s *server) showAsk(rq *request, code int, d *askData, errs formErrors) error {
+	if items, err := s.listAllItems(rq.citizenCtx(), &yizhanv1.ListItemsRequest{OfficeCode: s.cfg.Office}); err == nil {
+		d.Items = items
+	}
+	s.formCSRF(rq)
+	return s.render(rq, code, "ask", &view{Title: "网上咨询", Section: "ask", Data: d, Errs: errs, NoStore: d.Asked != nil || d.Question != nil})
+}
+
+// ask leaves a citizen's question, and shows its number and query code.
+func (s *server) ask(rq *request) error {
+	f := rq.r.PostForm
+	resp, err := s.cfg.Supervision.AskQuestion(rq.citizenCtx(), &yizhanv1.AskQuestionRequest{ItemCode: f.Get("item_code"),
+		Question: f.Get("question"), Contact: strings.TrimSpace(f.Get("contact"))})
+	if err != nil {
+		if errs, ok := fieldErrors(err, "", nil); ok {
+			errs.labels = map[string]string{"item_code": "咨询事项", "question": "咨询内容", "contact": "联系电话"}
+			return s.showAsk(rq, http.StatusBadRequest, &askData{Form: formValues{f}}, errs)
+		}
+		if st := status.Convert(err); st.Code() == codes.ResourceExhausted {
+			var errs formErrors
+			errs.addGeneral(orLocalized(st, "提交过于频繁，请稍后再试。"))
+			return s.showAsk(rq, http.StatusTooManyRequests, &askData{Form: formValues{f}}, errs)
+		}
+		return err
+	}
+	return s.showAsk(rq, http.StatusOK, &askData{Form: formValues{url.Values{}}, Asked: resp}, formErrors{})
+}
+
+// askAnswer looks a question up with its number and query code.
+func (s *server) askAnswer(rq *request) error {
+	f := rq.r.PostForm
+	id, code := strings.TrimSpace(f.Get("id")), strings.TrimSpace(f.Get("query_code"))
+	var errs formErrors
+	if id == "" {
+		errs.add("id", "请填写咨询编号")
+	}
+	if !casework.ValidQueryCode(code) {
+		errs.add("query_code", "查询码为 12 位字母和数字（如 7KQ9-M3XP-2WHD，不区分大小写）")
+	}
+	if errs.Any() {
+		errs.labels = map[string]string{"id": "咨询编号", "query_code": "查询码"}
+		return s.showAsk(rq, http.StatusBadRequest, &askData{Form: formValues{f}}, errs)
+	}
+	resp, err := s.cfg.Supervision.GetQuestion(rq.citizenCtx(), &yizhanv1.GetQuestionRequest{Id: id, QueryCode: code})
+	if err != nil {
+		st := status.Convert(err)
+		switch st.Code() {
+		case codes.NotFound, codes.InvalidArgument:
+			errs.addGeneral("没有找到这条咨询：请核对咨询编号和查询码。")
+		case codes.ResourceExhausted:
+			errs.addGeneral(orLocalized(st, "查询过于频繁，请稍后再试。"))
+		default:
+			return err
+		}
+		return s.showAsk(rq, http.StatusNotFound, &askData{Form: formValues{f}}, errs)
+	}
+	return s.showAsk(rq, http.StatusOK, &askData{Form: formValues{url.Values{}}, Question: resp.GetConsultation()}, formErrors{})
+}
