@@ -204,7 +204,7 @@ func (b *Book) Check(reg casework.Registry) ([]string, error) {
 		if err := checkCards(txn, counted, bad); err != nil {
 			return err
 		}
-		if err := checkRecords(txn, bad); err != nil {
+		if err := checkRecords(txn, counted, bad); err != nil {
 			return err
 		}
 		if err := checkConsultations(b, txn, counted, bad); err != nil {

@@ -10,6 +10,7 @@ import (
 
 	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+	"github.com/yizhan-gov/yizhan/casework"
 	"github.com/yizhan-gov/yizhan/supervision"
 )
 
@@ -181,4 +182,55 @@ func TestConsultationsTravelUpAndAreCountedOnce(t *testing.T) {
 	for _, o := range []*office{v, tw, c} {
 		o.check()
 	}
+}
+
+// supervise applies a SupervisionStep at the office's clock and answers the
+// record after it.
+func (o *office) supervise(s *peerv1.SupervisionStep) proto.Message {
+	o.t.Helper()
+	o.index++
+	o.now = o.now.Add(o.step)
+	cmd := &peerv1.CaseCommand{AtUnixNano: o.now.UnixNano(), Op: &peerv1.CaseCommand_Supervision{Supervision: s}}
+	res := o.book.Apply([]Entry{{Index: o.index, At: o.now.UnixNano(), Cmd: cmd}}, o.index, o.reg)[0]
+	if res.Err != nil {
+		o.t.Fatal(res.Err)
+	}
+	return res.Value
+}
+
+// The counters of follow-ups and orders are kept as the records change:
+// a follow-up reopened and replied to again counts its first reply only.
+func TestFollowUpAndOrderCounters(t *testing.T) {
+	reg := newRegistry(t)
+	c := newOffice(t, county, reg)
+	number := c.file(licence, 1, Request{})
+	if res := c.actAs(citizen, number, casework.ActionComplain, &yizhanv1.CaseActionRequest{Reason: "窗口让我跑了三趟"}); res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	fs, err := c.book.FollowUps(RecordQuery{})
+	if err != nil || len(fs) != 1 {
+		t.Fatalf("follow-ups %v, %v", fs, err)
+	}
+	id := fs[0].GetId()
+	reply := func(text string) {
+		c.supervise(&peerv1.SupervisionStep{Op: &peerv1.SupervisionStep_ReplyFollowUp{ReplyFollowUp: &peerv1.ReplyFollowUp{Id: id,
+			Entry: &yizhanv1.FollowUpEntry{Actor: "clerk", OfficeCode: county, Text: text}}}})
+	}
+	reply("已整改")
+	c.supervise(&peerv1.SupervisionStep{Op: &peerv1.SupervisionStep_RevisitFollowUp{RevisitFollowUp: &peerv1.RevisitFollowUp{Id: id,
+		Entry: &yizhanv1.FollowUpEntry{Actor: "citizen", Text: "还是没解决"}}}})
+	reply("再次整改")
+	c.supervise(&peerv1.SupervisionStep{Op: &peerv1.SupervisionStep_IssueOrder{IssueOrder: &peerv1.IssueOrder{Order: &yizhanv1.SupervisionOrder{
+		CaseNumber: number, Instruction: "说明情况", AnswerDays: 5, IssuedBy: "jiancha"}}}})
+
+	sums, err := c.book.SumStats(RangeQuery{From: t0, To: c.now}, func(Stat) string { return "all" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := supervision.Compute(sums["all"], nil)
+	if f.GetFollowUps() != 1 || f.GetFollowUpsReplied() != 1 || f.GetFollowUpsRepliedInTime() != 1 || f.GetOrders() != 1 {
+		t.Errorf("follow-ups %d, replied %d (in time %d), orders %d; want 1, 1 (1), 1",
+			f.GetFollowUps(), f.GetFollowUpsReplied(), f.GetFollowUpsRepliedInTime(), f.GetOrders())
+	}
+	c.check()
 }

@@ -51,8 +51,9 @@ var (
 
 // statsFormat is the counters' definitions: 1, the first release of the
 // book on disk; 2, with the 即办/承诺 split, same-day decisions, paused
-// days out of the working days used, the daily series and the cards.
-const statsFormat = 2
+// days out of the working days used, the daily series and the cards; 3,
+// with the follow-ups and orders (counted at query time before).
+const statsFormat = 3
 
 // format is the layout version written in book/m/format.
 const format = 1

@@ -63,6 +63,7 @@ func (o *overlay) openFollowUps(c *yizhanv1.Case, events []*yizhanv1.CaseEvent, 
 		f.ItemCode = c.GetItemCode()
 		f.FirstReplyDue = f.GetDue()
 		o.setProto(k, f)
+		o.countRecord(nil, f)
 		o.set(dueKey(f.GetDue().AsTime(), 'f', f.GetId()), nil)
 	}
 }
@@ -85,9 +86,11 @@ func (o *overlay) step(s *peerv1.SupervisionStep) (proto.Message, error) {
 			return nil, fmt.Errorf("no follow-up %q: %w", id, casework.ErrNotFound)
 		}
 		oldDue, wasOpen := fu.GetDue().AsTime(), fu.GetState() == yizhanv1.FollowUpState_FOLLOW_UP_STATE_OPEN
+		before := proto.CloneOf(fu)
 		if err := f(fu); err != nil {
 			return nil, err
 		}
+		o.countRecord(before, fu)
 		if wasOpen {
 			o.del(dueKey(oldDue, 'f', id))
 		}
@@ -146,11 +149,69 @@ func (o *overlay) step(s *peerv1.SupervisionStep) (proto.Message, error) {
 		}
 		supervision.Issue(od, at, od.GetIssuedBy(), "", o.reg)
 		o.setProto(orderKey(od.GetId()), od)
+		o.countRecord(nil, od)
 		o.set(orderOfCaseKey(od.GetCaseNumber(), od.GetId()), nil)
 		o.set(dueKey(od.GetDue().AsTime(), 'o', od.GetId()), nil)
 		return od, nil
 	}
 	return nil, fmt.Errorf("%w: an empty supervision step", casework.ErrFailedPrecondition)
+}
+
+// recordCounters are the counters a follow-up or an order adds to, as
+// it stands (supervision's FollowUpsOpened, FollowUpsReplied,
+// FollowUpsRepliedInTime, OrdersIssued): at the responsible office, on
+// the day of the step (the opening, the first reply, the issue).
+func recordCounters(r proto.Message) map[string]uint64 {
+	out := map[string]uint64{}
+	add := func(office, item, dept string, at time.Time, outcome string) {
+		for _, period := range periodsOf(at) {
+			out[string(statKey(period, office, item, dept, outcome))]++
+		}
+	}
+	switch r := r.(type) {
+	case *yizhanv1.FollowUp:
+		o, item, dept := r.GetOfficeCode(), r.GetItemCode(), r.GetDepartmentCode()
+		add(o, item, dept, r.GetOpenedAt().AsTime(), supervision.FollowUpsOpened)
+		for _, e := range r.GetHistory() {
+			if e.GetKind() != supervision.EntryReply {
+				continue
+			}
+			add(o, item, dept, e.GetAt().AsTime(), supervision.FollowUpsReplied)
+			if !e.GetAt().AsTime().After(r.GetFirstReplyDue().AsTime()) {
+				add(o, item, dept, e.GetAt().AsTime(), supervision.FollowUpsRepliedInTime)
+			}
+			break // the first reply only
+		}
+	case *yizhanv1.SupervisionOrder:
+		add(r.GetOfficeCode(), r.GetItemCode(), r.GetDepartmentCode(), r.GetIssuedAt().AsTime(), supervision.OrdersIssued)
+	}
+	return out
+}
+
+// countRecord moves the counters from what record before added (nil: it
+// is new) to what after adds.
+func (o *overlay) countRecord(before, after proto.Message) {
+	delta := map[string]int64{}
+	if before != nil {
+		for k, n := range recordCounters(before) {
+			delta[k] -= int64(n)
+		}
+	}
+	for k, n := range recordCounters(after) {
+		delta[k] += int64(n)
+	}
+	for k, d := range delta {
+		switch {
+		case d > 0:
+			o.addUint([]byte(k), uint64(d))
+		case d < 0:
+			if n := o.getUint([]byte(k)); n > uint64(-d) {
+				o.set([]byte(k), be64(n-uint64(-d)))
+			} else {
+				o.del([]byte(k))
+			}
+		}
+	}
 }
 
 // lateCard is the card the case's open follow-ups or orders earn at at:
@@ -322,15 +383,45 @@ func (b *Book) Orders(q RecordQuery) ([]*yizhanv1.SupervisionOrder, error) {
 	return out, err
 }
 
+// addRecord counts a follow-up or an order kept in the book.
+func (r *recount) addRecord(m proto.Message) {
+	for k, n := range recordCounters(m) {
+		r.stats[k] += n
+	}
+}
+
+// eachRecord calls f with each follow-up and order in txn.
+func eachRecord(txn *badger.Txn, f func(proto.Message)) error {
+	for _, p := range []struct {
+		prefix string
+		new    func() proto.Message
+	}{{pFollowUp, func() proto.Message { return &yizhanv1.FollowUp{} }}, {pOrder, func() proto.Message { return &yizhanv1.SupervisionOrder{} }}} {
+		if err := eachKey(txn, []byte(p.prefix), func(_, v []byte) error {
+			m := p.new()
+			if err := proto.Unmarshal(v, m); err != nil {
+				return err
+			}
+			f(m)
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // checkRecords checks that exactly the open follow-ups and orders are
 // indexed by their due time, and each order under its case.
-func checkRecords(txn *badger.Txn, bad func(string, ...any)) error {
+func checkRecords(txn *badger.Txn, r *recount, bad func(string, ...any)) error {
 	want := map[string]bool{}
 	if err := eachKey(txn, []byte(pFollowUp), func(k, v []byte) error {
 		f := &yizhanv1.FollowUp{}
 		if err := proto.Unmarshal(v, f); err != nil {
 			bad("follow-up %q: %v", k, err)
-		} else if f.GetState() == yizhanv1.FollowUpState_FOLLOW_UP_STATE_OPEN {
+			return nil
+		}
+		r.addRecord(f)
+		if f.GetState() == yizhanv1.FollowUpState_FOLLOW_UP_STATE_OPEN {
 			want[string(dueKey(f.GetDue().AsTime(), 'f', f.GetId()))] = true
 		}
 		return nil
@@ -343,6 +434,7 @@ func checkRecords(txn *badger.Txn, bad func(string, ...any)) error {
 			bad("order %q: %v", k, err)
 			return nil
 		}
+		r.addRecord(od)
 		if od.GetState() == yizhanv1.OrderState_ORDER_STATE_OPEN {
 			want[string(dueKey(od.GetDue().AsTime(), 'o', od.GetId()))] = true
 		}

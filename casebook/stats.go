@@ -245,6 +245,9 @@ func (b *Book) upgradeStats(reg casework.Registry) error {
 		}); err != nil {
 			return err
 		}
+		if err := eachRecord(txn, r.addRecord); err != nil {
+			return err
+		}
 		return eachConsultation(txn, r.addConsultation)
 	})
 	if err != nil {

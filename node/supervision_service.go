@@ -135,9 +135,6 @@ func (s *supervisionService) GetStatistics(ctx context.Context, req *yizhanv1.Ge
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	if err := s.addRecords(groups, groupOf, from, to, office, req.GetOfficeOnly()); err != nil {
-		return nil, toStatus(err)
-	}
 	out := &yizhanv1.Statistics{OfficeCode: office, From: from.Format("2006-01-02"), To: to.Format("2006-01-02"), GroupBy: g, AppliedIndex: applied}
 	total := supervision.Counters{}
 	keys := make([]string, 0, len(groups))
@@ -244,56 +241,4 @@ func (s *supervisionService) ListCards(ctx context.Context, req *yizhanv1.ListCa
 		return nil, toStatus(err)
 	}
 	return &yizhanv1.ListCardsResponse{Cards: cards, NextPageToken: next}, nil
-}
-
-// addRecords adds the follow-ups and orders of the range to the groups
-// (at the county; elsewhere there are none), grouped as the counters are.
-func (s *supervisionService) addRecords(groups map[string]supervision.Counters, groupOf func(casebook.Stat) string, from, to time.Time, office string, only bool) error {
-	book := s.n.office.Cases()
-	end := to.AddDate(0, 0, 1)
-	in := func(t time.Time) bool { return !t.Before(from) && t.Before(end) }
-	add := func(o, item, dept string, at time.Time, outcome string) {
-		if (only && o != office) || (!only && !registry.IsAncestorOrSelf(office, o)) {
-			return
-		}
-		g := groupOf(casebook.Stat{Period: casebook.PeriodOf(casebook.Day, at), Office: o, ItemCode: item, Department: dept})
-		if g == "" {
-			return
-		}
-		if groups[g] == nil {
-			groups[g] = supervision.Counters{}
-		}
-		groups[g][outcome]++
-	}
-	fs, err := book.FollowUps(casebook.RecordQuery{})
-	if err != nil {
-		return err
-	}
-	for _, f := range fs {
-		if t := f.GetOpenedAt().AsTime(); in(t) {
-			add(f.GetOfficeCode(), f.GetItemCode(), f.GetDepartmentCode(), t, supervision.FollowUpsOpened)
-		}
-		for _, e := range f.GetHistory() {
-			if e.GetKind() != supervision.EntryReply {
-				continue
-			}
-			if t := e.GetAt().AsTime(); in(t) {
-				add(f.GetOfficeCode(), f.GetItemCode(), f.GetDepartmentCode(), t, supervision.FollowUpsReplied)
-				if !t.After(f.GetFirstReplyDue().AsTime()) {
-					add(f.GetOfficeCode(), f.GetItemCode(), f.GetDepartmentCode(), t, supervision.FollowUpsRepliedInTime)
-				}
-			}
-			break // the first reply only
-		}
-	}
-	os, err := book.Orders(casebook.RecordQuery{})
-	if err != nil {
-		return err
-	}
-	for _, od := range os {
-		if t := od.GetIssuedAt().AsTime(); in(t) {
-			add(od.GetOfficeCode(), od.GetItemCode(), od.GetDepartmentCode(), t, supervision.OrdersIssued)
-		}
-	}
-	return nil
 }

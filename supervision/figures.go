@@ -35,9 +35,9 @@ const (
 	CardPrefix      = "card_"  // + the rule: card_overdue, … (cards by their time and responsible office)
 )
 
-// The counts that come from the county's records (follow-ups and
-// orders), added by whoever reads them at query time: at the
-// responsible office, by the time of the step.
+// The counts of the county's records (follow-ups and orders), kept in
+// the county's book as the records change: at the responsible office, on
+// the day of the step.
 const (
 	FollowUpsOpened        = "follow_ups"                 // opened (the complaint's or rating's time)
 	FollowUpsReplied       = "follow_ups_replied"         // first replies
