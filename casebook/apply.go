@@ -345,15 +345,20 @@ func (o *overlay) apply(e Entry, reg casework.Registry) (proto.Message, uint64, 
 	o.at, o.index = e.At, e.Index
 	var v proto.Message
 	var err error
-	// Supervision's commands: cards, follow-ups, orders and
-	// consultations are the book's records, not the case rules'.
+	// Supervision's and duty's commands: cards, follow-ups, orders,
+	// consultations and urgent reports are the book's records, not the
+	// case rules'.
 	if ev := e.Cmd.GetEvaluateCards(); ev != nil {
 		o.evaluateCards(ev)
 	} else if st := e.Cmd.GetSupervision(); st != nil {
 		v, err = o.step(st)
 	} else if pc := e.Cmd.GetPutConsultation(); pc != nil {
 		v, err = o.putConsultation(pc)
-	} else if rc := e.Cmd.GetReceive(); rc != nil && carriesConsultations(rc) {
+	} else if pr := e.Cmd.GetPutReport(); pr != nil {
+		v, err = o.putReport(pr)
+	} else if pa := e.Cmd.GetPutReportAck(); pa != nil {
+		v, err = o.putAck(pa)
+	} else if rc := e.Cmd.GetReceive(); rc != nil && carriesRecords(rc) {
 		v, err = o.receive(rc, e.Cmd, reg)
 	} else {
 		v, err = casework.ApplyCommand(o, o.b.office, e.Cmd, reg)

@@ -20,7 +20,6 @@ import (
 	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 	"github.com/yizhan-gov/yizhan/casework"
-	"github.com/yizhan-gov/yizhan/supervision"
 )
 
 // Book is the cases an office holds, on disk. One writer (the office's
@@ -325,11 +324,11 @@ func (b *Book) Quarantined() []*peerv1.QuarantinedEntry {
 
 // Message returns the message that delivers an outbox entry: the case's
 // log up to the entry's upto_seq, from this office, handed to dest when
-// the entry is a handoff; or the consultation it names. ok is false when
+// the entry is a handoff; or the record it names (carried.go). ok is false when
 // the book does not hold the case.
 func (b *Book) Message(en *peerv1.OutboxEntry) (*peerv1.CaseMessage, bool) {
-	if supervision.IsConsultationID(en.GetCaseNumber()) {
-		return b.consultationMessage(en)
+	if m, isRecord, ok := b.recordMessage(en); isRecord {
+		return m, ok
 	}
 	var events []*yizhanv1.CaseEvent
 	b.view(func(txn *badger.Txn) (err error) {

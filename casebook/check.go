@@ -210,6 +210,9 @@ func (b *Book) Check(reg casework.Registry) ([]string, error) {
 		if err := checkConsultations(b, txn, counted, bad); err != nil {
 			return err
 		}
+		if err := checkReports(b, txn, bad); err != nil {
+			return err
+		}
 		return checkStats(txn, counted, bad)
 	})
 	return problems, err

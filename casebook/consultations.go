@@ -93,9 +93,7 @@ func (o *overlay) keepConsultation(c, held *yizhanv1.Consultation) {
 		o.countConsultation(c, true)
 	}
 	o.setProto(consultationKey(c.GetId()), c)
-	if parent := registry.ParentCode(o.b.office); parent != "" {
-		o.PutOutboxEntry(&peerv1.OutboxEntry{DestOffice: parent, CaseNumber: c.GetId(), UptoSeq: c.GetVersion()})
-	}
+	o.queueUp(c.GetId(), c.GetVersion())
 }
 
 // answered reports whether c is a question left online and answered.
@@ -178,31 +176,6 @@ func (o *overlay) receiveConsultation(m *peerv1.CaseMessage) *peerv1.CaseReceipt
 	o.keepConsultation(c, held)
 	r.HaveSeq = c.GetVersion()
 	return r
-}
-
-// receive applies a Receive that carries consultations among its case
-// messages: each in turn, the receipts in the messages' order.
-func (o *overlay) receive(rc *peerv1.ReceiveCaseMessages, cmd *peerv1.CaseCommand, reg casework.Registry) (proto.Message, error) {
-	resp := &peerv1.DeliverCasesResponse{}
-	for _, m := range rc.GetMessages() {
-		if m.GetConsultation() != nil {
-			resp.Receipts = append(resp.Receipts, o.receiveConsultation(m))
-			continue
-		}
-		one := &peerv1.CaseCommand{AtUnixNano: cmd.GetAtUnixNano(), Op: &peerv1.CaseCommand_Receive{
-			Receive: &peerv1.ReceiveCaseMessages{Messages: []*peerv1.CaseMessage{m}}}}
-		v, err := casework.ApplyCommand(o, o.b.office, one, reg)
-		if err != nil {
-			return nil, err
-		}
-		resp.Receipts = append(resp.Receipts, v.(*peerv1.DeliverCasesResponse).GetReceipts()...)
-	}
-	return resp, nil
-}
-
-// carriesConsultations reports whether a Receive holds a consultation.
-func carriesConsultations(rc *peerv1.ReceiveCaseMessages) bool {
-	return slices.ContainsFunc(rc.GetMessages(), func(m *peerv1.CaseMessage) bool { return m.GetConsultation() != nil })
 }
 
 // consultationMessage is the message that carries the consultation an

@@ -34,6 +34,12 @@ import "encoding/binary"
 //	book/zc/<id>                         a consultation (yizhanv1.Consultation)
 //	book/iz/<office>\0<at><id>           consultations by the office where they came in
 //	book/izq/<at><id>                    questions this office must answer, while asked
+//	book/dr/<id>                         an urgent report (yizhanv1.UrgentReport)
+//	book/drh/<id>                        when this book stored it signed, and late
+//	book/idr/<office>\0<at><id>          reports by reporting office and time written
+//	book/idq/<at><id>                    signed reports from below not acknowledged here
+//	book/drf/<first id>\0<id>            a first report's follow-ups and final report
+//	book/dq/<report id>\0<office>        an acknowledgement (yizhanv1.ReportAck)
 const prefix = "book/"
 
 var (
@@ -84,6 +90,13 @@ const (
 	pConsultation         = prefix + "zc/"
 	pConsultationByOffice = prefix + "iz/"
 	pAwaitingAnswer       = prefix + "izq/"
+
+	pReport          = prefix + "dr/"
+	pReportHeld      = prefix + "drh/"
+	pReportByOffice  = prefix + "idr/"
+	pAwaitingAck     = prefix + "idq/"
+	pReportFollowing = prefix + "drf/"
+	pReportAck       = prefix + "dq/"
 )
 
 // key joins parts: each string part but the last ends with a zero byte;

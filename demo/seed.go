@@ -231,4 +231,8 @@ var staff = []*yizhanv1.StaffMember{
 	{Username: "dongcun-admin", Name: "黄建国", OfficeCode: DongcunCode, Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_ADMIN}},
 	{Username: "xicun", Name: "韦丽", OfficeCode: XicunCode, Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_AGENT}},
 	{Username: "xicun-admin", Name: "蒙志刚", OfficeCode: XicunCode, Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_ADMIN}},
+	// Duty (值班): 东村's duty officer and leader on duty, the county's duty officer.
+	{Username: "dc-zhiban", Name: "黄值班", OfficeCode: DongcunCode, Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_DUTY_OFFICER}},
+	{Username: "dc-daiban", Name: "黄带班", OfficeCode: DongcunCode, Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_DUTY_LEADER}},
+	{Username: "zhiban", Name: "陈值班", OfficeCode: CountyCode, Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_DUTY_OFFICER, yizhanv1.Role_ROLE_DUTY_LEADER}},
 }

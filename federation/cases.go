@@ -16,7 +16,6 @@ import (
 	"github.com/yizhan-gov/yizhan/casework"
 	"github.com/yizhan-gov/yizhan/federation/mail"
 	"github.com/yizhan-gov/yizhan/federation/raftgroup"
-	"github.com/yizhan-gov/yizhan/supervision"
 )
 
 // The office's own path for writing its cases: one owner at a time
@@ -101,29 +100,29 @@ func (o *Office) VerifyEventSignature(e *yizhanv1.CaseEvent) error {
 	return nil
 }
 
-// SignConsultation signs consultation c with this node's key: as the
-// office where it came in (version 1) or that answered it (version 2).
-func (o *Office) SignConsultation(c *yizhanv1.Consultation) error {
-	sig, err := o.cfg.Issuer.Sign(supervision.ConsultationHash(c))
+// SignRecord signs hash, the hash of a record carried up beside the
+// cases (a consultation, an urgent report, an acknowledgement), with this
+// node's key, and returns the signature and the chain that proves it.
+func (o *Office) SignRecord(hash []byte) (sig []byte, chain [][]byte, err error) {
+	sig, err = o.cfg.Issuer.Sign(hash)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	c.Signature, c.SignerChain = sig, o.cfg.Issuer.Chain()
-	return nil
+	return sig, o.cfg.Issuer.Chain(), nil
 }
 
-// VerifyConsultationSignature checks that a node of the office that must
-// have signed consultation c (supervision.Signer) did.
-func (o *Office) VerifyConsultationSignature(c *yizhanv1.Consultation) error {
-	office, leaf, err := o.verifyChain(c.GetSignerChain())
+// VerifyRecordSignature checks that a node of office signed hash, the
+// hash of record what.
+func (o *Office) VerifyRecordSignature(office, what string, hash, sig []byte, chain [][]byte) error {
+	signer, leaf, err := o.verifyChain(chain)
 	if err != nil {
-		return fmt.Errorf("consultation %s: signer certificate: %w", c.GetId(), err)
+		return fmt.Errorf("%s: signer certificate: %w", what, err)
 	}
-	if want := supervision.Signer(c); office != want {
-		return fmt.Errorf("consultation %s is for office %s but was signed by a node of %s", c.GetId(), want, office)
+	if signer != office {
+		return fmt.Errorf("%s is for office %s but was signed by a node of %s", what, office, signer)
 	}
-	if err := auth.VerifySignature(leaf, supervision.ConsultationHash(c), c.GetSignature()); err != nil {
-		return fmt.Errorf("consultation %s: %w", c.GetId(), err)
+	if err := auth.VerifySignature(leaf, hash, sig); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	return nil
 }

@@ -54,6 +54,10 @@ type OfficeConfig struct {
 	// tried (default 5 heartbeats, at least 3s).
 	FeedIdleTimeout time.Duration
 
+	// Now is the clock that stamps the commands of the mail received (a
+	// report's arrival time is its command's); nil: time.Now.
+	Now func() time.Time
+
 	// MaxCaseMessageBytes is the largest case message sent to another
 	// office (default mail.DefaultMaxCaseMessageBytes); a larger one is set
 	// aside.
@@ -121,7 +125,7 @@ func NewOffice(cfg OfficeConfig) *Office {
 	o.mail = mail.New(mail.Config{
 		Office: cfg.Office, Node: cfg.Node,
 		FSM: cfg.FSM, Group: cfg.Group, Owner: o, Peers: cfg.Peers, Routes: o.routes, Logger: cfg.Logger,
-		MaxCaseMessageBytes: cfg.MaxCaseMessageBytes, QuarantineAfter: cfg.QuarantineAfter,
+		MaxCaseMessageBytes: cfg.MaxCaseMessageBytes, QuarantineAfter: cfg.QuarantineAfter, Now: cfg.Now,
 	})
 	return o
 }

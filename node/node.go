@@ -230,7 +230,7 @@ func New(cfg Config) (_ *Node, err error) {
 		RaftAddr: n.raftAddr, PeerAddr: n.peerAddr, HTTPAddr: n.httpAddr,
 		Join: cfg.Join, Upstream: cfg.Upstream,
 		Bundle: cfg.TLS, Issuer: n.issuer, Group: group, FSM: n.fsm, Peers: n.peers,
-		Logger: n.log, FeedHeartbeat: cfg.FeedHeartbeat,
+		Logger: n.log, FeedHeartbeat: cfg.FeedHeartbeat, Now: n.now,
 		MaxCaseMessageBytes: cfg.MaxCaseMessageBytes, QuarantineAfter: cfg.QuarantineAfter,
 		FeedIdleTimeout: cfg.FeedIdleTimeout, ForwardAttemptTimeout: cfg.ForwardAttemptTimeout,
 	})
@@ -261,6 +261,7 @@ func New(cfg Config) (_ *Node, err error) {
 	clusterSvc := &clusterService{n: n}
 	caseSvc := &caseService{n: n, filings: newFilingLimiter(n.now)}
 	supSvc := &supervisionService{n: n, cases: caseSvc}
+	dutySvc := &dutyService{n: n}
 
 	refusals := newPeerRefusals(n)
 	n.peerServer = grpc.NewServer(append(forward.PeerServerOptions(), grpc.Creds(netlimit.Credentials(credentials.NewTLS(cfg.TLS.ServerConfig()), n.peerLimit)),
@@ -274,6 +275,7 @@ func New(cfg Config) (_ *Node, err error) {
 	yizhanv1.RegisterClusterServiceServer(n.peerServer, clusterSvc)
 	yizhanv1.RegisterCaseServiceServer(n.peerServer, caseSvc)
 	yizhanv1.RegisterSupervisionServiceServer(n.peerServer, supSvc)
+	yizhanv1.RegisterDutyServiceServer(n.peerServer, dutySvc)
 
 	n.publicServer = grpc.NewServer(grpc.MaxRecvMsgSize(MaxRequestBody), grpc.ChainUnaryInterceptor(n.metrics.unaryInterceptor, completeErrors))
 	yizhanv1.RegisterRegistryServiceServer(n.publicServer, regSvc)
@@ -281,8 +283,9 @@ func New(cfg Config) (_ *Node, err error) {
 	yizhanv1.RegisterClusterServiceServer(n.publicServer, clusterSvc)
 	yizhanv1.RegisterCaseServiceServer(n.publicServer, caseSvc)
 	yizhanv1.RegisterSupervisionServiceServer(n.publicServer, supSvc)
+	yizhanv1.RegisterDutyServiceServer(n.publicServer, dutySvc)
 
-	n.httpServer, err = newHTTPServer(n, regSvc, authSvc, clusterSvc, caseSvc, supSvc)
+	n.httpServer, err = newHTTPServer(n, regSvc, authSvc, clusterSvc, caseSvc, supSvc, dutySvc)
 	if err != nil {
 		return nil, err
 	}

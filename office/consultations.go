@@ -9,6 +9,7 @@ import (
 	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 	"github.com/yizhan-gov/yizhan/federation/raftgroup"
+	"github.com/yizhan-gov/yizhan/supervision"
 )
 
 // Consult keeps consultation c, which came in at this office (version 1),
@@ -26,7 +27,8 @@ func (s *Service) Consult(ctx context.Context, r raftgroup.Request, c *yizhanv1.
 		return kept, ok, err
 	}
 	c = proto.CloneOf(c)
-	if err := s.fed.SignConsultation(c); err != nil {
+	c.Signature, c.SignerChain = nil, nil
+	if c.Signature, c.SignerChain, err = s.fed.SignRecord(supervision.ConsultationHash(c)); err != nil {
 		return nil, false, fmt.Errorf("office: sign consultation %s: %w", c.GetId(), err)
 	}
 	v, err := s.fed.ProposeCase(ctx, &peerv1.CaseCommand{AtUnixNano: s.now().UnixNano(), RequestId: r.ID, RequestHash: r.Hash,

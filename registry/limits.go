@@ -66,7 +66,7 @@ const (
 	MaxCalendarDays      = 366 // days a calendar lists
 	MaxComplaints        = 20  // complaints about one case
 	// A grant's rights and a staff member's roles: at most one of each
-	// declared value (6 rights, 5 roles), checked against the enums.
+	// declared value, checked against the enums.
 )
 
 // Ranges of numbers.

@@ -532,6 +532,42 @@ func TestBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("a village reports an urgent event and the county acknowledges it", func(t *testing.T) {
+		officer := person(t, villageURL)
+		officer.signIn("dc-zhiban", demo.AdminPassword)
+		officer.open("/")
+		officer.clickNav("a[href='/duty']")
+		officer.see("填写首报")
+		happened := time.Now().In(time.FixedZone("CST", 8*3600)).Add(-20 * time.Minute).Format("2006-01-02T15:04")
+		officer.set("#f-category", "1")
+		officer.set("#f-level", "4")
+		officer.set("#f-title", "东村后山滑坡")
+		officer.set("#f-place", "东村后山三组")
+		officer.set("#f-occurred_at", happened)
+		officer.set("#f-details", "暴雨引发山体滑坡，冲毁农房一间，无人员伤亡")
+		officer.set("#f-measures", "已疏散三户村民")
+		officer.clickNav("form[action='/duty'] button")
+		officer.see("待带班领导审核签发")
+
+		leader := person(t, villageURL)
+		leader.signIn("dc-daiban", demo.AdminPassword)
+		leader.open("/duty")
+		leader.clickNav("article.report form[action$='/sign'] button")
+		leader.see("报告已签发")
+		id := strings.TrimPrefix(leader.attr("article.report", "id"), "own-")
+
+		county := person(t, countyURL)
+		county.signIn("zhiban", demo.AdminPassword)
+		county.waitSee("/duty", "东村后山滑坡", 30*time.Second)
+		county.see("待签收的下级报告")
+		county.set("#below-"+id+" [name=request]", "请续报房屋受损情况")
+		county.clickNav("#below-" + id + " button")
+		county.see("已签收")
+
+		officer.waitSee("/duty", "请续报房屋受损情况", 30*time.Second)
+		officer.see("签收")
+	})
+
 	// Last: it moves the county's clock on.
 	t.Run("a supervisor orders the township to answer for a late case", func(t *testing.T) {
 		townshipURL := url(3)

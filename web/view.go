@@ -37,11 +37,13 @@ type view struct {
 	// double click, a reload after a lost answer) is one write.
 	RequestID string
 	CasesOn   bool // the case service is there: show the case pages
+	DutyOn    bool // the duty service is there: show the duty page
 }
 
 func (s *server) fillView(rq *request, v *view) {
 	v.Node = s.cfg.Node
 	v.CasesOn = s.cfg.Cases != nil
+	v.DutyOn = s.cfg.Duty != nil
 	v.Here = s.officeOrCode(rq, s.cfg.Office)
 	if st := rq.staff(); st != nil {
 		v.User = st
@@ -136,8 +138,11 @@ var enumOptions = map[string][]option{
 	"tier":  {{1, "县级"}, {2, "乡镇级"}, {3, "村级"}},
 	"form":  {{1, "原件"}, {2, "复印件"}, {3, "原件及复印件"}, {4, "电子材料"}},
 	"right": {{1, "受理"}, {2, "审核"}, {3, "审批"}, {4, "制证"}, {5, "送达"}, {6, "代办"}},
-	"role":  {{1, "代办员"}, {2, "窗口人员"}, {3, "审核人"}, {4, "审批人"}, {5, "管理员"}, {6, "监察员"}},
-	"day":   {{1, "节假日（休）"}, {2, "调休上班"}},
+	"role":  {{1, "代办员"}, {2, "窗口人员"}, {3, "审核人"}, {4, "审批人"}, {5, "管理员"}, {6, "监察员"}, {7, "值班员"}, {8, "带班领导"}},
+	// Urgent reports (duty).
+	"category": {{1, "自然灾害"}, {2, "事故灾难"}, {3, "公共卫生事件"}, {4, "社会安全事件"}, {5, "其他"}},
+	"level":    {{1, "特别重大（Ⅰ级）"}, {2, "重大（Ⅱ级）"}, {3, "较大（Ⅲ级）"}, {4, "一般（Ⅳ级）"}},
+	"day":      {{1, "节假日（休）"}, {2, "调休上班"}},
 }
 
 var (
@@ -163,6 +168,7 @@ var (
 	roleNames = map[yizhanv1.Role]string{
 		yizhanv1.Role_ROLE_AGENT: "代办员", yizhanv1.Role_ROLE_CLERK: "窗口人员", yizhanv1.Role_ROLE_REVIEWER: "审核人",
 		yizhanv1.Role_ROLE_APPROVER: "审批人", yizhanv1.Role_ROLE_ADMIN: "管理员", yizhanv1.Role_ROLE_SUPERVISOR: "监察员",
+		yizhanv1.Role_ROLE_DUTY_OFFICER: "值班员", yizhanv1.Role_ROLE_DUTY_LEADER: "带班领导",
 	}
 	dayKindNames = map[yizhanv1.DayKind]string{
 		yizhanv1.DayKind_DAY_KIND_HOLIDAY: "休", yizhanv1.DayKind_DAY_KIND_WORKDAY: "班",

@@ -43,10 +43,12 @@ type Config struct {
 	// Supervision: cards, figures, orders, follow-ups (nil: no
 	// supervision page).
 	Supervision yizhanv1.SupervisionServiceServer
-	Office      string // this node's office code
-	Node        string
-	Logger      *slog.Logger
-	Now         func() time.Time
+	// Duty: urgent reports (nil: no duty page).
+	Duty   yizhanv1.DutyServiceServer
+	Office string // this node's office code
+	Node   string
+	Logger *slog.Logger
+	Now    func() time.Time
 	// HTTPClient fetches other nodes' status for the federation page.
 	// Nil: a client with a short timeout.
 	HTTPClient *http.Client
@@ -192,6 +194,12 @@ func (s *server) routes() http.Handler {
 		handle("POST /ask/answer", s.askAnswer)
 		mux.HandleFunc("GET /static/echarts.min.js", serveScript(echartsJS))
 		mux.HandleFunc("GET /static/charts.js", serveScript(chartsJS))
+	}
+
+	if s.cfg.Duty != nil {
+		handle("GET /duty", s.dutyPage)
+		handle("POST /duty", s.dutyAct)
+		handle("POST /duty/{id}/{action}", s.dutyAct)
 	}
 
 	handle("/", func(rq *request) error { return errNotFound })

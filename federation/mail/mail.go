@@ -18,10 +18,12 @@ import (
 	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 	"github.com/yizhan-gov/yizhan/casework"
+	"github.com/yizhan-gov/yizhan/duty"
 	"github.com/yizhan-gov/yizhan/federation/forward"
 	"github.com/yizhan-gov/yizhan/federation/pki"
 	"github.com/yizhan-gov/yizhan/federation/raftgroup"
 	"github.com/yizhan-gov/yizhan/registry"
+	"github.com/yizhan-gov/yizhan/supervision"
 )
 
 const (
@@ -57,9 +59,9 @@ type Owner interface {
 	ProposeCase(ctx context.Context, cmd *peerv1.CaseCommand) (proto.Message, error)
 	// VerifyEventSignature checks that a node of the event's office signed it.
 	VerifyEventSignature(e *yizhanv1.CaseEvent) error
-	// VerifyConsultationSignature checks that a node of the office that
-	// recorded or answered a consultation signed it.
-	VerifyConsultationSignature(c *yizhanv1.Consultation) error
+	// VerifyRecordSignature checks that a node of office signed hash, the
+	// hash of a record carried up beside the cases.
+	VerifyRecordSignature(office, what string, hash, sig []byte, chain [][]byte) error
 }
 
 // Config is what one node's case mail works with.
@@ -78,6 +80,9 @@ type Config struct {
 	// office (default DefaultMaxCaseMessageBytes); a larger one is set
 	// aside.
 	MaxCaseMessageBytes int
+	// Now stamps the commands that apply what is received (nil:
+	// time.Now): a report's arrival time at an office is its command's.
+	Now func() time.Time
 	// QuarantineAfter is how long a case message may keep being refused
 	// (or failing its call alone) before it is set aside (default 1h).
 	QuarantineAfter time.Duration
@@ -105,6 +110,9 @@ func New(cfg Config) *Mail {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	return &Mail{cfg: cfg, log: cfg.Logger}
 }
 
@@ -115,8 +123,8 @@ func isNeighbour(a, b string) bool {
 
 // Receive serves Peer.DeliverCases: the sender must be a neighbouring
 // office, speaking for itself; every event must be signed by a node of the
-// office that made it, every consultation by a node of the office that
-// recorded or answered it. Messages that fail are refused whole and leave no
+// office that made it, every record carried up (a consultation, an
+// urgent report, an acknowledgement) by a node of the office that wrote it. Messages that fail are refused whole and leave no
 // trace; the others are applied through raft.
 func (ml *Mail) Receive(ctx context.Context, req *peerv1.DeliverCasesRequest) (*peerv1.DeliverCasesResponse, error) {
 	id, err := pki.PeerIdentity(ctx)
@@ -137,9 +145,9 @@ func (ml *Mail) Receive(ctx context.Context, req *peerv1.DeliverCasesRequest) (*
 			refused[i] = fmt.Sprintf("message claims to come from office %s, the certificate names %s", m.GetFromOffice(), id.Office)
 			continue
 		}
-		if c := m.GetConsultation(); c != nil {
-			// A consultation carried up (casebook checks the rest).
-			if err := ml.cfg.Owner.VerifyConsultationSignature(c); err != nil {
+		if office, what, hash, sig, chain, ok := recordSignature(m); ok {
+			// A record carried up (casebook checks the rest).
+			if err := ml.cfg.Owner.VerifyRecordSignature(office, what, hash, sig, chain); err != nil {
 				refused[i] = err.Error()
 			} else {
 				accepted = append(accepted, m)
@@ -162,7 +170,7 @@ func (ml *Mail) Receive(ctx context.Context, req *peerv1.DeliverCasesRequest) (*
 	}
 	var receipts []*peerv1.CaseReceipt
 	if len(accepted) > 0 {
-		v, err := ml.cfg.Owner.ProposeCase(ctx, &peerv1.CaseCommand{AtUnixNano: time.Now().UnixNano(),
+		v, err := ml.cfg.Owner.ProposeCase(ctx, &peerv1.CaseCommand{AtUnixNano: ml.cfg.Now().UnixNano(),
 			Op: &peerv1.CaseCommand_Receive{Receive: &peerv1.ReceiveCaseMessages{Messages: accepted}}})
 		if errors.Is(err, raftgroup.ErrNotLeader) || errors.Is(err, raftgroup.ErrOutcomeUnknown) {
 			// The sender sends again; applying is idempotent.
@@ -189,6 +197,24 @@ func (ml *Mail) Receive(ctx context.Context, req *peerv1.DeliverCasesRequest) (*
 		next++
 	}
 	return resp, nil
+}
+
+// recordSignature is what must be checked of a message that carries a
+// record instead of a case's log: the office whose node signed it, the
+// hash signed, the signature and its chain. ok is false for a case.
+func recordSignature(m *peerv1.CaseMessage) (office, what string, hash, sig []byte, chain [][]byte, ok bool) {
+	switch {
+	case m.GetConsultation() != nil:
+		c := m.GetConsultation()
+		return supervision.Signer(c), "consultation " + c.GetId(), supervision.ConsultationHash(c), c.GetSignature(), c.GetSignerChain(), true
+	case m.GetReport() != nil:
+		r := m.GetReport()
+		return r.GetOfficeCode(), "report " + r.GetId(), duty.Hash(r), r.GetSignature(), r.GetSignerChain(), true
+	case m.GetReportAck() != nil:
+		a := m.GetReportAck()
+		return a.GetOfficeCode(), "acknowledgement " + a.GetId(), duty.Hash(a), a.GetSignature(), a.GetSignerChain(), true
+	}
+	return "", "", nil, nil, nil, false
 }
 
 // Run runs on every node until ctx ends and works while it leads its

@@ -314,13 +314,15 @@ func (Right) EnumDescriptor() ([]byte, []int) {
 type Role int32
 
 const (
-	Role_ROLE_UNSPECIFIED Role = 0
-	Role_ROLE_AGENT       Role = 1 // 代办员: village agent
-	Role_ROLE_CLERK       Role = 2 // 窗口人员: window clerk
-	Role_ROLE_REVIEWER    Role = 3 // 审核人
-	Role_ROLE_APPROVER    Role = 4 // 审批人
-	Role_ROLE_ADMIN       Role = 5 // 管理员
-	Role_ROLE_SUPERVISOR  Role = 6 // 监察员: reads the cards and figures of the office and those below it
+	Role_ROLE_UNSPECIFIED  Role = 0
+	Role_ROLE_AGENT        Role = 1 // 代办员: village agent
+	Role_ROLE_CLERK        Role = 2 // 窗口人员: window clerk
+	Role_ROLE_REVIEWER     Role = 3 // 审核人
+	Role_ROLE_APPROVER     Role = 4 // 审批人
+	Role_ROLE_ADMIN        Role = 5 // 管理员
+	Role_ROLE_SUPERVISOR   Role = 6 // 监察员: reads the cards and figures of the office and those below it
+	Role_ROLE_DUTY_OFFICER Role = 7 // 值班员: keeps the duty log, writes urgent reports
+	Role_ROLE_DUTY_LEADER  Role = 8 // 带班领导: the leader on duty, who reviews and signs urgent reports
 )
 
 // Enum value maps for Role.
@@ -333,15 +335,19 @@ var (
 		4: "ROLE_APPROVER",
 		5: "ROLE_ADMIN",
 		6: "ROLE_SUPERVISOR",
+		7: "ROLE_DUTY_OFFICER",
+		8: "ROLE_DUTY_LEADER",
 	}
 	Role_value = map[string]int32{
-		"ROLE_UNSPECIFIED": 0,
-		"ROLE_AGENT":       1,
-		"ROLE_CLERK":       2,
-		"ROLE_REVIEWER":    3,
-		"ROLE_APPROVER":    4,
-		"ROLE_ADMIN":       5,
-		"ROLE_SUPERVISOR":  6,
+		"ROLE_UNSPECIFIED":  0,
+		"ROLE_AGENT":        1,
+		"ROLE_CLERK":        2,
+		"ROLE_REVIEWER":     3,
+		"ROLE_APPROVER":     4,
+		"ROLE_ADMIN":        5,
+		"ROLE_SUPERVISOR":   6,
+		"ROLE_DUTY_OFFICER": 7,
+		"ROLE_DUTY_LEADER":  8,
 	}
 )
 
@@ -4505,7 +4511,7 @@ const file_yizhan_v1_registry_proto_rawDesc = "" +
 	"\rRIGHT_APPROVE\x10\x03\x12\x11\n" +
 	"\rRIGHT_CERTIFY\x10\x04\x12\x11\n" +
 	"\rRIGHT_DELIVER\x10\x05\x12\x14\n" +
-	"\x10RIGHT_PROXY_FILE\x10\x06*\x87\x01\n" +
+	"\x10RIGHT_PROXY_FILE\x10\x06*\xb4\x01\n" +
 	"\x04Role\x12\x14\n" +
 	"\x10ROLE_UNSPECIFIED\x10\x00\x12\x0e\n" +
 	"\n" +
@@ -4516,7 +4522,9 @@ const file_yizhan_v1_registry_proto_rawDesc = "" +
 	"\rROLE_APPROVER\x10\x04\x12\x0e\n" +
 	"\n" +
 	"ROLE_ADMIN\x10\x05\x12\x13\n" +
-	"\x0fROLE_SUPERVISOR\x10\x06*O\n" +
+	"\x0fROLE_SUPERVISOR\x10\x06\x12\x15\n" +
+	"\x11ROLE_DUTY_OFFICER\x10\a\x12\x14\n" +
+	"\x10ROLE_DUTY_LEADER\x10\b*O\n" +
 	"\aDayKind\x12\x18\n" +
 	"\x14DAY_KIND_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10DAY_KIND_HOLIDAY\x10\x01\x12\x14\n" +

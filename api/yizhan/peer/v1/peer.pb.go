@@ -1378,6 +1378,8 @@ type CaseCommand struct {
 	//	*CaseCommand_EvaluateCards
 	//	*CaseCommand_Supervision
 	//	*CaseCommand_PutConsultation
+	//	*CaseCommand_PutReport
+	//	*CaseCommand_PutReportAck
 	Op            isCaseCommand_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1504,6 +1506,24 @@ func (x *CaseCommand) GetPutConsultation() *PutConsultation {
 	return nil
 }
 
+func (x *CaseCommand) GetPutReport() *PutUrgentReport {
+	if x != nil {
+		if x, ok := x.Op.(*CaseCommand_PutReport); ok {
+			return x.PutReport
+		}
+	}
+	return nil
+}
+
+func (x *CaseCommand) GetPutReportAck() *PutReportAck {
+	if x != nil {
+		if x, ok := x.Op.(*CaseCommand_PutReportAck); ok {
+			return x.PutReportAck
+		}
+	}
+	return nil
+}
+
 type isCaseCommand_Op interface {
 	isCaseCommand_Op()
 }
@@ -1536,6 +1556,14 @@ type CaseCommand_PutConsultation struct {
 	PutConsultation *PutConsultation `protobuf:"bytes,16,opt,name=put_consultation,json=putConsultation,proto3,oneof"`
 }
 
+type CaseCommand_PutReport struct {
+	PutReport *PutUrgentReport `protobuf:"bytes,17,opt,name=put_report,json=putReport,proto3,oneof"`
+}
+
+type CaseCommand_PutReportAck struct {
+	PutReportAck *PutReportAck `protobuf:"bytes,18,opt,name=put_report_ack,json=putReportAck,proto3,oneof"`
+}
+
 func (*CaseCommand_Append) isCaseCommand_Op() {}
 
 func (*CaseCommand_Receive) isCaseCommand_Op() {}
@@ -1550,6 +1578,101 @@ func (*CaseCommand_Supervision) isCaseCommand_Op() {}
 
 func (*CaseCommand_PutConsultation) isCaseCommand_Op() {}
 
+func (*CaseCommand_PutReport) isCaseCommand_Op() {}
+
+func (*CaseCommand_PutReportAck) isCaseCommand_Op() {}
+
+// PutUrgentReport keeps an urgent report written at this office: a new
+// draft, a draft changed, or the draft signed (then it is carried up).
+type PutUrgentReport struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Report        *v1.UrgentReport       `protobuf:"bytes,1,opt,name=report,proto3" json:"report,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PutUrgentReport) Reset() {
+	*x = PutUrgentReport{}
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PutUrgentReport) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PutUrgentReport) ProtoMessage() {}
+
+func (x *PutUrgentReport) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PutUrgentReport.ProtoReflect.Descriptor instead.
+func (*PutUrgentReport) Descriptor() ([]byte, []int) {
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *PutUrgentReport) GetReport() *v1.UrgentReport {
+	if x != nil {
+		return x.Report
+	}
+	return nil
+}
+
+// PutReportAck keeps this office's acknowledgement of a report from below.
+type PutReportAck struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Ack           *v1.ReportAck          `protobuf:"bytes,1,opt,name=ack,proto3" json:"ack,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PutReportAck) Reset() {
+	*x = PutReportAck{}
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PutReportAck) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PutReportAck) ProtoMessage() {}
+
+func (x *PutReportAck) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PutReportAck.ProtoReflect.Descriptor instead.
+func (*PutReportAck) Descriptor() ([]byte, []int) {
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *PutReportAck) GetAck() *v1.ReportAck {
+	if x != nil {
+		return x.Ack
+	}
+	return nil
+}
+
 // PutConsultation keeps a consultation recorded or asked at this office
 // (version 1), or the answer to a question this office must answer
 // (version 2), signed by the proposer; the book carries it up the tree.
@@ -1562,7 +1685,7 @@ type PutConsultation struct {
 
 func (x *PutConsultation) Reset() {
 	*x = PutConsultation{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[21]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1574,7 +1697,7 @@ func (x *PutConsultation) String() string {
 func (*PutConsultation) ProtoMessage() {}
 
 func (x *PutConsultation) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[21]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1587,7 +1710,7 @@ func (x *PutConsultation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutConsultation.ProtoReflect.Descriptor instead.
 func (*PutConsultation) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{21}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *PutConsultation) GetConsultation() *v1.Consultation {
@@ -1616,7 +1739,7 @@ type SupervisionStep struct {
 
 func (x *SupervisionStep) Reset() {
 	*x = SupervisionStep{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[22]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1628,7 +1751,7 @@ func (x *SupervisionStep) String() string {
 func (*SupervisionStep) ProtoMessage() {}
 
 func (x *SupervisionStep) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[22]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1641,7 +1764,7 @@ func (x *SupervisionStep) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SupervisionStep.ProtoReflect.Descriptor instead.
 func (*SupervisionStep) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{22}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *SupervisionStep) GetOp() isSupervisionStep_Op {
@@ -1740,7 +1863,7 @@ type ReplyFollowUp struct {
 
 func (x *ReplyFollowUp) Reset() {
 	*x = ReplyFollowUp{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[23]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1752,7 +1875,7 @@ func (x *ReplyFollowUp) String() string {
 func (*ReplyFollowUp) ProtoMessage() {}
 
 func (x *ReplyFollowUp) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[23]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1765,7 +1888,7 @@ func (x *ReplyFollowUp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplyFollowUp.ProtoReflect.Descriptor instead.
 func (*ReplyFollowUp) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{23}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ReplyFollowUp) GetId() string {
@@ -1792,7 +1915,7 @@ type RevisitFollowUp struct {
 
 func (x *RevisitFollowUp) Reset() {
 	*x = RevisitFollowUp{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[24]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1804,7 +1927,7 @@ func (x *RevisitFollowUp) String() string {
 func (*RevisitFollowUp) ProtoMessage() {}
 
 func (x *RevisitFollowUp) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[24]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1817,7 +1940,7 @@ func (x *RevisitFollowUp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevisitFollowUp.ProtoReflect.Descriptor instead.
 func (*RevisitFollowUp) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{24}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *RevisitFollowUp) GetId() string {
@@ -1843,7 +1966,7 @@ type IssueOrder struct {
 
 func (x *IssueOrder) Reset() {
 	*x = IssueOrder{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[25]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1855,7 +1978,7 @@ func (x *IssueOrder) String() string {
 func (*IssueOrder) ProtoMessage() {}
 
 func (x *IssueOrder) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[25]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1868,7 +1991,7 @@ func (x *IssueOrder) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IssueOrder.ProtoReflect.Descriptor instead.
 func (*IssueOrder) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{25}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *IssueOrder) GetOrder() *v1.SupervisionOrder {
@@ -1888,7 +2011,7 @@ type AnswerOrder struct {
 
 func (x *AnswerOrder) Reset() {
 	*x = AnswerOrder{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[26]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1900,7 +2023,7 @@ func (x *AnswerOrder) String() string {
 func (*AnswerOrder) ProtoMessage() {}
 
 func (x *AnswerOrder) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[26]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1913,7 +2036,7 @@ func (x *AnswerOrder) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnswerOrder.ProtoReflect.Descriptor instead.
 func (*AnswerOrder) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{26}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *AnswerOrder) GetId() string {
@@ -1941,7 +2064,7 @@ type DecideOrder struct {
 
 func (x *DecideOrder) Reset() {
 	*x = DecideOrder{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[27]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1953,7 +2076,7 @@ func (x *DecideOrder) String() string {
 func (*DecideOrder) ProtoMessage() {}
 
 func (x *DecideOrder) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[27]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1966,7 +2089,7 @@ func (x *DecideOrder) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecideOrder.ProtoReflect.Descriptor instead.
 func (*DecideOrder) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{27}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *DecideOrder) GetId() string {
@@ -2005,7 +2128,7 @@ type EvaluateCards struct {
 
 func (x *EvaluateCards) Reset() {
 	*x = EvaluateCards{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[28]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2017,7 +2140,7 @@ func (x *EvaluateCards) String() string {
 func (*EvaluateCards) ProtoMessage() {}
 
 func (x *EvaluateCards) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[28]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2030,7 +2153,7 @@ func (x *EvaluateCards) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EvaluateCards.ProtoReflect.Descriptor instead.
 func (*EvaluateCards) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{28}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *EvaluateCards) GetChecks() []*CardCheck {
@@ -2057,7 +2180,7 @@ type CardCheck struct {
 
 func (x *CardCheck) Reset() {
 	*x = CardCheck{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[29]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2069,7 +2192,7 @@ func (x *CardCheck) String() string {
 func (*CardCheck) ProtoMessage() {}
 
 func (x *CardCheck) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[29]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2082,7 +2205,7 @@ func (x *CardCheck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CardCheck.ProtoReflect.Descriptor instead.
 func (*CardCheck) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{29}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *CardCheck) GetCaseNumber() string {
@@ -2112,7 +2235,7 @@ type AppendCaseEvents struct {
 
 func (x *AppendCaseEvents) Reset() {
 	*x = AppendCaseEvents{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[30]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2124,7 +2247,7 @@ func (x *AppendCaseEvents) String() string {
 func (*AppendCaseEvents) ProtoMessage() {}
 
 func (x *AppendCaseEvents) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[30]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2137,7 +2260,7 @@ func (x *AppendCaseEvents) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppendCaseEvents.ProtoReflect.Descriptor instead.
 func (*AppendCaseEvents) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{30}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *AppendCaseEvents) GetCaseNumber() string {
@@ -2165,14 +2288,18 @@ type CaseMessage struct {
 	FromOffice string                 `protobuf:"bytes,4,opt,name=from_office,json=fromOffice,proto3" json:"from_office,omitempty"`
 	// A consultation carried up instead of a case: case_number is its id,
 	// the receipt's have_seq its version.
-	Consultation  *v1.Consultation `protobuf:"bytes,5,opt,name=consultation,proto3" json:"consultation,omitempty"`
+	Consultation *v1.Consultation `protobuf:"bytes,5,opt,name=consultation,proto3" json:"consultation,omitempty"`
+	// An urgent report, or an acknowledgement of one, carried up: as a
+	// consultation is (case_number is its id).
+	Report        *v1.UrgentReport `protobuf:"bytes,6,opt,name=report,proto3" json:"report,omitempty"`
+	ReportAck     *v1.ReportAck    `protobuf:"bytes,7,opt,name=report_ack,json=reportAck,proto3" json:"report_ack,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CaseMessage) Reset() {
 	*x = CaseMessage{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[31]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2184,7 +2311,7 @@ func (x *CaseMessage) String() string {
 func (*CaseMessage) ProtoMessage() {}
 
 func (x *CaseMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[31]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2197,7 +2324,7 @@ func (x *CaseMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseMessage.ProtoReflect.Descriptor instead.
 func (*CaseMessage) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{31}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *CaseMessage) GetCaseNumber() string {
@@ -2235,6 +2362,20 @@ func (x *CaseMessage) GetConsultation() *v1.Consultation {
 	return nil
 }
 
+func (x *CaseMessage) GetReport() *v1.UrgentReport {
+	if x != nil {
+		return x.Report
+	}
+	return nil
+}
+
+func (x *CaseMessage) GetReportAck() *v1.ReportAck {
+	if x != nil {
+		return x.ReportAck
+	}
+	return nil
+}
+
 // ReceiveCaseMessages stores messages from a neighbouring office, already
 // checked by the receiving leader (signatures, sender).
 type ReceiveCaseMessages struct {
@@ -2246,7 +2387,7 @@ type ReceiveCaseMessages struct {
 
 func (x *ReceiveCaseMessages) Reset() {
 	*x = ReceiveCaseMessages{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[32]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2258,7 +2399,7 @@ func (x *ReceiveCaseMessages) String() string {
 func (*ReceiveCaseMessages) ProtoMessage() {}
 
 func (x *ReceiveCaseMessages) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[32]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2271,7 +2412,7 @@ func (x *ReceiveCaseMessages) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReceiveCaseMessages.ProtoReflect.Descriptor instead.
 func (*ReceiveCaseMessages) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{32}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ReceiveCaseMessages) GetMessages() []*CaseMessage {
@@ -2295,7 +2436,7 @@ type OutboxEntry struct {
 
 func (x *OutboxEntry) Reset() {
 	*x = OutboxEntry{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[33]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2307,7 +2448,7 @@ func (x *OutboxEntry) String() string {
 func (*OutboxEntry) ProtoMessage() {}
 
 func (x *OutboxEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[33]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2320,7 +2461,7 @@ func (x *OutboxEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OutboxEntry.ProtoReflect.Descriptor instead.
 func (*OutboxEntry) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{33}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *OutboxEntry) GetDestOffice() string {
@@ -2366,7 +2507,7 @@ type QuarantinedEntry struct {
 
 func (x *QuarantinedEntry) Reset() {
 	*x = QuarantinedEntry{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[34]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2378,7 +2519,7 @@ func (x *QuarantinedEntry) String() string {
 func (*QuarantinedEntry) ProtoMessage() {}
 
 func (x *QuarantinedEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[34]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2391,7 +2532,7 @@ func (x *QuarantinedEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuarantinedEntry.ProtoReflect.Descriptor instead.
 func (*QuarantinedEntry) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{34}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *QuarantinedEntry) GetEntry() *OutboxEntry {
@@ -2426,7 +2567,7 @@ type QuarantineOutbox struct {
 
 func (x *QuarantineOutbox) Reset() {
 	*x = QuarantineOutbox{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[35]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2438,7 +2579,7 @@ func (x *QuarantineOutbox) String() string {
 func (*QuarantineOutbox) ProtoMessage() {}
 
 func (x *QuarantineOutbox) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[35]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2451,7 +2592,7 @@ func (x *QuarantineOutbox) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuarantineOutbox.ProtoReflect.Descriptor instead.
 func (*QuarantineOutbox) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{35}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *QuarantineOutbox) GetEntries() []*QuarantinedEntry {
@@ -2471,7 +2612,7 @@ type AckOutbox struct {
 
 func (x *AckOutbox) Reset() {
 	*x = AckOutbox{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[36]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2483,7 +2624,7 @@ func (x *AckOutbox) String() string {
 func (*AckOutbox) ProtoMessage() {}
 
 func (x *AckOutbox) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[36]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2496,7 +2637,7 @@ func (x *AckOutbox) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AckOutbox.ProtoReflect.Descriptor instead.
 func (*AckOutbox) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{36}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *AckOutbox) GetAcks() []*OutboxEntry {
@@ -2517,7 +2658,7 @@ type CaseRecord struct {
 
 func (x *CaseRecord) Reset() {
 	*x = CaseRecord{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[37]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2529,7 +2670,7 @@ func (x *CaseRecord) String() string {
 func (*CaseRecord) ProtoMessage() {}
 
 func (x *CaseRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[37]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2542,7 +2683,7 @@ func (x *CaseRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseRecord.ProtoReflect.Descriptor instead.
 func (*CaseRecord) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{37}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *CaseRecord) GetNumber() string {
@@ -2570,7 +2711,7 @@ type DaySequence struct {
 
 func (x *DaySequence) Reset() {
 	*x = DaySequence{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[38]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2582,7 +2723,7 @@ func (x *DaySequence) String() string {
 func (*DaySequence) ProtoMessage() {}
 
 func (x *DaySequence) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[38]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2595,7 +2736,7 @@ func (x *DaySequence) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DaySequence.ProtoReflect.Descriptor instead.
 func (*DaySequence) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{38}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *DaySequence) GetDay() string {
@@ -2625,7 +2766,7 @@ type CaseBookSnapshot struct {
 
 func (x *CaseBookSnapshot) Reset() {
 	*x = CaseBookSnapshot{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[39]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2637,7 +2778,7 @@ func (x *CaseBookSnapshot) String() string {
 func (*CaseBookSnapshot) ProtoMessage() {}
 
 func (x *CaseBookSnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[39]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2650,7 +2791,7 @@ func (x *CaseBookSnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseBookSnapshot.ProtoReflect.Descriptor instead.
 func (*CaseBookSnapshot) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{39}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *CaseBookSnapshot) GetCases() []*CaseRecord {
@@ -2693,7 +2834,7 @@ type OfficeSnapshot struct {
 
 func (x *OfficeSnapshot) Reset() {
 	*x = OfficeSnapshot{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[40]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2705,7 +2846,7 @@ func (x *OfficeSnapshot) String() string {
 func (*OfficeSnapshot) ProtoMessage() {}
 
 func (x *OfficeSnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[40]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2718,7 +2859,7 @@ func (x *OfficeSnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OfficeSnapshot.ProtoReflect.Descriptor instead.
 func (*OfficeSnapshot) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{40}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *OfficeSnapshot) GetRegistry() *RegistrySnapshot {
@@ -2758,7 +2899,7 @@ type RequestRecord struct {
 
 func (x *RequestRecord) Reset() {
 	*x = RequestRecord{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[41]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2770,7 +2911,7 @@ func (x *RequestRecord) String() string {
 func (*RequestRecord) ProtoMessage() {}
 
 func (x *RequestRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[41]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2783,7 +2924,7 @@ func (x *RequestRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestRecord.ProtoReflect.Descriptor instead.
 func (*RequestRecord) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{41}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *RequestRecord) GetId() string {
@@ -2830,7 +2971,7 @@ type DeliverCasesRequest struct {
 
 func (x *DeliverCasesRequest) Reset() {
 	*x = DeliverCasesRequest{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[42]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2842,7 +2983,7 @@ func (x *DeliverCasesRequest) String() string {
 func (*DeliverCasesRequest) ProtoMessage() {}
 
 func (x *DeliverCasesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[42]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2855,7 +2996,7 @@ func (x *DeliverCasesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeliverCasesRequest.ProtoReflect.Descriptor instead.
 func (*DeliverCasesRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{42}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *DeliverCasesRequest) GetMessages() []*CaseMessage {
@@ -2878,7 +3019,7 @@ type CaseReceipt struct {
 
 func (x *CaseReceipt) Reset() {
 	*x = CaseReceipt{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[43]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2890,7 +3031,7 @@ func (x *CaseReceipt) String() string {
 func (*CaseReceipt) ProtoMessage() {}
 
 func (x *CaseReceipt) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[43]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2903,7 +3044,7 @@ func (x *CaseReceipt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseReceipt.ProtoReflect.Descriptor instead.
 func (*CaseReceipt) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{43}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *CaseReceipt) GetCaseNumber() string {
@@ -2936,7 +3077,7 @@ type DeliverCasesResponse struct {
 
 func (x *DeliverCasesResponse) Reset() {
 	*x = DeliverCasesResponse{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[44]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2948,7 +3089,7 @@ func (x *DeliverCasesResponse) String() string {
 func (*DeliverCasesResponse) ProtoMessage() {}
 
 func (x *DeliverCasesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[44]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2961,7 +3102,7 @@ func (x *DeliverCasesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeliverCasesResponse.ProtoReflect.Descriptor instead.
 func (*DeliverCasesResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{44}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *DeliverCasesResponse) GetReceipts() []*CaseReceipt {
@@ -2982,7 +3123,7 @@ type JoinRequest struct {
 
 func (x *JoinRequest) Reset() {
 	*x = JoinRequest{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[45]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2994,7 +3135,7 @@ func (x *JoinRequest) String() string {
 func (*JoinRequest) ProtoMessage() {}
 
 func (x *JoinRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[45]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3007,7 +3148,7 @@ func (x *JoinRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinRequest.ProtoReflect.Descriptor instead.
 func (*JoinRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{45}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *JoinRequest) GetOfficeCode() string {
@@ -3040,7 +3181,7 @@ type JoinResponse struct {
 
 func (x *JoinResponse) Reset() {
 	*x = JoinResponse{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[46]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3052,7 +3193,7 @@ func (x *JoinResponse) String() string {
 func (*JoinResponse) ProtoMessage() {}
 
 func (x *JoinResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[46]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3065,7 +3206,7 @@ func (x *JoinResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinResponse.ProtoReflect.Descriptor instead.
 func (*JoinResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{46}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *JoinResponse) GetLeader() string {
@@ -3086,7 +3227,7 @@ type FeedRequest struct {
 
 func (x *FeedRequest) Reset() {
 	*x = FeedRequest{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[47]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3098,7 +3239,7 @@ func (x *FeedRequest) String() string {
 func (*FeedRequest) ProtoMessage() {}
 
 func (x *FeedRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[47]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3111,7 +3252,7 @@ func (x *FeedRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeedRequest.ProtoReflect.Descriptor instead.
 func (*FeedRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{47}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *FeedRequest) GetOfficeCode() string {
@@ -3150,7 +3291,7 @@ type FeedMessage struct {
 
 func (x *FeedMessage) Reset() {
 	*x = FeedMessage{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[48]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3162,7 +3303,7 @@ func (x *FeedMessage) String() string {
 func (*FeedMessage) ProtoMessage() {}
 
 func (x *FeedMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[48]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3175,7 +3316,7 @@ func (x *FeedMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeedMessage.ProtoReflect.Descriptor instead.
 func (*FeedMessage) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{48}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *FeedMessage) GetKind() isFeedMessage_Kind {
@@ -3262,7 +3403,7 @@ type FeedChunk struct {
 
 func (x *FeedChunk) Reset() {
 	*x = FeedChunk{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[49]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3274,7 +3415,7 @@ func (x *FeedChunk) String() string {
 func (*FeedChunk) ProtoMessage() {}
 
 func (x *FeedChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[49]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3287,7 +3428,7 @@ func (x *FeedChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeedChunk.ProtoReflect.Descriptor instead.
 func (*FeedChunk) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{49}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *FeedChunk) GetData() []byte {
@@ -3314,7 +3455,7 @@ type FeedBatch struct {
 
 func (x *FeedBatch) Reset() {
 	*x = FeedBatch{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[50]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3326,7 +3467,7 @@ func (x *FeedBatch) String() string {
 func (*FeedBatch) ProtoMessage() {}
 
 func (x *FeedBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[50]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3339,7 +3480,7 @@ func (x *FeedBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeedBatch.ProtoReflect.Descriptor instead.
 func (*FeedBatch) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{50}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *FeedBatch) GetEntries() []*ChangelogEntry {
@@ -3366,7 +3507,7 @@ type FeedHeartbeat struct {
 
 func (x *FeedHeartbeat) Reset() {
 	*x = FeedHeartbeat{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[51]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3378,7 +3519,7 @@ func (x *FeedHeartbeat) String() string {
 func (*FeedHeartbeat) ProtoMessage() {}
 
 func (x *FeedHeartbeat) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[51]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3391,7 +3532,7 @@ func (x *FeedHeartbeat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeedHeartbeat.ProtoReflect.Descriptor instead.
 func (*FeedHeartbeat) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{51}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *FeedHeartbeat) GetUpstreamIndex() uint64 {
@@ -3424,7 +3565,7 @@ type AnnounceNodeRequest struct {
 
 func (x *AnnounceNodeRequest) Reset() {
 	*x = AnnounceNodeRequest{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[52]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3436,7 +3577,7 @@ func (x *AnnounceNodeRequest) String() string {
 func (*AnnounceNodeRequest) ProtoMessage() {}
 
 func (x *AnnounceNodeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[52]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3449,7 +3590,7 @@ func (x *AnnounceNodeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnnounceNodeRequest.ProtoReflect.Descriptor instead.
 func (*AnnounceNodeRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{52}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *AnnounceNodeRequest) GetNode() *v1.NodeEntry {
@@ -3489,7 +3630,7 @@ type AnnounceNodeResponse struct {
 
 func (x *AnnounceNodeResponse) Reset() {
 	*x = AnnounceNodeResponse{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[53]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3501,7 +3642,7 @@ func (x *AnnounceNodeResponse) String() string {
 func (*AnnounceNodeResponse) ProtoMessage() {}
 
 func (x *AnnounceNodeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[53]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3514,7 +3655,7 @@ func (x *AnnounceNodeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnnounceNodeResponse.ProtoReflect.Descriptor instead.
 func (*AnnounceNodeResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{53}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *AnnounceNodeResponse) GetRegistryIndex() uint64 {
@@ -3533,7 +3674,7 @@ type ProgressRequest struct {
 
 func (x *ProgressRequest) Reset() {
 	*x = ProgressRequest{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[54]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3545,7 +3686,7 @@ func (x *ProgressRequest) String() string {
 func (*ProgressRequest) ProtoMessage() {}
 
 func (x *ProgressRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[54]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3558,7 +3699,7 @@ func (x *ProgressRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProgressRequest.ProtoReflect.Descriptor instead.
 func (*ProgressRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{54}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *ProgressRequest) GetOfficeCode() string {
@@ -3578,7 +3719,7 @@ type ProgressResponse struct {
 
 func (x *ProgressResponse) Reset() {
 	*x = ProgressResponse{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[55]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3590,7 +3731,7 @@ func (x *ProgressResponse) String() string {
 func (*ProgressResponse) ProtoMessage() {}
 
 func (x *ProgressResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[55]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3603,7 +3744,7 @@ func (x *ProgressResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProgressResponse.ProtoReflect.Descriptor instead.
 func (*ProgressResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{55}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *ProgressResponse) GetCommitIndex() uint64 {
@@ -3624,7 +3765,7 @@ var File_yizhan_peer_v1_peer_proto protoreflect.FileDescriptor
 
 const file_yizhan_peer_v1_peer_proto_rawDesc = "" +
 	"\n" +
-	"\x19yizhan/peer/v1/peer.proto\x12\x0eyizhan.peer.v1\x1a\x19google/protobuf/any.proto\x1a\x15yizhan/v1/cases.proto\x1a\x1byizhan/v1/supervision.proto\x1a\x18yizhan/v1/registry.proto\"R\n" +
+	"\x19yizhan/peer/v1/peer.proto\x12\x0eyizhan.peer.v1\x1a\x19google/protobuf/any.proto\x1a\x15yizhan/v1/cases.proto\x1a\x1byizhan/v1/supervision.proto\x1a\x18yizhan/v1/registry.proto\x1a\x14yizhan/v1/duty.proto\"R\n" +
 	"\x0fStaffCredential\x12\x1a\n" +
 	"\busername\x18\x01 \x01(\tR\busername\x12#\n" +
 	"\rpassword_hash\x18\x02 \x01(\tR\fpasswordHash\"9\n" +
@@ -3714,7 +3855,7 @@ const file_yizhan_peer_v1_peer_proto_rawDesc = "" +
 	"\x06replay\x18\x02 \x01(\v2\x1e.yizhan.peer.v1.ReplayRegistryH\x00R\x06replay\x12T\n" +
 	"\x10install_snapshot\x18\x03 \x01(\v2'.yizhan.peer.v1.InstallRegistrySnapshotH\x00R\x0finstallSnapshot\x123\n" +
 	"\x05cases\x18\x04 \x01(\v2\x1b.yizhan.peer.v1.CaseCommandH\x00R\x05casesB\x06\n" +
-	"\x04kind\"\xc2\x04\n" +
+	"\x04kind\"\xca\x05\n" +
 	"\vCaseCommand\x12 \n" +
 	"\fat_unix_nano\x18\x01 \x01(\x03R\n" +
 	"atUnixNano\x12\x1d\n" +
@@ -3730,8 +3871,15 @@ const file_yizhan_peer_v1_peer_proto_rawDesc = "" +
 	"quarantine\x12F\n" +
 	"\x0eevaluate_cards\x18\x0e \x01(\v2\x1d.yizhan.peer.v1.EvaluateCardsH\x00R\revaluateCards\x12C\n" +
 	"\vsupervision\x18\x0f \x01(\v2\x1f.yizhan.peer.v1.SupervisionStepH\x00R\vsupervision\x12L\n" +
-	"\x10put_consultation\x18\x10 \x01(\v2\x1f.yizhan.peer.v1.PutConsultationH\x00R\x0fputConsultationB\x04\n" +
-	"\x02op\"N\n" +
+	"\x10put_consultation\x18\x10 \x01(\v2\x1f.yizhan.peer.v1.PutConsultationH\x00R\x0fputConsultation\x12@\n" +
+	"\n" +
+	"put_report\x18\x11 \x01(\v2\x1f.yizhan.peer.v1.PutUrgentReportH\x00R\tputReport\x12D\n" +
+	"\x0eput_report_ack\x18\x12 \x01(\v2\x1c.yizhan.peer.v1.PutReportAckH\x00R\fputReportAckB\x04\n" +
+	"\x02op\"B\n" +
+	"\x0fPutUrgentReport\x12/\n" +
+	"\x06report\x18\x01 \x01(\v2\x17.yizhan.v1.UrgentReportR\x06report\"6\n" +
+	"\fPutReportAck\x12&\n" +
+	"\x03ack\x18\x01 \x01(\v2\x14.yizhan.v1.ReportAckR\x03ack\"N\n" +
 	"\x0fPutConsultation\x12;\n" +
 	"\fconsultation\x18\x01 \x01(\v2\x17.yizhan.v1.ConsultationR\fconsultation\"\xf2\x02\n" +
 	"\x0fSupervisionStep\x12G\n" +
@@ -3768,7 +3916,7 @@ const file_yizhan_peer_v1_peer_proto_rawDesc = "" +
 	"\x10AppendCaseEvents\x12\x1f\n" +
 	"\vcase_number\x18\x01 \x01(\tR\n" +
 	"caseNumber\x12,\n" +
-	"\x06events\x18\x02 \x03(\v2\x14.yizhan.v1.CaseEventR\x06events\"\xd9\x01\n" +
+	"\x06events\x18\x02 \x03(\v2\x14.yizhan.v1.CaseEventR\x06events\"\xbf\x02\n" +
 	"\vCaseMessage\x12\x1f\n" +
 	"\vcase_number\x18\x01 \x01(\tR\n" +
 	"caseNumber\x12,\n" +
@@ -3777,7 +3925,10 @@ const file_yizhan_peer_v1_peer_proto_rawDesc = "" +
 	"handoff_to\x18\x03 \x01(\tR\thandoffTo\x12\x1f\n" +
 	"\vfrom_office\x18\x04 \x01(\tR\n" +
 	"fromOffice\x12;\n" +
-	"\fconsultation\x18\x05 \x01(\v2\x17.yizhan.v1.ConsultationR\fconsultation\"N\n" +
+	"\fconsultation\x18\x05 \x01(\v2\x17.yizhan.v1.ConsultationR\fconsultation\x12/\n" +
+	"\x06report\x18\x06 \x01(\v2\x17.yizhan.v1.UrgentReportR\x06report\x123\n" +
+	"\n" +
+	"report_ack\x18\a \x01(\v2\x14.yizhan.v1.ReportAckR\treportAck\"N\n" +
 	"\x13ReceiveCaseMessages\x127\n" +
 	"\bmessages\x18\x01 \x03(\v2\x1b.yizhan.peer.v1.CaseMessageR\bmessages\"\x84\x01\n" +
 	"\vOutboxEntry\x12\x1f\n" +
@@ -3892,7 +4043,7 @@ func file_yizhan_peer_v1_peer_proto_rawDescGZIP() []byte {
 	return file_yizhan_peer_v1_peer_proto_rawDescData
 }
 
-var file_yizhan_peer_v1_peer_proto_msgTypes = make([]protoimpl.MessageInfo, 56)
+var file_yizhan_peer_v1_peer_proto_msgTypes = make([]protoimpl.MessageInfo, 58)
 var file_yizhan_peer_v1_peer_proto_goTypes = []any{
 	(*StaffCredential)(nil),         // 0: yizhan.peer.v1.StaffCredential
 	(*CreateOffice)(nil),            // 1: yizhan.peer.v1.CreateOffice
@@ -3915,66 +4066,70 @@ var file_yizhan_peer_v1_peer_proto_goTypes = []any{
 	(*InstallRegistrySnapshot)(nil), // 18: yizhan.peer.v1.InstallRegistrySnapshot
 	(*Command)(nil),                 // 19: yizhan.peer.v1.Command
 	(*CaseCommand)(nil),             // 20: yizhan.peer.v1.CaseCommand
-	(*PutConsultation)(nil),         // 21: yizhan.peer.v1.PutConsultation
-	(*SupervisionStep)(nil),         // 22: yizhan.peer.v1.SupervisionStep
-	(*ReplyFollowUp)(nil),           // 23: yizhan.peer.v1.ReplyFollowUp
-	(*RevisitFollowUp)(nil),         // 24: yizhan.peer.v1.RevisitFollowUp
-	(*IssueOrder)(nil),              // 25: yizhan.peer.v1.IssueOrder
-	(*AnswerOrder)(nil),             // 26: yizhan.peer.v1.AnswerOrder
-	(*DecideOrder)(nil),             // 27: yizhan.peer.v1.DecideOrder
-	(*EvaluateCards)(nil),           // 28: yizhan.peer.v1.EvaluateCards
-	(*CardCheck)(nil),               // 29: yizhan.peer.v1.CardCheck
-	(*AppendCaseEvents)(nil),        // 30: yizhan.peer.v1.AppendCaseEvents
-	(*CaseMessage)(nil),             // 31: yizhan.peer.v1.CaseMessage
-	(*ReceiveCaseMessages)(nil),     // 32: yizhan.peer.v1.ReceiveCaseMessages
-	(*OutboxEntry)(nil),             // 33: yizhan.peer.v1.OutboxEntry
-	(*QuarantinedEntry)(nil),        // 34: yizhan.peer.v1.QuarantinedEntry
-	(*QuarantineOutbox)(nil),        // 35: yizhan.peer.v1.QuarantineOutbox
-	(*AckOutbox)(nil),               // 36: yizhan.peer.v1.AckOutbox
-	(*CaseRecord)(nil),              // 37: yizhan.peer.v1.CaseRecord
-	(*DaySequence)(nil),             // 38: yizhan.peer.v1.DaySequence
-	(*CaseBookSnapshot)(nil),        // 39: yizhan.peer.v1.CaseBookSnapshot
-	(*OfficeSnapshot)(nil),          // 40: yizhan.peer.v1.OfficeSnapshot
-	(*RequestRecord)(nil),           // 41: yizhan.peer.v1.RequestRecord
-	(*DeliverCasesRequest)(nil),     // 42: yizhan.peer.v1.DeliverCasesRequest
-	(*CaseReceipt)(nil),             // 43: yizhan.peer.v1.CaseReceipt
-	(*DeliverCasesResponse)(nil),    // 44: yizhan.peer.v1.DeliverCasesResponse
-	(*JoinRequest)(nil),             // 45: yizhan.peer.v1.JoinRequest
-	(*JoinResponse)(nil),            // 46: yizhan.peer.v1.JoinResponse
-	(*FeedRequest)(nil),             // 47: yizhan.peer.v1.FeedRequest
-	(*FeedMessage)(nil),             // 48: yizhan.peer.v1.FeedMessage
-	(*FeedChunk)(nil),               // 49: yizhan.peer.v1.FeedChunk
-	(*FeedBatch)(nil),               // 50: yizhan.peer.v1.FeedBatch
-	(*FeedHeartbeat)(nil),           // 51: yizhan.peer.v1.FeedHeartbeat
-	(*AnnounceNodeRequest)(nil),     // 52: yizhan.peer.v1.AnnounceNodeRequest
-	(*AnnounceNodeResponse)(nil),    // 53: yizhan.peer.v1.AnnounceNodeResponse
-	(*ProgressRequest)(nil),         // 54: yizhan.peer.v1.ProgressRequest
-	(*ProgressResponse)(nil),        // 55: yizhan.peer.v1.ProgressResponse
-	(*v1.Office)(nil),               // 56: yizhan.v1.Office
-	(*v1.Department)(nil),           // 57: yizhan.v1.Department
-	(*v1.Item)(nil),                 // 58: yizhan.v1.Item
-	(*v1.Grant)(nil),                // 59: yizhan.v1.Grant
-	(*v1.StaffMember)(nil),          // 60: yizhan.v1.StaffMember
-	(*v1.Calendar)(nil),             // 61: yizhan.v1.Calendar
-	(*v1.NodeEntry)(nil),            // 62: yizhan.v1.NodeEntry
-	(*v1.SupervisionPolicy)(nil),    // 63: yizhan.v1.SupervisionPolicy
-	(*v1.Consultation)(nil),         // 64: yizhan.v1.Consultation
-	(*v1.FollowUpEntry)(nil),        // 65: yizhan.v1.FollowUpEntry
-	(*v1.SupervisionOrder)(nil),     // 66: yizhan.v1.SupervisionOrder
-	(v1.CardRule)(0),                // 67: yizhan.v1.CardRule
-	(*v1.CaseEvent)(nil),            // 68: yizhan.v1.CaseEvent
-	(*anypb.Any)(nil),               // 69: google.protobuf.Any
+	(*PutUrgentReport)(nil),         // 21: yizhan.peer.v1.PutUrgentReport
+	(*PutReportAck)(nil),            // 22: yizhan.peer.v1.PutReportAck
+	(*PutConsultation)(nil),         // 23: yizhan.peer.v1.PutConsultation
+	(*SupervisionStep)(nil),         // 24: yizhan.peer.v1.SupervisionStep
+	(*ReplyFollowUp)(nil),           // 25: yizhan.peer.v1.ReplyFollowUp
+	(*RevisitFollowUp)(nil),         // 26: yizhan.peer.v1.RevisitFollowUp
+	(*IssueOrder)(nil),              // 27: yizhan.peer.v1.IssueOrder
+	(*AnswerOrder)(nil),             // 28: yizhan.peer.v1.AnswerOrder
+	(*DecideOrder)(nil),             // 29: yizhan.peer.v1.DecideOrder
+	(*EvaluateCards)(nil),           // 30: yizhan.peer.v1.EvaluateCards
+	(*CardCheck)(nil),               // 31: yizhan.peer.v1.CardCheck
+	(*AppendCaseEvents)(nil),        // 32: yizhan.peer.v1.AppendCaseEvents
+	(*CaseMessage)(nil),             // 33: yizhan.peer.v1.CaseMessage
+	(*ReceiveCaseMessages)(nil),     // 34: yizhan.peer.v1.ReceiveCaseMessages
+	(*OutboxEntry)(nil),             // 35: yizhan.peer.v1.OutboxEntry
+	(*QuarantinedEntry)(nil),        // 36: yizhan.peer.v1.QuarantinedEntry
+	(*QuarantineOutbox)(nil),        // 37: yizhan.peer.v1.QuarantineOutbox
+	(*AckOutbox)(nil),               // 38: yizhan.peer.v1.AckOutbox
+	(*CaseRecord)(nil),              // 39: yizhan.peer.v1.CaseRecord
+	(*DaySequence)(nil),             // 40: yizhan.peer.v1.DaySequence
+	(*CaseBookSnapshot)(nil),        // 41: yizhan.peer.v1.CaseBookSnapshot
+	(*OfficeSnapshot)(nil),          // 42: yizhan.peer.v1.OfficeSnapshot
+	(*RequestRecord)(nil),           // 43: yizhan.peer.v1.RequestRecord
+	(*DeliverCasesRequest)(nil),     // 44: yizhan.peer.v1.DeliverCasesRequest
+	(*CaseReceipt)(nil),             // 45: yizhan.peer.v1.CaseReceipt
+	(*DeliverCasesResponse)(nil),    // 46: yizhan.peer.v1.DeliverCasesResponse
+	(*JoinRequest)(nil),             // 47: yizhan.peer.v1.JoinRequest
+	(*JoinResponse)(nil),            // 48: yizhan.peer.v1.JoinResponse
+	(*FeedRequest)(nil),             // 49: yizhan.peer.v1.FeedRequest
+	(*FeedMessage)(nil),             // 50: yizhan.peer.v1.FeedMessage
+	(*FeedChunk)(nil),               // 51: yizhan.peer.v1.FeedChunk
+	(*FeedBatch)(nil),               // 52: yizhan.peer.v1.FeedBatch
+	(*FeedHeartbeat)(nil),           // 53: yizhan.peer.v1.FeedHeartbeat
+	(*AnnounceNodeRequest)(nil),     // 54: yizhan.peer.v1.AnnounceNodeRequest
+	(*AnnounceNodeResponse)(nil),    // 55: yizhan.peer.v1.AnnounceNodeResponse
+	(*ProgressRequest)(nil),         // 56: yizhan.peer.v1.ProgressRequest
+	(*ProgressResponse)(nil),        // 57: yizhan.peer.v1.ProgressResponse
+	(*v1.Office)(nil),               // 58: yizhan.v1.Office
+	(*v1.Department)(nil),           // 59: yizhan.v1.Department
+	(*v1.Item)(nil),                 // 60: yizhan.v1.Item
+	(*v1.Grant)(nil),                // 61: yizhan.v1.Grant
+	(*v1.StaffMember)(nil),          // 62: yizhan.v1.StaffMember
+	(*v1.Calendar)(nil),             // 63: yizhan.v1.Calendar
+	(*v1.NodeEntry)(nil),            // 64: yizhan.v1.NodeEntry
+	(*v1.SupervisionPolicy)(nil),    // 65: yizhan.v1.SupervisionPolicy
+	(*v1.UrgentReport)(nil),         // 66: yizhan.v1.UrgentReport
+	(*v1.ReportAck)(nil),            // 67: yizhan.v1.ReportAck
+	(*v1.Consultation)(nil),         // 68: yizhan.v1.Consultation
+	(*v1.FollowUpEntry)(nil),        // 69: yizhan.v1.FollowUpEntry
+	(*v1.SupervisionOrder)(nil),     // 70: yizhan.v1.SupervisionOrder
+	(v1.CardRule)(0),                // 71: yizhan.v1.CardRule
+	(*v1.CaseEvent)(nil),            // 72: yizhan.v1.CaseEvent
+	(*anypb.Any)(nil),               // 73: google.protobuf.Any
 }
 var file_yizhan_peer_v1_peer_proto_depIdxs = []int32{
-	56, // 0: yizhan.peer.v1.CreateOffice.office:type_name -> yizhan.v1.Office
-	57, // 1: yizhan.peer.v1.CreateDepartment.department:type_name -> yizhan.v1.Department
-	58, // 2: yizhan.peer.v1.CreateItem.item:type_name -> yizhan.v1.Item
-	58, // 3: yizhan.peer.v1.UpdateItem.item:type_name -> yizhan.v1.Item
-	59, // 4: yizhan.peer.v1.CreateGrant.grant:type_name -> yizhan.v1.Grant
-	60, // 5: yizhan.peer.v1.CreateStaff.staff:type_name -> yizhan.v1.StaffMember
+	58, // 0: yizhan.peer.v1.CreateOffice.office:type_name -> yizhan.v1.Office
+	59, // 1: yizhan.peer.v1.CreateDepartment.department:type_name -> yizhan.v1.Department
+	60, // 2: yizhan.peer.v1.CreateItem.item:type_name -> yizhan.v1.Item
+	60, // 3: yizhan.peer.v1.UpdateItem.item:type_name -> yizhan.v1.Item
+	61, // 4: yizhan.peer.v1.CreateGrant.grant:type_name -> yizhan.v1.Grant
+	62, // 5: yizhan.peer.v1.CreateStaff.staff:type_name -> yizhan.v1.StaffMember
 	0,  // 6: yizhan.peer.v1.CreateStaff.credential:type_name -> yizhan.peer.v1.StaffCredential
-	61, // 7: yizhan.peer.v1.PutCalendar.calendar:type_name -> yizhan.v1.Calendar
-	62, // 8: yizhan.peer.v1.PutNode.node:type_name -> yizhan.v1.NodeEntry
+	63, // 7: yizhan.peer.v1.PutCalendar.calendar:type_name -> yizhan.v1.Calendar
+	64, // 8: yizhan.peer.v1.PutNode.node:type_name -> yizhan.v1.NodeEntry
 	10, // 9: yizhan.peer.v1.PutQueryCodeKey.key:type_name -> yizhan.peer.v1.QueryCodeKey
 	1,  // 10: yizhan.peer.v1.RegistryCommand.create_office:type_name -> yizhan.peer.v1.CreateOffice
 	2,  // 11: yizhan.peer.v1.RegistryCommand.create_department:type_name -> yizhan.peer.v1.CreateDepartment
@@ -3987,85 +4142,91 @@ var file_yizhan_peer_v1_peer_proto_depIdxs = []int32{
 	9,  // 18: yizhan.peer.v1.RegistryCommand.put_node:type_name -> yizhan.peer.v1.PutNode
 	11, // 19: yizhan.peer.v1.RegistryCommand.put_query_code_key:type_name -> yizhan.peer.v1.PutQueryCodeKey
 	13, // 20: yizhan.peer.v1.RegistryCommand.put_supervision_policy:type_name -> yizhan.peer.v1.PutSupervisionPolicy
-	63, // 21: yizhan.peer.v1.PutSupervisionPolicy.policy:type_name -> yizhan.v1.SupervisionPolicy
+	65, // 21: yizhan.peer.v1.PutSupervisionPolicy.policy:type_name -> yizhan.v1.SupervisionPolicy
 	12, // 22: yizhan.peer.v1.ChangelogEntry.command:type_name -> yizhan.peer.v1.RegistryCommand
-	58, // 23: yizhan.peer.v1.ItemHistory.versions:type_name -> yizhan.v1.Item
-	56, // 24: yizhan.peer.v1.RegistrySnapshot.offices:type_name -> yizhan.v1.Office
-	57, // 25: yizhan.peer.v1.RegistrySnapshot.departments:type_name -> yizhan.v1.Department
+	60, // 23: yizhan.peer.v1.ItemHistory.versions:type_name -> yizhan.v1.Item
+	58, // 24: yizhan.peer.v1.RegistrySnapshot.offices:type_name -> yizhan.v1.Office
+	59, // 25: yizhan.peer.v1.RegistrySnapshot.departments:type_name -> yizhan.v1.Department
 	15, // 26: yizhan.peer.v1.RegistrySnapshot.items:type_name -> yizhan.peer.v1.ItemHistory
-	59, // 27: yizhan.peer.v1.RegistrySnapshot.grants:type_name -> yizhan.v1.Grant
-	60, // 28: yizhan.peer.v1.RegistrySnapshot.staff:type_name -> yizhan.v1.StaffMember
+	61, // 27: yizhan.peer.v1.RegistrySnapshot.grants:type_name -> yizhan.v1.Grant
+	62, // 28: yizhan.peer.v1.RegistrySnapshot.staff:type_name -> yizhan.v1.StaffMember
 	0,  // 29: yizhan.peer.v1.RegistrySnapshot.credentials:type_name -> yizhan.peer.v1.StaffCredential
-	61, // 30: yizhan.peer.v1.RegistrySnapshot.calendars:type_name -> yizhan.v1.Calendar
-	62, // 31: yizhan.peer.v1.RegistrySnapshot.nodes:type_name -> yizhan.v1.NodeEntry
+	63, // 30: yizhan.peer.v1.RegistrySnapshot.calendars:type_name -> yizhan.v1.Calendar
+	64, // 31: yizhan.peer.v1.RegistrySnapshot.nodes:type_name -> yizhan.v1.NodeEntry
 	14, // 32: yizhan.peer.v1.RegistrySnapshot.changelog:type_name -> yizhan.peer.v1.ChangelogEntry
 	10, // 33: yizhan.peer.v1.RegistrySnapshot.query_code_keys:type_name -> yizhan.peer.v1.QueryCodeKey
-	63, // 34: yizhan.peer.v1.RegistrySnapshot.supervision_policy:type_name -> yizhan.v1.SupervisionPolicy
+	65, // 34: yizhan.peer.v1.RegistrySnapshot.supervision_policy:type_name -> yizhan.v1.SupervisionPolicy
 	14, // 35: yizhan.peer.v1.ReplayRegistry.entries:type_name -> yizhan.peer.v1.ChangelogEntry
 	16, // 36: yizhan.peer.v1.InstallRegistrySnapshot.snapshot:type_name -> yizhan.peer.v1.RegistrySnapshot
 	12, // 37: yizhan.peer.v1.Command.registry:type_name -> yizhan.peer.v1.RegistryCommand
 	17, // 38: yizhan.peer.v1.Command.replay:type_name -> yizhan.peer.v1.ReplayRegistry
 	18, // 39: yizhan.peer.v1.Command.install_snapshot:type_name -> yizhan.peer.v1.InstallRegistrySnapshot
 	20, // 40: yizhan.peer.v1.Command.cases:type_name -> yizhan.peer.v1.CaseCommand
-	30, // 41: yizhan.peer.v1.CaseCommand.append:type_name -> yizhan.peer.v1.AppendCaseEvents
-	32, // 42: yizhan.peer.v1.CaseCommand.receive:type_name -> yizhan.peer.v1.ReceiveCaseMessages
-	36, // 43: yizhan.peer.v1.CaseCommand.ack:type_name -> yizhan.peer.v1.AckOutbox
-	35, // 44: yizhan.peer.v1.CaseCommand.quarantine:type_name -> yizhan.peer.v1.QuarantineOutbox
-	28, // 45: yizhan.peer.v1.CaseCommand.evaluate_cards:type_name -> yizhan.peer.v1.EvaluateCards
-	22, // 46: yizhan.peer.v1.CaseCommand.supervision:type_name -> yizhan.peer.v1.SupervisionStep
-	21, // 47: yizhan.peer.v1.CaseCommand.put_consultation:type_name -> yizhan.peer.v1.PutConsultation
-	64, // 48: yizhan.peer.v1.PutConsultation.consultation:type_name -> yizhan.v1.Consultation
-	23, // 49: yizhan.peer.v1.SupervisionStep.reply_follow_up:type_name -> yizhan.peer.v1.ReplyFollowUp
-	24, // 50: yizhan.peer.v1.SupervisionStep.revisit_follow_up:type_name -> yizhan.peer.v1.RevisitFollowUp
-	25, // 51: yizhan.peer.v1.SupervisionStep.issue_order:type_name -> yizhan.peer.v1.IssueOrder
-	26, // 52: yizhan.peer.v1.SupervisionStep.answer_order:type_name -> yizhan.peer.v1.AnswerOrder
-	27, // 53: yizhan.peer.v1.SupervisionStep.decide_order:type_name -> yizhan.peer.v1.DecideOrder
-	65, // 54: yizhan.peer.v1.ReplyFollowUp.entry:type_name -> yizhan.v1.FollowUpEntry
-	65, // 55: yizhan.peer.v1.RevisitFollowUp.entry:type_name -> yizhan.v1.FollowUpEntry
-	66, // 56: yizhan.peer.v1.IssueOrder.order:type_name -> yizhan.v1.SupervisionOrder
-	65, // 57: yizhan.peer.v1.AnswerOrder.entry:type_name -> yizhan.v1.FollowUpEntry
-	65, // 58: yizhan.peer.v1.DecideOrder.entry:type_name -> yizhan.v1.FollowUpEntry
-	29, // 59: yizhan.peer.v1.EvaluateCards.checks:type_name -> yizhan.peer.v1.CardCheck
-	67, // 60: yizhan.peer.v1.CardCheck.rule:type_name -> yizhan.v1.CardRule
-	68, // 61: yizhan.peer.v1.AppendCaseEvents.events:type_name -> yizhan.v1.CaseEvent
-	68, // 62: yizhan.peer.v1.CaseMessage.events:type_name -> yizhan.v1.CaseEvent
-	64, // 63: yizhan.peer.v1.CaseMessage.consultation:type_name -> yizhan.v1.Consultation
-	31, // 64: yizhan.peer.v1.ReceiveCaseMessages.messages:type_name -> yizhan.peer.v1.CaseMessage
-	33, // 65: yizhan.peer.v1.QuarantinedEntry.entry:type_name -> yizhan.peer.v1.OutboxEntry
-	34, // 66: yizhan.peer.v1.QuarantineOutbox.entries:type_name -> yizhan.peer.v1.QuarantinedEntry
-	33, // 67: yizhan.peer.v1.AckOutbox.acks:type_name -> yizhan.peer.v1.OutboxEntry
-	68, // 68: yizhan.peer.v1.CaseRecord.events:type_name -> yizhan.v1.CaseEvent
-	37, // 69: yizhan.peer.v1.CaseBookSnapshot.cases:type_name -> yizhan.peer.v1.CaseRecord
-	33, // 70: yizhan.peer.v1.CaseBookSnapshot.outbox:type_name -> yizhan.peer.v1.OutboxEntry
-	38, // 71: yizhan.peer.v1.CaseBookSnapshot.sequences:type_name -> yizhan.peer.v1.DaySequence
-	34, // 72: yizhan.peer.v1.CaseBookSnapshot.quarantine:type_name -> yizhan.peer.v1.QuarantinedEntry
-	16, // 73: yizhan.peer.v1.OfficeSnapshot.registry:type_name -> yizhan.peer.v1.RegistrySnapshot
-	39, // 74: yizhan.peer.v1.OfficeSnapshot.cases:type_name -> yizhan.peer.v1.CaseBookSnapshot
-	41, // 75: yizhan.peer.v1.OfficeSnapshot.requests:type_name -> yizhan.peer.v1.RequestRecord
-	69, // 76: yizhan.peer.v1.RequestRecord.answer:type_name -> google.protobuf.Any
-	31, // 77: yizhan.peer.v1.DeliverCasesRequest.messages:type_name -> yizhan.peer.v1.CaseMessage
-	43, // 78: yizhan.peer.v1.DeliverCasesResponse.receipts:type_name -> yizhan.peer.v1.CaseReceipt
-	16, // 79: yizhan.peer.v1.FeedMessage.snapshot:type_name -> yizhan.peer.v1.RegistrySnapshot
-	50, // 80: yizhan.peer.v1.FeedMessage.batch:type_name -> yizhan.peer.v1.FeedBatch
-	51, // 81: yizhan.peer.v1.FeedMessage.heartbeat:type_name -> yizhan.peer.v1.FeedHeartbeat
-	49, // 82: yizhan.peer.v1.FeedMessage.chunk:type_name -> yizhan.peer.v1.FeedChunk
-	14, // 83: yizhan.peer.v1.FeedBatch.entries:type_name -> yizhan.peer.v1.ChangelogEntry
-	62, // 84: yizhan.peer.v1.AnnounceNodeRequest.node:type_name -> yizhan.v1.NodeEntry
-	45, // 85: yizhan.peer.v1.Peer.Join:input_type -> yizhan.peer.v1.JoinRequest
-	47, // 86: yizhan.peer.v1.Peer.Feed:input_type -> yizhan.peer.v1.FeedRequest
-	52, // 87: yizhan.peer.v1.Peer.AnnounceNode:input_type -> yizhan.peer.v1.AnnounceNodeRequest
-	42, // 88: yizhan.peer.v1.Peer.DeliverCases:input_type -> yizhan.peer.v1.DeliverCasesRequest
-	54, // 89: yizhan.peer.v1.Peer.Progress:input_type -> yizhan.peer.v1.ProgressRequest
-	46, // 90: yizhan.peer.v1.Peer.Join:output_type -> yizhan.peer.v1.JoinResponse
-	48, // 91: yizhan.peer.v1.Peer.Feed:output_type -> yizhan.peer.v1.FeedMessage
-	53, // 92: yizhan.peer.v1.Peer.AnnounceNode:output_type -> yizhan.peer.v1.AnnounceNodeResponse
-	44, // 93: yizhan.peer.v1.Peer.DeliverCases:output_type -> yizhan.peer.v1.DeliverCasesResponse
-	55, // 94: yizhan.peer.v1.Peer.Progress:output_type -> yizhan.peer.v1.ProgressResponse
-	90, // [90:95] is the sub-list for method output_type
-	85, // [85:90] is the sub-list for method input_type
-	85, // [85:85] is the sub-list for extension type_name
-	85, // [85:85] is the sub-list for extension extendee
-	0,  // [0:85] is the sub-list for field type_name
+	32, // 41: yizhan.peer.v1.CaseCommand.append:type_name -> yizhan.peer.v1.AppendCaseEvents
+	34, // 42: yizhan.peer.v1.CaseCommand.receive:type_name -> yizhan.peer.v1.ReceiveCaseMessages
+	38, // 43: yizhan.peer.v1.CaseCommand.ack:type_name -> yizhan.peer.v1.AckOutbox
+	37, // 44: yizhan.peer.v1.CaseCommand.quarantine:type_name -> yizhan.peer.v1.QuarantineOutbox
+	30, // 45: yizhan.peer.v1.CaseCommand.evaluate_cards:type_name -> yizhan.peer.v1.EvaluateCards
+	24, // 46: yizhan.peer.v1.CaseCommand.supervision:type_name -> yizhan.peer.v1.SupervisionStep
+	23, // 47: yizhan.peer.v1.CaseCommand.put_consultation:type_name -> yizhan.peer.v1.PutConsultation
+	21, // 48: yizhan.peer.v1.CaseCommand.put_report:type_name -> yizhan.peer.v1.PutUrgentReport
+	22, // 49: yizhan.peer.v1.CaseCommand.put_report_ack:type_name -> yizhan.peer.v1.PutReportAck
+	66, // 50: yizhan.peer.v1.PutUrgentReport.report:type_name -> yizhan.v1.UrgentReport
+	67, // 51: yizhan.peer.v1.PutReportAck.ack:type_name -> yizhan.v1.ReportAck
+	68, // 52: yizhan.peer.v1.PutConsultation.consultation:type_name -> yizhan.v1.Consultation
+	25, // 53: yizhan.peer.v1.SupervisionStep.reply_follow_up:type_name -> yizhan.peer.v1.ReplyFollowUp
+	26, // 54: yizhan.peer.v1.SupervisionStep.revisit_follow_up:type_name -> yizhan.peer.v1.RevisitFollowUp
+	27, // 55: yizhan.peer.v1.SupervisionStep.issue_order:type_name -> yizhan.peer.v1.IssueOrder
+	28, // 56: yizhan.peer.v1.SupervisionStep.answer_order:type_name -> yizhan.peer.v1.AnswerOrder
+	29, // 57: yizhan.peer.v1.SupervisionStep.decide_order:type_name -> yizhan.peer.v1.DecideOrder
+	69, // 58: yizhan.peer.v1.ReplyFollowUp.entry:type_name -> yizhan.v1.FollowUpEntry
+	69, // 59: yizhan.peer.v1.RevisitFollowUp.entry:type_name -> yizhan.v1.FollowUpEntry
+	70, // 60: yizhan.peer.v1.IssueOrder.order:type_name -> yizhan.v1.SupervisionOrder
+	69, // 61: yizhan.peer.v1.AnswerOrder.entry:type_name -> yizhan.v1.FollowUpEntry
+	69, // 62: yizhan.peer.v1.DecideOrder.entry:type_name -> yizhan.v1.FollowUpEntry
+	31, // 63: yizhan.peer.v1.EvaluateCards.checks:type_name -> yizhan.peer.v1.CardCheck
+	71, // 64: yizhan.peer.v1.CardCheck.rule:type_name -> yizhan.v1.CardRule
+	72, // 65: yizhan.peer.v1.AppendCaseEvents.events:type_name -> yizhan.v1.CaseEvent
+	72, // 66: yizhan.peer.v1.CaseMessage.events:type_name -> yizhan.v1.CaseEvent
+	68, // 67: yizhan.peer.v1.CaseMessage.consultation:type_name -> yizhan.v1.Consultation
+	66, // 68: yizhan.peer.v1.CaseMessage.report:type_name -> yizhan.v1.UrgentReport
+	67, // 69: yizhan.peer.v1.CaseMessage.report_ack:type_name -> yizhan.v1.ReportAck
+	33, // 70: yizhan.peer.v1.ReceiveCaseMessages.messages:type_name -> yizhan.peer.v1.CaseMessage
+	35, // 71: yizhan.peer.v1.QuarantinedEntry.entry:type_name -> yizhan.peer.v1.OutboxEntry
+	36, // 72: yizhan.peer.v1.QuarantineOutbox.entries:type_name -> yizhan.peer.v1.QuarantinedEntry
+	35, // 73: yizhan.peer.v1.AckOutbox.acks:type_name -> yizhan.peer.v1.OutboxEntry
+	72, // 74: yizhan.peer.v1.CaseRecord.events:type_name -> yizhan.v1.CaseEvent
+	39, // 75: yizhan.peer.v1.CaseBookSnapshot.cases:type_name -> yizhan.peer.v1.CaseRecord
+	35, // 76: yizhan.peer.v1.CaseBookSnapshot.outbox:type_name -> yizhan.peer.v1.OutboxEntry
+	40, // 77: yizhan.peer.v1.CaseBookSnapshot.sequences:type_name -> yizhan.peer.v1.DaySequence
+	36, // 78: yizhan.peer.v1.CaseBookSnapshot.quarantine:type_name -> yizhan.peer.v1.QuarantinedEntry
+	16, // 79: yizhan.peer.v1.OfficeSnapshot.registry:type_name -> yizhan.peer.v1.RegistrySnapshot
+	41, // 80: yizhan.peer.v1.OfficeSnapshot.cases:type_name -> yizhan.peer.v1.CaseBookSnapshot
+	43, // 81: yizhan.peer.v1.OfficeSnapshot.requests:type_name -> yizhan.peer.v1.RequestRecord
+	73, // 82: yizhan.peer.v1.RequestRecord.answer:type_name -> google.protobuf.Any
+	33, // 83: yizhan.peer.v1.DeliverCasesRequest.messages:type_name -> yizhan.peer.v1.CaseMessage
+	45, // 84: yizhan.peer.v1.DeliverCasesResponse.receipts:type_name -> yizhan.peer.v1.CaseReceipt
+	16, // 85: yizhan.peer.v1.FeedMessage.snapshot:type_name -> yizhan.peer.v1.RegistrySnapshot
+	52, // 86: yizhan.peer.v1.FeedMessage.batch:type_name -> yizhan.peer.v1.FeedBatch
+	53, // 87: yizhan.peer.v1.FeedMessage.heartbeat:type_name -> yizhan.peer.v1.FeedHeartbeat
+	51, // 88: yizhan.peer.v1.FeedMessage.chunk:type_name -> yizhan.peer.v1.FeedChunk
+	14, // 89: yizhan.peer.v1.FeedBatch.entries:type_name -> yizhan.peer.v1.ChangelogEntry
+	64, // 90: yizhan.peer.v1.AnnounceNodeRequest.node:type_name -> yizhan.v1.NodeEntry
+	47, // 91: yizhan.peer.v1.Peer.Join:input_type -> yizhan.peer.v1.JoinRequest
+	49, // 92: yizhan.peer.v1.Peer.Feed:input_type -> yizhan.peer.v1.FeedRequest
+	54, // 93: yizhan.peer.v1.Peer.AnnounceNode:input_type -> yizhan.peer.v1.AnnounceNodeRequest
+	44, // 94: yizhan.peer.v1.Peer.DeliverCases:input_type -> yizhan.peer.v1.DeliverCasesRequest
+	56, // 95: yizhan.peer.v1.Peer.Progress:input_type -> yizhan.peer.v1.ProgressRequest
+	48, // 96: yizhan.peer.v1.Peer.Join:output_type -> yizhan.peer.v1.JoinResponse
+	50, // 97: yizhan.peer.v1.Peer.Feed:output_type -> yizhan.peer.v1.FeedMessage
+	55, // 98: yizhan.peer.v1.Peer.AnnounceNode:output_type -> yizhan.peer.v1.AnnounceNodeResponse
+	46, // 99: yizhan.peer.v1.Peer.DeliverCases:output_type -> yizhan.peer.v1.DeliverCasesResponse
+	57, // 100: yizhan.peer.v1.Peer.Progress:output_type -> yizhan.peer.v1.ProgressResponse
+	96, // [96:101] is the sub-list for method output_type
+	91, // [91:96] is the sub-list for method input_type
+	91, // [91:91] is the sub-list for extension type_name
+	91, // [91:91] is the sub-list for extension extendee
+	0,  // [0:91] is the sub-list for field type_name
 }
 
 func init() { file_yizhan_peer_v1_peer_proto_init() }
@@ -4100,15 +4261,17 @@ func file_yizhan_peer_v1_peer_proto_init() {
 		(*CaseCommand_EvaluateCards)(nil),
 		(*CaseCommand_Supervision)(nil),
 		(*CaseCommand_PutConsultation)(nil),
+		(*CaseCommand_PutReport)(nil),
+		(*CaseCommand_PutReportAck)(nil),
 	}
-	file_yizhan_peer_v1_peer_proto_msgTypes[22].OneofWrappers = []any{
+	file_yizhan_peer_v1_peer_proto_msgTypes[24].OneofWrappers = []any{
 		(*SupervisionStep_ReplyFollowUp)(nil),
 		(*SupervisionStep_RevisitFollowUp)(nil),
 		(*SupervisionStep_IssueOrder)(nil),
 		(*SupervisionStep_AnswerOrder)(nil),
 		(*SupervisionStep_DecideOrder)(nil),
 	}
-	file_yizhan_peer_v1_peer_proto_msgTypes[48].OneofWrappers = []any{
+	file_yizhan_peer_v1_peer_proto_msgTypes[50].OneofWrappers = []any{
 		(*FeedMessage_Snapshot)(nil),
 		(*FeedMessage_Batch)(nil),
 		(*FeedMessage_Heartbeat)(nil),
@@ -4120,7 +4283,7 @@ func file_yizhan_peer_v1_peer_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_yizhan_peer_v1_peer_proto_rawDesc), len(file_yizhan_peer_v1_peer_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   56,
+			NumMessages:   58,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

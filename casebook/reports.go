@@ -1,0 +1,452 @@
+package casebook
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+	"github.com/yizhan-gov/yizhan/casework"
+	"github.com/yizhan-gov/yizhan/duty"
+	"github.com/yizhan-gov/yizhan/registry"
+)
+
+// Urgent reports (package duty has their rules) and their
+// acknowledgements, carried up the tree (carried.go). A report is
+// written, changed and signed at its office (PutUrgentReport); signed, it
+// is queued up. Each book that stores it signed notes when (its own
+// office: when it was signed) and whether that was after a first
+// report's deadline (迟报), from the command's time, the same on every
+// node. Each office above acknowledges it (PutReportAck), once.
+//
+//	book/dr/<id>                  the report (yizhanv1.UrgentReport)
+//	book/drh/<id>                 when this book stored it signed (8 bytes), late (1 byte)
+//	book/idr/<office>\0<at><id>   by reporting office and time written
+//	book/idq/<at><id>             signed reports from below this office has not acknowledged
+//	book/drf/<first id>\0<id>     a first report's follow-ups and final report
+//	book/dq/<report id>\0<office> an acknowledgement (yizhanv1.ReportAck)
+
+func reportKey(id string) []byte     { return key(pReport, id) }
+func reportHeldKey(id string) []byte { return key(pReportHeld, id) }
+func reportByOfficeKey(r *yizhanv1.UrgentReport) []byte {
+	return key(pReportByOffice, r.GetOfficeCode(), be64(uint64(max(r.GetWrittenAt().AsTime().UnixNano(), 0))), r.GetId())
+}
+func awaitingAckKey(at time.Time, id string) []byte {
+	return key(pAwaitingAck, be64(uint64(max(at.UnixNano(), 0))), id)
+}
+func followingKey(first, id string) []byte { return key(pReportFollowing, first, id) }
+func ackKey(report, office string) []byte  { return key(pReportAck, report, office) }
+
+// putReport applies PutUrgentReport at the reporting office.
+func (o *overlay) putReport(p *peerv1.PutUrgentReport) (proto.Message, error) {
+	r := p.GetReport()
+	if err := duty.Check(r); err != nil {
+		return nil, fmt.Errorf("%w: %v", casework.ErrFailedPrecondition, err)
+	}
+	if r.GetOfficeCode() != o.b.office {
+		return nil, fmt.Errorf("%w: report %s is of office %s, not %s", casework.ErrPermissionDenied, r.GetId(), r.GetOfficeCode(), o.b.office)
+	}
+	held := &yizhanv1.UrgentReport{}
+	if o.getProto(reportKey(r.GetId()), held) {
+		if err := duty.Changes(r, held); err != nil {
+			return nil, fmt.Errorf("%w: %v", casework.ErrFailedPrecondition, err)
+		}
+	} else {
+		if r.GetVersion() != 1 || r.GetState() != yizhanv1.ReportState_REPORT_STATE_DRAFT {
+			return nil, fmt.Errorf("%w: report %s: a new report is a draft, version 1", casework.ErrFailedPrecondition, r.GetId())
+		}
+		if r.GetKind() != yizhanv1.ReportKind_REPORT_KIND_FIRST {
+			first := &yizhanv1.UrgentReport{}
+			switch {
+			case !o.getProto(reportKey(r.GetFirstId()), first) || first.GetOfficeCode() != o.b.office:
+				return nil, fmt.Errorf("no first report %q of this office: %w", r.GetFirstId(), casework.ErrNotFound)
+			case first.GetKind() != yizhanv1.ReportKind_REPORT_KIND_FIRST || first.GetState() != yizhanv1.ReportState_REPORT_STATE_SIGNED:
+				return nil, fmt.Errorf("%w: report %s is not a signed first report", casework.ErrFailedPrecondition, r.GetFirstId())
+			case o.closed(r.GetFirstId()):
+				return nil, fmt.Errorf("%w: the matter of report %s is closed by its final report", casework.ErrFailedPrecondition, r.GetFirstId())
+			}
+		}
+		o.set(reportByOfficeKey(r), nil)
+		if r.GetFirstId() != "" {
+			o.set(followingKey(r.GetFirstId(), r.GetId()), nil)
+		}
+	}
+	o.setProto(reportKey(r.GetId()), r)
+	if r.GetState() == yizhanv1.ReportState_REPORT_STATE_SIGNED {
+		o.held(r, r.GetSignedAt().AsTime())
+		o.queueUp(r.GetId(), r.GetVersion())
+	}
+	return o.b.heldReport(o, r.GetId()), nil
+}
+
+// closed reports whether first's matter has a signed final report here.
+func (o *overlay) closed(first string) bool {
+	closed := false
+	o.eachBase(key(pReportFollowing, first, ""), func(k, _ []byte) bool {
+		r := &yizhanv1.UrgentReport{}
+		id := string(k[len(key(pReportFollowing, first, "")):])
+		if o.getProto(reportKey(id), r) && r.GetKind() == yizhanv1.ReportKind_REPORT_KIND_FINAL && r.GetState() == yizhanv1.ReportState_REPORT_STATE_SIGNED {
+			closed = true
+			return false
+		}
+		return true
+	})
+	return closed
+}
+
+// held notes when this book stored signed report r, and whether that was
+// late; an office above awaits its acknowledgement.
+func (o *overlay) held(r *yizhanv1.UrgentReport, at time.Time) {
+	v := be64(uint64(at.UnixNano()))
+	if duty.Late(r, at) {
+		v = append(v, 1)
+	} else {
+		v = append(v, 0)
+	}
+	o.set(reportHeldKey(r.GetId()), v)
+	if r.GetOfficeCode() != o.b.office {
+		if _, acked := o.get(ackKey(r.GetId(), o.b.office)); !acked {
+			o.set(awaitingAckKey(at, r.GetId()), nil)
+		}
+	}
+}
+
+// receiveReport stores a signed report carried up from a child office.
+func (o *overlay) receiveReport(m *peerv1.CaseMessage) *peerv1.CaseReceipt {
+	r := m.GetReport()
+	rc := &peerv1.CaseReceipt{CaseNumber: m.GetCaseNumber()}
+	held := &yizhanv1.UrgentReport{}
+	found := o.getProto(reportKey(r.GetId()), held)
+	if found {
+		rc.HaveSeq = held.GetVersion()
+	}
+	from := m.GetFromOffice()
+	var err error
+	switch {
+	case m.GetCaseNumber() != r.GetId() || len(m.GetEvents()) > 0:
+		err = fmt.Errorf("the message names %s and carries report %s", m.GetCaseNumber(), r.GetId())
+	case registry.ParentCode(from) != o.b.office:
+		err = fmt.Errorf("reports travel up the tree: office %s is not a child of %s", from, o.b.office)
+	case !registry.IsAncestorOrSelf(from, r.GetOfficeCode()):
+		err = fmt.Errorf("report %s is of office %s, which is not office %s or below it", r.GetId(), r.GetOfficeCode(), from)
+	case r.GetState() != yizhanv1.ReportState_REPORT_STATE_SIGNED:
+		err = fmt.Errorf("report %s is not signed", r.GetId())
+	default:
+		err = duty.Check(r)
+	}
+	if err == nil && found {
+		if held.GetVersion() >= r.GetVersion() {
+			return rc // held already
+		}
+		err = fmt.Errorf("report %s: a signed copy does not change", r.GetId())
+	}
+	if err != nil {
+		rc.Refused = err.Error()
+		return rc
+	}
+	o.setProto(reportKey(r.GetId()), r)
+	o.set(reportByOfficeKey(r), nil)
+	if r.GetFirstId() != "" {
+		o.set(followingKey(r.GetFirstId(), r.GetId()), nil)
+	}
+	o.held(r, time.Unix(0, o.at))
+	o.queueUp(r.GetId(), r.GetVersion())
+	rc.HaveSeq = r.GetVersion()
+	return rc
+}
+
+// putAck applies PutReportAck: this office acknowledges a report from
+// below it.
+func (o *overlay) putAck(p *peerv1.PutReportAck) (proto.Message, error) {
+	a := p.GetAck()
+	if err := duty.CheckAck(a); err != nil {
+		return nil, fmt.Errorf("%w: %v", casework.ErrFailedPrecondition, err)
+	}
+	r := &yizhanv1.UrgentReport{}
+	switch {
+	case a.GetOfficeCode() != o.b.office:
+		return nil, fmt.Errorf("%w: acknowledgement of office %s, not %s", casework.ErrPermissionDenied, a.GetOfficeCode(), o.b.office)
+	case !o.getProto(reportKey(a.GetReportId()), r):
+		return nil, fmt.Errorf("no report %q here: %w", a.GetReportId(), casework.ErrNotFound)
+	case r.GetOfficeCode() == o.b.office:
+		return nil, fmt.Errorf("%w: an office acknowledges the reports from below it, not its own", casework.ErrPermissionDenied)
+	}
+	if _, ok := o.get(ackKey(a.GetReportId(), o.b.office)); ok {
+		return nil, fmt.Errorf("%w: report %s is acknowledged here already", casework.ErrFailedPrecondition, a.GetReportId())
+	}
+	o.keepAck(a)
+	h := o.b.heldReport(o, a.GetReportId())
+	h.Acks = append(h.Acks, a) // the command's own write: not among those eachBase reads
+	return h, nil
+}
+
+func (o *overlay) keepAck(a *yizhanv1.ReportAck) {
+	o.setProto(ackKey(a.GetReportId(), a.GetOfficeCode()), a)
+	if a.GetOfficeCode() == o.b.office {
+		if v, ok := o.get(reportHeldKey(a.GetReportId())); ok && len(v) >= 8 {
+			o.del(awaitingAckKey(time.Unix(0, int64(binary.BigEndian.Uint64(v))), a.GetReportId()))
+		}
+	}
+	o.queueUp(a.GetId(), 1)
+}
+
+// receiveAck stores an acknowledgement carried up from a child office.
+func (o *overlay) receiveAck(m *peerv1.CaseMessage) *peerv1.CaseReceipt {
+	a := m.GetReportAck()
+	rc := &peerv1.CaseReceipt{CaseNumber: m.GetCaseNumber()}
+	from := m.GetFromOffice()
+	var err error
+	switch {
+	case m.GetCaseNumber() != a.GetId():
+		err = fmt.Errorf("the message names %s and carries acknowledgement %s", m.GetCaseNumber(), a.GetId())
+	case registry.ParentCode(from) != o.b.office:
+		err = fmt.Errorf("acknowledgements travel up the tree: office %s is not a child of %s", from, o.b.office)
+	case !registry.IsAncestorOrSelf(from, a.GetOfficeCode()):
+		err = fmt.Errorf("acknowledgement %s is of office %s, which is not office %s or below it", a.GetId(), a.GetOfficeCode(), from)
+	default:
+		err = duty.CheckAck(a)
+	}
+	if err != nil {
+		rc.Refused = err.Error()
+		return rc
+	}
+	rc.HaveSeq = 1
+	if _, ok := o.get(ackKey(a.GetReportId(), a.GetOfficeCode())); ok {
+		return rc
+	}
+	o.keepAck(a)
+	return rc
+}
+
+// Report returns a report the book holds, as held here.
+func (b *Book) Report(id string) (*yizhanv1.HeldReport, bool) {
+	var h *yizhanv1.HeldReport
+	b.view(func(txn *badger.Txn) error {
+		h = b.heldReport(txnReader{txn}, id)
+		return nil
+	})
+	return h, h != nil
+}
+
+// reader reads keys: an overlay (a command's view) or a transaction.
+type reader interface {
+	get(k []byte) ([]byte, bool)
+	eachBase(p []byte, f func(k, v []byte) bool)
+}
+
+type txnReader struct{ txn *badger.Txn }
+
+func (t txnReader) get(k []byte) ([]byte, bool) {
+	it, err := t.txn.Get(k)
+	if err != nil {
+		return nil, false
+	}
+	v, err := it.ValueCopy(nil)
+	return v, err == nil
+}
+
+func (t txnReader) eachBase(p []byte, f func(k, v []byte) bool) {
+	opts := badger.DefaultIteratorOptions
+	opts.Prefix = p
+	it := t.txn.NewIterator(opts)
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		v, err := it.Item().ValueCopy(nil)
+		if err != nil || !f(it.Item().KeyCopy(nil), v) {
+			return
+		}
+	}
+}
+
+// heldReport is report id with what this book knows of it, nil if none.
+func (b *Book) heldReport(rd reader, id string) *yizhanv1.HeldReport {
+	v, ok := rd.get(reportKey(id))
+	if !ok {
+		return nil
+	}
+	r := &yizhanv1.UrgentReport{}
+	if proto.Unmarshal(v, r) != nil {
+		return nil
+	}
+	h := &yizhanv1.HeldReport{Report: r}
+	if due := duty.Due(r); !due.IsZero() {
+		h.Due = timestamppb.New(due)
+	}
+	if v, ok := rd.get(reportHeldKey(id)); ok && len(v) == 9 {
+		h.ReceivedAt = timestamppb.New(time.Unix(0, int64(binary.BigEndian.Uint64(v))))
+		h.Late = v[8] == 1
+	}
+	rd.eachBase(key(pReportAck, id, ""), func(_, v []byte) bool {
+		a := &yizhanv1.ReportAck{}
+		if proto.Unmarshal(v, a) == nil {
+			h.Acks = append(h.Acks, a)
+		}
+		return true
+	})
+	if r.GetKind() == yizhanv1.ReportKind_REPORT_KIND_FIRST {
+		rd.eachBase(key(pReportFollowing, id, ""), func(k, _ []byte) bool {
+			f := &yizhanv1.UrgentReport{}
+			if v, ok := rd.get(reportKey(string(k[len(key(pReportFollowing, id, "")):]))); ok && proto.Unmarshal(v, f) == nil &&
+				f.GetKind() == yizhanv1.ReportKind_REPORT_KIND_FINAL && f.GetState() == yizhanv1.ReportState_REPORT_STATE_SIGNED {
+				h.Closed = true
+				return false
+			}
+			return true
+		})
+	}
+	return h
+}
+
+// ack returns an acknowledgement the book holds, by its id.
+func (b *Book) ack(id string) (*yizhanv1.ReportAck, bool) {
+	// QS-<office>-<report id>
+	rest := id[len("QS-"):]
+	i := bytes.IndexByte([]byte(rest), '-')
+	if i < 0 {
+		return nil, false
+	}
+	office, report := rest[:i], rest[i+1:]
+	a := &yizhanv1.ReportAck{}
+	var ok bool
+	b.view(func(txn *badger.Txn) error {
+		var err error
+		ok, err = getProto(txn, ackKey(report, office), a)
+		return err
+	})
+	return a, ok
+}
+
+// ReportQuery selects reports.
+type ReportQuery struct {
+	Office         string // the reporting office, with the offices below it ("" all)
+	State          yizhanv1.ReportState
+	FirstID        string // a matter: its first report and those that follow it
+	Unacknowledged bool   // signed reports from below that this office has not acknowledged, oldest first
+	Limit          int
+}
+
+// Reports lists the reports q selects, newest written first.
+func (b *Book) Reports(q ReportQuery) ([]*yizhanv1.HeldReport, error) {
+	if q.Limit <= 0 || q.Limit > 1000 {
+		q.Limit = 1000
+	}
+	var ids []string
+	err := b.db.View(func(txn *badger.Txn) error {
+		rd := txnReader{txn}
+		switch {
+		case q.Unacknowledged:
+			rd.eachBase([]byte(pAwaitingAck), func(k, _ []byte) bool {
+				ids = append(ids, string(k[len(pAwaitingAck)+8:]))
+				return len(ids) < q.Limit
+			})
+			return nil
+		case q.FirstID != "":
+			ids = append(ids, q.FirstID)
+			rd.eachBase(key(pReportFollowing, q.FirstID, ""), func(k, _ []byte) bool {
+				ids = append(ids, string(k[len(key(pReportFollowing, q.FirstID, "")):]))
+				return true
+			})
+			return nil
+		}
+		type hit struct {
+			at uint64
+			id string
+		}
+		var hits []hit
+		rd.eachBase([]byte(pReportByOffice), func(k, _ []byte) bool {
+			office, rest, ok := bytes.Cut(k[len(pReportByOffice):], []byte{0})
+			if ok && len(rest) > 8 && (q.Office == "" || registry.IsAncestorOrSelf(q.Office, string(office))) {
+				hits = append(hits, hit{binary.BigEndian.Uint64(rest), string(rest[8:])})
+			}
+			return true
+		})
+		slices.SortStableFunc(hits, func(a, b hit) int {
+			switch {
+			case a.at > b.at:
+				return -1
+			case a.at < b.at:
+				return 1
+			}
+			return 0
+		})
+		for _, h := range hits {
+			ids = append(ids, h.id)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	var out []*yizhanv1.HeldReport
+	err = b.db.View(func(txn *badger.Txn) error {
+		for _, id := range ids {
+			h := b.heldReport(txnReader{txn}, id)
+			if h == nil || (q.State != 0 && h.GetReport().GetState() != q.State) ||
+				(q.Office != "" && !registry.IsAncestorOrSelf(q.Office, h.GetReport().GetOfficeCode())) {
+				continue
+			}
+			out = append(out, h)
+			if len(out) == q.Limit {
+				break
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// checkReports checks that every report is well formed and indexed by
+// its office, each follow-up under its first report, and that the
+// reports awaiting this office's acknowledgement are exactly the signed
+// ones from below that it has not acknowledged.
+func checkReports(b *Book, txn *badger.Txn, bad func(string, ...any)) error {
+	want := map[string]bool{}
+	rd := txnReader{txn}
+	if err := eachKey(txn, []byte(pReport), func(k, v []byte) error {
+		r := &yizhanv1.UrgentReport{}
+		if err := proto.Unmarshal(v, r); err != nil {
+			bad("report %q: %v", k, err)
+			return nil
+		}
+		if err := duty.Check(r); err != nil {
+			bad("%v", err)
+		}
+		want[string(reportByOfficeKey(r))] = true
+		if r.GetFirstId() != "" {
+			want[string(followingKey(r.GetFirstId(), r.GetId()))] = true
+		}
+		if r.GetState() == yizhanv1.ReportState_REPORT_STATE_SIGNED {
+			at, ok := rd.get(reportHeldKey(r.GetId()))
+			if !ok || len(at) != 9 {
+				bad("signed report %s has no time held", r.GetId())
+			} else if _, acked := rd.get(ackKey(r.GetId(), b.office)); r.GetOfficeCode() != b.office && !acked {
+				want[string(awaitingAckKey(time.Unix(0, int64(binary.BigEndian.Uint64(at))), r.GetId()))] = true
+			}
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	for _, p := range []string{pReportByOffice, pReportFollowing, pAwaitingAck} {
+		if err := eachKey(txn, []byte(p), func(k, _ []byte) error {
+			if !want[string(k)] {
+				bad("report index key %q belongs to no report", k)
+			}
+			delete(want, string(k))
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
+	for k := range want {
+		bad("report index key %q is missing", k)
+	}
+	return nil
+}

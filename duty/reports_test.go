@@ -1,0 +1,78 @@
+package duty
+
+import (
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+)
+
+func TestReportRules(t *testing.T) {
+	now := time.Date(2026, 12, 1, 22, 0, 0, 0, time.UTC)
+	const village = "450122101203"
+	r := &yizhanv1.UrgentReport{Id: ReportID(village, now, "ABCDEF"), OfficeCode: village, Kind: yizhanv1.ReportKind_REPORT_KIND_FIRST,
+		Category: yizhanv1.IncidentCategory_INCIDENT_CATEGORY_ACCIDENT, Level: yizhanv1.IncidentLevel_INCIDENT_LEVEL_IV,
+		Title: "村道货车侧翻", Place: "东村村道", Details: "货车侧翻，司机受轻伤", OccurredAt: timestamppb.New(now.Add(-20 * time.Minute)),
+		WrittenAt: timestamppb.New(now), State: yizhanv1.ReportState_REPORT_STATE_DRAFT, Version: 1, Reporter: "duty"}
+	if err := CheckContent(r, now); err != nil {
+		t.Fatal(err)
+	}
+	if err := Check(r); err != nil {
+		t.Fatal(err)
+	}
+	if !IsReportID(r.GetId()) || ReportOffice(r.GetId()) != village || IsReportID("450122101203-20261201-0001") {
+		t.Errorf("ids: %s", r.GetId())
+	}
+	for name, mod := range map[string]func(*yizhanv1.UrgentReport){
+		"report.title":       func(r *yizhanv1.UrgentReport) { r.Title = " " },
+		"report.category":    func(r *yizhanv1.UrgentReport) { r.Category = 0 },
+		"report.level":       func(r *yizhanv1.UrgentReport) { r.Level = 9 },
+		"report.deaths":      func(r *yizhanv1.UrgentReport) { r.Deaths = -1 },
+		"report.occurred_at": func(r *yizhanv1.UrgentReport) { r.OccurredAt = timestamppb.New(now.Add(time.Hour)) },
+		"report.known_at":    func(r *yizhanv1.UrgentReport) { r.KnownAt = timestamppb.New(now.Add(-time.Hour)) },
+		"report.first_id":    func(r *yizhanv1.UrgentReport) { r.Kind = yizhanv1.ReportKind_REPORT_KIND_FINAL },
+	} {
+		c := proto.CloneOf(r)
+		mod(c)
+		err := CheckContent(c, now)
+		if fe, ok := err.(*FieldError); !ok || fe.Field != name {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	// The hour: signed within it on time, after it late.
+	if Late(r, now) || !Late(r, now.Add(41*time.Minute)) {
+		t.Errorf("due %v: late at now %v, an hour on %v", Due(r), Late(r, now), Late(r, now.Add(41*time.Minute)))
+	}
+	follow := proto.CloneOf(r)
+	follow.Kind, follow.FirstId = yizhanv1.ReportKind_REPORT_KIND_FOLLOW_UP, r.GetId()
+	if Late(follow, now.Add(48*time.Hour)) {
+		t.Error("a follow-up has the first report's hour")
+	}
+	signed := Sign(r, "leader", "带班领导", now)
+	if err := Check(signed); err != nil {
+		t.Fatal(err)
+	}
+	if err := Changes(signed, r); err != nil {
+		t.Errorf("signing a draft: %v", err)
+	}
+	again := proto.CloneOf(signed)
+	again.Version++
+	if Changes(again, signed) == nil {
+		t.Error("a signed report changed")
+	}
+	other := proto.CloneOf(r)
+	other.Version, other.Reporter = 2, "someone"
+	if Changes(other, r) == nil {
+		t.Error("a change of the writer was taken")
+	}
+	a := &yizhanv1.ReportAck{Id: AckID("450122000000", r.GetId()), ReportId: r.GetId(), OfficeCode: "450122000000", By: "duty", At: timestamppb.New(now)}
+	if err := CheckAck(a); err != nil || !IsAckID(a.GetId()) {
+		t.Errorf("ack: %v", err)
+	}
+	if string(Hash(signed)) == string(Hash(r)) {
+		t.Error("the signed report hashes as the draft")
+	}
+}

@@ -1,0 +1,378 @@
+package node
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+	"github.com/yizhan-gov/yizhan/auth"
+	"github.com/yizhan-gov/yizhan/casebook"
+	"github.com/yizhan-gov/yizhan/casework"
+	"github.com/yizhan-gov/yizhan/duty"
+	"github.com/yizhan-gov/yizhan/federation"
+	"github.com/yizhan-gov/yizhan/federation/raftgroup"
+	"github.com/yizhan-gov/yizhan/office"
+	"github.com/yizhan-gov/yizhan/reason"
+	"github.com/yizhan-gov/yizhan/registry"
+)
+
+// dutyService is government duty (政务值班): urgent reports. Reports are
+// written, changed and signed by the leader of the reporting office (a
+// follower forwards the call there), never by another office, so a
+// village cut off from the tree keeps reporting and its book carries the
+// signed reports up once the link is back. Reads are answered from this
+// node's book (it holds the reports of the offices below it); the
+// reporting office adds the acknowledgements the county holds, when it
+// can reach it.
+type dutyService struct {
+	yizhanv1.UnsafeDutyServiceServer
+	n *Node
+}
+
+var _ yizhanv1.DutyServiceServer = (*dutyService)(nil)
+
+// ackReadTimeout bounds the reporting office's read of the
+// acknowledgements the county holds.
+const ackReadTimeout = 2 * time.Second
+
+// dutyStaff authenticates duty staff of this node's office: a duty
+// officer (值班员) or a leader on duty (带班领导); leaderOnly asks for the
+// leader.
+func (s *dutyService) dutyStaff(ctx context.Context, what string, leaderOnly bool) (*auth.Principal, error) {
+	p, err := s.n.authn.FromContext(ctx)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	roles := []yizhanv1.Role{yizhanv1.Role_ROLE_DUTY_LEADER}
+	if !leaderOnly {
+		roles = append(roles, yizhanv1.Role_ROLE_DUTY_OFFICER)
+	}
+	if p.Office != s.n.office.Code() || !slices.ContainsFunc(roles, p.Has) {
+		who := "the duty staff (值班员, 带班领导)"
+		if leaderOnly {
+			who = "the leader on duty (带班领导)"
+		}
+		return nil, toStatus(fmt.Errorf("%w: %s is done by %s of office %s; %s is not one", auth.ErrPermissionDenied, what, who, s.n.office.Code(), p.Username))
+	}
+	return p, nil
+}
+
+// readScope checks who may read the reports of office (default: the
+// caller's): duty staff, admins and supervisors, of that office or one
+// above it.
+func (s *dutyService) readScope(ctx context.Context, office string) (string, error) {
+	p, err := s.n.authn.FromContext(ctx)
+	if err != nil {
+		return "", toStatus(err)
+	}
+	if office == "" {
+		office = p.Office
+	}
+	if registry.ValidCode(office) != nil {
+		return "", fieldError("office_code", registry.ReasonInvalidFormat, reason.Meta{"format": "DIVISION_CODE"}, "must be a 12-digit division code")
+	}
+	readers := []yizhanv1.Role{yizhanv1.Role_ROLE_DUTY_OFFICER, yizhanv1.Role_ROLE_DUTY_LEADER, yizhanv1.Role_ROLE_ADMIN, yizhanv1.Role_ROLE_SUPERVISOR}
+	if !slices.ContainsFunc(readers, p.Has) || !registry.IsAncestorOrSelf(p.Office, office) {
+		return "", toStatus(fmt.Errorf("%w: %s may not read the urgent reports of office %s", auth.ErrPermissionDenied, p.Username, office))
+	}
+	if !registry.IsAncestorOrSelf(s.n.office.Code(), office) {
+		return "", fieldError("office_code", reason.FailedPrecondition, reason.Meta{"office": s.n.office.Code()},
+			fmt.Sprintf("office %s is not held here: ask at a node of that office or of an office above it", office))
+	}
+	return office, nil
+}
+
+// onLeader runs local when this node leads its office, else sends the
+// call to the leader with remote.
+func (s *dutyService) onLeader(ctx context.Context, local func() (*yizhanv1.HeldReport, error),
+	remote func(context.Context, yizhanv1.DutyServiceClient) (*yizhanv1.HeldReport, error)) (*yizhanv1.HeldReport, error) {
+	resp, err := local()
+	if !office.Forwardable(err) {
+		return resp, toStatus(err)
+	}
+	err = s.n.office.ForwardToLeader(ctx, func(ctx context.Context, conn *grpc.ClientConn) error {
+		var err error
+		resp, err = remote(ctx, yizhanv1.NewDutyServiceClient(conn))
+		return err
+	})
+	return resp, err
+}
+
+// content checks what the writer typed, as a field error.
+func (s *dutyService) content(r *yizhanv1.UrgentReport) error {
+	if r == nil {
+		return fieldReasonError("report", registry.ReasonRequired, "is required")
+	}
+	if err := duty.CheckContent(r, s.n.now()); err != nil {
+		var fe *duty.FieldError
+		if errors.As(err, &fe) {
+			return fieldReasonError(fe.Field, fe.Why, fe.Msg)
+		}
+		return err
+	}
+	return nil
+}
+
+// written is the content of r as a writer may set it.
+func written(r *yizhanv1.UrgentReport) *yizhanv1.UrgentReport {
+	return &yizhanv1.UrgentReport{Kind: r.GetKind(), FirstId: r.GetFirstId(), Category: r.GetCategory(), Level: r.GetLevel(),
+		Title: r.GetTitle(), Place: r.GetPlace(), OccurredAt: r.GetOccurredAt(), KnownAt: r.GetKnownAt(),
+		Deaths: r.GetDeaths(), Injured: r.GetInjured(), Missing: r.GetMissing(), Losses: r.GetLosses(),
+		Measures: r.GetMeasures(), Details: r.GetDetails(), Contact: r.GetContact()}
+}
+
+// put keeps rep through the office layer, once per request.
+func (s *dutyService) put(ctx context.Context, r raftgroup.Request, rep *yizhanv1.UrgentReport) (*yizhanv1.HeldReport, error) {
+	h, replayed, err := s.n.svc.PutReport(ctx, r, rep)
+	if err != nil {
+		return nil, err
+	}
+	if replayed {
+		markReplayed(ctx)
+	}
+	return h, nil
+}
+
+func (s *dutyService) WriteReport(ctx context.Context, req *yizhanv1.WriteReportRequest) (*yizhanv1.HeldReport, error) {
+	p, err := s.dutyStaff(ctx, "writing an urgent report", false)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.content(req.GetReport()); err != nil {
+		return nil, err
+	}
+	r, err := clientRequest(ctx, "WriteReport", req)
+	if err != nil {
+		return nil, err
+	}
+	return s.onLeader(ctx, func() (*yizhanv1.HeldReport, error) {
+		suffix, err := casework.NewQueryCode(rand.Reader)
+		if err != nil {
+			return nil, err
+		}
+		now := s.n.now()
+		rep := written(req.GetReport())
+		rep.Id = duty.ReportID(s.n.office.Code(), now, casework.NormalizeQueryCode(suffix)[:6])
+		rep.OfficeCode, rep.Reporter, rep.ReporterName = s.n.office.Code(), p.Username, p.Name
+		rep.WrittenAt, rep.State, rep.Version = timestamppb.New(now), yizhanv1.ReportState_REPORT_STATE_DRAFT, 1
+		if rep.GetKind() != yizhanv1.ReportKind_REPORT_KIND_FIRST {
+			following, err := s.n.office.Cases().Reports(casebook.ReportQuery{FirstID: rep.GetFirstId()})
+			if err != nil {
+				return nil, err
+			}
+			rep.FollowUpNumber = uint32(max(len(following), 1)) // the first report is listed first
+		}
+		return s.put(ctx, r, rep)
+	}, func(ctx context.Context, cl yizhanv1.DutyServiceClient) (*yizhanv1.HeldReport, error) {
+		return cl.WriteReport(ctx, req)
+	})
+}
+
+// heldDraft is the report id held here, for a change by this office.
+func (s *dutyService) heldDraft(id string) (*yizhanv1.UrgentReport, error) {
+	if id == "" {
+		return nil, fieldReasonError("id", registry.ReasonRequired, "is required")
+	}
+	h, ok := s.n.office.Cases().Report(id)
+	if !ok || h.GetReport().GetOfficeCode() != s.n.office.Code() {
+		return nil, reason.Status(reason.NotFound, fmt.Sprintf("no report %s of office %s", id, s.n.office.Code()), reason.Meta{"id": id}, 0).Err()
+	}
+	if h.GetReport().GetState() != yizhanv1.ReportState_REPORT_STATE_DRAFT {
+		return nil, reason.Status(reason.FailedPrecondition, fmt.Sprintf("report %s is signed: it does not change; write a follow-up report", id), reason.Meta{"id": id}, 0).Err()
+	}
+	return h.GetReport(), nil
+}
+
+func (s *dutyService) UpdateReport(ctx context.Context, req *yizhanv1.UpdateReportRequest) (*yizhanv1.HeldReport, error) {
+	if _, err := s.dutyStaff(ctx, "changing an urgent report", false); err != nil {
+		return nil, err
+	}
+	r, err := clientRequest(ctx, "UpdateReport", req)
+	if err != nil {
+		return nil, err
+	}
+	return s.onLeader(ctx, func() (*yizhanv1.HeldReport, error) {
+		if err := s.n.svc.Leading(); err != nil {
+			return nil, err
+		}
+		held, err := s.heldDraft(req.GetId())
+		if err != nil {
+			return nil, err
+		}
+		next := written(req.GetReport())
+		next.Kind, next.FirstId = held.GetKind(), held.GetFirstId() // what a draft is does not change
+		if err := s.content(next); err != nil {
+			return nil, err
+		}
+		next.Id, next.OfficeCode, next.FollowUpNumber = held.GetId(), held.GetOfficeCode(), held.GetFollowUpNumber()
+		next.Reporter, next.ReporterName, next.WrittenAt = held.GetReporter(), held.GetReporterName(), held.GetWrittenAt()
+		next.State, next.Version = held.GetState(), held.GetVersion()+1
+		return s.put(ctx, r, next)
+	}, func(ctx context.Context, cl yizhanv1.DutyServiceClient) (*yizhanv1.HeldReport, error) {
+		return cl.UpdateReport(ctx, req)
+	})
+}
+
+func (s *dutyService) SignReport(ctx context.Context, req *yizhanv1.SignReportRequest) (*yizhanv1.HeldReport, error) {
+	p, err := s.dutyStaff(ctx, "signing an urgent report", true)
+	if err != nil {
+		return nil, err
+	}
+	r, err := clientRequest(ctx, "SignReport", req)
+	if err != nil {
+		return nil, err
+	}
+	return s.onLeader(ctx, func() (*yizhanv1.HeldReport, error) {
+		if err := s.n.svc.Leading(); err != nil {
+			return nil, err
+		}
+		if v, _, ok, err := s.n.office.Answered(r); err != nil || ok {
+			if ok {
+				markReplayed(ctx)
+				return v.(*yizhanv1.HeldReport), nil
+			}
+			return nil, err
+		}
+		held, err := s.heldDraft(req.GetId())
+		if err != nil {
+			return nil, err
+		}
+		return s.put(ctx, r, duty.Sign(held, p.Username, p.Name, s.n.now()))
+	}, func(ctx context.Context, cl yizhanv1.DutyServiceClient) (*yizhanv1.HeldReport, error) {
+		return cl.SignReport(ctx, req)
+	})
+}
+
+func (s *dutyService) AcknowledgeReport(ctx context.Context, req *yizhanv1.AcknowledgeReportRequest) (*yizhanv1.HeldReport, error) {
+	p, err := s.dutyStaff(ctx, "acknowledging an urgent report", false)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkText("request", req.GetRequest(), false); err != nil {
+		return nil, err
+	}
+	r, err := clientRequest(ctx, "AcknowledgeReport", req)
+	if err != nil {
+		return nil, err
+	}
+	return s.onLeader(ctx, func() (*yizhanv1.HeldReport, error) {
+		if err := s.n.svc.Leading(); err != nil {
+			return nil, err
+		}
+		h, ok := s.n.office.Cases().Report(req.GetId())
+		switch {
+		case req.GetId() == "":
+			return nil, fieldReasonError("id", registry.ReasonRequired, "is required")
+		case !ok || h.GetReport().GetState() != yizhanv1.ReportState_REPORT_STATE_SIGNED:
+			return nil, reason.Status(reason.NotFound, fmt.Sprintf("no signed report %s here (it may still be on its way up)", req.GetId()), reason.Meta{"id": req.GetId()}, 0).Err()
+		}
+		a := &yizhanv1.ReportAck{Id: duty.AckID(s.n.office.Code(), req.GetId()), ReportId: req.GetId(), OfficeCode: s.n.office.Code(),
+			By: p.Username, ByName: p.Name, At: timestamppb.New(s.n.now()), Request: req.GetRequest()}
+		h, replayed, err := s.n.svc.Acknowledge(ctx, r, a)
+		if err != nil {
+			return nil, err
+		}
+		if replayed {
+			markReplayed(ctx)
+		}
+		return h, nil
+	}, func(ctx context.Context, cl yizhanv1.DutyServiceClient) (*yizhanv1.HeldReport, error) {
+		return cl.AcknowledgeReport(ctx, req)
+	})
+}
+
+func (s *dutyService) GetReport(ctx context.Context, req *yizhanv1.GetReportRequest) (*yizhanv1.HeldReport, error) {
+	if v := registry.CheckLine("id", req.GetId(), registry.MaxCodeLen); v != nil {
+		return nil, invalidArgument(*v)
+	}
+	office := duty.ReportOffice(req.GetId())
+	if office == "" {
+		return nil, fieldError("id", registry.ReasonInvalidFormat, reason.Meta{"format": "REPORT_ID"}, "not a report's id")
+	}
+	if _, err := s.readScope(ctx, office); err != nil {
+		return nil, err
+	}
+	h, ok := s.n.office.Cases().Report(req.GetId())
+	if !ok {
+		return nil, reason.Status(reason.NotFound, fmt.Sprintf("no report %s here", req.GetId()), reason.Meta{"id": req.GetId()}, 0).Err()
+	}
+	if h.GetReport().GetState() == yizhanv1.ReportState_REPORT_STATE_SIGNED && h.GetReport().GetOfficeCode() == s.n.office.Code() {
+		h = proto.CloneOf(h)
+		s.countyAcks(ctx, []*yizhanv1.HeldReport{h}, &yizhanv1.ListReportsRequest{FirstId: req.GetId()})
+	}
+	return h, nil
+}
+
+func (s *dutyService) ListReports(ctx context.Context, req *yizhanv1.ListReportsRequest) (*yizhanv1.ListReportsResponse, error) {
+	scope, err := s.readScope(ctx, req.GetOfficeCode())
+	if err != nil {
+		return nil, err
+	}
+	if n := req.GetPageSize(); n < 0 || n > 1000 {
+		return nil, fieldError("page_size", registry.ReasonOutOfRange, reason.Meta{"max": "1000", "got": reason.Itoa(n)}, "at most 1000")
+	}
+	if _, ok := yizhanv1.ReportState_name[int32(req.GetState())]; !ok {
+		return nil, fieldError("state", registry.ReasonOutOfRange, reason.Meta{"enum": "ReportState", "got": reason.Itoa(int32(req.GetState()))}, "not a known state")
+	}
+	limit := int(req.GetPageSize())
+	if limit == 0 {
+		limit = 100
+	}
+	q := casebook.ReportQuery{Office: scope, State: req.GetState(), FirstID: req.GetFirstId(), Unacknowledged: req.GetUnacknowledged(), Limit: limit}
+	if q.Unacknowledged {
+		q.Office = "" // this office's own index: every report from below it
+	}
+	rs, err := s.n.office.Cases().Reports(q)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	if !q.Unacknowledged && scope == s.n.office.Code() {
+		s.countyAcks(ctx, rs, &yizhanv1.ListReportsRequest{OfficeCode: scope, FirstId: req.GetFirstId(), PageSize: req.GetPageSize()})
+	}
+	return &yizhanv1.ListReportsResponse{Reports: rs}, nil
+}
+
+// countyAcks adds to the reports of this office the acknowledgements the
+// county holds (every office above acknowledges there, and they travel
+// up, not down), read with req at the county. Best effort, and short:
+// cut off, the reports are answered as held here.
+func (s *dutyService) countyAcks(ctx context.Context, rs []*yizhanv1.HeldReport, req *yizhanv1.ListReportsRequest) {
+	county := federation.CountyOf(s.n.office.Code())
+	own := slices.ContainsFunc(rs, func(h *yizhanv1.HeldReport) bool {
+		return h.GetReport().GetOfficeCode() == s.n.office.Code() && h.GetReport().GetState() == yizhanv1.ReportState_REPORT_STATE_SIGNED
+	})
+	if county == s.n.office.Code() || !own {
+		return
+	}
+	fctx, cancel := context.WithTimeout(ctx, ackReadTimeout)
+	defer cancel()
+	var up *yizhanv1.ListReportsResponse
+	err := s.n.office.ForwardToOffice(fctx, county, func(ctx context.Context, conn *grpc.ClientConn) error {
+		var err error
+		up, err = yizhanv1.NewDutyServiceClient(conn).ListReports(ctx, req)
+		return err
+	})
+	if err != nil {
+		return
+	}
+	acks := map[string][]*yizhanv1.ReportAck{}
+	for _, h := range up.GetReports() {
+		acks[h.GetReport().GetId()] = h.GetAcks()
+	}
+	for _, h := range rs {
+		for _, a := range acks[h.GetReport().GetId()] {
+			if h.GetReport().GetOfficeCode() == s.n.office.Code() &&
+				!slices.ContainsFunc(h.Acks, func(b *yizhanv1.ReportAck) bool { return b.GetId() == a.GetId() }) {
+				h.Acks = append(h.Acks, a)
+			}
+		}
+	}
+}

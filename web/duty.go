@@ -1,0 +1,170 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+)
+
+// The duty page (值班): urgent reports. Duty officers (值班员) write a
+// report; the leader on duty (带班领导) signs it, and it goes up the tree;
+// reports from the offices below wait for this office's acknowledgement
+// (签收). What is not built yet (rosters, the log, handover) is in
+// docs/DUTY.md.
+
+type dutyData struct {
+	Own      []*yizhanv1.HeldReport // this office's, newest first
+	Below    []*yizhanv1.HeldReport // from below, not acknowledged here
+	Received []*yizhanv1.HeldReport // from below, the latest
+	Leader   bool                   // may sign
+	Writer   bool                   // may write and acknowledge
+	Form     formValues
+	Office   string
+}
+
+var reportKindNames = map[yizhanv1.ReportKind]string{
+	yizhanv1.ReportKind_REPORT_KIND_FIRST: "首报", yizhanv1.ReportKind_REPORT_KIND_FOLLOW_UP: "续报", yizhanv1.ReportKind_REPORT_KIND_FINAL: "终报",
+}
+
+// KindName is a report's kind in Chinese (续报 with its number).
+func (dutyData) KindName(r *yizhanv1.UrgentReport) string {
+	if r.GetKind() == yizhanv1.ReportKind_REPORT_KIND_FOLLOW_UP {
+		return "续报" + strconv.Itoa(int(r.GetFollowUpNumber()))
+	}
+	return reportKindNames[r.GetKind()]
+}
+
+// CategoryName and LevelName are in Chinese.
+func (dutyData) CategoryName(c yizhanv1.IncidentCategory) string {
+	return optionLabel("category", int32(c))
+}
+func (dutyData) LevelName(l yizhanv1.IncidentLevel) string { return optionLabel("level", int32(l)) }
+
+// Signed reports whether r is signed.
+func (dutyData) Signed(r *yizhanv1.UrgentReport) bool {
+	return r.GetState() == yizhanv1.ReportState_REPORT_STATE_SIGNED
+}
+
+func optionLabel(kind string, v int32) string {
+	for _, o := range enumOptions[kind] {
+		if o.Value == v {
+			return o.Label
+		}
+	}
+	return ""
+}
+
+var dutyFlash = map[string]string{
+	"written":      "报告已保存，待带班领导审核签发。",
+	"signed":       "报告已签发，正在上报。",
+	"acknowledged": "已签收。",
+}
+
+func (s *server) dutyPage(rq *request) error {
+	if err := requireStaff(rq); err != nil {
+		return err
+	}
+	q := rq.r.URL.Query()
+	return s.showDuty(rq, http.StatusOK, formValues{url.Values{"first_id": {q.Get("first")}, "kind": {q.Get("kind")}}}, formErrors{}, dutyFlash[q.Get("msg")])
+}
+
+func (s *server) showDuty(rq *request, code int, f formValues, errs formErrors, flash string) error {
+	ctx, me := rq.ctx(), rq.staff()
+	d := &dutyData{Form: f, Office: me.GetOfficeCode(),
+		Leader: slices.Contains(me.GetRoles(), yizhanv1.Role_ROLE_DUTY_LEADER)}
+	d.Writer = d.Leader || slices.Contains(me.GetRoles(), yizhanv1.Role_ROLE_DUTY_OFFICER)
+	all, err := s.cfg.Duty.ListReports(ctx, &yizhanv1.ListReportsRequest{PageSize: 200})
+	if err != nil {
+		return err
+	}
+	for _, h := range all.GetReports() {
+		if h.GetReport().GetOfficeCode() == me.GetOfficeCode() {
+			d.Own = append(d.Own, h)
+		} else if len(d.Received) < 50 {
+			d.Received = append(d.Received, h)
+		}
+	}
+	if me.GetOfficeCode() == s.cfg.Office {
+		un, err := s.cfg.Duty.ListReports(ctx, &yizhanv1.ListReportsRequest{Unacknowledged: true, PageSize: 200})
+		if err != nil {
+			return err
+		}
+		d.Below = un.GetReports()
+	}
+	s.formCSRF(rq)
+	return s.render(rq, code, "duty", &view{Title: "值班", Section: "duty", Data: d, Errs: errs, Flash: flash})
+}
+
+// dutyAct writes a report, signs one or acknowledges one, then goes back
+// to the page; bad input is shown on the form, as typed.
+func (s *server) dutyAct(rq *request) error {
+	if err := requireStaff(rq); err != nil {
+		return err
+	}
+	f, ctx, du := rq.r.PostForm, rq.ctx(), s.cfg.Duty
+	id := rq.r.PathValue("id")
+	var msg string
+	var err error
+	switch rq.r.PathValue("action") {
+	case "":
+		var r *yizhanv1.UrgentReport
+		r, err = reportOfForm(f)
+		if err == nil {
+			_, err = du.WriteReport(ctx, &yizhanv1.WriteReportRequest{Report: r})
+		}
+		msg = "written"
+	case "sign":
+		_, err = du.SignReport(ctx, &yizhanv1.SignReportRequest{Id: id})
+		msg = "signed"
+	case "acknowledge":
+		_, err = du.AcknowledgeReport(ctx, &yizhanv1.AcknowledgeReportRequest{Id: id, Request: f.Get("request")})
+		msg = "acknowledged"
+	default:
+		return errNotFound
+	}
+	if err != nil {
+		if errs, ok := fieldErrors(err, "report.", nil); ok {
+			errs.labels = map[string]string{"kind": "报告类型", "category": "类别", "level": "级别", "title": "标题", "place": "地点",
+				"occurred_at": "发生时间", "known_at": "获知时间", "deaths": "死亡", "injured": "受伤", "missing": "失踪",
+				"losses": "损失", "measures": "已采取的措施", "details": "基本情况", "contact": "联系电话", "first_id": "首报编号", "request": "要求"}
+			return s.showDuty(rq, http.StatusBadRequest, formValues{f}, errs, "")
+		}
+		if errs, code, ok := unsaved(err); ok {
+			return s.showDuty(rq, code, formValues{f}, errs, "")
+		}
+		return err
+	}
+	return rq.redirect("/duty?msg=" + msg)
+}
+
+// reportOfForm reads the report form. The times are China Standard Time,
+// as a datetime-local input gives them.
+func reportOfForm(f url.Values) (*yizhanv1.UrgentReport, error) {
+	num := func(name string) int32 {
+		n, _ := strconv.Atoi(strings.TrimSpace(f.Get(name)))
+		return int32(n)
+	}
+	when := func(name string) *timestamppb.Timestamp {
+		v := strings.TrimSpace(f.Get(name))
+		if v == "" {
+			return nil
+		}
+		t, err := time.ParseInLocation("2006-01-02T15:04", v, china)
+		if err != nil {
+			return nil
+		}
+		return timestamppb.New(t)
+	}
+	return &yizhanv1.UrgentReport{Kind: yizhanv1.ReportKind(max(num("kind"), 1)), FirstId: strings.TrimSpace(f.Get("first_id")),
+		Category: yizhanv1.IncidentCategory(num("category")), Level: yizhanv1.IncidentLevel(num("level")),
+		Title: f.Get("title"), Place: f.Get("place"), OccurredAt: when("occurred_at"), KnownAt: when("known_at"),
+		Deaths: num("deaths"), Injured: num("injured"), Missing: num("missing"),
+		Losses: f.Get("losses"), Measures: f.Get("measures"), Details: f.Get("details"), Contact: strings.TrimSpace(f.Get("contact"))}, nil
+}
