@@ -76,6 +76,9 @@ bench-anchor: ## filing and registry-write benchmarks beside the etcd anchor of 
 bench-book: ## a county's book of a million cases and a village's memory, on the binary (heavy: about half an hour; not in CI)
 	$(GO) test -tags e2e -run '^$$' -bench 'BenchmarkCountyBook|BenchmarkVillageMemory' -benchtime 1x -timeout 3h ./e2e/
 
+bench-duty: ## the time of an urgent report from a village to the county, on the binary (about a minute; not in CI)
+	$(GO) test -tags e2e -run '^$$' -bench 'BenchmarkUrgentReportToCounty' -benchtime 1x -timeout 20m ./e2e/
+
 bench-stats: ## the figures of a year at a county of a million cases, and the card sweep (heavy: about 10 minutes; not in CI)
 	YIZHAN_BENCH_STATS_CASES=1000000 $(GO) test -run '^$$' -bench 'BenchmarkStatisticsOfAYear|BenchmarkCardSweep' -benchtime 1x -timeout 60m ./casebook/
 
@@ -95,4 +98,4 @@ verify: deps ## gofmt, go vet, go mod tidy and generated code up to date
 	bash api/gen.sh
 	@git diff --exit-code -- api || (echo "generated code is out of date: run make generate"; exit 1)
 
-.PHONY: help build demo deps test test-short fuzz fuzz-ci bench anchor bench-anchor bench-book anchor-smoke generate verify
+.PHONY: help build demo deps test test-short fuzz fuzz-ci bench anchor bench-anchor bench-book bench-duty bench-stats anchor-smoke generate verify

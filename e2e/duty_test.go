@@ -5,6 +5,7 @@ package e2e
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 )
@@ -19,11 +20,10 @@ func dutyDo(t testing.TB, a *api, method, path string, body any) map[string]any 
 	return resp
 }
 
-// An urgent report written and signed at a village, its follow-up and its
-// final report, all reach the county with their chain; the county
-// acknowledges the first, and the village sees the acknowledgement.
-func TestUrgentReportAcrossTheTiers(t *testing.T) {
-	c, admin := newCaseCluster(t, 1)
+// dutyStaff adds a duty officer and a leader on duty at 东村 and a duty
+// officer at the county, and signs them in.
+func dutyStaff(t testing.TB, c *cluster, admin *api) (officer, leader, county *api) {
+	t.Helper()
 	var idx uint64
 	for _, s := range []map[string]any{
 		{"username": "dc-duty", "name": "黄值班", "office_code": villageCode, "roles": []string{"ROLE_DUTY_OFFICER"}},
@@ -33,9 +33,16 @@ func TestUrgentReportAcrossTheTiers(t *testing.T) {
 		idx = admin.write("/v1/staff", map[string]any{"staff": s, "password": adminPassword})
 	}
 	c.api("dongcun-1").getAt("/v1/offices/"+villageCode, idx, syncTimeout)
-	officer := c.api("dongcun-1").login("dc-duty", adminPassword)
-	leader := c.api("dongcun-1").login("dc-leader", adminPassword)
-	county := c.api("county-1").login("county-duty", adminPassword)
+	return c.api("dongcun-1").login("dc-duty", adminPassword), c.api("dongcun-1").login("dc-leader", adminPassword),
+		c.api("county-1").login("county-duty", adminPassword)
+}
+
+// An urgent report written and signed at a village, its follow-up and its
+// final report, all reach the county with their chain; the county
+// acknowledges the first, and the village sees the acknowledgement.
+func TestUrgentReportAcrossTheTiers(t *testing.T) {
+	c, admin := newCaseCluster(t, 1)
+	officer, leader, county := dutyStaff(t, c, admin)
 
 	occurred := time.Now().Add(-20 * time.Minute).UTC().Format(time.RFC3339)
 	report := func(kind, first string) map[string]any {
@@ -89,5 +96,46 @@ func TestUrgentReportAcrossTheTiers(t *testing.T) {
 	acks, _ := got["acks"].([]any)
 	if len(acks) != 1 || acks[0].(map[string]any)["office_code"] != countyCode {
 		t.Errorf("the village sees acknowledgements %v, want the county's", got["acks"])
+	}
+}
+
+// BenchmarkUrgentReportToCounty measures, on the built binary over
+// loopback (county, township, village: one node each), the time from the
+// leader's signing at the village (the answer to :sign) until the county
+// holds the report (its GET answers it; polled every 2 ms), for
+// YIZHAN_BENCH_REPORTS reports (default 200) one after another.
+func BenchmarkUrgentReportToCounty(b *testing.B) {
+	n := benchEnv(b, "YIZHAN_BENCH_REPORTS", 200)
+	c, admin := newCaseCluster(b, 1)
+	officer, leader, county := dutyStaff(b, c, admin)
+	body := map[string]any{"report": map[string]any{"kind": "REPORT_KIND_FIRST", "category": "INCIDENT_CATEGORY_ACCIDENT",
+		"level": "INCIDENT_LEVEL_IV", "title": "测试", "place": "东村", "details": "测试上报时间",
+		"occurred_at": time.Now().UTC().Format(time.RFC3339)}}
+	b.ResetTimer()
+	for range b.N {
+		lat := make([]time.Duration, 0, n)
+		for range n {
+			w := dutyDo(b, officer, "POST", "/v1/duty/reports", body)
+			id, _ := w["report"].(map[string]any)["id"].(string)
+			dutyDo(b, leader, "POST", "/v1/duty/reports/"+id+":sign", map[string]any{})
+			signed := time.Now()
+			for {
+				code, _, err := county.call("GET", "/v1/duty/reports/"+id, nil)
+				if err == nil && code == http.StatusOK {
+					break
+				}
+				if time.Since(signed) > syncTimeout {
+					b.Fatalf("report %s not at the county after %s", id, syncTimeout)
+				}
+				time.Sleep(2 * time.Millisecond)
+			}
+			lat = append(lat, time.Since(signed))
+		}
+		slices.Sort(lat)
+		ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+		b.ReportMetric(ms(lat[len(lat)/2]), "p50-ms")
+		b.ReportMetric(ms(lat[len(lat)*99/100]), "p99-ms")
+		b.ReportMetric(ms(lat[len(lat)-1]), "max-ms")
+		b.Logf("%d reports village → township → county: p50 %s, p99 %s, max %s", n, lat[len(lat)/2], lat[len(lat)*99/100], lat[len(lat)-1])
 	}
 }
