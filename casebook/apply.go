@@ -358,6 +358,10 @@ func (o *overlay) apply(e Entry, reg casework.Registry) (proto.Message, uint64, 
 		v, err = o.putReport(pr)
 	} else if pa := e.Cmd.GetPutReportAck(); pa != nil {
 		v, err = o.putAck(pa)
+	} else if ps := e.Cmd.GetPutShifts(); ps != nil {
+		v, err = o.putShifts(ps)
+	} else if pl := e.Cmd.GetPutLogEntry(); pl != nil {
+		v, err = o.putLogEntry(pl)
 	} else if rc := e.Cmd.GetReceive(); rc != nil && carriesRecords(rc) {
 		v, err = o.receive(rc, e.Cmd, reg)
 	} else {

@@ -13,7 +13,7 @@ import (
 )
 
 // Records carried up the tree beside the cases: consultations, urgent
-// reports and their acknowledgements. Each is kept in the book of the
+// reports and their acknowledgements, duty shifts. Each is kept in the book of the
 // office that wrote it and queued to the parent in the outbox under its
 // id (its version as upto_seq); the case mail sends it as a CaseMessage
 // holding the record instead of a case's log; the parent keeps a copy and
@@ -27,7 +27,7 @@ func carriesRecords(rc *peerv1.ReceiveCaseMessages) bool {
 }
 
 func isRecordMessage(m *peerv1.CaseMessage) bool {
-	return m.GetConsultation() != nil || m.GetReport() != nil || m.GetReportAck() != nil
+	return m.GetConsultation() != nil || m.GetReport() != nil || m.GetReportAck() != nil || m.GetShift() != nil
 }
 
 // receive applies a Receive that carries records among its case
@@ -42,6 +42,8 @@ func (o *overlay) receive(rc *peerv1.ReceiveCaseMessages, cmd *peerv1.CaseComman
 			resp.Receipts = append(resp.Receipts, o.receiveReport(m))
 		case m.GetReportAck() != nil:
 			resp.Receipts = append(resp.Receipts, o.receiveAck(m))
+		case m.GetShift() != nil:
+			resp.Receipts = append(resp.Receipts, o.receiveShift(m))
 		default:
 			one := &peerv1.CaseCommand{AtUnixNano: cmd.GetAtUnixNano(), Op: &peerv1.CaseCommand_Receive{
 				Receive: &peerv1.ReceiveCaseMessages{Messages: []*peerv1.CaseMessage{m}}}}
@@ -65,6 +67,9 @@ func (b *Book) recordMessage(en *peerv1.OutboxEntry) (m *peerv1.CaseMessage, isR
 	case duty.IsReportID(id):
 		r, found := b.Report(id)
 		m, ok = &peerv1.CaseMessage{CaseNumber: id, FromOffice: b.office, Report: r.GetReport()}, found
+	case duty.IsShiftID(id):
+		s, found := b.Shift(id)
+		m, ok = &peerv1.CaseMessage{CaseNumber: id, FromOffice: b.office, Shift: s}, found
 	case duty.IsAckID(id):
 		a, found := b.ack(id)
 		m, ok = &peerv1.CaseMessage{CaseNumber: id, FromOffice: b.office, ReportAck: a}, found

@@ -213,6 +213,9 @@ func (b *Book) Check(reg casework.Registry) ([]string, error) {
 		if err := checkReports(b, txn, bad); err != nil {
 			return err
 		}
+		if err := checkShifts(b, txn, bad); err != nil {
+			return err
+		}
 		return checkStats(txn, counted, bad)
 	})
 	return problems, err

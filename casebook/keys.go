@@ -40,6 +40,12 @@ import "encoding/binary"
 //	book/idq/<at><id>                    signed reports from below not acknowledged here
 //	book/drf/<first id>\0<id>            a first report's follow-ups and final report
 //	book/dq/<report id>\0<office>        an acknowledgement (yizhanv1.ReportAck)
+//	book/ds/<id>                         a duty shift (yizhanv1.DutyShift)
+//	book/ids/<office>\0<start><id>       shifts by office and start
+//	book/idsf/<due><id>                  this office's shifts by when a flag falls due
+//	book/dl/<id>                         a duty log entry (yizhanv1.DutyLogEntry)
+//	book/idl/<shift id>\0<at><id>        a shift's log entries
+//	book/idld/<day>\0<at><id>            log entries by day
 const prefix = "book/"
 
 var (
@@ -97,6 +103,13 @@ const (
 	pAwaitingAck     = prefix + "idq/"
 	pReportFollowing = prefix + "drf/"
 	pReportAck       = prefix + "dq/"
+
+	pShift         = prefix + "ds/"
+	pShiftByOffice = prefix + "ids/"
+	pShiftDue      = prefix + "idsf/"
+	pLog           = prefix + "dl/"
+	pLogByShift    = prefix + "idl/"
+	pLogByDay      = prefix + "idld/"
 )
 
 // key joins parts: each string part but the last ends with a zero byte;

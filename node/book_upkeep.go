@@ -115,3 +115,35 @@ func (n *Node) sweepCards(ctx context.Context) {
 		}
 	}
 }
+
+// defaultShiftSweepInterval is how often the leader flags the shifts of
+// the duty roster nobody took over or handed over (duty.ShiftGrace after
+// their start or end): the index holds only the shifts with a flag due,
+// so a sweep is a short read.
+const defaultShiftSweepInterval = time.Minute
+
+// sweepShifts runs office.Service.SweepShifts on the office's leader every
+// Config.ShiftSweepInterval.
+func (n *Node) sweepShifts(ctx context.Context) {
+	every := n.cfg.ShiftSweepInterval
+	if every == 0 {
+		every = defaultShiftSweepInterval
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if n.svc.Leading() != nil {
+			continue
+		}
+		if k, err := n.svc.SweepShifts(ctx); err != nil {
+			n.log.Warn("duty shift sweep", "err", err)
+		} else if k > 0 {
+			n.log.Info("duty shift sweep", "shifts_flagged", k)
+		}
+	}
+}

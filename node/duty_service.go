@@ -106,6 +106,23 @@ func (s *dutyService) onLeader(ctx context.Context, local func() (*yizhanv1.Held
 	return resp, err
 }
 
+// rostered checks the roster: while a shift of this office is on, only
+// those on it write reports, and only its leader on duty signs them. With
+// no shift on the roster now (an office that keeps none yet), the roles
+// alone decide; the shift sweep flags the empty post meanwhile.
+func (s *dutyService) rostered(p *auth.Principal, sign bool) error {
+	sh, ok := s.n.office.Cases().CurrentShift(s.n.office.Code(), s.n.now())
+	switch {
+	case !ok:
+		return nil
+	case sign && sh.GetLeader() != p.Username:
+		return toStatus(fmt.Errorf("%w: reports are signed by the leader on duty of shift %s, %s (%s)", auth.ErrPermissionDenied, sh.GetId(), sh.GetLeaderName(), sh.GetLeader()))
+	case !sign && !duty.OnShift(sh, p.Username):
+		return toStatus(fmt.Errorf("%w: %s is not on the roster for shift %s", auth.ErrPermissionDenied, p.Username, sh.GetId()))
+	}
+	return nil
+}
+
 // content checks what the writer typed, as a field error.
 func (s *dutyService) content(r *yizhanv1.UrgentReport) error {
 	if r == nil {
@@ -144,6 +161,9 @@ func (s *dutyService) put(ctx context.Context, r raftgroup.Request, rep *yizhanv
 func (s *dutyService) WriteReport(ctx context.Context, req *yizhanv1.WriteReportRequest) (*yizhanv1.HeldReport, error) {
 	p, err := s.dutyStaff(ctx, "writing an urgent report", false)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.rostered(p, false); err != nil {
 		return nil, err
 	}
 	if err := s.content(req.GetReport()); err != nil {
@@ -192,7 +212,11 @@ func (s *dutyService) heldDraft(id string) (*yizhanv1.UrgentReport, error) {
 }
 
 func (s *dutyService) UpdateReport(ctx context.Context, req *yizhanv1.UpdateReportRequest) (*yizhanv1.HeldReport, error) {
-	if _, err := s.dutyStaff(ctx, "changing an urgent report", false); err != nil {
+	p, err := s.dutyStaff(ctx, "changing an urgent report", false)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.rostered(p, false); err != nil {
 		return nil, err
 	}
 	r, err := clientRequest(ctx, "UpdateReport", req)
@@ -224,6 +248,9 @@ func (s *dutyService) UpdateReport(ctx context.Context, req *yizhanv1.UpdateRepo
 func (s *dutyService) SignReport(ctx context.Context, req *yizhanv1.SignReportRequest) (*yizhanv1.HeldReport, error) {
 	p, err := s.dutyStaff(ctx, "signing an urgent report", true)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.rostered(p, true); err != nil {
 		return nil, err
 	}
 	r, err := clientRequest(ctx, "SignReport", req)

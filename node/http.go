@@ -27,7 +27,7 @@ type httpServer struct {
 	srv *http.Server
 }
 
-func newHTTPServer(n *Node, reg yizhanv1.RegistryServiceServer, au yizhanv1.AuthServiceServer, cl yizhanv1.ClusterServiceServer, cs yizhanv1.CaseServiceServer, sup yizhanv1.SupervisionServiceServer, du yizhanv1.DutyServiceServer) (*httpServer, error) {
+func newHTTPServer(n *Node, reg yizhanv1.RegistryServiceServer, au yizhanv1.AuthServiceServer, cl yizhanv1.ClusterServiceServer, cs yizhanv1.CaseServiceServer, sup yizhanv1.SupervisionServiceServer, du yizhanv1.DutyServiceServer, ro yizhanv1.DutyRosterServiceServer) (*httpServer, error) {
 	gw := runtime.NewServeMux(
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.HTTPBodyMarshaler{
 			Marshaler: &runtime.JSONPb{
@@ -65,6 +65,9 @@ func newHTTPServer(n *Node, reg yizhanv1.RegistryServiceServer, au yizhanv1.Auth
 	if err := yizhanv1.RegisterDutyServiceHandlerServer(ctx, gw, du); err != nil {
 		return nil, fmt.Errorf("node: gateway: %w", err)
 	}
+	if err := yizhanv1.RegisterDutyRosterServiceHandlerServer(ctx, gw, ro); err != nil {
+		return nil, fmt.Errorf("node: gateway: %w", err)
+	}
 
 	mux := http.NewServeMux()
 	mux.Handle("/v1/", gw)
@@ -86,7 +89,7 @@ func newHTTPServer(n *Node, reg yizhanv1.RegistryServiceServer, au yizhanv1.Auth
 		}
 		writeJSON(w, code, map[string]any{"ready": ok, "reason": why, "node": n.cfg.Name, "office": n.cfg.Office})
 	})
-	webHandler, err := web.New(web.Config{Registry: reg, Auth: au, Cluster: cl, Cases: cs, Supervision: sup, Duty: du,
+	webHandler, err := web.New(web.Config{Registry: reg, Auth: au, Cluster: cl, Cases: cs, Supervision: sup, Duty: du, DutyRoster: ro,
 		Office: n.cfg.Office, Node: n.cfg.Name, Logger: n.log, Now: n.now,
 		SecureCookies: n.cfg.BehindTLS, CSRFKey: officeCSRFKey(n.office.Registry(), n.cfg.Office)})
 	if err != nil {

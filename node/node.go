@@ -97,7 +97,11 @@ type Config struct {
 	// time-driven supervision card rules (0: 5 minutes; negative: never,
 	// for tests that sweep by hand).
 	CardSweepInterval time.Duration
-	TokenTTL          time.Duration
+	// ShiftSweepInterval is how often the office's leader flags the duty
+	// shifts nobody took over or handed over (default 1 minute; negative:
+	// never).
+	ShiftSweepInterval time.Duration
+	TokenTTL           time.Duration
 	// MaxTokenTTL is the longest token lifetime this node accepts,
 	// whoever signed it (0: auth.DefaultMaxTokenTTL). TokenTTL may not
 	// exceed it.
@@ -262,6 +266,7 @@ func New(cfg Config) (_ *Node, err error) {
 	caseSvc := &caseService{n: n, filings: newFilingLimiter(n.now)}
 	supSvc := &supervisionService{n: n, cases: caseSvc}
 	dutySvc := &dutyService{n: n}
+	rosterSvc := &dutyRosterService{n: n, duty: dutySvc}
 
 	refusals := newPeerRefusals(n)
 	n.peerServer = grpc.NewServer(append(forward.PeerServerOptions(), grpc.Creds(netlimit.Credentials(credentials.NewTLS(cfg.TLS.ServerConfig()), n.peerLimit)),
@@ -276,6 +281,7 @@ func New(cfg Config) (_ *Node, err error) {
 	yizhanv1.RegisterCaseServiceServer(n.peerServer, caseSvc)
 	yizhanv1.RegisterSupervisionServiceServer(n.peerServer, supSvc)
 	yizhanv1.RegisterDutyServiceServer(n.peerServer, dutySvc)
+	yizhanv1.RegisterDutyRosterServiceServer(n.peerServer, rosterSvc)
 
 	n.publicServer = grpc.NewServer(grpc.MaxRecvMsgSize(MaxRequestBody), grpc.ChainUnaryInterceptor(n.metrics.unaryInterceptor, completeErrors))
 	yizhanv1.RegisterRegistryServiceServer(n.publicServer, regSvc)
@@ -284,8 +290,9 @@ func New(cfg Config) (_ *Node, err error) {
 	yizhanv1.RegisterCaseServiceServer(n.publicServer, caseSvc)
 	yizhanv1.RegisterSupervisionServiceServer(n.publicServer, supSvc)
 	yizhanv1.RegisterDutyServiceServer(n.publicServer, dutySvc)
+	yizhanv1.RegisterDutyRosterServiceServer(n.publicServer, rosterSvc)
 
-	n.httpServer, err = newHTTPServer(n, regSvc, authSvc, clusterSvc, caseSvc, supSvc, dutySvc)
+	n.httpServer, err = newHTTPServer(n, regSvc, authSvc, clusterSvc, caseSvc, supSvc, dutySvc, rosterSvc)
 	if err != nil {
 		return nil, err
 	}
@@ -387,6 +394,10 @@ func (n *Node) Start() error {
 	if n.cfg.CardSweepInterval >= 0 {
 		n.wg.Add(1)
 		go func() { defer n.wg.Done(); n.sweepCards(ctx) }()
+	}
+	if n.cfg.ShiftSweepInterval >= 0 {
+		n.wg.Add(1)
+		go func() { defer n.wg.Done(); n.sweepShifts(ctx) }()
 	}
 	if n.cfg.CheckBook {
 		n.wg.Add(1)

@@ -2,6 +2,7 @@ package office
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"google.golang.org/protobuf/proto"
@@ -57,4 +58,85 @@ func (s *Service) putRecord(ctx context.Context, r raftgroup.Request, cmd *peerv
 	}
 	h, _ := v.(*yizhanv1.HeldReport)
 	return h, false, nil
+}
+
+// PutShifts keeps shifts of this office, each signed by this node: a
+// roster published, or one shift's next version (a swap, a take-over, a
+// handover). The book checks each change against the shift as the log
+// has it; the leader only.
+func (s *Service) PutShifts(ctx context.Context, r raftgroup.Request, shifts []*yizhanv1.DutyShift) ([]*yizhanv1.DutyShift, bool, error) {
+	if err := s.Leading(); err != nil {
+		return nil, false, err
+	}
+	if v, _, ok, err := s.fed.Answered(r); err != nil || ok {
+		resp, _ := v.(*yizhanv1.PublishShiftsResponse)
+		return resp.GetShifts(), ok, err
+	}
+	signed := make([]*yizhanv1.DutyShift, len(shifts))
+	for i, sh := range shifts {
+		sh = proto.CloneOf(sh)
+		sh.Signature, sh.SignerChain = nil, nil
+		var err error
+		if sh.Signature, sh.SignerChain, err = s.fed.SignRecord(duty.Hash(sh)); err != nil {
+			return nil, false, fmt.Errorf("office: sign shift %s: %w", sh.GetId(), err)
+		}
+		signed[i] = sh
+	}
+	v, err := s.fed.ProposeCase(ctx, &peerv1.CaseCommand{AtUnixNano: s.now().UnixNano(), RequestId: r.ID, RequestHash: r.Hash,
+		Op: &peerv1.CaseCommand_PutShifts{PutShifts: &peerv1.PutShifts{Shifts: signed}}})
+	if err != nil {
+		return nil, false, err
+	}
+	resp, _ := v.(*yizhanv1.PublishShiftsResponse)
+	return resp.GetShifts(), false, nil
+}
+
+// SweepShifts flags this office's shifts that nobody took over, or that
+// ended without a handover, ShiftGrace after their start or end (the
+// leader only). Each flag is decided in the log at the command's time: a
+// shift taken over meanwhile is refused its flag, and the sweep goes on.
+// It returns how many shifts it flagged.
+func (s *Service) SweepShifts(ctx context.Context) (int, error) {
+	if err := s.Leading(); err != nil {
+		return 0, err
+	}
+	now := s.now()
+	due, err := s.fed.Cases().ShiftsDue(now, 100)
+	if err != nil {
+		return 0, err
+	}
+	flagged := 0
+	for _, sh := range due {
+		next, ok := duty.Flagged(sh, now)
+		if !ok {
+			continue
+		}
+		if _, _, err := s.PutShifts(ctx, raftgroup.Request{}, []*yizhanv1.DutyShift{next}); err != nil {
+			if errors.Is(err, raftgroup.ErrNotLeader) {
+				return flagged, err
+			}
+			s.log.Warn("duty: a shift's flag was not kept", "shift", sh.GetId(), "err", err)
+			continue
+		}
+		flagged++
+	}
+	return flagged, nil
+}
+
+// PutLogEntry keeps an entry of this office's duty log (the leader only).
+func (s *Service) PutLogEntry(ctx context.Context, r raftgroup.Request, e *yizhanv1.DutyLogEntry) (*yizhanv1.DutyLogEntry, bool, error) {
+	if err := s.Leading(); err != nil {
+		return nil, false, err
+	}
+	if v, _, ok, err := s.fed.Answered(r); err != nil || ok {
+		kept, _ := v.(*yizhanv1.DutyLogEntry)
+		return kept, ok, err
+	}
+	v, err := s.fed.ProposeCase(ctx, &peerv1.CaseCommand{AtUnixNano: s.now().UnixNano(), RequestId: r.ID, RequestHash: r.Hash,
+		Op: &peerv1.CaseCommand_PutLogEntry{PutLogEntry: &peerv1.PutLogEntry{Entry: e}}})
+	if err != nil {
+		return nil, false, err
+	}
+	kept, _ := v.(*yizhanv1.DutyLogEntry)
+	return kept, false, nil
 }

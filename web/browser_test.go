@@ -532,13 +532,37 @@ func TestBrowser(t *testing.T) {
 		}
 	})
 
-	t.Run("a village reports an urgent event and the county acknowledges it", func(t *testing.T) {
+	t.Run("a night shift at a village: take over, log a call, report, see the county acknowledge", func(t *testing.T) {
+		cst := time.FixedZone("CST", 8*3600)
+		leader := person(t, villageURL)
+		leader.signIn("dc-daiban", demo.AdminPassword)
+		leader.open("/duty")
+		leader.do(chromedp.Click(chromedp.CSS("#roster summary"), chromedp.NodeVisible))
+		leader.set("#f-start", time.Now().In(cst).Add(-5*time.Minute).Format("2006-01-02T15:04"))
+		leader.set("#f-end", time.Now().In(cst).Add(12*time.Hour).Format("2006-01-02T15:04"))
+		leader.set("#f-leader", "dc-daiban")
+		leader.set("#f-officers", "dc-zhiban")
+		leader.set("#f-duty_phone", "0771-6201110")
+		leader.clickNav("#roster form button")
+		leader.see("值班表已发布")
+
 		officer := person(t, villageURL)
 		officer.signIn("dc-zhiban", demo.AdminPassword)
 		officer.open("/")
 		officer.clickNav("a[href='/duty']")
+		if got := officer.text("#shift-state"); got != "待接班" {
+			t.Errorf("the shift before it is taken over: %q", got)
+		}
+		officer.clickNav("#shift form[action$='/takeOver'] button")
+		officer.see("已接班")
+		officer.set("#f-caller", "镇政府办 李主任")
+		officer.set("#f-matter", "通知明早八点到镇里开防汛会")
+		officer.set("#f-told", "村主任")
+		officer.clickNav("form[action='/duty/log'] button")
+		officer.see("已记入值班日志")
+		officer.see("通知明早八点到镇里开防汛会")
 		officer.see("填写首报")
-		happened := time.Now().In(time.FixedZone("CST", 8*3600)).Add(-20 * time.Minute).Format("2006-01-02T15:04")
+		happened := time.Now().In(cst).Add(-20 * time.Minute).Format("2006-01-02T15:04")
 		officer.set("#f-category", "1")
 		officer.set("#f-level", "4")
 		officer.set("#f-title", "东村后山滑坡")
@@ -549,8 +573,6 @@ func TestBrowser(t *testing.T) {
 		officer.clickNav("form[action='/duty'] button")
 		officer.see("待带班领导审核签发")
 
-		leader := person(t, villageURL)
-		leader.signIn("dc-daiban", demo.AdminPassword)
 		leader.open("/duty")
 		leader.clickNav("article.report form[action$='/sign'] button")
 		leader.see("报告已签发")

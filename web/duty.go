@@ -20,13 +20,41 @@ import (
 // docs/DUTY.md.
 
 type dutyData struct {
-	Own      []*yizhanv1.HeldReport // this office's, newest first
-	Below    []*yizhanv1.HeldReport // from below, not acknowledged here
-	Received []*yizhanv1.HeldReport // from below, the latest
-	Leader   bool                   // may sign
-	Writer   bool                   // may write and acknowledge
+	Shift    *yizhanv1.DutyShift // this office's shift on now, if any
+	OnIt     bool                // the signed-in staff member is on it
+	Previous *yizhanv1.DutyShift // the last shift handed over before it
+	Log      []*yizhanv1.DutyLogEntry
+	Roster   []*yizhanv1.DutyShift    // this office's shifts of the next days
+	Keeper   bool                     // may publish the roster
+	Board    []*yizhanv1.OfficeOnDuty // the offices below: who is on duty
+	Own      []*yizhanv1.HeldReport   // this office's, newest first
+	Below    []*yizhanv1.HeldReport   // from below, not acknowledged here
+	Received []*yizhanv1.HeldReport   // from below, the latest
+	Leader   bool                     // may sign
+	Writer   bool                     // may write and acknowledge
 	Form     formValues
 	Office   string
+}
+
+var shiftStateNames = map[yizhanv1.ShiftState]string{
+	yizhanv1.ShiftState_SHIFT_STATE_PLANNED: "待接班", yizhanv1.ShiftState_SHIFT_STATE_ON_DUTY: "在岗", yizhanv1.ShiftState_SHIFT_STATE_HANDED_OVER: "已交班",
+}
+
+var logKindNames = map[yizhanv1.LogKind]string{
+	yizhanv1.LogKind_LOG_KIND_CALL: "来电", yizhanv1.LogKind_LOG_KIND_NOTICE: "通知", yizhanv1.LogKind_LOG_KIND_INSTRUCTION: "领导批示",
+	yizhanv1.LogKind_LOG_KIND_DOCUMENT: "文电", yizhanv1.LogKind_LOG_KIND_OTHER: "其他",
+}
+
+// ShiftStateName and LogKindName are in Chinese.
+func (dutyData) ShiftStateName(s yizhanv1.ShiftState) string { return shiftStateNames[s] }
+func (dutyData) LogKindName(k yizhanv1.LogKind) string       { return logKindNames[k] }
+
+// Planned and OnDuty tell a shift's state.
+func (dutyData) Planned(s *yizhanv1.DutyShift) bool {
+	return s.GetState() == yizhanv1.ShiftState_SHIFT_STATE_PLANNED
+}
+func (dutyData) OnDuty(s *yizhanv1.DutyShift) bool {
+	return s.GetState() == yizhanv1.ShiftState_SHIFT_STATE_ON_DUTY
 }
 
 var reportKindNames = map[yizhanv1.ReportKind]string{
@@ -63,6 +91,10 @@ func optionLabel(kind string, v int32) string {
 
 var dutyFlash = map[string]string{
 	"written":      "报告已保存，待带班领导审核签发。",
+	"published":    "值班表已发布。",
+	"takenOver":    "已接班。",
+	"handedOver":   "已交班。",
+	"logged":       "已记入值班日志。",
 	"signed":       "报告已签发，正在上报。",
 	"acknowledged": "已签收。",
 }
@@ -80,6 +112,10 @@ func (s *server) showDuty(rq *request, code int, f formValues, errs formErrors, 
 	d := &dutyData{Form: f, Office: me.GetOfficeCode(),
 		Leader: slices.Contains(me.GetRoles(), yizhanv1.Role_ROLE_DUTY_LEADER)}
 	d.Writer = d.Leader || slices.Contains(me.GetRoles(), yizhanv1.Role_ROLE_DUTY_OFFICER)
+	d.Keeper = d.Leader || slices.Contains(me.GetRoles(), yizhanv1.Role_ROLE_ADMIN)
+	if err := s.dutyShifts(rq, d); err != nil {
+		return err
+	}
 	all, err := s.cfg.Duty.ListReports(ctx, &yizhanv1.ListReportsRequest{PageSize: 200})
 	if err != nil {
 		return err
@@ -167,4 +203,109 @@ func reportOfForm(f url.Values) (*yizhanv1.UrgentReport, error) {
 		Title: f.Get("title"), Place: f.Get("place"), OccurredAt: when("occurred_at"), KnownAt: when("known_at"),
 		Deaths: num("deaths"), Injured: num("injured"), Missing: num("missing"),
 		Losses: f.Get("losses"), Measures: f.Get("measures"), Details: f.Get("details"), Contact: strings.TrimSpace(f.Get("contact"))}, nil
+}
+
+// dutyShifts fills the shift part of the page: the shift on now with its
+// log, the one before it, the roster of the next days, and the board of
+// the offices below.
+func (s *server) dutyShifts(rq *request, d *dutyData) error {
+	ro, ctx, me := s.cfg.DutyRoster, rq.ctx(), rq.staff()
+	if ro == nil {
+		return nil
+	}
+	now := s.now().In(china)
+	board, err := ro.GetOnDuty(ctx, &yizhanv1.GetOnDutyRequest{})
+	if err != nil {
+		return err
+	}
+	for _, o := range board.GetOffices() {
+		if o.GetOfficeCode() == me.GetOfficeCode() {
+			d.Shift = o.GetShift()
+		} else {
+			d.Board = append(d.Board, o)
+		}
+	}
+	d.OnIt = d.Shift.GetLeader() == me.GetUsername() || slices.Contains(d.Shift.GetOfficers(), me.GetUsername())
+	day := func(t time.Time) string { return t.Format("2006-01-02") }
+	shifts, err := ro.ListShifts(ctx, &yizhanv1.ListShiftsRequest{OfficeCode: me.GetOfficeCode(), From: day(now.AddDate(0, 0, -2)), To: day(now.AddDate(0, 0, 7))})
+	if err != nil {
+		return err
+	}
+	for _, sh := range shifts.GetShifts() {
+		if sh.GetOfficeCode() != me.GetOfficeCode() {
+			continue
+		}
+		if sh.GetState() == yizhanv1.ShiftState_SHIFT_STATE_HANDED_OVER && sh.GetId() != d.Shift.GetId() && !sh.GetEnd().AsTime().After(now.Add(time.Hour)) {
+			d.Previous = sh
+		}
+		if sh.GetEnd().AsTime().After(now) {
+			d.Roster = append(d.Roster, sh)
+		}
+	}
+	if d.Shift != nil && me.GetOfficeCode() == s.cfg.Office {
+		log, err := ro.ListLog(ctx, &yizhanv1.ListLogRequest{ShiftId: d.Shift.GetId()})
+		if err != nil {
+			return err
+		}
+		d.Log = log.GetEntries()
+	}
+	return nil
+}
+
+// dutyShiftAct publishes a shift, takes one over or hands it over, or
+// writes the log.
+func (s *server) dutyShiftAct(rq *request) error {
+	if err := requireStaff(rq); err != nil {
+		return err
+	}
+	f, ctx, ro := rq.r.PostForm, rq.ctx(), s.cfg.DutyRoster
+	id := rq.r.PathValue("id")
+	when := func(name string) *timestamppb.Timestamp {
+		t, err := time.ParseInLocation("2006-01-02T15:04", strings.TrimSpace(f.Get(name)), china)
+		if err != nil {
+			return nil
+		}
+		return timestamppb.New(t)
+	}
+	var msg string
+	var err error
+	switch {
+	case rq.r.URL.Path == "/duty/log":
+		kind, _ := strconv.Atoi(f.Get("kind"))
+		_, err = ro.WriteLogEntry(ctx, &yizhanv1.WriteLogEntryRequest{Entry: &yizhanv1.DutyLogEntry{Kind: yizhanv1.LogKind(kind),
+			ReceivedAt: when("received_at"), Caller: f.Get("caller"), Unit: f.Get("unit"), Phone: strings.TrimSpace(f.Get("phone")),
+			Matter: f.Get("matter"), Action: f.Get("action"), Told: f.Get("told")}})
+		msg = "logged"
+	case id == "":
+		var officers []string
+		for _, o := range strings.FieldsFunc(f.Get("officers"), func(r rune) bool { return r == ',' || r == '，' || r == ' ' }) {
+			officers = append(officers, o)
+		}
+		_, err = ro.PublishShifts(ctx, &yizhanv1.PublishShiftsRequest{Shifts: []*yizhanv1.DutyShift{{Start: when("start"), End: when("end"),
+			Leader: strings.TrimSpace(f.Get("leader")), Officers: officers, DutyPhone: f.Get("duty_phone")}}})
+		msg = "published"
+	case rq.r.PathValue("action") == "takeOver":
+		_, err = ro.TakeOverShift(ctx, &yizhanv1.TakeOverShiftRequest{Id: id})
+		msg = "takenOver"
+	case rq.r.PathValue("action") == "handOver":
+		_, err = ro.HandOverShift(ctx, &yizhanv1.HandOverShiftRequest{Id: id, OpenMatters: f.Get("open_matters")})
+		msg = "handedOver"
+	default:
+		return errNotFound
+	}
+	if err != nil {
+		if errs, ok := fieldErrors(err, "", func(f string) string {
+			f = strings.TrimPrefix(strings.TrimPrefix(f, "entry."), "shifts[0].")
+			return f
+		}); ok {
+			errs.labels = map[string]string{"kind": "类型", "caller": "来电人", "unit": "单位", "phone": "电话", "matter": "事由", "action": "处理情况",
+				"told": "已告知", "start": "开始", "end": "结束", "leader": "带班领导", "officers": "值班员", "duty_phone": "值班电话", "open_matters": "交接事项"}
+			return s.showDuty(rq, http.StatusBadRequest, formValues{f}, errs, "")
+		}
+		if errs, code, ok := unsaved(err); ok {
+			return s.showDuty(rq, code, formValues{f}, errs, "")
+		}
+		return err
+	}
+	return rq.redirect("/duty?msg=" + msg)
 }

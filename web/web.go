@@ -43,12 +43,14 @@ type Config struct {
 	// Supervision: cards, figures, orders, follow-ups (nil: no
 	// supervision page).
 	Supervision yizhanv1.SupervisionServiceServer
-	// Duty: urgent reports (nil: no duty page).
-	Duty   yizhanv1.DutyServiceServer
-	Office string // this node's office code
-	Node   string
-	Logger *slog.Logger
-	Now    func() time.Time
+	// Duty: urgent reports, the roster, the shifts and the log (nil: no
+	// duty page).
+	Duty       yizhanv1.DutyServiceServer
+	DutyRoster yizhanv1.DutyRosterServiceServer
+	Office     string // this node's office code
+	Node       string
+	Logger     *slog.Logger
+	Now        func() time.Time
 	// HTTPClient fetches other nodes' status for the federation page.
 	// Nil: a client with a short timeout.
 	HTTPClient *http.Client
@@ -200,6 +202,11 @@ func (s *server) routes() http.Handler {
 		handle("GET /duty", s.dutyPage)
 		handle("POST /duty", s.dutyAct)
 		handle("POST /duty/{id}/{action}", s.dutyAct)
+		if s.cfg.DutyRoster != nil {
+			handle("POST /duty/shifts", s.dutyShiftAct)
+			handle("POST /duty/shifts/{id}/{action}", s.dutyShiftAct)
+			handle("POST /duty/log", s.dutyShiftAct)
+		}
 	}
 
 	handle("/", func(rq *request) error { return errNotFound })

@@ -210,6 +210,9 @@ func recordSignature(m *peerv1.CaseMessage) (office, what string, hash, sig []by
 	case m.GetReport() != nil:
 		r := m.GetReport()
 		return r.GetOfficeCode(), "report " + r.GetId(), duty.Hash(r), r.GetSignature(), r.GetSignerChain(), true
+	case m.GetShift() != nil:
+		s := m.GetShift()
+		return s.GetOfficeCode(), "shift " + s.GetId(), duty.Hash(s), s.GetSignature(), s.GetSignerChain(), true
 	case m.GetReportAck() != nil:
 		a := m.GetReportAck()
 		return a.GetOfficeCode(), "acknowledgement " + a.GetId(), duty.Hash(a), a.GetSignature(), a.GetSignerChain(), true

@@ -240,6 +240,116 @@ func (ReportState) EnumDescriptor() ([]byte, []int) {
 	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{3}
 }
 
+type ShiftState int32
+
+const (
+	ShiftState_SHIFT_STATE_UNSPECIFIED ShiftState = 0
+	ShiftState_SHIFT_STATE_PLANNED     ShiftState = 1 // 待接班: on the roster, not taken over yet
+	ShiftState_SHIFT_STATE_ON_DUTY     ShiftState = 2 // 在岗: taken over by someone on it
+	ShiftState_SHIFT_STATE_HANDED_OVER ShiftState = 3 // 已交班: closed with its open matters
+)
+
+// Enum value maps for ShiftState.
+var (
+	ShiftState_name = map[int32]string{
+		0: "SHIFT_STATE_UNSPECIFIED",
+		1: "SHIFT_STATE_PLANNED",
+		2: "SHIFT_STATE_ON_DUTY",
+		3: "SHIFT_STATE_HANDED_OVER",
+	}
+	ShiftState_value = map[string]int32{
+		"SHIFT_STATE_UNSPECIFIED": 0,
+		"SHIFT_STATE_PLANNED":     1,
+		"SHIFT_STATE_ON_DUTY":     2,
+		"SHIFT_STATE_HANDED_OVER": 3,
+	}
+)
+
+func (x ShiftState) Enum() *ShiftState {
+	p := new(ShiftState)
+	*p = x
+	return p
+}
+
+func (x ShiftState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ShiftState) Descriptor() protoreflect.EnumDescriptor {
+	return file_yizhan_v1_duty_proto_enumTypes[4].Descriptor()
+}
+
+func (ShiftState) Type() protoreflect.EnumType {
+	return &file_yizhan_v1_duty_proto_enumTypes[4]
+}
+
+func (x ShiftState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ShiftState.Descriptor instead.
+func (ShiftState) EnumDescriptor() ([]byte, []int) {
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{4}
+}
+
+type LogKind int32
+
+const (
+	LogKind_LOG_KIND_UNSPECIFIED LogKind = 0
+	LogKind_LOG_KIND_CALL        LogKind = 1 // 来电
+	LogKind_LOG_KIND_NOTICE      LogKind = 2 // 通知
+	LogKind_LOG_KIND_INSTRUCTION LogKind = 3 // 领导批示
+	LogKind_LOG_KIND_DOCUMENT    LogKind = 4 // 文电
+	LogKind_LOG_KIND_OTHER       LogKind = 5
+)
+
+// Enum value maps for LogKind.
+var (
+	LogKind_name = map[int32]string{
+		0: "LOG_KIND_UNSPECIFIED",
+		1: "LOG_KIND_CALL",
+		2: "LOG_KIND_NOTICE",
+		3: "LOG_KIND_INSTRUCTION",
+		4: "LOG_KIND_DOCUMENT",
+		5: "LOG_KIND_OTHER",
+	}
+	LogKind_value = map[string]int32{
+		"LOG_KIND_UNSPECIFIED": 0,
+		"LOG_KIND_CALL":        1,
+		"LOG_KIND_NOTICE":      2,
+		"LOG_KIND_INSTRUCTION": 3,
+		"LOG_KIND_DOCUMENT":    4,
+		"LOG_KIND_OTHER":       5,
+	}
+)
+
+func (x LogKind) Enum() *LogKind {
+	p := new(LogKind)
+	*p = x
+	return p
+}
+
+func (x LogKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (LogKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_yizhan_v1_duty_proto_enumTypes[5].Descriptor()
+}
+
+func (LogKind) Type() protoreflect.EnumType {
+	return &file_yizhan_v1_duty_proto_enumTypes[5]
+}
+
+func (x LogKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use LogKind.Descriptor instead.
+func (LogKind) EnumDescriptor() ([]byte, []int) {
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{5}
+}
+
 // UrgentReport is a report of an urgent major event (紧急重大情况报告),
 // written at an office by its duty staff, reviewed and signed by its
 // leader on duty (带班领导), then carried up the tree to the county like a
@@ -1096,6 +1206,1162 @@ func (x *ListReportsResponse) GetReports() []*HeldReport {
 	return nil
 }
 
+// ShiftSwap is a change of who is on a shift (调班), with who approved it.
+type ShiftSwap struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	From          string                 `protobuf:"bytes,1,opt,name=from,proto3" json:"from,omitempty"` // the username taken off
+	To            string                 `protobuf:"bytes,2,opt,name=to,proto3" json:"to,omitempty"`     // the username put on
+	ApprovedBy    string                 `protobuf:"bytes,3,opt,name=approved_by,json=approvedBy,proto3" json:"approved_by,omitempty"`
+	At            *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=at,proto3" json:"at,omitempty"`
+	Reason        string                 `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ShiftSwap) Reset() {
+	*x = ShiftSwap{}
+	mi := &file_yizhan_v1_duty_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ShiftSwap) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ShiftSwap) ProtoMessage() {}
+
+func (x *ShiftSwap) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_duty_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ShiftSwap.ProtoReflect.Descriptor instead.
+func (*ShiftSwap) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ShiftSwap) GetFrom() string {
+	if x != nil {
+		return x.From
+	}
+	return ""
+}
+
+func (x *ShiftSwap) GetTo() string {
+	if x != nil {
+		return x.To
+	}
+	return ""
+}
+
+func (x *ShiftSwap) GetApprovedBy() string {
+	if x != nil {
+		return x.ApprovedBy
+	}
+	return ""
+}
+
+func (x *ShiftSwap) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
+func (x *ShiftSwap) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// DutyShift is one shift of an office's roster (值班表): its times, the
+// leader on duty (带班领导) and the duty officers (值班员), the duty
+// phone; then who took it over and when, and the handover with its open
+// matters (交接班). Kept at the office and carried up the tree, so the
+// offices above see who is on duty below them, and the flags: a shift
+// nobody took over (空岗) or that ended without a handover (未交接).
+type DutyShift struct {
+	state                protoimpl.MessageState `protogen:"open.v1"`
+	Id                   string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"` // BC-<office>-<YYYYMMDDHHMM of the start>
+	OfficeCode           string                 `protobuf:"bytes,2,opt,name=office_code,json=officeCode,proto3" json:"office_code,omitempty"`
+	Start                *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=start,proto3" json:"start,omitempty"`
+	End                  *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=end,proto3" json:"end,omitempty"`
+	Leader               string                 `protobuf:"bytes,5,opt,name=leader,proto3" json:"leader,omitempty"` // username
+	LeaderName           string                 `protobuf:"bytes,6,opt,name=leader_name,json=leaderName,proto3" json:"leader_name,omitempty"`
+	Officers             []string               `protobuf:"bytes,7,rep,name=officers,proto3" json:"officers,omitempty"` // usernames
+	OfficerNames         []string               `protobuf:"bytes,8,rep,name=officer_names,json=officerNames,proto3" json:"officer_names,omitempty"`
+	DutyPhone            string                 `protobuf:"bytes,9,opt,name=duty_phone,json=dutyPhone,proto3" json:"duty_phone,omitempty"` // 值班电话
+	State                ShiftState             `protobuf:"varint,10,opt,name=state,proto3,enum=yizhan.v1.ShiftState" json:"state,omitempty"`
+	TakenOverBy          string                 `protobuf:"bytes,11,opt,name=taken_over_by,json=takenOverBy,proto3" json:"taken_over_by,omitempty"`
+	TakenOverAt          *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=taken_over_at,json=takenOverAt,proto3" json:"taken_over_at,omitempty"`
+	OpenMatters          string                 `protobuf:"bytes,13,opt,name=open_matters,json=openMatters,proto3" json:"open_matters,omitempty"` // 交接事项, written at the handover
+	HandedOverBy         string                 `protobuf:"bytes,14,opt,name=handed_over_by,json=handedOverBy,proto3" json:"handed_over_by,omitempty"`
+	HandedOverAt         *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=handed_over_at,json=handedOverAt,proto3" json:"handed_over_at,omitempty"`
+	Swaps                []*ShiftSwap           `protobuf:"bytes,16,rep,name=swaps,proto3" json:"swaps,omitempty"`
+	FlaggedEmpty         bool                   `protobuf:"varint,17,opt,name=flagged_empty,json=flaggedEmpty,proto3" json:"flagged_empty,omitempty"`                             // 空岗: not taken over within ShiftGrace of its start
+	FlaggedNotHandedOver bool                   `protobuf:"varint,18,opt,name=flagged_not_handed_over,json=flaggedNotHandedOver,proto3" json:"flagged_not_handed_over,omitempty"` // 未交接: not handed over within ShiftGrace of its end
+	PublishedBy          string                 `protobuf:"bytes,19,opt,name=published_by,json=publishedBy,proto3" json:"published_by,omitempty"`
+	Version              uint32                 `protobuf:"varint,20,opt,name=version,proto3" json:"version,omitempty"`    // each change adds one; a copy with a higher one replaces a lower
+	Signature            []byte                 `protobuf:"bytes,21,opt,name=signature,proto3" json:"signature,omitempty"` // by a node of office_code
+	SignerChain          [][]byte               `protobuf:"bytes,22,rep,name=signer_chain,json=signerChain,proto3" json:"signer_chain,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
+}
+
+func (x *DutyShift) Reset() {
+	*x = DutyShift{}
+	mi := &file_yizhan_v1_duty_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DutyShift) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DutyShift) ProtoMessage() {}
+
+func (x *DutyShift) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_duty_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DutyShift.ProtoReflect.Descriptor instead.
+func (*DutyShift) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *DutyShift) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *DutyShift) GetOfficeCode() string {
+	if x != nil {
+		return x.OfficeCode
+	}
+	return ""
+}
+
+func (x *DutyShift) GetStart() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Start
+	}
+	return nil
+}
+
+func (x *DutyShift) GetEnd() *timestamppb.Timestamp {
+	if x != nil {
+		return x.End
+	}
+	return nil
+}
+
+func (x *DutyShift) GetLeader() string {
+	if x != nil {
+		return x.Leader
+	}
+	return ""
+}
+
+func (x *DutyShift) GetLeaderName() string {
+	if x != nil {
+		return x.LeaderName
+	}
+	return ""
+}
+
+func (x *DutyShift) GetOfficers() []string {
+	if x != nil {
+		return x.Officers
+	}
+	return nil
+}
+
+func (x *DutyShift) GetOfficerNames() []string {
+	if x != nil {
+		return x.OfficerNames
+	}
+	return nil
+}
+
+func (x *DutyShift) GetDutyPhone() string {
+	if x != nil {
+		return x.DutyPhone
+	}
+	return ""
+}
+
+func (x *DutyShift) GetState() ShiftState {
+	if x != nil {
+		return x.State
+	}
+	return ShiftState_SHIFT_STATE_UNSPECIFIED
+}
+
+func (x *DutyShift) GetTakenOverBy() string {
+	if x != nil {
+		return x.TakenOverBy
+	}
+	return ""
+}
+
+func (x *DutyShift) GetTakenOverAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.TakenOverAt
+	}
+	return nil
+}
+
+func (x *DutyShift) GetOpenMatters() string {
+	if x != nil {
+		return x.OpenMatters
+	}
+	return ""
+}
+
+func (x *DutyShift) GetHandedOverBy() string {
+	if x != nil {
+		return x.HandedOverBy
+	}
+	return ""
+}
+
+func (x *DutyShift) GetHandedOverAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.HandedOverAt
+	}
+	return nil
+}
+
+func (x *DutyShift) GetSwaps() []*ShiftSwap {
+	if x != nil {
+		return x.Swaps
+	}
+	return nil
+}
+
+func (x *DutyShift) GetFlaggedEmpty() bool {
+	if x != nil {
+		return x.FlaggedEmpty
+	}
+	return false
+}
+
+func (x *DutyShift) GetFlaggedNotHandedOver() bool {
+	if x != nil {
+		return x.FlaggedNotHandedOver
+	}
+	return false
+}
+
+func (x *DutyShift) GetPublishedBy() string {
+	if x != nil {
+		return x.PublishedBy
+	}
+	return ""
+}
+
+func (x *DutyShift) GetVersion() uint32 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *DutyShift) GetSignature() []byte {
+	if x != nil {
+		return x.Signature
+	}
+	return nil
+}
+
+func (x *DutyShift) GetSignerChain() [][]byte {
+	if x != nil {
+		return x.SignerChain
+	}
+	return nil
+}
+
+// DutyLogEntry is one entry of the duty log (值班日志), written during a
+// shift by someone on it. Entries are never changed: a correction is a
+// new entry naming the one it corrects.
+type DutyLogEntry struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"` // RZ-<office>-<YYYYMMDD>-<6 characters>
+	OfficeCode    string                 `protobuf:"bytes,2,opt,name=office_code,json=officeCode,proto3" json:"office_code,omitempty"`
+	ShiftId       string                 `protobuf:"bytes,3,opt,name=shift_id,json=shiftId,proto3" json:"shift_id,omitempty"`
+	Kind          LogKind                `protobuf:"varint,4,opt,name=kind,proto3,enum=yizhan.v1.LogKind" json:"kind,omitempty"`
+	At            *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=at,proto3" json:"at,omitempty"`                                   // when it was written
+	ReceivedAt    *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=received_at,json=receivedAt,proto3" json:"received_at,omitempty"` // when the call or notice came
+	Caller        string                 `protobuf:"bytes,7,opt,name=caller,proto3" json:"caller,omitempty"`                           // who called
+	Unit          string                 `protobuf:"bytes,8,opt,name=unit,proto3" json:"unit,omitempty"`                               // their unit
+	Phone         string                 `protobuf:"bytes,9,opt,name=phone,proto3" json:"phone,omitempty"`
+	Matter        string                 `protobuf:"bytes,10,opt,name=matter,proto3" json:"matter,omitempty"`     // what it is about (for a meeting: which)
+	Action        string                 `protobuf:"bytes,11,opt,name=action,proto3" json:"action,omitempty"`     // what was done
+	Told          string                 `protobuf:"bytes,12,opt,name=told,proto3" json:"told,omitempty"`         // who was told
+	Corrects      string                 `protobuf:"bytes,13,opt,name=corrects,proto3" json:"corrects,omitempty"` // the id of the entry this one corrects
+	Writer        string                 `protobuf:"bytes,14,opt,name=writer,proto3" json:"writer,omitempty"`
+	WriterName    string                 `protobuf:"bytes,15,opt,name=writer_name,json=writerName,proto3" json:"writer_name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DutyLogEntry) Reset() {
+	*x = DutyLogEntry{}
+	mi := &file_yizhan_v1_duty_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DutyLogEntry) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DutyLogEntry) ProtoMessage() {}
+
+func (x *DutyLogEntry) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_duty_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DutyLogEntry.ProtoReflect.Descriptor instead.
+func (*DutyLogEntry) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *DutyLogEntry) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *DutyLogEntry) GetOfficeCode() string {
+	if x != nil {
+		return x.OfficeCode
+	}
+	return ""
+}
+
+func (x *DutyLogEntry) GetShiftId() string {
+	if x != nil {
+		return x.ShiftId
+	}
+	return ""
+}
+
+func (x *DutyLogEntry) GetKind() LogKind {
+	if x != nil {
+		return x.Kind
+	}
+	return LogKind_LOG_KIND_UNSPECIFIED
+}
+
+func (x *DutyLogEntry) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
+func (x *DutyLogEntry) GetReceivedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ReceivedAt
+	}
+	return nil
+}
+
+func (x *DutyLogEntry) GetCaller() string {
+	if x != nil {
+		return x.Caller
+	}
+	return ""
+}
+
+func (x *DutyLogEntry) GetUnit() string {
+	if x != nil {
+		return x.Unit
+	}
+	return ""
+}
+
+func (x *DutyLogEntry) GetPhone() string {
+	if x != nil {
+		return x.Phone
+	}
+	return ""
+}
+
+func (x *DutyLogEntry) GetMatter() string {
+	if x != nil {
+		return x.Matter
+	}
+	return ""
+}
+
+func (x *DutyLogEntry) GetAction() string {
+	if x != nil {
+		return x.Action
+	}
+	return ""
+}
+
+func (x *DutyLogEntry) GetTold() string {
+	if x != nil {
+		return x.Told
+	}
+	return ""
+}
+
+func (x *DutyLogEntry) GetCorrects() string {
+	if x != nil {
+		return x.Corrects
+	}
+	return ""
+}
+
+func (x *DutyLogEntry) GetWriter() string {
+	if x != nil {
+		return x.Writer
+	}
+	return ""
+}
+
+func (x *DutyLogEntry) GetWriterName() string {
+	if x != nil {
+		return x.WriterName
+	}
+	return ""
+}
+
+type PublishShiftsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Shifts        []*DutyShift           `protobuf:"bytes,1,rep,name=shifts,proto3" json:"shifts,omitempty"` // start, end, leader, officers, duty_phone of each
+	RequestId     string                 `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PublishShiftsRequest) Reset() {
+	*x = PublishShiftsRequest{}
+	mi := &file_yizhan_v1_duty_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PublishShiftsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PublishShiftsRequest) ProtoMessage() {}
+
+func (x *PublishShiftsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_duty_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PublishShiftsRequest.ProtoReflect.Descriptor instead.
+func (*PublishShiftsRequest) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *PublishShiftsRequest) GetShifts() []*DutyShift {
+	if x != nil {
+		return x.Shifts
+	}
+	return nil
+}
+
+func (x *PublishShiftsRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+type PublishShiftsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Shifts        []*DutyShift           `protobuf:"bytes,1,rep,name=shifts,proto3" json:"shifts,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PublishShiftsResponse) Reset() {
+	*x = PublishShiftsResponse{}
+	mi := &file_yizhan_v1_duty_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PublishShiftsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PublishShiftsResponse) ProtoMessage() {}
+
+func (x *PublishShiftsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_duty_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PublishShiftsResponse.ProtoReflect.Descriptor instead.
+func (*PublishShiftsResponse) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *PublishShiftsResponse) GetShifts() []*DutyShift {
+	if x != nil {
+		return x.Shifts
+	}
+	return nil
+}
+
+type SwapShiftRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	From          string                 `protobuf:"bytes,2,opt,name=from,proto3" json:"from,omitempty"`
+	To            string                 `protobuf:"bytes,3,opt,name=to,proto3" json:"to,omitempty"`
+	Reason        string                 `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	RequestId     string                 `protobuf:"bytes,5,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SwapShiftRequest) Reset() {
+	*x = SwapShiftRequest{}
+	mi := &file_yizhan_v1_duty_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SwapShiftRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SwapShiftRequest) ProtoMessage() {}
+
+func (x *SwapShiftRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_duty_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SwapShiftRequest.ProtoReflect.Descriptor instead.
+func (*SwapShiftRequest) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *SwapShiftRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *SwapShiftRequest) GetFrom() string {
+	if x != nil {
+		return x.From
+	}
+	return ""
+}
+
+func (x *SwapShiftRequest) GetTo() string {
+	if x != nil {
+		return x.To
+	}
+	return ""
+}
+
+func (x *SwapShiftRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *SwapShiftRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+type TakeOverShiftRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	RequestId     string                 `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TakeOverShiftRequest) Reset() {
+	*x = TakeOverShiftRequest{}
+	mi := &file_yizhan_v1_duty_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TakeOverShiftRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TakeOverShiftRequest) ProtoMessage() {}
+
+func (x *TakeOverShiftRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_duty_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TakeOverShiftRequest.ProtoReflect.Descriptor instead.
+func (*TakeOverShiftRequest) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *TakeOverShiftRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *TakeOverShiftRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+type HandOverShiftRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	OpenMatters   string                 `protobuf:"bytes,2,opt,name=open_matters,json=openMatters,proto3" json:"open_matters,omitempty"` // 交接事项: what the next shift must follow up
+	RequestId     string                 `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HandOverShiftRequest) Reset() {
+	*x = HandOverShiftRequest{}
+	mi := &file_yizhan_v1_duty_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HandOverShiftRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HandOverShiftRequest) ProtoMessage() {}
+
+func (x *HandOverShiftRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_duty_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HandOverShiftRequest.ProtoReflect.Descriptor instead.
+func (*HandOverShiftRequest) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *HandOverShiftRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *HandOverShiftRequest) GetOpenMatters() string {
+	if x != nil {
+		return x.OpenMatters
+	}
+	return ""
+}
+
+func (x *HandOverShiftRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+type ListShiftsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	OfficeCode    string                 `protobuf:"bytes,1,opt,name=office_code,json=officeCode,proto3" json:"office_code,omitempty"` // with the offices below it; default: the caller's
+	From          string                 `protobuf:"bytes,2,opt,name=from,proto3" json:"from,omitempty"`                               // YYYY-MM-DD; default: today
+	To            string                 `protobuf:"bytes,3,opt,name=to,proto3" json:"to,omitempty"`                                   // YYYY-MM-DD, included; default: from
+	Flagged       bool                   `protobuf:"varint,4,opt,name=flagged,proto3" json:"flagged,omitempty"`                        // only the shifts with a flag
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListShiftsRequest) Reset() {
+	*x = ListShiftsRequest{}
+	mi := &file_yizhan_v1_duty_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListShiftsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListShiftsRequest) ProtoMessage() {}
+
+func (x *ListShiftsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_duty_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListShiftsRequest.ProtoReflect.Descriptor instead.
+func (*ListShiftsRequest) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *ListShiftsRequest) GetOfficeCode() string {
+	if x != nil {
+		return x.OfficeCode
+	}
+	return ""
+}
+
+func (x *ListShiftsRequest) GetFrom() string {
+	if x != nil {
+		return x.From
+	}
+	return ""
+}
+
+func (x *ListShiftsRequest) GetTo() string {
+	if x != nil {
+		return x.To
+	}
+	return ""
+}
+
+func (x *ListShiftsRequest) GetFlagged() bool {
+	if x != nil {
+		return x.Flagged
+	}
+	return false
+}
+
+type ListShiftsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Shifts        []*DutyShift           `protobuf:"bytes,1,rep,name=shifts,proto3" json:"shifts,omitempty"` // by start
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListShiftsResponse) Reset() {
+	*x = ListShiftsResponse{}
+	mi := &file_yizhan_v1_duty_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListShiftsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListShiftsResponse) ProtoMessage() {}
+
+func (x *ListShiftsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_duty_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListShiftsResponse.ProtoReflect.Descriptor instead.
+func (*ListShiftsResponse) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *ListShiftsResponse) GetShifts() []*DutyShift {
+	if x != nil {
+		return x.Shifts
+	}
+	return nil
+}
+
+// OfficeOnDuty is who is on duty at an office now (the duty contact
+// directory): its current shift, if any.
+type OfficeOnDuty struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	OfficeCode    string                 `protobuf:"bytes,1,opt,name=office_code,json=officeCode,proto3" json:"office_code,omitempty"`
+	OfficeName    string                 `protobuf:"bytes,2,opt,name=office_name,json=officeName,proto3" json:"office_name,omitempty"`
+	OfficePhone   string                 `protobuf:"bytes,3,opt,name=office_phone,json=officePhone,proto3" json:"office_phone,omitempty"`
+	Shift         *DutyShift             `protobuf:"bytes,4,opt,name=shift,proto3" json:"shift,omitempty"` // unset: no shift on the roster now
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OfficeOnDuty) Reset() {
+	*x = OfficeOnDuty{}
+	mi := &file_yizhan_v1_duty_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OfficeOnDuty) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OfficeOnDuty) ProtoMessage() {}
+
+func (x *OfficeOnDuty) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_duty_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OfficeOnDuty.ProtoReflect.Descriptor instead.
+func (*OfficeOnDuty) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *OfficeOnDuty) GetOfficeCode() string {
+	if x != nil {
+		return x.OfficeCode
+	}
+	return ""
+}
+
+func (x *OfficeOnDuty) GetOfficeName() string {
+	if x != nil {
+		return x.OfficeName
+	}
+	return ""
+}
+
+func (x *OfficeOnDuty) GetOfficePhone() string {
+	if x != nil {
+		return x.OfficePhone
+	}
+	return ""
+}
+
+func (x *OfficeOnDuty) GetShift() *DutyShift {
+	if x != nil {
+		return x.Shift
+	}
+	return nil
+}
+
+type GetOnDutyRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	OfficeCode    string                 `protobuf:"bytes,1,opt,name=office_code,json=officeCode,proto3" json:"office_code,omitempty"` // with the offices below it; default: the caller's
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetOnDutyRequest) Reset() {
+	*x = GetOnDutyRequest{}
+	mi := &file_yizhan_v1_duty_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetOnDutyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetOnDutyRequest) ProtoMessage() {}
+
+func (x *GetOnDutyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_duty_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetOnDutyRequest.ProtoReflect.Descriptor instead.
+func (*GetOnDutyRequest) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *GetOnDutyRequest) GetOfficeCode() string {
+	if x != nil {
+		return x.OfficeCode
+	}
+	return ""
+}
+
+type GetOnDutyResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Offices       []*OfficeOnDuty        `protobuf:"bytes,1,rep,name=offices,proto3" json:"offices,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetOnDutyResponse) Reset() {
+	*x = GetOnDutyResponse{}
+	mi := &file_yizhan_v1_duty_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetOnDutyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetOnDutyResponse) ProtoMessage() {}
+
+func (x *GetOnDutyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_duty_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetOnDutyResponse.ProtoReflect.Descriptor instead.
+func (*GetOnDutyResponse) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *GetOnDutyResponse) GetOffices() []*OfficeOnDuty {
+	if x != nil {
+		return x.Offices
+	}
+	return nil
+}
+
+type WriteLogEntryRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Entry         *DutyLogEntry          `protobuf:"bytes,1,opt,name=entry,proto3" json:"entry,omitempty"` // kind, received_at, caller, unit, phone, matter, action, told, corrects
+	RequestId     string                 `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WriteLogEntryRequest) Reset() {
+	*x = WriteLogEntryRequest{}
+	mi := &file_yizhan_v1_duty_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WriteLogEntryRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WriteLogEntryRequest) ProtoMessage() {}
+
+func (x *WriteLogEntryRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_duty_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WriteLogEntryRequest.ProtoReflect.Descriptor instead.
+func (*WriteLogEntryRequest) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *WriteLogEntryRequest) GetEntry() *DutyLogEntry {
+	if x != nil {
+		return x.Entry
+	}
+	return nil
+}
+
+func (x *WriteLogEntryRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+type ListLogRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ShiftId       string                 `protobuf:"bytes,1,opt,name=shift_id,json=shiftId,proto3" json:"shift_id,omitempty"` // one shift's entries; else the day's
+	Day           string                 `protobuf:"bytes,2,opt,name=day,proto3" json:"day,omitempty"`                        // YYYY-MM-DD; default: today
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListLogRequest) Reset() {
+	*x = ListLogRequest{}
+	mi := &file_yizhan_v1_duty_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListLogRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListLogRequest) ProtoMessage() {}
+
+func (x *ListLogRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_duty_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListLogRequest.ProtoReflect.Descriptor instead.
+func (*ListLogRequest) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *ListLogRequest) GetShiftId() string {
+	if x != nil {
+		return x.ShiftId
+	}
+	return ""
+}
+
+func (x *ListLogRequest) GetDay() string {
+	if x != nil {
+		return x.Day
+	}
+	return ""
+}
+
+type ListLogResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Entries       []*DutyLogEntry        `protobuf:"bytes,1,rep,name=entries,proto3" json:"entries,omitempty"` // oldest first
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListLogResponse) Reset() {
+	*x = ListLogResponse{}
+	mi := &file_yizhan_v1_duty_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListLogResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListLogResponse) ProtoMessage() {}
+
+func (x *ListLogResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_duty_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListLogResponse.ProtoReflect.Descriptor instead.
+func (*ListLogResponse) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *ListLogResponse) GetEntries() []*DutyLogEntry {
+	if x != nil {
+		return x.Entries
+	}
+	return nil
+}
+
 var File_yizhan_v1_duty_proto protoreflect.FileDescriptor
 
 const file_yizhan_v1_duty_proto_rawDesc = "" +
@@ -1182,7 +2448,112 @@ const file_yizhan_v1_duty_proto_rawDesc = "" +
 	"\x0eunacknowledged\x18\x04 \x01(\bR\x0eunacknowledged\x12\x1b\n" +
 	"\tpage_size\x18\x05 \x01(\x05R\bpageSize\"F\n" +
 	"\x13ListReportsResponse\x12/\n" +
-	"\areports\x18\x01 \x03(\v2\x15.yizhan.v1.HeldReportR\areports*\xe4\x01\n" +
+	"\areports\x18\x01 \x03(\v2\x15.yizhan.v1.HeldReportR\areports\"\x94\x01\n" +
+	"\tShiftSwap\x12\x12\n" +
+	"\x04from\x18\x01 \x01(\tR\x04from\x12\x0e\n" +
+	"\x02to\x18\x02 \x01(\tR\x02to\x12\x1f\n" +
+	"\vapproved_by\x18\x03 \x01(\tR\n" +
+	"approvedBy\x12*\n" +
+	"\x02at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12\x16\n" +
+	"\x06reason\x18\x05 \x01(\tR\x06reason\"\xd7\x06\n" +
+	"\tDutyShift\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1f\n" +
+	"\voffice_code\x18\x02 \x01(\tR\n" +
+	"officeCode\x120\n" +
+	"\x05start\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x05start\x12,\n" +
+	"\x03end\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x03end\x12\x16\n" +
+	"\x06leader\x18\x05 \x01(\tR\x06leader\x12\x1f\n" +
+	"\vleader_name\x18\x06 \x01(\tR\n" +
+	"leaderName\x12\x1a\n" +
+	"\bofficers\x18\a \x03(\tR\bofficers\x12#\n" +
+	"\rofficer_names\x18\b \x03(\tR\fofficerNames\x12\x1d\n" +
+	"\n" +
+	"duty_phone\x18\t \x01(\tR\tdutyPhone\x12+\n" +
+	"\x05state\x18\n" +
+	" \x01(\x0e2\x15.yizhan.v1.ShiftStateR\x05state\x12\"\n" +
+	"\rtaken_over_by\x18\v \x01(\tR\vtakenOverBy\x12>\n" +
+	"\rtaken_over_at\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\vtakenOverAt\x12!\n" +
+	"\fopen_matters\x18\r \x01(\tR\vopenMatters\x12$\n" +
+	"\x0ehanded_over_by\x18\x0e \x01(\tR\fhandedOverBy\x12@\n" +
+	"\x0ehanded_over_at\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\fhandedOverAt\x12*\n" +
+	"\x05swaps\x18\x10 \x03(\v2\x14.yizhan.v1.ShiftSwapR\x05swaps\x12#\n" +
+	"\rflagged_empty\x18\x11 \x01(\bR\fflaggedEmpty\x125\n" +
+	"\x17flagged_not_handed_over\x18\x12 \x01(\bR\x14flaggedNotHandedOver\x12!\n" +
+	"\fpublished_by\x18\x13 \x01(\tR\vpublishedBy\x12\x18\n" +
+	"\aversion\x18\x14 \x01(\rR\aversion\x12\x1c\n" +
+	"\tsignature\x18\x15 \x01(\fR\tsignature\x12!\n" +
+	"\fsigner_chain\x18\x16 \x03(\fR\vsignerChain\"\xc6\x03\n" +
+	"\fDutyLogEntry\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1f\n" +
+	"\voffice_code\x18\x02 \x01(\tR\n" +
+	"officeCode\x12\x19\n" +
+	"\bshift_id\x18\x03 \x01(\tR\ashiftId\x12&\n" +
+	"\x04kind\x18\x04 \x01(\x0e2\x12.yizhan.v1.LogKindR\x04kind\x12*\n" +
+	"\x02at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12;\n" +
+	"\vreceived_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"receivedAt\x12\x16\n" +
+	"\x06caller\x18\a \x01(\tR\x06caller\x12\x12\n" +
+	"\x04unit\x18\b \x01(\tR\x04unit\x12\x14\n" +
+	"\x05phone\x18\t \x01(\tR\x05phone\x12\x16\n" +
+	"\x06matter\x18\n" +
+	" \x01(\tR\x06matter\x12\x16\n" +
+	"\x06action\x18\v \x01(\tR\x06action\x12\x12\n" +
+	"\x04told\x18\f \x01(\tR\x04told\x12\x1a\n" +
+	"\bcorrects\x18\r \x01(\tR\bcorrects\x12\x16\n" +
+	"\x06writer\x18\x0e \x01(\tR\x06writer\x12\x1f\n" +
+	"\vwriter_name\x18\x0f \x01(\tR\n" +
+	"writerName\"c\n" +
+	"\x14PublishShiftsRequest\x12,\n" +
+	"\x06shifts\x18\x01 \x03(\v2\x14.yizhan.v1.DutyShiftR\x06shifts\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\"E\n" +
+	"\x15PublishShiftsResponse\x12,\n" +
+	"\x06shifts\x18\x01 \x03(\v2\x14.yizhan.v1.DutyShiftR\x06shifts\"}\n" +
+	"\x10SwapShiftRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04from\x18\x02 \x01(\tR\x04from\x12\x0e\n" +
+	"\x02to\x18\x03 \x01(\tR\x02to\x12\x16\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x05 \x01(\tR\trequestId\"E\n" +
+	"\x14TakeOverShiftRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\"h\n" +
+	"\x14HandOverShiftRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12!\n" +
+	"\fopen_matters\x18\x02 \x01(\tR\vopenMatters\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x03 \x01(\tR\trequestId\"r\n" +
+	"\x11ListShiftsRequest\x12\x1f\n" +
+	"\voffice_code\x18\x01 \x01(\tR\n" +
+	"officeCode\x12\x12\n" +
+	"\x04from\x18\x02 \x01(\tR\x04from\x12\x0e\n" +
+	"\x02to\x18\x03 \x01(\tR\x02to\x12\x18\n" +
+	"\aflagged\x18\x04 \x01(\bR\aflagged\"B\n" +
+	"\x12ListShiftsResponse\x12,\n" +
+	"\x06shifts\x18\x01 \x03(\v2\x14.yizhan.v1.DutyShiftR\x06shifts\"\x9f\x01\n" +
+	"\fOfficeOnDuty\x12\x1f\n" +
+	"\voffice_code\x18\x01 \x01(\tR\n" +
+	"officeCode\x12\x1f\n" +
+	"\voffice_name\x18\x02 \x01(\tR\n" +
+	"officeName\x12!\n" +
+	"\foffice_phone\x18\x03 \x01(\tR\vofficePhone\x12*\n" +
+	"\x05shift\x18\x04 \x01(\v2\x14.yizhan.v1.DutyShiftR\x05shift\"3\n" +
+	"\x10GetOnDutyRequest\x12\x1f\n" +
+	"\voffice_code\x18\x01 \x01(\tR\n" +
+	"officeCode\"F\n" +
+	"\x11GetOnDutyResponse\x121\n" +
+	"\aoffices\x18\x01 \x03(\v2\x17.yizhan.v1.OfficeOnDutyR\aoffices\"d\n" +
+	"\x14WriteLogEntryRequest\x12-\n" +
+	"\x05entry\x18\x01 \x01(\v2\x17.yizhan.v1.DutyLogEntryR\x05entry\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\"=\n" +
+	"\x0eListLogRequest\x12\x19\n" +
+	"\bshift_id\x18\x01 \x01(\tR\ashiftId\x12\x10\n" +
+	"\x03day\x18\x02 \x01(\tR\x03day\"D\n" +
+	"\x0fListLogResponse\x121\n" +
+	"\aentries\x18\x01 \x03(\v2\x17.yizhan.v1.DutyLogEntryR\aentries*\xe4\x01\n" +
 	"\x10IncidentCategory\x12!\n" +
 	"\x1dINCIDENT_CATEGORY_UNSPECIFIED\x10\x00\x12&\n" +
 	"\"INCIDENT_CATEGORY_NATURAL_DISASTER\x10\x01\x12\x1e\n" +
@@ -1205,7 +2576,20 @@ const file_yizhan_v1_duty_proto_rawDesc = "" +
 	"\vReportState\x12\x1c\n" +
 	"\x18REPORT_STATE_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12REPORT_STATE_DRAFT\x10\x01\x12\x17\n" +
-	"\x13REPORT_STATE_SIGNED\x10\x022\x89\x05\n" +
+	"\x13REPORT_STATE_SIGNED\x10\x02*x\n" +
+	"\n" +
+	"ShiftState\x12\x1b\n" +
+	"\x17SHIFT_STATE_UNSPECIFIED\x10\x00\x12\x17\n" +
+	"\x13SHIFT_STATE_PLANNED\x10\x01\x12\x17\n" +
+	"\x13SHIFT_STATE_ON_DUTY\x10\x02\x12\x1b\n" +
+	"\x17SHIFT_STATE_HANDED_OVER\x10\x03*\x90\x01\n" +
+	"\aLogKind\x12\x18\n" +
+	"\x14LOG_KIND_UNSPECIFIED\x10\x00\x12\x11\n" +
+	"\rLOG_KIND_CALL\x10\x01\x12\x13\n" +
+	"\x0fLOG_KIND_NOTICE\x10\x02\x12\x18\n" +
+	"\x14LOG_KIND_INSTRUCTION\x10\x03\x12\x15\n" +
+	"\x11LOG_KIND_DOCUMENT\x10\x04\x12\x12\n" +
+	"\x0eLOG_KIND_OTHER\x10\x052\x89\x05\n" +
 	"\vDutyService\x12`\n" +
 	"\vWriteReport\x12\x1d.yizhan.v1.WriteReportRequest\x1a\x15.yizhan.v1.HeldReport\"\x1b\x82\xd3\xe4\x93\x02\x15:\x01*\"\x10/v1/duty/reports\x12g\n" +
 	"\fUpdateReport\x12\x1e.yizhan.v1.UpdateReportRequest\x1a\x15.yizhan.v1.HeldReport\" \x82\xd3\xe4\x93\x02\x1a:\x01*2\x15/v1/duty/reports/{id}\x12h\n" +
@@ -1213,7 +2597,17 @@ const file_yizhan_v1_duty_proto_rawDesc = "" +
 	"SignReport\x12\x1c.yizhan.v1.SignReportRequest\x1a\x15.yizhan.v1.HeldReport\"%\x82\xd3\xe4\x93\x02\x1f:\x01*\"\x1a/v1/duty/reports/{id}:sign\x12}\n" +
 	"\x11AcknowledgeReport\x12#.yizhan.v1.AcknowledgeReportRequest\x1a\x15.yizhan.v1.HeldReport\",\x82\xd3\xe4\x93\x02&:\x01*\"!/v1/duty/reports/{id}:acknowledge\x12^\n" +
 	"\tGetReport\x12\x1b.yizhan.v1.GetReportRequest\x1a\x15.yizhan.v1.HeldReport\"\x1d\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/duty/reports/{id}\x12f\n" +
-	"\vListReports\x12\x1d.yizhan.v1.ListReportsRequest\x1a\x1e.yizhan.v1.ListReportsResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/duty/reportsB5Z3github.com/yizhan-gov/yizhan/api/yizhan/v1;yizhanv1b\x06proto3"
+	"\vListReports\x12\x1d.yizhan.v1.ListReportsRequest\x1a\x1e.yizhan.v1.ListReportsResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/duty/reports2\xd3\x06\n" +
+	"\x11DutyRosterService\x12v\n" +
+	"\rPublishShifts\x12\x1f.yizhan.v1.PublishShiftsRequest\x1a .yizhan.v1.PublishShiftsResponse\"\"\x82\xd3\xe4\x93\x02\x1c:\x01*\"\x17/v1/duty/shifts:publish\x12d\n" +
+	"\tSwapShift\x12\x1b.yizhan.v1.SwapShiftRequest\x1a\x14.yizhan.v1.DutyShift\"$\x82\xd3\xe4\x93\x02\x1e:\x01*\"\x19/v1/duty/shifts/{id}:swap\x12p\n" +
+	"\rTakeOverShift\x12\x1f.yizhan.v1.TakeOverShiftRequest\x1a\x14.yizhan.v1.DutyShift\"(\x82\xd3\xe4\x93\x02\":\x01*\"\x1d/v1/duty/shifts/{id}:takeOver\x12p\n" +
+	"\rHandOverShift\x12\x1f.yizhan.v1.HandOverShiftRequest\x1a\x14.yizhan.v1.DutyShift\"(\x82\xd3\xe4\x93\x02\":\x01*\"\x1d/v1/duty/shifts/{id}:handOver\x12b\n" +
+	"\n" +
+	"ListShifts\x12\x1c.yizhan.v1.ListShiftsRequest\x1a\x1d.yizhan.v1.ListShiftsResponse\"\x17\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/duty/shifts\x12\\\n" +
+	"\tGetOnDuty\x12\x1b.yizhan.v1.GetOnDutyRequest\x1a\x1c.yizhan.v1.GetOnDutyResponse\"\x14\x82\xd3\xe4\x93\x02\x0e\x12\f/v1/duty/now\x12b\n" +
+	"\rWriteLogEntry\x12\x1f.yizhan.v1.WriteLogEntryRequest\x1a\x17.yizhan.v1.DutyLogEntry\"\x17\x82\xd3\xe4\x93\x02\x11:\x01*\"\f/v1/duty/log\x12V\n" +
+	"\aListLog\x12\x19.yizhan.v1.ListLogRequest\x1a\x1a.yizhan.v1.ListLogResponse\"\x14\x82\xd3\xe4\x93\x02\x0e\x12\f/v1/duty/logB5Z3github.com/yizhan-gov/yizhan/api/yizhan/v1;yizhanv1b\x06proto3"
 
 var (
 	file_yizhan_v1_duty_proto_rawDescOnce sync.Once
@@ -1227,60 +2621,111 @@ func file_yizhan_v1_duty_proto_rawDescGZIP() []byte {
 	return file_yizhan_v1_duty_proto_rawDescData
 }
 
-var file_yizhan_v1_duty_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_yizhan_v1_duty_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_yizhan_v1_duty_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
+var file_yizhan_v1_duty_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_yizhan_v1_duty_proto_goTypes = []any{
 	(IncidentCategory)(0),            // 0: yizhan.v1.IncidentCategory
 	(IncidentLevel)(0),               // 1: yizhan.v1.IncidentLevel
 	(ReportKind)(0),                  // 2: yizhan.v1.ReportKind
 	(ReportState)(0),                 // 3: yizhan.v1.ReportState
-	(*UrgentReport)(nil),             // 4: yizhan.v1.UrgentReport
-	(*ReportAck)(nil),                // 5: yizhan.v1.ReportAck
-	(*HeldReport)(nil),               // 6: yizhan.v1.HeldReport
-	(*WriteReportRequest)(nil),       // 7: yizhan.v1.WriteReportRequest
-	(*UpdateReportRequest)(nil),      // 8: yizhan.v1.UpdateReportRequest
-	(*SignReportRequest)(nil),        // 9: yizhan.v1.SignReportRequest
-	(*AcknowledgeReportRequest)(nil), // 10: yizhan.v1.AcknowledgeReportRequest
-	(*GetReportRequest)(nil),         // 11: yizhan.v1.GetReportRequest
-	(*ListReportsRequest)(nil),       // 12: yizhan.v1.ListReportsRequest
-	(*ListReportsResponse)(nil),      // 13: yizhan.v1.ListReportsResponse
-	(*timestamppb.Timestamp)(nil),    // 14: google.protobuf.Timestamp
+	(ShiftState)(0),                  // 4: yizhan.v1.ShiftState
+	(LogKind)(0),                     // 5: yizhan.v1.LogKind
+	(*UrgentReport)(nil),             // 6: yizhan.v1.UrgentReport
+	(*ReportAck)(nil),                // 7: yizhan.v1.ReportAck
+	(*HeldReport)(nil),               // 8: yizhan.v1.HeldReport
+	(*WriteReportRequest)(nil),       // 9: yizhan.v1.WriteReportRequest
+	(*UpdateReportRequest)(nil),      // 10: yizhan.v1.UpdateReportRequest
+	(*SignReportRequest)(nil),        // 11: yizhan.v1.SignReportRequest
+	(*AcknowledgeReportRequest)(nil), // 12: yizhan.v1.AcknowledgeReportRequest
+	(*GetReportRequest)(nil),         // 13: yizhan.v1.GetReportRequest
+	(*ListReportsRequest)(nil),       // 14: yizhan.v1.ListReportsRequest
+	(*ListReportsResponse)(nil),      // 15: yizhan.v1.ListReportsResponse
+	(*ShiftSwap)(nil),                // 16: yizhan.v1.ShiftSwap
+	(*DutyShift)(nil),                // 17: yizhan.v1.DutyShift
+	(*DutyLogEntry)(nil),             // 18: yizhan.v1.DutyLogEntry
+	(*PublishShiftsRequest)(nil),     // 19: yizhan.v1.PublishShiftsRequest
+	(*PublishShiftsResponse)(nil),    // 20: yizhan.v1.PublishShiftsResponse
+	(*SwapShiftRequest)(nil),         // 21: yizhan.v1.SwapShiftRequest
+	(*TakeOverShiftRequest)(nil),     // 22: yizhan.v1.TakeOverShiftRequest
+	(*HandOverShiftRequest)(nil),     // 23: yizhan.v1.HandOverShiftRequest
+	(*ListShiftsRequest)(nil),        // 24: yizhan.v1.ListShiftsRequest
+	(*ListShiftsResponse)(nil),       // 25: yizhan.v1.ListShiftsResponse
+	(*OfficeOnDuty)(nil),             // 26: yizhan.v1.OfficeOnDuty
+	(*GetOnDutyRequest)(nil),         // 27: yizhan.v1.GetOnDutyRequest
+	(*GetOnDutyResponse)(nil),        // 28: yizhan.v1.GetOnDutyResponse
+	(*WriteLogEntryRequest)(nil),     // 29: yizhan.v1.WriteLogEntryRequest
+	(*ListLogRequest)(nil),           // 30: yizhan.v1.ListLogRequest
+	(*ListLogResponse)(nil),          // 31: yizhan.v1.ListLogResponse
+	(*timestamppb.Timestamp)(nil),    // 32: google.protobuf.Timestamp
 }
 var file_yizhan_v1_duty_proto_depIdxs = []int32{
 	2,  // 0: yizhan.v1.UrgentReport.kind:type_name -> yizhan.v1.ReportKind
 	0,  // 1: yizhan.v1.UrgentReport.category:type_name -> yizhan.v1.IncidentCategory
 	1,  // 2: yizhan.v1.UrgentReport.level:type_name -> yizhan.v1.IncidentLevel
-	14, // 3: yizhan.v1.UrgentReport.occurred_at:type_name -> google.protobuf.Timestamp
-	14, // 4: yizhan.v1.UrgentReport.known_at:type_name -> google.protobuf.Timestamp
-	14, // 5: yizhan.v1.UrgentReport.written_at:type_name -> google.protobuf.Timestamp
+	32, // 3: yizhan.v1.UrgentReport.occurred_at:type_name -> google.protobuf.Timestamp
+	32, // 4: yizhan.v1.UrgentReport.known_at:type_name -> google.protobuf.Timestamp
+	32, // 5: yizhan.v1.UrgentReport.written_at:type_name -> google.protobuf.Timestamp
 	3,  // 6: yizhan.v1.UrgentReport.state:type_name -> yizhan.v1.ReportState
-	14, // 7: yizhan.v1.UrgentReport.signed_at:type_name -> google.protobuf.Timestamp
-	14, // 8: yizhan.v1.ReportAck.at:type_name -> google.protobuf.Timestamp
-	4,  // 9: yizhan.v1.HeldReport.report:type_name -> yizhan.v1.UrgentReport
-	14, // 10: yizhan.v1.HeldReport.received_at:type_name -> google.protobuf.Timestamp
-	14, // 11: yizhan.v1.HeldReport.due:type_name -> google.protobuf.Timestamp
-	5,  // 12: yizhan.v1.HeldReport.acks:type_name -> yizhan.v1.ReportAck
-	4,  // 13: yizhan.v1.WriteReportRequest.report:type_name -> yizhan.v1.UrgentReport
-	4,  // 14: yizhan.v1.UpdateReportRequest.report:type_name -> yizhan.v1.UrgentReport
+	32, // 7: yizhan.v1.UrgentReport.signed_at:type_name -> google.protobuf.Timestamp
+	32, // 8: yizhan.v1.ReportAck.at:type_name -> google.protobuf.Timestamp
+	6,  // 9: yizhan.v1.HeldReport.report:type_name -> yizhan.v1.UrgentReport
+	32, // 10: yizhan.v1.HeldReport.received_at:type_name -> google.protobuf.Timestamp
+	32, // 11: yizhan.v1.HeldReport.due:type_name -> google.protobuf.Timestamp
+	7,  // 12: yizhan.v1.HeldReport.acks:type_name -> yizhan.v1.ReportAck
+	6,  // 13: yizhan.v1.WriteReportRequest.report:type_name -> yizhan.v1.UrgentReport
+	6,  // 14: yizhan.v1.UpdateReportRequest.report:type_name -> yizhan.v1.UrgentReport
 	3,  // 15: yizhan.v1.ListReportsRequest.state:type_name -> yizhan.v1.ReportState
-	6,  // 16: yizhan.v1.ListReportsResponse.reports:type_name -> yizhan.v1.HeldReport
-	7,  // 17: yizhan.v1.DutyService.WriteReport:input_type -> yizhan.v1.WriteReportRequest
-	8,  // 18: yizhan.v1.DutyService.UpdateReport:input_type -> yizhan.v1.UpdateReportRequest
-	9,  // 19: yizhan.v1.DutyService.SignReport:input_type -> yizhan.v1.SignReportRequest
-	10, // 20: yizhan.v1.DutyService.AcknowledgeReport:input_type -> yizhan.v1.AcknowledgeReportRequest
-	11, // 21: yizhan.v1.DutyService.GetReport:input_type -> yizhan.v1.GetReportRequest
-	12, // 22: yizhan.v1.DutyService.ListReports:input_type -> yizhan.v1.ListReportsRequest
-	6,  // 23: yizhan.v1.DutyService.WriteReport:output_type -> yizhan.v1.HeldReport
-	6,  // 24: yizhan.v1.DutyService.UpdateReport:output_type -> yizhan.v1.HeldReport
-	6,  // 25: yizhan.v1.DutyService.SignReport:output_type -> yizhan.v1.HeldReport
-	6,  // 26: yizhan.v1.DutyService.AcknowledgeReport:output_type -> yizhan.v1.HeldReport
-	6,  // 27: yizhan.v1.DutyService.GetReport:output_type -> yizhan.v1.HeldReport
-	13, // 28: yizhan.v1.DutyService.ListReports:output_type -> yizhan.v1.ListReportsResponse
-	23, // [23:29] is the sub-list for method output_type
-	17, // [17:23] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	8,  // 16: yizhan.v1.ListReportsResponse.reports:type_name -> yizhan.v1.HeldReport
+	32, // 17: yizhan.v1.ShiftSwap.at:type_name -> google.protobuf.Timestamp
+	32, // 18: yizhan.v1.DutyShift.start:type_name -> google.protobuf.Timestamp
+	32, // 19: yizhan.v1.DutyShift.end:type_name -> google.protobuf.Timestamp
+	4,  // 20: yizhan.v1.DutyShift.state:type_name -> yizhan.v1.ShiftState
+	32, // 21: yizhan.v1.DutyShift.taken_over_at:type_name -> google.protobuf.Timestamp
+	32, // 22: yizhan.v1.DutyShift.handed_over_at:type_name -> google.protobuf.Timestamp
+	16, // 23: yizhan.v1.DutyShift.swaps:type_name -> yizhan.v1.ShiftSwap
+	5,  // 24: yizhan.v1.DutyLogEntry.kind:type_name -> yizhan.v1.LogKind
+	32, // 25: yizhan.v1.DutyLogEntry.at:type_name -> google.protobuf.Timestamp
+	32, // 26: yizhan.v1.DutyLogEntry.received_at:type_name -> google.protobuf.Timestamp
+	17, // 27: yizhan.v1.PublishShiftsRequest.shifts:type_name -> yizhan.v1.DutyShift
+	17, // 28: yizhan.v1.PublishShiftsResponse.shifts:type_name -> yizhan.v1.DutyShift
+	17, // 29: yizhan.v1.ListShiftsResponse.shifts:type_name -> yizhan.v1.DutyShift
+	17, // 30: yizhan.v1.OfficeOnDuty.shift:type_name -> yizhan.v1.DutyShift
+	26, // 31: yizhan.v1.GetOnDutyResponse.offices:type_name -> yizhan.v1.OfficeOnDuty
+	18, // 32: yizhan.v1.WriteLogEntryRequest.entry:type_name -> yizhan.v1.DutyLogEntry
+	18, // 33: yizhan.v1.ListLogResponse.entries:type_name -> yizhan.v1.DutyLogEntry
+	9,  // 34: yizhan.v1.DutyService.WriteReport:input_type -> yizhan.v1.WriteReportRequest
+	10, // 35: yizhan.v1.DutyService.UpdateReport:input_type -> yizhan.v1.UpdateReportRequest
+	11, // 36: yizhan.v1.DutyService.SignReport:input_type -> yizhan.v1.SignReportRequest
+	12, // 37: yizhan.v1.DutyService.AcknowledgeReport:input_type -> yizhan.v1.AcknowledgeReportRequest
+	13, // 38: yizhan.v1.DutyService.GetReport:input_type -> yizhan.v1.GetReportRequest
+	14, // 39: yizhan.v1.DutyService.ListReports:input_type -> yizhan.v1.ListReportsRequest
+	19, // 40: yizhan.v1.DutyRosterService.PublishShifts:input_type -> yizhan.v1.PublishShiftsRequest
+	21, // 41: yizhan.v1.DutyRosterService.SwapShift:input_type -> yizhan.v1.SwapShiftRequest
+	22, // 42: yizhan.v1.DutyRosterService.TakeOverShift:input_type -> yizhan.v1.TakeOverShiftRequest
+	23, // 43: yizhan.v1.DutyRosterService.HandOverShift:input_type -> yizhan.v1.HandOverShiftRequest
+	24, // 44: yizhan.v1.DutyRosterService.ListShifts:input_type -> yizhan.v1.ListShiftsRequest
+	27, // 45: yizhan.v1.DutyRosterService.GetOnDuty:input_type -> yizhan.v1.GetOnDutyRequest
+	29, // 46: yizhan.v1.DutyRosterService.WriteLogEntry:input_type -> yizhan.v1.WriteLogEntryRequest
+	30, // 47: yizhan.v1.DutyRosterService.ListLog:input_type -> yizhan.v1.ListLogRequest
+	8,  // 48: yizhan.v1.DutyService.WriteReport:output_type -> yizhan.v1.HeldReport
+	8,  // 49: yizhan.v1.DutyService.UpdateReport:output_type -> yizhan.v1.HeldReport
+	8,  // 50: yizhan.v1.DutyService.SignReport:output_type -> yizhan.v1.HeldReport
+	8,  // 51: yizhan.v1.DutyService.AcknowledgeReport:output_type -> yizhan.v1.HeldReport
+	8,  // 52: yizhan.v1.DutyService.GetReport:output_type -> yizhan.v1.HeldReport
+	15, // 53: yizhan.v1.DutyService.ListReports:output_type -> yizhan.v1.ListReportsResponse
+	20, // 54: yizhan.v1.DutyRosterService.PublishShifts:output_type -> yizhan.v1.PublishShiftsResponse
+	17, // 55: yizhan.v1.DutyRosterService.SwapShift:output_type -> yizhan.v1.DutyShift
+	17, // 56: yizhan.v1.DutyRosterService.TakeOverShift:output_type -> yizhan.v1.DutyShift
+	17, // 57: yizhan.v1.DutyRosterService.HandOverShift:output_type -> yizhan.v1.DutyShift
+	25, // 58: yizhan.v1.DutyRosterService.ListShifts:output_type -> yizhan.v1.ListShiftsResponse
+	28, // 59: yizhan.v1.DutyRosterService.GetOnDuty:output_type -> yizhan.v1.GetOnDutyResponse
+	18, // 60: yizhan.v1.DutyRosterService.WriteLogEntry:output_type -> yizhan.v1.DutyLogEntry
+	31, // 61: yizhan.v1.DutyRosterService.ListLog:output_type -> yizhan.v1.ListLogResponse
+	48, // [48:62] is the sub-list for method output_type
+	34, // [34:48] is the sub-list for method input_type
+	34, // [34:34] is the sub-list for extension type_name
+	34, // [34:34] is the sub-list for extension extendee
+	0,  // [0:34] is the sub-list for field type_name
 }
 
 func init() { file_yizhan_v1_duty_proto_init() }
@@ -1293,10 +2738,10 @@ func file_yizhan_v1_duty_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_yizhan_v1_duty_proto_rawDesc), len(file_yizhan_v1_duty_proto_rawDesc)),
-			NumEnums:      4,
-			NumMessages:   10,
+			NumEnums:      6,
+			NumMessages:   26,
 			NumExtensions: 0,
-			NumServices:   1,
+			NumServices:   2,
 		},
 		GoTypes:           file_yizhan_v1_duty_proto_goTypes,
 		DependencyIndexes: file_yizhan_v1_duty_proto_depIdxs,

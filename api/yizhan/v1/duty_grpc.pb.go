@@ -319,3 +319,379 @@ var DutyService_ServiceDesc = grpc.ServiceDesc{
 	Streams:  []grpc.StreamDesc{},
 	Metadata: "yizhan/v1/duty.proto",
 }
+
+const (
+	DutyRosterService_PublishShifts_FullMethodName = "/yizhan.v1.DutyRosterService/PublishShifts"
+	DutyRosterService_SwapShift_FullMethodName     = "/yizhan.v1.DutyRosterService/SwapShift"
+	DutyRosterService_TakeOverShift_FullMethodName = "/yizhan.v1.DutyRosterService/TakeOverShift"
+	DutyRosterService_HandOverShift_FullMethodName = "/yizhan.v1.DutyRosterService/HandOverShift"
+	DutyRosterService_ListShifts_FullMethodName    = "/yizhan.v1.DutyRosterService/ListShifts"
+	DutyRosterService_GetOnDuty_FullMethodName     = "/yizhan.v1.DutyRosterService/GetOnDuty"
+	DutyRosterService_WriteLogEntry_FullMethodName = "/yizhan.v1.DutyRosterService/WriteLogEntry"
+	DutyRosterService_ListLog_FullMethodName       = "/yizhan.v1.DutyRosterService/ListLog"
+)
+
+// DutyRosterServiceClient is the client API for DutyRosterService service.
+//
+// For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+//
+// DutyRosterService is the roster, the shifts and the duty log. Written at
+// the office (its leader node); shifts are carried up the tree like
+// reports.
+type DutyRosterServiceClient interface {
+	PublishShifts(ctx context.Context, in *PublishShiftsRequest, opts ...grpc.CallOption) (*PublishShiftsResponse, error)
+	SwapShift(ctx context.Context, in *SwapShiftRequest, opts ...grpc.CallOption) (*DutyShift, error)
+	TakeOverShift(ctx context.Context, in *TakeOverShiftRequest, opts ...grpc.CallOption) (*DutyShift, error)
+	HandOverShift(ctx context.Context, in *HandOverShiftRequest, opts ...grpc.CallOption) (*DutyShift, error)
+	ListShifts(ctx context.Context, in *ListShiftsRequest, opts ...grpc.CallOption) (*ListShiftsResponse, error)
+	GetOnDuty(ctx context.Context, in *GetOnDutyRequest, opts ...grpc.CallOption) (*GetOnDutyResponse, error)
+	WriteLogEntry(ctx context.Context, in *WriteLogEntryRequest, opts ...grpc.CallOption) (*DutyLogEntry, error)
+	ListLog(ctx context.Context, in *ListLogRequest, opts ...grpc.CallOption) (*ListLogResponse, error)
+}
+
+type dutyRosterServiceClient struct {
+	cc grpc.ClientConnInterface
+}
+
+func NewDutyRosterServiceClient(cc grpc.ClientConnInterface) DutyRosterServiceClient {
+	return &dutyRosterServiceClient{cc}
+}
+
+func (c *dutyRosterServiceClient) PublishShifts(ctx context.Context, in *PublishShiftsRequest, opts ...grpc.CallOption) (*PublishShiftsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PublishShiftsResponse)
+	err := c.cc.Invoke(ctx, DutyRosterService_PublishShifts_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *dutyRosterServiceClient) SwapShift(ctx context.Context, in *SwapShiftRequest, opts ...grpc.CallOption) (*DutyShift, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DutyShift)
+	err := c.cc.Invoke(ctx, DutyRosterService_SwapShift_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *dutyRosterServiceClient) TakeOverShift(ctx context.Context, in *TakeOverShiftRequest, opts ...grpc.CallOption) (*DutyShift, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DutyShift)
+	err := c.cc.Invoke(ctx, DutyRosterService_TakeOverShift_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *dutyRosterServiceClient) HandOverShift(ctx context.Context, in *HandOverShiftRequest, opts ...grpc.CallOption) (*DutyShift, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DutyShift)
+	err := c.cc.Invoke(ctx, DutyRosterService_HandOverShift_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *dutyRosterServiceClient) ListShifts(ctx context.Context, in *ListShiftsRequest, opts ...grpc.CallOption) (*ListShiftsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListShiftsResponse)
+	err := c.cc.Invoke(ctx, DutyRosterService_ListShifts_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *dutyRosterServiceClient) GetOnDuty(ctx context.Context, in *GetOnDutyRequest, opts ...grpc.CallOption) (*GetOnDutyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetOnDutyResponse)
+	err := c.cc.Invoke(ctx, DutyRosterService_GetOnDuty_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *dutyRosterServiceClient) WriteLogEntry(ctx context.Context, in *WriteLogEntryRequest, opts ...grpc.CallOption) (*DutyLogEntry, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DutyLogEntry)
+	err := c.cc.Invoke(ctx, DutyRosterService_WriteLogEntry_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *dutyRosterServiceClient) ListLog(ctx context.Context, in *ListLogRequest, opts ...grpc.CallOption) (*ListLogResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListLogResponse)
+	err := c.cc.Invoke(ctx, DutyRosterService_ListLog_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// DutyRosterServiceServer is the server API for DutyRosterService service.
+// All implementations must embed UnimplementedDutyRosterServiceServer
+// for forward compatibility.
+//
+// DutyRosterService is the roster, the shifts and the duty log. Written at
+// the office (its leader node); shifts are carried up the tree like
+// reports.
+type DutyRosterServiceServer interface {
+	PublishShifts(context.Context, *PublishShiftsRequest) (*PublishShiftsResponse, error)
+	SwapShift(context.Context, *SwapShiftRequest) (*DutyShift, error)
+	TakeOverShift(context.Context, *TakeOverShiftRequest) (*DutyShift, error)
+	HandOverShift(context.Context, *HandOverShiftRequest) (*DutyShift, error)
+	ListShifts(context.Context, *ListShiftsRequest) (*ListShiftsResponse, error)
+	GetOnDuty(context.Context, *GetOnDutyRequest) (*GetOnDutyResponse, error)
+	WriteLogEntry(context.Context, *WriteLogEntryRequest) (*DutyLogEntry, error)
+	ListLog(context.Context, *ListLogRequest) (*ListLogResponse, error)
+	mustEmbedUnimplementedDutyRosterServiceServer()
+}
+
+// UnimplementedDutyRosterServiceServer must be embedded to have
+// forward compatible implementations.
+//
+// NOTE: this should be embedded by value instead of pointer to avoid a nil
+// pointer dereference when methods are called.
+type UnimplementedDutyRosterServiceServer struct{}
+
+func (UnimplementedDutyRosterServiceServer) PublishShifts(context.Context, *PublishShiftsRequest) (*PublishShiftsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method PublishShifts not implemented")
+}
+func (UnimplementedDutyRosterServiceServer) SwapShift(context.Context, *SwapShiftRequest) (*DutyShift, error) {
+	return nil, status.Error(codes.Unimplemented, "method SwapShift not implemented")
+}
+func (UnimplementedDutyRosterServiceServer) TakeOverShift(context.Context, *TakeOverShiftRequest) (*DutyShift, error) {
+	return nil, status.Error(codes.Unimplemented, "method TakeOverShift not implemented")
+}
+func (UnimplementedDutyRosterServiceServer) HandOverShift(context.Context, *HandOverShiftRequest) (*DutyShift, error) {
+	return nil, status.Error(codes.Unimplemented, "method HandOverShift not implemented")
+}
+func (UnimplementedDutyRosterServiceServer) ListShifts(context.Context, *ListShiftsRequest) (*ListShiftsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListShifts not implemented")
+}
+func (UnimplementedDutyRosterServiceServer) GetOnDuty(context.Context, *GetOnDutyRequest) (*GetOnDutyResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetOnDuty not implemented")
+}
+func (UnimplementedDutyRosterServiceServer) WriteLogEntry(context.Context, *WriteLogEntryRequest) (*DutyLogEntry, error) {
+	return nil, status.Error(codes.Unimplemented, "method WriteLogEntry not implemented")
+}
+func (UnimplementedDutyRosterServiceServer) ListLog(context.Context, *ListLogRequest) (*ListLogResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListLog not implemented")
+}
+func (UnimplementedDutyRosterServiceServer) mustEmbedUnimplementedDutyRosterServiceServer() {}
+func (UnimplementedDutyRosterServiceServer) testEmbeddedByValue()                           {}
+
+// UnsafeDutyRosterServiceServer may be embedded to opt out of forward compatibility for this service.
+// Use of this interface is not recommended, as added methods to DutyRosterServiceServer will
+// result in compilation errors.
+type UnsafeDutyRosterServiceServer interface {
+	mustEmbedUnimplementedDutyRosterServiceServer()
+}
+
+func RegisterDutyRosterServiceServer(s grpc.ServiceRegistrar, srv DutyRosterServiceServer) {
+	// If the following call panics, it indicates UnimplementedDutyRosterServiceServer was
+	// embedded by pointer and is nil.  This will cause panics if an
+	// unimplemented method is ever invoked, so we test this at initialization
+	// time to prevent it from happening at runtime later due to I/O.
+	if t, ok := srv.(interface{ testEmbeddedByValue() }); ok {
+		t.testEmbeddedByValue()
+	}
+	s.RegisterService(&DutyRosterService_ServiceDesc, srv)
+}
+
+func _DutyRosterService_PublishShifts_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PublishShiftsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DutyRosterServiceServer).PublishShifts(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DutyRosterService_PublishShifts_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DutyRosterServiceServer).PublishShifts(ctx, req.(*PublishShiftsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DutyRosterService_SwapShift_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SwapShiftRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DutyRosterServiceServer).SwapShift(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DutyRosterService_SwapShift_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DutyRosterServiceServer).SwapShift(ctx, req.(*SwapShiftRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DutyRosterService_TakeOverShift_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(TakeOverShiftRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DutyRosterServiceServer).TakeOverShift(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DutyRosterService_TakeOverShift_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DutyRosterServiceServer).TakeOverShift(ctx, req.(*TakeOverShiftRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DutyRosterService_HandOverShift_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(HandOverShiftRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DutyRosterServiceServer).HandOverShift(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DutyRosterService_HandOverShift_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DutyRosterServiceServer).HandOverShift(ctx, req.(*HandOverShiftRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DutyRosterService_ListShifts_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListShiftsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DutyRosterServiceServer).ListShifts(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DutyRosterService_ListShifts_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DutyRosterServiceServer).ListShifts(ctx, req.(*ListShiftsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DutyRosterService_GetOnDuty_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetOnDutyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DutyRosterServiceServer).GetOnDuty(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DutyRosterService_GetOnDuty_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DutyRosterServiceServer).GetOnDuty(ctx, req.(*GetOnDutyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DutyRosterService_WriteLogEntry_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(WriteLogEntryRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DutyRosterServiceServer).WriteLogEntry(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DutyRosterService_WriteLogEntry_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DutyRosterServiceServer).WriteLogEntry(ctx, req.(*WriteLogEntryRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DutyRosterService_ListLog_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListLogRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DutyRosterServiceServer).ListLog(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DutyRosterService_ListLog_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DutyRosterServiceServer).ListLog(ctx, req.(*ListLogRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+// DutyRosterService_ServiceDesc is the grpc.ServiceDesc for DutyRosterService service.
+// It's only intended for direct use with grpc.RegisterService,
+// and not to be introspected or modified (even as a copy)
+var DutyRosterService_ServiceDesc = grpc.ServiceDesc{
+	ServiceName: "yizhan.v1.DutyRosterService",
+	HandlerType: (*DutyRosterServiceServer)(nil),
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "PublishShifts",
+			Handler:    _DutyRosterService_PublishShifts_Handler,
+		},
+		{
+			MethodName: "SwapShift",
+			Handler:    _DutyRosterService_SwapShift_Handler,
+		},
+		{
+			MethodName: "TakeOverShift",
+			Handler:    _DutyRosterService_TakeOverShift_Handler,
+		},
+		{
+			MethodName: "HandOverShift",
+			Handler:    _DutyRosterService_HandOverShift_Handler,
+		},
+		{
+			MethodName: "ListShifts",
+			Handler:    _DutyRosterService_ListShifts_Handler,
+		},
+		{
+			MethodName: "GetOnDuty",
+			Handler:    _DutyRosterService_GetOnDuty_Handler,
+		},
+		{
+			MethodName: "WriteLogEntry",
+			Handler:    _DutyRosterService_WriteLogEntry_Handler,
+		},
+		{
+			MethodName: "ListLog",
+			Handler:    _DutyRosterService_ListLog_Handler,
+		},
+	},
+	Streams:  []grpc.StreamDesc{},
+	Metadata: "yizhan/v1/duty.proto",
+}

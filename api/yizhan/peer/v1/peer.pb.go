@@ -1380,6 +1380,8 @@ type CaseCommand struct {
 	//	*CaseCommand_PutConsultation
 	//	*CaseCommand_PutReport
 	//	*CaseCommand_PutReportAck
+	//	*CaseCommand_PutShifts
+	//	*CaseCommand_PutLogEntry
 	Op            isCaseCommand_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1524,6 +1526,24 @@ func (x *CaseCommand) GetPutReportAck() *PutReportAck {
 	return nil
 }
 
+func (x *CaseCommand) GetPutShifts() *PutShifts {
+	if x != nil {
+		if x, ok := x.Op.(*CaseCommand_PutShifts); ok {
+			return x.PutShifts
+		}
+	}
+	return nil
+}
+
+func (x *CaseCommand) GetPutLogEntry() *PutLogEntry {
+	if x != nil {
+		if x, ok := x.Op.(*CaseCommand_PutLogEntry); ok {
+			return x.PutLogEntry
+		}
+	}
+	return nil
+}
+
 type isCaseCommand_Op interface {
 	isCaseCommand_Op()
 }
@@ -1564,6 +1584,14 @@ type CaseCommand_PutReportAck struct {
 	PutReportAck *PutReportAck `protobuf:"bytes,18,opt,name=put_report_ack,json=putReportAck,proto3,oneof"`
 }
 
+type CaseCommand_PutShifts struct {
+	PutShifts *PutShifts `protobuf:"bytes,19,opt,name=put_shifts,json=putShifts,proto3,oneof"`
+}
+
+type CaseCommand_PutLogEntry struct {
+	PutLogEntry *PutLogEntry `protobuf:"bytes,20,opt,name=put_log_entry,json=putLogEntry,proto3,oneof"`
+}
+
 func (*CaseCommand_Append) isCaseCommand_Op() {}
 
 func (*CaseCommand_Receive) isCaseCommand_Op() {}
@@ -1582,6 +1610,104 @@ func (*CaseCommand_PutReport) isCaseCommand_Op() {}
 
 func (*CaseCommand_PutReportAck) isCaseCommand_Op() {}
 
+func (*CaseCommand_PutShifts) isCaseCommand_Op() {}
+
+func (*CaseCommand_PutLogEntry) isCaseCommand_Op() {}
+
+// PutShifts keeps shifts of this office: new ones (version 1, a roster
+// published) or a shift's next version (a swap, a take-over, a handover,
+// a flag of the leader's sweep), each signed by the proposer; the book
+// checks each change against the shift as the log has it, at the
+// command's time, and carries them up.
+type PutShifts struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Shifts        []*v1.DutyShift        `protobuf:"bytes,1,rep,name=shifts,proto3" json:"shifts,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PutShifts) Reset() {
+	*x = PutShifts{}
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PutShifts) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PutShifts) ProtoMessage() {}
+
+func (x *PutShifts) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PutShifts.ProtoReflect.Descriptor instead.
+func (*PutShifts) Descriptor() ([]byte, []int) {
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *PutShifts) GetShifts() []*v1.DutyShift {
+	if x != nil {
+		return x.Shifts
+	}
+	return nil
+}
+
+// PutLogEntry keeps an entry of this office's duty log.
+type PutLogEntry struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Entry         *v1.DutyLogEntry       `protobuf:"bytes,1,opt,name=entry,proto3" json:"entry,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PutLogEntry) Reset() {
+	*x = PutLogEntry{}
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PutLogEntry) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PutLogEntry) ProtoMessage() {}
+
+func (x *PutLogEntry) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PutLogEntry.ProtoReflect.Descriptor instead.
+func (*PutLogEntry) Descriptor() ([]byte, []int) {
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *PutLogEntry) GetEntry() *v1.DutyLogEntry {
+	if x != nil {
+		return x.Entry
+	}
+	return nil
+}
+
 // PutUrgentReport keeps an urgent report written at this office: a new
 // draft, a draft changed, or the draft signed (then it is carried up).
 type PutUrgentReport struct {
@@ -1593,7 +1719,7 @@ type PutUrgentReport struct {
 
 func (x *PutUrgentReport) Reset() {
 	*x = PutUrgentReport{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[21]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1605,7 +1731,7 @@ func (x *PutUrgentReport) String() string {
 func (*PutUrgentReport) ProtoMessage() {}
 
 func (x *PutUrgentReport) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[21]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1618,7 +1744,7 @@ func (x *PutUrgentReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutUrgentReport.ProtoReflect.Descriptor instead.
 func (*PutUrgentReport) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{21}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *PutUrgentReport) GetReport() *v1.UrgentReport {
@@ -1638,7 +1764,7 @@ type PutReportAck struct {
 
 func (x *PutReportAck) Reset() {
 	*x = PutReportAck{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[22]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1650,7 +1776,7 @@ func (x *PutReportAck) String() string {
 func (*PutReportAck) ProtoMessage() {}
 
 func (x *PutReportAck) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[22]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1663,7 +1789,7 @@ func (x *PutReportAck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutReportAck.ProtoReflect.Descriptor instead.
 func (*PutReportAck) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{22}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *PutReportAck) GetAck() *v1.ReportAck {
@@ -1685,7 +1811,7 @@ type PutConsultation struct {
 
 func (x *PutConsultation) Reset() {
 	*x = PutConsultation{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[23]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1697,7 +1823,7 @@ func (x *PutConsultation) String() string {
 func (*PutConsultation) ProtoMessage() {}
 
 func (x *PutConsultation) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[23]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1710,7 +1836,7 @@ func (x *PutConsultation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutConsultation.ProtoReflect.Descriptor instead.
 func (*PutConsultation) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{23}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *PutConsultation) GetConsultation() *v1.Consultation {
@@ -1739,7 +1865,7 @@ type SupervisionStep struct {
 
 func (x *SupervisionStep) Reset() {
 	*x = SupervisionStep{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[24]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1751,7 +1877,7 @@ func (x *SupervisionStep) String() string {
 func (*SupervisionStep) ProtoMessage() {}
 
 func (x *SupervisionStep) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[24]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1764,7 +1890,7 @@ func (x *SupervisionStep) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SupervisionStep.ProtoReflect.Descriptor instead.
 func (*SupervisionStep) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{24}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *SupervisionStep) GetOp() isSupervisionStep_Op {
@@ -1863,7 +1989,7 @@ type ReplyFollowUp struct {
 
 func (x *ReplyFollowUp) Reset() {
 	*x = ReplyFollowUp{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[25]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1875,7 +2001,7 @@ func (x *ReplyFollowUp) String() string {
 func (*ReplyFollowUp) ProtoMessage() {}
 
 func (x *ReplyFollowUp) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[25]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1888,7 +2014,7 @@ func (x *ReplyFollowUp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplyFollowUp.ProtoReflect.Descriptor instead.
 func (*ReplyFollowUp) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{25}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ReplyFollowUp) GetId() string {
@@ -1915,7 +2041,7 @@ type RevisitFollowUp struct {
 
 func (x *RevisitFollowUp) Reset() {
 	*x = RevisitFollowUp{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[26]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1927,7 +2053,7 @@ func (x *RevisitFollowUp) String() string {
 func (*RevisitFollowUp) ProtoMessage() {}
 
 func (x *RevisitFollowUp) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[26]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1940,7 +2066,7 @@ func (x *RevisitFollowUp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevisitFollowUp.ProtoReflect.Descriptor instead.
 func (*RevisitFollowUp) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{26}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *RevisitFollowUp) GetId() string {
@@ -1966,7 +2092,7 @@ type IssueOrder struct {
 
 func (x *IssueOrder) Reset() {
 	*x = IssueOrder{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[27]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1978,7 +2104,7 @@ func (x *IssueOrder) String() string {
 func (*IssueOrder) ProtoMessage() {}
 
 func (x *IssueOrder) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[27]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1991,7 +2117,7 @@ func (x *IssueOrder) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IssueOrder.ProtoReflect.Descriptor instead.
 func (*IssueOrder) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{27}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *IssueOrder) GetOrder() *v1.SupervisionOrder {
@@ -2011,7 +2137,7 @@ type AnswerOrder struct {
 
 func (x *AnswerOrder) Reset() {
 	*x = AnswerOrder{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[28]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2023,7 +2149,7 @@ func (x *AnswerOrder) String() string {
 func (*AnswerOrder) ProtoMessage() {}
 
 func (x *AnswerOrder) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[28]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2036,7 +2162,7 @@ func (x *AnswerOrder) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnswerOrder.ProtoReflect.Descriptor instead.
 func (*AnswerOrder) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{28}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *AnswerOrder) GetId() string {
@@ -2064,7 +2190,7 @@ type DecideOrder struct {
 
 func (x *DecideOrder) Reset() {
 	*x = DecideOrder{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[29]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2076,7 +2202,7 @@ func (x *DecideOrder) String() string {
 func (*DecideOrder) ProtoMessage() {}
 
 func (x *DecideOrder) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[29]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2089,7 +2215,7 @@ func (x *DecideOrder) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecideOrder.ProtoReflect.Descriptor instead.
 func (*DecideOrder) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{29}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *DecideOrder) GetId() string {
@@ -2128,7 +2254,7 @@ type EvaluateCards struct {
 
 func (x *EvaluateCards) Reset() {
 	*x = EvaluateCards{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[30]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2140,7 +2266,7 @@ func (x *EvaluateCards) String() string {
 func (*EvaluateCards) ProtoMessage() {}
 
 func (x *EvaluateCards) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[30]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2153,7 +2279,7 @@ func (x *EvaluateCards) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EvaluateCards.ProtoReflect.Descriptor instead.
 func (*EvaluateCards) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{30}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *EvaluateCards) GetChecks() []*CardCheck {
@@ -2180,7 +2306,7 @@ type CardCheck struct {
 
 func (x *CardCheck) Reset() {
 	*x = CardCheck{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[31]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2192,7 +2318,7 @@ func (x *CardCheck) String() string {
 func (*CardCheck) ProtoMessage() {}
 
 func (x *CardCheck) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[31]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2205,7 +2331,7 @@ func (x *CardCheck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CardCheck.ProtoReflect.Descriptor instead.
 func (*CardCheck) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{31}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *CardCheck) GetCaseNumber() string {
@@ -2235,7 +2361,7 @@ type AppendCaseEvents struct {
 
 func (x *AppendCaseEvents) Reset() {
 	*x = AppendCaseEvents{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[32]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2247,7 +2373,7 @@ func (x *AppendCaseEvents) String() string {
 func (*AppendCaseEvents) ProtoMessage() {}
 
 func (x *AppendCaseEvents) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[32]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2260,7 +2386,7 @@ func (x *AppendCaseEvents) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppendCaseEvents.ProtoReflect.Descriptor instead.
 func (*AppendCaseEvents) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{32}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *AppendCaseEvents) GetCaseNumber() string {
@@ -2293,13 +2419,14 @@ type CaseMessage struct {
 	// consultation is (case_number is its id).
 	Report        *v1.UrgentReport `protobuf:"bytes,6,opt,name=report,proto3" json:"report,omitempty"`
 	ReportAck     *v1.ReportAck    `protobuf:"bytes,7,opt,name=report_ack,json=reportAck,proto3" json:"report_ack,omitempty"`
+	Shift         *v1.DutyShift    `protobuf:"bytes,8,opt,name=shift,proto3" json:"shift,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CaseMessage) Reset() {
 	*x = CaseMessage{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[33]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2311,7 +2438,7 @@ func (x *CaseMessage) String() string {
 func (*CaseMessage) ProtoMessage() {}
 
 func (x *CaseMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[33]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2324,7 +2451,7 @@ func (x *CaseMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseMessage.ProtoReflect.Descriptor instead.
 func (*CaseMessage) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{33}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *CaseMessage) GetCaseNumber() string {
@@ -2376,6 +2503,13 @@ func (x *CaseMessage) GetReportAck() *v1.ReportAck {
 	return nil
 }
 
+func (x *CaseMessage) GetShift() *v1.DutyShift {
+	if x != nil {
+		return x.Shift
+	}
+	return nil
+}
+
 // ReceiveCaseMessages stores messages from a neighbouring office, already
 // checked by the receiving leader (signatures, sender).
 type ReceiveCaseMessages struct {
@@ -2387,7 +2521,7 @@ type ReceiveCaseMessages struct {
 
 func (x *ReceiveCaseMessages) Reset() {
 	*x = ReceiveCaseMessages{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[34]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2399,7 +2533,7 @@ func (x *ReceiveCaseMessages) String() string {
 func (*ReceiveCaseMessages) ProtoMessage() {}
 
 func (x *ReceiveCaseMessages) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[34]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2412,7 +2546,7 @@ func (x *ReceiveCaseMessages) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReceiveCaseMessages.ProtoReflect.Descriptor instead.
 func (*ReceiveCaseMessages) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{34}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ReceiveCaseMessages) GetMessages() []*CaseMessage {
@@ -2436,7 +2570,7 @@ type OutboxEntry struct {
 
 func (x *OutboxEntry) Reset() {
 	*x = OutboxEntry{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[35]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2448,7 +2582,7 @@ func (x *OutboxEntry) String() string {
 func (*OutboxEntry) ProtoMessage() {}
 
 func (x *OutboxEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[35]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2461,7 +2595,7 @@ func (x *OutboxEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OutboxEntry.ProtoReflect.Descriptor instead.
 func (*OutboxEntry) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{35}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *OutboxEntry) GetDestOffice() string {
@@ -2507,7 +2641,7 @@ type QuarantinedEntry struct {
 
 func (x *QuarantinedEntry) Reset() {
 	*x = QuarantinedEntry{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[36]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2519,7 +2653,7 @@ func (x *QuarantinedEntry) String() string {
 func (*QuarantinedEntry) ProtoMessage() {}
 
 func (x *QuarantinedEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[36]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2532,7 +2666,7 @@ func (x *QuarantinedEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuarantinedEntry.ProtoReflect.Descriptor instead.
 func (*QuarantinedEntry) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{36}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *QuarantinedEntry) GetEntry() *OutboxEntry {
@@ -2567,7 +2701,7 @@ type QuarantineOutbox struct {
 
 func (x *QuarantineOutbox) Reset() {
 	*x = QuarantineOutbox{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[37]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2579,7 +2713,7 @@ func (x *QuarantineOutbox) String() string {
 func (*QuarantineOutbox) ProtoMessage() {}
 
 func (x *QuarantineOutbox) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[37]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2592,7 +2726,7 @@ func (x *QuarantineOutbox) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuarantineOutbox.ProtoReflect.Descriptor instead.
 func (*QuarantineOutbox) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{37}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *QuarantineOutbox) GetEntries() []*QuarantinedEntry {
@@ -2612,7 +2746,7 @@ type AckOutbox struct {
 
 func (x *AckOutbox) Reset() {
 	*x = AckOutbox{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[38]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2624,7 +2758,7 @@ func (x *AckOutbox) String() string {
 func (*AckOutbox) ProtoMessage() {}
 
 func (x *AckOutbox) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[38]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2637,7 +2771,7 @@ func (x *AckOutbox) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AckOutbox.ProtoReflect.Descriptor instead.
 func (*AckOutbox) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{38}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *AckOutbox) GetAcks() []*OutboxEntry {
@@ -2658,7 +2792,7 @@ type CaseRecord struct {
 
 func (x *CaseRecord) Reset() {
 	*x = CaseRecord{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[39]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2670,7 +2804,7 @@ func (x *CaseRecord) String() string {
 func (*CaseRecord) ProtoMessage() {}
 
 func (x *CaseRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[39]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2683,7 +2817,7 @@ func (x *CaseRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseRecord.ProtoReflect.Descriptor instead.
 func (*CaseRecord) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{39}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *CaseRecord) GetNumber() string {
@@ -2711,7 +2845,7 @@ type DaySequence struct {
 
 func (x *DaySequence) Reset() {
 	*x = DaySequence{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[40]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2723,7 +2857,7 @@ func (x *DaySequence) String() string {
 func (*DaySequence) ProtoMessage() {}
 
 func (x *DaySequence) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[40]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2736,7 +2870,7 @@ func (x *DaySequence) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DaySequence.ProtoReflect.Descriptor instead.
 func (*DaySequence) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{40}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *DaySequence) GetDay() string {
@@ -2766,7 +2900,7 @@ type CaseBookSnapshot struct {
 
 func (x *CaseBookSnapshot) Reset() {
 	*x = CaseBookSnapshot{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[41]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2778,7 +2912,7 @@ func (x *CaseBookSnapshot) String() string {
 func (*CaseBookSnapshot) ProtoMessage() {}
 
 func (x *CaseBookSnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[41]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2791,7 +2925,7 @@ func (x *CaseBookSnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseBookSnapshot.ProtoReflect.Descriptor instead.
 func (*CaseBookSnapshot) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{41}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *CaseBookSnapshot) GetCases() []*CaseRecord {
@@ -2834,7 +2968,7 @@ type OfficeSnapshot struct {
 
 func (x *OfficeSnapshot) Reset() {
 	*x = OfficeSnapshot{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[42]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2846,7 +2980,7 @@ func (x *OfficeSnapshot) String() string {
 func (*OfficeSnapshot) ProtoMessage() {}
 
 func (x *OfficeSnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[42]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2859,7 +2993,7 @@ func (x *OfficeSnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OfficeSnapshot.ProtoReflect.Descriptor instead.
 func (*OfficeSnapshot) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{42}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *OfficeSnapshot) GetRegistry() *RegistrySnapshot {
@@ -2899,7 +3033,7 @@ type RequestRecord struct {
 
 func (x *RequestRecord) Reset() {
 	*x = RequestRecord{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[43]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2911,7 +3045,7 @@ func (x *RequestRecord) String() string {
 func (*RequestRecord) ProtoMessage() {}
 
 func (x *RequestRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[43]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2924,7 +3058,7 @@ func (x *RequestRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestRecord.ProtoReflect.Descriptor instead.
 func (*RequestRecord) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{43}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *RequestRecord) GetId() string {
@@ -2971,7 +3105,7 @@ type DeliverCasesRequest struct {
 
 func (x *DeliverCasesRequest) Reset() {
 	*x = DeliverCasesRequest{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[44]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2983,7 +3117,7 @@ func (x *DeliverCasesRequest) String() string {
 func (*DeliverCasesRequest) ProtoMessage() {}
 
 func (x *DeliverCasesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[44]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2996,7 +3130,7 @@ func (x *DeliverCasesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeliverCasesRequest.ProtoReflect.Descriptor instead.
 func (*DeliverCasesRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{44}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *DeliverCasesRequest) GetMessages() []*CaseMessage {
@@ -3019,7 +3153,7 @@ type CaseReceipt struct {
 
 func (x *CaseReceipt) Reset() {
 	*x = CaseReceipt{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[45]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3031,7 +3165,7 @@ func (x *CaseReceipt) String() string {
 func (*CaseReceipt) ProtoMessage() {}
 
 func (x *CaseReceipt) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[45]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3044,7 +3178,7 @@ func (x *CaseReceipt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseReceipt.ProtoReflect.Descriptor instead.
 func (*CaseReceipt) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{45}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *CaseReceipt) GetCaseNumber() string {
@@ -3077,7 +3211,7 @@ type DeliverCasesResponse struct {
 
 func (x *DeliverCasesResponse) Reset() {
 	*x = DeliverCasesResponse{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[46]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3089,7 +3223,7 @@ func (x *DeliverCasesResponse) String() string {
 func (*DeliverCasesResponse) ProtoMessage() {}
 
 func (x *DeliverCasesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[46]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3102,7 +3236,7 @@ func (x *DeliverCasesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeliverCasesResponse.ProtoReflect.Descriptor instead.
 func (*DeliverCasesResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{46}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *DeliverCasesResponse) GetReceipts() []*CaseReceipt {
@@ -3123,7 +3257,7 @@ type JoinRequest struct {
 
 func (x *JoinRequest) Reset() {
 	*x = JoinRequest{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[47]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3135,7 +3269,7 @@ func (x *JoinRequest) String() string {
 func (*JoinRequest) ProtoMessage() {}
 
 func (x *JoinRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[47]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3148,7 +3282,7 @@ func (x *JoinRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinRequest.ProtoReflect.Descriptor instead.
 func (*JoinRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{47}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *JoinRequest) GetOfficeCode() string {
@@ -3181,7 +3315,7 @@ type JoinResponse struct {
 
 func (x *JoinResponse) Reset() {
 	*x = JoinResponse{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[48]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3193,7 +3327,7 @@ func (x *JoinResponse) String() string {
 func (*JoinResponse) ProtoMessage() {}
 
 func (x *JoinResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[48]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3206,7 +3340,7 @@ func (x *JoinResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinResponse.ProtoReflect.Descriptor instead.
 func (*JoinResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{48}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *JoinResponse) GetLeader() string {
@@ -3227,7 +3361,7 @@ type FeedRequest struct {
 
 func (x *FeedRequest) Reset() {
 	*x = FeedRequest{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[49]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3239,7 +3373,7 @@ func (x *FeedRequest) String() string {
 func (*FeedRequest) ProtoMessage() {}
 
 func (x *FeedRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[49]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3252,7 +3386,7 @@ func (x *FeedRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeedRequest.ProtoReflect.Descriptor instead.
 func (*FeedRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{49}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *FeedRequest) GetOfficeCode() string {
@@ -3291,7 +3425,7 @@ type FeedMessage struct {
 
 func (x *FeedMessage) Reset() {
 	*x = FeedMessage{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[50]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3303,7 +3437,7 @@ func (x *FeedMessage) String() string {
 func (*FeedMessage) ProtoMessage() {}
 
 func (x *FeedMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[50]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3316,7 +3450,7 @@ func (x *FeedMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeedMessage.ProtoReflect.Descriptor instead.
 func (*FeedMessage) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{50}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *FeedMessage) GetKind() isFeedMessage_Kind {
@@ -3403,7 +3537,7 @@ type FeedChunk struct {
 
 func (x *FeedChunk) Reset() {
 	*x = FeedChunk{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[51]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3415,7 +3549,7 @@ func (x *FeedChunk) String() string {
 func (*FeedChunk) ProtoMessage() {}
 
 func (x *FeedChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[51]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3428,7 +3562,7 @@ func (x *FeedChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeedChunk.ProtoReflect.Descriptor instead.
 func (*FeedChunk) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{51}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *FeedChunk) GetData() []byte {
@@ -3455,7 +3589,7 @@ type FeedBatch struct {
 
 func (x *FeedBatch) Reset() {
 	*x = FeedBatch{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[52]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3467,7 +3601,7 @@ func (x *FeedBatch) String() string {
 func (*FeedBatch) ProtoMessage() {}
 
 func (x *FeedBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[52]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3480,7 +3614,7 @@ func (x *FeedBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeedBatch.ProtoReflect.Descriptor instead.
 func (*FeedBatch) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{52}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *FeedBatch) GetEntries() []*ChangelogEntry {
@@ -3507,7 +3641,7 @@ type FeedHeartbeat struct {
 
 func (x *FeedHeartbeat) Reset() {
 	*x = FeedHeartbeat{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[53]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3519,7 +3653,7 @@ func (x *FeedHeartbeat) String() string {
 func (*FeedHeartbeat) ProtoMessage() {}
 
 func (x *FeedHeartbeat) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[53]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3532,7 +3666,7 @@ func (x *FeedHeartbeat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeedHeartbeat.ProtoReflect.Descriptor instead.
 func (*FeedHeartbeat) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{53}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *FeedHeartbeat) GetUpstreamIndex() uint64 {
@@ -3565,7 +3699,7 @@ type AnnounceNodeRequest struct {
 
 func (x *AnnounceNodeRequest) Reset() {
 	*x = AnnounceNodeRequest{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[54]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3577,7 +3711,7 @@ func (x *AnnounceNodeRequest) String() string {
 func (*AnnounceNodeRequest) ProtoMessage() {}
 
 func (x *AnnounceNodeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[54]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3590,7 +3724,7 @@ func (x *AnnounceNodeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnnounceNodeRequest.ProtoReflect.Descriptor instead.
 func (*AnnounceNodeRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{54}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *AnnounceNodeRequest) GetNode() *v1.NodeEntry {
@@ -3630,7 +3764,7 @@ type AnnounceNodeResponse struct {
 
 func (x *AnnounceNodeResponse) Reset() {
 	*x = AnnounceNodeResponse{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[55]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3642,7 +3776,7 @@ func (x *AnnounceNodeResponse) String() string {
 func (*AnnounceNodeResponse) ProtoMessage() {}
 
 func (x *AnnounceNodeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[55]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3655,7 +3789,7 @@ func (x *AnnounceNodeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnnounceNodeResponse.ProtoReflect.Descriptor instead.
 func (*AnnounceNodeResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{55}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *AnnounceNodeResponse) GetRegistryIndex() uint64 {
@@ -3674,7 +3808,7 @@ type ProgressRequest struct {
 
 func (x *ProgressRequest) Reset() {
 	*x = ProgressRequest{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[56]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3686,7 +3820,7 @@ func (x *ProgressRequest) String() string {
 func (*ProgressRequest) ProtoMessage() {}
 
 func (x *ProgressRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[56]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3699,7 +3833,7 @@ func (x *ProgressRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProgressRequest.ProtoReflect.Descriptor instead.
 func (*ProgressRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{56}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *ProgressRequest) GetOfficeCode() string {
@@ -3719,7 +3853,7 @@ type ProgressResponse struct {
 
 func (x *ProgressResponse) Reset() {
 	*x = ProgressResponse{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[57]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3731,7 +3865,7 @@ func (x *ProgressResponse) String() string {
 func (*ProgressResponse) ProtoMessage() {}
 
 func (x *ProgressResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[57]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3744,7 +3878,7 @@ func (x *ProgressResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProgressResponse.ProtoReflect.Descriptor instead.
 func (*ProgressResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{57}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *ProgressResponse) GetCommitIndex() uint64 {
@@ -3855,7 +3989,7 @@ const file_yizhan_peer_v1_peer_proto_rawDesc = "" +
 	"\x06replay\x18\x02 \x01(\v2\x1e.yizhan.peer.v1.ReplayRegistryH\x00R\x06replay\x12T\n" +
 	"\x10install_snapshot\x18\x03 \x01(\v2'.yizhan.peer.v1.InstallRegistrySnapshotH\x00R\x0finstallSnapshot\x123\n" +
 	"\x05cases\x18\x04 \x01(\v2\x1b.yizhan.peer.v1.CaseCommandH\x00R\x05casesB\x06\n" +
-	"\x04kind\"\xca\x05\n" +
+	"\x04kind\"\xc9\x06\n" +
 	"\vCaseCommand\x12 \n" +
 	"\fat_unix_nano\x18\x01 \x01(\x03R\n" +
 	"atUnixNano\x12\x1d\n" +
@@ -3874,8 +4008,15 @@ const file_yizhan_peer_v1_peer_proto_rawDesc = "" +
 	"\x10put_consultation\x18\x10 \x01(\v2\x1f.yizhan.peer.v1.PutConsultationH\x00R\x0fputConsultation\x12@\n" +
 	"\n" +
 	"put_report\x18\x11 \x01(\v2\x1f.yizhan.peer.v1.PutUrgentReportH\x00R\tputReport\x12D\n" +
-	"\x0eput_report_ack\x18\x12 \x01(\v2\x1c.yizhan.peer.v1.PutReportAckH\x00R\fputReportAckB\x04\n" +
-	"\x02op\"B\n" +
+	"\x0eput_report_ack\x18\x12 \x01(\v2\x1c.yizhan.peer.v1.PutReportAckH\x00R\fputReportAck\x12:\n" +
+	"\n" +
+	"put_shifts\x18\x13 \x01(\v2\x19.yizhan.peer.v1.PutShiftsH\x00R\tputShifts\x12A\n" +
+	"\rput_log_entry\x18\x14 \x01(\v2\x1b.yizhan.peer.v1.PutLogEntryH\x00R\vputLogEntryB\x04\n" +
+	"\x02op\"9\n" +
+	"\tPutShifts\x12,\n" +
+	"\x06shifts\x18\x01 \x03(\v2\x14.yizhan.v1.DutyShiftR\x06shifts\"<\n" +
+	"\vPutLogEntry\x12-\n" +
+	"\x05entry\x18\x01 \x01(\v2\x17.yizhan.v1.DutyLogEntryR\x05entry\"B\n" +
 	"\x0fPutUrgentReport\x12/\n" +
 	"\x06report\x18\x01 \x01(\v2\x17.yizhan.v1.UrgentReportR\x06report\"6\n" +
 	"\fPutReportAck\x12&\n" +
@@ -3916,7 +4057,7 @@ const file_yizhan_peer_v1_peer_proto_rawDesc = "" +
 	"\x10AppendCaseEvents\x12\x1f\n" +
 	"\vcase_number\x18\x01 \x01(\tR\n" +
 	"caseNumber\x12,\n" +
-	"\x06events\x18\x02 \x03(\v2\x14.yizhan.v1.CaseEventR\x06events\"\xbf\x02\n" +
+	"\x06events\x18\x02 \x03(\v2\x14.yizhan.v1.CaseEventR\x06events\"\xeb\x02\n" +
 	"\vCaseMessage\x12\x1f\n" +
 	"\vcase_number\x18\x01 \x01(\tR\n" +
 	"caseNumber\x12,\n" +
@@ -3928,7 +4069,8 @@ const file_yizhan_peer_v1_peer_proto_rawDesc = "" +
 	"\fconsultation\x18\x05 \x01(\v2\x17.yizhan.v1.ConsultationR\fconsultation\x12/\n" +
 	"\x06report\x18\x06 \x01(\v2\x17.yizhan.v1.UrgentReportR\x06report\x123\n" +
 	"\n" +
-	"report_ack\x18\a \x01(\v2\x14.yizhan.v1.ReportAckR\treportAck\"N\n" +
+	"report_ack\x18\a \x01(\v2\x14.yizhan.v1.ReportAckR\treportAck\x12*\n" +
+	"\x05shift\x18\b \x01(\v2\x14.yizhan.v1.DutyShiftR\x05shift\"N\n" +
 	"\x13ReceiveCaseMessages\x127\n" +
 	"\bmessages\x18\x01 \x03(\v2\x1b.yizhan.peer.v1.CaseMessageR\bmessages\"\x84\x01\n" +
 	"\vOutboxEntry\x12\x1f\n" +
@@ -4043,7 +4185,7 @@ func file_yizhan_peer_v1_peer_proto_rawDescGZIP() []byte {
 	return file_yizhan_peer_v1_peer_proto_rawDescData
 }
 
-var file_yizhan_peer_v1_peer_proto_msgTypes = make([]protoimpl.MessageInfo, 58)
+var file_yizhan_peer_v1_peer_proto_msgTypes = make([]protoimpl.MessageInfo, 60)
 var file_yizhan_peer_v1_peer_proto_goTypes = []any{
 	(*StaffCredential)(nil),         // 0: yizhan.peer.v1.StaffCredential
 	(*CreateOffice)(nil),            // 1: yizhan.peer.v1.CreateOffice
@@ -4066,167 +4208,176 @@ var file_yizhan_peer_v1_peer_proto_goTypes = []any{
 	(*InstallRegistrySnapshot)(nil), // 18: yizhan.peer.v1.InstallRegistrySnapshot
 	(*Command)(nil),                 // 19: yizhan.peer.v1.Command
 	(*CaseCommand)(nil),             // 20: yizhan.peer.v1.CaseCommand
-	(*PutUrgentReport)(nil),         // 21: yizhan.peer.v1.PutUrgentReport
-	(*PutReportAck)(nil),            // 22: yizhan.peer.v1.PutReportAck
-	(*PutConsultation)(nil),         // 23: yizhan.peer.v1.PutConsultation
-	(*SupervisionStep)(nil),         // 24: yizhan.peer.v1.SupervisionStep
-	(*ReplyFollowUp)(nil),           // 25: yizhan.peer.v1.ReplyFollowUp
-	(*RevisitFollowUp)(nil),         // 26: yizhan.peer.v1.RevisitFollowUp
-	(*IssueOrder)(nil),              // 27: yizhan.peer.v1.IssueOrder
-	(*AnswerOrder)(nil),             // 28: yizhan.peer.v1.AnswerOrder
-	(*DecideOrder)(nil),             // 29: yizhan.peer.v1.DecideOrder
-	(*EvaluateCards)(nil),           // 30: yizhan.peer.v1.EvaluateCards
-	(*CardCheck)(nil),               // 31: yizhan.peer.v1.CardCheck
-	(*AppendCaseEvents)(nil),        // 32: yizhan.peer.v1.AppendCaseEvents
-	(*CaseMessage)(nil),             // 33: yizhan.peer.v1.CaseMessage
-	(*ReceiveCaseMessages)(nil),     // 34: yizhan.peer.v1.ReceiveCaseMessages
-	(*OutboxEntry)(nil),             // 35: yizhan.peer.v1.OutboxEntry
-	(*QuarantinedEntry)(nil),        // 36: yizhan.peer.v1.QuarantinedEntry
-	(*QuarantineOutbox)(nil),        // 37: yizhan.peer.v1.QuarantineOutbox
-	(*AckOutbox)(nil),               // 38: yizhan.peer.v1.AckOutbox
-	(*CaseRecord)(nil),              // 39: yizhan.peer.v1.CaseRecord
-	(*DaySequence)(nil),             // 40: yizhan.peer.v1.DaySequence
-	(*CaseBookSnapshot)(nil),        // 41: yizhan.peer.v1.CaseBookSnapshot
-	(*OfficeSnapshot)(nil),          // 42: yizhan.peer.v1.OfficeSnapshot
-	(*RequestRecord)(nil),           // 43: yizhan.peer.v1.RequestRecord
-	(*DeliverCasesRequest)(nil),     // 44: yizhan.peer.v1.DeliverCasesRequest
-	(*CaseReceipt)(nil),             // 45: yizhan.peer.v1.CaseReceipt
-	(*DeliverCasesResponse)(nil),    // 46: yizhan.peer.v1.DeliverCasesResponse
-	(*JoinRequest)(nil),             // 47: yizhan.peer.v1.JoinRequest
-	(*JoinResponse)(nil),            // 48: yizhan.peer.v1.JoinResponse
-	(*FeedRequest)(nil),             // 49: yizhan.peer.v1.FeedRequest
-	(*FeedMessage)(nil),             // 50: yizhan.peer.v1.FeedMessage
-	(*FeedChunk)(nil),               // 51: yizhan.peer.v1.FeedChunk
-	(*FeedBatch)(nil),               // 52: yizhan.peer.v1.FeedBatch
-	(*FeedHeartbeat)(nil),           // 53: yizhan.peer.v1.FeedHeartbeat
-	(*AnnounceNodeRequest)(nil),     // 54: yizhan.peer.v1.AnnounceNodeRequest
-	(*AnnounceNodeResponse)(nil),    // 55: yizhan.peer.v1.AnnounceNodeResponse
-	(*ProgressRequest)(nil),         // 56: yizhan.peer.v1.ProgressRequest
-	(*ProgressResponse)(nil),        // 57: yizhan.peer.v1.ProgressResponse
-	(*v1.Office)(nil),               // 58: yizhan.v1.Office
-	(*v1.Department)(nil),           // 59: yizhan.v1.Department
-	(*v1.Item)(nil),                 // 60: yizhan.v1.Item
-	(*v1.Grant)(nil),                // 61: yizhan.v1.Grant
-	(*v1.StaffMember)(nil),          // 62: yizhan.v1.StaffMember
-	(*v1.Calendar)(nil),             // 63: yizhan.v1.Calendar
-	(*v1.NodeEntry)(nil),            // 64: yizhan.v1.NodeEntry
-	(*v1.SupervisionPolicy)(nil),    // 65: yizhan.v1.SupervisionPolicy
-	(*v1.UrgentReport)(nil),         // 66: yizhan.v1.UrgentReport
-	(*v1.ReportAck)(nil),            // 67: yizhan.v1.ReportAck
-	(*v1.Consultation)(nil),         // 68: yizhan.v1.Consultation
-	(*v1.FollowUpEntry)(nil),        // 69: yizhan.v1.FollowUpEntry
-	(*v1.SupervisionOrder)(nil),     // 70: yizhan.v1.SupervisionOrder
-	(v1.CardRule)(0),                // 71: yizhan.v1.CardRule
-	(*v1.CaseEvent)(nil),            // 72: yizhan.v1.CaseEvent
-	(*anypb.Any)(nil),               // 73: google.protobuf.Any
+	(*PutShifts)(nil),               // 21: yizhan.peer.v1.PutShifts
+	(*PutLogEntry)(nil),             // 22: yizhan.peer.v1.PutLogEntry
+	(*PutUrgentReport)(nil),         // 23: yizhan.peer.v1.PutUrgentReport
+	(*PutReportAck)(nil),            // 24: yizhan.peer.v1.PutReportAck
+	(*PutConsultation)(nil),         // 25: yizhan.peer.v1.PutConsultation
+	(*SupervisionStep)(nil),         // 26: yizhan.peer.v1.SupervisionStep
+	(*ReplyFollowUp)(nil),           // 27: yizhan.peer.v1.ReplyFollowUp
+	(*RevisitFollowUp)(nil),         // 28: yizhan.peer.v1.RevisitFollowUp
+	(*IssueOrder)(nil),              // 29: yizhan.peer.v1.IssueOrder
+	(*AnswerOrder)(nil),             // 30: yizhan.peer.v1.AnswerOrder
+	(*DecideOrder)(nil),             // 31: yizhan.peer.v1.DecideOrder
+	(*EvaluateCards)(nil),           // 32: yizhan.peer.v1.EvaluateCards
+	(*CardCheck)(nil),               // 33: yizhan.peer.v1.CardCheck
+	(*AppendCaseEvents)(nil),        // 34: yizhan.peer.v1.AppendCaseEvents
+	(*CaseMessage)(nil),             // 35: yizhan.peer.v1.CaseMessage
+	(*ReceiveCaseMessages)(nil),     // 36: yizhan.peer.v1.ReceiveCaseMessages
+	(*OutboxEntry)(nil),             // 37: yizhan.peer.v1.OutboxEntry
+	(*QuarantinedEntry)(nil),        // 38: yizhan.peer.v1.QuarantinedEntry
+	(*QuarantineOutbox)(nil),        // 39: yizhan.peer.v1.QuarantineOutbox
+	(*AckOutbox)(nil),               // 40: yizhan.peer.v1.AckOutbox
+	(*CaseRecord)(nil),              // 41: yizhan.peer.v1.CaseRecord
+	(*DaySequence)(nil),             // 42: yizhan.peer.v1.DaySequence
+	(*CaseBookSnapshot)(nil),        // 43: yizhan.peer.v1.CaseBookSnapshot
+	(*OfficeSnapshot)(nil),          // 44: yizhan.peer.v1.OfficeSnapshot
+	(*RequestRecord)(nil),           // 45: yizhan.peer.v1.RequestRecord
+	(*DeliverCasesRequest)(nil),     // 46: yizhan.peer.v1.DeliverCasesRequest
+	(*CaseReceipt)(nil),             // 47: yizhan.peer.v1.CaseReceipt
+	(*DeliverCasesResponse)(nil),    // 48: yizhan.peer.v1.DeliverCasesResponse
+	(*JoinRequest)(nil),             // 49: yizhan.peer.v1.JoinRequest
+	(*JoinResponse)(nil),            // 50: yizhan.peer.v1.JoinResponse
+	(*FeedRequest)(nil),             // 51: yizhan.peer.v1.FeedRequest
+	(*FeedMessage)(nil),             // 52: yizhan.peer.v1.FeedMessage
+	(*FeedChunk)(nil),               // 53: yizhan.peer.v1.FeedChunk
+	(*FeedBatch)(nil),               // 54: yizhan.peer.v1.FeedBatch
+	(*FeedHeartbeat)(nil),           // 55: yizhan.peer.v1.FeedHeartbeat
+	(*AnnounceNodeRequest)(nil),     // 56: yizhan.peer.v1.AnnounceNodeRequest
+	(*AnnounceNodeResponse)(nil),    // 57: yizhan.peer.v1.AnnounceNodeResponse
+	(*ProgressRequest)(nil),         // 58: yizhan.peer.v1.ProgressRequest
+	(*ProgressResponse)(nil),        // 59: yizhan.peer.v1.ProgressResponse
+	(*v1.Office)(nil),               // 60: yizhan.v1.Office
+	(*v1.Department)(nil),           // 61: yizhan.v1.Department
+	(*v1.Item)(nil),                 // 62: yizhan.v1.Item
+	(*v1.Grant)(nil),                // 63: yizhan.v1.Grant
+	(*v1.StaffMember)(nil),          // 64: yizhan.v1.StaffMember
+	(*v1.Calendar)(nil),             // 65: yizhan.v1.Calendar
+	(*v1.NodeEntry)(nil),            // 66: yizhan.v1.NodeEntry
+	(*v1.SupervisionPolicy)(nil),    // 67: yizhan.v1.SupervisionPolicy
+	(*v1.DutyShift)(nil),            // 68: yizhan.v1.DutyShift
+	(*v1.DutyLogEntry)(nil),         // 69: yizhan.v1.DutyLogEntry
+	(*v1.UrgentReport)(nil),         // 70: yizhan.v1.UrgentReport
+	(*v1.ReportAck)(nil),            // 71: yizhan.v1.ReportAck
+	(*v1.Consultation)(nil),         // 72: yizhan.v1.Consultation
+	(*v1.FollowUpEntry)(nil),        // 73: yizhan.v1.FollowUpEntry
+	(*v1.SupervisionOrder)(nil),     // 74: yizhan.v1.SupervisionOrder
+	(v1.CardRule)(0),                // 75: yizhan.v1.CardRule
+	(*v1.CaseEvent)(nil),            // 76: yizhan.v1.CaseEvent
+	(*anypb.Any)(nil),               // 77: google.protobuf.Any
 }
 var file_yizhan_peer_v1_peer_proto_depIdxs = []int32{
-	58, // 0: yizhan.peer.v1.CreateOffice.office:type_name -> yizhan.v1.Office
-	59, // 1: yizhan.peer.v1.CreateDepartment.department:type_name -> yizhan.v1.Department
-	60, // 2: yizhan.peer.v1.CreateItem.item:type_name -> yizhan.v1.Item
-	60, // 3: yizhan.peer.v1.UpdateItem.item:type_name -> yizhan.v1.Item
-	61, // 4: yizhan.peer.v1.CreateGrant.grant:type_name -> yizhan.v1.Grant
-	62, // 5: yizhan.peer.v1.CreateStaff.staff:type_name -> yizhan.v1.StaffMember
-	0,  // 6: yizhan.peer.v1.CreateStaff.credential:type_name -> yizhan.peer.v1.StaffCredential
-	63, // 7: yizhan.peer.v1.PutCalendar.calendar:type_name -> yizhan.v1.Calendar
-	64, // 8: yizhan.peer.v1.PutNode.node:type_name -> yizhan.v1.NodeEntry
-	10, // 9: yizhan.peer.v1.PutQueryCodeKey.key:type_name -> yizhan.peer.v1.QueryCodeKey
-	1,  // 10: yizhan.peer.v1.RegistryCommand.create_office:type_name -> yizhan.peer.v1.CreateOffice
-	2,  // 11: yizhan.peer.v1.RegistryCommand.create_department:type_name -> yizhan.peer.v1.CreateDepartment
-	3,  // 12: yizhan.peer.v1.RegistryCommand.create_item:type_name -> yizhan.peer.v1.CreateItem
-	4,  // 13: yizhan.peer.v1.RegistryCommand.update_item:type_name -> yizhan.peer.v1.UpdateItem
-	5,  // 14: yizhan.peer.v1.RegistryCommand.create_grant:type_name -> yizhan.peer.v1.CreateGrant
-	6,  // 15: yizhan.peer.v1.RegistryCommand.revoke_grant:type_name -> yizhan.peer.v1.RevokeGrant
-	7,  // 16: yizhan.peer.v1.RegistryCommand.create_staff:type_name -> yizhan.peer.v1.CreateStaff
-	8,  // 17: yizhan.peer.v1.RegistryCommand.put_calendar:type_name -> yizhan.peer.v1.PutCalendar
-	9,  // 18: yizhan.peer.v1.RegistryCommand.put_node:type_name -> yizhan.peer.v1.PutNode
-	11, // 19: yizhan.peer.v1.RegistryCommand.put_query_code_key:type_name -> yizhan.peer.v1.PutQueryCodeKey
-	13, // 20: yizhan.peer.v1.RegistryCommand.put_supervision_policy:type_name -> yizhan.peer.v1.PutSupervisionPolicy
-	65, // 21: yizhan.peer.v1.PutSupervisionPolicy.policy:type_name -> yizhan.v1.SupervisionPolicy
-	12, // 22: yizhan.peer.v1.ChangelogEntry.command:type_name -> yizhan.peer.v1.RegistryCommand
-	60, // 23: yizhan.peer.v1.ItemHistory.versions:type_name -> yizhan.v1.Item
-	58, // 24: yizhan.peer.v1.RegistrySnapshot.offices:type_name -> yizhan.v1.Office
-	59, // 25: yizhan.peer.v1.RegistrySnapshot.departments:type_name -> yizhan.v1.Department
-	15, // 26: yizhan.peer.v1.RegistrySnapshot.items:type_name -> yizhan.peer.v1.ItemHistory
-	61, // 27: yizhan.peer.v1.RegistrySnapshot.grants:type_name -> yizhan.v1.Grant
-	62, // 28: yizhan.peer.v1.RegistrySnapshot.staff:type_name -> yizhan.v1.StaffMember
-	0,  // 29: yizhan.peer.v1.RegistrySnapshot.credentials:type_name -> yizhan.peer.v1.StaffCredential
-	63, // 30: yizhan.peer.v1.RegistrySnapshot.calendars:type_name -> yizhan.v1.Calendar
-	64, // 31: yizhan.peer.v1.RegistrySnapshot.nodes:type_name -> yizhan.v1.NodeEntry
-	14, // 32: yizhan.peer.v1.RegistrySnapshot.changelog:type_name -> yizhan.peer.v1.ChangelogEntry
-	10, // 33: yizhan.peer.v1.RegistrySnapshot.query_code_keys:type_name -> yizhan.peer.v1.QueryCodeKey
-	65, // 34: yizhan.peer.v1.RegistrySnapshot.supervision_policy:type_name -> yizhan.v1.SupervisionPolicy
-	14, // 35: yizhan.peer.v1.ReplayRegistry.entries:type_name -> yizhan.peer.v1.ChangelogEntry
-	16, // 36: yizhan.peer.v1.InstallRegistrySnapshot.snapshot:type_name -> yizhan.peer.v1.RegistrySnapshot
-	12, // 37: yizhan.peer.v1.Command.registry:type_name -> yizhan.peer.v1.RegistryCommand
-	17, // 38: yizhan.peer.v1.Command.replay:type_name -> yizhan.peer.v1.ReplayRegistry
-	18, // 39: yizhan.peer.v1.Command.install_snapshot:type_name -> yizhan.peer.v1.InstallRegistrySnapshot
-	20, // 40: yizhan.peer.v1.Command.cases:type_name -> yizhan.peer.v1.CaseCommand
-	32, // 41: yizhan.peer.v1.CaseCommand.append:type_name -> yizhan.peer.v1.AppendCaseEvents
-	34, // 42: yizhan.peer.v1.CaseCommand.receive:type_name -> yizhan.peer.v1.ReceiveCaseMessages
-	38, // 43: yizhan.peer.v1.CaseCommand.ack:type_name -> yizhan.peer.v1.AckOutbox
-	37, // 44: yizhan.peer.v1.CaseCommand.quarantine:type_name -> yizhan.peer.v1.QuarantineOutbox
-	30, // 45: yizhan.peer.v1.CaseCommand.evaluate_cards:type_name -> yizhan.peer.v1.EvaluateCards
-	24, // 46: yizhan.peer.v1.CaseCommand.supervision:type_name -> yizhan.peer.v1.SupervisionStep
-	23, // 47: yizhan.peer.v1.CaseCommand.put_consultation:type_name -> yizhan.peer.v1.PutConsultation
-	21, // 48: yizhan.peer.v1.CaseCommand.put_report:type_name -> yizhan.peer.v1.PutUrgentReport
-	22, // 49: yizhan.peer.v1.CaseCommand.put_report_ack:type_name -> yizhan.peer.v1.PutReportAck
-	66, // 50: yizhan.peer.v1.PutUrgentReport.report:type_name -> yizhan.v1.UrgentReport
-	67, // 51: yizhan.peer.v1.PutReportAck.ack:type_name -> yizhan.v1.ReportAck
-	68, // 52: yizhan.peer.v1.PutConsultation.consultation:type_name -> yizhan.v1.Consultation
-	25, // 53: yizhan.peer.v1.SupervisionStep.reply_follow_up:type_name -> yizhan.peer.v1.ReplyFollowUp
-	26, // 54: yizhan.peer.v1.SupervisionStep.revisit_follow_up:type_name -> yizhan.peer.v1.RevisitFollowUp
-	27, // 55: yizhan.peer.v1.SupervisionStep.issue_order:type_name -> yizhan.peer.v1.IssueOrder
-	28, // 56: yizhan.peer.v1.SupervisionStep.answer_order:type_name -> yizhan.peer.v1.AnswerOrder
-	29, // 57: yizhan.peer.v1.SupervisionStep.decide_order:type_name -> yizhan.peer.v1.DecideOrder
-	69, // 58: yizhan.peer.v1.ReplyFollowUp.entry:type_name -> yizhan.v1.FollowUpEntry
-	69, // 59: yizhan.peer.v1.RevisitFollowUp.entry:type_name -> yizhan.v1.FollowUpEntry
-	70, // 60: yizhan.peer.v1.IssueOrder.order:type_name -> yizhan.v1.SupervisionOrder
-	69, // 61: yizhan.peer.v1.AnswerOrder.entry:type_name -> yizhan.v1.FollowUpEntry
-	69, // 62: yizhan.peer.v1.DecideOrder.entry:type_name -> yizhan.v1.FollowUpEntry
-	31, // 63: yizhan.peer.v1.EvaluateCards.checks:type_name -> yizhan.peer.v1.CardCheck
-	71, // 64: yizhan.peer.v1.CardCheck.rule:type_name -> yizhan.v1.CardRule
-	72, // 65: yizhan.peer.v1.AppendCaseEvents.events:type_name -> yizhan.v1.CaseEvent
-	72, // 66: yizhan.peer.v1.CaseMessage.events:type_name -> yizhan.v1.CaseEvent
-	68, // 67: yizhan.peer.v1.CaseMessage.consultation:type_name -> yizhan.v1.Consultation
-	66, // 68: yizhan.peer.v1.CaseMessage.report:type_name -> yizhan.v1.UrgentReport
-	67, // 69: yizhan.peer.v1.CaseMessage.report_ack:type_name -> yizhan.v1.ReportAck
-	33, // 70: yizhan.peer.v1.ReceiveCaseMessages.messages:type_name -> yizhan.peer.v1.CaseMessage
-	35, // 71: yizhan.peer.v1.QuarantinedEntry.entry:type_name -> yizhan.peer.v1.OutboxEntry
-	36, // 72: yizhan.peer.v1.QuarantineOutbox.entries:type_name -> yizhan.peer.v1.QuarantinedEntry
-	35, // 73: yizhan.peer.v1.AckOutbox.acks:type_name -> yizhan.peer.v1.OutboxEntry
-	72, // 74: yizhan.peer.v1.CaseRecord.events:type_name -> yizhan.v1.CaseEvent
-	39, // 75: yizhan.peer.v1.CaseBookSnapshot.cases:type_name -> yizhan.peer.v1.CaseRecord
-	35, // 76: yizhan.peer.v1.CaseBookSnapshot.outbox:type_name -> yizhan.peer.v1.OutboxEntry
-	40, // 77: yizhan.peer.v1.CaseBookSnapshot.sequences:type_name -> yizhan.peer.v1.DaySequence
-	36, // 78: yizhan.peer.v1.CaseBookSnapshot.quarantine:type_name -> yizhan.peer.v1.QuarantinedEntry
-	16, // 79: yizhan.peer.v1.OfficeSnapshot.registry:type_name -> yizhan.peer.v1.RegistrySnapshot
-	41, // 80: yizhan.peer.v1.OfficeSnapshot.cases:type_name -> yizhan.peer.v1.CaseBookSnapshot
-	43, // 81: yizhan.peer.v1.OfficeSnapshot.requests:type_name -> yizhan.peer.v1.RequestRecord
-	73, // 82: yizhan.peer.v1.RequestRecord.answer:type_name -> google.protobuf.Any
-	33, // 83: yizhan.peer.v1.DeliverCasesRequest.messages:type_name -> yizhan.peer.v1.CaseMessage
-	45, // 84: yizhan.peer.v1.DeliverCasesResponse.receipts:type_name -> yizhan.peer.v1.CaseReceipt
-	16, // 85: yizhan.peer.v1.FeedMessage.snapshot:type_name -> yizhan.peer.v1.RegistrySnapshot
-	52, // 86: yizhan.peer.v1.FeedMessage.batch:type_name -> yizhan.peer.v1.FeedBatch
-	53, // 87: yizhan.peer.v1.FeedMessage.heartbeat:type_name -> yizhan.peer.v1.FeedHeartbeat
-	51, // 88: yizhan.peer.v1.FeedMessage.chunk:type_name -> yizhan.peer.v1.FeedChunk
-	14, // 89: yizhan.peer.v1.FeedBatch.entries:type_name -> yizhan.peer.v1.ChangelogEntry
-	64, // 90: yizhan.peer.v1.AnnounceNodeRequest.node:type_name -> yizhan.v1.NodeEntry
-	47, // 91: yizhan.peer.v1.Peer.Join:input_type -> yizhan.peer.v1.JoinRequest
-	49, // 92: yizhan.peer.v1.Peer.Feed:input_type -> yizhan.peer.v1.FeedRequest
-	54, // 93: yizhan.peer.v1.Peer.AnnounceNode:input_type -> yizhan.peer.v1.AnnounceNodeRequest
-	44, // 94: yizhan.peer.v1.Peer.DeliverCases:input_type -> yizhan.peer.v1.DeliverCasesRequest
-	56, // 95: yizhan.peer.v1.Peer.Progress:input_type -> yizhan.peer.v1.ProgressRequest
-	48, // 96: yizhan.peer.v1.Peer.Join:output_type -> yizhan.peer.v1.JoinResponse
-	50, // 97: yizhan.peer.v1.Peer.Feed:output_type -> yizhan.peer.v1.FeedMessage
-	55, // 98: yizhan.peer.v1.Peer.AnnounceNode:output_type -> yizhan.peer.v1.AnnounceNodeResponse
-	46, // 99: yizhan.peer.v1.Peer.DeliverCases:output_type -> yizhan.peer.v1.DeliverCasesResponse
-	57, // 100: yizhan.peer.v1.Peer.Progress:output_type -> yizhan.peer.v1.ProgressResponse
-	96, // [96:101] is the sub-list for method output_type
-	91, // [91:96] is the sub-list for method input_type
-	91, // [91:91] is the sub-list for extension type_name
-	91, // [91:91] is the sub-list for extension extendee
-	0,  // [0:91] is the sub-list for field type_name
+	60,  // 0: yizhan.peer.v1.CreateOffice.office:type_name -> yizhan.v1.Office
+	61,  // 1: yizhan.peer.v1.CreateDepartment.department:type_name -> yizhan.v1.Department
+	62,  // 2: yizhan.peer.v1.CreateItem.item:type_name -> yizhan.v1.Item
+	62,  // 3: yizhan.peer.v1.UpdateItem.item:type_name -> yizhan.v1.Item
+	63,  // 4: yizhan.peer.v1.CreateGrant.grant:type_name -> yizhan.v1.Grant
+	64,  // 5: yizhan.peer.v1.CreateStaff.staff:type_name -> yizhan.v1.StaffMember
+	0,   // 6: yizhan.peer.v1.CreateStaff.credential:type_name -> yizhan.peer.v1.StaffCredential
+	65,  // 7: yizhan.peer.v1.PutCalendar.calendar:type_name -> yizhan.v1.Calendar
+	66,  // 8: yizhan.peer.v1.PutNode.node:type_name -> yizhan.v1.NodeEntry
+	10,  // 9: yizhan.peer.v1.PutQueryCodeKey.key:type_name -> yizhan.peer.v1.QueryCodeKey
+	1,   // 10: yizhan.peer.v1.RegistryCommand.create_office:type_name -> yizhan.peer.v1.CreateOffice
+	2,   // 11: yizhan.peer.v1.RegistryCommand.create_department:type_name -> yizhan.peer.v1.CreateDepartment
+	3,   // 12: yizhan.peer.v1.RegistryCommand.create_item:type_name -> yizhan.peer.v1.CreateItem
+	4,   // 13: yizhan.peer.v1.RegistryCommand.update_item:type_name -> yizhan.peer.v1.UpdateItem
+	5,   // 14: yizhan.peer.v1.RegistryCommand.create_grant:type_name -> yizhan.peer.v1.CreateGrant
+	6,   // 15: yizhan.peer.v1.RegistryCommand.revoke_grant:type_name -> yizhan.peer.v1.RevokeGrant
+	7,   // 16: yizhan.peer.v1.RegistryCommand.create_staff:type_name -> yizhan.peer.v1.CreateStaff
+	8,   // 17: yizhan.peer.v1.RegistryCommand.put_calendar:type_name -> yizhan.peer.v1.PutCalendar
+	9,   // 18: yizhan.peer.v1.RegistryCommand.put_node:type_name -> yizhan.peer.v1.PutNode
+	11,  // 19: yizhan.peer.v1.RegistryCommand.put_query_code_key:type_name -> yizhan.peer.v1.PutQueryCodeKey
+	13,  // 20: yizhan.peer.v1.RegistryCommand.put_supervision_policy:type_name -> yizhan.peer.v1.PutSupervisionPolicy
+	67,  // 21: yizhan.peer.v1.PutSupervisionPolicy.policy:type_name -> yizhan.v1.SupervisionPolicy
+	12,  // 22: yizhan.peer.v1.ChangelogEntry.command:type_name -> yizhan.peer.v1.RegistryCommand
+	62,  // 23: yizhan.peer.v1.ItemHistory.versions:type_name -> yizhan.v1.Item
+	60,  // 24: yizhan.peer.v1.RegistrySnapshot.offices:type_name -> yizhan.v1.Office
+	61,  // 25: yizhan.peer.v1.RegistrySnapshot.departments:type_name -> yizhan.v1.Department
+	15,  // 26: yizhan.peer.v1.RegistrySnapshot.items:type_name -> yizhan.peer.v1.ItemHistory
+	63,  // 27: yizhan.peer.v1.RegistrySnapshot.grants:type_name -> yizhan.v1.Grant
+	64,  // 28: yizhan.peer.v1.RegistrySnapshot.staff:type_name -> yizhan.v1.StaffMember
+	0,   // 29: yizhan.peer.v1.RegistrySnapshot.credentials:type_name -> yizhan.peer.v1.StaffCredential
+	65,  // 30: yizhan.peer.v1.RegistrySnapshot.calendars:type_name -> yizhan.v1.Calendar
+	66,  // 31: yizhan.peer.v1.RegistrySnapshot.nodes:type_name -> yizhan.v1.NodeEntry
+	14,  // 32: yizhan.peer.v1.RegistrySnapshot.changelog:type_name -> yizhan.peer.v1.ChangelogEntry
+	10,  // 33: yizhan.peer.v1.RegistrySnapshot.query_code_keys:type_name -> yizhan.peer.v1.QueryCodeKey
+	67,  // 34: yizhan.peer.v1.RegistrySnapshot.supervision_policy:type_name -> yizhan.v1.SupervisionPolicy
+	14,  // 35: yizhan.peer.v1.ReplayRegistry.entries:type_name -> yizhan.peer.v1.ChangelogEntry
+	16,  // 36: yizhan.peer.v1.InstallRegistrySnapshot.snapshot:type_name -> yizhan.peer.v1.RegistrySnapshot
+	12,  // 37: yizhan.peer.v1.Command.registry:type_name -> yizhan.peer.v1.RegistryCommand
+	17,  // 38: yizhan.peer.v1.Command.replay:type_name -> yizhan.peer.v1.ReplayRegistry
+	18,  // 39: yizhan.peer.v1.Command.install_snapshot:type_name -> yizhan.peer.v1.InstallRegistrySnapshot
+	20,  // 40: yizhan.peer.v1.Command.cases:type_name -> yizhan.peer.v1.CaseCommand
+	34,  // 41: yizhan.peer.v1.CaseCommand.append:type_name -> yizhan.peer.v1.AppendCaseEvents
+	36,  // 42: yizhan.peer.v1.CaseCommand.receive:type_name -> yizhan.peer.v1.ReceiveCaseMessages
+	40,  // 43: yizhan.peer.v1.CaseCommand.ack:type_name -> yizhan.peer.v1.AckOutbox
+	39,  // 44: yizhan.peer.v1.CaseCommand.quarantine:type_name -> yizhan.peer.v1.QuarantineOutbox
+	32,  // 45: yizhan.peer.v1.CaseCommand.evaluate_cards:type_name -> yizhan.peer.v1.EvaluateCards
+	26,  // 46: yizhan.peer.v1.CaseCommand.supervision:type_name -> yizhan.peer.v1.SupervisionStep
+	25,  // 47: yizhan.peer.v1.CaseCommand.put_consultation:type_name -> yizhan.peer.v1.PutConsultation
+	23,  // 48: yizhan.peer.v1.CaseCommand.put_report:type_name -> yizhan.peer.v1.PutUrgentReport
+	24,  // 49: yizhan.peer.v1.CaseCommand.put_report_ack:type_name -> yizhan.peer.v1.PutReportAck
+	21,  // 50: yizhan.peer.v1.CaseCommand.put_shifts:type_name -> yizhan.peer.v1.PutShifts
+	22,  // 51: yizhan.peer.v1.CaseCommand.put_log_entry:type_name -> yizhan.peer.v1.PutLogEntry
+	68,  // 52: yizhan.peer.v1.PutShifts.shifts:type_name -> yizhan.v1.DutyShift
+	69,  // 53: yizhan.peer.v1.PutLogEntry.entry:type_name -> yizhan.v1.DutyLogEntry
+	70,  // 54: yizhan.peer.v1.PutUrgentReport.report:type_name -> yizhan.v1.UrgentReport
+	71,  // 55: yizhan.peer.v1.PutReportAck.ack:type_name -> yizhan.v1.ReportAck
+	72,  // 56: yizhan.peer.v1.PutConsultation.consultation:type_name -> yizhan.v1.Consultation
+	27,  // 57: yizhan.peer.v1.SupervisionStep.reply_follow_up:type_name -> yizhan.peer.v1.ReplyFollowUp
+	28,  // 58: yizhan.peer.v1.SupervisionStep.revisit_follow_up:type_name -> yizhan.peer.v1.RevisitFollowUp
+	29,  // 59: yizhan.peer.v1.SupervisionStep.issue_order:type_name -> yizhan.peer.v1.IssueOrder
+	30,  // 60: yizhan.peer.v1.SupervisionStep.answer_order:type_name -> yizhan.peer.v1.AnswerOrder
+	31,  // 61: yizhan.peer.v1.SupervisionStep.decide_order:type_name -> yizhan.peer.v1.DecideOrder
+	73,  // 62: yizhan.peer.v1.ReplyFollowUp.entry:type_name -> yizhan.v1.FollowUpEntry
+	73,  // 63: yizhan.peer.v1.RevisitFollowUp.entry:type_name -> yizhan.v1.FollowUpEntry
+	74,  // 64: yizhan.peer.v1.IssueOrder.order:type_name -> yizhan.v1.SupervisionOrder
+	73,  // 65: yizhan.peer.v1.AnswerOrder.entry:type_name -> yizhan.v1.FollowUpEntry
+	73,  // 66: yizhan.peer.v1.DecideOrder.entry:type_name -> yizhan.v1.FollowUpEntry
+	33,  // 67: yizhan.peer.v1.EvaluateCards.checks:type_name -> yizhan.peer.v1.CardCheck
+	75,  // 68: yizhan.peer.v1.CardCheck.rule:type_name -> yizhan.v1.CardRule
+	76,  // 69: yizhan.peer.v1.AppendCaseEvents.events:type_name -> yizhan.v1.CaseEvent
+	76,  // 70: yizhan.peer.v1.CaseMessage.events:type_name -> yizhan.v1.CaseEvent
+	72,  // 71: yizhan.peer.v1.CaseMessage.consultation:type_name -> yizhan.v1.Consultation
+	70,  // 72: yizhan.peer.v1.CaseMessage.report:type_name -> yizhan.v1.UrgentReport
+	71,  // 73: yizhan.peer.v1.CaseMessage.report_ack:type_name -> yizhan.v1.ReportAck
+	68,  // 74: yizhan.peer.v1.CaseMessage.shift:type_name -> yizhan.v1.DutyShift
+	35,  // 75: yizhan.peer.v1.ReceiveCaseMessages.messages:type_name -> yizhan.peer.v1.CaseMessage
+	37,  // 76: yizhan.peer.v1.QuarantinedEntry.entry:type_name -> yizhan.peer.v1.OutboxEntry
+	38,  // 77: yizhan.peer.v1.QuarantineOutbox.entries:type_name -> yizhan.peer.v1.QuarantinedEntry
+	37,  // 78: yizhan.peer.v1.AckOutbox.acks:type_name -> yizhan.peer.v1.OutboxEntry
+	76,  // 79: yizhan.peer.v1.CaseRecord.events:type_name -> yizhan.v1.CaseEvent
+	41,  // 80: yizhan.peer.v1.CaseBookSnapshot.cases:type_name -> yizhan.peer.v1.CaseRecord
+	37,  // 81: yizhan.peer.v1.CaseBookSnapshot.outbox:type_name -> yizhan.peer.v1.OutboxEntry
+	42,  // 82: yizhan.peer.v1.CaseBookSnapshot.sequences:type_name -> yizhan.peer.v1.DaySequence
+	38,  // 83: yizhan.peer.v1.CaseBookSnapshot.quarantine:type_name -> yizhan.peer.v1.QuarantinedEntry
+	16,  // 84: yizhan.peer.v1.OfficeSnapshot.registry:type_name -> yizhan.peer.v1.RegistrySnapshot
+	43,  // 85: yizhan.peer.v1.OfficeSnapshot.cases:type_name -> yizhan.peer.v1.CaseBookSnapshot
+	45,  // 86: yizhan.peer.v1.OfficeSnapshot.requests:type_name -> yizhan.peer.v1.RequestRecord
+	77,  // 87: yizhan.peer.v1.RequestRecord.answer:type_name -> google.protobuf.Any
+	35,  // 88: yizhan.peer.v1.DeliverCasesRequest.messages:type_name -> yizhan.peer.v1.CaseMessage
+	47,  // 89: yizhan.peer.v1.DeliverCasesResponse.receipts:type_name -> yizhan.peer.v1.CaseReceipt
+	16,  // 90: yizhan.peer.v1.FeedMessage.snapshot:type_name -> yizhan.peer.v1.RegistrySnapshot
+	54,  // 91: yizhan.peer.v1.FeedMessage.batch:type_name -> yizhan.peer.v1.FeedBatch
+	55,  // 92: yizhan.peer.v1.FeedMessage.heartbeat:type_name -> yizhan.peer.v1.FeedHeartbeat
+	53,  // 93: yizhan.peer.v1.FeedMessage.chunk:type_name -> yizhan.peer.v1.FeedChunk
+	14,  // 94: yizhan.peer.v1.FeedBatch.entries:type_name -> yizhan.peer.v1.ChangelogEntry
+	66,  // 95: yizhan.peer.v1.AnnounceNodeRequest.node:type_name -> yizhan.v1.NodeEntry
+	49,  // 96: yizhan.peer.v1.Peer.Join:input_type -> yizhan.peer.v1.JoinRequest
+	51,  // 97: yizhan.peer.v1.Peer.Feed:input_type -> yizhan.peer.v1.FeedRequest
+	56,  // 98: yizhan.peer.v1.Peer.AnnounceNode:input_type -> yizhan.peer.v1.AnnounceNodeRequest
+	46,  // 99: yizhan.peer.v1.Peer.DeliverCases:input_type -> yizhan.peer.v1.DeliverCasesRequest
+	58,  // 100: yizhan.peer.v1.Peer.Progress:input_type -> yizhan.peer.v1.ProgressRequest
+	50,  // 101: yizhan.peer.v1.Peer.Join:output_type -> yizhan.peer.v1.JoinResponse
+	52,  // 102: yizhan.peer.v1.Peer.Feed:output_type -> yizhan.peer.v1.FeedMessage
+	57,  // 103: yizhan.peer.v1.Peer.AnnounceNode:output_type -> yizhan.peer.v1.AnnounceNodeResponse
+	48,  // 104: yizhan.peer.v1.Peer.DeliverCases:output_type -> yizhan.peer.v1.DeliverCasesResponse
+	59,  // 105: yizhan.peer.v1.Peer.Progress:output_type -> yizhan.peer.v1.ProgressResponse
+	101, // [101:106] is the sub-list for method output_type
+	96,  // [96:101] is the sub-list for method input_type
+	96,  // [96:96] is the sub-list for extension type_name
+	96,  // [96:96] is the sub-list for extension extendee
+	0,   // [0:96] is the sub-list for field type_name
 }
 
 func init() { file_yizhan_peer_v1_peer_proto_init() }
@@ -4263,15 +4414,17 @@ func file_yizhan_peer_v1_peer_proto_init() {
 		(*CaseCommand_PutConsultation)(nil),
 		(*CaseCommand_PutReport)(nil),
 		(*CaseCommand_PutReportAck)(nil),
+		(*CaseCommand_PutShifts)(nil),
+		(*CaseCommand_PutLogEntry)(nil),
 	}
-	file_yizhan_peer_v1_peer_proto_msgTypes[24].OneofWrappers = []any{
+	file_yizhan_peer_v1_peer_proto_msgTypes[26].OneofWrappers = []any{
 		(*SupervisionStep_ReplyFollowUp)(nil),
 		(*SupervisionStep_RevisitFollowUp)(nil),
 		(*SupervisionStep_IssueOrder)(nil),
 		(*SupervisionStep_AnswerOrder)(nil),
 		(*SupervisionStep_DecideOrder)(nil),
 	}
-	file_yizhan_peer_v1_peer_proto_msgTypes[50].OneofWrappers = []any{
+	file_yizhan_peer_v1_peer_proto_msgTypes[52].OneofWrappers = []any{
 		(*FeedMessage_Snapshot)(nil),
 		(*FeedMessage_Batch)(nil),
 		(*FeedMessage_Heartbeat)(nil),
@@ -4283,7 +4436,7 @@ func file_yizhan_peer_v1_peer_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_yizhan_peer_v1_peer_proto_rawDesc), len(file_yizhan_peer_v1_peer_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   58,
+			NumMessages:   60,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -1,0 +1,71 @@
+package duty
+
+import (
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+)
+
+func TestShiftChanges(t *testing.T) {
+	start := time.Date(2026, 12, 1, 18, 0, 0, 0, time.UTC)
+	const office = "450122101203"
+	s := &yizhanv1.DutyShift{Id: ShiftID(office, start), OfficeCode: office, Start: timestamppb.New(start), End: timestamppb.New(start.Add(14 * time.Hour)),
+		Leader: "leader", Officers: []string{"duty"}, State: yizhanv1.ShiftState_SHIFT_STATE_PLANNED, Version: 1}
+	if c, err := ChangeOf(s, nil, start.Add(-time.Hour)); err != nil || c != ShiftPublished {
+		t.Fatalf("publish: %v %v", c, err)
+	}
+	next := func(mod func(*yizhanv1.DutyShift)) *yizhanv1.DutyShift {
+		n := proto.CloneOf(s)
+		n.Version++
+		mod(n)
+		return n
+	}
+	swap := next(func(n *yizhanv1.DutyShift) {
+		n.Officers = []string{"other"}
+		n.Swaps = []*yizhanv1.ShiftSwap{{From: "duty", To: "other", ApprovedBy: "leader"}}
+	})
+	if c, err := ChangeOf(swap, s, start.Add(-time.Hour)); err != nil || c != ShiftSwapped {
+		t.Errorf("swap: %v %v", c, err)
+	}
+	sneaky := next(func(n *yizhanv1.DutyShift) {
+		n.Officers = []string{"other"}
+		n.Swaps = []*yizhanv1.ShiftSwap{{From: "duty", To: "other"}}
+		n.End = timestamppb.New(start.Add(2 * time.Hour))
+	})
+	if _, err := ChangeOf(sneaky, s, start); err == nil {
+		t.Error("a swap that also moved the end was taken")
+	}
+	take := next(func(n *yizhanv1.DutyShift) { n.State, n.TakenOverBy = yizhanv1.ShiftState_SHIFT_STATE_ON_DUTY, "duty" })
+	for at, ok := range map[time.Time]bool{start.Add(-time.Hour): false, start.Add(-20 * time.Minute): true, start.Add(13 * time.Hour): true, start.Add(15 * time.Hour): false} {
+		if _, err := ChangeOf(take, s, at); (err == nil) != ok {
+			t.Errorf("take over at %s: %v, want ok %v", at.Sub(start), err, ok)
+		}
+	}
+	if f, ok := Flagged(s, start.Add(10*time.Minute)); ok {
+		t.Errorf("flagged within the grace: %v", f)
+	}
+	f, ok := Flagged(s, start.Add(20*time.Minute))
+	if !ok || !f.GetFlaggedEmpty() {
+		t.Fatalf("not flagged empty: %v", f)
+	}
+	if c, err := ChangeOf(f, s, start.Add(20*time.Minute)); err != nil || c != ShiftFlaggedEmpty {
+		t.Errorf("flag: %v %v", c, err)
+	}
+	if _, err := ChangeOf(f, s, start.Add(5*time.Minute)); err == nil {
+		t.Error("a flag before the grace was taken")
+	}
+	onDuty := proto.CloneOf(take)
+	if !FlagDue(onDuty).Equal(start.Add(14*time.Hour + ShiftGrace)) {
+		t.Errorf("an on-duty shift's flag is due at %v", FlagDue(onDuty))
+	}
+	if err := CheckShift(&yizhanv1.DutyShift{Start: s.Start, End: s.Start, Leader: "l", Officers: []string{"o"}}, "shifts[0]"); err == nil {
+		t.Error("a shift ending at its start was taken")
+	}
+	if err := CheckShift(&yizhanv1.DutyShift{Start: s.Start, End: s.End, Leader: "l", Officers: []string{"l"}}, "shifts[0]"); err == nil {
+		t.Error("the leader also an officer was taken")
+	}
+}

@@ -1,0 +1,412 @@
+package node
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+	"github.com/yizhan-gov/yizhan/auth"
+	"github.com/yizhan-gov/yizhan/casebook"
+	"github.com/yizhan-gov/yizhan/casework"
+	"github.com/yizhan-gov/yizhan/duty"
+	"github.com/yizhan-gov/yizhan/office"
+	"github.com/yizhan-gov/yizhan/reason"
+	"github.com/yizhan-gov/yizhan/registry"
+)
+
+// dutyRosterService is the duty roster, its shifts and the duty log.
+// Like the reports, every write runs at the leader of the office it
+// belongs to (a follower forwards it there), never at another office;
+// shifts are carried up the tree, so an office above reads who is on duty
+// below it from its own book.
+type dutyRosterService struct {
+	yizhanv1.UnsafeDutyRosterServiceServer
+	n    *Node
+	duty *dutyService
+}
+
+var _ yizhanv1.DutyRosterServiceServer = (*dutyRosterService)(nil)
+
+// maxShiftsPublished bounds one PublishShifts call (a month of three
+// shifts a day, with room).
+const maxShiftsPublished = 200
+
+// rosterKeeper authenticates who keeps this office's roster: its admin or
+// a leader on duty.
+func (s *dutyRosterService) rosterKeeper(ctx context.Context, what string) (*auth.Principal, error) {
+	p, err := s.n.authn.FromContext(ctx)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	if p.Office != s.n.office.Code() || !(p.Has(yizhanv1.Role_ROLE_ADMIN) || p.Has(yizhanv1.Role_ROLE_DUTY_LEADER)) {
+		return nil, toStatus(fmt.Errorf("%w: %s is done by an admin or a leader on duty of office %s; %s is not one", auth.ErrPermissionDenied, what, s.n.office.Code(), p.Username))
+	}
+	return p, nil
+}
+
+// dutyMember checks that username is staff of this office who may be on
+// a shift as a leader (leader) or as an officer, and returns their name.
+func (s *dutyRosterService) dutyMember(field, username string, leader bool) (string, error) {
+	m, err := s.n.office.Registry().Staff(username)
+	role, what := yizhanv1.Role_ROLE_DUTY_OFFICER, "a duty officer (值班员) or a leader on duty"
+	if leader {
+		role, what = yizhanv1.Role_ROLE_DUTY_LEADER, "a leader on duty (带班领导)"
+	}
+	switch {
+	case err != nil || m.GetDisabled():
+		return "", fieldError(field, reason.NotFound, reason.Meta{"username": username}, "no such staff member")
+	case m.GetOfficeCode() != s.n.office.Code():
+		return "", fieldError(field, reason.WrongOffice, reason.Meta{"office": m.GetOfficeCode(), "want": s.n.office.Code()},
+			fmt.Sprintf("%s is staff of office %s, not %s", username, m.GetOfficeCode(), s.n.office.Code()))
+	case !slices.Contains(m.GetRoles(), role) && !(role == yizhanv1.Role_ROLE_DUTY_OFFICER && slices.Contains(m.GetRoles(), yizhanv1.Role_ROLE_DUTY_LEADER)):
+		return "", fieldError(field, reason.PermissionDenied, reason.Meta{"username": username}, fmt.Sprintf("%s is not %s", username, what))
+	}
+	return m.GetName(), nil
+}
+
+// onLeader runs local at the office's leader (see dutyService.onLeader).
+func onLeaderShift[Resp proto.Message](ctx context.Context, s *dutyRosterService, local func() (Resp, error),
+	remote func(context.Context, yizhanv1.DutyRosterServiceClient) (Resp, error)) (Resp, error) {
+	resp, err := local()
+	if !office.Forwardable(err) {
+		return resp, toStatus(err)
+	}
+	err = s.n.office.ForwardToLeader(ctx, func(ctx context.Context, conn *grpc.ClientConn) error {
+		var err error
+		resp, err = remote(ctx, yizhanv1.NewDutyRosterServiceClient(conn))
+		return err
+	})
+	return resp, err
+}
+
+func (s *dutyRosterService) PublishShifts(ctx context.Context, req *yizhanv1.PublishShiftsRequest) (*yizhanv1.PublishShiftsResponse, error) {
+	p, err := s.rosterKeeper(ctx, "publishing the duty roster")
+	if err != nil {
+		return nil, err
+	}
+	switch n := len(req.GetShifts()); {
+	case n == 0:
+		return nil, fieldError("shifts", registry.ReasonRequired, reason.Meta{"input": "list"}, "name at least one shift")
+	case n > maxShiftsPublished:
+		return nil, fieldError("shifts", registry.ReasonTooMany, reason.Meta{"max": reason.Itoa(maxShiftsPublished), "got": reason.Itoa(n)},
+			fmt.Sprintf("at most %d shifts a call", maxShiftsPublished))
+	}
+	code := s.n.office.Code()
+	var shifts []*yizhanv1.DutyShift
+	seen := map[string]int{}
+	for i, in := range req.GetShifts() {
+		field := fmt.Sprintf("shifts[%d]", i)
+		sh := &yizhanv1.DutyShift{OfficeCode: code, Start: in.GetStart(), End: in.GetEnd(), Leader: in.GetLeader(),
+			Officers: in.GetOfficers(), DutyPhone: strings.TrimSpace(in.GetDutyPhone()),
+			State: yizhanv1.ShiftState_SHIFT_STATE_PLANNED, PublishedBy: p.Username, Version: 1}
+		if err := duty.CheckShift(sh, field); err != nil {
+			var fe *duty.FieldError
+			if errors.As(err, &fe) {
+				return nil, fieldReasonError(fe.Field, fe.Why, fe.Msg)
+			}
+			return nil, err
+		}
+		sh.Id = duty.ShiftID(code, sh.GetStart().AsTime())
+		if j, dup := seen[sh.GetId()]; dup {
+			return nil, fieldError(field+".start", reason.Duplicate, reason.Meta{"index": reason.Itoa(j)}, fmt.Sprintf("shifts[%d] starts at the same time", j))
+		}
+		seen[sh.GetId()] = i
+		if sh.LeaderName, err = s.dutyMember(field+".leader", sh.GetLeader(), true); err != nil {
+			return nil, err
+		}
+		for k, o := range sh.GetOfficers() {
+			name, err := s.dutyMember(fmt.Sprintf("%s.officers[%d]", field, k), o, false)
+			if err != nil {
+				return nil, err
+			}
+			sh.OfficerNames = append(sh.OfficerNames, name)
+		}
+		shifts = append(shifts, sh)
+	}
+	r, err := clientRequest(ctx, "PublishShifts", req)
+	if err != nil {
+		return nil, err
+	}
+	return onLeaderShift(ctx, s, func() (*yizhanv1.PublishShiftsResponse, error) {
+		out, replayed, err := s.n.svc.PutShifts(ctx, r, shifts)
+		if err != nil {
+			return nil, err
+		}
+		if replayed {
+			markReplayed(ctx)
+		}
+		return &yizhanv1.PublishShiftsResponse{Shifts: out}, nil
+	}, func(ctx context.Context, cl yizhanv1.DutyRosterServiceClient) (*yizhanv1.PublishShiftsResponse, error) {
+		return cl.PublishShifts(ctx, req)
+	})
+}
+
+// change runs one change of a held shift of this office at its leader.
+func (s *dutyRosterService) change(ctx context.Context, method string, req proto.Message, id string,
+	next func(held *yizhanv1.DutyShift, now time.Time) (*yizhanv1.DutyShift, error),
+	remote func(context.Context, yizhanv1.DutyRosterServiceClient) (*yizhanv1.DutyShift, error)) (*yizhanv1.DutyShift, error) {
+	if id == "" {
+		return nil, fieldReasonError("id", registry.ReasonRequired, "is required")
+	}
+	r, err := clientRequest(ctx, method, req)
+	if err != nil {
+		return nil, err
+	}
+	return onLeaderShift(ctx, s, func() (*yizhanv1.DutyShift, error) {
+		if err := s.n.svc.Leading(); err != nil {
+			return nil, err
+		}
+		if v, _, ok, err := s.n.office.Answered(r); err != nil || ok {
+			if ok {
+				markReplayed(ctx)
+				return v.(*yizhanv1.PublishShiftsResponse).GetShifts()[0], nil
+			}
+			return nil, err
+		}
+		held, ok := s.n.office.Cases().Shift(id)
+		if !ok || held.GetOfficeCode() != s.n.office.Code() {
+			return nil, reason.Status(reason.NotFound, fmt.Sprintf("no shift %s of office %s", id, s.n.office.Code()), reason.Meta{"id": id}, 0).Err()
+		}
+		n, err := next(held, s.n.now())
+		if err != nil {
+			return nil, err
+		}
+		n.Version = held.GetVersion() + 1
+		out, _, err := s.n.svc.PutShifts(ctx, r, []*yizhanv1.DutyShift{n})
+		if err != nil {
+			return nil, err
+		}
+		return out[0], nil
+	}, remote)
+}
+
+func (s *dutyRosterService) SwapShift(ctx context.Context, req *yizhanv1.SwapShiftRequest) (*yizhanv1.DutyShift, error) {
+	p, err := s.rosterKeeper(ctx, "approving a shift swap (调班)")
+	if err != nil {
+		return nil, err
+	}
+	if err := checkText("reason", req.GetReason(), false); err != nil {
+		return nil, err
+	}
+	return s.change(ctx, "SwapShift", req, req.GetId(), func(held *yizhanv1.DutyShift, now time.Time) (*yizhanv1.DutyShift, error) {
+		if held.GetState() != yizhanv1.ShiftState_SHIFT_STATE_PLANNED {
+			return nil, reason.Status(reason.FailedPrecondition, fmt.Sprintf("shift %s is taken over: it is swapped before", held.GetId()), reason.Meta{"id": held.GetId()}, 0).Err()
+		}
+		if !duty.OnShift(held, req.GetFrom()) {
+			return nil, fieldError("from", reason.NotFound, reason.Meta{"username": req.GetFrom()}, "not on the shift")
+		}
+		if duty.OnShift(held, req.GetTo()) {
+			return nil, fieldError("to", reason.Duplicate, reason.Meta{"index": "0"}, "on the shift already")
+		}
+		leader := held.GetLeader() == req.GetFrom()
+		name, err := s.dutyMember("to", req.GetTo(), leader)
+		if err != nil {
+			return nil, err
+		}
+		n := proto.CloneOf(held)
+		n.Signature, n.SignerChain = nil, nil
+		if leader {
+			n.Leader, n.LeaderName = req.GetTo(), name
+		} else {
+			i := slices.Index(n.Officers, req.GetFrom())
+			n.Officers[i] = req.GetTo()
+			if i < len(n.OfficerNames) {
+				n.OfficerNames[i] = name
+			}
+		}
+		n.Swaps = append(n.Swaps, &yizhanv1.ShiftSwap{From: req.GetFrom(), To: req.GetTo(), ApprovedBy: p.Username, At: timestamppb.New(now), Reason: req.GetReason()})
+		return n, nil
+	}, func(ctx context.Context, cl yizhanv1.DutyRosterServiceClient) (*yizhanv1.DutyShift, error) {
+		return cl.SwapShift(ctx, req)
+	})
+}
+
+// onIt authenticates someone of this office's duty staff.
+func (s *dutyRosterService) onIt(ctx context.Context, what string) (*auth.Principal, error) {
+	return s.duty.dutyStaff(ctx, what, false)
+}
+
+func (s *dutyRosterService) TakeOverShift(ctx context.Context, req *yizhanv1.TakeOverShiftRequest) (*yizhanv1.DutyShift, error) {
+	p, err := s.onIt(ctx, "taking over a shift (接班)")
+	if err != nil {
+		return nil, err
+	}
+	return s.change(ctx, "TakeOverShift", req, req.GetId(), func(held *yizhanv1.DutyShift, now time.Time) (*yizhanv1.DutyShift, error) {
+		if !duty.OnShift(held, p.Username) {
+			return nil, toStatus(fmt.Errorf("%w: only those on shift %s take it over; %s is not on the roster for it", auth.ErrPermissionDenied, held.GetId(), p.Username))
+		}
+		if held.GetState() != yizhanv1.ShiftState_SHIFT_STATE_PLANNED {
+			return nil, reason.Status(reason.FailedPrecondition, fmt.Sprintf("shift %s is taken over already", held.GetId()), reason.Meta{"id": held.GetId()}, 0).Err()
+		}
+		if now.Before(held.GetStart().AsTime().Add(-duty.TakeOverEarly)) || !now.Before(held.GetEnd().AsTime()) {
+			return nil, reason.Status(reason.FailedPrecondition, fmt.Sprintf("shift %s is taken over from %s before its start until its end", held.GetId(), duty.TakeOverEarly), reason.Meta{"id": held.GetId()}, 0).Err()
+		}
+		n := proto.CloneOf(held)
+		n.Signature, n.SignerChain = nil, nil
+		n.State, n.TakenOverBy, n.TakenOverAt = yizhanv1.ShiftState_SHIFT_STATE_ON_DUTY, p.Username, timestamppb.New(now)
+		return n, nil
+	}, func(ctx context.Context, cl yizhanv1.DutyRosterServiceClient) (*yizhanv1.DutyShift, error) {
+		return cl.TakeOverShift(ctx, req)
+	})
+}
+
+func (s *dutyRosterService) HandOverShift(ctx context.Context, req *yizhanv1.HandOverShiftRequest) (*yizhanv1.DutyShift, error) {
+	p, err := s.onIt(ctx, "handing over a shift (交班)")
+	if err != nil {
+		return nil, err
+	}
+	if err := checkText("open_matters", req.GetOpenMatters(), false); err != nil {
+		return nil, err
+	}
+	return s.change(ctx, "HandOverShift", req, req.GetId(), func(held *yizhanv1.DutyShift, now time.Time) (*yizhanv1.DutyShift, error) {
+		if !duty.OnShift(held, p.Username) {
+			return nil, toStatus(fmt.Errorf("%w: %s is not on shift %s", auth.ErrPermissionDenied, p.Username, held.GetId()))
+		}
+		if held.GetState() != yizhanv1.ShiftState_SHIFT_STATE_ON_DUTY {
+			return nil, reason.Status(reason.FailedPrecondition, fmt.Sprintf("shift %s is not on duty", held.GetId()), reason.Meta{"id": held.GetId()}, 0).Err()
+		}
+		n := proto.CloneOf(held)
+		n.Signature, n.SignerChain = nil, nil
+		n.State, n.OpenMatters, n.HandedOverBy, n.HandedOverAt = yizhanv1.ShiftState_SHIFT_STATE_HANDED_OVER, strings.TrimSpace(req.GetOpenMatters()), p.Username, timestamppb.New(now)
+		return n, nil
+	}, func(ctx context.Context, cl yizhanv1.DutyRosterServiceClient) (*yizhanv1.DutyShift, error) {
+		return cl.HandOverShift(ctx, req)
+	})
+}
+
+func (s *dutyRosterService) ListShifts(ctx context.Context, req *yizhanv1.ListShiftsRequest) (*yizhanv1.ListShiftsResponse, error) {
+	scope, err := s.duty.readScope(ctx, req.GetOfficeCode())
+	if err != nil {
+		return nil, err
+	}
+	now := s.n.now().In(registry.CST)
+	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, registry.CST)
+	from, err := parseDay("from", req.GetFrom(), today)
+	if err != nil {
+		return nil, err
+	}
+	to, err := parseDay("to", req.GetTo(), from)
+	if err != nil {
+		return nil, err
+	}
+	if to.Before(from) || to.Sub(from) > 62*24*time.Hour {
+		return nil, fieldError("to", registry.ReasonOutOfRange, reason.Meta{"max": "62"}, "from the first day, at most 62 days on")
+	}
+	shifts, err := s.n.office.Cases().Shifts(casebook.ShiftQuery{Office: scope, From: from, To: to.AddDate(0, 0, 1), Flagged: req.GetFlagged()})
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &yizhanv1.ListShiftsResponse{Shifts: shifts}, nil
+}
+
+// GetOnDuty is the duty contact directory: for the office and every
+// office below it, the shift on now, from this node's book (the offices
+// below carry their shifts up).
+func (s *dutyRosterService) GetOnDuty(ctx context.Context, req *yizhanv1.GetOnDutyRequest) (*yizhanv1.GetOnDutyResponse, error) {
+	scope, err := s.duty.readScope(ctx, req.GetOfficeCode())
+	if err != nil {
+		return nil, err
+	}
+	now := s.n.now()
+	book := s.n.office.Cases()
+	resp := &yizhanv1.GetOnDutyResponse{}
+	for _, o := range s.n.office.Registry().Offices(0, "") {
+		if !registry.IsAncestorOrSelf(scope, o.GetCode()) {
+			continue
+		}
+		od := &yizhanv1.OfficeOnDuty{OfficeCode: o.GetCode(), OfficeName: o.GetName(), OfficePhone: o.GetPhone()}
+		if sh, ok := book.CurrentShift(o.GetCode(), now); ok {
+			od.Shift = sh
+		}
+		resp.Offices = append(resp.Offices, od)
+	}
+	slices.SortFunc(resp.Offices, func(a, b *yizhanv1.OfficeOnDuty) int { return strings.Compare(a.GetOfficeCode(), b.GetOfficeCode()) })
+	return resp, nil
+}
+
+// onDutyNow is the shift of this office on duty now with p on it, or a
+// refusal that says why p may not write in it.
+func (s *dutyRosterService) onDutyNow(p *auth.Principal) (*yizhanv1.DutyShift, error) {
+	sh, ok := s.n.office.Cases().CurrentShift(s.n.office.Code(), s.n.now())
+	switch {
+	case !ok:
+		return nil, reason.Status(reason.FailedPrecondition, "no shift of this office is on the roster now", reason.Meta{"office": s.n.office.Code()}, 0).Err()
+	case !duty.OnShift(sh, p.Username):
+		return nil, toStatus(fmt.Errorf("%w: %s is not on the roster for shift %s", auth.ErrPermissionDenied, p.Username, sh.GetId()))
+	case sh.GetState() != yizhanv1.ShiftState_SHIFT_STATE_ON_DUTY:
+		return nil, reason.Status(reason.FailedPrecondition, fmt.Sprintf("shift %s is not taken over: take it over first (接班)", sh.GetId()), reason.Meta{"id": sh.GetId()}, 0).Err()
+	}
+	return sh, nil
+}
+
+func (s *dutyRosterService) WriteLogEntry(ctx context.Context, req *yizhanv1.WriteLogEntryRequest) (*yizhanv1.DutyLogEntry, error) {
+	p, err := s.onIt(ctx, "writing the duty log")
+	if err != nil {
+		return nil, err
+	}
+	in := req.GetEntry()
+	if err := duty.CheckLogEntry(in); err != nil {
+		var fe *duty.FieldError
+		if errors.As(err, &fe) {
+			return nil, fieldReasonError(fe.Field, fe.Why, fe.Msg)
+		}
+		return nil, err
+	}
+	r, err := clientRequest(ctx, "WriteLogEntry", req)
+	if err != nil {
+		return nil, err
+	}
+	return onLeaderShift(ctx, s, func() (*yizhanv1.DutyLogEntry, error) {
+		if err := s.n.svc.Leading(); err != nil {
+			return nil, err
+		}
+		sh, err := s.onDutyNow(p)
+		if err != nil {
+			return nil, err
+		}
+		suffix, err := casework.NewQueryCode(rand.Reader)
+		if err != nil {
+			return nil, err
+		}
+		now := s.n.now()
+		e := &yizhanv1.DutyLogEntry{Id: duty.LogEntryID(s.n.office.Code(), now, casework.NormalizeQueryCode(suffix)[:6]),
+			OfficeCode: s.n.office.Code(), ShiftId: sh.GetId(), Kind: in.GetKind(), At: timestamppb.New(now),
+			ReceivedAt: in.GetReceivedAt(), Caller: in.GetCaller(), Unit: in.GetUnit(), Phone: in.GetPhone(), Matter: in.GetMatter(),
+			Action: in.GetAction(), Told: in.GetTold(), Corrects: in.GetCorrects(), Writer: p.Username, WriterName: p.Name}
+		kept, replayed, err := s.n.svc.PutLogEntry(ctx, r, e)
+		if err != nil {
+			return nil, err
+		}
+		if replayed {
+			markReplayed(ctx)
+		}
+		return kept, nil
+	}, func(ctx context.Context, cl yizhanv1.DutyRosterServiceClient) (*yizhanv1.DutyLogEntry, error) {
+		return cl.WriteLogEntry(ctx, req)
+	})
+}
+
+func (s *dutyRosterService) ListLog(ctx context.Context, req *yizhanv1.ListLogRequest) (*yizhanv1.ListLogResponse, error) {
+	if _, err := s.duty.readScope(ctx, s.n.office.Code()); err != nil {
+		return nil, err
+	}
+	now := s.n.now().In(registry.CST)
+	day, err := parseDay("day", req.GetDay(), time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, registry.CST))
+	if err != nil {
+		return nil, err
+	}
+	es, err := s.n.office.Cases().LogEntries(req.GetShiftId(), day.Format("20060102"))
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &yizhanv1.ListLogResponse{Entries: es}, nil
+}

@@ -1,0 +1,128 @@
+package node_test
+
+import (
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+	"github.com/yizhan-gov/yizhan/node"
+)
+
+// A village's roster: published by its leader on duty, a swap approved;
+// the officer on the shift takes it over, logs a call, writes a report
+// the leader on duty signs, and hands it over; someone not on the roster
+// may not write; the next shift, which nobody takes over, is flagged
+// empty, and the county sees it in its duty directory.
+func TestRosterShiftsAndTheirFlags(t *testing.T) {
+	var skew atomic.Int64
+	now := func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
+	f := dutyFed(t, func(_ string, c *node.Config) {
+		c.Now = now
+		c.ShiftSweepInterval = 50 * time.Millisecond
+	})
+	if _, err := f.admin.reg.CreateStaff(f.admin.ctx(), &yizhanv1.CreateStaffRequest{Staff: &yizhanv1.StaffMember{Username: "dc-duty2", Name: "黄替班",
+		OfficeCode: dongcun, Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_DUTY_OFFICER}}, Password: password}); err != nil {
+		t.Fatal(err)
+	}
+	village, countyNode := f.nodes["dongcun-1"], f.nodes["county-1"]
+	idx := f.nodes["county-1"].Registry().Index()
+	waitFor(t, "the village has dc-duty2", func() bool { return village.Registry().Index() >= idx }, 20*time.Second)
+	officer := dial(t, village).login("dc-duty", password)
+	other := dial(t, village).login("dc-duty2", password)
+	leader := dial(t, village).login("dc-leader", password)
+	ro := func(c *client) yizhanv1.DutyRosterServiceClient { return yizhanv1.NewDutyRosterServiceClient(c.conn) }
+
+	start := time.Now().Truncate(time.Minute).Add(-10 * time.Minute) // within its grace: no flag due yet
+	shift := func(from time.Time, lead string, officers ...string) *yizhanv1.DutyShift {
+		return &yizhanv1.DutyShift{Start: timestamppb.New(from), End: timestamppb.New(from.Add(12 * time.Hour)), Leader: lead, Officers: officers, DutyPhone: "0771-6201110"}
+	}
+	if _, err := ro(leader).PublishShifts(leader.ctx(), &yizhanv1.PublishShiftsRequest{Shifts: []*yizhanv1.DutyShift{shift(start, "dc-duty", "dc-leader")}}); status.Code(err) != codes.InvalidArgument {
+		t.Errorf("a duty officer as the leader on duty: %v", err)
+	} else if _, field := fieldOf(err); field != "shifts[0].leader" {
+		t.Errorf("a duty officer as the leader on duty names %q", field)
+	}
+	if _, err := ro(officer).PublishShifts(officer.ctx(), &yizhanv1.PublishShiftsRequest{Shifts: []*yizhanv1.DutyShift{shift(start, "dc-leader", "dc-duty")}}); status.Code(err) != codes.PermissionDenied {
+		t.Errorf("a duty officer published the roster: %v", err)
+	}
+	pub, err := ro(leader).PublishShifts(leader.ctx(), &yizhanv1.PublishShiftsRequest{Shifts: []*yizhanv1.DutyShift{
+		shift(start, "dc-leader", "dc-duty"), shift(start.Add(12*time.Hour), "dc-leader", "dc-duty")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	day, night := pub.GetShifts()[0].GetId(), pub.GetShifts()[1].GetId()
+	if _, err := ro(leader).SwapShift(leader.ctx(), &yizhanv1.SwapShiftRequest{Id: night, From: "dc-duty", To: "dc-duty2", Reason: "家中有事"}); err != nil {
+		t.Fatalf("swap: %v", err)
+	}
+
+	call := &yizhanv1.WriteLogEntryRequest{Entry: &yizhanv1.DutyLogEntry{Kind: yizhanv1.LogKind_LOG_KIND_CALL, Caller: "镇政府办 李主任",
+		Phone: "0771-6201001", Matter: "通知明早八点到镇里开防汛会", Action: "已记录", Told: "村主任"}}
+	if _, err := ro(officer).WriteLogEntry(officer.ctx(), call); status.Code(err) != codes.FailedPrecondition {
+		t.Errorf("the log written before the shift was taken over: %v", err)
+	}
+	if _, err := ro(other).TakeOverShift(other.ctx(), &yizhanv1.TakeOverShiftRequest{Id: day}); status.Code(err) != codes.PermissionDenied {
+		t.Errorf("taken over by someone not on it: %v", err)
+	}
+	if _, err := ro(officer).TakeOverShift(officer.ctx(), &yizhanv1.TakeOverShiftRequest{Id: day}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ro(officer).WriteLogEntry(officer.ctx(), call); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ro(other).WriteLogEntry(other.ctx(), call); status.Code(err) != codes.PermissionDenied {
+		t.Errorf("someone not on the shift wrote its log: %v", err)
+	}
+	duty := yizhanv1.NewDutyServiceClient
+	if _, err := duty(other.conn).WriteReport(other.ctx(), &yizhanv1.WriteReportRequest{Report: firstReport(time.Now().Add(-10 * time.Minute))}); status.Code(err) != codes.PermissionDenied {
+		t.Errorf("someone not on the shift wrote a report: %v", err)
+	}
+	w, err := duty(officer.conn).WriteReport(officer.ctx(), &yizhanv1.WriteReportRequest{Report: firstReport(time.Now().Add(-10 * time.Minute))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := duty(leader.conn).SignReport(leader.ctx(), &yizhanv1.SignReportRequest{Id: w.GetReport().GetId()}); err != nil {
+		t.Fatal(err)
+	}
+	log, err := ro(officer).ListLog(officer.ctx(), &yizhanv1.ListLogRequest{ShiftId: day})
+	if err != nil || len(log.GetEntries()) != 1 || log.GetEntries()[0].GetWriter() != "dc-duty" {
+		t.Errorf("the shift's log: %v, %v", log, err)
+	}
+	if _, err := ro(officer).HandOverShift(officer.ctx(), &yizhanv1.HandOverShiftRequest{Id: day, OpenMatters: "明早八点防汛会，已告村主任"}); err != nil {
+		t.Fatal(err)
+	}
+
+	// Twenty minutes into the night shift, nobody has taken it over.
+	skew.Store(int64(12*time.Hour + 10*time.Minute)) // the night shift started about 20 minutes ago
+	cduty := dial(t, countyNode).login("county-duty", password)
+	var od *yizhanv1.OfficeOnDuty
+	waitFor(t, "the empty post seen at the county", func() bool {
+		r, err := ro(cduty).GetOnDuty(cduty.ctx(), &yizhanv1.GetOnDutyRequest{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range r.GetOffices() {
+			if o.GetOfficeCode() == dongcun {
+				od = o
+			}
+		}
+		return od.GetShift().GetId() == night && od.GetShift().GetFlaggedEmpty()
+	}, 20*time.Second)
+	if sh := od.GetShift(); sh.GetOfficers()[0] != "dc-duty2" || len(sh.GetSwaps()) != 1 || sh.GetSwaps()[0].GetApprovedBy() != "dc-leader" || sh.GetDutyPhone() != "0771-6201110" {
+		t.Errorf("the night shift at the county: %v", sh)
+	}
+	flagged, err := ro(cduty).ListShifts(cduty.ctx(), &yizhanv1.ListShiftsRequest{OfficeCode: dongcun, Flagged: true})
+	if err != nil || len(flagged.GetShifts()) != 1 {
+		t.Errorf("flagged shifts of 东村 at the county: %v, %v", flagged, err)
+	}
+	handed, _ := countyNode.Office().Cases().Shift(day)
+	if handed.GetState() != yizhanv1.ShiftState_SHIFT_STATE_HANDED_OVER || handed.GetOpenMatters() == "" {
+		t.Errorf("the day shift at the county: %v", handed)
+	}
+	for _, name := range []string{"county-1", "chengguan-1", "dongcun-1"} {
+		f.checkBook(name, f.nodes[name])
+	}
+}
