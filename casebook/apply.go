@@ -362,6 +362,8 @@ func (o *overlay) apply(e Entry, reg casework.Registry) (proto.Message, uint64, 
 		v, err = o.putShifts(ps)
 	} else if pl := e.Cmd.GetPutLogEntry(); pl != nil {
 		v, err = o.putLogEntry(pl)
+	} else if pz := e.Cmd.GetPutZeroReport(); pz != nil {
+		v, err = o.putZeroReport(pz)
 	} else if rc := e.Cmd.GetReceive(); rc != nil && carriesRecords(rc) {
 		v, err = o.receive(rc, e.Cmd, reg)
 	} else {

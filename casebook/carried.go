@@ -13,7 +13,7 @@ import (
 )
 
 // Records carried up the tree beside the cases: consultations, urgent
-// reports and their acknowledgements, duty shifts. Each is kept in the book of the
+// reports and their acknowledgements, duty shifts, zero reports. Each is kept in the book of the
 // office that wrote it and queued to the parent in the outbox under its
 // id (its version as upto_seq); the case mail sends it as a CaseMessage
 // holding the record instead of a case's log; the parent keeps a copy and
@@ -27,7 +27,7 @@ func carriesRecords(rc *peerv1.ReceiveCaseMessages) bool {
 }
 
 func isRecordMessage(m *peerv1.CaseMessage) bool {
-	return m.GetConsultation() != nil || m.GetReport() != nil || m.GetReportAck() != nil || m.GetShift() != nil
+	return m.GetConsultation() != nil || m.GetReport() != nil || m.GetReportAck() != nil || m.GetShift() != nil || m.GetZeroReport() != nil
 }
 
 // receive applies a Receive that carries records among its case
@@ -44,6 +44,8 @@ func (o *overlay) receive(rc *peerv1.ReceiveCaseMessages, cmd *peerv1.CaseComman
 			resp.Receipts = append(resp.Receipts, o.receiveAck(m))
 		case m.GetShift() != nil:
 			resp.Receipts = append(resp.Receipts, o.receiveShift(m))
+		case m.GetZeroReport() != nil:
+			resp.Receipts = append(resp.Receipts, o.receiveZeroReport(m))
 		default:
 			one := &peerv1.CaseCommand{AtUnixNano: cmd.GetAtUnixNano(), Op: &peerv1.CaseCommand_Receive{
 				Receive: &peerv1.ReceiveCaseMessages{Messages: []*peerv1.CaseMessage{m}}}}
@@ -70,6 +72,9 @@ func (b *Book) recordMessage(en *peerv1.OutboxEntry) (m *peerv1.CaseMessage, isR
 	case duty.IsShiftID(id):
 		s, found := b.Shift(id)
 		m, ok = &peerv1.CaseMessage{CaseNumber: id, FromOffice: b.office, Shift: s}, found
+	case duty.IsZeroReportID(id):
+		z, found := b.zeroReport(id)
+		m, ok = &peerv1.CaseMessage{CaseNumber: id, FromOffice: b.office, ZeroReport: z}, found
 	case duty.IsAckID(id):
 		a, found := b.ack(id)
 		m, ok = &peerv1.CaseMessage{CaseNumber: id, FromOffice: b.office, ReportAck: a}, found

@@ -46,6 +46,7 @@ import "encoding/binary"
 //	book/dl/<id>                         a duty log entry (yizhanv1.DutyLogEntry)
 //	book/idl/<shift id>\0<at><id>        a shift's log entries
 //	book/idld/<day>\0<at><id>            log entries by day
+//	book/dz/<day>\0<office>              a zero report (yizhanv1.ZeroReport)
 const prefix = "book/"
 
 var (
@@ -110,6 +111,7 @@ const (
 	pLog           = prefix + "dl/"
 	pLogByShift    = prefix + "idl/"
 	pLogByDay      = prefix + "idld/"
+	pZero          = prefix + "dz/"
 )
 
 // key joins parts: each string part but the last ends with a zero byte;

@@ -221,6 +221,8 @@ func Hash(m proto.Message) []byte {
 		v.Signature, v.SignerChain = nil, nil
 	case *yizhanv1.DutyShift:
 		v.Signature, v.SignerChain = nil, nil
+	case *yizhanv1.ZeroReport:
+		v.Signature, v.SignerChain = nil, nil
 	}
 	b, _ := proto.MarshalOptions{Deterministic: true}.Marshal(u)
 	sum := sha256.Sum256(b)

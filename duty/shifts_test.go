@@ -69,3 +69,31 @@ func TestShiftChanges(t *testing.T) {
 		t.Error("the leader also an officer was taken")
 	}
 }
+
+func TestMissingFollowUps(t *testing.T) {
+	t0 := time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
+	acks := []*yizhanv1.ReportAck{{At: timestamppb.New(t0), FollowUpMinutes: 120}, {At: timestamppb.New(t0), FollowUpMinutes: 0}}
+	report := func(h float64, kind yizhanv1.ReportKind) *yizhanv1.UrgentReport {
+		return &yizhanv1.UrgentReport{Kind: kind, State: yizhanv1.ReportState_REPORT_STATE_SIGNED,
+			SignedAt: timestamppb.New(t0.Add(time.Duration(h * float64(time.Hour))))}
+	}
+	fu := yizhanv1.ReportKind_REPORT_KIND_FOLLOW_UP
+	for _, tc := range []struct {
+		name      string
+		following []*yizhanv1.UrgentReport
+		until     float64
+		want      int
+	}{
+		{"on time every two hours", []*yizhanv1.UrgentReport{report(2, fu), report(4, fu)}, 5, 0},
+		{"nothing for seven hours", nil, 7, 3},
+		{"exactly at the due time", nil, 2, 0},
+		{"a gap of five hours, then final", []*yizhanv1.UrgentReport{report(5, yizhanv1.ReportKind_REPORT_KIND_FINAL)}, 30, 2},
+	} {
+		if got := MissingFollowUps(acks, tc.following, t0.Add(time.Duration(tc.until*float64(time.Hour)))); got != tc.want {
+			t.Errorf("%s: %d missing, want %d", tc.name, got, tc.want)
+		}
+	}
+	if got := MissingFollowUps([]*yizhanv1.ReportAck{{At: timestamppb.New(t0)}}, nil, t0.Add(48*time.Hour)); got != 0 {
+		t.Errorf("no interval asked: %d missing", got)
+	}
+}

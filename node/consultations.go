@@ -18,7 +18,6 @@ import (
 	"github.com/yizhan-gov/yizhan/casebook"
 	"github.com/yizhan-gov/yizhan/casework"
 	"github.com/yizhan-gov/yizhan/federation/raftgroup"
-	"github.com/yizhan-gov/yizhan/office"
 	"github.com/yizhan-gov/yizhan/reason"
 	"github.com/yizhan-gov/yizhan/registry"
 	"github.com/yizhan-gov/yizhan/supervision"
@@ -51,22 +50,6 @@ func (s *supervisionService) counterStaff(ctx context.Context, what string) (*au
 		return nil, toStatus(fmt.Errorf("%w: %s is done by the window staff or agents of office %s; %s is not one", auth.ErrPermissionDenied, what, s.n.office.Code(), p.Username))
 	}
 	return p, nil
-}
-
-// onOfficeLeader runs local when this node leads its office, else sends
-// the call to the leader with remote.
-func onOfficeLeader[Resp proto.Message](ctx context.Context, s *supervisionService, local func() (Resp, error),
-	remote func(context.Context, yizhanv1.SupervisionServiceClient) (Resp, error)) (Resp, error) {
-	resp, err := local()
-	if !office.Forwardable(err) {
-		return resp, toStatus(err)
-	}
-	err = s.n.office.ForwardToLeader(ctx, func(ctx context.Context, conn *grpc.ClientConn) error {
-		var err error
-		resp, err = remote(ctx, yizhanv1.NewSupervisionServiceClient(conn))
-		return err
-	})
-	return resp, err
 }
 
 // consultationItem checks item_code (required when required) and returns
@@ -125,7 +108,7 @@ func (s *supervisionService) RecordConsultation(ctx context.Context, req *yizhan
 	if err != nil {
 		return nil, err
 	}
-	return onOfficeLeader(ctx, s, func() (*yizhanv1.ConsultationResponse, error) {
+	return atLeader(ctx, s.n, yizhanv1.NewSupervisionServiceClient, func() (*yizhanv1.ConsultationResponse, error) {
 		c, err := s.newConsultation(req.GetChannel(), it, req.GetQuestion())
 		if err != nil {
 			return nil, err
@@ -193,7 +176,7 @@ func (s *supervisionService) AskQuestion(ctx context.Context, req *yizhanv1.AskQ
 	if err != nil {
 		return nil, err
 	}
-	resp, err := onOfficeLeader(ctx, s, func() (*yizhanv1.AskQuestionResponse, error) {
+	resp, err := atLeader(ctx, s.n, yizhanv1.NewSupervisionServiceClient, func() (*yizhanv1.AskQuestionResponse, error) {
 		code, err := s.n.svc.QuestionCode(r)
 		if err != nil {
 			return nil, err
@@ -247,7 +230,7 @@ func (s *supervisionService) AnswerQuestion(ctx context.Context, req *yizhanv1.A
 	if err != nil {
 		return nil, err
 	}
-	return onOfficeLeader(ctx, s, func() (*yizhanv1.ConsultationResponse, error) {
+	return atLeader(ctx, s.n, yizhanv1.NewSupervisionServiceClient, func() (*yizhanv1.ConsultationResponse, error) {
 		if err := s.n.svc.Leading(); err != nil {
 			return nil, err
 		}

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -18,7 +17,6 @@ import (
 	"github.com/yizhan-gov/yizhan/casebook"
 	"github.com/yizhan-gov/yizhan/casework"
 	"github.com/yizhan-gov/yizhan/duty"
-	"github.com/yizhan-gov/yizhan/office"
 	"github.com/yizhan-gov/yizhan/reason"
 	"github.com/yizhan-gov/yizhan/registry"
 )
@@ -73,21 +71,6 @@ func (s *dutyRosterService) dutyMember(field, username string, leader bool) (str
 	return m.GetName(), nil
 }
 
-// onLeader runs local at the office's leader (see dutyService.onLeader).
-func onLeaderShift[Resp proto.Message](ctx context.Context, s *dutyRosterService, local func() (Resp, error),
-	remote func(context.Context, yizhanv1.DutyRosterServiceClient) (Resp, error)) (Resp, error) {
-	resp, err := local()
-	if !office.Forwardable(err) {
-		return resp, toStatus(err)
-	}
-	err = s.n.office.ForwardToLeader(ctx, func(ctx context.Context, conn *grpc.ClientConn) error {
-		var err error
-		resp, err = remote(ctx, yizhanv1.NewDutyRosterServiceClient(conn))
-		return err
-	})
-	return resp, err
-}
-
 func (s *dutyRosterService) PublishShifts(ctx context.Context, req *yizhanv1.PublishShiftsRequest) (*yizhanv1.PublishShiftsResponse, error) {
 	p, err := s.rosterKeeper(ctx, "publishing the duty roster")
 	if err != nil {
@@ -136,7 +119,7 @@ func (s *dutyRosterService) PublishShifts(ctx context.Context, req *yizhanv1.Pub
 	if err != nil {
 		return nil, err
 	}
-	return onLeaderShift(ctx, s, func() (*yizhanv1.PublishShiftsResponse, error) {
+	return atLeader(ctx, s.n, yizhanv1.NewDutyRosterServiceClient, func() (*yizhanv1.PublishShiftsResponse, error) {
 		out, replayed, err := s.n.svc.PutShifts(ctx, r, shifts)
 		if err != nil {
 			return nil, err
@@ -161,7 +144,7 @@ func (s *dutyRosterService) change(ctx context.Context, method string, req proto
 	if err != nil {
 		return nil, err
 	}
-	return onLeaderShift(ctx, s, func() (*yizhanv1.DutyShift, error) {
+	return atLeader(ctx, s.n, yizhanv1.NewDutyRosterServiceClient, func() (*yizhanv1.DutyShift, error) {
 		if err := s.n.svc.Leading(); err != nil {
 			return nil, err
 		}
@@ -365,7 +348,7 @@ func (s *dutyRosterService) WriteLogEntry(ctx context.Context, req *yizhanv1.Wri
 	if err != nil {
 		return nil, err
 	}
-	return onLeaderShift(ctx, s, func() (*yizhanv1.DutyLogEntry, error) {
+	return atLeader(ctx, s.n, yizhanv1.NewDutyRosterServiceClient, func() (*yizhanv1.DutyLogEntry, error) {
 		if err := s.n.svc.Leading(); err != nil {
 			return nil, err
 		}

@@ -126,3 +126,81 @@ func TestRosterShiftsAndTheirFlags(t *testing.T) {
 		f.checkBook(name, f.nodes[name])
 	}
 }
+
+// The zero report and the duty assessment, read at the county: 东村 sends
+// its zero report before the hour, 西村 none; 东村 signs a first report two
+// hours after the event (late), and the county asks for follow-ups every
+// hour that do not come.
+func TestZeroReportsAndTheAssessment(t *testing.T) {
+	cst := time.FixedZone("CST", 8*3600)
+	real := time.Now().In(cst)
+	tenAM := time.Date(real.Year(), real.Month(), real.Day(), 10, 0, 0, 0, cst)
+	var skew atomic.Int64
+	skew.Store(int64(tenAM.Sub(real)))
+	now := func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
+	f := dutyFed(t, func(_ string, c *node.Config) { c.Now = now })
+	village, countyNode := f.nodes["dongcun-1"], f.nodes["county-1"]
+	officer := dial(t, village).login("dc-duty", password)
+	leader := dial(t, village).login("dc-leader", password)
+	cduty := dial(t, countyNode).login("county-duty", password)
+	vd, cd := yizhanv1.NewDutyServiceClient(officer.conn), yizhanv1.NewDutyServiceClient(cduty.conn)
+
+	if _, err := vd.SendZeroReport(officer.ctx(), &yizhanv1.SendZeroReportRequest{Note: "今日无情况"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := vd.SendZeroReport(officer.ctx(), &yizhanv1.SendZeroReportRequest{}); status.Code(err) != codes.FailedPrecondition {
+		t.Errorf("a second zero report the same day: %v", err)
+	}
+	w, err := vd.WriteReport(officer.ctx(), &yizhanv1.WriteReportRequest{Report: firstReport(now().Add(-2 * time.Hour))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := w.GetReport().GetId()
+	if _, err := yizhanv1.NewDutyServiceClient(leader.conn).SignReport(leader.ctx(), &yizhanv1.SignReportRequest{Id: id}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the report at the county", func() bool { _, ok := countyNode.Office().Cases().Report(id); return ok }, 20*time.Second)
+	if _, err := cd.AcknowledgeReport(cduty.ctx(), &yizhanv1.AcknowledgeReportRequest{Id: id, FollowUpMinutes: 5}); status.Code(err) != codes.InvalidArgument {
+		t.Errorf("follow-ups every 5 minutes: %v", err)
+	}
+	if _, err := cd.AcknowledgeReport(cduty.ctx(), &yizhanv1.AcknowledgeReportRequest{Id: id, Request: "每小时续报", FollowUpMinutes: 60}); err != nil {
+		t.Fatal(err)
+	}
+	statuses := func() map[string]*yizhanv1.ZeroReportStatus {
+		r, err := cd.ListZeroReports(cduty.ctx(), &yizhanv1.ListZeroReportsRequest{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]*yizhanv1.ZeroReportStatus{}
+		for _, o := range r.GetOffices() {
+			out[o.GetOfficeCode()] = o
+		}
+		return out
+	}
+	waitFor(t, "东村's zero report at the county", func() bool { return statuses()[dongcun].GetZeroReport() != nil }, 20*time.Second)
+	if st := statuses()[xicun]; st.GetMissing() {
+		t.Error("西村 missing before the hour")
+	}
+
+	// 17:10: past the hour, and three hours and more after the request.
+	skew.Store(int64(tenAM.Add(7*time.Hour + 10*time.Minute).Sub(real)))
+	st := statuses()
+	if st[xicun].GetMissing() != true || st[dongcun].GetMissing() || st[dongcun].GetLate() || st[dongcun].GetReports() != 1 {
+		t.Errorf("at 17:10: 西村 %v, 东村 %v", st[xicun], st[dongcun])
+	}
+	day := tenAM.Format("2006-01-02")
+	a, err := cd.GetAssessment(cduty.ctx(), &yizhanv1.GetAssessmentRequest{From: day, To: day})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := map[string]*yizhanv1.OfficeAssessment{}
+	for _, o := range a.GetOffices() {
+		rows[o.GetOfficeCode()] = o
+	}
+	if d := rows[dongcun]; d.GetFirstReports() != 1 || d.GetLateReports() != 1 || d.GetMissingFollowUps() != 7 || d.GetZeroReportsMissing() != 0 {
+		t.Errorf("东村's assessment: %v (want 1 first report, late; 7 follow-ups missing from about 10:00 to 17:10)", d)
+	}
+	if x := rows[xicun]; x.GetZeroReportsMissing() != 1 || x.GetFirstReports() != 0 {
+		t.Errorf("西村's assessment: %v", x)
+	}
+}

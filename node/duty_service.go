@@ -19,7 +19,6 @@ import (
 	"github.com/yizhan-gov/yizhan/duty"
 	"github.com/yizhan-gov/yizhan/federation"
 	"github.com/yizhan-gov/yizhan/federation/raftgroup"
-	"github.com/yizhan-gov/yizhan/office"
 	"github.com/yizhan-gov/yizhan/reason"
 	"github.com/yizhan-gov/yizhan/registry"
 )
@@ -90,22 +89,6 @@ func (s *dutyService) readScope(ctx context.Context, office string) (string, err
 	return office, nil
 }
 
-// onLeader runs local when this node leads its office, else sends the
-// call to the leader with remote.
-func (s *dutyService) onLeader(ctx context.Context, local func() (*yizhanv1.HeldReport, error),
-	remote func(context.Context, yizhanv1.DutyServiceClient) (*yizhanv1.HeldReport, error)) (*yizhanv1.HeldReport, error) {
-	resp, err := local()
-	if !office.Forwardable(err) {
-		return resp, toStatus(err)
-	}
-	err = s.n.office.ForwardToLeader(ctx, func(ctx context.Context, conn *grpc.ClientConn) error {
-		var err error
-		resp, err = remote(ctx, yizhanv1.NewDutyServiceClient(conn))
-		return err
-	})
-	return resp, err
-}
-
 // rostered checks the roster: while a shift of this office is on, only
 // those on it write reports, and only its leader on duty signs them. With
 // no shift on the roster now (an office that keeps none yet), the roles
@@ -173,7 +156,7 @@ func (s *dutyService) WriteReport(ctx context.Context, req *yizhanv1.WriteReport
 	if err != nil {
 		return nil, err
 	}
-	return s.onLeader(ctx, func() (*yizhanv1.HeldReport, error) {
+	return atLeader(ctx, s.n, yizhanv1.NewDutyServiceClient, func() (*yizhanv1.HeldReport, error) {
 		suffix, err := casework.NewQueryCode(rand.Reader)
 		if err != nil {
 			return nil, err
@@ -223,7 +206,7 @@ func (s *dutyService) UpdateReport(ctx context.Context, req *yizhanv1.UpdateRepo
 	if err != nil {
 		return nil, err
 	}
-	return s.onLeader(ctx, func() (*yizhanv1.HeldReport, error) {
+	return atLeader(ctx, s.n, yizhanv1.NewDutyServiceClient, func() (*yizhanv1.HeldReport, error) {
 		if err := s.n.svc.Leading(); err != nil {
 			return nil, err
 		}
@@ -257,7 +240,7 @@ func (s *dutyService) SignReport(ctx context.Context, req *yizhanv1.SignReportRe
 	if err != nil {
 		return nil, err
 	}
-	return s.onLeader(ctx, func() (*yizhanv1.HeldReport, error) {
+	return atLeader(ctx, s.n, yizhanv1.NewDutyServiceClient, func() (*yizhanv1.HeldReport, error) {
 		if err := s.n.svc.Leading(); err != nil {
 			return nil, err
 		}
@@ -286,11 +269,15 @@ func (s *dutyService) AcknowledgeReport(ctx context.Context, req *yizhanv1.Ackno
 	if err := checkText("request", req.GetRequest(), false); err != nil {
 		return nil, err
 	}
+	if m := req.GetFollowUpMinutes(); m != 0 && (m < 30 || m > 1440) {
+		return nil, fieldError("follow_up_minutes", registry.ReasonOutOfRange, reason.Meta{"min": "30", "max": "1440", "got": reason.Itoa(m)},
+			"follow-ups every 30 minutes to 24 hours (0: when there is news)")
+	}
 	r, err := clientRequest(ctx, "AcknowledgeReport", req)
 	if err != nil {
 		return nil, err
 	}
-	return s.onLeader(ctx, func() (*yizhanv1.HeldReport, error) {
+	return atLeader(ctx, s.n, yizhanv1.NewDutyServiceClient, func() (*yizhanv1.HeldReport, error) {
 		if err := s.n.svc.Leading(); err != nil {
 			return nil, err
 		}
@@ -302,7 +289,7 @@ func (s *dutyService) AcknowledgeReport(ctx context.Context, req *yizhanv1.Ackno
 			return nil, reason.Status(reason.NotFound, fmt.Sprintf("no signed report %s here (it may still be on its way up)", req.GetId()), reason.Meta{"id": req.GetId()}, 0).Err()
 		}
 		a := &yizhanv1.ReportAck{Id: duty.AckID(s.n.office.Code(), req.GetId()), ReportId: req.GetId(), OfficeCode: s.n.office.Code(),
-			By: p.Username, ByName: p.Name, At: timestamppb.New(s.n.now()), Request: req.GetRequest()}
+			By: p.Username, ByName: p.Name, At: timestamppb.New(s.n.now()), Request: req.GetRequest(), FollowUpMinutes: req.GetFollowUpMinutes()}
 		h, replayed, err := s.n.svc.Acknowledge(ctx, r, a)
 		if err != nil {
 			return nil, err

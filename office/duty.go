@@ -140,3 +140,28 @@ func (s *Service) PutLogEntry(ctx context.Context, r raftgroup.Request, e *yizha
 	kept, _ := v.(*yizhanv1.DutyLogEntry)
 	return kept, false, nil
 }
+
+// PutZeroReport keeps this office's zero report of a day, signed by this
+// node (the leader only; once per day: a second is refused).
+func (s *Service) PutZeroReport(ctx context.Context, r raftgroup.Request, z *yizhanv1.ZeroReport) (*yizhanv1.ZeroReport, bool, error) {
+	if err := s.Leading(); err != nil {
+		return nil, false, err
+	}
+	if v, _, ok, err := s.fed.Answered(r); err != nil || ok {
+		kept, _ := v.(*yizhanv1.ZeroReport)
+		return kept, ok, err
+	}
+	z = proto.CloneOf(z)
+	z.Signature, z.SignerChain = nil, nil
+	var err error
+	if z.Signature, z.SignerChain, err = s.fed.SignRecord(duty.Hash(z)); err != nil {
+		return nil, false, fmt.Errorf("office: sign zero report %s: %w", z.GetId(), err)
+	}
+	v, err := s.fed.ProposeCase(ctx, &peerv1.CaseCommand{AtUnixNano: s.now().UnixNano(), RequestId: r.ID, RequestHash: r.Hash,
+		Op: &peerv1.CaseCommand_PutZeroReport{PutZeroReport: &peerv1.PutZeroReport{Report: z}}})
+	if err != nil {
+		return nil, false, err
+	}
+	kept, _ := v.(*yizhanv1.ZeroReport)
+	return kept, false, nil
+}

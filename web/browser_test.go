@@ -588,6 +588,12 @@ func TestBrowser(t *testing.T) {
 
 		officer.waitSee("/duty", "请续报房屋受损情况", 30*time.Second)
 		officer.see("签收")
+		officer.see("今日已报告紧急情况，无需零报告")
+
+		// The county's board: who is on duty below it, their zero reports, the month's assessment.
+		county.open("/duty")
+		county.see("下级值班情况")
+		county.see("本月值班考核")
 	})
 
 	// Last: it moves the county's clock on.

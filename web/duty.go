@@ -24,14 +24,17 @@ type dutyData struct {
 	OnIt     bool                // the signed-in staff member is on it
 	Previous *yizhanv1.DutyShift // the last shift handed over before it
 	Log      []*yizhanv1.DutyLogEntry
-	Roster   []*yizhanv1.DutyShift    // this office's shifts of the next days
-	Keeper   bool                     // may publish the roster
-	Board    []*yizhanv1.OfficeOnDuty // the offices below: who is on duty
-	Own      []*yizhanv1.HeldReport   // this office's, newest first
-	Below    []*yizhanv1.HeldReport   // from below, not acknowledged here
-	Received []*yizhanv1.HeldReport   // from below, the latest
-	Leader   bool                     // may sign
-	Writer   bool                     // may write and acknowledge
+	Roster   []*yizhanv1.DutyShift                 // this office's shifts of the next days
+	Keeper   bool                                  // may publish the roster
+	Board    []*yizhanv1.OfficeOnDuty              // the offices below: who is on duty
+	Zero     map[string]*yizhanv1.ZeroReportStatus // today's zero reports, by office
+	ZeroDue  *timestamppb.Timestamp                // today's set hour
+	Assess   []*yizhanv1.OfficeAssessment          // this month's assessment of the offices below
+	Own      []*yizhanv1.HeldReport                // this office's, newest first
+	Below    []*yizhanv1.HeldReport                // from below, not acknowledged here
+	Received []*yizhanv1.HeldReport                // from below, the latest
+	Leader   bool                                  // may sign
+	Writer   bool                                  // may write and acknowledge
 	Form     formValues
 	Office   string
 }
@@ -44,6 +47,12 @@ var logKindNames = map[yizhanv1.LogKind]string{
 	yizhanv1.LogKind_LOG_KIND_CALL: "来电", yizhanv1.LogKind_LOG_KIND_NOTICE: "通知", yizhanv1.LogKind_LOG_KIND_INSTRUCTION: "领导批示",
 	yizhanv1.LogKind_LOG_KIND_DOCUMENT: "文电", yizhanv1.LogKind_LOG_KIND_OTHER: "其他",
 }
+
+// ZeroHour is the zero report's set hour, as shown.
+func (d dutyData) ZeroHour() string { return d.ZeroDue.AsTime().In(china).Format("15:04") }
+
+// ZeroOf is office's zero report status today.
+func (d dutyData) ZeroOf(office string) *yizhanv1.ZeroReportStatus { return d.Zero[office] }
 
 // ShiftStateName and LogKindName are in Chinese.
 func (dutyData) ShiftStateName(s yizhanv1.ShiftState) string { return shiftStateNames[s] }
@@ -95,6 +104,7 @@ var dutyFlash = map[string]string{
 	"takenOver":    "已接班。",
 	"handedOver":   "已交班。",
 	"logged":       "已记入值班日志。",
+	"zero":         "今日零报告已报送。",
 	"signed":       "报告已签发，正在上报。",
 	"acknowledged": "已签收。",
 }
@@ -125,6 +135,25 @@ func (s *server) showDuty(rq *request, code int, f formValues, errs formErrors, 
 			d.Own = append(d.Own, h)
 		} else if len(d.Received) < 50 {
 			d.Received = append(d.Received, h)
+		}
+	}
+	zero, err := s.cfg.Duty.ListZeroReports(ctx, &yizhanv1.ListZeroReportsRequest{})
+	if err != nil {
+		return err
+	}
+	d.Zero, d.ZeroDue = map[string]*yizhanv1.ZeroReportStatus{}, zero.GetDue()
+	for _, z := range zero.GetOffices() {
+		d.Zero[z.GetOfficeCode()] = z
+	}
+	if len(zero.GetOffices()) > 1 {
+		a, err := s.cfg.Duty.GetAssessment(ctx, &yizhanv1.GetAssessmentRequest{})
+		if err != nil {
+			return err
+		}
+		for _, o := range a.GetOffices() {
+			if o.GetOfficeCode() != me.GetOfficeCode() {
+				d.Assess = append(d.Assess, o)
+			}
 		}
 	}
 	if me.GetOfficeCode() == s.cfg.Office {
@@ -160,7 +189,8 @@ func (s *server) dutyAct(rq *request) error {
 		_, err = du.SignReport(ctx, &yizhanv1.SignReportRequest{Id: id})
 		msg = "signed"
 	case "acknowledge":
-		_, err = du.AcknowledgeReport(ctx, &yizhanv1.AcknowledgeReportRequest{Id: id, Request: f.Get("request")})
+		minutes, _ := strconv.Atoi(f.Get("follow_up_minutes"))
+		_, err = du.AcknowledgeReport(ctx, &yizhanv1.AcknowledgeReportRequest{Id: id, Request: f.Get("request"), FollowUpMinutes: int32(minutes)})
 		msg = "acknowledged"
 	default:
 		return errNotFound
@@ -308,4 +338,18 @@ func (s *server) dutyShiftAct(rq *request) error {
 		return err
 	}
 	return rq.redirect("/duty?msg=" + msg)
+}
+
+// dutyZero sends today's zero report (零报告).
+func (s *server) dutyZero(rq *request) error {
+	if err := requireStaff(rq); err != nil {
+		return err
+	}
+	if _, err := s.cfg.Duty.SendZeroReport(rq.ctx(), &yizhanv1.SendZeroReportRequest{Note: rq.r.PostForm.Get("note")}); err != nil {
+		if errs, code, ok := unsaved(err); ok {
+			return s.showDuty(rq, code, formValues{rq.r.PostForm}, errs, "")
+		}
+		return err
+	}
+	return rq.redirect("/duty?msg=zero")
 }

@@ -202,6 +202,7 @@ func (s *server) routes() http.Handler {
 		handle("GET /duty", s.dutyPage)
 		handle("POST /duty", s.dutyAct)
 		handle("POST /duty/{id}/{action}", s.dutyAct)
+		handle("POST /duty/zero", s.dutyZero)
 		if s.cfg.DutyRoster != nil {
 			handle("POST /duty/shifts", s.dutyShiftAct)
 			handle("POST /duty/shifts/{id}/{action}", s.dutyShiftAct)

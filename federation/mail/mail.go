@@ -213,6 +213,9 @@ func recordSignature(m *peerv1.CaseMessage) (office, what string, hash, sig []by
 	case m.GetShift() != nil:
 		s := m.GetShift()
 		return s.GetOfficeCode(), "shift " + s.GetId(), duty.Hash(s), s.GetSignature(), s.GetSignerChain(), true
+	case m.GetZeroReport() != nil:
+		z := m.GetZeroReport()
+		return z.GetOfficeCode(), "zero report " + z.GetId(), duty.Hash(z), z.GetSignature(), z.GetSignerChain(), true
 	case m.GetReportAck() != nil:
 		a := m.GetReportAck()
 		return a.GetOfficeCode(), "acknowledgement " + a.GetId(), duty.Hash(a), a.GetSignature(), a.GetSignerChain(), true

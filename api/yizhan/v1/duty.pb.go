@@ -620,18 +620,22 @@ func (x *UrgentReport) GetSignerChain() [][]byte {
 // perhaps asking for more (要求续报的内容). Kept at that office and carried
 // up like the report.
 type ReportAck struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"` // QS-<office>-<report id>
-	ReportId      string                 `protobuf:"bytes,2,opt,name=report_id,json=reportId,proto3" json:"report_id,omitempty"`
-	OfficeCode    string                 `protobuf:"bytes,3,opt,name=office_code,json=officeCode,proto3" json:"office_code,omitempty"` // the office that acknowledged
-	By            string                 `protobuf:"bytes,4,opt,name=by,proto3" json:"by,omitempty"`
-	ByName        string                 `protobuf:"bytes,5,opt,name=by_name,json=byName,proto3" json:"by_name,omitempty"`
-	At            *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=at,proto3" json:"at,omitempty"`
-	Request       string                 `protobuf:"bytes,7,opt,name=request,proto3" json:"request,omitempty"` // what more the office asks to be reported
-	Signature     []byte                 `protobuf:"bytes,8,opt,name=signature,proto3" json:"signature,omitempty"`
-	SignerChain   [][]byte               `protobuf:"bytes,9,rep,name=signer_chain,json=signerChain,proto3" json:"signer_chain,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Id          string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"` // QS-<office>-<report id>
+	ReportId    string                 `protobuf:"bytes,2,opt,name=report_id,json=reportId,proto3" json:"report_id,omitempty"`
+	OfficeCode  string                 `protobuf:"bytes,3,opt,name=office_code,json=officeCode,proto3" json:"office_code,omitempty"` // the office that acknowledged
+	By          string                 `protobuf:"bytes,4,opt,name=by,proto3" json:"by,omitempty"`
+	ByName      string                 `protobuf:"bytes,5,opt,name=by_name,json=byName,proto3" json:"by_name,omitempty"`
+	At          *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=at,proto3" json:"at,omitempty"`
+	Request     string                 `protobuf:"bytes,7,opt,name=request,proto3" json:"request,omitempty"` // what more the office asks to be reported
+	Signature   []byte                 `protobuf:"bytes,8,opt,name=signature,proto3" json:"signature,omitempty"`
+	SignerChain [][]byte               `protobuf:"bytes,9,rep,name=signer_chain,json=signerChain,proto3" json:"signer_chain,omitempty"`
+	// How often the office wants follow-ups (续报) until the final report,
+	// in minutes (0: when there is news). A gap longer than this between
+	// two reports of the matter counts as a missing follow-up.
+	FollowUpMinutes int32 `protobuf:"varint,10,opt,name=follow_up_minutes,json=followUpMinutes,proto3" json:"follow_up_minutes,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *ReportAck) Reset() {
@@ -725,6 +729,13 @@ func (x *ReportAck) GetSignerChain() [][]byte {
 		return x.SignerChain
 	}
 	return nil
+}
+
+func (x *ReportAck) GetFollowUpMinutes() int32 {
+	if x != nil {
+		return x.FollowUpMinutes
+	}
+	return 0
 }
 
 // HeldReport is a report as an office holds it: when this office's book
@@ -981,12 +992,13 @@ func (x *SignReportRequest) GetRequestId() string {
 }
 
 type AcknowledgeReportRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	Request       string                 `protobuf:"bytes,2,opt,name=request,proto3" json:"request,omitempty"` // optional: what more to report
-	RequestId     string                 `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	Id              string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Request         string                 `protobuf:"bytes,2,opt,name=request,proto3" json:"request,omitempty"` // optional: what more to report
+	RequestId       string                 `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	FollowUpMinutes int32                  `protobuf:"varint,4,opt,name=follow_up_minutes,json=followUpMinutes,proto3" json:"follow_up_minutes,omitempty"` // optional: follow-ups every so many minutes (30 to 1440)
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *AcknowledgeReportRequest) Reset() {
@@ -1040,6 +1052,610 @@ func (x *AcknowledgeReportRequest) GetRequestId() string {
 	return ""
 }
 
+func (x *AcknowledgeReportRequest) GetFollowUpMinutes() int32 {
+	if x != nil {
+		return x.FollowUpMinutes
+	}
+	return 0
+}
+
+// ZeroReport is an office saying that it had nothing to report on a day
+// (零报告), by the set hour. Kept at the office and carried up.
+type ZeroReport struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"` // LB-<office>-<YYYYMMDD>
+	OfficeCode    string                 `protobuf:"bytes,2,opt,name=office_code,json=officeCode,proto3" json:"office_code,omitempty"`
+	Day           string                 `protobuf:"bytes,3,opt,name=day,proto3" json:"day,omitempty"` // YYYY-MM-DD
+	By            string                 `protobuf:"bytes,4,opt,name=by,proto3" json:"by,omitempty"`
+	ByName        string                 `protobuf:"bytes,5,opt,name=by_name,json=byName,proto3" json:"by_name,omitempty"`
+	At            *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=at,proto3" json:"at,omitempty"`
+	Note          string                 `protobuf:"bytes,7,opt,name=note,proto3" json:"note,omitempty"`
+	Signature     []byte                 `protobuf:"bytes,8,opt,name=signature,proto3" json:"signature,omitempty"`
+	SignerChain   [][]byte               `protobuf:"bytes,9,rep,name=signer_chain,json=signerChain,proto3" json:"signer_chain,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ZeroReport) Reset() {
+	*x = ZeroReport{}
+	mi := &file_yizhan_v1_duty_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ZeroReport) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ZeroReport) ProtoMessage() {}
+
+func (x *ZeroReport) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_duty_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ZeroReport.ProtoReflect.Descriptor instead.
+func (*ZeroReport) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *ZeroReport) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *ZeroReport) GetOfficeCode() string {
+	if x != nil {
+		return x.OfficeCode
+	}
+	return ""
+}
+
+func (x *ZeroReport) GetDay() string {
+	if x != nil {
+		return x.Day
+	}
+	return ""
+}
+
+func (x *ZeroReport) GetBy() string {
+	if x != nil {
+		return x.By
+	}
+	return ""
+}
+
+func (x *ZeroReport) GetByName() string {
+	if x != nil {
+		return x.ByName
+	}
+	return ""
+}
+
+func (x *ZeroReport) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
+func (x *ZeroReport) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+func (x *ZeroReport) GetSignature() []byte {
+	if x != nil {
+		return x.Signature
+	}
+	return nil
+}
+
+func (x *ZeroReport) GetSignerChain() [][]byte {
+	if x != nil {
+		return x.SignerChain
+	}
+	return nil
+}
+
+type SendZeroReportRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Note          string                 `protobuf:"bytes,1,opt,name=note,proto3" json:"note,omitempty"`
+	RequestId     string                 `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SendZeroReportRequest) Reset() {
+	*x = SendZeroReportRequest{}
+	mi := &file_yizhan_v1_duty_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SendZeroReportRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SendZeroReportRequest) ProtoMessage() {}
+
+func (x *SendZeroReportRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_duty_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SendZeroReportRequest.ProtoReflect.Descriptor instead.
+func (*SendZeroReportRequest) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *SendZeroReportRequest) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+func (x *SendZeroReportRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+// ZeroReportStatus is where an office stands on a day's zero report.
+type ZeroReportStatus struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	OfficeCode    string                 `protobuf:"bytes,1,opt,name=office_code,json=officeCode,proto3" json:"office_code,omitempty"`
+	OfficeName    string                 `protobuf:"bytes,2,opt,name=office_name,json=officeName,proto3" json:"office_name,omitempty"`
+	ZeroReport    *ZeroReport            `protobuf:"bytes,3,opt,name=zero_report,json=zeroReport,proto3" json:"zero_report,omitempty"` // unset: none held here
+	Reports       uint32                 `protobuf:"varint,4,opt,name=reports,proto3" json:"reports,omitempty"`                        // urgent reports of the office signed that day (then no zero report is owed)
+	Late          bool                   `protobuf:"varint,5,opt,name=late,proto3" json:"late,omitempty"`                              // sent after the hour
+	Missing       bool                   `protobuf:"varint,6,opt,name=missing,proto3" json:"missing,omitempty"`                        // neither a zero report nor a report, and the hour has passed
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ZeroReportStatus) Reset() {
+	*x = ZeroReportStatus{}
+	mi := &file_yizhan_v1_duty_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ZeroReportStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ZeroReportStatus) ProtoMessage() {}
+
+func (x *ZeroReportStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_duty_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ZeroReportStatus.ProtoReflect.Descriptor instead.
+func (*ZeroReportStatus) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *ZeroReportStatus) GetOfficeCode() string {
+	if x != nil {
+		return x.OfficeCode
+	}
+	return ""
+}
+
+func (x *ZeroReportStatus) GetOfficeName() string {
+	if x != nil {
+		return x.OfficeName
+	}
+	return ""
+}
+
+func (x *ZeroReportStatus) GetZeroReport() *ZeroReport {
+	if x != nil {
+		return x.ZeroReport
+	}
+	return nil
+}
+
+func (x *ZeroReportStatus) GetReports() uint32 {
+	if x != nil {
+		return x.Reports
+	}
+	return 0
+}
+
+func (x *ZeroReportStatus) GetLate() bool {
+	if x != nil {
+		return x.Late
+	}
+	return false
+}
+
+func (x *ZeroReportStatus) GetMissing() bool {
+	if x != nil {
+		return x.Missing
+	}
+	return false
+}
+
+type ListZeroReportsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	OfficeCode    string                 `protobuf:"bytes,1,opt,name=office_code,json=officeCode,proto3" json:"office_code,omitempty"` // with the offices below it; default: the caller's
+	Day           string                 `protobuf:"bytes,2,opt,name=day,proto3" json:"day,omitempty"`                                 // YYYY-MM-DD; default: today
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListZeroReportsRequest) Reset() {
+	*x = ListZeroReportsRequest{}
+	mi := &file_yizhan_v1_duty_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListZeroReportsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListZeroReportsRequest) ProtoMessage() {}
+
+func (x *ListZeroReportsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_duty_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListZeroReportsRequest.ProtoReflect.Descriptor instead.
+func (*ListZeroReportsRequest) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ListZeroReportsRequest) GetOfficeCode() string {
+	if x != nil {
+		return x.OfficeCode
+	}
+	return ""
+}
+
+func (x *ListZeroReportsRequest) GetDay() string {
+	if x != nil {
+		return x.Day
+	}
+	return ""
+}
+
+type ListZeroReportsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Day           string                 `protobuf:"bytes,1,opt,name=day,proto3" json:"day,omitempty"`
+	Due           *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=due,proto3" json:"due,omitempty"` // the day's hour
+	Offices       []*ZeroReportStatus    `protobuf:"bytes,3,rep,name=offices,proto3" json:"offices,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListZeroReportsResponse) Reset() {
+	*x = ListZeroReportsResponse{}
+	mi := &file_yizhan_v1_duty_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListZeroReportsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListZeroReportsResponse) ProtoMessage() {}
+
+func (x *ListZeroReportsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_duty_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListZeroReportsResponse.ProtoReflect.Descriptor instead.
+func (*ListZeroReportsResponse) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *ListZeroReportsResponse) GetDay() string {
+	if x != nil {
+		return x.Day
+	}
+	return ""
+}
+
+func (x *ListZeroReportsResponse) GetDue() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Due
+	}
+	return nil
+}
+
+func (x *ListZeroReportsResponse) GetOffices() []*ZeroReportStatus {
+	if x != nil {
+		return x.Offices
+	}
+	return nil
+}
+
+// OfficeAssessment counts an office's duty faults over a period (值班考核),
+// from the records held where it is read.
+type OfficeAssessment struct {
+	state               protoimpl.MessageState `protogen:"open.v1"`
+	OfficeCode          string                 `protobuf:"bytes,1,opt,name=office_code,json=officeCode,proto3" json:"office_code,omitempty"`
+	OfficeName          string                 `protobuf:"bytes,2,opt,name=office_name,json=officeName,proto3" json:"office_name,omitempty"`
+	FirstReports        uint32                 `protobuf:"varint,3,opt,name=first_reports,json=firstReports,proto3" json:"first_reports,omitempty"`
+	LateReports         uint32                 `protobuf:"varint,4,opt,name=late_reports,json=lateReports,proto3" json:"late_reports,omitempty"`                             // 迟报: first reports signed after their hour
+	MissingFollowUps    uint32                 `protobuf:"varint,5,opt,name=missing_follow_ups,json=missingFollowUps,proto3" json:"missing_follow_ups,omitempty"`            // 续报 owed at the interval an office above asked for, and not made
+	EmptyShifts         uint32                 `protobuf:"varint,6,opt,name=empty_shifts,json=emptyShifts,proto3" json:"empty_shifts,omitempty"`                             // 空岗
+	ShiftsNotHandedOver uint32                 `protobuf:"varint,7,opt,name=shifts_not_handed_over,json=shiftsNotHandedOver,proto3" json:"shifts_not_handed_over,omitempty"` // 未交接
+	ZeroReportsMissing  uint32                 `protobuf:"varint,8,opt,name=zero_reports_missing,json=zeroReportsMissing,proto3" json:"zero_reports_missing,omitempty"`      // days with neither a zero report nor a report
+	ZeroReportsLate     uint32                 `protobuf:"varint,9,opt,name=zero_reports_late,json=zeroReportsLate,proto3" json:"zero_reports_late,omitempty"`
+	Shifts              uint32                 `protobuf:"varint,10,opt,name=shifts,proto3" json:"shifts,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *OfficeAssessment) Reset() {
+	*x = OfficeAssessment{}
+	mi := &file_yizhan_v1_duty_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OfficeAssessment) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OfficeAssessment) ProtoMessage() {}
+
+func (x *OfficeAssessment) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_duty_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OfficeAssessment.ProtoReflect.Descriptor instead.
+func (*OfficeAssessment) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *OfficeAssessment) GetOfficeCode() string {
+	if x != nil {
+		return x.OfficeCode
+	}
+	return ""
+}
+
+func (x *OfficeAssessment) GetOfficeName() string {
+	if x != nil {
+		return x.OfficeName
+	}
+	return ""
+}
+
+func (x *OfficeAssessment) GetFirstReports() uint32 {
+	if x != nil {
+		return x.FirstReports
+	}
+	return 0
+}
+
+func (x *OfficeAssessment) GetLateReports() uint32 {
+	if x != nil {
+		return x.LateReports
+	}
+	return 0
+}
+
+func (x *OfficeAssessment) GetMissingFollowUps() uint32 {
+	if x != nil {
+		return x.MissingFollowUps
+	}
+	return 0
+}
+
+func (x *OfficeAssessment) GetEmptyShifts() uint32 {
+	if x != nil {
+		return x.EmptyShifts
+	}
+	return 0
+}
+
+func (x *OfficeAssessment) GetShiftsNotHandedOver() uint32 {
+	if x != nil {
+		return x.ShiftsNotHandedOver
+	}
+	return 0
+}
+
+func (x *OfficeAssessment) GetZeroReportsMissing() uint32 {
+	if x != nil {
+		return x.ZeroReportsMissing
+	}
+	return 0
+}
+
+func (x *OfficeAssessment) GetZeroReportsLate() uint32 {
+	if x != nil {
+		return x.ZeroReportsLate
+	}
+	return 0
+}
+
+func (x *OfficeAssessment) GetShifts() uint32 {
+	if x != nil {
+		return x.Shifts
+	}
+	return 0
+}
+
+type GetAssessmentRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	OfficeCode    string                 `protobuf:"bytes,1,opt,name=office_code,json=officeCode,proto3" json:"office_code,omitempty"` // with the offices below it; default: the caller's
+	From          string                 `protobuf:"bytes,2,opt,name=from,proto3" json:"from,omitempty"`                               // YYYY-MM-DD; default: the first of this month
+	To            string                 `protobuf:"bytes,3,opt,name=to,proto3" json:"to,omitempty"`                                   // YYYY-MM-DD, included; default: today
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetAssessmentRequest) Reset() {
+	*x = GetAssessmentRequest{}
+	mi := &file_yizhan_v1_duty_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetAssessmentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetAssessmentRequest) ProtoMessage() {}
+
+func (x *GetAssessmentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_duty_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetAssessmentRequest.ProtoReflect.Descriptor instead.
+func (*GetAssessmentRequest) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *GetAssessmentRequest) GetOfficeCode() string {
+	if x != nil {
+		return x.OfficeCode
+	}
+	return ""
+}
+
+func (x *GetAssessmentRequest) GetFrom() string {
+	if x != nil {
+		return x.From
+	}
+	return ""
+}
+
+func (x *GetAssessmentRequest) GetTo() string {
+	if x != nil {
+		return x.To
+	}
+	return ""
+}
+
+type Assessment struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	From          string                 `protobuf:"bytes,1,opt,name=from,proto3" json:"from,omitempty"`
+	To            string                 `protobuf:"bytes,2,opt,name=to,proto3" json:"to,omitempty"`
+	Offices       []*OfficeAssessment    `protobuf:"bytes,3,rep,name=offices,proto3" json:"offices,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Assessment) Reset() {
+	*x = Assessment{}
+	mi := &file_yizhan_v1_duty_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Assessment) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Assessment) ProtoMessage() {}
+
+func (x *Assessment) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_duty_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Assessment.ProtoReflect.Descriptor instead.
+func (*Assessment) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *Assessment) GetFrom() string {
+	if x != nil {
+		return x.From
+	}
+	return ""
+}
+
+func (x *Assessment) GetTo() string {
+	if x != nil {
+		return x.To
+	}
+	return ""
+}
+
+func (x *Assessment) GetOffices() []*OfficeAssessment {
+	if x != nil {
+		return x.Offices
+	}
+	return nil
+}
+
 type GetReportRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -1049,7 +1665,7 @@ type GetReportRequest struct {
 
 func (x *GetReportRequest) Reset() {
 	*x = GetReportRequest{}
-	mi := &file_yizhan_v1_duty_proto_msgTypes[7]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1061,7 +1677,7 @@ func (x *GetReportRequest) String() string {
 func (*GetReportRequest) ProtoMessage() {}
 
 func (x *GetReportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_duty_proto_msgTypes[7]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1074,7 +1690,7 @@ func (x *GetReportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetReportRequest.ProtoReflect.Descriptor instead.
 func (*GetReportRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{7}
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *GetReportRequest) GetId() string {
@@ -1099,7 +1715,7 @@ type ListReportsRequest struct {
 
 func (x *ListReportsRequest) Reset() {
 	*x = ListReportsRequest{}
-	mi := &file_yizhan_v1_duty_proto_msgTypes[8]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1111,7 +1727,7 @@ func (x *ListReportsRequest) String() string {
 func (*ListReportsRequest) ProtoMessage() {}
 
 func (x *ListReportsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_duty_proto_msgTypes[8]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1124,7 +1740,7 @@ func (x *ListReportsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListReportsRequest.ProtoReflect.Descriptor instead.
 func (*ListReportsRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{8}
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ListReportsRequest) GetOfficeCode() string {
@@ -1171,7 +1787,7 @@ type ListReportsResponse struct {
 
 func (x *ListReportsResponse) Reset() {
 	*x = ListReportsResponse{}
-	mi := &file_yizhan_v1_duty_proto_msgTypes[9]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1183,7 +1799,7 @@ func (x *ListReportsResponse) String() string {
 func (*ListReportsResponse) ProtoMessage() {}
 
 func (x *ListReportsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_duty_proto_msgTypes[9]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1196,7 +1812,7 @@ func (x *ListReportsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListReportsResponse.ProtoReflect.Descriptor instead.
 func (*ListReportsResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{9}
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ListReportsResponse) GetReports() []*HeldReport {
@@ -1220,7 +1836,7 @@ type ShiftSwap struct {
 
 func (x *ShiftSwap) Reset() {
 	*x = ShiftSwap{}
-	mi := &file_yizhan_v1_duty_proto_msgTypes[10]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1232,7 +1848,7 @@ func (x *ShiftSwap) String() string {
 func (*ShiftSwap) ProtoMessage() {}
 
 func (x *ShiftSwap) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_duty_proto_msgTypes[10]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1245,7 +1861,7 @@ func (x *ShiftSwap) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShiftSwap.ProtoReflect.Descriptor instead.
 func (*ShiftSwap) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{10}
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ShiftSwap) GetFrom() string {
@@ -1319,7 +1935,7 @@ type DutyShift struct {
 
 func (x *DutyShift) Reset() {
 	*x = DutyShift{}
-	mi := &file_yizhan_v1_duty_proto_msgTypes[11]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1331,7 +1947,7 @@ func (x *DutyShift) String() string {
 func (*DutyShift) ProtoMessage() {}
 
 func (x *DutyShift) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_duty_proto_msgTypes[11]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1344,7 +1960,7 @@ func (x *DutyShift) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DutyShift.ProtoReflect.Descriptor instead.
 func (*DutyShift) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{11}
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *DutyShift) GetId() string {
@@ -1527,7 +2143,7 @@ type DutyLogEntry struct {
 
 func (x *DutyLogEntry) Reset() {
 	*x = DutyLogEntry{}
-	mi := &file_yizhan_v1_duty_proto_msgTypes[12]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1539,7 +2155,7 @@ func (x *DutyLogEntry) String() string {
 func (*DutyLogEntry) ProtoMessage() {}
 
 func (x *DutyLogEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_duty_proto_msgTypes[12]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1552,7 +2168,7 @@ func (x *DutyLogEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DutyLogEntry.ProtoReflect.Descriptor instead.
 func (*DutyLogEntry) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{12}
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *DutyLogEntry) GetId() string {
@@ -1670,7 +2286,7 @@ type PublishShiftsRequest struct {
 
 func (x *PublishShiftsRequest) Reset() {
 	*x = PublishShiftsRequest{}
-	mi := &file_yizhan_v1_duty_proto_msgTypes[13]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1682,7 +2298,7 @@ func (x *PublishShiftsRequest) String() string {
 func (*PublishShiftsRequest) ProtoMessage() {}
 
 func (x *PublishShiftsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_duty_proto_msgTypes[13]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1695,7 +2311,7 @@ func (x *PublishShiftsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishShiftsRequest.ProtoReflect.Descriptor instead.
 func (*PublishShiftsRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{13}
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *PublishShiftsRequest) GetShifts() []*DutyShift {
@@ -1721,7 +2337,7 @@ type PublishShiftsResponse struct {
 
 func (x *PublishShiftsResponse) Reset() {
 	*x = PublishShiftsResponse{}
-	mi := &file_yizhan_v1_duty_proto_msgTypes[14]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1733,7 +2349,7 @@ func (x *PublishShiftsResponse) String() string {
 func (*PublishShiftsResponse) ProtoMessage() {}
 
 func (x *PublishShiftsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_duty_proto_msgTypes[14]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1746,7 +2362,7 @@ func (x *PublishShiftsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishShiftsResponse.ProtoReflect.Descriptor instead.
 func (*PublishShiftsResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{14}
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *PublishShiftsResponse) GetShifts() []*DutyShift {
@@ -1769,7 +2385,7 @@ type SwapShiftRequest struct {
 
 func (x *SwapShiftRequest) Reset() {
 	*x = SwapShiftRequest{}
-	mi := &file_yizhan_v1_duty_proto_msgTypes[15]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1781,7 +2397,7 @@ func (x *SwapShiftRequest) String() string {
 func (*SwapShiftRequest) ProtoMessage() {}
 
 func (x *SwapShiftRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_duty_proto_msgTypes[15]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1794,7 +2410,7 @@ func (x *SwapShiftRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SwapShiftRequest.ProtoReflect.Descriptor instead.
 func (*SwapShiftRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{15}
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *SwapShiftRequest) GetId() string {
@@ -1842,7 +2458,7 @@ type TakeOverShiftRequest struct {
 
 func (x *TakeOverShiftRequest) Reset() {
 	*x = TakeOverShiftRequest{}
-	mi := &file_yizhan_v1_duty_proto_msgTypes[16]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1854,7 +2470,7 @@ func (x *TakeOverShiftRequest) String() string {
 func (*TakeOverShiftRequest) ProtoMessage() {}
 
 func (x *TakeOverShiftRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_duty_proto_msgTypes[16]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1867,7 +2483,7 @@ func (x *TakeOverShiftRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TakeOverShiftRequest.ProtoReflect.Descriptor instead.
 func (*TakeOverShiftRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{16}
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *TakeOverShiftRequest) GetId() string {
@@ -1895,7 +2511,7 @@ type HandOverShiftRequest struct {
 
 func (x *HandOverShiftRequest) Reset() {
 	*x = HandOverShiftRequest{}
-	mi := &file_yizhan_v1_duty_proto_msgTypes[17]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1907,7 +2523,7 @@ func (x *HandOverShiftRequest) String() string {
 func (*HandOverShiftRequest) ProtoMessage() {}
 
 func (x *HandOverShiftRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_duty_proto_msgTypes[17]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1920,7 +2536,7 @@ func (x *HandOverShiftRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HandOverShiftRequest.ProtoReflect.Descriptor instead.
 func (*HandOverShiftRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{17}
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *HandOverShiftRequest) GetId() string {
@@ -1956,7 +2572,7 @@ type ListShiftsRequest struct {
 
 func (x *ListShiftsRequest) Reset() {
 	*x = ListShiftsRequest{}
-	mi := &file_yizhan_v1_duty_proto_msgTypes[18]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1968,7 +2584,7 @@ func (x *ListShiftsRequest) String() string {
 func (*ListShiftsRequest) ProtoMessage() {}
 
 func (x *ListShiftsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_duty_proto_msgTypes[18]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1981,7 +2597,7 @@ func (x *ListShiftsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListShiftsRequest.ProtoReflect.Descriptor instead.
 func (*ListShiftsRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{18}
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ListShiftsRequest) GetOfficeCode() string {
@@ -2021,7 +2637,7 @@ type ListShiftsResponse struct {
 
 func (x *ListShiftsResponse) Reset() {
 	*x = ListShiftsResponse{}
-	mi := &file_yizhan_v1_duty_proto_msgTypes[19]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2033,7 +2649,7 @@ func (x *ListShiftsResponse) String() string {
 func (*ListShiftsResponse) ProtoMessage() {}
 
 func (x *ListShiftsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_duty_proto_msgTypes[19]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2046,7 +2662,7 @@ func (x *ListShiftsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListShiftsResponse.ProtoReflect.Descriptor instead.
 func (*ListShiftsResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{19}
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ListShiftsResponse) GetShifts() []*DutyShift {
@@ -2070,7 +2686,7 @@ type OfficeOnDuty struct {
 
 func (x *OfficeOnDuty) Reset() {
 	*x = OfficeOnDuty{}
-	mi := &file_yizhan_v1_duty_proto_msgTypes[20]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2082,7 +2698,7 @@ func (x *OfficeOnDuty) String() string {
 func (*OfficeOnDuty) ProtoMessage() {}
 
 func (x *OfficeOnDuty) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_duty_proto_msgTypes[20]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2095,7 +2711,7 @@ func (x *OfficeOnDuty) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OfficeOnDuty.ProtoReflect.Descriptor instead.
 func (*OfficeOnDuty) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{20}
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *OfficeOnDuty) GetOfficeCode() string {
@@ -2135,7 +2751,7 @@ type GetOnDutyRequest struct {
 
 func (x *GetOnDutyRequest) Reset() {
 	*x = GetOnDutyRequest{}
-	mi := &file_yizhan_v1_duty_proto_msgTypes[21]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2147,7 +2763,7 @@ func (x *GetOnDutyRequest) String() string {
 func (*GetOnDutyRequest) ProtoMessage() {}
 
 func (x *GetOnDutyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_duty_proto_msgTypes[21]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2160,7 +2776,7 @@ func (x *GetOnDutyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOnDutyRequest.ProtoReflect.Descriptor instead.
 func (*GetOnDutyRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{21}
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *GetOnDutyRequest) GetOfficeCode() string {
@@ -2179,7 +2795,7 @@ type GetOnDutyResponse struct {
 
 func (x *GetOnDutyResponse) Reset() {
 	*x = GetOnDutyResponse{}
-	mi := &file_yizhan_v1_duty_proto_msgTypes[22]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2191,7 +2807,7 @@ func (x *GetOnDutyResponse) String() string {
 func (*GetOnDutyResponse) ProtoMessage() {}
 
 func (x *GetOnDutyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_duty_proto_msgTypes[22]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2204,7 +2820,7 @@ func (x *GetOnDutyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOnDutyResponse.ProtoReflect.Descriptor instead.
 func (*GetOnDutyResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{22}
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *GetOnDutyResponse) GetOffices() []*OfficeOnDuty {
@@ -2224,7 +2840,7 @@ type WriteLogEntryRequest struct {
 
 func (x *WriteLogEntryRequest) Reset() {
 	*x = WriteLogEntryRequest{}
-	mi := &file_yizhan_v1_duty_proto_msgTypes[23]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2236,7 +2852,7 @@ func (x *WriteLogEntryRequest) String() string {
 func (*WriteLogEntryRequest) ProtoMessage() {}
 
 func (x *WriteLogEntryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_duty_proto_msgTypes[23]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2249,7 +2865,7 @@ func (x *WriteLogEntryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteLogEntryRequest.ProtoReflect.Descriptor instead.
 func (*WriteLogEntryRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{23}
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *WriteLogEntryRequest) GetEntry() *DutyLogEntry {
@@ -2276,7 +2892,7 @@ type ListLogRequest struct {
 
 func (x *ListLogRequest) Reset() {
 	*x = ListLogRequest{}
-	mi := &file_yizhan_v1_duty_proto_msgTypes[24]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2288,7 +2904,7 @@ func (x *ListLogRequest) String() string {
 func (*ListLogRequest) ProtoMessage() {}
 
 func (x *ListLogRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_duty_proto_msgTypes[24]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2301,7 +2917,7 @@ func (x *ListLogRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListLogRequest.ProtoReflect.Descriptor instead.
 func (*ListLogRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{24}
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ListLogRequest) GetShiftId() string {
@@ -2327,7 +2943,7 @@ type ListLogResponse struct {
 
 func (x *ListLogResponse) Reset() {
 	*x = ListLogResponse{}
-	mi := &file_yizhan_v1_duty_proto_msgTypes[25]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2339,7 +2955,7 @@ func (x *ListLogResponse) String() string {
 func (*ListLogResponse) ProtoMessage() {}
 
 func (x *ListLogResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_duty_proto_msgTypes[25]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2352,7 +2968,7 @@ func (x *ListLogResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListLogResponse.ProtoReflect.Descriptor instead.
 func (*ListLogResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{25}
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ListLogResponse) GetEntries() []*DutyLogEntry {
@@ -2399,7 +3015,7 @@ const file_yizhan_v1_duty_proto_rawDesc = "" +
 	"\tsigned_at\x18\x19 \x01(\v2\x1a.google.protobuf.TimestampR\bsignedAt\x12\x18\n" +
 	"\aversion\x18\x1a \x01(\rR\aversion\x12\x1c\n" +
 	"\tsignature\x18\x1b \x01(\fR\tsignature\x12!\n" +
-	"\fsigner_chain\x18\x1c \x03(\fR\vsignerChain\"\x89\x02\n" +
+	"\fsigner_chain\x18\x1c \x03(\fR\vsignerChain\"\xb5\x02\n" +
 	"\tReportAck\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
 	"\treport_id\x18\x02 \x01(\tR\breportId\x12\x1f\n" +
@@ -2410,7 +3026,9 @@ const file_yizhan_v1_duty_proto_rawDesc = "" +
 	"\x02at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12\x18\n" +
 	"\arequest\x18\a \x01(\tR\arequest\x12\x1c\n" +
 	"\tsignature\x18\b \x01(\fR\tsignature\x12!\n" +
-	"\fsigner_chain\x18\t \x03(\fR\vsignerChain\"\xfe\x01\n" +
+	"\fsigner_chain\x18\t \x03(\fR\vsignerChain\x12*\n" +
+	"\x11follow_up_minutes\x18\n" +
+	" \x01(\x05R\x0ffollowUpMinutes\"\xfe\x01\n" +
 	"\n" +
 	"HeldReport\x12/\n" +
 	"\x06report\x18\x01 \x01(\v2\x17.yizhan.v1.UrgentReportR\x06report\x12;\n" +
@@ -2432,12 +3050,71 @@ const file_yizhan_v1_duty_proto_rawDesc = "" +
 	"\x11SignReportRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x02 \x01(\tR\trequestId\"c\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\"\x8f\x01\n" +
 	"\x18AcknowledgeReportRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x18\n" +
 	"\arequest\x18\x02 \x01(\tR\arequest\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x03 \x01(\tR\trequestId\"\"\n" +
+	"request_id\x18\x03 \x01(\tR\trequestId\x12*\n" +
+	"\x11follow_up_minutes\x18\x04 \x01(\x05R\x0ffollowUpMinutes\"\xf9\x01\n" +
+	"\n" +
+	"ZeroReport\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1f\n" +
+	"\voffice_code\x18\x02 \x01(\tR\n" +
+	"officeCode\x12\x10\n" +
+	"\x03day\x18\x03 \x01(\tR\x03day\x12\x0e\n" +
+	"\x02by\x18\x04 \x01(\tR\x02by\x12\x17\n" +
+	"\aby_name\x18\x05 \x01(\tR\x06byName\x12*\n" +
+	"\x02at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12\x12\n" +
+	"\x04note\x18\a \x01(\tR\x04note\x12\x1c\n" +
+	"\tsignature\x18\b \x01(\fR\tsignature\x12!\n" +
+	"\fsigner_chain\x18\t \x03(\fR\vsignerChain\"J\n" +
+	"\x15SendZeroReportRequest\x12\x12\n" +
+	"\x04note\x18\x01 \x01(\tR\x04note\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\"\xd4\x01\n" +
+	"\x10ZeroReportStatus\x12\x1f\n" +
+	"\voffice_code\x18\x01 \x01(\tR\n" +
+	"officeCode\x12\x1f\n" +
+	"\voffice_name\x18\x02 \x01(\tR\n" +
+	"officeName\x126\n" +
+	"\vzero_report\x18\x03 \x01(\v2\x15.yizhan.v1.ZeroReportR\n" +
+	"zeroReport\x12\x18\n" +
+	"\areports\x18\x04 \x01(\rR\areports\x12\x12\n" +
+	"\x04late\x18\x05 \x01(\bR\x04late\x12\x18\n" +
+	"\amissing\x18\x06 \x01(\bR\amissing\"K\n" +
+	"\x16ListZeroReportsRequest\x12\x1f\n" +
+	"\voffice_code\x18\x01 \x01(\tR\n" +
+	"officeCode\x12\x10\n" +
+	"\x03day\x18\x02 \x01(\tR\x03day\"\x90\x01\n" +
+	"\x17ListZeroReportsResponse\x12\x10\n" +
+	"\x03day\x18\x01 \x01(\tR\x03day\x12,\n" +
+	"\x03due\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x03due\x125\n" +
+	"\aoffices\x18\x03 \x03(\v2\x1b.yizhan.v1.ZeroReportStatusR\aoffices\"\x98\x03\n" +
+	"\x10OfficeAssessment\x12\x1f\n" +
+	"\voffice_code\x18\x01 \x01(\tR\n" +
+	"officeCode\x12\x1f\n" +
+	"\voffice_name\x18\x02 \x01(\tR\n" +
+	"officeName\x12#\n" +
+	"\rfirst_reports\x18\x03 \x01(\rR\ffirstReports\x12!\n" +
+	"\flate_reports\x18\x04 \x01(\rR\vlateReports\x12,\n" +
+	"\x12missing_follow_ups\x18\x05 \x01(\rR\x10missingFollowUps\x12!\n" +
+	"\fempty_shifts\x18\x06 \x01(\rR\vemptyShifts\x123\n" +
+	"\x16shifts_not_handed_over\x18\a \x01(\rR\x13shiftsNotHandedOver\x120\n" +
+	"\x14zero_reports_missing\x18\b \x01(\rR\x12zeroReportsMissing\x12*\n" +
+	"\x11zero_reports_late\x18\t \x01(\rR\x0fzeroReportsLate\x12\x16\n" +
+	"\x06shifts\x18\n" +
+	" \x01(\rR\x06shifts\"[\n" +
+	"\x14GetAssessmentRequest\x12\x1f\n" +
+	"\voffice_code\x18\x01 \x01(\tR\n" +
+	"officeCode\x12\x12\n" +
+	"\x04from\x18\x02 \x01(\tR\x04from\x12\x0e\n" +
+	"\x02to\x18\x03 \x01(\tR\x02to\"g\n" +
+	"\n" +
+	"Assessment\x12\x12\n" +
+	"\x04from\x18\x01 \x01(\tR\x04from\x12\x0e\n" +
+	"\x02to\x18\x02 \x01(\tR\x02to\x125\n" +
+	"\aoffices\x18\x03 \x03(\v2\x1b.yizhan.v1.OfficeAssessmentR\aoffices\"\"\n" +
 	"\x10GetReportRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"\xc3\x01\n" +
 	"\x12ListReportsRequest\x12\x1f\n" +
@@ -2589,7 +3266,7 @@ const file_yizhan_v1_duty_proto_rawDesc = "" +
 	"\x0fLOG_KIND_NOTICE\x10\x02\x12\x18\n" +
 	"\x14LOG_KIND_INSTRUCTION\x10\x03\x12\x15\n" +
 	"\x11LOG_KIND_DOCUMENT\x10\x04\x12\x12\n" +
-	"\x0eLOG_KIND_OTHER\x10\x052\x89\x05\n" +
+	"\x0eLOG_KIND_OTHER\x10\x052\xd5\a\n" +
 	"\vDutyService\x12`\n" +
 	"\vWriteReport\x12\x1d.yizhan.v1.WriteReportRequest\x1a\x15.yizhan.v1.HeldReport\"\x1b\x82\xd3\xe4\x93\x02\x15:\x01*\"\x10/v1/duty/reports\x12g\n" +
 	"\fUpdateReport\x12\x1e.yizhan.v1.UpdateReportRequest\x1a\x15.yizhan.v1.HeldReport\" \x82\xd3\xe4\x93\x02\x1a:\x01*2\x15/v1/duty/reports/{id}\x12h\n" +
@@ -2597,7 +3274,10 @@ const file_yizhan_v1_duty_proto_rawDesc = "" +
 	"SignReport\x12\x1c.yizhan.v1.SignReportRequest\x1a\x15.yizhan.v1.HeldReport\"%\x82\xd3\xe4\x93\x02\x1f:\x01*\"\x1a/v1/duty/reports/{id}:sign\x12}\n" +
 	"\x11AcknowledgeReport\x12#.yizhan.v1.AcknowledgeReportRequest\x1a\x15.yizhan.v1.HeldReport\",\x82\xd3\xe4\x93\x02&:\x01*\"!/v1/duty/reports/{id}:acknowledge\x12^\n" +
 	"\tGetReport\x12\x1b.yizhan.v1.GetReportRequest\x1a\x15.yizhan.v1.HeldReport\"\x1d\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/duty/reports/{id}\x12f\n" +
-	"\vListReports\x12\x1d.yizhan.v1.ListReportsRequest\x1a\x1e.yizhan.v1.ListReportsResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/duty/reports2\xd3\x06\n" +
+	"\vListReports\x12\x1d.yizhan.v1.ListReportsRequest\x1a\x1e.yizhan.v1.ListReportsResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/duty/reports\x12k\n" +
+	"\x0eSendZeroReport\x12 .yizhan.v1.SendZeroReportRequest\x1a\x15.yizhan.v1.ZeroReport\" \x82\xd3\xe4\x93\x02\x1a:\x01*\"\x15/v1/duty/zero-reports\x12w\n" +
+	"\x0fListZeroReports\x12!.yizhan.v1.ListZeroReportsRequest\x1a\".yizhan.v1.ListZeroReportsResponse\"\x1d\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/duty/zero-reports\x12d\n" +
+	"\rGetAssessment\x12\x1f.yizhan.v1.GetAssessmentRequest\x1a\x15.yizhan.v1.Assessment\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/duty/assessment2\xd3\x06\n" +
 	"\x11DutyRosterService\x12v\n" +
 	"\rPublishShifts\x12\x1f.yizhan.v1.PublishShiftsRequest\x1a .yizhan.v1.PublishShiftsResponse\"\"\x82\xd3\xe4\x93\x02\x1c:\x01*\"\x17/v1/duty/shifts:publish\x12d\n" +
 	"\tSwapShift\x12\x1b.yizhan.v1.SwapShiftRequest\x1a\x14.yizhan.v1.DutyShift\"$\x82\xd3\xe4\x93\x02\x1e:\x01*\"\x19/v1/duty/shifts/{id}:swap\x12p\n" +
@@ -2622,7 +3302,7 @@ func file_yizhan_v1_duty_proto_rawDescGZIP() []byte {
 }
 
 var file_yizhan_v1_duty_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
-var file_yizhan_v1_duty_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
+var file_yizhan_v1_duty_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
 var file_yizhan_v1_duty_proto_goTypes = []any{
 	(IncidentCategory)(0),            // 0: yizhan.v1.IncidentCategory
 	(IncidentLevel)(0),               // 1: yizhan.v1.IncidentLevel
@@ -2637,95 +3317,114 @@ var file_yizhan_v1_duty_proto_goTypes = []any{
 	(*UpdateReportRequest)(nil),      // 10: yizhan.v1.UpdateReportRequest
 	(*SignReportRequest)(nil),        // 11: yizhan.v1.SignReportRequest
 	(*AcknowledgeReportRequest)(nil), // 12: yizhan.v1.AcknowledgeReportRequest
-	(*GetReportRequest)(nil),         // 13: yizhan.v1.GetReportRequest
-	(*ListReportsRequest)(nil),       // 14: yizhan.v1.ListReportsRequest
-	(*ListReportsResponse)(nil),      // 15: yizhan.v1.ListReportsResponse
-	(*ShiftSwap)(nil),                // 16: yizhan.v1.ShiftSwap
-	(*DutyShift)(nil),                // 17: yizhan.v1.DutyShift
-	(*DutyLogEntry)(nil),             // 18: yizhan.v1.DutyLogEntry
-	(*PublishShiftsRequest)(nil),     // 19: yizhan.v1.PublishShiftsRequest
-	(*PublishShiftsResponse)(nil),    // 20: yizhan.v1.PublishShiftsResponse
-	(*SwapShiftRequest)(nil),         // 21: yizhan.v1.SwapShiftRequest
-	(*TakeOverShiftRequest)(nil),     // 22: yizhan.v1.TakeOverShiftRequest
-	(*HandOverShiftRequest)(nil),     // 23: yizhan.v1.HandOverShiftRequest
-	(*ListShiftsRequest)(nil),        // 24: yizhan.v1.ListShiftsRequest
-	(*ListShiftsResponse)(nil),       // 25: yizhan.v1.ListShiftsResponse
-	(*OfficeOnDuty)(nil),             // 26: yizhan.v1.OfficeOnDuty
-	(*GetOnDutyRequest)(nil),         // 27: yizhan.v1.GetOnDutyRequest
-	(*GetOnDutyResponse)(nil),        // 28: yizhan.v1.GetOnDutyResponse
-	(*WriteLogEntryRequest)(nil),     // 29: yizhan.v1.WriteLogEntryRequest
-	(*ListLogRequest)(nil),           // 30: yizhan.v1.ListLogRequest
-	(*ListLogResponse)(nil),          // 31: yizhan.v1.ListLogResponse
-	(*timestamppb.Timestamp)(nil),    // 32: google.protobuf.Timestamp
+	(*ZeroReport)(nil),               // 13: yizhan.v1.ZeroReport
+	(*SendZeroReportRequest)(nil),    // 14: yizhan.v1.SendZeroReportRequest
+	(*ZeroReportStatus)(nil),         // 15: yizhan.v1.ZeroReportStatus
+	(*ListZeroReportsRequest)(nil),   // 16: yizhan.v1.ListZeroReportsRequest
+	(*ListZeroReportsResponse)(nil),  // 17: yizhan.v1.ListZeroReportsResponse
+	(*OfficeAssessment)(nil),         // 18: yizhan.v1.OfficeAssessment
+	(*GetAssessmentRequest)(nil),     // 19: yizhan.v1.GetAssessmentRequest
+	(*Assessment)(nil),               // 20: yizhan.v1.Assessment
+	(*GetReportRequest)(nil),         // 21: yizhan.v1.GetReportRequest
+	(*ListReportsRequest)(nil),       // 22: yizhan.v1.ListReportsRequest
+	(*ListReportsResponse)(nil),      // 23: yizhan.v1.ListReportsResponse
+	(*ShiftSwap)(nil),                // 24: yizhan.v1.ShiftSwap
+	(*DutyShift)(nil),                // 25: yizhan.v1.DutyShift
+	(*DutyLogEntry)(nil),             // 26: yizhan.v1.DutyLogEntry
+	(*PublishShiftsRequest)(nil),     // 27: yizhan.v1.PublishShiftsRequest
+	(*PublishShiftsResponse)(nil),    // 28: yizhan.v1.PublishShiftsResponse
+	(*SwapShiftRequest)(nil),         // 29: yizhan.v1.SwapShiftRequest
+	(*TakeOverShiftRequest)(nil),     // 30: yizhan.v1.TakeOverShiftRequest
+	(*HandOverShiftRequest)(nil),     // 31: yizhan.v1.HandOverShiftRequest
+	(*ListShiftsRequest)(nil),        // 32: yizhan.v1.ListShiftsRequest
+	(*ListShiftsResponse)(nil),       // 33: yizhan.v1.ListShiftsResponse
+	(*OfficeOnDuty)(nil),             // 34: yizhan.v1.OfficeOnDuty
+	(*GetOnDutyRequest)(nil),         // 35: yizhan.v1.GetOnDutyRequest
+	(*GetOnDutyResponse)(nil),        // 36: yizhan.v1.GetOnDutyResponse
+	(*WriteLogEntryRequest)(nil),     // 37: yizhan.v1.WriteLogEntryRequest
+	(*ListLogRequest)(nil),           // 38: yizhan.v1.ListLogRequest
+	(*ListLogResponse)(nil),          // 39: yizhan.v1.ListLogResponse
+	(*timestamppb.Timestamp)(nil),    // 40: google.protobuf.Timestamp
 }
 var file_yizhan_v1_duty_proto_depIdxs = []int32{
 	2,  // 0: yizhan.v1.UrgentReport.kind:type_name -> yizhan.v1.ReportKind
 	0,  // 1: yizhan.v1.UrgentReport.category:type_name -> yizhan.v1.IncidentCategory
 	1,  // 2: yizhan.v1.UrgentReport.level:type_name -> yizhan.v1.IncidentLevel
-	32, // 3: yizhan.v1.UrgentReport.occurred_at:type_name -> google.protobuf.Timestamp
-	32, // 4: yizhan.v1.UrgentReport.known_at:type_name -> google.protobuf.Timestamp
-	32, // 5: yizhan.v1.UrgentReport.written_at:type_name -> google.protobuf.Timestamp
+	40, // 3: yizhan.v1.UrgentReport.occurred_at:type_name -> google.protobuf.Timestamp
+	40, // 4: yizhan.v1.UrgentReport.known_at:type_name -> google.protobuf.Timestamp
+	40, // 5: yizhan.v1.UrgentReport.written_at:type_name -> google.protobuf.Timestamp
 	3,  // 6: yizhan.v1.UrgentReport.state:type_name -> yizhan.v1.ReportState
-	32, // 7: yizhan.v1.UrgentReport.signed_at:type_name -> google.protobuf.Timestamp
-	32, // 8: yizhan.v1.ReportAck.at:type_name -> google.protobuf.Timestamp
+	40, // 7: yizhan.v1.UrgentReport.signed_at:type_name -> google.protobuf.Timestamp
+	40, // 8: yizhan.v1.ReportAck.at:type_name -> google.protobuf.Timestamp
 	6,  // 9: yizhan.v1.HeldReport.report:type_name -> yizhan.v1.UrgentReport
-	32, // 10: yizhan.v1.HeldReport.received_at:type_name -> google.protobuf.Timestamp
-	32, // 11: yizhan.v1.HeldReport.due:type_name -> google.protobuf.Timestamp
+	40, // 10: yizhan.v1.HeldReport.received_at:type_name -> google.protobuf.Timestamp
+	40, // 11: yizhan.v1.HeldReport.due:type_name -> google.protobuf.Timestamp
 	7,  // 12: yizhan.v1.HeldReport.acks:type_name -> yizhan.v1.ReportAck
 	6,  // 13: yizhan.v1.WriteReportRequest.report:type_name -> yizhan.v1.UrgentReport
 	6,  // 14: yizhan.v1.UpdateReportRequest.report:type_name -> yizhan.v1.UrgentReport
-	3,  // 15: yizhan.v1.ListReportsRequest.state:type_name -> yizhan.v1.ReportState
-	8,  // 16: yizhan.v1.ListReportsResponse.reports:type_name -> yizhan.v1.HeldReport
-	32, // 17: yizhan.v1.ShiftSwap.at:type_name -> google.protobuf.Timestamp
-	32, // 18: yizhan.v1.DutyShift.start:type_name -> google.protobuf.Timestamp
-	32, // 19: yizhan.v1.DutyShift.end:type_name -> google.protobuf.Timestamp
-	4,  // 20: yizhan.v1.DutyShift.state:type_name -> yizhan.v1.ShiftState
-	32, // 21: yizhan.v1.DutyShift.taken_over_at:type_name -> google.protobuf.Timestamp
-	32, // 22: yizhan.v1.DutyShift.handed_over_at:type_name -> google.protobuf.Timestamp
-	16, // 23: yizhan.v1.DutyShift.swaps:type_name -> yizhan.v1.ShiftSwap
-	5,  // 24: yizhan.v1.DutyLogEntry.kind:type_name -> yizhan.v1.LogKind
-	32, // 25: yizhan.v1.DutyLogEntry.at:type_name -> google.protobuf.Timestamp
-	32, // 26: yizhan.v1.DutyLogEntry.received_at:type_name -> google.protobuf.Timestamp
-	17, // 27: yizhan.v1.PublishShiftsRequest.shifts:type_name -> yizhan.v1.DutyShift
-	17, // 28: yizhan.v1.PublishShiftsResponse.shifts:type_name -> yizhan.v1.DutyShift
-	17, // 29: yizhan.v1.ListShiftsResponse.shifts:type_name -> yizhan.v1.DutyShift
-	17, // 30: yizhan.v1.OfficeOnDuty.shift:type_name -> yizhan.v1.DutyShift
-	26, // 31: yizhan.v1.GetOnDutyResponse.offices:type_name -> yizhan.v1.OfficeOnDuty
-	18, // 32: yizhan.v1.WriteLogEntryRequest.entry:type_name -> yizhan.v1.DutyLogEntry
-	18, // 33: yizhan.v1.ListLogResponse.entries:type_name -> yizhan.v1.DutyLogEntry
-	9,  // 34: yizhan.v1.DutyService.WriteReport:input_type -> yizhan.v1.WriteReportRequest
-	10, // 35: yizhan.v1.DutyService.UpdateReport:input_type -> yizhan.v1.UpdateReportRequest
-	11, // 36: yizhan.v1.DutyService.SignReport:input_type -> yizhan.v1.SignReportRequest
-	12, // 37: yizhan.v1.DutyService.AcknowledgeReport:input_type -> yizhan.v1.AcknowledgeReportRequest
-	13, // 38: yizhan.v1.DutyService.GetReport:input_type -> yizhan.v1.GetReportRequest
-	14, // 39: yizhan.v1.DutyService.ListReports:input_type -> yizhan.v1.ListReportsRequest
-	19, // 40: yizhan.v1.DutyRosterService.PublishShifts:input_type -> yizhan.v1.PublishShiftsRequest
-	21, // 41: yizhan.v1.DutyRosterService.SwapShift:input_type -> yizhan.v1.SwapShiftRequest
-	22, // 42: yizhan.v1.DutyRosterService.TakeOverShift:input_type -> yizhan.v1.TakeOverShiftRequest
-	23, // 43: yizhan.v1.DutyRosterService.HandOverShift:input_type -> yizhan.v1.HandOverShiftRequest
-	24, // 44: yizhan.v1.DutyRosterService.ListShifts:input_type -> yizhan.v1.ListShiftsRequest
-	27, // 45: yizhan.v1.DutyRosterService.GetOnDuty:input_type -> yizhan.v1.GetOnDutyRequest
-	29, // 46: yizhan.v1.DutyRosterService.WriteLogEntry:input_type -> yizhan.v1.WriteLogEntryRequest
-	30, // 47: yizhan.v1.DutyRosterService.ListLog:input_type -> yizhan.v1.ListLogRequest
-	8,  // 48: yizhan.v1.DutyService.WriteReport:output_type -> yizhan.v1.HeldReport
-	8,  // 49: yizhan.v1.DutyService.UpdateReport:output_type -> yizhan.v1.HeldReport
-	8,  // 50: yizhan.v1.DutyService.SignReport:output_type -> yizhan.v1.HeldReport
-	8,  // 51: yizhan.v1.DutyService.AcknowledgeReport:output_type -> yizhan.v1.HeldReport
-	8,  // 52: yizhan.v1.DutyService.GetReport:output_type -> yizhan.v1.HeldReport
-	15, // 53: yizhan.v1.DutyService.ListReports:output_type -> yizhan.v1.ListReportsResponse
-	20, // 54: yizhan.v1.DutyRosterService.PublishShifts:output_type -> yizhan.v1.PublishShiftsResponse
-	17, // 55: yizhan.v1.DutyRosterService.SwapShift:output_type -> yizhan.v1.DutyShift
-	17, // 56: yizhan.v1.DutyRosterService.TakeOverShift:output_type -> yizhan.v1.DutyShift
-	17, // 57: yizhan.v1.DutyRosterService.HandOverShift:output_type -> yizhan.v1.DutyShift
-	25, // 58: yizhan.v1.DutyRosterService.ListShifts:output_type -> yizhan.v1.ListShiftsResponse
-	28, // 59: yizhan.v1.DutyRosterService.GetOnDuty:output_type -> yizhan.v1.GetOnDutyResponse
-	18, // 60: yizhan.v1.DutyRosterService.WriteLogEntry:output_type -> yizhan.v1.DutyLogEntry
-	31, // 61: yizhan.v1.DutyRosterService.ListLog:output_type -> yizhan.v1.ListLogResponse
-	48, // [48:62] is the sub-list for method output_type
-	34, // [34:48] is the sub-list for method input_type
-	34, // [34:34] is the sub-list for extension type_name
-	34, // [34:34] is the sub-list for extension extendee
-	0,  // [0:34] is the sub-list for field type_name
+	40, // 15: yizhan.v1.ZeroReport.at:type_name -> google.protobuf.Timestamp
+	13, // 16: yizhan.v1.ZeroReportStatus.zero_report:type_name -> yizhan.v1.ZeroReport
+	40, // 17: yizhan.v1.ListZeroReportsResponse.due:type_name -> google.protobuf.Timestamp
+	15, // 18: yizhan.v1.ListZeroReportsResponse.offices:type_name -> yizhan.v1.ZeroReportStatus
+	18, // 19: yizhan.v1.Assessment.offices:type_name -> yizhan.v1.OfficeAssessment
+	3,  // 20: yizhan.v1.ListReportsRequest.state:type_name -> yizhan.v1.ReportState
+	8,  // 21: yizhan.v1.ListReportsResponse.reports:type_name -> yizhan.v1.HeldReport
+	40, // 22: yizhan.v1.ShiftSwap.at:type_name -> google.protobuf.Timestamp
+	40, // 23: yizhan.v1.DutyShift.start:type_name -> google.protobuf.Timestamp
+	40, // 24: yizhan.v1.DutyShift.end:type_name -> google.protobuf.Timestamp
+	4,  // 25: yizhan.v1.DutyShift.state:type_name -> yizhan.v1.ShiftState
+	40, // 26: yizhan.v1.DutyShift.taken_over_at:type_name -> google.protobuf.Timestamp
+	40, // 27: yizhan.v1.DutyShift.handed_over_at:type_name -> google.protobuf.Timestamp
+	24, // 28: yizhan.v1.DutyShift.swaps:type_name -> yizhan.v1.ShiftSwap
+	5,  // 29: yizhan.v1.DutyLogEntry.kind:type_name -> yizhan.v1.LogKind
+	40, // 30: yizhan.v1.DutyLogEntry.at:type_name -> google.protobuf.Timestamp
+	40, // 31: yizhan.v1.DutyLogEntry.received_at:type_name -> google.protobuf.Timestamp
+	25, // 32: yizhan.v1.PublishShiftsRequest.shifts:type_name -> yizhan.v1.DutyShift
+	25, // 33: yizhan.v1.PublishShiftsResponse.shifts:type_name -> yizhan.v1.DutyShift
+	25, // 34: yizhan.v1.ListShiftsResponse.shifts:type_name -> yizhan.v1.DutyShift
+	25, // 35: yizhan.v1.OfficeOnDuty.shift:type_name -> yizhan.v1.DutyShift
+	34, // 36: yizhan.v1.GetOnDutyResponse.offices:type_name -> yizhan.v1.OfficeOnDuty
+	26, // 37: yizhan.v1.WriteLogEntryRequest.entry:type_name -> yizhan.v1.DutyLogEntry
+	26, // 38: yizhan.v1.ListLogResponse.entries:type_name -> yizhan.v1.DutyLogEntry
+	9,  // 39: yizhan.v1.DutyService.WriteReport:input_type -> yizhan.v1.WriteReportRequest
+	10, // 40: yizhan.v1.DutyService.UpdateReport:input_type -> yizhan.v1.UpdateReportRequest
+	11, // 41: yizhan.v1.DutyService.SignReport:input_type -> yizhan.v1.SignReportRequest
+	12, // 42: yizhan.v1.DutyService.AcknowledgeReport:input_type -> yizhan.v1.AcknowledgeReportRequest
+	21, // 43: yizhan.v1.DutyService.GetReport:input_type -> yizhan.v1.GetReportRequest
+	22, // 44: yizhan.v1.DutyService.ListReports:input_type -> yizhan.v1.ListReportsRequest
+	14, // 45: yizhan.v1.DutyService.SendZeroReport:input_type -> yizhan.v1.SendZeroReportRequest
+	16, // 46: yizhan.v1.DutyService.ListZeroReports:input_type -> yizhan.v1.ListZeroReportsRequest
+	19, // 47: yizhan.v1.DutyService.GetAssessment:input_type -> yizhan.v1.GetAssessmentRequest
+	27, // 48: yizhan.v1.DutyRosterService.PublishShifts:input_type -> yizhan.v1.PublishShiftsRequest
+	29, // 49: yizhan.v1.DutyRosterService.SwapShift:input_type -> yizhan.v1.SwapShiftRequest
+	30, // 50: yizhan.v1.DutyRosterService.TakeOverShift:input_type -> yizhan.v1.TakeOverShiftRequest
+	31, // 51: yizhan.v1.DutyRosterService.HandOverShift:input_type -> yizhan.v1.HandOverShiftRequest
+	32, // 52: yizhan.v1.DutyRosterService.ListShifts:input_type -> yizhan.v1.ListShiftsRequest
+	35, // 53: yizhan.v1.DutyRosterService.GetOnDuty:input_type -> yizhan.v1.GetOnDutyRequest
+	37, // 54: yizhan.v1.DutyRosterService.WriteLogEntry:input_type -> yizhan.v1.WriteLogEntryRequest
+	38, // 55: yizhan.v1.DutyRosterService.ListLog:input_type -> yizhan.v1.ListLogRequest
+	8,  // 56: yizhan.v1.DutyService.WriteReport:output_type -> yizhan.v1.HeldReport
+	8,  // 57: yizhan.v1.DutyService.UpdateReport:output_type -> yizhan.v1.HeldReport
+	8,  // 58: yizhan.v1.DutyService.SignReport:output_type -> yizhan.v1.HeldReport
+	8,  // 59: yizhan.v1.DutyService.AcknowledgeReport:output_type -> yizhan.v1.HeldReport
+	8,  // 60: yizhan.v1.DutyService.GetReport:output_type -> yizhan.v1.HeldReport
+	23, // 61: yizhan.v1.DutyService.ListReports:output_type -> yizhan.v1.ListReportsResponse
+	13, // 62: yizhan.v1.DutyService.SendZeroReport:output_type -> yizhan.v1.ZeroReport
+	17, // 63: yizhan.v1.DutyService.ListZeroReports:output_type -> yizhan.v1.ListZeroReportsResponse
+	20, // 64: yizhan.v1.DutyService.GetAssessment:output_type -> yizhan.v1.Assessment
+	28, // 65: yizhan.v1.DutyRosterService.PublishShifts:output_type -> yizhan.v1.PublishShiftsResponse
+	25, // 66: yizhan.v1.DutyRosterService.SwapShift:output_type -> yizhan.v1.DutyShift
+	25, // 67: yizhan.v1.DutyRosterService.TakeOverShift:output_type -> yizhan.v1.DutyShift
+	25, // 68: yizhan.v1.DutyRosterService.HandOverShift:output_type -> yizhan.v1.DutyShift
+	33, // 69: yizhan.v1.DutyRosterService.ListShifts:output_type -> yizhan.v1.ListShiftsResponse
+	36, // 70: yizhan.v1.DutyRosterService.GetOnDuty:output_type -> yizhan.v1.GetOnDutyResponse
+	26, // 71: yizhan.v1.DutyRosterService.WriteLogEntry:output_type -> yizhan.v1.DutyLogEntry
+	39, // 72: yizhan.v1.DutyRosterService.ListLog:output_type -> yizhan.v1.ListLogResponse
+	56, // [56:73] is the sub-list for method output_type
+	39, // [39:56] is the sub-list for method input_type
+	39, // [39:39] is the sub-list for extension type_name
+	39, // [39:39] is the sub-list for extension extendee
+	0,  // [0:39] is the sub-list for field type_name
 }
 
 func init() { file_yizhan_v1_duty_proto_init() }
@@ -2739,7 +3438,7 @@ func file_yizhan_v1_duty_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_yizhan_v1_duty_proto_rawDesc), len(file_yizhan_v1_duty_proto_rawDesc)),
 			NumEnums:      6,
-			NumMessages:   26,
+			NumMessages:   34,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -25,6 +25,9 @@ const (
 	DutyService_AcknowledgeReport_FullMethodName = "/yizhan.v1.DutyService/AcknowledgeReport"
 	DutyService_GetReport_FullMethodName         = "/yizhan.v1.DutyService/GetReport"
 	DutyService_ListReports_FullMethodName       = "/yizhan.v1.DutyService/ListReports"
+	DutyService_SendZeroReport_FullMethodName    = "/yizhan.v1.DutyService/SendZeroReport"
+	DutyService_ListZeroReports_FullMethodName   = "/yizhan.v1.DutyService/ListZeroReports"
+	DutyService_GetAssessment_FullMethodName     = "/yizhan.v1.DutyService/GetAssessment"
 )
 
 // DutyServiceClient is the client API for DutyService service.
@@ -42,6 +45,11 @@ type DutyServiceClient interface {
 	AcknowledgeReport(ctx context.Context, in *AcknowledgeReportRequest, opts ...grpc.CallOption) (*HeldReport, error)
 	GetReport(ctx context.Context, in *GetReportRequest, opts ...grpc.CallOption) (*HeldReport, error)
 	ListReports(ctx context.Context, in *ListReportsRequest, opts ...grpc.CallOption) (*ListReportsResponse, error)
+	// The zero report (零报告) of today, and who sent it.
+	SendZeroReport(ctx context.Context, in *SendZeroReportRequest, opts ...grpc.CallOption) (*ZeroReport, error)
+	ListZeroReports(ctx context.Context, in *ListZeroReportsRequest, opts ...grpc.CallOption) (*ListZeroReportsResponse, error)
+	// The duty assessment (值班考核) of a period.
+	GetAssessment(ctx context.Context, in *GetAssessmentRequest, opts ...grpc.CallOption) (*Assessment, error)
 }
 
 type dutyServiceClient struct {
@@ -112,6 +120,36 @@ func (c *dutyServiceClient) ListReports(ctx context.Context, in *ListReportsRequ
 	return out, nil
 }
 
+func (c *dutyServiceClient) SendZeroReport(ctx context.Context, in *SendZeroReportRequest, opts ...grpc.CallOption) (*ZeroReport, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ZeroReport)
+	err := c.cc.Invoke(ctx, DutyService_SendZeroReport_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *dutyServiceClient) ListZeroReports(ctx context.Context, in *ListZeroReportsRequest, opts ...grpc.CallOption) (*ListZeroReportsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListZeroReportsResponse)
+	err := c.cc.Invoke(ctx, DutyService_ListZeroReports_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *dutyServiceClient) GetAssessment(ctx context.Context, in *GetAssessmentRequest, opts ...grpc.CallOption) (*Assessment, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Assessment)
+	err := c.cc.Invoke(ctx, DutyService_GetAssessment_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // DutyServiceServer is the server API for DutyService service.
 // All implementations must embed UnimplementedDutyServiceServer
 // for forward compatibility.
@@ -127,6 +165,11 @@ type DutyServiceServer interface {
 	AcknowledgeReport(context.Context, *AcknowledgeReportRequest) (*HeldReport, error)
 	GetReport(context.Context, *GetReportRequest) (*HeldReport, error)
 	ListReports(context.Context, *ListReportsRequest) (*ListReportsResponse, error)
+	// The zero report (零报告) of today, and who sent it.
+	SendZeroReport(context.Context, *SendZeroReportRequest) (*ZeroReport, error)
+	ListZeroReports(context.Context, *ListZeroReportsRequest) (*ListZeroReportsResponse, error)
+	// The duty assessment (值班考核) of a period.
+	GetAssessment(context.Context, *GetAssessmentRequest) (*Assessment, error)
 	mustEmbedUnimplementedDutyServiceServer()
 }
 
@@ -154,6 +197,15 @@ func (UnimplementedDutyServiceServer) GetReport(context.Context, *GetReportReque
 }
 func (UnimplementedDutyServiceServer) ListReports(context.Context, *ListReportsRequest) (*ListReportsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListReports not implemented")
+}
+func (UnimplementedDutyServiceServer) SendZeroReport(context.Context, *SendZeroReportRequest) (*ZeroReport, error) {
+	return nil, status.Error(codes.Unimplemented, "method SendZeroReport not implemented")
+}
+func (UnimplementedDutyServiceServer) ListZeroReports(context.Context, *ListZeroReportsRequest) (*ListZeroReportsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListZeroReports not implemented")
+}
+func (UnimplementedDutyServiceServer) GetAssessment(context.Context, *GetAssessmentRequest) (*Assessment, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetAssessment not implemented")
 }
 func (UnimplementedDutyServiceServer) mustEmbedUnimplementedDutyServiceServer() {}
 func (UnimplementedDutyServiceServer) testEmbeddedByValue()                     {}
@@ -284,6 +336,60 @@ func _DutyService_ListReports_Handler(srv interface{}, ctx context.Context, dec 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _DutyService_SendZeroReport_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SendZeroReportRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DutyServiceServer).SendZeroReport(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DutyService_SendZeroReport_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DutyServiceServer).SendZeroReport(ctx, req.(*SendZeroReportRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DutyService_ListZeroReports_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListZeroReportsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DutyServiceServer).ListZeroReports(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DutyService_ListZeroReports_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DutyServiceServer).ListZeroReports(ctx, req.(*ListZeroReportsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DutyService_GetAssessment_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetAssessmentRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DutyServiceServer).GetAssessment(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DutyService_GetAssessment_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DutyServiceServer).GetAssessment(ctx, req.(*GetAssessmentRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // DutyService_ServiceDesc is the grpc.ServiceDesc for DutyService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -314,6 +420,18 @@ var DutyService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListReports",
 			Handler:    _DutyService_ListReports_Handler,
+		},
+		{
+			MethodName: "SendZeroReport",
+			Handler:    _DutyService_SendZeroReport_Handler,
+		},
+		{
+			MethodName: "ListZeroReports",
+			Handler:    _DutyService_ListZeroReports_Handler,
+		},
+		{
+			MethodName: "GetAssessment",
+			Handler:    _DutyService_GetAssessment_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

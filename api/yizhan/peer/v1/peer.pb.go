@@ -1382,6 +1382,7 @@ type CaseCommand struct {
 	//	*CaseCommand_PutReportAck
 	//	*CaseCommand_PutShifts
 	//	*CaseCommand_PutLogEntry
+	//	*CaseCommand_PutZeroReport
 	Op            isCaseCommand_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1544,6 +1545,15 @@ func (x *CaseCommand) GetPutLogEntry() *PutLogEntry {
 	return nil
 }
 
+func (x *CaseCommand) GetPutZeroReport() *PutZeroReport {
+	if x != nil {
+		if x, ok := x.Op.(*CaseCommand_PutZeroReport); ok {
+			return x.PutZeroReport
+		}
+	}
+	return nil
+}
+
 type isCaseCommand_Op interface {
 	isCaseCommand_Op()
 }
@@ -1592,6 +1602,10 @@ type CaseCommand_PutLogEntry struct {
 	PutLogEntry *PutLogEntry `protobuf:"bytes,20,opt,name=put_log_entry,json=putLogEntry,proto3,oneof"`
 }
 
+type CaseCommand_PutZeroReport struct {
+	PutZeroReport *PutZeroReport `protobuf:"bytes,21,opt,name=put_zero_report,json=putZeroReport,proto3,oneof"`
+}
+
 func (*CaseCommand_Append) isCaseCommand_Op() {}
 
 func (*CaseCommand_Receive) isCaseCommand_Op() {}
@@ -1614,6 +1628,53 @@ func (*CaseCommand_PutShifts) isCaseCommand_Op() {}
 
 func (*CaseCommand_PutLogEntry) isCaseCommand_Op() {}
 
+func (*CaseCommand_PutZeroReport) isCaseCommand_Op() {}
+
+// PutZeroReport keeps this office's zero report of a day, once.
+type PutZeroReport struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Report        *v1.ZeroReport         `protobuf:"bytes,1,opt,name=report,proto3" json:"report,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PutZeroReport) Reset() {
+	*x = PutZeroReport{}
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PutZeroReport) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PutZeroReport) ProtoMessage() {}
+
+func (x *PutZeroReport) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PutZeroReport.ProtoReflect.Descriptor instead.
+func (*PutZeroReport) Descriptor() ([]byte, []int) {
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *PutZeroReport) GetReport() *v1.ZeroReport {
+	if x != nil {
+		return x.Report
+	}
+	return nil
+}
+
 // PutShifts keeps shifts of this office: new ones (version 1, a roster
 // published) or a shift's next version (a swap, a take-over, a handover,
 // a flag of the leader's sweep), each signed by the proposer; the book
@@ -1628,7 +1689,7 @@ type PutShifts struct {
 
 func (x *PutShifts) Reset() {
 	*x = PutShifts{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[21]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1640,7 +1701,7 @@ func (x *PutShifts) String() string {
 func (*PutShifts) ProtoMessage() {}
 
 func (x *PutShifts) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[21]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1653,7 +1714,7 @@ func (x *PutShifts) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutShifts.ProtoReflect.Descriptor instead.
 func (*PutShifts) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{21}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *PutShifts) GetShifts() []*v1.DutyShift {
@@ -1673,7 +1734,7 @@ type PutLogEntry struct {
 
 func (x *PutLogEntry) Reset() {
 	*x = PutLogEntry{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[22]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1685,7 +1746,7 @@ func (x *PutLogEntry) String() string {
 func (*PutLogEntry) ProtoMessage() {}
 
 func (x *PutLogEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[22]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1698,7 +1759,7 @@ func (x *PutLogEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutLogEntry.ProtoReflect.Descriptor instead.
 func (*PutLogEntry) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{22}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *PutLogEntry) GetEntry() *v1.DutyLogEntry {
@@ -1719,7 +1780,7 @@ type PutUrgentReport struct {
 
 func (x *PutUrgentReport) Reset() {
 	*x = PutUrgentReport{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[23]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1731,7 +1792,7 @@ func (x *PutUrgentReport) String() string {
 func (*PutUrgentReport) ProtoMessage() {}
 
 func (x *PutUrgentReport) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[23]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1744,7 +1805,7 @@ func (x *PutUrgentReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutUrgentReport.ProtoReflect.Descriptor instead.
 func (*PutUrgentReport) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{23}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *PutUrgentReport) GetReport() *v1.UrgentReport {
@@ -1764,7 +1825,7 @@ type PutReportAck struct {
 
 func (x *PutReportAck) Reset() {
 	*x = PutReportAck{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[24]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1776,7 +1837,7 @@ func (x *PutReportAck) String() string {
 func (*PutReportAck) ProtoMessage() {}
 
 func (x *PutReportAck) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[24]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1789,7 +1850,7 @@ func (x *PutReportAck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutReportAck.ProtoReflect.Descriptor instead.
 func (*PutReportAck) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{24}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *PutReportAck) GetAck() *v1.ReportAck {
@@ -1811,7 +1872,7 @@ type PutConsultation struct {
 
 func (x *PutConsultation) Reset() {
 	*x = PutConsultation{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[25]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1823,7 +1884,7 @@ func (x *PutConsultation) String() string {
 func (*PutConsultation) ProtoMessage() {}
 
 func (x *PutConsultation) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[25]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1836,7 +1897,7 @@ func (x *PutConsultation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutConsultation.ProtoReflect.Descriptor instead.
 func (*PutConsultation) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{25}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *PutConsultation) GetConsultation() *v1.Consultation {
@@ -1865,7 +1926,7 @@ type SupervisionStep struct {
 
 func (x *SupervisionStep) Reset() {
 	*x = SupervisionStep{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[26]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1877,7 +1938,7 @@ func (x *SupervisionStep) String() string {
 func (*SupervisionStep) ProtoMessage() {}
 
 func (x *SupervisionStep) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[26]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1890,7 +1951,7 @@ func (x *SupervisionStep) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SupervisionStep.ProtoReflect.Descriptor instead.
 func (*SupervisionStep) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{26}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *SupervisionStep) GetOp() isSupervisionStep_Op {
@@ -1989,7 +2050,7 @@ type ReplyFollowUp struct {
 
 func (x *ReplyFollowUp) Reset() {
 	*x = ReplyFollowUp{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[27]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2001,7 +2062,7 @@ func (x *ReplyFollowUp) String() string {
 func (*ReplyFollowUp) ProtoMessage() {}
 
 func (x *ReplyFollowUp) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[27]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2014,7 +2075,7 @@ func (x *ReplyFollowUp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplyFollowUp.ProtoReflect.Descriptor instead.
 func (*ReplyFollowUp) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{27}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ReplyFollowUp) GetId() string {
@@ -2041,7 +2102,7 @@ type RevisitFollowUp struct {
 
 func (x *RevisitFollowUp) Reset() {
 	*x = RevisitFollowUp{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[28]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2053,7 +2114,7 @@ func (x *RevisitFollowUp) String() string {
 func (*RevisitFollowUp) ProtoMessage() {}
 
 func (x *RevisitFollowUp) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[28]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2066,7 +2127,7 @@ func (x *RevisitFollowUp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevisitFollowUp.ProtoReflect.Descriptor instead.
 func (*RevisitFollowUp) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{28}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *RevisitFollowUp) GetId() string {
@@ -2092,7 +2153,7 @@ type IssueOrder struct {
 
 func (x *IssueOrder) Reset() {
 	*x = IssueOrder{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[29]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2104,7 +2165,7 @@ func (x *IssueOrder) String() string {
 func (*IssueOrder) ProtoMessage() {}
 
 func (x *IssueOrder) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[29]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2117,7 +2178,7 @@ func (x *IssueOrder) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IssueOrder.ProtoReflect.Descriptor instead.
 func (*IssueOrder) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{29}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *IssueOrder) GetOrder() *v1.SupervisionOrder {
@@ -2137,7 +2198,7 @@ type AnswerOrder struct {
 
 func (x *AnswerOrder) Reset() {
 	*x = AnswerOrder{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[30]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2149,7 +2210,7 @@ func (x *AnswerOrder) String() string {
 func (*AnswerOrder) ProtoMessage() {}
 
 func (x *AnswerOrder) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[30]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2162,7 +2223,7 @@ func (x *AnswerOrder) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnswerOrder.ProtoReflect.Descriptor instead.
 func (*AnswerOrder) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{30}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *AnswerOrder) GetId() string {
@@ -2190,7 +2251,7 @@ type DecideOrder struct {
 
 func (x *DecideOrder) Reset() {
 	*x = DecideOrder{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[31]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2202,7 +2263,7 @@ func (x *DecideOrder) String() string {
 func (*DecideOrder) ProtoMessage() {}
 
 func (x *DecideOrder) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[31]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2215,7 +2276,7 @@ func (x *DecideOrder) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecideOrder.ProtoReflect.Descriptor instead.
 func (*DecideOrder) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{31}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *DecideOrder) GetId() string {
@@ -2254,7 +2315,7 @@ type EvaluateCards struct {
 
 func (x *EvaluateCards) Reset() {
 	*x = EvaluateCards{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[32]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2266,7 +2327,7 @@ func (x *EvaluateCards) String() string {
 func (*EvaluateCards) ProtoMessage() {}
 
 func (x *EvaluateCards) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[32]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2279,7 +2340,7 @@ func (x *EvaluateCards) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EvaluateCards.ProtoReflect.Descriptor instead.
 func (*EvaluateCards) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{32}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *EvaluateCards) GetChecks() []*CardCheck {
@@ -2306,7 +2367,7 @@ type CardCheck struct {
 
 func (x *CardCheck) Reset() {
 	*x = CardCheck{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[33]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2318,7 +2379,7 @@ func (x *CardCheck) String() string {
 func (*CardCheck) ProtoMessage() {}
 
 func (x *CardCheck) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[33]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2331,7 +2392,7 @@ func (x *CardCheck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CardCheck.ProtoReflect.Descriptor instead.
 func (*CardCheck) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{33}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *CardCheck) GetCaseNumber() string {
@@ -2361,7 +2422,7 @@ type AppendCaseEvents struct {
 
 func (x *AppendCaseEvents) Reset() {
 	*x = AppendCaseEvents{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[34]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2373,7 +2434,7 @@ func (x *AppendCaseEvents) String() string {
 func (*AppendCaseEvents) ProtoMessage() {}
 
 func (x *AppendCaseEvents) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[34]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2386,7 +2447,7 @@ func (x *AppendCaseEvents) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppendCaseEvents.ProtoReflect.Descriptor instead.
 func (*AppendCaseEvents) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{34}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *AppendCaseEvents) GetCaseNumber() string {
@@ -2420,13 +2481,14 @@ type CaseMessage struct {
 	Report        *v1.UrgentReport `protobuf:"bytes,6,opt,name=report,proto3" json:"report,omitempty"`
 	ReportAck     *v1.ReportAck    `protobuf:"bytes,7,opt,name=report_ack,json=reportAck,proto3" json:"report_ack,omitempty"`
 	Shift         *v1.DutyShift    `protobuf:"bytes,8,opt,name=shift,proto3" json:"shift,omitempty"`
+	ZeroReport    *v1.ZeroReport   `protobuf:"bytes,9,opt,name=zero_report,json=zeroReport,proto3" json:"zero_report,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CaseMessage) Reset() {
 	*x = CaseMessage{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[35]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2438,7 +2500,7 @@ func (x *CaseMessage) String() string {
 func (*CaseMessage) ProtoMessage() {}
 
 func (x *CaseMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[35]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2451,7 +2513,7 @@ func (x *CaseMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseMessage.ProtoReflect.Descriptor instead.
 func (*CaseMessage) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{35}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *CaseMessage) GetCaseNumber() string {
@@ -2510,6 +2572,13 @@ func (x *CaseMessage) GetShift() *v1.DutyShift {
 	return nil
 }
 
+func (x *CaseMessage) GetZeroReport() *v1.ZeroReport {
+	if x != nil {
+		return x.ZeroReport
+	}
+	return nil
+}
+
 // ReceiveCaseMessages stores messages from a neighbouring office, already
 // checked by the receiving leader (signatures, sender).
 type ReceiveCaseMessages struct {
@@ -2521,7 +2590,7 @@ type ReceiveCaseMessages struct {
 
 func (x *ReceiveCaseMessages) Reset() {
 	*x = ReceiveCaseMessages{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[36]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2533,7 +2602,7 @@ func (x *ReceiveCaseMessages) String() string {
 func (*ReceiveCaseMessages) ProtoMessage() {}
 
 func (x *ReceiveCaseMessages) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[36]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2546,7 +2615,7 @@ func (x *ReceiveCaseMessages) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReceiveCaseMessages.ProtoReflect.Descriptor instead.
 func (*ReceiveCaseMessages) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{36}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ReceiveCaseMessages) GetMessages() []*CaseMessage {
@@ -2570,7 +2639,7 @@ type OutboxEntry struct {
 
 func (x *OutboxEntry) Reset() {
 	*x = OutboxEntry{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[37]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2582,7 +2651,7 @@ func (x *OutboxEntry) String() string {
 func (*OutboxEntry) ProtoMessage() {}
 
 func (x *OutboxEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[37]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2595,7 +2664,7 @@ func (x *OutboxEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OutboxEntry.ProtoReflect.Descriptor instead.
 func (*OutboxEntry) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{37}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *OutboxEntry) GetDestOffice() string {
@@ -2641,7 +2710,7 @@ type QuarantinedEntry struct {
 
 func (x *QuarantinedEntry) Reset() {
 	*x = QuarantinedEntry{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[38]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2653,7 +2722,7 @@ func (x *QuarantinedEntry) String() string {
 func (*QuarantinedEntry) ProtoMessage() {}
 
 func (x *QuarantinedEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[38]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2666,7 +2735,7 @@ func (x *QuarantinedEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuarantinedEntry.ProtoReflect.Descriptor instead.
 func (*QuarantinedEntry) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{38}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *QuarantinedEntry) GetEntry() *OutboxEntry {
@@ -2701,7 +2770,7 @@ type QuarantineOutbox struct {
 
 func (x *QuarantineOutbox) Reset() {
 	*x = QuarantineOutbox{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[39]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2713,7 +2782,7 @@ func (x *QuarantineOutbox) String() string {
 func (*QuarantineOutbox) ProtoMessage() {}
 
 func (x *QuarantineOutbox) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[39]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2726,7 +2795,7 @@ func (x *QuarantineOutbox) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuarantineOutbox.ProtoReflect.Descriptor instead.
 func (*QuarantineOutbox) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{39}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *QuarantineOutbox) GetEntries() []*QuarantinedEntry {
@@ -2746,7 +2815,7 @@ type AckOutbox struct {
 
 func (x *AckOutbox) Reset() {
 	*x = AckOutbox{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[40]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2758,7 +2827,7 @@ func (x *AckOutbox) String() string {
 func (*AckOutbox) ProtoMessage() {}
 
 func (x *AckOutbox) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[40]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2771,7 +2840,7 @@ func (x *AckOutbox) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AckOutbox.ProtoReflect.Descriptor instead.
 func (*AckOutbox) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{40}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *AckOutbox) GetAcks() []*OutboxEntry {
@@ -2792,7 +2861,7 @@ type CaseRecord struct {
 
 func (x *CaseRecord) Reset() {
 	*x = CaseRecord{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[41]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2804,7 +2873,7 @@ func (x *CaseRecord) String() string {
 func (*CaseRecord) ProtoMessage() {}
 
 func (x *CaseRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[41]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2817,7 +2886,7 @@ func (x *CaseRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseRecord.ProtoReflect.Descriptor instead.
 func (*CaseRecord) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{41}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *CaseRecord) GetNumber() string {
@@ -2845,7 +2914,7 @@ type DaySequence struct {
 
 func (x *DaySequence) Reset() {
 	*x = DaySequence{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[42]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2857,7 +2926,7 @@ func (x *DaySequence) String() string {
 func (*DaySequence) ProtoMessage() {}
 
 func (x *DaySequence) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[42]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2870,7 +2939,7 @@ func (x *DaySequence) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DaySequence.ProtoReflect.Descriptor instead.
 func (*DaySequence) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{42}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *DaySequence) GetDay() string {
@@ -2900,7 +2969,7 @@ type CaseBookSnapshot struct {
 
 func (x *CaseBookSnapshot) Reset() {
 	*x = CaseBookSnapshot{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[43]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2912,7 +2981,7 @@ func (x *CaseBookSnapshot) String() string {
 func (*CaseBookSnapshot) ProtoMessage() {}
 
 func (x *CaseBookSnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[43]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2925,7 +2994,7 @@ func (x *CaseBookSnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseBookSnapshot.ProtoReflect.Descriptor instead.
 func (*CaseBookSnapshot) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{43}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *CaseBookSnapshot) GetCases() []*CaseRecord {
@@ -2968,7 +3037,7 @@ type OfficeSnapshot struct {
 
 func (x *OfficeSnapshot) Reset() {
 	*x = OfficeSnapshot{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[44]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2980,7 +3049,7 @@ func (x *OfficeSnapshot) String() string {
 func (*OfficeSnapshot) ProtoMessage() {}
 
 func (x *OfficeSnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[44]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2993,7 +3062,7 @@ func (x *OfficeSnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OfficeSnapshot.ProtoReflect.Descriptor instead.
 func (*OfficeSnapshot) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{44}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *OfficeSnapshot) GetRegistry() *RegistrySnapshot {
@@ -3033,7 +3102,7 @@ type RequestRecord struct {
 
 func (x *RequestRecord) Reset() {
 	*x = RequestRecord{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[45]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3045,7 +3114,7 @@ func (x *RequestRecord) String() string {
 func (*RequestRecord) ProtoMessage() {}
 
 func (x *RequestRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[45]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3058,7 +3127,7 @@ func (x *RequestRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestRecord.ProtoReflect.Descriptor instead.
 func (*RequestRecord) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{45}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *RequestRecord) GetId() string {
@@ -3105,7 +3174,7 @@ type DeliverCasesRequest struct {
 
 func (x *DeliverCasesRequest) Reset() {
 	*x = DeliverCasesRequest{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[46]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3117,7 +3186,7 @@ func (x *DeliverCasesRequest) String() string {
 func (*DeliverCasesRequest) ProtoMessage() {}
 
 func (x *DeliverCasesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[46]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3130,7 +3199,7 @@ func (x *DeliverCasesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeliverCasesRequest.ProtoReflect.Descriptor instead.
 func (*DeliverCasesRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{46}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *DeliverCasesRequest) GetMessages() []*CaseMessage {
@@ -3153,7 +3222,7 @@ type CaseReceipt struct {
 
 func (x *CaseReceipt) Reset() {
 	*x = CaseReceipt{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[47]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3165,7 +3234,7 @@ func (x *CaseReceipt) String() string {
 func (*CaseReceipt) ProtoMessage() {}
 
 func (x *CaseReceipt) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[47]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3178,7 +3247,7 @@ func (x *CaseReceipt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseReceipt.ProtoReflect.Descriptor instead.
 func (*CaseReceipt) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{47}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *CaseReceipt) GetCaseNumber() string {
@@ -3211,7 +3280,7 @@ type DeliverCasesResponse struct {
 
 func (x *DeliverCasesResponse) Reset() {
 	*x = DeliverCasesResponse{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[48]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3223,7 +3292,7 @@ func (x *DeliverCasesResponse) String() string {
 func (*DeliverCasesResponse) ProtoMessage() {}
 
 func (x *DeliverCasesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[48]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3236,7 +3305,7 @@ func (x *DeliverCasesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeliverCasesResponse.ProtoReflect.Descriptor instead.
 func (*DeliverCasesResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{48}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *DeliverCasesResponse) GetReceipts() []*CaseReceipt {
@@ -3257,7 +3326,7 @@ type JoinRequest struct {
 
 func (x *JoinRequest) Reset() {
 	*x = JoinRequest{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[49]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3269,7 +3338,7 @@ func (x *JoinRequest) String() string {
 func (*JoinRequest) ProtoMessage() {}
 
 func (x *JoinRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[49]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3282,7 +3351,7 @@ func (x *JoinRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinRequest.ProtoReflect.Descriptor instead.
 func (*JoinRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{49}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *JoinRequest) GetOfficeCode() string {
@@ -3315,7 +3384,7 @@ type JoinResponse struct {
 
 func (x *JoinResponse) Reset() {
 	*x = JoinResponse{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[50]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3327,7 +3396,7 @@ func (x *JoinResponse) String() string {
 func (*JoinResponse) ProtoMessage() {}
 
 func (x *JoinResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[50]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3340,7 +3409,7 @@ func (x *JoinResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinResponse.ProtoReflect.Descriptor instead.
 func (*JoinResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{50}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *JoinResponse) GetLeader() string {
@@ -3361,7 +3430,7 @@ type FeedRequest struct {
 
 func (x *FeedRequest) Reset() {
 	*x = FeedRequest{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[51]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3373,7 +3442,7 @@ func (x *FeedRequest) String() string {
 func (*FeedRequest) ProtoMessage() {}
 
 func (x *FeedRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[51]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3386,7 +3455,7 @@ func (x *FeedRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeedRequest.ProtoReflect.Descriptor instead.
 func (*FeedRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{51}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *FeedRequest) GetOfficeCode() string {
@@ -3425,7 +3494,7 @@ type FeedMessage struct {
 
 func (x *FeedMessage) Reset() {
 	*x = FeedMessage{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[52]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3437,7 +3506,7 @@ func (x *FeedMessage) String() string {
 func (*FeedMessage) ProtoMessage() {}
 
 func (x *FeedMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[52]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3450,7 +3519,7 @@ func (x *FeedMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeedMessage.ProtoReflect.Descriptor instead.
 func (*FeedMessage) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{52}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *FeedMessage) GetKind() isFeedMessage_Kind {
@@ -3537,7 +3606,7 @@ type FeedChunk struct {
 
 func (x *FeedChunk) Reset() {
 	*x = FeedChunk{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[53]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3549,7 +3618,7 @@ func (x *FeedChunk) String() string {
 func (*FeedChunk) ProtoMessage() {}
 
 func (x *FeedChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[53]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3562,7 +3631,7 @@ func (x *FeedChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeedChunk.ProtoReflect.Descriptor instead.
 func (*FeedChunk) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{53}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *FeedChunk) GetData() []byte {
@@ -3589,7 +3658,7 @@ type FeedBatch struct {
 
 func (x *FeedBatch) Reset() {
 	*x = FeedBatch{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[54]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3601,7 +3670,7 @@ func (x *FeedBatch) String() string {
 func (*FeedBatch) ProtoMessage() {}
 
 func (x *FeedBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[54]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3614,7 +3683,7 @@ func (x *FeedBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeedBatch.ProtoReflect.Descriptor instead.
 func (*FeedBatch) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{54}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *FeedBatch) GetEntries() []*ChangelogEntry {
@@ -3641,7 +3710,7 @@ type FeedHeartbeat struct {
 
 func (x *FeedHeartbeat) Reset() {
 	*x = FeedHeartbeat{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[55]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3653,7 +3722,7 @@ func (x *FeedHeartbeat) String() string {
 func (*FeedHeartbeat) ProtoMessage() {}
 
 func (x *FeedHeartbeat) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[55]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3666,7 +3735,7 @@ func (x *FeedHeartbeat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeedHeartbeat.ProtoReflect.Descriptor instead.
 func (*FeedHeartbeat) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{55}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *FeedHeartbeat) GetUpstreamIndex() uint64 {
@@ -3699,7 +3768,7 @@ type AnnounceNodeRequest struct {
 
 func (x *AnnounceNodeRequest) Reset() {
 	*x = AnnounceNodeRequest{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[56]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3711,7 +3780,7 @@ func (x *AnnounceNodeRequest) String() string {
 func (*AnnounceNodeRequest) ProtoMessage() {}
 
 func (x *AnnounceNodeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[56]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3724,7 +3793,7 @@ func (x *AnnounceNodeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnnounceNodeRequest.ProtoReflect.Descriptor instead.
 func (*AnnounceNodeRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{56}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *AnnounceNodeRequest) GetNode() *v1.NodeEntry {
@@ -3764,7 +3833,7 @@ type AnnounceNodeResponse struct {
 
 func (x *AnnounceNodeResponse) Reset() {
 	*x = AnnounceNodeResponse{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[57]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3776,7 +3845,7 @@ func (x *AnnounceNodeResponse) String() string {
 func (*AnnounceNodeResponse) ProtoMessage() {}
 
 func (x *AnnounceNodeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[57]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3789,7 +3858,7 @@ func (x *AnnounceNodeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnnounceNodeResponse.ProtoReflect.Descriptor instead.
 func (*AnnounceNodeResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{57}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *AnnounceNodeResponse) GetRegistryIndex() uint64 {
@@ -3808,7 +3877,7 @@ type ProgressRequest struct {
 
 func (x *ProgressRequest) Reset() {
 	*x = ProgressRequest{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[58]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3820,7 +3889,7 @@ func (x *ProgressRequest) String() string {
 func (*ProgressRequest) ProtoMessage() {}
 
 func (x *ProgressRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[58]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3833,7 +3902,7 @@ func (x *ProgressRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProgressRequest.ProtoReflect.Descriptor instead.
 func (*ProgressRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{58}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *ProgressRequest) GetOfficeCode() string {
@@ -3853,7 +3922,7 @@ type ProgressResponse struct {
 
 func (x *ProgressResponse) Reset() {
 	*x = ProgressResponse{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[59]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3865,7 +3934,7 @@ func (x *ProgressResponse) String() string {
 func (*ProgressResponse) ProtoMessage() {}
 
 func (x *ProgressResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[59]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3878,7 +3947,7 @@ func (x *ProgressResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProgressResponse.ProtoReflect.Descriptor instead.
 func (*ProgressResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{59}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *ProgressResponse) GetCommitIndex() uint64 {
@@ -3989,7 +4058,7 @@ const file_yizhan_peer_v1_peer_proto_rawDesc = "" +
 	"\x06replay\x18\x02 \x01(\v2\x1e.yizhan.peer.v1.ReplayRegistryH\x00R\x06replay\x12T\n" +
 	"\x10install_snapshot\x18\x03 \x01(\v2'.yizhan.peer.v1.InstallRegistrySnapshotH\x00R\x0finstallSnapshot\x123\n" +
 	"\x05cases\x18\x04 \x01(\v2\x1b.yizhan.peer.v1.CaseCommandH\x00R\x05casesB\x06\n" +
-	"\x04kind\"\xc9\x06\n" +
+	"\x04kind\"\x92\a\n" +
 	"\vCaseCommand\x12 \n" +
 	"\fat_unix_nano\x18\x01 \x01(\x03R\n" +
 	"atUnixNano\x12\x1d\n" +
@@ -4011,8 +4080,11 @@ const file_yizhan_peer_v1_peer_proto_rawDesc = "" +
 	"\x0eput_report_ack\x18\x12 \x01(\v2\x1c.yizhan.peer.v1.PutReportAckH\x00R\fputReportAck\x12:\n" +
 	"\n" +
 	"put_shifts\x18\x13 \x01(\v2\x19.yizhan.peer.v1.PutShiftsH\x00R\tputShifts\x12A\n" +
-	"\rput_log_entry\x18\x14 \x01(\v2\x1b.yizhan.peer.v1.PutLogEntryH\x00R\vputLogEntryB\x04\n" +
-	"\x02op\"9\n" +
+	"\rput_log_entry\x18\x14 \x01(\v2\x1b.yizhan.peer.v1.PutLogEntryH\x00R\vputLogEntry\x12G\n" +
+	"\x0fput_zero_report\x18\x15 \x01(\v2\x1d.yizhan.peer.v1.PutZeroReportH\x00R\rputZeroReportB\x04\n" +
+	"\x02op\">\n" +
+	"\rPutZeroReport\x12-\n" +
+	"\x06report\x18\x01 \x01(\v2\x15.yizhan.v1.ZeroReportR\x06report\"9\n" +
 	"\tPutShifts\x12,\n" +
 	"\x06shifts\x18\x01 \x03(\v2\x14.yizhan.v1.DutyShiftR\x06shifts\"<\n" +
 	"\vPutLogEntry\x12-\n" +
@@ -4057,7 +4129,7 @@ const file_yizhan_peer_v1_peer_proto_rawDesc = "" +
 	"\x10AppendCaseEvents\x12\x1f\n" +
 	"\vcase_number\x18\x01 \x01(\tR\n" +
 	"caseNumber\x12,\n" +
-	"\x06events\x18\x02 \x03(\v2\x14.yizhan.v1.CaseEventR\x06events\"\xeb\x02\n" +
+	"\x06events\x18\x02 \x03(\v2\x14.yizhan.v1.CaseEventR\x06events\"\xa3\x03\n" +
 	"\vCaseMessage\x12\x1f\n" +
 	"\vcase_number\x18\x01 \x01(\tR\n" +
 	"caseNumber\x12,\n" +
@@ -4070,7 +4142,9 @@ const file_yizhan_peer_v1_peer_proto_rawDesc = "" +
 	"\x06report\x18\x06 \x01(\v2\x17.yizhan.v1.UrgentReportR\x06report\x123\n" +
 	"\n" +
 	"report_ack\x18\a \x01(\v2\x14.yizhan.v1.ReportAckR\treportAck\x12*\n" +
-	"\x05shift\x18\b \x01(\v2\x14.yizhan.v1.DutyShiftR\x05shift\"N\n" +
+	"\x05shift\x18\b \x01(\v2\x14.yizhan.v1.DutyShiftR\x05shift\x126\n" +
+	"\vzero_report\x18\t \x01(\v2\x15.yizhan.v1.ZeroReportR\n" +
+	"zeroReport\"N\n" +
 	"\x13ReceiveCaseMessages\x127\n" +
 	"\bmessages\x18\x01 \x03(\v2\x1b.yizhan.peer.v1.CaseMessageR\bmessages\"\x84\x01\n" +
 	"\vOutboxEntry\x12\x1f\n" +
@@ -4185,7 +4259,7 @@ func file_yizhan_peer_v1_peer_proto_rawDescGZIP() []byte {
 	return file_yizhan_peer_v1_peer_proto_rawDescData
 }
 
-var file_yizhan_peer_v1_peer_proto_msgTypes = make([]protoimpl.MessageInfo, 60)
+var file_yizhan_peer_v1_peer_proto_msgTypes = make([]protoimpl.MessageInfo, 61)
 var file_yizhan_peer_v1_peer_proto_goTypes = []any{
 	(*StaffCredential)(nil),         // 0: yizhan.peer.v1.StaffCredential
 	(*CreateOffice)(nil),            // 1: yizhan.peer.v1.CreateOffice
@@ -4208,74 +4282,76 @@ var file_yizhan_peer_v1_peer_proto_goTypes = []any{
 	(*InstallRegistrySnapshot)(nil), // 18: yizhan.peer.v1.InstallRegistrySnapshot
 	(*Command)(nil),                 // 19: yizhan.peer.v1.Command
 	(*CaseCommand)(nil),             // 20: yizhan.peer.v1.CaseCommand
-	(*PutShifts)(nil),               // 21: yizhan.peer.v1.PutShifts
-	(*PutLogEntry)(nil),             // 22: yizhan.peer.v1.PutLogEntry
-	(*PutUrgentReport)(nil),         // 23: yizhan.peer.v1.PutUrgentReport
-	(*PutReportAck)(nil),            // 24: yizhan.peer.v1.PutReportAck
-	(*PutConsultation)(nil),         // 25: yizhan.peer.v1.PutConsultation
-	(*SupervisionStep)(nil),         // 26: yizhan.peer.v1.SupervisionStep
-	(*ReplyFollowUp)(nil),           // 27: yizhan.peer.v1.ReplyFollowUp
-	(*RevisitFollowUp)(nil),         // 28: yizhan.peer.v1.RevisitFollowUp
-	(*IssueOrder)(nil),              // 29: yizhan.peer.v1.IssueOrder
-	(*AnswerOrder)(nil),             // 30: yizhan.peer.v1.AnswerOrder
-	(*DecideOrder)(nil),             // 31: yizhan.peer.v1.DecideOrder
-	(*EvaluateCards)(nil),           // 32: yizhan.peer.v1.EvaluateCards
-	(*CardCheck)(nil),               // 33: yizhan.peer.v1.CardCheck
-	(*AppendCaseEvents)(nil),        // 34: yizhan.peer.v1.AppendCaseEvents
-	(*CaseMessage)(nil),             // 35: yizhan.peer.v1.CaseMessage
-	(*ReceiveCaseMessages)(nil),     // 36: yizhan.peer.v1.ReceiveCaseMessages
-	(*OutboxEntry)(nil),             // 37: yizhan.peer.v1.OutboxEntry
-	(*QuarantinedEntry)(nil),        // 38: yizhan.peer.v1.QuarantinedEntry
-	(*QuarantineOutbox)(nil),        // 39: yizhan.peer.v1.QuarantineOutbox
-	(*AckOutbox)(nil),               // 40: yizhan.peer.v1.AckOutbox
-	(*CaseRecord)(nil),              // 41: yizhan.peer.v1.CaseRecord
-	(*DaySequence)(nil),             // 42: yizhan.peer.v1.DaySequence
-	(*CaseBookSnapshot)(nil),        // 43: yizhan.peer.v1.CaseBookSnapshot
-	(*OfficeSnapshot)(nil),          // 44: yizhan.peer.v1.OfficeSnapshot
-	(*RequestRecord)(nil),           // 45: yizhan.peer.v1.RequestRecord
-	(*DeliverCasesRequest)(nil),     // 46: yizhan.peer.v1.DeliverCasesRequest
-	(*CaseReceipt)(nil),             // 47: yizhan.peer.v1.CaseReceipt
-	(*DeliverCasesResponse)(nil),    // 48: yizhan.peer.v1.DeliverCasesResponse
-	(*JoinRequest)(nil),             // 49: yizhan.peer.v1.JoinRequest
-	(*JoinResponse)(nil),            // 50: yizhan.peer.v1.JoinResponse
-	(*FeedRequest)(nil),             // 51: yizhan.peer.v1.FeedRequest
-	(*FeedMessage)(nil),             // 52: yizhan.peer.v1.FeedMessage
-	(*FeedChunk)(nil),               // 53: yizhan.peer.v1.FeedChunk
-	(*FeedBatch)(nil),               // 54: yizhan.peer.v1.FeedBatch
-	(*FeedHeartbeat)(nil),           // 55: yizhan.peer.v1.FeedHeartbeat
-	(*AnnounceNodeRequest)(nil),     // 56: yizhan.peer.v1.AnnounceNodeRequest
-	(*AnnounceNodeResponse)(nil),    // 57: yizhan.peer.v1.AnnounceNodeResponse
-	(*ProgressRequest)(nil),         // 58: yizhan.peer.v1.ProgressRequest
-	(*ProgressResponse)(nil),        // 59: yizhan.peer.v1.ProgressResponse
-	(*v1.Office)(nil),               // 60: yizhan.v1.Office
-	(*v1.Department)(nil),           // 61: yizhan.v1.Department
-	(*v1.Item)(nil),                 // 62: yizhan.v1.Item
-	(*v1.Grant)(nil),                // 63: yizhan.v1.Grant
-	(*v1.StaffMember)(nil),          // 64: yizhan.v1.StaffMember
-	(*v1.Calendar)(nil),             // 65: yizhan.v1.Calendar
-	(*v1.NodeEntry)(nil),            // 66: yizhan.v1.NodeEntry
-	(*v1.SupervisionPolicy)(nil),    // 67: yizhan.v1.SupervisionPolicy
-	(*v1.DutyShift)(nil),            // 68: yizhan.v1.DutyShift
-	(*v1.DutyLogEntry)(nil),         // 69: yizhan.v1.DutyLogEntry
-	(*v1.UrgentReport)(nil),         // 70: yizhan.v1.UrgentReport
-	(*v1.ReportAck)(nil),            // 71: yizhan.v1.ReportAck
-	(*v1.Consultation)(nil),         // 72: yizhan.v1.Consultation
-	(*v1.FollowUpEntry)(nil),        // 73: yizhan.v1.FollowUpEntry
-	(*v1.SupervisionOrder)(nil),     // 74: yizhan.v1.SupervisionOrder
-	(v1.CardRule)(0),                // 75: yizhan.v1.CardRule
-	(*v1.CaseEvent)(nil),            // 76: yizhan.v1.CaseEvent
-	(*anypb.Any)(nil),               // 77: google.protobuf.Any
+	(*PutZeroReport)(nil),           // 21: yizhan.peer.v1.PutZeroReport
+	(*PutShifts)(nil),               // 22: yizhan.peer.v1.PutShifts
+	(*PutLogEntry)(nil),             // 23: yizhan.peer.v1.PutLogEntry
+	(*PutUrgentReport)(nil),         // 24: yizhan.peer.v1.PutUrgentReport
+	(*PutReportAck)(nil),            // 25: yizhan.peer.v1.PutReportAck
+	(*PutConsultation)(nil),         // 26: yizhan.peer.v1.PutConsultation
+	(*SupervisionStep)(nil),         // 27: yizhan.peer.v1.SupervisionStep
+	(*ReplyFollowUp)(nil),           // 28: yizhan.peer.v1.ReplyFollowUp
+	(*RevisitFollowUp)(nil),         // 29: yizhan.peer.v1.RevisitFollowUp
+	(*IssueOrder)(nil),              // 30: yizhan.peer.v1.IssueOrder
+	(*AnswerOrder)(nil),             // 31: yizhan.peer.v1.AnswerOrder
+	(*DecideOrder)(nil),             // 32: yizhan.peer.v1.DecideOrder
+	(*EvaluateCards)(nil),           // 33: yizhan.peer.v1.EvaluateCards
+	(*CardCheck)(nil),               // 34: yizhan.peer.v1.CardCheck
+	(*AppendCaseEvents)(nil),        // 35: yizhan.peer.v1.AppendCaseEvents
+	(*CaseMessage)(nil),             // 36: yizhan.peer.v1.CaseMessage
+	(*ReceiveCaseMessages)(nil),     // 37: yizhan.peer.v1.ReceiveCaseMessages
+	(*OutboxEntry)(nil),             // 38: yizhan.peer.v1.OutboxEntry
+	(*QuarantinedEntry)(nil),        // 39: yizhan.peer.v1.QuarantinedEntry
+	(*QuarantineOutbox)(nil),        // 40: yizhan.peer.v1.QuarantineOutbox
+	(*AckOutbox)(nil),               // 41: yizhan.peer.v1.AckOutbox
+	(*CaseRecord)(nil),              // 42: yizhan.peer.v1.CaseRecord
+	(*DaySequence)(nil),             // 43: yizhan.peer.v1.DaySequence
+	(*CaseBookSnapshot)(nil),        // 44: yizhan.peer.v1.CaseBookSnapshot
+	(*OfficeSnapshot)(nil),          // 45: yizhan.peer.v1.OfficeSnapshot
+	(*RequestRecord)(nil),           // 46: yizhan.peer.v1.RequestRecord
+	(*DeliverCasesRequest)(nil),     // 47: yizhan.peer.v1.DeliverCasesRequest
+	(*CaseReceipt)(nil),             // 48: yizhan.peer.v1.CaseReceipt
+	(*DeliverCasesResponse)(nil),    // 49: yizhan.peer.v1.DeliverCasesResponse
+	(*JoinRequest)(nil),             // 50: yizhan.peer.v1.JoinRequest
+	(*JoinResponse)(nil),            // 51: yizhan.peer.v1.JoinResponse
+	(*FeedRequest)(nil),             // 52: yizhan.peer.v1.FeedRequest
+	(*FeedMessage)(nil),             // 53: yizhan.peer.v1.FeedMessage
+	(*FeedChunk)(nil),               // 54: yizhan.peer.v1.FeedChunk
+	(*FeedBatch)(nil),               // 55: yizhan.peer.v1.FeedBatch
+	(*FeedHeartbeat)(nil),           // 56: yizhan.peer.v1.FeedHeartbeat
+	(*AnnounceNodeRequest)(nil),     // 57: yizhan.peer.v1.AnnounceNodeRequest
+	(*AnnounceNodeResponse)(nil),    // 58: yizhan.peer.v1.AnnounceNodeResponse
+	(*ProgressRequest)(nil),         // 59: yizhan.peer.v1.ProgressRequest
+	(*ProgressResponse)(nil),        // 60: yizhan.peer.v1.ProgressResponse
+	(*v1.Office)(nil),               // 61: yizhan.v1.Office
+	(*v1.Department)(nil),           // 62: yizhan.v1.Department
+	(*v1.Item)(nil),                 // 63: yizhan.v1.Item
+	(*v1.Grant)(nil),                // 64: yizhan.v1.Grant
+	(*v1.StaffMember)(nil),          // 65: yizhan.v1.StaffMember
+	(*v1.Calendar)(nil),             // 66: yizhan.v1.Calendar
+	(*v1.NodeEntry)(nil),            // 67: yizhan.v1.NodeEntry
+	(*v1.SupervisionPolicy)(nil),    // 68: yizhan.v1.SupervisionPolicy
+	(*v1.ZeroReport)(nil),           // 69: yizhan.v1.ZeroReport
+	(*v1.DutyShift)(nil),            // 70: yizhan.v1.DutyShift
+	(*v1.DutyLogEntry)(nil),         // 71: yizhan.v1.DutyLogEntry
+	(*v1.UrgentReport)(nil),         // 72: yizhan.v1.UrgentReport
+	(*v1.ReportAck)(nil),            // 73: yizhan.v1.ReportAck
+	(*v1.Consultation)(nil),         // 74: yizhan.v1.Consultation
+	(*v1.FollowUpEntry)(nil),        // 75: yizhan.v1.FollowUpEntry
+	(*v1.SupervisionOrder)(nil),     // 76: yizhan.v1.SupervisionOrder
+	(v1.CardRule)(0),                // 77: yizhan.v1.CardRule
+	(*v1.CaseEvent)(nil),            // 78: yizhan.v1.CaseEvent
+	(*anypb.Any)(nil),               // 79: google.protobuf.Any
 }
 var file_yizhan_peer_v1_peer_proto_depIdxs = []int32{
-	60,  // 0: yizhan.peer.v1.CreateOffice.office:type_name -> yizhan.v1.Office
-	61,  // 1: yizhan.peer.v1.CreateDepartment.department:type_name -> yizhan.v1.Department
-	62,  // 2: yizhan.peer.v1.CreateItem.item:type_name -> yizhan.v1.Item
-	62,  // 3: yizhan.peer.v1.UpdateItem.item:type_name -> yizhan.v1.Item
-	63,  // 4: yizhan.peer.v1.CreateGrant.grant:type_name -> yizhan.v1.Grant
-	64,  // 5: yizhan.peer.v1.CreateStaff.staff:type_name -> yizhan.v1.StaffMember
+	61,  // 0: yizhan.peer.v1.CreateOffice.office:type_name -> yizhan.v1.Office
+	62,  // 1: yizhan.peer.v1.CreateDepartment.department:type_name -> yizhan.v1.Department
+	63,  // 2: yizhan.peer.v1.CreateItem.item:type_name -> yizhan.v1.Item
+	63,  // 3: yizhan.peer.v1.UpdateItem.item:type_name -> yizhan.v1.Item
+	64,  // 4: yizhan.peer.v1.CreateGrant.grant:type_name -> yizhan.v1.Grant
+	65,  // 5: yizhan.peer.v1.CreateStaff.staff:type_name -> yizhan.v1.StaffMember
 	0,   // 6: yizhan.peer.v1.CreateStaff.credential:type_name -> yizhan.peer.v1.StaffCredential
-	65,  // 7: yizhan.peer.v1.PutCalendar.calendar:type_name -> yizhan.v1.Calendar
-	66,  // 8: yizhan.peer.v1.PutNode.node:type_name -> yizhan.v1.NodeEntry
+	66,  // 7: yizhan.peer.v1.PutCalendar.calendar:type_name -> yizhan.v1.Calendar
+	67,  // 8: yizhan.peer.v1.PutNode.node:type_name -> yizhan.v1.NodeEntry
 	10,  // 9: yizhan.peer.v1.PutQueryCodeKey.key:type_name -> yizhan.peer.v1.QueryCodeKey
 	1,   // 10: yizhan.peer.v1.RegistryCommand.create_office:type_name -> yizhan.peer.v1.CreateOffice
 	2,   // 11: yizhan.peer.v1.RegistryCommand.create_department:type_name -> yizhan.peer.v1.CreateDepartment
@@ -4288,96 +4364,99 @@ var file_yizhan_peer_v1_peer_proto_depIdxs = []int32{
 	9,   // 18: yizhan.peer.v1.RegistryCommand.put_node:type_name -> yizhan.peer.v1.PutNode
 	11,  // 19: yizhan.peer.v1.RegistryCommand.put_query_code_key:type_name -> yizhan.peer.v1.PutQueryCodeKey
 	13,  // 20: yizhan.peer.v1.RegistryCommand.put_supervision_policy:type_name -> yizhan.peer.v1.PutSupervisionPolicy
-	67,  // 21: yizhan.peer.v1.PutSupervisionPolicy.policy:type_name -> yizhan.v1.SupervisionPolicy
+	68,  // 21: yizhan.peer.v1.PutSupervisionPolicy.policy:type_name -> yizhan.v1.SupervisionPolicy
 	12,  // 22: yizhan.peer.v1.ChangelogEntry.command:type_name -> yizhan.peer.v1.RegistryCommand
-	62,  // 23: yizhan.peer.v1.ItemHistory.versions:type_name -> yizhan.v1.Item
-	60,  // 24: yizhan.peer.v1.RegistrySnapshot.offices:type_name -> yizhan.v1.Office
-	61,  // 25: yizhan.peer.v1.RegistrySnapshot.departments:type_name -> yizhan.v1.Department
+	63,  // 23: yizhan.peer.v1.ItemHistory.versions:type_name -> yizhan.v1.Item
+	61,  // 24: yizhan.peer.v1.RegistrySnapshot.offices:type_name -> yizhan.v1.Office
+	62,  // 25: yizhan.peer.v1.RegistrySnapshot.departments:type_name -> yizhan.v1.Department
 	15,  // 26: yizhan.peer.v1.RegistrySnapshot.items:type_name -> yizhan.peer.v1.ItemHistory
-	63,  // 27: yizhan.peer.v1.RegistrySnapshot.grants:type_name -> yizhan.v1.Grant
-	64,  // 28: yizhan.peer.v1.RegistrySnapshot.staff:type_name -> yizhan.v1.StaffMember
+	64,  // 27: yizhan.peer.v1.RegistrySnapshot.grants:type_name -> yizhan.v1.Grant
+	65,  // 28: yizhan.peer.v1.RegistrySnapshot.staff:type_name -> yizhan.v1.StaffMember
 	0,   // 29: yizhan.peer.v1.RegistrySnapshot.credentials:type_name -> yizhan.peer.v1.StaffCredential
-	65,  // 30: yizhan.peer.v1.RegistrySnapshot.calendars:type_name -> yizhan.v1.Calendar
-	66,  // 31: yizhan.peer.v1.RegistrySnapshot.nodes:type_name -> yizhan.v1.NodeEntry
+	66,  // 30: yizhan.peer.v1.RegistrySnapshot.calendars:type_name -> yizhan.v1.Calendar
+	67,  // 31: yizhan.peer.v1.RegistrySnapshot.nodes:type_name -> yizhan.v1.NodeEntry
 	14,  // 32: yizhan.peer.v1.RegistrySnapshot.changelog:type_name -> yizhan.peer.v1.ChangelogEntry
 	10,  // 33: yizhan.peer.v1.RegistrySnapshot.query_code_keys:type_name -> yizhan.peer.v1.QueryCodeKey
-	67,  // 34: yizhan.peer.v1.RegistrySnapshot.supervision_policy:type_name -> yizhan.v1.SupervisionPolicy
+	68,  // 34: yizhan.peer.v1.RegistrySnapshot.supervision_policy:type_name -> yizhan.v1.SupervisionPolicy
 	14,  // 35: yizhan.peer.v1.ReplayRegistry.entries:type_name -> yizhan.peer.v1.ChangelogEntry
 	16,  // 36: yizhan.peer.v1.InstallRegistrySnapshot.snapshot:type_name -> yizhan.peer.v1.RegistrySnapshot
 	12,  // 37: yizhan.peer.v1.Command.registry:type_name -> yizhan.peer.v1.RegistryCommand
 	17,  // 38: yizhan.peer.v1.Command.replay:type_name -> yizhan.peer.v1.ReplayRegistry
 	18,  // 39: yizhan.peer.v1.Command.install_snapshot:type_name -> yizhan.peer.v1.InstallRegistrySnapshot
 	20,  // 40: yizhan.peer.v1.Command.cases:type_name -> yizhan.peer.v1.CaseCommand
-	34,  // 41: yizhan.peer.v1.CaseCommand.append:type_name -> yizhan.peer.v1.AppendCaseEvents
-	36,  // 42: yizhan.peer.v1.CaseCommand.receive:type_name -> yizhan.peer.v1.ReceiveCaseMessages
-	40,  // 43: yizhan.peer.v1.CaseCommand.ack:type_name -> yizhan.peer.v1.AckOutbox
-	39,  // 44: yizhan.peer.v1.CaseCommand.quarantine:type_name -> yizhan.peer.v1.QuarantineOutbox
-	32,  // 45: yizhan.peer.v1.CaseCommand.evaluate_cards:type_name -> yizhan.peer.v1.EvaluateCards
-	26,  // 46: yizhan.peer.v1.CaseCommand.supervision:type_name -> yizhan.peer.v1.SupervisionStep
-	25,  // 47: yizhan.peer.v1.CaseCommand.put_consultation:type_name -> yizhan.peer.v1.PutConsultation
-	23,  // 48: yizhan.peer.v1.CaseCommand.put_report:type_name -> yizhan.peer.v1.PutUrgentReport
-	24,  // 49: yizhan.peer.v1.CaseCommand.put_report_ack:type_name -> yizhan.peer.v1.PutReportAck
-	21,  // 50: yizhan.peer.v1.CaseCommand.put_shifts:type_name -> yizhan.peer.v1.PutShifts
-	22,  // 51: yizhan.peer.v1.CaseCommand.put_log_entry:type_name -> yizhan.peer.v1.PutLogEntry
-	68,  // 52: yizhan.peer.v1.PutShifts.shifts:type_name -> yizhan.v1.DutyShift
-	69,  // 53: yizhan.peer.v1.PutLogEntry.entry:type_name -> yizhan.v1.DutyLogEntry
-	70,  // 54: yizhan.peer.v1.PutUrgentReport.report:type_name -> yizhan.v1.UrgentReport
-	71,  // 55: yizhan.peer.v1.PutReportAck.ack:type_name -> yizhan.v1.ReportAck
-	72,  // 56: yizhan.peer.v1.PutConsultation.consultation:type_name -> yizhan.v1.Consultation
-	27,  // 57: yizhan.peer.v1.SupervisionStep.reply_follow_up:type_name -> yizhan.peer.v1.ReplyFollowUp
-	28,  // 58: yizhan.peer.v1.SupervisionStep.revisit_follow_up:type_name -> yizhan.peer.v1.RevisitFollowUp
-	29,  // 59: yizhan.peer.v1.SupervisionStep.issue_order:type_name -> yizhan.peer.v1.IssueOrder
-	30,  // 60: yizhan.peer.v1.SupervisionStep.answer_order:type_name -> yizhan.peer.v1.AnswerOrder
-	31,  // 61: yizhan.peer.v1.SupervisionStep.decide_order:type_name -> yizhan.peer.v1.DecideOrder
-	73,  // 62: yizhan.peer.v1.ReplyFollowUp.entry:type_name -> yizhan.v1.FollowUpEntry
-	73,  // 63: yizhan.peer.v1.RevisitFollowUp.entry:type_name -> yizhan.v1.FollowUpEntry
-	74,  // 64: yizhan.peer.v1.IssueOrder.order:type_name -> yizhan.v1.SupervisionOrder
-	73,  // 65: yizhan.peer.v1.AnswerOrder.entry:type_name -> yizhan.v1.FollowUpEntry
-	73,  // 66: yizhan.peer.v1.DecideOrder.entry:type_name -> yizhan.v1.FollowUpEntry
-	33,  // 67: yizhan.peer.v1.EvaluateCards.checks:type_name -> yizhan.peer.v1.CardCheck
-	75,  // 68: yizhan.peer.v1.CardCheck.rule:type_name -> yizhan.v1.CardRule
-	76,  // 69: yizhan.peer.v1.AppendCaseEvents.events:type_name -> yizhan.v1.CaseEvent
-	76,  // 70: yizhan.peer.v1.CaseMessage.events:type_name -> yizhan.v1.CaseEvent
-	72,  // 71: yizhan.peer.v1.CaseMessage.consultation:type_name -> yizhan.v1.Consultation
-	70,  // 72: yizhan.peer.v1.CaseMessage.report:type_name -> yizhan.v1.UrgentReport
-	71,  // 73: yizhan.peer.v1.CaseMessage.report_ack:type_name -> yizhan.v1.ReportAck
-	68,  // 74: yizhan.peer.v1.CaseMessage.shift:type_name -> yizhan.v1.DutyShift
-	35,  // 75: yizhan.peer.v1.ReceiveCaseMessages.messages:type_name -> yizhan.peer.v1.CaseMessage
-	37,  // 76: yizhan.peer.v1.QuarantinedEntry.entry:type_name -> yizhan.peer.v1.OutboxEntry
-	38,  // 77: yizhan.peer.v1.QuarantineOutbox.entries:type_name -> yizhan.peer.v1.QuarantinedEntry
-	37,  // 78: yizhan.peer.v1.AckOutbox.acks:type_name -> yizhan.peer.v1.OutboxEntry
-	76,  // 79: yizhan.peer.v1.CaseRecord.events:type_name -> yizhan.v1.CaseEvent
-	41,  // 80: yizhan.peer.v1.CaseBookSnapshot.cases:type_name -> yizhan.peer.v1.CaseRecord
-	37,  // 81: yizhan.peer.v1.CaseBookSnapshot.outbox:type_name -> yizhan.peer.v1.OutboxEntry
-	42,  // 82: yizhan.peer.v1.CaseBookSnapshot.sequences:type_name -> yizhan.peer.v1.DaySequence
-	38,  // 83: yizhan.peer.v1.CaseBookSnapshot.quarantine:type_name -> yizhan.peer.v1.QuarantinedEntry
-	16,  // 84: yizhan.peer.v1.OfficeSnapshot.registry:type_name -> yizhan.peer.v1.RegistrySnapshot
-	43,  // 85: yizhan.peer.v1.OfficeSnapshot.cases:type_name -> yizhan.peer.v1.CaseBookSnapshot
-	45,  // 86: yizhan.peer.v1.OfficeSnapshot.requests:type_name -> yizhan.peer.v1.RequestRecord
-	77,  // 87: yizhan.peer.v1.RequestRecord.answer:type_name -> google.protobuf.Any
-	35,  // 88: yizhan.peer.v1.DeliverCasesRequest.messages:type_name -> yizhan.peer.v1.CaseMessage
-	47,  // 89: yizhan.peer.v1.DeliverCasesResponse.receipts:type_name -> yizhan.peer.v1.CaseReceipt
-	16,  // 90: yizhan.peer.v1.FeedMessage.snapshot:type_name -> yizhan.peer.v1.RegistrySnapshot
-	54,  // 91: yizhan.peer.v1.FeedMessage.batch:type_name -> yizhan.peer.v1.FeedBatch
-	55,  // 92: yizhan.peer.v1.FeedMessage.heartbeat:type_name -> yizhan.peer.v1.FeedHeartbeat
-	53,  // 93: yizhan.peer.v1.FeedMessage.chunk:type_name -> yizhan.peer.v1.FeedChunk
-	14,  // 94: yizhan.peer.v1.FeedBatch.entries:type_name -> yizhan.peer.v1.ChangelogEntry
-	66,  // 95: yizhan.peer.v1.AnnounceNodeRequest.node:type_name -> yizhan.v1.NodeEntry
-	49,  // 96: yizhan.peer.v1.Peer.Join:input_type -> yizhan.peer.v1.JoinRequest
-	51,  // 97: yizhan.peer.v1.Peer.Feed:input_type -> yizhan.peer.v1.FeedRequest
-	56,  // 98: yizhan.peer.v1.Peer.AnnounceNode:input_type -> yizhan.peer.v1.AnnounceNodeRequest
-	46,  // 99: yizhan.peer.v1.Peer.DeliverCases:input_type -> yizhan.peer.v1.DeliverCasesRequest
-	58,  // 100: yizhan.peer.v1.Peer.Progress:input_type -> yizhan.peer.v1.ProgressRequest
-	50,  // 101: yizhan.peer.v1.Peer.Join:output_type -> yizhan.peer.v1.JoinResponse
-	52,  // 102: yizhan.peer.v1.Peer.Feed:output_type -> yizhan.peer.v1.FeedMessage
-	57,  // 103: yizhan.peer.v1.Peer.AnnounceNode:output_type -> yizhan.peer.v1.AnnounceNodeResponse
-	48,  // 104: yizhan.peer.v1.Peer.DeliverCases:output_type -> yizhan.peer.v1.DeliverCasesResponse
-	59,  // 105: yizhan.peer.v1.Peer.Progress:output_type -> yizhan.peer.v1.ProgressResponse
-	101, // [101:106] is the sub-list for method output_type
-	96,  // [96:101] is the sub-list for method input_type
-	96,  // [96:96] is the sub-list for extension type_name
-	96,  // [96:96] is the sub-list for extension extendee
-	0,   // [0:96] is the sub-list for field type_name
+	35,  // 41: yizhan.peer.v1.CaseCommand.append:type_name -> yizhan.peer.v1.AppendCaseEvents
+	37,  // 42: yizhan.peer.v1.CaseCommand.receive:type_name -> yizhan.peer.v1.ReceiveCaseMessages
+	41,  // 43: yizhan.peer.v1.CaseCommand.ack:type_name -> yizhan.peer.v1.AckOutbox
+	40,  // 44: yizhan.peer.v1.CaseCommand.quarantine:type_name -> yizhan.peer.v1.QuarantineOutbox
+	33,  // 45: yizhan.peer.v1.CaseCommand.evaluate_cards:type_name -> yizhan.peer.v1.EvaluateCards
+	27,  // 46: yizhan.peer.v1.CaseCommand.supervision:type_name -> yizhan.peer.v1.SupervisionStep
+	26,  // 47: yizhan.peer.v1.CaseCommand.put_consultation:type_name -> yizhan.peer.v1.PutConsultation
+	24,  // 48: yizhan.peer.v1.CaseCommand.put_report:type_name -> yizhan.peer.v1.PutUrgentReport
+	25,  // 49: yizhan.peer.v1.CaseCommand.put_report_ack:type_name -> yizhan.peer.v1.PutReportAck
+	22,  // 50: yizhan.peer.v1.CaseCommand.put_shifts:type_name -> yizhan.peer.v1.PutShifts
+	23,  // 51: yizhan.peer.v1.CaseCommand.put_log_entry:type_name -> yizhan.peer.v1.PutLogEntry
+	21,  // 52: yizhan.peer.v1.CaseCommand.put_zero_report:type_name -> yizhan.peer.v1.PutZeroReport
+	69,  // 53: yizhan.peer.v1.PutZeroReport.report:type_name -> yizhan.v1.ZeroReport
+	70,  // 54: yizhan.peer.v1.PutShifts.shifts:type_name -> yizhan.v1.DutyShift
+	71,  // 55: yizhan.peer.v1.PutLogEntry.entry:type_name -> yizhan.v1.DutyLogEntry
+	72,  // 56: yizhan.peer.v1.PutUrgentReport.report:type_name -> yizhan.v1.UrgentReport
+	73,  // 57: yizhan.peer.v1.PutReportAck.ack:type_name -> yizhan.v1.ReportAck
+	74,  // 58: yizhan.peer.v1.PutConsultation.consultation:type_name -> yizhan.v1.Consultation
+	28,  // 59: yizhan.peer.v1.SupervisionStep.reply_follow_up:type_name -> yizhan.peer.v1.ReplyFollowUp
+	29,  // 60: yizhan.peer.v1.SupervisionStep.revisit_follow_up:type_name -> yizhan.peer.v1.RevisitFollowUp
+	30,  // 61: yizhan.peer.v1.SupervisionStep.issue_order:type_name -> yizhan.peer.v1.IssueOrder
+	31,  // 62: yizhan.peer.v1.SupervisionStep.answer_order:type_name -> yizhan.peer.v1.AnswerOrder
+	32,  // 63: yizhan.peer.v1.SupervisionStep.decide_order:type_name -> yizhan.peer.v1.DecideOrder
+	75,  // 64: yizhan.peer.v1.ReplyFollowUp.entry:type_name -> yizhan.v1.FollowUpEntry
+	75,  // 65: yizhan.peer.v1.RevisitFollowUp.entry:type_name -> yizhan.v1.FollowUpEntry
+	76,  // 66: yizhan.peer.v1.IssueOrder.order:type_name -> yizhan.v1.SupervisionOrder
+	75,  // 67: yizhan.peer.v1.AnswerOrder.entry:type_name -> yizhan.v1.FollowUpEntry
+	75,  // 68: yizhan.peer.v1.DecideOrder.entry:type_name -> yizhan.v1.FollowUpEntry
+	34,  // 69: yizhan.peer.v1.EvaluateCards.checks:type_name -> yizhan.peer.v1.CardCheck
+	77,  // 70: yizhan.peer.v1.CardCheck.rule:type_name -> yizhan.v1.CardRule
+	78,  // 71: yizhan.peer.v1.AppendCaseEvents.events:type_name -> yizhan.v1.CaseEvent
+	78,  // 72: yizhan.peer.v1.CaseMessage.events:type_name -> yizhan.v1.CaseEvent
+	74,  // 73: yizhan.peer.v1.CaseMessage.consultation:type_name -> yizhan.v1.Consultation
+	72,  // 74: yizhan.peer.v1.CaseMessage.report:type_name -> yizhan.v1.UrgentReport
+	73,  // 75: yizhan.peer.v1.CaseMessage.report_ack:type_name -> yizhan.v1.ReportAck
+	70,  // 76: yizhan.peer.v1.CaseMessage.shift:type_name -> yizhan.v1.DutyShift
+	69,  // 77: yizhan.peer.v1.CaseMessage.zero_report:type_name -> yizhan.v1.ZeroReport
+	36,  // 78: yizhan.peer.v1.ReceiveCaseMessages.messages:type_name -> yizhan.peer.v1.CaseMessage
+	38,  // 79: yizhan.peer.v1.QuarantinedEntry.entry:type_name -> yizhan.peer.v1.OutboxEntry
+	39,  // 80: yizhan.peer.v1.QuarantineOutbox.entries:type_name -> yizhan.peer.v1.QuarantinedEntry
+	38,  // 81: yizhan.peer.v1.AckOutbox.acks:type_name -> yizhan.peer.v1.OutboxEntry
+	78,  // 82: yizhan.peer.v1.CaseRecord.events:type_name -> yizhan.v1.CaseEvent
+	42,  // 83: yizhan.peer.v1.CaseBookSnapshot.cases:type_name -> yizhan.peer.v1.CaseRecord
+	38,  // 84: yizhan.peer.v1.CaseBookSnapshot.outbox:type_name -> yizhan.peer.v1.OutboxEntry
+	43,  // 85: yizhan.peer.v1.CaseBookSnapshot.sequences:type_name -> yizhan.peer.v1.DaySequence
+	39,  // 86: yizhan.peer.v1.CaseBookSnapshot.quarantine:type_name -> yizhan.peer.v1.QuarantinedEntry
+	16,  // 87: yizhan.peer.v1.OfficeSnapshot.registry:type_name -> yizhan.peer.v1.RegistrySnapshot
+	44,  // 88: yizhan.peer.v1.OfficeSnapshot.cases:type_name -> yizhan.peer.v1.CaseBookSnapshot
+	46,  // 89: yizhan.peer.v1.OfficeSnapshot.requests:type_name -> yizhan.peer.v1.RequestRecord
+	79,  // 90: yizhan.peer.v1.RequestRecord.answer:type_name -> google.protobuf.Any
+	36,  // 91: yizhan.peer.v1.DeliverCasesRequest.messages:type_name -> yizhan.peer.v1.CaseMessage
+	48,  // 92: yizhan.peer.v1.DeliverCasesResponse.receipts:type_name -> yizhan.peer.v1.CaseReceipt
+	16,  // 93: yizhan.peer.v1.FeedMessage.snapshot:type_name -> yizhan.peer.v1.RegistrySnapshot
+	55,  // 94: yizhan.peer.v1.FeedMessage.batch:type_name -> yizhan.peer.v1.FeedBatch
+	56,  // 95: yizhan.peer.v1.FeedMessage.heartbeat:type_name -> yizhan.peer.v1.FeedHeartbeat
+	54,  // 96: yizhan.peer.v1.FeedMessage.chunk:type_name -> yizhan.peer.v1.FeedChunk
+	14,  // 97: yizhan.peer.v1.FeedBatch.entries:type_name -> yizhan.peer.v1.ChangelogEntry
+	67,  // 98: yizhan.peer.v1.AnnounceNodeRequest.node:type_name -> yizhan.v1.NodeEntry
+	50,  // 99: yizhan.peer.v1.Peer.Join:input_type -> yizhan.peer.v1.JoinRequest
+	52,  // 100: yizhan.peer.v1.Peer.Feed:input_type -> yizhan.peer.v1.FeedRequest
+	57,  // 101: yizhan.peer.v1.Peer.AnnounceNode:input_type -> yizhan.peer.v1.AnnounceNodeRequest
+	47,  // 102: yizhan.peer.v1.Peer.DeliverCases:input_type -> yizhan.peer.v1.DeliverCasesRequest
+	59,  // 103: yizhan.peer.v1.Peer.Progress:input_type -> yizhan.peer.v1.ProgressRequest
+	51,  // 104: yizhan.peer.v1.Peer.Join:output_type -> yizhan.peer.v1.JoinResponse
+	53,  // 105: yizhan.peer.v1.Peer.Feed:output_type -> yizhan.peer.v1.FeedMessage
+	58,  // 106: yizhan.peer.v1.Peer.AnnounceNode:output_type -> yizhan.peer.v1.AnnounceNodeResponse
+	49,  // 107: yizhan.peer.v1.Peer.DeliverCases:output_type -> yizhan.peer.v1.DeliverCasesResponse
+	60,  // 108: yizhan.peer.v1.Peer.Progress:output_type -> yizhan.peer.v1.ProgressResponse
+	104, // [104:109] is the sub-list for method output_type
+	99,  // [99:104] is the sub-list for method input_type
+	99,  // [99:99] is the sub-list for extension type_name
+	99,  // [99:99] is the sub-list for extension extendee
+	0,   // [0:99] is the sub-list for field type_name
 }
 
 func init() { file_yizhan_peer_v1_peer_proto_init() }
@@ -4416,15 +4495,16 @@ func file_yizhan_peer_v1_peer_proto_init() {
 		(*CaseCommand_PutReportAck)(nil),
 		(*CaseCommand_PutShifts)(nil),
 		(*CaseCommand_PutLogEntry)(nil),
+		(*CaseCommand_PutZeroReport)(nil),
 	}
-	file_yizhan_peer_v1_peer_proto_msgTypes[26].OneofWrappers = []any{
+	file_yizhan_peer_v1_peer_proto_msgTypes[27].OneofWrappers = []any{
 		(*SupervisionStep_ReplyFollowUp)(nil),
 		(*SupervisionStep_RevisitFollowUp)(nil),
 		(*SupervisionStep_IssueOrder)(nil),
 		(*SupervisionStep_AnswerOrder)(nil),
 		(*SupervisionStep_DecideOrder)(nil),
 	}
-	file_yizhan_peer_v1_peer_proto_msgTypes[52].OneofWrappers = []any{
+	file_yizhan_peer_v1_peer_proto_msgTypes[53].OneofWrappers = []any{
 		(*FeedMessage_Snapshot)(nil),
 		(*FeedMessage_Batch)(nil),
 		(*FeedMessage_Heartbeat)(nil),
@@ -4436,7 +4516,7 @@ func file_yizhan_peer_v1_peer_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_yizhan_peer_v1_peer_proto_rawDesc), len(file_yizhan_peer_v1_peer_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   60,
+			NumMessages:   61,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

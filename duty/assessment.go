@@ -1,0 +1,102 @@
+package duty
+
+import (
+	"slices"
+	"strings"
+	"time"
+
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+	"github.com/yizhan-gov/yizhan/registry"
+)
+
+// The zero report (零报告): every day, by the set hour, an office that had
+// nothing to report says so; one that signed an urgent report that day
+// owes none. And the duty assessment (值班考核): the faults of an office
+// over a period, counted from the records.
+
+const zeroPrefix = "LB-"
+
+// ZeroReportHour is the set hour of the zero report, China Standard Time.
+const ZeroReportHour = 16
+
+// ZeroReportID is office's zero report of day (YYYYMMDD).
+func ZeroReportID(office, day string) string { return zeroPrefix + office + "-" + day }
+
+// IsZeroReportID reports whether s names a zero report.
+func IsZeroReportID(s string) bool {
+	return strings.HasPrefix(s, zeroPrefix) && strings.Count(s, "-") == 2
+}
+
+// ZeroReportParts splits a zero report's id into its office and day.
+func ZeroReportParts(id string) (office, day string, ok bool) {
+	if !IsZeroReportID(id) {
+		return "", "", false
+	}
+	parts := strings.Split(id, "-")
+	return parts[1], parts[2], true
+}
+
+// ZeroReportDue is the set hour of day d (any time of the day).
+func ZeroReportDue(d time.Time) time.Time {
+	d = d.In(registry.CST)
+	return time.Date(d.Year(), d.Month(), d.Day(), ZeroReportHour, 0, 0, 0, registry.CST)
+}
+
+// FollowUpInterval is the interval of follow-ups the acknowledgements ask
+// for (the shortest asked; zero: none asked), and from when.
+func FollowUpInterval(acks []*yizhanv1.ReportAck) (every time.Duration, from time.Time) {
+	for _, a := range acks {
+		if m := a.GetFollowUpMinutes(); m > 0 && (every == 0 || time.Duration(m)*time.Minute < every) {
+			every, from = time.Duration(m)*time.Minute, a.GetAt().AsTime()
+		}
+	}
+	return every, from
+}
+
+// MissingFollowUps counts the follow-ups a matter owed and did not make
+// by until: from the acknowledgement that asked for them, each interval
+// that passed without a signed report of the matter is one missing,
+// until its final report.
+func MissingFollowUps(acks []*yizhanv1.ReportAck, following []*yizhanv1.UrgentReport, until time.Time) int {
+	every, from := FollowUpInterval(acks)
+	if every == 0 || !until.After(from) {
+		return 0
+	}
+	var times []time.Time
+	end := until
+	for _, r := range following {
+		if r.GetState() != yizhanv1.ReportState_REPORT_STATE_SIGNED {
+			continue
+		}
+		at := r.GetSignedAt().AsTime()
+		if r.GetKind() == yizhanv1.ReportKind_REPORT_KIND_FINAL && at.Before(end) {
+			end = at
+		}
+		if at.After(from) {
+			times = append(times, at)
+		}
+	}
+	slices.SortFunc(times, func(a, b time.Time) int { return a.Compare(b) })
+	missing, last := 0, from
+	for _, t := range times {
+		if t.After(end) {
+			break
+		}
+		missing += owed(t.Sub(last), every)
+		last = t
+	}
+	if end.After(last) {
+		missing += owed(end.Sub(last), every)
+	}
+	return missing
+}
+
+// owed is how many follow-ups a gap of g between two reports missed: one
+// due at every interval strictly inside it (one made exactly on time
+// closes the gap).
+func owed(g, every time.Duration) int {
+	if g <= 0 {
+		return 0
+	}
+	return int((g - 1) / every)
+}

@@ -1,0 +1,215 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+	"github.com/yizhan-gov/yizhan/casebook"
+	"github.com/yizhan-gov/yizhan/duty"
+	"github.com/yizhan-gov/yizhan/reason"
+	"github.com/yizhan-gov/yizhan/registry"
+)
+
+// The zero report (零报告) and the duty assessment (值班考核). Both are read
+// from this node's book, which holds the records of the offices below it.
+
+// maxAssessmentDays bounds an assessment's period: it is counted from the
+// records at each call.
+const maxAssessmentDays = 92
+
+func (s *dutyService) SendZeroReport(ctx context.Context, req *yizhanv1.SendZeroReportRequest) (*yizhanv1.ZeroReport, error) {
+	p, err := s.dutyStaff(ctx, "sending the zero report", false)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.rostered(p, false); err != nil {
+		return nil, err
+	}
+	if err := checkText("note", req.GetNote(), false); err != nil {
+		return nil, err
+	}
+	r, err := clientRequest(ctx, "SendZeroReport", req)
+	if err != nil {
+		return nil, err
+	}
+	return atLeader(ctx, s.n, yizhanv1.NewDutyServiceClient, func() (*yizhanv1.ZeroReport, error) {
+		now := s.n.now().In(registry.CST)
+		z := &yizhanv1.ZeroReport{Id: duty.ZeroReportID(s.n.office.Code(), now.Format("20060102")), OfficeCode: s.n.office.Code(),
+			Day: now.Format("2006-01-02"), By: p.Username, ByName: p.Name, At: timestamppb.New(now), Note: strings.TrimSpace(req.GetNote())}
+		kept, replayed, err := s.n.svc.PutZeroReport(ctx, r, z)
+		if err != nil {
+			return nil, err
+		}
+		if replayed {
+			markReplayed(ctx)
+		}
+		return kept, nil
+	}, func(ctx context.Context, cl yizhanv1.DutyServiceClient) (*yizhanv1.ZeroReport, error) {
+		return cl.SendZeroReport(ctx, req)
+	})
+}
+
+// officesUnder are the offices of the registry at scope or below it, by code.
+func (s *dutyService) officesUnder(scope string) []*yizhanv1.Office {
+	var out []*yizhanv1.Office
+	for _, o := range s.n.office.Registry().Offices(0, "") {
+		if registry.IsAncestorOrSelf(scope, o.GetCode()) {
+			out = append(out, o)
+		}
+	}
+	slices.SortFunc(out, func(a, b *yizhanv1.Office) int { return strings.Compare(a.GetCode(), b.GetCode()) })
+	return out
+}
+
+// reportsSigned counts the first reports, follow-ups and final reports
+// each office signed, by office and day (YYYYMMDD).
+func reportsSigned(rs []*yizhanv1.HeldReport) map[string]map[string]uint32 {
+	out := map[string]map[string]uint32{}
+	for _, h := range rs {
+		r := h.GetReport()
+		if r.GetState() != yizhanv1.ReportState_REPORT_STATE_SIGNED {
+			continue
+		}
+		if out[r.GetOfficeCode()] == nil {
+			out[r.GetOfficeCode()] = map[string]uint32{}
+		}
+		out[r.GetOfficeCode()][r.GetSignedAt().AsTime().In(registry.CST).Format("20060102")]++
+	}
+	return out
+}
+
+func (s *dutyService) ListZeroReports(ctx context.Context, req *yizhanv1.ListZeroReportsRequest) (*yizhanv1.ListZeroReportsResponse, error) {
+	scope, err := s.readScope(ctx, req.GetOfficeCode())
+	if err != nil {
+		return nil, err
+	}
+	now := s.n.now().In(registry.CST)
+	d, err := parseDay("day", req.GetDay(), time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, registry.CST))
+	if err != nil {
+		return nil, err
+	}
+	day, due := d.Format("20060102"), duty.ZeroReportDue(d)
+	book := s.n.office.Cases()
+	zs, err := book.ZeroReports(day)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	rs, err := book.Reports(casebook.ReportQuery{Office: scope})
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	signed := reportsSigned(rs)
+	resp := &yizhanv1.ListZeroReportsResponse{Day: d.Format("2006-01-02"), Due: timestamppb.New(due)}
+	for _, o := range s.officesUnder(scope) {
+		st := &yizhanv1.ZeroReportStatus{OfficeCode: o.GetCode(), OfficeName: o.GetName(), ZeroReport: zs[o.GetCode()], Reports: signed[o.GetCode()][day]}
+		st.Late = st.ZeroReport != nil && st.ZeroReport.GetAt().AsTime().After(due)
+		st.Missing = st.ZeroReport == nil && st.Reports == 0 && now.After(due)
+		resp.Offices = append(resp.Offices, st)
+	}
+	return resp, nil
+}
+
+func (s *dutyService) GetAssessment(ctx context.Context, req *yizhanv1.GetAssessmentRequest) (*yizhanv1.Assessment, error) {
+	scope, err := s.readScope(ctx, req.GetOfficeCode())
+	if err != nil {
+		return nil, err
+	}
+	now := s.n.now().In(registry.CST)
+	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, registry.CST)
+	from, err := parseDay("from", req.GetFrom(), time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, registry.CST))
+	if err != nil {
+		return nil, err
+	}
+	to, err := parseDay("to", req.GetTo(), today)
+	if err != nil {
+		return nil, err
+	}
+	if to.Before(from) || to.Sub(from) > maxAssessmentDays*24*time.Hour {
+		return nil, fieldError("to", registry.ReasonOutOfRange, reason.Meta{"max": reason.Itoa(maxAssessmentDays)},
+			fmt.Sprintf("from the first day, at most %d days on", maxAssessmentDays))
+	}
+	end := to.AddDate(0, 0, 1)
+	until := end
+	if now.Before(until) {
+		until = now
+	}
+	book := s.n.office.Cases()
+	rs, err := book.Reports(casebook.ReportQuery{Office: scope})
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	shifts, err := book.Shifts(casebook.ShiftQuery{Office: scope, From: from, To: end})
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	byID := map[string]*yizhanv1.HeldReport{}
+	following := map[string][]*yizhanv1.UrgentReport{}
+	for _, h := range rs {
+		byID[h.GetReport().GetId()] = h
+		if f := h.GetReport().GetFirstId(); f != "" {
+			following[f] = append(following[f], h.GetReport())
+		}
+	}
+	offices := s.officesUnder(scope)
+	rows := map[string]*yizhanv1.OfficeAssessment{}
+	out := &yizhanv1.Assessment{From: from.Format("2006-01-02"), To: to.Format("2006-01-02")}
+	for _, o := range offices {
+		rows[o.GetCode()] = &yizhanv1.OfficeAssessment{OfficeCode: o.GetCode(), OfficeName: o.GetName()}
+		out.Offices = append(out.Offices, rows[o.GetCode()])
+	}
+	for _, h := range rs {
+		r, row := h.GetReport(), rows[h.GetReport().GetOfficeCode()]
+		if row == nil || r.GetKind() != yizhanv1.ReportKind_REPORT_KIND_FIRST || r.GetState() != yizhanv1.ReportState_REPORT_STATE_SIGNED {
+			continue
+		}
+		at := r.GetSignedAt().AsTime()
+		if at.Before(from) || !at.Before(end) {
+			continue
+		}
+		row.FirstReports++
+		if duty.Late(r, at) {
+			row.LateReports++
+		}
+		row.MissingFollowUps += uint32(duty.MissingFollowUps(h.GetAcks(), following[r.GetId()], until))
+	}
+	for _, sh := range shifts {
+		row := rows[sh.GetOfficeCode()]
+		if row == nil {
+			continue
+		}
+		row.Shifts++
+		if sh.GetFlaggedEmpty() {
+			row.EmptyShifts++
+		}
+		if sh.GetFlaggedNotHandedOver() {
+			row.ShiftsNotHandedOver++
+		}
+	}
+	signed := reportsSigned(rs)
+	for d := from; d.Before(end) && d.Before(now); d = d.AddDate(0, 0, 1) {
+		day, due := d.Format("20060102"), duty.ZeroReportDue(d)
+		if now.Before(due) {
+			break // today's hour has not come
+		}
+		zs, err := book.ZeroReports(day)
+		if err != nil {
+			return nil, toStatus(err)
+		}
+		for code, row := range rows {
+			z := zs[code]
+			switch {
+			case z == nil && signed[code][day] == 0:
+				row.ZeroReportsMissing++
+			case z != nil && z.GetAt().AsTime().After(due):
+				row.ZeroReportsLate++
+			}
+		}
+	}
+	return out, nil
+}
