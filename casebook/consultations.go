@@ -297,21 +297,7 @@ func checkConsultations(b *Book, txn *badger.Txn, r *recount, bad func(string, .
 	}); err != nil {
 		return err
 	}
-	for _, p := range []string{pConsultationByOffice, pAwaitingAnswer} {
-		if err := eachKey(txn, []byte(p), func(k, _ []byte) error {
-			if !want[string(k)] {
-				bad("consultation index key %q belongs to no consultation", k)
-			}
-			delete(want, string(k))
-			return nil
-		}); err != nil {
-			return err
-		}
-	}
-	for k := range want {
-		bad("consultation index key %q is missing", k)
-	}
-	return nil
+	return checkIndexes(txn, want, "consultation", bad, pConsultationByOffice, pAwaitingAnswer)
 }
 
 // eachConsultation calls f with each consultation in txn.

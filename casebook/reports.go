@@ -434,19 +434,5 @@ func checkReports(b *Book, txn *badger.Txn, bad func(string, ...any)) error {
 	}); err != nil {
 		return err
 	}
-	for _, p := range []string{pReportByOffice, pReportFollowing, pAwaitingAck} {
-		if err := eachKey(txn, []byte(p), func(k, _ []byte) error {
-			if !want[string(k)] {
-				bad("report index key %q belongs to no report", k)
-			}
-			delete(want, string(k))
-			return nil
-		}); err != nil {
-			return err
-		}
-	}
-	for k := range want {
-		bad("report index key %q is missing", k)
-	}
-	return nil
+	return checkIndexes(txn, want, "report", bad, pReportByOffice, pReportFollowing, pAwaitingAck)
 }

@@ -301,19 +301,5 @@ func checkShifts(b *Book, txn *badger.Txn, bad func(string, ...any)) error {
 	}); err != nil {
 		return err
 	}
-	for _, p := range []string{pShiftByOffice, pShiftDue, pLogByShift, pLogByDay} {
-		if err := eachKey(txn, []byte(p), func(k, _ []byte) error {
-			if !want[string(k)] {
-				bad("duty index key %q belongs to no shift or log entry", k)
-			}
-			delete(want, string(k))
-			return nil
-		}); err != nil {
-			return err
-		}
-	}
-	for k := range want {
-		bad("duty index key %q is missing", k)
-	}
-	return nil
+	return checkIndexes(txn, want, "duty", bad, pShiftByOffice, pShiftDue, pLogByShift, pLogByDay)
 }

@@ -96,24 +96,14 @@ func (n *Node) sweepCards(ctx context.Context) {
 	if every == 0 {
 		every = defaultCardSweepInterval
 	}
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		if n.svc.Leading() != nil {
-			continue
-		}
+	n.whileLeading(ctx, every, func() {
 		policy := supervision.Policy{WarningDays: int(n.office.Registry().SupervisionPolicy().GetWarningDays())}
 		if k, err := n.svc.SweepCards(ctx, policy); err != nil {
 			n.log.Warn("supervision card sweep", "err", err)
 		} else if k > 0 {
 			n.log.Info("supervision card sweep", "cases_evaluated", k)
 		}
-	}
+	})
 }
 
 // defaultShiftSweepInterval is how often the leader flags the shifts of
@@ -129,6 +119,18 @@ func (n *Node) sweepShifts(ctx context.Context) {
 	if every == 0 {
 		every = defaultShiftSweepInterval
 	}
+	n.whileLeading(ctx, every, func() {
+		if k, err := n.svc.SweepShifts(ctx); err != nil {
+			n.log.Warn("duty shift sweep", "err", err)
+		} else if k > 0 {
+			n.log.Info("duty shift sweep", "shifts_flagged", k)
+		}
+	})
+}
+
+// whileLeading runs sweep every interval, while this node leads its
+// office, until ctx ends.
+func (n *Node) whileLeading(ctx context.Context, every time.Duration, sweep func()) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -137,13 +139,8 @@ func (n *Node) sweepShifts(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		if n.svc.Leading() != nil {
-			continue
-		}
-		if k, err := n.svc.SweepShifts(ctx); err != nil {
-			n.log.Warn("duty shift sweep", "err", err)
-		} else if k > 0 {
-			n.log.Info("duty shift sweep", "shifts_flagged", k)
+		if n.svc.Leading() == nil {
+			sweep()
 		}
 	}
 }

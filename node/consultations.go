@@ -124,11 +124,8 @@ func (s *supervisionService) RecordConsultation(ctx context.Context, req *yizhan
 // consult keeps c through the office layer, exactly once per request.
 func (s *supervisionService) consult(ctx context.Context, r raftgroup.Request, c *yizhanv1.Consultation) (*yizhanv1.ConsultationResponse, error) {
 	kept, replayed, err := s.n.svc.Consult(ctx, r, c)
-	if err != nil {
+	if err = replayedAnswer(ctx, replayed, err); err != nil {
 		return nil, err
-	}
-	if replayed {
-		markReplayed(ctx)
 	}
 	return &yizhanv1.ConsultationResponse{Consultation: kept}, nil
 }
@@ -231,15 +228,10 @@ func (s *supervisionService) AnswerQuestion(ctx context.Context, req *yizhanv1.A
 		return nil, err
 	}
 	return atLeader(ctx, s.n, yizhanv1.NewSupervisionServiceClient, func() (*yizhanv1.ConsultationResponse, error) {
-		if err := s.n.svc.Leading(); err != nil {
+		if v, ok, err := answeredBefore[*yizhanv1.Consultation](ctx, s.n, r); err != nil {
 			return nil, err
-		}
-		if v, _, ok, err := s.n.office.Answered(r); err != nil || ok {
-			if ok {
-				markReplayed(ctx)
-				return &yizhanv1.ConsultationResponse{Consultation: v.(*yizhanv1.Consultation)}, nil
-			}
-			return nil, err
+		} else if ok {
+			return &yizhanv1.ConsultationResponse{Consultation: v}, nil
 		}
 		held, ok := s.n.office.Cases().Consultation(req.GetId())
 		switch {

@@ -42,14 +42,8 @@ func (s *dutyService) SendZeroReport(ctx context.Context, req *yizhanv1.SendZero
 		now := s.n.now().In(registry.CST)
 		z := &yizhanv1.ZeroReport{Id: duty.ZeroReportID(s.n.office.Code(), now.Format("20060102")), OfficeCode: s.n.office.Code(),
 			Day: now.Format("2006-01-02"), By: p.Username, ByName: p.Name, At: timestamppb.New(now), Note: strings.TrimSpace(req.GetNote())}
-		kept, replayed, err := s.n.svc.PutZeroReport(ctx, r, z)
-		if err != nil {
-			return nil, err
-		}
-		if replayed {
-			markReplayed(ctx)
-		}
-		return kept, nil
+		v, replayed, err := s.n.svc.PutZeroReport(ctx, r, z)
+		return v, replayedAnswer(ctx, replayed, err)
 	}, func(ctx context.Context, cl yizhanv1.DutyServiceClient) (*yizhanv1.ZeroReport, error) {
 		return cl.SendZeroReport(ctx, req)
 	})

@@ -121,11 +121,8 @@ func (s *dutyRosterService) PublishShifts(ctx context.Context, req *yizhanv1.Pub
 	}
 	return atLeader(ctx, s.n, yizhanv1.NewDutyRosterServiceClient, func() (*yizhanv1.PublishShiftsResponse, error) {
 		out, replayed, err := s.n.svc.PutShifts(ctx, r, shifts)
-		if err != nil {
+		if err = replayedAnswer(ctx, replayed, err); err != nil {
 			return nil, err
-		}
-		if replayed {
-			markReplayed(ctx)
 		}
 		return &yizhanv1.PublishShiftsResponse{Shifts: out}, nil
 	}, func(ctx context.Context, cl yizhanv1.DutyRosterServiceClient) (*yizhanv1.PublishShiftsResponse, error) {
@@ -145,15 +142,10 @@ func (s *dutyRosterService) change(ctx context.Context, method string, req proto
 		return nil, err
 	}
 	return atLeader(ctx, s.n, yizhanv1.NewDutyRosterServiceClient, func() (*yizhanv1.DutyShift, error) {
-		if err := s.n.svc.Leading(); err != nil {
+		if v, ok, err := answeredBefore[*yizhanv1.PublishShiftsResponse](ctx, s.n, r); err != nil {
 			return nil, err
-		}
-		if v, _, ok, err := s.n.office.Answered(r); err != nil || ok {
-			if ok {
-				markReplayed(ctx)
-				return v.(*yizhanv1.PublishShiftsResponse).GetShifts()[0], nil
-			}
-			return nil, err
+		} else if ok {
+			return v.GetShifts()[0], nil
 		}
 		held, ok := s.n.office.Cases().Shift(id)
 		if !ok || held.GetOfficeCode() != s.n.office.Code() {
@@ -365,14 +357,8 @@ func (s *dutyRosterService) WriteLogEntry(ctx context.Context, req *yizhanv1.Wri
 			OfficeCode: s.n.office.Code(), ShiftId: sh.GetId(), Kind: in.GetKind(), At: timestamppb.New(now),
 			ReceivedAt: in.GetReceivedAt(), Caller: in.GetCaller(), Unit: in.GetUnit(), Phone: in.GetPhone(), Matter: in.GetMatter(),
 			Action: in.GetAction(), Told: in.GetTold(), Corrects: in.GetCorrects(), Writer: p.Username, WriterName: p.Name}
-		kept, replayed, err := s.n.svc.PutLogEntry(ctx, r, e)
-		if err != nil {
-			return nil, err
-		}
-		if replayed {
-			markReplayed(ctx)
-		}
-		return kept, nil
+		v, replayed, err := s.n.svc.PutLogEntry(ctx, r, e)
+		return v, replayedAnswer(ctx, replayed, err)
 	}, func(ctx context.Context, cl yizhanv1.DutyRosterServiceClient) (*yizhanv1.DutyLogEntry, error) {
 		return cl.WriteLogEntry(ctx, req)
 	})

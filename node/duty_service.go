@@ -131,14 +131,8 @@ func written(r *yizhanv1.UrgentReport) *yizhanv1.UrgentReport {
 
 // put keeps rep through the office layer, once per request.
 func (s *dutyService) put(ctx context.Context, r raftgroup.Request, rep *yizhanv1.UrgentReport) (*yizhanv1.HeldReport, error) {
-	h, replayed, err := s.n.svc.PutReport(ctx, r, rep)
-	if err != nil {
-		return nil, err
-	}
-	if replayed {
-		markReplayed(ctx)
-	}
-	return h, nil
+	v, replayed, err := s.n.svc.PutReport(ctx, r, rep)
+	return v, replayedAnswer(ctx, replayed, err)
 }
 
 func (s *dutyService) WriteReport(ctx context.Context, req *yizhanv1.WriteReportRequest) (*yizhanv1.HeldReport, error) {
@@ -241,15 +235,10 @@ func (s *dutyService) SignReport(ctx context.Context, req *yizhanv1.SignReportRe
 		return nil, err
 	}
 	return atLeader(ctx, s.n, yizhanv1.NewDutyServiceClient, func() (*yizhanv1.HeldReport, error) {
-		if err := s.n.svc.Leading(); err != nil {
+		if v, ok, err := answeredBefore[*yizhanv1.HeldReport](ctx, s.n, r); err != nil {
 			return nil, err
-		}
-		if v, _, ok, err := s.n.office.Answered(r); err != nil || ok {
-			if ok {
-				markReplayed(ctx)
-				return v.(*yizhanv1.HeldReport), nil
-			}
-			return nil, err
+		} else if ok {
+			return v, nil
 		}
 		held, err := s.heldDraft(req.GetId())
 		if err != nil {
@@ -290,14 +279,8 @@ func (s *dutyService) AcknowledgeReport(ctx context.Context, req *yizhanv1.Ackno
 		}
 		a := &yizhanv1.ReportAck{Id: duty.AckID(s.n.office.Code(), req.GetId()), ReportId: req.GetId(), OfficeCode: s.n.office.Code(),
 			By: p.Username, ByName: p.Name, At: timestamppb.New(s.n.now()), Request: req.GetRequest(), FollowUpMinutes: req.GetFollowUpMinutes()}
-		h, replayed, err := s.n.svc.Acknowledge(ctx, r, a)
-		if err != nil {
-			return nil, err
-		}
-		if replayed {
-			markReplayed(ctx)
-		}
-		return h, nil
+		v, replayed, err := s.n.svc.Acknowledge(ctx, r, a)
+		return v, replayedAnswer(ctx, replayed, err)
 	}, func(ctx context.Context, cl yizhanv1.DutyServiceClient) (*yizhanv1.HeldReport, error) {
 		return cl.AcknowledgeReport(ctx, req)
 	})

@@ -4,6 +4,9 @@ import (
 	"context"
 
 	"google.golang.org/grpc"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/yizhan-gov/yizhan/federation/raftgroup"
 
 	"github.com/yizhan-gov/yizhan/office"
 )
@@ -25,4 +28,32 @@ func atLeader[C, Resp any](ctx context.Context, n *Node, newClient func(grpc.Cli
 		return err
 	})
 	return resp, err
+}
+
+// replayedAnswer tells the client, when the office answered a write it
+// had applied before (replayed), that nothing changed now, and passes err
+// on.
+func replayedAnswer(ctx context.Context, replayed bool, err error) error {
+	if err == nil && replayed {
+		markReplayed(ctx)
+	}
+	return err
+}
+
+// answeredBefore is, at the office's leader, the answer to a write the
+// office applied before under r's request ID (ok), told to the client as
+// a replay: a retry of a step its state no longer allows (a report
+// signed, a question answered) answers as the first did. Elsewhere it is
+// the office layer's refusal, which sends the call to the leader.
+func answeredBefore[T proto.Message](ctx context.Context, n *Node, r raftgroup.Request) (v T, ok bool, err error) {
+	if err := n.svc.Leading(); err != nil {
+		return v, false, err
+	}
+	a, _, ok, err := n.office.Answered(r)
+	if err != nil || !ok {
+		return v, false, err
+	}
+	markReplayed(ctx)
+	v, _ = a.(T)
+	return v, true, nil
 }

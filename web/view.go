@@ -37,13 +37,15 @@ type view struct {
 	// double click, a reload after a lost answer) is one write.
 	RequestID string
 	CasesOn   bool // the case service is there: show the case pages
-	DutyOn    bool // the duty service is there: show the duty page
+	DutyOn    bool // the duty service is there and the staff member works on duty (or oversees it): show the duty page
 }
 
 func (s *server) fillView(rq *request, v *view) {
 	v.Node = s.cfg.Node
 	v.CasesOn = s.cfg.Cases != nil
-	v.DutyOn = s.cfg.Duty != nil
+	v.DutyOn = s.cfg.Duty != nil && slices.ContainsFunc(rq.staff().GetRoles(), func(r yizhanv1.Role) bool {
+		return r == yizhanv1.Role_ROLE_DUTY_OFFICER || r == yizhanv1.Role_ROLE_DUTY_LEADER || r == yizhanv1.Role_ROLE_ADMIN || r == yizhanv1.Role_ROLE_SUPERVISOR
+	})
 	v.Here = s.officeOrCode(rq, s.cfg.Office)
 	if st := rq.staff(); st != nil {
 		v.User = st
