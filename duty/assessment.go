@@ -16,7 +16,8 @@ import (
 
 const zeroPrefix = "LB-"
 
-// ZeroReportHour is the set hour of the zero report, China Standard Time.
+// ZeroReportHour is the set hour of the zero report, China Standard Time,
+// unless the county chose another (DutyPolicy.zero_report_hour).
 const ZeroReportHour = 16
 
 // ZeroReportID is office's zero report of day (YYYYMMDD).
@@ -36,10 +37,15 @@ func ZeroReportParts(id string) (office, day string, ok bool) {
 	return parts[1], parts[2], true
 }
 
-// ZeroReportDue is the set hour of day d (any time of the day).
-func ZeroReportDue(d time.Time) time.Time {
+// ZeroReportDue is the set hour of day d (any time of the day) under
+// policy p.
+func ZeroReportDue(d time.Time, p *yizhanv1.DutyPolicy) time.Time {
+	hour := int(p.GetZeroReportHour())
+	if hour == 0 {
+		hour = ZeroReportHour
+	}
 	d = d.In(registry.CST)
-	return time.Date(d.Year(), d.Month(), d.Day(), ZeroReportHour, 0, 0, 0, registry.CST)
+	return time.Date(d.Year(), d.Month(), d.Day(), hour, 0, 0, 0, registry.CST)
 }
 
 // FollowUpInterval is the interval of follow-ups the acknowledgements ask

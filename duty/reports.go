@@ -22,7 +22,9 @@ import (
 // reviewed and signed by the office's leader on duty (带班领导): signed,
 // it no longer changes and is carried up the tree, each office keeping a
 // copy and passing it on, so the county holds every one. A first report
-// (首报) must be signed within FirstReportLimit of the event; follow-ups
+// (首报) must be signed within its limit of the event (the county's
+// policy when it was written, by category and level; the hour by
+// default: FirstReportLimit); follow-ups
 // (续报) and a final report (终报) are reports of their own naming the
 // first. Each office above acknowledges what it receives (签收): an
 // acknowledgement is a record of that office, carried up too.
@@ -53,11 +55,37 @@ func IsAckID(s string) bool { return strings.HasPrefix(s, ackPrefix) }
 // must be signed and on its way: one hour (the county's rule).
 const DefaultFirstReportLimit = time.Hour
 
-// FirstReportLimit is the limit of a first report of category c and level
-// l. Every category and level has the hour today; a county choice per
-// category and level is the next step (see docs/DUTY.md).
-func FirstReportLimit(yizhanv1.IncidentCategory, yizhanv1.IncidentLevel) time.Duration {
+// FirstReportLimit is how long after its event first report r must be
+// signed: the limit it was written under (LimitMinutes, stamped from the
+// county's policy), else the hour.
+func FirstReportLimit(r *yizhanv1.UrgentReport) time.Duration {
+	if m := r.GetLimitMinutes(); m > 0 {
+		return time.Duration(m) * time.Minute
+	}
 	return DefaultFirstReportLimit
+}
+
+// LimitMinutes is the county's limit for a first report of category c
+// and level l under policy p: the limit of that category and level, else
+// of the category, else the county's for every report; 0 when the county
+// chose none (the hour).
+func LimitMinutes(p *yizhanv1.DutyPolicy, c yizhanv1.IncidentCategory, l yizhanv1.IncidentLevel) int32 {
+	var ofCategory int32
+	for _, lim := range p.GetLimits() {
+		if lim.GetCategory() != c {
+			continue
+		}
+		switch lim.GetLevel() {
+		case l:
+			return lim.GetMinutes()
+		case yizhanv1.IncidentLevel_INCIDENT_LEVEL_UNSPECIFIED:
+			ofCategory = lim.GetMinutes()
+		}
+	}
+	if ofCategory > 0 {
+		return ofCategory
+	}
+	return p.GetFirstReportMinutes()
 }
 
 // Due is a first report's deadline (zero for follow-ups and final
@@ -66,7 +94,7 @@ func Due(r *yizhanv1.UrgentReport) time.Time {
 	if r.GetKind() != yizhanv1.ReportKind_REPORT_KIND_FIRST || r.GetOccurredAt() == nil {
 		return time.Time{}
 	}
-	return r.GetOccurredAt().AsTime().Add(FirstReportLimit(r.GetCategory(), r.GetLevel()))
+	return r.GetOccurredAt().AsTime().Add(FirstReportLimit(r))
 }
 
 // Late reports whether a first report held from at on is late (迟报): at

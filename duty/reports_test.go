@@ -76,3 +76,33 @@ func TestReportRules(t *testing.T) {
 		t.Error("the signed report hashes as the draft")
 	}
 }
+
+func TestLimitMinutes(t *testing.T) {
+	nd, acc := yizhanv1.IncidentCategory_INCIDENT_CATEGORY_NATURAL_DISASTER, yizhanv1.IncidentCategory_INCIDENT_CATEGORY_ACCIDENT
+	p := &yizhanv1.DutyPolicy{FirstReportMinutes: 90, Limits: []*yizhanv1.ReportLimit{
+		{Category: nd, Minutes: 45}, {Category: nd, Level: yizhanv1.IncidentLevel_INCIDENT_LEVEL_I, Minutes: 20}}}
+	for _, tc := range []struct {
+		c    yizhanv1.IncidentCategory
+		l    yizhanv1.IncidentLevel
+		want int32
+	}{
+		{nd, yizhanv1.IncidentLevel_INCIDENT_LEVEL_I, 20},  // the category and level
+		{nd, yizhanv1.IncidentLevel_INCIDENT_LEVEL_IV, 45}, // the category
+		{acc, yizhanv1.IncidentLevel_INCIDENT_LEVEL_I, 90}, // the county's for every report
+	} {
+		if got := LimitMinutes(p, tc.c, tc.l); got != tc.want {
+			t.Errorf("%v %v: %d minutes, want %d", tc.c, tc.l, got, tc.want)
+		}
+	}
+	if got := LimitMinutes(&yizhanv1.DutyPolicy{}, nd, yizhanv1.IncidentLevel_INCIDENT_LEVEL_I); got != 0 {
+		t.Errorf("no policy: %d", got)
+	}
+	r := &yizhanv1.UrgentReport{Kind: yizhanv1.ReportKind_REPORT_KIND_FIRST, OccurredAt: timestamppb.New(time.Unix(0, 0)), LimitMinutes: 20}
+	if !Due(r).Equal(time.Unix(20*60, 0)) {
+		t.Errorf("due %v under a 20-minute limit", Due(r))
+	}
+	r.LimitMinutes = 0
+	if !Due(r).Equal(time.Unix(3600, 0)) {
+		t.Errorf("due %v with no limit: want the hour", Due(r))
+	}
+}

@@ -88,7 +88,7 @@ func (s *dutyService) ListZeroReports(ctx context.Context, req *yizhanv1.ListZer
 	if err != nil {
 		return nil, err
 	}
-	day, due := d.Format("20060102"), duty.ZeroReportDue(d)
+	day, due := d.Format("20060102"), duty.ZeroReportDue(d, s.n.office.Registry().DutyPolicy())
 	book := s.n.office.Cases()
 	zs, err := book.ZeroReports(day)
 	if err != nil {
@@ -187,7 +187,7 @@ func (s *dutyService) GetAssessment(ctx context.Context, req *yizhanv1.GetAssess
 	}
 	signed := reportsSigned(rs)
 	for d := from; d.Before(end) && d.Before(now); d = d.AddDate(0, 0, 1) {
-		day, due := d.Format("20060102"), duty.ZeroReportDue(d)
+		day, due := d.Format("20060102"), duty.ZeroReportDue(d, s.n.office.Registry().DutyPolicy())
 		if now.Before(due) {
 			break // today's hour has not come
 		}

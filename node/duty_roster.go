@@ -293,7 +293,7 @@ func (s *dutyRosterService) GetOnDuty(ctx context.Context, req *yizhanv1.GetOnDu
 	}
 	now := s.n.now()
 	book := s.n.office.Cases()
-	resp := &yizhanv1.GetOnDutyResponse{}
+	resp := &yizhanv1.GetOnDutyResponse{Contacts: s.n.office.Registry().DutyPolicy().GetContacts()}
 	for _, o := range s.n.office.Registry().Offices(0, "") {
 		if !registry.IsAncestorOrSelf(scope, o.GetCode()) {
 			continue

@@ -204,3 +204,47 @@ func TestZeroReportsAndTheAssessment(t *testing.T) {
 		t.Errorf("西村's assessment: %v", x)
 	}
 }
+
+// The county's duty policy: a limit per category and level stamped into
+// the reports written under it, the zero report's hour, the utilities'
+// phones in every office's directory; bad input names its field.
+func TestDutyPolicy(t *testing.T) {
+	f := dutyFed(t, nil)
+	ctx := f.admin.ctx()
+	bad := &yizhanv1.DutyPolicy{Limits: []*yizhanv1.ReportLimit{{Category: yizhanv1.IncidentCategory_INCIDENT_CATEGORY_NATURAL_DISASTER, Minutes: 5}}}
+	if _, err := f.admin.reg.PutDutyPolicy(ctx, &yizhanv1.PutDutyPolicyRequest{Policy: bad}); status.Code(err) != codes.InvalidArgument {
+		t.Errorf("a 5-minute limit: %v", err)
+	} else if _, field := fieldOf(err); field != "policy.limits[0].minutes" {
+		t.Errorf("a 5-minute limit names %q", field)
+	}
+	put, err := f.admin.reg.PutDutyPolicy(ctx, &yizhanv1.PutDutyPolicyRequest{Policy: &yizhanv1.DutyPolicy{
+		FirstReportMinutes: 60, ZeroReportHour: 15,
+		Limits:   []*yizhanv1.ReportLimit{{Category: yizhanv1.IncidentCategory_INCIDENT_CATEGORY_NATURAL_DISASTER, Level: yizhanv1.IncidentLevel_INCIDENT_LEVEL_IV, Minutes: 30}},
+		Contacts: []*yizhanv1.DutyContact{{Name: "供电", Unit: "县供电公司", Phone: "95598"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	village := f.nodes["dongcun-1"]
+	waitFor(t, "the policy at the village", func() bool { return village.Registry().Index() >= put.GetRegistryIndex() }, 20*time.Second)
+	officer := dial(t, village).login("dc-duty", password)
+	leader := dial(t, village).login("dc-leader", password)
+	w, err := yizhanv1.NewDutyServiceClient(officer.conn).WriteReport(officer.ctx(), &yizhanv1.WriteReportRequest{Report: firstReport(time.Now().Add(-40 * time.Minute))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := w.GetReport().GetLimitMinutes(); got != 30 {
+		t.Errorf("a level IV natural disaster is written under a %d-minute limit, want 30", got)
+	}
+	s, err := yizhanv1.NewDutyServiceClient(leader.conn).SignReport(leader.ctx(), &yizhanv1.SignReportRequest{Id: w.GetReport().GetId()})
+	if err != nil || !s.GetLate() {
+		t.Errorf("signed 40 minutes after the event under a 30-minute limit: late %v (%v)", s.GetLate(), err)
+	}
+	on, err := yizhanv1.NewDutyRosterServiceClient(officer.conn).GetOnDuty(officer.ctx(), &yizhanv1.GetOnDutyRequest{})
+	if err != nil || len(on.GetContacts()) != 1 || on.GetContacts()[0].GetPhone() != "95598" {
+		t.Errorf("the village's directory: %v, %v", on.GetContacts(), err)
+	}
+	zero, err := yizhanv1.NewDutyServiceClient(officer.conn).ListZeroReports(officer.ctx(), &yizhanv1.ListZeroReportsRequest{})
+	if err != nil || zero.GetDue().AsTime().In(time.FixedZone("CST", 8*3600)).Hour() != 15 {
+		t.Errorf("the zero report's hour: %v, %v", zero.GetDue(), err)
+	}
+}

@@ -121,6 +121,15 @@ func (s *dutyService) content(r *yizhanv1.UrgentReport) error {
 	return nil
 }
 
+// limitOf is the limit a first report is written under: the county's
+// policy for its category and level, now.
+func (s *dutyService) limitOf(r *yizhanv1.UrgentReport) int32 {
+	if r.GetKind() != yizhanv1.ReportKind_REPORT_KIND_FIRST {
+		return 0
+	}
+	return duty.LimitMinutes(s.n.office.Registry().DutyPolicy(), r.GetCategory(), r.GetLevel())
+}
+
 // written is the content of r as a writer may set it.
 func written(r *yizhanv1.UrgentReport) *yizhanv1.UrgentReport {
 	return &yizhanv1.UrgentReport{Kind: r.GetKind(), FirstId: r.GetFirstId(), Category: r.GetCategory(), Level: r.GetLevel(),
@@ -160,6 +169,7 @@ func (s *dutyService) WriteReport(ctx context.Context, req *yizhanv1.WriteReport
 		rep.Id = duty.ReportID(s.n.office.Code(), now, casework.NormalizeQueryCode(suffix)[:6])
 		rep.OfficeCode, rep.Reporter, rep.ReporterName = s.n.office.Code(), p.Username, p.Name
 		rep.WrittenAt, rep.State, rep.Version = timestamppb.New(now), yizhanv1.ReportState_REPORT_STATE_DRAFT, 1
+		rep.LimitMinutes = s.limitOf(rep)
 		if rep.GetKind() != yizhanv1.ReportKind_REPORT_KIND_FIRST {
 			following, err := s.n.office.Cases().Reports(casebook.ReportQuery{FirstID: rep.GetFirstId()})
 			if err != nil {
@@ -216,6 +226,7 @@ func (s *dutyService) UpdateReport(ctx context.Context, req *yizhanv1.UpdateRepo
 		next.Id, next.OfficeCode, next.FollowUpNumber = held.GetId(), held.GetOfficeCode(), held.GetFollowUpNumber()
 		next.Reporter, next.ReporterName, next.WrittenAt = held.GetReporter(), held.GetReporterName(), held.GetWrittenAt()
 		next.State, next.Version = held.GetState(), held.GetVersion()+1
+		next.LimitMinutes = s.limitOf(next)
 		return s.put(ctx, r, next)
 	}, func(ctx context.Context, cl yizhanv1.DutyServiceClient) (*yizhanv1.HeldReport, error) {
 		return cl.UpdateReport(ctx, req)

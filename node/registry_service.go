@@ -114,6 +114,8 @@ func (s *registryService) command(p *auth.Principal, op any) *peerv1.RegistryCom
 		cmd.Op = &peerv1.RegistryCommand_PutCalendar{PutCalendar: v}
 	case *peerv1.PutSupervisionPolicy:
 		cmd.Op = &peerv1.RegistryCommand_PutSupervisionPolicy{PutSupervisionPolicy: v}
+	case *peerv1.PutDutyPolicy:
+		cmd.Op = &peerv1.RegistryCommand_PutDutyPolicy{PutDutyPolicy: v}
 	default:
 		panic(fmt.Sprintf("node: unknown registry op %T", op))
 	}
@@ -441,6 +443,33 @@ func (s *registryService) PutSupervisionPolicy(ctx context.Context, req *yizhanv
 		},
 		func(v proto.Message, index uint64) *yizhanv1.PutSupervisionPolicyResponse {
 			return &yizhanv1.PutSupervisionPolicyResponse{Policy: v.(*yizhanv1.SupervisionPolicy), RegistryIndex: index}
+		})
+}
+
+// --- the duty policy ---
+
+func (s *registryService) GetDutyPolicy(_ context.Context, req *yizhanv1.GetDutyPolicyRequest) (*yizhanv1.GetDutyPolicyResponse, error) {
+	meta, err := s.readMeta(req.GetMinIndex())
+	if err != nil {
+		return nil, err
+	}
+	return &yizhanv1.GetDutyPolicyResponse{Policy: s.n.office.Registry().DutyPolicy(), Meta: meta}, nil
+}
+
+func (s *registryService) PutDutyPolicy(ctx context.Context, req *yizhanv1.PutDutyPolicyRequest) (*yizhanv1.PutDutyPolicyResponse, error) {
+	return write(ctx, s, req,
+		func(ctx context.Context, c yizhanv1.RegistryServiceClient) (*yizhanv1.PutDutyPolicyResponse, error) {
+			return c.PutDutyPolicy(ctx, req)
+		},
+		func(p *auth.Principal) (*peerv1.RegistryCommand, error) {
+			policy := proto.CloneOf(req.GetPolicy())
+			if policy != nil {
+				policy.RegistryIndex = 0
+			}
+			return s.command(p, &peerv1.PutDutyPolicy{Policy: policy}), nil
+		},
+		func(v proto.Message, index uint64) *yizhanv1.PutDutyPolicyResponse {
+			return &yizhanv1.PutDutyPolicyResponse{Policy: v.(*yizhanv1.DutyPolicy), RegistryIndex: index}
 		})
 }
 

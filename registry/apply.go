@@ -107,6 +107,12 @@ func (s *state) apply(index uint64, cmd *peerv1.RegistryCommand) proto.Message {
 		s.policy = p
 		return p
 
+	case *peerv1.RegistryCommand_PutDutyPolicy:
+		p := proto.CloneOf(op.PutDutyPolicy.GetPolicy())
+		p.RegistryIndex = index
+		s.duty = p
+		return p
+
 	case *peerv1.RegistryCommand_PutNode:
 		n := proto.CloneOf(op.PutNode.GetNode())
 		n.UpdatedAt = at

@@ -294,6 +294,8 @@ func CheckLimits(cmd *peerv1.RegistryCommand) error {
 		vs.calendarLimits(op.PutCalendar.GetCalendar())
 	case *peerv1.RegistryCommand_PutSupervisionPolicy:
 		prefix, entity = "policy", op.PutSupervisionPolicy.GetPolicy()
+	case *peerv1.RegistryCommand_PutDutyPolicy:
+		prefix, entity = "policy", op.PutDutyPolicy.GetPolicy()
 	case *peerv1.RegistryCommand_PutNode:
 		prefix, entity = "node", op.PutNode.GetNode()
 		vs.nodeLimits(op.PutNode.GetNode())

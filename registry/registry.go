@@ -66,6 +66,7 @@ type state struct {
 	queryCodeKeys map[uint32]*peerv1.QueryCodeKey
 	// policy is the county's supervision policy, nil until set.
 	policy *yizhanv1.SupervisionPolicy
+	duty   *yizhanv1.DutyPolicy
 
 	// changelog holds the retained entries, oldest first; each entry's
 	// PrevIndex is the Index of the one before it.

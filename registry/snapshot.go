@@ -67,6 +67,9 @@ func (r *Registry) Snapshot() *peerv1.RegistrySnapshot {
 	if st.policy != nil {
 		s.SupervisionPolicy = proto.CloneOf(st.policy)
 	}
+	if st.duty != nil {
+		s.DutyPolicy = proto.CloneOf(st.duty)
+	}
 	return s
 }
 
@@ -201,6 +204,9 @@ func stateFromSnapshot(s *peerv1.RegistrySnapshot) (*state, error) {
 	}
 	if p := s.GetSupervisionPolicy(); p != nil {
 		st.policy = proto.CloneOf(p)
+	}
+	if p := s.GetDutyPolicy(); p != nil {
+		st.duty = proto.CloneOf(p)
 	}
 	for i, e := range s.GetChangelog() {
 		if e.GetIndex() <= e.GetPrevIndex() {

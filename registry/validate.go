@@ -47,6 +47,8 @@ func (s *state) check(cmd *peerv1.RegistryCommand, replay bool) error {
 		return checkCalendar(op.PutCalendar.GetCalendar())
 	case *peerv1.RegistryCommand_PutSupervisionPolicy:
 		return checkSupervisionPolicy(op.PutSupervisionPolicy.GetPolicy())
+	case *peerv1.RegistryCommand_PutDutyPolicy:
+		return checkDutyPolicy(op.PutDutyPolicy.GetPolicy())
 	case *peerv1.RegistryCommand_PutNode:
 		return s.checkNode(op.PutNode.GetNode())
 	case *peerv1.RegistryCommand_PutQueryCodeKey:
@@ -466,6 +468,68 @@ func checkSupervisionPolicy(p *yizhanv1.SupervisionPolicy) error {
 	if d := p.GetWarningDays(); d < 0 || d > MaxWarningDays {
 		vs.addMeta(ReasonOutOfRange, reason.Meta{"min": "0", "max": reason.Itoa(MaxWarningDays), "got": reason.Itoa(d)},
 			"policy.warning_days", "must be between 0 (the default, 2) and %d working days, got %d", MaxWarningDays, d)
+	}
+	return vs.err()
+}
+
+// Bounds of the duty policy.
+const (
+	MinReportMinutes = 10
+	MaxReportMinutes = 1440
+	MaxReportLimits  = 40
+	MaxDutyContacts  = 30
+)
+
+func checkDutyPolicy(p *yizhanv1.DutyPolicy) error {
+	var vs violations
+	if p == nil {
+		vs.required("policy")
+		return vs.err()
+	}
+	minutes := func(field string, m int32, zeroOK bool) {
+		if (m == 0 && zeroOK) || (m >= MinReportMinutes && m <= MaxReportMinutes) {
+			return
+		}
+		vs.addMeta(ReasonOutOfRange, reason.Meta{"min": reason.Itoa(MinReportMinutes), "max": reason.Itoa(MaxReportMinutes), "got": reason.Itoa(m)},
+			field, "must be between %d and %d minutes, got %d", MinReportMinutes, MaxReportMinutes, m)
+	}
+	minutes("policy.first_report_minutes", p.GetFirstReportMinutes(), true)
+	if n := len(p.GetLimits()); n > MaxReportLimits {
+		vs.addMeta(ReasonTooMany, reason.Meta{"max": reason.Itoa(MaxReportLimits), "got": reason.Itoa(n)}, "policy.limits", "at most %d limits", MaxReportLimits)
+	}
+	seen := map[[2]int32]int{}
+	for i, l := range p.GetLimits() {
+		field := fmt.Sprintf("policy.limits[%d]", i)
+		if _, ok := yizhanv1.IncidentCategory_name[int32(l.GetCategory())]; !ok || l.GetCategory() == 0 {
+			vs.addMeta(ReasonOutOfRange, reason.Meta{"enum": "IncidentCategory", "got": reason.Itoa(int32(l.GetCategory()))}, field+".category", "a category")
+		}
+		if _, ok := yizhanv1.IncidentLevel_name[int32(l.GetLevel())]; !ok {
+			vs.addMeta(ReasonOutOfRange, reason.Meta{"enum": "IncidentLevel", "got": reason.Itoa(int32(l.GetLevel()))}, field+".level", "a level, or none for every level")
+		}
+		k := [2]int32{int32(l.GetCategory()), int32(l.GetLevel())}
+		if j, dup := seen[k]; dup {
+			vs.duplicate(field, j, "repeats limits[%d]", j)
+		}
+		seen[k] = i
+		minutes(field+".minutes", l.GetMinutes(), false)
+	}
+	if h := p.GetZeroReportHour(); h < 0 || h > 23 {
+		vs.addMeta(ReasonOutOfRange, reason.Meta{"min": "0", "max": "23", "got": reason.Itoa(h)}, "policy.zero_report_hour", "an hour from 1 to 23 (0: 16)")
+	}
+	if n := len(p.GetContacts()); n > MaxDutyContacts {
+		vs.addMeta(ReasonTooMany, reason.Meta{"max": reason.Itoa(MaxDutyContacts), "got": reason.Itoa(n)}, "policy.contacts", "at most %d contacts", MaxDutyContacts)
+	}
+	for i, c := range p.GetContacts() {
+		field := fmt.Sprintf("policy.contacts[%d]", i)
+		if c.GetName() == "" {
+			vs.required(field + ".name")
+		}
+		if c.GetPhone() == "" {
+			vs.required(field + ".phone")
+		}
+		vs.line(field+".name", c.GetName(), MaxNameLen)
+		vs.line(field+".unit", c.GetUnit(), MaxNameLen)
+		vs.line(field+".phone", c.GetPhone(), MaxPhoneLen)
 	}
 	return vs.err()
 }

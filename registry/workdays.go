@@ -117,6 +117,17 @@ func OfficialCalendar(year int) *yizhanv1.Calendar {
 	return proto.CloneOf(officialYear(year).cal)
 }
 
+// DutyPolicy is the county's duty policy (the defaults, all zero, until
+// a county admin sets one).
+func (r *Registry) DutyPolicy() *yizhanv1.DutyPolicy {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if r.st.duty == nil {
+		return &yizhanv1.DutyPolicy{}
+	}
+	return proto.CloneOf(r.st.duty)
+}
+
 // SupervisionPolicy is the county's supervision policy (the defaults,
 // all zero, until a county admin sets one).
 func (r *Registry) SupervisionPolicy() *yizhanv1.SupervisionPolicy {

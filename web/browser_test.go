@@ -594,6 +594,16 @@ func TestBrowser(t *testing.T) {
 		county.open("/duty")
 		county.see("下级值班情况")
 		county.see("本月值班考核")
+
+		// The county admin lists the utilities' duty phones; every office sees them.
+		admin := person(t, countyURL)
+		admin.signIn("admin", demo.AdminPassword)
+		admin.open("/duty")
+		admin.do(chromedp.Click(chromedp.CSS("#duty-policy summary"), chromedp.NodeVisible))
+		admin.set("#f-contacts", "供电，县供电公司，95598")
+		admin.clickNav("#duty-policy button")
+		admin.see("值班设置已保存")
+		officer.waitSee("/duty", "县供电公司", 30*time.Second)
 	})
 
 	// Last: it moves the county's clock on.

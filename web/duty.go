@@ -26,6 +26,9 @@ type dutyData struct {
 	Log      []*yizhanv1.DutyLogEntry
 	Roster   []*yizhanv1.DutyShift                 // this office's shifts of the next days
 	Keeper   bool                                  // may publish the roster
+	Policy   *yizhanv1.DutyPolicy                  // the county's duty policy
+	County   bool                                  // a county admin: may change it
+	Contacts []*yizhanv1.DutyContact               // the utilities' duty phones
 	Board    []*yizhanv1.OfficeOnDuty              // the offices below: who is on duty
 	Zero     map[string]*yizhanv1.ZeroReportStatus // today's zero reports, by office
 	ZeroDue  *timestamppb.Timestamp                // today's set hour
@@ -105,6 +108,7 @@ var dutyFlash = map[string]string{
 	"handedOver":   "已交班。",
 	"logged":       "已记入值班日志。",
 	"zero":         "今日零报告已报送。",
+	"policy":       "值班设置已保存。",
 	"signed":       "报告已签发，正在上报。",
 	"acknowledged": "已签收。",
 }
@@ -248,6 +252,13 @@ func (s *server) dutyShifts(rq *request, d *dutyData) error {
 	if err != nil {
 		return err
 	}
+	d.Contacts = board.GetContacts()
+	d.County = isCountyAdmin(me)
+	if d.County {
+		if p, err := s.cfg.Registry.GetDutyPolicy(ctx, &yizhanv1.GetDutyPolicyRequest{}); err == nil {
+			d.Policy = p.GetPolicy()
+		}
+	}
 	for _, o := range board.GetOffices() {
 		if o.GetOfficeCode() == me.GetOfficeCode() {
 			d.Shift = o.GetShift()
@@ -352,4 +363,56 @@ func (s *server) dutyZero(rq *request) error {
 		return err
 	}
 	return rq.redirect("/duty?msg=zero")
+}
+
+// dutyPolicy saves the county's duty policy from the page's form: the
+// limit of every first report, the zero report's hour, the contacts (one
+// a line: name, unit, phone). Limits per category and level are kept as
+// they are (the API sets them).
+func (s *server) dutyPolicy(rq *request) error {
+	if err := requireStaff(rq); err != nil {
+		return err
+	}
+	f, ctx := rq.r.PostForm, rq.ctx()
+	cur, err := s.cfg.Registry.GetDutyPolicy(ctx, &yizhanv1.GetDutyPolicyRequest{})
+	if err != nil {
+		return err
+	}
+	p := cur.GetPolicy()
+	minutes, _ := strconv.Atoi(strings.TrimSpace(f.Get("first_report_minutes")))
+	hour, _ := strconv.Atoi(strings.TrimSpace(f.Get("zero_report_hour")))
+	p.FirstReportMinutes, p.ZeroReportHour, p.Contacts = int32(minutes), int32(hour), nil
+	for _, line := range strings.Split(f.Get("contacts"), "\n") {
+		var parts []string
+		for _, part := range strings.FieldsFunc(line, func(r rune) bool { return r == ',' || r == '，' || r == '\t' }) {
+			if part = strings.TrimSpace(part); part != "" {
+				parts = append(parts, part)
+			}
+		}
+		switch len(parts) {
+		case 0:
+		case 1:
+			p.Contacts = append(p.Contacts, &yizhanv1.DutyContact{Name: parts[0]})
+		case 2:
+			p.Contacts = append(p.Contacts, &yizhanv1.DutyContact{Name: parts[0], Phone: parts[1]})
+		default:
+			p.Contacts = append(p.Contacts, &yizhanv1.DutyContact{Name: parts[0], Unit: parts[1], Phone: parts[2]})
+		}
+	}
+	if _, err := s.cfg.Registry.PutDutyPolicy(ctx, &yizhanv1.PutDutyPolicyRequest{Policy: p}); err != nil {
+		if errs, ok := fieldErrors(err, "policy.", func(f string) string {
+			if strings.HasPrefix(f, "contacts") {
+				return "contacts"
+			}
+			return f
+		}); ok {
+			errs.labels = map[string]string{"first_report_minutes": "首报时限（分钟）", "zero_report_hour": "零报告时间", "contacts": "有关单位值班电话"}
+			return s.showDuty(rq, http.StatusBadRequest, formValues{f}, errs, "")
+		}
+		if errs, code, ok := unsaved(err); ok {
+			return s.showDuty(rq, code, formValues{f}, errs, "")
+		}
+		return err
+	}
+	return rq.redirect("/duty?msg=policy")
 }

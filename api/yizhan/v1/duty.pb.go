@@ -350,6 +350,211 @@ func (LogKind) EnumDescriptor() ([]byte, []int) {
 	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{5}
 }
 
+// DutyPolicy is what a county chooses in government duty's rules
+// (docs/DUTY.md).
+type DutyPolicy struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// How long after the event a first report must be signed, in minutes
+	// (10 to 1440; 0: the hour), and per category and level where a limit
+	// differs (the most specific that matches wins: category and level,
+	// then category alone with level unspecified).
+	FirstReportMinutes int32          `protobuf:"varint,1,opt,name=first_report_minutes,json=firstReportMinutes,proto3" json:"first_report_minutes,omitempty"`
+	Limits             []*ReportLimit `protobuf:"bytes,2,rep,name=limits,proto3" json:"limits,omitempty"`
+	// The zero report's hour, China Standard Time (1 to 23; 0: 16).
+	ZeroReportHour int32 `protobuf:"varint,3,opt,name=zero_report_hour,json=zeroReportHour,proto3" json:"zero_report_hour,omitempty"`
+	// The utilities' and other units' duty phones, shown in the duty
+	// directory of every office.
+	Contacts      []*DutyContact `protobuf:"bytes,4,rep,name=contacts,proto3" json:"contacts,omitempty"`
+	RegistryIndex uint64         `protobuf:"varint,5,opt,name=registry_index,json=registryIndex,proto3" json:"registry_index,omitempty"` // output only
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DutyPolicy) Reset() {
+	*x = DutyPolicy{}
+	mi := &file_yizhan_v1_duty_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DutyPolicy) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DutyPolicy) ProtoMessage() {}
+
+func (x *DutyPolicy) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_duty_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DutyPolicy.ProtoReflect.Descriptor instead.
+func (*DutyPolicy) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *DutyPolicy) GetFirstReportMinutes() int32 {
+	if x != nil {
+		return x.FirstReportMinutes
+	}
+	return 0
+}
+
+func (x *DutyPolicy) GetLimits() []*ReportLimit {
+	if x != nil {
+		return x.Limits
+	}
+	return nil
+}
+
+func (x *DutyPolicy) GetZeroReportHour() int32 {
+	if x != nil {
+		return x.ZeroReportHour
+	}
+	return 0
+}
+
+func (x *DutyPolicy) GetContacts() []*DutyContact {
+	if x != nil {
+		return x.Contacts
+	}
+	return nil
+}
+
+func (x *DutyPolicy) GetRegistryIndex() uint64 {
+	if x != nil {
+		return x.RegistryIndex
+	}
+	return 0
+}
+
+type ReportLimit struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Category      IncidentCategory       `protobuf:"varint,1,opt,name=category,proto3,enum=yizhan.v1.IncidentCategory" json:"category,omitempty"`
+	Level         IncidentLevel          `protobuf:"varint,2,opt,name=level,proto3,enum=yizhan.v1.IncidentLevel" json:"level,omitempty"` // unspecified: every level of the category
+	Minutes       int32                  `protobuf:"varint,3,opt,name=minutes,proto3" json:"minutes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportLimit) Reset() {
+	*x = ReportLimit{}
+	mi := &file_yizhan_v1_duty_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportLimit) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportLimit) ProtoMessage() {}
+
+func (x *ReportLimit) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_duty_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportLimit.ProtoReflect.Descriptor instead.
+func (*ReportLimit) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *ReportLimit) GetCategory() IncidentCategory {
+	if x != nil {
+		return x.Category
+	}
+	return IncidentCategory_INCIDENT_CATEGORY_UNSPECIFIED
+}
+
+func (x *ReportLimit) GetLevel() IncidentLevel {
+	if x != nil {
+		return x.Level
+	}
+	return IncidentLevel_INCIDENT_LEVEL_UNSPECIFIED
+}
+
+func (x *ReportLimit) GetMinutes() int32 {
+	if x != nil {
+		return x.Minutes
+	}
+	return 0
+}
+
+type DutyContact struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"` // 供电, 供水, 通信, …
+	Unit          string                 `protobuf:"bytes,2,opt,name=unit,proto3" json:"unit,omitempty"`
+	Phone         string                 `protobuf:"bytes,3,opt,name=phone,proto3" json:"phone,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DutyContact) Reset() {
+	*x = DutyContact{}
+	mi := &file_yizhan_v1_duty_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DutyContact) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DutyContact) ProtoMessage() {}
+
+func (x *DutyContact) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_duty_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DutyContact.ProtoReflect.Descriptor instead.
+func (*DutyContact) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *DutyContact) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *DutyContact) GetUnit() string {
+	if x != nil {
+		return x.Unit
+	}
+	return ""
+}
+
+func (x *DutyContact) GetPhone() string {
+	if x != nil {
+		return x.Phone
+	}
+	return ""
+}
+
 // UrgentReport is a report of an urgent major event (紧急重大情况报告),
 // written at an office by its duty staff, reviewed and signed by its
 // leader on duty (带班领导), then carried up the tree to the county like a
@@ -386,13 +591,17 @@ type UrgentReport struct {
 	Version        uint32                 `protobuf:"varint,26,opt,name=version,proto3" json:"version,omitempty"`    // each change of a draft, and the signing, add one
 	Signature      []byte                 `protobuf:"bytes,27,opt,name=signature,proto3" json:"signature,omitempty"` // by a node of office_code, once signed
 	SignerChain    [][]byte               `protobuf:"bytes,28,rep,name=signer_chain,json=signerChain,proto3" json:"signer_chain,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// A first report's limit in minutes after the event, from the county's
+	// policy when it was written (0: the hour): its deadline wherever it
+	// is read.
+	LimitMinutes  int32 `protobuf:"varint,29,opt,name=limit_minutes,json=limitMinutes,proto3" json:"limit_minutes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *UrgentReport) Reset() {
 	*x = UrgentReport{}
-	mi := &file_yizhan_v1_duty_proto_msgTypes[0]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -404,7 +613,7 @@ func (x *UrgentReport) String() string {
 func (*UrgentReport) ProtoMessage() {}
 
 func (x *UrgentReport) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_duty_proto_msgTypes[0]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -417,7 +626,7 @@ func (x *UrgentReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UrgentReport.ProtoReflect.Descriptor instead.
 func (*UrgentReport) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{0}
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *UrgentReport) GetId() string {
@@ -616,6 +825,13 @@ func (x *UrgentReport) GetSignerChain() [][]byte {
 	return nil
 }
 
+func (x *UrgentReport) GetLimitMinutes() int32 {
+	if x != nil {
+		return x.LimitMinutes
+	}
+	return 0
+}
+
 // ReportAck is an office above acknowledging receipt of a report (签收),
 // perhaps asking for more (要求续报的内容). Kept at that office and carried
 // up like the report.
@@ -640,7 +856,7 @@ type ReportAck struct {
 
 func (x *ReportAck) Reset() {
 	*x = ReportAck{}
-	mi := &file_yizhan_v1_duty_proto_msgTypes[1]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -652,7 +868,7 @@ func (x *ReportAck) String() string {
 func (*ReportAck) ProtoMessage() {}
 
 func (x *ReportAck) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_duty_proto_msgTypes[1]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -665,7 +881,7 @@ func (x *ReportAck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportAck.ProtoReflect.Descriptor instead.
 func (*ReportAck) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{1}
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ReportAck) GetId() string {
@@ -757,7 +973,7 @@ type HeldReport struct {
 
 func (x *HeldReport) Reset() {
 	*x = HeldReport{}
-	mi := &file_yizhan_v1_duty_proto_msgTypes[2]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -769,7 +985,7 @@ func (x *HeldReport) String() string {
 func (*HeldReport) ProtoMessage() {}
 
 func (x *HeldReport) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_duty_proto_msgTypes[2]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -782,7 +998,7 @@ func (x *HeldReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HeldReport.ProtoReflect.Descriptor instead.
 func (*HeldReport) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{2}
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *HeldReport) GetReport() *UrgentReport {
@@ -837,7 +1053,7 @@ type WriteReportRequest struct {
 
 func (x *WriteReportRequest) Reset() {
 	*x = WriteReportRequest{}
-	mi := &file_yizhan_v1_duty_proto_msgTypes[3]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -849,7 +1065,7 @@ func (x *WriteReportRequest) String() string {
 func (*WriteReportRequest) ProtoMessage() {}
 
 func (x *WriteReportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_duty_proto_msgTypes[3]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -862,7 +1078,7 @@ func (x *WriteReportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteReportRequest.ProtoReflect.Descriptor instead.
 func (*WriteReportRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{3}
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *WriteReportRequest) GetReport() *UrgentReport {
@@ -890,7 +1106,7 @@ type UpdateReportRequest struct {
 
 func (x *UpdateReportRequest) Reset() {
 	*x = UpdateReportRequest{}
-	mi := &file_yizhan_v1_duty_proto_msgTypes[4]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -902,7 +1118,7 @@ func (x *UpdateReportRequest) String() string {
 func (*UpdateReportRequest) ProtoMessage() {}
 
 func (x *UpdateReportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_duty_proto_msgTypes[4]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -915,7 +1131,7 @@ func (x *UpdateReportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateReportRequest.ProtoReflect.Descriptor instead.
 func (*UpdateReportRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{4}
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *UpdateReportRequest) GetId() string {
@@ -949,7 +1165,7 @@ type SignReportRequest struct {
 
 func (x *SignReportRequest) Reset() {
 	*x = SignReportRequest{}
-	mi := &file_yizhan_v1_duty_proto_msgTypes[5]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -961,7 +1177,7 @@ func (x *SignReportRequest) String() string {
 func (*SignReportRequest) ProtoMessage() {}
 
 func (x *SignReportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_duty_proto_msgTypes[5]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -974,7 +1190,7 @@ func (x *SignReportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignReportRequest.ProtoReflect.Descriptor instead.
 func (*SignReportRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{5}
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *SignReportRequest) GetId() string {
@@ -1003,7 +1219,7 @@ type AcknowledgeReportRequest struct {
 
 func (x *AcknowledgeReportRequest) Reset() {
 	*x = AcknowledgeReportRequest{}
-	mi := &file_yizhan_v1_duty_proto_msgTypes[6]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1015,7 +1231,7 @@ func (x *AcknowledgeReportRequest) String() string {
 func (*AcknowledgeReportRequest) ProtoMessage() {}
 
 func (x *AcknowledgeReportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_duty_proto_msgTypes[6]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1028,7 +1244,7 @@ func (x *AcknowledgeReportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AcknowledgeReportRequest.ProtoReflect.Descriptor instead.
 func (*AcknowledgeReportRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{6}
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *AcknowledgeReportRequest) GetId() string {
@@ -1078,7 +1294,7 @@ type ZeroReport struct {
 
 func (x *ZeroReport) Reset() {
 	*x = ZeroReport{}
-	mi := &file_yizhan_v1_duty_proto_msgTypes[7]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1090,7 +1306,7 @@ func (x *ZeroReport) String() string {
 func (*ZeroReport) ProtoMessage() {}
 
 func (x *ZeroReport) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_duty_proto_msgTypes[7]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1103,7 +1319,7 @@ func (x *ZeroReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ZeroReport.ProtoReflect.Descriptor instead.
 func (*ZeroReport) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{7}
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ZeroReport) GetId() string {
@@ -1179,7 +1395,7 @@ type SendZeroReportRequest struct {
 
 func (x *SendZeroReportRequest) Reset() {
 	*x = SendZeroReportRequest{}
-	mi := &file_yizhan_v1_duty_proto_msgTypes[8]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1191,7 +1407,7 @@ func (x *SendZeroReportRequest) String() string {
 func (*SendZeroReportRequest) ProtoMessage() {}
 
 func (x *SendZeroReportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_duty_proto_msgTypes[8]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1204,7 +1420,7 @@ func (x *SendZeroReportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendZeroReportRequest.ProtoReflect.Descriptor instead.
 func (*SendZeroReportRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{8}
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *SendZeroReportRequest) GetNote() string {
@@ -1236,7 +1452,7 @@ type ZeroReportStatus struct {
 
 func (x *ZeroReportStatus) Reset() {
 	*x = ZeroReportStatus{}
-	mi := &file_yizhan_v1_duty_proto_msgTypes[9]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1248,7 +1464,7 @@ func (x *ZeroReportStatus) String() string {
 func (*ZeroReportStatus) ProtoMessage() {}
 
 func (x *ZeroReportStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_duty_proto_msgTypes[9]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1261,7 +1477,7 @@ func (x *ZeroReportStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ZeroReportStatus.ProtoReflect.Descriptor instead.
 func (*ZeroReportStatus) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{9}
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ZeroReportStatus) GetOfficeCode() string {
@@ -1316,7 +1532,7 @@ type ListZeroReportsRequest struct {
 
 func (x *ListZeroReportsRequest) Reset() {
 	*x = ListZeroReportsRequest{}
-	mi := &file_yizhan_v1_duty_proto_msgTypes[10]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1328,7 +1544,7 @@ func (x *ListZeroReportsRequest) String() string {
 func (*ListZeroReportsRequest) ProtoMessage() {}
 
 func (x *ListZeroReportsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_duty_proto_msgTypes[10]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1341,7 +1557,7 @@ func (x *ListZeroReportsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListZeroReportsRequest.ProtoReflect.Descriptor instead.
 func (*ListZeroReportsRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{10}
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ListZeroReportsRequest) GetOfficeCode() string {
@@ -1369,7 +1585,7 @@ type ListZeroReportsResponse struct {
 
 func (x *ListZeroReportsResponse) Reset() {
 	*x = ListZeroReportsResponse{}
-	mi := &file_yizhan_v1_duty_proto_msgTypes[11]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1381,7 +1597,7 @@ func (x *ListZeroReportsResponse) String() string {
 func (*ListZeroReportsResponse) ProtoMessage() {}
 
 func (x *ListZeroReportsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_duty_proto_msgTypes[11]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1394,7 +1610,7 @@ func (x *ListZeroReportsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListZeroReportsResponse.ProtoReflect.Descriptor instead.
 func (*ListZeroReportsResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{11}
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ListZeroReportsResponse) GetDay() string {
@@ -1438,7 +1654,7 @@ type OfficeAssessment struct {
 
 func (x *OfficeAssessment) Reset() {
 	*x = OfficeAssessment{}
-	mi := &file_yizhan_v1_duty_proto_msgTypes[12]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1450,7 +1666,7 @@ func (x *OfficeAssessment) String() string {
 func (*OfficeAssessment) ProtoMessage() {}
 
 func (x *OfficeAssessment) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_duty_proto_msgTypes[12]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1463,7 +1679,7 @@ func (x *OfficeAssessment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OfficeAssessment.ProtoReflect.Descriptor instead.
 func (*OfficeAssessment) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{12}
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *OfficeAssessment) GetOfficeCode() string {
@@ -1547,7 +1763,7 @@ type GetAssessmentRequest struct {
 
 func (x *GetAssessmentRequest) Reset() {
 	*x = GetAssessmentRequest{}
-	mi := &file_yizhan_v1_duty_proto_msgTypes[13]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1559,7 +1775,7 @@ func (x *GetAssessmentRequest) String() string {
 func (*GetAssessmentRequest) ProtoMessage() {}
 
 func (x *GetAssessmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_duty_proto_msgTypes[13]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1572,7 +1788,7 @@ func (x *GetAssessmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAssessmentRequest.ProtoReflect.Descriptor instead.
 func (*GetAssessmentRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{13}
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *GetAssessmentRequest) GetOfficeCode() string {
@@ -1607,7 +1823,7 @@ type Assessment struct {
 
 func (x *Assessment) Reset() {
 	*x = Assessment{}
-	mi := &file_yizhan_v1_duty_proto_msgTypes[14]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1619,7 +1835,7 @@ func (x *Assessment) String() string {
 func (*Assessment) ProtoMessage() {}
 
 func (x *Assessment) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_duty_proto_msgTypes[14]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1632,7 +1848,7 @@ func (x *Assessment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Assessment.ProtoReflect.Descriptor instead.
 func (*Assessment) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{14}
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Assessment) GetFrom() string {
@@ -1665,7 +1881,7 @@ type GetReportRequest struct {
 
 func (x *GetReportRequest) Reset() {
 	*x = GetReportRequest{}
-	mi := &file_yizhan_v1_duty_proto_msgTypes[15]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1677,7 +1893,7 @@ func (x *GetReportRequest) String() string {
 func (*GetReportRequest) ProtoMessage() {}
 
 func (x *GetReportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_duty_proto_msgTypes[15]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1690,7 +1906,7 @@ func (x *GetReportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetReportRequest.ProtoReflect.Descriptor instead.
 func (*GetReportRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{15}
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *GetReportRequest) GetId() string {
@@ -1715,7 +1931,7 @@ type ListReportsRequest struct {
 
 func (x *ListReportsRequest) Reset() {
 	*x = ListReportsRequest{}
-	mi := &file_yizhan_v1_duty_proto_msgTypes[16]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1727,7 +1943,7 @@ func (x *ListReportsRequest) String() string {
 func (*ListReportsRequest) ProtoMessage() {}
 
 func (x *ListReportsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_duty_proto_msgTypes[16]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1740,7 +1956,7 @@ func (x *ListReportsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListReportsRequest.ProtoReflect.Descriptor instead.
 func (*ListReportsRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{16}
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ListReportsRequest) GetOfficeCode() string {
@@ -1787,7 +2003,7 @@ type ListReportsResponse struct {
 
 func (x *ListReportsResponse) Reset() {
 	*x = ListReportsResponse{}
-	mi := &file_yizhan_v1_duty_proto_msgTypes[17]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1799,7 +2015,7 @@ func (x *ListReportsResponse) String() string {
 func (*ListReportsResponse) ProtoMessage() {}
 
 func (x *ListReportsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_duty_proto_msgTypes[17]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1812,7 +2028,7 @@ func (x *ListReportsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListReportsResponse.ProtoReflect.Descriptor instead.
 func (*ListReportsResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{17}
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ListReportsResponse) GetReports() []*HeldReport {
@@ -1836,7 +2052,7 @@ type ShiftSwap struct {
 
 func (x *ShiftSwap) Reset() {
 	*x = ShiftSwap{}
-	mi := &file_yizhan_v1_duty_proto_msgTypes[18]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1848,7 +2064,7 @@ func (x *ShiftSwap) String() string {
 func (*ShiftSwap) ProtoMessage() {}
 
 func (x *ShiftSwap) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_duty_proto_msgTypes[18]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1861,7 +2077,7 @@ func (x *ShiftSwap) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShiftSwap.ProtoReflect.Descriptor instead.
 func (*ShiftSwap) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{18}
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ShiftSwap) GetFrom() string {
@@ -1935,7 +2151,7 @@ type DutyShift struct {
 
 func (x *DutyShift) Reset() {
 	*x = DutyShift{}
-	mi := &file_yizhan_v1_duty_proto_msgTypes[19]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1947,7 +2163,7 @@ func (x *DutyShift) String() string {
 func (*DutyShift) ProtoMessage() {}
 
 func (x *DutyShift) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_duty_proto_msgTypes[19]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1960,7 +2176,7 @@ func (x *DutyShift) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DutyShift.ProtoReflect.Descriptor instead.
 func (*DutyShift) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{19}
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *DutyShift) GetId() string {
@@ -2143,7 +2359,7 @@ type DutyLogEntry struct {
 
 func (x *DutyLogEntry) Reset() {
 	*x = DutyLogEntry{}
-	mi := &file_yizhan_v1_duty_proto_msgTypes[20]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2155,7 +2371,7 @@ func (x *DutyLogEntry) String() string {
 func (*DutyLogEntry) ProtoMessage() {}
 
 func (x *DutyLogEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_duty_proto_msgTypes[20]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2168,7 +2384,7 @@ func (x *DutyLogEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DutyLogEntry.ProtoReflect.Descriptor instead.
 func (*DutyLogEntry) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{20}
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *DutyLogEntry) GetId() string {
@@ -2286,7 +2502,7 @@ type PublishShiftsRequest struct {
 
 func (x *PublishShiftsRequest) Reset() {
 	*x = PublishShiftsRequest{}
-	mi := &file_yizhan_v1_duty_proto_msgTypes[21]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2298,7 +2514,7 @@ func (x *PublishShiftsRequest) String() string {
 func (*PublishShiftsRequest) ProtoMessage() {}
 
 func (x *PublishShiftsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_duty_proto_msgTypes[21]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2311,7 +2527,7 @@ func (x *PublishShiftsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishShiftsRequest.ProtoReflect.Descriptor instead.
 func (*PublishShiftsRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{21}
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *PublishShiftsRequest) GetShifts() []*DutyShift {
@@ -2337,7 +2553,7 @@ type PublishShiftsResponse struct {
 
 func (x *PublishShiftsResponse) Reset() {
 	*x = PublishShiftsResponse{}
-	mi := &file_yizhan_v1_duty_proto_msgTypes[22]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2349,7 +2565,7 @@ func (x *PublishShiftsResponse) String() string {
 func (*PublishShiftsResponse) ProtoMessage() {}
 
 func (x *PublishShiftsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_duty_proto_msgTypes[22]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2362,7 +2578,7 @@ func (x *PublishShiftsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishShiftsResponse.ProtoReflect.Descriptor instead.
 func (*PublishShiftsResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{22}
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *PublishShiftsResponse) GetShifts() []*DutyShift {
@@ -2385,7 +2601,7 @@ type SwapShiftRequest struct {
 
 func (x *SwapShiftRequest) Reset() {
 	*x = SwapShiftRequest{}
-	mi := &file_yizhan_v1_duty_proto_msgTypes[23]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2397,7 +2613,7 @@ func (x *SwapShiftRequest) String() string {
 func (*SwapShiftRequest) ProtoMessage() {}
 
 func (x *SwapShiftRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_duty_proto_msgTypes[23]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2410,7 +2626,7 @@ func (x *SwapShiftRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SwapShiftRequest.ProtoReflect.Descriptor instead.
 func (*SwapShiftRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{23}
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *SwapShiftRequest) GetId() string {
@@ -2458,7 +2674,7 @@ type TakeOverShiftRequest struct {
 
 func (x *TakeOverShiftRequest) Reset() {
 	*x = TakeOverShiftRequest{}
-	mi := &file_yizhan_v1_duty_proto_msgTypes[24]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2470,7 +2686,7 @@ func (x *TakeOverShiftRequest) String() string {
 func (*TakeOverShiftRequest) ProtoMessage() {}
 
 func (x *TakeOverShiftRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_duty_proto_msgTypes[24]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2483,7 +2699,7 @@ func (x *TakeOverShiftRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TakeOverShiftRequest.ProtoReflect.Descriptor instead.
 func (*TakeOverShiftRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{24}
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *TakeOverShiftRequest) GetId() string {
@@ -2511,7 +2727,7 @@ type HandOverShiftRequest struct {
 
 func (x *HandOverShiftRequest) Reset() {
 	*x = HandOverShiftRequest{}
-	mi := &file_yizhan_v1_duty_proto_msgTypes[25]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2523,7 +2739,7 @@ func (x *HandOverShiftRequest) String() string {
 func (*HandOverShiftRequest) ProtoMessage() {}
 
 func (x *HandOverShiftRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_duty_proto_msgTypes[25]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2536,7 +2752,7 @@ func (x *HandOverShiftRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HandOverShiftRequest.ProtoReflect.Descriptor instead.
 func (*HandOverShiftRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{25}
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *HandOverShiftRequest) GetId() string {
@@ -2572,7 +2788,7 @@ type ListShiftsRequest struct {
 
 func (x *ListShiftsRequest) Reset() {
 	*x = ListShiftsRequest{}
-	mi := &file_yizhan_v1_duty_proto_msgTypes[26]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2584,7 +2800,7 @@ func (x *ListShiftsRequest) String() string {
 func (*ListShiftsRequest) ProtoMessage() {}
 
 func (x *ListShiftsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_duty_proto_msgTypes[26]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2597,7 +2813,7 @@ func (x *ListShiftsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListShiftsRequest.ProtoReflect.Descriptor instead.
 func (*ListShiftsRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{26}
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ListShiftsRequest) GetOfficeCode() string {
@@ -2637,7 +2853,7 @@ type ListShiftsResponse struct {
 
 func (x *ListShiftsResponse) Reset() {
 	*x = ListShiftsResponse{}
-	mi := &file_yizhan_v1_duty_proto_msgTypes[27]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2649,7 +2865,7 @@ func (x *ListShiftsResponse) String() string {
 func (*ListShiftsResponse) ProtoMessage() {}
 
 func (x *ListShiftsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_duty_proto_msgTypes[27]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2662,7 +2878,7 @@ func (x *ListShiftsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListShiftsResponse.ProtoReflect.Descriptor instead.
 func (*ListShiftsResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{27}
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ListShiftsResponse) GetShifts() []*DutyShift {
@@ -2686,7 +2902,7 @@ type OfficeOnDuty struct {
 
 func (x *OfficeOnDuty) Reset() {
 	*x = OfficeOnDuty{}
-	mi := &file_yizhan_v1_duty_proto_msgTypes[28]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2698,7 +2914,7 @@ func (x *OfficeOnDuty) String() string {
 func (*OfficeOnDuty) ProtoMessage() {}
 
 func (x *OfficeOnDuty) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_duty_proto_msgTypes[28]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2711,7 +2927,7 @@ func (x *OfficeOnDuty) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OfficeOnDuty.ProtoReflect.Descriptor instead.
 func (*OfficeOnDuty) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{28}
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *OfficeOnDuty) GetOfficeCode() string {
@@ -2751,7 +2967,7 @@ type GetOnDutyRequest struct {
 
 func (x *GetOnDutyRequest) Reset() {
 	*x = GetOnDutyRequest{}
-	mi := &file_yizhan_v1_duty_proto_msgTypes[29]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2763,7 +2979,7 @@ func (x *GetOnDutyRequest) String() string {
 func (*GetOnDutyRequest) ProtoMessage() {}
 
 func (x *GetOnDutyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_duty_proto_msgTypes[29]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2776,7 +2992,7 @@ func (x *GetOnDutyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOnDutyRequest.ProtoReflect.Descriptor instead.
 func (*GetOnDutyRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{29}
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *GetOnDutyRequest) GetOfficeCode() string {
@@ -2789,13 +3005,14 @@ func (x *GetOnDutyRequest) GetOfficeCode() string {
 type GetOnDutyResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Offices       []*OfficeOnDuty        `protobuf:"bytes,1,rep,name=offices,proto3" json:"offices,omitempty"`
+	Contacts      []*DutyContact         `protobuf:"bytes,2,rep,name=contacts,proto3" json:"contacts,omitempty"` // the county's list: utilities' duty phones and the like
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetOnDutyResponse) Reset() {
 	*x = GetOnDutyResponse{}
-	mi := &file_yizhan_v1_duty_proto_msgTypes[30]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2807,7 +3024,7 @@ func (x *GetOnDutyResponse) String() string {
 func (*GetOnDutyResponse) ProtoMessage() {}
 
 func (x *GetOnDutyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_duty_proto_msgTypes[30]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2820,12 +3037,19 @@ func (x *GetOnDutyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOnDutyResponse.ProtoReflect.Descriptor instead.
 func (*GetOnDutyResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{30}
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *GetOnDutyResponse) GetOffices() []*OfficeOnDuty {
 	if x != nil {
 		return x.Offices
+	}
+	return nil
+}
+
+func (x *GetOnDutyResponse) GetContacts() []*DutyContact {
+	if x != nil {
+		return x.Contacts
 	}
 	return nil
 }
@@ -2840,7 +3064,7 @@ type WriteLogEntryRequest struct {
 
 func (x *WriteLogEntryRequest) Reset() {
 	*x = WriteLogEntryRequest{}
-	mi := &file_yizhan_v1_duty_proto_msgTypes[31]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2852,7 +3076,7 @@ func (x *WriteLogEntryRequest) String() string {
 func (*WriteLogEntryRequest) ProtoMessage() {}
 
 func (x *WriteLogEntryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_duty_proto_msgTypes[31]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2865,7 +3089,7 @@ func (x *WriteLogEntryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteLogEntryRequest.ProtoReflect.Descriptor instead.
 func (*WriteLogEntryRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{31}
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *WriteLogEntryRequest) GetEntry() *DutyLogEntry {
@@ -2892,7 +3116,7 @@ type ListLogRequest struct {
 
 func (x *ListLogRequest) Reset() {
 	*x = ListLogRequest{}
-	mi := &file_yizhan_v1_duty_proto_msgTypes[32]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2904,7 +3128,7 @@ func (x *ListLogRequest) String() string {
 func (*ListLogRequest) ProtoMessage() {}
 
 func (x *ListLogRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_duty_proto_msgTypes[32]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2917,7 +3141,7 @@ func (x *ListLogRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListLogRequest.ProtoReflect.Descriptor instead.
 func (*ListLogRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{32}
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ListLogRequest) GetShiftId() string {
@@ -2943,7 +3167,7 @@ type ListLogResponse struct {
 
 func (x *ListLogResponse) Reset() {
 	*x = ListLogResponse{}
-	mi := &file_yizhan_v1_duty_proto_msgTypes[33]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2955,7 +3179,7 @@ func (x *ListLogResponse) String() string {
 func (*ListLogResponse) ProtoMessage() {}
 
 func (x *ListLogResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_duty_proto_msgTypes[33]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2968,7 +3192,7 @@ func (x *ListLogResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListLogResponse.ProtoReflect.Descriptor instead.
 func (*ListLogResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{33}
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ListLogResponse) GetEntries() []*DutyLogEntry {
@@ -2982,7 +3206,22 @@ var File_yizhan_v1_duty_proto protoreflect.FileDescriptor
 
 const file_yizhan_v1_duty_proto_rawDesc = "" +
 	"\n" +
-	"\x14yizhan/v1/duty.proto\x12\tyizhan.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xed\a\n" +
+	"\x14yizhan/v1/duty.proto\x12\tyizhan.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf3\x01\n" +
+	"\n" +
+	"DutyPolicy\x120\n" +
+	"\x14first_report_minutes\x18\x01 \x01(\x05R\x12firstReportMinutes\x12.\n" +
+	"\x06limits\x18\x02 \x03(\v2\x16.yizhan.v1.ReportLimitR\x06limits\x12(\n" +
+	"\x10zero_report_hour\x18\x03 \x01(\x05R\x0ezeroReportHour\x122\n" +
+	"\bcontacts\x18\x04 \x03(\v2\x16.yizhan.v1.DutyContactR\bcontacts\x12%\n" +
+	"\x0eregistry_index\x18\x05 \x01(\x04R\rregistryIndex\"\x90\x01\n" +
+	"\vReportLimit\x127\n" +
+	"\bcategory\x18\x01 \x01(\x0e2\x1b.yizhan.v1.IncidentCategoryR\bcategory\x12.\n" +
+	"\x05level\x18\x02 \x01(\x0e2\x18.yizhan.v1.IncidentLevelR\x05level\x12\x18\n" +
+	"\aminutes\x18\x03 \x01(\x05R\aminutes\"K\n" +
+	"\vDutyContact\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
+	"\x04unit\x18\x02 \x01(\tR\x04unit\x12\x14\n" +
+	"\x05phone\x18\x03 \x01(\tR\x05phone\"\x92\b\n" +
 	"\fUrgentReport\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1f\n" +
 	"\voffice_code\x18\x02 \x01(\tR\n" +
@@ -3015,7 +3254,8 @@ const file_yizhan_v1_duty_proto_rawDesc = "" +
 	"\tsigned_at\x18\x19 \x01(\v2\x1a.google.protobuf.TimestampR\bsignedAt\x12\x18\n" +
 	"\aversion\x18\x1a \x01(\rR\aversion\x12\x1c\n" +
 	"\tsignature\x18\x1b \x01(\fR\tsignature\x12!\n" +
-	"\fsigner_chain\x18\x1c \x03(\fR\vsignerChain\"\xb5\x02\n" +
+	"\fsigner_chain\x18\x1c \x03(\fR\vsignerChain\x12#\n" +
+	"\rlimit_minutes\x18\x1d \x01(\x05R\flimitMinutes\"\xb5\x02\n" +
 	"\tReportAck\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
 	"\treport_id\x18\x02 \x01(\tR\breportId\x12\x1f\n" +
@@ -3219,9 +3459,10 @@ const file_yizhan_v1_duty_proto_rawDesc = "" +
 	"\x05shift\x18\x04 \x01(\v2\x14.yizhan.v1.DutyShiftR\x05shift\"3\n" +
 	"\x10GetOnDutyRequest\x12\x1f\n" +
 	"\voffice_code\x18\x01 \x01(\tR\n" +
-	"officeCode\"F\n" +
+	"officeCode\"z\n" +
 	"\x11GetOnDutyResponse\x121\n" +
-	"\aoffices\x18\x01 \x03(\v2\x17.yizhan.v1.OfficeOnDutyR\aoffices\"d\n" +
+	"\aoffices\x18\x01 \x03(\v2\x17.yizhan.v1.OfficeOnDutyR\aoffices\x122\n" +
+	"\bcontacts\x18\x02 \x03(\v2\x16.yizhan.v1.DutyContactR\bcontacts\"d\n" +
 	"\x14WriteLogEntryRequest\x12-\n" +
 	"\x05entry\x18\x01 \x01(\v2\x17.yizhan.v1.DutyLogEntryR\x05entry\x12\x1d\n" +
 	"\n" +
@@ -3302,7 +3543,7 @@ func file_yizhan_v1_duty_proto_rawDescGZIP() []byte {
 }
 
 var file_yizhan_v1_duty_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
-var file_yizhan_v1_duty_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
+var file_yizhan_v1_duty_proto_msgTypes = make([]protoimpl.MessageInfo, 37)
 var file_yizhan_v1_duty_proto_goTypes = []any{
 	(IncidentCategory)(0),            // 0: yizhan.v1.IncidentCategory
 	(IncidentLevel)(0),               // 1: yizhan.v1.IncidentLevel
@@ -3310,121 +3551,129 @@ var file_yizhan_v1_duty_proto_goTypes = []any{
 	(ReportState)(0),                 // 3: yizhan.v1.ReportState
 	(ShiftState)(0),                  // 4: yizhan.v1.ShiftState
 	(LogKind)(0),                     // 5: yizhan.v1.LogKind
-	(*UrgentReport)(nil),             // 6: yizhan.v1.UrgentReport
-	(*ReportAck)(nil),                // 7: yizhan.v1.ReportAck
-	(*HeldReport)(nil),               // 8: yizhan.v1.HeldReport
-	(*WriteReportRequest)(nil),       // 9: yizhan.v1.WriteReportRequest
-	(*UpdateReportRequest)(nil),      // 10: yizhan.v1.UpdateReportRequest
-	(*SignReportRequest)(nil),        // 11: yizhan.v1.SignReportRequest
-	(*AcknowledgeReportRequest)(nil), // 12: yizhan.v1.AcknowledgeReportRequest
-	(*ZeroReport)(nil),               // 13: yizhan.v1.ZeroReport
-	(*SendZeroReportRequest)(nil),    // 14: yizhan.v1.SendZeroReportRequest
-	(*ZeroReportStatus)(nil),         // 15: yizhan.v1.ZeroReportStatus
-	(*ListZeroReportsRequest)(nil),   // 16: yizhan.v1.ListZeroReportsRequest
-	(*ListZeroReportsResponse)(nil),  // 17: yizhan.v1.ListZeroReportsResponse
-	(*OfficeAssessment)(nil),         // 18: yizhan.v1.OfficeAssessment
-	(*GetAssessmentRequest)(nil),     // 19: yizhan.v1.GetAssessmentRequest
-	(*Assessment)(nil),               // 20: yizhan.v1.Assessment
-	(*GetReportRequest)(nil),         // 21: yizhan.v1.GetReportRequest
-	(*ListReportsRequest)(nil),       // 22: yizhan.v1.ListReportsRequest
-	(*ListReportsResponse)(nil),      // 23: yizhan.v1.ListReportsResponse
-	(*ShiftSwap)(nil),                // 24: yizhan.v1.ShiftSwap
-	(*DutyShift)(nil),                // 25: yizhan.v1.DutyShift
-	(*DutyLogEntry)(nil),             // 26: yizhan.v1.DutyLogEntry
-	(*PublishShiftsRequest)(nil),     // 27: yizhan.v1.PublishShiftsRequest
-	(*PublishShiftsResponse)(nil),    // 28: yizhan.v1.PublishShiftsResponse
-	(*SwapShiftRequest)(nil),         // 29: yizhan.v1.SwapShiftRequest
-	(*TakeOverShiftRequest)(nil),     // 30: yizhan.v1.TakeOverShiftRequest
-	(*HandOverShiftRequest)(nil),     // 31: yizhan.v1.HandOverShiftRequest
-	(*ListShiftsRequest)(nil),        // 32: yizhan.v1.ListShiftsRequest
-	(*ListShiftsResponse)(nil),       // 33: yizhan.v1.ListShiftsResponse
-	(*OfficeOnDuty)(nil),             // 34: yizhan.v1.OfficeOnDuty
-	(*GetOnDutyRequest)(nil),         // 35: yizhan.v1.GetOnDutyRequest
-	(*GetOnDutyResponse)(nil),        // 36: yizhan.v1.GetOnDutyResponse
-	(*WriteLogEntryRequest)(nil),     // 37: yizhan.v1.WriteLogEntryRequest
-	(*ListLogRequest)(nil),           // 38: yizhan.v1.ListLogRequest
-	(*ListLogResponse)(nil),          // 39: yizhan.v1.ListLogResponse
-	(*timestamppb.Timestamp)(nil),    // 40: google.protobuf.Timestamp
+	(*DutyPolicy)(nil),               // 6: yizhan.v1.DutyPolicy
+	(*ReportLimit)(nil),              // 7: yizhan.v1.ReportLimit
+	(*DutyContact)(nil),              // 8: yizhan.v1.DutyContact
+	(*UrgentReport)(nil),             // 9: yizhan.v1.UrgentReport
+	(*ReportAck)(nil),                // 10: yizhan.v1.ReportAck
+	(*HeldReport)(nil),               // 11: yizhan.v1.HeldReport
+	(*WriteReportRequest)(nil),       // 12: yizhan.v1.WriteReportRequest
+	(*UpdateReportRequest)(nil),      // 13: yizhan.v1.UpdateReportRequest
+	(*SignReportRequest)(nil),        // 14: yizhan.v1.SignReportRequest
+	(*AcknowledgeReportRequest)(nil), // 15: yizhan.v1.AcknowledgeReportRequest
+	(*ZeroReport)(nil),               // 16: yizhan.v1.ZeroReport
+	(*SendZeroReportRequest)(nil),    // 17: yizhan.v1.SendZeroReportRequest
+	(*ZeroReportStatus)(nil),         // 18: yizhan.v1.ZeroReportStatus
+	(*ListZeroReportsRequest)(nil),   // 19: yizhan.v1.ListZeroReportsRequest
+	(*ListZeroReportsResponse)(nil),  // 20: yizhan.v1.ListZeroReportsResponse
+	(*OfficeAssessment)(nil),         // 21: yizhan.v1.OfficeAssessment
+	(*GetAssessmentRequest)(nil),     // 22: yizhan.v1.GetAssessmentRequest
+	(*Assessment)(nil),               // 23: yizhan.v1.Assessment
+	(*GetReportRequest)(nil),         // 24: yizhan.v1.GetReportRequest
+	(*ListReportsRequest)(nil),       // 25: yizhan.v1.ListReportsRequest
+	(*ListReportsResponse)(nil),      // 26: yizhan.v1.ListReportsResponse
+	(*ShiftSwap)(nil),                // 27: yizhan.v1.ShiftSwap
+	(*DutyShift)(nil),                // 28: yizhan.v1.DutyShift
+	(*DutyLogEntry)(nil),             // 29: yizhan.v1.DutyLogEntry
+	(*PublishShiftsRequest)(nil),     // 30: yizhan.v1.PublishShiftsRequest
+	(*PublishShiftsResponse)(nil),    // 31: yizhan.v1.PublishShiftsResponse
+	(*SwapShiftRequest)(nil),         // 32: yizhan.v1.SwapShiftRequest
+	(*TakeOverShiftRequest)(nil),     // 33: yizhan.v1.TakeOverShiftRequest
+	(*HandOverShiftRequest)(nil),     // 34: yizhan.v1.HandOverShiftRequest
+	(*ListShiftsRequest)(nil),        // 35: yizhan.v1.ListShiftsRequest
+	(*ListShiftsResponse)(nil),       // 36: yizhan.v1.ListShiftsResponse
+	(*OfficeOnDuty)(nil),             // 37: yizhan.v1.OfficeOnDuty
+	(*GetOnDutyRequest)(nil),         // 38: yizhan.v1.GetOnDutyRequest
+	(*GetOnDutyResponse)(nil),        // 39: yizhan.v1.GetOnDutyResponse
+	(*WriteLogEntryRequest)(nil),     // 40: yizhan.v1.WriteLogEntryRequest
+	(*ListLogRequest)(nil),           // 41: yizhan.v1.ListLogRequest
+	(*ListLogResponse)(nil),          // 42: yizhan.v1.ListLogResponse
+	(*timestamppb.Timestamp)(nil),    // 43: google.protobuf.Timestamp
 }
 var file_yizhan_v1_duty_proto_depIdxs = []int32{
-	2,  // 0: yizhan.v1.UrgentReport.kind:type_name -> yizhan.v1.ReportKind
-	0,  // 1: yizhan.v1.UrgentReport.category:type_name -> yizhan.v1.IncidentCategory
-	1,  // 2: yizhan.v1.UrgentReport.level:type_name -> yizhan.v1.IncidentLevel
-	40, // 3: yizhan.v1.UrgentReport.occurred_at:type_name -> google.protobuf.Timestamp
-	40, // 4: yizhan.v1.UrgentReport.known_at:type_name -> google.protobuf.Timestamp
-	40, // 5: yizhan.v1.UrgentReport.written_at:type_name -> google.protobuf.Timestamp
-	3,  // 6: yizhan.v1.UrgentReport.state:type_name -> yizhan.v1.ReportState
-	40, // 7: yizhan.v1.UrgentReport.signed_at:type_name -> google.protobuf.Timestamp
-	40, // 8: yizhan.v1.ReportAck.at:type_name -> google.protobuf.Timestamp
-	6,  // 9: yizhan.v1.HeldReport.report:type_name -> yizhan.v1.UrgentReport
-	40, // 10: yizhan.v1.HeldReport.received_at:type_name -> google.protobuf.Timestamp
-	40, // 11: yizhan.v1.HeldReport.due:type_name -> google.protobuf.Timestamp
-	7,  // 12: yizhan.v1.HeldReport.acks:type_name -> yizhan.v1.ReportAck
-	6,  // 13: yizhan.v1.WriteReportRequest.report:type_name -> yizhan.v1.UrgentReport
-	6,  // 14: yizhan.v1.UpdateReportRequest.report:type_name -> yizhan.v1.UrgentReport
-	40, // 15: yizhan.v1.ZeroReport.at:type_name -> google.protobuf.Timestamp
-	13, // 16: yizhan.v1.ZeroReportStatus.zero_report:type_name -> yizhan.v1.ZeroReport
-	40, // 17: yizhan.v1.ListZeroReportsResponse.due:type_name -> google.protobuf.Timestamp
-	15, // 18: yizhan.v1.ListZeroReportsResponse.offices:type_name -> yizhan.v1.ZeroReportStatus
-	18, // 19: yizhan.v1.Assessment.offices:type_name -> yizhan.v1.OfficeAssessment
-	3,  // 20: yizhan.v1.ListReportsRequest.state:type_name -> yizhan.v1.ReportState
-	8,  // 21: yizhan.v1.ListReportsResponse.reports:type_name -> yizhan.v1.HeldReport
-	40, // 22: yizhan.v1.ShiftSwap.at:type_name -> google.protobuf.Timestamp
-	40, // 23: yizhan.v1.DutyShift.start:type_name -> google.protobuf.Timestamp
-	40, // 24: yizhan.v1.DutyShift.end:type_name -> google.protobuf.Timestamp
-	4,  // 25: yizhan.v1.DutyShift.state:type_name -> yizhan.v1.ShiftState
-	40, // 26: yizhan.v1.DutyShift.taken_over_at:type_name -> google.protobuf.Timestamp
-	40, // 27: yizhan.v1.DutyShift.handed_over_at:type_name -> google.protobuf.Timestamp
-	24, // 28: yizhan.v1.DutyShift.swaps:type_name -> yizhan.v1.ShiftSwap
-	5,  // 29: yizhan.v1.DutyLogEntry.kind:type_name -> yizhan.v1.LogKind
-	40, // 30: yizhan.v1.DutyLogEntry.at:type_name -> google.protobuf.Timestamp
-	40, // 31: yizhan.v1.DutyLogEntry.received_at:type_name -> google.protobuf.Timestamp
-	25, // 32: yizhan.v1.PublishShiftsRequest.shifts:type_name -> yizhan.v1.DutyShift
-	25, // 33: yizhan.v1.PublishShiftsResponse.shifts:type_name -> yizhan.v1.DutyShift
-	25, // 34: yizhan.v1.ListShiftsResponse.shifts:type_name -> yizhan.v1.DutyShift
-	25, // 35: yizhan.v1.OfficeOnDuty.shift:type_name -> yizhan.v1.DutyShift
-	34, // 36: yizhan.v1.GetOnDutyResponse.offices:type_name -> yizhan.v1.OfficeOnDuty
-	26, // 37: yizhan.v1.WriteLogEntryRequest.entry:type_name -> yizhan.v1.DutyLogEntry
-	26, // 38: yizhan.v1.ListLogResponse.entries:type_name -> yizhan.v1.DutyLogEntry
-	9,  // 39: yizhan.v1.DutyService.WriteReport:input_type -> yizhan.v1.WriteReportRequest
-	10, // 40: yizhan.v1.DutyService.UpdateReport:input_type -> yizhan.v1.UpdateReportRequest
-	11, // 41: yizhan.v1.DutyService.SignReport:input_type -> yizhan.v1.SignReportRequest
-	12, // 42: yizhan.v1.DutyService.AcknowledgeReport:input_type -> yizhan.v1.AcknowledgeReportRequest
-	21, // 43: yizhan.v1.DutyService.GetReport:input_type -> yizhan.v1.GetReportRequest
-	22, // 44: yizhan.v1.DutyService.ListReports:input_type -> yizhan.v1.ListReportsRequest
-	14, // 45: yizhan.v1.DutyService.SendZeroReport:input_type -> yizhan.v1.SendZeroReportRequest
-	16, // 46: yizhan.v1.DutyService.ListZeroReports:input_type -> yizhan.v1.ListZeroReportsRequest
-	19, // 47: yizhan.v1.DutyService.GetAssessment:input_type -> yizhan.v1.GetAssessmentRequest
-	27, // 48: yizhan.v1.DutyRosterService.PublishShifts:input_type -> yizhan.v1.PublishShiftsRequest
-	29, // 49: yizhan.v1.DutyRosterService.SwapShift:input_type -> yizhan.v1.SwapShiftRequest
-	30, // 50: yizhan.v1.DutyRosterService.TakeOverShift:input_type -> yizhan.v1.TakeOverShiftRequest
-	31, // 51: yizhan.v1.DutyRosterService.HandOverShift:input_type -> yizhan.v1.HandOverShiftRequest
-	32, // 52: yizhan.v1.DutyRosterService.ListShifts:input_type -> yizhan.v1.ListShiftsRequest
-	35, // 53: yizhan.v1.DutyRosterService.GetOnDuty:input_type -> yizhan.v1.GetOnDutyRequest
-	37, // 54: yizhan.v1.DutyRosterService.WriteLogEntry:input_type -> yizhan.v1.WriteLogEntryRequest
-	38, // 55: yizhan.v1.DutyRosterService.ListLog:input_type -> yizhan.v1.ListLogRequest
-	8,  // 56: yizhan.v1.DutyService.WriteReport:output_type -> yizhan.v1.HeldReport
-	8,  // 57: yizhan.v1.DutyService.UpdateReport:output_type -> yizhan.v1.HeldReport
-	8,  // 58: yizhan.v1.DutyService.SignReport:output_type -> yizhan.v1.HeldReport
-	8,  // 59: yizhan.v1.DutyService.AcknowledgeReport:output_type -> yizhan.v1.HeldReport
-	8,  // 60: yizhan.v1.DutyService.GetReport:output_type -> yizhan.v1.HeldReport
-	23, // 61: yizhan.v1.DutyService.ListReports:output_type -> yizhan.v1.ListReportsResponse
-	13, // 62: yizhan.v1.DutyService.SendZeroReport:output_type -> yizhan.v1.ZeroReport
-	17, // 63: yizhan.v1.DutyService.ListZeroReports:output_type -> yizhan.v1.ListZeroReportsResponse
-	20, // 64: yizhan.v1.DutyService.GetAssessment:output_type -> yizhan.v1.Assessment
-	28, // 65: yizhan.v1.DutyRosterService.PublishShifts:output_type -> yizhan.v1.PublishShiftsResponse
-	25, // 66: yizhan.v1.DutyRosterService.SwapShift:output_type -> yizhan.v1.DutyShift
-	25, // 67: yizhan.v1.DutyRosterService.TakeOverShift:output_type -> yizhan.v1.DutyShift
-	25, // 68: yizhan.v1.DutyRosterService.HandOverShift:output_type -> yizhan.v1.DutyShift
-	33, // 69: yizhan.v1.DutyRosterService.ListShifts:output_type -> yizhan.v1.ListShiftsResponse
-	36, // 70: yizhan.v1.DutyRosterService.GetOnDuty:output_type -> yizhan.v1.GetOnDutyResponse
-	26, // 71: yizhan.v1.DutyRosterService.WriteLogEntry:output_type -> yizhan.v1.DutyLogEntry
-	39, // 72: yizhan.v1.DutyRosterService.ListLog:output_type -> yizhan.v1.ListLogResponse
-	56, // [56:73] is the sub-list for method output_type
-	39, // [39:56] is the sub-list for method input_type
-	39, // [39:39] is the sub-list for extension type_name
-	39, // [39:39] is the sub-list for extension extendee
-	0,  // [0:39] is the sub-list for field type_name
+	7,  // 0: yizhan.v1.DutyPolicy.limits:type_name -> yizhan.v1.ReportLimit
+	8,  // 1: yizhan.v1.DutyPolicy.contacts:type_name -> yizhan.v1.DutyContact
+	0,  // 2: yizhan.v1.ReportLimit.category:type_name -> yizhan.v1.IncidentCategory
+	1,  // 3: yizhan.v1.ReportLimit.level:type_name -> yizhan.v1.IncidentLevel
+	2,  // 4: yizhan.v1.UrgentReport.kind:type_name -> yizhan.v1.ReportKind
+	0,  // 5: yizhan.v1.UrgentReport.category:type_name -> yizhan.v1.IncidentCategory
+	1,  // 6: yizhan.v1.UrgentReport.level:type_name -> yizhan.v1.IncidentLevel
+	43, // 7: yizhan.v1.UrgentReport.occurred_at:type_name -> google.protobuf.Timestamp
+	43, // 8: yizhan.v1.UrgentReport.known_at:type_name -> google.protobuf.Timestamp
+	43, // 9: yizhan.v1.UrgentReport.written_at:type_name -> google.protobuf.Timestamp
+	3,  // 10: yizhan.v1.UrgentReport.state:type_name -> yizhan.v1.ReportState
+	43, // 11: yizhan.v1.UrgentReport.signed_at:type_name -> google.protobuf.Timestamp
+	43, // 12: yizhan.v1.ReportAck.at:type_name -> google.protobuf.Timestamp
+	9,  // 13: yizhan.v1.HeldReport.report:type_name -> yizhan.v1.UrgentReport
+	43, // 14: yizhan.v1.HeldReport.received_at:type_name -> google.protobuf.Timestamp
+	43, // 15: yizhan.v1.HeldReport.due:type_name -> google.protobuf.Timestamp
+	10, // 16: yizhan.v1.HeldReport.acks:type_name -> yizhan.v1.ReportAck
+	9,  // 17: yizhan.v1.WriteReportRequest.report:type_name -> yizhan.v1.UrgentReport
+	9,  // 18: yizhan.v1.UpdateReportRequest.report:type_name -> yizhan.v1.UrgentReport
+	43, // 19: yizhan.v1.ZeroReport.at:type_name -> google.protobuf.Timestamp
+	16, // 20: yizhan.v1.ZeroReportStatus.zero_report:type_name -> yizhan.v1.ZeroReport
+	43, // 21: yizhan.v1.ListZeroReportsResponse.due:type_name -> google.protobuf.Timestamp
+	18, // 22: yizhan.v1.ListZeroReportsResponse.offices:type_name -> yizhan.v1.ZeroReportStatus
+	21, // 23: yizhan.v1.Assessment.offices:type_name -> yizhan.v1.OfficeAssessment
+	3,  // 24: yizhan.v1.ListReportsRequest.state:type_name -> yizhan.v1.ReportState
+	11, // 25: yizhan.v1.ListReportsResponse.reports:type_name -> yizhan.v1.HeldReport
+	43, // 26: yizhan.v1.ShiftSwap.at:type_name -> google.protobuf.Timestamp
+	43, // 27: yizhan.v1.DutyShift.start:type_name -> google.protobuf.Timestamp
+	43, // 28: yizhan.v1.DutyShift.end:type_name -> google.protobuf.Timestamp
+	4,  // 29: yizhan.v1.DutyShift.state:type_name -> yizhan.v1.ShiftState
+	43, // 30: yizhan.v1.DutyShift.taken_over_at:type_name -> google.protobuf.Timestamp
+	43, // 31: yizhan.v1.DutyShift.handed_over_at:type_name -> google.protobuf.Timestamp
+	27, // 32: yizhan.v1.DutyShift.swaps:type_name -> yizhan.v1.ShiftSwap
+	5,  // 33: yizhan.v1.DutyLogEntry.kind:type_name -> yizhan.v1.LogKind
+	43, // 34: yizhan.v1.DutyLogEntry.at:type_name -> google.protobuf.Timestamp
+	43, // 35: yizhan.v1.DutyLogEntry.received_at:type_name -> google.protobuf.Timestamp
+	28, // 36: yizhan.v1.PublishShiftsRequest.shifts:type_name -> yizhan.v1.DutyShift
+	28, // 37: yizhan.v1.PublishShiftsResponse.shifts:type_name -> yizhan.v1.DutyShift
+	28, // 38: yizhan.v1.ListShiftsResponse.shifts:type_name -> yizhan.v1.DutyShift
+	28, // 39: yizhan.v1.OfficeOnDuty.shift:type_name -> yizhan.v1.DutyShift
+	37, // 40: yizhan.v1.GetOnDutyResponse.offices:type_name -> yizhan.v1.OfficeOnDuty
+	8,  // 41: yizhan.v1.GetOnDutyResponse.contacts:type_name -> yizhan.v1.DutyContact
+	29, // 42: yizhan.v1.WriteLogEntryRequest.entry:type_name -> yizhan.v1.DutyLogEntry
+	29, // 43: yizhan.v1.ListLogResponse.entries:type_name -> yizhan.v1.DutyLogEntry
+	12, // 44: yizhan.v1.DutyService.WriteReport:input_type -> yizhan.v1.WriteReportRequest
+	13, // 45: yizhan.v1.DutyService.UpdateReport:input_type -> yizhan.v1.UpdateReportRequest
+	14, // 46: yizhan.v1.DutyService.SignReport:input_type -> yizhan.v1.SignReportRequest
+	15, // 47: yizhan.v1.DutyService.AcknowledgeReport:input_type -> yizhan.v1.AcknowledgeReportRequest
+	24, // 48: yizhan.v1.DutyService.GetReport:input_type -> yizhan.v1.GetReportRequest
+	25, // 49: yizhan.v1.DutyService.ListReports:input_type -> yizhan.v1.ListReportsRequest
+	17, // 50: yizhan.v1.DutyService.SendZeroReport:input_type -> yizhan.v1.SendZeroReportRequest
+	19, // 51: yizhan.v1.DutyService.ListZeroReports:input_type -> yizhan.v1.ListZeroReportsRequest
+	22, // 52: yizhan.v1.DutyService.GetAssessment:input_type -> yizhan.v1.GetAssessmentRequest
+	30, // 53: yizhan.v1.DutyRosterService.PublishShifts:input_type -> yizhan.v1.PublishShiftsRequest
+	32, // 54: yizhan.v1.DutyRosterService.SwapShift:input_type -> yizhan.v1.SwapShiftRequest
+	33, // 55: yizhan.v1.DutyRosterService.TakeOverShift:input_type -> yizhan.v1.TakeOverShiftRequest
+	34, // 56: yizhan.v1.DutyRosterService.HandOverShift:input_type -> yizhan.v1.HandOverShiftRequest
+	35, // 57: yizhan.v1.DutyRosterService.ListShifts:input_type -> yizhan.v1.ListShiftsRequest
+	38, // 58: yizhan.v1.DutyRosterService.GetOnDuty:input_type -> yizhan.v1.GetOnDutyRequest
+	40, // 59: yizhan.v1.DutyRosterService.WriteLogEntry:input_type -> yizhan.v1.WriteLogEntryRequest
+	41, // 60: yizhan.v1.DutyRosterService.ListLog:input_type -> yizhan.v1.ListLogRequest
+	11, // 61: yizhan.v1.DutyService.WriteReport:output_type -> yizhan.v1.HeldReport
+	11, // 62: yizhan.v1.DutyService.UpdateReport:output_type -> yizhan.v1.HeldReport
+	11, // 63: yizhan.v1.DutyService.SignReport:output_type -> yizhan.v1.HeldReport
+	11, // 64: yizhan.v1.DutyService.AcknowledgeReport:output_type -> yizhan.v1.HeldReport
+	11, // 65: yizhan.v1.DutyService.GetReport:output_type -> yizhan.v1.HeldReport
+	26, // 66: yizhan.v1.DutyService.ListReports:output_type -> yizhan.v1.ListReportsResponse
+	16, // 67: yizhan.v1.DutyService.SendZeroReport:output_type -> yizhan.v1.ZeroReport
+	20, // 68: yizhan.v1.DutyService.ListZeroReports:output_type -> yizhan.v1.ListZeroReportsResponse
+	23, // 69: yizhan.v1.DutyService.GetAssessment:output_type -> yizhan.v1.Assessment
+	31, // 70: yizhan.v1.DutyRosterService.PublishShifts:output_type -> yizhan.v1.PublishShiftsResponse
+	28, // 71: yizhan.v1.DutyRosterService.SwapShift:output_type -> yizhan.v1.DutyShift
+	28, // 72: yizhan.v1.DutyRosterService.TakeOverShift:output_type -> yizhan.v1.DutyShift
+	28, // 73: yizhan.v1.DutyRosterService.HandOverShift:output_type -> yizhan.v1.DutyShift
+	36, // 74: yizhan.v1.DutyRosterService.ListShifts:output_type -> yizhan.v1.ListShiftsResponse
+	39, // 75: yizhan.v1.DutyRosterService.GetOnDuty:output_type -> yizhan.v1.GetOnDutyResponse
+	29, // 76: yizhan.v1.DutyRosterService.WriteLogEntry:output_type -> yizhan.v1.DutyLogEntry
+	42, // 77: yizhan.v1.DutyRosterService.ListLog:output_type -> yizhan.v1.ListLogResponse
+	61, // [61:78] is the sub-list for method output_type
+	44, // [44:61] is the sub-list for method input_type
+	44, // [44:44] is the sub-list for extension type_name
+	44, // [44:44] is the sub-list for extension extendee
+	0,  // [0:44] is the sub-list for field type_name
 }
 
 func init() { file_yizhan_v1_duty_proto_init() }
@@ -3438,7 +3687,7 @@ func file_yizhan_v1_duty_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_yizhan_v1_duty_proto_rawDesc), len(file_yizhan_v1_duty_proto_rawDesc)),
 			NumEnums:      6,
-			NumMessages:   34,
+			NumMessages:   37,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

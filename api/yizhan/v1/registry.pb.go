@@ -3296,6 +3296,206 @@ func (x *SupervisionPolicy) GetRegistryIndex() uint64 {
 	return 0
 }
 
+type GetDutyPolicyRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	MinIndex      uint64                 `protobuf:"varint,1,opt,name=min_index,json=minIndex,proto3" json:"min_index,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetDutyPolicyRequest) Reset() {
+	*x = GetDutyPolicyRequest{}
+	mi := &file_yizhan_v1_registry_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetDutyPolicyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetDutyPolicyRequest) ProtoMessage() {}
+
+func (x *GetDutyPolicyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_registry_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetDutyPolicyRequest.ProtoReflect.Descriptor instead.
+func (*GetDutyPolicyRequest) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *GetDutyPolicyRequest) GetMinIndex() uint64 {
+	if x != nil {
+		return x.MinIndex
+	}
+	return 0
+}
+
+type GetDutyPolicyResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Policy        *DutyPolicy            `protobuf:"bytes,1,opt,name=policy,proto3" json:"policy,omitempty"`
+	Meta          *ReadMeta              `protobuf:"bytes,2,opt,name=meta,proto3" json:"meta,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetDutyPolicyResponse) Reset() {
+	*x = GetDutyPolicyResponse{}
+	mi := &file_yizhan_v1_registry_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetDutyPolicyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetDutyPolicyResponse) ProtoMessage() {}
+
+func (x *GetDutyPolicyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_registry_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetDutyPolicyResponse.ProtoReflect.Descriptor instead.
+func (*GetDutyPolicyResponse) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *GetDutyPolicyResponse) GetPolicy() *DutyPolicy {
+	if x != nil {
+		return x.Policy
+	}
+	return nil
+}
+
+func (x *GetDutyPolicyResponse) GetMeta() *ReadMeta {
+	if x != nil {
+		return x.Meta
+	}
+	return nil
+}
+
+type PutDutyPolicyRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Policy        *DutyPolicy            `protobuf:"bytes,1,opt,name=policy,proto3" json:"policy,omitempty"`
+	RequestId     string                 `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PutDutyPolicyRequest) Reset() {
+	*x = PutDutyPolicyRequest{}
+	mi := &file_yizhan_v1_registry_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PutDutyPolicyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PutDutyPolicyRequest) ProtoMessage() {}
+
+func (x *PutDutyPolicyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_registry_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PutDutyPolicyRequest.ProtoReflect.Descriptor instead.
+func (*PutDutyPolicyRequest) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *PutDutyPolicyRequest) GetPolicy() *DutyPolicy {
+	if x != nil {
+		return x.Policy
+	}
+	return nil
+}
+
+func (x *PutDutyPolicyRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+type PutDutyPolicyResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Policy        *DutyPolicy            `protobuf:"bytes,1,opt,name=policy,proto3" json:"policy,omitempty"`
+	RegistryIndex uint64                 `protobuf:"varint,2,opt,name=registry_index,json=registryIndex,proto3" json:"registry_index,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PutDutyPolicyResponse) Reset() {
+	*x = PutDutyPolicyResponse{}
+	mi := &file_yizhan_v1_registry_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PutDutyPolicyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PutDutyPolicyResponse) ProtoMessage() {}
+
+func (x *PutDutyPolicyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_registry_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PutDutyPolicyResponse.ProtoReflect.Descriptor instead.
+func (*PutDutyPolicyResponse) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *PutDutyPolicyResponse) GetPolicy() *DutyPolicy {
+	if x != nil {
+		return x.Policy
+	}
+	return nil
+}
+
+func (x *PutDutyPolicyResponse) GetRegistryIndex() uint64 {
+	if x != nil {
+		return x.RegistryIndex
+	}
+	return 0
+}
+
 type GetSupervisionPolicyRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	MinIndex      uint64                 `protobuf:"varint,1,opt,name=min_index,json=minIndex,proto3" json:"min_index,omitempty"`
@@ -3305,7 +3505,7 @@ type GetSupervisionPolicyRequest struct {
 
 func (x *GetSupervisionPolicyRequest) Reset() {
 	*x = GetSupervisionPolicyRequest{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[42]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3317,7 +3517,7 @@ func (x *GetSupervisionPolicyRequest) String() string {
 func (*GetSupervisionPolicyRequest) ProtoMessage() {}
 
 func (x *GetSupervisionPolicyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[42]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3330,7 +3530,7 @@ func (x *GetSupervisionPolicyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSupervisionPolicyRequest.ProtoReflect.Descriptor instead.
 func (*GetSupervisionPolicyRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{42}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *GetSupervisionPolicyRequest) GetMinIndex() uint64 {
@@ -3350,7 +3550,7 @@ type GetSupervisionPolicyResponse struct {
 
 func (x *GetSupervisionPolicyResponse) Reset() {
 	*x = GetSupervisionPolicyResponse{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[43]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3362,7 +3562,7 @@ func (x *GetSupervisionPolicyResponse) String() string {
 func (*GetSupervisionPolicyResponse) ProtoMessage() {}
 
 func (x *GetSupervisionPolicyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[43]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3375,7 +3575,7 @@ func (x *GetSupervisionPolicyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSupervisionPolicyResponse.ProtoReflect.Descriptor instead.
 func (*GetSupervisionPolicyResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{43}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *GetSupervisionPolicyResponse) GetPolicy() *SupervisionPolicy {
@@ -3402,7 +3602,7 @@ type PutSupervisionPolicyRequest struct {
 
 func (x *PutSupervisionPolicyRequest) Reset() {
 	*x = PutSupervisionPolicyRequest{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[44]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3414,7 +3614,7 @@ func (x *PutSupervisionPolicyRequest) String() string {
 func (*PutSupervisionPolicyRequest) ProtoMessage() {}
 
 func (x *PutSupervisionPolicyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[44]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3427,7 +3627,7 @@ func (x *PutSupervisionPolicyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutSupervisionPolicyRequest.ProtoReflect.Descriptor instead.
 func (*PutSupervisionPolicyRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{44}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *PutSupervisionPolicyRequest) GetPolicy() *SupervisionPolicy {
@@ -3454,7 +3654,7 @@ type PutSupervisionPolicyResponse struct {
 
 func (x *PutSupervisionPolicyResponse) Reset() {
 	*x = PutSupervisionPolicyResponse{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[45]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3466,7 +3666,7 @@ func (x *PutSupervisionPolicyResponse) String() string {
 func (*PutSupervisionPolicyResponse) ProtoMessage() {}
 
 func (x *PutSupervisionPolicyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[45]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3479,7 +3679,7 @@ func (x *PutSupervisionPolicyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutSupervisionPolicyResponse.ProtoReflect.Descriptor instead.
 func (*PutSupervisionPolicyResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{45}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *PutSupervisionPolicyResponse) GetPolicy() *SupervisionPolicy {
@@ -3506,7 +3706,7 @@ type ListStaffRequest struct {
 
 func (x *ListStaffRequest) Reset() {
 	*x = ListStaffRequest{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[46]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3518,7 +3718,7 @@ func (x *ListStaffRequest) String() string {
 func (*ListStaffRequest) ProtoMessage() {}
 
 func (x *ListStaffRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[46]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3531,7 +3731,7 @@ func (x *ListStaffRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListStaffRequest.ProtoReflect.Descriptor instead.
 func (*ListStaffRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{46}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *ListStaffRequest) GetOfficeCode() string {
@@ -3558,7 +3758,7 @@ type ListStaffResponse struct {
 
 func (x *ListStaffResponse) Reset() {
 	*x = ListStaffResponse{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[47]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3570,7 +3770,7 @@ func (x *ListStaffResponse) String() string {
 func (*ListStaffResponse) ProtoMessage() {}
 
 func (x *ListStaffResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[47]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3583,7 +3783,7 @@ func (x *ListStaffResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListStaffResponse.ProtoReflect.Descriptor instead.
 func (*ListStaffResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{47}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *ListStaffResponse) GetStaff() []*StaffMember {
@@ -3615,7 +3815,7 @@ type CreateStaffRequest struct {
 
 func (x *CreateStaffRequest) Reset() {
 	*x = CreateStaffRequest{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[48]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3627,7 +3827,7 @@ func (x *CreateStaffRequest) String() string {
 func (*CreateStaffRequest) ProtoMessage() {}
 
 func (x *CreateStaffRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[48]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3640,7 +3840,7 @@ func (x *CreateStaffRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateStaffRequest.ProtoReflect.Descriptor instead.
 func (*CreateStaffRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{48}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *CreateStaffRequest) GetStaff() *StaffMember {
@@ -3674,7 +3874,7 @@ type StaffWriteResponse struct {
 
 func (x *StaffWriteResponse) Reset() {
 	*x = StaffWriteResponse{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[49]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3686,7 +3886,7 @@ func (x *StaffWriteResponse) String() string {
 func (*StaffWriteResponse) ProtoMessage() {}
 
 func (x *StaffWriteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[49]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3699,7 +3899,7 @@ func (x *StaffWriteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StaffWriteResponse.ProtoReflect.Descriptor instead.
 func (*StaffWriteResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{49}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *StaffWriteResponse) GetStaff() *StaffMember {
@@ -3726,7 +3926,7 @@ type ListNodesRequest struct {
 
 func (x *ListNodesRequest) Reset() {
 	*x = ListNodesRequest{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[50]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3738,7 +3938,7 @@ func (x *ListNodesRequest) String() string {
 func (*ListNodesRequest) ProtoMessage() {}
 
 func (x *ListNodesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[50]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3751,7 +3951,7 @@ func (x *ListNodesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListNodesRequest.ProtoReflect.Descriptor instead.
 func (*ListNodesRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{50}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *ListNodesRequest) GetOfficeCode() string {
@@ -3778,7 +3978,7 @@ type ListNodesResponse struct {
 
 func (x *ListNodesResponse) Reset() {
 	*x = ListNodesResponse{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[51]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3790,7 +3990,7 @@ func (x *ListNodesResponse) String() string {
 func (*ListNodesResponse) ProtoMessage() {}
 
 func (x *ListNodesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[51]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3803,7 +4003,7 @@ func (x *ListNodesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListNodesResponse.ProtoReflect.Descriptor instead.
 func (*ListNodesResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{51}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *ListNodesResponse) GetNodes() []*NodeEntry {
@@ -3828,7 +4028,7 @@ type GetRegistryStatusRequest struct {
 
 func (x *GetRegistryStatusRequest) Reset() {
 	*x = GetRegistryStatusRequest{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[52]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3840,7 +4040,7 @@ func (x *GetRegistryStatusRequest) String() string {
 func (*GetRegistryStatusRequest) ProtoMessage() {}
 
 func (x *GetRegistryStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[52]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3853,7 +4053,7 @@ func (x *GetRegistryStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRegistryStatusRequest.ProtoReflect.Descriptor instead.
 func (*GetRegistryStatusRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{52}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{56}
 }
 
 // RegistryStatus is how far this node's copy of the registry has come.
@@ -3885,7 +4085,7 @@ type RegistryStatus struct {
 
 func (x *RegistryStatus) Reset() {
 	*x = RegistryStatus{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[53]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3897,7 +4097,7 @@ func (x *RegistryStatus) String() string {
 func (*RegistryStatus) ProtoMessage() {}
 
 func (x *RegistryStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[53]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3910,7 +4110,7 @@ func (x *RegistryStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegistryStatus.ProtoReflect.Descriptor instead.
 func (*RegistryStatus) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{53}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *RegistryStatus) GetOfficeCode() string {
@@ -4039,7 +4239,7 @@ type QuarantinedMessage struct {
 
 func (x *QuarantinedMessage) Reset() {
 	*x = QuarantinedMessage{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[54]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4051,7 +4251,7 @@ func (x *QuarantinedMessage) String() string {
 func (*QuarantinedMessage) ProtoMessage() {}
 
 func (x *QuarantinedMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[54]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4064,7 +4264,7 @@ func (x *QuarantinedMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuarantinedMessage.ProtoReflect.Descriptor instead.
 func (*QuarantinedMessage) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{54}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *QuarantinedMessage) GetDestOffice() string {
@@ -4114,7 +4314,7 @@ type DeliveryError struct {
 
 func (x *DeliveryError) Reset() {
 	*x = DeliveryError{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[55]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4126,7 +4326,7 @@ func (x *DeliveryError) String() string {
 func (*DeliveryError) ProtoMessage() {}
 
 func (x *DeliveryError) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[55]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4139,7 +4339,7 @@ func (x *DeliveryError) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeliveryError.ProtoReflect.Descriptor instead.
 func (*DeliveryError) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{55}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *DeliveryError) GetDestOffice() string {
@@ -4167,7 +4367,7 @@ var File_yizhan_v1_registry_proto protoreflect.FileDescriptor
 
 const file_yizhan_v1_registry_proto_rawDesc = "" +
 	"\n" +
-	"\x18yizhan/v1/registry.proto\x12\tyizhan.v1\x1a\x1cgoogle/api/annotations.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x88\x02\n" +
+	"\x18yizhan/v1/registry.proto\x12\tyizhan.v1\x1a\x1cgoogle/api/annotations.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x14yizhan/v1/duty.proto\"\x88\x02\n" +
 	"\x06Office\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12#\n" +
@@ -4412,6 +4612,18 @@ const file_yizhan_v1_registry_proto_rawDesc = "" +
 	"\x0eregistry_index\x18\x02 \x01(\x04R\rregistryIndex\"]\n" +
 	"\x11SupervisionPolicy\x12!\n" +
 	"\fwarning_days\x18\x01 \x01(\x05R\vwarningDays\x12%\n" +
+	"\x0eregistry_index\x18\x02 \x01(\x04R\rregistryIndex\"3\n" +
+	"\x14GetDutyPolicyRequest\x12\x1b\n" +
+	"\tmin_index\x18\x01 \x01(\x04R\bminIndex\"o\n" +
+	"\x15GetDutyPolicyResponse\x12-\n" +
+	"\x06policy\x18\x01 \x01(\v2\x15.yizhan.v1.DutyPolicyR\x06policy\x12'\n" +
+	"\x04meta\x18\x02 \x01(\v2\x13.yizhan.v1.ReadMetaR\x04meta\"d\n" +
+	"\x14PutDutyPolicyRequest\x12-\n" +
+	"\x06policy\x18\x01 \x01(\v2\x15.yizhan.v1.DutyPolicyR\x06policy\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\"m\n" +
+	"\x15PutDutyPolicyResponse\x12-\n" +
+	"\x06policy\x18\x01 \x01(\v2\x15.yizhan.v1.DutyPolicyR\x06policy\x12%\n" +
 	"\x0eregistry_index\x18\x02 \x01(\x04R\rregistryIndex\":\n" +
 	"\x1bGetSupervisionPolicyRequest\x12\x1b\n" +
 	"\tmin_index\x18\x01 \x01(\x04R\bminIndex\"}\n" +
@@ -4528,7 +4740,7 @@ const file_yizhan_v1_registry_proto_rawDesc = "" +
 	"\aDayKind\x12\x18\n" +
 	"\x14DAY_KIND_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10DAY_KIND_HOLIDAY\x10\x01\x12\x14\n" +
-	"\x10DAY_KIND_WORKDAY\x10\x022\xf9\x11\n" +
+	"\x10DAY_KIND_WORKDAY\x10\x022\xdb\x13\n" +
 	"\x0fRegistryService\x12a\n" +
 	"\vListOffices\x12\x1d.yizhan.v1.ListOfficesRequest\x1a\x1e.yizhan.v1.ListOfficesResponse\"\x13\x82\xd3\xe4\x93\x02\r\x12\v/v1/offices\x12b\n" +
 	"\tGetOffice\x12\x1b.yizhan.v1.GetOfficeRequest\x1a\x1c.yizhan.v1.GetOfficeResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/offices/{code}\x12l\n" +
@@ -4552,7 +4764,9 @@ const file_yizhan_v1_registry_proto_rawDesc = "" +
 	"\vGetCalendar\x12\x1d.yizhan.v1.GetCalendarRequest\x1a\x1e.yizhan.v1.GetCalendarResponse\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/calendar/{year}\x12s\n" +
 	"\vPutCalendar\x12\x1d.yizhan.v1.PutCalendarRequest\x1a\x1e.yizhan.v1.PutCalendarResponse\"%\x82\xd3\xe4\x93\x02\x1f:\bcalendar\x1a\x13/v1/calendar/{year}\x12\x87\x01\n" +
 	"\x14GetSupervisionPolicy\x12&.yizhan.v1.GetSupervisionPolicyRequest\x1a'.yizhan.v1.GetSupervisionPolicyResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/supervision-policy\x12\x8f\x01\n" +
-	"\x14PutSupervisionPolicy\x12&.yizhan.v1.PutSupervisionPolicyRequest\x1a'.yizhan.v1.PutSupervisionPolicyResponse\"&\x82\xd3\xe4\x93\x02 :\x06policy\x1a\x16/v1/supervision-policy\x12Y\n" +
+	"\x14PutSupervisionPolicy\x12&.yizhan.v1.PutSupervisionPolicyRequest\x1a'.yizhan.v1.PutSupervisionPolicyResponse\"&\x82\xd3\xe4\x93\x02 :\x06policy\x1a\x16/v1/supervision-policy\x12k\n" +
+	"\rGetDutyPolicy\x12\x1f.yizhan.v1.GetDutyPolicyRequest\x1a .yizhan.v1.GetDutyPolicyResponse\"\x17\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/duty-policy\x12s\n" +
+	"\rPutDutyPolicy\x12\x1f.yizhan.v1.PutDutyPolicyRequest\x1a .yizhan.v1.PutDutyPolicyResponse\"\x1f\x82\xd3\xe4\x93\x02\x19:\x06policy\x1a\x0f/v1/duty-policy\x12Y\n" +
 	"\tListStaff\x12\x1b.yizhan.v1.ListStaffRequest\x1a\x1c.yizhan.v1.ListStaffResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/staff\x12a\n" +
 	"\vCreateStaff\x12\x1d.yizhan.v1.CreateStaffRequest\x1a\x1d.yizhan.v1.StaffWriteResponse\"\x14\x82\xd3\xe4\x93\x02\x0e:\x01*\"\t/v1/staff\x12Y\n" +
 	"\tListNodes\x12\x1b.yizhan.v1.ListNodesRequest\x1a\x1c.yizhan.v1.ListNodesResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/nodes\x12p\n" +
@@ -4571,7 +4785,7 @@ func file_yizhan_v1_registry_proto_rawDescGZIP() []byte {
 }
 
 var file_yizhan_v1_registry_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_yizhan_v1_registry_proto_msgTypes = make([]protoimpl.MessageInfo, 56)
+var file_yizhan_v1_registry_proto_msgTypes = make([]protoimpl.MessageInfo, 60)
 var file_yizhan_v1_registry_proto_goTypes = []any{
 	(Tier)(0),                            // 0: yizhan.v1.Tier
 	(ItemType)(0),                        // 1: yizhan.v1.ItemType
@@ -4622,27 +4836,32 @@ var file_yizhan_v1_registry_proto_goTypes = []any{
 	(*PutCalendarRequest)(nil),           // 46: yizhan.v1.PutCalendarRequest
 	(*PutCalendarResponse)(nil),          // 47: yizhan.v1.PutCalendarResponse
 	(*SupervisionPolicy)(nil),            // 48: yizhan.v1.SupervisionPolicy
-	(*GetSupervisionPolicyRequest)(nil),  // 49: yizhan.v1.GetSupervisionPolicyRequest
-	(*GetSupervisionPolicyResponse)(nil), // 50: yizhan.v1.GetSupervisionPolicyResponse
-	(*PutSupervisionPolicyRequest)(nil),  // 51: yizhan.v1.PutSupervisionPolicyRequest
-	(*PutSupervisionPolicyResponse)(nil), // 52: yizhan.v1.PutSupervisionPolicyResponse
-	(*ListStaffRequest)(nil),             // 53: yizhan.v1.ListStaffRequest
-	(*ListStaffResponse)(nil),            // 54: yizhan.v1.ListStaffResponse
-	(*CreateStaffRequest)(nil),           // 55: yizhan.v1.CreateStaffRequest
-	(*StaffWriteResponse)(nil),           // 56: yizhan.v1.StaffWriteResponse
-	(*ListNodesRequest)(nil),             // 57: yizhan.v1.ListNodesRequest
-	(*ListNodesResponse)(nil),            // 58: yizhan.v1.ListNodesResponse
-	(*GetRegistryStatusRequest)(nil),     // 59: yizhan.v1.GetRegistryStatusRequest
-	(*RegistryStatus)(nil),               // 60: yizhan.v1.RegistryStatus
-	(*QuarantinedMessage)(nil),           // 61: yizhan.v1.QuarantinedMessage
-	(*DeliveryError)(nil),                // 62: yizhan.v1.DeliveryError
-	(*timestamppb.Timestamp)(nil),        // 63: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),        // 64: google.protobuf.FieldMask
+	(*GetDutyPolicyRequest)(nil),         // 49: yizhan.v1.GetDutyPolicyRequest
+	(*GetDutyPolicyResponse)(nil),        // 50: yizhan.v1.GetDutyPolicyResponse
+	(*PutDutyPolicyRequest)(nil),         // 51: yizhan.v1.PutDutyPolicyRequest
+	(*PutDutyPolicyResponse)(nil),        // 52: yizhan.v1.PutDutyPolicyResponse
+	(*GetSupervisionPolicyRequest)(nil),  // 53: yizhan.v1.GetSupervisionPolicyRequest
+	(*GetSupervisionPolicyResponse)(nil), // 54: yizhan.v1.GetSupervisionPolicyResponse
+	(*PutSupervisionPolicyRequest)(nil),  // 55: yizhan.v1.PutSupervisionPolicyRequest
+	(*PutSupervisionPolicyResponse)(nil), // 56: yizhan.v1.PutSupervisionPolicyResponse
+	(*ListStaffRequest)(nil),             // 57: yizhan.v1.ListStaffRequest
+	(*ListStaffResponse)(nil),            // 58: yizhan.v1.ListStaffResponse
+	(*CreateStaffRequest)(nil),           // 59: yizhan.v1.CreateStaffRequest
+	(*StaffWriteResponse)(nil),           // 60: yizhan.v1.StaffWriteResponse
+	(*ListNodesRequest)(nil),             // 61: yizhan.v1.ListNodesRequest
+	(*ListNodesResponse)(nil),            // 62: yizhan.v1.ListNodesResponse
+	(*GetRegistryStatusRequest)(nil),     // 63: yizhan.v1.GetRegistryStatusRequest
+	(*RegistryStatus)(nil),               // 64: yizhan.v1.RegistryStatus
+	(*QuarantinedMessage)(nil),           // 65: yizhan.v1.QuarantinedMessage
+	(*DeliveryError)(nil),                // 66: yizhan.v1.DeliveryError
+	(*timestamppb.Timestamp)(nil),        // 67: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),        // 68: google.protobuf.FieldMask
+	(*DutyPolicy)(nil),                   // 69: yizhan.v1.DutyPolicy
 }
 var file_yizhan_v1_registry_proto_depIdxs = []int32{
 	0,  // 0: yizhan.v1.Office.tier:type_name -> yizhan.v1.Tier
-	63, // 1: yizhan.v1.Office.created_at:type_name -> google.protobuf.Timestamp
-	63, // 2: yizhan.v1.Department.created_at:type_name -> google.protobuf.Timestamp
+	67, // 1: yizhan.v1.Office.created_at:type_name -> google.protobuf.Timestamp
+	67, // 2: yizhan.v1.Department.created_at:type_name -> google.protobuf.Timestamp
 	3,  // 3: yizhan.v1.Material.form:type_name -> yizhan.v1.MaterialForm
 	1,  // 4: yizhan.v1.Item.type:type_name -> yizhan.v1.ItemType
 	9,  // 5: yizhan.v1.Item.materials:type_name -> yizhan.v1.Material
@@ -4650,18 +4869,18 @@ var file_yizhan_v1_registry_proto_depIdxs = []int32{
 	2,  // 7: yizhan.v1.Item.case_kind:type_name -> yizhan.v1.CaseKind
 	0,  // 8: yizhan.v1.Item.exercise_tier:type_name -> yizhan.v1.Tier
 	11, // 9: yizhan.v1.Item.special_procedures:type_name -> yizhan.v1.SpecialProcedure
-	63, // 10: yizhan.v1.Item.updated_at:type_name -> google.protobuf.Timestamp
+	67, // 10: yizhan.v1.Item.updated_at:type_name -> google.protobuf.Timestamp
 	0,  // 11: yizhan.v1.Grant.tier:type_name -> yizhan.v1.Tier
 	4,  // 12: yizhan.v1.Grant.rights:type_name -> yizhan.v1.Right
-	63, // 13: yizhan.v1.Grant.valid_from:type_name -> google.protobuf.Timestamp
-	63, // 14: yizhan.v1.Grant.valid_until:type_name -> google.protobuf.Timestamp
-	63, // 15: yizhan.v1.Grant.revoked_at:type_name -> google.protobuf.Timestamp
-	63, // 16: yizhan.v1.Grant.created_at:type_name -> google.protobuf.Timestamp
+	67, // 13: yizhan.v1.Grant.valid_from:type_name -> google.protobuf.Timestamp
+	67, // 14: yizhan.v1.Grant.valid_until:type_name -> google.protobuf.Timestamp
+	67, // 15: yizhan.v1.Grant.revoked_at:type_name -> google.protobuf.Timestamp
+	67, // 16: yizhan.v1.Grant.created_at:type_name -> google.protobuf.Timestamp
 	5,  // 17: yizhan.v1.StaffMember.roles:type_name -> yizhan.v1.Role
-	63, // 18: yizhan.v1.StaffMember.created_at:type_name -> google.protobuf.Timestamp
+	67, // 18: yizhan.v1.StaffMember.created_at:type_name -> google.protobuf.Timestamp
 	6,  // 19: yizhan.v1.CalendarDay.kind:type_name -> yizhan.v1.DayKind
 	15, // 20: yizhan.v1.Calendar.days:type_name -> yizhan.v1.CalendarDay
-	63, // 21: yizhan.v1.NodeEntry.updated_at:type_name -> google.protobuf.Timestamp
+	67, // 21: yizhan.v1.NodeEntry.updated_at:type_name -> google.protobuf.Timestamp
 	0,  // 22: yizhan.v1.ListOfficesRequest.tier:type_name -> yizhan.v1.Tier
 	7,  // 23: yizhan.v1.ListOfficesResponse.offices:type_name -> yizhan.v1.Office
 	18, // 24: yizhan.v1.ListOfficesResponse.meta:type_name -> yizhan.v1.ReadMeta
@@ -4681,7 +4900,7 @@ var file_yizhan_v1_registry_proto_depIdxs = []int32{
 	18, // 38: yizhan.v1.GetItemResponse.meta:type_name -> yizhan.v1.ReadMeta
 	12, // 39: yizhan.v1.CreateItemRequest.item:type_name -> yizhan.v1.Item
 	12, // 40: yizhan.v1.UpdateItemRequest.item:type_name -> yizhan.v1.Item
-	64, // 41: yizhan.v1.UpdateItemRequest.update_mask:type_name -> google.protobuf.FieldMask
+	68, // 41: yizhan.v1.UpdateItemRequest.update_mask:type_name -> google.protobuf.FieldMask
 	12, // 42: yizhan.v1.ItemWriteResponse.item:type_name -> yizhan.v1.Item
 	12, // 43: yizhan.v1.ListItemVersionsResponse.versions:type_name -> yizhan.v1.Item
 	18, // 44: yizhan.v1.ListItemVersionsResponse.meta:type_name -> yizhan.v1.ReadMeta
@@ -4693,69 +4912,77 @@ var file_yizhan_v1_registry_proto_depIdxs = []int32{
 	18, // 50: yizhan.v1.GetCalendarResponse.meta:type_name -> yizhan.v1.ReadMeta
 	16, // 51: yizhan.v1.PutCalendarRequest.calendar:type_name -> yizhan.v1.Calendar
 	16, // 52: yizhan.v1.PutCalendarResponse.calendar:type_name -> yizhan.v1.Calendar
-	48, // 53: yizhan.v1.GetSupervisionPolicyResponse.policy:type_name -> yizhan.v1.SupervisionPolicy
-	18, // 54: yizhan.v1.GetSupervisionPolicyResponse.meta:type_name -> yizhan.v1.ReadMeta
-	48, // 55: yizhan.v1.PutSupervisionPolicyRequest.policy:type_name -> yizhan.v1.SupervisionPolicy
-	48, // 56: yizhan.v1.PutSupervisionPolicyResponse.policy:type_name -> yizhan.v1.SupervisionPolicy
-	14, // 57: yizhan.v1.ListStaffResponse.staff:type_name -> yizhan.v1.StaffMember
-	18, // 58: yizhan.v1.ListStaffResponse.meta:type_name -> yizhan.v1.ReadMeta
-	14, // 59: yizhan.v1.CreateStaffRequest.staff:type_name -> yizhan.v1.StaffMember
-	14, // 60: yizhan.v1.StaffWriteResponse.staff:type_name -> yizhan.v1.StaffMember
-	17, // 61: yizhan.v1.ListNodesResponse.nodes:type_name -> yizhan.v1.NodeEntry
-	18, // 62: yizhan.v1.ListNodesResponse.meta:type_name -> yizhan.v1.ReadMeta
-	63, // 63: yizhan.v1.RegistryStatus.last_contact:type_name -> google.protobuf.Timestamp
-	63, // 64: yizhan.v1.RegistryStatus.feed_error_at:type_name -> google.protobuf.Timestamp
-	61, // 65: yizhan.v1.RegistryStatus.quarantined:type_name -> yizhan.v1.QuarantinedMessage
-	62, // 66: yizhan.v1.RegistryStatus.delivery_errors:type_name -> yizhan.v1.DeliveryError
-	63, // 67: yizhan.v1.QuarantinedMessage.at:type_name -> google.protobuf.Timestamp
-	63, // 68: yizhan.v1.DeliveryError.at:type_name -> google.protobuf.Timestamp
-	19, // 69: yizhan.v1.RegistryService.ListOffices:input_type -> yizhan.v1.ListOfficesRequest
-	21, // 70: yizhan.v1.RegistryService.GetOffice:input_type -> yizhan.v1.GetOfficeRequest
-	23, // 71: yizhan.v1.RegistryService.CreateOffice:input_type -> yizhan.v1.CreateOfficeRequest
-	26, // 72: yizhan.v1.RegistryService.ListDepartments:input_type -> yizhan.v1.ListDepartmentsRequest
-	28, // 73: yizhan.v1.RegistryService.CreateDepartment:input_type -> yizhan.v1.CreateDepartmentRequest
-	30, // 74: yizhan.v1.RegistryService.ListItems:input_type -> yizhan.v1.ListItemsRequest
-	32, // 75: yizhan.v1.RegistryService.GetItem:input_type -> yizhan.v1.GetItemRequest
-	34, // 76: yizhan.v1.RegistryService.CreateItem:input_type -> yizhan.v1.CreateItemRequest
-	35, // 77: yizhan.v1.RegistryService.UpdateItem:input_type -> yizhan.v1.UpdateItemRequest
-	37, // 78: yizhan.v1.RegistryService.ListItemVersions:input_type -> yizhan.v1.ListItemVersionsRequest
-	39, // 79: yizhan.v1.RegistryService.ListGrants:input_type -> yizhan.v1.ListGrantsRequest
-	41, // 80: yizhan.v1.RegistryService.CreateGrant:input_type -> yizhan.v1.CreateGrantRequest
-	43, // 81: yizhan.v1.RegistryService.RevokeGrant:input_type -> yizhan.v1.RevokeGrantRequest
-	44, // 82: yizhan.v1.RegistryService.GetCalendar:input_type -> yizhan.v1.GetCalendarRequest
-	46, // 83: yizhan.v1.RegistryService.PutCalendar:input_type -> yizhan.v1.PutCalendarRequest
-	49, // 84: yizhan.v1.RegistryService.GetSupervisionPolicy:input_type -> yizhan.v1.GetSupervisionPolicyRequest
-	51, // 85: yizhan.v1.RegistryService.PutSupervisionPolicy:input_type -> yizhan.v1.PutSupervisionPolicyRequest
-	53, // 86: yizhan.v1.RegistryService.ListStaff:input_type -> yizhan.v1.ListStaffRequest
-	55, // 87: yizhan.v1.RegistryService.CreateStaff:input_type -> yizhan.v1.CreateStaffRequest
-	57, // 88: yizhan.v1.RegistryService.ListNodes:input_type -> yizhan.v1.ListNodesRequest
-	59, // 89: yizhan.v1.RegistryService.GetRegistryStatus:input_type -> yizhan.v1.GetRegistryStatusRequest
-	20, // 90: yizhan.v1.RegistryService.ListOffices:output_type -> yizhan.v1.ListOfficesResponse
-	22, // 91: yizhan.v1.RegistryService.GetOffice:output_type -> yizhan.v1.GetOfficeResponse
-	25, // 92: yizhan.v1.RegistryService.CreateOffice:output_type -> yizhan.v1.CreateOfficeResponse
-	27, // 93: yizhan.v1.RegistryService.ListDepartments:output_type -> yizhan.v1.ListDepartmentsResponse
-	29, // 94: yizhan.v1.RegistryService.CreateDepartment:output_type -> yizhan.v1.CreateDepartmentResponse
-	31, // 95: yizhan.v1.RegistryService.ListItems:output_type -> yizhan.v1.ListItemsResponse
-	33, // 96: yizhan.v1.RegistryService.GetItem:output_type -> yizhan.v1.GetItemResponse
-	36, // 97: yizhan.v1.RegistryService.CreateItem:output_type -> yizhan.v1.ItemWriteResponse
-	36, // 98: yizhan.v1.RegistryService.UpdateItem:output_type -> yizhan.v1.ItemWriteResponse
-	38, // 99: yizhan.v1.RegistryService.ListItemVersions:output_type -> yizhan.v1.ListItemVersionsResponse
-	40, // 100: yizhan.v1.RegistryService.ListGrants:output_type -> yizhan.v1.ListGrantsResponse
-	42, // 101: yizhan.v1.RegistryService.CreateGrant:output_type -> yizhan.v1.GrantWriteResponse
-	42, // 102: yizhan.v1.RegistryService.RevokeGrant:output_type -> yizhan.v1.GrantWriteResponse
-	45, // 103: yizhan.v1.RegistryService.GetCalendar:output_type -> yizhan.v1.GetCalendarResponse
-	47, // 104: yizhan.v1.RegistryService.PutCalendar:output_type -> yizhan.v1.PutCalendarResponse
-	50, // 105: yizhan.v1.RegistryService.GetSupervisionPolicy:output_type -> yizhan.v1.GetSupervisionPolicyResponse
-	52, // 106: yizhan.v1.RegistryService.PutSupervisionPolicy:output_type -> yizhan.v1.PutSupervisionPolicyResponse
-	54, // 107: yizhan.v1.RegistryService.ListStaff:output_type -> yizhan.v1.ListStaffResponse
-	56, // 108: yizhan.v1.RegistryService.CreateStaff:output_type -> yizhan.v1.StaffWriteResponse
-	58, // 109: yizhan.v1.RegistryService.ListNodes:output_type -> yizhan.v1.ListNodesResponse
-	60, // 110: yizhan.v1.RegistryService.GetRegistryStatus:output_type -> yizhan.v1.RegistryStatus
-	90, // [90:111] is the sub-list for method output_type
-	69, // [69:90] is the sub-list for method input_type
-	69, // [69:69] is the sub-list for extension type_name
-	69, // [69:69] is the sub-list for extension extendee
-	0,  // [0:69] is the sub-list for field type_name
+	69, // 53: yizhan.v1.GetDutyPolicyResponse.policy:type_name -> yizhan.v1.DutyPolicy
+	18, // 54: yizhan.v1.GetDutyPolicyResponse.meta:type_name -> yizhan.v1.ReadMeta
+	69, // 55: yizhan.v1.PutDutyPolicyRequest.policy:type_name -> yizhan.v1.DutyPolicy
+	69, // 56: yizhan.v1.PutDutyPolicyResponse.policy:type_name -> yizhan.v1.DutyPolicy
+	48, // 57: yizhan.v1.GetSupervisionPolicyResponse.policy:type_name -> yizhan.v1.SupervisionPolicy
+	18, // 58: yizhan.v1.GetSupervisionPolicyResponse.meta:type_name -> yizhan.v1.ReadMeta
+	48, // 59: yizhan.v1.PutSupervisionPolicyRequest.policy:type_name -> yizhan.v1.SupervisionPolicy
+	48, // 60: yizhan.v1.PutSupervisionPolicyResponse.policy:type_name -> yizhan.v1.SupervisionPolicy
+	14, // 61: yizhan.v1.ListStaffResponse.staff:type_name -> yizhan.v1.StaffMember
+	18, // 62: yizhan.v1.ListStaffResponse.meta:type_name -> yizhan.v1.ReadMeta
+	14, // 63: yizhan.v1.CreateStaffRequest.staff:type_name -> yizhan.v1.StaffMember
+	14, // 64: yizhan.v1.StaffWriteResponse.staff:type_name -> yizhan.v1.StaffMember
+	17, // 65: yizhan.v1.ListNodesResponse.nodes:type_name -> yizhan.v1.NodeEntry
+	18, // 66: yizhan.v1.ListNodesResponse.meta:type_name -> yizhan.v1.ReadMeta
+	67, // 67: yizhan.v1.RegistryStatus.last_contact:type_name -> google.protobuf.Timestamp
+	67, // 68: yizhan.v1.RegistryStatus.feed_error_at:type_name -> google.protobuf.Timestamp
+	65, // 69: yizhan.v1.RegistryStatus.quarantined:type_name -> yizhan.v1.QuarantinedMessage
+	66, // 70: yizhan.v1.RegistryStatus.delivery_errors:type_name -> yizhan.v1.DeliveryError
+	67, // 71: yizhan.v1.QuarantinedMessage.at:type_name -> google.protobuf.Timestamp
+	67, // 72: yizhan.v1.DeliveryError.at:type_name -> google.protobuf.Timestamp
+	19, // 73: yizhan.v1.RegistryService.ListOffices:input_type -> yizhan.v1.ListOfficesRequest
+	21, // 74: yizhan.v1.RegistryService.GetOffice:input_type -> yizhan.v1.GetOfficeRequest
+	23, // 75: yizhan.v1.RegistryService.CreateOffice:input_type -> yizhan.v1.CreateOfficeRequest
+	26, // 76: yizhan.v1.RegistryService.ListDepartments:input_type -> yizhan.v1.ListDepartmentsRequest
+	28, // 77: yizhan.v1.RegistryService.CreateDepartment:input_type -> yizhan.v1.CreateDepartmentRequest
+	30, // 78: yizhan.v1.RegistryService.ListItems:input_type -> yizhan.v1.ListItemsRequest
+	32, // 79: yizhan.v1.RegistryService.GetItem:input_type -> yizhan.v1.GetItemRequest
+	34, // 80: yizhan.v1.RegistryService.CreateItem:input_type -> yizhan.v1.CreateItemRequest
+	35, // 81: yizhan.v1.RegistryService.UpdateItem:input_type -> yizhan.v1.UpdateItemRequest
+	37, // 82: yizhan.v1.RegistryService.ListItemVersions:input_type -> yizhan.v1.ListItemVersionsRequest
+	39, // 83: yizhan.v1.RegistryService.ListGrants:input_type -> yizhan.v1.ListGrantsRequest
+	41, // 84: yizhan.v1.RegistryService.CreateGrant:input_type -> yizhan.v1.CreateGrantRequest
+	43, // 85: yizhan.v1.RegistryService.RevokeGrant:input_type -> yizhan.v1.RevokeGrantRequest
+	44, // 86: yizhan.v1.RegistryService.GetCalendar:input_type -> yizhan.v1.GetCalendarRequest
+	46, // 87: yizhan.v1.RegistryService.PutCalendar:input_type -> yizhan.v1.PutCalendarRequest
+	53, // 88: yizhan.v1.RegistryService.GetSupervisionPolicy:input_type -> yizhan.v1.GetSupervisionPolicyRequest
+	55, // 89: yizhan.v1.RegistryService.PutSupervisionPolicy:input_type -> yizhan.v1.PutSupervisionPolicyRequest
+	49, // 90: yizhan.v1.RegistryService.GetDutyPolicy:input_type -> yizhan.v1.GetDutyPolicyRequest
+	51, // 91: yizhan.v1.RegistryService.PutDutyPolicy:input_type -> yizhan.v1.PutDutyPolicyRequest
+	57, // 92: yizhan.v1.RegistryService.ListStaff:input_type -> yizhan.v1.ListStaffRequest
+	59, // 93: yizhan.v1.RegistryService.CreateStaff:input_type -> yizhan.v1.CreateStaffRequest
+	61, // 94: yizhan.v1.RegistryService.ListNodes:input_type -> yizhan.v1.ListNodesRequest
+	63, // 95: yizhan.v1.RegistryService.GetRegistryStatus:input_type -> yizhan.v1.GetRegistryStatusRequest
+	20, // 96: yizhan.v1.RegistryService.ListOffices:output_type -> yizhan.v1.ListOfficesResponse
+	22, // 97: yizhan.v1.RegistryService.GetOffice:output_type -> yizhan.v1.GetOfficeResponse
+	25, // 98: yizhan.v1.RegistryService.CreateOffice:output_type -> yizhan.v1.CreateOfficeResponse
+	27, // 99: yizhan.v1.RegistryService.ListDepartments:output_type -> yizhan.v1.ListDepartmentsResponse
+	29, // 100: yizhan.v1.RegistryService.CreateDepartment:output_type -> yizhan.v1.CreateDepartmentResponse
+	31, // 101: yizhan.v1.RegistryService.ListItems:output_type -> yizhan.v1.ListItemsResponse
+	33, // 102: yizhan.v1.RegistryService.GetItem:output_type -> yizhan.v1.GetItemResponse
+	36, // 103: yizhan.v1.RegistryService.CreateItem:output_type -> yizhan.v1.ItemWriteResponse
+	36, // 104: yizhan.v1.RegistryService.UpdateItem:output_type -> yizhan.v1.ItemWriteResponse
+	38, // 105: yizhan.v1.RegistryService.ListItemVersions:output_type -> yizhan.v1.ListItemVersionsResponse
+	40, // 106: yizhan.v1.RegistryService.ListGrants:output_type -> yizhan.v1.ListGrantsResponse
+	42, // 107: yizhan.v1.RegistryService.CreateGrant:output_type -> yizhan.v1.GrantWriteResponse
+	42, // 108: yizhan.v1.RegistryService.RevokeGrant:output_type -> yizhan.v1.GrantWriteResponse
+	45, // 109: yizhan.v1.RegistryService.GetCalendar:output_type -> yizhan.v1.GetCalendarResponse
+	47, // 110: yizhan.v1.RegistryService.PutCalendar:output_type -> yizhan.v1.PutCalendarResponse
+	54, // 111: yizhan.v1.RegistryService.GetSupervisionPolicy:output_type -> yizhan.v1.GetSupervisionPolicyResponse
+	56, // 112: yizhan.v1.RegistryService.PutSupervisionPolicy:output_type -> yizhan.v1.PutSupervisionPolicyResponse
+	50, // 113: yizhan.v1.RegistryService.GetDutyPolicy:output_type -> yizhan.v1.GetDutyPolicyResponse
+	52, // 114: yizhan.v1.RegistryService.PutDutyPolicy:output_type -> yizhan.v1.PutDutyPolicyResponse
+	58, // 115: yizhan.v1.RegistryService.ListStaff:output_type -> yizhan.v1.ListStaffResponse
+	60, // 116: yizhan.v1.RegistryService.CreateStaff:output_type -> yizhan.v1.StaffWriteResponse
+	62, // 117: yizhan.v1.RegistryService.ListNodes:output_type -> yizhan.v1.ListNodesResponse
+	64, // 118: yizhan.v1.RegistryService.GetRegistryStatus:output_type -> yizhan.v1.RegistryStatus
+	96, // [96:119] is the sub-list for method output_type
+	73, // [73:96] is the sub-list for method input_type
+	73, // [73:73] is the sub-list for extension type_name
+	73, // [73:73] is the sub-list for extension extendee
+	0,  // [0:73] is the sub-list for field type_name
 }
 
 func init() { file_yizhan_v1_registry_proto_init() }
@@ -4763,13 +4990,14 @@ func file_yizhan_v1_registry_proto_init() {
 	if File_yizhan_v1_registry_proto != nil {
 		return
 	}
+	file_yizhan_v1_duty_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_yizhan_v1_registry_proto_rawDesc), len(file_yizhan_v1_registry_proto_rawDesc)),
 			NumEnums:      7,
-			NumMessages:   56,
+			NumMessages:   60,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

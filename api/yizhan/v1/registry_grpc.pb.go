@@ -42,6 +42,8 @@ const (
 	RegistryService_PutCalendar_FullMethodName          = "/yizhan.v1.RegistryService/PutCalendar"
 	RegistryService_GetSupervisionPolicy_FullMethodName = "/yizhan.v1.RegistryService/GetSupervisionPolicy"
 	RegistryService_PutSupervisionPolicy_FullMethodName = "/yizhan.v1.RegistryService/PutSupervisionPolicy"
+	RegistryService_GetDutyPolicy_FullMethodName        = "/yizhan.v1.RegistryService/GetDutyPolicy"
+	RegistryService_PutDutyPolicy_FullMethodName        = "/yizhan.v1.RegistryService/PutDutyPolicy"
 	RegistryService_ListStaff_FullMethodName            = "/yizhan.v1.RegistryService/ListStaff"
 	RegistryService_CreateStaff_FullMethodName          = "/yizhan.v1.RegistryService/CreateStaff"
 	RegistryService_ListNodes_FullMethodName            = "/yizhan.v1.RegistryService/ListNodes"
@@ -71,6 +73,8 @@ type RegistryServiceClient interface {
 	PutCalendar(ctx context.Context, in *PutCalendarRequest, opts ...grpc.CallOption) (*PutCalendarResponse, error)
 	GetSupervisionPolicy(ctx context.Context, in *GetSupervisionPolicyRequest, opts ...grpc.CallOption) (*GetSupervisionPolicyResponse, error)
 	PutSupervisionPolicy(ctx context.Context, in *PutSupervisionPolicyRequest, opts ...grpc.CallOption) (*PutSupervisionPolicyResponse, error)
+	GetDutyPolicy(ctx context.Context, in *GetDutyPolicyRequest, opts ...grpc.CallOption) (*GetDutyPolicyResponse, error)
+	PutDutyPolicy(ctx context.Context, in *PutDutyPolicyRequest, opts ...grpc.CallOption) (*PutDutyPolicyResponse, error)
 	ListStaff(ctx context.Context, in *ListStaffRequest, opts ...grpc.CallOption) (*ListStaffResponse, error)
 	CreateStaff(ctx context.Context, in *CreateStaffRequest, opts ...grpc.CallOption) (*StaffWriteResponse, error)
 	ListNodes(ctx context.Context, in *ListNodesRequest, opts ...grpc.CallOption) (*ListNodesResponse, error)
@@ -255,6 +259,26 @@ func (c *registryServiceClient) PutSupervisionPolicy(ctx context.Context, in *Pu
 	return out, nil
 }
 
+func (c *registryServiceClient) GetDutyPolicy(ctx context.Context, in *GetDutyPolicyRequest, opts ...grpc.CallOption) (*GetDutyPolicyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetDutyPolicyResponse)
+	err := c.cc.Invoke(ctx, RegistryService_GetDutyPolicy_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *registryServiceClient) PutDutyPolicy(ctx context.Context, in *PutDutyPolicyRequest, opts ...grpc.CallOption) (*PutDutyPolicyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PutDutyPolicyResponse)
+	err := c.cc.Invoke(ctx, RegistryService_PutDutyPolicy_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *registryServiceClient) ListStaff(ctx context.Context, in *ListStaffRequest, opts ...grpc.CallOption) (*ListStaffResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ListStaffResponse)
@@ -318,6 +342,8 @@ type RegistryServiceServer interface {
 	PutCalendar(context.Context, *PutCalendarRequest) (*PutCalendarResponse, error)
 	GetSupervisionPolicy(context.Context, *GetSupervisionPolicyRequest) (*GetSupervisionPolicyResponse, error)
 	PutSupervisionPolicy(context.Context, *PutSupervisionPolicyRequest) (*PutSupervisionPolicyResponse, error)
+	GetDutyPolicy(context.Context, *GetDutyPolicyRequest) (*GetDutyPolicyResponse, error)
+	PutDutyPolicy(context.Context, *PutDutyPolicyRequest) (*PutDutyPolicyResponse, error)
 	ListStaff(context.Context, *ListStaffRequest) (*ListStaffResponse, error)
 	CreateStaff(context.Context, *CreateStaffRequest) (*StaffWriteResponse, error)
 	ListNodes(context.Context, *ListNodesRequest) (*ListNodesResponse, error)
@@ -382,6 +408,12 @@ func (UnimplementedRegistryServiceServer) GetSupervisionPolicy(context.Context, 
 }
 func (UnimplementedRegistryServiceServer) PutSupervisionPolicy(context.Context, *PutSupervisionPolicyRequest) (*PutSupervisionPolicyResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method PutSupervisionPolicy not implemented")
+}
+func (UnimplementedRegistryServiceServer) GetDutyPolicy(context.Context, *GetDutyPolicyRequest) (*GetDutyPolicyResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetDutyPolicy not implemented")
+}
+func (UnimplementedRegistryServiceServer) PutDutyPolicy(context.Context, *PutDutyPolicyRequest) (*PutDutyPolicyResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method PutDutyPolicy not implemented")
 }
 func (UnimplementedRegistryServiceServer) ListStaff(context.Context, *ListStaffRequest) (*ListStaffResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListStaff not implemented")
@@ -722,6 +754,42 @@ func _RegistryService_PutSupervisionPolicy_Handler(srv interface{}, ctx context.
 	return interceptor(ctx, in, info, handler)
 }
 
+func _RegistryService_GetDutyPolicy_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetDutyPolicyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RegistryServiceServer).GetDutyPolicy(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RegistryService_GetDutyPolicy_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RegistryServiceServer).GetDutyPolicy(ctx, req.(*GetDutyPolicyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RegistryService_PutDutyPolicy_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PutDutyPolicyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RegistryServiceServer).PutDutyPolicy(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RegistryService_PutDutyPolicy_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RegistryServiceServer).PutDutyPolicy(ctx, req.(*PutDutyPolicyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _RegistryService_ListStaff_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ListStaffRequest)
 	if err := dec(in); err != nil {
@@ -868,6 +936,14 @@ var RegistryService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "PutSupervisionPolicy",
 			Handler:    _RegistryService_PutSupervisionPolicy_Handler,
+		},
+		{
+			MethodName: "GetDutyPolicy",
+			Handler:    _RegistryService_GetDutyPolicy_Handler,
+		},
+		{
+			MethodName: "PutDutyPolicy",
+			Handler:    _RegistryService_PutDutyPolicy_Handler,
 		},
 		{
 			MethodName: "ListStaff",

@@ -622,6 +622,7 @@ type RegistryCommand struct {
 	//	*RegistryCommand_PutNode
 	//	*RegistryCommand_PutQueryCodeKey
 	//	*RegistryCommand_PutSupervisionPolicy
+	//	*RegistryCommand_PutDutyPolicy
 	Op            isRegistryCommand_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -791,6 +792,15 @@ func (x *RegistryCommand) GetPutSupervisionPolicy() *PutSupervisionPolicy {
 	return nil
 }
 
+func (x *RegistryCommand) GetPutDutyPolicy() *PutDutyPolicy {
+	if x != nil {
+		if x, ok := x.Op.(*RegistryCommand_PutDutyPolicy); ok {
+			return x.PutDutyPolicy
+		}
+	}
+	return nil
+}
+
 type isRegistryCommand_Op interface {
 	isRegistryCommand_Op()
 }
@@ -839,6 +849,10 @@ type RegistryCommand_PutSupervisionPolicy struct {
 	PutSupervisionPolicy *PutSupervisionPolicy `protobuf:"bytes,20,opt,name=put_supervision_policy,json=putSupervisionPolicy,proto3,oneof"`
 }
 
+type RegistryCommand_PutDutyPolicy struct {
+	PutDutyPolicy *PutDutyPolicy `protobuf:"bytes,21,opt,name=put_duty_policy,json=putDutyPolicy,proto3,oneof"`
+}
+
 func (*RegistryCommand_CreateOffice) isRegistryCommand_Op() {}
 
 func (*RegistryCommand_CreateDepartment) isRegistryCommand_Op() {}
@@ -861,6 +875,53 @@ func (*RegistryCommand_PutQueryCodeKey) isRegistryCommand_Op() {}
 
 func (*RegistryCommand_PutSupervisionPolicy) isRegistryCommand_Op() {}
 
+func (*RegistryCommand_PutDutyPolicy) isRegistryCommand_Op() {}
+
+// PutDutyPolicy sets the county's choices in the duty rules.
+type PutDutyPolicy struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Policy        *v1.DutyPolicy         `protobuf:"bytes,1,opt,name=policy,proto3" json:"policy,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PutDutyPolicy) Reset() {
+	*x = PutDutyPolicy{}
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PutDutyPolicy) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PutDutyPolicy) ProtoMessage() {}
+
+func (x *PutDutyPolicy) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PutDutyPolicy.ProtoReflect.Descriptor instead.
+func (*PutDutyPolicy) Descriptor() ([]byte, []int) {
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *PutDutyPolicy) GetPolicy() *v1.DutyPolicy {
+	if x != nil {
+		return x.Policy
+	}
+	return nil
+}
+
 // PutSupervisionPolicy sets the county's choices in the supervision rules.
 type PutSupervisionPolicy struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -871,7 +932,7 @@ type PutSupervisionPolicy struct {
 
 func (x *PutSupervisionPolicy) Reset() {
 	*x = PutSupervisionPolicy{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[13]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -883,7 +944,7 @@ func (x *PutSupervisionPolicy) String() string {
 func (*PutSupervisionPolicy) ProtoMessage() {}
 
 func (x *PutSupervisionPolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[13]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -896,7 +957,7 @@ func (x *PutSupervisionPolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutSupervisionPolicy.ProtoReflect.Descriptor instead.
 func (*PutSupervisionPolicy) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{13}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *PutSupervisionPolicy) GetPolicy() *v1.SupervisionPolicy {
@@ -919,7 +980,7 @@ type ChangelogEntry struct {
 
 func (x *ChangelogEntry) Reset() {
 	*x = ChangelogEntry{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[14]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -931,7 +992,7 @@ func (x *ChangelogEntry) String() string {
 func (*ChangelogEntry) ProtoMessage() {}
 
 func (x *ChangelogEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[14]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -944,7 +1005,7 @@ func (x *ChangelogEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChangelogEntry.ProtoReflect.Descriptor instead.
 func (*ChangelogEntry) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{14}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ChangelogEntry) GetIndex() uint64 {
@@ -978,7 +1039,7 @@ type ItemHistory struct {
 
 func (x *ItemHistory) Reset() {
 	*x = ItemHistory{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[15]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -990,7 +1051,7 @@ func (x *ItemHistory) String() string {
 func (*ItemHistory) ProtoMessage() {}
 
 func (x *ItemHistory) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[15]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1003,7 +1064,7 @@ func (x *ItemHistory) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ItemHistory.ProtoReflect.Descriptor instead.
 func (*ItemHistory) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{15}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ItemHistory) GetVersions() []*v1.Item {
@@ -1031,13 +1092,14 @@ type RegistrySnapshot struct {
 	// The query-code keys, by id. Sent to every office (see QueryCodeKey).
 	QueryCodeKeys     []*QueryCodeKey       `protobuf:"bytes,11,rep,name=query_code_keys,json=queryCodeKeys,proto3" json:"query_code_keys,omitempty"`
 	SupervisionPolicy *v1.SupervisionPolicy `protobuf:"bytes,12,opt,name=supervision_policy,json=supervisionPolicy,proto3" json:"supervision_policy,omitempty"` // unset: the defaults
+	DutyPolicy        *v1.DutyPolicy        `protobuf:"bytes,13,opt,name=duty_policy,json=dutyPolicy,proto3" json:"duty_policy,omitempty"`                      // unset: the defaults
 	unknownFields     protoimpl.UnknownFields
 	sizeCache         protoimpl.SizeCache
 }
 
 func (x *RegistrySnapshot) Reset() {
 	*x = RegistrySnapshot{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[16]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1049,7 +1111,7 @@ func (x *RegistrySnapshot) String() string {
 func (*RegistrySnapshot) ProtoMessage() {}
 
 func (x *RegistrySnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[16]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1062,7 +1124,7 @@ func (x *RegistrySnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegistrySnapshot.ProtoReflect.Descriptor instead.
 func (*RegistrySnapshot) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{16}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *RegistrySnapshot) GetIndex() uint64 {
@@ -1149,6 +1211,13 @@ func (x *RegistrySnapshot) GetSupervisionPolicy() *v1.SupervisionPolicy {
 	return nil
 }
 
+func (x *RegistrySnapshot) GetDutyPolicy() *v1.DutyPolicy {
+	if x != nil {
+		return x.DutyPolicy
+	}
+	return nil
+}
+
 // ReplayRegistry applies entries pulled from the upstream office.
 // Entries at or below the office's registry index are skipped.
 type ReplayRegistry struct {
@@ -1161,7 +1230,7 @@ type ReplayRegistry struct {
 
 func (x *ReplayRegistry) Reset() {
 	*x = ReplayRegistry{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[17]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1173,7 +1242,7 @@ func (x *ReplayRegistry) String() string {
 func (*ReplayRegistry) ProtoMessage() {}
 
 func (x *ReplayRegistry) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[17]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1186,7 +1255,7 @@ func (x *ReplayRegistry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplayRegistry.ProtoReflect.Descriptor instead.
 func (*ReplayRegistry) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{17}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ReplayRegistry) GetEntries() []*ChangelogEntry {
@@ -1213,7 +1282,7 @@ type InstallRegistrySnapshot struct {
 
 func (x *InstallRegistrySnapshot) Reset() {
 	*x = InstallRegistrySnapshot{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[18]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1225,7 +1294,7 @@ func (x *InstallRegistrySnapshot) String() string {
 func (*InstallRegistrySnapshot) ProtoMessage() {}
 
 func (x *InstallRegistrySnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[18]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1238,7 +1307,7 @@ func (x *InstallRegistrySnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InstallRegistrySnapshot.ProtoReflect.Descriptor instead.
 func (*InstallRegistrySnapshot) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{18}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *InstallRegistrySnapshot) GetSnapshot() *RegistrySnapshot {
@@ -1264,7 +1333,7 @@ type Command struct {
 
 func (x *Command) Reset() {
 	*x = Command{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[19]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1276,7 +1345,7 @@ func (x *Command) String() string {
 func (*Command) ProtoMessage() {}
 
 func (x *Command) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[19]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1289,7 +1358,7 @@ func (x *Command) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Command.ProtoReflect.Descriptor instead.
 func (*Command) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{19}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Command) GetKind() isCommand_Kind {
@@ -1390,7 +1459,7 @@ type CaseCommand struct {
 
 func (x *CaseCommand) Reset() {
 	*x = CaseCommand{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[20]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1402,7 +1471,7 @@ func (x *CaseCommand) String() string {
 func (*CaseCommand) ProtoMessage() {}
 
 func (x *CaseCommand) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[20]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1415,7 +1484,7 @@ func (x *CaseCommand) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseCommand.ProtoReflect.Descriptor instead.
 func (*CaseCommand) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{20}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *CaseCommand) GetAtUnixNano() int64 {
@@ -1640,7 +1709,7 @@ type PutZeroReport struct {
 
 func (x *PutZeroReport) Reset() {
 	*x = PutZeroReport{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[21]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1652,7 +1721,7 @@ func (x *PutZeroReport) String() string {
 func (*PutZeroReport) ProtoMessage() {}
 
 func (x *PutZeroReport) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[21]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1665,7 +1734,7 @@ func (x *PutZeroReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutZeroReport.ProtoReflect.Descriptor instead.
 func (*PutZeroReport) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{21}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *PutZeroReport) GetReport() *v1.ZeroReport {
@@ -1689,7 +1758,7 @@ type PutShifts struct {
 
 func (x *PutShifts) Reset() {
 	*x = PutShifts{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[22]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1701,7 +1770,7 @@ func (x *PutShifts) String() string {
 func (*PutShifts) ProtoMessage() {}
 
 func (x *PutShifts) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[22]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1714,7 +1783,7 @@ func (x *PutShifts) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutShifts.ProtoReflect.Descriptor instead.
 func (*PutShifts) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{22}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *PutShifts) GetShifts() []*v1.DutyShift {
@@ -1734,7 +1803,7 @@ type PutLogEntry struct {
 
 func (x *PutLogEntry) Reset() {
 	*x = PutLogEntry{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[23]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1746,7 +1815,7 @@ func (x *PutLogEntry) String() string {
 func (*PutLogEntry) ProtoMessage() {}
 
 func (x *PutLogEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[23]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1759,7 +1828,7 @@ func (x *PutLogEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutLogEntry.ProtoReflect.Descriptor instead.
 func (*PutLogEntry) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{23}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *PutLogEntry) GetEntry() *v1.DutyLogEntry {
@@ -1780,7 +1849,7 @@ type PutUrgentReport struct {
 
 func (x *PutUrgentReport) Reset() {
 	*x = PutUrgentReport{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[24]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1792,7 +1861,7 @@ func (x *PutUrgentReport) String() string {
 func (*PutUrgentReport) ProtoMessage() {}
 
 func (x *PutUrgentReport) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[24]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1805,7 +1874,7 @@ func (x *PutUrgentReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutUrgentReport.ProtoReflect.Descriptor instead.
 func (*PutUrgentReport) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{24}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *PutUrgentReport) GetReport() *v1.UrgentReport {
@@ -1825,7 +1894,7 @@ type PutReportAck struct {
 
 func (x *PutReportAck) Reset() {
 	*x = PutReportAck{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[25]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1837,7 +1906,7 @@ func (x *PutReportAck) String() string {
 func (*PutReportAck) ProtoMessage() {}
 
 func (x *PutReportAck) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[25]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1850,7 +1919,7 @@ func (x *PutReportAck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutReportAck.ProtoReflect.Descriptor instead.
 func (*PutReportAck) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{25}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *PutReportAck) GetAck() *v1.ReportAck {
@@ -1872,7 +1941,7 @@ type PutConsultation struct {
 
 func (x *PutConsultation) Reset() {
 	*x = PutConsultation{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[26]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1884,7 +1953,7 @@ func (x *PutConsultation) String() string {
 func (*PutConsultation) ProtoMessage() {}
 
 func (x *PutConsultation) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[26]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1897,7 +1966,7 @@ func (x *PutConsultation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutConsultation.ProtoReflect.Descriptor instead.
 func (*PutConsultation) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{26}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *PutConsultation) GetConsultation() *v1.Consultation {
@@ -1926,7 +1995,7 @@ type SupervisionStep struct {
 
 func (x *SupervisionStep) Reset() {
 	*x = SupervisionStep{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[27]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1938,7 +2007,7 @@ func (x *SupervisionStep) String() string {
 func (*SupervisionStep) ProtoMessage() {}
 
 func (x *SupervisionStep) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[27]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1951,7 +2020,7 @@ func (x *SupervisionStep) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SupervisionStep.ProtoReflect.Descriptor instead.
 func (*SupervisionStep) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{27}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *SupervisionStep) GetOp() isSupervisionStep_Op {
@@ -2050,7 +2119,7 @@ type ReplyFollowUp struct {
 
 func (x *ReplyFollowUp) Reset() {
 	*x = ReplyFollowUp{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[28]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2062,7 +2131,7 @@ func (x *ReplyFollowUp) String() string {
 func (*ReplyFollowUp) ProtoMessage() {}
 
 func (x *ReplyFollowUp) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[28]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2075,7 +2144,7 @@ func (x *ReplyFollowUp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplyFollowUp.ProtoReflect.Descriptor instead.
 func (*ReplyFollowUp) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{28}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ReplyFollowUp) GetId() string {
@@ -2102,7 +2171,7 @@ type RevisitFollowUp struct {
 
 func (x *RevisitFollowUp) Reset() {
 	*x = RevisitFollowUp{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[29]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2114,7 +2183,7 @@ func (x *RevisitFollowUp) String() string {
 func (*RevisitFollowUp) ProtoMessage() {}
 
 func (x *RevisitFollowUp) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[29]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2127,7 +2196,7 @@ func (x *RevisitFollowUp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevisitFollowUp.ProtoReflect.Descriptor instead.
 func (*RevisitFollowUp) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{29}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *RevisitFollowUp) GetId() string {
@@ -2153,7 +2222,7 @@ type IssueOrder struct {
 
 func (x *IssueOrder) Reset() {
 	*x = IssueOrder{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[30]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2165,7 +2234,7 @@ func (x *IssueOrder) String() string {
 func (*IssueOrder) ProtoMessage() {}
 
 func (x *IssueOrder) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[30]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2178,7 +2247,7 @@ func (x *IssueOrder) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IssueOrder.ProtoReflect.Descriptor instead.
 func (*IssueOrder) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{30}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *IssueOrder) GetOrder() *v1.SupervisionOrder {
@@ -2198,7 +2267,7 @@ type AnswerOrder struct {
 
 func (x *AnswerOrder) Reset() {
 	*x = AnswerOrder{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[31]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2210,7 +2279,7 @@ func (x *AnswerOrder) String() string {
 func (*AnswerOrder) ProtoMessage() {}
 
 func (x *AnswerOrder) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[31]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2223,7 +2292,7 @@ func (x *AnswerOrder) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnswerOrder.ProtoReflect.Descriptor instead.
 func (*AnswerOrder) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{31}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *AnswerOrder) GetId() string {
@@ -2251,7 +2320,7 @@ type DecideOrder struct {
 
 func (x *DecideOrder) Reset() {
 	*x = DecideOrder{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[32]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2263,7 +2332,7 @@ func (x *DecideOrder) String() string {
 func (*DecideOrder) ProtoMessage() {}
 
 func (x *DecideOrder) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[32]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2276,7 +2345,7 @@ func (x *DecideOrder) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecideOrder.ProtoReflect.Descriptor instead.
 func (*DecideOrder) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{32}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *DecideOrder) GetId() string {
@@ -2315,7 +2384,7 @@ type EvaluateCards struct {
 
 func (x *EvaluateCards) Reset() {
 	*x = EvaluateCards{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[33]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2327,7 +2396,7 @@ func (x *EvaluateCards) String() string {
 func (*EvaluateCards) ProtoMessage() {}
 
 func (x *EvaluateCards) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[33]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2340,7 +2409,7 @@ func (x *EvaluateCards) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EvaluateCards.ProtoReflect.Descriptor instead.
 func (*EvaluateCards) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{33}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *EvaluateCards) GetChecks() []*CardCheck {
@@ -2367,7 +2436,7 @@ type CardCheck struct {
 
 func (x *CardCheck) Reset() {
 	*x = CardCheck{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[34]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2379,7 +2448,7 @@ func (x *CardCheck) String() string {
 func (*CardCheck) ProtoMessage() {}
 
 func (x *CardCheck) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[34]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2392,7 +2461,7 @@ func (x *CardCheck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CardCheck.ProtoReflect.Descriptor instead.
 func (*CardCheck) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{34}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *CardCheck) GetCaseNumber() string {
@@ -2422,7 +2491,7 @@ type AppendCaseEvents struct {
 
 func (x *AppendCaseEvents) Reset() {
 	*x = AppendCaseEvents{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[35]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2434,7 +2503,7 @@ func (x *AppendCaseEvents) String() string {
 func (*AppendCaseEvents) ProtoMessage() {}
 
 func (x *AppendCaseEvents) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[35]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2447,7 +2516,7 @@ func (x *AppendCaseEvents) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppendCaseEvents.ProtoReflect.Descriptor instead.
 func (*AppendCaseEvents) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{35}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *AppendCaseEvents) GetCaseNumber() string {
@@ -2488,7 +2557,7 @@ type CaseMessage struct {
 
 func (x *CaseMessage) Reset() {
 	*x = CaseMessage{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[36]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2500,7 +2569,7 @@ func (x *CaseMessage) String() string {
 func (*CaseMessage) ProtoMessage() {}
 
 func (x *CaseMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[36]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2513,7 +2582,7 @@ func (x *CaseMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseMessage.ProtoReflect.Descriptor instead.
 func (*CaseMessage) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{36}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *CaseMessage) GetCaseNumber() string {
@@ -2590,7 +2659,7 @@ type ReceiveCaseMessages struct {
 
 func (x *ReceiveCaseMessages) Reset() {
 	*x = ReceiveCaseMessages{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[37]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2602,7 +2671,7 @@ func (x *ReceiveCaseMessages) String() string {
 func (*ReceiveCaseMessages) ProtoMessage() {}
 
 func (x *ReceiveCaseMessages) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[37]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2615,7 +2684,7 @@ func (x *ReceiveCaseMessages) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReceiveCaseMessages.ProtoReflect.Descriptor instead.
 func (*ReceiveCaseMessages) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{37}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *ReceiveCaseMessages) GetMessages() []*CaseMessage {
@@ -2639,7 +2708,7 @@ type OutboxEntry struct {
 
 func (x *OutboxEntry) Reset() {
 	*x = OutboxEntry{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[38]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2651,7 +2720,7 @@ func (x *OutboxEntry) String() string {
 func (*OutboxEntry) ProtoMessage() {}
 
 func (x *OutboxEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[38]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2664,7 +2733,7 @@ func (x *OutboxEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OutboxEntry.ProtoReflect.Descriptor instead.
 func (*OutboxEntry) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{38}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *OutboxEntry) GetDestOffice() string {
@@ -2710,7 +2779,7 @@ type QuarantinedEntry struct {
 
 func (x *QuarantinedEntry) Reset() {
 	*x = QuarantinedEntry{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[39]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2722,7 +2791,7 @@ func (x *QuarantinedEntry) String() string {
 func (*QuarantinedEntry) ProtoMessage() {}
 
 func (x *QuarantinedEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[39]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2735,7 +2804,7 @@ func (x *QuarantinedEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuarantinedEntry.ProtoReflect.Descriptor instead.
 func (*QuarantinedEntry) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{39}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *QuarantinedEntry) GetEntry() *OutboxEntry {
@@ -2770,7 +2839,7 @@ type QuarantineOutbox struct {
 
 func (x *QuarantineOutbox) Reset() {
 	*x = QuarantineOutbox{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[40]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2782,7 +2851,7 @@ func (x *QuarantineOutbox) String() string {
 func (*QuarantineOutbox) ProtoMessage() {}
 
 func (x *QuarantineOutbox) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[40]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2795,7 +2864,7 @@ func (x *QuarantineOutbox) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuarantineOutbox.ProtoReflect.Descriptor instead.
 func (*QuarantineOutbox) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{40}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *QuarantineOutbox) GetEntries() []*QuarantinedEntry {
@@ -2815,7 +2884,7 @@ type AckOutbox struct {
 
 func (x *AckOutbox) Reset() {
 	*x = AckOutbox{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[41]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2827,7 +2896,7 @@ func (x *AckOutbox) String() string {
 func (*AckOutbox) ProtoMessage() {}
 
 func (x *AckOutbox) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[41]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2840,7 +2909,7 @@ func (x *AckOutbox) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AckOutbox.ProtoReflect.Descriptor instead.
 func (*AckOutbox) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{41}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *AckOutbox) GetAcks() []*OutboxEntry {
@@ -2861,7 +2930,7 @@ type CaseRecord struct {
 
 func (x *CaseRecord) Reset() {
 	*x = CaseRecord{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[42]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2873,7 +2942,7 @@ func (x *CaseRecord) String() string {
 func (*CaseRecord) ProtoMessage() {}
 
 func (x *CaseRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[42]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2886,7 +2955,7 @@ func (x *CaseRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseRecord.ProtoReflect.Descriptor instead.
 func (*CaseRecord) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{42}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *CaseRecord) GetNumber() string {
@@ -2914,7 +2983,7 @@ type DaySequence struct {
 
 func (x *DaySequence) Reset() {
 	*x = DaySequence{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[43]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2926,7 +2995,7 @@ func (x *DaySequence) String() string {
 func (*DaySequence) ProtoMessage() {}
 
 func (x *DaySequence) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[43]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2939,7 +3008,7 @@ func (x *DaySequence) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DaySequence.ProtoReflect.Descriptor instead.
 func (*DaySequence) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{43}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *DaySequence) GetDay() string {
@@ -2969,7 +3038,7 @@ type CaseBookSnapshot struct {
 
 func (x *CaseBookSnapshot) Reset() {
 	*x = CaseBookSnapshot{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[44]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2981,7 +3050,7 @@ func (x *CaseBookSnapshot) String() string {
 func (*CaseBookSnapshot) ProtoMessage() {}
 
 func (x *CaseBookSnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[44]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2994,7 +3063,7 @@ func (x *CaseBookSnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseBookSnapshot.ProtoReflect.Descriptor instead.
 func (*CaseBookSnapshot) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{44}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *CaseBookSnapshot) GetCases() []*CaseRecord {
@@ -3037,7 +3106,7 @@ type OfficeSnapshot struct {
 
 func (x *OfficeSnapshot) Reset() {
 	*x = OfficeSnapshot{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[45]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3049,7 +3118,7 @@ func (x *OfficeSnapshot) String() string {
 func (*OfficeSnapshot) ProtoMessage() {}
 
 func (x *OfficeSnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[45]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3062,7 +3131,7 @@ func (x *OfficeSnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OfficeSnapshot.ProtoReflect.Descriptor instead.
 func (*OfficeSnapshot) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{45}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *OfficeSnapshot) GetRegistry() *RegistrySnapshot {
@@ -3102,7 +3171,7 @@ type RequestRecord struct {
 
 func (x *RequestRecord) Reset() {
 	*x = RequestRecord{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[46]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3114,7 +3183,7 @@ func (x *RequestRecord) String() string {
 func (*RequestRecord) ProtoMessage() {}
 
 func (x *RequestRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[46]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3127,7 +3196,7 @@ func (x *RequestRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestRecord.ProtoReflect.Descriptor instead.
 func (*RequestRecord) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{46}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *RequestRecord) GetId() string {
@@ -3174,7 +3243,7 @@ type DeliverCasesRequest struct {
 
 func (x *DeliverCasesRequest) Reset() {
 	*x = DeliverCasesRequest{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[47]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3186,7 +3255,7 @@ func (x *DeliverCasesRequest) String() string {
 func (*DeliverCasesRequest) ProtoMessage() {}
 
 func (x *DeliverCasesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[47]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3199,7 +3268,7 @@ func (x *DeliverCasesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeliverCasesRequest.ProtoReflect.Descriptor instead.
 func (*DeliverCasesRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{47}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *DeliverCasesRequest) GetMessages() []*CaseMessage {
@@ -3222,7 +3291,7 @@ type CaseReceipt struct {
 
 func (x *CaseReceipt) Reset() {
 	*x = CaseReceipt{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[48]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3234,7 +3303,7 @@ func (x *CaseReceipt) String() string {
 func (*CaseReceipt) ProtoMessage() {}
 
 func (x *CaseReceipt) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[48]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3247,7 +3316,7 @@ func (x *CaseReceipt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseReceipt.ProtoReflect.Descriptor instead.
 func (*CaseReceipt) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{48}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *CaseReceipt) GetCaseNumber() string {
@@ -3280,7 +3349,7 @@ type DeliverCasesResponse struct {
 
 func (x *DeliverCasesResponse) Reset() {
 	*x = DeliverCasesResponse{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[49]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3292,7 +3361,7 @@ func (x *DeliverCasesResponse) String() string {
 func (*DeliverCasesResponse) ProtoMessage() {}
 
 func (x *DeliverCasesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[49]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3305,7 +3374,7 @@ func (x *DeliverCasesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeliverCasesResponse.ProtoReflect.Descriptor instead.
 func (*DeliverCasesResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{49}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *DeliverCasesResponse) GetReceipts() []*CaseReceipt {
@@ -3326,7 +3395,7 @@ type JoinRequest struct {
 
 func (x *JoinRequest) Reset() {
 	*x = JoinRequest{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[50]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3338,7 +3407,7 @@ func (x *JoinRequest) String() string {
 func (*JoinRequest) ProtoMessage() {}
 
 func (x *JoinRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[50]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3351,7 +3420,7 @@ func (x *JoinRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinRequest.ProtoReflect.Descriptor instead.
 func (*JoinRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{50}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *JoinRequest) GetOfficeCode() string {
@@ -3384,7 +3453,7 @@ type JoinResponse struct {
 
 func (x *JoinResponse) Reset() {
 	*x = JoinResponse{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[51]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3396,7 +3465,7 @@ func (x *JoinResponse) String() string {
 func (*JoinResponse) ProtoMessage() {}
 
 func (x *JoinResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[51]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3409,7 +3478,7 @@ func (x *JoinResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinResponse.ProtoReflect.Descriptor instead.
 func (*JoinResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{51}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *JoinResponse) GetLeader() string {
@@ -3430,7 +3499,7 @@ type FeedRequest struct {
 
 func (x *FeedRequest) Reset() {
 	*x = FeedRequest{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[52]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3442,7 +3511,7 @@ func (x *FeedRequest) String() string {
 func (*FeedRequest) ProtoMessage() {}
 
 func (x *FeedRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[52]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3455,7 +3524,7 @@ func (x *FeedRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeedRequest.ProtoReflect.Descriptor instead.
 func (*FeedRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{52}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *FeedRequest) GetOfficeCode() string {
@@ -3494,7 +3563,7 @@ type FeedMessage struct {
 
 func (x *FeedMessage) Reset() {
 	*x = FeedMessage{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[53]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3506,7 +3575,7 @@ func (x *FeedMessage) String() string {
 func (*FeedMessage) ProtoMessage() {}
 
 func (x *FeedMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[53]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3519,7 +3588,7 @@ func (x *FeedMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeedMessage.ProtoReflect.Descriptor instead.
 func (*FeedMessage) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{53}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *FeedMessage) GetKind() isFeedMessage_Kind {
@@ -3606,7 +3675,7 @@ type FeedChunk struct {
 
 func (x *FeedChunk) Reset() {
 	*x = FeedChunk{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[54]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3618,7 +3687,7 @@ func (x *FeedChunk) String() string {
 func (*FeedChunk) ProtoMessage() {}
 
 func (x *FeedChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[54]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3631,7 +3700,7 @@ func (x *FeedChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeedChunk.ProtoReflect.Descriptor instead.
 func (*FeedChunk) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{54}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *FeedChunk) GetData() []byte {
@@ -3658,7 +3727,7 @@ type FeedBatch struct {
 
 func (x *FeedBatch) Reset() {
 	*x = FeedBatch{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[55]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3670,7 +3739,7 @@ func (x *FeedBatch) String() string {
 func (*FeedBatch) ProtoMessage() {}
 
 func (x *FeedBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[55]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3683,7 +3752,7 @@ func (x *FeedBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeedBatch.ProtoReflect.Descriptor instead.
 func (*FeedBatch) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{55}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *FeedBatch) GetEntries() []*ChangelogEntry {
@@ -3710,7 +3779,7 @@ type FeedHeartbeat struct {
 
 func (x *FeedHeartbeat) Reset() {
 	*x = FeedHeartbeat{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[56]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3722,7 +3791,7 @@ func (x *FeedHeartbeat) String() string {
 func (*FeedHeartbeat) ProtoMessage() {}
 
 func (x *FeedHeartbeat) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[56]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3735,7 +3804,7 @@ func (x *FeedHeartbeat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeedHeartbeat.ProtoReflect.Descriptor instead.
 func (*FeedHeartbeat) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{56}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *FeedHeartbeat) GetUpstreamIndex() uint64 {
@@ -3768,7 +3837,7 @@ type AnnounceNodeRequest struct {
 
 func (x *AnnounceNodeRequest) Reset() {
 	*x = AnnounceNodeRequest{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[57]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3780,7 +3849,7 @@ func (x *AnnounceNodeRequest) String() string {
 func (*AnnounceNodeRequest) ProtoMessage() {}
 
 func (x *AnnounceNodeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[57]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3793,7 +3862,7 @@ func (x *AnnounceNodeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnnounceNodeRequest.ProtoReflect.Descriptor instead.
 func (*AnnounceNodeRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{57}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *AnnounceNodeRequest) GetNode() *v1.NodeEntry {
@@ -3833,7 +3902,7 @@ type AnnounceNodeResponse struct {
 
 func (x *AnnounceNodeResponse) Reset() {
 	*x = AnnounceNodeResponse{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[58]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3845,7 +3914,7 @@ func (x *AnnounceNodeResponse) String() string {
 func (*AnnounceNodeResponse) ProtoMessage() {}
 
 func (x *AnnounceNodeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[58]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3858,7 +3927,7 @@ func (x *AnnounceNodeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnnounceNodeResponse.ProtoReflect.Descriptor instead.
 func (*AnnounceNodeResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{58}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *AnnounceNodeResponse) GetRegistryIndex() uint64 {
@@ -3877,7 +3946,7 @@ type ProgressRequest struct {
 
 func (x *ProgressRequest) Reset() {
 	*x = ProgressRequest{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[59]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3889,7 +3958,7 @@ func (x *ProgressRequest) String() string {
 func (*ProgressRequest) ProtoMessage() {}
 
 func (x *ProgressRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[59]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3902,7 +3971,7 @@ func (x *ProgressRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProgressRequest.ProtoReflect.Descriptor instead.
 func (*ProgressRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{59}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *ProgressRequest) GetOfficeCode() string {
@@ -3922,7 +3991,7 @@ type ProgressResponse struct {
 
 func (x *ProgressResponse) Reset() {
 	*x = ProgressResponse{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[60]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3934,7 +4003,7 @@ func (x *ProgressResponse) String() string {
 func (*ProgressResponse) ProtoMessage() {}
 
 func (x *ProgressResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[60]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3947,7 +4016,7 @@ func (x *ProgressResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProgressResponse.ProtoReflect.Descriptor instead.
 func (*ProgressResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{60}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *ProgressResponse) GetCommitIndex() uint64 {
@@ -4002,7 +4071,7 @@ const file_yizhan_peer_v1_peer_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\rR\x02id\x12\x10\n" +
 	"\x03key\x18\x02 \x01(\fR\x03key\"A\n" +
 	"\x0fPutQueryCodeKey\x12.\n" +
-	"\x03key\x18\x01 \x01(\v2\x1c.yizhan.peer.v1.QueryCodeKeyR\x03key\"\x91\a\n" +
+	"\x03key\x18\x01 \x01(\v2\x1c.yizhan.peer.v1.QueryCodeKeyR\x03key\"\xda\a\n" +
 	"\x0fRegistryCommand\x12 \n" +
 	"\fat_unix_nano\x18\x01 \x01(\x03R\n" +
 	"atUnixNano\x12\x14\n" +
@@ -4023,8 +4092,11 @@ const file_yizhan_peer_v1_peer_proto_rawDesc = "" +
 	"\fput_calendar\x18\x11 \x01(\v2\x1b.yizhan.peer.v1.PutCalendarH\x00R\vputCalendar\x124\n" +
 	"\bput_node\x18\x12 \x01(\v2\x17.yizhan.peer.v1.PutNodeH\x00R\aputNode\x12N\n" +
 	"\x12put_query_code_key\x18\x13 \x01(\v2\x1f.yizhan.peer.v1.PutQueryCodeKeyH\x00R\x0fputQueryCodeKey\x12\\\n" +
-	"\x16put_supervision_policy\x18\x14 \x01(\v2$.yizhan.peer.v1.PutSupervisionPolicyH\x00R\x14putSupervisionPolicyB\x04\n" +
-	"\x02op\"L\n" +
+	"\x16put_supervision_policy\x18\x14 \x01(\v2$.yizhan.peer.v1.PutSupervisionPolicyH\x00R\x14putSupervisionPolicy\x12G\n" +
+	"\x0fput_duty_policy\x18\x15 \x01(\v2\x1d.yizhan.peer.v1.PutDutyPolicyH\x00R\rputDutyPolicyB\x04\n" +
+	"\x02op\">\n" +
+	"\rPutDutyPolicy\x12-\n" +
+	"\x06policy\x18\x01 \x01(\v2\x15.yizhan.v1.DutyPolicyR\x06policy\"L\n" +
 	"\x14PutSupervisionPolicy\x124\n" +
 	"\x06policy\x18\x01 \x01(\v2\x1c.yizhan.v1.SupervisionPolicyR\x06policy\"\x80\x01\n" +
 	"\x0eChangelogEntry\x12\x14\n" +
@@ -4033,7 +4105,7 @@ const file_yizhan_peer_v1_peer_proto_rawDesc = "" +
 	"prev_index\x18\x02 \x01(\x04R\tprevIndex\x129\n" +
 	"\acommand\x18\x03 \x01(\v2\x1f.yizhan.peer.v1.RegistryCommandR\acommand\":\n" +
 	"\vItemHistory\x12+\n" +
-	"\bversions\x18\x01 \x03(\v2\x0f.yizhan.v1.ItemR\bversions\"\x8c\x05\n" +
+	"\bversions\x18\x01 \x03(\v2\x0f.yizhan.v1.ItemR\bversions\"\xc4\x05\n" +
 	"\x10RegistrySnapshot\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x04R\x05index\x12+\n" +
 	"\aoffices\x18\x02 \x03(\v2\x11.yizhan.v1.OfficeR\aoffices\x127\n" +
@@ -4047,7 +4119,9 @@ const file_yizhan_peer_v1_peer_proto_rawDesc = "" +
 	"\tchangelog\x18\n" +
 	" \x03(\v2\x1e.yizhan.peer.v1.ChangelogEntryR\tchangelog\x12D\n" +
 	"\x0fquery_code_keys\x18\v \x03(\v2\x1c.yizhan.peer.v1.QueryCodeKeyR\rqueryCodeKeys\x12K\n" +
-	"\x12supervision_policy\x18\f \x01(\v2\x1c.yizhan.v1.SupervisionPolicyR\x11supervisionPolicy\"q\n" +
+	"\x12supervision_policy\x18\f \x01(\v2\x1c.yizhan.v1.SupervisionPolicyR\x11supervisionPolicy\x126\n" +
+	"\vduty_policy\x18\r \x01(\v2\x15.yizhan.v1.DutyPolicyR\n" +
+	"dutyPolicy\"q\n" +
 	"\x0eReplayRegistry\x128\n" +
 	"\aentries\x18\x01 \x03(\v2\x1e.yizhan.peer.v1.ChangelogEntryR\aentries\x12%\n" +
 	"\x0eupstream_index\x18\x02 \x01(\x04R\rupstreamIndex\"W\n" +
@@ -4259,7 +4333,7 @@ func file_yizhan_peer_v1_peer_proto_rawDescGZIP() []byte {
 	return file_yizhan_peer_v1_peer_proto_rawDescData
 }
 
-var file_yizhan_peer_v1_peer_proto_msgTypes = make([]protoimpl.MessageInfo, 61)
+var file_yizhan_peer_v1_peer_proto_msgTypes = make([]protoimpl.MessageInfo, 62)
 var file_yizhan_peer_v1_peer_proto_goTypes = []any{
 	(*StaffCredential)(nil),         // 0: yizhan.peer.v1.StaffCredential
 	(*CreateOffice)(nil),            // 1: yizhan.peer.v1.CreateOffice
@@ -4274,84 +4348,86 @@ var file_yizhan_peer_v1_peer_proto_goTypes = []any{
 	(*QueryCodeKey)(nil),            // 10: yizhan.peer.v1.QueryCodeKey
 	(*PutQueryCodeKey)(nil),         // 11: yizhan.peer.v1.PutQueryCodeKey
 	(*RegistryCommand)(nil),         // 12: yizhan.peer.v1.RegistryCommand
-	(*PutSupervisionPolicy)(nil),    // 13: yizhan.peer.v1.PutSupervisionPolicy
-	(*ChangelogEntry)(nil),          // 14: yizhan.peer.v1.ChangelogEntry
-	(*ItemHistory)(nil),             // 15: yizhan.peer.v1.ItemHistory
-	(*RegistrySnapshot)(nil),        // 16: yizhan.peer.v1.RegistrySnapshot
-	(*ReplayRegistry)(nil),          // 17: yizhan.peer.v1.ReplayRegistry
-	(*InstallRegistrySnapshot)(nil), // 18: yizhan.peer.v1.InstallRegistrySnapshot
-	(*Command)(nil),                 // 19: yizhan.peer.v1.Command
-	(*CaseCommand)(nil),             // 20: yizhan.peer.v1.CaseCommand
-	(*PutZeroReport)(nil),           // 21: yizhan.peer.v1.PutZeroReport
-	(*PutShifts)(nil),               // 22: yizhan.peer.v1.PutShifts
-	(*PutLogEntry)(nil),             // 23: yizhan.peer.v1.PutLogEntry
-	(*PutUrgentReport)(nil),         // 24: yizhan.peer.v1.PutUrgentReport
-	(*PutReportAck)(nil),            // 25: yizhan.peer.v1.PutReportAck
-	(*PutConsultation)(nil),         // 26: yizhan.peer.v1.PutConsultation
-	(*SupervisionStep)(nil),         // 27: yizhan.peer.v1.SupervisionStep
-	(*ReplyFollowUp)(nil),           // 28: yizhan.peer.v1.ReplyFollowUp
-	(*RevisitFollowUp)(nil),         // 29: yizhan.peer.v1.RevisitFollowUp
-	(*IssueOrder)(nil),              // 30: yizhan.peer.v1.IssueOrder
-	(*AnswerOrder)(nil),             // 31: yizhan.peer.v1.AnswerOrder
-	(*DecideOrder)(nil),             // 32: yizhan.peer.v1.DecideOrder
-	(*EvaluateCards)(nil),           // 33: yizhan.peer.v1.EvaluateCards
-	(*CardCheck)(nil),               // 34: yizhan.peer.v1.CardCheck
-	(*AppendCaseEvents)(nil),        // 35: yizhan.peer.v1.AppendCaseEvents
-	(*CaseMessage)(nil),             // 36: yizhan.peer.v1.CaseMessage
-	(*ReceiveCaseMessages)(nil),     // 37: yizhan.peer.v1.ReceiveCaseMessages
-	(*OutboxEntry)(nil),             // 38: yizhan.peer.v1.OutboxEntry
-	(*QuarantinedEntry)(nil),        // 39: yizhan.peer.v1.QuarantinedEntry
-	(*QuarantineOutbox)(nil),        // 40: yizhan.peer.v1.QuarantineOutbox
-	(*AckOutbox)(nil),               // 41: yizhan.peer.v1.AckOutbox
-	(*CaseRecord)(nil),              // 42: yizhan.peer.v1.CaseRecord
-	(*DaySequence)(nil),             // 43: yizhan.peer.v1.DaySequence
-	(*CaseBookSnapshot)(nil),        // 44: yizhan.peer.v1.CaseBookSnapshot
-	(*OfficeSnapshot)(nil),          // 45: yizhan.peer.v1.OfficeSnapshot
-	(*RequestRecord)(nil),           // 46: yizhan.peer.v1.RequestRecord
-	(*DeliverCasesRequest)(nil),     // 47: yizhan.peer.v1.DeliverCasesRequest
-	(*CaseReceipt)(nil),             // 48: yizhan.peer.v1.CaseReceipt
-	(*DeliverCasesResponse)(nil),    // 49: yizhan.peer.v1.DeliverCasesResponse
-	(*JoinRequest)(nil),             // 50: yizhan.peer.v1.JoinRequest
-	(*JoinResponse)(nil),            // 51: yizhan.peer.v1.JoinResponse
-	(*FeedRequest)(nil),             // 52: yizhan.peer.v1.FeedRequest
-	(*FeedMessage)(nil),             // 53: yizhan.peer.v1.FeedMessage
-	(*FeedChunk)(nil),               // 54: yizhan.peer.v1.FeedChunk
-	(*FeedBatch)(nil),               // 55: yizhan.peer.v1.FeedBatch
-	(*FeedHeartbeat)(nil),           // 56: yizhan.peer.v1.FeedHeartbeat
-	(*AnnounceNodeRequest)(nil),     // 57: yizhan.peer.v1.AnnounceNodeRequest
-	(*AnnounceNodeResponse)(nil),    // 58: yizhan.peer.v1.AnnounceNodeResponse
-	(*ProgressRequest)(nil),         // 59: yizhan.peer.v1.ProgressRequest
-	(*ProgressResponse)(nil),        // 60: yizhan.peer.v1.ProgressResponse
-	(*v1.Office)(nil),               // 61: yizhan.v1.Office
-	(*v1.Department)(nil),           // 62: yizhan.v1.Department
-	(*v1.Item)(nil),                 // 63: yizhan.v1.Item
-	(*v1.Grant)(nil),                // 64: yizhan.v1.Grant
-	(*v1.StaffMember)(nil),          // 65: yizhan.v1.StaffMember
-	(*v1.Calendar)(nil),             // 66: yizhan.v1.Calendar
-	(*v1.NodeEntry)(nil),            // 67: yizhan.v1.NodeEntry
-	(*v1.SupervisionPolicy)(nil),    // 68: yizhan.v1.SupervisionPolicy
-	(*v1.ZeroReport)(nil),           // 69: yizhan.v1.ZeroReport
-	(*v1.DutyShift)(nil),            // 70: yizhan.v1.DutyShift
-	(*v1.DutyLogEntry)(nil),         // 71: yizhan.v1.DutyLogEntry
-	(*v1.UrgentReport)(nil),         // 72: yizhan.v1.UrgentReport
-	(*v1.ReportAck)(nil),            // 73: yizhan.v1.ReportAck
-	(*v1.Consultation)(nil),         // 74: yizhan.v1.Consultation
-	(*v1.FollowUpEntry)(nil),        // 75: yizhan.v1.FollowUpEntry
-	(*v1.SupervisionOrder)(nil),     // 76: yizhan.v1.SupervisionOrder
-	(v1.CardRule)(0),                // 77: yizhan.v1.CardRule
-	(*v1.CaseEvent)(nil),            // 78: yizhan.v1.CaseEvent
-	(*anypb.Any)(nil),               // 79: google.protobuf.Any
+	(*PutDutyPolicy)(nil),           // 13: yizhan.peer.v1.PutDutyPolicy
+	(*PutSupervisionPolicy)(nil),    // 14: yizhan.peer.v1.PutSupervisionPolicy
+	(*ChangelogEntry)(nil),          // 15: yizhan.peer.v1.ChangelogEntry
+	(*ItemHistory)(nil),             // 16: yizhan.peer.v1.ItemHistory
+	(*RegistrySnapshot)(nil),        // 17: yizhan.peer.v1.RegistrySnapshot
+	(*ReplayRegistry)(nil),          // 18: yizhan.peer.v1.ReplayRegistry
+	(*InstallRegistrySnapshot)(nil), // 19: yizhan.peer.v1.InstallRegistrySnapshot
+	(*Command)(nil),                 // 20: yizhan.peer.v1.Command
+	(*CaseCommand)(nil),             // 21: yizhan.peer.v1.CaseCommand
+	(*PutZeroReport)(nil),           // 22: yizhan.peer.v1.PutZeroReport
+	(*PutShifts)(nil),               // 23: yizhan.peer.v1.PutShifts
+	(*PutLogEntry)(nil),             // 24: yizhan.peer.v1.PutLogEntry
+	(*PutUrgentReport)(nil),         // 25: yizhan.peer.v1.PutUrgentReport
+	(*PutReportAck)(nil),            // 26: yizhan.peer.v1.PutReportAck
+	(*PutConsultation)(nil),         // 27: yizhan.peer.v1.PutConsultation
+	(*SupervisionStep)(nil),         // 28: yizhan.peer.v1.SupervisionStep
+	(*ReplyFollowUp)(nil),           // 29: yizhan.peer.v1.ReplyFollowUp
+	(*RevisitFollowUp)(nil),         // 30: yizhan.peer.v1.RevisitFollowUp
+	(*IssueOrder)(nil),              // 31: yizhan.peer.v1.IssueOrder
+	(*AnswerOrder)(nil),             // 32: yizhan.peer.v1.AnswerOrder
+	(*DecideOrder)(nil),             // 33: yizhan.peer.v1.DecideOrder
+	(*EvaluateCards)(nil),           // 34: yizhan.peer.v1.EvaluateCards
+	(*CardCheck)(nil),               // 35: yizhan.peer.v1.CardCheck
+	(*AppendCaseEvents)(nil),        // 36: yizhan.peer.v1.AppendCaseEvents
+	(*CaseMessage)(nil),             // 37: yizhan.peer.v1.CaseMessage
+	(*ReceiveCaseMessages)(nil),     // 38: yizhan.peer.v1.ReceiveCaseMessages
+	(*OutboxEntry)(nil),             // 39: yizhan.peer.v1.OutboxEntry
+	(*QuarantinedEntry)(nil),        // 40: yizhan.peer.v1.QuarantinedEntry
+	(*QuarantineOutbox)(nil),        // 41: yizhan.peer.v1.QuarantineOutbox
+	(*AckOutbox)(nil),               // 42: yizhan.peer.v1.AckOutbox
+	(*CaseRecord)(nil),              // 43: yizhan.peer.v1.CaseRecord
+	(*DaySequence)(nil),             // 44: yizhan.peer.v1.DaySequence
+	(*CaseBookSnapshot)(nil),        // 45: yizhan.peer.v1.CaseBookSnapshot
+	(*OfficeSnapshot)(nil),          // 46: yizhan.peer.v1.OfficeSnapshot
+	(*RequestRecord)(nil),           // 47: yizhan.peer.v1.RequestRecord
+	(*DeliverCasesRequest)(nil),     // 48: yizhan.peer.v1.DeliverCasesRequest
+	(*CaseReceipt)(nil),             // 49: yizhan.peer.v1.CaseReceipt
+	(*DeliverCasesResponse)(nil),    // 50: yizhan.peer.v1.DeliverCasesResponse
+	(*JoinRequest)(nil),             // 51: yizhan.peer.v1.JoinRequest
+	(*JoinResponse)(nil),            // 52: yizhan.peer.v1.JoinResponse
+	(*FeedRequest)(nil),             // 53: yizhan.peer.v1.FeedRequest
+	(*FeedMessage)(nil),             // 54: yizhan.peer.v1.FeedMessage
+	(*FeedChunk)(nil),               // 55: yizhan.peer.v1.FeedChunk
+	(*FeedBatch)(nil),               // 56: yizhan.peer.v1.FeedBatch
+	(*FeedHeartbeat)(nil),           // 57: yizhan.peer.v1.FeedHeartbeat
+	(*AnnounceNodeRequest)(nil),     // 58: yizhan.peer.v1.AnnounceNodeRequest
+	(*AnnounceNodeResponse)(nil),    // 59: yizhan.peer.v1.AnnounceNodeResponse
+	(*ProgressRequest)(nil),         // 60: yizhan.peer.v1.ProgressRequest
+	(*ProgressResponse)(nil),        // 61: yizhan.peer.v1.ProgressResponse
+	(*v1.Office)(nil),               // 62: yizhan.v1.Office
+	(*v1.Department)(nil),           // 63: yizhan.v1.Department
+	(*v1.Item)(nil),                 // 64: yizhan.v1.Item
+	(*v1.Grant)(nil),                // 65: yizhan.v1.Grant
+	(*v1.StaffMember)(nil),          // 66: yizhan.v1.StaffMember
+	(*v1.Calendar)(nil),             // 67: yizhan.v1.Calendar
+	(*v1.NodeEntry)(nil),            // 68: yizhan.v1.NodeEntry
+	(*v1.DutyPolicy)(nil),           // 69: yizhan.v1.DutyPolicy
+	(*v1.SupervisionPolicy)(nil),    // 70: yizhan.v1.SupervisionPolicy
+	(*v1.ZeroReport)(nil),           // 71: yizhan.v1.ZeroReport
+	(*v1.DutyShift)(nil),            // 72: yizhan.v1.DutyShift
+	(*v1.DutyLogEntry)(nil),         // 73: yizhan.v1.DutyLogEntry
+	(*v1.UrgentReport)(nil),         // 74: yizhan.v1.UrgentReport
+	(*v1.ReportAck)(nil),            // 75: yizhan.v1.ReportAck
+	(*v1.Consultation)(nil),         // 76: yizhan.v1.Consultation
+	(*v1.FollowUpEntry)(nil),        // 77: yizhan.v1.FollowUpEntry
+	(*v1.SupervisionOrder)(nil),     // 78: yizhan.v1.SupervisionOrder
+	(v1.CardRule)(0),                // 79: yizhan.v1.CardRule
+	(*v1.CaseEvent)(nil),            // 80: yizhan.v1.CaseEvent
+	(*anypb.Any)(nil),               // 81: google.protobuf.Any
 }
 var file_yizhan_peer_v1_peer_proto_depIdxs = []int32{
-	61,  // 0: yizhan.peer.v1.CreateOffice.office:type_name -> yizhan.v1.Office
-	62,  // 1: yizhan.peer.v1.CreateDepartment.department:type_name -> yizhan.v1.Department
-	63,  // 2: yizhan.peer.v1.CreateItem.item:type_name -> yizhan.v1.Item
-	63,  // 3: yizhan.peer.v1.UpdateItem.item:type_name -> yizhan.v1.Item
-	64,  // 4: yizhan.peer.v1.CreateGrant.grant:type_name -> yizhan.v1.Grant
-	65,  // 5: yizhan.peer.v1.CreateStaff.staff:type_name -> yizhan.v1.StaffMember
+	62,  // 0: yizhan.peer.v1.CreateOffice.office:type_name -> yizhan.v1.Office
+	63,  // 1: yizhan.peer.v1.CreateDepartment.department:type_name -> yizhan.v1.Department
+	64,  // 2: yizhan.peer.v1.CreateItem.item:type_name -> yizhan.v1.Item
+	64,  // 3: yizhan.peer.v1.UpdateItem.item:type_name -> yizhan.v1.Item
+	65,  // 4: yizhan.peer.v1.CreateGrant.grant:type_name -> yizhan.v1.Grant
+	66,  // 5: yizhan.peer.v1.CreateStaff.staff:type_name -> yizhan.v1.StaffMember
 	0,   // 6: yizhan.peer.v1.CreateStaff.credential:type_name -> yizhan.peer.v1.StaffCredential
-	66,  // 7: yizhan.peer.v1.PutCalendar.calendar:type_name -> yizhan.v1.Calendar
-	67,  // 8: yizhan.peer.v1.PutNode.node:type_name -> yizhan.v1.NodeEntry
+	67,  // 7: yizhan.peer.v1.PutCalendar.calendar:type_name -> yizhan.v1.Calendar
+	68,  // 8: yizhan.peer.v1.PutNode.node:type_name -> yizhan.v1.NodeEntry
 	10,  // 9: yizhan.peer.v1.PutQueryCodeKey.key:type_name -> yizhan.peer.v1.QueryCodeKey
 	1,   // 10: yizhan.peer.v1.RegistryCommand.create_office:type_name -> yizhan.peer.v1.CreateOffice
 	2,   // 11: yizhan.peer.v1.RegistryCommand.create_department:type_name -> yizhan.peer.v1.CreateDepartment
@@ -4363,100 +4439,103 @@ var file_yizhan_peer_v1_peer_proto_depIdxs = []int32{
 	8,   // 17: yizhan.peer.v1.RegistryCommand.put_calendar:type_name -> yizhan.peer.v1.PutCalendar
 	9,   // 18: yizhan.peer.v1.RegistryCommand.put_node:type_name -> yizhan.peer.v1.PutNode
 	11,  // 19: yizhan.peer.v1.RegistryCommand.put_query_code_key:type_name -> yizhan.peer.v1.PutQueryCodeKey
-	13,  // 20: yizhan.peer.v1.RegistryCommand.put_supervision_policy:type_name -> yizhan.peer.v1.PutSupervisionPolicy
-	68,  // 21: yizhan.peer.v1.PutSupervisionPolicy.policy:type_name -> yizhan.v1.SupervisionPolicy
-	12,  // 22: yizhan.peer.v1.ChangelogEntry.command:type_name -> yizhan.peer.v1.RegistryCommand
-	63,  // 23: yizhan.peer.v1.ItemHistory.versions:type_name -> yizhan.v1.Item
-	61,  // 24: yizhan.peer.v1.RegistrySnapshot.offices:type_name -> yizhan.v1.Office
-	62,  // 25: yizhan.peer.v1.RegistrySnapshot.departments:type_name -> yizhan.v1.Department
-	15,  // 26: yizhan.peer.v1.RegistrySnapshot.items:type_name -> yizhan.peer.v1.ItemHistory
-	64,  // 27: yizhan.peer.v1.RegistrySnapshot.grants:type_name -> yizhan.v1.Grant
-	65,  // 28: yizhan.peer.v1.RegistrySnapshot.staff:type_name -> yizhan.v1.StaffMember
-	0,   // 29: yizhan.peer.v1.RegistrySnapshot.credentials:type_name -> yizhan.peer.v1.StaffCredential
-	66,  // 30: yizhan.peer.v1.RegistrySnapshot.calendars:type_name -> yizhan.v1.Calendar
-	67,  // 31: yizhan.peer.v1.RegistrySnapshot.nodes:type_name -> yizhan.v1.NodeEntry
-	14,  // 32: yizhan.peer.v1.RegistrySnapshot.changelog:type_name -> yizhan.peer.v1.ChangelogEntry
-	10,  // 33: yizhan.peer.v1.RegistrySnapshot.query_code_keys:type_name -> yizhan.peer.v1.QueryCodeKey
-	68,  // 34: yizhan.peer.v1.RegistrySnapshot.supervision_policy:type_name -> yizhan.v1.SupervisionPolicy
-	14,  // 35: yizhan.peer.v1.ReplayRegistry.entries:type_name -> yizhan.peer.v1.ChangelogEntry
-	16,  // 36: yizhan.peer.v1.InstallRegistrySnapshot.snapshot:type_name -> yizhan.peer.v1.RegistrySnapshot
-	12,  // 37: yizhan.peer.v1.Command.registry:type_name -> yizhan.peer.v1.RegistryCommand
-	17,  // 38: yizhan.peer.v1.Command.replay:type_name -> yizhan.peer.v1.ReplayRegistry
-	18,  // 39: yizhan.peer.v1.Command.install_snapshot:type_name -> yizhan.peer.v1.InstallRegistrySnapshot
-	20,  // 40: yizhan.peer.v1.Command.cases:type_name -> yizhan.peer.v1.CaseCommand
-	35,  // 41: yizhan.peer.v1.CaseCommand.append:type_name -> yizhan.peer.v1.AppendCaseEvents
-	37,  // 42: yizhan.peer.v1.CaseCommand.receive:type_name -> yizhan.peer.v1.ReceiveCaseMessages
-	41,  // 43: yizhan.peer.v1.CaseCommand.ack:type_name -> yizhan.peer.v1.AckOutbox
-	40,  // 44: yizhan.peer.v1.CaseCommand.quarantine:type_name -> yizhan.peer.v1.QuarantineOutbox
-	33,  // 45: yizhan.peer.v1.CaseCommand.evaluate_cards:type_name -> yizhan.peer.v1.EvaluateCards
-	27,  // 46: yizhan.peer.v1.CaseCommand.supervision:type_name -> yizhan.peer.v1.SupervisionStep
-	26,  // 47: yizhan.peer.v1.CaseCommand.put_consultation:type_name -> yizhan.peer.v1.PutConsultation
-	24,  // 48: yizhan.peer.v1.CaseCommand.put_report:type_name -> yizhan.peer.v1.PutUrgentReport
-	25,  // 49: yizhan.peer.v1.CaseCommand.put_report_ack:type_name -> yizhan.peer.v1.PutReportAck
-	22,  // 50: yizhan.peer.v1.CaseCommand.put_shifts:type_name -> yizhan.peer.v1.PutShifts
-	23,  // 51: yizhan.peer.v1.CaseCommand.put_log_entry:type_name -> yizhan.peer.v1.PutLogEntry
-	21,  // 52: yizhan.peer.v1.CaseCommand.put_zero_report:type_name -> yizhan.peer.v1.PutZeroReport
-	69,  // 53: yizhan.peer.v1.PutZeroReport.report:type_name -> yizhan.v1.ZeroReport
-	70,  // 54: yizhan.peer.v1.PutShifts.shifts:type_name -> yizhan.v1.DutyShift
-	71,  // 55: yizhan.peer.v1.PutLogEntry.entry:type_name -> yizhan.v1.DutyLogEntry
-	72,  // 56: yizhan.peer.v1.PutUrgentReport.report:type_name -> yizhan.v1.UrgentReport
-	73,  // 57: yizhan.peer.v1.PutReportAck.ack:type_name -> yizhan.v1.ReportAck
-	74,  // 58: yizhan.peer.v1.PutConsultation.consultation:type_name -> yizhan.v1.Consultation
-	28,  // 59: yizhan.peer.v1.SupervisionStep.reply_follow_up:type_name -> yizhan.peer.v1.ReplyFollowUp
-	29,  // 60: yizhan.peer.v1.SupervisionStep.revisit_follow_up:type_name -> yizhan.peer.v1.RevisitFollowUp
-	30,  // 61: yizhan.peer.v1.SupervisionStep.issue_order:type_name -> yizhan.peer.v1.IssueOrder
-	31,  // 62: yizhan.peer.v1.SupervisionStep.answer_order:type_name -> yizhan.peer.v1.AnswerOrder
-	32,  // 63: yizhan.peer.v1.SupervisionStep.decide_order:type_name -> yizhan.peer.v1.DecideOrder
-	75,  // 64: yizhan.peer.v1.ReplyFollowUp.entry:type_name -> yizhan.v1.FollowUpEntry
-	75,  // 65: yizhan.peer.v1.RevisitFollowUp.entry:type_name -> yizhan.v1.FollowUpEntry
-	76,  // 66: yizhan.peer.v1.IssueOrder.order:type_name -> yizhan.v1.SupervisionOrder
-	75,  // 67: yizhan.peer.v1.AnswerOrder.entry:type_name -> yizhan.v1.FollowUpEntry
-	75,  // 68: yizhan.peer.v1.DecideOrder.entry:type_name -> yizhan.v1.FollowUpEntry
-	34,  // 69: yizhan.peer.v1.EvaluateCards.checks:type_name -> yizhan.peer.v1.CardCheck
-	77,  // 70: yizhan.peer.v1.CardCheck.rule:type_name -> yizhan.v1.CardRule
-	78,  // 71: yizhan.peer.v1.AppendCaseEvents.events:type_name -> yizhan.v1.CaseEvent
-	78,  // 72: yizhan.peer.v1.CaseMessage.events:type_name -> yizhan.v1.CaseEvent
-	74,  // 73: yizhan.peer.v1.CaseMessage.consultation:type_name -> yizhan.v1.Consultation
-	72,  // 74: yizhan.peer.v1.CaseMessage.report:type_name -> yizhan.v1.UrgentReport
-	73,  // 75: yizhan.peer.v1.CaseMessage.report_ack:type_name -> yizhan.v1.ReportAck
-	70,  // 76: yizhan.peer.v1.CaseMessage.shift:type_name -> yizhan.v1.DutyShift
-	69,  // 77: yizhan.peer.v1.CaseMessage.zero_report:type_name -> yizhan.v1.ZeroReport
-	36,  // 78: yizhan.peer.v1.ReceiveCaseMessages.messages:type_name -> yizhan.peer.v1.CaseMessage
-	38,  // 79: yizhan.peer.v1.QuarantinedEntry.entry:type_name -> yizhan.peer.v1.OutboxEntry
-	39,  // 80: yizhan.peer.v1.QuarantineOutbox.entries:type_name -> yizhan.peer.v1.QuarantinedEntry
-	38,  // 81: yizhan.peer.v1.AckOutbox.acks:type_name -> yizhan.peer.v1.OutboxEntry
-	78,  // 82: yizhan.peer.v1.CaseRecord.events:type_name -> yizhan.v1.CaseEvent
-	42,  // 83: yizhan.peer.v1.CaseBookSnapshot.cases:type_name -> yizhan.peer.v1.CaseRecord
-	38,  // 84: yizhan.peer.v1.CaseBookSnapshot.outbox:type_name -> yizhan.peer.v1.OutboxEntry
-	43,  // 85: yizhan.peer.v1.CaseBookSnapshot.sequences:type_name -> yizhan.peer.v1.DaySequence
-	39,  // 86: yizhan.peer.v1.CaseBookSnapshot.quarantine:type_name -> yizhan.peer.v1.QuarantinedEntry
-	16,  // 87: yizhan.peer.v1.OfficeSnapshot.registry:type_name -> yizhan.peer.v1.RegistrySnapshot
-	44,  // 88: yizhan.peer.v1.OfficeSnapshot.cases:type_name -> yizhan.peer.v1.CaseBookSnapshot
-	46,  // 89: yizhan.peer.v1.OfficeSnapshot.requests:type_name -> yizhan.peer.v1.RequestRecord
-	79,  // 90: yizhan.peer.v1.RequestRecord.answer:type_name -> google.protobuf.Any
-	36,  // 91: yizhan.peer.v1.DeliverCasesRequest.messages:type_name -> yizhan.peer.v1.CaseMessage
-	48,  // 92: yizhan.peer.v1.DeliverCasesResponse.receipts:type_name -> yizhan.peer.v1.CaseReceipt
-	16,  // 93: yizhan.peer.v1.FeedMessage.snapshot:type_name -> yizhan.peer.v1.RegistrySnapshot
-	55,  // 94: yizhan.peer.v1.FeedMessage.batch:type_name -> yizhan.peer.v1.FeedBatch
-	56,  // 95: yizhan.peer.v1.FeedMessage.heartbeat:type_name -> yizhan.peer.v1.FeedHeartbeat
-	54,  // 96: yizhan.peer.v1.FeedMessage.chunk:type_name -> yizhan.peer.v1.FeedChunk
-	14,  // 97: yizhan.peer.v1.FeedBatch.entries:type_name -> yizhan.peer.v1.ChangelogEntry
-	67,  // 98: yizhan.peer.v1.AnnounceNodeRequest.node:type_name -> yizhan.v1.NodeEntry
-	50,  // 99: yizhan.peer.v1.Peer.Join:input_type -> yizhan.peer.v1.JoinRequest
-	52,  // 100: yizhan.peer.v1.Peer.Feed:input_type -> yizhan.peer.v1.FeedRequest
-	57,  // 101: yizhan.peer.v1.Peer.AnnounceNode:input_type -> yizhan.peer.v1.AnnounceNodeRequest
-	47,  // 102: yizhan.peer.v1.Peer.DeliverCases:input_type -> yizhan.peer.v1.DeliverCasesRequest
-	59,  // 103: yizhan.peer.v1.Peer.Progress:input_type -> yizhan.peer.v1.ProgressRequest
-	51,  // 104: yizhan.peer.v1.Peer.Join:output_type -> yizhan.peer.v1.JoinResponse
-	53,  // 105: yizhan.peer.v1.Peer.Feed:output_type -> yizhan.peer.v1.FeedMessage
-	58,  // 106: yizhan.peer.v1.Peer.AnnounceNode:output_type -> yizhan.peer.v1.AnnounceNodeResponse
-	49,  // 107: yizhan.peer.v1.Peer.DeliverCases:output_type -> yizhan.peer.v1.DeliverCasesResponse
-	60,  // 108: yizhan.peer.v1.Peer.Progress:output_type -> yizhan.peer.v1.ProgressResponse
-	104, // [104:109] is the sub-list for method output_type
-	99,  // [99:104] is the sub-list for method input_type
-	99,  // [99:99] is the sub-list for extension type_name
-	99,  // [99:99] is the sub-list for extension extendee
-	0,   // [0:99] is the sub-list for field type_name
+	14,  // 20: yizhan.peer.v1.RegistryCommand.put_supervision_policy:type_name -> yizhan.peer.v1.PutSupervisionPolicy
+	13,  // 21: yizhan.peer.v1.RegistryCommand.put_duty_policy:type_name -> yizhan.peer.v1.PutDutyPolicy
+	69,  // 22: yizhan.peer.v1.PutDutyPolicy.policy:type_name -> yizhan.v1.DutyPolicy
+	70,  // 23: yizhan.peer.v1.PutSupervisionPolicy.policy:type_name -> yizhan.v1.SupervisionPolicy
+	12,  // 24: yizhan.peer.v1.ChangelogEntry.command:type_name -> yizhan.peer.v1.RegistryCommand
+	64,  // 25: yizhan.peer.v1.ItemHistory.versions:type_name -> yizhan.v1.Item
+	62,  // 26: yizhan.peer.v1.RegistrySnapshot.offices:type_name -> yizhan.v1.Office
+	63,  // 27: yizhan.peer.v1.RegistrySnapshot.departments:type_name -> yizhan.v1.Department
+	16,  // 28: yizhan.peer.v1.RegistrySnapshot.items:type_name -> yizhan.peer.v1.ItemHistory
+	65,  // 29: yizhan.peer.v1.RegistrySnapshot.grants:type_name -> yizhan.v1.Grant
+	66,  // 30: yizhan.peer.v1.RegistrySnapshot.staff:type_name -> yizhan.v1.StaffMember
+	0,   // 31: yizhan.peer.v1.RegistrySnapshot.credentials:type_name -> yizhan.peer.v1.StaffCredential
+	67,  // 32: yizhan.peer.v1.RegistrySnapshot.calendars:type_name -> yizhan.v1.Calendar
+	68,  // 33: yizhan.peer.v1.RegistrySnapshot.nodes:type_name -> yizhan.v1.NodeEntry
+	15,  // 34: yizhan.peer.v1.RegistrySnapshot.changelog:type_name -> yizhan.peer.v1.ChangelogEntry
+	10,  // 35: yizhan.peer.v1.RegistrySnapshot.query_code_keys:type_name -> yizhan.peer.v1.QueryCodeKey
+	70,  // 36: yizhan.peer.v1.RegistrySnapshot.supervision_policy:type_name -> yizhan.v1.SupervisionPolicy
+	69,  // 37: yizhan.peer.v1.RegistrySnapshot.duty_policy:type_name -> yizhan.v1.DutyPolicy
+	15,  // 38: yizhan.peer.v1.ReplayRegistry.entries:type_name -> yizhan.peer.v1.ChangelogEntry
+	17,  // 39: yizhan.peer.v1.InstallRegistrySnapshot.snapshot:type_name -> yizhan.peer.v1.RegistrySnapshot
+	12,  // 40: yizhan.peer.v1.Command.registry:type_name -> yizhan.peer.v1.RegistryCommand
+	18,  // 41: yizhan.peer.v1.Command.replay:type_name -> yizhan.peer.v1.ReplayRegistry
+	19,  // 42: yizhan.peer.v1.Command.install_snapshot:type_name -> yizhan.peer.v1.InstallRegistrySnapshot
+	21,  // 43: yizhan.peer.v1.Command.cases:type_name -> yizhan.peer.v1.CaseCommand
+	36,  // 44: yizhan.peer.v1.CaseCommand.append:type_name -> yizhan.peer.v1.AppendCaseEvents
+	38,  // 45: yizhan.peer.v1.CaseCommand.receive:type_name -> yizhan.peer.v1.ReceiveCaseMessages
+	42,  // 46: yizhan.peer.v1.CaseCommand.ack:type_name -> yizhan.peer.v1.AckOutbox
+	41,  // 47: yizhan.peer.v1.CaseCommand.quarantine:type_name -> yizhan.peer.v1.QuarantineOutbox
+	34,  // 48: yizhan.peer.v1.CaseCommand.evaluate_cards:type_name -> yizhan.peer.v1.EvaluateCards
+	28,  // 49: yizhan.peer.v1.CaseCommand.supervision:type_name -> yizhan.peer.v1.SupervisionStep
+	27,  // 50: yizhan.peer.v1.CaseCommand.put_consultation:type_name -> yizhan.peer.v1.PutConsultation
+	25,  // 51: yizhan.peer.v1.CaseCommand.put_report:type_name -> yizhan.peer.v1.PutUrgentReport
+	26,  // 52: yizhan.peer.v1.CaseCommand.put_report_ack:type_name -> yizhan.peer.v1.PutReportAck
+	23,  // 53: yizhan.peer.v1.CaseCommand.put_shifts:type_name -> yizhan.peer.v1.PutShifts
+	24,  // 54: yizhan.peer.v1.CaseCommand.put_log_entry:type_name -> yizhan.peer.v1.PutLogEntry
+	22,  // 55: yizhan.peer.v1.CaseCommand.put_zero_report:type_name -> yizhan.peer.v1.PutZeroReport
+	71,  // 56: yizhan.peer.v1.PutZeroReport.report:type_name -> yizhan.v1.ZeroReport
+	72,  // 57: yizhan.peer.v1.PutShifts.shifts:type_name -> yizhan.v1.DutyShift
+	73,  // 58: yizhan.peer.v1.PutLogEntry.entry:type_name -> yizhan.v1.DutyLogEntry
+	74,  // 59: yizhan.peer.v1.PutUrgentReport.report:type_name -> yizhan.v1.UrgentReport
+	75,  // 60: yizhan.peer.v1.PutReportAck.ack:type_name -> yizhan.v1.ReportAck
+	76,  // 61: yizhan.peer.v1.PutConsultation.consultation:type_name -> yizhan.v1.Consultation
+	29,  // 62: yizhan.peer.v1.SupervisionStep.reply_follow_up:type_name -> yizhan.peer.v1.ReplyFollowUp
+	30,  // 63: yizhan.peer.v1.SupervisionStep.revisit_follow_up:type_name -> yizhan.peer.v1.RevisitFollowUp
+	31,  // 64: yizhan.peer.v1.SupervisionStep.issue_order:type_name -> yizhan.peer.v1.IssueOrder
+	32,  // 65: yizhan.peer.v1.SupervisionStep.answer_order:type_name -> yizhan.peer.v1.AnswerOrder
+	33,  // 66: yizhan.peer.v1.SupervisionStep.decide_order:type_name -> yizhan.peer.v1.DecideOrder
+	77,  // 67: yizhan.peer.v1.ReplyFollowUp.entry:type_name -> yizhan.v1.FollowUpEntry
+	77,  // 68: yizhan.peer.v1.RevisitFollowUp.entry:type_name -> yizhan.v1.FollowUpEntry
+	78,  // 69: yizhan.peer.v1.IssueOrder.order:type_name -> yizhan.v1.SupervisionOrder
+	77,  // 70: yizhan.peer.v1.AnswerOrder.entry:type_name -> yizhan.v1.FollowUpEntry
+	77,  // 71: yizhan.peer.v1.DecideOrder.entry:type_name -> yizhan.v1.FollowUpEntry
+	35,  // 72: yizhan.peer.v1.EvaluateCards.checks:type_name -> yizhan.peer.v1.CardCheck
+	79,  // 73: yizhan.peer.v1.CardCheck.rule:type_name -> yizhan.v1.CardRule
+	80,  // 74: yizhan.peer.v1.AppendCaseEvents.events:type_name -> yizhan.v1.CaseEvent
+	80,  // 75: yizhan.peer.v1.CaseMessage.events:type_name -> yizhan.v1.CaseEvent
+	76,  // 76: yizhan.peer.v1.CaseMessage.consultation:type_name -> yizhan.v1.Consultation
+	74,  // 77: yizhan.peer.v1.CaseMessage.report:type_name -> yizhan.v1.UrgentReport
+	75,  // 78: yizhan.peer.v1.CaseMessage.report_ack:type_name -> yizhan.v1.ReportAck
+	72,  // 79: yizhan.peer.v1.CaseMessage.shift:type_name -> yizhan.v1.DutyShift
+	71,  // 80: yizhan.peer.v1.CaseMessage.zero_report:type_name -> yizhan.v1.ZeroReport
+	37,  // 81: yizhan.peer.v1.ReceiveCaseMessages.messages:type_name -> yizhan.peer.v1.CaseMessage
+	39,  // 82: yizhan.peer.v1.QuarantinedEntry.entry:type_name -> yizhan.peer.v1.OutboxEntry
+	40,  // 83: yizhan.peer.v1.QuarantineOutbox.entries:type_name -> yizhan.peer.v1.QuarantinedEntry
+	39,  // 84: yizhan.peer.v1.AckOutbox.acks:type_name -> yizhan.peer.v1.OutboxEntry
+	80,  // 85: yizhan.peer.v1.CaseRecord.events:type_name -> yizhan.v1.CaseEvent
+	43,  // 86: yizhan.peer.v1.CaseBookSnapshot.cases:type_name -> yizhan.peer.v1.CaseRecord
+	39,  // 87: yizhan.peer.v1.CaseBookSnapshot.outbox:type_name -> yizhan.peer.v1.OutboxEntry
+	44,  // 88: yizhan.peer.v1.CaseBookSnapshot.sequences:type_name -> yizhan.peer.v1.DaySequence
+	40,  // 89: yizhan.peer.v1.CaseBookSnapshot.quarantine:type_name -> yizhan.peer.v1.QuarantinedEntry
+	17,  // 90: yizhan.peer.v1.OfficeSnapshot.registry:type_name -> yizhan.peer.v1.RegistrySnapshot
+	45,  // 91: yizhan.peer.v1.OfficeSnapshot.cases:type_name -> yizhan.peer.v1.CaseBookSnapshot
+	47,  // 92: yizhan.peer.v1.OfficeSnapshot.requests:type_name -> yizhan.peer.v1.RequestRecord
+	81,  // 93: yizhan.peer.v1.RequestRecord.answer:type_name -> google.protobuf.Any
+	37,  // 94: yizhan.peer.v1.DeliverCasesRequest.messages:type_name -> yizhan.peer.v1.CaseMessage
+	49,  // 95: yizhan.peer.v1.DeliverCasesResponse.receipts:type_name -> yizhan.peer.v1.CaseReceipt
+	17,  // 96: yizhan.peer.v1.FeedMessage.snapshot:type_name -> yizhan.peer.v1.RegistrySnapshot
+	56,  // 97: yizhan.peer.v1.FeedMessage.batch:type_name -> yizhan.peer.v1.FeedBatch
+	57,  // 98: yizhan.peer.v1.FeedMessage.heartbeat:type_name -> yizhan.peer.v1.FeedHeartbeat
+	55,  // 99: yizhan.peer.v1.FeedMessage.chunk:type_name -> yizhan.peer.v1.FeedChunk
+	15,  // 100: yizhan.peer.v1.FeedBatch.entries:type_name -> yizhan.peer.v1.ChangelogEntry
+	68,  // 101: yizhan.peer.v1.AnnounceNodeRequest.node:type_name -> yizhan.v1.NodeEntry
+	51,  // 102: yizhan.peer.v1.Peer.Join:input_type -> yizhan.peer.v1.JoinRequest
+	53,  // 103: yizhan.peer.v1.Peer.Feed:input_type -> yizhan.peer.v1.FeedRequest
+	58,  // 104: yizhan.peer.v1.Peer.AnnounceNode:input_type -> yizhan.peer.v1.AnnounceNodeRequest
+	48,  // 105: yizhan.peer.v1.Peer.DeliverCases:input_type -> yizhan.peer.v1.DeliverCasesRequest
+	60,  // 106: yizhan.peer.v1.Peer.Progress:input_type -> yizhan.peer.v1.ProgressRequest
+	52,  // 107: yizhan.peer.v1.Peer.Join:output_type -> yizhan.peer.v1.JoinResponse
+	54,  // 108: yizhan.peer.v1.Peer.Feed:output_type -> yizhan.peer.v1.FeedMessage
+	59,  // 109: yizhan.peer.v1.Peer.AnnounceNode:output_type -> yizhan.peer.v1.AnnounceNodeResponse
+	50,  // 110: yizhan.peer.v1.Peer.DeliverCases:output_type -> yizhan.peer.v1.DeliverCasesResponse
+	61,  // 111: yizhan.peer.v1.Peer.Progress:output_type -> yizhan.peer.v1.ProgressResponse
+	107, // [107:112] is the sub-list for method output_type
+	102, // [102:107] is the sub-list for method input_type
+	102, // [102:102] is the sub-list for extension type_name
+	102, // [102:102] is the sub-list for extension extendee
+	0,   // [0:102] is the sub-list for field type_name
 }
 
 func init() { file_yizhan_peer_v1_peer_proto_init() }
@@ -4476,14 +4555,15 @@ func file_yizhan_peer_v1_peer_proto_init() {
 		(*RegistryCommand_PutNode)(nil),
 		(*RegistryCommand_PutQueryCodeKey)(nil),
 		(*RegistryCommand_PutSupervisionPolicy)(nil),
+		(*RegistryCommand_PutDutyPolicy)(nil),
 	}
-	file_yizhan_peer_v1_peer_proto_msgTypes[19].OneofWrappers = []any{
+	file_yizhan_peer_v1_peer_proto_msgTypes[20].OneofWrappers = []any{
 		(*Command_Registry)(nil),
 		(*Command_Replay)(nil),
 		(*Command_InstallSnapshot)(nil),
 		(*Command_Cases)(nil),
 	}
-	file_yizhan_peer_v1_peer_proto_msgTypes[20].OneofWrappers = []any{
+	file_yizhan_peer_v1_peer_proto_msgTypes[21].OneofWrappers = []any{
 		(*CaseCommand_Append)(nil),
 		(*CaseCommand_Receive)(nil),
 		(*CaseCommand_Ack)(nil),
@@ -4497,14 +4577,14 @@ func file_yizhan_peer_v1_peer_proto_init() {
 		(*CaseCommand_PutLogEntry)(nil),
 		(*CaseCommand_PutZeroReport)(nil),
 	}
-	file_yizhan_peer_v1_peer_proto_msgTypes[27].OneofWrappers = []any{
+	file_yizhan_peer_v1_peer_proto_msgTypes[28].OneofWrappers = []any{
 		(*SupervisionStep_ReplyFollowUp)(nil),
 		(*SupervisionStep_RevisitFollowUp)(nil),
 		(*SupervisionStep_IssueOrder)(nil),
 		(*SupervisionStep_AnswerOrder)(nil),
 		(*SupervisionStep_DecideOrder)(nil),
 	}
-	file_yizhan_peer_v1_peer_proto_msgTypes[53].OneofWrappers = []any{
+	file_yizhan_peer_v1_peer_proto_msgTypes[54].OneofWrappers = []any{
 		(*FeedMessage_Snapshot)(nil),
 		(*FeedMessage_Batch)(nil),
 		(*FeedMessage_Heartbeat)(nil),
@@ -4516,7 +4596,7 @@ func file_yizhan_peer_v1_peer_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_yizhan_peer_v1_peer_proto_rawDesc), len(file_yizhan_peer_v1_peer_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   61,
+			NumMessages:   62,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
