@@ -35,8 +35,11 @@ type dutyRosterService struct {
 var _ yizhanv1.DutyRosterServiceServer = (*dutyRosterService)(nil)
 
 // maxShiftsPublished bounds one PublishShifts call (a month of three
-// shifts a day, with room).
-const maxShiftsPublished = 200
+// shifts a day, with room), and maxPublishDays the days it repeats them.
+const (
+	maxShiftsPublished = 200
+	maxPublishDays     = 31
+)
 
 // rosterKeeper authenticates who keeps this office's roster: its admin or
 // a leader on duty.
@@ -76,17 +79,29 @@ func (s *dutyRosterService) PublishShifts(ctx context.Context, req *yizhanv1.Pub
 	if err != nil {
 		return nil, err
 	}
-	switch n := len(req.GetShifts()); {
+	days := int(req.GetDays())
+	if days < 0 || days > maxPublishDays {
+		return nil, fieldError("days", registry.ReasonOutOfRange, reason.Meta{"min": "0", "max": reason.Itoa(maxPublishDays), "got": reason.Itoa(days)},
+			fmt.Sprintf("from 1 to %d days", maxPublishDays))
+	}
+	days = max(days, 1)
+	switch n := len(req.GetShifts()) * days; {
 	case n == 0:
 		return nil, fieldError("shifts", registry.ReasonRequired, reason.Meta{"input": "list"}, "name at least one shift")
 	case n > maxShiftsPublished:
 		return nil, fieldError("shifts", registry.ReasonTooMany, reason.Meta{"max": reason.Itoa(maxShiftsPublished), "got": reason.Itoa(n)},
-			fmt.Sprintf("at most %d shifts a call", maxShiftsPublished))
+			fmt.Sprintf("at most %d shifts a call, days included", maxShiftsPublished))
 	}
 	code := s.n.office.Code()
 	var shifts []*yizhanv1.DutyShift
 	seen := map[string]int{}
-	for i, in := range req.GetShifts() {
+	for k := range len(req.GetShifts()) * days {
+		i, in := k%len(req.GetShifts()), req.GetShifts()[k%len(req.GetShifts())]
+		if day := k / len(req.GetShifts()); day > 0 {
+			in = proto.CloneOf(in)
+			in.Start = timestamppb.New(in.GetStart().AsTime().AddDate(0, 0, day))
+			in.End = timestamppb.New(in.GetEnd().AsTime().AddDate(0, 0, day))
+		}
 		field := fmt.Sprintf("shifts[%d]", i)
 		sh := &yizhanv1.DutyShift{OfficeCode: code, Start: in.GetStart(), End: in.GetEnd(), Leader: in.GetLeader(),
 			Officers: in.GetOfficers(), DutyPhone: strings.TrimSpace(in.GetDutyPhone()),

@@ -248,3 +248,36 @@ func TestDutyPolicy(t *testing.T) {
 		t.Errorf("the zero report's hour: %v, %v", zero.GetDue(), err)
 	}
 }
+
+// A day's pattern published for a month: a day and a night shift, 31 days.
+func TestPublishAMonthOfShifts(t *testing.T) {
+	f := dutyFed(t, nil)
+	leader := dial(t, f.nodes["dongcun-1"]).login("dc-leader", password)
+	ro := yizhanv1.NewDutyRosterServiceClient(leader.conn)
+	cst := time.FixedZone("CST", 8*3600)
+	first := time.Date(2027, 1, 1, 8, 0, 0, 0, cst)
+	pattern := []*yizhanv1.DutyShift{
+		{Start: timestamppb.New(first), End: timestamppb.New(first.Add(12 * time.Hour)), Leader: "dc-leader", Officers: []string{"dc-duty"}},
+		{Start: timestamppb.New(first.Add(12 * time.Hour)), End: timestamppb.New(first.Add(24 * time.Hour)), Leader: "dc-leader", Officers: []string{"dc-duty"}},
+	}
+	if _, err := ro.PublishShifts(leader.ctx(), &yizhanv1.PublishShiftsRequest{Shifts: pattern, Days: 32}); status.Code(err) != codes.InvalidArgument {
+		t.Errorf("32 days: %v", err)
+	} else if _, field := fieldOf(err); field != "days" {
+		t.Errorf("32 days names %q", field)
+	}
+	pub, err := ro.PublishShifts(leader.ctx(), &yizhanv1.PublishShiftsRequest{Shifts: pattern, Days: 31})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(pub.GetShifts()); n != 62 {
+		t.Fatalf("published %d shifts, want 62", n)
+	}
+	last := pub.GetShifts()[61]
+	if got := last.GetStart().AsTime().In(cst); !got.Equal(time.Date(2027, 1, 31, 20, 0, 0, 0, cst)) {
+		t.Errorf("the last shift starts %v, want 31 January 20:00", got)
+	}
+	listed, err := ro.ListShifts(leader.ctx(), &yizhanv1.ListShiftsRequest{From: "2027-01-01", To: "2027-01-31"})
+	if err != nil || len(listed.GetShifts()) != 62 {
+		t.Errorf("January's roster: %d shifts, %v", len(listed.GetShifts()), err)
+	}
+}

@@ -322,8 +322,9 @@ func (s *server) dutyShiftAct(rq *request) error {
 		for _, o := range strings.FieldsFunc(f.Get("officers"), func(r rune) bool { return r == ',' || r == '，' || r == ' ' }) {
 			officers = append(officers, o)
 		}
+		days, _ := strconv.Atoi(strings.TrimSpace(f.Get("days")))
 		_, err = ro.PublishShifts(ctx, &yizhanv1.PublishShiftsRequest{Shifts: []*yizhanv1.DutyShift{{Start: when("start"), End: when("end"),
-			Leader: strings.TrimSpace(f.Get("leader")), Officers: officers, DutyPhone: f.Get("duty_phone")}}})
+			Leader: strings.TrimSpace(f.Get("leader")), Officers: officers, DutyPhone: f.Get("duty_phone")}}, Days: int32(days)})
 		msg = "published"
 	case rq.r.PathValue("action") == "takeOver":
 		_, err = ro.TakeOverShift(ctx, &yizhanv1.TakeOverShiftRequest{Id: id})
@@ -340,7 +341,7 @@ func (s *server) dutyShiftAct(rq *request) error {
 			return f
 		}); ok {
 			errs.labels = map[string]string{"kind": "类型", "caller": "来电人", "unit": "单位", "phone": "电话", "matter": "事由", "action": "处理情况",
-				"told": "已告知", "start": "开始", "end": "结束", "leader": "带班领导", "officers": "值班员", "duty_phone": "值班电话", "open_matters": "交接事项"}
+				"told": "已告知", "days": "连续天数", "start": "开始", "end": "结束", "leader": "带班领导", "officers": "值班员", "duty_phone": "值班电话", "open_matters": "交接事项"}
 			return s.showDuty(rq, http.StatusBadRequest, formValues{f}, errs, "")
 		}
 		if errs, code, ok := unsaved(err); ok {

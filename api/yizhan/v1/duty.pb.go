@@ -2493,9 +2493,13 @@ func (x *DutyLogEntry) GetWriterName() string {
 }
 
 type PublishShiftsRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Shifts        []*DutyShift           `protobuf:"bytes,1,rep,name=shifts,proto3" json:"shifts,omitempty"` // start, end, leader, officers, duty_phone of each
-	RequestId     string                 `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Shifts    []*DutyShift           `protobuf:"bytes,1,rep,name=shifts,proto3" json:"shifts,omitempty"` // start, end, leader, officers, duty_phone of each
+	RequestId string                 `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// Publish the shifts again each following day, this many days in all
+	// (0 or 1: once; at most 31): a day's pattern (day and night, or 24 h)
+	// made a month's roster, the same people on it; swap to change them.
+	Days          int32 `protobuf:"varint,3,opt,name=days,proto3" json:"days,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2542,6 +2546,13 @@ func (x *PublishShiftsRequest) GetRequestId() string {
 		return x.RequestId
 	}
 	return ""
+}
+
+func (x *PublishShiftsRequest) GetDays() int32 {
+	if x != nil {
+		return x.Days
+	}
+	return 0
 }
 
 type PublishShiftsResponse struct {
@@ -3419,11 +3430,12 @@ const file_yizhan_v1_duty_proto_rawDesc = "" +
 	"\bcorrects\x18\r \x01(\tR\bcorrects\x12\x16\n" +
 	"\x06writer\x18\x0e \x01(\tR\x06writer\x12\x1f\n" +
 	"\vwriter_name\x18\x0f \x01(\tR\n" +
-	"writerName\"c\n" +
+	"writerName\"w\n" +
 	"\x14PublishShiftsRequest\x12,\n" +
 	"\x06shifts\x18\x01 \x03(\v2\x14.yizhan.v1.DutyShiftR\x06shifts\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x02 \x01(\tR\trequestId\"E\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\x12\x12\n" +
+	"\x04days\x18\x03 \x01(\x05R\x04days\"E\n" +
 	"\x15PublishShiftsResponse\x12,\n" +
 	"\x06shifts\x18\x01 \x03(\v2\x14.yizhan.v1.DutyShiftR\x06shifts\"}\n" +
 	"\x10SwapShiftRequest\x12\x0e\n" +
