@@ -97,3 +97,22 @@ func TestMissingFollowUps(t *testing.T) {
 		t.Errorf("no interval asked: %d missing", got)
 	}
 }
+
+func TestLogEntryChecks(t *testing.T) {
+	good := &yizhanv1.DutyLogEntry{Kind: yizhanv1.LogKind_LOG_KIND_CALL, Caller: "镇政府办", Matter: "开会通知"}
+	if err := CheckLogEntry(good); err != nil {
+		t.Fatal(err)
+	}
+	for field, mod := range map[string]func(*yizhanv1.DutyLogEntry){
+		"entry.kind":   func(e *yizhanv1.DutyLogEntry) { e.Kind = 0 },
+		"entry.matter": func(e *yizhanv1.DutyLogEntry) { e.Matter = " " },
+		"entry.caller": func(e *yizhanv1.DutyLogEntry) { e.Caller = "" },
+		"entry.phone":  func(e *yizhanv1.DutyLogEntry) { e.Phone = string(make([]byte, 40)) },
+	} {
+		e := proto.CloneOf(good)
+		mod(e)
+		if fe, ok := CheckLogEntry(e).(*FieldError); !ok || fe.Field != field {
+			t.Errorf("%s: %v", field, CheckLogEntry(e))
+		}
+	}
+}

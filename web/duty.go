@@ -183,11 +183,7 @@ func (s *server) dutyAct(rq *request) error {
 	var err error
 	switch rq.r.PathValue("action") {
 	case "":
-		var r *yizhanv1.UrgentReport
-		r, err = reportOfForm(f)
-		if err == nil {
-			_, err = du.WriteReport(ctx, &yizhanv1.WriteReportRequest{Report: r})
-		}
+		_, err = du.WriteReport(ctx, &yizhanv1.WriteReportRequest{Report: reportOfForm(f)})
 		msg = "written"
 	case "sign":
 		_, err = du.SignReport(ctx, &yizhanv1.SignReportRequest{Id: id})
@@ -216,7 +212,7 @@ func (s *server) dutyAct(rq *request) error {
 
 // reportOfForm reads the report form. The times are China Standard Time,
 // as a datetime-local input gives them.
-func reportOfForm(f url.Values) (*yizhanv1.UrgentReport, error) {
+func reportOfForm(f url.Values) *yizhanv1.UrgentReport {
 	num := func(name string) int32 {
 		n, _ := strconv.Atoi(strings.TrimSpace(f.Get(name)))
 		return int32(n)
@@ -236,7 +232,7 @@ func reportOfForm(f url.Values) (*yizhanv1.UrgentReport, error) {
 		Category: yizhanv1.IncidentCategory(num("category")), Level: yizhanv1.IncidentLevel(num("level")),
 		Title: f.Get("title"), Place: f.Get("place"), OccurredAt: when("occurred_at"), KnownAt: when("known_at"),
 		Deaths: num("deaths"), Injured: num("injured"), Missing: num("missing"),
-		Losses: f.Get("losses"), Measures: f.Get("measures"), Details: f.Get("details"), Contact: strings.TrimSpace(f.Get("contact"))}, nil
+		Losses: f.Get("losses"), Measures: f.Get("measures"), Details: f.Get("details"), Contact: strings.TrimSpace(f.Get("contact"))}
 }
 
 // dutyShifts fills the shift part of the page: the shift on now with its
