@@ -15,8 +15,9 @@ import (
 )
 
 // Records carried up the tree beside the cases: consultations, urgent
-// reports and their acknowledgements, duty shifts, zero reports. Each is kept in the book of the
-// office that wrote it and queued to the parent in the outbox under its
+// reports and their acknowledgements, unsigned reports' flags, duty
+// shifts, zero reports. Each is kept in the book of the office that wrote
+// it and queued to the parent in the outbox under its
 // id (its version as upto_seq); the case mail sends it as a CaseMessage
 // holding the record instead of a case's log; the parent keeps a copy and
 // queues it on. The ids' prefixes tell them from case numbers (which
@@ -29,7 +30,8 @@ func carriesRecords(rc *peerv1.ReceiveCaseMessages) bool {
 }
 
 func isRecordMessage(m *peerv1.CaseMessage) bool {
-	return m.GetConsultation() != nil || m.GetReport() != nil || m.GetReportAck() != nil || m.GetShift() != nil || m.GetZeroReport() != nil
+	return m.GetConsultation() != nil || m.GetReport() != nil || m.GetReportAck() != nil || m.GetShift() != nil || m.GetZeroReport() != nil ||
+		m.GetUnsignedFlag() != nil
 }
 
 // receive applies a Receive that carries records among its case
@@ -48,6 +50,8 @@ func (o *overlay) receive(rc *peerv1.ReceiveCaseMessages, cmd *peerv1.CaseComman
 			resp.Receipts = append(resp.Receipts, o.receiveShift(m))
 		case m.GetZeroReport() != nil:
 			resp.Receipts = append(resp.Receipts, o.receiveZeroReport(m))
+		case m.GetUnsignedFlag() != nil:
+			resp.Receipts = append(resp.Receipts, o.receiveUnsigned(m))
 		default:
 			one := &peerv1.CaseCommand{AtUnixNano: cmd.GetAtUnixNano(), Op: &peerv1.CaseCommand_Receive{
 				Receive: &peerv1.ReceiveCaseMessages{Messages: []*peerv1.CaseMessage{m}}}}
@@ -77,6 +81,9 @@ func (b *Book) recordMessage(en *peerv1.OutboxEntry) (m *peerv1.CaseMessage, isR
 	case duty.IsZeroReportID(id):
 		z, found := b.zeroReport(id)
 		m, ok = &peerv1.CaseMessage{CaseNumber: id, FromOffice: b.office, ZeroReport: z}, found
+	case duty.IsUnsignedFlagID(id):
+		f, found := b.unsignedFlag(id)
+		m, ok = &peerv1.CaseMessage{CaseNumber: id, FromOffice: b.office, UnsignedFlag: f}, found
 	case duty.IsAckID(id):
 		a, found := b.ack(id)
 		m, ok = &peerv1.CaseMessage{CaseNumber: id, FromOffice: b.office, ReportAck: a}, found

@@ -210,6 +210,9 @@ func (b *Book) Check(reg casework.Registry) ([]string, error) {
 		if err := checkConsultations(b, txn, counted, bad); err != nil {
 			return err
 		}
+		if err := eachDutyRecord(txn, counted.addRecord); err != nil {
+			return err
+		}
 		if err := checkReports(b, txn, bad); err != nil {
 			return err
 		}

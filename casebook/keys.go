@@ -40,6 +40,10 @@ import "encoding/binary"
 //	book/idq/<at><id>                    signed reports from below not acknowledged here
 //	book/drf/<first id>\0<id>            a first report's follow-ups and final report
 //	book/dq/<report id>\0<office>        an acknowledgement (yizhanv1.ReportAck)
+//	book/idrs/<signed at><id>            signed first reports by when they were signed
+//	book/idrd/<due><id>                  this office's draft first reports by deadline
+//	book/dw/<report id>                  a report's unsigned flag (yizhanv1.UnsignedReportFlag)
+//	book/idw/<due><report id>            unsigned flags whose report is not held signed here
 //	book/ds/<id>                         a duty shift (yizhanv1.DutyShift)
 //	book/ids/<office>\0<start><id>       shifts by office and start
 //	book/idsf/<due><id>                  this office's shifts by when a flag falls due
@@ -65,8 +69,10 @@ var (
 // statsFormat is the counters' definitions: 1, the first release of the
 // book on disk; 2, with the 即办/承诺 split, same-day decisions, paused
 // days out of the working days used, the daily series and the cards; 3,
-// with the follow-ups and orders (counted at query time before).
-const statsFormat = 3
+// with the follow-ups and orders (counted at query time before); 4, with
+// duty's counters (shifts, flags, reports signed: the assessment) and its
+// indexes of signed first reports and of drafts by deadline.
+const statsFormat = 4
 
 // format is the layout version written in book/m/format.
 const format = 1
@@ -104,6 +110,10 @@ const (
 	pAwaitingAck     = prefix + "idq/"
 	pReportFollowing = prefix + "drf/"
 	pReportAck       = prefix + "dq/"
+	pFirstBySigned   = prefix + "idrs/"
+	pDraftDue        = prefix + "idrd/"
+	pUnsignedFlag    = prefix + "dw/"
+	pUnsignedOpen    = prefix + "idw/"
 
 	pShift         = prefix + "ds/"
 	pShiftByOffice = prefix + "ids/"

@@ -15,6 +15,7 @@ import (
 	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 	"github.com/yizhan-gov/yizhan/casework"
+	"github.com/yizhan-gov/yizhan/duty"
 	"github.com/yizhan-gov/yizhan/registry"
 	"github.com/yizhan-gov/yizhan/supervision"
 )
@@ -160,7 +161,9 @@ func (o *overlay) step(s *peerv1.SupervisionStep) (proto.Message, error) {
 // recordCounters are the counters a follow-up or an order adds to, as
 // it stands (supervision's FollowUpsOpened, FollowUpsReplied,
 // FollowUpsRepliedInTime, OrdersIssued): at the responsible office, on
-// the day of the step (the opening, the first reply, the issue).
+// the day of the step (the opening, the first reply, the issue). A duty
+// shift, a signed report and an unsigned flag add to duty's counters
+// (duty.Counters) at their office, with no item or department.
 func recordCounters(r proto.Message) map[string]uint64 {
 	out := map[string]uint64{}
 	add := func(office, item, dept string, at time.Time, outcome string) {
@@ -184,8 +187,26 @@ func recordCounters(r proto.Message) map[string]uint64 {
 		}
 	case *yizhanv1.SupervisionOrder:
 		add(r.GetOfficeCode(), r.GetItemCode(), r.GetDepartmentCode(), r.GetIssuedAt().AsTime(), supervision.OrdersIssued)
+	case *yizhanv1.DutyShift, *yizhanv1.UrgentReport, *yizhanv1.UnsignedReportFlag:
+		at, outcomes := duty.Counters(r)
+		for _, outcome := range outcomes {
+			add(dutyOffice(r), "", "", at, outcome)
+		}
 	}
 	return out
+}
+
+// dutyOffice is the office a duty record is of.
+func dutyOffice(m proto.Message) string {
+	switch r := m.(type) {
+	case *yizhanv1.DutyShift:
+		return r.GetOfficeCode()
+	case *yizhanv1.UrgentReport:
+		return r.GetOfficeCode()
+	case *yizhanv1.UnsignedReportFlag:
+		return r.GetOfficeCode()
+	}
+	return ""
 }
 
 // countRecord moves the counters from what record before added (nil: it
@@ -408,6 +429,41 @@ func eachRecord(txn *badger.Txn, f func(proto.Message)) error {
 		}
 	}
 	return nil
+}
+
+// eachDutyRecord calls f with each record of duty that counts: shifts,
+// signed reports, and unsigned flags whose report is not held signed.
+func eachDutyRecord(txn *badger.Txn, f func(proto.Message)) error {
+	if err := eachKey(txn, []byte(pShift), func(_, v []byte) error {
+		s := &yizhanv1.DutyShift{}
+		if err := proto.Unmarshal(v, s); err != nil {
+			return err
+		}
+		f(s)
+		return nil
+	}); err != nil {
+		return err
+	}
+	if err := eachKey(txn, []byte(pReport), func(_, v []byte) error {
+		r := &yizhanv1.UrgentReport{}
+		if err := proto.Unmarshal(v, r); err != nil {
+			return err
+		}
+		f(r)
+		return nil
+	}); err != nil {
+		return err
+	}
+	return eachKey(txn, []byte(pUnsignedFlag), func(_, v []byte) error {
+		u := &yizhanv1.UnsignedReportFlag{}
+		if err := proto.Unmarshal(v, u); err != nil {
+			return err
+		}
+		if !signedHere(txnReader{txn}, u.GetReportId()) {
+			f(u)
+		}
+		return nil
+	})
 }
 
 // checkRecords checks that exactly the open follow-ups and orders are

@@ -32,6 +32,13 @@ import (
 //	book/idq/<at><id>             signed reports from below this office has not acknowledged
 //	book/drf/<first id>\0<id>     a first report's follow-ups and final report
 //	book/dq/<report id>\0<office> an acknowledgement (yizhanv1.ReportAck)
+//	book/idrs/<signed at><id>     signed first reports by when they were signed (the assessment)
+//	book/idrd/<due><id>           this office's draft first reports by deadline (the sweep)
+//
+// A draft first report still unsigned at its deadline is flagged by the
+// office's sweep (unsigned.go). Every book counts, per office and day,
+// the reports signed, the first reports and the late ones (duty's
+// counters among the statistics: dutyCounters).
 
 func reportKey(id string) []byte     { return key(pReport, id) }
 func reportHeldKey(id string) []byte { return key(pReportHeld, id) }
@@ -42,7 +49,13 @@ func awaitingAckKey(at time.Time, id string) []byte {
 	return key(pAwaitingAck, be64(uint64(max(at.UnixNano(), 0))), id)
 }
 func followingKey(first, id string) []byte { return key(pReportFollowing, first, id) }
-func ackKey(report, office string) []byte  { return key(pReportAck, report, office) }
+func firstBySignedKey(r *yizhanv1.UrgentReport) []byte {
+	return key(pFirstBySigned, be64(uint64(max(r.GetSignedAt().AsTime().UnixNano(), 0))), r.GetId())
+}
+func draftDueKey(due time.Time, id string) []byte {
+	return key(pDraftDue, be64(uint64(max(due.UnixNano(), 0))), id)
+}
+func ackKey(report, office string) []byte { return key(pReportAck, report, office) }
 
 // putReport applies PutUrgentReport at the reporting office.
 func (o *overlay) putReport(p *peerv1.PutUrgentReport) (proto.Message, error) {
@@ -77,6 +90,19 @@ func (o *overlay) putReport(p *peerv1.PutUrgentReport) (proto.Message, error) {
 		if r.GetFirstId() != "" {
 			o.set(followingKey(r.GetFirstId(), r.GetId()), nil)
 		}
+		held = nil
+	}
+	// The sweep finds a draft first report by its deadline, until it is
+	// signed or flagged (a change may move the deadline).
+	if held != nil {
+		if due := duty.Due(held); !due.IsZero() {
+			o.del(draftDueKey(due, r.GetId()))
+		}
+	}
+	if _, flagged := o.get(unsignedFlagKey(r.GetId())); !flagged && r.GetState() == yizhanv1.ReportState_REPORT_STATE_DRAFT {
+		if due := duty.Due(r); !due.IsZero() {
+			o.set(draftDueKey(due, r.GetId()), nil)
+		}
 	}
 	o.setProto(reportKey(r.GetId()), r)
 	if r.GetState() == yizhanv1.ReportState_REPORT_STATE_SIGNED {
@@ -102,8 +128,15 @@ func (o *overlay) closed(first string) bool {
 }
 
 // held notes when this book stored signed report r, and whether that was
-// late; an office above awaits its acknowledgement.
+// late; an office above awaits its acknowledgement. It counts the report
+// and settles its unsigned flag, if this book holds one (once per report:
+// a signed report does not change).
 func (o *overlay) held(r *yizhanv1.UrgentReport, at time.Time) {
+	o.countRecord(nil, r)
+	if r.GetKind() == yizhanv1.ReportKind_REPORT_KIND_FIRST {
+		o.set(firstBySignedKey(r), nil)
+		o.settleUnsigned(r.GetId())
+	}
 	v := be64(uint64(at.UnixNano()))
 	if duty.Late(r, at) {
 		v = append(v, 1)
@@ -290,6 +323,10 @@ func (b *Book) heldReport(rd reader, id string) *yizhanv1.HeldReport {
 		}
 		return true
 	})
+	f := &yizhanv1.UnsignedReportFlag{}
+	if v, ok := rd.get(unsignedFlagKey(id)); ok && proto.Unmarshal(v, f) == nil {
+		h.FlaggedUnsignedAt = f.GetFlaggedAt()
+	}
 	if r.GetKind() == yizhanv1.ReportKind_REPORT_KIND_FIRST {
 		rd.eachBase(key(pReportFollowing, id, ""), func(k, _ []byte) bool {
 			f := &yizhanv1.UrgentReport{}
@@ -422,6 +459,14 @@ func checkReports(b *Book, txn *badger.Txn, bad func(string, ...any)) error {
 		if r.GetFirstId() != "" {
 			want[string(followingKey(r.GetFirstId(), r.GetId()))] = true
 		}
+		if due := duty.Due(r); !due.IsZero() && r.GetState() == yizhanv1.ReportState_REPORT_STATE_DRAFT && r.GetOfficeCode() == b.office {
+			if _, flagged := rd.get(unsignedFlagKey(r.GetId())); !flagged {
+				want[string(draftDueKey(due, r.GetId()))] = true
+			}
+		}
+		if r.GetState() == yizhanv1.ReportState_REPORT_STATE_SIGNED && r.GetKind() == yizhanv1.ReportKind_REPORT_KIND_FIRST {
+			want[string(firstBySignedKey(r))] = true
+		}
 		if r.GetState() == yizhanv1.ReportState_REPORT_STATE_SIGNED {
 			at, ok := rd.get(reportHeldKey(r.GetId()))
 			if !ok || len(at) != 9 {
@@ -434,5 +479,21 @@ func checkReports(b *Book, txn *badger.Txn, bad func(string, ...any)) error {
 	}); err != nil {
 		return err
 	}
-	return checkIndexes(txn, want, "report", bad, pReportByOffice, pReportFollowing, pAwaitingAck)
+	if err := eachKey(txn, []byte(pUnsignedFlag), func(k, v []byte) error {
+		f := &yizhanv1.UnsignedReportFlag{}
+		if err := proto.Unmarshal(v, f); err != nil {
+			bad("unsigned flag %q: %v", k, err)
+			return nil
+		}
+		if err := duty.CheckUnsignedFlag(f); err != nil {
+			bad("%v", err)
+		}
+		if !signedHere(rd, f.GetReportId()) {
+			want[string(unsignedOpenKey(f))] = true
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	return checkIndexes(txn, want, "report", bad, pReportByOffice, pReportFollowing, pAwaitingAck, pFirstBySigned, pDraftDue, pUnsignedOpen)
 }

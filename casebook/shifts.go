@@ -74,6 +74,9 @@ func (o *overlay) putShifts(p *peerv1.PutShifts) (proto.Message, error) {
 func (o *overlay) keepShift(s, held *yizhanv1.DutyShift) {
 	if held == nil {
 		o.set(shiftByOfficeKey(s), nil)
+		o.countRecord(nil, s)
+	} else {
+		o.countRecord(held, s)
 	}
 	if s.GetOfficeCode() == o.b.office {
 		if held != nil {

@@ -218,7 +218,12 @@ func (b *Book) upgradeStats(reg casework.Registry) error {
 	start := time.Now()
 	r := newRecount()
 	cases := 0
+	var indexes [][]byte
 	err := b.db.View(func(txn *badger.Txn) error {
+		var err error
+		if indexes, err = b.dutyIndexKeys(txn); err != nil {
+			return err
+		}
 		if err := eachKey(txn, []byte(pCase), func(k, v []byte) error {
 			number := string(k[len(pCase):])
 			c := &yizhanv1.Case{}
@@ -246,6 +251,9 @@ func (b *Book) upgradeStats(reg casework.Registry) error {
 			return err
 		}
 		if err := eachRecord(txn, r.addRecord); err != nil {
+			return err
+		}
+		if err := eachDutyRecord(txn, r.addRecord); err != nil {
 			return err
 		}
 		return eachConsultation(txn, r.addConsultation)
@@ -289,6 +297,11 @@ func (b *Book) upgradeStats(reg casework.Registry) error {
 	for k, d := range r.daily {
 		v := binary.BigEndian.AppendUint64(be64(d[0]), d[1])
 		if err := wb.Set([]byte(k), v); err != nil {
+			return err
+		}
+	}
+	for _, k := range indexes {
+		if err := wb.Set(k, nil); err != nil {
 			return err
 		}
 	}

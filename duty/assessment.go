@@ -106,3 +106,51 @@ func owed(g, every time.Duration) int {
 	}
 	return int((g - 1) / every)
 }
+
+// The duty assessment's counters, kept by every book per reporting
+// office and day among the statistics (the day: a shift's start, a
+// report's signing, an unsigned flag's deadline, China Standard Time).
+const (
+	CountShifts          = "duty_shifts"
+	CountEmptyShifts     = "duty_empty_shifts"     // 空岗
+	CountNotHandedOver   = "duty_not_handed_over"  // 未交接
+	CountReportsSigned   = "duty_reports_signed"   // reports of any kind: that day owes no zero report
+	CountFirstReports    = "duty_first_reports"    // 首报
+	CountLateReports     = "duty_late_reports"     // 迟报: signed after the deadline
+	CountUnsignedReports = "duty_unsigned_reports" // 逾时未审签, not held signed
+)
+
+// IsCounter reports whether outcome is one of duty's counters (not a
+// figure of the service statistics).
+func IsCounter(outcome string) bool { return strings.HasPrefix(outcome, "duty_") }
+
+// Counters are the counters a shift, a signed report or an unsigned flag
+// adds to, with the time that names the day.
+func Counters(m any) (at time.Time, outcomes []string) {
+	switch r := m.(type) {
+	case *yizhanv1.DutyShift:
+		outcomes = append(outcomes, CountShifts)
+		if r.GetFlaggedEmpty() {
+			outcomes = append(outcomes, CountEmptyShifts)
+		}
+		if r.GetFlaggedNotHandedOver() {
+			outcomes = append(outcomes, CountNotHandedOver)
+		}
+		return r.GetStart().AsTime(), outcomes
+	case *yizhanv1.UrgentReport:
+		if r.GetState() != yizhanv1.ReportState_REPORT_STATE_SIGNED {
+			return time.Time{}, nil
+		}
+		outcomes = append(outcomes, CountReportsSigned)
+		if r.GetKind() == yizhanv1.ReportKind_REPORT_KIND_FIRST {
+			outcomes = append(outcomes, CountFirstReports)
+			if Late(r, r.GetSignedAt().AsTime()) {
+				outcomes = append(outcomes, CountLateReports)
+			}
+		}
+		return r.GetSignedAt().AsTime(), outcomes
+	case *yizhanv1.UnsignedReportFlag:
+		return r.GetDue().AsTime(), []string{CountUnsignedReports}
+	}
+	return time.Time{}, nil
+}

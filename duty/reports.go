@@ -251,6 +251,10 @@ func Hash(m proto.Message) []byte {
 		v.Signature, v.SignerChain = nil, nil
 	case *yizhanv1.ZeroReport:
 		v.Signature, v.SignerChain = nil, nil
+	case *yizhanv1.UnsignedReportFlag:
+		v.Signature, v.SignerChain = nil, nil
+	case *yizhanv1.ReportExport:
+		v.Signature, v.SignerChain = nil, nil
 	}
 	b, _ := proto.MarshalOptions{Deterministic: true}.Marshal(u)
 	sum := sha256.Sum256(b)

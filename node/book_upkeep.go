@@ -106,24 +106,30 @@ func (n *Node) sweepCards(ctx context.Context) {
 	})
 }
 
-// defaultShiftSweepInterval is how often the leader flags the shifts of
+// defaultDutySweepInterval is how often the leader flags the shifts of
 // the duty roster nobody took over or handed over (duty.ShiftGrace after
-// their start or end): the index holds only the shifts with a flag due,
-// so a sweep is a short read.
-const defaultShiftSweepInterval = time.Minute
+// their start or end), and the first reports still unsigned at their
+// deadline: the indexes hold only the shifts with a flag due and the
+// drafts, so a sweep is a short read.
+const defaultDutySweepInterval = time.Minute
 
-// sweepShifts runs office.Service.SweepShifts on the office's leader every
-// Config.ShiftSweepInterval.
-func (n *Node) sweepShifts(ctx context.Context) {
-	every := n.cfg.ShiftSweepInterval
+// sweepDuty runs office.Service.SweepShifts and SweepUnsignedReports on
+// the office's leader every Config.DutySweepInterval.
+func (n *Node) sweepDuty(ctx context.Context) {
+	every := n.cfg.DutySweepInterval
 	if every == 0 {
-		every = defaultShiftSweepInterval
+		every = defaultDutySweepInterval
 	}
 	n.whileLeading(ctx, every, func() {
 		if k, err := n.svc.SweepShifts(ctx); err != nil {
 			n.log.Warn("duty shift sweep", "err", err)
 		} else if k > 0 {
 			n.log.Info("duty shift sweep", "shifts_flagged", k)
+		}
+		if k, err := n.svc.SweepUnsignedReports(ctx); err != nil {
+			n.log.Warn("duty unsigned report sweep", "err", err)
+		} else if k > 0 {
+			n.log.Info("duty unsigned report sweep", "reports_flagged", k)
 		}
 	})
 }

@@ -14,13 +14,18 @@ import (
 	"github.com/yizhan-gov/yizhan/duty"
 	"github.com/yizhan-gov/yizhan/reason"
 	"github.com/yizhan-gov/yizhan/registry"
+	"github.com/yizhan-gov/yizhan/supervision"
 )
 
 // The zero report (零报告) and the duty assessment (值班考核). Both are read
-// from this node's book, which holds the records of the offices below it.
+// from this node's book, which holds the records of the offices below it:
+// its counters per office and day (shifts, flags, reports signed, late
+// and unsigned reports), the zero reports by day, and the matters whose
+// first report was signed in the period (missing follow-ups depend on
+// the time of reading).
 
-// maxAssessmentDays bounds an assessment's period: it is counted from the
-// records at each call.
+// maxAssessmentDays bounds an assessment's period: a zero report is read
+// per day.
 const maxAssessmentDays = 92
 
 func (s *dutyService) SendZeroReport(ctx context.Context, req *yizhanv1.SendZeroReportRequest) (*yizhanv1.ZeroReport, error) {
@@ -61,21 +66,20 @@ func (s *dutyService) officesUnder(scope string) []*yizhanv1.Office {
 	return out
 }
 
-// reportsSigned counts the first reports, follow-ups and final reports
-// each office signed, by office and day (YYYYMMDD).
-func reportsSigned(rs []*yizhanv1.HeldReport) map[string]map[string]uint32 {
-	out := map[string]map[string]uint32{}
-	for _, h := range rs {
-		r := h.GetReport()
-		if r.GetState() != yizhanv1.ReportState_REPORT_STATE_SIGNED {
-			continue
+// dutyCounters sums duty's counters of the offices at scope and below
+// over the days from to to (both included), by office, and by day too
+// with byDay ("<office>/<YYYYMMDD>").
+func (s *dutyService) dutyCounters(scope string, from, to time.Time, byDay bool) (map[string]supervision.Counters, error) {
+	q := casebook.RangeQuery{From: from, To: to, Office: scope, Subtree: true, ByDay: byDay}
+	return s.n.office.Cases().SumStats(q, func(st casebook.Stat) string {
+		switch {
+		case !duty.IsCounter(st.Outcome):
+			return ""
+		case byDay:
+			return st.Office + "/" + strings.TrimPrefix(st.Period, string(rune(casebook.Day)))
 		}
-		if out[r.GetOfficeCode()] == nil {
-			out[r.GetOfficeCode()] = map[string]uint32{}
-		}
-		out[r.GetOfficeCode()][r.GetSignedAt().AsTime().In(registry.CST).Format("20060102")]++
-	}
-	return out
+		return st.Office
+	})
 }
 
 func (s *dutyService) ListZeroReports(ctx context.Context, req *yizhanv1.ListZeroReportsRequest) (*yizhanv1.ListZeroReportsResponse, error) {
@@ -89,19 +93,18 @@ func (s *dutyService) ListZeroReports(ctx context.Context, req *yizhanv1.ListZer
 		return nil, err
 	}
 	day, due := d.Format("20060102"), duty.ZeroReportDue(d, s.n.office.Registry().DutyPolicy())
-	book := s.n.office.Cases()
-	zs, err := book.ZeroReports(day)
+	zs, err := s.n.office.Cases().ZeroReports(day)
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	rs, err := book.Reports(casebook.ReportQuery{Office: scope})
+	counted, err := s.dutyCounters(scope, d, d, false)
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	signed := reportsSigned(rs)
 	resp := &yizhanv1.ListZeroReportsResponse{Day: d.Format("2006-01-02"), Due: timestamppb.New(due)}
 	for _, o := range s.officesUnder(scope) {
-		st := &yizhanv1.ZeroReportStatus{OfficeCode: o.GetCode(), OfficeName: o.GetName(), ZeroReport: zs[o.GetCode()], Reports: signed[o.GetCode()][day]}
+		st := &yizhanv1.ZeroReportStatus{OfficeCode: o.GetCode(), OfficeName: o.GetName(), ZeroReport: zs[o.GetCode()],
+			Reports: uint32(counted[o.GetCode()][duty.CountReportsSigned])}
 		st.Late = st.ZeroReport != nil && st.ZeroReport.GetAt().AsTime().After(due)
 		st.Missing = st.ZeroReport == nil && st.Reports == 0 && now.After(due)
 		resp.Offices = append(resp.Offices, st)
@@ -134,22 +137,6 @@ func (s *dutyService) GetAssessment(ctx context.Context, req *yizhanv1.GetAssess
 		until = now
 	}
 	book := s.n.office.Cases()
-	rs, err := book.Reports(casebook.ReportQuery{Office: scope})
-	if err != nil {
-		return nil, toStatus(err)
-	}
-	shifts, err := book.Shifts(casebook.ShiftQuery{Office: scope, From: from, To: end})
-	if err != nil {
-		return nil, toStatus(err)
-	}
-	byID := map[string]*yizhanv1.HeldReport{}
-	following := map[string][]*yizhanv1.UrgentReport{}
-	for _, h := range rs {
-		byID[h.GetReport().GetId()] = h
-		if f := h.GetReport().GetFirstId(); f != "" {
-			following[f] = append(following[f], h.GetReport())
-		}
-	}
 	offices := s.officesUnder(scope)
 	rows := map[string]*yizhanv1.OfficeAssessment{}
 	out := &yizhanv1.Assessment{From: from.Format("2006-01-02"), To: to.Format("2006-01-02")}
@@ -157,35 +144,51 @@ func (s *dutyService) GetAssessment(ctx context.Context, req *yizhanv1.GetAssess
 		rows[o.GetCode()] = &yizhanv1.OfficeAssessment{OfficeCode: o.GetCode(), OfficeName: o.GetName()}
 		out.Offices = append(out.Offices, rows[o.GetCode()])
 	}
-	for _, h := range rs {
-		r, row := h.GetReport(), rows[h.GetReport().GetOfficeCode()]
-		if row == nil || r.GetKind() != yizhanv1.ReportKind_REPORT_KIND_FIRST || r.GetState() != yizhanv1.ReportState_REPORT_STATE_SIGNED {
-			continue
-		}
-		at := r.GetSignedAt().AsTime()
-		if at.Before(from) || !at.Before(end) {
-			continue
-		}
-		row.FirstReports++
-		if duty.Late(r, at) {
-			row.LateReports++
-		}
-		row.MissingFollowUps += uint32(duty.MissingFollowUps(h.GetAcks(), following[r.GetId()], until))
+	// The counters the book keeps per office and day.
+	counted, err := s.dutyCounters(scope, from, to, false)
+	if err != nil {
+		return nil, toStatus(err)
 	}
-	for _, sh := range shifts {
-		row := rows[sh.GetOfficeCode()]
+	for code, c := range counted {
+		row := rows[code]
 		if row == nil {
 			continue
 		}
-		row.Shifts++
-		if sh.GetFlaggedEmpty() {
-			row.EmptyShifts++
-		}
-		if sh.GetFlaggedNotHandedOver() {
-			row.ShiftsNotHandedOver++
-		}
+		row.FirstReports = uint32(c[duty.CountFirstReports])
+		row.LateReports = uint32(c[duty.CountLateReports])
+		row.UnsignedReports = uint32(c[duty.CountUnsignedReports])
+		row.Shifts = uint32(c[duty.CountShifts])
+		row.EmptyShifts = uint32(c[duty.CountEmptyShifts])
+		row.ShiftsNotHandedOver = uint32(c[duty.CountNotHandedOver])
 	}
-	signed := reportsSigned(rs)
+	// Missing follow-ups depend on the time of reading: counted from the
+	// matters whose first report was signed in the period.
+	firsts, err := book.FirstReportsSigned(scope, from, end)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	for _, h := range firsts {
+		row := rows[h.GetReport().GetOfficeCode()]
+		if row == nil {
+			continue
+		}
+		matter, err := book.Reports(casebook.ReportQuery{FirstID: h.GetReport().GetId()})
+		if err != nil {
+			return nil, toStatus(err)
+		}
+		var following []*yizhanv1.UrgentReport
+		for _, f := range matter {
+			if f.GetReport().GetFirstId() == h.GetReport().GetId() {
+				following = append(following, f.GetReport())
+			}
+		}
+		row.MissingFollowUps += uint32(duty.MissingFollowUps(h.GetAcks(), following, until))
+	}
+	// The zero reports, day by day, where the day's hour has passed.
+	signed, err := s.dutyCounters(scope, from, to, true)
+	if err != nil {
+		return nil, toStatus(err)
+	}
 	for d := from; d.Before(end) && d.Before(now); d = d.AddDate(0, 0, 1) {
 		day, due := d.Format("20060102"), duty.ZeroReportDue(d, s.n.office.Registry().DutyPolicy())
 		if now.Before(due) {
@@ -198,7 +201,7 @@ func (s *dutyService) GetAssessment(ctx context.Context, req *yizhanv1.GetAssess
 		for code, row := range rows {
 			z := zs[code]
 			switch {
-			case z == nil && signed[code][day] == 0:
+			case z == nil && signed[code+"/"+day][duty.CountReportsSigned] == 0:
 				row.ZeroReportsMissing++
 			case z != nil && z.GetAt().AsTime().After(due):
 				row.ZeroReportsLate++

@@ -23,7 +23,7 @@ func TestRosterShiftsAndTheirFlags(t *testing.T) {
 	now := func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
 	f := dutyFed(t, func(_ string, c *node.Config) {
 		c.Now = now
-		c.ShiftSweepInterval = 50 * time.Millisecond
+		c.DutySweepInterval = 50 * time.Millisecond
 	})
 	if _, err := f.admin.reg.CreateStaff(f.admin.ctx(), &yizhanv1.CreateStaffRequest{Staff: &yizhanv1.StaffMember{Username: "dc-duty2", Name: "黄替班",
 		OfficeCode: dongcun, Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_DUTY_OFFICER}}, Password: password}); err != nil {

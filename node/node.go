@@ -97,11 +97,11 @@ type Config struct {
 	// time-driven supervision card rules (0: 5 minutes; negative: never,
 	// for tests that sweep by hand).
 	CardSweepInterval time.Duration
-	// ShiftSweepInterval is how often the office's leader flags the duty
-	// shifts nobody took over or handed over (default 1 minute; negative:
-	// never).
-	ShiftSweepInterval time.Duration
-	TokenTTL           time.Duration
+	// DutySweepInterval is how often the office's leader flags the duty
+	// shifts nobody took over or handed over, and the first reports still
+	// unsigned at their deadline (default 1 minute; negative: never).
+	DutySweepInterval time.Duration
+	TokenTTL          time.Duration
 	// MaxTokenTTL is the longest token lifetime this node accepts,
 	// whoever signed it (0: auth.DefaultMaxTokenTTL). TokenTTL may not
 	// exceed it.
@@ -395,9 +395,9 @@ func (n *Node) Start() error {
 		n.wg.Add(1)
 		go func() { defer n.wg.Done(); n.sweepCards(ctx) }()
 	}
-	if n.cfg.ShiftSweepInterval >= 0 {
+	if n.cfg.DutySweepInterval >= 0 {
 		n.wg.Add(1)
-		go func() { defer n.wg.Done(); n.sweepShifts(ctx) }()
+		go func() { defer n.wg.Done(); n.sweepDuty(ctx) }()
 	}
 	if n.cfg.CheckBook {
 		n.wg.Add(1)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/xuri/excelize/v2"
 	"google.golang.org/genproto/googleapis/api/httpbody"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 	"github.com/yizhan-gov/yizhan/casebook"
@@ -174,7 +175,8 @@ func (s *supervisionService) ExportStatistics(ctx context.Context, req *yizhanv1
 
 func stamp(t time.Time) string { return t.In(registry.CST).Format("2006-01-02 15:04") }
 
-func stampOf(ts interface{ AsTime() time.Time }) string {
+// stampOf is stamp of ts, "" when ts is unset.
+func stampOf(ts *timestamppb.Timestamp) string {
 	if ts == nil {
 		return ""
 	}

@@ -10,6 +10,7 @@ import (
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 	"github.com/yizhan-gov/yizhan/auth"
 	"github.com/yizhan-gov/yizhan/casebook"
+	"github.com/yizhan-gov/yizhan/duty"
 	"github.com/yizhan-gov/yizhan/reason"
 	"github.com/yizhan-gov/yizhan/registry"
 	"github.com/yizhan-gov/yizhan/supervision"
@@ -116,7 +117,12 @@ func (s *supervisionService) GetStatistics(ctx context.Context, req *yizhanv1.Ge
 		yizhanv1.Grouping_GROUPING_DAY:         func(st casebook.Stat) string { return st.Period },
 	}[g]
 	q := casebook.RangeQuery{From: from, To: to, Office: office, Subtree: !req.GetOfficeOnly(), ByDay: g == yizhanv1.Grouping_GROUPING_DAY}
-	groups, err := book.SumStats(q, groupOf)
+	groups, err := book.SumStats(q, func(st casebook.Stat) string {
+		if duty.IsCounter(st.Outcome) {
+			return "" // the duty assessment's, not the service's figures
+		}
+		return groupOf(st)
+	})
 	if err != nil {
 		return nil, toStatus(err)
 	}

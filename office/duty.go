@@ -165,3 +165,40 @@ func (s *Service) PutZeroReport(ctx context.Context, r raftgroup.Request, z *yiz
 	kept, _ := v.(*yizhanv1.ZeroReport)
 	return kept, false, nil
 }
+
+// SweepUnsignedReports flags this office's draft first reports still
+// unsigned at their deadline (逾时未审签), each flag signed by this node
+// and carried up (the leader only). The book decides each at the
+// command's time: a report signed meanwhile is refused its flag, and the
+// sweep goes on. It returns how many it flagged.
+func (s *Service) SweepUnsignedReports(ctx context.Context) (int, error) {
+	if err := s.Leading(); err != nil {
+		return 0, err
+	}
+	now := s.now()
+	drafts, err := s.fed.Cases().DraftsDue(now, 100)
+	if err != nil {
+		return 0, err
+	}
+	flagged := 0
+	for _, r := range drafts {
+		f, ok := duty.UnsignedFlag(r, now)
+		if !ok {
+			continue
+		}
+		if f.Signature, f.SignerChain, err = s.fed.SignRecord(duty.Hash(f)); err != nil {
+			return flagged, fmt.Errorf("office: sign flag %s: %w", f.GetId(), err)
+		}
+		_, err := s.fed.ProposeCase(ctx, &peerv1.CaseCommand{AtUnixNano: s.now().UnixNano(),
+			Op: &peerv1.CaseCommand_FlagUnsignedReport{FlagUnsignedReport: &peerv1.FlagUnsignedReport{Flag: f}}})
+		if err != nil {
+			if errors.Is(err, raftgroup.ErrNotLeader) {
+				return flagged, err
+			}
+			s.log.Warn("duty: an unsigned report's flag was not kept", "report", r.GetId(), "err", err)
+			continue
+		}
+		flagged++
+	}
+	return flagged, nil
+}

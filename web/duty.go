@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+	"github.com/yizhan-gov/yizhan/duty"
 )
 
 // The duty page (值班): urgent reports. Duty officers (值班员) write a
@@ -69,36 +70,14 @@ func (dutyData) OnDuty(s *yizhanv1.DutyShift) bool {
 	return s.GetState() == yizhanv1.ShiftState_SHIFT_STATE_ON_DUTY
 }
 
-var reportKindNames = map[yizhanv1.ReportKind]string{
-	yizhanv1.ReportKind_REPORT_KIND_FIRST: "首报", yizhanv1.ReportKind_REPORT_KIND_FOLLOW_UP: "续报", yizhanv1.ReportKind_REPORT_KIND_FINAL: "终报",
-}
-
-// KindName is a report's kind in Chinese (续报 with its number).
-func (dutyData) KindName(r *yizhanv1.UrgentReport) string {
-	if r.GetKind() == yizhanv1.ReportKind_REPORT_KIND_FOLLOW_UP {
-		return "续报" + strconv.Itoa(int(r.GetFollowUpNumber()))
-	}
-	return reportKindNames[r.GetKind()]
-}
-
-// CategoryName and LevelName are in Chinese.
-func (dutyData) CategoryName(c yizhanv1.IncidentCategory) string {
-	return optionLabel("category", int32(c))
-}
-func (dutyData) LevelName(l yizhanv1.IncidentLevel) string { return optionLabel("level", int32(l)) }
+// KindName, CategoryName and LevelName are in Chinese.
+func (dutyData) KindName(r *yizhanv1.UrgentReport) string        { return duty.KindName(r) }
+func (dutyData) CategoryName(c yizhanv1.IncidentCategory) string { return duty.CategoryName(c) }
+func (dutyData) LevelName(l yizhanv1.IncidentLevel) string       { return duty.LevelName(l) }
 
 // Signed reports whether r is signed.
 func (dutyData) Signed(r *yizhanv1.UrgentReport) bool {
 	return r.GetState() == yizhanv1.ReportState_REPORT_STATE_SIGNED
-}
-
-func optionLabel(kind string, v int32) string {
-	for _, o := range enumOptions[kind] {
-		if o.Value == v {
-			return o.Label
-		}
-	}
-	return ""
 }
 
 var dutyFlash = map[string]string{

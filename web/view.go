@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+	"github.com/yizhan-gov/yizhan/duty"
 )
 
 // view is what every page's template gets: the layout's parts and the
@@ -134,6 +135,15 @@ type option struct {
 	Label string
 }
 
+// numbered are the options 1 to n, each named by name.
+func numbered(n int32, name func(int32) string) []option {
+	out := make([]option, 0, n)
+	for v := int32(1); v <= n; v++ {
+		out = append(out, option{v, name(v)})
+	}
+	return out
+}
+
 var enumOptions = map[string][]option{
 	"type":  {{1, "行政许可"}, {2, "非行政许可审批"}, {3, "公共服务"}},
 	"kind":  {{1, "即办件"}, {2, "承诺件"}, {3, "联办件"}, {4, "上报件"}},
@@ -142,8 +152,8 @@ var enumOptions = map[string][]option{
 	"right": {{1, "受理"}, {2, "审核"}, {3, "审批"}, {4, "制证"}, {5, "送达"}, {6, "代办"}},
 	"role":  {{1, "代办员"}, {2, "窗口人员"}, {3, "审核人"}, {4, "审批人"}, {5, "管理员"}, {6, "监察员"}, {7, "值班员"}, {8, "带班领导"}},
 	// Urgent reports (duty).
-	"category": {{1, "自然灾害"}, {2, "事故灾难"}, {3, "公共卫生事件"}, {4, "社会安全事件"}, {5, "其他"}},
-	"level":    {{1, "特别重大（Ⅰ级）"}, {2, "重大（Ⅱ级）"}, {3, "较大（Ⅲ级）"}, {4, "一般（Ⅳ级）"}},
+	"category": numbered(5, func(v int32) string { return duty.CategoryName(yizhanv1.IncidentCategory(v)) }),
+	"level":    numbered(4, func(v int32) string { return duty.LevelName(yizhanv1.IncidentLevel(v)) }),
 	"day":      {{1, "节假日（休）"}, {2, "调休上班"}},
 }
 

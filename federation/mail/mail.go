@@ -216,6 +216,9 @@ func recordSignature(m *peerv1.CaseMessage) (office, what string, hash, sig []by
 	case m.GetZeroReport() != nil:
 		z := m.GetZeroReport()
 		return z.GetOfficeCode(), "zero report " + z.GetId(), duty.Hash(z), z.GetSignature(), z.GetSignerChain(), true
+	case m.GetUnsignedFlag() != nil:
+		f := m.GetUnsignedFlag()
+		return f.GetOfficeCode(), "unsigned flag " + f.GetId(), duty.Hash(f), f.GetSignature(), f.GetSignerChain(), true
 	case m.GetReportAck() != nil:
 		a := m.GetReportAck()
 		return a.GetOfficeCode(), "acknowledgement " + a.GetId(), duty.Hash(a), a.GetSignature(), a.GetSignerChain(), true

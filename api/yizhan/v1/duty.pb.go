@@ -8,6 +8,7 @@ package yizhanv1
 
 import (
 	_ "google.golang.org/genproto/googleapis/api/annotations"
+	httpbody "google.golang.org/genproto/googleapis/api/httpbody"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
@@ -963,12 +964,15 @@ type HeldReport struct {
 	ReceivedAt *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=received_at,json=receivedAt,proto3" json:"received_at,omitempty"`
 	// A first report held here after its deadline (occurred_at plus the
 	// limit of its category and level: duty.FirstReportLimit): 迟报.
-	Late          bool                   `protobuf:"varint,3,opt,name=late,proto3" json:"late,omitempty"`
-	Due           *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=due,proto3" json:"due,omitempty"` // a first report's deadline
-	Acks          []*ReportAck           `protobuf:"bytes,5,rep,name=acks,proto3" json:"acks,omitempty"`
-	Closed        bool                   `protobuf:"varint,6,opt,name=closed,proto3" json:"closed,omitempty"` // a first report whose final report is held here
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Late   bool                   `protobuf:"varint,3,opt,name=late,proto3" json:"late,omitempty"`
+	Due    *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=due,proto3" json:"due,omitempty"` // a first report's deadline
+	Acks   []*ReportAck           `protobuf:"bytes,5,rep,name=acks,proto3" json:"acks,omitempty"`
+	Closed bool                   `protobuf:"varint,6,opt,name=closed,proto3" json:"closed,omitempty"` // a first report whose final report is held here
+	// A draft first report its office's sweep found unsigned at its
+	// deadline (逾时未审签): when, at the reporting office.
+	FlaggedUnsignedAt *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=flagged_unsigned_at,json=flaggedUnsignedAt,proto3" json:"flagged_unsigned_at,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *HeldReport) Reset() {
@@ -1043,6 +1047,159 @@ func (x *HeldReport) GetClosed() bool {
 	return false
 }
 
+func (x *HeldReport) GetFlaggedUnsignedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.FlaggedUnsignedAt
+	}
+	return nil
+}
+
+// UnsignedReportFlag is a first report still unsigned by the leader on
+// duty when its deadline passed (逾时未审签): noted by the reporting
+// office's sweep, signed by a node of that office and carried up, so the
+// offices above know of the event before the report reaches them. It
+// does not change; an office that later holds the report signed counts
+// it as late (迟报) instead.
+type UnsignedReportFlag struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"` // WQ-<report id>
+	ReportId      string                 `protobuf:"bytes,2,opt,name=report_id,json=reportId,proto3" json:"report_id,omitempty"`
+	OfficeCode    string                 `protobuf:"bytes,3,opt,name=office_code,json=officeCode,proto3" json:"office_code,omitempty"`
+	Category      IncidentCategory       `protobuf:"varint,4,opt,name=category,proto3,enum=yizhan.v1.IncidentCategory" json:"category,omitempty"`
+	Level         IncidentLevel          `protobuf:"varint,5,opt,name=level,proto3,enum=yizhan.v1.IncidentLevel" json:"level,omitempty"`
+	Title         string                 `protobuf:"bytes,6,opt,name=title,proto3" json:"title,omitempty"`
+	OccurredAt    *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=occurred_at,json=occurredAt,proto3" json:"occurred_at,omitempty"`
+	Due           *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=due,proto3" json:"due,omitempty"`
+	FlaggedAt     *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=flagged_at,json=flaggedAt,proto3" json:"flagged_at,omitempty"`
+	ReporterName  string                 `protobuf:"bytes,10,opt,name=reporter_name,json=reporterName,proto3" json:"reporter_name,omitempty"` // who wrote the draft
+	Contact       string                 `protobuf:"bytes,11,opt,name=contact,proto3" json:"contact,omitempty"`
+	Signature     []byte                 `protobuf:"bytes,12,opt,name=signature,proto3" json:"signature,omitempty"`
+	SignerChain   [][]byte               `protobuf:"bytes,13,rep,name=signer_chain,json=signerChain,proto3" json:"signer_chain,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UnsignedReportFlag) Reset() {
+	*x = UnsignedReportFlag{}
+	mi := &file_yizhan_v1_duty_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UnsignedReportFlag) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UnsignedReportFlag) ProtoMessage() {}
+
+func (x *UnsignedReportFlag) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_duty_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UnsignedReportFlag.ProtoReflect.Descriptor instead.
+func (*UnsignedReportFlag) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *UnsignedReportFlag) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *UnsignedReportFlag) GetReportId() string {
+	if x != nil {
+		return x.ReportId
+	}
+	return ""
+}
+
+func (x *UnsignedReportFlag) GetOfficeCode() string {
+	if x != nil {
+		return x.OfficeCode
+	}
+	return ""
+}
+
+func (x *UnsignedReportFlag) GetCategory() IncidentCategory {
+	if x != nil {
+		return x.Category
+	}
+	return IncidentCategory_INCIDENT_CATEGORY_UNSPECIFIED
+}
+
+func (x *UnsignedReportFlag) GetLevel() IncidentLevel {
+	if x != nil {
+		return x.Level
+	}
+	return IncidentLevel_INCIDENT_LEVEL_UNSPECIFIED
+}
+
+func (x *UnsignedReportFlag) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
+}
+
+func (x *UnsignedReportFlag) GetOccurredAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.OccurredAt
+	}
+	return nil
+}
+
+func (x *UnsignedReportFlag) GetDue() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Due
+	}
+	return nil
+}
+
+func (x *UnsignedReportFlag) GetFlaggedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.FlaggedAt
+	}
+	return nil
+}
+
+func (x *UnsignedReportFlag) GetReporterName() string {
+	if x != nil {
+		return x.ReporterName
+	}
+	return ""
+}
+
+func (x *UnsignedReportFlag) GetContact() string {
+	if x != nil {
+		return x.Contact
+	}
+	return ""
+}
+
+func (x *UnsignedReportFlag) GetSignature() []byte {
+	if x != nil {
+		return x.Signature
+	}
+	return nil
+}
+
+func (x *UnsignedReportFlag) GetSignerChain() [][]byte {
+	if x != nil {
+		return x.SignerChain
+	}
+	return nil
+}
+
 type WriteReportRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Report        *UrgentReport          `protobuf:"bytes,1,opt,name=report,proto3" json:"report,omitempty"` // kind, first_id (follow-ups, final), category, level, title, place, times, casualties, measures, details, contact
@@ -1053,7 +1210,7 @@ type WriteReportRequest struct {
 
 func (x *WriteReportRequest) Reset() {
 	*x = WriteReportRequest{}
-	mi := &file_yizhan_v1_duty_proto_msgTypes[6]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1065,7 +1222,7 @@ func (x *WriteReportRequest) String() string {
 func (*WriteReportRequest) ProtoMessage() {}
 
 func (x *WriteReportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_duty_proto_msgTypes[6]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1078,7 +1235,7 @@ func (x *WriteReportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteReportRequest.ProtoReflect.Descriptor instead.
 func (*WriteReportRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{6}
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *WriteReportRequest) GetReport() *UrgentReport {
@@ -1106,7 +1263,7 @@ type UpdateReportRequest struct {
 
 func (x *UpdateReportRequest) Reset() {
 	*x = UpdateReportRequest{}
-	mi := &file_yizhan_v1_duty_proto_msgTypes[7]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1118,7 +1275,7 @@ func (x *UpdateReportRequest) String() string {
 func (*UpdateReportRequest) ProtoMessage() {}
 
 func (x *UpdateReportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_duty_proto_msgTypes[7]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1131,7 +1288,7 @@ func (x *UpdateReportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateReportRequest.ProtoReflect.Descriptor instead.
 func (*UpdateReportRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{7}
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *UpdateReportRequest) GetId() string {
@@ -1165,7 +1322,7 @@ type SignReportRequest struct {
 
 func (x *SignReportRequest) Reset() {
 	*x = SignReportRequest{}
-	mi := &file_yizhan_v1_duty_proto_msgTypes[8]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1177,7 +1334,7 @@ func (x *SignReportRequest) String() string {
 func (*SignReportRequest) ProtoMessage() {}
 
 func (x *SignReportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_duty_proto_msgTypes[8]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1190,7 +1347,7 @@ func (x *SignReportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignReportRequest.ProtoReflect.Descriptor instead.
 func (*SignReportRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{8}
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *SignReportRequest) GetId() string {
@@ -1219,7 +1376,7 @@ type AcknowledgeReportRequest struct {
 
 func (x *AcknowledgeReportRequest) Reset() {
 	*x = AcknowledgeReportRequest{}
-	mi := &file_yizhan_v1_duty_proto_msgTypes[9]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1231,7 +1388,7 @@ func (x *AcknowledgeReportRequest) String() string {
 func (*AcknowledgeReportRequest) ProtoMessage() {}
 
 func (x *AcknowledgeReportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_duty_proto_msgTypes[9]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1244,7 +1401,7 @@ func (x *AcknowledgeReportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AcknowledgeReportRequest.ProtoReflect.Descriptor instead.
 func (*AcknowledgeReportRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{9}
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *AcknowledgeReportRequest) GetId() string {
@@ -1294,7 +1451,7 @@ type ZeroReport struct {
 
 func (x *ZeroReport) Reset() {
 	*x = ZeroReport{}
-	mi := &file_yizhan_v1_duty_proto_msgTypes[10]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1306,7 +1463,7 @@ func (x *ZeroReport) String() string {
 func (*ZeroReport) ProtoMessage() {}
 
 func (x *ZeroReport) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_duty_proto_msgTypes[10]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1319,7 +1476,7 @@ func (x *ZeroReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ZeroReport.ProtoReflect.Descriptor instead.
 func (*ZeroReport) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{10}
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ZeroReport) GetId() string {
@@ -1395,7 +1552,7 @@ type SendZeroReportRequest struct {
 
 func (x *SendZeroReportRequest) Reset() {
 	*x = SendZeroReportRequest{}
-	mi := &file_yizhan_v1_duty_proto_msgTypes[11]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1407,7 +1564,7 @@ func (x *SendZeroReportRequest) String() string {
 func (*SendZeroReportRequest) ProtoMessage() {}
 
 func (x *SendZeroReportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_duty_proto_msgTypes[11]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1420,7 +1577,7 @@ func (x *SendZeroReportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendZeroReportRequest.ProtoReflect.Descriptor instead.
 func (*SendZeroReportRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{11}
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *SendZeroReportRequest) GetNote() string {
@@ -1452,7 +1609,7 @@ type ZeroReportStatus struct {
 
 func (x *ZeroReportStatus) Reset() {
 	*x = ZeroReportStatus{}
-	mi := &file_yizhan_v1_duty_proto_msgTypes[12]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1464,7 +1621,7 @@ func (x *ZeroReportStatus) String() string {
 func (*ZeroReportStatus) ProtoMessage() {}
 
 func (x *ZeroReportStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_duty_proto_msgTypes[12]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1477,7 +1634,7 @@ func (x *ZeroReportStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ZeroReportStatus.ProtoReflect.Descriptor instead.
 func (*ZeroReportStatus) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{12}
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ZeroReportStatus) GetOfficeCode() string {
@@ -1532,7 +1689,7 @@ type ListZeroReportsRequest struct {
 
 func (x *ListZeroReportsRequest) Reset() {
 	*x = ListZeroReportsRequest{}
-	mi := &file_yizhan_v1_duty_proto_msgTypes[13]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1544,7 +1701,7 @@ func (x *ListZeroReportsRequest) String() string {
 func (*ListZeroReportsRequest) ProtoMessage() {}
 
 func (x *ListZeroReportsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_duty_proto_msgTypes[13]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1557,7 +1714,7 @@ func (x *ListZeroReportsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListZeroReportsRequest.ProtoReflect.Descriptor instead.
 func (*ListZeroReportsRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{13}
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ListZeroReportsRequest) GetOfficeCode() string {
@@ -1585,7 +1742,7 @@ type ListZeroReportsResponse struct {
 
 func (x *ListZeroReportsResponse) Reset() {
 	*x = ListZeroReportsResponse{}
-	mi := &file_yizhan_v1_duty_proto_msgTypes[14]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1597,7 +1754,7 @@ func (x *ListZeroReportsResponse) String() string {
 func (*ListZeroReportsResponse) ProtoMessage() {}
 
 func (x *ListZeroReportsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_duty_proto_msgTypes[14]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1610,7 +1767,7 @@ func (x *ListZeroReportsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListZeroReportsResponse.ProtoReflect.Descriptor instead.
 func (*ListZeroReportsResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{14}
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ListZeroReportsResponse) GetDay() string {
@@ -1648,13 +1805,16 @@ type OfficeAssessment struct {
 	ZeroReportsMissing  uint32                 `protobuf:"varint,8,opt,name=zero_reports_missing,json=zeroReportsMissing,proto3" json:"zero_reports_missing,omitempty"`      // days with neither a zero report nor a report
 	ZeroReportsLate     uint32                 `protobuf:"varint,9,opt,name=zero_reports_late,json=zeroReportsLate,proto3" json:"zero_reports_late,omitempty"`
 	Shifts              uint32                 `protobuf:"varint,10,opt,name=shifts,proto3" json:"shifts,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// 逾时未审签: first reports flagged unsigned at their deadline and not
+	// held signed here (once signed they count as late reports).
+	UnsignedReports uint32 `protobuf:"varint,11,opt,name=unsigned_reports,json=unsignedReports,proto3" json:"unsigned_reports,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *OfficeAssessment) Reset() {
 	*x = OfficeAssessment{}
-	mi := &file_yizhan_v1_duty_proto_msgTypes[15]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1666,7 +1826,7 @@ func (x *OfficeAssessment) String() string {
 func (*OfficeAssessment) ProtoMessage() {}
 
 func (x *OfficeAssessment) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_duty_proto_msgTypes[15]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1679,7 +1839,7 @@ func (x *OfficeAssessment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OfficeAssessment.ProtoReflect.Descriptor instead.
 func (*OfficeAssessment) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{15}
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *OfficeAssessment) GetOfficeCode() string {
@@ -1752,6 +1912,13 @@ func (x *OfficeAssessment) GetShifts() uint32 {
 	return 0
 }
 
+func (x *OfficeAssessment) GetUnsignedReports() uint32 {
+	if x != nil {
+		return x.UnsignedReports
+	}
+	return 0
+}
+
 type GetAssessmentRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	OfficeCode    string                 `protobuf:"bytes,1,opt,name=office_code,json=officeCode,proto3" json:"office_code,omitempty"` // with the offices below it; default: the caller's
@@ -1763,7 +1930,7 @@ type GetAssessmentRequest struct {
 
 func (x *GetAssessmentRequest) Reset() {
 	*x = GetAssessmentRequest{}
-	mi := &file_yizhan_v1_duty_proto_msgTypes[16]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1775,7 +1942,7 @@ func (x *GetAssessmentRequest) String() string {
 func (*GetAssessmentRequest) ProtoMessage() {}
 
 func (x *GetAssessmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_duty_proto_msgTypes[16]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1788,7 +1955,7 @@ func (x *GetAssessmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAssessmentRequest.ProtoReflect.Descriptor instead.
 func (*GetAssessmentRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{16}
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *GetAssessmentRequest) GetOfficeCode() string {
@@ -1823,7 +1990,7 @@ type Assessment struct {
 
 func (x *Assessment) Reset() {
 	*x = Assessment{}
-	mi := &file_yizhan_v1_duty_proto_msgTypes[17]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1835,7 +2002,7 @@ func (x *Assessment) String() string {
 func (*Assessment) ProtoMessage() {}
 
 func (x *Assessment) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_duty_proto_msgTypes[17]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1848,7 +2015,7 @@ func (x *Assessment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Assessment.ProtoReflect.Descriptor instead.
 func (*Assessment) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{17}
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Assessment) GetFrom() string {
@@ -1881,7 +2048,7 @@ type GetReportRequest struct {
 
 func (x *GetReportRequest) Reset() {
 	*x = GetReportRequest{}
-	mi := &file_yizhan_v1_duty_proto_msgTypes[18]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1893,7 +2060,7 @@ func (x *GetReportRequest) String() string {
 func (*GetReportRequest) ProtoMessage() {}
 
 func (x *GetReportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_duty_proto_msgTypes[18]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1906,7 +2073,7 @@ func (x *GetReportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetReportRequest.ProtoReflect.Descriptor instead.
 func (*GetReportRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{18}
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *GetReportRequest) GetId() string {
@@ -1931,7 +2098,7 @@ type ListReportsRequest struct {
 
 func (x *ListReportsRequest) Reset() {
 	*x = ListReportsRequest{}
-	mi := &file_yizhan_v1_duty_proto_msgTypes[19]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1943,7 +2110,7 @@ func (x *ListReportsRequest) String() string {
 func (*ListReportsRequest) ProtoMessage() {}
 
 func (x *ListReportsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_duty_proto_msgTypes[19]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1956,7 +2123,7 @@ func (x *ListReportsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListReportsRequest.ProtoReflect.Descriptor instead.
 func (*ListReportsRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{19}
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ListReportsRequest) GetOfficeCode() string {
@@ -2003,7 +2170,7 @@ type ListReportsResponse struct {
 
 func (x *ListReportsResponse) Reset() {
 	*x = ListReportsResponse{}
-	mi := &file_yizhan_v1_duty_proto_msgTypes[20]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2015,7 +2182,7 @@ func (x *ListReportsResponse) String() string {
 func (*ListReportsResponse) ProtoMessage() {}
 
 func (x *ListReportsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_duty_proto_msgTypes[20]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2028,7 +2195,7 @@ func (x *ListReportsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListReportsResponse.ProtoReflect.Descriptor instead.
 func (*ListReportsResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{20}
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ListReportsResponse) GetReports() []*HeldReport {
@@ -2036,6 +2203,279 @@ func (x *ListReportsResponse) GetReports() []*HeldReport {
 		return x.Reports
 	}
 	return nil
+}
+
+type ListUnsignedReportsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	OfficeCode    string                 `protobuf:"bytes,1,opt,name=office_code,json=officeCode,proto3" json:"office_code,omitempty"` // with the offices below it; default: the caller's
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListUnsignedReportsRequest) Reset() {
+	*x = ListUnsignedReportsRequest{}
+	mi := &file_yizhan_v1_duty_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListUnsignedReportsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListUnsignedReportsRequest) ProtoMessage() {}
+
+func (x *ListUnsignedReportsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_duty_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListUnsignedReportsRequest.ProtoReflect.Descriptor instead.
+func (*ListUnsignedReportsRequest) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *ListUnsignedReportsRequest) GetOfficeCode() string {
+	if x != nil {
+		return x.OfficeCode
+	}
+	return ""
+}
+
+type ListUnsignedReportsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// First reports flagged unsigned past their deadline whose signed
+	// report this office does not hold yet, oldest deadline first.
+	Flags         []*UnsignedReportFlag `protobuf:"bytes,1,rep,name=flags,proto3" json:"flags,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListUnsignedReportsResponse) Reset() {
+	*x = ListUnsignedReportsResponse{}
+	mi := &file_yizhan_v1_duty_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListUnsignedReportsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListUnsignedReportsResponse) ProtoMessage() {}
+
+func (x *ListUnsignedReportsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_duty_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListUnsignedReportsResponse.ProtoReflect.Descriptor instead.
+func (*ListUnsignedReportsResponse) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *ListUnsignedReportsResponse) GetFlags() []*UnsignedReportFlag {
+	if x != nil {
+		return x.Flags
+	}
+	return nil
+}
+
+// ReportExport is the JSON form of ExportReports: the matters whose
+// first report was signed in the period, every record as held with its
+// own signature (by a node of the office that wrote it), and the whole
+// signed by a node of the exporting office, for the upper office's
+// system to check and take in.
+type ReportExport struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	OfficeCode    string                 `protobuf:"bytes,1,opt,name=office_code,json=officeCode,proto3" json:"office_code,omitempty"`
+	From          string                 `protobuf:"bytes,2,opt,name=from,proto3" json:"from,omitempty"`
+	To            string                 `protobuf:"bytes,3,opt,name=to,proto3" json:"to,omitempty"`
+	ExportedAt    *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=exported_at,json=exportedAt,proto3" json:"exported_at,omitempty"`
+	Reports       []*UrgentReport        `protobuf:"bytes,5,rep,name=reports,proto3" json:"reports,omitempty"`
+	Acks          []*ReportAck           `protobuf:"bytes,6,rep,name=acks,proto3" json:"acks,omitempty"`
+	Unsigned      []*UnsignedReportFlag  `protobuf:"bytes,7,rep,name=unsigned,proto3" json:"unsigned,omitempty"`   // still unsigned past their deadline
+	Signature     []byte                 `protobuf:"bytes,8,opt,name=signature,proto3" json:"signature,omitempty"` // over the export without signature and signer_chain (duty.Hash)
+	SignerChain   [][]byte               `protobuf:"bytes,9,rep,name=signer_chain,json=signerChain,proto3" json:"signer_chain,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportExport) Reset() {
+	*x = ReportExport{}
+	mi := &file_yizhan_v1_duty_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportExport) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportExport) ProtoMessage() {}
+
+func (x *ReportExport) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_duty_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportExport.ProtoReflect.Descriptor instead.
+func (*ReportExport) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *ReportExport) GetOfficeCode() string {
+	if x != nil {
+		return x.OfficeCode
+	}
+	return ""
+}
+
+func (x *ReportExport) GetFrom() string {
+	if x != nil {
+		return x.From
+	}
+	return ""
+}
+
+func (x *ReportExport) GetTo() string {
+	if x != nil {
+		return x.To
+	}
+	return ""
+}
+
+func (x *ReportExport) GetExportedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExportedAt
+	}
+	return nil
+}
+
+func (x *ReportExport) GetReports() []*UrgentReport {
+	if x != nil {
+		return x.Reports
+	}
+	return nil
+}
+
+func (x *ReportExport) GetAcks() []*ReportAck {
+	if x != nil {
+		return x.Acks
+	}
+	return nil
+}
+
+func (x *ReportExport) GetUnsigned() []*UnsignedReportFlag {
+	if x != nil {
+		return x.Unsigned
+	}
+	return nil
+}
+
+func (x *ReportExport) GetSignature() []byte {
+	if x != nil {
+		return x.Signature
+	}
+	return nil
+}
+
+func (x *ReportExport) GetSignerChain() [][]byte {
+	if x != nil {
+		return x.SignerChain
+	}
+	return nil
+}
+
+type ExportReportsRequest struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	OfficeCode string                 `protobuf:"bytes,1,opt,name=office_code,json=officeCode,proto3" json:"office_code,omitempty"` // with the offices below it; default: the caller's
+	From       string                 `protobuf:"bytes,2,opt,name=from,proto3" json:"from,omitempty"`                               // YYYY-MM-DD (signing day, China Standard Time); default: the first of this month
+	To         string                 `protobuf:"bytes,3,opt,name=to,proto3" json:"to,omitempty"`                                   // YYYY-MM-DD, included; default: today
+	// "xlsx" (default): a workbook of the reports; "json": the signed
+	// reports and acknowledgements as held, for the upper office's system.
+	Format        string `protobuf:"bytes,4,opt,name=format,proto3" json:"format,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportReportsRequest) Reset() {
+	*x = ExportReportsRequest{}
+	mi := &file_yizhan_v1_duty_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportReportsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportReportsRequest) ProtoMessage() {}
+
+func (x *ExportReportsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_duty_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportReportsRequest.ProtoReflect.Descriptor instead.
+func (*ExportReportsRequest) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *ExportReportsRequest) GetOfficeCode() string {
+	if x != nil {
+		return x.OfficeCode
+	}
+	return ""
+}
+
+func (x *ExportReportsRequest) GetFrom() string {
+	if x != nil {
+		return x.From
+	}
+	return ""
+}
+
+func (x *ExportReportsRequest) GetTo() string {
+	if x != nil {
+		return x.To
+	}
+	return ""
+}
+
+func (x *ExportReportsRequest) GetFormat() string {
+	if x != nil {
+		return x.Format
+	}
+	return ""
 }
 
 // ShiftSwap is a change of who is on a shift (调班), with who approved it.
@@ -2052,7 +2492,7 @@ type ShiftSwap struct {
 
 func (x *ShiftSwap) Reset() {
 	*x = ShiftSwap{}
-	mi := &file_yizhan_v1_duty_proto_msgTypes[21]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2064,7 +2504,7 @@ func (x *ShiftSwap) String() string {
 func (*ShiftSwap) ProtoMessage() {}
 
 func (x *ShiftSwap) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_duty_proto_msgTypes[21]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2077,7 +2517,7 @@ func (x *ShiftSwap) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShiftSwap.ProtoReflect.Descriptor instead.
 func (*ShiftSwap) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{21}
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ShiftSwap) GetFrom() string {
@@ -2151,7 +2591,7 @@ type DutyShift struct {
 
 func (x *DutyShift) Reset() {
 	*x = DutyShift{}
-	mi := &file_yizhan_v1_duty_proto_msgTypes[22]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2163,7 +2603,7 @@ func (x *DutyShift) String() string {
 func (*DutyShift) ProtoMessage() {}
 
 func (x *DutyShift) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_duty_proto_msgTypes[22]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2176,7 +2616,7 @@ func (x *DutyShift) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DutyShift.ProtoReflect.Descriptor instead.
 func (*DutyShift) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{22}
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *DutyShift) GetId() string {
@@ -2359,7 +2799,7 @@ type DutyLogEntry struct {
 
 func (x *DutyLogEntry) Reset() {
 	*x = DutyLogEntry{}
-	mi := &file_yizhan_v1_duty_proto_msgTypes[23]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2371,7 +2811,7 @@ func (x *DutyLogEntry) String() string {
 func (*DutyLogEntry) ProtoMessage() {}
 
 func (x *DutyLogEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_duty_proto_msgTypes[23]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2384,7 +2824,7 @@ func (x *DutyLogEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DutyLogEntry.ProtoReflect.Descriptor instead.
 func (*DutyLogEntry) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{23}
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *DutyLogEntry) GetId() string {
@@ -2506,7 +2946,7 @@ type PublishShiftsRequest struct {
 
 func (x *PublishShiftsRequest) Reset() {
 	*x = PublishShiftsRequest{}
-	mi := &file_yizhan_v1_duty_proto_msgTypes[24]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2518,7 +2958,7 @@ func (x *PublishShiftsRequest) String() string {
 func (*PublishShiftsRequest) ProtoMessage() {}
 
 func (x *PublishShiftsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_duty_proto_msgTypes[24]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2531,7 +2971,7 @@ func (x *PublishShiftsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishShiftsRequest.ProtoReflect.Descriptor instead.
 func (*PublishShiftsRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{24}
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *PublishShiftsRequest) GetShifts() []*DutyShift {
@@ -2564,7 +3004,7 @@ type PublishShiftsResponse struct {
 
 func (x *PublishShiftsResponse) Reset() {
 	*x = PublishShiftsResponse{}
-	mi := &file_yizhan_v1_duty_proto_msgTypes[25]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2576,7 +3016,7 @@ func (x *PublishShiftsResponse) String() string {
 func (*PublishShiftsResponse) ProtoMessage() {}
 
 func (x *PublishShiftsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_duty_proto_msgTypes[25]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2589,7 +3029,7 @@ func (x *PublishShiftsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishShiftsResponse.ProtoReflect.Descriptor instead.
 func (*PublishShiftsResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{25}
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *PublishShiftsResponse) GetShifts() []*DutyShift {
@@ -2612,7 +3052,7 @@ type SwapShiftRequest struct {
 
 func (x *SwapShiftRequest) Reset() {
 	*x = SwapShiftRequest{}
-	mi := &file_yizhan_v1_duty_proto_msgTypes[26]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2624,7 +3064,7 @@ func (x *SwapShiftRequest) String() string {
 func (*SwapShiftRequest) ProtoMessage() {}
 
 func (x *SwapShiftRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_duty_proto_msgTypes[26]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2637,7 +3077,7 @@ func (x *SwapShiftRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SwapShiftRequest.ProtoReflect.Descriptor instead.
 func (*SwapShiftRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{26}
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *SwapShiftRequest) GetId() string {
@@ -2685,7 +3125,7 @@ type TakeOverShiftRequest struct {
 
 func (x *TakeOverShiftRequest) Reset() {
 	*x = TakeOverShiftRequest{}
-	mi := &file_yizhan_v1_duty_proto_msgTypes[27]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2697,7 +3137,7 @@ func (x *TakeOverShiftRequest) String() string {
 func (*TakeOverShiftRequest) ProtoMessage() {}
 
 func (x *TakeOverShiftRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_duty_proto_msgTypes[27]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2710,7 +3150,7 @@ func (x *TakeOverShiftRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TakeOverShiftRequest.ProtoReflect.Descriptor instead.
 func (*TakeOverShiftRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{27}
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *TakeOverShiftRequest) GetId() string {
@@ -2738,7 +3178,7 @@ type HandOverShiftRequest struct {
 
 func (x *HandOverShiftRequest) Reset() {
 	*x = HandOverShiftRequest{}
-	mi := &file_yizhan_v1_duty_proto_msgTypes[28]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2750,7 +3190,7 @@ func (x *HandOverShiftRequest) String() string {
 func (*HandOverShiftRequest) ProtoMessage() {}
 
 func (x *HandOverShiftRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_duty_proto_msgTypes[28]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2763,7 +3203,7 @@ func (x *HandOverShiftRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HandOverShiftRequest.ProtoReflect.Descriptor instead.
 func (*HandOverShiftRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{28}
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *HandOverShiftRequest) GetId() string {
@@ -2799,7 +3239,7 @@ type ListShiftsRequest struct {
 
 func (x *ListShiftsRequest) Reset() {
 	*x = ListShiftsRequest{}
-	mi := &file_yizhan_v1_duty_proto_msgTypes[29]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2811,7 +3251,7 @@ func (x *ListShiftsRequest) String() string {
 func (*ListShiftsRequest) ProtoMessage() {}
 
 func (x *ListShiftsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_duty_proto_msgTypes[29]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2824,7 +3264,7 @@ func (x *ListShiftsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListShiftsRequest.ProtoReflect.Descriptor instead.
 func (*ListShiftsRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{29}
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ListShiftsRequest) GetOfficeCode() string {
@@ -2864,7 +3304,7 @@ type ListShiftsResponse struct {
 
 func (x *ListShiftsResponse) Reset() {
 	*x = ListShiftsResponse{}
-	mi := &file_yizhan_v1_duty_proto_msgTypes[30]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2876,7 +3316,7 @@ func (x *ListShiftsResponse) String() string {
 func (*ListShiftsResponse) ProtoMessage() {}
 
 func (x *ListShiftsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_duty_proto_msgTypes[30]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2889,7 +3329,7 @@ func (x *ListShiftsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListShiftsResponse.ProtoReflect.Descriptor instead.
 func (*ListShiftsResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{30}
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ListShiftsResponse) GetShifts() []*DutyShift {
@@ -2913,7 +3353,7 @@ type OfficeOnDuty struct {
 
 func (x *OfficeOnDuty) Reset() {
 	*x = OfficeOnDuty{}
-	mi := &file_yizhan_v1_duty_proto_msgTypes[31]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2925,7 +3365,7 @@ func (x *OfficeOnDuty) String() string {
 func (*OfficeOnDuty) ProtoMessage() {}
 
 func (x *OfficeOnDuty) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_duty_proto_msgTypes[31]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2938,7 +3378,7 @@ func (x *OfficeOnDuty) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OfficeOnDuty.ProtoReflect.Descriptor instead.
 func (*OfficeOnDuty) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{31}
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *OfficeOnDuty) GetOfficeCode() string {
@@ -2978,7 +3418,7 @@ type GetOnDutyRequest struct {
 
 func (x *GetOnDutyRequest) Reset() {
 	*x = GetOnDutyRequest{}
-	mi := &file_yizhan_v1_duty_proto_msgTypes[32]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2990,7 +3430,7 @@ func (x *GetOnDutyRequest) String() string {
 func (*GetOnDutyRequest) ProtoMessage() {}
 
 func (x *GetOnDutyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_duty_proto_msgTypes[32]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3003,7 +3443,7 @@ func (x *GetOnDutyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOnDutyRequest.ProtoReflect.Descriptor instead.
 func (*GetOnDutyRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{32}
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *GetOnDutyRequest) GetOfficeCode() string {
@@ -3023,7 +3463,7 @@ type GetOnDutyResponse struct {
 
 func (x *GetOnDutyResponse) Reset() {
 	*x = GetOnDutyResponse{}
-	mi := &file_yizhan_v1_duty_proto_msgTypes[33]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3035,7 +3475,7 @@ func (x *GetOnDutyResponse) String() string {
 func (*GetOnDutyResponse) ProtoMessage() {}
 
 func (x *GetOnDutyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_duty_proto_msgTypes[33]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3048,7 +3488,7 @@ func (x *GetOnDutyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOnDutyResponse.ProtoReflect.Descriptor instead.
 func (*GetOnDutyResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{33}
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *GetOnDutyResponse) GetOffices() []*OfficeOnDuty {
@@ -3075,7 +3515,7 @@ type WriteLogEntryRequest struct {
 
 func (x *WriteLogEntryRequest) Reset() {
 	*x = WriteLogEntryRequest{}
-	mi := &file_yizhan_v1_duty_proto_msgTypes[34]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3087,7 +3527,7 @@ func (x *WriteLogEntryRequest) String() string {
 func (*WriteLogEntryRequest) ProtoMessage() {}
 
 func (x *WriteLogEntryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_duty_proto_msgTypes[34]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3100,7 +3540,7 @@ func (x *WriteLogEntryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteLogEntryRequest.ProtoReflect.Descriptor instead.
 func (*WriteLogEntryRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{34}
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *WriteLogEntryRequest) GetEntry() *DutyLogEntry {
@@ -3127,7 +3567,7 @@ type ListLogRequest struct {
 
 func (x *ListLogRequest) Reset() {
 	*x = ListLogRequest{}
-	mi := &file_yizhan_v1_duty_proto_msgTypes[35]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3139,7 +3579,7 @@ func (x *ListLogRequest) String() string {
 func (*ListLogRequest) ProtoMessage() {}
 
 func (x *ListLogRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_duty_proto_msgTypes[35]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3152,7 +3592,7 @@ func (x *ListLogRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListLogRequest.ProtoReflect.Descriptor instead.
 func (*ListLogRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{35}
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *ListLogRequest) GetShiftId() string {
@@ -3178,7 +3618,7 @@ type ListLogResponse struct {
 
 func (x *ListLogResponse) Reset() {
 	*x = ListLogResponse{}
-	mi := &file_yizhan_v1_duty_proto_msgTypes[36]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3190,7 +3630,7 @@ func (x *ListLogResponse) String() string {
 func (*ListLogResponse) ProtoMessage() {}
 
 func (x *ListLogResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_duty_proto_msgTypes[36]
+	mi := &file_yizhan_v1_duty_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3203,7 +3643,7 @@ func (x *ListLogResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListLogResponse.ProtoReflect.Descriptor instead.
 func (*ListLogResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{36}
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *ListLogResponse) GetEntries() []*DutyLogEntry {
@@ -3217,7 +3657,7 @@ var File_yizhan_v1_duty_proto protoreflect.FileDescriptor
 
 const file_yizhan_v1_duty_proto_rawDesc = "" +
 	"\n" +
-	"\x14yizhan/v1/duty.proto\x12\tyizhan.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf3\x01\n" +
+	"\x14yizhan/v1/duty.proto\x12\tyizhan.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x19google/api/httpbody.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf3\x01\n" +
 	"\n" +
 	"DutyPolicy\x120\n" +
 	"\x14first_report_minutes\x18\x01 \x01(\x05R\x12firstReportMinutes\x12.\n" +
@@ -3279,7 +3719,7 @@ const file_yizhan_v1_duty_proto_rawDesc = "" +
 	"\tsignature\x18\b \x01(\fR\tsignature\x12!\n" +
 	"\fsigner_chain\x18\t \x03(\fR\vsignerChain\x12*\n" +
 	"\x11follow_up_minutes\x18\n" +
-	" \x01(\x05R\x0ffollowUpMinutes\"\xfe\x01\n" +
+	" \x01(\x05R\x0ffollowUpMinutes\"\xca\x02\n" +
 	"\n" +
 	"HeldReport\x12/\n" +
 	"\x06report\x18\x01 \x01(\v2\x17.yizhan.v1.UrgentReportR\x06report\x12;\n" +
@@ -3288,7 +3728,26 @@ const file_yizhan_v1_duty_proto_rawDesc = "" +
 	"\x04late\x18\x03 \x01(\bR\x04late\x12,\n" +
 	"\x03due\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x03due\x12(\n" +
 	"\x04acks\x18\x05 \x03(\v2\x14.yizhan.v1.ReportAckR\x04acks\x12\x16\n" +
-	"\x06closed\x18\x06 \x01(\bR\x06closed\"d\n" +
+	"\x06closed\x18\x06 \x01(\bR\x06closed\x12J\n" +
+	"\x13flagged_unsigned_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\x11flaggedUnsignedAt\"\x87\x04\n" +
+	"\x12UnsignedReportFlag\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
+	"\treport_id\x18\x02 \x01(\tR\breportId\x12\x1f\n" +
+	"\voffice_code\x18\x03 \x01(\tR\n" +
+	"officeCode\x127\n" +
+	"\bcategory\x18\x04 \x01(\x0e2\x1b.yizhan.v1.IncidentCategoryR\bcategory\x12.\n" +
+	"\x05level\x18\x05 \x01(\x0e2\x18.yizhan.v1.IncidentLevelR\x05level\x12\x14\n" +
+	"\x05title\x18\x06 \x01(\tR\x05title\x12;\n" +
+	"\voccurred_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"occurredAt\x12,\n" +
+	"\x03due\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\x03due\x129\n" +
+	"\n" +
+	"flagged_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\tflaggedAt\x12#\n" +
+	"\rreporter_name\x18\n" +
+	" \x01(\tR\freporterName\x12\x18\n" +
+	"\acontact\x18\v \x01(\tR\acontact\x12\x1c\n" +
+	"\tsignature\x18\f \x01(\fR\tsignature\x12!\n" +
+	"\fsigner_chain\x18\r \x03(\fR\vsignerChain\"d\n" +
 	"\x12WriteReportRequest\x12/\n" +
 	"\x06report\x18\x01 \x01(\v2\x17.yizhan.v1.UrgentReportR\x06report\x12\x1d\n" +
 	"\n" +
@@ -3341,7 +3800,7 @@ const file_yizhan_v1_duty_proto_rawDesc = "" +
 	"\x17ListZeroReportsResponse\x12\x10\n" +
 	"\x03day\x18\x01 \x01(\tR\x03day\x12,\n" +
 	"\x03due\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x03due\x125\n" +
-	"\aoffices\x18\x03 \x03(\v2\x1b.yizhan.v1.ZeroReportStatusR\aoffices\"\x98\x03\n" +
+	"\aoffices\x18\x03 \x03(\v2\x1b.yizhan.v1.ZeroReportStatusR\aoffices\"\xc3\x03\n" +
 	"\x10OfficeAssessment\x12\x1f\n" +
 	"\voffice_code\x18\x01 \x01(\tR\n" +
 	"officeCode\x12\x1f\n" +
@@ -3355,7 +3814,8 @@ const file_yizhan_v1_duty_proto_rawDesc = "" +
 	"\x14zero_reports_missing\x18\b \x01(\rR\x12zeroReportsMissing\x12*\n" +
 	"\x11zero_reports_late\x18\t \x01(\rR\x0fzeroReportsLate\x12\x16\n" +
 	"\x06shifts\x18\n" +
-	" \x01(\rR\x06shifts\"[\n" +
+	" \x01(\rR\x06shifts\x12)\n" +
+	"\x10unsigned_reports\x18\v \x01(\rR\x0funsignedReports\"[\n" +
 	"\x14GetAssessmentRequest\x12\x1f\n" +
 	"\voffice_code\x18\x01 \x01(\tR\n" +
 	"officeCode\x12\x12\n" +
@@ -3376,7 +3836,30 @@ const file_yizhan_v1_duty_proto_rawDesc = "" +
 	"\x0eunacknowledged\x18\x04 \x01(\bR\x0eunacknowledged\x12\x1b\n" +
 	"\tpage_size\x18\x05 \x01(\x05R\bpageSize\"F\n" +
 	"\x13ListReportsResponse\x12/\n" +
-	"\areports\x18\x01 \x03(\v2\x15.yizhan.v1.HeldReportR\areports\"\x94\x01\n" +
+	"\areports\x18\x01 \x03(\v2\x15.yizhan.v1.HeldReportR\areports\"=\n" +
+	"\x1aListUnsignedReportsRequest\x12\x1f\n" +
+	"\voffice_code\x18\x01 \x01(\tR\n" +
+	"officeCode\"R\n" +
+	"\x1bListUnsignedReportsResponse\x123\n" +
+	"\x05flags\x18\x01 \x03(\v2\x1d.yizhan.v1.UnsignedReportFlagR\x05flags\"\xe9\x02\n" +
+	"\fReportExport\x12\x1f\n" +
+	"\voffice_code\x18\x01 \x01(\tR\n" +
+	"officeCode\x12\x12\n" +
+	"\x04from\x18\x02 \x01(\tR\x04from\x12\x0e\n" +
+	"\x02to\x18\x03 \x01(\tR\x02to\x12;\n" +
+	"\vexported_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"exportedAt\x121\n" +
+	"\areports\x18\x05 \x03(\v2\x17.yizhan.v1.UrgentReportR\areports\x12(\n" +
+	"\x04acks\x18\x06 \x03(\v2\x14.yizhan.v1.ReportAckR\x04acks\x129\n" +
+	"\bunsigned\x18\a \x03(\v2\x1d.yizhan.v1.UnsignedReportFlagR\bunsigned\x12\x1c\n" +
+	"\tsignature\x18\b \x01(\fR\tsignature\x12!\n" +
+	"\fsigner_chain\x18\t \x03(\fR\vsignerChain\"s\n" +
+	"\x14ExportReportsRequest\x12\x1f\n" +
+	"\voffice_code\x18\x01 \x01(\tR\n" +
+	"officeCode\x12\x12\n" +
+	"\x04from\x18\x02 \x01(\tR\x04from\x12\x0e\n" +
+	"\x02to\x18\x03 \x01(\tR\x02to\x12\x16\n" +
+	"\x06format\x18\x04 \x01(\tR\x06format\"\x94\x01\n" +
 	"\tShiftSwap\x12\x12\n" +
 	"\x04from\x18\x01 \x01(\tR\x04from\x12\x0e\n" +
 	"\x02to\x18\x02 \x01(\tR\x02to\x12\x1f\n" +
@@ -3519,7 +4002,7 @@ const file_yizhan_v1_duty_proto_rawDesc = "" +
 	"\x0fLOG_KIND_NOTICE\x10\x02\x12\x18\n" +
 	"\x14LOG_KIND_INSTRUCTION\x10\x03\x12\x15\n" +
 	"\x11LOG_KIND_DOCUMENT\x10\x04\x12\x12\n" +
-	"\x0eLOG_KIND_OTHER\x10\x052\xd5\a\n" +
+	"\x0eLOG_KIND_OTHER\x10\x052\xc8\t\n" +
 	"\vDutyService\x12`\n" +
 	"\vWriteReport\x12\x1d.yizhan.v1.WriteReportRequest\x1a\x15.yizhan.v1.HeldReport\"\x1b\x82\xd3\xe4\x93\x02\x15:\x01*\"\x10/v1/duty/reports\x12g\n" +
 	"\fUpdateReport\x12\x1e.yizhan.v1.UpdateReportRequest\x1a\x15.yizhan.v1.HeldReport\" \x82\xd3\xe4\x93\x02\x1a:\x01*2\x15/v1/duty/reports/{id}\x12h\n" +
@@ -3527,7 +4010,9 @@ const file_yizhan_v1_duty_proto_rawDesc = "" +
 	"SignReport\x12\x1c.yizhan.v1.SignReportRequest\x1a\x15.yizhan.v1.HeldReport\"%\x82\xd3\xe4\x93\x02\x1f:\x01*\"\x1a/v1/duty/reports/{id}:sign\x12}\n" +
 	"\x11AcknowledgeReport\x12#.yizhan.v1.AcknowledgeReportRequest\x1a\x15.yizhan.v1.HeldReport\",\x82\xd3\xe4\x93\x02&:\x01*\"!/v1/duty/reports/{id}:acknowledge\x12^\n" +
 	"\tGetReport\x12\x1b.yizhan.v1.GetReportRequest\x1a\x15.yizhan.v1.HeldReport\"\x1d\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/duty/reports/{id}\x12f\n" +
-	"\vListReports\x12\x1d.yizhan.v1.ListReportsRequest\x1a\x1e.yizhan.v1.ListReportsResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/duty/reports\x12k\n" +
+	"\vListReports\x12\x1d.yizhan.v1.ListReportsRequest\x1a\x1e.yizhan.v1.ListReportsResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/duty/reports\x12\x87\x01\n" +
+	"\x13ListUnsignedReports\x12%.yizhan.v1.ListUnsignedReportsRequest\x1a&.yizhan.v1.ListUnsignedReportsResponse\"!\x82\xd3\xe4\x93\x02\x1b\x12\x19/v1/duty/unsigned-reports\x12g\n" +
+	"\rExportReports\x12\x1f.yizhan.v1.ExportReportsRequest\x1a\x14.google.api.HttpBody\"\x1f\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/duty/reports:export\x12k\n" +
 	"\x0eSendZeroReport\x12 .yizhan.v1.SendZeroReportRequest\x1a\x15.yizhan.v1.ZeroReport\" \x82\xd3\xe4\x93\x02\x1a:\x01*\"\x15/v1/duty/zero-reports\x12w\n" +
 	"\x0fListZeroReports\x12!.yizhan.v1.ListZeroReportsRequest\x1a\".yizhan.v1.ListZeroReportsResponse\"\x1d\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/duty/zero-reports\x12d\n" +
 	"\rGetAssessment\x12\x1f.yizhan.v1.GetAssessmentRequest\x1a\x15.yizhan.v1.Assessment\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/duty/assessment2\xd3\x06\n" +
@@ -3555,52 +4040,58 @@ func file_yizhan_v1_duty_proto_rawDescGZIP() []byte {
 }
 
 var file_yizhan_v1_duty_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
-var file_yizhan_v1_duty_proto_msgTypes = make([]protoimpl.MessageInfo, 37)
+var file_yizhan_v1_duty_proto_msgTypes = make([]protoimpl.MessageInfo, 42)
 var file_yizhan_v1_duty_proto_goTypes = []any{
-	(IncidentCategory)(0),            // 0: yizhan.v1.IncidentCategory
-	(IncidentLevel)(0),               // 1: yizhan.v1.IncidentLevel
-	(ReportKind)(0),                  // 2: yizhan.v1.ReportKind
-	(ReportState)(0),                 // 3: yizhan.v1.ReportState
-	(ShiftState)(0),                  // 4: yizhan.v1.ShiftState
-	(LogKind)(0),                     // 5: yizhan.v1.LogKind
-	(*DutyPolicy)(nil),               // 6: yizhan.v1.DutyPolicy
-	(*ReportLimit)(nil),              // 7: yizhan.v1.ReportLimit
-	(*DutyContact)(nil),              // 8: yizhan.v1.DutyContact
-	(*UrgentReport)(nil),             // 9: yizhan.v1.UrgentReport
-	(*ReportAck)(nil),                // 10: yizhan.v1.ReportAck
-	(*HeldReport)(nil),               // 11: yizhan.v1.HeldReport
-	(*WriteReportRequest)(nil),       // 12: yizhan.v1.WriteReportRequest
-	(*UpdateReportRequest)(nil),      // 13: yizhan.v1.UpdateReportRequest
-	(*SignReportRequest)(nil),        // 14: yizhan.v1.SignReportRequest
-	(*AcknowledgeReportRequest)(nil), // 15: yizhan.v1.AcknowledgeReportRequest
-	(*ZeroReport)(nil),               // 16: yizhan.v1.ZeroReport
-	(*SendZeroReportRequest)(nil),    // 17: yizhan.v1.SendZeroReportRequest
-	(*ZeroReportStatus)(nil),         // 18: yizhan.v1.ZeroReportStatus
-	(*ListZeroReportsRequest)(nil),   // 19: yizhan.v1.ListZeroReportsRequest
-	(*ListZeroReportsResponse)(nil),  // 20: yizhan.v1.ListZeroReportsResponse
-	(*OfficeAssessment)(nil),         // 21: yizhan.v1.OfficeAssessment
-	(*GetAssessmentRequest)(nil),     // 22: yizhan.v1.GetAssessmentRequest
-	(*Assessment)(nil),               // 23: yizhan.v1.Assessment
-	(*GetReportRequest)(nil),         // 24: yizhan.v1.GetReportRequest
-	(*ListReportsRequest)(nil),       // 25: yizhan.v1.ListReportsRequest
-	(*ListReportsResponse)(nil),      // 26: yizhan.v1.ListReportsResponse
-	(*ShiftSwap)(nil),                // 27: yizhan.v1.ShiftSwap
-	(*DutyShift)(nil),                // 28: yizhan.v1.DutyShift
-	(*DutyLogEntry)(nil),             // 29: yizhan.v1.DutyLogEntry
-	(*PublishShiftsRequest)(nil),     // 30: yizhan.v1.PublishShiftsRequest
-	(*PublishShiftsResponse)(nil),    // 31: yizhan.v1.PublishShiftsResponse
-	(*SwapShiftRequest)(nil),         // 32: yizhan.v1.SwapShiftRequest
-	(*TakeOverShiftRequest)(nil),     // 33: yizhan.v1.TakeOverShiftRequest
-	(*HandOverShiftRequest)(nil),     // 34: yizhan.v1.HandOverShiftRequest
-	(*ListShiftsRequest)(nil),        // 35: yizhan.v1.ListShiftsRequest
-	(*ListShiftsResponse)(nil),       // 36: yizhan.v1.ListShiftsResponse
-	(*OfficeOnDuty)(nil),             // 37: yizhan.v1.OfficeOnDuty
-	(*GetOnDutyRequest)(nil),         // 38: yizhan.v1.GetOnDutyRequest
-	(*GetOnDutyResponse)(nil),        // 39: yizhan.v1.GetOnDutyResponse
-	(*WriteLogEntryRequest)(nil),     // 40: yizhan.v1.WriteLogEntryRequest
-	(*ListLogRequest)(nil),           // 41: yizhan.v1.ListLogRequest
-	(*ListLogResponse)(nil),          // 42: yizhan.v1.ListLogResponse
-	(*timestamppb.Timestamp)(nil),    // 43: google.protobuf.Timestamp
+	(IncidentCategory)(0),               // 0: yizhan.v1.IncidentCategory
+	(IncidentLevel)(0),                  // 1: yizhan.v1.IncidentLevel
+	(ReportKind)(0),                     // 2: yizhan.v1.ReportKind
+	(ReportState)(0),                    // 3: yizhan.v1.ReportState
+	(ShiftState)(0),                     // 4: yizhan.v1.ShiftState
+	(LogKind)(0),                        // 5: yizhan.v1.LogKind
+	(*DutyPolicy)(nil),                  // 6: yizhan.v1.DutyPolicy
+	(*ReportLimit)(nil),                 // 7: yizhan.v1.ReportLimit
+	(*DutyContact)(nil),                 // 8: yizhan.v1.DutyContact
+	(*UrgentReport)(nil),                // 9: yizhan.v1.UrgentReport
+	(*ReportAck)(nil),                   // 10: yizhan.v1.ReportAck
+	(*HeldReport)(nil),                  // 11: yizhan.v1.HeldReport
+	(*UnsignedReportFlag)(nil),          // 12: yizhan.v1.UnsignedReportFlag
+	(*WriteReportRequest)(nil),          // 13: yizhan.v1.WriteReportRequest
+	(*UpdateReportRequest)(nil),         // 14: yizhan.v1.UpdateReportRequest
+	(*SignReportRequest)(nil),           // 15: yizhan.v1.SignReportRequest
+	(*AcknowledgeReportRequest)(nil),    // 16: yizhan.v1.AcknowledgeReportRequest
+	(*ZeroReport)(nil),                  // 17: yizhan.v1.ZeroReport
+	(*SendZeroReportRequest)(nil),       // 18: yizhan.v1.SendZeroReportRequest
+	(*ZeroReportStatus)(nil),            // 19: yizhan.v1.ZeroReportStatus
+	(*ListZeroReportsRequest)(nil),      // 20: yizhan.v1.ListZeroReportsRequest
+	(*ListZeroReportsResponse)(nil),     // 21: yizhan.v1.ListZeroReportsResponse
+	(*OfficeAssessment)(nil),            // 22: yizhan.v1.OfficeAssessment
+	(*GetAssessmentRequest)(nil),        // 23: yizhan.v1.GetAssessmentRequest
+	(*Assessment)(nil),                  // 24: yizhan.v1.Assessment
+	(*GetReportRequest)(nil),            // 25: yizhan.v1.GetReportRequest
+	(*ListReportsRequest)(nil),          // 26: yizhan.v1.ListReportsRequest
+	(*ListReportsResponse)(nil),         // 27: yizhan.v1.ListReportsResponse
+	(*ListUnsignedReportsRequest)(nil),  // 28: yizhan.v1.ListUnsignedReportsRequest
+	(*ListUnsignedReportsResponse)(nil), // 29: yizhan.v1.ListUnsignedReportsResponse
+	(*ReportExport)(nil),                // 30: yizhan.v1.ReportExport
+	(*ExportReportsRequest)(nil),        // 31: yizhan.v1.ExportReportsRequest
+	(*ShiftSwap)(nil),                   // 32: yizhan.v1.ShiftSwap
+	(*DutyShift)(nil),                   // 33: yizhan.v1.DutyShift
+	(*DutyLogEntry)(nil),                // 34: yizhan.v1.DutyLogEntry
+	(*PublishShiftsRequest)(nil),        // 35: yizhan.v1.PublishShiftsRequest
+	(*PublishShiftsResponse)(nil),       // 36: yizhan.v1.PublishShiftsResponse
+	(*SwapShiftRequest)(nil),            // 37: yizhan.v1.SwapShiftRequest
+	(*TakeOverShiftRequest)(nil),        // 38: yizhan.v1.TakeOverShiftRequest
+	(*HandOverShiftRequest)(nil),        // 39: yizhan.v1.HandOverShiftRequest
+	(*ListShiftsRequest)(nil),           // 40: yizhan.v1.ListShiftsRequest
+	(*ListShiftsResponse)(nil),          // 41: yizhan.v1.ListShiftsResponse
+	(*OfficeOnDuty)(nil),                // 42: yizhan.v1.OfficeOnDuty
+	(*GetOnDutyRequest)(nil),            // 43: yizhan.v1.GetOnDutyRequest
+	(*GetOnDutyResponse)(nil),           // 44: yizhan.v1.GetOnDutyResponse
+	(*WriteLogEntryRequest)(nil),        // 45: yizhan.v1.WriteLogEntryRequest
+	(*ListLogRequest)(nil),              // 46: yizhan.v1.ListLogRequest
+	(*ListLogResponse)(nil),             // 47: yizhan.v1.ListLogResponse
+	(*timestamppb.Timestamp)(nil),       // 48: google.protobuf.Timestamp
+	(*httpbody.HttpBody)(nil),           // 49: google.api.HttpBody
 }
 var file_yizhan_v1_duty_proto_depIdxs = []int32{
 	7,  // 0: yizhan.v1.DutyPolicy.limits:type_name -> yizhan.v1.ReportLimit
@@ -3610,82 +4101,97 @@ var file_yizhan_v1_duty_proto_depIdxs = []int32{
 	2,  // 4: yizhan.v1.UrgentReport.kind:type_name -> yizhan.v1.ReportKind
 	0,  // 5: yizhan.v1.UrgentReport.category:type_name -> yizhan.v1.IncidentCategory
 	1,  // 6: yizhan.v1.UrgentReport.level:type_name -> yizhan.v1.IncidentLevel
-	43, // 7: yizhan.v1.UrgentReport.occurred_at:type_name -> google.protobuf.Timestamp
-	43, // 8: yizhan.v1.UrgentReport.known_at:type_name -> google.protobuf.Timestamp
-	43, // 9: yizhan.v1.UrgentReport.written_at:type_name -> google.protobuf.Timestamp
+	48, // 7: yizhan.v1.UrgentReport.occurred_at:type_name -> google.protobuf.Timestamp
+	48, // 8: yizhan.v1.UrgentReport.known_at:type_name -> google.protobuf.Timestamp
+	48, // 9: yizhan.v1.UrgentReport.written_at:type_name -> google.protobuf.Timestamp
 	3,  // 10: yizhan.v1.UrgentReport.state:type_name -> yizhan.v1.ReportState
-	43, // 11: yizhan.v1.UrgentReport.signed_at:type_name -> google.protobuf.Timestamp
-	43, // 12: yizhan.v1.ReportAck.at:type_name -> google.protobuf.Timestamp
+	48, // 11: yizhan.v1.UrgentReport.signed_at:type_name -> google.protobuf.Timestamp
+	48, // 12: yizhan.v1.ReportAck.at:type_name -> google.protobuf.Timestamp
 	9,  // 13: yizhan.v1.HeldReport.report:type_name -> yizhan.v1.UrgentReport
-	43, // 14: yizhan.v1.HeldReport.received_at:type_name -> google.protobuf.Timestamp
-	43, // 15: yizhan.v1.HeldReport.due:type_name -> google.protobuf.Timestamp
+	48, // 14: yizhan.v1.HeldReport.received_at:type_name -> google.protobuf.Timestamp
+	48, // 15: yizhan.v1.HeldReport.due:type_name -> google.protobuf.Timestamp
 	10, // 16: yizhan.v1.HeldReport.acks:type_name -> yizhan.v1.ReportAck
-	9,  // 17: yizhan.v1.WriteReportRequest.report:type_name -> yizhan.v1.UrgentReport
-	9,  // 18: yizhan.v1.UpdateReportRequest.report:type_name -> yizhan.v1.UrgentReport
-	43, // 19: yizhan.v1.ZeroReport.at:type_name -> google.protobuf.Timestamp
-	16, // 20: yizhan.v1.ZeroReportStatus.zero_report:type_name -> yizhan.v1.ZeroReport
-	43, // 21: yizhan.v1.ListZeroReportsResponse.due:type_name -> google.protobuf.Timestamp
-	18, // 22: yizhan.v1.ListZeroReportsResponse.offices:type_name -> yizhan.v1.ZeroReportStatus
-	21, // 23: yizhan.v1.Assessment.offices:type_name -> yizhan.v1.OfficeAssessment
-	3,  // 24: yizhan.v1.ListReportsRequest.state:type_name -> yizhan.v1.ReportState
-	11, // 25: yizhan.v1.ListReportsResponse.reports:type_name -> yizhan.v1.HeldReport
-	43, // 26: yizhan.v1.ShiftSwap.at:type_name -> google.protobuf.Timestamp
-	43, // 27: yizhan.v1.DutyShift.start:type_name -> google.protobuf.Timestamp
-	43, // 28: yizhan.v1.DutyShift.end:type_name -> google.protobuf.Timestamp
-	4,  // 29: yizhan.v1.DutyShift.state:type_name -> yizhan.v1.ShiftState
-	43, // 30: yizhan.v1.DutyShift.taken_over_at:type_name -> google.protobuf.Timestamp
-	43, // 31: yizhan.v1.DutyShift.handed_over_at:type_name -> google.protobuf.Timestamp
-	27, // 32: yizhan.v1.DutyShift.swaps:type_name -> yizhan.v1.ShiftSwap
-	5,  // 33: yizhan.v1.DutyLogEntry.kind:type_name -> yizhan.v1.LogKind
-	43, // 34: yizhan.v1.DutyLogEntry.at:type_name -> google.protobuf.Timestamp
-	43, // 35: yizhan.v1.DutyLogEntry.received_at:type_name -> google.protobuf.Timestamp
-	28, // 36: yizhan.v1.PublishShiftsRequest.shifts:type_name -> yizhan.v1.DutyShift
-	28, // 37: yizhan.v1.PublishShiftsResponse.shifts:type_name -> yizhan.v1.DutyShift
-	28, // 38: yizhan.v1.ListShiftsResponse.shifts:type_name -> yizhan.v1.DutyShift
-	28, // 39: yizhan.v1.OfficeOnDuty.shift:type_name -> yizhan.v1.DutyShift
-	37, // 40: yizhan.v1.GetOnDutyResponse.offices:type_name -> yizhan.v1.OfficeOnDuty
-	8,  // 41: yizhan.v1.GetOnDutyResponse.contacts:type_name -> yizhan.v1.DutyContact
-	29, // 42: yizhan.v1.WriteLogEntryRequest.entry:type_name -> yizhan.v1.DutyLogEntry
-	29, // 43: yizhan.v1.ListLogResponse.entries:type_name -> yizhan.v1.DutyLogEntry
-	12, // 44: yizhan.v1.DutyService.WriteReport:input_type -> yizhan.v1.WriteReportRequest
-	13, // 45: yizhan.v1.DutyService.UpdateReport:input_type -> yizhan.v1.UpdateReportRequest
-	14, // 46: yizhan.v1.DutyService.SignReport:input_type -> yizhan.v1.SignReportRequest
-	15, // 47: yizhan.v1.DutyService.AcknowledgeReport:input_type -> yizhan.v1.AcknowledgeReportRequest
-	24, // 48: yizhan.v1.DutyService.GetReport:input_type -> yizhan.v1.GetReportRequest
-	25, // 49: yizhan.v1.DutyService.ListReports:input_type -> yizhan.v1.ListReportsRequest
-	17, // 50: yizhan.v1.DutyService.SendZeroReport:input_type -> yizhan.v1.SendZeroReportRequest
-	19, // 51: yizhan.v1.DutyService.ListZeroReports:input_type -> yizhan.v1.ListZeroReportsRequest
-	22, // 52: yizhan.v1.DutyService.GetAssessment:input_type -> yizhan.v1.GetAssessmentRequest
-	30, // 53: yizhan.v1.DutyRosterService.PublishShifts:input_type -> yizhan.v1.PublishShiftsRequest
-	32, // 54: yizhan.v1.DutyRosterService.SwapShift:input_type -> yizhan.v1.SwapShiftRequest
-	33, // 55: yizhan.v1.DutyRosterService.TakeOverShift:input_type -> yizhan.v1.TakeOverShiftRequest
-	34, // 56: yizhan.v1.DutyRosterService.HandOverShift:input_type -> yizhan.v1.HandOverShiftRequest
-	35, // 57: yizhan.v1.DutyRosterService.ListShifts:input_type -> yizhan.v1.ListShiftsRequest
-	38, // 58: yizhan.v1.DutyRosterService.GetOnDuty:input_type -> yizhan.v1.GetOnDutyRequest
-	40, // 59: yizhan.v1.DutyRosterService.WriteLogEntry:input_type -> yizhan.v1.WriteLogEntryRequest
-	41, // 60: yizhan.v1.DutyRosterService.ListLog:input_type -> yizhan.v1.ListLogRequest
-	11, // 61: yizhan.v1.DutyService.WriteReport:output_type -> yizhan.v1.HeldReport
-	11, // 62: yizhan.v1.DutyService.UpdateReport:output_type -> yizhan.v1.HeldReport
-	11, // 63: yizhan.v1.DutyService.SignReport:output_type -> yizhan.v1.HeldReport
-	11, // 64: yizhan.v1.DutyService.AcknowledgeReport:output_type -> yizhan.v1.HeldReport
-	11, // 65: yizhan.v1.DutyService.GetReport:output_type -> yizhan.v1.HeldReport
-	26, // 66: yizhan.v1.DutyService.ListReports:output_type -> yizhan.v1.ListReportsResponse
-	16, // 67: yizhan.v1.DutyService.SendZeroReport:output_type -> yizhan.v1.ZeroReport
-	20, // 68: yizhan.v1.DutyService.ListZeroReports:output_type -> yizhan.v1.ListZeroReportsResponse
-	23, // 69: yizhan.v1.DutyService.GetAssessment:output_type -> yizhan.v1.Assessment
-	31, // 70: yizhan.v1.DutyRosterService.PublishShifts:output_type -> yizhan.v1.PublishShiftsResponse
-	28, // 71: yizhan.v1.DutyRosterService.SwapShift:output_type -> yizhan.v1.DutyShift
-	28, // 72: yizhan.v1.DutyRosterService.TakeOverShift:output_type -> yizhan.v1.DutyShift
-	28, // 73: yizhan.v1.DutyRosterService.HandOverShift:output_type -> yizhan.v1.DutyShift
-	36, // 74: yizhan.v1.DutyRosterService.ListShifts:output_type -> yizhan.v1.ListShiftsResponse
-	39, // 75: yizhan.v1.DutyRosterService.GetOnDuty:output_type -> yizhan.v1.GetOnDutyResponse
-	29, // 76: yizhan.v1.DutyRosterService.WriteLogEntry:output_type -> yizhan.v1.DutyLogEntry
-	42, // 77: yizhan.v1.DutyRosterService.ListLog:output_type -> yizhan.v1.ListLogResponse
-	61, // [61:78] is the sub-list for method output_type
-	44, // [44:61] is the sub-list for method input_type
-	44, // [44:44] is the sub-list for extension type_name
-	44, // [44:44] is the sub-list for extension extendee
-	0,  // [0:44] is the sub-list for field type_name
+	48, // 17: yizhan.v1.HeldReport.flagged_unsigned_at:type_name -> google.protobuf.Timestamp
+	0,  // 18: yizhan.v1.UnsignedReportFlag.category:type_name -> yizhan.v1.IncidentCategory
+	1,  // 19: yizhan.v1.UnsignedReportFlag.level:type_name -> yizhan.v1.IncidentLevel
+	48, // 20: yizhan.v1.UnsignedReportFlag.occurred_at:type_name -> google.protobuf.Timestamp
+	48, // 21: yizhan.v1.UnsignedReportFlag.due:type_name -> google.protobuf.Timestamp
+	48, // 22: yizhan.v1.UnsignedReportFlag.flagged_at:type_name -> google.protobuf.Timestamp
+	9,  // 23: yizhan.v1.WriteReportRequest.report:type_name -> yizhan.v1.UrgentReport
+	9,  // 24: yizhan.v1.UpdateReportRequest.report:type_name -> yizhan.v1.UrgentReport
+	48, // 25: yizhan.v1.ZeroReport.at:type_name -> google.protobuf.Timestamp
+	17, // 26: yizhan.v1.ZeroReportStatus.zero_report:type_name -> yizhan.v1.ZeroReport
+	48, // 27: yizhan.v1.ListZeroReportsResponse.due:type_name -> google.protobuf.Timestamp
+	19, // 28: yizhan.v1.ListZeroReportsResponse.offices:type_name -> yizhan.v1.ZeroReportStatus
+	22, // 29: yizhan.v1.Assessment.offices:type_name -> yizhan.v1.OfficeAssessment
+	3,  // 30: yizhan.v1.ListReportsRequest.state:type_name -> yizhan.v1.ReportState
+	11, // 31: yizhan.v1.ListReportsResponse.reports:type_name -> yizhan.v1.HeldReport
+	12, // 32: yizhan.v1.ListUnsignedReportsResponse.flags:type_name -> yizhan.v1.UnsignedReportFlag
+	48, // 33: yizhan.v1.ReportExport.exported_at:type_name -> google.protobuf.Timestamp
+	9,  // 34: yizhan.v1.ReportExport.reports:type_name -> yizhan.v1.UrgentReport
+	10, // 35: yizhan.v1.ReportExport.acks:type_name -> yizhan.v1.ReportAck
+	12, // 36: yizhan.v1.ReportExport.unsigned:type_name -> yizhan.v1.UnsignedReportFlag
+	48, // 37: yizhan.v1.ShiftSwap.at:type_name -> google.protobuf.Timestamp
+	48, // 38: yizhan.v1.DutyShift.start:type_name -> google.protobuf.Timestamp
+	48, // 39: yizhan.v1.DutyShift.end:type_name -> google.protobuf.Timestamp
+	4,  // 40: yizhan.v1.DutyShift.state:type_name -> yizhan.v1.ShiftState
+	48, // 41: yizhan.v1.DutyShift.taken_over_at:type_name -> google.protobuf.Timestamp
+	48, // 42: yizhan.v1.DutyShift.handed_over_at:type_name -> google.protobuf.Timestamp
+	32, // 43: yizhan.v1.DutyShift.swaps:type_name -> yizhan.v1.ShiftSwap
+	5,  // 44: yizhan.v1.DutyLogEntry.kind:type_name -> yizhan.v1.LogKind
+	48, // 45: yizhan.v1.DutyLogEntry.at:type_name -> google.protobuf.Timestamp
+	48, // 46: yizhan.v1.DutyLogEntry.received_at:type_name -> google.protobuf.Timestamp
+	33, // 47: yizhan.v1.PublishShiftsRequest.shifts:type_name -> yizhan.v1.DutyShift
+	33, // 48: yizhan.v1.PublishShiftsResponse.shifts:type_name -> yizhan.v1.DutyShift
+	33, // 49: yizhan.v1.ListShiftsResponse.shifts:type_name -> yizhan.v1.DutyShift
+	33, // 50: yizhan.v1.OfficeOnDuty.shift:type_name -> yizhan.v1.DutyShift
+	42, // 51: yizhan.v1.GetOnDutyResponse.offices:type_name -> yizhan.v1.OfficeOnDuty
+	8,  // 52: yizhan.v1.GetOnDutyResponse.contacts:type_name -> yizhan.v1.DutyContact
+	34, // 53: yizhan.v1.WriteLogEntryRequest.entry:type_name -> yizhan.v1.DutyLogEntry
+	34, // 54: yizhan.v1.ListLogResponse.entries:type_name -> yizhan.v1.DutyLogEntry
+	13, // 55: yizhan.v1.DutyService.WriteReport:input_type -> yizhan.v1.WriteReportRequest
+	14, // 56: yizhan.v1.DutyService.UpdateReport:input_type -> yizhan.v1.UpdateReportRequest
+	15, // 57: yizhan.v1.DutyService.SignReport:input_type -> yizhan.v1.SignReportRequest
+	16, // 58: yizhan.v1.DutyService.AcknowledgeReport:input_type -> yizhan.v1.AcknowledgeReportRequest
+	25, // 59: yizhan.v1.DutyService.GetReport:input_type -> yizhan.v1.GetReportRequest
+	26, // 60: yizhan.v1.DutyService.ListReports:input_type -> yizhan.v1.ListReportsRequest
+	28, // 61: yizhan.v1.DutyService.ListUnsignedReports:input_type -> yizhan.v1.ListUnsignedReportsRequest
+	31, // 62: yizhan.v1.DutyService.ExportReports:input_type -> yizhan.v1.ExportReportsRequest
+	18, // 63: yizhan.v1.DutyService.SendZeroReport:input_type -> yizhan.v1.SendZeroReportRequest
+	20, // 64: yizhan.v1.DutyService.ListZeroReports:input_type -> yizhan.v1.ListZeroReportsRequest
+	23, // 65: yizhan.v1.DutyService.GetAssessment:input_type -> yizhan.v1.GetAssessmentRequest
+	35, // 66: yizhan.v1.DutyRosterService.PublishShifts:input_type -> yizhan.v1.PublishShiftsRequest
+	37, // 67: yizhan.v1.DutyRosterService.SwapShift:input_type -> yizhan.v1.SwapShiftRequest
+	38, // 68: yizhan.v1.DutyRosterService.TakeOverShift:input_type -> yizhan.v1.TakeOverShiftRequest
+	39, // 69: yizhan.v1.DutyRosterService.HandOverShift:input_type -> yizhan.v1.HandOverShiftRequest
+	40, // 70: yizhan.v1.DutyRosterService.ListShifts:input_type -> yizhan.v1.ListShiftsRequest
+	43, // 71: yizhan.v1.DutyRosterService.GetOnDuty:input_type -> yizhan.v1.GetOnDutyRequest
+	45, // 72: yizhan.v1.DutyRosterService.WriteLogEntry:input_type -> yizhan.v1.WriteLogEntryRequest
+	46, // 73: yizhan.v1.DutyRosterService.ListLog:input_type -> yizhan.v1.ListLogRequest
+	11, // 74: yizhan.v1.DutyService.WriteReport:output_type -> yizhan.v1.HeldReport
+	11, // 75: yizhan.v1.DutyService.UpdateReport:output_type -> yizhan.v1.HeldReport
+	11, // 76: yizhan.v1.DutyService.SignReport:output_type -> yizhan.v1.HeldReport
+	11, // 77: yizhan.v1.DutyService.AcknowledgeReport:output_type -> yizhan.v1.HeldReport
+	11, // 78: yizhan.v1.DutyService.GetReport:output_type -> yizhan.v1.HeldReport
+	27, // 79: yizhan.v1.DutyService.ListReports:output_type -> yizhan.v1.ListReportsResponse
+	29, // 80: yizhan.v1.DutyService.ListUnsignedReports:output_type -> yizhan.v1.ListUnsignedReportsResponse
+	49, // 81: yizhan.v1.DutyService.ExportReports:output_type -> google.api.HttpBody
+	17, // 82: yizhan.v1.DutyService.SendZeroReport:output_type -> yizhan.v1.ZeroReport
+	21, // 83: yizhan.v1.DutyService.ListZeroReports:output_type -> yizhan.v1.ListZeroReportsResponse
+	24, // 84: yizhan.v1.DutyService.GetAssessment:output_type -> yizhan.v1.Assessment
+	36, // 85: yizhan.v1.DutyRosterService.PublishShifts:output_type -> yizhan.v1.PublishShiftsResponse
+	33, // 86: yizhan.v1.DutyRosterService.SwapShift:output_type -> yizhan.v1.DutyShift
+	33, // 87: yizhan.v1.DutyRosterService.TakeOverShift:output_type -> yizhan.v1.DutyShift
+	33, // 88: yizhan.v1.DutyRosterService.HandOverShift:output_type -> yizhan.v1.DutyShift
+	41, // 89: yizhan.v1.DutyRosterService.ListShifts:output_type -> yizhan.v1.ListShiftsResponse
+	44, // 90: yizhan.v1.DutyRosterService.GetOnDuty:output_type -> yizhan.v1.GetOnDutyResponse
+	34, // 91: yizhan.v1.DutyRosterService.WriteLogEntry:output_type -> yizhan.v1.DutyLogEntry
+	47, // 92: yizhan.v1.DutyRosterService.ListLog:output_type -> yizhan.v1.ListLogResponse
+	74, // [74:93] is the sub-list for method output_type
+	55, // [55:74] is the sub-list for method input_type
+	55, // [55:55] is the sub-list for extension type_name
+	55, // [55:55] is the sub-list for extension extendee
+	0,  // [0:55] is the sub-list for field type_name
 }
 
 func init() { file_yizhan_v1_duty_proto_init() }
@@ -3699,7 +4205,7 @@ func file_yizhan_v1_duty_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_yizhan_v1_duty_proto_rawDesc), len(file_yizhan_v1_duty_proto_rawDesc)),
 			NumEnums:      6,
-			NumMessages:   37,
+			NumMessages:   42,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

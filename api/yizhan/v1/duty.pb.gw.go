@@ -266,6 +266,76 @@ func local_request_DutyService_ListReports_0(ctx context.Context, marshaler runt
 	return msg, metadata, err
 }
 
+var filter_DutyService_ListUnsignedReports_0 = &utilities.DoubleArray{Encoding: map[string]int{}, Base: []int(nil), Check: []int(nil)}
+
+func request_DutyService_ListUnsignedReports_0(ctx context.Context, marshaler runtime.Marshaler, client DutyServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq ListUnsignedReportsRequest
+		metadata runtime.ServerMetadata
+	)
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_DutyService_ListUnsignedReports_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.ListUnsignedReports(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_DutyService_ListUnsignedReports_0(ctx context.Context, marshaler runtime.Marshaler, server DutyServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq ListUnsignedReportsRequest
+		metadata runtime.ServerMetadata
+	)
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_DutyService_ListUnsignedReports_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	msg, err := server.ListUnsignedReports(ctx, &protoReq)
+	return msg, metadata, err
+}
+
+var filter_DutyService_ExportReports_0 = &utilities.DoubleArray{Encoding: map[string]int{}, Base: []int(nil), Check: []int(nil)}
+
+func request_DutyService_ExportReports_0(ctx context.Context, marshaler runtime.Marshaler, client DutyServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq ExportReportsRequest
+		metadata runtime.ServerMetadata
+	)
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_DutyService_ExportReports_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.ExportReports(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_DutyService_ExportReports_0(ctx context.Context, marshaler runtime.Marshaler, server DutyServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq ExportReportsRequest
+		metadata runtime.ServerMetadata
+	)
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_DutyService_ExportReports_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	msg, err := server.ExportReports(ctx, &protoReq)
+	return msg, metadata, err
+}
+
 func request_DutyService_SendZeroReport_0(ctx context.Context, marshaler runtime.Marshaler, client DutyServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
 		protoReq SendZeroReportRequest
@@ -783,6 +853,46 @@ func RegisterDutyServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux
 		}
 		forward_DutyService_ListReports_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodGet, pattern_DutyService_ListUnsignedReports_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/yizhan.v1.DutyService/ListUnsignedReports", runtime.WithHTTPPathPattern("/v1/duty/unsigned-reports"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_DutyService_ListUnsignedReports_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_DutyService_ListUnsignedReports_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
+	mux.Handle(http.MethodGet, pattern_DutyService_ExportReports_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/yizhan.v1.DutyService/ExportReports", runtime.WithHTTPPathPattern("/v1/duty/reports:export"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_DutyService_ExportReports_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_DutyService_ExportReports_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
 	mux.Handle(http.MethodPost, pattern_DutyService_SendZeroReport_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -1155,6 +1265,40 @@ func RegisterDutyServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux
 		}
 		forward_DutyService_ListReports_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodGet, pattern_DutyService_ListUnsignedReports_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/yizhan.v1.DutyService/ListUnsignedReports", runtime.WithHTTPPathPattern("/v1/duty/unsigned-reports"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_DutyService_ListUnsignedReports_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_DutyService_ListUnsignedReports_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
+	mux.Handle(http.MethodGet, pattern_DutyService_ExportReports_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/yizhan.v1.DutyService/ExportReports", runtime.WithHTTPPathPattern("/v1/duty/reports:export"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_DutyService_ExportReports_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_DutyService_ExportReports_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
 	mux.Handle(http.MethodPost, pattern_DutyService_SendZeroReport_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -1210,27 +1354,31 @@ func RegisterDutyServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux
 }
 
 var (
-	pattern_DutyService_WriteReport_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "duty", "reports"}, ""))
-	pattern_DutyService_UpdateReport_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3}, []string{"v1", "duty", "reports", "id"}, ""))
-	pattern_DutyService_SignReport_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3}, []string{"v1", "duty", "reports", "id"}, "sign"))
-	pattern_DutyService_AcknowledgeReport_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3}, []string{"v1", "duty", "reports", "id"}, "acknowledge"))
-	pattern_DutyService_GetReport_0         = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3}, []string{"v1", "duty", "reports", "id"}, ""))
-	pattern_DutyService_ListReports_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "duty", "reports"}, ""))
-	pattern_DutyService_SendZeroReport_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "duty", "zero-reports"}, ""))
-	pattern_DutyService_ListZeroReports_0   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "duty", "zero-reports"}, ""))
-	pattern_DutyService_GetAssessment_0     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "duty", "assessment"}, ""))
+	pattern_DutyService_WriteReport_0         = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "duty", "reports"}, ""))
+	pattern_DutyService_UpdateReport_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3}, []string{"v1", "duty", "reports", "id"}, ""))
+	pattern_DutyService_SignReport_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3}, []string{"v1", "duty", "reports", "id"}, "sign"))
+	pattern_DutyService_AcknowledgeReport_0   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3}, []string{"v1", "duty", "reports", "id"}, "acknowledge"))
+	pattern_DutyService_GetReport_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3}, []string{"v1", "duty", "reports", "id"}, ""))
+	pattern_DutyService_ListReports_0         = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "duty", "reports"}, ""))
+	pattern_DutyService_ListUnsignedReports_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "duty", "unsigned-reports"}, ""))
+	pattern_DutyService_ExportReports_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "duty", "reports"}, "export"))
+	pattern_DutyService_SendZeroReport_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "duty", "zero-reports"}, ""))
+	pattern_DutyService_ListZeroReports_0     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "duty", "zero-reports"}, ""))
+	pattern_DutyService_GetAssessment_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "duty", "assessment"}, ""))
 )
 
 var (
-	forward_DutyService_WriteReport_0       = runtime.ForwardResponseMessage
-	forward_DutyService_UpdateReport_0      = runtime.ForwardResponseMessage
-	forward_DutyService_SignReport_0        = runtime.ForwardResponseMessage
-	forward_DutyService_AcknowledgeReport_0 = runtime.ForwardResponseMessage
-	forward_DutyService_GetReport_0         = runtime.ForwardResponseMessage
-	forward_DutyService_ListReports_0       = runtime.ForwardResponseMessage
-	forward_DutyService_SendZeroReport_0    = runtime.ForwardResponseMessage
-	forward_DutyService_ListZeroReports_0   = runtime.ForwardResponseMessage
-	forward_DutyService_GetAssessment_0     = runtime.ForwardResponseMessage
+	forward_DutyService_WriteReport_0         = runtime.ForwardResponseMessage
+	forward_DutyService_UpdateReport_0        = runtime.ForwardResponseMessage
+	forward_DutyService_SignReport_0          = runtime.ForwardResponseMessage
+	forward_DutyService_AcknowledgeReport_0   = runtime.ForwardResponseMessage
+	forward_DutyService_GetReport_0           = runtime.ForwardResponseMessage
+	forward_DutyService_ListReports_0         = runtime.ForwardResponseMessage
+	forward_DutyService_ListUnsignedReports_0 = runtime.ForwardResponseMessage
+	forward_DutyService_ExportReports_0       = runtime.ForwardResponseMessage
+	forward_DutyService_SendZeroReport_0      = runtime.ForwardResponseMessage
+	forward_DutyService_ListZeroReports_0     = runtime.ForwardResponseMessage
+	forward_DutyService_GetAssessment_0       = runtime.ForwardResponseMessage
 )
 
 // RegisterDutyRosterServiceHandlerFromEndpoint is same as RegisterDutyRosterServiceHandler but

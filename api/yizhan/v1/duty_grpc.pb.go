@@ -8,6 +8,7 @@ package yizhanv1
 
 import (
 	context "context"
+	httpbody "google.golang.org/genproto/googleapis/api/httpbody"
 	grpc "google.golang.org/grpc"
 	codes "google.golang.org/grpc/codes"
 	status "google.golang.org/grpc/status"
@@ -19,15 +20,17 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	DutyService_WriteReport_FullMethodName       = "/yizhan.v1.DutyService/WriteReport"
-	DutyService_UpdateReport_FullMethodName      = "/yizhan.v1.DutyService/UpdateReport"
-	DutyService_SignReport_FullMethodName        = "/yizhan.v1.DutyService/SignReport"
-	DutyService_AcknowledgeReport_FullMethodName = "/yizhan.v1.DutyService/AcknowledgeReport"
-	DutyService_GetReport_FullMethodName         = "/yizhan.v1.DutyService/GetReport"
-	DutyService_ListReports_FullMethodName       = "/yizhan.v1.DutyService/ListReports"
-	DutyService_SendZeroReport_FullMethodName    = "/yizhan.v1.DutyService/SendZeroReport"
-	DutyService_ListZeroReports_FullMethodName   = "/yizhan.v1.DutyService/ListZeroReports"
-	DutyService_GetAssessment_FullMethodName     = "/yizhan.v1.DutyService/GetAssessment"
+	DutyService_WriteReport_FullMethodName         = "/yizhan.v1.DutyService/WriteReport"
+	DutyService_UpdateReport_FullMethodName        = "/yizhan.v1.DutyService/UpdateReport"
+	DutyService_SignReport_FullMethodName          = "/yizhan.v1.DutyService/SignReport"
+	DutyService_AcknowledgeReport_FullMethodName   = "/yizhan.v1.DutyService/AcknowledgeReport"
+	DutyService_GetReport_FullMethodName           = "/yizhan.v1.DutyService/GetReport"
+	DutyService_ListReports_FullMethodName         = "/yizhan.v1.DutyService/ListReports"
+	DutyService_ListUnsignedReports_FullMethodName = "/yizhan.v1.DutyService/ListUnsignedReports"
+	DutyService_ExportReports_FullMethodName       = "/yizhan.v1.DutyService/ExportReports"
+	DutyService_SendZeroReport_FullMethodName      = "/yizhan.v1.DutyService/SendZeroReport"
+	DutyService_ListZeroReports_FullMethodName     = "/yizhan.v1.DutyService/ListZeroReports"
+	DutyService_GetAssessment_FullMethodName       = "/yizhan.v1.DutyService/GetAssessment"
 )
 
 // DutyServiceClient is the client API for DutyService service.
@@ -45,6 +48,12 @@ type DutyServiceClient interface {
 	AcknowledgeReport(ctx context.Context, in *AcknowledgeReportRequest, opts ...grpc.CallOption) (*HeldReport, error)
 	GetReport(ctx context.Context, in *GetReportRequest, opts ...grpc.CallOption) (*HeldReport, error)
 	ListReports(ctx context.Context, in *ListReportsRequest, opts ...grpc.CallOption) (*ListReportsResponse, error)
+	// First reports still unsigned past their deadline, below this office
+	// or at it (逾时未审签).
+	ListUnsignedReports(ctx context.Context, in *ListUnsignedReportsRequest, opts ...grpc.CallOption) (*ListUnsignedReportsResponse, error)
+	// The signed reports of a period for the county's upper office: an
+	// Excel workbook, or the signed records as JSON (a file download).
+	ExportReports(ctx context.Context, in *ExportReportsRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error)
 	// The zero report (零报告) of today, and who sent it.
 	SendZeroReport(ctx context.Context, in *SendZeroReportRequest, opts ...grpc.CallOption) (*ZeroReport, error)
 	ListZeroReports(ctx context.Context, in *ListZeroReportsRequest, opts ...grpc.CallOption) (*ListZeroReportsResponse, error)
@@ -120,6 +129,26 @@ func (c *dutyServiceClient) ListReports(ctx context.Context, in *ListReportsRequ
 	return out, nil
 }
 
+func (c *dutyServiceClient) ListUnsignedReports(ctx context.Context, in *ListUnsignedReportsRequest, opts ...grpc.CallOption) (*ListUnsignedReportsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListUnsignedReportsResponse)
+	err := c.cc.Invoke(ctx, DutyService_ListUnsignedReports_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *dutyServiceClient) ExportReports(ctx context.Context, in *ExportReportsRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(httpbody.HttpBody)
+	err := c.cc.Invoke(ctx, DutyService_ExportReports_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *dutyServiceClient) SendZeroReport(ctx context.Context, in *SendZeroReportRequest, opts ...grpc.CallOption) (*ZeroReport, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ZeroReport)
@@ -165,6 +194,12 @@ type DutyServiceServer interface {
 	AcknowledgeReport(context.Context, *AcknowledgeReportRequest) (*HeldReport, error)
 	GetReport(context.Context, *GetReportRequest) (*HeldReport, error)
 	ListReports(context.Context, *ListReportsRequest) (*ListReportsResponse, error)
+	// First reports still unsigned past their deadline, below this office
+	// or at it (逾时未审签).
+	ListUnsignedReports(context.Context, *ListUnsignedReportsRequest) (*ListUnsignedReportsResponse, error)
+	// The signed reports of a period for the county's upper office: an
+	// Excel workbook, or the signed records as JSON (a file download).
+	ExportReports(context.Context, *ExportReportsRequest) (*httpbody.HttpBody, error)
 	// The zero report (零报告) of today, and who sent it.
 	SendZeroReport(context.Context, *SendZeroReportRequest) (*ZeroReport, error)
 	ListZeroReports(context.Context, *ListZeroReportsRequest) (*ListZeroReportsResponse, error)
@@ -197,6 +232,12 @@ func (UnimplementedDutyServiceServer) GetReport(context.Context, *GetReportReque
 }
 func (UnimplementedDutyServiceServer) ListReports(context.Context, *ListReportsRequest) (*ListReportsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListReports not implemented")
+}
+func (UnimplementedDutyServiceServer) ListUnsignedReports(context.Context, *ListUnsignedReportsRequest) (*ListUnsignedReportsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListUnsignedReports not implemented")
+}
+func (UnimplementedDutyServiceServer) ExportReports(context.Context, *ExportReportsRequest) (*httpbody.HttpBody, error) {
+	return nil, status.Error(codes.Unimplemented, "method ExportReports not implemented")
 }
 func (UnimplementedDutyServiceServer) SendZeroReport(context.Context, *SendZeroReportRequest) (*ZeroReport, error) {
 	return nil, status.Error(codes.Unimplemented, "method SendZeroReport not implemented")
@@ -336,6 +377,42 @@ func _DutyService_ListReports_Handler(srv interface{}, ctx context.Context, dec 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _DutyService_ListUnsignedReports_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListUnsignedReportsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DutyServiceServer).ListUnsignedReports(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DutyService_ListUnsignedReports_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DutyServiceServer).ListUnsignedReports(ctx, req.(*ListUnsignedReportsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DutyService_ExportReports_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ExportReportsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DutyServiceServer).ExportReports(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DutyService_ExportReports_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DutyServiceServer).ExportReports(ctx, req.(*ExportReportsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _DutyService_SendZeroReport_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(SendZeroReportRequest)
 	if err := dec(in); err != nil {
@@ -420,6 +497,14 @@ var DutyService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListReports",
 			Handler:    _DutyService_ListReports_Handler,
+		},
+		{
+			MethodName: "ListUnsignedReports",
+			Handler:    _DutyService_ListUnsignedReports_Handler,
+		},
+		{
+			MethodName: "ExportReports",
+			Handler:    _DutyService_ExportReports_Handler,
 		},
 		{
 			MethodName: "SendZeroReport",

@@ -1,0 +1,45 @@
+package duty
+
+import (
+	"strconv"
+
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+)
+
+// The names of a report's category, level and kind as the forms and the
+// exports write them.
+
+var categoryNames = map[yizhanv1.IncidentCategory]string{
+	yizhanv1.IncidentCategory_INCIDENT_CATEGORY_NATURAL_DISASTER: "自然灾害",
+	yizhanv1.IncidentCategory_INCIDENT_CATEGORY_ACCIDENT:         "事故灾难",
+	yizhanv1.IncidentCategory_INCIDENT_CATEGORY_PUBLIC_HEALTH:    "公共卫生事件",
+	yizhanv1.IncidentCategory_INCIDENT_CATEGORY_SOCIAL_SAFETY:    "社会安全事件",
+	yizhanv1.IncidentCategory_INCIDENT_CATEGORY_OTHER:            "其他",
+}
+
+var levelNames = map[yizhanv1.IncidentLevel]string{
+	yizhanv1.IncidentLevel_INCIDENT_LEVEL_I:   "特别重大（Ⅰ级）",
+	yizhanv1.IncidentLevel_INCIDENT_LEVEL_II:  "重大（Ⅱ级）",
+	yizhanv1.IncidentLevel_INCIDENT_LEVEL_III: "较大（Ⅲ级）",
+	yizhanv1.IncidentLevel_INCIDENT_LEVEL_IV:  "一般（Ⅳ级）",
+}
+
+// CategoryName is a category in Chinese ("" if unknown).
+func CategoryName(c yizhanv1.IncidentCategory) string { return categoryNames[c] }
+
+// LevelName is a level in Chinese ("" if unknown).
+func LevelName(l yizhanv1.IncidentLevel) string { return levelNames[l] }
+
+// KindName is a report's kind in Chinese, a follow-up with its number
+// (续报2).
+func KindName(r *yizhanv1.UrgentReport) string {
+	switch r.GetKind() {
+	case yizhanv1.ReportKind_REPORT_KIND_FIRST:
+		return "首报"
+	case yizhanv1.ReportKind_REPORT_KIND_FOLLOW_UP:
+		return "续报" + strconv.Itoa(int(r.GetFollowUpNumber()))
+	case yizhanv1.ReportKind_REPORT_KIND_FINAL:
+		return "终报"
+	}
+	return ""
+}
