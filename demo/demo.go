@@ -40,9 +40,11 @@ type Options struct {
 	Timing *node.Config
 	// Now, when set, is every node's clock (a test moves it on to make
 	// cases late); CardSweepInterval how often the leaders sweep the card
-	// rules (0: the node's default).
+	// rules, DutySweepInterval the duty shifts and unsigned reports (0:
+	// the node's default).
 	Now               func() time.Time
 	CardSweepInterval time.Duration
+	DutySweepInterval time.Duration
 }
 
 // NodeSpec is one node of the demo county.
@@ -125,7 +127,7 @@ func Start(ctx context.Context, opts Options) (*County, error) {
 			Office: s.Office, Name: s.Name, DataDir: dir,
 			HTTPAddr: port(i, 0), PeerAddr: port(i, 100), RaftAddr: port(i, 200),
 			TLS: bundle, Logger: opts.Logger, SmallBadger: true,
-			Now: opts.Now, CardSweepInterval: opts.CardSweepInterval,
+			Now: opts.Now, CardSweepInterval: opts.CardSweepInterval, DutySweepInterval: opts.DutySweepInterval,
 		}
 		switch s.Office {
 		case CountyCode:

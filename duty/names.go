@@ -2,6 +2,7 @@ package duty
 
 import (
 	"strconv"
+	"strings"
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 )
@@ -42,4 +43,35 @@ func KindName(r *yizhanv1.UrgentReport) string {
 		return "终报"
 	}
 	return ""
+}
+
+// CategoryNamed is the category named name (自然灾害, …), if any.
+func CategoryNamed(name string) (yizhanv1.IncidentCategory, bool) {
+	for c, n := range categoryNames {
+		if n == name {
+			return c, true
+		}
+	}
+	return 0, false
+}
+
+// LevelNamed is the level named name: its whole name (一般（Ⅳ级）), the
+// grade's word (一般) or its numeral (Ⅳ级, Ⅳ, IV), if any.
+func LevelNamed(name string) (yizhanv1.IncidentLevel, bool) {
+	romans := map[yizhanv1.IncidentLevel][]string{
+		yizhanv1.IncidentLevel_INCIDENT_LEVEL_I: {"Ⅰ", "I"}, yizhanv1.IncidentLevel_INCIDENT_LEVEL_II: {"Ⅱ", "II"},
+		yizhanv1.IncidentLevel_INCIDENT_LEVEL_III: {"Ⅲ", "III"}, yizhanv1.IncidentLevel_INCIDENT_LEVEL_IV: {"Ⅳ", "IV"},
+	}
+	for l, n := range levelNames {
+		word, _, _ := strings.Cut(n, "（")
+		if name == n || name == word {
+			return l, true
+		}
+		for _, r := range romans[l] {
+			if name == r || name == r+"级" {
+				return l, true
+			}
+		}
+	}
+	return 0, false
 }

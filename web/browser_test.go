@@ -28,6 +28,7 @@ import (
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+	"github.com/xuri/excelize/v2"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
@@ -53,7 +54,8 @@ func TestBrowser(t *testing.T) {
 	// The county's clock: the supervision scenario moves it on a month.
 	var skew atomic.Int64
 	county, err := demo.Start(ctx, demo.Options{DataDir: t.TempDir(), HTTPBasePort: base,
-		Now: func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }, CardSweepInterval: 300 * time.Millisecond})
+		Now: func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }, CardSweepInterval: 300 * time.Millisecond,
+		DutySweepInterval: 300 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -590,10 +592,39 @@ func TestBrowser(t *testing.T) {
 		officer.see("签收")
 		officer.see("今日已报告紧急情况，无需零报告")
 
+		// A first report of an event two hours ago left unsigned: the
+		// village's sweep flags it, and the county sees it.
+		officer.open("/duty")
+		officer.set("#f-category", "2")
+		officer.set("#f-level", "4")
+		officer.set("#f-title", "东村桥头货车侧翻")
+		officer.set("#f-place", "东村桥头")
+		officer.set("#f-occurred_at", time.Now().In(cst).Add(-2*time.Hour).Format("2006-01-02T15:04"))
+		officer.set("#f-details", "货车侧翻，司机轻伤")
+		officer.clickNav("form[action='/duty'] button")
+		officer.waitSee("/duty", "已向上级发出逾时未审签提示", 30*time.Second)
+		county.waitSee("/duty", "逾时未审签的下级报告", 30*time.Second)
+		county.see("东村桥头货车侧翻")
+
 		// The county's board: who is on duty below it, their zero reports, the month's assessment.
 		county.open("/duty")
 		county.see("下级值班情况")
 		county.see("本月值班考核")
+		resp, body := county.download(countyURL, county.attr("#assessment a[download]", "href"))
+		if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Disposition"), "attachment;") || !bytes.HasPrefix(body, []byte("PK")) {
+			t.Errorf("the reports' export answered %d %q, %d bytes", resp.StatusCode, resp.Header.Get("Content-Disposition"), len(body))
+		} else if x, err := excelize.OpenReader(bytes.NewReader(body)); err != nil {
+			t.Errorf("the reports' export does not open: %v", err)
+		} else {
+			rows, _ := x.GetRows("紧急信息报告")
+			if len(rows) < 4 || rows[3][0] != id {
+				t.Errorf("the reports' export: %q, want report %s", rows, id)
+			}
+			if un, _ := x.GetRows("逾时未审签"); len(un) != 2 || un[1][4] != "东村桥头货车侧翻" {
+				t.Errorf("the unsigned sheet: %q", un)
+			}
+			x.Close()
+		}
 
 		// The county admin lists the utilities' duty phones; every office sees them.
 		admin := person(t, countyURL)
@@ -601,8 +632,15 @@ func TestBrowser(t *testing.T) {
 		admin.open("/duty")
 		admin.do(chromedp.Click(chromedp.CSS("#duty-policy summary"), chromedp.NodeVisible))
 		admin.set("#f-contacts", "供电，县供电公司，95598")
+		admin.set("#f-limits", "自然灾害，地震，30")
+		admin.clickNav("#duty-policy button")
+		admin.see("没有“地震”这一等级")
+		admin.set("#f-limits", "自然灾害，特别重大，30")
 		admin.clickNav("#duty-policy button")
 		admin.see("值班设置已保存")
+		if got := admin.value("#f-limits"); !strings.Contains(got, "自然灾害，特别重大（Ⅰ级），30") {
+			t.Errorf("the limits shown after saving: %q", got)
+		}
 		officer.waitSee("/duty", "县供电公司", 30*time.Second)
 	})
 
@@ -652,23 +690,9 @@ func TestBrowser(t *testing.T) {
 		}
 		tw.waitSee("/supervision", "承诺期限前 3 个工作日", 30*time.Second) // fed down to the township
 
-		// The month's workbook downloads from the page's link (fetched
-		// with the browser's session: the page's policy allows no fetch).
+		// The month's workbook downloads from the page's link.
 		href := sup.attr("a[download]", "href")
-		cookies, err := chromedp.Call(sup.ctx, network.GetCookies, network.GetCookiesParams{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		req, _ := http.NewRequest(http.MethodGet, countyURL+href, nil)
-		for _, c := range cookies.Cookies {
-			req.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
+		resp, body := sup.download(countyURL, href)
 		if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet") ||
 			!strings.HasPrefix(resp.Header.Get("Content-Disposition"), "attachment;") || !bytes.HasPrefix(body, []byte("PK")) {
 			t.Errorf("the export link %s answered %d %q %q, %d bytes", href, resp.StatusCode, resp.Header.Get("Content-Type"), resp.Header.Get("Content-Disposition"), len(body))
@@ -722,6 +746,27 @@ func (b *browser) do(steps ...chromedp.Action[chromedp.Void]) {
 }
 
 // open loads a page of the node and returns its response.
+// download fetches href (a link of the page) from base with the
+// browser's session cookies: the pages' policy allows no fetch.
+func (b *browser) download(base, href string) (*http.Response, []byte) {
+	b.t.Helper()
+	cookies, err := chromedp.Call(b.ctx, network.GetCookies, network.GetCookiesParams{})
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodGet, base+href, nil)
+	for _, c := range cookies.Cookies {
+		req.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return resp, body
+}
+
 func (b *browser) open(path string) *network.Response {
 	b.t.Helper()
 	resp, err := chromedp.Run(b.ctx, chromedp.NavigateResponse(b.base+path))

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -14,11 +15,13 @@ import (
 	"github.com/yizhan-gov/yizhan/duty"
 )
 
-// The duty page (值班): urgent reports. Duty officers (值班员) write a
-// report; the leader on duty (带班领导) signs it, and it goes up the tree;
-// reports from the offices below wait for this office's acknowledgement
-// (签收). What is not built yet (rosters, the log, handover) is in
-// docs/DUTY.md.
+// The duty page (值班): the shift, its log and handover, the roster, and
+// urgent reports. Duty officers (值班员) write a report; the leader on
+// duty (带班领导) signs it, and it goes up the tree; reports from the
+// offices below wait for this office's acknowledgement (签收); the offices
+// above see the reports left unsigned past their deadline (逾时未审签),
+// the board of who is on duty below, the zero reports and the month's
+// assessment, and export the reports for their upper office.
 
 type dutyData struct {
 	Shift    *yizhanv1.DutyShift // this office's shift on now, if any
@@ -34,6 +37,7 @@ type dutyData struct {
 	Zero     map[string]*yizhanv1.ZeroReportStatus // today's zero reports, by office
 	ZeroDue  *timestamppb.Timestamp                // today's set hour
 	Assess   []*yizhanv1.OfficeAssessment          // this month's assessment of the offices below
+	Unsigned []*yizhanv1.UnsignedReportFlag        // first reports below left unsigned past their deadline
 	Own      []*yizhanv1.HeldReport                // this office's, newest first
 	Below    []*yizhanv1.HeldReport                // from below, not acknowledged here
 	Received []*yizhanv1.HeldReport                // from below, the latest
@@ -136,6 +140,17 @@ func (s *server) showDuty(rq *request, code int, f formValues, errs formErrors, 
 		for _, o := range a.GetOffices() {
 			if o.GetOfficeCode() != me.GetOfficeCode() {
 				d.Assess = append(d.Assess, o)
+			}
+		}
+	}
+	if len(zero.GetOffices()) > 1 {
+		un, err := s.cfg.Duty.ListUnsignedReports(ctx, &yizhanv1.ListUnsignedReportsRequest{})
+		if err != nil {
+			return err
+		}
+		for _, f := range un.GetFlags() {
+			if f.GetOfficeCode() != me.GetOfficeCode() {
+				d.Unsigned = append(d.Unsigned, f)
 			}
 		}
 	}
@@ -358,13 +373,16 @@ func (s *server) dutyPolicy(rq *request) error {
 	minutes, _ := strconv.Atoi(strings.TrimSpace(f.Get("first_report_minutes")))
 	hour, _ := strconv.Atoi(strings.TrimSpace(f.Get("zero_report_hour")))
 	p.FirstReportMinutes, p.ZeroReportHour, p.Contacts = int32(minutes), int32(hour), nil
+	limits, bad := limitsOfForm(f.Get("limits"))
+	if bad != "" {
+		var errs formErrors
+		errs.add("limits", bad)
+		errs.labels = map[string]string{"limits": "分类首报时限"}
+		return s.showDuty(rq, http.StatusBadRequest, formValues{f}, errs, "")
+	}
+	p.Limits = limits
 	for _, line := range strings.Split(f.Get("contacts"), "\n") {
-		var parts []string
-		for _, part := range strings.FieldsFunc(line, func(r rune) bool { return r == ',' || r == '，' || r == '\t' }) {
-			if part = strings.TrimSpace(part); part != "" {
-				parts = append(parts, part)
-			}
-		}
+		parts := formLine(line)
 		switch len(parts) {
 		case 0:
 		case 1:
@@ -377,12 +395,15 @@ func (s *server) dutyPolicy(rq *request) error {
 	}
 	if _, err := s.cfg.Registry.PutDutyPolicy(ctx, &yizhanv1.PutDutyPolicyRequest{Policy: p}); err != nil {
 		if errs, ok := fieldErrors(err, "policy.", func(f string) string {
-			if strings.HasPrefix(f, "contacts") {
-				return "contacts"
+			for _, list := range []string{"contacts", "limits"} {
+				if strings.HasPrefix(f, list) {
+					return list
+				}
 			}
 			return f
 		}); ok {
-			errs.labels = map[string]string{"first_report_minutes": "首报时限（分钟）", "zero_report_hour": "零报告时间", "contacts": "有关单位值班电话"}
+			errs.labels = map[string]string{"first_report_minutes": "首报时限（分钟）", "zero_report_hour": "零报告时间", "contacts": "有关单位值班电话",
+				"limits": "分类首报时限"}
 			return s.showDuty(rq, http.StatusBadRequest, formValues{f}, errs, "")
 		}
 		if errs, code, ok := unsaved(err); ok {
@@ -391,4 +412,78 @@ func (s *server) dutyPolicy(rq *request) error {
 		return err
 	}
 	return rq.redirect("/duty?msg=policy")
+}
+
+// dutyExport downloads the month's reports (ExportReports) as a workbook,
+// or as the signed JSON with ?format=json.
+func (s *server) dutyExport(rq *request) error {
+	if err := requireStaff(rq); err != nil {
+		return err
+	}
+	q := rq.r.URL.Query()
+	from, to, err := monthRange(q.Get("month"), s.now())
+	if err != nil {
+		return err
+	}
+	format, ext := "xlsx", "xlsx"
+	if q.Get("format") == "json" {
+		format, ext = "json", "json"
+	}
+	body, err := s.cfg.Duty.ExportReports(rq.ctx(), &yizhanv1.ExportReportsRequest{From: from.Format("2006-01-02"), To: to.Format("2006-01-02"), Format: format})
+	if err != nil {
+		return err
+	}
+	h := rq.w.Header()
+	h.Set("Content-Type", body.GetContentType())
+	h.Set("Cache-Control", "no-store")
+	month := from.Format("2006-01")
+	name := "紧急信息报告-" + month + "." + ext
+	h.Set("Content-Disposition", "attachment; filename=\"urgent-reports-"+month+"."+ext+"\"; filename*=UTF-8''"+url.PathEscape(name))
+	rq.w.WriteHeader(http.StatusOK)
+	_, err = rq.w.Write(body.GetData())
+	return err
+}
+
+// formLine splits a line of a list typed in a textarea at its commas
+// (half or full width) and tabs, each part trimmed, empty parts dropped.
+func formLine(line string) []string {
+	var parts []string
+	for _, part := range strings.FieldsFunc(line, func(r rune) bool { return r == ',' || r == '，' || r == '\t' }) {
+		if part = strings.TrimSpace(part); part != "" {
+			parts = append(parts, part)
+		}
+	}
+	return parts
+}
+
+// limitsOfForm reads the first-report limits by category typed one a
+// line: 类别，等级，分钟 (or 类别，分钟 for every level of the category).
+// bad says which line is wrong and why.
+func limitsOfForm(text string) (out []*yizhanv1.ReportLimit, bad string) {
+	for i, line := range strings.Split(text, "\n") {
+		parts := formLine(line)
+		if len(parts) == 0 {
+			continue
+		}
+		if len(parts) < 2 || len(parts) > 3 {
+			return nil, fmt.Sprintf("第 %d 行应写作“类别，等级，分钟”或“类别，分钟”。", i+1)
+		}
+		c, ok := duty.CategoryNamed(parts[0])
+		if !ok {
+			return nil, fmt.Sprintf("第 %d 行：没有“%s”这一类别（自然灾害、事故灾难、公共卫生事件、社会安全事件、其他）。", i+1, parts[0])
+		}
+		l := &yizhanv1.ReportLimit{Category: c}
+		if len(parts) == 3 {
+			if l.Level, ok = duty.LevelNamed(parts[1]); !ok {
+				return nil, fmt.Sprintf("第 %d 行：没有“%s”这一等级（特别重大、重大、较大、一般）。", i+1, parts[1])
+			}
+		}
+		m, err := strconv.Atoi(strings.TrimSuffix(parts[len(parts)-1], "分钟"))
+		if err != nil {
+			return nil, fmt.Sprintf("第 %d 行：时限“%s”应为分钟数。", i+1, parts[len(parts)-1])
+		}
+		l.Minutes = int32(m)
+		out = append(out, l)
+	}
+	return out, ""
 }

@@ -204,6 +204,7 @@ func (s *server) routes() http.Handler {
 		handle("POST /duty/{id}/{action}", s.dutyAct)
 		handle("POST /duty/zero", s.dutyZero)
 		handle("POST /duty/policy", s.dutyPolicy)
+		handle("GET /duty/export", s.dutyExport)
 		if s.cfg.DutyRoster != nil {
 			handle("POST /duty/shifts", s.dutyShiftAct)
 			handle("POST /duty/shifts/{id}/{action}", s.dutyShiftAct)
