@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
+	gproto "google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
@@ -94,9 +95,9 @@ func TestUnsignedReportFlaggedUpTheTree(t *testing.T) {
 	}
 	// A flag from a child not of its subtree, or not after the deadline,
 	// is refused.
-	forged := *f
+	forged := gproto.CloneOf(f)
 	forged.OfficeCode = "450122102001"
-	if rc := receive(t, c, &peerv1.CaseMessage{CaseNumber: f.GetId(), FromOffice: township, UnsignedFlag: &forged}); rc[0].GetRefused() == "" {
+	if rc := receive(t, c, &peerv1.CaseMessage{CaseNumber: f.GetId(), FromOffice: township, UnsignedFlag: forged}); rc[0].GetRefused() == "" {
 		t.Error("a flag naming another office than its report's was taken")
 	}
 
