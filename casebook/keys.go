@@ -71,7 +71,9 @@ var (
 // days out of the working days used, the daily series and the cards; 3,
 // with the follow-ups and orders (counted at query time before); 4, with
 // duty's counters (shifts, flags, reports signed: the assessment) and its
-// indexes of signed first reports and of drafts by deadline.
+// indexes of signed first reports and of drafts by deadline, and the
+// clocks that stay overdue while suspended and pause at most a special
+// procedure's own limit.
 const statsFormat = 4
 
 // format is the layout version written in book/m/format.

@@ -29,15 +29,21 @@ const maxClockDays = 3650
 //     procedure that does not count inside the limit: the item version's
 //     special procedures (cal.Item of the pinned version) say which count;
 //     a procedure the registry does not know pauses the clock. A
-//     suspension from day S to day R pauses WorkingDaysBetween(S, R) days;
-//     one still open pauses until now;
+//     suspension from day S to day R pauses WorkingDaysBetween(S, R) days,
+//     at most the procedure's own limit_days (when it has one); one still
+//     open pauses until now, within the same limit;
+//   - suspension_over_limit: the case is suspended for longer than its
+//     procedure's own limit (counted or not): someone must resume it;
 //   - days left are working days from now to the due date (negative when
 //     past it, at least -1 once the due time has passed); once the case is
 //     decided, refused or withdrawn they are counted from that moment, so
 //     they show how early or late it was;
 //   - running: accepted, not yet decided, refused or withdrawn, and not
 //     suspended;
-//   - overdue: decided after promised_due, or running and now after it.
+//   - overdue: decided after promised_due, or accepted, not yet decided,
+//     refused or withdrawn, and now after it, suspended or not (a
+//     suspension that counts inside the limit does not move the due date,
+//     one that does not moves it only up to its procedure's limit).
 //
 // Before acceptance only the extension and paused days are set.
 func Clocks(c *yizhanv1.Case, events []*yizhanv1.CaseEvent, cal Registry, now time.Time) *yizhanv1.Deadlines {
@@ -49,22 +55,29 @@ func Clocks(c *yizhanv1.Case, events []*yizhanv1.CaseEvent, cal Registry, now ti
 
 	var item *yizhanv1.Item
 	itemLooked := false
-	counts := func(procedure string) bool {
+	procedure := func(name string) *yizhanv1.SpecialProcedure {
 		if !itemLooked {
 			itemLooked = true
 			item, _ = cal.Item(f.GetItemCode(), f.GetItemVersion())
 		}
-		i := slices.IndexFunc(item.GetSpecialProcedures(), func(sp *yizhanv1.SpecialProcedure) bool { return sp.GetName() == procedure })
-		return i >= 0 && item.GetSpecialProcedures()[i].GetCountsInLimit()
+		i := slices.IndexFunc(item.GetSpecialProcedures(), func(sp *yizhanv1.SpecialProcedure) bool { return sp.GetName() == name })
+		if i < 0 {
+			return nil
+		}
+		return item.GetSpecialProcedures()[i]
 	}
 
 	var (
-		acceptedAt, decidedAt, stoppedAt, pausedAt time.Time
-		accepted, pausing                          bool
-		paused, extension                          int
+		acceptedAt, decidedAt, stoppedAt, pausedAt, suspendedAt time.Time
+		accepted, pausing                                       bool
+		paused, extension                                       int
+		pauseLimit, suspendLimit                                int // the procedure's own limit (0: none)
 	)
 	pause := func(until time.Time) {
 		if n := cal.WorkingDaysBetween(pausedAt, until); n > 0 {
+			if pauseLimit > 0 {
+				n = min(n, pauseLimit)
+			}
 			paused += n
 		}
 		pausing = false
@@ -78,10 +91,13 @@ func Clocks(c *yizhanv1.Case, events []*yizhanv1.CaseEvent, cal Registry, now ti
 		case yizhanv1.EventType_EVENT_TYPE_ACCEPTED:
 			acceptedAt, accepted = at, true
 		case yizhanv1.EventType_EVENT_TYPE_SUSPENDED:
-			if accepted && !pausing && !counts(e.GetSpecialProcedure()) {
-				pausedAt, pausing = at, true
+			sp := procedure(e.GetSpecialProcedure())
+			suspendedAt, suspendLimit = at, int(sp.GetLimitDays())
+			if accepted && !pausing && !sp.GetCountsInLimit() {
+				pausedAt, pausing, pauseLimit = at, true, int(sp.GetLimitDays())
 			}
 		case yizhanv1.EventType_EVENT_TYPE_RESUMED:
+			suspendedAt = time.Time{}
 			if pausing {
 				pause(at)
 			}
@@ -102,6 +118,10 @@ func Clocks(c *yizhanv1.Case, events []*yizhanv1.CaseEvent, cal Registry, now ti
 	if pausing {
 		pause(end)
 	}
+	if !suspendedAt.IsZero() && suspendLimit > 0 && c.GetSuspended() && stoppedAt.IsZero() &&
+		cal.WorkingDaysBetween(suspendedAt, end) > suspendLimit {
+		d.SuspensionOverLimit = true
+	}
 	paused = min(paused, maxClockDays)
 	d.PausedDays = int32(paused)
 	d.ExtensionDays = int32(extension)
@@ -119,8 +139,9 @@ func Clocks(c *yizhanv1.Case, events []*yizhanv1.CaseEvent, cal Registry, now ti
 	d.StatutoryDaysLeft = daysLeft(cal, end, statutoryDue)
 	d.PromisedDaysLeft = daysLeft(cal, end, promisedDue)
 	s := c.GetState()
-	d.Running = (s == stAccepted || s == stReviewed) && !c.GetSuspended()
-	d.Overdue = (!decidedAt.IsZero() && decidedAt.After(promisedDue)) || (d.Running && now.After(promisedDue))
+	open := (s == stAccepted || s == stReviewed) && stoppedAt.IsZero()
+	d.Running = open && !c.GetSuspended()
+	d.Overdue = (!decidedAt.IsZero() && decidedAt.After(promisedDue)) || (open && now.After(promisedDue))
 	return d
 }
 

@@ -66,6 +66,7 @@ func TestClocks(t *testing.T) {
 		statutoryLeft, promiseLeft int32
 		paused, extension          int32
 		running, overdue           bool
+		overLimit                  bool // suspended past the procedure's own limit
 	}{
 		{
 			// 09-28 (Sun) is worked, 10-01..08 are off, 10-11 (Sat) is worked.
@@ -146,6 +147,26 @@ func TestClocks(t *testing.T) {
 			promisedDue: "2025-03-03", statutoryDue: "2025-03-03", promiseLeft: -1, statutoryLeft: -1, running: true, overdue: true,
 		},
 		{
+			// 3 March + 10 promised working days is 17 March; the hearing
+			// counts inside the limit and its own limit is 10 days.
+			name: "a counted hearing open past the due date: overdue while suspended, and over its own limit", item: yc,
+			events:      []ev{evt(tAccepted, mar3), {typ: tSuspended, at: cst(2025, 3, 5, 10), sp: "听证"}},
+			now:         cst(2025, 3, 24, 10),
+			promisedDue: "2025-03-17", statutoryDue: "2025-03-31", promiseLeft: -5, statutoryLeft: 5, overdue: true, overLimit: true,
+		},
+		{
+			name: "an inspection paused four weeks pauses only its own 5 days", item: yc,
+			events: []ev{evt(tAccepted, mar3), {typ: tSuspended, at: cst(2025, 3, 5, 10), sp: "现场勘查"}, evt(tResumed, cst(2025, 4, 2, 10))},
+			now:    cst(2025, 4, 2, 11), paused: 5,
+			promisedDue: "2025-03-24", statutoryDue: "2025-04-08", promiseLeft: -7, statutoryLeft: 3, running: true, overdue: true,
+		},
+		{
+			name: "an inspection still open past its 5 days: the pause stops growing", item: yc,
+			events: []ev{evt(tAccepted, mar3), {typ: tSuspended, at: cst(2025, 3, 5, 10), sp: "现场勘查"}},
+			now:    cst(2025, 3, 25, 10), paused: 5,
+			promisedDue: "2025-03-24", statutoryDue: "2025-04-08", promiseLeft: -1, statutoryLeft: 9, overdue: true, overLimit: true,
+		},
+		{
 			name: "withdrawn while suspended: the pause ends with the case", item: yc,
 			events: []ev{evt(tAccepted, mar3), {typ: tSuspended, at: cst(2025, 3, 5, 10), sp: "现场勘查"}, evt(tWithdrawn, cst(2025, 3, 7, 10))},
 			now:    cst(2025, 6, 1, 9), paused: 2,
@@ -179,8 +200,8 @@ func TestClocks(t *testing.T) {
 			if d.GetPausedDays() != tt.paused || d.GetExtensionDays() != tt.extension {
 				t.Errorf("paused %d extension %d, want %d %d", d.GetPausedDays(), d.GetExtensionDays(), tt.paused, tt.extension)
 			}
-			if d.GetRunning() != tt.running || d.GetOverdue() != tt.overdue {
-				t.Errorf("running %v overdue %v, want %v %v", d.GetRunning(), d.GetOverdue(), tt.running, tt.overdue)
+			if d.GetRunning() != tt.running || d.GetOverdue() != tt.overdue || d.GetSuspensionOverLimit() != tt.overLimit {
+				t.Errorf("running %v overdue %v over its limit %v, want %v %v %v", d.GetRunning(), d.GetOverdue(), d.GetSuspensionOverLimit(), tt.running, tt.overdue, tt.overLimit)
 			}
 			var accepted time.Time
 			for _, e := range tt.events {

@@ -63,7 +63,8 @@ func (p Policy) warningDays() int {
 //
 //   - DUE_SOON: running, not past its promised due time, and at most the
 //     policy's warning days left;
-//   - OVERDUE: running and past its promised due time (a case decided late
+//   - OVERDUE: accepted, undecided and past its promised due time,
+//     suspended or not (casework.Clocks' overdue; a case decided late
 //     earns it by its DECIDED event: see OnEvent);
 //   - NOT_ACCEPTED_IN_TIME: filed (or waiting for its precheck) and
 //     neither accepted, refused nor sent a correction notice by the end of
@@ -75,19 +76,18 @@ func Due(r yizhanv1.CardRule, c *yizhanv1.Case, events []*yizhanv1.CaseEvent, re
 	switch r {
 	case yizhanv1.CardRule_CARD_RULE_DUE_SOON, yizhanv1.CardRule_CARD_RULE_OVERDUE:
 		d := casework.Clocks(c, events, reg, now)
-		if !d.GetRunning() {
-			return nil
-		}
 		due := d.GetPromisedDue().AsTime()
 		if r == yizhanv1.CardRule_CARD_RULE_OVERDUE {
-			if !now.After(due) {
+			// Past due while undecided, suspended or not (a suspension
+			// that counts inside the limit does not stop the clock).
+			if s := c.GetState(); !d.GetOverdue() || (s != yizhanv1.CaseState_CASE_STATE_ACCEPTED && s != yizhanv1.CaseState_CASE_STATE_REVIEWED) {
 				return nil
 			}
 			return newCard(r, c, events, c.GetOwnerOffice(), due,
 				fmt.Sprintf("超过承诺期限 %d 个工作日仍未办结", max(-d.GetPromisedDaysLeft(), 1)))
 		}
 		left := int(d.GetPromisedDaysLeft())
-		if now.After(due) || left > p.warningDays() {
+		if !d.GetRunning() || now.After(due) || left > p.warningDays() {
 			return nil
 		}
 		return newCard(r, c, events, c.GetOwnerOffice(), now,

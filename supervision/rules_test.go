@@ -47,7 +47,9 @@ func TestDueRulesAcrossTheQingmingHoliday(t *testing.T) {
 		{"not overdue on 8 April, its last day", yizhanv1.CardRule_CARD_RULE_OVERDUE, running, acc, at(4, 8, 17), false},
 		{"overdue on 9 April", yizhanv1.CardRule_CARD_RULE_OVERDUE, running, acc, at(4, 9, 9), true},
 		{"no warning once overdue", yizhanv1.CardRule_CARD_RULE_DUE_SOON, running, acc, at(4, 9, 9), false},
-		{"a suspended case is not running", yizhanv1.CardRule_CARD_RULE_OVERDUE, &yizhanv1.Case{Number: running.Number, OwnerOffice: running.OwnerOffice, State: running.State, Suspended: true}, acc, at(4, 9, 9), false},
+		// No pause in the log: a suspension that counts inside the limit.
+		{"a suspended case past its due time is overdue all the same", yizhanv1.CardRule_CARD_RULE_OVERDUE, &yizhanv1.Case{Number: running.Number, OwnerOffice: running.OwnerOffice, State: running.State, Suspended: true}, acc, at(4, 9, 9), true},
+		{"no warning for a suspended case", yizhanv1.CardRule_CARD_RULE_DUE_SOON, &yizhanv1.Case{Number: running.Number, OwnerOffice: running.OwnerOffice, State: running.State, Suspended: true}, acc, at(4, 3, 9), false},
 		// Filed 2 April: the 5 working days are 3, 7, 8, 9, 10 April.
 		{"not accepted, 10 April", yizhanv1.CardRule_CARD_RULE_NOT_ACCEPTED_IN_TIME, filed, only, at(4, 10, 17), false},
 		{"not accepted, 13 April", yizhanv1.CardRule_CARD_RULE_NOT_ACCEPTED_IN_TIME, filed, only, at(4, 13, 9), true},

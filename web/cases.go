@@ -176,6 +176,15 @@ func clockOf(c *yizhanv1.Case) clockView {
 	switch {
 	case d.GetAcceptedAt() == nil:
 		v.Left = "未受理，未计时"
+	case c.GetSuspended() && d.GetOverdue():
+		v.Class = "late"
+		v.Left = fmt.Sprintf("已中止，超期 %d 个工作日（特别程序计入时限）", max(1, -d.GetPromisedDaysLeft()))
+		if d.GetSuspensionOverLimit() {
+			v.Left = fmt.Sprintf("已中止，超过特别程序时限，超期 %d 个工作日，请恢复办理", max(1, -d.GetPromisedDaysLeft()))
+		}
+	case c.GetSuspended() && d.GetSuspensionOverLimit():
+		v.Class = "warn"
+		v.Left = "已中止，超过特别程序时限，请恢复办理"
 	case c.GetSuspended():
 		v.Left = "已中止，暂停计时"
 	case d.GetOverdue() || d.GetPromisedDaysLeft() < 0:

@@ -904,10 +904,13 @@ type Deadlines struct {
 	PromisedDaysLeft  int32                  `protobuf:"varint,5,opt,name=promised_days_left,json=promisedDaysLeft,proto3" json:"promised_days_left,omitempty"`
 	PausedDays        int32                  `protobuf:"varint,6,opt,name=paused_days,json=pausedDays,proto3" json:"paused_days,omitempty"` // working days not counted (corrections, special procedures)
 	ExtensionDays     int32                  `protobuf:"varint,7,opt,name=extension_days,json=extensionDays,proto3" json:"extension_days,omitempty"`
-	Overdue           bool                   `protobuf:"varint,8,opt,name=overdue,proto3" json:"overdue,omitempty"` // past the promised limit
+	Overdue           bool                   `protobuf:"varint,8,opt,name=overdue,proto3" json:"overdue,omitempty"` // past the promised limit, suspended or not
 	Running           bool                   `protobuf:"varint,9,opt,name=running,proto3" json:"running,omitempty"` // false before acceptance, while paused and after the decision
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// Suspended for longer than the special procedure's own limit (its
+	// days beyond it count against the time limit again): resume it.
+	SuspensionOverLimit bool `protobuf:"varint,10,opt,name=suspension_over_limit,json=suspensionOverLimit,proto3" json:"suspension_over_limit,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *Deadlines) Reset() {
@@ -999,6 +1002,13 @@ func (x *Deadlines) GetOverdue() bool {
 func (x *Deadlines) GetRunning() bool {
 	if x != nil {
 		return x.Running
+	}
+	return false
+}
+
+func (x *Deadlines) GetSuspensionOverLimit() bool {
+	if x != nil {
+		return x.SuspensionOverLimit
 	}
 	return false
 }
@@ -2272,7 +2282,7 @@ const file_yizhan_v1_cases_proto_rawDesc = "" +
 	"\x0fdepartment_code\x18\x0f \x01(\tR\x0edepartmentCode\x12\x16\n" +
 	"\x06online\x18\x10 \x01(\bR\x06online\x12)\n" +
 	"\x11query_code_key_id\x18\x11 \x01(\rR\x0equeryCodeKeyId\x12\x1a\n" +
-	"\bprecheck\x18\x12 \x01(\bR\bprecheck\"\xa2\x03\n" +
+	"\bprecheck\x18\x12 \x01(\bR\bprecheck\"\xd6\x03\n" +
 	"\tDeadlines\x12;\n" +
 	"\vaccepted_at\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"acceptedAt\x12?\n" +
@@ -2284,7 +2294,9 @@ const file_yizhan_v1_cases_proto_rawDesc = "" +
 	"pausedDays\x12%\n" +
 	"\x0eextension_days\x18\a \x01(\x05R\rextensionDays\x12\x18\n" +
 	"\aoverdue\x18\b \x01(\bR\aoverdue\x12\x18\n" +
-	"\arunning\x18\t \x01(\bR\arunning\"\xca\b\n" +
+	"\arunning\x18\t \x01(\bR\arunning\x122\n" +
+	"\x15suspension_over_limit\x18\n" +
+	" \x01(\bR\x13suspensionOverLimit\"\xca\b\n" +
 	"\x04Case\x12\x16\n" +
 	"\x06number\x18\x01 \x01(\tR\x06number\x12\x1b\n" +
 	"\titem_code\x18\x02 \x01(\tR\bitemCode\x12!\n" +
