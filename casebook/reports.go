@@ -38,7 +38,7 @@ import (
 // A draft first report still unsigned at its deadline is flagged by the
 // office's sweep (unsigned.go). Every book counts, per office and day,
 // the reports signed, the first reports and the late ones (duty's
-// counters among the statistics: dutyCounters).
+// counters among the statistics: recordCounters).
 
 func reportKey(id string) []byte     { return key(pReport, id) }
 func reportHeldKey(id string) []byte { return key(pReportHeld, id) }

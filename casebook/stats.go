@@ -392,3 +392,13 @@ func checkCards(txn *badger.Txn, r *recount, bad func(string, ...any)) error {
 	}
 	return nil
 }
+
+// StatsStale reports whether the book's counters and indexes were made by
+// an older release and wait for the next applied entry to be counted
+// again (the office's leader proposes an empty one: office.Service.
+// UpgradeBook).
+func (b *Book) StatsStale() bool {
+	b.writeMu.Lock()
+	defer b.writeMu.Unlock()
+	return b.statsStale
+}

@@ -228,10 +228,10 @@ func (b *Book) dutyIndexKeys(txn *badger.Txn) ([][]byte, error) {
 		}
 		due := duty.Due(r)
 		switch {
-		case due.IsZero():
+		case r.GetKind() != yizhanv1.ReportKind_REPORT_KIND_FIRST:
 		case r.GetState() == yizhanv1.ReportState_REPORT_STATE_SIGNED:
 			out = append(out, firstBySignedKey(r))
-		case r.GetOfficeCode() == b.office:
+		case r.GetOfficeCode() == b.office && !due.IsZero():
 			if _, flagged := rd.get(unsignedFlagKey(r.GetId())); !flagged {
 				out = append(out, draftDueKey(due, r.GetId()))
 			}

@@ -85,12 +85,14 @@ func foldEvent(c *yizhanv1.Case, f *yizhanv1.CaseFiling, e *yizhanv1.CaseEvent) 
 	case yizhanv1.EventType_EVENT_TYPE_CORRECTION_REQUESTED:
 		c.State = yizhanv1.CaseState_CASE_STATE_CORRECTION_REQUESTED
 		c.MissingMaterials = slices.Clone(e.GetMissingMaterials())
+		c.CorrectionNotices++
 	case yizhanv1.EventType_EVENT_TYPE_RESUBMITTED:
 		c.State = yizhanv1.CaseState_CASE_STATE_FILED
 		c.MissingMaterials = nil
 		c.Materials = mergeMaterials(c.Materials, e.GetMaterials())
 	case yizhanv1.EventType_EVENT_TYPE_ACCEPTED:
 		c.State = yizhanv1.CaseState_CASE_STATE_ACCEPTED
+		c.AcceptedBy = e.GetActor()
 		c.OpinionsPending = nil
 		if c.GetCaseKind() == yizhanv1.CaseKind_CASE_KIND_JOINT {
 			c.OpinionsPending = slices.Clone(f.GetCoDepartmentCodes())
@@ -101,6 +103,8 @@ func foldEvent(c *yizhanv1.Case, f *yizhanv1.CaseFiling, e *yizhanv1.CaseEvent) 
 		c.OwnerOffice = e.GetToOffice()
 	case yizhanv1.EventType_EVENT_TYPE_REVIEWED:
 		c.State = yizhanv1.CaseState_CASE_STATE_REVIEWED
+		c.ReviewedBy = e.GetActor()
+		c.Review = opinionOf(e)
 	case yizhanv1.EventType_EVENT_TYPE_DECIDED:
 		c.State = yizhanv1.CaseState_CASE_STATE_DENIED
 		if e.GetApproved() {
@@ -128,6 +132,8 @@ func foldEvent(c *yizhanv1.Case, f *yizhanv1.CaseFiling, e *yizhanv1.CaseEvent) 
 		c.Suspended = false
 	case yizhanv1.EventType_EVENT_TYPE_OPINION_GIVEN:
 		c.OpinionsPending = slices.DeleteFunc(c.OpinionsPending, func(d string) bool { return d == e.GetDepartmentCode() })
+		c.Opinions = slices.DeleteFunc(c.Opinions, func(o *yizhanv1.Opinion) bool { return o.GetDepartmentCode() == e.GetDepartmentCode() })
+		c.Opinions = append(c.Opinions, opinionOf(e))
 	case yizhanv1.EventType_EVENT_TYPE_RATED:
 		c.Rating = e.GetRating()
 		c.RatingComment = e.GetReason()
@@ -136,6 +142,12 @@ func foldEvent(c *yizhanv1.Case, f *yizhanv1.CaseFiling, e *yizhanv1.CaseEvent) 
 	}
 	// RECEIVED, EXTENDED (see Clocks) and WITHDRAWAL_REQUESTED change
 	// nothing that the Case shows.
+}
+
+// opinionOf is the opinion or review conclusion event e records.
+func opinionOf(e *yizhanv1.CaseEvent) *yizhanv1.Opinion {
+	return &yizhanv1.Opinion{DepartmentCode: e.GetDepartmentCode(), Agrees: e.GetAgrees(), Reason: e.GetReason(),
+		By: e.GetActor(), ByName: e.GetActorName(), At: proto.CloneOf(e.GetAt())}
 }
 
 // mergeMaterials replaces the materials of the same name by the

@@ -114,13 +114,20 @@ func (n *Node) sweepCards(ctx context.Context) {
 const defaultDutySweepInterval = time.Minute
 
 // sweepDuty runs office.Service.SweepShifts and SweepUnsignedReports on
-// the office's leader every Config.DutySweepInterval.
+// the office's leader every Config.DutySweepInterval, after UpgradeBook
+// (a book of an older release counts its counters again at the first
+// sweep rather than at the office's next write).
 func (n *Node) sweepDuty(ctx context.Context) {
 	every := n.cfg.DutySweepInterval
 	if every == 0 {
 		every = defaultDutySweepInterval
 	}
 	n.whileLeading(ctx, every, func() {
+		if done, err := n.svc.UpgradeBook(ctx); err != nil {
+			n.log.Warn("book upgrade", "err", err)
+		} else if done {
+			n.log.Info("book upgrade: the counters of an older release counted again")
+		}
 		if k, err := n.svc.SweepShifts(ctx); err != nil {
 			n.log.Warn("duty shift sweep", "err", err)
 		} else if k > 0 {

@@ -202,3 +202,18 @@ func (s *Service) SweepUnsignedReports(ctx context.Context) (int, error) {
 	}
 	return flagged, nil
 }
+
+// UpgradeBook proposes an empty command when the book's counters were
+// made by an older release (casebook.Book.StatsStale), so that every node
+// of the office counts them again at that entry instead of waiting for
+// the office's next write (the leader only). It reports whether it did.
+func (s *Service) UpgradeBook(ctx context.Context) (bool, error) {
+	if err := s.Leading(); err != nil {
+		return false, err
+	}
+	if !s.fed.Cases().StatsStale() {
+		return false, nil
+	}
+	_, err := s.fed.ProposeCase(ctx, &peerv1.CaseCommand{AtUnixNano: s.now().UnixNano(), Op: &peerv1.CaseCommand_Ack{Ack: &peerv1.AckOutbox{}}})
+	return err == nil, err
+}

@@ -478,7 +478,7 @@ func limitsOfForm(text string) (out []*yizhanv1.ReportLimit, bad string) {
 				return nil, fmt.Sprintf("第 %d 行：没有“%s”这一等级（特别重大、重大、较大、一般）。", i+1, parts[1])
 			}
 		}
-		m, err := strconv.Atoi(strings.TrimSuffix(parts[len(parts)-1], "分钟"))
+		m, err := strconv.ParseInt(strings.TrimSuffix(parts[len(parts)-1], "分钟"), 10, 32)
 		if err != nil {
 			return nil, fmt.Sprintf("第 %d 行：时限“%s”应为分钟数。", i+1, parts[len(parts)-1])
 		}

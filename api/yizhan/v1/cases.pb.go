@@ -283,6 +283,56 @@ func (Rating) EnumDescriptor() ([]byte, []int) {
 	return file_yizhan_v1_cases_proto_rawDescGZIP(), []int{2}
 }
 
+// Conclusion is a review's or an opinion's conclusion.
+type Conclusion int32
+
+const (
+	Conclusion_CONCLUSION_UNSPECIFIED Conclusion = 0
+	Conclusion_CONCLUSION_AGREE       Conclusion = 1 // 同意
+	Conclusion_CONCLUSION_DISAGREE    Conclusion = 2 // 不同意
+)
+
+// Enum value maps for Conclusion.
+var (
+	Conclusion_name = map[int32]string{
+		0: "CONCLUSION_UNSPECIFIED",
+		1: "CONCLUSION_AGREE",
+		2: "CONCLUSION_DISAGREE",
+	}
+	Conclusion_value = map[string]int32{
+		"CONCLUSION_UNSPECIFIED": 0,
+		"CONCLUSION_AGREE":       1,
+		"CONCLUSION_DISAGREE":    2,
+	}
+)
+
+func (x Conclusion) Enum() *Conclusion {
+	p := new(Conclusion)
+	*p = x
+	return p
+}
+
+func (x Conclusion) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Conclusion) Descriptor() protoreflect.EnumDescriptor {
+	return file_yizhan_v1_cases_proto_enumTypes[3].Descriptor()
+}
+
+func (Conclusion) Type() protoreflect.EnumType {
+	return &file_yizhan_v1_cases_proto_enumTypes[3]
+}
+
+func (x Conclusion) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Conclusion.Descriptor instead.
+func (Conclusion) EnumDescriptor() ([]byte, []int) {
+	return file_yizhan_v1_cases_proto_rawDescGZIP(), []int{3}
+}
+
 // Applicant is the citizen or organisation applying.
 type Applicant struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1053,8 +1103,22 @@ type Case struct {
 	// office, in a copy held by an office that does not own the case, or
 	// while the case is handed from one office to the next.
 	AllowedActions []string `protobuf:"bytes,28,rep,name=allowed_actions,json=allowedActions,proto3" json:"allowed_actions,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// The correction notices sent (one-time: at most one per case).
+	CorrectionNotices int32 `protobuf:"varint,29,opt,name=correction_notices,json=correctionNotices,proto3" json:"correction_notices,omitempty"`
+	// Who accepted and who reviewed it (usernames): the decision is
+	// another person's (casework's separation of duties).
+	AcceptedBy string `protobuf:"bytes,30,opt,name=accepted_by,json=acceptedBy,proto3" json:"accepted_by,omitempty"`
+	ReviewedBy string `protobuf:"bytes,31,opt,name=reviewed_by,json=reviewedBy,proto3" json:"reviewed_by,omitempty"`
+	// The review's conclusion, and each co-department's latest opinion
+	// on a joint item (联办), in the order given.
+	Review   *Opinion   `protobuf:"bytes,32,opt,name=review,proto3" json:"review,omitempty"`
+	Opinions []*Opinion `protobuf:"bytes,33,rep,name=opinions,proto3" json:"opinions,omitempty"`
+	// A refused or denied case: the applicant's right to administrative
+	// reconsideration or litigation, the body and the time limits (行政许可法
+	// §38), as the answer and the printed decision give it. Output only.
+	AppealNotice  string `protobuf:"bytes,34,opt,name=appeal_notice,json=appealNotice,proto3" json:"appeal_notice,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Case) Reset() {
@@ -1283,6 +1347,133 @@ func (x *Case) GetAllowedActions() []string {
 	return nil
 }
 
+func (x *Case) GetCorrectionNotices() int32 {
+	if x != nil {
+		return x.CorrectionNotices
+	}
+	return 0
+}
+
+func (x *Case) GetAcceptedBy() string {
+	if x != nil {
+		return x.AcceptedBy
+	}
+	return ""
+}
+
+func (x *Case) GetReviewedBy() string {
+	if x != nil {
+		return x.ReviewedBy
+	}
+	return ""
+}
+
+func (x *Case) GetReview() *Opinion {
+	if x != nil {
+		return x.Review
+	}
+	return nil
+}
+
+func (x *Case) GetOpinions() []*Opinion {
+	if x != nil {
+		return x.Opinions
+	}
+	return nil
+}
+
+func (x *Case) GetAppealNotice() string {
+	if x != nil {
+		return x.AppealNotice
+	}
+	return ""
+}
+
+// Opinion is a review's conclusion or a co-department's opinion.
+type Opinion struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	DepartmentCode string                 `protobuf:"bytes,1,opt,name=department_code,json=departmentCode,proto3" json:"department_code,omitempty"` // a co-department's; empty for the review
+	Agrees         bool                   `protobuf:"varint,2,opt,name=agrees,proto3" json:"agrees,omitempty"`                                      // 同意 / 不同意
+	Reason         string                 `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	By             string                 `protobuf:"bytes,4,opt,name=by,proto3" json:"by,omitempty"` // username
+	ByName         string                 `protobuf:"bytes,5,opt,name=by_name,json=byName,proto3" json:"by_name,omitempty"`
+	At             *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=at,proto3" json:"at,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *Opinion) Reset() {
+	*x = Opinion{}
+	mi := &file_yizhan_v1_cases_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Opinion) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Opinion) ProtoMessage() {}
+
+func (x *Opinion) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_cases_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Opinion.ProtoReflect.Descriptor instead.
+func (*Opinion) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_cases_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *Opinion) GetDepartmentCode() string {
+	if x != nil {
+		return x.DepartmentCode
+	}
+	return ""
+}
+
+func (x *Opinion) GetAgrees() bool {
+	if x != nil {
+		return x.Agrees
+	}
+	return false
+}
+
+func (x *Opinion) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *Opinion) GetBy() string {
+	if x != nil {
+		return x.By
+	}
+	return ""
+}
+
+func (x *Opinion) GetByName() string {
+	if x != nil {
+		return x.ByName
+	}
+	return ""
+}
+
+func (x *Opinion) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
 type FileCaseRequest struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
 	ItemCode   string                 `protobuf:"bytes,1,opt,name=item_code,json=itemCode,proto3" json:"item_code,omitempty"`
@@ -1300,7 +1491,7 @@ type FileCaseRequest struct {
 
 func (x *FileCaseRequest) Reset() {
 	*x = FileCaseRequest{}
-	mi := &file_yizhan_v1_cases_proto_msgTypes[7]
+	mi := &file_yizhan_v1_cases_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1312,7 +1503,7 @@ func (x *FileCaseRequest) String() string {
 func (*FileCaseRequest) ProtoMessage() {}
 
 func (x *FileCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_cases_proto_msgTypes[7]
+	mi := &file_yizhan_v1_cases_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1325,7 +1516,7 @@ func (x *FileCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FileCaseRequest.ProtoReflect.Descriptor instead.
 func (*FileCaseRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_cases_proto_rawDescGZIP(), []int{7}
+	return file_yizhan_v1_cases_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *FileCaseRequest) GetItemCode() string {
@@ -1376,7 +1567,7 @@ type CaseResponse struct {
 
 func (x *CaseResponse) Reset() {
 	*x = CaseResponse{}
-	mi := &file_yizhan_v1_cases_proto_msgTypes[8]
+	mi := &file_yizhan_v1_cases_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1388,7 +1579,7 @@ func (x *CaseResponse) String() string {
 func (*CaseResponse) ProtoMessage() {}
 
 func (x *CaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_cases_proto_msgTypes[8]
+	mi := &file_yizhan_v1_cases_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1401,7 +1592,7 @@ func (x *CaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseResponse.ProtoReflect.Descriptor instead.
 func (*CaseResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_cases_proto_rawDescGZIP(), []int{8}
+	return file_yizhan_v1_cases_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *CaseResponse) GetCase() *Case {
@@ -1428,7 +1619,7 @@ type GetCaseRequest struct {
 
 func (x *GetCaseRequest) Reset() {
 	*x = GetCaseRequest{}
-	mi := &file_yizhan_v1_cases_proto_msgTypes[9]
+	mi := &file_yizhan_v1_cases_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1440,7 +1631,7 @@ func (x *GetCaseRequest) String() string {
 func (*GetCaseRequest) ProtoMessage() {}
 
 func (x *GetCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_cases_proto_msgTypes[9]
+	mi := &file_yizhan_v1_cases_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1453,7 +1644,7 @@ func (x *GetCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCaseRequest.ProtoReflect.Descriptor instead.
 func (*GetCaseRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_cases_proto_rawDescGZIP(), []int{9}
+	return file_yizhan_v1_cases_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GetCaseRequest) GetNumber() string {
@@ -1500,7 +1691,7 @@ type ListCasesRequest struct {
 
 func (x *ListCasesRequest) Reset() {
 	*x = ListCasesRequest{}
-	mi := &file_yizhan_v1_cases_proto_msgTypes[10]
+	mi := &file_yizhan_v1_cases_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1512,7 +1703,7 @@ func (x *ListCasesRequest) String() string {
 func (*ListCasesRequest) ProtoMessage() {}
 
 func (x *ListCasesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_cases_proto_msgTypes[10]
+	mi := &file_yizhan_v1_cases_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1525,7 +1716,7 @@ func (x *ListCasesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCasesRequest.ProtoReflect.Descriptor instead.
 func (*ListCasesRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_cases_proto_rawDescGZIP(), []int{10}
+	return file_yizhan_v1_cases_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ListCasesRequest) GetOfficeCode() string {
@@ -1615,7 +1806,7 @@ type ListCasesResponse struct {
 
 func (x *ListCasesResponse) Reset() {
 	*x = ListCasesResponse{}
-	mi := &file_yizhan_v1_cases_proto_msgTypes[11]
+	mi := &file_yizhan_v1_cases_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1627,7 +1818,7 @@ func (x *ListCasesResponse) String() string {
 func (*ListCasesResponse) ProtoMessage() {}
 
 func (x *ListCasesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_cases_proto_msgTypes[11]
+	mi := &file_yizhan_v1_cases_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1640,7 +1831,7 @@ func (x *ListCasesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCasesResponse.ProtoReflect.Descriptor instead.
 func (*ListCasesResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_cases_proto_rawDescGZIP(), []int{11}
+	return file_yizhan_v1_cases_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ListCasesResponse) GetCases() []*Case {
@@ -1667,7 +1858,7 @@ type ListCaseEventsRequest struct {
 
 func (x *ListCaseEventsRequest) Reset() {
 	*x = ListCaseEventsRequest{}
-	mi := &file_yizhan_v1_cases_proto_msgTypes[12]
+	mi := &file_yizhan_v1_cases_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1679,7 +1870,7 @@ func (x *ListCaseEventsRequest) String() string {
 func (*ListCaseEventsRequest) ProtoMessage() {}
 
 func (x *ListCaseEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_cases_proto_msgTypes[12]
+	mi := &file_yizhan_v1_cases_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1692,7 +1883,7 @@ func (x *ListCaseEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCaseEventsRequest.ProtoReflect.Descriptor instead.
 func (*ListCaseEventsRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_cases_proto_rawDescGZIP(), []int{12}
+	return file_yizhan_v1_cases_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ListCaseEventsRequest) GetNumber() string {
@@ -1720,7 +1911,7 @@ type ListCaseEventsResponse struct {
 
 func (x *ListCaseEventsResponse) Reset() {
 	*x = ListCaseEventsResponse{}
-	mi := &file_yizhan_v1_cases_proto_msgTypes[13]
+	mi := &file_yizhan_v1_cases_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1732,7 +1923,7 @@ func (x *ListCaseEventsResponse) String() string {
 func (*ListCaseEventsResponse) ProtoMessage() {}
 
 func (x *ListCaseEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_cases_proto_msgTypes[13]
+	mi := &file_yizhan_v1_cases_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1745,7 +1936,7 @@ func (x *ListCaseEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCaseEventsResponse.ProtoReflect.Descriptor instead.
 func (*ListCaseEventsResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_cases_proto_rawDescGZIP(), []int{13}
+	return file_yizhan_v1_cases_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ListCaseEventsResponse) GetEvents() []*CaseEvent {
@@ -1785,9 +1976,12 @@ type CaseActionRequest struct {
 	ExtensionDays     int32                  `protobuf:"varint,10,opt,name=extension_days,json=extensionDays,proto3" json:"extension_days,omitempty"`           // extend
 	SpecialProcedure  string                 `protobuf:"bytes,11,opt,name=special_procedure,json=specialProcedure,proto3" json:"special_procedure,omitempty"`   // suspend
 	DepartmentCode    string                 `protobuf:"bytes,12,opt,name=department_code,json=departmentCode,proto3" json:"department_code,omitempty"`         // giveOpinion
-	Agrees            bool                   `protobuf:"varint,13,opt,name=agrees,proto3" json:"agrees,omitempty"`                                              // giveOpinion
-	QueryCode         string                 `protobuf:"bytes,14,opt,name=query_code,json=queryCode,proto3" json:"query_code,omitempty"`                        // withdraw, rate, complain: the citizen's
-	Rating            Rating                 `protobuf:"varint,15,opt,name=rating,proto3,enum=yizhan.v1.Rating" json:"rating,omitempty"`                        // rate (the comment is reason)
+	Agrees            bool                   `protobuf:"varint,13,opt,name=agrees,proto3" json:"agrees,omitempty"`                                              // giveOpinion, review: true for 同意 (or use conclusion)
+	// review, giveOpinion: the conclusion, 同意 or 不同意 (required unless
+	// agrees is true).
+	Conclusion Conclusion `protobuf:"varint,16,opt,name=conclusion,proto3,enum=yizhan.v1.Conclusion" json:"conclusion,omitempty"`
+	QueryCode  string     `protobuf:"bytes,14,opt,name=query_code,json=queryCode,proto3" json:"query_code,omitempty"` // withdraw, rate, complain: the citizen's
+	Rating     Rating     `protobuf:"varint,15,opt,name=rating,proto3,enum=yizhan.v1.Rating" json:"rating,omitempty"` // rate (the comment is reason)
 	// Makes the write exactly-once: a retry with the same request_id (or
 	// the REST header Idempotency-Key) gets the first answer and changes
 	// nothing; the same id with another body is ABORTED (409). At most 64
@@ -1799,7 +1993,7 @@ type CaseActionRequest struct {
 
 func (x *CaseActionRequest) Reset() {
 	*x = CaseActionRequest{}
-	mi := &file_yizhan_v1_cases_proto_msgTypes[14]
+	mi := &file_yizhan_v1_cases_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1811,7 +2005,7 @@ func (x *CaseActionRequest) String() string {
 func (*CaseActionRequest) ProtoMessage() {}
 
 func (x *CaseActionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_cases_proto_msgTypes[14]
+	mi := &file_yizhan_v1_cases_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1824,7 +2018,7 @@ func (x *CaseActionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseActionRequest.ProtoReflect.Descriptor instead.
 func (*CaseActionRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_cases_proto_rawDescGZIP(), []int{14}
+	return file_yizhan_v1_cases_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *CaseActionRequest) GetNumber() string {
@@ -1918,6 +2112,13 @@ func (x *CaseActionRequest) GetAgrees() bool {
 	return false
 }
 
+func (x *CaseActionRequest) GetConclusion() Conclusion {
+	if x != nil {
+		return x.Conclusion
+	}
+	return Conclusion_CONCLUSION_UNSPECIFIED
+}
+
 func (x *CaseActionRequest) GetQueryCode() string {
 	if x != nil {
 		return x.QueryCode
@@ -1948,7 +2149,7 @@ type VerifyCaseRequest struct {
 
 func (x *VerifyCaseRequest) Reset() {
 	*x = VerifyCaseRequest{}
-	mi := &file_yizhan_v1_cases_proto_msgTypes[15]
+	mi := &file_yizhan_v1_cases_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1960,7 +2161,7 @@ func (x *VerifyCaseRequest) String() string {
 func (*VerifyCaseRequest) ProtoMessage() {}
 
 func (x *VerifyCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_cases_proto_msgTypes[15]
+	mi := &file_yizhan_v1_cases_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1973,7 +2174,7 @@ func (x *VerifyCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyCaseRequest.ProtoReflect.Descriptor instead.
 func (*VerifyCaseRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_cases_proto_rawDescGZIP(), []int{15}
+	return file_yizhan_v1_cases_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *VerifyCaseRequest) GetNumber() string {
@@ -1994,7 +2195,7 @@ type VerifyCaseResponse struct {
 
 func (x *VerifyCaseResponse) Reset() {
 	*x = VerifyCaseResponse{}
-	mi := &file_yizhan_v1_cases_proto_msgTypes[16]
+	mi := &file_yizhan_v1_cases_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2006,7 +2207,7 @@ func (x *VerifyCaseResponse) String() string {
 func (*VerifyCaseResponse) ProtoMessage() {}
 
 func (x *VerifyCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_cases_proto_msgTypes[16]
+	mi := &file_yizhan_v1_cases_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2019,7 +2220,7 @@ func (x *VerifyCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyCaseResponse.ProtoReflect.Descriptor instead.
 func (*VerifyCaseResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_cases_proto_rawDescGZIP(), []int{16}
+	return file_yizhan_v1_cases_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *VerifyCaseResponse) GetValid() bool {
@@ -2060,7 +2261,7 @@ type RejectPrechecksRequest struct {
 
 func (x *RejectPrechecksRequest) Reset() {
 	*x = RejectPrechecksRequest{}
-	mi := &file_yizhan_v1_cases_proto_msgTypes[17]
+	mi := &file_yizhan_v1_cases_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2072,7 +2273,7 @@ func (x *RejectPrechecksRequest) String() string {
 func (*RejectPrechecksRequest) ProtoMessage() {}
 
 func (x *RejectPrechecksRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_cases_proto_msgTypes[17]
+	mi := &file_yizhan_v1_cases_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2085,7 +2286,7 @@ func (x *RejectPrechecksRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RejectPrechecksRequest.ProtoReflect.Descriptor instead.
 func (*RejectPrechecksRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_cases_proto_rawDescGZIP(), []int{17}
+	return file_yizhan_v1_cases_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *RejectPrechecksRequest) GetNumbers() []string {
@@ -2119,7 +2320,7 @@ type RejectPrechecksResponse struct {
 
 func (x *RejectPrechecksResponse) Reset() {
 	*x = RejectPrechecksResponse{}
-	mi := &file_yizhan_v1_cases_proto_msgTypes[18]
+	mi := &file_yizhan_v1_cases_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2131,7 +2332,7 @@ func (x *RejectPrechecksResponse) String() string {
 func (*RejectPrechecksResponse) ProtoMessage() {}
 
 func (x *RejectPrechecksResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_cases_proto_msgTypes[18]
+	mi := &file_yizhan_v1_cases_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2144,7 +2345,7 @@ func (x *RejectPrechecksResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RejectPrechecksResponse.ProtoReflect.Descriptor instead.
 func (*RejectPrechecksResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_cases_proto_rawDescGZIP(), []int{18}
+	return file_yizhan_v1_cases_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *RejectPrechecksResponse) GetResults() []*RejectPrechecksResponse_Result {
@@ -2165,7 +2366,7 @@ type RejectPrechecksResponse_Result struct {
 
 func (x *RejectPrechecksResponse_Result) Reset() {
 	*x = RejectPrechecksResponse_Result{}
-	mi := &file_yizhan_v1_cases_proto_msgTypes[19]
+	mi := &file_yizhan_v1_cases_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2177,7 +2378,7 @@ func (x *RejectPrechecksResponse_Result) String() string {
 func (*RejectPrechecksResponse_Result) ProtoMessage() {}
 
 func (x *RejectPrechecksResponse_Result) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_cases_proto_msgTypes[19]
+	mi := &file_yizhan_v1_cases_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2190,7 +2391,7 @@ func (x *RejectPrechecksResponse_Result) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RejectPrechecksResponse_Result.ProtoReflect.Descriptor instead.
 func (*RejectPrechecksResponse_Result) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_cases_proto_rawDescGZIP(), []int{18, 0}
+	return file_yizhan_v1_cases_proto_rawDescGZIP(), []int{19, 0}
 }
 
 func (x *RejectPrechecksResponse_Result) GetNumber() string {
@@ -2296,7 +2497,8 @@ const file_yizhan_v1_cases_proto_rawDesc = "" +
 	"\aoverdue\x18\b \x01(\bR\aoverdue\x12\x18\n" +
 	"\arunning\x18\t \x01(\bR\arunning\x122\n" +
 	"\x15suspension_over_limit\x18\n" +
-	" \x01(\bR\x13suspensionOverLimit\"\xca\b\n" +
+	" \x01(\bR\x13suspensionOverLimit\"\xbc\n" +
+	"\n" +
 	"\x04Case\x12\x16\n" +
 	"\x06number\x18\x01 \x01(\tR\x06number\x12\x1b\n" +
 	"\titem_code\x18\x02 \x01(\tR\bitemCode\x12!\n" +
@@ -2330,7 +2532,22 @@ const file_yizhan_v1_cases_proto_rawDesc = "" +
 	"\n" +
 	"complaints\x18\x1b \x01(\x05R\n" +
 	"complaints\x12'\n" +
-	"\x0fallowed_actions\x18\x1c \x03(\tR\x0eallowedActions\"\xde\x01\n" +
+	"\x0fallowed_actions\x18\x1c \x03(\tR\x0eallowedActions\x12-\n" +
+	"\x12correction_notices\x18\x1d \x01(\x05R\x11correctionNotices\x12\x1f\n" +
+	"\vaccepted_by\x18\x1e \x01(\tR\n" +
+	"acceptedBy\x12\x1f\n" +
+	"\vreviewed_by\x18\x1f \x01(\tR\n" +
+	"reviewedBy\x12*\n" +
+	"\x06review\x18  \x01(\v2\x12.yizhan.v1.OpinionR\x06review\x12.\n" +
+	"\bopinions\x18! \x03(\v2\x12.yizhan.v1.OpinionR\bopinions\x12#\n" +
+	"\rappeal_notice\x18\" \x01(\tR\fappealNotice\"\xb7\x01\n" +
+	"\aOpinion\x12'\n" +
+	"\x0fdepartment_code\x18\x01 \x01(\tR\x0edepartmentCode\x12\x16\n" +
+	"\x06agrees\x18\x02 \x01(\bR\x06agrees\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\x12\x0e\n" +
+	"\x02by\x18\x04 \x01(\tR\x02by\x12\x17\n" +
+	"\aby_name\x18\x05 \x01(\tR\x06byName\x12*\n" +
+	"\x02at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"\xde\x01\n" +
 	"\x0fFileCaseRequest\x12\x1b\n" +
 	"\titem_code\x18\x01 \x01(\tR\bitemCode\x12\x1f\n" +
 	"\voffice_code\x18\x02 \x01(\tR\n" +
@@ -2375,7 +2592,7 @@ const file_yizhan_v1_cases_proto_rawDesc = "" +
 	"\vchain_valid\x18\x02 \x01(\bR\n" +
 	"chainValid\x12\x1d\n" +
 	"\n" +
-	"local_copy\x18\x03 \x01(\bR\tlocalCopy\"\xda\x04\n" +
+	"local_copy\x18\x03 \x01(\bR\tlocalCopy\"\x91\x05\n" +
 	"\x11CaseActionRequest\x12\x16\n" +
 	"\x06number\x18\x01 \x01(\tR\x06number\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x1f\n" +
@@ -2391,7 +2608,10 @@ const file_yizhan_v1_cases_proto_rawDesc = "" +
 	" \x01(\x05R\rextensionDays\x12+\n" +
 	"\x11special_procedure\x18\v \x01(\tR\x10specialProcedure\x12'\n" +
 	"\x0fdepartment_code\x18\f \x01(\tR\x0edepartmentCode\x12\x16\n" +
-	"\x06agrees\x18\r \x01(\bR\x06agrees\x12\x1d\n" +
+	"\x06agrees\x18\r \x01(\bR\x06agrees\x125\n" +
+	"\n" +
+	"conclusion\x18\x10 \x01(\x0e2\x15.yizhan.v1.ConclusionR\n" +
+	"conclusion\x12\x1d\n" +
 	"\n" +
 	"query_code\x18\x0e \x01(\tR\tqueryCode\x12)\n" +
 	"\x06rating\x18\x0f \x01(\x0e2\x11.yizhan.v1.RatingR\x06rating\x12\x1d\n" +
@@ -2463,7 +2683,12 @@ const file_yizhan_v1_cases_proto_rawDesc = "" +
 	"\x10RATING_SATISFIED\x10\x02\x12\x1e\n" +
 	"\x1aRATING_BASICALLY_SATISFIED\x10\x03\x12\x17\n" +
 	"\x13RATING_DISSATISFIED\x10\x04\x12\x1c\n" +
-	"\x18RATING_VERY_DISSATISFIED\x10\x052\xe9\x14\n" +
+	"\x18RATING_VERY_DISSATISFIED\x10\x05*W\n" +
+	"\n" +
+	"Conclusion\x12\x1a\n" +
+	"\x16CONCLUSION_UNSPECIFIED\x10\x00\x12\x14\n" +
+	"\x10CONCLUSION_AGREE\x10\x01\x12\x17\n" +
+	"\x13CONCLUSION_DISAGREE\x10\x022\xe9\x14\n" +
 	"\vCaseService\x12U\n" +
 	"\bFileCase\x12\x1a.yizhan.v1.FileCaseRequest\x1a\x17.yizhan.v1.CaseResponse\"\x14\x82\xd3\xe4\x93\x02\x0e:\x01*\"\t/v1/cases\x12Y\n" +
 	"\aGetCase\x12\x19.yizhan.v1.GetCaseRequest\x1a\x17.yizhan.v1.CaseResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/cases/{number}\x12Y\n" +
@@ -2504,124 +2729,130 @@ func file_yizhan_v1_cases_proto_rawDescGZIP() []byte {
 	return file_yizhan_v1_cases_proto_rawDescData
 }
 
-var file_yizhan_v1_cases_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_yizhan_v1_cases_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_yizhan_v1_cases_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
+var file_yizhan_v1_cases_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_yizhan_v1_cases_proto_goTypes = []any{
 	(CaseState)(0),                         // 0: yizhan.v1.CaseState
 	(EventType)(0),                         // 1: yizhan.v1.EventType
 	(Rating)(0),                            // 2: yizhan.v1.Rating
-	(*Applicant)(nil),                      // 3: yizhan.v1.Applicant
-	(*SubmittedMaterial)(nil),              // 4: yizhan.v1.SubmittedMaterial
-	(*RouteStep)(nil),                      // 5: yizhan.v1.RouteStep
-	(*CaseEvent)(nil),                      // 6: yizhan.v1.CaseEvent
-	(*CaseFiling)(nil),                     // 7: yizhan.v1.CaseFiling
-	(*Deadlines)(nil),                      // 8: yizhan.v1.Deadlines
-	(*Case)(nil),                           // 9: yizhan.v1.Case
-	(*FileCaseRequest)(nil),                // 10: yizhan.v1.FileCaseRequest
-	(*CaseResponse)(nil),                   // 11: yizhan.v1.CaseResponse
-	(*GetCaseRequest)(nil),                 // 12: yizhan.v1.GetCaseRequest
-	(*ListCasesRequest)(nil),               // 13: yizhan.v1.ListCasesRequest
-	(*ListCasesResponse)(nil),              // 14: yizhan.v1.ListCasesResponse
-	(*ListCaseEventsRequest)(nil),          // 15: yizhan.v1.ListCaseEventsRequest
-	(*ListCaseEventsResponse)(nil),         // 16: yizhan.v1.ListCaseEventsResponse
-	(*CaseActionRequest)(nil),              // 17: yizhan.v1.CaseActionRequest
-	(*VerifyCaseRequest)(nil),              // 18: yizhan.v1.VerifyCaseRequest
-	(*VerifyCaseResponse)(nil),             // 19: yizhan.v1.VerifyCaseResponse
-	(*RejectPrechecksRequest)(nil),         // 20: yizhan.v1.RejectPrechecksRequest
-	(*RejectPrechecksResponse)(nil),        // 21: yizhan.v1.RejectPrechecksResponse
-	(*RejectPrechecksResponse_Result)(nil), // 22: yizhan.v1.RejectPrechecksResponse.Result
-	(Right)(0),                             // 23: yizhan.v1.Right
-	(*timestamppb.Timestamp)(nil),          // 24: google.protobuf.Timestamp
-	(CaseKind)(0),                          // 25: yizhan.v1.CaseKind
+	(Conclusion)(0),                        // 3: yizhan.v1.Conclusion
+	(*Applicant)(nil),                      // 4: yizhan.v1.Applicant
+	(*SubmittedMaterial)(nil),              // 5: yizhan.v1.SubmittedMaterial
+	(*RouteStep)(nil),                      // 6: yizhan.v1.RouteStep
+	(*CaseEvent)(nil),                      // 7: yizhan.v1.CaseEvent
+	(*CaseFiling)(nil),                     // 8: yizhan.v1.CaseFiling
+	(*Deadlines)(nil),                      // 9: yizhan.v1.Deadlines
+	(*Case)(nil),                           // 10: yizhan.v1.Case
+	(*Opinion)(nil),                        // 11: yizhan.v1.Opinion
+	(*FileCaseRequest)(nil),                // 12: yizhan.v1.FileCaseRequest
+	(*CaseResponse)(nil),                   // 13: yizhan.v1.CaseResponse
+	(*GetCaseRequest)(nil),                 // 14: yizhan.v1.GetCaseRequest
+	(*ListCasesRequest)(nil),               // 15: yizhan.v1.ListCasesRequest
+	(*ListCasesResponse)(nil),              // 16: yizhan.v1.ListCasesResponse
+	(*ListCaseEventsRequest)(nil),          // 17: yizhan.v1.ListCaseEventsRequest
+	(*ListCaseEventsResponse)(nil),         // 18: yizhan.v1.ListCaseEventsResponse
+	(*CaseActionRequest)(nil),              // 19: yizhan.v1.CaseActionRequest
+	(*VerifyCaseRequest)(nil),              // 20: yizhan.v1.VerifyCaseRequest
+	(*VerifyCaseResponse)(nil),             // 21: yizhan.v1.VerifyCaseResponse
+	(*RejectPrechecksRequest)(nil),         // 22: yizhan.v1.RejectPrechecksRequest
+	(*RejectPrechecksResponse)(nil),        // 23: yizhan.v1.RejectPrechecksResponse
+	(*RejectPrechecksResponse_Result)(nil), // 24: yizhan.v1.RejectPrechecksResponse.Result
+	(Right)(0),                             // 25: yizhan.v1.Right
+	(*timestamppb.Timestamp)(nil),          // 26: google.protobuf.Timestamp
+	(CaseKind)(0),                          // 27: yizhan.v1.CaseKind
 }
 var file_yizhan_v1_cases_proto_depIdxs = []int32{
-	23, // 0: yizhan.v1.RouteStep.right:type_name -> yizhan.v1.Right
+	25, // 0: yizhan.v1.RouteStep.right:type_name -> yizhan.v1.Right
 	1,  // 1: yizhan.v1.CaseEvent.type:type_name -> yizhan.v1.EventType
-	24, // 2: yizhan.v1.CaseEvent.at:type_name -> google.protobuf.Timestamp
-	4,  // 3: yizhan.v1.CaseEvent.materials:type_name -> yizhan.v1.SubmittedMaterial
-	7,  // 4: yizhan.v1.CaseEvent.filing:type_name -> yizhan.v1.CaseFiling
+	26, // 2: yizhan.v1.CaseEvent.at:type_name -> google.protobuf.Timestamp
+	5,  // 3: yizhan.v1.CaseEvent.materials:type_name -> yizhan.v1.SubmittedMaterial
+	8,  // 4: yizhan.v1.CaseEvent.filing:type_name -> yizhan.v1.CaseFiling
 	2,  // 5: yizhan.v1.CaseEvent.rating:type_name -> yizhan.v1.Rating
-	25, // 6: yizhan.v1.CaseFiling.case_kind:type_name -> yizhan.v1.CaseKind
-	5,  // 7: yizhan.v1.CaseFiling.route:type_name -> yizhan.v1.RouteStep
-	3,  // 8: yizhan.v1.CaseFiling.applicant:type_name -> yizhan.v1.Applicant
-	24, // 9: yizhan.v1.Deadlines.accepted_at:type_name -> google.protobuf.Timestamp
-	24, // 10: yizhan.v1.Deadlines.statutory_due:type_name -> google.protobuf.Timestamp
-	24, // 11: yizhan.v1.Deadlines.promised_due:type_name -> google.protobuf.Timestamp
-	25, // 12: yizhan.v1.Case.case_kind:type_name -> yizhan.v1.CaseKind
+	27, // 6: yizhan.v1.CaseFiling.case_kind:type_name -> yizhan.v1.CaseKind
+	6,  // 7: yizhan.v1.CaseFiling.route:type_name -> yizhan.v1.RouteStep
+	4,  // 8: yizhan.v1.CaseFiling.applicant:type_name -> yizhan.v1.Applicant
+	26, // 9: yizhan.v1.Deadlines.accepted_at:type_name -> google.protobuf.Timestamp
+	26, // 10: yizhan.v1.Deadlines.statutory_due:type_name -> google.protobuf.Timestamp
+	26, // 11: yizhan.v1.Deadlines.promised_due:type_name -> google.protobuf.Timestamp
+	27, // 12: yizhan.v1.Case.case_kind:type_name -> yizhan.v1.CaseKind
 	0,  // 13: yizhan.v1.Case.state:type_name -> yizhan.v1.CaseState
-	3,  // 14: yizhan.v1.Case.applicant:type_name -> yizhan.v1.Applicant
-	4,  // 15: yizhan.v1.Case.materials:type_name -> yizhan.v1.SubmittedMaterial
-	5,  // 16: yizhan.v1.Case.route:type_name -> yizhan.v1.RouteStep
-	8,  // 17: yizhan.v1.Case.deadlines:type_name -> yizhan.v1.Deadlines
-	24, // 18: yizhan.v1.Case.filed_at:type_name -> google.protobuf.Timestamp
-	24, // 19: yizhan.v1.Case.updated_at:type_name -> google.protobuf.Timestamp
+	4,  // 14: yizhan.v1.Case.applicant:type_name -> yizhan.v1.Applicant
+	5,  // 15: yizhan.v1.Case.materials:type_name -> yizhan.v1.SubmittedMaterial
+	6,  // 16: yizhan.v1.Case.route:type_name -> yizhan.v1.RouteStep
+	9,  // 17: yizhan.v1.Case.deadlines:type_name -> yizhan.v1.Deadlines
+	26, // 18: yizhan.v1.Case.filed_at:type_name -> google.protobuf.Timestamp
+	26, // 19: yizhan.v1.Case.updated_at:type_name -> google.protobuf.Timestamp
 	2,  // 20: yizhan.v1.Case.rating:type_name -> yizhan.v1.Rating
-	3,  // 21: yizhan.v1.FileCaseRequest.applicant:type_name -> yizhan.v1.Applicant
-	4,  // 22: yizhan.v1.FileCaseRequest.materials:type_name -> yizhan.v1.SubmittedMaterial
-	9,  // 23: yizhan.v1.CaseResponse.case:type_name -> yizhan.v1.Case
-	0,  // 24: yizhan.v1.ListCasesRequest.state:type_name -> yizhan.v1.CaseState
-	24, // 25: yizhan.v1.ListCasesRequest.filed_from:type_name -> google.protobuf.Timestamp
-	24, // 26: yizhan.v1.ListCasesRequest.filed_to:type_name -> google.protobuf.Timestamp
-	9,  // 27: yizhan.v1.ListCasesResponse.cases:type_name -> yizhan.v1.Case
-	6,  // 28: yizhan.v1.ListCaseEventsResponse.events:type_name -> yizhan.v1.CaseEvent
-	4,  // 29: yizhan.v1.CaseActionRequest.materials:type_name -> yizhan.v1.SubmittedMaterial
-	2,  // 30: yizhan.v1.CaseActionRequest.rating:type_name -> yizhan.v1.Rating
-	22, // 31: yizhan.v1.RejectPrechecksResponse.results:type_name -> yizhan.v1.RejectPrechecksResponse.Result
-	10, // 32: yizhan.v1.CaseService.FileCase:input_type -> yizhan.v1.FileCaseRequest
-	12, // 33: yizhan.v1.CaseService.GetCase:input_type -> yizhan.v1.GetCaseRequest
-	13, // 34: yizhan.v1.CaseService.ListCases:input_type -> yizhan.v1.ListCasesRequest
-	15, // 35: yizhan.v1.CaseService.ListCaseEvents:input_type -> yizhan.v1.ListCaseEventsRequest
-	18, // 36: yizhan.v1.CaseService.VerifyCase:input_type -> yizhan.v1.VerifyCaseRequest
-	17, // 37: yizhan.v1.CaseService.Accept:input_type -> yizhan.v1.CaseActionRequest
-	17, // 38: yizhan.v1.CaseService.RequestCorrection:input_type -> yizhan.v1.CaseActionRequest
-	17, // 39: yizhan.v1.CaseService.Resubmit:input_type -> yizhan.v1.CaseActionRequest
-	17, // 40: yizhan.v1.CaseService.Refuse:input_type -> yizhan.v1.CaseActionRequest
-	17, // 41: yizhan.v1.CaseService.Review:input_type -> yizhan.v1.CaseActionRequest
-	17, // 42: yizhan.v1.CaseService.Decide:input_type -> yizhan.v1.CaseActionRequest
-	17, // 43: yizhan.v1.CaseService.Certify:input_type -> yizhan.v1.CaseActionRequest
-	17, // 44: yizhan.v1.CaseService.AssessFee:input_type -> yizhan.v1.CaseActionRequest
-	17, // 45: yizhan.v1.CaseService.Pay:input_type -> yizhan.v1.CaseActionRequest
-	17, // 46: yizhan.v1.CaseService.Deliver:input_type -> yizhan.v1.CaseActionRequest
-	17, // 47: yizhan.v1.CaseService.Withdraw:input_type -> yizhan.v1.CaseActionRequest
-	17, // 48: yizhan.v1.CaseService.Suspend:input_type -> yizhan.v1.CaseActionRequest
-	17, // 49: yizhan.v1.CaseService.Resume:input_type -> yizhan.v1.CaseActionRequest
-	17, // 50: yizhan.v1.CaseService.Extend:input_type -> yizhan.v1.CaseActionRequest
-	17, // 51: yizhan.v1.CaseService.GiveOpinion:input_type -> yizhan.v1.CaseActionRequest
-	17, // 52: yizhan.v1.CaseService.Precheck:input_type -> yizhan.v1.CaseActionRequest
-	17, // 53: yizhan.v1.CaseService.RejectPrecheck:input_type -> yizhan.v1.CaseActionRequest
-	20, // 54: yizhan.v1.CaseService.RejectPrechecks:input_type -> yizhan.v1.RejectPrechecksRequest
-	17, // 55: yizhan.v1.CaseService.Rate:input_type -> yizhan.v1.CaseActionRequest
-	17, // 56: yizhan.v1.CaseService.Complain:input_type -> yizhan.v1.CaseActionRequest
-	11, // 57: yizhan.v1.CaseService.FileCase:output_type -> yizhan.v1.CaseResponse
-	11, // 58: yizhan.v1.CaseService.GetCase:output_type -> yizhan.v1.CaseResponse
-	14, // 59: yizhan.v1.CaseService.ListCases:output_type -> yizhan.v1.ListCasesResponse
-	16, // 60: yizhan.v1.CaseService.ListCaseEvents:output_type -> yizhan.v1.ListCaseEventsResponse
-	19, // 61: yizhan.v1.CaseService.VerifyCase:output_type -> yizhan.v1.VerifyCaseResponse
-	11, // 62: yizhan.v1.CaseService.Accept:output_type -> yizhan.v1.CaseResponse
-	11, // 63: yizhan.v1.CaseService.RequestCorrection:output_type -> yizhan.v1.CaseResponse
-	11, // 64: yizhan.v1.CaseService.Resubmit:output_type -> yizhan.v1.CaseResponse
-	11, // 65: yizhan.v1.CaseService.Refuse:output_type -> yizhan.v1.CaseResponse
-	11, // 66: yizhan.v1.CaseService.Review:output_type -> yizhan.v1.CaseResponse
-	11, // 67: yizhan.v1.CaseService.Decide:output_type -> yizhan.v1.CaseResponse
-	11, // 68: yizhan.v1.CaseService.Certify:output_type -> yizhan.v1.CaseResponse
-	11, // 69: yizhan.v1.CaseService.AssessFee:output_type -> yizhan.v1.CaseResponse
-	11, // 70: yizhan.v1.CaseService.Pay:output_type -> yizhan.v1.CaseResponse
-	11, // 71: yizhan.v1.CaseService.Deliver:output_type -> yizhan.v1.CaseResponse
-	11, // 72: yizhan.v1.CaseService.Withdraw:output_type -> yizhan.v1.CaseResponse
-	11, // 73: yizhan.v1.CaseService.Suspend:output_type -> yizhan.v1.CaseResponse
-	11, // 74: yizhan.v1.CaseService.Resume:output_type -> yizhan.v1.CaseResponse
-	11, // 75: yizhan.v1.CaseService.Extend:output_type -> yizhan.v1.CaseResponse
-	11, // 76: yizhan.v1.CaseService.GiveOpinion:output_type -> yizhan.v1.CaseResponse
-	11, // 77: yizhan.v1.CaseService.Precheck:output_type -> yizhan.v1.CaseResponse
-	11, // 78: yizhan.v1.CaseService.RejectPrecheck:output_type -> yizhan.v1.CaseResponse
-	21, // 79: yizhan.v1.CaseService.RejectPrechecks:output_type -> yizhan.v1.RejectPrechecksResponse
-	11, // 80: yizhan.v1.CaseService.Rate:output_type -> yizhan.v1.CaseResponse
-	11, // 81: yizhan.v1.CaseService.Complain:output_type -> yizhan.v1.CaseResponse
-	57, // [57:82] is the sub-list for method output_type
-	32, // [32:57] is the sub-list for method input_type
-	32, // [32:32] is the sub-list for extension type_name
-	32, // [32:32] is the sub-list for extension extendee
-	0,  // [0:32] is the sub-list for field type_name
+	11, // 21: yizhan.v1.Case.review:type_name -> yizhan.v1.Opinion
+	11, // 22: yizhan.v1.Case.opinions:type_name -> yizhan.v1.Opinion
+	26, // 23: yizhan.v1.Opinion.at:type_name -> google.protobuf.Timestamp
+	4,  // 24: yizhan.v1.FileCaseRequest.applicant:type_name -> yizhan.v1.Applicant
+	5,  // 25: yizhan.v1.FileCaseRequest.materials:type_name -> yizhan.v1.SubmittedMaterial
+	10, // 26: yizhan.v1.CaseResponse.case:type_name -> yizhan.v1.Case
+	0,  // 27: yizhan.v1.ListCasesRequest.state:type_name -> yizhan.v1.CaseState
+	26, // 28: yizhan.v1.ListCasesRequest.filed_from:type_name -> google.protobuf.Timestamp
+	26, // 29: yizhan.v1.ListCasesRequest.filed_to:type_name -> google.protobuf.Timestamp
+	10, // 30: yizhan.v1.ListCasesResponse.cases:type_name -> yizhan.v1.Case
+	7,  // 31: yizhan.v1.ListCaseEventsResponse.events:type_name -> yizhan.v1.CaseEvent
+	5,  // 32: yizhan.v1.CaseActionRequest.materials:type_name -> yizhan.v1.SubmittedMaterial
+	3,  // 33: yizhan.v1.CaseActionRequest.conclusion:type_name -> yizhan.v1.Conclusion
+	2,  // 34: yizhan.v1.CaseActionRequest.rating:type_name -> yizhan.v1.Rating
+	24, // 35: yizhan.v1.RejectPrechecksResponse.results:type_name -> yizhan.v1.RejectPrechecksResponse.Result
+	12, // 36: yizhan.v1.CaseService.FileCase:input_type -> yizhan.v1.FileCaseRequest
+	14, // 37: yizhan.v1.CaseService.GetCase:input_type -> yizhan.v1.GetCaseRequest
+	15, // 38: yizhan.v1.CaseService.ListCases:input_type -> yizhan.v1.ListCasesRequest
+	17, // 39: yizhan.v1.CaseService.ListCaseEvents:input_type -> yizhan.v1.ListCaseEventsRequest
+	20, // 40: yizhan.v1.CaseService.VerifyCase:input_type -> yizhan.v1.VerifyCaseRequest
+	19, // 41: yizhan.v1.CaseService.Accept:input_type -> yizhan.v1.CaseActionRequest
+	19, // 42: yizhan.v1.CaseService.RequestCorrection:input_type -> yizhan.v1.CaseActionRequest
+	19, // 43: yizhan.v1.CaseService.Resubmit:input_type -> yizhan.v1.CaseActionRequest
+	19, // 44: yizhan.v1.CaseService.Refuse:input_type -> yizhan.v1.CaseActionRequest
+	19, // 45: yizhan.v1.CaseService.Review:input_type -> yizhan.v1.CaseActionRequest
+	19, // 46: yizhan.v1.CaseService.Decide:input_type -> yizhan.v1.CaseActionRequest
+	19, // 47: yizhan.v1.CaseService.Certify:input_type -> yizhan.v1.CaseActionRequest
+	19, // 48: yizhan.v1.CaseService.AssessFee:input_type -> yizhan.v1.CaseActionRequest
+	19, // 49: yizhan.v1.CaseService.Pay:input_type -> yizhan.v1.CaseActionRequest
+	19, // 50: yizhan.v1.CaseService.Deliver:input_type -> yizhan.v1.CaseActionRequest
+	19, // 51: yizhan.v1.CaseService.Withdraw:input_type -> yizhan.v1.CaseActionRequest
+	19, // 52: yizhan.v1.CaseService.Suspend:input_type -> yizhan.v1.CaseActionRequest
+	19, // 53: yizhan.v1.CaseService.Resume:input_type -> yizhan.v1.CaseActionRequest
+	19, // 54: yizhan.v1.CaseService.Extend:input_type -> yizhan.v1.CaseActionRequest
+	19, // 55: yizhan.v1.CaseService.GiveOpinion:input_type -> yizhan.v1.CaseActionRequest
+	19, // 56: yizhan.v1.CaseService.Precheck:input_type -> yizhan.v1.CaseActionRequest
+	19, // 57: yizhan.v1.CaseService.RejectPrecheck:input_type -> yizhan.v1.CaseActionRequest
+	22, // 58: yizhan.v1.CaseService.RejectPrechecks:input_type -> yizhan.v1.RejectPrechecksRequest
+	19, // 59: yizhan.v1.CaseService.Rate:input_type -> yizhan.v1.CaseActionRequest
+	19, // 60: yizhan.v1.CaseService.Complain:input_type -> yizhan.v1.CaseActionRequest
+	13, // 61: yizhan.v1.CaseService.FileCase:output_type -> yizhan.v1.CaseResponse
+	13, // 62: yizhan.v1.CaseService.GetCase:output_type -> yizhan.v1.CaseResponse
+	16, // 63: yizhan.v1.CaseService.ListCases:output_type -> yizhan.v1.ListCasesResponse
+	18, // 64: yizhan.v1.CaseService.ListCaseEvents:output_type -> yizhan.v1.ListCaseEventsResponse
+	21, // 65: yizhan.v1.CaseService.VerifyCase:output_type -> yizhan.v1.VerifyCaseResponse
+	13, // 66: yizhan.v1.CaseService.Accept:output_type -> yizhan.v1.CaseResponse
+	13, // 67: yizhan.v1.CaseService.RequestCorrection:output_type -> yizhan.v1.CaseResponse
+	13, // 68: yizhan.v1.CaseService.Resubmit:output_type -> yizhan.v1.CaseResponse
+	13, // 69: yizhan.v1.CaseService.Refuse:output_type -> yizhan.v1.CaseResponse
+	13, // 70: yizhan.v1.CaseService.Review:output_type -> yizhan.v1.CaseResponse
+	13, // 71: yizhan.v1.CaseService.Decide:output_type -> yizhan.v1.CaseResponse
+	13, // 72: yizhan.v1.CaseService.Certify:output_type -> yizhan.v1.CaseResponse
+	13, // 73: yizhan.v1.CaseService.AssessFee:output_type -> yizhan.v1.CaseResponse
+	13, // 74: yizhan.v1.CaseService.Pay:output_type -> yizhan.v1.CaseResponse
+	13, // 75: yizhan.v1.CaseService.Deliver:output_type -> yizhan.v1.CaseResponse
+	13, // 76: yizhan.v1.CaseService.Withdraw:output_type -> yizhan.v1.CaseResponse
+	13, // 77: yizhan.v1.CaseService.Suspend:output_type -> yizhan.v1.CaseResponse
+	13, // 78: yizhan.v1.CaseService.Resume:output_type -> yizhan.v1.CaseResponse
+	13, // 79: yizhan.v1.CaseService.Extend:output_type -> yizhan.v1.CaseResponse
+	13, // 80: yizhan.v1.CaseService.GiveOpinion:output_type -> yizhan.v1.CaseResponse
+	13, // 81: yizhan.v1.CaseService.Precheck:output_type -> yizhan.v1.CaseResponse
+	13, // 82: yizhan.v1.CaseService.RejectPrecheck:output_type -> yizhan.v1.CaseResponse
+	23, // 83: yizhan.v1.CaseService.RejectPrechecks:output_type -> yizhan.v1.RejectPrechecksResponse
+	13, // 84: yizhan.v1.CaseService.Rate:output_type -> yizhan.v1.CaseResponse
+	13, // 85: yizhan.v1.CaseService.Complain:output_type -> yizhan.v1.CaseResponse
+	61, // [61:86] is the sub-list for method output_type
+	36, // [36:61] is the sub-list for method input_type
+	36, // [36:36] is the sub-list for extension type_name
+	36, // [36:36] is the sub-list for extension extendee
+	0,  // [0:36] is the sub-list for field type_name
 }
 
 func init() { file_yizhan_v1_cases_proto_init() }
@@ -2635,8 +2866,8 @@ func file_yizhan_v1_cases_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_yizhan_v1_cases_proto_rawDesc), len(file_yizhan_v1_cases_proto_rawDesc)),
-			NumEnums:      3,
-			NumMessages:   20,
+			NumEnums:      4,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
