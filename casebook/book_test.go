@@ -94,10 +94,10 @@ func TestBookOnDiskAppliesAsTheBookInMemory(t *testing.T) {
 	}
 	c.act(numbers[4], casework.ActionRefuse, &yizhanv1.CaseActionRequest{Reason: "不属于本机关职权", LegalBasis: "《行政许可法》第三十二条"})
 	for _, n := range numbers[:3] {
-		c.act(n, casework.ActionReview, &yizhanv1.CaseActionRequest{Reason: "同意"})
+		c.act(n, casework.ActionReview, &yizhanv1.CaseActionRequest{Agrees: true, Reason: "同意"})
 	}
 	c.act(numbers[0], casework.ActionDecide, &yizhanv1.CaseActionRequest{Approved: true, Reason: "符合条件"})
-	c.act(numbers[1], casework.ActionDecide, &yizhanv1.CaseActionRequest{Approved: false, Reason: "不符合布局要求"})
+	c.act(numbers[1], casework.ActionDecide, &yizhanv1.CaseActionRequest{Approved: false, Reason: "不符合布局要求", LegalBasis: "《烟草专卖法实施条例》第十条"})
 	c.actAs(citizen, numbers[2], casework.ActionWithdraw, &yizhanv1.CaseActionRequest{Reason: "不办了"})
 	c.act(numbers[0], casework.ActionCertify, &yizhanv1.CaseActionRequest{CertificateNumber: "C-1"})
 	c.auto()
@@ -119,7 +119,7 @@ func TestBookOnDiskAppliesAsTheBookInMemory(t *testing.T) {
 			t.Fatalf("case %s at the county: %v, %v", n, got, ok)
 		}
 		c.act(n, casework.ActionAccept, nil)
-		c.act(n, casework.ActionReview, &yizhanv1.CaseActionRequest{Reason: "同意"})
+		c.act(n, casework.ActionReview, &yizhanv1.CaseActionRequest{Agrees: true, Reason: "同意"})
 		c.act(n, casework.ActionDecide, &yizhanv1.CaseActionRequest{Approved: true, Reason: "符合条件"})
 		c.act(n, casework.ActionCertify, &yizhanv1.CaseActionRequest{CertificateNumber: "Z-" + n})
 	}
@@ -148,7 +148,7 @@ func TestBookOnDiskAppliesAsTheBookInMemory(t *testing.T) {
 	// A failing command answers as the book in memory does and writes
 	// nothing but the index it reached.
 	before, applied := contents(t, c.book), c.book.Applied()
-	e, err := casework.NewEvent(mustCase(t, c.book, numbers[3]), casework.ActionReview, &yizhanv1.CaseActionRequest{Reason: "同意"}, clerk, county, c.now, reg)
+	e, err := casework.NewEvent(mustCase(t, c.book, numbers[3]), casework.ActionReview, &yizhanv1.CaseActionRequest{Agrees: true, Reason: "同意"}, clerk, county, c.now, reg)
 	if err != nil {
 		t.Fatal(err)
 	}

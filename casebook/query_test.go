@@ -253,11 +253,11 @@ func TestStatsCountAtApplyTime(t *testing.T) {
 	}
 	for _, n := range ns[:3] {
 		o.act(n, casework.ActionAccept, nil)
-		o.act(n, casework.ActionReview, &yizhanv1.CaseActionRequest{Reason: "同意"})
+		o.act(n, casework.ActionReview, &yizhanv1.CaseActionRequest{Agrees: true, Reason: "同意"})
 	}
 	o.act(ns[3], casework.ActionRefuse, &yizhanv1.CaseActionRequest{Reason: "不属于本机关职权", LegalBasis: "《行政许可法》第三十二条"})
 	o.act(ns[0], casework.ActionDecide, &yizhanv1.CaseActionRequest{Approved: true, Reason: "符合条件"})
-	o.act(ns[1], casework.ActionDecide, &yizhanv1.CaseActionRequest{Approved: false, Reason: "不符合布局要求"})
+	o.act(ns[1], casework.ActionDecide, &yizhanv1.CaseActionRequest{Approved: false, Reason: "不符合布局要求", LegalBasis: "《烟草专卖法实施条例》第十条"})
 	// The third is decided three weeks on: past its 10 promised days.
 	o.now = o.now.Add(21 * 24 * time.Hour)
 	o.act(ns[2], casework.ActionDecide, &yizhanv1.CaseActionRequest{Approved: true, Reason: "符合条件"})

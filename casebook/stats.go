@@ -219,6 +219,7 @@ func (b *Book) upgradeStats(reg casework.Registry) error {
 	r := newRecount()
 	cases := 0
 	var indexes [][]byte
+	refold := map[string][]byte{} // cases whose folded fields an older release did not keep
 	err := b.db.View(func(txn *badger.Txn) error {
 		var err error
 		if indexes, err = b.dutyIndexKeys(txn); err != nil {
@@ -235,6 +236,9 @@ func (b *Book) upgradeStats(reg casework.Registry) error {
 				return fmt.Errorf("case %s: %v", number, err)
 			}
 			r.countCase(b, txn, reg, c, events)
+			if folded, ok := refolded(c, events); ok {
+				refold[string(k)] = folded
+			}
 			cases++
 			return nil
 		}); err != nil {
@@ -302,6 +306,11 @@ func (b *Book) upgradeStats(reg casework.Registry) error {
 	}
 	for _, k := range indexes {
 		if err := wb.Set(k, nil); err != nil {
+			return err
+		}
+	}
+	for k, v := range refold {
+		if err := wb.Set([]byte(k), v); err != nil {
 			return err
 		}
 	}
@@ -401,4 +410,21 @@ func (b *Book) StatsStale() bool {
 	b.writeMu.Lock()
 	defer b.writeMu.Unlock()
 	return b.statsStale
+}
+
+// refolded is stored case c with the fields its log folds to that an
+// older release did not keep (the correction notices, who accepted and
+// reviewed, the review and the opinions), marshalled, when they differ.
+func refolded(c *yizhanv1.Case, events []*yizhanv1.CaseEvent) ([]byte, bool) {
+	f, err := casework.Fold(events)
+	if err != nil {
+		return nil, false
+	}
+	n := proto.CloneOf(c)
+	n.CorrectionNotices, n.AcceptedBy, n.ReviewedBy, n.Review, n.Opinions = f.GetCorrectionNotices(), f.GetAcceptedBy(), f.GetReviewedBy(), f.GetReview(), f.GetOpinions()
+	if proto.Equal(n, c) {
+		return nil, false
+	}
+	v, err := proto.MarshalOptions{Deterministic: true}.Marshal(n)
+	return v, err == nil
 }

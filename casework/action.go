@@ -199,7 +199,10 @@ func checkAsked(c *yizhanv1.Case, action Action, e *yizhanv1.CaseEvent, actor Ac
 	if err := checkRole(action, actor, e); err != nil {
 		return err
 	}
-	return checkActionRight(c, action, office, at, reg)
+	if err := checkActionRight(c, action, office, at, reg); err != nil {
+		return err
+	}
+	return checkAsks(c, action, e, actor, office, reg)
 }
 
 // AllowedActions returns the actions actor may ask office to take on c
@@ -306,7 +309,7 @@ func NewEvent(c *yizhanv1.Case, action Action, in *yizhanv1.CaseActionRequest, a
 	if err := checkAsked(c, action, e, actor, office, at, reg); err != nil {
 		return nil, err
 	}
-	if err := checkInput(c, action, e, reg); err != nil {
+	if err := checkInput(c, action, e, in, actor, reg); err != nil {
 		return nil, err
 	}
 	if err := eventSize(e); err != nil {
@@ -329,7 +332,11 @@ func eventInput(action Action, in *yizhanv1.CaseActionRequest) *yizhanv1.CaseEve
 	case ActionRefuse:
 		e.LegalBasis = strings.TrimSpace(in.GetLegalBasis())
 	case ActionReview:
-		e.Agrees = in.GetAgrees()
+		e.Agrees = in.GetAgrees() || in.GetConclusion() == yizhanv1.Conclusion_CONCLUSION_AGREE
+	case ActionWithdraw:
+		for _, m := range in.GetMaterials() {
+			e.Materials = append(e.Materials, proto.CloneOf(m))
+		}
 	case ActionDecide:
 		e.Approved = in.GetApproved()
 		e.LegalBasis = strings.TrimSpace(in.GetLegalBasis())
@@ -346,7 +353,7 @@ func eventInput(action Action, in *yizhanv1.CaseActionRequest) *yizhanv1.CaseEve
 		e.SpecialProcedure = strings.TrimSpace(in.GetSpecialProcedure())
 	case ActionGiveOpinion:
 		e.DepartmentCode = strings.TrimSpace(in.GetDepartmentCode())
-		e.Agrees = in.GetAgrees()
+		e.Agrees = in.GetAgrees() || in.GetConclusion() == yizhanv1.Conclusion_CONCLUSION_AGREE
 	case ActionRate:
 		e.Rating = in.GetRating()
 	}
@@ -370,9 +377,15 @@ func materialNames(it *yizhanv1.Item) []string {
 	return names
 }
 
+// WithdrawalRequest is the material a withdrawal asked for by staff
+// records: the citizen's written request (撤回申请书). A citizen
+// withdrawing with the query code needs none.
+const WithdrawalRequest = "撤回申请书"
+
 // checkInput checks the action's arguments, which NewEvent has copied
-// into e, and fills defaults (the assessed fee).
-func checkInput(c *yizhanv1.Case, action Action, e *yizhanv1.CaseEvent, reg Registry) error {
+// into e from in, and fills what the rules compute (the one-time
+// notice's materials, the assessed fee).
+func checkInput(c *yizhanv1.Case, action Action, e *yizhanv1.CaseEvent, in *yizhanv1.CaseActionRequest, actor Actor, reg Registry) error {
 	var vs violations
 	if action == ActionComplain {
 		checkComplaints(&vs, c)
@@ -397,6 +410,12 @@ func checkInput(c *yizhanv1.Case, action Action, e *yizhanv1.CaseEvent, reg Regi
 
 	case ActionDecide:
 		needReason("approvals and denials both state their reasons")
+		if !e.GetApproved() && e.GetLegalBasis() == "" {
+			vs.addReason(registry.ReasonRequired, "legal_basis", "is required: a denial cites its legal basis (行政许可法 §38)")
+		}
+
+	case ActionReview:
+		checkConclusion(&vs, in)
 
 	case ActionRequestCorrection:
 		it, err := itemOf(c, reg)
@@ -404,8 +423,12 @@ func checkInput(c *yizhanv1.Case, action Action, e *yizhanv1.CaseEvent, reg Regi
 			return err
 		}
 		names := materialNames(it)
-		if len(e.GetMissingMaterials()) == 0 {
-			vs.addReason(registry.ReasonRequired, "missing_materials", "is required: name every missing material in the one notice")
+		// The one-time notice (一次性告知): every required material the
+		// filing lacks, computed, then those the clerk adds (a material
+		// handed in that is not right).
+		missing := MissingMaterials(it, c.GetMaterials())
+		if len(missing) == 0 && len(e.GetMissingMaterials()) == 0 {
+			vs.addReason(registry.ReasonRequired, "missing_materials", "is required: every required material was handed in; name those that are not right")
 		}
 		for i, m := range e.GetMissingMaterials() {
 			field := fmt.Sprintf("missing_materials[%d]", i)
@@ -415,6 +438,12 @@ func checkInput(c *yizhanv1.Case, action Action, e *yizhanv1.CaseEvent, reg Regi
 				vs.addMeta(reason.NotAMaterial, materialMeta(m, it), field, "%q is not a material of item %s version %d (%v)", m, it.GetCode(), it.GetVersion(), names)
 			}
 		}
+		for _, m := range e.GetMissingMaterials() {
+			if !slices.Contains(missing, m) {
+				missing = append(missing, m)
+			}
+		}
+		e.MissingMaterials = missing
 
 	case ActionResubmit:
 		it, err := itemOf(c, reg)
@@ -436,13 +465,17 @@ func checkInput(c *yizhanv1.Case, action Action, e *yizhanv1.CaseEvent, reg Regi
 			vs.addMeta(registry.ReasonOutOfRange, reason.Meta{"min": "0", "got": reason.Itoa(e.GetFeeCents())}, "fee_cents", "must not be negative, got %d", e.GetFeeCents())
 			break
 		}
-		if e.GetFeeCents() == 0 {
-			it, err := itemOf(c, reg)
-			if err != nil {
-				return err
-			}
-			e.FeeCents = it.GetFeeCents()
+		it, err := itemOf(c, reg)
+		if err != nil {
+			return err
 		}
+		// A fee only by the item's standard (行政许可法 §58, §59): the
+		// amount is the standard's; one typed must be it.
+		if e.GetFeeCents() != 0 && e.GetFeeCents() != it.GetFeeCents() {
+			vs.addMeta(reason.FeeMismatch, reason.Meta{"fee": reason.Itoa(it.GetFeeCents()), "got": reason.Itoa(e.GetFeeCents())},
+				"fee_cents", "must be the item's fee standard of %d fen, got %d", it.GetFeeCents(), e.GetFeeCents())
+		}
+		e.FeeCents = it.GetFeeCents()
 
 	case ActionPay:
 		if e.GetReceiptNumber() == "" {
@@ -487,9 +520,19 @@ func checkInput(c *yizhanv1.Case, action Action, e *yizhanv1.CaseEvent, reg Regi
 
 	case ActionWithdraw:
 		needReason("a withdrawal states its reason")
+		if !actor.Citizen && !slices.ContainsFunc(e.GetMaterials(), func(m *yizhanv1.SubmittedMaterial) bool { return m.GetName() == WithdrawalRequest }) {
+			vs.addMeta(registry.ReasonRequired, reason.Meta{"material": WithdrawalRequest}, "materials",
+				"is required: staff withdraw a case only with the citizen's written request, recorded as the material %q (the citizen may withdraw with the query code)", WithdrawalRequest)
+		}
+		for i, m := range e.GetMaterials() {
+			if m.GetName() != WithdrawalRequest {
+				vs.addMeta(reason.NotAMaterial, reason.Meta{"material": m.GetName()}, fmt.Sprintf("materials[%d].name", i), "a withdrawal records only %q", WithdrawalRequest)
+			}
+		}
 
 	case ActionGiveOpinion:
 		needReason("the opinion")
+		checkConclusion(&vs, in)
 		if e.GetDepartmentCode() == "" {
 			vs.addReason(registry.ReasonRequired, "department_code", "is required: the co-department giving the opinion")
 		}
@@ -508,6 +551,19 @@ func checkInput(c *yizhanv1.Case, action Action, e *yizhanv1.CaseEvent, reg Regi
 		needReason("a complaint says what it is about")
 	}
 	return vs.err()
+}
+
+// checkConclusion checks that a review or an opinion says 同意 or 不同意:
+// conclusion, or agrees for 同意, not both ways.
+func checkConclusion(vs *violations, in *yizhanv1.CaseActionRequest) {
+	switch c := in.GetConclusion(); {
+	case c == yizhanv1.Conclusion_CONCLUSION_DISAGREE && in.GetAgrees():
+		vs.addMeta(registry.ReasonOutOfRange, reason.Meta{"enum": "Conclusion"}, "conclusion", "says 不同意 while agrees says 同意")
+	case c == yizhanv1.Conclusion_CONCLUSION_UNSPECIFIED && !in.GetAgrees():
+		vs.addMeta(registry.ReasonRequired, reason.Meta{"input": "choice"}, "conclusion", "is required: 同意 (CONCLUSION_AGREE) or 不同意 (CONCLUSION_DISAGREE)")
+	case c != yizhanv1.Conclusion_CONCLUSION_UNSPECIFIED && c != yizhanv1.Conclusion_CONCLUSION_AGREE && c != yizhanv1.Conclusion_CONCLUSION_DISAGREE:
+		vs.addMeta(registry.ReasonOutOfRange, reason.Meta{"enum": "Conclusion", "got": reason.Itoa(int32(c))}, "conclusion", "not a conclusion")
+	}
 }
 
 // checkMaterials checks that every submitted material is named as in the

@@ -21,9 +21,9 @@ var (
 	sAccept    = step{ActionAccept, nil, countyClerk}
 	sCorrect   = step{ActionRequestCorrection, &req{MissingMaterials: []string{"营业执照"}}, countyClerk}
 	sSuspend   = step{ActionSuspend, &req{SpecialProcedure: "现场勘查", Reason: "核查"}, countyReview}
-	sReview    = step{ActionReview, &req{Reason: "同意"}, countyReview}
+	sReview    = step{ActionReview, &req{Agrees: true, Reason: "同意"}, countyReview}
 	sApprove   = step{ActionDecide, &req{Approved: true, Reason: "符合条件"}, countyApprove}
-	sDeny      = step{ActionDecide, &req{Approved: false, Reason: "不符合布局要求"}, countyApprove}
+	sDeny      = step{ActionDecide, &req{Approved: false, Reason: "不符合布局要求", LegalBasis: "《烟草专卖法实施条例》第十条"}, countyApprove}
 	sCertify   = step{ActionCertify, &req{CertificateNumber: "C-1"}, countyClerk}
 	sDeliver   = step{ActionDeliver, nil, countyClerk}
 	sRefuse    = step{ActionRefuse, &req{Reason: "不属于本机关职权", LegalBasis: "《行政许可法》第三十二条"}, countyClerk}
@@ -179,7 +179,7 @@ func TestNewEventRoles(t *testing.T) {
 		{name: "extend by a clerk", state: "accepted", step: step{ActionExtend, &req{ExtensionDays: 3, Reason: "x"}, countyClerk}},
 		{name: "resume by a clerk", state: "suspended", step: step{ActionResume, nil, countyClerk}},
 		{name: "withdraw by a reviewer", state: "accepted", step: step{ActionWithdraw, &req{Reason: "x"}, countyReview}},
-		{name: "withdraw by a clerk", state: "accepted", step: step{ActionWithdraw, &req{Reason: "申请人书面撤回"}, countyClerk}, ok: true},
+		{name: "withdraw by a clerk", state: "accepted", step: step{ActionWithdraw, &req{Reason: "申请人书面撤回", Materials: submitted(WithdrawalRequest)}, countyClerk}, ok: true},
 		{name: "withdraw by the citizen", state: "accepted", step: step{ActionWithdraw, &req{Reason: "不办了"}, citizen}, ok: true},
 		{name: "rate by a clerk", state: "closed", step: step{ActionRate, sRate.in, countyClerk}},
 		{name: "rate by an approver", state: "closed", step: step{ActionRate, sRate.in, countyApprove}},
@@ -314,7 +314,7 @@ func TestNewEventFields(t *testing.T) {
 	}
 	t.Run("opinion fields", func(t *testing.T) {
 		w := newWorld(t)
-		n := w.file(county, joint, countyClerk, "食品经营许可申请书")
+		n := w.file(county, joint, countyClerk, "食品经营许可申请书", "营业执照")
 		w.mustDo(county, n, ActionAccept, nil, countyClerk)
 		_, err := w.do(county, n, ActionGiveOpinion, &req{DepartmentCode: "sw"}, taxReviewer)
 		wantField(t, err, "reason")
@@ -349,7 +349,7 @@ func TestFeeBlocksDelivery(t *testing.T) {
 	if c.GetFeeCents() != 1000 {
 		t.Fatalf("assessed %d fen, want the item's 1000", c.GetFeeCents())
 	}
-	w.mustDo(county, n, ActionReview, &req{Reason: "同意"}, countyReview)
+	w.mustDo(county, n, ActionReview, &req{Agrees: true, Reason: "同意"}, countyReview)
 	w.mustDo(county, n, ActionDecide, &req{Approved: true, Reason: "出具证明"}, countyApprove)
 	w.mustDo(county, n, ActionCertify, &req{CertificateNumber: "Z-1"}, countyClerk)
 	_, err := w.do(county, n, ActionDeliver, nil, countyClerk)

@@ -65,7 +65,7 @@ func TestCaseLives(t *testing.T) {
 			setup: townShipAccept,
 			item:  tobacco,
 			acts: []at{
-				{township, step{ActionAccept, nil, townClerk}}, {township, step{ActionReview, &req{Reason: "初审同意"}, townReviewer}},
+				{township, step{ActionAccept, nil, townClerk}}, {township, step{ActionReview, &req{Agrees: true, Reason: "初审同意"}, townReviewer}},
 				{county, sApprove}, {county, sCertify},
 				{village, step{ActionDeliver, nil, eastAgent}},
 			},
@@ -79,7 +79,7 @@ func TestCaseLives(t *testing.T) {
 			name: "a township item decided at the township",
 			item: townItem,
 			acts: []at{
-				{township, step{ActionAccept, nil, townClerk}}, {township, step{ActionReview, &req{Reason: "同意"}, townReviewer}},
+				{township, step{ActionAccept, nil, townClerk}}, {township, step{ActionReview, &req{Agrees: true, Reason: "同意"}, townReviewer}},
 				{township, step{ActionDecide, &req{Approved: true, Reason: "符合规划"}, townApprover}},
 				{village, step{ActionDeliver, nil, eastAgent}},
 			},
@@ -169,14 +169,14 @@ func TestPendingHoldsForSuspensionAndFees(t *testing.T) {
 	n := w.file(village, tobacco, eastAgent, tobaccoMaterials[:4]...)
 	w.settle()
 	w.mustDo(county, n, ActionAccept, nil, countyClerk)
-	w.mustDo(county, n, ActionReview, &req{Reason: "同意"}, countyReview)
-	w.mustDo(county, n, ActionAssessFee, &req{FeeCents: 800}, countyClerk)
+	w.mustDo(county, n, ActionReview, &req{Agrees: true, Reason: "同意"}, countyReview)
+	w.mustDo(county, n, ActionAssessFee, &req{FeeCents: 2500}, countyClerk)
 	w.mustDo(county, n, ActionDecide, &req{Approved: true, Reason: "准予"}, countyApprove)
 	w.mustDo(county, n, ActionCertify, &req{CertificateNumber: "C-8"}, countyClerk)
 	if a, to, ok := w.books[county].Pending(n); ok {
 		t.Fatalf("Pending = %s to %s while the fee is unpaid", a, to)
 	}
-	w.mustDo(county, n, ActionPay, &req{FeeCents: 800, ReceiptNumber: "R-8"}, countyClerk)
+	w.mustDo(county, n, ActionPay, &req{FeeCents: 2500, ReceiptNumber: "R-8"}, countyClerk)
 	if a, to, ok := w.books[county].Pending(n); !ok || a != ActionForward || to != township {
 		t.Fatalf("Pending = %s %s %v, want forward to the township", a, to, ok)
 	}

@@ -32,6 +32,7 @@ type Registry interface {
 	IsWorkingDay(d time.Time) bool
 	AddWorkingDays(from time.Time, n int) time.Time
 	WorkingDaysBetween(from, to time.Time) int
+	CasePolicy() *yizhanv1.CasePolicy
 }
 
 var _ Registry = (*registry.Registry)(nil)

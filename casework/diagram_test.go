@@ -52,6 +52,9 @@ func guardLines(r *rule, s yizhanv1.CaseState) []string {
 			out = append(out, g.Holds+in)
 		}
 	}
+	for _, q := range r.Asks {
+		out = append(out, q.Holds+" (asked)")
+	}
 	for i := range out {
 		if i == 0 {
 			out[i] = "if " + out[i]

@@ -65,9 +65,9 @@ func TestFoldLifecycle(t *testing.T) {
 			}},
 		{name: "reviewed", act: ActionReview, actor: countyReview, in: &yizhanv1.CaseActionRequest{Reason: "材料齐全", Agrees: true},
 			check: func(t *testing.T, c *yizhanv1.Case) { wantState(t, c, yizhanv1.CaseState_CASE_STATE_REVIEWED) }},
-		{name: "fee assessed", act: ActionAssessFee, actor: countyClerk, in: &yizhanv1.CaseActionRequest{FeeCents: 5000},
+		{name: "fee assessed", act: ActionAssessFee, actor: countyClerk, in: &yizhanv1.CaseActionRequest{FeeCents: 2500},
 			check: func(t *testing.T, c *yizhanv1.Case) {
-				if c.GetFeeCents() != 5000 || c.GetFeePaid() {
+				if c.GetFeeCents() != 2500 || c.GetFeePaid() {
 					t.Errorf("fee %d paid %v", c.GetFeeCents(), c.GetFeePaid())
 				}
 			}},
@@ -80,7 +80,7 @@ func TestFoldLifecycle(t *testing.T) {
 					t.Errorf("certificate %q", c.GetCertificateNumber())
 				}
 			}},
-		{name: "fee paid", act: ActionPay, actor: countyClerk, in: &yizhanv1.CaseActionRequest{FeeCents: 5000, ReceiptNumber: "R-1"},
+		{name: "fee paid", act: ActionPay, actor: countyClerk, in: &yizhanv1.CaseActionRequest{FeeCents: 2500, ReceiptNumber: "R-1"},
 			check: func(t *testing.T, c *yizhanv1.Case) {
 				if !c.GetFeePaid() {
 					t.Error("fee not paid")
@@ -204,7 +204,7 @@ func TestFoldJointOpinionsAnyOrder(t *testing.T) {
 				t.Fatalf("opinions pending %v after both", c.GetOpinionsPending())
 			}
 			// The route has REVIEW at the county: review, then decide.
-			w.mustDo(county, n, ActionReview, &yizhanv1.CaseActionRequest{Reason: "同意"}, countyReview)
+			w.mustDo(county, n, ActionReview, &yizhanv1.CaseActionRequest{Agrees: true, Reason: "同意"}, countyReview)
 			c = w.mustDo(county, n, ActionDecide, &yizhanv1.CaseActionRequest{Approved: true, Reason: "准予许可"}, countyApprove)
 			wantState(t, c, yizhanv1.CaseState_CASE_STATE_APPROVED)
 		})

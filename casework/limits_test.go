@@ -163,7 +163,7 @@ func TestActionLimits(t *testing.T) {
 		field  string
 		reason string
 	}{
-		{"review reason of 4001", ActionReview, &req{Reason: strings.Repeat("同", 4001)}, countyReview, "reason", registry.ReasonTooLong},
+		{"review reason of 4001", ActionReview, &req{Agrees: true, Reason: strings.Repeat("同", 4001)}, countyReview, "reason", registry.ReasonTooLong},
 		{"decide reason of 5 MB", ActionDecide, &req{Approved: true, Reason: huge}, countyApprove, "reason", registry.ReasonTooLong},
 		{"decide legal basis", ActionDecide, &req{Reason: "否", LegalBasis: strings.Repeat("法", 4001)}, countyApprove, "legal_basis", registry.ReasonTooLong},
 		{"refuse legal basis with NUL", ActionRefuse, &req{Reason: "否", LegalBasis: "第\x00条"}, countyClerk, "legal_basis", registry.ReasonControlCharacter},
@@ -204,7 +204,7 @@ func TestActionLimits(t *testing.T) {
 
 	t.Run("multi-line reasons", func(t *testing.T) {
 		w, n := caseIn(t, "accepted")
-		w.mustDo(county, n, ActionReview, &req{Reason: "材料齐全，\r\n同意。\n\t——县审核"}, countyReview)
+		w.mustDo(county, n, ActionReview, &req{Agrees: true, Reason: "材料齐全，\r\n同意。\n\t——县审核"}, countyReview)
 	})
 
 	t.Run("request number and query code", func(t *testing.T) {
@@ -233,7 +233,7 @@ func TestReceivedEventsAreNotHeldToTheLimits(t *testing.T) {
 	w := newWorld(t)
 	n := w.file(village, tobacco, eastAgent, tobaccoMaterials[:4]...)
 	c, _ := w.books[village].Case(n)
-	e, err := NewEvent(c, ActionWithdraw, &req{Reason: "不办了"}, eastAgent, village, w.tick(), w.reg)
+	e, err := NewEvent(c, ActionWithdraw, &req{Reason: "不办了", Materials: submitted(WithdrawalRequest)}, eastAgent, village, w.tick(), w.reg)
 	if err != nil {
 		t.Fatal(err)
 	}

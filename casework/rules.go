@@ -19,8 +19,8 @@ import (
 //	PRECHECK             precheck            → FILED
 //	                     rejectPrecheck      → PRECHECK_REJECTED
 //	                     withdraw            → WITHDRAWN
-//	FILED                accept              → ACCEPTED
-//	                     requestCorrection   → CORRECTION_REQUESTED
+//	FILED                accept              → ACCEPTED          if every required material handed in (asked)
+//	                     requestCorrection   → CORRECTION_REQUESTED if no correction notice before (one-time notice) (asked)
 //	                     refuse              → REFUSED
 //	                     withdraw            → WITHDRAWN
 //	CORRECTION_REQUESTED resubmit            → FILED
@@ -29,9 +29,13 @@ import (
 //	                     decide              → APPROVED | DENIED if not suspended
 //	                                                             and no opinion pending
 //	                                                             and no REVIEW step on the route
+//	                                                             and asked by another person than who accepted and reviewed it (asked)
+//	                                                             and no co-department's 不同意 standing (to approve) (asked)
 //	                     withdraw            → WITHDRAWN
 //	REVIEWED             decide              → APPROVED | DENIED if not suspended
 //	                                                             and no opinion pending
+//	                                                             and asked by another person than who accepted and reviewed it (asked)
+//	                                                             and no co-department's 不同意 standing (to approve) (asked)
 //	                     withdraw            → WITHDRAWN
 //	APPROVED             certify             → CERTIFIED
 //	                     deliver             → DELIVERED         if no CERTIFY step on the route
@@ -46,12 +50,14 @@ import (
 //	                      if suspended
 //	  giveOpinion         in ACCEPTED, REVIEWED
 //	                      if not suspended
-//	                      and the department's opinion pending
+//	                      and the department's opinion pending (or its 不同意 to revise)
 //	  pay                 in any open state
-//	                      if a fee assessed
+//	                      if a fee due (assessed; not refused or denied)
 //	                      and the fee not paid yet
-//	  assessFee           in ACCEPTED, REVIEWED, APPROVED, DENIED, CERTIFIED
+//	  assessFee           in ACCEPTED, REVIEWED, APPROVED, CERTIFIED
 //	                      if the fee not paid yet
+//	                      and the item has a fee standard (asked)
+//	                      and no fee assessed before (asked)
 //	  suspend             in ACCEPTED, REVIEWED
 //	                      if not suspended
 //	  extend              in ACCEPTED, REVIEWED
@@ -87,7 +93,8 @@ const (
 )
 
 // unpaid reports whether c has a fee assessed and not paid.
-func unpaid(c *yizhanv1.Case) bool { return c.GetFeeCents() > 0 && !c.GetFeePaid() }
+// (none is after a refusal or a denial: feeDue).
+func unpaid(c *yizhanv1.Case) bool { return feeDue(c) && !c.GetFeePaid() }
 
 // final reports whether nothing more can happen to a case in state s
 // (the state table's Final).

@@ -54,6 +54,31 @@ type askerGuard struct {
 	say   func(a Actor, e *yizhanv1.CaseEvent) string
 }
 
+// An askRule is a condition of asking for an action that reads what a
+// guard cannot see (the case's item version, the county's case policy,
+// who asks): the procedure the office holding the case follows when its
+// staff ask (NewEvent, AllowedActions). A receiving office does not check
+// it again (Permitted): an event another office appended was asked for
+// there, perhaps under the rules of an older release, and the log it is
+// part of stays valid.
+type askRule struct {
+	Name  string // the failure, for a reason code: "MATERIALS_MISSING"
+	Holds string // what must hold, as the diagram says it
+	Deny  bool   // a failure of who asks (ErrPermissionDenied), else of the case (ErrFailedPrecondition)
+	fails func(a *asking) bool
+	say   func(a *asking) string
+}
+
+// asking is what an askRule reads.
+type asking struct {
+	c      *yizhanv1.Case
+	e      *yizhanv1.CaseEvent
+	actor  Actor
+	office string
+	reg    Registry
+	item   *yizhanv1.Item // the case's item version; nil when the registry does not hold it
+}
+
 // A hint says why a rule does not apply in the states In.
 type hint struct {
 	In  []yizhanv1.CaseState
@@ -76,6 +101,7 @@ type rule struct {
 
 	Guards []guard      // conditions on the case besides the state, checked in order
 	Asker  []askerGuard // conditions on who asks, besides the role
+	Asks   []askRule    // conditions of asking that read the item version or the policy (not re-checked on receipt)
 	Waits  []guard      // automatic: Pending takes it only when these hold too
 
 	// Why not, in a state not in From: a state's own note first (the
@@ -196,9 +222,11 @@ var table = []rule{
 		Else: "only an online filing waiting for its pre-check can be taken up or turned down"},
 	{Action: ActionAccept, Event: evAccepted, From: states(stFiled), To: states(stAccepted),
 		Roles: clerkOrAgent, Need: needRight, Right: rightAccept,
+		Asks:  []askRule{materialsComplete},
 		Hints: notFiled, Else: onlyFiled},
 	{Action: ActionRequestCorrection, Event: evCorrection, From: states(stFiled), To: states(stCorrection),
 		Roles: clerkOrAgent, Need: needRight, Right: rightAccept,
+		Asks:  []askRule{oneNotice},
 		Hints: notFiled, Else: onlyFiled},
 	{Action: ActionResubmit, Event: evResubmitted, From: states(stCorrection), To: states(stFiled),
 		Roles: clerkOrAgent, Need: needRight, Right: rightAccept,
@@ -220,6 +248,7 @@ var table = []rule{
 	{Action: ActionDecide, Event: evDecided, From: clockRuns, To: states(stApproved, stDenied),
 		Roles: approver, Need: needRight, Right: rightApprove,
 		Guards: guards(notSuspended, noOpinionsPending, reviewFirst),
+		Asks:   []askRule{anotherPerson, noDissent},
 		Hints:  beforeDecision, Else: decidedAlready},
 	{Action: ActionCertify, Event: evCertified, From: states(stApproved), To: states(stCertified),
 		Roles: clerk, Need: needRight, Right: rightCertify,
@@ -238,12 +267,13 @@ var table = []rule{
 			{In: states(stDelivered), Say: "it was delivered already"},
 			{In: clockRuns, Say: "decide it first"},
 		}, Else: "accept or refuse it first"},
-	{Action: ActionAssessFee, Event: evFeeAssessed, From: states(stAccepted, stReviewed, stApproved, stDenied, stCertified),
+	{Action: ActionAssessFee, Event: evFeeAssessed, From: states(stAccepted, stReviewed, stApproved, stCertified),
 		Roles: clerk, Need: needAnyRight,
 		Guards: guards(feeNotPaid),
+		Asks:   []askRule{feeStandard, feeOnce},
 		Hints: []hint{
 			{In: states(stFiled, stCorrection), Say: "accept it first"},
-			{In: states(stRefused), Say: "a refused case pays no fee"},
+			{In: states(stRefused, stDenied), Say: "a refused or denied case pays no fee (行政许可法 §58, §59)"},
 		}, Else: "it was delivered already"},
 	{Action: ActionSuspend, Event: evSuspended, From: clockRuns,
 		Roles: reviewerOrApprover, Need: needRight, Right: rightApprove,
@@ -291,12 +321,12 @@ var (
 		say: func(c *yizhanv1.Case, _ *yizhanv1.CaseEvent) string {
 			return caseIs(c, "the opinions of %v are pending", c.GetOpinionsPending())
 		}}
-	opinionPending = guard{Name: "NO_OPINION_PENDING", Holds: "the department's opinion pending",
+	opinionPending = guard{Name: "NO_OPINION_PENDING", Holds: "the department's opinion pending (or its 不同意 to revise)",
 		fails: func(c *yizhanv1.Case, e *yizhanv1.CaseEvent) bool {
 			if d := e.GetDepartmentCode(); d != "" {
-				return !slices.Contains(c.GetOpinionsPending(), d)
+				return !slices.Contains(c.GetOpinionsPending(), d) && !dissents(c, d)
 			}
-			return len(c.GetOpinionsPending()) == 0
+			return len(c.GetOpinionsPending()) == 0 && !dissents(c, "")
 		},
 		say: func(c *yizhanv1.Case, e *yizhanv1.CaseEvent) string {
 			if d := e.GetDepartmentCode(); d != "" {
@@ -322,9 +352,9 @@ var (
 		say: func(c *yizhanv1.Case, _ *yizhanv1.CaseEvent) string {
 			return caseIs(c, "the fee of %d fen is paid already", c.GetFeeCents())
 		}}
-	feeAssessed = guard{Name: "NO_FEE", Holds: "a fee assessed",
-		fails: func(c *yizhanv1.Case, _ *yizhanv1.CaseEvent) bool { return c.GetFeeCents() <= 0 },
-		say:   func(c *yizhanv1.Case, _ *yizhanv1.CaseEvent) string { return caseIs(c, "no fee is assessed") }}
+	feeAssessed = guard{Name: "NO_FEE", Holds: "a fee due (assessed; not refused or denied)",
+		fails: func(c *yizhanv1.Case, _ *yizhanv1.CaseEvent) bool { return !feeDue(c) },
+		say:   func(c *yizhanv1.Case, _ *yizhanv1.CaseEvent) string { return caseIs(c, "no fee is due") }}
 	notRated = guard{Name: "RATED_ALREADY", Holds: "not rated yet",
 		fails: func(c *yizhanv1.Case, _ *yizhanv1.CaseEvent) bool {
 			return c.GetRating() != yizhanv1.Rating_RATING_UNSPECIFIED
@@ -351,6 +381,91 @@ var (
 			return fmt.Sprintf("%s of department %q may not give the opinion of department %q", a, a.Department, e.GetDepartmentCode())
 		}}
 )
+
+// The ask rules.
+var (
+	materialsComplete = askRule{Name: "MATERIALS_MISSING", Holds: "every required material handed in",
+		fails: func(a *asking) bool { return a.item != nil && len(MissingMaterials(a.item, a.c.GetMaterials())) > 0 },
+		say: func(a *asking) string {
+			return caseIs(a.c, "required materials are missing %v: send the one-time correction notice (行政许可法 §32)", MissingMaterials(a.item, a.c.GetMaterials()))
+		}}
+	oneNotice = askRule{Name: "NOTICE_GIVEN", Holds: "no correction notice before (one-time notice)",
+		fails: func(a *asking) bool { return a.c.GetCorrectionNotices() > 0 },
+		say: func(a *asking) string {
+			return caseIs(a.c, "the one-time correction notice was given already: accept the filing or refuse it")
+		}}
+	feeStandard = askRule{Name: "NO_FEE_STANDARD", Holds: "the item has a fee standard",
+		fails: func(a *asking) bool { return a.item != nil && a.item.GetFeeCents() <= 0 },
+		say: func(a *asking) string {
+			return caseIs(a.c, "item %s is free of charge: a fee only by law and its standard (行政许可法 §58)", a.c.GetItemCode())
+		}}
+	feeOnce = askRule{Name: "FEE_ASSESSED", Holds: "no fee assessed before",
+		fails: func(a *asking) bool { return a.c.GetFeeCents() > 0 },
+		say: func(a *asking) string {
+			return caseIs(a.c, "the fee of %d fen is assessed already: once per case", a.c.GetFeeCents())
+		}}
+	anotherPerson = askRule{Name: "SAME_PERSON", Holds: "asked by another person than who accepted and reviewed it", Deny: true,
+		fails: func(a *asking) bool {
+			if a.actor.Citizen || a.c.GetCaseKind() == yizhanv1.CaseKind_CASE_KIND_IMMEDIATE || singleHanded(a.reg, a.office) {
+				return false
+			}
+			return a.actor.Username != "" && (a.actor.Username == a.c.GetAcceptedBy() || a.actor.Username == a.c.GetReviewedBy())
+		},
+		say: func(a *asking) string {
+			return fmt.Sprintf("%s accepted or reviewed case %s: the decision is another person's (审批与受理、审核分离)", a.actor, a.c.GetNumber())
+		}}
+	noDissent = askRule{Name: "DISSENT", Holds: "no co-department's 不同意 standing (to approve)",
+		fails: func(a *asking) bool { return a.e.GetApproved() && dissents(a.c, "") },
+		say: func(a *asking) string {
+			var against []string
+			for _, o := range a.c.GetOpinions() {
+				if !o.GetAgrees() {
+					against = append(against, o.GetDepartmentCode())
+				}
+			}
+			return caseIs(a.c, "co-departments %v answered 不同意: a joint item is approved only with every co-department's agreement; coordinate and let them give their opinion again, or deny it", against)
+		}}
+)
+
+// dissents reports whether department d's latest opinion on c is 不同意
+// (d empty: any department's).
+func dissents(c *yizhanv1.Case, d string) bool {
+	return slices.ContainsFunc(c.GetOpinions(), func(o *yizhanv1.Opinion) bool {
+		return !o.GetAgrees() && (d == "" || o.GetDepartmentCode() == d)
+	})
+}
+
+// feeDue reports whether c owes a fee it has been assessed: not after a
+// refusal or a denial (行政许可法 §58, §59: no fee for them).
+func feeDue(c *yizhanv1.Case) bool {
+	return c.GetFeeCents() > 0 && c.GetState() != stRefused && c.GetState() != stDenied
+}
+
+// singleHanded reports whether the county lets one person accept, review
+// and decide a case at office (a small office: CasePolicy).
+func singleHanded(reg Registry, office string) bool {
+	return slices.Contains(reg.CasePolicy().GetSingleHandedOffices(), office)
+}
+
+// checkAsks runs the ask rules of action's rule (after checkAsked).
+func checkAsks(c *yizhanv1.Case, action Action, e *yizhanv1.CaseEvent, actor Actor, office string, reg Registry) error {
+	r := ruleOfAction[action]
+	if r == nil || len(r.Asks) == 0 {
+		return nil
+	}
+	a := &asking{c: c, e: e, actor: actor, office: office, reg: reg}
+	a.item, _ = reg.Item(c.GetItemCode(), c.GetItemVersion())
+	for _, q := range r.Asks {
+		if !q.fails(a) {
+			continue
+		}
+		if q.Deny {
+			return denied(q.Name, action, func() string { return q.say(a) })
+		}
+		return precondition(q.Name, c, e.GetType(), func() string { return q.say(a) })
+	}
+	return nil
+}
 
 // caseIs is a message about case c: "case is CASE_STATE_FILED: accept it
 // first".
@@ -387,7 +502,7 @@ func (e *RuleError) Unwrap() error { return e.err }
 
 // ErrorReason is the reason of the refusal (reason.Reasoner):
 // ALREADY_RATED, CITIZEN_ONLY, WRONG_ROLE (with the action and the
-// roles), else CASE_STATE (with the state, the event, the action, whether
+// roles; the rule SAME_PERSON too), else CASE_STATE (with the state, the event, the action, whether
 // the case is suspended); the meta's rule is Rule.
 func (e *RuleError) ErrorReason() (string, reason.Meta) {
 	m := reason.Meta{"rule": e.Rule}
@@ -399,7 +514,7 @@ func (e *RuleError) ErrorReason() (string, reason.Meta) {
 		return reason.AlreadyRated, m
 	case "CITIZEN_ONLY":
 		return reason.CitizenOnly, m
-	case "ROLE", ofTheDepartment.Name:
+	case "ROLE", ofTheDepartment.Name, anotherPerson.Name:
 		var roles []string
 		for _, r := range e.Roles {
 			roles = append(roles, r.String())

@@ -65,8 +65,10 @@ func plainMayDo(s yizhanv1.CaseState) mayDo {
 			"reviewer": clockActions, "sw reviewer": clockActions, "approver": append([]Action{ActionDecide}, clockActions...)}
 	case stApproved:
 		return mayDo{"clerk": {ActionCertify, ActionDeliver, ActionAssessFee}, "agent": {ActionDeliver}, "citizen": {ActionComplain}}
-	case stDenied, stCertified:
+	case stCertified:
 		return mayDo{"clerk": {ActionDeliver, ActionAssessFee}, "agent": {ActionDeliver}, "citizen": {ActionComplain}}
+	case stDenied:
+		return mayDo{"clerk": {ActionDeliver}, "agent": {ActionDeliver}, "citizen": {ActionComplain}}
 	case stRefused:
 		return mayDo{"clerk": {ActionDeliver}, "agent": {ActionDeliver}, "citizen": {ActionComplain}}
 	case stClosed:
@@ -95,8 +97,14 @@ var variants = []struct {
 			"approver": append([]Action{ActionDecide}, clockActions...)}},
 	{"a fee unpaid, certified", stCertified, func(c *yizhanv1.Case) { c.FeeCents = 1000 },
 		mayDo{"clerk": {ActionPay, ActionAssessFee}, "citizen": {ActionComplain}}},
+	// No fee after a refusal or a denial (行政许可法 §58, §59): none to
+	// pay, and nothing holds up the delivery.
 	{"a fee unpaid, refused", stRefused, func(c *yizhanv1.Case) { c.FeeCents = 1000 },
-		mayDo{"clerk": {ActionPay}, "citizen": {ActionComplain}}},
+		mayDo{"clerk": {ActionDeliver}, "agent": {ActionDeliver}, "citizen": {ActionComplain}}},
+	{"a fee unpaid, denied", stDenied, func(c *yizhanv1.Case) { c.FeeCents = 1000 },
+		mayDo{"clerk": {ActionDeliver}, "agent": {ActionDeliver}, "citizen": {ActionComplain}}},
+	{"a fee unpaid, approved", stApproved, func(c *yizhanv1.Case) { c.FeeCents = 1000 },
+		mayDo{"clerk": {ActionCertify, ActionPay, ActionAssessFee}, "citizen": {ActionComplain}}},
 	{"the fee paid", stApproved, func(c *yizhanv1.Case) { c.FeeCents, c.FeePaid = 1000, true },
 		mayDo{"clerk": {ActionCertify, ActionDeliver}, "agent": {ActionDeliver}, "citizen": {ActionComplain}}},
 	{"opinions pending", stAccepted, func(c *yizhanv1.Case) { c.OpinionsPending = []string{"sw", "xf"} },
@@ -231,8 +239,8 @@ func TestRuleFailuresAreNamed(t *testing.T) {
 	}{
 		{"decide while suspended", checkState(c, &yizhanv1.CaseEvent{Type: evDecided}), reason.CaseState,
 			reason.Meta{"rule": "SUSPENDED", "state": "CASE_STATE_ACCEPTED", "event": "EVENT_TYPE_DECIDED", "action": "decide", "suspended": "true"}},
-		{"deliver unpaid", checkState(func() *yizhanv1.Case { c := plainCase(stDenied); c.FeeCents = 100; return c }(), &yizhanv1.CaseEvent{Type: evDelivered}), reason.CaseState,
-			reason.Meta{"rule": "FEE_UNPAID", "state": "CASE_STATE_DENIED", "event": "EVENT_TYPE_DELIVERED", "action": "deliver"}},
+		{"deliver unpaid", checkState(func() *yizhanv1.Case { c := plainCase(stApproved); c.FeeCents = 100; return c }(), &yizhanv1.CaseEvent{Type: evDelivered}), reason.CaseState,
+			reason.Meta{"rule": "FEE_UNPAID", "state": "CASE_STATE_APPROVED", "event": "EVENT_TYPE_DELIVERED", "action": "deliver"}},
 		{"receive a closed case", checkState(plainCase(stClosed), &yizhanv1.CaseEvent{Type: evReceived}), reason.CaseState,
 			reason.Meta{"rule": "FINAL", "state": "CASE_STATE_CLOSED", "event": "EVENT_TYPE_RECEIVED", "action": "receive"}},
 		{"rate twice", checkState(rated, &yizhanv1.CaseEvent{Type: evRated}), reason.AlreadyRated, reason.Meta{"rule": "RATED_ALREADY", "action": "rate"}},
@@ -301,7 +309,7 @@ type transitionInput struct {
 func transitionInputs(a Action) []transitionInput {
 	switch a {
 	case ActionDecide:
-		return []transitionInput{{&req{Approved: true, Reason: "符合条件"}, stApproved}, {&req{Reason: "不符合条件"}, stDenied}}
+		return []transitionInput{{&req{Approved: true, Reason: "符合条件"}, stApproved}, {&req{Reason: "不符合条件", LegalBasis: "《行政许可法》第三十八条"}, stDenied}}
 	case ActionRequestCorrection:
 		return []transitionInput{{&req{MissingMaterials: []string{"居民身份证"}}, 0}}
 	case ActionResubmit:
@@ -312,7 +320,9 @@ func transitionInputs(a Action) []transitionInput {
 		return []transitionInput{{&req{Agrees: true, Reason: "同意"}, 0}}
 	case ActionCertify:
 		return []transitionInput{{&req{CertificateNumber: "C-1"}, 0}}
-	case ActionWithdraw, ActionRejectPrecheck:
+	case ActionWithdraw:
+		return []transitionInput{{&req{Reason: "不办了", Materials: submitted(WithdrawalRequest)}, 0}}
+	case ActionRejectPrecheck:
 		return []transitionInput{{&req{Reason: "不办了"}, 0}}
 	}
 	return []transitionInput{{nil, 0}}
@@ -355,15 +365,15 @@ func caseAt(t *testing.T, from yizhanv1.CaseState, a Action) (*world, string) {
 		stFiled:      nil,
 		stCorrection: {{ActionRequestCorrection, &req{MissingMaterials: []string{"居民身份证"}}, clerk}},
 		stAccepted:   {{ActionAccept, nil, clerk}},
-		stReviewed:   {{ActionAccept, nil, clerk}, {ActionReview, &req{Reason: "同意"}, countyReview}},
+		stReviewed:   {{ActionAccept, nil, clerk}, {ActionReview, &req{Agrees: true, Reason: "同意"}, countyReview}},
 		stApproved:   {{ActionAccept, nil, clerk}, {ActionDecide, approve, countyApprove}},
-		stDenied:     {{ActionAccept, nil, clerk}, {ActionDecide, &req{Reason: "不符合条件"}, countyApprove}},
-		stCertified:  {{ActionAccept, nil, clerk}, {ActionReview, &req{Reason: "同意"}, countyReview}, {ActionDecide, approve, countyApprove}, {ActionCertify, &req{CertificateNumber: "Z-1"}, clerk}},
+		stDenied:     {{ActionAccept, nil, clerk}, {ActionDecide, &req{Reason: "不符合条件", LegalBasis: "《行政许可法》第三十八条"}, countyApprove}},
+		stCertified:  {{ActionAccept, nil, clerk}, {ActionReview, &req{Agrees: true, Reason: "同意"}, countyReview}, {ActionDecide, approve, countyApprove}, {ActionCertify, &req{CertificateNumber: "Z-1"}, clerk}},
 		stRefused:    {{ActionRefuse, &req{Reason: "不属于本机关职权", LegalBasis: "《行政许可法》第三十二条"}, clerk}},
 		stDelivered:  {{ActionAccept, nil, clerk}, {ActionDecide, approve, countyApprove}, {ActionDeliver, nil, clerk}},
 	}
 	if withSteps {
-		scripts[stApproved] = []step{{ActionAccept, nil, clerk}, {ActionReview, &req{Reason: "同意"}, countyReview}, {ActionDecide, approve, countyApprove}}
+		scripts[stApproved] = []step{{ActionAccept, nil, clerk}, {ActionReview, &req{Agrees: true, Reason: "同意"}, countyReview}, {ActionDecide, approve, countyApprove}}
 		scripts[stAccepted] = scripts[stAccepted][:1]
 	}
 	script, ok := scripts[from]
@@ -405,7 +415,7 @@ func TestAllowedActionsAgreesWithNewEvent(t *testing.T) {
 	w.mustDo(county, fee, ActionAssessFee, nil, countyClerk)
 	susp := w.file(county, tobacco, countyClerk, tobaccoMaterials[:4]...)
 	w.mustDo(county, susp, ActionAccept, nil, countyClerk)
-	w.mustDo(county, susp, ActionReview, &req{Reason: "同意"}, countyReview)
+	w.mustDo(county, susp, ActionReview, &req{Agrees: true, Reason: "同意"}, countyReview)
 	w.mustDo(county, susp, ActionSuspend, &req{SpecialProcedure: "听证", Reason: "听证"}, countyApprove)
 	online := w.file(village, tobacco, citizen, tobaccoMaterials[:4]...)
 	town := w.file(village, townItem, eastAgent, "农村宅基地和建房申请表", "户口簿")
@@ -413,7 +423,7 @@ func TestAllowedActionsAgreesWithNewEvent(t *testing.T) {
 	down := w.file(village, immediate, eastAgent, "居民身份证")
 	w.settle()
 	w.mustDo(county, down, ActionAccept, nil, countyClerk)
-	w.mustDo(county, down, ActionReview, &req{Reason: "同意"}, countyReview)
+	w.mustDo(county, down, ActionReview, &req{Agrees: true, Reason: "同意"}, countyReview)
 	w.mustDo(county, down, ActionDecide, &req{Approved: true, Reason: "出具证明"}, countyApprove)
 	w.mustDo(county, down, ActionCertify, &req{CertificateNumber: "Z-2"}, countyClerk)
 	w.settle() // handed down to the village to deliver

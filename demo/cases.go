@@ -98,6 +98,27 @@ func (c *County) seedCases(ctx context.Context) ([]SampleCase, error) {
 	if c.Nodes[iDongcun].Office().Cases().Len() > 0 {
 		return nil, nil
 	}
+	// Every office holds the registry as seeded (the case policy the
+	// township's decisions rest on) before the cases move.
+	var want uint64
+	for _, n := range c.Nodes {
+		if n.Office().Code() == CountyCode {
+			want = max(want, n.Registry().Index())
+		}
+	}
+	for _, n := range c.Nodes {
+		deadline := time.Now().Add(30 * time.Second)
+		for n.Registry().Index() < want {
+			if time.Now().After(deadline) {
+				return nil, fmt.Errorf("demo: %s did not receive the registry", n.Name())
+			}
+			select {
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}
 	sessions := map[string]*staffSession{}
 	for _, s := range []struct {
 		node int
@@ -186,7 +207,7 @@ func (c *County) seedCases(ctx context.Context) ([]SampleCase, error) {
 			return cl.Accept(ctx, &yizhanv1.CaseActionRequest{Number: n2})
 		}},
 		{"chenjing", func(cl yizhanv1.CaseServiceClient, ctx context.Context) (*yizhanv1.CaseResponse, error) {
-			return cl.Review(ctx, &yizhanv1.CaseActionRequest{Number: n2, Reason: "材料齐全，经营场所经实地核查符合布局要求"})
+			return cl.Review(ctx, &yizhanv1.CaseActionRequest{Number: n2, Reason: "材料齐全，经营场所经实地核查符合布局要求", Conclusion: yizhanv1.Conclusion_CONCLUSION_AGREE})
 		}},
 		{"wangqiang", func(cl yizhanv1.CaseServiceClient, ctx context.Context) (*yizhanv1.CaseResponse, error) {
 			return cl.Decide(ctx, &yizhanv1.CaseActionRequest{Number: n2, Approved: true, Reason: "符合《烟草专卖法》规定的零售许可条件，准予许可"})
@@ -220,7 +241,7 @@ func (c *County) seedCases(ctx context.Context) ([]SampleCase, error) {
 			return cl.Accept(ctx, &yizhanv1.CaseActionRequest{Number: n4})
 		},
 		func(cl yizhanv1.CaseServiceClient, ctx context.Context) (*yizhanv1.CaseResponse, error) {
-			return cl.Review(ctx, &yizhanv1.CaseActionRequest{Number: n4, Reason: "材料齐全"})
+			return cl.Review(ctx, &yizhanv1.CaseActionRequest{Number: n4, Reason: "材料齐全", Conclusion: yizhanv1.Conclusion_CONCLUSION_AGREE})
 		},
 		func(cl yizhanv1.CaseServiceClient, ctx context.Context) (*yizhanv1.CaseResponse, error) {
 			return cl.Decide(ctx, &yizhanv1.CaseActionRequest{Number: n4, Approved: true, Reason: "符合个体工商户登记条件，准予登记"})

@@ -389,7 +389,15 @@ func (c *County) seed(ctx context.Context) error {
 			return err
 		}
 	}
-	return nil
+	// The township and the villages have one member of staff on a post:
+	// one person may accept, review and decide there. The appeal notices
+	// name the county's government and court.
+	return create("case policy", func(ctx context.Context) error {
+		_, err := reg.PutCasePolicy(ctx, &yizhanv1.PutCasePolicyRequest{Policy: &yizhanv1.CasePolicy{
+			SingleHandedOffices: []string{TownshipCode, DongcunCode, XicunCode},
+			ReconsiderationBody: "青山县人民政府", Court: "青山县人民法院"}})
+		return err
+	})
 }
 
 // PrintNodes writes a table of the nodes: office, name, raft role, URL.

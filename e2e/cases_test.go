@@ -106,7 +106,7 @@ func TestCaseAcrossTheTiers(t *testing.T) {
 	if reasonOf(body) != "CASE_STATE" || localizedOf(body) != "办件当前为“已受理”，不能制证。" {
 		t.Errorf("certify an accepted case: reason %q, zh-CN %q, want CASE_STATE and its Chinese", reasonOf(body), localizedOf(body))
 	}
-	caseDo(t, clerk, "POST", path+":review", map[string]any{"reason": "材料齐全，符合法定形式"})
+	caseDo(t, clerk, "POST", path+":review", map[string]any{"reason": "材料齐全，符合法定形式", "conclusion": "CONCLUSION_AGREE"})
 	caseDo(t, approver, "POST", path+":decide", map[string]any{"approved": true, "reason": "符合烟草专卖零售许可条件"})
 	certified := caseDo(t, clerk, "POST", path+":certify", map[string]any{"certificate_number": "4501220001"})
 	if certified["state"] != "CASE_STATE_CERTIFIED" || certified["certificate_number"] != "4501220001" {

@@ -165,8 +165,8 @@ func TestUpgradeFromThePreviousRelease(t *testing.T) {
 	// filing gets a number of its own, the applicant's cases are found.
 	clerk = c.api("county-1").login("clerk", adminPassword)
 	approver = c.api("county-1").login("approver", adminPassword)
-	caseDo(t, clerk, "POST", "/v1/cases/"+accepted+":review", map[string]any{"reason": "材料齐全"})
-	caseDo(t, approver, "POST", "/v1/cases/"+accepted+":decide", map[string]any{"approved": false, "reason": "不符合条件"})
+	caseDo(t, clerk, "POST", "/v1/cases/"+accepted+":review", map[string]any{"reason": "材料齐全", "conclusion": "CONCLUSION_AGREE"})
+	caseDo(t, approver, "POST", "/v1/cases/"+accepted+":decide", map[string]any{"approved": false, "reason": "不符合条件", "legal_basis": "《烟草专卖法实施条例》第十条"})
 	agent = c.api("dongcun-1").login("dongcun", adminPassword)
 	for n := range fileCases(t, agent, 1) {
 		if numbers[n] {

@@ -142,14 +142,16 @@ func notOnPath(number, office string) error {
 		reason.Meta{"number": number, "office": office}, 0).Err()
 }
 
-// present prepares a case for the caller: its clocks, whether this office
-// holds only a mirror, and the applicant's ID number, phone and address
+// present prepares a case for the caller: its clocks, the appeal notice
+// of a refusal or a denial, whether this office holds only a mirror, and
+// the applicant's ID number, phone and address
 // masked unless the caller is staff who handle the case.
 func (s *caseService) present(c *yizhanv1.Case, p *auth.Principal) *yizhanv1.Case {
 	c = proto.CloneOf(c)
 	reg := s.n.office.Registry()
 	events := s.n.office.Cases().Events(c.GetNumber())
 	c.Deadlines = casework.Clocks(c, events, reg, s.n.now())
+	c.AppealNotice = casework.AppealNotice(events, reg.CasePolicy())
 	c.Mirror = c.GetOwnerOffice() != s.n.office.Code()
 	c.AllowedActions = s.allowedActions(c, events, p)
 	if !(p != nil && handles(p, c)) {

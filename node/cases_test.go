@@ -145,7 +145,7 @@ func TestCaseFiledAtVillageIsDecidedAtCountyAndDeliveredBack(t *testing.T) {
 	if _, err := cc.Certify(clerk.ctx(), &yizhanv1.CaseActionRequest{Number: number, CertificateNumber: "4501220001"}); status.Code(err) != codes.FailedPrecondition {
 		t.Errorf("certify before decision: %v, want FailedPrecondition", err)
 	}
-	if _, err := cc.Review(clerk.ctx(), &yizhanv1.CaseActionRequest{Number: number, Reason: "材料齐全"}); err != nil {
+	if _, err := cc.Review(clerk.ctx(), &yizhanv1.CaseActionRequest{Number: number, Reason: "材料齐全", Agrees: true}); err != nil {
 		t.Fatalf("review: %v", err)
 	}
 	// A clerk may not decide.
@@ -312,7 +312,7 @@ func TestCountyLeaderKilledWhileDecidingLosesNoDecision(t *testing.T) {
 			return err
 		})
 		retry("review", func() error {
-			_, err := caseClient(t, clerk).Review(clerk.ctx(), &yizhanv1.CaseActionRequest{Number: number, Reason: "材料齐全"})
+			_, err := caseClient(t, clerk).Review(clerk.ctx(), &yizhanv1.CaseActionRequest{Number: number, Reason: "材料齐全", Agrees: true})
 			return err
 		})
 		retry("decide", func() error {
@@ -491,7 +491,7 @@ func closedCase(t *testing.T, f *caseFed, name string) *yizhanv1.Case {
 			return err
 		}},
 		{"review", func() error {
-			_, err := cc.Review(clerk.ctx(), &yizhanv1.CaseActionRequest{Number: number, Reason: "材料齐全"})
+			_, err := cc.Review(clerk.ctx(), &yizhanv1.CaseActionRequest{Number: number, Reason: "材料齐全", Agrees: true})
 			return err
 		}},
 		{"decide", func() error {

@@ -116,6 +116,8 @@ func (s *registryService) command(p *auth.Principal, op any) *peerv1.RegistryCom
 		cmd.Op = &peerv1.RegistryCommand_PutSupervisionPolicy{PutSupervisionPolicy: v}
 	case *peerv1.PutDutyPolicy:
 		cmd.Op = &peerv1.RegistryCommand_PutDutyPolicy{PutDutyPolicy: v}
+	case *peerv1.PutCasePolicy:
+		cmd.Op = &peerv1.RegistryCommand_PutCasePolicy{PutCasePolicy: v}
 	default:
 		panic(fmt.Sprintf("node: unknown registry op %T", op))
 	}
@@ -470,6 +472,33 @@ func (s *registryService) PutDutyPolicy(ctx context.Context, req *yizhanv1.PutDu
 		},
 		func(v proto.Message, index uint64) *yizhanv1.PutDutyPolicyResponse {
 			return &yizhanv1.PutDutyPolicyResponse{Policy: v.(*yizhanv1.DutyPolicy), RegistryIndex: index}
+		})
+}
+
+// --- the case policy ---
+
+func (s *registryService) GetCasePolicy(_ context.Context, req *yizhanv1.GetCasePolicyRequest) (*yizhanv1.GetCasePolicyResponse, error) {
+	meta, err := s.readMeta(req.GetMinIndex())
+	if err != nil {
+		return nil, err
+	}
+	return &yizhanv1.GetCasePolicyResponse{Policy: s.n.office.Registry().CasePolicy(), Meta: meta}, nil
+}
+
+func (s *registryService) PutCasePolicy(ctx context.Context, req *yizhanv1.PutCasePolicyRequest) (*yizhanv1.PutCasePolicyResponse, error) {
+	return write(ctx, s, req,
+		func(ctx context.Context, c yizhanv1.RegistryServiceClient) (*yizhanv1.PutCasePolicyResponse, error) {
+			return c.PutCasePolicy(ctx, req)
+		},
+		func(p *auth.Principal) (*peerv1.RegistryCommand, error) {
+			policy := proto.CloneOf(req.GetPolicy())
+			if policy != nil {
+				policy.RegistryIndex = 0
+			}
+			return s.command(p, &peerv1.PutCasePolicy{Policy: policy}), nil
+		},
+		func(v proto.Message, index uint64) *yizhanv1.PutCasePolicyResponse {
+			return &yizhanv1.PutCasePolicyResponse{Policy: v.(*yizhanv1.CasePolicy), RegistryIndex: index}
 		})
 }
 

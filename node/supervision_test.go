@@ -22,16 +22,21 @@ import (
 	"github.com/yizhan-gov/yizhan/registry"
 )
 
-// A case handled at the county with a second correction notice earns a
-// yellow card on every county node; the county's figures count it, by
-// department; bad requests are refused naming the field, and a village
+// A case at the county first answered after §32's five working days
+// earns a yellow card on every county node; a second correction notice
+// is refused (the one-time notice); the county's figures count the card,
+// by department; bad requests are refused naming the field, and a village
 // agent may not read the county's records.
 func TestStatisticsAndCardsThroughTheAPI(t *testing.T) {
-	f := newCaseFed(t, 3)
+	var skew atomic.Int64
+	f := newTunedCaseFed(t, 3, func(_ string, c *node.Config) {
+		c.Now = func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
+	})
+	n, filed := fileAnsweredLate(t, f.countyLeader(), &skew)
+	admin := dial(t, f.countyLeader()).login("admin", password) // signed in after the clock moved on
 	clerk := dial(t, f.countyLeader()).login("clerk", password)
 	approver := dial(t, f.countyLeader()).login("approver", password)
 	cases := caseClient(t, clerk)
-	n := fileWithTwoCorrections(t, clerk)
 	step := func(name string, call func() (*yizhanv1.CaseResponse, error)) {
 		t.Helper()
 		if _, err := call(); err != nil {
@@ -45,19 +50,19 @@ func TestStatisticsAndCardsThroughTheAPI(t *testing.T) {
 		return caseClient(t, approver).Decide(approver.ctx(), &yizhanv1.CaseActionRequest{Number: n, Approved: true, Reason: "符合条件"})
 	})
 
-	sup := yizhanv1.NewSupervisionServiceClient(f.admin.conn)
+	sup := yizhanv1.NewSupervisionServiceClient(admin.conn)
 	var cards []*yizhanv1.Card
 	waitFor(t, "the card", func() bool {
-		r, err := sup.ListCards(f.admin.ctx(), &yizhanv1.ListCardsRequest{})
+		r, err := sup.ListCards(admin.ctx(), &yizhanv1.ListCardsRequest{})
 		cards = r.GetCards()
 		return err == nil && len(cards) == 1
 	}, 10*time.Second)
-	if c := cards[0]; c.GetCaseNumber() != n || c.GetRule() != yizhanv1.CardRule_CARD_RULE_SECOND_CORRECTION ||
+	if c := cards[0]; c.GetCaseNumber() != n || c.GetRule() != yizhanv1.CardRule_CARD_RULE_NOT_ACCEPTED_IN_TIME ||
 		c.GetColour() != yizhanv1.CardColour_CARD_COLOUR_YELLOW || c.GetOfficeCode() != county || c.GetStaff() != "clerk" || c.GetDepartmentCode() != "yc" {
 		t.Errorf("the card: %v", c)
 	}
-	today := time.Now().In(registry.CST).Format("2006-01-02")
-	st, err := sup.GetStatistics(f.admin.ctx(), &yizhanv1.GetStatisticsRequest{From: today, To: today, GroupBy: yizhanv1.Grouping_GROUPING_DEPARTMENT})
+	today := time.Now().Add(time.Duration(skew.Load())).In(registry.CST).Format("2006-01-02")
+	st, err := sup.GetStatistics(admin.ctx(), &yizhanv1.GetStatisticsRequest{From: filed, To: today, GroupBy: yizhanv1.Grouping_GROUPING_DEPARTMENT})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +78,7 @@ func TestStatisticsAndCardsThroughTheAPI(t *testing.T) {
 		c := dial(t, f.nodes[name]).login("admin", password)
 		waitFor(t, name+" holds the card", func() bool {
 			r, err := yizhanv1.NewSupervisionServiceClient(c.conn).ListCards(c.ctx(), &yizhanv1.ListCardsRequest{CaseNumber: n})
-			return err == nil && len(r.GetCards()) == 1 && r.GetCards()[0].GetRule() == yizhanv1.CardRule_CARD_RULE_SECOND_CORRECTION
+			return err == nil && len(r.GetCards()) == 1 && r.GetCards()[0].GetRule() == yizhanv1.CardRule_CARD_RULE_NOT_ACCEPTED_IN_TIME
 		}, 10*time.Second)
 	}
 
@@ -87,12 +92,12 @@ func TestStatisticsAndCardsThroughTheAPI(t *testing.T) {
 		{&yizhanv1.GetStatisticsRequest{GroupBy: 99}, "group_by"},
 		{&yizhanv1.GetStatisticsRequest{OfficeCode: "45012"}, "office_code"},
 	} {
-		_, err := sup.GetStatistics(f.admin.ctx(), tt.req)
+		_, err := sup.GetStatistics(admin.ctx(), tt.req)
 		if code, field := fieldOf(err); code != codes.InvalidArgument || field != tt.field {
 			t.Errorf("GetStatistics(%v): %s naming %q; want InvalidArgument naming %s", tt.req, code, field, tt.field)
 		}
 	}
-	if _, err := sup.ListCards(f.admin.ctx(), &yizhanv1.ListCardsRequest{PageToken: "bm90IGEgdG9rZW4"}); status.Code(err) != codes.InvalidArgument {
+	if _, err := sup.ListCards(admin.ctx(), &yizhanv1.ListCardsRequest{PageToken: "bm90IGEgdG9rZW4"}); status.Code(err) != codes.InvalidArgument {
 		t.Errorf("ListCards with a made-up page token: %v", err)
 	}
 	agent := dial(t, f.nodes["dongcun-1"]).login("dongcun", password)
@@ -104,17 +109,20 @@ func TestStatisticsAndCardsThroughTheAPI(t *testing.T) {
 // The Excel export opens, and holds the figures the API gives, the case
 // in the ledger (its ID number masked) and the card.
 func TestStatisticsExportOpensWithTheAPIFigures(t *testing.T) {
-	f := newCaseFed(t, 1)
-	clerk := dial(t, f.countyLeader()).login("clerk", password)
-	n := fileWithTwoCorrections(t, clerk)
-	sup := yizhanv1.NewSupervisionServiceClient(f.admin.conn)
-	today := time.Now().In(registry.CST).Format("2006-01-02")
-	req := &yizhanv1.GetStatisticsRequest{From: today, To: today, GroupBy: yizhanv1.Grouping_GROUPING_DEPARTMENT}
-	want, err := sup.GetStatistics(f.admin.ctx(), req)
+	var skew atomic.Int64
+	f := newTunedCaseFed(t, 1, func(_ string, c *node.Config) {
+		c.Now = func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
+	})
+	n, filed := fileAnsweredLate(t, f.countyLeader(), &skew)
+	admin := dial(t, f.countyLeader()).login("admin", password) // signed in after the clock moved on
+	sup := yizhanv1.NewSupervisionServiceClient(admin.conn)
+	today := time.Now().Add(time.Duration(skew.Load())).In(registry.CST).Format("2006-01-02")
+	req := &yizhanv1.GetStatisticsRequest{From: filed, To: today, GroupBy: yizhanv1.Grouping_GROUPING_DEPARTMENT}
+	want, err := sup.GetStatistics(admin.ctx(), req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	body, err := sup.ExportStatistics(f.admin.ctx(), req)
+	body, err := sup.ExportStatistics(admin.ctx(), req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +166,7 @@ func TestStatisticsExportOpensWithTheAPIFigures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(cards) != 2 || cards[1][0] != n || cards[1][2] != "违反一次性告知" {
+	if len(cards) != 2 || cards[1][0] != n || cards[1][2] != "逾期未受理" {
 		t.Errorf("the cards sheet: %q", cards)
 	}
 }
@@ -236,11 +244,14 @@ func TestCountyCardsALateCaseOfACutOffVillage(t *testing.T) {
 	}
 }
 
-// fileWithTwoCorrections files a tobacco case as clerk at the county,
-// sends two correction notices (a yellow card: the one-time notice
-// broken) and accepts it. It returns the case number.
-func fileWithTwoCorrections(t *testing.T, clerk *client) string {
+// fileAnsweredLate files a tobacco case as the clerk at node at, moves the
+// nodes' clock twenty days on, sends the one-time correction notice (past
+// §32's five working days: a yellow card), shows that a second notice is
+// refused, and accepts the case after the resubmission. It returns the
+// case number and the day it was filed (YYYY-MM-DD).
+func fileAnsweredLate(t *testing.T, at *node.Node, skew *atomic.Int64) (string, string) {
 	t.Helper()
+	clerk := dial(t, at).login("clerk", password)
 	cases := caseClient(t, clerk)
 	resp, err := cases.FileCase(clerk.ctx(), &yizhanv1.FileCaseRequest{ItemCode: tobacco().Code,
 		Applicant: &yizhanv1.Applicant{Name: "韦丽", IdNumber: applicantID, Phone: "13907710001"},
@@ -249,18 +260,24 @@ func fileWithTwoCorrections(t *testing.T, clerk *client) string {
 		t.Fatal(err)
 	}
 	n := resp.GetCase().GetNumber()
-	for range 2 {
-		if _, err := cases.RequestCorrection(clerk.ctx(), &yizhanv1.CaseActionRequest{Number: n, MissingMaterials: []string{"申请表"}, Reason: "申请表未签字"}); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := cases.Resubmit(clerk.ctx(), &yizhanv1.CaseActionRequest{Number: n, Materials: []*yizhanv1.SubmittedMaterial{{Name: "申请表", Copies: 1}}}); err != nil {
-			t.Fatal(err)
-		}
+	filed := resp.GetCase().GetFiledAt().AsTime().In(registry.CST).Format("2006-01-02")
+	skew.Add(int64(20 * 24 * time.Hour)) // at least 5 working days, whatever the holidays
+	clerk = dial(t, at).login("clerk", password) // the first sign-in has expired
+	cases = caseClient(t, clerk)
+	if _, err := cases.RequestCorrection(clerk.ctx(), &yizhanv1.CaseActionRequest{Number: n, MissingMaterials: []string{"申请表"}, Reason: "申请表未签字"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cases.Resubmit(clerk.ctx(), &yizhanv1.CaseActionRequest{Number: n, Materials: []*yizhanv1.SubmittedMaterial{{Name: "申请表", Copies: 1}}}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = cases.RequestCorrection(clerk.ctx(), &yizhanv1.CaseActionRequest{Number: n, MissingMaterials: []string{"申请表"}, Reason: "复印件不清"})
+	if status.Code(err) != codes.FailedPrecondition || !strings.Contains(err.Error(), "one-time") {
+		t.Fatalf("a second correction notice: %v", err)
 	}
 	if _, err := cases.Accept(clerk.ctx(), &yizhanv1.CaseActionRequest{Number: n}); err != nil {
 		t.Fatal(err)
 	}
-	return n
+	return n, filed
 }
 
 // A county admin sets the warning days; every office reads them (the

@@ -455,6 +455,9 @@ var defs = []Def{
 		Example: Meta{"state": "CASE_STATE_ACCEPTED", "action": "certify", "event": "EVENT_TYPE_CERTIFIED", "rule": "STATE"},
 		Meaning: "the case's state does not allow the action: the state, the action, its event and the rule of casework's rule table that refused it (suspended when the case is suspended)",
 		zh: func(m Meta) string {
+			if t, ok := caseRuleZH[m["rule"]]; ok {
+				return t
+			}
 			switch {
 			case m["suspended"] == "true":
 				return "办件已中止，请先恢复办理。"
@@ -489,6 +492,9 @@ var defs = []Def{
 		Example: Meta{"action": "decide", "roles": "ROLE_APPROVER"},
 		Meaning: "the staff member's roles do not include one the action needs",
 		zh: func(m Meta) string {
+			if t, ok := caseRuleZH[m["rule"]]; ok {
+				return t
+			}
 			if m["action"] == "" {
 				return "无权限：您的岗位不能办理此操作。"
 			}
@@ -673,4 +679,16 @@ func init() {
 			defs[i].Code = codes.InvalidArgument
 		}
 	}
+}
+
+// caseRuleZH are the messages of the case rules that say more than the
+// state (casework's rule table: the law's rules).
+var caseRuleZH = map[string]string{
+	"MATERIALS_MISSING": "申请材料不齐全，不能受理：请一次性告知申请人需要补正的全部材料（《行政许可法》第三十二条）。",
+	"NOTICE_GIVEN":      "补正告知只能一次性发出，此办件已经告知过：请受理或不予受理。",
+	"NO_FEE_STANDARD":   "该事项没有法定收费标准，不得收费（《行政许可法》第五十八条）。",
+	"FEE_ASSESSED":      "此办件已核定收费，每件只核定一次。",
+	"NO_FEE":            "此办件没有应缴的费用（不予受理、不予许可的不收费）。",
+	"SAME_PERSON":       "受理或审核此办件的人员不能再作出审批决定（审批与受理、审核分离）。",
+	"DISSENT":           "联办部门有“不同意”的意见，不能准予：请协调后由该部门重新出具意见，或作出不予决定。",
 }

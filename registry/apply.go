@@ -113,6 +113,12 @@ func (s *state) apply(index uint64, cmd *peerv1.RegistryCommand) proto.Message {
 		s.duty = p
 		return p
 
+	case *peerv1.RegistryCommand_PutCasePolicy:
+		p := proto.CloneOf(op.PutCasePolicy.GetPolicy())
+		p.RegistryIndex = index
+		s.cases = p
+		return p
+
 	case *peerv1.RegistryCommand_PutNode:
 		n := proto.CloneOf(op.PutNode.GetNode())
 		n.UpdatedAt = at

@@ -296,6 +296,8 @@ func CheckLimits(cmd *peerv1.RegistryCommand) error {
 		prefix, entity = "policy", op.PutSupervisionPolicy.GetPolicy()
 	case *peerv1.RegistryCommand_PutDutyPolicy:
 		prefix, entity = "policy", op.PutDutyPolicy.GetPolicy()
+	case *peerv1.RegistryCommand_PutCasePolicy:
+		prefix, entity = "policy", op.PutCasePolicy.GetPolicy()
 	case *peerv1.RegistryCommand_PutNode:
 		prefix, entity = "node", op.PutNode.GetNode()
 		vs.nodeLimits(op.PutNode.GetNode())

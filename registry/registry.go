@@ -67,6 +67,7 @@ type state struct {
 	// policy is the county's supervision policy, nil until set.
 	policy *yizhanv1.SupervisionPolicy
 	duty   *yizhanv1.DutyPolicy
+	cases  *yizhanv1.CasePolicy
 
 	// changelog holds the retained entries, oldest first; each entry's
 	// PrevIndex is the Index of the one before it.

@@ -70,6 +70,9 @@ func (r *Registry) Snapshot() *peerv1.RegistrySnapshot {
 	if st.duty != nil {
 		s.DutyPolicy = proto.CloneOf(st.duty)
 	}
+	if st.cases != nil {
+		s.CasePolicy = proto.CloneOf(st.cases)
+	}
 	return s
 }
 
@@ -207,6 +210,9 @@ func stateFromSnapshot(s *peerv1.RegistrySnapshot) (*state, error) {
 	}
 	if p := s.GetDutyPolicy(); p != nil {
 		st.duty = proto.CloneOf(p)
+	}
+	if p := s.GetCasePolicy(); p != nil {
+		st.cases = proto.CloneOf(p)
 	}
 	for i, e := range s.GetChangelog() {
 		if e.GetIndex() <= e.GetPrevIndex() {

@@ -49,6 +49,8 @@ func (s *state) check(cmd *peerv1.RegistryCommand, replay bool) error {
 		return checkSupervisionPolicy(op.PutSupervisionPolicy.GetPolicy())
 	case *peerv1.RegistryCommand_PutDutyPolicy:
 		return checkDutyPolicy(op.PutDutyPolicy.GetPolicy())
+	case *peerv1.RegistryCommand_PutCasePolicy:
+		return s.checkCasePolicy(op.PutCasePolicy.GetPolicy())
 	case *peerv1.RegistryCommand_PutNode:
 		return s.checkNode(op.PutNode.GetNode())
 	case *peerv1.RegistryCommand_PutQueryCodeKey:
@@ -629,4 +631,36 @@ func checkHostPort(vs *violations, field, addr string, required bool) {
 	if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
 		vs.format("PORT", field, "must have a port between 1 and 65535, got %q", port)
 	}
+}
+
+// MaxSingleHandedOffices bounds CasePolicy.single_handed_offices.
+const MaxSingleHandedOffices = 500
+
+// checkCasePolicy checks the county's case policy: the single-handed
+// offices are offices of the registry, each once.
+func (s *state) checkCasePolicy(p *yizhanv1.CasePolicy) error {
+	var vs violations
+	if p == nil {
+		vs.required("policy")
+		return vs.err()
+	}
+	offices := p.GetSingleHandedOffices()
+	if n := len(offices); n > MaxSingleHandedOffices {
+		vs.addMeta(ReasonTooMany, reason.Meta{"max": reason.Itoa(MaxSingleHandedOffices), "got": reason.Itoa(n)},
+			"policy.single_handed_offices", "at most %d offices", MaxSingleHandedOffices)
+		return vs.err()
+	}
+	seen := map[string]int{}
+	for i, code := range offices {
+		field := fmt.Sprintf("policy.single_handed_offices[%d]", i)
+		if j, dup := seen[code]; dup {
+			vs.duplicate(field, j, "repeats single_handed_offices[%d]", j)
+			continue
+		}
+		seen[code] = i
+		if _, ok := s.offices[code]; !ok {
+			vs.notFound(reason.OfficeNotFound, field, "office %q does not exist", code)
+		}
+	}
+	return vs.err()
 }

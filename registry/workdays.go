@@ -117,6 +117,17 @@ func OfficialCalendar(year int) *yizhanv1.Calendar {
 	return proto.CloneOf(officialYear(year).cal)
 }
 
+// CasePolicy is the county's case policy (the defaults, all zero, until
+// a county admin sets one).
+func (r *Registry) CasePolicy() *yizhanv1.CasePolicy {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if r.st.cases == nil {
+		return &yizhanv1.CasePolicy{}
+	}
+	return proto.CloneOf(r.st.cases)
+}
+
 // DutyPolicy is the county's duty policy (the defaults, all zero, until
 // a county admin sets one).
 func (r *Registry) DutyPolicy() *yizhanv1.DutyPolicy {

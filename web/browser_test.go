@@ -30,8 +30,10 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/xuri/excelize/v2"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 	"github.com/yizhan-gov/yizhan/demo"
@@ -352,6 +354,8 @@ func TestBrowser(t *testing.T) {
 		clerk.shot("notice-accept.png", false)
 		clerk.open("/cases/" + number)
 		clerk.act("review")
+		clerk.see("审核结论") // none chosen: the form asks for it
+		clerk.fillAct("review", "conclusion", "agree")
 		clerk.see("审核意见已记录")
 		clerk.shot("case.png", false)
 
@@ -644,6 +648,31 @@ func TestBrowser(t *testing.T) {
 		officer.waitSee("/duty", "县供电公司", 30*time.Second)
 	})
 
+	t.Run("a denial at the county carries the appeal notice, on the page and printed", func(t *testing.T) {
+		number := reviewedAtCounty(t, county.Nodes[0].HTTPAddr(), county.Nodes[1].HTTPAddr(), county.Nodes[2].HTTPAddr())
+		approver := person(t, countyURL)
+		approver.signIn("wangqiang", demo.AdminPassword)
+		approver.open("/cases/" + number)
+		approver.openAct("decide")
+		approver.set("#act-decide [name=approved]", "0")
+		approver.set("#act-decide [name=reason]", "经营场所与学校距离不足 50 米，不符合布局要求")
+		approver.clickNav("#act-decide button.primary")
+		approver.see("必填") // a denial cites its legal basis
+		approver.set("#act-decide [name=approved]", "0")
+		approver.set("#act-decide [name=legal_basis]", "《烟草专卖法实施条例》第十条")
+		approver.clickNav("#act-decide button.primary")
+		approver.see("审批决定已记录")
+		if got := approver.text("#appeal-notice"); !strings.Contains(got, "六十日内向青山县人民政府申请行政复议") || !strings.Contains(got, "青山县人民法院") {
+			t.Errorf("the appeal notice on the case page: %q", got)
+		}
+		approver.clickNav("a[href$='/print/decision']")
+		approver.see("不予行政许可决定书")
+		approver.see("《烟草专卖法实施条例》第十条")
+		if got := approver.text("#appeal"); !strings.Contains(got, "六个月内向青山县人民法院提起行政诉讼") {
+			t.Errorf("the printed decision's appeal notice: %q", got)
+		}
+	})
+
 	// Last: it moves the county's clock on.
 	t.Run("a supervisor orders the township to answer for a late case", func(t *testing.T) {
 		townshipURL := url(3)
@@ -698,6 +727,50 @@ func TestBrowser(t *testing.T) {
 			t.Errorf("the export link %s answered %d %q %q, %d bytes", href, resp.StatusCode, resp.Header.Get("Content-Type"), resp.Header.Get("Content-Disposition"), len(body))
 		}
 	})
+}
+
+// reviewedAtCounty files a tobacco licence at the county (its clerk,
+// through the API of whichever county node leads), accepts it and
+// reviews it (同意), and returns the case number.
+func reviewedAtCounty(t *testing.T, addrs ...string) string {
+	t.Helper()
+	for _, addr := range addrs {
+		conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		login, err := yizhanv1.NewAuthServiceClient(conn).Login(ctx, &yizhanv1.LoginRequest{Username: "chenjing", Password: demo.AdminPassword})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+login.GetToken())
+		cases := yizhanv1.NewCaseServiceClient(conn)
+		var materials []*yizhanv1.SubmittedMaterial
+		for _, m := range []string{"烟草专卖零售许可证申请表", "申请人居民身份证", "营业执照", "经营场所产权证明或租赁协议"} {
+			materials = append(materials, &yizhanv1.SubmittedMaterial{Name: m, Copies: 1})
+		}
+		filed, err := cases.FileCase(ctx, &yizhanv1.FileCaseRequest{ItemCode: "450122-YC-001",
+			Applicant: &yizhanv1.Applicant{Name: "韦海燕", IdNumber: "450122199003034520", Phone: "13907712345"}, Materials: materials})
+		if status.Code(err) == codes.Unavailable {
+			continue // not the leader, and no leader known to it yet
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		number := filed.GetCase().GetNumber()
+		if _, err := cases.Accept(ctx, &yizhanv1.CaseActionRequest{Number: number}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := cases.Review(ctx, &yizhanv1.CaseActionRequest{Number: number, Reason: "材料齐全", Conclusion: yizhanv1.Conclusion_CONCLUSION_AGREE}); err != nil {
+			t.Fatal(err)
+		}
+		return number
+	}
+	t.Fatal("no county node filed the case")
+	return ""
 }
 
 // fileAtTownship files and accepts a 个体工商户设立登记 at the township

@@ -453,7 +453,8 @@ type caseData struct {
 	// Correction is the open one-time correction notice, if any.
 	Correction *eventView
 	Accepted   *eventView
-	Missing    []string // required materials not handed in
+	Refusal    *eventView // the refusal (不予受理) or the denial (不予批准), with the appeal notice
+	Missing    []string   // required materials not handed in
 	Filed      string
 
 	// Staff only.
@@ -512,6 +513,12 @@ func (s *server) loadCase(rq *request, ctx context.Context, number, queryCode st
 			d.Correction = &d.Events[i]
 		case yizhanv1.EventType_EVENT_TYPE_ACCEPTED:
 			d.Accepted = &d.Events[i]
+		case yizhanv1.EventType_EVENT_TYPE_REFUSED:
+			d.Refusal = &d.Events[i]
+		case yizhanv1.EventType_EVENT_TYPE_DECIDED:
+			if !d.Events[i].Ev.GetApproved() {
+				d.Refusal = &d.Events[i]
+			}
 		}
 	}
 	if c.GetState() != yizhanv1.CaseState_CASE_STATE_CORRECTION_REQUESTED && !printable(rq) {
@@ -528,6 +535,11 @@ func (s *server) loadCase(rq *request, ctx context.Context, number, queryCode st
 	for _, code := range c.GetOpinionsPending() {
 		d.PendingC = append(d.PendingC, code)
 		d.Pending = append(d.Pending, depNames[code])
+	}
+	for _, o := range c.GetOpinions() { // a 不同意 may be given again
+		if !o.GetAgrees() && !slices.Contains(d.PendingC, o.GetDepartmentCode()) {
+			d.PendingC = append(d.PendingC, o.GetDepartmentCode())
+		}
 	}
 	return d, nil
 }
@@ -618,6 +630,12 @@ func actionRequest(number string, f url.Values) (*yizhanv1.CaseActionRequest, fo
 		CertificateNumber: f.Get("certificate_number"), ReceiptNumber: f.Get("receipt_number"),
 		SpecialProcedure: f.Get("special_procedure"), DepartmentCode: f.Get("department_code"),
 	}
+	switch f.Get("conclusion") {
+	case "agree":
+		req.Conclusion = yizhanv1.Conclusion_CONCLUSION_AGREE
+	case "disagree":
+		req.Conclusion = yizhanv1.Conclusion_CONCLUSION_DISAGREE
+	}
 	for _, name := range f["materials"] {
 		copies := int32(1)
 		if c := strings.TrimSpace(f.Get("copies." + name)); c != "" {
@@ -662,7 +680,7 @@ func actionField(field string) string {
 	case field == "fee_cents":
 		return "fee"
 	case field == "reason", field == "legal_basis", field == "certificate_number", field == "receipt_number",
-		field == "extension_days", field == "special_procedure", field == "department_code":
+		field == "extension_days", field == "special_procedure", field == "department_code", field == "conclusion":
 		return field
 	}
 	return ""
@@ -768,6 +786,7 @@ type noticeData struct {
 	Licence   bool   // a 行政许可 item: the notice cites the licensing law
 	Event     *eventView
 	Applicant string
+	Title     string // the document's name, where it depends on the case
 }
 
 func (s *server) casePrint(rq *request) error {
@@ -786,11 +805,20 @@ func (s *server) casePrint(rq *request) error {
 		n.Event, page, title = d.Accepted, "print_accept", "受理通知书"
 	case "correction":
 		n.Event, page, title = d.Correction, "print_correction", "补正材料一次性告知书"
+	case "decision":
+		n.Event, page, title = d.Refusal, "print_refusal", "不予受理决定书"
+		if n.Event != nil && n.Event.Type == yizhanv1.EventType_EVENT_TYPE_DECIDED {
+			title = "不予批准决定书"
+			if n.Licence {
+				title = "不予行政许可决定书"
+			}
+		}
+		n.Title = title
 	default:
 		return errNotFound
 	}
 	if n.Event == nil {
-		return &pageError{status: http.StatusNotFound, title: "没有可打印的文书", msg: "此办件没有" + title + "：它还没有被受理，或没有发出一次性告知。"}
+		return &pageError{status: http.StatusNotFound, title: "没有可打印的文书", msg: "此办件没有" + title + "：它还没有被受理、没有发出一次性告知，或没有不予受理、不予批准的决定。"}
 	}
 	n.Office = n.Event.Office
 	n.Date = chineseDate(n.Event.Date)

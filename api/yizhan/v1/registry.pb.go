@@ -3296,6 +3296,283 @@ func (x *SupervisionPolicy) GetRegistryIndex() uint64 {
 	return 0
 }
 
+// CasePolicy is what a county chooses in the case rules (casework).
+type CasePolicy struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Offices where one person may accept, review and decide the same case
+	// (small offices with one member of staff on a post): the separation
+	// of duties does not apply there. At most 500, each an office of the
+	// registry.
+	SingleHandedOffices []string `protobuf:"bytes,1,rep,name=single_handed_offices,json=singleHandedOffices,proto3" json:"single_handed_offices,omitempty"`
+	RegistryIndex       uint64   `protobuf:"varint,2,opt,name=registry_index,json=registryIndex,proto3" json:"registry_index,omitempty"` // output only: the write that set it (0: never set)
+	// Where an applicant turns against a refusal or a denial, named in its
+	// appeal notice (行政许可法 §38): the reconsideration body (行政复议机关,
+	// e.g. 青山县人民政府; empty: 本级人民政府) and the court (e.g. 青山县人民
+	// 法院; empty: 有管辖权的人民法院).
+	ReconsiderationBody string `protobuf:"bytes,3,opt,name=reconsideration_body,json=reconsiderationBody,proto3" json:"reconsideration_body,omitempty"`
+	Court               string `protobuf:"bytes,4,opt,name=court,proto3" json:"court,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *CasePolicy) Reset() {
+	*x = CasePolicy{}
+	mi := &file_yizhan_v1_registry_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CasePolicy) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CasePolicy) ProtoMessage() {}
+
+func (x *CasePolicy) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_registry_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CasePolicy.ProtoReflect.Descriptor instead.
+func (*CasePolicy) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *CasePolicy) GetSingleHandedOffices() []string {
+	if x != nil {
+		return x.SingleHandedOffices
+	}
+	return nil
+}
+
+func (x *CasePolicy) GetRegistryIndex() uint64 {
+	if x != nil {
+		return x.RegistryIndex
+	}
+	return 0
+}
+
+func (x *CasePolicy) GetReconsiderationBody() string {
+	if x != nil {
+		return x.ReconsiderationBody
+	}
+	return ""
+}
+
+func (x *CasePolicy) GetCourt() string {
+	if x != nil {
+		return x.Court
+	}
+	return ""
+}
+
+type GetCasePolicyRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	MinIndex      uint64                 `protobuf:"varint,1,opt,name=min_index,json=minIndex,proto3" json:"min_index,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetCasePolicyRequest) Reset() {
+	*x = GetCasePolicyRequest{}
+	mi := &file_yizhan_v1_registry_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetCasePolicyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetCasePolicyRequest) ProtoMessage() {}
+
+func (x *GetCasePolicyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_registry_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetCasePolicyRequest.ProtoReflect.Descriptor instead.
+func (*GetCasePolicyRequest) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *GetCasePolicyRequest) GetMinIndex() uint64 {
+	if x != nil {
+		return x.MinIndex
+	}
+	return 0
+}
+
+type GetCasePolicyResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Policy        *CasePolicy            `protobuf:"bytes,1,opt,name=policy,proto3" json:"policy,omitempty"`
+	Meta          *ReadMeta              `protobuf:"bytes,2,opt,name=meta,proto3" json:"meta,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetCasePolicyResponse) Reset() {
+	*x = GetCasePolicyResponse{}
+	mi := &file_yizhan_v1_registry_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetCasePolicyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetCasePolicyResponse) ProtoMessage() {}
+
+func (x *GetCasePolicyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_registry_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetCasePolicyResponse.ProtoReflect.Descriptor instead.
+func (*GetCasePolicyResponse) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *GetCasePolicyResponse) GetPolicy() *CasePolicy {
+	if x != nil {
+		return x.Policy
+	}
+	return nil
+}
+
+func (x *GetCasePolicyResponse) GetMeta() *ReadMeta {
+	if x != nil {
+		return x.Meta
+	}
+	return nil
+}
+
+type PutCasePolicyRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Policy        *CasePolicy            `protobuf:"bytes,1,opt,name=policy,proto3" json:"policy,omitempty"`
+	RequestId     string                 `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PutCasePolicyRequest) Reset() {
+	*x = PutCasePolicyRequest{}
+	mi := &file_yizhan_v1_registry_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PutCasePolicyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PutCasePolicyRequest) ProtoMessage() {}
+
+func (x *PutCasePolicyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_registry_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PutCasePolicyRequest.ProtoReflect.Descriptor instead.
+func (*PutCasePolicyRequest) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *PutCasePolicyRequest) GetPolicy() *CasePolicy {
+	if x != nil {
+		return x.Policy
+	}
+	return nil
+}
+
+func (x *PutCasePolicyRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+type PutCasePolicyResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Policy        *CasePolicy            `protobuf:"bytes,1,opt,name=policy,proto3" json:"policy,omitempty"`
+	RegistryIndex uint64                 `protobuf:"varint,2,opt,name=registry_index,json=registryIndex,proto3" json:"registry_index,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PutCasePolicyResponse) Reset() {
+	*x = PutCasePolicyResponse{}
+	mi := &file_yizhan_v1_registry_proto_msgTypes[46]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PutCasePolicyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PutCasePolicyResponse) ProtoMessage() {}
+
+func (x *PutCasePolicyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_registry_proto_msgTypes[46]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PutCasePolicyResponse.ProtoReflect.Descriptor instead.
+func (*PutCasePolicyResponse) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{46}
+}
+
+func (x *PutCasePolicyResponse) GetPolicy() *CasePolicy {
+	if x != nil {
+		return x.Policy
+	}
+	return nil
+}
+
+func (x *PutCasePolicyResponse) GetRegistryIndex() uint64 {
+	if x != nil {
+		return x.RegistryIndex
+	}
+	return 0
+}
+
 type GetDutyPolicyRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	MinIndex      uint64                 `protobuf:"varint,1,opt,name=min_index,json=minIndex,proto3" json:"min_index,omitempty"`
@@ -3305,7 +3582,7 @@ type GetDutyPolicyRequest struct {
 
 func (x *GetDutyPolicyRequest) Reset() {
 	*x = GetDutyPolicyRequest{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[42]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3317,7 +3594,7 @@ func (x *GetDutyPolicyRequest) String() string {
 func (*GetDutyPolicyRequest) ProtoMessage() {}
 
 func (x *GetDutyPolicyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[42]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3330,7 +3607,7 @@ func (x *GetDutyPolicyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDutyPolicyRequest.ProtoReflect.Descriptor instead.
 func (*GetDutyPolicyRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{42}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *GetDutyPolicyRequest) GetMinIndex() uint64 {
@@ -3350,7 +3627,7 @@ type GetDutyPolicyResponse struct {
 
 func (x *GetDutyPolicyResponse) Reset() {
 	*x = GetDutyPolicyResponse{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[43]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3362,7 +3639,7 @@ func (x *GetDutyPolicyResponse) String() string {
 func (*GetDutyPolicyResponse) ProtoMessage() {}
 
 func (x *GetDutyPolicyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[43]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3375,7 +3652,7 @@ func (x *GetDutyPolicyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDutyPolicyResponse.ProtoReflect.Descriptor instead.
 func (*GetDutyPolicyResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{43}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *GetDutyPolicyResponse) GetPolicy() *DutyPolicy {
@@ -3402,7 +3679,7 @@ type PutDutyPolicyRequest struct {
 
 func (x *PutDutyPolicyRequest) Reset() {
 	*x = PutDutyPolicyRequest{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[44]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3414,7 +3691,7 @@ func (x *PutDutyPolicyRequest) String() string {
 func (*PutDutyPolicyRequest) ProtoMessage() {}
 
 func (x *PutDutyPolicyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[44]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3427,7 +3704,7 @@ func (x *PutDutyPolicyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutDutyPolicyRequest.ProtoReflect.Descriptor instead.
 func (*PutDutyPolicyRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{44}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *PutDutyPolicyRequest) GetPolicy() *DutyPolicy {
@@ -3454,7 +3731,7 @@ type PutDutyPolicyResponse struct {
 
 func (x *PutDutyPolicyResponse) Reset() {
 	*x = PutDutyPolicyResponse{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[45]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3466,7 +3743,7 @@ func (x *PutDutyPolicyResponse) String() string {
 func (*PutDutyPolicyResponse) ProtoMessage() {}
 
 func (x *PutDutyPolicyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[45]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3479,7 +3756,7 @@ func (x *PutDutyPolicyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutDutyPolicyResponse.ProtoReflect.Descriptor instead.
 func (*PutDutyPolicyResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{45}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *PutDutyPolicyResponse) GetPolicy() *DutyPolicy {
@@ -3505,7 +3782,7 @@ type GetSupervisionPolicyRequest struct {
 
 func (x *GetSupervisionPolicyRequest) Reset() {
 	*x = GetSupervisionPolicyRequest{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[46]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3517,7 +3794,7 @@ func (x *GetSupervisionPolicyRequest) String() string {
 func (*GetSupervisionPolicyRequest) ProtoMessage() {}
 
 func (x *GetSupervisionPolicyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[46]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3530,7 +3807,7 @@ func (x *GetSupervisionPolicyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSupervisionPolicyRequest.ProtoReflect.Descriptor instead.
 func (*GetSupervisionPolicyRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{46}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *GetSupervisionPolicyRequest) GetMinIndex() uint64 {
@@ -3550,7 +3827,7 @@ type GetSupervisionPolicyResponse struct {
 
 func (x *GetSupervisionPolicyResponse) Reset() {
 	*x = GetSupervisionPolicyResponse{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[47]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3562,7 +3839,7 @@ func (x *GetSupervisionPolicyResponse) String() string {
 func (*GetSupervisionPolicyResponse) ProtoMessage() {}
 
 func (x *GetSupervisionPolicyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[47]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3575,7 +3852,7 @@ func (x *GetSupervisionPolicyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSupervisionPolicyResponse.ProtoReflect.Descriptor instead.
 func (*GetSupervisionPolicyResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{47}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *GetSupervisionPolicyResponse) GetPolicy() *SupervisionPolicy {
@@ -3602,7 +3879,7 @@ type PutSupervisionPolicyRequest struct {
 
 func (x *PutSupervisionPolicyRequest) Reset() {
 	*x = PutSupervisionPolicyRequest{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[48]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3614,7 +3891,7 @@ func (x *PutSupervisionPolicyRequest) String() string {
 func (*PutSupervisionPolicyRequest) ProtoMessage() {}
 
 func (x *PutSupervisionPolicyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[48]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3627,7 +3904,7 @@ func (x *PutSupervisionPolicyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutSupervisionPolicyRequest.ProtoReflect.Descriptor instead.
 func (*PutSupervisionPolicyRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{48}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *PutSupervisionPolicyRequest) GetPolicy() *SupervisionPolicy {
@@ -3654,7 +3931,7 @@ type PutSupervisionPolicyResponse struct {
 
 func (x *PutSupervisionPolicyResponse) Reset() {
 	*x = PutSupervisionPolicyResponse{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[49]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3666,7 +3943,7 @@ func (x *PutSupervisionPolicyResponse) String() string {
 func (*PutSupervisionPolicyResponse) ProtoMessage() {}
 
 func (x *PutSupervisionPolicyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[49]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3679,7 +3956,7 @@ func (x *PutSupervisionPolicyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutSupervisionPolicyResponse.ProtoReflect.Descriptor instead.
 func (*PutSupervisionPolicyResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{49}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *PutSupervisionPolicyResponse) GetPolicy() *SupervisionPolicy {
@@ -3706,7 +3983,7 @@ type ListStaffRequest struct {
 
 func (x *ListStaffRequest) Reset() {
 	*x = ListStaffRequest{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[50]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3718,7 +3995,7 @@ func (x *ListStaffRequest) String() string {
 func (*ListStaffRequest) ProtoMessage() {}
 
 func (x *ListStaffRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[50]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3731,7 +4008,7 @@ func (x *ListStaffRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListStaffRequest.ProtoReflect.Descriptor instead.
 func (*ListStaffRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{50}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *ListStaffRequest) GetOfficeCode() string {
@@ -3758,7 +4035,7 @@ type ListStaffResponse struct {
 
 func (x *ListStaffResponse) Reset() {
 	*x = ListStaffResponse{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[51]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3770,7 +4047,7 @@ func (x *ListStaffResponse) String() string {
 func (*ListStaffResponse) ProtoMessage() {}
 
 func (x *ListStaffResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[51]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3783,7 +4060,7 @@ func (x *ListStaffResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListStaffResponse.ProtoReflect.Descriptor instead.
 func (*ListStaffResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{51}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *ListStaffResponse) GetStaff() []*StaffMember {
@@ -3815,7 +4092,7 @@ type CreateStaffRequest struct {
 
 func (x *CreateStaffRequest) Reset() {
 	*x = CreateStaffRequest{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[52]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3827,7 +4104,7 @@ func (x *CreateStaffRequest) String() string {
 func (*CreateStaffRequest) ProtoMessage() {}
 
 func (x *CreateStaffRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[52]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3840,7 +4117,7 @@ func (x *CreateStaffRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateStaffRequest.ProtoReflect.Descriptor instead.
 func (*CreateStaffRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{52}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *CreateStaffRequest) GetStaff() *StaffMember {
@@ -3874,7 +4151,7 @@ type StaffWriteResponse struct {
 
 func (x *StaffWriteResponse) Reset() {
 	*x = StaffWriteResponse{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[53]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3886,7 +4163,7 @@ func (x *StaffWriteResponse) String() string {
 func (*StaffWriteResponse) ProtoMessage() {}
 
 func (x *StaffWriteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[53]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3899,7 +4176,7 @@ func (x *StaffWriteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StaffWriteResponse.ProtoReflect.Descriptor instead.
 func (*StaffWriteResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{53}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *StaffWriteResponse) GetStaff() *StaffMember {
@@ -3926,7 +4203,7 @@ type ListNodesRequest struct {
 
 func (x *ListNodesRequest) Reset() {
 	*x = ListNodesRequest{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[54]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3938,7 +4215,7 @@ func (x *ListNodesRequest) String() string {
 func (*ListNodesRequest) ProtoMessage() {}
 
 func (x *ListNodesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[54]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3951,7 +4228,7 @@ func (x *ListNodesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListNodesRequest.ProtoReflect.Descriptor instead.
 func (*ListNodesRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{54}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *ListNodesRequest) GetOfficeCode() string {
@@ -3978,7 +4255,7 @@ type ListNodesResponse struct {
 
 func (x *ListNodesResponse) Reset() {
 	*x = ListNodesResponse{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[55]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3990,7 +4267,7 @@ func (x *ListNodesResponse) String() string {
 func (*ListNodesResponse) ProtoMessage() {}
 
 func (x *ListNodesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[55]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4003,7 +4280,7 @@ func (x *ListNodesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListNodesResponse.ProtoReflect.Descriptor instead.
 func (*ListNodesResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{55}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *ListNodesResponse) GetNodes() []*NodeEntry {
@@ -4028,7 +4305,7 @@ type GetRegistryStatusRequest struct {
 
 func (x *GetRegistryStatusRequest) Reset() {
 	*x = GetRegistryStatusRequest{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[56]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4040,7 +4317,7 @@ func (x *GetRegistryStatusRequest) String() string {
 func (*GetRegistryStatusRequest) ProtoMessage() {}
 
 func (x *GetRegistryStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[56]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4053,7 +4330,7 @@ func (x *GetRegistryStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRegistryStatusRequest.ProtoReflect.Descriptor instead.
 func (*GetRegistryStatusRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{56}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{61}
 }
 
 // RegistryStatus is how far this node's copy of the registry has come.
@@ -4085,7 +4362,7 @@ type RegistryStatus struct {
 
 func (x *RegistryStatus) Reset() {
 	*x = RegistryStatus{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[57]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4097,7 +4374,7 @@ func (x *RegistryStatus) String() string {
 func (*RegistryStatus) ProtoMessage() {}
 
 func (x *RegistryStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[57]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4110,7 +4387,7 @@ func (x *RegistryStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegistryStatus.ProtoReflect.Descriptor instead.
 func (*RegistryStatus) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{57}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *RegistryStatus) GetOfficeCode() string {
@@ -4239,7 +4516,7 @@ type QuarantinedMessage struct {
 
 func (x *QuarantinedMessage) Reset() {
 	*x = QuarantinedMessage{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[58]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4251,7 +4528,7 @@ func (x *QuarantinedMessage) String() string {
 func (*QuarantinedMessage) ProtoMessage() {}
 
 func (x *QuarantinedMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[58]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4264,7 +4541,7 @@ func (x *QuarantinedMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuarantinedMessage.ProtoReflect.Descriptor instead.
 func (*QuarantinedMessage) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{58}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *QuarantinedMessage) GetDestOffice() string {
@@ -4314,7 +4591,7 @@ type DeliveryError struct {
 
 func (x *DeliveryError) Reset() {
 	*x = DeliveryError{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[59]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4326,7 +4603,7 @@ func (x *DeliveryError) String() string {
 func (*DeliveryError) ProtoMessage() {}
 
 func (x *DeliveryError) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[59]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4339,7 +4616,7 @@ func (x *DeliveryError) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeliveryError.ProtoReflect.Descriptor instead.
 func (*DeliveryError) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{59}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *DeliveryError) GetDestOffice() string {
@@ -4612,6 +4889,24 @@ const file_yizhan_v1_registry_proto_rawDesc = "" +
 	"\x0eregistry_index\x18\x02 \x01(\x04R\rregistryIndex\"]\n" +
 	"\x11SupervisionPolicy\x12!\n" +
 	"\fwarning_days\x18\x01 \x01(\x05R\vwarningDays\x12%\n" +
+	"\x0eregistry_index\x18\x02 \x01(\x04R\rregistryIndex\"\xb0\x01\n" +
+	"\n" +
+	"CasePolicy\x122\n" +
+	"\x15single_handed_offices\x18\x01 \x03(\tR\x13singleHandedOffices\x12%\n" +
+	"\x0eregistry_index\x18\x02 \x01(\x04R\rregistryIndex\x121\n" +
+	"\x14reconsideration_body\x18\x03 \x01(\tR\x13reconsiderationBody\x12\x14\n" +
+	"\x05court\x18\x04 \x01(\tR\x05court\"3\n" +
+	"\x14GetCasePolicyRequest\x12\x1b\n" +
+	"\tmin_index\x18\x01 \x01(\x04R\bminIndex\"o\n" +
+	"\x15GetCasePolicyResponse\x12-\n" +
+	"\x06policy\x18\x01 \x01(\v2\x15.yizhan.v1.CasePolicyR\x06policy\x12'\n" +
+	"\x04meta\x18\x02 \x01(\v2\x13.yizhan.v1.ReadMetaR\x04meta\"d\n" +
+	"\x14PutCasePolicyRequest\x12-\n" +
+	"\x06policy\x18\x01 \x01(\v2\x15.yizhan.v1.CasePolicyR\x06policy\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\"m\n" +
+	"\x15PutCasePolicyResponse\x12-\n" +
+	"\x06policy\x18\x01 \x01(\v2\x15.yizhan.v1.CasePolicyR\x06policy\x12%\n" +
 	"\x0eregistry_index\x18\x02 \x01(\x04R\rregistryIndex\"3\n" +
 	"\x14GetDutyPolicyRequest\x12\x1b\n" +
 	"\tmin_index\x18\x01 \x01(\x04R\bminIndex\"o\n" +
@@ -4740,7 +5035,7 @@ const file_yizhan_v1_registry_proto_rawDesc = "" +
 	"\aDayKind\x12\x18\n" +
 	"\x14DAY_KIND_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10DAY_KIND_HOLIDAY\x10\x01\x12\x14\n" +
-	"\x10DAY_KIND_WORKDAY\x10\x022\xdb\x13\n" +
+	"\x10DAY_KIND_WORKDAY\x10\x022\xbd\x15\n" +
 	"\x0fRegistryService\x12a\n" +
 	"\vListOffices\x12\x1d.yizhan.v1.ListOfficesRequest\x1a\x1e.yizhan.v1.ListOfficesResponse\"\x13\x82\xd3\xe4\x93\x02\r\x12\v/v1/offices\x12b\n" +
 	"\tGetOffice\x12\x1b.yizhan.v1.GetOfficeRequest\x1a\x1c.yizhan.v1.GetOfficeResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/offices/{code}\x12l\n" +
@@ -4765,6 +5060,8 @@ const file_yizhan_v1_registry_proto_rawDesc = "" +
 	"\vPutCalendar\x12\x1d.yizhan.v1.PutCalendarRequest\x1a\x1e.yizhan.v1.PutCalendarResponse\"%\x82\xd3\xe4\x93\x02\x1f:\bcalendar\x1a\x13/v1/calendar/{year}\x12\x87\x01\n" +
 	"\x14GetSupervisionPolicy\x12&.yizhan.v1.GetSupervisionPolicyRequest\x1a'.yizhan.v1.GetSupervisionPolicyResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/supervision-policy\x12\x8f\x01\n" +
 	"\x14PutSupervisionPolicy\x12&.yizhan.v1.PutSupervisionPolicyRequest\x1a'.yizhan.v1.PutSupervisionPolicyResponse\"&\x82\xd3\xe4\x93\x02 :\x06policy\x1a\x16/v1/supervision-policy\x12k\n" +
+	"\rGetCasePolicy\x12\x1f.yizhan.v1.GetCasePolicyRequest\x1a .yizhan.v1.GetCasePolicyResponse\"\x17\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/case-policy\x12s\n" +
+	"\rPutCasePolicy\x12\x1f.yizhan.v1.PutCasePolicyRequest\x1a .yizhan.v1.PutCasePolicyResponse\"\x1f\x82\xd3\xe4\x93\x02\x19:\x06policy\x1a\x0f/v1/case-policy\x12k\n" +
 	"\rGetDutyPolicy\x12\x1f.yizhan.v1.GetDutyPolicyRequest\x1a .yizhan.v1.GetDutyPolicyResponse\"\x17\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/duty-policy\x12s\n" +
 	"\rPutDutyPolicy\x12\x1f.yizhan.v1.PutDutyPolicyRequest\x1a .yizhan.v1.PutDutyPolicyResponse\"\x1f\x82\xd3\xe4\x93\x02\x19:\x06policy\x1a\x0f/v1/duty-policy\x12Y\n" +
 	"\tListStaff\x12\x1b.yizhan.v1.ListStaffRequest\x1a\x1c.yizhan.v1.ListStaffResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/staff\x12a\n" +
@@ -4785,7 +5082,7 @@ func file_yizhan_v1_registry_proto_rawDescGZIP() []byte {
 }
 
 var file_yizhan_v1_registry_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_yizhan_v1_registry_proto_msgTypes = make([]protoimpl.MessageInfo, 60)
+var file_yizhan_v1_registry_proto_msgTypes = make([]protoimpl.MessageInfo, 65)
 var file_yizhan_v1_registry_proto_goTypes = []any{
 	(Tier)(0),                            // 0: yizhan.v1.Tier
 	(ItemType)(0),                        // 1: yizhan.v1.ItemType
@@ -4836,153 +5133,166 @@ var file_yizhan_v1_registry_proto_goTypes = []any{
 	(*PutCalendarRequest)(nil),           // 46: yizhan.v1.PutCalendarRequest
 	(*PutCalendarResponse)(nil),          // 47: yizhan.v1.PutCalendarResponse
 	(*SupervisionPolicy)(nil),            // 48: yizhan.v1.SupervisionPolicy
-	(*GetDutyPolicyRequest)(nil),         // 49: yizhan.v1.GetDutyPolicyRequest
-	(*GetDutyPolicyResponse)(nil),        // 50: yizhan.v1.GetDutyPolicyResponse
-	(*PutDutyPolicyRequest)(nil),         // 51: yizhan.v1.PutDutyPolicyRequest
-	(*PutDutyPolicyResponse)(nil),        // 52: yizhan.v1.PutDutyPolicyResponse
-	(*GetSupervisionPolicyRequest)(nil),  // 53: yizhan.v1.GetSupervisionPolicyRequest
-	(*GetSupervisionPolicyResponse)(nil), // 54: yizhan.v1.GetSupervisionPolicyResponse
-	(*PutSupervisionPolicyRequest)(nil),  // 55: yizhan.v1.PutSupervisionPolicyRequest
-	(*PutSupervisionPolicyResponse)(nil), // 56: yizhan.v1.PutSupervisionPolicyResponse
-	(*ListStaffRequest)(nil),             // 57: yizhan.v1.ListStaffRequest
-	(*ListStaffResponse)(nil),            // 58: yizhan.v1.ListStaffResponse
-	(*CreateStaffRequest)(nil),           // 59: yizhan.v1.CreateStaffRequest
-	(*StaffWriteResponse)(nil),           // 60: yizhan.v1.StaffWriteResponse
-	(*ListNodesRequest)(nil),             // 61: yizhan.v1.ListNodesRequest
-	(*ListNodesResponse)(nil),            // 62: yizhan.v1.ListNodesResponse
-	(*GetRegistryStatusRequest)(nil),     // 63: yizhan.v1.GetRegistryStatusRequest
-	(*RegistryStatus)(nil),               // 64: yizhan.v1.RegistryStatus
-	(*QuarantinedMessage)(nil),           // 65: yizhan.v1.QuarantinedMessage
-	(*DeliveryError)(nil),                // 66: yizhan.v1.DeliveryError
-	(*timestamppb.Timestamp)(nil),        // 67: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),        // 68: google.protobuf.FieldMask
-	(*DutyPolicy)(nil),                   // 69: yizhan.v1.DutyPolicy
+	(*CasePolicy)(nil),                   // 49: yizhan.v1.CasePolicy
+	(*GetCasePolicyRequest)(nil),         // 50: yizhan.v1.GetCasePolicyRequest
+	(*GetCasePolicyResponse)(nil),        // 51: yizhan.v1.GetCasePolicyResponse
+	(*PutCasePolicyRequest)(nil),         // 52: yizhan.v1.PutCasePolicyRequest
+	(*PutCasePolicyResponse)(nil),        // 53: yizhan.v1.PutCasePolicyResponse
+	(*GetDutyPolicyRequest)(nil),         // 54: yizhan.v1.GetDutyPolicyRequest
+	(*GetDutyPolicyResponse)(nil),        // 55: yizhan.v1.GetDutyPolicyResponse
+	(*PutDutyPolicyRequest)(nil),         // 56: yizhan.v1.PutDutyPolicyRequest
+	(*PutDutyPolicyResponse)(nil),        // 57: yizhan.v1.PutDutyPolicyResponse
+	(*GetSupervisionPolicyRequest)(nil),  // 58: yizhan.v1.GetSupervisionPolicyRequest
+	(*GetSupervisionPolicyResponse)(nil), // 59: yizhan.v1.GetSupervisionPolicyResponse
+	(*PutSupervisionPolicyRequest)(nil),  // 60: yizhan.v1.PutSupervisionPolicyRequest
+	(*PutSupervisionPolicyResponse)(nil), // 61: yizhan.v1.PutSupervisionPolicyResponse
+	(*ListStaffRequest)(nil),             // 62: yizhan.v1.ListStaffRequest
+	(*ListStaffResponse)(nil),            // 63: yizhan.v1.ListStaffResponse
+	(*CreateStaffRequest)(nil),           // 64: yizhan.v1.CreateStaffRequest
+	(*StaffWriteResponse)(nil),           // 65: yizhan.v1.StaffWriteResponse
+	(*ListNodesRequest)(nil),             // 66: yizhan.v1.ListNodesRequest
+	(*ListNodesResponse)(nil),            // 67: yizhan.v1.ListNodesResponse
+	(*GetRegistryStatusRequest)(nil),     // 68: yizhan.v1.GetRegistryStatusRequest
+	(*RegistryStatus)(nil),               // 69: yizhan.v1.RegistryStatus
+	(*QuarantinedMessage)(nil),           // 70: yizhan.v1.QuarantinedMessage
+	(*DeliveryError)(nil),                // 71: yizhan.v1.DeliveryError
+	(*timestamppb.Timestamp)(nil),        // 72: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),        // 73: google.protobuf.FieldMask
+	(*DutyPolicy)(nil),                   // 74: yizhan.v1.DutyPolicy
 }
 var file_yizhan_v1_registry_proto_depIdxs = []int32{
-	0,  // 0: yizhan.v1.Office.tier:type_name -> yizhan.v1.Tier
-	67, // 1: yizhan.v1.Office.created_at:type_name -> google.protobuf.Timestamp
-	67, // 2: yizhan.v1.Department.created_at:type_name -> google.protobuf.Timestamp
-	3,  // 3: yizhan.v1.Material.form:type_name -> yizhan.v1.MaterialForm
-	1,  // 4: yizhan.v1.Item.type:type_name -> yizhan.v1.ItemType
-	9,  // 5: yizhan.v1.Item.materials:type_name -> yizhan.v1.Material
-	10, // 6: yizhan.v1.Item.steps:type_name -> yizhan.v1.ProcedureStep
-	2,  // 7: yizhan.v1.Item.case_kind:type_name -> yizhan.v1.CaseKind
-	0,  // 8: yizhan.v1.Item.exercise_tier:type_name -> yizhan.v1.Tier
-	11, // 9: yizhan.v1.Item.special_procedures:type_name -> yizhan.v1.SpecialProcedure
-	67, // 10: yizhan.v1.Item.updated_at:type_name -> google.protobuf.Timestamp
-	0,  // 11: yizhan.v1.Grant.tier:type_name -> yizhan.v1.Tier
-	4,  // 12: yizhan.v1.Grant.rights:type_name -> yizhan.v1.Right
-	67, // 13: yizhan.v1.Grant.valid_from:type_name -> google.protobuf.Timestamp
-	67, // 14: yizhan.v1.Grant.valid_until:type_name -> google.protobuf.Timestamp
-	67, // 15: yizhan.v1.Grant.revoked_at:type_name -> google.protobuf.Timestamp
-	67, // 16: yizhan.v1.Grant.created_at:type_name -> google.protobuf.Timestamp
-	5,  // 17: yizhan.v1.StaffMember.roles:type_name -> yizhan.v1.Role
-	67, // 18: yizhan.v1.StaffMember.created_at:type_name -> google.protobuf.Timestamp
-	6,  // 19: yizhan.v1.CalendarDay.kind:type_name -> yizhan.v1.DayKind
-	15, // 20: yizhan.v1.Calendar.days:type_name -> yizhan.v1.CalendarDay
-	67, // 21: yizhan.v1.NodeEntry.updated_at:type_name -> google.protobuf.Timestamp
-	0,  // 22: yizhan.v1.ListOfficesRequest.tier:type_name -> yizhan.v1.Tier
-	7,  // 23: yizhan.v1.ListOfficesResponse.offices:type_name -> yizhan.v1.Office
-	18, // 24: yizhan.v1.ListOfficesResponse.meta:type_name -> yizhan.v1.ReadMeta
-	7,  // 25: yizhan.v1.GetOfficeResponse.office:type_name -> yizhan.v1.Office
-	7,  // 26: yizhan.v1.GetOfficeResponse.children:type_name -> yizhan.v1.Office
-	18, // 27: yizhan.v1.GetOfficeResponse.meta:type_name -> yizhan.v1.ReadMeta
-	7,  // 28: yizhan.v1.CreateOfficeRequest.office:type_name -> yizhan.v1.Office
-	7,  // 29: yizhan.v1.CreateOfficeResponse.office:type_name -> yizhan.v1.Office
-	8,  // 30: yizhan.v1.ListDepartmentsResponse.departments:type_name -> yizhan.v1.Department
-	18, // 31: yizhan.v1.ListDepartmentsResponse.meta:type_name -> yizhan.v1.ReadMeta
-	8,  // 32: yizhan.v1.CreateDepartmentRequest.department:type_name -> yizhan.v1.Department
-	8,  // 33: yizhan.v1.CreateDepartmentResponse.department:type_name -> yizhan.v1.Department
-	0,  // 34: yizhan.v1.ListItemsRequest.exercise_tier:type_name -> yizhan.v1.Tier
-	12, // 35: yizhan.v1.ListItemsResponse.items:type_name -> yizhan.v1.Item
-	18, // 36: yizhan.v1.ListItemsResponse.meta:type_name -> yizhan.v1.ReadMeta
-	12, // 37: yizhan.v1.GetItemResponse.item:type_name -> yizhan.v1.Item
-	18, // 38: yizhan.v1.GetItemResponse.meta:type_name -> yizhan.v1.ReadMeta
-	12, // 39: yizhan.v1.CreateItemRequest.item:type_name -> yizhan.v1.Item
-	12, // 40: yizhan.v1.UpdateItemRequest.item:type_name -> yizhan.v1.Item
-	68, // 41: yizhan.v1.UpdateItemRequest.update_mask:type_name -> google.protobuf.FieldMask
-	12, // 42: yizhan.v1.ItemWriteResponse.item:type_name -> yizhan.v1.Item
-	12, // 43: yizhan.v1.ListItemVersionsResponse.versions:type_name -> yizhan.v1.Item
-	18, // 44: yizhan.v1.ListItemVersionsResponse.meta:type_name -> yizhan.v1.ReadMeta
-	13, // 45: yizhan.v1.ListGrantsResponse.grants:type_name -> yizhan.v1.Grant
-	18, // 46: yizhan.v1.ListGrantsResponse.meta:type_name -> yizhan.v1.ReadMeta
-	13, // 47: yizhan.v1.CreateGrantRequest.grant:type_name -> yizhan.v1.Grant
-	13, // 48: yizhan.v1.GrantWriteResponse.grant:type_name -> yizhan.v1.Grant
-	16, // 49: yizhan.v1.GetCalendarResponse.calendar:type_name -> yizhan.v1.Calendar
-	18, // 50: yizhan.v1.GetCalendarResponse.meta:type_name -> yizhan.v1.ReadMeta
-	16, // 51: yizhan.v1.PutCalendarRequest.calendar:type_name -> yizhan.v1.Calendar
-	16, // 52: yizhan.v1.PutCalendarResponse.calendar:type_name -> yizhan.v1.Calendar
-	69, // 53: yizhan.v1.GetDutyPolicyResponse.policy:type_name -> yizhan.v1.DutyPolicy
-	18, // 54: yizhan.v1.GetDutyPolicyResponse.meta:type_name -> yizhan.v1.ReadMeta
-	69, // 55: yizhan.v1.PutDutyPolicyRequest.policy:type_name -> yizhan.v1.DutyPolicy
-	69, // 56: yizhan.v1.PutDutyPolicyResponse.policy:type_name -> yizhan.v1.DutyPolicy
-	48, // 57: yizhan.v1.GetSupervisionPolicyResponse.policy:type_name -> yizhan.v1.SupervisionPolicy
-	18, // 58: yizhan.v1.GetSupervisionPolicyResponse.meta:type_name -> yizhan.v1.ReadMeta
-	48, // 59: yizhan.v1.PutSupervisionPolicyRequest.policy:type_name -> yizhan.v1.SupervisionPolicy
-	48, // 60: yizhan.v1.PutSupervisionPolicyResponse.policy:type_name -> yizhan.v1.SupervisionPolicy
-	14, // 61: yizhan.v1.ListStaffResponse.staff:type_name -> yizhan.v1.StaffMember
-	18, // 62: yizhan.v1.ListStaffResponse.meta:type_name -> yizhan.v1.ReadMeta
-	14, // 63: yizhan.v1.CreateStaffRequest.staff:type_name -> yizhan.v1.StaffMember
-	14, // 64: yizhan.v1.StaffWriteResponse.staff:type_name -> yizhan.v1.StaffMember
-	17, // 65: yizhan.v1.ListNodesResponse.nodes:type_name -> yizhan.v1.NodeEntry
-	18, // 66: yizhan.v1.ListNodesResponse.meta:type_name -> yizhan.v1.ReadMeta
-	67, // 67: yizhan.v1.RegistryStatus.last_contact:type_name -> google.protobuf.Timestamp
-	67, // 68: yizhan.v1.RegistryStatus.feed_error_at:type_name -> google.protobuf.Timestamp
-	65, // 69: yizhan.v1.RegistryStatus.quarantined:type_name -> yizhan.v1.QuarantinedMessage
-	66, // 70: yizhan.v1.RegistryStatus.delivery_errors:type_name -> yizhan.v1.DeliveryError
-	67, // 71: yizhan.v1.QuarantinedMessage.at:type_name -> google.protobuf.Timestamp
-	67, // 72: yizhan.v1.DeliveryError.at:type_name -> google.protobuf.Timestamp
-	19, // 73: yizhan.v1.RegistryService.ListOffices:input_type -> yizhan.v1.ListOfficesRequest
-	21, // 74: yizhan.v1.RegistryService.GetOffice:input_type -> yizhan.v1.GetOfficeRequest
-	23, // 75: yizhan.v1.RegistryService.CreateOffice:input_type -> yizhan.v1.CreateOfficeRequest
-	26, // 76: yizhan.v1.RegistryService.ListDepartments:input_type -> yizhan.v1.ListDepartmentsRequest
-	28, // 77: yizhan.v1.RegistryService.CreateDepartment:input_type -> yizhan.v1.CreateDepartmentRequest
-	30, // 78: yizhan.v1.RegistryService.ListItems:input_type -> yizhan.v1.ListItemsRequest
-	32, // 79: yizhan.v1.RegistryService.GetItem:input_type -> yizhan.v1.GetItemRequest
-	34, // 80: yizhan.v1.RegistryService.CreateItem:input_type -> yizhan.v1.CreateItemRequest
-	35, // 81: yizhan.v1.RegistryService.UpdateItem:input_type -> yizhan.v1.UpdateItemRequest
-	37, // 82: yizhan.v1.RegistryService.ListItemVersions:input_type -> yizhan.v1.ListItemVersionsRequest
-	39, // 83: yizhan.v1.RegistryService.ListGrants:input_type -> yizhan.v1.ListGrantsRequest
-	41, // 84: yizhan.v1.RegistryService.CreateGrant:input_type -> yizhan.v1.CreateGrantRequest
-	43, // 85: yizhan.v1.RegistryService.RevokeGrant:input_type -> yizhan.v1.RevokeGrantRequest
-	44, // 86: yizhan.v1.RegistryService.GetCalendar:input_type -> yizhan.v1.GetCalendarRequest
-	46, // 87: yizhan.v1.RegistryService.PutCalendar:input_type -> yizhan.v1.PutCalendarRequest
-	53, // 88: yizhan.v1.RegistryService.GetSupervisionPolicy:input_type -> yizhan.v1.GetSupervisionPolicyRequest
-	55, // 89: yizhan.v1.RegistryService.PutSupervisionPolicy:input_type -> yizhan.v1.PutSupervisionPolicyRequest
-	49, // 90: yizhan.v1.RegistryService.GetDutyPolicy:input_type -> yizhan.v1.GetDutyPolicyRequest
-	51, // 91: yizhan.v1.RegistryService.PutDutyPolicy:input_type -> yizhan.v1.PutDutyPolicyRequest
-	57, // 92: yizhan.v1.RegistryService.ListStaff:input_type -> yizhan.v1.ListStaffRequest
-	59, // 93: yizhan.v1.RegistryService.CreateStaff:input_type -> yizhan.v1.CreateStaffRequest
-	61, // 94: yizhan.v1.RegistryService.ListNodes:input_type -> yizhan.v1.ListNodesRequest
-	63, // 95: yizhan.v1.RegistryService.GetRegistryStatus:input_type -> yizhan.v1.GetRegistryStatusRequest
-	20, // 96: yizhan.v1.RegistryService.ListOffices:output_type -> yizhan.v1.ListOfficesResponse
-	22, // 97: yizhan.v1.RegistryService.GetOffice:output_type -> yizhan.v1.GetOfficeResponse
-	25, // 98: yizhan.v1.RegistryService.CreateOffice:output_type -> yizhan.v1.CreateOfficeResponse
-	27, // 99: yizhan.v1.RegistryService.ListDepartments:output_type -> yizhan.v1.ListDepartmentsResponse
-	29, // 100: yizhan.v1.RegistryService.CreateDepartment:output_type -> yizhan.v1.CreateDepartmentResponse
-	31, // 101: yizhan.v1.RegistryService.ListItems:output_type -> yizhan.v1.ListItemsResponse
-	33, // 102: yizhan.v1.RegistryService.GetItem:output_type -> yizhan.v1.GetItemResponse
-	36, // 103: yizhan.v1.RegistryService.CreateItem:output_type -> yizhan.v1.ItemWriteResponse
-	36, // 104: yizhan.v1.RegistryService.UpdateItem:output_type -> yizhan.v1.ItemWriteResponse
-	38, // 105: yizhan.v1.RegistryService.ListItemVersions:output_type -> yizhan.v1.ListItemVersionsResponse
-	40, // 106: yizhan.v1.RegistryService.ListGrants:output_type -> yizhan.v1.ListGrantsResponse
-	42, // 107: yizhan.v1.RegistryService.CreateGrant:output_type -> yizhan.v1.GrantWriteResponse
-	42, // 108: yizhan.v1.RegistryService.RevokeGrant:output_type -> yizhan.v1.GrantWriteResponse
-	45, // 109: yizhan.v1.RegistryService.GetCalendar:output_type -> yizhan.v1.GetCalendarResponse
-	47, // 110: yizhan.v1.RegistryService.PutCalendar:output_type -> yizhan.v1.PutCalendarResponse
-	54, // 111: yizhan.v1.RegistryService.GetSupervisionPolicy:output_type -> yizhan.v1.GetSupervisionPolicyResponse
-	56, // 112: yizhan.v1.RegistryService.PutSupervisionPolicy:output_type -> yizhan.v1.PutSupervisionPolicyResponse
-	50, // 113: yizhan.v1.RegistryService.GetDutyPolicy:output_type -> yizhan.v1.GetDutyPolicyResponse
-	52, // 114: yizhan.v1.RegistryService.PutDutyPolicy:output_type -> yizhan.v1.PutDutyPolicyResponse
-	58, // 115: yizhan.v1.RegistryService.ListStaff:output_type -> yizhan.v1.ListStaffResponse
-	60, // 116: yizhan.v1.RegistryService.CreateStaff:output_type -> yizhan.v1.StaffWriteResponse
-	62, // 117: yizhan.v1.RegistryService.ListNodes:output_type -> yizhan.v1.ListNodesResponse
-	64, // 118: yizhan.v1.RegistryService.GetRegistryStatus:output_type -> yizhan.v1.RegistryStatus
-	96, // [96:119] is the sub-list for method output_type
-	73, // [73:96] is the sub-list for method input_type
-	73, // [73:73] is the sub-list for extension type_name
-	73, // [73:73] is the sub-list for extension extendee
-	0,  // [0:73] is the sub-list for field type_name
+	0,   // 0: yizhan.v1.Office.tier:type_name -> yizhan.v1.Tier
+	72,  // 1: yizhan.v1.Office.created_at:type_name -> google.protobuf.Timestamp
+	72,  // 2: yizhan.v1.Department.created_at:type_name -> google.protobuf.Timestamp
+	3,   // 3: yizhan.v1.Material.form:type_name -> yizhan.v1.MaterialForm
+	1,   // 4: yizhan.v1.Item.type:type_name -> yizhan.v1.ItemType
+	9,   // 5: yizhan.v1.Item.materials:type_name -> yizhan.v1.Material
+	10,  // 6: yizhan.v1.Item.steps:type_name -> yizhan.v1.ProcedureStep
+	2,   // 7: yizhan.v1.Item.case_kind:type_name -> yizhan.v1.CaseKind
+	0,   // 8: yizhan.v1.Item.exercise_tier:type_name -> yizhan.v1.Tier
+	11,  // 9: yizhan.v1.Item.special_procedures:type_name -> yizhan.v1.SpecialProcedure
+	72,  // 10: yizhan.v1.Item.updated_at:type_name -> google.protobuf.Timestamp
+	0,   // 11: yizhan.v1.Grant.tier:type_name -> yizhan.v1.Tier
+	4,   // 12: yizhan.v1.Grant.rights:type_name -> yizhan.v1.Right
+	72,  // 13: yizhan.v1.Grant.valid_from:type_name -> google.protobuf.Timestamp
+	72,  // 14: yizhan.v1.Grant.valid_until:type_name -> google.protobuf.Timestamp
+	72,  // 15: yizhan.v1.Grant.revoked_at:type_name -> google.protobuf.Timestamp
+	72,  // 16: yizhan.v1.Grant.created_at:type_name -> google.protobuf.Timestamp
+	5,   // 17: yizhan.v1.StaffMember.roles:type_name -> yizhan.v1.Role
+	72,  // 18: yizhan.v1.StaffMember.created_at:type_name -> google.protobuf.Timestamp
+	6,   // 19: yizhan.v1.CalendarDay.kind:type_name -> yizhan.v1.DayKind
+	15,  // 20: yizhan.v1.Calendar.days:type_name -> yizhan.v1.CalendarDay
+	72,  // 21: yizhan.v1.NodeEntry.updated_at:type_name -> google.protobuf.Timestamp
+	0,   // 22: yizhan.v1.ListOfficesRequest.tier:type_name -> yizhan.v1.Tier
+	7,   // 23: yizhan.v1.ListOfficesResponse.offices:type_name -> yizhan.v1.Office
+	18,  // 24: yizhan.v1.ListOfficesResponse.meta:type_name -> yizhan.v1.ReadMeta
+	7,   // 25: yizhan.v1.GetOfficeResponse.office:type_name -> yizhan.v1.Office
+	7,   // 26: yizhan.v1.GetOfficeResponse.children:type_name -> yizhan.v1.Office
+	18,  // 27: yizhan.v1.GetOfficeResponse.meta:type_name -> yizhan.v1.ReadMeta
+	7,   // 28: yizhan.v1.CreateOfficeRequest.office:type_name -> yizhan.v1.Office
+	7,   // 29: yizhan.v1.CreateOfficeResponse.office:type_name -> yizhan.v1.Office
+	8,   // 30: yizhan.v1.ListDepartmentsResponse.departments:type_name -> yizhan.v1.Department
+	18,  // 31: yizhan.v1.ListDepartmentsResponse.meta:type_name -> yizhan.v1.ReadMeta
+	8,   // 32: yizhan.v1.CreateDepartmentRequest.department:type_name -> yizhan.v1.Department
+	8,   // 33: yizhan.v1.CreateDepartmentResponse.department:type_name -> yizhan.v1.Department
+	0,   // 34: yizhan.v1.ListItemsRequest.exercise_tier:type_name -> yizhan.v1.Tier
+	12,  // 35: yizhan.v1.ListItemsResponse.items:type_name -> yizhan.v1.Item
+	18,  // 36: yizhan.v1.ListItemsResponse.meta:type_name -> yizhan.v1.ReadMeta
+	12,  // 37: yizhan.v1.GetItemResponse.item:type_name -> yizhan.v1.Item
+	18,  // 38: yizhan.v1.GetItemResponse.meta:type_name -> yizhan.v1.ReadMeta
+	12,  // 39: yizhan.v1.CreateItemRequest.item:type_name -> yizhan.v1.Item
+	12,  // 40: yizhan.v1.UpdateItemRequest.item:type_name -> yizhan.v1.Item
+	73,  // 41: yizhan.v1.UpdateItemRequest.update_mask:type_name -> google.protobuf.FieldMask
+	12,  // 42: yizhan.v1.ItemWriteResponse.item:type_name -> yizhan.v1.Item
+	12,  // 43: yizhan.v1.ListItemVersionsResponse.versions:type_name -> yizhan.v1.Item
+	18,  // 44: yizhan.v1.ListItemVersionsResponse.meta:type_name -> yizhan.v1.ReadMeta
+	13,  // 45: yizhan.v1.ListGrantsResponse.grants:type_name -> yizhan.v1.Grant
+	18,  // 46: yizhan.v1.ListGrantsResponse.meta:type_name -> yizhan.v1.ReadMeta
+	13,  // 47: yizhan.v1.CreateGrantRequest.grant:type_name -> yizhan.v1.Grant
+	13,  // 48: yizhan.v1.GrantWriteResponse.grant:type_name -> yizhan.v1.Grant
+	16,  // 49: yizhan.v1.GetCalendarResponse.calendar:type_name -> yizhan.v1.Calendar
+	18,  // 50: yizhan.v1.GetCalendarResponse.meta:type_name -> yizhan.v1.ReadMeta
+	16,  // 51: yizhan.v1.PutCalendarRequest.calendar:type_name -> yizhan.v1.Calendar
+	16,  // 52: yizhan.v1.PutCalendarResponse.calendar:type_name -> yizhan.v1.Calendar
+	49,  // 53: yizhan.v1.GetCasePolicyResponse.policy:type_name -> yizhan.v1.CasePolicy
+	18,  // 54: yizhan.v1.GetCasePolicyResponse.meta:type_name -> yizhan.v1.ReadMeta
+	49,  // 55: yizhan.v1.PutCasePolicyRequest.policy:type_name -> yizhan.v1.CasePolicy
+	49,  // 56: yizhan.v1.PutCasePolicyResponse.policy:type_name -> yizhan.v1.CasePolicy
+	74,  // 57: yizhan.v1.GetDutyPolicyResponse.policy:type_name -> yizhan.v1.DutyPolicy
+	18,  // 58: yizhan.v1.GetDutyPolicyResponse.meta:type_name -> yizhan.v1.ReadMeta
+	74,  // 59: yizhan.v1.PutDutyPolicyRequest.policy:type_name -> yizhan.v1.DutyPolicy
+	74,  // 60: yizhan.v1.PutDutyPolicyResponse.policy:type_name -> yizhan.v1.DutyPolicy
+	48,  // 61: yizhan.v1.GetSupervisionPolicyResponse.policy:type_name -> yizhan.v1.SupervisionPolicy
+	18,  // 62: yizhan.v1.GetSupervisionPolicyResponse.meta:type_name -> yizhan.v1.ReadMeta
+	48,  // 63: yizhan.v1.PutSupervisionPolicyRequest.policy:type_name -> yizhan.v1.SupervisionPolicy
+	48,  // 64: yizhan.v1.PutSupervisionPolicyResponse.policy:type_name -> yizhan.v1.SupervisionPolicy
+	14,  // 65: yizhan.v1.ListStaffResponse.staff:type_name -> yizhan.v1.StaffMember
+	18,  // 66: yizhan.v1.ListStaffResponse.meta:type_name -> yizhan.v1.ReadMeta
+	14,  // 67: yizhan.v1.CreateStaffRequest.staff:type_name -> yizhan.v1.StaffMember
+	14,  // 68: yizhan.v1.StaffWriteResponse.staff:type_name -> yizhan.v1.StaffMember
+	17,  // 69: yizhan.v1.ListNodesResponse.nodes:type_name -> yizhan.v1.NodeEntry
+	18,  // 70: yizhan.v1.ListNodesResponse.meta:type_name -> yizhan.v1.ReadMeta
+	72,  // 71: yizhan.v1.RegistryStatus.last_contact:type_name -> google.protobuf.Timestamp
+	72,  // 72: yizhan.v1.RegistryStatus.feed_error_at:type_name -> google.protobuf.Timestamp
+	70,  // 73: yizhan.v1.RegistryStatus.quarantined:type_name -> yizhan.v1.QuarantinedMessage
+	71,  // 74: yizhan.v1.RegistryStatus.delivery_errors:type_name -> yizhan.v1.DeliveryError
+	72,  // 75: yizhan.v1.QuarantinedMessage.at:type_name -> google.protobuf.Timestamp
+	72,  // 76: yizhan.v1.DeliveryError.at:type_name -> google.protobuf.Timestamp
+	19,  // 77: yizhan.v1.RegistryService.ListOffices:input_type -> yizhan.v1.ListOfficesRequest
+	21,  // 78: yizhan.v1.RegistryService.GetOffice:input_type -> yizhan.v1.GetOfficeRequest
+	23,  // 79: yizhan.v1.RegistryService.CreateOffice:input_type -> yizhan.v1.CreateOfficeRequest
+	26,  // 80: yizhan.v1.RegistryService.ListDepartments:input_type -> yizhan.v1.ListDepartmentsRequest
+	28,  // 81: yizhan.v1.RegistryService.CreateDepartment:input_type -> yizhan.v1.CreateDepartmentRequest
+	30,  // 82: yizhan.v1.RegistryService.ListItems:input_type -> yizhan.v1.ListItemsRequest
+	32,  // 83: yizhan.v1.RegistryService.GetItem:input_type -> yizhan.v1.GetItemRequest
+	34,  // 84: yizhan.v1.RegistryService.CreateItem:input_type -> yizhan.v1.CreateItemRequest
+	35,  // 85: yizhan.v1.RegistryService.UpdateItem:input_type -> yizhan.v1.UpdateItemRequest
+	37,  // 86: yizhan.v1.RegistryService.ListItemVersions:input_type -> yizhan.v1.ListItemVersionsRequest
+	39,  // 87: yizhan.v1.RegistryService.ListGrants:input_type -> yizhan.v1.ListGrantsRequest
+	41,  // 88: yizhan.v1.RegistryService.CreateGrant:input_type -> yizhan.v1.CreateGrantRequest
+	43,  // 89: yizhan.v1.RegistryService.RevokeGrant:input_type -> yizhan.v1.RevokeGrantRequest
+	44,  // 90: yizhan.v1.RegistryService.GetCalendar:input_type -> yizhan.v1.GetCalendarRequest
+	46,  // 91: yizhan.v1.RegistryService.PutCalendar:input_type -> yizhan.v1.PutCalendarRequest
+	58,  // 92: yizhan.v1.RegistryService.GetSupervisionPolicy:input_type -> yizhan.v1.GetSupervisionPolicyRequest
+	60,  // 93: yizhan.v1.RegistryService.PutSupervisionPolicy:input_type -> yizhan.v1.PutSupervisionPolicyRequest
+	50,  // 94: yizhan.v1.RegistryService.GetCasePolicy:input_type -> yizhan.v1.GetCasePolicyRequest
+	52,  // 95: yizhan.v1.RegistryService.PutCasePolicy:input_type -> yizhan.v1.PutCasePolicyRequest
+	54,  // 96: yizhan.v1.RegistryService.GetDutyPolicy:input_type -> yizhan.v1.GetDutyPolicyRequest
+	56,  // 97: yizhan.v1.RegistryService.PutDutyPolicy:input_type -> yizhan.v1.PutDutyPolicyRequest
+	62,  // 98: yizhan.v1.RegistryService.ListStaff:input_type -> yizhan.v1.ListStaffRequest
+	64,  // 99: yizhan.v1.RegistryService.CreateStaff:input_type -> yizhan.v1.CreateStaffRequest
+	66,  // 100: yizhan.v1.RegistryService.ListNodes:input_type -> yizhan.v1.ListNodesRequest
+	68,  // 101: yizhan.v1.RegistryService.GetRegistryStatus:input_type -> yizhan.v1.GetRegistryStatusRequest
+	20,  // 102: yizhan.v1.RegistryService.ListOffices:output_type -> yizhan.v1.ListOfficesResponse
+	22,  // 103: yizhan.v1.RegistryService.GetOffice:output_type -> yizhan.v1.GetOfficeResponse
+	25,  // 104: yizhan.v1.RegistryService.CreateOffice:output_type -> yizhan.v1.CreateOfficeResponse
+	27,  // 105: yizhan.v1.RegistryService.ListDepartments:output_type -> yizhan.v1.ListDepartmentsResponse
+	29,  // 106: yizhan.v1.RegistryService.CreateDepartment:output_type -> yizhan.v1.CreateDepartmentResponse
+	31,  // 107: yizhan.v1.RegistryService.ListItems:output_type -> yizhan.v1.ListItemsResponse
+	33,  // 108: yizhan.v1.RegistryService.GetItem:output_type -> yizhan.v1.GetItemResponse
+	36,  // 109: yizhan.v1.RegistryService.CreateItem:output_type -> yizhan.v1.ItemWriteResponse
+	36,  // 110: yizhan.v1.RegistryService.UpdateItem:output_type -> yizhan.v1.ItemWriteResponse
+	38,  // 111: yizhan.v1.RegistryService.ListItemVersions:output_type -> yizhan.v1.ListItemVersionsResponse
+	40,  // 112: yizhan.v1.RegistryService.ListGrants:output_type -> yizhan.v1.ListGrantsResponse
+	42,  // 113: yizhan.v1.RegistryService.CreateGrant:output_type -> yizhan.v1.GrantWriteResponse
+	42,  // 114: yizhan.v1.RegistryService.RevokeGrant:output_type -> yizhan.v1.GrantWriteResponse
+	45,  // 115: yizhan.v1.RegistryService.GetCalendar:output_type -> yizhan.v1.GetCalendarResponse
+	47,  // 116: yizhan.v1.RegistryService.PutCalendar:output_type -> yizhan.v1.PutCalendarResponse
+	59,  // 117: yizhan.v1.RegistryService.GetSupervisionPolicy:output_type -> yizhan.v1.GetSupervisionPolicyResponse
+	61,  // 118: yizhan.v1.RegistryService.PutSupervisionPolicy:output_type -> yizhan.v1.PutSupervisionPolicyResponse
+	51,  // 119: yizhan.v1.RegistryService.GetCasePolicy:output_type -> yizhan.v1.GetCasePolicyResponse
+	53,  // 120: yizhan.v1.RegistryService.PutCasePolicy:output_type -> yizhan.v1.PutCasePolicyResponse
+	55,  // 121: yizhan.v1.RegistryService.GetDutyPolicy:output_type -> yizhan.v1.GetDutyPolicyResponse
+	57,  // 122: yizhan.v1.RegistryService.PutDutyPolicy:output_type -> yizhan.v1.PutDutyPolicyResponse
+	63,  // 123: yizhan.v1.RegistryService.ListStaff:output_type -> yizhan.v1.ListStaffResponse
+	65,  // 124: yizhan.v1.RegistryService.CreateStaff:output_type -> yizhan.v1.StaffWriteResponse
+	67,  // 125: yizhan.v1.RegistryService.ListNodes:output_type -> yizhan.v1.ListNodesResponse
+	69,  // 126: yizhan.v1.RegistryService.GetRegistryStatus:output_type -> yizhan.v1.RegistryStatus
+	102, // [102:127] is the sub-list for method output_type
+	77,  // [77:102] is the sub-list for method input_type
+	77,  // [77:77] is the sub-list for extension type_name
+	77,  // [77:77] is the sub-list for extension extendee
+	0,   // [0:77] is the sub-list for field type_name
 }
 
 func init() { file_yizhan_v1_registry_proto_init() }
@@ -4997,7 +5307,7 @@ func file_yizhan_v1_registry_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_yizhan_v1_registry_proto_rawDesc), len(file_yizhan_v1_registry_proto_rawDesc)),
 			NumEnums:      7,
-			NumMessages:   60,
+			NumMessages:   65,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -42,6 +42,8 @@ const (
 	RegistryService_PutCalendar_FullMethodName          = "/yizhan.v1.RegistryService/PutCalendar"
 	RegistryService_GetSupervisionPolicy_FullMethodName = "/yizhan.v1.RegistryService/GetSupervisionPolicy"
 	RegistryService_PutSupervisionPolicy_FullMethodName = "/yizhan.v1.RegistryService/PutSupervisionPolicy"
+	RegistryService_GetCasePolicy_FullMethodName        = "/yizhan.v1.RegistryService/GetCasePolicy"
+	RegistryService_PutCasePolicy_FullMethodName        = "/yizhan.v1.RegistryService/PutCasePolicy"
 	RegistryService_GetDutyPolicy_FullMethodName        = "/yizhan.v1.RegistryService/GetDutyPolicy"
 	RegistryService_PutDutyPolicy_FullMethodName        = "/yizhan.v1.RegistryService/PutDutyPolicy"
 	RegistryService_ListStaff_FullMethodName            = "/yizhan.v1.RegistryService/ListStaff"
@@ -73,6 +75,8 @@ type RegistryServiceClient interface {
 	PutCalendar(ctx context.Context, in *PutCalendarRequest, opts ...grpc.CallOption) (*PutCalendarResponse, error)
 	GetSupervisionPolicy(ctx context.Context, in *GetSupervisionPolicyRequest, opts ...grpc.CallOption) (*GetSupervisionPolicyResponse, error)
 	PutSupervisionPolicy(ctx context.Context, in *PutSupervisionPolicyRequest, opts ...grpc.CallOption) (*PutSupervisionPolicyResponse, error)
+	GetCasePolicy(ctx context.Context, in *GetCasePolicyRequest, opts ...grpc.CallOption) (*GetCasePolicyResponse, error)
+	PutCasePolicy(ctx context.Context, in *PutCasePolicyRequest, opts ...grpc.CallOption) (*PutCasePolicyResponse, error)
 	GetDutyPolicy(ctx context.Context, in *GetDutyPolicyRequest, opts ...grpc.CallOption) (*GetDutyPolicyResponse, error)
 	PutDutyPolicy(ctx context.Context, in *PutDutyPolicyRequest, opts ...grpc.CallOption) (*PutDutyPolicyResponse, error)
 	ListStaff(ctx context.Context, in *ListStaffRequest, opts ...grpc.CallOption) (*ListStaffResponse, error)
@@ -259,6 +263,26 @@ func (c *registryServiceClient) PutSupervisionPolicy(ctx context.Context, in *Pu
 	return out, nil
 }
 
+func (c *registryServiceClient) GetCasePolicy(ctx context.Context, in *GetCasePolicyRequest, opts ...grpc.CallOption) (*GetCasePolicyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetCasePolicyResponse)
+	err := c.cc.Invoke(ctx, RegistryService_GetCasePolicy_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *registryServiceClient) PutCasePolicy(ctx context.Context, in *PutCasePolicyRequest, opts ...grpc.CallOption) (*PutCasePolicyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PutCasePolicyResponse)
+	err := c.cc.Invoke(ctx, RegistryService_PutCasePolicy_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *registryServiceClient) GetDutyPolicy(ctx context.Context, in *GetDutyPolicyRequest, opts ...grpc.CallOption) (*GetDutyPolicyResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(GetDutyPolicyResponse)
@@ -342,6 +366,8 @@ type RegistryServiceServer interface {
 	PutCalendar(context.Context, *PutCalendarRequest) (*PutCalendarResponse, error)
 	GetSupervisionPolicy(context.Context, *GetSupervisionPolicyRequest) (*GetSupervisionPolicyResponse, error)
 	PutSupervisionPolicy(context.Context, *PutSupervisionPolicyRequest) (*PutSupervisionPolicyResponse, error)
+	GetCasePolicy(context.Context, *GetCasePolicyRequest) (*GetCasePolicyResponse, error)
+	PutCasePolicy(context.Context, *PutCasePolicyRequest) (*PutCasePolicyResponse, error)
 	GetDutyPolicy(context.Context, *GetDutyPolicyRequest) (*GetDutyPolicyResponse, error)
 	PutDutyPolicy(context.Context, *PutDutyPolicyRequest) (*PutDutyPolicyResponse, error)
 	ListStaff(context.Context, *ListStaffRequest) (*ListStaffResponse, error)
@@ -408,6 +434,12 @@ func (UnimplementedRegistryServiceServer) GetSupervisionPolicy(context.Context, 
 }
 func (UnimplementedRegistryServiceServer) PutSupervisionPolicy(context.Context, *PutSupervisionPolicyRequest) (*PutSupervisionPolicyResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method PutSupervisionPolicy not implemented")
+}
+func (UnimplementedRegistryServiceServer) GetCasePolicy(context.Context, *GetCasePolicyRequest) (*GetCasePolicyResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetCasePolicy not implemented")
+}
+func (UnimplementedRegistryServiceServer) PutCasePolicy(context.Context, *PutCasePolicyRequest) (*PutCasePolicyResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method PutCasePolicy not implemented")
 }
 func (UnimplementedRegistryServiceServer) GetDutyPolicy(context.Context, *GetDutyPolicyRequest) (*GetDutyPolicyResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetDutyPolicy not implemented")
@@ -754,6 +786,42 @@ func _RegistryService_PutSupervisionPolicy_Handler(srv interface{}, ctx context.
 	return interceptor(ctx, in, info, handler)
 }
 
+func _RegistryService_GetCasePolicy_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetCasePolicyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RegistryServiceServer).GetCasePolicy(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RegistryService_GetCasePolicy_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RegistryServiceServer).GetCasePolicy(ctx, req.(*GetCasePolicyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RegistryService_PutCasePolicy_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PutCasePolicyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RegistryServiceServer).PutCasePolicy(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RegistryService_PutCasePolicy_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RegistryServiceServer).PutCasePolicy(ctx, req.(*PutCasePolicyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _RegistryService_GetDutyPolicy_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(GetDutyPolicyRequest)
 	if err := dec(in); err != nil {
@@ -936,6 +1004,14 @@ var RegistryService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "PutSupervisionPolicy",
 			Handler:    _RegistryService_PutSupervisionPolicy_Handler,
+		},
+		{
+			MethodName: "GetCasePolicy",
+			Handler:    _RegistryService_GetCasePolicy_Handler,
+		},
+		{
+			MethodName: "PutCasePolicy",
+			Handler:    _RegistryService_PutCasePolicy_Handler,
 		},
 		{
 			MethodName: "GetDutyPolicy",

@@ -1,0 +1,42 @@
+package casework
+
+import (
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+)
+
+// The appeal notice (行政许可法 §38: a refusal or a denial tells the
+// applicant of the right to reconsideration or litigation): 60 days for
+// 行政复议 (行政复议法 §20), six months for 行政诉讼 (行政诉讼法 §46), both
+// from receipt of the decision.
+
+// Where the county names none (CasePolicy).
+const (
+	defaultReconsiderationBody = "本级人民政府"
+	defaultCourt               = "有管辖权的人民法院"
+)
+
+// AppealNotice is the appeal notice of a case whose log holds a refusal
+// or a denial, with the bodies of the county's policy p; "" otherwise.
+func AppealNotice(events []*yizhanv1.CaseEvent, p *yizhanv1.CasePolicy) string {
+	decision := ""
+	for _, e := range events {
+		switch {
+		case e.GetType() == yizhanv1.EventType_EVENT_TYPE_REFUSED:
+			decision = "不予受理"
+		case e.GetType() == yizhanv1.EventType_EVENT_TYPE_DECIDED && !e.GetApproved():
+			decision = "不予批准"
+		}
+	}
+	if decision == "" {
+		return ""
+	}
+	body, court := p.GetReconsiderationBody(), p.GetCourt()
+	if body == "" {
+		body = defaultReconsiderationBody
+	}
+	if court == "" {
+		court = defaultCourt
+	}
+	return "申请人如对本" + decision + "决定不服，可以自收到本决定之日起六十日内向" + body +
+		"申请行政复议，或者自收到本决定之日起六个月内向" + court + "提起行政诉讼。"
+}

@@ -1,0 +1,95 @@
+package node_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+)
+
+// The county's case policy through the API: bad input names its field;
+// set, it reaches every office; a refused case carries the appeal notice
+// with the bodies it names, over gRPC and REST; a second correction
+// notice and a decision by who reviewed the case are refused with their
+// reasons; the policy's single-handed office lets one person decide.
+func TestCasePolicyAndTheLawsRulesThroughTheAPI(t *testing.T) {
+	f := newCaseFed(t, 1)
+	ctx := f.admin.ctx()
+	if _, err := f.admin.reg.PutCasePolicy(ctx, &yizhanv1.PutCasePolicyRequest{Policy: &yizhanv1.CasePolicy{SingleHandedOffices: []string{"450122199999"}}}); status.Code(err) != codes.InvalidArgument {
+		t.Fatalf("an office that does not exist: %v", err)
+	} else if _, field := fieldOf(err); field != "policy.single_handed_offices[0]" {
+		t.Errorf("an office that does not exist names %q", field)
+	}
+	put, err := f.admin.reg.PutCasePolicy(ctx, &yizhanv1.PutCasePolicyRequest{Policy: &yizhanv1.CasePolicy{ReconsiderationBody: "青山县人民政府", Court: "青山县人民法院"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range f.nodes {
+		waitFor(t, n.Name()+" has the case policy", func() bool { return n.Registry().Index() >= put.GetRegistryIndex() }, 20*time.Second)
+	}
+
+	clerk := dial(t, f.countyLeader()).login("clerk", password) // clerk and reviewer
+	approver := dial(t, f.countyLeader()).login("approver", password)
+	cases := caseClient(t, clerk)
+	file := func() string {
+		resp, err := cases.FileCase(clerk.ctx(), &yizhanv1.FileCaseRequest{ItemCode: tobacco().Code,
+			Applicant: &yizhanv1.Applicant{Name: "韦丽", IdNumber: applicantID, Phone: "13907710001"},
+			Materials: []*yizhanv1.SubmittedMaterial{{Name: "申请表", Copies: 1}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.GetCase().GetNumber()
+	}
+
+	refused := file()
+	if _, err := cases.Refuse(clerk.ctx(), &yizhanv1.CaseActionRequest{Number: refused, Reason: "不属于本机关职权", LegalBasis: "《行政许可法》第三十二条"}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := cases.GetCase(clerk.ctx(), &yizhanv1.GetCaseRequest{Number: refused})
+	if notice := got.GetCase().GetAppealNotice(); err != nil || !strings.Contains(notice, "六十日内向青山县人民政府申请行政复议") || !strings.Contains(notice, "六个月内向青山县人民法院提起行政诉讼") {
+		t.Errorf("the refusal's appeal notice: %q (%v)", notice, err)
+	}
+	st, body := restCall(t, "GET", "http://"+f.countyLeader().HTTPAddr()+"/v1/cases/"+refused, clerk.token, "")
+	if c, _ := body["case"].(map[string]any); st != 200 || !strings.Contains(c["appeal_notice"].(string), "行政复议") {
+		t.Errorf("REST GET: %d %v", st, body)
+	}
+
+	n := file()
+	if _, err := cases.Accept(clerk.ctx(), &yizhanv1.CaseActionRequest{Number: n}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cases.Review(clerk.ctx(), &yizhanv1.CaseActionRequest{Number: n, Reason: "同意"}); status.Code(err) != codes.InvalidArgument {
+		t.Errorf("a review without a conclusion: %v", err)
+	} else if _, field := fieldOf(err); field != "conclusion" {
+		t.Errorf("a review without a conclusion names %q", field)
+	}
+	// A reviewer who is an approver too reviews it, and may not decide it.
+	if _, err := f.admin.reg.CreateStaff(ctx, &yizhanv1.CreateStaffRequest{Staff: &yizhanv1.StaffMember{Username: "shenhe", Name: "覃审核", OfficeCode: county, DepartmentCode: "yc",
+		Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_REVIEWER, yizhanv1.Role_ROLE_APPROVER}}, Password: password}); err != nil {
+		t.Fatal(err)
+	}
+	both := dial(t, f.countyLeader()).login("shenhe", password)
+	if _, err := caseClient(t, both).Review(both.ctx(), &yizhanv1.CaseActionRequest{Number: n, Reason: "同意", Conclusion: yizhanv1.Conclusion_CONCLUSION_AGREE}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = caseClient(t, both).Decide(both.ctx(), &yizhanv1.CaseActionRequest{Number: n, Approved: true, Reason: "符合条件"})
+	if st := status.Convert(err); st.Code() != codes.PermissionDenied || !strings.Contains(st.Message(), "another person") {
+		t.Errorf("the reviewer decides: %v", err)
+	}
+	if _, err := caseClient(t, approver).Decide(approver.ctx(), &yizhanv1.CaseActionRequest{Number: n, Approved: false, Reason: "不符合布局要求"}); status.Code(err) != codes.InvalidArgument {
+		t.Errorf("a denial without its legal basis: %v", err)
+	} else if _, field := fieldOf(err); field != "legal_basis" {
+		t.Errorf("a denial without its legal basis names %q", field)
+	}
+	denied, err := caseClient(t, approver).Decide(approver.ctx(), &yizhanv1.CaseActionRequest{Number: n, Approved: false, Reason: "不符合布局要求", LegalBasis: "《烟草专卖法实施条例》第十条"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := denied.GetCase(); c.GetReview().GetBy() != "shenhe" || !c.GetReview().GetAgrees() || !strings.Contains(c.GetAppealNotice(), "不予批准决定") {
+		t.Errorf("the denied case: review %v, appeal notice %q", c.GetReview(), c.GetAppealNotice())
+	}
+}
