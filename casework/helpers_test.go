@@ -124,7 +124,7 @@ func newReg(t testing.TB) *testReg {
 			Steps:              []*yizhanv1.ProcedureStep{{Name: "受理", LimitDays: 1}, {Name: "审核", LimitDays: 5}, {Name: "审批", LimitDays: 3}, {Name: "制证", LimitDays: 1}},
 			StatutoryLimitDays: 20, PromisedLimitDays: 10, CaseKind: yizhanv1.CaseKind_CASE_KIND_PROMISED, ExerciseTier: yizhanv1.Tier_TIER_COUNTY,
 			SpecialProcedures: []*yizhanv1.SpecialProcedure{{Name: "现场勘查", LimitDays: 5}, {Name: "听证", LimitDays: 10, CountsInLimit: true}},
-			FeeStandard: "工本费每证 25 元", FeeCents: 2500,
+			FeeStandard:       "工本费每证 25 元", FeeCents: 2500,
 		},
 		{
 			Code: joint, Name: "食品经营许可", Type: yizhanv1.ItemType_ITEM_TYPE_LICENCE, DepartmentCode: "scjg", CoDepartmentCodes: []string{"sw", "xf"},

@@ -261,7 +261,7 @@ func fileAnsweredLate(t *testing.T, at *node.Node, skew *atomic.Int64) (string, 
 	}
 	n := resp.GetCase().GetNumber()
 	filed := resp.GetCase().GetFiledAt().AsTime().In(registry.CST).Format("2006-01-02")
-	skew.Add(int64(20 * 24 * time.Hour)) // at least 5 working days, whatever the holidays
+	skew.Add(int64(20 * 24 * time.Hour))         // at least 5 working days, whatever the holidays
 	clerk = dial(t, at).login("clerk", password) // the first sign-in has expired
 	cases = caseClient(t, clerk)
 	if _, err := cases.RequestCorrection(clerk.ctx(), &yizhanv1.CaseActionRequest{Number: n, MissingMaterials: []string{"申请表"}, Reason: "申请表未签字"}); err != nil {
