@@ -76,6 +76,10 @@ func NextHop(from, to string) string {
 //   - DELIVER: from origin up, so the result comes back where the citizen
 //     filed when that office may deliver.
 //
+// An immediate item (即办) is accepted and approved by one office: the
+// lowest that holds both rights (an office that may accept but not decide
+// it passes the case up: it is not accepted where nobody may decide it).
+//
 // ACCEPT, APPROVE and DELIVER are required (an error wrapping ErrNoRoute
 // names the right and the item); REVIEW and CERTIFY are left out when no
 // office holds them in their stretch. grantIDs are the ids of the active
@@ -105,6 +109,18 @@ func Route(reg Registry, item *yizhanv1.Item, origin string, at time.Time) (rout
 	approve := -1
 	if accept >= 0 {
 		approve = lowest(yizhanv1.Right_RIGHT_APPROVE, accept, top)
+	}
+	if item.GetCaseKind() == yizhanv1.CaseKind_CASE_KIND_IMMEDIATE {
+		// An immediate item (即办) is decided on the spot: accepted by
+		// the lowest office that may also decide it, never accepted
+		// where nobody may.
+		both := slices.IndexFunc(rights, func(r []yizhanv1.Right) bool {
+			return slices.Contains(r, yizhanv1.Right_RIGHT_ACCEPT) && slices.Contains(r, yizhanv1.Right_RIGHT_APPROVE)
+		})
+		if both >= 0 {
+			accept = both
+		}
+		approve = both // none: APPROVE is what is missing
 	}
 	chosen := map[yizhanv1.Right]int{
 		yizhanv1.Right_RIGHT_ACCEPT:  accept,

@@ -160,3 +160,25 @@ func TestRouteNeedsAcceptApproveDeliver(t *testing.T) {
 		t.Errorf("route %v", got)
 	}
 }
+
+// An immediate item is accepted where it is decided: an office that may
+// accept it but not decide it passes the case up; with no office that
+// does both, there is no route (the approval is missing).
+func TestRouteOfAnImmediateItem(t *testing.T) {
+	reg := newReg(t)
+	reg.grant(&yizhanv1.Grant{ItemCode: immediate, OfficeCode: township, Rights: []yizhanv1.Right{right.accept}})
+	route, _, err := Route(reg, reg.item(immediate), village, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := routeString(route), routeString(steps(right.accept, county, right.review, county, right.approve, county, right.certify, county, right.deliver, village)); !slices.Equal(got, want) {
+		t.Errorf("route %v, want %v", got, want)
+	}
+	it := reg.item(immediate)
+	it.Code = "JB-NOBODY"
+	reg.apply(createItemCmd(it))
+	reg.grant(&yizhanv1.Grant{ItemCode: "JB-NOBODY", OfficeCode: township, Rights: []yizhanv1.Right{right.accept, right.deliver}})
+	reg.grant(&yizhanv1.Grant{ItemCode: "JB-NOBODY", OfficeCode: county, Rights: []yizhanv1.Right{right.accept}})
+	_, _, err = Route(reg, reg.item("JB-NOBODY"), township, t0)
+	wantErr(t, err, ErrNoRoute, "RIGHT_APPROVE", "JB-NOBODY")
+}
