@@ -421,7 +421,8 @@ func refolded(c *yizhanv1.Case, events []*yizhanv1.CaseEvent) ([]byte, bool) {
 		return nil, false
 	}
 	n := proto.CloneOf(c)
-	n.CorrectionNotices, n.AcceptedBy, n.ReviewedBy, n.Review, n.Opinions = f.GetCorrectionNotices(), f.GetAcceptedBy(), f.GetReviewedBy(), f.GetReview(), f.GetOpinions()
+	n.CorrectionNotices, n.CorrectionNoticeAt = f.GetCorrectionNotices(), f.GetCorrectionNoticeAt()
+	n.AcceptedBy, n.ReviewedBy, n.Review, n.Opinions = f.GetAcceptedBy(), f.GetReviewedBy(), f.GetReview(), f.GetOpinions()
 	if proto.Equal(n, c) {
 		return nil, false
 	}

@@ -520,7 +520,11 @@ func checkInput(c *yizhanv1.Case, action Action, e *yizhanv1.CaseEvent, in *yizh
 
 	case ActionWithdraw:
 		needReason("a withdrawal states its reason")
-		if !actor.Citizen && !slices.ContainsFunc(e.GetMaterials(), func(m *yizhanv1.SubmittedMaterial) bool { return m.GetName() == WithdrawalRequest }) {
+		// A correction notice past its wait closes as 逾期未补正 without
+		// the citizen's request.
+		due := CorrectionDue(c, reg.CasePolicy())
+		lapsed := !due.IsZero() && e.GetAt().AsTime().After(due)
+		if !actor.Citizen && !lapsed && !slices.ContainsFunc(e.GetMaterials(), func(m *yizhanv1.SubmittedMaterial) bool { return m.GetName() == WithdrawalRequest }) {
 			vs.addMeta(registry.ReasonRequired, reason.Meta{"material": WithdrawalRequest}, "materials",
 				"is required: staff withdraw a case only with the citizen's written request, recorded as the material %q (the citizen may withdraw with the query code)", WithdrawalRequest)
 		}

@@ -40,6 +40,11 @@ const maxClockDays = 3650
 //     they show how early or late it was;
 //   - running: accepted, not yet decided, refused or withdrawn, and not
 //     suspended;
+//   - acceptance_due (§32: the filing's first answer within 5 working
+//     days of its receipt), delivery_due (§44: the decision delivered
+//     within 10 working days), each overdue when met late or not yet met
+//     past it; correction_due, when an open correction notice stops
+//     waiting (the county's case policy): statutoryClocks;
 //   - overdue: decided after promised_due, or accepted, not yet decided,
 //     refused or withdrawn, and now after it, suspended or not (a
 //     suspension that counts inside the limit does not move the due date,
@@ -52,6 +57,7 @@ func Clocks(c *yizhanv1.Case, events []*yizhanv1.CaseEvent, cal Registry, now ti
 		return d
 	}
 	f := events[0].GetFiling()
+	statutoryClocks(d, c, events, cal, now)
 
 	var item *yizhanv1.Item
 	itemLooked := false
@@ -152,4 +158,88 @@ func daysLeft(cal Registry, from, due time.Time) int32 {
 		return -int32(max(cal.WorkingDaysBetween(due, from), 1))
 	}
 	return int32(cal.WorkingDaysBetween(from, due))
+}
+
+// The statutory clocks around the time limit (行政许可法).
+const (
+	// AcceptanceDays: a filing is accepted, refused or sent the one-time
+	// notice within 5 working days of its receipt (§32).
+	AcceptanceDays = 5
+	// DeliveryDays: a decision is delivered within 10 working days
+	// (§44).
+	DeliveryDays = 10
+	// DefaultCorrectionWaitDays is how long an open correction notice
+	// waits for the materials when the county chose no other (days).
+	DefaultCorrectionWaitDays = 30
+)
+
+// AcceptanceDue is the end of the fifth working day after the case was
+// filed (received at its first office): §32's deadline for its first
+// answer.
+func AcceptanceDue(events []*yizhanv1.CaseEvent, cal Registry) time.Time {
+	return cal.AddWorkingDays(eventTime(events[0]), AcceptanceDays)
+}
+
+// CorrectionDue is when c's open correction notice stops waiting for the
+// materials under policy p (zero when none is open).
+func CorrectionDue(c *yizhanv1.Case, p *yizhanv1.CasePolicy) time.Time {
+	if c.GetState() != stCorrection || c.GetCorrectionNoticeAt() == nil {
+		return time.Time{}
+	}
+	days := int(p.GetCorrectionWaitDays())
+	if days <= 0 {
+		days = DefaultCorrectionWaitDays
+	}
+	return c.GetCorrectionNoticeAt().AsTime().AddDate(0, 0, days)
+}
+
+// statutoryClocks sets d's §32 and §44 clocks and the correction notice's
+// wait from c's log at now.
+func statutoryClocks(d *yizhanv1.Deadlines, c *yizhanv1.Case, events []*yizhanv1.CaseEvent, cal Registry, now time.Time) {
+	acceptanceDue := AcceptanceDue(events, cal)
+	d.AcceptanceDue = timestamppb.New(acceptanceDue)
+	var answered, decided, delivered, ended time.Time
+	for _, e := range events[1:] {
+		at := eventTime(e)
+		switch e.GetType() {
+		case yizhanv1.EventType_EVENT_TYPE_ACCEPTED, yizhanv1.EventType_EVENT_TYPE_REFUSED, yizhanv1.EventType_EVENT_TYPE_CORRECTION_REQUESTED:
+			if answered.IsZero() {
+				answered = at
+			}
+			if e.GetType() == yizhanv1.EventType_EVENT_TYPE_REFUSED && decided.IsZero() {
+				decided = at // a refusal is a decision to deliver too
+			}
+		case yizhanv1.EventType_EVENT_TYPE_DECIDED:
+			if decided.IsZero() {
+				decided = at
+			}
+		case yizhanv1.EventType_EVENT_TYPE_DELIVERED:
+			if delivered.IsZero() {
+				delivered = at
+			}
+		case yizhanv1.EventType_EVENT_TYPE_WITHDRAWN, yizhanv1.EventType_EVENT_TYPE_PRECHECK_REJECTED:
+			if ended.IsZero() {
+				ended = at
+			}
+		}
+	}
+	switch {
+	case !answered.IsZero():
+		d.AcceptanceOverdue = answered.After(acceptanceDue)
+	case ended.IsZero():
+		d.AcceptanceOverdue = now.After(acceptanceDue)
+	}
+	if !decided.IsZero() {
+		due := cal.AddWorkingDays(decided, DeliveryDays)
+		d.DeliveryDue = timestamppb.New(due)
+		switch {
+		case !delivered.IsZero():
+			d.DeliveryOverdue = delivered.After(due)
+		case ended.IsZero():
+			d.DeliveryOverdue = now.After(due)
+		}
+	}
+	if due := CorrectionDue(c, cal.CasePolicy()); !due.IsZero() {
+		d.CorrectionDue = timestamppb.New(due)
+	}
 }

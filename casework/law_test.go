@@ -4,8 +4,10 @@ import (
 	"errors"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/yizhan-gov/yizhan/reason"
+	"github.com/yizhan-gov/yizhan/registry"
 
 	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
@@ -182,5 +184,60 @@ func TestTheLawsRules(t *testing.T) {
 				tt.check(t, c)
 			}
 		})
+	}
+}
+
+// The statutory clocks around the limit, across holidays: §32's five
+// working days for the first answer, §44's ten for the delivery, and the
+// correction notice's wait (the county's case policy), after which staff
+// may close the case as 逾期未补正 without the written request.
+func TestStatutoryClocks(t *testing.T) {
+	w := newWorld(t)
+	day := func(ts interface{ AsTime() time.Time }) string {
+		return ts.AsTime().In(registry.CST).Format(time.DateOnly)
+	}
+
+	// Filed Friday 26 September 2025: 28 September (a Sunday) is worked,
+	// 1 to 8 October are off: the five days are 28, 29, 30 September, 9
+	// and 10 October.
+	w.now = cst(2025, 9, 26, 10)
+	n := w.file(county, tobacco, countyClerk, tobaccoMaterials[:4]...)
+	c, _ := w.books[county].Case(n)
+	d := Clocks(c, w.books[county].Events(n), w.reg, cst(2025, 10, 10, 17))
+	if day(d.GetAcceptanceDue()) != "2025-10-10" || d.GetAcceptanceOverdue() {
+		t.Errorf("on 10 October: acceptance due %s, overdue %v", day(d.GetAcceptanceDue()), d.GetAcceptanceOverdue())
+	}
+	if d := Clocks(c, w.books[county].Events(n), w.reg, cst(2025, 10, 11, 9)); !d.GetAcceptanceOverdue() {
+		t.Error("not answered on 11 October: not overdue")
+	}
+	w.now = cst(2025, 10, 11, 9) // the first answer, a day late
+	w.mustDo(county, n, ActionAccept, nil, countyClerk)
+	w.mustDo(county, n, sReview.act, sReview.in, sReview.actor)
+	w.now = cst(2025, 10, 13, 9) // Monday
+	c = w.mustDo(county, n, sApprove.act, sApprove.in, sApprove.actor)
+	d = Clocks(c, w.books[county].Events(n), w.reg, cst(2025, 10, 27, 17))
+	// Decided 13 October: 14 to 17, 20 to 24, 27 October.
+	if !d.GetAcceptanceOverdue() || day(d.GetDeliveryDue()) != "2025-10-27" || d.GetDeliveryOverdue() {
+		t.Errorf("on 27 October: acceptance overdue %v, delivery due %s, overdue %v", d.GetAcceptanceOverdue(), day(d.GetDeliveryDue()), d.GetDeliveryOverdue())
+	}
+	if d := Clocks(c, w.books[county].Events(n), w.reg, cst(2025, 10, 28, 9)); !d.GetDeliveryOverdue() {
+		t.Error("not delivered on 28 October: not overdue")
+	}
+
+	// A correction notice waits 10 days under the county's policy.
+	w.reg.apply(&peerv1.RegistryCommand{Op: &peerv1.RegistryCommand_PutCasePolicy{PutCasePolicy: &peerv1.PutCasePolicy{
+		Policy: &yizhanv1.CasePolicy{CorrectionWaitDays: 10}}}})
+	w.now = cst(2025, 3, 3, 10)
+	m := w.file(county, tobacco, countyClerk, tobaccoMaterials[:3]...)
+	c = w.mustDo(county, m, ActionRequestCorrection, &req{}, countyClerk)
+	if d := Clocks(c, w.books[county].Events(m), w.reg, w.now); day(d.GetCorrectionDue()) != "2025-03-13" {
+		t.Errorf("correction due %s, want 2025-03-13", day(d.GetCorrectionDue()))
+	}
+	w.now = cst(2025, 3, 12, 10)
+	_, err := w.do(county, m, ActionWithdraw, &req{Reason: "逾期未补正"}, countyClerk)
+	wantField(t, err, "materials")
+	w.now = cst(2025, 3, 14, 10)
+	if c := w.mustDo(county, m, ActionWithdraw, &req{Reason: "逾期未补正，视为撤回申请"}, countyClerk); c.GetState() != yizhanv1.CaseState_CASE_STATE_WITHDRAWN {
+		t.Errorf("closed as 逾期未补正: %s", c.GetState())
 	}
 }

@@ -298,6 +298,14 @@ func CheckLimits(cmd *peerv1.RegistryCommand) error {
 		prefix, entity = "policy", op.PutDutyPolicy.GetPolicy()
 	case *peerv1.RegistryCommand_PutCasePolicy:
 		prefix, entity = "policy", op.PutCasePolicy.GetPolicy()
+		p := op.PutCasePolicy.GetPolicy()
+		vs.line("policy.reconsideration_body", p.GetReconsiderationBody(), MaxNameLen)
+		vs.line("policy.court", p.GetCourt(), MaxNameLen)
+		if vs.count("policy.single_handed_offices", len(p.GetSingleHandedOffices()), MaxSingleHandedOffices) {
+			for i, o := range p.GetSingleHandedOffices() {
+				vs.line(fmt.Sprintf("policy.single_handed_offices[%d]", i), o, MaxDivisionCodeLen)
+			}
+		}
 	case *peerv1.RegistryCommand_PutNode:
 		prefix, entity = "node", op.PutNode.GetNode()
 		vs.nodeLimits(op.PutNode.GetNode())

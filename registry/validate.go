@@ -633,8 +633,11 @@ func checkHostPort(vs *violations, field, addr string, required bool) {
 	}
 }
 
-// MaxSingleHandedOffices bounds CasePolicy.single_handed_offices.
-const MaxSingleHandedOffices = 500
+// Bounds of the case policy.
+const (
+	MaxSingleHandedOffices = 500
+	MaxCorrectionWaitDays  = 365
+)
 
 // checkCasePolicy checks the county's case policy: the single-handed
 // offices are offices of the registry, each once.
@@ -643,6 +646,10 @@ func (s *state) checkCasePolicy(p *yizhanv1.CasePolicy) error {
 	if p == nil {
 		vs.required("policy")
 		return vs.err()
+	}
+	if d := p.GetCorrectionWaitDays(); d < 0 || d > MaxCorrectionWaitDays {
+		vs.addMeta(ReasonOutOfRange, reason.Meta{"min": "0", "max": reason.Itoa(MaxCorrectionWaitDays), "got": reason.Itoa(d)},
+			"policy.correction_wait_days", "must be between 0 (the default, 30) and %d days, got %d", MaxCorrectionWaitDays, d)
 	}
 	offices := p.GetSingleHandedOffices()
 	if n := len(offices); n > MaxSingleHandedOffices {

@@ -22,7 +22,7 @@ const DefaultWarningDays = 2
 
 // AcceptanceDays is the working days an office has to accept, refuse or
 // send a correction notice on a filing (行政许可法 §32).
-const AcceptanceDays = 5
+const AcceptanceDays = casework.AcceptanceDays
 
 // ColourOf is the colour of rule r's cards.
 func ColourOf(r yizhanv1.CardRule) yizhanv1.CardColour {
@@ -112,9 +112,9 @@ func Due(r yizhanv1.CardRule, c *yizhanv1.Case, events []*yizhanv1.CaseEvent, re
 }
 
 // AcceptanceDeadline is the end of the fifth working day after the case
-// was filed (§32).
+// was filed (§32: casework.AcceptanceDue).
 func AcceptanceDeadline(events []*yizhanv1.CaseEvent, reg casework.Registry) time.Time {
-	return reg.AddWorkingDays(events[0].GetAt().AsTime(), AcceptanceDays)
+	return casework.AcceptanceDue(events, reg)
 }
 
 // handled reports whether the filing was answered: accepted, refused or

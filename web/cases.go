@@ -165,7 +165,7 @@ type clockView struct {
 // before its promised limit gets the yellow mark.
 const warnDays = 2
 
-func clockOf(c *yizhanv1.Case) clockView {
+func clockOf(c *yizhanv1.Case, now time.Time) clockView {
 	d := c.GetDeadlines()
 	v := clockView{
 		Running: d.GetRunning(), AcceptedAt: datetimeOf(d.GetAcceptedAt()),
@@ -174,8 +174,21 @@ func clockOf(c *yizhanv1.Case) clockView {
 		PromisedLeft: d.GetPromisedDaysLeft(), StatutoryLeft: d.GetStatutoryDaysLeft(),
 	}
 	switch {
+	case c.GetState() == yizhanv1.CaseState_CASE_STATE_CORRECTION_REQUESTED && d.GetCorrectionDue() != nil:
+		v.Left = "待补正，补正期限 " + dateOf(d.GetCorrectionDue())
+		if now.After(d.GetCorrectionDue().AsTime()) {
+			v.Class, v.Left = "warn", "补正期限已过（"+dateOf(d.GetCorrectionDue())+"），可按逾期未补正撤回"
+		}
+	case d.GetAcceptedAt() == nil && !finalState(c.GetState()) && d.GetAcceptanceOverdue():
+		v.Class, v.Left = "late", "逾期未受理（应于 "+dateOf(d.GetAcceptanceDue())+" 前受理、不予受理或告知补正）"
+	case d.GetAcceptedAt() == nil && !finalState(c.GetState()) && d.GetAcceptanceDue() != nil:
+		v.Left = "未受理，受理期限 " + dateOf(d.GetAcceptanceDue())
 	case d.GetAcceptedAt() == nil:
 		v.Left = "未受理，未计时"
+	case d.GetDeliveryDue() != nil && d.GetDeliveryOverdue() && !finalState(c.GetState()) && c.GetState() != yizhanv1.CaseState_CASE_STATE_DELIVERED:
+		v.Class, v.Left = "late", "逾期未送达（送达期限 "+dateOf(d.GetDeliveryDue())+"）"
+	case d.GetDeliveryDue() != nil && !finalState(c.GetState()) && c.GetState() != yizhanv1.CaseState_CASE_STATE_DELIVERED:
+		v.Left = "已决定，待送达，送达期限 " + dateOf(d.GetDeliveryDue())
 	case c.GetSuspended() && d.GetOverdue():
 		v.Class = "late"
 		v.Left = fmt.Sprintf("已中止，超期 %d 个工作日（特别程序计入时限）", max(1, -d.GetPromisedDaysLeft()))
@@ -202,6 +215,15 @@ func clockOf(c *yizhanv1.Case) clockView {
 		v.Left = fmt.Sprintf("剩 %d 个工作日", d.GetPromisedDaysLeft())
 	}
 	return v
+}
+
+// finalState reports whether nothing more happens to a case in state s.
+func finalState(s yizhanv1.CaseState) bool {
+	switch s {
+	case yizhanv1.CaseState_CASE_STATE_CLOSED, yizhanv1.CaseState_CASE_STATE_WITHDRAWN, yizhanv1.CaseState_CASE_STATE_PRECHECK_REJECTED:
+		return true
+	}
+	return false
 }
 
 type queueRow struct {
@@ -268,7 +290,7 @@ func (s *server) queue(rq *request) error {
 	}
 	for _, c := range resp.GetCases() {
 		row := queueRow{C: c, State: caseStateNames[c.GetState()], Owner: offices[c.GetOwnerOffice()],
-			Origin: offices[c.GetOriginOffice()], Clock: clockOf(c), Filed: datetimeOf(c.GetFiledAt())}
+			Origin: offices[c.GetOriginOffice()], Clock: clockOf(c, s.now()), Filed: datetimeOf(c.GetFiledAt())}
 		switch row.Clock.Class {
 		case "warn":
 			d.Yellow++
@@ -454,6 +476,7 @@ type caseData struct {
 	Correction *eventView
 	Accepted   *eventView
 	Refusal    *eventView // the refusal (不予受理) or the denial (不予批准), with the appeal notice
+	Lapsed     bool       // the correction notice's wait is over: 逾期未补正 closes it without the written request
 	Missing    []string   // required materials not handed in
 	Filed      string
 
@@ -493,10 +516,13 @@ func (s *server) loadCase(rq *request, ctx context.Context, number, queryCode st
 	depNames := departmentNames(deps.GetDepartments())
 	c := resp.GetCase()
 	d := &caseData{C: c, State: caseStateNames[c.GetState()], Origin: offices[c.GetOriginOffice()], Owner: offices[c.GetOwnerOffice()],
-		Clock: clockOf(c), ChainValid: evs.GetChainValid(), Submitted: c.GetMaterials(), Filed: datetimeOf(c.GetFiledAt()), Depts: depNames,
+		Clock: clockOf(c, s.now()), ChainValid: evs.GetChainValid(), Submitted: c.GetMaterials(), Filed: datetimeOf(c.GetFiledAt()), Depts: depNames,
 		LocalCopy: resp.GetLocalCopy() || evs.GetLocalCopy(), Updated: datetimeOf(c.GetUpdatedAt())}
 	if c.GetSuspended() {
 		d.State += "（已中止）"
+	}
+	if due := c.GetDeadlines().GetCorrectionDue(); due != nil && c.GetState() == yizhanv1.CaseState_CASE_STATE_CORRECTION_REQUESTED {
+		d.Lapsed = s.now().After(due.AsTime())
 	}
 	if it, err := s.cfg.Registry.GetItem(rq.r.Context(), &yizhanv1.GetItemRequest{Code: c.GetItemCode(), Version: c.GetItemVersion()}); err == nil {
 		d.Item = it.GetItem()

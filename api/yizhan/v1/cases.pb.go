@@ -959,8 +959,20 @@ type Deadlines struct {
 	// Suspended for longer than the special procedure's own limit (its
 	// days beyond it count against the time limit again): resume it.
 	SuspensionOverLimit bool `protobuf:"varint,10,opt,name=suspension_over_limit,json=suspensionOverLimit,proto3" json:"suspension_over_limit,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// 行政许可法 §32: a filing is accepted, refused or sent the one-time
+	// notice within 5 working days of its receipt (otherwise it counts as
+	// accepted from receipt); overdue when answered later, or still not.
+	AcceptanceDue     *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=acceptance_due,json=acceptanceDue,proto3" json:"acceptance_due,omitempty"`
+	AcceptanceOverdue bool                   `protobuf:"varint,12,opt,name=acceptance_overdue,json=acceptanceOverdue,proto3" json:"acceptance_overdue,omitempty"`
+	// 行政许可法 §44: a decision is delivered within 10 working days;
+	// overdue when delivered later, or still not.
+	DeliveryDue     *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=delivery_due,json=deliveryDue,proto3" json:"delivery_due,omitempty"`
+	DeliveryOverdue bool                   `protobuf:"varint,14,opt,name=delivery_overdue,json=deliveryOverdue,proto3" json:"delivery_overdue,omitempty"`
+	// An open correction notice waits for the materials until then (the
+	// county's case policy); past it, staff may close the case as 逾期未补正.
+	CorrectionDue *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=correction_due,json=correctionDue,proto3" json:"correction_due,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Deadlines) Reset() {
@@ -1063,6 +1075,41 @@ func (x *Deadlines) GetSuspensionOverLimit() bool {
 	return false
 }
 
+func (x *Deadlines) GetAcceptanceDue() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AcceptanceDue
+	}
+	return nil
+}
+
+func (x *Deadlines) GetAcceptanceOverdue() bool {
+	if x != nil {
+		return x.AcceptanceOverdue
+	}
+	return false
+}
+
+func (x *Deadlines) GetDeliveryDue() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DeliveryDue
+	}
+	return nil
+}
+
+func (x *Deadlines) GetDeliveryOverdue() bool {
+	if x != nil {
+		return x.DeliveryOverdue
+	}
+	return false
+}
+
+func (x *Deadlines) GetCorrectionDue() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CorrectionDue
+	}
+	return nil
+}
+
 // Case is a citizen's application (办件) as one office sees it.
 type Case struct {
 	state             protoimpl.MessageState `protogen:"open.v1"`
@@ -1103,8 +1150,10 @@ type Case struct {
 	// office, in a copy held by an office that does not own the case, or
 	// while the case is handed from one office to the next.
 	AllowedActions []string `protobuf:"bytes,28,rep,name=allowed_actions,json=allowedActions,proto3" json:"allowed_actions,omitempty"`
-	// The correction notices sent (one-time: at most one per case).
-	CorrectionNotices int32 `protobuf:"varint,29,opt,name=correction_notices,json=correctionNotices,proto3" json:"correction_notices,omitempty"`
+	// The correction notices sent (one-time: at most one per case), and
+	// when the last was.
+	CorrectionNotices  int32                  `protobuf:"varint,29,opt,name=correction_notices,json=correctionNotices,proto3" json:"correction_notices,omitempty"`
+	CorrectionNoticeAt *timestamppb.Timestamp `protobuf:"bytes,35,opt,name=correction_notice_at,json=correctionNoticeAt,proto3" json:"correction_notice_at,omitempty"`
 	// Who accepted and who reviewed it (usernames): the decision is
 	// another person's (casework's separation of duties).
 	AcceptedBy string `protobuf:"bytes,30,opt,name=accepted_by,json=acceptedBy,proto3" json:"accepted_by,omitempty"`
@@ -1352,6 +1401,13 @@ func (x *Case) GetCorrectionNotices() int32 {
 		return x.CorrectionNotices
 	}
 	return 0
+}
+
+func (x *Case) GetCorrectionNoticeAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CorrectionNoticeAt
+	}
+	return nil
 }
 
 func (x *Case) GetAcceptedBy() string {
@@ -2483,7 +2539,7 @@ const file_yizhan_v1_cases_proto_rawDesc = "" +
 	"\x0fdepartment_code\x18\x0f \x01(\tR\x0edepartmentCode\x12\x16\n" +
 	"\x06online\x18\x10 \x01(\bR\x06online\x12)\n" +
 	"\x11query_code_key_id\x18\x11 \x01(\rR\x0equeryCodeKeyId\x12\x1a\n" +
-	"\bprecheck\x18\x12 \x01(\bR\bprecheck\"\xd6\x03\n" +
+	"\bprecheck\x18\x12 \x01(\bR\bprecheck\"\xf5\x05\n" +
 	"\tDeadlines\x12;\n" +
 	"\vaccepted_at\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"acceptedAt\x12?\n" +
@@ -2497,8 +2553,12 @@ const file_yizhan_v1_cases_proto_rawDesc = "" +
 	"\aoverdue\x18\b \x01(\bR\aoverdue\x12\x18\n" +
 	"\arunning\x18\t \x01(\bR\arunning\x122\n" +
 	"\x15suspension_over_limit\x18\n" +
-	" \x01(\bR\x13suspensionOverLimit\"\xbc\n" +
-	"\n" +
+	" \x01(\bR\x13suspensionOverLimit\x12A\n" +
+	"\x0eacceptance_due\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\racceptanceDue\x12-\n" +
+	"\x12acceptance_overdue\x18\f \x01(\bR\x11acceptanceOverdue\x12=\n" +
+	"\fdelivery_due\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\vdeliveryDue\x12)\n" +
+	"\x10delivery_overdue\x18\x0e \x01(\bR\x0fdeliveryOverdue\x12A\n" +
+	"\x0ecorrection_due\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\rcorrectionDue\"\x8a\v\n" +
 	"\x04Case\x12\x16\n" +
 	"\x06number\x18\x01 \x01(\tR\x06number\x12\x1b\n" +
 	"\titem_code\x18\x02 \x01(\tR\bitemCode\x12!\n" +
@@ -2533,7 +2593,8 @@ const file_yizhan_v1_cases_proto_rawDesc = "" +
 	"complaints\x18\x1b \x01(\x05R\n" +
 	"complaints\x12'\n" +
 	"\x0fallowed_actions\x18\x1c \x03(\tR\x0eallowedActions\x12-\n" +
-	"\x12correction_notices\x18\x1d \x01(\x05R\x11correctionNotices\x12\x1f\n" +
+	"\x12correction_notices\x18\x1d \x01(\x05R\x11correctionNotices\x12L\n" +
+	"\x14correction_notice_at\x18# \x01(\v2\x1a.google.protobuf.TimestampR\x12correctionNoticeAt\x12\x1f\n" +
 	"\vaccepted_by\x18\x1e \x01(\tR\n" +
 	"acceptedBy\x12\x1f\n" +
 	"\vreviewed_by\x18\x1f \x01(\tR\n" +
@@ -2774,85 +2835,89 @@ var file_yizhan_v1_cases_proto_depIdxs = []int32{
 	26, // 9: yizhan.v1.Deadlines.accepted_at:type_name -> google.protobuf.Timestamp
 	26, // 10: yizhan.v1.Deadlines.statutory_due:type_name -> google.protobuf.Timestamp
 	26, // 11: yizhan.v1.Deadlines.promised_due:type_name -> google.protobuf.Timestamp
-	27, // 12: yizhan.v1.Case.case_kind:type_name -> yizhan.v1.CaseKind
-	0,  // 13: yizhan.v1.Case.state:type_name -> yizhan.v1.CaseState
-	4,  // 14: yizhan.v1.Case.applicant:type_name -> yizhan.v1.Applicant
-	5,  // 15: yizhan.v1.Case.materials:type_name -> yizhan.v1.SubmittedMaterial
-	6,  // 16: yizhan.v1.Case.route:type_name -> yizhan.v1.RouteStep
-	9,  // 17: yizhan.v1.Case.deadlines:type_name -> yizhan.v1.Deadlines
-	26, // 18: yizhan.v1.Case.filed_at:type_name -> google.protobuf.Timestamp
-	26, // 19: yizhan.v1.Case.updated_at:type_name -> google.protobuf.Timestamp
-	2,  // 20: yizhan.v1.Case.rating:type_name -> yizhan.v1.Rating
-	11, // 21: yizhan.v1.Case.review:type_name -> yizhan.v1.Opinion
-	11, // 22: yizhan.v1.Case.opinions:type_name -> yizhan.v1.Opinion
-	26, // 23: yizhan.v1.Opinion.at:type_name -> google.protobuf.Timestamp
-	4,  // 24: yizhan.v1.FileCaseRequest.applicant:type_name -> yizhan.v1.Applicant
-	5,  // 25: yizhan.v1.FileCaseRequest.materials:type_name -> yizhan.v1.SubmittedMaterial
-	10, // 26: yizhan.v1.CaseResponse.case:type_name -> yizhan.v1.Case
-	0,  // 27: yizhan.v1.ListCasesRequest.state:type_name -> yizhan.v1.CaseState
-	26, // 28: yizhan.v1.ListCasesRequest.filed_from:type_name -> google.protobuf.Timestamp
-	26, // 29: yizhan.v1.ListCasesRequest.filed_to:type_name -> google.protobuf.Timestamp
-	10, // 30: yizhan.v1.ListCasesResponse.cases:type_name -> yizhan.v1.Case
-	7,  // 31: yizhan.v1.ListCaseEventsResponse.events:type_name -> yizhan.v1.CaseEvent
-	5,  // 32: yizhan.v1.CaseActionRequest.materials:type_name -> yizhan.v1.SubmittedMaterial
-	3,  // 33: yizhan.v1.CaseActionRequest.conclusion:type_name -> yizhan.v1.Conclusion
-	2,  // 34: yizhan.v1.CaseActionRequest.rating:type_name -> yizhan.v1.Rating
-	24, // 35: yizhan.v1.RejectPrechecksResponse.results:type_name -> yizhan.v1.RejectPrechecksResponse.Result
-	12, // 36: yizhan.v1.CaseService.FileCase:input_type -> yizhan.v1.FileCaseRequest
-	14, // 37: yizhan.v1.CaseService.GetCase:input_type -> yizhan.v1.GetCaseRequest
-	15, // 38: yizhan.v1.CaseService.ListCases:input_type -> yizhan.v1.ListCasesRequest
-	17, // 39: yizhan.v1.CaseService.ListCaseEvents:input_type -> yizhan.v1.ListCaseEventsRequest
-	20, // 40: yizhan.v1.CaseService.VerifyCase:input_type -> yizhan.v1.VerifyCaseRequest
-	19, // 41: yizhan.v1.CaseService.Accept:input_type -> yizhan.v1.CaseActionRequest
-	19, // 42: yizhan.v1.CaseService.RequestCorrection:input_type -> yizhan.v1.CaseActionRequest
-	19, // 43: yizhan.v1.CaseService.Resubmit:input_type -> yizhan.v1.CaseActionRequest
-	19, // 44: yizhan.v1.CaseService.Refuse:input_type -> yizhan.v1.CaseActionRequest
-	19, // 45: yizhan.v1.CaseService.Review:input_type -> yizhan.v1.CaseActionRequest
-	19, // 46: yizhan.v1.CaseService.Decide:input_type -> yizhan.v1.CaseActionRequest
-	19, // 47: yizhan.v1.CaseService.Certify:input_type -> yizhan.v1.CaseActionRequest
-	19, // 48: yizhan.v1.CaseService.AssessFee:input_type -> yizhan.v1.CaseActionRequest
-	19, // 49: yizhan.v1.CaseService.Pay:input_type -> yizhan.v1.CaseActionRequest
-	19, // 50: yizhan.v1.CaseService.Deliver:input_type -> yizhan.v1.CaseActionRequest
-	19, // 51: yizhan.v1.CaseService.Withdraw:input_type -> yizhan.v1.CaseActionRequest
-	19, // 52: yizhan.v1.CaseService.Suspend:input_type -> yizhan.v1.CaseActionRequest
-	19, // 53: yizhan.v1.CaseService.Resume:input_type -> yizhan.v1.CaseActionRequest
-	19, // 54: yizhan.v1.CaseService.Extend:input_type -> yizhan.v1.CaseActionRequest
-	19, // 55: yizhan.v1.CaseService.GiveOpinion:input_type -> yizhan.v1.CaseActionRequest
-	19, // 56: yizhan.v1.CaseService.Precheck:input_type -> yizhan.v1.CaseActionRequest
-	19, // 57: yizhan.v1.CaseService.RejectPrecheck:input_type -> yizhan.v1.CaseActionRequest
-	22, // 58: yizhan.v1.CaseService.RejectPrechecks:input_type -> yizhan.v1.RejectPrechecksRequest
-	19, // 59: yizhan.v1.CaseService.Rate:input_type -> yizhan.v1.CaseActionRequest
-	19, // 60: yizhan.v1.CaseService.Complain:input_type -> yizhan.v1.CaseActionRequest
-	13, // 61: yizhan.v1.CaseService.FileCase:output_type -> yizhan.v1.CaseResponse
-	13, // 62: yizhan.v1.CaseService.GetCase:output_type -> yizhan.v1.CaseResponse
-	16, // 63: yizhan.v1.CaseService.ListCases:output_type -> yizhan.v1.ListCasesResponse
-	18, // 64: yizhan.v1.CaseService.ListCaseEvents:output_type -> yizhan.v1.ListCaseEventsResponse
-	21, // 65: yizhan.v1.CaseService.VerifyCase:output_type -> yizhan.v1.VerifyCaseResponse
-	13, // 66: yizhan.v1.CaseService.Accept:output_type -> yizhan.v1.CaseResponse
-	13, // 67: yizhan.v1.CaseService.RequestCorrection:output_type -> yizhan.v1.CaseResponse
-	13, // 68: yizhan.v1.CaseService.Resubmit:output_type -> yizhan.v1.CaseResponse
-	13, // 69: yizhan.v1.CaseService.Refuse:output_type -> yizhan.v1.CaseResponse
-	13, // 70: yizhan.v1.CaseService.Review:output_type -> yizhan.v1.CaseResponse
-	13, // 71: yizhan.v1.CaseService.Decide:output_type -> yizhan.v1.CaseResponse
-	13, // 72: yizhan.v1.CaseService.Certify:output_type -> yizhan.v1.CaseResponse
-	13, // 73: yizhan.v1.CaseService.AssessFee:output_type -> yizhan.v1.CaseResponse
-	13, // 74: yizhan.v1.CaseService.Pay:output_type -> yizhan.v1.CaseResponse
-	13, // 75: yizhan.v1.CaseService.Deliver:output_type -> yizhan.v1.CaseResponse
-	13, // 76: yizhan.v1.CaseService.Withdraw:output_type -> yizhan.v1.CaseResponse
-	13, // 77: yizhan.v1.CaseService.Suspend:output_type -> yizhan.v1.CaseResponse
-	13, // 78: yizhan.v1.CaseService.Resume:output_type -> yizhan.v1.CaseResponse
-	13, // 79: yizhan.v1.CaseService.Extend:output_type -> yizhan.v1.CaseResponse
-	13, // 80: yizhan.v1.CaseService.GiveOpinion:output_type -> yizhan.v1.CaseResponse
-	13, // 81: yizhan.v1.CaseService.Precheck:output_type -> yizhan.v1.CaseResponse
-	13, // 82: yizhan.v1.CaseService.RejectPrecheck:output_type -> yizhan.v1.CaseResponse
-	23, // 83: yizhan.v1.CaseService.RejectPrechecks:output_type -> yizhan.v1.RejectPrechecksResponse
-	13, // 84: yizhan.v1.CaseService.Rate:output_type -> yizhan.v1.CaseResponse
-	13, // 85: yizhan.v1.CaseService.Complain:output_type -> yizhan.v1.CaseResponse
-	61, // [61:86] is the sub-list for method output_type
-	36, // [36:61] is the sub-list for method input_type
-	36, // [36:36] is the sub-list for extension type_name
-	36, // [36:36] is the sub-list for extension extendee
-	0,  // [0:36] is the sub-list for field type_name
+	26, // 12: yizhan.v1.Deadlines.acceptance_due:type_name -> google.protobuf.Timestamp
+	26, // 13: yizhan.v1.Deadlines.delivery_due:type_name -> google.protobuf.Timestamp
+	26, // 14: yizhan.v1.Deadlines.correction_due:type_name -> google.protobuf.Timestamp
+	27, // 15: yizhan.v1.Case.case_kind:type_name -> yizhan.v1.CaseKind
+	0,  // 16: yizhan.v1.Case.state:type_name -> yizhan.v1.CaseState
+	4,  // 17: yizhan.v1.Case.applicant:type_name -> yizhan.v1.Applicant
+	5,  // 18: yizhan.v1.Case.materials:type_name -> yizhan.v1.SubmittedMaterial
+	6,  // 19: yizhan.v1.Case.route:type_name -> yizhan.v1.RouteStep
+	9,  // 20: yizhan.v1.Case.deadlines:type_name -> yizhan.v1.Deadlines
+	26, // 21: yizhan.v1.Case.filed_at:type_name -> google.protobuf.Timestamp
+	26, // 22: yizhan.v1.Case.updated_at:type_name -> google.protobuf.Timestamp
+	2,  // 23: yizhan.v1.Case.rating:type_name -> yizhan.v1.Rating
+	26, // 24: yizhan.v1.Case.correction_notice_at:type_name -> google.protobuf.Timestamp
+	11, // 25: yizhan.v1.Case.review:type_name -> yizhan.v1.Opinion
+	11, // 26: yizhan.v1.Case.opinions:type_name -> yizhan.v1.Opinion
+	26, // 27: yizhan.v1.Opinion.at:type_name -> google.protobuf.Timestamp
+	4,  // 28: yizhan.v1.FileCaseRequest.applicant:type_name -> yizhan.v1.Applicant
+	5,  // 29: yizhan.v1.FileCaseRequest.materials:type_name -> yizhan.v1.SubmittedMaterial
+	10, // 30: yizhan.v1.CaseResponse.case:type_name -> yizhan.v1.Case
+	0,  // 31: yizhan.v1.ListCasesRequest.state:type_name -> yizhan.v1.CaseState
+	26, // 32: yizhan.v1.ListCasesRequest.filed_from:type_name -> google.protobuf.Timestamp
+	26, // 33: yizhan.v1.ListCasesRequest.filed_to:type_name -> google.protobuf.Timestamp
+	10, // 34: yizhan.v1.ListCasesResponse.cases:type_name -> yizhan.v1.Case
+	7,  // 35: yizhan.v1.ListCaseEventsResponse.events:type_name -> yizhan.v1.CaseEvent
+	5,  // 36: yizhan.v1.CaseActionRequest.materials:type_name -> yizhan.v1.SubmittedMaterial
+	3,  // 37: yizhan.v1.CaseActionRequest.conclusion:type_name -> yizhan.v1.Conclusion
+	2,  // 38: yizhan.v1.CaseActionRequest.rating:type_name -> yizhan.v1.Rating
+	24, // 39: yizhan.v1.RejectPrechecksResponse.results:type_name -> yizhan.v1.RejectPrechecksResponse.Result
+	12, // 40: yizhan.v1.CaseService.FileCase:input_type -> yizhan.v1.FileCaseRequest
+	14, // 41: yizhan.v1.CaseService.GetCase:input_type -> yizhan.v1.GetCaseRequest
+	15, // 42: yizhan.v1.CaseService.ListCases:input_type -> yizhan.v1.ListCasesRequest
+	17, // 43: yizhan.v1.CaseService.ListCaseEvents:input_type -> yizhan.v1.ListCaseEventsRequest
+	20, // 44: yizhan.v1.CaseService.VerifyCase:input_type -> yizhan.v1.VerifyCaseRequest
+	19, // 45: yizhan.v1.CaseService.Accept:input_type -> yizhan.v1.CaseActionRequest
+	19, // 46: yizhan.v1.CaseService.RequestCorrection:input_type -> yizhan.v1.CaseActionRequest
+	19, // 47: yizhan.v1.CaseService.Resubmit:input_type -> yizhan.v1.CaseActionRequest
+	19, // 48: yizhan.v1.CaseService.Refuse:input_type -> yizhan.v1.CaseActionRequest
+	19, // 49: yizhan.v1.CaseService.Review:input_type -> yizhan.v1.CaseActionRequest
+	19, // 50: yizhan.v1.CaseService.Decide:input_type -> yizhan.v1.CaseActionRequest
+	19, // 51: yizhan.v1.CaseService.Certify:input_type -> yizhan.v1.CaseActionRequest
+	19, // 52: yizhan.v1.CaseService.AssessFee:input_type -> yizhan.v1.CaseActionRequest
+	19, // 53: yizhan.v1.CaseService.Pay:input_type -> yizhan.v1.CaseActionRequest
+	19, // 54: yizhan.v1.CaseService.Deliver:input_type -> yizhan.v1.CaseActionRequest
+	19, // 55: yizhan.v1.CaseService.Withdraw:input_type -> yizhan.v1.CaseActionRequest
+	19, // 56: yizhan.v1.CaseService.Suspend:input_type -> yizhan.v1.CaseActionRequest
+	19, // 57: yizhan.v1.CaseService.Resume:input_type -> yizhan.v1.CaseActionRequest
+	19, // 58: yizhan.v1.CaseService.Extend:input_type -> yizhan.v1.CaseActionRequest
+	19, // 59: yizhan.v1.CaseService.GiveOpinion:input_type -> yizhan.v1.CaseActionRequest
+	19, // 60: yizhan.v1.CaseService.Precheck:input_type -> yizhan.v1.CaseActionRequest
+	19, // 61: yizhan.v1.CaseService.RejectPrecheck:input_type -> yizhan.v1.CaseActionRequest
+	22, // 62: yizhan.v1.CaseService.RejectPrechecks:input_type -> yizhan.v1.RejectPrechecksRequest
+	19, // 63: yizhan.v1.CaseService.Rate:input_type -> yizhan.v1.CaseActionRequest
+	19, // 64: yizhan.v1.CaseService.Complain:input_type -> yizhan.v1.CaseActionRequest
+	13, // 65: yizhan.v1.CaseService.FileCase:output_type -> yizhan.v1.CaseResponse
+	13, // 66: yizhan.v1.CaseService.GetCase:output_type -> yizhan.v1.CaseResponse
+	16, // 67: yizhan.v1.CaseService.ListCases:output_type -> yizhan.v1.ListCasesResponse
+	18, // 68: yizhan.v1.CaseService.ListCaseEvents:output_type -> yizhan.v1.ListCaseEventsResponse
+	21, // 69: yizhan.v1.CaseService.VerifyCase:output_type -> yizhan.v1.VerifyCaseResponse
+	13, // 70: yizhan.v1.CaseService.Accept:output_type -> yizhan.v1.CaseResponse
+	13, // 71: yizhan.v1.CaseService.RequestCorrection:output_type -> yizhan.v1.CaseResponse
+	13, // 72: yizhan.v1.CaseService.Resubmit:output_type -> yizhan.v1.CaseResponse
+	13, // 73: yizhan.v1.CaseService.Refuse:output_type -> yizhan.v1.CaseResponse
+	13, // 74: yizhan.v1.CaseService.Review:output_type -> yizhan.v1.CaseResponse
+	13, // 75: yizhan.v1.CaseService.Decide:output_type -> yizhan.v1.CaseResponse
+	13, // 76: yizhan.v1.CaseService.Certify:output_type -> yizhan.v1.CaseResponse
+	13, // 77: yizhan.v1.CaseService.AssessFee:output_type -> yizhan.v1.CaseResponse
+	13, // 78: yizhan.v1.CaseService.Pay:output_type -> yizhan.v1.CaseResponse
+	13, // 79: yizhan.v1.CaseService.Deliver:output_type -> yizhan.v1.CaseResponse
+	13, // 80: yizhan.v1.CaseService.Withdraw:output_type -> yizhan.v1.CaseResponse
+	13, // 81: yizhan.v1.CaseService.Suspend:output_type -> yizhan.v1.CaseResponse
+	13, // 82: yizhan.v1.CaseService.Resume:output_type -> yizhan.v1.CaseResponse
+	13, // 83: yizhan.v1.CaseService.Extend:output_type -> yizhan.v1.CaseResponse
+	13, // 84: yizhan.v1.CaseService.GiveOpinion:output_type -> yizhan.v1.CaseResponse
+	13, // 85: yizhan.v1.CaseService.Precheck:output_type -> yizhan.v1.CaseResponse
+	13, // 86: yizhan.v1.CaseService.RejectPrecheck:output_type -> yizhan.v1.CaseResponse
+	23, // 87: yizhan.v1.CaseService.RejectPrechecks:output_type -> yizhan.v1.RejectPrechecksResponse
+	13, // 88: yizhan.v1.CaseService.Rate:output_type -> yizhan.v1.CaseResponse
+	13, // 89: yizhan.v1.CaseService.Complain:output_type -> yizhan.v1.CaseResponse
+	65, // [65:90] is the sub-list for method output_type
+	40, // [40:65] is the sub-list for method input_type
+	40, // [40:40] is the sub-list for extension type_name
+	40, // [40:40] is the sub-list for extension extendee
+	0,  // [0:40] is the sub-list for field type_name
 }
 
 func init() { file_yizhan_v1_cases_proto_init() }

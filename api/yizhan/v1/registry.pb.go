@@ -3311,8 +3311,12 @@ type CasePolicy struct {
 	// 法院; empty: 有管辖权的人民法院).
 	ReconsiderationBody string `protobuf:"bytes,3,opt,name=reconsideration_body,json=reconsiderationBody,proto3" json:"reconsideration_body,omitempty"`
 	Court               string `protobuf:"bytes,4,opt,name=court,proto3" json:"court,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// Days an open correction notice waits for the materials (1 to 365;
+	// 0: 30). Past it, staff may close the case as 逾期未补正 (a withdrawal
+	// without the written request).
+	CorrectionWaitDays int32 `protobuf:"varint,5,opt,name=correction_wait_days,json=correctionWaitDays,proto3" json:"correction_wait_days,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *CasePolicy) Reset() {
@@ -3371,6 +3375,13 @@ func (x *CasePolicy) GetCourt() string {
 		return x.Court
 	}
 	return ""
+}
+
+func (x *CasePolicy) GetCorrectionWaitDays() int32 {
+	if x != nil {
+		return x.CorrectionWaitDays
+	}
+	return 0
 }
 
 type GetCasePolicyRequest struct {
@@ -4889,13 +4900,14 @@ const file_yizhan_v1_registry_proto_rawDesc = "" +
 	"\x0eregistry_index\x18\x02 \x01(\x04R\rregistryIndex\"]\n" +
 	"\x11SupervisionPolicy\x12!\n" +
 	"\fwarning_days\x18\x01 \x01(\x05R\vwarningDays\x12%\n" +
-	"\x0eregistry_index\x18\x02 \x01(\x04R\rregistryIndex\"\xb0\x01\n" +
+	"\x0eregistry_index\x18\x02 \x01(\x04R\rregistryIndex\"\xe2\x01\n" +
 	"\n" +
 	"CasePolicy\x122\n" +
 	"\x15single_handed_offices\x18\x01 \x03(\tR\x13singleHandedOffices\x12%\n" +
 	"\x0eregistry_index\x18\x02 \x01(\x04R\rregistryIndex\x121\n" +
 	"\x14reconsideration_body\x18\x03 \x01(\tR\x13reconsiderationBody\x12\x14\n" +
-	"\x05court\x18\x04 \x01(\tR\x05court\"3\n" +
+	"\x05court\x18\x04 \x01(\tR\x05court\x120\n" +
+	"\x14correction_wait_days\x18\x05 \x01(\x05R\x12correctionWaitDays\"3\n" +
 	"\x14GetCasePolicyRequest\x12\x1b\n" +
 	"\tmin_index\x18\x01 \x01(\x04R\bminIndex\"o\n" +
 	"\x15GetCasePolicyResponse\x12-\n" +
