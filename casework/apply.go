@@ -54,8 +54,10 @@ type Store interface {
 // rights, ErrFailedPrecondition for the state). It returns the folded
 // *yizhanv1.Case and queues outbox entries: a mirror to the parent office
 // (none at the county, nor while an online filing waits for its pre-check
-// or was turned down there), and, when the last event is FORWARDED to X, a
-// handoff to X (to the parent: the same entry, handoff set).
+// or was turned down there), a mirror down toward the office where the
+// case was filed (when that is below this one), and, when the last event
+// is FORWARDED to X, a handoff to X (to the parent or the child toward
+// the origin: the same entry, handoff set).
 //
 // Receive{messages} stores messages from neighbouring offices, each on
 // its own, and returns a *peerv1.DeliverCasesResponse with one receipt
@@ -64,7 +66,8 @@ type Store interface {
 // extends or equals the log held here (a shorter consistent copy is a
 // duplicate: stored nothing, receipted with have_seq), be of a case whose
 // path passes this office, and each new event must follow the log and be
-// Permitted. A message from a child office is mirrored on to the parent.
+// Permitted. A message from a child office is mirrored on to the parent;
+// one from the parent, on down toward the case's origin.
 // A handoff to this office makes it the owner (by the FORWARDED event).
 //
 // Ack{acks} drops the outbox entries (dest, case) whose upto_seq the
@@ -140,6 +143,9 @@ func (a applier) appendEvents(ap *peerv1.AppendCaseEvents, reg Registry) (proto.
 	// turned down (or withdrawn) here never reaches the offices above.
 	if parent := registry.ParentCode(a.office); parent != "" && !neverTakenUp(log) {
 		a.queue(parent, number, last.GetSeq(), false)
+	}
+	if down := towardOrigin(a.office, log); down != "" {
+		a.queue(down, number, last.GetSeq(), false)
 	}
 	if last.GetType() == yizhanv1.EventType_EVENT_TYPE_FORWARDED {
 		a.queue(last.GetToOffice(), number, last.GetSeq(), true)
@@ -275,7 +281,24 @@ func (a applier) receiveOne(m *peerv1.CaseMessage, reg Registry) *peerv1.CaseRec
 	if parent := registry.ParentCode(a.office); parent != "" && from != a.office && registry.IsAncestorOrSelf(a.office, from) {
 		a.queue(parent, number, work.GetLastSeq(), false)
 	}
+	if from != "" && from == registry.ParentCode(a.office) {
+		if down := towardOrigin(a.office, events); down != "" {
+			a.queue(down, number, work.GetLastSeq(), false)
+		}
+	}
 	return receipt
+}
+
+// towardOrigin is the child of office on the way down to the office where
+// the case of log was filed, "" when that is office itself (or not below
+// it): status mirrors travel down the route as well as up, so the origin
+// (and every office between) sees where its case stands.
+func towardOrigin(office string, log []*yizhanv1.CaseEvent) string {
+	origin := log[0].GetFiling().GetOriginOffice()
+	if origin == office || !registry.IsAncestorOrSelf(office, origin) {
+		return ""
+	}
+	return NextHop(office, origin)
 }
 
 // ack is ApplyCommand's Ack.

@@ -363,26 +363,33 @@ func TestBookOutbox(t *testing.T) {
 	}
 	want(vb)
 
-	// The township receives and forwards up: one entry, raised, a handoff.
+	// The township receives and forwards up: one entry, raised, a handoff;
+	// and a mirror down to the village where the case was filed.
 	w.autos()
-	want(tb, &peerv1.OutboxEntry{DestOffice: county, CaseNumber: n, UptoSeq: 3})
+	want(tb, &peerv1.OutboxEntry{DestOffice: county, CaseNumber: n, UptoSeq: 3}, &peerv1.OutboxEntry{DestOffice: village, CaseNumber: n, UptoSeq: 3})
 	w.autos()
-	want(tb, &peerv1.OutboxEntry{DestOffice: county, CaseNumber: n, UptoSeq: 4, Handoff: true})
+	want(tb, &peerv1.OutboxEntry{DestOffice: county, CaseNumber: n, UptoSeq: 4, Handoff: true}, &peerv1.OutboxEntry{DestOffice: village, CaseNumber: n, UptoSeq: 4})
 
-	// The county queues nothing upwards; forwarding down is a handoff to a child.
+	// The county queues nothing upwards, its mirror down toward the
+	// origin; forwarding down makes that entry a handoff to the child.
 	w.settle()
 	cb := w.books[county]
 	want(cb)
 	for _, s := range []step{sAccept, sReview, sApprove, sCertify} {
 		w.mustDo(county, n, s.act, s.in, s.actor)
 	}
-	want(cb)
-	w.autos()
 	c, _ := cb.Case(n)
+	want(cb, &peerv1.OutboxEntry{DestOffice: township, CaseNumber: n, UptoSeq: c.GetLastSeq()})
+	w.autos()
+	c, _ = cb.Case(n)
 	want(cb, &peerv1.OutboxEntry{DestOffice: township, CaseNumber: n, UptoSeq: c.GetLastSeq(), Handoff: true})
-	// The township receives it from its parent: no mirror back up.
+	// The township receives it from its parent: no mirror back up, a
+	// mirror on down to the village, which sees it coming back.
 	w.deliver()
-	want(tb)
+	want(cb)
+	if vc, _ := vb.Case(n); vc.GetLastSeq() != c.GetLastSeq() || vc.GetOwnerOffice() != township {
+		t.Errorf("the village's copy: seq %d owner %s, want %d and the township", vc.GetLastSeq(), vc.GetOwnerOffice(), c.GetLastSeq())
+	}
 }
 
 func TestBookRatingAfterCloseIsMirroredUp(t *testing.T) {

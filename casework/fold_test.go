@@ -140,9 +140,9 @@ func TestFoldOwnership(t *testing.T) {
 		t.Errorf("after FORWARDED the village shows owner %s mirror %v, want the township's", c.GetOwnerOffice(), c.GetMirror())
 	}
 	w.settle()
-	// Each office knows the case up to where it handed it on: the village
-	// to the township, the township to the county, which accepts it.
-	for _, tt := range []struct{ office, owner string }{{village, township}, {township, county}, {county, county}} {
+	// Status mirrors travel down as well as up: every office on the route
+	// sees the county own it.
+	for _, tt := range []struct{ office, owner string }{{village, county}, {township, county}, {county, county}} {
 		c, ok := w.books[tt.office].Case(n)
 		if !ok {
 			t.Fatalf("%s does not hold %s", tt.office, n)

@@ -141,6 +141,22 @@ func TestCaseFiledAtVillageIsDecidedAtCountyAndDeliveredBack(t *testing.T) {
 	if _, err := cc.Accept(clerk.ctx(), &yizhanv1.CaseActionRequest{Number: number}); err != nil {
 		t.Fatalf("accept: %v", err)
 	}
+	// The village that filed it sees it move on (status mirrors travel
+	// down the route too), on its agent's list; an action there names
+	// the office that holds it.
+	village := f.nodes["dongcun-1"]
+	waitFor(t, "the village sees the acceptance", func() bool {
+		list, err := caseClient(t, agent).ListCases(agent.ctx(), &yizhanv1.ListCasesRequest{History: true})
+		for _, c := range list.GetCases() {
+			if c.GetNumber() == number {
+				return err == nil && c.GetState() == yizhanv1.CaseState_CASE_STATE_ACCEPTED && c.GetOwnerOffice() == county
+			}
+		}
+		return false
+	}, 10*time.Second)
+	if _, err := caseClient(t, agent).Deliver(agent.ctx(), &yizhanv1.CaseActionRequest{Number: number}); status.Code(err) != codes.FailedPrecondition || !strings.Contains(err.Error(), county) {
+		t.Errorf("an action at the village on a case the county holds: %v", err)
+	}
 	// Certify before the decision: the state says no.
 	if _, err := cc.Certify(clerk.ctx(), &yizhanv1.CaseActionRequest{Number: number, CertificateNumber: "4501220001"}); status.Code(err) != codes.FailedPrecondition {
 		t.Errorf("certify before decision: %v, want FailedPrecondition", err)
@@ -163,7 +179,6 @@ func TestCaseFiledAtVillageIsDecidedAtCountyAndDeliveredBack(t *testing.T) {
 	}
 
 	// Back down to the village, where the agent delivers.
-	village := f.nodes["dongcun-1"]
 	waitFor(t, "village owns the case again", func() bool { return received(village, number) }, 20*time.Second)
 	if _, err := caseClient(t, agent).Deliver(agent.ctx(), &yizhanv1.CaseActionRequest{Number: number}); err != nil {
 		t.Fatalf("deliver: %v", err)
