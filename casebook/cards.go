@@ -130,7 +130,8 @@ const MaxCardChecks = 400
 
 // CardsDue finds the cases whose time-driven rules give a card at now
 // that the book does not hold yet, at most limit: the running cases due
-// by the warning horizon and the filings waiting past the §32 deadline,
+// by the warning horizon, the filings waiting past the §32 deadline and
+// the decisions waiting for delivery past §44's,
 // found through the queue by due time and evaluated (supervision.Due),
 // then the open follow-ups and orders past their due time (lateRecords).
 // The leader proposes them as EvaluateCards; a case the book does not own
@@ -210,6 +211,13 @@ func (b *Book) CardsDue(now time.Time, reg casework.Registry, p supervision.Poli
 					switch yizhanv1.CaseState(binary.BigEndian.Uint32(v)) {
 					case yizhanv1.CaseState_CASE_STATE_FILED, yizhanv1.CaseState_CASE_STATE_PRECHECK:
 						if err := check(number, yizhanv1.CardRule_CARD_RULE_NOT_ACCEPTED_IN_TIME); err != nil {
+							return err
+						}
+					case yizhanv1.CaseState_CASE_STATE_APPROVED, yizhanv1.CaseState_CASE_STATE_DENIED,
+						yizhanv1.CaseState_CASE_STATE_CERTIFIED, yizhanv1.CaseState_CASE_STATE_REFUSED:
+						// Filed before a decision 10 working days ago: within
+						// the same cut-off.
+						if err := check(number, yizhanv1.CardRule_CARD_RULE_NOT_DELIVERED_IN_TIME); err != nil {
 							return err
 						}
 					}

@@ -41,6 +41,7 @@ var ruleNames = map[yizhanv1.CardRule]string{
 	yizhanv1.CardRule_CARD_RULE_NOT_ACCEPTED_IN_TIME: "逾期未受理",
 	yizhanv1.CardRule_CARD_RULE_FOLLOW_UP_LATE:       "投诉差评未按时答复",
 	yizhanv1.CardRule_CARD_RULE_ORDER_LATE:           "督办逾期未答复",
+	yizhanv1.CardRule_CARD_RULE_NOT_DELIVERED_IN_TIME: "逾期未送达",
 }
 
 // RuleName is rule r in Chinese.
@@ -68,7 +69,11 @@ func (p Policy) warningDays() int {
 //     earns it by its DECIDED event: see OnEvent);
 //   - NOT_ACCEPTED_IN_TIME: filed (or waiting for its precheck) and
 //     neither accepted, refused nor sent a correction notice by the end of
-//     the fifth working day after it was filed.
+//     the fifth working day after it was filed;
+//   - NOT_DELIVERED_IN_TIME: decided (or refused) and not delivered by the
+//     end of the tenth working day after (§44: casework.Clocks'
+//     delivery_overdue; one delivered late earns it by its DELIVERED
+//     event).
 func Due(r yizhanv1.CardRule, c *yizhanv1.Case, events []*yizhanv1.CaseEvent, reg casework.Registry, now time.Time, p Policy) *yizhanv1.Card {
 	if len(events) == 0 || events[0].GetFiling() == nil {
 		return nil
@@ -92,6 +97,16 @@ func Due(r yizhanv1.CardRule, c *yizhanv1.Case, events []*yizhanv1.CaseEvent, re
 		}
 		return newCard(r, c, events, c.GetOwnerOffice(), now,
 			fmt.Sprintf("距承诺期限还剩 %d 个工作日", left))
+	case yizhanv1.CardRule_CARD_RULE_NOT_DELIVERED_IN_TIME:
+		if !awaitsDelivery(c.GetState()) {
+			return nil
+		}
+		d := casework.Clocks(c, events, reg, now)
+		if !d.GetDeliveryOverdue() {
+			return nil
+		}
+		return newCard(r, c, events, c.GetOwnerOffice(), d.GetDeliveryDue().AsTime(),
+			fmt.Sprintf("决定后 %d 个工作日内未送达", casework.DeliveryDays))
 	case yizhanv1.CardRule_CARD_RULE_NOT_ACCEPTED_IN_TIME:
 		switch c.GetState() {
 		case yizhanv1.CaseState_CASE_STATE_FILED, yizhanv1.CaseState_CASE_STATE_PRECHECK:
@@ -117,6 +132,17 @@ func AcceptanceDeadline(events []*yizhanv1.CaseEvent, reg casework.Registry) tim
 	return casework.AcceptanceDue(events, reg)
 }
 
+// awaitsDelivery reports whether a case in state s is decided (or
+// refused) and not delivered yet.
+func awaitsDelivery(s yizhanv1.CaseState) bool {
+	switch s {
+	case yizhanv1.CaseState_CASE_STATE_APPROVED, yizhanv1.CaseState_CASE_STATE_DENIED,
+		yizhanv1.CaseState_CASE_STATE_CERTIFIED, yizhanv1.CaseState_CASE_STATE_REFUSED:
+		return true
+	}
+	return false
+}
+
 // handled reports whether the filing was answered: accepted, refused or
 // sent a correction notice.
 func handled(events []*yizhanv1.CaseEvent) bool {
@@ -138,7 +164,8 @@ func handled(events []*yizhanv1.CaseEvent) bool {
 //   - FEE_ASSESSED of an amount other than the item version's standard:
 //     FEE_NOT_STANDARD;
 //   - the filing's first answer (ACCEPTED, REFUSED, CORRECTION_REQUESTED)
-//     after the §32 deadline: NOT_ACCEPTED_IN_TIME.
+//     after the §32 deadline: NOT_ACCEPTED_IN_TIME;
+//   - DELIVERED after §44's ten working days: NOT_DELIVERED_IN_TIME.
 func OnEvent(c *yizhanv1.Case, events []*yizhanv1.CaseEvent, reg casework.Registry) []*yizhanv1.Card {
 	if len(events) < 2 || events[0].GetFiling() == nil {
 		return nil
@@ -147,6 +174,11 @@ func OnEvent(c *yizhanv1.Case, events []*yizhanv1.CaseEvent, reg casework.Regist
 	at := e.GetAt().AsTime()
 	var out []*yizhanv1.Card
 	switch e.GetType() {
+	case yizhanv1.EventType_EVENT_TYPE_DELIVERED:
+		if d := casework.Clocks(c, events, reg, at); d.GetDeliveryOverdue() {
+			out = append(out, newCard(yizhanv1.CardRule_CARD_RULE_NOT_DELIVERED_IN_TIME, c, events, e.GetOfficeCode(), d.GetDeliveryDue().AsTime(),
+				fmt.Sprintf("决定后 %d 个工作日内未送达", casework.DeliveryDays)))
+		}
 	case yizhanv1.EventType_EVENT_TYPE_DECIDED:
 		if d := casework.Clocks(c, events, reg, at); d.GetOverdue() {
 			out = append(out, newCard(yizhanv1.CardRule_CARD_RULE_OVERDUE, c, events, e.GetOfficeCode(), at,

@@ -69,3 +69,42 @@ func TestDueRulesAcrossTheQingmingHoliday(t *testing.T) {
 		t.Error("no warning 3 working days ahead with a policy of 3")
 	}
 }
+
+// §44: a decision of Thursday 2 April 2026 is delivered by the end of
+// Friday 17 April (ten working days, the Qingming holiday left out): a
+// case still waiting on 20 April earns the yellow card by the sweep; one
+// delivered that day earns it by the delivery.
+func TestNotDeliveredInTime(t *testing.T) {
+	reg := registry.New(registry.Options{})
+	if _, err := reg.Apply(1, &peerv1.RegistryCommand{AtUnixNano: at(3, 1, 9).UnixNano(), Op: &peerv1.RegistryCommand_CreateOffice{
+		CreateOffice: &peerv1.CreateOffice{Office: &yizhanv1.Office{Code: "450122000000", Name: "县政务服务中心"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	ev := func(seq uint32, typ yizhanv1.EventType, when time.Time) *yizhanv1.CaseEvent {
+		return &yizhanv1.CaseEvent{Seq: seq, Type: typ, At: timestamppb.New(when), OfficeCode: "450122000000", Actor: "clerk", Approved: true}
+	}
+	filing := ev(1, yizhanv1.EventType_EVENT_TYPE_FILED, at(4, 1, 9))
+	filing.Filing = &yizhanv1.CaseFiling{Number: "450122000000-20260401-0001", ItemCode: "X", StatutoryLimitDays: 5, PromisedLimitDays: 3, DepartmentCode: "yc"}
+	events := []*yizhanv1.CaseEvent{filing, ev(2, yizhanv1.EventType_EVENT_TYPE_ACCEPTED, at(4, 1, 10)), ev(3, yizhanv1.EventType_EVENT_TYPE_DECIDED, at(4, 2, 15))}
+	decided := &yizhanv1.Case{Number: filing.Filing.Number, OwnerOffice: "450122000000", State: yizhanv1.CaseState_CASE_STATE_APPROVED}
+	rule := yizhanv1.CardRule_CARD_RULE_NOT_DELIVERED_IN_TIME
+	if c := supervision.Due(rule, decided, events, reg, at(4, 17, 17), supervision.Policy{}); c != nil {
+		t.Errorf("on its last day: %v", c)
+	}
+	c := supervision.Due(rule, decided, events, reg, at(4, 20, 9), supervision.Policy{})
+	if c == nil || c.GetColour() != yizhanv1.CardColour_CARD_COLOUR_YELLOW || c.GetAt().AsTime().In(registry.CST).Day() != 17 {
+		t.Errorf("on 20 April: %v", c)
+	}
+	delivered := &yizhanv1.Case{Number: decided.Number, OwnerOffice: decided.OwnerOffice, State: yizhanv1.CaseState_CASE_STATE_DELIVERED}
+	if c := supervision.Due(rule, delivered, events, reg, at(4, 20, 9), supervision.Policy{}); c != nil {
+		t.Errorf("a delivered case by the sweep: %v", c)
+	}
+	late := append(events, ev(4, yizhanv1.EventType_EVENT_TYPE_DELIVERED, at(4, 20, 10)))
+	if cards := supervision.OnEvent(delivered, late, reg); len(cards) != 1 || cards[0].GetRule() != rule {
+		t.Errorf("delivered on 20 April: %v", cards)
+	}
+	onTime := append(events[:3:3], ev(4, yizhanv1.EventType_EVENT_TYPE_DELIVERED, at(4, 17, 10)))
+	if cards := supervision.OnEvent(delivered, onTime, reg); len(cards) != 0 {
+		t.Errorf("delivered on 17 April: %v", cards)
+	}
+}

@@ -648,6 +648,28 @@ func TestBrowser(t *testing.T) {
 		officer.waitSee("/duty", "县供电公司", 30*time.Second)
 	})
 
+	t.Run("the county admin sets the case policy", func(t *testing.T) {
+		admin := person(t, countyURL)
+		admin.signIn("admin", demo.AdminPassword)
+		admin.open("/admin/case-policy")
+		ticked, err := chromedp.Run(admin.ctx, chromedp.Evaluate[bool](fmt.Sprintf(`document.querySelector(%q).checked`, "#case-policy input[value='"+demo.TownshipCode+"']")))
+		if err != nil || !ticked {
+			t.Errorf("城关镇 (single-handed in the demo) is not ticked: %v", err)
+		}
+		admin.set("#f-correction_wait_days", "400")
+		admin.clickNav("#case-policy button")
+		admin.see("补正期限（天）") // named in the summary of what is wrong
+		admin.set("#f-correction_wait_days", "20")
+		admin.clickNav("#case-policy button")
+		admin.see("办件规则已保存")
+		if got := admin.value("#f-correction_wait_days"); got != "20" {
+			t.Errorf("the wait shown after saving: %q", got)
+		}
+		if got := admin.value("#f-reconsideration_body"); got != "青山县人民政府" {
+			t.Errorf("the reconsideration body after saving: %q", got)
+		}
+	})
+
 	t.Run("a denial at the county carries the appeal notice, on the page and printed", func(t *testing.T) {
 		number := reviewedAtCounty(t, county.Nodes[0].HTTPAddr(), county.Nodes[1].HTTPAddr(), county.Nodes[2].HTTPAddr())
 		approver := person(t, countyURL)

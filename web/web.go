@@ -162,6 +162,8 @@ func (s *server) routes() http.Handler {
 	handle("POST /admin/grants/{id}/revoke", s.grantRevoke)
 	handle("GET /admin/staff", s.staffPage)
 	handle("POST /admin/staff", s.staffCreate)
+	handle("GET /admin/case-policy", s.casePolicyPage)
+	handle("POST /admin/case-policy", s.casePolicyPut)
 	handle("GET /admin/calendar", s.calendarPage)
 	handle("POST /admin/calendar", s.calendarPut)
 	handle("GET /admin/federation", s.federation)

@@ -49,6 +49,9 @@ const (
 	CardRule_CARD_RULE_FOLLOW_UP_LATE CardRule = 6
 	// 督办逾期未答复 (red): a supervision order not answered within its limit.
 	CardRule_CARD_RULE_ORDER_LATE CardRule = 7
+	// 逾期未送达 (yellow, 行政许可法 §44): a decision (or a refusal) not
+	// delivered within 10 working days.
+	CardRule_CARD_RULE_NOT_DELIVERED_IN_TIME CardRule = 8
 )
 
 // Enum value maps for CardRule.
@@ -62,16 +65,18 @@ var (
 		5: "CARD_RULE_NOT_ACCEPTED_IN_TIME",
 		6: "CARD_RULE_FOLLOW_UP_LATE",
 		7: "CARD_RULE_ORDER_LATE",
+		8: "CARD_RULE_NOT_DELIVERED_IN_TIME",
 	}
 	CardRule_value = map[string]int32{
-		"CARD_RULE_UNSPECIFIED":          0,
-		"CARD_RULE_DUE_SOON":             1,
-		"CARD_RULE_OVERDUE":              2,
-		"CARD_RULE_SECOND_CORRECTION":    3,
-		"CARD_RULE_FEE_NOT_STANDARD":     4,
-		"CARD_RULE_NOT_ACCEPTED_IN_TIME": 5,
-		"CARD_RULE_FOLLOW_UP_LATE":       6,
-		"CARD_RULE_ORDER_LATE":           7,
+		"CARD_RULE_UNSPECIFIED":           0,
+		"CARD_RULE_DUE_SOON":              1,
+		"CARD_RULE_OVERDUE":               2,
+		"CARD_RULE_SECOND_CORRECTION":     3,
+		"CARD_RULE_FEE_NOT_STANDARD":      4,
+		"CARD_RULE_NOT_ACCEPTED_IN_TIME":  5,
+		"CARD_RULE_FOLLOW_UP_LATE":        6,
+		"CARD_RULE_ORDER_LATE":            7,
+		"CARD_RULE_NOT_DELIVERED_IN_TIME": 8,
 	}
 )
 
@@ -3454,7 +3459,7 @@ const file_yizhan_v1_supervision_proto_rawDesc = "" +
 	"\n" +
 	"query_code\x18\x02 \x01(\tR\tqueryCode\"S\n" +
 	"\x14ConsultationResponse\x12;\n" +
-	"\fconsultation\x18\x01 \x01(\v2\x17.yizhan.v1.ConsultationR\fconsultation*\xf1\x01\n" +
+	"\fconsultation\x18\x01 \x01(\v2\x17.yizhan.v1.ConsultationR\fconsultation*\x96\x02\n" +
 	"\bCardRule\x12\x19\n" +
 	"\x15CARD_RULE_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12CARD_RULE_DUE_SOON\x10\x01\x12\x15\n" +
@@ -3463,7 +3468,8 @@ const file_yizhan_v1_supervision_proto_rawDesc = "" +
 	"\x1aCARD_RULE_FEE_NOT_STANDARD\x10\x04\x12\"\n" +
 	"\x1eCARD_RULE_NOT_ACCEPTED_IN_TIME\x10\x05\x12\x1c\n" +
 	"\x18CARD_RULE_FOLLOW_UP_LATE\x10\x06\x12\x18\n" +
-	"\x14CARD_RULE_ORDER_LATE\x10\a*V\n" +
+	"\x14CARD_RULE_ORDER_LATE\x10\a\x12#\n" +
+	"\x1fCARD_RULE_NOT_DELIVERED_IN_TIME\x10\b*V\n" +
 	"\n" +
 	"CardColour\x12\x1b\n" +
 	"\x17CARD_COLOUR_UNSPECIFIED\x10\x00\x12\x16\n" +
