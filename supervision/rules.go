@@ -34,13 +34,13 @@ func ColourOf(r yizhanv1.CardRule) yizhanv1.CardColour {
 
 // ruleNames are the rules in Chinese.
 var ruleNames = map[yizhanv1.CardRule]string{
-	yizhanv1.CardRule_CARD_RULE_DUE_SOON:             "即将超期预警",
-	yizhanv1.CardRule_CARD_RULE_OVERDUE:              "超期",
-	yizhanv1.CardRule_CARD_RULE_SECOND_CORRECTION:    "违反一次性告知",
-	yizhanv1.CardRule_CARD_RULE_FEE_NOT_STANDARD:     "收费不规范",
-	yizhanv1.CardRule_CARD_RULE_NOT_ACCEPTED_IN_TIME: "逾期未受理",
-	yizhanv1.CardRule_CARD_RULE_FOLLOW_UP_LATE:       "投诉差评未按时答复",
-	yizhanv1.CardRule_CARD_RULE_ORDER_LATE:           "督办逾期未答复",
+	yizhanv1.CardRule_CARD_RULE_DUE_SOON:              "即将超期预警",
+	yizhanv1.CardRule_CARD_RULE_OVERDUE:               "超期",
+	yizhanv1.CardRule_CARD_RULE_SECOND_CORRECTION:     "违反一次性告知",
+	yizhanv1.CardRule_CARD_RULE_FEE_NOT_STANDARD:      "收费不规范",
+	yizhanv1.CardRule_CARD_RULE_NOT_ACCEPTED_IN_TIME:  "逾期未受理",
+	yizhanv1.CardRule_CARD_RULE_FOLLOW_UP_LATE:        "投诉差评未按时答复",
+	yizhanv1.CardRule_CARD_RULE_ORDER_LATE:            "督办逾期未答复",
 	yizhanv1.CardRule_CARD_RULE_NOT_DELIVERED_IN_TIME: "逾期未送达",
 }
 
