@@ -145,15 +145,19 @@ func TestCaseFiledAtVillageIsDecidedAtCountyAndDeliveredBack(t *testing.T) {
 	// down the route too), on its agent's list; an action there names
 	// the office that holds it.
 	village := f.nodes["dongcun-1"]
-	waitFor(t, "the village sees the acceptance", func() bool {
-		list, err := caseClient(t, agent).ListCases(agent.ctx(), &yizhanv1.ListCasesRequest{History: true})
-		for _, c := range list.GetCases() {
-			if c.GetNumber() == number {
-				return err == nil && c.GetState() == yizhanv1.CaseState_CASE_STATE_ACCEPTED && c.GetOwnerOffice() == county
+	villageSees := func(state yizhanv1.CaseState) {
+		t.Helper()
+		waitFor(t, "the village sees the case "+state.String(), func() bool {
+			list, err := caseClient(t, agent).ListCases(agent.ctx(), &yizhanv1.ListCasesRequest{History: true})
+			for _, c := range list.GetCases() {
+				if c.GetNumber() == number {
+					return err == nil && c.GetState() == state && c.GetOwnerOffice() == county
+				}
 			}
-		}
-		return false
-	}, 10*time.Second)
+			return false
+		}, 10*time.Second)
+	}
+	villageSees(yizhanv1.CaseState_CASE_STATE_ACCEPTED)
 	if _, err := caseClient(t, agent).Deliver(agent.ctx(), &yizhanv1.CaseActionRequest{Number: number}); status.Code(err) != codes.FailedPrecondition || !strings.Contains(err.Error(), county) {
 		t.Errorf("an action at the village on a case the county holds: %v", err)
 	}
@@ -174,6 +178,7 @@ func TestCaseFiledAtVillageIsDecidedAtCountyAndDeliveredBack(t *testing.T) {
 	if _, err := ac.Decide(approver.ctx(), &yizhanv1.CaseActionRequest{Number: number, Approved: true, Reason: "符合烟草专卖零售许可条件"}); err != nil {
 		t.Fatalf("decide: %v", err)
 	}
+	villageSees(yizhanv1.CaseState_CASE_STATE_APPROVED)
 	if _, err := cc.Certify(clerk.ctx(), &yizhanv1.CaseActionRequest{Number: number, CertificateNumber: "4501220001"}); err != nil {
 		t.Fatalf("certify: %v", err)
 	}
@@ -365,6 +370,12 @@ func TestForgedCaseMessagesAreRefusedAndLeaveNoTrace(t *testing.T) {
 	countyNode := f.nodes["county-1"]
 	waitFor(t, "county owns the case", func() bool { return received(countyNode, number) }, 20*time.Second)
 	held := countyNode.Office().Cases().Events(number)
+	// The county's RECEIVED comes down to the township and the village
+	// (status mirrors): wait for it, so that no log below moves on by
+	// itself while the forgeries are tried.
+	for _, n := range []*node.Node{township, f.nodes["dongcun-1"]} {
+		waitFor(t, n.Name()+" holds the county's log", func() bool { return len(n.Office().Cases().Events(number)) == len(held) }, 20*time.Second)
+	}
 
 	// The village's own key, as a thief would have it.
 	vb := f.bundle(dongcun, "dongcun-1")
