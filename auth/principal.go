@@ -154,6 +154,9 @@ func (a *Authenticator) Authenticate(token string) (*Principal, error) {
 	if s.GetDisabled() {
 		return nil, fmt.Errorf("%w: staff account %q is disabled", ErrUnauthenticated, c.Username)
 	}
+	if s.GetMustChangePassword() {
+		return nil, fmt.Errorf("%w: staff account %q", ErrPasswordChange, c.Username)
+	}
 	if s.GetOfficeCode() != c.Office || !a.CanSignIn(c.IssuerOffice, s.GetOfficeCode()) {
 		return nil, fmt.Errorf("%w: a node of office %s may not vouch for %q of office %s",
 			ErrUnauthenticated, c.IssuerOffice, c.Username, s.GetOfficeCode())

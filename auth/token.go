@@ -33,6 +33,9 @@ var (
 	// ErrUnauthenticated is returned for a missing, malformed, expired or
 	// forged token.
 	ErrUnauthenticated error = reason.New(reason.Unauthenticated, "auth: not signed in")
+	// ErrPasswordChange is returned for a staff member whose password an
+	// admin reset: no sign-in, and no token of before, until it is changed.
+	ErrPasswordChange error = reason.New(reason.PasswordChange, "auth: the password must be changed first")
 	// ErrPermissionDenied is returned when the staff member may not do what
 	// was asked.
 	ErrPermissionDenied error = reason.New(reason.PermissionDenied, "auth: permission denied")

@@ -413,15 +413,16 @@ func (b *Book) StatsStale() bool {
 }
 
 // refolded is stored case c with the fields its log folds to that an
-// older release did not keep (the correction notices, who accepted and
-// reviewed, the review and the opinions), marshalled, when they differ.
+// older release did not keep (the correction notices, the extensions,
+// who accepted and reviewed, the review and the opinions), marshalled,
+// when they differ.
 func refolded(c *yizhanv1.Case, events []*yizhanv1.CaseEvent) ([]byte, bool) {
 	f, err := casework.Fold(events)
 	if err != nil {
 		return nil, false
 	}
 	n := proto.CloneOf(c)
-	n.CorrectionNotices, n.CorrectionNoticeAt = f.GetCorrectionNotices(), f.GetCorrectionNoticeAt()
+	n.CorrectionNotices, n.CorrectionNoticeAt, n.Extensions = f.GetCorrectionNotices(), f.GetCorrectionNoticeAt(), f.GetExtensions()
 	n.AcceptedBy, n.ReviewedBy, n.Review, n.Opinions = f.GetAcceptedBy(), f.GetReviewedBy(), f.GetReview(), f.GetOpinions()
 	if proto.Equal(n, c) {
 		return nil, false

@@ -377,6 +377,10 @@ func materialNames(it *yizhanv1.Item) []string {
 	return names
 }
 
+// DefaultExtensionDays is the longest extension of a time limit (行政许可法
+// §42) when the item's law names no other (Item.extension_limit_days).
+const DefaultExtensionDays = 10
+
 // WithdrawalRequest is the material a withdrawal asked for by staff
 // records: the citizen's written request (撤回申请书). A citizen
 // withdrawing with the query code needs none.
@@ -492,12 +496,17 @@ func checkInput(c *yizhanv1.Case, action Action, e *yizhanv1.CaseEvent, in *yizh
 		if err != nil {
 			return err
 		}
-		limit := it.GetStatutoryLimitDays()
-		if d := e.GetExtensionDays(); limit < 1 {
+		// §42: once, by at most 10 working days, or what the item's law
+		// allows (extension_limit_days).
+		limit := it.GetExtensionLimitDays()
+		if limit <= 0 {
+			limit = DefaultExtensionDays
+		}
+		if d := e.GetExtensionDays(); it.GetStatutoryLimitDays() < 1 {
 			vs.addMeta(reason.NoStatutoryLimit, reason.Meta{"item": it.GetCode()}, "extension_days", "item %s has no statutory limit to extend (an immediate item)", it.GetCode())
 		} else if d < 1 || d > limit {
 			vs.addMeta(registry.ReasonOutOfRange, reason.Meta{"unit": "workingDays", "min": "1", "max": reason.Itoa(limit), "got": reason.Itoa(d)},
-				"extension_days", "must be 1 to %d working days (the statutory limit), got %d", limit, d)
+				"extension_days", "must be 1 to %d working days (行政许可法 §42, or the item's law), got %d", limit, d)
 		}
 
 	case ActionSuspend:
@@ -625,9 +634,9 @@ type FileInput struct {
 func NewFiling(in FileInput, reg Registry) (*yizhanv1.CaseEvent, error) {
 	switch {
 	case in.Actor.Citizen:
-	case !in.Actor.has(yizhanv1.Role_ROLE_AGENT, yizhanv1.Role_ROLE_CLERK):
-		return nil, reason.Errorf(reason.WrongRole, reason.Meta{"action": "file", "roles": yizhanv1.Role_ROLE_AGENT.String() + "," + yizhanv1.Role_ROLE_CLERK.String()},
-			"%s may not file a case: it needs %v or %v: %w", in.Actor, yizhanv1.Role_ROLE_AGENT, yizhanv1.Role_ROLE_CLERK, ErrPermissionDenied)
+	case !in.Actor.has(yizhanv1.Role_ROLE_AGENT, yizhanv1.Role_ROLE_CLERK, yizhanv1.Role_ROLE_WINDOW):
+		return nil, reason.Errorf(reason.WrongRole, reason.Meta{"action": "file", "roles": yizhanv1.Role_ROLE_AGENT.String() + "," + yizhanv1.Role_ROLE_CLERK.String() + "," + yizhanv1.Role_ROLE_WINDOW.String()},
+			"%s may not file a case: it needs %v, %v or %v: %w", in.Actor, yizhanv1.Role_ROLE_AGENT, yizhanv1.Role_ROLE_CLERK, yizhanv1.Role_ROLE_WINDOW, ErrPermissionDenied)
 	case in.Actor.Office != in.Office:
 		return nil, fmt.Errorf("%s of office %s may not file at office %s: %w", in.Actor, in.Actor.Office, in.Office, ErrPermissionDenied)
 	}

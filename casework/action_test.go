@@ -163,7 +163,7 @@ func TestNewEventRoles(t *testing.T) {
 		{name: "accept by a reviewer", state: "filed", step: step{ActionAccept, nil, countyReview}},
 		{name: "accept by an admin", state: "filed", step: step{ActionAccept, nil, admin}},
 		{name: "accept by the citizen", state: "filed", step: step{ActionAccept, nil, citizen}},
-		{name: "accept by an agent", state: "filed", step: step{ActionAccept, nil, countyAgent}, ok: true},
+		{name: "accept by an agent at the county (of no department)", state: "filed", step: step{ActionAccept, nil, countyAgent}},
 		{name: "refuse by an approver", state: "filed", step: step{ActionRefuse, sRefuse.in, countyApprove}},
 		{name: "correction by a reviewer", state: "filed", step: step{ActionRequestCorrection, sCorrect.in, countyReview}},
 		{name: "resubmit by the citizen", state: "correction", step: step{ActionResubmit, &req{Materials: submitted("营业执照")}, citizen}},
@@ -177,6 +177,8 @@ func TestNewEventRoles(t *testing.T) {
 		{name: "suspend by a clerk", state: "accepted", step: step{ActionSuspend, sSuspend.in, countyClerk}},
 		{name: "suspend by an approver", state: "accepted", step: step{ActionSuspend, sSuspend.in, countyApprove}, ok: true},
 		{name: "extend by a clerk", state: "accepted", step: step{ActionExtend, &req{ExtensionDays: 3, Reason: "x"}, countyClerk}},
+		{name: "extend by an approver", state: "accepted", step: step{ActionExtend, &req{ExtensionDays: 3, Reason: "x"}, countyApprove}},
+		{name: "extend by the head of the department", state: "accepted", step: step{ActionExtend, &req{ExtensionDays: 3, Reason: "现场核查需要"}, countyHead}, ok: true},
 		{name: "resume by a clerk", state: "suspended", step: step{ActionResume, nil, countyClerk}},
 		{name: "withdraw by a reviewer", state: "accepted", step: step{ActionWithdraw, &req{Reason: "x"}, countyReview}},
 		{name: "withdraw by a clerk", state: "accepted", step: step{ActionWithdraw, &req{Reason: "申请人书面撤回", Materials: submitted(WithdrawalRequest)}, countyClerk}, ok: true},
@@ -206,8 +208,8 @@ func TestNewEventRoles(t *testing.T) {
 
 func TestGiveOpinionDepartment(t *testing.T) {
 	w := newWorld(t)
-	n := w.file(county, joint, countyClerk, "食品经营许可申请书", "营业执照")
-	w.mustDo(county, n, ActionAccept, nil, countyClerk)
+	n := w.file(county, joint, scjgClerk, "食品经营许可申请书", "营业执照")
+	w.mustDo(county, n, ActionAccept, nil, scjgClerk)
 	// A reviewer of 烟草 cannot speak for 税务.
 	_, err := w.do(county, n, ActionGiveOpinion, &req{DepartmentCode: "sw", Reason: "同意"}, countyReview)
 	wantErr(t, err, ErrPermissionDenied, `"sw"`)
@@ -291,9 +293,9 @@ func TestNewEventFields(t *testing.T) {
 		{name: "resubmit an unknown material", state: "correction", step: step{ActionResubmit, &req{Materials: submitted("户口簿")}, countyClerk}, field: "materials[0].name"},
 		{name: "certify without number", state: "approved", step: step{ActionCertify, &req{}, countyClerk}, field: "certificate_number"},
 		{name: "negative fee", state: "accepted", step: step{ActionAssessFee, &req{FeeCents: -1}, countyClerk}, field: "fee_cents"},
-		{name: "extend by 0 days", state: "accepted", step: step{ActionExtend, &req{Reason: "x"}, countyApprove}, field: "extension_days"},
-		{name: "extend beyond the statutory limit", state: "accepted", step: step{ActionExtend, &req{ExtensionDays: 21, Reason: "x"}, countyApprove}, field: "extension_days"},
-		{name: "extend without reason", state: "accepted", step: step{ActionExtend, &req{ExtensionDays: 10}, countyApprove}, field: "reason"},
+		{name: "extend by 0 days", state: "accepted", step: step{ActionExtend, &req{Reason: "x"}, countyHead}, field: "extension_days"},
+		{name: "extend beyond §42's 10 days", state: "accepted", step: step{ActionExtend, &req{ExtensionDays: 11, Reason: "x"}, countyHead}, field: "extension_days"},
+		{name: "extend without reason", state: "accepted", step: step{ActionExtend, &req{ExtensionDays: 10}, countyHead}, field: "reason"},
 		{name: "suspend without procedure", state: "accepted", step: step{ActionSuspend, &req{Reason: "x"}, countyApprove}, field: "special_procedure"},
 		{name: "suspend for a procedure the item lacks", state: "accepted", step: step{ActionSuspend, &req{SpecialProcedure: "专家评审", Reason: "x"}, countyApprove}, field: "special_procedure"},
 		{name: "suspend without reason", state: "accepted", step: step{ActionSuspend, &req{SpecialProcedure: "听证"}, countyApprove}, field: "reason"},
@@ -314,8 +316,8 @@ func TestNewEventFields(t *testing.T) {
 	}
 	t.Run("opinion fields", func(t *testing.T) {
 		w := newWorld(t)
-		n := w.file(county, joint, countyClerk, "食品经营许可申请书", "营业执照")
-		w.mustDo(county, n, ActionAccept, nil, countyClerk)
+		n := w.file(county, joint, scjgClerk, "食品经营许可申请书", "营业执照")
+		w.mustDo(county, n, ActionAccept, nil, scjgClerk)
 		_, err := w.do(county, n, ActionGiveOpinion, &req{DepartmentCode: "sw"}, taxReviewer)
 		wantField(t, err, "reason")
 		_, err = w.do(county, n, ActionGiveOpinion, &req{Reason: "同意"}, taxReviewer)
@@ -342,20 +344,20 @@ func TestNewEventFields_pay(t *testing.T) {
 
 func TestFeeBlocksDelivery(t *testing.T) {
 	w := newWorld(t)
-	n := w.file(county, immediate, countyClerk, "居民身份证")
-	w.mustDo(county, n, ActionAccept, nil, countyClerk)
+	n := w.file(county, immediate, mzClerk, "居民身份证")
+	w.mustDo(county, n, ActionAccept, nil, mzClerk)
 	// The fee defaults to the item's: 10 yuan.
-	c := w.mustDo(county, n, ActionAssessFee, nil, countyClerk)
+	c := w.mustDo(county, n, ActionAssessFee, nil, mzClerk)
 	if c.GetFeeCents() != 1000 {
 		t.Fatalf("assessed %d fen, want the item's 1000", c.GetFeeCents())
 	}
-	w.mustDo(county, n, ActionReview, &req{Agrees: true, Reason: "同意"}, countyReview)
-	w.mustDo(county, n, ActionDecide, &req{Approved: true, Reason: "出具证明"}, countyApprove)
-	w.mustDo(county, n, ActionCertify, &req{CertificateNumber: "Z-1"}, countyClerk)
-	_, err := w.do(county, n, ActionDeliver, nil, countyClerk)
+	w.mustDo(county, n, ActionReview, &req{Agrees: true, Reason: "同意"}, mzReviewer)
+	w.mustDo(county, n, ActionDecide, &req{Approved: true, Reason: "出具证明"}, mzApprover)
+	w.mustDo(county, n, ActionCertify, &req{CertificateNumber: "Z-1"}, mzClerk)
+	_, err := w.do(county, n, ActionDeliver, nil, mzClerk)
 	wantErr(t, err, ErrFailedPrecondition, "case is CASE_STATE_CERTIFIED", "fee of 1000 fen unpaid")
-	w.mustDo(county, n, ActionPay, &req{FeeCents: 1000, ReceiptNumber: "财-0001"}, countyClerk)
-	c = w.mustDo(county, n, ActionDeliver, nil, countyClerk)
+	w.mustDo(county, n, ActionPay, &req{FeeCents: 1000, ReceiptNumber: "财-0001"}, mzClerk)
+	c = w.mustDo(county, n, ActionDeliver, nil, mzClerk)
 	wantState(t, c, yizhanv1.CaseState_CASE_STATE_DELIVERED)
 }
 

@@ -127,6 +127,8 @@ func foldEvent(c *yizhanv1.Case, f *yizhanv1.CaseFiling, e *yizhanv1.CaseEvent) 
 		c.State = yizhanv1.CaseState_CASE_STATE_WITHDRAWN
 		c.Suspended = false
 		c.OpinionsPending = nil
+	case yizhanv1.EventType_EVENT_TYPE_EXTENDED:
+		c.Extensions++
 	case yizhanv1.EventType_EVENT_TYPE_SUSPENDED:
 		c.Suspended = true
 	case yizhanv1.EventType_EVENT_TYPE_RESUMED:
@@ -141,8 +143,8 @@ func foldEvent(c *yizhanv1.Case, f *yizhanv1.CaseFiling, e *yizhanv1.CaseEvent) 
 	case yizhanv1.EventType_EVENT_TYPE_COMPLAINED:
 		c.Complaints++
 	}
-	// RECEIVED, EXTENDED (see Clocks) and WITHDRAWAL_REQUESTED change
-	// nothing that the Case shows.
+	// RECEIVED and WITHDRAWAL_REQUESTED change nothing that the Case
+	// shows (EXTENDED's days: see Clocks).
 }
 
 // opinionOf is the opinion or review conclusion event e records.

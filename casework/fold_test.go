@@ -180,12 +180,12 @@ func TestFoldJointOpinionsAnyOrder(t *testing.T) {
 	for _, order := range [][]Actor{{taxReviewer, fireApprover}, {fireApprover, taxReviewer}} {
 		t.Run(order[0].Department+" first", func(t *testing.T) {
 			w := newWorld(t)
-			n := w.file(county, joint, countyClerk, "食品经营许可申请书", "营业执照")
-			c := w.mustDo(county, n, ActionAccept, nil, countyClerk)
+			n := w.file(county, joint, scjgClerk, "食品经营许可申请书", "营业执照")
+			c := w.mustDo(county, n, ActionAccept, nil, scjgClerk)
 			if !slices.Equal(c.GetOpinionsPending(), []string{"sw", "xf"}) {
 				t.Fatalf("opinions pending %v, want [sw xf]", c.GetOpinionsPending())
 			}
-			_, err := w.do(county, n, ActionDecide, &yizhanv1.CaseActionRequest{Approved: true, Reason: "同意"}, countyApprove)
+			_, err := w.do(county, n, ActionDecide, &yizhanv1.CaseActionRequest{Approved: true, Reason: "同意"}, scjgApprover)
 			wantErr(t, err, ErrFailedPrecondition, "CASE_STATE_ACCEPTED", "sw", "xf")
 
 			first, second := order[0], order[1]
@@ -196,7 +196,7 @@ func TestFoldJointOpinionsAnyOrder(t *testing.T) {
 			// The same department cannot give its opinion twice.
 			_, err = w.do(county, n, ActionGiveOpinion, &yizhanv1.CaseActionRequest{DepartmentCode: first.Department, Reason: "再议"}, first)
 			wantErr(t, err, ErrFailedPrecondition, "no opinion pending")
-			_, err = w.do(county, n, ActionDecide, &yizhanv1.CaseActionRequest{Approved: true, Reason: "同意"}, countyApprove)
+			_, err = w.do(county, n, ActionDecide, &yizhanv1.CaseActionRequest{Approved: true, Reason: "同意"}, scjgApprover)
 			wantErr(t, err, ErrFailedPrecondition, second.Department)
 
 			c = w.mustDo(county, n, ActionGiveOpinion, &yizhanv1.CaseActionRequest{DepartmentCode: second.Department, Agrees: true, Reason: "符合消防要求"}, second)
@@ -204,8 +204,8 @@ func TestFoldJointOpinionsAnyOrder(t *testing.T) {
 				t.Fatalf("opinions pending %v after both", c.GetOpinionsPending())
 			}
 			// The route has REVIEW at the county: review, then decide.
-			w.mustDo(county, n, ActionReview, &yizhanv1.CaseActionRequest{Agrees: true, Reason: "同意"}, countyReview)
-			c = w.mustDo(county, n, ActionDecide, &yizhanv1.CaseActionRequest{Approved: true, Reason: "准予许可"}, countyApprove)
+			w.mustDo(county, n, ActionReview, &yizhanv1.CaseActionRequest{Agrees: true, Reason: "同意"}, scjgReviewer)
+			c = w.mustDo(county, n, ActionDecide, &yizhanv1.CaseActionRequest{Approved: true, Reason: "准予许可"}, scjgApprover)
 			wantState(t, c, yizhanv1.CaseState_CASE_STATE_APPROVED)
 		})
 	}

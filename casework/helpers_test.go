@@ -198,7 +198,17 @@ var (
 	countyApprove = Actor{Username: "county.approver", Name: "县审批", Office: county, Department: "yc", Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_APPROVER}}
 	taxReviewer   = Actor{Username: "sw.reviewer", Name: "税务", Office: county, Department: "sw", Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_REVIEWER}}
 	fireApprover  = Actor{Username: "xf.approver", Name: "消防", Office: county, Department: "xf", Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_APPROVER}}
-	citizen       = Actor{Name: "韦小宝", Citizen: true}
+	countyHead    = Actor{Username: "yc.head", Name: "烟草局长", Office: county, Department: "yc", Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_DEPARTMENT_HEAD}}
+	// The county's windows of the other departments (each acts on its
+	// own items only).
+	scjgClerk    = Actor{Username: "scjg.clerk", Name: "市监窗口", Office: county, Department: "scjg", Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_CLERK}}
+	scjgReviewer = Actor{Username: "scjg.reviewer", Name: "市监审核", Office: county, Department: "scjg", Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_REVIEWER}}
+	scjgApprover = Actor{Username: "scjg.approver", Name: "市监审批", Office: county, Department: "scjg", Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_APPROVER}}
+	mzClerk      = Actor{Username: "mz.clerk", Name: "民政窗口", Office: county, Department: "mz", Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_CLERK}}
+	mzReviewer   = Actor{Username: "mz.reviewer", Name: "民政审核", Office: county, Department: "mz", Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_REVIEWER}}
+	mzApprover   = Actor{Username: "mz.approver", Name: "民政审批", Office: county, Department: "mz", Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_APPROVER}}
+	zrzyClerk    = Actor{Username: "zrzy.clerk", Name: "自然资源窗口", Office: county, Department: "zrzy", Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_CLERK}}
+	citizen      = Actor{Name: "韦小宝", Citizen: true}
 )
 
 // world is a county of offices, each with its book, sharing one registry,

@@ -34,9 +34,9 @@ func TestTheLawsRules(t *testing.T) {
 		}
 	}
 	jointFiled := func(t *testing.T, w *world) string {
-		n := w.file(county, joint, countyClerk, "食品经营许可申请书", "营业执照")
-		w.mustDo(county, n, ActionAccept, nil, countyClerk)
-		w.mustDo(county, n, sReview.act, sReview.in, sReview.actor)
+		n := w.file(county, joint, scjgClerk, "食品经营许可申请书", "营业执照")
+		w.mustDo(county, n, ActionAccept, nil, scjgClerk)
+		w.mustDo(county, n, ActionReview, sReview.in, scjgReviewer)
 		return n
 	}
 	opinion := func(d string, a Actor, agrees bool) step {
@@ -54,6 +54,8 @@ func TestTheLawsRules(t *testing.T) {
 	}
 	// The clerk who accepts also holds the approver's role.
 	clerkApprover := Actor{Username: "county.clerk", Name: "县窗口", Office: county, Department: "yc",
+		Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_CLERK, yizhanv1.Role_ROLE_APPROVER}}
+	mzClerkApprover := Actor{Username: "mz.clerk", Name: "民政窗口", Office: county, Department: "mz",
 		Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_CLERK, yizhanv1.Role_ROLE_APPROVER}}
 	approve := &req{Approved: true, Reason: "符合条件"}
 
@@ -85,10 +87,10 @@ func TestTheLawsRules(t *testing.T) {
 
 		// 3. Fees by the standard, once, never on a refusal or denial.
 		{name: "a fee on a free item", setup: func(t *testing.T, w *world) string {
-			n := w.file(county, townItem, countyClerk, "农村宅基地和建房申请表", "户口簿")
-			w.mustDo(county, n, ActionAccept, nil, countyClerk)
+			n := w.file(county, townItem, zrzyClerk, "农村宅基地和建房申请表", "户口簿")
+			w.mustDo(county, n, ActionAccept, nil, zrzyClerk)
 			return n
-		}, step: step{ActionAssessFee, &req{}, countyClerk}, rule: "NO_FEE_STANDARD"},
+		}, step: step{ActionAssessFee, &req{}, zrzyClerk}, rule: "NO_FEE_STANDARD"},
 		{name: "a fee off the standard", setup: then(complete, sAccept), step: step{ActionAssessFee, &req{FeeCents: 5000}, countyClerk}, field: "fee_cents"},
 		{name: "the standard's fee by default", setup: then(complete, sAccept), step: step{ActionAssessFee, &req{}, countyClerk},
 			check: func(t *testing.T, c *yizhanv1.Case) {
@@ -119,13 +121,32 @@ func TestTheLawsRules(t *testing.T) {
 					t.Errorf("the review: %v", r)
 				}
 			}},
-		{name: "approve against a co-department's 不同意", setup: swDisagrees, step: step{ActionDecide, approve, countyApprove}, rule: "DISSENT"},
-		{name: "deny after it", setup: swDisagrees, step: step{ActionDecide, &req{Reason: "税务意见不同意", LegalBasis: "《食品经营许可管理办法》"}, countyApprove}},
+		{name: "approve against a co-department's 不同意", setup: swDisagrees, step: step{ActionDecide, approve, scjgApprover}, rule: "DISSENT"},
+		{name: "deny after it", setup: swDisagrees, step: step{ActionDecide, &req{Reason: "税务意见不同意", LegalBasis: "《食品经营许可管理办法》"}, scjgApprover}},
 		{name: "the department revises its opinion, and the approval goes through", setup: then(swDisagrees, opinion("sw", taxReviewer, true)),
-			step: step{ActionDecide, approve, countyApprove},
+			step: step{ActionDecide, approve, scjgApprover},
 			check: func(t *testing.T, c *yizhanv1.Case) {
 				if len(c.GetOpinions()) != 2 || !c.GetOpinions()[0].GetAgrees() || !c.GetOpinions()[1].GetAgrees() {
 					t.Errorf("the opinions: %v", c.GetOpinions())
+				}
+			}},
+
+		// §42 (the window-work issue): one extension, by the head of the
+		// department, at most 10 working days or the item law's limit.
+		{name: "a second extension", setup: then(complete, sAccept, step{ActionExtend, &req{ExtensionDays: 5, Reason: "需现场核查"}, countyHead}),
+			step: step{ActionExtend, &req{ExtensionDays: 3, Reason: "再延"}, countyHead}, rule: "EXTENDED_ALREADY"},
+		{name: "an item whose law allows 15 days", setup: func(t *testing.T, w *world) string {
+			it := w.reg.item(tobacco)
+			it.Code, it.ExtensionLimitDays = "YC-EXT", 15
+			w.reg.apply(createItemCmd(it))
+			w.reg.grant(&yizhanv1.Grant{ItemCode: "YC-EXT", OfficeCode: county, Rights: allRights})
+			n := w.file(county, "YC-EXT", countyClerk, tobaccoMaterials[:4]...)
+			w.mustDo(county, n, ActionAccept, nil, countyClerk)
+			return n
+		}, step: step{ActionExtend, &req{ExtensionDays: 15, Reason: "需专家论证"}, countyHead},
+			check: func(t *testing.T, c *yizhanv1.Case) {
+				if c.GetExtensions() != 1 {
+					t.Errorf("extensions %d", c.GetExtensions())
 				}
 			}},
 
@@ -136,11 +157,11 @@ func TestTheLawsRules(t *testing.T) {
 			Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_REVIEWER, yizhanv1.Role_ROLE_APPROVER}}}),
 			step: step{ActionDecide, approve, countyApprove}, rule: "SAME_PERSON", denied: true},
 		{name: "an immediate item is one person's", setup: func(t *testing.T, w *world) string {
-			n := w.file(county, immediate, countyClerk, "居民身份证")
-			w.mustDo(county, n, ActionAccept, nil, clerkApprover)
-			w.mustDo(county, n, ActionReview, &req{Agrees: true, Reason: "同意"}, countyReview)
+			n := w.file(county, immediate, mzClerk, "居民身份证")
+			w.mustDo(county, n, ActionAccept, nil, mzClerkApprover)
+			w.mustDo(county, n, ActionReview, &req{Agrees: true, Reason: "同意"}, mzReviewer)
 			return n
-		}, step: step{ActionDecide, approve, clerkApprover}},
+		}, step: step{ActionDecide, approve, mzClerkApprover}},
 		{name: "so is a case at an office the county names", setup: func(t *testing.T, w *world) string {
 			w.reg.apply(&peerv1.RegistryCommand{Op: &peerv1.RegistryCommand_PutCasePolicy{PutCasePolicy: &peerv1.PutCasePolicy{
 				Policy: &yizhanv1.CasePolicy{SingleHandedOffices: []string{county}}}}})

@@ -19,25 +19,30 @@ import (
 //	PRECHECK             precheck            → FILED
 //	                     rejectPrecheck      → PRECHECK_REJECTED
 //	                     withdraw            → WITHDRAWN
-//	FILED                accept              → ACCEPTED          if every required material handed in (asked)
-//	                     requestCorrection   → CORRECTION_REQUESTED if no correction notice before (one-time notice) (asked)
-//	                     refuse              → REFUSED
+//	FILED                accept              → ACCEPTED          if asked by staff of the item's department, or the comprehensive window (at the county) (asked)
+//	                                                             and every required material handed in (asked)
+//	                     requestCorrection   → CORRECTION_REQUESTED if asked by staff of the item's department, or the comprehensive window (at the county) (asked)
+//	                                                             and no correction notice before (one-time notice) (asked)
+//	                     refuse              → REFUSED           if asked by staff of the item's department, or the comprehensive window (at the county) (asked)
 //	                     withdraw            → WITHDRAWN
-//	CORRECTION_REQUESTED resubmit            → FILED
+//	CORRECTION_REQUESTED resubmit            → FILED             if asked by staff of the item's department, or the comprehensive window (at the county) (asked)
 //	                     withdraw            → WITHDRAWN
 //	ACCEPTED             review              → REVIEWED          if not suspended
+//	                                                             and asked by staff of the item's department (at the county) (asked)
 //	                     decide              → APPROVED | DENIED if not suspended
 //	                                                             and no opinion pending
 //	                                                             and no REVIEW step on the route
+//	                                                             and asked by staff of the item's department (at the county) (asked)
 //	                                                             and asked by another person than who accepted and reviewed it (asked)
 //	                                                             and no co-department's 不同意 standing (to approve) (asked)
 //	                     withdraw            → WITHDRAWN
 //	REVIEWED             decide              → APPROVED | DENIED if not suspended
 //	                                                             and no opinion pending
+//	                                                             and asked by staff of the item's department (at the county) (asked)
 //	                                                             and asked by another person than who accepted and reviewed it (asked)
 //	                                                             and no co-department's 不同意 standing (to approve) (asked)
 //	                     withdraw            → WITHDRAWN
-//	APPROVED             certify             → CERTIFIED
+//	APPROVED             certify             → CERTIFIED         if asked by staff of the item's department (at the county) (asked)
 //	                     deliver             → DELIVERED         if no CERTIFY step on the route
 //	                                                             and no fee unpaid
 //	DENIED               deliver             → DELIVERED         if no fee unpaid
@@ -48,6 +53,7 @@ import (
 //	The state stays:
 //	  resume              in any open state
 //	                      if suspended
+//	                      and asked by staff of the item's department (at the county) (asked)
 //	  giveOpinion         in ACCEPTED, REVIEWED
 //	                      if not suspended
 //	                      and the department's opinion pending (or its 不同意 to revise)
@@ -60,8 +66,11 @@ import (
 //	                      and no fee assessed before (asked)
 //	  suspend             in ACCEPTED, REVIEWED
 //	                      if not suspended
+//	                      and asked by staff of the item's department (at the county) (asked)
 //	  extend              in ACCEPTED, REVIEWED
 //	                      if not suspended
+//	                      and asked by staff of the item's department (at the county) (asked)
+//	                      and not extended before (§42: once) (asked)
 //	  rate                in CLOSED, final or not
 //	                      if not rated yet
 //	  complain            in any state, final or not

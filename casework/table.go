@@ -71,6 +71,7 @@ type askRule struct {
 
 // asking is what an askRule reads.
 type asking struct {
+	action Action
 	c      *yizhanv1.Case
 	e      *yizhanv1.CaseEvent
 	actor  Actor
@@ -171,6 +172,8 @@ var clockStopped = []hint{{In: states(stFiled, stCorrection), Say: "accept it fi
 
 var (
 	clerkOrAgent       = roles(yizhanv1.Role_ROLE_CLERK, yizhanv1.Role_ROLE_AGENT)
+	receiving          = roles(yizhanv1.Role_ROLE_CLERK, yizhanv1.Role_ROLE_AGENT, yizhanv1.Role_ROLE_WINDOW) // the acceptance's: the comprehensive window too
+	head               = roles(yizhanv1.Role_ROLE_DEPARTMENT_HEAD)
 	clerk              = roles(yizhanv1.Role_ROLE_CLERK)
 	reviewer           = roles(yizhanv1.Role_ROLE_REVIEWER)
 	approver           = roles(yizhanv1.Role_ROLE_APPROVER)
@@ -221,37 +224,39 @@ var table = []rule{
 		Roles: clerkOrAgent, Need: needAnyRight,
 		Else: "only an online filing waiting for its pre-check can be taken up or turned down"},
 	{Action: ActionAccept, Event: evAccepted, From: states(stFiled), To: states(stAccepted),
-		Roles: clerkOrAgent, Need: needRight, Right: rightAccept,
-		Asks:  []askRule{materialsComplete},
+		Roles: receiving, Need: needRight, Right: rightAccept,
+		Asks:  []askRule{itsDepartmentOrWindow, materialsComplete},
 		Hints: notFiled, Else: onlyFiled},
 	{Action: ActionRequestCorrection, Event: evCorrection, From: states(stFiled), To: states(stCorrection),
-		Roles: clerkOrAgent, Need: needRight, Right: rightAccept,
-		Asks:  []askRule{oneNotice},
+		Roles: receiving, Need: needRight, Right: rightAccept,
+		Asks:  []askRule{itsDepartmentOrWindow, oneNotice},
 		Hints: notFiled, Else: onlyFiled},
 	{Action: ActionResubmit, Event: evResubmitted, From: states(stCorrection), To: states(stFiled),
-		Roles: clerkOrAgent, Need: needRight, Right: rightAccept,
+		Roles: receiving, Need: needRight, Right: rightAccept,
+		Asks: []askRule{itsDepartmentOrWindow},
 		Else: "no correction notice is open"},
 	{Action: ActionRefuse, Event: evRefused, From: states(stFiled), To: states(stRefused),
-		Roles: clerkOrAgent, Need: needRight, Right: rightAccept,
+		Roles: receiving, Need: needRight, Right: rightAccept,
+		Asks:  []askRule{itsDepartmentOrWindow},
 		Hints: notFiled, Else: onlyFiled},
 	{Action: ActionResume, Event: evResumed, From: openStates,
 		Roles: reviewerOrApprover, Need: needRight, Right: rightApprove,
-		Guards: guards(isSuspended)},
+		Guards: guards(isSuspended), Asks: []askRule{itsDepartment}},
 	{Action: ActionGiveOpinion, Event: evOpinion, From: clockRuns,
 		Roles: reviewerOrApprover, Need: needRight, Right: rightApprove,
 		Guards: guards(notSuspended, opinionPending), Asker: []askerGuard{ofTheDepartment},
 		Hints: beforeDecision, Else: decidedAlready},
 	{Action: ActionReview, Event: evReviewed, From: states(stAccepted), To: states(stReviewed),
 		Roles: reviewer, Need: needRight, Right: rightReview,
-		Guards: guards(notSuspended),
-		Hints:  append([]hint{{In: states(stReviewed), Say: "it was reviewed already"}}, beforeDecision...), Else: decidedAlready},
+		Guards: guards(notSuspended), Asks: []askRule{itsDepartment},
+		Hints: append([]hint{{In: states(stReviewed), Say: "it was reviewed already"}}, beforeDecision...), Else: decidedAlready},
 	{Action: ActionDecide, Event: evDecided, From: clockRuns, To: states(stApproved, stDenied),
 		Roles: approver, Need: needRight, Right: rightApprove,
 		Guards: guards(notSuspended, noOpinionsPending, reviewFirst),
-		Asks:   []askRule{anotherPerson, noDissent},
+		Asks:   []askRule{itsDepartment, anotherPerson, noDissent},
 		Hints:  beforeDecision, Else: decidedAlready},
 	{Action: ActionCertify, Event: evCertified, From: states(stApproved), To: states(stCertified),
-		Roles: clerk, Need: needRight, Right: rightCertify,
+		Roles: clerk, Need: needRight, Right: rightCertify, Asks: []askRule{itsDepartment},
 		Hints: []hint{
 			{In: states(stCertified), Say: "it was certified already"},
 			{In: states(stDenied), Say: "a denied case gets no certificate"},
@@ -277,12 +282,13 @@ var table = []rule{
 		}, Else: "it was delivered already"},
 	{Action: ActionSuspend, Event: evSuspended, From: clockRuns,
 		Roles: reviewerOrApprover, Need: needRight, Right: rightApprove,
-		Guards: guards(notSuspended),
-		Hints:  clockStopped, Else: "the clock has stopped"},
+		Guards: guards(notSuspended), Asks: []askRule{itsDepartment},
+		Hints: clockStopped, Else: "the clock has stopped"},
+	// §42: one extension, approved by the head of the department.
 	{Action: ActionExtend, Event: evExtended, From: clockRuns,
-		Roles: reviewerOrApprover, Need: needRight, Right: rightApprove,
-		Guards: guards(notSuspended),
-		Hints:  clockStopped, Else: "the clock has stopped"},
+		Roles: head, Need: needRight, Right: rightApprove,
+		Guards: guards(notSuspended), Asks: []askRule{itsDepartment, oneExtension},
+		Hints: clockStopped, Else: "the clock has stopped"},
 	{Action: ActionWithdraw, Event: evWithdrawn, From: undecided, To: states(stWithdrawn),
 		Roles: clerkOrAgent, Citizen: true, Need: needAnyRight,
 		Else: "it was decided already: too late to withdraw"},
@@ -384,6 +390,17 @@ var (
 
 // The ask rules.
 var (
+	itsDepartment = askRule{Name: "NOT_ITS_DEPARTMENT", Holds: "asked by staff of the item's department (at the county)", Deny: true,
+		fails: func(a *asking) bool { return !ofItsDepartment(a, false) },
+		say:   notItsDepartment}
+	itsDepartmentOrWindow = askRule{Name: "NOT_ITS_DEPARTMENT", Holds: "asked by staff of the item's department, or the comprehensive window (at the county)", Deny: true,
+		fails: func(a *asking) bool { return !ofItsDepartment(a, true) },
+		say:   notItsDepartment}
+	oneExtension = askRule{Name: "EXTENDED_ALREADY", Holds: "not extended before (§42: once)",
+		fails: func(a *asking) bool { return a.c.GetExtensions() > 0 },
+		say: func(a *asking) string {
+			return caseIs(a.c, "its time limit was extended already: once per case (行政许可法 §42)")
+		}}
 	materialsComplete = askRule{Name: "MATERIALS_MISSING", Holds: "every required material handed in",
 		fails: func(a *asking) bool { return a.item != nil && len(MissingMaterials(a.item, a.c.GetMaterials())) > 0 },
 		say: func(a *asking) string {
@@ -427,6 +444,30 @@ var (
 		}}
 )
 
+// ofItsDepartment reports whether who asks may act on the case's item
+// for its department: at the county centre, where each department sits at
+// its own windows, staff of the item's lead department (the comprehensive
+// window too, for the acceptance, when window is true and the county's
+// case policy lets it accept); at a township or a village, which work as
+// one window for every item their office holds, anyone of the office.
+func ofItsDepartment(a *asking, window bool) bool {
+	if a.actor.Citizen || a.item == nil {
+		return true
+	}
+	if tier, err := registry.TierOf(a.office); err != nil || tier != yizhanv1.Tier_TIER_COUNTY {
+		return true
+	}
+	if a.actor.Department != "" && a.actor.Department == a.item.GetDepartmentCode() {
+		return true
+	}
+	return window && a.actor.has(yizhanv1.Role_ROLE_WINDOW) && a.reg.CasePolicy().GetComprehensiveWindowAccepts()
+}
+
+func notItsDepartment(a *asking) string {
+	return fmt.Sprintf("%s of department %q may not %s case %s of item %s, which department %q handles", a.actor, a.actor.Department,
+		a.action, a.c.GetNumber(), a.c.GetItemCode(), a.item.GetDepartmentCode())
+}
+
 // dissents reports whether department d's latest opinion on c is 不同意
 // (d empty: any department's).
 func dissents(c *yizhanv1.Case, d string) bool {
@@ -453,7 +494,7 @@ func checkAsks(c *yizhanv1.Case, action Action, e *yizhanv1.CaseEvent, actor Act
 	if r == nil || len(r.Asks) == 0 {
 		return nil
 	}
-	a := &asking{c: c, e: e, actor: actor, office: office, reg: reg}
+	a := &asking{action: action, c: c, e: e, actor: actor, office: office, reg: reg}
 	a.item, _ = reg.Item(c.GetItemCode(), c.GetItemVersion())
 	for _, q := range r.Asks {
 		if !q.fails(a) {
@@ -514,7 +555,7 @@ func (e *RuleError) ErrorReason() (string, reason.Meta) {
 		return reason.AlreadyRated, m
 	case "CITIZEN_ONLY":
 		return reason.CitizenOnly, m
-	case "ROLE", ofTheDepartment.Name, anotherPerson.Name:
+	case "ROLE", ofTheDepartment.Name, anotherPerson.Name, itsDepartment.Name:
 		var roles []string
 		for _, r := range e.Roles {
 			roles = append(roles, r.String())

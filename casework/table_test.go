@@ -33,6 +33,8 @@ var everyone = []who{
 	{"approver", Actor{Username: "p", Office: county, Department: "yc", Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_APPROVER}}},
 	{"sw reviewer", Actor{Username: "s", Office: county, Department: "sw", Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_REVIEWER}}},
 	{"admin", Actor{Username: "m", Office: county, Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_ADMIN}}},
+	{"head", Actor{Username: "h", Office: county, Department: "yc", Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_DEPARTMENT_HEAD}}},
+	{"window", Actor{Username: "w", Office: county, Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_WINDOW}}},
 	{"citizen", citizen},
 }
 
@@ -45,7 +47,9 @@ type mayDo map[string][]Action
 
 var (
 	clerkFiled   = []Action{ActionAccept, ActionRequestCorrection, ActionRefuse, ActionWithdraw}
-	clockActions = []Action{ActionSuspend, ActionExtend}
+	windowFiled  = []Action{ActionAccept, ActionRequestCorrection, ActionRefuse}
+	clockActions = []Action{ActionSuspend}
+	headExtends  = []Action{ActionExtend} // §42: the head of the department
 )
 
 func plainMayDo(s yizhanv1.CaseState) mayDo {
@@ -53,16 +57,16 @@ func plainMayDo(s yizhanv1.CaseState) mayDo {
 	case stPrecheck:
 		return mayDo{"clerk": {ActionPrecheck, ActionRejectPrecheck, ActionWithdraw}, "agent": {ActionPrecheck, ActionRejectPrecheck, ActionWithdraw}, "citizen": {ActionWithdraw, ActionComplain}}
 	case stFiled:
-		return mayDo{"clerk": clerkFiled, "agent": clerkFiled, "citizen": {ActionWithdraw, ActionComplain}}
+		return mayDo{"clerk": clerkFiled, "agent": clerkFiled, "window": windowFiled, "citizen": {ActionWithdraw, ActionComplain}}
 	case stCorrection:
-		return mayDo{"clerk": {ActionResubmit, ActionWithdraw}, "agent": {ActionResubmit, ActionWithdraw}, "citizen": {ActionWithdraw, ActionComplain}}
+		return mayDo{"clerk": {ActionResubmit, ActionWithdraw}, "agent": {ActionResubmit, ActionWithdraw}, "window": {ActionResubmit}, "citizen": {ActionWithdraw, ActionComplain}}
 	case stAccepted:
 		return mayDo{"clerk": {ActionAssessFee, ActionWithdraw}, "agent": {ActionWithdraw}, "citizen": {ActionWithdraw, ActionComplain},
 			"reviewer": append([]Action{ActionReview}, clockActions...), "sw reviewer": append([]Action{ActionReview}, clockActions...),
-			"approver": append([]Action{ActionDecide}, clockActions...)}
+			"approver": append([]Action{ActionDecide}, clockActions...), "head": headExtends}
 	case stReviewed:
 		return mayDo{"clerk": {ActionAssessFee, ActionWithdraw}, "agent": {ActionWithdraw}, "citizen": {ActionWithdraw, ActionComplain},
-			"reviewer": clockActions, "sw reviewer": clockActions, "approver": append([]Action{ActionDecide}, clockActions...)}
+			"reviewer": clockActions, "sw reviewer": clockActions, "approver": append([]Action{ActionDecide}, clockActions...), "head": headExtends}
 	case stApproved:
 		return mayDo{"clerk": {ActionCertify, ActionDeliver, ActionAssessFee}, "agent": {ActionDeliver}, "citizen": {ActionComplain}}
 	case stCertified:
@@ -94,7 +98,7 @@ var variants = []struct {
 	{"a fee unpaid", stAccepted, func(c *yizhanv1.Case) { c.FeeCents = 1000 },
 		mayDo{"clerk": {ActionPay, ActionAssessFee, ActionWithdraw}, "agent": {ActionWithdraw}, "citizen": {ActionWithdraw, ActionComplain},
 			"reviewer": append([]Action{ActionReview}, clockActions...), "sw reviewer": append([]Action{ActionReview}, clockActions...),
-			"approver": append([]Action{ActionDecide}, clockActions...)}},
+			"approver": append([]Action{ActionDecide}, clockActions...), "head": headExtends}},
 	{"a fee unpaid, certified", stCertified, func(c *yizhanv1.Case) { c.FeeCents = 1000 },
 		mayDo{"clerk": {ActionPay, ActionAssessFee}, "citizen": {ActionComplain}}},
 	// No fee after a refusal or a denial (行政许可法 §58, §59): none to
@@ -109,14 +113,14 @@ var variants = []struct {
 		mayDo{"clerk": {ActionCertify, ActionDeliver}, "agent": {ActionDeliver}, "citizen": {ActionComplain}}},
 	{"opinions pending", stAccepted, func(c *yizhanv1.Case) { c.OpinionsPending = []string{"sw", "xf"} },
 		mayDo{"clerk": {ActionAssessFee, ActionWithdraw}, "agent": {ActionWithdraw}, "citizen": {ActionWithdraw, ActionComplain},
-			"reviewer": append([]Action{ActionReview}, clockActions...), "approver": clockActions,
+			"reviewer": append([]Action{ActionReview}, clockActions...), "approver": clockActions, "head": headExtends,
 			"sw reviewer": append([]Action{ActionGiveOpinion, ActionReview}, clockActions...)}},
 	{"a REVIEW step on the route", stAccepted, func(c *yizhanv1.Case) {
 		c.Route = append(c.Route, &yizhanv1.RouteStep{Right: rightReview, OfficeCode: county})
 	},
 		mayDo{"clerk": {ActionAssessFee, ActionWithdraw}, "agent": {ActionWithdraw}, "citizen": {ActionWithdraw, ActionComplain},
 			"reviewer": append([]Action{ActionReview}, clockActions...), "sw reviewer": append([]Action{ActionReview}, clockActions...),
-			"approver": clockActions}},
+			"approver": clockActions, "head": headExtends}},
 	{"a REVIEW step on the route, reviewed", stReviewed, func(c *yizhanv1.Case) {
 		c.Route = append(c.Route, &yizhanv1.RouteStep{Right: rightReview, OfficeCode: county})
 	},
@@ -365,15 +369,15 @@ func caseAt(t *testing.T, from yizhanv1.CaseState, a Action) (*world, string) {
 		stFiled:      nil,
 		stCorrection: {{ActionRequestCorrection, &req{MissingMaterials: []string{"居民身份证"}}, clerk}},
 		stAccepted:   {{ActionAccept, nil, clerk}},
-		stReviewed:   {{ActionAccept, nil, clerk}, {ActionReview, &req{Agrees: true, Reason: "同意"}, countyReview}},
-		stApproved:   {{ActionAccept, nil, clerk}, {ActionDecide, approve, countyApprove}},
-		stDenied:     {{ActionAccept, nil, clerk}, {ActionDecide, &req{Reason: "不符合条件", LegalBasis: "《行政许可法》第三十八条"}, countyApprove}},
-		stCertified:  {{ActionAccept, nil, clerk}, {ActionReview, &req{Agrees: true, Reason: "同意"}, countyReview}, {ActionDecide, approve, countyApprove}, {ActionCertify, &req{CertificateNumber: "Z-1"}, clerk}},
+		stReviewed:   {{ActionAccept, nil, clerk}, {ActionReview, &req{Agrees: true, Reason: "同意"}, mzReviewer}},
+		stApproved:   {{ActionAccept, nil, clerk}, {ActionDecide, approve, mzApprover}},
+		stDenied:     {{ActionAccept, nil, clerk}, {ActionDecide, &req{Reason: "不符合条件", LegalBasis: "《行政许可法》第三十八条"}, mzApprover}},
+		stCertified:  {{ActionAccept, nil, clerk}, {ActionReview, &req{Agrees: true, Reason: "同意"}, mzReviewer}, {ActionDecide, approve, mzApprover}, {ActionCertify, &req{CertificateNumber: "Z-1"}, clerk}},
 		stRefused:    {{ActionRefuse, &req{Reason: "不属于本机关职权", LegalBasis: "《行政许可法》第三十二条"}, clerk}},
-		stDelivered:  {{ActionAccept, nil, clerk}, {ActionDecide, approve, countyApprove}, {ActionDeliver, nil, clerk}},
+		stDelivered:  {{ActionAccept, nil, clerk}, {ActionDecide, approve, mzApprover}, {ActionDeliver, nil, clerk}},
 	}
 	if withSteps {
-		scripts[stApproved] = []step{{ActionAccept, nil, clerk}, {ActionReview, &req{Agrees: true, Reason: "同意"}, countyReview}, {ActionDecide, approve, countyApprove}}
+		scripts[stApproved] = []step{{ActionAccept, nil, clerk}, {ActionReview, &req{Agrees: true, Reason: "同意"}, mzReviewer}, {ActionDecide, approve, mzApprover}}
 		scripts[stAccepted] = scripts[stAccepted][:1]
 	}
 	script, ok := scripts[from]
@@ -408,11 +412,11 @@ func TestAllowedActionsAgreesWithNewEvent(t *testing.T) {
 	// suspended after review, a village's online filing before its
 	// pre-check, a township item on its way, a village case at the
 	// county, a case delivered to the village.
-	joint := w.file(county, joint, countyClerk, "食品经营许可申请书", "营业执照")
-	w.mustDo(county, joint, ActionAccept, nil, countyClerk)
-	fee := w.file(county, immediate, countyClerk, "居民身份证")
-	w.mustDo(county, fee, ActionAccept, nil, countyClerk)
-	w.mustDo(county, fee, ActionAssessFee, nil, countyClerk)
+	joint := w.file(county, joint, scjgClerk, "食品经营许可申请书", "营业执照")
+	w.mustDo(county, joint, ActionAccept, nil, scjgClerk)
+	fee := w.file(county, immediate, mzClerk, "居民身份证")
+	w.mustDo(county, fee, ActionAccept, nil, mzClerk)
+	w.mustDo(county, fee, ActionAssessFee, nil, mzClerk)
 	susp := w.file(county, tobacco, countyClerk, tobaccoMaterials[:4]...)
 	w.mustDo(county, susp, ActionAccept, nil, countyClerk)
 	w.mustDo(county, susp, ActionReview, &req{Agrees: true, Reason: "同意"}, countyReview)
@@ -422,10 +426,10 @@ func TestAllowedActionsAgreesWithNewEvent(t *testing.T) {
 	up := w.file(village2, tobacco, westAgent, tobaccoMaterials[:4]...)
 	down := w.file(village, immediate, eastAgent, "居民身份证")
 	w.settle()
-	w.mustDo(county, down, ActionAccept, nil, countyClerk)
-	w.mustDo(county, down, ActionReview, &req{Agrees: true, Reason: "同意"}, countyReview)
-	w.mustDo(county, down, ActionDecide, &req{Approved: true, Reason: "出具证明"}, countyApprove)
-	w.mustDo(county, down, ActionCertify, &req{CertificateNumber: "Z-2"}, countyClerk)
+	w.mustDo(county, down, ActionAccept, nil, mzClerk)
+	w.mustDo(county, down, ActionReview, &req{Agrees: true, Reason: "同意"}, mzReviewer)
+	w.mustDo(county, down, ActionDecide, &req{Approved: true, Reason: "出具证明"}, mzApprover)
+	w.mustDo(county, down, ActionCertify, &req{CertificateNumber: "Z-2"}, mzClerk)
 	w.settle() // handed down to the village to deliver
 	numbers = append(numbers, joint, fee, susp, online, up, down)
 	// The township item: forwarded by the village, not yet received.
@@ -435,6 +439,8 @@ func TestAllowedActionsAgreesWithNewEvent(t *testing.T) {
 	numbers = append(numbers, town, town2)
 
 	actors := []Actor{eastAgent, westAgent, townClerk, townReviewer, townApprover, countyClerk, countyReview, countyApprove, taxReviewer, fireApprover,
+		countyHead, scjgClerk, scjgReviewer, scjgApprover, mzClerk, mzReviewer, mzApprover,
+		{Username: "county.window", Office: county, Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_WINDOW}},
 		{Username: "county.agent", Office: county, Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_AGENT}},
 		{Username: "county.admin", Office: county, Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_ADMIN}},
 		{Username: "east.clerk", Office: village, Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_CLERK, yizhanv1.Role_ROLE_AGENT}},
@@ -559,8 +565,8 @@ func TestAllowedActions(t *testing.T) {
 		}
 	}
 	// A joint case: each co-department gives its own opinion.
-	j := w.file(county, joint, countyClerk, "食品经营许可申请书", "营业执照")
-	w.mustDo(county, j, ActionAccept, nil, countyClerk)
+	j := w.file(county, joint, scjgClerk, "食品经营许可申请书", "营业执照")
+	w.mustDo(county, j, ActionAccept, nil, scjgClerk)
 	jc, _ := w.books[county].Case(j)
 	ev := w.books[county].Events(j)
 	if got := AllowedActions(jc, ev, taxReviewer, county, w.now, w.reg); !slices.Contains(got, ActionGiveOpinion) {

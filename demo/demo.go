@@ -395,7 +395,7 @@ func (c *County) seed(ctx context.Context) error {
 	return create("case policy", func(ctx context.Context) error {
 		_, err := reg.PutCasePolicy(ctx, &yizhanv1.PutCasePolicyRequest{Policy: &yizhanv1.CasePolicy{
 			SingleHandedOffices: []string{TownshipCode, DongcunCode, XicunCode},
-			ReconsiderationBody: "青山县人民政府", Court: "青山县人民法院"}})
+			ReconsiderationBody: "青山县人民政府", Court: "青山县人民法院", ComprehensiveWindowAccepts: true}})
 		return err
 	})
 }

@@ -91,7 +91,7 @@ var items = []*yizhanv1.Item{
 		Visits:            1, WhereToApply: hall + "卫健窗口", ConsultationPhone: "0771-6220120", ComplaintPhone: "0771-6212345",
 	},
 	{
-		Code: "450122-MZ-001", Name: "最低生活保障审核确认", Type: yizhanv1.ItemType_ITEM_TYPE_PUBLIC_SERVICE,
+		Code: "450122-MZ-001", Name: "最低生活保障审核确认", Type: yizhanv1.ItemType_ITEM_TYPE_BENEFIT,
 		DepartmentCode: "mz", LegalBasis: "《社会救助暂行办法》第十一条",
 		Conditions: "共同生活的家庭成员人均收入低于当地最低生活保障标准，且符合财产状况规定",
 		Materials: []*yizhanv1.Material{form("最低生活保障申请书"), idCard(),
@@ -102,7 +102,7 @@ var items = []*yizhanv1.Item{
 		Visits: 1, WhereToApply: "户籍所在地村（社区）便民服务站或乡镇便民服务中心", ConsultationPhone: "0771-6220021", ComplaintPhone: "0771-6212345",
 	},
 	{
-		Code: "450122-MZ-002", Name: "内地居民结婚登记", Type: yizhanv1.ItemType_ITEM_TYPE_PUBLIC_SERVICE,
+		Code: "450122-MZ-002", Name: "内地居民结婚登记", Type: yizhanv1.ItemType_ITEM_TYPE_CONFIRMATION,
 		DepartmentCode: "mz", LegalBasis: "《婚姻登记条例》第四条",
 		Conditions: "男女双方完全自愿，达到法定婚龄，无禁止结婚情形",
 		Materials:  []*yizhanv1.Material{idCard(), {Name: "户口簿", Form: yizhanv1.MaterialForm_MATERIAL_FORM_ORIGINAL, Copies: 1, Required: true}, {Name: "近期二寸半身免冠合影照片", Form: yizhanv1.MaterialForm_MATERIAL_FORM_ORIGINAL, Copies: 3, Required: true}},
@@ -223,6 +223,8 @@ func grants() []*yizhanv1.Grant {
 var staff = []*yizhanv1.StaffMember{
 	{Username: "chenjing", Name: "陈静", OfficeCode: CountyCode, DepartmentCode: "yc", Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_CLERK, yizhanv1.Role_ROLE_REVIEWER}},
 	{Username: "wangqiang", Name: "王强", OfficeCode: CountyCode, DepartmentCode: "yc", Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_APPROVER}},
+	{Username: "liuju", Name: "刘建平", OfficeCode: CountyCode, DepartmentCode: "yc", Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_DEPARTMENT_HEAD}},
+	{Username: "zonghe", Name: "覃晓燕", OfficeCode: CountyCode, Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_WINDOW}},
 	{Username: "jiancha", Name: "李监察", OfficeCode: CountyCode, Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_SUPERVISOR}},
 	{Username: "zhaomin", Name: "赵敏", OfficeCode: TownshipCode, Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_ADMIN}},
 	{Username: "lihua", Name: "李华", OfficeCode: TownshipCode, Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_CLERK, yizhanv1.Role_ROLE_REVIEWER, yizhanv1.Role_ROLE_APPROVER}},

@@ -45,22 +45,22 @@ func TestCaseAllowedActions(t *testing.T) {
 	if _, err := caseClient(t, clerk).Accept(clerk.ctx(), &yizhanv1.CaseActionRequest{Number: number}); err != nil {
 		t.Fatalf("accept, allowed: %v", err)
 	}
-	check("accepted", "the county clerk (no fee: the licence is free)", allowed(clerk, ""), []string{"review", "suspend", "extend", "withdraw"})
-	check("accepted", "the county approver (the review first)", allowed(approver, ""), []string{"suspend", "extend"})
+	check("accepted", "the county clerk (no fee: the licence is free; extensions are the head's)", allowed(clerk, ""), []string{"review", "suspend", "withdraw"})
+	check("accepted", "the county approver (the review first)", allowed(approver, ""), []string{"suspend"})
 	list, err := caseClient(t, clerk).ListCases(clerk.ctx(), &yizhanv1.ListCasesRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range list.GetCases() {
 		if c.GetNumber() == number {
-			check("accepted", "the county clerk's queue", c.GetAllowedActions(), []string{"review", "suspend", "extend", "withdraw"})
+			check("accepted", "the county clerk's queue", c.GetAllowedActions(), []string{"review", "suspend", "withdraw"})
 		}
 	}
 
 	// Over REST, as the REST verbs.
 	st, body := restCall(t, "GET", "http://"+countyNode.HTTPAddr()+"/v1/cases/"+number, clerk.token, "")
 	c, _ := body["case"].(map[string]any)
-	if got, _ := c["allowed_actions"].([]any); st != 200 || len(got) != 4 || got[0] != "review" {
-		t.Errorf("REST GET: %d, allowed_actions %v, want review first of 4", st, c["allowed_actions"])
+	if got, _ := c["allowed_actions"].([]any); st != 200 || len(got) != 3 || got[0] != "review" {
+		t.Errorf("REST GET: %d, allowed_actions %v, want review first of 3", st, c["allowed_actions"])
 	}
 }

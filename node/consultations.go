@@ -37,7 +37,7 @@ var errNoQuestion = reason.Err(reason.CaseNotFound, "no question with this numbe
 
 // consultationStaff are the roles that record consultations and answer
 // questions: the staff who meet citizens.
-var consultationStaff = []yizhanv1.Role{yizhanv1.Role_ROLE_AGENT, yizhanv1.Role_ROLE_CLERK,
+var consultationStaff = []yizhanv1.Role{yizhanv1.Role_ROLE_AGENT, yizhanv1.Role_ROLE_CLERK, yizhanv1.Role_ROLE_WINDOW,
 	yizhanv1.Role_ROLE_REVIEWER, yizhanv1.Role_ROLE_APPROVER, yizhanv1.Role_ROLE_ADMIN}
 
 // counterStaff authenticates staff of this node's office who meet citizens.

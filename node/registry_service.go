@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"google.golang.org/grpc"
@@ -118,6 +119,8 @@ func (s *registryService) command(p *auth.Principal, op any) *peerv1.RegistryCom
 		cmd.Op = &peerv1.RegistryCommand_PutDutyPolicy{PutDutyPolicy: v}
 	case *peerv1.PutCasePolicy:
 		cmd.Op = &peerv1.RegistryCommand_PutCasePolicy{PutCasePolicy: v}
+	case *peerv1.UpdateStaff:
+		cmd.Op = &peerv1.RegistryCommand_UpdateStaff{UpdateStaff: v}
 	default:
 		panic(fmt.Sprintf("node: unknown registry op %T", op))
 	}
@@ -553,6 +556,129 @@ func (s *registryService) CreateStaff(ctx context.Context, req *yizhanv1.CreateS
 		func(v proto.Message, index uint64) *yizhanv1.StaffWriteResponse {
 			return &yizhanv1.StaffWriteResponse{Staff: v.(*yizhanv1.StaffMember), RegistryIndex: index}
 		})
+}
+
+// checkNewPassword checks a password an admin or the staff member sets.
+func checkNewPassword(field, pw string) error {
+	if v := registry.CheckLine(field, pw, registry.MaxPasswordLen); v != nil {
+		return invalidArgument(*v)
+	}
+	if n := len([]rune(pw)); n < auth.MinPasswordLength {
+		return fieldError(field, registry.ReasonTooShort, reason.Meta{"min": reason.Itoa(auth.MinPasswordLength)},
+			fmt.Sprintf("must have at least %d characters", auth.MinPasswordLength))
+	}
+	return nil
+}
+
+// UpdateStaff changes a staff member as a county admin asks: the name,
+// the department, the roles, disabled (the account's tokens stop working
+// at each node as the registry reaches it), and a new password, which the
+// staff member must change at the next sign-in.
+func (s *registryService) UpdateStaff(ctx context.Context, req *yizhanv1.UpdateStaffRequest) (*yizhanv1.StaffWriteResponse, error) {
+	if req.GetNewPassword() != "" {
+		if err := checkNewPassword("new_password", req.GetNewPassword()); err != nil {
+			return nil, err
+		}
+	}
+	return write(ctx, s, req,
+		func(ctx context.Context, c yizhanv1.RegistryServiceClient) (*yizhanv1.StaffWriteResponse, error) {
+			return c.UpdateStaff(ctx, req)
+		},
+		func(p *auth.Principal) (*peerv1.RegistryCommand, error) {
+			held, err := s.n.office.Registry().Staff(req.GetUsername())
+			if err != nil {
+				return nil, err
+			}
+			m := proto.CloneOf(req.GetStaff())
+			if m == nil {
+				m = &yizhanv1.StaffMember{}
+			}
+			// The office stays (one asked for is checked against it), and
+			// is named so that the feed sends a new password only where
+			// the staff member may sign in.
+			if m.GetOfficeCode() == "" {
+				m.OfficeCode = held.GetOfficeCode()
+			}
+			m.Username, m.MustChangePassword = req.GetUsername(), held.GetMustChangePassword()
+			u := &peerv1.UpdateStaff{Staff: m}
+			if err := s.n.office.Registry().Check(s.command(p, u)); err != nil {
+				return nil, err
+			}
+			if pw := req.GetNewPassword(); pw != "" {
+				hash, err := auth.HashPassword(pw)
+				if err != nil {
+					return nil, err
+				}
+				u.Credential = &peerv1.StaffCredential{Username: m.GetUsername(), PasswordHash: hash}
+				m.MustChangePassword = true
+			}
+			return s.command(p, u), nil
+		},
+		func(v proto.Message, index uint64) *yizhanv1.StaffWriteResponse {
+			return &yizhanv1.StaffWriteResponse{Staff: v.(*yizhanv1.StaffMember), RegistryIndex: index}
+		})
+}
+
+// ChangePassword is a staff member changing their own password with the
+// one they have: no token (an account whose password an admin reset has
+// none). The county's leader checks the old password, within the sign-in
+// limits, and writes the new one; any other node passes it there.
+func (s *registryService) ChangePassword(ctx context.Context, req *yizhanv1.ChangePasswordRequest) (*yizhanv1.StaffWriteResponse, error) {
+	username := strings.TrimSpace(req.GetUsername())
+	if username == "" {
+		return nil, fieldReasonError("username", registry.ReasonRequired, "is required")
+	}
+	if v := registry.CheckLine("username", username, registry.MaxCodeLen); v != nil {
+		return nil, invalidArgument(*v)
+	}
+	if req.GetOldPassword() == "" {
+		return nil, fieldReasonError("old_password", registry.ReasonRequired, "is required")
+	}
+	if err := checkNewPassword("new_password", req.GetNewPassword()); err != nil {
+		return nil, err
+	}
+	if req.GetNewPassword() == req.GetOldPassword() {
+		return nil, fieldError("new_password", reason.Mismatch, nil, "must differ from the old password")
+	}
+	ctx = pinClientAddr(ctx)
+	o := s.n.office
+	if !o.IsCounty() || !o.Group().IsLeader() {
+		var resp *yizhanv1.StaffWriteResponse
+		err := o.ForwardRegistry(ctx, func(ctx context.Context, conn *grpc.ClientConn) error {
+			var err error
+			resp, err = yizhanv1.NewRegistryServiceClient(conn).ChangePassword(ctx, req)
+			return err
+		})
+		return resp, err
+	}
+	staff, err := o.Registry().Staff(username)
+	if err != nil {
+		staff = nil
+	}
+	if err := s.n.verifyPassword(ctx, username, req.GetOldPassword(), staff); err != nil {
+		return nil, err
+	}
+	r, err := clientRequest(ctx, "ChangePassword", req)
+	if err != nil {
+		return nil, err
+	}
+	hash, err := auth.HashPassword(req.GetNewPassword())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	m := proto.CloneOf(staff)
+	m.MustChangePassword = false
+	self := &auth.Principal{Username: username}
+	w, err := s.n.svc.WriteRegistry(ctx, office.RegistryWrite{Request: r, Build: func() (*peerv1.RegistryCommand, error) {
+		return s.command(self, &peerv1.UpdateStaff{Staff: m, Credential: &peerv1.StaffCredential{Username: username, PasswordHash: hash}}), nil
+	}})
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	if w.Replayed {
+		markReplayed(ctx)
+	}
+	return &yizhanv1.StaffWriteResponse{Staff: w.Value.(*yizhanv1.StaffMember), RegistryIndex: w.Index}, nil
 }
 
 // --- nodes and status ---

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"fmt"
 	"runtime"
 	"time"
 
@@ -38,18 +39,36 @@ func forwardLogin(ctx context.Context, req *yizhanv1.LoginRequest,
 // attempt is counted before it is checked (loginLimits) and the
 // verifications a node runs at once are bounded (argonSlots).
 func (s *authService) check(ctx context.Context, username, password string, staff *yizhanv1.StaffMember) (*yizhanv1.LoginResponse, error) {
-	done, err := s.n.logins.reserve(username, clientAddr(ctx))
-	if err != nil {
+	if err := s.n.verifyPassword(ctx, username, password, staff); err != nil {
 		return nil, err
 	}
-	release, err := s.n.argonSlots.acquire(ctx)
+	if staff.GetMustChangePassword() {
+		return nil, toStatus(fmt.Errorf("%w: an admin reset the password of %q", auth.ErrPasswordChange, username))
+	}
+	tok, exp, err := s.n.issuer.Issue(username, staff.GetOfficeCode())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &yizhanv1.LoginResponse{Token: tok, ExpiresAt: timestamppb.New(exp), Staff: staff, IssuedByOffice: s.n.office.Code()}, nil
+}
+
+// verifyPassword checks username's password against the credential this
+// node holds, within the sign-in limits of the account and the client's
+// address (a failure counts as a failed sign-in): errBadLogin when it is
+// wrong, the account unknown or disabled.
+func (n *Node) verifyPassword(ctx context.Context, username, password string, staff *yizhanv1.StaffMember) error {
+	done, err := n.logins.reserve(username, clientAddr(ctx))
+	if err != nil {
+		return err
+	}
+	release, err := n.argonSlots.acquire(ctx)
 	if err != nil {
 		done(attemptNotMade)
-		return nil, err
+		return err
 	}
 	hash, known := "", false
 	if staff != nil && !staff.GetDisabled() {
-		hash, known = s.n.office.Registry().Credential(username)
+		hash, known = n.office.Registry().Credential(username)
 	}
 	good := false
 	if known {
@@ -60,18 +79,14 @@ func (s *authService) check(ctx context.Context, username, password string, staf
 	release()
 	if err != nil {
 		done(attemptNotMade)
-		return nil, toStatus(err)
+		return toStatus(err)
 	}
 	if !good {
 		done(attemptFailed)
-		return nil, errBadLogin
+		return errBadLogin
 	}
 	done(attemptSucceeded)
-	tok, exp, err := s.n.issuer.Issue(username, staff.GetOfficeCode())
-	if err != nil {
-		return nil, toStatus(err)
-	}
-	return &yizhanv1.LoginResponse{Token: tok, ExpiresAt: timestamppb.New(exp), Staff: staff, IssuedByOffice: s.n.office.Code()}, nil
+	return nil
 }
 
 // argonSlots bounds the password verifications a node runs at once: each

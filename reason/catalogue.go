@@ -46,6 +46,7 @@ const (
 	NoRoute            = "NO_ROUTE"
 	Unauthenticated    = "UNAUTHENTICATED"
 	WrongCredentials   = "WRONG_CREDENTIALS"
+	PasswordChange     = "PASSWORD_CHANGE_REQUIRED"
 	PermissionDenied   = "PERMISSION_DENIED"
 	WrongRole          = "WRONG_ROLE"
 	NoRightForItem     = "NO_RIGHT_FOR_ITEM"
@@ -485,6 +486,9 @@ var defs = []Def{
 	{Reason: WrongCredentials, Code: codes.Unauthenticated, Retry: RetryNo,
 		Meaning: "wrong username or password: one answer for both",
 		zh:      t("用户名或密码错误。")},
+	{Reason: PasswordChange, Code: codes.Unauthenticated, Retry: RetryNo,
+		Meaning: "the password was set by an admin (a reset): change it (ChangePassword, with it) before signing in",
+		zh:      t("密码已由管理员重置，请先修改密码再登录。")},
 	{Reason: PermissionDenied, Code: codes.PermissionDenied, Retry: RetryNo,
 		Meaning: "the staff member may not do this (another office's records, a county admin's task)",
 		zh:      t("无权限：您的账号不能执行此操作。")},

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -86,6 +87,18 @@ func (s *state) apply(index uint64, cmd *peerv1.RegistryCommand) proto.Message {
 		m.RegistryIndex = index
 		s.staff[m.GetUsername()] = m
 		if h := op.CreateStaff.GetCredential().GetPasswordHash(); h != "" {
+			s.credentials[m.GetUsername()] = h
+		}
+		return m
+
+	case *peerv1.RegistryCommand_UpdateStaff:
+		u := op.UpdateStaff.GetStaff()
+		m := proto.CloneOf(s.staff[u.GetUsername()])
+		m.Name, m.DepartmentCode, m.Roles = u.GetName(), u.GetDepartmentCode(), slices.Clone(u.GetRoles())
+		m.Disabled, m.MustChangePassword = u.GetDisabled(), u.GetMustChangePassword()
+		m.RegistryIndex = index
+		s.staff[m.GetUsername()] = m
+		if h := op.UpdateStaff.GetCredential().GetPasswordHash(); h != "" {
 			s.credentials[m.GetUsername()] = h
 		}
 		return m

@@ -289,6 +289,9 @@ func CheckLimits(cmd *peerv1.RegistryCommand) error {
 	case *peerv1.RegistryCommand_CreateStaff:
 		prefix, entity = "staff", op.CreateStaff.GetStaff()
 		vs.staffLimits(op.CreateStaff)
+	case *peerv1.RegistryCommand_UpdateStaff:
+		prefix, entity = "staff", op.UpdateStaff.GetStaff()
+		vs.staffLimits(&peerv1.CreateStaff{Staff: op.UpdateStaff.GetStaff(), Credential: op.UpdateStaff.GetCredential()})
 	case *peerv1.RegistryCommand_PutCalendar:
 		prefix, entity = "calendar", op.PutCalendar.GetCalendar()
 		vs.calendarLimits(op.PutCalendar.GetCalendar())
@@ -368,6 +371,7 @@ func (vs *violations) itemLimits(it *yizhanv1.Item) {
 		}
 	}
 	vs.atMost("item.statutory_limit_days", int64(it.GetStatutoryLimitDays()), MaxLimitDays)
+	vs.atMost("item.extension_limit_days", int64(it.GetExtensionLimitDays()), MaxLimitDays)
 	vs.atMost("item.promised_limit_days", int64(it.GetPromisedLimitDays()), MaxLimitDays)
 	vs.text("item.fee_basis", it.GetFeeBasis(), MaxTextLen)
 	vs.text("item.fee_standard", it.GetFeeStandard(), MaxTextLen)

@@ -30,11 +30,14 @@ func RedactEntry(e *peerv1.ChangelogEntry, subscriberOffice string) *peerv1.Chan
 // redactCommand clears cmd's credential hash in place if the subscriber may
 // not have it.
 func redactCommand(cmd *peerv1.RegistryCommand, subscriberOffice string) {
-	cs := cmd.GetCreateStaff()
-	if cs.GetCredential() == nil || CanSignIn(subscriberOffice, cs.GetStaff().GetOfficeCode()) {
+	staff, cred := cmd.GetCreateStaff().GetStaff(), cmd.GetCreateStaff().GetCredential()
+	if u := cmd.GetUpdateStaff(); u != nil {
+		staff, cred = u.GetStaff(), u.GetCredential() // the node names the office it keeps
+	}
+	if cred == nil || (staff.GetOfficeCode() != "" && CanSignIn(subscriberOffice, staff.GetOfficeCode())) {
 		return
 	}
-	cs.Credential.PasswordHash = ""
+	cred.PasswordHash = ""
 }
 
 // RedactSnapshot returns a clone of s for subscriberOffice: it drops the

@@ -132,3 +132,69 @@ func TestReplayStaffStillValidated(t *testing.T) {
 		t.Errorf("a rejected replay moved the index")
 	}
 }
+
+func updateStaff(m *yizhanv1.StaffMember, c *peerv1.StaffCredential) *peerv1.RegistryCommand {
+	cmd := command("admin")
+	cmd.Op = &peerv1.RegistryCommand_UpdateStaff{UpdateStaff: &peerv1.UpdateStaff{Staff: m, Credential: c}}
+	return cmd
+}
+
+// A staff member changed: name, department, roles, disabled and
+// must_change_password as given, the password when a hash comes, the
+// office never; bad changes name their field; the feed sends the new
+// hash only where the staff member may sign in.
+func TestUpdateStaff(t *testing.T) {
+	r := newCounty(t)
+	mustApply(t, r, createStaff(validStaff("wang.li", village), cred("wang.li")))
+	m := validStaff("wang.li", village)
+	m.Name, m.DepartmentCode, m.Disabled, m.MustChangePassword = "王丽", "scjg", true, true
+	m.Roles = []yizhanv1.Role{yizhanv1.Role_ROLE_AGENT, yizhanv1.Role_ROLE_WINDOW}
+	reset := &peerv1.StaffCredential{Username: "wang.li", PasswordHash: testHash + "-reset"}
+	got := mustApply(t, r, updateStaff(m, reset)).(*yizhanv1.StaffMember)
+	if got.GetName() != "王丽" || got.GetDepartmentCode() != "scjg" || !got.GetDisabled() || !got.GetMustChangePassword() ||
+		len(got.GetRoles()) != 2 || got.GetOfficeCode() != village || !got.GetCreatedAt().AsTime().Equal(t0) || got.GetRegistryIndex() != r.Index() {
+		t.Errorf("updated: %v", got)
+	}
+	if h, _ := r.Credential("wang.li"); h != testHash+"-reset" {
+		t.Errorf("credential %q after the reset", h)
+	}
+	m.MustChangePassword = false
+	mustApply(t, r, updateStaff(m, nil))
+	if h, _ := r.Credential("wang.li"); h != testHash+"-reset" {
+		t.Errorf("a change without a credential replaced it: %q", h)
+	}
+
+	with := func(f func(m *yizhanv1.StaffMember)) *yizhanv1.StaffMember {
+		m := validStaff("wang.li", village)
+		f(m)
+		return m
+	}
+	for _, tt := range []struct {
+		name     string
+		staff    *yizhanv1.StaffMember
+		cred     *peerv1.StaffCredential
+		field    string
+		sentinel error
+	}{
+		{name: "unknown", staff: validStaff("nobody", village), sentinel: ErrNotFound},
+		{name: "another office", staff: with(func(m *yizhanv1.StaffMember) { m.OfficeCode = county }), field: "staff.office_code"},
+		{name: "no name", staff: with(func(m *yizhanv1.StaffMember) { m.Name = " " }), field: "staff.name"},
+		{name: "no roles", staff: with(func(m *yizhanv1.StaffMember) { m.Roles = nil }), field: "staff.roles"},
+		{name: "unknown department", staff: with(func(m *yizhanv1.StaffMember) { m.DepartmentCode = "gaj" }), field: "staff.department_code"},
+		{name: "someone else's credential", staff: validStaff("wang.li", village), cred: cred("taken"), field: "credential.username"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			wantError(t, rejected(t, r, updateStaff(tt.staff, tt.cred)), tt.field, tt.sentinel)
+		})
+	}
+
+	// The feed: the village's own staff member's hash goes to the village,
+	// not to another township's.
+	e := &peerv1.ChangelogEntry{Index: 9, PrevIndex: 8, Command: updateStaff(validStaff("wang.li", village), reset)}
+	if got := RedactEntry(e, village).GetCommand().GetUpdateStaff().GetCredential().GetPasswordHash(); got == "" {
+		t.Error("the village lost its own staff member's new hash")
+	}
+	if got := RedactEntry(e, "450122102000").GetCommand().GetUpdateStaff().GetCredential().GetPasswordHash(); got != "" {
+		t.Error("another township got the hash")
+	}
+}

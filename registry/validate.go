@@ -34,15 +34,17 @@ func (s *state) check(cmd *peerv1.RegistryCommand, replay bool) error {
 	case *peerv1.RegistryCommand_CreateDepartment:
 		return s.checkDepartment(op.CreateDepartment.GetDepartment())
 	case *peerv1.RegistryCommand_CreateItem:
-		return s.checkCreateItem(op.CreateItem.GetItem())
+		return s.checkCreateItem(op.CreateItem.GetItem(), replay)
 	case *peerv1.RegistryCommand_UpdateItem:
-		return s.checkUpdateItem(op.UpdateItem)
+		return s.checkUpdateItem(op.UpdateItem, replay)
 	case *peerv1.RegistryCommand_CreateGrant:
 		return s.checkGrant(op.CreateGrant.GetGrant(), cmd.GetAtUnixNano())
 	case *peerv1.RegistryCommand_RevokeGrant:
 		return s.checkRevokeGrant(op.RevokeGrant.GetId())
 	case *peerv1.RegistryCommand_CreateStaff:
 		return s.checkStaff(op.CreateStaff, replay)
+	case *peerv1.RegistryCommand_UpdateStaff:
+		return s.checkStaffUpdate(op.UpdateStaff)
 	case *peerv1.RegistryCommand_PutCalendar:
 		return checkCalendar(op.PutCalendar.GetCalendar())
 	case *peerv1.RegistryCommand_PutSupervisionPolicy:
@@ -191,7 +193,7 @@ func (s *state) checkDepartment(d *yizhanv1.Department) error {
 	return vs.err()
 }
 
-func (s *state) checkCreateItem(it *yizhanv1.Item) error {
+func (s *state) checkCreateItem(it *yizhanv1.Item, replay bool) error {
 	if it == nil {
 		return &ValidationError{Violations: []FieldViolation{{Field: "item", Description: "is required", Reason: ReasonRequired}}}
 	}
@@ -200,10 +202,10 @@ func (s *state) checkCreateItem(it *yizhanv1.Item) error {
 			return entityError(reason.AlreadyExists, "item", it.GetCode(), "item %q: %w", it.GetCode(), ErrAlreadyExists)
 		}
 	}
-	return s.checkItemFields(it)
+	return s.checkItemFields(it, replay)
 }
 
-func (s *state) checkUpdateItem(u *peerv1.UpdateItem) error {
+func (s *state) checkUpdateItem(u *peerv1.UpdateItem, replay bool) error {
 	it := u.GetItem()
 	if it == nil {
 		return &ValidationError{Violations: []FieldViolation{{Field: "item", Description: "is required", Reason: ReasonRequired}}}
@@ -219,12 +221,12 @@ func (s *state) checkUpdateItem(u *peerv1.UpdateItem) error {
 				"item %q: base version %d is not the current version %d: %w", it.GetCode(), u.GetBaseVersion(), cur, ErrConflict)
 		}
 	}
-	return s.checkItemFields(it)
+	return s.checkItemFields(it, replay)
 }
 
 // checkItemFields checks everything about an item version but whether its
 // code is free (create) or taken (update).
-func (s *state) checkItemFields(it *yizhanv1.Item) error {
+func (s *state) checkItemFields(it *yizhanv1.Item, replay bool) error {
 	var vs violations
 	switch {
 	case it.GetCode() == "":
@@ -236,6 +238,10 @@ func (s *state) checkItemFields(it *yizhanv1.Item) error {
 		vs.required("item.name")
 	}
 	checkEnum(&vs, "item.type", it.GetType())
+	if it.GetType() == yizhanv1.ItemType_ITEM_TYPE_NON_LICENCE && !replay {
+		vs.addMeta(ReasonOutOfRange, reason.Meta{"enum": "ItemType", "got": reason.Itoa(int32(it.GetType()))}, "item.type",
+			"非行政许可审批 was abolished in 2015 (国发〔2015〕27号): choose 行政许可, 行政确认, 行政给付, 行政裁决, 行政奖励, 其他行政权力 or 公共服务")
+	}
 	switch lead := it.GetDepartmentCode(); {
 	case lead == "":
 		vs.required("item.department_code")
@@ -295,6 +301,9 @@ func (s *state) checkItemFields(it *yizhanv1.Item) error {
 	}
 	if it.GetFeeCents() < 0 {
 		vs.negative("item.fee_cents", it.GetFeeCents())
+	}
+	if it.GetExtensionLimitDays() < 0 {
+		vs.negative("item.extension_limit_days", int64(it.GetExtensionLimitDays()))
 	}
 	checkEnum(&vs, "item.case_kind", it.GetCaseKind())
 	if it.GetCaseKind() == yizhanv1.CaseKind_CASE_KIND_JOINT && len(it.GetCoDepartmentCodes()) == 0 {
@@ -668,6 +677,50 @@ func (s *state) checkCasePolicy(p *yizhanv1.CasePolicy) error {
 		if _, ok := s.offices[code]; !ok {
 			vs.notFound(reason.OfficeNotFound, field, "office %q does not exist", code)
 		}
+	}
+	return vs.err()
+}
+
+// checkStaffUpdate checks a change of a staff member: one that exists, in
+// its office (the office does not change), named, of a department that
+// exists, with roles; a credential, when set, is the staff member's.
+func (s *state) checkStaffUpdate(u *peerv1.UpdateStaff) error {
+	var vs violations
+	m := u.GetStaff()
+	if m == nil {
+		vs.required("staff")
+		return vs.err()
+	}
+	held, ok := s.staff[m.GetUsername()]
+	if !ok {
+		return entityError(reason.NotFound, "staff", m.GetUsername(), "staff member %q: %w", m.GetUsername(), ErrNotFound)
+	}
+	if code := m.GetOfficeCode(); code != "" && code != held.GetOfficeCode() {
+		vs.addMeta(reason.Mismatch, reason.Meta{"want": held.GetOfficeCode()}, "staff.office_code", "a staff member's office does not change (%s); create an account at the other office", held.GetOfficeCode())
+	}
+	if blank(m.GetName()) {
+		vs.required("staff.name")
+	}
+	if d := m.GetDepartmentCode(); d != "" {
+		if _, ok := s.departments[d]; !ok {
+			vs.notFound(reason.DepartmentNotFound, "staff.department_code", "department %q does not exist", d)
+		}
+	}
+	if len(m.GetRoles()) == 0 {
+		vs.addMeta(ReasonRequired, reason.Meta{"input": "list"}, "staff.roles", "must name at least one role")
+	}
+	seen := map[yizhanv1.Role]int{}
+	for i, role := range m.GetRoles() {
+		field := fmt.Sprintf("staff.roles[%d]", i)
+		if j, dup := seen[role]; dup {
+			vs.duplicate(field, j, "repeats roles[%d] %s", j, role)
+			continue
+		}
+		seen[role] = i
+		checkEnum(&vs, field, role)
+	}
+	if c := u.GetCredential(); c != nil && c.GetUsername() != m.GetUsername() {
+		vs.addMeta(reason.Mismatch, reason.Meta{"want": m.GetUsername()}, "credential.username", "must be the staff member's username %q, got %q", m.GetUsername(), c.GetUsername())
 	}
 	return vs.err()
 }

@@ -84,6 +84,7 @@ var flashes = map[string]string{
 	"granted":  "授权已生效。",
 	"revoked":  "授权已撤销。",
 	"staff":    "工作人员账号已创建。",
+	"staffed":  "工作人员账号已保存，将同步到各办事点。",
 	"calendar": "工作日历已保存。",
 }
 

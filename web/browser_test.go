@@ -268,6 +268,41 @@ func TestBrowser(t *testing.T) {
 		b.clickNav("#staff-form button.primary")
 		b.see("工作人员账号已创建")
 		b.see("withcsrf")
+
+		// The admin resets its password; the staff member must change it
+		// before signing in, and is then signed in with the new one.
+		b.open("/admin/staff/withcsrf/edit")
+		b.set("#f-new_password", "reset-by-admin-1")
+		b.clickNav("#staff-edit button.primary")
+		b.see("工作人员账号已保存")
+		b.see("待修改密码")
+		u := person(t, villageURL)
+		deadline := time.Now().Add(30 * time.Second)
+		for { // until the reset reaches 东村
+			u.open("/login")
+			u.set("#f-username", "withcsrf")
+			u.set("#f-password", "reset-by-admin-1")
+			u.clickNav("form[action='/login'] button.primary")
+			if strings.Contains(u.pageText(), "密码已由管理员重置") {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the reset password at 东村: %s", u.pageText())
+			}
+			time.Sleep(300 * time.Millisecond)
+		}
+		u.set("#f-old_password", "reset-by-admin-1")
+		u.set("#f-new_password", "my-own-password")
+		u.set("#f-repeat", "my-own-passwrd")
+		u.clickNav("#password-form button.primary")
+		u.see("两次输入的新密码不一致")
+		u.set("#f-old_password", "reset-by-admin-1")
+		u.set("#f-new_password", "my-own-password")
+		u.set("#f-repeat", "my-own-password")
+		u.clickNav("#password-form button.primary")
+		if got := u.text(".who .me"); !strings.Contains(got, "有令牌") {
+			t.Errorf("signed in after the change as %q", got)
+		}
 	})
 
 	t.Run("a case from filing at a village to closing", func(t *testing.T) {

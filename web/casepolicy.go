@@ -66,7 +66,8 @@ func (s *server) casePolicyPut(rq *request) error {
 	}
 	f := rq.r.PostForm
 	p := &yizhanv1.CasePolicy{SingleHandedOffices: f["single_handed_offices"],
-		ReconsiderationBody: strings.TrimSpace(f.Get("reconsideration_body")), Court: strings.TrimSpace(f.Get("court"))}
+		ReconsiderationBody: strings.TrimSpace(f.Get("reconsideration_body")), Court: strings.TrimSpace(f.Get("court")),
+		ComprehensiveWindowAccepts: f.Get("comprehensive_window_accepts") == "1"}
 	if d := strings.TrimSpace(f.Get("correction_wait_days")); d != "" {
 		n, err := strconv.ParseInt(d, 10, 32)
 		if err != nil {

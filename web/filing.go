@@ -30,7 +30,8 @@ type fileData struct {
 func (s *server) filesAsStaff(rq *request) bool {
 	st := rq.staff()
 	return st != nil && st.GetOfficeCode() == s.cfg.Office &&
-		(slices.Contains(st.GetRoles(), yizhanv1.Role_ROLE_AGENT) || slices.Contains(st.GetRoles(), yizhanv1.Role_ROLE_CLERK))
+		(slices.Contains(st.GetRoles(), yizhanv1.Role_ROLE_AGENT) || slices.Contains(st.GetRoles(), yizhanv1.Role_ROLE_CLERK) ||
+			slices.Contains(st.GetRoles(), yizhanv1.Role_ROLE_WINDOW))
 }
 
 func (s *server) fileForm(rq *request, code int, f formValues, errs formErrors) error {

@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+	"github.com/yizhan-gov/yizhan/reason"
 )
 
 // Sessions and CSRF: see DESIGN.md.
@@ -178,6 +179,10 @@ func (s *server) login(rq *request) error {
 		s.log.Info("web: signed in", "user", resp.GetStaff().GetUsername())
 		return rq.redirect(d.Next)
 	}
+	if reasonOf(err) == reason.PasswordChange {
+		// An admin reset the password: change it first, with it.
+		return s.showPassword(rq, http.StatusOK, &passwordData{Username: d.Username, Next: d.Next, Reset: true}, formErrors{})
+	}
 	v := &view{Title: "工作人员登录", Data: d}
 	code := http.StatusBadRequest
 	if errs, ok := fieldErrors(err, "", nil); ok {
@@ -212,4 +217,75 @@ func (s *server) login(rq *request) error {
 func (s *server) logout(rq *request) error {
 	s.clearSession(rq)
 	return rq.redirect("/")
+}
+
+// reasonOf is the reason code of an API error's ErrorInfo ("" if none).
+func reasonOf(err error) string {
+	for _, d := range status.Convert(err).Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok {
+			return info.GetReason()
+		}
+	}
+	return ""
+}
+
+// The password page (修改密码): a staff member changes their own password
+// with the one they have; after an admin's reset, before signing in.
+
+type passwordData struct {
+	Username string
+	Next     string
+	Reset    bool // came from a sign-in refused for a reset password
+}
+
+func (s *server) passwordPage(rq *request) error {
+	d := &passwordData{Next: safeNext(rq.r.URL.Query().Get("next"))}
+	if me := rq.staff(); me != nil {
+		d.Username = me.GetUsername()
+	}
+	return s.showPassword(rq, http.StatusOK, d, formErrors{})
+}
+
+func (s *server) showPassword(rq *request, code int, d *passwordData, errs formErrors) error {
+	errs.labels = map[string]string{"username": "用户名", "old_password": "原密码", "new_password": "新密码", "repeat": "再次输入新密码"}
+	s.formCSRF(rq)
+	return s.render(rq, code, "password", &view{Title: "修改密码", Data: d, Errs: errs})
+}
+
+func (s *server) changePassword(rq *request) error {
+	f := rq.r.PostForm
+	d := &passwordData{Username: strings.TrimSpace(f.Get("username")), Next: safeNext(f.Get("next")), Reset: f.Get("reset") == "1"}
+	if f.Get("new_password") != f.Get("repeat") {
+		var errs formErrors
+		errs.add("repeat", "两次输入的新密码不一致")
+		return s.showPassword(rq, http.StatusBadRequest, d, errs)
+	}
+	changed, err := s.cfg.Registry.ChangePassword(rq.r.Context(), &yizhanv1.ChangePasswordRequest{Username: d.Username,
+		OldPassword: f.Get("old_password"), NewPassword: f.Get("new_password")})
+	if err != nil {
+		if errs, ok := fieldErrors(err, "", nil); ok {
+			return s.showPassword(rq, http.StatusBadRequest, d, errs)
+		}
+		st := status.Convert(err)
+		var errs formErrors
+		switch st.Code() {
+		case codes.Unauthenticated:
+			errs.add("old_password", "用户名或原密码错误")
+			return s.showPassword(rq, http.StatusUnauthorized, d, errs)
+		case codes.ResourceExhausted, codes.Unavailable:
+			errs.addGeneral(orLocalized(st, "暂时无法修改密码，请稍后再试。"))
+			return s.showPassword(rq, http.StatusServiceUnavailable, d, errs)
+		}
+		return err
+	}
+	// Signed in with the new password, once this node's registry holds
+	// it (the county's node answered the change); a node still behind
+	// sends to the sign-in page.
+	s.waitIndex(rq.r.Context(), changed.GetRegistryIndex())
+	resp, err := s.cfg.Auth.Login(rq.r.Context(), &yizhanv1.LoginRequest{Username: d.Username, Password: f.Get("new_password")})
+	if err != nil {
+		return rq.redirect("/login?next=" + url.QueryEscape(d.Next))
+	}
+	s.setSession(rq, resp.GetToken(), resp.GetExpiresAt().AsTime())
+	return rq.redirect(d.Next)
 }

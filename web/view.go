@@ -145,12 +145,12 @@ func numbered(n int32, name func(int32) string) []option {
 }
 
 var enumOptions = map[string][]option{
-	"type":  {{1, "行政许可"}, {2, "非行政许可审批"}, {3, "公共服务"}},
+	"type":  {{1, "行政许可"}, {4, "行政确认"}, {5, "行政给付"}, {6, "行政裁决"}, {7, "行政奖励"}, {8, "其他行政权力"}, {3, "公共服务"}},
 	"kind":  {{1, "即办件"}, {2, "承诺件"}, {3, "联办件"}, {4, "上报件"}},
 	"tier":  {{1, "县级"}, {2, "乡镇级"}, {3, "村级"}},
 	"form":  {{1, "原件"}, {2, "复印件"}, {3, "原件及复印件"}, {4, "电子材料"}},
 	"right": {{1, "受理"}, {2, "审核"}, {3, "审批"}, {4, "制证"}, {5, "送达"}, {6, "代办"}},
-	"role":  {{1, "代办员"}, {2, "窗口人员"}, {3, "审核人"}, {4, "审批人"}, {5, "管理员"}, {6, "监察员"}, {7, "值班员"}, {8, "带班领导"}},
+	"role":  {{1, "代办员"}, {2, "窗口人员"}, {3, "审核人"}, {4, "审批人"}, {5, "管理员"}, {6, "监察员"}, {7, "值班员"}, {8, "带班领导"}, {9, "综合窗口"}, {10, "部门负责人"}},
 	// Urgent reports (duty).
 	"category": numbered(5, func(v int32) string { return duty.CategoryName(yizhanv1.IncidentCategory(v)) }),
 	"level":    numbered(4, func(v int32) string { return duty.LevelName(yizhanv1.IncidentLevel(v)) }),
@@ -163,7 +163,9 @@ var (
 	}
 	itemTypeNames = map[yizhanv1.ItemType]string{
 		yizhanv1.ItemType_ITEM_TYPE_LICENCE: "行政许可", yizhanv1.ItemType_ITEM_TYPE_NON_LICENCE: "非行政许可审批",
-		yizhanv1.ItemType_ITEM_TYPE_PUBLIC_SERVICE: "公共服务",
+		yizhanv1.ItemType_ITEM_TYPE_PUBLIC_SERVICE: "公共服务", yizhanv1.ItemType_ITEM_TYPE_CONFIRMATION: "行政确认",
+		yizhanv1.ItemType_ITEM_TYPE_BENEFIT: "行政给付", yizhanv1.ItemType_ITEM_TYPE_ADJUDICATION: "行政裁决",
+		yizhanv1.ItemType_ITEM_TYPE_AWARD: "行政奖励", yizhanv1.ItemType_ITEM_TYPE_OTHER_POWER: "其他行政权力",
 	}
 	caseKindNames = map[yizhanv1.CaseKind]string{
 		yizhanv1.CaseKind_CASE_KIND_IMMEDIATE: "即办件", yizhanv1.CaseKind_CASE_KIND_PROMISED: "承诺件",
@@ -181,6 +183,7 @@ var (
 		yizhanv1.Role_ROLE_AGENT: "代办员", yizhanv1.Role_ROLE_CLERK: "窗口人员", yizhanv1.Role_ROLE_REVIEWER: "审核人",
 		yizhanv1.Role_ROLE_APPROVER: "审批人", yizhanv1.Role_ROLE_ADMIN: "管理员", yizhanv1.Role_ROLE_SUPERVISOR: "监察员",
 		yizhanv1.Role_ROLE_DUTY_OFFICER: "值班员", yizhanv1.Role_ROLE_DUTY_LEADER: "带班领导",
+		yizhanv1.Role_ROLE_WINDOW: "综合窗口", yizhanv1.Role_ROLE_DEPARTMENT_HEAD: "部门负责人",
 	}
 	dayKindNames = map[yizhanv1.DayKind]string{
 		yizhanv1.DayKind_DAY_KIND_HOLIDAY: "休", yizhanv1.DayKind_DAY_KIND_WORKDAY: "班",

@@ -1154,6 +1154,8 @@ type Case struct {
 	// when the last was.
 	CorrectionNotices  int32                  `protobuf:"varint,29,opt,name=correction_notices,json=correctionNotices,proto3" json:"correction_notices,omitempty"`
 	CorrectionNoticeAt *timestamppb.Timestamp `protobuf:"bytes,35,opt,name=correction_notice_at,json=correctionNoticeAt,proto3" json:"correction_notice_at,omitempty"`
+	// The extensions of the time limit granted (行政许可法 §42: one).
+	Extensions int32 `protobuf:"varint,36,opt,name=extensions,proto3" json:"extensions,omitempty"`
 	// Who accepted and who reviewed it (usernames): the decision is
 	// another person's (casework's separation of duties).
 	AcceptedBy string `protobuf:"bytes,30,opt,name=accepted_by,json=acceptedBy,proto3" json:"accepted_by,omitempty"`
@@ -1408,6 +1410,13 @@ func (x *Case) GetCorrectionNoticeAt() *timestamppb.Timestamp {
 		return x.CorrectionNoticeAt
 	}
 	return nil
+}
+
+func (x *Case) GetExtensions() int32 {
+	if x != nil {
+		return x.Extensions
+	}
+	return 0
 }
 
 func (x *Case) GetAcceptedBy() string {
@@ -2558,7 +2567,7 @@ const file_yizhan_v1_cases_proto_rawDesc = "" +
 	"\x12acceptance_overdue\x18\f \x01(\bR\x11acceptanceOverdue\x12=\n" +
 	"\fdelivery_due\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\vdeliveryDue\x12)\n" +
 	"\x10delivery_overdue\x18\x0e \x01(\bR\x0fdeliveryOverdue\x12A\n" +
-	"\x0ecorrection_due\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\rcorrectionDue\"\x8a\v\n" +
+	"\x0ecorrection_due\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\rcorrectionDue\"\xaa\v\n" +
 	"\x04Case\x12\x16\n" +
 	"\x06number\x18\x01 \x01(\tR\x06number\x12\x1b\n" +
 	"\titem_code\x18\x02 \x01(\tR\bitemCode\x12!\n" +
@@ -2594,7 +2603,10 @@ const file_yizhan_v1_cases_proto_rawDesc = "" +
 	"complaints\x12'\n" +
 	"\x0fallowed_actions\x18\x1c \x03(\tR\x0eallowedActions\x12-\n" +
 	"\x12correction_notices\x18\x1d \x01(\x05R\x11correctionNotices\x12L\n" +
-	"\x14correction_notice_at\x18# \x01(\v2\x1a.google.protobuf.TimestampR\x12correctionNoticeAt\x12\x1f\n" +
+	"\x14correction_notice_at\x18# \x01(\v2\x1a.google.protobuf.TimestampR\x12correctionNoticeAt\x12\x1e\n" +
+	"\n" +
+	"extensions\x18$ \x01(\x05R\n" +
+	"extensions\x12\x1f\n" +
 	"\vaccepted_by\x18\x1e \x01(\tR\n" +
 	"acceptedBy\x12\x1f\n" +
 	"\vreviewed_by\x18\x1f \x01(\tR\n" +

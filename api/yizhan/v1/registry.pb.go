@@ -87,10 +87,17 @@ func (Tier) EnumDescriptor() ([]byte, []int) {
 type ItemType int32
 
 const (
-	ItemType_ITEM_TYPE_UNSPECIFIED    ItemType = 0
-	ItemType_ITEM_TYPE_LICENCE        ItemType = 1 // 行政许可
-	ItemType_ITEM_TYPE_NON_LICENCE    ItemType = 2 // 非行政许可审批
+	ItemType_ITEM_TYPE_UNSPECIFIED ItemType = 0
+	ItemType_ITEM_TYPE_LICENCE     ItemType = 1 // 行政许可
+	// 非行政许可审批: abolished in 2015 (国发〔2015〕27号); kept for the
+	// registry's history, refused for a new item or version.
+	ItemType_ITEM_TYPE_NON_LICENCE    ItemType = 2
 	ItemType_ITEM_TYPE_PUBLIC_SERVICE ItemType = 3 // 公共服务
+	ItemType_ITEM_TYPE_CONFIRMATION   ItemType = 4 // 行政确认
+	ItemType_ITEM_TYPE_BENEFIT        ItemType = 5 // 行政给付
+	ItemType_ITEM_TYPE_ADJUDICATION   ItemType = 6 // 行政裁决
+	ItemType_ITEM_TYPE_AWARD          ItemType = 7 // 行政奖励
+	ItemType_ITEM_TYPE_OTHER_POWER    ItemType = 8 // 其他行政权力
 )
 
 // Enum value maps for ItemType.
@@ -100,12 +107,22 @@ var (
 		1: "ITEM_TYPE_LICENCE",
 		2: "ITEM_TYPE_NON_LICENCE",
 		3: "ITEM_TYPE_PUBLIC_SERVICE",
+		4: "ITEM_TYPE_CONFIRMATION",
+		5: "ITEM_TYPE_BENEFIT",
+		6: "ITEM_TYPE_ADJUDICATION",
+		7: "ITEM_TYPE_AWARD",
+		8: "ITEM_TYPE_OTHER_POWER",
 	}
 	ItemType_value = map[string]int32{
 		"ITEM_TYPE_UNSPECIFIED":    0,
 		"ITEM_TYPE_LICENCE":        1,
 		"ITEM_TYPE_NON_LICENCE":    2,
 		"ITEM_TYPE_PUBLIC_SERVICE": 3,
+		"ITEM_TYPE_CONFIRMATION":   4,
+		"ITEM_TYPE_BENEFIT":        5,
+		"ITEM_TYPE_ADJUDICATION":   6,
+		"ITEM_TYPE_AWARD":          7,
+		"ITEM_TYPE_OTHER_POWER":    8,
 	}
 )
 
@@ -323,31 +340,42 @@ const (
 	Role_ROLE_SUPERVISOR   Role = 6 // 监察员: reads the cards and figures of the office and those below it
 	Role_ROLE_DUTY_OFFICER Role = 7 // 值班员: keeps the duty log, writes urgent reports
 	Role_ROLE_DUTY_LEADER  Role = 8 // 带班领导: the leader on duty, who reviews and signs urgent reports
+	// 综合窗口: the county centre's comprehensive window: files (收件) any
+	// item, and accepts (受理) any when the county's case policy says so;
+	// never reviews or decides.
+	Role_ROLE_WINDOW Role = 9
+	// 部门负责人: the head of a department, who approves an extension of
+	// its cases' time limit (行政许可法 §42).
+	Role_ROLE_DEPARTMENT_HEAD Role = 10
 )
 
 // Enum value maps for Role.
 var (
 	Role_name = map[int32]string{
-		0: "ROLE_UNSPECIFIED",
-		1: "ROLE_AGENT",
-		2: "ROLE_CLERK",
-		3: "ROLE_REVIEWER",
-		4: "ROLE_APPROVER",
-		5: "ROLE_ADMIN",
-		6: "ROLE_SUPERVISOR",
-		7: "ROLE_DUTY_OFFICER",
-		8: "ROLE_DUTY_LEADER",
+		0:  "ROLE_UNSPECIFIED",
+		1:  "ROLE_AGENT",
+		2:  "ROLE_CLERK",
+		3:  "ROLE_REVIEWER",
+		4:  "ROLE_APPROVER",
+		5:  "ROLE_ADMIN",
+		6:  "ROLE_SUPERVISOR",
+		7:  "ROLE_DUTY_OFFICER",
+		8:  "ROLE_DUTY_LEADER",
+		9:  "ROLE_WINDOW",
+		10: "ROLE_DEPARTMENT_HEAD",
 	}
 	Role_value = map[string]int32{
-		"ROLE_UNSPECIFIED":  0,
-		"ROLE_AGENT":        1,
-		"ROLE_CLERK":        2,
-		"ROLE_REVIEWER":     3,
-		"ROLE_APPROVER":     4,
-		"ROLE_ADMIN":        5,
-		"ROLE_SUPERVISOR":   6,
-		"ROLE_DUTY_OFFICER": 7,
-		"ROLE_DUTY_LEADER":  8,
+		"ROLE_UNSPECIFIED":     0,
+		"ROLE_AGENT":           1,
+		"ROLE_CLERK":           2,
+		"ROLE_REVIEWER":        3,
+		"ROLE_APPROVER":        4,
+		"ROLE_ADMIN":           5,
+		"ROLE_SUPERVISOR":      6,
+		"ROLE_DUTY_OFFICER":    7,
+		"ROLE_DUTY_LEADER":     8,
+		"ROLE_WINDOW":          9,
+		"ROLE_DEPARTMENT_HEAD": 10,
 	}
 )
 
@@ -830,10 +858,13 @@ type Item struct {
 	Materials          []*Material            `protobuf:"bytes,9,rep,name=materials,proto3" json:"materials,omitempty"`                                                 // 申请材料
 	Steps              []*ProcedureStep       `protobuf:"bytes,10,rep,name=steps,proto3" json:"steps,omitempty"`                                                        // 办理流程
 	StatutoryLimitDays int32                  `protobuf:"varint,11,opt,name=statutory_limit_days,json=statutoryLimitDays,proto3" json:"statutory_limit_days,omitempty"` // 法定时限 (working days)
-	PromisedLimitDays  int32                  `protobuf:"varint,12,opt,name=promised_limit_days,json=promisedLimitDays,proto3" json:"promised_limit_days,omitempty"`    // 承诺时限 (working days), ≤ statutory
-	FeeBasis           string                 `protobuf:"bytes,13,opt,name=fee_basis,json=feeBasis,proto3" json:"fee_basis,omitempty"`                                  // 收费依据
-	FeeStandard        string                 `protobuf:"bytes,14,opt,name=fee_standard,json=feeStandard,proto3" json:"fee_standard,omitempty"`                         // 收费标准 (text)
-	FeeCents           int64                  `protobuf:"varint,15,opt,name=fee_cents,json=feeCents,proto3" json:"fee_cents,omitempty"`                                 // fee in fen; 0: free of charge
+	// The longest extension of the time limit the item's law allows, in
+	// working days (行政许可法 §42: 10; 0: 10). One extension per case.
+	ExtensionLimitDays int32                  `protobuf:"varint,27,opt,name=extension_limit_days,json=extensionLimitDays,proto3" json:"extension_limit_days,omitempty"`
+	PromisedLimitDays  int32                  `protobuf:"varint,12,opt,name=promised_limit_days,json=promisedLimitDays,proto3" json:"promised_limit_days,omitempty"` // 承诺时限 (working days), ≤ statutory
+	FeeBasis           string                 `protobuf:"bytes,13,opt,name=fee_basis,json=feeBasis,proto3" json:"fee_basis,omitempty"`                               // 收费依据
+	FeeStandard        string                 `protobuf:"bytes,14,opt,name=fee_standard,json=feeStandard,proto3" json:"fee_standard,omitempty"`                      // 收费标准 (text)
+	FeeCents           int64                  `protobuf:"varint,15,opt,name=fee_cents,json=feeCents,proto3" json:"fee_cents,omitempty"`                              // fee in fen; 0: free of charge
 	CaseKind           CaseKind               `protobuf:"varint,16,opt,name=case_kind,json=caseKind,proto3,enum=yizhan.v1.CaseKind" json:"case_kind,omitempty"`
 	ExerciseTier       Tier                   `protobuf:"varint,17,opt,name=exercise_tier,json=exerciseTier,proto3,enum=yizhan.v1.Tier" json:"exercise_tier,omitempty"` // 行使层级
 	SpecialProcedures  []*SpecialProcedure    `protobuf:"bytes,18,rep,name=special_procedures,json=specialProcedures,proto3" json:"special_procedures,omitempty"`
@@ -952,6 +983,13 @@ func (x *Item) GetSteps() []*ProcedureStep {
 func (x *Item) GetStatutoryLimitDays() int32 {
 	if x != nil {
 		return x.StatutoryLimitDays
+	}
+	return 0
+}
+
+func (x *Item) GetExtensionLimitDays() int32 {
+	if x != nil {
+		return x.ExtensionLimitDays
 	}
 	return 0
 }
@@ -1213,8 +1251,12 @@ type StaffMember struct {
 	Disabled       bool                   `protobuf:"varint,6,opt,name=disabled,proto3" json:"disabled,omitempty"`
 	CreatedAt      *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`              // output only
 	RegistryIndex  uint64                 `protobuf:"varint,8,opt,name=registry_index,json=registryIndex,proto3" json:"registry_index,omitempty"` // output only
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// The password was set by an admin (a new account's or a reset): the
+	// staff member signs in only after changing it (ChangePassword).
+	// Output only.
+	MustChangePassword bool `protobuf:"varint,9,opt,name=must_change_password,json=mustChangePassword,proto3" json:"must_change_password,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *StaffMember) Reset() {
@@ -1301,6 +1343,13 @@ func (x *StaffMember) GetRegistryIndex() uint64 {
 		return x.RegistryIndex
 	}
 	return 0
+}
+
+func (x *StaffMember) GetMustChangePassword() bool {
+	if x != nil {
+		return x.MustChangePassword
+	}
+	return false
 }
 
 // CalendarDay is one exception to the Monday–Friday week.
@@ -3315,8 +3364,12 @@ type CasePolicy struct {
 	// 0: 30). Past it, staff may close the case as 逾期未补正 (a withdrawal
 	// without the written request).
 	CorrectionWaitDays int32 `protobuf:"varint,5,opt,name=correction_wait_days,json=correctionWaitDays,proto3" json:"correction_wait_days,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// Whether the county centre's comprehensive window (综合窗口) accepts
+	// (受理) for any item; otherwise it files (收件) only, and the item's
+	// department accepts.
+	ComprehensiveWindowAccepts bool `protobuf:"varint,6,opt,name=comprehensive_window_accepts,json=comprehensiveWindowAccepts,proto3" json:"comprehensive_window_accepts,omitempty"`
+	unknownFields              protoimpl.UnknownFields
+	sizeCache                  protoimpl.SizeCache
 }
 
 func (x *CasePolicy) Reset() {
@@ -3382,6 +3435,13 @@ func (x *CasePolicy) GetCorrectionWaitDays() int32 {
 		return x.CorrectionWaitDays
 	}
 	return 0
+}
+
+func (x *CasePolicy) GetComprehensiveWindowAccepts() bool {
+	if x != nil {
+		return x.ComprehensiveWindowAccepts
+	}
+	return false
 }
 
 type GetCasePolicyRequest struct {
@@ -4152,6 +4212,150 @@ func (x *CreateStaffRequest) GetRequestId() string {
 	return ""
 }
 
+// UpdateStaffRequest changes a staff member: name, department, roles and
+// whether the account is disabled (its tokens stop working at every node
+// as the registry reaches it), all as given; the office stays. A
+// new_password resets the password: the staff member must change it at
+// the next sign-in.
+type UpdateStaffRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Username      string                 `protobuf:"bytes,1,opt,name=username,proto3" json:"username,omitempty"`
+	Staff         *StaffMember           `protobuf:"bytes,2,opt,name=staff,proto3" json:"staff,omitempty"`                                // name, department_code, roles, disabled
+	NewPassword   string                 `protobuf:"bytes,3,opt,name=new_password,json=newPassword,proto3" json:"new_password,omitempty"` // optional: at least 8 characters
+	RequestId     string                 `protobuf:"bytes,30,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateStaffRequest) Reset() {
+	*x = UpdateStaffRequest{}
+	mi := &file_yizhan_v1_registry_proto_msgTypes[58]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateStaffRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateStaffRequest) ProtoMessage() {}
+
+func (x *UpdateStaffRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_registry_proto_msgTypes[58]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateStaffRequest.ProtoReflect.Descriptor instead.
+func (*UpdateStaffRequest) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{58}
+}
+
+func (x *UpdateStaffRequest) GetUsername() string {
+	if x != nil {
+		return x.Username
+	}
+	return ""
+}
+
+func (x *UpdateStaffRequest) GetStaff() *StaffMember {
+	if x != nil {
+		return x.Staff
+	}
+	return nil
+}
+
+func (x *UpdateStaffRequest) GetNewPassword() string {
+	if x != nil {
+		return x.NewPassword
+	}
+	return ""
+}
+
+func (x *UpdateStaffRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+// ChangePasswordRequest is a staff member changing their own password,
+// with the one they have (no token: an account whose password must be
+// changed signs in with nothing else).
+type ChangePasswordRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Username      string                 `protobuf:"bytes,1,opt,name=username,proto3" json:"username,omitempty"`
+	OldPassword   string                 `protobuf:"bytes,2,opt,name=old_password,json=oldPassword,proto3" json:"old_password,omitempty"`
+	NewPassword   string                 `protobuf:"bytes,3,opt,name=new_password,json=newPassword,proto3" json:"new_password,omitempty"` // at least 8 characters, not the old one
+	RequestId     string                 `protobuf:"bytes,30,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChangePasswordRequest) Reset() {
+	*x = ChangePasswordRequest{}
+	mi := &file_yizhan_v1_registry_proto_msgTypes[59]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChangePasswordRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChangePasswordRequest) ProtoMessage() {}
+
+func (x *ChangePasswordRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_registry_proto_msgTypes[59]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChangePasswordRequest.ProtoReflect.Descriptor instead.
+func (*ChangePasswordRequest) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{59}
+}
+
+func (x *ChangePasswordRequest) GetUsername() string {
+	if x != nil {
+		return x.Username
+	}
+	return ""
+}
+
+func (x *ChangePasswordRequest) GetOldPassword() string {
+	if x != nil {
+		return x.OldPassword
+	}
+	return ""
+}
+
+func (x *ChangePasswordRequest) GetNewPassword() string {
+	if x != nil {
+		return x.NewPassword
+	}
+	return ""
+}
+
+func (x *ChangePasswordRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
 type StaffWriteResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Staff         *StaffMember           `protobuf:"bytes,1,opt,name=staff,proto3" json:"staff,omitempty"`
@@ -4162,7 +4366,7 @@ type StaffWriteResponse struct {
 
 func (x *StaffWriteResponse) Reset() {
 	*x = StaffWriteResponse{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[58]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4174,7 +4378,7 @@ func (x *StaffWriteResponse) String() string {
 func (*StaffWriteResponse) ProtoMessage() {}
 
 func (x *StaffWriteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[58]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4187,7 +4391,7 @@ func (x *StaffWriteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StaffWriteResponse.ProtoReflect.Descriptor instead.
 func (*StaffWriteResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{58}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *StaffWriteResponse) GetStaff() *StaffMember {
@@ -4214,7 +4418,7 @@ type ListNodesRequest struct {
 
 func (x *ListNodesRequest) Reset() {
 	*x = ListNodesRequest{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[59]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4226,7 +4430,7 @@ func (x *ListNodesRequest) String() string {
 func (*ListNodesRequest) ProtoMessage() {}
 
 func (x *ListNodesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[59]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4239,7 +4443,7 @@ func (x *ListNodesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListNodesRequest.ProtoReflect.Descriptor instead.
 func (*ListNodesRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{59}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *ListNodesRequest) GetOfficeCode() string {
@@ -4266,7 +4470,7 @@ type ListNodesResponse struct {
 
 func (x *ListNodesResponse) Reset() {
 	*x = ListNodesResponse{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[60]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4278,7 +4482,7 @@ func (x *ListNodesResponse) String() string {
 func (*ListNodesResponse) ProtoMessage() {}
 
 func (x *ListNodesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[60]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4291,7 +4495,7 @@ func (x *ListNodesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListNodesResponse.ProtoReflect.Descriptor instead.
 func (*ListNodesResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{60}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *ListNodesResponse) GetNodes() []*NodeEntry {
@@ -4316,7 +4520,7 @@ type GetRegistryStatusRequest struct {
 
 func (x *GetRegistryStatusRequest) Reset() {
 	*x = GetRegistryStatusRequest{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[61]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4328,7 +4532,7 @@ func (x *GetRegistryStatusRequest) String() string {
 func (*GetRegistryStatusRequest) ProtoMessage() {}
 
 func (x *GetRegistryStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[61]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4341,7 +4545,7 @@ func (x *GetRegistryStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRegistryStatusRequest.ProtoReflect.Descriptor instead.
 func (*GetRegistryStatusRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{61}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{63}
 }
 
 // RegistryStatus is how far this node's copy of the registry has come.
@@ -4373,7 +4577,7 @@ type RegistryStatus struct {
 
 func (x *RegistryStatus) Reset() {
 	*x = RegistryStatus{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[62]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4385,7 +4589,7 @@ func (x *RegistryStatus) String() string {
 func (*RegistryStatus) ProtoMessage() {}
 
 func (x *RegistryStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[62]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4398,7 +4602,7 @@ func (x *RegistryStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegistryStatus.ProtoReflect.Descriptor instead.
 func (*RegistryStatus) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{62}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *RegistryStatus) GetOfficeCode() string {
@@ -4527,7 +4731,7 @@ type QuarantinedMessage struct {
 
 func (x *QuarantinedMessage) Reset() {
 	*x = QuarantinedMessage{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[63]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4539,7 +4743,7 @@ func (x *QuarantinedMessage) String() string {
 func (*QuarantinedMessage) ProtoMessage() {}
 
 func (x *QuarantinedMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[63]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4552,7 +4756,7 @@ func (x *QuarantinedMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuarantinedMessage.ProtoReflect.Descriptor instead.
 func (*QuarantinedMessage) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{63}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *QuarantinedMessage) GetDestOffice() string {
@@ -4602,7 +4806,7 @@ type DeliveryError struct {
 
 func (x *DeliveryError) Reset() {
 	*x = DeliveryError{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[64]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4614,7 +4818,7 @@ func (x *DeliveryError) String() string {
 func (*DeliveryError) ProtoMessage() {}
 
 func (x *DeliveryError) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[64]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4627,7 +4831,7 @@ func (x *DeliveryError) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeliveryError.ProtoReflect.Descriptor instead.
 func (*DeliveryError) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{64}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *DeliveryError) GetDestOffice() string {
@@ -4691,7 +4895,7 @@ const file_yizhan_v1_registry_proto_rawDesc = "" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1d\n" +
 	"\n" +
 	"limit_days\x18\x02 \x01(\x05R\tlimitDays\x12&\n" +
-	"\x0fcounts_in_limit\x18\x03 \x01(\bR\rcountsInLimit\"\x9b\b\n" +
+	"\x0fcounts_in_limit\x18\x03 \x01(\bR\rcountsInLimit\"\xcd\b\n" +
 	"\x04Item\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\rR\aversion\x12\x12\n" +
@@ -4707,7 +4911,8 @@ const file_yizhan_v1_registry_proto_rawDesc = "" +
 	"\tmaterials\x18\t \x03(\v2\x13.yizhan.v1.MaterialR\tmaterials\x12.\n" +
 	"\x05steps\x18\n" +
 	" \x03(\v2\x18.yizhan.v1.ProcedureStepR\x05steps\x120\n" +
-	"\x14statutory_limit_days\x18\v \x01(\x05R\x12statutoryLimitDays\x12.\n" +
+	"\x14statutory_limit_days\x18\v \x01(\x05R\x12statutoryLimitDays\x120\n" +
+	"\x14extension_limit_days\x18\x1b \x01(\x05R\x12extensionLimitDays\x12.\n" +
 	"\x13promised_limit_days\x18\f \x01(\x05R\x11promisedLimitDays\x12\x1b\n" +
 	"\tfee_basis\x18\r \x01(\tR\bfeeBasis\x12!\n" +
 	"\ffee_standard\x18\x0e \x01(\tR\vfeeStandard\x12\x1b\n" +
@@ -4745,7 +4950,7 @@ const file_yizhan_v1_registry_proto_rawDesc = "" +
 	"created_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12\x1d\n" +
 	"\n" +
 	"created_by\x18\f \x01(\tR\tcreatedBy\x12%\n" +
-	"\x0eregistry_index\x18\r \x01(\x04R\rregistryIndex\"\xac\x02\n" +
+	"\x0eregistry_index\x18\r \x01(\x04R\rregistryIndex\"\xde\x02\n" +
 	"\vStaffMember\x12\x1a\n" +
 	"\busername\x18\x01 \x01(\tR\busername\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1f\n" +
@@ -4756,7 +4961,8 @@ const file_yizhan_v1_registry_proto_rawDesc = "" +
 	"\bdisabled\x18\x06 \x01(\bR\bdisabled\x129\n" +
 	"\n" +
 	"created_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12%\n" +
-	"\x0eregistry_index\x18\b \x01(\x04R\rregistryIndex\"]\n" +
+	"\x0eregistry_index\x18\b \x01(\x04R\rregistryIndex\x120\n" +
+	"\x14must_change_password\x18\t \x01(\bR\x12mustChangePassword\"]\n" +
 	"\vCalendarDay\x12\x12\n" +
 	"\x04date\x18\x01 \x01(\tR\x04date\x12&\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x12.yizhan.v1.DayKindR\x04kind\x12\x12\n" +
@@ -4900,14 +5106,15 @@ const file_yizhan_v1_registry_proto_rawDesc = "" +
 	"\x0eregistry_index\x18\x02 \x01(\x04R\rregistryIndex\"]\n" +
 	"\x11SupervisionPolicy\x12!\n" +
 	"\fwarning_days\x18\x01 \x01(\x05R\vwarningDays\x12%\n" +
-	"\x0eregistry_index\x18\x02 \x01(\x04R\rregistryIndex\"\xe2\x01\n" +
+	"\x0eregistry_index\x18\x02 \x01(\x04R\rregistryIndex\"\xa4\x02\n" +
 	"\n" +
 	"CasePolicy\x122\n" +
 	"\x15single_handed_offices\x18\x01 \x03(\tR\x13singleHandedOffices\x12%\n" +
 	"\x0eregistry_index\x18\x02 \x01(\x04R\rregistryIndex\x121\n" +
 	"\x14reconsideration_body\x18\x03 \x01(\tR\x13reconsiderationBody\x12\x14\n" +
 	"\x05court\x18\x04 \x01(\tR\x05court\x120\n" +
-	"\x14correction_wait_days\x18\x05 \x01(\x05R\x12correctionWaitDays\"3\n" +
+	"\x14correction_wait_days\x18\x05 \x01(\x05R\x12correctionWaitDays\x12@\n" +
+	"\x1ccomprehensive_window_accepts\x18\x06 \x01(\bR\x1acomprehensiveWindowAccepts\"3\n" +
 	"\x14GetCasePolicyRequest\x12\x1b\n" +
 	"\tmin_index\x18\x01 \x01(\x04R\bminIndex\"o\n" +
 	"\x15GetCasePolicyResponse\x12-\n" +
@@ -4954,6 +5161,18 @@ const file_yizhan_v1_registry_proto_rawDesc = "" +
 	"\x12CreateStaffRequest\x12,\n" +
 	"\x05staff\x18\x01 \x01(\v2\x16.yizhan.v1.StaffMemberR\x05staff\x12\x1a\n" +
 	"\bpassword\x18\x02 \x01(\tR\bpassword\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x1e \x01(\tR\trequestId\"\xa0\x01\n" +
+	"\x12UpdateStaffRequest\x12\x1a\n" +
+	"\busername\x18\x01 \x01(\tR\busername\x12,\n" +
+	"\x05staff\x18\x02 \x01(\v2\x16.yizhan.v1.StaffMemberR\x05staff\x12!\n" +
+	"\fnew_password\x18\x03 \x01(\tR\vnewPassword\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x1e \x01(\tR\trequestId\"\x98\x01\n" +
+	"\x15ChangePasswordRequest\x12\x1a\n" +
+	"\busername\x18\x01 \x01(\tR\busername\x12!\n" +
+	"\fold_password\x18\x02 \x01(\tR\voldPassword\x12!\n" +
+	"\fnew_password\x18\x03 \x01(\tR\vnewPassword\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x1e \x01(\tR\trequestId\"i\n" +
 	"\x12StaffWriteResponse\x12,\n" +
@@ -5005,12 +5224,17 @@ const file_yizhan_v1_registry_proto_rawDesc = "" +
 	"\x10TIER_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vTIER_COUNTY\x10\x01\x12\x11\n" +
 	"\rTIER_TOWNSHIP\x10\x02\x12\x10\n" +
-	"\fTIER_VILLAGE\x10\x03*u\n" +
+	"\fTIER_VILLAGE\x10\x03*\xf4\x01\n" +
 	"\bItemType\x12\x19\n" +
 	"\x15ITEM_TYPE_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11ITEM_TYPE_LICENCE\x10\x01\x12\x19\n" +
 	"\x15ITEM_TYPE_NON_LICENCE\x10\x02\x12\x1c\n" +
-	"\x18ITEM_TYPE_PUBLIC_SERVICE\x10\x03*\x83\x01\n" +
+	"\x18ITEM_TYPE_PUBLIC_SERVICE\x10\x03\x12\x1a\n" +
+	"\x16ITEM_TYPE_CONFIRMATION\x10\x04\x12\x15\n" +
+	"\x11ITEM_TYPE_BENEFIT\x10\x05\x12\x1a\n" +
+	"\x16ITEM_TYPE_ADJUDICATION\x10\x06\x12\x13\n" +
+	"\x0fITEM_TYPE_AWARD\x10\a\x12\x19\n" +
+	"\x15ITEM_TYPE_OTHER_POWER\x10\b*\x83\x01\n" +
 	"\bCaseKind\x12\x19\n" +
 	"\x15CASE_KIND_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13CASE_KIND_IMMEDIATE\x10\x01\x12\x16\n" +
@@ -5030,7 +5254,7 @@ const file_yizhan_v1_registry_proto_rawDesc = "" +
 	"\rRIGHT_APPROVE\x10\x03\x12\x11\n" +
 	"\rRIGHT_CERTIFY\x10\x04\x12\x11\n" +
 	"\rRIGHT_DELIVER\x10\x05\x12\x14\n" +
-	"\x10RIGHT_PROXY_FILE\x10\x06*\xb4\x01\n" +
+	"\x10RIGHT_PROXY_FILE\x10\x06*\xdf\x01\n" +
 	"\x04Role\x12\x14\n" +
 	"\x10ROLE_UNSPECIFIED\x10\x00\x12\x0e\n" +
 	"\n" +
@@ -5043,11 +5267,14 @@ const file_yizhan_v1_registry_proto_rawDesc = "" +
 	"ROLE_ADMIN\x10\x05\x12\x13\n" +
 	"\x0fROLE_SUPERVISOR\x10\x06\x12\x15\n" +
 	"\x11ROLE_DUTY_OFFICER\x10\a\x12\x14\n" +
-	"\x10ROLE_DUTY_LEADER\x10\b*O\n" +
+	"\x10ROLE_DUTY_LEADER\x10\b\x12\x0f\n" +
+	"\vROLE_WINDOW\x10\t\x12\x18\n" +
+	"\x14ROLE_DEPARTMENT_HEAD\x10\n" +
+	"*O\n" +
 	"\aDayKind\x12\x18\n" +
 	"\x14DAY_KIND_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10DAY_KIND_HOLIDAY\x10\x01\x12\x14\n" +
-	"\x10DAY_KIND_WORKDAY\x10\x022\xbd\x15\n" +
+	"\x10DAY_KIND_WORKDAY\x10\x022\x9c\x17\n" +
 	"\x0fRegistryService\x12a\n" +
 	"\vListOffices\x12\x1d.yizhan.v1.ListOfficesRequest\x1a\x1e.yizhan.v1.ListOfficesResponse\"\x13\x82\xd3\xe4\x93\x02\r\x12\v/v1/offices\x12b\n" +
 	"\tGetOffice\x12\x1b.yizhan.v1.GetOfficeRequest\x1a\x1c.yizhan.v1.GetOfficeResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/offices/{code}\x12l\n" +
@@ -5077,7 +5304,9 @@ const file_yizhan_v1_registry_proto_rawDesc = "" +
 	"\rGetDutyPolicy\x12\x1f.yizhan.v1.GetDutyPolicyRequest\x1a .yizhan.v1.GetDutyPolicyResponse\"\x17\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/duty-policy\x12s\n" +
 	"\rPutDutyPolicy\x12\x1f.yizhan.v1.PutDutyPolicyRequest\x1a .yizhan.v1.PutDutyPolicyResponse\"\x1f\x82\xd3\xe4\x93\x02\x19:\x06policy\x1a\x0f/v1/duty-policy\x12Y\n" +
 	"\tListStaff\x12\x1b.yizhan.v1.ListStaffRequest\x1a\x1c.yizhan.v1.ListStaffResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/staff\x12a\n" +
-	"\vCreateStaff\x12\x1d.yizhan.v1.CreateStaffRequest\x1a\x1d.yizhan.v1.StaffWriteResponse\"\x14\x82\xd3\xe4\x93\x02\x0e:\x01*\"\t/v1/staff\x12Y\n" +
+	"\vCreateStaff\x12\x1d.yizhan.v1.CreateStaffRequest\x1a\x1d.yizhan.v1.StaffWriteResponse\"\x14\x82\xd3\xe4\x93\x02\x0e:\x01*\"\t/v1/staff\x12l\n" +
+	"\vUpdateStaff\x12\x1d.yizhan.v1.UpdateStaffRequest\x1a\x1d.yizhan.v1.StaffWriteResponse\"\x1f\x82\xd3\xe4\x93\x02\x19:\x01*2\x14/v1/staff/{username}\x12o\n" +
+	"\x0eChangePassword\x12 .yizhan.v1.ChangePasswordRequest\x1a\x1d.yizhan.v1.StaffWriteResponse\"\x1c\x82\xd3\xe4\x93\x02\x16:\x01*\"\x11/v1/auth/password\x12Y\n" +
 	"\tListNodes\x12\x1b.yizhan.v1.ListNodesRequest\x1a\x1c.yizhan.v1.ListNodesResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/nodes\x12p\n" +
 	"\x11GetRegistryStatus\x12#.yizhan.v1.GetRegistryStatusRequest\x1a\x19.yizhan.v1.RegistryStatus\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/registry/statusB5Z3github.com/yizhan-gov/yizhan/api/yizhan/v1;yizhanv1b\x06proto3"
 
@@ -5094,7 +5323,7 @@ func file_yizhan_v1_registry_proto_rawDescGZIP() []byte {
 }
 
 var file_yizhan_v1_registry_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_yizhan_v1_registry_proto_msgTypes = make([]protoimpl.MessageInfo, 65)
+var file_yizhan_v1_registry_proto_msgTypes = make([]protoimpl.MessageInfo, 67)
 var file_yizhan_v1_registry_proto_goTypes = []any{
 	(Tier)(0),                            // 0: yizhan.v1.Tier
 	(ItemType)(0),                        // 1: yizhan.v1.ItemType
@@ -5161,21 +5390,23 @@ var file_yizhan_v1_registry_proto_goTypes = []any{
 	(*ListStaffRequest)(nil),             // 62: yizhan.v1.ListStaffRequest
 	(*ListStaffResponse)(nil),            // 63: yizhan.v1.ListStaffResponse
 	(*CreateStaffRequest)(nil),           // 64: yizhan.v1.CreateStaffRequest
-	(*StaffWriteResponse)(nil),           // 65: yizhan.v1.StaffWriteResponse
-	(*ListNodesRequest)(nil),             // 66: yizhan.v1.ListNodesRequest
-	(*ListNodesResponse)(nil),            // 67: yizhan.v1.ListNodesResponse
-	(*GetRegistryStatusRequest)(nil),     // 68: yizhan.v1.GetRegistryStatusRequest
-	(*RegistryStatus)(nil),               // 69: yizhan.v1.RegistryStatus
-	(*QuarantinedMessage)(nil),           // 70: yizhan.v1.QuarantinedMessage
-	(*DeliveryError)(nil),                // 71: yizhan.v1.DeliveryError
-	(*timestamppb.Timestamp)(nil),        // 72: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),        // 73: google.protobuf.FieldMask
-	(*DutyPolicy)(nil),                   // 74: yizhan.v1.DutyPolicy
+	(*UpdateStaffRequest)(nil),           // 65: yizhan.v1.UpdateStaffRequest
+	(*ChangePasswordRequest)(nil),        // 66: yizhan.v1.ChangePasswordRequest
+	(*StaffWriteResponse)(nil),           // 67: yizhan.v1.StaffWriteResponse
+	(*ListNodesRequest)(nil),             // 68: yizhan.v1.ListNodesRequest
+	(*ListNodesResponse)(nil),            // 69: yizhan.v1.ListNodesResponse
+	(*GetRegistryStatusRequest)(nil),     // 70: yizhan.v1.GetRegistryStatusRequest
+	(*RegistryStatus)(nil),               // 71: yizhan.v1.RegistryStatus
+	(*QuarantinedMessage)(nil),           // 72: yizhan.v1.QuarantinedMessage
+	(*DeliveryError)(nil),                // 73: yizhan.v1.DeliveryError
+	(*timestamppb.Timestamp)(nil),        // 74: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),        // 75: google.protobuf.FieldMask
+	(*DutyPolicy)(nil),                   // 76: yizhan.v1.DutyPolicy
 }
 var file_yizhan_v1_registry_proto_depIdxs = []int32{
 	0,   // 0: yizhan.v1.Office.tier:type_name -> yizhan.v1.Tier
-	72,  // 1: yizhan.v1.Office.created_at:type_name -> google.protobuf.Timestamp
-	72,  // 2: yizhan.v1.Department.created_at:type_name -> google.protobuf.Timestamp
+	74,  // 1: yizhan.v1.Office.created_at:type_name -> google.protobuf.Timestamp
+	74,  // 2: yizhan.v1.Department.created_at:type_name -> google.protobuf.Timestamp
 	3,   // 3: yizhan.v1.Material.form:type_name -> yizhan.v1.MaterialForm
 	1,   // 4: yizhan.v1.Item.type:type_name -> yizhan.v1.ItemType
 	9,   // 5: yizhan.v1.Item.materials:type_name -> yizhan.v1.Material
@@ -5183,18 +5414,18 @@ var file_yizhan_v1_registry_proto_depIdxs = []int32{
 	2,   // 7: yizhan.v1.Item.case_kind:type_name -> yizhan.v1.CaseKind
 	0,   // 8: yizhan.v1.Item.exercise_tier:type_name -> yizhan.v1.Tier
 	11,  // 9: yizhan.v1.Item.special_procedures:type_name -> yizhan.v1.SpecialProcedure
-	72,  // 10: yizhan.v1.Item.updated_at:type_name -> google.protobuf.Timestamp
+	74,  // 10: yizhan.v1.Item.updated_at:type_name -> google.protobuf.Timestamp
 	0,   // 11: yizhan.v1.Grant.tier:type_name -> yizhan.v1.Tier
 	4,   // 12: yizhan.v1.Grant.rights:type_name -> yizhan.v1.Right
-	72,  // 13: yizhan.v1.Grant.valid_from:type_name -> google.protobuf.Timestamp
-	72,  // 14: yizhan.v1.Grant.valid_until:type_name -> google.protobuf.Timestamp
-	72,  // 15: yizhan.v1.Grant.revoked_at:type_name -> google.protobuf.Timestamp
-	72,  // 16: yizhan.v1.Grant.created_at:type_name -> google.protobuf.Timestamp
+	74,  // 13: yizhan.v1.Grant.valid_from:type_name -> google.protobuf.Timestamp
+	74,  // 14: yizhan.v1.Grant.valid_until:type_name -> google.protobuf.Timestamp
+	74,  // 15: yizhan.v1.Grant.revoked_at:type_name -> google.protobuf.Timestamp
+	74,  // 16: yizhan.v1.Grant.created_at:type_name -> google.protobuf.Timestamp
 	5,   // 17: yizhan.v1.StaffMember.roles:type_name -> yizhan.v1.Role
-	72,  // 18: yizhan.v1.StaffMember.created_at:type_name -> google.protobuf.Timestamp
+	74,  // 18: yizhan.v1.StaffMember.created_at:type_name -> google.protobuf.Timestamp
 	6,   // 19: yizhan.v1.CalendarDay.kind:type_name -> yizhan.v1.DayKind
 	15,  // 20: yizhan.v1.Calendar.days:type_name -> yizhan.v1.CalendarDay
-	72,  // 21: yizhan.v1.NodeEntry.updated_at:type_name -> google.protobuf.Timestamp
+	74,  // 21: yizhan.v1.NodeEntry.updated_at:type_name -> google.protobuf.Timestamp
 	0,   // 22: yizhan.v1.ListOfficesRequest.tier:type_name -> yizhan.v1.Tier
 	7,   // 23: yizhan.v1.ListOfficesResponse.offices:type_name -> yizhan.v1.Office
 	18,  // 24: yizhan.v1.ListOfficesResponse.meta:type_name -> yizhan.v1.ReadMeta
@@ -5214,7 +5445,7 @@ var file_yizhan_v1_registry_proto_depIdxs = []int32{
 	18,  // 38: yizhan.v1.GetItemResponse.meta:type_name -> yizhan.v1.ReadMeta
 	12,  // 39: yizhan.v1.CreateItemRequest.item:type_name -> yizhan.v1.Item
 	12,  // 40: yizhan.v1.UpdateItemRequest.item:type_name -> yizhan.v1.Item
-	73,  // 41: yizhan.v1.UpdateItemRequest.update_mask:type_name -> google.protobuf.FieldMask
+	75,  // 41: yizhan.v1.UpdateItemRequest.update_mask:type_name -> google.protobuf.FieldMask
 	12,  // 42: yizhan.v1.ItemWriteResponse.item:type_name -> yizhan.v1.Item
 	12,  // 43: yizhan.v1.ListItemVersionsResponse.versions:type_name -> yizhan.v1.Item
 	18,  // 44: yizhan.v1.ListItemVersionsResponse.meta:type_name -> yizhan.v1.ReadMeta
@@ -5230,10 +5461,10 @@ var file_yizhan_v1_registry_proto_depIdxs = []int32{
 	18,  // 54: yizhan.v1.GetCasePolicyResponse.meta:type_name -> yizhan.v1.ReadMeta
 	49,  // 55: yizhan.v1.PutCasePolicyRequest.policy:type_name -> yizhan.v1.CasePolicy
 	49,  // 56: yizhan.v1.PutCasePolicyResponse.policy:type_name -> yizhan.v1.CasePolicy
-	74,  // 57: yizhan.v1.GetDutyPolicyResponse.policy:type_name -> yizhan.v1.DutyPolicy
+	76,  // 57: yizhan.v1.GetDutyPolicyResponse.policy:type_name -> yizhan.v1.DutyPolicy
 	18,  // 58: yizhan.v1.GetDutyPolicyResponse.meta:type_name -> yizhan.v1.ReadMeta
-	74,  // 59: yizhan.v1.PutDutyPolicyRequest.policy:type_name -> yizhan.v1.DutyPolicy
-	74,  // 60: yizhan.v1.PutDutyPolicyResponse.policy:type_name -> yizhan.v1.DutyPolicy
+	76,  // 59: yizhan.v1.PutDutyPolicyRequest.policy:type_name -> yizhan.v1.DutyPolicy
+	76,  // 60: yizhan.v1.PutDutyPolicyResponse.policy:type_name -> yizhan.v1.DutyPolicy
 	48,  // 61: yizhan.v1.GetSupervisionPolicyResponse.policy:type_name -> yizhan.v1.SupervisionPolicy
 	18,  // 62: yizhan.v1.GetSupervisionPolicyResponse.meta:type_name -> yizhan.v1.ReadMeta
 	48,  // 63: yizhan.v1.PutSupervisionPolicyRequest.policy:type_name -> yizhan.v1.SupervisionPolicy
@@ -5241,70 +5472,75 @@ var file_yizhan_v1_registry_proto_depIdxs = []int32{
 	14,  // 65: yizhan.v1.ListStaffResponse.staff:type_name -> yizhan.v1.StaffMember
 	18,  // 66: yizhan.v1.ListStaffResponse.meta:type_name -> yizhan.v1.ReadMeta
 	14,  // 67: yizhan.v1.CreateStaffRequest.staff:type_name -> yizhan.v1.StaffMember
-	14,  // 68: yizhan.v1.StaffWriteResponse.staff:type_name -> yizhan.v1.StaffMember
-	17,  // 69: yizhan.v1.ListNodesResponse.nodes:type_name -> yizhan.v1.NodeEntry
-	18,  // 70: yizhan.v1.ListNodesResponse.meta:type_name -> yizhan.v1.ReadMeta
-	72,  // 71: yizhan.v1.RegistryStatus.last_contact:type_name -> google.protobuf.Timestamp
-	72,  // 72: yizhan.v1.RegistryStatus.feed_error_at:type_name -> google.protobuf.Timestamp
-	70,  // 73: yizhan.v1.RegistryStatus.quarantined:type_name -> yizhan.v1.QuarantinedMessage
-	71,  // 74: yizhan.v1.RegistryStatus.delivery_errors:type_name -> yizhan.v1.DeliveryError
-	72,  // 75: yizhan.v1.QuarantinedMessage.at:type_name -> google.protobuf.Timestamp
-	72,  // 76: yizhan.v1.DeliveryError.at:type_name -> google.protobuf.Timestamp
-	19,  // 77: yizhan.v1.RegistryService.ListOffices:input_type -> yizhan.v1.ListOfficesRequest
-	21,  // 78: yizhan.v1.RegistryService.GetOffice:input_type -> yizhan.v1.GetOfficeRequest
-	23,  // 79: yizhan.v1.RegistryService.CreateOffice:input_type -> yizhan.v1.CreateOfficeRequest
-	26,  // 80: yizhan.v1.RegistryService.ListDepartments:input_type -> yizhan.v1.ListDepartmentsRequest
-	28,  // 81: yizhan.v1.RegistryService.CreateDepartment:input_type -> yizhan.v1.CreateDepartmentRequest
-	30,  // 82: yizhan.v1.RegistryService.ListItems:input_type -> yizhan.v1.ListItemsRequest
-	32,  // 83: yizhan.v1.RegistryService.GetItem:input_type -> yizhan.v1.GetItemRequest
-	34,  // 84: yizhan.v1.RegistryService.CreateItem:input_type -> yizhan.v1.CreateItemRequest
-	35,  // 85: yizhan.v1.RegistryService.UpdateItem:input_type -> yizhan.v1.UpdateItemRequest
-	37,  // 86: yizhan.v1.RegistryService.ListItemVersions:input_type -> yizhan.v1.ListItemVersionsRequest
-	39,  // 87: yizhan.v1.RegistryService.ListGrants:input_type -> yizhan.v1.ListGrantsRequest
-	41,  // 88: yizhan.v1.RegistryService.CreateGrant:input_type -> yizhan.v1.CreateGrantRequest
-	43,  // 89: yizhan.v1.RegistryService.RevokeGrant:input_type -> yizhan.v1.RevokeGrantRequest
-	44,  // 90: yizhan.v1.RegistryService.GetCalendar:input_type -> yizhan.v1.GetCalendarRequest
-	46,  // 91: yizhan.v1.RegistryService.PutCalendar:input_type -> yizhan.v1.PutCalendarRequest
-	58,  // 92: yizhan.v1.RegistryService.GetSupervisionPolicy:input_type -> yizhan.v1.GetSupervisionPolicyRequest
-	60,  // 93: yizhan.v1.RegistryService.PutSupervisionPolicy:input_type -> yizhan.v1.PutSupervisionPolicyRequest
-	50,  // 94: yizhan.v1.RegistryService.GetCasePolicy:input_type -> yizhan.v1.GetCasePolicyRequest
-	52,  // 95: yizhan.v1.RegistryService.PutCasePolicy:input_type -> yizhan.v1.PutCasePolicyRequest
-	54,  // 96: yizhan.v1.RegistryService.GetDutyPolicy:input_type -> yizhan.v1.GetDutyPolicyRequest
-	56,  // 97: yizhan.v1.RegistryService.PutDutyPolicy:input_type -> yizhan.v1.PutDutyPolicyRequest
-	62,  // 98: yizhan.v1.RegistryService.ListStaff:input_type -> yizhan.v1.ListStaffRequest
-	64,  // 99: yizhan.v1.RegistryService.CreateStaff:input_type -> yizhan.v1.CreateStaffRequest
-	66,  // 100: yizhan.v1.RegistryService.ListNodes:input_type -> yizhan.v1.ListNodesRequest
-	68,  // 101: yizhan.v1.RegistryService.GetRegistryStatus:input_type -> yizhan.v1.GetRegistryStatusRequest
-	20,  // 102: yizhan.v1.RegistryService.ListOffices:output_type -> yizhan.v1.ListOfficesResponse
-	22,  // 103: yizhan.v1.RegistryService.GetOffice:output_type -> yizhan.v1.GetOfficeResponse
-	25,  // 104: yizhan.v1.RegistryService.CreateOffice:output_type -> yizhan.v1.CreateOfficeResponse
-	27,  // 105: yizhan.v1.RegistryService.ListDepartments:output_type -> yizhan.v1.ListDepartmentsResponse
-	29,  // 106: yizhan.v1.RegistryService.CreateDepartment:output_type -> yizhan.v1.CreateDepartmentResponse
-	31,  // 107: yizhan.v1.RegistryService.ListItems:output_type -> yizhan.v1.ListItemsResponse
-	33,  // 108: yizhan.v1.RegistryService.GetItem:output_type -> yizhan.v1.GetItemResponse
-	36,  // 109: yizhan.v1.RegistryService.CreateItem:output_type -> yizhan.v1.ItemWriteResponse
-	36,  // 110: yizhan.v1.RegistryService.UpdateItem:output_type -> yizhan.v1.ItemWriteResponse
-	38,  // 111: yizhan.v1.RegistryService.ListItemVersions:output_type -> yizhan.v1.ListItemVersionsResponse
-	40,  // 112: yizhan.v1.RegistryService.ListGrants:output_type -> yizhan.v1.ListGrantsResponse
-	42,  // 113: yizhan.v1.RegistryService.CreateGrant:output_type -> yizhan.v1.GrantWriteResponse
-	42,  // 114: yizhan.v1.RegistryService.RevokeGrant:output_type -> yizhan.v1.GrantWriteResponse
-	45,  // 115: yizhan.v1.RegistryService.GetCalendar:output_type -> yizhan.v1.GetCalendarResponse
-	47,  // 116: yizhan.v1.RegistryService.PutCalendar:output_type -> yizhan.v1.PutCalendarResponse
-	59,  // 117: yizhan.v1.RegistryService.GetSupervisionPolicy:output_type -> yizhan.v1.GetSupervisionPolicyResponse
-	61,  // 118: yizhan.v1.RegistryService.PutSupervisionPolicy:output_type -> yizhan.v1.PutSupervisionPolicyResponse
-	51,  // 119: yizhan.v1.RegistryService.GetCasePolicy:output_type -> yizhan.v1.GetCasePolicyResponse
-	53,  // 120: yizhan.v1.RegistryService.PutCasePolicy:output_type -> yizhan.v1.PutCasePolicyResponse
-	55,  // 121: yizhan.v1.RegistryService.GetDutyPolicy:output_type -> yizhan.v1.GetDutyPolicyResponse
-	57,  // 122: yizhan.v1.RegistryService.PutDutyPolicy:output_type -> yizhan.v1.PutDutyPolicyResponse
-	63,  // 123: yizhan.v1.RegistryService.ListStaff:output_type -> yizhan.v1.ListStaffResponse
-	65,  // 124: yizhan.v1.RegistryService.CreateStaff:output_type -> yizhan.v1.StaffWriteResponse
-	67,  // 125: yizhan.v1.RegistryService.ListNodes:output_type -> yizhan.v1.ListNodesResponse
-	69,  // 126: yizhan.v1.RegistryService.GetRegistryStatus:output_type -> yizhan.v1.RegistryStatus
-	102, // [102:127] is the sub-list for method output_type
-	77,  // [77:102] is the sub-list for method input_type
-	77,  // [77:77] is the sub-list for extension type_name
-	77,  // [77:77] is the sub-list for extension extendee
-	0,   // [0:77] is the sub-list for field type_name
+	14,  // 68: yizhan.v1.UpdateStaffRequest.staff:type_name -> yizhan.v1.StaffMember
+	14,  // 69: yizhan.v1.StaffWriteResponse.staff:type_name -> yizhan.v1.StaffMember
+	17,  // 70: yizhan.v1.ListNodesResponse.nodes:type_name -> yizhan.v1.NodeEntry
+	18,  // 71: yizhan.v1.ListNodesResponse.meta:type_name -> yizhan.v1.ReadMeta
+	74,  // 72: yizhan.v1.RegistryStatus.last_contact:type_name -> google.protobuf.Timestamp
+	74,  // 73: yizhan.v1.RegistryStatus.feed_error_at:type_name -> google.protobuf.Timestamp
+	72,  // 74: yizhan.v1.RegistryStatus.quarantined:type_name -> yizhan.v1.QuarantinedMessage
+	73,  // 75: yizhan.v1.RegistryStatus.delivery_errors:type_name -> yizhan.v1.DeliveryError
+	74,  // 76: yizhan.v1.QuarantinedMessage.at:type_name -> google.protobuf.Timestamp
+	74,  // 77: yizhan.v1.DeliveryError.at:type_name -> google.protobuf.Timestamp
+	19,  // 78: yizhan.v1.RegistryService.ListOffices:input_type -> yizhan.v1.ListOfficesRequest
+	21,  // 79: yizhan.v1.RegistryService.GetOffice:input_type -> yizhan.v1.GetOfficeRequest
+	23,  // 80: yizhan.v1.RegistryService.CreateOffice:input_type -> yizhan.v1.CreateOfficeRequest
+	26,  // 81: yizhan.v1.RegistryService.ListDepartments:input_type -> yizhan.v1.ListDepartmentsRequest
+	28,  // 82: yizhan.v1.RegistryService.CreateDepartment:input_type -> yizhan.v1.CreateDepartmentRequest
+	30,  // 83: yizhan.v1.RegistryService.ListItems:input_type -> yizhan.v1.ListItemsRequest
+	32,  // 84: yizhan.v1.RegistryService.GetItem:input_type -> yizhan.v1.GetItemRequest
+	34,  // 85: yizhan.v1.RegistryService.CreateItem:input_type -> yizhan.v1.CreateItemRequest
+	35,  // 86: yizhan.v1.RegistryService.UpdateItem:input_type -> yizhan.v1.UpdateItemRequest
+	37,  // 87: yizhan.v1.RegistryService.ListItemVersions:input_type -> yizhan.v1.ListItemVersionsRequest
+	39,  // 88: yizhan.v1.RegistryService.ListGrants:input_type -> yizhan.v1.ListGrantsRequest
+	41,  // 89: yizhan.v1.RegistryService.CreateGrant:input_type -> yizhan.v1.CreateGrantRequest
+	43,  // 90: yizhan.v1.RegistryService.RevokeGrant:input_type -> yizhan.v1.RevokeGrantRequest
+	44,  // 91: yizhan.v1.RegistryService.GetCalendar:input_type -> yizhan.v1.GetCalendarRequest
+	46,  // 92: yizhan.v1.RegistryService.PutCalendar:input_type -> yizhan.v1.PutCalendarRequest
+	58,  // 93: yizhan.v1.RegistryService.GetSupervisionPolicy:input_type -> yizhan.v1.GetSupervisionPolicyRequest
+	60,  // 94: yizhan.v1.RegistryService.PutSupervisionPolicy:input_type -> yizhan.v1.PutSupervisionPolicyRequest
+	50,  // 95: yizhan.v1.RegistryService.GetCasePolicy:input_type -> yizhan.v1.GetCasePolicyRequest
+	52,  // 96: yizhan.v1.RegistryService.PutCasePolicy:input_type -> yizhan.v1.PutCasePolicyRequest
+	54,  // 97: yizhan.v1.RegistryService.GetDutyPolicy:input_type -> yizhan.v1.GetDutyPolicyRequest
+	56,  // 98: yizhan.v1.RegistryService.PutDutyPolicy:input_type -> yizhan.v1.PutDutyPolicyRequest
+	62,  // 99: yizhan.v1.RegistryService.ListStaff:input_type -> yizhan.v1.ListStaffRequest
+	64,  // 100: yizhan.v1.RegistryService.CreateStaff:input_type -> yizhan.v1.CreateStaffRequest
+	65,  // 101: yizhan.v1.RegistryService.UpdateStaff:input_type -> yizhan.v1.UpdateStaffRequest
+	66,  // 102: yizhan.v1.RegistryService.ChangePassword:input_type -> yizhan.v1.ChangePasswordRequest
+	68,  // 103: yizhan.v1.RegistryService.ListNodes:input_type -> yizhan.v1.ListNodesRequest
+	70,  // 104: yizhan.v1.RegistryService.GetRegistryStatus:input_type -> yizhan.v1.GetRegistryStatusRequest
+	20,  // 105: yizhan.v1.RegistryService.ListOffices:output_type -> yizhan.v1.ListOfficesResponse
+	22,  // 106: yizhan.v1.RegistryService.GetOffice:output_type -> yizhan.v1.GetOfficeResponse
+	25,  // 107: yizhan.v1.RegistryService.CreateOffice:output_type -> yizhan.v1.CreateOfficeResponse
+	27,  // 108: yizhan.v1.RegistryService.ListDepartments:output_type -> yizhan.v1.ListDepartmentsResponse
+	29,  // 109: yizhan.v1.RegistryService.CreateDepartment:output_type -> yizhan.v1.CreateDepartmentResponse
+	31,  // 110: yizhan.v1.RegistryService.ListItems:output_type -> yizhan.v1.ListItemsResponse
+	33,  // 111: yizhan.v1.RegistryService.GetItem:output_type -> yizhan.v1.GetItemResponse
+	36,  // 112: yizhan.v1.RegistryService.CreateItem:output_type -> yizhan.v1.ItemWriteResponse
+	36,  // 113: yizhan.v1.RegistryService.UpdateItem:output_type -> yizhan.v1.ItemWriteResponse
+	38,  // 114: yizhan.v1.RegistryService.ListItemVersions:output_type -> yizhan.v1.ListItemVersionsResponse
+	40,  // 115: yizhan.v1.RegistryService.ListGrants:output_type -> yizhan.v1.ListGrantsResponse
+	42,  // 116: yizhan.v1.RegistryService.CreateGrant:output_type -> yizhan.v1.GrantWriteResponse
+	42,  // 117: yizhan.v1.RegistryService.RevokeGrant:output_type -> yizhan.v1.GrantWriteResponse
+	45,  // 118: yizhan.v1.RegistryService.GetCalendar:output_type -> yizhan.v1.GetCalendarResponse
+	47,  // 119: yizhan.v1.RegistryService.PutCalendar:output_type -> yizhan.v1.PutCalendarResponse
+	59,  // 120: yizhan.v1.RegistryService.GetSupervisionPolicy:output_type -> yizhan.v1.GetSupervisionPolicyResponse
+	61,  // 121: yizhan.v1.RegistryService.PutSupervisionPolicy:output_type -> yizhan.v1.PutSupervisionPolicyResponse
+	51,  // 122: yizhan.v1.RegistryService.GetCasePolicy:output_type -> yizhan.v1.GetCasePolicyResponse
+	53,  // 123: yizhan.v1.RegistryService.PutCasePolicy:output_type -> yizhan.v1.PutCasePolicyResponse
+	55,  // 124: yizhan.v1.RegistryService.GetDutyPolicy:output_type -> yizhan.v1.GetDutyPolicyResponse
+	57,  // 125: yizhan.v1.RegistryService.PutDutyPolicy:output_type -> yizhan.v1.PutDutyPolicyResponse
+	63,  // 126: yizhan.v1.RegistryService.ListStaff:output_type -> yizhan.v1.ListStaffResponse
+	67,  // 127: yizhan.v1.RegistryService.CreateStaff:output_type -> yizhan.v1.StaffWriteResponse
+	67,  // 128: yizhan.v1.RegistryService.UpdateStaff:output_type -> yizhan.v1.StaffWriteResponse
+	67,  // 129: yizhan.v1.RegistryService.ChangePassword:output_type -> yizhan.v1.StaffWriteResponse
+	69,  // 130: yizhan.v1.RegistryService.ListNodes:output_type -> yizhan.v1.ListNodesResponse
+	71,  // 131: yizhan.v1.RegistryService.GetRegistryStatus:output_type -> yizhan.v1.RegistryStatus
+	105, // [105:132] is the sub-list for method output_type
+	78,  // [78:105] is the sub-list for method input_type
+	78,  // [78:78] is the sub-list for extension type_name
+	78,  // [78:78] is the sub-list for extension extendee
+	0,   // [0:78] is the sub-list for field type_name
 }
 
 func init() { file_yizhan_v1_registry_proto_init() }
@@ -5319,7 +5555,7 @@ func file_yizhan_v1_registry_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_yizhan_v1_registry_proto_rawDesc), len(file_yizhan_v1_registry_proto_rawDesc)),
 			NumEnums:      7,
-			NumMessages:   65,
+			NumMessages:   67,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -48,6 +48,8 @@ const (
 	RegistryService_PutDutyPolicy_FullMethodName        = "/yizhan.v1.RegistryService/PutDutyPolicy"
 	RegistryService_ListStaff_FullMethodName            = "/yizhan.v1.RegistryService/ListStaff"
 	RegistryService_CreateStaff_FullMethodName          = "/yizhan.v1.RegistryService/CreateStaff"
+	RegistryService_UpdateStaff_FullMethodName          = "/yizhan.v1.RegistryService/UpdateStaff"
+	RegistryService_ChangePassword_FullMethodName       = "/yizhan.v1.RegistryService/ChangePassword"
 	RegistryService_ListNodes_FullMethodName            = "/yizhan.v1.RegistryService/ListNodes"
 	RegistryService_GetRegistryStatus_FullMethodName    = "/yizhan.v1.RegistryService/GetRegistryStatus"
 )
@@ -81,6 +83,8 @@ type RegistryServiceClient interface {
 	PutDutyPolicy(ctx context.Context, in *PutDutyPolicyRequest, opts ...grpc.CallOption) (*PutDutyPolicyResponse, error)
 	ListStaff(ctx context.Context, in *ListStaffRequest, opts ...grpc.CallOption) (*ListStaffResponse, error)
 	CreateStaff(ctx context.Context, in *CreateStaffRequest, opts ...grpc.CallOption) (*StaffWriteResponse, error)
+	UpdateStaff(ctx context.Context, in *UpdateStaffRequest, opts ...grpc.CallOption) (*StaffWriteResponse, error)
+	ChangePassword(ctx context.Context, in *ChangePasswordRequest, opts ...grpc.CallOption) (*StaffWriteResponse, error)
 	ListNodes(ctx context.Context, in *ListNodesRequest, opts ...grpc.CallOption) (*ListNodesResponse, error)
 	GetRegistryStatus(ctx context.Context, in *GetRegistryStatusRequest, opts ...grpc.CallOption) (*RegistryStatus, error)
 }
@@ -323,6 +327,26 @@ func (c *registryServiceClient) CreateStaff(ctx context.Context, in *CreateStaff
 	return out, nil
 }
 
+func (c *registryServiceClient) UpdateStaff(ctx context.Context, in *UpdateStaffRequest, opts ...grpc.CallOption) (*StaffWriteResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(StaffWriteResponse)
+	err := c.cc.Invoke(ctx, RegistryService_UpdateStaff_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *registryServiceClient) ChangePassword(ctx context.Context, in *ChangePasswordRequest, opts ...grpc.CallOption) (*StaffWriteResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(StaffWriteResponse)
+	err := c.cc.Invoke(ctx, RegistryService_ChangePassword_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *registryServiceClient) ListNodes(ctx context.Context, in *ListNodesRequest, opts ...grpc.CallOption) (*ListNodesResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ListNodesResponse)
@@ -372,6 +396,8 @@ type RegistryServiceServer interface {
 	PutDutyPolicy(context.Context, *PutDutyPolicyRequest) (*PutDutyPolicyResponse, error)
 	ListStaff(context.Context, *ListStaffRequest) (*ListStaffResponse, error)
 	CreateStaff(context.Context, *CreateStaffRequest) (*StaffWriteResponse, error)
+	UpdateStaff(context.Context, *UpdateStaffRequest) (*StaffWriteResponse, error)
+	ChangePassword(context.Context, *ChangePasswordRequest) (*StaffWriteResponse, error)
 	ListNodes(context.Context, *ListNodesRequest) (*ListNodesResponse, error)
 	GetRegistryStatus(context.Context, *GetRegistryStatusRequest) (*RegistryStatus, error)
 	mustEmbedUnimplementedRegistryServiceServer()
@@ -452,6 +478,12 @@ func (UnimplementedRegistryServiceServer) ListStaff(context.Context, *ListStaffR
 }
 func (UnimplementedRegistryServiceServer) CreateStaff(context.Context, *CreateStaffRequest) (*StaffWriteResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method CreateStaff not implemented")
+}
+func (UnimplementedRegistryServiceServer) UpdateStaff(context.Context, *UpdateStaffRequest) (*StaffWriteResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateStaff not implemented")
+}
+func (UnimplementedRegistryServiceServer) ChangePassword(context.Context, *ChangePasswordRequest) (*StaffWriteResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ChangePassword not implemented")
 }
 func (UnimplementedRegistryServiceServer) ListNodes(context.Context, *ListNodesRequest) (*ListNodesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListNodes not implemented")
@@ -894,6 +926,42 @@ func _RegistryService_CreateStaff_Handler(srv interface{}, ctx context.Context, 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _RegistryService_UpdateStaff_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateStaffRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RegistryServiceServer).UpdateStaff(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RegistryService_UpdateStaff_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RegistryServiceServer).UpdateStaff(ctx, req.(*UpdateStaffRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RegistryService_ChangePassword_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ChangePasswordRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RegistryServiceServer).ChangePassword(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RegistryService_ChangePassword_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RegistryServiceServer).ChangePassword(ctx, req.(*ChangePasswordRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _RegistryService_ListNodes_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ListNodesRequest)
 	if err := dec(in); err != nil {
@@ -1028,6 +1096,14 @@ var RegistryService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "CreateStaff",
 			Handler:    _RegistryService_CreateStaff_Handler,
+		},
+		{
+			MethodName: "UpdateStaff",
+			Handler:    _RegistryService_UpdateStaff_Handler,
+		},
+		{
+			MethodName: "ChangePassword",
+			Handler:    _RegistryService_ChangePassword_Handler,
 		},
 		{
 			MethodName: "ListNodes",

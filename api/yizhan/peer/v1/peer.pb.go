@@ -407,6 +407,62 @@ func (x *CreateStaff) GetCredential() *StaffCredential {
 	return nil
 }
 
+// UpdateStaff changes a staff member (not the office): the name, the
+// department, the roles, disabled and must_change_password as given, and
+// the password when the credential's hash is set (redacted like
+// CreateStaff's).
+type UpdateStaff struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Staff         *v1.StaffMember        `protobuf:"bytes,1,opt,name=staff,proto3" json:"staff,omitempty"`
+	Credential    *StaffCredential       `protobuf:"bytes,2,opt,name=credential,proto3" json:"credential,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateStaff) Reset() {
+	*x = UpdateStaff{}
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateStaff) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateStaff) ProtoMessage() {}
+
+func (x *UpdateStaff) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateStaff.ProtoReflect.Descriptor instead.
+func (*UpdateStaff) Descriptor() ([]byte, []int) {
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *UpdateStaff) GetStaff() *v1.StaffMember {
+	if x != nil {
+		return x.Staff
+	}
+	return nil
+}
+
+func (x *UpdateStaff) GetCredential() *StaffCredential {
+	if x != nil {
+		return x.Credential
+	}
+	return nil
+}
+
 type PutCalendar struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Calendar      *v1.Calendar           `protobuf:"bytes,1,opt,name=calendar,proto3" json:"calendar,omitempty"`
@@ -416,7 +472,7 @@ type PutCalendar struct {
 
 func (x *PutCalendar) Reset() {
 	*x = PutCalendar{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[8]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -428,7 +484,7 @@ func (x *PutCalendar) String() string {
 func (*PutCalendar) ProtoMessage() {}
 
 func (x *PutCalendar) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[8]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -441,7 +497,7 @@ func (x *PutCalendar) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutCalendar.ProtoReflect.Descriptor instead.
 func (*PutCalendar) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{8}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *PutCalendar) GetCalendar() *v1.Calendar {
@@ -460,7 +516,7 @@ type PutNode struct {
 
 func (x *PutNode) Reset() {
 	*x = PutNode{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[9]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -472,7 +528,7 @@ func (x *PutNode) String() string {
 func (*PutNode) ProtoMessage() {}
 
 func (x *PutNode) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[9]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -485,7 +541,7 @@ func (x *PutNode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutNode.ProtoReflect.Descriptor instead.
 func (*PutNode) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{9}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *PutNode) GetNode() *v1.NodeEntry {
@@ -512,7 +568,7 @@ type QueryCodeKey struct {
 
 func (x *QueryCodeKey) Reset() {
 	*x = QueryCodeKey{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[10]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -524,7 +580,7 @@ func (x *QueryCodeKey) String() string {
 func (*QueryCodeKey) ProtoMessage() {}
 
 func (x *QueryCodeKey) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[10]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -537,7 +593,7 @@ func (x *QueryCodeKey) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueryCodeKey.ProtoReflect.Descriptor instead.
 func (*QueryCodeKey) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{10}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *QueryCodeKey) GetId() uint32 {
@@ -564,7 +620,7 @@ type PutQueryCodeKey struct {
 
 func (x *PutQueryCodeKey) Reset() {
 	*x = PutQueryCodeKey{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[11]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -576,7 +632,7 @@ func (x *PutQueryCodeKey) String() string {
 func (*PutQueryCodeKey) ProtoMessage() {}
 
 func (x *PutQueryCodeKey) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[11]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -589,7 +645,7 @@ func (x *PutQueryCodeKey) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutQueryCodeKey.ProtoReflect.Descriptor instead.
 func (*PutQueryCodeKey) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{11}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *PutQueryCodeKey) GetKey() *QueryCodeKey {
@@ -624,6 +680,7 @@ type RegistryCommand struct {
 	//	*RegistryCommand_PutSupervisionPolicy
 	//	*RegistryCommand_PutDutyPolicy
 	//	*RegistryCommand_PutCasePolicy
+	//	*RegistryCommand_UpdateStaff
 	Op            isRegistryCommand_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -631,7 +688,7 @@ type RegistryCommand struct {
 
 func (x *RegistryCommand) Reset() {
 	*x = RegistryCommand{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[12]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -643,7 +700,7 @@ func (x *RegistryCommand) String() string {
 func (*RegistryCommand) ProtoMessage() {}
 
 func (x *RegistryCommand) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[12]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -656,7 +713,7 @@ func (x *RegistryCommand) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegistryCommand.ProtoReflect.Descriptor instead.
 func (*RegistryCommand) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{12}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *RegistryCommand) GetAtUnixNano() int64 {
@@ -811,6 +868,15 @@ func (x *RegistryCommand) GetPutCasePolicy() *PutCasePolicy {
 	return nil
 }
 
+func (x *RegistryCommand) GetUpdateStaff() *UpdateStaff {
+	if x != nil {
+		if x, ok := x.Op.(*RegistryCommand_UpdateStaff); ok {
+			return x.UpdateStaff
+		}
+	}
+	return nil
+}
+
 type isRegistryCommand_Op interface {
 	isRegistryCommand_Op()
 }
@@ -867,6 +933,10 @@ type RegistryCommand_PutCasePolicy struct {
 	PutCasePolicy *PutCasePolicy `protobuf:"bytes,22,opt,name=put_case_policy,json=putCasePolicy,proto3,oneof"`
 }
 
+type RegistryCommand_UpdateStaff struct {
+	UpdateStaff *UpdateStaff `protobuf:"bytes,23,opt,name=update_staff,json=updateStaff,proto3,oneof"`
+}
+
 func (*RegistryCommand_CreateOffice) isRegistryCommand_Op() {}
 
 func (*RegistryCommand_CreateDepartment) isRegistryCommand_Op() {}
@@ -893,6 +963,8 @@ func (*RegistryCommand_PutDutyPolicy) isRegistryCommand_Op() {}
 
 func (*RegistryCommand_PutCasePolicy) isRegistryCommand_Op() {}
 
+func (*RegistryCommand_UpdateStaff) isRegistryCommand_Op() {}
+
 // PutCasePolicy sets the county's choices in the case rules.
 type PutCasePolicy struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -903,7 +975,7 @@ type PutCasePolicy struct {
 
 func (x *PutCasePolicy) Reset() {
 	*x = PutCasePolicy{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[13]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -915,7 +987,7 @@ func (x *PutCasePolicy) String() string {
 func (*PutCasePolicy) ProtoMessage() {}
 
 func (x *PutCasePolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[13]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -928,7 +1000,7 @@ func (x *PutCasePolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutCasePolicy.ProtoReflect.Descriptor instead.
 func (*PutCasePolicy) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{13}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *PutCasePolicy) GetPolicy() *v1.CasePolicy {
@@ -948,7 +1020,7 @@ type PutDutyPolicy struct {
 
 func (x *PutDutyPolicy) Reset() {
 	*x = PutDutyPolicy{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[14]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -960,7 +1032,7 @@ func (x *PutDutyPolicy) String() string {
 func (*PutDutyPolicy) ProtoMessage() {}
 
 func (x *PutDutyPolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[14]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -973,7 +1045,7 @@ func (x *PutDutyPolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutDutyPolicy.ProtoReflect.Descriptor instead.
 func (*PutDutyPolicy) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{14}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *PutDutyPolicy) GetPolicy() *v1.DutyPolicy {
@@ -993,7 +1065,7 @@ type PutSupervisionPolicy struct {
 
 func (x *PutSupervisionPolicy) Reset() {
 	*x = PutSupervisionPolicy{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[15]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1005,7 +1077,7 @@ func (x *PutSupervisionPolicy) String() string {
 func (*PutSupervisionPolicy) ProtoMessage() {}
 
 func (x *PutSupervisionPolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[15]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1018,7 +1090,7 @@ func (x *PutSupervisionPolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutSupervisionPolicy.ProtoReflect.Descriptor instead.
 func (*PutSupervisionPolicy) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{15}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *PutSupervisionPolicy) GetPolicy() *v1.SupervisionPolicy {
@@ -1041,7 +1113,7 @@ type ChangelogEntry struct {
 
 func (x *ChangelogEntry) Reset() {
 	*x = ChangelogEntry{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[16]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1053,7 +1125,7 @@ func (x *ChangelogEntry) String() string {
 func (*ChangelogEntry) ProtoMessage() {}
 
 func (x *ChangelogEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[16]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1066,7 +1138,7 @@ func (x *ChangelogEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChangelogEntry.ProtoReflect.Descriptor instead.
 func (*ChangelogEntry) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{16}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ChangelogEntry) GetIndex() uint64 {
@@ -1100,7 +1172,7 @@ type ItemHistory struct {
 
 func (x *ItemHistory) Reset() {
 	*x = ItemHistory{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[17]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1112,7 +1184,7 @@ func (x *ItemHistory) String() string {
 func (*ItemHistory) ProtoMessage() {}
 
 func (x *ItemHistory) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[17]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1125,7 +1197,7 @@ func (x *ItemHistory) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ItemHistory.ProtoReflect.Descriptor instead.
 func (*ItemHistory) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{17}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ItemHistory) GetVersions() []*v1.Item {
@@ -1161,7 +1233,7 @@ type RegistrySnapshot struct {
 
 func (x *RegistrySnapshot) Reset() {
 	*x = RegistrySnapshot{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[18]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1173,7 +1245,7 @@ func (x *RegistrySnapshot) String() string {
 func (*RegistrySnapshot) ProtoMessage() {}
 
 func (x *RegistrySnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[18]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1186,7 +1258,7 @@ func (x *RegistrySnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegistrySnapshot.ProtoReflect.Descriptor instead.
 func (*RegistrySnapshot) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{18}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *RegistrySnapshot) GetIndex() uint64 {
@@ -1299,7 +1371,7 @@ type ReplayRegistry struct {
 
 func (x *ReplayRegistry) Reset() {
 	*x = ReplayRegistry{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[19]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1311,7 +1383,7 @@ func (x *ReplayRegistry) String() string {
 func (*ReplayRegistry) ProtoMessage() {}
 
 func (x *ReplayRegistry) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[19]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1324,7 +1396,7 @@ func (x *ReplayRegistry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplayRegistry.ProtoReflect.Descriptor instead.
 func (*ReplayRegistry) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{19}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ReplayRegistry) GetEntries() []*ChangelogEntry {
@@ -1351,7 +1423,7 @@ type InstallRegistrySnapshot struct {
 
 func (x *InstallRegistrySnapshot) Reset() {
 	*x = InstallRegistrySnapshot{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[20]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1363,7 +1435,7 @@ func (x *InstallRegistrySnapshot) String() string {
 func (*InstallRegistrySnapshot) ProtoMessage() {}
 
 func (x *InstallRegistrySnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[20]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1376,7 +1448,7 @@ func (x *InstallRegistrySnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InstallRegistrySnapshot.ProtoReflect.Descriptor instead.
 func (*InstallRegistrySnapshot) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{20}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *InstallRegistrySnapshot) GetSnapshot() *RegistrySnapshot {
@@ -1402,7 +1474,7 @@ type Command struct {
 
 func (x *Command) Reset() {
 	*x = Command{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[21]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1414,7 +1486,7 @@ func (x *Command) String() string {
 func (*Command) ProtoMessage() {}
 
 func (x *Command) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[21]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1427,7 +1499,7 @@ func (x *Command) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Command.ProtoReflect.Descriptor instead.
 func (*Command) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{21}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Command) GetKind() isCommand_Kind {
@@ -1529,7 +1601,7 @@ type CaseCommand struct {
 
 func (x *CaseCommand) Reset() {
 	*x = CaseCommand{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[22]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1541,7 +1613,7 @@ func (x *CaseCommand) String() string {
 func (*CaseCommand) ProtoMessage() {}
 
 func (x *CaseCommand) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[22]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1554,7 +1626,7 @@ func (x *CaseCommand) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseCommand.ProtoReflect.Descriptor instead.
 func (*CaseCommand) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{22}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *CaseCommand) GetAtUnixNano() int64 {
@@ -1794,7 +1866,7 @@ type PutZeroReport struct {
 
 func (x *PutZeroReport) Reset() {
 	*x = PutZeroReport{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[23]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1806,7 +1878,7 @@ func (x *PutZeroReport) String() string {
 func (*PutZeroReport) ProtoMessage() {}
 
 func (x *PutZeroReport) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[23]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1819,7 +1891,7 @@ func (x *PutZeroReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutZeroReport.ProtoReflect.Descriptor instead.
 func (*PutZeroReport) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{23}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *PutZeroReport) GetReport() *v1.ZeroReport {
@@ -1840,7 +1912,7 @@ type FlagUnsignedReport struct {
 
 func (x *FlagUnsignedReport) Reset() {
 	*x = FlagUnsignedReport{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[24]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1852,7 +1924,7 @@ func (x *FlagUnsignedReport) String() string {
 func (*FlagUnsignedReport) ProtoMessage() {}
 
 func (x *FlagUnsignedReport) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[24]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1865,7 +1937,7 @@ func (x *FlagUnsignedReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FlagUnsignedReport.ProtoReflect.Descriptor instead.
 func (*FlagUnsignedReport) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{24}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *FlagUnsignedReport) GetFlag() *v1.UnsignedReportFlag {
@@ -1889,7 +1961,7 @@ type PutShifts struct {
 
 func (x *PutShifts) Reset() {
 	*x = PutShifts{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[25]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1901,7 +1973,7 @@ func (x *PutShifts) String() string {
 func (*PutShifts) ProtoMessage() {}
 
 func (x *PutShifts) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[25]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1914,7 +1986,7 @@ func (x *PutShifts) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutShifts.ProtoReflect.Descriptor instead.
 func (*PutShifts) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{25}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *PutShifts) GetShifts() []*v1.DutyShift {
@@ -1934,7 +2006,7 @@ type PutLogEntry struct {
 
 func (x *PutLogEntry) Reset() {
 	*x = PutLogEntry{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[26]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1946,7 +2018,7 @@ func (x *PutLogEntry) String() string {
 func (*PutLogEntry) ProtoMessage() {}
 
 func (x *PutLogEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[26]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1959,7 +2031,7 @@ func (x *PutLogEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutLogEntry.ProtoReflect.Descriptor instead.
 func (*PutLogEntry) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{26}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *PutLogEntry) GetEntry() *v1.DutyLogEntry {
@@ -1980,7 +2052,7 @@ type PutUrgentReport struct {
 
 func (x *PutUrgentReport) Reset() {
 	*x = PutUrgentReport{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[27]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1992,7 +2064,7 @@ func (x *PutUrgentReport) String() string {
 func (*PutUrgentReport) ProtoMessage() {}
 
 func (x *PutUrgentReport) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[27]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2005,7 +2077,7 @@ func (x *PutUrgentReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutUrgentReport.ProtoReflect.Descriptor instead.
 func (*PutUrgentReport) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{27}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *PutUrgentReport) GetReport() *v1.UrgentReport {
@@ -2025,7 +2097,7 @@ type PutReportAck struct {
 
 func (x *PutReportAck) Reset() {
 	*x = PutReportAck{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[28]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2037,7 +2109,7 @@ func (x *PutReportAck) String() string {
 func (*PutReportAck) ProtoMessage() {}
 
 func (x *PutReportAck) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[28]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2050,7 +2122,7 @@ func (x *PutReportAck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutReportAck.ProtoReflect.Descriptor instead.
 func (*PutReportAck) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{28}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *PutReportAck) GetAck() *v1.ReportAck {
@@ -2072,7 +2144,7 @@ type PutConsultation struct {
 
 func (x *PutConsultation) Reset() {
 	*x = PutConsultation{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[29]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2084,7 +2156,7 @@ func (x *PutConsultation) String() string {
 func (*PutConsultation) ProtoMessage() {}
 
 func (x *PutConsultation) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[29]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2097,7 +2169,7 @@ func (x *PutConsultation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutConsultation.ProtoReflect.Descriptor instead.
 func (*PutConsultation) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{29}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *PutConsultation) GetConsultation() *v1.Consultation {
@@ -2126,7 +2198,7 @@ type SupervisionStep struct {
 
 func (x *SupervisionStep) Reset() {
 	*x = SupervisionStep{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[30]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2138,7 +2210,7 @@ func (x *SupervisionStep) String() string {
 func (*SupervisionStep) ProtoMessage() {}
 
 func (x *SupervisionStep) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[30]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2151,7 +2223,7 @@ func (x *SupervisionStep) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SupervisionStep.ProtoReflect.Descriptor instead.
 func (*SupervisionStep) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{30}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *SupervisionStep) GetOp() isSupervisionStep_Op {
@@ -2250,7 +2322,7 @@ type ReplyFollowUp struct {
 
 func (x *ReplyFollowUp) Reset() {
 	*x = ReplyFollowUp{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[31]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2262,7 +2334,7 @@ func (x *ReplyFollowUp) String() string {
 func (*ReplyFollowUp) ProtoMessage() {}
 
 func (x *ReplyFollowUp) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[31]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2275,7 +2347,7 @@ func (x *ReplyFollowUp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplyFollowUp.ProtoReflect.Descriptor instead.
 func (*ReplyFollowUp) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{31}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ReplyFollowUp) GetId() string {
@@ -2302,7 +2374,7 @@ type RevisitFollowUp struct {
 
 func (x *RevisitFollowUp) Reset() {
 	*x = RevisitFollowUp{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[32]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2314,7 +2386,7 @@ func (x *RevisitFollowUp) String() string {
 func (*RevisitFollowUp) ProtoMessage() {}
 
 func (x *RevisitFollowUp) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[32]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2327,7 +2399,7 @@ func (x *RevisitFollowUp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevisitFollowUp.ProtoReflect.Descriptor instead.
 func (*RevisitFollowUp) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{32}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *RevisitFollowUp) GetId() string {
@@ -2353,7 +2425,7 @@ type IssueOrder struct {
 
 func (x *IssueOrder) Reset() {
 	*x = IssueOrder{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[33]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2365,7 +2437,7 @@ func (x *IssueOrder) String() string {
 func (*IssueOrder) ProtoMessage() {}
 
 func (x *IssueOrder) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[33]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2378,7 +2450,7 @@ func (x *IssueOrder) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IssueOrder.ProtoReflect.Descriptor instead.
 func (*IssueOrder) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{33}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *IssueOrder) GetOrder() *v1.SupervisionOrder {
@@ -2398,7 +2470,7 @@ type AnswerOrder struct {
 
 func (x *AnswerOrder) Reset() {
 	*x = AnswerOrder{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[34]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2410,7 +2482,7 @@ func (x *AnswerOrder) String() string {
 func (*AnswerOrder) ProtoMessage() {}
 
 func (x *AnswerOrder) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[34]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2423,7 +2495,7 @@ func (x *AnswerOrder) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnswerOrder.ProtoReflect.Descriptor instead.
 func (*AnswerOrder) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{34}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *AnswerOrder) GetId() string {
@@ -2451,7 +2523,7 @@ type DecideOrder struct {
 
 func (x *DecideOrder) Reset() {
 	*x = DecideOrder{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[35]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2463,7 +2535,7 @@ func (x *DecideOrder) String() string {
 func (*DecideOrder) ProtoMessage() {}
 
 func (x *DecideOrder) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[35]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2476,7 +2548,7 @@ func (x *DecideOrder) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecideOrder.ProtoReflect.Descriptor instead.
 func (*DecideOrder) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{35}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *DecideOrder) GetId() string {
@@ -2515,7 +2587,7 @@ type EvaluateCards struct {
 
 func (x *EvaluateCards) Reset() {
 	*x = EvaluateCards{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[36]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2527,7 +2599,7 @@ func (x *EvaluateCards) String() string {
 func (*EvaluateCards) ProtoMessage() {}
 
 func (x *EvaluateCards) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[36]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2540,7 +2612,7 @@ func (x *EvaluateCards) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EvaluateCards.ProtoReflect.Descriptor instead.
 func (*EvaluateCards) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{36}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *EvaluateCards) GetChecks() []*CardCheck {
@@ -2567,7 +2639,7 @@ type CardCheck struct {
 
 func (x *CardCheck) Reset() {
 	*x = CardCheck{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[37]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2579,7 +2651,7 @@ func (x *CardCheck) String() string {
 func (*CardCheck) ProtoMessage() {}
 
 func (x *CardCheck) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[37]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2592,7 +2664,7 @@ func (x *CardCheck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CardCheck.ProtoReflect.Descriptor instead.
 func (*CardCheck) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{37}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *CardCheck) GetCaseNumber() string {
@@ -2622,7 +2694,7 @@ type AppendCaseEvents struct {
 
 func (x *AppendCaseEvents) Reset() {
 	*x = AppendCaseEvents{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[38]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2634,7 +2706,7 @@ func (x *AppendCaseEvents) String() string {
 func (*AppendCaseEvents) ProtoMessage() {}
 
 func (x *AppendCaseEvents) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[38]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2647,7 +2719,7 @@ func (x *AppendCaseEvents) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppendCaseEvents.ProtoReflect.Descriptor instead.
 func (*AppendCaseEvents) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{38}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *AppendCaseEvents) GetCaseNumber() string {
@@ -2689,7 +2761,7 @@ type CaseMessage struct {
 
 func (x *CaseMessage) Reset() {
 	*x = CaseMessage{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[39]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2701,7 +2773,7 @@ func (x *CaseMessage) String() string {
 func (*CaseMessage) ProtoMessage() {}
 
 func (x *CaseMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[39]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2714,7 +2786,7 @@ func (x *CaseMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseMessage.ProtoReflect.Descriptor instead.
 func (*CaseMessage) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{39}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *CaseMessage) GetCaseNumber() string {
@@ -2798,7 +2870,7 @@ type ReceiveCaseMessages struct {
 
 func (x *ReceiveCaseMessages) Reset() {
 	*x = ReceiveCaseMessages{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[40]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2810,7 +2882,7 @@ func (x *ReceiveCaseMessages) String() string {
 func (*ReceiveCaseMessages) ProtoMessage() {}
 
 func (x *ReceiveCaseMessages) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[40]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2823,7 +2895,7 @@ func (x *ReceiveCaseMessages) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReceiveCaseMessages.ProtoReflect.Descriptor instead.
 func (*ReceiveCaseMessages) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{40}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *ReceiveCaseMessages) GetMessages() []*CaseMessage {
@@ -2847,7 +2919,7 @@ type OutboxEntry struct {
 
 func (x *OutboxEntry) Reset() {
 	*x = OutboxEntry{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[41]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2859,7 +2931,7 @@ func (x *OutboxEntry) String() string {
 func (*OutboxEntry) ProtoMessage() {}
 
 func (x *OutboxEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[41]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2872,7 +2944,7 @@ func (x *OutboxEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OutboxEntry.ProtoReflect.Descriptor instead.
 func (*OutboxEntry) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{41}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *OutboxEntry) GetDestOffice() string {
@@ -2918,7 +2990,7 @@ type QuarantinedEntry struct {
 
 func (x *QuarantinedEntry) Reset() {
 	*x = QuarantinedEntry{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[42]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2930,7 +3002,7 @@ func (x *QuarantinedEntry) String() string {
 func (*QuarantinedEntry) ProtoMessage() {}
 
 func (x *QuarantinedEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[42]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2943,7 +3015,7 @@ func (x *QuarantinedEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuarantinedEntry.ProtoReflect.Descriptor instead.
 func (*QuarantinedEntry) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{42}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *QuarantinedEntry) GetEntry() *OutboxEntry {
@@ -2978,7 +3050,7 @@ type QuarantineOutbox struct {
 
 func (x *QuarantineOutbox) Reset() {
 	*x = QuarantineOutbox{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[43]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2990,7 +3062,7 @@ func (x *QuarantineOutbox) String() string {
 func (*QuarantineOutbox) ProtoMessage() {}
 
 func (x *QuarantineOutbox) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[43]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3003,7 +3075,7 @@ func (x *QuarantineOutbox) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuarantineOutbox.ProtoReflect.Descriptor instead.
 func (*QuarantineOutbox) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{43}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *QuarantineOutbox) GetEntries() []*QuarantinedEntry {
@@ -3023,7 +3095,7 @@ type AckOutbox struct {
 
 func (x *AckOutbox) Reset() {
 	*x = AckOutbox{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[44]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3035,7 +3107,7 @@ func (x *AckOutbox) String() string {
 func (*AckOutbox) ProtoMessage() {}
 
 func (x *AckOutbox) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[44]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3048,7 +3120,7 @@ func (x *AckOutbox) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AckOutbox.ProtoReflect.Descriptor instead.
 func (*AckOutbox) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{44}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *AckOutbox) GetAcks() []*OutboxEntry {
@@ -3069,7 +3141,7 @@ type CaseRecord struct {
 
 func (x *CaseRecord) Reset() {
 	*x = CaseRecord{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[45]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3081,7 +3153,7 @@ func (x *CaseRecord) String() string {
 func (*CaseRecord) ProtoMessage() {}
 
 func (x *CaseRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[45]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3094,7 +3166,7 @@ func (x *CaseRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseRecord.ProtoReflect.Descriptor instead.
 func (*CaseRecord) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{45}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *CaseRecord) GetNumber() string {
@@ -3122,7 +3194,7 @@ type DaySequence struct {
 
 func (x *DaySequence) Reset() {
 	*x = DaySequence{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[46]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3134,7 +3206,7 @@ func (x *DaySequence) String() string {
 func (*DaySequence) ProtoMessage() {}
 
 func (x *DaySequence) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[46]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3147,7 +3219,7 @@ func (x *DaySequence) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DaySequence.ProtoReflect.Descriptor instead.
 func (*DaySequence) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{46}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *DaySequence) GetDay() string {
@@ -3177,7 +3249,7 @@ type CaseBookSnapshot struct {
 
 func (x *CaseBookSnapshot) Reset() {
 	*x = CaseBookSnapshot{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[47]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3189,7 +3261,7 @@ func (x *CaseBookSnapshot) String() string {
 func (*CaseBookSnapshot) ProtoMessage() {}
 
 func (x *CaseBookSnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[47]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3202,7 +3274,7 @@ func (x *CaseBookSnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseBookSnapshot.ProtoReflect.Descriptor instead.
 func (*CaseBookSnapshot) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{47}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *CaseBookSnapshot) GetCases() []*CaseRecord {
@@ -3245,7 +3317,7 @@ type OfficeSnapshot struct {
 
 func (x *OfficeSnapshot) Reset() {
 	*x = OfficeSnapshot{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[48]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3257,7 +3329,7 @@ func (x *OfficeSnapshot) String() string {
 func (*OfficeSnapshot) ProtoMessage() {}
 
 func (x *OfficeSnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[48]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3270,7 +3342,7 @@ func (x *OfficeSnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OfficeSnapshot.ProtoReflect.Descriptor instead.
 func (*OfficeSnapshot) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{48}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *OfficeSnapshot) GetRegistry() *RegistrySnapshot {
@@ -3310,7 +3382,7 @@ type RequestRecord struct {
 
 func (x *RequestRecord) Reset() {
 	*x = RequestRecord{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[49]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3322,7 +3394,7 @@ func (x *RequestRecord) String() string {
 func (*RequestRecord) ProtoMessage() {}
 
 func (x *RequestRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[49]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3335,7 +3407,7 @@ func (x *RequestRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestRecord.ProtoReflect.Descriptor instead.
 func (*RequestRecord) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{49}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *RequestRecord) GetId() string {
@@ -3382,7 +3454,7 @@ type DeliverCasesRequest struct {
 
 func (x *DeliverCasesRequest) Reset() {
 	*x = DeliverCasesRequest{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[50]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3394,7 +3466,7 @@ func (x *DeliverCasesRequest) String() string {
 func (*DeliverCasesRequest) ProtoMessage() {}
 
 func (x *DeliverCasesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[50]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3407,7 +3479,7 @@ func (x *DeliverCasesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeliverCasesRequest.ProtoReflect.Descriptor instead.
 func (*DeliverCasesRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{50}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *DeliverCasesRequest) GetMessages() []*CaseMessage {
@@ -3430,7 +3502,7 @@ type CaseReceipt struct {
 
 func (x *CaseReceipt) Reset() {
 	*x = CaseReceipt{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[51]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3442,7 +3514,7 @@ func (x *CaseReceipt) String() string {
 func (*CaseReceipt) ProtoMessage() {}
 
 func (x *CaseReceipt) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[51]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3455,7 +3527,7 @@ func (x *CaseReceipt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseReceipt.ProtoReflect.Descriptor instead.
 func (*CaseReceipt) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{51}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *CaseReceipt) GetCaseNumber() string {
@@ -3488,7 +3560,7 @@ type DeliverCasesResponse struct {
 
 func (x *DeliverCasesResponse) Reset() {
 	*x = DeliverCasesResponse{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[52]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3500,7 +3572,7 @@ func (x *DeliverCasesResponse) String() string {
 func (*DeliverCasesResponse) ProtoMessage() {}
 
 func (x *DeliverCasesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[52]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3513,7 +3585,7 @@ func (x *DeliverCasesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeliverCasesResponse.ProtoReflect.Descriptor instead.
 func (*DeliverCasesResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{52}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *DeliverCasesResponse) GetReceipts() []*CaseReceipt {
@@ -3534,7 +3606,7 @@ type JoinRequest struct {
 
 func (x *JoinRequest) Reset() {
 	*x = JoinRequest{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[53]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3546,7 +3618,7 @@ func (x *JoinRequest) String() string {
 func (*JoinRequest) ProtoMessage() {}
 
 func (x *JoinRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[53]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3559,7 +3631,7 @@ func (x *JoinRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinRequest.ProtoReflect.Descriptor instead.
 func (*JoinRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{53}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *JoinRequest) GetOfficeCode() string {
@@ -3592,7 +3664,7 @@ type JoinResponse struct {
 
 func (x *JoinResponse) Reset() {
 	*x = JoinResponse{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[54]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3604,7 +3676,7 @@ func (x *JoinResponse) String() string {
 func (*JoinResponse) ProtoMessage() {}
 
 func (x *JoinResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[54]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3617,7 +3689,7 @@ func (x *JoinResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinResponse.ProtoReflect.Descriptor instead.
 func (*JoinResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{54}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *JoinResponse) GetLeader() string {
@@ -3638,7 +3710,7 @@ type FeedRequest struct {
 
 func (x *FeedRequest) Reset() {
 	*x = FeedRequest{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[55]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3650,7 +3722,7 @@ func (x *FeedRequest) String() string {
 func (*FeedRequest) ProtoMessage() {}
 
 func (x *FeedRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[55]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3663,7 +3735,7 @@ func (x *FeedRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeedRequest.ProtoReflect.Descriptor instead.
 func (*FeedRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{55}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *FeedRequest) GetOfficeCode() string {
@@ -3702,7 +3774,7 @@ type FeedMessage struct {
 
 func (x *FeedMessage) Reset() {
 	*x = FeedMessage{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[56]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3714,7 +3786,7 @@ func (x *FeedMessage) String() string {
 func (*FeedMessage) ProtoMessage() {}
 
 func (x *FeedMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[56]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3727,7 +3799,7 @@ func (x *FeedMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeedMessage.ProtoReflect.Descriptor instead.
 func (*FeedMessage) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{56}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *FeedMessage) GetKind() isFeedMessage_Kind {
@@ -3814,7 +3886,7 @@ type FeedChunk struct {
 
 func (x *FeedChunk) Reset() {
 	*x = FeedChunk{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[57]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3826,7 +3898,7 @@ func (x *FeedChunk) String() string {
 func (*FeedChunk) ProtoMessage() {}
 
 func (x *FeedChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[57]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3839,7 +3911,7 @@ func (x *FeedChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeedChunk.ProtoReflect.Descriptor instead.
 func (*FeedChunk) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{57}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *FeedChunk) GetData() []byte {
@@ -3866,7 +3938,7 @@ type FeedBatch struct {
 
 func (x *FeedBatch) Reset() {
 	*x = FeedBatch{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[58]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3878,7 +3950,7 @@ func (x *FeedBatch) String() string {
 func (*FeedBatch) ProtoMessage() {}
 
 func (x *FeedBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[58]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3891,7 +3963,7 @@ func (x *FeedBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeedBatch.ProtoReflect.Descriptor instead.
 func (*FeedBatch) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{58}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *FeedBatch) GetEntries() []*ChangelogEntry {
@@ -3918,7 +3990,7 @@ type FeedHeartbeat struct {
 
 func (x *FeedHeartbeat) Reset() {
 	*x = FeedHeartbeat{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[59]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3930,7 +4002,7 @@ func (x *FeedHeartbeat) String() string {
 func (*FeedHeartbeat) ProtoMessage() {}
 
 func (x *FeedHeartbeat) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[59]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3943,7 +4015,7 @@ func (x *FeedHeartbeat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeedHeartbeat.ProtoReflect.Descriptor instead.
 func (*FeedHeartbeat) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{59}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *FeedHeartbeat) GetUpstreamIndex() uint64 {
@@ -3976,7 +4048,7 @@ type AnnounceNodeRequest struct {
 
 func (x *AnnounceNodeRequest) Reset() {
 	*x = AnnounceNodeRequest{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[60]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3988,7 +4060,7 @@ func (x *AnnounceNodeRequest) String() string {
 func (*AnnounceNodeRequest) ProtoMessage() {}
 
 func (x *AnnounceNodeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[60]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4001,7 +4073,7 @@ func (x *AnnounceNodeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnnounceNodeRequest.ProtoReflect.Descriptor instead.
 func (*AnnounceNodeRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{60}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *AnnounceNodeRequest) GetNode() *v1.NodeEntry {
@@ -4041,7 +4113,7 @@ type AnnounceNodeResponse struct {
 
 func (x *AnnounceNodeResponse) Reset() {
 	*x = AnnounceNodeResponse{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[61]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4053,7 +4125,7 @@ func (x *AnnounceNodeResponse) String() string {
 func (*AnnounceNodeResponse) ProtoMessage() {}
 
 func (x *AnnounceNodeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[61]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4066,7 +4138,7 @@ func (x *AnnounceNodeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnnounceNodeResponse.ProtoReflect.Descriptor instead.
 func (*AnnounceNodeResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{61}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *AnnounceNodeResponse) GetRegistryIndex() uint64 {
@@ -4085,7 +4157,7 @@ type ProgressRequest struct {
 
 func (x *ProgressRequest) Reset() {
 	*x = ProgressRequest{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[62]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4097,7 +4169,7 @@ func (x *ProgressRequest) String() string {
 func (*ProgressRequest) ProtoMessage() {}
 
 func (x *ProgressRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[62]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4110,7 +4182,7 @@ func (x *ProgressRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProgressRequest.ProtoReflect.Descriptor instead.
 func (*ProgressRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{62}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *ProgressRequest) GetOfficeCode() string {
@@ -4130,7 +4202,7 @@ type ProgressResponse struct {
 
 func (x *ProgressResponse) Reset() {
 	*x = ProgressResponse{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[63]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4142,7 +4214,7 @@ func (x *ProgressResponse) String() string {
 func (*ProgressResponse) ProtoMessage() {}
 
 func (x *ProgressResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[63]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4155,7 +4227,7 @@ func (x *ProgressResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProgressResponse.ProtoReflect.Descriptor instead.
 func (*ProgressResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{63}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *ProgressResponse) GetCommitIndex() uint64 {
@@ -4201,6 +4273,11 @@ const file_yizhan_peer_v1_peer_proto_rawDesc = "" +
 	"\x05staff\x18\x01 \x01(\v2\x16.yizhan.v1.StaffMemberR\x05staff\x12?\n" +
 	"\n" +
 	"credential\x18\x02 \x01(\v2\x1f.yizhan.peer.v1.StaffCredentialR\n" +
+	"credential\"|\n" +
+	"\vUpdateStaff\x12,\n" +
+	"\x05staff\x18\x01 \x01(\v2\x16.yizhan.v1.StaffMemberR\x05staff\x12?\n" +
+	"\n" +
+	"credential\x18\x02 \x01(\v2\x1f.yizhan.peer.v1.StaffCredentialR\n" +
 	"credential\">\n" +
 	"\vPutCalendar\x12/\n" +
 	"\bcalendar\x18\x01 \x01(\v2\x13.yizhan.v1.CalendarR\bcalendar\"3\n" +
@@ -4210,7 +4287,7 @@ const file_yizhan_peer_v1_peer_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\rR\x02id\x12\x10\n" +
 	"\x03key\x18\x02 \x01(\fR\x03key\"A\n" +
 	"\x0fPutQueryCodeKey\x12.\n" +
-	"\x03key\x18\x01 \x01(\v2\x1c.yizhan.peer.v1.QueryCodeKeyR\x03key\"\xa3\b\n" +
+	"\x03key\x18\x01 \x01(\v2\x1c.yizhan.peer.v1.QueryCodeKeyR\x03key\"\xe5\b\n" +
 	"\x0fRegistryCommand\x12 \n" +
 	"\fat_unix_nano\x18\x01 \x01(\x03R\n" +
 	"atUnixNano\x12\x14\n" +
@@ -4233,7 +4310,8 @@ const file_yizhan_peer_v1_peer_proto_rawDesc = "" +
 	"\x12put_query_code_key\x18\x13 \x01(\v2\x1f.yizhan.peer.v1.PutQueryCodeKeyH\x00R\x0fputQueryCodeKey\x12\\\n" +
 	"\x16put_supervision_policy\x18\x14 \x01(\v2$.yizhan.peer.v1.PutSupervisionPolicyH\x00R\x14putSupervisionPolicy\x12G\n" +
 	"\x0fput_duty_policy\x18\x15 \x01(\v2\x1d.yizhan.peer.v1.PutDutyPolicyH\x00R\rputDutyPolicy\x12G\n" +
-	"\x0fput_case_policy\x18\x16 \x01(\v2\x1d.yizhan.peer.v1.PutCasePolicyH\x00R\rputCasePolicyB\x04\n" +
+	"\x0fput_case_policy\x18\x16 \x01(\v2\x1d.yizhan.peer.v1.PutCasePolicyH\x00R\rputCasePolicy\x12@\n" +
+	"\fupdate_staff\x18\x17 \x01(\v2\x1b.yizhan.peer.v1.UpdateStaffH\x00R\vupdateStaffB\x04\n" +
 	"\x02op\">\n" +
 	"\rPutCasePolicy\x12-\n" +
 	"\x06policy\x18\x01 \x01(\v2\x15.yizhan.v1.CasePolicyR\x06policy\">\n" +
@@ -4482,7 +4560,7 @@ func file_yizhan_peer_v1_peer_proto_rawDescGZIP() []byte {
 	return file_yizhan_peer_v1_peer_proto_rawDescData
 }
 
-var file_yizhan_peer_v1_peer_proto_msgTypes = make([]protoimpl.MessageInfo, 64)
+var file_yizhan_peer_v1_peer_proto_msgTypes = make([]protoimpl.MessageInfo, 65)
 var file_yizhan_peer_v1_peer_proto_goTypes = []any{
 	(*StaffCredential)(nil),         // 0: yizhan.peer.v1.StaffCredential
 	(*CreateOffice)(nil),            // 1: yizhan.peer.v1.CreateOffice
@@ -4492,209 +4570,213 @@ var file_yizhan_peer_v1_peer_proto_goTypes = []any{
 	(*CreateGrant)(nil),             // 5: yizhan.peer.v1.CreateGrant
 	(*RevokeGrant)(nil),             // 6: yizhan.peer.v1.RevokeGrant
 	(*CreateStaff)(nil),             // 7: yizhan.peer.v1.CreateStaff
-	(*PutCalendar)(nil),             // 8: yizhan.peer.v1.PutCalendar
-	(*PutNode)(nil),                 // 9: yizhan.peer.v1.PutNode
-	(*QueryCodeKey)(nil),            // 10: yizhan.peer.v1.QueryCodeKey
-	(*PutQueryCodeKey)(nil),         // 11: yizhan.peer.v1.PutQueryCodeKey
-	(*RegistryCommand)(nil),         // 12: yizhan.peer.v1.RegistryCommand
-	(*PutCasePolicy)(nil),           // 13: yizhan.peer.v1.PutCasePolicy
-	(*PutDutyPolicy)(nil),           // 14: yizhan.peer.v1.PutDutyPolicy
-	(*PutSupervisionPolicy)(nil),    // 15: yizhan.peer.v1.PutSupervisionPolicy
-	(*ChangelogEntry)(nil),          // 16: yizhan.peer.v1.ChangelogEntry
-	(*ItemHistory)(nil),             // 17: yizhan.peer.v1.ItemHistory
-	(*RegistrySnapshot)(nil),        // 18: yizhan.peer.v1.RegistrySnapshot
-	(*ReplayRegistry)(nil),          // 19: yizhan.peer.v1.ReplayRegistry
-	(*InstallRegistrySnapshot)(nil), // 20: yizhan.peer.v1.InstallRegistrySnapshot
-	(*Command)(nil),                 // 21: yizhan.peer.v1.Command
-	(*CaseCommand)(nil),             // 22: yizhan.peer.v1.CaseCommand
-	(*PutZeroReport)(nil),           // 23: yizhan.peer.v1.PutZeroReport
-	(*FlagUnsignedReport)(nil),      // 24: yizhan.peer.v1.FlagUnsignedReport
-	(*PutShifts)(nil),               // 25: yizhan.peer.v1.PutShifts
-	(*PutLogEntry)(nil),             // 26: yizhan.peer.v1.PutLogEntry
-	(*PutUrgentReport)(nil),         // 27: yizhan.peer.v1.PutUrgentReport
-	(*PutReportAck)(nil),            // 28: yizhan.peer.v1.PutReportAck
-	(*PutConsultation)(nil),         // 29: yizhan.peer.v1.PutConsultation
-	(*SupervisionStep)(nil),         // 30: yizhan.peer.v1.SupervisionStep
-	(*ReplyFollowUp)(nil),           // 31: yizhan.peer.v1.ReplyFollowUp
-	(*RevisitFollowUp)(nil),         // 32: yizhan.peer.v1.RevisitFollowUp
-	(*IssueOrder)(nil),              // 33: yizhan.peer.v1.IssueOrder
-	(*AnswerOrder)(nil),             // 34: yizhan.peer.v1.AnswerOrder
-	(*DecideOrder)(nil),             // 35: yizhan.peer.v1.DecideOrder
-	(*EvaluateCards)(nil),           // 36: yizhan.peer.v1.EvaluateCards
-	(*CardCheck)(nil),               // 37: yizhan.peer.v1.CardCheck
-	(*AppendCaseEvents)(nil),        // 38: yizhan.peer.v1.AppendCaseEvents
-	(*CaseMessage)(nil),             // 39: yizhan.peer.v1.CaseMessage
-	(*ReceiveCaseMessages)(nil),     // 40: yizhan.peer.v1.ReceiveCaseMessages
-	(*OutboxEntry)(nil),             // 41: yizhan.peer.v1.OutboxEntry
-	(*QuarantinedEntry)(nil),        // 42: yizhan.peer.v1.QuarantinedEntry
-	(*QuarantineOutbox)(nil),        // 43: yizhan.peer.v1.QuarantineOutbox
-	(*AckOutbox)(nil),               // 44: yizhan.peer.v1.AckOutbox
-	(*CaseRecord)(nil),              // 45: yizhan.peer.v1.CaseRecord
-	(*DaySequence)(nil),             // 46: yizhan.peer.v1.DaySequence
-	(*CaseBookSnapshot)(nil),        // 47: yizhan.peer.v1.CaseBookSnapshot
-	(*OfficeSnapshot)(nil),          // 48: yizhan.peer.v1.OfficeSnapshot
-	(*RequestRecord)(nil),           // 49: yizhan.peer.v1.RequestRecord
-	(*DeliverCasesRequest)(nil),     // 50: yizhan.peer.v1.DeliverCasesRequest
-	(*CaseReceipt)(nil),             // 51: yizhan.peer.v1.CaseReceipt
-	(*DeliverCasesResponse)(nil),    // 52: yizhan.peer.v1.DeliverCasesResponse
-	(*JoinRequest)(nil),             // 53: yizhan.peer.v1.JoinRequest
-	(*JoinResponse)(nil),            // 54: yizhan.peer.v1.JoinResponse
-	(*FeedRequest)(nil),             // 55: yizhan.peer.v1.FeedRequest
-	(*FeedMessage)(nil),             // 56: yizhan.peer.v1.FeedMessage
-	(*FeedChunk)(nil),               // 57: yizhan.peer.v1.FeedChunk
-	(*FeedBatch)(nil),               // 58: yizhan.peer.v1.FeedBatch
-	(*FeedHeartbeat)(nil),           // 59: yizhan.peer.v1.FeedHeartbeat
-	(*AnnounceNodeRequest)(nil),     // 60: yizhan.peer.v1.AnnounceNodeRequest
-	(*AnnounceNodeResponse)(nil),    // 61: yizhan.peer.v1.AnnounceNodeResponse
-	(*ProgressRequest)(nil),         // 62: yizhan.peer.v1.ProgressRequest
-	(*ProgressResponse)(nil),        // 63: yizhan.peer.v1.ProgressResponse
-	(*v1.Office)(nil),               // 64: yizhan.v1.Office
-	(*v1.Department)(nil),           // 65: yizhan.v1.Department
-	(*v1.Item)(nil),                 // 66: yizhan.v1.Item
-	(*v1.Grant)(nil),                // 67: yizhan.v1.Grant
-	(*v1.StaffMember)(nil),          // 68: yizhan.v1.StaffMember
-	(*v1.Calendar)(nil),             // 69: yizhan.v1.Calendar
-	(*v1.NodeEntry)(nil),            // 70: yizhan.v1.NodeEntry
-	(*v1.CasePolicy)(nil),           // 71: yizhan.v1.CasePolicy
-	(*v1.DutyPolicy)(nil),           // 72: yizhan.v1.DutyPolicy
-	(*v1.SupervisionPolicy)(nil),    // 73: yizhan.v1.SupervisionPolicy
-	(*v1.ZeroReport)(nil),           // 74: yizhan.v1.ZeroReport
-	(*v1.UnsignedReportFlag)(nil),   // 75: yizhan.v1.UnsignedReportFlag
-	(*v1.DutyShift)(nil),            // 76: yizhan.v1.DutyShift
-	(*v1.DutyLogEntry)(nil),         // 77: yizhan.v1.DutyLogEntry
-	(*v1.UrgentReport)(nil),         // 78: yizhan.v1.UrgentReport
-	(*v1.ReportAck)(nil),            // 79: yizhan.v1.ReportAck
-	(*v1.Consultation)(nil),         // 80: yizhan.v1.Consultation
-	(*v1.FollowUpEntry)(nil),        // 81: yizhan.v1.FollowUpEntry
-	(*v1.SupervisionOrder)(nil),     // 82: yizhan.v1.SupervisionOrder
-	(v1.CardRule)(0),                // 83: yizhan.v1.CardRule
-	(*v1.CaseEvent)(nil),            // 84: yizhan.v1.CaseEvent
-	(*anypb.Any)(nil),               // 85: google.protobuf.Any
+	(*UpdateStaff)(nil),             // 8: yizhan.peer.v1.UpdateStaff
+	(*PutCalendar)(nil),             // 9: yizhan.peer.v1.PutCalendar
+	(*PutNode)(nil),                 // 10: yizhan.peer.v1.PutNode
+	(*QueryCodeKey)(nil),            // 11: yizhan.peer.v1.QueryCodeKey
+	(*PutQueryCodeKey)(nil),         // 12: yizhan.peer.v1.PutQueryCodeKey
+	(*RegistryCommand)(nil),         // 13: yizhan.peer.v1.RegistryCommand
+	(*PutCasePolicy)(nil),           // 14: yizhan.peer.v1.PutCasePolicy
+	(*PutDutyPolicy)(nil),           // 15: yizhan.peer.v1.PutDutyPolicy
+	(*PutSupervisionPolicy)(nil),    // 16: yizhan.peer.v1.PutSupervisionPolicy
+	(*ChangelogEntry)(nil),          // 17: yizhan.peer.v1.ChangelogEntry
+	(*ItemHistory)(nil),             // 18: yizhan.peer.v1.ItemHistory
+	(*RegistrySnapshot)(nil),        // 19: yizhan.peer.v1.RegistrySnapshot
+	(*ReplayRegistry)(nil),          // 20: yizhan.peer.v1.ReplayRegistry
+	(*InstallRegistrySnapshot)(nil), // 21: yizhan.peer.v1.InstallRegistrySnapshot
+	(*Command)(nil),                 // 22: yizhan.peer.v1.Command
+	(*CaseCommand)(nil),             // 23: yizhan.peer.v1.CaseCommand
+	(*PutZeroReport)(nil),           // 24: yizhan.peer.v1.PutZeroReport
+	(*FlagUnsignedReport)(nil),      // 25: yizhan.peer.v1.FlagUnsignedReport
+	(*PutShifts)(nil),               // 26: yizhan.peer.v1.PutShifts
+	(*PutLogEntry)(nil),             // 27: yizhan.peer.v1.PutLogEntry
+	(*PutUrgentReport)(nil),         // 28: yizhan.peer.v1.PutUrgentReport
+	(*PutReportAck)(nil),            // 29: yizhan.peer.v1.PutReportAck
+	(*PutConsultation)(nil),         // 30: yizhan.peer.v1.PutConsultation
+	(*SupervisionStep)(nil),         // 31: yizhan.peer.v1.SupervisionStep
+	(*ReplyFollowUp)(nil),           // 32: yizhan.peer.v1.ReplyFollowUp
+	(*RevisitFollowUp)(nil),         // 33: yizhan.peer.v1.RevisitFollowUp
+	(*IssueOrder)(nil),              // 34: yizhan.peer.v1.IssueOrder
+	(*AnswerOrder)(nil),             // 35: yizhan.peer.v1.AnswerOrder
+	(*DecideOrder)(nil),             // 36: yizhan.peer.v1.DecideOrder
+	(*EvaluateCards)(nil),           // 37: yizhan.peer.v1.EvaluateCards
+	(*CardCheck)(nil),               // 38: yizhan.peer.v1.CardCheck
+	(*AppendCaseEvents)(nil),        // 39: yizhan.peer.v1.AppendCaseEvents
+	(*CaseMessage)(nil),             // 40: yizhan.peer.v1.CaseMessage
+	(*ReceiveCaseMessages)(nil),     // 41: yizhan.peer.v1.ReceiveCaseMessages
+	(*OutboxEntry)(nil),             // 42: yizhan.peer.v1.OutboxEntry
+	(*QuarantinedEntry)(nil),        // 43: yizhan.peer.v1.QuarantinedEntry
+	(*QuarantineOutbox)(nil),        // 44: yizhan.peer.v1.QuarantineOutbox
+	(*AckOutbox)(nil),               // 45: yizhan.peer.v1.AckOutbox
+	(*CaseRecord)(nil),              // 46: yizhan.peer.v1.CaseRecord
+	(*DaySequence)(nil),             // 47: yizhan.peer.v1.DaySequence
+	(*CaseBookSnapshot)(nil),        // 48: yizhan.peer.v1.CaseBookSnapshot
+	(*OfficeSnapshot)(nil),          // 49: yizhan.peer.v1.OfficeSnapshot
+	(*RequestRecord)(nil),           // 50: yizhan.peer.v1.RequestRecord
+	(*DeliverCasesRequest)(nil),     // 51: yizhan.peer.v1.DeliverCasesRequest
+	(*CaseReceipt)(nil),             // 52: yizhan.peer.v1.CaseReceipt
+	(*DeliverCasesResponse)(nil),    // 53: yizhan.peer.v1.DeliverCasesResponse
+	(*JoinRequest)(nil),             // 54: yizhan.peer.v1.JoinRequest
+	(*JoinResponse)(nil),            // 55: yizhan.peer.v1.JoinResponse
+	(*FeedRequest)(nil),             // 56: yizhan.peer.v1.FeedRequest
+	(*FeedMessage)(nil),             // 57: yizhan.peer.v1.FeedMessage
+	(*FeedChunk)(nil),               // 58: yizhan.peer.v1.FeedChunk
+	(*FeedBatch)(nil),               // 59: yizhan.peer.v1.FeedBatch
+	(*FeedHeartbeat)(nil),           // 60: yizhan.peer.v1.FeedHeartbeat
+	(*AnnounceNodeRequest)(nil),     // 61: yizhan.peer.v1.AnnounceNodeRequest
+	(*AnnounceNodeResponse)(nil),    // 62: yizhan.peer.v1.AnnounceNodeResponse
+	(*ProgressRequest)(nil),         // 63: yizhan.peer.v1.ProgressRequest
+	(*ProgressResponse)(nil),        // 64: yizhan.peer.v1.ProgressResponse
+	(*v1.Office)(nil),               // 65: yizhan.v1.Office
+	(*v1.Department)(nil),           // 66: yizhan.v1.Department
+	(*v1.Item)(nil),                 // 67: yizhan.v1.Item
+	(*v1.Grant)(nil),                // 68: yizhan.v1.Grant
+	(*v1.StaffMember)(nil),          // 69: yizhan.v1.StaffMember
+	(*v1.Calendar)(nil),             // 70: yizhan.v1.Calendar
+	(*v1.NodeEntry)(nil),            // 71: yizhan.v1.NodeEntry
+	(*v1.CasePolicy)(nil),           // 72: yizhan.v1.CasePolicy
+	(*v1.DutyPolicy)(nil),           // 73: yizhan.v1.DutyPolicy
+	(*v1.SupervisionPolicy)(nil),    // 74: yizhan.v1.SupervisionPolicy
+	(*v1.ZeroReport)(nil),           // 75: yizhan.v1.ZeroReport
+	(*v1.UnsignedReportFlag)(nil),   // 76: yizhan.v1.UnsignedReportFlag
+	(*v1.DutyShift)(nil),            // 77: yizhan.v1.DutyShift
+	(*v1.DutyLogEntry)(nil),         // 78: yizhan.v1.DutyLogEntry
+	(*v1.UrgentReport)(nil),         // 79: yizhan.v1.UrgentReport
+	(*v1.ReportAck)(nil),            // 80: yizhan.v1.ReportAck
+	(*v1.Consultation)(nil),         // 81: yizhan.v1.Consultation
+	(*v1.FollowUpEntry)(nil),        // 82: yizhan.v1.FollowUpEntry
+	(*v1.SupervisionOrder)(nil),     // 83: yizhan.v1.SupervisionOrder
+	(v1.CardRule)(0),                // 84: yizhan.v1.CardRule
+	(*v1.CaseEvent)(nil),            // 85: yizhan.v1.CaseEvent
+	(*anypb.Any)(nil),               // 86: google.protobuf.Any
 }
 var file_yizhan_peer_v1_peer_proto_depIdxs = []int32{
-	64,  // 0: yizhan.peer.v1.CreateOffice.office:type_name -> yizhan.v1.Office
-	65,  // 1: yizhan.peer.v1.CreateDepartment.department:type_name -> yizhan.v1.Department
-	66,  // 2: yizhan.peer.v1.CreateItem.item:type_name -> yizhan.v1.Item
-	66,  // 3: yizhan.peer.v1.UpdateItem.item:type_name -> yizhan.v1.Item
-	67,  // 4: yizhan.peer.v1.CreateGrant.grant:type_name -> yizhan.v1.Grant
-	68,  // 5: yizhan.peer.v1.CreateStaff.staff:type_name -> yizhan.v1.StaffMember
+	65,  // 0: yizhan.peer.v1.CreateOffice.office:type_name -> yizhan.v1.Office
+	66,  // 1: yizhan.peer.v1.CreateDepartment.department:type_name -> yizhan.v1.Department
+	67,  // 2: yizhan.peer.v1.CreateItem.item:type_name -> yizhan.v1.Item
+	67,  // 3: yizhan.peer.v1.UpdateItem.item:type_name -> yizhan.v1.Item
+	68,  // 4: yizhan.peer.v1.CreateGrant.grant:type_name -> yizhan.v1.Grant
+	69,  // 5: yizhan.peer.v1.CreateStaff.staff:type_name -> yizhan.v1.StaffMember
 	0,   // 6: yizhan.peer.v1.CreateStaff.credential:type_name -> yizhan.peer.v1.StaffCredential
-	69,  // 7: yizhan.peer.v1.PutCalendar.calendar:type_name -> yizhan.v1.Calendar
-	70,  // 8: yizhan.peer.v1.PutNode.node:type_name -> yizhan.v1.NodeEntry
-	10,  // 9: yizhan.peer.v1.PutQueryCodeKey.key:type_name -> yizhan.peer.v1.QueryCodeKey
-	1,   // 10: yizhan.peer.v1.RegistryCommand.create_office:type_name -> yizhan.peer.v1.CreateOffice
-	2,   // 11: yizhan.peer.v1.RegistryCommand.create_department:type_name -> yizhan.peer.v1.CreateDepartment
-	3,   // 12: yizhan.peer.v1.RegistryCommand.create_item:type_name -> yizhan.peer.v1.CreateItem
-	4,   // 13: yizhan.peer.v1.RegistryCommand.update_item:type_name -> yizhan.peer.v1.UpdateItem
-	5,   // 14: yizhan.peer.v1.RegistryCommand.create_grant:type_name -> yizhan.peer.v1.CreateGrant
-	6,   // 15: yizhan.peer.v1.RegistryCommand.revoke_grant:type_name -> yizhan.peer.v1.RevokeGrant
-	7,   // 16: yizhan.peer.v1.RegistryCommand.create_staff:type_name -> yizhan.peer.v1.CreateStaff
-	8,   // 17: yizhan.peer.v1.RegistryCommand.put_calendar:type_name -> yizhan.peer.v1.PutCalendar
-	9,   // 18: yizhan.peer.v1.RegistryCommand.put_node:type_name -> yizhan.peer.v1.PutNode
-	11,  // 19: yizhan.peer.v1.RegistryCommand.put_query_code_key:type_name -> yizhan.peer.v1.PutQueryCodeKey
-	15,  // 20: yizhan.peer.v1.RegistryCommand.put_supervision_policy:type_name -> yizhan.peer.v1.PutSupervisionPolicy
-	14,  // 21: yizhan.peer.v1.RegistryCommand.put_duty_policy:type_name -> yizhan.peer.v1.PutDutyPolicy
-	13,  // 22: yizhan.peer.v1.RegistryCommand.put_case_policy:type_name -> yizhan.peer.v1.PutCasePolicy
-	71,  // 23: yizhan.peer.v1.PutCasePolicy.policy:type_name -> yizhan.v1.CasePolicy
-	72,  // 24: yizhan.peer.v1.PutDutyPolicy.policy:type_name -> yizhan.v1.DutyPolicy
-	73,  // 25: yizhan.peer.v1.PutSupervisionPolicy.policy:type_name -> yizhan.v1.SupervisionPolicy
-	12,  // 26: yizhan.peer.v1.ChangelogEntry.command:type_name -> yizhan.peer.v1.RegistryCommand
-	66,  // 27: yizhan.peer.v1.ItemHistory.versions:type_name -> yizhan.v1.Item
-	64,  // 28: yizhan.peer.v1.RegistrySnapshot.offices:type_name -> yizhan.v1.Office
-	65,  // 29: yizhan.peer.v1.RegistrySnapshot.departments:type_name -> yizhan.v1.Department
-	17,  // 30: yizhan.peer.v1.RegistrySnapshot.items:type_name -> yizhan.peer.v1.ItemHistory
-	67,  // 31: yizhan.peer.v1.RegistrySnapshot.grants:type_name -> yizhan.v1.Grant
-	68,  // 32: yizhan.peer.v1.RegistrySnapshot.staff:type_name -> yizhan.v1.StaffMember
-	0,   // 33: yizhan.peer.v1.RegistrySnapshot.credentials:type_name -> yizhan.peer.v1.StaffCredential
-	69,  // 34: yizhan.peer.v1.RegistrySnapshot.calendars:type_name -> yizhan.v1.Calendar
-	70,  // 35: yizhan.peer.v1.RegistrySnapshot.nodes:type_name -> yizhan.v1.NodeEntry
-	16,  // 36: yizhan.peer.v1.RegistrySnapshot.changelog:type_name -> yizhan.peer.v1.ChangelogEntry
-	10,  // 37: yizhan.peer.v1.RegistrySnapshot.query_code_keys:type_name -> yizhan.peer.v1.QueryCodeKey
-	73,  // 38: yizhan.peer.v1.RegistrySnapshot.supervision_policy:type_name -> yizhan.v1.SupervisionPolicy
-	72,  // 39: yizhan.peer.v1.RegistrySnapshot.duty_policy:type_name -> yizhan.v1.DutyPolicy
-	71,  // 40: yizhan.peer.v1.RegistrySnapshot.case_policy:type_name -> yizhan.v1.CasePolicy
-	16,  // 41: yizhan.peer.v1.ReplayRegistry.entries:type_name -> yizhan.peer.v1.ChangelogEntry
-	18,  // 42: yizhan.peer.v1.InstallRegistrySnapshot.snapshot:type_name -> yizhan.peer.v1.RegistrySnapshot
-	12,  // 43: yizhan.peer.v1.Command.registry:type_name -> yizhan.peer.v1.RegistryCommand
-	19,  // 44: yizhan.peer.v1.Command.replay:type_name -> yizhan.peer.v1.ReplayRegistry
-	20,  // 45: yizhan.peer.v1.Command.install_snapshot:type_name -> yizhan.peer.v1.InstallRegistrySnapshot
-	22,  // 46: yizhan.peer.v1.Command.cases:type_name -> yizhan.peer.v1.CaseCommand
-	38,  // 47: yizhan.peer.v1.CaseCommand.append:type_name -> yizhan.peer.v1.AppendCaseEvents
-	40,  // 48: yizhan.peer.v1.CaseCommand.receive:type_name -> yizhan.peer.v1.ReceiveCaseMessages
-	44,  // 49: yizhan.peer.v1.CaseCommand.ack:type_name -> yizhan.peer.v1.AckOutbox
-	43,  // 50: yizhan.peer.v1.CaseCommand.quarantine:type_name -> yizhan.peer.v1.QuarantineOutbox
-	36,  // 51: yizhan.peer.v1.CaseCommand.evaluate_cards:type_name -> yizhan.peer.v1.EvaluateCards
-	30,  // 52: yizhan.peer.v1.CaseCommand.supervision:type_name -> yizhan.peer.v1.SupervisionStep
-	29,  // 53: yizhan.peer.v1.CaseCommand.put_consultation:type_name -> yizhan.peer.v1.PutConsultation
-	27,  // 54: yizhan.peer.v1.CaseCommand.put_report:type_name -> yizhan.peer.v1.PutUrgentReport
-	28,  // 55: yizhan.peer.v1.CaseCommand.put_report_ack:type_name -> yizhan.peer.v1.PutReportAck
-	25,  // 56: yizhan.peer.v1.CaseCommand.put_shifts:type_name -> yizhan.peer.v1.PutShifts
-	26,  // 57: yizhan.peer.v1.CaseCommand.put_log_entry:type_name -> yizhan.peer.v1.PutLogEntry
-	23,  // 58: yizhan.peer.v1.CaseCommand.put_zero_report:type_name -> yizhan.peer.v1.PutZeroReport
-	24,  // 59: yizhan.peer.v1.CaseCommand.flag_unsigned_report:type_name -> yizhan.peer.v1.FlagUnsignedReport
-	74,  // 60: yizhan.peer.v1.PutZeroReport.report:type_name -> yizhan.v1.ZeroReport
-	75,  // 61: yizhan.peer.v1.FlagUnsignedReport.flag:type_name -> yizhan.v1.UnsignedReportFlag
-	76,  // 62: yizhan.peer.v1.PutShifts.shifts:type_name -> yizhan.v1.DutyShift
-	77,  // 63: yizhan.peer.v1.PutLogEntry.entry:type_name -> yizhan.v1.DutyLogEntry
-	78,  // 64: yizhan.peer.v1.PutUrgentReport.report:type_name -> yizhan.v1.UrgentReport
-	79,  // 65: yizhan.peer.v1.PutReportAck.ack:type_name -> yizhan.v1.ReportAck
-	80,  // 66: yizhan.peer.v1.PutConsultation.consultation:type_name -> yizhan.v1.Consultation
-	31,  // 67: yizhan.peer.v1.SupervisionStep.reply_follow_up:type_name -> yizhan.peer.v1.ReplyFollowUp
-	32,  // 68: yizhan.peer.v1.SupervisionStep.revisit_follow_up:type_name -> yizhan.peer.v1.RevisitFollowUp
-	33,  // 69: yizhan.peer.v1.SupervisionStep.issue_order:type_name -> yizhan.peer.v1.IssueOrder
-	34,  // 70: yizhan.peer.v1.SupervisionStep.answer_order:type_name -> yizhan.peer.v1.AnswerOrder
-	35,  // 71: yizhan.peer.v1.SupervisionStep.decide_order:type_name -> yizhan.peer.v1.DecideOrder
-	81,  // 72: yizhan.peer.v1.ReplyFollowUp.entry:type_name -> yizhan.v1.FollowUpEntry
-	81,  // 73: yizhan.peer.v1.RevisitFollowUp.entry:type_name -> yizhan.v1.FollowUpEntry
-	82,  // 74: yizhan.peer.v1.IssueOrder.order:type_name -> yizhan.v1.SupervisionOrder
-	81,  // 75: yizhan.peer.v1.AnswerOrder.entry:type_name -> yizhan.v1.FollowUpEntry
-	81,  // 76: yizhan.peer.v1.DecideOrder.entry:type_name -> yizhan.v1.FollowUpEntry
-	37,  // 77: yizhan.peer.v1.EvaluateCards.checks:type_name -> yizhan.peer.v1.CardCheck
-	83,  // 78: yizhan.peer.v1.CardCheck.rule:type_name -> yizhan.v1.CardRule
-	84,  // 79: yizhan.peer.v1.AppendCaseEvents.events:type_name -> yizhan.v1.CaseEvent
-	84,  // 80: yizhan.peer.v1.CaseMessage.events:type_name -> yizhan.v1.CaseEvent
-	80,  // 81: yizhan.peer.v1.CaseMessage.consultation:type_name -> yizhan.v1.Consultation
-	78,  // 82: yizhan.peer.v1.CaseMessage.report:type_name -> yizhan.v1.UrgentReport
-	79,  // 83: yizhan.peer.v1.CaseMessage.report_ack:type_name -> yizhan.v1.ReportAck
-	76,  // 84: yizhan.peer.v1.CaseMessage.shift:type_name -> yizhan.v1.DutyShift
-	74,  // 85: yizhan.peer.v1.CaseMessage.zero_report:type_name -> yizhan.v1.ZeroReport
-	75,  // 86: yizhan.peer.v1.CaseMessage.unsigned_flag:type_name -> yizhan.v1.UnsignedReportFlag
-	39,  // 87: yizhan.peer.v1.ReceiveCaseMessages.messages:type_name -> yizhan.peer.v1.CaseMessage
-	41,  // 88: yizhan.peer.v1.QuarantinedEntry.entry:type_name -> yizhan.peer.v1.OutboxEntry
-	42,  // 89: yizhan.peer.v1.QuarantineOutbox.entries:type_name -> yizhan.peer.v1.QuarantinedEntry
-	41,  // 90: yizhan.peer.v1.AckOutbox.acks:type_name -> yizhan.peer.v1.OutboxEntry
-	84,  // 91: yizhan.peer.v1.CaseRecord.events:type_name -> yizhan.v1.CaseEvent
-	45,  // 92: yizhan.peer.v1.CaseBookSnapshot.cases:type_name -> yizhan.peer.v1.CaseRecord
-	41,  // 93: yizhan.peer.v1.CaseBookSnapshot.outbox:type_name -> yizhan.peer.v1.OutboxEntry
-	46,  // 94: yizhan.peer.v1.CaseBookSnapshot.sequences:type_name -> yizhan.peer.v1.DaySequence
-	42,  // 95: yizhan.peer.v1.CaseBookSnapshot.quarantine:type_name -> yizhan.peer.v1.QuarantinedEntry
-	18,  // 96: yizhan.peer.v1.OfficeSnapshot.registry:type_name -> yizhan.peer.v1.RegistrySnapshot
-	47,  // 97: yizhan.peer.v1.OfficeSnapshot.cases:type_name -> yizhan.peer.v1.CaseBookSnapshot
-	49,  // 98: yizhan.peer.v1.OfficeSnapshot.requests:type_name -> yizhan.peer.v1.RequestRecord
-	85,  // 99: yizhan.peer.v1.RequestRecord.answer:type_name -> google.protobuf.Any
-	39,  // 100: yizhan.peer.v1.DeliverCasesRequest.messages:type_name -> yizhan.peer.v1.CaseMessage
-	51,  // 101: yizhan.peer.v1.DeliverCasesResponse.receipts:type_name -> yizhan.peer.v1.CaseReceipt
-	18,  // 102: yizhan.peer.v1.FeedMessage.snapshot:type_name -> yizhan.peer.v1.RegistrySnapshot
-	58,  // 103: yizhan.peer.v1.FeedMessage.batch:type_name -> yizhan.peer.v1.FeedBatch
-	59,  // 104: yizhan.peer.v1.FeedMessage.heartbeat:type_name -> yizhan.peer.v1.FeedHeartbeat
-	57,  // 105: yizhan.peer.v1.FeedMessage.chunk:type_name -> yizhan.peer.v1.FeedChunk
-	16,  // 106: yizhan.peer.v1.FeedBatch.entries:type_name -> yizhan.peer.v1.ChangelogEntry
-	70,  // 107: yizhan.peer.v1.AnnounceNodeRequest.node:type_name -> yizhan.v1.NodeEntry
-	53,  // 108: yizhan.peer.v1.Peer.Join:input_type -> yizhan.peer.v1.JoinRequest
-	55,  // 109: yizhan.peer.v1.Peer.Feed:input_type -> yizhan.peer.v1.FeedRequest
-	60,  // 110: yizhan.peer.v1.Peer.AnnounceNode:input_type -> yizhan.peer.v1.AnnounceNodeRequest
-	50,  // 111: yizhan.peer.v1.Peer.DeliverCases:input_type -> yizhan.peer.v1.DeliverCasesRequest
-	62,  // 112: yizhan.peer.v1.Peer.Progress:input_type -> yizhan.peer.v1.ProgressRequest
-	54,  // 113: yizhan.peer.v1.Peer.Join:output_type -> yizhan.peer.v1.JoinResponse
-	56,  // 114: yizhan.peer.v1.Peer.Feed:output_type -> yizhan.peer.v1.FeedMessage
-	61,  // 115: yizhan.peer.v1.Peer.AnnounceNode:output_type -> yizhan.peer.v1.AnnounceNodeResponse
-	52,  // 116: yizhan.peer.v1.Peer.DeliverCases:output_type -> yizhan.peer.v1.DeliverCasesResponse
-	63,  // 117: yizhan.peer.v1.Peer.Progress:output_type -> yizhan.peer.v1.ProgressResponse
-	113, // [113:118] is the sub-list for method output_type
-	108, // [108:113] is the sub-list for method input_type
-	108, // [108:108] is the sub-list for extension type_name
-	108, // [108:108] is the sub-list for extension extendee
-	0,   // [0:108] is the sub-list for field type_name
+	69,  // 7: yizhan.peer.v1.UpdateStaff.staff:type_name -> yizhan.v1.StaffMember
+	0,   // 8: yizhan.peer.v1.UpdateStaff.credential:type_name -> yizhan.peer.v1.StaffCredential
+	70,  // 9: yizhan.peer.v1.PutCalendar.calendar:type_name -> yizhan.v1.Calendar
+	71,  // 10: yizhan.peer.v1.PutNode.node:type_name -> yizhan.v1.NodeEntry
+	11,  // 11: yizhan.peer.v1.PutQueryCodeKey.key:type_name -> yizhan.peer.v1.QueryCodeKey
+	1,   // 12: yizhan.peer.v1.RegistryCommand.create_office:type_name -> yizhan.peer.v1.CreateOffice
+	2,   // 13: yizhan.peer.v1.RegistryCommand.create_department:type_name -> yizhan.peer.v1.CreateDepartment
+	3,   // 14: yizhan.peer.v1.RegistryCommand.create_item:type_name -> yizhan.peer.v1.CreateItem
+	4,   // 15: yizhan.peer.v1.RegistryCommand.update_item:type_name -> yizhan.peer.v1.UpdateItem
+	5,   // 16: yizhan.peer.v1.RegistryCommand.create_grant:type_name -> yizhan.peer.v1.CreateGrant
+	6,   // 17: yizhan.peer.v1.RegistryCommand.revoke_grant:type_name -> yizhan.peer.v1.RevokeGrant
+	7,   // 18: yizhan.peer.v1.RegistryCommand.create_staff:type_name -> yizhan.peer.v1.CreateStaff
+	9,   // 19: yizhan.peer.v1.RegistryCommand.put_calendar:type_name -> yizhan.peer.v1.PutCalendar
+	10,  // 20: yizhan.peer.v1.RegistryCommand.put_node:type_name -> yizhan.peer.v1.PutNode
+	12,  // 21: yizhan.peer.v1.RegistryCommand.put_query_code_key:type_name -> yizhan.peer.v1.PutQueryCodeKey
+	16,  // 22: yizhan.peer.v1.RegistryCommand.put_supervision_policy:type_name -> yizhan.peer.v1.PutSupervisionPolicy
+	15,  // 23: yizhan.peer.v1.RegistryCommand.put_duty_policy:type_name -> yizhan.peer.v1.PutDutyPolicy
+	14,  // 24: yizhan.peer.v1.RegistryCommand.put_case_policy:type_name -> yizhan.peer.v1.PutCasePolicy
+	8,   // 25: yizhan.peer.v1.RegistryCommand.update_staff:type_name -> yizhan.peer.v1.UpdateStaff
+	72,  // 26: yizhan.peer.v1.PutCasePolicy.policy:type_name -> yizhan.v1.CasePolicy
+	73,  // 27: yizhan.peer.v1.PutDutyPolicy.policy:type_name -> yizhan.v1.DutyPolicy
+	74,  // 28: yizhan.peer.v1.PutSupervisionPolicy.policy:type_name -> yizhan.v1.SupervisionPolicy
+	13,  // 29: yizhan.peer.v1.ChangelogEntry.command:type_name -> yizhan.peer.v1.RegistryCommand
+	67,  // 30: yizhan.peer.v1.ItemHistory.versions:type_name -> yizhan.v1.Item
+	65,  // 31: yizhan.peer.v1.RegistrySnapshot.offices:type_name -> yizhan.v1.Office
+	66,  // 32: yizhan.peer.v1.RegistrySnapshot.departments:type_name -> yizhan.v1.Department
+	18,  // 33: yizhan.peer.v1.RegistrySnapshot.items:type_name -> yizhan.peer.v1.ItemHistory
+	68,  // 34: yizhan.peer.v1.RegistrySnapshot.grants:type_name -> yizhan.v1.Grant
+	69,  // 35: yizhan.peer.v1.RegistrySnapshot.staff:type_name -> yizhan.v1.StaffMember
+	0,   // 36: yizhan.peer.v1.RegistrySnapshot.credentials:type_name -> yizhan.peer.v1.StaffCredential
+	70,  // 37: yizhan.peer.v1.RegistrySnapshot.calendars:type_name -> yizhan.v1.Calendar
+	71,  // 38: yizhan.peer.v1.RegistrySnapshot.nodes:type_name -> yizhan.v1.NodeEntry
+	17,  // 39: yizhan.peer.v1.RegistrySnapshot.changelog:type_name -> yizhan.peer.v1.ChangelogEntry
+	11,  // 40: yizhan.peer.v1.RegistrySnapshot.query_code_keys:type_name -> yizhan.peer.v1.QueryCodeKey
+	74,  // 41: yizhan.peer.v1.RegistrySnapshot.supervision_policy:type_name -> yizhan.v1.SupervisionPolicy
+	73,  // 42: yizhan.peer.v1.RegistrySnapshot.duty_policy:type_name -> yizhan.v1.DutyPolicy
+	72,  // 43: yizhan.peer.v1.RegistrySnapshot.case_policy:type_name -> yizhan.v1.CasePolicy
+	17,  // 44: yizhan.peer.v1.ReplayRegistry.entries:type_name -> yizhan.peer.v1.ChangelogEntry
+	19,  // 45: yizhan.peer.v1.InstallRegistrySnapshot.snapshot:type_name -> yizhan.peer.v1.RegistrySnapshot
+	13,  // 46: yizhan.peer.v1.Command.registry:type_name -> yizhan.peer.v1.RegistryCommand
+	20,  // 47: yizhan.peer.v1.Command.replay:type_name -> yizhan.peer.v1.ReplayRegistry
+	21,  // 48: yizhan.peer.v1.Command.install_snapshot:type_name -> yizhan.peer.v1.InstallRegistrySnapshot
+	23,  // 49: yizhan.peer.v1.Command.cases:type_name -> yizhan.peer.v1.CaseCommand
+	39,  // 50: yizhan.peer.v1.CaseCommand.append:type_name -> yizhan.peer.v1.AppendCaseEvents
+	41,  // 51: yizhan.peer.v1.CaseCommand.receive:type_name -> yizhan.peer.v1.ReceiveCaseMessages
+	45,  // 52: yizhan.peer.v1.CaseCommand.ack:type_name -> yizhan.peer.v1.AckOutbox
+	44,  // 53: yizhan.peer.v1.CaseCommand.quarantine:type_name -> yizhan.peer.v1.QuarantineOutbox
+	37,  // 54: yizhan.peer.v1.CaseCommand.evaluate_cards:type_name -> yizhan.peer.v1.EvaluateCards
+	31,  // 55: yizhan.peer.v1.CaseCommand.supervision:type_name -> yizhan.peer.v1.SupervisionStep
+	30,  // 56: yizhan.peer.v1.CaseCommand.put_consultation:type_name -> yizhan.peer.v1.PutConsultation
+	28,  // 57: yizhan.peer.v1.CaseCommand.put_report:type_name -> yizhan.peer.v1.PutUrgentReport
+	29,  // 58: yizhan.peer.v1.CaseCommand.put_report_ack:type_name -> yizhan.peer.v1.PutReportAck
+	26,  // 59: yizhan.peer.v1.CaseCommand.put_shifts:type_name -> yizhan.peer.v1.PutShifts
+	27,  // 60: yizhan.peer.v1.CaseCommand.put_log_entry:type_name -> yizhan.peer.v1.PutLogEntry
+	24,  // 61: yizhan.peer.v1.CaseCommand.put_zero_report:type_name -> yizhan.peer.v1.PutZeroReport
+	25,  // 62: yizhan.peer.v1.CaseCommand.flag_unsigned_report:type_name -> yizhan.peer.v1.FlagUnsignedReport
+	75,  // 63: yizhan.peer.v1.PutZeroReport.report:type_name -> yizhan.v1.ZeroReport
+	76,  // 64: yizhan.peer.v1.FlagUnsignedReport.flag:type_name -> yizhan.v1.UnsignedReportFlag
+	77,  // 65: yizhan.peer.v1.PutShifts.shifts:type_name -> yizhan.v1.DutyShift
+	78,  // 66: yizhan.peer.v1.PutLogEntry.entry:type_name -> yizhan.v1.DutyLogEntry
+	79,  // 67: yizhan.peer.v1.PutUrgentReport.report:type_name -> yizhan.v1.UrgentReport
+	80,  // 68: yizhan.peer.v1.PutReportAck.ack:type_name -> yizhan.v1.ReportAck
+	81,  // 69: yizhan.peer.v1.PutConsultation.consultation:type_name -> yizhan.v1.Consultation
+	32,  // 70: yizhan.peer.v1.SupervisionStep.reply_follow_up:type_name -> yizhan.peer.v1.ReplyFollowUp
+	33,  // 71: yizhan.peer.v1.SupervisionStep.revisit_follow_up:type_name -> yizhan.peer.v1.RevisitFollowUp
+	34,  // 72: yizhan.peer.v1.SupervisionStep.issue_order:type_name -> yizhan.peer.v1.IssueOrder
+	35,  // 73: yizhan.peer.v1.SupervisionStep.answer_order:type_name -> yizhan.peer.v1.AnswerOrder
+	36,  // 74: yizhan.peer.v1.SupervisionStep.decide_order:type_name -> yizhan.peer.v1.DecideOrder
+	82,  // 75: yizhan.peer.v1.ReplyFollowUp.entry:type_name -> yizhan.v1.FollowUpEntry
+	82,  // 76: yizhan.peer.v1.RevisitFollowUp.entry:type_name -> yizhan.v1.FollowUpEntry
+	83,  // 77: yizhan.peer.v1.IssueOrder.order:type_name -> yizhan.v1.SupervisionOrder
+	82,  // 78: yizhan.peer.v1.AnswerOrder.entry:type_name -> yizhan.v1.FollowUpEntry
+	82,  // 79: yizhan.peer.v1.DecideOrder.entry:type_name -> yizhan.v1.FollowUpEntry
+	38,  // 80: yizhan.peer.v1.EvaluateCards.checks:type_name -> yizhan.peer.v1.CardCheck
+	84,  // 81: yizhan.peer.v1.CardCheck.rule:type_name -> yizhan.v1.CardRule
+	85,  // 82: yizhan.peer.v1.AppendCaseEvents.events:type_name -> yizhan.v1.CaseEvent
+	85,  // 83: yizhan.peer.v1.CaseMessage.events:type_name -> yizhan.v1.CaseEvent
+	81,  // 84: yizhan.peer.v1.CaseMessage.consultation:type_name -> yizhan.v1.Consultation
+	79,  // 85: yizhan.peer.v1.CaseMessage.report:type_name -> yizhan.v1.UrgentReport
+	80,  // 86: yizhan.peer.v1.CaseMessage.report_ack:type_name -> yizhan.v1.ReportAck
+	77,  // 87: yizhan.peer.v1.CaseMessage.shift:type_name -> yizhan.v1.DutyShift
+	75,  // 88: yizhan.peer.v1.CaseMessage.zero_report:type_name -> yizhan.v1.ZeroReport
+	76,  // 89: yizhan.peer.v1.CaseMessage.unsigned_flag:type_name -> yizhan.v1.UnsignedReportFlag
+	40,  // 90: yizhan.peer.v1.ReceiveCaseMessages.messages:type_name -> yizhan.peer.v1.CaseMessage
+	42,  // 91: yizhan.peer.v1.QuarantinedEntry.entry:type_name -> yizhan.peer.v1.OutboxEntry
+	43,  // 92: yizhan.peer.v1.QuarantineOutbox.entries:type_name -> yizhan.peer.v1.QuarantinedEntry
+	42,  // 93: yizhan.peer.v1.AckOutbox.acks:type_name -> yizhan.peer.v1.OutboxEntry
+	85,  // 94: yizhan.peer.v1.CaseRecord.events:type_name -> yizhan.v1.CaseEvent
+	46,  // 95: yizhan.peer.v1.CaseBookSnapshot.cases:type_name -> yizhan.peer.v1.CaseRecord
+	42,  // 96: yizhan.peer.v1.CaseBookSnapshot.outbox:type_name -> yizhan.peer.v1.OutboxEntry
+	47,  // 97: yizhan.peer.v1.CaseBookSnapshot.sequences:type_name -> yizhan.peer.v1.DaySequence
+	43,  // 98: yizhan.peer.v1.CaseBookSnapshot.quarantine:type_name -> yizhan.peer.v1.QuarantinedEntry
+	19,  // 99: yizhan.peer.v1.OfficeSnapshot.registry:type_name -> yizhan.peer.v1.RegistrySnapshot
+	48,  // 100: yizhan.peer.v1.OfficeSnapshot.cases:type_name -> yizhan.peer.v1.CaseBookSnapshot
+	50,  // 101: yizhan.peer.v1.OfficeSnapshot.requests:type_name -> yizhan.peer.v1.RequestRecord
+	86,  // 102: yizhan.peer.v1.RequestRecord.answer:type_name -> google.protobuf.Any
+	40,  // 103: yizhan.peer.v1.DeliverCasesRequest.messages:type_name -> yizhan.peer.v1.CaseMessage
+	52,  // 104: yizhan.peer.v1.DeliverCasesResponse.receipts:type_name -> yizhan.peer.v1.CaseReceipt
+	19,  // 105: yizhan.peer.v1.FeedMessage.snapshot:type_name -> yizhan.peer.v1.RegistrySnapshot
+	59,  // 106: yizhan.peer.v1.FeedMessage.batch:type_name -> yizhan.peer.v1.FeedBatch
+	60,  // 107: yizhan.peer.v1.FeedMessage.heartbeat:type_name -> yizhan.peer.v1.FeedHeartbeat
+	58,  // 108: yizhan.peer.v1.FeedMessage.chunk:type_name -> yizhan.peer.v1.FeedChunk
+	17,  // 109: yizhan.peer.v1.FeedBatch.entries:type_name -> yizhan.peer.v1.ChangelogEntry
+	71,  // 110: yizhan.peer.v1.AnnounceNodeRequest.node:type_name -> yizhan.v1.NodeEntry
+	54,  // 111: yizhan.peer.v1.Peer.Join:input_type -> yizhan.peer.v1.JoinRequest
+	56,  // 112: yizhan.peer.v1.Peer.Feed:input_type -> yizhan.peer.v1.FeedRequest
+	61,  // 113: yizhan.peer.v1.Peer.AnnounceNode:input_type -> yizhan.peer.v1.AnnounceNodeRequest
+	51,  // 114: yizhan.peer.v1.Peer.DeliverCases:input_type -> yizhan.peer.v1.DeliverCasesRequest
+	63,  // 115: yizhan.peer.v1.Peer.Progress:input_type -> yizhan.peer.v1.ProgressRequest
+	55,  // 116: yizhan.peer.v1.Peer.Join:output_type -> yizhan.peer.v1.JoinResponse
+	57,  // 117: yizhan.peer.v1.Peer.Feed:output_type -> yizhan.peer.v1.FeedMessage
+	62,  // 118: yizhan.peer.v1.Peer.AnnounceNode:output_type -> yizhan.peer.v1.AnnounceNodeResponse
+	53,  // 119: yizhan.peer.v1.Peer.DeliverCases:output_type -> yizhan.peer.v1.DeliverCasesResponse
+	64,  // 120: yizhan.peer.v1.Peer.Progress:output_type -> yizhan.peer.v1.ProgressResponse
+	116, // [116:121] is the sub-list for method output_type
+	111, // [111:116] is the sub-list for method input_type
+	111, // [111:111] is the sub-list for extension type_name
+	111, // [111:111] is the sub-list for extension extendee
+	0,   // [0:111] is the sub-list for field type_name
 }
 
 func init() { file_yizhan_peer_v1_peer_proto_init() }
@@ -4702,7 +4784,7 @@ func file_yizhan_peer_v1_peer_proto_init() {
 	if File_yizhan_peer_v1_peer_proto != nil {
 		return
 	}
-	file_yizhan_peer_v1_peer_proto_msgTypes[12].OneofWrappers = []any{
+	file_yizhan_peer_v1_peer_proto_msgTypes[13].OneofWrappers = []any{
 		(*RegistryCommand_CreateOffice)(nil),
 		(*RegistryCommand_CreateDepartment)(nil),
 		(*RegistryCommand_CreateItem)(nil),
@@ -4716,14 +4798,15 @@ func file_yizhan_peer_v1_peer_proto_init() {
 		(*RegistryCommand_PutSupervisionPolicy)(nil),
 		(*RegistryCommand_PutDutyPolicy)(nil),
 		(*RegistryCommand_PutCasePolicy)(nil),
+		(*RegistryCommand_UpdateStaff)(nil),
 	}
-	file_yizhan_peer_v1_peer_proto_msgTypes[21].OneofWrappers = []any{
+	file_yizhan_peer_v1_peer_proto_msgTypes[22].OneofWrappers = []any{
 		(*Command_Registry)(nil),
 		(*Command_Replay)(nil),
 		(*Command_InstallSnapshot)(nil),
 		(*Command_Cases)(nil),
 	}
-	file_yizhan_peer_v1_peer_proto_msgTypes[22].OneofWrappers = []any{
+	file_yizhan_peer_v1_peer_proto_msgTypes[23].OneofWrappers = []any{
 		(*CaseCommand_Append)(nil),
 		(*CaseCommand_Receive)(nil),
 		(*CaseCommand_Ack)(nil),
@@ -4738,14 +4821,14 @@ func file_yizhan_peer_v1_peer_proto_init() {
 		(*CaseCommand_PutZeroReport)(nil),
 		(*CaseCommand_FlagUnsignedReport)(nil),
 	}
-	file_yizhan_peer_v1_peer_proto_msgTypes[30].OneofWrappers = []any{
+	file_yizhan_peer_v1_peer_proto_msgTypes[31].OneofWrappers = []any{
 		(*SupervisionStep_ReplyFollowUp)(nil),
 		(*SupervisionStep_RevisitFollowUp)(nil),
 		(*SupervisionStep_IssueOrder)(nil),
 		(*SupervisionStep_AnswerOrder)(nil),
 		(*SupervisionStep_DecideOrder)(nil),
 	}
-	file_yizhan_peer_v1_peer_proto_msgTypes[56].OneofWrappers = []any{
+	file_yizhan_peer_v1_peer_proto_msgTypes[57].OneofWrappers = []any{
 		(*FeedMessage_Snapshot)(nil),
 		(*FeedMessage_Batch)(nil),
 		(*FeedMessage_Heartbeat)(nil),
@@ -4757,7 +4840,7 @@ func file_yizhan_peer_v1_peer_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_yizhan_peer_v1_peer_proto_rawDesc), len(file_yizhan_peer_v1_peer_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   64,
+			NumMessages:   65,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
