@@ -647,6 +647,10 @@ func NewFiling(in FileInput, reg Registry) (*yizhanv1.CaseEvent, error) {
 		return nil, registry.Invalid("office_code", reason.InvalidFormat, reason.Meta{"format": "DIVISION_CODE"}, "%v", err)
 	}
 	it := in.Item
+	if it.GetRetired() {
+		return nil, registry.Invalid("item_code", reason.ItemRetired, reason.Meta{"code": it.GetCode()},
+			"item %s (%s) is retired (废止): it takes no new filings", it.GetCode(), it.GetName())
+	}
 	rights := reg.Rights(it.GetCode(), in.Office, in.At)
 	if !slices.Contains(rights, yizhanv1.Right_RIGHT_ACCEPT) && !slices.Contains(rights, yizhanv1.Right_RIGHT_PROXY_FILE) {
 		return nil, reason.Errorf(reason.NoRightForItem, reason.Meta{"office": in.Office, "item": it.GetCode(), "right": yizhanv1.Right_RIGHT_ACCEPT.String()},

@@ -216,7 +216,7 @@ func (s *registryService) ListItems(_ context.Context, req *yizhanv1.ListItemsRe
 	}
 	items := s.n.office.Registry().Items(registry.ItemFilter{
 		DepartmentCode: req.GetDepartmentCode(), OfficeCode: req.GetOfficeCode(),
-		Query: req.GetQuery(), ExerciseTier: req.GetExerciseTier(), At: s.n.now(),
+		Query: req.GetQuery(), ExerciseTier: req.GetExerciseTier(), At: s.n.now(), Retired: req.GetIncludeRetired(),
 	})
 	size := int(req.GetPageSize())
 	if size == 0 {

@@ -8,6 +8,7 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 )
@@ -117,5 +118,49 @@ func TestStaffManagementThroughTheAPI(t *testing.T) {
 	}
 	if c := dial(t, village).login("dongcun", "mine-from-now-on"); whoami(c) != nil {
 		t.Error("the new password's token does not work at the village")
+	}
+}
+
+// A retired item (废止) takes no new filings, naming the field; a case
+// filed before goes on; the catalogue leaves it out unless asked.
+func TestRetiredItem(t *testing.T) {
+	f := newCaseFed(t, 1)
+	clerk := dial(t, f.countyLeader()).login("clerk", password)
+	cases := caseClient(t, clerk)
+	file := func() (*yizhanv1.CaseResponse, error) {
+		return cases.FileCase(clerk.ctx(), &yizhanv1.FileCaseRequest{ItemCode: tobacco().Code,
+			Applicant: &yizhanv1.Applicant{Name: "韦丽", IdNumber: applicantID, Phone: "13907710001"},
+			Materials: []*yizhanv1.SubmittedMaterial{{Name: "申请表", Copies: 1}}})
+	}
+	before, err := file()
+	if err != nil {
+		t.Fatal(err)
+	}
+	retired, err := f.admin.reg.UpdateItem(f.admin.ctx(), &yizhanv1.UpdateItemRequest{Item: &yizhanv1.Item{Code: tobacco().Code, Retired: true},
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"retired"}}})
+	if err != nil || !retired.GetItem().GetRetired() {
+		t.Fatalf("retire: %v %v", retired, err)
+	}
+	waitFor(t, "the county holds the retirement", func() bool { return f.countyLeader().Registry().Index() >= retired.GetRegistryIndex() }, 10*time.Second)
+	if _, err := file(); status.Code(err) != codes.InvalidArgument {
+		t.Errorf("a filing of a retired item: %v", err)
+	} else if _, field := fieldOf(err); field != "item_code" {
+		t.Errorf("a filing of a retired item names %q", field)
+	}
+	if _, err := cases.Accept(clerk.ctx(), &yizhanv1.CaseActionRequest{Number: before.GetCase().GetNumber()}); err != nil {
+		t.Errorf("a case filed before the retirement: %v", err)
+	}
+	list, err := f.admin.reg.ListItems(f.admin.ctx(), &yizhanv1.ListItemsRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range list.GetItems() {
+		if it.GetCode() == tobacco().Code {
+			t.Error("the catalogue lists a retired item")
+		}
+	}
+	all, err := f.admin.reg.ListItems(f.admin.ctx(), &yizhanv1.ListItemsRequest{IncludeRetired: true})
+	if err != nil || len(all.GetItems()) != len(list.GetItems())+1 {
+		t.Errorf("with the retired: %d items, without %d (%v)", len(all.GetItems()), len(list.GetItems()), err)
 	}
 }

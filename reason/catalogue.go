@@ -74,6 +74,7 @@ const (
 	OfficeNotFound           = "OFFICE_NOT_FOUND"
 	DepartmentNotFound       = "DEPARTMENT_NOT_FOUND"
 	ItemNotFound             = "ITEM_NOT_FOUND"
+	ItemRetired              = "ITEM_RETIRED"
 	NotAMaterial             = "NOT_A_MATERIAL"
 	NotASpecialProcedure     = "NOT_A_SPECIAL_PROCEDURE"
 	Duplicate                = "DUPLICATE"
@@ -613,6 +614,9 @@ var defs = []Def{
 	{Reason: ItemNotFound, Field: true, Keys: []string{"code"}, Example: Meta{"code": "450122-XX-001"},
 		Meaning: "the item named is not in the catalogue",
 		zh:      t("事项[“{code}”]不存在")},
+	{Reason: ItemRetired, Field: true, Keys: []string{"code"}, Example: Meta{"code": "450122-XX-001"},
+		Meaning: "the item is retired (废止): it takes no new filings; cases filed before go on",
+		zh:      t("事项[“{code}”]已废止，不再受理新的申请")},
 	{Reason: NotAMaterial, Field: true, Keys: []string{"material", "item", "version"}, Example: Meta{"material": "户口本", "item": "450122-YC-001", "version": "2"},
 		Meaning: "a material the item's version does not list",
 		zh:      t("[“{material}”]不是该事项的申请材料")},

@@ -123,6 +123,9 @@ type ItemFilter struct {
 	Query        string        // substring of the name or code, case-insensitive
 	ExerciseTier yizhanv1.Tier // TIER_UNSPECIFIED: any
 	At           time.Time     // see Grant activity in Grants
+	// Retired keeps the retired items (废止) too; they are left out
+	// otherwise.
+	Retired bool
 }
 
 // Items returns the current version of every item the filter selects, by
@@ -141,6 +144,9 @@ func (r *Registry) Items(f ItemFilter) []*yizhanv1.Item {
 	codes := make([]string, 0, len(r.st.items))
 	for code, versions := range r.st.items {
 		it := versions[len(versions)-1]
+		if it.GetRetired() && !f.Retired {
+			continue
+		}
 		if f.DepartmentCode != "" && it.GetDepartmentCode() != f.DepartmentCode {
 			continue
 		}

@@ -85,6 +85,8 @@ var flashes = map[string]string{
 	"revoked":  "授权已撤销。",
 	"staff":    "工作人员账号已创建。",
 	"staffed":  "工作人员账号已保存，将同步到各办事点。",
+	"retired":  "事项已废止：不再受理新的申请，已受理的办件继续办理。",
+	"restored": "事项已恢复受理。",
 	"calendar": "工作日历已保存。",
 }
 
@@ -118,7 +120,7 @@ func (s *server) adminItems(rq *request) error {
 	}
 	d.Departments = deps.GetDepartments()
 	names := departmentNames(d.Departments)
-	items, err := s.listAllItems(ctx, &yizhanv1.ListItemsRequest{Query: d.Query, DepartmentCode: d.Dept})
+	items, err := s.listAllItems(ctx, &yizhanv1.ListItemsRequest{Query: d.Query, DepartmentCode: d.Dept, IncludeRetired: true})
 	if err != nil {
 		return err
 	}

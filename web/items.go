@@ -502,3 +502,24 @@ func shorten(s string, n int) string {
 	r := []rune(s)
 	return string(r[:n]) + "…"
 }
+
+// itemRetire retires an item (废止: no new filings, running cases go on)
+// or brings it back, as a new version of the item.
+func (s *server) itemRetire(rq *request) error {
+	if err := requireAdmin(rq); err != nil {
+		return err
+	}
+	code := rq.r.PathValue("code")
+	retired := rq.r.PostForm.Get("retired") == "1"
+	resp, err := s.cfg.Registry.UpdateItem(rq.ctx(), &yizhanv1.UpdateItemRequest{
+		Item: &yizhanv1.Item{Code: code, Retired: retired}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"retired"}},
+	})
+	if err != nil {
+		return err
+	}
+	msg := "restored"
+	if retired {
+		msg = "retired"
+	}
+	return s.saved(rq, resp.GetRegistryIndex(), "/admin/items", msg)
+}

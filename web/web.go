@@ -155,6 +155,7 @@ func (s *server) routes() http.Handler {
 	handle("GET /admin/items/{code}/edit", s.itemEdit)
 	handle("POST /admin/items/{code}", s.itemUpdate)
 	handle("GET /admin/items/{code}/versions", s.itemVersions)
+	handle("POST /admin/items/{code}/retire", s.itemRetire)
 	handle("GET /admin/grants", s.matrix)
 	handle("GET /admin/grants/new", s.grantNew)
 	handle("POST /admin/grants", s.grantCreate)

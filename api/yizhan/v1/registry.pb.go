@@ -860,24 +860,28 @@ type Item struct {
 	StatutoryLimitDays int32                  `protobuf:"varint,11,opt,name=statutory_limit_days,json=statutoryLimitDays,proto3" json:"statutory_limit_days,omitempty"` // 法定时限 (working days)
 	// The longest extension of the time limit the item's law allows, in
 	// working days (行政许可法 §42: 10; 0: 10). One extension per case.
-	ExtensionLimitDays int32                  `protobuf:"varint,27,opt,name=extension_limit_days,json=extensionLimitDays,proto3" json:"extension_limit_days,omitempty"`
-	PromisedLimitDays  int32                  `protobuf:"varint,12,opt,name=promised_limit_days,json=promisedLimitDays,proto3" json:"promised_limit_days,omitempty"` // 承诺时限 (working days), ≤ statutory
-	FeeBasis           string                 `protobuf:"bytes,13,opt,name=fee_basis,json=feeBasis,proto3" json:"fee_basis,omitempty"`                               // 收费依据
-	FeeStandard        string                 `protobuf:"bytes,14,opt,name=fee_standard,json=feeStandard,proto3" json:"fee_standard,omitempty"`                      // 收费标准 (text)
-	FeeCents           int64                  `protobuf:"varint,15,opt,name=fee_cents,json=feeCents,proto3" json:"fee_cents,omitempty"`                              // fee in fen; 0: free of charge
-	CaseKind           CaseKind               `protobuf:"varint,16,opt,name=case_kind,json=caseKind,proto3,enum=yizhan.v1.CaseKind" json:"case_kind,omitempty"`
-	ExerciseTier       Tier                   `protobuf:"varint,17,opt,name=exercise_tier,json=exerciseTier,proto3,enum=yizhan.v1.Tier" json:"exercise_tier,omitempty"` // 行使层级
-	SpecialProcedures  []*SpecialProcedure    `protobuf:"bytes,18,rep,name=special_procedures,json=specialProcedures,proto3" json:"special_procedures,omitempty"`
-	Visits             int32                  `protobuf:"varint,19,opt,name=visits,proto3" json:"visits,omitempty"`                                               // 到现场次数
-	WhereToApply       string                 `protobuf:"bytes,20,opt,name=where_to_apply,json=whereToApply,proto3" json:"where_to_apply,omitempty"`              // 办理地点
-	OfficeHours        string                 `protobuf:"bytes,21,opt,name=office_hours,json=officeHours,proto3" json:"office_hours,omitempty"`                   // 办理时间
-	ConsultationPhone  string                 `protobuf:"bytes,22,opt,name=consultation_phone,json=consultationPhone,proto3" json:"consultation_phone,omitempty"` // 咨询电话
-	ComplaintPhone     string                 `protobuf:"bytes,23,opt,name=complaint_phone,json=complaintPhone,proto3" json:"complaint_phone,omitempty"`          // 投诉电话
-	UpdatedAt          *timestamppb.Timestamp `protobuf:"bytes,24,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`                         // output only
-	UpdatedBy          string                 `protobuf:"bytes,25,opt,name=updated_by,json=updatedBy,proto3" json:"updated_by,omitempty"`                         // output only
-	RegistryIndex      uint64                 `protobuf:"varint,26,opt,name=registry_index,json=registryIndex,proto3" json:"registry_index,omitempty"`            // output only
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	ExtensionLimitDays int32 `protobuf:"varint,27,opt,name=extension_limit_days,json=extensionLimitDays,proto3" json:"extension_limit_days,omitempty"`
+	// 废止: retired by the county (a new version marked so): no new
+	// filings; running cases go on under their version. Listed only when
+	// asked for (ListItemsRequest.include_retired).
+	Retired           bool                   `protobuf:"varint,28,opt,name=retired,proto3" json:"retired,omitempty"`
+	PromisedLimitDays int32                  `protobuf:"varint,12,opt,name=promised_limit_days,json=promisedLimitDays,proto3" json:"promised_limit_days,omitempty"` // 承诺时限 (working days), ≤ statutory
+	FeeBasis          string                 `protobuf:"bytes,13,opt,name=fee_basis,json=feeBasis,proto3" json:"fee_basis,omitempty"`                               // 收费依据
+	FeeStandard       string                 `protobuf:"bytes,14,opt,name=fee_standard,json=feeStandard,proto3" json:"fee_standard,omitempty"`                      // 收费标准 (text)
+	FeeCents          int64                  `protobuf:"varint,15,opt,name=fee_cents,json=feeCents,proto3" json:"fee_cents,omitempty"`                              // fee in fen; 0: free of charge
+	CaseKind          CaseKind               `protobuf:"varint,16,opt,name=case_kind,json=caseKind,proto3,enum=yizhan.v1.CaseKind" json:"case_kind,omitempty"`
+	ExerciseTier      Tier                   `protobuf:"varint,17,opt,name=exercise_tier,json=exerciseTier,proto3,enum=yizhan.v1.Tier" json:"exercise_tier,omitempty"` // 行使层级
+	SpecialProcedures []*SpecialProcedure    `protobuf:"bytes,18,rep,name=special_procedures,json=specialProcedures,proto3" json:"special_procedures,omitempty"`
+	Visits            int32                  `protobuf:"varint,19,opt,name=visits,proto3" json:"visits,omitempty"`                                               // 到现场次数
+	WhereToApply      string                 `protobuf:"bytes,20,opt,name=where_to_apply,json=whereToApply,proto3" json:"where_to_apply,omitempty"`              // 办理地点
+	OfficeHours       string                 `protobuf:"bytes,21,opt,name=office_hours,json=officeHours,proto3" json:"office_hours,omitempty"`                   // 办理时间
+	ConsultationPhone string                 `protobuf:"bytes,22,opt,name=consultation_phone,json=consultationPhone,proto3" json:"consultation_phone,omitempty"` // 咨询电话
+	ComplaintPhone    string                 `protobuf:"bytes,23,opt,name=complaint_phone,json=complaintPhone,proto3" json:"complaint_phone,omitempty"`          // 投诉电话
+	UpdatedAt         *timestamppb.Timestamp `protobuf:"bytes,24,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`                         // output only
+	UpdatedBy         string                 `protobuf:"bytes,25,opt,name=updated_by,json=updatedBy,proto3" json:"updated_by,omitempty"`                         // output only
+	RegistryIndex     uint64                 `protobuf:"varint,26,opt,name=registry_index,json=registryIndex,proto3" json:"registry_index,omitempty"`            // output only
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *Item) Reset() {
@@ -992,6 +996,13 @@ func (x *Item) GetExtensionLimitDays() int32 {
 		return x.ExtensionLimitDays
 	}
 	return 0
+}
+
+func (x *Item) GetRetired() bool {
+	if x != nil {
+		return x.Retired
+	}
+	return false
 }
 
 func (x *Item) GetPromisedLimitDays() int32 {
@@ -2246,14 +2257,15 @@ type ListItemsRequest struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
 	DepartmentCode string                 `protobuf:"bytes,1,opt,name=department_code,json=departmentCode,proto3" json:"department_code,omitempty"`
 	// Items that this office may accept or proxy-file now.
-	OfficeCode    string `protobuf:"bytes,2,opt,name=office_code,json=officeCode,proto3" json:"office_code,omitempty"`
-	Query         string `protobuf:"bytes,3,opt,name=query,proto3" json:"query,omitempty"` // substring of the name or code
-	ExerciseTier  Tier   `protobuf:"varint,4,opt,name=exercise_tier,json=exerciseTier,proto3,enum=yizhan.v1.Tier" json:"exercise_tier,omitempty"`
-	PageSize      int32  `protobuf:"varint,5,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	PageToken     string `protobuf:"bytes,6,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
-	MinIndex      uint64 `protobuf:"varint,7,opt,name=min_index,json=minIndex,proto3" json:"min_index,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	OfficeCode     string `protobuf:"bytes,2,opt,name=office_code,json=officeCode,proto3" json:"office_code,omitempty"`
+	Query          string `protobuf:"bytes,3,opt,name=query,proto3" json:"query,omitempty"` // substring of the name or code
+	ExerciseTier   Tier   `protobuf:"varint,4,opt,name=exercise_tier,json=exerciseTier,proto3,enum=yizhan.v1.Tier" json:"exercise_tier,omitempty"`
+	PageSize       int32  `protobuf:"varint,5,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken      string `protobuf:"bytes,6,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	MinIndex       uint64 `protobuf:"varint,7,opt,name=min_index,json=minIndex,proto3" json:"min_index,omitempty"`
+	IncludeRetired bool   `protobuf:"varint,8,opt,name=include_retired,json=includeRetired,proto3" json:"include_retired,omitempty"` // retired items too (废止: the admin's list)
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *ListItemsRequest) Reset() {
@@ -2333,6 +2345,13 @@ func (x *ListItemsRequest) GetMinIndex() uint64 {
 		return x.MinIndex
 	}
 	return 0
+}
+
+func (x *ListItemsRequest) GetIncludeRetired() bool {
+	if x != nil {
+		return x.IncludeRetired
+	}
+	return false
 }
 
 type ListItemsResponse struct {
@@ -4895,7 +4914,7 @@ const file_yizhan_v1_registry_proto_rawDesc = "" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1d\n" +
 	"\n" +
 	"limit_days\x18\x02 \x01(\x05R\tlimitDays\x12&\n" +
-	"\x0fcounts_in_limit\x18\x03 \x01(\bR\rcountsInLimit\"\xcd\b\n" +
+	"\x0fcounts_in_limit\x18\x03 \x01(\bR\rcountsInLimit\"\xe7\b\n" +
 	"\x04Item\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\rR\aversion\x12\x12\n" +
@@ -4912,7 +4931,8 @@ const file_yizhan_v1_registry_proto_rawDesc = "" +
 	"\x05steps\x18\n" +
 	" \x03(\v2\x18.yizhan.v1.ProcedureStepR\x05steps\x120\n" +
 	"\x14statutory_limit_days\x18\v \x01(\x05R\x12statutoryLimitDays\x120\n" +
-	"\x14extension_limit_days\x18\x1b \x01(\x05R\x12extensionLimitDays\x12.\n" +
+	"\x14extension_limit_days\x18\x1b \x01(\x05R\x12extensionLimitDays\x12\x18\n" +
+	"\aretired\x18\x1c \x01(\bR\aretired\x12.\n" +
 	"\x13promised_limit_days\x18\f \x01(\x05R\x11promisedLimitDays\x12\x1b\n" +
 	"\tfee_basis\x18\r \x01(\tR\bfeeBasis\x12!\n" +
 	"\ffee_standard\x18\x0e \x01(\tR\vfeeStandard\x12\x1b\n" +
@@ -5029,7 +5049,7 @@ const file_yizhan_v1_registry_proto_rawDesc = "" +
 	"\n" +
 	"department\x18\x01 \x01(\v2\x15.yizhan.v1.DepartmentR\n" +
 	"department\x12%\n" +
-	"\x0eregistry_index\x18\x02 \x01(\x04R\rregistryIndex\"\x81\x02\n" +
+	"\x0eregistry_index\x18\x02 \x01(\x04R\rregistryIndex\"\xaa\x02\n" +
 	"\x10ListItemsRequest\x12'\n" +
 	"\x0fdepartment_code\x18\x01 \x01(\tR\x0edepartmentCode\x12\x1f\n" +
 	"\voffice_code\x18\x02 \x01(\tR\n" +
@@ -5039,7 +5059,8 @@ const file_yizhan_v1_registry_proto_rawDesc = "" +
 	"\tpage_size\x18\x05 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
 	"page_token\x18\x06 \x01(\tR\tpageToken\x12\x1b\n" +
-	"\tmin_index\x18\a \x01(\x04R\bminIndex\"\x8b\x01\n" +
+	"\tmin_index\x18\a \x01(\x04R\bminIndex\x12'\n" +
+	"\x0finclude_retired\x18\b \x01(\bR\x0eincludeRetired\"\x8b\x01\n" +
 	"\x11ListItemsResponse\x12%\n" +
 	"\x05items\x18\x01 \x03(\v2\x0f.yizhan.v1.ItemR\x05items\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12'\n" +
