@@ -230,10 +230,10 @@ func TestBrowser(t *testing.T) {
 		}
 
 		b.open("/admin/federation")
-		b.see("联邦状态")
+		b.see("系统运行状态")
 		b.see("在线节点 6 / 6")
 		b.see("城关镇便民服务中心")
-		b.see("领导者")
+		b.see("主节点")
 		b.shot("federation.png", false)
 		b.open("/admin/calendar?year=2026")
 		b.see("国庆节")

@@ -79,7 +79,7 @@ var caseActions = map[string]caseAction{
 		call: func(c yizhanv1.CaseServiceServer) func(context.Context, *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
 			return c.RequestCorrection
 		}},
-	"resubmit": {Name: "resubmit", Label: "补正材料已交", Done: "补正材料已登记。",
+	"resubmit": {Name: "resubmit", Label: "接收补正材料", Done: "补正材料已登记。",
 		call: func(c yizhanv1.CaseServiceServer) func(context.Context, *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
 			return c.Resubmit
 		}},
@@ -392,7 +392,12 @@ func describeEvent(e *yizhanv1.CaseEvent, offices, deps map[string]string) event
 		if to == "" {
 			to = e.GetToOffice()
 		}
-		v.Label = "转送至" + to
+		// Up the tree a case is reported (上报), down it is sent back (下发).
+		if above(e.GetToOffice(), e.GetOfficeCode()) {
+			v.Label = "上报" + to
+		} else {
+			v.Label = "下发" + to
+		}
 	case yizhanv1.EventType_EVENT_TYPE_RECEIVED:
 		v.Label = "接收"
 	case yizhanv1.EventType_EVENT_TYPE_REVIEWED:
@@ -856,4 +861,17 @@ func chineseDate(t time.Time) string {
 		return ""
 	}
 	return fmt.Sprintf("%d年%d月%d日", t.Year(), int(t.Month()), t.Day())
+}
+
+// above reports whether office a is above office b in the division tree
+// (a county's code ends in 000000, a township's in 000).
+func above(a, b string) bool {
+	prefix := a
+	switch {
+	case strings.HasSuffix(a, "000000"):
+		prefix = a[:len(a)-6]
+	case strings.HasSuffix(a, "000"):
+		prefix = a[:len(a)-3]
+	}
+	return a != b && strings.HasPrefix(b, prefix)
 }

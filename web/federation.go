@@ -89,7 +89,7 @@ func (s *server) federation(rq *request) error {
 	for _, o := range offices.GetOffices() {
 		d.Offices = append(d.Offices, officeStatus{Office: o, Nodes: byOffice[o.GetCode()]})
 	}
-	return s.render(rq, http.StatusOK, "federation", &view{Title: "联邦状态", Section: "admin", AdminTab: "federation", Data: d, Meta: nodes.GetMeta()})
+	return s.render(rq, http.StatusOK, "federation", &view{Title: "系统运行状态", Section: "admin", AdminTab: "federation", Data: d, Meta: nodes.GetMeta()})
 }
 
 // probe asks one node for its registry status and its raft group; this
@@ -149,7 +149,7 @@ func (s *server) fetchJSON(ctx context.Context, url string, m proto.Message) err
 }
 
 var roleNamesRaft = map[string]string{
-	"Leader": "领导者", "Follower": "跟随者", "Candidate": "候选者", "Shutdown": "已停止",
+	"Leader": "主节点", "Follower": "从节点", "Candidate": "选举中", "Shutdown": "已停止",
 }
 
 // describe fills what the page shows of an online node.

@@ -22,6 +22,7 @@ type fileData struct {
 	Items []*yizhanv1.Item // to choose from, when no item is chosen
 	F     formValues
 	Staff bool // filed by staff on the citizen's behalf
+	Agent bool // by a village agent (代办), not a window's 收件登记
 }
 
 // filesAsStaff reports whether a filing at this node is made by the
@@ -37,6 +38,10 @@ func (s *server) filesAsStaff(rq *request) bool {
 func (s *server) fileForm(rq *request, code int, f formValues, errs formErrors) error {
 	ctx := rq.r.Context()
 	d := &fileData{F: f, Staff: s.filesAsStaff(rq)}
+	if st := rq.staff(); d.Staff && slices.Contains(st.GetRoles(), yizhanv1.Role_ROLE_AGENT) &&
+		!slices.Contains(st.GetRoles(), yizhanv1.Role_ROLE_CLERK) && !slices.Contains(st.GetRoles(), yizhanv1.Role_ROLE_WINDOW) {
+		d.Agent = true
+	}
 	if item := f.Get("item_code"); item != "" {
 		resp, err := s.cfg.Registry.GetItem(ctx, &yizhanv1.GetItemRequest{Code: item})
 		if err != nil {

@@ -150,7 +150,7 @@ var enumOptions = map[string][]option{
 	"tier":  {{1, "县级"}, {2, "乡镇级"}, {3, "村级"}},
 	"form":  {{1, "原件"}, {2, "复印件"}, {3, "原件及复印件"}, {4, "电子材料"}},
 	"right": {{1, "受理"}, {2, "审核"}, {3, "审批"}, {4, "制证"}, {5, "送达"}, {6, "代办"}},
-	"role":  {{1, "代办员"}, {2, "窗口人员"}, {3, "审核人"}, {4, "审批人"}, {5, "管理员"}, {6, "监察员"}, {7, "值班员"}, {8, "带班领导"}, {9, "综合窗口"}, {10, "部门负责人"}},
+	"role":  {{1, "代办员"}, {2, "窗口工作人员"}, {3, "审核人"}, {4, "审批人"}, {5, "管理员"}, {6, "监察员"}, {7, "值班员"}, {8, "带班领导"}, {9, "综合窗口"}, {10, "部门负责人"}},
 	// Urgent reports (duty).
 	"category": numbered(5, func(v int32) string { return duty.CategoryName(yizhanv1.IncidentCategory(v)) }),
 	"level":    numbered(4, func(v int32) string { return duty.LevelName(yizhanv1.IncidentLevel(v)) }),
@@ -180,7 +180,7 @@ var (
 		yizhanv1.Right_RIGHT_CERTIFY: "制证", yizhanv1.Right_RIGHT_DELIVER: "送达", yizhanv1.Right_RIGHT_PROXY_FILE: "代办",
 	}
 	roleNames = map[yizhanv1.Role]string{
-		yizhanv1.Role_ROLE_AGENT: "代办员", yizhanv1.Role_ROLE_CLERK: "窗口人员", yizhanv1.Role_ROLE_REVIEWER: "审核人",
+		yizhanv1.Role_ROLE_AGENT: "代办员", yizhanv1.Role_ROLE_CLERK: "窗口工作人员", yizhanv1.Role_ROLE_REVIEWER: "审核人",
 		yizhanv1.Role_ROLE_APPROVER: "审批人", yizhanv1.Role_ROLE_ADMIN: "管理员", yizhanv1.Role_ROLE_SUPERVISOR: "监察员",
 		yizhanv1.Role_ROLE_DUTY_OFFICER: "值班员", yizhanv1.Role_ROLE_DUTY_LEADER: "带班领导",
 		yizhanv1.Role_ROLE_WINDOW: "综合窗口", yizhanv1.Role_ROLE_DEPARTMENT_HEAD: "部门负责人",
