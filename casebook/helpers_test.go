@@ -135,7 +135,7 @@ func (o *office) apply(req Request, cmd *peerv1.CaseCommand) Result {
 	return res
 }
 
-var clerk = casework.Actor{Username: "clerk", Office: county, Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_CLERK, yizhanv1.Role_ROLE_REVIEWER, yizhanv1.Role_ROLE_APPROVER}}
+var clerk = casework.Actor{Username: "clerk", Office: county, Department: "yc", Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_CLERK, yizhanv1.Role_ROLE_REVIEWER, yizhanv1.Role_ROLE_APPROVER}}
 
 // idNumber is a valid resident ID number made from n.
 func idNumber(n int) string {
@@ -197,6 +197,7 @@ func (o *office) act(number string, a casework.Action, in *yizhanv1.CaseActionRe
 	}
 	actor := clerk
 	actor.Office = o.code
+	actor.Department = events[0].GetFiling().GetDepartmentCode() // the item's department's staff
 	if a == casework.ActionDecide {
 		actor.Username = "approver" // not who accepted and reviewed it
 	}

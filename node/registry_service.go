@@ -121,6 +121,10 @@ func (s *registryService) command(p *auth.Principal, op any) *peerv1.RegistryCom
 		cmd.Op = &peerv1.RegistryCommand_PutCasePolicy{PutCasePolicy: v}
 	case *peerv1.UpdateStaff:
 		cmd.Op = &peerv1.RegistryCommand_UpdateStaff{UpdateStaff: v}
+	case *peerv1.UpdateOffice:
+		cmd.Op = &peerv1.RegistryCommand_UpdateOffice{UpdateOffice: v}
+	case *peerv1.UpdateDepartment:
+		cmd.Op = &peerv1.RegistryCommand_UpdateDepartment{UpdateDepartment: v}
 	default:
 		panic(fmt.Sprintf("node: unknown registry op %T", op))
 	}
@@ -180,6 +184,36 @@ func (s *registryService) CreateDepartment(ctx context.Context, req *yizhanv1.Cr
 		},
 		func(p *auth.Principal) (*peerv1.RegistryCommand, error) {
 			return s.command(p, &peerv1.CreateDepartment{Department: req.GetDepartment()}), nil
+		},
+		func(v proto.Message, index uint64) *yizhanv1.CreateDepartmentResponse {
+			return &yizhanv1.CreateDepartmentResponse{Department: v.(*yizhanv1.Department), RegistryIndex: index}
+		})
+}
+
+// UpdateOffice changes an office's name, address and phone.
+func (s *registryService) UpdateOffice(ctx context.Context, req *yizhanv1.UpdateOfficeRequest) (*yizhanv1.CreateOfficeResponse, error) {
+	return write(ctx, s, req,
+		func(ctx context.Context, c yizhanv1.RegistryServiceClient) (*yizhanv1.CreateOfficeResponse, error) {
+			return c.UpdateOffice(ctx, req)
+		},
+		func(p *auth.Principal) (*peerv1.RegistryCommand, error) {
+			o := &yizhanv1.Office{Code: req.GetCode(), Name: req.GetOffice().GetName(), Address: req.GetOffice().GetAddress(), Phone: req.GetOffice().GetPhone()}
+			return s.command(p, &peerv1.UpdateOffice{Office: o}), nil
+		},
+		func(v proto.Message, index uint64) *yizhanv1.CreateOfficeResponse {
+			return &yizhanv1.CreateOfficeResponse{Office: v.(*yizhanv1.Office), RegistryIndex: index}
+		})
+}
+
+// UpdateDepartment changes a department's name and phone.
+func (s *registryService) UpdateDepartment(ctx context.Context, req *yizhanv1.UpdateDepartmentRequest) (*yizhanv1.CreateDepartmentResponse, error) {
+	return write(ctx, s, req,
+		func(ctx context.Context, c yizhanv1.RegistryServiceClient) (*yizhanv1.CreateDepartmentResponse, error) {
+			return c.UpdateDepartment(ctx, req)
+		},
+		func(p *auth.Principal) (*peerv1.RegistryCommand, error) {
+			d := &yizhanv1.Department{Code: req.GetCode(), Name: req.GetDepartment().GetName(), Phone: req.GetDepartment().GetPhone()}
+			return s.command(p, &peerv1.UpdateDepartment{Department: d}), nil
 		},
 		func(v proto.Message, index uint64) *yizhanv1.CreateDepartmentResponse {
 			return &yizhanv1.CreateDepartmentResponse{Department: v.(*yizhanv1.Department), RegistryIndex: index}

@@ -164,3 +164,34 @@ func TestRetiredItem(t *testing.T) {
 		t.Errorf("with the retired: %d items, without %d (%v)", len(all.GetItems()), len(list.GetItems()), err)
 	}
 }
+
+// A county admin corrects an office's and a department's name and phone;
+// every office reads them; unknown codes and blank names are refused.
+func TestUpdateOfficeAndDepartment(t *testing.T) {
+	f := newCaseFed(t, 1)
+	ctx, reg := f.admin.ctx(), f.admin.reg
+	if _, err := reg.UpdateOffice(ctx, &yizhanv1.UpdateOfficeRequest{Code: "450122199999", Office: &yizhanv1.Office{Name: "无"}}); status.Code(err) != codes.NotFound {
+		t.Errorf("an unknown office: %v", err)
+	}
+	if _, err := reg.UpdateOffice(ctx, &yizhanv1.UpdateOfficeRequest{Code: dongcun, Office: &yizhanv1.Office{Name: " "}}); status.Code(err) != codes.InvalidArgument {
+		t.Errorf("a blank name: %v", err)
+	} else if _, field := fieldOf(err); field != "office.name" {
+		t.Errorf("a blank name names %q", field)
+	}
+	o, err := reg.UpdateOffice(ctx, &yizhanv1.UpdateOfficeRequest{Code: dongcun, Office: &yizhanv1.Office{Name: "东村便民服务站（新址）", Address: "东村新街 8 号", Phone: "0771-6201234"}})
+	if err != nil || o.GetOffice().GetTier() != yizhanv1.Tier_TIER_VILLAGE || o.GetOffice().GetParentCode() == "" {
+		t.Fatalf("update the office: %v %v", o, err)
+	}
+	d, err := reg.UpdateDepartment(ctx, &yizhanv1.UpdateDepartmentRequest{Code: "yc", Department: &yizhanv1.Department{Name: "县烟草专卖局（营销部）", Phone: "0771-6200000"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	village := f.nodes["dongcun-1"]
+	waitFor(t, "the village reads both", func() bool { return village.Registry().Index() >= d.GetRegistryIndex() }, 20*time.Second)
+	if got, err := village.Registry().Office(dongcun); err != nil || got.GetPhone() != "0771-6201234" || got.GetName() != "东村便民服务站（新址）" {
+		t.Errorf("the village's office: %v %v", got, err)
+	}
+	if _, err := reg.UpdateDepartment(ctx, &yizhanv1.UpdateDepartmentRequest{Code: "nope", Department: &yizhanv1.Department{Name: "无"}}); status.Code(err) != codes.NotFound {
+		t.Errorf("an unknown department: %v", err)
+	}
+}

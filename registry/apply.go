@@ -40,6 +40,22 @@ func (s *state) apply(index uint64, cmd *peerv1.RegistryCommand) proto.Message {
 		}
 		return o
 
+	case *peerv1.RegistryCommand_UpdateOffice:
+		u := op.UpdateOffice.GetOffice()
+		o := proto.CloneOf(s.offices[u.GetCode()])
+		o.Name, o.Address, o.Phone = u.GetName(), u.GetAddress(), u.GetPhone()
+		o.RegistryIndex = index
+		s.offices[o.GetCode()] = o
+		return o
+
+	case *peerv1.RegistryCommand_UpdateDepartment:
+		u := op.UpdateDepartment.GetDepartment()
+		d := proto.CloneOf(s.departments[u.GetCode()])
+		d.Name, d.Phone = u.GetName(), u.GetPhone()
+		d.RegistryIndex = index
+		s.departments[d.GetCode()] = d
+		return d
+
 	case *peerv1.RegistryCommand_CreateDepartment:
 		d := proto.CloneOf(op.CreateDepartment.GetDepartment())
 		d.CreatedAt = at

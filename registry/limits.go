@@ -274,6 +274,12 @@ func CheckLimits(cmd *peerv1.RegistryCommand) error {
 	case *peerv1.RegistryCommand_CreateDepartment:
 		prefix, entity = "department", op.CreateDepartment.GetDepartment()
 		vs.departmentLimits(op.CreateDepartment.GetDepartment())
+	case *peerv1.RegistryCommand_UpdateOffice:
+		prefix, entity = "office", op.UpdateOffice.GetOffice()
+		vs.officeLimits(op.UpdateOffice.GetOffice())
+	case *peerv1.RegistryCommand_UpdateDepartment:
+		prefix, entity = "department", op.UpdateDepartment.GetDepartment()
+		vs.departmentLimits(op.UpdateDepartment.GetDepartment())
 	case *peerv1.RegistryCommand_CreateItem:
 		prefix, entity = "item", op.CreateItem.GetItem()
 		vs.itemLimits(op.CreateItem.GetItem())

@@ -33,6 +33,26 @@ func (s *state) check(cmd *peerv1.RegistryCommand, replay bool) error {
 		return s.checkOffice(op.CreateOffice.GetOffice())
 	case *peerv1.RegistryCommand_CreateDepartment:
 		return s.checkDepartment(op.CreateDepartment.GetDepartment())
+	case *peerv1.RegistryCommand_UpdateOffice:
+		o := op.UpdateOffice.GetOffice()
+		if _, ok := s.offices[o.GetCode()]; !ok {
+			return entityError(reason.NotFound, "office", o.GetCode(), "office %q: %w", o.GetCode(), ErrNotFound)
+		}
+		var vs violations
+		if blank(o.GetName()) {
+			vs.required("office.name")
+		}
+		return vs.err()
+	case *peerv1.RegistryCommand_UpdateDepartment:
+		d := op.UpdateDepartment.GetDepartment()
+		if _, ok := s.departments[d.GetCode()]; !ok {
+			return entityError(reason.NotFound, "department", d.GetCode(), "department %q: %w", d.GetCode(), ErrNotFound)
+		}
+		var vs violations
+		if blank(d.GetName()) {
+			vs.required("department.name")
+		}
+		return vs.err()
 	case *peerv1.RegistryCommand_CreateItem:
 		return s.checkCreateItem(op.CreateItem.GetItem(), replay)
 	case *peerv1.RegistryCommand_UpdateItem:

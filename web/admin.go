@@ -87,6 +87,7 @@ var flashes = map[string]string{
 	"staffed":  "工作人员账号已保存，将同步到各办事点。",
 	"retired":  "事项已废止：不再受理新的申请，已受理的办件继续办理。",
 	"restored": "事项已恢复受理。",
+	"office":   "已保存，将同步到各办事点。",
 	"calendar": "工作日历已保存。",
 }
 

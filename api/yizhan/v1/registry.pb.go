@@ -2049,6 +2049,129 @@ func (x *CreateOfficeResponse) GetRegistryIndex() uint64 {
 	return 0
 }
 
+// UpdateOfficeRequest changes an office's name, address and phone (its
+// code, and so its place in the tree, stays).
+type UpdateOfficeRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Code          string                 `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
+	Office        *Office                `protobuf:"bytes,2,opt,name=office,proto3" json:"office,omitempty"` // name, address, phone
+	RequestId     string                 `protobuf:"bytes,30,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateOfficeRequest) Reset() {
+	*x = UpdateOfficeRequest{}
+	mi := &file_yizhan_v1_registry_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateOfficeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateOfficeRequest) ProtoMessage() {}
+
+func (x *UpdateOfficeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_registry_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateOfficeRequest.ProtoReflect.Descriptor instead.
+func (*UpdateOfficeRequest) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *UpdateOfficeRequest) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+func (x *UpdateOfficeRequest) GetOffice() *Office {
+	if x != nil {
+		return x.Office
+	}
+	return nil
+}
+
+func (x *UpdateOfficeRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+// UpdateDepartmentRequest changes a department's name and phone.
+type UpdateDepartmentRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Code          string                 `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
+	Department    *Department            `protobuf:"bytes,2,opt,name=department,proto3" json:"department,omitempty"` // name, phone
+	RequestId     string                 `protobuf:"bytes,30,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateDepartmentRequest) Reset() {
+	*x = UpdateDepartmentRequest{}
+	mi := &file_yizhan_v1_registry_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateDepartmentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateDepartmentRequest) ProtoMessage() {}
+
+func (x *UpdateDepartmentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_registry_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateDepartmentRequest.ProtoReflect.Descriptor instead.
+func (*UpdateDepartmentRequest) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *UpdateDepartmentRequest) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+func (x *UpdateDepartmentRequest) GetDepartment() *Department {
+	if x != nil {
+		return x.Department
+	}
+	return nil
+}
+
+func (x *UpdateDepartmentRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
 type ListDepartmentsRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	MinIndex      uint64                 `protobuf:"varint,1,opt,name=min_index,json=minIndex,proto3" json:"min_index,omitempty"`
@@ -2058,7 +2181,7 @@ type ListDepartmentsRequest struct {
 
 func (x *ListDepartmentsRequest) Reset() {
 	*x = ListDepartmentsRequest{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[19]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2070,7 +2193,7 @@ func (x *ListDepartmentsRequest) String() string {
 func (*ListDepartmentsRequest) ProtoMessage() {}
 
 func (x *ListDepartmentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[19]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2083,7 +2206,7 @@ func (x *ListDepartmentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDepartmentsRequest.ProtoReflect.Descriptor instead.
 func (*ListDepartmentsRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{19}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ListDepartmentsRequest) GetMinIndex() uint64 {
@@ -2103,7 +2226,7 @@ type ListDepartmentsResponse struct {
 
 func (x *ListDepartmentsResponse) Reset() {
 	*x = ListDepartmentsResponse{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[20]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2115,7 +2238,7 @@ func (x *ListDepartmentsResponse) String() string {
 func (*ListDepartmentsResponse) ProtoMessage() {}
 
 func (x *ListDepartmentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[20]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2128,7 +2251,7 @@ func (x *ListDepartmentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDepartmentsResponse.ProtoReflect.Descriptor instead.
 func (*ListDepartmentsResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{20}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ListDepartmentsResponse) GetDepartments() []*Department {
@@ -2159,7 +2282,7 @@ type CreateDepartmentRequest struct {
 
 func (x *CreateDepartmentRequest) Reset() {
 	*x = CreateDepartmentRequest{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[21]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2171,7 +2294,7 @@ func (x *CreateDepartmentRequest) String() string {
 func (*CreateDepartmentRequest) ProtoMessage() {}
 
 func (x *CreateDepartmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[21]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2184,7 +2307,7 @@ func (x *CreateDepartmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateDepartmentRequest.ProtoReflect.Descriptor instead.
 func (*CreateDepartmentRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{21}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *CreateDepartmentRequest) GetDepartment() *Department {
@@ -2211,7 +2334,7 @@ type CreateDepartmentResponse struct {
 
 func (x *CreateDepartmentResponse) Reset() {
 	*x = CreateDepartmentResponse{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[22]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2223,7 +2346,7 @@ func (x *CreateDepartmentResponse) String() string {
 func (*CreateDepartmentResponse) ProtoMessage() {}
 
 func (x *CreateDepartmentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[22]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2236,7 +2359,7 @@ func (x *CreateDepartmentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateDepartmentResponse.ProtoReflect.Descriptor instead.
 func (*CreateDepartmentResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{22}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *CreateDepartmentResponse) GetDepartment() *Department {
@@ -2270,7 +2393,7 @@ type ListItemsRequest struct {
 
 func (x *ListItemsRequest) Reset() {
 	*x = ListItemsRequest{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[23]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2282,7 +2405,7 @@ func (x *ListItemsRequest) String() string {
 func (*ListItemsRequest) ProtoMessage() {}
 
 func (x *ListItemsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[23]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2295,7 +2418,7 @@ func (x *ListItemsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListItemsRequest.ProtoReflect.Descriptor instead.
 func (*ListItemsRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{23}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ListItemsRequest) GetDepartmentCode() string {
@@ -2365,7 +2488,7 @@ type ListItemsResponse struct {
 
 func (x *ListItemsResponse) Reset() {
 	*x = ListItemsResponse{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[24]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2377,7 +2500,7 @@ func (x *ListItemsResponse) String() string {
 func (*ListItemsResponse) ProtoMessage() {}
 
 func (x *ListItemsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[24]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2390,7 +2513,7 @@ func (x *ListItemsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListItemsResponse.ProtoReflect.Descriptor instead.
 func (*ListItemsResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{24}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ListItemsResponse) GetItems() []*Item {
@@ -2425,7 +2548,7 @@ type GetItemRequest struct {
 
 func (x *GetItemRequest) Reset() {
 	*x = GetItemRequest{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[25]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2437,7 +2560,7 @@ func (x *GetItemRequest) String() string {
 func (*GetItemRequest) ProtoMessage() {}
 
 func (x *GetItemRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[25]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2450,7 +2573,7 @@ func (x *GetItemRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetItemRequest.ProtoReflect.Descriptor instead.
 func (*GetItemRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{25}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *GetItemRequest) GetCode() string {
@@ -2484,7 +2607,7 @@ type GetItemResponse struct {
 
 func (x *GetItemResponse) Reset() {
 	*x = GetItemResponse{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[26]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2496,7 +2619,7 @@ func (x *GetItemResponse) String() string {
 func (*GetItemResponse) ProtoMessage() {}
 
 func (x *GetItemResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[26]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2509,7 +2632,7 @@ func (x *GetItemResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetItemResponse.ProtoReflect.Descriptor instead.
 func (*GetItemResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{26}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *GetItemResponse) GetItem() *Item {
@@ -2540,7 +2663,7 @@ type CreateItemRequest struct {
 
 func (x *CreateItemRequest) Reset() {
 	*x = CreateItemRequest{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[27]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2552,7 +2675,7 @@ func (x *CreateItemRequest) String() string {
 func (*CreateItemRequest) ProtoMessage() {}
 
 func (x *CreateItemRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[27]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2565,7 +2688,7 @@ func (x *CreateItemRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateItemRequest.ProtoReflect.Descriptor instead.
 func (*CreateItemRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{27}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *CreateItemRequest) GetItem() *Item {
@@ -2598,7 +2721,7 @@ type UpdateItemRequest struct {
 
 func (x *UpdateItemRequest) Reset() {
 	*x = UpdateItemRequest{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[28]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2610,7 +2733,7 @@ func (x *UpdateItemRequest) String() string {
 func (*UpdateItemRequest) ProtoMessage() {}
 
 func (x *UpdateItemRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[28]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2623,7 +2746,7 @@ func (x *UpdateItemRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateItemRequest.ProtoReflect.Descriptor instead.
 func (*UpdateItemRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{28}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *UpdateItemRequest) GetItem() *Item {
@@ -2657,7 +2780,7 @@ type ItemWriteResponse struct {
 
 func (x *ItemWriteResponse) Reset() {
 	*x = ItemWriteResponse{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[29]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2669,7 +2792,7 @@ func (x *ItemWriteResponse) String() string {
 func (*ItemWriteResponse) ProtoMessage() {}
 
 func (x *ItemWriteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[29]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2682,7 +2805,7 @@ func (x *ItemWriteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ItemWriteResponse.ProtoReflect.Descriptor instead.
 func (*ItemWriteResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{29}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ItemWriteResponse) GetItem() *Item {
@@ -2709,7 +2832,7 @@ type ListItemVersionsRequest struct {
 
 func (x *ListItemVersionsRequest) Reset() {
 	*x = ListItemVersionsRequest{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[30]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2721,7 +2844,7 @@ func (x *ListItemVersionsRequest) String() string {
 func (*ListItemVersionsRequest) ProtoMessage() {}
 
 func (x *ListItemVersionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[30]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2734,7 +2857,7 @@ func (x *ListItemVersionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListItemVersionsRequest.ProtoReflect.Descriptor instead.
 func (*ListItemVersionsRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{30}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ListItemVersionsRequest) GetCode() string {
@@ -2761,7 +2884,7 @@ type ListItemVersionsResponse struct {
 
 func (x *ListItemVersionsResponse) Reset() {
 	*x = ListItemVersionsResponse{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[31]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2773,7 +2896,7 @@ func (x *ListItemVersionsResponse) String() string {
 func (*ListItemVersionsResponse) ProtoMessage() {}
 
 func (x *ListItemVersionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[31]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2786,7 +2909,7 @@ func (x *ListItemVersionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListItemVersionsResponse.ProtoReflect.Descriptor instead.
 func (*ListItemVersionsResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{31}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ListItemVersionsResponse) GetVersions() []*Item {
@@ -2815,7 +2938,7 @@ type ListGrantsRequest struct {
 
 func (x *ListGrantsRequest) Reset() {
 	*x = ListGrantsRequest{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[32]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2827,7 +2950,7 @@ func (x *ListGrantsRequest) String() string {
 func (*ListGrantsRequest) ProtoMessage() {}
 
 func (x *ListGrantsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[32]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2840,7 +2963,7 @@ func (x *ListGrantsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListGrantsRequest.ProtoReflect.Descriptor instead.
 func (*ListGrantsRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{32}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ListGrantsRequest) GetItemCode() string {
@@ -2881,7 +3004,7 @@ type ListGrantsResponse struct {
 
 func (x *ListGrantsResponse) Reset() {
 	*x = ListGrantsResponse{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[33]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2893,7 +3016,7 @@ func (x *ListGrantsResponse) String() string {
 func (*ListGrantsResponse) ProtoMessage() {}
 
 func (x *ListGrantsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[33]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2906,7 +3029,7 @@ func (x *ListGrantsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListGrantsResponse.ProtoReflect.Descriptor instead.
 func (*ListGrantsResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{33}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ListGrantsResponse) GetGrants() []*Grant {
@@ -2937,7 +3060,7 @@ type CreateGrantRequest struct {
 
 func (x *CreateGrantRequest) Reset() {
 	*x = CreateGrantRequest{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[34]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2949,7 +3072,7 @@ func (x *CreateGrantRequest) String() string {
 func (*CreateGrantRequest) ProtoMessage() {}
 
 func (x *CreateGrantRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[34]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2962,7 +3085,7 @@ func (x *CreateGrantRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateGrantRequest.ProtoReflect.Descriptor instead.
 func (*CreateGrantRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{34}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *CreateGrantRequest) GetGrant() *Grant {
@@ -2989,7 +3112,7 @@ type GrantWriteResponse struct {
 
 func (x *GrantWriteResponse) Reset() {
 	*x = GrantWriteResponse{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[35]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3001,7 +3124,7 @@ func (x *GrantWriteResponse) String() string {
 func (*GrantWriteResponse) ProtoMessage() {}
 
 func (x *GrantWriteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[35]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3014,7 +3137,7 @@ func (x *GrantWriteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GrantWriteResponse.ProtoReflect.Descriptor instead.
 func (*GrantWriteResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{35}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *GrantWriteResponse) GetGrant() *Grant {
@@ -3045,7 +3168,7 @@ type RevokeGrantRequest struct {
 
 func (x *RevokeGrantRequest) Reset() {
 	*x = RevokeGrantRequest{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[36]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3057,7 +3180,7 @@ func (x *RevokeGrantRequest) String() string {
 func (*RevokeGrantRequest) ProtoMessage() {}
 
 func (x *RevokeGrantRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[36]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3070,7 +3193,7 @@ func (x *RevokeGrantRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeGrantRequest.ProtoReflect.Descriptor instead.
 func (*RevokeGrantRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{36}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *RevokeGrantRequest) GetId() string {
@@ -3097,7 +3220,7 @@ type GetCalendarRequest struct {
 
 func (x *GetCalendarRequest) Reset() {
 	*x = GetCalendarRequest{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[37]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3109,7 +3232,7 @@ func (x *GetCalendarRequest) String() string {
 func (*GetCalendarRequest) ProtoMessage() {}
 
 func (x *GetCalendarRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[37]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3122,7 +3245,7 @@ func (x *GetCalendarRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCalendarRequest.ProtoReflect.Descriptor instead.
 func (*GetCalendarRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{37}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *GetCalendarRequest) GetYear() int32 {
@@ -3149,7 +3272,7 @@ type GetCalendarResponse struct {
 
 func (x *GetCalendarResponse) Reset() {
 	*x = GetCalendarResponse{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[38]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3161,7 +3284,7 @@ func (x *GetCalendarResponse) String() string {
 func (*GetCalendarResponse) ProtoMessage() {}
 
 func (x *GetCalendarResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[38]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3174,7 +3297,7 @@ func (x *GetCalendarResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCalendarResponse.ProtoReflect.Descriptor instead.
 func (*GetCalendarResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{38}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *GetCalendarResponse) GetCalendar() *Calendar {
@@ -3206,7 +3329,7 @@ type PutCalendarRequest struct {
 
 func (x *PutCalendarRequest) Reset() {
 	*x = PutCalendarRequest{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[39]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3218,7 +3341,7 @@ func (x *PutCalendarRequest) String() string {
 func (*PutCalendarRequest) ProtoMessage() {}
 
 func (x *PutCalendarRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[39]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3231,7 +3354,7 @@ func (x *PutCalendarRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutCalendarRequest.ProtoReflect.Descriptor instead.
 func (*PutCalendarRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{39}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *PutCalendarRequest) GetYear() int32 {
@@ -3265,7 +3388,7 @@ type PutCalendarResponse struct {
 
 func (x *PutCalendarResponse) Reset() {
 	*x = PutCalendarResponse{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[40]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3277,7 +3400,7 @@ func (x *PutCalendarResponse) String() string {
 func (*PutCalendarResponse) ProtoMessage() {}
 
 func (x *PutCalendarResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[40]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3290,7 +3413,7 @@ func (x *PutCalendarResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutCalendarResponse.ProtoReflect.Descriptor instead.
 func (*PutCalendarResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{40}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *PutCalendarResponse) GetCalendar() *Calendar {
@@ -3322,7 +3445,7 @@ type SupervisionPolicy struct {
 
 func (x *SupervisionPolicy) Reset() {
 	*x = SupervisionPolicy{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[41]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3334,7 +3457,7 @@ func (x *SupervisionPolicy) String() string {
 func (*SupervisionPolicy) ProtoMessage() {}
 
 func (x *SupervisionPolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[41]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3347,7 +3470,7 @@ func (x *SupervisionPolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SupervisionPolicy.ProtoReflect.Descriptor instead.
 func (*SupervisionPolicy) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{41}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *SupervisionPolicy) GetWarningDays() int32 {
@@ -3393,7 +3516,7 @@ type CasePolicy struct {
 
 func (x *CasePolicy) Reset() {
 	*x = CasePolicy{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[42]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3405,7 +3528,7 @@ func (x *CasePolicy) String() string {
 func (*CasePolicy) ProtoMessage() {}
 
 func (x *CasePolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[42]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3418,7 +3541,7 @@ func (x *CasePolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CasePolicy.ProtoReflect.Descriptor instead.
 func (*CasePolicy) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{42}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *CasePolicy) GetSingleHandedOffices() []string {
@@ -3472,7 +3595,7 @@ type GetCasePolicyRequest struct {
 
 func (x *GetCasePolicyRequest) Reset() {
 	*x = GetCasePolicyRequest{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[43]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3484,7 +3607,7 @@ func (x *GetCasePolicyRequest) String() string {
 func (*GetCasePolicyRequest) ProtoMessage() {}
 
 func (x *GetCasePolicyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[43]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3497,7 +3620,7 @@ func (x *GetCasePolicyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCasePolicyRequest.ProtoReflect.Descriptor instead.
 func (*GetCasePolicyRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{43}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *GetCasePolicyRequest) GetMinIndex() uint64 {
@@ -3517,7 +3640,7 @@ type GetCasePolicyResponse struct {
 
 func (x *GetCasePolicyResponse) Reset() {
 	*x = GetCasePolicyResponse{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[44]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3529,7 +3652,7 @@ func (x *GetCasePolicyResponse) String() string {
 func (*GetCasePolicyResponse) ProtoMessage() {}
 
 func (x *GetCasePolicyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[44]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3542,7 +3665,7 @@ func (x *GetCasePolicyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCasePolicyResponse.ProtoReflect.Descriptor instead.
 func (*GetCasePolicyResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{44}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *GetCasePolicyResponse) GetPolicy() *CasePolicy {
@@ -3569,7 +3692,7 @@ type PutCasePolicyRequest struct {
 
 func (x *PutCasePolicyRequest) Reset() {
 	*x = PutCasePolicyRequest{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[45]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3581,7 +3704,7 @@ func (x *PutCasePolicyRequest) String() string {
 func (*PutCasePolicyRequest) ProtoMessage() {}
 
 func (x *PutCasePolicyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[45]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3594,7 +3717,7 @@ func (x *PutCasePolicyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutCasePolicyRequest.ProtoReflect.Descriptor instead.
 func (*PutCasePolicyRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{45}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *PutCasePolicyRequest) GetPolicy() *CasePolicy {
@@ -3621,7 +3744,7 @@ type PutCasePolicyResponse struct {
 
 func (x *PutCasePolicyResponse) Reset() {
 	*x = PutCasePolicyResponse{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[46]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3633,7 +3756,7 @@ func (x *PutCasePolicyResponse) String() string {
 func (*PutCasePolicyResponse) ProtoMessage() {}
 
 func (x *PutCasePolicyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[46]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3646,7 +3769,7 @@ func (x *PutCasePolicyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutCasePolicyResponse.ProtoReflect.Descriptor instead.
 func (*PutCasePolicyResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{46}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *PutCasePolicyResponse) GetPolicy() *CasePolicy {
@@ -3672,7 +3795,7 @@ type GetDutyPolicyRequest struct {
 
 func (x *GetDutyPolicyRequest) Reset() {
 	*x = GetDutyPolicyRequest{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[47]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3684,7 +3807,7 @@ func (x *GetDutyPolicyRequest) String() string {
 func (*GetDutyPolicyRequest) ProtoMessage() {}
 
 func (x *GetDutyPolicyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[47]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3697,7 +3820,7 @@ func (x *GetDutyPolicyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDutyPolicyRequest.ProtoReflect.Descriptor instead.
 func (*GetDutyPolicyRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{47}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *GetDutyPolicyRequest) GetMinIndex() uint64 {
@@ -3717,7 +3840,7 @@ type GetDutyPolicyResponse struct {
 
 func (x *GetDutyPolicyResponse) Reset() {
 	*x = GetDutyPolicyResponse{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[48]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3729,7 +3852,7 @@ func (x *GetDutyPolicyResponse) String() string {
 func (*GetDutyPolicyResponse) ProtoMessage() {}
 
 func (x *GetDutyPolicyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[48]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3742,7 +3865,7 @@ func (x *GetDutyPolicyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDutyPolicyResponse.ProtoReflect.Descriptor instead.
 func (*GetDutyPolicyResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{48}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *GetDutyPolicyResponse) GetPolicy() *DutyPolicy {
@@ -3769,7 +3892,7 @@ type PutDutyPolicyRequest struct {
 
 func (x *PutDutyPolicyRequest) Reset() {
 	*x = PutDutyPolicyRequest{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[49]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3781,7 +3904,7 @@ func (x *PutDutyPolicyRequest) String() string {
 func (*PutDutyPolicyRequest) ProtoMessage() {}
 
 func (x *PutDutyPolicyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[49]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3794,7 +3917,7 @@ func (x *PutDutyPolicyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutDutyPolicyRequest.ProtoReflect.Descriptor instead.
 func (*PutDutyPolicyRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{49}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *PutDutyPolicyRequest) GetPolicy() *DutyPolicy {
@@ -3821,7 +3944,7 @@ type PutDutyPolicyResponse struct {
 
 func (x *PutDutyPolicyResponse) Reset() {
 	*x = PutDutyPolicyResponse{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[50]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3833,7 +3956,7 @@ func (x *PutDutyPolicyResponse) String() string {
 func (*PutDutyPolicyResponse) ProtoMessage() {}
 
 func (x *PutDutyPolicyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[50]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3846,7 +3969,7 @@ func (x *PutDutyPolicyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutDutyPolicyResponse.ProtoReflect.Descriptor instead.
 func (*PutDutyPolicyResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{50}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *PutDutyPolicyResponse) GetPolicy() *DutyPolicy {
@@ -3872,7 +3995,7 @@ type GetSupervisionPolicyRequest struct {
 
 func (x *GetSupervisionPolicyRequest) Reset() {
 	*x = GetSupervisionPolicyRequest{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[51]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3884,7 +4007,7 @@ func (x *GetSupervisionPolicyRequest) String() string {
 func (*GetSupervisionPolicyRequest) ProtoMessage() {}
 
 func (x *GetSupervisionPolicyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[51]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3897,7 +4020,7 @@ func (x *GetSupervisionPolicyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSupervisionPolicyRequest.ProtoReflect.Descriptor instead.
 func (*GetSupervisionPolicyRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{51}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *GetSupervisionPolicyRequest) GetMinIndex() uint64 {
@@ -3917,7 +4040,7 @@ type GetSupervisionPolicyResponse struct {
 
 func (x *GetSupervisionPolicyResponse) Reset() {
 	*x = GetSupervisionPolicyResponse{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[52]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3929,7 +4052,7 @@ func (x *GetSupervisionPolicyResponse) String() string {
 func (*GetSupervisionPolicyResponse) ProtoMessage() {}
 
 func (x *GetSupervisionPolicyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[52]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3942,7 +4065,7 @@ func (x *GetSupervisionPolicyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSupervisionPolicyResponse.ProtoReflect.Descriptor instead.
 func (*GetSupervisionPolicyResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{52}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *GetSupervisionPolicyResponse) GetPolicy() *SupervisionPolicy {
@@ -3969,7 +4092,7 @@ type PutSupervisionPolicyRequest struct {
 
 func (x *PutSupervisionPolicyRequest) Reset() {
 	*x = PutSupervisionPolicyRequest{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[53]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3981,7 +4104,7 @@ func (x *PutSupervisionPolicyRequest) String() string {
 func (*PutSupervisionPolicyRequest) ProtoMessage() {}
 
 func (x *PutSupervisionPolicyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[53]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3994,7 +4117,7 @@ func (x *PutSupervisionPolicyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutSupervisionPolicyRequest.ProtoReflect.Descriptor instead.
 func (*PutSupervisionPolicyRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{53}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *PutSupervisionPolicyRequest) GetPolicy() *SupervisionPolicy {
@@ -4021,7 +4144,7 @@ type PutSupervisionPolicyResponse struct {
 
 func (x *PutSupervisionPolicyResponse) Reset() {
 	*x = PutSupervisionPolicyResponse{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[54]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4033,7 +4156,7 @@ func (x *PutSupervisionPolicyResponse) String() string {
 func (*PutSupervisionPolicyResponse) ProtoMessage() {}
 
 func (x *PutSupervisionPolicyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[54]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4046,7 +4169,7 @@ func (x *PutSupervisionPolicyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutSupervisionPolicyResponse.ProtoReflect.Descriptor instead.
 func (*PutSupervisionPolicyResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{54}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *PutSupervisionPolicyResponse) GetPolicy() *SupervisionPolicy {
@@ -4073,7 +4196,7 @@ type ListStaffRequest struct {
 
 func (x *ListStaffRequest) Reset() {
 	*x = ListStaffRequest{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[55]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4085,7 +4208,7 @@ func (x *ListStaffRequest) String() string {
 func (*ListStaffRequest) ProtoMessage() {}
 
 func (x *ListStaffRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[55]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4098,7 +4221,7 @@ func (x *ListStaffRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListStaffRequest.ProtoReflect.Descriptor instead.
 func (*ListStaffRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{55}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *ListStaffRequest) GetOfficeCode() string {
@@ -4125,7 +4248,7 @@ type ListStaffResponse struct {
 
 func (x *ListStaffResponse) Reset() {
 	*x = ListStaffResponse{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[56]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4137,7 +4260,7 @@ func (x *ListStaffResponse) String() string {
 func (*ListStaffResponse) ProtoMessage() {}
 
 func (x *ListStaffResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[56]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4150,7 +4273,7 @@ func (x *ListStaffResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListStaffResponse.ProtoReflect.Descriptor instead.
 func (*ListStaffResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{56}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *ListStaffResponse) GetStaff() []*StaffMember {
@@ -4182,7 +4305,7 @@ type CreateStaffRequest struct {
 
 func (x *CreateStaffRequest) Reset() {
 	*x = CreateStaffRequest{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[57]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4194,7 +4317,7 @@ func (x *CreateStaffRequest) String() string {
 func (*CreateStaffRequest) ProtoMessage() {}
 
 func (x *CreateStaffRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[57]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4207,7 +4330,7 @@ func (x *CreateStaffRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateStaffRequest.ProtoReflect.Descriptor instead.
 func (*CreateStaffRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{57}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *CreateStaffRequest) GetStaff() *StaffMember {
@@ -4248,7 +4371,7 @@ type UpdateStaffRequest struct {
 
 func (x *UpdateStaffRequest) Reset() {
 	*x = UpdateStaffRequest{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[58]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4260,7 +4383,7 @@ func (x *UpdateStaffRequest) String() string {
 func (*UpdateStaffRequest) ProtoMessage() {}
 
 func (x *UpdateStaffRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[58]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4273,7 +4396,7 @@ func (x *UpdateStaffRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateStaffRequest.ProtoReflect.Descriptor instead.
 func (*UpdateStaffRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{58}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *UpdateStaffRequest) GetUsername() string {
@@ -4319,7 +4442,7 @@ type ChangePasswordRequest struct {
 
 func (x *ChangePasswordRequest) Reset() {
 	*x = ChangePasswordRequest{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[59]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4331,7 +4454,7 @@ func (x *ChangePasswordRequest) String() string {
 func (*ChangePasswordRequest) ProtoMessage() {}
 
 func (x *ChangePasswordRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[59]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4344,7 +4467,7 @@ func (x *ChangePasswordRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChangePasswordRequest.ProtoReflect.Descriptor instead.
 func (*ChangePasswordRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{59}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *ChangePasswordRequest) GetUsername() string {
@@ -4385,7 +4508,7 @@ type StaffWriteResponse struct {
 
 func (x *StaffWriteResponse) Reset() {
 	*x = StaffWriteResponse{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[60]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4397,7 +4520,7 @@ func (x *StaffWriteResponse) String() string {
 func (*StaffWriteResponse) ProtoMessage() {}
 
 func (x *StaffWriteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[60]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4410,7 +4533,7 @@ func (x *StaffWriteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StaffWriteResponse.ProtoReflect.Descriptor instead.
 func (*StaffWriteResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{60}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *StaffWriteResponse) GetStaff() *StaffMember {
@@ -4437,7 +4560,7 @@ type ListNodesRequest struct {
 
 func (x *ListNodesRequest) Reset() {
 	*x = ListNodesRequest{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[61]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4449,7 +4572,7 @@ func (x *ListNodesRequest) String() string {
 func (*ListNodesRequest) ProtoMessage() {}
 
 func (x *ListNodesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[61]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4462,7 +4585,7 @@ func (x *ListNodesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListNodesRequest.ProtoReflect.Descriptor instead.
 func (*ListNodesRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{61}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *ListNodesRequest) GetOfficeCode() string {
@@ -4489,7 +4612,7 @@ type ListNodesResponse struct {
 
 func (x *ListNodesResponse) Reset() {
 	*x = ListNodesResponse{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[62]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4501,7 +4624,7 @@ func (x *ListNodesResponse) String() string {
 func (*ListNodesResponse) ProtoMessage() {}
 
 func (x *ListNodesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[62]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4514,7 +4637,7 @@ func (x *ListNodesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListNodesResponse.ProtoReflect.Descriptor instead.
 func (*ListNodesResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{62}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *ListNodesResponse) GetNodes() []*NodeEntry {
@@ -4539,7 +4662,7 @@ type GetRegistryStatusRequest struct {
 
 func (x *GetRegistryStatusRequest) Reset() {
 	*x = GetRegistryStatusRequest{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[63]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4551,7 +4674,7 @@ func (x *GetRegistryStatusRequest) String() string {
 func (*GetRegistryStatusRequest) ProtoMessage() {}
 
 func (x *GetRegistryStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[63]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4564,7 +4687,7 @@ func (x *GetRegistryStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRegistryStatusRequest.ProtoReflect.Descriptor instead.
 func (*GetRegistryStatusRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{63}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{65}
 }
 
 // RegistryStatus is how far this node's copy of the registry has come.
@@ -4596,7 +4719,7 @@ type RegistryStatus struct {
 
 func (x *RegistryStatus) Reset() {
 	*x = RegistryStatus{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[64]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4608,7 +4731,7 @@ func (x *RegistryStatus) String() string {
 func (*RegistryStatus) ProtoMessage() {}
 
 func (x *RegistryStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[64]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4621,7 +4744,7 @@ func (x *RegistryStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegistryStatus.ProtoReflect.Descriptor instead.
 func (*RegistryStatus) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{64}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *RegistryStatus) GetOfficeCode() string {
@@ -4750,7 +4873,7 @@ type QuarantinedMessage struct {
 
 func (x *QuarantinedMessage) Reset() {
 	*x = QuarantinedMessage{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[65]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4762,7 +4885,7 @@ func (x *QuarantinedMessage) String() string {
 func (*QuarantinedMessage) ProtoMessage() {}
 
 func (x *QuarantinedMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[65]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4775,7 +4898,7 @@ func (x *QuarantinedMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuarantinedMessage.ProtoReflect.Descriptor instead.
 func (*QuarantinedMessage) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{65}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *QuarantinedMessage) GetDestOffice() string {
@@ -4825,7 +4948,7 @@ type DeliveryError struct {
 
 func (x *DeliveryError) Reset() {
 	*x = DeliveryError{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[66]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4837,7 +4960,7 @@ func (x *DeliveryError) String() string {
 func (*DeliveryError) ProtoMessage() {}
 
 func (x *DeliveryError) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[66]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4850,7 +4973,7 @@ func (x *DeliveryError) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeliveryError.ProtoReflect.Descriptor instead.
 func (*DeliveryError) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{66}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *DeliveryError) GetDestOffice() string {
@@ -5033,7 +5156,19 @@ const file_yizhan_v1_registry_proto_rawDesc = "" +
 	"\x0eregistry_index\x18\x01 \x01(\x04R\rregistryIndex\"h\n" +
 	"\x14CreateOfficeResponse\x12)\n" +
 	"\x06office\x18\x01 \x01(\v2\x11.yizhan.v1.OfficeR\x06office\x12%\n" +
-	"\x0eregistry_index\x18\x02 \x01(\x04R\rregistryIndex\"5\n" +
+	"\x0eregistry_index\x18\x02 \x01(\x04R\rregistryIndex\"s\n" +
+	"\x13UpdateOfficeRequest\x12\x12\n" +
+	"\x04code\x18\x01 \x01(\tR\x04code\x12)\n" +
+	"\x06office\x18\x02 \x01(\v2\x11.yizhan.v1.OfficeR\x06office\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x1e \x01(\tR\trequestId\"\x83\x01\n" +
+	"\x17UpdateDepartmentRequest\x12\x12\n" +
+	"\x04code\x18\x01 \x01(\tR\x04code\x125\n" +
+	"\n" +
+	"department\x18\x02 \x01(\v2\x15.yizhan.v1.DepartmentR\n" +
+	"department\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x1e \x01(\tR\trequestId\"5\n" +
 	"\x16ListDepartmentsRequest\x12\x1b\n" +
 	"\tmin_index\x18\x01 \x01(\x04R\bminIndex\"{\n" +
 	"\x17ListDepartmentsResponse\x127\n" +
@@ -5295,14 +5430,17 @@ const file_yizhan_v1_registry_proto_rawDesc = "" +
 	"\aDayKind\x12\x18\n" +
 	"\x14DAY_KIND_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10DAY_KIND_HOLIDAY\x10\x01\x12\x14\n" +
-	"\x10DAY_KIND_WORKDAY\x10\x022\x9c\x17\n" +
+	"\x10DAY_KIND_WORKDAY\x10\x022\x9b\x19\n" +
 	"\x0fRegistryService\x12a\n" +
 	"\vListOffices\x12\x1d.yizhan.v1.ListOfficesRequest\x1a\x1e.yizhan.v1.ListOfficesResponse\"\x13\x82\xd3\xe4\x93\x02\r\x12\v/v1/offices\x12b\n" +
 	"\tGetOffice\x12\x1b.yizhan.v1.GetOfficeRequest\x1a\x1c.yizhan.v1.GetOfficeResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/offices/{code}\x12l\n" +
-	"\fCreateOffice\x12\x1e.yizhan.v1.CreateOfficeRequest\x1a\x1f.yizhan.v1.CreateOfficeResponse\"\x1b\x82\xd3\xe4\x93\x02\x15:\x06office\"\v/v1/offices\x12q\n" +
+	"\fCreateOffice\x12\x1e.yizhan.v1.CreateOfficeRequest\x1a\x1f.yizhan.v1.CreateOfficeResponse\"\x1b\x82\xd3\xe4\x93\x02\x15:\x06office\"\v/v1/offices\x12s\n" +
+	"\fUpdateOffice\x12\x1e.yizhan.v1.UpdateOfficeRequest\x1a\x1f.yizhan.v1.CreateOfficeResponse\"\"\x82\xd3\xe4\x93\x02\x1c:\x06office2\x12/v1/offices/{code}\x12q\n" +
 	"\x0fListDepartments\x12!.yizhan.v1.ListDepartmentsRequest\x1a\".yizhan.v1.ListDepartmentsResponse\"\x17\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/departments\x12\x80\x01\n" +
 	"\x10CreateDepartment\x12\".yizhan.v1.CreateDepartmentRequest\x1a#.yizhan.v1.CreateDepartmentResponse\"#\x82\xd3\xe4\x93\x02\x1d:\n" +
-	"department\"\x0f/v1/departments\x12Y\n" +
+	"department\"\x0f/v1/departments\x12\x87\x01\n" +
+	"\x10UpdateDepartment\x12\".yizhan.v1.UpdateDepartmentRequest\x1a#.yizhan.v1.CreateDepartmentResponse\"*\x82\xd3\xe4\x93\x02$:\n" +
+	"department2\x16/v1/departments/{code}\x12Y\n" +
 	"\tListItems\x12\x1b.yizhan.v1.ListItemsRequest\x1a\x1c.yizhan.v1.ListItemsResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/items\x12Z\n" +
 	"\aGetItem\x12\x19.yizhan.v1.GetItemRequest\x1a\x1a.yizhan.v1.GetItemResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/items/{code}\x12a\n" +
 	"\n" +
@@ -5344,7 +5482,7 @@ func file_yizhan_v1_registry_proto_rawDescGZIP() []byte {
 }
 
 var file_yizhan_v1_registry_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_yizhan_v1_registry_proto_msgTypes = make([]protoimpl.MessageInfo, 67)
+var file_yizhan_v1_registry_proto_msgTypes = make([]protoimpl.MessageInfo, 69)
 var file_yizhan_v1_registry_proto_goTypes = []any{
 	(Tier)(0),                            // 0: yizhan.v1.Tier
 	(ItemType)(0),                        // 1: yizhan.v1.ItemType
@@ -5372,62 +5510,64 @@ var file_yizhan_v1_registry_proto_goTypes = []any{
 	(*CreateOfficeRequest)(nil),          // 23: yizhan.v1.CreateOfficeRequest
 	(*WriteResponse)(nil),                // 24: yizhan.v1.WriteResponse
 	(*CreateOfficeResponse)(nil),         // 25: yizhan.v1.CreateOfficeResponse
-	(*ListDepartmentsRequest)(nil),       // 26: yizhan.v1.ListDepartmentsRequest
-	(*ListDepartmentsResponse)(nil),      // 27: yizhan.v1.ListDepartmentsResponse
-	(*CreateDepartmentRequest)(nil),      // 28: yizhan.v1.CreateDepartmentRequest
-	(*CreateDepartmentResponse)(nil),     // 29: yizhan.v1.CreateDepartmentResponse
-	(*ListItemsRequest)(nil),             // 30: yizhan.v1.ListItemsRequest
-	(*ListItemsResponse)(nil),            // 31: yizhan.v1.ListItemsResponse
-	(*GetItemRequest)(nil),               // 32: yizhan.v1.GetItemRequest
-	(*GetItemResponse)(nil),              // 33: yizhan.v1.GetItemResponse
-	(*CreateItemRequest)(nil),            // 34: yizhan.v1.CreateItemRequest
-	(*UpdateItemRequest)(nil),            // 35: yizhan.v1.UpdateItemRequest
-	(*ItemWriteResponse)(nil),            // 36: yizhan.v1.ItemWriteResponse
-	(*ListItemVersionsRequest)(nil),      // 37: yizhan.v1.ListItemVersionsRequest
-	(*ListItemVersionsResponse)(nil),     // 38: yizhan.v1.ListItemVersionsResponse
-	(*ListGrantsRequest)(nil),            // 39: yizhan.v1.ListGrantsRequest
-	(*ListGrantsResponse)(nil),           // 40: yizhan.v1.ListGrantsResponse
-	(*CreateGrantRequest)(nil),           // 41: yizhan.v1.CreateGrantRequest
-	(*GrantWriteResponse)(nil),           // 42: yizhan.v1.GrantWriteResponse
-	(*RevokeGrantRequest)(nil),           // 43: yizhan.v1.RevokeGrantRequest
-	(*GetCalendarRequest)(nil),           // 44: yizhan.v1.GetCalendarRequest
-	(*GetCalendarResponse)(nil),          // 45: yizhan.v1.GetCalendarResponse
-	(*PutCalendarRequest)(nil),           // 46: yizhan.v1.PutCalendarRequest
-	(*PutCalendarResponse)(nil),          // 47: yizhan.v1.PutCalendarResponse
-	(*SupervisionPolicy)(nil),            // 48: yizhan.v1.SupervisionPolicy
-	(*CasePolicy)(nil),                   // 49: yizhan.v1.CasePolicy
-	(*GetCasePolicyRequest)(nil),         // 50: yizhan.v1.GetCasePolicyRequest
-	(*GetCasePolicyResponse)(nil),        // 51: yizhan.v1.GetCasePolicyResponse
-	(*PutCasePolicyRequest)(nil),         // 52: yizhan.v1.PutCasePolicyRequest
-	(*PutCasePolicyResponse)(nil),        // 53: yizhan.v1.PutCasePolicyResponse
-	(*GetDutyPolicyRequest)(nil),         // 54: yizhan.v1.GetDutyPolicyRequest
-	(*GetDutyPolicyResponse)(nil),        // 55: yizhan.v1.GetDutyPolicyResponse
-	(*PutDutyPolicyRequest)(nil),         // 56: yizhan.v1.PutDutyPolicyRequest
-	(*PutDutyPolicyResponse)(nil),        // 57: yizhan.v1.PutDutyPolicyResponse
-	(*GetSupervisionPolicyRequest)(nil),  // 58: yizhan.v1.GetSupervisionPolicyRequest
-	(*GetSupervisionPolicyResponse)(nil), // 59: yizhan.v1.GetSupervisionPolicyResponse
-	(*PutSupervisionPolicyRequest)(nil),  // 60: yizhan.v1.PutSupervisionPolicyRequest
-	(*PutSupervisionPolicyResponse)(nil), // 61: yizhan.v1.PutSupervisionPolicyResponse
-	(*ListStaffRequest)(nil),             // 62: yizhan.v1.ListStaffRequest
-	(*ListStaffResponse)(nil),            // 63: yizhan.v1.ListStaffResponse
-	(*CreateStaffRequest)(nil),           // 64: yizhan.v1.CreateStaffRequest
-	(*UpdateStaffRequest)(nil),           // 65: yizhan.v1.UpdateStaffRequest
-	(*ChangePasswordRequest)(nil),        // 66: yizhan.v1.ChangePasswordRequest
-	(*StaffWriteResponse)(nil),           // 67: yizhan.v1.StaffWriteResponse
-	(*ListNodesRequest)(nil),             // 68: yizhan.v1.ListNodesRequest
-	(*ListNodesResponse)(nil),            // 69: yizhan.v1.ListNodesResponse
-	(*GetRegistryStatusRequest)(nil),     // 70: yizhan.v1.GetRegistryStatusRequest
-	(*RegistryStatus)(nil),               // 71: yizhan.v1.RegistryStatus
-	(*QuarantinedMessage)(nil),           // 72: yizhan.v1.QuarantinedMessage
-	(*DeliveryError)(nil),                // 73: yizhan.v1.DeliveryError
-	(*timestamppb.Timestamp)(nil),        // 74: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),        // 75: google.protobuf.FieldMask
-	(*DutyPolicy)(nil),                   // 76: yizhan.v1.DutyPolicy
+	(*UpdateOfficeRequest)(nil),          // 26: yizhan.v1.UpdateOfficeRequest
+	(*UpdateDepartmentRequest)(nil),      // 27: yizhan.v1.UpdateDepartmentRequest
+	(*ListDepartmentsRequest)(nil),       // 28: yizhan.v1.ListDepartmentsRequest
+	(*ListDepartmentsResponse)(nil),      // 29: yizhan.v1.ListDepartmentsResponse
+	(*CreateDepartmentRequest)(nil),      // 30: yizhan.v1.CreateDepartmentRequest
+	(*CreateDepartmentResponse)(nil),     // 31: yizhan.v1.CreateDepartmentResponse
+	(*ListItemsRequest)(nil),             // 32: yizhan.v1.ListItemsRequest
+	(*ListItemsResponse)(nil),            // 33: yizhan.v1.ListItemsResponse
+	(*GetItemRequest)(nil),               // 34: yizhan.v1.GetItemRequest
+	(*GetItemResponse)(nil),              // 35: yizhan.v1.GetItemResponse
+	(*CreateItemRequest)(nil),            // 36: yizhan.v1.CreateItemRequest
+	(*UpdateItemRequest)(nil),            // 37: yizhan.v1.UpdateItemRequest
+	(*ItemWriteResponse)(nil),            // 38: yizhan.v1.ItemWriteResponse
+	(*ListItemVersionsRequest)(nil),      // 39: yizhan.v1.ListItemVersionsRequest
+	(*ListItemVersionsResponse)(nil),     // 40: yizhan.v1.ListItemVersionsResponse
+	(*ListGrantsRequest)(nil),            // 41: yizhan.v1.ListGrantsRequest
+	(*ListGrantsResponse)(nil),           // 42: yizhan.v1.ListGrantsResponse
+	(*CreateGrantRequest)(nil),           // 43: yizhan.v1.CreateGrantRequest
+	(*GrantWriteResponse)(nil),           // 44: yizhan.v1.GrantWriteResponse
+	(*RevokeGrantRequest)(nil),           // 45: yizhan.v1.RevokeGrantRequest
+	(*GetCalendarRequest)(nil),           // 46: yizhan.v1.GetCalendarRequest
+	(*GetCalendarResponse)(nil),          // 47: yizhan.v1.GetCalendarResponse
+	(*PutCalendarRequest)(nil),           // 48: yizhan.v1.PutCalendarRequest
+	(*PutCalendarResponse)(nil),          // 49: yizhan.v1.PutCalendarResponse
+	(*SupervisionPolicy)(nil),            // 50: yizhan.v1.SupervisionPolicy
+	(*CasePolicy)(nil),                   // 51: yizhan.v1.CasePolicy
+	(*GetCasePolicyRequest)(nil),         // 52: yizhan.v1.GetCasePolicyRequest
+	(*GetCasePolicyResponse)(nil),        // 53: yizhan.v1.GetCasePolicyResponse
+	(*PutCasePolicyRequest)(nil),         // 54: yizhan.v1.PutCasePolicyRequest
+	(*PutCasePolicyResponse)(nil),        // 55: yizhan.v1.PutCasePolicyResponse
+	(*GetDutyPolicyRequest)(nil),         // 56: yizhan.v1.GetDutyPolicyRequest
+	(*GetDutyPolicyResponse)(nil),        // 57: yizhan.v1.GetDutyPolicyResponse
+	(*PutDutyPolicyRequest)(nil),         // 58: yizhan.v1.PutDutyPolicyRequest
+	(*PutDutyPolicyResponse)(nil),        // 59: yizhan.v1.PutDutyPolicyResponse
+	(*GetSupervisionPolicyRequest)(nil),  // 60: yizhan.v1.GetSupervisionPolicyRequest
+	(*GetSupervisionPolicyResponse)(nil), // 61: yizhan.v1.GetSupervisionPolicyResponse
+	(*PutSupervisionPolicyRequest)(nil),  // 62: yizhan.v1.PutSupervisionPolicyRequest
+	(*PutSupervisionPolicyResponse)(nil), // 63: yizhan.v1.PutSupervisionPolicyResponse
+	(*ListStaffRequest)(nil),             // 64: yizhan.v1.ListStaffRequest
+	(*ListStaffResponse)(nil),            // 65: yizhan.v1.ListStaffResponse
+	(*CreateStaffRequest)(nil),           // 66: yizhan.v1.CreateStaffRequest
+	(*UpdateStaffRequest)(nil),           // 67: yizhan.v1.UpdateStaffRequest
+	(*ChangePasswordRequest)(nil),        // 68: yizhan.v1.ChangePasswordRequest
+	(*StaffWriteResponse)(nil),           // 69: yizhan.v1.StaffWriteResponse
+	(*ListNodesRequest)(nil),             // 70: yizhan.v1.ListNodesRequest
+	(*ListNodesResponse)(nil),            // 71: yizhan.v1.ListNodesResponse
+	(*GetRegistryStatusRequest)(nil),     // 72: yizhan.v1.GetRegistryStatusRequest
+	(*RegistryStatus)(nil),               // 73: yizhan.v1.RegistryStatus
+	(*QuarantinedMessage)(nil),           // 74: yizhan.v1.QuarantinedMessage
+	(*DeliveryError)(nil),                // 75: yizhan.v1.DeliveryError
+	(*timestamppb.Timestamp)(nil),        // 76: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),        // 77: google.protobuf.FieldMask
+	(*DutyPolicy)(nil),                   // 78: yizhan.v1.DutyPolicy
 }
 var file_yizhan_v1_registry_proto_depIdxs = []int32{
 	0,   // 0: yizhan.v1.Office.tier:type_name -> yizhan.v1.Tier
-	74,  // 1: yizhan.v1.Office.created_at:type_name -> google.protobuf.Timestamp
-	74,  // 2: yizhan.v1.Department.created_at:type_name -> google.protobuf.Timestamp
+	76,  // 1: yizhan.v1.Office.created_at:type_name -> google.protobuf.Timestamp
+	76,  // 2: yizhan.v1.Department.created_at:type_name -> google.protobuf.Timestamp
 	3,   // 3: yizhan.v1.Material.form:type_name -> yizhan.v1.MaterialForm
 	1,   // 4: yizhan.v1.Item.type:type_name -> yizhan.v1.ItemType
 	9,   // 5: yizhan.v1.Item.materials:type_name -> yizhan.v1.Material
@@ -5435,18 +5575,18 @@ var file_yizhan_v1_registry_proto_depIdxs = []int32{
 	2,   // 7: yizhan.v1.Item.case_kind:type_name -> yizhan.v1.CaseKind
 	0,   // 8: yizhan.v1.Item.exercise_tier:type_name -> yizhan.v1.Tier
 	11,  // 9: yizhan.v1.Item.special_procedures:type_name -> yizhan.v1.SpecialProcedure
-	74,  // 10: yizhan.v1.Item.updated_at:type_name -> google.protobuf.Timestamp
+	76,  // 10: yizhan.v1.Item.updated_at:type_name -> google.protobuf.Timestamp
 	0,   // 11: yizhan.v1.Grant.tier:type_name -> yizhan.v1.Tier
 	4,   // 12: yizhan.v1.Grant.rights:type_name -> yizhan.v1.Right
-	74,  // 13: yizhan.v1.Grant.valid_from:type_name -> google.protobuf.Timestamp
-	74,  // 14: yizhan.v1.Grant.valid_until:type_name -> google.protobuf.Timestamp
-	74,  // 15: yizhan.v1.Grant.revoked_at:type_name -> google.protobuf.Timestamp
-	74,  // 16: yizhan.v1.Grant.created_at:type_name -> google.protobuf.Timestamp
+	76,  // 13: yizhan.v1.Grant.valid_from:type_name -> google.protobuf.Timestamp
+	76,  // 14: yizhan.v1.Grant.valid_until:type_name -> google.protobuf.Timestamp
+	76,  // 15: yizhan.v1.Grant.revoked_at:type_name -> google.protobuf.Timestamp
+	76,  // 16: yizhan.v1.Grant.created_at:type_name -> google.protobuf.Timestamp
 	5,   // 17: yizhan.v1.StaffMember.roles:type_name -> yizhan.v1.Role
-	74,  // 18: yizhan.v1.StaffMember.created_at:type_name -> google.protobuf.Timestamp
+	76,  // 18: yizhan.v1.StaffMember.created_at:type_name -> google.protobuf.Timestamp
 	6,   // 19: yizhan.v1.CalendarDay.kind:type_name -> yizhan.v1.DayKind
 	15,  // 20: yizhan.v1.Calendar.days:type_name -> yizhan.v1.CalendarDay
-	74,  // 21: yizhan.v1.NodeEntry.updated_at:type_name -> google.protobuf.Timestamp
+	76,  // 21: yizhan.v1.NodeEntry.updated_at:type_name -> google.protobuf.Timestamp
 	0,   // 22: yizhan.v1.ListOfficesRequest.tier:type_name -> yizhan.v1.Tier
 	7,   // 23: yizhan.v1.ListOfficesResponse.offices:type_name -> yizhan.v1.Office
 	18,  // 24: yizhan.v1.ListOfficesResponse.meta:type_name -> yizhan.v1.ReadMeta
@@ -5455,113 +5595,119 @@ var file_yizhan_v1_registry_proto_depIdxs = []int32{
 	18,  // 27: yizhan.v1.GetOfficeResponse.meta:type_name -> yizhan.v1.ReadMeta
 	7,   // 28: yizhan.v1.CreateOfficeRequest.office:type_name -> yizhan.v1.Office
 	7,   // 29: yizhan.v1.CreateOfficeResponse.office:type_name -> yizhan.v1.Office
-	8,   // 30: yizhan.v1.ListDepartmentsResponse.departments:type_name -> yizhan.v1.Department
-	18,  // 31: yizhan.v1.ListDepartmentsResponse.meta:type_name -> yizhan.v1.ReadMeta
-	8,   // 32: yizhan.v1.CreateDepartmentRequest.department:type_name -> yizhan.v1.Department
-	8,   // 33: yizhan.v1.CreateDepartmentResponse.department:type_name -> yizhan.v1.Department
-	0,   // 34: yizhan.v1.ListItemsRequest.exercise_tier:type_name -> yizhan.v1.Tier
-	12,  // 35: yizhan.v1.ListItemsResponse.items:type_name -> yizhan.v1.Item
-	18,  // 36: yizhan.v1.ListItemsResponse.meta:type_name -> yizhan.v1.ReadMeta
-	12,  // 37: yizhan.v1.GetItemResponse.item:type_name -> yizhan.v1.Item
-	18,  // 38: yizhan.v1.GetItemResponse.meta:type_name -> yizhan.v1.ReadMeta
-	12,  // 39: yizhan.v1.CreateItemRequest.item:type_name -> yizhan.v1.Item
-	12,  // 40: yizhan.v1.UpdateItemRequest.item:type_name -> yizhan.v1.Item
-	75,  // 41: yizhan.v1.UpdateItemRequest.update_mask:type_name -> google.protobuf.FieldMask
-	12,  // 42: yizhan.v1.ItemWriteResponse.item:type_name -> yizhan.v1.Item
-	12,  // 43: yizhan.v1.ListItemVersionsResponse.versions:type_name -> yizhan.v1.Item
-	18,  // 44: yizhan.v1.ListItemVersionsResponse.meta:type_name -> yizhan.v1.ReadMeta
-	13,  // 45: yizhan.v1.ListGrantsResponse.grants:type_name -> yizhan.v1.Grant
-	18,  // 46: yizhan.v1.ListGrantsResponse.meta:type_name -> yizhan.v1.ReadMeta
-	13,  // 47: yizhan.v1.CreateGrantRequest.grant:type_name -> yizhan.v1.Grant
-	13,  // 48: yizhan.v1.GrantWriteResponse.grant:type_name -> yizhan.v1.Grant
-	16,  // 49: yizhan.v1.GetCalendarResponse.calendar:type_name -> yizhan.v1.Calendar
-	18,  // 50: yizhan.v1.GetCalendarResponse.meta:type_name -> yizhan.v1.ReadMeta
-	16,  // 51: yizhan.v1.PutCalendarRequest.calendar:type_name -> yizhan.v1.Calendar
-	16,  // 52: yizhan.v1.PutCalendarResponse.calendar:type_name -> yizhan.v1.Calendar
-	49,  // 53: yizhan.v1.GetCasePolicyResponse.policy:type_name -> yizhan.v1.CasePolicy
-	18,  // 54: yizhan.v1.GetCasePolicyResponse.meta:type_name -> yizhan.v1.ReadMeta
-	49,  // 55: yizhan.v1.PutCasePolicyRequest.policy:type_name -> yizhan.v1.CasePolicy
-	49,  // 56: yizhan.v1.PutCasePolicyResponse.policy:type_name -> yizhan.v1.CasePolicy
-	76,  // 57: yizhan.v1.GetDutyPolicyResponse.policy:type_name -> yizhan.v1.DutyPolicy
-	18,  // 58: yizhan.v1.GetDutyPolicyResponse.meta:type_name -> yizhan.v1.ReadMeta
-	76,  // 59: yizhan.v1.PutDutyPolicyRequest.policy:type_name -> yizhan.v1.DutyPolicy
-	76,  // 60: yizhan.v1.PutDutyPolicyResponse.policy:type_name -> yizhan.v1.DutyPolicy
-	48,  // 61: yizhan.v1.GetSupervisionPolicyResponse.policy:type_name -> yizhan.v1.SupervisionPolicy
-	18,  // 62: yizhan.v1.GetSupervisionPolicyResponse.meta:type_name -> yizhan.v1.ReadMeta
-	48,  // 63: yizhan.v1.PutSupervisionPolicyRequest.policy:type_name -> yizhan.v1.SupervisionPolicy
-	48,  // 64: yizhan.v1.PutSupervisionPolicyResponse.policy:type_name -> yizhan.v1.SupervisionPolicy
-	14,  // 65: yizhan.v1.ListStaffResponse.staff:type_name -> yizhan.v1.StaffMember
-	18,  // 66: yizhan.v1.ListStaffResponse.meta:type_name -> yizhan.v1.ReadMeta
-	14,  // 67: yizhan.v1.CreateStaffRequest.staff:type_name -> yizhan.v1.StaffMember
-	14,  // 68: yizhan.v1.UpdateStaffRequest.staff:type_name -> yizhan.v1.StaffMember
-	14,  // 69: yizhan.v1.StaffWriteResponse.staff:type_name -> yizhan.v1.StaffMember
-	17,  // 70: yizhan.v1.ListNodesResponse.nodes:type_name -> yizhan.v1.NodeEntry
-	18,  // 71: yizhan.v1.ListNodesResponse.meta:type_name -> yizhan.v1.ReadMeta
-	74,  // 72: yizhan.v1.RegistryStatus.last_contact:type_name -> google.protobuf.Timestamp
-	74,  // 73: yizhan.v1.RegistryStatus.feed_error_at:type_name -> google.protobuf.Timestamp
-	72,  // 74: yizhan.v1.RegistryStatus.quarantined:type_name -> yizhan.v1.QuarantinedMessage
-	73,  // 75: yizhan.v1.RegistryStatus.delivery_errors:type_name -> yizhan.v1.DeliveryError
-	74,  // 76: yizhan.v1.QuarantinedMessage.at:type_name -> google.protobuf.Timestamp
-	74,  // 77: yizhan.v1.DeliveryError.at:type_name -> google.protobuf.Timestamp
-	19,  // 78: yizhan.v1.RegistryService.ListOffices:input_type -> yizhan.v1.ListOfficesRequest
-	21,  // 79: yizhan.v1.RegistryService.GetOffice:input_type -> yizhan.v1.GetOfficeRequest
-	23,  // 80: yizhan.v1.RegistryService.CreateOffice:input_type -> yizhan.v1.CreateOfficeRequest
-	26,  // 81: yizhan.v1.RegistryService.ListDepartments:input_type -> yizhan.v1.ListDepartmentsRequest
-	28,  // 82: yizhan.v1.RegistryService.CreateDepartment:input_type -> yizhan.v1.CreateDepartmentRequest
-	30,  // 83: yizhan.v1.RegistryService.ListItems:input_type -> yizhan.v1.ListItemsRequest
-	32,  // 84: yizhan.v1.RegistryService.GetItem:input_type -> yizhan.v1.GetItemRequest
-	34,  // 85: yizhan.v1.RegistryService.CreateItem:input_type -> yizhan.v1.CreateItemRequest
-	35,  // 86: yizhan.v1.RegistryService.UpdateItem:input_type -> yizhan.v1.UpdateItemRequest
-	37,  // 87: yizhan.v1.RegistryService.ListItemVersions:input_type -> yizhan.v1.ListItemVersionsRequest
-	39,  // 88: yizhan.v1.RegistryService.ListGrants:input_type -> yizhan.v1.ListGrantsRequest
-	41,  // 89: yizhan.v1.RegistryService.CreateGrant:input_type -> yizhan.v1.CreateGrantRequest
-	43,  // 90: yizhan.v1.RegistryService.RevokeGrant:input_type -> yizhan.v1.RevokeGrantRequest
-	44,  // 91: yizhan.v1.RegistryService.GetCalendar:input_type -> yizhan.v1.GetCalendarRequest
-	46,  // 92: yizhan.v1.RegistryService.PutCalendar:input_type -> yizhan.v1.PutCalendarRequest
-	58,  // 93: yizhan.v1.RegistryService.GetSupervisionPolicy:input_type -> yizhan.v1.GetSupervisionPolicyRequest
-	60,  // 94: yizhan.v1.RegistryService.PutSupervisionPolicy:input_type -> yizhan.v1.PutSupervisionPolicyRequest
-	50,  // 95: yizhan.v1.RegistryService.GetCasePolicy:input_type -> yizhan.v1.GetCasePolicyRequest
-	52,  // 96: yizhan.v1.RegistryService.PutCasePolicy:input_type -> yizhan.v1.PutCasePolicyRequest
-	54,  // 97: yizhan.v1.RegistryService.GetDutyPolicy:input_type -> yizhan.v1.GetDutyPolicyRequest
-	56,  // 98: yizhan.v1.RegistryService.PutDutyPolicy:input_type -> yizhan.v1.PutDutyPolicyRequest
-	62,  // 99: yizhan.v1.RegistryService.ListStaff:input_type -> yizhan.v1.ListStaffRequest
-	64,  // 100: yizhan.v1.RegistryService.CreateStaff:input_type -> yizhan.v1.CreateStaffRequest
-	65,  // 101: yizhan.v1.RegistryService.UpdateStaff:input_type -> yizhan.v1.UpdateStaffRequest
-	66,  // 102: yizhan.v1.RegistryService.ChangePassword:input_type -> yizhan.v1.ChangePasswordRequest
-	68,  // 103: yizhan.v1.RegistryService.ListNodes:input_type -> yizhan.v1.ListNodesRequest
-	70,  // 104: yizhan.v1.RegistryService.GetRegistryStatus:input_type -> yizhan.v1.GetRegistryStatusRequest
-	20,  // 105: yizhan.v1.RegistryService.ListOffices:output_type -> yizhan.v1.ListOfficesResponse
-	22,  // 106: yizhan.v1.RegistryService.GetOffice:output_type -> yizhan.v1.GetOfficeResponse
-	25,  // 107: yizhan.v1.RegistryService.CreateOffice:output_type -> yizhan.v1.CreateOfficeResponse
-	27,  // 108: yizhan.v1.RegistryService.ListDepartments:output_type -> yizhan.v1.ListDepartmentsResponse
-	29,  // 109: yizhan.v1.RegistryService.CreateDepartment:output_type -> yizhan.v1.CreateDepartmentResponse
-	31,  // 110: yizhan.v1.RegistryService.ListItems:output_type -> yizhan.v1.ListItemsResponse
-	33,  // 111: yizhan.v1.RegistryService.GetItem:output_type -> yizhan.v1.GetItemResponse
-	36,  // 112: yizhan.v1.RegistryService.CreateItem:output_type -> yizhan.v1.ItemWriteResponse
-	36,  // 113: yizhan.v1.RegistryService.UpdateItem:output_type -> yizhan.v1.ItemWriteResponse
-	38,  // 114: yizhan.v1.RegistryService.ListItemVersions:output_type -> yizhan.v1.ListItemVersionsResponse
-	40,  // 115: yizhan.v1.RegistryService.ListGrants:output_type -> yizhan.v1.ListGrantsResponse
-	42,  // 116: yizhan.v1.RegistryService.CreateGrant:output_type -> yizhan.v1.GrantWriteResponse
-	42,  // 117: yizhan.v1.RegistryService.RevokeGrant:output_type -> yizhan.v1.GrantWriteResponse
-	45,  // 118: yizhan.v1.RegistryService.GetCalendar:output_type -> yizhan.v1.GetCalendarResponse
-	47,  // 119: yizhan.v1.RegistryService.PutCalendar:output_type -> yizhan.v1.PutCalendarResponse
-	59,  // 120: yizhan.v1.RegistryService.GetSupervisionPolicy:output_type -> yizhan.v1.GetSupervisionPolicyResponse
-	61,  // 121: yizhan.v1.RegistryService.PutSupervisionPolicy:output_type -> yizhan.v1.PutSupervisionPolicyResponse
-	51,  // 122: yizhan.v1.RegistryService.GetCasePolicy:output_type -> yizhan.v1.GetCasePolicyResponse
-	53,  // 123: yizhan.v1.RegistryService.PutCasePolicy:output_type -> yizhan.v1.PutCasePolicyResponse
-	55,  // 124: yizhan.v1.RegistryService.GetDutyPolicy:output_type -> yizhan.v1.GetDutyPolicyResponse
-	57,  // 125: yizhan.v1.RegistryService.PutDutyPolicy:output_type -> yizhan.v1.PutDutyPolicyResponse
-	63,  // 126: yizhan.v1.RegistryService.ListStaff:output_type -> yizhan.v1.ListStaffResponse
-	67,  // 127: yizhan.v1.RegistryService.CreateStaff:output_type -> yizhan.v1.StaffWriteResponse
-	67,  // 128: yizhan.v1.RegistryService.UpdateStaff:output_type -> yizhan.v1.StaffWriteResponse
-	67,  // 129: yizhan.v1.RegistryService.ChangePassword:output_type -> yizhan.v1.StaffWriteResponse
-	69,  // 130: yizhan.v1.RegistryService.ListNodes:output_type -> yizhan.v1.ListNodesResponse
-	71,  // 131: yizhan.v1.RegistryService.GetRegistryStatus:output_type -> yizhan.v1.RegistryStatus
-	105, // [105:132] is the sub-list for method output_type
-	78,  // [78:105] is the sub-list for method input_type
-	78,  // [78:78] is the sub-list for extension type_name
-	78,  // [78:78] is the sub-list for extension extendee
-	0,   // [0:78] is the sub-list for field type_name
+	7,   // 30: yizhan.v1.UpdateOfficeRequest.office:type_name -> yizhan.v1.Office
+	8,   // 31: yizhan.v1.UpdateDepartmentRequest.department:type_name -> yizhan.v1.Department
+	8,   // 32: yizhan.v1.ListDepartmentsResponse.departments:type_name -> yizhan.v1.Department
+	18,  // 33: yizhan.v1.ListDepartmentsResponse.meta:type_name -> yizhan.v1.ReadMeta
+	8,   // 34: yizhan.v1.CreateDepartmentRequest.department:type_name -> yizhan.v1.Department
+	8,   // 35: yizhan.v1.CreateDepartmentResponse.department:type_name -> yizhan.v1.Department
+	0,   // 36: yizhan.v1.ListItemsRequest.exercise_tier:type_name -> yizhan.v1.Tier
+	12,  // 37: yizhan.v1.ListItemsResponse.items:type_name -> yizhan.v1.Item
+	18,  // 38: yizhan.v1.ListItemsResponse.meta:type_name -> yizhan.v1.ReadMeta
+	12,  // 39: yizhan.v1.GetItemResponse.item:type_name -> yizhan.v1.Item
+	18,  // 40: yizhan.v1.GetItemResponse.meta:type_name -> yizhan.v1.ReadMeta
+	12,  // 41: yizhan.v1.CreateItemRequest.item:type_name -> yizhan.v1.Item
+	12,  // 42: yizhan.v1.UpdateItemRequest.item:type_name -> yizhan.v1.Item
+	77,  // 43: yizhan.v1.UpdateItemRequest.update_mask:type_name -> google.protobuf.FieldMask
+	12,  // 44: yizhan.v1.ItemWriteResponse.item:type_name -> yizhan.v1.Item
+	12,  // 45: yizhan.v1.ListItemVersionsResponse.versions:type_name -> yizhan.v1.Item
+	18,  // 46: yizhan.v1.ListItemVersionsResponse.meta:type_name -> yizhan.v1.ReadMeta
+	13,  // 47: yizhan.v1.ListGrantsResponse.grants:type_name -> yizhan.v1.Grant
+	18,  // 48: yizhan.v1.ListGrantsResponse.meta:type_name -> yizhan.v1.ReadMeta
+	13,  // 49: yizhan.v1.CreateGrantRequest.grant:type_name -> yizhan.v1.Grant
+	13,  // 50: yizhan.v1.GrantWriteResponse.grant:type_name -> yizhan.v1.Grant
+	16,  // 51: yizhan.v1.GetCalendarResponse.calendar:type_name -> yizhan.v1.Calendar
+	18,  // 52: yizhan.v1.GetCalendarResponse.meta:type_name -> yizhan.v1.ReadMeta
+	16,  // 53: yizhan.v1.PutCalendarRequest.calendar:type_name -> yizhan.v1.Calendar
+	16,  // 54: yizhan.v1.PutCalendarResponse.calendar:type_name -> yizhan.v1.Calendar
+	51,  // 55: yizhan.v1.GetCasePolicyResponse.policy:type_name -> yizhan.v1.CasePolicy
+	18,  // 56: yizhan.v1.GetCasePolicyResponse.meta:type_name -> yizhan.v1.ReadMeta
+	51,  // 57: yizhan.v1.PutCasePolicyRequest.policy:type_name -> yizhan.v1.CasePolicy
+	51,  // 58: yizhan.v1.PutCasePolicyResponse.policy:type_name -> yizhan.v1.CasePolicy
+	78,  // 59: yizhan.v1.GetDutyPolicyResponse.policy:type_name -> yizhan.v1.DutyPolicy
+	18,  // 60: yizhan.v1.GetDutyPolicyResponse.meta:type_name -> yizhan.v1.ReadMeta
+	78,  // 61: yizhan.v1.PutDutyPolicyRequest.policy:type_name -> yizhan.v1.DutyPolicy
+	78,  // 62: yizhan.v1.PutDutyPolicyResponse.policy:type_name -> yizhan.v1.DutyPolicy
+	50,  // 63: yizhan.v1.GetSupervisionPolicyResponse.policy:type_name -> yizhan.v1.SupervisionPolicy
+	18,  // 64: yizhan.v1.GetSupervisionPolicyResponse.meta:type_name -> yizhan.v1.ReadMeta
+	50,  // 65: yizhan.v1.PutSupervisionPolicyRequest.policy:type_name -> yizhan.v1.SupervisionPolicy
+	50,  // 66: yizhan.v1.PutSupervisionPolicyResponse.policy:type_name -> yizhan.v1.SupervisionPolicy
+	14,  // 67: yizhan.v1.ListStaffResponse.staff:type_name -> yizhan.v1.StaffMember
+	18,  // 68: yizhan.v1.ListStaffResponse.meta:type_name -> yizhan.v1.ReadMeta
+	14,  // 69: yizhan.v1.CreateStaffRequest.staff:type_name -> yizhan.v1.StaffMember
+	14,  // 70: yizhan.v1.UpdateStaffRequest.staff:type_name -> yizhan.v1.StaffMember
+	14,  // 71: yizhan.v1.StaffWriteResponse.staff:type_name -> yizhan.v1.StaffMember
+	17,  // 72: yizhan.v1.ListNodesResponse.nodes:type_name -> yizhan.v1.NodeEntry
+	18,  // 73: yizhan.v1.ListNodesResponse.meta:type_name -> yizhan.v1.ReadMeta
+	76,  // 74: yizhan.v1.RegistryStatus.last_contact:type_name -> google.protobuf.Timestamp
+	76,  // 75: yizhan.v1.RegistryStatus.feed_error_at:type_name -> google.protobuf.Timestamp
+	74,  // 76: yizhan.v1.RegistryStatus.quarantined:type_name -> yizhan.v1.QuarantinedMessage
+	75,  // 77: yizhan.v1.RegistryStatus.delivery_errors:type_name -> yizhan.v1.DeliveryError
+	76,  // 78: yizhan.v1.QuarantinedMessage.at:type_name -> google.protobuf.Timestamp
+	76,  // 79: yizhan.v1.DeliveryError.at:type_name -> google.protobuf.Timestamp
+	19,  // 80: yizhan.v1.RegistryService.ListOffices:input_type -> yizhan.v1.ListOfficesRequest
+	21,  // 81: yizhan.v1.RegistryService.GetOffice:input_type -> yizhan.v1.GetOfficeRequest
+	23,  // 82: yizhan.v1.RegistryService.CreateOffice:input_type -> yizhan.v1.CreateOfficeRequest
+	26,  // 83: yizhan.v1.RegistryService.UpdateOffice:input_type -> yizhan.v1.UpdateOfficeRequest
+	28,  // 84: yizhan.v1.RegistryService.ListDepartments:input_type -> yizhan.v1.ListDepartmentsRequest
+	30,  // 85: yizhan.v1.RegistryService.CreateDepartment:input_type -> yizhan.v1.CreateDepartmentRequest
+	27,  // 86: yizhan.v1.RegistryService.UpdateDepartment:input_type -> yizhan.v1.UpdateDepartmentRequest
+	32,  // 87: yizhan.v1.RegistryService.ListItems:input_type -> yizhan.v1.ListItemsRequest
+	34,  // 88: yizhan.v1.RegistryService.GetItem:input_type -> yizhan.v1.GetItemRequest
+	36,  // 89: yizhan.v1.RegistryService.CreateItem:input_type -> yizhan.v1.CreateItemRequest
+	37,  // 90: yizhan.v1.RegistryService.UpdateItem:input_type -> yizhan.v1.UpdateItemRequest
+	39,  // 91: yizhan.v1.RegistryService.ListItemVersions:input_type -> yizhan.v1.ListItemVersionsRequest
+	41,  // 92: yizhan.v1.RegistryService.ListGrants:input_type -> yizhan.v1.ListGrantsRequest
+	43,  // 93: yizhan.v1.RegistryService.CreateGrant:input_type -> yizhan.v1.CreateGrantRequest
+	45,  // 94: yizhan.v1.RegistryService.RevokeGrant:input_type -> yizhan.v1.RevokeGrantRequest
+	46,  // 95: yizhan.v1.RegistryService.GetCalendar:input_type -> yizhan.v1.GetCalendarRequest
+	48,  // 96: yizhan.v1.RegistryService.PutCalendar:input_type -> yizhan.v1.PutCalendarRequest
+	60,  // 97: yizhan.v1.RegistryService.GetSupervisionPolicy:input_type -> yizhan.v1.GetSupervisionPolicyRequest
+	62,  // 98: yizhan.v1.RegistryService.PutSupervisionPolicy:input_type -> yizhan.v1.PutSupervisionPolicyRequest
+	52,  // 99: yizhan.v1.RegistryService.GetCasePolicy:input_type -> yizhan.v1.GetCasePolicyRequest
+	54,  // 100: yizhan.v1.RegistryService.PutCasePolicy:input_type -> yizhan.v1.PutCasePolicyRequest
+	56,  // 101: yizhan.v1.RegistryService.GetDutyPolicy:input_type -> yizhan.v1.GetDutyPolicyRequest
+	58,  // 102: yizhan.v1.RegistryService.PutDutyPolicy:input_type -> yizhan.v1.PutDutyPolicyRequest
+	64,  // 103: yizhan.v1.RegistryService.ListStaff:input_type -> yizhan.v1.ListStaffRequest
+	66,  // 104: yizhan.v1.RegistryService.CreateStaff:input_type -> yizhan.v1.CreateStaffRequest
+	67,  // 105: yizhan.v1.RegistryService.UpdateStaff:input_type -> yizhan.v1.UpdateStaffRequest
+	68,  // 106: yizhan.v1.RegistryService.ChangePassword:input_type -> yizhan.v1.ChangePasswordRequest
+	70,  // 107: yizhan.v1.RegistryService.ListNodes:input_type -> yizhan.v1.ListNodesRequest
+	72,  // 108: yizhan.v1.RegistryService.GetRegistryStatus:input_type -> yizhan.v1.GetRegistryStatusRequest
+	20,  // 109: yizhan.v1.RegistryService.ListOffices:output_type -> yizhan.v1.ListOfficesResponse
+	22,  // 110: yizhan.v1.RegistryService.GetOffice:output_type -> yizhan.v1.GetOfficeResponse
+	25,  // 111: yizhan.v1.RegistryService.CreateOffice:output_type -> yizhan.v1.CreateOfficeResponse
+	25,  // 112: yizhan.v1.RegistryService.UpdateOffice:output_type -> yizhan.v1.CreateOfficeResponse
+	29,  // 113: yizhan.v1.RegistryService.ListDepartments:output_type -> yizhan.v1.ListDepartmentsResponse
+	31,  // 114: yizhan.v1.RegistryService.CreateDepartment:output_type -> yizhan.v1.CreateDepartmentResponse
+	31,  // 115: yizhan.v1.RegistryService.UpdateDepartment:output_type -> yizhan.v1.CreateDepartmentResponse
+	33,  // 116: yizhan.v1.RegistryService.ListItems:output_type -> yizhan.v1.ListItemsResponse
+	35,  // 117: yizhan.v1.RegistryService.GetItem:output_type -> yizhan.v1.GetItemResponse
+	38,  // 118: yizhan.v1.RegistryService.CreateItem:output_type -> yizhan.v1.ItemWriteResponse
+	38,  // 119: yizhan.v1.RegistryService.UpdateItem:output_type -> yizhan.v1.ItemWriteResponse
+	40,  // 120: yizhan.v1.RegistryService.ListItemVersions:output_type -> yizhan.v1.ListItemVersionsResponse
+	42,  // 121: yizhan.v1.RegistryService.ListGrants:output_type -> yizhan.v1.ListGrantsResponse
+	44,  // 122: yizhan.v1.RegistryService.CreateGrant:output_type -> yizhan.v1.GrantWriteResponse
+	44,  // 123: yizhan.v1.RegistryService.RevokeGrant:output_type -> yizhan.v1.GrantWriteResponse
+	47,  // 124: yizhan.v1.RegistryService.GetCalendar:output_type -> yizhan.v1.GetCalendarResponse
+	49,  // 125: yizhan.v1.RegistryService.PutCalendar:output_type -> yizhan.v1.PutCalendarResponse
+	61,  // 126: yizhan.v1.RegistryService.GetSupervisionPolicy:output_type -> yizhan.v1.GetSupervisionPolicyResponse
+	63,  // 127: yizhan.v1.RegistryService.PutSupervisionPolicy:output_type -> yizhan.v1.PutSupervisionPolicyResponse
+	53,  // 128: yizhan.v1.RegistryService.GetCasePolicy:output_type -> yizhan.v1.GetCasePolicyResponse
+	55,  // 129: yizhan.v1.RegistryService.PutCasePolicy:output_type -> yizhan.v1.PutCasePolicyResponse
+	57,  // 130: yizhan.v1.RegistryService.GetDutyPolicy:output_type -> yizhan.v1.GetDutyPolicyResponse
+	59,  // 131: yizhan.v1.RegistryService.PutDutyPolicy:output_type -> yizhan.v1.PutDutyPolicyResponse
+	65,  // 132: yizhan.v1.RegistryService.ListStaff:output_type -> yizhan.v1.ListStaffResponse
+	69,  // 133: yizhan.v1.RegistryService.CreateStaff:output_type -> yizhan.v1.StaffWriteResponse
+	69,  // 134: yizhan.v1.RegistryService.UpdateStaff:output_type -> yizhan.v1.StaffWriteResponse
+	69,  // 135: yizhan.v1.RegistryService.ChangePassword:output_type -> yizhan.v1.StaffWriteResponse
+	71,  // 136: yizhan.v1.RegistryService.ListNodes:output_type -> yizhan.v1.ListNodesResponse
+	73,  // 137: yizhan.v1.RegistryService.GetRegistryStatus:output_type -> yizhan.v1.RegistryStatus
+	109, // [109:138] is the sub-list for method output_type
+	80,  // [80:109] is the sub-list for method input_type
+	80,  // [80:80] is the sub-list for extension type_name
+	80,  // [80:80] is the sub-list for extension extendee
+	0,   // [0:80] is the sub-list for field type_name
 }
 
 func init() { file_yizhan_v1_registry_proto_init() }
@@ -5576,7 +5722,7 @@ func file_yizhan_v1_registry_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_yizhan_v1_registry_proto_rawDesc), len(file_yizhan_v1_registry_proto_rawDesc)),
 			NumEnums:      7,
-			NumMessages:   67,
+			NumMessages:   69,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -28,8 +28,10 @@ const (
 	RegistryService_ListOffices_FullMethodName          = "/yizhan.v1.RegistryService/ListOffices"
 	RegistryService_GetOffice_FullMethodName            = "/yizhan.v1.RegistryService/GetOffice"
 	RegistryService_CreateOffice_FullMethodName         = "/yizhan.v1.RegistryService/CreateOffice"
+	RegistryService_UpdateOffice_FullMethodName         = "/yizhan.v1.RegistryService/UpdateOffice"
 	RegistryService_ListDepartments_FullMethodName      = "/yizhan.v1.RegistryService/ListDepartments"
 	RegistryService_CreateDepartment_FullMethodName     = "/yizhan.v1.RegistryService/CreateDepartment"
+	RegistryService_UpdateDepartment_FullMethodName     = "/yizhan.v1.RegistryService/UpdateDepartment"
 	RegistryService_ListItems_FullMethodName            = "/yizhan.v1.RegistryService/ListItems"
 	RegistryService_GetItem_FullMethodName              = "/yizhan.v1.RegistryService/GetItem"
 	RegistryService_CreateItem_FullMethodName           = "/yizhan.v1.RegistryService/CreateItem"
@@ -63,8 +65,10 @@ type RegistryServiceClient interface {
 	ListOffices(ctx context.Context, in *ListOfficesRequest, opts ...grpc.CallOption) (*ListOfficesResponse, error)
 	GetOffice(ctx context.Context, in *GetOfficeRequest, opts ...grpc.CallOption) (*GetOfficeResponse, error)
 	CreateOffice(ctx context.Context, in *CreateOfficeRequest, opts ...grpc.CallOption) (*CreateOfficeResponse, error)
+	UpdateOffice(ctx context.Context, in *UpdateOfficeRequest, opts ...grpc.CallOption) (*CreateOfficeResponse, error)
 	ListDepartments(ctx context.Context, in *ListDepartmentsRequest, opts ...grpc.CallOption) (*ListDepartmentsResponse, error)
 	CreateDepartment(ctx context.Context, in *CreateDepartmentRequest, opts ...grpc.CallOption) (*CreateDepartmentResponse, error)
+	UpdateDepartment(ctx context.Context, in *UpdateDepartmentRequest, opts ...grpc.CallOption) (*CreateDepartmentResponse, error)
 	ListItems(ctx context.Context, in *ListItemsRequest, opts ...grpc.CallOption) (*ListItemsResponse, error)
 	GetItem(ctx context.Context, in *GetItemRequest, opts ...grpc.CallOption) (*GetItemResponse, error)
 	CreateItem(ctx context.Context, in *CreateItemRequest, opts ...grpc.CallOption) (*ItemWriteResponse, error)
@@ -127,6 +131,16 @@ func (c *registryServiceClient) CreateOffice(ctx context.Context, in *CreateOffi
 	return out, nil
 }
 
+func (c *registryServiceClient) UpdateOffice(ctx context.Context, in *UpdateOfficeRequest, opts ...grpc.CallOption) (*CreateOfficeResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateOfficeResponse)
+	err := c.cc.Invoke(ctx, RegistryService_UpdateOffice_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *registryServiceClient) ListDepartments(ctx context.Context, in *ListDepartmentsRequest, opts ...grpc.CallOption) (*ListDepartmentsResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ListDepartmentsResponse)
@@ -141,6 +155,16 @@ func (c *registryServiceClient) CreateDepartment(ctx context.Context, in *Create
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(CreateDepartmentResponse)
 	err := c.cc.Invoke(ctx, RegistryService_CreateDepartment_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *registryServiceClient) UpdateDepartment(ctx context.Context, in *UpdateDepartmentRequest, opts ...grpc.CallOption) (*CreateDepartmentResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateDepartmentResponse)
+	err := c.cc.Invoke(ctx, RegistryService_UpdateDepartment_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -376,8 +400,10 @@ type RegistryServiceServer interface {
 	ListOffices(context.Context, *ListOfficesRequest) (*ListOfficesResponse, error)
 	GetOffice(context.Context, *GetOfficeRequest) (*GetOfficeResponse, error)
 	CreateOffice(context.Context, *CreateOfficeRequest) (*CreateOfficeResponse, error)
+	UpdateOffice(context.Context, *UpdateOfficeRequest) (*CreateOfficeResponse, error)
 	ListDepartments(context.Context, *ListDepartmentsRequest) (*ListDepartmentsResponse, error)
 	CreateDepartment(context.Context, *CreateDepartmentRequest) (*CreateDepartmentResponse, error)
+	UpdateDepartment(context.Context, *UpdateDepartmentRequest) (*CreateDepartmentResponse, error)
 	ListItems(context.Context, *ListItemsRequest) (*ListItemsResponse, error)
 	GetItem(context.Context, *GetItemRequest) (*GetItemResponse, error)
 	CreateItem(context.Context, *CreateItemRequest) (*ItemWriteResponse, error)
@@ -419,11 +445,17 @@ func (UnimplementedRegistryServiceServer) GetOffice(context.Context, *GetOfficeR
 func (UnimplementedRegistryServiceServer) CreateOffice(context.Context, *CreateOfficeRequest) (*CreateOfficeResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method CreateOffice not implemented")
 }
+func (UnimplementedRegistryServiceServer) UpdateOffice(context.Context, *UpdateOfficeRequest) (*CreateOfficeResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateOffice not implemented")
+}
 func (UnimplementedRegistryServiceServer) ListDepartments(context.Context, *ListDepartmentsRequest) (*ListDepartmentsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListDepartments not implemented")
 }
 func (UnimplementedRegistryServiceServer) CreateDepartment(context.Context, *CreateDepartmentRequest) (*CreateDepartmentResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method CreateDepartment not implemented")
+}
+func (UnimplementedRegistryServiceServer) UpdateDepartment(context.Context, *UpdateDepartmentRequest) (*CreateDepartmentResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateDepartment not implemented")
 }
 func (UnimplementedRegistryServiceServer) ListItems(context.Context, *ListItemsRequest) (*ListItemsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListItems not implemented")
@@ -566,6 +598,24 @@ func _RegistryService_CreateOffice_Handler(srv interface{}, ctx context.Context,
 	return interceptor(ctx, in, info, handler)
 }
 
+func _RegistryService_UpdateOffice_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateOfficeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RegistryServiceServer).UpdateOffice(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RegistryService_UpdateOffice_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RegistryServiceServer).UpdateOffice(ctx, req.(*UpdateOfficeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _RegistryService_ListDepartments_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ListDepartmentsRequest)
 	if err := dec(in); err != nil {
@@ -598,6 +648,24 @@ func _RegistryService_CreateDepartment_Handler(srv interface{}, ctx context.Cont
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(RegistryServiceServer).CreateDepartment(ctx, req.(*CreateDepartmentRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RegistryService_UpdateDepartment_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateDepartmentRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RegistryServiceServer).UpdateDepartment(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RegistryService_UpdateDepartment_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RegistryServiceServer).UpdateDepartment(ctx, req.(*UpdateDepartmentRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -1018,12 +1086,20 @@ var RegistryService_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _RegistryService_CreateOffice_Handler,
 		},
 		{
+			MethodName: "UpdateOffice",
+			Handler:    _RegistryService_UpdateOffice_Handler,
+		},
+		{
 			MethodName: "ListDepartments",
 			Handler:    _RegistryService_ListDepartments_Handler,
 		},
 		{
 			MethodName: "CreateDepartment",
 			Handler:    _RegistryService_CreateDepartment_Handler,
+		},
+		{
+			MethodName: "UpdateDepartment",
+			Handler:    _RegistryService_UpdateDepartment_Handler,
 		},
 		{
 			MethodName: "ListItems",

@@ -169,6 +169,96 @@ func (x *CreateDepartment) GetDepartment() *v1.Department {
 	return nil
 }
 
+// UpdateOffice changes an office's name, address and phone (the code
+// names it); UpdateDepartment a department's name and phone.
+type UpdateOffice struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Office        *v1.Office             `protobuf:"bytes,1,opt,name=office,proto3" json:"office,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateOffice) Reset() {
+	*x = UpdateOffice{}
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateOffice) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateOffice) ProtoMessage() {}
+
+func (x *UpdateOffice) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateOffice.ProtoReflect.Descriptor instead.
+func (*UpdateOffice) Descriptor() ([]byte, []int) {
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *UpdateOffice) GetOffice() *v1.Office {
+	if x != nil {
+		return x.Office
+	}
+	return nil
+}
+
+type UpdateDepartment struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Department    *v1.Department         `protobuf:"bytes,1,opt,name=department,proto3" json:"department,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateDepartment) Reset() {
+	*x = UpdateDepartment{}
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateDepartment) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateDepartment) ProtoMessage() {}
+
+func (x *UpdateDepartment) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateDepartment.ProtoReflect.Descriptor instead.
+func (*UpdateDepartment) Descriptor() ([]byte, []int) {
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *UpdateDepartment) GetDepartment() *v1.Department {
+	if x != nil {
+		return x.Department
+	}
+	return nil
+}
+
 // CreateItem adds version 1 of an item.
 type CreateItem struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -179,7 +269,7 @@ type CreateItem struct {
 
 func (x *CreateItem) Reset() {
 	*x = CreateItem{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[3]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -191,7 +281,7 @@ func (x *CreateItem) String() string {
 func (*CreateItem) ProtoMessage() {}
 
 func (x *CreateItem) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[3]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -204,7 +294,7 @@ func (x *CreateItem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateItem.ProtoReflect.Descriptor instead.
 func (*CreateItem) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{3}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *CreateItem) GetItem() *v1.Item {
@@ -225,7 +315,7 @@ type UpdateItem struct {
 
 func (x *UpdateItem) Reset() {
 	*x = UpdateItem{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[4]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -237,7 +327,7 @@ func (x *UpdateItem) String() string {
 func (*UpdateItem) ProtoMessage() {}
 
 func (x *UpdateItem) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[4]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -250,7 +340,7 @@ func (x *UpdateItem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateItem.ProtoReflect.Descriptor instead.
 func (*UpdateItem) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{4}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *UpdateItem) GetItem() *v1.Item {
@@ -276,7 +366,7 @@ type CreateGrant struct {
 
 func (x *CreateGrant) Reset() {
 	*x = CreateGrant{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[5]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -288,7 +378,7 @@ func (x *CreateGrant) String() string {
 func (*CreateGrant) ProtoMessage() {}
 
 func (x *CreateGrant) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[5]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -301,7 +391,7 @@ func (x *CreateGrant) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateGrant.ProtoReflect.Descriptor instead.
 func (*CreateGrant) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{5}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *CreateGrant) GetGrant() *v1.Grant {
@@ -320,7 +410,7 @@ type RevokeGrant struct {
 
 func (x *RevokeGrant) Reset() {
 	*x = RevokeGrant{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[6]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -332,7 +422,7 @@ func (x *RevokeGrant) String() string {
 func (*RevokeGrant) ProtoMessage() {}
 
 func (x *RevokeGrant) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[6]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -345,7 +435,7 @@ func (x *RevokeGrant) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeGrant.ProtoReflect.Descriptor instead.
 func (*RevokeGrant) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{6}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *RevokeGrant) GetId() string {
@@ -365,7 +455,7 @@ type CreateStaff struct {
 
 func (x *CreateStaff) Reset() {
 	*x = CreateStaff{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[7]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -377,7 +467,7 @@ func (x *CreateStaff) String() string {
 func (*CreateStaff) ProtoMessage() {}
 
 func (x *CreateStaff) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[7]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -390,7 +480,7 @@ func (x *CreateStaff) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateStaff.ProtoReflect.Descriptor instead.
 func (*CreateStaff) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{7}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *CreateStaff) GetStaff() *v1.StaffMember {
@@ -421,7 +511,7 @@ type UpdateStaff struct {
 
 func (x *UpdateStaff) Reset() {
 	*x = UpdateStaff{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[8]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -433,7 +523,7 @@ func (x *UpdateStaff) String() string {
 func (*UpdateStaff) ProtoMessage() {}
 
 func (x *UpdateStaff) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[8]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -446,7 +536,7 @@ func (x *UpdateStaff) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateStaff.ProtoReflect.Descriptor instead.
 func (*UpdateStaff) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{8}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *UpdateStaff) GetStaff() *v1.StaffMember {
@@ -472,7 +562,7 @@ type PutCalendar struct {
 
 func (x *PutCalendar) Reset() {
 	*x = PutCalendar{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[9]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -484,7 +574,7 @@ func (x *PutCalendar) String() string {
 func (*PutCalendar) ProtoMessage() {}
 
 func (x *PutCalendar) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[9]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -497,7 +587,7 @@ func (x *PutCalendar) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutCalendar.ProtoReflect.Descriptor instead.
 func (*PutCalendar) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{9}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *PutCalendar) GetCalendar() *v1.Calendar {
@@ -516,7 +606,7 @@ type PutNode struct {
 
 func (x *PutNode) Reset() {
 	*x = PutNode{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[10]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -528,7 +618,7 @@ func (x *PutNode) String() string {
 func (*PutNode) ProtoMessage() {}
 
 func (x *PutNode) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[10]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -541,7 +631,7 @@ func (x *PutNode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutNode.ProtoReflect.Descriptor instead.
 func (*PutNode) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{10}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *PutNode) GetNode() *v1.NodeEntry {
@@ -568,7 +658,7 @@ type QueryCodeKey struct {
 
 func (x *QueryCodeKey) Reset() {
 	*x = QueryCodeKey{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[11]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -580,7 +670,7 @@ func (x *QueryCodeKey) String() string {
 func (*QueryCodeKey) ProtoMessage() {}
 
 func (x *QueryCodeKey) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[11]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -593,7 +683,7 @@ func (x *QueryCodeKey) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueryCodeKey.ProtoReflect.Descriptor instead.
 func (*QueryCodeKey) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{11}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *QueryCodeKey) GetId() uint32 {
@@ -620,7 +710,7 @@ type PutQueryCodeKey struct {
 
 func (x *PutQueryCodeKey) Reset() {
 	*x = PutQueryCodeKey{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[12]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -632,7 +722,7 @@ func (x *PutQueryCodeKey) String() string {
 func (*PutQueryCodeKey) ProtoMessage() {}
 
 func (x *PutQueryCodeKey) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[12]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -645,7 +735,7 @@ func (x *PutQueryCodeKey) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutQueryCodeKey.ProtoReflect.Descriptor instead.
 func (*PutQueryCodeKey) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{12}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *PutQueryCodeKey) GetKey() *QueryCodeKey {
@@ -681,6 +771,8 @@ type RegistryCommand struct {
 	//	*RegistryCommand_PutDutyPolicy
 	//	*RegistryCommand_PutCasePolicy
 	//	*RegistryCommand_UpdateStaff
+	//	*RegistryCommand_UpdateOffice
+	//	*RegistryCommand_UpdateDepartment
 	Op            isRegistryCommand_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -688,7 +780,7 @@ type RegistryCommand struct {
 
 func (x *RegistryCommand) Reset() {
 	*x = RegistryCommand{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[13]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -700,7 +792,7 @@ func (x *RegistryCommand) String() string {
 func (*RegistryCommand) ProtoMessage() {}
 
 func (x *RegistryCommand) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[13]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -713,7 +805,7 @@ func (x *RegistryCommand) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegistryCommand.ProtoReflect.Descriptor instead.
 func (*RegistryCommand) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{13}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *RegistryCommand) GetAtUnixNano() int64 {
@@ -877,6 +969,24 @@ func (x *RegistryCommand) GetUpdateStaff() *UpdateStaff {
 	return nil
 }
 
+func (x *RegistryCommand) GetUpdateOffice() *UpdateOffice {
+	if x != nil {
+		if x, ok := x.Op.(*RegistryCommand_UpdateOffice); ok {
+			return x.UpdateOffice
+		}
+	}
+	return nil
+}
+
+func (x *RegistryCommand) GetUpdateDepartment() *UpdateDepartment {
+	if x != nil {
+		if x, ok := x.Op.(*RegistryCommand_UpdateDepartment); ok {
+			return x.UpdateDepartment
+		}
+	}
+	return nil
+}
+
 type isRegistryCommand_Op interface {
 	isRegistryCommand_Op()
 }
@@ -937,6 +1047,14 @@ type RegistryCommand_UpdateStaff struct {
 	UpdateStaff *UpdateStaff `protobuf:"bytes,23,opt,name=update_staff,json=updateStaff,proto3,oneof"`
 }
 
+type RegistryCommand_UpdateOffice struct {
+	UpdateOffice *UpdateOffice `protobuf:"bytes,24,opt,name=update_office,json=updateOffice,proto3,oneof"`
+}
+
+type RegistryCommand_UpdateDepartment struct {
+	UpdateDepartment *UpdateDepartment `protobuf:"bytes,25,opt,name=update_department,json=updateDepartment,proto3,oneof"`
+}
+
 func (*RegistryCommand_CreateOffice) isRegistryCommand_Op() {}
 
 func (*RegistryCommand_CreateDepartment) isRegistryCommand_Op() {}
@@ -965,6 +1083,10 @@ func (*RegistryCommand_PutCasePolicy) isRegistryCommand_Op() {}
 
 func (*RegistryCommand_UpdateStaff) isRegistryCommand_Op() {}
 
+func (*RegistryCommand_UpdateOffice) isRegistryCommand_Op() {}
+
+func (*RegistryCommand_UpdateDepartment) isRegistryCommand_Op() {}
+
 // PutCasePolicy sets the county's choices in the case rules.
 type PutCasePolicy struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -975,7 +1097,7 @@ type PutCasePolicy struct {
 
 func (x *PutCasePolicy) Reset() {
 	*x = PutCasePolicy{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[14]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -987,7 +1109,7 @@ func (x *PutCasePolicy) String() string {
 func (*PutCasePolicy) ProtoMessage() {}
 
 func (x *PutCasePolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[14]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1000,7 +1122,7 @@ func (x *PutCasePolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutCasePolicy.ProtoReflect.Descriptor instead.
 func (*PutCasePolicy) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{14}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *PutCasePolicy) GetPolicy() *v1.CasePolicy {
@@ -1020,7 +1142,7 @@ type PutDutyPolicy struct {
 
 func (x *PutDutyPolicy) Reset() {
 	*x = PutDutyPolicy{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[15]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1032,7 +1154,7 @@ func (x *PutDutyPolicy) String() string {
 func (*PutDutyPolicy) ProtoMessage() {}
 
 func (x *PutDutyPolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[15]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1045,7 +1167,7 @@ func (x *PutDutyPolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutDutyPolicy.ProtoReflect.Descriptor instead.
 func (*PutDutyPolicy) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{15}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *PutDutyPolicy) GetPolicy() *v1.DutyPolicy {
@@ -1065,7 +1187,7 @@ type PutSupervisionPolicy struct {
 
 func (x *PutSupervisionPolicy) Reset() {
 	*x = PutSupervisionPolicy{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[16]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1077,7 +1199,7 @@ func (x *PutSupervisionPolicy) String() string {
 func (*PutSupervisionPolicy) ProtoMessage() {}
 
 func (x *PutSupervisionPolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[16]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1090,7 +1212,7 @@ func (x *PutSupervisionPolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutSupervisionPolicy.ProtoReflect.Descriptor instead.
 func (*PutSupervisionPolicy) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{16}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *PutSupervisionPolicy) GetPolicy() *v1.SupervisionPolicy {
@@ -1113,7 +1235,7 @@ type ChangelogEntry struct {
 
 func (x *ChangelogEntry) Reset() {
 	*x = ChangelogEntry{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[17]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1125,7 +1247,7 @@ func (x *ChangelogEntry) String() string {
 func (*ChangelogEntry) ProtoMessage() {}
 
 func (x *ChangelogEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[17]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1138,7 +1260,7 @@ func (x *ChangelogEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChangelogEntry.ProtoReflect.Descriptor instead.
 func (*ChangelogEntry) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{17}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ChangelogEntry) GetIndex() uint64 {
@@ -1172,7 +1294,7 @@ type ItemHistory struct {
 
 func (x *ItemHistory) Reset() {
 	*x = ItemHistory{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[18]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1184,7 +1306,7 @@ func (x *ItemHistory) String() string {
 func (*ItemHistory) ProtoMessage() {}
 
 func (x *ItemHistory) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[18]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1197,7 +1319,7 @@ func (x *ItemHistory) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ItemHistory.ProtoReflect.Descriptor instead.
 func (*ItemHistory) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{18}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ItemHistory) GetVersions() []*v1.Item {
@@ -1233,7 +1355,7 @@ type RegistrySnapshot struct {
 
 func (x *RegistrySnapshot) Reset() {
 	*x = RegistrySnapshot{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[19]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1245,7 +1367,7 @@ func (x *RegistrySnapshot) String() string {
 func (*RegistrySnapshot) ProtoMessage() {}
 
 func (x *RegistrySnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[19]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1258,7 +1380,7 @@ func (x *RegistrySnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegistrySnapshot.ProtoReflect.Descriptor instead.
 func (*RegistrySnapshot) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{19}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *RegistrySnapshot) GetIndex() uint64 {
@@ -1371,7 +1493,7 @@ type ReplayRegistry struct {
 
 func (x *ReplayRegistry) Reset() {
 	*x = ReplayRegistry{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[20]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1383,7 +1505,7 @@ func (x *ReplayRegistry) String() string {
 func (*ReplayRegistry) ProtoMessage() {}
 
 func (x *ReplayRegistry) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[20]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1396,7 +1518,7 @@ func (x *ReplayRegistry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplayRegistry.ProtoReflect.Descriptor instead.
 func (*ReplayRegistry) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{20}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ReplayRegistry) GetEntries() []*ChangelogEntry {
@@ -1423,7 +1545,7 @@ type InstallRegistrySnapshot struct {
 
 func (x *InstallRegistrySnapshot) Reset() {
 	*x = InstallRegistrySnapshot{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[21]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1435,7 +1557,7 @@ func (x *InstallRegistrySnapshot) String() string {
 func (*InstallRegistrySnapshot) ProtoMessage() {}
 
 func (x *InstallRegistrySnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[21]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1448,7 +1570,7 @@ func (x *InstallRegistrySnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InstallRegistrySnapshot.ProtoReflect.Descriptor instead.
 func (*InstallRegistrySnapshot) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{21}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *InstallRegistrySnapshot) GetSnapshot() *RegistrySnapshot {
@@ -1474,7 +1596,7 @@ type Command struct {
 
 func (x *Command) Reset() {
 	*x = Command{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[22]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1486,7 +1608,7 @@ func (x *Command) String() string {
 func (*Command) ProtoMessage() {}
 
 func (x *Command) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[22]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1499,7 +1621,7 @@ func (x *Command) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Command.ProtoReflect.Descriptor instead.
 func (*Command) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{22}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *Command) GetKind() isCommand_Kind {
@@ -1601,7 +1723,7 @@ type CaseCommand struct {
 
 func (x *CaseCommand) Reset() {
 	*x = CaseCommand{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[23]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1613,7 +1735,7 @@ func (x *CaseCommand) String() string {
 func (*CaseCommand) ProtoMessage() {}
 
 func (x *CaseCommand) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[23]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1626,7 +1748,7 @@ func (x *CaseCommand) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseCommand.ProtoReflect.Descriptor instead.
 func (*CaseCommand) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{23}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *CaseCommand) GetAtUnixNano() int64 {
@@ -1866,7 +1988,7 @@ type PutZeroReport struct {
 
 func (x *PutZeroReport) Reset() {
 	*x = PutZeroReport{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[24]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1878,7 +2000,7 @@ func (x *PutZeroReport) String() string {
 func (*PutZeroReport) ProtoMessage() {}
 
 func (x *PutZeroReport) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[24]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1891,7 +2013,7 @@ func (x *PutZeroReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutZeroReport.ProtoReflect.Descriptor instead.
 func (*PutZeroReport) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{24}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *PutZeroReport) GetReport() *v1.ZeroReport {
@@ -1912,7 +2034,7 @@ type FlagUnsignedReport struct {
 
 func (x *FlagUnsignedReport) Reset() {
 	*x = FlagUnsignedReport{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[25]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1924,7 +2046,7 @@ func (x *FlagUnsignedReport) String() string {
 func (*FlagUnsignedReport) ProtoMessage() {}
 
 func (x *FlagUnsignedReport) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[25]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1937,7 +2059,7 @@ func (x *FlagUnsignedReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FlagUnsignedReport.ProtoReflect.Descriptor instead.
 func (*FlagUnsignedReport) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{25}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *FlagUnsignedReport) GetFlag() *v1.UnsignedReportFlag {
@@ -1961,7 +2083,7 @@ type PutShifts struct {
 
 func (x *PutShifts) Reset() {
 	*x = PutShifts{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[26]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1973,7 +2095,7 @@ func (x *PutShifts) String() string {
 func (*PutShifts) ProtoMessage() {}
 
 func (x *PutShifts) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[26]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1986,7 +2108,7 @@ func (x *PutShifts) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutShifts.ProtoReflect.Descriptor instead.
 func (*PutShifts) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{26}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *PutShifts) GetShifts() []*v1.DutyShift {
@@ -2006,7 +2128,7 @@ type PutLogEntry struct {
 
 func (x *PutLogEntry) Reset() {
 	*x = PutLogEntry{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[27]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2018,7 +2140,7 @@ func (x *PutLogEntry) String() string {
 func (*PutLogEntry) ProtoMessage() {}
 
 func (x *PutLogEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[27]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2031,7 +2153,7 @@ func (x *PutLogEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutLogEntry.ProtoReflect.Descriptor instead.
 func (*PutLogEntry) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{27}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *PutLogEntry) GetEntry() *v1.DutyLogEntry {
@@ -2052,7 +2174,7 @@ type PutUrgentReport struct {
 
 func (x *PutUrgentReport) Reset() {
 	*x = PutUrgentReport{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[28]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2064,7 +2186,7 @@ func (x *PutUrgentReport) String() string {
 func (*PutUrgentReport) ProtoMessage() {}
 
 func (x *PutUrgentReport) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[28]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2077,7 +2199,7 @@ func (x *PutUrgentReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutUrgentReport.ProtoReflect.Descriptor instead.
 func (*PutUrgentReport) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{28}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *PutUrgentReport) GetReport() *v1.UrgentReport {
@@ -2097,7 +2219,7 @@ type PutReportAck struct {
 
 func (x *PutReportAck) Reset() {
 	*x = PutReportAck{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[29]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2109,7 +2231,7 @@ func (x *PutReportAck) String() string {
 func (*PutReportAck) ProtoMessage() {}
 
 func (x *PutReportAck) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[29]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2122,7 +2244,7 @@ func (x *PutReportAck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutReportAck.ProtoReflect.Descriptor instead.
 func (*PutReportAck) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{29}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *PutReportAck) GetAck() *v1.ReportAck {
@@ -2144,7 +2266,7 @@ type PutConsultation struct {
 
 func (x *PutConsultation) Reset() {
 	*x = PutConsultation{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[30]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2156,7 +2278,7 @@ func (x *PutConsultation) String() string {
 func (*PutConsultation) ProtoMessage() {}
 
 func (x *PutConsultation) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[30]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2169,7 +2291,7 @@ func (x *PutConsultation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutConsultation.ProtoReflect.Descriptor instead.
 func (*PutConsultation) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{30}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *PutConsultation) GetConsultation() *v1.Consultation {
@@ -2198,7 +2320,7 @@ type SupervisionStep struct {
 
 func (x *SupervisionStep) Reset() {
 	*x = SupervisionStep{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[31]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2210,7 +2332,7 @@ func (x *SupervisionStep) String() string {
 func (*SupervisionStep) ProtoMessage() {}
 
 func (x *SupervisionStep) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[31]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2223,7 +2345,7 @@ func (x *SupervisionStep) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SupervisionStep.ProtoReflect.Descriptor instead.
 func (*SupervisionStep) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{31}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *SupervisionStep) GetOp() isSupervisionStep_Op {
@@ -2322,7 +2444,7 @@ type ReplyFollowUp struct {
 
 func (x *ReplyFollowUp) Reset() {
 	*x = ReplyFollowUp{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[32]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2334,7 +2456,7 @@ func (x *ReplyFollowUp) String() string {
 func (*ReplyFollowUp) ProtoMessage() {}
 
 func (x *ReplyFollowUp) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[32]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2347,7 +2469,7 @@ func (x *ReplyFollowUp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplyFollowUp.ProtoReflect.Descriptor instead.
 func (*ReplyFollowUp) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{32}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ReplyFollowUp) GetId() string {
@@ -2374,7 +2496,7 @@ type RevisitFollowUp struct {
 
 func (x *RevisitFollowUp) Reset() {
 	*x = RevisitFollowUp{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[33]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2386,7 +2508,7 @@ func (x *RevisitFollowUp) String() string {
 func (*RevisitFollowUp) ProtoMessage() {}
 
 func (x *RevisitFollowUp) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[33]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2399,7 +2521,7 @@ func (x *RevisitFollowUp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevisitFollowUp.ProtoReflect.Descriptor instead.
 func (*RevisitFollowUp) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{33}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *RevisitFollowUp) GetId() string {
@@ -2425,7 +2547,7 @@ type IssueOrder struct {
 
 func (x *IssueOrder) Reset() {
 	*x = IssueOrder{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[34]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2437,7 +2559,7 @@ func (x *IssueOrder) String() string {
 func (*IssueOrder) ProtoMessage() {}
 
 func (x *IssueOrder) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[34]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2450,7 +2572,7 @@ func (x *IssueOrder) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IssueOrder.ProtoReflect.Descriptor instead.
 func (*IssueOrder) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{34}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *IssueOrder) GetOrder() *v1.SupervisionOrder {
@@ -2470,7 +2592,7 @@ type AnswerOrder struct {
 
 func (x *AnswerOrder) Reset() {
 	*x = AnswerOrder{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[35]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2482,7 +2604,7 @@ func (x *AnswerOrder) String() string {
 func (*AnswerOrder) ProtoMessage() {}
 
 func (x *AnswerOrder) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[35]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2495,7 +2617,7 @@ func (x *AnswerOrder) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnswerOrder.ProtoReflect.Descriptor instead.
 func (*AnswerOrder) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{35}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *AnswerOrder) GetId() string {
@@ -2523,7 +2645,7 @@ type DecideOrder struct {
 
 func (x *DecideOrder) Reset() {
 	*x = DecideOrder{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[36]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2535,7 +2657,7 @@ func (x *DecideOrder) String() string {
 func (*DecideOrder) ProtoMessage() {}
 
 func (x *DecideOrder) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[36]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2548,7 +2670,7 @@ func (x *DecideOrder) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecideOrder.ProtoReflect.Descriptor instead.
 func (*DecideOrder) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{36}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *DecideOrder) GetId() string {
@@ -2587,7 +2709,7 @@ type EvaluateCards struct {
 
 func (x *EvaluateCards) Reset() {
 	*x = EvaluateCards{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[37]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2599,7 +2721,7 @@ func (x *EvaluateCards) String() string {
 func (*EvaluateCards) ProtoMessage() {}
 
 func (x *EvaluateCards) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[37]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2612,7 +2734,7 @@ func (x *EvaluateCards) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EvaluateCards.ProtoReflect.Descriptor instead.
 func (*EvaluateCards) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{37}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *EvaluateCards) GetChecks() []*CardCheck {
@@ -2639,7 +2761,7 @@ type CardCheck struct {
 
 func (x *CardCheck) Reset() {
 	*x = CardCheck{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[38]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2651,7 +2773,7 @@ func (x *CardCheck) String() string {
 func (*CardCheck) ProtoMessage() {}
 
 func (x *CardCheck) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[38]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2664,7 +2786,7 @@ func (x *CardCheck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CardCheck.ProtoReflect.Descriptor instead.
 func (*CardCheck) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{38}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *CardCheck) GetCaseNumber() string {
@@ -2694,7 +2816,7 @@ type AppendCaseEvents struct {
 
 func (x *AppendCaseEvents) Reset() {
 	*x = AppendCaseEvents{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[39]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2706,7 +2828,7 @@ func (x *AppendCaseEvents) String() string {
 func (*AppendCaseEvents) ProtoMessage() {}
 
 func (x *AppendCaseEvents) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[39]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2719,7 +2841,7 @@ func (x *AppendCaseEvents) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppendCaseEvents.ProtoReflect.Descriptor instead.
 func (*AppendCaseEvents) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{39}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *AppendCaseEvents) GetCaseNumber() string {
@@ -2761,7 +2883,7 @@ type CaseMessage struct {
 
 func (x *CaseMessage) Reset() {
 	*x = CaseMessage{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[40]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2773,7 +2895,7 @@ func (x *CaseMessage) String() string {
 func (*CaseMessage) ProtoMessage() {}
 
 func (x *CaseMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[40]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2786,7 +2908,7 @@ func (x *CaseMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseMessage.ProtoReflect.Descriptor instead.
 func (*CaseMessage) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{40}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *CaseMessage) GetCaseNumber() string {
@@ -2870,7 +2992,7 @@ type ReceiveCaseMessages struct {
 
 func (x *ReceiveCaseMessages) Reset() {
 	*x = ReceiveCaseMessages{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[41]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2882,7 +3004,7 @@ func (x *ReceiveCaseMessages) String() string {
 func (*ReceiveCaseMessages) ProtoMessage() {}
 
 func (x *ReceiveCaseMessages) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[41]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2895,7 +3017,7 @@ func (x *ReceiveCaseMessages) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReceiveCaseMessages.ProtoReflect.Descriptor instead.
 func (*ReceiveCaseMessages) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{41}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *ReceiveCaseMessages) GetMessages() []*CaseMessage {
@@ -2919,7 +3041,7 @@ type OutboxEntry struct {
 
 func (x *OutboxEntry) Reset() {
 	*x = OutboxEntry{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[42]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2931,7 +3053,7 @@ func (x *OutboxEntry) String() string {
 func (*OutboxEntry) ProtoMessage() {}
 
 func (x *OutboxEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[42]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2944,7 +3066,7 @@ func (x *OutboxEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OutboxEntry.ProtoReflect.Descriptor instead.
 func (*OutboxEntry) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{42}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *OutboxEntry) GetDestOffice() string {
@@ -2990,7 +3112,7 @@ type QuarantinedEntry struct {
 
 func (x *QuarantinedEntry) Reset() {
 	*x = QuarantinedEntry{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[43]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3002,7 +3124,7 @@ func (x *QuarantinedEntry) String() string {
 func (*QuarantinedEntry) ProtoMessage() {}
 
 func (x *QuarantinedEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[43]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3015,7 +3137,7 @@ func (x *QuarantinedEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuarantinedEntry.ProtoReflect.Descriptor instead.
 func (*QuarantinedEntry) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{43}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *QuarantinedEntry) GetEntry() *OutboxEntry {
@@ -3050,7 +3172,7 @@ type QuarantineOutbox struct {
 
 func (x *QuarantineOutbox) Reset() {
 	*x = QuarantineOutbox{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[44]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3062,7 +3184,7 @@ func (x *QuarantineOutbox) String() string {
 func (*QuarantineOutbox) ProtoMessage() {}
 
 func (x *QuarantineOutbox) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[44]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3075,7 +3197,7 @@ func (x *QuarantineOutbox) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuarantineOutbox.ProtoReflect.Descriptor instead.
 func (*QuarantineOutbox) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{44}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *QuarantineOutbox) GetEntries() []*QuarantinedEntry {
@@ -3095,7 +3217,7 @@ type AckOutbox struct {
 
 func (x *AckOutbox) Reset() {
 	*x = AckOutbox{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[45]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3107,7 +3229,7 @@ func (x *AckOutbox) String() string {
 func (*AckOutbox) ProtoMessage() {}
 
 func (x *AckOutbox) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[45]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3120,7 +3242,7 @@ func (x *AckOutbox) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AckOutbox.ProtoReflect.Descriptor instead.
 func (*AckOutbox) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{45}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *AckOutbox) GetAcks() []*OutboxEntry {
@@ -3141,7 +3263,7 @@ type CaseRecord struct {
 
 func (x *CaseRecord) Reset() {
 	*x = CaseRecord{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[46]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3153,7 +3275,7 @@ func (x *CaseRecord) String() string {
 func (*CaseRecord) ProtoMessage() {}
 
 func (x *CaseRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[46]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3166,7 +3288,7 @@ func (x *CaseRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseRecord.ProtoReflect.Descriptor instead.
 func (*CaseRecord) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{46}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *CaseRecord) GetNumber() string {
@@ -3194,7 +3316,7 @@ type DaySequence struct {
 
 func (x *DaySequence) Reset() {
 	*x = DaySequence{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[47]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3206,7 +3328,7 @@ func (x *DaySequence) String() string {
 func (*DaySequence) ProtoMessage() {}
 
 func (x *DaySequence) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[47]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3219,7 +3341,7 @@ func (x *DaySequence) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DaySequence.ProtoReflect.Descriptor instead.
 func (*DaySequence) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{47}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *DaySequence) GetDay() string {
@@ -3249,7 +3371,7 @@ type CaseBookSnapshot struct {
 
 func (x *CaseBookSnapshot) Reset() {
 	*x = CaseBookSnapshot{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[48]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3261,7 +3383,7 @@ func (x *CaseBookSnapshot) String() string {
 func (*CaseBookSnapshot) ProtoMessage() {}
 
 func (x *CaseBookSnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[48]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3274,7 +3396,7 @@ func (x *CaseBookSnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseBookSnapshot.ProtoReflect.Descriptor instead.
 func (*CaseBookSnapshot) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{48}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *CaseBookSnapshot) GetCases() []*CaseRecord {
@@ -3317,7 +3439,7 @@ type OfficeSnapshot struct {
 
 func (x *OfficeSnapshot) Reset() {
 	*x = OfficeSnapshot{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[49]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3329,7 +3451,7 @@ func (x *OfficeSnapshot) String() string {
 func (*OfficeSnapshot) ProtoMessage() {}
 
 func (x *OfficeSnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[49]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3342,7 +3464,7 @@ func (x *OfficeSnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OfficeSnapshot.ProtoReflect.Descriptor instead.
 func (*OfficeSnapshot) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{49}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *OfficeSnapshot) GetRegistry() *RegistrySnapshot {
@@ -3382,7 +3504,7 @@ type RequestRecord struct {
 
 func (x *RequestRecord) Reset() {
 	*x = RequestRecord{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[50]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3394,7 +3516,7 @@ func (x *RequestRecord) String() string {
 func (*RequestRecord) ProtoMessage() {}
 
 func (x *RequestRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[50]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3407,7 +3529,7 @@ func (x *RequestRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestRecord.ProtoReflect.Descriptor instead.
 func (*RequestRecord) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{50}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *RequestRecord) GetId() string {
@@ -3454,7 +3576,7 @@ type DeliverCasesRequest struct {
 
 func (x *DeliverCasesRequest) Reset() {
 	*x = DeliverCasesRequest{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[51]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3466,7 +3588,7 @@ func (x *DeliverCasesRequest) String() string {
 func (*DeliverCasesRequest) ProtoMessage() {}
 
 func (x *DeliverCasesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[51]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3479,7 +3601,7 @@ func (x *DeliverCasesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeliverCasesRequest.ProtoReflect.Descriptor instead.
 func (*DeliverCasesRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{51}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *DeliverCasesRequest) GetMessages() []*CaseMessage {
@@ -3502,7 +3624,7 @@ type CaseReceipt struct {
 
 func (x *CaseReceipt) Reset() {
 	*x = CaseReceipt{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[52]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3514,7 +3636,7 @@ func (x *CaseReceipt) String() string {
 func (*CaseReceipt) ProtoMessage() {}
 
 func (x *CaseReceipt) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[52]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3527,7 +3649,7 @@ func (x *CaseReceipt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseReceipt.ProtoReflect.Descriptor instead.
 func (*CaseReceipt) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{52}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *CaseReceipt) GetCaseNumber() string {
@@ -3560,7 +3682,7 @@ type DeliverCasesResponse struct {
 
 func (x *DeliverCasesResponse) Reset() {
 	*x = DeliverCasesResponse{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[53]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3572,7 +3694,7 @@ func (x *DeliverCasesResponse) String() string {
 func (*DeliverCasesResponse) ProtoMessage() {}
 
 func (x *DeliverCasesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[53]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3585,7 +3707,7 @@ func (x *DeliverCasesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeliverCasesResponse.ProtoReflect.Descriptor instead.
 func (*DeliverCasesResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{53}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *DeliverCasesResponse) GetReceipts() []*CaseReceipt {
@@ -3606,7 +3728,7 @@ type JoinRequest struct {
 
 func (x *JoinRequest) Reset() {
 	*x = JoinRequest{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[54]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3618,7 +3740,7 @@ func (x *JoinRequest) String() string {
 func (*JoinRequest) ProtoMessage() {}
 
 func (x *JoinRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[54]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3631,7 +3753,7 @@ func (x *JoinRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinRequest.ProtoReflect.Descriptor instead.
 func (*JoinRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{54}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *JoinRequest) GetOfficeCode() string {
@@ -3664,7 +3786,7 @@ type JoinResponse struct {
 
 func (x *JoinResponse) Reset() {
 	*x = JoinResponse{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[55]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3676,7 +3798,7 @@ func (x *JoinResponse) String() string {
 func (*JoinResponse) ProtoMessage() {}
 
 func (x *JoinResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[55]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3689,7 +3811,7 @@ func (x *JoinResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinResponse.ProtoReflect.Descriptor instead.
 func (*JoinResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{55}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *JoinResponse) GetLeader() string {
@@ -3710,7 +3832,7 @@ type FeedRequest struct {
 
 func (x *FeedRequest) Reset() {
 	*x = FeedRequest{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[56]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3722,7 +3844,7 @@ func (x *FeedRequest) String() string {
 func (*FeedRequest) ProtoMessage() {}
 
 func (x *FeedRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[56]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3735,7 +3857,7 @@ func (x *FeedRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeedRequest.ProtoReflect.Descriptor instead.
 func (*FeedRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{56}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *FeedRequest) GetOfficeCode() string {
@@ -3774,7 +3896,7 @@ type FeedMessage struct {
 
 func (x *FeedMessage) Reset() {
 	*x = FeedMessage{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[57]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3786,7 +3908,7 @@ func (x *FeedMessage) String() string {
 func (*FeedMessage) ProtoMessage() {}
 
 func (x *FeedMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[57]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3799,7 +3921,7 @@ func (x *FeedMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeedMessage.ProtoReflect.Descriptor instead.
 func (*FeedMessage) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{57}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *FeedMessage) GetKind() isFeedMessage_Kind {
@@ -3886,7 +4008,7 @@ type FeedChunk struct {
 
 func (x *FeedChunk) Reset() {
 	*x = FeedChunk{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[58]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3898,7 +4020,7 @@ func (x *FeedChunk) String() string {
 func (*FeedChunk) ProtoMessage() {}
 
 func (x *FeedChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[58]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3911,7 +4033,7 @@ func (x *FeedChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeedChunk.ProtoReflect.Descriptor instead.
 func (*FeedChunk) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{58}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *FeedChunk) GetData() []byte {
@@ -3938,7 +4060,7 @@ type FeedBatch struct {
 
 func (x *FeedBatch) Reset() {
 	*x = FeedBatch{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[59]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3950,7 +4072,7 @@ func (x *FeedBatch) String() string {
 func (*FeedBatch) ProtoMessage() {}
 
 func (x *FeedBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[59]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3963,7 +4085,7 @@ func (x *FeedBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeedBatch.ProtoReflect.Descriptor instead.
 func (*FeedBatch) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{59}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *FeedBatch) GetEntries() []*ChangelogEntry {
@@ -3990,7 +4112,7 @@ type FeedHeartbeat struct {
 
 func (x *FeedHeartbeat) Reset() {
 	*x = FeedHeartbeat{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[60]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4002,7 +4124,7 @@ func (x *FeedHeartbeat) String() string {
 func (*FeedHeartbeat) ProtoMessage() {}
 
 func (x *FeedHeartbeat) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[60]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4015,7 +4137,7 @@ func (x *FeedHeartbeat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeedHeartbeat.ProtoReflect.Descriptor instead.
 func (*FeedHeartbeat) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{60}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *FeedHeartbeat) GetUpstreamIndex() uint64 {
@@ -4048,7 +4170,7 @@ type AnnounceNodeRequest struct {
 
 func (x *AnnounceNodeRequest) Reset() {
 	*x = AnnounceNodeRequest{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[61]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4060,7 +4182,7 @@ func (x *AnnounceNodeRequest) String() string {
 func (*AnnounceNodeRequest) ProtoMessage() {}
 
 func (x *AnnounceNodeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[61]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4073,7 +4195,7 @@ func (x *AnnounceNodeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnnounceNodeRequest.ProtoReflect.Descriptor instead.
 func (*AnnounceNodeRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{61}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *AnnounceNodeRequest) GetNode() *v1.NodeEntry {
@@ -4113,7 +4235,7 @@ type AnnounceNodeResponse struct {
 
 func (x *AnnounceNodeResponse) Reset() {
 	*x = AnnounceNodeResponse{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[62]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4125,7 +4247,7 @@ func (x *AnnounceNodeResponse) String() string {
 func (*AnnounceNodeResponse) ProtoMessage() {}
 
 func (x *AnnounceNodeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[62]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4138,7 +4260,7 @@ func (x *AnnounceNodeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnnounceNodeResponse.ProtoReflect.Descriptor instead.
 func (*AnnounceNodeResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{62}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *AnnounceNodeResponse) GetRegistryIndex() uint64 {
@@ -4157,7 +4279,7 @@ type ProgressRequest struct {
 
 func (x *ProgressRequest) Reset() {
 	*x = ProgressRequest{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[63]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4169,7 +4291,7 @@ func (x *ProgressRequest) String() string {
 func (*ProgressRequest) ProtoMessage() {}
 
 func (x *ProgressRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[63]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4182,7 +4304,7 @@ func (x *ProgressRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProgressRequest.ProtoReflect.Descriptor instead.
 func (*ProgressRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{63}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *ProgressRequest) GetOfficeCode() string {
@@ -4202,7 +4324,7 @@ type ProgressResponse struct {
 
 func (x *ProgressResponse) Reset() {
 	*x = ProgressResponse{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[64]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4214,7 +4336,7 @@ func (x *ProgressResponse) String() string {
 func (*ProgressResponse) ProtoMessage() {}
 
 func (x *ProgressResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[64]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4227,7 +4349,7 @@ func (x *ProgressResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProgressResponse.ProtoReflect.Descriptor instead.
 func (*ProgressResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{64}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *ProgressResponse) GetCommitIndex() uint64 {
@@ -4255,6 +4377,12 @@ const file_yizhan_peer_v1_peer_proto_rawDesc = "" +
 	"\fCreateOffice\x12)\n" +
 	"\x06office\x18\x01 \x01(\v2\x11.yizhan.v1.OfficeR\x06office\"I\n" +
 	"\x10CreateDepartment\x125\n" +
+	"\n" +
+	"department\x18\x01 \x01(\v2\x15.yizhan.v1.DepartmentR\n" +
+	"department\"9\n" +
+	"\fUpdateOffice\x12)\n" +
+	"\x06office\x18\x01 \x01(\v2\x11.yizhan.v1.OfficeR\x06office\"I\n" +
+	"\x10UpdateDepartment\x125\n" +
 	"\n" +
 	"department\x18\x01 \x01(\v2\x15.yizhan.v1.DepartmentR\n" +
 	"department\"1\n" +
@@ -4287,7 +4415,7 @@ const file_yizhan_peer_v1_peer_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\rR\x02id\x12\x10\n" +
 	"\x03key\x18\x02 \x01(\fR\x03key\"A\n" +
 	"\x0fPutQueryCodeKey\x12.\n" +
-	"\x03key\x18\x01 \x01(\v2\x1c.yizhan.peer.v1.QueryCodeKeyR\x03key\"\xe5\b\n" +
+	"\x03key\x18\x01 \x01(\v2\x1c.yizhan.peer.v1.QueryCodeKeyR\x03key\"\xfb\t\n" +
 	"\x0fRegistryCommand\x12 \n" +
 	"\fat_unix_nano\x18\x01 \x01(\x03R\n" +
 	"atUnixNano\x12\x14\n" +
@@ -4311,7 +4439,9 @@ const file_yizhan_peer_v1_peer_proto_rawDesc = "" +
 	"\x16put_supervision_policy\x18\x14 \x01(\v2$.yizhan.peer.v1.PutSupervisionPolicyH\x00R\x14putSupervisionPolicy\x12G\n" +
 	"\x0fput_duty_policy\x18\x15 \x01(\v2\x1d.yizhan.peer.v1.PutDutyPolicyH\x00R\rputDutyPolicy\x12G\n" +
 	"\x0fput_case_policy\x18\x16 \x01(\v2\x1d.yizhan.peer.v1.PutCasePolicyH\x00R\rputCasePolicy\x12@\n" +
-	"\fupdate_staff\x18\x17 \x01(\v2\x1b.yizhan.peer.v1.UpdateStaffH\x00R\vupdateStaffB\x04\n" +
+	"\fupdate_staff\x18\x17 \x01(\v2\x1b.yizhan.peer.v1.UpdateStaffH\x00R\vupdateStaff\x12C\n" +
+	"\rupdate_office\x18\x18 \x01(\v2\x1c.yizhan.peer.v1.UpdateOfficeH\x00R\fupdateOffice\x12O\n" +
+	"\x11update_department\x18\x19 \x01(\v2 .yizhan.peer.v1.UpdateDepartmentH\x00R\x10updateDepartmentB\x04\n" +
 	"\x02op\">\n" +
 	"\rPutCasePolicy\x12-\n" +
 	"\x06policy\x18\x01 \x01(\v2\x15.yizhan.v1.CasePolicyR\x06policy\">\n" +
@@ -4560,223 +4690,229 @@ func file_yizhan_peer_v1_peer_proto_rawDescGZIP() []byte {
 	return file_yizhan_peer_v1_peer_proto_rawDescData
 }
 
-var file_yizhan_peer_v1_peer_proto_msgTypes = make([]protoimpl.MessageInfo, 65)
+var file_yizhan_peer_v1_peer_proto_msgTypes = make([]protoimpl.MessageInfo, 67)
 var file_yizhan_peer_v1_peer_proto_goTypes = []any{
 	(*StaffCredential)(nil),         // 0: yizhan.peer.v1.StaffCredential
 	(*CreateOffice)(nil),            // 1: yizhan.peer.v1.CreateOffice
 	(*CreateDepartment)(nil),        // 2: yizhan.peer.v1.CreateDepartment
-	(*CreateItem)(nil),              // 3: yizhan.peer.v1.CreateItem
-	(*UpdateItem)(nil),              // 4: yizhan.peer.v1.UpdateItem
-	(*CreateGrant)(nil),             // 5: yizhan.peer.v1.CreateGrant
-	(*RevokeGrant)(nil),             // 6: yizhan.peer.v1.RevokeGrant
-	(*CreateStaff)(nil),             // 7: yizhan.peer.v1.CreateStaff
-	(*UpdateStaff)(nil),             // 8: yizhan.peer.v1.UpdateStaff
-	(*PutCalendar)(nil),             // 9: yizhan.peer.v1.PutCalendar
-	(*PutNode)(nil),                 // 10: yizhan.peer.v1.PutNode
-	(*QueryCodeKey)(nil),            // 11: yizhan.peer.v1.QueryCodeKey
-	(*PutQueryCodeKey)(nil),         // 12: yizhan.peer.v1.PutQueryCodeKey
-	(*RegistryCommand)(nil),         // 13: yizhan.peer.v1.RegistryCommand
-	(*PutCasePolicy)(nil),           // 14: yizhan.peer.v1.PutCasePolicy
-	(*PutDutyPolicy)(nil),           // 15: yizhan.peer.v1.PutDutyPolicy
-	(*PutSupervisionPolicy)(nil),    // 16: yizhan.peer.v1.PutSupervisionPolicy
-	(*ChangelogEntry)(nil),          // 17: yizhan.peer.v1.ChangelogEntry
-	(*ItemHistory)(nil),             // 18: yizhan.peer.v1.ItemHistory
-	(*RegistrySnapshot)(nil),        // 19: yizhan.peer.v1.RegistrySnapshot
-	(*ReplayRegistry)(nil),          // 20: yizhan.peer.v1.ReplayRegistry
-	(*InstallRegistrySnapshot)(nil), // 21: yizhan.peer.v1.InstallRegistrySnapshot
-	(*Command)(nil),                 // 22: yizhan.peer.v1.Command
-	(*CaseCommand)(nil),             // 23: yizhan.peer.v1.CaseCommand
-	(*PutZeroReport)(nil),           // 24: yizhan.peer.v1.PutZeroReport
-	(*FlagUnsignedReport)(nil),      // 25: yizhan.peer.v1.FlagUnsignedReport
-	(*PutShifts)(nil),               // 26: yizhan.peer.v1.PutShifts
-	(*PutLogEntry)(nil),             // 27: yizhan.peer.v1.PutLogEntry
-	(*PutUrgentReport)(nil),         // 28: yizhan.peer.v1.PutUrgentReport
-	(*PutReportAck)(nil),            // 29: yizhan.peer.v1.PutReportAck
-	(*PutConsultation)(nil),         // 30: yizhan.peer.v1.PutConsultation
-	(*SupervisionStep)(nil),         // 31: yizhan.peer.v1.SupervisionStep
-	(*ReplyFollowUp)(nil),           // 32: yizhan.peer.v1.ReplyFollowUp
-	(*RevisitFollowUp)(nil),         // 33: yizhan.peer.v1.RevisitFollowUp
-	(*IssueOrder)(nil),              // 34: yizhan.peer.v1.IssueOrder
-	(*AnswerOrder)(nil),             // 35: yizhan.peer.v1.AnswerOrder
-	(*DecideOrder)(nil),             // 36: yizhan.peer.v1.DecideOrder
-	(*EvaluateCards)(nil),           // 37: yizhan.peer.v1.EvaluateCards
-	(*CardCheck)(nil),               // 38: yizhan.peer.v1.CardCheck
-	(*AppendCaseEvents)(nil),        // 39: yizhan.peer.v1.AppendCaseEvents
-	(*CaseMessage)(nil),             // 40: yizhan.peer.v1.CaseMessage
-	(*ReceiveCaseMessages)(nil),     // 41: yizhan.peer.v1.ReceiveCaseMessages
-	(*OutboxEntry)(nil),             // 42: yizhan.peer.v1.OutboxEntry
-	(*QuarantinedEntry)(nil),        // 43: yizhan.peer.v1.QuarantinedEntry
-	(*QuarantineOutbox)(nil),        // 44: yizhan.peer.v1.QuarantineOutbox
-	(*AckOutbox)(nil),               // 45: yizhan.peer.v1.AckOutbox
-	(*CaseRecord)(nil),              // 46: yizhan.peer.v1.CaseRecord
-	(*DaySequence)(nil),             // 47: yizhan.peer.v1.DaySequence
-	(*CaseBookSnapshot)(nil),        // 48: yizhan.peer.v1.CaseBookSnapshot
-	(*OfficeSnapshot)(nil),          // 49: yizhan.peer.v1.OfficeSnapshot
-	(*RequestRecord)(nil),           // 50: yizhan.peer.v1.RequestRecord
-	(*DeliverCasesRequest)(nil),     // 51: yizhan.peer.v1.DeliverCasesRequest
-	(*CaseReceipt)(nil),             // 52: yizhan.peer.v1.CaseReceipt
-	(*DeliverCasesResponse)(nil),    // 53: yizhan.peer.v1.DeliverCasesResponse
-	(*JoinRequest)(nil),             // 54: yizhan.peer.v1.JoinRequest
-	(*JoinResponse)(nil),            // 55: yizhan.peer.v1.JoinResponse
-	(*FeedRequest)(nil),             // 56: yizhan.peer.v1.FeedRequest
-	(*FeedMessage)(nil),             // 57: yizhan.peer.v1.FeedMessage
-	(*FeedChunk)(nil),               // 58: yizhan.peer.v1.FeedChunk
-	(*FeedBatch)(nil),               // 59: yizhan.peer.v1.FeedBatch
-	(*FeedHeartbeat)(nil),           // 60: yizhan.peer.v1.FeedHeartbeat
-	(*AnnounceNodeRequest)(nil),     // 61: yizhan.peer.v1.AnnounceNodeRequest
-	(*AnnounceNodeResponse)(nil),    // 62: yizhan.peer.v1.AnnounceNodeResponse
-	(*ProgressRequest)(nil),         // 63: yizhan.peer.v1.ProgressRequest
-	(*ProgressResponse)(nil),        // 64: yizhan.peer.v1.ProgressResponse
-	(*v1.Office)(nil),               // 65: yizhan.v1.Office
-	(*v1.Department)(nil),           // 66: yizhan.v1.Department
-	(*v1.Item)(nil),                 // 67: yizhan.v1.Item
-	(*v1.Grant)(nil),                // 68: yizhan.v1.Grant
-	(*v1.StaffMember)(nil),          // 69: yizhan.v1.StaffMember
-	(*v1.Calendar)(nil),             // 70: yizhan.v1.Calendar
-	(*v1.NodeEntry)(nil),            // 71: yizhan.v1.NodeEntry
-	(*v1.CasePolicy)(nil),           // 72: yizhan.v1.CasePolicy
-	(*v1.DutyPolicy)(nil),           // 73: yizhan.v1.DutyPolicy
-	(*v1.SupervisionPolicy)(nil),    // 74: yizhan.v1.SupervisionPolicy
-	(*v1.ZeroReport)(nil),           // 75: yizhan.v1.ZeroReport
-	(*v1.UnsignedReportFlag)(nil),   // 76: yizhan.v1.UnsignedReportFlag
-	(*v1.DutyShift)(nil),            // 77: yizhan.v1.DutyShift
-	(*v1.DutyLogEntry)(nil),         // 78: yizhan.v1.DutyLogEntry
-	(*v1.UrgentReport)(nil),         // 79: yizhan.v1.UrgentReport
-	(*v1.ReportAck)(nil),            // 80: yizhan.v1.ReportAck
-	(*v1.Consultation)(nil),         // 81: yizhan.v1.Consultation
-	(*v1.FollowUpEntry)(nil),        // 82: yizhan.v1.FollowUpEntry
-	(*v1.SupervisionOrder)(nil),     // 83: yizhan.v1.SupervisionOrder
-	(v1.CardRule)(0),                // 84: yizhan.v1.CardRule
-	(*v1.CaseEvent)(nil),            // 85: yizhan.v1.CaseEvent
-	(*anypb.Any)(nil),               // 86: google.protobuf.Any
+	(*UpdateOffice)(nil),            // 3: yizhan.peer.v1.UpdateOffice
+	(*UpdateDepartment)(nil),        // 4: yizhan.peer.v1.UpdateDepartment
+	(*CreateItem)(nil),              // 5: yizhan.peer.v1.CreateItem
+	(*UpdateItem)(nil),              // 6: yizhan.peer.v1.UpdateItem
+	(*CreateGrant)(nil),             // 7: yizhan.peer.v1.CreateGrant
+	(*RevokeGrant)(nil),             // 8: yizhan.peer.v1.RevokeGrant
+	(*CreateStaff)(nil),             // 9: yizhan.peer.v1.CreateStaff
+	(*UpdateStaff)(nil),             // 10: yizhan.peer.v1.UpdateStaff
+	(*PutCalendar)(nil),             // 11: yizhan.peer.v1.PutCalendar
+	(*PutNode)(nil),                 // 12: yizhan.peer.v1.PutNode
+	(*QueryCodeKey)(nil),            // 13: yizhan.peer.v1.QueryCodeKey
+	(*PutQueryCodeKey)(nil),         // 14: yizhan.peer.v1.PutQueryCodeKey
+	(*RegistryCommand)(nil),         // 15: yizhan.peer.v1.RegistryCommand
+	(*PutCasePolicy)(nil),           // 16: yizhan.peer.v1.PutCasePolicy
+	(*PutDutyPolicy)(nil),           // 17: yizhan.peer.v1.PutDutyPolicy
+	(*PutSupervisionPolicy)(nil),    // 18: yizhan.peer.v1.PutSupervisionPolicy
+	(*ChangelogEntry)(nil),          // 19: yizhan.peer.v1.ChangelogEntry
+	(*ItemHistory)(nil),             // 20: yizhan.peer.v1.ItemHistory
+	(*RegistrySnapshot)(nil),        // 21: yizhan.peer.v1.RegistrySnapshot
+	(*ReplayRegistry)(nil),          // 22: yizhan.peer.v1.ReplayRegistry
+	(*InstallRegistrySnapshot)(nil), // 23: yizhan.peer.v1.InstallRegistrySnapshot
+	(*Command)(nil),                 // 24: yizhan.peer.v1.Command
+	(*CaseCommand)(nil),             // 25: yizhan.peer.v1.CaseCommand
+	(*PutZeroReport)(nil),           // 26: yizhan.peer.v1.PutZeroReport
+	(*FlagUnsignedReport)(nil),      // 27: yizhan.peer.v1.FlagUnsignedReport
+	(*PutShifts)(nil),               // 28: yizhan.peer.v1.PutShifts
+	(*PutLogEntry)(nil),             // 29: yizhan.peer.v1.PutLogEntry
+	(*PutUrgentReport)(nil),         // 30: yizhan.peer.v1.PutUrgentReport
+	(*PutReportAck)(nil),            // 31: yizhan.peer.v1.PutReportAck
+	(*PutConsultation)(nil),         // 32: yizhan.peer.v1.PutConsultation
+	(*SupervisionStep)(nil),         // 33: yizhan.peer.v1.SupervisionStep
+	(*ReplyFollowUp)(nil),           // 34: yizhan.peer.v1.ReplyFollowUp
+	(*RevisitFollowUp)(nil),         // 35: yizhan.peer.v1.RevisitFollowUp
+	(*IssueOrder)(nil),              // 36: yizhan.peer.v1.IssueOrder
+	(*AnswerOrder)(nil),             // 37: yizhan.peer.v1.AnswerOrder
+	(*DecideOrder)(nil),             // 38: yizhan.peer.v1.DecideOrder
+	(*EvaluateCards)(nil),           // 39: yizhan.peer.v1.EvaluateCards
+	(*CardCheck)(nil),               // 40: yizhan.peer.v1.CardCheck
+	(*AppendCaseEvents)(nil),        // 41: yizhan.peer.v1.AppendCaseEvents
+	(*CaseMessage)(nil),             // 42: yizhan.peer.v1.CaseMessage
+	(*ReceiveCaseMessages)(nil),     // 43: yizhan.peer.v1.ReceiveCaseMessages
+	(*OutboxEntry)(nil),             // 44: yizhan.peer.v1.OutboxEntry
+	(*QuarantinedEntry)(nil),        // 45: yizhan.peer.v1.QuarantinedEntry
+	(*QuarantineOutbox)(nil),        // 46: yizhan.peer.v1.QuarantineOutbox
+	(*AckOutbox)(nil),               // 47: yizhan.peer.v1.AckOutbox
+	(*CaseRecord)(nil),              // 48: yizhan.peer.v1.CaseRecord
+	(*DaySequence)(nil),             // 49: yizhan.peer.v1.DaySequence
+	(*CaseBookSnapshot)(nil),        // 50: yizhan.peer.v1.CaseBookSnapshot
+	(*OfficeSnapshot)(nil),          // 51: yizhan.peer.v1.OfficeSnapshot
+	(*RequestRecord)(nil),           // 52: yizhan.peer.v1.RequestRecord
+	(*DeliverCasesRequest)(nil),     // 53: yizhan.peer.v1.DeliverCasesRequest
+	(*CaseReceipt)(nil),             // 54: yizhan.peer.v1.CaseReceipt
+	(*DeliverCasesResponse)(nil),    // 55: yizhan.peer.v1.DeliverCasesResponse
+	(*JoinRequest)(nil),             // 56: yizhan.peer.v1.JoinRequest
+	(*JoinResponse)(nil),            // 57: yizhan.peer.v1.JoinResponse
+	(*FeedRequest)(nil),             // 58: yizhan.peer.v1.FeedRequest
+	(*FeedMessage)(nil),             // 59: yizhan.peer.v1.FeedMessage
+	(*FeedChunk)(nil),               // 60: yizhan.peer.v1.FeedChunk
+	(*FeedBatch)(nil),               // 61: yizhan.peer.v1.FeedBatch
+	(*FeedHeartbeat)(nil),           // 62: yizhan.peer.v1.FeedHeartbeat
+	(*AnnounceNodeRequest)(nil),     // 63: yizhan.peer.v1.AnnounceNodeRequest
+	(*AnnounceNodeResponse)(nil),    // 64: yizhan.peer.v1.AnnounceNodeResponse
+	(*ProgressRequest)(nil),         // 65: yizhan.peer.v1.ProgressRequest
+	(*ProgressResponse)(nil),        // 66: yizhan.peer.v1.ProgressResponse
+	(*v1.Office)(nil),               // 67: yizhan.v1.Office
+	(*v1.Department)(nil),           // 68: yizhan.v1.Department
+	(*v1.Item)(nil),                 // 69: yizhan.v1.Item
+	(*v1.Grant)(nil),                // 70: yizhan.v1.Grant
+	(*v1.StaffMember)(nil),          // 71: yizhan.v1.StaffMember
+	(*v1.Calendar)(nil),             // 72: yizhan.v1.Calendar
+	(*v1.NodeEntry)(nil),            // 73: yizhan.v1.NodeEntry
+	(*v1.CasePolicy)(nil),           // 74: yizhan.v1.CasePolicy
+	(*v1.DutyPolicy)(nil),           // 75: yizhan.v1.DutyPolicy
+	(*v1.SupervisionPolicy)(nil),    // 76: yizhan.v1.SupervisionPolicy
+	(*v1.ZeroReport)(nil),           // 77: yizhan.v1.ZeroReport
+	(*v1.UnsignedReportFlag)(nil),   // 78: yizhan.v1.UnsignedReportFlag
+	(*v1.DutyShift)(nil),            // 79: yizhan.v1.DutyShift
+	(*v1.DutyLogEntry)(nil),         // 80: yizhan.v1.DutyLogEntry
+	(*v1.UrgentReport)(nil),         // 81: yizhan.v1.UrgentReport
+	(*v1.ReportAck)(nil),            // 82: yizhan.v1.ReportAck
+	(*v1.Consultation)(nil),         // 83: yizhan.v1.Consultation
+	(*v1.FollowUpEntry)(nil),        // 84: yizhan.v1.FollowUpEntry
+	(*v1.SupervisionOrder)(nil),     // 85: yizhan.v1.SupervisionOrder
+	(v1.CardRule)(0),                // 86: yizhan.v1.CardRule
+	(*v1.CaseEvent)(nil),            // 87: yizhan.v1.CaseEvent
+	(*anypb.Any)(nil),               // 88: google.protobuf.Any
 }
 var file_yizhan_peer_v1_peer_proto_depIdxs = []int32{
-	65,  // 0: yizhan.peer.v1.CreateOffice.office:type_name -> yizhan.v1.Office
-	66,  // 1: yizhan.peer.v1.CreateDepartment.department:type_name -> yizhan.v1.Department
-	67,  // 2: yizhan.peer.v1.CreateItem.item:type_name -> yizhan.v1.Item
-	67,  // 3: yizhan.peer.v1.UpdateItem.item:type_name -> yizhan.v1.Item
-	68,  // 4: yizhan.peer.v1.CreateGrant.grant:type_name -> yizhan.v1.Grant
-	69,  // 5: yizhan.peer.v1.CreateStaff.staff:type_name -> yizhan.v1.StaffMember
-	0,   // 6: yizhan.peer.v1.CreateStaff.credential:type_name -> yizhan.peer.v1.StaffCredential
-	69,  // 7: yizhan.peer.v1.UpdateStaff.staff:type_name -> yizhan.v1.StaffMember
-	0,   // 8: yizhan.peer.v1.UpdateStaff.credential:type_name -> yizhan.peer.v1.StaffCredential
-	70,  // 9: yizhan.peer.v1.PutCalendar.calendar:type_name -> yizhan.v1.Calendar
-	71,  // 10: yizhan.peer.v1.PutNode.node:type_name -> yizhan.v1.NodeEntry
-	11,  // 11: yizhan.peer.v1.PutQueryCodeKey.key:type_name -> yizhan.peer.v1.QueryCodeKey
-	1,   // 12: yizhan.peer.v1.RegistryCommand.create_office:type_name -> yizhan.peer.v1.CreateOffice
-	2,   // 13: yizhan.peer.v1.RegistryCommand.create_department:type_name -> yizhan.peer.v1.CreateDepartment
-	3,   // 14: yizhan.peer.v1.RegistryCommand.create_item:type_name -> yizhan.peer.v1.CreateItem
-	4,   // 15: yizhan.peer.v1.RegistryCommand.update_item:type_name -> yizhan.peer.v1.UpdateItem
-	5,   // 16: yizhan.peer.v1.RegistryCommand.create_grant:type_name -> yizhan.peer.v1.CreateGrant
-	6,   // 17: yizhan.peer.v1.RegistryCommand.revoke_grant:type_name -> yizhan.peer.v1.RevokeGrant
-	7,   // 18: yizhan.peer.v1.RegistryCommand.create_staff:type_name -> yizhan.peer.v1.CreateStaff
-	9,   // 19: yizhan.peer.v1.RegistryCommand.put_calendar:type_name -> yizhan.peer.v1.PutCalendar
-	10,  // 20: yizhan.peer.v1.RegistryCommand.put_node:type_name -> yizhan.peer.v1.PutNode
-	12,  // 21: yizhan.peer.v1.RegistryCommand.put_query_code_key:type_name -> yizhan.peer.v1.PutQueryCodeKey
-	16,  // 22: yizhan.peer.v1.RegistryCommand.put_supervision_policy:type_name -> yizhan.peer.v1.PutSupervisionPolicy
-	15,  // 23: yizhan.peer.v1.RegistryCommand.put_duty_policy:type_name -> yizhan.peer.v1.PutDutyPolicy
-	14,  // 24: yizhan.peer.v1.RegistryCommand.put_case_policy:type_name -> yizhan.peer.v1.PutCasePolicy
-	8,   // 25: yizhan.peer.v1.RegistryCommand.update_staff:type_name -> yizhan.peer.v1.UpdateStaff
-	72,  // 26: yizhan.peer.v1.PutCasePolicy.policy:type_name -> yizhan.v1.CasePolicy
-	73,  // 27: yizhan.peer.v1.PutDutyPolicy.policy:type_name -> yizhan.v1.DutyPolicy
-	74,  // 28: yizhan.peer.v1.PutSupervisionPolicy.policy:type_name -> yizhan.v1.SupervisionPolicy
-	13,  // 29: yizhan.peer.v1.ChangelogEntry.command:type_name -> yizhan.peer.v1.RegistryCommand
-	67,  // 30: yizhan.peer.v1.ItemHistory.versions:type_name -> yizhan.v1.Item
-	65,  // 31: yizhan.peer.v1.RegistrySnapshot.offices:type_name -> yizhan.v1.Office
-	66,  // 32: yizhan.peer.v1.RegistrySnapshot.departments:type_name -> yizhan.v1.Department
-	18,  // 33: yizhan.peer.v1.RegistrySnapshot.items:type_name -> yizhan.peer.v1.ItemHistory
-	68,  // 34: yizhan.peer.v1.RegistrySnapshot.grants:type_name -> yizhan.v1.Grant
-	69,  // 35: yizhan.peer.v1.RegistrySnapshot.staff:type_name -> yizhan.v1.StaffMember
-	0,   // 36: yizhan.peer.v1.RegistrySnapshot.credentials:type_name -> yizhan.peer.v1.StaffCredential
-	70,  // 37: yizhan.peer.v1.RegistrySnapshot.calendars:type_name -> yizhan.v1.Calendar
-	71,  // 38: yizhan.peer.v1.RegistrySnapshot.nodes:type_name -> yizhan.v1.NodeEntry
-	17,  // 39: yizhan.peer.v1.RegistrySnapshot.changelog:type_name -> yizhan.peer.v1.ChangelogEntry
-	11,  // 40: yizhan.peer.v1.RegistrySnapshot.query_code_keys:type_name -> yizhan.peer.v1.QueryCodeKey
-	74,  // 41: yizhan.peer.v1.RegistrySnapshot.supervision_policy:type_name -> yizhan.v1.SupervisionPolicy
-	73,  // 42: yizhan.peer.v1.RegistrySnapshot.duty_policy:type_name -> yizhan.v1.DutyPolicy
-	72,  // 43: yizhan.peer.v1.RegistrySnapshot.case_policy:type_name -> yizhan.v1.CasePolicy
-	17,  // 44: yizhan.peer.v1.ReplayRegistry.entries:type_name -> yizhan.peer.v1.ChangelogEntry
-	19,  // 45: yizhan.peer.v1.InstallRegistrySnapshot.snapshot:type_name -> yizhan.peer.v1.RegistrySnapshot
-	13,  // 46: yizhan.peer.v1.Command.registry:type_name -> yizhan.peer.v1.RegistryCommand
-	20,  // 47: yizhan.peer.v1.Command.replay:type_name -> yizhan.peer.v1.ReplayRegistry
-	21,  // 48: yizhan.peer.v1.Command.install_snapshot:type_name -> yizhan.peer.v1.InstallRegistrySnapshot
-	23,  // 49: yizhan.peer.v1.Command.cases:type_name -> yizhan.peer.v1.CaseCommand
-	39,  // 50: yizhan.peer.v1.CaseCommand.append:type_name -> yizhan.peer.v1.AppendCaseEvents
-	41,  // 51: yizhan.peer.v1.CaseCommand.receive:type_name -> yizhan.peer.v1.ReceiveCaseMessages
-	45,  // 52: yizhan.peer.v1.CaseCommand.ack:type_name -> yizhan.peer.v1.AckOutbox
-	44,  // 53: yizhan.peer.v1.CaseCommand.quarantine:type_name -> yizhan.peer.v1.QuarantineOutbox
-	37,  // 54: yizhan.peer.v1.CaseCommand.evaluate_cards:type_name -> yizhan.peer.v1.EvaluateCards
-	31,  // 55: yizhan.peer.v1.CaseCommand.supervision:type_name -> yizhan.peer.v1.SupervisionStep
-	30,  // 56: yizhan.peer.v1.CaseCommand.put_consultation:type_name -> yizhan.peer.v1.PutConsultation
-	28,  // 57: yizhan.peer.v1.CaseCommand.put_report:type_name -> yizhan.peer.v1.PutUrgentReport
-	29,  // 58: yizhan.peer.v1.CaseCommand.put_report_ack:type_name -> yizhan.peer.v1.PutReportAck
-	26,  // 59: yizhan.peer.v1.CaseCommand.put_shifts:type_name -> yizhan.peer.v1.PutShifts
-	27,  // 60: yizhan.peer.v1.CaseCommand.put_log_entry:type_name -> yizhan.peer.v1.PutLogEntry
-	24,  // 61: yizhan.peer.v1.CaseCommand.put_zero_report:type_name -> yizhan.peer.v1.PutZeroReport
-	25,  // 62: yizhan.peer.v1.CaseCommand.flag_unsigned_report:type_name -> yizhan.peer.v1.FlagUnsignedReport
-	75,  // 63: yizhan.peer.v1.PutZeroReport.report:type_name -> yizhan.v1.ZeroReport
-	76,  // 64: yizhan.peer.v1.FlagUnsignedReport.flag:type_name -> yizhan.v1.UnsignedReportFlag
-	77,  // 65: yizhan.peer.v1.PutShifts.shifts:type_name -> yizhan.v1.DutyShift
-	78,  // 66: yizhan.peer.v1.PutLogEntry.entry:type_name -> yizhan.v1.DutyLogEntry
-	79,  // 67: yizhan.peer.v1.PutUrgentReport.report:type_name -> yizhan.v1.UrgentReport
-	80,  // 68: yizhan.peer.v1.PutReportAck.ack:type_name -> yizhan.v1.ReportAck
-	81,  // 69: yizhan.peer.v1.PutConsultation.consultation:type_name -> yizhan.v1.Consultation
-	32,  // 70: yizhan.peer.v1.SupervisionStep.reply_follow_up:type_name -> yizhan.peer.v1.ReplyFollowUp
-	33,  // 71: yizhan.peer.v1.SupervisionStep.revisit_follow_up:type_name -> yizhan.peer.v1.RevisitFollowUp
-	34,  // 72: yizhan.peer.v1.SupervisionStep.issue_order:type_name -> yizhan.peer.v1.IssueOrder
-	35,  // 73: yizhan.peer.v1.SupervisionStep.answer_order:type_name -> yizhan.peer.v1.AnswerOrder
-	36,  // 74: yizhan.peer.v1.SupervisionStep.decide_order:type_name -> yizhan.peer.v1.DecideOrder
-	82,  // 75: yizhan.peer.v1.ReplyFollowUp.entry:type_name -> yizhan.v1.FollowUpEntry
-	82,  // 76: yizhan.peer.v1.RevisitFollowUp.entry:type_name -> yizhan.v1.FollowUpEntry
-	83,  // 77: yizhan.peer.v1.IssueOrder.order:type_name -> yizhan.v1.SupervisionOrder
-	82,  // 78: yizhan.peer.v1.AnswerOrder.entry:type_name -> yizhan.v1.FollowUpEntry
-	82,  // 79: yizhan.peer.v1.DecideOrder.entry:type_name -> yizhan.v1.FollowUpEntry
-	38,  // 80: yizhan.peer.v1.EvaluateCards.checks:type_name -> yizhan.peer.v1.CardCheck
-	84,  // 81: yizhan.peer.v1.CardCheck.rule:type_name -> yizhan.v1.CardRule
-	85,  // 82: yizhan.peer.v1.AppendCaseEvents.events:type_name -> yizhan.v1.CaseEvent
-	85,  // 83: yizhan.peer.v1.CaseMessage.events:type_name -> yizhan.v1.CaseEvent
-	81,  // 84: yizhan.peer.v1.CaseMessage.consultation:type_name -> yizhan.v1.Consultation
-	79,  // 85: yizhan.peer.v1.CaseMessage.report:type_name -> yizhan.v1.UrgentReport
-	80,  // 86: yizhan.peer.v1.CaseMessage.report_ack:type_name -> yizhan.v1.ReportAck
-	77,  // 87: yizhan.peer.v1.CaseMessage.shift:type_name -> yizhan.v1.DutyShift
-	75,  // 88: yizhan.peer.v1.CaseMessage.zero_report:type_name -> yizhan.v1.ZeroReport
-	76,  // 89: yizhan.peer.v1.CaseMessage.unsigned_flag:type_name -> yizhan.v1.UnsignedReportFlag
-	40,  // 90: yizhan.peer.v1.ReceiveCaseMessages.messages:type_name -> yizhan.peer.v1.CaseMessage
-	42,  // 91: yizhan.peer.v1.QuarantinedEntry.entry:type_name -> yizhan.peer.v1.OutboxEntry
-	43,  // 92: yizhan.peer.v1.QuarantineOutbox.entries:type_name -> yizhan.peer.v1.QuarantinedEntry
-	42,  // 93: yizhan.peer.v1.AckOutbox.acks:type_name -> yizhan.peer.v1.OutboxEntry
-	85,  // 94: yizhan.peer.v1.CaseRecord.events:type_name -> yizhan.v1.CaseEvent
-	46,  // 95: yizhan.peer.v1.CaseBookSnapshot.cases:type_name -> yizhan.peer.v1.CaseRecord
-	42,  // 96: yizhan.peer.v1.CaseBookSnapshot.outbox:type_name -> yizhan.peer.v1.OutboxEntry
-	47,  // 97: yizhan.peer.v1.CaseBookSnapshot.sequences:type_name -> yizhan.peer.v1.DaySequence
-	43,  // 98: yizhan.peer.v1.CaseBookSnapshot.quarantine:type_name -> yizhan.peer.v1.QuarantinedEntry
-	19,  // 99: yizhan.peer.v1.OfficeSnapshot.registry:type_name -> yizhan.peer.v1.RegistrySnapshot
-	48,  // 100: yizhan.peer.v1.OfficeSnapshot.cases:type_name -> yizhan.peer.v1.CaseBookSnapshot
-	50,  // 101: yizhan.peer.v1.OfficeSnapshot.requests:type_name -> yizhan.peer.v1.RequestRecord
-	86,  // 102: yizhan.peer.v1.RequestRecord.answer:type_name -> google.protobuf.Any
-	40,  // 103: yizhan.peer.v1.DeliverCasesRequest.messages:type_name -> yizhan.peer.v1.CaseMessage
-	52,  // 104: yizhan.peer.v1.DeliverCasesResponse.receipts:type_name -> yizhan.peer.v1.CaseReceipt
-	19,  // 105: yizhan.peer.v1.FeedMessage.snapshot:type_name -> yizhan.peer.v1.RegistrySnapshot
-	59,  // 106: yizhan.peer.v1.FeedMessage.batch:type_name -> yizhan.peer.v1.FeedBatch
-	60,  // 107: yizhan.peer.v1.FeedMessage.heartbeat:type_name -> yizhan.peer.v1.FeedHeartbeat
-	58,  // 108: yizhan.peer.v1.FeedMessage.chunk:type_name -> yizhan.peer.v1.FeedChunk
-	17,  // 109: yizhan.peer.v1.FeedBatch.entries:type_name -> yizhan.peer.v1.ChangelogEntry
-	71,  // 110: yizhan.peer.v1.AnnounceNodeRequest.node:type_name -> yizhan.v1.NodeEntry
-	54,  // 111: yizhan.peer.v1.Peer.Join:input_type -> yizhan.peer.v1.JoinRequest
-	56,  // 112: yizhan.peer.v1.Peer.Feed:input_type -> yizhan.peer.v1.FeedRequest
-	61,  // 113: yizhan.peer.v1.Peer.AnnounceNode:input_type -> yizhan.peer.v1.AnnounceNodeRequest
-	51,  // 114: yizhan.peer.v1.Peer.DeliverCases:input_type -> yizhan.peer.v1.DeliverCasesRequest
-	63,  // 115: yizhan.peer.v1.Peer.Progress:input_type -> yizhan.peer.v1.ProgressRequest
-	55,  // 116: yizhan.peer.v1.Peer.Join:output_type -> yizhan.peer.v1.JoinResponse
-	57,  // 117: yizhan.peer.v1.Peer.Feed:output_type -> yizhan.peer.v1.FeedMessage
-	62,  // 118: yizhan.peer.v1.Peer.AnnounceNode:output_type -> yizhan.peer.v1.AnnounceNodeResponse
-	53,  // 119: yizhan.peer.v1.Peer.DeliverCases:output_type -> yizhan.peer.v1.DeliverCasesResponse
-	64,  // 120: yizhan.peer.v1.Peer.Progress:output_type -> yizhan.peer.v1.ProgressResponse
-	116, // [116:121] is the sub-list for method output_type
-	111, // [111:116] is the sub-list for method input_type
-	111, // [111:111] is the sub-list for extension type_name
-	111, // [111:111] is the sub-list for extension extendee
-	0,   // [0:111] is the sub-list for field type_name
+	67,  // 0: yizhan.peer.v1.CreateOffice.office:type_name -> yizhan.v1.Office
+	68,  // 1: yizhan.peer.v1.CreateDepartment.department:type_name -> yizhan.v1.Department
+	67,  // 2: yizhan.peer.v1.UpdateOffice.office:type_name -> yizhan.v1.Office
+	68,  // 3: yizhan.peer.v1.UpdateDepartment.department:type_name -> yizhan.v1.Department
+	69,  // 4: yizhan.peer.v1.CreateItem.item:type_name -> yizhan.v1.Item
+	69,  // 5: yizhan.peer.v1.UpdateItem.item:type_name -> yizhan.v1.Item
+	70,  // 6: yizhan.peer.v1.CreateGrant.grant:type_name -> yizhan.v1.Grant
+	71,  // 7: yizhan.peer.v1.CreateStaff.staff:type_name -> yizhan.v1.StaffMember
+	0,   // 8: yizhan.peer.v1.CreateStaff.credential:type_name -> yizhan.peer.v1.StaffCredential
+	71,  // 9: yizhan.peer.v1.UpdateStaff.staff:type_name -> yizhan.v1.StaffMember
+	0,   // 10: yizhan.peer.v1.UpdateStaff.credential:type_name -> yizhan.peer.v1.StaffCredential
+	72,  // 11: yizhan.peer.v1.PutCalendar.calendar:type_name -> yizhan.v1.Calendar
+	73,  // 12: yizhan.peer.v1.PutNode.node:type_name -> yizhan.v1.NodeEntry
+	13,  // 13: yizhan.peer.v1.PutQueryCodeKey.key:type_name -> yizhan.peer.v1.QueryCodeKey
+	1,   // 14: yizhan.peer.v1.RegistryCommand.create_office:type_name -> yizhan.peer.v1.CreateOffice
+	2,   // 15: yizhan.peer.v1.RegistryCommand.create_department:type_name -> yizhan.peer.v1.CreateDepartment
+	5,   // 16: yizhan.peer.v1.RegistryCommand.create_item:type_name -> yizhan.peer.v1.CreateItem
+	6,   // 17: yizhan.peer.v1.RegistryCommand.update_item:type_name -> yizhan.peer.v1.UpdateItem
+	7,   // 18: yizhan.peer.v1.RegistryCommand.create_grant:type_name -> yizhan.peer.v1.CreateGrant
+	8,   // 19: yizhan.peer.v1.RegistryCommand.revoke_grant:type_name -> yizhan.peer.v1.RevokeGrant
+	9,   // 20: yizhan.peer.v1.RegistryCommand.create_staff:type_name -> yizhan.peer.v1.CreateStaff
+	11,  // 21: yizhan.peer.v1.RegistryCommand.put_calendar:type_name -> yizhan.peer.v1.PutCalendar
+	12,  // 22: yizhan.peer.v1.RegistryCommand.put_node:type_name -> yizhan.peer.v1.PutNode
+	14,  // 23: yizhan.peer.v1.RegistryCommand.put_query_code_key:type_name -> yizhan.peer.v1.PutQueryCodeKey
+	18,  // 24: yizhan.peer.v1.RegistryCommand.put_supervision_policy:type_name -> yizhan.peer.v1.PutSupervisionPolicy
+	17,  // 25: yizhan.peer.v1.RegistryCommand.put_duty_policy:type_name -> yizhan.peer.v1.PutDutyPolicy
+	16,  // 26: yizhan.peer.v1.RegistryCommand.put_case_policy:type_name -> yizhan.peer.v1.PutCasePolicy
+	10,  // 27: yizhan.peer.v1.RegistryCommand.update_staff:type_name -> yizhan.peer.v1.UpdateStaff
+	3,   // 28: yizhan.peer.v1.RegistryCommand.update_office:type_name -> yizhan.peer.v1.UpdateOffice
+	4,   // 29: yizhan.peer.v1.RegistryCommand.update_department:type_name -> yizhan.peer.v1.UpdateDepartment
+	74,  // 30: yizhan.peer.v1.PutCasePolicy.policy:type_name -> yizhan.v1.CasePolicy
+	75,  // 31: yizhan.peer.v1.PutDutyPolicy.policy:type_name -> yizhan.v1.DutyPolicy
+	76,  // 32: yizhan.peer.v1.PutSupervisionPolicy.policy:type_name -> yizhan.v1.SupervisionPolicy
+	15,  // 33: yizhan.peer.v1.ChangelogEntry.command:type_name -> yizhan.peer.v1.RegistryCommand
+	69,  // 34: yizhan.peer.v1.ItemHistory.versions:type_name -> yizhan.v1.Item
+	67,  // 35: yizhan.peer.v1.RegistrySnapshot.offices:type_name -> yizhan.v1.Office
+	68,  // 36: yizhan.peer.v1.RegistrySnapshot.departments:type_name -> yizhan.v1.Department
+	20,  // 37: yizhan.peer.v1.RegistrySnapshot.items:type_name -> yizhan.peer.v1.ItemHistory
+	70,  // 38: yizhan.peer.v1.RegistrySnapshot.grants:type_name -> yizhan.v1.Grant
+	71,  // 39: yizhan.peer.v1.RegistrySnapshot.staff:type_name -> yizhan.v1.StaffMember
+	0,   // 40: yizhan.peer.v1.RegistrySnapshot.credentials:type_name -> yizhan.peer.v1.StaffCredential
+	72,  // 41: yizhan.peer.v1.RegistrySnapshot.calendars:type_name -> yizhan.v1.Calendar
+	73,  // 42: yizhan.peer.v1.RegistrySnapshot.nodes:type_name -> yizhan.v1.NodeEntry
+	19,  // 43: yizhan.peer.v1.RegistrySnapshot.changelog:type_name -> yizhan.peer.v1.ChangelogEntry
+	13,  // 44: yizhan.peer.v1.RegistrySnapshot.query_code_keys:type_name -> yizhan.peer.v1.QueryCodeKey
+	76,  // 45: yizhan.peer.v1.RegistrySnapshot.supervision_policy:type_name -> yizhan.v1.SupervisionPolicy
+	75,  // 46: yizhan.peer.v1.RegistrySnapshot.duty_policy:type_name -> yizhan.v1.DutyPolicy
+	74,  // 47: yizhan.peer.v1.RegistrySnapshot.case_policy:type_name -> yizhan.v1.CasePolicy
+	19,  // 48: yizhan.peer.v1.ReplayRegistry.entries:type_name -> yizhan.peer.v1.ChangelogEntry
+	21,  // 49: yizhan.peer.v1.InstallRegistrySnapshot.snapshot:type_name -> yizhan.peer.v1.RegistrySnapshot
+	15,  // 50: yizhan.peer.v1.Command.registry:type_name -> yizhan.peer.v1.RegistryCommand
+	22,  // 51: yizhan.peer.v1.Command.replay:type_name -> yizhan.peer.v1.ReplayRegistry
+	23,  // 52: yizhan.peer.v1.Command.install_snapshot:type_name -> yizhan.peer.v1.InstallRegistrySnapshot
+	25,  // 53: yizhan.peer.v1.Command.cases:type_name -> yizhan.peer.v1.CaseCommand
+	41,  // 54: yizhan.peer.v1.CaseCommand.append:type_name -> yizhan.peer.v1.AppendCaseEvents
+	43,  // 55: yizhan.peer.v1.CaseCommand.receive:type_name -> yizhan.peer.v1.ReceiveCaseMessages
+	47,  // 56: yizhan.peer.v1.CaseCommand.ack:type_name -> yizhan.peer.v1.AckOutbox
+	46,  // 57: yizhan.peer.v1.CaseCommand.quarantine:type_name -> yizhan.peer.v1.QuarantineOutbox
+	39,  // 58: yizhan.peer.v1.CaseCommand.evaluate_cards:type_name -> yizhan.peer.v1.EvaluateCards
+	33,  // 59: yizhan.peer.v1.CaseCommand.supervision:type_name -> yizhan.peer.v1.SupervisionStep
+	32,  // 60: yizhan.peer.v1.CaseCommand.put_consultation:type_name -> yizhan.peer.v1.PutConsultation
+	30,  // 61: yizhan.peer.v1.CaseCommand.put_report:type_name -> yizhan.peer.v1.PutUrgentReport
+	31,  // 62: yizhan.peer.v1.CaseCommand.put_report_ack:type_name -> yizhan.peer.v1.PutReportAck
+	28,  // 63: yizhan.peer.v1.CaseCommand.put_shifts:type_name -> yizhan.peer.v1.PutShifts
+	29,  // 64: yizhan.peer.v1.CaseCommand.put_log_entry:type_name -> yizhan.peer.v1.PutLogEntry
+	26,  // 65: yizhan.peer.v1.CaseCommand.put_zero_report:type_name -> yizhan.peer.v1.PutZeroReport
+	27,  // 66: yizhan.peer.v1.CaseCommand.flag_unsigned_report:type_name -> yizhan.peer.v1.FlagUnsignedReport
+	77,  // 67: yizhan.peer.v1.PutZeroReport.report:type_name -> yizhan.v1.ZeroReport
+	78,  // 68: yizhan.peer.v1.FlagUnsignedReport.flag:type_name -> yizhan.v1.UnsignedReportFlag
+	79,  // 69: yizhan.peer.v1.PutShifts.shifts:type_name -> yizhan.v1.DutyShift
+	80,  // 70: yizhan.peer.v1.PutLogEntry.entry:type_name -> yizhan.v1.DutyLogEntry
+	81,  // 71: yizhan.peer.v1.PutUrgentReport.report:type_name -> yizhan.v1.UrgentReport
+	82,  // 72: yizhan.peer.v1.PutReportAck.ack:type_name -> yizhan.v1.ReportAck
+	83,  // 73: yizhan.peer.v1.PutConsultation.consultation:type_name -> yizhan.v1.Consultation
+	34,  // 74: yizhan.peer.v1.SupervisionStep.reply_follow_up:type_name -> yizhan.peer.v1.ReplyFollowUp
+	35,  // 75: yizhan.peer.v1.SupervisionStep.revisit_follow_up:type_name -> yizhan.peer.v1.RevisitFollowUp
+	36,  // 76: yizhan.peer.v1.SupervisionStep.issue_order:type_name -> yizhan.peer.v1.IssueOrder
+	37,  // 77: yizhan.peer.v1.SupervisionStep.answer_order:type_name -> yizhan.peer.v1.AnswerOrder
+	38,  // 78: yizhan.peer.v1.SupervisionStep.decide_order:type_name -> yizhan.peer.v1.DecideOrder
+	84,  // 79: yizhan.peer.v1.ReplyFollowUp.entry:type_name -> yizhan.v1.FollowUpEntry
+	84,  // 80: yizhan.peer.v1.RevisitFollowUp.entry:type_name -> yizhan.v1.FollowUpEntry
+	85,  // 81: yizhan.peer.v1.IssueOrder.order:type_name -> yizhan.v1.SupervisionOrder
+	84,  // 82: yizhan.peer.v1.AnswerOrder.entry:type_name -> yizhan.v1.FollowUpEntry
+	84,  // 83: yizhan.peer.v1.DecideOrder.entry:type_name -> yizhan.v1.FollowUpEntry
+	40,  // 84: yizhan.peer.v1.EvaluateCards.checks:type_name -> yizhan.peer.v1.CardCheck
+	86,  // 85: yizhan.peer.v1.CardCheck.rule:type_name -> yizhan.v1.CardRule
+	87,  // 86: yizhan.peer.v1.AppendCaseEvents.events:type_name -> yizhan.v1.CaseEvent
+	87,  // 87: yizhan.peer.v1.CaseMessage.events:type_name -> yizhan.v1.CaseEvent
+	83,  // 88: yizhan.peer.v1.CaseMessage.consultation:type_name -> yizhan.v1.Consultation
+	81,  // 89: yizhan.peer.v1.CaseMessage.report:type_name -> yizhan.v1.UrgentReport
+	82,  // 90: yizhan.peer.v1.CaseMessage.report_ack:type_name -> yizhan.v1.ReportAck
+	79,  // 91: yizhan.peer.v1.CaseMessage.shift:type_name -> yizhan.v1.DutyShift
+	77,  // 92: yizhan.peer.v1.CaseMessage.zero_report:type_name -> yizhan.v1.ZeroReport
+	78,  // 93: yizhan.peer.v1.CaseMessage.unsigned_flag:type_name -> yizhan.v1.UnsignedReportFlag
+	42,  // 94: yizhan.peer.v1.ReceiveCaseMessages.messages:type_name -> yizhan.peer.v1.CaseMessage
+	44,  // 95: yizhan.peer.v1.QuarantinedEntry.entry:type_name -> yizhan.peer.v1.OutboxEntry
+	45,  // 96: yizhan.peer.v1.QuarantineOutbox.entries:type_name -> yizhan.peer.v1.QuarantinedEntry
+	44,  // 97: yizhan.peer.v1.AckOutbox.acks:type_name -> yizhan.peer.v1.OutboxEntry
+	87,  // 98: yizhan.peer.v1.CaseRecord.events:type_name -> yizhan.v1.CaseEvent
+	48,  // 99: yizhan.peer.v1.CaseBookSnapshot.cases:type_name -> yizhan.peer.v1.CaseRecord
+	44,  // 100: yizhan.peer.v1.CaseBookSnapshot.outbox:type_name -> yizhan.peer.v1.OutboxEntry
+	49,  // 101: yizhan.peer.v1.CaseBookSnapshot.sequences:type_name -> yizhan.peer.v1.DaySequence
+	45,  // 102: yizhan.peer.v1.CaseBookSnapshot.quarantine:type_name -> yizhan.peer.v1.QuarantinedEntry
+	21,  // 103: yizhan.peer.v1.OfficeSnapshot.registry:type_name -> yizhan.peer.v1.RegistrySnapshot
+	50,  // 104: yizhan.peer.v1.OfficeSnapshot.cases:type_name -> yizhan.peer.v1.CaseBookSnapshot
+	52,  // 105: yizhan.peer.v1.OfficeSnapshot.requests:type_name -> yizhan.peer.v1.RequestRecord
+	88,  // 106: yizhan.peer.v1.RequestRecord.answer:type_name -> google.protobuf.Any
+	42,  // 107: yizhan.peer.v1.DeliverCasesRequest.messages:type_name -> yizhan.peer.v1.CaseMessage
+	54,  // 108: yizhan.peer.v1.DeliverCasesResponse.receipts:type_name -> yizhan.peer.v1.CaseReceipt
+	21,  // 109: yizhan.peer.v1.FeedMessage.snapshot:type_name -> yizhan.peer.v1.RegistrySnapshot
+	61,  // 110: yizhan.peer.v1.FeedMessage.batch:type_name -> yizhan.peer.v1.FeedBatch
+	62,  // 111: yizhan.peer.v1.FeedMessage.heartbeat:type_name -> yizhan.peer.v1.FeedHeartbeat
+	60,  // 112: yizhan.peer.v1.FeedMessage.chunk:type_name -> yizhan.peer.v1.FeedChunk
+	19,  // 113: yizhan.peer.v1.FeedBatch.entries:type_name -> yizhan.peer.v1.ChangelogEntry
+	73,  // 114: yizhan.peer.v1.AnnounceNodeRequest.node:type_name -> yizhan.v1.NodeEntry
+	56,  // 115: yizhan.peer.v1.Peer.Join:input_type -> yizhan.peer.v1.JoinRequest
+	58,  // 116: yizhan.peer.v1.Peer.Feed:input_type -> yizhan.peer.v1.FeedRequest
+	63,  // 117: yizhan.peer.v1.Peer.AnnounceNode:input_type -> yizhan.peer.v1.AnnounceNodeRequest
+	53,  // 118: yizhan.peer.v1.Peer.DeliverCases:input_type -> yizhan.peer.v1.DeliverCasesRequest
+	65,  // 119: yizhan.peer.v1.Peer.Progress:input_type -> yizhan.peer.v1.ProgressRequest
+	57,  // 120: yizhan.peer.v1.Peer.Join:output_type -> yizhan.peer.v1.JoinResponse
+	59,  // 121: yizhan.peer.v1.Peer.Feed:output_type -> yizhan.peer.v1.FeedMessage
+	64,  // 122: yizhan.peer.v1.Peer.AnnounceNode:output_type -> yizhan.peer.v1.AnnounceNodeResponse
+	55,  // 123: yizhan.peer.v1.Peer.DeliverCases:output_type -> yizhan.peer.v1.DeliverCasesResponse
+	66,  // 124: yizhan.peer.v1.Peer.Progress:output_type -> yizhan.peer.v1.ProgressResponse
+	120, // [120:125] is the sub-list for method output_type
+	115, // [115:120] is the sub-list for method input_type
+	115, // [115:115] is the sub-list for extension type_name
+	115, // [115:115] is the sub-list for extension extendee
+	0,   // [0:115] is the sub-list for field type_name
 }
 
 func init() { file_yizhan_peer_v1_peer_proto_init() }
@@ -4784,7 +4920,7 @@ func file_yizhan_peer_v1_peer_proto_init() {
 	if File_yizhan_peer_v1_peer_proto != nil {
 		return
 	}
-	file_yizhan_peer_v1_peer_proto_msgTypes[13].OneofWrappers = []any{
+	file_yizhan_peer_v1_peer_proto_msgTypes[15].OneofWrappers = []any{
 		(*RegistryCommand_CreateOffice)(nil),
 		(*RegistryCommand_CreateDepartment)(nil),
 		(*RegistryCommand_CreateItem)(nil),
@@ -4799,14 +4935,16 @@ func file_yizhan_peer_v1_peer_proto_init() {
 		(*RegistryCommand_PutDutyPolicy)(nil),
 		(*RegistryCommand_PutCasePolicy)(nil),
 		(*RegistryCommand_UpdateStaff)(nil),
+		(*RegistryCommand_UpdateOffice)(nil),
+		(*RegistryCommand_UpdateDepartment)(nil),
 	}
-	file_yizhan_peer_v1_peer_proto_msgTypes[22].OneofWrappers = []any{
+	file_yizhan_peer_v1_peer_proto_msgTypes[24].OneofWrappers = []any{
 		(*Command_Registry)(nil),
 		(*Command_Replay)(nil),
 		(*Command_InstallSnapshot)(nil),
 		(*Command_Cases)(nil),
 	}
-	file_yizhan_peer_v1_peer_proto_msgTypes[23].OneofWrappers = []any{
+	file_yizhan_peer_v1_peer_proto_msgTypes[25].OneofWrappers = []any{
 		(*CaseCommand_Append)(nil),
 		(*CaseCommand_Receive)(nil),
 		(*CaseCommand_Ack)(nil),
@@ -4821,14 +4959,14 @@ func file_yizhan_peer_v1_peer_proto_init() {
 		(*CaseCommand_PutZeroReport)(nil),
 		(*CaseCommand_FlagUnsignedReport)(nil),
 	}
-	file_yizhan_peer_v1_peer_proto_msgTypes[31].OneofWrappers = []any{
+	file_yizhan_peer_v1_peer_proto_msgTypes[33].OneofWrappers = []any{
 		(*SupervisionStep_ReplyFollowUp)(nil),
 		(*SupervisionStep_RevisitFollowUp)(nil),
 		(*SupervisionStep_IssueOrder)(nil),
 		(*SupervisionStep_AnswerOrder)(nil),
 		(*SupervisionStep_DecideOrder)(nil),
 	}
-	file_yizhan_peer_v1_peer_proto_msgTypes[57].OneofWrappers = []any{
+	file_yizhan_peer_v1_peer_proto_msgTypes[59].OneofWrappers = []any{
 		(*FeedMessage_Snapshot)(nil),
 		(*FeedMessage_Batch)(nil),
 		(*FeedMessage_Heartbeat)(nil),
@@ -4840,7 +4978,7 @@ func file_yizhan_peer_v1_peer_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_yizhan_peer_v1_peer_proto_rawDesc), len(file_yizhan_peer_v1_peer_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   65,
+			NumMessages:   67,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

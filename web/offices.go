@@ -1,0 +1,74 @@
+package web
+
+import (
+	"net/http"
+	"strings"
+
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+)
+
+// Offices and departments (机构与部门): their names, addresses and phones,
+// which the county admin corrects here (codes, and so the tree, stay).
+
+type officesData struct {
+	Offices     []*yizhanv1.Office
+	Departments []*yizhanv1.Department
+	Failed      string // the code of the form shown again after an error
+	F           formValues
+}
+
+func (s *server) officesPage(rq *request) error {
+	if err := requireAdmin(rq); err != nil {
+		return err
+	}
+	return s.showOffices(rq, http.StatusOK, "", formValues{}, formErrors{}, flash(rq))
+}
+
+func (s *server) showOffices(rq *request, code int, failed string, f formValues, errs formErrors, msg string) error {
+	ctx := rq.ctx()
+	offices, err := s.cfg.Registry.ListOffices(ctx, &yizhanv1.ListOfficesRequest{})
+	if err != nil {
+		return err
+	}
+	deps, err := s.cfg.Registry.ListDepartments(ctx, &yizhanv1.ListDepartmentsRequest{})
+	if err != nil {
+		return err
+	}
+	errs.labels = map[string]string{"name": "名称", "address": "地址", "phone": "电话"}
+	d := &officesData{Offices: offices.GetOffices(), Departments: deps.GetDepartments(), Failed: failed, F: f}
+	return s.render(rq, code, "offices", &view{Title: "机构与部门", Section: "admin", AdminTab: "offices", Data: d, Errs: errs, Flash: msg})
+}
+
+// officeUpdate saves an office's (kind "office") or a department's
+// (kind "department") name, address and phone.
+func (s *server) officeUpdate(rq *request) error {
+	if err := requireAdmin(rq); err != nil {
+		return err
+	}
+	kind, code, f := rq.r.PathValue("kind"), rq.r.PathValue("code"), rq.r.PostForm
+	name, address, phone := strings.TrimSpace(f.Get("name")), strings.TrimSpace(f.Get("address")), strings.TrimSpace(f.Get("phone"))
+	var index uint64
+	var err error
+	switch kind {
+	case "office":
+		var resp *yizhanv1.CreateOfficeResponse
+		resp, err = s.cfg.Registry.UpdateOffice(rq.ctx(), &yizhanv1.UpdateOfficeRequest{Code: code, Office: &yizhanv1.Office{Name: name, Address: address, Phone: phone}})
+		index = resp.GetRegistryIndex()
+	case "department":
+		var resp *yizhanv1.CreateDepartmentResponse
+		resp, err = s.cfg.Registry.UpdateDepartment(rq.ctx(), &yizhanv1.UpdateDepartmentRequest{Code: code, Department: &yizhanv1.Department{Name: name, Phone: phone}})
+		index = resp.GetRegistryIndex()
+	default:
+		return errNotFound
+	}
+	if err != nil {
+		if errs, ok := fieldErrors(err, kind+".", nil); ok {
+			return s.showOffices(rq, http.StatusBadRequest, code, formValues{f}, errs, "")
+		}
+		if errs, code2, ok := unsaved(err); ok {
+			return s.showOffices(rq, code2, code, formValues{f}, errs, "")
+		}
+		return err
+	}
+	return s.saved(rq, index, "/admin/offices", "office")
+}
