@@ -453,24 +453,7 @@ func (s *state) checkStaff(c *peerv1.CreateStaff, replay bool) error {
 			vs.notFound(reason.OfficeNotFound, "staff.office_code", "office %q does not exist", code)
 		}
 	}
-	if d := m.GetDepartmentCode(); d != "" {
-		if _, ok := s.departments[d]; !ok {
-			vs.notFound(reason.DepartmentNotFound, "staff.department_code", "department %q does not exist", d)
-		}
-	}
-	if len(m.GetRoles()) == 0 {
-		vs.addMeta(ReasonRequired, reason.Meta{"input": "list"}, "staff.roles", "must name at least one role")
-	}
-	seen := map[yizhanv1.Role]int{}
-	for i, role := range m.GetRoles() {
-		field := fmt.Sprintf("staff.roles[%d]", i)
-		if j, dup := seen[role]; dup {
-			vs.duplicate(field, j, "repeats roles[%d] %s", j, role)
-			continue
-		}
-		seen[role] = i
-		checkEnum(&vs, field, role)
-	}
+	s.checkStaffRoles(&vs, m)
 	cred := c.GetCredential()
 	switch {
 	case cred == nil && !replay:
@@ -721,6 +704,16 @@ func (s *state) checkStaffUpdate(u *peerv1.UpdateStaff) error {
 	if blank(m.GetName()) {
 		vs.required("staff.name")
 	}
+	s.checkStaffRoles(&vs, m)
+	if c := u.GetCredential(); c != nil && c.GetUsername() != m.GetUsername() {
+		vs.addMeta(reason.Mismatch, reason.Meta{"want": m.GetUsername()}, "credential.username", "must be the staff member's username %q, got %q", m.GetUsername(), c.GetUsername())
+	}
+	return vs.err()
+}
+
+// checkStaffRoles checks a staff member's department (one that exists,
+// if any) and roles (at least one, each known, once).
+func (s *state) checkStaffRoles(vs *violations, m *yizhanv1.StaffMember) {
 	if d := m.GetDepartmentCode(); d != "" {
 		if _, ok := s.departments[d]; !ok {
 			vs.notFound(reason.DepartmentNotFound, "staff.department_code", "department %q does not exist", d)
@@ -737,10 +730,6 @@ func (s *state) checkStaffUpdate(u *peerv1.UpdateStaff) error {
 			continue
 		}
 		seen[role] = i
-		checkEnum(&vs, field, role)
+		checkEnum(vs, field, role)
 	}
-	if c := u.GetCredential(); c != nil && c.GetUsername() != m.GetUsername() {
-		vs.addMeta(reason.Mismatch, reason.Meta{"want": m.GetUsername()}, "credential.username", "must be the staff member's username %q, got %q", m.GetUsername(), c.GetUsername())
-	}
-	return vs.err()
 }
