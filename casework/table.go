@@ -454,6 +454,9 @@ func ofItsDepartment(a *asking, window bool) bool {
 	if a.actor.Citizen || a.item == nil {
 		return true
 	}
+	if a.action == ActionResubmit && a.actor.Office != "" && a.actor.Office != a.office {
+		return true // corrections relayed from another office on the route
+	}
 	if tier, err := registry.TierOf(a.office); err != nil || tier != yizhanv1.Tier_TIER_COUNTY {
 		return true
 	}

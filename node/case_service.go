@@ -173,7 +173,14 @@ func (s *caseService) allowedActions(c *yizhanv1.Case, events []*yizhanv1.CaseEv
 	switch {
 	case p == nil:
 		office = c.GetOwnerOffice()
-	case p.Office != office:
+	case p.Office != office || c.GetOwnerOffice() != office:
+		// Staff of an office on the route but not holding the case (a copy
+		// here, or asked here from below) may hand in the corrections,
+		// which go to the owner; nothing else.
+		if c.GetState() == yizhanv1.CaseState_CASE_STATE_CORRECTION_REQUESTED && slices.Contains(casework.PathUp(c.GetOriginOffice()), p.Office) &&
+			p.Office != c.GetOwnerOffice() && slices.ContainsFunc(casework.ActionResubmit.Roles(), p.Has) {
+			return []string{casework.ActionResubmit.String()}
+		}
 		return nil
 	}
 	if n := int(c.GetLastSeq()); n < len(events) {
@@ -184,6 +191,13 @@ func (s *caseService) allowedActions(c *yizhanv1.Case, events []*yizhanv1.CaseEv
 		out = append(out, a.String())
 	}
 	return out
+}
+
+// onPath reports whether office is on the path of case number (from the
+// office where it was filed up to the county), as this node holds it.
+func (s *caseService) onPath(number, office string) bool {
+	c, ok := s.n.office.Cases().Case(number)
+	return ok && slices.Contains(casework.PathUp(c.GetOriginOffice()), office)
 }
 
 // handles reports whether a staff member handles a case: their office
@@ -555,7 +569,19 @@ func (s *caseService) act(ctx context.Context, req *yizhanv1.CaseActionRequest, 
 			return s.atOwner(ctx, req, c, forward)
 		}
 		p = nil
-	} else if p != nil && p.Office != here {
+	} else if p != nil && p.Office == here && action == casework.ActionResubmit {
+		// Corrections are handed in at any office on the case's route: the
+		// office the citizen filed at relays them to the owner.
+		if c, ok := s.n.office.Cases().Case(req.GetNumber()); ok && c.GetOwnerOffice() != here {
+			var resp *yizhanv1.CaseResponse
+			err := s.n.office.ForwardToOffice(ctx, c.GetOwnerOffice(), func(ctx context.Context, conn *grpc.ClientConn) error {
+				var err error
+				resp, err = forward(ctx, yizhanv1.NewCaseServiceClient(conn))
+				return err
+			})
+			return resp, err
+		}
+	} else if p != nil && p.Office != here && !(action == casework.ActionResubmit && s.onPath(req.GetNumber(), p.Office)) {
 		return nil, toStatus(fmt.Errorf("%w: %s works at office %s, not %s", auth.ErrPermissionDenied, p.Username, p.Office, here))
 	}
 	return onLeader(ctx, s, func() (*yizhanv1.CaseResponse, error) {

@@ -1,6 +1,7 @@
 package node_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -91,5 +92,52 @@ func TestCasePolicyAndTheLawsRulesThroughTheAPI(t *testing.T) {
 	}
 	if c := denied.GetCase(); c.GetReview().GetBy() != "shenhe" || !c.GetReview().GetAgrees() || !strings.Contains(c.GetAppealNotice(), "不予批准决定") {
 		t.Errorf("the denied case: review %v, appeal notice %q", c.GetReview(), c.GetAppealNotice())
+	}
+}
+
+// Corrections are handed in where the citizen filed: the village agent
+// records the resubmitted materials on its copy of a case the county
+// holds; they go to the county, which takes the case up again. Staff of
+// an office off the case's route cannot.
+func TestCorrectionsHandedInAtTheVillage(t *testing.T) {
+	f := newCaseFed(t, 1)
+	agent := dial(t, f.nodes["dongcun-1"]).login("dongcun", password)
+	resp, err := caseClient(t, agent).FileCase(agent.ctx(), &yizhanv1.FileCaseRequest{ItemCode: tobacco().Code,
+		Applicant: &yizhanv1.Applicant{Name: "韦丽", IdNumber: applicantID, Phone: "13907710001"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	number := resp.GetCase().GetNumber()
+	countyNode := f.countyLeader()
+	waitFor(t, "the county owns the case", func() bool { return received(countyNode, number) }, 20*time.Second)
+	clerk := dial(t, countyNode).login("clerk", password)
+	notice, err := caseClient(t, clerk).RequestCorrection(clerk.ctx(), &yizhanv1.CaseActionRequest{Number: number})
+	if err != nil || len(notice.GetCase().GetMissingMaterials()) != 1 {
+		t.Fatalf("the one-time notice: %v %v", notice, err)
+	}
+	var mine *yizhanv1.Case
+	waitFor(t, "the village sees the notice", func() bool {
+		got, err := caseClient(t, agent).GetCase(agent.ctx(), &yizhanv1.GetCaseRequest{Number: number})
+		mine = got.GetCase()
+		return err == nil && mine.GetState() == yizhanv1.CaseState_CASE_STATE_CORRECTION_REQUESTED
+	}, 20*time.Second)
+	if !slices.Equal(mine.GetAllowedActions(), []string{"resubmit"}) {
+		t.Errorf("the village may %v, want resubmit", mine.GetAllowedActions())
+	}
+	other := dial(t, f.nodes["xicun-1"]).login("xicun", password)
+	if _, err := caseClient(t, other).Resubmit(other.ctx(), &yizhanv1.CaseActionRequest{Number: number,
+		Materials: []*yizhanv1.SubmittedMaterial{{Name: "申请表", Copies: 1}}}); err == nil {
+		t.Error("西村, off the route, handed in the corrections")
+	}
+	got, err := caseClient(t, agent).Resubmit(agent.ctx(), &yizhanv1.CaseActionRequest{Number: number,
+		Materials: []*yizhanv1.SubmittedMaterial{{Name: "申请表", Copies: 1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := got.GetCase(); c.GetState() != yizhanv1.CaseState_CASE_STATE_FILED || c.GetOwnerOffice() != county || len(c.GetMaterials()) != 1 {
+		t.Errorf("after the resubmission at the village: %v", c)
+	}
+	if _, err := caseClient(t, clerk).Accept(clerk.ctx(), &yizhanv1.CaseActionRequest{Number: number}); err != nil {
+		t.Errorf("the county accepts after the corrections: %v", err)
 	}
 }
