@@ -73,8 +73,9 @@ var (
 // duty's counters (shifts, flags, reports signed: the assessment) and its
 // indexes of signed first reports and of drafts by deadline, and the
 // clocks that stay overdue while suspended and pause at most a special
-// procedure's own limit.
-const statsFormat = 4
+// procedure's own limit; 5, the cases folded again for the extensions
+// (Case.extensions, §42).
+const statsFormat = 5
 
 // format is the layout version written in book/m/format.
 const format = 1

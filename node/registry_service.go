@@ -67,7 +67,7 @@ func write[Resp proto.Message](ctx context.Context, s *registryService, req prot
 	if err != nil {
 		return zero, err
 	}
-	r, err := clientRequest(ctx, string(req.ProtoReflect().Descriptor().FullName()), req)
+	r, err := clientRequest(ctx, string(req.ProtoReflect().Descriptor().FullName()), withoutSecrets(req))
 	if err != nil {
 		return zero, err
 	}
@@ -92,6 +92,33 @@ func write[Resp proto.Message](ctx context.Context, s *registryService, req prot
 		return err
 	})
 	return resp, err
+}
+
+// secretFields are the request fields that hold passwords: a request's
+// hash (kept with its command for exactly-once writes, in the raft log
+// and the registry's changelog) is taken without them, so that no plain
+// SHA-256 of a password is kept anywhere.
+var secretFields = []protoreflect.Name{"password", "new_password", "old_password"}
+
+// withoutSecrets is req without its password fields (req itself when it
+// has none). Its request_id, set from the Idempotency-Key header by
+// clientRequest, is set on the copy only: the forwarded request still
+// carries the header.
+func withoutSecrets(req proto.Message) proto.Message {
+	fields := req.ProtoReflect().Descriptor().Fields()
+	var out proto.Message
+	for _, name := range secretFields {
+		if fd := fields.ByName(name); fd != nil {
+			if out == nil {
+				out = proto.Clone(req)
+			}
+			out.ProtoReflect().Clear(fd)
+		}
+	}
+	if out == nil {
+		return req
+	}
+	return out
 }
 
 func (s *registryService) command(p *auth.Principal, op any) *peerv1.RegistryCommand {
@@ -280,7 +307,16 @@ func (s *registryService) GetItem(_ context.Context, req *yizhanv1.GetItemReques
 	return &yizhanv1.GetItemResponse{Item: it, Meta: meta}, nil
 }
 
+// errAbolishedType refuses 非行政许可审批 for a new item or a change of
+// type to it: abolished in 2015. The registry keeps the items of that
+// type it holds (and their later versions), which an older release wrote.
+var errAbolishedType = fieldError("item.type", registry.ReasonOutOfRange, reason.Meta{"enum": "ItemType", "got": reason.Itoa(int32(yizhanv1.ItemType_ITEM_TYPE_NON_LICENCE))},
+	"非行政许可审批 was abolished in 2015 (国发〔2015〕27号): choose 行政许可, 行政确认, 行政给付, 行政裁决, 行政奖励, 其他行政权力 or 公共服务")
+
 func (s *registryService) CreateItem(ctx context.Context, req *yizhanv1.CreateItemRequest) (*yizhanv1.ItemWriteResponse, error) {
+	if req.GetItem().GetType() == yizhanv1.ItemType_ITEM_TYPE_NON_LICENCE {
+		return nil, errAbolishedType
+	}
 	return write(ctx, s, req,
 		func(ctx context.Context, c yizhanv1.RegistryServiceClient) (*yizhanv1.ItemWriteResponse, error) {
 			return c.CreateItem(ctx, req)
@@ -323,6 +359,9 @@ func (s *registryService) UpdateItem(ctx context.Context, req *yizhanv1.UpdateIt
 				return nil, err
 			}
 			next := mergeItem(cur, req.GetItem(), req.GetUpdateMask().GetPaths())
+			if next.GetType() == yizhanv1.ItemType_ITEM_TYPE_NON_LICENCE && cur.GetType() != yizhanv1.ItemType_ITEM_TYPE_NON_LICENCE {
+				return nil, errAbolishedType
+			}
 			return s.command(p, &peerv1.UpdateItem{Item: next, BaseVersion: cur.GetVersion()}), nil
 		},
 		itemAnswer)
@@ -633,7 +672,7 @@ func (s *registryService) UpdateStaff(ctx context.Context, req *yizhanv1.UpdateS
 			if m.GetOfficeCode() == "" {
 				m.OfficeCode = held.GetOfficeCode()
 			}
-			m.Username, m.MustChangePassword = req.GetUsername(), held.GetMustChangePassword()
+			m.Username, m.MustChangePassword = req.GetUsername(), false // the registry decides it (a reset sets it)
 			u := &peerv1.UpdateStaff{Staff: m}
 			if err := s.n.office.Registry().Check(s.command(p, u)); err != nil {
 				return nil, err
@@ -644,7 +683,6 @@ func (s *registryService) UpdateStaff(ctx context.Context, req *yizhanv1.UpdateS
 					return nil, err
 				}
 				u.Credential = &peerv1.StaffCredential{Username: m.GetUsername(), PasswordHash: hash}
-				m.MustChangePassword = true
 			}
 			return s.command(p, u), nil
 		},
@@ -680,31 +718,34 @@ func (s *registryService) ChangePassword(ctx context.Context, req *yizhanv1.Chan
 		var resp *yizhanv1.StaffWriteResponse
 		err := o.ForwardRegistry(ctx, func(ctx context.Context, conn *grpc.ClientConn) error {
 			var err error
-			resp, err = yizhanv1.NewRegistryServiceClient(conn).ChangePassword(ctx, req)
+			resp, err = yizhanv1.NewRegistryServiceClient(conn).ChangePassword(passClientAddr(ctx), req)
 			return err
 		})
 		return resp, err
 	}
-	staff, err := o.Registry().Staff(username)
-	if err != nil {
-		staff = nil
-	}
-	if err := s.n.verifyPassword(ctx, username, req.GetOldPassword(), staff); err != nil {
-		return nil, err
-	}
-	r, err := clientRequest(ctx, "ChangePassword", req)
+	// The request's hash leaves the passwords out; a retry of a change
+	// made answers as it did, before the old password (no longer it) is
+	// checked again.
+	r, err := clientRequest(ctx, "ChangePassword", withoutSecrets(req))
 	if err != nil {
 		return nil, err
 	}
-	hash, err := auth.HashPassword(req.GetNewPassword())
-	if err != nil {
-		return nil, toStatus(err)
-	}
-	m := proto.CloneOf(staff)
-	m.MustChangePassword = false
-	self := &auth.Principal{Username: username}
 	w, err := s.n.svc.WriteRegistry(ctx, office.RegistryWrite{Request: r, Build: func() (*peerv1.RegistryCommand, error) {
-		return s.command(self, &peerv1.UpdateStaff{Staff: m, Credential: &peerv1.StaffCredential{Username: username, PasswordHash: hash}}), nil
+		staff, err := o.Registry().Staff(username)
+		if err != nil {
+			staff = nil
+		}
+		if err := s.n.verifyPassword(ctx, username, req.GetOldPassword(), staff); err != nil {
+			return nil, err
+		}
+		hash, err := auth.HashPassword(req.GetNewPassword())
+		if err != nil {
+			return nil, err
+		}
+		self := &auth.Principal{Username: username}
+		return s.command(self, &peerv1.UpdateStaff{PasswordOnly: true,
+			Staff:      &yizhanv1.StaffMember{Username: username, OfficeCode: staff.GetOfficeCode()},
+			Credential: &peerv1.StaffCredential{Username: username, PasswordHash: hash}}), nil
 	}})
 	if err != nil {
 		return nil, toStatus(err)

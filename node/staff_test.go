@@ -136,6 +136,13 @@ func TestRetiredItem(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	abolished := tobacco()
+	abolished.Code, abolished.Type = "450122-FX-001", yizhanv1.ItemType_ITEM_TYPE_NON_LICENCE
+	if _, err := f.admin.reg.CreateItem(f.admin.ctx(), &yizhanv1.CreateItemRequest{Item: abolished}); status.Code(err) != codes.InvalidArgument {
+		t.Errorf("an item of a type abolished in 2015: %v", err)
+	} else if _, field := fieldOf(err); field != "item.type" {
+		t.Errorf("an item of a type abolished in 2015 names %q", field)
+	}
 	retired, err := f.admin.reg.UpdateItem(f.admin.ctx(), &yizhanv1.UpdateItemRequest{Item: &yizhanv1.Item{Code: tobacco().Code, Retired: true},
 		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"retired"}}})
 	if err != nil || !retired.GetItem().GetRetired() {

@@ -110,11 +110,21 @@ func (s *state) apply(index uint64, cmd *peerv1.RegistryCommand) proto.Message {
 	case *peerv1.RegistryCommand_UpdateStaff:
 		u := op.UpdateStaff.GetStaff()
 		m := proto.CloneOf(s.staff[u.GetUsername()])
-		m.Name, m.DepartmentCode, m.Roles = u.GetName(), u.GetDepartmentCode(), slices.Clone(u.GetRoles())
-		m.Disabled, m.MustChangePassword = u.GetDisabled(), u.GetMustChangePassword()
+		h := op.UpdateStaff.GetCredential().GetPasswordHash()
+		switch {
+		case op.UpdateStaff.GetPasswordOnly():
+			// The staff member's own new password: nothing else changes.
+			m.MustChangePassword = false
+		default:
+			m.Name, m.DepartmentCode, m.Roles = u.GetName(), u.GetDepartmentCode(), slices.Clone(u.GetRoles())
+			m.Disabled = u.GetDisabled()
+			if op.UpdateStaff.GetCredential() != nil {
+				m.MustChangePassword = true // an admin's reset
+			}
+		}
 		m.RegistryIndex = index
 		s.staff[m.GetUsername()] = m
-		if h := op.UpdateStaff.GetCredential().GetPasswordHash(); h != "" {
+		if h != "" {
 			s.credentials[m.GetUsername()] = h
 		}
 		return m

@@ -86,7 +86,6 @@ func TestCreateItemRejected(t *testing.T) {
 		{name: "name missing", edit: func(it *yizhanv1.Item) { it.Name = "" }, field: "item.name"},
 		{name: "type unspecified", edit: func(it *yizhanv1.Item) { it.Type = 0 }, field: "item.type"},
 		{name: "type unknown", edit: func(it *yizhanv1.Item) { it.Type = 42 }, field: "item.type"},
-		{name: "type abolished in 2015 (非行政许可审批)", edit: func(it *yizhanv1.Item) { it.Type = yizhanv1.ItemType_ITEM_TYPE_NON_LICENCE }, field: "item.type"},
 		{name: "case kind unspecified", edit: func(it *yizhanv1.Item) { it.CaseKind = 0 }, field: "item.case_kind"},
 		{name: "case kind unknown", edit: func(it *yizhanv1.Item) { it.CaseKind = 9 }, field: "item.case_kind"},
 		{name: "exercise tier unspecified", edit: func(it *yizhanv1.Item) { it.ExerciseTier = 0 }, field: "item.exercise_tier"},

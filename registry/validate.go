@@ -54,9 +54,9 @@ func (s *state) check(cmd *peerv1.RegistryCommand, replay bool) error {
 		}
 		return vs.err()
 	case *peerv1.RegistryCommand_CreateItem:
-		return s.checkCreateItem(op.CreateItem.GetItem(), replay)
+		return s.checkCreateItem(op.CreateItem.GetItem())
 	case *peerv1.RegistryCommand_UpdateItem:
-		return s.checkUpdateItem(op.UpdateItem, replay)
+		return s.checkUpdateItem(op.UpdateItem)
 	case *peerv1.RegistryCommand_CreateGrant:
 		return s.checkGrant(op.CreateGrant.GetGrant(), cmd.GetAtUnixNano())
 	case *peerv1.RegistryCommand_RevokeGrant:
@@ -213,7 +213,7 @@ func (s *state) checkDepartment(d *yizhanv1.Department) error {
 	return vs.err()
 }
 
-func (s *state) checkCreateItem(it *yizhanv1.Item, replay bool) error {
+func (s *state) checkCreateItem(it *yizhanv1.Item) error {
 	if it == nil {
 		return &ValidationError{Violations: []FieldViolation{{Field: "item", Description: "is required", Reason: ReasonRequired}}}
 	}
@@ -222,10 +222,10 @@ func (s *state) checkCreateItem(it *yizhanv1.Item, replay bool) error {
 			return entityError(reason.AlreadyExists, "item", it.GetCode(), "item %q: %w", it.GetCode(), ErrAlreadyExists)
 		}
 	}
-	return s.checkItemFields(it, replay)
+	return s.checkItemFields(it)
 }
 
-func (s *state) checkUpdateItem(u *peerv1.UpdateItem, replay bool) error {
+func (s *state) checkUpdateItem(u *peerv1.UpdateItem) error {
 	it := u.GetItem()
 	if it == nil {
 		return &ValidationError{Violations: []FieldViolation{{Field: "item", Description: "is required", Reason: ReasonRequired}}}
@@ -241,12 +241,12 @@ func (s *state) checkUpdateItem(u *peerv1.UpdateItem, replay bool) error {
 				"item %q: base version %d is not the current version %d: %w", it.GetCode(), u.GetBaseVersion(), cur, ErrConflict)
 		}
 	}
-	return s.checkItemFields(it, replay)
+	return s.checkItemFields(it)
 }
 
 // checkItemFields checks everything about an item version but whether its
 // code is free (create) or taken (update).
-func (s *state) checkItemFields(it *yizhanv1.Item, replay bool) error {
+func (s *state) checkItemFields(it *yizhanv1.Item) error {
 	var vs violations
 	switch {
 	case it.GetCode() == "":
@@ -258,10 +258,6 @@ func (s *state) checkItemFields(it *yizhanv1.Item, replay bool) error {
 		vs.required("item.name")
 	}
 	checkEnum(&vs, "item.type", it.GetType())
-	if it.GetType() == yizhanv1.ItemType_ITEM_TYPE_NON_LICENCE && !replay {
-		vs.addMeta(ReasonOutOfRange, reason.Meta{"enum": "ItemType", "got": reason.Itoa(int32(it.GetType()))}, "item.type",
-			"非行政许可审批 was abolished in 2015 (国发〔2015〕27号): choose 行政许可, 行政确认, 行政给付, 行政裁决, 行政奖励, 其他行政权力 or 公共服务")
-	}
 	switch lead := it.GetDepartmentCode(); {
 	case lead == "":
 		vs.required("item.department_code")
@@ -698,13 +694,29 @@ func (s *state) checkStaffUpdate(u *peerv1.UpdateStaff) error {
 	if !ok {
 		return entityError(reason.NotFound, "staff", m.GetUsername(), "staff member %q: %w", m.GetUsername(), ErrNotFound)
 	}
-	if code := m.GetOfficeCode(); code != "" && code != held.GetOfficeCode() {
+	switch code := m.GetOfficeCode(); {
+	case code == "" && u.GetCredential() != nil:
+		// Named, so that the feed sends the new hash where it belongs.
+		vs.required("staff.office_code")
+	case code != "" && code != held.GetOfficeCode():
 		vs.addMeta(reason.Mismatch, reason.Meta{"want": held.GetOfficeCode()}, "staff.office_code", "a staff member's office does not change (%s); create an account at the other office", held.GetOfficeCode())
 	}
-	if blank(m.GetName()) {
-		vs.required("staff.name")
+	if u.GetPasswordOnly() {
+		if u.GetCredential() == nil {
+			vs.required("credential")
+		}
+		if held.GetDisabled() {
+			return entityError(reason.FailedPrecondition, "staff", m.GetUsername(), "staff member %q is disabled: %w", m.GetUsername(), ErrFailedPrecondition)
+		}
+		if err := vs.err(); err != nil {
+			return err
+		}
+	} else {
+		if blank(m.GetName()) {
+			vs.required("staff.name")
+		}
+		s.checkStaffRoles(&vs, m)
 	}
-	s.checkStaffRoles(&vs, m)
 	if c := u.GetCredential(); c != nil && c.GetUsername() != m.GetUsername() {
 		vs.addMeta(reason.Mismatch, reason.Meta{"want": m.GetUsername()}, "credential.username", "must be the staff member's username %q, got %q", m.GetUsername(), c.GetUsername())
 	}

@@ -498,13 +498,17 @@ func (x *CreateStaff) GetCredential() *StaffCredential {
 }
 
 // UpdateStaff changes a staff member (not the office): the name, the
-// department, the roles, disabled and must_change_password as given, and
-// the password when the credential's hash is set (redacted like
-// CreateStaff's).
+// department, the roles and disabled as given, and the password when the
+// credential's hash is set (redacted like CreateStaff's), which the staff
+// member must then change (must_change_password). With password_only it
+// is the staff member's own change of password: the credential alone,
+// must_change_password cleared, the rest as the registry holds it (and
+// refused for a disabled account).
 type UpdateStaff struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Staff         *v1.StaffMember        `protobuf:"bytes,1,opt,name=staff,proto3" json:"staff,omitempty"`
+	Staff         *v1.StaffMember        `protobuf:"bytes,1,opt,name=staff,proto3" json:"staff,omitempty"` // username and office_code always
 	Credential    *StaffCredential       `protobuf:"bytes,2,opt,name=credential,proto3" json:"credential,omitempty"`
+	PasswordOnly  bool                   `protobuf:"varint,3,opt,name=password_only,json=passwordOnly,proto3" json:"password_only,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -551,6 +555,13 @@ func (x *UpdateStaff) GetCredential() *StaffCredential {
 		return x.Credential
 	}
 	return nil
+}
+
+func (x *UpdateStaff) GetPasswordOnly() bool {
+	if x != nil {
+		return x.PasswordOnly
+	}
+	return false
 }
 
 type PutCalendar struct {
@@ -4401,12 +4412,13 @@ const file_yizhan_peer_v1_peer_proto_rawDesc = "" +
 	"\x05staff\x18\x01 \x01(\v2\x16.yizhan.v1.StaffMemberR\x05staff\x12?\n" +
 	"\n" +
 	"credential\x18\x02 \x01(\v2\x1f.yizhan.peer.v1.StaffCredentialR\n" +
-	"credential\"|\n" +
+	"credential\"\xa1\x01\n" +
 	"\vUpdateStaff\x12,\n" +
 	"\x05staff\x18\x01 \x01(\v2\x16.yizhan.v1.StaffMemberR\x05staff\x12?\n" +
 	"\n" +
 	"credential\x18\x02 \x01(\v2\x1f.yizhan.peer.v1.StaffCredentialR\n" +
-	"credential\">\n" +
+	"credential\x12#\n" +
+	"\rpassword_only\x18\x03 \x01(\bR\fpasswordOnly\">\n" +
 	"\vPutCalendar\x12/\n" +
 	"\bcalendar\x18\x01 \x01(\v2\x13.yizhan.v1.CalendarR\bcalendar\"3\n" +
 	"\aPutNode\x12(\n" +
