@@ -46,6 +46,7 @@ const (
 	ActionComplain
 	ActionPrecheck       // 预审通过: an online filing is taken up
 	ActionRejectPrecheck // 预审不通过
+	ActionReroute        // automatic: 改派 after a grant changed
 )
 
 var actionNames = [...]string{
@@ -72,6 +73,7 @@ var actionNames = [...]string{
 	ActionComplain:          "complain",
 	ActionPrecheck:          "precheck",
 	ActionRejectPrecheck:    "rejectPrecheck",
+	ActionReroute:           "reroute",
 }
 
 // String is the action's name as in the REST path (/v1/cases/{n}:accept).

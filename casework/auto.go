@@ -1,8 +1,11 @@
 package casework
 
 import (
+	"fmt"
+	"slices"
 	"time"
 
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
@@ -17,6 +20,12 @@ import (
 // (FILED: ACCEPT; ACCEPTED: REVIEW, else APPROVE; APPROVED: CERTIFY, else
 // DELIVER; …).
 func nextStepOffice(c *yizhanv1.Case) string {
+	o, _ := nextStep(c)
+	return o
+}
+
+// nextStep is nextStepOffice with the right the step needs.
+func nextStep(c *yizhanv1.Case) (string, yizhanv1.Right) {
 	s := c.GetState()
 	for _, right := range routeRights {
 		o := stepOffice(c.GetRoute(), right)
@@ -25,11 +34,11 @@ func nextStepOffice(c *yizhanv1.Case) string {
 		}
 		for i := range table {
 			if r := &table[i]; r.Need == needRight && r.Right == right && r.movesOn(s) {
-				return o
+				return o, right
 			}
 		}
 	}
-	return ""
+	return "", yizhanv1.Right_RIGHT_UNSPECIFIED
 }
 
 // inTransit reports whether the log's last event hands the case on: the
@@ -111,4 +120,90 @@ func NewAutoEvent(c *yizhanv1.Case, action Action, to string, office string, at 
 		e.ToOffice = to
 	}
 	return e
+}
+
+// Reroute says whether case c (its log events) must be rerouted at at,
+// under the grants of reg (改派): the office of the step the case waits
+// for no longer holds that step's right for the item (a grant revoked,
+// expired, or moved). The new route keeps the steps already behind the
+// case and takes the rest from Route under the grants in force; ok is
+// false when nothing needs to change, or no office may do the step now
+// (the case waits where it is: nothing better exists).
+func Reroute(c *yizhanv1.Case, events []*yizhanv1.CaseEvent, reg Registry, at time.Time) (route []*yizhanv1.RouteStep, why string, ok bool) {
+	if c == nil || final(c.GetState()) || inTransit(events) || len(events) == 0 {
+		return nil, "", false
+	}
+	if !StepRightLost(c, reg, at) {
+		return nil, "", false
+	}
+	target, right := nextStep(c)
+	item, err := reg.Item(c.GetItemCode(), c.GetItemVersion())
+	if err != nil {
+		return nil, "", false
+	}
+	fresh, _, err := Route(reg, item, c.GetOriginOffice(), at)
+	if err != nil {
+		return nil, "", false
+	}
+	waiting := slices.Index(routeRights, right)
+	for _, r := range routeRights {
+		o := stepOffice(c.GetRoute(), r)
+		if slices.Index(routeRights, r) >= waiting {
+			o = stepOffice(fresh, r)
+		}
+		if o != "" {
+			route = append(route, &yizhanv1.RouteStep{Right: r, OfficeCode: o})
+		}
+	}
+	if slices.EqualFunc(route, c.GetRoute(), func(a, b *yizhanv1.RouteStep) bool {
+		return a.GetRight() == b.GetRight() && a.GetOfficeCode() == b.GetOfficeCode()
+	}) {
+		return nil, "", false
+	}
+	return route, fmt.Sprintf("%s已不再拥有该事项的%s权限（授权变更），改由%s%s",
+		officeName(reg, target), rightZH[right], officeName(reg, stepOffice(route, right)), rightZH[right]), true
+}
+
+// rightZH names the steps of a route as the reason of a REROUTED event
+// says them.
+var rightZH = map[yizhanv1.Right]string{
+	yizhanv1.Right_RIGHT_ACCEPT: "受理", yizhanv1.Right_RIGHT_REVIEW: "审核", yizhanv1.Right_RIGHT_APPROVE: "审批",
+	yizhanv1.Right_RIGHT_CERTIFY: "制证", yizhanv1.Right_RIGHT_DELIVER: "送达",
+}
+
+// officeName is the office's name in the registry, else its code.
+func officeName(reg Registry, code string) string {
+	if o, err := reg.Office(code); err == nil && o.GetName() != "" {
+		return o.GetName()
+	}
+	return code
+}
+
+// StepRightLost reports whether the office of the step open case c waits
+// for no longer holds that step's right for the item at at: the cheap
+// first test of Reroute, on the case alone.
+func StepRightLost(c *yizhanv1.Case, reg Registry, at time.Time) bool {
+	if final(c.GetState()) {
+		return false
+	}
+	target, right := nextStep(c)
+	return target != "" && !slices.Contains(reg.Rights(c.GetItemCode(), target, at), right)
+}
+
+// NewRerouteEvent makes the unsealed REROUTED event of office on c at at:
+// the new route (Reroute) with its reason, actor SystemActor.
+func NewRerouteEvent(c *yizhanv1.Case, route []*yizhanv1.RouteStep, why, office string, at time.Time) *yizhanv1.CaseEvent {
+	return &yizhanv1.CaseEvent{
+		Seq: c.GetLastSeq() + 1, Type: evRerouted, At: timestamppb.New(at),
+		Actor: SystemActor, ActorName: "系统", OfficeCode: office, Reason: why, Route: cloneRoute(route),
+	}
+}
+
+// cloneRoute is a deep copy of route.
+func cloneRoute(route []*yizhanv1.RouteStep) []*yizhanv1.RouteStep {
+	out := make([]*yizhanv1.RouteStep, 0, len(route))
+	for _, s := range route {
+		out = append(out, proto.CloneOf(s))
+	}
+	return out
 }

@@ -129,6 +129,8 @@ func foldEvent(c *yizhanv1.Case, f *yizhanv1.CaseFiling, e *yizhanv1.CaseEvent) 
 		c.OpinionsPending = nil
 	case yizhanv1.EventType_EVENT_TYPE_EXTENDED:
 		c.Extensions++
+	case yizhanv1.EventType_EVENT_TYPE_REROUTED:
+		c.Route = cloneRoute(e.GetRoute())
 	case yizhanv1.EventType_EVENT_TYPE_SUSPENDED:
 		c.Suspended = true
 	case yizhanv1.EventType_EVENT_TYPE_RESUMED:

@@ -58,6 +58,11 @@ func Permitted(before *yizhanv1.Case, e *yizhanv1.CaseEvent, reg Registry) error
 	if err := checkCitizens(e); err != nil {
 		return err
 	}
+	if e.GetType() == evRerouted {
+		if err := checkRoute(before.GetNumber(), e.GetRoute(), before.GetOriginOffice()); err != nil {
+			return err
+		}
+	}
 	return checkState(before, e)
 }
 
@@ -147,14 +152,21 @@ func permitFiling(e *yizhanv1.CaseEvent, reg Registry) error {
 	if mismatch != "" {
 		return fmt.Errorf("case %s: filing.%s does not match item %s version %d: %w", number, mismatch, item.GetCode(), item.GetVersion(), ErrPermissionDenied)
 	}
-	path := PathUp(office)
-	for _, s := range f.GetRoute() {
+	return checkRoute(number, f.GetRoute(), office)
+}
+
+// checkRoute checks a route of case number filed at origin: every step a
+// step of the procedure at an office on the path up from origin, and the
+// required steps there (ErrPermissionDenied).
+func checkRoute(number string, route []*yizhanv1.RouteStep, origin string) error {
+	path := PathUp(origin)
+	for _, s := range route {
 		if !slices.Contains(routeRights, s.GetRight()) || !slices.Contains(path, s.GetOfficeCode()) {
 			return fmt.Errorf("case %s: route step %s at %q is not a step on the path %v: %w", number, s.GetRight(), s.GetOfficeCode(), path, ErrPermissionDenied)
 		}
 	}
 	for _, right := range routeRights {
-		if requiredRight(right) && stepOffice(f.GetRoute(), right) == "" {
+		if requiredRight(right) && stepOffice(route, right) == "" {
 			return fmt.Errorf("case %s: route has no %s step: %w", number, right, ErrPermissionDenied)
 		}
 	}

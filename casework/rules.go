@@ -79,6 +79,7 @@ import (
 //	                      by itself only when not suspended
 //	                      and no fee unpaid
 //	  receive (by itself) in any open state
+//	  reroute (by itself) in any open state
 //
 // A case handed on (FORWARDED) is RECEIVED before anything else happens
 // to it: a rule of the log (Follows), not of the table.

@@ -212,6 +212,7 @@ const (
 	evForwarded         = yizhanv1.EventType_EVENT_TYPE_FORWARDED
 	evReceived          = yizhanv1.EventType_EVENT_TYPE_RECEIVED
 	evClosed            = yizhanv1.EventType_EVENT_TYPE_CLOSED
+	evRerouted          = yizhanv1.EventType_EVENT_TYPE_REROUTED
 )
 
 // The table. Its order is the order AllowedActions lists the actions in
@@ -306,6 +307,10 @@ var table = []rule{
 	{Action: ActionClose, Event: evClosed, From: states(stDelivered), To: states(stClosed),
 		Auto: true, Need: needPath,
 		Else: "deliver it first"},
+	// 改派: the owner, by itself (its leader's sweep: Reroute), when a
+	// grant changed under a case in flight.
+	{Action: ActionReroute, Event: evRerouted, From: openStates,
+		Auto: true, Need: needPath},
 	{Event: evFiled, // the first event, and only the first: NewFiling, permitFiling
 		Need: needNothing, Else: "it was filed already"},
 	{Event: evWithdrawRequested, From: undecided, // known, not used: only the owner withdraws

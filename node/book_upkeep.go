@@ -141,6 +141,27 @@ func (n *Node) sweepDuty(ctx context.Context) {
 	})
 }
 
+// defaultRerouteSweepInterval is how often the leader looks for cases in
+// flight that a grant's change stranded: a sweep walks the office's open
+// cases, reading a case's log only for those to reroute.
+const defaultRerouteSweepInterval = time.Minute
+
+// sweepReroutes runs office.Service.SweepReroutes on the office's leader
+// every Config.RerouteSweepInterval.
+func (n *Node) sweepReroutes(ctx context.Context) {
+	every := n.cfg.RerouteSweepInterval
+	if every == 0 {
+		every = defaultRerouteSweepInterval
+	}
+	n.whileLeading(ctx, every, func() {
+		if k, err := n.svc.SweepReroutes(ctx); err != nil {
+			n.log.Warn("reroute sweep", "err", err)
+		} else if k > 0 {
+			n.log.Info("reroute sweep", "cases_rerouted", k)
+		}
+	})
+}
+
 // whileLeading runs sweep every interval, while this node leads its
 // office, until ctx ends.
 func (n *Node) whileLeading(ctx context.Context, every time.Duration, sweep func()) {

@@ -101,7 +101,12 @@ type Config struct {
 	// shifts nobody took over or handed over, and the first reports still
 	// unsigned at their deadline (default 1 minute; negative: never).
 	DutySweepInterval time.Duration
-	TokenTTL          time.Duration
+	// RerouteSweepInterval is how often the office's leader reroutes its
+	// cases in flight whose next step's office lost the right (a grant
+	// revoked, expired or moved: office.Service.SweepReroutes). Zero: a
+	// minute; negative: never.
+	RerouteSweepInterval time.Duration
+	TokenTTL             time.Duration
 	// MaxTokenTTL is the longest token lifetime this node accepts,
 	// whoever signed it (0: auth.DefaultMaxTokenTTL). TokenTTL may not
 	// exceed it.
@@ -398,6 +403,10 @@ func (n *Node) Start() error {
 	if n.cfg.DutySweepInterval >= 0 {
 		n.wg.Add(1)
 		go func() { defer n.wg.Done(); n.sweepDuty(ctx) }()
+	}
+	if n.cfg.RerouteSweepInterval >= 0 {
+		n.wg.Add(1)
+		go func() { defer n.wg.Done(); n.sweepReroutes(ctx) }()
 	}
 	if n.cfg.CheckBook {
 		n.wg.Add(1)

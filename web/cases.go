@@ -430,6 +430,9 @@ func describeEvent(e *yizhanv1.CaseEvent, offices, deps map[string]string) event
 		v.Label = "恢复办理"
 	case yizhanv1.EventType_EVENT_TYPE_EXTENDED:
 		v.Label = fmt.Sprintf("延期 %d 个工作日", e.GetExtensionDays())
+	case yizhanv1.EventType_EVENT_TYPE_REROUTED:
+		v.Label = "改派"
+		reason = "改派原因："
 	case yizhanv1.EventType_EVENT_TYPE_OPINION_GIVEN:
 		dep := deps[e.GetDepartmentCode()]
 		if dep == "" {

@@ -137,6 +137,10 @@ const (
 	EventType_EVENT_TYPE_COMPLAINED           EventType = 22 // 投诉: the citizen complains about a case
 	EventType_EVENT_TYPE_PRECHECKED           EventType = 23 // 预审通过: an online filing is taken up; it goes on as FILED
 	EventType_EVENT_TYPE_PRECHECK_REJECTED    EventType = 24 // 预审不通过
+	// 改派: a grant changed and the office of the step the case waits for
+	// no longer holds its right: the owner reroutes the rest of the route
+	// under the grants in force (route, with the reason).
+	EventType_EVENT_TYPE_REROUTED EventType = 25
 )
 
 // Enum value maps for EventType.
@@ -167,6 +171,7 @@ var (
 		22: "EVENT_TYPE_COMPLAINED",
 		23: "EVENT_TYPE_PRECHECKED",
 		24: "EVENT_TYPE_PRECHECK_REJECTED",
+		25: "EVENT_TYPE_REROUTED",
 	}
 	EventType_value = map[string]int32{
 		"EVENT_TYPE_UNSPECIFIED":          0,
@@ -194,6 +199,7 @@ var (
 		"EVENT_TYPE_COMPLAINED":           22,
 		"EVENT_TYPE_PRECHECKED":           23,
 		"EVENT_TYPE_PRECHECK_REJECTED":    24,
+		"EVENT_TYPE_REROUTED":             25,
 	}
 )
 
@@ -548,6 +554,7 @@ type CaseEvent struct {
 	SignerChain       [][]byte               `protobuf:"bytes,23,rep,name=signer_chain,json=signerChain,proto3" json:"signer_chain,omitempty"` // DER, leaf first
 	Filing            *CaseFiling            `protobuf:"bytes,24,opt,name=filing,proto3" json:"filing,omitempty"`                              // filed: what the case is
 	Rating            Rating                 `protobuf:"varint,25,opt,name=rating,proto3,enum=yizhan.v1.Rating" json:"rating,omitempty"`       // rated (the comment is in reason)
+	Route             []*RouteStep           `protobuf:"bytes,26,rep,name=route,proto3" json:"route,omitempty"`                                // rerouted: the whole route from now on
 	unknownFields     protoimpl.UnknownFields
 	sizeCache         protoimpl.SizeCache
 }
@@ -755,6 +762,13 @@ func (x *CaseEvent) GetRating() Rating {
 		return x.Rating
 	}
 	return Rating_RATING_UNSPECIFIED
+}
+
+func (x *CaseEvent) GetRoute() []*RouteStep {
+	if x != nil {
+		return x.Route
+	}
+	return nil
 }
 
 // CaseFiling is what a case is, fixed at filing and carried by the filed
@@ -2497,7 +2511,7 @@ const file_yizhan_v1_cases_proto_rawDesc = "" +
 	"\tRouteStep\x12&\n" +
 	"\x05right\x18\x01 \x01(\x0e2\x10.yizhan.v1.RightR\x05right\x12\x1f\n" +
 	"\voffice_code\x18\x02 \x01(\tR\n" +
-	"officeCode\"\xf8\x06\n" +
+	"officeCode\"\xa4\a\n" +
 	"\tCaseEvent\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\rR\x03seq\x12(\n" +
 	"\x04type\x18\x02 \x01(\x0e2\x14.yizhan.v1.EventTypeR\x04type\x12*\n" +
@@ -2527,7 +2541,8 @@ const file_yizhan_v1_cases_proto_rawDesc = "" +
 	"\tsignature\x18\x16 \x01(\fR\tsignature\x12!\n" +
 	"\fsigner_chain\x18\x17 \x03(\fR\vsignerChain\x12-\n" +
 	"\x06filing\x18\x18 \x01(\v2\x15.yizhan.v1.CaseFilingR\x06filing\x12)\n" +
-	"\x06rating\x18\x19 \x01(\x0e2\x11.yizhan.v1.RatingR\x06rating\"\xb4\x05\n" +
+	"\x06rating\x18\x19 \x01(\x0e2\x11.yizhan.v1.RatingR\x06rating\x12*\n" +
+	"\x05route\x18\x1a \x03(\v2\x14.yizhan.v1.RouteStepR\x05route\"\xb4\x05\n" +
 	"\n" +
 	"CaseFiling\x12\x16\n" +
 	"\x06number\x18\x01 \x01(\tR\x06number\x12\x1b\n" +
@@ -2722,7 +2737,7 @@ const file_yizhan_v1_cases_proto_rawDesc = "" +
 	"\x12\x18\n" +
 	"\x14CASE_STATE_WITHDRAWN\x10\v\x12\x17\n" +
 	"\x13CASE_STATE_PRECHECK\x10\f\x12 \n" +
-	"\x1cCASE_STATE_PRECHECK_REJECTED\x10\r*\xaa\x05\n" +
+	"\x1cCASE_STATE_PRECHECK_REJECTED\x10\r*\xc3\x05\n" +
 	"\tEventType\x12\x1a\n" +
 	"\x16EVENT_TYPE_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10EVENT_TYPE_FILED\x10\x01\x12#\n" +
@@ -2749,7 +2764,8 @@ const file_yizhan_v1_cases_proto_rawDesc = "" +
 	"\x10EVENT_TYPE_RATED\x10\x15\x12\x19\n" +
 	"\x15EVENT_TYPE_COMPLAINED\x10\x16\x12\x19\n" +
 	"\x15EVENT_TYPE_PRECHECKED\x10\x17\x12 \n" +
-	"\x1cEVENT_TYPE_PRECHECK_REJECTED\x10\x18*\xa8\x01\n" +
+	"\x1cEVENT_TYPE_PRECHECK_REJECTED\x10\x18\x12\x17\n" +
+	"\x13EVENT_TYPE_REROUTED\x10\x19*\xa8\x01\n" +
 	"\x06Rating\x12\x16\n" +
 	"\x12RATING_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15RATING_VERY_SATISFIED\x10\x01\x12\x14\n" +
@@ -2841,95 +2857,96 @@ var file_yizhan_v1_cases_proto_depIdxs = []int32{
 	5,  // 3: yizhan.v1.CaseEvent.materials:type_name -> yizhan.v1.SubmittedMaterial
 	8,  // 4: yizhan.v1.CaseEvent.filing:type_name -> yizhan.v1.CaseFiling
 	2,  // 5: yizhan.v1.CaseEvent.rating:type_name -> yizhan.v1.Rating
-	27, // 6: yizhan.v1.CaseFiling.case_kind:type_name -> yizhan.v1.CaseKind
-	6,  // 7: yizhan.v1.CaseFiling.route:type_name -> yizhan.v1.RouteStep
-	4,  // 8: yizhan.v1.CaseFiling.applicant:type_name -> yizhan.v1.Applicant
-	26, // 9: yizhan.v1.Deadlines.accepted_at:type_name -> google.protobuf.Timestamp
-	26, // 10: yizhan.v1.Deadlines.statutory_due:type_name -> google.protobuf.Timestamp
-	26, // 11: yizhan.v1.Deadlines.promised_due:type_name -> google.protobuf.Timestamp
-	26, // 12: yizhan.v1.Deadlines.acceptance_due:type_name -> google.protobuf.Timestamp
-	26, // 13: yizhan.v1.Deadlines.delivery_due:type_name -> google.protobuf.Timestamp
-	26, // 14: yizhan.v1.Deadlines.correction_due:type_name -> google.protobuf.Timestamp
-	27, // 15: yizhan.v1.Case.case_kind:type_name -> yizhan.v1.CaseKind
-	0,  // 16: yizhan.v1.Case.state:type_name -> yizhan.v1.CaseState
-	4,  // 17: yizhan.v1.Case.applicant:type_name -> yizhan.v1.Applicant
-	5,  // 18: yizhan.v1.Case.materials:type_name -> yizhan.v1.SubmittedMaterial
-	6,  // 19: yizhan.v1.Case.route:type_name -> yizhan.v1.RouteStep
-	9,  // 20: yizhan.v1.Case.deadlines:type_name -> yizhan.v1.Deadlines
-	26, // 21: yizhan.v1.Case.filed_at:type_name -> google.protobuf.Timestamp
-	26, // 22: yizhan.v1.Case.updated_at:type_name -> google.protobuf.Timestamp
-	2,  // 23: yizhan.v1.Case.rating:type_name -> yizhan.v1.Rating
-	26, // 24: yizhan.v1.Case.correction_notice_at:type_name -> google.protobuf.Timestamp
-	11, // 25: yizhan.v1.Case.review:type_name -> yizhan.v1.Opinion
-	11, // 26: yizhan.v1.Case.opinions:type_name -> yizhan.v1.Opinion
-	26, // 27: yizhan.v1.Opinion.at:type_name -> google.protobuf.Timestamp
-	4,  // 28: yizhan.v1.FileCaseRequest.applicant:type_name -> yizhan.v1.Applicant
-	5,  // 29: yizhan.v1.FileCaseRequest.materials:type_name -> yizhan.v1.SubmittedMaterial
-	10, // 30: yizhan.v1.CaseResponse.case:type_name -> yizhan.v1.Case
-	0,  // 31: yizhan.v1.ListCasesRequest.state:type_name -> yizhan.v1.CaseState
-	26, // 32: yizhan.v1.ListCasesRequest.filed_from:type_name -> google.protobuf.Timestamp
-	26, // 33: yizhan.v1.ListCasesRequest.filed_to:type_name -> google.protobuf.Timestamp
-	10, // 34: yizhan.v1.ListCasesResponse.cases:type_name -> yizhan.v1.Case
-	7,  // 35: yizhan.v1.ListCaseEventsResponse.events:type_name -> yizhan.v1.CaseEvent
-	5,  // 36: yizhan.v1.CaseActionRequest.materials:type_name -> yizhan.v1.SubmittedMaterial
-	3,  // 37: yizhan.v1.CaseActionRequest.conclusion:type_name -> yizhan.v1.Conclusion
-	2,  // 38: yizhan.v1.CaseActionRequest.rating:type_name -> yizhan.v1.Rating
-	24, // 39: yizhan.v1.RejectPrechecksResponse.results:type_name -> yizhan.v1.RejectPrechecksResponse.Result
-	12, // 40: yizhan.v1.CaseService.FileCase:input_type -> yizhan.v1.FileCaseRequest
-	14, // 41: yizhan.v1.CaseService.GetCase:input_type -> yizhan.v1.GetCaseRequest
-	15, // 42: yizhan.v1.CaseService.ListCases:input_type -> yizhan.v1.ListCasesRequest
-	17, // 43: yizhan.v1.CaseService.ListCaseEvents:input_type -> yizhan.v1.ListCaseEventsRequest
-	20, // 44: yizhan.v1.CaseService.VerifyCase:input_type -> yizhan.v1.VerifyCaseRequest
-	19, // 45: yizhan.v1.CaseService.Accept:input_type -> yizhan.v1.CaseActionRequest
-	19, // 46: yizhan.v1.CaseService.RequestCorrection:input_type -> yizhan.v1.CaseActionRequest
-	19, // 47: yizhan.v1.CaseService.Resubmit:input_type -> yizhan.v1.CaseActionRequest
-	19, // 48: yizhan.v1.CaseService.Refuse:input_type -> yizhan.v1.CaseActionRequest
-	19, // 49: yizhan.v1.CaseService.Review:input_type -> yizhan.v1.CaseActionRequest
-	19, // 50: yizhan.v1.CaseService.Decide:input_type -> yizhan.v1.CaseActionRequest
-	19, // 51: yizhan.v1.CaseService.Certify:input_type -> yizhan.v1.CaseActionRequest
-	19, // 52: yizhan.v1.CaseService.AssessFee:input_type -> yizhan.v1.CaseActionRequest
-	19, // 53: yizhan.v1.CaseService.Pay:input_type -> yizhan.v1.CaseActionRequest
-	19, // 54: yizhan.v1.CaseService.Deliver:input_type -> yizhan.v1.CaseActionRequest
-	19, // 55: yizhan.v1.CaseService.Withdraw:input_type -> yizhan.v1.CaseActionRequest
-	19, // 56: yizhan.v1.CaseService.Suspend:input_type -> yizhan.v1.CaseActionRequest
-	19, // 57: yizhan.v1.CaseService.Resume:input_type -> yizhan.v1.CaseActionRequest
-	19, // 58: yizhan.v1.CaseService.Extend:input_type -> yizhan.v1.CaseActionRequest
-	19, // 59: yizhan.v1.CaseService.GiveOpinion:input_type -> yizhan.v1.CaseActionRequest
-	19, // 60: yizhan.v1.CaseService.Precheck:input_type -> yizhan.v1.CaseActionRequest
-	19, // 61: yizhan.v1.CaseService.RejectPrecheck:input_type -> yizhan.v1.CaseActionRequest
-	22, // 62: yizhan.v1.CaseService.RejectPrechecks:input_type -> yizhan.v1.RejectPrechecksRequest
-	19, // 63: yizhan.v1.CaseService.Rate:input_type -> yizhan.v1.CaseActionRequest
-	19, // 64: yizhan.v1.CaseService.Complain:input_type -> yizhan.v1.CaseActionRequest
-	13, // 65: yizhan.v1.CaseService.FileCase:output_type -> yizhan.v1.CaseResponse
-	13, // 66: yizhan.v1.CaseService.GetCase:output_type -> yizhan.v1.CaseResponse
-	16, // 67: yizhan.v1.CaseService.ListCases:output_type -> yizhan.v1.ListCasesResponse
-	18, // 68: yizhan.v1.CaseService.ListCaseEvents:output_type -> yizhan.v1.ListCaseEventsResponse
-	21, // 69: yizhan.v1.CaseService.VerifyCase:output_type -> yizhan.v1.VerifyCaseResponse
-	13, // 70: yizhan.v1.CaseService.Accept:output_type -> yizhan.v1.CaseResponse
-	13, // 71: yizhan.v1.CaseService.RequestCorrection:output_type -> yizhan.v1.CaseResponse
-	13, // 72: yizhan.v1.CaseService.Resubmit:output_type -> yizhan.v1.CaseResponse
-	13, // 73: yizhan.v1.CaseService.Refuse:output_type -> yizhan.v1.CaseResponse
-	13, // 74: yizhan.v1.CaseService.Review:output_type -> yizhan.v1.CaseResponse
-	13, // 75: yizhan.v1.CaseService.Decide:output_type -> yizhan.v1.CaseResponse
-	13, // 76: yizhan.v1.CaseService.Certify:output_type -> yizhan.v1.CaseResponse
-	13, // 77: yizhan.v1.CaseService.AssessFee:output_type -> yizhan.v1.CaseResponse
-	13, // 78: yizhan.v1.CaseService.Pay:output_type -> yizhan.v1.CaseResponse
-	13, // 79: yizhan.v1.CaseService.Deliver:output_type -> yizhan.v1.CaseResponse
-	13, // 80: yizhan.v1.CaseService.Withdraw:output_type -> yizhan.v1.CaseResponse
-	13, // 81: yizhan.v1.CaseService.Suspend:output_type -> yizhan.v1.CaseResponse
-	13, // 82: yizhan.v1.CaseService.Resume:output_type -> yizhan.v1.CaseResponse
-	13, // 83: yizhan.v1.CaseService.Extend:output_type -> yizhan.v1.CaseResponse
-	13, // 84: yizhan.v1.CaseService.GiveOpinion:output_type -> yizhan.v1.CaseResponse
-	13, // 85: yizhan.v1.CaseService.Precheck:output_type -> yizhan.v1.CaseResponse
-	13, // 86: yizhan.v1.CaseService.RejectPrecheck:output_type -> yizhan.v1.CaseResponse
-	23, // 87: yizhan.v1.CaseService.RejectPrechecks:output_type -> yizhan.v1.RejectPrechecksResponse
-	13, // 88: yizhan.v1.CaseService.Rate:output_type -> yizhan.v1.CaseResponse
-	13, // 89: yizhan.v1.CaseService.Complain:output_type -> yizhan.v1.CaseResponse
-	65, // [65:90] is the sub-list for method output_type
-	40, // [40:65] is the sub-list for method input_type
-	40, // [40:40] is the sub-list for extension type_name
-	40, // [40:40] is the sub-list for extension extendee
-	0,  // [0:40] is the sub-list for field type_name
+	6,  // 6: yizhan.v1.CaseEvent.route:type_name -> yizhan.v1.RouteStep
+	27, // 7: yizhan.v1.CaseFiling.case_kind:type_name -> yizhan.v1.CaseKind
+	6,  // 8: yizhan.v1.CaseFiling.route:type_name -> yizhan.v1.RouteStep
+	4,  // 9: yizhan.v1.CaseFiling.applicant:type_name -> yizhan.v1.Applicant
+	26, // 10: yizhan.v1.Deadlines.accepted_at:type_name -> google.protobuf.Timestamp
+	26, // 11: yizhan.v1.Deadlines.statutory_due:type_name -> google.protobuf.Timestamp
+	26, // 12: yizhan.v1.Deadlines.promised_due:type_name -> google.protobuf.Timestamp
+	26, // 13: yizhan.v1.Deadlines.acceptance_due:type_name -> google.protobuf.Timestamp
+	26, // 14: yizhan.v1.Deadlines.delivery_due:type_name -> google.protobuf.Timestamp
+	26, // 15: yizhan.v1.Deadlines.correction_due:type_name -> google.protobuf.Timestamp
+	27, // 16: yizhan.v1.Case.case_kind:type_name -> yizhan.v1.CaseKind
+	0,  // 17: yizhan.v1.Case.state:type_name -> yizhan.v1.CaseState
+	4,  // 18: yizhan.v1.Case.applicant:type_name -> yizhan.v1.Applicant
+	5,  // 19: yizhan.v1.Case.materials:type_name -> yizhan.v1.SubmittedMaterial
+	6,  // 20: yizhan.v1.Case.route:type_name -> yizhan.v1.RouteStep
+	9,  // 21: yizhan.v1.Case.deadlines:type_name -> yizhan.v1.Deadlines
+	26, // 22: yizhan.v1.Case.filed_at:type_name -> google.protobuf.Timestamp
+	26, // 23: yizhan.v1.Case.updated_at:type_name -> google.protobuf.Timestamp
+	2,  // 24: yizhan.v1.Case.rating:type_name -> yizhan.v1.Rating
+	26, // 25: yizhan.v1.Case.correction_notice_at:type_name -> google.protobuf.Timestamp
+	11, // 26: yizhan.v1.Case.review:type_name -> yizhan.v1.Opinion
+	11, // 27: yizhan.v1.Case.opinions:type_name -> yizhan.v1.Opinion
+	26, // 28: yizhan.v1.Opinion.at:type_name -> google.protobuf.Timestamp
+	4,  // 29: yizhan.v1.FileCaseRequest.applicant:type_name -> yizhan.v1.Applicant
+	5,  // 30: yizhan.v1.FileCaseRequest.materials:type_name -> yizhan.v1.SubmittedMaterial
+	10, // 31: yizhan.v1.CaseResponse.case:type_name -> yizhan.v1.Case
+	0,  // 32: yizhan.v1.ListCasesRequest.state:type_name -> yizhan.v1.CaseState
+	26, // 33: yizhan.v1.ListCasesRequest.filed_from:type_name -> google.protobuf.Timestamp
+	26, // 34: yizhan.v1.ListCasesRequest.filed_to:type_name -> google.protobuf.Timestamp
+	10, // 35: yizhan.v1.ListCasesResponse.cases:type_name -> yizhan.v1.Case
+	7,  // 36: yizhan.v1.ListCaseEventsResponse.events:type_name -> yizhan.v1.CaseEvent
+	5,  // 37: yizhan.v1.CaseActionRequest.materials:type_name -> yizhan.v1.SubmittedMaterial
+	3,  // 38: yizhan.v1.CaseActionRequest.conclusion:type_name -> yizhan.v1.Conclusion
+	2,  // 39: yizhan.v1.CaseActionRequest.rating:type_name -> yizhan.v1.Rating
+	24, // 40: yizhan.v1.RejectPrechecksResponse.results:type_name -> yizhan.v1.RejectPrechecksResponse.Result
+	12, // 41: yizhan.v1.CaseService.FileCase:input_type -> yizhan.v1.FileCaseRequest
+	14, // 42: yizhan.v1.CaseService.GetCase:input_type -> yizhan.v1.GetCaseRequest
+	15, // 43: yizhan.v1.CaseService.ListCases:input_type -> yizhan.v1.ListCasesRequest
+	17, // 44: yizhan.v1.CaseService.ListCaseEvents:input_type -> yizhan.v1.ListCaseEventsRequest
+	20, // 45: yizhan.v1.CaseService.VerifyCase:input_type -> yizhan.v1.VerifyCaseRequest
+	19, // 46: yizhan.v1.CaseService.Accept:input_type -> yizhan.v1.CaseActionRequest
+	19, // 47: yizhan.v1.CaseService.RequestCorrection:input_type -> yizhan.v1.CaseActionRequest
+	19, // 48: yizhan.v1.CaseService.Resubmit:input_type -> yizhan.v1.CaseActionRequest
+	19, // 49: yizhan.v1.CaseService.Refuse:input_type -> yizhan.v1.CaseActionRequest
+	19, // 50: yizhan.v1.CaseService.Review:input_type -> yizhan.v1.CaseActionRequest
+	19, // 51: yizhan.v1.CaseService.Decide:input_type -> yizhan.v1.CaseActionRequest
+	19, // 52: yizhan.v1.CaseService.Certify:input_type -> yizhan.v1.CaseActionRequest
+	19, // 53: yizhan.v1.CaseService.AssessFee:input_type -> yizhan.v1.CaseActionRequest
+	19, // 54: yizhan.v1.CaseService.Pay:input_type -> yizhan.v1.CaseActionRequest
+	19, // 55: yizhan.v1.CaseService.Deliver:input_type -> yizhan.v1.CaseActionRequest
+	19, // 56: yizhan.v1.CaseService.Withdraw:input_type -> yizhan.v1.CaseActionRequest
+	19, // 57: yizhan.v1.CaseService.Suspend:input_type -> yizhan.v1.CaseActionRequest
+	19, // 58: yizhan.v1.CaseService.Resume:input_type -> yizhan.v1.CaseActionRequest
+	19, // 59: yizhan.v1.CaseService.Extend:input_type -> yizhan.v1.CaseActionRequest
+	19, // 60: yizhan.v1.CaseService.GiveOpinion:input_type -> yizhan.v1.CaseActionRequest
+	19, // 61: yizhan.v1.CaseService.Precheck:input_type -> yizhan.v1.CaseActionRequest
+	19, // 62: yizhan.v1.CaseService.RejectPrecheck:input_type -> yizhan.v1.CaseActionRequest
+	22, // 63: yizhan.v1.CaseService.RejectPrechecks:input_type -> yizhan.v1.RejectPrechecksRequest
+	19, // 64: yizhan.v1.CaseService.Rate:input_type -> yizhan.v1.CaseActionRequest
+	19, // 65: yizhan.v1.CaseService.Complain:input_type -> yizhan.v1.CaseActionRequest
+	13, // 66: yizhan.v1.CaseService.FileCase:output_type -> yizhan.v1.CaseResponse
+	13, // 67: yizhan.v1.CaseService.GetCase:output_type -> yizhan.v1.CaseResponse
+	16, // 68: yizhan.v1.CaseService.ListCases:output_type -> yizhan.v1.ListCasesResponse
+	18, // 69: yizhan.v1.CaseService.ListCaseEvents:output_type -> yizhan.v1.ListCaseEventsResponse
+	21, // 70: yizhan.v1.CaseService.VerifyCase:output_type -> yizhan.v1.VerifyCaseResponse
+	13, // 71: yizhan.v1.CaseService.Accept:output_type -> yizhan.v1.CaseResponse
+	13, // 72: yizhan.v1.CaseService.RequestCorrection:output_type -> yizhan.v1.CaseResponse
+	13, // 73: yizhan.v1.CaseService.Resubmit:output_type -> yizhan.v1.CaseResponse
+	13, // 74: yizhan.v1.CaseService.Refuse:output_type -> yizhan.v1.CaseResponse
+	13, // 75: yizhan.v1.CaseService.Review:output_type -> yizhan.v1.CaseResponse
+	13, // 76: yizhan.v1.CaseService.Decide:output_type -> yizhan.v1.CaseResponse
+	13, // 77: yizhan.v1.CaseService.Certify:output_type -> yizhan.v1.CaseResponse
+	13, // 78: yizhan.v1.CaseService.AssessFee:output_type -> yizhan.v1.CaseResponse
+	13, // 79: yizhan.v1.CaseService.Pay:output_type -> yizhan.v1.CaseResponse
+	13, // 80: yizhan.v1.CaseService.Deliver:output_type -> yizhan.v1.CaseResponse
+	13, // 81: yizhan.v1.CaseService.Withdraw:output_type -> yizhan.v1.CaseResponse
+	13, // 82: yizhan.v1.CaseService.Suspend:output_type -> yizhan.v1.CaseResponse
+	13, // 83: yizhan.v1.CaseService.Resume:output_type -> yizhan.v1.CaseResponse
+	13, // 84: yizhan.v1.CaseService.Extend:output_type -> yizhan.v1.CaseResponse
+	13, // 85: yizhan.v1.CaseService.GiveOpinion:output_type -> yizhan.v1.CaseResponse
+	13, // 86: yizhan.v1.CaseService.Precheck:output_type -> yizhan.v1.CaseResponse
+	13, // 87: yizhan.v1.CaseService.RejectPrecheck:output_type -> yizhan.v1.CaseResponse
+	23, // 88: yizhan.v1.CaseService.RejectPrechecks:output_type -> yizhan.v1.RejectPrechecksResponse
+	13, // 89: yizhan.v1.CaseService.Rate:output_type -> yizhan.v1.CaseResponse
+	13, // 90: yizhan.v1.CaseService.Complain:output_type -> yizhan.v1.CaseResponse
+	66, // [66:91] is the sub-list for method output_type
+	41, // [41:66] is the sub-list for method input_type
+	41, // [41:41] is the sub-list for extension type_name
+	41, // [41:41] is the sub-list for extension extendee
+	0,  // [0:41] is the sub-list for field type_name
 }
 
 func init() { file_yizhan_v1_cases_proto_init() }

@@ -1,0 +1,85 @@
+package node_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+	"github.com/yizhan-gov/yizhan/casework"
+	"github.com/yizhan-gov/yizhan/node"
+)
+
+// A grant revoked under a case in flight (改派): the county delegates the
+// tobacco licence's acceptance to the township, a village files a case,
+// the township holds it waiting for its acceptance, and the county
+// revokes the grant. The township's leader reroutes the case (one
+// REROUTED event, with the reason), its mail carries it to the county,
+// whose clerk accepts it; the village that filed it sees the new route.
+func TestCaseInFlightIsReroutedAfterItsGrantIsRevoked(t *testing.T) {
+	f := newTunedCaseFed(t, 1, func(_ string, c *node.Config) { c.RerouteSweepInterval = 100 * time.Millisecond })
+	ctx := f.admin.ctx()
+	g, err := f.admin.reg.CreateGrant(ctx, &yizhanv1.CreateGrantRequest{Grant: &yizhanv1.Grant{
+		ItemCode: tobacco().Code, OfficeCode: township, Rights: []yizhanv1.Right{yizhanv1.Right_RIGHT_ACCEPT}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx := f.nodes["county-1"].Registry().Index()
+	for _, n := range f.nodes {
+		waitFor(t, n.Name()+" has the grant", func() bool { return n.Registry().Index() >= idx }, 20*time.Second)
+	}
+	agent := dial(t, f.nodes["dongcun-1"]).login("dongcun", password)
+	filed := fileTobacco(t, agent, "李四")
+	number := filed.GetNumber()
+	if got := stepAt(filed.GetRoute(), yizhanv1.Right_RIGHT_ACCEPT); got != township {
+		t.Fatalf("filed with its acceptance at %q, want the township", got)
+	}
+	townNode, countyNode := f.nodes["chengguan-1"], f.nodes["county-1"]
+	waitFor(t, "the township holds the case", func() bool { return received(townNode, number) }, 20*time.Second)
+
+	if _, err := f.admin.reg.RevokeGrant(ctx, &yizhanv1.RevokeGrantRequest{Id: g.GetGrant().GetId()}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the county holds the case", func() bool { return received(countyNode, number) }, 20*time.Second)
+	events := countyNode.Office().Cases().Events(number)
+	if err := casework.VerifyChain(number, events); err != nil {
+		t.Fatal(err)
+	}
+	var rerouted []*yizhanv1.CaseEvent
+	for _, e := range events {
+		if e.GetType() == yizhanv1.EventType_EVENT_TYPE_REROUTED {
+			rerouted = append(rerouted, e)
+		}
+	}
+	if len(rerouted) != 1 || rerouted[0].GetOfficeCode() != township || !strings.Contains(rerouted[0].GetReason(), "受理") {
+		t.Fatalf("REROUTED events %v, want one by the township naming the lost right", rerouted)
+	}
+	c, _ := countyNode.Office().Cases().Case(number)
+	if got := stepAt(c.GetRoute(), yizhanv1.Right_RIGHT_ACCEPT); got != county {
+		t.Errorf("the county's copy routes acceptance to %q", got)
+	}
+	clerk := dial(t, countyNode).login("clerk", password)
+	if _, err := caseClient(t, clerk).Accept(clerk.ctx(), &yizhanv1.CaseActionRequest{Number: number}); err != nil {
+		t.Fatalf("the county accepts the rerouted case: %v", err)
+	}
+	waitFor(t, "the village sees the new route and the acceptance", func() bool {
+		list, err := caseClient(t, agent).ListCases(agent.ctx(), &yizhanv1.ListCasesRequest{History: true})
+		for _, c := range list.GetCases() {
+			if c.GetNumber() == number {
+				return err == nil && c.GetState() == yizhanv1.CaseState_CASE_STATE_ACCEPTED &&
+					stepAt(c.GetRoute(), yizhanv1.Right_RIGHT_ACCEPT) == county
+			}
+		}
+		return false
+	}, 20*time.Second)
+}
+
+// stepAt is the office of the route's step with the right, or "".
+func stepAt(route []*yizhanv1.RouteStep, right yizhanv1.Right) string {
+	for _, s := range route {
+		if s.GetRight() == right {
+			return s.GetOfficeCode()
+		}
+	}
+	return ""
+}

@@ -1,0 +1,80 @@
+package office
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/yizhan-gov/yizhan/casebook"
+	"github.com/yizhan-gov/yizhan/casework"
+	"github.com/yizhan-gov/yizhan/federation/raftgroup"
+)
+
+// SweepReroutes reroutes this office's cases in flight whose next step
+// sits with an office that no longer holds the step's right for the item
+// (改派: a grant revoked, expired or moved since the case was routed):
+// each gets a REROUTED event with the route under the grants in force and
+// the reason (casework.Reroute), and the office's mail then carries it on
+// to the step's new office. A case whose step no office may do now waits
+// where it is. It walks the office's queue (the cases it owns and that
+// are not over), reading a case's log only when its step's right is lost.
+// It returns how many cases it rerouted. The leader only (see Leading).
+func (s *Service) SweepReroutes(ctx context.Context) (int, error) {
+	if err := s.Leading(); err != nil {
+		return 0, err
+	}
+	book, reg, now := s.fed.Cases(), s.fed.Registry(), s.now()
+	var lost []string
+	token := ""
+	for {
+		page, next, err := book.Queue(casebook.QueueQuery{Office: s.fed.Code(), PageSize: casebook.MaxPageSize, PageToken: token})
+		if err != nil {
+			return 0, err
+		}
+		for _, c := range page {
+			if casework.StepRightLost(c, reg, now) {
+				lost = append(lost, c.GetNumber())
+			}
+		}
+		if next == "" || ctx.Err() != nil {
+			break
+		}
+		token = next
+	}
+	rerouted := 0
+	for _, number := range lost {
+		ok, err := s.reroute(ctx, number)
+		switch {
+		case errors.Is(err, raftgroup.ErrNotLeader) || ctx.Err() != nil:
+			return rerouted, err
+		case err != nil:
+			s.log.Warn("a case was not rerouted", "case", number, "err", err)
+		case ok:
+			rerouted++
+		}
+	}
+	return rerouted, nil
+}
+
+// reroute reroutes one case if it still needs it, under its lock.
+func (s *Service) reroute(ctx context.Context, number string) (bool, error) {
+	unlock := s.fed.LockCase(number)
+	defer unlock()
+	c, events, ok := s.fed.Cases().CaseAndEvents(number)
+	if !ok || c.GetOwnerOffice() != s.fed.Code() {
+		return false, nil
+	}
+	now := s.now()
+	route, why, ok := casework.Reroute(c, events, s.fed.Registry(), now)
+	if !ok {
+		return false, nil
+	}
+	actx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	e := casework.NewRerouteEvent(c, route, why, s.fed.Code(), now)
+	if _, err := s.fed.AppendEvents(actx, number, events[len(events)-1].GetHash(), e); err != nil {
+		return false, err
+	}
+	s.log.Info("case rerouted", "case", number, "why", why)
+	return true, nil
+}
