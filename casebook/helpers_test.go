@@ -137,6 +137,9 @@ func (o *office) apply(req Request, cmd *peerv1.CaseCommand) Result {
 
 var clerk = casework.Actor{Username: "clerk", Office: county, Department: "yc", Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_CLERK, yizhanv1.Role_ROLE_REVIEWER, yizhanv1.Role_ROLE_APPROVER}}
 
+// orgCreditCode is a valid unified social credit code (GB 32100).
+const orgCreditCode = "91350100M000100Y43"
+
 // idNumber is a valid resident ID number made from n.
 func idNumber(n int) string {
 	first := fmt.Sprintf("45012219800101%03d", n%1000)
@@ -168,9 +171,13 @@ func (o *office) fileAs(actor casework.Actor, item string, n int, req Request) s
 	o.seqs[day]++
 	number := casework.CaseNumber(o.code, o.now, o.seqs[day])
 	keyID, key, _ := o.reg.NewestQueryCodeKey()
+	applicant := &yizhanv1.Applicant{Name: fmt.Sprintf("申请人%d", n), IdNumber: idNumber(n), Phone: fmt.Sprintf("139077%05d", n)}
+	if n == 1 {
+		applicant.CreditCode = orgCreditCode // applicant 1 is an organisation
+	}
 	e, err := casework.NewFiling(casework.FileInput{
 		Number: number, QueryCode: "7KQ9M3XP2WHD", Item: it, Office: o.code,
-		Applicant: &yizhanv1.Applicant{Name: fmt.Sprintf("申请人%d", n), IdNumber: idNumber(n), Phone: fmt.Sprintf("139077%05d", n)},
+		Applicant: applicant,
 		Materials: []*yizhanv1.SubmittedMaterial{{Name: it.GetMaterials()[0].GetName(), Copies: 1}},
 		Actor:     actor, At: o.now, QueryCodeKeyID: keyID, QueryCodeKey: key,
 	}, o.reg)

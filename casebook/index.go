@@ -123,6 +123,9 @@ const (
 	byIDNumber = 'i'
 	byPhone    = 'p'
 	byName     = 'n'
+	// An organisation's unified social credit code, in clear: it is
+	// public (published in the business registers), not personal data.
+	byCreditCode = 'c'
 )
 
 // applicantKeys are the applicant's keys in the index: the ID number and
@@ -144,6 +147,9 @@ func applicantKeysUnder(a *yizhanv1.Applicant, number string, hk []byte) [][]byt
 	}
 	if n := strings.TrimSpace(a.GetName()); n != "" {
 		out = append(out, key(pApplicant, string(byName)+n, number))
+	}
+	if c := strings.TrimSpace(a.GetCreditCode()); c != "" {
+		out = append(out, key(pApplicant, string(byCreditCode)+c, number))
 	}
 	return out
 }

@@ -251,6 +251,7 @@ func matches(c *yizhanv1.Case, head []*yizhanv1.CaseEvent, q ListQuery) bool {
 // their keyed hashes; the book keeps neither in an index in clear).
 type ApplicantQuery struct {
 	IDNumber, Phone, Name string
+	CreditCode            string // an organisation's 统一社会信用代码
 	// Office, when set, keeps the cases that office appended to or was
 	// handed (as List).
 	Office string
@@ -282,6 +283,9 @@ func (b *Book) ByApplicant(q ApplicantQuery, reg casework.Registry) ([]*yizhanv1
 	if n := strings.TrimSpace(q.Name); n != "" {
 		prefixes = append(prefixes, key(pApplicant, string(byName)+n, ""))
 	}
+	if c := strings.TrimSpace(q.CreditCode); c != "" {
+		prefixes = append(prefixes, key(pApplicant, string(byCreditCode)+c, ""))
+	}
 	var after []byte // the previous page's last filing time and number
 	if q.PageToken != "" {
 		t, err := base64.RawURLEncoding.DecodeString(q.PageToken)
@@ -312,7 +316,7 @@ func (b *Book) ByApplicant(q ApplicantQuery, reg casework.Registry) ([]*yizhanv1
 		// Every given field must match: a case found under each kind
 		// asked for (an ID number under either hash key counts once).
 		kinds := 0
-		for _, s := range []string{normalizeID(q.IDNumber), q.Phone, strings.TrimSpace(q.Name)} {
+		for _, s := range []string{normalizeID(q.IDNumber), q.Phone, strings.TrimSpace(q.Name), strings.TrimSpace(q.CreditCode)} {
 			if s != "" {
 				kinds++
 			}

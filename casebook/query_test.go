@@ -204,6 +204,8 @@ func TestByApplicantFindsWithoutHoldingIDsInClear(t *testing.T) {
 		"at the county":       {IDNumber: idNumber(1), Office: county},
 		"name, small pages":   {Name: "申请人1", PageSize: 1},
 		"phone, pages of two": {Phone: "13907700001", PageSize: 2},
+		"credit code":         {CreditCode: orgCreditCode},
+		"name and credit":     {Name: "申请人1", CreditCode: orgCreditCode},
 	} {
 		size := q.PageSize
 		if size == 0 {

@@ -683,6 +683,9 @@ func NewFiling(in FileInput, reg Registry) (*yizhanv1.CaseEvent, error) {
 	if err := ValidIDNumber(a.GetIdNumber()); err != nil {
 		vs.addErr("applicant.id_number", err)
 	}
+	if err := ValidCreditCode(a.GetCreditCode()); err != nil {
+		vs.addErr("applicant.credit_code", err)
+	}
 	if err := ValidPhone(a.GetPhone()); err != nil {
 		vs.addErr("applicant.phone", err)
 	}

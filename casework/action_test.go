@@ -444,6 +444,7 @@ func TestNewFiling(t *testing.T) {
 		{name: "no applicant", change: func(in *FileInput) { in.Applicant = nil }, field: "applicant.id_number"},
 		{name: "bad id number", change: func(in *FileInput) { in.Applicant.IdNumber = "450122198506123010" + "0" }, field: "applicant.id_number"},
 		{name: "wrong check digit", change: func(in *FileInput) { in.Applicant.IdNumber = wrongCheckDigit(in.Applicant.IdNumber) }, field: "applicant.id_number"},
+		{name: "credit code mistyped", change: func(in *FileInput) { in.Applicant.CreditCode = "91350100M000100Y44" }, field: "applicant.credit_code"},
 		{name: "bad phone", change: func(in *FileInput) { in.Applicant.Phone = "12345" }, field: "applicant.phone"},
 		{name: "unknown material", change: func(in *FileInput) { in.Materials[2].Name = "户口簿" }, field: "materials[2].name"},
 		{name: "material twice", change: func(in *FileInput) { in.Materials[3].Name = in.Materials[0].Name }, field: "materials[3].name"},

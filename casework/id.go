@@ -61,6 +61,44 @@ func ValidIDNumber(s string) error {
 	return nil
 }
 
+// creditChars are the characters of a unified social credit code, in the
+// order of their values (GB 32100-2015: no I, O, Z, S, V).
+const creditChars = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+
+// ValidCreditCode reports why s is not a unified social credit code
+// (统一社会信用代码, GB 32100-2015), or nil: 18 characters of
+// creditChars, the last the check character: with the first 17 weighted
+// 3^i mod 31, it is the character of value 31 − (sum mod 31) (0 for 31).
+// The error names its reason: INVALID_FORMAT (format CREDIT_CODE) or
+// CREDIT_CODE_CHECKSUM. An empty s is no error: the code is optional.
+func ValidCreditCode(s string) error {
+	if s == "" {
+		return nil
+	}
+	bad := func(format string, args ...any) error {
+		return reason.Errorf(reason.InvalidFormat, reason.Meta{"format": "CREDIT_CODE"}, format, args...)
+	}
+	if len(s) != 18 {
+		return bad("must be 18 characters, got %d", utf8.RuneCountInString(s))
+	}
+	sum, w := 0, 1
+	for i := 0; i < 17; i++ {
+		v := strings.IndexByte(creditChars, s[i])
+		if v < 0 {
+			return bad("character %d (%q) is not a digit or a capital other than I, O, Z, S, V", i+1, s[i])
+		}
+		sum += v * w
+		w = w * 3 % 31
+	}
+	if strings.IndexByte(creditChars, s[17]) < 0 {
+		return bad("character 18 (%q) is not a digit or a capital other than I, O, Z, S, V", s[17])
+	}
+	if want := creditChars[(31-sum%31)%31]; s[17] != want {
+		return reason.Errorf(reason.CreditCodeChecksum, nil, "check character is %c, want %c: the code is mistyped", s[17], want)
+	}
+	return nil
+}
+
 // MaskIDNumber hides the middle of an identity number: the first 4 and
 // the last 4 characters around 10 stars (4501**********1234). Anything
 // shorter than 9 characters is all stars.

@@ -8,6 +8,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+	"github.com/yizhan-gov/yizhan/reason"
 )
 
 func TestIDWithCheckKnownNumber(t *testing.T) {
@@ -224,5 +225,28 @@ func TestQueryCodeHash(t *testing.T) {
 	}
 	if string(a) == string(GenesisHash("123456")) {
 		t.Errorf("query code and genesis hashes share a domain")
+	}
+}
+
+// Unified social credit codes (GB 32100) of real registrations pass;
+// one character changed, a letter the standard leaves out, or a wrong
+// length fails with its reason.
+func TestValidCreditCode(t *testing.T) {
+	for _, good := range []string{"91350100M000100Y43", "91110000802100433B", "9144030071526726XG", ""} {
+		if err := ValidCreditCode(good); err != nil {
+			t.Errorf("%s: %v", good, err)
+		}
+	}
+	for _, tt := range []struct{ code, reason string }{
+		{"91350100M000100Y44", reason.CreditCodeChecksum},
+		{"91110000802100433C", reason.CreditCodeChecksum},
+		{"91350100M000100I43", reason.InvalidFormat}, // I is not used
+		{"91350100m000100Y43", reason.InvalidFormat}, // capitals only
+		{"91350100M000100Y4", reason.InvalidFormat},
+	} {
+		err := ValidCreditCode(tt.code)
+		if r := reason.ReasonOf(err); r != tt.reason {
+			t.Errorf("%s: %v, want %s", tt.code, err, tt.reason)
+		}
 	}
 }

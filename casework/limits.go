@@ -47,6 +47,7 @@ func (vs *violations) atMost(field string, v, max int64) bool {
 func applicantLimits(vs *violations, a *yizhanv1.Applicant) {
 	vs.line("applicant.name", a.GetName(), registry.MaxNameLen)
 	vs.line("applicant.id_number", a.GetIdNumber(), registry.MaxCodeLen)
+	vs.line("applicant.credit_code", a.GetCreditCode(), registry.MaxCodeLen)
 	vs.line("applicant.phone", a.GetPhone(), registry.MaxPhoneLen)
 	vs.line("applicant.address", a.GetAddress(), registry.MaxAddressLen)
 }

@@ -190,7 +190,7 @@ func (c *County) seedCases(ctx context.Context) ([]SampleCase, error) {
 		return nil, err
 	}
 	// 5. Pension insurance enrolment, done at 东村 on the spot.
-	c5, err := file("dongcun", "450122-RS-001", "黄大爷", "450122195502020010", "村级直办，即办件，已办结", "城乡居民基本养老保险参保登记表", "申请人居民身份证")
+	c5, err := file("dongcun", "450122-RS-001", "黄德福", "450122195502020010", "村级直办，即办件，已办结", "城乡居民基本养老保险参保登记表", "申请人居民身份证")
 	if err != nil {
 		return nil, err
 	}

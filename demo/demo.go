@@ -22,6 +22,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 	"github.com/yizhan-gov/yizhan/federation/pki"
@@ -365,6 +366,17 @@ func (c *County) seed(ctx context.Context) error {
 			return err
 		}); err != nil {
 			return err
+		}
+		if days, ok := promiseCuts[it.Code]; ok {
+			if err := create("item "+it.Code+" version 2", func(ctx context.Context) error {
+				// One request ID: a retry after a lost answer makes no
+				// third version.
+				_, err := reg.UpdateItem(ctx, &yizhanv1.UpdateItemRequest{RequestId: "demo-" + it.Code + "-v2",
+					Item: &yizhanv1.Item{Code: it.Code, PromisedLimitDays: days}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"promised_limit_days"}}})
+				return err
+			}); err != nil {
+				return err
+			}
 		}
 	}
 	existing, err := reg.ListGrants(ctx, &yizhanv1.ListGrantsRequest{IncludeInactive: true})

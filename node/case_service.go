@@ -456,6 +456,8 @@ func (s *caseService) ListCases(ctx context.Context, req *yizhanv1.ListCasesRequ
 		switch a := strings.TrimSpace(req.GetApplicant()); {
 		case casework.ValidIDNumber(strings.ToUpper(a)) == nil: // the check character typed as x
 			q.IDNumber = a
+		case len(a) == 18 && casework.ValidCreditCode(strings.ToUpper(a)) == nil:
+			q.CreditCode = strings.ToUpper(a)
 		case casework.ValidPhone(a) == nil:
 			q.Phone = a
 		default:

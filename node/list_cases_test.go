@@ -28,18 +28,21 @@ func idNumberEndingInX(t *testing.T) string {
 }
 
 // Staff list an office's cases three ways — its queue, its history by
-// filing date, a citizen's cases by ID number, phone or name — a page at
+// filing date, a citizen's cases by ID number, phone, name or (an
+// organisation's) credit code — a page at
 // a time; bad filters are refused naming the field.
 func TestListCasesQueueHistoryAndApplicant(t *testing.T) {
 	f := newCaseFed(t, 1)
 	clerk := dial(t, f.nodes["county-1"]).login("clerk", password)
 	cases := caseClient(t, clerk)
 	xID := idNumberEndingInX(t)
+	// 韦丽 files for her shop, a 个体工商户 with a credit code.
+	creditCodes := map[string]string{"韦丽": "91350100M000100Y43"}
 	file := func(name, id, phone string) string {
 		t.Helper()
 		resp, err := cases.FileCase(clerk.ctx(), &yizhanv1.FileCaseRequest{
 			ItemCode:  tobacco().Code,
-			Applicant: &yizhanv1.Applicant{Name: name, IdNumber: id, Phone: phone},
+			Applicant: &yizhanv1.Applicant{Name: name, IdNumber: id, Phone: phone, CreditCode: creditCodes[name]},
 			Materials: []*yizhanv1.SubmittedMaterial{{Name: "申请表", Copies: 1}},
 		})
 		if err != nil {
@@ -129,6 +132,7 @@ func TestListCasesQueueHistoryAndApplicant(t *testing.T) {
 	}
 	for what, a := range map[string]string{
 		"ID number": xID, "ID number, small x": xID[:17] + "x", "phone": "13907719999", "name": "韦丽",
+		"credit code": "91350100M000100Y43", "credit code, small letters": "91350100m000100y43",
 	} {
 		if got := list(&yizhanv1.ListCasesRequest{Applicant: a, PageSize: 1}); !slices.Equal(got, newestFirst(hers)) {
 			t.Errorf("by %s %q: %v, want %v", what, a, got, newestFirst(hers))

@@ -217,14 +217,15 @@ func (s *registryService) CreateDepartment(ctx context.Context, req *yizhanv1.Cr
 		})
 }
 
-// UpdateOffice changes an office's name, address and phone.
+// UpdateOffice changes an office's name, address, phone and authority.
 func (s *registryService) UpdateOffice(ctx context.Context, req *yizhanv1.UpdateOfficeRequest) (*yizhanv1.CreateOfficeResponse, error) {
 	return write(ctx, s, req,
 		func(ctx context.Context, c yizhanv1.RegistryServiceClient) (*yizhanv1.CreateOfficeResponse, error) {
 			return c.UpdateOffice(ctx, req)
 		},
 		func(p *auth.Principal) (*peerv1.RegistryCommand, error) {
-			o := &yizhanv1.Office{Code: req.GetCode(), Name: req.GetOffice().GetName(), Address: req.GetOffice().GetAddress(), Phone: req.GetOffice().GetPhone()}
+			u := req.GetOffice()
+			o := &yizhanv1.Office{Code: req.GetCode(), Name: u.GetName(), Address: u.GetAddress(), Phone: u.GetPhone(), Authority: u.GetAuthority()}
 			return s.command(p, &peerv1.UpdateOffice{Office: o}), nil
 		},
 		func(v proto.Message, index uint64) *yizhanv1.CreateOfficeResponse {

@@ -172,7 +172,8 @@ func TestRetiredItem(t *testing.T) {
 	}
 }
 
-// A county admin corrects an office's and a department's name and phone;
+// A county admin corrects an office's and a department's name and phone
+// (and an office's authority, in whose name its documents are issued);
 // every office reads them; unknown codes and blank names are refused.
 func TestUpdateOfficeAndDepartment(t *testing.T) {
 	f := newCaseFed(t, 1)
@@ -185,7 +186,7 @@ func TestUpdateOfficeAndDepartment(t *testing.T) {
 	} else if _, field := fieldOf(err); field != "office.name" {
 		t.Errorf("a blank name names %q", field)
 	}
-	o, err := reg.UpdateOffice(ctx, &yizhanv1.UpdateOfficeRequest{Code: dongcun, Office: &yizhanv1.Office{Name: "东村便民服务站（新址）", Address: "东村新街 8 号", Phone: "0771-6201234"}})
+	o, err := reg.UpdateOffice(ctx, &yizhanv1.UpdateOfficeRequest{Code: dongcun, Office: &yizhanv1.Office{Name: "东村便民服务站（新址）", Address: "东村新街 8 号", Phone: "0771-6201234", Authority: "城关镇东村村民委员会"}})
 	if err != nil || o.GetOffice().GetTier() != yizhanv1.Tier_TIER_VILLAGE || o.GetOffice().GetParentCode() == "" {
 		t.Fatalf("update the office: %v %v", o, err)
 	}
@@ -195,7 +196,7 @@ func TestUpdateOfficeAndDepartment(t *testing.T) {
 	}
 	village := f.nodes["dongcun-1"]
 	waitFor(t, "the village reads both", func() bool { return village.Registry().Index() >= d.GetRegistryIndex() }, 20*time.Second)
-	if got, err := village.Registry().Office(dongcun); err != nil || got.GetPhone() != "0771-6201234" || got.GetName() != "东村便民服务站（新址）" {
+	if got, err := village.Registry().Office(dongcun); err != nil || got.GetPhone() != "0771-6201234" || got.GetName() != "东村便民服务站（新址）" || got.GetAuthority() != "城关镇东村村民委员会" {
 		t.Errorf("the village's office: %v %v", got, err)
 	}
 	if _, err := reg.UpdateDepartment(ctx, &yizhanv1.UpdateDepartmentRequest{Code: "nope", Department: &yizhanv1.Department{Name: "无"}}); status.Code(err) != codes.NotFound {

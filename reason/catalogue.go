@@ -68,6 +68,7 @@ const (
 	Required                 = "REQUIRED"
 	InvalidFormat            = "INVALID_FORMAT"
 	IDNumberChecksum         = "ID_NUMBER_CHECKSUM"
+	CreditCodeChecksum       = "CREDIT_CODE_CHECKSUM"
 	PromisedExceedsStatutory = "PROMISED_EXCEEDS_STATUTORY"
 	StatutoryLimitRequired   = "STATUTORY_LIMIT_REQUIRED"
 	NoStatutoryLimit         = "NO_STATUTORY_LIMIT"
@@ -263,7 +264,7 @@ func StateName(state string) string { return zhOr(stateZH, state) }
 
 var stateZH = map[string]string{
 	"CASE_STATE_FILED": "待受理", "CASE_STATE_CORRECTION_REQUESTED": "待补正", "CASE_STATE_ACCEPTED": "已受理",
-	"CASE_STATE_REVIEWED": "已审核", "CASE_STATE_APPROVED": "准予许可", "CASE_STATE_DENIED": "不予许可",
+	"CASE_STATE_REVIEWED": "已审核", "CASE_STATE_APPROVED": "审批通过", "CASE_STATE_DENIED": "审批未通过",
 	"CASE_STATE_CERTIFIED": "已制证", "CASE_STATE_DELIVERED": "已送达", "CASE_STATE_CLOSED": "已办结",
 	"CASE_STATE_REFUSED": "不予受理", "CASE_STATE_WITHDRAWN": "已撤回", "CASE_STATE_PRECHECK": "预审中",
 	"CASE_STATE_PRECHECK_REJECTED": "预审未通过",
@@ -308,6 +309,7 @@ var formatZH = map[string]string{
 	"MOBILE":          "手机号须为 11 位数字",
 	"REQUEST_ID":      "请求编号须为至多 64 个可打印的 ASCII 字符，不含空格（建议使用 UUID）",
 	"QUEUE_ONLY":      "“只看超期”只用于待办队列，不能与历史办件、日期、申请人或已办结状态同时使用",
+	"CREDIT_CODE":     "统一社会信用代码须为 18 位数字或大写字母（不含 I、O、Z、S、V）",
 }
 
 var idPartZH = map[string]string{
@@ -580,7 +582,7 @@ var defs = []Def{
 		Meaning: "the whole registry command or case event is too large encoded (the field violation names its largest field); also of a whole raft entry",
 		zh:      t("内容过多[（共 {bytes} 字节，最多 {max} 字节）]，请删减")},
 	{Reason: InvalidFormat, Field: true, Keys: []string{"format", "part", "got"}, Example: Meta{"format": "DATE"},
-		Meaning: "not of the field's form (format: DIVISION_CODE, DEPARTMENT_CODE, ITEM_CODE, USERNAME, DATE, TIMESTAMP, HOST_PORT, PORT, CASE_NUMBER, PAGE_TOKEN, PHONE, MOBILE, REQUEST_ID, QUEUE_ONLY (a filter of the queue alone), ID_NUMBER with part LENGTH, DIGITS, LAST, PROVINCE, BIRTH_DATE)",
+		Meaning: "not of the field's form (format: DIVISION_CODE, DEPARTMENT_CODE, ITEM_CODE, USERNAME, DATE, TIMESTAMP, HOST_PORT, PORT, CASE_NUMBER, PAGE_TOKEN, PHONE, MOBILE, REQUEST_ID, QUEUE_ONLY (a filter of the queue alone), CREDIT_CODE (GB 32100: 18 digits or capitals but I, O, Z, S, V), ID_NUMBER with part LENGTH, DIGITS, LAST, PROVINCE, BIRTH_DATE)",
 		zh: func(m Meta) string {
 			if m["format"] == "ID_NUMBER" {
 				if s, ok := idPartZH[m["part"]]; ok {
@@ -596,6 +598,9 @@ var defs = []Def{
 	{Reason: IDNumberChecksum, Field: true,
 		Meaning: "an ID number's check character does not match the other 17: it is mistyped",
 		zh:      t("身份证号校验位不符，号码可能输错了")},
+	{Reason: CreditCodeChecksum, Field: true,
+		Meaning: "a unified social credit code's check character does not match the other 17 (GB 32100): it is mistyped",
+		zh:      t("统一社会信用代码校验位不符，代码可能输错了")},
 	{Reason: PromisedExceedsStatutory, Field: true, Keys: []string{"promised", "statutory"}, Example: Meta{"promised": "8", "statutory": "5"},
 		Meaning: "an item's promised limit (承诺时限) is above its statutory limit (法定时限)",
 		zh:      t("承诺时限不能超过法定时限[（承诺 {promised} 个工作日 > 法定 {statutory} 个工作日）]")},

@@ -43,7 +43,7 @@ func (s *state) apply(index uint64, cmd *peerv1.RegistryCommand) proto.Message {
 	case *peerv1.RegistryCommand_UpdateOffice:
 		u := op.UpdateOffice.GetOffice()
 		o := proto.CloneOf(s.offices[u.GetCode()])
-		o.Name, o.Address, o.Phone = u.GetName(), u.GetAddress(), u.GetPhone()
+		o.Name, o.Address, o.Phone, o.Authority = u.GetName(), u.GetAddress(), u.GetPhone(), u.GetAuthority()
 		o.RegistryIndex = index
 		s.offices[o.GetCode()] = o
 		return o

@@ -339,6 +339,7 @@ func (vs *violations) officeLimits(o *yizhanv1.Office) {
 	vs.line("office.parent_code", o.GetParentCode(), MaxDivisionCodeLen)
 	vs.line("office.address", o.GetAddress(), MaxAddressLen)
 	vs.line("office.phone", o.GetPhone(), MaxPhoneLen)
+	vs.line("office.authority", o.GetAuthority(), MaxNameLen)
 }
 
 func (vs *violations) departmentLimits(d *yizhanv1.Department) {

@@ -148,6 +148,20 @@ func (s *server) listAllItems(ctx context.Context, req *yizhanv1.ListItemsReques
 	}
 }
 
+// itemTypes is the type of every item of the catalogue, retired too, by
+// code.
+func (s *server) itemTypes(rq *request) (map[string]yizhanv1.ItemType, error) {
+	items, err := s.listAllItems(rq.r.Context(), &yizhanv1.ListItemsRequest{IncludeRetired: true})
+	if err != nil {
+		return nil, err
+	}
+	types := make(map[string]yizhanv1.ItemType, len(items))
+	for _, it := range items {
+		types[it.GetCode()] = it.GetType()
+	}
+	return types, nil
+}
+
 // formValues is a form's values as typed, so that a form shown again
 // after an error shows exactly what was entered.
 type formValues struct{ url.Values }

@@ -352,9 +352,13 @@ func TestBrowser(t *testing.T) {
 		clerk.see("已发出一次性告知")
 		clerk.see("待补正")
 		clerk.clickNav("a[href$='/print/correction']")
-		clerk.see("补正材料一次性告知书")
+		clerk.see("补正材料通知书")
 		clerk.see("营业执照")
 		clerk.see("黄小明")
+		// In the department's name, not the centre's, with its number.
+		clerk.see("青山县烟草专卖局（印章）")
+		clerk.see("补字〔")
+		clerk.see(number + "号")
 		clerk.shot("notice-correction.png", false)
 
 		// The citizen tracks it at another village: the notice is there.
@@ -386,6 +390,8 @@ func TestBrowser(t *testing.T) {
 		clerk.see("受理通知书")
 		clerk.see("决定予以受理")
 		clerk.see("10 个工作日")
+		clerk.see("青山县烟草专卖局（印章）")
+		clerk.see("受字〔")
 		clerk.shot("notice-accept.png", false)
 		clerk.open("/cases/" + number)
 		clerk.act("review")
@@ -399,7 +405,13 @@ func TestBrowser(t *testing.T) {
 		approver.open("/cases/" + number)
 		approver.fillAct("decide", "reason", "符合烟草专卖零售许可条件，准予许可")
 		approver.see("审批决定已记录")
-		approver.see("审批：准予")
+		approver.see("审批：准予行政许可")
+		approver.clickNav("a[href$='/print/decision']")
+		approver.see("准予行政许可决定书")
+		approver.see("第三十八条第一款")
+		approver.see("决字〔")
+		approver.see("青山县烟草专卖局（印章）")
+		approver.shot("notice-decision.png", false)
 
 		clerk.open("/cases/" + number)
 		clerk.fillAct("certify", "certificate_number", "450122202600999")
@@ -407,11 +419,22 @@ func TestBrowser(t *testing.T) {
 
 		// Back at 东村 the agent delivers it; the case closes.
 		agent.waitAct("/cases/"+number, "deliver", 30*time.Second)
+		// The agent prints the delivery receipt (送达回证) for the
+		// citizen to sign: it names the decision and its number, the
+		// certificate, and the village where it is handed over.
+		agent.clickNav("a[href$='/print/delivery']")
+		agent.see("送达回证")
+		agent.see("准予行政许可决定书（决字〔")
+		agent.see("450122202600999")
+		agent.see("东村便民服务站")
+		agent.see("受送达人签收")
+		agent.shot("notice-delivery.png", false)
+		agent.open("/cases/" + number)
 		agent.act("deliver")
 		agent.see("已送达")
 
 		tracker.waitTrack(number, code, "已办结", 30*time.Second)
-		tracker.see("审批：准予")
+		tracker.see("审批：准予行政许可")
 		tracker.see("制证")
 		tracker.see("证照编号")
 
@@ -724,7 +747,9 @@ func TestBrowser(t *testing.T) {
 		}
 		approver.clickNav("a[href$='/print/decision']")
 		approver.see("不予行政许可决定书")
+		approver.see("决定不予行政许可")
 		approver.see("《烟草专卖法实施条例》第十条")
+		approver.see("青山县烟草专卖局（印章）")
 		if got := approver.text("#appeal"); !strings.Contains(got, "六个月内向青山县人民法院提起行政诉讼") {
 			t.Errorf("the printed decision's appeal notice: %q", got)
 		}

@@ -26,8 +26,8 @@ var caseStateNames = map[yizhanv1.CaseState]string{
 	yizhanv1.CaseState_CASE_STATE_CORRECTION_REQUESTED: "待补正",
 	yizhanv1.CaseState_CASE_STATE_ACCEPTED:             "已受理",
 	yizhanv1.CaseState_CASE_STATE_REVIEWED:             "已审核",
-	yizhanv1.CaseState_CASE_STATE_APPROVED:             "准予许可",
-	yizhanv1.CaseState_CASE_STATE_DENIED:               "不予许可",
+	yizhanv1.CaseState_CASE_STATE_APPROVED:             "审批通过", // stateName: in the item type's words
+	yizhanv1.CaseState_CASE_STATE_DENIED:               "审批未通过",
 	yizhanv1.CaseState_CASE_STATE_CERTIFIED:            "已制证",
 	yizhanv1.CaseState_CASE_STATE_DELIVERED:            "已送达",
 	yizhanv1.CaseState_CASE_STATE_CLOSED:               "已办结",
@@ -288,8 +288,14 @@ func (s *server) queue(rq *request) error {
 	if err != nil {
 		return err
 	}
+	var types map[string]yizhanv1.ItemType // read only for a decided case
 	for _, c := range resp.GetCases() {
-		row := queueRow{C: c, State: caseStateNames[c.GetState()], Owner: offices[c.GetOwnerOffice()],
+		if st := c.GetState(); types == nil && (st == yizhanv1.CaseState_CASE_STATE_APPROVED || st == yizhanv1.CaseState_CASE_STATE_DENIED) {
+			if types, err = s.itemTypes(rq); err != nil {
+				return err
+			}
+		}
+		row := queueRow{C: c, State: stateName(c.GetState(), types[c.GetItemCode()]), Owner: offices[c.GetOwnerOffice()],
 			Origin: offices[c.GetOriginOffice()], Clock: clockOf(c, s.now()), Filed: datetimeOf(c.GetFiledAt())}
 		switch row.Clock.Class {
 		case "warn":
@@ -334,7 +340,7 @@ type eventView struct {
 	Ev     *yizhanv1.CaseEvent
 }
 
-func describeEvent(e *yizhanv1.CaseEvent, offices, deps map[string]string) eventView {
+func describeEvent(e *yizhanv1.CaseEvent, offices, deps map[string]string, words decisionWords) eventView {
 	v := eventView{Seq: e.GetSeq(), At: datetimeOf(e.GetAt()), Office: offices[e.GetOfficeCode()], Type: e.GetType(), Ev: e}
 	if e.GetAt() != nil {
 		v.Date = e.GetAt().AsTime().In(china)
@@ -404,9 +410,9 @@ func describeEvent(e *yizhanv1.CaseEvent, offices, deps map[string]string) event
 		v.Label = "审核"
 	case yizhanv1.EventType_EVENT_TYPE_DECIDED:
 		if e.GetApproved() {
-			v.Label, v.Class = "审批：准予", "ok"
+			v.Label, v.Class = "审批："+words.Yes, "ok"
 		} else {
-			v.Label, v.Class = "审批：不予准予", "bad"
+			v.Label, v.Class = "审批："+words.No, "bad"
 		}
 	case yizhanv1.EventType_EVENT_TYPE_CERTIFIED:
 		v.Label = "制证"
@@ -483,7 +489,9 @@ type caseData struct {
 	// Correction is the open one-time correction notice, if any.
 	Correction *eventView
 	Accepted   *eventView
-	Refusal    *eventView // the refusal (不予受理) or the denial (不予批准), with the appeal notice
+	Refusal    *eventView // the refusal (不予受理) or the denial (不予许可…), with the appeal notice
+	Decision   *eventView // the decision (审批), granted or denied
+	Words      decisionWords
 	Lapsed     bool       // the correction notice's wait is over: 逾期未补正 closes it without the written request
 	Missing    []string   // required materials not handed in
 	Filed      string
@@ -526,20 +534,22 @@ func (s *server) loadCase(rq *request, ctx context.Context, number, queryCode st
 	d := &caseData{C: c, State: caseStateNames[c.GetState()], Origin: offices[c.GetOriginOffice()], Owner: offices[c.GetOwnerOffice()],
 		Clock: clockOf(c, s.now()), ChainValid: evs.GetChainValid(), Submitted: c.GetMaterials(), Filed: datetimeOf(c.GetFiledAt()), Depts: depNames,
 		LocalCopy: resp.GetLocalCopy() || evs.GetLocalCopy(), Updated: datetimeOf(c.GetUpdatedAt())}
-	if c.GetSuspended() {
-		d.State += "（已中止）"
-	}
 	if due := c.GetDeadlines().GetCorrectionDue(); due != nil && c.GetState() == yizhanv1.CaseState_CASE_STATE_CORRECTION_REQUESTED {
 		d.Lapsed = s.now().After(due.AsTime())
 	}
 	if it, err := s.cfg.Registry.GetItem(rq.r.Context(), &yizhanv1.GetItemRequest{Code: c.GetItemCode(), Version: c.GetItemVersion()}); err == nil {
 		d.Item = it.GetItem()
 	}
+	d.Words = wordsFor(d.Item.GetType())
+	d.State = stateName(c.GetState(), d.Item.GetType())
+	if c.GetSuspended() {
+		d.State += "（已中止）"
+	}
 	for _, st := range c.GetRoute() {
 		d.Route = append(d.Route, routeStep{Right: rightNames[st.GetRight()], Office: offices[st.GetOfficeCode()], Here: st.GetOfficeCode() == c.GetOwnerOffice()})
 	}
 	for _, e := range evs.GetEvents() {
-		d.Events = append(d.Events, describeEvent(e, offices, depNames))
+		d.Events = append(d.Events, describeEvent(e, offices, depNames, d.Words))
 	}
 	for i := range d.Events { // the latest of each
 		switch d.Events[i].Type {
@@ -550,6 +560,7 @@ func (s *server) loadCase(rq *request, ctx context.Context, number, queryCode st
 		case yizhanv1.EventType_EVENT_TYPE_REFUSED:
 			d.Refusal = &d.Events[i]
 		case yizhanv1.EventType_EVENT_TYPE_DECIDED:
+			d.Decision = &d.Events[i]
 			if !d.Events[i].Ev.GetApproved() {
 				d.Refusal = &d.Events[i]
 			}
@@ -810,53 +821,6 @@ func (s *server) waitCase(rq *request, number string, seq uint32) (moved bool) {
 		case <-time.After(25 * time.Millisecond):
 		}
 	}
-}
-
-// notice is a printed document of a case.
-type noticeData struct {
-	*caseData
-	Office    string // the office issuing it
-	Date      string // 2026年11月27日
-	Licence   bool   // a 行政许可 item: the notice cites the licensing law
-	Event     *eventView
-	Applicant string
-	Title     string // the document's name, where it depends on the case
-}
-
-func (s *server) casePrint(rq *request) error {
-	if err := requireStaff(rq); err != nil {
-		return err
-	}
-	d, err := s.loadCase(rq, rq.ctx(), rq.r.PathValue("number"), "")
-	if err != nil {
-		return err
-	}
-	n := &noticeData{caseData: d, Applicant: d.C.GetApplicant().GetName(),
-		Licence: d.Item.GetType() == yizhanv1.ItemType_ITEM_TYPE_LICENCE}
-	var page, title string
-	switch rq.r.PathValue("doc") {
-	case "accept":
-		n.Event, page, title = d.Accepted, "print_accept", "受理通知书"
-	case "correction":
-		n.Event, page, title = d.Correction, "print_correction", "补正材料一次性告知书"
-	case "decision":
-		n.Event, page, title = d.Refusal, "print_refusal", "不予受理决定书"
-		if n.Event != nil && n.Event.Type == yizhanv1.EventType_EVENT_TYPE_DECIDED {
-			title = "不予批准决定书"
-			if n.Licence {
-				title = "不予行政许可决定书"
-			}
-		}
-		n.Title = title
-	default:
-		return errNotFound
-	}
-	if n.Event == nil {
-		return &pageError{status: http.StatusNotFound, title: "没有可打印的文书", msg: "此办件没有" + title + "：它还没有被受理、没有发出一次性告知，或没有不予受理、不予批准的决定。"}
-	}
-	n.Office = n.Event.Office
-	n.Date = chineseDate(n.Event.Date)
-	return s.render(rq, http.StatusOK, page, &view{Title: title + " " + d.C.GetNumber(), Section: "cases", Data: n})
 }
 
 func chineseDate(t time.Time) string {

@@ -174,26 +174,46 @@ type itemData struct {
 }
 
 func (s *server) itemPage(rq *request) error {
+	d, meta, err := s.loadItem(rq)
+	if err != nil {
+		return err
+	}
+	return s.render(rq, http.StatusOK, "item", &view{Title: d.Item.GetName(), Section: "catalogue", Data: d, Meta: meta})
+}
+
+// itemGuide is the item's one-page guide (办事指南), printed for a
+// citizen at a window: the eight publics, the materials, where and when.
+func (s *server) itemGuide(rq *request) error {
+	d, meta, err := s.loadItem(rq)
+	if err != nil {
+		return err
+	}
+	return s.render(rq, http.StatusOK, "item_guide", &view{Title: d.Item.GetName() + " 办事指南", Section: "catalogue", Data: d, Meta: meta})
+}
+
+// loadItem reads the item of the path (the version of ?v=, else the
+// current one), its departments and who handles it.
+func (s *server) loadItem(rq *request) (*itemData, *yizhanv1.ReadMeta, error) {
 	ctx := rq.r.Context()
 	code := rq.r.PathValue("code")
 	var version uint32
 	if v := rq.r.URL.Query().Get("v"); v != "" {
 		n, err := strconv.ParseUint(v, 10, 32)
 		if err != nil {
-			return errNotFound
+			return nil, nil, errNotFound
 		}
 		version = uint32(n)
 	}
 	resp, err := s.cfg.Registry.GetItem(ctx, &yizhanv1.GetItemRequest{Code: code, Version: version})
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	it := resp.GetItem()
 	d := &itemData{Item: it}
 	if version != 0 {
 		cur, err := s.cfg.Registry.GetItem(ctx, &yizhanv1.GetItemRequest{Code: code})
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
 		if cur.GetItem().GetVersion() != it.GetVersion() {
 			d.Current = cur.GetItem().GetVersion()
@@ -201,7 +221,7 @@ func (s *server) itemPage(rq *request) error {
 	}
 	deps, err := s.cfg.Registry.ListDepartments(ctx, &yizhanv1.ListDepartmentsRequest{})
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	for _, dep := range deps.GetDepartments() {
 		if dep.GetCode() == it.GetDepartmentCode() {
@@ -213,14 +233,14 @@ func (s *server) itemPage(rq *request) error {
 	}
 	here, err := s.hereRights(rq, code)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	d.HereRights = rightList(here[code])
 	d.HereLabel = hereLabel(here[code])
 	if d.Handlers, err = s.handlers(rq, code); err != nil {
-		return err
+		return nil, nil, err
 	}
-	return s.render(rq, http.StatusOK, "item", &view{Title: it.GetName(), Section: "catalogue", Data: d, Meta: resp.GetMeta()})
+	return d, resp.GetMeta(), nil
 }
 
 // handlers lists who holds rights on the item now, county first.

@@ -55,7 +55,7 @@ func (s *server) fileForm(rq *request, code int, f formValues, errs formErrors) 
 		}
 		d.Items = resp
 	}
-	errs.labels = map[string]string{"item_code": "事项", "applicant.name": "申请人姓名", "applicant.id_number": "身份证号码",
+	errs.labels = map[string]string{"item_code": "事项", "applicant.name": "申请人姓名", "applicant.id_number": "身份证号码", "applicant.credit_code": "统一社会信用代码",
 		"applicant.phone": "联系电话", "applicant.address": "联系地址", "materials": "提交的材料"}
 	title := "在线申请"
 	if d.Staff {
@@ -89,6 +89,7 @@ func (s *server) caseFile(rq *request) error {
 		Applicant: &yizhanv1.Applicant{
 			Name: strings.TrimSpace(f.Get("applicant.name")), IdNumber: strings.ToUpper(strings.TrimSpace(f.Get("applicant.id_number"))),
 			Phone: strings.TrimSpace(f.Get("applicant.phone")), Address: strings.TrimSpace(f.Get("applicant.address")),
+			CreditCode: strings.ToUpper(strings.TrimSpace(f.Get("applicant.credit_code"))),
 		},
 	}
 	var errs formErrors

@@ -8,7 +8,9 @@ import (
 )
 
 // Offices and departments (机构与部门): their names, addresses and phones,
-// which the county admin corrects here (codes, and so the tree, stay).
+// and an office's authority (实施机关, in whose name its documents are
+// issued), which the county admin corrects here (codes, and so the tree,
+// stay).
 
 type officesData struct {
 	Offices     []*yizhanv1.Office
@@ -34,7 +36,7 @@ func (s *server) showOffices(rq *request, code int, failed string, f formValues,
 	if err != nil {
 		return err
 	}
-	errs.labels = map[string]string{"name": "名称", "address": "地址", "phone": "电话"}
+	errs.labels = map[string]string{"name": "名称", "address": "地址", "phone": "电话", "authority": "实施机关"}
 	d := &officesData{Offices: offices.GetOffices(), Departments: deps.GetDepartments(), Failed: failed, F: f}
 	return s.render(rq, code, "offices", &view{Title: "机构与部门", Section: "admin", AdminTab: "offices", Data: d, Errs: errs, Flash: msg})
 }
@@ -47,12 +49,13 @@ func (s *server) officeUpdate(rq *request) error {
 	}
 	kind, code, f := rq.r.PathValue("kind"), rq.r.PathValue("code"), rq.r.PostForm
 	name, address, phone := strings.TrimSpace(f.Get("name")), strings.TrimSpace(f.Get("address")), strings.TrimSpace(f.Get("phone"))
+	authority := strings.TrimSpace(f.Get("authority"))
 	var index uint64
 	var err error
 	switch kind {
 	case "office":
 		var resp *yizhanv1.CreateOfficeResponse
-		resp, err = s.cfg.Registry.UpdateOffice(rq.ctx(), &yizhanv1.UpdateOfficeRequest{Code: code, Office: &yizhanv1.Office{Name: name, Address: address, Phone: phone}})
+		resp, err = s.cfg.Registry.UpdateOffice(rq.ctx(), &yizhanv1.UpdateOfficeRequest{Code: code, Office: &yizhanv1.Office{Name: name, Address: address, Phone: phone, Authority: authority}})
 		index = resp.GetRegistryIndex()
 	case "department":
 		var resp *yizhanv1.CreateDepartmentResponse

@@ -141,6 +141,7 @@ func (s *server) routes() http.Handler {
 	handle("GET /{$}", s.home)
 	handle("GET /items", s.catalogue)
 	handle("GET /items/{code}", s.itemPage)
+	handle("GET /items/{code}/guide", s.itemGuide)
 
 	// Sign-in.
 	handle("GET /login", s.loginPage)

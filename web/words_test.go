@@ -1,6 +1,12 @@
 package web
 
-import "testing"
+import (
+	"strings"
+	"testing"
+	"time"
+
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+)
 
 // A case handed up the tree is reported (上报), down it is sent (下发).
 func TestAbove(t *testing.T) {
@@ -17,6 +23,82 @@ func TestAbove(t *testing.T) {
 	} {
 		if got := above(tt.a, tt.b); got != tt.want {
 			t.Errorf("above(%s, %s) = %v, want %v", tt.a, tt.b, got, tt.want)
+		}
+	}
+}
+
+// 准予/不予许可 belong to licences alone; every other type of item has
+// its own words, and nothing says 「不予准予」.
+func TestDecisionWordsFollowTheItemType(t *testing.T) {
+	for t1, name := range itemTypeNames {
+		w := wordsFor(t1)
+		licence := t1 == yizhanv1.ItemType_ITEM_TYPE_LICENCE
+		for _, s := range []string{w.Yes, w.No, w.YesDoc, w.NoDoc} {
+			if s == "" || strings.Contains(s, "不予准予") {
+				t.Errorf("%s: word %q", name, s)
+			}
+			if strings.Contains(s, "许可") != licence {
+				t.Errorf("%s: %q speaks of 许可", name, s)
+			}
+		}
+		if got := stateName(yizhanv1.CaseState_CASE_STATE_DENIED, t1); got != w.No {
+			t.Errorf("%s: a denied case reads %q, want %q", name, got, w.No)
+		}
+	}
+	if got := stateName(yizhanv1.CaseState_CASE_STATE_APPROVED, yizhanv1.ItemType_ITEM_TYPE_CONFIRMATION); got != "予以确认" {
+		t.Errorf("a confirmed registration reads %q", got)
+	}
+	if got := stateName(yizhanv1.CaseState_CASE_STATE_FILED, yizhanv1.ItemType_ITEM_TYPE_LICENCE); got != "待受理" {
+		t.Errorf("a filed case reads %q", got)
+	}
+}
+
+// A document's number names its kind, the year and the case.
+func TestDocumentNumber(t *testing.T) {
+	e := &eventView{Date: time.Date(2026, 12, 2, 9, 0, 0, 0, china)}
+	if got := documentNumber(docAccept, e, "450122000000-20261202-0001"); got != "受字〔2026〕450122000000-20261202-0001号" {
+		t.Errorf("documentNumber = %q", got)
+	}
+}
+
+// The county's documents are in the item's department's name; an
+// office below in its authority's, else its own.
+func TestIssuer(t *testing.T) {
+	d := &caseData{Item: &yizhanv1.Item{DepartmentCode: "yc"}, Depts: map[string]string{"yc": "青山县烟草专卖局"}}
+	for _, tt := range []struct {
+		o    *yizhanv1.Office
+		want string
+	}{
+		{&yizhanv1.Office{Name: "青山县政务服务中心", Tier: yizhanv1.Tier_TIER_COUNTY}, "青山县烟草专卖局"},
+		{&yizhanv1.Office{Name: "城关镇便民服务中心", Tier: yizhanv1.Tier_TIER_TOWNSHIP, Authority: "城关镇人民政府"}, "城关镇人民政府"},
+		{&yizhanv1.Office{Name: "东村便民服务站", Tier: yizhanv1.Tier_TIER_VILLAGE}, "东村便民服务站"},
+	} {
+		if got := issuer(tt.o, d); got != tt.want {
+			t.Errorf("issuer(%s) = %q, want %q", tt.o.GetName(), got, tt.want)
+		}
+	}
+}
+
+// The item's one-page guide (办事指南) a window hands out: the item,
+// the department that acts, the materials with their form and copies,
+// the time limits and the phones.
+func TestItemGuide(t *testing.T) {
+	f := newFixture(t)
+	f.reg.getItem = func(req *yizhanv1.GetItemRequest) (*yizhanv1.GetItemResponse, error) {
+		return &yizhanv1.GetItemResponse{Item: &yizhanv1.Item{Code: req.GetCode(), Name: "烟草专卖零售许可证核发", Version: 2,
+			Type: yizhanv1.ItemType_ITEM_TYPE_LICENCE, DepartmentCode: "yc", StatutoryLimitDays: 20, PromisedLimitDays: 10,
+			Materials: []*yizhanv1.Material{{Name: "营业执照", Form: yizhanv1.MaterialForm_MATERIAL_FORM_COPY, Copies: 1, Required: true},
+				{Name: "卫生检测报告", Form: yizhanv1.MaterialForm_MATERIAL_FORM_ORIGINAL, Copies: 1, Condition: "新建的场所"}},
+			ConsultationPhone: "0771-6220012"}}, nil
+	}
+	resp, page := f.do(t, "GET", "/items/450122-YC-001/guide", nil)
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	for _, want := range []string{"烟草专卖零售许可证核发 办事指南", "县烟草专卖局", "营业执照（复印件 1 份）", "卫生检测报告（原件 1 份；新建的场所时提供）",
+		"法定 20 个工作日", "承诺 10 个工作日", "0771-6220012", "第 2 版"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the guide lacks %q", want)
 		}
 	}
 }

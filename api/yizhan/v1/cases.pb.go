@@ -345,9 +345,15 @@ type Applicant struct {
 	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	// 18-digit resident ID number (GB 11643). Masked (4501**********1234)
 	// except to staff who handle the case.
-	IdNumber      string `protobuf:"bytes,2,opt,name=id_number,json=idNumber,proto3" json:"id_number,omitempty"`
-	Phone         string `protobuf:"bytes,3,opt,name=phone,proto3" json:"phone,omitempty"`
-	Address       string `protobuf:"bytes,4,opt,name=address,proto3" json:"address,omitempty"`
+	IdNumber string `protobuf:"bytes,2,opt,name=id_number,json=idNumber,proto3" json:"id_number,omitempty"`
+	Phone    string `protobuf:"bytes,3,opt,name=phone,proto3" json:"phone,omitempty"`
+	Address  string `protobuf:"bytes,4,opt,name=address,proto3" json:"address,omitempty"`
+	// An organisation applying (a company, a 个体工商户 with one): its
+	// 18-character unified social credit code (统一社会信用代码, GB 32100,
+	// with its check character); name is then the organisation's and
+	// id_number its legal representative's or the person acting for it.
+	// Public: never masked. Optional.
+	CreditCode    string `protobuf:"bytes,5,opt,name=credit_code,json=creditCode,proto3" json:"credit_code,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -406,6 +412,13 @@ func (x *Applicant) GetPhone() string {
 func (x *Applicant) GetAddress() string {
 	if x != nil {
 		return x.Address
+	}
+	return ""
+}
+
+func (x *Applicant) GetCreditCode() string {
+	if x != nil {
+		return x.CreditCode
 	}
 	return ""
 }
@@ -2498,12 +2511,14 @@ var File_yizhan_v1_cases_proto protoreflect.FileDescriptor
 
 const file_yizhan_v1_cases_proto_rawDesc = "" +
 	"\n" +
-	"\x15yizhan/v1/cases.proto\x12\tyizhan.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18yizhan/v1/registry.proto\"l\n" +
+	"\x15yizhan/v1/cases.proto\x12\tyizhan.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18yizhan/v1/registry.proto\"\x8d\x01\n" +
 	"\tApplicant\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1b\n" +
 	"\tid_number\x18\x02 \x01(\tR\bidNumber\x12\x14\n" +
 	"\x05phone\x18\x03 \x01(\tR\x05phone\x12\x18\n" +
-	"\aaddress\x18\x04 \x01(\tR\aaddress\"S\n" +
+	"\aaddress\x18\x04 \x01(\tR\aaddress\x12\x1f\n" +
+	"\vcredit_code\x18\x05 \x01(\tR\n" +
+	"creditCode\"S\n" +
 	"\x11SubmittedMaterial\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
 	"\x06copies\x18\x02 \x01(\x05R\x06copies\x12\x12\n" +

@@ -469,6 +469,11 @@ type Office struct {
 	Phone         string                 `protobuf:"bytes,6,opt,name=phone,proto3" json:"phone,omitempty"`
 	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`              // output only
 	RegistryIndex uint64                 `protobuf:"varint,8,opt,name=registry_index,json=registryIndex,proto3" json:"registry_index,omitempty"` // output only: index that last changed it
+	// The body in whose name the office's official documents are issued
+	// (实施机关), e.g. 城关镇人民政府 for the township's service centre.
+	// The county's documents are in the name of the item's department;
+	// empty: the office's name.
+	Authority     string `protobuf:"bytes,9,opt,name=authority,proto3" json:"authority,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -557,6 +562,13 @@ func (x *Office) GetRegistryIndex() uint64 {
 		return x.RegistryIndex
 	}
 	return 0
+}
+
+func (x *Office) GetAuthority() string {
+	if x != nil {
+		return x.Authority
+	}
+	return ""
 }
 
 // Department is a county department that owns items (e.g. 县市场监督管理局).
@@ -2054,7 +2066,7 @@ func (x *CreateOfficeResponse) GetRegistryIndex() uint64 {
 type UpdateOfficeRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Code          string                 `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
-	Office        *Office                `protobuf:"bytes,2,opt,name=office,proto3" json:"office,omitempty"` // name, address, phone
+	Office        *Office                `protobuf:"bytes,2,opt,name=office,proto3" json:"office,omitempty"` // name, address, phone, authority
 	RequestId     string                 `protobuf:"bytes,30,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -5001,7 +5013,7 @@ var File_yizhan_v1_registry_proto protoreflect.FileDescriptor
 
 const file_yizhan_v1_registry_proto_rawDesc = "" +
 	"\n" +
-	"\x18yizhan/v1/registry.proto\x12\tyizhan.v1\x1a\x1cgoogle/api/annotations.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x14yizhan/v1/duty.proto\"\x88\x02\n" +
+	"\x18yizhan/v1/registry.proto\x12\tyizhan.v1\x1a\x1cgoogle/api/annotations.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x14yizhan/v1/duty.proto\"\xa6\x02\n" +
 	"\x06Office\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12#\n" +
@@ -5012,7 +5024,8 @@ const file_yizhan_v1_registry_proto_rawDesc = "" +
 	"\x05phone\x18\x06 \x01(\tR\x05phone\x129\n" +
 	"\n" +
 	"created_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12%\n" +
-	"\x0eregistry_index\x18\b \x01(\x04R\rregistryIndex\"\xac\x01\n" +
+	"\x0eregistry_index\x18\b \x01(\x04R\rregistryIndex\x12\x1c\n" +
+	"\tauthority\x18\t \x01(\tR\tauthority\"\xac\x01\n" +
 	"\n" +
 	"Department\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x12\n" +
