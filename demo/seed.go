@@ -63,7 +63,7 @@ var items = []*yizhanv1.Item{
 		Materials: []*yizhanv1.Material{form("烟草专卖零售许可证申请表"), idCard(),
 			{Name: "营业执照", Form: yizhanv1.MaterialForm_MATERIAL_FORM_COPY, Copies: 1, Required: true},
 			{Name: "经营场所产权证明或租赁协议", Form: yizhanv1.MaterialForm_MATERIAL_FORM_COPY, Copies: 1, Required: true}},
-		Steps:              steps("受理", "实地核查", "审批", "制证", "送达"),
+		Steps: steps("受理", "实地核查", "审批", "制证", "送达"),
 		// First promised in 20 working days; the county then cuts it to
 		// 10 (the item's second version, as the seed tells it: see
 		// promiseCuts).

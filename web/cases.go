@@ -492,8 +492,8 @@ type caseData struct {
 	Refusal    *eventView // the refusal (不予受理) or the denial (不予许可…), with the appeal notice
 	Decision   *eventView // the decision (审批), granted or denied
 	Words      decisionWords
-	Lapsed     bool       // the correction notice's wait is over: 逾期未补正 closes it without the written request
-	Missing    []string   // required materials not handed in
+	Lapsed     bool     // the correction notice's wait is over: 逾期未补正 closes it without the written request
+	Missing    []string // required materials not handed in
 	Filed      string
 
 	// Staff only.
