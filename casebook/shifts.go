@@ -165,7 +165,10 @@ func (b *Book) Shift(id string) (*yizhanv1.DutyShift, bool) {
 // ShiftQuery selects shifts.
 type ShiftQuery struct {
 	Office   string    // with the offices below it ("" all)
-	From, To time.Time // starting from From, before To
+	// From and To select the shifts on between them: starting before To
+	// and ending after From (a night shift that began the evening before
+	// is one of the day's).
+	From, To time.Time
 	Flagged  bool
 }
 
@@ -180,11 +183,12 @@ func (b *Book) Shifts(q ShiftQuery) ([]*yizhanv1.DutyShift, error) {
 				return true
 			}
 			start := time.Unix(0, int64(binary.BigEndian.Uint64(rest)))
-			if (!q.From.IsZero() && start.Before(q.From)) || (!q.To.IsZero() && !start.Before(q.To)) {
+			if (!q.From.IsZero() && start.Before(q.From.Add(-duty.MaxShift))) || (!q.To.IsZero() && !start.Before(q.To)) {
 				return true
 			}
 			s := &yizhanv1.DutyShift{}
 			if v, ok := rd.get(shiftKey(string(rest[8:]))); ok && proto.Unmarshal(v, s) == nil &&
+				(q.From.IsZero() || s.GetEnd().AsTime().After(q.From)) &&
 				(!q.Flagged || s.GetFlaggedEmpty() || s.GetFlaggedNotHandedOver()) {
 				out = append(out, s)
 			}
