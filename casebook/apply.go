@@ -366,6 +366,8 @@ func (o *overlay) apply(e Entry, reg casework.Registry) (proto.Message, uint64, 
 		v, err = o.putZeroReport(pz)
 	} else if fu := e.Cmd.GetFlagUnsignedReport(); fu != nil {
 		v, err = o.flagUnsigned(fu)
+	} else if pa := e.Cmd.GetPutAttachmentPart(); pa != nil {
+		v, err = o.putAttachmentPart(pa)
 	} else if rc := e.Cmd.GetReceive(); rc != nil && carriesRecords(rc) {
 		v, err = o.receive(rc, e.Cmd, reg)
 	} else {

@@ -51,6 +51,8 @@ import "encoding/binary"
 //	book/idl/<shift id>\0<at><id>        a shift's log entries
 //	book/idld/<day>\0<at><id>            log entries by day
 //	book/dz/<day>\0<office>              a zero report (yizhanv1.ZeroReport)
+//	book/fa/<sha256>                     a scanned file held: size, type, bytes held
+//	book/fp/<sha256><offset>             a part of it
 const prefix = "book/"
 
 var (

@@ -602,6 +602,7 @@ func checkMaterials(vs *violations, submitted []*yizhanv1.SubmittedMaterial, it 
 			vs.addMeta(registry.ReasonOutOfRange, reason.Meta{"min": "0", "got": reason.Itoa(m.GetCopies())}, fmt.Sprintf("materials[%d].copies", i), "must not be negative, got %d", m.GetCopies())
 		}
 	}
+	checkFiles(vs, "materials", submitted)
 }
 
 // FileInput is what a filing needs.

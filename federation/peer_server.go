@@ -254,6 +254,11 @@ func (o *Office) isMember() bool {
 	return false
 }
 
+// PushAttachment receives a part of a scanned file from the office below.
+func (s *PeerServer) PushAttachment(ctx context.Context, p *peerv1.PutAttachmentPart) (*peerv1.AttachmentProgress, error) {
+	return s.o.mail.ReceiveAttachment(ctx, p)
+}
+
 // DeliverCases receives cases from a neighbouring office.
 func (s *PeerServer) DeliverCases(ctx context.Context, req *peerv1.DeliverCasesRequest) (*peerv1.DeliverCasesResponse, error) {
 	return s.o.mail.Receive(ctx, req)

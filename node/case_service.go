@@ -577,8 +577,13 @@ func (s *caseService) act(ctx context.Context, req *yizhanv1.CaseActionRequest, 
 		if c, ok := s.n.office.Cases().Case(req.GetNumber()); ok && c.GetOwnerOffice() != here {
 			var resp *yizhanv1.CaseResponse
 			err := s.n.office.ForwardToOffice(ctx, c.GetOwnerOffice(), func(ctx context.Context, conn *grpc.ClientConn) error {
+				cl := yizhanv1.NewCaseServiceClient(conn)
+				// The scans handed in here go first.
+				if err := s.uploadTo(ctx, cl, req.GetMaterials()); err != nil {
+					return err
+				}
 				var err error
-				resp, err = forward(ctx, yizhanv1.NewCaseServiceClient(conn))
+				resp, err = forward(ctx, cl)
 				return err
 			})
 			return resp, err

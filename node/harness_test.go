@@ -42,6 +42,21 @@ type link struct {
 	cut   bool
 	conns map[net.Conn]struct{}
 	hung  map[string]bool
+	rate  int // bytes a second each connection may send; 0: no limit
+}
+
+// Throttle slows what each connection through the link sends to about
+// rate bytes a second (0: no limit): a slow village line.
+func (l *link) Throttle(rate int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.rate = rate
+}
+
+func (l *link) rateNow() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.rate
 }
 
 func newLink() *link { return &link{conns: map[net.Conn]struct{}{}, hung: map[string]bool{}} }
@@ -87,6 +102,29 @@ func (c *hangable) Read(p []byte) (int, error) {
 		return 0, werr
 	}
 	return n, err
+}
+
+// Write sends p, paced to the link's rate when it is throttled.
+func (c *hangable) Write(p []byte) (int, error) {
+	rate := c.l.rateNow()
+	if rate <= 0 {
+		return c.Conn.Write(p)
+	}
+	sent := 0
+	for sent < len(p) {
+		n := min(len(p)-sent, max(rate/20, 1024))
+		w, err := c.Conn.Write(p[sent : sent+n])
+		sent += w
+		if err != nil {
+			return sent, err
+		}
+		select {
+		case <-c.closed:
+			return sent, net.ErrClosed
+		case <-time.After(time.Duration(n) * time.Second / time.Duration(rate)):
+		}
+	}
+	return sent, nil
 }
 
 func (c *hangable) waitWhileHung() error {

@@ -13,6 +13,7 @@ import (
 
 	"google.golang.org/grpc/codes"
 
+	"github.com/yizhan-gov/yizhan/casework"
 	"github.com/yizhan-gov/yizhan/federation/netlimit"
 )
 
@@ -26,6 +27,14 @@ const (
 	// all of its eight publics written out at length, is a few hundred
 	// kilobytes (TestRESTLargestItemFitsTheBodyLimit).
 	MaxRequestBody = 1 << 20
+	// MaxUploadBody is the largest web form with files (the scans of a
+	// filing, from signed-in staff): the files a filing may have and the
+	// form. The API takes scans a part at a time (UploadAttachment),
+	// within MaxRequestBody.
+	MaxUploadBody = casework.MaxCaseAttachmentBytes + MaxRequestBody
+	// UploadReadTimeout is how long such a form may take to arrive: 40 MB
+	// over a village's 1 Mbit/s line takes some minutes.
+	UploadReadTimeout = 10 * time.Minute
 	// DefaultBodyReadTimeout is how long a request may take to send its
 	// body; a slower one is cut off.
 	DefaultBodyReadTimeout = 30 * time.Second
@@ -106,8 +115,12 @@ func (n *Node) limitHTTP(next http.Handler, isGRPC func(*http.Request) bool) htt
 		// streaming method added to them would need an exemption here.)
 		rc := http.NewResponseController(w)
 		now := time.Now()
-		_ = rc.SetReadDeadline(now.Add(lim.BodyReadTimeout))
-		_ = rc.SetWriteDeadline(now.Add(lim.WriteTimeout))
+		bodyLimit, readTimeout := int64(MaxRequestBody), lim.BodyReadTimeout
+		if !grpcCall && webUpload(r) && n.signedIn(r) {
+			bodyLimit, readTimeout = MaxUploadBody, max(readTimeout, UploadReadTimeout)
+		}
+		_ = rc.SetReadDeadline(now.Add(readTimeout))
+		_ = rc.SetWriteDeadline(now.Add(max(lim.WriteTimeout, readTimeout)))
 		// The write deadline would outlive the request on a kept-alive
 		// HTTP/1 connection (the server resets only the read deadline).
 		defer rc.SetWriteDeadline(time.Time{})
@@ -126,13 +139,13 @@ func (n *Node) limitHTTP(next http.Handler, isGRPC func(*http.Request) bool) htt
 			next.ServeHTTP(w, r)
 			return
 		}
-		if r.ContentLength > MaxRequestBody {
+		if r.ContentLength > bodyLimit {
 			n.metrics.refusedHTTP.WithLabelValues("body_too_large").Inc()
 			bodyTooLarge(w, r)
 			return
 		}
 		if r.Body != nil && r.Body != http.NoBody {
-			r.Body = http.MaxBytesReader(w, r.Body, MaxRequestBody)
+			r.Body = http.MaxBytesReader(w, r.Body, bodyLimit)
 			if strings.HasPrefix(r.URL.Path, "/v1/") {
 				// REST: read the body here, so that a body too large or
 				// too slow is answered before the gateway decodes it and
@@ -150,6 +163,13 @@ func (n *Node) limitHTTP(next http.Handler, isGRPC func(*http.Request) bool) htt
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// webUpload reports whether a request is a web form with files (not the
+// REST API's: its bodies stay within MaxRequestBody).
+func webUpload(r *http.Request) bool {
+	return r.Method == http.MethodPost && !strings.HasPrefix(r.URL.Path, "/v1/") &&
+		strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data")
 }
 
 // exemptFromClientLimit: the probes must be answered whatever else a

@@ -60,6 +60,9 @@ func (s *Service) File(ctx context.Context, f Filing) (Filed, error) {
 		Applicant: f.Applicant, Materials: f.Materials, Actor: f.Actor, At: now,
 		QueryCodeKeyID: keyID, QueryCodeKey: key,
 	}, reg)
+	if err == nil {
+		err = s.checkAttachmentsHeld(f.Materials)
+	}
 	if err != nil {
 		giveBack()
 		return Filed{}, err
@@ -148,6 +151,9 @@ func (s *Service) Act(ctx context.Context, a Action) (Acted, error) {
 		return Acted{}, reason.Err(reason.CaseNotFound, fmt.Sprintf("office %s holds no case %s", s.fed.Code(), a.Number))
 	}
 	e, err := casework.NewEvent(c, a.Action, a.Input, a.Actor, s.fed.Code(), s.now(), s.fed.Registry())
+	if err == nil {
+		err = s.checkAttachmentsHeld(e.GetMaterials())
+	}
 	if err != nil {
 		// A retry whose first attempt was applied meanwhile (its caller
 		// gave up and let go of the lock while it was in raft) finds the

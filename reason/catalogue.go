@@ -69,6 +69,9 @@ const (
 	InvalidFormat            = "INVALID_FORMAT"
 	IDNumberChecksum         = "ID_NUMBER_CHECKSUM"
 	CreditCodeChecksum       = "CREDIT_CODE_CHECKSUM"
+	AttachmentType           = "ATTACHMENT_TYPE"
+	AttachmentMissing        = "ATTACHMENT_MISSING"
+	AttachmentHash           = "ATTACHMENT_HASH"
 	PromisedExceedsStatutory = "PROMISED_EXCEEDS_STATUTORY"
 	StatutoryLimitRequired   = "STATUTORY_LIMIT_REQUIRED"
 	NoStatutoryLimit         = "NO_STATUTORY_LIMIT"
@@ -310,6 +313,7 @@ var formatZH = map[string]string{
 	"REQUEST_ID":      "请求编号须为至多 64 个可打印的 ASCII 字符，不含空格（建议使用 UUID）",
 	"QUEUE_ONLY":      "“只看超期”只用于待办队列，不能与历史办件、日期、申请人或已办结状态同时使用",
 	"CREDIT_CODE":     "统一社会信用代码须为 18 位数字或大写字母（不含 I、O、Z、S、V）",
+	"SHA256":          "文件摘要须为 64 位小写十六进制字符（SHA-256）",
 }
 
 var idPartZH = map[string]string{
@@ -598,6 +602,15 @@ var defs = []Def{
 	{Reason: IDNumberChecksum, Field: true,
 		Meaning: "an ID number's check character does not match the other 17: it is mistyped",
 		zh:      t("身份证号校验位不符，号码可能输错了")},
+	{Reason: AttachmentType, Field: true, Keys: []string{"got", "want"}, Example: Meta{"got": "", "want": "application/pdf"},
+		Meaning: "a scanned file is not a PDF, JPEG or PNG, or its content is not the type it says (the content decides, not the name)",
+		zh:      t("扫描件须为 PDF、JPG 或 PNG 文件，且内容与文件类型一致")},
+	{Reason: AttachmentMissing, Field: true, Keys: []string{"sha256"}, Example: Meta{"sha256": "9f86d081…"},
+		Meaning: "a filing or resubmission names a scanned file this office does not hold whole: upload it first (UploadAttachment)",
+		zh:      t("扫描件尚未上传完整，请先上传文件")},
+	{Reason: AttachmentHash, Field: true,
+		Meaning: "an uploaded file's content does not hash to the sha256 it was uploaded under: nothing of it is kept",
+		zh:      t("上传的文件内容与其摘要不符，文件未保存，请重新上传")},
 	{Reason: CreditCodeChecksum, Field: true,
 		Meaning: "a unified social credit code's check character does not match the other 17 (GB 32100): it is mistyped",
 		zh:      t("统一社会信用代码校验位不符，代码可能输错了")},

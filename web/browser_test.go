@@ -527,6 +527,56 @@ func TestBrowser(t *testing.T) {
 		township.waitSee("/cases", number, 30*time.Second)
 	})
 
+	t.Run("an agent files with a scan at a village; the county clerk downloads it", func(t *testing.T) {
+		dir := t.TempDir()
+		pdf := append([]byte("%PDF-1.7\n"), bytes.Repeat([]byte("营业执照扫描件 "), 20000)...)
+		scanPath, textPath := filepath.Join(dir, "营业执照.pdf"), filepath.Join(dir, "说明.pdf")
+		if err := os.WriteFile(scanPath, pdf, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(textPath, []byte("not a pdf at all"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		agent := person(t, villageURL)
+		agent.signIn("dongcun", demo.AdminPassword)
+		fill := func(scan string) {
+			agent.open("/cases/new?item=450122-YC-001")
+			agent.set("#f-applicant-name", "覃海燕")
+			agent.set("#f-applicant-id_number", "450122198811300036")
+			agent.set("#f-applicant-phone", "13907710005")
+			agent.do(chromedp.SetUploadFiles(chromedp.CSS("input[name='file.营业执照']"), []string{scan}))
+		}
+		// A file whose content is not a PDF, whatever its name says.
+		fill(textPath)
+		if resp := agent.clickNav("p.submit button.primary"); resp.Status != 400 {
+			t.Errorf("a text file named .pdf: status %d, want 400", resp.Status)
+		}
+		agent.see("不是 PDF、JPG 或 PNG 文件")
+		fill(scanPath)
+		agent.clickNav("p.submit button.primary")
+		agent.see("申请已提交")
+		number := agent.text("#case-number")
+
+		clerk := person(t, countyURL)
+		clerk.signIn("chenjing", demo.AdminPassword)
+		clerk.waitSee("/cases/"+number, "扫描件：营业执照.pdf", 30*time.Second)
+		href := clerk.attr("#materials a.file", "href")
+		resp, body := clerk.download(countyURL, href)
+		if resp.StatusCode != 200 || !bytes.Equal(body, pdf) || resp.Header.Get("Content-Type") != "application/pdf" ||
+			!strings.HasPrefix(resp.Header.Get("Content-Disposition"), "attachment") {
+			t.Errorf("the scan downloaded at the county: %d, %d bytes, %q, %q", resp.StatusCode, len(body), resp.Header.Get("Content-Type"), resp.Header.Get("Content-Disposition"))
+		}
+		// Not for the public.
+		anon, err := http.Get(countyURL + href)
+		if err != nil {
+			t.Fatal(err)
+		}
+		anon.Body.Close()
+		if anon.StatusCode == 200 && anon.Header.Get("Content-Type") == "application/pdf" {
+			t.Error("the scan is served without a sign-in")
+		}
+	})
+
 	t.Run("sign-out", func(t *testing.T) {
 		b := person(t, countyURL)
 		b.signIn("admin", demo.AdminPassword)

@@ -1,6 +1,10 @@
 package web
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strconv"
@@ -103,6 +107,15 @@ func (s *server) caseFile(rq *request) error {
 			copies = int32(n)
 		}
 		req.Materials = append(req.Materials, &yizhanv1.SubmittedMaterial{Name: name, Copies: copies})
+	}
+	if s.filesAsStaff(rq) && rq.r.MultipartForm != nil && !errs.Any() {
+		for _, m := range req.Materials {
+			files, err := s.attach(rq, m.GetName(), &errs)
+			if err != nil {
+				return err
+			}
+			m.Files = files
+		}
 	}
 	if errs.Any() {
 		return s.fileForm(rq, http.StatusBadRequest, formValues{f}, errs)
@@ -236,4 +249,54 @@ func (s *server) track(rq *request) error {
 		return s.trackSearch(rq, http.StatusBadRequest, number, errs)
 	}
 	return s.showTracked(rq, http.StatusOK, number, code, 0, "", formValues{}, formErrors{}, "")
+}
+
+// attach uploads the scans chosen for a material (the form's
+// "file.<material>" inputs) to this office and returns them; a file that
+// is not a PDF, JPEG or PNG by its content, or too large, is an error of
+// the materials.
+func (s *server) attach(rq *request, material string, errs *formErrors) ([]*yizhanv1.Attachment, error) {
+	var out []*yizhanv1.Attachment
+	for _, fh := range rq.r.MultipartForm.File["file."+material] {
+		if fh.Size == 0 {
+			continue // no file chosen
+		}
+		if fh.Size > casework.MaxAttachmentBytes {
+			errs.add("materials", fmt.Sprintf("%s：文件 %s 超过 %d MiB", material, fh.Filename, casework.MaxAttachmentBytes>>20))
+			continue
+		}
+		file, err := fh.Open()
+		if err != nil {
+			return nil, err
+		}
+		data, err := io.ReadAll(io.LimitReader(file, casework.MaxAttachmentBytes+1))
+		file.Close()
+		if err != nil {
+			return nil, err
+		}
+		kind := casework.SniffContentType(data)
+		if kind == "" {
+			errs.add("materials", fmt.Sprintf("%s：文件 %s 不是 PDF、JPG 或 PNG 文件（按文件内容判断）", material, fh.Filename))
+			continue
+		}
+		sum := sha256.Sum256(data)
+		a := &yizhanv1.Attachment{Sha256: hex.EncodeToString(sum[:]), Size: int64(len(data)), ContentType: kind, FileName: fh.Filename}
+		req := &yizhanv1.UploadAttachmentRequest{Sha256: a.Sha256, Size: a.Size, ContentType: kind}
+		for held := int64(-1); ; {
+			got, err := s.cfg.Cases.UploadAttachment(rq.ctx(), req)
+			if err != nil {
+				return nil, err
+			}
+			if got.GetComplete() {
+				break
+			}
+			if got.GetReceived() <= held {
+				return nil, fmt.Errorf("web: the office took nothing more of %s after %d bytes", fh.Filename, held)
+			}
+			held = got.GetReceived()
+			req.Offset, req.Data = held, data[held:min(held+casework.AttachmentPartBytes, a.Size)]
+		}
+		out = append(out, a)
+	}
+	return out, nil
 }

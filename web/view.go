@@ -123,6 +123,7 @@ func funcs(cssHash string) template.FuncMap {
 		"itoa":       func(i int32) string { return fmt.Sprint(i) },
 		"fid":        fieldID,
 		"caseState":  func(st yizhanv1.CaseState) string { return caseStateNames[st] },
+		"fileSize":   fileSize,
 		"enums": func(kind string) []option {
 			return enumOptions[kind]
 		},
@@ -232,6 +233,17 @@ func stateName(st yizhanv1.CaseState, t yizhanv1.ItemType) string {
 }
 
 func tierName(t yizhanv1.Tier) string { return tierNames[t] }
+
+// fileSize says a file's size as staff read it: 1.5 MB, 320 KB.
+func fileSize(n int64) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%d KB", n>>10)
+	}
+	return fmt.Sprintf("%d 字节", n)
+}
 
 func rightList(rs []yizhanv1.Right) string {
 	names := make([]string, 0, len(rs))

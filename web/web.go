@@ -24,6 +24,7 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+	"github.com/yizhan-gov/yizhan/casework"
 )
 
 //go:embed templates/*.html
@@ -186,6 +187,7 @@ func (s *server) routes() http.Handler {
 		handle("POST /cases/{number}/act", s.caseAct)
 		handle("POST /cases/rejectPrechecks", s.rejectPrechecks)
 		handle("GET /cases/{number}/print/{doc}", s.casePrint)
+		handle("GET /cases/{number}/files/{sha}", s.caseFileDownload)
 		handle("GET /track", s.trackPage)
 		handle("POST /track", s.track)
 		handle("POST /track/revisit", s.trackRevisit)
@@ -281,9 +283,17 @@ func (rq *request) staff() *yizhanv1.StaffMember { return rq.me.GetStaff() }
 // 413 as it is read.
 const maxForm = 1 << 20
 
+// maxUpload is the largest form with files (multipart: the scans of a
+// filing) accepted: the files a filing may have, and the form.
+const maxUpload = casework.MaxCaseAttachmentBytes + maxForm
+
 // errFormTooLarge answers a form post larger than maxForm.
 var errFormTooLarge = &pageError{status: http.StatusRequestEntityTooLarge, title: "提交内容过大",
 	msg: fmt.Sprintf("提交的内容超过了 %d MiB 的上限，未做任何修改。", maxForm>>20)}
+
+// errUploadTooLarge answers a form with files larger than maxUpload.
+var errUploadTooLarge = &pageError{status: http.StatusRequestEntityTooLarge, title: "提交内容过大",
+	msg: fmt.Sprintf("提交的文件合计超过了 %d MiB 的上限，未做任何修改。", maxUpload>>20)}
 
 // wrap turns a page function into a handler: it loads the session, checks
 // the CSRF token of every unsafe request before the page runs, and renders
@@ -294,10 +304,26 @@ func (s *server) wrap(h func(*request) error) http.Handler {
 		setSecurityHeaders(w)
 		s.loadSession(rq)
 		if !safeMethod(r.Method) {
-			r.Body = http.MaxBytesReader(w, r.Body, maxForm)
-			if err := r.ParseForm(); err != nil {
+			var err error
+			if isMultipart(r) {
+				// Files beyond the first few MB wait on disk, removed
+				// after the request.
+				r.Body = http.MaxBytesReader(w, r.Body, maxUpload)
+				err = r.ParseMultipartForm(8 << 20)
+				if r.MultipartForm != nil {
+					defer r.MultipartForm.RemoveAll()
+				}
+			} else {
+				r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+				err = r.ParseForm()
+			}
+			if err != nil {
 				if _, tooLarge := errors.AsType[*http.MaxBytesError](err); tooLarge {
-					s.fail(rq, errFormTooLarge)
+					if isMultipart(r) {
+						s.fail(rq, errUploadTooLarge)
+					} else {
+						s.fail(rq, errFormTooLarge)
+					}
 					return
 				}
 				s.fail(rq, &pageError{status: http.StatusBadRequest, title: "请求有误", msg: "表单无法读取。"})
@@ -312,6 +338,11 @@ func (s *server) wrap(h func(*request) error) http.Handler {
 			s.fail(rq, err)
 		}
 	})
+}
+
+// isMultipart reports whether a post carries files.
+func isMultipart(r *http.Request) bool {
+	return strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data")
 }
 
 func safeMethod(m string) bool {

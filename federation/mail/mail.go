@@ -95,8 +95,9 @@ type Mail struct {
 	cfg Config
 	log *slog.Logger
 
-	mu           sync.Mutex               // guards deliveryErrs
+	mu           sync.Mutex               // guards deliveryErrs and pushed
 	deliveryErrs map[string]DeliveryError // by destination office, while failing
+	pushed       map[string]bool          // "<dest>/<sha256>": a file the office above holds
 }
 
 // New returns the case mail of a node. Run sends; Receive receives.
@@ -162,6 +163,11 @@ func (ml *Mail) Receive(ctx context.Context, req *peerv1.DeliverCasesRequest) (*
 			if err := ml.cfg.Owner.VerifyEventSignature(e); err != nil {
 				refused[i] = err.Error()
 				break
+			}
+		}
+		if _, bad := refused[i]; !bad && registry.ParentCode(id.Office) == ml.cfg.Office {
+			if why := ml.missingAttachments(m); why != "" {
+				refused[i] = why
 			}
 		}
 		if _, bad := refused[i]; !bad {
@@ -523,8 +529,15 @@ func (ml *Mail) deliver(ctx context.Context, dest string, entries []*peerv1.Outb
 			last = err
 			continue
 		}
+		client := peerv1.NewPeerClient(conn)
+		if registry.ParentCode(ml.cfg.Office) == dest {
+			if err = ml.pushAttachments(ctx, client, dest, req.GetMessages()); err != nil {
+				last = err
+				continue
+			}
+		}
 		cctx, cancel := context.WithTimeout(ctx, deliverTimeout)
-		resp, err = peerv1.NewPeerClient(conn).DeliverCases(cctx, req)
+		resp, err = client.DeliverCases(cctx, req)
 		cancel()
 		if err == nil {
 			break

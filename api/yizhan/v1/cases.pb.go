@@ -425,10 +425,15 @@ func (x *Applicant) GetCreditCode() string {
 
 // SubmittedMaterial is a material handed in, named as in the item's list.
 type SubmittedMaterial struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	Copies        int32                  `protobuf:"varint,2,opt,name=copies,proto3" json:"copies,omitempty"`
-	Note          string                 `protobuf:"bytes,3,opt,name=note,proto3" json:"note,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Name   string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Copies int32                  `protobuf:"varint,2,opt,name=copies,proto3" json:"copies,omitempty"`
+	Note   string                 `protobuf:"bytes,3,opt,name=note,proto3" json:"note,omitempty"`
+	// Scans of the material (PDF, JPEG, PNG), uploaded to the office first
+	// (UploadAttachment) and named here by their SHA-256: the hashes are in
+	// the event, so in the case's chain. They travel up the tree with the
+	// case and are shown to staff who handle it, never to the public.
+	Files         []*Attachment `protobuf:"bytes,4,rep,name=files,proto3" json:"files,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -484,6 +489,82 @@ func (x *SubmittedMaterial) GetNote() string {
 	return ""
 }
 
+func (x *SubmittedMaterial) GetFiles() []*Attachment {
+	if x != nil {
+		return x.Files
+	}
+	return nil
+}
+
+// Attachment is one scanned file of a material.
+type Attachment struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Sha256        string                 `protobuf:"bytes,1,opt,name=sha256,proto3" json:"sha256,omitempty"`                              // of the content: 64 lower-case hex characters
+	Size          int64                  `protobuf:"varint,2,opt,name=size,proto3" json:"size,omitempty"`                                 // bytes
+	ContentType   string                 `protobuf:"bytes,3,opt,name=content_type,json=contentType,proto3" json:"content_type,omitempty"` // application/pdf, image/jpeg or image/png: what the content is
+	FileName      string                 `protobuf:"bytes,4,opt,name=file_name,json=fileName,proto3" json:"file_name,omitempty"`          // as uploaded (shown to staff)
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Attachment) Reset() {
+	*x = Attachment{}
+	mi := &file_yizhan_v1_cases_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Attachment) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Attachment) ProtoMessage() {}
+
+func (x *Attachment) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_cases_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Attachment.ProtoReflect.Descriptor instead.
+func (*Attachment) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_cases_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *Attachment) GetSha256() string {
+	if x != nil {
+		return x.Sha256
+	}
+	return ""
+}
+
+func (x *Attachment) GetSize() int64 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
+func (x *Attachment) GetContentType() string {
+	if x != nil {
+		return x.ContentType
+	}
+	return ""
+}
+
+func (x *Attachment) GetFileName() string {
+	if x != nil {
+		return x.FileName
+	}
+	return ""
+}
+
 // RouteStep is one step of a case's route: which office does it.
 type RouteStep struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -495,7 +576,7 @@ type RouteStep struct {
 
 func (x *RouteStep) Reset() {
 	*x = RouteStep{}
-	mi := &file_yizhan_v1_cases_proto_msgTypes[2]
+	mi := &file_yizhan_v1_cases_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -507,7 +588,7 @@ func (x *RouteStep) String() string {
 func (*RouteStep) ProtoMessage() {}
 
 func (x *RouteStep) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_cases_proto_msgTypes[2]
+	mi := &file_yizhan_v1_cases_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -520,7 +601,7 @@ func (x *RouteStep) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RouteStep.ProtoReflect.Descriptor instead.
 func (*RouteStep) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_cases_proto_rawDescGZIP(), []int{2}
+	return file_yizhan_v1_cases_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *RouteStep) GetRight() Right {
@@ -574,7 +655,7 @@ type CaseEvent struct {
 
 func (x *CaseEvent) Reset() {
 	*x = CaseEvent{}
-	mi := &file_yizhan_v1_cases_proto_msgTypes[3]
+	mi := &file_yizhan_v1_cases_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -586,7 +667,7 @@ func (x *CaseEvent) String() string {
 func (*CaseEvent) ProtoMessage() {}
 
 func (x *CaseEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_cases_proto_msgTypes[3]
+	mi := &file_yizhan_v1_cases_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -599,7 +680,7 @@ func (x *CaseEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseEvent.ProtoReflect.Descriptor instead.
 func (*CaseEvent) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_cases_proto_rawDescGZIP(), []int{3}
+	return file_yizhan_v1_cases_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *CaseEvent) GetSeq() uint32 {
@@ -817,7 +898,7 @@ type CaseFiling struct {
 
 func (x *CaseFiling) Reset() {
 	*x = CaseFiling{}
-	mi := &file_yizhan_v1_cases_proto_msgTypes[4]
+	mi := &file_yizhan_v1_cases_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -829,7 +910,7 @@ func (x *CaseFiling) String() string {
 func (*CaseFiling) ProtoMessage() {}
 
 func (x *CaseFiling) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_cases_proto_msgTypes[4]
+	mi := &file_yizhan_v1_cases_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -842,7 +923,7 @@ func (x *CaseFiling) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseFiling.ProtoReflect.Descriptor instead.
 func (*CaseFiling) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_cases_proto_rawDescGZIP(), []int{4}
+	return file_yizhan_v1_cases_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *CaseFiling) GetNumber() string {
@@ -1004,7 +1085,7 @@ type Deadlines struct {
 
 func (x *Deadlines) Reset() {
 	*x = Deadlines{}
-	mi := &file_yizhan_v1_cases_proto_msgTypes[5]
+	mi := &file_yizhan_v1_cases_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1016,7 +1097,7 @@ func (x *Deadlines) String() string {
 func (*Deadlines) ProtoMessage() {}
 
 func (x *Deadlines) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_cases_proto_msgTypes[5]
+	mi := &file_yizhan_v1_cases_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1029,7 +1110,7 @@ func (x *Deadlines) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Deadlines.ProtoReflect.Descriptor instead.
 func (*Deadlines) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_cases_proto_rawDescGZIP(), []int{5}
+	return file_yizhan_v1_cases_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Deadlines) GetAcceptedAt() *timestamppb.Timestamp {
@@ -1201,7 +1282,7 @@ type Case struct {
 
 func (x *Case) Reset() {
 	*x = Case{}
-	mi := &file_yizhan_v1_cases_proto_msgTypes[6]
+	mi := &file_yizhan_v1_cases_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1213,7 +1294,7 @@ func (x *Case) String() string {
 func (*Case) ProtoMessage() {}
 
 func (x *Case) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_cases_proto_msgTypes[6]
+	mi := &file_yizhan_v1_cases_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1226,7 +1307,7 @@ func (x *Case) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Case.ProtoReflect.Descriptor instead.
 func (*Case) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_cases_proto_rawDescGZIP(), []int{6}
+	return file_yizhan_v1_cases_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Case) GetNumber() string {
@@ -1496,7 +1577,7 @@ type Opinion struct {
 
 func (x *Opinion) Reset() {
 	*x = Opinion{}
-	mi := &file_yizhan_v1_cases_proto_msgTypes[7]
+	mi := &file_yizhan_v1_cases_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1508,7 +1589,7 @@ func (x *Opinion) String() string {
 func (*Opinion) ProtoMessage() {}
 
 func (x *Opinion) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_cases_proto_msgTypes[7]
+	mi := &file_yizhan_v1_cases_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1521,7 +1602,7 @@ func (x *Opinion) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Opinion.ProtoReflect.Descriptor instead.
 func (*Opinion) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_cases_proto_rawDescGZIP(), []int{7}
+	return file_yizhan_v1_cases_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Opinion) GetDepartmentCode() string {
@@ -1583,7 +1664,7 @@ type FileCaseRequest struct {
 
 func (x *FileCaseRequest) Reset() {
 	*x = FileCaseRequest{}
-	mi := &file_yizhan_v1_cases_proto_msgTypes[8]
+	mi := &file_yizhan_v1_cases_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1595,7 +1676,7 @@ func (x *FileCaseRequest) String() string {
 func (*FileCaseRequest) ProtoMessage() {}
 
 func (x *FileCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_cases_proto_msgTypes[8]
+	mi := &file_yizhan_v1_cases_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1608,7 +1689,7 @@ func (x *FileCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FileCaseRequest.ProtoReflect.Descriptor instead.
 func (*FileCaseRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_cases_proto_rawDescGZIP(), []int{8}
+	return file_yizhan_v1_cases_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *FileCaseRequest) GetItemCode() string {
@@ -1659,7 +1740,7 @@ type CaseResponse struct {
 
 func (x *CaseResponse) Reset() {
 	*x = CaseResponse{}
-	mi := &file_yizhan_v1_cases_proto_msgTypes[9]
+	mi := &file_yizhan_v1_cases_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1671,7 +1752,7 @@ func (x *CaseResponse) String() string {
 func (*CaseResponse) ProtoMessage() {}
 
 func (x *CaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_cases_proto_msgTypes[9]
+	mi := &file_yizhan_v1_cases_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1684,7 +1765,7 @@ func (x *CaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseResponse.ProtoReflect.Descriptor instead.
 func (*CaseResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_cases_proto_rawDescGZIP(), []int{9}
+	return file_yizhan_v1_cases_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *CaseResponse) GetCase() *Case {
@@ -1711,7 +1792,7 @@ type GetCaseRequest struct {
 
 func (x *GetCaseRequest) Reset() {
 	*x = GetCaseRequest{}
-	mi := &file_yizhan_v1_cases_proto_msgTypes[10]
+	mi := &file_yizhan_v1_cases_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1723,7 +1804,7 @@ func (x *GetCaseRequest) String() string {
 func (*GetCaseRequest) ProtoMessage() {}
 
 func (x *GetCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_cases_proto_msgTypes[10]
+	mi := &file_yizhan_v1_cases_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1736,7 +1817,7 @@ func (x *GetCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCaseRequest.ProtoReflect.Descriptor instead.
 func (*GetCaseRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_cases_proto_rawDescGZIP(), []int{10}
+	return file_yizhan_v1_cases_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *GetCaseRequest) GetNumber() string {
@@ -1783,7 +1864,7 @@ type ListCasesRequest struct {
 
 func (x *ListCasesRequest) Reset() {
 	*x = ListCasesRequest{}
-	mi := &file_yizhan_v1_cases_proto_msgTypes[11]
+	mi := &file_yizhan_v1_cases_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1795,7 +1876,7 @@ func (x *ListCasesRequest) String() string {
 func (*ListCasesRequest) ProtoMessage() {}
 
 func (x *ListCasesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_cases_proto_msgTypes[11]
+	mi := &file_yizhan_v1_cases_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1808,7 +1889,7 @@ func (x *ListCasesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCasesRequest.ProtoReflect.Descriptor instead.
 func (*ListCasesRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_cases_proto_rawDescGZIP(), []int{11}
+	return file_yizhan_v1_cases_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ListCasesRequest) GetOfficeCode() string {
@@ -1898,7 +1979,7 @@ type ListCasesResponse struct {
 
 func (x *ListCasesResponse) Reset() {
 	*x = ListCasesResponse{}
-	mi := &file_yizhan_v1_cases_proto_msgTypes[12]
+	mi := &file_yizhan_v1_cases_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1910,7 +1991,7 @@ func (x *ListCasesResponse) String() string {
 func (*ListCasesResponse) ProtoMessage() {}
 
 func (x *ListCasesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_cases_proto_msgTypes[12]
+	mi := &file_yizhan_v1_cases_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1923,7 +2004,7 @@ func (x *ListCasesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCasesResponse.ProtoReflect.Descriptor instead.
 func (*ListCasesResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_cases_proto_rawDescGZIP(), []int{12}
+	return file_yizhan_v1_cases_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ListCasesResponse) GetCases() []*Case {
@@ -1950,7 +2031,7 @@ type ListCaseEventsRequest struct {
 
 func (x *ListCaseEventsRequest) Reset() {
 	*x = ListCaseEventsRequest{}
-	mi := &file_yizhan_v1_cases_proto_msgTypes[13]
+	mi := &file_yizhan_v1_cases_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1962,7 +2043,7 @@ func (x *ListCaseEventsRequest) String() string {
 func (*ListCaseEventsRequest) ProtoMessage() {}
 
 func (x *ListCaseEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_cases_proto_msgTypes[13]
+	mi := &file_yizhan_v1_cases_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1975,7 +2056,7 @@ func (x *ListCaseEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCaseEventsRequest.ProtoReflect.Descriptor instead.
 func (*ListCaseEventsRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_cases_proto_rawDescGZIP(), []int{13}
+	return file_yizhan_v1_cases_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ListCaseEventsRequest) GetNumber() string {
@@ -2003,7 +2084,7 @@ type ListCaseEventsResponse struct {
 
 func (x *ListCaseEventsResponse) Reset() {
 	*x = ListCaseEventsResponse{}
-	mi := &file_yizhan_v1_cases_proto_msgTypes[14]
+	mi := &file_yizhan_v1_cases_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2015,7 +2096,7 @@ func (x *ListCaseEventsResponse) String() string {
 func (*ListCaseEventsResponse) ProtoMessage() {}
 
 func (x *ListCaseEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_cases_proto_msgTypes[14]
+	mi := &file_yizhan_v1_cases_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2028,7 +2109,7 @@ func (x *ListCaseEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCaseEventsResponse.ProtoReflect.Descriptor instead.
 func (*ListCaseEventsResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_cases_proto_rawDescGZIP(), []int{14}
+	return file_yizhan_v1_cases_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ListCaseEventsResponse) GetEvents() []*CaseEvent {
@@ -2085,7 +2166,7 @@ type CaseActionRequest struct {
 
 func (x *CaseActionRequest) Reset() {
 	*x = CaseActionRequest{}
-	mi := &file_yizhan_v1_cases_proto_msgTypes[15]
+	mi := &file_yizhan_v1_cases_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2097,7 +2178,7 @@ func (x *CaseActionRequest) String() string {
 func (*CaseActionRequest) ProtoMessage() {}
 
 func (x *CaseActionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_cases_proto_msgTypes[15]
+	mi := &file_yizhan_v1_cases_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2110,7 +2191,7 @@ func (x *CaseActionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseActionRequest.ProtoReflect.Descriptor instead.
 func (*CaseActionRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_cases_proto_rawDescGZIP(), []int{15}
+	return file_yizhan_v1_cases_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *CaseActionRequest) GetNumber() string {
@@ -2241,7 +2322,7 @@ type VerifyCaseRequest struct {
 
 func (x *VerifyCaseRequest) Reset() {
 	*x = VerifyCaseRequest{}
-	mi := &file_yizhan_v1_cases_proto_msgTypes[16]
+	mi := &file_yizhan_v1_cases_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2253,7 +2334,7 @@ func (x *VerifyCaseRequest) String() string {
 func (*VerifyCaseRequest) ProtoMessage() {}
 
 func (x *VerifyCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_cases_proto_msgTypes[16]
+	mi := &file_yizhan_v1_cases_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2266,7 +2347,7 @@ func (x *VerifyCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyCaseRequest.ProtoReflect.Descriptor instead.
 func (*VerifyCaseRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_cases_proto_rawDescGZIP(), []int{16}
+	return file_yizhan_v1_cases_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *VerifyCaseRequest) GetNumber() string {
@@ -2287,7 +2368,7 @@ type VerifyCaseResponse struct {
 
 func (x *VerifyCaseResponse) Reset() {
 	*x = VerifyCaseResponse{}
-	mi := &file_yizhan_v1_cases_proto_msgTypes[17]
+	mi := &file_yizhan_v1_cases_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2299,7 +2380,7 @@ func (x *VerifyCaseResponse) String() string {
 func (*VerifyCaseResponse) ProtoMessage() {}
 
 func (x *VerifyCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_cases_proto_msgTypes[17]
+	mi := &file_yizhan_v1_cases_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2312,7 +2393,7 @@ func (x *VerifyCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyCaseResponse.ProtoReflect.Descriptor instead.
 func (*VerifyCaseResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_cases_proto_rawDescGZIP(), []int{17}
+	return file_yizhan_v1_cases_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *VerifyCaseResponse) GetValid() bool {
@@ -2353,7 +2434,7 @@ type RejectPrechecksRequest struct {
 
 func (x *RejectPrechecksRequest) Reset() {
 	*x = RejectPrechecksRequest{}
-	mi := &file_yizhan_v1_cases_proto_msgTypes[18]
+	mi := &file_yizhan_v1_cases_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2365,7 +2446,7 @@ func (x *RejectPrechecksRequest) String() string {
 func (*RejectPrechecksRequest) ProtoMessage() {}
 
 func (x *RejectPrechecksRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_cases_proto_msgTypes[18]
+	mi := &file_yizhan_v1_cases_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2378,7 +2459,7 @@ func (x *RejectPrechecksRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RejectPrechecksRequest.ProtoReflect.Descriptor instead.
 func (*RejectPrechecksRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_cases_proto_rawDescGZIP(), []int{18}
+	return file_yizhan_v1_cases_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *RejectPrechecksRequest) GetNumbers() []string {
@@ -2412,7 +2493,7 @@ type RejectPrechecksResponse struct {
 
 func (x *RejectPrechecksResponse) Reset() {
 	*x = RejectPrechecksResponse{}
-	mi := &file_yizhan_v1_cases_proto_msgTypes[19]
+	mi := &file_yizhan_v1_cases_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2424,7 +2505,7 @@ func (x *RejectPrechecksResponse) String() string {
 func (*RejectPrechecksResponse) ProtoMessage() {}
 
 func (x *RejectPrechecksResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_cases_proto_msgTypes[19]
+	mi := &file_yizhan_v1_cases_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2437,7 +2518,7 @@ func (x *RejectPrechecksResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RejectPrechecksResponse.ProtoReflect.Descriptor instead.
 func (*RejectPrechecksResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_cases_proto_rawDescGZIP(), []int{19}
+	return file_yizhan_v1_cases_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *RejectPrechecksResponse) GetResults() []*RejectPrechecksResponse_Result {
@@ -2445,6 +2526,262 @@ func (x *RejectPrechecksResponse) GetResults() []*RejectPrechecksResponse_Result
 		return x.Results
 	}
 	return nil
+}
+
+type UploadAttachmentRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Sha256        string                 `protobuf:"bytes,1,opt,name=sha256,proto3" json:"sha256,omitempty"`                              // of the whole file, lower-case hex
+	Size          int64                  `protobuf:"varint,2,opt,name=size,proto3" json:"size,omitempty"`                                 // of the whole file
+	ContentType   string                 `protobuf:"bytes,3,opt,name=content_type,json=contentType,proto3" json:"content_type,omitempty"` // application/pdf, image/jpeg or image/png
+	Offset        int64                  `protobuf:"varint,4,opt,name=offset,proto3" json:"offset,omitempty"`                             // where data starts: what the office said it holds
+	Data          []byte                 `protobuf:"bytes,5,opt,name=data,proto3" json:"data,omitempty"`                                  // at most 512 KiB; empty asks how much is held
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UploadAttachmentRequest) Reset() {
+	*x = UploadAttachmentRequest{}
+	mi := &file_yizhan_v1_cases_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UploadAttachmentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UploadAttachmentRequest) ProtoMessage() {}
+
+func (x *UploadAttachmentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_cases_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UploadAttachmentRequest.ProtoReflect.Descriptor instead.
+func (*UploadAttachmentRequest) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_cases_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *UploadAttachmentRequest) GetSha256() string {
+	if x != nil {
+		return x.Sha256
+	}
+	return ""
+}
+
+func (x *UploadAttachmentRequest) GetSize() int64 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
+func (x *UploadAttachmentRequest) GetContentType() string {
+	if x != nil {
+		return x.ContentType
+	}
+	return ""
+}
+
+func (x *UploadAttachmentRequest) GetOffset() int64 {
+	if x != nil {
+		return x.Offset
+	}
+	return 0
+}
+
+func (x *UploadAttachmentRequest) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+type UploadAttachmentResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Received      int64                  `protobuf:"varint,1,opt,name=received,proto3" json:"received,omitempty"` // bytes of the file the office holds
+	Complete      bool                   `protobuf:"varint,2,opt,name=complete,proto3" json:"complete,omitempty"` // all of it, its hash checked
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UploadAttachmentResponse) Reset() {
+	*x = UploadAttachmentResponse{}
+	mi := &file_yizhan_v1_cases_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UploadAttachmentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UploadAttachmentResponse) ProtoMessage() {}
+
+func (x *UploadAttachmentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_cases_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UploadAttachmentResponse.ProtoReflect.Descriptor instead.
+func (*UploadAttachmentResponse) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_cases_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *UploadAttachmentResponse) GetReceived() int64 {
+	if x != nil {
+		return x.Received
+	}
+	return 0
+}
+
+func (x *UploadAttachmentResponse) GetComplete() bool {
+	if x != nil {
+		return x.Complete
+	}
+	return false
+}
+
+type GetAttachmentRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Number        string                 `protobuf:"bytes,1,opt,name=number,proto3" json:"number,omitempty"`
+	Sha256        string                 `protobuf:"bytes,2,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	Offset        int64                  `protobuf:"varint,3,opt,name=offset,proto3" json:"offset,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetAttachmentRequest) Reset() {
+	*x = GetAttachmentRequest{}
+	mi := &file_yizhan_v1_cases_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetAttachmentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetAttachmentRequest) ProtoMessage() {}
+
+func (x *GetAttachmentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_cases_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetAttachmentRequest.ProtoReflect.Descriptor instead.
+func (*GetAttachmentRequest) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_cases_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *GetAttachmentRequest) GetNumber() string {
+	if x != nil {
+		return x.Number
+	}
+	return ""
+}
+
+func (x *GetAttachmentRequest) GetSha256() string {
+	if x != nil {
+		return x.Sha256
+	}
+	return ""
+}
+
+func (x *GetAttachmentRequest) GetOffset() int64 {
+	if x != nil {
+		return x.Offset
+	}
+	return 0
+}
+
+type AttachmentPart struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Data          []byte                 `protobuf:"bytes,1,opt,name=data,proto3" json:"data,omitempty"`
+	Offset        int64                  `protobuf:"varint,2,opt,name=offset,proto3" json:"offset,omitempty"`
+	Size          int64                  `protobuf:"varint,3,opt,name=size,proto3" json:"size,omitempty"` // of the whole file
+	ContentType   string                 `protobuf:"bytes,4,opt,name=content_type,json=contentType,proto3" json:"content_type,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AttachmentPart) Reset() {
+	*x = AttachmentPart{}
+	mi := &file_yizhan_v1_cases_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AttachmentPart) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AttachmentPart) ProtoMessage() {}
+
+func (x *AttachmentPart) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_cases_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AttachmentPart.ProtoReflect.Descriptor instead.
+func (*AttachmentPart) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_cases_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *AttachmentPart) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+func (x *AttachmentPart) GetOffset() int64 {
+	if x != nil {
+		return x.Offset
+	}
+	return 0
+}
+
+func (x *AttachmentPart) GetSize() int64 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
+func (x *AttachmentPart) GetContentType() string {
+	if x != nil {
+		return x.ContentType
+	}
+	return ""
 }
 
 type RejectPrechecksResponse_Result struct {
@@ -2458,7 +2795,7 @@ type RejectPrechecksResponse_Result struct {
 
 func (x *RejectPrechecksResponse_Result) Reset() {
 	*x = RejectPrechecksResponse_Result{}
-	mi := &file_yizhan_v1_cases_proto_msgTypes[20]
+	mi := &file_yizhan_v1_cases_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2470,7 +2807,7 @@ func (x *RejectPrechecksResponse_Result) String() string {
 func (*RejectPrechecksResponse_Result) ProtoMessage() {}
 
 func (x *RejectPrechecksResponse_Result) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_cases_proto_msgTypes[20]
+	mi := &file_yizhan_v1_cases_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2483,7 +2820,7 @@ func (x *RejectPrechecksResponse_Result) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RejectPrechecksResponse_Result.ProtoReflect.Descriptor instead.
 func (*RejectPrechecksResponse_Result) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_cases_proto_rawDescGZIP(), []int{19, 0}
+	return file_yizhan_v1_cases_proto_rawDescGZIP(), []int{20, 0}
 }
 
 func (x *RejectPrechecksResponse_Result) GetNumber() string {
@@ -2518,11 +2855,18 @@ const file_yizhan_v1_cases_proto_rawDesc = "" +
 	"\x05phone\x18\x03 \x01(\tR\x05phone\x12\x18\n" +
 	"\aaddress\x18\x04 \x01(\tR\aaddress\x12\x1f\n" +
 	"\vcredit_code\x18\x05 \x01(\tR\n" +
-	"creditCode\"S\n" +
+	"creditCode\"\x80\x01\n" +
 	"\x11SubmittedMaterial\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
 	"\x06copies\x18\x02 \x01(\x05R\x06copies\x12\x12\n" +
-	"\x04note\x18\x03 \x01(\tR\x04note\"T\n" +
+	"\x04note\x18\x03 \x01(\tR\x04note\x12+\n" +
+	"\x05files\x18\x04 \x03(\v2\x15.yizhan.v1.AttachmentR\x05files\"x\n" +
+	"\n" +
+	"Attachment\x12\x16\n" +
+	"\x06sha256\x18\x01 \x01(\tR\x06sha256\x12\x12\n" +
+	"\x04size\x18\x02 \x01(\x03R\x04size\x12!\n" +
+	"\fcontent_type\x18\x03 \x01(\tR\vcontentType\x12\x1b\n" +
+	"\tfile_name\x18\x04 \x01(\tR\bfileName\"T\n" +
 	"\tRouteStep\x12&\n" +
 	"\x05right\x18\x01 \x01(\x0e2\x10.yizhan.v1.RightR\x05right\x12\x1f\n" +
 	"\voffice_code\x18\x02 \x01(\tR\n" +
@@ -2736,7 +3080,25 @@ const file_yizhan_v1_cases_proto_rawDesc = "" +
 	"\x06Result\x12\x16\n" +
 	"\x06number\x18\x01 \x01(\tR\x06number\x12\x1a\n" +
 	"\brejected\x18\x02 \x01(\bR\brejected\x12\x14\n" +
-	"\x05error\x18\x03 \x01(\tR\x05error*\xfc\x02\n" +
+	"\x05error\x18\x03 \x01(\tR\x05error\"\x94\x01\n" +
+	"\x17UploadAttachmentRequest\x12\x16\n" +
+	"\x06sha256\x18\x01 \x01(\tR\x06sha256\x12\x12\n" +
+	"\x04size\x18\x02 \x01(\x03R\x04size\x12!\n" +
+	"\fcontent_type\x18\x03 \x01(\tR\vcontentType\x12\x16\n" +
+	"\x06offset\x18\x04 \x01(\x03R\x06offset\x12\x12\n" +
+	"\x04data\x18\x05 \x01(\fR\x04data\"R\n" +
+	"\x18UploadAttachmentResponse\x12\x1a\n" +
+	"\breceived\x18\x01 \x01(\x03R\breceived\x12\x1a\n" +
+	"\bcomplete\x18\x02 \x01(\bR\bcomplete\"^\n" +
+	"\x14GetAttachmentRequest\x12\x16\n" +
+	"\x06number\x18\x01 \x01(\tR\x06number\x12\x16\n" +
+	"\x06sha256\x18\x02 \x01(\tR\x06sha256\x12\x16\n" +
+	"\x06offset\x18\x03 \x01(\x03R\x06offset\"s\n" +
+	"\x0eAttachmentPart\x12\x12\n" +
+	"\x04data\x18\x01 \x01(\fR\x04data\x12\x16\n" +
+	"\x06offset\x18\x02 \x01(\x03R\x06offset\x12\x12\n" +
+	"\x04size\x18\x03 \x01(\x03R\x04size\x12!\n" +
+	"\fcontent_type\x18\x04 \x01(\tR\vcontentType*\xfc\x02\n" +
 	"\tCaseState\x12\x1a\n" +
 	"\x16CASE_STATE_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10CASE_STATE_FILED\x10\x01\x12#\n" +
@@ -2792,12 +3154,14 @@ const file_yizhan_v1_cases_proto_rawDesc = "" +
 	"Conclusion\x12\x1a\n" +
 	"\x16CONCLUSION_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10CONCLUSION_AGREE\x10\x01\x12\x17\n" +
-	"\x13CONCLUSION_DISAGREE\x10\x022\xe9\x14\n" +
+	"\x13CONCLUSION_DISAGREE\x10\x022\xe7\x16\n" +
 	"\vCaseService\x12U\n" +
 	"\bFileCase\x12\x1a.yizhan.v1.FileCaseRequest\x1a\x17.yizhan.v1.CaseResponse\"\x14\x82\xd3\xe4\x93\x02\x0e:\x01*\"\t/v1/cases\x12Y\n" +
 	"\aGetCase\x12\x19.yizhan.v1.GetCaseRequest\x1a\x17.yizhan.v1.CaseResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/cases/{number}\x12Y\n" +
 	"\tListCases\x12\x1b.yizhan.v1.ListCasesRequest\x1a\x1c.yizhan.v1.ListCasesResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/cases\x12x\n" +
-	"\x0eListCaseEvents\x12 .yizhan.v1.ListCaseEventsRequest\x1a!.yizhan.v1.ListCaseEventsResponse\"!\x82\xd3\xe4\x93\x02\x1b\x12\x19/v1/cases/{number}/events\x12l\n" +
+	"\x0eListCaseEvents\x12 .yizhan.v1.ListCaseEventsRequest\x1a!.yizhan.v1.ListCaseEventsResponse\"!\x82\xd3\xe4\x93\x02\x1b\x12\x19/v1/cases/{number}/events\x12~\n" +
+	"\x10UploadAttachment\x12\".yizhan.v1.UploadAttachmentRequest\x1a#.yizhan.v1.UploadAttachmentResponse\"!\x82\xd3\xe4\x93\x02\x1b:\x01*\"\x16/v1/attachments:upload\x12|\n" +
+	"\rGetAttachment\x12\x1f.yizhan.v1.GetAttachmentRequest\x1a\x19.yizhan.v1.AttachmentPart\"/\x82\xd3\xe4\x93\x02)\x12'/v1/cases/{number}/attachments/{sha256}\x12l\n" +
 	"\n" +
 	"VerifyCase\x12\x1c.yizhan.v1.VerifyCaseRequest\x1a\x1d.yizhan.v1.VerifyCaseResponse\"!\x82\xd3\xe4\x93\x02\x1b\x12\x19/v1/cases/{number}:verify\x12e\n" +
 	"\x06Accept\x12\x1c.yizhan.v1.CaseActionRequest\x1a\x17.yizhan.v1.CaseResponse\"$\x82\xd3\xe4\x93\x02\x1e:\x01*\"\x19/v1/cases/{number}:accept\x12{\n" +
@@ -2834,7 +3198,7 @@ func file_yizhan_v1_cases_proto_rawDescGZIP() []byte {
 }
 
 var file_yizhan_v1_cases_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_yizhan_v1_cases_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_yizhan_v1_cases_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_yizhan_v1_cases_proto_goTypes = []any{
 	(CaseState)(0),                         // 0: yizhan.v1.CaseState
 	(EventType)(0),                         // 1: yizhan.v1.EventType
@@ -2842,126 +3206,136 @@ var file_yizhan_v1_cases_proto_goTypes = []any{
 	(Conclusion)(0),                        // 3: yizhan.v1.Conclusion
 	(*Applicant)(nil),                      // 4: yizhan.v1.Applicant
 	(*SubmittedMaterial)(nil),              // 5: yizhan.v1.SubmittedMaterial
-	(*RouteStep)(nil),                      // 6: yizhan.v1.RouteStep
-	(*CaseEvent)(nil),                      // 7: yizhan.v1.CaseEvent
-	(*CaseFiling)(nil),                     // 8: yizhan.v1.CaseFiling
-	(*Deadlines)(nil),                      // 9: yizhan.v1.Deadlines
-	(*Case)(nil),                           // 10: yizhan.v1.Case
-	(*Opinion)(nil),                        // 11: yizhan.v1.Opinion
-	(*FileCaseRequest)(nil),                // 12: yizhan.v1.FileCaseRequest
-	(*CaseResponse)(nil),                   // 13: yizhan.v1.CaseResponse
-	(*GetCaseRequest)(nil),                 // 14: yizhan.v1.GetCaseRequest
-	(*ListCasesRequest)(nil),               // 15: yizhan.v1.ListCasesRequest
-	(*ListCasesResponse)(nil),              // 16: yizhan.v1.ListCasesResponse
-	(*ListCaseEventsRequest)(nil),          // 17: yizhan.v1.ListCaseEventsRequest
-	(*ListCaseEventsResponse)(nil),         // 18: yizhan.v1.ListCaseEventsResponse
-	(*CaseActionRequest)(nil),              // 19: yizhan.v1.CaseActionRequest
-	(*VerifyCaseRequest)(nil),              // 20: yizhan.v1.VerifyCaseRequest
-	(*VerifyCaseResponse)(nil),             // 21: yizhan.v1.VerifyCaseResponse
-	(*RejectPrechecksRequest)(nil),         // 22: yizhan.v1.RejectPrechecksRequest
-	(*RejectPrechecksResponse)(nil),        // 23: yizhan.v1.RejectPrechecksResponse
-	(*RejectPrechecksResponse_Result)(nil), // 24: yizhan.v1.RejectPrechecksResponse.Result
-	(Right)(0),                             // 25: yizhan.v1.Right
-	(*timestamppb.Timestamp)(nil),          // 26: google.protobuf.Timestamp
-	(CaseKind)(0),                          // 27: yizhan.v1.CaseKind
+	(*Attachment)(nil),                     // 6: yizhan.v1.Attachment
+	(*RouteStep)(nil),                      // 7: yizhan.v1.RouteStep
+	(*CaseEvent)(nil),                      // 8: yizhan.v1.CaseEvent
+	(*CaseFiling)(nil),                     // 9: yizhan.v1.CaseFiling
+	(*Deadlines)(nil),                      // 10: yizhan.v1.Deadlines
+	(*Case)(nil),                           // 11: yizhan.v1.Case
+	(*Opinion)(nil),                        // 12: yizhan.v1.Opinion
+	(*FileCaseRequest)(nil),                // 13: yizhan.v1.FileCaseRequest
+	(*CaseResponse)(nil),                   // 14: yizhan.v1.CaseResponse
+	(*GetCaseRequest)(nil),                 // 15: yizhan.v1.GetCaseRequest
+	(*ListCasesRequest)(nil),               // 16: yizhan.v1.ListCasesRequest
+	(*ListCasesResponse)(nil),              // 17: yizhan.v1.ListCasesResponse
+	(*ListCaseEventsRequest)(nil),          // 18: yizhan.v1.ListCaseEventsRequest
+	(*ListCaseEventsResponse)(nil),         // 19: yizhan.v1.ListCaseEventsResponse
+	(*CaseActionRequest)(nil),              // 20: yizhan.v1.CaseActionRequest
+	(*VerifyCaseRequest)(nil),              // 21: yizhan.v1.VerifyCaseRequest
+	(*VerifyCaseResponse)(nil),             // 22: yizhan.v1.VerifyCaseResponse
+	(*RejectPrechecksRequest)(nil),         // 23: yizhan.v1.RejectPrechecksRequest
+	(*RejectPrechecksResponse)(nil),        // 24: yizhan.v1.RejectPrechecksResponse
+	(*UploadAttachmentRequest)(nil),        // 25: yizhan.v1.UploadAttachmentRequest
+	(*UploadAttachmentResponse)(nil),       // 26: yizhan.v1.UploadAttachmentResponse
+	(*GetAttachmentRequest)(nil),           // 27: yizhan.v1.GetAttachmentRequest
+	(*AttachmentPart)(nil),                 // 28: yizhan.v1.AttachmentPart
+	(*RejectPrechecksResponse_Result)(nil), // 29: yizhan.v1.RejectPrechecksResponse.Result
+	(Right)(0),                             // 30: yizhan.v1.Right
+	(*timestamppb.Timestamp)(nil),          // 31: google.protobuf.Timestamp
+	(CaseKind)(0),                          // 32: yizhan.v1.CaseKind
 }
 var file_yizhan_v1_cases_proto_depIdxs = []int32{
-	25, // 0: yizhan.v1.RouteStep.right:type_name -> yizhan.v1.Right
-	1,  // 1: yizhan.v1.CaseEvent.type:type_name -> yizhan.v1.EventType
-	26, // 2: yizhan.v1.CaseEvent.at:type_name -> google.protobuf.Timestamp
-	5,  // 3: yizhan.v1.CaseEvent.materials:type_name -> yizhan.v1.SubmittedMaterial
-	8,  // 4: yizhan.v1.CaseEvent.filing:type_name -> yizhan.v1.CaseFiling
-	2,  // 5: yizhan.v1.CaseEvent.rating:type_name -> yizhan.v1.Rating
-	6,  // 6: yizhan.v1.CaseEvent.route:type_name -> yizhan.v1.RouteStep
-	27, // 7: yizhan.v1.CaseFiling.case_kind:type_name -> yizhan.v1.CaseKind
-	6,  // 8: yizhan.v1.CaseFiling.route:type_name -> yizhan.v1.RouteStep
-	4,  // 9: yizhan.v1.CaseFiling.applicant:type_name -> yizhan.v1.Applicant
-	26, // 10: yizhan.v1.Deadlines.accepted_at:type_name -> google.protobuf.Timestamp
-	26, // 11: yizhan.v1.Deadlines.statutory_due:type_name -> google.protobuf.Timestamp
-	26, // 12: yizhan.v1.Deadlines.promised_due:type_name -> google.protobuf.Timestamp
-	26, // 13: yizhan.v1.Deadlines.acceptance_due:type_name -> google.protobuf.Timestamp
-	26, // 14: yizhan.v1.Deadlines.delivery_due:type_name -> google.protobuf.Timestamp
-	26, // 15: yizhan.v1.Deadlines.correction_due:type_name -> google.protobuf.Timestamp
-	27, // 16: yizhan.v1.Case.case_kind:type_name -> yizhan.v1.CaseKind
-	0,  // 17: yizhan.v1.Case.state:type_name -> yizhan.v1.CaseState
-	4,  // 18: yizhan.v1.Case.applicant:type_name -> yizhan.v1.Applicant
-	5,  // 19: yizhan.v1.Case.materials:type_name -> yizhan.v1.SubmittedMaterial
-	6,  // 20: yizhan.v1.Case.route:type_name -> yizhan.v1.RouteStep
-	9,  // 21: yizhan.v1.Case.deadlines:type_name -> yizhan.v1.Deadlines
-	26, // 22: yizhan.v1.Case.filed_at:type_name -> google.protobuf.Timestamp
-	26, // 23: yizhan.v1.Case.updated_at:type_name -> google.protobuf.Timestamp
-	2,  // 24: yizhan.v1.Case.rating:type_name -> yizhan.v1.Rating
-	26, // 25: yizhan.v1.Case.correction_notice_at:type_name -> google.protobuf.Timestamp
-	11, // 26: yizhan.v1.Case.review:type_name -> yizhan.v1.Opinion
-	11, // 27: yizhan.v1.Case.opinions:type_name -> yizhan.v1.Opinion
-	26, // 28: yizhan.v1.Opinion.at:type_name -> google.protobuf.Timestamp
-	4,  // 29: yizhan.v1.FileCaseRequest.applicant:type_name -> yizhan.v1.Applicant
-	5,  // 30: yizhan.v1.FileCaseRequest.materials:type_name -> yizhan.v1.SubmittedMaterial
-	10, // 31: yizhan.v1.CaseResponse.case:type_name -> yizhan.v1.Case
-	0,  // 32: yizhan.v1.ListCasesRequest.state:type_name -> yizhan.v1.CaseState
-	26, // 33: yizhan.v1.ListCasesRequest.filed_from:type_name -> google.protobuf.Timestamp
-	26, // 34: yizhan.v1.ListCasesRequest.filed_to:type_name -> google.protobuf.Timestamp
-	10, // 35: yizhan.v1.ListCasesResponse.cases:type_name -> yizhan.v1.Case
-	7,  // 36: yizhan.v1.ListCaseEventsResponse.events:type_name -> yizhan.v1.CaseEvent
-	5,  // 37: yizhan.v1.CaseActionRequest.materials:type_name -> yizhan.v1.SubmittedMaterial
-	3,  // 38: yizhan.v1.CaseActionRequest.conclusion:type_name -> yizhan.v1.Conclusion
-	2,  // 39: yizhan.v1.CaseActionRequest.rating:type_name -> yizhan.v1.Rating
-	24, // 40: yizhan.v1.RejectPrechecksResponse.results:type_name -> yizhan.v1.RejectPrechecksResponse.Result
-	12, // 41: yizhan.v1.CaseService.FileCase:input_type -> yizhan.v1.FileCaseRequest
-	14, // 42: yizhan.v1.CaseService.GetCase:input_type -> yizhan.v1.GetCaseRequest
-	15, // 43: yizhan.v1.CaseService.ListCases:input_type -> yizhan.v1.ListCasesRequest
-	17, // 44: yizhan.v1.CaseService.ListCaseEvents:input_type -> yizhan.v1.ListCaseEventsRequest
-	20, // 45: yizhan.v1.CaseService.VerifyCase:input_type -> yizhan.v1.VerifyCaseRequest
-	19, // 46: yizhan.v1.CaseService.Accept:input_type -> yizhan.v1.CaseActionRequest
-	19, // 47: yizhan.v1.CaseService.RequestCorrection:input_type -> yizhan.v1.CaseActionRequest
-	19, // 48: yizhan.v1.CaseService.Resubmit:input_type -> yizhan.v1.CaseActionRequest
-	19, // 49: yizhan.v1.CaseService.Refuse:input_type -> yizhan.v1.CaseActionRequest
-	19, // 50: yizhan.v1.CaseService.Review:input_type -> yizhan.v1.CaseActionRequest
-	19, // 51: yizhan.v1.CaseService.Decide:input_type -> yizhan.v1.CaseActionRequest
-	19, // 52: yizhan.v1.CaseService.Certify:input_type -> yizhan.v1.CaseActionRequest
-	19, // 53: yizhan.v1.CaseService.AssessFee:input_type -> yizhan.v1.CaseActionRequest
-	19, // 54: yizhan.v1.CaseService.Pay:input_type -> yizhan.v1.CaseActionRequest
-	19, // 55: yizhan.v1.CaseService.Deliver:input_type -> yizhan.v1.CaseActionRequest
-	19, // 56: yizhan.v1.CaseService.Withdraw:input_type -> yizhan.v1.CaseActionRequest
-	19, // 57: yizhan.v1.CaseService.Suspend:input_type -> yizhan.v1.CaseActionRequest
-	19, // 58: yizhan.v1.CaseService.Resume:input_type -> yizhan.v1.CaseActionRequest
-	19, // 59: yizhan.v1.CaseService.Extend:input_type -> yizhan.v1.CaseActionRequest
-	19, // 60: yizhan.v1.CaseService.GiveOpinion:input_type -> yizhan.v1.CaseActionRequest
-	19, // 61: yizhan.v1.CaseService.Precheck:input_type -> yizhan.v1.CaseActionRequest
-	19, // 62: yizhan.v1.CaseService.RejectPrecheck:input_type -> yizhan.v1.CaseActionRequest
-	22, // 63: yizhan.v1.CaseService.RejectPrechecks:input_type -> yizhan.v1.RejectPrechecksRequest
-	19, // 64: yizhan.v1.CaseService.Rate:input_type -> yizhan.v1.CaseActionRequest
-	19, // 65: yizhan.v1.CaseService.Complain:input_type -> yizhan.v1.CaseActionRequest
-	13, // 66: yizhan.v1.CaseService.FileCase:output_type -> yizhan.v1.CaseResponse
-	13, // 67: yizhan.v1.CaseService.GetCase:output_type -> yizhan.v1.CaseResponse
-	16, // 68: yizhan.v1.CaseService.ListCases:output_type -> yizhan.v1.ListCasesResponse
-	18, // 69: yizhan.v1.CaseService.ListCaseEvents:output_type -> yizhan.v1.ListCaseEventsResponse
-	21, // 70: yizhan.v1.CaseService.VerifyCase:output_type -> yizhan.v1.VerifyCaseResponse
-	13, // 71: yizhan.v1.CaseService.Accept:output_type -> yizhan.v1.CaseResponse
-	13, // 72: yizhan.v1.CaseService.RequestCorrection:output_type -> yizhan.v1.CaseResponse
-	13, // 73: yizhan.v1.CaseService.Resubmit:output_type -> yizhan.v1.CaseResponse
-	13, // 74: yizhan.v1.CaseService.Refuse:output_type -> yizhan.v1.CaseResponse
-	13, // 75: yizhan.v1.CaseService.Review:output_type -> yizhan.v1.CaseResponse
-	13, // 76: yizhan.v1.CaseService.Decide:output_type -> yizhan.v1.CaseResponse
-	13, // 77: yizhan.v1.CaseService.Certify:output_type -> yizhan.v1.CaseResponse
-	13, // 78: yizhan.v1.CaseService.AssessFee:output_type -> yizhan.v1.CaseResponse
-	13, // 79: yizhan.v1.CaseService.Pay:output_type -> yizhan.v1.CaseResponse
-	13, // 80: yizhan.v1.CaseService.Deliver:output_type -> yizhan.v1.CaseResponse
-	13, // 81: yizhan.v1.CaseService.Withdraw:output_type -> yizhan.v1.CaseResponse
-	13, // 82: yizhan.v1.CaseService.Suspend:output_type -> yizhan.v1.CaseResponse
-	13, // 83: yizhan.v1.CaseService.Resume:output_type -> yizhan.v1.CaseResponse
-	13, // 84: yizhan.v1.CaseService.Extend:output_type -> yizhan.v1.CaseResponse
-	13, // 85: yizhan.v1.CaseService.GiveOpinion:output_type -> yizhan.v1.CaseResponse
-	13, // 86: yizhan.v1.CaseService.Precheck:output_type -> yizhan.v1.CaseResponse
-	13, // 87: yizhan.v1.CaseService.RejectPrecheck:output_type -> yizhan.v1.CaseResponse
-	23, // 88: yizhan.v1.CaseService.RejectPrechecks:output_type -> yizhan.v1.RejectPrechecksResponse
-	13, // 89: yizhan.v1.CaseService.Rate:output_type -> yizhan.v1.CaseResponse
-	13, // 90: yizhan.v1.CaseService.Complain:output_type -> yizhan.v1.CaseResponse
-	66, // [66:91] is the sub-list for method output_type
-	41, // [41:66] is the sub-list for method input_type
-	41, // [41:41] is the sub-list for extension type_name
-	41, // [41:41] is the sub-list for extension extendee
-	0,  // [0:41] is the sub-list for field type_name
+	6,  // 0: yizhan.v1.SubmittedMaterial.files:type_name -> yizhan.v1.Attachment
+	30, // 1: yizhan.v1.RouteStep.right:type_name -> yizhan.v1.Right
+	1,  // 2: yizhan.v1.CaseEvent.type:type_name -> yizhan.v1.EventType
+	31, // 3: yizhan.v1.CaseEvent.at:type_name -> google.protobuf.Timestamp
+	5,  // 4: yizhan.v1.CaseEvent.materials:type_name -> yizhan.v1.SubmittedMaterial
+	9,  // 5: yizhan.v1.CaseEvent.filing:type_name -> yizhan.v1.CaseFiling
+	2,  // 6: yizhan.v1.CaseEvent.rating:type_name -> yizhan.v1.Rating
+	7,  // 7: yizhan.v1.CaseEvent.route:type_name -> yizhan.v1.RouteStep
+	32, // 8: yizhan.v1.CaseFiling.case_kind:type_name -> yizhan.v1.CaseKind
+	7,  // 9: yizhan.v1.CaseFiling.route:type_name -> yizhan.v1.RouteStep
+	4,  // 10: yizhan.v1.CaseFiling.applicant:type_name -> yizhan.v1.Applicant
+	31, // 11: yizhan.v1.Deadlines.accepted_at:type_name -> google.protobuf.Timestamp
+	31, // 12: yizhan.v1.Deadlines.statutory_due:type_name -> google.protobuf.Timestamp
+	31, // 13: yizhan.v1.Deadlines.promised_due:type_name -> google.protobuf.Timestamp
+	31, // 14: yizhan.v1.Deadlines.acceptance_due:type_name -> google.protobuf.Timestamp
+	31, // 15: yizhan.v1.Deadlines.delivery_due:type_name -> google.protobuf.Timestamp
+	31, // 16: yizhan.v1.Deadlines.correction_due:type_name -> google.protobuf.Timestamp
+	32, // 17: yizhan.v1.Case.case_kind:type_name -> yizhan.v1.CaseKind
+	0,  // 18: yizhan.v1.Case.state:type_name -> yizhan.v1.CaseState
+	4,  // 19: yizhan.v1.Case.applicant:type_name -> yizhan.v1.Applicant
+	5,  // 20: yizhan.v1.Case.materials:type_name -> yizhan.v1.SubmittedMaterial
+	7,  // 21: yizhan.v1.Case.route:type_name -> yizhan.v1.RouteStep
+	10, // 22: yizhan.v1.Case.deadlines:type_name -> yizhan.v1.Deadlines
+	31, // 23: yizhan.v1.Case.filed_at:type_name -> google.protobuf.Timestamp
+	31, // 24: yizhan.v1.Case.updated_at:type_name -> google.protobuf.Timestamp
+	2,  // 25: yizhan.v1.Case.rating:type_name -> yizhan.v1.Rating
+	31, // 26: yizhan.v1.Case.correction_notice_at:type_name -> google.protobuf.Timestamp
+	12, // 27: yizhan.v1.Case.review:type_name -> yizhan.v1.Opinion
+	12, // 28: yizhan.v1.Case.opinions:type_name -> yizhan.v1.Opinion
+	31, // 29: yizhan.v1.Opinion.at:type_name -> google.protobuf.Timestamp
+	4,  // 30: yizhan.v1.FileCaseRequest.applicant:type_name -> yizhan.v1.Applicant
+	5,  // 31: yizhan.v1.FileCaseRequest.materials:type_name -> yizhan.v1.SubmittedMaterial
+	11, // 32: yizhan.v1.CaseResponse.case:type_name -> yizhan.v1.Case
+	0,  // 33: yizhan.v1.ListCasesRequest.state:type_name -> yizhan.v1.CaseState
+	31, // 34: yizhan.v1.ListCasesRequest.filed_from:type_name -> google.protobuf.Timestamp
+	31, // 35: yizhan.v1.ListCasesRequest.filed_to:type_name -> google.protobuf.Timestamp
+	11, // 36: yizhan.v1.ListCasesResponse.cases:type_name -> yizhan.v1.Case
+	8,  // 37: yizhan.v1.ListCaseEventsResponse.events:type_name -> yizhan.v1.CaseEvent
+	5,  // 38: yizhan.v1.CaseActionRequest.materials:type_name -> yizhan.v1.SubmittedMaterial
+	3,  // 39: yizhan.v1.CaseActionRequest.conclusion:type_name -> yizhan.v1.Conclusion
+	2,  // 40: yizhan.v1.CaseActionRequest.rating:type_name -> yizhan.v1.Rating
+	29, // 41: yizhan.v1.RejectPrechecksResponse.results:type_name -> yizhan.v1.RejectPrechecksResponse.Result
+	13, // 42: yizhan.v1.CaseService.FileCase:input_type -> yizhan.v1.FileCaseRequest
+	15, // 43: yizhan.v1.CaseService.GetCase:input_type -> yizhan.v1.GetCaseRequest
+	16, // 44: yizhan.v1.CaseService.ListCases:input_type -> yizhan.v1.ListCasesRequest
+	18, // 45: yizhan.v1.CaseService.ListCaseEvents:input_type -> yizhan.v1.ListCaseEventsRequest
+	25, // 46: yizhan.v1.CaseService.UploadAttachment:input_type -> yizhan.v1.UploadAttachmentRequest
+	27, // 47: yizhan.v1.CaseService.GetAttachment:input_type -> yizhan.v1.GetAttachmentRequest
+	21, // 48: yizhan.v1.CaseService.VerifyCase:input_type -> yizhan.v1.VerifyCaseRequest
+	20, // 49: yizhan.v1.CaseService.Accept:input_type -> yizhan.v1.CaseActionRequest
+	20, // 50: yizhan.v1.CaseService.RequestCorrection:input_type -> yizhan.v1.CaseActionRequest
+	20, // 51: yizhan.v1.CaseService.Resubmit:input_type -> yizhan.v1.CaseActionRequest
+	20, // 52: yizhan.v1.CaseService.Refuse:input_type -> yizhan.v1.CaseActionRequest
+	20, // 53: yizhan.v1.CaseService.Review:input_type -> yizhan.v1.CaseActionRequest
+	20, // 54: yizhan.v1.CaseService.Decide:input_type -> yizhan.v1.CaseActionRequest
+	20, // 55: yizhan.v1.CaseService.Certify:input_type -> yizhan.v1.CaseActionRequest
+	20, // 56: yizhan.v1.CaseService.AssessFee:input_type -> yizhan.v1.CaseActionRequest
+	20, // 57: yizhan.v1.CaseService.Pay:input_type -> yizhan.v1.CaseActionRequest
+	20, // 58: yizhan.v1.CaseService.Deliver:input_type -> yizhan.v1.CaseActionRequest
+	20, // 59: yizhan.v1.CaseService.Withdraw:input_type -> yizhan.v1.CaseActionRequest
+	20, // 60: yizhan.v1.CaseService.Suspend:input_type -> yizhan.v1.CaseActionRequest
+	20, // 61: yizhan.v1.CaseService.Resume:input_type -> yizhan.v1.CaseActionRequest
+	20, // 62: yizhan.v1.CaseService.Extend:input_type -> yizhan.v1.CaseActionRequest
+	20, // 63: yizhan.v1.CaseService.GiveOpinion:input_type -> yizhan.v1.CaseActionRequest
+	20, // 64: yizhan.v1.CaseService.Precheck:input_type -> yizhan.v1.CaseActionRequest
+	20, // 65: yizhan.v1.CaseService.RejectPrecheck:input_type -> yizhan.v1.CaseActionRequest
+	23, // 66: yizhan.v1.CaseService.RejectPrechecks:input_type -> yizhan.v1.RejectPrechecksRequest
+	20, // 67: yizhan.v1.CaseService.Rate:input_type -> yizhan.v1.CaseActionRequest
+	20, // 68: yizhan.v1.CaseService.Complain:input_type -> yizhan.v1.CaseActionRequest
+	14, // 69: yizhan.v1.CaseService.FileCase:output_type -> yizhan.v1.CaseResponse
+	14, // 70: yizhan.v1.CaseService.GetCase:output_type -> yizhan.v1.CaseResponse
+	17, // 71: yizhan.v1.CaseService.ListCases:output_type -> yizhan.v1.ListCasesResponse
+	19, // 72: yizhan.v1.CaseService.ListCaseEvents:output_type -> yizhan.v1.ListCaseEventsResponse
+	26, // 73: yizhan.v1.CaseService.UploadAttachment:output_type -> yizhan.v1.UploadAttachmentResponse
+	28, // 74: yizhan.v1.CaseService.GetAttachment:output_type -> yizhan.v1.AttachmentPart
+	22, // 75: yizhan.v1.CaseService.VerifyCase:output_type -> yizhan.v1.VerifyCaseResponse
+	14, // 76: yizhan.v1.CaseService.Accept:output_type -> yizhan.v1.CaseResponse
+	14, // 77: yizhan.v1.CaseService.RequestCorrection:output_type -> yizhan.v1.CaseResponse
+	14, // 78: yizhan.v1.CaseService.Resubmit:output_type -> yizhan.v1.CaseResponse
+	14, // 79: yizhan.v1.CaseService.Refuse:output_type -> yizhan.v1.CaseResponse
+	14, // 80: yizhan.v1.CaseService.Review:output_type -> yizhan.v1.CaseResponse
+	14, // 81: yizhan.v1.CaseService.Decide:output_type -> yizhan.v1.CaseResponse
+	14, // 82: yizhan.v1.CaseService.Certify:output_type -> yizhan.v1.CaseResponse
+	14, // 83: yizhan.v1.CaseService.AssessFee:output_type -> yizhan.v1.CaseResponse
+	14, // 84: yizhan.v1.CaseService.Pay:output_type -> yizhan.v1.CaseResponse
+	14, // 85: yizhan.v1.CaseService.Deliver:output_type -> yizhan.v1.CaseResponse
+	14, // 86: yizhan.v1.CaseService.Withdraw:output_type -> yizhan.v1.CaseResponse
+	14, // 87: yizhan.v1.CaseService.Suspend:output_type -> yizhan.v1.CaseResponse
+	14, // 88: yizhan.v1.CaseService.Resume:output_type -> yizhan.v1.CaseResponse
+	14, // 89: yizhan.v1.CaseService.Extend:output_type -> yizhan.v1.CaseResponse
+	14, // 90: yizhan.v1.CaseService.GiveOpinion:output_type -> yizhan.v1.CaseResponse
+	14, // 91: yizhan.v1.CaseService.Precheck:output_type -> yizhan.v1.CaseResponse
+	14, // 92: yizhan.v1.CaseService.RejectPrecheck:output_type -> yizhan.v1.CaseResponse
+	24, // 93: yizhan.v1.CaseService.RejectPrechecks:output_type -> yizhan.v1.RejectPrechecksResponse
+	14, // 94: yizhan.v1.CaseService.Rate:output_type -> yizhan.v1.CaseResponse
+	14, // 95: yizhan.v1.CaseService.Complain:output_type -> yizhan.v1.CaseResponse
+	69, // [69:96] is the sub-list for method output_type
+	42, // [42:69] is the sub-list for method input_type
+	42, // [42:42] is the sub-list for extension type_name
+	42, // [42:42] is the sub-list for extension extendee
+	0,  // [0:42] is the sub-list for field type_name
 }
 
 func init() { file_yizhan_v1_cases_proto_init() }
@@ -2976,7 +3350,7 @@ func file_yizhan_v1_cases_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_yizhan_v1_cases_proto_rawDesc), len(file_yizhan_v1_cases_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   21,
+			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

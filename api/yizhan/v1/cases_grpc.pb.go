@@ -23,6 +23,8 @@ const (
 	CaseService_GetCase_FullMethodName           = "/yizhan.v1.CaseService/GetCase"
 	CaseService_ListCases_FullMethodName         = "/yizhan.v1.CaseService/ListCases"
 	CaseService_ListCaseEvents_FullMethodName    = "/yizhan.v1.CaseService/ListCaseEvents"
+	CaseService_UploadAttachment_FullMethodName  = "/yizhan.v1.CaseService/UploadAttachment"
+	CaseService_GetAttachment_FullMethodName     = "/yizhan.v1.CaseService/GetAttachment"
 	CaseService_VerifyCase_FullMethodName        = "/yizhan.v1.CaseService/VerifyCase"
 	CaseService_Accept_FullMethodName            = "/yizhan.v1.CaseService/Accept"
 	CaseService_RequestCorrection_FullMethodName = "/yizhan.v1.CaseService/RequestCorrection"
@@ -56,6 +58,16 @@ type CaseServiceClient interface {
 	GetCase(ctx context.Context, in *GetCaseRequest, opts ...grpc.CallOption) (*CaseResponse, error)
 	ListCases(ctx context.Context, in *ListCasesRequest, opts ...grpc.CallOption) (*ListCasesResponse, error)
 	ListCaseEvents(ctx context.Context, in *ListCaseEventsRequest, opts ...grpc.CallOption) (*ListCaseEventsResponse, error)
+	// UploadAttachment stores a scanned file at this office a part at a
+	// time (at most 512 KiB a call), before the filing or the resubmission
+	// that names it: resumable, each call answers how much of the file the
+	// office holds, and the next call sends from there. The content must be
+	// what content_type says (checked on the first part) and hash to
+	// sha256 (checked on the last). Staff only.
+	UploadAttachment(ctx context.Context, in *UploadAttachmentRequest, opts ...grpc.CallOption) (*UploadAttachmentResponse, error)
+	// GetAttachment reads a part of a case's scanned file (at most 512 KiB
+	// from offset): staff who may see the case, at an office that holds it.
+	GetAttachment(ctx context.Context, in *GetAttachmentRequest, opts ...grpc.CallOption) (*AttachmentPart, error)
 	VerifyCase(ctx context.Context, in *VerifyCaseRequest, opts ...grpc.CallOption) (*VerifyCaseResponse, error)
 	Accept(ctx context.Context, in *CaseActionRequest, opts ...grpc.CallOption) (*CaseResponse, error)
 	RequestCorrection(ctx context.Context, in *CaseActionRequest, opts ...grpc.CallOption) (*CaseResponse, error)
@@ -128,6 +140,26 @@ func (c *caseServiceClient) ListCaseEvents(ctx context.Context, in *ListCaseEven
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ListCaseEventsResponse)
 	err := c.cc.Invoke(ctx, CaseService_ListCaseEvents_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *caseServiceClient) UploadAttachment(ctx context.Context, in *UploadAttachmentRequest, opts ...grpc.CallOption) (*UploadAttachmentResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UploadAttachmentResponse)
+	err := c.cc.Invoke(ctx, CaseService_UploadAttachment_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *caseServiceClient) GetAttachment(ctx context.Context, in *GetAttachmentRequest, opts ...grpc.CallOption) (*AttachmentPart, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AttachmentPart)
+	err := c.cc.Invoke(ctx, CaseService_GetAttachment_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -354,6 +386,16 @@ type CaseServiceServer interface {
 	GetCase(context.Context, *GetCaseRequest) (*CaseResponse, error)
 	ListCases(context.Context, *ListCasesRequest) (*ListCasesResponse, error)
 	ListCaseEvents(context.Context, *ListCaseEventsRequest) (*ListCaseEventsResponse, error)
+	// UploadAttachment stores a scanned file at this office a part at a
+	// time (at most 512 KiB a call), before the filing or the resubmission
+	// that names it: resumable, each call answers how much of the file the
+	// office holds, and the next call sends from there. The content must be
+	// what content_type says (checked on the first part) and hash to
+	// sha256 (checked on the last). Staff only.
+	UploadAttachment(context.Context, *UploadAttachmentRequest) (*UploadAttachmentResponse, error)
+	// GetAttachment reads a part of a case's scanned file (at most 512 KiB
+	// from offset): staff who may see the case, at an office that holds it.
+	GetAttachment(context.Context, *GetAttachmentRequest) (*AttachmentPart, error)
 	VerifyCase(context.Context, *VerifyCaseRequest) (*VerifyCaseResponse, error)
 	Accept(context.Context, *CaseActionRequest) (*CaseResponse, error)
 	RequestCorrection(context.Context, *CaseActionRequest) (*CaseResponse, error)
@@ -403,6 +445,12 @@ func (UnimplementedCaseServiceServer) ListCases(context.Context, *ListCasesReque
 }
 func (UnimplementedCaseServiceServer) ListCaseEvents(context.Context, *ListCaseEventsRequest) (*ListCaseEventsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListCaseEvents not implemented")
+}
+func (UnimplementedCaseServiceServer) UploadAttachment(context.Context, *UploadAttachmentRequest) (*UploadAttachmentResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UploadAttachment not implemented")
+}
+func (UnimplementedCaseServiceServer) GetAttachment(context.Context, *GetAttachmentRequest) (*AttachmentPart, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetAttachment not implemented")
 }
 func (UnimplementedCaseServiceServer) VerifyCase(context.Context, *VerifyCaseRequest) (*VerifyCaseResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method VerifyCase not implemented")
@@ -556,6 +604,42 @@ func _CaseService_ListCaseEvents_Handler(srv interface{}, ctx context.Context, d
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(CaseServiceServer).ListCaseEvents(ctx, req.(*ListCaseEventsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CaseService_UploadAttachment_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UploadAttachmentRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CaseServiceServer).UploadAttachment(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CaseService_UploadAttachment_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CaseServiceServer).UploadAttachment(ctx, req.(*UploadAttachmentRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CaseService_GetAttachment_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetAttachmentRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CaseServiceServer).GetAttachment(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CaseService_GetAttachment_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CaseServiceServer).GetAttachment(ctx, req.(*GetAttachmentRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -960,6 +1044,14 @@ var CaseService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListCaseEvents",
 			Handler:    _CaseService_ListCaseEvents_Handler,
+		},
+		{
+			MethodName: "UploadAttachment",
+			Handler:    _CaseService_UploadAttachment_Handler,
+		},
+		{
+			MethodName: "GetAttachment",
+			Handler:    _CaseService_GetAttachment_Handler,
 		},
 		{
 			MethodName: "VerifyCase",

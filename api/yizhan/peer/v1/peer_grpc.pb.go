@@ -22,11 +22,12 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	Peer_Join_FullMethodName         = "/yizhan.peer.v1.Peer/Join"
-	Peer_Feed_FullMethodName         = "/yizhan.peer.v1.Peer/Feed"
-	Peer_AnnounceNode_FullMethodName = "/yizhan.peer.v1.Peer/AnnounceNode"
-	Peer_DeliverCases_FullMethodName = "/yizhan.peer.v1.Peer/DeliverCases"
-	Peer_Progress_FullMethodName     = "/yizhan.peer.v1.Peer/Progress"
+	Peer_Join_FullMethodName           = "/yizhan.peer.v1.Peer/Join"
+	Peer_Feed_FullMethodName           = "/yizhan.peer.v1.Peer/Feed"
+	Peer_AnnounceNode_FullMethodName   = "/yizhan.peer.v1.Peer/AnnounceNode"
+	Peer_DeliverCases_FullMethodName   = "/yizhan.peer.v1.Peer/DeliverCases"
+	Peer_PushAttachment_FullMethodName = "/yizhan.peer.v1.Peer/PushAttachment"
+	Peer_Progress_FullMethodName       = "/yizhan.peer.v1.Peer/Progress"
 )
 
 // PeerClient is the client API for Peer service.
@@ -43,6 +44,10 @@ type PeerClient interface {
 	AnnounceNode(ctx context.Context, in *AnnounceNodeRequest, opts ...grpc.CallOption) (*AnnounceNodeResponse, error)
 	// DeliverCases hands cases and their events to a neighbouring office.
 	DeliverCases(ctx context.Context, in *DeliverCasesRequest, opts ...grpc.CallOption) (*DeliverCasesResponse, error)
+	// PushAttachment hands a part of a scanned file to the office above,
+	// before the case message that names it (empty data asks how much of
+	// it the office holds: a push cut off goes on from there).
+	PushAttachment(ctx context.Context, in *PutAttachmentPart, opts ...grpc.CallOption) (*AttachmentProgress, error)
 	// Progress tells a node of the same office how far the office's raft log
 	// is committed (answered by the leader), so that a restarted node knows
 	// when it has applied what was committed before it started.
@@ -106,6 +111,16 @@ func (c *peerClient) DeliverCases(ctx context.Context, in *DeliverCasesRequest, 
 	return out, nil
 }
 
+func (c *peerClient) PushAttachment(ctx context.Context, in *PutAttachmentPart, opts ...grpc.CallOption) (*AttachmentProgress, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AttachmentProgress)
+	err := c.cc.Invoke(ctx, Peer_PushAttachment_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *peerClient) Progress(ctx context.Context, in *ProgressRequest, opts ...grpc.CallOption) (*ProgressResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ProgressResponse)
@@ -130,6 +145,10 @@ type PeerServer interface {
 	AnnounceNode(context.Context, *AnnounceNodeRequest) (*AnnounceNodeResponse, error)
 	// DeliverCases hands cases and their events to a neighbouring office.
 	DeliverCases(context.Context, *DeliverCasesRequest) (*DeliverCasesResponse, error)
+	// PushAttachment hands a part of a scanned file to the office above,
+	// before the case message that names it (empty data asks how much of
+	// it the office holds: a push cut off goes on from there).
+	PushAttachment(context.Context, *PutAttachmentPart) (*AttachmentProgress, error)
 	// Progress tells a node of the same office how far the office's raft log
 	// is committed (answered by the leader), so that a restarted node knows
 	// when it has applied what was committed before it started.
@@ -155,6 +174,9 @@ func (UnimplementedPeerServer) AnnounceNode(context.Context, *AnnounceNodeReques
 }
 func (UnimplementedPeerServer) DeliverCases(context.Context, *DeliverCasesRequest) (*DeliverCasesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method DeliverCases not implemented")
+}
+func (UnimplementedPeerServer) PushAttachment(context.Context, *PutAttachmentPart) (*AttachmentProgress, error) {
+	return nil, status.Error(codes.Unimplemented, "method PushAttachment not implemented")
 }
 func (UnimplementedPeerServer) Progress(context.Context, *ProgressRequest) (*ProgressResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Progress not implemented")
@@ -245,6 +267,24 @@ func _Peer_DeliverCases_Handler(srv interface{}, ctx context.Context, dec func(i
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Peer_PushAttachment_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PutAttachmentPart)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PeerServer).PushAttachment(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Peer_PushAttachment_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PeerServer).PushAttachment(ctx, req.(*PutAttachmentPart))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _Peer_Progress_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ProgressRequest)
 	if err := dec(in); err != nil {
@@ -281,6 +321,10 @@ var Peer_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DeliverCases",
 			Handler:    _Peer_DeliverCases_Handler,
+		},
+		{
+			MethodName: "PushAttachment",
+			Handler:    _Peer_PushAttachment_Handler,
 		},
 		{
 			MethodName: "Progress",

@@ -1,0 +1,153 @@
+package casebook
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+
+	"github.com/dgraph-io/badger/v4"
+
+	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
+	"github.com/yizhan-gov/yizhan/casework"
+	"github.com/yizhan-gov/yizhan/reason"
+)
+
+// Scanned files (casework's attachments), stored by their SHA-256 beside
+// the cases, so that they are in the office's raft log, its snapshots and
+// every node's book like the rest:
+//
+//	book/fa/<sha256>            what is held: a PutAttachmentPart without
+//	                            data, offset = the bytes held
+//	book/fp/<sha256><offset>    a part (at most casework.AttachmentPartBytes)
+//
+// Parts are stored in order, each from what is held: a part from
+// elsewhere is answered with what is held, and the sender goes on from
+// there (an upload or a push cut off resumes). The last part's arrival
+// checks the hash over the whole file; a file that does not hash to its
+// name is dropped, all of it.
+const (
+	pAttachment     = prefix + "fa/"
+	pAttachmentPart = prefix + "fp/"
+)
+
+// putAttachmentPart stores a part of a file, once, in order.
+func (o *overlay) putAttachmentPart(p *peerv1.PutAttachmentPart) (*peerv1.AttachmentProgress, error) {
+	if err := casework.CheckAttachmentPart(p.GetSha256(), p.GetSize(), p.GetContentType(), p.GetOffset(), p.GetData()); err != nil {
+		return nil, err
+	}
+	held := &peerv1.PutAttachmentPart{}
+	if !o.getProto(key(pAttachment, p.GetSha256()), held) {
+		held = &peerv1.PutAttachmentPart{Sha256: p.GetSha256(), Size: p.GetSize(), ContentType: p.GetContentType()}
+	}
+	progress := func() *peerv1.AttachmentProgress {
+		return &peerv1.AttachmentProgress{Received: held.GetOffset(), Complete: held.GetOffset() == held.GetSize()}
+	}
+	if held.GetSize() != p.GetSize() || held.GetContentType() != p.GetContentType() {
+		return nil, reason.Errorf(reason.FailedPrecondition, nil, "file %s is held as %d bytes of %s, not %d of %s",
+			p.GetSha256(), held.GetSize(), held.GetContentType(), p.GetSize(), p.GetContentType())
+	}
+	if p.GetOffset() != held.GetOffset() || len(p.GetData()) == 0 {
+		return progress(), nil // not the next part: the sender goes on from what is held
+	}
+	if held.GetOffset()+int64(len(p.GetData())) == held.GetSize() {
+		sum, err := o.hashParts(p.GetSha256(), p)
+		if err != nil {
+			return nil, err
+		}
+		if sum != p.GetSha256() {
+			// The file is not what it is named: all of it goes, and the
+			// answer says nothing is held (the uploader is told).
+			o.dropParts(p.GetSha256())
+			o.del(key(pAttachment, p.GetSha256()))
+			return &peerv1.AttachmentProgress{}, nil
+		}
+	}
+	o.set(key(pAttachmentPart, p.GetSha256(), be64(uint64(p.GetOffset()))), p.GetData())
+	held.Offset += int64(len(p.GetData()))
+	o.setProto(key(pAttachment, p.GetSha256()), held)
+	return progress(), nil
+}
+
+// hashParts hashes the parts held of a file and last, the part being
+// stored.
+func (o *overlay) hashParts(sha string, last *peerv1.PutAttachmentPart) (string, error) {
+	h := sha256.New()
+	var next int64
+	err := eachKey(o.txn, key(pAttachmentPart, sha), func(k, v []byte) error {
+		if len(v) == 0 {
+			return nil
+		}
+		h.Write(v)
+		next += int64(len(v))
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	if next != last.GetOffset() {
+		return "", fmt.Errorf("casebook: file %s: parts hold %d bytes before the last at %d", sha, next, last.GetOffset())
+	}
+	h.Write(last.GetData())
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// dropParts deletes the parts of a file held before this command.
+func (o *overlay) dropParts(sha string) {
+	_ = eachKey(o.txn, key(pAttachmentPart, sha), func(k, _ []byte) error {
+		o.del(append([]byte(nil), k...))
+		return nil
+	})
+}
+
+// AttachmentHeld reports how much of a file the book holds: its size and
+// type, the bytes held, and whether all of it is, its hash checked.
+func (b *Book) AttachmentHeld(sha string) (held *peerv1.PutAttachmentPart, complete bool) {
+	held = &peerv1.PutAttachmentPart{}
+	var ok bool
+	b.view(func(txn *badger.Txn) (err error) {
+		ok, err = getProto(txn, key(pAttachment, sha), held)
+		return err
+	})
+	if !ok {
+		return nil, false
+	}
+	return held, held.GetOffset() == held.GetSize()
+}
+
+// ReadAttachment reads up to limit bytes of a whole file from offset.
+func (b *Book) ReadAttachment(sha string, offset int64, limit int) ([]byte, error) {
+	held, complete := b.AttachmentHeld(sha)
+	if !complete {
+		return nil, reason.Errorf(reason.NotFound, nil, "no file %s here", sha)
+	}
+	if offset < 0 || offset > held.GetSize() {
+		return nil, reason.Errorf(reason.InvalidValue, nil, "offset %d is outside the file's %d bytes", offset, held.GetSize())
+	}
+	var out []byte
+	err := b.db.View(func(txn *badger.Txn) error {
+		opts := badger.DefaultIteratorOptions
+		opts.Prefix = key(pAttachmentPart, sha)
+		it := txn.NewIterator(opts)
+		defer it.Close()
+		for it.Rewind(); it.Valid() && len(out) < limit; it.Next() {
+			k := it.Item().Key()
+			start := int64(binary.BigEndian.Uint64(k[len(k)-8:]))
+			v, err := it.Item().ValueCopy(nil)
+			if err != nil {
+				return err
+			}
+			end := start + int64(len(v))
+			if end <= offset {
+				continue
+			}
+			out = append(out, v[max(offset-start, 0):]...)
+			offset = end
+		}
+		return nil
+	})
+	if len(out) > limit {
+		out = out[:limit]
+	}
+	return out, err
+}

@@ -1,0 +1,83 @@
+package casebook
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"testing"
+
+	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
+	"github.com/yizhan-gov/yizhan/casework"
+)
+
+// putPart applies a PutAttachmentPart as the next raft entry.
+func (o *office) putPart(p *peerv1.PutAttachmentPart) (*peerv1.AttachmentProgress, error) {
+	o.t.Helper()
+	o.index++
+	res := o.book.Apply([]Entry{{Index: o.index, At: o.now.UnixNano(),
+		Cmd: &peerv1.CaseCommand{Op: &peerv1.CaseCommand_PutAttachmentPart{PutAttachmentPart: p}}}}, o.index, o.reg)[0]
+	got, _ := res.Value.(*peerv1.AttachmentProgress)
+	return got, res.Err
+}
+
+// A scan is stored a part at a time, in order: a part sent again or
+// ahead of what is held is answered with what is held and changes
+// nothing; the last part checks the whole file's hash, and a file that
+// does not hash to its name is dropped, all of it. What is stored reads
+// back from any offset.
+func TestAttachmentPartsInOrderAndHashChecked(t *testing.T) {
+	o := newOffice(t, county, newRegistry(t))
+	part := casework.AttachmentPartBytes
+	data := bytes.Repeat([]byte("0123456789abcdef"), (2*part+1000)/16)
+	copy(data, "%PDF-1.7\n")
+	sum := sha256.Sum256(data)
+	sha := hex.EncodeToString(sum[:])
+	put := func(offset int, n int) *peerv1.AttachmentProgress {
+		t.Helper()
+		got, err := o.putPart(&peerv1.PutAttachmentPart{Sha256: sha, Size: int64(len(data)), ContentType: casework.TypePDF,
+			Offset: int64(offset), Data: data[offset:min(offset+n, len(data))]})
+		if err != nil {
+			t.Fatalf("part at %d: %v", offset, err)
+		}
+		return got
+	}
+	if got := put(0, part); got.GetReceived() != int64(part) || got.GetComplete() {
+		t.Fatalf("after the first part: %v", got)
+	}
+	if got := put(0, part); got.GetReceived() != int64(part) {
+		t.Fatalf("the first part again: %v", got)
+	}
+	if got := put(2*part, part); got.GetReceived() != int64(part) {
+		t.Fatalf("a part ahead: %v", got)
+	}
+	if _, complete := o.book.AttachmentHeld(sha); complete {
+		t.Fatal("complete with a part missing")
+	}
+	put(part, part)
+	if got := put(2*part, part); !got.GetComplete() || got.GetReceived() != int64(len(data)) {
+		t.Fatalf("after the last part: %v", got)
+	}
+	for _, from := range []int{0, 1, part - 1, part, 2*part + 5} {
+		got, err := o.book.ReadAttachment(sha, int64(from), 3000)
+		if err != nil || !bytes.Equal(got, data[from:min(from+3000, len(data))]) {
+			t.Errorf("read from %d: %d bytes, %v", from, len(got), err)
+		}
+	}
+
+	// A file that is not what it is named: nothing of it stays.
+	bad := bytes.Clone(data)
+	bad[len(bad)-1] ^= 1
+	o.putPart(&peerv1.PutAttachmentPart{Sha256: sha[:63] + "0", Size: int64(len(bad)), ContentType: casework.TypePDF, Data: bad[:part]})
+	o.putPart(&peerv1.PutAttachmentPart{Sha256: sha[:63] + "0", Size: int64(len(bad)), ContentType: casework.TypePDF, Offset: int64(part), Data: bad[part : 2*part]})
+	got, err := o.putPart(&peerv1.PutAttachmentPart{Sha256: sha[:63] + "0", Size: int64(len(bad)), ContentType: casework.TypePDF, Offset: int64(2 * part), Data: bad[2*part:]})
+	if err != nil || got.GetReceived() != 0 || got.GetComplete() {
+		t.Fatalf("a file not what it is named: %v, %v", got, err)
+	}
+	if held, _ := o.book.AttachmentHeld(sha[:63] + "0"); held != nil {
+		t.Errorf("still held: %v", held)
+	}
+	// Not a PDF, though it says so.
+	if _, err := o.putPart(&peerv1.PutAttachmentPart{Sha256: sha, Size: 10, ContentType: casework.TypePDF, Data: []byte("GIF89a....")}); err == nil {
+		t.Error("a GIF stored as a PDF")
+	}
+}

@@ -1,0 +1,147 @@
+package casework
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+	"github.com/yizhan-gov/yizhan/reason"
+	"github.com/yizhan-gov/yizhan/registry"
+)
+
+// Scanned materials (扫描件): files attached to the materials of a filing
+// or a resubmission, named in the event by their SHA-256, so that the
+// case's chain covers them. The files themselves are stored beside the
+// case book (casebook) and travel up the tree before the case messages
+// that name them (federation/mail). docs/LIMITS.md lists the limits.
+const (
+	// MaxAttachmentBytes is the largest scanned file: a few pages of A4
+	// at 200 dpi.
+	MaxAttachmentBytes = 10 << 20
+	// MaxCaseAttachmentBytes bounds the files of one filing or
+	// resubmission together.
+	MaxCaseAttachmentBytes = 40 << 20
+	// MaxFilesPerMaterial bounds the files of one material.
+	MaxFilesPerMaterial = 20
+	// AttachmentPartBytes is the largest part of a file stored or sent in
+	// one call, one raft entry: well under the request and entry limits.
+	AttachmentPartBytes = 512 << 10
+)
+
+// The content types a scan may have.
+const (
+	TypePDF  = "application/pdf"
+	TypeJPEG = "image/jpeg"
+	TypePNG  = "image/png"
+)
+
+var attachmentTypes = []string{TypePDF, TypeJPEG, TypePNG}
+
+// SniffContentType says what a file is from its first bytes: a PDF, a
+// JPEG or a PNG, else "". A name or a declared type proves nothing.
+func SniffContentType(head []byte) string {
+	switch {
+	case bytes.HasPrefix(head, []byte("%PDF-")):
+		return TypePDF
+	case bytes.HasPrefix(head, []byte{0xFF, 0xD8, 0xFF}):
+		return TypeJPEG
+	case bytes.HasPrefix(head, []byte{0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'}):
+		return TypePNG
+	}
+	return ""
+}
+
+// validSHA256 reports whether s is a SHA-256 in lower-case hex.
+func validSHA256(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for i := range len(s) {
+		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// CheckAttachmentPart checks a part of a file before it is stored: its
+// hash and size, its type (one of the scans' types, and what the
+// content's first bytes are, on the first part), where it starts and its
+// length. Field errors name the fields of UploadAttachmentRequest.
+func CheckAttachmentPart(sha256 string, size int64, contentType string, offset int64, data []byte) error {
+	var vs violations
+	if !validSHA256(sha256) {
+		vs.addMeta(reason.InvalidFormat, reason.Meta{"format": "SHA256"}, "sha256", "must be 64 lower-case hex characters")
+	}
+	if size <= 0 || size > MaxAttachmentBytes {
+		vs.addReason(registry.ReasonOutOfRange, "size", "must be 1 to %d bytes, got %d", MaxAttachmentBytes, size)
+	}
+	if !slices.Contains(attachmentTypes, contentType) {
+		vs.addMeta(reason.AttachmentType, reason.Meta{"got": contentType}, "content_type", "must be %v", attachmentTypes)
+	}
+	switch {
+	case offset < 0 || (size > 0 && offset >= size && len(data) > 0):
+		vs.addReason(registry.ReasonOutOfRange, "offset", "must be 0 to %d, got %d", size-1, offset)
+	case len(data) > AttachmentPartBytes:
+		vs.addReason(registry.ReasonTooLong, "data", "a part is at most %d bytes, got %d", AttachmentPartBytes, len(data))
+	case offset+int64(len(data)) > size:
+		vs.addReason(registry.ReasonOutOfRange, "data", "ends at %d, after the file's %d bytes", offset+int64(len(data)), size)
+	case offset == 0 && len(data) > 0 && slices.Contains(attachmentTypes, contentType):
+		if got := SniffContentType(data); got != contentType {
+			vs.addMeta(reason.AttachmentType, reason.Meta{"got": got, "want": contentType}, "data",
+				"the content is %q, not the %s it says", got, contentType)
+		}
+	}
+	return vs.err()
+}
+
+// checkFiles checks the files named by materials (a filing's or a
+// resubmission's): each a well-formed reference to a scan within the
+// limits, no more than MaxFilesPerMaterial a material, and all of them
+// within MaxCaseAttachmentBytes. Whether the office holds them is the
+// office's to check (casebook).
+func checkFiles(vs *violations, field string, ms []*yizhanv1.SubmittedMaterial) {
+	var total int64
+	for i, m := range ms {
+		f := fmt.Sprintf("%s[%d].files", field, i)
+		if len(m.GetFiles()) > MaxFilesPerMaterial {
+			vs.addReason(registry.ReasonTooLong, f, "at most %d files a material, got %d", MaxFilesPerMaterial, len(m.GetFiles()))
+			continue
+		}
+		for j, a := range m.GetFiles() {
+			fj := fmt.Sprintf("%s[%d]", f, j)
+			if !validSHA256(a.GetSha256()) {
+				vs.addMeta(reason.InvalidFormat, reason.Meta{"format": "SHA256"}, fj+".sha256", "must be 64 lower-case hex characters")
+			}
+			if a.GetSize() <= 0 || a.GetSize() > MaxAttachmentBytes {
+				vs.addReason(registry.ReasonOutOfRange, fj+".size", "must be 1 to %d bytes, got %d", MaxAttachmentBytes, a.GetSize())
+			}
+			if !slices.Contains(attachmentTypes, a.GetContentType()) {
+				vs.addMeta(reason.AttachmentType, reason.Meta{"got": a.GetContentType()}, fj+".content_type", "must be %v", attachmentTypes)
+			}
+			vs.line(fj+".file_name", a.GetFileName(), registry.MaxNameLen)
+			total += a.GetSize()
+		}
+	}
+	if total > MaxCaseAttachmentBytes {
+		vs.addReason(registry.ReasonOutOfRange, field, "the files come to %d bytes, more than the %d a filing may have", total, MaxCaseAttachmentBytes)
+	}
+}
+
+// Attachments lists the files the events name, each once, in order.
+func Attachments(events []*yizhanv1.CaseEvent) []*yizhanv1.Attachment {
+	var out []*yizhanv1.Attachment
+	seen := map[string]bool{}
+	for _, e := range events {
+		for _, m := range e.GetMaterials() {
+			for _, a := range m.GetFiles() {
+				if !seen[a.GetSha256()] {
+					seen[a.GetSha256()] = true
+					out = append(out, a)
+				}
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,83 @@
+package casework
+
+import (
+	"strings"
+	"testing"
+
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+	"github.com/yizhan-gov/yizhan/registry"
+)
+
+// A scan's type is what its content is; its name and declared type prove
+// nothing.
+func TestSniffContentType(t *testing.T) {
+	for head, want := range map[string]string{
+		"%PDF-1.7\n%âãÏÓ":              TypePDF,
+		"\xFF\xD8\xFF\xE0\x00\x10JFIF": TypeJPEG,
+		"\x89PNG\r\n\x1a\n\x00\x00":    TypePNG,
+		"GIF89a":                       "",
+		"PK\x03\x04 a .docx":           "",
+		"":                             "",
+	} {
+		if got := SniffContentType([]byte(head)); got != want {
+			t.Errorf("SniffContentType(%q) = %q, want %q", head, got, want)
+		}
+	}
+}
+
+// A part of a scan is refused naming the field at fault.
+func TestCheckAttachmentPart(t *testing.T) {
+	sha := strings.Repeat("ab", 32)
+	pdf := []byte("%PDF-1.7\n")
+	for _, tt := range []struct {
+		name        string
+		sha         string
+		size        int64
+		contentType string
+		offset      int64
+		data        []byte
+		field       string
+	}{
+		{"ok", sha, 100, TypePDF, 0, pdf, ""},
+		{"ok, asking what is held", sha, 100, TypePDF, 0, nil, ""},
+		{"upper-case hash", strings.ToUpper(sha), 100, TypePDF, 0, pdf, "sha256"},
+		{"short hash", sha[:10], 100, TypePDF, 0, pdf, "sha256"},
+		{"too large", sha, MaxAttachmentBytes + 1, TypePDF, 0, pdf, "size"},
+		{"a Word file", sha, 100, "application/msword", 0, pdf, "content_type"},
+		{"a JPEG said to be a PDF", sha, 100, TypePDF, 0, []byte("\xFF\xD8\xFF\xE0"), "data"},
+		{"past the end", sha, 5, TypePDF, 0, pdf, "data"},
+		{"a part too large", sha, MaxAttachmentBytes, TypePDF, 0, make([]byte, AttachmentPartBytes+1), "data"},
+	} {
+		err := CheckAttachmentPart(tt.sha, tt.size, tt.contentType, tt.offset, tt.data)
+		got := ""
+		if ve, ok := err.(*registry.ValidationError); ok {
+			got = ve.Violations[0].Field
+		} else if err != nil {
+			got = err.Error()
+		}
+		if got != tt.field {
+			t.Errorf("%s: %v, want field %q", tt.name, err, tt.field)
+		}
+	}
+}
+
+// A filing's files are checked with its materials: well-formed, within
+// the limits.
+func TestFilingChecksItsFiles(t *testing.T) {
+	var vs violations
+	checkFiles(&vs, "materials", []*yizhanv1.SubmittedMaterial{{Name: "申请表", Files: []*yizhanv1.Attachment{
+		{Sha256: strings.Repeat("0", 64), Size: 100, ContentType: TypePNG},
+		{Sha256: "x", Size: 100, ContentType: TypePNG},
+		{Sha256: strings.Repeat("1", 64), Size: MaxAttachmentBytes, ContentType: TypePDF},
+		{Sha256: strings.Repeat("2", 64), Size: MaxAttachmentBytes, ContentType: TypePDF},
+		{Sha256: strings.Repeat("3", 64), Size: MaxAttachmentBytes, ContentType: TypePDF},
+		{Sha256: strings.Repeat("4", 64), Size: MaxAttachmentBytes, ContentType: TypePDF},
+	}}})
+	var fields []string
+	for _, v := range vs {
+		fields = append(fields, v.Field)
+	}
+	if strings.Join(fields, ",") != "materials[0].files[1].sha256,materials" {
+		t.Errorf("violations on %v", fields)
+	}
+}

@@ -1,0 +1,123 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+	"github.com/yizhan-gov/yizhan/auth"
+	"github.com/yizhan-gov/yizhan/casework"
+	"github.com/yizhan-gov/yizhan/registry"
+)
+
+// Scanned materials through the API: staff upload a file a part at a
+// time at their office before the filing or resubmission that names it,
+// and read a case's files where the case is held. The files are never
+// shown to the public: a query code reads none.
+
+// UploadAttachment stores a part of a scanned file at this office.
+func (s *caseService) UploadAttachment(ctx context.Context, req *yizhanv1.UploadAttachmentRequest) (*yizhanv1.UploadAttachmentResponse, error) {
+	p, err := s.optionalPrincipal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if p == nil {
+		return nil, status.Error(codes.Unauthenticated, "uploading a scan needs staff's sign-in")
+	}
+	// Staff upload at their office; a file handed in with a correction
+	// below goes on to the office above that holds the case (uploadTo).
+	if !slices.Contains(casework.PathUp(p.Office), s.n.office.Code()) {
+		return nil, toStatus(fmt.Errorf("%w: %s works at office %s, not at %s or below it", auth.ErrPermissionDenied, p.Username, p.Office, s.n.office.Code()))
+	}
+	if err := casework.CheckAttachmentPart(req.GetSha256(), req.GetSize(), req.GetContentType(), req.GetOffset(), req.GetData()); err != nil {
+		return nil, toStatus(err)
+	}
+	return onLeader(ctx, s, func() (*yizhanv1.UploadAttachmentResponse, error) {
+		got, err := s.n.svc.PutAttachmentPart(ctx, &peerv1.PutAttachmentPart{Sha256: req.GetSha256(), Size: req.GetSize(),
+			ContentType: req.GetContentType(), Offset: req.GetOffset(), Data: req.GetData()})
+		if err != nil {
+			return nil, err
+		}
+		return &yizhanv1.UploadAttachmentResponse{Received: got.GetReceived(), Complete: got.GetComplete()}, nil
+	}, func(ctx context.Context, c yizhanv1.CaseServiceClient) (*yizhanv1.UploadAttachmentResponse, error) {
+		return c.UploadAttachment(ctx, req)
+	})
+}
+
+// GetAttachment reads a part of one of a case's scanned files: staff
+// who handle the case (its owner's, its origin's, an office on its
+// route), at an office that holds the case and the file, else from the
+// offices above.
+func (s *caseService) GetAttachment(ctx context.Context, req *yizhanv1.GetAttachmentRequest) (*yizhanv1.AttachmentPart, error) {
+	p, err := s.optionalPrincipal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if p == nil {
+		return nil, status.Error(codes.Unauthenticated, "scans are shown to staff only")
+	}
+	if v := registry.CheckLine("sha256", req.GetSha256(), 64); v != nil {
+		return nil, invalidArgument(*v)
+	}
+	c, _, found, err := s.readable(ctx, req.GetNumber(), "")
+	if err != nil {
+		return nil, err
+	}
+	up := func(ctx context.Context, cl yizhanv1.CaseServiceClient) (*yizhanv1.AttachmentPart, error) {
+		return cl.GetAttachment(ctx, req)
+	}
+	if !found {
+		return forwardUp(ctx, s, req.GetNumber(), up)
+	}
+	if !handles(p, c) {
+		return nil, toStatus(fmt.Errorf("%w: the scans of case %s are for the staff who handle it", auth.ErrPermissionDenied, c.GetNumber()))
+	}
+	files := casework.Attachments(s.n.office.Cases().Events(c.GetNumber()))
+	i := slices.IndexFunc(files, func(a *yizhanv1.Attachment) bool { return a.GetSha256() == req.GetSha256() })
+	if i < 0 {
+		return nil, status.Errorf(codes.NotFound, "case %s has no file %s", c.GetNumber(), req.GetSha256())
+	}
+	if _, complete := s.n.office.Cases().AttachmentHeld(req.GetSha256()); !complete {
+		return forwardUp(ctx, s, req.GetNumber(), up)
+	}
+	data, err := s.n.office.Cases().ReadAttachment(req.GetSha256(), req.GetOffset(), casework.AttachmentPartBytes)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &yizhanv1.AttachmentPart{Data: data, Offset: req.GetOffset(), Size: files[i].GetSize(), ContentType: files[i].GetContentType()}, nil
+}
+
+// uploadTo uploads to another office (cl, as the caller) the scans the
+// materials name that this office holds, each from what that office
+// holds on: a correction handed in here is relayed to the office that
+// holds the case with its files.
+func (s *caseService) uploadTo(ctx context.Context, cl yizhanv1.CaseServiceClient, ms []*yizhanv1.SubmittedMaterial) error {
+	for _, m := range ms {
+		for _, a := range m.GetFiles() {
+			if _, complete := s.n.office.Cases().AttachmentHeld(a.GetSha256()); !complete {
+				continue // the office above refuses the resubmission, naming it
+			}
+			req := &yizhanv1.UploadAttachmentRequest{Sha256: a.GetSha256(), Size: a.GetSize(), ContentType: a.GetContentType()}
+			for range casework.MaxAttachmentBytes/casework.AttachmentPartBytes + 2 {
+				got, err := cl.UploadAttachment(ctx, req)
+				if err != nil {
+					return err
+				}
+				if got.GetComplete() {
+					break
+				}
+				data, err := s.n.office.Cases().ReadAttachment(a.GetSha256(), got.GetReceived(), casework.AttachmentPartBytes)
+				if err != nil || len(data) == 0 {
+					return toStatus(fmt.Errorf("file %s: %v", a.GetSha256(), err))
+				}
+				req.Offset, req.Data = got.GetReceived(), data
+			}
+		}
+	}
+	return nil
+}

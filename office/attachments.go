@@ -1,0 +1,68 @@
+package office
+
+import (
+	"context"
+	"fmt"
+
+	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+	"github.com/yizhan-gov/yizhan/casework"
+	"github.com/yizhan-gov/yizhan/reason"
+	"github.com/yizhan-gov/yizhan/registry"
+)
+
+// PutAttachmentPart stores a part of a scanned file at this office (the
+// leader only: see Leading), for an upload or a push from the office
+// below. A part that is not the next one (sent again, or ahead of what
+// is held) proposes nothing and answers what is held, so that the sender
+// goes on from there. The last part of a file whose content does not
+// hash to its name fails with DATA_LOSS: nothing of it is kept.
+func (s *Service) PutAttachmentPart(ctx context.Context, p *peerv1.PutAttachmentPart) (*peerv1.AttachmentProgress, error) {
+	if err := s.Leading(); err != nil {
+		return nil, err
+	}
+	if err := casework.CheckAttachmentPart(p.GetSha256(), p.GetSize(), p.GetContentType(), p.GetOffset(), p.GetData()); err != nil {
+		return nil, err
+	}
+	held, complete := s.fed.Cases().AttachmentHeld(p.GetSha256())
+	if held != nil && held.GetSize() == p.GetSize() && held.GetContentType() == p.GetContentType() &&
+		(complete || held.GetOffset() != p.GetOffset() || len(p.GetData()) == 0) {
+		return &peerv1.AttachmentProgress{Received: held.GetOffset(), Complete: complete}, nil
+	}
+	if held == nil && (p.GetOffset() != 0 || len(p.GetData()) == 0) {
+		return &peerv1.AttachmentProgress{}, nil
+	}
+	v, err := s.fed.ProposeCase(ctx, &peerv1.CaseCommand{AtUnixNano: s.now().UnixNano(),
+		Op: &peerv1.CaseCommand_PutAttachmentPart{PutAttachmentPart: p}})
+	if err != nil {
+		return nil, err
+	}
+	got, _ := v.(*peerv1.AttachmentProgress)
+	if p.GetOffset()+int64(len(p.GetData())) == p.GetSize() && !got.GetComplete() {
+		return nil, registry.Invalid("sha256", reason.AttachmentHash, nil,
+			"the file's content does not hash to %s: nothing of it is kept, upload it again", p.GetSha256())
+	}
+	return got, nil
+}
+
+// checkAttachmentsHeld checks that this office holds, whole, every file
+// the materials name, as they describe it (ATTACHMENT_MISSING on the
+// file's field otherwise): a filing or a resubmission names only what was
+// uploaded here first.
+func (s *Service) checkAttachmentsHeld(ms []*yizhanv1.SubmittedMaterial) error {
+	var vs []registry.FieldViolation
+	for i, m := range ms {
+		for j, a := range m.GetFiles() {
+			held, complete := s.fed.Cases().AttachmentHeld(a.GetSha256())
+			if !complete || held.GetSize() != a.GetSize() || held.GetContentType() != a.GetContentType() {
+				vs = append(vs, registry.FieldViolation{Field: fmt.Sprintf("materials[%d].files[%d].sha256", i, j),
+					Reason: reason.AttachmentMissing, Meta: reason.Meta{"sha256": a.GetSha256()},
+					Description: fmt.Sprintf("office %s holds no whole file %s of %d bytes (%s): upload it first", s.fed.Code(), a.GetSha256(), a.GetSize(), a.GetContentType())})
+			}
+		}
+	}
+	if len(vs) == 0 {
+		return nil
+	}
+	return &registry.ValidationError{Violations: vs}
+}
