@@ -164,7 +164,7 @@ func (b *Book) Shift(id string) (*yizhanv1.DutyShift, bool) {
 
 // ShiftQuery selects shifts.
 type ShiftQuery struct {
-	Office   string    // with the offices below it ("" all)
+	Office string // with the offices below it ("" all)
 	// From and To select the shifts on between them: starting before To
 	// and ending after From (a night shift that began the evening before
 	// is one of the day's).
