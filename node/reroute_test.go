@@ -10,18 +10,24 @@ import (
 	"github.com/yizhan-gov/yizhan/node"
 )
 
-// A grant revoked under a case in flight (改派): the county delegates the
-// tobacco licence's acceptance to the township, a village files a case,
-// the township holds it waiting for its acceptance, and the county
-// revokes the grant. The township's leader reroutes the case (one
-// REROUTED event, with the reason), its mail carries it to the county,
-// whose clerk accepts it; the village that filed it sees the new route.
-func TestCaseInFlightIsReroutedAfterItsGrantIsRevoked(t *testing.T) {
+// A grant revoked under cases in flight (改派): the county delegates the
+// tobacco licence's acceptance and review to the township; a village
+// files two cases, the township accepts one, and the county revokes the
+// grant. The township's leader reroutes each once (a REROUTED event with
+// the reason): the one waiting for acceptance from the acceptance on,
+// the accepted one from the review on (its acceptance stays the
+// township's). Its mail carries both to the county, whose staff accept,
+// review and decide them; the village that filed sees the new route.
+func TestCasesInFlightAreReroutedAfterTheirGrantIsRevoked(t *testing.T) {
 	f := newTunedCaseFed(t, 1, func(_ string, c *node.Config) { c.RerouteSweepInterval = 100 * time.Millisecond })
 	ctx := f.admin.ctx()
 	g, err := f.admin.reg.CreateGrant(ctx, &yizhanv1.CreateGrantRequest{Grant: &yizhanv1.Grant{
-		ItemCode: tobacco().Code, OfficeCode: township, Rights: []yizhanv1.Right{yizhanv1.Right_RIGHT_ACCEPT}}})
+		ItemCode: tobacco().Code, OfficeCode: township, Rights: []yizhanv1.Right{yizhanv1.Right_RIGHT_ACCEPT, yizhanv1.Right_RIGHT_REVIEW}}})
 	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.admin.reg.CreateStaff(ctx, &yizhanv1.CreateStaffRequest{Staff: &yizhanv1.StaffMember{Username: "town", Name: "李华",
+		OfficeCode: township, Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_CLERK, yizhanv1.Role_ROLE_REVIEWER}}, Password: password}); err != nil {
 		t.Fatal(err)
 	}
 	idx := f.nodes["county-1"].Registry().Index()
@@ -36,6 +42,12 @@ func TestCaseInFlightIsReroutedAfterItsGrantIsRevoked(t *testing.T) {
 	}
 	townNode, countyNode := f.nodes["chengguan-1"], f.nodes["county-1"]
 	waitFor(t, "the township holds the case", func() bool { return received(townNode, number) }, 20*time.Second)
+	accepted := fileTobacco(t, agent, "韦小梅").GetNumber()
+	waitFor(t, "the township holds the second case", func() bool { return received(townNode, accepted) }, 20*time.Second)
+	town := dial(t, townNode).login("town", password)
+	if _, err := caseClient(t, town).Accept(town.ctx(), &yizhanv1.CaseActionRequest{Number: accepted}); err != nil {
+		t.Fatalf("the township accepts: %v", err)
+	}
 
 	if _, err := f.admin.reg.RevokeGrant(ctx, &yizhanv1.RevokeGrantRequest{Id: g.GetGrant().GetId()}); err != nil {
 		t.Fatal(err)
@@ -61,6 +73,30 @@ func TestCaseInFlightIsReroutedAfterItsGrantIsRevoked(t *testing.T) {
 	clerk := dial(t, countyNode).login("clerk", password)
 	if _, err := caseClient(t, clerk).Accept(clerk.ctx(), &yizhanv1.CaseActionRequest{Number: number}); err != nil {
 		t.Fatalf("the county accepts the rerouted case: %v", err)
+	}
+
+	// The accepted one: rerouted from its review on, reviewed and
+	// decided at the county.
+	waitFor(t, "the county holds the accepted case", func() bool { return received(countyNode, accepted) }, 20*time.Second)
+	c2, _ := countyNode.Office().Cases().Case(accepted)
+	if stepAt(c2.GetRoute(), yizhanv1.Right_RIGHT_ACCEPT) != township || stepAt(c2.GetRoute(), yizhanv1.Right_RIGHT_REVIEW) != county {
+		t.Errorf("the accepted case's route: %v", c2.GetRoute())
+	}
+	n := 0
+	for _, e := range countyNode.Office().Cases().Events(accepted) {
+		if e.GetType() == yizhanv1.EventType_EVENT_TYPE_REROUTED {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("the accepted case was rerouted %d times", n)
+	}
+	if _, err := caseClient(t, clerk).Review(clerk.ctx(), &yizhanv1.CaseActionRequest{Number: accepted, Reason: "同意", Conclusion: yizhanv1.Conclusion_CONCLUSION_AGREE}); err != nil {
+		t.Fatalf("the county reviews the rerouted case: %v", err)
+	}
+	approver := dial(t, countyNode).login("approver", password)
+	if _, err := caseClient(t, approver).Decide(approver.ctx(), &yizhanv1.CaseActionRequest{Number: accepted, Approved: true, Reason: "符合条件"}); err != nil {
+		t.Fatalf("the county decides the rerouted case: %v", err)
 	}
 	waitFor(t, "the village sees the new route and the acceptance", func() bool {
 		list, err := caseClient(t, agent).ListCases(agent.ctx(), &yizhanv1.ListCasesRequest{History: true})

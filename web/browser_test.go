@@ -577,6 +577,36 @@ func TestBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("a refusal at the township is printed in the township government's name", func(t *testing.T) {
+		clerk := person(t, url(3))
+		clerk.signIn("lihua", demo.AdminPassword)
+		clerk.open("/cases/new?item=450122-SCJG-001")
+		clerk.set("#f-applicant-name", "蓝海军")
+		clerk.set("#f-applicant-id_number", "450122198703154510")
+		clerk.set("#f-applicant-phone", "13907710006")
+		clerk.clickNav("p.submit button.primary")
+		clerk.see("申请已提交")
+		number := clerk.text("#case-number")
+		clerk.open("/cases/" + number)
+		clerk.openAct("refuse")
+		clerk.set("#act-refuse [name=reason]", "经营场所位于禁止经营区域")
+		clerk.set("#act-refuse [name=legal_basis]", "《促进个体工商户发展条例》第十条")
+		clerk.clickNav("#act-refuse button.primary")
+		clerk.see("已决定不予受理")
+		clerk.clickNav("a[href$='/print/refusal']")
+		clerk.see("不予受理决定书")
+		clerk.see("本机关决定不予受理")
+		clerk.see("城关镇人民政府（印章）")
+		clerk.see("不受字〔")
+		if got := clerk.text("#appeal"); !strings.Contains(got, "行政复议") || !strings.Contains(got, "行政诉讼") {
+			t.Errorf("the printed refusal's appeal notice: %q", got)
+		}
+		clerk.open("/cases/" + number)
+		clerk.clickNav("a[href$='/print/delivery']")
+		clerk.see("送达回证")
+		clerk.see("不予受理决定书（不受字〔")
+	})
+
 	t.Run("sign-out", func(t *testing.T) {
 		b := person(t, countyURL)
 		b.signIn("admin", demo.AdminPassword)
