@@ -24,6 +24,16 @@ func nextStepOffice(c *yizhanv1.Case) string {
 	return o
 }
 
+// WaitingStep is the route step case c waits for in its state: its
+// office and right ("" and RIGHT_UNSPECIFIED when none: the case is
+// over, or the step is not on the route).
+func WaitingStep(c *yizhanv1.Case) (string, yizhanv1.Right) {
+	if final(c.GetState()) {
+		return "", yizhanv1.Right_RIGHT_UNSPECIFIED
+	}
+	return nextStep(c)
+}
+
 // nextStep is nextStepOffice with the right the step needs.
 func nextStep(c *yizhanv1.Case) (string, yizhanv1.Right) {
 	s := c.GetState()

@@ -19,6 +19,32 @@ func CaseNumber(office string, day time.Time, seq uint32) string {
 	return fmt.Sprintf("%s-%s-%04d", office, day.In(registry.CST).Format("20060102"), seq)
 }
 
+// NormalizeCaseNumber is a case number as a citizen may type it, made
+// canonical: full-width digits and dashes (４５０１－…, from a Chinese
+// input method) as half-width ones, any dash-like character as '-',
+// spaces dropped, and a number typed as digits alone (24 or more: the
+// office code, the day, the sequence) cut into its three parts. What it
+// cannot read comes back as it was, for ParseCaseNumber to refuse.
+func NormalizeCaseNumber(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r >= '０' && r <= '９':
+			b.WriteRune('0' + (r - '０'))
+		case r == '－' || r == '—' || r == '–' || r == '‐' || r == '―' || r == '_' || r == '＿':
+			b.WriteByte('-')
+		case r == ' ' || r == '\u3000' || r == '\t':
+		default:
+			b.WriteRune(r)
+		}
+	}
+	n := b.String()
+	if len(n) >= 24 && allDigits(n) {
+		n = n[:12] + "-" + n[12:20] + "-" + n[20:]
+	}
+	return n
+}
+
 // ParseCaseNumber splits a case number made by CaseNumber into the office
 // code, the day (YYYYMMDD) and the sequence. A number CaseNumber would not
 // have made (not canonical, a bad office code or date, seq 0) is a

@@ -144,6 +144,7 @@ func TestBrowser(t *testing.T) {
 	t.Run("a village agent cannot open the admin pages", func(t *testing.T) {
 		b := person(t, villageURL)
 		b.signIn("dongcun", demo.AdminPassword)
+		b.see("办件队列") // an agent lands on the queue
 		b.see("黄秀英")
 		b.see("东村便民服务站 · 代办员")
 		for _, p := range []string{"/admin/items", "/admin/grants", "/admin/staff", "/admin/federation"} {

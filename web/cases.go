@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+	"github.com/yizhan-gov/yizhan/casework"
 )
 
 // The staff's case pages: the office's queue, a case with its timeline,
@@ -208,6 +209,8 @@ func clockOf(c *yizhanv1.Case, now time.Time) clockView {
 		}
 	case !d.GetRunning():
 		v.Left = "已决定，停止计时"
+	case d.GetPromisedDaysLeft() == 0:
+		v.Class, v.Left = "warn", "今日到期"
 	case d.GetPromisedDaysLeft() <= warnDays:
 		v.Class = "warn"
 		v.Left = fmt.Sprintf("剩 %d 个工作日", d.GetPromisedDaysLeft())
@@ -467,11 +470,45 @@ func describeEvent(e *yizhanv1.CaseEvent, offices, deps map[string]string, words
 	return v
 }
 
-// routeStep is one step of a case's route: which office does it.
+// routeStep is one step of a case's route: which office does it, and
+// whether it is done, the one the case waits for, or still to come.
 type routeStep struct {
 	Right  string
 	Office string
-	Here   bool // the office that holds the case now does this step
+	Status string // "done", "current" or "next"
+}
+
+// StatusName says a step's status in words (the colour is not the only
+// sign of it).
+func (r routeStep) StatusName() string {
+	return map[string]string{"done": "已完成", "current": "当前", "next": "待办"}[r.Status]
+}
+
+// routeOf is a case's route with each step's status: the steps before
+// the one the case waits for are done; after a delivery, all are.
+func routeOf(c *yizhanv1.Case, offices map[string]string) []routeStep {
+	_, waiting := casework.WaitingStep(c)
+	over := c.GetState() == yizhanv1.CaseState_CASE_STATE_DELIVERED || c.GetState() == yizhanv1.CaseState_CASE_STATE_CLOSED
+	var out []routeStep
+	status := "done"
+	for _, st := range c.GetRoute() {
+		name := offices[st.GetOfficeCode()]
+		if name == "" {
+			name = st.GetOfficeCode()
+		}
+		switch {
+		case over:
+			status = "done"
+		case waiting == yizhanv1.Right_RIGHT_UNSPECIFIED:
+			status = "" // withdrawn, rejected: nothing is on
+		case st.GetRight() == waiting:
+			status = "current"
+		case status == "current":
+			status = "next"
+		}
+		out = append(out, routeStep{Right: rightNames[st.GetRight()], Office: name, Status: status})
+	}
+	return out
 }
 
 // caseData is what the case pages (staff and citizen) show.
@@ -545,9 +582,7 @@ func (s *server) loadCase(rq *request, ctx context.Context, number, queryCode st
 	if c.GetSuspended() {
 		d.State += "（已中止）"
 	}
-	for _, st := range c.GetRoute() {
-		d.Route = append(d.Route, routeStep{Right: rightNames[st.GetRight()], Office: offices[st.GetOfficeCode()], Here: st.GetOfficeCode() == c.GetOwnerOffice()})
-	}
+	d.Route = routeOf(c, offices)
 	for _, e := range evs.GetEvents() {
 		d.Events = append(d.Events, describeEvent(e, offices, depNames, d.Words))
 	}

@@ -159,9 +159,7 @@ func (s *server) receiptOf(rq *request, c *yizhanv1.Case) (*caseData, error) {
 			}
 		}
 	}
-	for _, st := range c.GetRoute() {
-		d.Route = append(d.Route, routeStep{Right: rightNames[st.GetRight()], Office: offices[st.GetOfficeCode()]})
-	}
+	d.Route = routeOf(c, offices)
 	return d, nil
 }
 
@@ -233,7 +231,9 @@ func (s *server) trackPage(rq *request) error {
 
 func (s *server) track(rq *request) error {
 	f := rq.r.PostForm
-	number := strings.TrimSpace(f.Get("number"))
+	// Typed as digits alone, or with a Chinese input method's full-width
+	// characters: read as the number it is.
+	number := casework.NormalizeCaseNumber(strings.TrimSpace(f.Get("number")))
 	code := strings.TrimSpace(f.Get("query_code"))
 	var errs formErrors
 	if number == "" {

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -143,6 +144,25 @@ func (s *server) clearSession(rq *request) {
 	rq.token, rq.me, rq.csrf = "", nil, ""
 }
 
+// landing is where a staff member's work starts after signing in: the
+// case queue for those who handle cases, else the supervision, duty or
+// admin pages their roles open.
+func landing(st *yizhanv1.StaffMember) string {
+	has := func(r yizhanv1.Role) bool { return slices.Contains(st.GetRoles(), r) }
+	switch {
+	case has(yizhanv1.Role_ROLE_AGENT), has(yizhanv1.Role_ROLE_CLERK), has(yizhanv1.Role_ROLE_WINDOW),
+		has(yizhanv1.Role_ROLE_REVIEWER), has(yizhanv1.Role_ROLE_APPROVER), has(yizhanv1.Role_ROLE_DEPARTMENT_HEAD):
+		return "/cases"
+	case has(yizhanv1.Role_ROLE_SUPERVISOR):
+		return "/supervision"
+	case has(yizhanv1.Role_ROLE_DUTY_OFFICER), has(yizhanv1.Role_ROLE_DUTY_LEADER):
+		return "/duty"
+	case has(yizhanv1.Role_ROLE_ADMIN):
+		return "/admin"
+	}
+	return "/"
+}
+
 // safeNext keeps a post-sign-in destination only if it is a path on this
 // site.
 func safeNext(next string) string {
@@ -177,6 +197,9 @@ func (s *server) login(rq *request) error {
 	if err == nil {
 		s.setSession(rq, resp.GetToken(), resp.GetExpiresAt().AsTime())
 		s.log.Info("web: signed in", "user", resp.GetStaff().GetUsername())
+		if d.Next == "/" {
+			d.Next = landing(resp.GetStaff())
+		}
 		return rq.redirect(d.Next)
 	}
 	if reasonOf(err) == reason.PasswordChange {

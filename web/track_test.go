@@ -50,3 +50,35 @@ func TestTrackingQueryCodeForm(t *testing.T) {
 		t.Errorf("held back: status %d", resp.StatusCode)
 	}
 }
+
+// The number is read as typed on a phone: digits alone, or full-width
+// from a Chinese input method.
+func TestTrackingTakesTheNumberAsTyped(t *testing.T) {
+	f := newFixture(t)
+	var asked []string
+	f.cases.getCase = func(req *yizhanv1.GetCaseRequest) (*yizhanv1.CaseResponse, error) {
+		asked = append(asked, req.GetNumber())
+		return &yizhanv1.CaseResponse{Case: filedCase()}, nil
+	}
+	resp, page := f.do(t, "GET", "/track", nil)
+	pre := cookieOf(resp, preCookie)
+	token := csrfOf(t, page)
+	digits := strings.ReplaceAll(caseNumber, "-", "")
+	var wide strings.Builder
+	for _, r := range caseNumber {
+		if r == '-' {
+			wide.WriteRune('－')
+		} else {
+			wide.WriteRune(r - '0' + '０')
+		}
+	}
+	for _, typed := range []string{digits, wide.String()} {
+		asked = nil
+		if resp, _ := f.do(t, "POST", "/track", url.Values{"csrf": {token}, "number": {typed}, "query_code": {"7KQ9-M3XP-2WHD"}}, pre); resp.StatusCode != http.StatusOK {
+			t.Errorf("%q: status %d", typed, resp.StatusCode)
+		}
+		if len(asked) == 0 || asked[0] != caseNumber {
+			t.Errorf("%q was asked as %q", typed, asked)
+		}
+	}
+}

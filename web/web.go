@@ -109,7 +109,7 @@ func New(cfg Config) (http.Handler, error) {
 	if _, err := rand.Read(s.procKey); err != nil {
 		return nil, fmt.Errorf("web: csrf key: %w", err)
 	}
-	s.css = newAsset(styleCSS)
+	s.css = newAsset(flattenCSSVars(styleCSS))
 	var err error
 	if s.pages, err = sharedPages(s.css.hash); err != nil {
 		return nil, err

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/types/known/timestamppb"
+
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 )
 
@@ -100,5 +102,68 @@ func TestItemGuide(t *testing.T) {
 		if !strings.Contains(page, want) {
 			t.Errorf("the guide lacks %q", want)
 		}
+	}
+}
+
+// A case due today says so, not 剩 0 个工作日.
+func TestClockSaysDueToday(t *testing.T) {
+	running := func(left int32) *yizhanv1.Case {
+		return &yizhanv1.Case{State: yizhanv1.CaseState_CASE_STATE_ACCEPTED, Deadlines: &yizhanv1.Deadlines{
+			Running: true, AcceptedAt: timestamppb.Now(), PromisedDaysLeft: left}}
+	}
+	for left, want := range map[int32]string{0: "今日到期", 1: "剩 1 个工作日", 7: "剩 7 个工作日"} {
+		if got := clockOf(running(left), time.Now()).Left; got != want {
+			t.Errorf("%d days left: %q, want %q", left, got, want)
+		}
+	}
+}
+
+// The route shows what is done, the step the case waits for, and what is
+// still to come.
+func TestRouteShowsProgress(t *testing.T) {
+	route := []*yizhanv1.RouteStep{{Right: yizhanv1.Right_RIGHT_ACCEPT, OfficeCode: "t"}, {Right: yizhanv1.Right_RIGHT_REVIEW, OfficeCode: "c"},
+		{Right: yizhanv1.Right_RIGHT_APPROVE, OfficeCode: "c"}, {Right: yizhanv1.Right_RIGHT_DELIVER, OfficeCode: "v"}}
+	for state, want := range map[yizhanv1.CaseState]string{
+		yizhanv1.CaseState_CASE_STATE_FILED:     "current next next next",
+		yizhanv1.CaseState_CASE_STATE_ACCEPTED:  "done current next next",
+		yizhanv1.CaseState_CASE_STATE_REVIEWED:  "done done current next",
+		yizhanv1.CaseState_CASE_STATE_APPROVED:  "done done done current",
+		yizhanv1.CaseState_CASE_STATE_CLOSED:    "done done done done",
+		yizhanv1.CaseState_CASE_STATE_WITHDRAWN: "   ",
+	} {
+		var got []string
+		for _, st := range routeOf(&yizhanv1.Case{State: state, Route: route}, map[string]string{}) {
+			got = append(got, st.Status)
+		}
+		if strings.Join(got, " ") != want {
+			t.Errorf("%s: %q, want %q", state, strings.Join(got, " "), want)
+		}
+	}
+}
+
+// The stylesheet is served without CSS variables, which old browsers
+// and the compatibility modes of those common in Chinese offices do not
+// know: each is replaced by its value.
+func TestStylesheetHasNoCSSVariables(t *testing.T) {
+	f := newFixture(t)
+	s := f.h.(*server)
+	_, css := f.do(t, "GET", "/static/style.css?v="+s.css.hash, nil)
+	if strings.Contains(css, "var(") || strings.Contains(css, "--c:") {
+		t.Errorf("the stylesheet still uses CSS variables: %q", css[:min(len(css), 200)])
+	}
+	if !strings.Contains(css, ".top{background:#1554a4;color:#fff}") {
+		t.Error("the header's colour is not in the stylesheet")
+	}
+	if got := string(flattenCSSVars([]byte(":root{--a:#123;--b:1px solid #fff}x{color:var(--a);border:var(--b)}y{color:var(--z)}"))); got != "x{color:#123;border:1px solid #fff}y{color:var(--z)}" {
+		t.Errorf("flattenCSSVars: %q", got)
+	}
+}
+
+// Every page asks the dual-core browsers for their modern engine.
+func TestPagesAskForTheModernEngine(t *testing.T) {
+	f := newFixture(t)
+	_, page := f.do(t, "GET", "/items", nil)
+	if !strings.Contains(page, `<meta name="renderer" content="webkit">`) {
+		t.Error("no renderer meta tag")
 	}
 }
