@@ -128,6 +128,36 @@ func TestBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("pages fit a phone and an office PC", func(t *testing.T) {
+		public := []string{"/", "/items", "/items/450122-YC-001", "/items/450122-YC-001/guide", "/cases/new?item=450122-YC-001", "/track", "/ask", "/login"}
+		staff := []string{"/cases", "/cases/new?item=450122-YC-001", "/consultations", "/duty"}
+		for _, size := range []struct{ w, h int64 }{{320, 640}, {390, 844}, {1024, 768}} {
+			citizen := person(t, villageURL)
+			citizen.do(chromedp.EmulateViewport(size.w, size.h))
+			agent := person(t, villageURL)
+			agent.signIn("dongcun", demo.AdminPassword)
+			agent.do(chromedp.EmulateViewport(size.w, size.h))
+			for _, c := range []struct {
+				b     *browser
+				pages []string
+			}{{citizen, public}, {agent, staff}} {
+				for _, p := range c.pages {
+					c.b.open(p)
+					if w := c.b.documentWidth(); w > size.w {
+						t.Errorf("%s at %d px wide: the page is %d px wide (scrolls sideways)", p, size.w, w)
+					}
+				}
+			}
+		}
+		// The filing form tells a citizen where and when to bring the
+		// papers.
+		citizen := person(t, villageURL)
+		citizen.open("/cases/new?item=450122-YC-001")
+		if got := citizen.text("#bring"); !strings.Contains(got, "东村便民服务站") || !strings.Contains(got, "8:00") {
+			t.Errorf("where to bring the papers: %q", got)
+		}
+	})
+
 	t.Run("a failed sign-in shows an error", func(t *testing.T) {
 		b := person(t, countyURL)
 		b.open("/login")
@@ -317,7 +347,13 @@ func TestBrowser(t *testing.T) {
 		citizen.set("#f-applicant-name", "黄小明")
 		citizen.set("#f-applicant-id_number", "450122199205206028")
 		citizen.set("#f-applicant-phone", "123")
-		citizen.do(chromedp.Click(chromedp.CSS("input[name=materials][value='营业执照']")))
+		// Nothing is ticked for the citizen: they tick what they have.
+		if got := citizen.attr("input[name=materials][value='营业执照']", "checked"); got != "" {
+			t.Errorf("a material is ticked before the citizen ticks it: %q", got)
+		}
+		for _, m := range []string{"烟草专卖零售许可证申请表", "申请人居民身份证", "经营场所产权证明或租赁协议"} {
+			citizen.do(chromedp.Click(chromedp.CSS("input[name=materials][value='" + m + "']")))
+		}
 		if resp := citizen.clickNav("p.submit button.primary"); resp.Status != 400 {
 			t.Errorf("filing with a bad phone number: status %d, want 400", resp.Status)
 		}
@@ -403,6 +439,13 @@ func TestBrowser(t *testing.T) {
 
 		approver := person(t, countyURL)
 		approver.signIn("wangqiang", demo.AdminPassword)
+		// The approver's own view: the cases waiting for their decision,
+		// with the reviewer's opinion.
+		approver.open("/cases?mine=decide")
+		approver.see(number)
+		if got := approver.text("td.review"); !strings.Contains(got, "同意") {
+			t.Errorf("the reviewer's opinion in 待我审批: %q", got)
+		}
 		approver.open("/cases/" + number)
 		approver.fillAct("decide", "reason", "符合烟草专卖零售许可条件，准予许可")
 		approver.see("审批决定已记录")
@@ -1109,6 +1152,17 @@ func (b *browser) signIn(user, password string) {
 	b.set("#f-password", password)
 	b.clickNav("button.primary")
 	b.see("退出")
+}
+
+// documentWidth is how wide the page lays out, in CSS pixels: wider
+// than the viewport means it scrolls sideways.
+func (b *browser) documentWidth() int64 {
+	b.t.Helper()
+	w, err := chromedp.Run(b.ctx, chromedp.Evaluate[int64](`document.documentElement.scrollWidth`))
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return w
 }
 
 // shot saves a screenshot when YIZHAN_SCREENSHOTS names a directory.

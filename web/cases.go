@@ -236,12 +236,36 @@ type queueRow struct {
 	Clock  clockView
 	Filed  string
 	Origin string
+	ToDo   []string // what the signed-in staff member may do on it now
+	rank   int      // queueRank
+}
+
+// queueRank orders the queue by what needs this person first: a case
+// decided and waiting to be handed to the citizen (送达: the citizen is
+// waiting), then one whose corrections came back, then the rest of what
+// they may act on, then what others act on; within each, the API's order
+// (the soonest due first).
+func queueRank(c *yizhanv1.Case) int {
+	acts := c.GetAllowedActions()
+	switch {
+	case slices.Contains(acts, "deliver"):
+		return 0
+	case c.GetState() == yizhanv1.CaseState_CASE_STATE_FILED && c.GetCorrectionNotices() > 0:
+		return 1
+	case len(acts) > 0:
+		return 2
+	}
+	return 3
 }
 
 type queueData struct {
 	Office  string
 	State   string
 	Overdue bool
+	// Mine keeps the cases the signed-in person may act on ("1"), or
+	// those waiting for their decision ("decide": with the reviewer's
+	// opinion).
+	Mine string
 	// All lists every case the office holds, newest first: its closed
 	// cases and its copies of cases other offices handle now, besides its
 	// queue (the open cases it owns, the soonest due first).
@@ -273,7 +297,7 @@ func (s *server) queue(rq *request) error {
 		return err
 	}
 	q := rq.r.URL.Query()
-	d := &queueData{Office: rq.staff().GetOfficeCode(), State: q.Get("state"), Overdue: q.Get("overdue") == "1", All: q.Get("all") == "1"}
+	d := &queueData{Office: rq.staff().GetOfficeCode(), State: q.Get("state"), Overdue: q.Get("overdue") == "1", All: q.Get("all") == "1", Mine: q.Get("mine")}
 	for _, st := range queueStates {
 		d.States = append(d.States, option{Value: int32(st), Label: caseStateNames[st]})
 	}
@@ -299,7 +323,16 @@ func (s *server) queue(rq *request) error {
 			}
 		}
 		row := queueRow{C: c, State: stateName(c.GetState(), types[c.GetItemCode()]), Owner: offices[c.GetOwnerOffice()],
-			Origin: offices[c.GetOriginOffice()], Clock: clockOf(c, s.now()), Filed: datetimeOf(c.GetFiledAt())}
+			Origin: offices[c.GetOriginOffice()], Clock: clockOf(c, s.now()), Filed: datetimeOf(c.GetFiledAt()), rank: queueRank(c)}
+		for _, a := range c.GetAllowedActions() {
+			if ca, ok := caseActions[a]; ok {
+				row.ToDo = append(row.ToDo, ca.Label)
+			}
+		}
+		switch {
+		case d.Mine == "1" && len(row.ToDo) == 0, d.Mine == "decide" && !slices.Contains(c.GetAllowedActions(), "decide"):
+			continue
+		}
 		switch row.Clock.Class {
 		case "warn":
 			d.Yellow++
@@ -307,6 +340,9 @@ func (s *server) queue(rq *request) error {
 			d.Red++
 		}
 		d.Rows = append(d.Rows, row)
+	}
+	if !d.All {
+		slices.SortStableFunc(d.Rows, func(a, b queueRow) int { return a.rank - b.rank })
 	}
 	if t := resp.GetNextPageToken(); t != "" {
 		v := url.Values{"page": {t}}
@@ -318,6 +354,9 @@ func (s *server) queue(rq *request) error {
 		}
 		if d.All {
 			v.Set("all", "1")
+		}
+		if d.Mine != "" {
+			v.Set("mine", d.Mine)
 		}
 		d.Next = "/cases?" + v.Encode()
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"slices"
 	"strconv"
@@ -73,13 +74,13 @@ func (s *server) caseNew(rq *request) error {
 	f := formValues{rq.r.URL.Query()}
 	if item := f.Get("item"); item != "" {
 		f.Set("item_code", item)
-		// Every material ticked: the citizen unticks what is missing.
+		// Nothing ticked: the citizen (or the window) ticks what is handed
+		// in, so nothing is claimed that is not there.
 		resp, err := s.cfg.Registry.GetItem(rq.r.Context(), &yizhanv1.GetItemRequest{Code: item})
 		if err != nil {
 			return err
 		}
 		for _, m := range resp.GetItem().GetMaterials() {
-			f.Add("materials", m.GetName())
 			f.Set("copies."+m.GetName(), strconv.Itoa(int(max(1, m.GetCopies()))))
 		}
 	}
@@ -97,7 +98,20 @@ func (s *server) caseFile(rq *request) error {
 		},
 	}
 	var errs formErrors
-	for _, name := range f["materials"] {
+	names := slices.Clone(f["materials"])
+	if s.filesAsStaff(rq) && rq.r.MultipartForm != nil {
+		// A material with a scan chosen is handed in, ticked or not.
+		var scanned []string
+		for k, fhs := range rq.r.MultipartForm.File {
+			if name, ok := strings.CutPrefix(k, "file."); ok && !slices.Contains(names, name) &&
+				slices.ContainsFunc(fhs, func(fh *multipart.FileHeader) bool { return fh.Size > 0 }) {
+				scanned = append(scanned, name)
+			}
+		}
+		slices.Sort(scanned)
+		names = append(names, scanned...)
+	}
+	for _, name := range names {
 		copies := int32(1)
 		if c := strings.TrimSpace(f.Get("copies." + name)); c != "" {
 			n, err := strconv.Atoi(c)

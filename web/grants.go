@@ -37,7 +37,11 @@ type grantView struct {
 
 type matrixCell struct {
 	Key    string
+	Label  string // the column's office or tier, for the cell's controls
 	Grants []grantView
+	// Inherited are the rights the office holds through its tier's grants
+	// in force (全部乡镇, 全部村), besides its own.
+	Inherited string
 }
 
 type matrixRow struct {
@@ -146,10 +150,25 @@ func (s *server) matrix(rq *request) error {
 		k := g.GetItemCode() + "|" + targetKey(g)
 		byCell[k] = append(byCell[k], gv)
 	}
+	// What each tier's grants in force give every office of the tier.
+	tierRights := map[string][]yizhanv1.Right{}
+	for _, g := range gs.GetGrants() {
+		if g.GetOfficeCode() == "" && viewGrant(g, now).State == "" {
+			k := g.GetItemCode() + "|" + targetKey(g)
+			tierRights[k] = append(tierRights[k], g.GetRights()...)
+		}
+	}
+	tierOf := map[string]string{"乡镇": "tier:2", "村": "tier:3"}
 	for _, it := range items {
 		row := matrixRow{Item: it, Dept: names[it.GetDepartmentCode()]}
 		for _, c := range d.Columns {
-			row.Cells = append(row.Cells, matrixCell{Key: c.Key, Grants: byCell[it.GetCode()+"|"+c.Key]})
+			cell := matrixCell{Key: c.Key, Label: c.Label, Grants: byCell[it.GetCode()+"|"+c.Key]}
+			if t, ok := tierOf[c.Level]; ok && !c.Tier {
+				rs := slices.Clone(tierRights[it.GetCode()+"|"+t])
+				slices.Sort(rs)
+				cell.Inherited = rightList(slices.Compact(rs))
+			}
+			row.Cells = append(row.Cells, cell)
 		}
 		d.Rows = append(d.Rows, row)
 	}

@@ -167,3 +167,21 @@ func TestPagesAskForTheModernEngine(t *testing.T) {
 		t.Error("no renderer meta tag")
 	}
 }
+
+// The queue puts first what the citizen waits on (送达), then returned
+// corrections, then what the person may act on, then the rest.
+func TestQueueRank(t *testing.T) {
+	for _, tt := range []struct {
+		c    *yizhanv1.Case
+		want int
+	}{
+		{&yizhanv1.Case{State: yizhanv1.CaseState_CASE_STATE_CERTIFIED, AllowedActions: []string{"deliver"}}, 0},
+		{&yizhanv1.Case{State: yizhanv1.CaseState_CASE_STATE_FILED, CorrectionNotices: 1, AllowedActions: []string{"accept"}}, 1},
+		{&yizhanv1.Case{State: yizhanv1.CaseState_CASE_STATE_FILED, AllowedActions: []string{"accept"}}, 2},
+		{&yizhanv1.Case{State: yizhanv1.CaseState_CASE_STATE_ACCEPTED}, 3},
+	} {
+		if got := queueRank(tt.c); got != tt.want {
+			t.Errorf("%s %v: rank %d, want %d", tt.c.GetState(), tt.c.GetAllowedActions(), got, tt.want)
+		}
+	}
+}
