@@ -20,6 +20,8 @@ import (
 //	book/fa/<sha256>            what is held: a PutAttachmentPart without
 //	                            data, offset = the bytes held
 //	book/fp/<sha256><offset>    a part (at most casework.AttachmentPartBytes)
+//	book/fu/<sha256>\0<office> empty: the office's staff uploaded it (or
+//	                            the office below pushed it)
 //
 // Parts are stored in order, each from what is held: a part from
 // elsewhere is answered with what is held, and the sender goes on from
@@ -27,8 +29,9 @@ import (
 // checks the hash over the whole file; a file that does not hash to its
 // name is dropped, all of it.
 const (
-	pAttachment     = prefix + "fa/"
-	pAttachmentPart = prefix + "fp/"
+	pAttachment         = prefix + "fa/"
+	pAttachmentPart     = prefix + "fp/"
+	pAttachmentUploader = prefix + "fu/"
 )
 
 // putAttachmentPart stores a part of a file, once, in order.
@@ -44,8 +47,19 @@ func (o *overlay) putAttachmentPart(p *peerv1.PutAttachmentPart) (*peerv1.Attach
 		return &peerv1.AttachmentProgress{Received: held.GetOffset(), Complete: held.GetOffset() == held.GetSize()}
 	}
 	if held.GetSize() != p.GetSize() || held.GetContentType() != p.GetContentType() {
-		return nil, reason.Errorf(reason.FailedPrecondition, nil, "file %s is held as %d bytes of %s, not %d of %s",
-			p.GetSha256(), held.GetSize(), held.GetContentType(), p.GetSize(), p.GetContentType())
+		// A file held whole is what its hash says, so another size or type
+		// is a mistake of the sender's. A file held in part was begun
+		// under a size or type that may be the mistaken one (or a
+		// stranger's, to block the hash): a first part starts it over.
+		if held.GetOffset() == held.GetSize() || p.GetOffset() != 0 || len(p.GetData()) == 0 {
+			return nil, reason.Errorf(reason.FailedPrecondition, nil, "file %s is held as %d bytes of %s, not %d of %s",
+				p.GetSha256(), held.GetSize(), held.GetContentType(), p.GetSize(), p.GetContentType())
+		}
+		o.dropParts(p.GetSha256())
+		held = &peerv1.PutAttachmentPart{Sha256: p.GetSha256(), Size: p.GetSize(), ContentType: p.GetContentType()}
+	}
+	if u := p.GetUploaderOffice(); u != "" {
+		o.set(key(pAttachmentUploader, p.GetSha256(), u), nil)
 	}
 	if p.GetOffset() != held.GetOffset() || len(p.GetData()) == 0 {
 		return progress(), nil // not the next part: the sender goes on from what is held
@@ -60,6 +74,9 @@ func (o *overlay) putAttachmentPart(p *peerv1.PutAttachmentPart) (*peerv1.Attach
 			// answer says nothing is held (the uploader is told).
 			o.dropParts(p.GetSha256())
 			o.del(key(pAttachment, p.GetSha256()))
+			if u := p.GetUploaderOffice(); u != "" {
+				o.del(key(pAttachmentUploader, p.GetSha256(), u))
+			}
 			return &peerv1.AttachmentProgress{}, nil
 		}
 	}
@@ -73,6 +90,10 @@ func (o *overlay) putAttachmentPart(p *peerv1.PutAttachmentPart) (*peerv1.Attach
 // stored.
 func (o *overlay) hashParts(sha string, last *peerv1.PutAttachmentPart) (string, error) {
 	h := sha256.New()
+	if last.GetOffset() == 0 { // the file in one part (any parts held before are being dropped)
+		h.Write(last.GetData())
+		return hex.EncodeToString(h.Sum(nil)), nil
+	}
 	var next int64
 	err := eachKey(o.txn, key(pAttachmentPart, sha), func(k, v []byte) error {
 		if len(v) == 0 {
@@ -98,6 +119,18 @@ func (o *overlay) dropParts(sha string) {
 		o.del(append([]byte(nil), k...))
 		return nil
 	})
+}
+
+// AttachmentUploadedBy reports whether staff of office uploaded the file
+// here (or office, below, pushed it up).
+func (b *Book) AttachmentUploadedBy(sha, office string) bool {
+	found := false
+	b.view(func(txn *badger.Txn) error {
+		_, err := txn.Get(key(pAttachmentUploader, sha, office))
+		found = err == nil
+		return nil
+	})
+	return found
 }
 
 // AttachmentHeld reports how much of a file the book holds: its size and
@@ -127,20 +160,20 @@ func (b *Book) ReadAttachment(sha string, offset int64, limit int) ([]byte, erro
 	var out []byte
 	err := b.db.View(func(txn *badger.Txn) error {
 		opts := badger.DefaultIteratorOptions
-		opts.Prefix = key(pAttachmentPart, sha)
+		opts.Prefix, opts.PrefetchValues = key(pAttachmentPart, sha), false
 		it := txn.NewIterator(opts)
 		defer it.Close()
 		for it.Rewind(); it.Valid() && len(out) < limit; it.Next() {
 			k := it.Item().Key()
 			start := int64(binary.BigEndian.Uint64(k[len(k)-8:]))
+			if start+it.Item().ValueSize() <= offset {
+				continue // before the offset: not read
+			}
 			v, err := it.Item().ValueCopy(nil)
 			if err != nil {
 				return err
 			}
 			end := start + int64(len(v))
-			if end <= offset {
-				continue
-			}
 			out = append(out, v[max(offset-start, 0):]...)
 			offset = end
 		}

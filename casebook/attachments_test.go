@@ -81,3 +81,22 @@ func TestAttachmentPartsInOrderAndHashChecked(t *testing.T) {
 		t.Error("a GIF stored as a PDF")
 	}
 }
+
+// A file begun under a wrong size (a mistake, or a stranger blocking its
+// hash) is started over by a first part with the right one.
+func TestAttachmentBegunWrongStartsOver(t *testing.T) {
+	o := newOffice(t, county, newRegistry(t))
+	data := append([]byte("%PDF-1.7\n"), bytes.Repeat([]byte("x"), 3000)...)
+	sum := sha256.Sum256(data)
+	sha := hex.EncodeToString(sum[:])
+	if _, err := o.putPart(&peerv1.PutAttachmentPart{Sha256: sha, Size: 999999, ContentType: casework.TypePDF, Data: data[:100]}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := o.putPart(&peerv1.PutAttachmentPart{Sha256: sha, Size: int64(len(data)), ContentType: casework.TypePDF, Data: data})
+	if err != nil || !got.GetComplete() {
+		t.Fatalf("the right upload after a wrong start: %v, %v", got, err)
+	}
+	if _, err := o.putPart(&peerv1.PutAttachmentPart{Sha256: sha, Size: 5, ContentType: casework.TypePDF, Data: data[:5]}); err == nil {
+		t.Error("a file held whole was begun again under another size")
+	}
+}

@@ -12,6 +12,7 @@ import (
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 	"github.com/yizhan-gov/yizhan/auth"
 	"github.com/yizhan-gov/yizhan/casework"
+	"github.com/yizhan-gov/yizhan/reason"
 	"github.com/yizhan-gov/yizhan/registry"
 )
 
@@ -30,16 +31,18 @@ func (s *caseService) UploadAttachment(ctx context.Context, req *yizhanv1.Upload
 		return nil, status.Error(codes.Unauthenticated, "uploading a scan needs staff's sign-in")
 	}
 	// Staff upload at their office; a file handed in with a correction
-	// below goes on to the office above that holds the case (uploadTo).
-	if !slices.Contains(casework.PathUp(p.Office), s.n.office.Code()) {
-		return nil, toStatus(fmt.Errorf("%w: %s works at office %s, not at %s or below it", auth.ErrPermissionDenied, p.Username, p.Office, s.n.office.Code()))
+	// at another office on the case's route goes on to the office that
+	// holds the case (uploadTo), above or below on the same branch.
+	here := s.n.office.Code()
+	if !registry.IsAncestorOrSelf(here, p.Office) && !registry.IsAncestorOrSelf(p.Office, here) {
+		return nil, toStatus(fmt.Errorf("%w: %s works at office %s, not on a branch through %s", auth.ErrPermissionDenied, p.Username, p.Office, here))
 	}
 	if err := casework.CheckAttachmentPart(req.GetSha256(), req.GetSize(), req.GetContentType(), req.GetOffset(), req.GetData()); err != nil {
 		return nil, toStatus(err)
 	}
 	return onLeader(ctx, s, func() (*yizhanv1.UploadAttachmentResponse, error) {
 		got, err := s.n.svc.PutAttachmentPart(ctx, &peerv1.PutAttachmentPart{Sha256: req.GetSha256(), Size: req.GetSize(),
-			ContentType: req.GetContentType(), Offset: req.GetOffset(), Data: req.GetData()})
+			ContentType: req.GetContentType(), Offset: req.GetOffset(), Data: req.GetData(), UploaderOffice: p.Office})
 		if err != nil {
 			return nil, err
 		}
@@ -100,15 +103,18 @@ func (s *caseService) uploadTo(ctx context.Context, cl yizhanv1.CaseServiceClien
 	for _, m := range ms {
 		for _, a := range m.GetFiles() {
 			if _, complete := s.n.office.Cases().AttachmentHeld(a.GetSha256()); !complete {
-				continue // the office above refuses the resubmission, naming it
+				// Not uploaded here, or this node has not applied it yet.
+				return toStatus(registry.Invalid("materials.files.sha256", reason.AttachmentMissing, reason.Meta{"sha256": a.GetSha256()},
+					"office %s holds no whole file %s: upload it here first, or try again shortly", s.n.office.Code(), a.GetSha256()))
 			}
 			req := &yizhanv1.UploadAttachmentRequest{Sha256: a.GetSha256(), Size: a.GetSize(), ContentType: a.GetContentType()}
+			done := false
 			for range casework.MaxAttachmentBytes/casework.AttachmentPartBytes + 2 {
 				got, err := cl.UploadAttachment(ctx, req)
 				if err != nil {
 					return err
 				}
-				if got.GetComplete() {
+				if done = got.GetComplete(); done {
 					break
 				}
 				data, err := s.n.office.Cases().ReadAttachment(a.GetSha256(), got.GetReceived(), casework.AttachmentPartBytes)
@@ -116,6 +122,9 @@ func (s *caseService) uploadTo(ctx context.Context, cl yizhanv1.CaseServiceClien
 					return toStatus(fmt.Errorf("file %s: %v", a.GetSha256(), err))
 				}
 				req.Offset, req.Data = got.GetReceived(), data
+			}
+			if !done {
+				return toStatus(fmt.Errorf("file %s: the office holding the case did not take it whole", a.GetSha256()))
 			}
 		}
 	}

@@ -165,10 +165,11 @@ func (n *Node) limitHTTP(next http.Handler, isGRPC func(*http.Request) bool) htt
 	})
 }
 
-// webUpload reports whether a request is a web form with files (not the
-// REST API's: its bodies stay within MaxRequestBody).
+// webUpload reports whether a request is the web's filing form with
+// files (the one form that takes them; the REST API's bodies stay within
+// MaxRequestBody).
 func webUpload(r *http.Request) bool {
-	return r.Method == http.MethodPost && !strings.HasPrefix(r.URL.Path, "/v1/") &&
+	return r.Method == http.MethodPost && r.URL.Path == "/cases" &&
 		strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data")
 }
 

@@ -25,7 +25,8 @@ func (s *Service) PutAttachmentPart(ctx context.Context, p *peerv1.PutAttachment
 		return nil, err
 	}
 	held, complete := s.fed.Cases().AttachmentHeld(p.GetSha256())
-	if held != nil && held.GetSize() == p.GetSize() && held.GetContentType() == p.GetContentType() &&
+	claimed := p.GetUploaderOffice() == "" || s.fed.Cases().AttachmentUploadedBy(p.GetSha256(), p.GetUploaderOffice())
+	if held != nil && held.GetSize() == p.GetSize() && held.GetContentType() == p.GetContentType() && claimed &&
 		(complete || held.GetOffset() != p.GetOffset() || len(p.GetData()) == 0) {
 		return &peerv1.AttachmentProgress{Received: held.GetOffset(), Complete: complete}, nil
 	}
@@ -46,15 +47,17 @@ func (s *Service) PutAttachmentPart(ctx context.Context, p *peerv1.PutAttachment
 }
 
 // checkAttachmentsHeld checks that this office holds, whole, every file
-// the materials name, as they describe it (ATTACHMENT_MISSING on the
-// file's field otherwise): a filing or a resubmission names only what was
-// uploaded here first.
-func (s *Service) checkAttachmentsHeld(ms []*yizhanv1.SubmittedMaterial) error {
+// the materials name, as they describe it, and that staff of the
+// actor's office uploaded it (ATTACHMENT_MISSING on the file's field
+// otherwise): a filing or a resubmission names only what its own office
+// uploaded, not a file it saw in another case.
+func (s *Service) checkAttachmentsHeld(ms []*yizhanv1.SubmittedMaterial, actorOffice string) error {
 	var vs []registry.FieldViolation
 	for i, m := range ms {
 		for j, a := range m.GetFiles() {
 			held, complete := s.fed.Cases().AttachmentHeld(a.GetSha256())
-			if !complete || held.GetSize() != a.GetSize() || held.GetContentType() != a.GetContentType() {
+			if !complete || held.GetSize() != a.GetSize() || held.GetContentType() != a.GetContentType() ||
+				!s.fed.Cases().AttachmentUploadedBy(a.GetSha256(), actorOffice) {
 				vs = append(vs, registry.FieldViolation{Field: fmt.Sprintf("materials[%d].files[%d].sha256", i, j),
 					Reason: reason.AttachmentMissing, Meta: reason.Meta{"sha256": a.GetSha256()},
 					Description: fmt.Sprintf("office %s holds no whole file %s of %d bytes (%s): upload it first", s.fed.Code(), a.GetSha256(), a.GetSize(), a.GetContentType())})

@@ -61,7 +61,7 @@ func (s *Service) File(ctx context.Context, f Filing) (Filed, error) {
 		QueryCodeKeyID: keyID, QueryCodeKey: key,
 	}, reg)
 	if err == nil {
-		err = s.checkAttachmentsHeld(f.Materials)
+		err = s.checkAttachmentsHeld(f.Materials, f.Actor.Office)
 	}
 	if err != nil {
 		giveBack()
@@ -152,7 +152,7 @@ func (s *Service) Act(ctx context.Context, a Action) (Acted, error) {
 	}
 	e, err := casework.NewEvent(c, a.Action, a.Input, a.Actor, s.fed.Code(), s.now(), s.fed.Registry())
 	if err == nil {
-		err = s.checkAttachmentsHeld(e.GetMaterials())
+		err = s.checkAttachmentsHeld(e.GetMaterials(), a.Actor.Office)
 	}
 	if err != nil {
 		// A retry whose first attempt was applied meanwhile (its caller

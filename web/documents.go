@@ -55,6 +55,9 @@ type noticeData struct {
 	DeliversNumber string
 	Certificate    string // 证照编号, when a certificate goes with it
 	Place          string
+	// Collect is where the applicant collects the result: the office of
+	// the route's delivery step.
+	Collect string
 }
 
 func (s *server) casePrint(rq *request) error {
@@ -135,6 +138,15 @@ func (s *server) casePrint(rq *request) error {
 	n.Issuer = issuer(byCode[n.Event.Ev.GetOfficeCode()], d)
 	n.Number = documentNumber(doc, n.Event, d.C.GetNumber())
 	n.Date = chineseDate(n.Event.Date)
+	if doc == docDelivery {
+		n.Date = "" // dated by hand when it is signed
+	}
+	n.Collect = d.Origin
+	for _, st := range d.C.GetRoute() {
+		if o := byCode[st.GetOfficeCode()]; st.GetRight() == yizhanv1.Right_RIGHT_DELIVER && o != nil {
+			n.Collect = o.GetName()
+		}
+	}
 	return s.render(rq, http.StatusOK, page, &view{Title: n.Title + " " + d.C.GetNumber(), Section: "cases", Data: n})
 }
 

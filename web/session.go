@@ -105,6 +105,11 @@ func (s *server) formKey() []byte {
 // before it held the office's key).
 func (s *server) checkCSRF(rq *request) bool {
 	got := rq.r.PostForm.Get(csrfField)
+	if isMultipart(rq.r) {
+		// A form with files carries its token in its address, checked
+		// before the files are read.
+		got = rq.r.URL.Query().Get(csrfField)
+	}
 	if got == "" {
 		return false
 	}

@@ -283,6 +283,10 @@ func (rq *request) staff() *yizhanv1.StaffMember { return rq.me.GetStaff() }
 // 413 as it is read.
 const maxForm = 1 << 20
 
+// uploadPath is the one form that takes files: the filing form, for
+// staff (scans of the materials).
+const uploadPath = "/cases"
+
 // maxUpload is the largest form with files (multipart: the scans of a
 // filing) accepted: the files a filing may have, and the form.
 const maxUpload = casework.MaxCaseAttachmentBytes + maxForm
@@ -306,6 +310,12 @@ func (s *server) wrap(h func(*request) error) http.Handler {
 		if !safeMethod(r.Method) {
 			var err error
 			if isMultipart(r) {
+				// Only the filing form has files, only staff send them,
+				// and its token is checked before a byte of them is read.
+				if r.URL.Path != uploadPath || rq.me == nil || !s.checkCSRF(rq) {
+					s.fail(rq, errBadCSRF)
+					return
+				}
 				// Files beyond the first few MB wait on disk, removed
 				// after the request.
 				r.Body = http.MaxBytesReader(w, r.Body, maxUpload)

@@ -1,7 +1,13 @@
 package web
 
 import (
+	"bytes"
+	"context"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -183,5 +189,48 @@ func TestQueueRank(t *testing.T) {
 		if got := queueRank(tt.c); got != tt.want {
 			t.Errorf("%s %v: rank %d, want %d", tt.c.GetState(), tt.c.GetAllowedActions(), got, tt.want)
 		}
+	}
+}
+
+// The filing form's files are read only for staff with the form's token
+// in its address, and only on the filing form: the token is checked
+// before a byte of the files is.
+func TestFilesOnlyWithTheTokenOnTheFilingForm(t *testing.T) {
+	f := newFixture(t)
+	var filed atomic.Int32
+	f.cases.file = func(context.Context, *yizhanv1.FileCaseRequest) (*yizhanv1.CaseResponse, error) {
+		filed.Add(1)
+		return &yizhanv1.CaseResponse{Case: filedCase()}, nil
+	}
+	_, page := f.do(t, "GET", "/cases/new?item=450122-YC-001", nil, session(agentToken))
+	good := csrfOf(t, page)
+	post := func(path string, cookies ...*http.Cookie) int {
+		var body bytes.Buffer
+		w := multipart.NewWriter(&body)
+		w.WriteField("item_code", "450122-YC-001")
+		w.WriteField("csrf", good) // in the body: not where it is looked for
+		fw, _ := w.CreateFormFile("file.申请表", "a.pdf")
+		fw.Write([]byte("%PDF-1.7\n"))
+		w.Close()
+		req := httptest.NewRequest("POST", path, &body)
+		req.Header.Set("Content-Type", w.FormDataContentType())
+		for _, c := range cookies {
+			req.AddCookie(c)
+		}
+		rec := httptest.NewRecorder()
+		f.h.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	for name, code := range map[string]int{
+		"the token in the body only": post("/cases", session(agentToken)),
+		"signed out":                 post("/cases?csrf="+good),
+		"another form":               post("/admin/items?csrf="+good, session(agentToken)),
+	} {
+		if code != http.StatusForbidden {
+			t.Errorf("%s: status %d, want 403", name, code)
+		}
+	}
+	if n := filed.Load(); n != 0 {
+		t.Errorf("filed %d times", n)
 	}
 }

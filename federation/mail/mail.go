@@ -95,9 +95,12 @@ type Mail struct {
 	cfg Config
 	log *slog.Logger
 
-	mu           sync.Mutex               // guards deliveryErrs and pushed
+	mu           sync.Mutex               // guards deliveryErrs, pushed, pushers, runCtx
 	deliveryErrs map[string]DeliveryError // by destination office, while failing
 	pushed       map[string]bool          // "<dest>/<sha256>": a file the office above holds
+	pushers      map[string]*pusher       // by destination: scanned files on their way up
+	runCtx       context.Context          // Run's, for the pushers
+	wake         chan struct{}            // a pusher finished a file: messages may go
 }
 
 // New returns the case mail of a node. Run sends; Receive receives.
@@ -114,7 +117,7 @@ func New(cfg Config) *Mail {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Mail{cfg: cfg, log: cfg.Logger}
+	return &Mail{cfg: cfg, log: cfg.Logger, wake: make(chan struct{}, 1)}
 }
 
 // isNeighbour reports whether office a is the parent or a child of b.
@@ -166,7 +169,7 @@ func (ml *Mail) Receive(ctx context.Context, req *peerv1.DeliverCasesRequest) (*
 			}
 		}
 		if _, bad := refused[i]; !bad && registry.ParentCode(id.Office) == ml.cfg.Office {
-			if why := ml.missingAttachments(m); why != "" {
+			if why := ml.missingAttachments(id.Office, m); why != "" {
 				refused[i] = why
 			}
 		}
@@ -240,6 +243,9 @@ func recordSignature(m *peerv1.CaseMessage) (office, what string, hash, sig []by
 // registry changes do not wake it.
 func (ml *Mail) Run(ctx context.Context) {
 	m := newMailer(ml)
+	ml.mu.Lock()
+	ml.runCtx = ctx
+	ml.mu.Unlock()
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
 	defer m.wg.Wait()
@@ -255,6 +261,7 @@ func (ml *Mail) Run(ctx context.Context) {
 		case <-changed:
 		case <-tick.C:
 		case <-m.wake:
+		case <-ml.wake:
 		}
 	}
 }
@@ -294,7 +301,13 @@ func (ml *Mail) autoAct(ctx context.Context, number string) error {
 		return nil
 	}
 	prev := events[len(events)-1].GetHash()
-	e := casework.NewAutoEvent(c, action, to, ml.cfg.Office, time.Now())
+	now := time.Now()
+	e := casework.NewAutoEvent(c, action, to, ml.cfg.Office, now)
+	// A case about to go to an office that lost its step's right since
+	// it was routed is rerouted first (改派), not sent there.
+	if route, why, lost := casework.Reroute(c, events, ml.cfg.FSM.Registry(), now); lost && action == casework.ActionForward {
+		e = casework.NewRerouteEvent(c, route, why, ml.cfg.Office, now)
+	}
 	actx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	_, err := ml.cfg.Owner.AppendEvents(actx, number, prev, e)
@@ -513,6 +526,9 @@ func (ml *Mail) deliver(ctx context.Context, dest string, entries []*peerv1.Outb
 		if len(sent) > 0 && (single || size+n > deliverBatchBytes) {
 			break
 		}
+		if registry.ParentCode(ml.cfg.Office) == dest && !ml.filesThere(dest, msg) {
+			continue // waits for its scanned files, which are on their way
+		}
 		req.Messages = append(req.Messages, msg)
 		sent = append(sent, e)
 		size += n
@@ -529,15 +545,8 @@ func (ml *Mail) deliver(ctx context.Context, dest string, entries []*peerv1.Outb
 			last = err
 			continue
 		}
-		client := peerv1.NewPeerClient(conn)
-		if registry.ParentCode(ml.cfg.Office) == dest {
-			if err = ml.pushAttachments(ctx, client, dest, req.GetMessages()); err != nil {
-				last = err
-				continue
-			}
-		}
 		cctx, cancel := context.WithTimeout(ctx, deliverTimeout)
-		resp, err = client.DeliverCases(cctx, req)
+		resp, err = peerv1.NewPeerClient(conn).DeliverCases(cctx, req)
 		cancel()
 		if err == nil {
 			break
@@ -564,6 +573,9 @@ func (ml *Mail) deliver(ctx context.Context, dest string, entries []*peerv1.Outb
 			// lags behind refuses until it has caught up. A refusal that
 			// lasts sets the entry aside.
 			ml.log.Warn("case message refused by the next office", "case", rc.GetCaseNumber(), "to", dest, "err", why)
+			if strings.Contains(why, notArrivedWhole) {
+				ml.forgetPushed(dest) // it lost what it held (a restore): ask again
+			}
 			r.refused = append(r.refused, refusal{sent[i], why})
 			continue
 		}

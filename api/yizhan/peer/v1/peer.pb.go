@@ -2009,14 +2009,18 @@ func (*CaseCommand_PutAttachmentPart) isCaseCommand_Op() {}
 // come in order, from what the office holds; the last one's hash is
 // checked over the whole file. Applied, it answers AttachmentProgress.
 type PutAttachmentPart struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Sha256        string                 `protobuf:"bytes,1,opt,name=sha256,proto3" json:"sha256,omitempty"`
-	Size          int64                  `protobuf:"varint,2,opt,name=size,proto3" json:"size,omitempty"`
-	ContentType   string                 `protobuf:"bytes,3,opt,name=content_type,json=contentType,proto3" json:"content_type,omitempty"`
-	Offset        int64                  `protobuf:"varint,4,opt,name=offset,proto3" json:"offset,omitempty"`
-	Data          []byte                 `protobuf:"bytes,5,opt,name=data,proto3" json:"data,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Sha256      string                 `protobuf:"bytes,1,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	Size        int64                  `protobuf:"varint,2,opt,name=size,proto3" json:"size,omitempty"`
+	ContentType string                 `protobuf:"bytes,3,opt,name=content_type,json=contentType,proto3" json:"content_type,omitempty"`
+	Offset      int64                  `protobuf:"varint,4,opt,name=offset,proto3" json:"offset,omitempty"`
+	Data        []byte                 `protobuf:"bytes,5,opt,name=data,proto3" json:"data,omitempty"`
+	// The office whose staff uploaded it (or the office below that pushed
+	// it up), set by the receiving node: a filing or resubmission names
+	// only files its own office's staff uploaded.
+	UploaderOffice string `protobuf:"bytes,6,opt,name=uploader_office,json=uploaderOffice,proto3" json:"uploader_office,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *PutAttachmentPart) Reset() {
@@ -2082,6 +2086,13 @@ func (x *PutAttachmentPart) GetData() []byte {
 		return x.Data
 	}
 	return nil
+}
+
+func (x *PutAttachmentPart) GetUploaderOffice() string {
+	if x != nil {
+		return x.UploaderOffice
+	}
+	return ""
 }
 
 type AttachmentProgress struct {
@@ -4669,13 +4680,14 @@ const file_yizhan_peer_v1_peer_proto_rawDesc = "" +
 	"\x0fput_zero_report\x18\x15 \x01(\v2\x1d.yizhan.peer.v1.PutZeroReportH\x00R\rputZeroReport\x12V\n" +
 	"\x14flag_unsigned_report\x18\x16 \x01(\v2\".yizhan.peer.v1.FlagUnsignedReportH\x00R\x12flagUnsignedReport\x12S\n" +
 	"\x13put_attachment_part\x18\x17 \x01(\v2!.yizhan.peer.v1.PutAttachmentPartH\x00R\x11putAttachmentPartB\x04\n" +
-	"\x02op\"\x8e\x01\n" +
+	"\x02op\"\xb7\x01\n" +
 	"\x11PutAttachmentPart\x12\x16\n" +
 	"\x06sha256\x18\x01 \x01(\tR\x06sha256\x12\x12\n" +
 	"\x04size\x18\x02 \x01(\x03R\x04size\x12!\n" +
 	"\fcontent_type\x18\x03 \x01(\tR\vcontentType\x12\x16\n" +
 	"\x06offset\x18\x04 \x01(\x03R\x06offset\x12\x12\n" +
-	"\x04data\x18\x05 \x01(\fR\x04data\"L\n" +
+	"\x04data\x18\x05 \x01(\fR\x04data\x12'\n" +
+	"\x0fuploader_office\x18\x06 \x01(\tR\x0euploaderOffice\"L\n" +
 	"\x12AttachmentProgress\x12\x1a\n" +
 	"\breceived\x18\x01 \x01(\x03R\breceived\x12\x1a\n" +
 	"\bcomplete\x18\x02 \x01(\bR\bcomplete\">\n" +
