@@ -368,6 +368,8 @@ func (o *overlay) apply(e Entry, reg casework.Registry) (proto.Message, uint64, 
 		v, err = o.flagUnsigned(fu)
 	} else if pa := e.Cmd.GetPutAttachmentPart(); pa != nil {
 		v, err = o.putAttachmentPart(pa)
+	} else if du := e.Cmd.GetDropUnnamedAttachments(); du != nil {
+		v, err = o.dropUnnamed(du)
 	} else if rc := e.Cmd.GetReceive(); rc != nil && carriesRecords(rc) {
 		v, err = o.receive(rc, e.Cmd, reg)
 	} else {
@@ -437,6 +439,9 @@ func (o *overlay) Save(number string, c *yizhanv1.Case, events []*yizhanv1.CaseE
 			}
 		}
 		o.indexApplicant(number, events[0].GetFiling().GetApplicant())
+	}
+	for _, a := range casework.Attachments(events[len(events)-added:]) {
+		o.set(key(pAttachmentNamed, a.GetSha256()), nil) // kept: a case names it
 	}
 	o.indexQueue(number, c, events)
 	o.indexTouched(number, c, events, added)

@@ -5,8 +5,10 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
+	"google.golang.org/protobuf/proto"
 
 	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
 	"github.com/yizhan-gov/yizhan/casework"
@@ -22,6 +24,11 @@ import (
 //	book/fp/<sha256><offset>    a part (at most casework.AttachmentPartBytes)
 //	book/fu/<sha256>\0<office> empty: the office's staff uploaded it (or
 //	                            the office below pushed it)
+//	book/fn/<sha256>            empty: a case's event names it (kept)
+//
+// A file no case names is dropped a day after its first part came
+// (DropUnnamedAttachments, proposed by the leader's sweep): an upload
+// abandoned, or never filed, does not stay.
 //
 // Parts are stored in order, each from what is held: a part from
 // elsewhere is answered with what is held, and the sender goes on from
@@ -32,6 +39,7 @@ const (
 	pAttachment         = prefix + "fa/"
 	pAttachmentPart     = prefix + "fp/"
 	pAttachmentUploader = prefix + "fu/"
+	pAttachmentNamed    = prefix + "fn/"
 )
 
 // putAttachmentPart stores a part of a file, once, in order.
@@ -41,7 +49,7 @@ func (o *overlay) putAttachmentPart(p *peerv1.PutAttachmentPart) (*peerv1.Attach
 	}
 	held := &peerv1.PutAttachmentPart{}
 	if !o.getProto(key(pAttachment, p.GetSha256()), held) {
-		held = &peerv1.PutAttachmentPart{Sha256: p.GetSha256(), Size: p.GetSize(), ContentType: p.GetContentType()}
+		held = &peerv1.PutAttachmentPart{Sha256: p.GetSha256(), Size: p.GetSize(), ContentType: p.GetContentType(), FirstAtUnixNano: o.at}
 	}
 	progress := func() *peerv1.AttachmentProgress {
 		return &peerv1.AttachmentProgress{Received: held.GetOffset(), Complete: held.GetOffset() == held.GetSize()}
@@ -56,7 +64,7 @@ func (o *overlay) putAttachmentPart(p *peerv1.PutAttachmentPart) (*peerv1.Attach
 				p.GetSha256(), held.GetSize(), held.GetContentType(), p.GetSize(), p.GetContentType())
 		}
 		o.dropParts(p.GetSha256())
-		held = &peerv1.PutAttachmentPart{Sha256: p.GetSha256(), Size: p.GetSize(), ContentType: p.GetContentType()}
+		held = &peerv1.PutAttachmentPart{Sha256: p.GetSha256(), Size: p.GetSize(), ContentType: p.GetContentType(), FirstAtUnixNano: o.at}
 	}
 	if u := p.GetUploaderOffice(); u != "" {
 		o.set(key(pAttachmentUploader, p.GetSha256(), u), nil)
@@ -183,4 +191,64 @@ func (b *Book) ReadAttachment(sha string, offset int64, limit int) ([]byte, erro
 		out = out[:limit]
 	}
 	return out, err
+}
+
+// dropUnnamed drops the files no case names whose first part came before
+// the command's cutoff, at most MaxFiles of them: their parts, record and
+// uploaders. It answers how many it dropped (AttachmentProgress.received).
+func (o *overlay) dropUnnamed(d *peerv1.DropUnnamedAttachments) (*peerv1.AttachmentProgress, error) {
+	limit := int(d.GetMaxFiles())
+	if limit <= 0 || limit > maxDropFiles {
+		limit = maxDropFiles
+	}
+	var drop []string
+	err := eachKey(o.txn, []byte(pAttachment), func(k, v []byte) error {
+		if len(drop) >= limit {
+			return nil
+		}
+		sha := string(k[len(pAttachment):])
+		held := &peerv1.PutAttachmentPart{}
+		if proto.Unmarshal(v, held) != nil || held.GetFirstAtUnixNano() >= d.GetOlderThanUnixNano() {
+			return nil
+		}
+		if _, named := o.get(key(pAttachmentNamed, sha)); !named {
+			drop = append(drop, sha)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, sha := range drop {
+		o.dropParts(sha)
+		o.del(key(pAttachment, sha))
+		_ = eachKey(o.txn, key(pAttachmentUploader, sha, ""), func(k, _ []byte) error {
+			o.del(append([]byte(nil), k...))
+			return nil
+		})
+	}
+	return &peerv1.AttachmentProgress{Received: int64(len(drop))}, nil
+}
+
+// maxDropFiles bounds the files one DropUnnamedAttachments drops: each is
+// up to 21 keys, within a command's key limit.
+const maxDropFiles = 100
+
+// UnnamedAttachmentsBefore reports whether the book holds a file no case
+// names whose first part came before t: the sweep proposes only then.
+func (b *Book) UnnamedAttachmentsBefore(t time.Time) bool {
+	found := false
+	b.view(func(txn *badger.Txn) error {
+		return eachKey(txn, []byte(pAttachment), func(k, v []byte) error {
+			held := &peerv1.PutAttachmentPart{}
+			if found || proto.Unmarshal(v, held) != nil || held.GetFirstAtUnixNano() >= t.UnixNano() {
+				return nil
+			}
+			if _, err := txn.Get(key(pAttachmentNamed, string(k[len(pAttachment):]))); err != nil {
+				found = true
+			}
+			return nil
+		})
+	})
+	return found
 }

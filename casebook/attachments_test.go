@@ -5,8 +5,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"testing"
+	"time"
 
 	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 	"github.com/yizhan-gov/yizhan/casework"
 )
 
@@ -98,5 +100,66 @@ func TestAttachmentBegunWrongStartsOver(t *testing.T) {
 	}
 	if _, err := o.putPart(&peerv1.PutAttachmentPart{Sha256: sha, Size: 5, ContentType: casework.TypePDF, Data: data[:5]}); err == nil {
 		t.Error("a file held whole was begun again under another size")
+	}
+}
+
+// A file no case names goes a day after it came; one a filing names
+// stays.
+func TestUnnamedAttachmentsAreDropped(t *testing.T) {
+	o := newOffice(t, county, newRegistry(t))
+	store := func(text string) string {
+		data := append([]byte("%PDF-1.7\n"), text...)
+		sum := sha256.Sum256(data)
+		sha := hex.EncodeToString(sum[:])
+		if got, err := o.putPart(&peerv1.PutAttachmentPart{Sha256: sha, Size: int64(len(data)), ContentType: casework.TypePDF, Data: data}); err != nil || !got.GetComplete() {
+			t.Fatalf("store: %v %v", got, err)
+		}
+		return sha
+	}
+	named, abandoned := store("named"), store("abandoned")
+	// A filing names the first.
+	it, _ := o.reg.Item(licence, 0)
+	number := casework.CaseNumber(o.code, o.now, 1)
+	keyID, key, _ := o.reg.NewestQueryCodeKey()
+	actor := clerk
+	actor.Office = o.code
+	e, err := casework.NewFiling(casework.FileInput{Number: number, QueryCode: "7KQ9M3XP2WHD", Item: it, Office: o.code,
+		Applicant: &yizhanv1.Applicant{Name: "申请人", IdNumber: idNumber(1), Phone: "13907700001"},
+		Materials: []*yizhanv1.SubmittedMaterial{{Name: it.GetMaterials()[0].GetName(), Copies: 1, Files: []*yizhanv1.Attachment{
+			{Sha256: named, Size: int64(len("%PDF-1.7\nnamed")), ContentType: casework.TypePDF, FileName: "a.pdf"}}}},
+		Actor: actor, At: o.now, QueryCodeKeyID: keyID, QueryCodeKey: key}, o.reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	casework.Seal(e, casework.GenesisHash(number))
+	if res := o.apply(Request{}, appendCmd(number, e)); res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	drop := func(at time.Time) int64 {
+		o.index++
+		res := o.book.Apply([]Entry{{Index: o.index, At: at.UnixNano(), Cmd: &peerv1.CaseCommand{Op: &peerv1.CaseCommand_DropUnnamedAttachments{
+			DropUnnamedAttachments: &peerv1.DropUnnamedAttachments{OlderThanUnixNano: at.Add(-24 * time.Hour).UnixNano()}}}}}, o.index, o.reg)[0]
+		if res.Err != nil {
+			t.Fatal(res.Err)
+		}
+		return res.Value.(*peerv1.AttachmentProgress).GetReceived()
+	}
+	if o.book.UnnamedAttachmentsBefore(o.now.Add(-time.Hour)) {
+		t.Error("a file younger than the cutoff counts as due")
+	}
+	if n := drop(o.now.Add(time.Hour)); n != 0 {
+		t.Errorf("within the day: %d dropped", n)
+	}
+	if !o.book.UnnamedAttachmentsBefore(o.now.Add(time.Hour)) {
+		t.Error("the abandoned file is not due after a day")
+	}
+	if n := drop(o.now.Add(25 * time.Hour)); n != 1 {
+		t.Errorf("after a day: %d dropped, want 1", n)
+	}
+	if held, _ := o.book.AttachmentHeld(abandoned); held != nil {
+		t.Error("the abandoned file is still held")
+	}
+	if _, complete := o.book.AttachmentHeld(named); !complete {
+		t.Error("the file a filing names was dropped")
 	}
 }

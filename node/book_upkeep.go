@@ -146,7 +146,8 @@ func (n *Node) sweepDuty(ctx context.Context) {
 // cases, reading a case's log only for those to reroute.
 const defaultRerouteSweepInterval = time.Minute
 
-// sweepReroutes runs office.Service.SweepReroutes on the office's leader
+// sweepReroutes runs office.Service.SweepReroutes, and SweepAttachments
+// (files no case named a day after they came), on the office's leader
 // every Config.RerouteSweepInterval.
 func (n *Node) sweepReroutes(ctx context.Context) {
 	every := n.cfg.RerouteSweepInterval
@@ -158,6 +159,12 @@ func (n *Node) sweepReroutes(ctx context.Context) {
 			n.log.Warn("reroute sweep", "err", err)
 		} else if k > 0 {
 			n.log.Info("reroute sweep", "cases_rerouted", k)
+		}
+		// Scans no case named a day after they came (abandoned uploads).
+		if k, err := n.svc.SweepAttachments(ctx); err != nil {
+			n.log.Warn("scanned file sweep", "err", err)
+		} else if k > 0 {
+			n.log.Info("scanned file sweep", "files_dropped", k)
 		}
 	})
 }

@@ -3,6 +3,7 @@ package office
 import (
 	"context"
 	"fmt"
+	"time"
 
 	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
@@ -68,4 +69,36 @@ func (s *Service) checkAttachmentsHeld(ms []*yizhanv1.SubmittedMaterial, actorOf
 		return nil
 	}
 	return &registry.ValidationError{Violations: vs}
+}
+
+// UnnamedAttachmentTTL is how long a scanned file may wait for a case to
+// name it: an upload abandoned, or never filed, goes after it.
+const UnnamedAttachmentTTL = 24 * time.Hour
+
+// SweepAttachments drops the files no case names a day after their first
+// part came (the leader only): it proposes DropUnnamedAttachments while
+// the book holds such files, each command dropping a bounded number. It
+// returns how many files it dropped.
+func (s *Service) SweepAttachments(ctx context.Context) (int, error) {
+	if err := s.Leading(); err != nil {
+		return 0, err
+	}
+	dropped := 0
+	for range 100 { // bounded: at most 100 commands a sweep
+		cutoff := s.now().Add(-UnnamedAttachmentTTL)
+		if !s.fed.Cases().UnnamedAttachmentsBefore(cutoff) {
+			return dropped, nil
+		}
+		v, err := s.fed.ProposeCase(ctx, &peerv1.CaseCommand{AtUnixNano: s.now().UnixNano(),
+			Op: &peerv1.CaseCommand_DropUnnamedAttachments{DropUnnamedAttachments: &peerv1.DropUnnamedAttachments{OlderThanUnixNano: cutoff.UnixNano()}}})
+		if err != nil {
+			return dropped, err
+		}
+		n, _ := v.(*peerv1.AttachmentProgress)
+		dropped += int(n.GetReceived())
+		if n.GetReceived() == 0 {
+			return dropped, nil
+		}
+	}
+	return dropped, nil
 }

@@ -1728,6 +1728,7 @@ type CaseCommand struct {
 	//	*CaseCommand_PutZeroReport
 	//	*CaseCommand_FlagUnsignedReport
 	//	*CaseCommand_PutAttachmentPart
+	//	*CaseCommand_DropUnnamedAttachments
 	Op            isCaseCommand_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1917,6 +1918,15 @@ func (x *CaseCommand) GetPutAttachmentPart() *PutAttachmentPart {
 	return nil
 }
 
+func (x *CaseCommand) GetDropUnnamedAttachments() *DropUnnamedAttachments {
+	if x != nil {
+		if x, ok := x.Op.(*CaseCommand_DropUnnamedAttachments); ok {
+			return x.DropUnnamedAttachments
+		}
+	}
+	return nil
+}
+
 type isCaseCommand_Op interface {
 	isCaseCommand_Op()
 }
@@ -1977,6 +1987,10 @@ type CaseCommand_PutAttachmentPart struct {
 	PutAttachmentPart *PutAttachmentPart `protobuf:"bytes,23,opt,name=put_attachment_part,json=putAttachmentPart,proto3,oneof"`
 }
 
+type CaseCommand_DropUnnamedAttachments struct {
+	DropUnnamedAttachments *DropUnnamedAttachments `protobuf:"bytes,24,opt,name=drop_unnamed_attachments,json=dropUnnamedAttachments,proto3,oneof"`
+}
+
 func (*CaseCommand_Append) isCaseCommand_Op() {}
 
 func (*CaseCommand_Receive) isCaseCommand_Op() {}
@@ -2005,6 +2019,8 @@ func (*CaseCommand_FlagUnsignedReport) isCaseCommand_Op() {}
 
 func (*CaseCommand_PutAttachmentPart) isCaseCommand_Op() {}
 
+func (*CaseCommand_DropUnnamedAttachments) isCaseCommand_Op() {}
+
 // PutAttachmentPart stores a part of a scanned file (casebook): parts
 // come in order, from what the office holds; the last one's hash is
 // checked over the whole file. Applied, it answers AttachmentProgress.
@@ -2019,8 +2035,11 @@ type PutAttachmentPart struct {
 	// it up), set by the receiving node: a filing or resubmission names
 	// only files its own office's staff uploaded.
 	UploaderOffice string `protobuf:"bytes,6,opt,name=uploader_office,json=uploaderOffice,proto3" json:"uploader_office,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// In the book's record of a file (book/fa/): when its first part was
+	// stored (the command's time), for the sweep of files no case names.
+	FirstAtUnixNano int64 `protobuf:"varint,7,opt,name=first_at_unix_nano,json=firstAtUnixNano,proto3" json:"first_at_unix_nano,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *PutAttachmentPart) Reset() {
@@ -2095,6 +2114,68 @@ func (x *PutAttachmentPart) GetUploaderOffice() string {
 	return ""
 }
 
+func (x *PutAttachmentPart) GetFirstAtUnixNano() int64 {
+	if x != nil {
+		return x.FirstAtUnixNano
+	}
+	return 0
+}
+
+// DropUnnamedAttachments drops the files no case names whose first part
+// was stored before older_than (uploads abandoned, or never filed): at
+// most max_files of them.
+type DropUnnamedAttachments struct {
+	state             protoimpl.MessageState `protogen:"open.v1"`
+	OlderThanUnixNano int64                  `protobuf:"varint,1,opt,name=older_than_unix_nano,json=olderThanUnixNano,proto3" json:"older_than_unix_nano,omitempty"`
+	MaxFiles          int32                  `protobuf:"varint,2,opt,name=max_files,json=maxFiles,proto3" json:"max_files,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *DropUnnamedAttachments) Reset() {
+	*x = DropUnnamedAttachments{}
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DropUnnamedAttachments) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DropUnnamedAttachments) ProtoMessage() {}
+
+func (x *DropUnnamedAttachments) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DropUnnamedAttachments.ProtoReflect.Descriptor instead.
+func (*DropUnnamedAttachments) Descriptor() ([]byte, []int) {
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *DropUnnamedAttachments) GetOlderThanUnixNano() int64 {
+	if x != nil {
+		return x.OlderThanUnixNano
+	}
+	return 0
+}
+
+func (x *DropUnnamedAttachments) GetMaxFiles() int32 {
+	if x != nil {
+		return x.MaxFiles
+	}
+	return 0
+}
+
 type AttachmentProgress struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Received      int64                  `protobuf:"varint,1,opt,name=received,proto3" json:"received,omitempty"`
@@ -2105,7 +2186,7 @@ type AttachmentProgress struct {
 
 func (x *AttachmentProgress) Reset() {
 	*x = AttachmentProgress{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[27]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2117,7 +2198,7 @@ func (x *AttachmentProgress) String() string {
 func (*AttachmentProgress) ProtoMessage() {}
 
 func (x *AttachmentProgress) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[27]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2130,7 +2211,7 @@ func (x *AttachmentProgress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttachmentProgress.ProtoReflect.Descriptor instead.
 func (*AttachmentProgress) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{27}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *AttachmentProgress) GetReceived() int64 {
@@ -2157,7 +2238,7 @@ type PutZeroReport struct {
 
 func (x *PutZeroReport) Reset() {
 	*x = PutZeroReport{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[28]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2169,7 +2250,7 @@ func (x *PutZeroReport) String() string {
 func (*PutZeroReport) ProtoMessage() {}
 
 func (x *PutZeroReport) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[28]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2182,7 +2263,7 @@ func (x *PutZeroReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutZeroReport.ProtoReflect.Descriptor instead.
 func (*PutZeroReport) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{28}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *PutZeroReport) GetReport() *v1.ZeroReport {
@@ -2203,7 +2284,7 @@ type FlagUnsignedReport struct {
 
 func (x *FlagUnsignedReport) Reset() {
 	*x = FlagUnsignedReport{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[29]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2215,7 +2296,7 @@ func (x *FlagUnsignedReport) String() string {
 func (*FlagUnsignedReport) ProtoMessage() {}
 
 func (x *FlagUnsignedReport) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[29]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2228,7 +2309,7 @@ func (x *FlagUnsignedReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FlagUnsignedReport.ProtoReflect.Descriptor instead.
 func (*FlagUnsignedReport) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{29}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *FlagUnsignedReport) GetFlag() *v1.UnsignedReportFlag {
@@ -2252,7 +2333,7 @@ type PutShifts struct {
 
 func (x *PutShifts) Reset() {
 	*x = PutShifts{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[30]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2264,7 +2345,7 @@ func (x *PutShifts) String() string {
 func (*PutShifts) ProtoMessage() {}
 
 func (x *PutShifts) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[30]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2277,7 +2358,7 @@ func (x *PutShifts) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutShifts.ProtoReflect.Descriptor instead.
 func (*PutShifts) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{30}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *PutShifts) GetShifts() []*v1.DutyShift {
@@ -2297,7 +2378,7 @@ type PutLogEntry struct {
 
 func (x *PutLogEntry) Reset() {
 	*x = PutLogEntry{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[31]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2309,7 +2390,7 @@ func (x *PutLogEntry) String() string {
 func (*PutLogEntry) ProtoMessage() {}
 
 func (x *PutLogEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[31]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2322,7 +2403,7 @@ func (x *PutLogEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutLogEntry.ProtoReflect.Descriptor instead.
 func (*PutLogEntry) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{31}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *PutLogEntry) GetEntry() *v1.DutyLogEntry {
@@ -2343,7 +2424,7 @@ type PutUrgentReport struct {
 
 func (x *PutUrgentReport) Reset() {
 	*x = PutUrgentReport{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[32]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2355,7 +2436,7 @@ func (x *PutUrgentReport) String() string {
 func (*PutUrgentReport) ProtoMessage() {}
 
 func (x *PutUrgentReport) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[32]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2368,7 +2449,7 @@ func (x *PutUrgentReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutUrgentReport.ProtoReflect.Descriptor instead.
 func (*PutUrgentReport) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{32}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *PutUrgentReport) GetReport() *v1.UrgentReport {
@@ -2388,7 +2469,7 @@ type PutReportAck struct {
 
 func (x *PutReportAck) Reset() {
 	*x = PutReportAck{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[33]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2400,7 +2481,7 @@ func (x *PutReportAck) String() string {
 func (*PutReportAck) ProtoMessage() {}
 
 func (x *PutReportAck) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[33]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2413,7 +2494,7 @@ func (x *PutReportAck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutReportAck.ProtoReflect.Descriptor instead.
 func (*PutReportAck) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{33}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *PutReportAck) GetAck() *v1.ReportAck {
@@ -2435,7 +2516,7 @@ type PutConsultation struct {
 
 func (x *PutConsultation) Reset() {
 	*x = PutConsultation{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[34]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2447,7 +2528,7 @@ func (x *PutConsultation) String() string {
 func (*PutConsultation) ProtoMessage() {}
 
 func (x *PutConsultation) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[34]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2460,7 +2541,7 @@ func (x *PutConsultation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutConsultation.ProtoReflect.Descriptor instead.
 func (*PutConsultation) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{34}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *PutConsultation) GetConsultation() *v1.Consultation {
@@ -2489,7 +2570,7 @@ type SupervisionStep struct {
 
 func (x *SupervisionStep) Reset() {
 	*x = SupervisionStep{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[35]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2501,7 +2582,7 @@ func (x *SupervisionStep) String() string {
 func (*SupervisionStep) ProtoMessage() {}
 
 func (x *SupervisionStep) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[35]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2514,7 +2595,7 @@ func (x *SupervisionStep) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SupervisionStep.ProtoReflect.Descriptor instead.
 func (*SupervisionStep) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{35}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *SupervisionStep) GetOp() isSupervisionStep_Op {
@@ -2613,7 +2694,7 @@ type ReplyFollowUp struct {
 
 func (x *ReplyFollowUp) Reset() {
 	*x = ReplyFollowUp{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[36]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2625,7 +2706,7 @@ func (x *ReplyFollowUp) String() string {
 func (*ReplyFollowUp) ProtoMessage() {}
 
 func (x *ReplyFollowUp) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[36]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2638,7 +2719,7 @@ func (x *ReplyFollowUp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplyFollowUp.ProtoReflect.Descriptor instead.
 func (*ReplyFollowUp) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{36}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ReplyFollowUp) GetId() string {
@@ -2665,7 +2746,7 @@ type RevisitFollowUp struct {
 
 func (x *RevisitFollowUp) Reset() {
 	*x = RevisitFollowUp{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[37]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2677,7 +2758,7 @@ func (x *RevisitFollowUp) String() string {
 func (*RevisitFollowUp) ProtoMessage() {}
 
 func (x *RevisitFollowUp) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[37]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2690,7 +2771,7 @@ func (x *RevisitFollowUp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevisitFollowUp.ProtoReflect.Descriptor instead.
 func (*RevisitFollowUp) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{37}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *RevisitFollowUp) GetId() string {
@@ -2716,7 +2797,7 @@ type IssueOrder struct {
 
 func (x *IssueOrder) Reset() {
 	*x = IssueOrder{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[38]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2728,7 +2809,7 @@ func (x *IssueOrder) String() string {
 func (*IssueOrder) ProtoMessage() {}
 
 func (x *IssueOrder) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[38]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2741,7 +2822,7 @@ func (x *IssueOrder) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IssueOrder.ProtoReflect.Descriptor instead.
 func (*IssueOrder) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{38}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *IssueOrder) GetOrder() *v1.SupervisionOrder {
@@ -2761,7 +2842,7 @@ type AnswerOrder struct {
 
 func (x *AnswerOrder) Reset() {
 	*x = AnswerOrder{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[39]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2773,7 +2854,7 @@ func (x *AnswerOrder) String() string {
 func (*AnswerOrder) ProtoMessage() {}
 
 func (x *AnswerOrder) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[39]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2786,7 +2867,7 @@ func (x *AnswerOrder) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnswerOrder.ProtoReflect.Descriptor instead.
 func (*AnswerOrder) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{39}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *AnswerOrder) GetId() string {
@@ -2814,7 +2895,7 @@ type DecideOrder struct {
 
 func (x *DecideOrder) Reset() {
 	*x = DecideOrder{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[40]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2826,7 +2907,7 @@ func (x *DecideOrder) String() string {
 func (*DecideOrder) ProtoMessage() {}
 
 func (x *DecideOrder) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[40]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2839,7 +2920,7 @@ func (x *DecideOrder) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecideOrder.ProtoReflect.Descriptor instead.
 func (*DecideOrder) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{40}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *DecideOrder) GetId() string {
@@ -2878,7 +2959,7 @@ type EvaluateCards struct {
 
 func (x *EvaluateCards) Reset() {
 	*x = EvaluateCards{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[41]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2890,7 +2971,7 @@ func (x *EvaluateCards) String() string {
 func (*EvaluateCards) ProtoMessage() {}
 
 func (x *EvaluateCards) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[41]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2903,7 +2984,7 @@ func (x *EvaluateCards) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EvaluateCards.ProtoReflect.Descriptor instead.
 func (*EvaluateCards) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{41}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *EvaluateCards) GetChecks() []*CardCheck {
@@ -2930,7 +3011,7 @@ type CardCheck struct {
 
 func (x *CardCheck) Reset() {
 	*x = CardCheck{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[42]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2942,7 +3023,7 @@ func (x *CardCheck) String() string {
 func (*CardCheck) ProtoMessage() {}
 
 func (x *CardCheck) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[42]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2955,7 +3036,7 @@ func (x *CardCheck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CardCheck.ProtoReflect.Descriptor instead.
 func (*CardCheck) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{42}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *CardCheck) GetCaseNumber() string {
@@ -2985,7 +3066,7 @@ type AppendCaseEvents struct {
 
 func (x *AppendCaseEvents) Reset() {
 	*x = AppendCaseEvents{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[43]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2997,7 +3078,7 @@ func (x *AppendCaseEvents) String() string {
 func (*AppendCaseEvents) ProtoMessage() {}
 
 func (x *AppendCaseEvents) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[43]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3010,7 +3091,7 @@ func (x *AppendCaseEvents) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppendCaseEvents.ProtoReflect.Descriptor instead.
 func (*AppendCaseEvents) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{43}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *AppendCaseEvents) GetCaseNumber() string {
@@ -3052,7 +3133,7 @@ type CaseMessage struct {
 
 func (x *CaseMessage) Reset() {
 	*x = CaseMessage{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[44]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3064,7 +3145,7 @@ func (x *CaseMessage) String() string {
 func (*CaseMessage) ProtoMessage() {}
 
 func (x *CaseMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[44]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3077,7 +3158,7 @@ func (x *CaseMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseMessage.ProtoReflect.Descriptor instead.
 func (*CaseMessage) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{44}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *CaseMessage) GetCaseNumber() string {
@@ -3161,7 +3242,7 @@ type ReceiveCaseMessages struct {
 
 func (x *ReceiveCaseMessages) Reset() {
 	*x = ReceiveCaseMessages{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[45]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3173,7 +3254,7 @@ func (x *ReceiveCaseMessages) String() string {
 func (*ReceiveCaseMessages) ProtoMessage() {}
 
 func (x *ReceiveCaseMessages) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[45]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3186,7 +3267,7 @@ func (x *ReceiveCaseMessages) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReceiveCaseMessages.ProtoReflect.Descriptor instead.
 func (*ReceiveCaseMessages) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{45}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *ReceiveCaseMessages) GetMessages() []*CaseMessage {
@@ -3210,7 +3291,7 @@ type OutboxEntry struct {
 
 func (x *OutboxEntry) Reset() {
 	*x = OutboxEntry{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[46]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3222,7 +3303,7 @@ func (x *OutboxEntry) String() string {
 func (*OutboxEntry) ProtoMessage() {}
 
 func (x *OutboxEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[46]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3235,7 +3316,7 @@ func (x *OutboxEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OutboxEntry.ProtoReflect.Descriptor instead.
 func (*OutboxEntry) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{46}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *OutboxEntry) GetDestOffice() string {
@@ -3281,7 +3362,7 @@ type QuarantinedEntry struct {
 
 func (x *QuarantinedEntry) Reset() {
 	*x = QuarantinedEntry{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[47]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3293,7 +3374,7 @@ func (x *QuarantinedEntry) String() string {
 func (*QuarantinedEntry) ProtoMessage() {}
 
 func (x *QuarantinedEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[47]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3306,7 +3387,7 @@ func (x *QuarantinedEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuarantinedEntry.ProtoReflect.Descriptor instead.
 func (*QuarantinedEntry) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{47}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *QuarantinedEntry) GetEntry() *OutboxEntry {
@@ -3341,7 +3422,7 @@ type QuarantineOutbox struct {
 
 func (x *QuarantineOutbox) Reset() {
 	*x = QuarantineOutbox{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[48]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3353,7 +3434,7 @@ func (x *QuarantineOutbox) String() string {
 func (*QuarantineOutbox) ProtoMessage() {}
 
 func (x *QuarantineOutbox) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[48]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3366,7 +3447,7 @@ func (x *QuarantineOutbox) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuarantineOutbox.ProtoReflect.Descriptor instead.
 func (*QuarantineOutbox) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{48}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *QuarantineOutbox) GetEntries() []*QuarantinedEntry {
@@ -3386,7 +3467,7 @@ type AckOutbox struct {
 
 func (x *AckOutbox) Reset() {
 	*x = AckOutbox{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[49]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3398,7 +3479,7 @@ func (x *AckOutbox) String() string {
 func (*AckOutbox) ProtoMessage() {}
 
 func (x *AckOutbox) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[49]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3411,7 +3492,7 @@ func (x *AckOutbox) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AckOutbox.ProtoReflect.Descriptor instead.
 func (*AckOutbox) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{49}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *AckOutbox) GetAcks() []*OutboxEntry {
@@ -3432,7 +3513,7 @@ type CaseRecord struct {
 
 func (x *CaseRecord) Reset() {
 	*x = CaseRecord{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[50]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3444,7 +3525,7 @@ func (x *CaseRecord) String() string {
 func (*CaseRecord) ProtoMessage() {}
 
 func (x *CaseRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[50]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3457,7 +3538,7 @@ func (x *CaseRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseRecord.ProtoReflect.Descriptor instead.
 func (*CaseRecord) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{50}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *CaseRecord) GetNumber() string {
@@ -3485,7 +3566,7 @@ type DaySequence struct {
 
 func (x *DaySequence) Reset() {
 	*x = DaySequence{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[51]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3497,7 +3578,7 @@ func (x *DaySequence) String() string {
 func (*DaySequence) ProtoMessage() {}
 
 func (x *DaySequence) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[51]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3510,7 +3591,7 @@ func (x *DaySequence) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DaySequence.ProtoReflect.Descriptor instead.
 func (*DaySequence) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{51}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *DaySequence) GetDay() string {
@@ -3540,7 +3621,7 @@ type CaseBookSnapshot struct {
 
 func (x *CaseBookSnapshot) Reset() {
 	*x = CaseBookSnapshot{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[52]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3552,7 +3633,7 @@ func (x *CaseBookSnapshot) String() string {
 func (*CaseBookSnapshot) ProtoMessage() {}
 
 func (x *CaseBookSnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[52]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3565,7 +3646,7 @@ func (x *CaseBookSnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseBookSnapshot.ProtoReflect.Descriptor instead.
 func (*CaseBookSnapshot) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{52}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *CaseBookSnapshot) GetCases() []*CaseRecord {
@@ -3608,7 +3689,7 @@ type OfficeSnapshot struct {
 
 func (x *OfficeSnapshot) Reset() {
 	*x = OfficeSnapshot{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[53]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3620,7 +3701,7 @@ func (x *OfficeSnapshot) String() string {
 func (*OfficeSnapshot) ProtoMessage() {}
 
 func (x *OfficeSnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[53]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3633,7 +3714,7 @@ func (x *OfficeSnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OfficeSnapshot.ProtoReflect.Descriptor instead.
 func (*OfficeSnapshot) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{53}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *OfficeSnapshot) GetRegistry() *RegistrySnapshot {
@@ -3673,7 +3754,7 @@ type RequestRecord struct {
 
 func (x *RequestRecord) Reset() {
 	*x = RequestRecord{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[54]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3685,7 +3766,7 @@ func (x *RequestRecord) String() string {
 func (*RequestRecord) ProtoMessage() {}
 
 func (x *RequestRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[54]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3698,7 +3779,7 @@ func (x *RequestRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestRecord.ProtoReflect.Descriptor instead.
 func (*RequestRecord) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{54}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *RequestRecord) GetId() string {
@@ -3745,7 +3826,7 @@ type DeliverCasesRequest struct {
 
 func (x *DeliverCasesRequest) Reset() {
 	*x = DeliverCasesRequest{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[55]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3757,7 +3838,7 @@ func (x *DeliverCasesRequest) String() string {
 func (*DeliverCasesRequest) ProtoMessage() {}
 
 func (x *DeliverCasesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[55]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3770,7 +3851,7 @@ func (x *DeliverCasesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeliverCasesRequest.ProtoReflect.Descriptor instead.
 func (*DeliverCasesRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{55}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *DeliverCasesRequest) GetMessages() []*CaseMessage {
@@ -3793,7 +3874,7 @@ type CaseReceipt struct {
 
 func (x *CaseReceipt) Reset() {
 	*x = CaseReceipt{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[56]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3805,7 +3886,7 @@ func (x *CaseReceipt) String() string {
 func (*CaseReceipt) ProtoMessage() {}
 
 func (x *CaseReceipt) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[56]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3818,7 +3899,7 @@ func (x *CaseReceipt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseReceipt.ProtoReflect.Descriptor instead.
 func (*CaseReceipt) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{56}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *CaseReceipt) GetCaseNumber() string {
@@ -3851,7 +3932,7 @@ type DeliverCasesResponse struct {
 
 func (x *DeliverCasesResponse) Reset() {
 	*x = DeliverCasesResponse{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[57]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3863,7 +3944,7 @@ func (x *DeliverCasesResponse) String() string {
 func (*DeliverCasesResponse) ProtoMessage() {}
 
 func (x *DeliverCasesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[57]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3876,7 +3957,7 @@ func (x *DeliverCasesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeliverCasesResponse.ProtoReflect.Descriptor instead.
 func (*DeliverCasesResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{57}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *DeliverCasesResponse) GetReceipts() []*CaseReceipt {
@@ -3897,7 +3978,7 @@ type JoinRequest struct {
 
 func (x *JoinRequest) Reset() {
 	*x = JoinRequest{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[58]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3909,7 +3990,7 @@ func (x *JoinRequest) String() string {
 func (*JoinRequest) ProtoMessage() {}
 
 func (x *JoinRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[58]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3922,7 +4003,7 @@ func (x *JoinRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinRequest.ProtoReflect.Descriptor instead.
 func (*JoinRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{58}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *JoinRequest) GetOfficeCode() string {
@@ -3955,7 +4036,7 @@ type JoinResponse struct {
 
 func (x *JoinResponse) Reset() {
 	*x = JoinResponse{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[59]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3967,7 +4048,7 @@ func (x *JoinResponse) String() string {
 func (*JoinResponse) ProtoMessage() {}
 
 func (x *JoinResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[59]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3980,7 +4061,7 @@ func (x *JoinResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinResponse.ProtoReflect.Descriptor instead.
 func (*JoinResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{59}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *JoinResponse) GetLeader() string {
@@ -4001,7 +4082,7 @@ type FeedRequest struct {
 
 func (x *FeedRequest) Reset() {
 	*x = FeedRequest{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[60]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4013,7 +4094,7 @@ func (x *FeedRequest) String() string {
 func (*FeedRequest) ProtoMessage() {}
 
 func (x *FeedRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[60]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4026,7 +4107,7 @@ func (x *FeedRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeedRequest.ProtoReflect.Descriptor instead.
 func (*FeedRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{60}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *FeedRequest) GetOfficeCode() string {
@@ -4065,7 +4146,7 @@ type FeedMessage struct {
 
 func (x *FeedMessage) Reset() {
 	*x = FeedMessage{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[61]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4077,7 +4158,7 @@ func (x *FeedMessage) String() string {
 func (*FeedMessage) ProtoMessage() {}
 
 func (x *FeedMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[61]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4090,7 +4171,7 @@ func (x *FeedMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeedMessage.ProtoReflect.Descriptor instead.
 func (*FeedMessage) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{61}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *FeedMessage) GetKind() isFeedMessage_Kind {
@@ -4177,7 +4258,7 @@ type FeedChunk struct {
 
 func (x *FeedChunk) Reset() {
 	*x = FeedChunk{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[62]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4189,7 +4270,7 @@ func (x *FeedChunk) String() string {
 func (*FeedChunk) ProtoMessage() {}
 
 func (x *FeedChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[62]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4202,7 +4283,7 @@ func (x *FeedChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeedChunk.ProtoReflect.Descriptor instead.
 func (*FeedChunk) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{62}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *FeedChunk) GetData() []byte {
@@ -4229,7 +4310,7 @@ type FeedBatch struct {
 
 func (x *FeedBatch) Reset() {
 	*x = FeedBatch{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[63]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4241,7 +4322,7 @@ func (x *FeedBatch) String() string {
 func (*FeedBatch) ProtoMessage() {}
 
 func (x *FeedBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[63]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4254,7 +4335,7 @@ func (x *FeedBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeedBatch.ProtoReflect.Descriptor instead.
 func (*FeedBatch) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{63}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *FeedBatch) GetEntries() []*ChangelogEntry {
@@ -4281,7 +4362,7 @@ type FeedHeartbeat struct {
 
 func (x *FeedHeartbeat) Reset() {
 	*x = FeedHeartbeat{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[64]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4293,7 +4374,7 @@ func (x *FeedHeartbeat) String() string {
 func (*FeedHeartbeat) ProtoMessage() {}
 
 func (x *FeedHeartbeat) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[64]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4306,7 +4387,7 @@ func (x *FeedHeartbeat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeedHeartbeat.ProtoReflect.Descriptor instead.
 func (*FeedHeartbeat) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{64}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *FeedHeartbeat) GetUpstreamIndex() uint64 {
@@ -4339,7 +4420,7 @@ type AnnounceNodeRequest struct {
 
 func (x *AnnounceNodeRequest) Reset() {
 	*x = AnnounceNodeRequest{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[65]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4351,7 +4432,7 @@ func (x *AnnounceNodeRequest) String() string {
 func (*AnnounceNodeRequest) ProtoMessage() {}
 
 func (x *AnnounceNodeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[65]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4364,7 +4445,7 @@ func (x *AnnounceNodeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnnounceNodeRequest.ProtoReflect.Descriptor instead.
 func (*AnnounceNodeRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{65}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *AnnounceNodeRequest) GetNode() *v1.NodeEntry {
@@ -4404,7 +4485,7 @@ type AnnounceNodeResponse struct {
 
 func (x *AnnounceNodeResponse) Reset() {
 	*x = AnnounceNodeResponse{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[66]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4416,7 +4497,7 @@ func (x *AnnounceNodeResponse) String() string {
 func (*AnnounceNodeResponse) ProtoMessage() {}
 
 func (x *AnnounceNodeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[66]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4429,7 +4510,7 @@ func (x *AnnounceNodeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnnounceNodeResponse.ProtoReflect.Descriptor instead.
 func (*AnnounceNodeResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{66}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *AnnounceNodeResponse) GetRegistryIndex() uint64 {
@@ -4448,7 +4529,7 @@ type ProgressRequest struct {
 
 func (x *ProgressRequest) Reset() {
 	*x = ProgressRequest{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[67]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4460,7 +4541,7 @@ func (x *ProgressRequest) String() string {
 func (*ProgressRequest) ProtoMessage() {}
 
 func (x *ProgressRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[67]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4473,7 +4554,7 @@ func (x *ProgressRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProgressRequest.ProtoReflect.Descriptor instead.
 func (*ProgressRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{67}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *ProgressRequest) GetOfficeCode() string {
@@ -4493,7 +4574,7 @@ type ProgressResponse struct {
 
 func (x *ProgressResponse) Reset() {
 	*x = ProgressResponse{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[68]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4505,7 +4586,7 @@ func (x *ProgressResponse) String() string {
 func (*ProgressResponse) ProtoMessage() {}
 
 func (x *ProgressResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[68]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4518,7 +4599,7 @@ func (x *ProgressResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProgressResponse.ProtoReflect.Descriptor instead.
 func (*ProgressResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{68}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{69}
 }
 
 func (x *ProgressResponse) GetCommitIndex() uint64 {
@@ -4654,7 +4735,7 @@ const file_yizhan_peer_v1_peer_proto_rawDesc = "" +
 	"\x06replay\x18\x02 \x01(\v2\x1e.yizhan.peer.v1.ReplayRegistryH\x00R\x06replay\x12T\n" +
 	"\x10install_snapshot\x18\x03 \x01(\v2'.yizhan.peer.v1.InstallRegistrySnapshotH\x00R\x0finstallSnapshot\x123\n" +
 	"\x05cases\x18\x04 \x01(\v2\x1b.yizhan.peer.v1.CaseCommandH\x00R\x05casesB\x06\n" +
-	"\x04kind\"\xbf\b\n" +
+	"\x04kind\"\xa3\t\n" +
 	"\vCaseCommand\x12 \n" +
 	"\fat_unix_nano\x18\x01 \x01(\x03R\n" +
 	"atUnixNano\x12\x1d\n" +
@@ -4679,15 +4760,20 @@ const file_yizhan_peer_v1_peer_proto_rawDesc = "" +
 	"\rput_log_entry\x18\x14 \x01(\v2\x1b.yizhan.peer.v1.PutLogEntryH\x00R\vputLogEntry\x12G\n" +
 	"\x0fput_zero_report\x18\x15 \x01(\v2\x1d.yizhan.peer.v1.PutZeroReportH\x00R\rputZeroReport\x12V\n" +
 	"\x14flag_unsigned_report\x18\x16 \x01(\v2\".yizhan.peer.v1.FlagUnsignedReportH\x00R\x12flagUnsignedReport\x12S\n" +
-	"\x13put_attachment_part\x18\x17 \x01(\v2!.yizhan.peer.v1.PutAttachmentPartH\x00R\x11putAttachmentPartB\x04\n" +
-	"\x02op\"\xb7\x01\n" +
+	"\x13put_attachment_part\x18\x17 \x01(\v2!.yizhan.peer.v1.PutAttachmentPartH\x00R\x11putAttachmentPart\x12b\n" +
+	"\x18drop_unnamed_attachments\x18\x18 \x01(\v2&.yizhan.peer.v1.DropUnnamedAttachmentsH\x00R\x16dropUnnamedAttachmentsB\x04\n" +
+	"\x02op\"\xe4\x01\n" +
 	"\x11PutAttachmentPart\x12\x16\n" +
 	"\x06sha256\x18\x01 \x01(\tR\x06sha256\x12\x12\n" +
 	"\x04size\x18\x02 \x01(\x03R\x04size\x12!\n" +
 	"\fcontent_type\x18\x03 \x01(\tR\vcontentType\x12\x16\n" +
 	"\x06offset\x18\x04 \x01(\x03R\x06offset\x12\x12\n" +
 	"\x04data\x18\x05 \x01(\fR\x04data\x12'\n" +
-	"\x0fuploader_office\x18\x06 \x01(\tR\x0euploaderOffice\"L\n" +
+	"\x0fuploader_office\x18\x06 \x01(\tR\x0euploaderOffice\x12+\n" +
+	"\x12first_at_unix_nano\x18\a \x01(\x03R\x0ffirstAtUnixNano\"f\n" +
+	"\x16DropUnnamedAttachments\x12/\n" +
+	"\x14older_than_unix_nano\x18\x01 \x01(\x03R\x11olderThanUnixNano\x12\x1b\n" +
+	"\tmax_files\x18\x02 \x01(\x05R\bmaxFiles\"L\n" +
 	"\x12AttachmentProgress\x12\x1a\n" +
 	"\breceived\x18\x01 \x01(\x03R\breceived\x12\x1a\n" +
 	"\bcomplete\x18\x02 \x01(\bR\bcomplete\">\n" +
@@ -4872,7 +4958,7 @@ func file_yizhan_peer_v1_peer_proto_rawDescGZIP() []byte {
 	return file_yizhan_peer_v1_peer_proto_rawDescData
 }
 
-var file_yizhan_peer_v1_peer_proto_msgTypes = make([]protoimpl.MessageInfo, 69)
+var file_yizhan_peer_v1_peer_proto_msgTypes = make([]protoimpl.MessageInfo, 70)
 var file_yizhan_peer_v1_peer_proto_goTypes = []any{
 	(*StaffCredential)(nil),         // 0: yizhan.peer.v1.StaffCredential
 	(*CreateOffice)(nil),            // 1: yizhan.peer.v1.CreateOffice
@@ -4901,85 +4987,86 @@ var file_yizhan_peer_v1_peer_proto_goTypes = []any{
 	(*Command)(nil),                 // 24: yizhan.peer.v1.Command
 	(*CaseCommand)(nil),             // 25: yizhan.peer.v1.CaseCommand
 	(*PutAttachmentPart)(nil),       // 26: yizhan.peer.v1.PutAttachmentPart
-	(*AttachmentProgress)(nil),      // 27: yizhan.peer.v1.AttachmentProgress
-	(*PutZeroReport)(nil),           // 28: yizhan.peer.v1.PutZeroReport
-	(*FlagUnsignedReport)(nil),      // 29: yizhan.peer.v1.FlagUnsignedReport
-	(*PutShifts)(nil),               // 30: yizhan.peer.v1.PutShifts
-	(*PutLogEntry)(nil),             // 31: yizhan.peer.v1.PutLogEntry
-	(*PutUrgentReport)(nil),         // 32: yizhan.peer.v1.PutUrgentReport
-	(*PutReportAck)(nil),            // 33: yizhan.peer.v1.PutReportAck
-	(*PutConsultation)(nil),         // 34: yizhan.peer.v1.PutConsultation
-	(*SupervisionStep)(nil),         // 35: yizhan.peer.v1.SupervisionStep
-	(*ReplyFollowUp)(nil),           // 36: yizhan.peer.v1.ReplyFollowUp
-	(*RevisitFollowUp)(nil),         // 37: yizhan.peer.v1.RevisitFollowUp
-	(*IssueOrder)(nil),              // 38: yizhan.peer.v1.IssueOrder
-	(*AnswerOrder)(nil),             // 39: yizhan.peer.v1.AnswerOrder
-	(*DecideOrder)(nil),             // 40: yizhan.peer.v1.DecideOrder
-	(*EvaluateCards)(nil),           // 41: yizhan.peer.v1.EvaluateCards
-	(*CardCheck)(nil),               // 42: yizhan.peer.v1.CardCheck
-	(*AppendCaseEvents)(nil),        // 43: yizhan.peer.v1.AppendCaseEvents
-	(*CaseMessage)(nil),             // 44: yizhan.peer.v1.CaseMessage
-	(*ReceiveCaseMessages)(nil),     // 45: yizhan.peer.v1.ReceiveCaseMessages
-	(*OutboxEntry)(nil),             // 46: yizhan.peer.v1.OutboxEntry
-	(*QuarantinedEntry)(nil),        // 47: yizhan.peer.v1.QuarantinedEntry
-	(*QuarantineOutbox)(nil),        // 48: yizhan.peer.v1.QuarantineOutbox
-	(*AckOutbox)(nil),               // 49: yizhan.peer.v1.AckOutbox
-	(*CaseRecord)(nil),              // 50: yizhan.peer.v1.CaseRecord
-	(*DaySequence)(nil),             // 51: yizhan.peer.v1.DaySequence
-	(*CaseBookSnapshot)(nil),        // 52: yizhan.peer.v1.CaseBookSnapshot
-	(*OfficeSnapshot)(nil),          // 53: yizhan.peer.v1.OfficeSnapshot
-	(*RequestRecord)(nil),           // 54: yizhan.peer.v1.RequestRecord
-	(*DeliverCasesRequest)(nil),     // 55: yizhan.peer.v1.DeliverCasesRequest
-	(*CaseReceipt)(nil),             // 56: yizhan.peer.v1.CaseReceipt
-	(*DeliverCasesResponse)(nil),    // 57: yizhan.peer.v1.DeliverCasesResponse
-	(*JoinRequest)(nil),             // 58: yizhan.peer.v1.JoinRequest
-	(*JoinResponse)(nil),            // 59: yizhan.peer.v1.JoinResponse
-	(*FeedRequest)(nil),             // 60: yizhan.peer.v1.FeedRequest
-	(*FeedMessage)(nil),             // 61: yizhan.peer.v1.FeedMessage
-	(*FeedChunk)(nil),               // 62: yizhan.peer.v1.FeedChunk
-	(*FeedBatch)(nil),               // 63: yizhan.peer.v1.FeedBatch
-	(*FeedHeartbeat)(nil),           // 64: yizhan.peer.v1.FeedHeartbeat
-	(*AnnounceNodeRequest)(nil),     // 65: yizhan.peer.v1.AnnounceNodeRequest
-	(*AnnounceNodeResponse)(nil),    // 66: yizhan.peer.v1.AnnounceNodeResponse
-	(*ProgressRequest)(nil),         // 67: yizhan.peer.v1.ProgressRequest
-	(*ProgressResponse)(nil),        // 68: yizhan.peer.v1.ProgressResponse
-	(*v1.Office)(nil),               // 69: yizhan.v1.Office
-	(*v1.Department)(nil),           // 70: yizhan.v1.Department
-	(*v1.Item)(nil),                 // 71: yizhan.v1.Item
-	(*v1.Grant)(nil),                // 72: yizhan.v1.Grant
-	(*v1.StaffMember)(nil),          // 73: yizhan.v1.StaffMember
-	(*v1.Calendar)(nil),             // 74: yizhan.v1.Calendar
-	(*v1.NodeEntry)(nil),            // 75: yizhan.v1.NodeEntry
-	(*v1.CasePolicy)(nil),           // 76: yizhan.v1.CasePolicy
-	(*v1.DutyPolicy)(nil),           // 77: yizhan.v1.DutyPolicy
-	(*v1.SupervisionPolicy)(nil),    // 78: yizhan.v1.SupervisionPolicy
-	(*v1.ZeroReport)(nil),           // 79: yizhan.v1.ZeroReport
-	(*v1.UnsignedReportFlag)(nil),   // 80: yizhan.v1.UnsignedReportFlag
-	(*v1.DutyShift)(nil),            // 81: yizhan.v1.DutyShift
-	(*v1.DutyLogEntry)(nil),         // 82: yizhan.v1.DutyLogEntry
-	(*v1.UrgentReport)(nil),         // 83: yizhan.v1.UrgentReport
-	(*v1.ReportAck)(nil),            // 84: yizhan.v1.ReportAck
-	(*v1.Consultation)(nil),         // 85: yizhan.v1.Consultation
-	(*v1.FollowUpEntry)(nil),        // 86: yizhan.v1.FollowUpEntry
-	(*v1.SupervisionOrder)(nil),     // 87: yizhan.v1.SupervisionOrder
-	(v1.CardRule)(0),                // 88: yizhan.v1.CardRule
-	(*v1.CaseEvent)(nil),            // 89: yizhan.v1.CaseEvent
-	(*anypb.Any)(nil),               // 90: google.protobuf.Any
+	(*DropUnnamedAttachments)(nil),  // 27: yizhan.peer.v1.DropUnnamedAttachments
+	(*AttachmentProgress)(nil),      // 28: yizhan.peer.v1.AttachmentProgress
+	(*PutZeroReport)(nil),           // 29: yizhan.peer.v1.PutZeroReport
+	(*FlagUnsignedReport)(nil),      // 30: yizhan.peer.v1.FlagUnsignedReport
+	(*PutShifts)(nil),               // 31: yizhan.peer.v1.PutShifts
+	(*PutLogEntry)(nil),             // 32: yizhan.peer.v1.PutLogEntry
+	(*PutUrgentReport)(nil),         // 33: yizhan.peer.v1.PutUrgentReport
+	(*PutReportAck)(nil),            // 34: yizhan.peer.v1.PutReportAck
+	(*PutConsultation)(nil),         // 35: yizhan.peer.v1.PutConsultation
+	(*SupervisionStep)(nil),         // 36: yizhan.peer.v1.SupervisionStep
+	(*ReplyFollowUp)(nil),           // 37: yizhan.peer.v1.ReplyFollowUp
+	(*RevisitFollowUp)(nil),         // 38: yizhan.peer.v1.RevisitFollowUp
+	(*IssueOrder)(nil),              // 39: yizhan.peer.v1.IssueOrder
+	(*AnswerOrder)(nil),             // 40: yizhan.peer.v1.AnswerOrder
+	(*DecideOrder)(nil),             // 41: yizhan.peer.v1.DecideOrder
+	(*EvaluateCards)(nil),           // 42: yizhan.peer.v1.EvaluateCards
+	(*CardCheck)(nil),               // 43: yizhan.peer.v1.CardCheck
+	(*AppendCaseEvents)(nil),        // 44: yizhan.peer.v1.AppendCaseEvents
+	(*CaseMessage)(nil),             // 45: yizhan.peer.v1.CaseMessage
+	(*ReceiveCaseMessages)(nil),     // 46: yizhan.peer.v1.ReceiveCaseMessages
+	(*OutboxEntry)(nil),             // 47: yizhan.peer.v1.OutboxEntry
+	(*QuarantinedEntry)(nil),        // 48: yizhan.peer.v1.QuarantinedEntry
+	(*QuarantineOutbox)(nil),        // 49: yizhan.peer.v1.QuarantineOutbox
+	(*AckOutbox)(nil),               // 50: yizhan.peer.v1.AckOutbox
+	(*CaseRecord)(nil),              // 51: yizhan.peer.v1.CaseRecord
+	(*DaySequence)(nil),             // 52: yizhan.peer.v1.DaySequence
+	(*CaseBookSnapshot)(nil),        // 53: yizhan.peer.v1.CaseBookSnapshot
+	(*OfficeSnapshot)(nil),          // 54: yizhan.peer.v1.OfficeSnapshot
+	(*RequestRecord)(nil),           // 55: yizhan.peer.v1.RequestRecord
+	(*DeliverCasesRequest)(nil),     // 56: yizhan.peer.v1.DeliverCasesRequest
+	(*CaseReceipt)(nil),             // 57: yizhan.peer.v1.CaseReceipt
+	(*DeliverCasesResponse)(nil),    // 58: yizhan.peer.v1.DeliverCasesResponse
+	(*JoinRequest)(nil),             // 59: yizhan.peer.v1.JoinRequest
+	(*JoinResponse)(nil),            // 60: yizhan.peer.v1.JoinResponse
+	(*FeedRequest)(nil),             // 61: yizhan.peer.v1.FeedRequest
+	(*FeedMessage)(nil),             // 62: yizhan.peer.v1.FeedMessage
+	(*FeedChunk)(nil),               // 63: yizhan.peer.v1.FeedChunk
+	(*FeedBatch)(nil),               // 64: yizhan.peer.v1.FeedBatch
+	(*FeedHeartbeat)(nil),           // 65: yizhan.peer.v1.FeedHeartbeat
+	(*AnnounceNodeRequest)(nil),     // 66: yizhan.peer.v1.AnnounceNodeRequest
+	(*AnnounceNodeResponse)(nil),    // 67: yizhan.peer.v1.AnnounceNodeResponse
+	(*ProgressRequest)(nil),         // 68: yizhan.peer.v1.ProgressRequest
+	(*ProgressResponse)(nil),        // 69: yizhan.peer.v1.ProgressResponse
+	(*v1.Office)(nil),               // 70: yizhan.v1.Office
+	(*v1.Department)(nil),           // 71: yizhan.v1.Department
+	(*v1.Item)(nil),                 // 72: yizhan.v1.Item
+	(*v1.Grant)(nil),                // 73: yizhan.v1.Grant
+	(*v1.StaffMember)(nil),          // 74: yizhan.v1.StaffMember
+	(*v1.Calendar)(nil),             // 75: yizhan.v1.Calendar
+	(*v1.NodeEntry)(nil),            // 76: yizhan.v1.NodeEntry
+	(*v1.CasePolicy)(nil),           // 77: yizhan.v1.CasePolicy
+	(*v1.DutyPolicy)(nil),           // 78: yizhan.v1.DutyPolicy
+	(*v1.SupervisionPolicy)(nil),    // 79: yizhan.v1.SupervisionPolicy
+	(*v1.ZeroReport)(nil),           // 80: yizhan.v1.ZeroReport
+	(*v1.UnsignedReportFlag)(nil),   // 81: yizhan.v1.UnsignedReportFlag
+	(*v1.DutyShift)(nil),            // 82: yizhan.v1.DutyShift
+	(*v1.DutyLogEntry)(nil),         // 83: yizhan.v1.DutyLogEntry
+	(*v1.UrgentReport)(nil),         // 84: yizhan.v1.UrgentReport
+	(*v1.ReportAck)(nil),            // 85: yizhan.v1.ReportAck
+	(*v1.Consultation)(nil),         // 86: yizhan.v1.Consultation
+	(*v1.FollowUpEntry)(nil),        // 87: yizhan.v1.FollowUpEntry
+	(*v1.SupervisionOrder)(nil),     // 88: yizhan.v1.SupervisionOrder
+	(v1.CardRule)(0),                // 89: yizhan.v1.CardRule
+	(*v1.CaseEvent)(nil),            // 90: yizhan.v1.CaseEvent
+	(*anypb.Any)(nil),               // 91: google.protobuf.Any
 }
 var file_yizhan_peer_v1_peer_proto_depIdxs = []int32{
-	69,  // 0: yizhan.peer.v1.CreateOffice.office:type_name -> yizhan.v1.Office
-	70,  // 1: yizhan.peer.v1.CreateDepartment.department:type_name -> yizhan.v1.Department
-	69,  // 2: yizhan.peer.v1.UpdateOffice.office:type_name -> yizhan.v1.Office
-	70,  // 3: yizhan.peer.v1.UpdateDepartment.department:type_name -> yizhan.v1.Department
-	71,  // 4: yizhan.peer.v1.CreateItem.item:type_name -> yizhan.v1.Item
-	71,  // 5: yizhan.peer.v1.UpdateItem.item:type_name -> yizhan.v1.Item
-	72,  // 6: yizhan.peer.v1.CreateGrant.grant:type_name -> yizhan.v1.Grant
-	73,  // 7: yizhan.peer.v1.CreateStaff.staff:type_name -> yizhan.v1.StaffMember
+	70,  // 0: yizhan.peer.v1.CreateOffice.office:type_name -> yizhan.v1.Office
+	71,  // 1: yizhan.peer.v1.CreateDepartment.department:type_name -> yizhan.v1.Department
+	70,  // 2: yizhan.peer.v1.UpdateOffice.office:type_name -> yizhan.v1.Office
+	71,  // 3: yizhan.peer.v1.UpdateDepartment.department:type_name -> yizhan.v1.Department
+	72,  // 4: yizhan.peer.v1.CreateItem.item:type_name -> yizhan.v1.Item
+	72,  // 5: yizhan.peer.v1.UpdateItem.item:type_name -> yizhan.v1.Item
+	73,  // 6: yizhan.peer.v1.CreateGrant.grant:type_name -> yizhan.v1.Grant
+	74,  // 7: yizhan.peer.v1.CreateStaff.staff:type_name -> yizhan.v1.StaffMember
 	0,   // 8: yizhan.peer.v1.CreateStaff.credential:type_name -> yizhan.peer.v1.StaffCredential
-	73,  // 9: yizhan.peer.v1.UpdateStaff.staff:type_name -> yizhan.v1.StaffMember
+	74,  // 9: yizhan.peer.v1.UpdateStaff.staff:type_name -> yizhan.v1.StaffMember
 	0,   // 10: yizhan.peer.v1.UpdateStaff.credential:type_name -> yizhan.peer.v1.StaffCredential
-	74,  // 11: yizhan.peer.v1.PutCalendar.calendar:type_name -> yizhan.v1.Calendar
-	75,  // 12: yizhan.peer.v1.PutNode.node:type_name -> yizhan.v1.NodeEntry
+	75,  // 11: yizhan.peer.v1.PutCalendar.calendar:type_name -> yizhan.v1.Calendar
+	76,  // 12: yizhan.peer.v1.PutNode.node:type_name -> yizhan.v1.NodeEntry
 	13,  // 13: yizhan.peer.v1.PutQueryCodeKey.key:type_name -> yizhan.peer.v1.QueryCodeKey
 	1,   // 14: yizhan.peer.v1.RegistryCommand.create_office:type_name -> yizhan.peer.v1.CreateOffice
 	2,   // 15: yizhan.peer.v1.RegistryCommand.create_department:type_name -> yizhan.peer.v1.CreateDepartment
@@ -4997,109 +5084,110 @@ var file_yizhan_peer_v1_peer_proto_depIdxs = []int32{
 	10,  // 27: yizhan.peer.v1.RegistryCommand.update_staff:type_name -> yizhan.peer.v1.UpdateStaff
 	3,   // 28: yizhan.peer.v1.RegistryCommand.update_office:type_name -> yizhan.peer.v1.UpdateOffice
 	4,   // 29: yizhan.peer.v1.RegistryCommand.update_department:type_name -> yizhan.peer.v1.UpdateDepartment
-	76,  // 30: yizhan.peer.v1.PutCasePolicy.policy:type_name -> yizhan.v1.CasePolicy
-	77,  // 31: yizhan.peer.v1.PutDutyPolicy.policy:type_name -> yizhan.v1.DutyPolicy
-	78,  // 32: yizhan.peer.v1.PutSupervisionPolicy.policy:type_name -> yizhan.v1.SupervisionPolicy
+	77,  // 30: yizhan.peer.v1.PutCasePolicy.policy:type_name -> yizhan.v1.CasePolicy
+	78,  // 31: yizhan.peer.v1.PutDutyPolicy.policy:type_name -> yizhan.v1.DutyPolicy
+	79,  // 32: yizhan.peer.v1.PutSupervisionPolicy.policy:type_name -> yizhan.v1.SupervisionPolicy
 	15,  // 33: yizhan.peer.v1.ChangelogEntry.command:type_name -> yizhan.peer.v1.RegistryCommand
-	71,  // 34: yizhan.peer.v1.ItemHistory.versions:type_name -> yizhan.v1.Item
-	69,  // 35: yizhan.peer.v1.RegistrySnapshot.offices:type_name -> yizhan.v1.Office
-	70,  // 36: yizhan.peer.v1.RegistrySnapshot.departments:type_name -> yizhan.v1.Department
+	72,  // 34: yizhan.peer.v1.ItemHistory.versions:type_name -> yizhan.v1.Item
+	70,  // 35: yizhan.peer.v1.RegistrySnapshot.offices:type_name -> yizhan.v1.Office
+	71,  // 36: yizhan.peer.v1.RegistrySnapshot.departments:type_name -> yizhan.v1.Department
 	20,  // 37: yizhan.peer.v1.RegistrySnapshot.items:type_name -> yizhan.peer.v1.ItemHistory
-	72,  // 38: yizhan.peer.v1.RegistrySnapshot.grants:type_name -> yizhan.v1.Grant
-	73,  // 39: yizhan.peer.v1.RegistrySnapshot.staff:type_name -> yizhan.v1.StaffMember
+	73,  // 38: yizhan.peer.v1.RegistrySnapshot.grants:type_name -> yizhan.v1.Grant
+	74,  // 39: yizhan.peer.v1.RegistrySnapshot.staff:type_name -> yizhan.v1.StaffMember
 	0,   // 40: yizhan.peer.v1.RegistrySnapshot.credentials:type_name -> yizhan.peer.v1.StaffCredential
-	74,  // 41: yizhan.peer.v1.RegistrySnapshot.calendars:type_name -> yizhan.v1.Calendar
-	75,  // 42: yizhan.peer.v1.RegistrySnapshot.nodes:type_name -> yizhan.v1.NodeEntry
+	75,  // 41: yizhan.peer.v1.RegistrySnapshot.calendars:type_name -> yizhan.v1.Calendar
+	76,  // 42: yizhan.peer.v1.RegistrySnapshot.nodes:type_name -> yizhan.v1.NodeEntry
 	19,  // 43: yizhan.peer.v1.RegistrySnapshot.changelog:type_name -> yizhan.peer.v1.ChangelogEntry
 	13,  // 44: yizhan.peer.v1.RegistrySnapshot.query_code_keys:type_name -> yizhan.peer.v1.QueryCodeKey
-	78,  // 45: yizhan.peer.v1.RegistrySnapshot.supervision_policy:type_name -> yizhan.v1.SupervisionPolicy
-	77,  // 46: yizhan.peer.v1.RegistrySnapshot.duty_policy:type_name -> yizhan.v1.DutyPolicy
-	76,  // 47: yizhan.peer.v1.RegistrySnapshot.case_policy:type_name -> yizhan.v1.CasePolicy
+	79,  // 45: yizhan.peer.v1.RegistrySnapshot.supervision_policy:type_name -> yizhan.v1.SupervisionPolicy
+	78,  // 46: yizhan.peer.v1.RegistrySnapshot.duty_policy:type_name -> yizhan.v1.DutyPolicy
+	77,  // 47: yizhan.peer.v1.RegistrySnapshot.case_policy:type_name -> yizhan.v1.CasePolicy
 	19,  // 48: yizhan.peer.v1.ReplayRegistry.entries:type_name -> yizhan.peer.v1.ChangelogEntry
 	21,  // 49: yizhan.peer.v1.InstallRegistrySnapshot.snapshot:type_name -> yizhan.peer.v1.RegistrySnapshot
 	15,  // 50: yizhan.peer.v1.Command.registry:type_name -> yizhan.peer.v1.RegistryCommand
 	22,  // 51: yizhan.peer.v1.Command.replay:type_name -> yizhan.peer.v1.ReplayRegistry
 	23,  // 52: yizhan.peer.v1.Command.install_snapshot:type_name -> yizhan.peer.v1.InstallRegistrySnapshot
 	25,  // 53: yizhan.peer.v1.Command.cases:type_name -> yizhan.peer.v1.CaseCommand
-	43,  // 54: yizhan.peer.v1.CaseCommand.append:type_name -> yizhan.peer.v1.AppendCaseEvents
-	45,  // 55: yizhan.peer.v1.CaseCommand.receive:type_name -> yizhan.peer.v1.ReceiveCaseMessages
-	49,  // 56: yizhan.peer.v1.CaseCommand.ack:type_name -> yizhan.peer.v1.AckOutbox
-	48,  // 57: yizhan.peer.v1.CaseCommand.quarantine:type_name -> yizhan.peer.v1.QuarantineOutbox
-	41,  // 58: yizhan.peer.v1.CaseCommand.evaluate_cards:type_name -> yizhan.peer.v1.EvaluateCards
-	35,  // 59: yizhan.peer.v1.CaseCommand.supervision:type_name -> yizhan.peer.v1.SupervisionStep
-	34,  // 60: yizhan.peer.v1.CaseCommand.put_consultation:type_name -> yizhan.peer.v1.PutConsultation
-	32,  // 61: yizhan.peer.v1.CaseCommand.put_report:type_name -> yizhan.peer.v1.PutUrgentReport
-	33,  // 62: yizhan.peer.v1.CaseCommand.put_report_ack:type_name -> yizhan.peer.v1.PutReportAck
-	30,  // 63: yizhan.peer.v1.CaseCommand.put_shifts:type_name -> yizhan.peer.v1.PutShifts
-	31,  // 64: yizhan.peer.v1.CaseCommand.put_log_entry:type_name -> yizhan.peer.v1.PutLogEntry
-	28,  // 65: yizhan.peer.v1.CaseCommand.put_zero_report:type_name -> yizhan.peer.v1.PutZeroReport
-	29,  // 66: yizhan.peer.v1.CaseCommand.flag_unsigned_report:type_name -> yizhan.peer.v1.FlagUnsignedReport
+	44,  // 54: yizhan.peer.v1.CaseCommand.append:type_name -> yizhan.peer.v1.AppendCaseEvents
+	46,  // 55: yizhan.peer.v1.CaseCommand.receive:type_name -> yizhan.peer.v1.ReceiveCaseMessages
+	50,  // 56: yizhan.peer.v1.CaseCommand.ack:type_name -> yizhan.peer.v1.AckOutbox
+	49,  // 57: yizhan.peer.v1.CaseCommand.quarantine:type_name -> yizhan.peer.v1.QuarantineOutbox
+	42,  // 58: yizhan.peer.v1.CaseCommand.evaluate_cards:type_name -> yizhan.peer.v1.EvaluateCards
+	36,  // 59: yizhan.peer.v1.CaseCommand.supervision:type_name -> yizhan.peer.v1.SupervisionStep
+	35,  // 60: yizhan.peer.v1.CaseCommand.put_consultation:type_name -> yizhan.peer.v1.PutConsultation
+	33,  // 61: yizhan.peer.v1.CaseCommand.put_report:type_name -> yizhan.peer.v1.PutUrgentReport
+	34,  // 62: yizhan.peer.v1.CaseCommand.put_report_ack:type_name -> yizhan.peer.v1.PutReportAck
+	31,  // 63: yizhan.peer.v1.CaseCommand.put_shifts:type_name -> yizhan.peer.v1.PutShifts
+	32,  // 64: yizhan.peer.v1.CaseCommand.put_log_entry:type_name -> yizhan.peer.v1.PutLogEntry
+	29,  // 65: yizhan.peer.v1.CaseCommand.put_zero_report:type_name -> yizhan.peer.v1.PutZeroReport
+	30,  // 66: yizhan.peer.v1.CaseCommand.flag_unsigned_report:type_name -> yizhan.peer.v1.FlagUnsignedReport
 	26,  // 67: yizhan.peer.v1.CaseCommand.put_attachment_part:type_name -> yizhan.peer.v1.PutAttachmentPart
-	79,  // 68: yizhan.peer.v1.PutZeroReport.report:type_name -> yizhan.v1.ZeroReport
-	80,  // 69: yizhan.peer.v1.FlagUnsignedReport.flag:type_name -> yizhan.v1.UnsignedReportFlag
-	81,  // 70: yizhan.peer.v1.PutShifts.shifts:type_name -> yizhan.v1.DutyShift
-	82,  // 71: yizhan.peer.v1.PutLogEntry.entry:type_name -> yizhan.v1.DutyLogEntry
-	83,  // 72: yizhan.peer.v1.PutUrgentReport.report:type_name -> yizhan.v1.UrgentReport
-	84,  // 73: yizhan.peer.v1.PutReportAck.ack:type_name -> yizhan.v1.ReportAck
-	85,  // 74: yizhan.peer.v1.PutConsultation.consultation:type_name -> yizhan.v1.Consultation
-	36,  // 75: yizhan.peer.v1.SupervisionStep.reply_follow_up:type_name -> yizhan.peer.v1.ReplyFollowUp
-	37,  // 76: yizhan.peer.v1.SupervisionStep.revisit_follow_up:type_name -> yizhan.peer.v1.RevisitFollowUp
-	38,  // 77: yizhan.peer.v1.SupervisionStep.issue_order:type_name -> yizhan.peer.v1.IssueOrder
-	39,  // 78: yizhan.peer.v1.SupervisionStep.answer_order:type_name -> yizhan.peer.v1.AnswerOrder
-	40,  // 79: yizhan.peer.v1.SupervisionStep.decide_order:type_name -> yizhan.peer.v1.DecideOrder
-	86,  // 80: yizhan.peer.v1.ReplyFollowUp.entry:type_name -> yizhan.v1.FollowUpEntry
-	86,  // 81: yizhan.peer.v1.RevisitFollowUp.entry:type_name -> yizhan.v1.FollowUpEntry
-	87,  // 82: yizhan.peer.v1.IssueOrder.order:type_name -> yizhan.v1.SupervisionOrder
-	86,  // 83: yizhan.peer.v1.AnswerOrder.entry:type_name -> yizhan.v1.FollowUpEntry
-	86,  // 84: yizhan.peer.v1.DecideOrder.entry:type_name -> yizhan.v1.FollowUpEntry
-	42,  // 85: yizhan.peer.v1.EvaluateCards.checks:type_name -> yizhan.peer.v1.CardCheck
-	88,  // 86: yizhan.peer.v1.CardCheck.rule:type_name -> yizhan.v1.CardRule
-	89,  // 87: yizhan.peer.v1.AppendCaseEvents.events:type_name -> yizhan.v1.CaseEvent
-	89,  // 88: yizhan.peer.v1.CaseMessage.events:type_name -> yizhan.v1.CaseEvent
-	85,  // 89: yizhan.peer.v1.CaseMessage.consultation:type_name -> yizhan.v1.Consultation
-	83,  // 90: yizhan.peer.v1.CaseMessage.report:type_name -> yizhan.v1.UrgentReport
-	84,  // 91: yizhan.peer.v1.CaseMessage.report_ack:type_name -> yizhan.v1.ReportAck
-	81,  // 92: yizhan.peer.v1.CaseMessage.shift:type_name -> yizhan.v1.DutyShift
-	79,  // 93: yizhan.peer.v1.CaseMessage.zero_report:type_name -> yizhan.v1.ZeroReport
-	80,  // 94: yizhan.peer.v1.CaseMessage.unsigned_flag:type_name -> yizhan.v1.UnsignedReportFlag
-	44,  // 95: yizhan.peer.v1.ReceiveCaseMessages.messages:type_name -> yizhan.peer.v1.CaseMessage
-	46,  // 96: yizhan.peer.v1.QuarantinedEntry.entry:type_name -> yizhan.peer.v1.OutboxEntry
-	47,  // 97: yizhan.peer.v1.QuarantineOutbox.entries:type_name -> yizhan.peer.v1.QuarantinedEntry
-	46,  // 98: yizhan.peer.v1.AckOutbox.acks:type_name -> yizhan.peer.v1.OutboxEntry
-	89,  // 99: yizhan.peer.v1.CaseRecord.events:type_name -> yizhan.v1.CaseEvent
-	50,  // 100: yizhan.peer.v1.CaseBookSnapshot.cases:type_name -> yizhan.peer.v1.CaseRecord
-	46,  // 101: yizhan.peer.v1.CaseBookSnapshot.outbox:type_name -> yizhan.peer.v1.OutboxEntry
-	51,  // 102: yizhan.peer.v1.CaseBookSnapshot.sequences:type_name -> yizhan.peer.v1.DaySequence
-	47,  // 103: yizhan.peer.v1.CaseBookSnapshot.quarantine:type_name -> yizhan.peer.v1.QuarantinedEntry
-	21,  // 104: yizhan.peer.v1.OfficeSnapshot.registry:type_name -> yizhan.peer.v1.RegistrySnapshot
-	52,  // 105: yizhan.peer.v1.OfficeSnapshot.cases:type_name -> yizhan.peer.v1.CaseBookSnapshot
-	54,  // 106: yizhan.peer.v1.OfficeSnapshot.requests:type_name -> yizhan.peer.v1.RequestRecord
-	90,  // 107: yizhan.peer.v1.RequestRecord.answer:type_name -> google.protobuf.Any
-	44,  // 108: yizhan.peer.v1.DeliverCasesRequest.messages:type_name -> yizhan.peer.v1.CaseMessage
-	56,  // 109: yizhan.peer.v1.DeliverCasesResponse.receipts:type_name -> yizhan.peer.v1.CaseReceipt
-	21,  // 110: yizhan.peer.v1.FeedMessage.snapshot:type_name -> yizhan.peer.v1.RegistrySnapshot
-	63,  // 111: yizhan.peer.v1.FeedMessage.batch:type_name -> yizhan.peer.v1.FeedBatch
-	64,  // 112: yizhan.peer.v1.FeedMessage.heartbeat:type_name -> yizhan.peer.v1.FeedHeartbeat
-	62,  // 113: yizhan.peer.v1.FeedMessage.chunk:type_name -> yizhan.peer.v1.FeedChunk
-	19,  // 114: yizhan.peer.v1.FeedBatch.entries:type_name -> yizhan.peer.v1.ChangelogEntry
-	75,  // 115: yizhan.peer.v1.AnnounceNodeRequest.node:type_name -> yizhan.v1.NodeEntry
-	58,  // 116: yizhan.peer.v1.Peer.Join:input_type -> yizhan.peer.v1.JoinRequest
-	60,  // 117: yizhan.peer.v1.Peer.Feed:input_type -> yizhan.peer.v1.FeedRequest
-	65,  // 118: yizhan.peer.v1.Peer.AnnounceNode:input_type -> yizhan.peer.v1.AnnounceNodeRequest
-	55,  // 119: yizhan.peer.v1.Peer.DeliverCases:input_type -> yizhan.peer.v1.DeliverCasesRequest
-	26,  // 120: yizhan.peer.v1.Peer.PushAttachment:input_type -> yizhan.peer.v1.PutAttachmentPart
-	67,  // 121: yizhan.peer.v1.Peer.Progress:input_type -> yizhan.peer.v1.ProgressRequest
-	59,  // 122: yizhan.peer.v1.Peer.Join:output_type -> yizhan.peer.v1.JoinResponse
-	61,  // 123: yizhan.peer.v1.Peer.Feed:output_type -> yizhan.peer.v1.FeedMessage
-	66,  // 124: yizhan.peer.v1.Peer.AnnounceNode:output_type -> yizhan.peer.v1.AnnounceNodeResponse
-	57,  // 125: yizhan.peer.v1.Peer.DeliverCases:output_type -> yizhan.peer.v1.DeliverCasesResponse
-	27,  // 126: yizhan.peer.v1.Peer.PushAttachment:output_type -> yizhan.peer.v1.AttachmentProgress
-	68,  // 127: yizhan.peer.v1.Peer.Progress:output_type -> yizhan.peer.v1.ProgressResponse
-	122, // [122:128] is the sub-list for method output_type
-	116, // [116:122] is the sub-list for method input_type
-	116, // [116:116] is the sub-list for extension type_name
-	116, // [116:116] is the sub-list for extension extendee
-	0,   // [0:116] is the sub-list for field type_name
+	27,  // 68: yizhan.peer.v1.CaseCommand.drop_unnamed_attachments:type_name -> yizhan.peer.v1.DropUnnamedAttachments
+	80,  // 69: yizhan.peer.v1.PutZeroReport.report:type_name -> yizhan.v1.ZeroReport
+	81,  // 70: yizhan.peer.v1.FlagUnsignedReport.flag:type_name -> yizhan.v1.UnsignedReportFlag
+	82,  // 71: yizhan.peer.v1.PutShifts.shifts:type_name -> yizhan.v1.DutyShift
+	83,  // 72: yizhan.peer.v1.PutLogEntry.entry:type_name -> yizhan.v1.DutyLogEntry
+	84,  // 73: yizhan.peer.v1.PutUrgentReport.report:type_name -> yizhan.v1.UrgentReport
+	85,  // 74: yizhan.peer.v1.PutReportAck.ack:type_name -> yizhan.v1.ReportAck
+	86,  // 75: yizhan.peer.v1.PutConsultation.consultation:type_name -> yizhan.v1.Consultation
+	37,  // 76: yizhan.peer.v1.SupervisionStep.reply_follow_up:type_name -> yizhan.peer.v1.ReplyFollowUp
+	38,  // 77: yizhan.peer.v1.SupervisionStep.revisit_follow_up:type_name -> yizhan.peer.v1.RevisitFollowUp
+	39,  // 78: yizhan.peer.v1.SupervisionStep.issue_order:type_name -> yizhan.peer.v1.IssueOrder
+	40,  // 79: yizhan.peer.v1.SupervisionStep.answer_order:type_name -> yizhan.peer.v1.AnswerOrder
+	41,  // 80: yizhan.peer.v1.SupervisionStep.decide_order:type_name -> yizhan.peer.v1.DecideOrder
+	87,  // 81: yizhan.peer.v1.ReplyFollowUp.entry:type_name -> yizhan.v1.FollowUpEntry
+	87,  // 82: yizhan.peer.v1.RevisitFollowUp.entry:type_name -> yizhan.v1.FollowUpEntry
+	88,  // 83: yizhan.peer.v1.IssueOrder.order:type_name -> yizhan.v1.SupervisionOrder
+	87,  // 84: yizhan.peer.v1.AnswerOrder.entry:type_name -> yizhan.v1.FollowUpEntry
+	87,  // 85: yizhan.peer.v1.DecideOrder.entry:type_name -> yizhan.v1.FollowUpEntry
+	43,  // 86: yizhan.peer.v1.EvaluateCards.checks:type_name -> yizhan.peer.v1.CardCheck
+	89,  // 87: yizhan.peer.v1.CardCheck.rule:type_name -> yizhan.v1.CardRule
+	90,  // 88: yizhan.peer.v1.AppendCaseEvents.events:type_name -> yizhan.v1.CaseEvent
+	90,  // 89: yizhan.peer.v1.CaseMessage.events:type_name -> yizhan.v1.CaseEvent
+	86,  // 90: yizhan.peer.v1.CaseMessage.consultation:type_name -> yizhan.v1.Consultation
+	84,  // 91: yizhan.peer.v1.CaseMessage.report:type_name -> yizhan.v1.UrgentReport
+	85,  // 92: yizhan.peer.v1.CaseMessage.report_ack:type_name -> yizhan.v1.ReportAck
+	82,  // 93: yizhan.peer.v1.CaseMessage.shift:type_name -> yizhan.v1.DutyShift
+	80,  // 94: yizhan.peer.v1.CaseMessage.zero_report:type_name -> yizhan.v1.ZeroReport
+	81,  // 95: yizhan.peer.v1.CaseMessage.unsigned_flag:type_name -> yizhan.v1.UnsignedReportFlag
+	45,  // 96: yizhan.peer.v1.ReceiveCaseMessages.messages:type_name -> yizhan.peer.v1.CaseMessage
+	47,  // 97: yizhan.peer.v1.QuarantinedEntry.entry:type_name -> yizhan.peer.v1.OutboxEntry
+	48,  // 98: yizhan.peer.v1.QuarantineOutbox.entries:type_name -> yizhan.peer.v1.QuarantinedEntry
+	47,  // 99: yizhan.peer.v1.AckOutbox.acks:type_name -> yizhan.peer.v1.OutboxEntry
+	90,  // 100: yizhan.peer.v1.CaseRecord.events:type_name -> yizhan.v1.CaseEvent
+	51,  // 101: yizhan.peer.v1.CaseBookSnapshot.cases:type_name -> yizhan.peer.v1.CaseRecord
+	47,  // 102: yizhan.peer.v1.CaseBookSnapshot.outbox:type_name -> yizhan.peer.v1.OutboxEntry
+	52,  // 103: yizhan.peer.v1.CaseBookSnapshot.sequences:type_name -> yizhan.peer.v1.DaySequence
+	48,  // 104: yizhan.peer.v1.CaseBookSnapshot.quarantine:type_name -> yizhan.peer.v1.QuarantinedEntry
+	21,  // 105: yizhan.peer.v1.OfficeSnapshot.registry:type_name -> yizhan.peer.v1.RegistrySnapshot
+	53,  // 106: yizhan.peer.v1.OfficeSnapshot.cases:type_name -> yizhan.peer.v1.CaseBookSnapshot
+	55,  // 107: yizhan.peer.v1.OfficeSnapshot.requests:type_name -> yizhan.peer.v1.RequestRecord
+	91,  // 108: yizhan.peer.v1.RequestRecord.answer:type_name -> google.protobuf.Any
+	45,  // 109: yizhan.peer.v1.DeliverCasesRequest.messages:type_name -> yizhan.peer.v1.CaseMessage
+	57,  // 110: yizhan.peer.v1.DeliverCasesResponse.receipts:type_name -> yizhan.peer.v1.CaseReceipt
+	21,  // 111: yizhan.peer.v1.FeedMessage.snapshot:type_name -> yizhan.peer.v1.RegistrySnapshot
+	64,  // 112: yizhan.peer.v1.FeedMessage.batch:type_name -> yizhan.peer.v1.FeedBatch
+	65,  // 113: yizhan.peer.v1.FeedMessage.heartbeat:type_name -> yizhan.peer.v1.FeedHeartbeat
+	63,  // 114: yizhan.peer.v1.FeedMessage.chunk:type_name -> yizhan.peer.v1.FeedChunk
+	19,  // 115: yizhan.peer.v1.FeedBatch.entries:type_name -> yizhan.peer.v1.ChangelogEntry
+	76,  // 116: yizhan.peer.v1.AnnounceNodeRequest.node:type_name -> yizhan.v1.NodeEntry
+	59,  // 117: yizhan.peer.v1.Peer.Join:input_type -> yizhan.peer.v1.JoinRequest
+	61,  // 118: yizhan.peer.v1.Peer.Feed:input_type -> yizhan.peer.v1.FeedRequest
+	66,  // 119: yizhan.peer.v1.Peer.AnnounceNode:input_type -> yizhan.peer.v1.AnnounceNodeRequest
+	56,  // 120: yizhan.peer.v1.Peer.DeliverCases:input_type -> yizhan.peer.v1.DeliverCasesRequest
+	26,  // 121: yizhan.peer.v1.Peer.PushAttachment:input_type -> yizhan.peer.v1.PutAttachmentPart
+	68,  // 122: yizhan.peer.v1.Peer.Progress:input_type -> yizhan.peer.v1.ProgressRequest
+	60,  // 123: yizhan.peer.v1.Peer.Join:output_type -> yizhan.peer.v1.JoinResponse
+	62,  // 124: yizhan.peer.v1.Peer.Feed:output_type -> yizhan.peer.v1.FeedMessage
+	67,  // 125: yizhan.peer.v1.Peer.AnnounceNode:output_type -> yizhan.peer.v1.AnnounceNodeResponse
+	58,  // 126: yizhan.peer.v1.Peer.DeliverCases:output_type -> yizhan.peer.v1.DeliverCasesResponse
+	28,  // 127: yizhan.peer.v1.Peer.PushAttachment:output_type -> yizhan.peer.v1.AttachmentProgress
+	69,  // 128: yizhan.peer.v1.Peer.Progress:output_type -> yizhan.peer.v1.ProgressResponse
+	123, // [123:129] is the sub-list for method output_type
+	117, // [117:123] is the sub-list for method input_type
+	117, // [117:117] is the sub-list for extension type_name
+	117, // [117:117] is the sub-list for extension extendee
+	0,   // [0:117] is the sub-list for field type_name
 }
 
 func init() { file_yizhan_peer_v1_peer_proto_init() }
@@ -5146,15 +5234,16 @@ func file_yizhan_peer_v1_peer_proto_init() {
 		(*CaseCommand_PutZeroReport)(nil),
 		(*CaseCommand_FlagUnsignedReport)(nil),
 		(*CaseCommand_PutAttachmentPart)(nil),
+		(*CaseCommand_DropUnnamedAttachments)(nil),
 	}
-	file_yizhan_peer_v1_peer_proto_msgTypes[35].OneofWrappers = []any{
+	file_yizhan_peer_v1_peer_proto_msgTypes[36].OneofWrappers = []any{
 		(*SupervisionStep_ReplyFollowUp)(nil),
 		(*SupervisionStep_RevisitFollowUp)(nil),
 		(*SupervisionStep_IssueOrder)(nil),
 		(*SupervisionStep_AnswerOrder)(nil),
 		(*SupervisionStep_DecideOrder)(nil),
 	}
-	file_yizhan_peer_v1_peer_proto_msgTypes[61].OneofWrappers = []any{
+	file_yizhan_peer_v1_peer_proto_msgTypes[62].OneofWrappers = []any{
 		(*FeedMessage_Snapshot)(nil),
 		(*FeedMessage_Batch)(nil),
 		(*FeedMessage_Heartbeat)(nil),
@@ -5166,7 +5255,7 @@ func file_yizhan_peer_v1_peer_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_yizhan_peer_v1_peer_proto_rawDesc), len(file_yizhan_peer_v1_peer_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   69,
+			NumMessages:   70,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
