@@ -223,7 +223,7 @@ func TestFilesOnlyWithTheTokenOnTheFilingForm(t *testing.T) {
 	}
 	for name, code := range map[string]int{
 		"the token in the body only": post("/cases", session(agentToken)),
-		"signed out":                 post("/cases?csrf="+good),
+		"signed out":                 post("/cases?csrf=" + good),
 		"another form":               post("/admin/items?csrf="+good, session(agentToken)),
 	} {
 		if code != http.StatusForbidden {
