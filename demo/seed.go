@@ -57,7 +57,7 @@ const hall = "青山县政务服务中心一楼综合窗口"
 
 var items = []*yizhanv1.Item{
 	{
-		Code: "450122-YC-001", Name: "烟草专卖零售许可证核发", Type: yizhanv1.ItemType_ITEM_TYPE_LICENCE,
+		Code: "450122-YC-001", Name: "烟草专卖零售许可证核发", Aliases: []string{"烟草证", "卖烟", "烟草许可", "香烟零售"}, Type: yizhanv1.ItemType_ITEM_TYPE_LICENCE,
 		DepartmentCode: "yc", LegalBasis: "《中华人民共和国烟草专卖法》第十六条；《中华人民共和国烟草专卖法实施条例》第十四条",
 		Conditions: "有与经营烟草制品零售业务相适应的资金；有固定的经营场所；符合烟草专卖零售网点合理布局的要求",
 		Materials: []*yizhanv1.Material{form("烟草专卖零售许可证申请表"), idCard(),
@@ -74,7 +74,7 @@ var items = []*yizhanv1.Item{
 		ConsultationPhone: "0771-6220012", ComplaintPhone: "0771-6212345",
 	},
 	{
-		Code: "450122-SCJG-001", Name: "个体工商户设立登记", Type: yizhanv1.ItemType_ITEM_TYPE_LICENCE,
+		Code: "450122-SCJG-001", Name: "个体工商户设立登记", Aliases: []string{"个体户", "营业执照", "开店", "小卖部"}, Type: yizhanv1.ItemType_ITEM_TYPE_LICENCE,
 		DepartmentCode: "scjg", LegalBasis: "《促进个体工商户发展条例》；《中华人民共和国市场主体登记管理条例》第三条",
 		Conditions: "有经营能力的公民；经营场所符合要求",
 		Materials:  []*yizhanv1.Material{form("个体工商户登记（备案）申请书"), idCard(), {Name: "经营场所使用证明", Form: yizhanv1.MaterialForm_MATERIAL_FORM_COPY, Copies: 1, Required: true}},
@@ -83,7 +83,7 @@ var items = []*yizhanv1.Item{
 		Visits: 1, WhereToApply: hall + "市场监管窗口；各乡镇便民服务中心", ConsultationPhone: "0771-6220315", ComplaintPhone: "12315",
 	},
 	{
-		Code: "450122-WS-001", Name: "公共场所卫生许可", Type: yizhanv1.ItemType_ITEM_TYPE_LICENCE,
+		Code: "450122-WS-001", Name: "公共场所卫生许可", Aliases: []string{"卫生许可证", "卫生证"}, Type: yizhanv1.ItemType_ITEM_TYPE_LICENCE,
 		DepartmentCode: "ws", LegalBasis: "《公共场所卫生管理条例》第八条",
 		Conditions: "公共场所的卫生设施和卫生管理符合国家卫生标准和要求",
 		Materials: []*yizhanv1.Material{form("公共场所卫生许可申请表"), idCard(),
@@ -95,7 +95,7 @@ var items = []*yizhanv1.Item{
 		Visits:            1, WhereToApply: hall + "卫健窗口", ConsultationPhone: "0771-6220120", ComplaintPhone: "0771-6212345",
 	},
 	{
-		Code: "450122-MZ-001", Name: "最低生活保障审核确认", Type: yizhanv1.ItemType_ITEM_TYPE_BENEFIT,
+		Code: "450122-MZ-001", Name: "最低生活保障审核确认", Aliases: []string{"低保", "最低生活保障"}, Type: yizhanv1.ItemType_ITEM_TYPE_BENEFIT,
 		DepartmentCode: "mz", LegalBasis: "《社会救助暂行办法》第十一条",
 		Conditions: "共同生活的家庭成员人均收入低于当地最低生活保障标准，且符合财产状况规定",
 		Materials: []*yizhanv1.Material{form("最低生活保障申请书"), idCard(),
@@ -106,7 +106,7 @@ var items = []*yizhanv1.Item{
 		Visits: 1, WhereToApply: "户籍所在地村（社区）便民服务站或乡镇便民服务中心", ConsultationPhone: "0771-6220021", ComplaintPhone: "0771-6212345",
 	},
 	{
-		Code: "450122-MZ-002", Name: "内地居民结婚登记", Type: yizhanv1.ItemType_ITEM_TYPE_CONFIRMATION,
+		Code: "450122-MZ-002", Name: "内地居民结婚登记", Aliases: []string{"领结婚证", "结婚证"}, Type: yizhanv1.ItemType_ITEM_TYPE_CONFIRMATION,
 		DepartmentCode: "mz", LegalBasis: "《婚姻登记条例》第四条",
 		Conditions: "男女双方完全自愿，达到法定婚龄，无禁止结婚情形",
 		Materials:  []*yizhanv1.Material{idCard(), {Name: "户口簿", Form: yizhanv1.MaterialForm_MATERIAL_FORM_ORIGINAL, Copies: 1, Required: true}, {Name: "近期二寸半身免冠合影照片", Form: yizhanv1.MaterialForm_MATERIAL_FORM_ORIGINAL, Copies: 3, Required: true}},
@@ -115,7 +115,7 @@ var items = []*yizhanv1.Item{
 		Visits: 1, WhereToApply: "县婚姻登记处", ConsultationPhone: "0771-6220021", ComplaintPhone: "0771-6212345",
 	},
 	{
-		Code: "450122-RS-001", Name: "城乡居民基本养老保险参保登记", Type: yizhanv1.ItemType_ITEM_TYPE_PUBLIC_SERVICE,
+		Code: "450122-RS-001", Name: "城乡居民基本养老保险参保登记", Aliases: []string{"养老保险", "社保", "新农保"}, Type: yizhanv1.ItemType_ITEM_TYPE_PUBLIC_SERVICE,
 		DepartmentCode: "rs", LegalBasis: "《中华人民共和国社会保险法》第二十条",
 		Conditions: "年满16周岁（不含在校学生），非国家机关和事业单位工作人员及不属于职工基本养老保险覆盖范围的城乡居民",
 		Materials:  []*yizhanv1.Material{form("城乡居民基本养老保险参保登记表"), idCard()},
@@ -124,7 +124,7 @@ var items = []*yizhanv1.Item{
 		Visits: 0, WhereToApply: "村（社区）便民服务站", ConsultationPhone: "0771-6220333", ComplaintPhone: "12333",
 	},
 	{
-		Code: "450122-WS-002", Name: "生育登记", Type: yizhanv1.ItemType_ITEM_TYPE_PUBLIC_SERVICE,
+		Code: "450122-WS-002", Name: "生育登记", Aliases: []string{"准生证", "生育服务证"}, Type: yizhanv1.ItemType_ITEM_TYPE_PUBLIC_SERVICE,
 		DepartmentCode: "ws", LegalBasis: "《中华人民共和国人口与计划生育法》；《广西壮族自治区人口和计划生育条例》",
 		Conditions: "夫妻双方或一方户籍在本乡镇",
 		Materials:  []*yizhanv1.Material{form("生育登记表"), idCard(), {Name: "结婚证", Form: yizhanv1.MaterialForm_MATERIAL_FORM_ORIGINAL_AND_COPY, Copies: 1, Required: true}},
@@ -133,7 +133,7 @@ var items = []*yizhanv1.Item{
 		Visits: 0, WhereToApply: "乡镇便民服务中心", ConsultationPhone: "0771-6220120", ComplaintPhone: "12320",
 	},
 	{
-		Code: "450122-GA-001", Name: "居民身份证换领", Type: yizhanv1.ItemType_ITEM_TYPE_PUBLIC_SERVICE,
+		Code: "450122-GA-001", Name: "居民身份证换领", Aliases: []string{"换身份证", "身份证到期"}, Type: yizhanv1.ItemType_ITEM_TYPE_PUBLIC_SERVICE,
 		DepartmentCode: "ga", LegalBasis: "《中华人民共和国居民身份证法》第八条",
 		Conditions: "居民身份证有效期满或登记项目变更",
 		Materials:  []*yizhanv1.Material{{Name: "原居民身份证", Form: yizhanv1.MaterialForm_MATERIAL_FORM_ORIGINAL, Copies: 1, Required: true}, {Name: "户口簿", Form: yizhanv1.MaterialForm_MATERIAL_FORM_ORIGINAL, Copies: 1, Required: true}},
@@ -145,7 +145,7 @@ var items = []*yizhanv1.Item{
 	{
 		// Approved by the township government, led by agriculture and
 		// rural affairs with natural resources (宅基地管理, 2019 on).
-		Code: "450122-NYNC-001", Name: "农村村民宅基地审批", Type: yizhanv1.ItemType_ITEM_TYPE_LICENCE,
+		Code: "450122-NYNC-001", Name: "农村村民宅基地审批", Aliases: []string{"建房", "宅基地", "批地建房"}, Type: yizhanv1.ItemType_ITEM_TYPE_LICENCE,
 		DepartmentCode: "nync", CoDepartmentCodes: []string{"zrzy"},
 		LegalBasis: "《中华人民共和国土地管理法》第六十二条",
 		Conditions: "本集体经济组织成员，一户一宅，符合国土空间规划",
@@ -158,7 +158,7 @@ var items = []*yizhanv1.Item{
 		Visits:            2, WhereToApply: "村（社区）便民服务站代办；乡镇便民服务中心", ConsultationPhone: "0771-6220056", ComplaintPhone: "0771-6212345",
 	},
 	{
-		Code: "450122-CL-001", Name: "残疾人证新办", Type: yizhanv1.ItemType_ITEM_TYPE_PUBLIC_SERVICE,
+		Code: "450122-CL-001", Name: "残疾人证新办", Aliases: []string{"残疾证"}, Type: yizhanv1.ItemType_ITEM_TYPE_PUBLIC_SERVICE,
 		DepartmentCode: "cl", LegalBasis: "《中华人民共和国残疾人保障法》",
 		Conditions: "符合残疾标准的本县户籍居民",
 		Materials:  []*yizhanv1.Material{form("残疾人证申请表"), idCard(), {Name: "残疾评定表", Form: yizhanv1.MaterialForm_MATERIAL_FORM_ORIGINAL, Copies: 1, Required: true}},
@@ -167,7 +167,7 @@ var items = []*yizhanv1.Item{
 		Visits: 1, WhereToApply: "村（社区）便民服务站代办；" + hall + "残联窗口", ConsultationPhone: "0771-6220088", ComplaintPhone: "0771-6212345",
 	},
 	{
-		Code: "450122-YB-001", Name: "城乡居民基本医疗保险参保登记", Type: yizhanv1.ItemType_ITEM_TYPE_PUBLIC_SERVICE,
+		Code: "450122-YB-001", Name: "城乡居民基本医疗保险参保登记", Aliases: []string{"医保", "新农合", "医疗保险"}, Type: yizhanv1.ItemType_ITEM_TYPE_PUBLIC_SERVICE,
 		DepartmentCode: "yb", LegalBasis: "《中华人民共和国社会保险法》第二十五条",
 		Conditions: "未参加职工基本医疗保险的城乡居民",
 		Materials:  []*yizhanv1.Material{idCard()},
@@ -176,7 +176,7 @@ var items = []*yizhanv1.Item{
 		Visits: 0, WhereToApply: "村（社区）便民服务站", ConsultationPhone: "0771-6220099", ComplaintPhone: "12393",
 	},
 	{
-		Code: "450122-JT-001", Name: "道路货物运输经营许可", Type: yizhanv1.ItemType_ITEM_TYPE_LICENCE,
+		Code: "450122-JT-001", Name: "道路货物运输经营许可", Aliases: []string{"货运许可", "道路运输证", "跑运输"}, Type: yizhanv1.ItemType_ITEM_TYPE_LICENCE,
 		DepartmentCode: "jt", LegalBasis: "《中华人民共和国道路运输条例》第二十四条",
 		Conditions: "有与其经营业务相适应并经检测合格的车辆；有符合规定条件的驾驶人员；有健全的安全生产管理制度",
 		Materials: []*yizhanv1.Material{form("道路货物运输经营申请表"), idCard(),

@@ -63,6 +63,8 @@ const (
 	MaxSteps             = 30  // procedure steps of an item
 	MaxSpecialProcedures = 20  // special procedures of an item
 	MaxCoDepartments     = 20  // co-departments of a joint item
+	MaxAliases           = 20  // everyday names of an item (常用名)
+	MaxAliasLen          = 50  // characters of one
 	MaxCalendarDays      = 366 // days a calendar lists
 	MaxComplaints        = 20  // complaints about one case
 	// A grant's rights and a staff member's roles: at most one of each
@@ -349,6 +351,11 @@ func (vs *violations) departmentLimits(d *yizhanv1.Department) {
 
 func (vs *violations) itemLimits(it *yizhanv1.Item) {
 	vs.line("item.name", it.GetName(), MaxTitleLen)
+	if vs.count("item.aliases", len(it.GetAliases()), MaxAliases) {
+		for i, a := range it.GetAliases() {
+			vs.line(fmt.Sprintf("item.aliases[%d]", i), a, MaxAliasLen)
+		}
+	}
 	vs.line("item.department_code", it.GetDepartmentCode(), MaxDepartmentCodeLen)
 	if vs.count("item.co_department_codes", len(it.GetCoDepartmentCodes()), MaxCoDepartments) {
 		for i, co := range it.GetCoDepartmentCodes() {

@@ -119,8 +119,10 @@ type ItemFilter struct {
 	DepartmentCode string // lead department
 	// OfficeCode keeps the items that this office may take in at At: it
 	// holds RIGHT_ACCEPT or RIGHT_PROXY_FILE by a grant active at At.
-	OfficeCode   string
-	Query        string        // substring of the name or code, case-insensitive
+	OfficeCode string
+	// Query keeps the items that match these words (matchItem: the name,
+	// everyday names, code, department, pinyin initials), best first.
+	Query        string
 	ExerciseTier yizhanv1.Tier // TIER_UNSPECIFIED: any
 	At           time.Time     // see Grant activity in Grants
 	// Retired keeps the retired items (废止) too; they are left out
@@ -133,7 +135,8 @@ type ItemFilter struct {
 func (r *Registry) Items(f ItemFilter) []*yizhanv1.Item {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	q := strings.ToLower(f.Query)
+	q := strings.ToLower(strings.TrimSpace(f.Query))
+	scores := map[string]int{}
 	var officeTier yizhanv1.Tier
 	if f.OfficeCode != "" {
 		var err error
@@ -153,8 +156,14 @@ func (r *Registry) Items(f ItemFilter) []*yizhanv1.Item {
 		if f.ExerciseTier != yizhanv1.Tier_TIER_UNSPECIFIED && it.GetExerciseTier() != f.ExerciseTier {
 			continue
 		}
-		if q != "" && !strings.Contains(strings.ToLower(it.GetName()), q) && !strings.Contains(strings.ToLower(code), q) {
-			continue
+		if q != "" {
+			dept := ""
+			if d := r.st.departments[it.GetDepartmentCode()]; d != nil {
+				dept = d.GetName()
+			}
+			if scores[code] = matchItem(it, dept, q); scores[code] == scoreNoMatch {
+				continue
+			}
 		}
 		if f.OfficeCode != "" {
 			rights := r.st.rights(code, f.OfficeCode, officeTier, f.At)
@@ -165,6 +174,7 @@ func (r *Registry) Items(f ItemFilter) []*yizhanv1.Item {
 		codes = append(codes, code)
 	}
 	sort.Strings(codes)
+	sort.SliceStable(codes, func(i, j int) bool { return scores[codes[i]] > scores[codes[j]] })
 	out := make([]*yizhanv1.Item, len(codes))
 	for i, code := range codes {
 		versions := r.st.items[code]

@@ -100,6 +100,26 @@ func TestBrowser(t *testing.T) {
 		b.see("烟草专卖零售许可证核发") // 东村 proxy-files every item
 		b.see("本点代办")
 		b.shot("catalogue.png", false)
+		// Everyday words, characters in order, pinyin initials: each finds
+		// the licence, first.
+		for _, q := range []string{"烟草证", "卖烟", "烟草许可", "ycz"} {
+			b.open("/items?q=" + q)
+			if got := b.text("ol.items a.name"); got != "烟草专卖零售许可证核发" {
+				t.Errorf("searching %q: first %q", q, got)
+			}
+		}
+		b.open("/items?q=个体户")
+		if got := b.text("ol.items a.name"); got != "个体工商户设立登记" {
+			t.Errorf("searching 个体户: first %q", got)
+		}
+		// Words that find nothing suggest the nearest items and the
+		// departments.
+		b.open("/items?q=香烟批发")
+		b.see("没有找到符合条件的事项")
+		b.see("您是不是要找")
+		if got := b.text("#suggest"); !strings.Contains(got, "烟草专卖零售许可证核发") || !strings.Contains(got, "青山县民政局") {
+			t.Errorf("the suggestions: %q", got)
+		}
 		b.open("/items?q=烟草")
 		b.clickNav("a.name")
 		b.see("烟草专卖零售许可证核发")

@@ -53,6 +53,9 @@ type catalogueData struct {
 	Rows        []catalogueRow
 	Next        string // URL of the next page
 	Prev        string
+	// Nearest are the items closest to words that found nothing: those
+	// sharing the most characters with them.
+	Nearest []*yizhanv1.Item
 }
 
 const cataloguePageSize = 50
@@ -104,6 +107,13 @@ func (s *server) catalogue(rq *request) error {
 	}
 	if t := items.GetNextPageToken(); t != "" {
 		d.Next = link(t)
+	}
+	if len(d.Rows) == 0 && d.Query != "" {
+		all, err := s.listAllItems(ctx, &yizhanv1.ListItemsRequest{})
+		if err != nil {
+			return err
+		}
+		d.Nearest = nearest(all, d.Query, 5)
 	}
 	if off, err := strconv.Atoi(q.Get("page")); err == nil && off > 0 {
 		d.Prev = link(strconv.Itoa(max(0, off-cataloguePageSize)))
@@ -305,4 +315,43 @@ func grantTarget(g *yizhanv1.Grant, offices map[string]string) string {
 		return "全部村（社区）便民服务站"
 	}
 	return "?"
+}
+
+// nearest lists up to n items sharing the most characters with q (in
+// their name or everyday names), most first: what a search that found
+// nothing suggests instead.
+func nearest(items []*yizhanv1.Item, q string, n int) []*yizhanv1.Item {
+	type scored struct {
+		it    *yizhanv1.Item
+		score int
+	}
+	var out []scored
+	for _, it := range items {
+		words := it.GetName() + " " + strings.Join(it.GetAliases(), " ")
+		score := 0
+		for _, r := range dedupRunes(q) {
+			if r > 0x2E7F && strings.ContainsRune(words, r) { // Han characters, not spaces or Latin noise
+				score++
+			}
+		}
+		if score > 0 {
+			out = append(out, scored{it, score})
+		}
+	}
+	slices.SortStableFunc(out, func(a, b scored) int { return b.score - a.score })
+	var items2 []*yizhanv1.Item
+	for _, s := range out[:min(n, len(out))] {
+		items2 = append(items2, s.it)
+	}
+	return items2
+}
+
+func dedupRunes(s string) []rune {
+	var out []rune
+	for _, r := range s {
+		if !slices.Contains(out, r) {
+			out = append(out, r)
+		}
+	}
+	return out
 }

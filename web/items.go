@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"google.golang.org/grpc/codes"
@@ -23,7 +24,7 @@ import (
 // editableItemFields are the item's fields a person edits; an update
 // names them all, so that a field emptied on the form is emptied.
 var editableItemFields = []string{
-	"name", "type", "department_code", "co_department_codes", "legal_basis", "conditions",
+	"name", "aliases", "type", "department_code", "co_department_codes", "legal_basis", "conditions",
 	"materials", "steps", "statutory_limit_days", "promised_limit_days", "fee_basis",
 	"fee_standard", "fee_cents", "case_kind", "exercise_tier", "special_procedures", "visits",
 	"where_to_apply", "office_hours", "consultation_phone", "complaint_phone",
@@ -31,7 +32,7 @@ var editableItemFields = []string{
 
 // itemFieldLabels name the item's fields on the page.
 var itemFieldLabels = map[string]string{
-	"code": "事项编码", "name": "事项名称", "type": "事项类型", "department_code": "实施部门",
+	"code": "事项编码", "name": "事项名称", "aliases": "常用名（俗称）", "type": "事项类型", "department_code": "实施部门",
 	"co_department_codes": "协办部门", "legal_basis": "设定依据", "conditions": "受理条件",
 	"materials": "申请材料", "steps": "办理流程", "statutory_limit_days": "法定时限",
 	"promised_limit_days": "承诺时限", "fee_basis": "收费依据", "fee_standard": "收费标准",
@@ -87,6 +88,7 @@ func itemValues(it *yizhanv1.Item) url.Values {
 	num("exercise_tier", int32(it.GetExerciseTier()))
 	num("visits", it.GetVisits())
 	set("where_to_apply", it.GetWhereToApply())
+	set("aliases", strings.Join(it.GetAliases(), "、"))
 	set("office_hours", it.GetOfficeHours())
 	set("consultation_phone", it.GetConsultationPhone())
 	set("complaint_phone", it.GetComplaintPhone())
@@ -195,6 +197,7 @@ func parseItem(f url.Values) (*yizhanv1.Item, itemRows, formErrors) {
 		OfficeHours:        str("office_hours"),
 		ConsultationPhone:  str("consultation_phone"),
 		ComplaintPhone:     str("complaint_phone"),
+		Aliases:            splitWords(str("aliases")),
 	}
 	for _, c := range f["co_department_codes"] {
 		if c != "" && c != it.DepartmentCode {
@@ -522,4 +525,12 @@ func (s *server) itemRetire(rq *request) error {
 		msg = "retired"
 	}
 	return s.saved(rq, resp.GetRegistryIndex(), "/admin/items", msg)
+}
+
+// splitWords splits a list typed as 烟草证、卖烟, 烟草许可 (Chinese or
+// Latin commas, 、 or spaces) into its words.
+func splitWords(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool {
+		return r == '、' || r == ',' || r == '，' || r == ';' || r == '；' || unicode.IsSpace(r)
+	})
 }

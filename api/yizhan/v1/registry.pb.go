@@ -876,7 +876,11 @@ type Item struct {
 	// 废止: retired by the county (a new version marked so): no new
 	// filings; running cases go on under their version. Listed only when
 	// asked for (ListItemsRequest.include_retired).
-	Retired           bool                   `protobuf:"varint,28,opt,name=retired,proto3" json:"retired,omitempty"`
+	Retired bool `protobuf:"varint,28,opt,name=retired,proto3" json:"retired,omitempty"`
+	// 常用名/俗称: the words citizens use for the item (烟草证, 卖烟,
+	// 个体户), searched with its name, its department and the pinyin
+	// initials of both.
+	Aliases           []string               `protobuf:"bytes,29,rep,name=aliases,proto3" json:"aliases,omitempty"`
 	PromisedLimitDays int32                  `protobuf:"varint,12,opt,name=promised_limit_days,json=promisedLimitDays,proto3" json:"promised_limit_days,omitempty"` // 承诺时限 (working days), ≤ statutory
 	FeeBasis          string                 `protobuf:"bytes,13,opt,name=fee_basis,json=feeBasis,proto3" json:"fee_basis,omitempty"`                               // 收费依据
 	FeeStandard       string                 `protobuf:"bytes,14,opt,name=fee_standard,json=feeStandard,proto3" json:"fee_standard,omitempty"`                      // 收费标准 (text)
@@ -1015,6 +1019,13 @@ func (x *Item) GetRetired() bool {
 		return x.Retired
 	}
 	return false
+}
+
+func (x *Item) GetAliases() []string {
+	if x != nil {
+		return x.Aliases
+	}
+	return nil
 }
 
 func (x *Item) GetPromisedLimitDays() int32 {
@@ -5050,7 +5061,7 @@ const file_yizhan_v1_registry_proto_rawDesc = "" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1d\n" +
 	"\n" +
 	"limit_days\x18\x02 \x01(\x05R\tlimitDays\x12&\n" +
-	"\x0fcounts_in_limit\x18\x03 \x01(\bR\rcountsInLimit\"\xe7\b\n" +
+	"\x0fcounts_in_limit\x18\x03 \x01(\bR\rcountsInLimit\"\x81\t\n" +
 	"\x04Item\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\rR\aversion\x12\x12\n" +
@@ -5068,7 +5079,8 @@ const file_yizhan_v1_registry_proto_rawDesc = "" +
 	" \x03(\v2\x18.yizhan.v1.ProcedureStepR\x05steps\x120\n" +
 	"\x14statutory_limit_days\x18\v \x01(\x05R\x12statutoryLimitDays\x120\n" +
 	"\x14extension_limit_days\x18\x1b \x01(\x05R\x12extensionLimitDays\x12\x18\n" +
-	"\aretired\x18\x1c \x01(\bR\aretired\x12.\n" +
+	"\aretired\x18\x1c \x01(\bR\aretired\x12\x18\n" +
+	"\aaliases\x18\x1d \x03(\tR\aaliases\x12.\n" +
 	"\x13promised_limit_days\x18\f \x01(\x05R\x11promisedLimitDays\x12\x1b\n" +
 	"\tfee_basis\x18\r \x01(\tR\bfeeBasis\x12!\n" +
 	"\ffee_standard\x18\x0e \x01(\tR\vfeeStandard\x12\x1b\n" +
