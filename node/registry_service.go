@@ -360,6 +360,7 @@ func (s *registryService) UpdateItem(ctx context.Context, req *yizhanv1.UpdateIt
 				return nil, err
 			}
 			next := mergeItem(cur, req.GetItem(), req.GetUpdateMask().GetPaths())
+			next.ChangeNote = req.GetItem().GetChangeNote() // this edit's, never the last one's
 			if next.GetType() == yizhanv1.ItemType_ITEM_TYPE_NON_LICENCE && cur.GetType() != yizhanv1.ItemType_ITEM_TYPE_NON_LICENCE {
 				return nil, errAbolishedType
 			}

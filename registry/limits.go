@@ -357,6 +357,7 @@ func (vs *violations) itemLimits(it *yizhanv1.Item) {
 		}
 	}
 	vs.line("item.department_code", it.GetDepartmentCode(), MaxDepartmentCodeLen)
+	vs.text("item.change_note", it.GetChangeNote(), MaxShortTextLen)
 	if vs.count("item.co_department_codes", len(it.GetCoDepartmentCodes()), MaxCoDepartments) {
 		for i, co := range it.GetCoDepartmentCodes() {
 			vs.line(fmt.Sprintf("item.co_department_codes[%d]", i), co, MaxDepartmentCodeLen)

@@ -246,10 +246,15 @@ func TestBrowser(t *testing.T) {
 		b.clickNav("a.btn[href$='/edit']")
 		b.set("#f-promised_limit_days", "2")
 		b.clickNav("p.submit button.primary")
+		b.see("请填写修改说明") // every version says why
+		b.set("#f-promised_limit_days", "2")
+		b.set("#f-change_note", "按县政府办〔2026〕12 号文压缩承诺时限")
+		b.clickNav("p.submit button.primary")
 		b.see("已保存为新版本")
 		b.see("第 2 版")
-		if got := b.text("table.versions tbody tr:first-child"); !strings.Contains(got, "承诺时限") || !strings.Contains(got, "3 个工作日") || !strings.Contains(got, "2 个工作日") {
-			t.Errorf("version 2 row = %q, want the change of 承诺时限 3 → 2", got)
+		if got := b.text("table.versions tbody tr:first-child"); !strings.Contains(got, "承诺时限") || !strings.Contains(got, "3 个工作日") || !strings.Contains(got, "2 个工作日") ||
+			!strings.Contains(got, "12 号文") || !strings.Contains(got, "管理员") {
+			t.Errorf("version 2 row = %q, want the change of 承诺时限 3 → 2, its reason and the editor's name", got)
 		}
 
 		// Delegate it to the township in the matrix, then revoke.

@@ -12,6 +12,7 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
@@ -32,7 +33,7 @@ var editableItemFields = []string{
 
 // itemFieldLabels name the item's fields on the page.
 var itemFieldLabels = map[string]string{
-	"code": "事项编码", "name": "事项名称", "aliases": "常用名（俗称）", "type": "事项类型", "department_code": "实施部门",
+	"code": "事项编码", "name": "事项名称", "aliases": "常用名（俗称）", "change_note": "修改说明", "type": "事项类型", "department_code": "实施部门",
 	"co_department_codes": "协办部门", "legal_basis": "设定依据", "conditions": "受理条件",
 	"materials": "申请材料", "steps": "办理流程", "statutory_limit_days": "法定时限",
 	"promised_limit_days": "承诺时限", "fee_basis": "收费依据", "fee_standard": "收费标准",
@@ -375,6 +376,11 @@ func (s *server) itemUpdate(rq *request) error {
 	if sameItem(cur.GetItem(), it) {
 		return rq.redirect("/admin/items/" + url.PathEscape(code) + "/versions?msg=nochange")
 	}
+	// Every version says why it was made.
+	if it.ChangeNote = strings.TrimSpace(f.Get("change_note")); it.ChangeNote == "" {
+		errs.add("change_note", "请填写修改说明（为什么修改，依据什么文件）")
+		return s.itemForm(rq, http.StatusBadRequest, d, errs)
+	}
 	resp, err := s.cfg.Registry.UpdateItem(rq.ctx(), &yizhanv1.UpdateItemRequest{
 		Item: it, UpdateMask: &fieldmaskpb.FieldMask{Paths: editableItemFields},
 	})
@@ -420,6 +426,7 @@ type versionRow struct {
 	Item    *yizhanv1.Item
 	Changes []change
 	First   bool
+	Editor  string // 王强（wangqiang）
 }
 
 type versionsData struct {
@@ -440,8 +447,17 @@ func (s *server) itemVersions(rq *request) error {
 		return errNotFound
 	}
 	d := &versionsData{Item: vs[len(vs)-1]}
+	names := map[string]string{}
+	if st, err := s.cfg.Registry.ListStaff(rq.ctx(), &yizhanv1.ListStaffRequest{}); err == nil {
+		for _, m := range st.GetStaff() {
+			names[m.GetUsername()] = m.GetName()
+		}
+	}
 	for i := len(vs) - 1; i >= 0; i-- {
-		row := versionRow{Item: vs[i], First: i == 0}
+		row := versionRow{Item: vs[i], First: i == 0, Editor: vs[i].GetUpdatedBy()}
+		if n := names[row.Editor]; n != "" {
+			row.Editor = n + "（" + row.Editor + "）"
+		}
 		if i > 0 {
 			row.Changes = describeChanges(vs[i-1], vs[i])
 		}
@@ -454,14 +470,12 @@ func describeChanges(a, b *yizhanv1.Item) []change {
 	var out []change
 	for _, fd := range changedFields(a, b) {
 		name := string(fd.Name())
+		if name == "change_note" {
+			continue // shown on its own
+		}
 		c := change{Field: itemFieldLabels[name]}
 		if fd.IsList() {
-			la, lb := a.ProtoReflect().Get(fd).List().Len(), b.ProtoReflect().Get(fd).List().Len()
-			if la == lb {
-				c.Summary = fmt.Sprintf("已修改（共 %d 项）", lb)
-			} else {
-				c.Summary = fmt.Sprintf("%d 项 → %d 项", la, lb)
-			}
+			c.Summary = listChanges(a.ProtoReflect().Get(fd).List(), b.ProtoReflect().Get(fd).List())
 		} else {
 			c.From, c.To = itemFieldText(a, name), itemFieldText(b, name)
 		}
@@ -533,4 +547,57 @@ func splitWords(s string) []string {
 	return strings.FieldsFunc(s, func(r rune) bool {
 		return r == '、' || r == ',' || r == '，' || r == ';' || r == '；' || unicode.IsSpace(r)
 	})
+}
+
+// listChanges says what changed in a list field, element by element: a
+// list of messages is matched by their name (materials, steps, special
+// procedures), a list of words by the words.
+func listChanges(a, b protoreflect.List) string {
+	key := func(v protoreflect.Value) string {
+		if m, ok := v.Interface().(protoreflect.Message); ok {
+			if fd := m.Descriptor().Fields().ByName("name"); fd != nil {
+				return m.Get(fd).String()
+			}
+		}
+		return v.String()
+	}
+	index := func(l protoreflect.List) (map[string]protoreflect.Value, []string) {
+		m := map[string]protoreflect.Value{}
+		var order []string
+		for i := range l.Len() {
+			k := key(l.Get(i))
+			m[k] = l.Get(i)
+			order = append(order, k)
+		}
+		return m, order
+	}
+	am, aorder := index(a)
+	bm, border := index(b)
+	var added, removed, changed []string
+	for _, k := range border {
+		if av, ok := am[k]; !ok {
+			added = append(added, k)
+		} else if ma, ok := av.Interface().(protoreflect.Message); ok && !proto.Equal(ma.Interface(), bm[k].Message().Interface()) {
+			changed = append(changed, k)
+		}
+	}
+	for _, k := range aorder {
+		if _, ok := bm[k]; !ok {
+			removed = append(removed, k)
+		}
+	}
+	var parts []string
+	if len(added) > 0 {
+		parts = append(parts, "新增 "+strings.Join(added, "、"))
+	}
+	if len(removed) > 0 {
+		parts = append(parts, "删除 "+strings.Join(removed, "、"))
+	}
+	if len(changed) > 0 {
+		parts = append(parts, "修改 "+strings.Join(changed, "、"))
+	}
+	if len(parts) == 0 {
+		return "调整了顺序"
+	}
+	return strings.Join(parts, "；")
 }

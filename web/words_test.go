@@ -234,3 +234,22 @@ func TestFilesOnlyWithTheTokenOnTheFilingForm(t *testing.T) {
 		t.Errorf("filed %d times", n)
 	}
 }
+
+// A version's changes say which materials were added, removed or changed,
+// not only that the list changed.
+func TestVersionChangesNameTheMaterials(t *testing.T) {
+	a := &yizhanv1.Item{Name: "x", Materials: []*yizhanv1.Material{{Name: "申请表", Copies: 1}, {Name: "户口簿", Copies: 1}, {Name: "照片", Copies: 2}},
+		Aliases: []string{"烟草证"}}
+	b := &yizhanv1.Item{Name: "x", Materials: []*yizhanv1.Material{{Name: "申请表", Copies: 2}, {Name: "照片", Copies: 2}, {Name: "营业执照", Copies: 1}},
+		Aliases: []string{"烟草证", "卖烟"}}
+	got := map[string]string{}
+	for _, c := range describeChanges(a, b) {
+		got[c.Field] = c.Summary
+	}
+	if want := "新增 营业执照；删除 户口簿；修改 申请表"; got["申请材料"] != want {
+		t.Errorf("materials: %q, want %q", got["申请材料"], want)
+	}
+	if want := "新增 卖烟"; got["常用名（俗称）"] != want {
+		t.Errorf("aliases: %q, want %q", got["常用名（俗称）"], want)
+	}
+}

@@ -880,7 +880,10 @@ type Item struct {
 	// 常用名/俗称: the words citizens use for the item (烟草证, 卖烟,
 	// 个体户), searched with its name, its department and the pinyin
 	// initials of both.
-	Aliases           []string               `protobuf:"bytes,29,rep,name=aliases,proto3" json:"aliases,omitempty"`
+	Aliases []string `protobuf:"bytes,29,rep,name=aliases,proto3" json:"aliases,omitempty"`
+	// Why this version was made (修改说明), from the edit that made it:
+	// shown in the item's history. Not carried over to the next version.
+	ChangeNote        string                 `protobuf:"bytes,30,opt,name=change_note,json=changeNote,proto3" json:"change_note,omitempty"`
 	PromisedLimitDays int32                  `protobuf:"varint,12,opt,name=promised_limit_days,json=promisedLimitDays,proto3" json:"promised_limit_days,omitempty"` // 承诺时限 (working days), ≤ statutory
 	FeeBasis          string                 `protobuf:"bytes,13,opt,name=fee_basis,json=feeBasis,proto3" json:"fee_basis,omitempty"`                               // 收费依据
 	FeeStandard       string                 `protobuf:"bytes,14,opt,name=fee_standard,json=feeStandard,proto3" json:"fee_standard,omitempty"`                      // 收费标准 (text)
@@ -1026,6 +1029,13 @@ func (x *Item) GetAliases() []string {
 		return x.Aliases
 	}
 	return nil
+}
+
+func (x *Item) GetChangeNote() string {
+	if x != nil {
+		return x.ChangeNote
+	}
+	return ""
 }
 
 func (x *Item) GetPromisedLimitDays() int32 {
@@ -5061,7 +5071,7 @@ const file_yizhan_v1_registry_proto_rawDesc = "" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1d\n" +
 	"\n" +
 	"limit_days\x18\x02 \x01(\x05R\tlimitDays\x12&\n" +
-	"\x0fcounts_in_limit\x18\x03 \x01(\bR\rcountsInLimit\"\x81\t\n" +
+	"\x0fcounts_in_limit\x18\x03 \x01(\bR\rcountsInLimit\"\xa2\t\n" +
 	"\x04Item\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\rR\aversion\x12\x12\n" +
@@ -5080,7 +5090,9 @@ const file_yizhan_v1_registry_proto_rawDesc = "" +
 	"\x14statutory_limit_days\x18\v \x01(\x05R\x12statutoryLimitDays\x120\n" +
 	"\x14extension_limit_days\x18\x1b \x01(\x05R\x12extensionLimitDays\x12\x18\n" +
 	"\aretired\x18\x1c \x01(\bR\aretired\x12\x18\n" +
-	"\aaliases\x18\x1d \x03(\tR\aaliases\x12.\n" +
+	"\aaliases\x18\x1d \x03(\tR\aaliases\x12\x1f\n" +
+	"\vchange_note\x18\x1e \x01(\tR\n" +
+	"changeNote\x12.\n" +
 	"\x13promised_limit_days\x18\f \x01(\x05R\x11promisedLimitDays\x12\x1b\n" +
 	"\tfee_basis\x18\r \x01(\tR\bfeeBasis\x12!\n" +
 	"\ffee_standard\x18\x0e \x01(\tR\vfeeStandard\x12\x1b\n" +
