@@ -294,6 +294,18 @@ func TestBrowser(t *testing.T) {
 		b.open("/admin/calendar?year=2026")
 		b.see("国庆节")
 		b.shot("calendar.png", false)
+		// A click on a day toggles it: a Monday becomes a holiday (with
+		// the name typed beside), and back.
+		b.set("#f-toggle-name", "县庆")
+		b.clickNav("button.d[value='2026-12-28']")
+		if got := b.attr("td:has(> button.d[value='2026-12-28'])", "class"); got != "hol" {
+			t.Errorf("2026-12-28 after a click: class %q, want hol", got)
+		}
+		b.see("县庆")
+		b.clickNav("button.d[value='2026-12-28']")
+		if got := b.attr("td:has(> button.d[value='2026-12-28'])", "class"); got != "" {
+			t.Errorf("2026-12-28 after a second click: class %q, want an ordinary day", got)
+		}
 	})
 
 	t.Run("a post without a CSRF token is refused and changes nothing", func(t *testing.T) {
@@ -1098,7 +1110,7 @@ func (b *browser) set(sel, value string) {
 // attr is an attribute of the first element sel finds.
 func (b *browser) attr(sel, name string) string {
 	b.t.Helper()
-	v, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](fmt.Sprintf(`document.querySelector(%q).getAttribute(%q)`, sel, name)))
+	v, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](fmt.Sprintf(`document.querySelector(%q).getAttribute(%q) ?? ""`, sel, name)))
 	if err != nil {
 		b.t.Fatalf("%s of %s: %v", name, sel, err)
 	}

@@ -18,6 +18,7 @@ import (
 
 type calDay struct {
 	Day   int // 0: padding before the first of the month
+	Date  string
 	Class string
 	Title string
 }
@@ -104,7 +105,7 @@ func months(cal *yizhanv1.Calendar) (out []calMonth, holidays, workdays int) {
 		month := calMonth{Name: monthNames[m-1]}
 		week := make([]calDay, (int(first.Weekday())+6)%7)
 		for d := first; d.Month() == m; d = d.AddDate(0, 0, 1) {
-			day := calDay{Day: d.Day()}
+			day := calDay{Day: d.Day(), Date: d.Format("2006-01-02")}
 			if d.Weekday() == time.Saturday || d.Weekday() == time.Sunday {
 				day.Class = "we"
 			}
@@ -258,4 +259,51 @@ func follows(a, b time.Time, acrossWeekends bool) bool {
 		}
 	}
 	return b.After(a)
+}
+
+// calendarToggle changes one day with a click on the month grid: a
+// weekday becomes a holiday (休) and back, a weekend day a swapped
+// workday (班) and back. The name typed beside the grid (国庆节) goes
+// with a day made special. The year's calendar is written whole, as the
+// table does.
+func (s *server) calendarToggle(rq *request) error {
+	if err := requireAdmin(rq); err != nil {
+		return err
+	}
+	f := rq.r.PostForm
+	day, err := time.Parse("2006-01-02", f.Get("day"))
+	if err != nil {
+		return &pageError{status: http.StatusBadRequest, title: "请求有误", msg: "没有这一天。"}
+	}
+	year := int32(day.Year())
+	cur, err := s.cfg.Registry.GetCalendar(rq.ctx(), &yizhanv1.GetCalendarRequest{Year: year})
+	if err != nil {
+		return err
+	}
+	date := day.Format("2006-01-02")
+	cal := &yizhanv1.Calendar{Year: year}
+	found := false
+	for _, d := range cur.GetCalendar().GetDays() {
+		if d.GetDate() == date {
+			found = true // special: back to an ordinary day
+			continue
+		}
+		cal.Days = append(cal.Days, d)
+	}
+	if !found {
+		kind := yizhanv1.DayKind_DAY_KIND_HOLIDAY
+		if wd := day.Weekday(); wd == time.Saturday || wd == time.Sunday {
+			kind = yizhanv1.DayKind_DAY_KIND_WORKDAY
+		}
+		cal.Days = append(cal.Days, &yizhanv1.CalendarDay{Date: date, Kind: kind, Name: strings.TrimSpace(f.Get("name"))})
+		slices.SortFunc(cal.Days, func(a, b *yizhanv1.CalendarDay) int { return strings.Compare(a.GetDate(), b.GetDate()) })
+	}
+	resp, err := s.cfg.Registry.PutCalendar(rq.ctx(), &yizhanv1.PutCalendarRequest{Year: year, Calendar: cal})
+	if err != nil {
+		if errs, code, ok := unsaved(err); ok {
+			return s.showCalendar(rq, code, cur.GetCalendar(), calendarValues(cur.GetCalendar()), errs, "", cur.GetMeta())
+		}
+		return err
+	}
+	return s.saved(rq, resp.GetRegistryIndex(), fmt.Sprintf("/admin/calendar?year=%d#m%d", year, int(day.Month())), "calendar")
 }

@@ -175,6 +175,7 @@ func (s *server) routes() http.Handler {
 	handle("POST /admin/case-policy", s.casePolicyPut)
 	handle("GET /admin/calendar", s.calendarPage)
 	handle("POST /admin/calendar", s.calendarPut)
+	handle("POST /admin/calendar/toggle", s.calendarToggle)
 	handle("GET /admin/federation", s.federation)
 
 	// Cases, once the node has the case service.
