@@ -47,6 +47,9 @@ const (
 	ActionPrecheck       // 预审通过: an online filing is taken up
 	ActionRejectPrecheck // 预审不通过
 	ActionReroute        // automatic: 改派 after a grant changed
+	// 补发查询码: a new query code, by staff of the filing office after
+	// checking the citizen's identity (the office layer makes the code).
+	ActionReissueQueryCode
 )
 
 var actionNames = [...]string{
@@ -74,6 +77,7 @@ var actionNames = [...]string{
 	ActionPrecheck:          "precheck",
 	ActionRejectPrecheck:    "rejectPrecheck",
 	ActionReroute:           "reroute",
+	ActionReissueQueryCode:  "reissueQueryCode",
 }
 
 // String is the action's name as in the REST path (/v1/cases/{n}:accept).
@@ -464,6 +468,11 @@ func checkInput(c *yizhanv1.Case, action Action, e *yizhanv1.CaseEvent, in *yizh
 	case ActionCertify:
 		if e.GetCertificateNumber() == "" {
 			vs.addReason(registry.ReasonRequired, "certificate_number", "is required")
+		}
+
+	case ActionReissueQueryCode:
+		if e.GetReason() == "" {
+			vs.addReason(registry.ReasonRequired, "reason", "is required: say how the citizen's identity was checked (核验身份证原件)")
 		}
 
 	case ActionAssessFee:

@@ -8,6 +8,8 @@ import (
 	"io"
 	"strings"
 
+	"google.golang.org/protobuf/proto"
+
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 )
 
@@ -134,4 +136,23 @@ func (in FileInput) queryCodeHash() []byte {
 		return QueryCodeHash(NormalizeQueryCode(in.QueryCode))
 	}
 	return QueryCodeMAC(in.QueryCodeKey, in.Number, in.QueryCode)
+}
+
+// QueryCodeFiling is the filing of a case (its log events) as its query
+// code now stands: the FILED event's filing, with the hash and key of
+// the latest QUERY_CODE_REISSUED event (补发查询码) when there is one, so
+// that the old code stops working. nil for an empty log.
+func QueryCodeFiling(events []*yizhanv1.CaseEvent) *yizhanv1.CaseFiling {
+	if len(events) == 0 {
+		return nil
+	}
+	f := events[0].GetFiling()
+	for i := len(events) - 1; i > 0; i-- {
+		if e := events[i]; e.GetType() == yizhanv1.EventType_EVENT_TYPE_QUERY_CODE_REISSUED {
+			f = proto.CloneOf(f)
+			f.QueryCodeHash, f.QueryCodeKeyId = e.GetQueryCodeHash(), e.GetQueryCodeKeyId()
+			break
+		}
+	}
+	return f
 }

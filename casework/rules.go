@@ -74,6 +74,8 @@ import (
 //	  rate                in CLOSED, final or not
 //	                      if not rated yet
 //	  complain            in any state, final or not
+//	  reissueQueryCode    in any state, final or not
+//	                      if asked by staff of the office where the case was filed (asked)
 //	  forward (by itself) in any open state
 //	                      if to a neighbour on the path
 //	                      by itself only when not suspended

@@ -213,6 +213,7 @@ const (
 	evReceived          = yizhanv1.EventType_EVENT_TYPE_RECEIVED
 	evClosed            = yizhanv1.EventType_EVENT_TYPE_CLOSED
 	evRerouted          = yizhanv1.EventType_EVENT_TYPE_REROUTED
+	evQueryCodeReissued = yizhanv1.EventType_EVENT_TYPE_QUERY_CODE_REISSUED
 )
 
 // The table. Its order is the order AllowedActions lists the actions in
@@ -299,6 +300,11 @@ var table = []rule{
 		Else:   "only a closed case can be rated"},
 	{Action: ActionComplain, Event: evComplained, From: anyState, Besides: true,
 		Citizen: true, Need: needAnyRight},
+	// 补发查询码: staff of the office where the case was filed, who can
+	// check the citizen's identity there, in any state; the office holding
+	// the case appends it.
+	{Action: ActionReissueQueryCode, Event: evQueryCodeReissued, From: anyState, Besides: true,
+		Roles: receiving, Need: needPath, Asks: []askRule{atTheFilingOffice}},
 	{Action: ActionForward, Event: evForwarded, From: openStates,
 		Auto: true, Need: needPath,
 		Guards: guards(toNeighbour), Waits: guards(notSuspended, noFeeUnpaid)},
@@ -401,6 +407,11 @@ var (
 	itsDepartmentOrWindow = askRule{Name: "NOT_ITS_DEPARTMENT", Holds: "asked by staff of the item's department, or the comprehensive window (at the county)", Deny: true,
 		fails: func(a *asking) bool { return !ofItsDepartment(a, true) },
 		say:   notItsDepartment}
+	atTheFilingOffice = askRule{Name: "NOT_THE_FILING_OFFICE", Holds: "asked by staff of the office where the case was filed", Deny: true,
+		fails: func(a *asking) bool { return a.actor.Office != a.c.GetOriginOffice() },
+		say: func(a *asking) string {
+			return fmt.Sprintf("%s of office %s may not reissue the query code of case %s: staff of %s, where it was filed, check the citizen's identity", a.actor, a.actor.Office, a.c.GetNumber(), a.c.GetOriginOffice())
+		}}
 	oneExtension = askRule{Name: "EXTENDED_ALREADY", Holds: "not extended before (§42: once)",
 		fails: func(a *asking) bool { return a.c.GetExtensions() > 0 },
 		say: func(a *asking) string {
@@ -563,7 +574,7 @@ func (e *RuleError) ErrorReason() (string, reason.Meta) {
 		return reason.AlreadyRated, m
 	case "CITIZEN_ONLY":
 		return reason.CitizenOnly, m
-	case "ROLE", ofTheDepartment.Name, anotherPerson.Name, itsDepartment.Name:
+	case "ROLE", ofTheDepartment.Name, anotherPerson.Name, itsDepartment.Name, atTheFilingOffice.Name:
 		var roles []string
 		for _, r := range e.Roles {
 			roles = append(roles, r.String())

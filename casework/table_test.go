@@ -150,14 +150,26 @@ func TestRuleTableEveryCombination(t *testing.T) {
 		c    *yizhanv1.Case
 		may  mayDo
 	}
+	// Whatever the state, the receiving staff may reissue a query code
+	// (at the filing office: an ask rule, not checked here).
+	withReissue := func(m mayDo) mayDo {
+		out := mayDo{}
+		for k, v := range m {
+			out[k] = v
+		}
+		for _, w := range []string{"clerk", "agent", "window"} {
+			out[w] = append(slices.Clone(out[w]), ActionReissueQueryCode)
+		}
+		return out
+	}
 	var combos []combo
 	for _, st := range stateTable {
-		combos = append(combos, combo{stateName(st.State), plainCase(st.State), plainMayDo(st.State)})
+		combos = append(combos, combo{stateName(st.State), plainCase(st.State), withReissue(plainMayDo(st.State))})
 	}
 	for _, v := range variants {
 		c := plainCase(v.state)
 		v.change(c)
-		combos = append(combos, combo{stateName(v.state) + ", " + v.name, c, v.may})
+		combos = append(combos, combo{stateName(v.state) + ", " + v.name, c, withReissue(v.may)})
 	}
 	n := 0
 	for _, cb := range combos {
@@ -541,9 +553,10 @@ func TestAllowedActions(t *testing.T) {
 	n := w.file(village, tobacco, eastAgent, tobaccoMaterials[:4]...)
 	vc, _ := w.books[village].Case(n)
 	// The village may not accept a county item (it holds PROXY_FILE and
-	// DELIVER); a withdrawal needs some right, which it has.
-	if got := AllowedActions(vc, w.books[village].Events(n), eastAgent, village, w.now, w.reg); !slices.Equal(got, []Action{ActionWithdraw}) {
-		t.Errorf("the village agent on a filed county item: %v, want [withdraw]", got)
+	// DELIVER); a withdrawal needs some right, which it has; the query
+	// code is reissued where the case was filed.
+	if got := AllowedActions(vc, w.books[village].Events(n), eastAgent, village, w.now, w.reg); !slices.Equal(got, []Action{ActionWithdraw, ActionReissueQueryCode}) {
+		t.Errorf("the village agent on a filed county item: %v, want [withdraw reissueQueryCode]", got)
 	}
 	w.settle()
 	// At the county now; the village holds a mirror: no staff actions.

@@ -176,12 +176,17 @@ func (s *caseService) allowedActions(c *yizhanv1.Case, events []*yizhanv1.CaseEv
 	case p.Office != office || c.GetOwnerOffice() != office:
 		// Staff of an office on the route but not holding the case (a copy
 		// here, or asked here from below) may hand in the corrections,
-		// which go to the owner; nothing else.
+		// which go to the owner, and, where it was filed, reissue its query
+		// code; nothing else.
+		var out []string
 		if c.GetState() == yizhanv1.CaseState_CASE_STATE_CORRECTION_REQUESTED && slices.Contains(casework.PathUp(c.GetOriginOffice()), p.Office) &&
 			p.Office != c.GetOwnerOffice() && slices.ContainsFunc(casework.ActionResubmit.Roles(), p.Has) {
-			return []string{casework.ActionResubmit.String()}
+			out = append(out, casework.ActionResubmit.String())
 		}
-		return nil
+		if p.Office == c.GetOriginOffice() && p.Office != c.GetOwnerOffice() && slices.ContainsFunc(casework.ActionReissueQueryCode.Roles(), p.Has) {
+			out = append(out, casework.ActionReissueQueryCode.String())
+		}
+		return out
 	}
 	if n := int(c.GetLastSeq()); n < len(events) {
 		events = events[:n]
@@ -357,6 +362,7 @@ func (s *caseService) ListCaseEvents(ctx context.Context, req *yizhanv1.ListCase
 	for _, e := range events {
 		e = proto.CloneOf(e)
 		e.SignerChain = nil // large, and of no use to a reader
+		e.QueryCodeHash = nil // a reissued code's: no one's to guess against
 		if f := e.GetFiling(); f != nil {
 			f.QueryCodeHash = nil
 			if !(p != nil && handles(p, c)) {
@@ -516,6 +522,7 @@ var actionRPCs = map[casework.Action]func(yizhanv1.CaseServiceClient, context.Co
 	casework.ActionComplain:          yizhanv1.CaseServiceClient.Complain,
 	casework.ActionPrecheck:          yizhanv1.CaseServiceClient.Precheck,
 	casework.ActionRejectPrecheck:    yizhanv1.CaseServiceClient.RejectPrecheck,
+	casework.ActionReissueQueryCode:  yizhanv1.CaseServiceClient.ReissueQueryCode,
 }
 
 // act runs one staff (or citizen) action on a case this office owns. The
@@ -571,9 +578,10 @@ func (s *caseService) act(ctx context.Context, req *yizhanv1.CaseActionRequest, 
 			return s.atOwner(ctx, req, c, forward)
 		}
 		p = nil
-	} else if p != nil && p.Office == here && action == casework.ActionResubmit {
-		// Corrections are handed in at any office on the case's route: the
-		// office the citizen filed at relays them to the owner.
+	} else if p != nil && p.Office == here && (action == casework.ActionResubmit || action == casework.ActionReissueQueryCode) {
+		// Corrections are handed in at any office on the case's route, and
+		// a query code reissued where the case was filed: this office
+		// relays them to the owner.
 		if c, ok := s.n.office.Cases().Case(req.GetNumber()); ok && c.GetOwnerOffice() != here {
 			var resp *yizhanv1.CaseResponse
 			err := s.n.office.ForwardToOffice(ctx, c.GetOwnerOffice(), func(ctx context.Context, conn *grpc.ClientConn) error {
@@ -588,7 +596,7 @@ func (s *caseService) act(ctx context.Context, req *yizhanv1.CaseActionRequest, 
 			})
 			return resp, err
 		}
-	} else if p != nil && p.Office != here && !(action == casework.ActionResubmit && s.onPath(req.GetNumber(), p.Office)) {
+	} else if p != nil && p.Office != here && !((action == casework.ActionResubmit || action == casework.ActionReissueQueryCode) && s.onPath(req.GetNumber(), p.Office)) {
 		return nil, toStatus(fmt.Errorf("%w: %s works at office %s, not %s", auth.ErrPermissionDenied, p.Username, p.Office, here))
 	}
 	return onLeader(ctx, s, func() (*yizhanv1.CaseResponse, error) {
@@ -605,7 +613,9 @@ func (s *caseService) act(ctx context.Context, req *yizhanv1.CaseActionRequest, 
 		if acted.Replayed {
 			markReplayed(ctx)
 		}
-		return &yizhanv1.CaseResponse{Case: s.present(acted.Case, p)}, nil
+		c := s.present(acted.Case, p)
+		c.QueryCode = acted.QueryCode // a reissue's new code, shown this once
+		return &yizhanv1.CaseResponse{Case: c}, nil
 	}, forward)
 }
 
@@ -650,6 +660,10 @@ func (s *caseService) Accept(ctx context.Context, r *yizhanv1.CaseActionRequest)
 
 func (s *caseService) RequestCorrection(ctx context.Context, r *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
 	return s.act(ctx, r, casework.ActionRequestCorrection)
+}
+
+func (s *caseService) ReissueQueryCode(ctx context.Context, r *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
+	return s.act(ctx, r, casework.ActionReissueQueryCode)
 }
 
 func (s *caseService) Resubmit(ctx context.Context, r *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {

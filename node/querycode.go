@@ -56,13 +56,11 @@ func (s *caseService) checkQueryCode(ctx context.Context, number, code string, f
 	return nil
 }
 
-// filingOf is the filing of a case this node holds, nil if it holds none.
+// filingOf is the filing of a case this node holds as its query code now
+// stands (casework.QueryCodeFiling: a reissued code replaces the old),
+// nil if it holds none.
 func (s *caseService) filingOf(number string) *yizhanv1.CaseFiling {
-	events := s.n.office.Cases().Events(number)
-	if len(events) == 0 {
-		return nil
-	}
-	return events[0].GetFiling()
+	return casework.QueryCodeFiling(s.n.office.Cases().Events(number))
 }
 
 // ensureQueryCodeKey makes the county's first query-code key when its

@@ -116,6 +116,9 @@ type Action struct {
 type Acted struct {
 	Case     *yizhanv1.Case // as the office holds it: nothing masked
 	Replayed bool           // the office had done it already: this is its answer then
+	// QueryCode is the new query code of a reissue (补发查询码), made
+	// again the same from the request ID for a replay.
+	QueryCode string
 }
 
 // Act runs an action on a case this office owns (the leader only: see
@@ -130,7 +133,11 @@ func (s *Service) Act(ctx context.Context, a Action) (Acted, error) {
 	unlock := s.fed.LockCase(a.Number)
 	defer unlock()
 	if c, ok, err := s.answered(a.Request); err != nil || ok {
-		return Acted{Case: c, Replayed: ok}, err
+		acted := Acted{Case: c, Replayed: ok}
+		if ok && a.Action == casework.ActionReissueQueryCode {
+			acted.QueryCode = s.reissuedCode(a.Request, c.GetNumber())
+		}
+		return acted, err
 	}
 	book := s.fed.Cases()
 	c, held := book.Case(a.Number)
@@ -143,6 +150,9 @@ func (s *Service) Act(ctx context.Context, a Action) (Acted, error) {
 		if held {
 			filing = events[0].GetFiling()
 		}
+		if held {
+			filing = casework.QueryCodeFiling(events) // as the code now stands
+		}
 		if err := a.Authorize(filing); err != nil {
 			return Acted{}, err
 		}
@@ -153,6 +163,10 @@ func (s *Service) Act(ctx context.Context, a Action) (Acted, error) {
 	e, err := casework.NewEvent(c, a.Action, a.Input, a.Actor, s.fed.Code(), s.now(), s.fed.Registry())
 	if err == nil {
 		err = s.checkAttachmentsHeld(e.GetMaterials(), a.Actor.Office)
+	}
+	var code string
+	if err == nil && a.Action == casework.ActionReissueQueryCode {
+		code, err = s.reissue(e, a.Request, a.Number)
 	}
 	if err != nil {
 		// A retry whose first attempt was applied meanwhile (its caller
@@ -167,7 +181,7 @@ func (s *Service) Act(ctx context.Context, a Action) (Acted, error) {
 	if err != nil {
 		return Acted{}, err
 	}
-	return Acted{Case: c}, nil
+	return Acted{Case: c, QueryCode: code}, nil
 }
 
 // answered looks a request up in the office's memory: the case it
@@ -258,4 +272,45 @@ func (s *Service) keyOf(c *yizhanv1.Case) []byte {
 	}
 	key, _ := s.fed.Registry().QueryCodeKey(events[0].GetFiling().GetQueryCodeKeyId())
 	return key
+}
+
+// reissue makes a new query code for case number and puts what the case
+// keeps of it in e (QUERY_CODE_REISSUED): its MAC under the registry's
+// newest query-code key. The code comes from the request ID when there is
+// one, so that a retry answers the same code (reissuedCode).
+func (s *Service) reissue(e *yizhanv1.CaseEvent, r raftgroup.Request, number string) (string, error) {
+	keyID, key, ok := s.fed.Registry().NewestQueryCodeKey()
+	var seed io.Reader = rand.Reader
+	if ok {
+		if s := queryCodeSeed(r, key); s != nil {
+			seed = s
+		}
+	}
+	code, err := casework.NewQueryCode(seed)
+	if err != nil {
+		return "", err
+	}
+	if ok {
+		e.QueryCodeHash, e.QueryCodeKeyId = casework.QueryCodeMAC(key, number, code), keyID
+	} else {
+		e.QueryCodeHash = casework.QueryCodeHash(casework.NormalizeQueryCode(code))
+	}
+	return code, nil
+}
+
+// reissuedCode is the code a reissue under request r gave, made again;
+// "" when it cannot be (no request ID, or the key is gone).
+func (s *Service) reissuedCode(r raftgroup.Request, number string) string {
+	events := s.fed.Cases().Events(number)
+	f := casework.QueryCodeFiling(events)
+	key, ok := s.fed.Registry().QueryCodeKey(f.GetQueryCodeKeyId())
+	if !ok {
+		return ""
+	}
+	if seed := queryCodeSeed(r, key); seed != nil {
+		if code, err := casework.NewQueryCode(seed); err == nil {
+			return code
+		}
+	}
+	return ""
 }

@@ -710,13 +710,14 @@ func init() {
 // caseRuleZH are the messages of the case rules that say more than the
 // state (casework's rule table: the law's rules).
 var caseRuleZH = map[string]string{
-	"MATERIALS_MISSING":  "申请材料不齐全，不能受理：请一次性告知申请人需要补正的全部材料（《行政许可法》第三十二条）。",
-	"NOTICE_GIVEN":       "补正告知只能一次性发出，此办件已经告知过：请受理或不予受理。",
-	"NO_FEE_STANDARD":    "该事项没有法定收费标准，不得收费（《行政许可法》第五十八条）。",
-	"FEE_ASSESSED":       "此办件已核定收费，每件只核定一次。",
-	"NO_FEE":             "此办件没有应缴的费用（不予受理、不予许可的不收费）。",
-	"SAME_PERSON":        "受理或审核此办件的人员不能再作出审批决定（审批与受理、审核分离）。",
-	"DISSENT":            "联办部门有“不同意”的意见，不能准予：请协调后由该部门重新出具意见，或作出不予决定。",
-	"NOT_ITS_DEPARTMENT": "此事项由其他部门办理：县政务服务中心各部门窗口只能办理本部门的事项。",
-	"EXTENDED_ALREADY":   "此办件已经延期一次，每件只能延期一次（《行政许可法》第四十二条）。",
+	"MATERIALS_MISSING":     "申请材料不齐全，不能受理：请一次性告知申请人需要补正的全部材料（《行政许可法》第三十二条）。",
+	"NOTICE_GIVEN":          "补正告知只能一次性发出，此办件已经告知过：请受理或不予受理。",
+	"NO_FEE_STANDARD":       "该事项没有法定收费标准，不得收费（《行政许可法》第五十八条）。",
+	"FEE_ASSESSED":          "此办件已核定收费，每件只核定一次。",
+	"NO_FEE":                "此办件没有应缴的费用（不予受理、不予许可的不收费）。",
+	"SAME_PERSON":           "受理或审核此办件的人员不能再作出审批决定（审批与受理、审核分离）。",
+	"DISSENT":               "联办部门有“不同意”的意见，不能准予：请协调后由该部门重新出具意见，或作出不予决定。",
+	"NOT_ITS_DEPARTMENT":    "此事项由其他部门办理：县政务服务中心各部门窗口只能办理本部门的事项。",
+	"NOT_THE_FILING_OFFICE": "查询码只能由收件的办事点核验申请人身份后补发。",
+	"EXTENDED_ALREADY":      "此办件已经延期一次，每件只能延期一次（《行政许可法》第四十二条）。",
 }

@@ -20,6 +20,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -686,6 +687,34 @@ func TestBrowser(t *testing.T) {
 		clerk.clickNav("a[href$='/print/delivery']")
 		clerk.see("送达回证")
 		clerk.see("不予受理决定书（不受字〔")
+	})
+
+	t.Run("a lost query code is reissued at the village where the case was filed", func(t *testing.T) {
+		agent := person(t, villageURL)
+		agent.signIn("dongcun", demo.AdminPassword)
+		agent.open("/cases/new?item=450122-YB-001")
+		agent.set("#f-applicant-name", "黄海生")
+		agent.set("#f-applicant-id_number", "450122198703154510")
+		agent.set("#f-applicant-phone", "13907710008")
+		agent.clickNav("p.submit button.primary")
+		agent.see("申请已提交")
+		number, old := agent.text("#case-number"), agent.text("#query-code")
+		agent.open("/cases/" + number)
+		agent.openAct("reissueQueryCode")
+		agent.set("#act-reissueQueryCode [name=reason]", "核验申请人身份证原件")
+		agent.clickNav("#act-reissueQueryCode button.primary")
+		msg := agent.text("p.flash")
+		m := regexp.MustCompile(`查询码：([0-9A-Z-]+)`).FindStringSubmatch(msg)
+		if m == nil || m[1] == old {
+			t.Fatalf("the reissue says %q (the old code %s)", msg, old)
+		}
+		agent.see("补发查询码")
+		citizen := person(t, villageURL)
+		citizen.track(number, m[1])
+		citizen.see(number)
+		citizen.notSee("没有找到该办件")
+		citizen.track(number, old)
+		citizen.see("没有找到该办件")
 	})
 
 	t.Run("sign-out", func(t *testing.T) {

@@ -80,6 +80,10 @@ var caseActions = map[string]caseAction{
 		call: func(c yizhanv1.CaseServiceServer) func(context.Context, *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
 			return c.RequestCorrection
 		}},
+	"reissueQueryCode": {Name: "reissueQueryCode", Label: "补发查询码", Done: "已补发查询码。",
+		call: func(c yizhanv1.CaseServiceServer) func(context.Context, *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
+			return c.ReissueQueryCode
+		}},
 	"resubmit": {Name: "resubmit", Label: "接收补正材料", Done: "补正材料已登记。",
 		call: func(c yizhanv1.CaseServiceServer) func(context.Context, *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
 			return c.Resubmit
@@ -481,6 +485,9 @@ func describeEvent(e *yizhanv1.CaseEvent, offices, deps map[string]string, words
 	case yizhanv1.EventType_EVENT_TYPE_REROUTED:
 		v.Label = "改派"
 		reason = "改派原因："
+	case yizhanv1.EventType_EVENT_TYPE_QUERY_CODE_REISSUED:
+		v.Label = "补发查询码"
+		reason = "身份核验："
 	case yizhanv1.EventType_EVENT_TYPE_OPINION_GIVEN:
 		dep := deps[e.GetDepartmentCode()]
 		if dep == "" {
@@ -869,6 +876,13 @@ func (s *server) caseAct(rq *request) error {
 			return s.showCase(rq, code, a.Name, f, prefix(errs), "")
 		}
 		return err
+	}
+	if code := resp.GetCase().GetQueryCode(); code != "" && a.Name == "reissueQueryCode" {
+		// The new code, shown this once (not through a redirect, which
+		// would keep it in a cookie).
+		rq.w.Header().Set("Cache-Control", "no-store")
+		return s.showCase(rq, http.StatusOK, "", url.Values{}, formErrors{},
+			"已补发新的查询码："+code+"。请交给申请人（只显示这一次），原查询码已失效。")
 	}
 	moved := s.waitCase(rq, number, resp.GetCase().GetLastSeq())
 	to := "/cases/" + url.PathEscape(number) + "?done=" + a.Name

@@ -141,6 +141,11 @@ const (
 	// no longer holds its right: the owner reroutes the rest of the route
 	// under the grants in force (route, with the reason).
 	EventType_EVENT_TYPE_REROUTED EventType = 25
+	// 补发查询码: staff of the office where the case was filed checked the
+	// citizen's identity and gave a new query code; the old one no longer
+	// works (query_code_hash, query_code_key_id; the reason says what was
+	// checked).
+	EventType_EVENT_TYPE_QUERY_CODE_REISSUED EventType = 26
 )
 
 // Enum value maps for EventType.
@@ -172,6 +177,7 @@ var (
 		23: "EVENT_TYPE_PRECHECKED",
 		24: "EVENT_TYPE_PRECHECK_REJECTED",
 		25: "EVENT_TYPE_REROUTED",
+		26: "EVENT_TYPE_QUERY_CODE_REISSUED",
 	}
 	EventType_value = map[string]int32{
 		"EVENT_TYPE_UNSPECIFIED":          0,
@@ -200,6 +206,7 @@ var (
 		"EVENT_TYPE_PRECHECKED":           23,
 		"EVENT_TYPE_PRECHECK_REJECTED":    24,
 		"EVENT_TYPE_REROUTED":             25,
+		"EVENT_TYPE_QUERY_CODE_REISSUED":  26,
 	}
 )
 
@@ -645,10 +652,12 @@ type CaseEvent struct {
 	PrevHash          []byte                 `protobuf:"bytes,20,opt,name=prev_hash,json=prevHash,proto3" json:"prev_hash,omitempty"`
 	Hash              []byte                 `protobuf:"bytes,21,opt,name=hash,proto3" json:"hash,omitempty"`
 	Signature         []byte                 `protobuf:"bytes,22,opt,name=signature,proto3" json:"signature,omitempty"`
-	SignerChain       [][]byte               `protobuf:"bytes,23,rep,name=signer_chain,json=signerChain,proto3" json:"signer_chain,omitempty"` // DER, leaf first
-	Filing            *CaseFiling            `protobuf:"bytes,24,opt,name=filing,proto3" json:"filing,omitempty"`                              // filed: what the case is
-	Rating            Rating                 `protobuf:"varint,25,opt,name=rating,proto3,enum=yizhan.v1.Rating" json:"rating,omitempty"`       // rated (the comment is in reason)
-	Route             []*RouteStep           `protobuf:"bytes,26,rep,name=route,proto3" json:"route,omitempty"`                                // rerouted: the whole route from now on
+	SignerChain       [][]byte               `protobuf:"bytes,23,rep,name=signer_chain,json=signerChain,proto3" json:"signer_chain,omitempty"`               // DER, leaf first
+	Filing            *CaseFiling            `protobuf:"bytes,24,opt,name=filing,proto3" json:"filing,omitempty"`                                            // filed: what the case is
+	Rating            Rating                 `protobuf:"varint,25,opt,name=rating,proto3,enum=yizhan.v1.Rating" json:"rating,omitempty"`                     // rated (the comment is in reason)
+	Route             []*RouteStep           `protobuf:"bytes,26,rep,name=route,proto3" json:"route,omitempty"`                                              // rerouted: the whole route from now on
+	QueryCodeHash     []byte                 `protobuf:"bytes,27,opt,name=query_code_hash,json=queryCodeHash,proto3" json:"query_code_hash,omitempty"`       // query code reissued: what the filing's was
+	QueryCodeKeyId    uint32                 `protobuf:"varint,28,opt,name=query_code_key_id,json=queryCodeKeyId,proto3" json:"query_code_key_id,omitempty"` // and its key
 	unknownFields     protoimpl.UnknownFields
 	sizeCache         protoimpl.SizeCache
 }
@@ -863,6 +872,20 @@ func (x *CaseEvent) GetRoute() []*RouteStep {
 		return x.Route
 	}
 	return nil
+}
+
+func (x *CaseEvent) GetQueryCodeHash() []byte {
+	if x != nil {
+		return x.QueryCodeHash
+	}
+	return nil
+}
+
+func (x *CaseEvent) GetQueryCodeKeyId() uint32 {
+	if x != nil {
+		return x.QueryCodeKeyId
+	}
+	return 0
 }
 
 // CaseFiling is what a case is, fixed at filing and carried by the filed
@@ -2870,7 +2893,7 @@ const file_yizhan_v1_cases_proto_rawDesc = "" +
 	"\tRouteStep\x12&\n" +
 	"\x05right\x18\x01 \x01(\x0e2\x10.yizhan.v1.RightR\x05right\x12\x1f\n" +
 	"\voffice_code\x18\x02 \x01(\tR\n" +
-	"officeCode\"\xa4\a\n" +
+	"officeCode\"\xf7\a\n" +
 	"\tCaseEvent\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\rR\x03seq\x12(\n" +
 	"\x04type\x18\x02 \x01(\x0e2\x14.yizhan.v1.EventTypeR\x04type\x12*\n" +
@@ -2901,7 +2924,9 @@ const file_yizhan_v1_cases_proto_rawDesc = "" +
 	"\fsigner_chain\x18\x17 \x03(\fR\vsignerChain\x12-\n" +
 	"\x06filing\x18\x18 \x01(\v2\x15.yizhan.v1.CaseFilingR\x06filing\x12)\n" +
 	"\x06rating\x18\x19 \x01(\x0e2\x11.yizhan.v1.RatingR\x06rating\x12*\n" +
-	"\x05route\x18\x1a \x03(\v2\x14.yizhan.v1.RouteStepR\x05route\"\xb4\x05\n" +
+	"\x05route\x18\x1a \x03(\v2\x14.yizhan.v1.RouteStepR\x05route\x12&\n" +
+	"\x0fquery_code_hash\x18\x1b \x01(\fR\rqueryCodeHash\x12)\n" +
+	"\x11query_code_key_id\x18\x1c \x01(\rR\x0equeryCodeKeyId\"\xb4\x05\n" +
 	"\n" +
 	"CaseFiling\x12\x16\n" +
 	"\x06number\x18\x01 \x01(\tR\x06number\x12\x1b\n" +
@@ -3114,7 +3139,7 @@ const file_yizhan_v1_cases_proto_rawDesc = "" +
 	"\x12\x18\n" +
 	"\x14CASE_STATE_WITHDRAWN\x10\v\x12\x17\n" +
 	"\x13CASE_STATE_PRECHECK\x10\f\x12 \n" +
-	"\x1cCASE_STATE_PRECHECK_REJECTED\x10\r*\xc3\x05\n" +
+	"\x1cCASE_STATE_PRECHECK_REJECTED\x10\r*\xe7\x05\n" +
 	"\tEventType\x12\x1a\n" +
 	"\x16EVENT_TYPE_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10EVENT_TYPE_FILED\x10\x01\x12#\n" +
@@ -3142,7 +3167,8 @@ const file_yizhan_v1_cases_proto_rawDesc = "" +
 	"\x15EVENT_TYPE_COMPLAINED\x10\x16\x12\x19\n" +
 	"\x15EVENT_TYPE_PRECHECKED\x10\x17\x12 \n" +
 	"\x1cEVENT_TYPE_PRECHECK_REJECTED\x10\x18\x12\x17\n" +
-	"\x13EVENT_TYPE_REROUTED\x10\x19*\xa8\x01\n" +
+	"\x13EVENT_TYPE_REROUTED\x10\x19\x12\"\n" +
+	"\x1eEVENT_TYPE_QUERY_CODE_REISSUED\x10\x1a*\xa8\x01\n" +
 	"\x06Rating\x12\x16\n" +
 	"\x12RATING_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15RATING_VERY_SATISFIED\x10\x01\x12\x14\n" +
@@ -3154,7 +3180,7 @@ const file_yizhan_v1_cases_proto_rawDesc = "" +
 	"Conclusion\x12\x1a\n" +
 	"\x16CONCLUSION_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10CONCLUSION_AGREE\x10\x01\x12\x17\n" +
-	"\x13CONCLUSION_DISAGREE\x10\x022\xe7\x16\n" +
+	"\x13CONCLUSION_DISAGREE\x10\x022\xe2\x17\n" +
 	"\vCaseService\x12U\n" +
 	"\bFileCase\x12\x1a.yizhan.v1.FileCaseRequest\x1a\x17.yizhan.v1.CaseResponse\"\x14\x82\xd3\xe4\x93\x02\x0e:\x01*\"\t/v1/cases\x12Y\n" +
 	"\aGetCase\x12\x19.yizhan.v1.GetCaseRequest\x1a\x17.yizhan.v1.CaseResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/cases/{number}\x12Y\n" +
@@ -3166,7 +3192,8 @@ const file_yizhan_v1_cases_proto_rawDesc = "" +
 	"VerifyCase\x12\x1c.yizhan.v1.VerifyCaseRequest\x1a\x1d.yizhan.v1.VerifyCaseResponse\"!\x82\xd3\xe4\x93\x02\x1b\x12\x19/v1/cases/{number}:verify\x12e\n" +
 	"\x06Accept\x12\x1c.yizhan.v1.CaseActionRequest\x1a\x17.yizhan.v1.CaseResponse\"$\x82\xd3\xe4\x93\x02\x1e:\x01*\"\x19/v1/cases/{number}:accept\x12{\n" +
 	"\x11RequestCorrection\x12\x1c.yizhan.v1.CaseActionRequest\x1a\x17.yizhan.v1.CaseResponse\"/\x82\xd3\xe4\x93\x02):\x01*\"$/v1/cases/{number}:requestCorrection\x12i\n" +
-	"\bResubmit\x12\x1c.yizhan.v1.CaseActionRequest\x1a\x17.yizhan.v1.CaseResponse\"&\x82\xd3\xe4\x93\x02 :\x01*\"\x1b/v1/cases/{number}:resubmit\x12e\n" +
+	"\bResubmit\x12\x1c.yizhan.v1.CaseActionRequest\x1a\x17.yizhan.v1.CaseResponse\"&\x82\xd3\xe4\x93\x02 :\x01*\"\x1b/v1/cases/{number}:resubmit\x12y\n" +
+	"\x10ReissueQueryCode\x12\x1c.yizhan.v1.CaseActionRequest\x1a\x17.yizhan.v1.CaseResponse\".\x82\xd3\xe4\x93\x02(:\x01*\"#/v1/cases/{number}:reissueQueryCode\x12e\n" +
 	"\x06Refuse\x12\x1c.yizhan.v1.CaseActionRequest\x1a\x17.yizhan.v1.CaseResponse\"$\x82\xd3\xe4\x93\x02\x1e:\x01*\"\x19/v1/cases/{number}:refuse\x12e\n" +
 	"\x06Review\x12\x1c.yizhan.v1.CaseActionRequest\x1a\x17.yizhan.v1.CaseResponse\"$\x82\xd3\xe4\x93\x02\x1e:\x01*\"\x19/v1/cases/{number}:review\x12e\n" +
 	"\x06Decide\x12\x1c.yizhan.v1.CaseActionRequest\x1a\x17.yizhan.v1.CaseResponse\"$\x82\xd3\xe4\x93\x02\x1e:\x01*\"\x19/v1/cases/{number}:decide\x12g\n" +
@@ -3287,52 +3314,54 @@ var file_yizhan_v1_cases_proto_depIdxs = []int32{
 	20, // 49: yizhan.v1.CaseService.Accept:input_type -> yizhan.v1.CaseActionRequest
 	20, // 50: yizhan.v1.CaseService.RequestCorrection:input_type -> yizhan.v1.CaseActionRequest
 	20, // 51: yizhan.v1.CaseService.Resubmit:input_type -> yizhan.v1.CaseActionRequest
-	20, // 52: yizhan.v1.CaseService.Refuse:input_type -> yizhan.v1.CaseActionRequest
-	20, // 53: yizhan.v1.CaseService.Review:input_type -> yizhan.v1.CaseActionRequest
-	20, // 54: yizhan.v1.CaseService.Decide:input_type -> yizhan.v1.CaseActionRequest
-	20, // 55: yizhan.v1.CaseService.Certify:input_type -> yizhan.v1.CaseActionRequest
-	20, // 56: yizhan.v1.CaseService.AssessFee:input_type -> yizhan.v1.CaseActionRequest
-	20, // 57: yizhan.v1.CaseService.Pay:input_type -> yizhan.v1.CaseActionRequest
-	20, // 58: yizhan.v1.CaseService.Deliver:input_type -> yizhan.v1.CaseActionRequest
-	20, // 59: yizhan.v1.CaseService.Withdraw:input_type -> yizhan.v1.CaseActionRequest
-	20, // 60: yizhan.v1.CaseService.Suspend:input_type -> yizhan.v1.CaseActionRequest
-	20, // 61: yizhan.v1.CaseService.Resume:input_type -> yizhan.v1.CaseActionRequest
-	20, // 62: yizhan.v1.CaseService.Extend:input_type -> yizhan.v1.CaseActionRequest
-	20, // 63: yizhan.v1.CaseService.GiveOpinion:input_type -> yizhan.v1.CaseActionRequest
-	20, // 64: yizhan.v1.CaseService.Precheck:input_type -> yizhan.v1.CaseActionRequest
-	20, // 65: yizhan.v1.CaseService.RejectPrecheck:input_type -> yizhan.v1.CaseActionRequest
-	23, // 66: yizhan.v1.CaseService.RejectPrechecks:input_type -> yizhan.v1.RejectPrechecksRequest
-	20, // 67: yizhan.v1.CaseService.Rate:input_type -> yizhan.v1.CaseActionRequest
-	20, // 68: yizhan.v1.CaseService.Complain:input_type -> yizhan.v1.CaseActionRequest
-	14, // 69: yizhan.v1.CaseService.FileCase:output_type -> yizhan.v1.CaseResponse
-	14, // 70: yizhan.v1.CaseService.GetCase:output_type -> yizhan.v1.CaseResponse
-	17, // 71: yizhan.v1.CaseService.ListCases:output_type -> yizhan.v1.ListCasesResponse
-	19, // 72: yizhan.v1.CaseService.ListCaseEvents:output_type -> yizhan.v1.ListCaseEventsResponse
-	26, // 73: yizhan.v1.CaseService.UploadAttachment:output_type -> yizhan.v1.UploadAttachmentResponse
-	28, // 74: yizhan.v1.CaseService.GetAttachment:output_type -> yizhan.v1.AttachmentPart
-	22, // 75: yizhan.v1.CaseService.VerifyCase:output_type -> yizhan.v1.VerifyCaseResponse
-	14, // 76: yizhan.v1.CaseService.Accept:output_type -> yizhan.v1.CaseResponse
-	14, // 77: yizhan.v1.CaseService.RequestCorrection:output_type -> yizhan.v1.CaseResponse
-	14, // 78: yizhan.v1.CaseService.Resubmit:output_type -> yizhan.v1.CaseResponse
-	14, // 79: yizhan.v1.CaseService.Refuse:output_type -> yizhan.v1.CaseResponse
-	14, // 80: yizhan.v1.CaseService.Review:output_type -> yizhan.v1.CaseResponse
-	14, // 81: yizhan.v1.CaseService.Decide:output_type -> yizhan.v1.CaseResponse
-	14, // 82: yizhan.v1.CaseService.Certify:output_type -> yizhan.v1.CaseResponse
-	14, // 83: yizhan.v1.CaseService.AssessFee:output_type -> yizhan.v1.CaseResponse
-	14, // 84: yizhan.v1.CaseService.Pay:output_type -> yizhan.v1.CaseResponse
-	14, // 85: yizhan.v1.CaseService.Deliver:output_type -> yizhan.v1.CaseResponse
-	14, // 86: yizhan.v1.CaseService.Withdraw:output_type -> yizhan.v1.CaseResponse
-	14, // 87: yizhan.v1.CaseService.Suspend:output_type -> yizhan.v1.CaseResponse
-	14, // 88: yizhan.v1.CaseService.Resume:output_type -> yizhan.v1.CaseResponse
-	14, // 89: yizhan.v1.CaseService.Extend:output_type -> yizhan.v1.CaseResponse
-	14, // 90: yizhan.v1.CaseService.GiveOpinion:output_type -> yizhan.v1.CaseResponse
-	14, // 91: yizhan.v1.CaseService.Precheck:output_type -> yizhan.v1.CaseResponse
-	14, // 92: yizhan.v1.CaseService.RejectPrecheck:output_type -> yizhan.v1.CaseResponse
-	24, // 93: yizhan.v1.CaseService.RejectPrechecks:output_type -> yizhan.v1.RejectPrechecksResponse
-	14, // 94: yizhan.v1.CaseService.Rate:output_type -> yizhan.v1.CaseResponse
-	14, // 95: yizhan.v1.CaseService.Complain:output_type -> yizhan.v1.CaseResponse
-	69, // [69:96] is the sub-list for method output_type
-	42, // [42:69] is the sub-list for method input_type
+	20, // 52: yizhan.v1.CaseService.ReissueQueryCode:input_type -> yizhan.v1.CaseActionRequest
+	20, // 53: yizhan.v1.CaseService.Refuse:input_type -> yizhan.v1.CaseActionRequest
+	20, // 54: yizhan.v1.CaseService.Review:input_type -> yizhan.v1.CaseActionRequest
+	20, // 55: yizhan.v1.CaseService.Decide:input_type -> yizhan.v1.CaseActionRequest
+	20, // 56: yizhan.v1.CaseService.Certify:input_type -> yizhan.v1.CaseActionRequest
+	20, // 57: yizhan.v1.CaseService.AssessFee:input_type -> yizhan.v1.CaseActionRequest
+	20, // 58: yizhan.v1.CaseService.Pay:input_type -> yizhan.v1.CaseActionRequest
+	20, // 59: yizhan.v1.CaseService.Deliver:input_type -> yizhan.v1.CaseActionRequest
+	20, // 60: yizhan.v1.CaseService.Withdraw:input_type -> yizhan.v1.CaseActionRequest
+	20, // 61: yizhan.v1.CaseService.Suspend:input_type -> yizhan.v1.CaseActionRequest
+	20, // 62: yizhan.v1.CaseService.Resume:input_type -> yizhan.v1.CaseActionRequest
+	20, // 63: yizhan.v1.CaseService.Extend:input_type -> yizhan.v1.CaseActionRequest
+	20, // 64: yizhan.v1.CaseService.GiveOpinion:input_type -> yizhan.v1.CaseActionRequest
+	20, // 65: yizhan.v1.CaseService.Precheck:input_type -> yizhan.v1.CaseActionRequest
+	20, // 66: yizhan.v1.CaseService.RejectPrecheck:input_type -> yizhan.v1.CaseActionRequest
+	23, // 67: yizhan.v1.CaseService.RejectPrechecks:input_type -> yizhan.v1.RejectPrechecksRequest
+	20, // 68: yizhan.v1.CaseService.Rate:input_type -> yizhan.v1.CaseActionRequest
+	20, // 69: yizhan.v1.CaseService.Complain:input_type -> yizhan.v1.CaseActionRequest
+	14, // 70: yizhan.v1.CaseService.FileCase:output_type -> yizhan.v1.CaseResponse
+	14, // 71: yizhan.v1.CaseService.GetCase:output_type -> yizhan.v1.CaseResponse
+	17, // 72: yizhan.v1.CaseService.ListCases:output_type -> yizhan.v1.ListCasesResponse
+	19, // 73: yizhan.v1.CaseService.ListCaseEvents:output_type -> yizhan.v1.ListCaseEventsResponse
+	26, // 74: yizhan.v1.CaseService.UploadAttachment:output_type -> yizhan.v1.UploadAttachmentResponse
+	28, // 75: yizhan.v1.CaseService.GetAttachment:output_type -> yizhan.v1.AttachmentPart
+	22, // 76: yizhan.v1.CaseService.VerifyCase:output_type -> yizhan.v1.VerifyCaseResponse
+	14, // 77: yizhan.v1.CaseService.Accept:output_type -> yizhan.v1.CaseResponse
+	14, // 78: yizhan.v1.CaseService.RequestCorrection:output_type -> yizhan.v1.CaseResponse
+	14, // 79: yizhan.v1.CaseService.Resubmit:output_type -> yizhan.v1.CaseResponse
+	14, // 80: yizhan.v1.CaseService.ReissueQueryCode:output_type -> yizhan.v1.CaseResponse
+	14, // 81: yizhan.v1.CaseService.Refuse:output_type -> yizhan.v1.CaseResponse
+	14, // 82: yizhan.v1.CaseService.Review:output_type -> yizhan.v1.CaseResponse
+	14, // 83: yizhan.v1.CaseService.Decide:output_type -> yizhan.v1.CaseResponse
+	14, // 84: yizhan.v1.CaseService.Certify:output_type -> yizhan.v1.CaseResponse
+	14, // 85: yizhan.v1.CaseService.AssessFee:output_type -> yizhan.v1.CaseResponse
+	14, // 86: yizhan.v1.CaseService.Pay:output_type -> yizhan.v1.CaseResponse
+	14, // 87: yizhan.v1.CaseService.Deliver:output_type -> yizhan.v1.CaseResponse
+	14, // 88: yizhan.v1.CaseService.Withdraw:output_type -> yizhan.v1.CaseResponse
+	14, // 89: yizhan.v1.CaseService.Suspend:output_type -> yizhan.v1.CaseResponse
+	14, // 90: yizhan.v1.CaseService.Resume:output_type -> yizhan.v1.CaseResponse
+	14, // 91: yizhan.v1.CaseService.Extend:output_type -> yizhan.v1.CaseResponse
+	14, // 92: yizhan.v1.CaseService.GiveOpinion:output_type -> yizhan.v1.CaseResponse
+	14, // 93: yizhan.v1.CaseService.Precheck:output_type -> yizhan.v1.CaseResponse
+	14, // 94: yizhan.v1.CaseService.RejectPrecheck:output_type -> yizhan.v1.CaseResponse
+	24, // 95: yizhan.v1.CaseService.RejectPrechecks:output_type -> yizhan.v1.RejectPrechecksResponse
+	14, // 96: yizhan.v1.CaseService.Rate:output_type -> yizhan.v1.CaseResponse
+	14, // 97: yizhan.v1.CaseService.Complain:output_type -> yizhan.v1.CaseResponse
+	70, // [70:98] is the sub-list for method output_type
+	42, // [42:70] is the sub-list for method input_type
 	42, // [42:42] is the sub-list for extension type_name
 	42, // [42:42] is the sub-list for extension extendee
 	0,  // [0:42] is the sub-list for field type_name

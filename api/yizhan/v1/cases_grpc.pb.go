@@ -29,6 +29,7 @@ const (
 	CaseService_Accept_FullMethodName            = "/yizhan.v1.CaseService/Accept"
 	CaseService_RequestCorrection_FullMethodName = "/yizhan.v1.CaseService/RequestCorrection"
 	CaseService_Resubmit_FullMethodName          = "/yizhan.v1.CaseService/Resubmit"
+	CaseService_ReissueQueryCode_FullMethodName  = "/yizhan.v1.CaseService/ReissueQueryCode"
 	CaseService_Refuse_FullMethodName            = "/yizhan.v1.CaseService/Refuse"
 	CaseService_Review_FullMethodName            = "/yizhan.v1.CaseService/Review"
 	CaseService_Decide_FullMethodName            = "/yizhan.v1.CaseService/Decide"
@@ -72,6 +73,13 @@ type CaseServiceClient interface {
 	Accept(ctx context.Context, in *CaseActionRequest, opts ...grpc.CallOption) (*CaseResponse, error)
 	RequestCorrection(ctx context.Context, in *CaseActionRequest, opts ...grpc.CallOption) (*CaseResponse, error)
 	Resubmit(ctx context.Context, in *CaseActionRequest, opts ...grpc.CallOption) (*CaseResponse, error)
+	// ReissueQueryCode gives the citizen a new query code (补发查询码), by
+	// staff of the office where the case was filed, after checking the
+	// citizen's identity (reason says how: 核验身份证原件). The answer's
+	// case.query_code is the new code, shown this once; the old code stops
+	// working. Asked at the filing office, it goes to the office that holds
+	// the case.
+	ReissueQueryCode(ctx context.Context, in *CaseActionRequest, opts ...grpc.CallOption) (*CaseResponse, error)
 	Refuse(ctx context.Context, in *CaseActionRequest, opts ...grpc.CallOption) (*CaseResponse, error)
 	Review(ctx context.Context, in *CaseActionRequest, opts ...grpc.CallOption) (*CaseResponse, error)
 	Decide(ctx context.Context, in *CaseActionRequest, opts ...grpc.CallOption) (*CaseResponse, error)
@@ -200,6 +208,16 @@ func (c *caseServiceClient) Resubmit(ctx context.Context, in *CaseActionRequest,
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(CaseResponse)
 	err := c.cc.Invoke(ctx, CaseService_Resubmit_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *caseServiceClient) ReissueQueryCode(ctx context.Context, in *CaseActionRequest, opts ...grpc.CallOption) (*CaseResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CaseResponse)
+	err := c.cc.Invoke(ctx, CaseService_ReissueQueryCode_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -400,6 +418,13 @@ type CaseServiceServer interface {
 	Accept(context.Context, *CaseActionRequest) (*CaseResponse, error)
 	RequestCorrection(context.Context, *CaseActionRequest) (*CaseResponse, error)
 	Resubmit(context.Context, *CaseActionRequest) (*CaseResponse, error)
+	// ReissueQueryCode gives the citizen a new query code (补发查询码), by
+	// staff of the office where the case was filed, after checking the
+	// citizen's identity (reason says how: 核验身份证原件). The answer's
+	// case.query_code is the new code, shown this once; the old code stops
+	// working. Asked at the filing office, it goes to the office that holds
+	// the case.
+	ReissueQueryCode(context.Context, *CaseActionRequest) (*CaseResponse, error)
 	Refuse(context.Context, *CaseActionRequest) (*CaseResponse, error)
 	Review(context.Context, *CaseActionRequest) (*CaseResponse, error)
 	Decide(context.Context, *CaseActionRequest) (*CaseResponse, error)
@@ -463,6 +488,9 @@ func (UnimplementedCaseServiceServer) RequestCorrection(context.Context, *CaseAc
 }
 func (UnimplementedCaseServiceServer) Resubmit(context.Context, *CaseActionRequest) (*CaseResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Resubmit not implemented")
+}
+func (UnimplementedCaseServiceServer) ReissueQueryCode(context.Context, *CaseActionRequest) (*CaseResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ReissueQueryCode not implemented")
 }
 func (UnimplementedCaseServiceServer) Refuse(context.Context, *CaseActionRequest) (*CaseResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Refuse not implemented")
@@ -712,6 +740,24 @@ func _CaseService_Resubmit_Handler(srv interface{}, ctx context.Context, dec fun
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(CaseServiceServer).Resubmit(ctx, req.(*CaseActionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CaseService_ReissueQueryCode_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CaseActionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CaseServiceServer).ReissueQueryCode(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CaseService_ReissueQueryCode_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CaseServiceServer).ReissueQueryCode(ctx, req.(*CaseActionRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -1068,6 +1114,10 @@ var CaseService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Resubmit",
 			Handler:    _CaseService_Resubmit_Handler,
+		},
+		{
+			MethodName: "ReissueQueryCode",
+			Handler:    _CaseService_ReissueQueryCode_Handler,
 		},
 		{
 			MethodName: "Refuse",

@@ -1,0 +1,68 @@
+package node_test
+
+import (
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+)
+
+// A citizen who lost the query code goes back to the village where the
+// case was filed: the agent checks their identity and reissues a code
+// (补发查询码), relayed to the county that holds the case. The new code
+// works, the old one no longer does, the case records who reissued it and
+// how they checked; staff elsewhere may not, and a retry gives the same
+// code.
+func TestQueryCodeReissuedAtTheFilingVillage(t *testing.T) {
+	f := newCaseFed(t, 1)
+	agent := dial(t, f.nodes["dongcun-1"]).login("dongcun", password)
+	filed := fileTobacco(t, agent, "覃丽")
+	number, old := filed.GetNumber(), filed.GetQueryCode()
+	countyNode := f.nodes["county-1"]
+	waitFor(t, "the county holds the case", func() bool { return received(countyNode, number) }, 20*time.Second)
+
+	cases := caseClient(t, agent)
+	if _, err := cases.ReissueQueryCode(agent.ctx(), &yizhanv1.CaseActionRequest{Number: number}); status.Code(err) != codes.InvalidArgument {
+		t.Errorf("a reissue without saying how the identity was checked: %v", err)
+	}
+	req := &yizhanv1.CaseActionRequest{Number: number, Reason: "核验申请人身份证原件", RequestId: "reissue-1"}
+	resp, err := cases.ReissueQueryCode(agent.ctx(), req)
+	if err != nil {
+		t.Fatalf("reissue: %v", err)
+	}
+	code := resp.GetCase().GetQueryCode()
+	if code == "" || code == old {
+		t.Fatalf("the new code %q (the old %q)", code, old)
+	}
+	again, err := cases.ReissueQueryCode(agent.ctx(), req)
+	if err != nil || again.GetCase().GetQueryCode() != code {
+		t.Errorf("the retry answered %q, %v; want the same code %q", again.GetCase().GetQueryCode(), err, code)
+	}
+
+	citizen := dial(t, countyNode)
+	if _, err := caseClient(t, citizen).GetCase(citizen.ctx(), &yizhanv1.GetCaseRequest{Number: number, QueryCode: old}); status.Code(err) != codes.NotFound {
+		t.Errorf("the old code still works: %v", err)
+	}
+	if _, err := caseClient(t, citizen).GetCase(citizen.ctx(), &yizhanv1.GetCaseRequest{Number: number, QueryCode: code}); err != nil {
+		t.Errorf("the new code: %v", err)
+	}
+	n := 0
+	for _, e := range countyNode.Office().Cases().Events(number) {
+		if e.GetType() == yizhanv1.EventType_EVENT_TYPE_QUERY_CODE_REISSUED {
+			n++
+			if e.GetActor() != "dongcun" || e.GetReason() != "核验申请人身份证原件" {
+				t.Errorf("the reissue recorded as by %q: %q", e.GetActor(), e.GetReason())
+			}
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d reissues recorded, want 1", n)
+	}
+	clerk := dial(t, countyNode).login("clerk", password)
+	if _, err := caseClient(t, clerk).ReissueQueryCode(clerk.ctx(), &yizhanv1.CaseActionRequest{Number: number, Reason: "核验"}); status.Code(err) != codes.PermissionDenied {
+		t.Errorf("the county, not where it was filed, reissued: %v", err)
+	}
+}
