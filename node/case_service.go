@@ -361,7 +361,7 @@ func (s *caseService) ListCaseEvents(ctx context.Context, req *yizhanv1.ListCase
 	out := make([]*yizhanv1.CaseEvent, 0, len(events))
 	for _, e := range events {
 		e = proto.CloneOf(e)
-		e.SignerChain = nil // large, and of no use to a reader
+		e.SignerChain = nil   // large, and of no use to a reader
 		e.QueryCodeHash = nil // a reissued code's: no one's to guess against
 		if f := e.GetFiling(); f != nil {
 			f.QueryCodeHash = nil
