@@ -135,6 +135,11 @@ func (s *Service) Act(ctx context.Context, a Action) (Acted, error) {
 	if c, ok, err := s.answered(a.Request); err != nil || ok {
 		acted := Acted{Case: c, Replayed: ok}
 		if ok && a.Action == casework.ActionReissueQueryCode {
+			// The code again, only to staff of the office it was
+			// reissued for (a request ID is no authority of its own).
+			if a.Actor.Office != c.GetOriginOffice() {
+				return Acted{}, fmt.Errorf("%s of office %s may not see the query code of case %s: %w", a.Actor, a.Actor.Office, c.GetNumber(), casework.ErrPermissionDenied)
+			}
 			acted.QueryCode = s.reissuedCode(a.Request, c.GetNumber())
 		}
 		return acted, err
@@ -282,7 +287,7 @@ func (s *Service) reissue(e *yizhanv1.CaseEvent, r raftgroup.Request, number str
 	keyID, key, ok := s.fed.Registry().NewestQueryCodeKey()
 	var seed io.Reader = rand.Reader
 	if ok {
-		if s := queryCodeSeed(r, key); s != nil {
+		if s := reissueSeed(r, key, number); s != nil {
 			seed = s
 		}
 	}
@@ -307,10 +312,25 @@ func (s *Service) reissuedCode(r raftgroup.Request, number string) string {
 	if !ok {
 		return ""
 	}
-	if seed := queryCodeSeed(r, key); seed != nil {
+	if seed := reissueSeed(r, key, number); seed != nil {
 		if code, err := casework.NewQueryCode(seed); err == nil {
 			return code
 		}
 	}
 	return ""
+}
+
+// reissueSeed is queryCodeSeed for a reissue of case number: the number
+// and the action are in it, so that a request ID reused elsewhere (on
+// another case, or for a filing) never gives the same code.
+func reissueSeed(r raftgroup.Request, key []byte, number string) io.Reader {
+	if r.ID == "" || len(key) == 0 {
+		return nil
+	}
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte("yizhan-reissued-query-code:"))
+	mac.Write([]byte(number))
+	mac.Write([]byte{0})
+	mac.Write([]byte(r.ID))
+	return bytes.NewReader(mac.Sum(nil))
 }

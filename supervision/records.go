@@ -59,6 +59,9 @@ func OpensFollowUp(c *yizhanv1.Case, events []*yizhanv1.CaseEvent, reg casework.
 		if e.GetType() == yizhanv1.EventType_EVENT_TYPE_RATED && x.GetType() != yizhanv1.EventType_EVENT_TYPE_DECIDED {
 			continue
 		}
+		if x.GetType() == yizhanv1.EventType_EVENT_TYPE_QUERY_CODE_REISSUED {
+			continue // a service to the citizen, not the handling complained of
+		}
 		if a := x.GetActor(); a != "" && a != casework.CitizenActor && a != casework.SystemActor {
 			office = x.GetOfficeCode()
 			break

@@ -244,13 +244,17 @@ type queueRow struct {
 	rank   int      // queueRank
 }
 
+// notWork reports whether an allowed action is one staff may take on any
+// case at any time, not the case waiting for them: reissuing a query code.
+func notWork(action string) bool { return action == "reissueQueryCode" }
+
 // queueRank orders the queue by what needs this person first: a case
 // decided and waiting to be handed to the citizen (送达: the citizen is
 // waiting), then one whose corrections came back, then the rest of what
 // they may act on, then what others act on; within each, the API's order
 // (the soonest due first).
 func queueRank(c *yizhanv1.Case) int {
-	acts := c.GetAllowedActions()
+	acts := slices.DeleteFunc(slices.Clone(c.GetAllowedActions()), notWork)
 	switch {
 	case slices.Contains(acts, "deliver"):
 		return 0
@@ -329,7 +333,7 @@ func (s *server) queue(rq *request) error {
 		row := queueRow{C: c, State: stateName(c.GetState(), types[c.GetItemCode()]), Owner: offices[c.GetOwnerOffice()],
 			Origin: offices[c.GetOriginOffice()], Clock: clockOf(c, s.now()), Filed: datetimeOf(c.GetFiledAt()), rank: queueRank(c)}
 		for _, a := range c.GetAllowedActions() {
-			if ca, ok := caseActions[a]; ok {
+			if ca, ok := caseActions[a]; ok && !notWork(a) {
 				row.ToDo = append(row.ToDo, ca.Label)
 			}
 		}
@@ -881,6 +885,7 @@ func (s *server) caseAct(rq *request) error {
 		// The new code, shown this once (not through a redirect, which
 		// would keep it in a cookie).
 		rq.w.Header().Set("Cache-Control", "no-store")
+		rq.r.PostForm.Del("request_id") // the page's forms are new writes
 		return s.showCase(rq, http.StatusOK, "", url.Values{}, formErrors{},
 			"已补发新的查询码："+code+"。请交给申请人（只显示这一次），原查询码已失效。")
 	}

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 )
@@ -330,7 +331,7 @@ func nearest(items []*yizhanv1.Item, q string, n int) []*yizhanv1.Item {
 		words := it.GetName() + " " + strings.Join(it.GetAliases(), " ")
 		score := 0
 		for _, r := range dedupRunes(q) {
-			if r > 0x2E7F && strings.ContainsRune(words, r) { // Han characters, not spaces or Latin noise
+			if unicode.Is(unicode.Han, r) && strings.ContainsRune(words, r) { // Han characters, not punctuation or Latin noise
 				score++
 			}
 		}

@@ -152,15 +152,15 @@ func (s *server) clearSession(rq *request) {
 // landing is where a staff member's work starts after signing in: the
 // case queue for those who handle cases, else the supervision, duty or
 // admin pages their roles open.
-func landing(st *yizhanv1.StaffMember) string {
+func (s *server) landing(st *yizhanv1.StaffMember) string {
 	has := func(r yizhanv1.Role) bool { return slices.Contains(st.GetRoles(), r) }
 	switch {
-	case has(yizhanv1.Role_ROLE_AGENT), has(yizhanv1.Role_ROLE_CLERK), has(yizhanv1.Role_ROLE_WINDOW),
-		has(yizhanv1.Role_ROLE_REVIEWER), has(yizhanv1.Role_ROLE_APPROVER), has(yizhanv1.Role_ROLE_DEPARTMENT_HEAD):
+	case s.cfg.Cases != nil && (has(yizhanv1.Role_ROLE_AGENT) || has(yizhanv1.Role_ROLE_CLERK) || has(yizhanv1.Role_ROLE_WINDOW) ||
+		has(yizhanv1.Role_ROLE_REVIEWER) || has(yizhanv1.Role_ROLE_APPROVER) || has(yizhanv1.Role_ROLE_DEPARTMENT_HEAD)):
 		return "/cases"
-	case has(yizhanv1.Role_ROLE_SUPERVISOR):
+	case s.cfg.Supervision != nil && has(yizhanv1.Role_ROLE_SUPERVISOR):
 		return "/supervision"
-	case has(yizhanv1.Role_ROLE_DUTY_OFFICER), has(yizhanv1.Role_ROLE_DUTY_LEADER):
+	case s.cfg.Duty != nil && (has(yizhanv1.Role_ROLE_DUTY_OFFICER) || has(yizhanv1.Role_ROLE_DUTY_LEADER)):
 		return "/duty"
 	case has(yizhanv1.Role_ROLE_ADMIN):
 		return "/admin"
@@ -203,7 +203,7 @@ func (s *server) login(rq *request) error {
 		s.setSession(rq, resp.GetToken(), resp.GetExpiresAt().AsTime())
 		s.log.Info("web: signed in", "user", resp.GetStaff().GetUsername())
 		if d.Next == "/" {
-			d.Next = landing(resp.GetStaff())
+			d.Next = s.landing(resp.GetStaff())
 		}
 		return rq.redirect(d.Next)
 	}
