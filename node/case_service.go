@@ -260,11 +260,6 @@ func (s *caseService) readable(ctx context.Context, number, queryCode string) (c
 		return nil, nil, true, errNoCase // nothing guessed: nothing counted
 	case !ok && !s.n.office.IsCounty():
 		return nil, p, false, nil
-	case s.staleMirror(c):
-		// A copy of a case held above: the code is checked there, where
-		// a reissued code (补发查询码) is known first; this copy answers
-		// only when the offices above cannot (mirrorFallback).
-		return c, p, false, nil
 	}
 	// A query code: the citizen's authority, counted and checked here, by
 	// the first node that holds the case (or by the county, for a number
@@ -291,13 +286,7 @@ func (s *caseService) GetCase(ctx context.Context, req *yizhanv1.GetCaseRequest)
 		return cl.GetCase(ctx, req)
 	}
 	if !found {
-		resp, err := forwardUp(ctx, s, req.GetNumber(), up)
-		if local, ok, ferr := s.mirrorFallback(ctx, c, req.GetQueryCode(), err); ferr != nil {
-			return nil, ferr
-		} else if ok {
-			return &yizhanv1.CaseResponse{Case: s.present(c, nil), LocalCopy: local}, nil
-		}
-		return resp, err
+		return forwardUp(ctx, s, req.GetNumber(), up)
 	}
 	local := false
 	if s.staleMirror(c) {
@@ -310,30 +299,6 @@ func (s *caseService) GetCase(ctx context.Context, req *yizhanv1.GetCaseRequest)
 		local = unreachable(err)
 	}
 	return &yizhanv1.CaseResponse{Case: s.present(c, p), LocalCopy: local}, nil
-}
-
-// mirrorFallback says whether a citizen's read of c, a copy held here of
-// a case held above, forwarded up with the result err, is answered from
-// this copy: when the offices above cannot be reached (local), or do not
-// hold the case yet because it is still in the mail from here (its last
-// event here hands it on). The query code is then checked here. A NotFound
-// from above about a case they hold is the answer: the code is wrong
-// there (a reissued code made the old one stop working).
-func (s *caseService) mirrorFallback(ctx context.Context, c *yizhanv1.Case, queryCode string, err error) (local, ok bool, ferr error) {
-	if c == nil || queryCode == "" {
-		return false, false, nil
-	}
-	events := s.n.office.Cases().Events(c.GetNumber())
-	inMail := inTransit(err) && len(events) > 0 && events[len(events)-1].GetType() == yizhanv1.EventType_EVENT_TYPE_FORWARDED
-	if !unreachable(err) && !inMail {
-		return false, false, nil
-	}
-	if err := s.checkQueryCode(ctx, c.GetNumber(), queryCode, s.filingOf(c.GetNumber())); err != nil && !errors.Is(err, errCannotCheck) {
-		return false, false, err
-	} else if err != nil {
-		return false, false, errNoCase
-	}
-	return unreachable(err), true, nil
 }
 
 // staleMirror reports whether this node's copy of a case may be behind:
@@ -380,18 +345,11 @@ func (s *caseService) ListCaseEvents(ctx context.Context, req *yizhanv1.ListCase
 	up := func(ctx context.Context, cl yizhanv1.CaseServiceClient) (*yizhanv1.ListCaseEventsResponse, error) {
 		return cl.ListCaseEvents(ctx, req)
 	}
-	local := false
 	if !found {
-		resp, err := forwardUp(ctx, s, req.GetNumber(), up)
-		l, ok, ferr := s.mirrorFallback(ctx, c, req.GetQueryCode(), err)
-		switch {
-		case ferr != nil:
-			return nil, ferr
-		case !ok:
-			return resp, err
-		}
-		local = l
-	} else if s.staleMirror(c) {
+		return forwardUp(ctx, s, req.GetNumber(), up)
+	}
+	local := false
+	if s.staleMirror(c) {
 		resp, err := forwardUp(ctx, s, req.GetNumber(), up)
 		if !unreachable(err) && !inTransit(err) {
 			return resp, err
@@ -603,14 +561,12 @@ func (s *caseService) act(ctx context.Context, req *yizhanv1.CaseActionRequest, 
 	if byCitizen && req.GetQueryCode() != "" {
 		// A citizen may ask at any office: the request goes to the office
 		// that owns the case, with the query code as authority. The first
-		// node that holds the case checks the code (and counts a wrong one)
-		// before sending it on; a copy of a case held above leaves the
-		// check to the owner, where a reissued code is known first; the
-		// county answers for a number no one holds.
+		// node that holds a copy checks the code (and counts a wrong one)
+		// before sending it on; the county answers for a number no one
+		// holds.
 		number := req.GetNumber()
 		c, ok := s.n.office.Cases().Case(number)
 		switch {
-		case ok && s.staleMirror(c):
 		case ok:
 			if err := s.checkQueryCode(ctx, number, req.GetQueryCode(), s.filingOf(number)); err != nil && !errors.Is(err, errCannotCheck) {
 				return nil, err
@@ -638,6 +594,11 @@ func (s *caseService) act(ctx context.Context, req *yizhanv1.CaseActionRequest, 
 				resp, err = forward(ctx, cl)
 				return err
 			})
+			if err == nil && action == casework.ActionReissueQueryCode {
+				// The citizen stands here: this office's copy, which checks
+				// their codes, takes the reissue before the answer goes.
+				s.waitForEvent(ctx, req.GetNumber(), resp.GetCase().GetLastSeq())
+			}
 			return resp, err
 		}
 	} else if p != nil && p.Office != here && !((action == casework.ActionResubmit || action == casework.ActionReissueQueryCode) && s.onPath(req.GetNumber(), p.Office)) {
@@ -768,4 +729,21 @@ func (s *caseService) Rate(ctx context.Context, r *yizhanv1.CaseActionRequest) (
 
 func (s *caseService) Complain(ctx context.Context, r *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
 	return s.act(ctx, r, casework.ActionComplain)
+}
+
+// waitForEvent waits (a few seconds at most) until this node's copy of a
+// case holds its event seq, sent down by the office holding it.
+func (s *caseService) waitForEvent(ctx context.Context, number string, seq uint32) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	for {
+		if c, ok := s.n.office.Cases().Case(number); ok && c.GetLastSeq() >= seq {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
