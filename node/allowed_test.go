@@ -39,7 +39,7 @@ func TestCaseAllowedActions(t *testing.T) {
 	}
 	check("filed", "the county clerk", allowed(clerk, ""), []string{"accept", "requestCorrection", "refuse", "withdraw"})
 	check("filed", "the county approver", allowed(approver, ""), nil)
-	check("filed", "the village agent (a copy)", allowed(agent, ""), nil)
+	check("filed", "the village agent (a copy, where it was filed: the query code only)", allowed(agent, ""), []string{"reissueQueryCode"})
 	check("filed", "the citizen", allowed(citizen, code), []string{"withdraw", "complain"})
 
 	if _, err := caseClient(t, clerk).Accept(clerk.ctx(), &yizhanv1.CaseActionRequest{Number: number}); err != nil {
