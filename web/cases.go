@@ -267,9 +267,10 @@ func queueRank(c *yizhanv1.Case) int {
 }
 
 type queueData struct {
-	Office  string
-	State   string
-	Overdue bool
+	Office    string
+	State     string
+	Overdue   bool
+	FileLabel string // 代办收件 for a village agent, 收件登记 for a window
 	// Mine keeps the cases the signed-in person may act on ("1"), or
 	// those waiting for their decision ("decide": with the reviewer's
 	// opinion).
@@ -305,7 +306,11 @@ func (s *server) queue(rq *request) error {
 		return err
 	}
 	q := rq.r.URL.Query()
-	d := &queueData{Office: rq.staff().GetOfficeCode(), State: q.Get("state"), Overdue: q.Get("overdue") == "1", All: q.Get("all") == "1", Mine: q.Get("mine")}
+	d := &queueData{Office: rq.staff().GetOfficeCode(), State: q.Get("state"), Overdue: q.Get("overdue") == "1", All: q.Get("all") == "1", Mine: q.Get("mine"),
+		FileLabel: "收件登记"}
+	if slices.Contains(rq.staff().GetRoles(), yizhanv1.Role_ROLE_AGENT) {
+		d.FileLabel = "代办收件"
+	}
 	for _, st := range queueStates {
 		d.States = append(d.States, option{Value: int32(st), Label: caseStateNames[st]})
 	}
