@@ -84,6 +84,18 @@ func (s *caseService) FileCase(ctx context.Context, req *yizhanv1.FileCaseReques
 	}
 	here := s.n.office.Code()
 	if oc := req.GetOfficeCode(); oc != "" && oc != here {
+		if p == nil && oc != here && registry.ValidCode(oc) == nil && registry.IsAncestorOrSelf(oc, here) {
+			// A citizen filing online here for an item an office above takes
+			// in: the filing goes there, as if made on its site (its
+			// pre-check, its receipt).
+			var resp *yizhanv1.CaseResponse
+			err := s.n.office.ForwardToOffice(ctx, oc, func(ctx context.Context, conn *grpc.ClientConn) error {
+				var err error
+				resp, err = yizhanv1.NewCaseServiceClient(conn).FileCase(passClientAddr(ctx), req)
+				return err
+			})
+			return resp, err
+		}
 		return nil, fieldError("office_code", reason.WrongOffice, reason.Meta{"office": here, "want": oc},
 			fmt.Sprintf("this node serves office %s: file at a node of %s", here, oc))
 	}

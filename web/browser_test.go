@@ -133,6 +133,10 @@ func TestBrowser(t *testing.T) {
 		b.see("营业执照") // a material
 		b.see("复印件")  // its form
 		b.see("本办事点（东村便民服务站）可以代办此事项")
+		// This office's own place and phone, not only the county window's.
+		if got := b.text("#here-place"); !strings.Contains(got, "城关镇东村村委会") || !strings.Contains(got, "0771-6201203") {
+			t.Errorf("the item page's place at 东村: %q", got)
+		}
 		b.see("青山县政务服务中心") // who handles it
 		b.shot("item.png", true)
 		b.do(chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2)))
@@ -715,6 +719,27 @@ func TestBrowser(t *testing.T) {
 		citizen.notSee("没有找到该办件")
 		citizen.track(number, old)
 		citizen.see("没有找到该办件")
+	})
+
+	t.Run("a citizen at the township files online for an item the county takes in", func(t *testing.T) {
+		citizen := person(t, url(3))
+		citizen.open("/items/450122-YC-001")
+		citizen.see("不受理此事项")
+		citizen.see("可以在网上向 青山县政务服务中心 申请")
+		if got := citizen.text("ol.route"); !strings.Contains(got, "受理青山县政务服务中心") {
+			t.Errorf("the route shown at the township: %q", got)
+		}
+		citizen.clickNav("a.apply")
+		citizen.see("此事项由 青山县政务服务中心 受理")
+		citizen.set("#f-applicant-name", "蓝丽")
+		citizen.set("#f-applicant-id_number", "450122199205206028")
+		citizen.set("#f-applicant-phone", "13907710009")
+		citizen.clickNav("p.submit button.primary")
+		citizen.see("申请已提交")
+		if number := citizen.text("#case-number"); !strings.HasPrefix(number, demo.CountyCode+"-") {
+			t.Errorf("filed as %s, want a number of the county", number)
+		}
+		citizen.see("请带齐材料原件到 青山县政务服务中心")
 	})
 
 	t.Run("sign-out", func(t *testing.T) {

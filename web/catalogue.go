@@ -181,6 +181,11 @@ type itemData struct {
 	CoDepartments []string
 	HereRights    string
 	HereLabel     string
+	// Taker is the office above that takes the item in when this one
+	// does not: a citizen here may file online there. Route is the way a
+	// case filed there goes.
+	Taker *yizhanv1.Office
+	Route []routeStep
 	Handlers      []handler
 }
 
@@ -248,6 +253,11 @@ func (s *server) loadItem(rq *request) (*itemData, *yizhanv1.ReadMeta, error) {
 	}
 	d.HereRights = rightList(here[code])
 	d.HereLabel = hereLabel(here[code])
+	if d.HereLabel == "" {
+		if d.Taker, d.Route, err = s.takerOf(rq, code); err != nil {
+			return nil, nil, err
+		}
+	}
 	if d.Handlers, err = s.handlers(rq, code); err != nil {
 		return nil, nil, err
 	}
@@ -355,4 +365,53 @@ func dedupRunes(s string) []rune {
 		}
 	}
 	return out
+}
+
+// takerOf finds, for an item this office does not take in, the nearest
+// office above that does (ACCEPT or PROXY_FILE), and the route a case
+// filed there would take: for each step, the lowest office from it up
+// holding the step's right. nil when none does.
+func (s *server) takerOf(rq *request, itemCode string) (*yizhanv1.Office, []routeStep, error) {
+	ctx := rq.r.Context()
+	resp, err := s.cfg.Registry.ListOffices(ctx, &yizhanv1.ListOfficesRequest{})
+	if err != nil {
+		return nil, nil, err
+	}
+	byCode := map[string]*yizhanv1.Office{}
+	for _, o := range resp.GetOffices() {
+		byCode[o.GetCode()] = o
+	}
+	var path []*yizhanv1.Office // from the office above this one up
+	for o := byCode[byCode[s.cfg.Office].GetParentCode()]; o != nil && len(path) < 5; o = byCode[o.GetParentCode()] {
+		path = append(path, o)
+	}
+	rights := map[string][]yizhanv1.Right{}
+	var taker *yizhanv1.Office
+	for _, o := range path {
+		gs, err := s.cfg.Registry.ListGrants(ctx, &yizhanv1.ListGrantsRequest{OfficeCode: o.GetCode(), ItemCode: itemCode})
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, g := range gs.GetGrants() {
+			rights[o.GetCode()] = append(rights[o.GetCode()], g.GetRights()...)
+		}
+		if taker == nil && hereLabel(rights[o.GetCode()]) != "" {
+			taker = o
+		}
+	}
+	if taker == nil {
+		return nil, nil, nil
+	}
+	var route []routeStep
+	for _, r := range []yizhanv1.Right{yizhanv1.Right_RIGHT_ACCEPT, yizhanv1.Right_RIGHT_REVIEW, yizhanv1.Right_RIGHT_APPROVE,
+		yizhanv1.Right_RIGHT_CERTIFY, yizhanv1.Right_RIGHT_DELIVER} {
+		from := slices.IndexFunc(path, func(o *yizhanv1.Office) bool { return o.GetCode() == taker.GetCode() })
+		for _, o := range path[from:] {
+			if slices.Contains(rights[o.GetCode()], r) {
+				route = append(route, routeStep{Right: rightNames[r], Office: o.GetName()})
+				break
+			}
+		}
+	}
+	return taker, route, nil
 }

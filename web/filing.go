@@ -28,6 +28,9 @@ type fileData struct {
 	F     formValues
 	Staff bool // filed by staff on the citizen's behalf
 	Agent bool // by a village agent (代办), not a window's 收件登记
+	// At is the office above a citizen's online filing goes to, when this
+	// office does not take the item in.
+	At *yizhanv1.Office
 }
 
 // filesAsStaff reports whether a filing at this node is made by the
@@ -43,6 +46,9 @@ func (s *server) filesAsStaff(rq *request) bool {
 func (s *server) fileForm(rq *request, code int, f formValues, errs formErrors) error {
 	ctx := rq.r.Context()
 	d := &fileData{F: f, Staff: s.filesAsStaff(rq)}
+	if at := f.Get("office_code"); at != "" && at != s.cfg.Office && !d.Staff {
+		d.At = s.officeOrCode(rq, at)
+	}
 	if st := rq.staff(); d.Staff && slices.Contains(st.GetRoles(), yizhanv1.Role_ROLE_AGENT) &&
 		!slices.Contains(st.GetRoles(), yizhanv1.Role_ROLE_CLERK) && !slices.Contains(st.GetRoles(), yizhanv1.Role_ROLE_WINDOW) {
 		d.Agent = true
@@ -74,6 +80,9 @@ func (s *server) caseNew(rq *request) error {
 	f := formValues{rq.r.URL.Query()}
 	if item := f.Get("item"); item != "" {
 		f.Set("item_code", item)
+		if at := f.Get("at"); at != "" {
+			f.Set("office_code", at)
+		}
 		// Nothing ticked: the citizen (or the window) ticks what is handed
 		// in, so nothing is claimed that is not there.
 		resp, err := s.cfg.Registry.GetItem(rq.r.Context(), &yizhanv1.GetItemRequest{Code: item})
@@ -96,6 +105,9 @@ func (s *server) caseFile(rq *request) error {
 			Phone: strings.TrimSpace(f.Get("applicant.phone")), Address: strings.TrimSpace(f.Get("applicant.address")),
 			CreditCode: strings.ToUpper(strings.TrimSpace(f.Get("applicant.credit_code"))),
 		},
+	}
+	if !s.filesAsStaff(rq) {
+		req.OfficeCode = f.Get("office_code") // an office above, for an item this one does not take in
 	}
 	var errs formErrors
 	names := slices.Clone(f["materials"])
