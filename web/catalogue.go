@@ -184,9 +184,9 @@ type itemData struct {
 	// Taker is the office above that takes the item in when this one
 	// does not: a citizen here may file online there. Route is the way a
 	// case filed there goes.
-	Taker *yizhanv1.Office
-	Route []routeStep
-	Handlers      []handler
+	Taker    *yizhanv1.Office
+	Route    []routeStep
+	Handlers []handler
 }
 
 func (s *server) itemPage(rq *request) error {
