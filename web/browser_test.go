@@ -171,6 +171,9 @@ func TestBrowser(t *testing.T) {
 					if w := c.b.documentWidth(); w > size.w {
 						t.Errorf("%s at %d px wide: the page is %d px wide (scrolls sideways)", p, size.w, w)
 					}
+					if name, ok := phoneShots[p]; ok && size.w == 390 && (c.b == citizen) == !strings.HasPrefix(name, "staff-") {
+						c.b.shot("phone-"+name+".png", true)
+					}
 				}
 			}
 		}
@@ -1243,6 +1246,12 @@ func (b *browser) signIn(user, password string) {
 	b.set("#f-password", password)
 	b.clickNav("button.primary")
 	b.see("退出")
+}
+
+// phoneShots name the screenshots taken of pages at a phone's width.
+var phoneShots = map[string]string{
+	"/items": "catalogue", "/items/450122-YC-001/guide": "guide", "/track": "track",
+	"/cases/new?item=450122-YC-001": "filing", "/cases": "staff-queue",
 }
 
 // documentWidth is how wide the page lays out, in CSS pixels: wider

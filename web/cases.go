@@ -568,16 +568,19 @@ func routeOf(c *yizhanv1.Case, offices map[string]string) []routeStep {
 
 // caseData is what the case pages (staff and citizen) show.
 type caseData struct {
-	C          *yizhanv1.Case
-	State      string
-	Origin     string
-	Owner      string
-	Item       *yizhanv1.Item // the version it was filed under
-	Clock      clockView
-	Route      []routeStep
-	Events     []eventView
-	ChainValid bool
-	Submitted  []*yizhanv1.SubmittedMaterial
+	C      *yizhanv1.Case
+	State  string
+	Origin string
+	// OriginOffice is the office where the case was filed, with its
+	// address and phone (the receipt).
+	OriginOffice *yizhanv1.Office
+	Owner        string
+	Item         *yizhanv1.Item // the version it was filed under
+	Clock        clockView
+	Route        []routeStep
+	Events       []eventView
+	ChainValid   bool
+	Submitted    []*yizhanv1.SubmittedMaterial
 	// Correction is the open one-time correction notice, if any.
 	Correction *eventView
 	Accepted   *eventView

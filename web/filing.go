@@ -176,7 +176,7 @@ func (s *server) receiptOf(rq *request, c *yizhanv1.Case) (*caseData, error) {
 		return nil, err
 	}
 	d := &caseData{C: c, QueryCode: c.GetQueryCode(), State: caseStateNames[c.GetState()], Filed: datetimeOf(c.GetFiledAt()),
-		Origin: offices[c.GetOriginOffice()], Submitted: c.GetMaterials()}
+		Origin: offices[c.GetOriginOffice()], Submitted: c.GetMaterials(), OriginOffice: s.officeOrCode(rq, c.GetOriginOffice())}
 	if it, err := s.cfg.Registry.GetItem(rq.r.Context(), &yizhanv1.GetItemRequest{Code: c.GetItemCode(), Version: c.GetItemVersion()}); err == nil {
 		d.Item = it.GetItem()
 		for _, m := range d.Item.GetMaterials() {
