@@ -38,6 +38,9 @@ type OfficeConfig struct {
 	// Upstream lists peer addresses of the parent office's nodes, then
 	// fallbacks (e.g. the county). Empty at the county.
 	Upstream []string
+	// PeerRoutes, by office, override the directory's peer addresses of
+	// another office's nodes (forward.Routes.PeerRoutes).
+	PeerRoutes map[string][]string
 
 	Bundle *pki.Bundle
 	Issuer *auth.Issuer // signs this node's statements
@@ -113,7 +116,7 @@ func NewOffice(cfg OfficeConfig) *Office {
 	}
 	o.routes = &forward.Routes{
 		Office: cfg.Office, County: o.county, Node: cfg.Node, PeerAddr: cfg.PeerAddr,
-		Join: cfg.Join, Upstream: cfg.Upstream,
+		Join: cfg.Join, Upstream: cfg.Upstream, PeerRoutes: cfg.PeerRoutes,
 		Directory: o.reg, Leadership: cfg.Group,
 	}
 	o.fwd = forward.NewForwarder(cfg.Peers, cfg.ForwardAttemptTimeout)

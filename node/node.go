@@ -70,6 +70,10 @@ type Config struct {
 	Bootstrap bool     // start a new office group with this node as first voter
 	Join      []string // peer addresses of nodes already in the office
 	Upstream  []string // peer addresses of the parent office, then fallbacks
+	// PeerRoutes, by office code, are the peer addresses this node
+	// reaches another office's nodes at instead of the directory's (an
+	// office behind a NAT or port mapping; the fault harness's proxies).
+	PeerRoutes map[string][]string
 
 	TLS *pki.Bundle
 	// BootstrapAdminPassword, at a county's first start, creates the county
@@ -237,7 +241,7 @@ func New(cfg Config) (_ *Node, err error) {
 	n.office = federation.NewOffice(federation.OfficeConfig{
 		Office: cfg.Office, Node: cfg.Name,
 		RaftAddr: n.raftAddr, PeerAddr: n.peerAddr, HTTPAddr: n.httpAddr,
-		Join: cfg.Join, Upstream: cfg.Upstream,
+		Join: cfg.Join, Upstream: cfg.Upstream, PeerRoutes: cfg.PeerRoutes,
 		Bundle: cfg.TLS, Issuer: n.issuer, Group: group, FSM: n.fsm, Peers: n.peers,
 		Logger: n.log, FeedHeartbeat: cfg.FeedHeartbeat, Now: n.now,
 		MaxCaseMessageBytes: cfg.MaxCaseMessageBytes, QuarantineAfter: cfg.QuarantineAfter,

@@ -5,8 +5,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"runtime/debug"
+	"slices"
 	"strings"
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
@@ -41,6 +43,8 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		pprofOn    = fs.Bool("pprof", false, "serve Go's profiles under /debug/pprof/ on --metrics-addr (required), for an operator's look at memory and CPU")
 		checkBook  = fs.Bool("check-book", false, "once caught up with the office's raft log, walk the case book and log every index entry or counter that disagrees with the cases (a slow walk on a large book)")
 	)
+	routes := peerRoutes{}
+	fs.Var(routes, "peer-route", "OFFICE=ADDR[,ADDR…]: reach that office's nodes at these peer addresses instead of those in the node directory (an office behind a NAT or port mapping); repeatable")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -75,7 +79,7 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		Office: *office, OfficeName: *officeName, Name: *name, DataDir: *data,
 		HTTPAddr: *httpAddr, PeerAddr: *peerAddr, RaftAddr: *raftAddr, Advertise: *advertise,
 		MetricsAddr: *metrics, Pprof: *pprofOn, BehindTLS: *behindTLS,
-		Bootstrap: *bootstrap, Join: splitList(*join), Upstream: splitList(*upstream),
+		Bootstrap: *bootstrap, Join: splitList(*join), Upstream: splitList(*upstream), PeerRoutes: routes,
 		TLS: bundle, BootstrapAdminPassword: adminPassword, Logger: logger, CheckBook: *checkBook,
 	})
 	if err != nil {
@@ -117,4 +121,34 @@ func memoryLimitFor(office string) (int64, bool) {
 		debug.SetMemoryLimit(limit)
 	}
 	return limit, ok
+}
+
+// peerRoutes is the repeatable --peer-route flag: office → peer addresses.
+type peerRoutes map[string][]string
+
+func (r peerRoutes) String() string {
+	var parts []string
+	for office, addrs := range r {
+		parts = append(parts, office+"="+strings.Join(addrs, ","))
+	}
+	slices.Sort(parts)
+	return strings.Join(parts, " ")
+}
+
+func (r peerRoutes) Set(v string) error {
+	office, addrs, ok := strings.Cut(v, "=")
+	if !ok || registry.ValidCode(office) != nil {
+		return fmt.Errorf("--peer-route %q: want OFFICE=ADDR[,ADDR…] with a 12-digit office code", v)
+	}
+	list := splitList(addrs)
+	for _, a := range list {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			return fmt.Errorf("--peer-route %q: %q is not host:port", v, a)
+		}
+	}
+	if len(list) == 0 {
+		return fmt.Errorf("--peer-route %q: no address", v)
+	}
+	r[office] = append(r[office], list...)
+	return nil
 }

@@ -33,3 +33,22 @@ func TestMemoryLimitByTier(t *testing.T) {
 		t.Error("a tier's limit set over GOMEMLIMIT")
 	}
 }
+
+// --peer-route takes OFFICE=ADDR[,ADDR…], repeatable, and refuses what
+// it cannot read.
+func TestPeerRouteFlag(t *testing.T) {
+	r := peerRoutes{}
+	for _, v := range []string{"450122000000=127.0.0.1:7001,127.0.0.1:7002", "450122101000=127.0.0.1:7003"} {
+		if err := r.Set(v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := r.String(); got != "450122000000=127.0.0.1:7001,127.0.0.1:7002 450122101000=127.0.0.1:7003" {
+		t.Errorf("routes %q", got)
+	}
+	for _, bad := range []string{"450122000000", "county=127.0.0.1:1", "450122000000=", "450122000000=nohost"} {
+		if err := r.Set(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}

@@ -34,6 +34,11 @@ type Routes struct {
 	// Upstream lists peer addresses of the parent office's nodes, then
 	// fallbacks (e.g. the county). Empty at the county.
 	Upstream []string
+	// PeerRoutes, by office, are the peer addresses this node reaches
+	// the office's nodes at, instead of those in the directory: an
+	// office behind a NAT or a port mapping, or a link through a proxy
+	// (the fault harness).
+	PeerRoutes map[string][]string
 
 	Directory  Directory
 	Leadership Leadership
@@ -75,8 +80,8 @@ func (r *Routes) RegistryTargets() []Target {
 		}
 		return ts
 	}
-	for _, n := range shuffled(county) {
-		add(n.GetPeerAddress(), r.County)
+	for _, a := range r.officeAddrs(r.County) {
+		add(a, r.County)
 	}
 	for _, a := range r.Upstream {
 		add(a, "")
@@ -127,18 +132,31 @@ func (r *Routes) UpTargets() []Target {
 		}
 	}
 	parent := registry.ParentCode(r.Office)
-	for _, n := range shuffled(r.Directory.Nodes(parent)) {
-		add(n.GetPeerAddress(), parent)
+	for _, a := range r.officeAddrs(parent) {
+		add(a, parent)
 	}
 	for _, a := range r.Upstream {
 		add(a, "")
 	}
 	if parent != r.County {
-		for _, n := range shuffled(r.Directory.Nodes(r.County)) {
-			add(n.GetPeerAddress(), r.County)
+		for _, a := range r.officeAddrs(r.County) {
+			add(a, r.County)
 		}
 	}
 	return ts
+}
+
+// officeAddrs are the peer addresses of another office's nodes: its
+// PeerRoutes when it has some, else the directory's, shuffled.
+func (r *Routes) officeAddrs(office string) []string {
+	if as, ok := r.PeerRoutes[office]; ok {
+		return slices.Clone(as)
+	}
+	var out []string
+	for _, n := range shuffled(r.Directory.Nodes(office)) {
+		out = append(out, n.GetPeerAddress())
+	}
+	return out
 }
 
 // OfficeTargets lists the nodes of an office: from the directory, then,
@@ -146,8 +164,8 @@ func (r *Routes) UpTargets() []Target {
 func (r *Routes) OfficeTargets(office string) []Target {
 	var ts []Target
 	seen := map[string]bool{}
-	for _, n := range shuffled(r.Directory.Nodes(office)) {
-		if a := n.GetPeerAddress(); a != "" && !seen[a] {
+	for _, a := range r.officeAddrs(office) {
+		if a != "" && !seen[a] {
 			seen[a] = true
 			ts = append(ts, Target{a, office})
 		}
