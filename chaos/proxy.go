@@ -131,12 +131,12 @@ func (p *Proxy) accept() {
 
 // link is one proxied connection.
 type link struct {
-	p       *Proxy
-	client  net.Conn
-	server  net.Conn
-	once    sync.Once
-	closed  chan struct{}
-	mu      sync.Mutex // guards server
+	p      *Proxy
+	client net.Conn
+	server net.Conn
+	once   sync.Once
+	closed chan struct{}
+	mu     sync.Mutex // guards server
 }
 
 func (l *link) close() {
