@@ -62,6 +62,16 @@ fuzz: ## run each of FUZZ_TARGETS for FUZZTIME (10s); the seed corpora run with 
 fuzz-ci: ## fuzz FUZZ_CI_TARGETS for 10,000 executions each (CI; a few seconds each)
 	$(MAKE) fuzz FUZZTIME=10000x FUZZ_TARGETS="$(FUZZ_CI_TARGETS)"
 
+SEED ?= 0
+SCHEDULES ?= 200
+LENGTH ?= 20s
+chaos: ## the fault harness: SCHEDULES (200) random fault schedules from SEED (0: the clock) against the binary as processes (issue 14)
+	$(GO) test -tags "e2e chaos" -count=1 -timeout 0 -run '^TestChaos$$' -v ./e2e/ -args \
+		-chaos.seed=$(SEED) -chaos.schedules=$(SCHEDULES) -chaos.length=$(LENGTH)
+
+chaos-ci: ## a short set of the fault harness's schedules (CI: 10 of 10 s)
+	$(MAKE) chaos SCHEDULES=10 LENGTH=10s
+
 bench: ## run the benchmarks
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./...
 
@@ -101,4 +111,4 @@ verify: deps ## gofmt, go vet, go mod tidy and generated code up to date
 	bash api/gen.sh
 	@git diff --exit-code -- api || (echo "generated code is out of date: run make generate"; exit 1)
 
-.PHONY: help build demo deps test test-short fuzz fuzz-ci bench anchor bench-anchor bench-book bench-duty bench-stats anchor-smoke generate verify
+.PHONY: help build demo deps test test-short fuzz fuzz-ci chaos chaos-ci bench anchor bench-anchor bench-book bench-duty bench-stats anchor-smoke generate verify

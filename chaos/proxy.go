@@ -22,10 +22,12 @@ const (
 	// Cut closes every connection and refuses new ones: a line down.
 	Cut
 	// Blackhole accepts connections and takes what is sent, but nothing
-	// reaches the other side and nothing comes back: a stopped process
-	// or a route that drops packets.
+	// reaches the other side and nothing comes back while it lasts: a
+	// stopped process or a route that drops packets. Bytes are held, not
+	// lost: as with TCP, what was sent arrives once the way is open again
+	// (if the ends have not given up on the connection meanwhile).
 	Blackhole
-	// OneWay carries what the client sends, never the answers: an
+	// OneWay carries what the client sends and holds the answers: an
 	// asymmetric partition.
 	OneWay
 )
@@ -54,8 +56,16 @@ type Proxy struct {
 	wg    sync.WaitGroup
 }
 
+// SetTarget changes where new connections go (a proxy made before the
+// node it leads to has its address).
+func (p *Proxy) SetTarget(target string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.target = target
+}
+
 // NewProxy listens on addr (127.0.0.1:0 for any port) and forwards to
-// target.
+// target ("" until SetTarget: connections are closed).
 func NewProxy(addr, target string) (*Proxy, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -156,7 +166,13 @@ func (l *link) close() {
 
 func (l *link) run() {
 	defer l.close()
-	server, err := net.DialTimeout("tcp", l.p.target, 5*time.Second)
+	l.p.mu.Lock()
+	target := l.p.target
+	l.p.mu.Unlock()
+	if target == "" {
+		return
+	}
+	server, err := net.DialTimeout("tcp", target, 5*time.Second)
 	if err != nil {
 		return // the client sees its connection closed
 	}
@@ -200,15 +216,26 @@ func (l *link) pipe(dst, src net.Conn, back bool) {
 	}
 }
 
-// pass writes b to dst unless the mode drops it, at the proxy's rate.
+// pass writes b to dst, holding it while the mode holds this direction,
+// at the proxy's rate.
 func (l *link) pass(dst net.Conn, b []byte, back bool) error {
-	l.p.mu.Lock()
-	mode, rate, delay := l.p.mode, l.p.rate, l.p.delay
-	l.p.mu.Unlock()
-	switch {
-	case mode == Blackhole, mode == OneWay && back:
-		return nil // taken, never delivered
-	case mode == Cut:
+	var mode Mode
+	var rate int
+	var delay time.Duration
+	for {
+		l.p.mu.Lock()
+		mode, rate, delay = l.p.mode, l.p.rate, l.p.delay
+		l.p.mu.Unlock()
+		if mode != Blackhole && !(mode == OneWay && back) {
+			break
+		}
+		select { // held: TCP would keep retransmitting
+		case <-time.After(20 * time.Millisecond):
+		case <-l.closed:
+			return net.ErrClosed
+		}
+	}
+	if mode == Cut {
 		return net.ErrClosed
 	}
 	if delay > 0 {

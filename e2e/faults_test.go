@@ -196,6 +196,12 @@ func TestStoppedTownshipDoesNotCutItsVillagesOff(t *testing.T) {
 // answers were failures.
 func fileWithRetries(t testing.TB, agent *api, n int, deadline time.Time) (numbers map[string]int, failures int) {
 	t.Helper()
+	return fileWithRetriesAs(t, agent, n, "kill-test", deadline)
+}
+
+// fileWithRetriesAs is fileWithRetries with request IDs <prefix>-<i>.
+func fileWithRetriesAs(t testing.TB, agent *api, n int, prefix string, deadline time.Time) (numbers map[string]int, failures int) {
+	t.Helper()
 	var mu sync.Mutex
 	numbers = map[string]int{}
 	var wg sync.WaitGroup
@@ -208,7 +214,7 @@ func fileWithRetries(t testing.TB, agent *api, n int, deadline time.Time) (numbe
 					"item_code":  caseItemCode,
 					"applicant":  map[string]string{"name": fmt.Sprintf("申请人%d", i), "id_number": caseIDNumber("45012219850312002"), "phone": "13907710001"},
 					"materials":  []map[string]any{{"name": "申请表", "copies": 1}},
-					"request_id": fmt.Sprintf("kill-test-%d", i),
+					"request_id": fmt.Sprintf("%s-%d", prefix, i),
 				}
 				for {
 					code, body, err := agent.call("POST", "/v1/cases", filing)

@@ -107,6 +107,17 @@ func (p *proc) kill() {
 	<-done // SIGKILL cannot be caught: the wait is short
 }
 
+// send sends sig to the process if it runs, and does not wait (SIGSTOP,
+// SIGCONT).
+func (p *proc) send(sig os.Signal) {
+	p.mu.Lock()
+	cmd, done := p.cmd, p.done
+	p.mu.Unlock()
+	if cmd != nil && !isClosed(done) {
+		_ = cmd.Process.Signal(sig)
+	}
+}
+
 // signal sends sig to the process and waits up to timeout for it to exit.
 // It returns how long the exit took and the process's exit error (nil for
 // status 0).
