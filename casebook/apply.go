@@ -370,6 +370,8 @@ func (o *overlay) apply(e Entry, reg casework.Registry) (proto.Message, uint64, 
 		v, err = o.putAttachmentPart(pa)
 	} else if du := e.Cmd.GetDropUnnamedAttachments(); du != nil {
 		v, err = o.dropUnnamed(du)
+	} else if fr := e.Cmd.GetFinishRecovery(); fr != nil {
+		v, err = o.finishRecovery(fr)
 	} else if rc := e.Cmd.GetReceive(); rc != nil && carriesRecords(rc) {
 		v, err = o.receive(rc, e.Cmd, reg)
 	} else {

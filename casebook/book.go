@@ -346,14 +346,17 @@ func (b *Book) Message(en *peerv1.OutboxEntry) (*peerv1.CaseMessage, bool) {
 }
 
 // NextSeq returns the next free case sequence of this office for day
-// (YYYYMMDD), from the numbers it holds.
+// (YYYYMMDD), from the numbers it holds, and above the floor of an office
+// restored from a backup (restore.go).
 func (b *Book) NextSeq(day string) uint32 {
 	var seq uint64
+	var floor uint32
 	b.view(func(txn *badger.Txn) (err error) {
+		floor = seqFloor(txn, day)
 		seq, err = getUint(txn, key(pSeq, day))
 		return err
 	})
-	return uint32(seq) + 1
+	return max(uint32(seq)+1, floor)
 }
 
 // Each calls f with every case the book holds, by number, Mirror set,

@@ -34,8 +34,15 @@ var ErrBadStream = errors.New("casebook: not a whole book stream")
 
 // Stream writes the whole book to w and returns the raft index it
 // reflects. Apply goes on meanwhile: the stream is one read view.
-func (b *Book) Stream(w io.Writer) (applied uint64, err error) {
-	err = b.db.View(func(txn *badger.Txn) error {
+func (b *Book) Stream(w io.Writer) (uint64, error) {
+	v := b.OpenView()
+	defer v.Close()
+	return v.Stream(w)
+}
+
+// streamTxn writes the book as txn sees it to w.
+func streamTxn(txn *badger.Txn, w io.Writer) (applied uint64, err error) {
+	err = func() error {
 		bw := bufio.NewWriterSize(w, 256<<10)
 		h := sha256.New()
 		out := io.MultiWriter(bw, h)
@@ -75,7 +82,7 @@ func (b *Book) Stream(w io.Writer) (applied uint64, err error) {
 			return err
 		}
 		return bw.Flush()
-	})
+	}()
 	if err != nil {
 		return 0, fmt.Errorf("casebook: write stream: %w", err)
 	}

@@ -159,8 +159,9 @@ func (o *Office) Group() *raftgroup.Group { return o.cfg.Group }
 // Start runs the office's background work until Close: catching up after
 // a restart, joining the office (a new node given --join), announcing this
 // node in the directory, on the leader the case mail and automatic steps,
-// and on the leader of an office below the county, pulling the registry
-// feed.
+// on the leader of an office below the county, pulling the registry
+// feed, and on the leader of an office restored from a backup, taking back
+// from its neighbours what changed since (recover.go).
 func (o *Office) Start(ctx context.Context) {
 	ctx, o.cancel = context.WithCancel(ctx)
 	o.wg.Add(4)
@@ -168,6 +169,10 @@ func (o *Office) Start(ctx context.Context) {
 	go func() { defer o.wg.Done(); o.joinLoop(ctx) }()
 	go func() { defer o.wg.Done(); o.announceLoop(ctx) }()
 	go func() { defer o.wg.Done(); o.mail.Run(ctx) }()
+	if _, restored := o.cfg.FSM.Cases().Restored(); restored {
+		o.wg.Add(1)
+		go func() { defer o.wg.Done(); o.recoverLoop(ctx) }()
+	}
 	if !o.IsCounty() {
 		o.wg.Add(1)
 		go func() { defer o.wg.Done(); o.feed.Run(ctx) }()

@@ -66,6 +66,24 @@ func ParentCode(code string) string {
 	}
 }
 
+// SubtreePrefix is the beginning every code of the office code and the
+// offices below it shares (and no other office's): the county's first 6
+// digits, a township's 9, a village's whole code. "" for an invalid code.
+func SubtreePrefix(code string) string {
+	tier, err := TierOf(code)
+	if err != nil {
+		return ""
+	}
+	switch tier {
+	case yizhanv1.Tier_TIER_COUNTY:
+		return code[:6]
+	case yizhanv1.Tier_TIER_TOWNSHIP:
+		return code[:9]
+	default:
+		return code
+	}
+}
+
 // IsAncestorOrSelf reports whether a is b or an office above b. Both must
 // be valid codes.
 func IsAncestorOrSelf(a, b string) bool {

@@ -22,6 +22,11 @@ Usage:
   yizhan ca init --dir DIR        make the county CA
   yizhan ca issue --dir DIR --office CODE --node NAME [--host H,...] --out DIR
                                   make a node certificate that names its office
+  yizhan backup --peer ADDR --out FILE [--tls-cert … --tls-key … --tls-ca …]
+                                  an online backup of an office's state, from
+                                  one of its nodes (a certificate of the office)
+  yizhan restore --from FILE --data DIR --name NODE [--members N=ADDR,…]
+                                  a node's data directory from a backup
   yizhan demo [--data DIR] [--http-base-port N]
                                   run a small county (3 county nodes, a township,
                                   two villages) on this machine
@@ -53,6 +58,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return runNode(ctx, args[1:], stdout, stderr)
 	case "ca":
 		return runCA(args[1:], stdout, stderr)
+	case "backup":
+		return runBackup(ctx, args[1:], stdout, stderr)
+	case "restore":
+		return runRestore(args[1:], stdout, stderr)
 	case "demo":
 		return runDemo(ctx, args[1:], stdout, stderr)
 	case "version":

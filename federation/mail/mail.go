@@ -145,35 +145,9 @@ func (ml *Mail) Receive(ctx context.Context, req *peerv1.DeliverCasesRequest) (*
 	refused := map[int]string{}
 	var accepted []*peerv1.CaseMessage
 	for i, m := range req.GetMessages() {
-		if m.GetFromOffice() != id.Office {
-			refused[i] = fmt.Sprintf("message claims to come from office %s, the certificate names %s", m.GetFromOffice(), id.Office)
-			continue
-		}
-		if office, what, hash, sig, chain, ok := recordSignature(m); ok {
-			// A record carried up (casebook checks the rest).
-			if err := ml.cfg.Owner.VerifyRecordSignature(office, what, hash, sig, chain); err != nil {
-				refused[i] = err.Error()
-			} else {
-				accepted = append(accepted, m)
-			}
-			continue
-		}
-		held := ml.cfg.FSM.Cases().Events(m.GetCaseNumber())
-		for _, e := range m.GetEvents() {
-			if n := int(e.GetSeq()); n >= 1 && n <= len(held) && bytes.Equal(held[n-1].GetHash(), e.GetHash()) {
-				continue // held already, checked when it came
-			}
-			if err := ml.cfg.Owner.VerifyEventSignature(e); err != nil {
-				refused[i] = err.Error()
-				break
-			}
-		}
-		if _, bad := refused[i]; !bad && registry.ParentCode(id.Office) == ml.cfg.Office {
-			if why := ml.missingAttachments(id.Office, m); why != "" {
-				refused[i] = why
-			}
-		}
-		if _, bad := refused[i]; !bad {
+		if why := ml.check(id.Office, m, true); why != "" {
+			refused[i] = why
+		} else {
 			accepted = append(accepted, m)
 		}
 	}
@@ -206,6 +180,74 @@ func (ml *Mail) Receive(ctx context.Context, req *peerv1.DeliverCasesRequest) (*
 		next++
 	}
 	return resp, nil
+}
+
+// check is why a message from a neighbouring office from must be refused
+// before it is proposed, "" when it may be: it says it comes from from;
+// a record carried up is signed by a node of the office that wrote it;
+// every event of a case not yet held here is signed by a node of the
+// office it names; and, when attachments is set, a message from below
+// names only scanned files this office holds whole.
+func (ml *Mail) check(from string, m *peerv1.CaseMessage, attachments bool) string {
+	if m.GetFromOffice() != from {
+		return fmt.Sprintf("message claims to come from office %s, the certificate names %s", m.GetFromOffice(), from)
+	}
+	if office, what, hash, sig, chain, ok := recordSignature(m); ok {
+		// A record carried up (casebook checks the rest).
+		if err := ml.cfg.Owner.VerifyRecordSignature(office, what, hash, sig, chain); err != nil {
+			return err.Error()
+		}
+		return ""
+	}
+	held := ml.cfg.FSM.Cases().Events(m.GetCaseNumber())
+	for _, e := range m.GetEvents() {
+		if n := int(e.GetSeq()); n >= 1 && n <= len(held) && bytes.Equal(held[n-1].GetHash(), e.GetHash()) {
+			continue // held already, checked when it came
+		}
+		if err := ml.cfg.Owner.VerifyEventSignature(e); err != nil {
+			return err.Error()
+		}
+	}
+	if attachments && registry.ParentCode(from) == ml.cfg.Office {
+		return ml.missingAttachments(from, m)
+	}
+	return ""
+}
+
+// TakeBack stores cases an office restored from a backup took back from
+// its neighbour from (federation, recover.go), checked as mail from there
+// is, and returns how many of them the book refused. The scanned files
+// they name are not asked for: an office below keeps its own, and the
+// restored office lost its copies (docs/OPERATIONS.md).
+func (ml *Mail) TakeBack(ctx context.Context, from string, msgs []*peerv1.CaseMessage) (refused int, err error) {
+	var accepted []*peerv1.CaseMessage
+	for _, m := range msgs {
+		if _, _, _, _, _, isRecord := recordSignature(m); isRecord {
+			refused++
+			continue
+		}
+		if why := ml.check(from, m, false); why != "" {
+			ml.log.Warn("refused a case taken back", "case", m.GetCaseNumber(), "from", from, "err", why)
+			refused++
+			continue
+		}
+		accepted = append(accepted, m)
+	}
+	if len(accepted) == 0 {
+		return refused, nil
+	}
+	v, err := ml.cfg.Owner.ProposeCase(ctx, &peerv1.CaseCommand{AtUnixNano: ml.cfg.Now().UnixNano(),
+		Op: &peerv1.CaseCommand_Receive{Receive: &peerv1.ReceiveCaseMessages{Messages: accepted}}})
+	if err != nil {
+		return refused, err
+	}
+	for _, r := range v.(*peerv1.DeliverCasesResponse).GetReceipts() {
+		if r.GetRefused() != "" {
+			ml.log.Warn("refused a case taken back", "case", r.GetCaseNumber(), "from", from, "err", r.GetRefused())
+			refused++
+		}
+	}
+	return refused, nil
 }
 
 // recordSignature is what must be checked of a message that carries a

@@ -41,6 +41,12 @@ type FSM struct {
 	// of the release that kept the book in memory (set before raft starts).
 	legacySnapshot bool
 
+	// applyMu is held while entries are applied or a snapshot restored,
+	// so that a backup sees the registry and the book at one raft index
+	// (backup.go); lastIndex and lastTerm are the last entry applied.
+	applyMu             sync.Mutex
+	lastIndex, lastTerm uint64
+
 	mu            sync.Mutex    // guards the fields below
 	regChanged    chan struct{} // closed and replaced after every change of the registry
 	casesChanged  chan struct{} // closed and replaced after every case command
@@ -126,6 +132,11 @@ func (f *FSM) Apply(l *raft.Log) any { return f.ApplyBatch([]*raft.Log{l})[0] }
 // BatchingFSM): the case commands between two registry commands go to the
 // book together, in one badger transaction when they fit.
 func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
+	f.applyMu.Lock()
+	defer f.applyMu.Unlock()
+	if n := len(logs); n > 0 {
+		defer func() { f.lastIndex, f.lastTerm = logs[n-1].Index, logs[n-1].Term }()
+	}
 	out := make([]any, len(logs))
 	var (
 		pending []casebook.Entry

@@ -145,6 +145,8 @@ func (s *fsmSnapshot) Release() {}
 // the registry, and the book from its stream.
 func (f *FSM) Restore(rc io.ReadCloser) error {
 	defer rc.Close()
+	f.applyMu.Lock()
+	defer f.applyMu.Unlock()
 	r := bufio.NewReaderSize(rc, 256<<10)
 	h, err := readHead(r)
 	if err != nil {
@@ -159,6 +161,7 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	if err := f.cases.Restore(r); err != nil {
 		return fmt.Errorf("federation: restore the case book: %w", err)
 	}
+	f.lastIndex, f.lastTerm = 0, 0 // raft sets them with the next entry
 	f.notify(true, true, h.office.GetRegistry().GetIndex())
 	return nil
 }
@@ -200,6 +203,7 @@ func (f *FSM) Recover(snaps raft.SnapshotStore) error {
 	if err := f.restoreHead(h); err != nil {
 		return err
 	}
+	f.lastIndex, f.lastTerm = meta.Index, meta.Term
 	book := f.cases
 	switch {
 	case h.version == legacySnapshotVersion:

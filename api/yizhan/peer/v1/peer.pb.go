@@ -1729,6 +1729,7 @@ type CaseCommand struct {
 	//	*CaseCommand_FlagUnsignedReport
 	//	*CaseCommand_PutAttachmentPart
 	//	*CaseCommand_DropUnnamedAttachments
+	//	*CaseCommand_FinishRecovery
 	Op            isCaseCommand_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1927,6 +1928,15 @@ func (x *CaseCommand) GetDropUnnamedAttachments() *DropUnnamedAttachments {
 	return nil
 }
 
+func (x *CaseCommand) GetFinishRecovery() *FinishRecovery {
+	if x != nil {
+		if x, ok := x.Op.(*CaseCommand_FinishRecovery); ok {
+			return x.FinishRecovery
+		}
+	}
+	return nil
+}
+
 type isCaseCommand_Op interface {
 	isCaseCommand_Op()
 }
@@ -1991,6 +2001,10 @@ type CaseCommand_DropUnnamedAttachments struct {
 	DropUnnamedAttachments *DropUnnamedAttachments `protobuf:"bytes,24,opt,name=drop_unnamed_attachments,json=dropUnnamedAttachments,proto3,oneof"`
 }
 
+type CaseCommand_FinishRecovery struct {
+	FinishRecovery *FinishRecovery `protobuf:"bytes,25,opt,name=finish_recovery,json=finishRecovery,proto3,oneof"`
+}
+
 func (*CaseCommand_Append) isCaseCommand_Op() {}
 
 func (*CaseCommand_Receive) isCaseCommand_Op() {}
@@ -2021,6 +2035,59 @@ func (*CaseCommand_PutAttachmentPart) isCaseCommand_Op() {}
 
 func (*CaseCommand_DropUnnamedAttachments) isCaseCommand_Op() {}
 
+func (*CaseCommand_FinishRecovery) isCaseCommand_Op() {}
+
+// FinishRecovery ends the recovery of an office restored from a backup
+// (federation/raftgroup backup.go): its leader has taken back, from every
+// neighbouring office, the cases through it that changed since the
+// backup. The book drops its restored mark and keeps its case numbers
+// above the floor for the days from the backup's through through_day
+// (YYYYMMDD, China Standard Time), the days on which numbers may have
+// been handed out that no neighbour holds.
+type FinishRecovery struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ThroughDay    string                 `protobuf:"bytes,1,opt,name=through_day,json=throughDay,proto3" json:"through_day,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FinishRecovery) Reset() {
+	*x = FinishRecovery{}
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FinishRecovery) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FinishRecovery) ProtoMessage() {}
+
+func (x *FinishRecovery) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FinishRecovery.ProtoReflect.Descriptor instead.
+func (*FinishRecovery) Descriptor() ([]byte, []int) {
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *FinishRecovery) GetThroughDay() string {
+	if x != nil {
+		return x.ThroughDay
+	}
+	return ""
+}
+
 // PutAttachmentPart stores a part of a scanned file (casebook): parts
 // come in order, from what the office holds; the last one's hash is
 // checked over the whole file. Applied, it answers AttachmentProgress.
@@ -2044,7 +2111,7 @@ type PutAttachmentPart struct {
 
 func (x *PutAttachmentPart) Reset() {
 	*x = PutAttachmentPart{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[26]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2056,7 +2123,7 @@ func (x *PutAttachmentPart) String() string {
 func (*PutAttachmentPart) ProtoMessage() {}
 
 func (x *PutAttachmentPart) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[26]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2069,7 +2136,7 @@ func (x *PutAttachmentPart) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutAttachmentPart.ProtoReflect.Descriptor instead.
 func (*PutAttachmentPart) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{26}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *PutAttachmentPart) GetSha256() string {
@@ -2134,7 +2201,7 @@ type DropUnnamedAttachments struct {
 
 func (x *DropUnnamedAttachments) Reset() {
 	*x = DropUnnamedAttachments{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[27]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2146,7 +2213,7 @@ func (x *DropUnnamedAttachments) String() string {
 func (*DropUnnamedAttachments) ProtoMessage() {}
 
 func (x *DropUnnamedAttachments) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[27]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2159,7 +2226,7 @@ func (x *DropUnnamedAttachments) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropUnnamedAttachments.ProtoReflect.Descriptor instead.
 func (*DropUnnamedAttachments) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{27}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *DropUnnamedAttachments) GetOlderThanUnixNano() int64 {
@@ -2186,7 +2253,7 @@ type AttachmentProgress struct {
 
 func (x *AttachmentProgress) Reset() {
 	*x = AttachmentProgress{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[28]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2198,7 +2265,7 @@ func (x *AttachmentProgress) String() string {
 func (*AttachmentProgress) ProtoMessage() {}
 
 func (x *AttachmentProgress) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[28]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2211,7 +2278,7 @@ func (x *AttachmentProgress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttachmentProgress.ProtoReflect.Descriptor instead.
 func (*AttachmentProgress) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{28}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *AttachmentProgress) GetReceived() int64 {
@@ -2238,7 +2305,7 @@ type PutZeroReport struct {
 
 func (x *PutZeroReport) Reset() {
 	*x = PutZeroReport{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[29]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2250,7 +2317,7 @@ func (x *PutZeroReport) String() string {
 func (*PutZeroReport) ProtoMessage() {}
 
 func (x *PutZeroReport) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[29]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2263,7 +2330,7 @@ func (x *PutZeroReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutZeroReport.ProtoReflect.Descriptor instead.
 func (*PutZeroReport) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{29}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *PutZeroReport) GetReport() *v1.ZeroReport {
@@ -2284,7 +2351,7 @@ type FlagUnsignedReport struct {
 
 func (x *FlagUnsignedReport) Reset() {
 	*x = FlagUnsignedReport{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[30]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2296,7 +2363,7 @@ func (x *FlagUnsignedReport) String() string {
 func (*FlagUnsignedReport) ProtoMessage() {}
 
 func (x *FlagUnsignedReport) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[30]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2309,7 +2376,7 @@ func (x *FlagUnsignedReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FlagUnsignedReport.ProtoReflect.Descriptor instead.
 func (*FlagUnsignedReport) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{30}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *FlagUnsignedReport) GetFlag() *v1.UnsignedReportFlag {
@@ -2333,7 +2400,7 @@ type PutShifts struct {
 
 func (x *PutShifts) Reset() {
 	*x = PutShifts{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[31]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2345,7 +2412,7 @@ func (x *PutShifts) String() string {
 func (*PutShifts) ProtoMessage() {}
 
 func (x *PutShifts) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[31]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2358,7 +2425,7 @@ func (x *PutShifts) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutShifts.ProtoReflect.Descriptor instead.
 func (*PutShifts) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{31}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *PutShifts) GetShifts() []*v1.DutyShift {
@@ -2378,7 +2445,7 @@ type PutLogEntry struct {
 
 func (x *PutLogEntry) Reset() {
 	*x = PutLogEntry{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[32]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2390,7 +2457,7 @@ func (x *PutLogEntry) String() string {
 func (*PutLogEntry) ProtoMessage() {}
 
 func (x *PutLogEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[32]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2403,7 +2470,7 @@ func (x *PutLogEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutLogEntry.ProtoReflect.Descriptor instead.
 func (*PutLogEntry) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{32}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *PutLogEntry) GetEntry() *v1.DutyLogEntry {
@@ -2424,7 +2491,7 @@ type PutUrgentReport struct {
 
 func (x *PutUrgentReport) Reset() {
 	*x = PutUrgentReport{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[33]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2436,7 +2503,7 @@ func (x *PutUrgentReport) String() string {
 func (*PutUrgentReport) ProtoMessage() {}
 
 func (x *PutUrgentReport) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[33]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2449,7 +2516,7 @@ func (x *PutUrgentReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutUrgentReport.ProtoReflect.Descriptor instead.
 func (*PutUrgentReport) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{33}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *PutUrgentReport) GetReport() *v1.UrgentReport {
@@ -2469,7 +2536,7 @@ type PutReportAck struct {
 
 func (x *PutReportAck) Reset() {
 	*x = PutReportAck{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[34]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2481,7 +2548,7 @@ func (x *PutReportAck) String() string {
 func (*PutReportAck) ProtoMessage() {}
 
 func (x *PutReportAck) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[34]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2494,7 +2561,7 @@ func (x *PutReportAck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutReportAck.ProtoReflect.Descriptor instead.
 func (*PutReportAck) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{34}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *PutReportAck) GetAck() *v1.ReportAck {
@@ -2516,7 +2583,7 @@ type PutConsultation struct {
 
 func (x *PutConsultation) Reset() {
 	*x = PutConsultation{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[35]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2528,7 +2595,7 @@ func (x *PutConsultation) String() string {
 func (*PutConsultation) ProtoMessage() {}
 
 func (x *PutConsultation) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[35]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2541,7 +2608,7 @@ func (x *PutConsultation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutConsultation.ProtoReflect.Descriptor instead.
 func (*PutConsultation) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{35}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *PutConsultation) GetConsultation() *v1.Consultation {
@@ -2570,7 +2637,7 @@ type SupervisionStep struct {
 
 func (x *SupervisionStep) Reset() {
 	*x = SupervisionStep{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[36]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2582,7 +2649,7 @@ func (x *SupervisionStep) String() string {
 func (*SupervisionStep) ProtoMessage() {}
 
 func (x *SupervisionStep) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[36]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2595,7 +2662,7 @@ func (x *SupervisionStep) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SupervisionStep.ProtoReflect.Descriptor instead.
 func (*SupervisionStep) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{36}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *SupervisionStep) GetOp() isSupervisionStep_Op {
@@ -2694,7 +2761,7 @@ type ReplyFollowUp struct {
 
 func (x *ReplyFollowUp) Reset() {
 	*x = ReplyFollowUp{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[37]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2706,7 +2773,7 @@ func (x *ReplyFollowUp) String() string {
 func (*ReplyFollowUp) ProtoMessage() {}
 
 func (x *ReplyFollowUp) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[37]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2719,7 +2786,7 @@ func (x *ReplyFollowUp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplyFollowUp.ProtoReflect.Descriptor instead.
 func (*ReplyFollowUp) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{37}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *ReplyFollowUp) GetId() string {
@@ -2746,7 +2813,7 @@ type RevisitFollowUp struct {
 
 func (x *RevisitFollowUp) Reset() {
 	*x = RevisitFollowUp{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[38]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2758,7 +2825,7 @@ func (x *RevisitFollowUp) String() string {
 func (*RevisitFollowUp) ProtoMessage() {}
 
 func (x *RevisitFollowUp) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[38]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2771,7 +2838,7 @@ func (x *RevisitFollowUp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevisitFollowUp.ProtoReflect.Descriptor instead.
 func (*RevisitFollowUp) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{38}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *RevisitFollowUp) GetId() string {
@@ -2797,7 +2864,7 @@ type IssueOrder struct {
 
 func (x *IssueOrder) Reset() {
 	*x = IssueOrder{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[39]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2809,7 +2876,7 @@ func (x *IssueOrder) String() string {
 func (*IssueOrder) ProtoMessage() {}
 
 func (x *IssueOrder) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[39]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2822,7 +2889,7 @@ func (x *IssueOrder) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IssueOrder.ProtoReflect.Descriptor instead.
 func (*IssueOrder) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{39}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *IssueOrder) GetOrder() *v1.SupervisionOrder {
@@ -2842,7 +2909,7 @@ type AnswerOrder struct {
 
 func (x *AnswerOrder) Reset() {
 	*x = AnswerOrder{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[40]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2854,7 +2921,7 @@ func (x *AnswerOrder) String() string {
 func (*AnswerOrder) ProtoMessage() {}
 
 func (x *AnswerOrder) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[40]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2867,7 +2934,7 @@ func (x *AnswerOrder) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnswerOrder.ProtoReflect.Descriptor instead.
 func (*AnswerOrder) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{40}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *AnswerOrder) GetId() string {
@@ -2895,7 +2962,7 @@ type DecideOrder struct {
 
 func (x *DecideOrder) Reset() {
 	*x = DecideOrder{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[41]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2907,7 +2974,7 @@ func (x *DecideOrder) String() string {
 func (*DecideOrder) ProtoMessage() {}
 
 func (x *DecideOrder) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[41]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2920,7 +2987,7 @@ func (x *DecideOrder) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecideOrder.ProtoReflect.Descriptor instead.
 func (*DecideOrder) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{41}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *DecideOrder) GetId() string {
@@ -2959,7 +3026,7 @@ type EvaluateCards struct {
 
 func (x *EvaluateCards) Reset() {
 	*x = EvaluateCards{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[42]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2971,7 +3038,7 @@ func (x *EvaluateCards) String() string {
 func (*EvaluateCards) ProtoMessage() {}
 
 func (x *EvaluateCards) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[42]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2984,7 +3051,7 @@ func (x *EvaluateCards) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EvaluateCards.ProtoReflect.Descriptor instead.
 func (*EvaluateCards) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{42}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *EvaluateCards) GetChecks() []*CardCheck {
@@ -3011,7 +3078,7 @@ type CardCheck struct {
 
 func (x *CardCheck) Reset() {
 	*x = CardCheck{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[43]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3023,7 +3090,7 @@ func (x *CardCheck) String() string {
 func (*CardCheck) ProtoMessage() {}
 
 func (x *CardCheck) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[43]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3036,7 +3103,7 @@ func (x *CardCheck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CardCheck.ProtoReflect.Descriptor instead.
 func (*CardCheck) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{43}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *CardCheck) GetCaseNumber() string {
@@ -3066,7 +3133,7 @@ type AppendCaseEvents struct {
 
 func (x *AppendCaseEvents) Reset() {
 	*x = AppendCaseEvents{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[44]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3078,7 +3145,7 @@ func (x *AppendCaseEvents) String() string {
 func (*AppendCaseEvents) ProtoMessage() {}
 
 func (x *AppendCaseEvents) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[44]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3091,7 +3158,7 @@ func (x *AppendCaseEvents) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppendCaseEvents.ProtoReflect.Descriptor instead.
 func (*AppendCaseEvents) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{44}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *AppendCaseEvents) GetCaseNumber() string {
@@ -3133,7 +3200,7 @@ type CaseMessage struct {
 
 func (x *CaseMessage) Reset() {
 	*x = CaseMessage{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[45]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3145,7 +3212,7 @@ func (x *CaseMessage) String() string {
 func (*CaseMessage) ProtoMessage() {}
 
 func (x *CaseMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[45]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3158,7 +3225,7 @@ func (x *CaseMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseMessage.ProtoReflect.Descriptor instead.
 func (*CaseMessage) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{45}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *CaseMessage) GetCaseNumber() string {
@@ -3242,7 +3309,7 @@ type ReceiveCaseMessages struct {
 
 func (x *ReceiveCaseMessages) Reset() {
 	*x = ReceiveCaseMessages{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[46]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3254,7 +3321,7 @@ func (x *ReceiveCaseMessages) String() string {
 func (*ReceiveCaseMessages) ProtoMessage() {}
 
 func (x *ReceiveCaseMessages) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[46]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3267,7 +3334,7 @@ func (x *ReceiveCaseMessages) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReceiveCaseMessages.ProtoReflect.Descriptor instead.
 func (*ReceiveCaseMessages) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{46}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *ReceiveCaseMessages) GetMessages() []*CaseMessage {
@@ -3291,7 +3358,7 @@ type OutboxEntry struct {
 
 func (x *OutboxEntry) Reset() {
 	*x = OutboxEntry{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[47]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3303,7 +3370,7 @@ func (x *OutboxEntry) String() string {
 func (*OutboxEntry) ProtoMessage() {}
 
 func (x *OutboxEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[47]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3316,7 +3383,7 @@ func (x *OutboxEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OutboxEntry.ProtoReflect.Descriptor instead.
 func (*OutboxEntry) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{47}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *OutboxEntry) GetDestOffice() string {
@@ -3362,7 +3429,7 @@ type QuarantinedEntry struct {
 
 func (x *QuarantinedEntry) Reset() {
 	*x = QuarantinedEntry{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[48]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3374,7 +3441,7 @@ func (x *QuarantinedEntry) String() string {
 func (*QuarantinedEntry) ProtoMessage() {}
 
 func (x *QuarantinedEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[48]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3387,7 +3454,7 @@ func (x *QuarantinedEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuarantinedEntry.ProtoReflect.Descriptor instead.
 func (*QuarantinedEntry) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{48}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *QuarantinedEntry) GetEntry() *OutboxEntry {
@@ -3422,7 +3489,7 @@ type QuarantineOutbox struct {
 
 func (x *QuarantineOutbox) Reset() {
 	*x = QuarantineOutbox{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[49]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3434,7 +3501,7 @@ func (x *QuarantineOutbox) String() string {
 func (*QuarantineOutbox) ProtoMessage() {}
 
 func (x *QuarantineOutbox) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[49]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3447,7 +3514,7 @@ func (x *QuarantineOutbox) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuarantineOutbox.ProtoReflect.Descriptor instead.
 func (*QuarantineOutbox) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{49}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *QuarantineOutbox) GetEntries() []*QuarantinedEntry {
@@ -3467,7 +3534,7 @@ type AckOutbox struct {
 
 func (x *AckOutbox) Reset() {
 	*x = AckOutbox{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[50]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3479,7 +3546,7 @@ func (x *AckOutbox) String() string {
 func (*AckOutbox) ProtoMessage() {}
 
 func (x *AckOutbox) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[50]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3492,7 +3559,7 @@ func (x *AckOutbox) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AckOutbox.ProtoReflect.Descriptor instead.
 func (*AckOutbox) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{50}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *AckOutbox) GetAcks() []*OutboxEntry {
@@ -3513,7 +3580,7 @@ type CaseRecord struct {
 
 func (x *CaseRecord) Reset() {
 	*x = CaseRecord{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[51]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3525,7 +3592,7 @@ func (x *CaseRecord) String() string {
 func (*CaseRecord) ProtoMessage() {}
 
 func (x *CaseRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[51]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3538,7 +3605,7 @@ func (x *CaseRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseRecord.ProtoReflect.Descriptor instead.
 func (*CaseRecord) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{51}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *CaseRecord) GetNumber() string {
@@ -3566,7 +3633,7 @@ type DaySequence struct {
 
 func (x *DaySequence) Reset() {
 	*x = DaySequence{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[52]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3578,7 +3645,7 @@ func (x *DaySequence) String() string {
 func (*DaySequence) ProtoMessage() {}
 
 func (x *DaySequence) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[52]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3591,7 +3658,7 @@ func (x *DaySequence) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DaySequence.ProtoReflect.Descriptor instead.
 func (*DaySequence) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{52}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *DaySequence) GetDay() string {
@@ -3621,7 +3688,7 @@ type CaseBookSnapshot struct {
 
 func (x *CaseBookSnapshot) Reset() {
 	*x = CaseBookSnapshot{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[53]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3633,7 +3700,7 @@ func (x *CaseBookSnapshot) String() string {
 func (*CaseBookSnapshot) ProtoMessage() {}
 
 func (x *CaseBookSnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[53]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3646,7 +3713,7 @@ func (x *CaseBookSnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseBookSnapshot.ProtoReflect.Descriptor instead.
 func (*CaseBookSnapshot) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{53}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *CaseBookSnapshot) GetCases() []*CaseRecord {
@@ -3689,7 +3756,7 @@ type OfficeSnapshot struct {
 
 func (x *OfficeSnapshot) Reset() {
 	*x = OfficeSnapshot{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[54]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3701,7 +3768,7 @@ func (x *OfficeSnapshot) String() string {
 func (*OfficeSnapshot) ProtoMessage() {}
 
 func (x *OfficeSnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[54]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3714,7 +3781,7 @@ func (x *OfficeSnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OfficeSnapshot.ProtoReflect.Descriptor instead.
 func (*OfficeSnapshot) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{54}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *OfficeSnapshot) GetRegistry() *RegistrySnapshot {
@@ -3754,7 +3821,7 @@ type RequestRecord struct {
 
 func (x *RequestRecord) Reset() {
 	*x = RequestRecord{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[55]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3766,7 +3833,7 @@ func (x *RequestRecord) String() string {
 func (*RequestRecord) ProtoMessage() {}
 
 func (x *RequestRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[55]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3779,7 +3846,7 @@ func (x *RequestRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestRecord.ProtoReflect.Descriptor instead.
 func (*RequestRecord) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{55}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *RequestRecord) GetId() string {
@@ -3826,7 +3893,7 @@ type DeliverCasesRequest struct {
 
 func (x *DeliverCasesRequest) Reset() {
 	*x = DeliverCasesRequest{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[56]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3838,7 +3905,7 @@ func (x *DeliverCasesRequest) String() string {
 func (*DeliverCasesRequest) ProtoMessage() {}
 
 func (x *DeliverCasesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[56]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3851,7 +3918,7 @@ func (x *DeliverCasesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeliverCasesRequest.ProtoReflect.Descriptor instead.
 func (*DeliverCasesRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{56}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *DeliverCasesRequest) GetMessages() []*CaseMessage {
@@ -3874,7 +3941,7 @@ type CaseReceipt struct {
 
 func (x *CaseReceipt) Reset() {
 	*x = CaseReceipt{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[57]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3886,7 +3953,7 @@ func (x *CaseReceipt) String() string {
 func (*CaseReceipt) ProtoMessage() {}
 
 func (x *CaseReceipt) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[57]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3899,7 +3966,7 @@ func (x *CaseReceipt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseReceipt.ProtoReflect.Descriptor instead.
 func (*CaseReceipt) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{57}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *CaseReceipt) GetCaseNumber() string {
@@ -3932,7 +3999,7 @@ type DeliverCasesResponse struct {
 
 func (x *DeliverCasesResponse) Reset() {
 	*x = DeliverCasesResponse{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[58]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3944,7 +4011,7 @@ func (x *DeliverCasesResponse) String() string {
 func (*DeliverCasesResponse) ProtoMessage() {}
 
 func (x *DeliverCasesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[58]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3957,7 +4024,7 @@ func (x *DeliverCasesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeliverCasesResponse.ProtoReflect.Descriptor instead.
 func (*DeliverCasesResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{58}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *DeliverCasesResponse) GetReceipts() []*CaseReceipt {
@@ -3978,7 +4045,7 @@ type JoinRequest struct {
 
 func (x *JoinRequest) Reset() {
 	*x = JoinRequest{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[59]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3990,7 +4057,7 @@ func (x *JoinRequest) String() string {
 func (*JoinRequest) ProtoMessage() {}
 
 func (x *JoinRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[59]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4003,7 +4070,7 @@ func (x *JoinRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinRequest.ProtoReflect.Descriptor instead.
 func (*JoinRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{59}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *JoinRequest) GetOfficeCode() string {
@@ -4036,7 +4103,7 @@ type JoinResponse struct {
 
 func (x *JoinResponse) Reset() {
 	*x = JoinResponse{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[60]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4048,7 +4115,7 @@ func (x *JoinResponse) String() string {
 func (*JoinResponse) ProtoMessage() {}
 
 func (x *JoinResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[60]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4061,7 +4128,7 @@ func (x *JoinResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinResponse.ProtoReflect.Descriptor instead.
 func (*JoinResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{60}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *JoinResponse) GetLeader() string {
@@ -4082,7 +4149,7 @@ type FeedRequest struct {
 
 func (x *FeedRequest) Reset() {
 	*x = FeedRequest{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[61]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4094,7 +4161,7 @@ func (x *FeedRequest) String() string {
 func (*FeedRequest) ProtoMessage() {}
 
 func (x *FeedRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[61]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4107,7 +4174,7 @@ func (x *FeedRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeedRequest.ProtoReflect.Descriptor instead.
 func (*FeedRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{61}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *FeedRequest) GetOfficeCode() string {
@@ -4146,7 +4213,7 @@ type FeedMessage struct {
 
 func (x *FeedMessage) Reset() {
 	*x = FeedMessage{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[62]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4158,7 +4225,7 @@ func (x *FeedMessage) String() string {
 func (*FeedMessage) ProtoMessage() {}
 
 func (x *FeedMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[62]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4171,7 +4238,7 @@ func (x *FeedMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeedMessage.ProtoReflect.Descriptor instead.
 func (*FeedMessage) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{62}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *FeedMessage) GetKind() isFeedMessage_Kind {
@@ -4258,7 +4325,7 @@ type FeedChunk struct {
 
 func (x *FeedChunk) Reset() {
 	*x = FeedChunk{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[63]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4270,7 +4337,7 @@ func (x *FeedChunk) String() string {
 func (*FeedChunk) ProtoMessage() {}
 
 func (x *FeedChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[63]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4283,7 +4350,7 @@ func (x *FeedChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeedChunk.ProtoReflect.Descriptor instead.
 func (*FeedChunk) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{63}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *FeedChunk) GetData() []byte {
@@ -4310,7 +4377,7 @@ type FeedBatch struct {
 
 func (x *FeedBatch) Reset() {
 	*x = FeedBatch{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[64]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4322,7 +4389,7 @@ func (x *FeedBatch) String() string {
 func (*FeedBatch) ProtoMessage() {}
 
 func (x *FeedBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[64]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4335,7 +4402,7 @@ func (x *FeedBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeedBatch.ProtoReflect.Descriptor instead.
 func (*FeedBatch) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{64}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *FeedBatch) GetEntries() []*ChangelogEntry {
@@ -4362,7 +4429,7 @@ type FeedHeartbeat struct {
 
 func (x *FeedHeartbeat) Reset() {
 	*x = FeedHeartbeat{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[65]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4374,7 +4441,7 @@ func (x *FeedHeartbeat) String() string {
 func (*FeedHeartbeat) ProtoMessage() {}
 
 func (x *FeedHeartbeat) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[65]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4387,7 +4454,7 @@ func (x *FeedHeartbeat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeedHeartbeat.ProtoReflect.Descriptor instead.
 func (*FeedHeartbeat) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{65}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *FeedHeartbeat) GetUpstreamIndex() uint64 {
@@ -4420,7 +4487,7 @@ type AnnounceNodeRequest struct {
 
 func (x *AnnounceNodeRequest) Reset() {
 	*x = AnnounceNodeRequest{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[66]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4432,7 +4499,7 @@ func (x *AnnounceNodeRequest) String() string {
 func (*AnnounceNodeRequest) ProtoMessage() {}
 
 func (x *AnnounceNodeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[66]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4445,7 +4512,7 @@ func (x *AnnounceNodeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnnounceNodeRequest.ProtoReflect.Descriptor instead.
 func (*AnnounceNodeRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{66}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *AnnounceNodeRequest) GetNode() *v1.NodeEntry {
@@ -4485,7 +4552,7 @@ type AnnounceNodeResponse struct {
 
 func (x *AnnounceNodeResponse) Reset() {
 	*x = AnnounceNodeResponse{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[67]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4497,7 +4564,7 @@ func (x *AnnounceNodeResponse) String() string {
 func (*AnnounceNodeResponse) ProtoMessage() {}
 
 func (x *AnnounceNodeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[67]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4510,7 +4577,7 @@ func (x *AnnounceNodeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnnounceNodeResponse.ProtoReflect.Descriptor instead.
 func (*AnnounceNodeResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{67}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *AnnounceNodeResponse) GetRegistryIndex() uint64 {
@@ -4518,6 +4585,206 @@ func (x *AnnounceNodeResponse) GetRegistryIndex() uint64 {
 		return x.RegistryIndex
 	}
 	return 0
+}
+
+type BackupRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	OfficeCode    string                 `protobuf:"bytes,1,opt,name=office_code,json=officeCode,proto3" json:"office_code,omitempty"` // must match the caller's certificate and this office
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BackupRequest) Reset() {
+	*x = BackupRequest{}
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[69]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BackupRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BackupRequest) ProtoMessage() {}
+
+func (x *BackupRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[69]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BackupRequest.ProtoReflect.Descriptor instead.
+func (*BackupRequest) Descriptor() ([]byte, []int) {
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{69}
+}
+
+func (x *BackupRequest) GetOfficeCode() string {
+	if x != nil {
+		return x.OfficeCode
+	}
+	return ""
+}
+
+type BackupChunk struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Data          []byte                 `protobuf:"bytes,1,opt,name=data,proto3" json:"data,omitempty"` // the next bytes of the backup file (raftgroup.WriteBackup)
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BackupChunk) Reset() {
+	*x = BackupChunk{}
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[70]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BackupChunk) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BackupChunk) ProtoMessage() {}
+
+func (x *BackupChunk) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[70]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BackupChunk.ProtoReflect.Descriptor instead.
+func (*BackupChunk) Descriptor() ([]byte, []int) {
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{70}
+}
+
+func (x *BackupChunk) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+type CasesThroughRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	OfficeCode    string                 `protobuf:"bytes,1,opt,name=office_code,json=officeCode,proto3" json:"office_code,omitempty"`             // the caller's office
+	SinceUnixNano int64                  `protobuf:"varint,2,opt,name=since_unix_nano,json=sinceUnixNano,proto3" json:"since_unix_nano,omitempty"` // cases updated at or after
+	PageToken     string                 `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`                // from the previous page; "" for the first
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CasesThroughRequest) Reset() {
+	*x = CasesThroughRequest{}
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[71]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CasesThroughRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CasesThroughRequest) ProtoMessage() {}
+
+func (x *CasesThroughRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[71]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CasesThroughRequest.ProtoReflect.Descriptor instead.
+func (*CasesThroughRequest) Descriptor() ([]byte, []int) {
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{71}
+}
+
+func (x *CasesThroughRequest) GetOfficeCode() string {
+	if x != nil {
+		return x.OfficeCode
+	}
+	return ""
+}
+
+func (x *CasesThroughRequest) GetSinceUnixNano() int64 {
+	if x != nil {
+		return x.SinceUnixNano
+	}
+	return 0
+}
+
+func (x *CasesThroughRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+type CasesThroughResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Messages      []*CaseMessage         `protobuf:"bytes,1,rep,name=messages,proto3" json:"messages,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"` // "" on the last page
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CasesThroughResponse) Reset() {
+	*x = CasesThroughResponse{}
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[72]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CasesThroughResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CasesThroughResponse) ProtoMessage() {}
+
+func (x *CasesThroughResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[72]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CasesThroughResponse.ProtoReflect.Descriptor instead.
+func (*CasesThroughResponse) Descriptor() ([]byte, []int) {
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{72}
+}
+
+func (x *CasesThroughResponse) GetMessages() []*CaseMessage {
+	if x != nil {
+		return x.Messages
+	}
+	return nil
+}
+
+func (x *CasesThroughResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
 }
 
 type ProgressRequest struct {
@@ -4529,7 +4796,7 @@ type ProgressRequest struct {
 
 func (x *ProgressRequest) Reset() {
 	*x = ProgressRequest{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[68]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[73]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4541,7 +4808,7 @@ func (x *ProgressRequest) String() string {
 func (*ProgressRequest) ProtoMessage() {}
 
 func (x *ProgressRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[68]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[73]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4554,7 +4821,7 @@ func (x *ProgressRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProgressRequest.ProtoReflect.Descriptor instead.
 func (*ProgressRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{68}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{73}
 }
 
 func (x *ProgressRequest) GetOfficeCode() string {
@@ -4574,7 +4841,7 @@ type ProgressResponse struct {
 
 func (x *ProgressResponse) Reset() {
 	*x = ProgressResponse{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[69]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[74]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4586,7 +4853,7 @@ func (x *ProgressResponse) String() string {
 func (*ProgressResponse) ProtoMessage() {}
 
 func (x *ProgressResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[69]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[74]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4599,7 +4866,7 @@ func (x *ProgressResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProgressResponse.ProtoReflect.Descriptor instead.
 func (*ProgressResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{69}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{74}
 }
 
 func (x *ProgressResponse) GetCommitIndex() uint64 {
@@ -4735,7 +5002,7 @@ const file_yizhan_peer_v1_peer_proto_rawDesc = "" +
 	"\x06replay\x18\x02 \x01(\v2\x1e.yizhan.peer.v1.ReplayRegistryH\x00R\x06replay\x12T\n" +
 	"\x10install_snapshot\x18\x03 \x01(\v2'.yizhan.peer.v1.InstallRegistrySnapshotH\x00R\x0finstallSnapshot\x123\n" +
 	"\x05cases\x18\x04 \x01(\v2\x1b.yizhan.peer.v1.CaseCommandH\x00R\x05casesB\x06\n" +
-	"\x04kind\"\xa3\t\n" +
+	"\x04kind\"\xee\t\n" +
 	"\vCaseCommand\x12 \n" +
 	"\fat_unix_nano\x18\x01 \x01(\x03R\n" +
 	"atUnixNano\x12\x1d\n" +
@@ -4761,8 +5028,12 @@ const file_yizhan_peer_v1_peer_proto_rawDesc = "" +
 	"\x0fput_zero_report\x18\x15 \x01(\v2\x1d.yizhan.peer.v1.PutZeroReportH\x00R\rputZeroReport\x12V\n" +
 	"\x14flag_unsigned_report\x18\x16 \x01(\v2\".yizhan.peer.v1.FlagUnsignedReportH\x00R\x12flagUnsignedReport\x12S\n" +
 	"\x13put_attachment_part\x18\x17 \x01(\v2!.yizhan.peer.v1.PutAttachmentPartH\x00R\x11putAttachmentPart\x12b\n" +
-	"\x18drop_unnamed_attachments\x18\x18 \x01(\v2&.yizhan.peer.v1.DropUnnamedAttachmentsH\x00R\x16dropUnnamedAttachmentsB\x04\n" +
-	"\x02op\"\xe4\x01\n" +
+	"\x18drop_unnamed_attachments\x18\x18 \x01(\v2&.yizhan.peer.v1.DropUnnamedAttachmentsH\x00R\x16dropUnnamedAttachments\x12I\n" +
+	"\x0ffinish_recovery\x18\x19 \x01(\v2\x1e.yizhan.peer.v1.FinishRecoveryH\x00R\x0efinishRecoveryB\x04\n" +
+	"\x02op\"1\n" +
+	"\x0eFinishRecovery\x12\x1f\n" +
+	"\vthrough_day\x18\x01 \x01(\tR\n" +
+	"throughDay\"\xe4\x01\n" +
 	"\x11PutAttachmentPart\x12\x16\n" +
 	"\x06sha256\x18\x01 \x01(\tR\x06sha256\x12\x12\n" +
 	"\x04size\x18\x02 \x01(\x03R\x04size\x12!\n" +
@@ -4931,20 +5202,36 @@ const file_yizhan_peer_v1_peer_proto_rawDesc = "" +
 	"\n" +
 	"cert_chain\x18\x04 \x03(\fR\tcertChain\"=\n" +
 	"\x14AnnounceNodeResponse\x12%\n" +
-	"\x0eregistry_index\x18\x01 \x01(\x04R\rregistryIndex\"2\n" +
+	"\x0eregistry_index\x18\x01 \x01(\x04R\rregistryIndex\"0\n" +
+	"\rBackupRequest\x12\x1f\n" +
+	"\voffice_code\x18\x01 \x01(\tR\n" +
+	"officeCode\"!\n" +
+	"\vBackupChunk\x12\x12\n" +
+	"\x04data\x18\x01 \x01(\fR\x04data\"}\n" +
+	"\x13CasesThroughRequest\x12\x1f\n" +
+	"\voffice_code\x18\x01 \x01(\tR\n" +
+	"officeCode\x12&\n" +
+	"\x0fsince_unix_nano\x18\x02 \x01(\x03R\rsinceUnixNano\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"w\n" +
+	"\x14CasesThroughResponse\x127\n" +
+	"\bmessages\x18\x01 \x03(\v2\x1b.yizhan.peer.v1.CaseMessageR\bmessages\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"2\n" +
 	"\x0fProgressRequest\x12\x1f\n" +
 	"\voffice_code\x18\x01 \x01(\tR\n" +
 	"officeCode\"I\n" +
 	"\x10ProgressResponse\x12!\n" +
 	"\fcommit_index\x18\x01 \x01(\x04R\vcommitIndex\x12\x12\n" +
-	"\x04term\x18\x02 \x01(\x04R\x04term2\xeb\x03\n" +
+	"\x04term\x18\x02 \x01(\x04R\x04term2\x8e\x05\n" +
 	"\x04Peer\x12A\n" +
 	"\x04Join\x12\x1b.yizhan.peer.v1.JoinRequest\x1a\x1c.yizhan.peer.v1.JoinResponse\x12B\n" +
 	"\x04Feed\x12\x1b.yizhan.peer.v1.FeedRequest\x1a\x1b.yizhan.peer.v1.FeedMessage0\x01\x12Y\n" +
 	"\fAnnounceNode\x12#.yizhan.peer.v1.AnnounceNodeRequest\x1a$.yizhan.peer.v1.AnnounceNodeResponse\x12Y\n" +
 	"\fDeliverCases\x12#.yizhan.peer.v1.DeliverCasesRequest\x1a$.yizhan.peer.v1.DeliverCasesResponse\x12W\n" +
 	"\x0ePushAttachment\x12!.yizhan.peer.v1.PutAttachmentPart\x1a\".yizhan.peer.v1.AttachmentProgress\x12M\n" +
-	"\bProgress\x12\x1f.yizhan.peer.v1.ProgressRequest\x1a .yizhan.peer.v1.ProgressResponseB8Z6github.com/yizhan-gov/yizhan/api/yizhan/peer/v1;peerv1b\x06proto3"
+	"\bProgress\x12\x1f.yizhan.peer.v1.ProgressRequest\x1a .yizhan.peer.v1.ProgressResponse\x12F\n" +
+	"\x06Backup\x12\x1d.yizhan.peer.v1.BackupRequest\x1a\x1b.yizhan.peer.v1.BackupChunk0\x01\x12Y\n" +
+	"\fCasesThrough\x12#.yizhan.peer.v1.CasesThroughRequest\x1a$.yizhan.peer.v1.CasesThroughResponseB8Z6github.com/yizhan-gov/yizhan/api/yizhan/peer/v1;peerv1b\x06proto3"
 
 var (
 	file_yizhan_peer_v1_peer_proto_rawDescOnce sync.Once
@@ -4958,7 +5245,7 @@ func file_yizhan_peer_v1_peer_proto_rawDescGZIP() []byte {
 	return file_yizhan_peer_v1_peer_proto_rawDescData
 }
 
-var file_yizhan_peer_v1_peer_proto_msgTypes = make([]protoimpl.MessageInfo, 70)
+var file_yizhan_peer_v1_peer_proto_msgTypes = make([]protoimpl.MessageInfo, 75)
 var file_yizhan_peer_v1_peer_proto_goTypes = []any{
 	(*StaffCredential)(nil),         // 0: yizhan.peer.v1.StaffCredential
 	(*CreateOffice)(nil),            // 1: yizhan.peer.v1.CreateOffice
@@ -4986,87 +5273,92 @@ var file_yizhan_peer_v1_peer_proto_goTypes = []any{
 	(*InstallRegistrySnapshot)(nil), // 23: yizhan.peer.v1.InstallRegistrySnapshot
 	(*Command)(nil),                 // 24: yizhan.peer.v1.Command
 	(*CaseCommand)(nil),             // 25: yizhan.peer.v1.CaseCommand
-	(*PutAttachmentPart)(nil),       // 26: yizhan.peer.v1.PutAttachmentPart
-	(*DropUnnamedAttachments)(nil),  // 27: yizhan.peer.v1.DropUnnamedAttachments
-	(*AttachmentProgress)(nil),      // 28: yizhan.peer.v1.AttachmentProgress
-	(*PutZeroReport)(nil),           // 29: yizhan.peer.v1.PutZeroReport
-	(*FlagUnsignedReport)(nil),      // 30: yizhan.peer.v1.FlagUnsignedReport
-	(*PutShifts)(nil),               // 31: yizhan.peer.v1.PutShifts
-	(*PutLogEntry)(nil),             // 32: yizhan.peer.v1.PutLogEntry
-	(*PutUrgentReport)(nil),         // 33: yizhan.peer.v1.PutUrgentReport
-	(*PutReportAck)(nil),            // 34: yizhan.peer.v1.PutReportAck
-	(*PutConsultation)(nil),         // 35: yizhan.peer.v1.PutConsultation
-	(*SupervisionStep)(nil),         // 36: yizhan.peer.v1.SupervisionStep
-	(*ReplyFollowUp)(nil),           // 37: yizhan.peer.v1.ReplyFollowUp
-	(*RevisitFollowUp)(nil),         // 38: yizhan.peer.v1.RevisitFollowUp
-	(*IssueOrder)(nil),              // 39: yizhan.peer.v1.IssueOrder
-	(*AnswerOrder)(nil),             // 40: yizhan.peer.v1.AnswerOrder
-	(*DecideOrder)(nil),             // 41: yizhan.peer.v1.DecideOrder
-	(*EvaluateCards)(nil),           // 42: yizhan.peer.v1.EvaluateCards
-	(*CardCheck)(nil),               // 43: yizhan.peer.v1.CardCheck
-	(*AppendCaseEvents)(nil),        // 44: yizhan.peer.v1.AppendCaseEvents
-	(*CaseMessage)(nil),             // 45: yizhan.peer.v1.CaseMessage
-	(*ReceiveCaseMessages)(nil),     // 46: yizhan.peer.v1.ReceiveCaseMessages
-	(*OutboxEntry)(nil),             // 47: yizhan.peer.v1.OutboxEntry
-	(*QuarantinedEntry)(nil),        // 48: yizhan.peer.v1.QuarantinedEntry
-	(*QuarantineOutbox)(nil),        // 49: yizhan.peer.v1.QuarantineOutbox
-	(*AckOutbox)(nil),               // 50: yizhan.peer.v1.AckOutbox
-	(*CaseRecord)(nil),              // 51: yizhan.peer.v1.CaseRecord
-	(*DaySequence)(nil),             // 52: yizhan.peer.v1.DaySequence
-	(*CaseBookSnapshot)(nil),        // 53: yizhan.peer.v1.CaseBookSnapshot
-	(*OfficeSnapshot)(nil),          // 54: yizhan.peer.v1.OfficeSnapshot
-	(*RequestRecord)(nil),           // 55: yizhan.peer.v1.RequestRecord
-	(*DeliverCasesRequest)(nil),     // 56: yizhan.peer.v1.DeliverCasesRequest
-	(*CaseReceipt)(nil),             // 57: yizhan.peer.v1.CaseReceipt
-	(*DeliverCasesResponse)(nil),    // 58: yizhan.peer.v1.DeliverCasesResponse
-	(*JoinRequest)(nil),             // 59: yizhan.peer.v1.JoinRequest
-	(*JoinResponse)(nil),            // 60: yizhan.peer.v1.JoinResponse
-	(*FeedRequest)(nil),             // 61: yizhan.peer.v1.FeedRequest
-	(*FeedMessage)(nil),             // 62: yizhan.peer.v1.FeedMessage
-	(*FeedChunk)(nil),               // 63: yizhan.peer.v1.FeedChunk
-	(*FeedBatch)(nil),               // 64: yizhan.peer.v1.FeedBatch
-	(*FeedHeartbeat)(nil),           // 65: yizhan.peer.v1.FeedHeartbeat
-	(*AnnounceNodeRequest)(nil),     // 66: yizhan.peer.v1.AnnounceNodeRequest
-	(*AnnounceNodeResponse)(nil),    // 67: yizhan.peer.v1.AnnounceNodeResponse
-	(*ProgressRequest)(nil),         // 68: yizhan.peer.v1.ProgressRequest
-	(*ProgressResponse)(nil),        // 69: yizhan.peer.v1.ProgressResponse
-	(*v1.Office)(nil),               // 70: yizhan.v1.Office
-	(*v1.Department)(nil),           // 71: yizhan.v1.Department
-	(*v1.Item)(nil),                 // 72: yizhan.v1.Item
-	(*v1.Grant)(nil),                // 73: yizhan.v1.Grant
-	(*v1.StaffMember)(nil),          // 74: yizhan.v1.StaffMember
-	(*v1.Calendar)(nil),             // 75: yizhan.v1.Calendar
-	(*v1.NodeEntry)(nil),            // 76: yizhan.v1.NodeEntry
-	(*v1.CasePolicy)(nil),           // 77: yizhan.v1.CasePolicy
-	(*v1.DutyPolicy)(nil),           // 78: yizhan.v1.DutyPolicy
-	(*v1.SupervisionPolicy)(nil),    // 79: yizhan.v1.SupervisionPolicy
-	(*v1.ZeroReport)(nil),           // 80: yizhan.v1.ZeroReport
-	(*v1.UnsignedReportFlag)(nil),   // 81: yizhan.v1.UnsignedReportFlag
-	(*v1.DutyShift)(nil),            // 82: yizhan.v1.DutyShift
-	(*v1.DutyLogEntry)(nil),         // 83: yizhan.v1.DutyLogEntry
-	(*v1.UrgentReport)(nil),         // 84: yizhan.v1.UrgentReport
-	(*v1.ReportAck)(nil),            // 85: yizhan.v1.ReportAck
-	(*v1.Consultation)(nil),         // 86: yizhan.v1.Consultation
-	(*v1.FollowUpEntry)(nil),        // 87: yizhan.v1.FollowUpEntry
-	(*v1.SupervisionOrder)(nil),     // 88: yizhan.v1.SupervisionOrder
-	(v1.CardRule)(0),                // 89: yizhan.v1.CardRule
-	(*v1.CaseEvent)(nil),            // 90: yizhan.v1.CaseEvent
-	(*anypb.Any)(nil),               // 91: google.protobuf.Any
+	(*FinishRecovery)(nil),          // 26: yizhan.peer.v1.FinishRecovery
+	(*PutAttachmentPart)(nil),       // 27: yizhan.peer.v1.PutAttachmentPart
+	(*DropUnnamedAttachments)(nil),  // 28: yizhan.peer.v1.DropUnnamedAttachments
+	(*AttachmentProgress)(nil),      // 29: yizhan.peer.v1.AttachmentProgress
+	(*PutZeroReport)(nil),           // 30: yizhan.peer.v1.PutZeroReport
+	(*FlagUnsignedReport)(nil),      // 31: yizhan.peer.v1.FlagUnsignedReport
+	(*PutShifts)(nil),               // 32: yizhan.peer.v1.PutShifts
+	(*PutLogEntry)(nil),             // 33: yizhan.peer.v1.PutLogEntry
+	(*PutUrgentReport)(nil),         // 34: yizhan.peer.v1.PutUrgentReport
+	(*PutReportAck)(nil),            // 35: yizhan.peer.v1.PutReportAck
+	(*PutConsultation)(nil),         // 36: yizhan.peer.v1.PutConsultation
+	(*SupervisionStep)(nil),         // 37: yizhan.peer.v1.SupervisionStep
+	(*ReplyFollowUp)(nil),           // 38: yizhan.peer.v1.ReplyFollowUp
+	(*RevisitFollowUp)(nil),         // 39: yizhan.peer.v1.RevisitFollowUp
+	(*IssueOrder)(nil),              // 40: yizhan.peer.v1.IssueOrder
+	(*AnswerOrder)(nil),             // 41: yizhan.peer.v1.AnswerOrder
+	(*DecideOrder)(nil),             // 42: yizhan.peer.v1.DecideOrder
+	(*EvaluateCards)(nil),           // 43: yizhan.peer.v1.EvaluateCards
+	(*CardCheck)(nil),               // 44: yizhan.peer.v1.CardCheck
+	(*AppendCaseEvents)(nil),        // 45: yizhan.peer.v1.AppendCaseEvents
+	(*CaseMessage)(nil),             // 46: yizhan.peer.v1.CaseMessage
+	(*ReceiveCaseMessages)(nil),     // 47: yizhan.peer.v1.ReceiveCaseMessages
+	(*OutboxEntry)(nil),             // 48: yizhan.peer.v1.OutboxEntry
+	(*QuarantinedEntry)(nil),        // 49: yizhan.peer.v1.QuarantinedEntry
+	(*QuarantineOutbox)(nil),        // 50: yizhan.peer.v1.QuarantineOutbox
+	(*AckOutbox)(nil),               // 51: yizhan.peer.v1.AckOutbox
+	(*CaseRecord)(nil),              // 52: yizhan.peer.v1.CaseRecord
+	(*DaySequence)(nil),             // 53: yizhan.peer.v1.DaySequence
+	(*CaseBookSnapshot)(nil),        // 54: yizhan.peer.v1.CaseBookSnapshot
+	(*OfficeSnapshot)(nil),          // 55: yizhan.peer.v1.OfficeSnapshot
+	(*RequestRecord)(nil),           // 56: yizhan.peer.v1.RequestRecord
+	(*DeliverCasesRequest)(nil),     // 57: yizhan.peer.v1.DeliverCasesRequest
+	(*CaseReceipt)(nil),             // 58: yizhan.peer.v1.CaseReceipt
+	(*DeliverCasesResponse)(nil),    // 59: yizhan.peer.v1.DeliverCasesResponse
+	(*JoinRequest)(nil),             // 60: yizhan.peer.v1.JoinRequest
+	(*JoinResponse)(nil),            // 61: yizhan.peer.v1.JoinResponse
+	(*FeedRequest)(nil),             // 62: yizhan.peer.v1.FeedRequest
+	(*FeedMessage)(nil),             // 63: yizhan.peer.v1.FeedMessage
+	(*FeedChunk)(nil),               // 64: yizhan.peer.v1.FeedChunk
+	(*FeedBatch)(nil),               // 65: yizhan.peer.v1.FeedBatch
+	(*FeedHeartbeat)(nil),           // 66: yizhan.peer.v1.FeedHeartbeat
+	(*AnnounceNodeRequest)(nil),     // 67: yizhan.peer.v1.AnnounceNodeRequest
+	(*AnnounceNodeResponse)(nil),    // 68: yizhan.peer.v1.AnnounceNodeResponse
+	(*BackupRequest)(nil),           // 69: yizhan.peer.v1.BackupRequest
+	(*BackupChunk)(nil),             // 70: yizhan.peer.v1.BackupChunk
+	(*CasesThroughRequest)(nil),     // 71: yizhan.peer.v1.CasesThroughRequest
+	(*CasesThroughResponse)(nil),    // 72: yizhan.peer.v1.CasesThroughResponse
+	(*ProgressRequest)(nil),         // 73: yizhan.peer.v1.ProgressRequest
+	(*ProgressResponse)(nil),        // 74: yizhan.peer.v1.ProgressResponse
+	(*v1.Office)(nil),               // 75: yizhan.v1.Office
+	(*v1.Department)(nil),           // 76: yizhan.v1.Department
+	(*v1.Item)(nil),                 // 77: yizhan.v1.Item
+	(*v1.Grant)(nil),                // 78: yizhan.v1.Grant
+	(*v1.StaffMember)(nil),          // 79: yizhan.v1.StaffMember
+	(*v1.Calendar)(nil),             // 80: yizhan.v1.Calendar
+	(*v1.NodeEntry)(nil),            // 81: yizhan.v1.NodeEntry
+	(*v1.CasePolicy)(nil),           // 82: yizhan.v1.CasePolicy
+	(*v1.DutyPolicy)(nil),           // 83: yizhan.v1.DutyPolicy
+	(*v1.SupervisionPolicy)(nil),    // 84: yizhan.v1.SupervisionPolicy
+	(*v1.ZeroReport)(nil),           // 85: yizhan.v1.ZeroReport
+	(*v1.UnsignedReportFlag)(nil),   // 86: yizhan.v1.UnsignedReportFlag
+	(*v1.DutyShift)(nil),            // 87: yizhan.v1.DutyShift
+	(*v1.DutyLogEntry)(nil),         // 88: yizhan.v1.DutyLogEntry
+	(*v1.UrgentReport)(nil),         // 89: yizhan.v1.UrgentReport
+	(*v1.ReportAck)(nil),            // 90: yizhan.v1.ReportAck
+	(*v1.Consultation)(nil),         // 91: yizhan.v1.Consultation
+	(*v1.FollowUpEntry)(nil),        // 92: yizhan.v1.FollowUpEntry
+	(*v1.SupervisionOrder)(nil),     // 93: yizhan.v1.SupervisionOrder
+	(v1.CardRule)(0),                // 94: yizhan.v1.CardRule
+	(*v1.CaseEvent)(nil),            // 95: yizhan.v1.CaseEvent
+	(*anypb.Any)(nil),               // 96: google.protobuf.Any
 }
 var file_yizhan_peer_v1_peer_proto_depIdxs = []int32{
-	70,  // 0: yizhan.peer.v1.CreateOffice.office:type_name -> yizhan.v1.Office
-	71,  // 1: yizhan.peer.v1.CreateDepartment.department:type_name -> yizhan.v1.Department
-	70,  // 2: yizhan.peer.v1.UpdateOffice.office:type_name -> yizhan.v1.Office
-	71,  // 3: yizhan.peer.v1.UpdateDepartment.department:type_name -> yizhan.v1.Department
-	72,  // 4: yizhan.peer.v1.CreateItem.item:type_name -> yizhan.v1.Item
-	72,  // 5: yizhan.peer.v1.UpdateItem.item:type_name -> yizhan.v1.Item
-	73,  // 6: yizhan.peer.v1.CreateGrant.grant:type_name -> yizhan.v1.Grant
-	74,  // 7: yizhan.peer.v1.CreateStaff.staff:type_name -> yizhan.v1.StaffMember
+	75,  // 0: yizhan.peer.v1.CreateOffice.office:type_name -> yizhan.v1.Office
+	76,  // 1: yizhan.peer.v1.CreateDepartment.department:type_name -> yizhan.v1.Department
+	75,  // 2: yizhan.peer.v1.UpdateOffice.office:type_name -> yizhan.v1.Office
+	76,  // 3: yizhan.peer.v1.UpdateDepartment.department:type_name -> yizhan.v1.Department
+	77,  // 4: yizhan.peer.v1.CreateItem.item:type_name -> yizhan.v1.Item
+	77,  // 5: yizhan.peer.v1.UpdateItem.item:type_name -> yizhan.v1.Item
+	78,  // 6: yizhan.peer.v1.CreateGrant.grant:type_name -> yizhan.v1.Grant
+	79,  // 7: yizhan.peer.v1.CreateStaff.staff:type_name -> yizhan.v1.StaffMember
 	0,   // 8: yizhan.peer.v1.CreateStaff.credential:type_name -> yizhan.peer.v1.StaffCredential
-	74,  // 9: yizhan.peer.v1.UpdateStaff.staff:type_name -> yizhan.v1.StaffMember
+	79,  // 9: yizhan.peer.v1.UpdateStaff.staff:type_name -> yizhan.v1.StaffMember
 	0,   // 10: yizhan.peer.v1.UpdateStaff.credential:type_name -> yizhan.peer.v1.StaffCredential
-	75,  // 11: yizhan.peer.v1.PutCalendar.calendar:type_name -> yizhan.v1.Calendar
-	76,  // 12: yizhan.peer.v1.PutNode.node:type_name -> yizhan.v1.NodeEntry
+	80,  // 11: yizhan.peer.v1.PutCalendar.calendar:type_name -> yizhan.v1.Calendar
+	81,  // 12: yizhan.peer.v1.PutNode.node:type_name -> yizhan.v1.NodeEntry
 	13,  // 13: yizhan.peer.v1.PutQueryCodeKey.key:type_name -> yizhan.peer.v1.QueryCodeKey
 	1,   // 14: yizhan.peer.v1.RegistryCommand.create_office:type_name -> yizhan.peer.v1.CreateOffice
 	2,   // 15: yizhan.peer.v1.RegistryCommand.create_department:type_name -> yizhan.peer.v1.CreateDepartment
@@ -5084,110 +5376,116 @@ var file_yizhan_peer_v1_peer_proto_depIdxs = []int32{
 	10,  // 27: yizhan.peer.v1.RegistryCommand.update_staff:type_name -> yizhan.peer.v1.UpdateStaff
 	3,   // 28: yizhan.peer.v1.RegistryCommand.update_office:type_name -> yizhan.peer.v1.UpdateOffice
 	4,   // 29: yizhan.peer.v1.RegistryCommand.update_department:type_name -> yizhan.peer.v1.UpdateDepartment
-	77,  // 30: yizhan.peer.v1.PutCasePolicy.policy:type_name -> yizhan.v1.CasePolicy
-	78,  // 31: yizhan.peer.v1.PutDutyPolicy.policy:type_name -> yizhan.v1.DutyPolicy
-	79,  // 32: yizhan.peer.v1.PutSupervisionPolicy.policy:type_name -> yizhan.v1.SupervisionPolicy
+	82,  // 30: yizhan.peer.v1.PutCasePolicy.policy:type_name -> yizhan.v1.CasePolicy
+	83,  // 31: yizhan.peer.v1.PutDutyPolicy.policy:type_name -> yizhan.v1.DutyPolicy
+	84,  // 32: yizhan.peer.v1.PutSupervisionPolicy.policy:type_name -> yizhan.v1.SupervisionPolicy
 	15,  // 33: yizhan.peer.v1.ChangelogEntry.command:type_name -> yizhan.peer.v1.RegistryCommand
-	72,  // 34: yizhan.peer.v1.ItemHistory.versions:type_name -> yizhan.v1.Item
-	70,  // 35: yizhan.peer.v1.RegistrySnapshot.offices:type_name -> yizhan.v1.Office
-	71,  // 36: yizhan.peer.v1.RegistrySnapshot.departments:type_name -> yizhan.v1.Department
+	77,  // 34: yizhan.peer.v1.ItemHistory.versions:type_name -> yizhan.v1.Item
+	75,  // 35: yizhan.peer.v1.RegistrySnapshot.offices:type_name -> yizhan.v1.Office
+	76,  // 36: yizhan.peer.v1.RegistrySnapshot.departments:type_name -> yizhan.v1.Department
 	20,  // 37: yizhan.peer.v1.RegistrySnapshot.items:type_name -> yizhan.peer.v1.ItemHistory
-	73,  // 38: yizhan.peer.v1.RegistrySnapshot.grants:type_name -> yizhan.v1.Grant
-	74,  // 39: yizhan.peer.v1.RegistrySnapshot.staff:type_name -> yizhan.v1.StaffMember
+	78,  // 38: yizhan.peer.v1.RegistrySnapshot.grants:type_name -> yizhan.v1.Grant
+	79,  // 39: yizhan.peer.v1.RegistrySnapshot.staff:type_name -> yizhan.v1.StaffMember
 	0,   // 40: yizhan.peer.v1.RegistrySnapshot.credentials:type_name -> yizhan.peer.v1.StaffCredential
-	75,  // 41: yizhan.peer.v1.RegistrySnapshot.calendars:type_name -> yizhan.v1.Calendar
-	76,  // 42: yizhan.peer.v1.RegistrySnapshot.nodes:type_name -> yizhan.v1.NodeEntry
+	80,  // 41: yizhan.peer.v1.RegistrySnapshot.calendars:type_name -> yizhan.v1.Calendar
+	81,  // 42: yizhan.peer.v1.RegistrySnapshot.nodes:type_name -> yizhan.v1.NodeEntry
 	19,  // 43: yizhan.peer.v1.RegistrySnapshot.changelog:type_name -> yizhan.peer.v1.ChangelogEntry
 	13,  // 44: yizhan.peer.v1.RegistrySnapshot.query_code_keys:type_name -> yizhan.peer.v1.QueryCodeKey
-	79,  // 45: yizhan.peer.v1.RegistrySnapshot.supervision_policy:type_name -> yizhan.v1.SupervisionPolicy
-	78,  // 46: yizhan.peer.v1.RegistrySnapshot.duty_policy:type_name -> yizhan.v1.DutyPolicy
-	77,  // 47: yizhan.peer.v1.RegistrySnapshot.case_policy:type_name -> yizhan.v1.CasePolicy
+	84,  // 45: yizhan.peer.v1.RegistrySnapshot.supervision_policy:type_name -> yizhan.v1.SupervisionPolicy
+	83,  // 46: yizhan.peer.v1.RegistrySnapshot.duty_policy:type_name -> yizhan.v1.DutyPolicy
+	82,  // 47: yizhan.peer.v1.RegistrySnapshot.case_policy:type_name -> yizhan.v1.CasePolicy
 	19,  // 48: yizhan.peer.v1.ReplayRegistry.entries:type_name -> yizhan.peer.v1.ChangelogEntry
 	21,  // 49: yizhan.peer.v1.InstallRegistrySnapshot.snapshot:type_name -> yizhan.peer.v1.RegistrySnapshot
 	15,  // 50: yizhan.peer.v1.Command.registry:type_name -> yizhan.peer.v1.RegistryCommand
 	22,  // 51: yizhan.peer.v1.Command.replay:type_name -> yizhan.peer.v1.ReplayRegistry
 	23,  // 52: yizhan.peer.v1.Command.install_snapshot:type_name -> yizhan.peer.v1.InstallRegistrySnapshot
 	25,  // 53: yizhan.peer.v1.Command.cases:type_name -> yizhan.peer.v1.CaseCommand
-	44,  // 54: yizhan.peer.v1.CaseCommand.append:type_name -> yizhan.peer.v1.AppendCaseEvents
-	46,  // 55: yizhan.peer.v1.CaseCommand.receive:type_name -> yizhan.peer.v1.ReceiveCaseMessages
-	50,  // 56: yizhan.peer.v1.CaseCommand.ack:type_name -> yizhan.peer.v1.AckOutbox
-	49,  // 57: yizhan.peer.v1.CaseCommand.quarantine:type_name -> yizhan.peer.v1.QuarantineOutbox
-	42,  // 58: yizhan.peer.v1.CaseCommand.evaluate_cards:type_name -> yizhan.peer.v1.EvaluateCards
-	36,  // 59: yizhan.peer.v1.CaseCommand.supervision:type_name -> yizhan.peer.v1.SupervisionStep
-	35,  // 60: yizhan.peer.v1.CaseCommand.put_consultation:type_name -> yizhan.peer.v1.PutConsultation
-	33,  // 61: yizhan.peer.v1.CaseCommand.put_report:type_name -> yizhan.peer.v1.PutUrgentReport
-	34,  // 62: yizhan.peer.v1.CaseCommand.put_report_ack:type_name -> yizhan.peer.v1.PutReportAck
-	31,  // 63: yizhan.peer.v1.CaseCommand.put_shifts:type_name -> yizhan.peer.v1.PutShifts
-	32,  // 64: yizhan.peer.v1.CaseCommand.put_log_entry:type_name -> yizhan.peer.v1.PutLogEntry
-	29,  // 65: yizhan.peer.v1.CaseCommand.put_zero_report:type_name -> yizhan.peer.v1.PutZeroReport
-	30,  // 66: yizhan.peer.v1.CaseCommand.flag_unsigned_report:type_name -> yizhan.peer.v1.FlagUnsignedReport
-	26,  // 67: yizhan.peer.v1.CaseCommand.put_attachment_part:type_name -> yizhan.peer.v1.PutAttachmentPart
-	27,  // 68: yizhan.peer.v1.CaseCommand.drop_unnamed_attachments:type_name -> yizhan.peer.v1.DropUnnamedAttachments
-	80,  // 69: yizhan.peer.v1.PutZeroReport.report:type_name -> yizhan.v1.ZeroReport
-	81,  // 70: yizhan.peer.v1.FlagUnsignedReport.flag:type_name -> yizhan.v1.UnsignedReportFlag
-	82,  // 71: yizhan.peer.v1.PutShifts.shifts:type_name -> yizhan.v1.DutyShift
-	83,  // 72: yizhan.peer.v1.PutLogEntry.entry:type_name -> yizhan.v1.DutyLogEntry
-	84,  // 73: yizhan.peer.v1.PutUrgentReport.report:type_name -> yizhan.v1.UrgentReport
-	85,  // 74: yizhan.peer.v1.PutReportAck.ack:type_name -> yizhan.v1.ReportAck
-	86,  // 75: yizhan.peer.v1.PutConsultation.consultation:type_name -> yizhan.v1.Consultation
-	37,  // 76: yizhan.peer.v1.SupervisionStep.reply_follow_up:type_name -> yizhan.peer.v1.ReplyFollowUp
-	38,  // 77: yizhan.peer.v1.SupervisionStep.revisit_follow_up:type_name -> yizhan.peer.v1.RevisitFollowUp
-	39,  // 78: yizhan.peer.v1.SupervisionStep.issue_order:type_name -> yizhan.peer.v1.IssueOrder
-	40,  // 79: yizhan.peer.v1.SupervisionStep.answer_order:type_name -> yizhan.peer.v1.AnswerOrder
-	41,  // 80: yizhan.peer.v1.SupervisionStep.decide_order:type_name -> yizhan.peer.v1.DecideOrder
-	87,  // 81: yizhan.peer.v1.ReplyFollowUp.entry:type_name -> yizhan.v1.FollowUpEntry
-	87,  // 82: yizhan.peer.v1.RevisitFollowUp.entry:type_name -> yizhan.v1.FollowUpEntry
-	88,  // 83: yizhan.peer.v1.IssueOrder.order:type_name -> yizhan.v1.SupervisionOrder
-	87,  // 84: yizhan.peer.v1.AnswerOrder.entry:type_name -> yizhan.v1.FollowUpEntry
-	87,  // 85: yizhan.peer.v1.DecideOrder.entry:type_name -> yizhan.v1.FollowUpEntry
-	43,  // 86: yizhan.peer.v1.EvaluateCards.checks:type_name -> yizhan.peer.v1.CardCheck
-	89,  // 87: yizhan.peer.v1.CardCheck.rule:type_name -> yizhan.v1.CardRule
-	90,  // 88: yizhan.peer.v1.AppendCaseEvents.events:type_name -> yizhan.v1.CaseEvent
-	90,  // 89: yizhan.peer.v1.CaseMessage.events:type_name -> yizhan.v1.CaseEvent
-	86,  // 90: yizhan.peer.v1.CaseMessage.consultation:type_name -> yizhan.v1.Consultation
-	84,  // 91: yizhan.peer.v1.CaseMessage.report:type_name -> yizhan.v1.UrgentReport
-	85,  // 92: yizhan.peer.v1.CaseMessage.report_ack:type_name -> yizhan.v1.ReportAck
-	82,  // 93: yizhan.peer.v1.CaseMessage.shift:type_name -> yizhan.v1.DutyShift
-	80,  // 94: yizhan.peer.v1.CaseMessage.zero_report:type_name -> yizhan.v1.ZeroReport
-	81,  // 95: yizhan.peer.v1.CaseMessage.unsigned_flag:type_name -> yizhan.v1.UnsignedReportFlag
-	45,  // 96: yizhan.peer.v1.ReceiveCaseMessages.messages:type_name -> yizhan.peer.v1.CaseMessage
-	47,  // 97: yizhan.peer.v1.QuarantinedEntry.entry:type_name -> yizhan.peer.v1.OutboxEntry
-	48,  // 98: yizhan.peer.v1.QuarantineOutbox.entries:type_name -> yizhan.peer.v1.QuarantinedEntry
-	47,  // 99: yizhan.peer.v1.AckOutbox.acks:type_name -> yizhan.peer.v1.OutboxEntry
-	90,  // 100: yizhan.peer.v1.CaseRecord.events:type_name -> yizhan.v1.CaseEvent
-	51,  // 101: yizhan.peer.v1.CaseBookSnapshot.cases:type_name -> yizhan.peer.v1.CaseRecord
-	47,  // 102: yizhan.peer.v1.CaseBookSnapshot.outbox:type_name -> yizhan.peer.v1.OutboxEntry
-	52,  // 103: yizhan.peer.v1.CaseBookSnapshot.sequences:type_name -> yizhan.peer.v1.DaySequence
-	48,  // 104: yizhan.peer.v1.CaseBookSnapshot.quarantine:type_name -> yizhan.peer.v1.QuarantinedEntry
-	21,  // 105: yizhan.peer.v1.OfficeSnapshot.registry:type_name -> yizhan.peer.v1.RegistrySnapshot
-	53,  // 106: yizhan.peer.v1.OfficeSnapshot.cases:type_name -> yizhan.peer.v1.CaseBookSnapshot
-	55,  // 107: yizhan.peer.v1.OfficeSnapshot.requests:type_name -> yizhan.peer.v1.RequestRecord
-	91,  // 108: yizhan.peer.v1.RequestRecord.answer:type_name -> google.protobuf.Any
-	45,  // 109: yizhan.peer.v1.DeliverCasesRequest.messages:type_name -> yizhan.peer.v1.CaseMessage
-	57,  // 110: yizhan.peer.v1.DeliverCasesResponse.receipts:type_name -> yizhan.peer.v1.CaseReceipt
-	21,  // 111: yizhan.peer.v1.FeedMessage.snapshot:type_name -> yizhan.peer.v1.RegistrySnapshot
-	64,  // 112: yizhan.peer.v1.FeedMessage.batch:type_name -> yizhan.peer.v1.FeedBatch
-	65,  // 113: yizhan.peer.v1.FeedMessage.heartbeat:type_name -> yizhan.peer.v1.FeedHeartbeat
-	63,  // 114: yizhan.peer.v1.FeedMessage.chunk:type_name -> yizhan.peer.v1.FeedChunk
-	19,  // 115: yizhan.peer.v1.FeedBatch.entries:type_name -> yizhan.peer.v1.ChangelogEntry
-	76,  // 116: yizhan.peer.v1.AnnounceNodeRequest.node:type_name -> yizhan.v1.NodeEntry
-	59,  // 117: yizhan.peer.v1.Peer.Join:input_type -> yizhan.peer.v1.JoinRequest
-	61,  // 118: yizhan.peer.v1.Peer.Feed:input_type -> yizhan.peer.v1.FeedRequest
-	66,  // 119: yizhan.peer.v1.Peer.AnnounceNode:input_type -> yizhan.peer.v1.AnnounceNodeRequest
-	56,  // 120: yizhan.peer.v1.Peer.DeliverCases:input_type -> yizhan.peer.v1.DeliverCasesRequest
-	26,  // 121: yizhan.peer.v1.Peer.PushAttachment:input_type -> yizhan.peer.v1.PutAttachmentPart
-	68,  // 122: yizhan.peer.v1.Peer.Progress:input_type -> yizhan.peer.v1.ProgressRequest
-	60,  // 123: yizhan.peer.v1.Peer.Join:output_type -> yizhan.peer.v1.JoinResponse
-	62,  // 124: yizhan.peer.v1.Peer.Feed:output_type -> yizhan.peer.v1.FeedMessage
-	67,  // 125: yizhan.peer.v1.Peer.AnnounceNode:output_type -> yizhan.peer.v1.AnnounceNodeResponse
-	58,  // 126: yizhan.peer.v1.Peer.DeliverCases:output_type -> yizhan.peer.v1.DeliverCasesResponse
-	28,  // 127: yizhan.peer.v1.Peer.PushAttachment:output_type -> yizhan.peer.v1.AttachmentProgress
-	69,  // 128: yizhan.peer.v1.Peer.Progress:output_type -> yizhan.peer.v1.ProgressResponse
-	123, // [123:129] is the sub-list for method output_type
-	117, // [117:123] is the sub-list for method input_type
-	117, // [117:117] is the sub-list for extension type_name
-	117, // [117:117] is the sub-list for extension extendee
-	0,   // [0:117] is the sub-list for field type_name
+	45,  // 54: yizhan.peer.v1.CaseCommand.append:type_name -> yizhan.peer.v1.AppendCaseEvents
+	47,  // 55: yizhan.peer.v1.CaseCommand.receive:type_name -> yizhan.peer.v1.ReceiveCaseMessages
+	51,  // 56: yizhan.peer.v1.CaseCommand.ack:type_name -> yizhan.peer.v1.AckOutbox
+	50,  // 57: yizhan.peer.v1.CaseCommand.quarantine:type_name -> yizhan.peer.v1.QuarantineOutbox
+	43,  // 58: yizhan.peer.v1.CaseCommand.evaluate_cards:type_name -> yizhan.peer.v1.EvaluateCards
+	37,  // 59: yizhan.peer.v1.CaseCommand.supervision:type_name -> yizhan.peer.v1.SupervisionStep
+	36,  // 60: yizhan.peer.v1.CaseCommand.put_consultation:type_name -> yizhan.peer.v1.PutConsultation
+	34,  // 61: yizhan.peer.v1.CaseCommand.put_report:type_name -> yizhan.peer.v1.PutUrgentReport
+	35,  // 62: yizhan.peer.v1.CaseCommand.put_report_ack:type_name -> yizhan.peer.v1.PutReportAck
+	32,  // 63: yizhan.peer.v1.CaseCommand.put_shifts:type_name -> yizhan.peer.v1.PutShifts
+	33,  // 64: yizhan.peer.v1.CaseCommand.put_log_entry:type_name -> yizhan.peer.v1.PutLogEntry
+	30,  // 65: yizhan.peer.v1.CaseCommand.put_zero_report:type_name -> yizhan.peer.v1.PutZeroReport
+	31,  // 66: yizhan.peer.v1.CaseCommand.flag_unsigned_report:type_name -> yizhan.peer.v1.FlagUnsignedReport
+	27,  // 67: yizhan.peer.v1.CaseCommand.put_attachment_part:type_name -> yizhan.peer.v1.PutAttachmentPart
+	28,  // 68: yizhan.peer.v1.CaseCommand.drop_unnamed_attachments:type_name -> yizhan.peer.v1.DropUnnamedAttachments
+	26,  // 69: yizhan.peer.v1.CaseCommand.finish_recovery:type_name -> yizhan.peer.v1.FinishRecovery
+	85,  // 70: yizhan.peer.v1.PutZeroReport.report:type_name -> yizhan.v1.ZeroReport
+	86,  // 71: yizhan.peer.v1.FlagUnsignedReport.flag:type_name -> yizhan.v1.UnsignedReportFlag
+	87,  // 72: yizhan.peer.v1.PutShifts.shifts:type_name -> yizhan.v1.DutyShift
+	88,  // 73: yizhan.peer.v1.PutLogEntry.entry:type_name -> yizhan.v1.DutyLogEntry
+	89,  // 74: yizhan.peer.v1.PutUrgentReport.report:type_name -> yizhan.v1.UrgentReport
+	90,  // 75: yizhan.peer.v1.PutReportAck.ack:type_name -> yizhan.v1.ReportAck
+	91,  // 76: yizhan.peer.v1.PutConsultation.consultation:type_name -> yizhan.v1.Consultation
+	38,  // 77: yizhan.peer.v1.SupervisionStep.reply_follow_up:type_name -> yizhan.peer.v1.ReplyFollowUp
+	39,  // 78: yizhan.peer.v1.SupervisionStep.revisit_follow_up:type_name -> yizhan.peer.v1.RevisitFollowUp
+	40,  // 79: yizhan.peer.v1.SupervisionStep.issue_order:type_name -> yizhan.peer.v1.IssueOrder
+	41,  // 80: yizhan.peer.v1.SupervisionStep.answer_order:type_name -> yizhan.peer.v1.AnswerOrder
+	42,  // 81: yizhan.peer.v1.SupervisionStep.decide_order:type_name -> yizhan.peer.v1.DecideOrder
+	92,  // 82: yizhan.peer.v1.ReplyFollowUp.entry:type_name -> yizhan.v1.FollowUpEntry
+	92,  // 83: yizhan.peer.v1.RevisitFollowUp.entry:type_name -> yizhan.v1.FollowUpEntry
+	93,  // 84: yizhan.peer.v1.IssueOrder.order:type_name -> yizhan.v1.SupervisionOrder
+	92,  // 85: yizhan.peer.v1.AnswerOrder.entry:type_name -> yizhan.v1.FollowUpEntry
+	92,  // 86: yizhan.peer.v1.DecideOrder.entry:type_name -> yizhan.v1.FollowUpEntry
+	44,  // 87: yizhan.peer.v1.EvaluateCards.checks:type_name -> yizhan.peer.v1.CardCheck
+	94,  // 88: yizhan.peer.v1.CardCheck.rule:type_name -> yizhan.v1.CardRule
+	95,  // 89: yizhan.peer.v1.AppendCaseEvents.events:type_name -> yizhan.v1.CaseEvent
+	95,  // 90: yizhan.peer.v1.CaseMessage.events:type_name -> yizhan.v1.CaseEvent
+	91,  // 91: yizhan.peer.v1.CaseMessage.consultation:type_name -> yizhan.v1.Consultation
+	89,  // 92: yizhan.peer.v1.CaseMessage.report:type_name -> yizhan.v1.UrgentReport
+	90,  // 93: yizhan.peer.v1.CaseMessage.report_ack:type_name -> yizhan.v1.ReportAck
+	87,  // 94: yizhan.peer.v1.CaseMessage.shift:type_name -> yizhan.v1.DutyShift
+	85,  // 95: yizhan.peer.v1.CaseMessage.zero_report:type_name -> yizhan.v1.ZeroReport
+	86,  // 96: yizhan.peer.v1.CaseMessage.unsigned_flag:type_name -> yizhan.v1.UnsignedReportFlag
+	46,  // 97: yizhan.peer.v1.ReceiveCaseMessages.messages:type_name -> yizhan.peer.v1.CaseMessage
+	48,  // 98: yizhan.peer.v1.QuarantinedEntry.entry:type_name -> yizhan.peer.v1.OutboxEntry
+	49,  // 99: yizhan.peer.v1.QuarantineOutbox.entries:type_name -> yizhan.peer.v1.QuarantinedEntry
+	48,  // 100: yizhan.peer.v1.AckOutbox.acks:type_name -> yizhan.peer.v1.OutboxEntry
+	95,  // 101: yizhan.peer.v1.CaseRecord.events:type_name -> yizhan.v1.CaseEvent
+	52,  // 102: yizhan.peer.v1.CaseBookSnapshot.cases:type_name -> yizhan.peer.v1.CaseRecord
+	48,  // 103: yizhan.peer.v1.CaseBookSnapshot.outbox:type_name -> yizhan.peer.v1.OutboxEntry
+	53,  // 104: yizhan.peer.v1.CaseBookSnapshot.sequences:type_name -> yizhan.peer.v1.DaySequence
+	49,  // 105: yizhan.peer.v1.CaseBookSnapshot.quarantine:type_name -> yizhan.peer.v1.QuarantinedEntry
+	21,  // 106: yizhan.peer.v1.OfficeSnapshot.registry:type_name -> yizhan.peer.v1.RegistrySnapshot
+	54,  // 107: yizhan.peer.v1.OfficeSnapshot.cases:type_name -> yizhan.peer.v1.CaseBookSnapshot
+	56,  // 108: yizhan.peer.v1.OfficeSnapshot.requests:type_name -> yizhan.peer.v1.RequestRecord
+	96,  // 109: yizhan.peer.v1.RequestRecord.answer:type_name -> google.protobuf.Any
+	46,  // 110: yizhan.peer.v1.DeliverCasesRequest.messages:type_name -> yizhan.peer.v1.CaseMessage
+	58,  // 111: yizhan.peer.v1.DeliverCasesResponse.receipts:type_name -> yizhan.peer.v1.CaseReceipt
+	21,  // 112: yizhan.peer.v1.FeedMessage.snapshot:type_name -> yizhan.peer.v1.RegistrySnapshot
+	65,  // 113: yizhan.peer.v1.FeedMessage.batch:type_name -> yizhan.peer.v1.FeedBatch
+	66,  // 114: yizhan.peer.v1.FeedMessage.heartbeat:type_name -> yizhan.peer.v1.FeedHeartbeat
+	64,  // 115: yizhan.peer.v1.FeedMessage.chunk:type_name -> yizhan.peer.v1.FeedChunk
+	19,  // 116: yizhan.peer.v1.FeedBatch.entries:type_name -> yizhan.peer.v1.ChangelogEntry
+	81,  // 117: yizhan.peer.v1.AnnounceNodeRequest.node:type_name -> yizhan.v1.NodeEntry
+	46,  // 118: yizhan.peer.v1.CasesThroughResponse.messages:type_name -> yizhan.peer.v1.CaseMessage
+	60,  // 119: yizhan.peer.v1.Peer.Join:input_type -> yizhan.peer.v1.JoinRequest
+	62,  // 120: yizhan.peer.v1.Peer.Feed:input_type -> yizhan.peer.v1.FeedRequest
+	67,  // 121: yizhan.peer.v1.Peer.AnnounceNode:input_type -> yizhan.peer.v1.AnnounceNodeRequest
+	57,  // 122: yizhan.peer.v1.Peer.DeliverCases:input_type -> yizhan.peer.v1.DeliverCasesRequest
+	27,  // 123: yizhan.peer.v1.Peer.PushAttachment:input_type -> yizhan.peer.v1.PutAttachmentPart
+	73,  // 124: yizhan.peer.v1.Peer.Progress:input_type -> yizhan.peer.v1.ProgressRequest
+	69,  // 125: yizhan.peer.v1.Peer.Backup:input_type -> yizhan.peer.v1.BackupRequest
+	71,  // 126: yizhan.peer.v1.Peer.CasesThrough:input_type -> yizhan.peer.v1.CasesThroughRequest
+	61,  // 127: yizhan.peer.v1.Peer.Join:output_type -> yizhan.peer.v1.JoinResponse
+	63,  // 128: yizhan.peer.v1.Peer.Feed:output_type -> yizhan.peer.v1.FeedMessage
+	68,  // 129: yizhan.peer.v1.Peer.AnnounceNode:output_type -> yizhan.peer.v1.AnnounceNodeResponse
+	59,  // 130: yizhan.peer.v1.Peer.DeliverCases:output_type -> yizhan.peer.v1.DeliverCasesResponse
+	29,  // 131: yizhan.peer.v1.Peer.PushAttachment:output_type -> yizhan.peer.v1.AttachmentProgress
+	74,  // 132: yizhan.peer.v1.Peer.Progress:output_type -> yizhan.peer.v1.ProgressResponse
+	70,  // 133: yizhan.peer.v1.Peer.Backup:output_type -> yizhan.peer.v1.BackupChunk
+	72,  // 134: yizhan.peer.v1.Peer.CasesThrough:output_type -> yizhan.peer.v1.CasesThroughResponse
+	127, // [127:135] is the sub-list for method output_type
+	119, // [119:127] is the sub-list for method input_type
+	119, // [119:119] is the sub-list for extension type_name
+	119, // [119:119] is the sub-list for extension extendee
+	0,   // [0:119] is the sub-list for field type_name
 }
 
 func init() { file_yizhan_peer_v1_peer_proto_init() }
@@ -5235,15 +5533,16 @@ func file_yizhan_peer_v1_peer_proto_init() {
 		(*CaseCommand_FlagUnsignedReport)(nil),
 		(*CaseCommand_PutAttachmentPart)(nil),
 		(*CaseCommand_DropUnnamedAttachments)(nil),
+		(*CaseCommand_FinishRecovery)(nil),
 	}
-	file_yizhan_peer_v1_peer_proto_msgTypes[36].OneofWrappers = []any{
+	file_yizhan_peer_v1_peer_proto_msgTypes[37].OneofWrappers = []any{
 		(*SupervisionStep_ReplyFollowUp)(nil),
 		(*SupervisionStep_RevisitFollowUp)(nil),
 		(*SupervisionStep_IssueOrder)(nil),
 		(*SupervisionStep_AnswerOrder)(nil),
 		(*SupervisionStep_DecideOrder)(nil),
 	}
-	file_yizhan_peer_v1_peer_proto_msgTypes[62].OneofWrappers = []any{
+	file_yizhan_peer_v1_peer_proto_msgTypes[63].OneofWrappers = []any{
 		(*FeedMessage_Snapshot)(nil),
 		(*FeedMessage_Batch)(nil),
 		(*FeedMessage_Heartbeat)(nil),
@@ -5255,7 +5554,7 @@ func file_yizhan_peer_v1_peer_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_yizhan_peer_v1_peer_proto_rawDesc), len(file_yizhan_peer_v1_peer_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   70,
+			NumMessages:   75,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

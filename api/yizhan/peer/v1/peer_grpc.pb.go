@@ -28,6 +28,8 @@ const (
 	Peer_DeliverCases_FullMethodName   = "/yizhan.peer.v1.Peer/DeliverCases"
 	Peer_PushAttachment_FullMethodName = "/yizhan.peer.v1.Peer/PushAttachment"
 	Peer_Progress_FullMethodName       = "/yizhan.peer.v1.Peer/Progress"
+	Peer_Backup_FullMethodName         = "/yizhan.peer.v1.Peer/Backup"
+	Peer_CasesThrough_FullMethodName   = "/yizhan.peer.v1.Peer/CasesThrough"
 )
 
 // PeerClient is the client API for Peer service.
@@ -52,6 +54,14 @@ type PeerClient interface {
 	// is committed (answered by the leader), so that a restarted node knows
 	// when it has applied what was committed before it started.
 	Progress(ctx context.Context, in *ProgressRequest, opts ...grpc.CallOption) (*ProgressResponse, error)
+	// Backup streams a consistent copy of this node's office state at one
+	// raft index (the registry, the case book), for `yizhan backup`. Only a
+	// certificate of the same office may ask: it holds every applicant.
+	Backup(ctx context.Context, in *BackupRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[BackupChunk], error)
+	// CasesThrough hands a neighbouring office restored from a backup the
+	// cases through it (filed in its subtree) that changed since a time, a
+	// page at a time, as case messages from this office.
+	CasesThrough(ctx context.Context, in *CasesThroughRequest, opts ...grpc.CallOption) (*CasesThroughResponse, error)
 }
 
 type peerClient struct {
@@ -131,6 +141,35 @@ func (c *peerClient) Progress(ctx context.Context, in *ProgressRequest, opts ...
 	return out, nil
 }
 
+func (c *peerClient) Backup(ctx context.Context, in *BackupRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[BackupChunk], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &Peer_ServiceDesc.Streams[1], Peer_Backup_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[BackupRequest, BackupChunk]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Peer_BackupClient = grpc.ServerStreamingClient[BackupChunk]
+
+func (c *peerClient) CasesThrough(ctx context.Context, in *CasesThroughRequest, opts ...grpc.CallOption) (*CasesThroughResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CasesThroughResponse)
+	err := c.cc.Invoke(ctx, Peer_CasesThrough_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // PeerServer is the server API for Peer service.
 // All implementations must embed UnimplementedPeerServer
 // for forward compatibility.
@@ -153,6 +192,14 @@ type PeerServer interface {
 	// is committed (answered by the leader), so that a restarted node knows
 	// when it has applied what was committed before it started.
 	Progress(context.Context, *ProgressRequest) (*ProgressResponse, error)
+	// Backup streams a consistent copy of this node's office state at one
+	// raft index (the registry, the case book), for `yizhan backup`. Only a
+	// certificate of the same office may ask: it holds every applicant.
+	Backup(*BackupRequest, grpc.ServerStreamingServer[BackupChunk]) error
+	// CasesThrough hands a neighbouring office restored from a backup the
+	// cases through it (filed in its subtree) that changed since a time, a
+	// page at a time, as case messages from this office.
+	CasesThrough(context.Context, *CasesThroughRequest) (*CasesThroughResponse, error)
 	mustEmbedUnimplementedPeerServer()
 }
 
@@ -180,6 +227,12 @@ func (UnimplementedPeerServer) PushAttachment(context.Context, *PutAttachmentPar
 }
 func (UnimplementedPeerServer) Progress(context.Context, *ProgressRequest) (*ProgressResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Progress not implemented")
+}
+func (UnimplementedPeerServer) Backup(*BackupRequest, grpc.ServerStreamingServer[BackupChunk]) error {
+	return status.Error(codes.Unimplemented, "method Backup not implemented")
+}
+func (UnimplementedPeerServer) CasesThrough(context.Context, *CasesThroughRequest) (*CasesThroughResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CasesThrough not implemented")
 }
 func (UnimplementedPeerServer) mustEmbedUnimplementedPeerServer() {}
 func (UnimplementedPeerServer) testEmbeddedByValue()              {}
@@ -303,6 +356,35 @@ func _Peer_Progress_Handler(srv interface{}, ctx context.Context, dec func(inter
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Peer_Backup_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(BackupRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(PeerServer).Backup(m, &grpc.GenericServerStream[BackupRequest, BackupChunk]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Peer_BackupServer = grpc.ServerStreamingServer[BackupChunk]
+
+func _Peer_CasesThrough_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CasesThroughRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PeerServer).CasesThrough(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Peer_CasesThrough_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PeerServer).CasesThrough(ctx, req.(*CasesThroughRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Peer_ServiceDesc is the grpc.ServiceDesc for Peer service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -330,11 +412,20 @@ var Peer_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "Progress",
 			Handler:    _Peer_Progress_Handler,
 		},
+		{
+			MethodName: "CasesThrough",
+			Handler:    _Peer_CasesThrough_Handler,
+		},
 	},
 	Streams: []grpc.StreamDesc{
 		{
 			StreamName:    "Feed",
 			Handler:       _Peer_Feed_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "Backup",
+			Handler:       _Peer_Backup_Handler,
 			ServerStreams: true,
 		},
 	},

@@ -1,0 +1,129 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+
+	"github.com/yizhan-gov/yizhan/federation"
+	"github.com/yizhan-gov/yizhan/federation/pki"
+	"github.com/yizhan-gov/yizhan/federation/raftgroup"
+	"github.com/yizhan-gov/yizhan/node"
+)
+
+// runBackup takes an online backup of a node's office state over its
+// peer port, with a certificate of the same office (docs/OPERATIONS.md).
+func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("backup", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	peers := fs.String("peer", "", "comma-separated peer addresses (host:port) of the office's nodes, tried in turn (required)")
+	out := fs.String("out", "", "the backup file to write (required; written whole or not at all)")
+	tlsCert := fs.String("tls-cert", "", "a certificate of the office (a node's; required)")
+	tlsKey := fs.String("tls-key", "", "its key (required)")
+	tlsCA := fs.String("tls-ca", "", "county CA certificate (required)")
+	timeout := fs.Duration("timeout", 30*time.Minute, "give up after this long")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *peers == "" || *out == "" || *tlsCert == "" || *tlsKey == "" || *tlsCA == "" {
+		return errors.New("--peer, --out, --tls-cert, --tls-key and --tls-ca are required")
+	}
+	bundle, err := pki.Load(*tlsCert, *tlsKey, *tlsCA)
+	if err != nil {
+		return err
+	}
+	office := bundle.Identity.Office
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	tmp, err := os.CreateTemp(filepath.Dir(*out), "."+filepath.Base(*out)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // gone once renamed
+	dial := func(addr string) (*grpc.ClientConn, error) {
+		return grpc.NewClient(addr, grpc.WithTransportCredentials(credentials.NewTLS(bundle.ClientConfig(office))),
+			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(16<<20)))
+	}
+	if err := federation.FetchBackup(ctx, dial, splitList(*peers), office, tmp); err != nil {
+		tmp.Close()
+		return fmt.Errorf("backup of office %s: %w", office, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	info, err := raftgroup.ReadBackupInfo(tmp.Name())
+	if err != nil {
+		return fmt.Errorf("the backup received is not whole: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), *out); err != nil {
+		return err
+	}
+	if d, err := os.Open(filepath.Dir(*out)); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	fmt.Fprintf(stdout, "backup of office %s written to %s: raft index %d, registry index %d, %d cases, taken on node %s at %s\n",
+		info.Office, *out, info.Index, info.RegistryIndex, info.Cases, info.Node, info.TakenAt.Format(time.RFC3339))
+	return nil
+}
+
+// runRestore makes a node's data directory from a backup.
+func runRestore(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("restore", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	from := fs.String("from", "", "the backup file (required)")
+	data := fs.String("data", "", "the new node's data directory: new, or without state (required)")
+	name := fs.String("name", "", "the node's name, one of the office's members (required)")
+	members := fs.String("members", "", "NAME=RAFT_ADDR,… : the office's nodes when they are not the backup's (a new machine or address); every one is a voter")
+	info := fs.Bool("info", false, "only check the backup and say what it holds")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *from == "" {
+		return errors.New("--from is required")
+	}
+	if *info {
+		bi, err := raftgroup.ReadBackupInfo(*from)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "office %s, raft index %d (term %d), registry index %d, %d cases, taken on node %s at %s; members:",
+			bi.Office, bi.Index, bi.Term, bi.RegistryIndex, bi.Cases, bi.Node, bi.TakenAt.Format(time.RFC3339))
+		for _, m := range bi.Members {
+			fmt.Fprintf(stdout, " %s=%s", m.ID, m.Address)
+		}
+		fmt.Fprintln(stdout)
+		return nil
+	}
+	if *data == "" || *name == "" {
+		return errors.New("--data and --name are required")
+	}
+	var ms []raftgroup.BackupMember
+	for _, m := range splitList(*members) {
+		id, addr, ok := strings.Cut(m, "=")
+		if !ok || id == "" || addr == "" {
+			return fmt.Errorf("--members: %q is not NAME=RAFT_ADDR", m)
+		}
+		ms = append(ms, raftgroup.BackupMember{ID: id, Address: addr, Voter: true})
+	}
+	bi, err := node.Restore(*from, *data, *name, ms)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "node %s of office %s restored in %s at raft index %d with %d cases (backup of %s); start it as before: its office takes back from its neighbours what changed since\n",
+		*name, bi.Office, *data, bi.Index, bi.Cases, bi.TakenAt.Format(time.RFC3339))
+	return nil
+}

@@ -1,0 +1,308 @@
+package raftgroup
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/raft"
+
+	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
+	"github.com/yizhan-gov/yizhan/casebook"
+	"github.com/yizhan-gov/yizhan/federation/walstore"
+)
+
+// A backup is the office's state on one node at one raft index: the
+// registry with the request IDs of its writes, and the case book. It is
+// taken online (WriteBackup: the entries applied meanwhile wait only for
+// the moment the registry is copied and a read view of the book opened)
+// and written as
+//
+//	"yizhan-backup-1\n"
+//	uvarint length, BackupInfo as JSON
+//	a raft snapshot of this package with the book streamed (snapshots.go)
+//	SHA-256 of everything before it
+//
+// RestoreBackup makes a node's data directory from it: the book in the
+// database, a raft snapshot at the backup's index and term with the
+// office's members, and raft's term. Started, the node holds the office as
+// it was at the backup; a restored book is marked (casebook, restore.go)
+// so that the office takes back from its neighbours what changed since.
+const backupMagic = "yizhan-backup-1\n"
+
+// maxBackupInfo bounds the JSON part of a backup read back.
+const maxBackupInfo = 1 << 20
+
+// BackupInfo describes a backup.
+type BackupInfo struct {
+	Office        string         `json:"office"`
+	Node          string         `json:"node"` // the node it was taken on
+	Index         uint64         `json:"index"`
+	Term          uint64         `json:"term"`
+	TakenAt       time.Time      `json:"taken_at"`
+	RegistryIndex uint64         `json:"registry_index"`
+	Cases         int64          `json:"cases"`
+	Members       []BackupMember `json:"members"` // the office's raft configuration
+}
+
+// BackupMember is a member of the office's raft group in a backup.
+type BackupMember struct {
+	ID      string `json:"id"`
+	Address string `json:"address"`
+	Voter   bool   `json:"voter"`
+}
+
+// ErrBackupNotReady is a backup asked of a node that is replaying entries
+// its book already holds (after a restart or a snapshot from its leader):
+// the registry is not yet at the book's index. Ask again shortly.
+var ErrBackupNotReady = errors.New("federation: the node is still replaying its raft log; ask for the backup again shortly")
+
+// WriteBackup writes a backup of the office's state on this node to w.
+func (g *Group) WriteBackup(w io.Writer, now time.Time) (BackupInfo, error) {
+	f := g.cfg.FSM
+	f.applyMu.Lock()
+	index, term := f.lastIndex, f.lastTerm
+	office := &peerv1.OfficeSnapshot{Registry: f.reg.Snapshot(), Requests: f.requests.snapshot()}
+	view := f.cases.OpenView()
+	f.applyMu.Unlock()
+	defer view.Close()
+	bookIndex, err := view.Applied()
+	if err != nil {
+		return BackupInfo{}, fmt.Errorf("federation: backup: %w", err)
+	}
+	if index == 0 || bookIndex != index {
+		return BackupInfo{}, ErrBackupNotReady
+	}
+	members, err := g.Members()
+	if err != nil {
+		return BackupInfo{}, fmt.Errorf("federation: backup: %w", err)
+	}
+	info := BackupInfo{Office: g.cfg.Office, Node: g.cfg.NodeID, Index: index, Term: term, TakenAt: now.UTC(),
+		RegistryIndex: office.GetRegistry().GetIndex(), Cases: int64(f.cases.Len())}
+	for _, m := range members {
+		info.Members = append(info.Members, BackupMember{ID: string(m.ID), Address: string(m.Address), Voter: m.Suffrage == raft.Voter})
+	}
+	js, err := json.Marshal(info)
+	if err != nil {
+		return BackupInfo{}, err
+	}
+	h := sha256.New()
+	bw := bufio.NewWriterSize(w, 256<<10)
+	out := io.MultiWriter(bw, h)
+	head := append([]byte(backupMagic), binary.AppendUvarint(nil, uint64(len(js)))...)
+	if _, err := out.Write(append(head, js...)); err != nil {
+		return BackupInfo{}, fmt.Errorf("federation: backup: %w", err)
+	}
+	if err := writeHead(out, index, office, bookStreamed); err != nil {
+		return BackupInfo{}, fmt.Errorf("federation: backup: %w", err)
+	}
+	if _, err := view.Stream(out); err != nil {
+		return BackupInfo{}, fmt.Errorf("federation: backup: %w", err)
+	}
+	if _, err := bw.Write(h.Sum(nil)); err != nil {
+		return BackupInfo{}, fmt.Errorf("federation: backup: %w", err)
+	}
+	if err := bw.Flush(); err != nil {
+		return BackupInfo{}, fmt.Errorf("federation: backup: %w", err)
+	}
+	return info, nil
+}
+
+// ReadBackupInfo checks a whole backup file (its checksum) and returns
+// what it holds.
+func ReadBackupInfo(path string) (BackupInfo, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return BackupInfo{}, err
+	}
+	defer f.Close()
+	if err := checkBackupSum(f); err != nil {
+		return BackupInfo{}, fmt.Errorf("%s: %w", path, err)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return BackupInfo{}, err
+	}
+	info, err := readBackupInfo(bufio.NewReader(f))
+	return info, err
+}
+
+// checkBackupSum reads r to its end and checks the trailing SHA-256.
+func checkBackupSum(r io.Reader) error {
+	h := sha256.New()
+	br := bufio.NewReaderSize(r, 1<<20)
+	var tail [sha256.Size]byte
+	n, err := io.ReadFull(br, tail[:])
+	if err != nil {
+		return fmt.Errorf("not a whole backup (%d bytes)", n)
+	}
+	// Hash everything but the last 32 bytes, keeping them in tail.
+	buf := make([]byte, 1<<20)
+	for {
+		m, err := br.Read(buf)
+		if m > 0 {
+			if m >= sha256.Size {
+				h.Write(tail[:])
+				h.Write(buf[:m-sha256.Size])
+				copy(tail[:], buf[m-sha256.Size:m])
+			} else {
+				h.Write(tail[:m])
+				copy(tail[:], append(tail[m:], buf[:m]...))
+			}
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if !bytes.Equal(h.Sum(nil), tail[:]) {
+		return errors.New("the backup's checksum does not match: the file is damaged or not whole")
+	}
+	return nil
+}
+
+func readBackupInfo(r *bufio.Reader) (BackupInfo, error) {
+	var info BackupInfo
+	magic := make([]byte, len(backupMagic))
+	if _, err := io.ReadFull(r, magic); err != nil || string(magic) != backupMagic {
+		return info, errors.New("not a yizhan backup")
+	}
+	n, err := binary.ReadUvarint(r)
+	if err != nil || n > maxBackupInfo {
+		return info, errors.New("not a yizhan backup: its description is unreadable")
+	}
+	js := make([]byte, n)
+	if _, err := io.ReadFull(r, js); err != nil {
+		return info, fmt.Errorf("read the backup: %w", err)
+	}
+	if err := json.Unmarshal(js, &info); err != nil {
+		return info, fmt.Errorf("the backup's description: %w", err)
+	}
+	return info, nil
+}
+
+// RestoreOptions are RestoreBackup's choices.
+type RestoreOptions struct {
+	// Members replaces the backup's raft configuration: the office's nodes
+	// are restored on other machines or addresses. Empty: the backup's.
+	Members []BackupMember
+	// Node is the node being restored; it must be one of the members.
+	Node string
+}
+
+// RestoreBackup makes a node's state in dir (empty of raft state) and db
+// (empty) from the backup at path: see the top of this file. The backup
+// is checked whole before anything is written.
+func RestoreBackup(path, dir string, db *badger.DB, opts RestoreOptions) (BackupInfo, error) {
+	info, err := ReadBackupInfo(path)
+	if err != nil {
+		return info, err
+	}
+	members := info.Members
+	if len(opts.Members) > 0 {
+		members = opts.Members
+	}
+	conf := raft.Configuration{}
+	found := false
+	for _, m := range members {
+		s := raft.Server{ID: raft.ServerID(m.ID), Address: raft.ServerAddress(m.Address), Suffrage: raft.Nonvoter}
+		if m.Voter {
+			s.Suffrage = raft.Voter
+		}
+		found = found || m.ID == opts.Node
+		conf.Servers = append(conf.Servers, s)
+	}
+	if !found {
+		return info, fmt.Errorf("node %q is not a member of office %s in the backup (%v): name the members (--members)", opts.Node, info.Office, members)
+	}
+	snapDir := filepath.Join(dir, "snapshots")
+	if old, _ := filepath.Glob(filepath.Join(snapDir, "*")); len(old) > 0 {
+		return info, fmt.Errorf("%s holds snapshots: restore into a new data directory (move the old one aside)", snapDir)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "raft-wal")); err == nil {
+		return info, fmt.Errorf("%s holds a raft log: restore into a new data directory (move the old one aside)", dir)
+	}
+	book, err := casebook.Open(db, info.Office)
+	if err != nil {
+		return info, err
+	}
+	if book.Applied() != 0 || book.Len() != 0 {
+		return info, fmt.Errorf("the database in %s holds a case book: restore into a new data directory (move the old one aside)", dir)
+	}
+
+	f, err := os.Open(path)
+	if err != nil {
+		return info, err
+	}
+	defer f.Close()
+	r := bufio.NewReaderSize(f, 1<<20)
+	if _, err := readBackupInfo(r); err != nil {
+		return info, err
+	}
+	h, err := readHead(r)
+	if err != nil {
+		return info, err
+	}
+	if h.book != bookStreamed || h.bookIndex != info.Index {
+		return info, errors.New("the backup's snapshot does not carry its case book")
+	}
+	if err := book.Restore(r); err != nil {
+		return info, err
+	}
+	if book.Applied() != info.Index {
+		return info, fmt.Errorf("the backup's book is at raft index %d, the backup says %d", book.Applied(), info.Index)
+	}
+	if err := book.MarkRestored(info.TakenAt); err != nil {
+		return info, err
+	}
+	if err := db.Sync(); err != nil {
+		return info, err
+	}
+
+	// Raft: a snapshot at the backup's index and term with the members,
+	// the book live in the database (as a snapshot taken here), and the
+	// term, so that the office's next leader is elected in a later term
+	// than any entry it holds.
+	if err := os.MkdirAll(snapDir, 0o700); err != nil {
+		return info, err
+	}
+	snaps, err := raft.NewFileSnapshotStoreWithLogger(snapDir, 2, hclog.NewNullLogger())
+	if err != nil {
+		return info, err
+	}
+	// The transport only encodes the members for snapshot version 0's
+	// peer list, as every transport does: the address's bytes.
+	_, trans := raft.NewInmemTransport("")
+	sink, err := snaps.Create(raft.SnapshotVersionMax, info.Index, info.Term, conf, info.Index, trans)
+	if err != nil {
+		return info, err
+	}
+	if err := writeHead(sink, info.Index, h.office, bookLive); err != nil {
+		sink.Cancel()
+		return info, err
+	}
+	if err := sink.Close(); err != nil {
+		return info, err
+	}
+	store, err := walstore.Open(filepath.Join(dir, "raft-wal"), slog.Default())
+	if err != nil {
+		return info, err
+	}
+	if err := store.SetUint64([]byte("CurrentTerm"), info.Term); err != nil {
+		store.Close()
+		return info, err
+	}
+	return info, store.Close()
+}
