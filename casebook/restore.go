@@ -67,14 +67,22 @@ func (v *View) Close() { v.txn.Discard() }
 // MarkRestored marks a book just restored from a backup taken at takenAt
 // (raftgroup's restore, before raft starts): see above. The floor is
 // RestoredSeqGap above the highest number of takenAt's day in the book.
-func (b *Book) MarkRestored(takenAt time.Time) error {
+// applied is the raft index the restored office starts from (a county's
+// jumps: raftgroup.RegistryIndexBump).
+func (b *Book) MarkRestored(takenAt time.Time, applied uint64) error {
 	day := takenAt.In(registry.CST).Format("20060102")
 	floor := uint64(b.NextSeq(day)-1) + RestoredSeqGap
 	v := binary.BigEndian.AppendUint64(nil, uint64(takenAt.UnixNano()))
 	v = binary.BigEndian.AppendUint32(v, uint32(floor))
-	if err := b.db.Update(func(txn *badger.Txn) error { return txn.Set(keyRestored, v) }); err != nil {
+	if err := b.db.Update(func(txn *badger.Txn) error {
+		if err := txn.Set(keyApplied, be64(applied)); err != nil {
+			return err
+		}
+		return txn.Set(keyRestored, v)
+	}); err != nil {
 		return fmt.Errorf("casebook: mark the book restored: %w", err)
 	}
+	b.applied.Store(applied)
 	return nil
 }
 
@@ -122,6 +130,7 @@ func (o *overlay) finishRecovery(f *peerv1.FinishRecovery) (proto.Message, error
 		return nil, registry.Invalid("through_day", reason.InvalidFormat, nil, "must be YYYYMMDD, got %q", through)
 	}
 	from := time.Unix(0, int64(binary.BigEndian.Uint64(v))).In(registry.CST).Format("20060102")
+	through = max(through, from) // a leader's clock behind the backup's keeps the floor a day at least
 	floor := append([]byte(from+through), v[8:12]...)
 	o.set(keySeqFloor, floor)
 	o.del(keyRestored)
@@ -141,13 +150,18 @@ func getRaw(txn *badger.Txn, k []byte) []byte {
 	return v
 }
 
+// casesThroughWalk bounds the index keys one page of CasesThrough walks,
+// so that a page costs the same however few cases changed since.
+const casesThroughWalk = 5000
+
 // CasesThrough is a page of the cases this book holds that were filed at
 // office or below it (so pass through it: the mail would take them there)
 // and changed at or after since, as messages from this office with their
 // whole logs: what an office restored from a backup takes back from its
 // neighbours. It walks the cases touched by office's subtree from after
 // (a page token from the previous page, "" for the first), up to
-// maxCases messages or maxBytes of logs; next is "" after the last page.
+// maxCases messages or maxBytes of logs, walking at most
+// casesThroughWalk index keys; next is "" after the last page.
 // A case may come twice (touched by two offices of the subtree): the
 // receiver keeps one.
 func (b *Book) CasesThrough(office string, since time.Time, after string, maxCases, maxBytes int) (msgs []*peerv1.CaseMessage, next string, err error) {
@@ -173,11 +187,13 @@ func (b *Book) CasesThrough(office string, since time.Time, after string, maxCas
 		it := txn.NewIterator(opts)
 		defer it.Close()
 		var last []byte // the last key walked
+		walked := 0
 		for it.Seek(start); it.Valid(); it.Next() {
-			if len(msgs) >= maxCases || size >= maxBytes {
+			if len(msgs) >= maxCases || size >= maxBytes || walked >= casesThroughWalk {
 				next = base64.RawURLEncoding.EncodeToString(last)
 				return nil
 			}
+			walked++
 			last = it.Item().KeyCopy(last[:0])
 			number, err := it.Item().ValueCopy(nil)
 			if err != nil {
@@ -188,8 +204,10 @@ func (b *Book) CasesThrough(office string, since time.Time, after string, maxCas
 			}
 			seen[string(number)] = true
 			c := &yizhanv1.Case{}
-			if ok, err := getProto(txn, key(pCase, string(number)), c); err != nil || !ok {
+			if ok, err := getProto(txn, key(pCase, string(number)), c); err != nil {
 				return err
+			} else if !ok {
+				continue // dropped under the view (a snapshot restored meanwhile)
 			}
 			if c.GetUpdatedAt().AsTime().Before(since) || !registry.IsAncestorOrSelf(office, c.GetOriginOffice()) {
 				continue

@@ -79,7 +79,7 @@ func TestRestoredBookNumbersAboveItsFloor(t *testing.T) {
 	if got := v.book.NextSeq(day(0)); got != 4 {
 		t.Fatalf("before the restore: next %d, want 4", got)
 	}
-	if err := v.book.MarkRestored(t0.Add(time.Hour)); err != nil {
+	if err := v.book.MarkRestored(t0.Add(time.Hour), v.index); err != nil {
 		t.Fatal(err)
 	}
 	if at, ok := v.book.Restored(); !ok || !at.Equal(t0.Add(time.Hour)) {

@@ -169,10 +169,8 @@ func (o *Office) Start(ctx context.Context) {
 	go func() { defer o.wg.Done(); o.joinLoop(ctx) }()
 	go func() { defer o.wg.Done(); o.announceLoop(ctx) }()
 	go func() { defer o.wg.Done(); o.mail.Run(ctx) }()
-	if _, restored := o.cfg.FSM.Cases().Restored(); restored {
-		o.wg.Add(1)
-		go func() { defer o.wg.Done(); o.recoverLoop(ctx) }()
-	}
+	o.wg.Add(1)
+	go func() { defer o.wg.Done(); o.recoverLoop(ctx) }()
 	if !o.IsCounty() {
 		o.wg.Add(1)
 		go func() { defer o.wg.Done(); o.feed.Run(ctx) }()

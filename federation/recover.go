@@ -175,6 +175,11 @@ func isNeighbour(a, b string) bool {
 	return a != "" && b != "" && (registry.ParentCode(a) == b || registry.ParentCode(b) == a)
 }
 
+// recoverSlack is how long before the backup a case changed that is
+// still taken back: events that reached a neighbour after the backup but
+// were made up to this long before it.
+const recoverSlack = 90 * 24 * time.Hour
+
 // recoverInterval is how often the leader of a restored office tries the
 // neighbours it has not yet heard out.
 const recoverInterval = 5 * time.Second
@@ -187,17 +192,13 @@ func (o *Office) recoverLoop(ctx context.Context) {
 	t := time.NewTicker(recoverInterval)
 	defer t.Stop()
 	for {
-		since, restored := o.cfg.FSM.Cases().Restored()
-		if !restored {
-			return
-		}
-		if o.LeaderReady() {
+		// Checked on every tick: a node may be marked later (a snapshot
+		// of a restored book from its leader) and lead later.
+		if since, restored := o.cfg.FSM.Cases().Restored(); restored && o.LeaderReady() {
 			if cur := o.cfg.Group.CurrentTerm(); cur != term {
 				term, done = cur, map[string]bool{} // a new leader asks again
 			}
-			if o.recoverOnce(ctx, since, done) {
-				return
-			}
+			o.recoverOnce(ctx, since, done)
 		}
 		select {
 		case <-ctx.Done():
@@ -210,10 +211,12 @@ func (o *Office) recoverLoop(ctx context.Context) {
 // recoverOnce asks every neighbour not yet done; it reports whether the
 // recovery is finished.
 func (o *Office) recoverOnce(ctx context.Context, since time.Time, done map[string]bool) bool {
-	// Some slack for the clocks of the offices: a case changed a little
-	// before the backup by another office's clock is taken again, which
-	// costs nothing.
-	since = since.Add(-10 * time.Minute)
+	// A case's time is its newest event's, by the clock of the office
+	// that made it, and an event can reach a neighbour long after it was
+	// made (a village's link down for weeks): take back what changed in
+	// the recoverSlack before the backup too. A case taken again costs
+	// only its transfer.
+	since = since.Add(-recoverSlack)
 	for _, n := range o.neighbours() {
 		if done[n] {
 			continue

@@ -3,6 +3,7 @@ package node_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -88,6 +89,16 @@ func TestBackupIsTheOfficesAndRestoresItsCases(t *testing.T) {
 		t.Fatalf("the village holds %d cases, want 3", len(want))
 	}
 
+	// More than a page of cases (64) after the backup, handed on: the
+	// restored village takes them back from its township.
+	for i := range 70 {
+		c := fileTobacco(t, agent, fmt.Sprintf("备份后%d", i))
+		want[c.GetNumber()] = 1
+	}
+	waitFor(t, "the township to hold every case", func() bool {
+		return f.nodes["chengguan-1"].Office().Cases().Len() >= len(want)
+	}, 30*time.Second)
+
 	// A damaged backup is refused whole, writing nothing.
 	damaged := filepath.Join(t.TempDir(), "damaged.backup")
 	b := bytes.Clone(backup.Bytes())
@@ -117,14 +128,17 @@ func TestBackupIsTheOfficesAndRestoresItsCases(t *testing.T) {
 	cfg.DataDir, cfg.Bootstrap = newDir, false
 	restored := f.run("dongcun-1", cfg)
 	waitFor(t, "the restored village ready", restored.Ready, 20*time.Second)
+	waitFor(t, "the restored village to finish its recovery", func() bool {
+		_, restoring := restored.Office().Cases().Restored()
+		return !restoring
+	}, 30*time.Second)
 	for number, seq := range want {
 		c, ok := restored.Office().Cases().Case(number)
 		if !ok || c.GetLastSeq() < seq {
 			t.Errorf("restored: %s held %v with %d events, want %d", number, ok, c.GetLastSeq(), seq)
 		}
 	}
-	waitFor(t, "the restored village to finish its recovery", func() bool {
-		_, restoring := restored.Office().Cases().Restored()
-		return !restoring
-	}, 20*time.Second)
+	if n := restored.Office().Cases().Len(); n != len(want) {
+		t.Errorf("the restored village holds %d cases, want %d", n, len(want))
+	}
 }

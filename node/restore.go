@@ -24,8 +24,17 @@ func Restore(path, dataDir, name string, members []raftgroup.BackupMember) (raft
 	if err != nil {
 		return info, err
 	}
-	if _, err := os.Stat(filepath.Join(dataDir, "badger")); err == nil {
-		return info, fmt.Errorf("%s already holds a database: restore into a new data directory (move the old one aside)", dataDir)
+	opts := raftgroup.RestoreOptions{Members: members, Node: name}
+	if err := raftgroup.CheckRestore(info, opts); err != nil {
+		return info, err
+	}
+	// What restore writes; removed again when it fails, so that the
+	// directory is as it was and the restore can be run again.
+	made := []string{filepath.Join(dataDir, "badger"), filepath.Join(dataDir, "snapshots"), filepath.Join(dataDir, "raft-wal")}
+	for _, p := range made {
+		if _, err := os.Stat(p); err == nil {
+			return info, fmt.Errorf("%s already holds %s: restore into a new data directory (move the old one aside)", dataDir, filepath.Base(p))
+		}
 	}
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return info, err
@@ -39,9 +48,14 @@ func Restore(path, dataDir, name string, members []raftgroup.BackupMember) (raft
 	if err != nil {
 		return info, err
 	}
-	info, err = raftgroup.RestoreBackup(path, dataDir, db, raftgroup.RestoreOptions{Members: members, Node: name})
+	info, err = raftgroup.RestoreBackup(path, dataDir, db, opts)
 	if cerr := db.Close(); err == nil {
 		err = cerr
+	}
+	if err != nil {
+		for _, p := range made {
+			os.RemoveAll(p)
+		}
 	}
 	return info, err
 }

@@ -17,6 +17,7 @@ import (
 
 	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+	"github.com/yizhan-gov/yizhan/casebook"
 	"github.com/yizhan-gov/yizhan/casework"
 	"github.com/yizhan-gov/yizhan/duty"
 	"github.com/yizhan-gov/yizhan/federation/forward"
@@ -233,18 +234,25 @@ func (ml *Mail) TakeBack(ctx context.Context, from string, msgs []*peerv1.CaseMe
 		}
 		accepted = append(accepted, m)
 	}
-	if len(accepted) == 0 {
-		return refused, nil
-	}
-	v, err := ml.cfg.Owner.ProposeCase(ctx, &peerv1.CaseCommand{AtUnixNano: ml.cfg.Now().UnixNano(),
-		Op: &peerv1.CaseCommand_Receive{Receive: &peerv1.ReceiveCaseMessages{Messages: accepted}}})
-	if err != nil {
-		return refused, err
-	}
-	for _, r := range v.(*peerv1.DeliverCasesResponse).GetReceipts() {
-		if r.GetRefused() != "" {
-			ml.log.Warn("refused a case taken back", "case", r.GetCaseNumber(), "from", from, "err", r.GetRefused())
+	// One case a command: a case taken back is new here, all its events
+	// written at once, and a page of them would pass the size of a
+	// command (casebook's maxCommandBytes).
+	for _, m := range accepted {
+		v, err := ml.cfg.Owner.ProposeCase(ctx, &peerv1.CaseCommand{AtUnixNano: ml.cfg.Now().UnixNano(),
+			Op: &peerv1.CaseCommand_Receive{Receive: &peerv1.ReceiveCaseMessages{Messages: []*peerv1.CaseMessage{m}}}})
+		if errors.Is(err, casebook.ErrTooLarge) {
+			ml.log.Warn("refused a case taken back", "case", m.GetCaseNumber(), "from", from, "err", err)
 			refused++
+			continue
+		}
+		if err != nil {
+			return refused, err
+		}
+		for _, r := range v.(*peerv1.DeliverCasesResponse).GetReceipts() {
+			if r.GetRefused() != "" {
+				ml.log.Warn("refused a case taken back", "case", r.GetCaseNumber(), "from", from, "err", r.GetRefused())
+				refused++
+			}
 		}
 	}
 	return refused, nil

@@ -20,7 +20,9 @@ import (
 
 	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
 	"github.com/yizhan-gov/yizhan/casebook"
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 	"github.com/yizhan-gov/yizhan/federation/walstore"
+	"github.com/yizhan-gov/yizhan/registry"
 )
 
 // A backup is the office's state on one node at one raft index: the
@@ -107,8 +109,12 @@ func (g *Group) WriteBackup(w io.Writer, now time.Time) (BackupInfo, error) {
 	if err := writeHead(out, index, office, bookStreamed); err != nil {
 		return BackupInfo{}, fmt.Errorf("federation: backup: %w", err)
 	}
-	if _, err := view.Stream(out); err != nil {
+	if streamed, err := view.Stream(out); err != nil {
 		return BackupInfo{}, fmt.Errorf("federation: backup: %w", err)
+	} else if streamed != index {
+		// The book was replaced under the view (a snapshot from the
+		// leader): the copy is not of one index.
+		return BackupInfo{}, ErrBackupNotReady
 	}
 	if _, err := bw.Write(h.Sum(nil)); err != nil {
 		return BackupInfo{}, fmt.Errorf("federation: backup: %w", err)
@@ -193,6 +199,11 @@ func readBackupInfo(r *bufio.Reader) (BackupInfo, error) {
 	return info, nil
 }
 
+// RegistryIndexBump is how far a restored county's raft (and so registry)
+// index jumps past its backup's: more than the entries an office commits
+// between two backups.
+const RegistryIndexBump = 100_000_000
+
 // RestoreOptions are RestoreBackup's choices.
 type RestoreOptions struct {
 	// Members replaces the backup's raft configuration: the office's nodes
@@ -202,17 +213,21 @@ type RestoreOptions struct {
 	Node string
 }
 
-// RestoreBackup makes a node's state in dir (empty of raft state) and db
-// (empty) from the backup at path: see the top of this file. The backup
-// is checked whole before anything is written.
-func RestoreBackup(path, dir string, db *badger.DB, opts RestoreOptions) (BackupInfo, error) {
-	info, err := ReadBackupInfo(path)
-	if err != nil {
-		return info, err
-	}
+// CheckRestore says why the backup described by info cannot be restored
+// as opts ask, before anything is written.
+func CheckRestore(info BackupInfo, opts RestoreOptions) error {
+	_, err := restoreConfiguration(info, opts)
+	return err
+}
+
+// restoreConfiguration is the restored office's raft configuration.
+func restoreConfiguration(info BackupInfo, opts RestoreOptions) (raft.Configuration, error) {
 	members := info.Members
 	if len(opts.Members) > 0 {
 		members = opts.Members
+	} else if len(members) > 1 {
+		return raft.Configuration{}, fmt.Errorf("the backup is of an office of %d nodes: restore every one of them from it, naming them all with --members (the same list on each); "+
+			"to replace one node of an office whose other nodes run, give it an empty data directory and --join instead", len(members))
 	}
 	conf := raft.Configuration{}
 	found := false
@@ -225,7 +240,22 @@ func RestoreBackup(path, dir string, db *badger.DB, opts RestoreOptions) (Backup
 		conf.Servers = append(conf.Servers, s)
 	}
 	if !found {
-		return info, fmt.Errorf("node %q is not a member of office %s in the backup (%v): name the members (--members)", opts.Node, info.Office, members)
+		return raft.Configuration{}, fmt.Errorf("node %q is not a member of office %s in the backup (%v): name the members (--members)", opts.Node, info.Office, members)
+	}
+	return conf, nil
+}
+
+// RestoreBackup makes a node's state in dir (empty of raft state) and db
+// (empty) from the backup at path: see the top of this file. The backup
+// is checked whole before anything is written.
+func RestoreBackup(path, dir string, db *badger.DB, opts RestoreOptions) (BackupInfo, error) {
+	info, err := ReadBackupInfo(path)
+	if err != nil {
+		return info, err
+	}
+	conf, err := restoreConfiguration(info, opts)
+	if err != nil {
+		return info, err
 	}
 	snapDir := filepath.Join(dir, "snapshots")
 	if old, _ := filepath.Glob(filepath.Join(snapDir, "*")); len(old) > 0 {
@@ -264,7 +294,20 @@ func RestoreBackup(path, dir string, db *badger.DB, opts RestoreOptions) (Backup
 	if book.Applied() != info.Index {
 		return info, fmt.Errorf("the backup's book is at raft index %d, the backup says %d", book.Applied(), info.Index)
 	}
-	if err := book.MarkRestored(info.TakenAt); err != nil {
+	// The county authors the registry, its index the raft index: the
+	// offices below may hold registry entries the backup lacks (written
+	// after it, lost with the county). The restored county starts its
+	// history RegistryIndexBump later, with no changelog, so that every
+	// office below, whatever it holds, takes the county's registry whole
+	// (the feed sends a snapshot to an office whose index the changelog
+	// does not follow) and no new entry is taken for a lost one.
+	index := info.Index
+	if tier, _ := registry.TierOf(info.Office); tier == yizhanv1.Tier_TIER_COUNTY {
+		index += RegistryIndexBump
+		h.office.Registry.Index = index
+		h.office.Registry.Changelog = nil
+	}
+	if err := book.MarkRestored(info.TakenAt, index); err != nil {
 		return info, err
 	}
 	if err := db.Sync(); err != nil {
@@ -285,11 +328,11 @@ func RestoreBackup(path, dir string, db *badger.DB, opts RestoreOptions) (Backup
 	// The transport only encodes the members for snapshot version 0's
 	// peer list, as every transport does: the address's bytes.
 	_, trans := raft.NewInmemTransport("")
-	sink, err := snaps.Create(raft.SnapshotVersionMax, info.Index, info.Term, conf, info.Index, trans)
+	sink, err := snaps.Create(raft.SnapshotVersionMax, index, info.Term, conf, index, trans)
 	if err != nil {
 		return info, err
 	}
-	if err := writeHead(sink, info.Index, h.office, bookLive); err != nil {
+	if err := writeHead(sink, index, h.office, bookLive); err != nil {
 		sink.Cancel()
 		return info, err
 	}
