@@ -19,8 +19,8 @@ import (
 	"github.com/hashicorp/raft"
 
 	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
-	"github.com/yizhan-gov/yizhan/casebook"
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+	"github.com/yizhan-gov/yizhan/casebook"
 	"github.com/yizhan-gov/yizhan/federation/walstore"
 	"github.com/yizhan-gov/yizhan/registry"
 )
