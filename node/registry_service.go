@@ -43,6 +43,16 @@ func (s *registryService) readMeta(minIndex uint64) (*yizhanv1.ReadMeta, error) 
 	}, nil
 }
 
+// stamped is meta once the answer is read: its registry_index then is
+// the registry's index after the read, so an answer reflects no more than
+// it says. A client that reads again with min_index at the index it was
+// told never sees an older registry than it saw (readMeta's index is read
+// before the answer, which a write applied in between can pass).
+func (s *registryService) stamped(meta *yizhanv1.ReadMeta) *yizhanv1.ReadMeta {
+	meta.RegistryIndex = max(meta.RegistryIndex, s.n.office.Registry().Index())
+	return meta
+}
+
 // countyAdmin authenticates the caller and requires a county admin.
 func (s *registryService) countyAdmin(ctx context.Context) (*auth.Principal, error) {
 	p, err := s.n.authn.FromContext(ctx)
@@ -165,7 +175,7 @@ func (s *registryService) ListOffices(_ context.Context, req *yizhanv1.ListOffic
 	if err != nil {
 		return nil, err
 	}
-	return &yizhanv1.ListOfficesResponse{Offices: s.n.office.Registry().Offices(req.GetTier(), req.GetParentCode()), Meta: meta}, nil
+	return &yizhanv1.ListOfficesResponse{Offices: s.n.office.Registry().Offices(req.GetTier(), req.GetParentCode()), Meta: s.stamped(meta)}, nil
 }
 
 func (s *registryService) GetOffice(_ context.Context, req *yizhanv1.GetOfficeRequest) (*yizhanv1.GetOfficeResponse, error) {
@@ -178,7 +188,7 @@ func (s *registryService) GetOffice(_ context.Context, req *yizhanv1.GetOfficeRe
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &yizhanv1.GetOfficeResponse{Office: o, Children: reg.Children(o.GetCode()), Meta: meta}, nil
+	return &yizhanv1.GetOfficeResponse{Office: o, Children: reg.Children(o.GetCode()), Meta: s.stamped(meta)}, nil
 }
 
 func (s *registryService) CreateOffice(ctx context.Context, req *yizhanv1.CreateOfficeRequest) (*yizhanv1.CreateOfficeResponse, error) {
@@ -201,7 +211,7 @@ func (s *registryService) ListDepartments(_ context.Context, req *yizhanv1.ListD
 	if err != nil {
 		return nil, err
 	}
-	return &yizhanv1.ListDepartmentsResponse{Departments: s.n.office.Registry().Departments(), Meta: meta}, nil
+	return &yizhanv1.ListDepartmentsResponse{Departments: s.n.office.Registry().Departments(), Meta: s.stamped(meta)}, nil
 }
 
 func (s *registryService) CreateDepartment(ctx context.Context, req *yizhanv1.CreateDepartmentRequest) (*yizhanv1.CreateDepartmentResponse, error) {
@@ -285,7 +295,7 @@ func (s *registryService) ListItems(_ context.Context, req *yizhanv1.ListItemsRe
 		size = defaultPageSize
 	}
 	size = min(size, maxPageSize)
-	resp := &yizhanv1.ListItemsResponse{Meta: meta}
+	resp := &yizhanv1.ListItemsResponse{Meta: s.stamped(meta)} // items read above
 	if offset < len(items) {
 		end := min(offset+size, len(items))
 		resp.Items = items[offset:end]
@@ -305,7 +315,7 @@ func (s *registryService) GetItem(_ context.Context, req *yizhanv1.GetItemReques
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &yizhanv1.GetItemResponse{Item: it, Meta: meta}, nil
+	return &yizhanv1.GetItemResponse{Item: it, Meta: s.stamped(meta)}, nil
 }
 
 // errAbolishedType refuses 非行政许可审批 for a new item or a change of
@@ -408,7 +418,7 @@ func (s *registryService) ListItemVersions(_ context.Context, req *yizhanv1.List
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &yizhanv1.ListItemVersionsResponse{Versions: vs, Meta: meta}, nil
+	return &yizhanv1.ListItemVersionsResponse{Versions: vs, Meta: s.stamped(meta)}, nil
 }
 
 // --- grants ---
@@ -422,7 +432,7 @@ func (s *registryService) ListGrants(_ context.Context, req *yizhanv1.ListGrants
 		ItemCode: req.GetItemCode(), OfficeCode: req.GetOfficeCode(),
 		IncludeInactive: req.GetIncludeInactive(), At: s.n.now(),
 	})
-	return &yizhanv1.ListGrantsResponse{Grants: gs, Meta: meta}, nil
+	return &yizhanv1.ListGrantsResponse{Grants: gs, Meta: s.stamped(meta)}, nil
 }
 
 func (s *registryService) CreateGrant(ctx context.Context, req *yizhanv1.CreateGrantRequest) (*yizhanv1.GrantWriteResponse, error) {
@@ -472,7 +482,7 @@ func (s *registryService) GetCalendar(_ context.Context, req *yizhanv1.GetCalend
 	if err != nil {
 		return nil, err
 	}
-	return &yizhanv1.GetCalendarResponse{Calendar: s.n.office.Registry().Calendar(int(req.GetYear())), Meta: meta}, nil
+	return &yizhanv1.GetCalendarResponse{Calendar: s.n.office.Registry().Calendar(int(req.GetYear())), Meta: s.stamped(meta)}, nil
 }
 
 func (s *registryService) PutCalendar(ctx context.Context, req *yizhanv1.PutCalendarRequest) (*yizhanv1.PutCalendarResponse, error) {
@@ -506,7 +516,7 @@ func (s *registryService) GetSupervisionPolicy(_ context.Context, req *yizhanv1.
 	if err != nil {
 		return nil, err
 	}
-	return &yizhanv1.GetSupervisionPolicyResponse{Policy: s.n.office.Registry().SupervisionPolicy(), Meta: meta}, nil
+	return &yizhanv1.GetSupervisionPolicyResponse{Policy: s.n.office.Registry().SupervisionPolicy(), Meta: s.stamped(meta)}, nil
 }
 
 func (s *registryService) PutSupervisionPolicy(ctx context.Context, req *yizhanv1.PutSupervisionPolicyRequest) (*yizhanv1.PutSupervisionPolicyResponse, error) {
@@ -533,7 +543,7 @@ func (s *registryService) GetDutyPolicy(_ context.Context, req *yizhanv1.GetDuty
 	if err != nil {
 		return nil, err
 	}
-	return &yizhanv1.GetDutyPolicyResponse{Policy: s.n.office.Registry().DutyPolicy(), Meta: meta}, nil
+	return &yizhanv1.GetDutyPolicyResponse{Policy: s.n.office.Registry().DutyPolicy(), Meta: s.stamped(meta)}, nil
 }
 
 func (s *registryService) PutDutyPolicy(ctx context.Context, req *yizhanv1.PutDutyPolicyRequest) (*yizhanv1.PutDutyPolicyResponse, error) {
@@ -560,7 +570,7 @@ func (s *registryService) GetCasePolicy(_ context.Context, req *yizhanv1.GetCase
 	if err != nil {
 		return nil, err
 	}
-	return &yizhanv1.GetCasePolicyResponse{Policy: s.n.office.Registry().CasePolicy(), Meta: meta}, nil
+	return &yizhanv1.GetCasePolicyResponse{Policy: s.n.office.Registry().CasePolicy(), Meta: s.stamped(meta)}, nil
 }
 
 func (s *registryService) PutCasePolicy(ctx context.Context, req *yizhanv1.PutCasePolicyRequest) (*yizhanv1.PutCasePolicyResponse, error) {
@@ -599,7 +609,7 @@ func (s *registryService) ListStaff(ctx context.Context, req *yizhanv1.ListStaff
 	if err != nil {
 		return nil, err
 	}
-	return &yizhanv1.ListStaffResponse{Staff: s.n.office.Registry().StaffList(office), Meta: meta}, nil
+	return &yizhanv1.ListStaffResponse{Staff: s.n.office.Registry().StaffList(office), Meta: s.stamped(meta)}, nil
 }
 
 func (s *registryService) CreateStaff(ctx context.Context, req *yizhanv1.CreateStaffRequest) (*yizhanv1.StaffWriteResponse, error) {
@@ -768,7 +778,7 @@ func (s *registryService) ListNodes(ctx context.Context, req *yizhanv1.ListNodes
 	if err != nil {
 		return nil, err
 	}
-	return &yizhanv1.ListNodesResponse{Nodes: s.n.office.Registry().Nodes(req.GetOfficeCode()), Meta: meta}, nil
+	return &yizhanv1.ListNodesResponse{Nodes: s.n.office.Registry().Nodes(req.GetOfficeCode()), Meta: s.stamped(meta)}, nil
 }
 
 func (s *registryService) GetRegistryStatus(context.Context, *yizhanv1.GetRegistryStatusRequest) (*yizhanv1.RegistryStatus, error) {
