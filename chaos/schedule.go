@@ -21,10 +21,15 @@ const (
 	KillRestart // kill -9, started again when the fault ends
 	StopCont    // SIGSTOP, SIGCONT when the fault ends
 	TransferLeadership
+	// DiskFull makes every write that extends a file fail (the process's
+	// file size limit set to 0, so writes fail with EFBIG as on a full
+	// disk); when the fault ends the limit is lifted, or the node, if the
+	// failure stopped it, started again.
+	DiskFull
 )
 
 var kindNames = [...]string{CutLink: "cut", BlackholeLink: "blackhole", OneWayLink: "one-way", SlowLink: "slow",
-	KillRestart: "kill-9", StopCont: "stop", TransferLeadership: "transfer-leadership"}
+	KillRestart: "kill-9", StopCont: "stop", TransferLeadership: "transfer-leadership", DiskFull: "disk-full"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {
@@ -86,7 +91,7 @@ func NewSchedule(seed uint64, top Topology, length time.Duration, n int) Schedul
 		kinds = append(kinds, CutLink, BlackholeLink, OneWayLink, SlowLink)
 	}
 	if len(top.Nodes) > 0 {
-		kinds = append(kinds, KillRestart, StopCont, TransferLeadership)
+		kinds = append(kinds, KillRestart, StopCont, TransferLeadership, DiskFull)
 	}
 	if len(kinds) == 0 || length <= 0 {
 		return s

@@ -3,36 +3,70 @@
 package e2e
 
 import (
+	"encoding/json"
 	"flag"
 	"fmt"
 	"maps"
+	"math/rand/v2"
+	"os"
 	"slices"
+	"sort"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 	"github.com/yizhan-gov/yizhan/chaos"
 )
 
-// The fault harness (issue 14, first cut): the binary as a federation of
-// processes — a county of 3, the township 城关镇, the village 东村 — with a
-// proxy (package chaos) on every link between offices, in both
-// directions, wired by --upstream and --peer-route. Each schedule, drawn
-// from a seed, cuts, black-holes, slows or makes one-way the links and
-// kills, stops or restarts the nodes while clients file cases at the
-// village and write the registry at the county, every write under a
-// request ID and retried until acknowledged. Then everything heals and
-// the checks run: every acknowledged filing held at the village and at
-// the county exactly once, no case no client was told of, every node's
-// registry at the county's index, nothing set aside.
+// The fault harness (issue 14): the binary as a federation of processes —
+// a county of 3, two townships, four villages — with a proxy (package
+// chaos) on every link between offices, in both directions, wired by
+// --upstream and --peer-route. Each schedule, drawn from a seed, cuts,
+// black-holes, slows or makes one-way the links and kills, stops,
+// restarts the nodes or fills their disks while clients file cases at
+// every village, accept them at the county, write the registry at the
+// county and read it everywhere, every write under a request ID and
+// retried until acknowledged. Then everything heals and the checks run
+// (chaosFed.check). docs/RELIABILITY.md has the list and the results.
 //
 //	go test -tags "e2e chaos" -run TestChaos ./e2e/ -chaos.schedules=200 -chaos.seed=1
 var (
 	chaosSeed      = flag.Uint64("chaos.seed", 0, "the first schedule's seed (0: from the clock); schedule i has seed+i")
 	chaosSchedules = flag.Int("chaos.schedules", 3, "how many schedules to run")
 	chaosLength    = flag.Duration("chaos.length", 20*time.Second, "how long each schedule's faults last")
-	chaosFaults    = flag.Int("chaos.faults", 6, "faults per schedule")
+	chaosFaults    = flag.Int("chaos.faults", 8, "faults per schedule")
+	chaosSummary   = flag.String("chaos.summary", "", "append a JSON line per schedule to this file, and the totals at the end")
+)
+
+// chaosOffice is an office of the tree under test and its one node (the
+// county's three are county-1..3).
+type chaosOffice struct {
+	code, name, node, parent string
+}
+
+const (
+	township2Code = "450122102000" // 石桥镇
+	village3Code  = "450122102201" // 南村
+	village4Code  = "450122102202" // 北村
+)
+
+var (
+	chaosTownships = []chaosOffice{
+		{townshipCode, "城关镇便民服务中心", "chengguan-1", countyCode},
+		{township2Code, "石桥镇便民服务中心", "shiqiao-1", countyCode},
+	}
+	chaosVillages = []chaosOffice{
+		{villageCode, "东村便民服务站", "dongcun-1", townshipCode},
+		{village2Code, "西村便民服务站", "xicun-1", townshipCode},
+		{village3Code, "南村便民服务站", "nancun-1", township2Code},
+		{village4Code, "北村便民服务站", "beicun-1", township2Code},
+	}
 )
 
 // chaosFed is the federation under test and its links.
@@ -40,6 +74,7 @@ type chaosFed struct {
 	c     *cluster
 	admin *api
 	links map[string][]*chaos.Proxy
+	nodes map[string]string // node → office
 }
 
 func (f *chaosFed) proxy(t *testing.T, link, target string) *chaos.Proxy {
@@ -58,63 +93,71 @@ func addrsOf(ps []*chaos.Proxy) string {
 	for _, p := range ps {
 		out = append(out, p.Addr())
 	}
-	return joinAddrs(out)
+	return strings.Join(out, ",")
 }
 
-func joinAddrs(xs []string) string {
-	s := ""
-	for i, x := range xs {
-		if i > 0 {
-			s += ","
-		}
-		s += x
-	}
-	return s
+// linkName names the link between two nodes' offices by the lower one.
+func linkName(lower, upper string) string {
+	short := func(n string) string { return strings.TrimSuffix(n, "-1") }
+	return short(lower) + "↔" + short(upper)
 }
-
-const (
-	linkVillageTownship = "dongcun↔chengguan"
-	linkTownshipCounty  = "chengguan↔county"
-	linkVillageCounty   = "dongcun↔county"
-)
 
 // startChaosFed starts the federation with a proxy on every link.
 func startChaosFed(t *testing.T) *chaosFed {
-	f := &chaosFed{c: newCluster(t), links: map[string][]*chaos.Proxy{}}
+	f := &chaosFed{c: newCluster(t), links: map[string][]*chaos.Proxy{}, nodes: map[string]string{}}
 	c := f.c
-	// The county reaches the township and the village through proxies
-	// whose targets are set once those have started.
-	toTownship := f.proxy(t, linkTownshipCounty, "")
-	toVillage := f.proxy(t, linkVillageCounty, "")
-	countyRoutes := []string{"--peer-route", townshipCode + "=" + toTownship.Addr(), "--peer-route", villageCode + "=" + toVillage.Addr()}
+	// The county reaches each office below through a proxy whose target
+	// is set once that office has started.
+	down := map[string]*chaos.Proxy{}
+	var countyRoutes []string
+	for _, o := range append(slices.Clone(chaosTownships), chaosVillages...) {
+		down[o.code] = f.proxy(t, linkName(o.node, "county"), "")
+		countyRoutes = append(countyRoutes, "--peer-route", o.code+"="+down[o.code].Addr())
+	}
 	first := c.start("county-1", countyCode, append([]string{"--bootstrap", "--bootstrap-admin-password-file", c.pwFile}, countyRoutes...)...)
 	for i := 2; i <= 3; i++ {
 		c.start(fmt.Sprintf("county-%d", i), countyCode, append([]string{"--join", first.peerAddr}, countyRoutes...)...)
 	}
 	for _, name := range c.county() {
 		c.waitReady(name)
+		f.nodes[name] = countyCode
 	}
 	f.admin = c.api(c.countyLeader(c.county()...)).login("admin", adminPassword)
-	for _, o := range []map[string]string{
-		{"code": townshipCode, "name": "城关镇便民服务中心"},
-		{"code": villageCode, "name": "东村便民服务站"},
-	} {
-		f.admin.write("/v1/offices", o)
+	for _, o := range append(slices.Clone(chaosTownships), chaosVillages...) {
+		f.admin.write("/v1/offices", map[string]string{"code": o.code, "name": o.name})
 	}
-	var townToCounty, villageToCounty []*chaos.Proxy
-	for _, name := range c.county() {
-		townToCounty = append(townToCounty, f.proxy(t, linkTownshipCounty, c.nodes[name].peerAddr))
-		villageToCounty = append(villageToCounty, f.proxy(t, linkVillageCounty, c.nodes[name].peerAddr))
+	// up is the proxies from a node to the county's nodes.
+	up := func(node string) []*chaos.Proxy {
+		var ps []*chaos.Proxy
+		for _, name := range c.county() {
+			ps = append(ps, f.proxy(t, linkName(node, "county"), c.nodes[name].peerAddr))
+		}
+		return ps
 	}
-	townToVillage := f.proxy(t, linkVillageTownship, "")
-	township := c.start("chengguan-1", townshipCode, "--bootstrap", "--upstream", addrsOf(townToCounty),
-		"--peer-route", countyCode+"="+addrsOf(townToCounty), "--peer-route", villageCode+"="+townToVillage.Addr())
-	toTownship.SetTarget(township.peerAddr)
-	villageToTown := f.proxy(t, linkVillageTownship, township.peerAddr)
-	village := c.start("dongcun-1", villageCode, "--bootstrap", "--upstream", villageToTown.Addr()+","+addrsOf(villageToCounty),
-		"--peer-route", townshipCode+"="+villageToTown.Addr(), "--peer-route", countyCode+"="+addrsOf(villageToCounty))
-	townToVillage.SetTarget(village.peerAddr)
-	toVillage.SetTarget(village.peerAddr)
+	townToVillage := map[string]*chaos.Proxy{}
+	for _, o := range chaosTownships {
+		toCounty := up(o.node)
+		args := []string{"--bootstrap", "--upstream", addrsOf(toCounty), "--peer-route", countyCode + "=" + addrsOf(toCounty)}
+		for _, v := range chaosVillages {
+			if v.parent == o.code {
+				townToVillage[v.code] = f.proxy(t, linkName(v.node, o.node), "")
+				args = append(args, "--peer-route", v.code+"="+townToVillage[v.code].Addr())
+			}
+		}
+		n := c.start(o.node, o.code, args...)
+		down[o.code].SetTarget(n.peerAddr)
+		f.nodes[o.node] = o.code
+	}
+	for _, o := range chaosVillages {
+		parent := chaosTownships[slices.IndexFunc(chaosTownships, func(t chaosOffice) bool { return t.code == o.parent })]
+		toTown := f.proxy(t, linkName(o.node, parent.node), c.nodes[parent.node].peerAddr)
+		toCounty := up(o.node)
+		n := c.start(o.node, o.code, "--bootstrap", "--upstream", toTown.Addr()+","+addrsOf(toCounty),
+			"--peer-route", o.parent+"="+toTown.Addr(), "--peer-route", countyCode+"="+addrsOf(toCounty))
+		townToVillage[o.code].SetTarget(n.peerAddr)
+		down[o.code].SetTarget(n.peerAddr)
+		f.nodes[o.node] = o.code
+	}
 
 	f.admin.write("/v1/departments", map[string]string{"code": "yc", "name": "县烟草专卖局"})
 	item := tobaccoItem(caseItemCode)
@@ -124,9 +167,21 @@ func startChaosFed(t *testing.T) *chaosFed {
 		"rights": []string{"RIGHT_ACCEPT", "RIGHT_REVIEW", "RIGHT_APPROVE", "RIGHT_CERTIFY", "RIGHT_DELIVER"}})
 	f.admin.write("/v1/grants", map[string]any{"item_code": caseItemCode, "tier": "TIER_VILLAGE",
 		"rights": []string{"RIGHT_PROXY_FILE", "RIGHT_DELIVER"}})
-	idx := f.admin.write("/v1/staff", map[string]any{"staff": map[string]any{"username": "dongcun", "name": "黄秀英",
-		"office_code": villageCode, "roles": []string{"ROLE_AGENT"}}, "password": adminPassword})
-	for _, name := range []string{"chengguan-1", "dongcun-1"} {
+	f.admin.write("/v1/staff", map[string]any{"staff": map[string]any{"username": "clerk", "name": "陈静", "office_code": countyCode,
+		"department_code": "yc", "roles": []string{"ROLE_CLERK", "ROLE_REVIEWER"}}, "password": adminPassword})
+	for _, v := range chaosVillages {
+		f.admin.write("/v1/staff", map[string]any{"staff": map[string]any{"username": "agent-" + v.code, "name": "代办员",
+			"office_code": v.code, "roles": []string{"ROLE_AGENT"}}, "password": adminPassword})
+	}
+	// The registers the porcupine model reads and writes.
+	for k := range chaosRegisters {
+		f.admin.write("/v1/departments", map[string]string{"code": registerCode(k), "name": "v0"})
+	}
+	idx, err := f.admin.registryIndex()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name := range f.nodes {
 		c.waitReady(name)
 		c.api(name).getAt("/v1/items/"+caseItemCode, idx, syncTimeout)
 	}
@@ -174,10 +229,27 @@ func (f *chaosFed) apply(t *testing.T, ft chaos.Fault, on bool) {
 		}
 		n.kill() // if it did not exit in time
 		n.start()
+	case ft.Kind == chaos.DiskFull:
+		// Go ignores SIGXFSZ, so a write past the limit fails with EFBIG
+		// as on a full disk. The node may stop on it (a failed apply
+		// panics: the disk is gone); then it starts again when the disk
+		// has room.
+		if pid := n.pid(); pid > 0 {
+			lim := unix.Rlimit{Cur: 0, Max: unix.RLIM_INFINITY}
+			if !on {
+				lim.Cur = unix.RLIM_INFINITY
+			}
+			if err := unix.Prlimit(pid, unix.RLIMIT_FSIZE, &lim, nil); err != nil && on {
+				t.Logf("disk-full on %s: %v", ft.Target, err)
+			}
+		}
+		if !on && !n.running() {
+			n.start()
+		}
 	}
 }
 
-// heal ends every fault: links pass, every node runs.
+// heal ends every fault: links pass, every node runs with room on disk.
 func (f *chaosFed) heal(t *testing.T) {
 	for _, ps := range f.links {
 		for _, p := range ps {
@@ -186,6 +258,9 @@ func (f *chaosFed) heal(t *testing.T) {
 		}
 	}
 	for _, n := range f.c.nodes {
+		if pid := n.pid(); pid > 0 {
+			unix.Prlimit(pid, unix.RLIMIT_FSIZE, &unix.Rlimit{Cur: unix.RLIM_INFINITY, Max: unix.RLIM_INFINITY}, nil)
+		}
 		n.send(syscall.SIGCONT)
 		if !n.running() {
 			n.start()
@@ -196,198 +271,542 @@ func (f *chaosFed) heal(t *testing.T) {
 	}
 }
 
+// chaosRun is what one schedule did and found, a line of the summary.
+type chaosRun struct {
+	Seed         uint64   `json:"seed"`
+	Faults       []string `json:"faults"`
+	Filings      int      `json:"filings_acknowledged"`
+	Accepts      int      `json:"accepts_acknowledged"`
+	Departments  int      `json:"registry_writes_acknowledged"`
+	RegisterOps  int      `json:"register_operations"`
+	Retried      int      `json:"answers_retried"`
+	ConvergeSecs float64  `json:"converge_seconds"`
+	Violations   []string `json:"violations"`
+}
+
 func TestChaos(t *testing.T) {
 	f := startChaosFed(t)
-	agent := f.c.api("dongcun-1").login("dongcun", adminPassword)
 	seed := *chaosSeed
 	if seed == 0 {
 		seed = uint64(time.Now().UnixNano() % 1_000_000)
 	}
 	top := chaos.Topology{Links: slices.Sorted(maps.Keys(f.links)), Nodes: slices.Sorted(maps.Keys(f.c.nodes))}
-	all := map[string]int{}
-	var allWrites []string
+	agents := map[string]*api{}
+	for _, v := range chaosVillages {
+		agents[v.code] = f.c.api(v.node).login("agent-"+v.code, adminPassword)
+	}
+	clerk := f.c.api("county-1").login("clerk", adminPassword)
+	filed := map[string]map[string]int{} // village → number → times acknowledged
+	for _, v := range chaosVillages {
+		filed[v.code] = map[string]int{}
+	}
+	accepted := map[string]bool{}
+	var departments []string
+	var converge []float64
+	var summary *os.File
+	if *chaosSummary != "" {
+		var err error
+		if summary, err = os.OpenFile(*chaosSummary, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		defer summary.Close()
+	}
+	failed := 0
 	for run := range *chaosSchedules {
 		s := chaos.NewSchedule(seed+uint64(run), top, *chaosLength, *chaosFaults)
 		t.Logf("%s", s)
+		rec := chaosRun{Seed: s.Seed}
+		for _, ft := range s.Faults {
+			rec.Faults = append(rec.Faults, strings.Join(strings.Fields(ft.String()), " "))
+		}
 		// The faults, each started and ended at its time.
-		var wg sync.WaitGroup
+		var faults sync.WaitGroup
 		start := time.Now()
 		for _, ft := range s.Faults {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
+			faults.Go(func() {
 				time.Sleep(time.Until(start.Add(ft.At)))
 				f.apply(t, ft, true)
 				if ft.For > 0 {
 					time.Sleep(time.Until(start.Add(ft.At + ft.For)))
 					f.apply(t, ft, false)
 				}
-			}()
+			})
 		}
-		// Meanwhile, filings at the village and registry writes at the
-		// county, each under a request ID of this schedule and retried
-		// until acknowledged, for as long as the faults last.
+		// Meanwhile the workload, for as long as the faults last; every
+		// write under a request ID and retried until acknowledged.
 		until, deadline := start.Add(*chaosLength), start.Add(*chaosLength+3*startTimeout)
-		var numbers map[string]int
-		var failures int
-		var writes []string
+		w := &chaosWork{f: f, until: until, deadline: deadline, prefix: fmt.Sprint(s.Seed)}
 		var work sync.WaitGroup
-		work.Add(2)
-		go func() {
-			defer work.Done()
-			numbers, failures = fileUntil(t, agent, fmt.Sprintf("chaos-%d", s.Seed), until, deadline)
-		}()
-		go func() {
-			defer work.Done()
-			writes = f.writeUntil(t, fmt.Sprintf("c%d", s.Seed), until, deadline)
-		}()
-		work.Wait()
-		wg.Wait()
-		f.heal(t)
-		t.Logf("schedule %d: %d filings and %d registry writes acknowledged, %d failed answers retried", s.Seed, len(numbers), len(writes), failures)
-		for n, k := range numbers {
-			all[n] += k
+		for _, v := range chaosVillages {
+			work.Go(func() { w.file(t, agents[v.code], v.code) })
 		}
-		allWrites = append(allWrites, writes...)
-		f.check(t, all, allWrites)
-		if t.Failed() {
+		work.Go(func() { w.accept(t, clerk) })
+		work.Go(func() { w.writeDepartments(t) })
+		work.Go(func() { w.writeRegisters(t) })
+		for r := range 2 {
+			work.Go(func() { w.readRegisters(t, uint64(s.Seed)*2+uint64(r)) })
+		}
+		work.Wait()
+		faults.Wait()
+		healed := time.Now()
+		f.heal(t)
+		for village, numbers := range w.filed {
+			for n, k := range numbers {
+				filed[village][n] += k
+			}
+			rec.Filings += len(numbers)
+		}
+		for n := range w.accepted {
+			accepted[n] = true
+		}
+		departments = append(departments, w.departments...)
+		rec.Accepts, rec.Departments, rec.RegisterOps, rec.Retried = len(w.accepted), len(w.departments), len(w.history), w.retried
+		t.Logf("schedule %d: acknowledged %d filings, %d acceptances, %d registry writes; %d register operations; %d failed answers retried",
+			s.Seed, rec.Filings, rec.Accepts, rec.Departments, rec.RegisterOps, rec.Retried)
+
+		rec.Violations = f.check(t, filed, accepted, departments, w)
+		rec.ConvergeSecs = time.Since(healed).Seconds()
+		converge = append(converge, rec.ConvergeSecs)
+		if summary != nil {
+			line, _ := json.Marshal(rec)
+			summary.Write(append(line, '\n'))
+		}
+		if len(rec.Violations) > 0 {
+			failed++
+			for _, v := range rec.Violations {
+				t.Errorf("schedule seed=%d: %s", s.Seed, v)
+			}
 			t.Fatalf("schedule seed=%d failed: run it again with -chaos.seed=%d -chaos.schedules=1", s.Seed, s.Seed)
 		}
 	}
+	sort.Float64s(converge)
+	q := func(p float64) float64 { return converge[min(len(converge)-1, int(p*float64(len(converge))))] }
+	t.Logf("%d schedules from seed %d, %d failed; converged after healing in p50 %.1fs, p99 %.1fs, max %.1fs",
+		*chaosSchedules, seed, failed, q(0.5), q(0.99), converge[len(converge)-1])
+	if summary != nil {
+		total, _ := json.Marshal(map[string]any{"schedules": *chaosSchedules, "first_seed": seed, "failed": failed,
+			"converge_p50_seconds": q(0.5), "converge_p99_seconds": q(0.99), "converge_max_seconds": converge[len(converge)-1]})
+		summary.Write(append(total, '\n'))
+	}
 }
 
-// check: every acknowledged filing is held exactly once at the village
-// and at the county, and nothing else is; the registry is everywhere at
-// the county's index.
-func (f *chaosFed) check(t *testing.T, acked map[string]int, departments []string) {
-	t.Helper()
-	for _, at := range []struct{ node, office string }{{"dongcun-1", villageCode}, {"county-1", countyCode}} {
-		a := f.c.api(at.node)
-		a.token = f.admin.token
-		waitFor(t, fmt.Sprintf("%s to hold the %d acknowledged cases", at.node, len(acked)), func() error {
-			held, err := casesListed(a, at.office)
-			if err != nil {
-				return err
-			}
-			if len(held) < len(acked) {
-				return fmt.Errorf("%d held", len(held))
-			}
-			for n, times := range held {
-				if times != 1 {
-					t.Errorf("%s lists case %s %d times", at.node, n, times)
+// chaosWork is one schedule's workload and what it was told.
+type chaosWork struct {
+	f               *chaosFed
+	until, deadline time.Time
+	prefix          string
+
+	mu          sync.Mutex
+	filed       map[string]map[string]int // village → number → acknowledgements
+	toAccept    []string
+	accepted    map[string]bool
+	departments []string
+	retried     int
+	history     []registerOp
+	observed    uint64 // the highest registry index any client was told of
+}
+
+func (w *chaosWork) retry() {
+	w.mu.Lock()
+	w.retried++
+	w.mu.Unlock()
+}
+
+// retriable: the answer says nothing was done, or that it is not known
+// whether it was; the same request ID tells.
+func retriable(code int, body map[string]any, err error) bool {
+	return err != nil || code >= 500 || code == 429 || code == 408 || reasonOf(body) == "OUTCOME_UNKNOWN"
+}
+
+// file files cases at a village until the schedule ends, each under a
+// request ID of its own and retried under it until acknowledged.
+func (w *chaosWork) file(t *testing.T, agent *api, village string) {
+	for i := 0; time.Now().Before(w.until); i++ {
+		filing := map[string]any{
+			"item_code":  caseItemCode,
+			"applicant":  map[string]string{"name": fmt.Sprintf("申请人%d", i), "id_number": caseIDNumber("45012219850312002"), "phone": "13907710001"},
+			"materials":  []map[string]any{{"name": "申请表", "copies": 1}},
+			"request_id": fmt.Sprintf("file-%s-%s-%d", w.prefix, village, i),
+		}
+		for {
+			code, body, err := agent.call("POST", "/v1/cases", filing)
+			if err == nil && code == 200 {
+				number := fmt.Sprint(body["case"].(map[string]any)["number"])
+				w.mu.Lock()
+				if w.filed == nil {
+					w.filed = map[string]map[string]int{}
 				}
-				if acked[n] == 0 {
-					t.Errorf("%s holds case %s that no client was told of", at.node, n)
+				if w.filed[village] == nil {
+					w.filed[village] = map[string]int{}
 				}
+				w.filed[village][number]++
+				w.toAccept = append(w.toAccept, number)
+				w.mu.Unlock()
+				break
 			}
-			return nil
-		}, 2*syncTimeout)
-	}
-	idx, err := f.admin.registryIndex()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for name := range f.c.nodes {
-		a := f.c.api(name)
-		waitFor(t, name+" at the county's registry index", func() error {
-			got, err := a.registryIndex()
-			if err == nil && got < idx {
-				err = fmt.Errorf("at %d, the county at %d", got, idx)
+			if !retriable(code, body, err) {
+				t.Errorf("filing at %s: %d %v", village, code, body)
+				return
 			}
-			return err
-		}, 2*syncTimeout)
+			w.retry()
+			if time.Now().After(w.deadline) {
+				t.Errorf("filing at %s: not acknowledged before the deadline (%d %v %v)", village, code, body, err)
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
-	// Every acknowledged registry write, at the village too.
-	body := f.c.api("dongcun-1").get("/v1/departments?page_size=1000")
-	have := map[string]bool{}
-	list, _ := body["departments"].([]any)
-	for _, d := range list {
-		have[fmt.Sprint(d.(map[string]any)["code"])] = true
-	}
-	for _, code := range departments {
-		if !have[code] {
-			t.Errorf("the acknowledged department %s is not at the village", code)
+}
+
+// accept accepts, at the county, cases filed in this schedule once they
+// are there, each under a request ID and retried at every county node in
+// turn until acknowledged.
+func (w *chaosWork) accept(t *testing.T, clerk *api) {
+	county := w.f.c.county()
+	for k := 0; time.Now().Before(w.until); k++ {
+		w.mu.Lock()
+		var number string
+		if len(w.toAccept) > 0 {
+			number, w.toAccept = w.toAccept[0], w.toAccept[1:]
+		}
+		w.mu.Unlock()
+		if number == "" {
+			time.Sleep(200 * time.Millisecond)
+			continue
+		}
+		a := w.f.c.api(county[k%len(county)])
+		a.token = clerk.token
+		code, body, err := a.call("GET", "/v1/cases/"+number, nil)
+		if err != nil || code != 200 || body["case"].(map[string]any)["owner_office"] != countyCode {
+			// Not at the county yet (or that node is down): later.
+			w.mu.Lock()
+			w.toAccept = append(w.toAccept, number)
+			w.mu.Unlock()
+			time.Sleep(100 * time.Millisecond)
+			continue
+		}
+		req := map[string]any{"request_id": "accept-" + number}
+		for j := k; ; j++ {
+			a := w.f.c.api(county[j%len(county)])
+			a.token = clerk.token
+			code, body, err := a.call("POST", "/v1/cases/"+number+":accept", req)
+			if err == nil && code == 200 {
+				w.mu.Lock()
+				if w.accepted == nil {
+					w.accepted = map[string]bool{}
+				}
+				w.accepted[number] = true
+				w.mu.Unlock()
+				break
+			}
+			if !retriable(code, body, err) {
+				t.Errorf("accept %s: %d %v", number, code, body)
+				return
+			}
+			w.retry()
+			if time.Now().After(w.deadline) {
+				t.Errorf("accept %s: not acknowledged before the deadline (%d %v %v)", number, code, body, err)
+				return
+			}
+			time.Sleep(200 * time.Millisecond)
 		}
 	}
 }
 
-// fileUntil files cases at the village from 4 clients until until, each
-// filing under a request ID of its own and retried under it, whatever
-// the answer, until acknowledged or the deadline.
-func fileUntil(t *testing.T, agent *api, prefix string, until, deadline time.Time) (numbers map[string]int, failures int) {
-	var mu sync.Mutex
-	numbers = map[string]int{}
-	var wg sync.WaitGroup
-	for w := range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; time.Now().Before(until); i++ {
-				filing := map[string]any{
-					"item_code":  caseItemCode,
-					"applicant":  map[string]string{"name": fmt.Sprintf("申请人%d-%d", w, i), "id_number": caseIDNumber("45012219850312002"), "phone": "13907710001"},
-					"materials":  []map[string]any{{"name": "申请表", "copies": 1}},
-					"request_id": fmt.Sprintf("%s-%d-%d", prefix, w, i),
-				}
-				for {
-					code, body, err := agent.call("POST", "/v1/cases", filing)
-					if err == nil && code == 200 {
-						c, _ := body["case"].(map[string]any)
-						mu.Lock()
-						numbers[fmt.Sprint(c["number"])]++
-						mu.Unlock()
-						break
-					}
-					if err == nil && code >= 400 && code < 500 && code != 429 && code != 408 && reasonOf(body) != "OUTCOME_UNKNOWN" {
-						t.Errorf("filing %s-%d-%d: %d %v", prefix, w, i, code, body)
-						return
-					}
-					mu.Lock()
-					failures++
-					mu.Unlock()
-					if time.Now().After(deadline) {
-						t.Errorf("filing %s-%d-%d: not acknowledged before the deadline (%d %v %v)", prefix, w, i, code, body, err)
-						return
-					}
-					time.Sleep(100 * time.Millisecond)
-				}
-				time.Sleep(50 * time.Millisecond)
-			}
-		}()
-	}
-	wg.Wait()
-	return numbers, failures
-}
-
-// writeUntil writes departments at the county until until, each under a
-// request ID and retried at every county node in turn until acknowledged.
-func (f *chaosFed) writeUntil(t *testing.T, prefix string, until, deadline time.Time) []string {
-	var done []string
-	county := f.c.county()
-	for i := 0; time.Now().Before(until); i++ {
-		code := fmt.Sprintf("%s-%d", prefix, i)
+// writeDepartments creates departments at the county until the schedule
+// ends, each under a request ID and retried at every county node in turn.
+func (w *chaosWork) writeDepartments(t *testing.T) {
+	county := w.f.c.county()
+	for i := 0; time.Now().Before(w.until); i++ {
+		code := fmt.Sprintf("c%s-%d", w.prefix, i)
 		body := map[string]string{"code": code, "name": "故障测试部门" + code}
 		for k := 0; ; k++ {
-			a := f.c.api(county[k%len(county)])
-			a.token = f.admin.token
+			a := w.f.c.api(county[k%len(county)])
+			a.token = w.f.admin.token
 			status, resp, err := a.call("POST", "/v1/departments?request_id=dep-"+code, body)
 			if err == nil && status == 200 {
-				done = append(done, code)
+				w.mu.Lock()
+				w.departments = append(w.departments, code)
+				w.mu.Unlock()
 				break
 			}
-			// An unknown outcome (a leader lost mid-write) is looked at by
-			// sending the same request ID again: it answers the first.
-			if err == nil && status >= 400 && status < 500 && status != 429 && status != 408 && reasonOf(resp) != "OUTCOME_UNKNOWN" {
+			if !retriable(status, resp, err) {
 				t.Errorf("department %s: %d %v", code, status, resp)
-				return done
+				return
 			}
-			if time.Now().After(deadline) {
+			w.retry()
+			if time.Now().After(w.deadline) {
 				t.Errorf("department %s: not acknowledged before the deadline (%d %v %v)", code, status, resp, err)
-				return done
+				return
 			}
 			time.Sleep(200 * time.Millisecond)
 		}
 		time.Sleep(300 * time.Millisecond)
 	}
-	return done
+}
+
+func (w *chaosWork) done(op registerOp, index uint64) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.history = append(w.history, op)
+	w.observed = max(w.observed, index)
+}
+
+func (w *chaosWork) freshness() uint64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.observed
+}
+
+// writeRegisters renames the register departments at the county, one
+// write at a time, each under a request ID and retried until
+// acknowledged; a write never acknowledged stays in the history as one
+// that may or may not have happened.
+func (w *chaosWork) writeRegisters(t *testing.T) {
+	county := w.f.c.county()
+	for i := 0; time.Now().Before(w.until); i++ {
+		k := i % chaosRegisters
+		value := fmt.Sprintf("%s-%d", w.prefix, i)
+		op := registerOp{Key: k, Write: true, Value: value, Call: time.Now().UnixNano()}
+		body := map[string]string{"code": registerCode(k), "name": value}
+		for j := 0; ; j++ {
+			a := w.f.c.api(county[j%len(county)])
+			a.token = w.f.admin.token
+			status, resp, err := a.call("PATCH", fmt.Sprintf("/v1/departments/%s?request_id=reg-%s-%d", registerCode(k), w.prefix, i), body)
+			if err == nil && status == 200 {
+				op.Return = time.Now().UnixNano()
+				w.done(op, u64(resp["registry_index"]))
+				break
+			}
+			if !retriable(status, resp, err) {
+				t.Errorf("register write %s: %d %v", value, status, resp)
+				return
+			}
+			w.retry()
+			if time.Now().After(w.deadline) {
+				op.Return = -1 // unknown: it may take effect at any time after its call
+				w.done(op, 0)
+				return
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		time.Sleep(150 * time.Millisecond)
+	}
+}
+
+// readRegisters reads the registers at nodes chosen at random, each read
+// asking for the highest index any client was told of before it began
+// (min_index): so every write acknowledged before a read began must be
+// seen, and no read may go back on what an earlier one saw.
+func (w *chaosWork) readRegisters(t *testing.T, seed uint64) {
+	r := rand.New(rand.NewPCG(seed, 7))
+	names := slices.Sorted(maps.Keys(w.f.c.nodes))
+	for time.Now().Before(w.until) {
+		name := names[r.IntN(len(names))]
+		k := r.IntN(chaosRegisters)
+		call := time.Now().UnixNano()
+		min := w.freshness()
+		code, body, err := w.f.c.api(name).call("GET", fmt.Sprintf("/v1/departments?min_index=%d", min), nil)
+		ret := time.Now().UnixNano()
+		if err != nil || code != 200 {
+			// Refused (behind min_index, down, stopped): a read that did
+			// not happen says nothing.
+			time.Sleep(100 * time.Millisecond)
+			continue
+		}
+		value := ""
+		for _, d := range body["departments"].([]any) {
+			if d := d.(map[string]any); d["code"] == registerCode(k) {
+				value = fmt.Sprint(d["name"])
+			}
+		}
+		meta, _ := body["meta"].(map[string]any)
+		w.done(registerOp{Key: k, Value: value, Call: call, Return: ret}, u64(meta["registry_index"]))
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// check runs after a schedule, everything healed, and returns what it
+// found wrong:
+//   - every filing acknowledged at a village is held there, at its
+//     township and at the county exactly once, and no office holds a
+//     case no client was told of;
+//   - every acceptance acknowledged is in its case once, at the county
+//     and back at the village where it was filed;
+//   - every case of the schedule verifies its chain at the county;
+//   - every office holds the county's registry (each node's departments
+//     are the county's, at its index), every acknowledged department
+//     among them;
+//   - nothing is queued or set aside anywhere;
+//   - the register history is linearizable (porcupine).
+func (f *chaosFed) check(t *testing.T, filed map[string]map[string]int, accepted map[string]bool, departments []string, w *chaosWork) []string {
+	t.Helper()
+	var mu sync.Mutex
+	var found []string
+	bad := func(format string, args ...any) {
+		mu.Lock()
+		found = append(found, fmt.Sprintf(format, args...))
+		mu.Unlock()
+	}
+	eventually := func(what string, cond func() error) {
+		var last error
+		for deadline := time.Now().Add(3 * syncTimeout); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+			if last = cond(); last == nil {
+				return
+			}
+		}
+		bad("%s: %v", what, last)
+	}
+	asAdmin := func(node string) *api {
+		a := f.c.api(node)
+		a.token = f.admin.token
+		return a
+	}
+	// The cases, everywhere they should be.
+	var checks sync.WaitGroup
+	for _, v := range chaosVillages {
+		acked := filed[v.code]
+		parent := chaosTownships[slices.IndexFunc(chaosTownships, func(t chaosOffice) bool { return t.code == v.parent })]
+		for _, node := range []string{v.node, parent.node, "county-1"} {
+			checks.Go(func() {
+				a := asAdmin(node)
+				eventually(fmt.Sprintf("%s to hold the %d cases acknowledged at %s", node, len(acked), v.node), func() error {
+					held, err := casesListed(a, v.code)
+					if err != nil {
+						return err
+					}
+					missing := 0
+					for n := range acked {
+						if held[n] == 0 {
+							missing++
+						}
+					}
+					for n, times := range held {
+						if times != 1 {
+							return fmt.Errorf("case %s listed %d times", n, times)
+						}
+						if acked[n] == 0 {
+							return fmt.Errorf("holds case %s that no client was told of", n)
+						}
+					}
+					if missing > 0 {
+						return fmt.Errorf("%d of %d missing", missing, len(acked))
+					}
+					return nil
+				})
+			})
+		}
+	}
+	checks.Wait()
+	// This schedule's acceptances, once each, and their chains.
+	clerk := f.c.api("county-1").login("clerk", adminPassword)
+	for number := range w.accepted {
+		checks.Go(func() {
+			eventually("the accepted case "+number+" at the county", func() error {
+				events, valid, err := caseEvents(clerk, number)
+				if err != nil {
+					return err
+				}
+				if !valid {
+					return fmt.Errorf("its chain or a signature does not verify (chain_valid false)")
+				}
+				n := 0
+				for _, e := range events {
+					if e.GetType() == yizhanv1.EventType_EVENT_TYPE_ACCEPTED {
+						n++
+					}
+				}
+				if n != 1 {
+					return fmt.Errorf("%d ACCEPTED events", n)
+				}
+				return nil
+			})
+		})
+	}
+	checks.Wait()
+	for _, v := range chaosVillages {
+		agent := f.c.api(v.node).login("agent-"+v.code, adminPassword)
+		for number := range w.filed[v.code] {
+			if !accepted[number] {
+				continue
+			}
+			checks.Go(func() {
+				eventually("the acceptance of "+number+" back at "+v.node, func() error {
+					code, body, err := agent.call("GET", "/v1/cases/"+number, nil)
+					if err != nil || code != 200 {
+						return fmt.Errorf("%d %v %v", code, body, err)
+					}
+					if s := body["case"].(map[string]any)["state"]; s != "CASE_STATE_ACCEPTED" {
+						return fmt.Errorf("state %v", s)
+					}
+					return nil
+				})
+			})
+		}
+	}
+	checks.Wait()
+	// The registry: the county's, everywhere.
+	idx, err := f.admin.registryIndex()
+	if err != nil {
+		bad("the county's registry index: %v", err)
+		return found
+	}
+	want := departmentsAt(f.c.api("county-1"), idx)
+	for _, code := range departments {
+		if !strings.Contains(want, `"code":"`+code+`"`) {
+			bad("the acknowledged department %s is not at the county", code)
+		}
+	}
+	for name := range f.c.nodes {
+		checks.Go(func() {
+			eventually(name+" to hold the county's registry", func() error {
+				if got := departmentsAt(f.c.api(name), idx); got != want {
+					return fmt.Errorf("its departments differ from the county's at index %d", idx)
+				}
+				return nil
+			})
+			eventually(name+" to have nothing queued or set aside", func() error {
+				st := asAdmin(name).get("/v1/registry/status")
+				if q, _ := st["quarantined"].([]any); len(q) > 0 {
+					return fmt.Errorf("%d messages set aside: %v", len(q), q)
+				}
+				if n := u64(st["outbox_entries"]); n > 0 {
+					return fmt.Errorf("%d outbox entries", n)
+				}
+				return nil
+			})
+		})
+	}
+	checks.Wait()
+	if why := checkRegisters(w.history); why != "" {
+		bad("%s", why)
+	}
+	return found
+}
+
+// departmentsAt is a node's departments, as JSON, once it is at index.
+func departmentsAt(a *api, idx uint64) string {
+	code, body, err := a.call("GET", fmt.Sprintf("/v1/departments?min_index=%d", idx), nil)
+	if err != nil || code != 200 {
+		return fmt.Sprintf("unreadable: %d %v", code, err)
+	}
+	b, _ := json.Marshal(body["departments"])
+	return string(b)
+}
+
+// caseEvents is a case's log as the node gives it, and whether the node
+// found every hash of its chain and every signature good (the answer
+// leaves out what the hashes cover: signer chains, query-code hashes).
+func caseEvents(a *api, number string) ([]*yizhanv1.CaseEvent, bool, error) {
+	code, body, err := a.call("GET", "/v1/cases/"+number+"/events", nil)
+	if err != nil || code != 200 {
+		return nil, false, fmt.Errorf("%d %v %v", code, body, err)
+	}
+	raw, _ := json.Marshal(body)
+	var resp yizhanv1.ListCaseEventsResponse
+	if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(raw, &resp); err != nil {
+		return nil, false, err
+	}
+	return resp.GetEvents(), resp.GetChainValid(), nil
 }

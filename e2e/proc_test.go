@@ -50,6 +50,16 @@ func newProc(t testing.TB, name string, args ...string) *proc {
 	return p
 }
 
+// pid is the running process's id, 0 when it does not run.
+func (p *proc) pid() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cmd == nil || isClosed(p.done) {
+		return 0
+	}
+	return p.cmd.Process.Pid
+}
+
 // start starts the process. It must not be running.
 func (p *proc) start() {
 	p.t.Helper()

@@ -162,13 +162,37 @@ func (s *Store) StoreLog(l *raft.Log) error {
 // writes the batch and one commit frame, then fsyncs the segment file
 // (and, on a segment's first append, its directory). Indexes must follow
 // the last one stored without a gap (any index on an empty log).
+//
+// An append that fails on the disk (full, or failing) stops the process
+// with a panic, as raft does when it cannot store its term: raft-wal's
+// writer has then moved past what is on disk (found by the fault harness:
+// after a write failed with EFBIG, every later append was refused as
+// "non-monotonic" and the office never had a leader again). Started
+// again, the node recovers the log up to its last whole append, and no
+// entry it acknowledged is lost, since none is acknowledged before its
+// append returns.
 func (s *Store) StoreLogs(logs []*raft.Log) error {
-	for _, l := range logs {
+	last, err := s.wal.LastIndex()
+	if err != nil {
+		return err
+	}
+	for i, l := range logs {
 		if n := len(l.Data) + len(l.Extensions); n > MaxLogBytes {
 			return fmt.Errorf("%w: entry %d has %d bytes, at most %d", ErrTooLarge, l.Index, n, MaxLogBytes)
 		}
+		// The caller's mistakes are refused here, before raft-wal, so
+		// that what it refuses below is the disk's.
+		if (last > 0 || i > 0) && l.Index != last+1 {
+			return fmt.Errorf("walstore: non-monotonic append: entry %d after %d", l.Index, last)
+		}
+		last = l.Index
 	}
-	return s.wal.StoreLogs(logs)
+	err = s.wal.StoreLogs(logs)
+	if err != nil && !errors.Is(err, wal.ErrClosed) {
+		s.log.Error("cannot append to raft's log: the node stops; started again, it recovers the log from disk", "err", err)
+		panic(fmt.Sprintf("walstore: append to %s failed: %v", s.dir, err))
+	}
+	return err
 }
 
 // DeleteRange deletes the entries from min to max inclusive. The range
