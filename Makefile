@@ -67,7 +67,7 @@ SCHEDULES ?= 200
 LENGTH ?= 20s
 SUMMARY ?= $(CURDIR)/chaos-summary.jsonl
 chaos: ## the fault harness: SCHEDULES (200) random fault schedules from SEED (0: the clock) against the binary as processes; a JSON line per schedule in SUMMARY (issue 14)
-	$(GO) test -tags "e2e chaos" -count=1 -timeout 0 -run '^TestChaos$$' -v ./e2e/ -args \
+	$(GO) test -tags "e2e chaos" -count=1 -timeout 0 -run '^(TestChaos|TestRegisterModel)$$' -v ./e2e/ -args \
 		-chaos.seed=$(SEED) -chaos.schedules=$(SCHEDULES) -chaos.length=$(LENGTH) -chaos.summary=$(SUMMARY)
 
 chaos-ci: ## a short set of the fault harness's schedules (CI: 10 of 10 s)
