@@ -43,34 +43,34 @@ type registerInput struct {
 // the schedule began); an operation reads or writes one of them.
 func registerModel(init [chaosRegisters]string) porcupine.Model {
 	return porcupine.Model{
-	Partition: func(history []porcupine.Operation) [][]porcupine.Operation {
-		byKey := map[int][]porcupine.Operation{}
-		for _, op := range history {
-			byKey[op.ClientId] = append(byKey[op.ClientId], op)
-		}
-		var out [][]porcupine.Operation
-		for _, ops := range byKey {
-			out = append(out, ops)
-		}
-		return out
-	},
-	Init: func() any { return init },
-	Step: func(state, input, output any) (bool, any) {
-		in, regs := input.(registerInput), state.([chaosRegisters]string)
-		if in.write {
-			regs[in.key] = in.value
-			return true, regs
-		}
-		return output.(string) == regs[in.key], regs
-	},
-	Equal: func(a, b any) bool { return a.([chaosRegisters]string) == b.([chaosRegisters]string) },
-	DescribeOperation: func(input, output any) string {
-		in := input.(registerInput)
-		if in.write {
-			return fmt.Sprintf("write %s=%s", registerCode(in.key), in.value)
-		}
-		return fmt.Sprintf("read %s=%s", registerCode(in.key), output)
-	},
+		Partition: func(history []porcupine.Operation) [][]porcupine.Operation {
+			byKey := map[int][]porcupine.Operation{}
+			for _, op := range history {
+				byKey[op.ClientId] = append(byKey[op.ClientId], op)
+			}
+			var out [][]porcupine.Operation
+			for _, ops := range byKey {
+				out = append(out, ops)
+			}
+			return out
+		},
+		Init: func() any { return init },
+		Step: func(state, input, output any) (bool, any) {
+			in, regs := input.(registerInput), state.([chaosRegisters]string)
+			if in.write {
+				regs[in.key] = in.value
+				return true, regs
+			}
+			return output.(string) == regs[in.key], regs
+		},
+		Equal: func(a, b any) bool { return a.([chaosRegisters]string) == b.([chaosRegisters]string) },
+		DescribeOperation: func(input, output any) string {
+			in := input.(registerInput)
+			if in.write {
+				return fmt.Sprintf("write %s=%s", registerCode(in.key), in.value)
+			}
+			return fmt.Sprintf("read %s=%s", registerCode(in.key), output)
+		},
 	}
 }
 
