@@ -107,6 +107,7 @@ verify: deps ## gofmt, go vet, go mod tidy and generated code up to date
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1)
 	$(GO) vet ./...
 	$(GO) vet -tags e2e ./e2e/
+	$(GO) vet -tags "e2e chaos" ./e2e/
 	$(GO) vet -tags browser ./web/
 	$(GO) mod tidy -diff
 	bash api/gen.sh
