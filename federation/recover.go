@@ -187,7 +187,8 @@ const recoverInterval = 5 * time.Second
 // recoverLoop takes back, on the leader of an office restored from a
 // backup, what its neighbours hold since (see the top of this file).
 func (o *Office) recoverLoop(ctx context.Context) {
-	done := map[string]bool{} // neighbours heard out by this leader
+	done := map[string]bool{}     // neighbours heard out by this leader
+	tokens := map[string]string{} // where the pages of the others stand
 	var term uint64
 	t := time.NewTicker(recoverInterval)
 	defer t.Stop()
@@ -196,9 +197,9 @@ func (o *Office) recoverLoop(ctx context.Context) {
 		// of a restored book from its leader) and lead later.
 		if since, restored := o.cfg.FSM.Cases().Restored(); restored && o.LeaderReady() {
 			if cur := o.cfg.Group.CurrentTerm(); cur != term {
-				term, done = cur, map[string]bool{} // a new leader asks again
+				term, done, tokens = cur, map[string]bool{}, map[string]string{} // a new leader asks again
 			}
-			o.recoverOnce(ctx, since, done)
+			o.recoverOnce(ctx, since, done, tokens)
 		}
 		select {
 		case <-ctx.Done():
@@ -208,9 +209,9 @@ func (o *Office) recoverLoop(ctx context.Context) {
 	}
 }
 
-// recoverOnce asks every neighbour not yet done; it reports whether the
-// recovery is finished.
-func (o *Office) recoverOnce(ctx context.Context, since time.Time, done map[string]bool) bool {
+// recoverOnce asks every neighbour not yet done, from the page it had
+// reached; it reports whether the recovery is finished.
+func (o *Office) recoverOnce(ctx context.Context, since time.Time, done map[string]bool, tokens map[string]string) bool {
 	// A case's time is its newest event's, by the clock of the office
 	// that made it, and an event can reach a neighbour long after it was
 	// made (a village's link down for weeks): take back what changed in
@@ -221,7 +222,7 @@ func (o *Office) recoverOnce(ctx context.Context, since time.Time, done map[stri
 		if done[n] {
 			continue
 		}
-		if err := o.takeBackFrom(ctx, n, since); err != nil {
+		if err := o.takeBackFrom(ctx, n, since, tokens); err != nil {
 			o.log.Warn("cannot yet take back the cases of a neighbouring office after a restore", "office", n, "err", err)
 			continue
 		}
@@ -258,10 +259,11 @@ func (o *Office) neighbours() []string {
 	return out
 }
 
-// takeBackFrom takes every page of office's cases through this office.
-func (o *Office) takeBackFrom(ctx context.Context, office string, since time.Time) error {
-	token := ""
+// takeBackFrom takes the pages of office's cases through this office,
+// from tokens[office] on, noting there the page it reaches.
+func (o *Office) takeBackFrom(ctx context.Context, office string, since time.Time, tokens map[string]string) error {
 	for {
+		token := tokens[office]
 		var resp *peerv1.CasesThroughResponse
 		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		err := o.fwd.Read(cctx, o.routes.OfficeTargets(office), func(ctx context.Context, conn *grpc.ClientConn) error {
@@ -281,7 +283,8 @@ func (o *Office) takeBackFrom(ctx context.Context, office string, since time.Tim
 			}
 			o.log.Info("took back cases after a restore", "from", office, "cases", n, "refused", refused)
 		}
-		if token = resp.GetNextPageToken(); token == "" {
+		tokens[office] = resp.GetNextPageToken()
+		if tokens[office] == "" {
 			return nil
 		}
 	}
