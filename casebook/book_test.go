@@ -370,6 +370,9 @@ func TestCheckFindsWhatDisagrees(t *testing.T) {
 		if err := txn.Set(requestTimeKey(1, 2), []byte("gone")); err != nil {
 			return err
 		}
+		if err := txn.Delete(key(pSeq, t0.Format("20060102"))); err != nil {
+			return err
+		}
 		return txn.Set(stat, be64(7))
 	})
 	if err != nil {
@@ -380,7 +383,8 @@ func TestCheckFindsWhatDisagrees(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := strings.Join(problems, "\n")
-	for _, want := range []string{"which is missing", `450122000000\x00stray`, "is 7, a recount gives 1", `ir/450122000000\x00due" belongs to no queue key`, `names request "gone", which is not remembered`} {
+	for _, want := range []string{"which is missing", `450122000000\x00stray`, "is 7, a recount gives 1", `ir/450122000000\x00due" belongs to no queue key`, `names request "gone", which is not remembered`,
+		"the sequence of day 20260302 is 0, below number 1 held"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("Check did not report %q; it reported:\n%s", want, got)
 		}

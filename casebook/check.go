@@ -31,11 +31,15 @@ func (b *Book) Check(reg casework.Registry) ([]string, error) {
 	counted := newRecount()
 	byDue := map[string]string{} // queue key by due time → value, from the queue keys
 	plain := map[string]string{} // applicant key under plain SHA-256 → under the registry's key
+	daySeq := map[string]uint32{} // the highest of this office's numbers held, by day
 	err := b.db.View(func(txn *badger.Txn) error {
 		cases := 0
 		err := eachKey(txn, []byte(pCase), func(k, v []byte) error {
 			cases++
 			number := string(k[len(pCase):])
+			if office, day, seq, err := casework.ParseCaseNumber(number); err == nil && office == b.office {
+				daySeq[day] = max(daySeq[day], seq)
+			}
 			c := &yizhanv1.Case{}
 			if err := proto.Unmarshal(v, c); err != nil {
 				bad("case %s: %v", number, err)
@@ -86,6 +90,15 @@ func (b *Book) Check(reg casework.Registry) ([]string, error) {
 		}
 		if n, _ := getUint(txn, keyCases); n != uint64(cases) {
 			bad("the book counts %d cases and holds %d", n, cases)
+		}
+		// A day's sequence is at least the highest of the office's
+		// numbers held that day, or a number could be handed out twice
+		// (a book imported from the release before may hold more: the
+		// numbers it handed out).
+		for day, seq := range daySeq {
+			if got, _ := getUint(txn, key(pSeq, day)); got < uint64(seq) {
+				bad("the sequence of day %s is %d, below number %d held", day, got, seq)
+			}
 		}
 		for _, c := range []struct {
 			p string
