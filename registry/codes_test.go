@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"strings"
 	"testing"
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
@@ -108,4 +109,31 @@ func FuzzValidCode(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestSubtreePrefix(t *testing.T) {
+	for code, want := range map[string]string{
+		"450122000000": "450122",
+		"450122101000": "450122101",
+		"450122101203": "450122101203",
+		"45012210120":  "",
+		"000000101000": "",
+	} {
+		if got := SubtreePrefix(code); got != want {
+			t.Errorf("SubtreePrefix(%q) = %q, want %q", code, got, want)
+		}
+	}
+	// Every office below shares the prefix, no other does.
+	for _, c := range []struct {
+		a, b string
+		below bool
+	}{
+		{"450122101000", "450122101203", true},
+		{"450122101000", "450122102203", false},
+		{"450122000000", "450123101203", false},
+	} {
+		if got := len(SubtreePrefix(c.a)) > 0 && strings.HasPrefix(c.b, SubtreePrefix(c.a)); got != c.below || got != IsAncestorOrSelf(c.a, c.b) {
+			t.Errorf("%s below %s by prefix: %v, want %v", c.b, c.a, got, c.below)
+		}
+	}
 }
