@@ -63,6 +63,8 @@ type Store struct {
 
 	closeOnce sync.Once
 	closeErr  error
+
+	firstCopied, lastCopied uint64 // a repair's log (repair.go)
 }
 
 var (
@@ -83,6 +85,16 @@ func open(dir string, logger *slog.Logger, segmentSize int) (*Store, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
+	// A log that raft-wal v0.4.0 cannot read back is written again first
+	// (repair.go).
+	if err := repairUnindexed(dir, logger, segmentSize); err != nil {
+		return nil, fmt.Errorf("walstore: repair %s: %w", dir, err)
+	}
+	return openWAL(dir, logger, segmentSize)
+}
+
+// openWAL opens raft-wal in dir as it is.
+func openWAL(dir string, logger *slog.Logger, segmentSize int) (*Store, error) {
 	logger = logger.With("component", "raft-wal", "dir", dir)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("walstore: %w", err)

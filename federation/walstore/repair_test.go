@@ -1,0 +1,89 @@
+package walstore
+
+import (
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/raft"
+)
+
+// raft deletes a conflicting suffix of a follower's log after a change of
+// leader. raft-wal v0.4.0 then leaves the segment sealed without an index
+// block, which it cannot read once opened again (the fault harness: a
+// county node that never started again). The store writes such a log
+// again when it opens it: every entry and stable key is kept, and the log
+// goes on.
+func TestLogWithATruncatedTailOpensAgain(t *testing.T) {
+	dir := t.TempDir() + "/raft-wal"
+	s := openTestStore(t, dir, 0)
+	storeLogs(t, s, 1, 100, 10)
+	if err := s.SetUint64(keyCurrentTerm, 7); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Set(keyLastVoteCand, []byte("county-2")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteRange(91, 100); err != nil { // the conflicting suffix
+		t.Fatal(err)
+	}
+	checkLogs(t, s, 1, 90) // read from memory: fine
+	s.Close()
+
+	// raft-wal alone cannot read the log back.
+	raw, err := openWAL(dir, discard, SegmentSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var l raft.Log
+	if err := raw.GetLog(90, &l); err == nil || !strings.Contains(err.Error(), "no index block") {
+		t.Fatalf("raft-wal v0.4.0 read entry 90 of a truncated log (%v): the repair may no longer be needed", err)
+	}
+	raw.Close()
+
+	// The store repairs it as it opens it.
+	s = openTestStore(t, dir, 0)
+	checkBounds(t, s, 1, 90)
+	checkLogs(t, s, 1, 90)
+	if v, err := s.GetUint64(keyCurrentTerm); err != nil || v != 7 {
+		t.Errorf("CurrentTerm = %d, %v after the repair, want 7", v, err)
+	}
+	if v, err := s.Get(keyLastVoteCand); err != nil || string(v) != "county-2" {
+		t.Errorf("LastVoteCand = %q, %v after the repair", v, err)
+	}
+	storeLogs(t, s, 91, 140, 7)
+	s = reopen(t, s, 0)
+	checkLogs(t, s, 1, 140)
+	for _, left := range []string{dir + ".old", dir + ".rebuild"} {
+		if _, err := os.Stat(left); err == nil {
+			t.Errorf("%s left behind", left)
+		}
+	}
+}
+
+// A repair stopped by a crash: a rebuilt log already renamed away from is
+// put in place; one still being written is dropped, the old log kept.
+func TestRepairStoppedByACrash(t *testing.T) {
+	base := t.TempDir()
+	// Crashed between the two renames: dir gone, the rebuilt log whole.
+	dir := base + "/a"
+	s := openTestStore(t, dir+".rebuild", 0)
+	storeLogs(t, s, 1, 20, 5)
+	s.Close()
+	s = openTestStore(t, dir, 0)
+	checkLogs(t, s, 1, 20)
+	s.Close()
+	// Crashed while writing the rebuilt log: the old log stays.
+	dir = base + "/b"
+	s = openTestStore(t, dir, 0)
+	storeLogs(t, s, 1, 30, 5)
+	s.Close()
+	if err := os.MkdirAll(dir+".rebuild", 0o700); err != nil {
+		t.Fatal(err)
+	}
+	s = openTestStore(t, dir, 0)
+	checkLogs(t, s, 1, 30)
+	if _, err := os.Stat(dir + ".rebuild"); err == nil {
+		t.Error("a half-written rebuilt log was left")
+	}
+}
