@@ -41,6 +41,10 @@ func (k Kind) String() string {
 // IsLink reports whether the fault is on a link (else on a process).
 func (k Kind) IsLink() bool { return k <= SlowLink }
 
+// TransferHold is how long a leadership transfer keeps other faults off its
+// node: SIGTERM, the hand-over, the exit and the start again.
+const TransferHold = 3 * time.Second
+
 // Fault is one fault of a schedule: from At after the start, for For, on
 // Target (a link's or a node's name).
 type Fault struct {
@@ -104,15 +108,18 @@ func NewSchedule(seed uint64, top Topology, length time.Duration, n int) Schedul
 		}
 		target := targets[r.IntN(len(targets))]
 		dur := length/10 + time.Duration(r.Int64N(int64(length/3-length/10)+1))
+		// A hand-over is a moment, not a span, but the node takes a while
+		// to hand over, stop and start again: no other fault on it then.
+		hold := dur
 		if k == TransferLeadership {
-			dur = 0 // a moment, not a span
+			dur, hold = 0, max(length/5, TransferHold)
 		}
 		at := time.Duration(r.Int64N(int64(length - dur + 1)))
-		overlaps := slices.ContainsFunc(busy[target], func(w [2]time.Duration) bool { return at < w[1] && w[0] < at+dur })
+		overlaps := slices.ContainsFunc(busy[target], func(w [2]time.Duration) bool { return at < w[1] && w[0] < at+hold })
 		if overlaps {
 			continue
 		}
-		busy[target] = append(busy[target], [2]time.Duration{at, at + dur})
+		busy[target] = append(busy[target], [2]time.Duration{at, at + hold})
 		s.Faults = append(s.Faults, Fault{At: at, For: dur, Kind: k, Target: target})
 	}
 	slices.SortStableFunc(s.Faults, func(a, b Fault) int { return int(a.At - b.At) })

@@ -213,7 +213,9 @@ func (f *chaosFed) apply(t *testing.T, ft chaos.Fault, on bool) {
 	case ft.Kind == chaos.KillRestart && on:
 		n.kill()
 	case ft.Kind == chaos.KillRestart:
-		n.start()
+		if !n.running() {
+			n.start()
+		}
 	case ft.Kind == chaos.StopCont:
 		sig := syscall.SIGSTOP
 		if !on {
