@@ -366,7 +366,17 @@ func TestChaos(t *testing.T) {
 		t.Logf("schedule %d: acknowledged %d filings, %d acceptances, %d registry writes; %d register operations; %d failed answers retried",
 			s.Seed, rec.Filings, rec.Accepts, rec.Departments, rec.RegisterOps, rec.Retried)
 
-		rec.Violations = f.check(t, filed, accepted, departments, w)
+		// The cases filed in this schedule are checked after it; all of
+		// them, from every schedule, every chaosFullCheck schedules and
+		// after the last (a listing of tens of thousands of cases costs
+		// more than a schedule).
+		since, all := start, filed
+		if (run+1)%chaosFullCheck == 0 || run == *chaosSchedules-1 {
+			since = time.Time{}
+		} else {
+			all = w.filed
+		}
+		rec.Violations = f.check(t, all, since, accepted, departments, w)
 		rec.ConvergeSecs = time.Since(healed).Seconds()
 		converge = append(converge, rec.ConvergeSecs)
 		if summary != nil {
@@ -644,7 +654,7 @@ func (w *chaosWork) readRegisters(t *testing.T, seed uint64) {
 //     among them;
 //   - nothing is queued or set aside anywhere;
 //   - the register history is linearizable (porcupine).
-func (f *chaosFed) check(t *testing.T, filed map[string]map[string]int, accepted map[string]bool, departments []string, w *chaosWork) []string {
+func (f *chaosFed) check(t *testing.T, filed map[string]map[string]int, since time.Time, accepted map[string]bool, departments []string, w *chaosWork) []string {
 	t.Helper()
 	var mu sync.Mutex
 	var found []string
@@ -676,7 +686,7 @@ func (f *chaosFed) check(t *testing.T, filed map[string]map[string]int, accepted
 			checks.Go(func() {
 				a := asAdmin(node)
 				eventually(fmt.Sprintf("%s to hold the %d cases acknowledged at %s", node, len(acked), v.node), func() error {
-					held, err := casesListed(a, v.code)
+					held, err := casesListedSince(a, v.code, since)
 					if err != nil {
 						return err
 					}
@@ -802,6 +812,38 @@ func (f *chaosFed) registers(t *testing.T) (regs [chaosRegisters]string) {
 		}
 	}
 	return regs
+}
+
+// chaosFullCheck: every this many schedules, the case checks cover every
+// case of the run, not only the schedule's.
+const chaosFullCheck = 25
+
+// casesListedSince counts, by number, the cases a node lists for an office
+// filed at or after since (zero: all).
+func casesListedSince(a *api, office string, since time.Time) (map[string]int, error) {
+	if since.IsZero() {
+		return casesListed(a, office)
+	}
+	seen := map[string]int{}
+	token := ""
+	for {
+		code, body, err := a.call("GET", fmt.Sprintf("/v1/cases?office_code=%s&history=true&page_size=500&filed_from=%s&page_token=%s",
+			office, since.UTC().Format(time.RFC3339Nano), token), nil)
+		if err != nil {
+			return nil, err
+		}
+		if code != 200 {
+			return nil, fmt.Errorf("list cases of %s: %d %v", office, code, body)
+		}
+		list, _ := body["cases"].([]any)
+		for _, c := range list {
+			seen[fmt.Sprint(c.(map[string]any)["number"])]++
+		}
+		token, _ = body["next_page_token"].(string)
+		if token == "" {
+			return seen, nil
+		}
+	}
 }
 
 // departmentsAt is a node's departments, as JSON, once it is at index.
