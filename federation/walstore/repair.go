@@ -58,10 +58,20 @@ func repairUnindexed(dir string, logger *slog.Logger, segmentSize int) error {
 	codec := &wal.BinaryCodec{}
 	fromFiles := map[uint64]*raft.Log{}
 	for _, si := range bad {
-		err := filer.DumpSegment(si.BaseIndex, si.ID, si.MinIndex-1, si.MaxIndex+1, func(_ types.SegmentInfo, e types.LogEntry) (bool, error) {
+		// No upper bound: DumpSegment gives an entry once it has read the
+		// commit frame after it, and stops at the bound without giving
+		// the entries read since the last commit (a tail cut inside an
+		// append). The entries past MaxIndex, deleted, are left out here.
+		err := filer.DumpSegment(si.BaseIndex, si.ID, si.MinIndex-1, 0, func(_ types.SegmentInfo, e types.LogEntry) (bool, error) {
+			if e.Index > si.MaxIndex {
+				return true, nil
+			}
 			l := &raft.Log{}
 			if err := codec.Decode(bytes.Clone(e.Data), l); err != nil {
 				return false, fmt.Errorf("entry %d: %w", e.Index, err)
+			}
+			if l.Index != e.Index {
+				return false, fmt.Errorf("the entry at %d says it is %d", e.Index, l.Index)
 			}
 			fromFiles[e.Index] = l
 			return true, nil

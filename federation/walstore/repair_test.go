@@ -24,10 +24,12 @@ func TestLogWithATruncatedTailOpensAgain(t *testing.T) {
 	if err := s.Set(keyLastVoteCand, []byte("county-2")); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.DeleteRange(91, 100); err != nil { // the conflicting suffix
+	// The conflicting suffix, cut inside an append of 10 (the file holds
+	// 81-90 under one commit).
+	if err := s.DeleteRange(86, 100); err != nil {
 		t.Fatal(err)
 	}
-	checkLogs(t, s, 1, 90) // read from memory: fine
+	checkLogs(t, s, 1, 85) // read from memory: fine
 	s.Close()
 
 	// raft-wal alone cannot read the log back.
@@ -36,22 +38,22 @@ func TestLogWithATruncatedTailOpensAgain(t *testing.T) {
 		t.Fatal(err)
 	}
 	var l raft.Log
-	if err := raw.GetLog(90, &l); err == nil || !strings.Contains(err.Error(), "no index block") {
-		t.Fatalf("raft-wal v0.4.0 read entry 90 of a truncated log (%v): the repair may no longer be needed", err)
+	if err := raw.GetLog(85, &l); err == nil || !strings.Contains(err.Error(), "no index block") {
+		t.Fatalf("raft-wal v0.4.0 read entry 85 of a truncated log (%v): the repair may no longer be needed", err)
 	}
 	raw.Close()
 
 	// The store repairs it as it opens it.
 	s = openTestStore(t, dir, 0)
-	checkBounds(t, s, 1, 90)
-	checkLogs(t, s, 1, 90)
+	checkBounds(t, s, 1, 85)
+	checkLogs(t, s, 1, 85)
 	if v, err := s.GetUint64(keyCurrentTerm); err != nil || v != 7 {
 		t.Errorf("CurrentTerm = %d, %v after the repair, want 7", v, err)
 	}
 	if v, err := s.Get(keyLastVoteCand); err != nil || string(v) != "county-2" {
 		t.Errorf("LastVoteCand = %q, %v after the repair", v, err)
 	}
-	storeLogs(t, s, 91, 140, 7)
+	storeLogs(t, s, 86, 140, 7)
 	s = reopen(t, s, 0)
 	checkLogs(t, s, 1, 140)
 	for _, left := range []string{dir + ".old", dir + ".rebuild"} {
