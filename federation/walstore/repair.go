@@ -16,6 +16,9 @@ import (
 	"github.com/hashicorp/raft-wal/types"
 )
 
+// Two states raft-wal v0.4.0 leaves behind and cannot go on from are
+// repaired when the log is opened (sealedOnDisk has the second).
+//
 // raft-wal v0.4.0 truncates the log's tail (raft deletes a conflicting
 // suffix after a change of leader) by marking the tail segment sealed
 // without writing the index block a sealed segment is read by. The
@@ -47,14 +50,24 @@ func repairUnindexed(dir string, logger *slog.Logger, segmentSize int) error {
 	if _, err := os.Stat(filepath.Join(dir, "wal-meta.db")); err != nil {
 		return nil // no log yet
 	}
-	bad, err := unindexedSegments(dir)
-	if err != nil || len(bad) == 0 {
+	bad, tail, err := unindexedSegments(dir)
+	if err != nil {
 		return err
 	}
-	logger.Warn("raft's log has segments raft-wal cannot read back (a truncated tail): writing the log again", "segments", len(bad))
+	filer := segment.NewFiler(dir, fs.New())
+	sealedTail := false
+	if tail != nil {
+		if sealedTail, err = sealedOnDisk(filer, *tail); err != nil {
+			return err
+		}
+	}
+	if len(bad) == 0 && !sealedTail {
+		return nil
+	}
+	logger.Warn("raft's log has segments raft-wal cannot read back or append to: writing the log again",
+		"unindexed", len(bad), "sealed_tail", sealedTail)
 
 	// The entries of the unreadable segments, from their files.
-	filer := segment.NewFiler(dir, fs.New())
 	codec := &wal.BinaryCodec{}
 	fromFiles := map[uint64]*raft.Log{}
 	for _, si := range bad {
@@ -95,7 +108,9 @@ func repairUnindexed(dir string, logger *slog.Logger, segmentSize int) error {
 	if err := os.RemoveAll(rebuilt); err != nil {
 		return err
 	}
-	nw, err := openWAL(rebuilt, logger, segmentSize)
+	// One segment big enough for the whole log: the copy seals none, so
+	// closing it cannot race raft-wal's rotation (sealedOnDisk).
+	nw, err := openWAL(rebuilt, logger, max(segmentSize, walBytes(dir)+1<<20))
 	if err != nil {
 		return err
 	}
@@ -124,21 +139,43 @@ func repairUnindexed(dir string, logger *slog.Logger, segmentSize int) error {
 }
 
 // unindexedSegments are the segments dir's metadata says are sealed but
-// have no index block.
-func unindexedSegments(dir string) ([]types.SegmentInfo, error) {
+// have no index block, and the tail segment (nil when there is none).
+func unindexedSegments(dir string) (bad []types.SegmentInfo, tail *types.SegmentInfo, err error) {
 	meta := &metadb.BoltMetaDB{}
 	defer meta.Close()
 	st, err := meta.Load(dir)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var bad []types.SegmentInfo
 	for _, si := range st.Segments {
-		if !si.SealTime.IsZero() && si.IndexStart == 0 && si.MaxIndex >= si.MinIndex && si.MaxIndex > 0 {
+		switch {
+		case si.SealTime.IsZero():
+			tail = &si
+		case si.IndexStart == 0 && si.MaxIndex >= si.MinIndex && si.MaxIndex > 0:
 			bad = append(bad, si)
 		}
 	}
-	return bad, nil
+	return bad, tail, nil
+}
+
+// sealedOnDisk reports whether the tail segment's file holds an index
+// block though the metadata has it open: raft-wal seals a full segment by
+// writing its index, then rotates to a new one in the background; a node
+// stopped in between (a SIGTERM is enough) finds at its next start a tail
+// that refuses every append ("segment is sealed"), as raft-wal v0.4.0
+// recovers the seal but not the rotation. The fault harness met it: a
+// county node that stopped again at every start.
+func sealedOnDisk(filer *segment.Filer, tail types.SegmentInfo) (bool, error) {
+	w, err := filer.RecoverTail(tail)
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil // raft-wal makes it as it opens
+	}
+	if err != nil {
+		return false, err
+	}
+	defer w.Close()
+	sealed, _, err := w.Sealed()
+	return sealed, err
 }
 
 // copyLog writes every entry and stable key of old into nw, taking the
@@ -187,6 +224,18 @@ func copyLog(old, nw *Store, fromFiles map[uint64]*raft.Log) error {
 	}
 	nw.firstCopied, nw.lastCopied = first, last
 	return nil
+}
+
+// walBytes is the size of the log's segment files in dir.
+func walBytes(dir string) int {
+	files, _ := filepath.Glob(filepath.Join(dir, "*.wal"))
+	n := 0
+	for _, f := range files {
+		if fi, err := os.Stat(f); err == nil {
+			n += int(fi.Size())
+		}
+	}
+	return n
 }
 
 // finishRepair completes or discards a repair a crash stopped: a whole

@@ -2,10 +2,14 @@ package walstore
 
 import (
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/raft"
+	"github.com/hashicorp/raft-wal/metadb"
+	"github.com/hashicorp/raft-wal/segment"
 )
 
 // raft deletes a conflicting suffix of a follower's log after a change of
@@ -88,4 +92,59 @@ func TestRepairStoppedByACrash(t *testing.T) {
 	if _, err := os.Stat(dir + ".rebuild"); err == nil {
 		t.Error("a half-written rebuilt log was left")
 	}
+}
+
+// A node stopped after raft-wal sealed a full segment and before it
+// rotated to a new one (a SIGTERM is enough): raft-wal v0.4.0 recovers
+// the seal but not the rotation, and refuses every append ("segment is
+// sealed"). The store writes such a log again when it opens it.
+func TestLogStoppedBetweenSealAndRotationOpensAgain(t *testing.T) {
+	dir := t.TempDir() + "/raft-wal"
+	const segSize = 4096
+	s := openTestStore(t, dir, segSize)
+	storeLogs(t, s, 1, 300, 1) // segments of 4 KiB: several rotations
+	time.Sleep(200 * time.Millisecond)
+	s.Close()
+	meta := &metadb.BoltMetaDB{}
+	st, err := meta.Load(dir)
+	meta.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Segments) < 2 {
+		t.Fatalf("%d segments: no rotation", len(st.Segments))
+	}
+	last := st.Segments[len(st.Segments)-2].MaxIndex
+	// Back to the state a stop between the seal and the rotation leaves:
+	// the sealed segment still the tail in the metadata, no new tail.
+	n := len(st.Segments)
+	newTail := st.Segments[n-1]
+	st.Segments = st.Segments[:n-1]
+	sealed := &st.Segments[n-2]
+	sealed.SealTime, sealed.MaxIndex, sealed.IndexStart = time.Time{}, 0, 0
+	meta = &metadb.BoltMetaDB{}
+	if _, err := meta.Load(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := meta.CommitState(st); err != nil {
+		t.Fatal(err)
+	}
+	meta.Close()
+	os.Remove(filepath.Join(dir, segment.FileName(newTail)))
+
+	raw, err := openWAL(dir, discard, segSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := raw.wal.StoreLogs([]*raft.Log{testLog(last + 1)}); err == nil || !strings.Contains(err.Error(), "sealed") {
+		t.Fatalf("raft-wal v0.4.0 appended after a seal without rotation (%v): the repair may no longer be needed", err)
+	}
+	raw.Close()
+
+	s = openTestStore(t, dir, segSize)
+	checkBounds(t, s, 1, last)
+	checkLogs(t, s, 1, last)
+	storeLogs(t, s, last+1, last+300, 5)
+	s = reopen(t, s, segSize)
+	checkLogs(t, s, 1, last+300)
 }
