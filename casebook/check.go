@@ -29,8 +29,8 @@ func (b *Book) Check(reg casework.Registry) ([]string, error) {
 	}
 	want := map[string][]byte{} // index key → value expected
 	counted := newRecount()
-	byDue := map[string]string{} // queue key by due time → value, from the queue keys
-	plain := map[string]string{} // applicant key under plain SHA-256 → under the registry's key
+	byDue := map[string]string{}  // queue key by due time → value, from the queue keys
+	plain := map[string]string{}  // applicant key under plain SHA-256 → under the registry's key
 	daySeq := map[string]uint32{} // the highest of this office's numbers held, by day
 	err := b.db.View(func(txn *badger.Txn) error {
 		cases := 0

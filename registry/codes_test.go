@@ -125,7 +125,7 @@ func TestSubtreePrefix(t *testing.T) {
 	}
 	// Every office below shares the prefix, no other does.
 	for _, c := range []struct {
-		a, b string
+		a, b  string
 		below bool
 	}{
 		{"450122101000", "450122101203", true},
