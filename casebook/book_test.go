@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
+	"google.golang.org/protobuf/proto"
 
 	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
@@ -373,6 +374,11 @@ func TestCheckFindsWhatDisagrees(t *testing.T) {
 		if err := txn.Delete(key(pSeq, t0.Format("20060102"))); err != nil {
 			return err
 		}
+		// A case whose events are gone (a store that lost writes): a
+		// problem reported, not a panic of the walk.
+		if err := txn.Set(key(pCase, "450122000000-20260302-0099"), mustMarshal(c)); err != nil {
+			return err
+		}
 		return txn.Set(stat, be64(7))
 	})
 	if err != nil {
@@ -384,7 +390,8 @@ func TestCheckFindsWhatDisagrees(t *testing.T) {
 	}
 	got := strings.Join(problems, "\n")
 	for _, want := range []string{"which is missing", `450122000000\x00stray`, "is 7, a recount gives 1", `ir/450122000000\x00due" belongs to no queue key`, `names request "gone", which is not remembered`,
-		"the sequence of day 20260302 is 0, below number 1 held"} {
+		"the sequence of day 20260302 is 0, below number 99 held",
+		"case 450122000000-20260302-0099: no events"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("Check did not report %q; it reported:\n%s", want, got)
 		}
@@ -500,4 +507,12 @@ func TestRequestExpiryIsTheSameOnEveryNode(t *testing.T) {
 		t.Error("a request ID of the day before is still remembered")
 	}
 	running.check()
+}
+
+func mustMarshal(m proto.Message) []byte {
+	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(m)
+	if err != nil {
+		panic(err)
+	}
+	return b
 }
