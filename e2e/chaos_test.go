@@ -818,34 +818,6 @@ func (f *chaosFed) registers(t *testing.T) (regs [chaosRegisters]string) {
 // case of the run, not only the schedule's.
 const chaosFullCheck = 25
 
-// casesListedSince counts, by number, the cases a node lists for an office
-// filed at or after since (zero: all).
-func casesListedSince(a *api, office string, since time.Time) (map[string]int, error) {
-	if since.IsZero() {
-		return casesListed(a, office)
-	}
-	seen := map[string]int{}
-	token := ""
-	for {
-		code, body, err := a.call("GET", fmt.Sprintf("/v1/cases?office_code=%s&history=true&page_size=500&filed_from=%s&page_token=%s",
-			office, since.UTC().Format(time.RFC3339Nano), token), nil)
-		if err != nil {
-			return nil, err
-		}
-		if code != 200 {
-			return nil, fmt.Errorf("list cases of %s: %d %v", office, code, body)
-		}
-		list, _ := body["cases"].([]any)
-		for _, c := range list {
-			seen[fmt.Sprint(c.(map[string]any)["number"])]++
-		}
-		token, _ = body["next_page_token"].(string)
-		if token == "" {
-			return seen, nil
-		}
-	}
-}
-
 // departmentsAt is a node's departments, as JSON, once it is at index.
 func departmentsAt(a *api, idx uint64) string {
 	code, body, err := a.call("GET", fmt.Sprintf("/v1/departments?min_index=%d", idx), nil)

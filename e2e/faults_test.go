@@ -248,10 +248,20 @@ func fileWithRetriesAs(t testing.TB, agent *api, n int, prefix string, deadline 
 // casesListed lists every case a node holds for an office and counts
 // each number (a case listed twice would be a case held twice).
 func casesListed(a *api, office string) (map[string]int, error) {
+	return casesListedSince(a, office, time.Time{})
+}
+
+// casesListedSince is casesListed for the cases filed at or after since
+// (zero: all).
+func casesListedSince(a *api, office string, since time.Time) (map[string]int, error) {
+	from := ""
+	if !since.IsZero() {
+		from = "&filed_from=" + since.UTC().Format(time.RFC3339Nano)
+	}
 	seen := map[string]int{}
 	token := ""
 	for {
-		code, body, err := a.call("GET", fmt.Sprintf("/v1/cases?office_code=%s&history=true&page_size=500&page_token=%s", office, token), nil)
+		code, body, err := a.call("GET", fmt.Sprintf("/v1/cases?office_code=%s&history=true&page_size=500%s&page_token=%s", office, from, token), nil)
 		if err != nil {
 			return nil, err
 		}
