@@ -105,15 +105,21 @@ func TestFollowerFarBehindCatchesUpByBookSnapshot(t *testing.T) {
 		t.Errorf("%s caught up without a snapshot (last_snapshot_index %q)", behind, got)
 	}
 
-	want, at, err := leader.Office().Cases().Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, gotAt, err := follower.Office().Cases().Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, want) || gotAt != at {
+	// Background writes (the queue sweep, recovery) may land between the
+	// two digests; compare them once both books stand at the same index.
+	var want, got []byte
+	var at, gotAt uint64
+	waitFor(t, behind+"'s book at the leader's index", func() bool {
+		var err error
+		if want, at, err = leader.Office().Cases().Digest(); err != nil {
+			t.Fatal(err)
+		}
+		if got, gotAt, err = follower.Office().Cases().Digest(); err != nil {
+			t.Fatal(err)
+		}
+		return gotAt == at
+	}, time.Minute)
+	if !bytes.Equal(got, want) {
 		t.Errorf("%s's book at index %d differs from the leader's at %d", behind, gotAt, at)
 	}
 	if l := follower.Office().Cases().Len(); l != n {
