@@ -2,8 +2,12 @@ package badgerstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/dgraph-io/badger/v4"
@@ -105,11 +109,48 @@ func BadgerOptions(dir string, opts DBOptions) badger.Options {
 // OpenDB opens (or creates) the badger database of a node in dir: the
 // case book's, written without syncing (BadgerOptions says why).
 func OpenDB(dir string, opts DBOptions) (*badger.DB, error) {
+	if err := removeEmptyLogs(dir); err != nil {
+		return nil, fmt.Errorf("badgerstore: open %s: %w", dir, err)
+	}
 	db, err := badger.Open(BadgerOptions(dir, opts))
 	if err != nil {
 		return nil, fmt.Errorf("badgerstore: open %s: %w", dir, err)
 	}
 	return db, nil
+}
+
+// removeEmptyLogs removes the empty value-log and memtable files a full
+// disk leaves behind. badger creates a new one of either by creating the
+// file and then growing it to its full mapped size; when the growth fails
+// (EFBIG, ENOSPC) the commit fails, the node stops, and the file stays
+// with no bytes, not even its header. badger then refuses to open the
+// directory ("Open existing file: … Create a new file" for a value log,
+// "while opening fid" for a memtable). An empty file holds nothing that
+// anything points to: removing it is safe.
+func removeEmptyLogs(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if !e.Type().IsRegular() || !(strings.HasSuffix(name, ".vlog") || strings.HasSuffix(name, ".mem")) {
+			continue
+		}
+		info, err := e.Info()
+		if err != nil {
+			return err
+		}
+		if info.Size() == 0 {
+			if err := os.Remove(filepath.Join(dir, name)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // slogBadger is badger's Logger writing to slog: errors and warnings pass,

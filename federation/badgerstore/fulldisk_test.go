@@ -1,0 +1,231 @@
+package badgerstore
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+	"golang.org/x/sys/unix"
+)
+
+// A full disk, made here by a file size limit of 0 (every write and
+// every file growth fails with EFBIG, as Go ignores SIGXFSZ), must not
+// cost an acknowledged transaction nor leave part of one, and the
+// database must open again once the disk has room. The writer runs as a
+// child process (the limit is per process) writing transactions shaped
+// like the case book's (a small record, events past the value threshold,
+// the index reached) and printing each one committed on its stdout, a
+// pipe (no file: the limit does not stop it). It stops as the node does
+// on a failed commit, or is killed.
+
+const fullDiskChildEnv = "YIZHAN_FULLDISK_CHILD"
+
+// fullDiskTxn writes transaction i: the record, three events, the index.
+// A record of recordPad bytes (under valueThreshold: in the memtable)
+// fills the memtable before the value log; without, the value log fills
+// first.
+func fullDiskTxn(txn *badger.Txn, i, recordPad int) error {
+	event := bytes.Repeat([]byte{byte(i)}, 1500) // past valueThreshold: the value log
+	for _, kv := range [][2][]byte{
+		{[]byte(fmt.Sprintf("c/%08d", i)), fullDiskRecord(i, recordPad)},
+		{[]byte(fmt.Sprintf("e/%08d/1", i)), event},
+		{[]byte(fmt.Sprintf("e/%08d/2", i)), event},
+		{[]byte(fmt.Sprintf("e/%08d/3", i)), event},
+		{[]byte("m/applied"), []byte(strconv.Itoa(i))},
+	} {
+		if err := txn.Set(kv[0], kv[1]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func fullDiskRecord(i, pad int) []byte {
+	return append([]byte(strconv.Itoa(i)+"/"), bytes.Repeat([]byte{'r'}, pad)...)
+}
+
+// TestFullDiskChild is the writer; it does nothing in a normal run.
+func TestFullDiskChild(t *testing.T) {
+	mode := os.Getenv(fullDiskChildEnv)
+	if mode == "" {
+		return // run by TestFullDisk* as a child process only
+	}
+	dir := os.Getenv(fullDiskChildEnv + "_DIR")
+	from, _ := strconv.Atoi(os.Getenv(fullDiskChildEnv + "_FROM"))
+	limitAt, _ := strconv.Atoi(os.Getenv(fullDiskChildEnv + "_LIMIT_AT"))
+	liftAt, _ := strconv.Atoi(os.Getenv(fullDiskChildEnv + "_LIFT_AT"))
+	pad, _ := strconv.Atoi(os.Getenv(fullDiskChildEnv + "_PAD"))
+	db, err := OpenDB(dir, DBOptions{Small: true})
+	if err != nil {
+		fmt.Printf("open-error %v\n", err)
+		os.Exit(3)
+	}
+	out := bufio.NewWriter(os.Stdout)
+	for i := from; ; i++ {
+		if i == limitAt {
+			if err := unix.Setrlimit(unix.RLIMIT_FSIZE, &unix.Rlimit{Cur: 0, Max: unix.RLIM_INFINITY}); err != nil {
+				fmt.Printf("setrlimit %v\n", err)
+				os.Exit(4)
+			}
+		}
+		if i == liftAt {
+			unix.Setrlimit(unix.RLIMIT_FSIZE, &unix.Rlimit{Cur: unix.RLIM_INFINITY, Max: unix.RLIM_INFINITY})
+		}
+		err := db.Update(func(txn *badger.Txn) error { return fullDiskTxn(txn, i, pad) })
+		if err != nil {
+			fmt.Fprintf(out, "commit-error %d %v\n", i, err)
+			out.Flush()
+			os.Exit(2) // as the node's failed apply does: stop at once
+		}
+		fmt.Fprintf(out, "ok %d\n", i)
+		if i%64 == 0 {
+			out.Flush()
+		}
+		if mode == "forever" && i > liftAt+20000 {
+			out.Flush()
+			time.Sleep(time.Hour) // the parent kills it
+		}
+	}
+}
+
+// runFullDiskChild runs the writer and returns the last transaction it
+// acknowledged (its stdout) and what it said when it stopped.
+func runFullDiskChild(t *testing.T, dir string, pad, from, limitAt, liftAt int, killAfter time.Duration) (last int, said string) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestFullDiskChild$", "-test.count=1")
+	cmd.Env = append(os.Environ(),
+		fullDiskChildEnv+"=forever",
+		fullDiskChildEnv+"_DIR="+dir,
+		fullDiskChildEnv+"_FROM="+strconv.Itoa(from),
+		fullDiskChildEnv+"_LIMIT_AT="+strconv.Itoa(limitAt),
+		fullDiskChildEnv+"_LIFT_AT="+strconv.Itoa(liftAt),
+		fullDiskChildEnv+"_PAD="+strconv.Itoa(pad))
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if killAfter > 0 {
+		timer := time.AfterFunc(killAfter, func() { cmd.Process.Signal(syscall.SIGKILL) })
+		defer timer.Stop()
+	}
+	last = from - 1
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		line := sc.Text()
+		if n, ok := strings.CutPrefix(line, "ok "); ok {
+			if last, err = strconv.Atoi(n); err != nil {
+				t.Fatalf("child said %q", line)
+			}
+			continue
+		}
+		if strings.HasPrefix(line, "commit-error") || said == "" {
+			said = line
+		}
+	}
+	cmd.Wait()
+	return last, said
+}
+
+// checkFullDiskDB opens dir and checks that transactions 0..acked are
+// whole, and that none after them is there in part.
+func checkFullDiskDB(t *testing.T, dir string, pad, acked int) (applied int) {
+	t.Helper()
+	db, err := OpenDB(dir, DBOptions{Small: true})
+	if err != nil {
+		t.Fatalf("the database does not open again after the full disk: %v", err)
+	}
+	defer db.Close()
+	err = db.View(func(txn *badger.Txn) error {
+		get := func(k string) ([]byte, bool, error) {
+			item, err := txn.Get([]byte(k))
+			if errors.Is(err, badger.ErrKeyNotFound) {
+				return nil, false, nil
+			}
+			if err != nil {
+				return nil, false, fmt.Errorf("read %s: %w", k, err)
+			}
+			v, err := item.ValueCopy(nil)
+			return v, err == nil, err
+		}
+		v, ok, err := get("m/applied")
+		if err != nil || !ok {
+			return fmt.Errorf("no index: %v", err)
+		}
+		applied, _ = strconv.Atoi(string(v))
+		if applied < acked {
+			return fmt.Errorf("index %d, below the last transaction acknowledged (%d)", applied, acked)
+		}
+		for i := 0; i <= applied+50; i++ {
+			want := i <= applied
+			record, ok, err := get(fmt.Sprintf("c/%08d", i))
+			if err != nil {
+				return err
+			}
+			if ok != want || (ok && !bytes.Equal(record, fullDiskRecord(i, pad))) {
+				return fmt.Errorf("transaction %d: record present %v (%q), index at %d", i, ok, record, applied)
+			}
+			for e := 1; e <= 3; e++ {
+				v, ok, err := get(fmt.Sprintf("e/%08d/%d", i, e))
+				if err != nil {
+					return fmt.Errorf("transaction %d: %w", i, err)
+				}
+				if ok != want || (ok && !bytes.Equal(v, bytes.Repeat([]byte{byte(i)}, 1500))) {
+					return fmt.Errorf("transaction %d: event %d present %v (%d bytes), index at %d", i, e, ok, len(v), applied)
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return applied
+}
+
+func TestFullDiskStopsAndReopens(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		pad  int
+	}{{"value log fills first", 0}, {"memtable fills first", 900}} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			// A full disk from transaction 500 on: the writer goes on in
+			// memory (badger's memtable and value log are mapped files)
+			// until a file must be made or grow, then its commit fails
+			// and it stops.
+			last, said := runFullDiskChild(t, dir, tc.pad, 0, 500, 1<<30, time.Minute)
+			if !strings.HasPrefix(said, "commit-error") || last < 500 {
+				t.Fatalf("the writer did not meet the full disk (last %d, said %q)", last, said)
+			}
+			t.Logf("acknowledged through %d; then %s", last, said)
+			applied := checkFullDiskDB(t, dir, tc.pad, last)
+			// Started again with room, it goes on from where it was.
+			last2, said2 := runFullDiskChild(t, dir, tc.pad, applied+1, -1, 0, 3*time.Second)
+			if last2 <= applied {
+				t.Fatalf("no write after the disk had room again (%s)", said2)
+			}
+			checkFullDiskDB(t, dir, tc.pad, last2)
+		})
+	}
+}
+
+func TestFullDiskLiftedWhileRunning(t *testing.T) {
+	// The disk fills and empties while the writer runs (badger's
+	// background flushes fail and are retried); then it is killed.
+	dir := t.TempDir()
+	last, said := runFullDiskChild(t, dir, 900, 0, 2000, 3000, 5*time.Second)
+	t.Logf("acknowledged through %d (%s)", last, said)
+	checkFullDiskDB(t, dir, 900, last)
+}
