@@ -66,9 +66,10 @@ SEED ?= 0
 SCHEDULES ?= 200
 LENGTH ?= 20s
 SUMMARY ?= $(CURDIR)/chaos-summary.jsonl
-chaos: ## the fault harness: SCHEDULES (200) random fault schedules from SEED (0: the clock) against the binary as processes; a JSON line per schedule in SUMMARY (issue 14)
+KEEP ?= /tmp/yizhan-chaos-kept
+chaos: ## the fault harness: SCHEDULES (200) random fault schedules from SEED (0: the clock) against the binary as processes; a JSON line per schedule in SUMMARY; a failed run's data and logs kept in KEEP (issue 14)
 	$(GO) test -tags "e2e chaos" -count=1 -timeout 0 -run '^(TestChaos|TestRegisterModel)$$' -v ./e2e/ -args \
-		-chaos.seed=$(SEED) -chaos.schedules=$(SCHEDULES) -chaos.length=$(LENGTH) -chaos.summary=$(SUMMARY)
+		-chaos.seed=$(SEED) -chaos.schedules=$(SCHEDULES) -chaos.length=$(LENGTH) -chaos.summary=$(SUMMARY) -chaos.keep=$(KEEP)
 
 chaos-ci: ## a short set of the fault harness's schedules (CI: 10 of 10 s, seeds 1000-1009, the same on every run; make chaos explores)
 	$(MAKE) chaos SEED=1000 SCHEDULES=10 LENGTH=10s

@@ -9,6 +9,8 @@ import (
 	"maps"
 	"math/rand/v2"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -42,6 +44,7 @@ var (
 	chaosLength    = flag.Duration("chaos.length", 20*time.Second, "how long each schedule's faults last")
 	chaosFaults    = flag.Int("chaos.faults", 8, "faults per schedule")
 	chaosSummary   = flag.String("chaos.summary", "", "append a JSON line per schedule to this file, and the totals at the end")
+	chaosKeep      = flag.String("chaos.keep", "", "when the run fails, stop the nodes and copy their data directories and logs under this directory, to look into")
 )
 
 // chaosOffice is an office of the tree under test and its one node (the
@@ -75,6 +78,7 @@ type chaosFed struct {
 	admin *api
 	links map[string][]*chaos.Proxy
 	nodes map[string]string // node → office
+	read  map[string]int    // node → how much of its log the checks have read
 }
 
 func (f *chaosFed) proxy(t *testing.T, link, target string) *chaos.Proxy {
@@ -273,6 +277,30 @@ func (f *chaosFed) heal(t *testing.T) {
 	}
 }
 
+// keepIfFailed copies the nodes' data and logs under -chaos.keep when the
+// test failed, the nodes stopped first (kill -9: what is on disk is what
+// a crash leaves).
+func (f *chaosFed) keepIfFailed(t *testing.T, seed uint64) {
+	if !t.Failed() || *chaosKeep == "" {
+		return
+	}
+	dst := filepath.Join(*chaosKeep, fmt.Sprintf("run-from-seed-%d-%s", seed, time.Now().Format("20060102T150405")))
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		t.Logf("keep: %v", err)
+		return
+	}
+	for name, n := range f.c.nodes {
+		n.kill()
+		if out, err := exec.Command("cp", n.log, filepath.Join(dst, name+".log")).CombinedOutput(); err != nil {
+			t.Logf("keep %s's log: %v %s", name, err, out)
+		}
+	}
+	if out, err := exec.Command("cp", "-a", f.c.dir, filepath.Join(dst, "nodes")).CombinedOutput(); err != nil {
+		t.Logf("keep the data: %v %s", err, out)
+	}
+	t.Logf("kept the nodes' data and logs in %s", dst)
+}
+
 // chaosRun is what one schedule did and found, a line of the summary.
 type chaosRun struct {
 	Seed         uint64   `json:"seed"`
@@ -292,6 +320,8 @@ func TestChaos(t *testing.T) {
 	if seed == 0 {
 		seed = uint64(time.Now().UnixNano() % 1_000_000)
 	}
+	// A defer runs before the cleanups remove the temporary directories.
+	defer f.keepIfFailed(t, seed)
 	top := chaos.Topology{Links: slices.Sorted(maps.Keys(f.links)), Nodes: slices.Sorted(maps.Keys(f.c.nodes))}
 	agents := map[string]*api{}
 	for _, v := range chaosVillages {
@@ -796,7 +826,31 @@ func (f *chaosFed) check(t *testing.T, filed map[string]map[string]int, since ti
 	if why := checkRegisters(w.init, w.history); why != "" {
 		bad("%s", why)
 	}
+	// What the nodes said: a problem the book's walk found at a start
+	// (--check-book), or a stop other than the harness's.
+	if f.read == nil {
+		f.read = map[string]int{}
+	}
+	for name, n := range f.c.nodes {
+		out := n.output()
+		out, f.read[name] = out[min(f.read[name], len(out)):], len(out)
+		for _, line := range strings.Split(out, "\n") {
+			if strings.Contains(line, `msg="case book problem"`) || strings.Contains(line, `msg="case book check failed"`) ||
+				strings.HasPrefix(line, "panic: ") || strings.HasPrefix(line, "fatal error: ") {
+				if !f.expectedStop(line) {
+					bad("%s said: %s", name, line)
+				}
+			}
+		}
+	}
 	return found
+}
+
+// expectedStop reports whether a node's last words are a stop the
+// schedule made: a full disk stops a node on purpose (a failed append or
+// apply panics).
+func (f *chaosFed) expectedStop(line string) bool {
+	return strings.Contains(line, "file too large") || strings.Contains(line, "Assert failed")
 }
 
 // registers reads the registers' values at the county (every office holds

@@ -84,13 +84,16 @@ func TestFullDiskChild(t *testing.T) {
 		if err != nil {
 			fmt.Fprintf(out, "commit-error %d %v\n", i, err)
 			out.Flush()
+			if mode == "goon" {
+				continue // a writer that does not stop on a failed write (value-log GC)
+			}
 			os.Exit(2) // as the node's failed apply does: stop at once
 		}
 		fmt.Fprintf(out, "ok %d\n", i)
 		if i%64 == 0 {
 			out.Flush()
 		}
-		if mode == "forever" && i > liftAt+20000 {
+		if i > liftAt+20000 {
 			out.Flush()
 			time.Sleep(time.Hour) // the parent kills it
 		}
@@ -99,11 +102,11 @@ func TestFullDiskChild(t *testing.T) {
 
 // runFullDiskChild runs the writer and returns the last transaction it
 // acknowledged (its stdout) and what it said when it stopped.
-func runFullDiskChild(t *testing.T, dir string, pad, from, limitAt, liftAt int, killAfter time.Duration) (last int, said string) {
+func runFullDiskChild(t *testing.T, dir, mode string, pad, from, limitAt, liftAt int, killAfter time.Duration) (last int, said string) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestFullDiskChild$", "-test.count=1")
 	cmd.Env = append(os.Environ(),
-		fullDiskChildEnv+"=forever",
+		fullDiskChildEnv+"="+mode,
 		fullDiskChildEnv+"_DIR="+dir,
 		fullDiskChildEnv+"_FROM="+strconv.Itoa(from),
 		fullDiskChildEnv+"_LIMIT_AT="+strconv.Itoa(limitAt),
@@ -205,14 +208,14 @@ func TestFullDiskStopsAndReopens(t *testing.T) {
 			// memory (badger's memtable and value log are mapped files)
 			// until a file must be made or grow, then its commit fails
 			// and it stops.
-			last, said := runFullDiskChild(t, dir, tc.pad, 0, 500, 1<<30, time.Minute)
+			last, said := runFullDiskChild(t, dir, "stop", tc.pad, 0, 500, 1<<30, time.Minute)
 			if !strings.HasPrefix(said, "commit-error") || last < 500 {
 				t.Fatalf("the writer did not meet the full disk (last %d, said %q)", last, said)
 			}
 			t.Logf("acknowledged through %d; then %s", last, said)
 			applied := checkFullDiskDB(t, dir, tc.pad, last)
 			// Started again with room, it goes on from where it was.
-			last2, said2 := runFullDiskChild(t, dir, tc.pad, applied+1, -1, 0, 3*time.Second)
+			last2, said2 := runFullDiskChild(t, dir, "stop", tc.pad, applied+1, -1, 0, 3*time.Second)
 			if last2 <= applied {
 				t.Fatalf("no write after the disk had room again (%s)", said2)
 			}
@@ -225,7 +228,14 @@ func TestFullDiskLiftedWhileRunning(t *testing.T) {
 	// The disk fills and empties while the writer runs (badger's
 	// background flushes fail and are retried); then it is killed.
 	dir := t.TempDir()
-	last, said := runFullDiskChild(t, dir, 900, 0, 2000, 3000, 5*time.Second)
+	last, said := runFullDiskChild(t, dir, "stop", 900, 0, 2000, 3000, 5*time.Second)
 	t.Logf("acknowledged through %d (%s)", last, said)
 	checkFullDiskDB(t, dir, 900, last)
+}
+
+func TestFullDiskWriterGoesOn(t *testing.T) {
+	dir := t.TempDir()
+	last, said := runFullDiskChild(t, dir, "goon", 0, 0, 500, 5000, 6*time.Second)
+	t.Logf("acknowledged through %d (%s)", last, said)
+	checkFullDiskDB(t, dir, 0, last)
 }
