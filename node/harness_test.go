@@ -277,6 +277,15 @@ func (f *fed) run(name string, cfg node.Config) *node.Node {
 // agree with its cases (casebook.Check), whatever the test did.
 func (f *fed) checkBook(name string, n *node.Node) {
 	f.t.Helper()
+	// As --check-book does, once the node has applied what its office had
+	// committed when it started: until then its registry (in memory,
+	// replayed from the log) may lack what the book's entries were
+	// applied with, such as the key the applicant index is hashed under.
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if ok, _ := n.Office().CaughtUp(); ok {
+			break
+		}
+	}
 	problems, err := n.Office().Cases().Check(n.Office().Registry())
 	if err != nil {
 		f.t.Errorf("check the case book of %s: %v", name, err)

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
+	"github.com/yizhan-gov/yizhan/casebook"
 	"github.com/yizhan-gov/yizhan/federation/walstore"
 	"github.com/yizhan-gov/yizhan/reason"
 )
@@ -144,6 +145,10 @@ func OpenGroup(cfg GroupConfig) (*Group, error) {
 	} else if moved {
 		cfg.Logger.Info("moved raft's log from badger to raft-wal")
 	}
+	if err := checkBookWithinLog(cfg.FSM.cases, store, files); err != nil {
+		store.Close()
+		return nil, err
+	}
 	r, err := raft.NewRaft(rc, cfg.FSM, store, store, snaps, cfg.Transport)
 	if err != nil {
 		store.Close()
@@ -156,6 +161,42 @@ func OpenGroup(cfg GroupConfig) (*Group, error) {
 	}
 	return g, nil
 }
+
+// checkBookWithinLog refuses to start a node whose case book reflects raft
+// entries that neither its log nor its newest snapshot holds. The book
+// writes an entry's effects and its index only after raft has synced the
+// entry, so a book past the log means the log lost entries it had
+// acknowledged (a damaged disk, a copied or half-restored data directory).
+// Started anyway, the node would take the new entries raft writes at
+// those indexes for the ones the book already holds and skip them:
+// acknowledged writes would vanish without a word. etcd stops the same
+// way ("Was the raft log corrupted, truncated, or lost?").
+func checkBookWithinLog(book *casebook.Book, logs raft.LogStore, snaps raft.SnapshotStore) error {
+	applied := book.Applied()
+	if applied == 0 {
+		return nil
+	}
+	last, err := logs.LastIndex()
+	if err != nil {
+		return fmt.Errorf("federation: raft's log: %w", err)
+	}
+	var snapshot uint64
+	if list, err := snaps.List(); err != nil {
+		return fmt.Errorf("federation: list snapshots: %w", err)
+	} else if len(list) > 0 {
+		snapshot = list[0].Index
+	}
+	if applied > max(last, snapshot) {
+		return fmt.Errorf("%w: the case book reflects raft index %d, but raft's log ends at %d and the newest snapshot is at %d: "+
+			"the log lost entries it had acknowledged. Restore this node from a backup, or, in an office of several nodes, "+
+			"remove its data directory and join it again (docs/OPERATIONS.md)", ErrLogBehindBook, applied, last, snapshot)
+	}
+	return nil
+}
+
+// ErrLogBehindBook is a data directory whose raft log lost entries the
+// case book had applied (checkBookWithinLog).
+var ErrLogBehindBook = errors.New("federation: raft's log is behind the case book")
 
 // replaceLegacySnapshot takes a snapshot of the new format as soon as
 // raft has applied an entry past the newest snapshot, which is still of
