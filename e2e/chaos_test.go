@@ -735,7 +735,17 @@ func (f *chaosFed) check(t *testing.T, filed map[string]map[string]int, since ti
 						}
 					}
 					if missing > 0 {
-						return fmt.Errorf("%d of %d missing", missing, len(acked))
+						// Held but not listed, or not held: ask for a few
+						// of them one by one.
+						var asked []string
+						for n := range acked {
+							if held[n] == 0 && len(asked) < 3 {
+								code, _, err := a.call("GET", "/v1/cases/"+n, nil)
+								events, _, everr := caseEvents(a, n)
+								asked = append(asked, fmt.Sprintf("%s: case %d %v, %d events %v", n, code, err, len(events), everr))
+							}
+						}
+						return fmt.Errorf("%d of %d missing (asked one by one: %s)", missing, len(acked), strings.Join(asked, "; "))
 					}
 					return nil
 				})
