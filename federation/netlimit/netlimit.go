@@ -172,8 +172,8 @@ func (l *Listener) Accept() (net.Conn, error) {
 		remote := c.RemoteAddr().String()
 		key := HostKey(remote)
 		if !l.hosts.Acquire(key) {
+			l.atCap.Add(1) // before the close, which the client may see first
 			_ = c.Close()
-			l.atCap.Add(1)
 			l.warn.Warn(key, "refused connection: too many unfinished handshakes from its host",
 				"port", l.name, "remote", remote)
 			continue
