@@ -233,9 +233,23 @@ func TestFullDiskLiftedWhileRunning(t *testing.T) {
 	checkFullDiskDB(t, dir, 900, last)
 }
 
+// A writer that goes on after a failed commit (badger's value-log GC
+// does; the book's Apply does not) finds every later commit failing too,
+// even once the disk has room (badger's next value-log file exists, empty):
+// nothing is acknowledged after the first failure, and the database,
+// opened again, is whole and takes writes.
 func TestFullDiskWriterGoesOn(t *testing.T) {
 	dir := t.TempDir()
-	last, said := runFullDiskChild(t, dir, "goon", 0, 0, 500, 5000, 6*time.Second)
+	const lift = 5000 // past the value log's first turn (near 3,650)
+	last, said := runFullDiskChild(t, dir, "goon", 0, 0, 500, lift, 6*time.Second)
 	t.Logf("acknowledged through %d (%s)", last, said)
-	checkFullDiskDB(t, dir, 0, last)
+	if !strings.HasPrefix(said, "commit-error") || last >= lift {
+		t.Fatalf("acknowledged through %d (%q): want the commits failing from the full disk on, and after it", last, said)
+	}
+	applied := checkFullDiskDB(t, dir, 0, last)
+	last2, said2 := runFullDiskChild(t, dir, "stop", 0, applied+1, -1, 0, 3*time.Second)
+	if last2 <= applied {
+		t.Fatalf("no write after the database was opened again (%s)", said2)
+	}
+	checkFullDiskDB(t, dir, 0, last2)
 }
