@@ -11,6 +11,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 
@@ -48,6 +49,9 @@ type Book struct {
 	// (keyStatsFormat); Apply counts them again first. Guarded by writeMu.
 	statsStale bool
 	readErrors atomic.Uint64
+	// unlisted counts index entries a listing met whose case was not
+	// whole (no record, or no filing event): a case left out (Unlisted).
+	unlisted atomic.Uint64
 	// maxRequests is MaxRequests (tests lower it); expiryScans counts the
 	// expiry's scans (tests read it).
 	maxRequests int
@@ -145,6 +149,23 @@ func (b *Book) view(f func(txn *badger.Txn) error) {
 
 // ReadErrors is how many reads of the book failed on its storage.
 func (b *Book) ReadErrors() uint64 { return b.readErrors.Load() }
+
+// Unlisted is how many times a listing met an index entry whose case it
+// could not read whole (no case record, or no filing event) and left the
+// case out. Never more than 0 in a book that agrees with itself (Check):
+// the index and the case are written in one transaction.
+func (b *Book) Unlisted() uint64 { return b.unlisted.Load() }
+
+// leftOut counts and logs a case a listing left out (Unlisted): the
+// first ten, then every thousandth, so that a listing asked again and
+// again does not flood the log.
+func (b *Book) leftOut(listing, number string, held bool) {
+	n := b.unlisted.Add(1)
+	if n <= 10 || n%1000 == 0 {
+		slog.Warn("case book listing left out a case it could not read whole", "listing", listing, "case", number,
+			"case_record", held, "times", n)
+	}
+}
 
 // Office returns the office whose book this is.
 func (b *Book) Office() string { return b.office }

@@ -213,7 +213,11 @@ func (b *Book) List(q ListQuery) ([]*yizhanv1.Case, string, error) {
 			if err != nil {
 				return err
 			}
-			if !ok || !matches(c, events, q) {
+			if !ok {
+				b.leftOut("office "+q.Office, string(number), c != nil)
+				continue
+			}
+			if !matches(c, events, q) {
 				continue
 			}
 			out = append(out, b.withMirror(c))
@@ -231,7 +235,7 @@ func loadCaseHead(txn *badger.Txn, number string) (*yizhanv1.Case, []*yizhanv1.C
 		return nil, nil, false, err
 	}
 	events, err := loadEvents(txn, number, 1)
-	return c, events, err == nil && len(events) == 1, err
+	return c, events, err == nil && len(events) == 1, err // c set: the record is there
 }
 
 func matches(c *yizhanv1.Case, head []*yizhanv1.CaseEvent, q ListQuery) bool {
@@ -336,7 +340,11 @@ func (b *Book) ByApplicant(q ApplicantQuery, reg casework.Registry) ([]*yizhanv1
 			if err != nil {
 				return err
 			}
-			if !ok || !matches(c, head, ListQuery{State: q.State, ItemCode: q.ItemCode, Department: q.Department}) {
+			if !ok {
+				b.leftOut("applicant", n, c != nil)
+				continue
+			}
+			if !matches(c, head, ListQuery{State: q.State, ItemCode: q.ItemCode, Department: q.Department}) {
 				continue
 			}
 			if q.Office != "" {

@@ -80,6 +80,10 @@ func newMetrics(n *Node) *metrics {
 		Name: "yizhan_casebook_read_errors_total", Help: "Reads of the case book that failed (a disk or badger fault: the read answered as if the record were absent).",
 		ConstLabels: labels,
 	}, func() float64 { return float64(book.ReadErrors()) }))
+	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "yizhan_casebook_unlisted_total", Help: "Cases a listing left out because it could not read them whole (an index entry without its case or filing event: never above 0 in a sound book).",
+		ConstLabels: labels,
+	}, func() float64 { return float64(book.Unlisted()) }))
 	gauge("yizhan_case_delivery_failing_offices", "Offices this node's case mail is failing to reach now.", func() float64 {
 		return float64(len(n.office.DeliveryErrors()))
 	})
