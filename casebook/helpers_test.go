@@ -56,7 +56,8 @@ func newRegistryKeyed(t testing.TB, withKey bool) *registry.Registry {
 	for _, it := range []*yizhanv1.Item{
 		{Code: licence, Name: "烟草专卖零售许可证核发", Type: yizhanv1.ItemType_ITEM_TYPE_LICENCE, DepartmentCode: "yc",
 			Materials:          []*yizhanv1.Material{{Name: "申请表", Required: true}},
-			StatutoryLimitDays: 20, PromisedLimitDays: 10, CaseKind: yizhanv1.CaseKind_CASE_KIND_PROMISED, ExerciseTier: yizhanv1.Tier_TIER_COUNTY},
+			StatutoryLimitDays: 20, PromisedLimitDays: 10, CaseKind: yizhanv1.CaseKind_CASE_KIND_PROMISED, ExerciseTier: yizhanv1.Tier_TIER_COUNTY,
+			SpecialProcedures: []*yizhanv1.SpecialProcedure{{Name: "现场勘查", LimitDays: 5}, {Name: "听证", LimitDays: 10, CountsInLimit: true}, {Name: "专家评审"}}},
 		{Code: service, Name: "婚姻登记记录证明", Type: yizhanv1.ItemType_ITEM_TYPE_PUBLIC_SERVICE, DepartmentCode: "mz",
 			Materials:          []*yizhanv1.Material{{Name: "居民身份证", Required: true}},
 			StatutoryLimitDays: 5, PromisedLimitDays: 3, CaseKind: yizhanv1.CaseKind_CASE_KIND_PROMISED, ExerciseTier: yizhanv1.Tier_TIER_COUNTY},

@@ -18,8 +18,11 @@ import (
 
 // queueKeyOf is the case's key in the queue of its owner office, nil once
 // it is over (casework.Final): book/iq/<owner>\0<state><dept>\0<rank>
-// <number>. The rank orders the queue: cases with a running clock first,
-// by their promised due time; then the others (not accepted yet, paused,
+// <number>. The rank orders the queue: the cases within their time limit
+// (accepted, not decided: running, or suspended) first, by when they fall
+// overdue (casework.OverdueFrom: a suspended case's due time once its
+// pause has run to its limit, so that one left suspended past it is
+// listed and carded as overdue); then the others (not accepted yet,
 // decided and waiting for delivery) by the time they were filed. The due
 // time is computed when the case changes, with the calendar of then (a
 // holiday added later moves it at the case's next event).
@@ -27,19 +30,18 @@ func queueKeyOf(c *yizhanv1.Case, events []*yizhanv1.CaseEvent, reg casework.Reg
 	if casework.Final(c.GetState()) {
 		return nil
 	}
-	at := c.GetUpdatedAt().AsTime()
-	d := casework.Clocks(c, events, reg, at)
 	var rank uint64
-	if d.GetRunning() {
-		rank = uint64(max(d.GetPromisedDue().AsTime().Unix(), 0))
+	if due, ok := casework.OverdueFrom(c, events, reg, c.GetUpdatedAt().AsTime()); ok {
+		rank = uint64(max(due.Unix(), 0))
 	} else {
 		rank = notRunning + uint64(max(c.GetFiledAt().AsTime().Unix(), 0))
 	}
 	return key(pQueue, c.GetOwnerOffice(), be32(uint32(c.GetState())), departmentOf(events), be64(rank), c.GetNumber())
 }
 
-// notRunning is added to the rank of cases without a running clock: after
-// any due time.
+// notRunning is added to the rank of the open cases outside a time limit
+// (not accepted yet, decided and waiting for delivery): after any due
+// time.
 const notRunning = 1 << 62
 
 // departmentOf is the lead department of the case's item version.

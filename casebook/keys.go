@@ -76,8 +76,9 @@ var (
 // indexes of signed first reports and of drafts by deadline, and the
 // clocks that stay overdue while suspended and pause at most a special
 // procedure's own limit; 5, the cases folded again for the extensions
-// (Case.extensions, §42).
-const statsFormat = 5
+// (Case.extensions, §42); 6, suspended cases ranked in the queue by when
+// they fall overdue (casework.OverdueFrom), not after every due case.
+const statsFormat = 6
 
 // format is the layout version written in book/m/format.
 const format = 1

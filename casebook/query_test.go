@@ -10,6 +10,7 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 
+	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 	"github.com/yizhan-gov/yizhan/casework"
 	"github.com/yizhan-gov/yizhan/supervision"
@@ -433,5 +434,132 @@ func TestApplicantCasesNewestFirstAcrossOffices(t *testing.T) {
 	}
 	if _, _, err := c.book.ByApplicant(ApplicantQuery{IDNumber: idNumber(7), PageToken: "x"}, reg); !errors.Is(err, ErrBadPageToken) {
 		t.Errorf("a made-up page token: %v", err)
+	}
+}
+
+// A case suspended past its time limit is late like any other: the
+// queue's overdue filter lists it and the sweep cards it, exactly when
+// casework.Clocks says it is overdue — a procedure that counts inside the
+// limit at the due time, one that does not once it has run its own limit,
+// one begun after the due time at once; one without a limit (专家评审)
+// holds the clock. And a book of the release before, whose suspended
+// cases sorted after every due case, ranks them again at its upgrade.
+func TestSuspendedCasesFallOverdueInTheQueueAndTheSweep(t *testing.T) {
+	reg := newRegistry(t)
+	o := newOffice(t, county, reg)
+	suspend := func(n, procedure string) {
+		t.Helper()
+		o.act(n, casework.ActionSuspend, &yizhanv1.CaseActionRequest{SpecialProcedure: procedure, Reason: "依法需要"})
+	}
+	var survey, hearing, experts, running, late string
+	for i, n := range []*string{&survey, &hearing, &experts, &running, &late} {
+		*n = o.file(licence, i, Request{})
+		o.act(*n, casework.ActionAccept, nil)
+	}
+	suspend(survey, "现场勘查") // 5 working days, not counted
+	suspend(hearing, "听证")   // counted inside the 10 days
+	suspend(experts, "专家评审") // not counted, no limit of its own
+	start := o.now
+	o.now = reg.AddWorkingDays(start, 12).Add(-12 * time.Hour) // two days past the promise
+	suspend(late, "现场勘查")
+	o.check()
+
+	// Day by day, the overdue filter and the sweep agree with Clocks.
+	want := func(at time.Time) []string {
+		var out []string
+		for _, n := range []string{survey, hearing, experts, running, late} {
+			c, events, _ := o.book.CaseAndEvents(n)
+			if casework.Clocks(c, events, reg, at).GetOverdue() {
+				out = append(out, n)
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	seen := map[string]bool{}
+	for day := 1; day <= 30; day++ {
+		at := start.AddDate(0, 0, day).Add(3 * time.Hour) // noon
+		if at.Before(o.now) {
+			continue // before the last suspension: the book was not there yet
+		}
+		late, _, err := o.book.Queue(QueueQuery{Office: county, OverdueAt: at, PageSize: 50})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := numbersOf(late)
+		slices.Sort(got)
+		w := want(at)
+		if !slices.Equal(got, w) {
+			t.Errorf("%s: overdue %v, Clocks says %v", at.Format(time.DateOnly), got, w)
+		}
+		checks, err := o.book.CardsDue(at, reg, supervision.Policy{}, MaxCardChecks)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var red []string
+		for _, c := range checks {
+			if c.GetRule() == yizhanv1.CardRule_CARD_RULE_OVERDUE {
+				red = append(red, c.GetCaseNumber())
+			}
+		}
+		slices.Sort(red)
+		if !slices.Equal(red, w) {
+			t.Errorf("%s: the sweep would card %v overdue, Clocks says %v", at.Format(time.DateOnly), red, w)
+		}
+		for _, n := range w {
+			seen[n] = true
+		}
+	}
+	for n, what := range map[string]string{survey: "the survey past its 5 days", hearing: "the counted hearing",
+		running: "the running case", late: "the case suspended after its due time"} {
+		if !seen[n] {
+			t.Errorf("%s (%s) was never overdue", what, n)
+		}
+	}
+	if seen[experts] {
+		t.Errorf("the expert review without a limit of its own (%s) was overdue within 30 days", experts)
+	}
+
+	// The release before ranked the suspended cases after every due
+	// case: put hearing's key back there, as it left it, and upgrade.
+	var old []byte
+	if err := o.book.db.View(func(txn *badger.Txn) error {
+		old = getRaw(txn, key(pQueueKey, hearing))
+		return nil
+	}); err != nil || old == nil {
+		t.Fatalf("no queue key for %s: %v", hearing, err)
+	}
+	c, _ := o.book.Case(hearing)
+	behind := slices.Clone(old[:len(old)-8-len(hearing)])
+	behind = append(append(behind, be64(notRunning+uint64(c.GetFiledAt().AsTime().Unix()))...), hearing...)
+	wb := o.book.db.NewWriteBatch()
+	if err := requeueIn(wb, []byte(hearing), old, behind); err != nil {
+		t.Fatal(err)
+	}
+	if err := wb.Set(keyStatsFormat, be64(5)); err != nil {
+		t.Fatal(err)
+	}
+	if err := wb.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	at := reg.AddWorkingDays(start, 11)
+	if l, _, _ := o.book.Queue(QueueQuery{Office: county, OverdueAt: at}); slices.Contains(numbersOf(l), hearing) {
+		t.Fatal("the test did not put the key back as the release before had it")
+	}
+	b, err := Open(o.book.db, county)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !b.statsStale {
+		t.Fatal("a book of format 5 is not upgraded")
+	}
+	o.book = b
+	o.index++
+	b.Apply([]Entry{{Index: o.index, At: o.now.UnixNano(), Cmd: &peerv1.CaseCommand{Op: &peerv1.CaseCommand_Ack{Ack: &peerv1.AckOutbox{}}}}}, o.index, reg)
+	if l, _, _ := b.Queue(QueueQuery{Office: county, OverdueAt: at}); !slices.Contains(numbersOf(l), hearing) {
+		t.Errorf("after the upgrade the counted hearing is not overdue on %s: %v", at.Format(time.DateOnly), numbersOf(l))
+	}
+	if problems, err := b.Check(reg); err != nil || len(problems) > 0 {
+		t.Errorf("check after the upgrade: %v %v", problems, err)
 	}
 }

@@ -220,6 +220,7 @@ func (b *Book) upgradeStats(reg casework.Registry) error {
 	cases := 0
 	var indexes [][]byte
 	refold := map[string][]byte{} // cases whose folded fields an older release did not keep
+	var requeue [][3][]byte      // suspended cases whose queue rank an older release set: number, old key, new key
 	err := b.db.View(func(txn *badger.Txn) error {
 		var err error
 		if indexes, err = b.dutyIndexKeys(txn); err != nil {
@@ -238,6 +239,12 @@ func (b *Book) upgradeStats(reg casework.Registry) error {
 			r.countCase(b, txn, reg, c, events)
 			if folded, ok := refolded(c, events); ok {
 				refold[string(k)] = folded
+			}
+			if c.GetSuspended() {
+				held := getRaw(txn, key(pQueueKey, number))
+				if next := queueKeyOf(c, events, reg); !bytes.Equal(held, next) {
+					requeue = append(requeue, [3][]byte{[]byte(number), held, next})
+				}
 			}
 			cases++
 			return nil
@@ -311,6 +318,11 @@ func (b *Book) upgradeStats(reg casework.Registry) error {
 	}
 	for k, v := range refold {
 		if err := wb.Set([]byte(k), v); err != nil {
+			return err
+		}
+	}
+	for _, q := range requeue {
+		if err := requeueIn(wb, q[0], q[1], q[2]); err != nil {
 			return err
 		}
 	}
@@ -410,6 +422,34 @@ func (b *Book) StatsStale() bool {
 	b.writeMu.Lock()
 	defer b.writeMu.Unlock()
 	return b.statsStale
+}
+
+// requeueIn moves a case's queue keys (book/iq/, book/ir/, book/kq/)
+// from held (nil: none) to next (nil: none), in wb.
+func requeueIn(wb *badger.WriteBatch, number, held, next []byte) error {
+	if held != nil {
+		if err := wb.Delete(held); err != nil {
+			return err
+		}
+		if k, _, ok := byDueKeyOf(held); ok {
+			if err := wb.Delete(k); err != nil {
+				return err
+			}
+		}
+	}
+	kq := key(pQueueKey, string(number))
+	if next == nil {
+		return wb.Delete(kq)
+	}
+	if err := wb.Set(next, number); err != nil {
+		return err
+	}
+	if k, v, ok := byDueKeyOf(next); ok {
+		if err := wb.Set(k, v); err != nil {
+			return err
+		}
+	}
+	return wb.Set(kq, next)
 }
 
 // refolded is stored case c with the fields its log folds to that an

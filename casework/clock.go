@@ -151,6 +151,32 @@ func Clocks(c *yizhanv1.Case, events []*yizhanv1.CaseEvent, cal Registry, now ti
 	return d
 }
 
+// OverdueFrom is when an open case (accepted or reviewed, not decided)
+// falls overdue if nothing more happens to it, as Clocks would say then;
+// false when it is not open. A running clock's is its promised due time.
+// A suspended case's is its promised due time now if it is overdue
+// already (a pause moves the due time by the days it lasts, so it never
+// catches a late case up), else the due time once the pause has run to
+// its procedure's limit (a procedure that counts inside the limit does
+// not move it; one without a limit moves it up to the clock's bound,
+// years ahead). The case book orders the queue by it, so that a case
+// suspended past its time limit is listed and carded as overdue.
+func OverdueFrom(c *yizhanv1.Case, events []*yizhanv1.CaseEvent, cal Registry, at time.Time) (time.Time, bool) {
+	if s := c.GetState(); s != stAccepted && s != stReviewed {
+		return time.Time{}, false
+	}
+	d := Clocks(c, events, cal, at)
+	if d.GetPromisedDue() == nil {
+		return time.Time{}, false
+	}
+	if !c.GetSuspended() || d.GetOverdue() {
+		return d.GetPromisedDue().AsTime(), true
+	}
+	// Far enough ahead that any pause has reached its limit.
+	later := Clocks(c, events, cal, cal.AddWorkingDays(at, maxClockDays))
+	return later.GetPromisedDue().AsTime(), true
+}
+
 // daysLeft is the working days from from to due: negative, and at least
 // one day, once from is past due.
 func daysLeft(cal Registry, from, due time.Time) int32 {
