@@ -456,7 +456,7 @@ func TestSuspendedCasesFallOverdueInTheQueueAndTheSweep(t *testing.T) {
 		*n = o.file(licence, i, Request{})
 		o.act(*n, casework.ActionAccept, nil)
 	}
-	suspend(survey, "现场勘查") // 5 working days, not counted
+	suspend(survey, "现场勘查")  // 5 working days, not counted
 	suspend(hearing, "听证")   // counted inside the 10 days
 	suspend(experts, "专家评审") // not counted, no limit of its own
 	start := o.now

@@ -220,7 +220,7 @@ func (b *Book) upgradeStats(reg casework.Registry) error {
 	cases := 0
 	var indexes [][]byte
 	refold := map[string][]byte{} // cases whose folded fields an older release did not keep
-	var requeue [][3][]byte      // suspended cases whose queue rank an older release set: number, old key, new key
+	var requeue [][3][]byte       // suspended cases whose queue rank an older release set: number, old key, new key
 	err := b.db.View(func(txn *badger.Txn) error {
 		var err error
 		if indexes, err = b.dutyIndexKeys(txn); err != nil {
