@@ -482,6 +482,22 @@ func ofItsDepartment(a *asking, window bool) bool {
 	return window && a.actor.has(yizhanv1.Role_ROLE_WINDOW) && a.reg.CasePolicy().GetComprehensiveWindowAccepts()
 }
 
+// DepartmentSees reports whether staff member a of office may see what
+// a case filed as f shows only to the staff who handle it (its scans):
+// below the county, any staff of the office (a township or a village
+// works as one window); at the county, staff of the item's lead
+// department or one of its co-departments, and the comprehensive window
+// (综合窗口), which receives any item.
+func DepartmentSees(a Actor, office string, f *yizhanv1.CaseFiling) bool {
+	if tier, err := registry.TierOf(office); err != nil || tier != yizhanv1.Tier_TIER_COUNTY {
+		return true
+	}
+	if a.Department != "" && (a.Department == f.GetDepartmentCode() || slices.Contains(f.GetCoDepartmentCodes(), a.Department)) {
+		return true
+	}
+	return a.has(yizhanv1.Role_ROLE_WINDOW)
+}
+
 func notItsDepartment(a *asking) string {
 	return fmt.Sprintf("%s of department %q may not %s case %s of item %s, which department %q handles", a.actor, a.actor.Department,
 		a.action, a.c.GetNumber(), a.c.GetItemCode(), a.item.GetDepartmentCode())

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -54,8 +55,9 @@ func (s *caseService) UploadAttachment(ctx context.Context, req *yizhanv1.Upload
 
 // GetAttachment reads a part of one of a case's scanned files: staff
 // who handle the case (its owner's, its origin's, an office on its
-// route), at an office that holds the case and the file, else from the
-// offices above.
+// route; at the county, of its lead or co-departments, or the
+// comprehensive window: casework.DepartmentSees), at an office that
+// holds the case and the file, else from the offices above.
 func (s *caseService) GetAttachment(ctx context.Context, req *yizhanv1.GetAttachmentRequest) (*yizhanv1.AttachmentPart, error) {
 	p, err := s.optionalPrincipal(ctx)
 	if err != nil {
@@ -80,7 +82,12 @@ func (s *caseService) GetAttachment(ctx context.Context, req *yizhanv1.GetAttach
 	if !handles(p, c) {
 		return nil, toStatus(fmt.Errorf("%w: the scans of case %s are for the staff who handle it", auth.ErrPermissionDenied, c.GetNumber()))
 	}
-	files := casework.Attachments(s.n.office.Cases().Events(c.GetNumber()))
+	events := s.n.office.Cases().Events(c.GetNumber())
+	if len(events) == 0 || !casework.DepartmentSees(actorOf(p), s.n.office.Code(), events[0].GetFiling()) {
+		return nil, toStatus(fmt.Errorf("%w: the scans of case %s are for the staff of its departments (%s)", auth.ErrPermissionDenied,
+			c.GetNumber(), departmentsOf(events)))
+	}
+	files := casework.Attachments(events)
 	i := slices.IndexFunc(files, func(a *yizhanv1.Attachment) bool { return a.GetSha256() == req.GetSha256() })
 	if i < 0 {
 		return nil, status.Errorf(codes.NotFound, "case %s has no file %s", c.GetNumber(), req.GetSha256())
@@ -129,4 +136,13 @@ func (s *caseService) uploadTo(ctx context.Context, cl yizhanv1.CaseServiceClien
 		}
 	}
 	return nil
+}
+
+// departmentsOf names a case's lead department and co-departments.
+func departmentsOf(events []*yizhanv1.CaseEvent) string {
+	if len(events) == 0 {
+		return ""
+	}
+	f := events[0].GetFiling()
+	return strings.Join(append([]string{f.GetDepartmentCode()}, f.GetCoDepartmentCodes()...), ", ")
 }

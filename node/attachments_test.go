@@ -148,6 +148,20 @@ func TestScanFiledAtAVillageArrivesWholeAtTheCounty(t *testing.T) {
 	if code, field := fieldOf(err); code != codes.InvalidArgument || field != "materials[0].files[0].sha256" {
 		t.Errorf("the county named the village's scan in its own filing: %v", err)
 	}
+	// At the county, the scans are for the staff of the item's
+	// departments: a clerk of 民政局 may not read the tobacco licence's.
+	ctx := f.admin.ctx()
+	if _, err := f.admin.reg.CreateDepartment(ctx, &yizhanv1.CreateDepartmentRequest{Department: &yizhanv1.Department{Code: "mz", Name: "县民政局"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.admin.reg.CreateStaff(ctx, &yizhanv1.CreateStaffRequest{Staff: &yizhanv1.StaffMember{Username: "mz-clerk", Name: "李民政",
+		OfficeCode: county, DepartmentCode: "mz", Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_CLERK}}, Password: password}); err != nil {
+		t.Fatal(err)
+	}
+	other := dial(t, countyNode).login("mz-clerk", password)
+	if _, err := caseClient(t, other).GetAttachment(other.ctx(), &yizhanv1.GetAttachmentRequest{Number: number, Sha256: a.Sha256}); status.Code(err) != codes.PermissionDenied {
+		t.Errorf("a clerk of another department reads the scan: %v", err)
+	}
 	citizen := dial(t, countyNode)
 	if _, err := caseClient(t, citizen).GetAttachment(citizen.ctx(), &yizhanv1.GetAttachmentRequest{Number: number, Sha256: a.Sha256}); status.Code(err) != codes.Unauthenticated {
 		t.Errorf("a citizen reads a scan: %v", err)
