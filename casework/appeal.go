@@ -16,20 +16,28 @@ const (
 )
 
 // AppealNotice is the appeal notice of a case whose log holds a refusal
-// or a denial, with the bodies of the county's policy p; "" otherwise.
-func AppealNotice(events []*yizhanv1.CaseEvent, p *yizhanv1.CasePolicy) string {
+// or a denial, in the words of its item's type (不予受理, 不予行政许可,
+// 不予确认 …: WordsOf, as the printed decision), with the bodies of the
+// county's case policy; "" otherwise.
+func AppealNotice(events []*yizhanv1.CaseEvent, reg Registry) string {
+	if len(events) == 0 {
+		return ""
+	}
 	decision := ""
 	for _, e := range events {
 		switch {
 		case e.GetType() == yizhanv1.EventType_EVENT_TYPE_REFUSED:
 			decision = "不予受理"
 		case e.GetType() == yizhanv1.EventType_EVENT_TYPE_DECIDED && !e.GetApproved():
-			decision = "不予批准"
+			f := events[0].GetFiling()
+			item, _ := reg.Item(f.GetItemCode(), f.GetItemVersion())
+			decision = WordsOf(item.GetType()).No
 		}
 	}
 	if decision == "" {
 		return ""
 	}
+	p := reg.CasePolicy()
 	body, court := p.GetReconsiderationBody(), p.GetCourt()
 	if body == "" {
 		body = defaultReconsiderationBody

@@ -163,7 +163,7 @@ func (s *caseService) present(c *yizhanv1.Case, p *auth.Principal) *yizhanv1.Cas
 	reg := s.n.office.Registry()
 	events := s.n.office.Cases().Events(c.GetNumber())
 	c.Deadlines = casework.Clocks(c, events, reg, s.n.now())
-	c.AppealNotice = casework.AppealNotice(events, reg.CasePolicy())
+	c.AppealNotice = casework.AppealNotice(events, reg)
 	c.Mirror = c.GetOwnerOffice() != s.n.office.Code()
 	c.AllowedActions = s.allowedActions(c, events, p)
 	if !(p != nil && handles(p, c)) {

@@ -90,7 +90,7 @@ func TestCasePolicyAndTheLawsRulesThroughTheAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c := denied.GetCase(); c.GetReview().GetBy() != "shenhe" || !c.GetReview().GetAgrees() || !strings.Contains(c.GetAppealNotice(), "不予批准决定") {
+	if c := denied.GetCase(); c.GetReview().GetBy() != "shenhe" || !c.GetReview().GetAgrees() || !strings.Contains(c.GetAppealNotice(), "对本不予行政许可决定不服") {
 		t.Errorf("the denied case: review %v, appeal notice %q", c.GetReview(), c.GetAppealNotice())
 	}
 }
