@@ -122,6 +122,36 @@ func TestRosterShiftsAndTheirFlags(t *testing.T) {
 	if handed.GetState() != yizhanv1.ShiftState_SHIFT_STATE_HANDED_OVER || handed.GetOpenMatters() == "" {
 		t.Errorf("the day shift at the county: %v", handed)
 	}
+
+	// dc-duty2 takes the night over late and never hands it over: past
+	// its end and the grace, the county sees it flagged 未交接, and the
+	// assessment of those days counts the two shifts, one empty post and
+	// one not handed over.
+	other = dial(t, village).login("dc-duty2", password) // the token of 12 hours ago has expired
+	if _, err := ro(other).TakeOverShift(other.ctx(), &yizhanv1.TakeOverShiftRequest{Id: night}); err != nil {
+		t.Fatalf("the night shift taken over late: %v", err)
+	}
+	skew.Store(int64(24*time.Hour + 20*time.Minute)) // the night shift ended about 30 minutes ago
+	waitFor(t, "the shift not handed over seen at the county", func() bool {
+		sh, ok := countyNode.Office().Cases().Shift(night)
+		return ok && sh.GetFlaggedNotHandedOver()
+	}, 20*time.Second)
+	if sh, _ := countyNode.Office().Cases().Shift(day); sh.GetFlaggedNotHandedOver() || sh.GetFlaggedEmpty() {
+		t.Errorf("the day shift, taken over and handed over in time, is flagged at the county: %v", sh)
+	}
+	cst := time.FixedZone("CST", 8*3600)
+	cduty = dial(t, countyNode).login("county-duty", password)
+	a, err := yizhanv1.NewDutyServiceClient(cduty.conn).GetAssessment(cduty.ctx(), &yizhanv1.GetAssessmentRequest{OfficeCode: dongcun,
+		From: start.In(cst).Format(time.DateOnly), To: now().In(cst).Format(time.DateOnly)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(a.GetOffices()) != 1 {
+		t.Fatalf("the assessment of 东村: %v", a)
+	}
+	if row := a.GetOffices()[0]; row.GetShifts() != 2 || row.GetEmptyShifts() != 1 || row.GetShiftsNotHandedOver() != 1 {
+		t.Errorf("the assessment of 东村: %d shifts, %d empty posts, %d not handed over; want 2, 1, 1", row.GetShifts(), row.GetEmptyShifts(), row.GetShiftsNotHandedOver())
+	}
 	for _, name := range []string{"county-1", "chengguan-1", "dongcun-1"} {
 		f.checkBook(name, f.nodes[name])
 	}
