@@ -158,8 +158,13 @@ func ChangeOf(next, held *yizhanv1.DutyShift, at time.Time) (ShiftChange, error)
 		}
 		return ShiftSwapped, nil
 	case planned && next.GetState() == yizhanv1.ShiftState_SHIFT_STATE_ON_DUTY:
-		if !same(next, func(s *yizhanv1.DutyShift) { s.State, s.TakenOverBy, s.TakenOverAt = 0, "", nil }) {
-			return bad("a take-over changes its state and who took it over, nothing else")
+		if !same(next, func(s *yizhanv1.DutyShift) {
+			s.State, s.TakenOverBy, s.TakenOverAt, s.TakenOverFrom, s.MattersTakenOver = 0, "", nil, "", ""
+		}) {
+			return bad("a take-over changes its state, who took it over and the open matters taken over, nothing else")
+		}
+		if next.GetMattersTakenOver() != "" && next.GetTakenOverFrom() == "" {
+			return bad("open matters taken over name the shift they come from")
 		}
 		if !OnShift(held, next.GetTakenOverBy()) {
 			return bad("%s is not on it", next.GetTakenOverBy())

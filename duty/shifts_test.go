@@ -45,6 +45,20 @@ func TestShiftChanges(t *testing.T) {
 			t.Errorf("take over at %s: %v, want ok %v", at.Sub(start), err, ok)
 		}
 	}
+	// The take-over signs for the shift before's open matters; matters
+	// from no shift, or a take-over that changes anything else, are not.
+	withMatters := next(func(n *yizhanv1.DutyShift) {
+		n.State, n.TakenOverBy, n.TakenOverFrom, n.MattersTakenOver = yizhanv1.ShiftState_SHIFT_STATE_ON_DUTY, "duty", "BC-prev", "防汛会"
+	})
+	if c, err := ChangeOf(withMatters, s, start); err != nil || c != ShiftTakenOver {
+		t.Errorf("take over with the open matters: %v %v", c, err)
+	}
+	orphan := next(func(n *yizhanv1.DutyShift) {
+		n.State, n.TakenOverBy, n.MattersTakenOver = yizhanv1.ShiftState_SHIFT_STATE_ON_DUTY, "duty", "防汛会"
+	})
+	if _, err := ChangeOf(orphan, s, start); err == nil {
+		t.Error("open matters taken over from no shift were taken")
+	}
 	if f, ok := Flagged(s, start.Add(10*time.Minute)); ok {
 		t.Errorf("flagged within the grace: %v", f)
 	}

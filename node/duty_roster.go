@@ -243,10 +243,33 @@ func (s *dutyRosterService) TakeOverShift(ctx context.Context, req *yizhanv1.Tak
 		n := proto.CloneOf(held)
 		n.Signature, n.SignerChain = nil, nil
 		n.State, n.TakenOverBy, n.TakenOverAt = yizhanv1.ShiftState_SHIFT_STATE_ON_DUTY, p.Username, timestamppb.New(now)
+		// The incoming officer signs for the open matters the shift
+		// before handed over (交接班).
+		if prev := s.previousShift(held); prev.GetState() == yizhanv1.ShiftState_SHIFT_STATE_HANDED_OVER {
+			n.TakenOverFrom, n.MattersTakenOver = prev.GetId(), prev.GetOpenMatters()
+		}
 		return n, nil
 	}, func(ctx context.Context, cl yizhanv1.DutyRosterServiceClient) (*yizhanv1.DutyShift, error) {
 		return cl.TakeOverShift(ctx, req)
 	})
+}
+
+// previousShift is the office's shift that started last before shift
+// sh, within two days; nil when there is none.
+func (s *dutyRosterService) previousShift(sh *yizhanv1.DutyShift) *yizhanv1.DutyShift {
+	start := sh.GetStart().AsTime()
+	shifts, err := s.n.office.Cases().Shifts(casebook.ShiftQuery{Office: sh.GetOfficeCode(), From: start.Add(-48 * time.Hour), To: start})
+	if err != nil {
+		return nil
+	}
+	var prev *yizhanv1.DutyShift
+	for _, o := range shifts {
+		if o.GetOfficeCode() == sh.GetOfficeCode() && o.GetStart().AsTime().Before(start) &&
+			(prev == nil || o.GetStart().AsTime().After(prev.GetStart().AsTime())) {
+			prev = o
+		}
+	}
+	return prev
 }
 
 func (s *dutyRosterService) HandOverShift(ctx context.Context, req *yizhanv1.HandOverShiftRequest) (*yizhanv1.DutyShift, error) {

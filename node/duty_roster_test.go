@@ -136,6 +136,9 @@ func TestRosterShiftsAndTheirFlags(t *testing.T) {
 		sh, ok := countyNode.Office().Cases().Shift(night)
 		return ok && sh.GetFlaggedNotHandedOver()
 	}, 20*time.Second)
+	if sh, _ := countyNode.Office().Cases().Shift(night); sh.GetTakenOverFrom() != day || sh.GetMattersTakenOver() != "明早八点防汛会，已告村主任" {
+		t.Errorf("the night shift took over %q from %q, want the day shift's open matters", sh.GetMattersTakenOver(), sh.GetTakenOverFrom())
+	}
 	if sh, _ := countyNode.Office().Cases().Shift(day); sh.GetFlaggedNotHandedOver() || sh.GetFlaggedEmpty() {
 		t.Errorf("the day shift, taken over and handed over in time, is flagged at the county: %v", sh)
 	}

@@ -2585,8 +2585,14 @@ type DutyShift struct {
 	Version              uint32                 `protobuf:"varint,20,opt,name=version,proto3" json:"version,omitempty"`    // each change adds one; a copy with a higher one replaces a lower
 	Signature            []byte                 `protobuf:"bytes,21,opt,name=signature,proto3" json:"signature,omitempty"` // by a node of office_code
 	SignerChain          [][]byte               `protobuf:"bytes,22,rep,name=signer_chain,json=signerChain,proto3" json:"signer_chain,omitempty"`
-	unknownFields        protoimpl.UnknownFields
-	sizeCache            protoimpl.SizeCache
+	// At the take-over (接班), the office's shift before this one and its
+	// open matters as its officer handed them over: the incoming officer
+	// signs that they take them over. Empty when there was none, or it was
+	// not handed over (then flagged 未交接).
+	TakenOverFrom    string `protobuf:"bytes,23,opt,name=taken_over_from,json=takenOverFrom,proto3" json:"taken_over_from,omitempty"`
+	MattersTakenOver string `protobuf:"bytes,24,opt,name=matters_taken_over,json=mattersTakenOver,proto3" json:"matters_taken_over,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *DutyShift) Reset() {
@@ -2771,6 +2777,20 @@ func (x *DutyShift) GetSignerChain() [][]byte {
 		return x.SignerChain
 	}
 	return nil
+}
+
+func (x *DutyShift) GetTakenOverFrom() string {
+	if x != nil {
+		return x.TakenOverFrom
+	}
+	return ""
+}
+
+func (x *DutyShift) GetMattersTakenOver() string {
+	if x != nil {
+		return x.MattersTakenOver
+	}
+	return ""
 }
 
 // DutyLogEntry is one entry of the duty log (值班日志), written during a
@@ -3866,7 +3886,7 @@ const file_yizhan_v1_duty_proto_rawDesc = "" +
 	"\vapproved_by\x18\x03 \x01(\tR\n" +
 	"approvedBy\x12*\n" +
 	"\x02at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12\x16\n" +
-	"\x06reason\x18\x05 \x01(\tR\x06reason\"\xd7\x06\n" +
+	"\x06reason\x18\x05 \x01(\tR\x06reason\"\xad\a\n" +
 	"\tDutyShift\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1f\n" +
 	"\voffice_code\x18\x02 \x01(\tR\n" +
@@ -3893,7 +3913,9 @@ const file_yizhan_v1_duty_proto_rawDesc = "" +
 	"\fpublished_by\x18\x13 \x01(\tR\vpublishedBy\x12\x18\n" +
 	"\aversion\x18\x14 \x01(\rR\aversion\x12\x1c\n" +
 	"\tsignature\x18\x15 \x01(\fR\tsignature\x12!\n" +
-	"\fsigner_chain\x18\x16 \x03(\fR\vsignerChain\"\xc6\x03\n" +
+	"\fsigner_chain\x18\x16 \x03(\fR\vsignerChain\x12&\n" +
+	"\x0ftaken_over_from\x18\x17 \x01(\tR\rtakenOverFrom\x12,\n" +
+	"\x12matters_taken_over\x18\x18 \x01(\tR\x10mattersTakenOver\"\xc6\x03\n" +
 	"\fDutyLogEntry\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1f\n" +
 	"\voffice_code\x18\x02 \x01(\tR\n" +
