@@ -26,7 +26,7 @@ import (
 // names them all, so that a field emptied on the form is emptied.
 var editableItemFields = []string{
 	"name", "aliases", "type", "department_code", "co_department_codes", "legal_basis", "conditions",
-	"materials", "steps", "statutory_limit_days", "promised_limit_days", "fee_basis",
+	"materials", "steps", "statutory_limit_days", "promised_limit_days", "extension_limit_days", "fee_basis",
 	"fee_standard", "fee_cents", "case_kind", "exercise_tier", "special_procedures", "visits",
 	"where_to_apply", "office_hours", "consultation_phone", "complaint_phone",
 }
@@ -36,7 +36,7 @@ var itemFieldLabels = map[string]string{
 	"code": "事项编码", "name": "事项名称", "aliases": "常用名（俗称）", "change_note": "修改说明", "type": "事项类型", "department_code": "实施部门",
 	"co_department_codes": "协办部门", "legal_basis": "设定依据", "conditions": "受理条件",
 	"materials": "申请材料", "steps": "办理流程", "statutory_limit_days": "法定时限",
-	"promised_limit_days": "承诺时限", "fee_basis": "收费依据", "fee_standard": "收费标准",
+	"promised_limit_days": "承诺时限", "extension_limit_days": "延期上限", "fee_basis": "收费依据", "fee_standard": "收费标准",
 	"fee_cents": "收费金额", "case_kind": "办件类型", "exercise_tier": "行使层级",
 	"special_procedures": "特别程序", "visits": "到现场次数", "where_to_apply": "办理地点",
 	"office_hours": "办理时间", "consultation_phone": "咨询电话", "complaint_phone": "投诉电话",
@@ -80,6 +80,9 @@ func itemValues(it *yizhanv1.Item) url.Values {
 	set("conditions", it.GetConditions())
 	num("statutory_limit_days", it.GetStatutoryLimitDays())
 	num("promised_limit_days", it.GetPromisedLimitDays())
+	if it.GetExtensionLimitDays() != 0 {
+		num("extension_limit_days", it.GetExtensionLimitDays())
+	}
 	set("fee_basis", it.GetFeeBasis())
 	set("fee_standard", it.GetFeeStandard())
 	if it.GetFeeCents() != 0 {
@@ -189,6 +192,7 @@ func parseItem(f url.Values) (*yizhanv1.Item, itemRows, formErrors) {
 		Conditions:         str("conditions"),
 		StatutoryLimitDays: num("statutory_limit_days"),
 		PromisedLimitDays:  num("promised_limit_days"),
+		ExtensionLimitDays: num("extension_limit_days"),
 		FeeBasis:           str("fee_basis"),
 		FeeStandard:        str("fee_standard"),
 		CaseKind:           yizhanv1.CaseKind(enum("case_kind")),
@@ -493,6 +497,11 @@ func itemFieldText(it *yizhanv1.Item, name string) string {
 		return caseKindNames[it.GetCaseKind()]
 	case "exercise_tier":
 		return tierNames[it.GetExerciseTier()]
+	case "extension_limit_days":
+		if it.GetExtensionLimitDays() == 0 {
+			return "10 个工作日（行政许可法第四十二条）"
+		}
+		return fmt.Sprintf("%d 个工作日", it.GetExtensionLimitDays())
 	case "statutory_limit_days", "promised_limit_days":
 		fd := it.ProtoReflect().Descriptor().Fields().ByName(protoreflect.Name(name))
 		return limitDays(int32(it.ProtoReflect().Get(fd).Int()))

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -565,6 +566,28 @@ func TestParseItemFee(t *testing.T) {
 		if errs.Has("fee") != tc.fail || (!tc.fail && it.GetFeeCents() != tc.fen) {
 			t.Errorf("fee %q: %d fen, error %v; want %d, error %v", tc.in, it.GetFeeCents(), errs.Has("fee"), tc.fen, tc.fail)
 		}
+	}
+}
+
+// The item form carries the extension limit of the item's law (§42)
+// both ways: shown when set, blank for the law's default of 10, and
+// sent on an edit (an update names every editable field).
+func TestItemFormCarriesTheExtensionLimit(t *testing.T) {
+	it, _, errs := parseItem(url.Values{"extension_limit_days": {"15"}})
+	if errs.Has("extension_limit_days") || it.GetExtensionLimitDays() != 15 {
+		t.Errorf("parsed: %d, errors %v", it.GetExtensionLimitDays(), errs)
+	}
+	if v := itemValues(it).Get("extension_limit_days"); v != "15" {
+		t.Errorf("the form shows %q, want 15", v)
+	}
+	if v := itemValues(&yizhanv1.Item{}).Get("extension_limit_days"); v != "" {
+		t.Errorf("the form shows %q for the law's default, want it blank", v)
+	}
+	if !slices.Contains(editableItemFields, "extension_limit_days") {
+		t.Error("an edit does not send the extension limit")
+	}
+	if _, _, errs := parseItem(url.Values{"extension_limit_days": {"十"}}); !errs.Has("extension_limit_days") {
+		t.Error("a limit that is no number was taken")
 	}
 }
 

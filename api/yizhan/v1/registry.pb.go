@@ -333,7 +333,7 @@ type Role int32
 const (
 	Role_ROLE_UNSPECIFIED  Role = 0
 	Role_ROLE_AGENT        Role = 1 // 代办员: village agent
-	Role_ROLE_CLERK        Role = 2 // 窗口人员: window clerk
+	Role_ROLE_CLERK        Role = 2 // 窗口工作人员: window clerk
 	Role_ROLE_REVIEWER     Role = 3 // 审核人
 	Role_ROLE_APPROVER     Role = 4 // 审批人
 	Role_ROLE_ADMIN        Role = 5 // 管理员
