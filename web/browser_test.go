@@ -284,6 +284,11 @@ func TestBrowser(t *testing.T) {
 		}
 		b.open("/admin/grants")
 		b.shot("matrix.png", false)
+		// Each revoke link says what it revokes (a screen reader lists
+		// links by name: forty 撤销此授权 tell nothing apart).
+		if got := b.attr(township+" a.rv", "aria-label"); !strings.Contains(got, "城关镇") || !strings.Contains(got, "受理、送达") {
+			t.Errorf("the revoke link is named %q, want the office and the rights it revokes", got)
+		}
 		b.clickNav(township + " a.rv")
 		b.see("撤销授权")
 		b.see("城关镇便民服务中心")
