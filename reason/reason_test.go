@@ -5,8 +5,10 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"unicode"
@@ -187,6 +189,12 @@ func docTables() string {
 			continue
 		}
 		fmt.Fprintf(&b, "| `%s` | %s | %s%s |\n", d.Reason, d.Text(d.Example), d.Meaning, keys(d))
+	}
+	b.WriteString("\n### The case rules that say more than the state (`metadata.rule` of a `CASE_STATE` or `WRONG_ROLE`)\n\n")
+	b.WriteString("The other rules of casework's table (`STATE`, `ROLE`, …) are said by the reason's own text.\n\n")
+	b.WriteString("| rule | zh-CN text |\n| --- | --- |\n")
+	for _, r := range slices.Sorted(maps.Keys(caseRuleZH)) {
+		fmt.Fprintf(&b, "| `%s` | %s |\n", r, caseRuleZH[r])
 	}
 	b.WriteString("\n")
 	return b.String()
