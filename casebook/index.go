@@ -237,6 +237,9 @@ func outcomesOf(e *yizhanv1.CaseEvent, c *yizhanv1.Case, events []*yizhanv1.Case
 	case yizhanv1.EventType_EVENT_TYPE_REFUSED:
 		return one(supervision.Refused)
 	case yizhanv1.EventType_EVENT_TYPE_WITHDRAWN:
+		if e.GetCorrectionLapsed() {
+			return []counter{{e.GetOfficeCode(), supervision.Withdrawn, 1}, {e.GetOfficeCode(), supervision.WithdrawnCorrectionLapsed, 1}}
+		}
 		return one(supervision.Withdrawn)
 	case yizhanv1.EventType_EVENT_TYPE_DELIVERED:
 		return one(supervision.Delivered)

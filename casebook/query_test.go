@@ -251,9 +251,14 @@ func TestStatsCountAtApplyTime(t *testing.T) {
 	reg := newRegistry(t)
 	o := newOffice(t, county, reg)
 	var ns []string
-	for i := range 4 {
+	for i := range 6 {
 		ns = append(ns, o.file(licence, i, Request{}))
 	}
+	// Two withdrawn: one at the citizen's written request; one closed by
+	// staff when its correction notice's wait was over (逾期未补正).
+	o.act(ns[4], casework.ActionWithdraw, &yizhanv1.CaseActionRequest{Reason: "申请人书面申请撤回",
+		Materials: []*yizhanv1.SubmittedMaterial{{Name: casework.WithdrawalRequest, Copies: 1}}})
+	o.act(ns[5], casework.ActionRequestCorrection, &yizhanv1.CaseActionRequest{Reason: "申请表未签字", MissingMaterials: []string{"申请表"}})
 	for _, n := range ns[:3] {
 		o.act(n, casework.ActionAccept, nil)
 		o.act(n, casework.ActionReview, &yizhanv1.CaseActionRequest{Agrees: true, Reason: "同意"})
@@ -264,6 +269,9 @@ func TestStatsCountAtApplyTime(t *testing.T) {
 	// The third is decided three weeks on: past its 10 promised days.
 	o.now = o.now.Add(21 * 24 * time.Hour)
 	o.act(ns[2], casework.ActionDecide, &yizhanv1.CaseActionRequest{Approved: true, Reason: "符合条件"})
+	// Seven weeks on, the correction notice's 30 days are over.
+	o.now = o.now.Add(28 * 24 * time.Hour)
+	o.act(ns[5], casework.ActionWithdraw, &yizhanv1.CaseActionRequest{Reason: "逾期未补正，视为撤回申请"})
 	o.check()
 
 	get := func(period, outcome string) uint64 {
@@ -280,15 +288,16 @@ func TestStatsCountAtApplyTime(t *testing.T) {
 	}
 	year := PeriodOf(Year, t0)
 	for outcome, want := range map[string]uint64{
-		supervision.Received: 4, supervision.Accepted: 3, supervision.Refused: 1, supervision.Decided: 3, supervision.Approved: 2, supervision.Denied: 1,
+		supervision.Withdrawn: 2, supervision.WithdrawnCorrectionLapsed: 1,
+		supervision.Received: 6, supervision.Accepted: 3, supervision.Refused: 1, supervision.Decided: 3, supervision.Approved: 2, supervision.Denied: 1,
 		supervision.DecidedInTime: 2, supervision.DecidedOverdue: 1, supervision.StatutoryDays: 60, supervision.PromisedDays: 30,
 	} {
 		if got := get(year, outcome); got != want {
 			t.Errorf("%s in %s: %d, want %d", outcome, year, got, want)
 		}
 	}
-	if got := get(PeriodOf(Day, t0), supervision.Received); got != 4 {
-		t.Errorf("received on the first day: %d, want 4", got)
+	if got := get(PeriodOf(Day, t0), supervision.Received); got != 6 {
+		t.Errorf("received on the first day: %d, want 6", got)
 	}
 	if got := get(PeriodOf(Day, t0), supervision.Decided); got != 2 {
 		t.Errorf("decided on the first day: %d, want 2", got)

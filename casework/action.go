@@ -544,7 +544,11 @@ func checkInput(c *yizhanv1.Case, action Action, e *yizhanv1.CaseEvent, in *yizh
 		// the citizen's request.
 		due := CorrectionDue(c, reg.CasePolicy())
 		lapsed := !due.IsZero() && e.GetAt().AsTime().After(due)
-		if !actor.Citizen && !lapsed && !slices.ContainsFunc(e.GetMaterials(), func(m *yizhanv1.SubmittedMaterial) bool { return m.GetName() == WithdrawalRequest }) {
+		requested := slices.ContainsFunc(e.GetMaterials(), func(m *yizhanv1.SubmittedMaterial) bool { return m.GetName() == WithdrawalRequest })
+		// Closed by staff for the lapse, not at the citizen's request:
+		// recorded, so that supervision counts 逾期未补正 apart.
+		e.CorrectionLapsed = lapsed && !actor.Citizen && !requested
+		if !actor.Citizen && !lapsed && !requested {
 			vs.addMeta(registry.ReasonRequired, reason.Meta{"material": WithdrawalRequest}, "materials",
 				"is required: staff withdraw a case only with the citizen's written request, recorded as the material %q (the citizen may withdraw with the query code)", WithdrawalRequest)
 		}

@@ -261,4 +261,16 @@ func TestStatutoryClocks(t *testing.T) {
 	if c := w.mustDo(county, m, ActionWithdraw, &req{Reason: "逾期未补正，视为撤回申请"}, countyClerk); c.GetState() != yizhanv1.CaseState_CASE_STATE_WITHDRAWN {
 		t.Errorf("closed as 逾期未补正: %s", c.GetState())
 	}
+	// Recorded as the lapse, so that supervision counts it apart from the
+	// withdrawals the citizens asked for; only a staff withdrawal may say so.
+	events := w.books[county].Events(m)
+	if last := events[len(events)-1]; !last.GetCorrectionLapsed() {
+		t.Errorf("the withdrawal for the lapse is not marked correction_lapsed: %v", last)
+	}
+	if err := checkCitizens(&yizhanv1.CaseEvent{Type: yizhanv1.EventType_EVENT_TYPE_DECIDED, Actor: "approver", CorrectionLapsed: true}); err == nil {
+		t.Error("a decision marked correction_lapsed was permitted")
+	}
+	if err := checkCitizens(&yizhanv1.CaseEvent{Type: yizhanv1.EventType_EVENT_TYPE_WITHDRAWN, Actor: CitizenActor, CorrectionLapsed: true}); err == nil {
+		t.Error("the citizen's withdrawal marked correction_lapsed was permitted")
+	}
 }

@@ -77,6 +77,9 @@ func checkCitizens(e *yizhanv1.CaseEvent) error {
 	if t == evRated && !knownRating(e.GetRating()) {
 		return fmt.Errorf("%s without a rating (%d): %w", t, int32(e.GetRating()), ErrConflict)
 	}
+	if e.GetCorrectionLapsed() && (t != yizhanv1.EventType_EVENT_TYPE_WITHDRAWN || e.GetActor() == CitizenActor) {
+		return fmt.Errorf("%s by %q marked correction_lapsed: only staff's withdrawal is: %w", t, e.GetActor(), ErrConflict)
+	}
 	return nil
 }
 

@@ -29,10 +29,13 @@ const (
 	PromisedDays    = "promised_days"   // Σ promised limit over 承诺件 decided
 	WorkingDaysUsed = "working_days_used"
 	Withdrawn       = "withdrawn"
-	Delivered       = "delivered"
-	Complained      = "complained"
-	RatedPrefix     = "rated_" // + the rating's level: rated_very_satisfied, …
-	CardPrefix      = "card_"  // + the rule: card_overdue, … (cards by their time and responsible office)
+	// WithdrawnCorrectionLapsed: WITHDRAWN by staff because the correction
+	// notice's wait was over (逾期未补正), counted in Withdrawn too.
+	WithdrawnCorrectionLapsed = "withdrawn_correction_lapsed"
+	Delivered                 = "delivered"
+	Complained                = "complained"
+	RatedPrefix               = "rated_" // + the rating's level: rated_very_satisfied, …
+	CardPrefix                = "card_"  // + the rule: card_overdue, … (cards by their time and responsible office)
 )
 
 // The counts of the county's records (follow-ups and orders), kept in
@@ -97,6 +100,7 @@ func Compute(c Counters, days []Day) *yizhanv1.Figures {
 	f.ConsultationsOnline = c[ConsultedOutcome(yizhanv1.ConsultationChannel_CONSULTATION_CHANNEL_ONLINE)]
 	f.Consultations = f.ConsultationsInPerson + f.ConsultationsPhone + f.ConsultationsOnline
 	f.QuestionsAnswered = c[QuestionsAnswered]
+	f.WithdrawnCorrectionLapsed = c[WithdrawnCorrectionLapsed]
 	f.SameDayRate = ratio(f.SameDayDecided, f.Accepted)
 	f.InTimeRate = ratio(f.InTimeDecided, f.Decided)
 	if f.StatutoryDays > 0 {

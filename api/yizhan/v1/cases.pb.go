@@ -658,8 +658,11 @@ type CaseEvent struct {
 	Route             []*RouteStep           `protobuf:"bytes,26,rep,name=route,proto3" json:"route,omitempty"`                                              // rerouted: the whole route from now on
 	QueryCodeHash     []byte                 `protobuf:"bytes,27,opt,name=query_code_hash,json=queryCodeHash,proto3" json:"query_code_hash,omitempty"`       // query code reissued: what the filing's was
 	QueryCodeKeyId    uint32                 `protobuf:"varint,28,opt,name=query_code_key_id,json=queryCodeKeyId,proto3" json:"query_code_key_id,omitempty"` // and its key
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// withdrawn: closed by staff without the citizen's request because the
+	// one-time correction notice's wait was over (逾期未补正); counted apart.
+	CorrectionLapsed bool `protobuf:"varint,29,opt,name=correction_lapsed,json=correctionLapsed,proto3" json:"correction_lapsed,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *CaseEvent) Reset() {
@@ -886,6 +889,13 @@ func (x *CaseEvent) GetQueryCodeKeyId() uint32 {
 		return x.QueryCodeKeyId
 	}
 	return 0
+}
+
+func (x *CaseEvent) GetCorrectionLapsed() bool {
+	if x != nil {
+		return x.CorrectionLapsed
+	}
+	return false
 }
 
 // CaseFiling is what a case is, fixed at filing and carried by the filed
@@ -2893,7 +2903,7 @@ const file_yizhan_v1_cases_proto_rawDesc = "" +
 	"\tRouteStep\x12&\n" +
 	"\x05right\x18\x01 \x01(\x0e2\x10.yizhan.v1.RightR\x05right\x12\x1f\n" +
 	"\voffice_code\x18\x02 \x01(\tR\n" +
-	"officeCode\"\xf7\a\n" +
+	"officeCode\"\xa4\b\n" +
 	"\tCaseEvent\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\rR\x03seq\x12(\n" +
 	"\x04type\x18\x02 \x01(\x0e2\x14.yizhan.v1.EventTypeR\x04type\x12*\n" +
@@ -2926,7 +2936,8 @@ const file_yizhan_v1_cases_proto_rawDesc = "" +
 	"\x06rating\x18\x19 \x01(\x0e2\x11.yizhan.v1.RatingR\x06rating\x12*\n" +
 	"\x05route\x18\x1a \x03(\v2\x14.yizhan.v1.RouteStepR\x05route\x12&\n" +
 	"\x0fquery_code_hash\x18\x1b \x01(\fR\rqueryCodeHash\x12)\n" +
-	"\x11query_code_key_id\x18\x1c \x01(\rR\x0equeryCodeKeyId\"\xb4\x05\n" +
+	"\x11query_code_key_id\x18\x1c \x01(\rR\x0equeryCodeKeyId\x12+\n" +
+	"\x11correction_lapsed\x18\x1d \x01(\bR\x10correctionLapsed\"\xb4\x05\n" +
 	"\n" +
 	"CaseFiling\x12\x16\n" +
 	"\x06number\x18\x01 \x01(\tR\x06number\x12\x1b\n" +

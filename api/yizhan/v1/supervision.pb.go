@@ -711,8 +711,11 @@ type Figures struct {
 	ConsultationsPhone    uint64 `protobuf:"varint,41,opt,name=consultations_phone,json=consultationsPhone,proto3" json:"consultations_phone,omitempty"`
 	ConsultationsOnline   uint64 `protobuf:"varint,42,opt,name=consultations_online,json=consultationsOnline,proto3" json:"consultations_online,omitempty"`
 	QuestionsAnswered     uint64 `protobuf:"varint,43,opt,name=questions_answered,json=questionsAnswered,proto3" json:"questions_answered,omitempty"`
-	unknownFields         protoimpl.UnknownFields
-	sizeCache             protoimpl.SizeCache
+	// Of the withdrawn, those closed because the correction notice's wait
+	// was over (逾期未补正) rather than at the citizen's request.
+	WithdrawnCorrectionLapsed uint64 `protobuf:"varint,44,opt,name=withdrawn_correction_lapsed,json=withdrawnCorrectionLapsed,proto3" json:"withdrawn_correction_lapsed,omitempty"`
+	unknownFields             protoimpl.UnknownFields
+	sizeCache                 protoimpl.SizeCache
 }
 
 func (x *Figures) Reset() {
@@ -1042,6 +1045,13 @@ func (x *Figures) GetConsultationsOnline() uint64 {
 func (x *Figures) GetQuestionsAnswered() uint64 {
 	if x != nil {
 		return x.QuestionsAnswered
+	}
+	return 0
+}
+
+func (x *Figures) GetWithdrawnCorrectionLapsed() uint64 {
+	if x != nil {
+		return x.WithdrawnCorrectionLapsed
 	}
 	return 0
 }
@@ -3204,7 +3214,7 @@ const file_yizhan_v1_supervision_proto_rawDesc = "" +
 	"\x02to\x18\x03 \x01(\tR\x02to\x12.\n" +
 	"\bgroup_by\x18\x04 \x01(\x0e2\x13.yizhan.v1.GroupingR\agroupBy\x12\x1f\n" +
 	"\voffice_only\x18\x05 \x01(\bR\n" +
-	"officeOnly\"\xd1\r\n" +
+	"officeOnly\"\x91\x0e\n" +
 	"\aFigures\x12\x1a\n" +
 	"\breceived\x18\x01 \x01(\x04R\breceived\x12\x1a\n" +
 	"\baccepted\x18\x02 \x01(\x04R\baccepted\x12\x18\n" +
@@ -3253,7 +3263,8 @@ const file_yizhan_v1_supervision_proto_rawDesc = "" +
 	"\x17consultations_in_person\x18( \x01(\x04R\x15consultationsInPerson\x12/\n" +
 	"\x13consultations_phone\x18) \x01(\x04R\x12consultationsPhone\x121\n" +
 	"\x14consultations_online\x18* \x01(\x04R\x13consultationsOnline\x12-\n" +
-	"\x12questions_answered\x18+ \x01(\x04R\x11questionsAnswered\"J\n" +
+	"\x12questions_answered\x18+ \x01(\x04R\x11questionsAnswered\x12>\n" +
+	"\x1bwithdrawn_correction_lapsed\x18, \x01(\x04R\x19withdrawnCorrectionLapsed\"J\n" +
 	"\tCardCount\x12'\n" +
 	"\x04rule\x18\x01 \x01(\x0e2\x13.yizhan.v1.CardRuleR\x04rule\x12\x14\n" +
 	"\x05count\x18\x02 \x01(\x04R\x05count\"c\n" +
