@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"maps"
 	"math/rand/v2"
 	"os"
@@ -751,8 +752,12 @@ func (f *chaosFed) check(t *testing.T, filed map[string]map[string]int, since ti
 								asked = append(asked, fmt.Sprintf("%s: case %d %v, %d events %v", n, code, err, len(events), everr))
 							}
 						}
-						return fmt.Errorf("%d of %d missing: %s (asked one by one: %s)", missing, len(acked),
-							strings.Join(numbers[:min(len(numbers), 20)], " "), strings.Join(asked, "; "))
+						// A node that does not hold a case asks the offices
+						// above for it: what the node itself holds is in its
+						// metrics.
+						return fmt.Errorf("%d of %d missing: %s (asked one by one, answered here or from above: %s; the node's metrics: %s)", missing, len(acked),
+							strings.Join(numbers[:min(len(numbers), 20)], " "), strings.Join(asked, "; "),
+							f.metricsOf(node, "yizhan_casebook_cases", "yizhan_raft_applied_index", "yizhan_casebook_unlisted_total", "yizhan_casebook_read_errors_total"))
 					}
 					return nil
 				})
@@ -862,6 +867,29 @@ func (f *chaosFed) check(t *testing.T, filed map[string]map[string]int, since ti
 		}
 	}
 	return found
+}
+
+// metricsOf reads the named metrics of a node, as "name value" pairs, or
+// why it could not.
+func (f *chaosFed) metricsOf(node string, names ...string) string {
+	resp, err := f.c.http.Get("http://" + f.c.nodes[node].httpAddr + "/metrics")
+	if err != nil {
+		return err.Error()
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err.Error()
+	}
+	var out []string
+	for _, line := range strings.Split(string(body), "\n") {
+		for _, name := range names {
+			if strings.HasPrefix(line, name+"{") || strings.HasPrefix(line, name+" ") {
+				out = append(out, name+" "+line[strings.LastIndexByte(line, ' ')+1:])
+			}
+		}
+	}
+	return strings.Join(out, ", ")
 }
 
 // expectedStop reports whether a node's last words are a stop the
