@@ -482,14 +482,17 @@ func ofItsDepartment(a *asking, window bool) bool {
 	return window && a.actor.has(yizhanv1.Role_ROLE_WINDOW) && a.reg.CasePolicy().GetComprehensiveWindowAccepts()
 }
 
-// DepartmentSees reports whether staff member a of office may see what
-// a case filed as f shows only to the staff who handle it (its scans):
-// below the county, any staff of the office (a township or a village
-// works as one window); at the county, staff of the item's lead
-// department or one of its co-departments, and the comprehensive window
-// (综合窗口), which receives any item.
-func DepartmentSees(a Actor, office string, f *yizhanv1.CaseFiling) bool {
-	if tier, err := registry.TierOf(office); err != nil || tier != yizhanv1.Tier_TIER_COUNTY {
+// DepartmentSees reports whether staff member a may see what a case
+// filed as f shows only to the staff who handle it (its scans), as far
+// as departments go (which offices handle it is the node's check): staff
+// of a township or a village, any (it works as one window); staff of the
+// county centre, those of the item's lead department or one of its
+// co-departments, and the comprehensive window (综合窗口), which receives
+// any item. It is the staff member's office that counts, not the node's
+// that answers: a township's staff reading through the county are not
+// the county's departments.
+func DepartmentSees(a Actor, f *yizhanv1.CaseFiling) bool {
+	if tier, err := registry.TierOf(a.Office); err != nil || tier != yizhanv1.Tier_TIER_COUNTY {
 		return true
 	}
 	if a.Department != "" && (a.Department == f.GetDepartmentCode() || slices.Contains(f.GetCoDepartmentCodes(), a.Department)) {
