@@ -1,0 +1,115 @@
+package web
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+)
+
+// The case page tells staff where a case stands against the law's clocks
+// (行政许可法 §32, §42, §44, the special procedures' limits), and shows
+// every co-department's opinion before the decision: what a window
+// supervisor reads first.
+func TestCasePageShowsTheLawsClocksAndOpinions(t *testing.T) {
+	ts := func(d time.Time) *timestamppb.Timestamp { return timestamppb.New(d) }
+	yesterday, tomorrow := now.AddDate(0, 0, -1), now.AddDate(0, 0, 1)
+	accepted := func(c *yizhanv1.Case, d *yizhanv1.Deadlines) {
+		c.State = yizhanv1.CaseState_CASE_STATE_ACCEPTED
+		d.AcceptedAt, d.PromisedDue, d.StatutoryDue = ts(now.AddDate(0, 0, -10)), ts(tomorrow), ts(now.AddDate(0, 0, 10))
+	}
+	for _, tc := range []struct {
+		name   string
+		set    func(*yizhanv1.Case, *yizhanv1.Deadlines)
+		want   []string
+		absent []string
+	}{
+		{"filed, within §32's five days",
+			func(c *yizhanv1.Case, d *yizhanv1.Deadlines) { d.AcceptanceDue = ts(tomorrow) },
+			[]string{`class="clock "`, "未受理，受理期限 2026-11-28"}, nil},
+		{"filed, past §32's five days",
+			func(c *yizhanv1.Case, d *yizhanv1.Deadlines) {
+				d.AcceptanceDue, d.AcceptanceOverdue = ts(yesterday), true
+			},
+			[]string{`class="clock late"`, "逾期未受理（应于 2026-11-26 前受理、不予受理或告知补正）"}, nil},
+		{"correction notice open",
+			func(c *yizhanv1.Case, d *yizhanv1.Deadlines) {
+				c.State, d.CorrectionDue = yizhanv1.CaseState_CASE_STATE_CORRECTION_REQUESTED, ts(tomorrow)
+				c.AllowedActions = []string{"withdraw"}
+			},
+			[]string{"待补正，补正期限 2026-11-28", "申请人的书面撤回申请 <b class=\"req\">*</b>"},
+			[]string{"可按逾期未补正撤回"}},
+		{"correction notice lapsed: 逾期未补正 closes it without the written request",
+			func(c *yizhanv1.Case, d *yizhanv1.Deadlines) {
+				c.State, d.CorrectionDue = yizhanv1.CaseState_CASE_STATE_CORRECTION_REQUESTED, ts(yesterday)
+				c.AllowedActions = []string{"withdraw"}
+			},
+			[]string{`class="clock warn"`, "补正期限已过（2026-11-26），可按逾期未补正撤回", "（补正期限已过：可按逾期未补正撤回，理由写明）"}, nil},
+		{"due today",
+			func(c *yizhanv1.Case, d *yizhanv1.Deadlines) { accepted(c, d); d.Running = true },
+			[]string{`class="clock warn"`, "今日到期", "承诺期限 2026-11-28"}, []string{"剩 0"}},
+		{"suspended in a counted procedure, past the due date",
+			func(c *yizhanv1.Case, d *yizhanv1.Deadlines) {
+				accepted(c, d)
+				c.Suspended, d.Overdue, d.PromisedDaysLeft = true, true, -3
+			},
+			[]string{`class="clock late"`, "已中止，超期 3 个工作日（特别程序计入时限）"}, nil},
+		{"suspended past its procedure's own limit",
+			func(c *yizhanv1.Case, d *yizhanv1.Deadlines) {
+				accepted(c, d)
+				c.Suspended, d.SuspensionOverLimit, d.PromisedDaysLeft = true, true, 4
+			},
+			[]string{`class="clock warn"`, "已中止，超过特别程序时限，请恢复办理"}, nil},
+		{"decided, waiting for delivery within §44's ten days",
+			func(c *yizhanv1.Case, d *yizhanv1.Deadlines) {
+				accepted(c, d)
+				c.State, d.DeliveryDue = yizhanv1.CaseState_CASE_STATE_APPROVED, ts(tomorrow)
+			},
+			[]string{"已决定，待送达，送达期限 2026-11-28"}, nil},
+		{"decided, not delivered in §44's ten days",
+			func(c *yizhanv1.Case, d *yizhanv1.Deadlines) {
+				accepted(c, d)
+				c.State, d.DeliveryDue, d.DeliveryOverdue = yizhanv1.CaseState_CASE_STATE_APPROVED, ts(yesterday), true
+			},
+			[]string{`class="clock late"`, "逾期未送达（送达期限 2026-11-26）"}, nil},
+		{"a joint item: the co-department's 不同意 and who has not answered",
+			func(c *yizhanv1.Case, d *yizhanv1.Deadlines) {
+				accepted(c, d)
+				d.Running, d.PromisedDaysLeft = true, 5
+				c.Review = &yizhanv1.Opinion{Agrees: true, Reason: "材料齐全", ByName: "李审核"}
+				c.Opinions = []*yizhanv1.Opinion{{DepartmentCode: "yc", Agrees: false, Reason: "距学校不足 50 米", ByName: "王联办"}}
+				c.OpinionsPending = []string{"yc"}
+			},
+			[]string{"剩 5 个工作日", `<dd id="review"><b>同意</b> · 材料齐全 · 李审核</dd>`,
+				`县烟草专卖局：<b><span class="warn">不同意</span></b> · 距学校不足 50 米 · 王联办`, "尚待：县烟草专卖局"}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.cases.getCase = func(*yizhanv1.GetCaseRequest) (*yizhanv1.CaseResponse, error) {
+				c := filedCase()
+				c.AllowedActions = nil
+				d := &yizhanv1.Deadlines{}
+				tc.set(c, d)
+				c.Deadlines = d
+				return &yizhanv1.CaseResponse{Case: c}, nil
+			}
+			resp, page := f.do(t, "GET", "/cases/"+caseNumber, nil, session(adminClerkToken))
+			if resp.StatusCode != 200 {
+				t.Fatalf("GET the case page: %s", resp.Status)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(page, w) {
+					t.Errorf("the case page does not say %q", w)
+				}
+			}
+			for _, w := range tc.absent {
+				if strings.Contains(page, w) {
+					t.Errorf("the case page says %q", w)
+				}
+			}
+		})
+	}
+}
