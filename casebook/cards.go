@@ -166,6 +166,11 @@ func (b *Book) CardsDue(now time.Time, reg casework.Registry, p supervision.Poli
 					if ok, err := getProto(txn, caseKey(number), c); err != nil || !ok {
 						return err
 					}
+				}
+				if r == yizhanv1.CardRule_CARD_RULE_SUSPENSION_OVER_LIMIT && !c.GetSuspended() {
+					continue // the common case: no need of its events
+				}
+				if events == nil {
 					var err error
 					if events, err = loadEvents(txn, number, c.GetLastSeq()); err != nil {
 						return err
@@ -191,12 +196,16 @@ func (b *Book) CardsDue(now time.Time, reg casework.Registry, p supervision.Poli
 			number := string(rest[i+1+8:])
 			switch {
 			case rank < notRunning && rank <= horizon:
-				// A case with its red card needs no warning any more.
+				// A case with its red card needs no warning any more; one
+				// suspended may be past its procedure's limit (ranked by
+				// it when it comes first: queueKeyOf).
+				rules := []yizhanv1.CardRule{yizhanv1.CardRule_CARD_RULE_SUSPENSION_OVER_LIMIT}
 				if _, err := txn.Get(cardKey(number, yizhanv1.CardRule_CARD_RULE_OVERDUE)); err == badger.ErrKeyNotFound {
-					if err := check(number, yizhanv1.CardRule_CARD_RULE_OVERDUE, yizhanv1.CardRule_CARD_RULE_DUE_SOON); err != nil {
-						return err
-					}
+					rules = append(rules, yizhanv1.CardRule_CARD_RULE_OVERDUE, yizhanv1.CardRule_CARD_RULE_DUE_SOON)
 				} else if err != nil {
+					return err
+				}
+				if err := check(number, rules...); err != nil {
 					return err
 				}
 				it.Next()

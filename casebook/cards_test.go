@@ -297,3 +297,50 @@ func TestCardsOnEvents(t *testing.T) {
 		t.Errorf("cards: %v, want the two", got)
 	}
 }
+
+// A 现场勘查 of 5 working days begun on Monday 2 March 2026 reaches its
+// limit at the end of Monday 9 March: a case still suspended on the 10th
+// gets the yellow card from the sweep, once; one resumed on the 10th gets
+// it from its RESUMED event; one resumed on the 9th gets none.
+func TestSuspensionPastItsProceduresLimit(t *testing.T) {
+	reg := newRegistry(t)
+	o := newOffice(t, county, reg)
+	o.now = day(3, 2, 9)
+	var left, resumedLate, resumedInTime string
+	for i, n := range []*string{&left, &resumedLate, &resumedInTime} {
+		*n = o.file(licence, i, Request{})
+		o.act(*n, casework.ActionAccept, nil)
+		o.act(*n, casework.ActionSuspend, &yizhanv1.CaseActionRequest{SpecialProcedure: "现场勘查", Reason: "需现场核实经营场所"})
+	}
+	rule := yizhanv1.CardRule_CARD_RULE_SUSPENSION_OVER_LIMIT
+	o.now = day(3, 9, 16)
+	o.act(resumedInTime, casework.ActionResume, &yizhanv1.CaseActionRequest{Reason: "勘查完毕"})
+	o.sweep()
+	if got := o.cards(CardQuery{Office: county, Rule: rule}); len(got) != 0 {
+		t.Errorf("cards on the limit's last day: %v", got)
+	}
+	o.now = day(3, 10, 9)
+	o.act(resumedLate, casework.ActionResume, &yizhanv1.CaseActionRequest{Reason: "勘查完毕"})
+	o.sweep()
+	o.now = day(3, 11, 9)
+	o.sweep()
+	got := o.cards(CardQuery{Office: county, Rule: rule})
+	for _, n := range []string{left, resumedLate} {
+		c := got[n+" "+rule.String()]
+		if c == nil {
+			t.Errorf("%s: no card, got %v", n, got)
+			continue
+		}
+		if c.GetColour() != yizhanv1.CardColour_CARD_COLOUR_YELLOW || !c.GetAt().AsTime().Equal(reg.AddWorkingDays(day(3, 2, 9), 5)) ||
+			c.GetOfficeCode() != county || c.GetDepartmentCode() == "" {
+			t.Errorf("%s: card %v, want yellow at the end of 9 March", n, c)
+		}
+	}
+	if len(got) != 2 {
+		t.Errorf("cards: %v, want %s's and %s's", got, left, resumedLate)
+	}
+	if c, _ := o.book.Case(left); !c.GetSuspended() {
+		t.Fatal("the card resumed the case: it must be staff who resume it")
+	}
+	o.check()
+}

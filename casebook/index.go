@@ -19,19 +19,26 @@ import (
 // queueKeyOf is the case's key in the queue of its owner office, nil once
 // it is over (casework.Final): book/iq/<owner>\0<state><dept>\0<rank>
 // <number>. The rank orders the queue: the cases within their time limit
-// (accepted, not decided: running, or suspended) first, by when they fall
-// overdue (casework.OverdueFrom: a suspended case's due time once its
-// pause has run to its limit, so that one left suspended past it is
-// listed and carded as overdue); then the others (not accepted yet,
-// decided and waiting for delivery) by the time they were filed. The due
-// time is computed when the case changes, with the calendar of then (a
-// holiday added later moves it at the case's next event).
+// (accepted, not decided: running, or suspended) first, by when they need
+// someone: when they fall overdue (casework.OverdueFrom: a suspended
+// case's due time once its pause has run to its limit, so that one left
+// suspended past it is listed and carded as overdue), or, for a case
+// suspended under a procedure with a limit of its own, when that limit
+// is reached if it comes first (casework.LastSuspension: someone must
+// resume it then, and the sweep cards it); then the others (not accepted
+// yet, decided and waiting for delivery) by the time they were filed. The
+// times are computed when the case changes, with the calendar of then (a
+// holiday added later moves them at the case's next event). A listing of
+// the overdue cases checks a suspended case's OverdueFrom itself.
 func queueKeyOf(c *yizhanv1.Case, events []*yizhanv1.CaseEvent, reg casework.Registry) []byte {
 	if casework.Final(c.GetState()) {
 		return nil
 	}
 	var rank uint64
 	if due, ok := casework.OverdueFrom(c, events, reg, c.GetUpdatedAt().AsTime()); ok {
+		if sp, ok := casework.LastSuspension(events, reg); ok && c.GetSuspended() && sp.LimitDays > 0 && sp.Ended.IsZero() && sp.Due.Before(due) {
+			due = sp.Due
+		}
 		rank = uint64(max(due.Unix(), 0))
 	} else {
 		rank = notRunning + uint64(max(c.GetFiledAt().AsTime().Unix(), 0))

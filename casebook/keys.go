@@ -77,8 +77,10 @@ var (
 // clocks that stay overdue while suspended and pause at most a special
 // procedure's own limit; 5, the cases folded again for the extensions
 // (Case.extensions, §42); 6, suspended cases ranked in the queue by when
-// they fall overdue (casework.OverdueFrom), not after every due case.
-const statsFormat = 6
+// they fall overdue (casework.OverdueFrom), not after every due case; 7,
+// or by when their special procedure's own limit is reached, if that comes
+// first (the sweep's 中止超过特别程序时限 card).
+const statsFormat = 7
 
 // format is the layout version written in book/m/format.
 const format = 1

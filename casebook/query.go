@@ -37,8 +37,10 @@ type QueueQuery struct {
 	Department string             // the item's lead department; "" every one
 	ItemCode   string
 	// OverdueAt, when set, keeps the cases whose clock runs and whose
-	// promised due time is before it.
+	// promised due time is before it (a suspended case's once its pause
+	// has run to its limit: casework.OverdueFrom, with Registry).
 	OverdueAt time.Time
+	Registry  casework.Registry // required with OverdueAt
 	PageSize  int
 	PageToken string
 }
@@ -131,6 +133,17 @@ func (b *Book) Queue(q QueueQuery) ([]*yizhanv1.Case, string, error) {
 			if !ok || (q.ItemCode != "" && c.GetItemCode() != q.ItemCode) {
 				continue
 			}
+			if !q.OverdueAt.IsZero() && c.GetSuspended() {
+				// Ranked by when its procedure's limit is reached, which
+				// may come before it falls overdue (queueKeyOf).
+				late, err := b.overdueBy(txn, c, q.Registry, dueBefore)
+				if err != nil {
+					return err
+				}
+				if !late {
+					continue
+				}
+			}
 			if len(out) == size {
 				next = last.token()
 				break
@@ -141,6 +154,21 @@ func (b *Book) Queue(q QueueQuery) ([]*yizhanv1.Case, string, error) {
 		return nil
 	})
 	return out, next, err
+}
+
+// overdueBy reports whether suspended case c falls overdue before the
+// rank dueBefore (a time in unix seconds), as its queue rank would say
+// without its procedure's limit.
+func (b *Book) overdueBy(txn *badger.Txn, c *yizhanv1.Case, reg casework.Registry, dueBefore uint64) (bool, error) {
+	if reg == nil {
+		return false, errors.New("casebook: an overdue listing needs the registry")
+	}
+	events, err := loadEvents(txn, c.GetNumber(), c.GetLastSeq())
+	if err != nil {
+		return false, err
+	}
+	due, ok := casework.OverdueFrom(c, events, reg, c.GetUpdatedAt().AsTime())
+	return ok && uint64(max(due.Unix(), 0)) < dueBefore, nil
 }
 
 // ListQuery selects the cases an office appended to or was handed (its

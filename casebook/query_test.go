@@ -485,13 +485,14 @@ func TestSuspendedCasesFallOverdueInTheQueueAndTheSweep(t *testing.T) {
 		slices.Sort(out)
 		return out
 	}
-	seen := map[string]bool{}
+	seen, seenOver := map[string]bool{}, map[string]bool{}
+	all := []string{survey, hearing, experts, running, late}
 	for day := 1; day <= 30; day++ {
 		at := start.AddDate(0, 0, day).Add(3 * time.Hour) // noon
 		if at.Before(o.now) {
 			continue // before the last suspension: the book was not there yet
 		}
-		late, _, err := o.book.Queue(QueueQuery{Office: county, OverdueAt: at, PageSize: 50})
+		late, _, err := o.book.Queue(QueueQuery{Office: county, OverdueAt: at, Registry: reg, PageSize: 50})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -515,6 +516,25 @@ func TestSuspendedCasesFallOverdueInTheQueueAndTheSweep(t *testing.T) {
 		if !slices.Equal(red, w) {
 			t.Errorf("%s: the sweep would card %v overdue, Clocks says %v", at.Format(time.DateOnly), red, w)
 		}
+		// And those left suspended past their procedure's own limit.
+		var over, wantOver []string
+		for _, c := range checks {
+			if c.GetRule() == yizhanv1.CardRule_CARD_RULE_SUSPENSION_OVER_LIMIT {
+				over = append(over, c.GetCaseNumber())
+			}
+		}
+		for _, n := range all {
+			c, events, _ := o.book.CaseAndEvents(n)
+			if casework.Clocks(c, events, reg, at).GetSuspensionOverLimit() {
+				wantOver = append(wantOver, n)
+				seenOver[n] = true
+			}
+		}
+		slices.Sort(over)
+		slices.Sort(wantOver)
+		if !slices.Equal(over, wantOver) {
+			t.Errorf("%s: the sweep would card %v suspended past the limit, Clocks says %v", at.Format(time.DateOnly), over, wantOver)
+		}
 		for _, n := range w {
 			seen[n] = true
 		}
@@ -527,6 +547,14 @@ func TestSuspendedCasesFallOverdueInTheQueueAndTheSweep(t *testing.T) {
 	}
 	if seen[experts] {
 		t.Errorf("the expert review without a limit of its own (%s) was overdue within 30 days", experts)
+	}
+	for n, what := range map[string]string{survey: "the 5-day survey", hearing: "the 10-day hearing", late: "the late 5-day survey"} {
+		if !seenOver[n] {
+			t.Errorf("%s (%s) was never past its procedure's limit", what, n)
+		}
+	}
+	if seenOver[experts] || seenOver[running] {
+		t.Error("a case with no procedure's limit was past one")
 	}
 
 	// The release before ranked the suspended cases after every due
@@ -552,7 +580,7 @@ func TestSuspendedCasesFallOverdueInTheQueueAndTheSweep(t *testing.T) {
 		t.Fatal(err)
 	}
 	at := reg.AddWorkingDays(start, 11)
-	if l, _, _ := o.book.Queue(QueueQuery{Office: county, OverdueAt: at}); slices.Contains(numbersOf(l), hearing) {
+	if l, _, _ := o.book.Queue(QueueQuery{Office: county, OverdueAt: at, Registry: reg}); slices.Contains(numbersOf(l), hearing) {
 		t.Fatal("the test did not put the key back as the release before had it")
 	}
 	b, err := Open(o.book.db, county)
@@ -565,7 +593,7 @@ func TestSuspendedCasesFallOverdueInTheQueueAndTheSweep(t *testing.T) {
 	o.book = b
 	o.index++
 	b.Apply([]Entry{{Index: o.index, At: o.now.UnixNano(), Cmd: &peerv1.CaseCommand{Op: &peerv1.CaseCommand_Ack{Ack: &peerv1.AckOutbox{}}}}}, o.index, reg)
-	if l, _, _ := b.Queue(QueueQuery{Office: county, OverdueAt: at}); !slices.Contains(numbersOf(l), hearing) {
+	if l, _, _ := b.Queue(QueueQuery{Office: county, OverdueAt: at, Registry: reg}); !slices.Contains(numbersOf(l), hearing) {
 		t.Errorf("after the upgrade the counted hearing is not overdue on %s: %v", at.Format(time.DateOnly), numbersOf(l))
 	}
 	if problems, err := b.Check(reg); err != nil || len(problems) > 0 {

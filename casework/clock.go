@@ -74,10 +74,10 @@ func Clocks(c *yizhanv1.Case, events []*yizhanv1.CaseEvent, cal Registry, now ti
 	}
 
 	var (
-		acceptedAt, decidedAt, stoppedAt, pausedAt, suspendedAt time.Time
-		accepted, pausing                                       bool
-		paused, extension                                       int
-		pauseLimit, suspendLimit                                int // the procedure's own limit (0: none)
+		acceptedAt, decidedAt, stoppedAt, pausedAt time.Time
+		accepted, pausing                          bool
+		paused, extension                          int
+		pauseLimit                                 int // the procedure's own limit (0: none)
 	)
 	pause := func(until time.Time) {
 		if n := cal.WorkingDaysBetween(pausedAt, until); n > 0 {
@@ -98,12 +98,10 @@ func Clocks(c *yizhanv1.Case, events []*yizhanv1.CaseEvent, cal Registry, now ti
 			acceptedAt, accepted = at, true
 		case yizhanv1.EventType_EVENT_TYPE_SUSPENDED:
 			sp := procedure(e.GetSpecialProcedure())
-			suspendedAt, suspendLimit = at, int(sp.GetLimitDays())
 			if accepted && !pausing && !sp.GetCountsInLimit() {
 				pausedAt, pausing, pauseLimit = at, true, int(sp.GetLimitDays())
 			}
 		case yizhanv1.EventType_EVENT_TYPE_RESUMED:
-			suspendedAt = time.Time{}
 			if pausing {
 				pause(at)
 			}
@@ -124,9 +122,10 @@ func Clocks(c *yizhanv1.Case, events []*yizhanv1.CaseEvent, cal Registry, now ti
 	if pausing {
 		pause(end)
 	}
-	if !suspendedAt.IsZero() && suspendLimit > 0 && c.GetSuspended() && stoppedAt.IsZero() &&
-		cal.WorkingDaysBetween(suspendedAt, end) > suspendLimit {
-		d.SuspensionOverLimit = true
+	if c.GetSuspended() && stoppedAt.IsZero() {
+		if s, ok := LastSuspension(events, cal); ok && s.Ended.IsZero() && s.Over(end) {
+			d.SuspensionOverLimit = true
+		}
 	}
 	paused = min(paused, maxClockDays)
 	d.PausedDays = int32(paused)
@@ -175,6 +174,72 @@ func OverdueFrom(c *yizhanv1.Case, events []*yizhanv1.CaseEvent, cal Registry, a
 	// Far enough ahead that any pause has reached its limit.
 	later := Clocks(c, events, cal, cal.AddWorkingDays(at, maxClockDays))
 	return later.GetPromisedDue().AsTime(), true
+}
+
+// Suspension is a case's last suspension (中止) for a special procedure:
+// which, its own limit in working days (0: none), when it began, when
+// it passes that limit (the end of the limit's last working day) and
+// when it ended (zero while it is open).
+type Suspension struct {
+	Procedure        string
+	LimitDays        int
+	From, Due, Ended time.Time
+}
+
+// Over reports whether the suspension ran past its procedure's limit by
+// at: open after Due, or ended after it.
+func (s Suspension) Over(at time.Time) bool {
+	if s.LimitDays <= 0 {
+		return false
+	}
+	end := s.Ended
+	if end.IsZero() {
+		end = at
+	}
+	return end.After(s.Due)
+}
+
+// LastSuspension is the last suspension of a case before it was decided,
+// refused or withdrawn, as Clocks reads it (the procedure's limit from the
+// item version the filing pinned); false when there was none. Clocks'
+// suspension_over_limit is an open one's Over(now); the supervision card
+// for a suspension left past its limit uses it too.
+func LastSuspension(events []*yizhanv1.CaseEvent, cal Registry) (Suspension, bool) {
+	if len(events) == 0 || events[0].GetFiling() == nil {
+		return Suspension{}, false
+	}
+	var (
+		s  Suspension
+		ok bool
+	)
+	for _, e := range events[1:] {
+		switch e.GetType() {
+		case yizhanv1.EventType_EVENT_TYPE_SUSPENDED:
+			s, ok = Suspension{Procedure: e.GetSpecialProcedure(), From: eventTime(e)}, true
+		case yizhanv1.EventType_EVENT_TYPE_RESUMED:
+			if ok && s.Ended.IsZero() {
+				s.Ended = eventTime(e)
+			}
+		case yizhanv1.EventType_EVENT_TYPE_DECIDED, yizhanv1.EventType_EVENT_TYPE_REFUSED, yizhanv1.EventType_EVENT_TYPE_WITHDRAWN:
+			if ok && s.Ended.IsZero() {
+				s.Ended = eventTime(e)
+			}
+			return s.limited(events[0].GetFiling(), cal), ok
+		}
+	}
+	return s.limited(events[0].GetFiling(), cal), ok
+}
+
+// limited sets the procedure's limit and the time it is reached.
+func (s Suspension) limited(f *yizhanv1.CaseFiling, cal Registry) Suspension {
+	item, _ := cal.Item(f.GetItemCode(), f.GetItemVersion())
+	for _, sp := range item.GetSpecialProcedures() {
+		if sp.GetName() == s.Procedure && sp.GetLimitDays() > 0 {
+			s.LimitDays = int(sp.GetLimitDays())
+			s.Due = cal.AddWorkingDays(s.From, min(s.LimitDays, maxClockDays))
+		}
+	}
+	return s
 }
 
 // daysLeft is the working days from from to due: negative, and at least

@@ -489,7 +489,7 @@ func (s *caseService) ListCases(ctx context.Context, req *yizhanv1.ListCasesRequ
 		q := casebook.QueueQuery{Office: office, State: req.GetState(), ItemCode: req.GetItemCode(),
 			Department: req.GetDepartmentCode(), PageSize: size, PageToken: req.GetPageToken()}
 		if req.GetOverdue() {
-			q.OverdueAt = s.n.now()
+			q.OverdueAt, q.Registry = s.n.now(), s.n.office.Registry()
 		}
 		cases, next, err = book.Queue(q)
 	}

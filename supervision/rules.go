@@ -42,6 +42,7 @@ var ruleNames = map[yizhanv1.CardRule]string{
 	yizhanv1.CardRule_CARD_RULE_FOLLOW_UP_LATE:        "投诉差评未按时答复",
 	yizhanv1.CardRule_CARD_RULE_ORDER_LATE:            "督办逾期未答复",
 	yizhanv1.CardRule_CARD_RULE_NOT_DELIVERED_IN_TIME: "逾期未送达",
+	yizhanv1.CardRule_CARD_RULE_SUSPENSION_OVER_LIMIT: "中止超过特别程序时限",
 }
 
 // RuleName is rule r in Chinese.
@@ -73,7 +74,10 @@ func (p Policy) warningDays() int {
 //   - NOT_DELIVERED_IN_TIME: decided (or refused) and not delivered by the
 //     end of the tenth working day after (§44: casework.Clocks'
 //     delivery_overdue; one delivered late earns it by its DELIVERED
-//     event).
+//     event);
+//   - SUSPENSION_OVER_LIMIT: accepted, undecided and still suspended past
+//     its special procedure's own limit (casework.LastSuspension; one
+//     resumed late earns it by its RESUMED event).
 func Due(r yizhanv1.CardRule, c *yizhanv1.Case, events []*yizhanv1.CaseEvent, reg casework.Registry, now time.Time, p Policy) *yizhanv1.Card {
 	if len(events) == 0 || events[0].GetFiling() == nil {
 		return nil
@@ -107,6 +111,16 @@ func Due(r yizhanv1.CardRule, c *yizhanv1.Case, events []*yizhanv1.CaseEvent, re
 		}
 		return newCard(r, c, events, c.GetOwnerOffice(), d.GetDeliveryDue().AsTime(),
 			fmt.Sprintf("决定后 %d 个工作日内未送达", casework.DeliveryDays))
+	case yizhanv1.CardRule_CARD_RULE_SUSPENSION_OVER_LIMIT:
+		if s := c.GetState(); !c.GetSuspended() || (s != yizhanv1.CaseState_CASE_STATE_ACCEPTED && s != yizhanv1.CaseState_CASE_STATE_REVIEWED) {
+			return nil
+		}
+		sp, ok := casework.LastSuspension(events, reg)
+		if !ok || !sp.Ended.IsZero() || !sp.Over(now) {
+			return nil
+		}
+		return newCard(r, c, events, c.GetOwnerOffice(), sp.Due,
+			fmt.Sprintf("%s超过其 %d 个工作日时限仍未恢复办理", sp.Procedure, sp.LimitDays))
 	case yizhanv1.CardRule_CARD_RULE_NOT_ACCEPTED_IN_TIME:
 		switch c.GetState() {
 		case yizhanv1.CaseState_CASE_STATE_FILED, yizhanv1.CaseState_CASE_STATE_PRECHECK:
@@ -165,7 +179,9 @@ func handled(events []*yizhanv1.CaseEvent) bool {
 //     FEE_NOT_STANDARD;
 //   - the filing's first answer (ACCEPTED, REFUSED, CORRECTION_REQUESTED)
 //     after the §32 deadline: NOT_ACCEPTED_IN_TIME;
-//   - DELIVERED after §44's ten working days: NOT_DELIVERED_IN_TIME.
+//   - DELIVERED after §44's ten working days: NOT_DELIVERED_IN_TIME;
+//   - RESUMED after the special procedure's own limit:
+//     SUSPENSION_OVER_LIMIT.
 func OnEvent(c *yizhanv1.Case, events []*yizhanv1.CaseEvent, reg casework.Registry) []*yizhanv1.Card {
 	if len(events) < 2 || events[0].GetFiling() == nil {
 		return nil
@@ -183,6 +199,11 @@ func OnEvent(c *yizhanv1.Case, events []*yizhanv1.CaseEvent, reg casework.Regist
 		if d := casework.Clocks(c, events, reg, at); d.GetOverdue() {
 			out = append(out, newCard(yizhanv1.CardRule_CARD_RULE_OVERDUE, c, events, e.GetOfficeCode(), at,
 				fmt.Sprintf("超过承诺期限 %d 个工作日办结", max(-d.GetPromisedDaysLeft(), 1))))
+		}
+	case yizhanv1.EventType_EVENT_TYPE_RESUMED:
+		if sp, ok := casework.LastSuspension(events, reg); ok && sp.Over(at) {
+			out = append(out, newCard(yizhanv1.CardRule_CARD_RULE_SUSPENSION_OVER_LIMIT, c, events, e.GetOfficeCode(), sp.Due,
+				fmt.Sprintf("%s超过其 %d 个工作日时限后才恢复办理", sp.Procedure, sp.LimitDays)))
 		}
 	case yizhanv1.EventType_EVENT_TYPE_FEE_ASSESSED:
 		f := events[0].GetFiling()

@@ -52,6 +52,10 @@ const (
 	// 逾期未送达 (yellow, 行政许可法 §44): a decision (or a refusal) not
 	// delivered within 10 working days.
 	CardRule_CARD_RULE_NOT_DELIVERED_IN_TIME CardRule = 8
+	// 中止超过特别程序时限 (yellow): a case left suspended past its special
+	// procedure's own limit (e.g. a 5-working-day 现场勘查), or resumed
+	// after it.
+	CardRule_CARD_RULE_SUSPENSION_OVER_LIMIT CardRule = 9
 )
 
 // Enum value maps for CardRule.
@@ -66,6 +70,7 @@ var (
 		6: "CARD_RULE_FOLLOW_UP_LATE",
 		7: "CARD_RULE_ORDER_LATE",
 		8: "CARD_RULE_NOT_DELIVERED_IN_TIME",
+		9: "CARD_RULE_SUSPENSION_OVER_LIMIT",
 	}
 	CardRule_value = map[string]int32{
 		"CARD_RULE_UNSPECIFIED":           0,
@@ -77,6 +82,7 @@ var (
 		"CARD_RULE_FOLLOW_UP_LATE":        6,
 		"CARD_RULE_ORDER_LATE":            7,
 		"CARD_RULE_NOT_DELIVERED_IN_TIME": 8,
+		"CARD_RULE_SUSPENSION_OVER_LIMIT": 9,
 	}
 )
 
@@ -3470,7 +3476,7 @@ const file_yizhan_v1_supervision_proto_rawDesc = "" +
 	"\n" +
 	"query_code\x18\x02 \x01(\tR\tqueryCode\"S\n" +
 	"\x14ConsultationResponse\x12;\n" +
-	"\fconsultation\x18\x01 \x01(\v2\x17.yizhan.v1.ConsultationR\fconsultation*\x96\x02\n" +
+	"\fconsultation\x18\x01 \x01(\v2\x17.yizhan.v1.ConsultationR\fconsultation*\xbb\x02\n" +
 	"\bCardRule\x12\x19\n" +
 	"\x15CARD_RULE_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12CARD_RULE_DUE_SOON\x10\x01\x12\x15\n" +
@@ -3480,7 +3486,8 @@ const file_yizhan_v1_supervision_proto_rawDesc = "" +
 	"\x1eCARD_RULE_NOT_ACCEPTED_IN_TIME\x10\x05\x12\x1c\n" +
 	"\x18CARD_RULE_FOLLOW_UP_LATE\x10\x06\x12\x18\n" +
 	"\x14CARD_RULE_ORDER_LATE\x10\a\x12#\n" +
-	"\x1fCARD_RULE_NOT_DELIVERED_IN_TIME\x10\b*V\n" +
+	"\x1fCARD_RULE_NOT_DELIVERED_IN_TIME\x10\b\x12#\n" +
+	"\x1fCARD_RULE_SUSPENSION_OVER_LIMIT\x10\t*V\n" +
 	"\n" +
 	"CardColour\x12\x1b\n" +
 	"\x17CARD_COLOUR_UNSPECIFIED\x10\x00\x12\x16\n" +
