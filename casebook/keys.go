@@ -79,7 +79,9 @@ var (
 // (Case.extensions, §42); 6, suspended cases ranked in the queue by when
 // they fall overdue (casework.OverdueFrom), not after every due case; 7,
 // or by when their special procedure's own limit is reached, if that comes
-// first (the sweep's 中止超过特别程序时限 card).
+// first (the sweep's 中止超过特别程序时限 card), and the cases folded again
+// for the fee's units and whether one was assessed (Case.fee_units,
+// fee_assessed).
 const statsFormat = 7
 
 // format is the layout version written in book/m/format.

@@ -464,6 +464,7 @@ func refolded(c *yizhanv1.Case, events []*yizhanv1.CaseEvent) ([]byte, bool) {
 	n := proto.CloneOf(c)
 	n.CorrectionNotices, n.CorrectionNoticeAt, n.Extensions = f.GetCorrectionNotices(), f.GetCorrectionNoticeAt(), f.GetExtensions()
 	n.AcceptedBy, n.ReviewedBy, n.Review, n.Opinions = f.GetAcceptedBy(), f.GetReviewedBy(), f.GetReview(), f.GetOpinions()
+	n.FeeAssessed, n.FeeUnits = f.GetFeeAssessed(), f.GetFeeUnits()
 	if proto.Equal(n, c) {
 		return nil, false
 	}

@@ -50,6 +50,8 @@ const (
 	// 补发查询码: a new query code, by staff of the filing office after
 	// checking the citizen's identity (the office layer makes the code).
 	ActionReissueQueryCode
+	// 更正收费: an assessed fee not paid yet corrected, with the reason.
+	ActionCorrectFee
 )
 
 var actionNames = [...]string{
@@ -78,6 +80,7 @@ var actionNames = [...]string{
 	ActionRejectPrecheck:    "rejectPrecheck",
 	ActionReroute:           "reroute",
 	ActionReissueQueryCode:  "reissueQueryCode",
+	ActionCorrectFee:        "correctFee",
 }
 
 // String is the action's name as in the REST path (/v1/cases/{n}:accept).
@@ -348,8 +351,9 @@ func eventInput(action Action, in *yizhanv1.CaseActionRequest) *yizhanv1.CaseEve
 		e.LegalBasis = strings.TrimSpace(in.GetLegalBasis())
 	case ActionCertify:
 		e.CertificateNumber = strings.TrimSpace(in.GetCertificateNumber())
-	case ActionAssessFee:
+	case ActionAssessFee, ActionCorrectFee:
 		e.FeeCents = in.GetFeeCents()
+		e.FeeUnits = in.GetFeeUnits()
 	case ActionPay:
 		e.FeeCents = in.GetFeeCents()
 		e.ReceiptNumber = strings.TrimSpace(in.GetReceiptNumber())
@@ -381,6 +385,42 @@ func materialNames(it *yizhanv1.Item) []string {
 		names[i] = m.GetName()
 	}
 	return names
+}
+
+// MaxFeeUnits bounds the units of a fee standard one case is charged.
+const MaxFeeUnits = 10_000
+
+// feeOf is the fee of units of item it's standard, checking the units
+// against it: an item with a fee unit (Item.fee_unit) charges 1 to
+// MaxFeeUnits of them (an assessment must name how many); one without
+// charges its fee once (units 0 or 1 when assessing); a correction may
+// also go to none (0 units, 免收). It returns the fee and the units the
+// event records.
+func feeOf(vs *violations, it *yizhanv1.Item, action Action, units uint32) (int64, uint32, bool) {
+	least := uint32(1)
+	if action == ActionCorrectFee {
+		least = 0
+	}
+	most := uint32(MaxFeeUnits)
+	if it.GetFeeUnit() == "" {
+		most = 1
+		if action == ActionAssessFee && units == 0 {
+			units = 1
+		}
+	}
+	if units < least || units > most {
+		what := "must be the number of " + it.GetFeeUnit() + " charged"
+		if it.GetFeeUnit() == "" {
+			what = "must be 1 (the item's fee has no unit)"
+			if action == ActionCorrectFee {
+				what = "must be 0 (免收) or 1 (the item's fee has no unit)"
+			}
+		}
+		vs.addMeta(registry.ReasonOutOfRange, reason.Meta{"min": reason.Itoa(least), "max": reason.Itoa(most), "got": reason.Itoa(units)},
+			"fee_units", "%s, %d to %d, got %d", what, least, most, units)
+		return 0, 0, false
+	}
+	return it.GetFeeCents() * int64(units), units, true
 }
 
 // DefaultExtensionDays is the longest extension of a time limit (行政许可法
@@ -475,22 +515,38 @@ func checkInput(c *yizhanv1.Case, action Action, e *yizhanv1.CaseEvent, in *yizh
 			vs.addReason(registry.ReasonRequired, "reason", "is required: say how the citizen's identity was checked (核验身份证原件)")
 		}
 
-	case ActionAssessFee:
+	case ActionAssessFee, ActionCorrectFee:
 		if e.GetFeeCents() < 0 {
 			vs.addMeta(registry.ReasonOutOfRange, reason.Meta{"min": "0", "got": reason.Itoa(e.GetFeeCents())}, "fee_cents", "must not be negative, got %d", e.GetFeeCents())
 			break
+		}
+		if action == ActionCorrectFee {
+			needReason("a correction of the fee states why (e.g. 数量有误、依法免收)")
 		}
 		it, err := itemOf(c, reg)
 		if err != nil {
 			return err
 		}
 		// A fee only by the item's standard (行政许可法 §58, §59): the
-		// amount is the standard's; one typed must be it.
-		if e.GetFeeCents() != 0 && e.GetFeeCents() != it.GetFeeCents() {
-			vs.addMeta(reason.FeeMismatch, reason.Meta{"fee": reason.Itoa(it.GetFeeCents()), "got": reason.Itoa(e.GetFeeCents())},
-				"fee_cents", "must be the item's fee standard of %d fen, got %d", it.GetFeeCents(), e.GetFeeCents())
+		// amount is the standard's, per unit where it has one; one typed
+		// must be it.
+		fee, units, ok := feeOf(&vs, it, action, e.GetFeeUnits())
+		if !ok {
+			break
 		}
-		e.FeeCents = it.GetFeeCents()
+		e.FeeUnits = units
+		if e.GetFeeCents() != 0 && e.GetFeeCents() != fee {
+			vs.addMeta(reason.FeeMismatch, reason.Meta{"fee": reason.Itoa(fee), "got": reason.Itoa(e.GetFeeCents())},
+				"fee_cents", "must be the item's fee standard of %d fen, got %d", fee, e.GetFeeCents())
+		}
+		if action == ActionCorrectFee && fee == c.GetFeeCents() {
+			vs.addMeta(reason.FeeMismatch, reason.Meta{"fee": reason.Itoa(c.GetFeeCents()), "got": reason.Itoa(fee)},
+				"fee_units", "would leave the fee at %d fen: a correction changes it", fee)
+		}
+		e.FeeCents = fee
+		if action == ActionCorrectFee {
+			e.PreviousFeeCents = c.GetFeeCents()
+		}
 
 	case ActionPay:
 		if e.GetReceiptNumber() == "" {

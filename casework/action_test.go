@@ -5,6 +5,9 @@ import (
 	"strings"
 	"testing"
 
+	"google.golang.org/protobuf/proto"
+
+	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 )
 
@@ -557,5 +560,79 @@ func TestComplainInAnyState(t *testing.T) {
 				t.Errorf("NeedsAction %v after complaints, was %v", got, pendingBefore)
 			}
 		})
+	}
+}
+
+// A fee standard with a unit (计费单位: 10 元 per 份) is charged by the
+// units the assessment names; a correction before payment is its own
+// event with the reason, to another number of units or to none (免收);
+// the amount is the standard's either way, and an assessment is once per
+// case even after a correction to none.
+func TestFeeUnitsAndCorrections(t *testing.T) {
+	w := newWorld(t)
+	it := proto.CloneOf(w.reg.item(immediate))
+	it.FeeUnit, it.FeeStandard = "份", "每份 10 元"
+	w.reg.apply(&peerv1.RegistryCommand{Op: &peerv1.RegistryCommand_UpdateItem{UpdateItem: &peerv1.UpdateItem{Item: it, BaseVersion: it.GetVersion()}}})
+	n := w.file(county, immediate, mzClerk, "居民身份证")
+	w.mustDo(county, n, ActionAccept, nil, mzClerk)
+
+	_, err := w.do(county, n, ActionAssessFee, nil, mzClerk)
+	wantField(t, err, "fee_units")
+	_, err = w.do(county, n, ActionAssessFee, &req{FeeUnits: 3, FeeCents: 1000}, mzClerk)
+	wantField(t, err, "fee_cents")
+	_, err = w.do(county, n, ActionAssessFee, &req{FeeUnits: MaxFeeUnits + 1}, mzClerk)
+	wantField(t, err, "fee_units")
+	c := w.mustDo(county, n, ActionAssessFee, &req{FeeUnits: 3}, mzClerk)
+	if c.GetFeeCents() != 3000 || c.GetFeeUnits() != 3 || !c.GetFeeAssessed() {
+		t.Fatalf("assessed %d fen for %d units, want 3000 for 3", c.GetFeeCents(), c.GetFeeUnits())
+	}
+
+	_, err = w.do(county, n, ActionCorrectFee, &req{FeeUnits: 2}, mzClerk)
+	wantField(t, err, "reason")
+	_, err = w.do(county, n, ActionCorrectFee, &req{FeeUnits: 3, Reason: "复核"}, mzClerk)
+	wantField(t, err, "fee_units")
+	c = w.mustDo(county, n, ActionCorrectFee, &req{FeeUnits: 2, Reason: "申请人只需 2 份，数量有误"}, mzClerk)
+	if c.GetFeeCents() != 2000 || c.GetFeeUnits() != 2 {
+		t.Errorf("corrected to %d fen for %d units, want 2000 for 2", c.GetFeeCents(), c.GetFeeUnits())
+	}
+	events := w.books[county].Events(n)
+	last := events[len(events)-1]
+	if last.GetType() != yizhanv1.EventType_EVENT_TYPE_FEE_CORRECTED || last.GetPreviousFeeCents() != 3000 || last.GetFeeCents() != 2000 || last.GetReason() == "" {
+		t.Errorf("the correction's event: %v", last)
+	}
+	c = w.mustDo(county, n, ActionCorrectFee, &req{Reason: "依法免收"}, mzClerk)
+	if c.GetFeeCents() != 0 || unpaid(c) {
+		t.Errorf("waived: %d fen, unpaid %v", c.GetFeeCents(), unpaid(c))
+	}
+	_, err = w.do(county, n, ActionAssessFee, &req{FeeUnits: 1}, mzClerk)
+	wantErr(t, err, ErrFailedPrecondition, "once per case")
+	_, err = w.do(county, n, ActionCorrectFee, &req{FeeUnits: 1, Reason: "又要收"}, mzClerk)
+	wantErr(t, err, ErrFailedPrecondition, "no fee is due")
+
+	// Paid is final: no correction after.
+	m := w.file(county, immediate, mzClerk, "居民身份证")
+	w.mustDo(county, m, ActionAccept, nil, mzClerk)
+	w.mustDo(county, m, ActionAssessFee, &req{FeeUnits: 1}, mzClerk)
+	w.mustDo(county, m, ActionPay, &req{FeeCents: 1000, ReceiptNumber: "财-0002"}, mzClerk)
+	_, err = w.do(county, m, ActionCorrectFee, &req{Reason: "免收"}, mzClerk)
+	wantErr(t, err, ErrFailedPrecondition, "paid already")
+}
+
+// Without a unit the fee is charged once: an assessment names 1 unit or
+// none, a correction 0 (免收) or 1.
+func TestFeeWithoutAUnit(t *testing.T) {
+	w, n := caseIn(t, "accepted")
+	_, err := w.do(county, n, ActionAssessFee, &req{FeeUnits: 2}, countyClerk)
+	wantField(t, err, "fee_units")
+	c := w.mustDo(county, n, ActionAssessFee, nil, countyClerk)
+	if c.GetFeeCents() != 2500 || c.GetFeeUnits() != 1 {
+		t.Fatalf("assessed %d fen for %d units, want 2500 for 1", c.GetFeeCents(), c.GetFeeUnits())
+	}
+	_, err = w.do(county, n, ActionCorrectFee, &req{FeeUnits: 2, Reason: "多收"}, countyClerk)
+	wantField(t, err, "fee_units")
+	_, err = w.do(county, n, ActionCorrectFee, &req{FeeUnits: 1, Reason: "复核"}, countyClerk)
+	wantField(t, err, "fee_units")
+	if c := w.mustDo(county, n, ActionCorrectFee, &req{Reason: "符合减免政策，免收"}, countyClerk); c.GetFeeCents() != 0 {
+		t.Errorf("waived: %d fen", c.GetFeeCents())
 	}
 }

@@ -114,8 +114,8 @@ func foldEvent(c *yizhanv1.Case, f *yizhanv1.CaseFiling, e *yizhanv1.CaseEvent) 
 	case yizhanv1.EventType_EVENT_TYPE_CERTIFIED:
 		c.State = yizhanv1.CaseState_CASE_STATE_CERTIFIED
 		c.CertificateNumber = e.GetCertificateNumber()
-	case yizhanv1.EventType_EVENT_TYPE_FEE_ASSESSED:
-		c.FeeCents = e.GetFeeCents()
+	case yizhanv1.EventType_EVENT_TYPE_FEE_ASSESSED, yizhanv1.EventType_EVENT_TYPE_FEE_CORRECTED:
+		c.FeeCents, c.FeeUnits, c.FeeAssessed = e.GetFeeCents(), e.GetFeeUnits(), true
 		c.FeePaid = false
 	case yizhanv1.EventType_EVENT_TYPE_FEE_PAID:
 		c.FeePaid = true

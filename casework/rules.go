@@ -64,6 +64,9 @@ import (
 //	                      if the fee not paid yet
 //	                      and the item has a fee standard (asked)
 //	                      and no fee assessed before (asked)
+//	  correctFee          in ACCEPTED, REVIEWED, APPROVED, CERTIFIED
+//	                      if a fee due (assessed; not refused or denied)
+//	                      and the fee not paid yet
 //	  suspend             in ACCEPTED, REVIEWED
 //	                      if not suspended
 //	                      and asked by staff of the item's department (at the county) (asked)

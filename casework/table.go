@@ -203,6 +203,7 @@ const (
 	evFeePaid           = yizhanv1.EventType_EVENT_TYPE_FEE_PAID
 	evDelivered         = yizhanv1.EventType_EVENT_TYPE_DELIVERED
 	evFeeAssessed       = yizhanv1.EventType_EVENT_TYPE_FEE_ASSESSED
+	evFeeCorrected      = yizhanv1.EventType_EVENT_TYPE_FEE_CORRECTED
 	evSuspended         = yizhanv1.EventType_EVENT_TYPE_SUSPENDED
 	evExtended          = yizhanv1.EventType_EVENT_TYPE_EXTENDED
 	evWithdrawn         = yizhanv1.EventType_EVENT_TYPE_WITHDRAWN
@@ -278,6 +279,15 @@ var table = []rule{
 		Roles: clerk, Need: needAnyRight,
 		Guards: guards(feeNotPaid),
 		Asks:   []askRule{feeStandard, feeOnce},
+		Hints: []hint{
+			{In: states(stFiled, stCorrection), Say: "accept it first"},
+			{In: states(stRefused, stDenied), Say: "a refused or denied case pays no fee (行政许可法 §58, §59)"},
+		}, Else: "it was delivered already"},
+	// A fee corrected before it is paid: its own event, with the reason
+	// (the amount still the standard's: another number of units, or none).
+	{Action: ActionCorrectFee, Event: evFeeCorrected, From: states(stAccepted, stReviewed, stApproved, stCertified),
+		Roles: clerk, Need: needAnyRight,
+		Guards: guards(feeAssessed, feeNotPaid),
 		Hints: []hint{
 			{In: states(stFiled, stCorrection), Say: "accept it first"},
 			{In: states(stRefused, stDenied), Say: "a refused or denied case pays no fee (行政许可法 §58, §59)"},
@@ -433,7 +443,7 @@ var (
 			return caseIs(a.c, "item %s is free of charge: a fee only by law and its standard (行政许可法 §58)", a.c.GetItemCode())
 		}}
 	feeOnce = askRule{Name: "FEE_ASSESSED", Holds: "no fee assessed before",
-		fails: func(a *asking) bool { return a.c.GetFeeCents() > 0 },
+		fails: func(a *asking) bool { return a.c.GetFeeAssessed() || a.c.GetFeeCents() > 0 },
 		say: func(a *asking) string {
 			return caseIs(a.c, "the fee of %d fen is assessed already: once per case", a.c.GetFeeCents())
 		}}

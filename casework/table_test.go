@@ -96,11 +96,11 @@ var variants = []struct {
 		mayDo{"clerk": {ActionAssessFee, ActionWithdraw}, "agent": {ActionWithdraw}, "citizen": {ActionWithdraw, ActionComplain},
 			"reviewer": {ActionResume}, "sw reviewer": {ActionResume}, "approver": {ActionResume}}},
 	{"a fee unpaid", stAccepted, func(c *yizhanv1.Case) { c.FeeCents = 1000 },
-		mayDo{"clerk": {ActionPay, ActionAssessFee, ActionWithdraw}, "agent": {ActionWithdraw}, "citizen": {ActionWithdraw, ActionComplain},
+		mayDo{"clerk": {ActionPay, ActionAssessFee, ActionCorrectFee, ActionWithdraw}, "agent": {ActionWithdraw}, "citizen": {ActionWithdraw, ActionComplain},
 			"reviewer": append([]Action{ActionReview}, clockActions...), "sw reviewer": append([]Action{ActionReview}, clockActions...),
 			"approver": append([]Action{ActionDecide}, clockActions...), "head": headExtends}},
 	{"a fee unpaid, certified", stCertified, func(c *yizhanv1.Case) { c.FeeCents = 1000 },
-		mayDo{"clerk": {ActionPay, ActionAssessFee}, "citizen": {ActionComplain}}},
+		mayDo{"clerk": {ActionPay, ActionAssessFee, ActionCorrectFee}, "citizen": {ActionComplain}}},
 	// No fee after a refusal or a denial (行政许可法 §58, §59): none to
 	// pay, and nothing holds up the delivery.
 	{"a fee unpaid, refused", stRefused, func(c *yizhanv1.Case) { c.FeeCents = 1000 },
@@ -108,7 +108,7 @@ var variants = []struct {
 	{"a fee unpaid, denied", stDenied, func(c *yizhanv1.Case) { c.FeeCents = 1000 },
 		mayDo{"clerk": {ActionDeliver}, "agent": {ActionDeliver}, "citizen": {ActionComplain}}},
 	{"a fee unpaid, approved", stApproved, func(c *yizhanv1.Case) { c.FeeCents = 1000 },
-		mayDo{"clerk": {ActionCertify, ActionPay, ActionAssessFee}, "citizen": {ActionComplain}}},
+		mayDo{"clerk": {ActionCertify, ActionPay, ActionAssessFee, ActionCorrectFee}, "citizen": {ActionComplain}}},
 	{"the fee paid", stApproved, func(c *yizhanv1.Case) { c.FeeCents, c.FeePaid = 1000, true },
 		mayDo{"clerk": {ActionCertify, ActionDeliver}, "agent": {ActionDeliver}, "citizen": {ActionComplain}}},
 	{"opinions pending", stAccepted, func(c *yizhanv1.Case) { c.OpinionsPending = []string{"sw", "xf"} },

@@ -524,6 +524,7 @@ var actionRPCs = map[casework.Action]func(yizhanv1.CaseServiceClient, context.Co
 	casework.ActionCertify:           yizhanv1.CaseServiceClient.Certify,
 	casework.ActionAssessFee:         yizhanv1.CaseServiceClient.AssessFee,
 	casework.ActionPay:               yizhanv1.CaseServiceClient.Pay,
+	casework.ActionCorrectFee:        yizhanv1.CaseServiceClient.CorrectFee,
 	casework.ActionDeliver:           yizhanv1.CaseServiceClient.Deliver,
 	casework.ActionWithdraw:          yizhanv1.CaseServiceClient.Withdraw,
 	casework.ActionSuspend:           yizhanv1.CaseServiceClient.Suspend,
@@ -705,6 +706,10 @@ func (s *caseService) Certify(ctx context.Context, r *yizhanv1.CaseActionRequest
 
 func (s *caseService) AssessFee(ctx context.Context, r *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
 	return s.act(ctx, r, casework.ActionAssessFee)
+}
+
+func (s *caseService) CorrectFee(ctx context.Context, r *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
+	return s.act(ctx, r, casework.ActionCorrectFee)
 }
 
 func (s *caseService) Pay(ctx context.Context, r *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {

@@ -391,6 +391,7 @@ func (vs *violations) itemLimits(it *yizhanv1.Item) {
 	vs.text("item.fee_basis", it.GetFeeBasis(), MaxTextLen)
 	vs.text("item.fee_standard", it.GetFeeStandard(), MaxTextLen)
 	vs.atMost("item.fee_cents", it.GetFeeCents(), MaxFeeCents)
+	vs.line("item.fee_unit", it.GetFeeUnit(), MaxAliasLen)
 	if vs.count("item.special_procedures", len(it.GetSpecialProcedures()), MaxSpecialProcedures) {
 		for i, sp := range it.GetSpecialProcedures() {
 			p := fmt.Sprintf("item.special_procedures[%d].", i)

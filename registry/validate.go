@@ -318,6 +318,9 @@ func (s *state) checkItemFields(it *yizhanv1.Item) error {
 	if it.GetFeeCents() < 0 {
 		vs.negative("item.fee_cents", it.GetFeeCents())
 	}
+	if it.GetFeeUnit() != "" && it.GetFeeCents() <= 0 {
+		vs.addReason(ReasonInvalidFormat, "item.fee_unit", "is the unit of a fee: a free item (fee_cents 0) has none")
+	}
 	if it.GetExtensionLimitDays() < 0 {
 		vs.negative("item.extension_limit_days", int64(it.GetExtensionLimitDays()))
 	}

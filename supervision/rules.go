@@ -175,7 +175,8 @@ func handled(events []*yizhanv1.CaseEvent) bool {
 //
 //   - DECIDED after the promised due time: OVERDUE (red);
 //   - a second CORRECTION_REQUESTED: SECOND_CORRECTION;
-//   - FEE_ASSESSED of an amount other than the item version's standard:
+//   - FEE_ASSESSED or FEE_CORRECTED of an amount other than the item
+//     version's standard for its units:
 //     FEE_NOT_STANDARD;
 //   - the filing's first answer (ACCEPTED, REFUSED, CORRECTION_REQUESTED)
 //     after the §32 deadline: NOT_ACCEPTED_IN_TIME;
@@ -205,12 +206,16 @@ func OnEvent(c *yizhanv1.Case, events []*yizhanv1.CaseEvent, reg casework.Regist
 			out = append(out, newCard(yizhanv1.CardRule_CARD_RULE_SUSPENSION_OVER_LIMIT, c, events, e.GetOfficeCode(), sp.Due,
 				fmt.Sprintf("%s超过其 %d 个工作日时限后才恢复办理", sp.Procedure, sp.LimitDays)))
 		}
-	case yizhanv1.EventType_EVENT_TYPE_FEE_ASSESSED:
+	case yizhanv1.EventType_EVENT_TYPE_FEE_ASSESSED, yizhanv1.EventType_EVENT_TYPE_FEE_CORRECTED:
 		f := events[0].GetFiling()
 		item, err := reg.Item(f.GetItemCode(), f.GetItemVersion())
-		if err == nil && e.GetFeeCents() != item.GetFeeCents() {
+		units := int64(e.GetFeeUnits())
+		if units == 0 && e.GetType() == yizhanv1.EventType_EVENT_TYPE_FEE_ASSESSED {
+			units = 1 // an assessment of a release before fee units
+		}
+		if want := item.GetFeeCents() * units; err == nil && e.GetFeeCents() != want {
 			out = append(out, newCard(yizhanv1.CardRule_CARD_RULE_FEE_NOT_STANDARD, c, events, e.GetOfficeCode(), at,
-				fmt.Sprintf("核定收费 %s，收费标准 %s", yuan(e.GetFeeCents()), yuan(item.GetFeeCents()))))
+				fmt.Sprintf("核定收费 %s，收费标准 %s", yuan(e.GetFeeCents()), yuan(want))))
 		}
 	}
 	switch e.GetType() {

@@ -108,6 +108,10 @@ var caseActions = map[string]caseAction{
 		call: func(c yizhanv1.CaseServiceServer) func(context.Context, *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
 			return c.AssessFee
 		}},
+	"correctFee": {Name: "correctFee", Label: "更正收费", Done: "收费已更正。",
+		call: func(c yizhanv1.CaseServiceServer) func(context.Context, *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
+			return c.CorrectFee
+		}},
 	"pay": {Name: "pay", Label: "登记缴费", Done: "缴费已登记。",
 		call: func(c yizhanv1.CaseServiceServer) func(context.Context, *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
 			return c.Pay
@@ -474,6 +478,11 @@ func describeEvent(e *yizhanv1.CaseEvent, offices, deps map[string]string, words
 		line("证照编号：", e.GetCertificateNumber())
 	case yizhanv1.EventType_EVENT_TYPE_FEE_ASSESSED:
 		v.Label = "核定收费 " + yuan(e.GetFeeCents())
+	case yizhanv1.EventType_EVENT_TYPE_FEE_CORRECTED:
+		v.Label = "更正收费 " + yuan(e.GetPreviousFeeCents()) + " → " + yuan(e.GetFeeCents())
+		if e.GetFeeCents() == 0 {
+			v.Label = "更正收费 " + yuan(e.GetPreviousFeeCents()) + " → 免收"
+		}
 	case yizhanv1.EventType_EVENT_TYPE_FEE_PAID:
 		v.Label = "缴费 " + yuan(e.GetFeeCents())
 		line("票据号：", e.GetReceiptNumber())
@@ -699,6 +708,9 @@ func (d *caseData) NoticeHas(name string) bool {
 	return d.Correction != nil && slices.Contains(d.Correction.Ev.GetMissingMaterials(), name)
 }
 
+// FeeUnit is the unit of the item's fee standard (计费单位), if any.
+func (d *caseData) FeeUnit() string { return d.Item.GetFeeUnit() }
+
 // FeeYuan is the assessed fee in yuan, as the pay form wants it.
 func (d *caseData) FeeYuan() string {
 	if d.Failed == "pay" {
@@ -742,7 +754,7 @@ func (s *server) showCase(rq *request, code int, failed string, f url.Values, er
 
 var actionFieldLabels = map[string]string{
 	"reason": "理由", "legal_basis": "法律依据", "missing_materials": "需补正的材料", "materials": "材料",
-	"certificate_number": "证照编号", "receipt_number": "票据号", "fee": "金额", "extension_days": "延期天数",
+	"certificate_number": "证照编号", "receipt_number": "票据号", "fee": "金额", "fee_units": "数量", "extension_days": "延期天数",
 	"special_procedure": "特别程序", "department_code": "联办部门",
 }
 
@@ -798,6 +810,13 @@ func actionRequest(number string, f url.Values) (*yizhanv1.CaseActionRequest, fo
 			req.FeeCents = yuan*100 + fen
 		}
 	}
+	if u := strings.TrimSpace(f.Get("fee_units")); u != "" {
+		n, err := strconv.ParseUint(u, 10, 32)
+		if err != nil {
+			errs.add("fee_units", "请填写整数")
+		}
+		req.FeeUnits = uint32(n)
+	}
 	if d := strings.TrimSpace(f.Get("extension_days")); d != "" {
 		n, err := strconv.Atoi(d)
 		if err != nil {
@@ -818,7 +837,7 @@ func actionField(field string) string {
 	case field == "fee_cents":
 		return "fee"
 	case field == "reason", field == "legal_basis", field == "certificate_number", field == "receipt_number",
-		field == "extension_days", field == "special_procedure", field == "department_code", field == "conclusion":
+		field == "extension_days", field == "special_procedure", field == "department_code", field == "conclusion", field == "fee_units":
 		return field
 	}
 	return ""

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -111,5 +112,56 @@ func TestCasePageShowsTheLawsClocksAndOpinions(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A fee standard with a unit (每份 10 元): the assessment form asks how
+// many, the case shows them, and a correction (更正收费) sends the new
+// number of units with its reason.
+func TestFeeUnitsOnTheCasePage(t *testing.T) {
+	f := newFixture(t)
+	f.reg.getItem = func(req *yizhanv1.GetItemRequest) (*yizhanv1.GetItemResponse, error) {
+		return &yizhanv1.GetItemResponse{Item: &yizhanv1.Item{Code: req.GetCode(), Name: "婚姻登记记录证明", Version: 1, FeeCents: 1000, FeeUnit: "份"}}, nil
+	}
+	fee := &yizhanv1.Case{}
+	f.cases.getCase = func(*yizhanv1.GetCaseRequest) (*yizhanv1.CaseResponse, error) {
+		c := filedCase()
+		c.State = yizhanv1.CaseState_CASE_STATE_ACCEPTED
+		c.FeeCents, c.FeeUnits, c.FeeAssessed = fee.GetFeeCents(), fee.GetFeeUnits(), fee.GetFeeAssessed()
+		c.AllowedActions = []string{"assessFee", "correctFee"}
+		return &yizhanv1.CaseResponse{Case: c}, nil
+	}
+	var asked []*yizhanv1.CaseActionRequest
+	f.cases.act = func(action string, req *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
+		asked = append(asked, req)
+		fee.FeeAssessed, fee.FeeUnits, fee.FeeCents = true, req.GetFeeUnits(), 1000*int64(req.GetFeeUnits())
+		return &yizhanv1.CaseResponse{Case: filedCase()}, nil
+	}
+	_, page := f.do(t, "GET", "/cases/"+caseNumber, nil, session(adminClerkToken))
+	for _, want := range []string{`数量（份）`, `收费标准：每份 10.00 元`, `更正后的数量（份）`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the case page does not say %q", want)
+		}
+	}
+	post := func(action string, form url.Values) {
+		t.Helper()
+		form.Set("csrf", csrfOf(t, page))
+		form.Set("action", action)
+		if resp, body := f.do(t, "POST", "/cases/"+caseNumber+"/act", form, session(adminClerkToken)); resp.StatusCode >= 400 {
+			t.Fatalf("%s: %s\n%s", action, resp.Status, body)
+		}
+	}
+	post("assessFee", url.Values{"fee_units": {"3"}})
+	_, page = f.do(t, "GET", "/cases/"+caseNumber, nil, session(adminClerkToken))
+	if !strings.Contains(page, `<dd id="fee">30.00 元（3 份）（未缴）</dd>`) {
+		t.Error("the case does not show the fee with its units")
+	}
+	post("correctFee", url.Values{"fee_units": {"0"}, "reason": {"依法免收"}})
+	if len(asked) != 2 || asked[0].GetFeeUnits() != 3 || asked[1].GetFeeUnits() != 0 || asked[1].GetReason() != "依法免收" {
+		t.Fatalf("the API was asked %v", asked)
+	}
+	_, page = f.do(t, "GET", "/cases/"+caseNumber, nil, session(adminClerkToken))
+	if !strings.Contains(page, `<dd id="fee">免收</dd>`) {
+		t.Error("a fee corrected to none does not show as 免收")
 	}
 }

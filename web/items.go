@@ -27,7 +27,7 @@ import (
 var editableItemFields = []string{
 	"name", "aliases", "type", "department_code", "co_department_codes", "legal_basis", "conditions",
 	"materials", "steps", "statutory_limit_days", "promised_limit_days", "extension_limit_days", "fee_basis",
-	"fee_standard", "fee_cents", "case_kind", "exercise_tier", "special_procedures", "visits",
+	"fee_standard", "fee_cents", "fee_unit", "case_kind", "exercise_tier", "special_procedures", "visits",
 	"where_to_apply", "office_hours", "consultation_phone", "complaint_phone",
 }
 
@@ -37,7 +37,7 @@ var itemFieldLabels = map[string]string{
 	"co_department_codes": "协办部门", "legal_basis": "设定依据", "conditions": "受理条件",
 	"materials": "申请材料", "steps": "办理流程", "statutory_limit_days": "法定时限",
 	"promised_limit_days": "承诺时限", "extension_limit_days": "延期上限", "fee_basis": "收费依据", "fee_standard": "收费标准",
-	"fee_cents": "收费金额", "case_kind": "办件类型", "exercise_tier": "行使层级",
+	"fee_cents": "收费金额", "fee_unit": "计费单位", "case_kind": "办件类型", "exercise_tier": "行使层级",
 	"special_procedures": "特别程序", "visits": "到现场次数", "where_to_apply": "办理地点",
 	"office_hours": "办理时间", "consultation_phone": "咨询电话", "complaint_phone": "投诉电话",
 }
@@ -85,6 +85,7 @@ func itemValues(it *yizhanv1.Item) url.Values {
 	}
 	set("fee_basis", it.GetFeeBasis())
 	set("fee_standard", it.GetFeeStandard())
+	set("fee_unit", it.GetFeeUnit())
 	if it.GetFeeCents() != 0 {
 		set("fee", fmt.Sprintf("%d.%02d", it.GetFeeCents()/100, it.GetFeeCents()%100))
 	}
@@ -195,6 +196,7 @@ func parseItem(f url.Values) (*yizhanv1.Item, itemRows, formErrors) {
 		ExtensionLimitDays: num("extension_limit_days"),
 		FeeBasis:           str("fee_basis"),
 		FeeStandard:        str("fee_standard"),
+		FeeUnit:            str("fee_unit"),
 		CaseKind:           yizhanv1.CaseKind(enum("case_kind")),
 		ExerciseTier:       yizhanv1.Tier(enum("exercise_tier")),
 		Visits:             num("visits"),
@@ -506,6 +508,9 @@ func itemFieldText(it *yizhanv1.Item, name string) string {
 		fd := it.ProtoReflect().Descriptor().Fields().ByName(protoreflect.Name(name))
 		return limitDays(int32(it.ProtoReflect().Get(fd).Int()))
 	case "fee_cents":
+		if u := it.GetFeeUnit(); u != "" {
+			return yuan(it.GetFeeCents()) + "／" + u
+		}
 		return yuan(it.GetFeeCents())
 	case "visits":
 		return fmt.Sprintf("%d 次", it.GetVisits())

@@ -118,7 +118,16 @@ type fakeCases struct {
 	refuse  func(*yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error)
 	file    func(context.Context, *yizhanv1.FileCaseRequest) (*yizhanv1.CaseResponse, error)
 	rate    func(context.Context, *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error)
+	act     func(string, *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) // the other actions, by name
 	refuses atomic.Int32
+}
+
+func (f *fakeCases) AssessFee(_ context.Context, req *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
+	return f.act("assessFee", req)
+}
+
+func (f *fakeCases) CorrectFee(_ context.Context, req *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
+	return f.act("correctFee", req)
 }
 
 func (f *fakeCases) Rate(ctx context.Context, req *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
@@ -821,5 +830,20 @@ func TestStaffDoNotRateForTheCitizen(t *testing.T) {
 	form := url.Values{"csrf": {token}, "number": {caseNumber}, "query_code": {"12345678"}, "rating": {"1"}}
 	if resp, page := f.do(t, "POST", "/track/rate", form, session(agentToken)); resp.StatusCode != http.StatusForbidden || !strings.Contains(page, "无权限") {
 		t.Errorf("a rating posted by a signed-in agent: status %d, want 403", resp.StatusCode)
+	}
+}
+
+// The item form carries the fee's unit (计费单位) both ways, and an edit
+// sends it.
+func TestItemFormCarriesTheFeeUnit(t *testing.T) {
+	it, _, errs := parseItem(url.Values{"fee": {"10"}, "fee_unit": {" 份 "}})
+	if len(errs.order) > 0 || it.GetFeeUnit() != "份" || it.GetFeeCents() != 1000 {
+		t.Errorf("parsed: %q, %d fen, errors %v", it.GetFeeUnit(), it.GetFeeCents(), errs)
+	}
+	if v := itemValues(it).Get("fee_unit"); v != "份" {
+		t.Errorf("the form shows %q, want 份", v)
+	}
+	if !slices.Contains(editableItemFields, "fee_unit") {
+		t.Error("an edit does not send the fee's unit")
 	}
 }

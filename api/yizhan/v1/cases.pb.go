@@ -146,6 +146,10 @@ const (
 	// works (query_code_hash, query_code_key_id; the reason says what was
 	// checked).
 	EventType_EVENT_TYPE_QUERY_CODE_REISSUED EventType = 26
+	// 更正收费: an assessed, unpaid fee corrected, with the reason: another
+	// number of units of the item's fee standard, or none (免收); fee_cents
+	// is the new amount, previous_fee_cents the one it replaces.
+	EventType_EVENT_TYPE_FEE_CORRECTED EventType = 27
 )
 
 // Enum value maps for EventType.
@@ -178,6 +182,7 @@ var (
 		24: "EVENT_TYPE_PRECHECK_REJECTED",
 		25: "EVENT_TYPE_REROUTED",
 		26: "EVENT_TYPE_QUERY_CODE_REISSUED",
+		27: "EVENT_TYPE_FEE_CORRECTED",
 	}
 	EventType_value = map[string]int32{
 		"EVENT_TYPE_UNSPECIFIED":          0,
@@ -207,6 +212,7 @@ var (
 		"EVENT_TYPE_PRECHECK_REJECTED":    24,
 		"EVENT_TYPE_REROUTED":             25,
 		"EVENT_TYPE_QUERY_CODE_REISSUED":  26,
+		"EVENT_TYPE_FEE_CORRECTED":        27,
 	}
 )
 
@@ -661,6 +667,10 @@ type CaseEvent struct {
 	// withdrawn: closed by staff without the citizen's request because the
 	// one-time correction notice's wait was over (逾期未补正); counted apart.
 	CorrectionLapsed bool `protobuf:"varint,29,opt,name=correction_lapsed,json=correctionLapsed,proto3" json:"correction_lapsed,omitempty"`
+	// fee assessed or corrected: the units of the item's fee standard
+	// (Item.fee_unit; 1 for a fee without a unit, 0 for none).
+	FeeUnits         uint32 `protobuf:"varint,30,opt,name=fee_units,json=feeUnits,proto3" json:"fee_units,omitempty"`
+	PreviousFeeCents int64  `protobuf:"varint,31,opt,name=previous_fee_cents,json=previousFeeCents,proto3" json:"previous_fee_cents,omitempty"` // fee corrected: the amount before
 	unknownFields    protoimpl.UnknownFields
 	sizeCache        protoimpl.SizeCache
 }
@@ -896,6 +906,20 @@ func (x *CaseEvent) GetCorrectionLapsed() bool {
 		return x.CorrectionLapsed
 	}
 	return false
+}
+
+func (x *CaseEvent) GetFeeUnits() uint32 {
+	if x != nil {
+		return x.FeeUnits
+	}
+	return 0
+}
+
+func (x *CaseEvent) GetPreviousFeeCents() int64 {
+	if x != nil {
+		return x.PreviousFeeCents
+	}
+	return 0
 }
 
 // CaseFiling is what a case is, fixed at filing and carried by the filed
@@ -1308,7 +1332,11 @@ type Case struct {
 	// A refused or denied case: the applicant's right to administrative
 	// reconsideration or litigation, the body and the time limits (行政许可法
 	// §38), as the answer and the printed decision give it. Output only.
-	AppealNotice  string `protobuf:"bytes,34,opt,name=appeal_notice,json=appealNotice,proto3" json:"appeal_notice,omitempty"`
+	AppealNotice string `protobuf:"bytes,34,opt,name=appeal_notice,json=appealNotice,proto3" json:"appeal_notice,omitempty"`
+	// A fee was assessed (even if corrected to none since: once per case),
+	// and the units of the fee standard it stands for.
+	FeeAssessed   bool   `protobuf:"varint,37,opt,name=fee_assessed,json=feeAssessed,proto3" json:"fee_assessed,omitempty"`
+	FeeUnits      uint32 `protobuf:"varint,38,opt,name=fee_units,json=feeUnits,proto3" json:"fee_units,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1593,6 +1621,20 @@ func (x *Case) GetAppealNotice() string {
 		return x.AppealNotice
 	}
 	return ""
+}
+
+func (x *Case) GetFeeAssessed() bool {
+	if x != nil {
+		return x.FeeAssessed
+	}
+	return false
+}
+
+func (x *Case) GetFeeUnits() uint32 {
+	if x != nil {
+		return x.FeeUnits
+	}
+	return 0
 }
 
 // Opinion is a review's conclusion or a co-department's opinion.
@@ -2188,6 +2230,9 @@ type CaseActionRequest struct {
 	Conclusion Conclusion `protobuf:"varint,16,opt,name=conclusion,proto3,enum=yizhan.v1.Conclusion" json:"conclusion,omitempty"`
 	QueryCode  string     `protobuf:"bytes,14,opt,name=query_code,json=queryCode,proto3" json:"query_code,omitempty"` // withdraw, rate, complain: the citizen's
 	Rating     Rating     `protobuf:"varint,15,opt,name=rating,proto3,enum=yizhan.v1.Rating" json:"rating,omitempty"` // rate (the comment is reason)
+	// assessFee, correctFee: how many units of the item's fee standard
+	// (Item.fee_unit; without a unit 1, or 0 to correct to none, 免收).
+	FeeUnits uint32 `protobuf:"varint,17,opt,name=fee_units,json=feeUnits,proto3" json:"fee_units,omitempty"`
 	// Makes the write exactly-once: a retry with the same request_id (or
 	// the REST header Idempotency-Key) gets the first answer and changes
 	// nothing; the same id with another body is ABORTED (409). At most 64
@@ -2337,6 +2382,13 @@ func (x *CaseActionRequest) GetRating() Rating {
 		return x.Rating
 	}
 	return Rating_RATING_UNSPECIFIED
+}
+
+func (x *CaseActionRequest) GetFeeUnits() uint32 {
+	if x != nil {
+		return x.FeeUnits
+	}
+	return 0
 }
 
 func (x *CaseActionRequest) GetRequestId() string {
@@ -2903,7 +2955,7 @@ const file_yizhan_v1_cases_proto_rawDesc = "" +
 	"\tRouteStep\x12&\n" +
 	"\x05right\x18\x01 \x01(\x0e2\x10.yizhan.v1.RightR\x05right\x12\x1f\n" +
 	"\voffice_code\x18\x02 \x01(\tR\n" +
-	"officeCode\"\xa4\b\n" +
+	"officeCode\"\xef\b\n" +
 	"\tCaseEvent\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\rR\x03seq\x12(\n" +
 	"\x04type\x18\x02 \x01(\x0e2\x14.yizhan.v1.EventTypeR\x04type\x12*\n" +
@@ -2937,7 +2989,9 @@ const file_yizhan_v1_cases_proto_rawDesc = "" +
 	"\x05route\x18\x1a \x03(\v2\x14.yizhan.v1.RouteStepR\x05route\x12&\n" +
 	"\x0fquery_code_hash\x18\x1b \x01(\fR\rqueryCodeHash\x12)\n" +
 	"\x11query_code_key_id\x18\x1c \x01(\rR\x0equeryCodeKeyId\x12+\n" +
-	"\x11correction_lapsed\x18\x1d \x01(\bR\x10correctionLapsed\"\xb4\x05\n" +
+	"\x11correction_lapsed\x18\x1d \x01(\bR\x10correctionLapsed\x12\x1b\n" +
+	"\tfee_units\x18\x1e \x01(\rR\bfeeUnits\x12,\n" +
+	"\x12previous_fee_cents\x18\x1f \x01(\x03R\x10previousFeeCents\"\xb4\x05\n" +
 	"\n" +
 	"CaseFiling\x12\x16\n" +
 	"\x06number\x18\x01 \x01(\tR\x06number\x12\x1b\n" +
@@ -2977,7 +3031,7 @@ const file_yizhan_v1_cases_proto_rawDesc = "" +
 	"\x12acceptance_overdue\x18\f \x01(\bR\x11acceptanceOverdue\x12=\n" +
 	"\fdelivery_due\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\vdeliveryDue\x12)\n" +
 	"\x10delivery_overdue\x18\x0e \x01(\bR\x0fdeliveryOverdue\x12A\n" +
-	"\x0ecorrection_due\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\rcorrectionDue\"\xaa\v\n" +
+	"\x0ecorrection_due\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\rcorrectionDue\"\xea\v\n" +
 	"\x04Case\x12\x16\n" +
 	"\x06number\x18\x01 \x01(\tR\x06number\x12\x1b\n" +
 	"\titem_code\x18\x02 \x01(\tR\bitemCode\x12!\n" +
@@ -3023,7 +3077,9 @@ const file_yizhan_v1_cases_proto_rawDesc = "" +
 	"reviewedBy\x12*\n" +
 	"\x06review\x18  \x01(\v2\x12.yizhan.v1.OpinionR\x06review\x12.\n" +
 	"\bopinions\x18! \x03(\v2\x12.yizhan.v1.OpinionR\bopinions\x12#\n" +
-	"\rappeal_notice\x18\" \x01(\tR\fappealNotice\"\xb7\x01\n" +
+	"\rappeal_notice\x18\" \x01(\tR\fappealNotice\x12!\n" +
+	"\ffee_assessed\x18% \x01(\bR\vfeeAssessed\x12\x1b\n" +
+	"\tfee_units\x18& \x01(\rR\bfeeUnits\"\xb7\x01\n" +
 	"\aOpinion\x12'\n" +
 	"\x0fdepartment_code\x18\x01 \x01(\tR\x0edepartmentCode\x12\x16\n" +
 	"\x06agrees\x18\x02 \x01(\bR\x06agrees\x12\x16\n" +
@@ -3075,7 +3131,7 @@ const file_yizhan_v1_cases_proto_rawDesc = "" +
 	"\vchain_valid\x18\x02 \x01(\bR\n" +
 	"chainValid\x12\x1d\n" +
 	"\n" +
-	"local_copy\x18\x03 \x01(\bR\tlocalCopy\"\x91\x05\n" +
+	"local_copy\x18\x03 \x01(\bR\tlocalCopy\"\xae\x05\n" +
 	"\x11CaseActionRequest\x12\x16\n" +
 	"\x06number\x18\x01 \x01(\tR\x06number\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x1f\n" +
@@ -3097,7 +3153,8 @@ const file_yizhan_v1_cases_proto_rawDesc = "" +
 	"conclusion\x12\x1d\n" +
 	"\n" +
 	"query_code\x18\x0e \x01(\tR\tqueryCode\x12)\n" +
-	"\x06rating\x18\x0f \x01(\x0e2\x11.yizhan.v1.RatingR\x06rating\x12\x1d\n" +
+	"\x06rating\x18\x0f \x01(\x0e2\x11.yizhan.v1.RatingR\x06rating\x12\x1b\n" +
+	"\tfee_units\x18\x11 \x01(\rR\bfeeUnits\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x1e \x01(\tR\trequestId\"+\n" +
 	"\x11VerifyCaseRequest\x12\x16\n" +
@@ -3150,7 +3207,7 @@ const file_yizhan_v1_cases_proto_rawDesc = "" +
 	"\x12\x18\n" +
 	"\x14CASE_STATE_WITHDRAWN\x10\v\x12\x17\n" +
 	"\x13CASE_STATE_PRECHECK\x10\f\x12 \n" +
-	"\x1cCASE_STATE_PRECHECK_REJECTED\x10\r*\xe7\x05\n" +
+	"\x1cCASE_STATE_PRECHECK_REJECTED\x10\r*\x85\x06\n" +
 	"\tEventType\x12\x1a\n" +
 	"\x16EVENT_TYPE_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10EVENT_TYPE_FILED\x10\x01\x12#\n" +
@@ -3179,7 +3236,8 @@ const file_yizhan_v1_cases_proto_rawDesc = "" +
 	"\x15EVENT_TYPE_PRECHECKED\x10\x17\x12 \n" +
 	"\x1cEVENT_TYPE_PRECHECK_REJECTED\x10\x18\x12\x17\n" +
 	"\x13EVENT_TYPE_REROUTED\x10\x19\x12\"\n" +
-	"\x1eEVENT_TYPE_QUERY_CODE_REISSUED\x10\x1a*\xa8\x01\n" +
+	"\x1eEVENT_TYPE_QUERY_CODE_REISSUED\x10\x1a\x12\x1c\n" +
+	"\x18EVENT_TYPE_FEE_CORRECTED\x10\x1b*\xa8\x01\n" +
 	"\x06Rating\x12\x16\n" +
 	"\x12RATING_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15RATING_VERY_SATISFIED\x10\x01\x12\x14\n" +
@@ -3191,7 +3249,7 @@ const file_yizhan_v1_cases_proto_rawDesc = "" +
 	"Conclusion\x12\x1a\n" +
 	"\x16CONCLUSION_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10CONCLUSION_AGREE\x10\x01\x12\x17\n" +
-	"\x13CONCLUSION_DISAGREE\x10\x022\xe2\x17\n" +
+	"\x13CONCLUSION_DISAGREE\x10\x022\xd1\x18\n" +
 	"\vCaseService\x12U\n" +
 	"\bFileCase\x12\x1a.yizhan.v1.FileCaseRequest\x1a\x17.yizhan.v1.CaseResponse\"\x14\x82\xd3\xe4\x93\x02\x0e:\x01*\"\t/v1/cases\x12Y\n" +
 	"\aGetCase\x12\x19.yizhan.v1.GetCaseRequest\x1a\x17.yizhan.v1.CaseResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/cases/{number}\x12Y\n" +
@@ -3209,7 +3267,9 @@ const file_yizhan_v1_cases_proto_rawDesc = "" +
 	"\x06Review\x12\x1c.yizhan.v1.CaseActionRequest\x1a\x17.yizhan.v1.CaseResponse\"$\x82\xd3\xe4\x93\x02\x1e:\x01*\"\x19/v1/cases/{number}:review\x12e\n" +
 	"\x06Decide\x12\x1c.yizhan.v1.CaseActionRequest\x1a\x17.yizhan.v1.CaseResponse\"$\x82\xd3\xe4\x93\x02\x1e:\x01*\"\x19/v1/cases/{number}:decide\x12g\n" +
 	"\aCertify\x12\x1c.yizhan.v1.CaseActionRequest\x1a\x17.yizhan.v1.CaseResponse\"%\x82\xd3\xe4\x93\x02\x1f:\x01*\"\x1a/v1/cases/{number}:certify\x12k\n" +
-	"\tAssessFee\x12\x1c.yizhan.v1.CaseActionRequest\x1a\x17.yizhan.v1.CaseResponse\"'\x82\xd3\xe4\x93\x02!:\x01*\"\x1c/v1/cases/{number}:assessFee\x12_\n" +
+	"\tAssessFee\x12\x1c.yizhan.v1.CaseActionRequest\x1a\x17.yizhan.v1.CaseResponse\"'\x82\xd3\xe4\x93\x02!:\x01*\"\x1c/v1/cases/{number}:assessFee\x12m\n" +
+	"\n" +
+	"CorrectFee\x12\x1c.yizhan.v1.CaseActionRequest\x1a\x17.yizhan.v1.CaseResponse\"(\x82\xd3\xe4\x93\x02\":\x01*\"\x1d/v1/cases/{number}:correctFee\x12_\n" +
 	"\x03Pay\x12\x1c.yizhan.v1.CaseActionRequest\x1a\x17.yizhan.v1.CaseResponse\"!\x82\xd3\xe4\x93\x02\x1b:\x01*\"\x16/v1/cases/{number}:pay\x12g\n" +
 	"\aDeliver\x12\x1c.yizhan.v1.CaseActionRequest\x1a\x17.yizhan.v1.CaseResponse\"%\x82\xd3\xe4\x93\x02\x1f:\x01*\"\x1a/v1/cases/{number}:deliver\x12i\n" +
 	"\bWithdraw\x12\x1c.yizhan.v1.CaseActionRequest\x1a\x17.yizhan.v1.CaseResponse\"&\x82\xd3\xe4\x93\x02 :\x01*\"\x1b/v1/cases/{number}:withdraw\x12g\n" +
@@ -3331,48 +3391,50 @@ var file_yizhan_v1_cases_proto_depIdxs = []int32{
 	20, // 55: yizhan.v1.CaseService.Decide:input_type -> yizhan.v1.CaseActionRequest
 	20, // 56: yizhan.v1.CaseService.Certify:input_type -> yizhan.v1.CaseActionRequest
 	20, // 57: yizhan.v1.CaseService.AssessFee:input_type -> yizhan.v1.CaseActionRequest
-	20, // 58: yizhan.v1.CaseService.Pay:input_type -> yizhan.v1.CaseActionRequest
-	20, // 59: yizhan.v1.CaseService.Deliver:input_type -> yizhan.v1.CaseActionRequest
-	20, // 60: yizhan.v1.CaseService.Withdraw:input_type -> yizhan.v1.CaseActionRequest
-	20, // 61: yizhan.v1.CaseService.Suspend:input_type -> yizhan.v1.CaseActionRequest
-	20, // 62: yizhan.v1.CaseService.Resume:input_type -> yizhan.v1.CaseActionRequest
-	20, // 63: yizhan.v1.CaseService.Extend:input_type -> yizhan.v1.CaseActionRequest
-	20, // 64: yizhan.v1.CaseService.GiveOpinion:input_type -> yizhan.v1.CaseActionRequest
-	20, // 65: yizhan.v1.CaseService.Precheck:input_type -> yizhan.v1.CaseActionRequest
-	20, // 66: yizhan.v1.CaseService.RejectPrecheck:input_type -> yizhan.v1.CaseActionRequest
-	23, // 67: yizhan.v1.CaseService.RejectPrechecks:input_type -> yizhan.v1.RejectPrechecksRequest
-	20, // 68: yizhan.v1.CaseService.Rate:input_type -> yizhan.v1.CaseActionRequest
-	20, // 69: yizhan.v1.CaseService.Complain:input_type -> yizhan.v1.CaseActionRequest
-	14, // 70: yizhan.v1.CaseService.FileCase:output_type -> yizhan.v1.CaseResponse
-	14, // 71: yizhan.v1.CaseService.GetCase:output_type -> yizhan.v1.CaseResponse
-	17, // 72: yizhan.v1.CaseService.ListCases:output_type -> yizhan.v1.ListCasesResponse
-	19, // 73: yizhan.v1.CaseService.ListCaseEvents:output_type -> yizhan.v1.ListCaseEventsResponse
-	26, // 74: yizhan.v1.CaseService.UploadAttachment:output_type -> yizhan.v1.UploadAttachmentResponse
-	28, // 75: yizhan.v1.CaseService.GetAttachment:output_type -> yizhan.v1.AttachmentPart
-	22, // 76: yizhan.v1.CaseService.VerifyCase:output_type -> yizhan.v1.VerifyCaseResponse
-	14, // 77: yizhan.v1.CaseService.Accept:output_type -> yizhan.v1.CaseResponse
-	14, // 78: yizhan.v1.CaseService.RequestCorrection:output_type -> yizhan.v1.CaseResponse
-	14, // 79: yizhan.v1.CaseService.Resubmit:output_type -> yizhan.v1.CaseResponse
-	14, // 80: yizhan.v1.CaseService.ReissueQueryCode:output_type -> yizhan.v1.CaseResponse
-	14, // 81: yizhan.v1.CaseService.Refuse:output_type -> yizhan.v1.CaseResponse
-	14, // 82: yizhan.v1.CaseService.Review:output_type -> yizhan.v1.CaseResponse
-	14, // 83: yizhan.v1.CaseService.Decide:output_type -> yizhan.v1.CaseResponse
-	14, // 84: yizhan.v1.CaseService.Certify:output_type -> yizhan.v1.CaseResponse
-	14, // 85: yizhan.v1.CaseService.AssessFee:output_type -> yizhan.v1.CaseResponse
-	14, // 86: yizhan.v1.CaseService.Pay:output_type -> yizhan.v1.CaseResponse
-	14, // 87: yizhan.v1.CaseService.Deliver:output_type -> yizhan.v1.CaseResponse
-	14, // 88: yizhan.v1.CaseService.Withdraw:output_type -> yizhan.v1.CaseResponse
-	14, // 89: yizhan.v1.CaseService.Suspend:output_type -> yizhan.v1.CaseResponse
-	14, // 90: yizhan.v1.CaseService.Resume:output_type -> yizhan.v1.CaseResponse
-	14, // 91: yizhan.v1.CaseService.Extend:output_type -> yizhan.v1.CaseResponse
-	14, // 92: yizhan.v1.CaseService.GiveOpinion:output_type -> yizhan.v1.CaseResponse
-	14, // 93: yizhan.v1.CaseService.Precheck:output_type -> yizhan.v1.CaseResponse
-	14, // 94: yizhan.v1.CaseService.RejectPrecheck:output_type -> yizhan.v1.CaseResponse
-	24, // 95: yizhan.v1.CaseService.RejectPrechecks:output_type -> yizhan.v1.RejectPrechecksResponse
-	14, // 96: yizhan.v1.CaseService.Rate:output_type -> yizhan.v1.CaseResponse
-	14, // 97: yizhan.v1.CaseService.Complain:output_type -> yizhan.v1.CaseResponse
-	70, // [70:98] is the sub-list for method output_type
-	42, // [42:70] is the sub-list for method input_type
+	20, // 58: yizhan.v1.CaseService.CorrectFee:input_type -> yizhan.v1.CaseActionRequest
+	20, // 59: yizhan.v1.CaseService.Pay:input_type -> yizhan.v1.CaseActionRequest
+	20, // 60: yizhan.v1.CaseService.Deliver:input_type -> yizhan.v1.CaseActionRequest
+	20, // 61: yizhan.v1.CaseService.Withdraw:input_type -> yizhan.v1.CaseActionRequest
+	20, // 62: yizhan.v1.CaseService.Suspend:input_type -> yizhan.v1.CaseActionRequest
+	20, // 63: yizhan.v1.CaseService.Resume:input_type -> yizhan.v1.CaseActionRequest
+	20, // 64: yizhan.v1.CaseService.Extend:input_type -> yizhan.v1.CaseActionRequest
+	20, // 65: yizhan.v1.CaseService.GiveOpinion:input_type -> yizhan.v1.CaseActionRequest
+	20, // 66: yizhan.v1.CaseService.Precheck:input_type -> yizhan.v1.CaseActionRequest
+	20, // 67: yizhan.v1.CaseService.RejectPrecheck:input_type -> yizhan.v1.CaseActionRequest
+	23, // 68: yizhan.v1.CaseService.RejectPrechecks:input_type -> yizhan.v1.RejectPrechecksRequest
+	20, // 69: yizhan.v1.CaseService.Rate:input_type -> yizhan.v1.CaseActionRequest
+	20, // 70: yizhan.v1.CaseService.Complain:input_type -> yizhan.v1.CaseActionRequest
+	14, // 71: yizhan.v1.CaseService.FileCase:output_type -> yizhan.v1.CaseResponse
+	14, // 72: yizhan.v1.CaseService.GetCase:output_type -> yizhan.v1.CaseResponse
+	17, // 73: yizhan.v1.CaseService.ListCases:output_type -> yizhan.v1.ListCasesResponse
+	19, // 74: yizhan.v1.CaseService.ListCaseEvents:output_type -> yizhan.v1.ListCaseEventsResponse
+	26, // 75: yizhan.v1.CaseService.UploadAttachment:output_type -> yizhan.v1.UploadAttachmentResponse
+	28, // 76: yizhan.v1.CaseService.GetAttachment:output_type -> yizhan.v1.AttachmentPart
+	22, // 77: yizhan.v1.CaseService.VerifyCase:output_type -> yizhan.v1.VerifyCaseResponse
+	14, // 78: yizhan.v1.CaseService.Accept:output_type -> yizhan.v1.CaseResponse
+	14, // 79: yizhan.v1.CaseService.RequestCorrection:output_type -> yizhan.v1.CaseResponse
+	14, // 80: yizhan.v1.CaseService.Resubmit:output_type -> yizhan.v1.CaseResponse
+	14, // 81: yizhan.v1.CaseService.ReissueQueryCode:output_type -> yizhan.v1.CaseResponse
+	14, // 82: yizhan.v1.CaseService.Refuse:output_type -> yizhan.v1.CaseResponse
+	14, // 83: yizhan.v1.CaseService.Review:output_type -> yizhan.v1.CaseResponse
+	14, // 84: yizhan.v1.CaseService.Decide:output_type -> yizhan.v1.CaseResponse
+	14, // 85: yizhan.v1.CaseService.Certify:output_type -> yizhan.v1.CaseResponse
+	14, // 86: yizhan.v1.CaseService.AssessFee:output_type -> yizhan.v1.CaseResponse
+	14, // 87: yizhan.v1.CaseService.CorrectFee:output_type -> yizhan.v1.CaseResponse
+	14, // 88: yizhan.v1.CaseService.Pay:output_type -> yizhan.v1.CaseResponse
+	14, // 89: yizhan.v1.CaseService.Deliver:output_type -> yizhan.v1.CaseResponse
+	14, // 90: yizhan.v1.CaseService.Withdraw:output_type -> yizhan.v1.CaseResponse
+	14, // 91: yizhan.v1.CaseService.Suspend:output_type -> yizhan.v1.CaseResponse
+	14, // 92: yizhan.v1.CaseService.Resume:output_type -> yizhan.v1.CaseResponse
+	14, // 93: yizhan.v1.CaseService.Extend:output_type -> yizhan.v1.CaseResponse
+	14, // 94: yizhan.v1.CaseService.GiveOpinion:output_type -> yizhan.v1.CaseResponse
+	14, // 95: yizhan.v1.CaseService.Precheck:output_type -> yizhan.v1.CaseResponse
+	14, // 96: yizhan.v1.CaseService.RejectPrecheck:output_type -> yizhan.v1.CaseResponse
+	24, // 97: yizhan.v1.CaseService.RejectPrechecks:output_type -> yizhan.v1.RejectPrechecksResponse
+	14, // 98: yizhan.v1.CaseService.Rate:output_type -> yizhan.v1.CaseResponse
+	14, // 99: yizhan.v1.CaseService.Complain:output_type -> yizhan.v1.CaseResponse
+	71, // [71:100] is the sub-list for method output_type
+	42, // [42:71] is the sub-list for method input_type
 	42, // [42:42] is the sub-list for extension type_name
 	42, // [42:42] is the sub-list for extension extendee
 	0,  // [0:42] is the sub-list for field type_name

@@ -35,6 +35,7 @@ const (
 	CaseService_Decide_FullMethodName            = "/yizhan.v1.CaseService/Decide"
 	CaseService_Certify_FullMethodName           = "/yizhan.v1.CaseService/Certify"
 	CaseService_AssessFee_FullMethodName         = "/yizhan.v1.CaseService/AssessFee"
+	CaseService_CorrectFee_FullMethodName        = "/yizhan.v1.CaseService/CorrectFee"
 	CaseService_Pay_FullMethodName               = "/yizhan.v1.CaseService/Pay"
 	CaseService_Deliver_FullMethodName           = "/yizhan.v1.CaseService/Deliver"
 	CaseService_Withdraw_FullMethodName          = "/yizhan.v1.CaseService/Withdraw"
@@ -85,6 +86,9 @@ type CaseServiceClient interface {
 	Decide(ctx context.Context, in *CaseActionRequest, opts ...grpc.CallOption) (*CaseResponse, error)
 	Certify(ctx context.Context, in *CaseActionRequest, opts ...grpc.CallOption) (*CaseResponse, error)
 	AssessFee(ctx context.Context, in *CaseActionRequest, opts ...grpc.CallOption) (*CaseResponse, error)
+	// 更正收费: correct an assessed fee not paid yet (units, or none), with
+	// the reason; recorded as its own event.
+	CorrectFee(ctx context.Context, in *CaseActionRequest, opts ...grpc.CallOption) (*CaseResponse, error)
 	Pay(ctx context.Context, in *CaseActionRequest, opts ...grpc.CallOption) (*CaseResponse, error)
 	Deliver(ctx context.Context, in *CaseActionRequest, opts ...grpc.CallOption) (*CaseResponse, error)
 	Withdraw(ctx context.Context, in *CaseActionRequest, opts ...grpc.CallOption) (*CaseResponse, error)
@@ -274,6 +278,16 @@ func (c *caseServiceClient) AssessFee(ctx context.Context, in *CaseActionRequest
 	return out, nil
 }
 
+func (c *caseServiceClient) CorrectFee(ctx context.Context, in *CaseActionRequest, opts ...grpc.CallOption) (*CaseResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CaseResponse)
+	err := c.cc.Invoke(ctx, CaseService_CorrectFee_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *caseServiceClient) Pay(ctx context.Context, in *CaseActionRequest, opts ...grpc.CallOption) (*CaseResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(CaseResponse)
@@ -430,6 +444,9 @@ type CaseServiceServer interface {
 	Decide(context.Context, *CaseActionRequest) (*CaseResponse, error)
 	Certify(context.Context, *CaseActionRequest) (*CaseResponse, error)
 	AssessFee(context.Context, *CaseActionRequest) (*CaseResponse, error)
+	// 更正收费: correct an assessed fee not paid yet (units, or none), with
+	// the reason; recorded as its own event.
+	CorrectFee(context.Context, *CaseActionRequest) (*CaseResponse, error)
 	Pay(context.Context, *CaseActionRequest) (*CaseResponse, error)
 	Deliver(context.Context, *CaseActionRequest) (*CaseResponse, error)
 	Withdraw(context.Context, *CaseActionRequest) (*CaseResponse, error)
@@ -506,6 +523,9 @@ func (UnimplementedCaseServiceServer) Certify(context.Context, *CaseActionReques
 }
 func (UnimplementedCaseServiceServer) AssessFee(context.Context, *CaseActionRequest) (*CaseResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method AssessFee not implemented")
+}
+func (UnimplementedCaseServiceServer) CorrectFee(context.Context, *CaseActionRequest) (*CaseResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CorrectFee not implemented")
 }
 func (UnimplementedCaseServiceServer) Pay(context.Context, *CaseActionRequest) (*CaseResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Pay not implemented")
@@ -852,6 +872,24 @@ func _CaseService_AssessFee_Handler(srv interface{}, ctx context.Context, dec fu
 	return interceptor(ctx, in, info, handler)
 }
 
+func _CaseService_CorrectFee_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CaseActionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CaseServiceServer).CorrectFee(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CaseService_CorrectFee_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CaseServiceServer).CorrectFee(ctx, req.(*CaseActionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _CaseService_Pay_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(CaseActionRequest)
 	if err := dec(in); err != nil {
@@ -1138,6 +1176,10 @@ var CaseService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "AssessFee",
 			Handler:    _CaseService_AssessFee_Handler,
+		},
+		{
+			MethodName: "CorrectFee",
+			Handler:    _CaseService_CorrectFee_Handler,
 		},
 		{
 			MethodName: "Pay",

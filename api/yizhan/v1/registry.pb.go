@@ -883,11 +883,14 @@ type Item struct {
 	Aliases []string `protobuf:"bytes,29,rep,name=aliases,proto3" json:"aliases,omitempty"`
 	// Why this version was made (修改说明), from the edit that made it:
 	// shown in the item's history. Not carried over to the next version.
-	ChangeNote        string                 `protobuf:"bytes,30,opt,name=change_note,json=changeNote,proto3" json:"change_note,omitempty"`
-	PromisedLimitDays int32                  `protobuf:"varint,12,opt,name=promised_limit_days,json=promisedLimitDays,proto3" json:"promised_limit_days,omitempty"` // 承诺时限 (working days), ≤ statutory
-	FeeBasis          string                 `protobuf:"bytes,13,opt,name=fee_basis,json=feeBasis,proto3" json:"fee_basis,omitempty"`                               // 收费依据
-	FeeStandard       string                 `protobuf:"bytes,14,opt,name=fee_standard,json=feeStandard,proto3" json:"fee_standard,omitempty"`                      // 收费标准 (text)
-	FeeCents          int64                  `protobuf:"varint,15,opt,name=fee_cents,json=feeCents,proto3" json:"fee_cents,omitempty"`                              // fee in fen; 0: free of charge
+	ChangeNote        string `protobuf:"bytes,30,opt,name=change_note,json=changeNote,proto3" json:"change_note,omitempty"`
+	PromisedLimitDays int32  `protobuf:"varint,12,opt,name=promised_limit_days,json=promisedLimitDays,proto3" json:"promised_limit_days,omitempty"` // 承诺时限 (working days), ≤ statutory
+	FeeBasis          string `protobuf:"bytes,13,opt,name=fee_basis,json=feeBasis,proto3" json:"fee_basis,omitempty"`                               // 收费依据
+	FeeStandard       string `protobuf:"bytes,14,opt,name=fee_standard,json=feeStandard,proto3" json:"fee_standard,omitempty"`                      // 收费标准 (text)
+	FeeCents          int64  `protobuf:"varint,15,opt,name=fee_cents,json=feeCents,proto3" json:"fee_cents,omitempty"`                              // fee in fen; 0: free of charge
+	// 计费单位: when set (e.g. 本, 份, 平方米), fee_cents is the fee per unit
+	// and an assessment names how many units (CaseActionRequest.fee_units).
+	FeeUnit           string                 `protobuf:"bytes,31,opt,name=fee_unit,json=feeUnit,proto3" json:"fee_unit,omitempty"`
 	CaseKind          CaseKind               `protobuf:"varint,16,opt,name=case_kind,json=caseKind,proto3,enum=yizhan.v1.CaseKind" json:"case_kind,omitempty"`
 	ExerciseTier      Tier                   `protobuf:"varint,17,opt,name=exercise_tier,json=exerciseTier,proto3,enum=yizhan.v1.Tier" json:"exercise_tier,omitempty"` // 行使层级
 	SpecialProcedures []*SpecialProcedure    `protobuf:"bytes,18,rep,name=special_procedures,json=specialProcedures,proto3" json:"special_procedures,omitempty"`
@@ -1064,6 +1067,13 @@ func (x *Item) GetFeeCents() int64 {
 		return x.FeeCents
 	}
 	return 0
+}
+
+func (x *Item) GetFeeUnit() string {
+	if x != nil {
+		return x.FeeUnit
+	}
+	return ""
 }
 
 func (x *Item) GetCaseKind() CaseKind {
@@ -5071,7 +5081,7 @@ const file_yizhan_v1_registry_proto_rawDesc = "" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1d\n" +
 	"\n" +
 	"limit_days\x18\x02 \x01(\x05R\tlimitDays\x12&\n" +
-	"\x0fcounts_in_limit\x18\x03 \x01(\bR\rcountsInLimit\"\xa2\t\n" +
+	"\x0fcounts_in_limit\x18\x03 \x01(\bR\rcountsInLimit\"\xbd\t\n" +
 	"\x04Item\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\rR\aversion\x12\x12\n" +
@@ -5096,7 +5106,8 @@ const file_yizhan_v1_registry_proto_rawDesc = "" +
 	"\x13promised_limit_days\x18\f \x01(\x05R\x11promisedLimitDays\x12\x1b\n" +
 	"\tfee_basis\x18\r \x01(\tR\bfeeBasis\x12!\n" +
 	"\ffee_standard\x18\x0e \x01(\tR\vfeeStandard\x12\x1b\n" +
-	"\tfee_cents\x18\x0f \x01(\x03R\bfeeCents\x120\n" +
+	"\tfee_cents\x18\x0f \x01(\x03R\bfeeCents\x12\x19\n" +
+	"\bfee_unit\x18\x1f \x01(\tR\afeeUnit\x120\n" +
 	"\tcase_kind\x18\x10 \x01(\x0e2\x13.yizhan.v1.CaseKindR\bcaseKind\x124\n" +
 	"\rexercise_tier\x18\x11 \x01(\x0e2\x0f.yizhan.v1.TierR\fexerciseTier\x12J\n" +
 	"\x12special_procedures\x18\x12 \x03(\v2\x1b.yizhan.v1.SpecialProcedureR\x11specialProcedures\x12\x16\n" +
