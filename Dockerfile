@@ -10,6 +10,8 @@ ENV CGO_ENABLED=0 GOFLAGS=-trimpath
 
 # Modules first, so that a change of source alone reuses this layer.
 COPY go.mod go.sum ./
+# badger, patched (third_party/badger/PATCHES.md), replaces the proxy's.
+COPY third_party ./third_party
 RUN go mod download
 
 COPY . .

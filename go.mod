@@ -73,3 +73,5 @@ tool (
 	google.golang.org/grpc/cmd/protoc-gen-go-grpc
 	google.golang.org/protobuf/cmd/protoc-gen-go
 )
+
+replace github.com/dgraph-io/badger/v4 => ./third_party/badger
