@@ -406,6 +406,14 @@ func (o *overlay) load(number string) *loaded {
 	c := &yizhanv1.Case{}
 	if o.getProto(caseKey(number), c) {
 		events, err := loadEvents(o.txn, number, c.GetLastSeq())
+		if err == nil && uint32(len(events)) != c.GetLastSeq() && !o.noBase {
+			// The record is here and its events are not: the database
+			// lost keys it had acknowledged. Applying on would make this
+			// node's book differ from the office's: stop, as on a failed
+			// write (see Apply), naming what is wrong.
+			panic(fmt.Errorf("%w: case %s has its record at event %d but %d events on disk (docs/OPERATIONS.md: a node whose case book is damaged)",
+				ErrDamaged, number, c.GetLastSeq(), len(events)))
+		}
 		if err != nil {
 			o.fail(err)
 		} else {

@@ -23,6 +23,10 @@ import (
 	"github.com/yizhan-gov/yizhan/casework"
 )
 
+// ErrDamaged is a book that lost keys it had written (a case's record
+// without its events): the node stops rather than apply on it.
+var ErrDamaged = errors.New("casebook: the case book on disk is damaged")
+
 // Book is the cases an office holds, on disk. One writer (the office's
 // raft state machine: Apply, Restore) and any number of readers, each
 // read from one consistent view of the database.

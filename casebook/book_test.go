@@ -516,3 +516,30 @@ func mustMarshal(m proto.Message) []byte {
 	}
 	return b
 }
+
+// A book that lost a case's events (its record still there: a disk that
+// dropped keys it had acknowledged) stops the node at the next command
+// on that case, saying so, rather than apply it on what is left or fail
+// with an index out of range.
+func TestADamagedBookStopsTheNode(t *testing.T) {
+	reg := newRegistry(t)
+	o := newOffice(t, county, reg)
+	n := o.file(licence, 1, Request{})
+	c, events, _ := o.book.CaseAndEvents(n)
+	e, err := casework.NewEvent(c, casework.ActionAccept, &yizhanv1.CaseActionRequest{}, clerk, o.code, o.now.Add(time.Minute), reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	casework.Seal(e, events[len(events)-1].GetHash())
+	if err := o.book.db.DropPrefix(eventPrefix(n)); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		err, _ := recover().(error)
+		if !errors.Is(err, ErrDamaged) || !strings.Contains(err.Error(), n) {
+			t.Errorf("applying on a case without its events: %v, want ErrDamaged naming the case", err)
+		}
+	}()
+	o.apply(Request{}, appendCmd(n, e))
+	t.Error("applied on a damaged book")
+}
