@@ -27,6 +27,9 @@ Usage:
                                   one of its nodes (a certificate of the office)
   yizhan restore --from FILE --data DIR --name NODE [--members N=ADDR,…]
                                   a node's data directory from a backup
+  yizhan verify-export --ca CA.pem --in EXPORT.json
+                                  check every signature of an export of urgent
+                                  reports (format=json), as the upper office would
   yizhan demo [--data DIR] [--http-base-port N]
                                   run a small county (3 county nodes, a township,
                                   two villages) on this machine
@@ -62,6 +65,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return runBackup(ctx, args[1:], stdout, stderr)
 	case "restore":
 		return runRestore(args[1:], stdout, stderr)
+	case "verify-export":
+		return runVerifyExport(args[1:], stdout, stderr)
 	case "demo":
 		return runDemo(ctx, args[1:], stdout, stderr)
 	case "version":
