@@ -84,6 +84,9 @@ func newMetrics(n *Node) *metrics {
 		Name: "yizhan_casebook_unlisted_total", Help: "Cases a listing left out because it could not read them whole (an index entry without its case or filing event: never above 0 in a sound book).",
 		ConstLabels: labels,
 	}, func() float64 { return float64(book.Unlisted()) }))
+	gauge("yizhan_cases_stranded", "The office's cases waiting for a step no office may do under the grants in force, at the last reroute sweep on this node (its leader; -1: none yet): grant the item's right to an office on their route.", func() float64 {
+		return float64(n.svc.Stranded())
+	})
 	gauge("yizhan_case_delivery_failing_offices", "Offices this node's case mail is failing to reach now.", func() float64 {
 		return float64(len(n.office.DeliveryErrors()))
 	})

@@ -1,9 +1,12 @@
 package node_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"google.golang.org/protobuf/proto"
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 	"github.com/yizhan-gov/yizhan/casework"
@@ -118,4 +121,49 @@ func stepAt(route []*yizhanv1.RouteStep, right yizhanv1.Right) string {
 		}
 	}
 	return ""
+}
+
+// A case whose next step no office may do any more (the county's own
+// grant of the item revoked, none below it) waits where it is: the
+// reroute sweep counts it (yizhan_cases_stranded) and logs it for the
+// admin, and rerouting it resumes once an office holds the right again.
+func TestACaseNoOfficeMayTakeOnIsCounted(t *testing.T) {
+	f := newTunedCaseFed(t, 1, func(_ string, c *node.Config) { c.RerouteSweepInterval = 100 * time.Millisecond })
+	ctx := f.admin.ctx()
+	countyNode := f.nodes["county-1"]
+	agent := dial(t, f.nodes["dongcun-1"]).login("dongcun", password)
+	number := fileTobacco(t, agent, "李四").GetNumber()
+	waitFor(t, "the county holds the case", func() bool { return received(countyNode, number) }, 20*time.Second)
+	waitFor(t, "a sweep finding nothing stranded", func() bool { return metricValue(t, countyNode, "yizhan_cases_stranded") == "0" }, 20*time.Second)
+	grants, err := f.admin.reg.ListGrants(ctx, &yizhanv1.ListGrantsRequest{ItemCode: tobacco().Code, OfficeCode: county})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var revoked []*yizhanv1.Grant
+	for _, g := range grants.GetGrants() {
+		atCounty := g.GetOfficeCode() == county || g.GetTier() == yizhanv1.Tier_TIER_COUNTY
+		if atCounty && slices.Contains(g.GetRights(), yizhanv1.Right_RIGHT_ACCEPT) {
+			if _, err := f.admin.reg.RevokeGrant(ctx, &yizhanv1.RevokeGrantRequest{Id: g.GetId()}); err != nil {
+				t.Fatal(err)
+			}
+			revoked = append(revoked, g)
+		}
+	}
+	if len(revoked) == 0 {
+		t.Fatal("the county holds no grant to accept the item")
+	}
+	waitFor(t, "the sweep to count the case", func() bool { return metricValue(t, countyNode, "yizhan_cases_stranded") == "1" }, 20*time.Second)
+	if c, _ := countyNode.Office().Cases().Case(number); stepAt(c.GetRoute(), yizhanv1.Right_RIGHT_ACCEPT) != county {
+		t.Errorf("a case with nowhere to go was rerouted: %v", c.GetRoute())
+	}
+	for _, g := range revoked {
+		g = proto.CloneOf(g)
+		g.Id = ""
+		if _, err := f.admin.reg.CreateGrant(ctx, &yizhanv1.CreateGrantRequest{Grant: g}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "the count to clear once the county may accept again", func() bool {
+		return metricValue(t, countyNode, "yizhan_cases_stranded") == "0"
+	}, 20*time.Second)
 }

@@ -25,6 +25,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/yizhan-gov/yizhan/federation"
@@ -39,6 +40,11 @@ type Service struct {
 
 	mu   sync.Mutex        // guards seqs
 	seqs map[string]uint32 // day → next case sequence handed out by this leader
+
+	// stranded is how many of the office's cases the last reroute sweep
+	// found waiting for a step no office may do under the grants in
+	// force (SweepReroutes); -1 before the first sweep on this node.
+	stranded atomic.Int64
 }
 
 // New returns the service layer over a node's part of its office.
@@ -49,7 +55,9 @@ func New(fed *federation.Office, now func() time.Time, log *slog.Logger) *Servic
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Service{fed: fed, now: now, log: log, seqs: map[string]uint32{}}
+	s := &Service{fed: fed, now: now, log: log, seqs: map[string]uint32{}}
+	s.stranded.Store(-1)
+	return s
 }
 
 // Leading reports whether writes can run on this node: nil when it leads

@@ -42,8 +42,9 @@ func (s *Service) SweepReroutes(ctx context.Context) (int, error) {
 		token = next
 	}
 	rerouted := 0
+	var stranded []string
 	for _, number := range lost {
-		ok, err := s.reroute(ctx, number)
+		ok, waits, err := s.reroute(ctx, number)
 		switch {
 		case errors.Is(err, raftgroup.ErrNotLeader) || ctx.Err() != nil:
 			return rerouted, err
@@ -51,30 +52,44 @@ func (s *Service) SweepReroutes(ctx context.Context) (int, error) {
 			s.log.Warn("a case was not rerouted", "case", number, "err", err)
 		case ok:
 			rerouted++
+		case waits:
+			stranded = append(stranded, number)
 		}
+	}
+	s.stranded.Store(int64(len(stranded)))
+	if len(stranded) > 0 {
+		s.log.Warn("cases wait for a step that no office may do under the grants in force: grant the item's right to an office on their route",
+			"cases", len(stranded), "first", stranded[:min(len(stranded), 5)])
 	}
 	return rerouted, nil
 }
 
-// reroute reroutes one case if it still needs it, under its lock.
-func (s *Service) reroute(ctx context.Context, number string) (bool, error) {
+// Stranded is how many of the office's cases the last reroute sweep on
+// this node found waiting for a step no office may do now (-1: no sweep
+// yet; the metric yizhan_cases_stranded).
+func (s *Service) Stranded() int64 { return s.stranded.Load() }
+
+// reroute reroutes one case if it still needs it, under its lock; waits
+// reports a case that needs it and has nowhere to go (no office may do
+// its step under the grants in force).
+func (s *Service) reroute(ctx context.Context, number string) (rerouted, waits bool, err error) {
 	unlock := s.fed.LockCase(number)
 	defer unlock()
 	c, events, ok := s.fed.Cases().CaseAndEvents(number)
 	if !ok || c.GetOwnerOffice() != s.fed.Code() {
-		return false, nil
+		return false, false, nil
 	}
 	now := s.now()
 	route, why, ok := casework.Reroute(c, events, s.fed.Registry(), now)
 	if !ok {
-		return false, nil
+		return false, casework.StepRightLost(c, s.fed.Registry(), now), nil
 	}
 	actx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	e := casework.NewRerouteEvent(c, route, why, s.fed.Code(), now)
 	if _, err := s.fed.AppendEvents(actx, number, events[len(events)-1].GetHash(), e); err != nil {
-		return false, err
+		return false, false, err
 	}
 	s.log.Info("case rerouted", "case", number, "why", why)
-	return true, nil
+	return true, false, nil
 }
