@@ -880,6 +880,21 @@ func (s *server) caseAct(rq *request) error {
 		return &pageError{status: http.StatusBadRequest, title: "请求有误", msg: "未知的办理操作。"}
 	}
 	req, errs := actionRequest(number, f)
+	if a.Name == "resubmit" && rq.r.MultipartForm != nil && !errs.Any() {
+		// The scans of the materials handed in (a village agent's, or
+		// any window's), as on the filing form: a material with a scan
+		// chosen is handed in, ticked or not.
+		for _, name := range scannedMaterials(rq.r.MultipartForm, f["materials"]) {
+			req.Materials = append(req.Materials, &yizhanv1.SubmittedMaterial{Name: name, Copies: 1})
+		}
+		for _, m := range req.Materials {
+			files, err := s.attach(rq, m.GetName(), &errs)
+			if err != nil {
+				return err
+			}
+			m.Files = files
+		}
+	}
 	prefix := func(errs formErrors) formErrors {
 		var out formErrors
 		for _, field := range errs.order {

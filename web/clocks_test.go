@@ -1,6 +1,9 @@
 package web
 
 import (
+	"bytes"
+	"mime/multipart"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -163,5 +166,63 @@ func TestFeeUnitsOnTheCasePage(t *testing.T) {
 	_, page = f.do(t, "GET", "/cases/"+caseNumber, nil, session(adminClerkToken))
 	if !strings.Contains(page, `<dd id="fee">免收</dd>`) {
 		t.Error("a fee corrected to none does not show as 免收")
+	}
+}
+
+// A correction's materials handed in with their scans (a village agent
+// at the village point, or any window): the resubmit form takes files,
+// with its token in its address; each scan is uploaded to the office
+// and named in the request with the material it belongs to, and a
+// material with a scan chosen counts as handed in, ticked or not.
+func TestResubmitCarriesTheScans(t *testing.T) {
+	f := newFixture(t)
+	f.reg.getItem = func(req *yizhanv1.GetItemRequest) (*yizhanv1.GetItemResponse, error) {
+		return &yizhanv1.GetItemResponse{Item: &yizhanv1.Item{Code: req.GetCode(), Name: "烟草专卖零售许可证核发", Version: 1,
+			Materials: []*yizhanv1.Material{{Name: "申请表", Required: true}, {Name: "营业执照", Required: true}}}}, nil
+	}
+	f.cases.getCase = func(*yizhanv1.GetCaseRequest) (*yizhanv1.CaseResponse, error) {
+		c := filedCase()
+		c.State, c.MissingMaterials, c.AllowedActions = yizhanv1.CaseState_CASE_STATE_CORRECTION_REQUESTED, []string{"申请表", "营业执照"}, []string{"resubmit"}
+		return &yizhanv1.CaseResponse{Case: c}, nil
+	}
+	var asked *yizhanv1.CaseActionRequest
+	f.cases.act = func(action string, req *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
+		if action == "resubmit" {
+			asked = req
+		}
+		return &yizhanv1.CaseResponse{Case: filedCase()}, nil
+	}
+	_, page := f.do(t, "GET", "/cases/"+caseNumber, nil, session(agentToken))
+	if !strings.Contains(page, `enctype="multipart/form-data"`) || !strings.Contains(page, `name="file.营业执照"`) {
+		t.Fatalf("the resubmit form takes no files:\n%s", page)
+	}
+	token := csrfOf(t, page)
+	var body bytes.Buffer
+	w := multipart.NewWriter(&body)
+	w.WriteField("action", "resubmit")
+	w.WriteField("materials", "申请表")
+	fw, _ := w.CreateFormFile("file.营业执照", "licence.pdf")
+	fw.Write([]byte("%PDF-1.7\n1 0 obj\n"))
+	w.Close()
+	req := httptest.NewRequest("POST", "/cases/"+caseNumber+"/act?csrf="+url.QueryEscape(token), &body)
+	req.Header.Set("Content-Type", w.FormDataContentType())
+	req.AddCookie(session(agentToken))
+	rec := httptest.NewRecorder()
+	f.h.ServeHTTP(rec, req)
+	if rec.Code >= 400 {
+		t.Fatalf("resubmit with a scan: %d\n%s", rec.Code, rec.Body)
+	}
+	if asked == nil || len(asked.GetMaterials()) != 2 {
+		t.Fatalf("the API was asked %v", asked)
+	}
+	got := map[string]int{}
+	for _, m := range asked.GetMaterials() {
+		got[m.GetName()] = len(m.GetFiles())
+	}
+	if got["申请表"] != 0 || got["营业执照"] != 1 || asked.GetMaterials()[1].GetFiles()[0].GetContentType() != "application/pdf" {
+		t.Errorf("materials handed in: %v (%v)", got, asked.GetMaterials())
+	}
+	if n := f.cases.uploads.Load(); n != 1 {
+		t.Errorf("%d uploads, want the one scan", n)
 	}
 }

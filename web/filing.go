@@ -112,16 +112,7 @@ func (s *server) caseFile(rq *request) error {
 	var errs formErrors
 	names := slices.Clone(f["materials"])
 	if s.filesAsStaff(rq) && rq.r.MultipartForm != nil {
-		// A material with a scan chosen is handed in, ticked or not.
-		var scanned []string
-		for k, fhs := range rq.r.MultipartForm.File {
-			if name, ok := strings.CutPrefix(k, "file."); ok && !slices.Contains(names, name) &&
-				slices.ContainsFunc(fhs, func(fh *multipart.FileHeader) bool { return fh.Size > 0 }) {
-				scanned = append(scanned, name)
-			}
-		}
-		slices.Sort(scanned)
-		names = append(names, scanned...)
+		names = append(names, scannedMaterials(rq.r.MultipartForm, names)...)
 	}
 	for _, name := range names {
 		copies := int32(1)
@@ -275,6 +266,21 @@ func (s *server) track(rq *request) error {
 		return s.trackSearch(rq, http.StatusBadRequest, number, errs)
 	}
 	return s.showTracked(rq, http.StatusOK, number, code, 0, "", formValues{}, formErrors{}, "")
+}
+
+// scannedMaterials are the materials of a form with files that have a
+// scan chosen ("file.<material>") and are not among ticked: a material
+// with a scan chosen is handed in, ticked or not. Sorted.
+func scannedMaterials(mf *multipart.Form, ticked []string) []string {
+	var out []string
+	for k, fhs := range mf.File {
+		if name, ok := strings.CutPrefix(k, "file."); ok && !slices.Contains(ticked, name) &&
+			slices.ContainsFunc(fhs, func(fh *multipart.FileHeader) bool { return fh.Size > 0 }) {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // attach uploads the scans chosen for a material (the form's

@@ -284,9 +284,18 @@ func (rq *request) staff() *yizhanv1.StaffMember { return rq.me.GetStaff() }
 // 413 as it is read.
 const maxForm = 1 << 20
 
-// uploadPath is the one form that takes files: the filing form, for
-// staff (scans of the materials).
-const uploadPath = "/cases"
+// takesFiles reports whether the form posted to path may carry files
+// (multipart), for staff: the filing form (/cases: scans of the
+// materials) and a case's actions (/cases/{number}/act: the scans of the
+// materials handed in after a correction notice).
+func takesFiles(path string) bool {
+	if path == "/cases" {
+		return true
+	}
+	rest, ok := strings.CutPrefix(path, "/cases/")
+	number, ok2 := strings.CutSuffix(rest, "/act")
+	return ok && ok2 && number != "" && !strings.Contains(number, "/")
+}
 
 // maxUpload is the largest form with files (multipart: the scans of a
 // filing) accepted: the files a filing may have, and the form.
@@ -313,7 +322,7 @@ func (s *server) wrap(h func(*request) error) http.Handler {
 			if isMultipart(r) {
 				// Only the filing form has files, only staff send them,
 				// and its token is checked before a byte of them is read.
-				if r.URL.Path != uploadPath || rq.me == nil || !s.checkCSRF(rq) {
+				if !takesFiles(r.URL.Path) || rq.me == nil || !s.checkCSRF(rq) {
 					s.fail(rq, errBadCSRF)
 					return
 				}

@@ -120,6 +120,17 @@ type fakeCases struct {
 	rate    func(context.Context, *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error)
 	act     func(string, *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) // the other actions, by name
 	refuses atomic.Int32
+	uploads atomic.Int32
+}
+
+func (f *fakeCases) Resubmit(_ context.Context, req *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
+	return f.act("resubmit", req)
+}
+
+// UploadAttachment takes every upload whole at once.
+func (f *fakeCases) UploadAttachment(_ context.Context, req *yizhanv1.UploadAttachmentRequest) (*yizhanv1.UploadAttachmentResponse, error) {
+	f.uploads.Add(1)
+	return &yizhanv1.UploadAttachmentResponse{Complete: true, Received: req.GetSize()}, nil
 }
 
 func (f *fakeCases) AssessFee(_ context.Context, req *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
