@@ -328,17 +328,40 @@ func (b *Book) heldReport(rd reader, id string) *yizhanv1.HeldReport {
 		h.FlaggedUnsignedAt = f.GetFlaggedAt()
 	}
 	if r.GetKind() == yizhanv1.ReportKind_REPORT_KIND_FIRST {
+		last := r.GetSignedAt().AsTime()
 		rd.eachBase(key(pReportFollowing, id, ""), func(k, _ []byte) bool {
 			f := &yizhanv1.UrgentReport{}
-			if v, ok := rd.get(reportKey(string(k[len(key(pReportFollowing, id, "")):]))); ok && proto.Unmarshal(v, f) == nil &&
-				f.GetKind() == yizhanv1.ReportKind_REPORT_KIND_FINAL && f.GetState() == yizhanv1.ReportState_REPORT_STATE_SIGNED {
+			if v, ok := rd.get(reportKey(string(k[len(key(pReportFollowing, id, "")):]))); !ok || proto.Unmarshal(v, f) != nil ||
+				f.GetState() != yizhanv1.ReportState_REPORT_STATE_SIGNED {
+				return true
+			}
+			if at := f.GetSignedAt().AsTime(); at.After(last) {
+				last = at
+			}
+			if f.GetKind() == yizhanv1.ReportKind_REPORT_KIND_FINAL {
 				h.Closed = true
-				return false
 			}
 			return true
 		})
+		if r.GetState() == yizhanv1.ReportState_REPORT_STATE_SIGNED {
+			h.LastReportedAt = timestamppb.New(last)
+		}
+		SetNextFollowUp(h)
 	}
 	return h
+}
+
+// SetNextFollowUp sets h's next_follow_up_due from its acknowledgements
+// and last report (duty.NextFollowUp): a first report signed, its matter
+// not closed. Call it again when acknowledgements are added.
+func SetNextFollowUp(h *yizhanv1.HeldReport) {
+	h.NextFollowUpDue = nil
+	if h.GetClosed() || h.GetLastReportedAt() == nil || h.GetReport().GetKind() != yizhanv1.ReportKind_REPORT_KIND_FIRST {
+		return
+	}
+	if due := duty.NextFollowUp(h.GetAcks(), h.GetLastReportedAt().AsTime()); !due.IsZero() {
+		h.NextFollowUpDue = timestamppb.New(due)
+	}
 }
 
 // ack returns an acknowledgement the book holds, by its id.

@@ -59,6 +59,21 @@ func FollowUpInterval(acks []*yizhanv1.ReportAck) (every time.Duration, from tim
 	return every, from
 }
 
+// NextFollowUp is when the next follow-up of a matter last reported at
+// last is due: the later of the acknowledgement that asked for them and
+// the last report, plus the interval asked; zero when none was asked.
+// (A closed matter owes none: the caller knows.)
+func NextFollowUp(acks []*yizhanv1.ReportAck, last time.Time) time.Time {
+	every, from := FollowUpInterval(acks)
+	if every == 0 {
+		return time.Time{}
+	}
+	if last.After(from) {
+		from = last
+	}
+	return from.Add(every)
+}
+
 // MissingFollowUps counts the follow-ups a matter owed and did not make
 // by until: from the acknowledgement that asked for them, each interval
 // that passed without a signed report of the matter is one missing,

@@ -130,3 +130,19 @@ func TestLogEntryChecks(t *testing.T) {
 		}
 	}
 }
+
+// The next follow-up is due an interval after the later of the request
+// and the last report; none without an interval asked.
+func TestNextFollowUp(t *testing.T) {
+	t0 := time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
+	acks := []*yizhanv1.ReportAck{{At: timestamppb.New(t0), FollowUpMinutes: 120}, {At: timestamppb.New(t0.Add(time.Hour)), FollowUpMinutes: 360}}
+	if got := NextFollowUp(acks, t0.Add(-time.Hour)); !got.Equal(t0.Add(2 * time.Hour)) {
+		t.Errorf("last reported before the request: due %v", got)
+	}
+	if got := NextFollowUp(acks, t0.Add(3*time.Hour)); !got.Equal(t0.Add(5 * time.Hour)) {
+		t.Errorf("last reported after it: due %v", got)
+	}
+	if got := NextFollowUp([]*yizhanv1.ReportAck{{At: timestamppb.New(t0)}}, t0); !got.IsZero() {
+		t.Errorf("no interval asked: due %v", got)
+	}
+}

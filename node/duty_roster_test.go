@@ -1,6 +1,7 @@
 package node_test
 
 import (
+	"context"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -196,8 +197,35 @@ func TestZeroReportsAndTheAssessment(t *testing.T) {
 	if _, err := cd.AcknowledgeReport(cduty.ctx(), &yizhanv1.AcknowledgeReportRequest{Id: id, FollowUpMinutes: 5}); status.Code(err) != codes.InvalidArgument {
 		t.Errorf("follow-ups every 5 minutes: %v", err)
 	}
-	if _, err := cd.AcknowledgeReport(cduty.ctx(), &yizhanv1.AcknowledgeReportRequest{Id: id, Request: "每小时续报", FollowUpMinutes: 60}); err != nil {
+	acked, err := cd.AcknowledgeReport(cduty.ctx(), &yizhanv1.AcknowledgeReportRequest{Id: id, Request: "每小时续报", FollowUpMinutes: 60})
+	if err != nil {
 		t.Fatal(err)
+	}
+	// The follow-up clock: due an hour after the request (the report was
+	// signed before it), at the county and at the village that owes it.
+	nextDue := func(c yizhanv1.DutyServiceClient, ctx context.Context) time.Time {
+		r, err := c.ListReports(ctx, &yizhanv1.ListReportsRequest{FirstId: id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, h := range r.GetReports() {
+			if h.GetReport().GetId() == id && h.GetNextFollowUpDue() != nil {
+				return h.GetNextFollowUpDue().AsTime()
+			}
+		}
+		return time.Time{}
+	}
+	var ackAt time.Time
+	for _, a := range acked.GetAcks() {
+		if a.GetFollowUpMinutes() == 60 {
+			ackAt = a.GetAt().AsTime()
+		}
+	}
+	if got, want := nextDue(cd, cduty.ctx()), ackAt.Add(time.Hour); ackAt.IsZero() || !got.Equal(want) {
+		t.Errorf("the next follow-up at the county: due %v, want %v (an hour after the request)", got, want)
+	}
+	if got, want := nextDue(vd, officer.ctx()), ackAt.Add(time.Hour); !got.Equal(want) {
+		t.Errorf("the next follow-up at the village: due %v, want %v", got, want)
 	}
 	statuses := func() map[string]*yizhanv1.ZeroReportStatus {
 		r, err := cd.ListZeroReports(cduty.ctx(), &yizhanv1.ListZeroReportsRequest{})

@@ -382,5 +382,6 @@ func (s *dutyService) countyAcks(ctx context.Context, rs []*yizhanv1.HeldReport,
 				h.Acks = append(h.Acks, a)
 			}
 		}
+		casebook.SetNextFollowUp(h) // an interval asked above counts here too
 	}
 }

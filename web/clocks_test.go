@@ -226,3 +226,20 @@ func TestResubmitCarriesTheScans(t *testing.T) {
 		t.Errorf("%d uploads, want the one scan", n)
 	}
 }
+
+// The duty page says when an open matter's next follow-up is due, and
+// marks it late past that; a closed matter owes none.
+func TestDutyFollowUpClock(t *testing.T) {
+	due := timestamppb.New(now.Add(time.Hour))
+	d := dutyData{Now: now}
+	if fu := d.FollowUp(&yizhanv1.HeldReport{NextFollowUpDue: due}); fu == nil || fu.Late || fu.Text != "下次续报应于 11-27 11:00 前" {
+		t.Errorf("before it is due: %+v", fu)
+	}
+	d.Now = now.Add(2 * time.Hour)
+	if fu := d.FollowUp(&yizhanv1.HeldReport{NextFollowUpDue: due}); fu == nil || !fu.Late || !strings.Contains(fu.Text, "续报已逾时") {
+		t.Errorf("past it: %+v", fu)
+	}
+	if fu := d.FollowUp(&yizhanv1.HeldReport{NextFollowUpDue: due, Closed: true}); fu != nil {
+		t.Errorf("a closed matter: %+v", fu)
+	}
+}

@@ -45,6 +45,27 @@ type dutyData struct {
 	Writer   bool                                  // may write and acknowledge
 	Form     formValues
 	Office   string
+	Now      time.Time
+}
+
+// followUp is an open matter's next follow-up as the page says it.
+type followUp struct {
+	Text string
+	Late bool
+}
+
+// FollowUp says when an open matter's next follow-up (续报) is due, as
+// the office above asked, and whether it is late; nil when none is owed.
+func (d dutyData) FollowUp(h *yizhanv1.HeldReport) *followUp {
+	due := h.GetNextFollowUpDue()
+	if due == nil || h.GetClosed() {
+		return nil
+	}
+	at := due.AsTime().In(china).Format("01-02 15:04")
+	if d.Now.After(due.AsTime()) {
+		return &followUp{Text: "续报已逾时（应于 " + at + " 前续报）", Late: true}
+	}
+	return &followUp{Text: "下次续报应于 " + at + " 前"}
 }
 
 var shiftStateNames = map[yizhanv1.ShiftState]string{
@@ -238,6 +259,7 @@ func (s *server) dutyShifts(rq *request, d *dutyData) error {
 		return nil
 	}
 	now := s.now().In(china)
+	d.Now = now
 	board, err := ro.GetOnDuty(ctx, &yizhanv1.GetOnDutyRequest{})
 	if err != nil {
 		return err

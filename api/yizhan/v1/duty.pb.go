@@ -971,8 +971,16 @@ type HeldReport struct {
 	// A draft first report its office's sweep found unsigned at its
 	// deadline (逾时未审签): when, at the reporting office.
 	FlaggedUnsignedAt *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=flagged_unsigned_at,json=flaggedUnsignedAt,proto3" json:"flagged_unsigned_at,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// A first report: when its matter was last reported (its latest signed
+	// report, first, follow-up or final).
+	LastReportedAt *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=last_reported_at,json=lastReportedAt,proto3" json:"last_reported_at,omitempty"`
+	// A matter not closed whose office above asked for follow-ups at an
+	// interval (ReportAck.follow_up_minutes): when the next 续报 is due (the
+	// later of the request and the last report, plus the interval); past
+	// it, the follow-up is late.
+	NextFollowUpDue *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=next_follow_up_due,json=nextFollowUpDue,proto3" json:"next_follow_up_due,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *HeldReport) Reset() {
@@ -1050,6 +1058,20 @@ func (x *HeldReport) GetClosed() bool {
 func (x *HeldReport) GetFlaggedUnsignedAt() *timestamppb.Timestamp {
 	if x != nil {
 		return x.FlaggedUnsignedAt
+	}
+	return nil
+}
+
+func (x *HeldReport) GetLastReportedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastReportedAt
+	}
+	return nil
+}
+
+func (x *HeldReport) GetNextFollowUpDue() *timestamppb.Timestamp {
+	if x != nil {
+		return x.NextFollowUpDue
 	}
 	return nil
 }
@@ -3739,7 +3761,7 @@ const file_yizhan_v1_duty_proto_rawDesc = "" +
 	"\tsignature\x18\b \x01(\fR\tsignature\x12!\n" +
 	"\fsigner_chain\x18\t \x03(\fR\vsignerChain\x12*\n" +
 	"\x11follow_up_minutes\x18\n" +
-	" \x01(\x05R\x0ffollowUpMinutes\"\xca\x02\n" +
+	" \x01(\x05R\x0ffollowUpMinutes\"\xd9\x03\n" +
 	"\n" +
 	"HeldReport\x12/\n" +
 	"\x06report\x18\x01 \x01(\v2\x17.yizhan.v1.UrgentReportR\x06report\x12;\n" +
@@ -3749,7 +3771,9 @@ const file_yizhan_v1_duty_proto_rawDesc = "" +
 	"\x03due\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x03due\x12(\n" +
 	"\x04acks\x18\x05 \x03(\v2\x14.yizhan.v1.ReportAckR\x04acks\x12\x16\n" +
 	"\x06closed\x18\x06 \x01(\bR\x06closed\x12J\n" +
-	"\x13flagged_unsigned_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\x11flaggedUnsignedAt\"\x87\x04\n" +
+	"\x13flagged_unsigned_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\x11flaggedUnsignedAt\x12D\n" +
+	"\x10last_reported_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\x0elastReportedAt\x12G\n" +
+	"\x12next_follow_up_due\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\x0fnextFollowUpDue\"\x87\x04\n" +
 	"\x12UnsignedReportFlag\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
 	"\treport_id\x18\x02 \x01(\tR\breportId\x12\x1f\n" +
@@ -4134,86 +4158,88 @@ var file_yizhan_v1_duty_proto_depIdxs = []int32{
 	48, // 15: yizhan.v1.HeldReport.due:type_name -> google.protobuf.Timestamp
 	10, // 16: yizhan.v1.HeldReport.acks:type_name -> yizhan.v1.ReportAck
 	48, // 17: yizhan.v1.HeldReport.flagged_unsigned_at:type_name -> google.protobuf.Timestamp
-	0,  // 18: yizhan.v1.UnsignedReportFlag.category:type_name -> yizhan.v1.IncidentCategory
-	1,  // 19: yizhan.v1.UnsignedReportFlag.level:type_name -> yizhan.v1.IncidentLevel
-	48, // 20: yizhan.v1.UnsignedReportFlag.occurred_at:type_name -> google.protobuf.Timestamp
-	48, // 21: yizhan.v1.UnsignedReportFlag.due:type_name -> google.protobuf.Timestamp
-	48, // 22: yizhan.v1.UnsignedReportFlag.flagged_at:type_name -> google.protobuf.Timestamp
-	9,  // 23: yizhan.v1.WriteReportRequest.report:type_name -> yizhan.v1.UrgentReport
-	9,  // 24: yizhan.v1.UpdateReportRequest.report:type_name -> yizhan.v1.UrgentReport
-	48, // 25: yizhan.v1.ZeroReport.at:type_name -> google.protobuf.Timestamp
-	17, // 26: yizhan.v1.ZeroReportStatus.zero_report:type_name -> yizhan.v1.ZeroReport
-	48, // 27: yizhan.v1.ListZeroReportsResponse.due:type_name -> google.protobuf.Timestamp
-	19, // 28: yizhan.v1.ListZeroReportsResponse.offices:type_name -> yizhan.v1.ZeroReportStatus
-	22, // 29: yizhan.v1.Assessment.offices:type_name -> yizhan.v1.OfficeAssessment
-	3,  // 30: yizhan.v1.ListReportsRequest.state:type_name -> yizhan.v1.ReportState
-	11, // 31: yizhan.v1.ListReportsResponse.reports:type_name -> yizhan.v1.HeldReport
-	12, // 32: yizhan.v1.ListUnsignedReportsResponse.flags:type_name -> yizhan.v1.UnsignedReportFlag
-	48, // 33: yizhan.v1.ReportExport.exported_at:type_name -> google.protobuf.Timestamp
-	9,  // 34: yizhan.v1.ReportExport.reports:type_name -> yizhan.v1.UrgentReport
-	10, // 35: yizhan.v1.ReportExport.acks:type_name -> yizhan.v1.ReportAck
-	12, // 36: yizhan.v1.ReportExport.unsigned:type_name -> yizhan.v1.UnsignedReportFlag
-	48, // 37: yizhan.v1.ShiftSwap.at:type_name -> google.protobuf.Timestamp
-	48, // 38: yizhan.v1.DutyShift.start:type_name -> google.protobuf.Timestamp
-	48, // 39: yizhan.v1.DutyShift.end:type_name -> google.protobuf.Timestamp
-	4,  // 40: yizhan.v1.DutyShift.state:type_name -> yizhan.v1.ShiftState
-	48, // 41: yizhan.v1.DutyShift.taken_over_at:type_name -> google.protobuf.Timestamp
-	48, // 42: yizhan.v1.DutyShift.handed_over_at:type_name -> google.protobuf.Timestamp
-	32, // 43: yizhan.v1.DutyShift.swaps:type_name -> yizhan.v1.ShiftSwap
-	5,  // 44: yizhan.v1.DutyLogEntry.kind:type_name -> yizhan.v1.LogKind
-	48, // 45: yizhan.v1.DutyLogEntry.at:type_name -> google.protobuf.Timestamp
-	48, // 46: yizhan.v1.DutyLogEntry.received_at:type_name -> google.protobuf.Timestamp
-	33, // 47: yizhan.v1.PublishShiftsRequest.shifts:type_name -> yizhan.v1.DutyShift
-	33, // 48: yizhan.v1.PublishShiftsResponse.shifts:type_name -> yizhan.v1.DutyShift
-	33, // 49: yizhan.v1.ListShiftsResponse.shifts:type_name -> yizhan.v1.DutyShift
-	33, // 50: yizhan.v1.OfficeOnDuty.shift:type_name -> yizhan.v1.DutyShift
-	42, // 51: yizhan.v1.GetOnDutyResponse.offices:type_name -> yizhan.v1.OfficeOnDuty
-	8,  // 52: yizhan.v1.GetOnDutyResponse.contacts:type_name -> yizhan.v1.DutyContact
-	34, // 53: yizhan.v1.WriteLogEntryRequest.entry:type_name -> yizhan.v1.DutyLogEntry
-	34, // 54: yizhan.v1.ListLogResponse.entries:type_name -> yizhan.v1.DutyLogEntry
-	13, // 55: yizhan.v1.DutyService.WriteReport:input_type -> yizhan.v1.WriteReportRequest
-	14, // 56: yizhan.v1.DutyService.UpdateReport:input_type -> yizhan.v1.UpdateReportRequest
-	15, // 57: yizhan.v1.DutyService.SignReport:input_type -> yizhan.v1.SignReportRequest
-	16, // 58: yizhan.v1.DutyService.AcknowledgeReport:input_type -> yizhan.v1.AcknowledgeReportRequest
-	25, // 59: yizhan.v1.DutyService.GetReport:input_type -> yizhan.v1.GetReportRequest
-	26, // 60: yizhan.v1.DutyService.ListReports:input_type -> yizhan.v1.ListReportsRequest
-	28, // 61: yizhan.v1.DutyService.ListUnsignedReports:input_type -> yizhan.v1.ListUnsignedReportsRequest
-	31, // 62: yizhan.v1.DutyService.ExportReports:input_type -> yizhan.v1.ExportReportsRequest
-	18, // 63: yizhan.v1.DutyService.SendZeroReport:input_type -> yizhan.v1.SendZeroReportRequest
-	20, // 64: yizhan.v1.DutyService.ListZeroReports:input_type -> yizhan.v1.ListZeroReportsRequest
-	23, // 65: yizhan.v1.DutyService.GetAssessment:input_type -> yizhan.v1.GetAssessmentRequest
-	35, // 66: yizhan.v1.DutyRosterService.PublishShifts:input_type -> yizhan.v1.PublishShiftsRequest
-	37, // 67: yizhan.v1.DutyRosterService.SwapShift:input_type -> yizhan.v1.SwapShiftRequest
-	38, // 68: yizhan.v1.DutyRosterService.TakeOverShift:input_type -> yizhan.v1.TakeOverShiftRequest
-	39, // 69: yizhan.v1.DutyRosterService.HandOverShift:input_type -> yizhan.v1.HandOverShiftRequest
-	40, // 70: yizhan.v1.DutyRosterService.ListShifts:input_type -> yizhan.v1.ListShiftsRequest
-	43, // 71: yizhan.v1.DutyRosterService.GetOnDuty:input_type -> yizhan.v1.GetOnDutyRequest
-	45, // 72: yizhan.v1.DutyRosterService.WriteLogEntry:input_type -> yizhan.v1.WriteLogEntryRequest
-	46, // 73: yizhan.v1.DutyRosterService.ListLog:input_type -> yizhan.v1.ListLogRequest
-	11, // 74: yizhan.v1.DutyService.WriteReport:output_type -> yizhan.v1.HeldReport
-	11, // 75: yizhan.v1.DutyService.UpdateReport:output_type -> yizhan.v1.HeldReport
-	11, // 76: yizhan.v1.DutyService.SignReport:output_type -> yizhan.v1.HeldReport
-	11, // 77: yizhan.v1.DutyService.AcknowledgeReport:output_type -> yizhan.v1.HeldReport
-	11, // 78: yizhan.v1.DutyService.GetReport:output_type -> yizhan.v1.HeldReport
-	27, // 79: yizhan.v1.DutyService.ListReports:output_type -> yizhan.v1.ListReportsResponse
-	29, // 80: yizhan.v1.DutyService.ListUnsignedReports:output_type -> yizhan.v1.ListUnsignedReportsResponse
-	49, // 81: yizhan.v1.DutyService.ExportReports:output_type -> google.api.HttpBody
-	17, // 82: yizhan.v1.DutyService.SendZeroReport:output_type -> yizhan.v1.ZeroReport
-	21, // 83: yizhan.v1.DutyService.ListZeroReports:output_type -> yizhan.v1.ListZeroReportsResponse
-	24, // 84: yizhan.v1.DutyService.GetAssessment:output_type -> yizhan.v1.Assessment
-	36, // 85: yizhan.v1.DutyRosterService.PublishShifts:output_type -> yizhan.v1.PublishShiftsResponse
-	33, // 86: yizhan.v1.DutyRosterService.SwapShift:output_type -> yizhan.v1.DutyShift
-	33, // 87: yizhan.v1.DutyRosterService.TakeOverShift:output_type -> yizhan.v1.DutyShift
-	33, // 88: yizhan.v1.DutyRosterService.HandOverShift:output_type -> yizhan.v1.DutyShift
-	41, // 89: yizhan.v1.DutyRosterService.ListShifts:output_type -> yizhan.v1.ListShiftsResponse
-	44, // 90: yizhan.v1.DutyRosterService.GetOnDuty:output_type -> yizhan.v1.GetOnDutyResponse
-	34, // 91: yizhan.v1.DutyRosterService.WriteLogEntry:output_type -> yizhan.v1.DutyLogEntry
-	47, // 92: yizhan.v1.DutyRosterService.ListLog:output_type -> yizhan.v1.ListLogResponse
-	74, // [74:93] is the sub-list for method output_type
-	55, // [55:74] is the sub-list for method input_type
-	55, // [55:55] is the sub-list for extension type_name
-	55, // [55:55] is the sub-list for extension extendee
-	0,  // [0:55] is the sub-list for field type_name
+	48, // 18: yizhan.v1.HeldReport.last_reported_at:type_name -> google.protobuf.Timestamp
+	48, // 19: yizhan.v1.HeldReport.next_follow_up_due:type_name -> google.protobuf.Timestamp
+	0,  // 20: yizhan.v1.UnsignedReportFlag.category:type_name -> yizhan.v1.IncidentCategory
+	1,  // 21: yizhan.v1.UnsignedReportFlag.level:type_name -> yizhan.v1.IncidentLevel
+	48, // 22: yizhan.v1.UnsignedReportFlag.occurred_at:type_name -> google.protobuf.Timestamp
+	48, // 23: yizhan.v1.UnsignedReportFlag.due:type_name -> google.protobuf.Timestamp
+	48, // 24: yizhan.v1.UnsignedReportFlag.flagged_at:type_name -> google.protobuf.Timestamp
+	9,  // 25: yizhan.v1.WriteReportRequest.report:type_name -> yizhan.v1.UrgentReport
+	9,  // 26: yizhan.v1.UpdateReportRequest.report:type_name -> yizhan.v1.UrgentReport
+	48, // 27: yizhan.v1.ZeroReport.at:type_name -> google.protobuf.Timestamp
+	17, // 28: yizhan.v1.ZeroReportStatus.zero_report:type_name -> yizhan.v1.ZeroReport
+	48, // 29: yizhan.v1.ListZeroReportsResponse.due:type_name -> google.protobuf.Timestamp
+	19, // 30: yizhan.v1.ListZeroReportsResponse.offices:type_name -> yizhan.v1.ZeroReportStatus
+	22, // 31: yizhan.v1.Assessment.offices:type_name -> yizhan.v1.OfficeAssessment
+	3,  // 32: yizhan.v1.ListReportsRequest.state:type_name -> yizhan.v1.ReportState
+	11, // 33: yizhan.v1.ListReportsResponse.reports:type_name -> yizhan.v1.HeldReport
+	12, // 34: yizhan.v1.ListUnsignedReportsResponse.flags:type_name -> yizhan.v1.UnsignedReportFlag
+	48, // 35: yizhan.v1.ReportExport.exported_at:type_name -> google.protobuf.Timestamp
+	9,  // 36: yizhan.v1.ReportExport.reports:type_name -> yizhan.v1.UrgentReport
+	10, // 37: yizhan.v1.ReportExport.acks:type_name -> yizhan.v1.ReportAck
+	12, // 38: yizhan.v1.ReportExport.unsigned:type_name -> yizhan.v1.UnsignedReportFlag
+	48, // 39: yizhan.v1.ShiftSwap.at:type_name -> google.protobuf.Timestamp
+	48, // 40: yizhan.v1.DutyShift.start:type_name -> google.protobuf.Timestamp
+	48, // 41: yizhan.v1.DutyShift.end:type_name -> google.protobuf.Timestamp
+	4,  // 42: yizhan.v1.DutyShift.state:type_name -> yizhan.v1.ShiftState
+	48, // 43: yizhan.v1.DutyShift.taken_over_at:type_name -> google.protobuf.Timestamp
+	48, // 44: yizhan.v1.DutyShift.handed_over_at:type_name -> google.protobuf.Timestamp
+	32, // 45: yizhan.v1.DutyShift.swaps:type_name -> yizhan.v1.ShiftSwap
+	5,  // 46: yizhan.v1.DutyLogEntry.kind:type_name -> yizhan.v1.LogKind
+	48, // 47: yizhan.v1.DutyLogEntry.at:type_name -> google.protobuf.Timestamp
+	48, // 48: yizhan.v1.DutyLogEntry.received_at:type_name -> google.protobuf.Timestamp
+	33, // 49: yizhan.v1.PublishShiftsRequest.shifts:type_name -> yizhan.v1.DutyShift
+	33, // 50: yizhan.v1.PublishShiftsResponse.shifts:type_name -> yizhan.v1.DutyShift
+	33, // 51: yizhan.v1.ListShiftsResponse.shifts:type_name -> yizhan.v1.DutyShift
+	33, // 52: yizhan.v1.OfficeOnDuty.shift:type_name -> yizhan.v1.DutyShift
+	42, // 53: yizhan.v1.GetOnDutyResponse.offices:type_name -> yizhan.v1.OfficeOnDuty
+	8,  // 54: yizhan.v1.GetOnDutyResponse.contacts:type_name -> yizhan.v1.DutyContact
+	34, // 55: yizhan.v1.WriteLogEntryRequest.entry:type_name -> yizhan.v1.DutyLogEntry
+	34, // 56: yizhan.v1.ListLogResponse.entries:type_name -> yizhan.v1.DutyLogEntry
+	13, // 57: yizhan.v1.DutyService.WriteReport:input_type -> yizhan.v1.WriteReportRequest
+	14, // 58: yizhan.v1.DutyService.UpdateReport:input_type -> yizhan.v1.UpdateReportRequest
+	15, // 59: yizhan.v1.DutyService.SignReport:input_type -> yizhan.v1.SignReportRequest
+	16, // 60: yizhan.v1.DutyService.AcknowledgeReport:input_type -> yizhan.v1.AcknowledgeReportRequest
+	25, // 61: yizhan.v1.DutyService.GetReport:input_type -> yizhan.v1.GetReportRequest
+	26, // 62: yizhan.v1.DutyService.ListReports:input_type -> yizhan.v1.ListReportsRequest
+	28, // 63: yizhan.v1.DutyService.ListUnsignedReports:input_type -> yizhan.v1.ListUnsignedReportsRequest
+	31, // 64: yizhan.v1.DutyService.ExportReports:input_type -> yizhan.v1.ExportReportsRequest
+	18, // 65: yizhan.v1.DutyService.SendZeroReport:input_type -> yizhan.v1.SendZeroReportRequest
+	20, // 66: yizhan.v1.DutyService.ListZeroReports:input_type -> yizhan.v1.ListZeroReportsRequest
+	23, // 67: yizhan.v1.DutyService.GetAssessment:input_type -> yizhan.v1.GetAssessmentRequest
+	35, // 68: yizhan.v1.DutyRosterService.PublishShifts:input_type -> yizhan.v1.PublishShiftsRequest
+	37, // 69: yizhan.v1.DutyRosterService.SwapShift:input_type -> yizhan.v1.SwapShiftRequest
+	38, // 70: yizhan.v1.DutyRosterService.TakeOverShift:input_type -> yizhan.v1.TakeOverShiftRequest
+	39, // 71: yizhan.v1.DutyRosterService.HandOverShift:input_type -> yizhan.v1.HandOverShiftRequest
+	40, // 72: yizhan.v1.DutyRosterService.ListShifts:input_type -> yizhan.v1.ListShiftsRequest
+	43, // 73: yizhan.v1.DutyRosterService.GetOnDuty:input_type -> yizhan.v1.GetOnDutyRequest
+	45, // 74: yizhan.v1.DutyRosterService.WriteLogEntry:input_type -> yizhan.v1.WriteLogEntryRequest
+	46, // 75: yizhan.v1.DutyRosterService.ListLog:input_type -> yizhan.v1.ListLogRequest
+	11, // 76: yizhan.v1.DutyService.WriteReport:output_type -> yizhan.v1.HeldReport
+	11, // 77: yizhan.v1.DutyService.UpdateReport:output_type -> yizhan.v1.HeldReport
+	11, // 78: yizhan.v1.DutyService.SignReport:output_type -> yizhan.v1.HeldReport
+	11, // 79: yizhan.v1.DutyService.AcknowledgeReport:output_type -> yizhan.v1.HeldReport
+	11, // 80: yizhan.v1.DutyService.GetReport:output_type -> yizhan.v1.HeldReport
+	27, // 81: yizhan.v1.DutyService.ListReports:output_type -> yizhan.v1.ListReportsResponse
+	29, // 82: yizhan.v1.DutyService.ListUnsignedReports:output_type -> yizhan.v1.ListUnsignedReportsResponse
+	49, // 83: yizhan.v1.DutyService.ExportReports:output_type -> google.api.HttpBody
+	17, // 84: yizhan.v1.DutyService.SendZeroReport:output_type -> yizhan.v1.ZeroReport
+	21, // 85: yizhan.v1.DutyService.ListZeroReports:output_type -> yizhan.v1.ListZeroReportsResponse
+	24, // 86: yizhan.v1.DutyService.GetAssessment:output_type -> yizhan.v1.Assessment
+	36, // 87: yizhan.v1.DutyRosterService.PublishShifts:output_type -> yizhan.v1.PublishShiftsResponse
+	33, // 88: yizhan.v1.DutyRosterService.SwapShift:output_type -> yizhan.v1.DutyShift
+	33, // 89: yizhan.v1.DutyRosterService.TakeOverShift:output_type -> yizhan.v1.DutyShift
+	33, // 90: yizhan.v1.DutyRosterService.HandOverShift:output_type -> yizhan.v1.DutyShift
+	41, // 91: yizhan.v1.DutyRosterService.ListShifts:output_type -> yizhan.v1.ListShiftsResponse
+	44, // 92: yizhan.v1.DutyRosterService.GetOnDuty:output_type -> yizhan.v1.GetOnDutyResponse
+	34, // 93: yizhan.v1.DutyRosterService.WriteLogEntry:output_type -> yizhan.v1.DutyLogEntry
+	47, // 94: yizhan.v1.DutyRosterService.ListLog:output_type -> yizhan.v1.ListLogResponse
+	76, // [76:95] is the sub-list for method output_type
+	57, // [57:76] is the sub-list for method input_type
+	57, // [57:57] is the sub-list for extension type_name
+	57, // [57:57] is the sub-list for extension extendee
+	0,  // [0:57] is the sub-list for field type_name
 }
 
 func init() { file_yizhan_v1_duty_proto_init() }
