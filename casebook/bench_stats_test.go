@@ -239,3 +239,60 @@ func BenchmarkCardSweep(b *testing.B) {
 	}
 	b.ReportMetric(float64(len(running)), "running")
 }
+
+// BenchmarkZeroReportsOfAYear reads a year of zero reports (零报告) at a
+// county of 300 offices, day by day, as a year's duty assessment
+// (GET /v1/duty/assessment, from 01-01 to 12-31) does: 109,500 records,
+// in one walk (Book.ZeroReportsBetween).
+func BenchmarkZeroReportsOfAYear(b *testing.B) {
+	db, err := badgerstore.OpenDB(b.TempDir(), badgerstore.DBOptions{County: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	book, err := Open(db, county)
+	if err != nil {
+		b.Fatal(err)
+	}
+	const offices = 300
+	first := time.Date(2026, 1, 1, 0, 0, 0, 0, registry.CST)
+	wb := db.NewWriteBatch()
+	for d := range 365 {
+		day := first.AddDate(0, 0, d)
+		for o := range offices {
+			office := fmt.Sprintf("450122%03d000", o)
+			z := &yizhanv1.ZeroReport{Id: "LB-" + office, OfficeCode: office, Day: day.Format("2006-01-02"), By: "duty", ByName: "值班员",
+				At: timestamppb.New(day.Add(15 * time.Hour)), Note: "无紧急重大情况"}
+			v, err := proto.Marshal(z)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := wb.Set(key(pZero, day.Format("20060102"), office), v); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	if err := wb.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	var lat []time.Duration
+	b.ResetTimer()
+	for range b.N {
+		t := time.Now()
+		held := 0
+		year, err := book.ZeroReportsBetween("20260101", "20261231")
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, zs := range year {
+			held += len(zs)
+		}
+		if held != 365*offices {
+			b.Fatalf("read %d zero reports, want %d", held, 365*offices)
+		}
+		lat = append(lat, time.Since(t))
+	}
+	b.StopTimer()
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+}

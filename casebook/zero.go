@@ -98,6 +98,39 @@ func (b *Book) zeroReport(id string) (*yizhanv1.ZeroReport, bool) {
 	return z, ok
 }
 
+// ZeroReportsBetween are the zero reports of the days from through to
+// (YYYYMMDD, both included) held here, by day and office, read in one
+// walk (a year's assessment: docs/BENCHMARKS.md).
+func (b *Book) ZeroReportsBetween(from, to string) (map[string]map[string]*yizhanv1.ZeroReport, error) {
+	out := map[string]map[string]*yizhanv1.ZeroReport{}
+	err := b.db.View(func(txn *badger.Txn) error {
+		opts := badger.DefaultIteratorOptions
+		opts.Prefix = []byte(pZero)
+		it := txn.NewIterator(opts)
+		defer it.Close()
+		for it.Seek(key(pZero, from, "")); it.Valid(); it.Next() {
+			rest := it.Item().Key()[len(pZero):]
+			if len(rest) < 9 || rest[8] != 0 {
+				continue
+			}
+			day := string(rest[:8])
+			if day > to {
+				break
+			}
+			z := &yizhanv1.ZeroReport{}
+			if err := it.Item().Value(func(v []byte) error { return proto.Unmarshal(v, z) }); err != nil {
+				return err
+			}
+			if out[day] == nil {
+				out[day] = map[string]*yizhanv1.ZeroReport{}
+			}
+			out[day][z.GetOfficeCode()] = z
+		}
+		return nil
+	})
+	return out, err
+}
+
 // ZeroReports are the zero reports of day (YYYYMMDD) held here, by office.
 func (b *Book) ZeroReports(day string) (map[string]*yizhanv1.ZeroReport, error) {
 	out := map[string]*yizhanv1.ZeroReport{}
