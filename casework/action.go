@@ -504,6 +504,12 @@ func checkInput(c *yizhanv1.Case, action Action, e *yizhanv1.CaseEvent, in *yizh
 		if len(e.GetMaterials()) == 0 {
 			vs.addReason(registry.ReasonRequired, "materials", "is required: hand in what the correction notice asked for")
 		}
+		// The case's files as they will be (a material handed in again
+		// replaces the earlier one) stay within the limit a filing has.
+		if total := filesSize(mergeMaterials(c.GetMaterials(), e.GetMaterials())); total > MaxCaseAttachmentBytes {
+			vs.addReason(registry.ReasonOutOfRange, "materials",
+				"the case's files would come to %d bytes with these, more than the %d a case may hold", total, MaxCaseAttachmentBytes)
+		}
 
 	case ActionCertify:
 		if e.GetCertificateNumber() == "" {

@@ -20,7 +20,8 @@ const (
 	// at 200 dpi.
 	MaxAttachmentBytes = 10 << 20
 	// MaxCaseAttachmentBytes bounds the files of one filing or
-	// resubmission together.
+	// resubmission together, and those a case holds (after a
+	// resubmission, whose materials replace the ones of the same name).
 	MaxCaseAttachmentBytes = 40 << 20
 	// MaxFilesPerMaterial bounds the files of one material.
 	MaxFilesPerMaterial = 20
@@ -127,6 +128,17 @@ func checkFiles(vs *violations, field string, ms []*yizhanv1.SubmittedMaterial) 
 	if total > MaxCaseAttachmentBytes {
 		vs.addReason(registry.ReasonOutOfRange, field, "the files come to %d bytes, more than the %d a filing may have", total, MaxCaseAttachmentBytes)
 	}
+}
+
+// filesSize is the bytes of the files the materials name.
+func filesSize(ms []*yizhanv1.SubmittedMaterial) int64 {
+	var total int64
+	for _, m := range ms {
+		for _, a := range m.GetFiles() {
+			total += a.GetSize()
+		}
+	}
+	return total
 }
 
 // Attachments lists the files the events name, each once, in order.

@@ -81,3 +81,41 @@ func TestFilingChecksItsFiles(t *testing.T) {
 		t.Errorf("violations on %v", fields)
 	}
 }
+
+// A case holds at most MaxCaseAttachmentBytes of files: a resubmission
+// that would take it past that is refused on materials; one that
+// replaces a material's files counts the new ones instead of the old.
+func TestACaseHoldsItsFilesWithinTheLimit(t *testing.T) {
+	w := newWorld(t)
+	it := w.reg.item(tobacco)
+	scans := func(seed byte, n int) []*yizhanv1.Attachment {
+		var out []*yizhanv1.Attachment
+		for i := range n {
+			out = append(out, &yizhanv1.Attachment{Sha256: strings.Repeat(string(rune('a'+int(seed))), 63) + string(rune('0'+i)), Size: MaxAttachmentBytes, ContentType: TypePDF})
+		}
+		return out
+	}
+	n := w.file(county, tobacco, countyClerk, tobaccoMaterials[:1]...)
+	w.mustDo(county, n, ActionRequestCorrection, &req{Reason: "请补齐"}, countyClerk)
+	// Three materials with 10 MiB each is 30 MiB; a fourth of 20 MiB more
+	// would make 50.
+	first := []*yizhanv1.SubmittedMaterial{
+		{Name: it.GetMaterials()[1].GetName(), Copies: 1, Files: scans(1, 1)},
+		{Name: it.GetMaterials()[2].GetName(), Copies: 1, Files: scans(2, 1)},
+		{Name: it.GetMaterials()[3].GetName(), Copies: 1, Files: scans(3, 1)},
+	}
+	c, _ := w.books[county].Case(n)
+	if _, err := NewEvent(c, ActionResubmit, &req{Materials: first}, countyClerk, county, w.now, w.reg); err != nil {
+		t.Fatalf("30 MiB: %v", err)
+	}
+	c.Materials = mergeMaterials(c.GetMaterials(), first)
+	more := []*yizhanv1.SubmittedMaterial{{Name: it.GetMaterials()[4].GetName(), Copies: 1, Files: scans(4, 2)}}
+	_, err := NewEvent(c, ActionResubmit, &req{Materials: more}, countyClerk, county, w.now, w.reg)
+	wantField(t, err, "materials")
+	// Handing in the first material again with one file replaces its
+	// files: still 30 MiB.
+	again := []*yizhanv1.SubmittedMaterial{{Name: it.GetMaterials()[1].GetName(), Copies: 1, Files: scans(5, 1)}}
+	if _, err := NewEvent(c, ActionResubmit, &req{Materials: again}, countyClerk, county, w.now, w.reg); err != nil {
+		t.Errorf("replacing a material's files: %v", err)
+	}
+}
