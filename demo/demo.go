@@ -372,7 +372,8 @@ func (c *County) seed(ctx context.Context) error {
 				// One request ID: a retry after a lost answer makes no
 				// third version.
 				_, err := reg.UpdateItem(ctx, &yizhanv1.UpdateItemRequest{RequestId: "demo-" + it.Code + "-v2",
-					Item: &yizhanv1.Item{Code: it.Code, PromisedLimitDays: days}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"promised_limit_days"}}})
+					Item:       &yizhanv1.Item{Code: it.Code, PromisedLimitDays: days, ChangeNote: "依县政府提速要求压缩承诺时限"},
+					UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"promised_limit_days"}}})
 				return err
 			}); err != nil {
 				return err

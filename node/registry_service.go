@@ -374,7 +374,16 @@ func (s *registryService) UpdateItem(ctx context.Context, req *yizhanv1.UpdateIt
 			if next.GetType() == yizhanv1.ItemType_ITEM_TYPE_NON_LICENCE && cur.GetType() != yizhanv1.ItemType_ITEM_TYPE_NON_LICENCE {
 				return nil, errAbolishedType
 			}
-			return s.command(p, &peerv1.UpdateItem{Item: next, BaseVersion: cur.GetVersion()}), nil
+			cmd := s.command(p, &peerv1.UpdateItem{Item: next, BaseVersion: cur.GetVersion()})
+			if strings.TrimSpace(next.GetChangeNote()) == "" {
+				// The version's own errors first: they say more.
+				if err := s.n.office.Registry().Check(cmd); err != nil {
+					return nil, err
+				}
+				return nil, fieldReasonError("item.change_note", registry.ReasonRequired,
+					"is required: every new version of an item says why it changes and on what document (修改说明)")
+			}
+			return cmd, nil
 		},
 		itemAnswer)
 }

@@ -65,7 +65,7 @@ func TestEveryWriteRetriedWithItsRequestIDHasOneEffect(t *testing.T) {
 		return admin.reg.CreateItem(admin.ctx(), &yizhanv1.CreateItemRequest{RequestId: "item-1", Item: item})
 	})
 	upd := twice("update an item", func() (proto.Message, error) {
-		return admin.reg.UpdateItem(admin.ctx(), &yizhanv1.UpdateItemRequest{RequestId: "item-2", Item: &yizhanv1.Item{Code: item.Code, PromisedLimitDays: 5}})
+		return admin.reg.UpdateItem(admin.ctx(), &yizhanv1.UpdateItemRequest{RequestId: "item-2", Item: &yizhanv1.Item{Code: item.Code, PromisedLimitDays: 5, ChangeNote: "提速"}})
 	})
 	if v := upd.(*yizhanv1.ItemWriteResponse).GetItem().GetVersion(); v != 2 {
 		t.Errorf("the item is at version %d after one update sent twice, want 2", v)

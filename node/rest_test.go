@@ -132,8 +132,13 @@ func TestRESTRegistryWritesAndErrors(t *testing.T) {
 		})
 	}
 
-	// An edit makes a new version; the old one stays readable.
+	// An edit says why (修改说明), and makes a new version; the old one
+	// stays readable.
 	code, body = restCall(t, "PATCH", base+"/v1/items/YC-1", tok, `{"promised_limit_days":8}`)
+	if code != 400 || !strings.Contains(toJSON(body), "item.change_note") {
+		t.Errorf("an edit without its reason: %d %v", code, body)
+	}
+	code, body = restCall(t, "PATCH", base+"/v1/items/YC-1", tok, `{"promised_limit_days":8,"change_note":"县政府提速文件"}`)
 	if code != 200 {
 		t.Fatalf("patch item: %d %v", code, body)
 	}

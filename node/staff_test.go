@@ -143,7 +143,13 @@ func TestRetiredItem(t *testing.T) {
 	} else if _, field := fieldOf(err); field != "item.type" {
 		t.Errorf("an item of a type abolished in 2015 names %q", field)
 	}
-	retired, err := f.admin.reg.UpdateItem(f.admin.ctx(), &yizhanv1.UpdateItemRequest{Item: &yizhanv1.Item{Code: tobacco().Code, Retired: true},
+	if _, err := f.admin.reg.UpdateItem(f.admin.ctx(), &yizhanv1.UpdateItemRequest{Item: &yizhanv1.Item{Code: tobacco().Code, Retired: true},
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"retired"}}}); status.Code(err) != codes.InvalidArgument {
+		t.Errorf("a retirement without its reason: %v", err)
+	} else if _, field := fieldOf(err); field != "item.change_note" {
+		t.Errorf("a retirement without its reason names %q", field)
+	}
+	retired, err := f.admin.reg.UpdateItem(f.admin.ctx(), &yizhanv1.UpdateItemRequest{Item: &yizhanv1.Item{Code: tobacco().Code, Retired: true, ChangeNote: "依据县政府第 12 号文废止"},
 		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"retired"}}})
 	if err != nil || !retired.GetItem().GetRetired() {
 		t.Fatalf("retire: %v %v", retired, err)

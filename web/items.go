@@ -542,8 +542,12 @@ func (s *server) itemRetire(rq *request) error {
 	}
 	code := rq.r.PathValue("code")
 	retired := rq.r.PostForm.Get("retired") == "1"
+	note := strings.TrimSpace(rq.r.PostForm.Get("change_note"))
+	if note == "" {
+		return &pageError{status: http.StatusBadRequest, title: "未办理", msg: "请填写废止或恢复受理的依据（文件名称、文号）。"}
+	}
 	resp, err := s.cfg.Registry.UpdateItem(rq.ctx(), &yizhanv1.UpdateItemRequest{
-		Item: &yizhanv1.Item{Code: code, Retired: retired}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"retired"}},
+		Item: &yizhanv1.Item{Code: code, Retired: retired, ChangeNote: note}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"retired"}},
 	})
 	if err != nil {
 		return err

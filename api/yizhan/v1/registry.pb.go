@@ -883,6 +883,7 @@ type Item struct {
 	Aliases []string `protobuf:"bytes,29,rep,name=aliases,proto3" json:"aliases,omitempty"`
 	// Why this version was made (修改说明), from the edit that made it:
 	// shown in the item's history. Not carried over to the next version.
+	// Required of every edit (UpdateItem), a retirement too.
 	ChangeNote        string `protobuf:"bytes,30,opt,name=change_note,json=changeNote,proto3" json:"change_note,omitempty"`
 	PromisedLimitDays int32  `protobuf:"varint,12,opt,name=promised_limit_days,json=promisedLimitDays,proto3" json:"promised_limit_days,omitempty"` // 承诺时限 (working days), ≤ statutory
 	FeeBasis          string `protobuf:"bytes,13,opt,name=fee_basis,json=feeBasis,proto3" json:"fee_basis,omitempty"`                               // 收费依据
