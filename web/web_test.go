@@ -68,6 +68,7 @@ type fakeRegistry struct {
 	getItem     func(*yizhanv1.GetItemRequest) (*yizhanv1.GetItemResponse, error)
 	listGrants  func(context.Context) (*yizhanv1.ListGrantsResponse, error)
 	createItems atomic.Int32
+	updates     []*yizhanv1.UpdateItemRequest
 }
 
 func (f *fakeRegistry) GetOffice(_ context.Context, req *yizhanv1.GetOfficeRequest) (*yizhanv1.GetOfficeResponse, error) {
@@ -856,5 +857,29 @@ func TestItemFormCarriesTheFeeUnit(t *testing.T) {
 	}
 	if !slices.Contains(editableItemFields, "fee_unit") {
 		t.Error("an edit does not send the fee's unit")
+	}
+}
+
+func (f *fakeRegistry) UpdateItem(_ context.Context, req *yizhanv1.UpdateItemRequest) (*yizhanv1.ItemWriteResponse, error) {
+	f.updates = append(f.updates, req)
+	return &yizhanv1.ItemWriteResponse{Item: req.GetItem()}, nil
+}
+
+// Retiring an item (废止) states its document: without it nothing is
+// asked of the API; with it, the new version carries it as its change
+// note.
+func TestRetiringAnItemStatesWhy(t *testing.T) {
+	f := newFixture(t)
+	_, page := f.do(t, "GET", "/admin/items", nil, session(adminToken))
+	form := url.Values{"csrf": {csrfOf(t, page)}, "retired": {"1"}}
+	if resp, _ := f.do(t, "POST", "/admin/items/450122-YC-001/retire", form, session(adminToken)); resp.StatusCode != http.StatusBadRequest || len(f.reg.updates) != 0 {
+		t.Fatalf("a retirement without its document: %s, %d updates", resp.Status, len(f.reg.updates))
+	}
+	form.Set("change_note", "县政府 2026 年第 12 号文")
+	if resp, body := f.do(t, "POST", "/admin/items/450122-YC-001/retire", form, session(adminToken)); resp.StatusCode >= 400 {
+		t.Fatalf("retire: %s\n%s", resp.Status, body)
+	}
+	if len(f.reg.updates) != 1 || !f.reg.updates[0].GetItem().GetRetired() || f.reg.updates[0].GetItem().GetChangeNote() != "县政府 2026 年第 12 号文" {
+		t.Errorf("the API was asked %v", f.reg.updates)
 	}
 }
