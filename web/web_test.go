@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -18,6 +19,7 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -69,6 +71,9 @@ type fakeRegistry struct {
 	listGrants  func(context.Context) (*yizhanv1.ListGrantsResponse, error)
 	createItems atomic.Int32
 	updates     []*yizhanv1.UpdateItemRequest
+	// staffUpdates and officeUpdates are the edits asked for.
+	staffUpdates  []*yizhanv1.UpdateStaffRequest
+	officeUpdates []*yizhanv1.UpdateOfficeRequest
 }
 
 func (f *fakeRegistry) GetOffice(_ context.Context, req *yizhanv1.GetOfficeRequest) (*yizhanv1.GetOfficeResponse, error) {
@@ -881,5 +886,51 @@ func TestRetiringAnItemStatesWhy(t *testing.T) {
 	}
 	if len(f.reg.updates) != 1 || !f.reg.updates[0].GetItem().GetRetired() || f.reg.updates[0].GetItem().GetChangeNote() != "县政府 2026 年第 12 号文" {
 		t.Errorf("the API was asked %v", f.reg.updates)
+	}
+}
+
+func (f *fakeRegistry) UpdateStaff(_ context.Context, req *yizhanv1.UpdateStaffRequest) (*yizhanv1.StaffWriteResponse, error) {
+	f.staffUpdates = append(f.staffUpdates, req)
+	m := proto.CloneOf(req.GetStaff())
+	m.Username, m.OfficeCode = req.GetUsername(), county
+	return &yizhanv1.StaffWriteResponse{Staff: m}, nil
+}
+
+func (f *fakeRegistry) UpdateOffice(_ context.Context, req *yizhanv1.UpdateOfficeRequest) (*yizhanv1.CreateOfficeResponse, error) {
+	f.officeUpdates = append(f.officeUpdates, req)
+	return &yizhanv1.CreateOfficeResponse{Office: req.GetOffice()}, nil
+}
+
+// The admin forms ask the API for what the admin chose: a staff member
+// disabled, roles changed, a password reset; an office renamed with its
+// address, phone and the authority whose name its documents bear.
+func TestAdminEditsReachTheAPI(t *testing.T) {
+	f := newFixture(t)
+	_, page := f.do(t, "GET", "/admin/items", nil, session(adminToken))
+	token := csrfOf(t, page)
+	form := url.Values{"csrf": {token}, "name": {"陈静"}, "department_code": {"yc"}, "disabled": {"1"},
+		"roles": {strconv.Itoa(int(yizhanv1.Role_ROLE_CLERK)), strconv.Itoa(int(yizhanv1.Role_ROLE_REVIEWER))}, "new_password": {"Yizhan-2026-reset"}}
+	if resp, body := f.do(t, "POST", "/admin/staff/chenjing", form, session(adminToken)); resp.StatusCode >= 400 {
+		t.Fatalf("staff edit: %s\n%s", resp.Status, body)
+	}
+	if len(f.reg.staffUpdates) != 1 {
+		t.Fatalf("%d staff updates", len(f.reg.staffUpdates))
+	}
+	u := f.reg.staffUpdates[0]
+	if u.GetUsername() != "chenjing" || !u.GetStaff().GetDisabled() || len(u.GetStaff().GetRoles()) != 2 || u.GetNewPassword() != "Yizhan-2026-reset" ||
+		u.GetStaff().GetDepartmentCode() != "yc" {
+		t.Errorf("the API was asked %v", u)
+	}
+	office := url.Values{"csrf": {token}, "name": {"城关镇便民服务中心"}, "address": {"城关镇人民路 1 号"}, "phone": {"0771-6201001"}, "authority": {"城关镇人民政府"}}
+	if resp, body := f.do(t, "POST", "/admin/offices/office/450122101000", office, session(adminToken)); resp.StatusCode >= 400 {
+		t.Fatalf("office edit: %s\n%s", resp.Status, body)
+	}
+	if len(f.reg.officeUpdates) != 1 || f.reg.officeUpdates[0].GetCode() != "450122101000" ||
+		f.reg.officeUpdates[0].GetOffice().GetAuthority() != "城关镇人民政府" || f.reg.officeUpdates[0].GetOffice().GetPhone() != "0771-6201001" {
+		t.Errorf("the API was asked %v", f.reg.officeUpdates)
+	}
+	// Not an admin: nothing is asked.
+	if resp, _ := f.do(t, "POST", "/admin/staff/chenjing", form, session(adminClerkToken)); resp.StatusCode < 300 || len(f.reg.staffUpdates) != 1 {
+		t.Errorf("a clerk's staff edit: %s, %d updates", resp.Status, len(f.reg.staffUpdates))
 	}
 }
