@@ -673,8 +673,14 @@ func (s *levelsController) checkOverlap(tables []*table.Table, lev int) bool {
 // split the main compaction up into sub-compactions. Each sub-compaction runs
 // concurrently, only iterating over the provided key range, generating tables.
 // This speeds up the compaction significantly.
+//
+// yizhan patch: it returns the error it stopped on. A builder's error
+// reaches the others through inflightBuilders.Do, which hands it to the
+// one that asks next and keeps it no longer: upstream, that one broke off
+// without passing it on, so Finish found no error and the compaction
+// kept the tables it had, deleting the keys of those it had not made.
 func (s *levelsController) subcompact(it y.Iterator, kr keyRange, cd compactDef,
-	inflightBuilders *y.Throttle, res chan<- *table.Table) {
+	inflightBuilders *y.Throttle, res chan<- *table.Table) (failed error) {
 
 	// Check overlap of the top level with the levels which are not being
 	// compacted in this compaction.
@@ -890,6 +896,8 @@ func (s *levelsController) subcompact(it y.Iterator, kr keyRange, cd compactDef,
 		numBuilds++
 		if err := inflightBuilders.Do(); err != nil {
 			// Can't return from here, until I decrRef all the tables that I built so far.
+			builder.Close()
+			failed = err
 			break
 		}
 		go func(builder *table.Builder, fileID uint64) {
@@ -917,8 +925,11 @@ func (s *levelsController) subcompact(it y.Iterator, kr keyRange, cd compactDef,
 			res <- tbl
 		}(builder, s.reserveFileID())
 	}
-	s.kv.vlog.updateDiscardStats(discardStats)
+	if failed == nil {
+		s.kv.vlog.updateDiscardStats(discardStats)
+	}
 	s.kv.opt.Debugf("Discard stats: %v", discardStats)
+	return failed
 }
 
 // compactBuildTables merges topTables and botTables to form a list of new tables.
@@ -967,17 +978,23 @@ func (s *levelsController) compactBuildTables(
 
 	res := make(chan *table.Table, 3)
 	inflightBuilders := y.NewThrottle(8 + len(cd.splits))
+	// yizhan patch: a subcompaction's error is passed on (see subcompact),
+	// and one met while starting them stops the starting but still waits
+	// for those started, whose tables are then deleted below.
+	var startErr error
 	for _, kr := range cd.splits {
 		// Initiate Do here so we can register the goroutines for buildTables too.
 		if err := inflightBuilders.Do(); err != nil {
 			s.kv.opt.Errorf("cannot start subcompaction: %+v", err)
-			return nil, nil, err
+			startErr = err
+			break
 		}
 		go func(kr keyRange) {
-			defer inflightBuilders.Done(nil)
+			var err error
+			defer func() { inflightBuilders.Done(err) }()
 			it := table.NewMergeIterator(newIterator(), false)
 			defer it.Close()
-			s.subcompact(it, kr, cd, inflightBuilders, res)
+			err = s.subcompact(it, kr, cd, inflightBuilders, res)
 		}(kr)
 	}
 
@@ -993,6 +1010,9 @@ func (s *levelsController) compactBuildTables(
 
 	// Wait for all table builders to finish and also for newTables accumulator to finish.
 	err := inflightBuilders.Finish()
+	if err == nil {
+		err = startErr
+	}
 	close(res)
 	wg.Wait() // Wait for all tables to be picked up.
 
