@@ -145,8 +145,22 @@ func (b *Book) Check(reg casework.Registry) ([]string, error) {
 		for k, id := range times {
 			bad("time key %q names request %q, which is not remembered", k, id)
 		}
+		// The audit trail's records by target.
+		if err := eachKey(txn, []byte(pRegistryChange), func(k, v []byte) error {
+			c := &yizhanv1.RegistryChange{}
+			if err := proto.Unmarshal(v, c); err != nil || len(k) != len(pRegistryChange)+8 || !bytes.Equal(k, registryChangeKey(c.GetIndex())) {
+				bad("registry change %q: not a record of its index (%v)", k, err)
+				return nil
+			}
+			if c.GetKind() != "" && c.GetTarget() != "" {
+				want[string(registryChangeTargetKey(c.GetKind(), c.GetTarget(), c.GetIndex()))] = nil
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
 		// Every index key present is expected, and the other way round.
-		for _, p := range []string{pNeeds, pTouched, pApplicant, pQueueKey} {
+		for _, p := range []string{pNeeds, pTouched, pApplicant, pQueueKey, pRegistryChangeByTarget} {
 			if err := eachKey(txn, []byte(p), func(k, v []byte) error {
 				w, ok := want[string(k)]
 				if keyed, old := plain[string(k)]; !ok && old {

@@ -53,6 +53,8 @@ import "encoding/binary"
 //	book/dz/<day>\0<office>              a zero report (yizhanv1.ZeroReport)
 //	book/fa/<sha256>                     a scanned file held: size, type, bytes held
 //	book/fp/<sha256><offset>             a part of it
+//	book/ga/<index>                      a registry write, for audit (yizhanv1.RegistryChange)
+//	book/iga/<kind>\0<target>\0<index>   the writes to one registry entry
 const prefix = "book/"
 
 var (
@@ -132,6 +134,9 @@ const (
 	pLogByShift    = prefix + "idl/"
 	pLogByDay      = prefix + "idld/"
 	pZero          = prefix + "dz/"
+
+	pRegistryChange         = prefix + "ga/"
+	pRegistryChangeByTarget = prefix + "iga/"
 )
 
 // key joins parts: each string part but the last ends with a zero byte;

@@ -14,6 +14,7 @@ import (
 	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 	"github.com/yizhan-gov/yizhan/auth"
+	"github.com/yizhan-gov/yizhan/casebook"
 	"github.com/yizhan-gov/yizhan/federation"
 	"github.com/yizhan-gov/yizhan/office"
 	"github.com/yizhan-gov/yizhan/reason"
@@ -792,4 +793,70 @@ func (s *registryService) ListNodes(ctx context.Context, req *yizhanv1.ListNodes
 
 func (s *registryService) GetRegistryStatus(context.Context, *yizhanv1.GetRegistryStatusRequest) (*yizhanv1.RegistryStatus, error) {
 	return s.n.registryStatus(), nil
+}
+
+// --- the audit trail ---
+
+// auditKinds are the kinds of registry write (RegistryChange.kind).
+var auditKinds = map[string]bool{
+	"office": true, "department": true, "item": true, "grant": true, "staff": true, "calendar": true,
+	"node": true, "supervision_policy": true, "duty_policy": true, "case_policy": true, "query_code_key": true,
+}
+
+const (
+	defaultChangesPageSize = 50
+	maxChangesPageSize     = 500
+)
+
+// ListRegistryChanges reads the county's audit trail, which the county's
+// nodes keep in their case books: a county admin's or supervisor's, at a
+// county node.
+func (s *registryService) ListRegistryChanges(ctx context.Context, req *yizhanv1.ListRegistryChangesRequest) (*yizhanv1.ListRegistryChangesResponse, error) {
+	p, err := s.n.authn.FromContext(ctx)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	county := federation.CountyOf(p.Office)
+	if p.Office != county || !(p.Has(yizhanv1.Role_ROLE_ADMIN) || p.Has(yizhanv1.Role_ROLE_SUPERVISOR)) {
+		return nil, toStatus(fmt.Errorf("%w: the registry's audit trail is for the county's admins and supervisors", auth.ErrPermissionDenied))
+	}
+	if s.n.office.Code() != county {
+		return nil, reason.Status(reason.FailedPrecondition, fmt.Sprintf("the registry's audit trail is kept at the county's nodes (office %s), not at office %s", county, s.n.office.Code()),
+			reason.Meta{"office": county}, 0).Err()
+	}
+	if k := req.GetKind(); k != "" && !auditKinds[k] {
+		return nil, fieldError("kind", registry.ReasonInvalidFormat, reason.Meta{"format": "REGISTRY_KIND"}, "is not a kind of registry entry (office, department, item, grant, staff, calendar, node, …)")
+	}
+	if req.GetTarget() != "" && req.GetKind() == "" {
+		return nil, fieldReasonError("kind", registry.ReasonRequired, "is required with target")
+	}
+	for _, f := range []struct{ name, value string }{{"target", req.GetTarget()}, {"actor", req.GetActor()}} {
+		if v := registry.CheckLine(f.name, f.value, registry.MaxNameLen); v != nil {
+			return nil, invalidArgument(*v)
+		}
+	}
+	size := int(req.GetPageSize())
+	if size < 0 || size > maxChangesPageSize {
+		return nil, fieldError("page_size", registry.ReasonOutOfRange, reason.Meta{"min": "0", "max": reason.Itoa(maxChangesPageSize), "got": reason.Itoa(size)},
+			fmt.Sprintf("must be from 0 (the default, %d) to %d", defaultChangesPageSize, maxChangesPageSize))
+	}
+	if size == 0 {
+		size = defaultChangesPageSize
+	}
+	var below uint64
+	if t := req.GetPageToken(); t != "" {
+		if below, err = strconv.ParseUint(t, 10, 64); err != nil || below == 0 {
+			return nil, fieldError("page_token", registry.ReasonInvalidFormat, reason.Meta{"format": "PAGE_TOKEN"}, "is not a token this API gave out")
+		}
+	}
+	changes, next, err := s.n.office.Cases().RegistryChanges(casebook.ChangesQuery{
+		Kind: req.GetKind(), Target: req.GetTarget(), Actor: req.GetActor(), Below: below, Limit: size})
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	resp := &yizhanv1.ListRegistryChangesResponse{Changes: changes}
+	if next > 0 {
+		resp.NextPageToken = strconv.FormatUint(next, 10)
+	}
+	return resp, nil
 }

@@ -607,7 +607,8 @@ type caseData struct {
 	Pending   []string // co-departments whose opinion is pending, by name
 	PendingC  []string // their codes
 	Depts     map[string]string
-	QueryCode string // only right after filing
+	QueryCode string // only right after filing, or on the receipt shown again
+	Reopened  bool   // the receipt shown again, from the tracked case
 	// LocalCopy is set when the offices above could not be reached: the
 	// case is this office's copy, as of Updated, and may be behind.
 	LocalCopy bool

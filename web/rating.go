@@ -292,6 +292,34 @@ func (s *server) trackTicket(rq *request) error {
 	return s.showTracked(rq, http.StatusOK, t.number, t.code, t.seq, "", formValues{}, formErrors{}, flash)
 }
 
+// trackReceipt shows a case's receipt (回执) again, to whoever holds its
+// number and query code: a citizen who closed the receipt page, or lost
+// the printout, opens it from the tracked case.
+func (s *server) trackReceipt(rq *request) error {
+	f := rq.r.PostForm
+	number, code := strings.TrimSpace(f.Get("number")), strings.TrimSpace(f.Get("query_code"))
+	var errs formErrors
+	if number == "" || code == "" {
+		errs.addGeneral("请先凭办件编号和查询码查询办件，再查看申请回执。")
+		return s.trackSearch(rq, http.StatusBadRequest, number, errs)
+	}
+	resp, err := s.cfg.Cases.GetCase(rq.citizenCtx(), &yizhanv1.GetCaseRequest{Number: number, QueryCode: code})
+	switch status.Code(err) {
+	case codes.OK:
+	case codes.NotFound, codes.PermissionDenied, codes.InvalidArgument, codes.ResourceExhausted:
+		errs.addGeneral("没有找到该办件：请核对办件编号和查询码。")
+		return s.trackSearch(rq, http.StatusNotFound, number, errs)
+	default:
+		return err
+	}
+	d, err := s.receiptOf(rq, resp.GetCase())
+	if err != nil {
+		return err
+	}
+	d.QueryCode, d.Reopened = code, true
+	return s.render(rq, http.StatusOK, "case_filed", &view{Title: "申请回执 " + number, Section: "track", Data: d, NoStore: true})
+}
+
 // trackRevisit records the citizen's return visit on a follow-up's reply:
 // resolved, or not with a comment (the follow-up opens again).
 func (s *server) trackRevisit(rq *request) error {

@@ -7,6 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 )
 
@@ -80,5 +83,41 @@ func TestTrackingTakesTheNumberAsTyped(t *testing.T) {
 		if len(asked) == 0 || asked[0] != caseNumber {
 			t.Errorf("%q was asked as %q", typed, asked)
 		}
+	}
+}
+
+// A citizen who closed the receipt opens it again from the tracked case,
+// with the number and the query code: the same facts and the code; a
+// wrong code shows nothing of the case.
+func TestReceiptReopenedFromTracking(t *testing.T) {
+	f := newFixture(t)
+	f.cases.getCase = func(req *yizhanv1.GetCaseRequest) (*yizhanv1.CaseResponse, error) {
+		if req.GetQueryCode() != "7KQ9-M3XP-2WHD" {
+			return nil, status.Error(codes.NotFound, "no such case")
+		}
+		return &yizhanv1.CaseResponse{Case: filedCase()}, nil
+	}
+	resp, page := f.do(t, "GET", "/track", nil)
+	pre := cookieOf(resp, preCookie)
+	token := csrfOf(t, page)
+	_, tracked := f.do(t, "POST", "/track", url.Values{"csrf": {token}, "number": {caseNumber}, "query_code": {"7KQ9-M3XP-2WHD"}}, pre)
+	if !strings.Contains(tracked, `action="/track/receipt"`) || !strings.Contains(tracked, "查看申请回执") {
+		t.Fatal("the tracked case offers no receipt")
+	}
+	resp, receipt := f.do(t, "POST", "/track/receipt", url.Values{"csrf": {token}, "number": {caseNumber}, "query_code": {"7KQ9-M3XP-2WHD"}}, pre)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("the receipt: %s", resp.Status)
+	}
+	for _, want := range []string{"<h1>申请回执</h1>", caseNumber, "7KQ9-M3XP-2WHD", filedCase().GetItemName(), "流转路线"} {
+		if !strings.Contains(receipt, want) {
+			t.Errorf("the receipt lacks %q", want)
+		}
+	}
+	if cc := resp.Header.Get("Cache-Control"); !strings.Contains(cc, "no-store") {
+		t.Errorf("the receipt with its query code may be cached: %q", cc)
+	}
+	resp, wrong := f.do(t, "POST", "/track/receipt", url.Values{"csrf": {token}, "number": {caseNumber}, "query_code": {"7KQ9-M3XP-2WHE"}}, pre)
+	if resp.StatusCode != http.StatusNotFound || strings.Contains(wrong, filedCase().GetItemName()) {
+		t.Errorf("a wrong code: %s", resp.Status)
 	}
 }

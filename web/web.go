@@ -176,6 +176,7 @@ func (s *server) routes() http.Handler {
 	handle("GET /admin/calendar", s.calendarPage)
 	handle("POST /admin/calendar", s.calendarPut)
 	handle("POST /admin/calendar/toggle", s.calendarToggle)
+	handle("GET /admin/changes", s.changesPage)
 	handle("GET /admin/federation", s.federation)
 
 	// Cases, once the node has the case service.
@@ -192,6 +193,7 @@ func (s *server) routes() http.Handler {
 		handle("GET /track", s.trackPage)
 		handle("POST /track", s.track)
 		handle("POST /track/revisit", s.trackRevisit)
+		handle("POST /track/receipt", s.trackReceipt)
 		handle("POST /track/{action}", s.trackAct)
 		handle("GET /track/t/{id}", s.trackTicket)
 	}

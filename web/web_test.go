@@ -74,6 +74,20 @@ type fakeRegistry struct {
 	// staffUpdates and officeUpdates are the edits asked for.
 	staffUpdates  []*yizhanv1.UpdateStaffRequest
 	officeUpdates []*yizhanv1.UpdateOfficeRequest
+	// changeQueries are the audit trail's queries asked for.
+	changeQueries []*yizhanv1.ListRegistryChangesRequest
+}
+
+func (f *fakeRegistry) ListRegistryChanges(_ context.Context, req *yizhanv1.ListRegistryChangesRequest) (*yizhanv1.ListRegistryChangesResponse, error) {
+	f.changeQueries = append(f.changeQueries, req)
+	return &yizhanv1.ListRegistryChangesResponse{NextPageToken: "41", Changes: []*yizhanv1.RegistryChange{
+		{Index: 44, At: timestamppb.New(time.Date(2026, 12, 1, 9, 30, 0, 0, time.UTC)), Actor: "admin", Kind: "staff", Op: "disable", Target: "chenjing", TargetName: "陈静",
+			Changes: []*yizhanv1.FieldChange{{Field: "disabled", After: "true"}}},
+		{Index: 43, Actor: "admin", Kind: "staff", Op: "update", Target: "chenjing", TargetName: "陈静",
+			Changes: []*yizhanv1.FieldChange{{Field: "roles", Before: "ROLE_CLERK", After: "ROLE_CLERK、ROLE_REVIEWER"}}},
+		{Index: 42, Actor: "admin", Kind: "item", Op: "retire", Target: "YC-1", TargetName: "烟草专卖零售许可", Note: "依据县政府第 12 号文废止",
+			Changes: []*yizhanv1.FieldChange{{Field: "retired", After: "true"}}},
+	}}, nil
 }
 
 func (f *fakeRegistry) GetOffice(_ context.Context, req *yizhanv1.GetOfficeRequest) (*yizhanv1.GetOfficeResponse, error) {
@@ -932,5 +946,39 @@ func TestAdminEditsReachTheAPI(t *testing.T) {
 	// Not an admin: nothing is asked.
 	if resp, _ := f.do(t, "POST", "/admin/staff/chenjing", form, session(adminClerkToken)); resp.StatusCode < 300 || len(f.reg.staffUpdates) != 1 {
 		t.Errorf("a clerk's staff edit: %s, %d updates", resp.Status, len(f.reg.staffUpdates))
+	}
+}
+
+// The admin's 操作记录 page asks the API with the filters chosen and
+// shows each write in the admin's words (操作, the fields by their
+// labels, roles by name, the change note) with a link to the older ones;
+// a clerk is not shown it.
+func TestAuditTrailPage(t *testing.T) {
+	f := newFixture(t)
+	resp, page := f.do(t, "GET", "/admin/changes?kind=staff&target=chenjing&actor=admin", nil, session(adminToken))
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("%s\n%s", resp.Status, page)
+	}
+	if len(f.reg.changeQueries) != 1 {
+		t.Fatalf("%d queries", len(f.reg.changeQueries))
+	}
+	if q := f.reg.changeQueries[0]; q.GetKind() != "staff" || q.GetTarget() != "chenjing" || q.GetActor() != "admin" || q.GetPageToken() != "" {
+		t.Errorf("the API was asked %v", q)
+	}
+	for _, want := range []string{"2026-12-01 17:30", "工作人员 <span class=\"code\">chenjing</span> 陈静", "<td>停用</td>", "停用：— → 是",
+		"角色：窗口工作人员 → 窗口工作人员、审核人", "<td>废止</td>", "修改说明：依据县政府第 12 号文废止", "操作记录</a>"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the page lacks %q", want)
+		}
+	}
+	if !strings.Contains(page, `href="/admin/changes?actor=admin&amp;kind=staff&amp;page=41&amp;target=chenjing"`) {
+		t.Errorf("no link to the older records with the same filters:\n%s", page)
+	}
+	f.do(t, "GET", "/admin/changes?page=41", nil, session(adminToken))
+	if q := f.reg.changeQueries[len(f.reg.changeQueries)-1]; q.GetPageToken() != "41" {
+		t.Errorf("the older page asked %v", q)
+	}
+	if resp, _ := f.do(t, "GET", "/admin/changes", nil, session(adminClerkToken)); resp.StatusCode == http.StatusOK || len(f.reg.changeQueries) != 2 {
+		t.Errorf("a clerk's 操作记录: %s, %d queries", resp.Status, len(f.reg.changeQueries))
 	}
 }

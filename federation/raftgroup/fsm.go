@@ -197,9 +197,15 @@ func (f *FSM) applyRegistry(l *raft.Log, cmd *peerv1.Command) *ApplyResult {
 	res := &ApplyResult{Index: l.Index}
 	switch k := cmd.Kind.(type) {
 	case *peerv1.Command_Registry:
+		before := f.reg.Before(k.Registry)
 		res.Value, res.Index, res.Err = f.requests.once(requestOf(k.Registry), l.Index, k.Registry.GetAtUnixNano(), func() (proto.Message, error) {
 			return f.reg.Apply(l.Index, k.Registry)
 		})
+		if res.Err == nil && res.Index == l.Index {
+			// Applied here, not a retry answered from memory: the audit
+			// trail keeps it (once: the book skips an index it holds).
+			f.cases.RecordRegistryChange(registry.Describe(l.Index, k.Registry, before, res.Value))
+		}
 		if res.Err == nil {
 			f.notify(true, false, 0)
 		}

@@ -4698,6 +4698,314 @@ func (x *ListNodesResponse) GetMeta() *ReadMeta {
 	return nil
 }
 
+// RegistryChange is one write to the registry as the county keeps it for
+// audit (操作记录): who made it, when, to what, and the fields it changed.
+// The county's nodes keep every one for good, in the case book, written in
+// the same transaction as the raft index of the write; they never hold a
+// password hash or a key.
+type RegistryChange struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Index uint64                 `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"` // the county's registry index of the write
+	At    *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=at,proto3" json:"at,omitempty"`
+	Actor string                 `protobuf:"bytes,3,opt,name=actor,proto3" json:"actor,omitempty"` // username, or node:<name> for a node's own write
+	// What was written: office, department, item, grant, staff, calendar,
+	// node, supervision_policy, duty_policy, case_policy, query_code_key.
+	Kind string `protobuf:"bytes,4,opt,name=kind,proto3" json:"kind,omitempty"`
+	// create, update, retire (an item), revoke (a grant), disable, enable,
+	// reset_password (an admin's), change_password (the staff member's own),
+	// put (calendars, policies, nodes, keys).
+	Op            string         `protobuf:"bytes,5,opt,name=op,proto3" json:"op,omitempty"`
+	Target        string         `protobuf:"bytes,6,opt,name=target,proto3" json:"target,omitempty"`                           // the code, id, username, year or node name
+	TargetName    string         `protobuf:"bytes,7,opt,name=target_name,json=targetName,proto3" json:"target_name,omitempty"` // its name, where it has one
+	Changes       []*FieldChange `protobuf:"bytes,8,rep,name=changes,proto3" json:"changes,omitempty"`                         // the fields the write changed
+	Note          string         `protobuf:"bytes,9,opt,name=note,proto3" json:"note,omitempty"`                               // the edit's change note (items)
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RegistryChange) Reset() {
+	*x = RegistryChange{}
+	mi := &file_yizhan_v1_registry_proto_msgTypes[65]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RegistryChange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RegistryChange) ProtoMessage() {}
+
+func (x *RegistryChange) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_registry_proto_msgTypes[65]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RegistryChange.ProtoReflect.Descriptor instead.
+func (*RegistryChange) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{65}
+}
+
+func (x *RegistryChange) GetIndex() uint64 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
+func (x *RegistryChange) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
+func (x *RegistryChange) GetActor() string {
+	if x != nil {
+		return x.Actor
+	}
+	return ""
+}
+
+func (x *RegistryChange) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *RegistryChange) GetOp() string {
+	if x != nil {
+		return x.Op
+	}
+	return ""
+}
+
+func (x *RegistryChange) GetTarget() string {
+	if x != nil {
+		return x.Target
+	}
+	return ""
+}
+
+func (x *RegistryChange) GetTargetName() string {
+	if x != nil {
+		return x.TargetName
+	}
+	return ""
+}
+
+func (x *RegistryChange) GetChanges() []*FieldChange {
+	if x != nil {
+		return x.Changes
+	}
+	return nil
+}
+
+func (x *RegistryChange) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+// FieldChange is one field a registry write changed, as text: enums by
+// name, lists joined by "、", lists of records by their count.
+type FieldChange struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Field         string                 `protobuf:"bytes,1,opt,name=field,proto3" json:"field,omitempty"` // the field's name in the API (e.g. roles, disabled)
+	Before        string                 `protobuf:"bytes,2,opt,name=before,proto3" json:"before,omitempty"`
+	After         string                 `protobuf:"bytes,3,opt,name=after,proto3" json:"after,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FieldChange) Reset() {
+	*x = FieldChange{}
+	mi := &file_yizhan_v1_registry_proto_msgTypes[66]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FieldChange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FieldChange) ProtoMessage() {}
+
+func (x *FieldChange) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_registry_proto_msgTypes[66]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FieldChange.ProtoReflect.Descriptor instead.
+func (*FieldChange) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{66}
+}
+
+func (x *FieldChange) GetField() string {
+	if x != nil {
+		return x.Field
+	}
+	return ""
+}
+
+func (x *FieldChange) GetBefore() string {
+	if x != nil {
+		return x.Before
+	}
+	return ""
+}
+
+func (x *FieldChange) GetAfter() string {
+	if x != nil {
+		return x.After
+	}
+	return ""
+}
+
+type ListRegistryChangesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Kind          string                 `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`                            // only writes of this kind (RegistryChange.kind)
+	Target        string                 `protobuf:"bytes,2,opt,name=target,proto3" json:"target,omitempty"`                        // only writes to this target; needs kind
+	Actor         string                 `protobuf:"bytes,3,opt,name=actor,proto3" json:"actor,omitempty"`                          // only writes by this username
+	PageSize      int32                  `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`   // 1..500; default 50
+	PageToken     string                 `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"` // next_page_token of the page before
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListRegistryChangesRequest) Reset() {
+	*x = ListRegistryChangesRequest{}
+	mi := &file_yizhan_v1_registry_proto_msgTypes[67]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListRegistryChangesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListRegistryChangesRequest) ProtoMessage() {}
+
+func (x *ListRegistryChangesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_registry_proto_msgTypes[67]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListRegistryChangesRequest.ProtoReflect.Descriptor instead.
+func (*ListRegistryChangesRequest) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{67}
+}
+
+func (x *ListRegistryChangesRequest) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *ListRegistryChangesRequest) GetTarget() string {
+	if x != nil {
+		return x.Target
+	}
+	return ""
+}
+
+func (x *ListRegistryChangesRequest) GetActor() string {
+	if x != nil {
+		return x.Actor
+	}
+	return ""
+}
+
+func (x *ListRegistryChangesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListRegistryChangesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+type ListRegistryChangesResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Changes       []*RegistryChange      `protobuf:"bytes,1,rep,name=changes,proto3" json:"changes,omitempty"`                                    // newest first
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"` // empty on the last page
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListRegistryChangesResponse) Reset() {
+	*x = ListRegistryChangesResponse{}
+	mi := &file_yizhan_v1_registry_proto_msgTypes[68]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListRegistryChangesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListRegistryChangesResponse) ProtoMessage() {}
+
+func (x *ListRegistryChangesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_v1_registry_proto_msgTypes[68]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListRegistryChangesResponse.ProtoReflect.Descriptor instead.
+func (*ListRegistryChangesResponse) Descriptor() ([]byte, []int) {
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{68}
+}
+
+func (x *ListRegistryChangesResponse) GetChanges() []*RegistryChange {
+	if x != nil {
+		return x.Changes
+	}
+	return nil
+}
+
+func (x *ListRegistryChangesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 type GetRegistryStatusRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -4706,7 +5014,7 @@ type GetRegistryStatusRequest struct {
 
 func (x *GetRegistryStatusRequest) Reset() {
 	*x = GetRegistryStatusRequest{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[65]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4718,7 +5026,7 @@ func (x *GetRegistryStatusRequest) String() string {
 func (*GetRegistryStatusRequest) ProtoMessage() {}
 
 func (x *GetRegistryStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[65]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4731,7 +5039,7 @@ func (x *GetRegistryStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRegistryStatusRequest.ProtoReflect.Descriptor instead.
 func (*GetRegistryStatusRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{65}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{69}
 }
 
 // RegistryStatus is how far this node's copy of the registry has come.
@@ -4763,7 +5071,7 @@ type RegistryStatus struct {
 
 func (x *RegistryStatus) Reset() {
 	*x = RegistryStatus{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[66]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4775,7 +5083,7 @@ func (x *RegistryStatus) String() string {
 func (*RegistryStatus) ProtoMessage() {}
 
 func (x *RegistryStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[66]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4788,7 +5096,7 @@ func (x *RegistryStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegistryStatus.ProtoReflect.Descriptor instead.
 func (*RegistryStatus) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{66}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{70}
 }
 
 func (x *RegistryStatus) GetOfficeCode() string {
@@ -4917,7 +5225,7 @@ type QuarantinedMessage struct {
 
 func (x *QuarantinedMessage) Reset() {
 	*x = QuarantinedMessage{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[67]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4929,7 +5237,7 @@ func (x *QuarantinedMessage) String() string {
 func (*QuarantinedMessage) ProtoMessage() {}
 
 func (x *QuarantinedMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[67]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4942,7 +5250,7 @@ func (x *QuarantinedMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuarantinedMessage.ProtoReflect.Descriptor instead.
 func (*QuarantinedMessage) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{67}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{71}
 }
 
 func (x *QuarantinedMessage) GetDestOffice() string {
@@ -4992,7 +5300,7 @@ type DeliveryError struct {
 
 func (x *DeliveryError) Reset() {
 	*x = DeliveryError{}
-	mi := &file_yizhan_v1_registry_proto_msgTypes[68]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[72]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5004,7 +5312,7 @@ func (x *DeliveryError) String() string {
 func (*DeliveryError) ProtoMessage() {}
 
 func (x *DeliveryError) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_v1_registry_proto_msgTypes[68]
+	mi := &file_yizhan_v1_registry_proto_msgTypes[72]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5017,7 +5325,7 @@ func (x *DeliveryError) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeliveryError.ProtoReflect.Descriptor instead.
 func (*DeliveryError) Descriptor() ([]byte, []int) {
-	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{68}
+	return file_yizhan_v1_registry_proto_rawDescGZIP(), []int{72}
 }
 
 func (x *DeliveryError) GetDestOffice() string {
@@ -5389,7 +5697,32 @@ const file_yizhan_v1_registry_proto_rawDesc = "" +
 	"\tmin_index\x18\x02 \x01(\x04R\bminIndex\"h\n" +
 	"\x11ListNodesResponse\x12*\n" +
 	"\x05nodes\x18\x01 \x03(\v2\x14.yizhan.v1.NodeEntryR\x05nodes\x12'\n" +
-	"\x04meta\x18\x02 \x01(\v2\x13.yizhan.v1.ReadMetaR\x04meta\"\x1a\n" +
+	"\x04meta\x18\x02 \x01(\v2\x13.yizhan.v1.ReadMetaR\x04meta\"\x8b\x02\n" +
+	"\x0eRegistryChange\x12\x14\n" +
+	"\x05index\x18\x01 \x01(\x04R\x05index\x12*\n" +
+	"\x02at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12\x14\n" +
+	"\x05actor\x18\x03 \x01(\tR\x05actor\x12\x12\n" +
+	"\x04kind\x18\x04 \x01(\tR\x04kind\x12\x0e\n" +
+	"\x02op\x18\x05 \x01(\tR\x02op\x12\x16\n" +
+	"\x06target\x18\x06 \x01(\tR\x06target\x12\x1f\n" +
+	"\vtarget_name\x18\a \x01(\tR\n" +
+	"targetName\x120\n" +
+	"\achanges\x18\b \x03(\v2\x16.yizhan.v1.FieldChangeR\achanges\x12\x12\n" +
+	"\x04note\x18\t \x01(\tR\x04note\"Q\n" +
+	"\vFieldChange\x12\x14\n" +
+	"\x05field\x18\x01 \x01(\tR\x05field\x12\x16\n" +
+	"\x06before\x18\x02 \x01(\tR\x06before\x12\x14\n" +
+	"\x05after\x18\x03 \x01(\tR\x05after\"\x9a\x01\n" +
+	"\x1aListRegistryChangesRequest\x12\x12\n" +
+	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x16\n" +
+	"\x06target\x18\x02 \x01(\tR\x06target\x12\x14\n" +
+	"\x05actor\x18\x03 \x01(\tR\x05actor\x12\x1b\n" +
+	"\tpage_size\x18\x04 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x05 \x01(\tR\tpageToken\"z\n" +
+	"\x1bListRegistryChangesResponse\x123\n" +
+	"\achanges\x18\x01 \x03(\v2\x19.yizhan.v1.RegistryChangeR\achanges\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x1a\n" +
 	"\x18GetRegistryStatusRequest\"\x9d\x05\n" +
 	"\x0eRegistryStatus\x12\x1f\n" +
 	"\voffice_code\x18\x01 \x01(\tR\n" +
@@ -5479,7 +5812,7 @@ const file_yizhan_v1_registry_proto_rawDesc = "" +
 	"\aDayKind\x12\x18\n" +
 	"\x14DAY_KIND_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10DAY_KIND_HOLIDAY\x10\x01\x12\x14\n" +
-	"\x10DAY_KIND_WORKDAY\x10\x022\x9b\x19\n" +
+	"\x10DAY_KIND_WORKDAY\x10\x022\xa0\x1a\n" +
 	"\x0fRegistryService\x12a\n" +
 	"\vListOffices\x12\x1d.yizhan.v1.ListOfficesRequest\x1a\x1e.yizhan.v1.ListOfficesResponse\"\x13\x82\xd3\xe4\x93\x02\r\x12\v/v1/offices\x12b\n" +
 	"\tGetOffice\x12\x1b.yizhan.v1.GetOfficeRequest\x1a\x1c.yizhan.v1.GetOfficeResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/offices/{code}\x12l\n" +
@@ -5516,7 +5849,8 @@ const file_yizhan_v1_registry_proto_rawDesc = "" +
 	"\vUpdateStaff\x12\x1d.yizhan.v1.UpdateStaffRequest\x1a\x1d.yizhan.v1.StaffWriteResponse\"\x1f\x82\xd3\xe4\x93\x02\x19:\x01*2\x14/v1/staff/{username}\x12o\n" +
 	"\x0eChangePassword\x12 .yizhan.v1.ChangePasswordRequest\x1a\x1d.yizhan.v1.StaffWriteResponse\"\x1c\x82\xd3\xe4\x93\x02\x16:\x01*\"\x11/v1/auth/password\x12Y\n" +
 	"\tListNodes\x12\x1b.yizhan.v1.ListNodesRequest\x1a\x1c.yizhan.v1.ListNodesResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/nodes\x12p\n" +
-	"\x11GetRegistryStatus\x12#.yizhan.v1.GetRegistryStatusRequest\x1a\x19.yizhan.v1.RegistryStatus\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/registry/statusB5Z3github.com/yizhan-gov/yizhan/api/yizhan/v1;yizhanv1b\x06proto3"
+	"\x11GetRegistryStatus\x12#.yizhan.v1.GetRegistryStatusRequest\x1a\x19.yizhan.v1.RegistryStatus\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/registry/status\x12\x82\x01\n" +
+	"\x13ListRegistryChanges\x12%.yizhan.v1.ListRegistryChangesRequest\x1a&.yizhan.v1.ListRegistryChangesResponse\"\x1c\x82\xd3\xe4\x93\x02\x16\x12\x14/v1/registry/changesB5Z3github.com/yizhan-gov/yizhan/api/yizhan/v1;yizhanv1b\x06proto3"
 
 var (
 	file_yizhan_v1_registry_proto_rawDescOnce sync.Once
@@ -5531,7 +5865,7 @@ func file_yizhan_v1_registry_proto_rawDescGZIP() []byte {
 }
 
 var file_yizhan_v1_registry_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_yizhan_v1_registry_proto_msgTypes = make([]protoimpl.MessageInfo, 69)
+var file_yizhan_v1_registry_proto_msgTypes = make([]protoimpl.MessageInfo, 73)
 var file_yizhan_v1_registry_proto_goTypes = []any{
 	(Tier)(0),                            // 0: yizhan.v1.Tier
 	(ItemType)(0),                        // 1: yizhan.v1.ItemType
@@ -5605,18 +5939,22 @@ var file_yizhan_v1_registry_proto_goTypes = []any{
 	(*StaffWriteResponse)(nil),           // 69: yizhan.v1.StaffWriteResponse
 	(*ListNodesRequest)(nil),             // 70: yizhan.v1.ListNodesRequest
 	(*ListNodesResponse)(nil),            // 71: yizhan.v1.ListNodesResponse
-	(*GetRegistryStatusRequest)(nil),     // 72: yizhan.v1.GetRegistryStatusRequest
-	(*RegistryStatus)(nil),               // 73: yizhan.v1.RegistryStatus
-	(*QuarantinedMessage)(nil),           // 74: yizhan.v1.QuarantinedMessage
-	(*DeliveryError)(nil),                // 75: yizhan.v1.DeliveryError
-	(*timestamppb.Timestamp)(nil),        // 76: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),        // 77: google.protobuf.FieldMask
-	(*DutyPolicy)(nil),                   // 78: yizhan.v1.DutyPolicy
+	(*RegistryChange)(nil),               // 72: yizhan.v1.RegistryChange
+	(*FieldChange)(nil),                  // 73: yizhan.v1.FieldChange
+	(*ListRegistryChangesRequest)(nil),   // 74: yizhan.v1.ListRegistryChangesRequest
+	(*ListRegistryChangesResponse)(nil),  // 75: yizhan.v1.ListRegistryChangesResponse
+	(*GetRegistryStatusRequest)(nil),     // 76: yizhan.v1.GetRegistryStatusRequest
+	(*RegistryStatus)(nil),               // 77: yizhan.v1.RegistryStatus
+	(*QuarantinedMessage)(nil),           // 78: yizhan.v1.QuarantinedMessage
+	(*DeliveryError)(nil),                // 79: yizhan.v1.DeliveryError
+	(*timestamppb.Timestamp)(nil),        // 80: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),        // 81: google.protobuf.FieldMask
+	(*DutyPolicy)(nil),                   // 82: yizhan.v1.DutyPolicy
 }
 var file_yizhan_v1_registry_proto_depIdxs = []int32{
 	0,   // 0: yizhan.v1.Office.tier:type_name -> yizhan.v1.Tier
-	76,  // 1: yizhan.v1.Office.created_at:type_name -> google.protobuf.Timestamp
-	76,  // 2: yizhan.v1.Department.created_at:type_name -> google.protobuf.Timestamp
+	80,  // 1: yizhan.v1.Office.created_at:type_name -> google.protobuf.Timestamp
+	80,  // 2: yizhan.v1.Department.created_at:type_name -> google.protobuf.Timestamp
 	3,   // 3: yizhan.v1.Material.form:type_name -> yizhan.v1.MaterialForm
 	1,   // 4: yizhan.v1.Item.type:type_name -> yizhan.v1.ItemType
 	9,   // 5: yizhan.v1.Item.materials:type_name -> yizhan.v1.Material
@@ -5624,18 +5962,18 @@ var file_yizhan_v1_registry_proto_depIdxs = []int32{
 	2,   // 7: yizhan.v1.Item.case_kind:type_name -> yizhan.v1.CaseKind
 	0,   // 8: yizhan.v1.Item.exercise_tier:type_name -> yizhan.v1.Tier
 	11,  // 9: yizhan.v1.Item.special_procedures:type_name -> yizhan.v1.SpecialProcedure
-	76,  // 10: yizhan.v1.Item.updated_at:type_name -> google.protobuf.Timestamp
+	80,  // 10: yizhan.v1.Item.updated_at:type_name -> google.protobuf.Timestamp
 	0,   // 11: yizhan.v1.Grant.tier:type_name -> yizhan.v1.Tier
 	4,   // 12: yizhan.v1.Grant.rights:type_name -> yizhan.v1.Right
-	76,  // 13: yizhan.v1.Grant.valid_from:type_name -> google.protobuf.Timestamp
-	76,  // 14: yizhan.v1.Grant.valid_until:type_name -> google.protobuf.Timestamp
-	76,  // 15: yizhan.v1.Grant.revoked_at:type_name -> google.protobuf.Timestamp
-	76,  // 16: yizhan.v1.Grant.created_at:type_name -> google.protobuf.Timestamp
+	80,  // 13: yizhan.v1.Grant.valid_from:type_name -> google.protobuf.Timestamp
+	80,  // 14: yizhan.v1.Grant.valid_until:type_name -> google.protobuf.Timestamp
+	80,  // 15: yizhan.v1.Grant.revoked_at:type_name -> google.protobuf.Timestamp
+	80,  // 16: yizhan.v1.Grant.created_at:type_name -> google.protobuf.Timestamp
 	5,   // 17: yizhan.v1.StaffMember.roles:type_name -> yizhan.v1.Role
-	76,  // 18: yizhan.v1.StaffMember.created_at:type_name -> google.protobuf.Timestamp
+	80,  // 18: yizhan.v1.StaffMember.created_at:type_name -> google.protobuf.Timestamp
 	6,   // 19: yizhan.v1.CalendarDay.kind:type_name -> yizhan.v1.DayKind
 	15,  // 20: yizhan.v1.Calendar.days:type_name -> yizhan.v1.CalendarDay
-	76,  // 21: yizhan.v1.NodeEntry.updated_at:type_name -> google.protobuf.Timestamp
+	80,  // 21: yizhan.v1.NodeEntry.updated_at:type_name -> google.protobuf.Timestamp
 	0,   // 22: yizhan.v1.ListOfficesRequest.tier:type_name -> yizhan.v1.Tier
 	7,   // 23: yizhan.v1.ListOfficesResponse.offices:type_name -> yizhan.v1.Office
 	18,  // 24: yizhan.v1.ListOfficesResponse.meta:type_name -> yizhan.v1.ReadMeta
@@ -5657,7 +5995,7 @@ var file_yizhan_v1_registry_proto_depIdxs = []int32{
 	18,  // 40: yizhan.v1.GetItemResponse.meta:type_name -> yizhan.v1.ReadMeta
 	12,  // 41: yizhan.v1.CreateItemRequest.item:type_name -> yizhan.v1.Item
 	12,  // 42: yizhan.v1.UpdateItemRequest.item:type_name -> yizhan.v1.Item
-	77,  // 43: yizhan.v1.UpdateItemRequest.update_mask:type_name -> google.protobuf.FieldMask
+	81,  // 43: yizhan.v1.UpdateItemRequest.update_mask:type_name -> google.protobuf.FieldMask
 	12,  // 44: yizhan.v1.ItemWriteResponse.item:type_name -> yizhan.v1.Item
 	12,  // 45: yizhan.v1.ListItemVersionsResponse.versions:type_name -> yizhan.v1.Item
 	18,  // 46: yizhan.v1.ListItemVersionsResponse.meta:type_name -> yizhan.v1.ReadMeta
@@ -5673,10 +6011,10 @@ var file_yizhan_v1_registry_proto_depIdxs = []int32{
 	18,  // 56: yizhan.v1.GetCasePolicyResponse.meta:type_name -> yizhan.v1.ReadMeta
 	51,  // 57: yizhan.v1.PutCasePolicyRequest.policy:type_name -> yizhan.v1.CasePolicy
 	51,  // 58: yizhan.v1.PutCasePolicyResponse.policy:type_name -> yizhan.v1.CasePolicy
-	78,  // 59: yizhan.v1.GetDutyPolicyResponse.policy:type_name -> yizhan.v1.DutyPolicy
+	82,  // 59: yizhan.v1.GetDutyPolicyResponse.policy:type_name -> yizhan.v1.DutyPolicy
 	18,  // 60: yizhan.v1.GetDutyPolicyResponse.meta:type_name -> yizhan.v1.ReadMeta
-	78,  // 61: yizhan.v1.PutDutyPolicyRequest.policy:type_name -> yizhan.v1.DutyPolicy
-	78,  // 62: yizhan.v1.PutDutyPolicyResponse.policy:type_name -> yizhan.v1.DutyPolicy
+	82,  // 61: yizhan.v1.PutDutyPolicyRequest.policy:type_name -> yizhan.v1.DutyPolicy
+	82,  // 62: yizhan.v1.PutDutyPolicyResponse.policy:type_name -> yizhan.v1.DutyPolicy
 	50,  // 63: yizhan.v1.GetSupervisionPolicyResponse.policy:type_name -> yizhan.v1.SupervisionPolicy
 	18,  // 64: yizhan.v1.GetSupervisionPolicyResponse.meta:type_name -> yizhan.v1.ReadMeta
 	50,  // 65: yizhan.v1.PutSupervisionPolicyRequest.policy:type_name -> yizhan.v1.SupervisionPolicy
@@ -5688,75 +6026,80 @@ var file_yizhan_v1_registry_proto_depIdxs = []int32{
 	14,  // 71: yizhan.v1.StaffWriteResponse.staff:type_name -> yizhan.v1.StaffMember
 	17,  // 72: yizhan.v1.ListNodesResponse.nodes:type_name -> yizhan.v1.NodeEntry
 	18,  // 73: yizhan.v1.ListNodesResponse.meta:type_name -> yizhan.v1.ReadMeta
-	76,  // 74: yizhan.v1.RegistryStatus.last_contact:type_name -> google.protobuf.Timestamp
-	76,  // 75: yizhan.v1.RegistryStatus.feed_error_at:type_name -> google.protobuf.Timestamp
-	74,  // 76: yizhan.v1.RegistryStatus.quarantined:type_name -> yizhan.v1.QuarantinedMessage
-	75,  // 77: yizhan.v1.RegistryStatus.delivery_errors:type_name -> yizhan.v1.DeliveryError
-	76,  // 78: yizhan.v1.QuarantinedMessage.at:type_name -> google.protobuf.Timestamp
-	76,  // 79: yizhan.v1.DeliveryError.at:type_name -> google.protobuf.Timestamp
-	19,  // 80: yizhan.v1.RegistryService.ListOffices:input_type -> yizhan.v1.ListOfficesRequest
-	21,  // 81: yizhan.v1.RegistryService.GetOffice:input_type -> yizhan.v1.GetOfficeRequest
-	23,  // 82: yizhan.v1.RegistryService.CreateOffice:input_type -> yizhan.v1.CreateOfficeRequest
-	26,  // 83: yizhan.v1.RegistryService.UpdateOffice:input_type -> yizhan.v1.UpdateOfficeRequest
-	28,  // 84: yizhan.v1.RegistryService.ListDepartments:input_type -> yizhan.v1.ListDepartmentsRequest
-	30,  // 85: yizhan.v1.RegistryService.CreateDepartment:input_type -> yizhan.v1.CreateDepartmentRequest
-	27,  // 86: yizhan.v1.RegistryService.UpdateDepartment:input_type -> yizhan.v1.UpdateDepartmentRequest
-	32,  // 87: yizhan.v1.RegistryService.ListItems:input_type -> yizhan.v1.ListItemsRequest
-	34,  // 88: yizhan.v1.RegistryService.GetItem:input_type -> yizhan.v1.GetItemRequest
-	36,  // 89: yizhan.v1.RegistryService.CreateItem:input_type -> yizhan.v1.CreateItemRequest
-	37,  // 90: yizhan.v1.RegistryService.UpdateItem:input_type -> yizhan.v1.UpdateItemRequest
-	39,  // 91: yizhan.v1.RegistryService.ListItemVersions:input_type -> yizhan.v1.ListItemVersionsRequest
-	41,  // 92: yizhan.v1.RegistryService.ListGrants:input_type -> yizhan.v1.ListGrantsRequest
-	43,  // 93: yizhan.v1.RegistryService.CreateGrant:input_type -> yizhan.v1.CreateGrantRequest
-	45,  // 94: yizhan.v1.RegistryService.RevokeGrant:input_type -> yizhan.v1.RevokeGrantRequest
-	46,  // 95: yizhan.v1.RegistryService.GetCalendar:input_type -> yizhan.v1.GetCalendarRequest
-	48,  // 96: yizhan.v1.RegistryService.PutCalendar:input_type -> yizhan.v1.PutCalendarRequest
-	60,  // 97: yizhan.v1.RegistryService.GetSupervisionPolicy:input_type -> yizhan.v1.GetSupervisionPolicyRequest
-	62,  // 98: yizhan.v1.RegistryService.PutSupervisionPolicy:input_type -> yizhan.v1.PutSupervisionPolicyRequest
-	52,  // 99: yizhan.v1.RegistryService.GetCasePolicy:input_type -> yizhan.v1.GetCasePolicyRequest
-	54,  // 100: yizhan.v1.RegistryService.PutCasePolicy:input_type -> yizhan.v1.PutCasePolicyRequest
-	56,  // 101: yizhan.v1.RegistryService.GetDutyPolicy:input_type -> yizhan.v1.GetDutyPolicyRequest
-	58,  // 102: yizhan.v1.RegistryService.PutDutyPolicy:input_type -> yizhan.v1.PutDutyPolicyRequest
-	64,  // 103: yizhan.v1.RegistryService.ListStaff:input_type -> yizhan.v1.ListStaffRequest
-	66,  // 104: yizhan.v1.RegistryService.CreateStaff:input_type -> yizhan.v1.CreateStaffRequest
-	67,  // 105: yizhan.v1.RegistryService.UpdateStaff:input_type -> yizhan.v1.UpdateStaffRequest
-	68,  // 106: yizhan.v1.RegistryService.ChangePassword:input_type -> yizhan.v1.ChangePasswordRequest
-	70,  // 107: yizhan.v1.RegistryService.ListNodes:input_type -> yizhan.v1.ListNodesRequest
-	72,  // 108: yizhan.v1.RegistryService.GetRegistryStatus:input_type -> yizhan.v1.GetRegistryStatusRequest
-	20,  // 109: yizhan.v1.RegistryService.ListOffices:output_type -> yizhan.v1.ListOfficesResponse
-	22,  // 110: yizhan.v1.RegistryService.GetOffice:output_type -> yizhan.v1.GetOfficeResponse
-	25,  // 111: yizhan.v1.RegistryService.CreateOffice:output_type -> yizhan.v1.CreateOfficeResponse
-	25,  // 112: yizhan.v1.RegistryService.UpdateOffice:output_type -> yizhan.v1.CreateOfficeResponse
-	29,  // 113: yizhan.v1.RegistryService.ListDepartments:output_type -> yizhan.v1.ListDepartmentsResponse
-	31,  // 114: yizhan.v1.RegistryService.CreateDepartment:output_type -> yizhan.v1.CreateDepartmentResponse
-	31,  // 115: yizhan.v1.RegistryService.UpdateDepartment:output_type -> yizhan.v1.CreateDepartmentResponse
-	33,  // 116: yizhan.v1.RegistryService.ListItems:output_type -> yizhan.v1.ListItemsResponse
-	35,  // 117: yizhan.v1.RegistryService.GetItem:output_type -> yizhan.v1.GetItemResponse
-	38,  // 118: yizhan.v1.RegistryService.CreateItem:output_type -> yizhan.v1.ItemWriteResponse
-	38,  // 119: yizhan.v1.RegistryService.UpdateItem:output_type -> yizhan.v1.ItemWriteResponse
-	40,  // 120: yizhan.v1.RegistryService.ListItemVersions:output_type -> yizhan.v1.ListItemVersionsResponse
-	42,  // 121: yizhan.v1.RegistryService.ListGrants:output_type -> yizhan.v1.ListGrantsResponse
-	44,  // 122: yizhan.v1.RegistryService.CreateGrant:output_type -> yizhan.v1.GrantWriteResponse
-	44,  // 123: yizhan.v1.RegistryService.RevokeGrant:output_type -> yizhan.v1.GrantWriteResponse
-	47,  // 124: yizhan.v1.RegistryService.GetCalendar:output_type -> yizhan.v1.GetCalendarResponse
-	49,  // 125: yizhan.v1.RegistryService.PutCalendar:output_type -> yizhan.v1.PutCalendarResponse
-	61,  // 126: yizhan.v1.RegistryService.GetSupervisionPolicy:output_type -> yizhan.v1.GetSupervisionPolicyResponse
-	63,  // 127: yizhan.v1.RegistryService.PutSupervisionPolicy:output_type -> yizhan.v1.PutSupervisionPolicyResponse
-	53,  // 128: yizhan.v1.RegistryService.GetCasePolicy:output_type -> yizhan.v1.GetCasePolicyResponse
-	55,  // 129: yizhan.v1.RegistryService.PutCasePolicy:output_type -> yizhan.v1.PutCasePolicyResponse
-	57,  // 130: yizhan.v1.RegistryService.GetDutyPolicy:output_type -> yizhan.v1.GetDutyPolicyResponse
-	59,  // 131: yizhan.v1.RegistryService.PutDutyPolicy:output_type -> yizhan.v1.PutDutyPolicyResponse
-	65,  // 132: yizhan.v1.RegistryService.ListStaff:output_type -> yizhan.v1.ListStaffResponse
-	69,  // 133: yizhan.v1.RegistryService.CreateStaff:output_type -> yizhan.v1.StaffWriteResponse
-	69,  // 134: yizhan.v1.RegistryService.UpdateStaff:output_type -> yizhan.v1.StaffWriteResponse
-	69,  // 135: yizhan.v1.RegistryService.ChangePassword:output_type -> yizhan.v1.StaffWriteResponse
-	71,  // 136: yizhan.v1.RegistryService.ListNodes:output_type -> yizhan.v1.ListNodesResponse
-	73,  // 137: yizhan.v1.RegistryService.GetRegistryStatus:output_type -> yizhan.v1.RegistryStatus
-	109, // [109:138] is the sub-list for method output_type
-	80,  // [80:109] is the sub-list for method input_type
-	80,  // [80:80] is the sub-list for extension type_name
-	80,  // [80:80] is the sub-list for extension extendee
-	0,   // [0:80] is the sub-list for field type_name
+	80,  // 74: yizhan.v1.RegistryChange.at:type_name -> google.protobuf.Timestamp
+	73,  // 75: yizhan.v1.RegistryChange.changes:type_name -> yizhan.v1.FieldChange
+	72,  // 76: yizhan.v1.ListRegistryChangesResponse.changes:type_name -> yizhan.v1.RegistryChange
+	80,  // 77: yizhan.v1.RegistryStatus.last_contact:type_name -> google.protobuf.Timestamp
+	80,  // 78: yizhan.v1.RegistryStatus.feed_error_at:type_name -> google.protobuf.Timestamp
+	78,  // 79: yizhan.v1.RegistryStatus.quarantined:type_name -> yizhan.v1.QuarantinedMessage
+	79,  // 80: yizhan.v1.RegistryStatus.delivery_errors:type_name -> yizhan.v1.DeliveryError
+	80,  // 81: yizhan.v1.QuarantinedMessage.at:type_name -> google.protobuf.Timestamp
+	80,  // 82: yizhan.v1.DeliveryError.at:type_name -> google.protobuf.Timestamp
+	19,  // 83: yizhan.v1.RegistryService.ListOffices:input_type -> yizhan.v1.ListOfficesRequest
+	21,  // 84: yizhan.v1.RegistryService.GetOffice:input_type -> yizhan.v1.GetOfficeRequest
+	23,  // 85: yizhan.v1.RegistryService.CreateOffice:input_type -> yizhan.v1.CreateOfficeRequest
+	26,  // 86: yizhan.v1.RegistryService.UpdateOffice:input_type -> yizhan.v1.UpdateOfficeRequest
+	28,  // 87: yizhan.v1.RegistryService.ListDepartments:input_type -> yizhan.v1.ListDepartmentsRequest
+	30,  // 88: yizhan.v1.RegistryService.CreateDepartment:input_type -> yizhan.v1.CreateDepartmentRequest
+	27,  // 89: yizhan.v1.RegistryService.UpdateDepartment:input_type -> yizhan.v1.UpdateDepartmentRequest
+	32,  // 90: yizhan.v1.RegistryService.ListItems:input_type -> yizhan.v1.ListItemsRequest
+	34,  // 91: yizhan.v1.RegistryService.GetItem:input_type -> yizhan.v1.GetItemRequest
+	36,  // 92: yizhan.v1.RegistryService.CreateItem:input_type -> yizhan.v1.CreateItemRequest
+	37,  // 93: yizhan.v1.RegistryService.UpdateItem:input_type -> yizhan.v1.UpdateItemRequest
+	39,  // 94: yizhan.v1.RegistryService.ListItemVersions:input_type -> yizhan.v1.ListItemVersionsRequest
+	41,  // 95: yizhan.v1.RegistryService.ListGrants:input_type -> yizhan.v1.ListGrantsRequest
+	43,  // 96: yizhan.v1.RegistryService.CreateGrant:input_type -> yizhan.v1.CreateGrantRequest
+	45,  // 97: yizhan.v1.RegistryService.RevokeGrant:input_type -> yizhan.v1.RevokeGrantRequest
+	46,  // 98: yizhan.v1.RegistryService.GetCalendar:input_type -> yizhan.v1.GetCalendarRequest
+	48,  // 99: yizhan.v1.RegistryService.PutCalendar:input_type -> yizhan.v1.PutCalendarRequest
+	60,  // 100: yizhan.v1.RegistryService.GetSupervisionPolicy:input_type -> yizhan.v1.GetSupervisionPolicyRequest
+	62,  // 101: yizhan.v1.RegistryService.PutSupervisionPolicy:input_type -> yizhan.v1.PutSupervisionPolicyRequest
+	52,  // 102: yizhan.v1.RegistryService.GetCasePolicy:input_type -> yizhan.v1.GetCasePolicyRequest
+	54,  // 103: yizhan.v1.RegistryService.PutCasePolicy:input_type -> yizhan.v1.PutCasePolicyRequest
+	56,  // 104: yizhan.v1.RegistryService.GetDutyPolicy:input_type -> yizhan.v1.GetDutyPolicyRequest
+	58,  // 105: yizhan.v1.RegistryService.PutDutyPolicy:input_type -> yizhan.v1.PutDutyPolicyRequest
+	64,  // 106: yizhan.v1.RegistryService.ListStaff:input_type -> yizhan.v1.ListStaffRequest
+	66,  // 107: yizhan.v1.RegistryService.CreateStaff:input_type -> yizhan.v1.CreateStaffRequest
+	67,  // 108: yizhan.v1.RegistryService.UpdateStaff:input_type -> yizhan.v1.UpdateStaffRequest
+	68,  // 109: yizhan.v1.RegistryService.ChangePassword:input_type -> yizhan.v1.ChangePasswordRequest
+	70,  // 110: yizhan.v1.RegistryService.ListNodes:input_type -> yizhan.v1.ListNodesRequest
+	76,  // 111: yizhan.v1.RegistryService.GetRegistryStatus:input_type -> yizhan.v1.GetRegistryStatusRequest
+	74,  // 112: yizhan.v1.RegistryService.ListRegistryChanges:input_type -> yizhan.v1.ListRegistryChangesRequest
+	20,  // 113: yizhan.v1.RegistryService.ListOffices:output_type -> yizhan.v1.ListOfficesResponse
+	22,  // 114: yizhan.v1.RegistryService.GetOffice:output_type -> yizhan.v1.GetOfficeResponse
+	25,  // 115: yizhan.v1.RegistryService.CreateOffice:output_type -> yizhan.v1.CreateOfficeResponse
+	25,  // 116: yizhan.v1.RegistryService.UpdateOffice:output_type -> yizhan.v1.CreateOfficeResponse
+	29,  // 117: yizhan.v1.RegistryService.ListDepartments:output_type -> yizhan.v1.ListDepartmentsResponse
+	31,  // 118: yizhan.v1.RegistryService.CreateDepartment:output_type -> yizhan.v1.CreateDepartmentResponse
+	31,  // 119: yizhan.v1.RegistryService.UpdateDepartment:output_type -> yizhan.v1.CreateDepartmentResponse
+	33,  // 120: yizhan.v1.RegistryService.ListItems:output_type -> yizhan.v1.ListItemsResponse
+	35,  // 121: yizhan.v1.RegistryService.GetItem:output_type -> yizhan.v1.GetItemResponse
+	38,  // 122: yizhan.v1.RegistryService.CreateItem:output_type -> yizhan.v1.ItemWriteResponse
+	38,  // 123: yizhan.v1.RegistryService.UpdateItem:output_type -> yizhan.v1.ItemWriteResponse
+	40,  // 124: yizhan.v1.RegistryService.ListItemVersions:output_type -> yizhan.v1.ListItemVersionsResponse
+	42,  // 125: yizhan.v1.RegistryService.ListGrants:output_type -> yizhan.v1.ListGrantsResponse
+	44,  // 126: yizhan.v1.RegistryService.CreateGrant:output_type -> yizhan.v1.GrantWriteResponse
+	44,  // 127: yizhan.v1.RegistryService.RevokeGrant:output_type -> yizhan.v1.GrantWriteResponse
+	47,  // 128: yizhan.v1.RegistryService.GetCalendar:output_type -> yizhan.v1.GetCalendarResponse
+	49,  // 129: yizhan.v1.RegistryService.PutCalendar:output_type -> yizhan.v1.PutCalendarResponse
+	61,  // 130: yizhan.v1.RegistryService.GetSupervisionPolicy:output_type -> yizhan.v1.GetSupervisionPolicyResponse
+	63,  // 131: yizhan.v1.RegistryService.PutSupervisionPolicy:output_type -> yizhan.v1.PutSupervisionPolicyResponse
+	53,  // 132: yizhan.v1.RegistryService.GetCasePolicy:output_type -> yizhan.v1.GetCasePolicyResponse
+	55,  // 133: yizhan.v1.RegistryService.PutCasePolicy:output_type -> yizhan.v1.PutCasePolicyResponse
+	57,  // 134: yizhan.v1.RegistryService.GetDutyPolicy:output_type -> yizhan.v1.GetDutyPolicyResponse
+	59,  // 135: yizhan.v1.RegistryService.PutDutyPolicy:output_type -> yizhan.v1.PutDutyPolicyResponse
+	65,  // 136: yizhan.v1.RegistryService.ListStaff:output_type -> yizhan.v1.ListStaffResponse
+	69,  // 137: yizhan.v1.RegistryService.CreateStaff:output_type -> yizhan.v1.StaffWriteResponse
+	69,  // 138: yizhan.v1.RegistryService.UpdateStaff:output_type -> yizhan.v1.StaffWriteResponse
+	69,  // 139: yizhan.v1.RegistryService.ChangePassword:output_type -> yizhan.v1.StaffWriteResponse
+	71,  // 140: yizhan.v1.RegistryService.ListNodes:output_type -> yizhan.v1.ListNodesResponse
+	77,  // 141: yizhan.v1.RegistryService.GetRegistryStatus:output_type -> yizhan.v1.RegistryStatus
+	75,  // 142: yizhan.v1.RegistryService.ListRegistryChanges:output_type -> yizhan.v1.ListRegistryChangesResponse
+	113, // [113:143] is the sub-list for method output_type
+	83,  // [83:113] is the sub-list for method input_type
+	83,  // [83:83] is the sub-list for extension type_name
+	83,  // [83:83] is the sub-list for extension extendee
+	0,   // [0:83] is the sub-list for field type_name
 }
 
 func init() { file_yizhan_v1_registry_proto_init() }
@@ -5771,7 +6114,7 @@ func file_yizhan_v1_registry_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_yizhan_v1_registry_proto_rawDesc), len(file_yizhan_v1_registry_proto_rawDesc)),
 			NumEnums:      7,
-			NumMessages:   69,
+			NumMessages:   73,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -54,6 +54,7 @@ const (
 	RegistryService_ChangePassword_FullMethodName       = "/yizhan.v1.RegistryService/ChangePassword"
 	RegistryService_ListNodes_FullMethodName            = "/yizhan.v1.RegistryService/ListNodes"
 	RegistryService_GetRegistryStatus_FullMethodName    = "/yizhan.v1.RegistryService/GetRegistryStatus"
+	RegistryService_ListRegistryChanges_FullMethodName  = "/yizhan.v1.RegistryService/ListRegistryChanges"
 )
 
 // RegistryServiceClient is the client API for RegistryService service.
@@ -91,6 +92,9 @@ type RegistryServiceClient interface {
 	ChangePassword(ctx context.Context, in *ChangePasswordRequest, opts ...grpc.CallOption) (*StaffWriteResponse, error)
 	ListNodes(ctx context.Context, in *ListNodesRequest, opts ...grpc.CallOption) (*ListNodesResponse, error)
 	GetRegistryStatus(ctx context.Context, in *GetRegistryStatusRequest, opts ...grpc.CallOption) (*RegistryStatus, error)
+	// The county's audit trail of registry writes (操作记录), newest first:
+	// for the county's admins and supervisors, at a county node.
+	ListRegistryChanges(ctx context.Context, in *ListRegistryChangesRequest, opts ...grpc.CallOption) (*ListRegistryChangesResponse, error)
 }
 
 type registryServiceClient struct {
@@ -391,6 +395,16 @@ func (c *registryServiceClient) GetRegistryStatus(ctx context.Context, in *GetRe
 	return out, nil
 }
 
+func (c *registryServiceClient) ListRegistryChanges(ctx context.Context, in *ListRegistryChangesRequest, opts ...grpc.CallOption) (*ListRegistryChangesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListRegistryChangesResponse)
+	err := c.cc.Invoke(ctx, RegistryService_ListRegistryChanges_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // RegistryServiceServer is the server API for RegistryService service.
 // All implementations must embed UnimplementedRegistryServiceServer
 // for forward compatibility.
@@ -426,6 +440,9 @@ type RegistryServiceServer interface {
 	ChangePassword(context.Context, *ChangePasswordRequest) (*StaffWriteResponse, error)
 	ListNodes(context.Context, *ListNodesRequest) (*ListNodesResponse, error)
 	GetRegistryStatus(context.Context, *GetRegistryStatusRequest) (*RegistryStatus, error)
+	// The county's audit trail of registry writes (操作记录), newest first:
+	// for the county's admins and supervisors, at a county node.
+	ListRegistryChanges(context.Context, *ListRegistryChangesRequest) (*ListRegistryChangesResponse, error)
 	mustEmbedUnimplementedRegistryServiceServer()
 }
 
@@ -522,6 +539,9 @@ func (UnimplementedRegistryServiceServer) ListNodes(context.Context, *ListNodesR
 }
 func (UnimplementedRegistryServiceServer) GetRegistryStatus(context.Context, *GetRegistryStatusRequest) (*RegistryStatus, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetRegistryStatus not implemented")
+}
+func (UnimplementedRegistryServiceServer) ListRegistryChanges(context.Context, *ListRegistryChangesRequest) (*ListRegistryChangesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListRegistryChanges not implemented")
 }
 func (UnimplementedRegistryServiceServer) mustEmbedUnimplementedRegistryServiceServer() {}
 func (UnimplementedRegistryServiceServer) testEmbeddedByValue()                         {}
@@ -1066,6 +1086,24 @@ func _RegistryService_GetRegistryStatus_Handler(srv interface{}, ctx context.Con
 	return interceptor(ctx, in, info, handler)
 }
 
+func _RegistryService_ListRegistryChanges_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListRegistryChangesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RegistryServiceServer).ListRegistryChanges(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RegistryService_ListRegistryChanges_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RegistryServiceServer).ListRegistryChanges(ctx, req.(*ListRegistryChangesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // RegistryService_ServiceDesc is the grpc.ServiceDesc for RegistryService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1188,6 +1226,10 @@ var RegistryService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetRegistryStatus",
 			Handler:    _RegistryService_GetRegistryStatus_Handler,
+		},
+		{
+			MethodName: "ListRegistryChanges",
+			Handler:    _RegistryService_ListRegistryChanges_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
