@@ -100,11 +100,17 @@ func (b *Book) RegistryChanges(q ChangesQuery) ([]*yizhanv1.RegistryChange, uint
 			}
 			scanned++
 			c := &yizhanv1.RegistryChange{}
-			ok, err := getProto(txn, registryChangeKey(index), c)
-			if err != nil {
-				return err
+			if byTarget {
+				// An index entry: the record is under its own key.
+				if ok, err := getProto(txn, registryChangeKey(index), c); err != nil {
+					return err
+				} else if !ok {
+					continue
+				}
+			} else if err := it.Item().Value(func(v []byte) error { return proto.Unmarshal(v, c) }); err != nil {
+				return fmt.Errorf("casebook: decode the registry change at index %d: %w", index, err)
 			}
-			if !ok || (q.Kind != "" && c.GetKind() != q.Kind) || (q.Actor != "" && c.GetActor() != q.Actor) {
+			if (q.Kind != "" && c.GetKind() != q.Kind) || (q.Actor != "" && c.GetActor() != q.Actor) {
 				continue
 			}
 			out = append(out, c)

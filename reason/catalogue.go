@@ -314,6 +314,7 @@ var formatZH = map[string]string{
 	"QUEUE_ONLY":      "“只看超期”只用于待办队列，不能与历史办件、日期、申请人或已办结状态同时使用",
 	"CREDIT_CODE":     "统一社会信用代码须为 18 位数字或大写字母（不含 I、O、Z、S、V）",
 	"SHA256":          "文件摘要须为 64 位小写十六进制字符（SHA-256）",
+	"REGISTRY_KIND":   "不是登记信息的一类（事项、授权、工作人员、办事点、部门、工作日历、节点、规则）",
 }
 
 var idPartZH = map[string]string{
@@ -586,7 +587,7 @@ var defs = []Def{
 		Meaning: "the whole registry command or case event is too large encoded (the field violation names its largest field); also of a whole raft entry",
 		zh:      t("内容过多[（共 {bytes} 字节，最多 {max} 字节）]，请删减")},
 	{Reason: InvalidFormat, Field: true, Keys: []string{"format", "part", "got"}, Example: Meta{"format": "DATE"},
-		Meaning: "not of the field's form (format: DIVISION_CODE, DEPARTMENT_CODE, ITEM_CODE, USERNAME, DATE, TIMESTAMP, HOST_PORT, PORT, CASE_NUMBER, PAGE_TOKEN, PHONE, MOBILE, REQUEST_ID, QUEUE_ONLY (a filter of the queue alone), CREDIT_CODE (GB 32100: 18 digits or capitals but I, O, Z, S, V), ID_NUMBER with part LENGTH, DIGITS, LAST, PROVINCE, BIRTH_DATE)",
+		Meaning: "not of the field's form (format: DIVISION_CODE, DEPARTMENT_CODE, ITEM_CODE, USERNAME, DATE, TIMESTAMP, HOST_PORT, PORT, CASE_NUMBER, PAGE_TOKEN, PHONE, MOBILE, REQUEST_ID, QUEUE_ONLY (a filter of the queue alone), CREDIT_CODE (GB 32100: 18 digits or capitals but I, O, Z, S, V), REGISTRY_KIND (a kind of the audit trail's records), ID_NUMBER with part LENGTH, DIGITS, LAST, PROVINCE, BIRTH_DATE)",
 		zh: func(m Meta) string {
 			if m["format"] == "ID_NUMBER" {
 				if s, ok := idPartZH[m["part"]]; ok {

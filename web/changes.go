@@ -107,8 +107,13 @@ func (s *server) changesPage(rq *request) error {
 		d.Kinds = append(d.Kinds, kindOption{Code: k, Label: changeKindNames[k]})
 	}
 	req := &yizhanv1.ListRegistryChangesRequest{Kind: d.Kind, Actor: d.Actor, PageToken: q.Get("page")}
+	var msg string
 	if d.Kind != "" {
 		req.Target = d.Target
+	} else if d.Target != "" {
+		// A code or username means one kind's entry: not filtered by it
+		// until the kind is chosen, and the page says so.
+		msg = "按编码或用户名查询时，请先选择对象类别；以下为全部记录。"
 	}
 	resp, err := s.cfg.Registry.ListRegistryChanges(rq.ctx(), req)
 	if err != nil {
@@ -132,5 +137,5 @@ func (s *server) changesPage(rq *request) error {
 		}
 		d.Next = "/admin/changes?" + next.Encode()
 	}
-	return s.render(rq, http.StatusOK, "changes", &view{Title: "操作记录", Section: "admin", AdminTab: "changes", Data: d})
+	return s.render(rq, http.StatusOK, "changes", &view{Title: "操作记录", Section: "admin", AdminTab: "changes", Data: d, Flash: msg})
 }

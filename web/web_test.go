@@ -978,7 +978,12 @@ func TestAuditTrailPage(t *testing.T) {
 	if q := f.reg.changeQueries[len(f.reg.changeQueries)-1]; q.GetPageToken() != "41" {
 		t.Errorf("the older page asked %v", q)
 	}
-	if resp, _ := f.do(t, "GET", "/admin/changes", nil, session(adminClerkToken)); resp.StatusCode == http.StatusOK || len(f.reg.changeQueries) != 2 {
+	// A code without its kind: not filtered, and the page says why.
+	_, page = f.do(t, "GET", "/admin/changes?target=chenjing", nil, session(adminToken))
+	if q := f.reg.changeQueries[len(f.reg.changeQueries)-1]; q.GetTarget() != "" || !strings.Contains(page, "请先选择对象类别") {
+		t.Errorf("a code without its kind asked %v", q)
+	}
+	if resp, _ := f.do(t, "GET", "/admin/changes", nil, session(adminClerkToken)); resp.StatusCode == http.StatusOK || len(f.reg.changeQueries) != 3 {
 		t.Errorf("a clerk's 操作记录: %s, %d queries", resp.Status, len(f.reg.changeQueries))
 	}
 }
