@@ -432,6 +432,37 @@ const DefaultExtensionDays = 10
 // withdrawing with the query code needs none.
 const WithdrawalRequest = "撤回申请书"
 
+// requiredInput refuses an action without the arguments it always needs,
+// whatever the case's state: checked where the request comes in, before it
+// is relayed to the office holding the case, and again when it is applied.
+func requiredInput(vs *violations, action Action, e *yizhanv1.CaseEvent) {
+	needReason := func(what string) {
+		if e.GetReason() == "" {
+			vs.addReason(registry.ReasonRequired, "reason", "is required: %s", what)
+		}
+	}
+	switch action {
+	case ActionRejectPrecheck:
+		needReason("the citizen is told why the filing was turned down")
+	case ActionRefuse:
+		needReason("a refusal states its reason")
+		if e.GetLegalBasis() == "" {
+			vs.addReason(registry.ReasonRequired, "legal_basis", "is required: a refusal cites its legal basis")
+		}
+	case ActionDecide:
+		needReason("approvals and denials both state their reasons")
+		if !e.GetApproved() && e.GetLegalBasis() == "" {
+			vs.addReason(registry.ReasonRequired, "legal_basis", "is required: a denial cites its legal basis (行政许可法 §38)")
+		}
+	case ActionCertify:
+		if e.GetCertificateNumber() == "" {
+			vs.addReason(registry.ReasonRequired, "certificate_number", "is required")
+		}
+	case ActionReissueQueryCode:
+		needReason("say how the citizen's identity was checked (核验身份证原件)")
+	}
+}
+
 // checkInput checks the action's arguments, which NewEvent has copied
 // into e from in, and fills what the rules compute (the one-time
 // notice's materials, the assessed fee).
@@ -448,22 +479,8 @@ func checkInput(c *yizhanv1.Case, action Action, e *yizhanv1.CaseEvent, in *yizh
 			vs.addReason(registry.ReasonRequired, "reason", "is required: %s", what)
 		}
 	}
+	requiredInput(&vs, action, e)
 	switch action {
-	case ActionRejectPrecheck:
-		needReason("the citizen is told why the filing was turned down")
-
-	case ActionRefuse:
-		needReason("a refusal states its reason")
-		if e.GetLegalBasis() == "" {
-			vs.addReason(registry.ReasonRequired, "legal_basis", "is required: a refusal cites its legal basis")
-		}
-
-	case ActionDecide:
-		needReason("approvals and denials both state their reasons")
-		if !e.GetApproved() && e.GetLegalBasis() == "" {
-			vs.addReason(registry.ReasonRequired, "legal_basis", "is required: a denial cites its legal basis (行政许可法 §38)")
-		}
-
 	case ActionReview:
 		checkConclusion(&vs, in)
 
@@ -509,16 +526,6 @@ func checkInput(c *yizhanv1.Case, action Action, e *yizhanv1.CaseEvent, in *yizh
 		if total := filesSize(mergeMaterials(c.GetMaterials(), e.GetMaterials())); total > MaxCaseAttachmentBytes {
 			vs.addReason(registry.ReasonOutOfRange, "materials",
 				"the case's files would come to %d bytes with these, more than the %d a case may hold", total, MaxCaseAttachmentBytes)
-		}
-
-	case ActionCertify:
-		if e.GetCertificateNumber() == "" {
-			vs.addReason(registry.ReasonRequired, "certificate_number", "is required")
-		}
-
-	case ActionReissueQueryCode:
-		if e.GetReason() == "" {
-			vs.addReason(registry.ReasonRequired, "reason", "is required: say how the citizen's identity was checked (核验身份证原件)")
 		}
 
 	case ActionAssessFee, ActionCorrectFee:

@@ -84,7 +84,9 @@ func CheckActionRequest(action Action, in *yizhanv1.CaseActionRequest) error {
 	var vs violations
 	vs.line("number", in.GetNumber(), registry.MaxCodeLen)
 	vs.line("query_code", in.GetQueryCode(), registry.MaxCodeLen)
-	actionLimits(&vs, action, eventInput(action, in))
+	e := eventInput(action, in)
+	actionLimits(&vs, action, e)
+	requiredInput(&vs, action, e)
 	return vs.err()
 }
 

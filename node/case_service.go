@@ -591,10 +591,13 @@ func (s *caseService) act(ctx context.Context, req *yizhanv1.CaseActionRequest, 
 			return s.atOwner(ctx, req, c, forward)
 		}
 		p = nil
-	} else if p != nil && p.Office == here && (action == casework.ActionResubmit || action == casework.ActionReissueQueryCode) {
+	} else if relayed := action == casework.ActionResubmit || action == casework.ActionReissueQueryCode; p != nil && relayed &&
+		(p.Office == here || s.onPath(req.GetNumber(), p.Office)) {
 		// Corrections are handed in at any office on the case's route, and
 		// a query code reissued where the case was filed: this office
-		// relays them to the owner.
+		// relays them to the owner. An office on the way relays them on
+		// when its copy says the case has moved on again (the filing
+		// office's copy may lag one hop behind).
 		if c, ok := s.n.office.Cases().Case(req.GetNumber()); ok && c.GetOwnerOffice() != here {
 			var resp *yizhanv1.CaseResponse
 			err := s.n.office.ForwardToOffice(ctx, c.GetOwnerOffice(), func(ctx context.Context, conn *grpc.ClientConn) error {
@@ -614,7 +617,7 @@ func (s *caseService) act(ctx context.Context, req *yizhanv1.CaseActionRequest, 
 			}
 			return resp, err
 		}
-	} else if p != nil && p.Office != here && !((action == casework.ActionResubmit || action == casework.ActionReissueQueryCode) && s.onPath(req.GetNumber(), p.Office)) {
+	} else if p != nil && p.Office != here {
 		return nil, toStatus(fmt.Errorf("%w: %s works at office %s, not %s", auth.ErrPermissionDenied, p.Username, p.Office, here))
 	}
 	return onLeader(ctx, s, func() (*yizhanv1.CaseResponse, error) {
