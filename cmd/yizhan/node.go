@@ -5,11 +5,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"runtime/debug"
+	"runtime/pprof"
 	"slices"
 	"strings"
+	"time"
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 	"github.com/yizhan-gov/yizhan/federation/pki"
@@ -92,7 +95,25 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fmt.Fprintf(stdout, "yizhan node %s of office %s serving http://%s\n", *name, *office, n.HTTPAddr())
 	<-ctx.Done()
 	logger.Info("shutting down")
+	defer watchShutdown(logger, stderr, slowShutdown)()
 	return n.Close()
+}
+
+// slowShutdown is how long a node's shutdown may take before it says
+// what it is waiting for: a supervisor (systemd, Kubernetes) kills it
+// with SIGKILL after its own grace period, and what held it up is then
+// lost.
+const slowShutdown = 8 * time.Second
+
+// watchShutdown logs a warning and writes every goroutine's stack to w if
+// the shutdown has not finished after d; the returned func ends the watch.
+func watchShutdown(logger *slog.Logger, w io.Writer, d time.Duration) (done func()) {
+	t := time.AfterFunc(d, func() {
+		logger.Warn("shutdown is slow: the goroutines follow on stderr", "after", d)
+		fmt.Fprintf(w, "=== goroutines after %s of shutting down\n", d)
+		_ = pprof.Lookup("goroutine").WriteTo(w, 2)
+	})
+	return func() { t.Stop() }
 }
 
 // tierMemoryLimits are the Go runtime's soft memory limits of a node by

@@ -3,9 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"log/slog"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 )
 
 // --pprof alone is refused: the profiles are served on the metrics
@@ -51,4 +54,47 @@ func TestPeerRouteFlag(t *testing.T) {
 			t.Errorf("%q accepted", bad)
 		}
 	}
+}
+
+// A shutdown that hangs says what it waits for before a supervisor's
+// SIGKILL loses it; one that finishes says nothing.
+func TestWatchShutdownDumpsGoroutines(t *testing.T) {
+	var logBuf, dump syncBuffer
+	logger := slog.New(slog.NewTextHandler(&logBuf, nil))
+	done := watchShutdown(logger, &dump, 10*time.Millisecond)
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(dump.String(), "TestWatchShutdownDumpsGoroutines") && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	done()
+	if !strings.Contains(dump.String(), "goroutine ") || !strings.Contains(dump.String(), "TestWatchShutdownDumpsGoroutines") {
+		t.Errorf("no goroutine stacks after a slow shutdown: %q", dump.String())
+	}
+	if !strings.Contains(logBuf.String(), "shutdown is slow") {
+		t.Errorf("no warning logged: %q", logBuf.String())
+	}
+
+	var quiet syncBuffer
+	watchShutdown(logger, &quiet, 50*time.Millisecond)()
+	time.Sleep(100 * time.Millisecond)
+	if quiet.String() != "" {
+		t.Errorf("a quick shutdown dumped goroutines: %q", quiet.String())
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
