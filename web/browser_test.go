@@ -536,6 +536,11 @@ func TestBrowser(t *testing.T) {
 		// which delivered it). 不满意 needs a comment: the error is next
 		// to the field.
 		tracker.see("好差评")
+		// Each choice is a target a finger hits: its label at least 24 px
+		// high, the radio itself at least 20 px.
+		if got := tracker.eval(`(() => { const ls = [...document.querySelectorAll("#f-rate-rating label")]; if (!ls.length) return "none"; for (const l of ls) { const r = l.getBoundingClientRect(), i = l.querySelector("input").getBoundingClientRect(); if (r.height < 24 || i.width < 20 || i.height < 20) return l.textContent.trim() + ": label " + Math.round(r.height) + " px high, radio " + Math.round(i.width) + "×" + Math.round(i.height); } return "ok"; })()`); got != "ok" {
+			t.Errorf("the rating choices are small: %s", got)
+		}
 		tracker.do(chromedp.Click(chromedp.CSS("#f-rate-rating input[value='4']")))
 		if resp := tracker.clickNav("#rate button.primary"); resp.Status != 400 {
 			t.Errorf("不满意 without a comment: status %d, want 400", resp.Status)
@@ -951,6 +956,103 @@ func TestBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("county staff land on their work, on a phone and an office PC", func(t *testing.T) {
+		number := reviewedAtCounty(t, county.Nodes[0].HTTPAddr(), county.Nodes[1].HTTPAddr(), county.Nodes[2].HTTPAddr())
+		for _, who := range []struct {
+			user, landing string
+			pages         []string
+		}{
+			{"chenjing", "/cases", []string{"/cases", "/cases?mine=1", "/cases?all=1", "/cases/" + number, "/cases/new?item=450122-YC-001"}},
+			{"wangqiang", "/cases", []string{"/cases?mine=decide", "/cases/" + number}},
+			{"admin", "/admin/items", []string{"/admin", "/admin/items", "/admin/items/new", "/admin/items/450122-YC-001/edit",
+				"/admin/items/450122-YC-001/versions", "/admin/grants", "/admin/staff", "/admin/offices", "/admin/calendar",
+				"/admin/case-policy", "/admin/changes", "/admin/federation"}},
+			{"jiancha", "/supervision", []string{"/supervision"}},
+		} {
+			b := person(t, countyURL)
+			b.signIn(who.user, demo.AdminPassword)
+			if got := b.eval(`location.pathname`); got != who.landing {
+				t.Errorf("%s lands on %s after signing in, want %s", who.user, got, who.landing)
+			}
+			for _, size := range []struct{ w, h int64 }{{320, 640}, {390, 844}, {1024, 768}} {
+				b.do(chromedp.EmulateViewport(size.w, size.h))
+				for _, p := range who.pages {
+					if resp := b.open(p); resp.Status != 200 {
+						t.Errorf("%s: %s answered %d", who.user, p, resp.Status)
+						continue
+					}
+					if w := b.documentWidth(); w > size.w {
+						t.Errorf("%s at %d px wide (%s): the page is %d px wide (scrolls sideways)", p, size.w, who.user, w)
+						t.Log("wider than the screen:", b.eval(`[...document.querySelectorAll("body *")].filter(e => e.getBoundingClientRect().right > innerWidth + 1).slice(0, 8).map(e => e.tagName + "." + e.className + " " + Math.round(e.getBoundingClientRect().width)).join(" | ")`))
+					}
+				}
+			}
+		}
+
+		approver := person(t, countyURL)
+		approver.signIn("wangqiang", demo.AdminPassword)
+		// 待我审批: the case, with the reviewer's opinion beside it.
+		approver.open("/cases?mine=decide")
+		if got := approver.eval(fmt.Sprintf(`(() => { for (const tr of document.querySelectorAll("tbody tr")) if (tr.textContent.includes(%q)) return tr.querySelector("td.review").textContent; return ""; })()`, number)); !strings.Contains(got, "同意") || !strings.Contains(got, "材料齐全") {
+			t.Errorf("待我审批 shows case %s with the opinion %q", number, got)
+		}
+		approver.do(chromedp.EmulateViewport(390, 844))
+		approver.open("/cases?mine=decide")
+		approver.shot("phone-staff-decide.png", true)
+		// The route says what is done, where the case is, and what is next.
+		approver.open("/cases/" + number)
+		approver.shot("phone-staff-case.png", true)
+		classes := approver.eval(`[...document.querySelectorAll("ol.route li")].map(li => li.className).join(" ")`)
+		if !regexp.MustCompile(`^(done )+current( next)*$`).MatchString(classes) {
+			t.Errorf("the route's steps are %q: want done…, one current, then next…", classes)
+		}
+		if got := approver.text("ol.route li.current"); !strings.Contains(got, "审批") {
+			t.Errorf("the current step %q, want 审批", got)
+		}
+		// The skip link leads to the page's main part.
+		if got := approver.eval(`(() => { const a = document.querySelector("a.skip"); return a && document.querySelector(a.getAttribute("href")) ? a.textContent : ""; })()`); got != "跳到正文" {
+			t.Errorf("the skip link: %q", got)
+		}
+
+		// What a user must see is drawn in a colour of its own, on an
+		// office PC's browser too (the stylesheet has no CSS variables).
+		visible := func(b *browser, sel string) {
+			t.Helper()
+			got := b.eval(fmt.Sprintf(`(() => {
+				const els = [...document.querySelectorAll(%q)];
+				if (!els.length) return "none";
+				const bg = el => { for (; el; el = el.parentElement) { const c = getComputedStyle(el).backgroundColor; if (c !== "rgba(0, 0, 0, 0)" && c !== "transparent") return c; } return "rgb(255, 255, 255)"; };
+				for (const el of els) {
+					const r = el.getBoundingClientRect(), st = getComputedStyle(el);
+					if (r.width === 0 || r.height === 0 || st.visibility === "hidden") return "hidden: " + el.textContent;
+					if (st.color === bg(el)) return "same colour as its background: " + el.textContent;
+				}
+				return "ok";
+			})()`, sel))
+			if got != "ok" {
+				t.Errorf("%s at %s: %s", sel, b.eval(`location.pathname`), got)
+			}
+		}
+		admin := person(t, countyURL)
+		admin.signIn("admin", demo.AdminPassword)
+		admin.do(chromedp.EmulateViewport(1024, 768))
+		admin.open("/admin")
+		visible(admin, "header.top a")
+		citizen := person(t, villageURL)
+		citizen.do(chromedp.EmulateViewport(1024, 768))
+		citizen.open("/cases/new?item=450122-YC-001")
+		visible(citizen, "header.top a")
+		visible(citizen, "button.primary")
+
+		// Controls are big enough to hit with a finger: the matrix's ＋.
+		admin.do(chromedp.EmulateViewport(390, 844))
+		admin.open("/admin/grants")
+		admin.shot("phone-matrix.png", false)
+		if got := admin.eval(`(() => { const a = [...document.querySelectorAll("a.add")]; if (!a.length) return "none"; for (const el of a) { const r = el.getBoundingClientRect(); if (r.width < 24 || r.height < 24) return Math.round(r.width) + "×" + Math.round(r.height); if (!el.getAttribute("aria-label")) return "unnamed"; } return "ok"; })()`); got != "ok" {
+			t.Errorf("the matrix's ＋ links: %s (want ≥ 24×24 px, each named)", got)
+		}
+	})
+
 	t.Run("a denial at the county carries the appeal notice, on the page and printed", func(t *testing.T) {
 		number := reviewedAtCounty(t, county.Nodes[0].HTTPAddr(), county.Nodes[1].HTTPAddr(), county.Nodes[2].HTTPAddr())
 		approver := person(t, countyURL)
@@ -1257,6 +1359,17 @@ func (b *browser) signIn(user, password string) {
 var phoneShots = map[string]string{
 	"/items": "catalogue", "/items/450122-YC-001/guide": "guide", "/track": "track",
 	"/cases/new?item=450122-YC-001": "filing", "/cases": "staff-queue",
+}
+
+// eval evaluates a JavaScript expression in the page and returns it as
+// text.
+func (b *browser) eval(expr string) string {
+	b.t.Helper()
+	v, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](expr))
+	if err != nil {
+		b.t.Fatalf("evaluate %s: %v", expr, err)
+	}
+	return v
 }
 
 // documentWidth is how wide the page lays out, in CSS pixels: wider
