@@ -989,6 +989,29 @@ func TestBrowser(t *testing.T) {
 			}
 		}
 
+		// The queue puts what waits for the person signed in above what
+		// waits for others: at the approver's, the reviewed case (his
+		// 审批) above one filed later that waits for the clerk's 受理.
+		waiting := filedAtCounty(t, county.Nodes[0].HTTPAddr(), county.Nodes[1].HTTPAddr(), county.Nodes[2].HTTPAddr())
+		for _, user := range []string{"chenjing", "wangqiang"} {
+			b := person(t, countyURL)
+			b.signIn(user, demo.AdminPassword)
+			b.open("/cases")
+			rows := b.eval(`[...document.querySelectorAll("tbody tr")].map(tr => (tr.querySelector("td.todo").textContent.trim() ? "mine " : "others ") + tr.querySelector("td").textContent.trim()).join("\n")`)
+			if !strings.Contains(rows, waiting) || !strings.Contains(rows, number) {
+				t.Errorf("%s's queue lacks %s or %s:\n%s", user, waiting, number, rows)
+			}
+			if strings.Contains(rows, "others ") && regexp.MustCompile(`(?s)others .*\nmine `).MatchString(rows) {
+				t.Errorf("%s's queue lists a case waiting for others above one waiting for them:\n%s", user, rows)
+			}
+			wants := map[string][]string{"chenjing": {"mine " + waiting}, "wangqiang": {"mine " + number, "others " + waiting}}[user]
+			for _, want := range wants {
+				if !strings.Contains(rows, want) {
+					t.Errorf("%s's queue: want the row %q:\n%s", user, want, rows)
+				}
+			}
+		}
+
 		approver := person(t, countyURL)
 		approver.signIn("wangqiang", demo.AdminPassword)
 		// 待我审批: the case, with the reviewer's opinion beside it.
@@ -1141,6 +1164,18 @@ func TestBrowser(t *testing.T) {
 // reviews it (同意), and returns the case number.
 func reviewedAtCounty(t *testing.T, addrs ...string) string {
 	t.Helper()
+	return countyCase(t, true, addrs...)
+}
+
+// filedAtCounty files a tobacco licence at the county window (the clerk,
+// through the API) and returns its number: a case waiting for 受理.
+func filedAtCounty(t *testing.T, addrs ...string) string {
+	t.Helper()
+	return countyCase(t, false, addrs...)
+}
+
+func countyCase(t *testing.T, review bool, addrs ...string) string {
+	t.Helper()
 	for _, addr := range addrs {
 		conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 		if err != nil {
@@ -1168,6 +1203,9 @@ func reviewedAtCounty(t *testing.T, addrs ...string) string {
 			t.Fatal(err)
 		}
 		number := filed.GetCase().GetNumber()
+		if !review {
+			return number
+		}
 		if _, err := cases.Accept(ctx, &yizhanv1.CaseActionRequest{Number: number}); err != nil {
 			t.Fatal(err)
 		}
