@@ -434,7 +434,8 @@ const WithdrawalRequest = "撤回申请书"
 
 // requiredInput refuses an action without the arguments it always needs,
 // whatever the case's state: checked where the request comes in, before it
-// is relayed to the office holding the case, and again when it is applied.
+// is relayed to the office holding the case, and again by NewEvent once
+// the case's state and the actor's rights allow the action.
 func requiredInput(vs *violations, action Action, e *yizhanv1.CaseEvent) {
 	needReason := func(what string) {
 		if e.GetReason() == "" {

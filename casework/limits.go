@@ -81,12 +81,22 @@ func CheckFileRequest(req *yizhanv1.FileCaseRequest) error {
 // only: the number, the query code and the fields the action reads. A
 // node calls it before it forwards the request; NewEvent checks the same.
 func CheckActionRequest(action Action, in *yizhanv1.CaseActionRequest) error {
+	return checkActionRequest(action, in, true)
+}
+
+// checkActionRequest checks the request's limits and, with required, the
+// fields the action always needs. NewEvent refuses a request beyond the
+// limits before anything else, and one without a required field only
+// once the case's state and the actor allow the action.
+func checkActionRequest(action Action, in *yizhanv1.CaseActionRequest, required bool) error {
 	var vs violations
 	vs.line("number", in.GetNumber(), registry.MaxCodeLen)
 	vs.line("query_code", in.GetQueryCode(), registry.MaxCodeLen)
 	e := eventInput(action, in)
 	actionLimits(&vs, action, e)
-	requiredInput(&vs, action, e)
+	if required {
+		requiredInput(&vs, action, e)
+	}
 	return vs.err()
 }
 

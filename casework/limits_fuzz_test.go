@@ -163,7 +163,7 @@ func FuzzNewEvent(f *testing.F) {
 		w, number := caseIn(t, state)
 		c, _ := w.books[county].Case(number)
 		in.Number = number
-		limitErr := CheckActionRequest(action, in)
+		limitErr := checkActionRequest(action, in, false)
 		e, err := NewEvent(c, action, in, actor, county, w.tick(), w.reg)
 		if err != nil {
 			if action.Automatic() || action == ActionUnspecified {
@@ -174,6 +174,9 @@ func FuzzNewEvent(f *testing.F) {
 		}
 		if limitErr != nil {
 			t.Fatalf("NewEvent accepted what CheckActionRequest refuses: %v", limitErr)
+		}
+		if err := CheckActionRequest(action, in); err != nil {
+			t.Fatalf("NewEvent accepted a request that CheckActionRequest refuses for a required field: %v", err)
 		}
 		if size := proto.Size(e); size > registry.MaxEventBytes {
 			t.Fatalf("an event of %d bytes", size)
