@@ -991,20 +991,22 @@ func TestBrowser(t *testing.T) {
 
 		// The queue puts what waits for the person signed in above what
 		// waits for others: at the approver's, the reviewed case (his
-		// 审批) above one filed later that waits for the clerk's 受理.
+		// 审批) above one filed later that waits for the clerk's 受理; at
+		// the clerk's, that 受理 above the reviewed case, which she may
+		// only suspend (可中止).
 		waiting := filedAtCounty(t, county.Nodes[0].HTTPAddr(), county.Nodes[1].HTTPAddr(), county.Nodes[2].HTTPAddr())
 		for _, user := range []string{"chenjing", "wangqiang"} {
 			b := person(t, countyURL)
 			b.signIn(user, demo.AdminPassword)
 			b.open("/cases")
-			rows := b.eval(`[...document.querySelectorAll("tbody tr")].map(tr => (tr.querySelector("td.todo").textContent.trim() ? "mine " : "others ") + tr.querySelector("td").textContent.trim()).join("\n")`)
+			rows := b.eval(`[...document.querySelectorAll("tbody tr")].map(tr => (tr.querySelector("td.todo").firstChild?.nodeType === 3 && tr.querySelector("td.todo").firstChild.textContent.trim() ? "mine " : "others ") + tr.querySelector("td").textContent.trim()).join("\n")`)
 			if !strings.Contains(rows, waiting) || !strings.Contains(rows, number) {
 				t.Errorf("%s's queue lacks %s or %s:\n%s", user, waiting, number, rows)
 			}
 			if strings.Contains(rows, "others ") && regexp.MustCompile(`(?s)others .*\nmine `).MatchString(rows) {
 				t.Errorf("%s's queue lists a case waiting for others above one waiting for them:\n%s", user, rows)
 			}
-			wants := map[string][]string{"chenjing": {"mine " + waiting}, "wangqiang": {"mine " + number, "others " + waiting}}[user]
+			wants := map[string][]string{"chenjing": {"mine " + waiting, "others " + number}, "wangqiang": {"mine " + number, "others " + waiting}}[user]
 			for _, want := range wants {
 				if !strings.Contains(rows, want) {
 					t.Errorf("%s's queue: want the row %q:\n%s", user, want, rows)
@@ -1100,6 +1102,54 @@ func TestBrowser(t *testing.T) {
 		approver.see("青山县烟草专卖局（印章）")
 		if got := approver.text("#appeal"); !strings.Contains(got, "六个月内向青山县人民法院提起行政诉讼") {
 			t.Errorf("the printed decision's appeal notice: %q", got)
+		}
+	})
+
+	// It moves the county's clock to a case's promised day, and back.
+	t.Run("on its promised day a case reads 今日到期, in a yellow that is readable", func(t *testing.T) {
+		number := reviewedAtCounty(t, county.Nodes[0].HTTPAddr(), county.Nodes[1].HTTPAddr(), county.Nodes[2].HTTPAddr())
+		clerk := person(t, countyURL)
+		clerk.signIn("chenjing", demo.AdminPassword)
+		clerk.open("/cases/" + number)
+		m := regexp.MustCompile(`承诺期限 (\d{4}-\d{2}-\d{2})`).FindStringSubmatch(clerk.pageText())
+		if m == nil {
+			t.Fatalf("case %s shows no promised day: %s", number, clerk.pageText())
+		}
+		due, err := time.ParseInLocation("2006-01-02 15:04", m[1]+" 10:00", time.FixedZone("CST", 8*3600))
+		if err != nil {
+			t.Fatal(err)
+		}
+		skew.Store(int64(time.Until(due))) // ten in the morning of the promised day
+		defer skew.Store(0)
+
+		clerk = person(t, countyURL) // the session of days ago has expired
+		clerk.signIn("chenjing", demo.AdminPassword)
+		clerk.open("/cases/" + number)
+		if got := clerk.text(".clock"); got != "今日到期" {
+			t.Errorf("on its promised day (%s) case %s reads %q, want 今日到期", m[1], number, got)
+		}
+		clerk.open("/cases")
+		row := fmt.Sprintf(`[...document.querySelectorAll("tbody tr")].find(tr => tr.textContent.includes(%q))`, number)
+		if got := clerk.eval(row + `?.className + " " + ` + row + `?.querySelector(".clock").textContent`); got != "warn 今日到期" {
+			t.Errorf("the queue's row of case %s: %q, want a yellow row reading 今日到期", number, got)
+		}
+		// WCAG's contrast ratio of every text in the yellow row, on the
+		// colour drawn behind it.
+		got := clerk.eval(`(() => {
+			const lum = c => { const [r, g, b] = c.match(/\d+/g).slice(0, 3).map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); }); return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+			const bg = el => { for (; el; el = el.parentElement) { const c = getComputedStyle(el).backgroundColor; if (c !== "rgba(0, 0, 0, 0)" && c !== "transparent") return c; } return "rgb(255, 255, 255)"; };
+			const tr = ` + row + `;
+			let worst = 99, what = "";
+			for (const el of [tr, ...tr.querySelectorAll("*")]) {
+				if (![...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim())) continue;
+				const a = lum(getComputedStyle(el).color), b = lum(bg(el));
+				const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+				if (ratio < worst) { worst = ratio; what = el.textContent.trim(); }
+			}
+			return worst.toFixed(2) + " " + what;
+		})()`)
+		if ratio, _ := strconv.ParseFloat(strings.Fields(got)[0], 64); ratio < 4.5 {
+			t.Errorf("the yellow row's text %q has a contrast of %s:1, want ≥ 4.5:1", strings.SplitN(got, " ", 2)[1], strings.Fields(got)[0])
 		}
 	})
 

@@ -244,7 +244,8 @@ type queueRow struct {
 	Clock  clockView
 	Filed  string
 	Origin string
-	ToDo   []string // what the signed-in staff member may do on it now
+	ToDo   []string // the steps it waits for that the signed-in staff member may take now
+	May    []string // what else they may do on it (中止, 延期…): it does not wait for that
 	rank   int      // queueRank
 }
 
@@ -252,22 +253,38 @@ type queueRow struct {
 // case at any time, not the case waiting for them: reissuing a query code.
 func notWork(action string) bool { return action == "reissueQueryCode" }
 
+// optional reports whether an allowed action is one staff may take on a
+// case that does not wait for it: suspending for a special procedure,
+// extending the limit, withdrawing for the citizen, correcting a fee. A
+// case they may only take such a step on waits for someone else.
+func optional(action string) bool {
+	switch action {
+	case "suspend", "extend", "withdraw", "correctFee":
+		return true
+	}
+	return notWork(action)
+}
+
 // queueRank orders the queue by what needs this person first: a case
 // decided and waiting to be handed to the citizen (送达: the citizen is
-// waiting), then one whose corrections came back, then the rest of what
-// they may act on, then what others act on; within each, the API's order
-// (the soonest due first).
+// waiting), then one whose corrections came back to them, then the rest
+// of what waits for a step of theirs, then what they may only optionally
+// act on (中止, 延期…), then what others act on; within each, the API's
+// order (the soonest due first).
 func queueRank(c *yizhanv1.Case) int {
-	acts := slices.DeleteFunc(slices.Clone(c.GetAllowedActions()), notWork)
+	acts := c.GetAllowedActions()
+	steps := slices.DeleteFunc(slices.Clone(acts), optional)
 	switch {
-	case slices.Contains(acts, "deliver"):
+	case slices.Contains(steps, "deliver"):
 		return 0
-	case c.GetState() == yizhanv1.CaseState_CASE_STATE_FILED && c.GetCorrectionNotices() > 0:
+	case len(steps) > 0 && c.GetState() == yizhanv1.CaseState_CASE_STATE_FILED && c.GetCorrectionNotices() > 0:
 		return 1
-	case len(acts) > 0:
+	case len(steps) > 0:
 		return 2
+	case slices.ContainsFunc(acts, func(a string) bool { return !notWork(a) }):
+		return 3
 	}
-	return 3
+	return 4
 }
 
 type queueData struct {
@@ -342,7 +359,11 @@ func (s *server) queue(rq *request) error {
 		row := queueRow{C: c, State: stateName(c.GetState(), types[c.GetItemCode()]), Owner: offices[c.GetOwnerOffice()],
 			Origin: offices[c.GetOriginOffice()], Clock: clockOf(c, s.now()), Filed: datetimeOf(c.GetFiledAt()), rank: queueRank(c)}
 		for _, a := range c.GetAllowedActions() {
-			if ca, ok := caseActions[a]; ok && !notWork(a) {
+			switch ca, ok := caseActions[a]; {
+			case !ok || notWork(a):
+			case optional(a):
+				row.May = append(row.May, ca.Label)
+			default:
 				row.ToDo = append(row.ToDo, ca.Label)
 			}
 		}

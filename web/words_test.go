@@ -175,7 +175,8 @@ func TestPagesAskForTheModernEngine(t *testing.T) {
 }
 
 // The queue puts first what the citizen waits on (送达), then returned
-// corrections, then what the person may act on, then the rest.
+// corrections, then the steps waiting for the person, then what they may
+// only optionally act on (中止, 延期), then the rest.
 func TestQueueRank(t *testing.T) {
 	for _, tt := range []struct {
 		c    *yizhanv1.Case
@@ -184,7 +185,11 @@ func TestQueueRank(t *testing.T) {
 		{&yizhanv1.Case{State: yizhanv1.CaseState_CASE_STATE_CERTIFIED, AllowedActions: []string{"deliver"}}, 0},
 		{&yizhanv1.Case{State: yizhanv1.CaseState_CASE_STATE_FILED, CorrectionNotices: 1, AllowedActions: []string{"accept"}}, 1},
 		{&yizhanv1.Case{State: yizhanv1.CaseState_CASE_STATE_FILED, AllowedActions: []string{"accept"}}, 2},
-		{&yizhanv1.Case{State: yizhanv1.CaseState_CASE_STATE_ACCEPTED}, 3},
+		{&yizhanv1.Case{State: yizhanv1.CaseState_CASE_STATE_FILED, CorrectionNotices: 1}, 4}, // back for someone else
+		{&yizhanv1.Case{State: yizhanv1.CaseState_CASE_STATE_REVIEWED, AllowedActions: []string{"suspend", "extend", "reissueQueryCode"}}, 3},
+		{&yizhanv1.Case{State: yizhanv1.CaseState_CASE_STATE_REVIEWED, AllowedActions: []string{"decide", "suspend"}}, 2},
+		{&yizhanv1.Case{State: yizhanv1.CaseState_CASE_STATE_ACCEPTED, AllowedActions: []string{"reissueQueryCode"}}, 4},
+		{&yizhanv1.Case{State: yizhanv1.CaseState_CASE_STATE_ACCEPTED}, 4},
 	} {
 		if got := queueRank(tt.c); got != tt.want {
 			t.Errorf("%s %v: rank %d, want %d", tt.c.GetState(), tt.c.GetAllowedActions(), got, tt.want)
