@@ -42,7 +42,9 @@ type link struct {
 	cut   bool
 	conns map[net.Conn]struct{}
 	hung  map[string]bool
-	rate  int // bytes a second each connection may send; 0: no limit
+	// blocked addresses: dials to them fail, connections to them close.
+	blocked map[string]bool
+	rate    int // bytes a second each connection may send; 0: no limit
 }
 
 // Throttle slows what each connection through the link sends to about
@@ -59,7 +61,30 @@ func (l *link) rateNow() int {
 	return l.rate
 }
 
-func newLink() *link { return &link{conns: map[net.Conn]struct{}{}, hung: map[string]bool{}} }
+func newLink() *link {
+	return &link{conns: map[net.Conn]struct{}{}, hung: map[string]bool{}, blocked: map[string]bool{}}
+}
+
+// Block cuts the way to addr alone: dials to it fail and connections to
+// it close, the rest of the link works.
+func (l *link) Block(addr string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.blocked[addr] = true
+	for c := range l.conns {
+		if c.(*hangable).addr == addr {
+			c.Close()
+			delete(l.conns, c)
+		}
+	}
+}
+
+// Unblock lets dials to addr through again.
+func (l *link) Unblock(addr string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.blocked, addr)
+}
 
 // Hang stops everything coming back from addr, on connections old and new.
 func (l *link) Hang(addr string) {
@@ -145,7 +170,7 @@ func (c *hangable) Close() error {
 
 func (l *link) Dial(ctx context.Context, addr string) (net.Conn, error) {
 	l.mu.Lock()
-	cut := l.cut
+	cut := l.cut || l.blocked[addr]
 	l.mu.Unlock()
 	if cut {
 		return nil, errors.New("link cut")
@@ -157,7 +182,7 @@ func (l *link) Dial(ctx context.Context, addr string) (net.Conn, error) {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.cut {
+	if l.cut || l.blocked[addr] {
 		c.Close()
 		return nil, errors.New("link cut")
 	}

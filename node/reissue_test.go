@@ -73,3 +73,59 @@ func TestQueryCodeReissuedAtTheFilingVillage(t *testing.T) {
 		t.Errorf("the county, not where it was filed, reissued: %v", err)
 	}
 }
+
+// The village's copy may lag a hop behind: the township took the case and
+// handed it on to the county, but its word of that has not reached the
+// village yet. A reissue at the village goes to the township, the office
+// the village's copy names, which relays it on to the county; once the
+// township's mail reaches the village, its copy checks the new code.
+func TestReissueRelayedOnWhenTheVillageCopyLags(t *testing.T) {
+	f := newCaseFed(t, 1)
+	// The township's mail down to the village stops; the village's way up
+	// stays open.
+	villageAddr := f.cfgs["dongcun-1"].PeerAddr
+	f.links["chengguan-1"].Block(villageAddr)
+	agent := dial(t, f.nodes["dongcun-1"]).login("dongcun", password)
+	filed := fileTobacco(t, agent, "蒙小燕")
+	number, old := filed.GetNumber(), filed.GetQueryCode()
+	countyNode, village := f.nodes["county-1"], f.nodes["dongcun-1"]
+	waitFor(t, "the county holds the case", func() bool { return received(countyNode, number) }, 20*time.Second)
+	if c, _ := village.Office().Cases().Case(number); c.GetOwnerOffice() != township {
+		t.Fatalf("the village's copy names %q as the owner, want the township %q (a hop behind)", c.GetOwnerOffice(), township)
+	}
+
+	resp, err := caseClient(t, agent).ReissueQueryCode(agent.ctx(), &yizhanv1.CaseActionRequest{Number: number, Reason: "核验申请人身份证原件", RequestId: "reissue-lag"})
+	if err != nil {
+		t.Fatalf("reissue at the village while its copy lags: %v", err)
+	}
+	code := resp.GetCase().GetQueryCode()
+	if code == "" || code == old {
+		t.Fatalf("the new code %q (the old %q)", code, old)
+	}
+	if got := resp.GetCase().GetOwnerOffice(); got != county {
+		t.Errorf("the answer came from a copy owned by %q, want the county", got)
+	}
+	n := 0
+	for _, e := range countyNode.Office().Cases().Events(number) {
+		if e.GetType() == yizhanv1.EventType_EVENT_TYPE_QUERY_CODE_REISSUED {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("the county recorded %d reissues, want 1", n)
+	}
+
+	f.links["chengguan-1"].Unblock(villageAddr)
+	last := resp.GetCase().GetLastSeq()
+	waitFor(t, "the village's copy takes the reissue", func() bool {
+		c, ok := village.Office().Cases().Case(number)
+		return ok && c.GetLastSeq() >= last
+	}, 20*time.Second)
+	citizen := dial(t, village)
+	if _, err := caseClient(t, citizen).GetCase(citizen.ctx(), &yizhanv1.GetCaseRequest{Number: number, QueryCode: old}); status.Code(err) != codes.NotFound {
+		t.Errorf("the village takes the old code: %v", err)
+	}
+	if _, err := caseClient(t, citizen).GetCase(citizen.ctx(), &yizhanv1.GetCaseRequest{Number: number, QueryCode: code}); err != nil {
+		t.Errorf("the village refuses the new code: %v", err)
+	}
+}
