@@ -80,6 +80,44 @@ type chaosFed struct {
 	links map[string][]*chaos.Proxy
 	nodes map[string]string // node → office
 	read  map[string]int    // node → how much of its log the checks have read
+
+	mu sync.Mutex // guards slowStops
+	// slowStops names the nodes that did not exit within stopTimeout of
+	// a SIGTERM in this schedule (each logs its goroutines after 8 s).
+	slowStops []string
+}
+
+// slowStop records that n did not exit within stopTimeout of SIGTERM and
+// keeps a copy of its log, with the goroutines it dumped, under
+// -chaos.keep (the run's temporary directories go when it passes).
+func (f *chaosFed) slowStop(t *testing.T, name string, n *proc) {
+	f.mu.Lock()
+	f.slowStops = append(f.slowStops, name)
+	f.mu.Unlock()
+	t.Logf("%s did not stop within %s of SIGTERM: killed", name, stopTimeout)
+	if *chaosKeep == "" {
+		return
+	}
+	dir := filepath.Join(*chaosKeep, "slow-stops")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Logf("keep %s's log: %v", name, err)
+		return
+	}
+	dst := filepath.Join(dir, fmt.Sprintf("%s-%s.log", name, time.Now().Format("20060102T150405")))
+	if out, err := exec.Command("cp", n.log, dst).CombinedOutput(); err != nil {
+		t.Logf("keep %s's log: %v %s", name, err, out)
+		return
+	}
+	t.Logf("its log: %s", dst)
+}
+
+// takeSlowStops returns the slow stops recorded since it was last called.
+func (f *chaosFed) takeSlowStops() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s := f.slowStops
+	f.slowStops = nil
+	return s
 }
 
 func (f *chaosFed) proxy(t *testing.T, link, target string) *chaos.Proxy {
@@ -234,6 +272,9 @@ func (f *chaosFed) apply(t *testing.T, ft chaos.Fault, on bool) {
 		for deadline := time.Now().Add(stopTimeout); n.running() && time.Now().Before(deadline); {
 			time.Sleep(50 * time.Millisecond)
 		}
+		if n.running() {
+			f.slowStop(t, ft.Target, n.proc)
+		}
 		n.kill() // if it did not exit in time
 		n.start()
 	case ft.Kind == chaos.DiskFull:
@@ -313,6 +354,9 @@ type chaosRun struct {
 	Retried      int      `json:"answers_retried"`
 	ConvergeSecs float64  `json:"converge_seconds"`
 	Violations   []string `json:"violations"`
+	// SlowStops names the nodes killed after not stopping within 15 s of
+	// a SIGTERM.
+	SlowStops []string `json:"slow_stops,omitempty"`
 }
 
 func TestChaos(t *testing.T) {
@@ -344,7 +388,7 @@ func TestChaos(t *testing.T) {
 		}
 		defer summary.Close()
 	}
-	failed := 0
+	failed, slowStops := 0, 0
 	for run := range *chaosSchedules {
 		s := chaos.NewSchedule(seed+uint64(run), top, *chaosLength, *chaosFaults)
 		t.Logf("%s", s)
@@ -409,6 +453,8 @@ func TestChaos(t *testing.T) {
 		}
 		rec.Violations = f.check(t, all, since, accepted, departments, w)
 		rec.ConvergeSecs = time.Since(healed).Seconds()
+		rec.SlowStops = f.takeSlowStops()
+		slowStops += len(rec.SlowStops)
 		converge = append(converge, rec.ConvergeSecs)
 		if summary != nil {
 			line, _ := json.Marshal(rec)
@@ -424,10 +470,10 @@ func TestChaos(t *testing.T) {
 	}
 	sort.Float64s(converge)
 	q := func(p float64) float64 { return converge[min(len(converge)-1, int(p*float64(len(converge))))] }
-	t.Logf("%d schedules from seed %d, %d failed; converged after healing in p50 %.1fs, p99 %.1fs, max %.1fs",
-		*chaosSchedules, seed, failed, q(0.5), q(0.99), converge[len(converge)-1])
+	t.Logf("%d schedules from seed %d, %d failed; converged after healing in p50 %.1fs, p99 %.1fs, max %.1fs; %d nodes killed after not stopping within %s of SIGTERM",
+		*chaosSchedules, seed, failed, q(0.5), q(0.99), converge[len(converge)-1], slowStops, stopTimeout)
 	if summary != nil {
-		total, _ := json.Marshal(map[string]any{"schedules": *chaosSchedules, "first_seed": seed, "failed": failed,
+		total, _ := json.Marshal(map[string]any{"schedules": *chaosSchedules, "first_seed": seed, "failed": failed, "slow_stops": slowStops,
 			"converge_p50_seconds": q(0.5), "converge_p99_seconds": q(0.99), "converge_max_seconds": converge[len(converge)-1]})
 		summary.Write(append(total, '\n'))
 	}
