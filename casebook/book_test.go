@@ -2,6 +2,7 @@ package casebook
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -384,7 +385,7 @@ func TestCheckFindsWhatDisagrees(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	problems, err := o.book.Check(reg)
+	problems, err := o.book.Check(context.Background(), reg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -542,4 +543,22 @@ func TestADamagedBookStopsTheNode(t *testing.T) {
 	}()
 	o.apply(Request{}, appendCmd(n, e))
 	t.Error("applied on a damaged book")
+}
+
+// The walk of a large book lasts minutes: a node that is stopping ends it
+// (its shutdown waited for the walk, and was killed).
+func TestCheckStopsWhenItsContextEnds(t *testing.T) {
+	reg := newRegistry(t)
+	o := newOffice(t, county, reg)
+	for i := range 3 {
+		o.file(licence, i+1, Request{})
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if problems, err := o.book.Check(ctx, reg); !errors.Is(err, context.Canceled) || problems != nil {
+		t.Errorf("a check whose context has ended answered %v, %v; want context.Canceled", problems, err)
+	}
+	if problems, err := o.book.Check(context.Background(), reg); err != nil || len(problems) > 0 {
+		t.Errorf("the same book checked: %v, %v", problems, err)
+	}
 }

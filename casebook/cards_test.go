@@ -1,6 +1,7 @@
 package casebook
 
 import (
+	"context"
 	"math"
 	"testing"
 	"time"
@@ -260,7 +261,7 @@ func TestCountersOfAnOlderReleaseAreCountedAgain(t *testing.T) {
 	if b.statsStale {
 		t.Error("still stale after applying")
 	}
-	if problems, err := b.Check(reg); err != nil || len(problems) > 0 {
+	if problems, err := b.Check(context.Background(), reg); err != nil || len(problems) > 0 {
 		t.Fatalf("check: %v %v", problems, err)
 	}
 	days, err := b.Daily(DailyAll(), t0, t0)

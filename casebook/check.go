@@ -2,6 +2,7 @@ package casebook
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 
 	"github.com/dgraph-io/badger/v4"
@@ -19,8 +20,9 @@ import (
 // counters equal a recount of every event. The recount uses reg's
 // calendar: a calendar changed since a case was decided may count it in
 // time where the counter, kept at the time, did not. nil means the book
-// agrees with itself.
-func (b *Book) Check(reg casework.Registry) ([]string, error) {
+// agrees with itself. It is one read transaction, which on a large book
+// lasts minutes; it stops with ctx's error when ctx ends.
+func (b *Book) Check(ctx context.Context, reg casework.Registry) ([]string, error) {
 	var problems []string
 	bad := func(format string, args ...any) {
 		if len(problems) < 100 {
@@ -33,8 +35,16 @@ func (b *Book) Check(reg casework.Registry) ([]string, error) {
 	plain := map[string]string{}  // applicant key under plain SHA-256 → under the registry's key
 	daySeq := map[string]uint32{} // the highest of this office's numbers held, by day
 	err := b.db.View(func(txn *badger.Txn) error {
+		walk := func(txn *badger.Txn, p []byte, f func(k, v []byte) error) error {
+			return eachKey(txn, p, func(k, v []byte) error {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				return f(k, v)
+			})
+		}
 		cases := 0
-		err := eachKey(txn, []byte(pCase), func(k, v []byte) error {
+		err := walk(txn, []byte(pCase), func(k, v []byte) error {
 			cases++
 			number := string(k[len(pCase):])
 			if office, day, seq, err := casework.ParseCaseNumber(number); err == nil && office == b.office {
@@ -108,7 +118,7 @@ func (b *Book) Check(reg casework.Registry) ([]string, error) {
 			k []byte
 		}{{pOutbox, keyOutboxLen}, {pQuarantine, keyQuarantLen}, {pRequest, keyRequests}} {
 			n := 0
-			if err := eachKey(txn, []byte(c.p), func(k, _ []byte) error {
+			if err := walk(txn, []byte(c.p), func(k, _ []byte) error {
 				n++
 				return nil
 			}); err != nil {
@@ -121,13 +131,13 @@ func (b *Book) Check(reg casework.Registry) ([]string, error) {
 		// Each request ID remembered has its key in the time index, and
 		// the time index nothing else.
 		times := map[string]string{}
-		if err := eachKey(txn, []byte(pReqTime), func(k, v []byte) error {
+		if err := walk(txn, []byte(pReqTime), func(k, v []byte) error {
 			times[string(k)] = string(v)
 			return nil
 		}); err != nil {
 			return err
 		}
-		if err := eachKey(txn, []byte(pRequest), func(k, v []byte) error {
+		if err := walk(txn, []byte(pRequest), func(k, v []byte) error {
 			rec := &peerv1.RequestRecord{}
 			if err := proto.Unmarshal(v, rec); err != nil {
 				bad("request %q: %v", k, err)
@@ -146,7 +156,7 @@ func (b *Book) Check(reg casework.Registry) ([]string, error) {
 			bad("time key %q names request %q, which is not remembered", k, id)
 		}
 		// The audit trail's records by target.
-		if err := eachKey(txn, []byte(pRegistryChange), func(k, v []byte) error {
+		if err := walk(txn, []byte(pRegistryChange), func(k, v []byte) error {
 			c := &yizhanv1.RegistryChange{}
 			if err := proto.Unmarshal(v, c); err != nil || len(k) != len(pRegistryChange)+8 || !bytes.Equal(k, registryChangeKey(c.GetIndex())) {
 				bad("registry change %q: not a record of its index (%v)", k, err)
@@ -161,7 +171,7 @@ func (b *Book) Check(reg casework.Registry) ([]string, error) {
 		}
 		// Every index key present is expected, and the other way round.
 		for _, p := range []string{pNeeds, pTouched, pApplicant, pQueueKey, pRegistryChangeByTarget} {
-			if err := eachKey(txn, []byte(p), func(k, v []byte) error {
+			if err := walk(txn, []byte(p), func(k, v []byte) error {
 				w, ok := want[string(k)]
 				if keyed, old := plain[string(k)]; !ok && old {
 					if _, wanted := want[keyed]; wanted {
@@ -189,7 +199,7 @@ func (b *Book) Check(reg casework.Registry) ([]string, error) {
 				return err
 			}
 		}
-		if err := eachKey(txn, []byte(pQueue), func(k, v []byte) error {
+		if err := walk(txn, []byte(pQueue), func(k, v []byte) error {
 			kq, err := txn.Get(key(pQueueKey, string(v)))
 			if err != nil {
 				bad("queue key %q: case %s has no queue key", k, v)
@@ -208,7 +218,7 @@ func (b *Book) Check(reg casework.Registry) ([]string, error) {
 		}); err != nil {
 			return err
 		}
-		if err := eachKey(txn, []byte(pQueueByDue), func(k, v []byte) error {
+		if err := walk(txn, []byte(pQueueByDue), func(k, v []byte) error {
 			w, ok := byDue[string(k)]
 			switch {
 			case !ok:

@@ -1,6 +1,7 @@
 package casebook
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -312,7 +313,7 @@ func (o *office) sameAsMemory() {
 // its cases.
 func (o *office) check() {
 	o.t.Helper()
-	problems, err := o.book.Check(o.reg)
+	problems, err := o.book.Check(context.Background(), o.reg)
 	if err != nil {
 		o.t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package casebook
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"slices"
 	"strings"
@@ -596,7 +597,7 @@ func TestSuspendedCasesFallOverdueInTheQueueAndTheSweep(t *testing.T) {
 	if l, _, _ := b.Queue(QueueQuery{Office: county, OverdueAt: at, Registry: reg}); !slices.Contains(numbersOf(l), hearing) {
 		t.Errorf("after the upgrade the counted hearing is not overdue on %s: %v", at.Format(time.DateOnly), numbersOf(l))
 	}
-	if problems, err := b.Check(reg); err != nil || len(problems) > 0 {
+	if problems, err := b.Check(context.Background(), reg); err != nil || len(problems) > 0 {
 		t.Errorf("check after the upgrade: %v %v", problems, err)
 	}
 }

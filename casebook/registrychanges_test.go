@@ -1,6 +1,7 @@
 package casebook
 
 import (
+	"context"
 	"fmt"
 	"testing"
 
@@ -72,13 +73,13 @@ func TestRegistryChanges(t *testing.T) {
 	want("by another kind", pages(ChangesQuery{Kind: "item", Limit: 5}), func(uint64) bool { return false })
 	want("below 31", pages(ChangesQuery{Below: 31, Limit: 100}), func(i uint64) bool { return i < 31 })
 
-	if problems, err := b.Check(newRegistry(t)); err != nil || len(problems) > 0 {
+	if problems, err := b.Check(context.Background(), newRegistry(t)); err != nil || len(problems) > 0 {
 		t.Errorf("the book's check: %v %v", problems, err)
 	}
 	if err := db.Update(func(txn *badger.Txn) error { return txn.Delete(registryChangeTargetKey("staff", "user1", 20)) }); err != nil {
 		t.Fatal(err)
 	}
-	if problems, err := b.Check(newRegistry(t)); err != nil || len(problems) != 1 {
+	if problems, err := b.Check(context.Background(), newRegistry(t)); err != nil || len(problems) != 1 {
 		t.Errorf("the check of a book without one record's target key: %v %v", problems, err)
 	}
 

@@ -1,6 +1,7 @@
 package casebook
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -208,7 +209,7 @@ func TestDutyRecordsOfAnOlderReleaseAreCounted(t *testing.T) {
 	v.mem = casework.NewBook(village)
 	v.index++
 	b.Apply([]Entry{{Index: v.index, At: v.now.UnixNano(), Cmd: &peerv1.CaseCommand{Op: &peerv1.CaseCommand_Ack{Ack: &peerv1.AckOutbox{}}}}}, v.index, reg)
-	if problems, err := b.Check(reg); err != nil || len(problems) > 0 {
+	if problems, err := b.Check(context.Background(), reg); err != nil || len(problems) > 0 {
 		t.Fatalf("check: %v %v", problems, err)
 	}
 	if got := v.dutyCounts(village); got[duty.CountLateReports] != 1 || got[duty.CountUnsignedReports] != 1 || len(got) != len(before) {

@@ -69,7 +69,13 @@ func (n *Node) checkBookWhenCaughtUp(ctx context.Context) {
 	}
 	start := time.Now()
 	book := n.office.Cases()
-	problems, err := book.Check(n.office.Registry())
+	// The walk is one read transaction of minutes on a large book: a
+	// node told to stop stops it rather than its shutdown waiting for it.
+	problems, err := book.Check(ctx, n.office.Registry())
+	if ctx.Err() != nil {
+		n.log.Info("case book check stopped: the node is stopping", "after", time.Since(start).Round(time.Millisecond))
+		return
+	}
 	if err != nil {
 		n.log.Error("case book check failed", "err", err)
 		return

@@ -311,7 +311,7 @@ func (f *fed) checkBook(name string, n *node.Node) {
 			break
 		}
 	}
-	problems, err := n.Office().Cases().Check(n.Office().Registry())
+	problems, err := n.Office().Cases().Check(context.Background(), n.Office().Registry())
 	if err != nil {
 		f.t.Errorf("check the case book of %s: %v", name, err)
 	}
