@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -88,7 +89,19 @@ type Group struct {
 	snaps     raft.SnapshotStore
 	transport raft.Transport
 	log       *slog.Logger
+
+	// applied is signalled when this node, leading, has applied a write:
+	// nudgeFollowers tells the followers it is committed.
+	applied    chan struct{}
+	stopNudges chan struct{}
+	nudgesDone chan struct{}
+	closeOnce  sync.Once
 }
+
+// nudgeQuiet is how long a leader waits after a write for another one
+// before it nudges its followers: a write that follows carries the commit
+// index itself.
+const nudgeQuiet = time.Millisecond
 
 // OpenGroup starts raft for the office on this node from what is on disk.
 // A new node has no state: call Bootstrap on the first node of a new
@@ -155,7 +168,9 @@ func OpenGroup(cfg GroupConfig) (*Group, error) {
 		return nil, fmt.Errorf("federation: start raft: %w", err)
 	}
 	g := &Group{cfg: cfg, raft: r, store: store, snaps: snaps, transport: cfg.Transport,
-		log: cfg.Logger} // the caller's logger names the office and node
+		log:     cfg.Logger, // the caller's logger names the office and node
+		applied: make(chan struct{}, 1), stopNudges: make(chan struct{}), nudgesDone: make(chan struct{})}
+	go g.nudgeFollowers()
 	if cfg.FSM.legacySnapshot {
 		go g.replaceLegacySnapshot()
 	}
@@ -290,7 +305,49 @@ func (g *Group) Apply(ctx context.Context, cmd *peerv1.Command) (*ApplyResult, e
 	if !ok {
 		return nil, fmt.Errorf("federation: unexpected apply response %T", f.Response())
 	}
+	select {
+	case g.applied <- struct{}{}:
+	default: // a nudge is due already
+	}
 	return res, nil
+}
+
+// nudgeFollowers tells the followers at once that the leader's last write
+// is committed. hashicorp/raft sends a follower the commit index only with
+// its next append; when the writes stop, the leader sends one only after
+// CommitTimeout (to twice that, later on a busy machine), and until then
+// the followers neither apply the write nor serve it. So after a write
+// followed by nudgeQuiet of nothing, the leader appends a barrier (an
+// entry the state machine never sees): its append carries the commit
+// index, and the followers apply the write a round trip after the leader.
+// An office of one node has no one to tell.
+func (g *Group) nudgeFollowers() {
+	defer close(g.nudgesDone)
+	for {
+		select {
+		case <-g.stopNudges:
+			return
+		case <-g.applied:
+		}
+		for quiet := false; !quiet; {
+			select {
+			case <-g.stopNudges:
+				return
+			case <-g.applied: // another write: wait for the end of the run
+			case <-time.After(nudgeQuiet):
+				quiet = true
+			}
+		}
+		if g.raft.State() != raft.Leader {
+			continue
+		}
+		if servers, err := g.Members(); err != nil || len(servers) < 2 {
+			continue
+		}
+		// Not waited for: the barrier's append is the nudge. A queue too
+		// full to take it in 100 ms holds writes that carry the index.
+		_ = g.raft.Barrier(100 * time.Millisecond)
+	}
 }
 
 // Snapshot takes a raft snapshot of the office's state now (tests, and an
@@ -375,6 +432,8 @@ func (g *Group) AddVoter(id, addr string) error {
 // hands leadership over first, so writes go on without an election; then
 // raft shuts down. The caller closes badger after this.
 func (g *Group) Close() error {
+	g.closeOnce.Do(func() { close(g.stopNudges) })
+	<-g.nudgesDone
 	if g.IsLeader() {
 		if servers, err := g.Members(); err == nil && len(servers) > 1 {
 			if err := g.raft.LeadershipTransfer().Error(); err != nil {
