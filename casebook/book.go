@@ -8,12 +8,10 @@
 package casebook
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -58,12 +56,6 @@ type Book struct {
 	// unlisted counts index entries a listing met whose case was not
 	// whole (no record, or no filing event): a case left out (Unlisted).
 	unlisted atomic.Uint64
-	// reverseMisses counts the first pages of a listing whose reverse
-	// walk missed newer entries that a forward walk met (ReverseMisses).
-	reverseMisses atomic.Uint64
-	// reverseBlind makes the first page's reverse walk skip that many of
-	// the newest entries, as a node's once did (tests only).
-	reverseBlind int
 	// maxRequests is MaxRequests (tests lower it); expiryScans counts the
 	// expiry's scans (tests read it).
 	maxRequests int
@@ -167,33 +159,6 @@ func (b *Book) ReadErrors() uint64 { return b.readErrors.Load() }
 // case out. Never more than 0 in a book that agrees with itself (Check):
 // the index and the case are written in one transaction.
 func (b *Book) Unlisted() uint64 { return b.unlisted.Load() }
-
-// ReverseMisses is how many first pages of a listing found that badger's
-// reverse walk of the index had missed entries newer than the newest it
-// met, which a forward walk then found (and the page lists). Never more
-// than 0 when badger's iterators agree.
-func (b *Book) ReverseMisses() uint64 { return b.reverseMisses.Load() }
-
-// reverseMissed counts and logs a reverse walk of office's listing that
-// missed the entries after newest (nil: it met none), with what badger's
-// tables and memtables were, to find out why.
-func (b *Book) reverseMissed(office string, newest []byte, missed []entry, readTs uint64) {
-	n := b.reverseMisses.Add(1)
-	if n > 10 && n%1000 != 0 {
-		return
-	}
-	var tables []string
-	for _, t := range b.db.Tables() {
-		if bytes.Compare(t.Left, missed[len(missed)-1].key) <= 0 && bytes.Compare(t.Right, missed[0].key) >= 0 {
-			tables = append(tables, fmt.Sprintf("L%d#%d[%q..%q max v%d]", t.Level, t.ID, t.Left, t.Right, t.MaxVersion))
-		}
-	}
-	slog.Error("case book listing: the reverse walk missed newer entries; listed from a forward walk", "office", office,
-		"newest_met", string(newest), "missed", len(missed),
-		"first_missed", string(missed[0].key), "first_version", missed[0].version,
-		"last_missed", string(missed[len(missed)-1].key), "last_version", missed[len(missed)-1].version,
-		"read_ts", readTs, "max_version", b.db.MaxVersion(), "tables", strings.Join(tables, " "), "times", n)
-}
 
 // leftOut counts and logs a case a listing left out (Unlisted): the
 // first ten, then every thousandth, so that a listing asked again and

@@ -215,107 +215,44 @@ func (b *Book) List(q ListQuery) ([]*yizhanv1.Case, string, error) {
 		next string
 	)
 	err := b.db.View(func(txn *badger.Txn) error {
-		var last []byte
-		// take lists the case of index entry k (its value names it) unless
-		// it is filtered out; it says when the page is full.
-		take := func(k, v []byte) (full bool, err error) {
-			if lower != nil && bytes.Compare(k, lower) < 0 {
-				return true, nil
-			}
-			if len(out) == size {
-				next = base64.RawURLEncoding.EncodeToString(last[len(p):])
-				return true, nil
-			}
-			last = append(last[:0], k...)
-			number := string(v)
-			c, events, ok, err := loadCaseHead(txn, number)
-			if err != nil {
-				return true, err
-			}
-			if !ok {
-				b.leftOut("office "+q.Office, number, c != nil)
-				return false, nil
-			}
-			if matches(c, events, q) {
-				out = append(out, b.withMirror(c))
-			}
-			return false, nil
-		}
 		opts := badger.DefaultIteratorOptions
 		opts.Prefix, opts.Reverse = p, true
 		it := txn.NewIterator(opts)
 		defer it.Close()
-		it.Seek(upper)
-		if it.Valid() && bytes.Compare(it.Item().Key(), upper) >= 0 {
-			it.Next() // Seek lands on upper itself: the page token's case
-		}
-		if q.PageToken == "" {
-			for range b.reverseBlind {
-				it.Next()
+		var last []byte
+		for it.Seek(upper); it.Valid(); it.Next() {
+			k := it.Item().Key()
+			if bytes.Compare(k, upper) >= 0 {
+				continue // Seek lands on upper itself: the page token's case
 			}
-		}
-		if q.PageToken == "" && q.FiledTo.IsZero() {
-			// The first page, from the newest: what a forward walk meets
-			// after the reverse walk's newest entry, the reverse walk
-			// missed (the fault harness once saw a node's reverse walk
-			// miss the newest transactions for 90 s). They go first.
-			var newest []byte
-			if it.Valid() {
-				newest = it.Item().KeyCopy(nil)
+			if lower != nil && bytes.Compare(k, lower) < 0 {
+				break
 			}
-			missed, err := entriesAfter(txn, p, newest)
+			if len(out) == size {
+				next = base64.RawURLEncoding.EncodeToString(last[len(p):])
+				break
+			}
+			last = it.Item().KeyCopy(last[:0])
+			number, err := it.Item().ValueCopy(nil)
 			if err != nil {
 				return err
 			}
-			if len(missed) > 0 {
-				b.reverseMissed(q.Office, newest, missed, txn.ReadTs())
-			}
-			for i := len(missed) - 1; i >= 0; i-- {
-				if full, err := take(missed[i].key, missed[i].value); full || err != nil {
-					return err
-				}
-			}
-		}
-		for ; it.Valid(); it.Next() {
-			v, err := it.Item().ValueCopy(nil)
+			c, events, ok, err := loadCaseHead(txn, string(number))
 			if err != nil {
 				return err
 			}
-			if full, err := take(it.Item().Key(), v); full || err != nil {
-				return err
+			if !ok {
+				b.leftOut("office "+q.Office, string(number), c != nil)
+				continue
 			}
+			if !matches(c, events, q) {
+				continue
+			}
+			out = append(out, b.withMirror(c))
 		}
 		return nil
 	})
 	return out, next, err
-}
-
-// entry is an index entry read with its badger version.
-type entry struct {
-	key, value []byte
-	version    uint64
-}
-
-// entriesAfter returns the entries under prefix p after key from (all of
-// them when from is nil), walking forward.
-func entriesAfter(txn *badger.Txn, p, from []byte) ([]entry, error) {
-	opts := badger.DefaultIteratorOptions
-	opts.Prefix = p
-	it := txn.NewIterator(opts)
-	defer it.Close()
-	var out []entry
-	for it.Seek(from); it.Valid(); it.Next() {
-		k := it.Item().Key()
-		if from != nil && bytes.Compare(k, from) <= 0 {
-			continue
-		}
-		v, err := it.Item().ValueCopy(nil)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, entry{it.Item().KeyCopy(nil), v, it.Item().Version()})
-	}
-	return out, nil
 }
 
 // loadCaseHead reads a case and its filing event.

@@ -180,37 +180,6 @@ func TestListByFilingDate(t *testing.T) {
 	}
 }
 
-// A reverse walk of the index that misses the newest entries (a node's
-// did, for 90 s, in the fault harness) is caught by a forward walk from
-// the newest it met: the first page still lists the newest cases first,
-// the next pages the rest, and the miss is counted.
-func TestListCatchesAReverseWalkThatMissedTheNewest(t *testing.T) {
-	reg := newRegistry(t)
-	o := newOffice(t, county, reg)
-	var filed []string
-	for i := range 7 {
-		filed = append(filed, o.file(licence, i, Request{}))
-		o.now = o.now.Add(time.Hour)
-	}
-	slices.Reverse(filed)
-	for _, blind := range []int{2, 7} { // two missed; every one missed
-		o.book.reverseBlind = blind
-		got := pages(t, 3, func(n int, token string) ([]*yizhanv1.Case, string, error) {
-			return o.book.List(ListQuery{Office: county, PageSize: n, PageToken: token})
-		})
-		if !slices.Equal(got, filed) {
-			t.Errorf("blind to the newest %d: listed %v, want %v", blind, got, filed)
-		}
-	}
-	if got := o.book.ReverseMisses(); got != 2 {
-		t.Errorf("%d misses counted, want 2", got)
-	}
-	o.book.reverseBlind = 0
-	if _, _, err := o.book.List(ListQuery{Office: county}); err != nil || o.book.ReverseMisses() != 2 {
-		t.Errorf("a sound walk: %v, %d misses counted", err, o.book.ReverseMisses())
-	}
-}
-
 // Staff find a citizen's cases by ID number, phone or name; the index
 // holds the ID number and phone as keyed hashes, never in clear.
 func TestByApplicantFindsWithoutHoldingIDsInClear(t *testing.T) {

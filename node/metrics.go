@@ -84,10 +84,6 @@ func newMetrics(n *Node) *metrics {
 		Name: "yizhan_casebook_unlisted_total", Help: "Cases a listing left out because it could not read them whole (an index entry without its case or filing event: never above 0 in a sound book).",
 		ConstLabels: labels,
 	}, func() float64 { return float64(book.Unlisted()) }))
-	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
-		Name: "yizhan_casebook_reverse_misses_total", Help: "First pages of a case listing whose reverse walk of the index missed newer entries that a forward walk then found and listed (badger's iterators disagreeing: never above 0 when sound).",
-		ConstLabels: labels,
-	}, func() float64 { return float64(book.ReverseMisses()) }))
 	gauge("yizhan_cases_stranded", "The office's cases waiting for a step no office may do under the grants in force, at the last reroute sweep on this node (its leader; -1: none yet): grant the item's right to an office on their route.", func() float64 {
 		return float64(n.svc.Stranded())
 	})
