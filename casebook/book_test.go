@@ -562,3 +562,40 @@ func TestCheckStopsWhenItsContextEnds(t *testing.T) {
 		t.Errorf("the same book checked: %v, %v", problems, err)
 	}
 }
+
+// The probe reads what the listing reads: a case filed while another
+// read transaction stays open (as the start-up walk of a large book
+// does) is met by every walk, at a version the probe's read sees.
+func TestProbeSeesWhatTheListingSees(t *testing.T) {
+	reg := newRegistry(t)
+	o := newOffice(t, county, reg)
+	first := o.file(licence, 1, Request{})
+	held := make(chan struct{})
+	release := make(chan struct{})
+	go func() {
+		_ = o.book.db.View(func(*badger.Txn) error {
+			close(held)
+			<-release
+			return nil
+		})
+	}()
+	<-held
+	defer close(release)
+	second := o.file(licence, 2, Request{})
+	p, err := o.book.Probe(county, []string{first, second, "no-such-case"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Listed != 2 || p.ReadTs < p.MaxVersion || p.AppliedRead != p.Applied || p.AppliedVersion == 0 {
+		t.Errorf("probe: listed %d, read ts %d, max version %d, applied %d read %d; want 2 listed, the newest version read, the index read back",
+			p.Listed, p.ReadTs, p.MaxVersion, p.Applied, p.AppliedRead)
+	}
+	for _, c := range p.Cases[:2] {
+		if c.Version == 0 || c.TouchedVersion == 0 || len(c.Versions) != 1 || !c.Reverse || !c.Forward || !c.NoPrefix {
+			t.Errorf("case %s probed as %+v; want held, its touched key met by every walk", c.Number, c)
+		}
+	}
+	if c := p.Cases[2]; c.Version != 0 || c.Touched != "" || c.Reverse {
+		t.Errorf("a case not held probed as %+v", c)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"maps"
 	"math/rand/v2"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -149,6 +150,10 @@ func linkName(lower, upper string) string {
 func startChaosFed(t *testing.T) *chaosFed {
 	f := &chaosFed{c: newCluster(t), links: map[string][]*chaos.Proxy{}, nodes: map[string]string{}}
 	c := f.c
+	// Each node's metrics and probes on an operator's port: a listing that
+	// leaves out cases is reported with what the node's book reads of them
+	// (/debug/book).
+	c.profiles = true
 	// The county reaches each office below through a proxy whose target
 	// is set once that office has started.
 	down := map[string]*chaos.Proxy{}
@@ -805,9 +810,10 @@ func (f *chaosFed) check(t *testing.T, filed map[string]map[string]int, since ti
 						// A node that does not hold a case asks the offices
 						// above for it: what the node itself holds is in its
 						// metrics.
-						return fmt.Errorf("%d of %d missing: %s (asked one by one, answered here or from above: %s; the node's metrics: %s)", missing, len(acked),
+						return fmt.Errorf("%d of %d missing: %s (asked one by one, answered here or from above: %s; the node's metrics: %s; its book's probe: %s)", missing, len(acked),
 							strings.Join(numbers[:min(len(numbers), 20)], " "), strings.Join(asked, "; "),
-							f.metricsOf(node, "yizhan_casebook_cases", "yizhan_raft_applied_index", "yizhan_casebook_unlisted_total", "yizhan_casebook_read_errors_total"))
+							f.metricsOf(node, "yizhan_casebook_cases", "yizhan_raft_applied_index", "yizhan_casebook_unlisted_total", "yizhan_casebook_read_errors_total"),
+							f.probe(node, v.code, numbers[:min(len(numbers), 5)]))
 					}
 					return nil
 				})
@@ -919,10 +925,29 @@ func (f *chaosFed) check(t *testing.T, filed map[string]map[string]int, since ti
 	return found
 }
 
+// probe asks a node what one read of its case book sees of an office's
+// listing and of the cases numbers (/debug/book on its metrics port).
+func (f *chaosFed) probe(node, office string, numbers []string) string {
+	u := "http://" + f.c.nodes[node].metricsAddr + "/debug/book?office=" + url.QueryEscape(office)
+	for _, n := range numbers {
+		u += "&case=" + url.QueryEscape(n)
+	}
+	resp, err := f.c.http.Get(u)
+	if err != nil {
+		return err.Error()
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err.Error()
+	}
+	return strings.TrimSpace(string(body))
+}
+
 // metricsOf reads the named metrics of a node, as "name value" pairs, or
 // why it could not.
 func (f *chaosFed) metricsOf(node string, names ...string) string {
-	resp, err := f.c.http.Get("http://" + f.c.nodes[node].httpAddr + "/metrics")
+	resp, err := f.c.http.Get(f.c.metricsURL(node))
 	if err != nil {
 		return err.Error()
 	}

@@ -62,6 +62,16 @@ type node struct {
 	metricsAddr                  string // with cluster.profiles
 }
 
+// metricsURL is where a node serves /metrics: its metrics port when it
+// has one, else its HTTP port.
+func (c *cluster) metricsURL(name string) string {
+	n := c.nodes[name]
+	if n.metricsAddr != "" {
+		return "http://" + n.metricsAddr + "/metrics"
+	}
+	return "http://" + n.httpAddr + "/metrics"
+}
+
 func newCluster(t testing.TB) *cluster {
 	t.Helper()
 	c := &cluster{t: t, dir: t.TempDir(), nodes: map[string]*node{},

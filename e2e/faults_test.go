@@ -285,7 +285,7 @@ func casesListedSince(a *api, office string, since time.Time) (map[string]int, e
 func waitBookChecked(t testing.TB, c *cluster, name string) {
 	t.Helper()
 	waitFor(t, name+" to check its case book", func() error {
-		resp, err := c.http.Get("http://" + c.nodes[name].httpAddr + "/metrics")
+		resp, err := c.http.Get(c.metricsURL(name))
 		if err != nil {
 			return err
 		}

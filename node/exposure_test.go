@@ -397,9 +397,19 @@ func TestProfilesOnlyOnTheMetricsAddressWhenAsked(t *testing.T) {
 	if code := get("http://" + n.HTTPAddr() + "/debug/pprof/heap"); code == http.StatusOK {
 		t.Error("a heap profile on the HTTP port")
 	}
+	probe := "/debug/book?office=" + n.Office().Cases().Office() + "&case=none"
+	if code := get("http://" + n.MetricsAddr() + probe); code != http.StatusOK {
+		t.Errorf("the case book's probe on the metrics address: %d, want 200", code)
+	}
+	if code := get("http://" + n.HTTPAddr() + probe); code == http.StatusOK {
+		t.Error("the case book's probe on the HTTP port")
+	}
 	_, quiet := startLone(t, func(c *node.Config) { c.MetricsAddr = "127.0.0.1:0" })
 	if code := get("http://" + quiet.MetricsAddr() + "/debug/pprof/heap"); code != http.StatusNotFound {
 		t.Errorf("a heap profile without Pprof: %d, want 404", code)
+	}
+	if code := get("http://" + quiet.MetricsAddr() + probe); code != http.StatusNotFound {
+		t.Errorf("the case book's probe without Pprof: %d, want 404", code)
 	}
 }
 

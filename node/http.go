@@ -122,8 +122,9 @@ func newHTTPServer(n *Node, reg yizhanv1.RegistryServiceServer, au yizhanv1.Auth
 	}}, nil
 }
 
-// newMetricsServer serves /metrics on Config.MetricsAddr, and Go's
-// profiles under /debug/pprof/ with Config.Pprof.
+// newMetricsServer serves /metrics on Config.MetricsAddr, and with
+// Config.Pprof Go's profiles under /debug/pprof/ and the case book's
+// probe under /debug/book.
 func newMetricsServer(n *Node) *httpServer {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", n.metrics.handler())
@@ -133,6 +134,7 @@ func newMetricsServer(n *Node) *httpServer {
 		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
 		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
 		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+		mux.HandleFunc("GET /debug/book", n.probeBook)
 	}
 	return &httpServer{srv: &http.Server{
 		Handler:           mux,
@@ -163,3 +165,24 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 }
 
 func timestampOf(t time.Time) *timestamppb.Timestamp { return timestamppb.New(t) }
+
+// probeBook answers what one read of the case book sees of an office's
+// listing and of some cases (casebook.Probe), as JSON:
+// /debug/book?office=<code>&case=<number>&case=… (at most 100 cases). It
+// is for an operator, or the fault harness, finding out why a listing
+// leaves out cases the book holds.
+func (n *Node) probeBook(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	office, numbers := q.Get("office"), q["case"]
+	if office == "" || len(numbers) > 100 {
+		http.Error(w, "office required, at most 100 cases", http.StatusBadRequest)
+		return
+	}
+	p, err := n.office.Cases().Probe(office, numbers)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(p)
+}

@@ -52,7 +52,8 @@ type Config struct {
 	// the HTTP port.
 	MetricsAddr string
 	// Pprof serves Go's profiles (/debug/pprof/: heap, CPU, goroutines)
-	// on MetricsAddr, an operator's port; never on the HTTP port.
+	// and the case book's probe (/debug/book) on MetricsAddr, an
+	// operator's port; never on the HTTP port.
 	Pprof bool
 	// BehindTLS says the HTTP port is reached through a proxy that
 	// terminates TLS (an ingress): the session cookie is Secure, answers
