@@ -329,6 +329,11 @@ func (g *Group) nudgeFollowers() {
 			return
 		case <-g.applied:
 		}
+		// GetConfiguration is a copy of raft's latest configuration, not
+		// a trip through its main loop: cheap enough for every write.
+		if servers, err := g.Members(); err != nil || len(servers) < 2 {
+			continue
+		}
 		for quiet := false; !quiet; {
 			select {
 			case <-g.stopNudges:
@@ -339,9 +344,6 @@ func (g *Group) nudgeFollowers() {
 			}
 		}
 		if g.raft.State() != raft.Leader {
-			continue
-		}
-		if servers, err := g.Members(); err != nil || len(servers) < 2 {
 			continue
 		}
 		// Not waited for: the barrier's append is the nudge. A queue too
