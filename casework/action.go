@@ -251,13 +251,28 @@ func AllowedActions(c *yizhanv1.Case, events []*yizhanv1.CaseEvent, actor Actor,
 }
 
 // rightsOnce is a Registry that asks for the rights of an item and office
-// at a time once.
+// at a time once, and for an item's version once (the registry answers
+// each with a copy: AllowedActions probes every action, and only reads).
 type rightsOnce struct {
 	Registry
 	key    [2]string
 	at     time.Time
 	rights []yizhanv1.Right
 	done   bool
+
+	itemKey  string
+	itemVer  uint32
+	item     *yizhanv1.Item
+	itemErr  error
+	itemDone bool
+}
+
+func (r *rightsOnce) Item(code string, version uint32) (*yizhanv1.Item, error) {
+	if !r.itemDone || r.itemKey != code || r.itemVer != version {
+		r.item, r.itemErr = r.Registry.Item(code, version)
+		r.itemKey, r.itemVer, r.itemDone = code, version, true
+	}
+	return r.item, r.itemErr
 }
 
 func (r *rightsOnce) Rights(itemCode, officeCode string, at time.Time) []yizhanv1.Right {
