@@ -82,7 +82,14 @@ type chaosFed struct {
 	nodes map[string]string // node → office
 	read  map[string]int    // node → how much of its log the checks have read
 
-	mu sync.Mutex // guards slowStops
+	// restarts serializes, per node, the faults that end its process and
+	// start another (kill -9, a hand-over, a start after a full disk): a
+	// second hand-over due while the first one's node is still stopping
+	// waits for the new process and stops that one, instead of signalling
+	// the old one and then waiting for the new one to exit.
+	restarts map[string]*sync.Mutex
+
+	mu sync.Mutex // guards slowStops and restarts
 	// slowStops names the nodes that did not exit within stopTimeout of
 	// a SIGTERM in this schedule (each logs its goroutines after 8 s).
 	slowStops []string
@@ -148,7 +155,7 @@ func linkName(lower, upper string) string {
 
 // startChaosFed starts the federation with a proxy on every link.
 func startChaosFed(t *testing.T) *chaosFed {
-	f := &chaosFed{c: newCluster(t), links: map[string][]*chaos.Proxy{}, nodes: map[string]string{}}
+	f := &chaosFed{c: newCluster(t), links: map[string][]*chaos.Proxy{}, nodes: map[string]string{}, restarts: map[string]*sync.Mutex{}}
 	c := f.c
 	// Each node's metrics and probes on an operator's port: a listing that
 	// leaves out cases is reported with what the node's book reads of them
@@ -257,6 +264,14 @@ func (f *chaosFed) apply(t *testing.T, ft chaos.Fault, on bool) {
 		return
 	}
 	n := f.c.nodes[ft.Target]
+	if ft.Kind != chaos.StopCont {
+		// SIGSTOP and SIGCONT go to whichever process runs: a SIGCONT
+		// waiting here behind a hand-over of the node it froze would
+		// leave that hand-over to time out.
+		mu := f.restartLock(ft.Target)
+		mu.Lock()
+		defer mu.Unlock()
+	}
 	switch {
 	case ft.Kind == chaos.KillRestart && on:
 		n.kill()
@@ -300,6 +315,16 @@ func (f *chaosFed) apply(t *testing.T, ft chaos.Fault, on bool) {
 			n.start()
 		}
 	}
+}
+
+// restartLock is the lock of the node's process faults (chaosFed.restarts).
+func (f *chaosFed) restartLock(node string) *sync.Mutex {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.restarts[node] == nil {
+		f.restarts[node] = &sync.Mutex{}
+	}
+	return f.restarts[node]
 }
 
 // heal ends every fault: links pass, every node runs with room on disk.
