@@ -35,9 +35,14 @@ type Probe struct {
 	NewestVersion uint64 `json:"newest_version"`
 	// Listed is how many of the office's entries the listing's walk (in
 	// reverse, from the newest) meets.
-	Listed int           `json:"listed"`
-	Cases  []ProbedCase  `json:"cases"`
-	Tables []ProbedTable `json:"tables,omitempty"`
+	Listed int `json:"listed"`
+	// ListPages and ListCases are what List answers, paged through from
+	// the newest with pages of 500 (as the fault harness asks), each page
+	// its own read; each probed case's ListedAs says what became of it.
+	ListPages int           `json:"list_pages"`
+	ListCases int           `json:"list_cases"`
+	Cases     []ProbedCase  `json:"cases"`
+	Tables    []ProbedTable `json:"tables,omitempty"`
 }
 
 // ProbedCase is one case as the probe's transaction reads it.
@@ -58,6 +63,9 @@ type ProbedCase struct {
 	Reverse  bool `json:"reverse"`
 	Forward  bool `json:"forward"`
 	NoPrefix bool `json:"no_prefix"`
+	// ListedAs is what List's walk did with the case: "listed", why it
+	// was left out, or "" (not met).
+	ListedAs []string `json:"listed_as,omitempty"`
 }
 
 // ProbedTable is a table of the database whose key range holds a probed
@@ -70,7 +78,8 @@ type ProbedTable struct {
 }
 
 // Probe reads the cases numbers and office's listing in one fresh read
-// transaction and reports what it sees (see Probe).
+// transaction and reports what it sees, then pages through List as a
+// client does (see Probe).
 func (b *Book) Probe(office string, numbers []string) (*Probe, error) {
 	p := &Probe{Office: office, Applied: b.applied.Load(), MaxVersion: b.db.MaxVersion()}
 	var touched [][]byte // each probed case's touched key, nil if not held
@@ -130,6 +139,28 @@ func (b *Book) Probe(office string, numbers []string) (*Probe, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("casebook: probe: %w", err)
+	}
+	// List itself, as a client pages through it.
+	at := map[string]int{}
+	for i, c := range p.Cases {
+		at[c.Number] = i
+	}
+	trace := func(number, what string) {
+		if i, ok := at[number]; ok {
+			p.Cases[i].ListedAs = append(p.Cases[i].ListedAs, what)
+		}
+	}
+	for token := ""; p.ListPages < 1000; {
+		cases, next, err := b.list(ListQuery{Office: office, PageSize: 500, PageToken: token}, trace)
+		if err != nil {
+			return nil, fmt.Errorf("casebook: probe: list: %w", err)
+		}
+		p.ListPages++
+		p.ListCases += len(cases)
+		if next == "" {
+			break
+		}
+		token = next
 	}
 	for _, t := range b.db.Tables() {
 		if len(t.Left) < 8 || len(t.Right) < 8 {

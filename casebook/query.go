@@ -191,6 +191,15 @@ type ListQuery struct {
 // reads each to filter it: a filter that keeps few of many cases (a rare
 // state over years) reads many; narrow it with the dates.
 func (b *Book) List(q ListQuery) ([]*yizhanv1.Case, string, error) {
+	return b.list(q, nil)
+}
+
+// list is List, telling trace, when set, what became of each entry the
+// walk met ("listed", or why it was left out: the Probe's use).
+func (b *Book) list(q ListQuery, trace func(number, what string)) ([]*yizhanv1.Case, string, error) {
+	if trace == nil {
+		trace = func(string, string) {}
+	}
 	p := key(pTouched, q.Office, "")
 	upper := append(slices.Clone(p), 0xff)
 	if !q.FiledTo.IsZero() {
@@ -223,13 +232,16 @@ func (b *Book) List(q ListQuery) ([]*yizhanv1.Case, string, error) {
 		for it.Seek(upper); it.Valid(); it.Next() {
 			k := it.Item().Key()
 			if bytes.Compare(k, upper) >= 0 {
+				trace(string(k), "at or above the page's upper bound")
 				continue // Seek lands on upper itself: the page token's case
 			}
 			if lower != nil && bytes.Compare(k, lower) < 0 {
+				trace(string(k), "below filed_from: the walk ends")
 				break
 			}
 			if len(out) == size {
 				next = base64.RawURLEncoding.EncodeToString(last[len(p):])
+				trace(string(k), "the page is full")
 				break
 			}
 			last = it.Item().KeyCopy(last[:0])
@@ -243,11 +255,14 @@ func (b *Book) List(q ListQuery) ([]*yizhanv1.Case, string, error) {
 			}
 			if !ok {
 				b.leftOut("office "+q.Office, string(number), c != nil)
+				trace(string(number), "not read whole")
 				continue
 			}
 			if !matches(c, events, q) {
+				trace(string(number), "does not match the filters")
 				continue
 			}
+			trace(string(number), "listed")
 			out = append(out, b.withMirror(c))
 		}
 		return nil
