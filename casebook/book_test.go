@@ -595,7 +595,7 @@ func TestProbeSeesWhatTheListingSees(t *testing.T) {
 		t.Errorf("probe: List paged through as %d pages of %d cases; want 1 of 2", p.ListPages, p.ListCases)
 	}
 	for _, c := range p.Cases[:2] {
-		if c.Version == 0 || c.TouchedVersion == 0 || len(c.Versions) != 1 || !c.Reverse || !c.Forward || !c.NoPrefix || !slices.Equal(c.ListedAs, []string{"listed"}) {
+		if c.Version == 0 || c.TouchedVersion == 0 || len(c.Versions) != 1 || !c.Reverse || !c.ReversePrefetching || !c.Forward || !c.NoPrefix || !slices.Equal(c.ListedAs, []string{"listed"}) {
 			t.Errorf("case %s probed as %+v; want held, its touched key met by every walk", c.Number, c)
 		}
 	}

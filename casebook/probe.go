@@ -60,9 +60,12 @@ type ProbedCase struct {
 	// The touched key as three iterators meet it: the listing's reverse
 	// walk of the office's prefix, a forward walk of the prefix seeking
 	// it, and a walk without a prefix (every table) seeking it.
-	Reverse  bool `json:"reverse"`
-	Forward  bool `json:"forward"`
-	NoPrefix bool `json:"no_prefix"`
+	Reverse bool `json:"reverse"`
+	// ReversePrefetching is the same walk with badger's default options
+	// (values prefetched, 100 ahead), as List's.
+	ReversePrefetching bool `json:"reverse_prefetching"`
+	Forward            bool `json:"forward"`
+	NoPrefix           bool `json:"no_prefix"`
 	// ListedAs is what List's walk did with the case: "listed", why it
 	// was left out, or "" (not met).
 	ListedAs []string `json:"listed_as,omitempty"`
@@ -134,6 +137,16 @@ func (b *Book) Probe(office string, numbers []string) (*Probe, error) {
 		}
 		for i, k := range touched {
 			p.Cases[i].Reverse = k != nil && met[string(k)]
+		}
+		opts.PrefetchValues = true
+		pre := txn.NewIterator(opts)
+		defer pre.Close()
+		clear(met)
+		for pre.Seek(append(slices.Clone(prefix), 0xff)); pre.Valid(); pre.Next() {
+			met[string(pre.Item().Key())] = true
+		}
+		for i, k := range touched {
+			p.Cases[i].ReversePrefetching = k != nil && met[string(k)]
 		}
 		return nil
 	})
