@@ -9,6 +9,7 @@ import (
 	"io"
 	"maps"
 	"math/rand/v2"
+	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -957,32 +958,39 @@ func (f *chaosFed) probe(node, office string, numbers []string) string {
 	for _, n := range numbers {
 		u += "&case=" + url.QueryEscape(n)
 	}
-	resp, err := f.c.http.Get(u)
+	body, err := f.get(u)
 	if err != nil {
 		return err.Error()
+	}
+	return strings.TrimSpace(body)
+}
+
+// get reads the body at u (a node's operator port).
+func (f *chaosFed) get(u string) (string, error) {
+	resp, err := f.c.http.Get(u)
+	if err != nil {
+		return "", err
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return err.Error()
+		return "", err
 	}
-	return strings.TrimSpace(string(body))
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("GET %s: %d %s", u, resp.StatusCode, strings.TrimSpace(string(body)))
+	}
+	return string(body), nil
 }
 
 // metricsOf reads the named metrics of a node, as "name value" pairs, or
 // why it could not.
 func (f *chaosFed) metricsOf(node string, names ...string) string {
-	resp, err := f.c.http.Get(f.c.metricsURL(node))
-	if err != nil {
-		return err.Error()
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
+	body, err := f.get(f.c.metricsURL(node))
 	if err != nil {
 		return err.Error()
 	}
 	var out []string
-	for _, line := range strings.Split(string(body), "\n") {
+	for _, line := range strings.Split(body, "\n") {
 		for _, name := range names {
 			if strings.HasPrefix(line, name+"{") || strings.HasPrefix(line, name+" ") {
 				out = append(out, name+" "+line[strings.LastIndexByte(line, ' ')+1:])

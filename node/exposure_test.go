@@ -404,6 +404,12 @@ func TestProfilesOnlyOnTheMetricsAddressWhenAsked(t *testing.T) {
 	if code := get("http://" + n.HTTPAddr() + probe); code == http.StatusOK {
 		t.Error("the case book's probe on the HTTP port")
 	}
+	if code := get("http://" + n.MetricsAddr() + "/debug/book?case=none"); code != http.StatusBadRequest {
+		t.Errorf("the probe without an office: %d, want 400", code)
+	}
+	if code := get("http://" + n.MetricsAddr() + "/debug/book?office=x" + strings.Repeat("&case=n", 101)); code != http.StatusBadRequest {
+		t.Errorf("the probe of 101 cases: %d, want 400", code)
+	}
 	_, quiet := startLone(t, func(c *node.Config) { c.MetricsAddr = "127.0.0.1:0" })
 	if code := get("http://" + quiet.MetricsAddr() + "/debug/pprof/heap"); code != http.StatusNotFound {
 		t.Errorf("a heap profile without Pprof: %d, want 404", code)

@@ -170,12 +170,17 @@ func timestampOf(t time.Time) *timestamppb.Timestamp { return timestamppb.New(t)
 // listing and of some cases (casebook.Probe), as JSON:
 // /debug/book?office=<code>&case=<number>&case=… (at most 100 cases). It
 // is for an operator, or the fault harness, finding out why a listing
-// leaves out cases the book holds.
+// leaves out cases the book holds. It reads the office's whole listing
+// (twice): on a large book it costs what listing every case costs.
 func (n *Node) probeBook(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	office, numbers := q.Get("office"), q["case"]
-	if office == "" || len(numbers) > 100 {
-		http.Error(w, "office required, at most 100 cases", http.StatusBadRequest)
+	switch {
+	case office == "":
+		http.Error(w, "office: required (an office code)", http.StatusBadRequest)
+		return
+	case len(numbers) > 100:
+		http.Error(w, fmt.Sprintf("case: at most 100, got %d", len(numbers)), http.StatusBadRequest)
 		return
 	}
 	p, err := n.office.Cases().Probe(office, numbers)
