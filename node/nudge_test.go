@@ -1,6 +1,8 @@
 package node_test
 
 import (
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -30,6 +32,26 @@ func TestFollowersApplyAWriteWithoutWaitingForTheCommitTimer(t *testing.T) {
 			if took := time.Since(acked); took > time.Second {
 				t.Errorf("write %d: %s applied it %s after the leader answered (the commit timer is 3 s)", i+1, name, took.Round(time.Millisecond))
 			}
+		}
+	}
+	// A burst of writes from many clients at once: entries appended while
+	// others commit, the last of them nudged when it commits.
+	var burst sync.WaitGroup
+	for i := range 16 {
+		burst.Go(func() {
+			code := fmt.Sprintf("burst%02d", i)
+			if _, err := admin.reg.CreateDepartment(admin.ctx(), &yizhanv1.CreateDepartmentRequest{Department: &yizhanv1.Department{Code: code, Name: "部门"}}); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	burst.Wait()
+	idx, acked := leader.Registry().Index(), time.Now()
+	for _, name := range f.countyNames() {
+		n := f.nodes[name]
+		waitFor(t, name+" applies the burst", func() bool { return n.Registry().Index() >= idx }, 10*time.Second)
+		if took := time.Since(acked); took > time.Second {
+			t.Errorf("after a burst of 16 writes %s applied the last %s after the leader answered (the commit timer is 3 s)", name, took.Round(time.Millisecond))
 		}
 	}
 }

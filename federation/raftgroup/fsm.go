@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/hashicorp/raft"
 	"google.golang.org/protobuf/proto"
@@ -46,6 +47,11 @@ type FSM struct {
 	// (backup.go); lastIndex and lastTerm are the last entry applied.
 	applyMu             sync.Mutex
 	lastIndex, lastTerm uint64
+
+	// committed, when set, is told the last index of each batch of
+	// entries raft hands over, before they are applied: the group's
+	// nudge of its followers (Group.committed).
+	committed atomic.Pointer[func(last uint64)]
 
 	mu            sync.Mutex    // guards the fields below
 	regChanged    chan struct{} // closed and replaced after every change of the registry
@@ -132,6 +138,9 @@ func (f *FSM) Apply(l *raft.Log) any { return f.ApplyBatch([]*raft.Log{l})[0] }
 // BatchingFSM): the case commands between two registry commands go to the
 // book together, in one badger transaction when they fit.
 func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
+	if h := f.committed.Load(); h != nil && len(logs) > 0 {
+		(*h)(logs[len(logs)-1].Index)
+	}
 	f.applyMu.Lock()
 	defer f.applyMu.Unlock()
 	if n := len(logs); n > 0 {

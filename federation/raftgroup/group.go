@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -90,18 +91,15 @@ type Group struct {
 	transport raft.Transport
 	log       *slog.Logger
 
-	// applied is signalled when this node, leading, has applied a write:
-	// nudgeFollowers tells the followers it is committed.
-	applied    chan struct{}
-	stopNudges chan struct{}
-	nudgesDone chan struct{}
-	closeOnce  sync.Once
+	// nudge is signalled when this node, leading, has committed an entry
+	// that nothing was appended after: nudgeFollowers tells the
+	// followers it is committed.
+	nudge            chan struct{}
+	committedThrough atomic.Uint64 // the last entry raft handed the state machine
+	stopNudges       chan struct{}
+	nudgesDone       chan struct{}
+	closeOnce        sync.Once
 }
-
-// nudgeQuiet is how long a leader waits after a write for another one
-// before it nudges its followers: a write that follows carries the commit
-// index itself.
-const nudgeQuiet = time.Millisecond
 
 // OpenGroup starts raft for the office on this node from what is on disk.
 // A new node has no state: call Bootstrap on the first node of a new
@@ -168,8 +166,10 @@ func OpenGroup(cfg GroupConfig) (*Group, error) {
 		return nil, fmt.Errorf("federation: start raft: %w", err)
 	}
 	g := &Group{cfg: cfg, raft: r, store: store, snaps: snaps, transport: cfg.Transport,
-		log:     cfg.Logger, // the caller's logger names the office and node
-		applied: make(chan struct{}, 1), stopNudges: make(chan struct{}), nudgesDone: make(chan struct{})}
+		log:   cfg.Logger, // the caller's logger names the office and node
+		nudge: make(chan struct{}, 1), stopNudges: make(chan struct{}), nudgesDone: make(chan struct{})}
+	committed := g.committed
+	cfg.FSM.committed.Store(&committed)
 	go g.nudgeFollowers()
 	if cfg.FSM.legacySnapshot {
 		go g.replaceLegacySnapshot()
@@ -305,50 +305,65 @@ func (g *Group) Apply(ctx context.Context, cmd *peerv1.Command) (*ApplyResult, e
 	if !ok {
 		return nil, fmt.Errorf("federation: unexpected apply response %T", f.Response())
 	}
-	select {
-	case g.applied <- struct{}{}:
-	default: // a nudge is due already
-	}
 	return res, nil
 }
 
-// nudgeFollowers tells the followers at once that the leader's last write
-// is committed. hashicorp/raft sends a follower the commit index only with
-// its next append; when the writes stop, the leader sends one only after
-// CommitTimeout (to twice that, later on a busy machine), and until then
-// the followers neither apply the write nor serve it. So after a write
-// followed by nudgeQuiet of nothing, the leader appends a barrier (an
-// entry the state machine never sees): its append carries the commit
-// index, and the followers apply the write a round trip after the leader.
-// An office of one node has no one to tell.
+// committed is told by the state machine, before it applies them, that
+// raft committed the entries through last. hashicorp/raft sends a
+// follower the commit index only with its next append; when the writes
+// stop, the leader sends one only after CommitTimeout (to twice that,
+// later on a busy machine), and until then the followers neither apply
+// the write nor serve it. So when nothing was appended after last (an
+// entry appended later is sent with this commit index, or is committed
+// later and told here), the leader nudges the followers: it appends a
+// barrier (an entry the state machine never sees) whose append carries
+// the commit index, and they apply the write a round trip after the
+// leader, about when the leader answers its client.
+func (g *Group) committed(last uint64) {
+	g.committedThrough.Store(last)
+	if g.raft.State() != raft.Leader || g.raft.LastIndex() != last {
+		return
+	}
+	select {
+	case g.nudge <- struct{}{}:
+	default: // a nudge is due already
+	}
+}
+
+// nudgeFollowers appends the barriers committed asks for, one at a time.
+// Entries committed while a barrier was on its way may have been sent
+// before they were committed with nothing after them to carry it (the
+// barrier itself was appended after them): when nothing follows the
+// barrier, one more tells the followers. An office of one node has no one
+// to tell.
 func (g *Group) nudgeFollowers() {
 	defer close(g.nudgesDone)
 	for {
 		select {
 		case <-g.stopNudges:
 			return
-		case <-g.applied:
+		case <-g.nudge:
 		}
 		// GetConfiguration is a copy of raft's latest configuration, not
 		// a trip through its main loop: cheap enough for every write.
 		if servers, err := g.Members(); err != nil || len(servers) < 2 {
 			continue
 		}
-		for quiet := false; !quiet; {
+		for {
+			through := g.committedThrough.Load()
+			done := make(chan error, 1)
+			b := g.raft.Barrier(100 * time.Millisecond)
+			go func() { done <- b.Error() }()
+			var err error
 			select {
 			case <-g.stopNudges:
 				return
-			case <-g.applied: // another write: wait for the end of the run
-			case <-time.After(nudgeQuiet):
-				quiet = true
+			case err = <-done:
+			}
+			if err != nil || g.committedThrough.Load() == through || g.raft.LastIndex() != g.raft.AppliedIndex() {
+				break
 			}
 		}
-		if g.raft.State() != raft.Leader {
-			continue
-		}
-		// Not waited for: the barrier's append is the nudge. A queue too
-		// full to take it in 100 ms holds writes that carry the index.
-		_ = g.raft.Barrier(100 * time.Millisecond)
 	}
 }
 
