@@ -591,8 +591,8 @@ func TestProbeSeesWhatTheListingSees(t *testing.T) {
 		t.Errorf("probe: listed %d, read ts %d, max version %d, applied %d read %d; want 2 listed, the newest version read, the index read back",
 			p.Listed, p.ReadTs, p.MaxVersion, p.Applied, p.AppliedRead)
 	}
-	if p.ListPages != 1 || p.ListCases != 2 {
-		t.Errorf("probe: List paged through as %d pages of %d cases; want 1 of 2", p.ListPages, p.ListCases)
+	if p.ListPages != 1 || p.ListCases != 2 || !slices.Equal(p.ListFirst, []string{second, first}) {
+		t.Errorf("probe: List paged through as %d pages of %d cases, first %v; want 1 of 2, newest first", p.ListPages, p.ListCases, p.ListFirst)
 	}
 	for _, c := range p.Cases[:2] {
 		if c.Version == 0 || c.TouchedVersion == 0 || len(c.Versions) != 1 || !c.Reverse || !c.ReversePrefetching || !c.Forward || !c.NoPrefix || !slices.Equal(c.ListedAs, []string{"listed"}) {

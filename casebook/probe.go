@@ -39,8 +39,10 @@ type Probe struct {
 	// ListPages and ListCases are what List answers, paged through from
 	// the newest with pages of 500 (as the fault harness asks), each page
 	// its own read; each probed case's ListedAs says what became of it.
-	ListPages int           `json:"list_pages"`
-	ListCases int           `json:"list_cases"`
+	ListPages int `json:"list_pages"`
+	ListCases int `json:"list_cases"`
+	// ListFirst are the numbers List answers first (ten at most).
+	ListFirst []string      `json:"list_first"`
 	Cases     []ProbedCase  `json:"cases"`
 	Tables    []ProbedTable `json:"tables,omitempty"`
 }
@@ -170,6 +172,9 @@ func (b *Book) Probe(office string, numbers []string) (*Probe, error) {
 		}
 		p.ListPages++
 		p.ListCases += len(cases)
+		for _, c := range cases[:min(len(cases), 10-len(p.ListFirst))] {
+			p.ListFirst = append(p.ListFirst, c.GetNumber())
+		}
 		if next == "" {
 			break
 		}

@@ -833,11 +833,21 @@ func (f *chaosFed) check(t *testing.T, filed map[string]map[string]int, since ti
 								asked = append(asked, fmt.Sprintf("%s: case %d %v, %d events %v", n, code, err, len(events), everr))
 							}
 						}
+						// The newest few again, on a small first page.
+						var newest []string
+						if code, body, err := a.call("GET", "/v1/cases?office_code="+v.code+"&history=true&page_size=10", nil); err != nil || code != http.StatusOK {
+							newest = append(newest, fmt.Sprintf("%d %v %v", code, body, err))
+						} else {
+							list, _ := body["cases"].([]any)
+							for _, c := range list {
+								newest = append(newest, fmt.Sprint(c.(map[string]any)["number"]))
+							}
+						}
 						// A node that does not hold a case asks the offices
 						// above for it: what the node itself holds is in its
 						// metrics.
-						return fmt.Errorf("%d of %d missing: %s (asked one by one, answered here or from above: %s; the node's metrics: %s; its book's probe: %s)", missing, len(acked),
-							strings.Join(numbers[:min(len(numbers), 20)], " "), strings.Join(asked, "; "),
+						return fmt.Errorf("%d of %d missing from a listing of %d: %s (asked one by one, answered here or from above: %s; a first page of 10: %s; the node's metrics: %s; its book's probe: %s)", missing, len(acked), len(held),
+							strings.Join(numbers[:min(len(numbers), 20)], " "), strings.Join(asked, "; "), strings.Join(newest, " "),
 							f.metricsOf(node, "yizhan_casebook_cases", "yizhan_raft_applied_index", "yizhan_casebook_unlisted_total", "yizhan_casebook_read_errors_total"),
 							f.probe(node, v.code, numbers[:min(len(numbers), 5)]))
 					}
@@ -967,7 +977,11 @@ func (f *chaosFed) probe(node, office string, numbers []string) string {
 
 // get reads the body at u (a node's operator port).
 func (f *chaosFed) get(u string) (string, error) {
-	resp, err := f.c.http.Get(u)
+	// The probe reads an office's whole listing on a node that may be
+	// walking its book (--check-book): give it longer than an API call.
+	hc := *f.c.http
+	hc.Timeout = 2 * time.Minute
+	resp, err := hc.Get(u)
 	if err != nil {
 		return "", err
 	}
