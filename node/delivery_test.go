@@ -1,11 +1,13 @@
 package node_test
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -289,4 +291,55 @@ func TestHungTownshipDoesNotCutItsVillagesOff(t *testing.T) {
 	queued := fileTobacco(t, agent, "韦小宝")
 	f.links["xicun-1"].Unhang(hung)
 	waitFor(t, "the queued case at the township", func() bool { _, ok := township.Office().Cases().Case(queued.GetNumber()); return ok }, 30*time.Second)
+}
+
+// A node's stop waits for the peer calls it is handling: their contexts
+// are cancelled, and a handler that goes on reading the case book reads
+// it whole, for badger is closed only after it returns. (Before, a
+// delivery still reading the book as badger closed panicked in badger:
+// seed 1062 of the fault harness.)
+func TestStopWaitsForThePeerCallsBeingHandled(t *testing.T) {
+	var (
+		armed     atomic.Bool
+		firstCase atomic.Value // the number the hook reads
+		read      = make(chan int, 1)
+	)
+	node.SetPeerCallHookForTest(t, func(n *node.Node, ctx context.Context, method string) {
+		if n.Name() != "chengguan-1" || !strings.HasSuffix(method, "/DeliverCases") || !armed.CompareAndSwap(true, false) {
+			return
+		}
+		<-ctx.Done() // the node stopping
+		time.Sleep(300 * time.Millisecond)
+		read <- len(n.Office().Cases().Events(firstCase.Load().(string)))
+	})
+	f := newCaseFed(t, 1)
+	agent := dial(t, f.nodes["dongcun-1"]).login("dongcun", password)
+	cases := caseClient(t, agent)
+	file := func() string {
+		t.Helper()
+		resp, err := cases.FileCase(agent.ctx(), &yizhanv1.FileCaseRequest{ItemCode: tobacco().Code,
+			Applicant: &yizhanv1.Applicant{Name: "申请人", IdNumber: applicantID, Phone: "13907710001"},
+			Materials: []*yizhanv1.SubmittedMaterial{{Name: "申请表", Copies: 1}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.GetCase().GetNumber()
+	}
+	town := f.nodes["chengguan-1"]
+	first := file()
+	firstCase.Store(first)
+	waitFor(t, "the township to hold the first case", func() bool { _, ok := town.Office().Cases().Case(first); return ok }, 20*time.Second)
+	// The next delivery's handler waits, after its call, for the stop.
+	armed.Store(true)
+	file()
+	waitFor(t, "a delivery to the township to be handled", func() bool { return !armed.Load() }, 20*time.Second)
+	f.stop("chengguan-1")
+	select {
+	case n := <-read:
+		if n == 0 {
+			t.Fatal("a peer call still handled read nothing of the township's book: badger was closed under it")
+		}
+	default:
+		t.Fatal("the township's stop returned before the peer call it was handling")
+	}
 }

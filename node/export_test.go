@@ -1,6 +1,10 @@
 package node
 
-import "time"
+import (
+	"context"
+	"testing"
+	"time"
+)
 
 // SlowBackOffForTest makes the first wait of n's sign-in and query-code
 // limits base, so that a test's next steps fall inside it however slow
@@ -13,4 +17,11 @@ func SlowBackOffForTest(n *Node, base time.Duration) {
 		l.limits.subject.base = base
 		l.mu.Unlock()
 	}
+}
+
+// SetPeerCallHookForTest makes every node started afterwards in this test
+// call hook in the handler of each peer call it serves, after the call.
+func SetPeerCallHookForTest(t testing.TB, hook func(n *Node, ctx context.Context, method string)) {
+	testHookPeerCall = hook
+	t.Cleanup(func() { testHookPeerCall = nil })
 }

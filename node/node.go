@@ -279,8 +279,21 @@ func New(cfg Config) (_ *Node, err error) {
 	rosterSvc := &dutyRosterService{n: n, duty: dutySvc}
 
 	refusals := newPeerRefusals(n)
+	// Both servers' Stop waits for the handlers running (their contexts
+	// cancelled): Close closes badger next, and a handler still reading
+	// the book then would panic in badger (a delivery's check did, seed
+	// 1062 of the fault harness).
+	peerUnary := []grpc.UnaryServerInterceptor{n.metrics.unaryInterceptor, refusals.unary, completeErrors}
+	if hook := testHookPeerCall; hook != nil {
+		peerUnary = append(peerUnary, func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+			resp, err := handler(ctx, req)
+			hook(n, ctx, info.FullMethod)
+			return resp, err
+		})
+	}
 	n.peerServer = grpc.NewServer(append(forward.PeerServerOptions(), grpc.Creds(netlimit.Credentials(credentials.NewTLS(cfg.TLS.ServerConfig()), n.peerLimit)),
-		grpc.ConnectionTimeout(peerHandshakeTimeout), grpc.ChainUnaryInterceptor(n.metrics.unaryInterceptor, refusals.unary, completeErrors),
+		grpc.WaitForHandlers(true),
+		grpc.ConnectionTimeout(peerHandshakeTimeout), grpc.ChainUnaryInterceptor(peerUnary...),
 		grpc.ChainStreamInterceptor(refusals.stream))...)
 	peerv1.RegisterPeerServer(n.peerServer, federation.NewPeerServer(n.office))
 	// Forwarded client requests arrive here too; they carry the client's
@@ -293,7 +306,7 @@ func New(cfg Config) (_ *Node, err error) {
 	yizhanv1.RegisterDutyServiceServer(n.peerServer, dutySvc)
 	yizhanv1.RegisterDutyRosterServiceServer(n.peerServer, rosterSvc)
 
-	n.publicServer = grpc.NewServer(grpc.MaxRecvMsgSize(MaxRequestBody), grpc.ChainUnaryInterceptor(n.metrics.unaryInterceptor, completeErrors))
+	n.publicServer = grpc.NewServer(grpc.MaxRecvMsgSize(MaxRequestBody), grpc.WaitForHandlers(true), grpc.ChainUnaryInterceptor(n.metrics.unaryInterceptor, completeErrors))
 	yizhanv1.RegisterRegistryServiceServer(n.publicServer, regSvc)
 	yizhanv1.RegisterAuthServiceServer(n.publicServer, authSvc)
 	yizhanv1.RegisterClusterServiceServer(n.publicServer, clusterSvc)
@@ -606,6 +619,11 @@ func (n *Node) registryStatus() *yizhanv1.RegistryStatus {
 	}
 	return st
 }
+
+// testHookPeerCall, when set (tests only: export_test.go), runs in the
+// handler of each peer call a node started afterwards serves, after the
+// call, with the call's context.
+var testHookPeerCall func(n *Node, ctx context.Context, method string)
 
 // Close stops the node. The order matters: stop taking requests and
 // report not ready (so load balancers move on), stop the background work,
