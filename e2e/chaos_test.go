@@ -775,12 +775,20 @@ func (f *chaosFed) check(t *testing.T, filed map[string]map[string]int, since ti
 		found = append(found, fmt.Sprintf(format, args...))
 		mu.Unlock()
 	}
+	// eventually tries cond until it holds, for 3×syncTimeout and at
+	// least twice: a listing of every case at a busy township can take
+	// longer than that, and a case that arrived after the listing read its
+	// first page is rightly not in it (pages are not a snapshot), so one
+	// attempt alone proves nothing (docs/RELIABILITY.md, seed 1124).
 	eventually := func(what string, cond func() error) {
 		var last error
-		for deadline := time.Now().Add(3 * syncTimeout); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		for attempt, deadline := 0, time.Now().Add(3*syncTimeout); attempt < 2 || time.Now().Before(deadline); attempt++ {
+			start := time.Now()
 			if last = cond(); last == nil {
 				return
 			}
+			last = fmt.Errorf("attempt %d (%s): %w", attempt+1, time.Since(start).Round(time.Millisecond), last)
+			time.Sleep(200 * time.Millisecond)
 		}
 		bad("%s: %v", what, last)
 	}
