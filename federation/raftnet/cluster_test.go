@@ -46,6 +46,7 @@ type tlsNode struct {
 	layer *StreamLayer
 	raft  *raft.Raft
 	fsm   *countFSM
+	log   *raft.InmemStore
 }
 
 // newTLSCluster starts count raft nodes of the county over the stream
@@ -72,7 +73,7 @@ func newTLSCluster(t *testing.T, ca *pki.CA, count int) ([]*tlsNode, []raft.Serv
 		conf.LeaderLeaseTimeout = 250 * time.Millisecond
 		conf.CommitTimeout = 5 * time.Millisecond
 		store := raft.NewInmemStore()
-		n := &tlsNode{layer: layer, fsm: &countFSM{}}
+		n := &tlsNode{layer: layer, fsm: &countFSM{}, log: store}
 		n.raft, err = raft.NewRaft(conf, n.fsm, store, store, raft.NewInmemSnapshotStore(), trans)
 		if err != nil {
 			t.Fatal(err)
@@ -270,5 +271,69 @@ func TestIdleConnectionsFromOneHostDoNotLockTheOfficeOut(t *testing.T) {
 	}, 10*time.Second)
 	for i, n := range nodes {
 		t.Logf("node %d: refused %d at the limit, %d in all", i, n.layer.RefusedAtLimit(), n.layer.Refused())
+	}
+}
+
+// TestAHeartbeatOfANewerTermDoesNotRelabelTheLeadersEntries: a leader that
+// is told of a newer term by a heartbeat, and is asked to apply a command
+// before its main loop has seen the heartbeat, must not write that command
+// into its log with the newer term: raft would take it for the new
+// leader's entry at that index (it compares terms only), keep it, and
+// apply it (hashicorp/raft #695, chaos seed 1007). With raft's heartbeat
+// fast path the command is written with the new term; without it, the
+// heartbeat waits for the main loop, which steps down first.
+func TestAHeartbeatOfANewerTermDoesNotRelabelTheLeadersEntries(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a raft node")
+	}
+	ca := pki.NewTestCA(t)
+	nodes, servers := newTLSCluster(t, ca, 1)
+	a := nodes[0]
+	if err := a.raft.BootstrapCluster(raft.Configuration{Servers: servers}).Error(); err != nil {
+		t.Fatalf("bootstrap: %v", err)
+	}
+	waitFor(t, "a leader", func() bool { return a.raft.State() == raft.Leader }, 10*time.Second)
+	if err := a.raft.Apply([]byte("before"), 5*time.Second).Error(); err != nil {
+		t.Fatalf("apply: %v", err)
+	}
+	last, _ := a.log.LastIndex()
+	var entry raft.Log
+	if err := a.log.GetLog(last, &entry); err != nil {
+		t.Fatal(err)
+	}
+	term := entry.Term
+
+	// Another node of the office, leader of the next term as far as its
+	// heartbeat says.
+	other := NewTransport(newLayer(t, pki.NewTestBundle(t, ca, pki.Identity{Office: county, Node: "c9"}), county), quiet)
+	t.Cleanup(func() { _ = other.Close() })
+	heartbeat := &raft.AppendEntriesRequest{
+		RPCHeader: raft.RPCHeader{ProtocolVersion: raft.ProtocolVersionMax, ID: []byte("c9"), Addr: []byte(other.LocalAddr())},
+		Term:      term + 1,
+	}
+	var resp raft.AppendEntriesResponse
+	if err := other.AppendEntries("c0", servers[0].Address, heartbeat, &resp); err != nil {
+		t.Fatalf("heartbeat: %v", err)
+	}
+	if resp.Term != term+1 {
+		t.Fatalf("the heartbeat's answer has term %d, want %d", resp.Term, term+1)
+	}
+	// At once: the leader's main loop, idle, has not had a reason to look
+	// at its state since.
+	err := a.raft.Apply([]byte("after"), 5*time.Second).Error()
+
+	first, _ := a.log.FirstIndex()
+	last, _ = a.log.LastIndex()
+	for i := first; i <= last; i++ {
+		if err := a.log.GetLog(i, &entry); err != nil {
+			t.Fatal(err)
+		}
+		if entry.Term > term {
+			t.Errorf("entry %d (%q, %v) has term %d, which this node never led (it led %d; apply said %v)",
+				i, entry.Data, entry.Type, entry.Term, term, err)
+		}
+	}
+	if a.raft.State() == raft.Leader {
+		t.Errorf("still leader after a heartbeat of term %d", term+1)
 	}
 }

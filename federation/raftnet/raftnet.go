@@ -275,13 +275,36 @@ const (
 	Timeout = 10 * time.Second
 )
 
+// Transport is raft's network transport without its heartbeat fast path.
+//
+// raft's NetworkTransport hands a heartbeat to raft on the connection's
+// own goroutine, outside raft's main loop, so that a follower busy
+// writing its log still answers in time. But a heartbeat of a newer term
+// raises the node's term and makes it a follower from there, while the
+// main loop of a leader that has not seen it yet goes on: the leader's
+// next entries are written with the new term they were never proposed
+// in. Raft then takes them for the new leader's entries at the same
+// indexes (it compares terms only), keeps them, and applies them: the
+// node's state machine parts from its office's (hashicorp/raft #695; the
+// chaos harness found it as a county node holding a department its
+// office never committed, seed 1007). SetHeartbeatHandler does nothing
+// here, so heartbeats reach raft's main loop like every other request and
+// a term changes only there.
+type Transport struct {
+	*raft.NetworkTransport
+}
+
+// SetHeartbeatHandler leaves heartbeats on raft's main loop (see
+// Transport).
+func (t *Transport) SetHeartbeatHandler(func(raft.RPC)) {}
+
 // NewTransport returns raft's network transport over sl, logging to
 // logger. Closing the transport closes sl.
-func NewTransport(sl *StreamLayer, logger *slog.Logger) *raft.NetworkTransport {
+func NewTransport(sl *StreamLayer, logger *slog.Logger) *Transport {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
+	return &Transport{raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
 		Stream:  sl,
 		MaxPool: MaxPool,
 		Timeout: Timeout,
@@ -294,5 +317,5 @@ func NewTransport(sl *StreamLayer, logger *slog.Logger) *raft.NetworkTransport {
 		// note on MaxRPCsInFlight says as much).
 		MaxRPCsInFlight: 1,
 		Logger:          NewHCLogger(logger, "raft-net"),
-	})
+	})}
 }
