@@ -930,6 +930,19 @@ func (f *chaosFed) check(t *testing.T, filed map[string]map[string]int, since ti
 				if got := departmentsAt(f.c.api(name), idx); got != want {
 					return fmt.Errorf("its departments differ from the county's at index %d", idx)
 				}
+				// All of it, beyond the departments: the digest of the
+				// registry at the same index as county-1's.
+				county, err := registryDigest(asAdmin("county-1"))
+				if err != nil {
+					return err
+				}
+				here, err := registryDigest(asAdmin(name))
+				if err != nil {
+					return err
+				}
+				if county != here {
+					return fmt.Errorf("its registry is %s, county-1's %s", here, county)
+				}
 				return nil
 			})
 			eventually(name+" to have nothing queued or set aside", func() error {
@@ -1049,6 +1062,16 @@ func (f *chaosFed) registers(t *testing.T) (regs [chaosRegisters]string) {
 const chaosFullCheck = 25
 
 // departmentsAt is a node's departments, as JSON, once it is at index.
+// registryDigest is a node's registry index and digest as its status
+// gives them: "digest D at index I".
+func registryDigest(a *api) (string, error) {
+	code, body, err := a.call("GET", "/v1/registry/status", nil)
+	if err != nil || code != 200 {
+		return "", fmt.Errorf("registry status: %d %v %v", code, body, err)
+	}
+	return fmt.Sprintf("digest %v at index %v", body["digest"], body["index"]), nil
+}
+
 func departmentsAt(a *api, idx uint64) string {
 	code, body, err := a.call("GET", fmt.Sprintf("/v1/departments?min_index=%d", idx), nil)
 	if err != nil || code != 200 {

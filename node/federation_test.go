@@ -87,6 +87,21 @@ func TestItemCreatedAtCountyIsReadableAtBothVillages(t *testing.T) {
 	if st["feed_source_office"] != township {
 		t.Errorf("xicun feed source office = %v, want the township", st["feed_source_office"])
 	}
+	// Every node, at every tier, holds the county's registry: the same
+	// digest at the same index in its status.
+	_, want := getJSON(t, "http://"+f.nodes["county-1"].HTTPAddr()+"/v1/registry/status")
+	if d, _ := want["digest"].(string); len(d) != 64 {
+		t.Fatalf("the county's status has digest %v, want 64 hex digits", want["digest"])
+	}
+	for name, n := range f.nodes {
+		waitFor(t, name+" at the county's registry index", func() bool {
+			_, st := getJSON(t, "http://"+n.HTTPAddr()+"/v1/registry/status")
+			return st["index"] == want["index"]
+		}, 10*time.Second)
+		if _, st := getJSON(t, "http://"+n.HTTPAddr()+"/v1/registry/status"); st["digest"] != want["digest"] {
+			t.Errorf("%s: registry digest %v at index %v, the county's %v", name, st["digest"], st["index"], want["digest"])
+		}
+	}
 	// Password hashes of county staff never reach a village.
 	if _, ok := f.nodes["dongcun-1"].Registry().Credential("admin"); ok {
 		t.Error("the county admin's password hash reached a village")

@@ -590,10 +590,11 @@ func (n *Node) registryStatus() *yizhanv1.RegistryStatus {
 	reg := o.Registry()
 	_, leader := o.Group().Leader()
 	up := o.UpstreamIndex()
+	index, digest := reg.Digest()
 	st := &yizhanv1.RegistryStatus{
-		OfficeCode: o.Code(), Node: o.NodeName(), Index: reg.Index(), UpstreamIndex: up,
-		Lag: up - min(up, reg.Index()), StaleSeconds: o.StaleSeconds(time.Now()), Leader: leader,
-		ChangelogFirstIndex: reg.ChangelogFirstIndex(),
+		OfficeCode: o.Code(), Node: o.NodeName(), Index: index, UpstreamIndex: up,
+		Lag: up - min(up, index), StaleSeconds: o.StaleSeconds(time.Now()), Leader: leader,
+		ChangelogFirstIndex: reg.ChangelogFirstIndex(), Digest: digest,
 	}
 	if !o.IsCounty() {
 		f := o.Feed()

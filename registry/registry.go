@@ -12,6 +12,7 @@ package registry
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"google.golang.org/protobuf/proto"
 
@@ -44,6 +45,9 @@ type Registry struct {
 	// lock and only cloned out under the read lock.
 	mu sync.RWMutex
 	st *state
+
+	// digest caches Digest for one state at one index.
+	digest atomic.Pointer[digestAt]
 }
 
 // state is the whole registry. It is replaced wholesale by Restore.

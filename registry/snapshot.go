@@ -20,6 +20,11 @@ import (
 func (r *Registry) Snapshot() *peerv1.RegistrySnapshot {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
+	return r.snapshotLocked()
+}
+
+// snapshotLocked is Snapshot; the caller holds r.mu.
+func (r *Registry) snapshotLocked() *peerv1.RegistrySnapshot {
 	st := r.st
 	s := &peerv1.RegistrySnapshot{
 		Index:       st.index,

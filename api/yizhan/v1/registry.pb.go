@@ -5065,8 +5065,14 @@ type RegistryStatus struct {
 	OutboxEntries  uint32                `protobuf:"varint,14,opt,name=outbox_entries,json=outboxEntries,proto3" json:"outbox_entries,omitempty"`
 	Quarantined    []*QuarantinedMessage `protobuf:"bytes,15,rep,name=quarantined,proto3" json:"quarantined,omitempty"`
 	DeliveryErrors []*DeliveryError      `protobuf:"bytes,16,rep,name=delivery_errors,json=deliveryErrors,proto3" json:"delivery_errors,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Hex SHA-256 of the registry's content at index (offices, departments,
+	// items, grants, staff, nodes, calendars, policies; not password hashes,
+	// query-code keys or the changelog). Every node of every office gives
+	// the same digest at the same index: one that differs has parted from
+	// the county.
+	Digest        string `protobuf:"bytes,17,opt,name=digest,proto3" json:"digest,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RegistryStatus) Reset() {
@@ -5209,6 +5215,13 @@ func (x *RegistryStatus) GetDeliveryErrors() []*DeliveryError {
 		return x.DeliveryErrors
 	}
 	return nil
+}
+
+func (x *RegistryStatus) GetDigest() string {
+	if x != nil {
+		return x.Digest
+	}
+	return ""
 }
 
 // QuarantinedMessage is a case message set aside by its sender.
@@ -5723,7 +5736,7 @@ const file_yizhan_v1_registry_proto_rawDesc = "" +
 	"\x1bListRegistryChangesResponse\x123\n" +
 	"\achanges\x18\x01 \x03(\v2\x19.yizhan.v1.RegistryChangeR\achanges\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x1a\n" +
-	"\x18GetRegistryStatusRequest\"\x9d\x05\n" +
+	"\x18GetRegistryStatusRequest\"\xb5\x05\n" +
 	"\x0eRegistryStatus\x12\x1f\n" +
 	"\voffice_code\x18\x01 \x01(\tR\n" +
 	"officeCode\x12\x12\n" +
@@ -5744,7 +5757,8 @@ const file_yizhan_v1_registry_proto_rawDesc = "" +
 	"\rfeed_error_at\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\vfeedErrorAt\x12%\n" +
 	"\x0eoutbox_entries\x18\x0e \x01(\rR\routboxEntries\x12?\n" +
 	"\vquarantined\x18\x0f \x03(\v2\x1d.yizhan.v1.QuarantinedMessageR\vquarantined\x12A\n" +
-	"\x0fdelivery_errors\x18\x10 \x03(\v2\x18.yizhan.v1.DeliveryErrorR\x0edeliveryErrors\"\xb5\x01\n" +
+	"\x0fdelivery_errors\x18\x10 \x03(\v2\x18.yizhan.v1.DeliveryErrorR\x0edeliveryErrors\x12\x16\n" +
+	"\x06digest\x18\x11 \x01(\tR\x06digest\"\xb5\x01\n" +
 	"\x12QuarantinedMessage\x12\x1f\n" +
 	"\vdest_office\x18\x01 \x01(\tR\n" +
 	"destOffice\x12\x1f\n" +
