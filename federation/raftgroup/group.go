@@ -165,6 +165,9 @@ func OpenGroup(cfg GroupConfig) (*Group, error) {
 		store.Close()
 		return nil, fmt.Errorf("federation: start raft: %w", err)
 	}
+	if t, ok := cfg.Transport.(interface{ Attach(*raft.Raft) }); ok {
+		t.Attach(r) // raftnet.Transport: which heartbeats take its fast path
+	}
 	g := &Group{cfg: cfg, raft: r, store: store, snaps: snaps, transport: cfg.Transport,
 		log:   cfg.Logger, // the caller's logger names the office and node
 		nudge: make(chan struct{}, 1), stopNudges: make(chan struct{}), nudgesDone: make(chan struct{})}

@@ -46,7 +46,7 @@ type tlsNode struct {
 	layer *StreamLayer
 	raft  *raft.Raft
 	fsm   *countFSM
-	log   *raft.InmemStore
+	log   raft.LogStore
 }
 
 // newTLSCluster starts count raft nodes of the county over the stream
@@ -56,33 +56,40 @@ func newTLSCluster(t *testing.T, ca *pki.CA, count int) ([]*tlsNode, []raft.Serv
 	var nodes []*tlsNode
 	var servers []raft.Server
 	for i := range count {
-		name := fmt.Sprintf("c%d", i)
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		b := pki.NewTestBundle(t, ca, pki.Identity{Office: county, Node: name})
-		layer := NewStreamLayer(ln, nil, b, county, quiet)
-		trans := NewTransport(layer, quiet)
-		conf := raft.DefaultConfig()
-		conf.LocalID = raft.ServerID(name)
-		conf.Logger = NewHCLogger(quiet, "raft")
-		// Generous for a loaded 2-core machine under -race.
-		conf.HeartbeatTimeout = 500 * time.Millisecond
-		conf.ElectionTimeout = 500 * time.Millisecond
-		conf.LeaderLeaseTimeout = 250 * time.Millisecond
-		conf.CommitTimeout = 5 * time.Millisecond
-		store := raft.NewInmemStore()
-		n := &tlsNode{layer: layer, fsm: &countFSM{}, log: store}
-		n.raft, err = raft.NewRaft(conf, n.fsm, store, store, raft.NewInmemSnapshotStore(), trans)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = n.raft.Shutdown().Error() })
+		n, server := newTLSNode(t, ca, fmt.Sprintf("c%d", i), raft.NewInmemStore())
 		nodes = append(nodes, n)
-		servers = append(servers, raft.Server{ID: conf.LocalID, Address: trans.LocalAddr()})
+		servers = append(servers, server)
 	}
 	return nodes, servers
+}
+
+// newTLSNode starts raft node name of the county over the stream layer
+// with its log in logs, not bootstrapped.
+func newTLSNode(t *testing.T, ca *pki.CA, name string, logs raft.LogStore) (*tlsNode, raft.Server) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := pki.NewTestBundle(t, ca, pki.Identity{Office: county, Node: name})
+	layer := NewStreamLayer(ln, nil, b, county, quiet)
+	trans := NewTransport(layer, quiet)
+	conf := raft.DefaultConfig()
+	conf.LocalID = raft.ServerID(name)
+	conf.Logger = NewHCLogger(quiet, "raft")
+	// Generous for a loaded 2-core machine under -race.
+	conf.HeartbeatTimeout = 500 * time.Millisecond
+	conf.ElectionTimeout = 500 * time.Millisecond
+	conf.LeaderLeaseTimeout = 250 * time.Millisecond
+	conf.CommitTimeout = 5 * time.Millisecond
+	n := &tlsNode{layer: layer, fsm: &countFSM{}, log: logs}
+	n.raft, err = raft.NewRaft(conf, n.fsm, logs, raft.NewInmemStore(), raft.NewInmemSnapshotStore(), trans)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trans.Attach(n.raft)
+	t.Cleanup(func() { _ = n.raft.Shutdown().Error() })
+	return n, raft.Server{ID: conf.LocalID, Address: trans.LocalAddr()}
 }
 
 func TestRaftClusterOverTLS(t *testing.T) {
@@ -274,14 +281,33 @@ func TestIdleConnectionsFromOneHostDoNotLockTheOfficeOut(t *testing.T) {
 	}
 }
 
+// otherNode is a transport of another node of the county, c9, that the
+// tests speak raft through as if they were its leader.
+func otherNode(t *testing.T, ca *pki.CA) *Transport {
+	t.Helper()
+	other := NewTransport(newLayer(t, pki.NewTestBundle(t, ca, pki.Identity{Office: county, Node: "c9"}), county), quiet)
+	t.Cleanup(func() { _ = other.Close() })
+	return other
+}
+
+// heartbeatFrom is a heartbeat of term from other (raft's shape: no
+// entries, no previous entry, no commit index).
+func heartbeatFrom(other *Transport, term uint64) *raft.AppendEntriesRequest {
+	return &raft.AppendEntriesRequest{
+		RPCHeader: raft.RPCHeader{ProtocolVersion: raft.ProtocolVersionMax, ID: []byte("c9"), Addr: []byte(other.LocalAddr())},
+		Term:      term,
+	}
+}
+
 // TestAHeartbeatOfANewerTermDoesNotRelabelTheLeadersEntries: a leader that
 // is told of a newer term by a heartbeat, and is asked to apply a command
 // before its main loop has seen the heartbeat, must not write that command
 // into its log with the newer term: raft would take it for the new
 // leader's entry at that index (it compares terms only), keep it, and
 // apply it (hashicorp/raft #695, chaos seed 1007). With raft's heartbeat
-// fast path the command is written with the new term; without it, the
-// heartbeat waits for the main loop, which steps down first.
+// fast path the command was written with the new term; now the heartbeat
+// is refused and the next append of the new term, which goes through the
+// main loop, makes the leader step down.
 func TestAHeartbeatOfANewerTermDoesNotRelabelTheLeadersEntries(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a raft node")
@@ -296,35 +322,21 @@ func TestAHeartbeatOfANewerTermDoesNotRelabelTheLeadersEntries(t *testing.T) {
 	if err := a.raft.Apply([]byte("before"), 5*time.Second).Error(); err != nil {
 		t.Fatalf("apply: %v", err)
 	}
-	last, _ := a.log.LastIndex()
-	var entry raft.Log
-	if err := a.log.GetLog(last, &entry); err != nil {
-		t.Fatal(err)
-	}
-	term := entry.Term
+	term := a.raft.CurrentTerm()
 
-	// Another node of the office, leader of the next term as far as its
-	// heartbeat says.
-	other := NewTransport(newLayer(t, pki.NewTestBundle(t, ca, pki.Identity{Office: county, Node: "c9"}), county), quiet)
-	t.Cleanup(func() { _ = other.Close() })
-	heartbeat := &raft.AppendEntriesRequest{
-		RPCHeader: raft.RPCHeader{ProtocolVersion: raft.ProtocolVersionMax, ID: []byte("c9"), Addr: []byte(other.LocalAddr())},
-		Term:      term + 1,
-	}
+	other := otherNode(t, ca)
 	var resp raft.AppendEntriesResponse
-	if err := other.AppendEntries("c0", servers[0].Address, heartbeat, &resp); err != nil {
-		t.Fatalf("heartbeat: %v", err)
+	if err := other.AppendEntries("c0", servers[0].Address, heartbeatFrom(other, term+1), &resp); err == nil {
+		t.Errorf("a heartbeat of term %d to the leader of term %d was answered (%+v), want it refused", term+1, term, resp)
 	}
-	if resp.Term != term+1 {
-		t.Fatalf("the heartbeat's answer has term %d, want %d", resp.Term, term+1)
-	}
-	// At once: the leader's main loop, idle, has not had a reason to look
-	// at its state since.
+	// At once: with the fast path, the leader's main loop, idle, had not
+	// looked at its state since the heartbeat changed it.
 	err := a.raft.Apply([]byte("after"), 5*time.Second).Error()
 
 	first, _ := a.log.FirstIndex()
-	last, _ = a.log.LastIndex()
+	last, _ := a.log.LastIndex()
 	for i := first; i <= last; i++ {
+		var entry raft.Log
 		if err := a.log.GetLog(i, &entry); err != nil {
 			t.Fatal(err)
 		}
@@ -333,7 +345,122 @@ func TestAHeartbeatOfANewerTermDoesNotRelabelTheLeadersEntries(t *testing.T) {
 				i, entry.Data, entry.Type, entry.Term, term, err)
 		}
 	}
-	if a.raft.State() == raft.Leader {
-		t.Errorf("still leader after a heartbeat of term %d", term+1)
+	if err != nil {
+		t.Errorf("apply after the refused heartbeat: %v", err)
+	}
+
+	// An append of the new term (a commit index: not a heartbeat) goes
+	// through the main loop, which steps down.
+	req := heartbeatFrom(other, term+1)
+	req.LeaderCommitIndex = 1
+	if err := other.AppendEntries("c0", servers[0].Address, req, &resp); err != nil || !resp.Success || resp.Term != term+1 {
+		t.Fatalf("append of term %d: %+v, %v", term+1, resp, err)
+	}
+	if st := a.raft.State(); st != raft.Follower {
+		t.Errorf("state %v after an append of term %d, want follower", st, term+1)
+	}
+}
+
+// gatedLog is a raft log whose appends wait while it is closed.
+type gatedLog struct {
+	*raft.InmemStore
+	mu      sync.Mutex
+	gate    chan struct{} // nil: open
+	waiting chan struct{} // closed when an append waits at the gate
+}
+
+func (g *gatedLog) close() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.gate, g.waiting = make(chan struct{}), make(chan struct{})
+}
+
+func (g *gatedLog) open() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	close(g.gate)
+	g.gate = nil
+}
+
+func (g *gatedLog) StoreLogs(logs []*raft.Log) error {
+	g.mu.Lock()
+	gate, waiting := g.gate, g.waiting
+	g.mu.Unlock()
+	if gate != nil {
+		close(waiting)
+		<-gate
+	}
+	return g.InmemStore.StoreLogs(logs)
+}
+
+// TestAFollowerAnswersItsLeadersHeartbeatWhileItsLogIsBusy: the fast path
+// kept for heartbeats of the follower's own term answers them while its
+// main loop waits on its log (a slow disk, a snapshot installing), so its
+// leader keeps its lease; a heartbeat of a newer term is refused at once,
+// not left waiting, and changes nothing.
+func TestAFollowerAnswersItsLeadersHeartbeatWhileItsLogIsBusy(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a raft node")
+	}
+	ca := pki.NewTestCA(t)
+	logs := &gatedLog{InmemStore: raft.NewInmemStore()}
+	b, server := newTLSNode(t, ca, "c0", logs)
+	other := otherNode(t, ca)
+
+	// c9 leads term 5 and appends entry 1 to c0.
+	const term = 5
+	first := heartbeatFrom(other, term)
+	first.Entries = []*raft.Log{{Index: 1, Term: term, Type: raft.LogNoop}}
+	var resp raft.AppendEntriesResponse
+	if err := other.AppendEntries("c0", server.Address, first, &resp); err != nil || !resp.Success {
+		t.Fatalf("first append: %+v, %v", resp, err)
+	}
+	// Its next append waits at c0's log.
+	logs.close()
+	second := heartbeatFrom(other, term)
+	second.PrevLogEntry, second.PrevLogTerm = 1, term
+	second.Entries = []*raft.Log{{Index: 2, Term: term, Type: raft.LogNoop}}
+	done := make(chan error, 1)
+	go func() {
+		var resp raft.AppendEntriesResponse
+		err := other.AppendEntries("c0", server.Address, second, &resp)
+		if err == nil && !resp.Success {
+			err = fmt.Errorf("refused: %+v", resp)
+		}
+		done <- err
+	}()
+	select {
+	case <-logs.waiting:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the second append never reached the log")
+	}
+
+	answered := make(chan error, 1)
+	go func() {
+		var resp raft.AppendEntriesResponse
+		err := other.AppendEntries("c0", server.Address, heartbeatFrom(other, term), &resp)
+		if err == nil && !resp.Success {
+			err = fmt.Errorf("refused: %+v", resp)
+		}
+		answered <- err
+	}()
+	select {
+	case err := <-answered:
+		if err != nil {
+			t.Errorf("heartbeat of the follower's term: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Errorf("a heartbeat of the follower's term waited for its busy log")
+	}
+	if err := other.AppendEntries("c0", server.Address, heartbeatFrom(other, term+1), &resp); err == nil {
+		t.Errorf("a heartbeat of term %d to a follower of term %d was answered (%+v), want it refused", term+1, term, resp)
+	}
+	if got := b.raft.CurrentTerm(); got != term {
+		t.Errorf("term %d after a refused heartbeat, want %d", got, term)
+	}
+
+	logs.open()
+	if err := <-done; err != nil {
+		t.Errorf("the append that waited: %v", err)
 	}
 }

@@ -275,28 +275,65 @@ const (
 	Timeout = 10 * time.Second
 )
 
-// Transport is raft's network transport without its heartbeat fast path.
+// Transport is raft's network transport with its heartbeat fast path
+// kept only for heartbeats that cannot change the node's term or state.
 //
 // raft's NetworkTransport hands a heartbeat to raft on the connection's
 // own goroutine, outside raft's main loop, so that a follower busy
-// writing its log still answers in time. But a heartbeat of a newer term
-// raises the node's term and makes it a follower from there, while the
-// main loop of a leader that has not seen it yet goes on: the leader's
-// next entries are written with the new term they were never proposed
-// in. Raft then takes them for the new leader's entries at the same
-// indexes (it compares terms only), keeps them, and applies them: the
-// node's state machine parts from its office's (hashicorp/raft #695; the
-// chaos harness found it as a county node holding a department its
-// office never committed, seed 1007). SetHeartbeatHandler does nothing
-// here, so heartbeats reach raft's main loop like every other request and
-// a term changes only there.
+// writing its log or installing a snapshot still answers its leader in
+// time. But a heartbeat of a newer term raises the node's term and makes
+// it a follower from there, while the main loop of a leader that has not
+// seen it yet goes on: the leader's next entries are written with the
+// new term they were never proposed in. Raft then takes them for the new
+// leader's entries at the same indexes (it compares terms only), keeps
+// them, and applies them: the node's state machine parts from its
+// office's (hashicorp/raft #695; the chaos harness found it as a county
+// node holding a department its office never committed, seed 1007).
+//
+// So a heartbeat takes the fast path only when the node is a follower
+// already in the heartbeat's term: raft then only notes its leader and
+// the time, whatever its main loop does meanwhile (a term only grows, and
+// a heartbeat of an older term changes nothing). Any other heartbeat is
+// refused with an error: the leader's next append, which goes through
+// the main loop like every request that is not a heartbeat, brings the
+// new term (it follows at once after an election, and at least every
+// commit timeout).
 type Transport struct {
 	*raft.NetworkTransport
+	raft atomic.Pointer[raft.Raft] // set by Attach; until then every heartbeat is refused
 }
 
-// SetHeartbeatHandler leaves heartbeats on raft's main loop (see
-// Transport).
-func (t *Transport) SetHeartbeatHandler(func(raft.RPC)) {}
+// errHeartbeatLeftToMainLoop answers a heartbeat the fast path must not
+// take (see Transport).
+var errHeartbeatLeftToMainLoop = errors.New("raftnet: heartbeat of another term or to a node that is not a follower: left to the next append")
+
+// Attach names the raft instance the transport serves, whose term and
+// state decide which heartbeats take the fast path.
+func (t *Transport) Attach(r *raft.Raft) { t.raft.Store(r) }
+
+// SetHeartbeatHandler installs raft's heartbeat handler behind the check
+// of Transport.
+func (t *Transport) SetHeartbeatHandler(fn func(raft.RPC)) {
+	if fn == nil {
+		t.NetworkTransport.SetHeartbeatHandler(nil)
+		return
+	}
+	t.NetworkTransport.SetHeartbeatHandler(func(rpc raft.RPC) {
+		if t.followerInTermOf(rpc) {
+			fn(rpc)
+			return
+		}
+		rpc.Respond(nil, errHeartbeatLeftToMainLoop)
+	})
+}
+
+// followerInTermOf reports whether the node is a follower in the term of
+// heartbeat rpc.
+func (t *Transport) followerInTermOf(rpc raft.RPC) bool {
+	r := t.raft.Load()
+	req, ok := rpc.Command.(*raft.AppendEntriesRequest)
+	return r != nil && ok && r.State() == raft.Follower && req.Term == r.CurrentTerm()
+}
 
 // NewTransport returns raft's network transport over sl, logging to
 // logger. Closing the transport closes sl.
@@ -304,7 +341,7 @@ func NewTransport(sl *StreamLayer, logger *slog.Logger) *Transport {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return &Transport{raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
+	return &Transport{NetworkTransport: raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
 		Stream:  sl,
 		MaxPool: MaxPool,
 		Timeout: Timeout,
