@@ -1061,7 +1061,6 @@ func (f *chaosFed) registers(t *testing.T) (regs [chaosRegisters]string) {
 // case of the run, not only the schedule's.
 const chaosFullCheck = 25
 
-// departmentsAt is a node's departments, as JSON, once it is at index.
 // registryDigest is a node's registry index and digest as its status
 // gives them: "digest D at index I".
 func registryDigest(a *api) (string, error) {
@@ -1069,9 +1068,13 @@ func registryDigest(a *api) (string, error) {
 	if err != nil || code != 200 {
 		return "", fmt.Errorf("registry status: %d %v %v", code, body, err)
 	}
+	if d, _ := body["digest"].(string); len(d) != 64 {
+		return "", fmt.Errorf("registry status without a digest: %v", body)
+	}
 	return fmt.Sprintf("digest %v at index %v", body["digest"], body["index"]), nil
 }
 
+// departmentsAt is a node's departments, as JSON, once it is at index.
 func departmentsAt(a *api, idx uint64) string {
 	code, body, err := a.call("GET", fmt.Sprintf("/v1/departments?min_index=%d", idx), nil)
 	if err != nil || code != 200 {

@@ -43,8 +43,9 @@ type Registry struct {
 	// readers (Check, Snapshot, ChangelogSince and every query) hold it
 	// shared. Objects reachable from st are only mutated under the write
 	// lock and only cloned out under the read lock.
-	mu sync.RWMutex
-	st *state
+	mu       sync.RWMutex
+	st       *state
+	restores uint64 // how many times Restore replaced st; guarded by mu
 
 	// digest caches Digest for one state at one index.
 	digest atomic.Pointer[digestAt]

@@ -20,11 +20,12 @@ import (
 func (r *Registry) Snapshot() *peerv1.RegistrySnapshot {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	return r.snapshotLocked()
+	return r.snapshotLocked(true)
 }
 
-// snapshotLocked is Snapshot; the caller holds r.mu.
-func (r *Registry) snapshotLocked() *peerv1.RegistrySnapshot {
+// snapshotLocked is Snapshot, with the changelog or without; the caller
+// holds r.mu.
+func (r *Registry) snapshotLocked(changelog bool) *peerv1.RegistrySnapshot {
 	st := r.st
 	s := &peerv1.RegistrySnapshot{
 		Index:       st.index,
@@ -66,6 +67,9 @@ func (r *Registry) snapshotLocked() *peerv1.RegistrySnapshot {
 		s.Calendars = append(s.Calendars, proto.CloneOf(st.calendars[y]))
 	}
 	for _, e := range st.changelog {
+		if !changelog {
+			break
+		}
 		s.Changelog = append(s.Changelog, proto.CloneOf(e))
 	}
 	s.QueryCodeKeys = st.snapshotQueryCodeKeys()
@@ -99,6 +103,7 @@ func (r *Registry) Restore(s *peerv1.RegistrySnapshot) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.st = st
+	r.restores++
 	return nil
 }
 

@@ -5066,10 +5066,10 @@ type RegistryStatus struct {
 	Quarantined    []*QuarantinedMessage `protobuf:"bytes,15,rep,name=quarantined,proto3" json:"quarantined,omitempty"`
 	DeliveryErrors []*DeliveryError      `protobuf:"bytes,16,rep,name=delivery_errors,json=deliveryErrors,proto3" json:"delivery_errors,omitempty"`
 	// Hex SHA-256 of the registry's content at index (offices, departments,
-	// items, grants, staff, nodes, calendars, policies; not password hashes,
-	// query-code keys or the changelog). Every node of every office gives
-	// the same digest at the same index: one that differs has parted from
-	// the county.
+	// items, grants, staff, nodes, calendars, policies, query-code keys; not
+	// password hashes or the changelog). Every node of every office, of the
+	// same release, gives the same digest at the same index: one that
+	// differs has parted from the county.
 	Digest        string `protobuf:"bytes,17,opt,name=digest,proto3" json:"digest,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
