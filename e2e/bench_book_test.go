@@ -71,6 +71,49 @@ func procStatus(b *testing.B, n *node) map[string]float64 {
 	return out
 }
 
+// mappedFilesMB is what of a node's RSS is files mapped into it, in MB,
+// by what they are: "binary" (the node's own code and read-only data,
+// shared with every process of the binary), "badger" (the case book's
+// tables, value logs and memtable logs), "raft-wal", "other" (libc and
+// the like). From /proc/<pid>/smaps.
+func mappedFilesMB(b *testing.B, n *node) map[string]float64 {
+	b.Helper()
+	n.mu.Lock()
+	pid := n.cmd.Process.Pid
+	n.mu.Unlock()
+	exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
+	smaps, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	out := map[string]float64{}
+	what := ""
+	for _, line := range strings.Split(string(smaps), "\n") {
+		f := strings.Fields(line)
+		switch {
+		case len(f) >= 5 && strings.Contains(f[0], "-") && !strings.HasSuffix(f[0], ":"):
+			// A mapping's first line: address, perms, offset, dev, inode, path.
+			what = ""
+			if len(f) >= 6 && strings.HasPrefix(f[5], "/") { // a deleted file: "... (deleted)"
+				switch path := f[5]; {
+				case path == exe:
+					what = "binary"
+				case strings.Contains(path, "/data/badger/"):
+					what = "badger"
+				case strings.Contains(path, "/data/raft-wal/"):
+					what = "raft-wal"
+				default:
+					what = "other"
+				}
+			}
+		case len(f) == 3 && f[0] == "Rss:" && what != "":
+			kb, _ := strconv.ParseFloat(f[1], 64)
+			out[what] += kb / 1024
+		}
+	}
+	return out
+}
+
 // dirMB is the disk the files under dir use, in MB: their blocks, not
 // their sizes (badger's value logs are sparse files made at full size).
 func dirMB(b *testing.B, dir string) float64 {
@@ -295,6 +338,7 @@ func BenchmarkVillageMemory(b *testing.B) {
 		village := c.nodes["dongcun-1"]
 		time.Sleep(10 * time.Second)
 		idle, _ := rssMB(b, village)
+		idleFiles := mappedFilesMB(b, village)
 		saveHeapProfile(b, village, "village-idle")
 		agent := c.api("dongcun-1").login("dongcun", adminPassword)
 		f := newFiler(agent, max(n/5, 1))
@@ -315,8 +359,14 @@ func BenchmarkVillageMemory(b *testing.B) {
 		saveHeapProfile(b, c.nodes["chengguan-1"], "township")
 		st := procStatus(b, village)
 		disk := dirMB(b, filepath.Join(c.dir, "dongcun-1", "data"))
+		files := mappedFilesMB(b, village)
 		b.Logf("village: RSS %.1f MB idle, %.1f MB after %d cases (%.1f anonymous, %.1f of mapped files; peak %.1f); filed at %.0f/s; %.1f MB on disk",
 			idle, after, n, st["RssAnon:"], st["RssFile:"], peak, rate, disk)
+		b.Logf("village: mapped files idle: binary %.1f, badger %.1f, raft-wal %.1f, other %.1f MB; after: binary %.1f, badger %.1f, raft-wal %.1f, other %.1f MB",
+			idleFiles["binary"], idleFiles["badger"], idleFiles["raft-wal"], idleFiles["other"],
+			files["binary"], files["badger"], files["raft-wal"], files["other"])
+		b.ReportMetric(files["binary"], "binary-rss-MB")
+		b.ReportMetric(files["badger"], "badger-rss-MB")
 		b.ReportMetric(st["RssAnon:"], "anon-rss-MB")
 		b.ReportMetric(idle, "idle-rss-MB")
 		b.ReportMetric(after, "rss-MB")
