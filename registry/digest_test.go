@@ -9,7 +9,7 @@ import (
 // TestDigestAgreesDownTheTreeAndPartsOnADifference: the county, a
 // township fed from it and a village fed from the township (password
 // hashes redacted along the way) give the same digest at the same index;
-// a replica restored from a snapshot too; a replica that applied one
+// a replica restored from its township's redacted snapshot too; one that applied one
 // command differently does not, and a new command moves the county's.
 func TestDigestAgreesDownTheTreeAndPartsOnADifference(t *testing.T) {
 	countyReg := fullCounty(t, Options{})
