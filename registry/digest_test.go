@@ -8,9 +8,10 @@ import (
 
 // TestDigestAgreesDownTheTreeAndPartsOnADifference: the county, a
 // township fed from it and a village fed from the township (password
-// hashes redacted along the way) give the same digest at the same index;
-// a replica restored from its township's redacted snapshot too; one that applied one
-// command differently does not, and a new command moves the county's.
+// hashes redacted along the way) give the same digest at the same index,
+// and so does a village restored from its township's redacted snapshot;
+// one that applied a command differently does not, and a new command
+// moves the county's.
 func TestDigestAgreesDownTheTreeAndPartsOnADifference(t *testing.T) {
 	countyReg := fullCounty(t, Options{})
 	feed := func(from, to *Registry, office string) {
