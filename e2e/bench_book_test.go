@@ -50,16 +50,32 @@ func rssMB(b *testing.B, n *node) (rss, peak float64) {
 	return m["VmRSS:"], m["VmHWM:"]
 }
 
-// procStatus is /proc/<pid>/status's sizes, in MB, by field.
-func procStatus(b *testing.B, n *node) map[string]float64 {
+// procFile reads /proc/<pid>/<name> of node n's process; "exe" is read as
+// the link it is.
+func procFile(b *testing.B, n *node, name string) []byte {
 	b.Helper()
 	n.mu.Lock()
 	pid := n.cmd.Process.Pid
 	n.mu.Unlock()
-	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	path := fmt.Sprintf("/proc/%d/%s", pid, name)
+	if name == "exe" {
+		exe, err := os.Readlink(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return []byte(exe)
+	}
+	data, err := os.ReadFile(path)
 	if err != nil {
 		b.Fatal(err)
 	}
+	return data
+}
+
+// procStatus is /proc/<pid>/status's sizes, in MB, by field.
+func procStatus(b *testing.B, n *node) map[string]float64 {
+	b.Helper()
+	status := procFile(b, n, "status")
 	out := map[string]float64{}
 	for _, line := range strings.Split(string(status), "\n") {
 		f := strings.Fields(line)
@@ -78,14 +94,7 @@ func procStatus(b *testing.B, n *node) map[string]float64 {
 // the like). From /proc/<pid>/smaps.
 func mappedFilesMB(b *testing.B, n *node) map[string]float64 {
 	b.Helper()
-	n.mu.Lock()
-	pid := n.cmd.Process.Pid
-	n.mu.Unlock()
-	exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
-	smaps, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps", pid))
-	if err != nil {
-		b.Fatal(err)
-	}
+	exe, smaps := string(procFile(b, n, "exe")), procFile(b, n, "smaps")
 	out := map[string]float64{}
 	what := ""
 	for _, line := range strings.Split(string(smaps), "\n") {
