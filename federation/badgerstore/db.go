@@ -47,6 +47,10 @@ const (
 	smallLevelZero      = 2        // default 5
 	smallLevelZeroStall = 6        // default 15; must exceed smallLevelZero
 	smallNumGoroutines  = 2        // default 8 (stream framework only)
+	// No table builder's buffer is kept between tables (default 8, each as
+	// large as the largest table it built): a village filing cases writes
+	// tables all the time and kept 20 MB of them.
+	smallTableBuilderPool = 0
 
 	// Sizes used by DBOptions.County: about 3×(32 MB+15%) of memtables,
 	// 64 MB of blocks and 32 MB of table indexes and bloom filters at
@@ -99,6 +103,7 @@ func BadgerOptions(dir string, opts DBOptions) badger.Options {
 			WithNumLevelZeroTables(smallLevelZero).
 			WithNumLevelZeroTablesStall(smallLevelZeroStall).
 			WithNumGoroutines(smallNumGoroutines).
+			WithTableBuilderPool(smallTableBuilderPool).
 			// badger's metrics are process-wide expvars: with hundreds
 			// of DBs in one process they cost locks and tell nothing.
 			WithMetricsEnabled(false)

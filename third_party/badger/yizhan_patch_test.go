@@ -1,6 +1,7 @@
 package badger
 
 import (
+	"fmt"
 	"github.com/dgraph-io/badger/v4/pb"
 	"os"
 	"path/filepath"
@@ -47,5 +48,52 @@ func TestYizhanManifestChangeNotWrittenIsNotHeld(t *testing.T) {
 	delete(mf.manifest.Tables, 999998) // not a real table: keep Close from looking for it
 	for _, l := range mf.manifest.Levels {
 		delete(l.Tables, 999998)
+	}
+}
+
+// yizhan patch (PATCHES.md): with no table builders' buffers kept, the
+// DB writes its tables (flushes and compactions) and they read back.
+func TestYizhanTableBuilderPoolOfNone(t *testing.T) {
+	dir := t.TempDir()
+	opt := DefaultOptions(dir).WithLogger(nil).
+		WithMemTableSize(1 << 20).WithBaseTableSize(256 << 10).
+		WithNumLevelZeroTables(1).WithNumLevelZeroTablesStall(2).
+		WithTableBuilderPool(0).WithValueThreshold(1 << 10)
+	db, err := Open(opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	value := make([]byte, 200)
+	const keys = 20_000 // about 4 MB: several memtable flushes
+	for i := 0; i < keys; i += 500 {
+		err := db.Update(func(txn *Txn) error {
+			for k := i; k < i+500; k++ {
+				if err := txn.Set([]byte(fmt.Sprintf("key-%06d", k)), value); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.Flatten(2); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(db.Tables()); n < 2 {
+		t.Fatalf("%d tables written, want several", n)
+	}
+	err = db.View(func(txn *Txn) error {
+		for k := 0; k < keys; k += 997 {
+			if _, err := txn.Get([]byte(fmt.Sprintf("key-%06d", k))); err != nil {
+				return fmt.Errorf("key-%06d: %w", k, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
