@@ -30,6 +30,10 @@ import (
 //
 // (make bench-book runs both.) YIZHAN_BENCH_BOOK_CASES sets the county's
 // book (1,000,000), YIZHAN_BENCH_VILLAGE_CASES the village's (10,000).
+// YIZHAN_BENCH_VILLAGE_LIMIT_MB runs the village in a memory cgroup of
+// that many MB (root, cgroup v1 or v2): everything it uses, its binary's
+// pages and badger's files as well as its own memory, counts, and the
+// benchmark fails if the OOM killer ends it.
 
 // benchEnv reads a positive number from the environment, or def.
 func benchEnv(b *testing.B, name string, def int) int {
@@ -340,9 +344,19 @@ func BenchmarkCountyBook(b *testing.B) {
 // YIZHAN_BENCH_VILLAGE_CASES filings (10,000), handed up to the county.
 func BenchmarkVillageMemory(b *testing.B) {
 	n := benchEnv(b, "YIZHAN_BENCH_VILLAGE_CASES", 10_000)
+	limitMB := benchEnv(b, "YIZHAN_BENCH_VILLAGE_LIMIT_MB", 0)
 	for range b.N {
 		c := newCluster(b)
 		c.profiles = true
+		var cg *memoryCgroup
+		if limitMB > 0 {
+			cg = newMemoryCgroup(b, fmt.Sprintf("yizhan-bench-%d", os.Getpid()), limitMB)
+			c.bins = map[string]string{"dongcun-1": cg.wrap(b, b.TempDir())}
+			b.Cleanup(func() { // after the nodes are stopped, also when the benchmark fails
+				_, cgPeak, kills := cg.usage(b)
+				b.Logf("the village's cgroup of %d MB: at most %.1f MB used, %d OOM kills", limitMB, cgPeak, kills)
+			})
+		}
 		c, admin := startCaseCluster(c, 1)
 		village := c.nodes["dongcun-1"]
 		time.Sleep(10 * time.Second)
@@ -380,5 +394,37 @@ func BenchmarkVillageMemory(b *testing.B) {
 		b.ReportMetric(idle, "idle-rss-MB")
 		b.ReportMetric(after, "rss-MB")
 		b.ReportMetric(peak, "peak-rss-MB")
+		b.ReportMetric(rate, "cases/s")
+		if cg != nil {
+			now, cgPeak, kills := cg.usage(b)
+			b.Logf("village in a memory cgroup of %d MB: using %.1f MB, at most %.1f MB; %d OOM kills; its memory.stat:\n%s",
+				limitMB, now, cgPeak, kills, cgroupStatSummary(cg.read(b, "memory.stat")))
+			if kills > 0 || !village.running() {
+				b.Fatalf("the village did not live within %d MB: %d OOM kills", limitMB, kills)
+			}
+			b.ReportMetric(cgPeak, "cgroup-peak-MB")
+		}
 	}
+}
+
+// cgroupStatSummary keeps the lines of a memory.stat that say where the
+// memory is: anonymous, page cache, mapped files, kernel.
+func cgroupStatSummary(stat string) string {
+	var out []string
+	for _, line := range strings.Split(stat, "\n") {
+		f := strings.Fields(line)
+		if len(f) != 2 {
+			continue
+		}
+		switch f[0] {
+		case "rss", "cache", "mapped_file", "anon", "file", "file_mapped", "kernel", "pgmajfault":
+			v, _ := strconv.ParseFloat(f[1], 64)
+			if f[0] == "pgmajfault" {
+				out = append(out, fmt.Sprintf("  %s %.0f", f[0], v))
+			} else {
+				out = append(out, fmt.Sprintf("  %s %.1f MB", f[0], v/(1<<20)))
+			}
+		}
+	}
+	return strings.Join(out, "\n")
 }

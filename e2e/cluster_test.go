@@ -51,6 +51,9 @@ type cluster struct {
 	// profiles gives the nodes started from now on a metrics address
 	// serving Go's profiles (the benchmarks' heap profiles).
 	profiles bool
+	// bins, for the nodes it names, is the program they run instead of
+	// the binary under test (the memory benchmark's cgroup wrapper).
+	bins map[string]string
 }
 
 // node is one node process and the addresses it listens on. Its flags,
@@ -127,6 +130,9 @@ func (c *cluster) start(name, office string, extra ...string) *node {
 	}
 	n.proc = newProc(c.t, name, args...)
 	n.proc.bin = c.previous
+	if bin, ok := c.bins[name]; ok {
+		n.proc.bin = bin
+	}
 	c.t.Cleanup(func() {
 		for _, line := range strings.Split(n.output(), "\n") {
 			if strings.Contains(line, `msg="case book problem"`) || strings.Contains(line, `msg="case book check failed"`) {
