@@ -33,7 +33,8 @@ import (
 // YIZHAN_BENCH_VILLAGE_LIMIT_MB runs the village in a memory cgroup of
 // that many MB (root, cgroup v1 or v2): everything it uses, its binary's
 // pages and badger's files as well as its own memory, counts, and the
-// benchmark fails if the OOM killer ends it.
+// benchmark fails if the OOM killer ends it. YIZHAN_BENCH_COUNTY_LIMIT_MB
+// does the same for the county's node.
 
 // benchEnv reads a positive number from the environment, or def.
 func benchEnv(b *testing.B, name string, def int) int {
@@ -259,9 +260,10 @@ func getP50(b *testing.B, a *api, n int, path func(i int) string) time.Duration 
 
 // benchCounty starts a county of one node with the tobacco item and a
 // clerk, and returns the cluster and the clerk.
-func benchCounty(b *testing.B) (*cluster, *api) {
+func benchCounty(b *testing.B, limitMB int) (*cluster, *api, *memoryCgroup) {
 	c := newCluster(b)
 	c.profiles = true
+	cg := inMemoryCgroup(b, c, "county-1", limitMB)
 	c.startCounty(1)
 	admin := c.api("county-1").login("admin", adminPassword)
 	admin.write("/v1/departments", map[string]string{"code": "yc", "name": "县烟草专卖局"})
@@ -272,7 +274,22 @@ func benchCounty(b *testing.B) (*cluster, *api) {
 		"rights": []string{"RIGHT_ACCEPT", "RIGHT_REVIEW", "RIGHT_APPROVE", "RIGHT_CERTIFY", "RIGHT_DELIVER"}})
 	admin.write("/v1/staff", map[string]any{"staff": map[string]any{"username": "clerk", "name": "陈静", "office_code": countyCode,
 		"department_code": "yc", "roles": []string{"ROLE_CLERK", "ROLE_REVIEWER"}}, "password": adminPassword})
-	return c, c.api("county-1").login("clerk", adminPassword)
+	return c, c.api("county-1").login("clerk", adminPassword), cg
+}
+
+// inMemoryCgroup has the node called name, once started, run in a memory
+// cgroup of limitMB of its own (nil, and nothing done, when limitMB is 0).
+func inMemoryCgroup(b *testing.B, c *cluster, name string, limitMB int) *memoryCgroup {
+	if limitMB == 0 {
+		return nil
+	}
+	cg := newMemoryCgroup(b, fmt.Sprintf("yizhan-bench-%d", os.Getpid()), limitMB)
+	c.bins = map[string]string{name: cg.wrap(b, b.TempDir())}
+	b.Cleanup(func() { // after the nodes are stopped, also when the benchmark fails
+		_, peak, kills := cg.usage(b)
+		b.Logf("%s's cgroup of %d MB: at most %.1f MB used, %d OOM kills", name, limitMB, peak, kills)
+	})
+	return cg
 }
 
 // BenchmarkCountyBook fills a county node's book by filing through the
@@ -283,9 +300,10 @@ func benchCounty(b *testing.B) (*cluster, *api) {
 // applicant search.
 func BenchmarkCountyBook(b *testing.B) {
 	total := benchEnv(b, "YIZHAN_BENCH_BOOK_CASES", 1_000_000)
+	limitMB := benchEnv(b, "YIZHAN_BENCH_COUNTY_LIMIT_MB", 0)
 	const probe, clients = 20_000, 64
 	for range b.N {
-		c, clerk := benchCounty(b)
+		c, clerk, cg := benchCounty(b, limitMB)
 		county := c.nodes["county-1"]
 		f := newFiler(clerk, max(total/5, 1))
 		empty, emptyP50 := f.file(b, min(probe, total), clients)
@@ -337,7 +355,22 @@ func BenchmarkCountyBook(b *testing.B) {
 		b.ReportMetric(float64(queue.Microseconds())/1000, "queue-p50-ms")
 		b.ReportMetric(float64(history.Microseconds())/1000, "history-p50-ms")
 		b.ReportMetric(float64(applicant.Microseconds())/1000, "applicant-p50-ms")
+		if cg != nil {
+			reportMemoryCgroup(b, cg, county, limitMB)
+		}
 	}
+}
+
+// reportMemoryCgroup logs and reports what node n's memory cgroup used,
+// and fails the benchmark when the OOM killer ended a process in it.
+func reportMemoryCgroup(b *testing.B, cg *memoryCgroup, n *node, limitMB int) {
+	now, peak, kills := cg.usage(b)
+	b.Logf("in a memory cgroup of %d MB: using %.1f MB, at most %.1f MB; %d OOM kills; its memory.stat:\n%s",
+		limitMB, now, peak, kills, cgroupStatSummary(cg.read(b, "memory.stat")))
+	if kills > 0 || !n.running() {
+		b.Fatalf("the node did not live within %d MB: %d OOM kills", limitMB, kills)
+	}
+	b.ReportMetric(peak, "cgroup-peak-MB")
 }
 
 // BenchmarkVillageMemory measures a village node's RSS idle and after
@@ -348,15 +381,7 @@ func BenchmarkVillageMemory(b *testing.B) {
 	for range b.N {
 		c := newCluster(b)
 		c.profiles = true
-		var cg *memoryCgroup
-		if limitMB > 0 {
-			cg = newMemoryCgroup(b, fmt.Sprintf("yizhan-bench-%d", os.Getpid()), limitMB)
-			c.bins = map[string]string{"dongcun-1": cg.wrap(b, b.TempDir())}
-			b.Cleanup(func() { // after the nodes are stopped, also when the benchmark fails
-				_, cgPeak, kills := cg.usage(b)
-				b.Logf("the village's cgroup of %d MB: at most %.1f MB used, %d OOM kills", limitMB, cgPeak, kills)
-			})
-		}
+		cg := inMemoryCgroup(b, c, "dongcun-1", limitMB)
 		c, admin := startCaseCluster(c, 1)
 		village := c.nodes["dongcun-1"]
 		time.Sleep(10 * time.Second)
@@ -396,13 +421,7 @@ func BenchmarkVillageMemory(b *testing.B) {
 		b.ReportMetric(peak, "peak-rss-MB")
 		b.ReportMetric(rate, "cases/s")
 		if cg != nil {
-			now, cgPeak, kills := cg.usage(b)
-			b.Logf("village in a memory cgroup of %d MB: using %.1f MB, at most %.1f MB; %d OOM kills; its memory.stat:\n%s",
-				limitMB, now, cgPeak, kills, cgroupStatSummary(cg.read(b, "memory.stat")))
-			if kills > 0 || !village.running() {
-				b.Fatalf("the village did not live within %d MB: %d OOM kills", limitMB, kills)
-			}
-			b.ReportMetric(cgPeak, "cgroup-peak-MB")
+			reportMemoryCgroup(b, cg, village, limitMB)
 		}
 	}
 }
