@@ -2,10 +2,14 @@ package badger
 
 import (
 	"fmt"
-	"github.com/dgraph-io/badger/v4/pb"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/dgraph-io/badger/v4/pb"
+	"github.com/dgraph-io/ristretto/v2/z"
 )
 
 // yizhan patch (PATCHES.md): a MANIFEST change that could not be written
@@ -52,48 +56,80 @@ func TestYizhanManifestChangeNotWrittenIsNotHeld(t *testing.T) {
 }
 
 // yizhan patch (PATCHES.md): with no table builders' buffers kept, the
-// DB writes its tables (flushes and compactions) and they read back.
+// DB holds none once its tables are written (upstream's pool of eight
+// holds some), and the tables it wrote (flushes and compactions) read
+// back.
 func TestYizhanTableBuilderPoolOfNone(t *testing.T) {
-	dir := t.TempDir()
-	opt := DefaultOptions(dir).WithLogger(nil).
-		WithMemTableSize(1 << 20).WithBaseTableSize(256 << 10).
-		WithNumLevelZeroTables(1).WithNumLevelZeroTablesStall(2).
-		WithTableBuilderPool(0).WithValueThreshold(1 << 10)
-	db, err := Open(opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	value := make([]byte, 200)
-	const keys = 20_000 // about 4 MB: several memtable flushes
-	for i := 0; i < keys; i += 500 {
-		err := db.Update(func(txn *Txn) error {
-			for k := i; k < i+500; k++ {
-				if err := txn.Set([]byte(fmt.Sprintf("key-%06d", k)), value); err != nil {
-					return err
+	for _, pool := range []int{8, 0} {
+		t.Run(fmt.Sprintf("pool=%d", pool), func(t *testing.T) {
+			dir := t.TempDir()
+			opt := DefaultOptions(dir).WithLogger(nil).
+				WithMemTableSize(1 << 20).WithBaseTableSize(256 << 10).
+				WithNumLevelZeroTables(1).WithNumLevelZeroTablesStall(2).
+				WithTableBuilderPool(pool).WithValueThreshold(1 << 10)
+			db, err := Open(opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			value := make([]byte, 200)
+			const keys = 20_000 // about 4 MB: several memtable flushes
+			for i := 0; i < keys; i += 500 {
+				err := db.Update(func(txn *Txn) error {
+					for k := i; k < i+500; k++ {
+						if err := txn.Set([]byte(fmt.Sprintf("key-%06d", k)), value); err != nil {
+							return err
+						}
+					}
+					return nil
+				})
+				if err != nil {
+					t.Fatal(err)
 				}
 			}
-			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := db.Flatten(2); err != nil {
-		t.Fatal(err)
-	}
-	if n := len(db.Tables()); n < 2 {
-		t.Fatalf("%d tables written, want several", n)
-	}
-	err = db.View(func(txn *Txn) error {
-		for k := 0; k < keys; k += 997 {
-			if _, err := txn.Get([]byte(fmt.Sprintf("key-%06d", k))); err != nil {
-				return fmt.Errorf("key-%06d: %w", k, err)
+			if err := db.Flatten(2); err != nil {
+				t.Fatal(err)
 			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
+			if n := len(db.Tables()); n < 2 {
+				t.Fatalf("%d tables written, want several", n)
+			}
+			kept := builderBuffersHeld(t)
+			// A compaction still writing a table holds its builder's
+			// buffer, pool or none: give the background a moment.
+			for deadline := time.Now().Add(2 * time.Second); pool == 0 && kept != 0 && time.Now().Before(deadline); {
+				time.Sleep(20 * time.Millisecond)
+				kept = builderBuffersHeld(t)
+			}
+			switch {
+			case pool == 0 && kept != 0:
+				t.Errorf("%d table builders' buffers held with a pool of none", kept)
+			case pool > 0 && kept == 0:
+				t.Errorf("no table builder's buffer held with a pool of %d (the check would not see one)", pool)
+			}
+			err = db.View(func(txn *Txn) error {
+				for k := 0; k < keys; k += 997 {
+					if _, err := txn.Get([]byte(fmt.Sprintf("key-%06d", k))); err != nil {
+						return fmt.Errorf("key-%06d: %w", k, err)
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
+}
+
+// builderBuffersHeld is how many table builders' buffers (z.Allocators
+// tagged "Builder") the process holds.
+func builderBuffersHeld(t *testing.T) int {
+	for _, part := range strings.Split(z.Allocators(), " . ") {
+		var tag string
+		var n int
+		if _, err := fmt.Sscanf(strings.TrimSpace(part), "Tag: %s Num: %d", &tag, &n); err == nil && tag == "Builder" {
+			return n
+		}
+	}
+	return 0
 }
