@@ -277,13 +277,17 @@ func benchCounty(b *testing.B, limitMB int) (*cluster, *api, *memoryCgroup) {
 	return c, c.api("county-1").login("clerk", adminPassword), cg
 }
 
+// cgroupSeq names each benchmark iteration's cgroup apart (they are
+// removed only when the benchmark ends).
+var cgroupSeq atomic.Int64
+
 // inMemoryCgroup has the node called name, once started, run in a memory
 // cgroup of limitMB of its own (nil, and nothing done, when limitMB is 0).
 func inMemoryCgroup(b *testing.B, c *cluster, name string, limitMB int) *memoryCgroup {
 	if limitMB == 0 {
 		return nil
 	}
-	cg := newMemoryCgroup(b, fmt.Sprintf("yizhan-bench-%d", os.Getpid()), limitMB)
+	cg := newMemoryCgroup(b, fmt.Sprintf("yizhan-bench-%d-%d", os.Getpid(), cgroupSeq.Add(1)), limitMB)
 	c.bins = map[string]string{name: cg.wrap(b, b.TempDir())}
 	b.Cleanup(func() { // after the nodes are stopped, also when the benchmark fails
 		_, peak, kills := cg.usage(b)

@@ -95,6 +95,7 @@ func (cg *memoryCgroup) read(b *testing.B, file string) string {
 
 // bytesMB reads a file of one number of bytes as MB.
 func (cg *memoryCgroup) bytesMB(b *testing.B, file string) float64 {
+	b.Helper()
 	n, err := strconv.ParseFloat(strings.TrimSpace(cg.read(b, file)), 64)
 	if err != nil {
 		b.Fatalf("cgroup %s: %v", file, err)
