@@ -202,14 +202,53 @@ func (w *writer) commit(applied uint64) {
 	set(keyOutboxLen, uint64(next.outbox))
 	set(keyQuarantLen, uint64(next.quarantined))
 	set(keyRequests, uint64(next.requests))
-	if err := w.txn.Commit(); err != nil {
-		panic(fmt.Errorf("casebook: commit through raft index %d: %w", applied, err))
-	}
+	// Badger writes the transaction while the state machine answers: the
+	// answer does not wait for badger's writer goroutine. Whatever reads
+	// the book next sees the commit all the same (a badger read waits for
+	// the commits before it), and whatever writes next waits for it and
+	// stops on its failure (settle): no later index is ever written over
+	// a failed one.
+	b.settle()
+	p := &pendingCommit{index: applied, done: make(chan struct{})}
+	b.pending = p
+	b.commitTxn(w.txn, p.finish)
 	b.applied.Store(applied)
 	b.cases.Store(next.cases)
 	b.outbox.Store(next.outbox)
 	b.quarantined.Store(next.quarantined)
 	b.requests.Store(next.requests)
+}
+
+// pendingCommit is the last commit of Apply, which badger may still be
+// writing.
+type pendingCommit struct {
+	index uint64 // the raft index it reaches
+	done  chan struct{}
+	err   error // set before done is closed
+}
+
+func (p *pendingCommit) finish(err error) {
+	p.err = err
+	close(p.done)
+	if err != nil {
+		// The node stops as it did when Apply waited (see Apply): nothing
+		// would apply after this on the disk that failed.
+		panic(fmt.Errorf("casebook: commit through raft index %d: %w", p.index, err))
+	}
+}
+
+// settle waits for the last commit of Apply to be written, and panics if
+// it failed, as Apply does on a failed write. The caller holds writeMu.
+func (b *Book) settle() {
+	p := b.pending
+	if p == nil {
+		return
+	}
+	<-p.done
+	if p.err != nil {
+		panic(fmt.Errorf("casebook: commit through raft index %d: %w", p.index, p.err))
+	}
+	b.pending = nil
 }
 
 // overlay is one command's writes over the batch's transaction: read

@@ -36,7 +36,13 @@ type Book struct {
 
 	// writeMu serialises the writers (Apply, Restore); readers take no lock.
 	writeMu sync.Mutex
-	applied atomic.Uint64 // the raft index the book reflects
+	// pending is Apply's last commit while badger may still be writing
+	// it (nil once settled). Guarded by writeMu.
+	pending *pendingCommit
+	// commitTxn commits Apply's transactions: (*badger.Txn).CommitWith
+	// (tests fail it, as a full disk would).
+	commitTxn func(*badger.Txn, func(error))
+	applied   atomic.Uint64 // the raft index the book reflects
 	// Counts kept in book/m/, cached for the metrics.
 	cases, outbox, quarantined, requests atomic.Int64
 	// oldestRequest is the time (unix nano) of the oldest request ID
@@ -64,7 +70,7 @@ type Book struct {
 
 // Open returns the book of office kept in db, as far as it was applied.
 func Open(db *badger.DB, office string) (*Book, error) {
-	b := &Book{office: office, db: db, maxRequests: MaxRequests}
+	b := &Book{office: office, db: db, maxRequests: MaxRequests, commitTxn: (*badger.Txn).CommitWith}
 	if err := b.load(); err != nil {
 		return nil, err
 	}

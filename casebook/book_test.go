@@ -546,6 +546,54 @@ func TestADamagedBookStopsTheNode(t *testing.T) {
 	t.Error("applied on a damaged book")
 }
 
+// Apply answers before badger has written its transaction. A commit that
+// then fails (a full disk) stops the node, and nothing applied after it is
+// ever written: the next write panics before it commits, so the book on
+// disk ends at the last good commit and a restart replays the log from
+// there.
+func TestAFailedCommitStopsTheNextWrite(t *testing.T) {
+	reg := newRegistry(t)
+	db := openDB(t, t.TempDir())
+	o := newOffice(t, county, reg)
+	o.book = openBook(t, db, county)
+	o.file(licence, 1, Request{})
+	good := o.book.Applied()
+
+	var held func(error)
+	o.book.commitTxn = func(txn *badger.Txn, done func(error)) {
+		txn.Discard()
+		held = done
+	}
+	o.file(licence, 2, Request{})
+	if held == nil {
+		t.Fatal("the second filing did not commit")
+	}
+	panics := func(what string, f func()) (msg string) {
+		t.Helper()
+		defer func() {
+			if r := recover(); r != nil {
+				msg = fmt.Sprint(r)
+			}
+		}()
+		f()
+		t.Errorf("%s did not panic", what)
+		return ""
+	}
+	full := errors.New("no space left on device")
+	if msg := panics("the failed commit", func() { held(full) }); !strings.Contains(msg, full.Error()) {
+		t.Errorf("the failed commit panicked with %q, want the disk's error", msg)
+	}
+	o.book.commitTxn = (*badger.Txn).CommitWith
+	if msg := panics("the write after it", func() { o.file(licence, 3, Request{}) }); !strings.Contains(msg, full.Error()) {
+		t.Errorf("the next write panicked with %q, want the failed commit's error", msg)
+	}
+
+	reopened := openBook(t, db, county)
+	if reopened.Applied() != good || reopened.Len() != 1 {
+		t.Errorf("on disk: %d cases through index %d, want 1 through %d (the last good commit)", reopened.Len(), reopened.Applied(), good)
+	}
+}
+
 // The walk of a large book lasts minutes: a node that is stopping ends it
 // (its shutdown waited for the walk, and was killed).
 func TestCheckStopsWhenItsContextEnds(t *testing.T) {

@@ -96,6 +96,7 @@ func streamTxn(txn *badger.Txn, w io.Writer) (applied uint64, err error) {
 func (b *Book) Restore(r io.Reader) error {
 	b.writeMu.Lock()
 	defer b.writeMu.Unlock()
+	b.settle()
 	if err := b.db.DropPrefix([]byte(prefix)); err != nil {
 		return fmt.Errorf("casebook: clear the book: %w", err)
 	}
@@ -188,6 +189,7 @@ func readPart(br *bufio.Reader, h hash.Hash) ([]byte, error) {
 func (b *Book) Clear() error {
 	b.writeMu.Lock()
 	defer b.writeMu.Unlock()
+	b.settle()
 	if err := b.db.DropPrefix([]byte(prefix)); err != nil {
 		return fmt.Errorf("casebook: clear the book: %w", err)
 	}
@@ -205,8 +207,14 @@ func (b *Book) Digest() (sum []byte, applied uint64, err error) {
 
 // Sync makes what the book holds durable (the node's badger writes
 // without syncing: the raft log is the durable record until a raft
-// snapshot, which syncs the book first).
-func (b *Book) Sync() error { return b.db.Sync() }
+// snapshot, which syncs the book first). It waits first for Apply's last
+// commit, which badger may still be writing.
+func (b *Book) Sync() error {
+	b.writeMu.Lock()
+	defer b.writeMu.Unlock()
+	b.settle()
+	return b.db.Sync()
+}
 
 // ImportLegacy fills an empty book from the case book of a snapshot
 // written by a release that kept the book in memory, as of raft index
@@ -274,6 +282,7 @@ func (b *Book) ImportLegacy(s *peerv1.CaseBookSnapshot, requests []*peerv1.Reque
 		return err
 	}
 	w.commit(applied)
+	b.settle()
 	return b.db.Sync()
 }
 

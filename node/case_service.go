@@ -126,7 +126,7 @@ func (s *caseService) FileCase(ctx context.Context, req *yizhanv1.FileCaseReques
 			replayed = true
 			markReplayed(ctx)
 		}
-		c := s.present(filed.Case, p)
+		c := s.presentWith(filed.Case, filed.Events, p)
 		c.QueryCode = filed.QueryCode
 		return &yizhanv1.CaseResponse{Case: c}, nil
 	}, func(ctx context.Context, c yizhanv1.CaseServiceClient) (*yizhanv1.CaseResponse, error) {
@@ -159,9 +159,17 @@ func notOnPath(number, office string) error {
 // the applicant's ID number, phone and address
 // masked unless the caller is staff who handle the case.
 func (s *caseService) present(c *yizhanv1.Case, p *auth.Principal) *yizhanv1.Case {
+	return s.presentWith(c, nil, p)
+}
+
+// presentWith is present with c's log, when the caller has it (nil: read
+// from the book).
+func (s *caseService) presentWith(c *yizhanv1.Case, events []*yizhanv1.CaseEvent, p *auth.Principal) *yizhanv1.Case {
 	c = proto.CloneOf(c)
 	reg := s.n.office.Registry()
-	events := s.n.office.Cases().Events(c.GetNumber())
+	if events == nil {
+		events = s.n.office.Cases().Events(c.GetNumber())
+	}
 	c.Deadlines = casework.Clocks(c, events, reg, s.n.now())
 	c.AppealNotice = casework.AppealNotice(events, reg)
 	c.Mirror = c.GetOwnerOffice() != s.n.office.Code()

@@ -32,6 +32,10 @@ type Filed struct {
 	Case      *yizhanv1.Case // as the office holds it: nothing masked
 	QueryCode string         // the citizen's; empty only for a replayed filing whose code cannot be made again
 	Replayed  bool           // the office had filed it already: this is that filing
+	// Events is the case's log as applied, when this call filed it: its
+	// one FILED event (nil for a replay: read the book). The answer is
+	// made from it without reading the book back.
+	Events []*yizhanv1.CaseEvent
 }
 
 // File files a case at this office (the leader only: see Leading). A
@@ -79,7 +83,7 @@ func (s *Service) File(ctx context.Context, f Filing) (Filed, error) {
 		giveBack()
 		return s.refiled(c, f.Request, nil)
 	}
-	return Filed{Case: c, QueryCode: code}, nil
+	return Filed{Case: c, QueryCode: code, Events: []*yizhanv1.CaseEvent{e}}, nil
 }
 
 // refiled is the answer to a filing the office had applied under request
