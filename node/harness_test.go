@@ -249,7 +249,7 @@ func (f *fed) bundle(office, name string) *pki.Bundle {
 func fastTiming() raftgroup.Timing {
 	return raftgroup.Timing{
 		HeartbeatTimeout: 400 * time.Millisecond, ElectionTimeout: 400 * time.Millisecond,
-		LeaderLeaseTimeout: 200 * time.Millisecond, CommitTimeout: 5 * time.Millisecond,
+		LeaderLeaseTimeout: 200 * time.Millisecond, CommitTimeout: 5 * time.Millisecond, NudgeQuiet: 2 * time.Millisecond,
 		SnapshotInterval: 2 * time.Second, SnapshotThreshold: 512, TrailingLogs: 256,
 	}
 }
