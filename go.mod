@@ -75,3 +75,5 @@ tool (
 )
 
 replace github.com/dgraph-io/badger/v4 => ./third_party/badger
+
+replace github.com/hashicorp/raft => ./third_party/raft

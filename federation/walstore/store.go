@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
 
 	"github.com/hashicorp/raft"
 	wal "github.com/hashicorp/raft-wal"
@@ -65,6 +66,10 @@ type Store struct {
 	closeErr  error
 
 	firstCopied, lastCopied uint64 // a repair's log (repair.go)
+
+	// staged are the entries raft's leader is appending (StageLogs): its
+	// replicators read them while StoreLogs writes and syncs them.
+	staged atomic.Pointer[[]*raft.Log]
 }
 
 var (
@@ -151,6 +156,12 @@ func (s *Store) LastIndex() (uint64, error) { return s.wal.LastIndex() }
 // segment file stays; raft never needs them, and the store answers what
 // raft's contract says.)
 func (s *Store) GetLog(index uint64, l *raft.Log) error {
+	if p := s.staged.Load(); p != nil {
+		if st := *p; index >= st[0].Index && index <= st[len(st)-1].Index {
+			*l = *st[index-st[0].Index]
+			return nil
+		}
+	}
 	first, err := s.wal.FirstIndex()
 	if err != nil {
 		return err
@@ -163,6 +174,17 @@ func (s *Store) GetLog(index uint64, l *raft.Log) error {
 		return raft.ErrLogNotFound
 	}
 	return s.wal.GetLog(index, l)
+}
+
+// StageLogs shows logs, which the leader's raft is about to append, to
+// GetLog until StoreLogs has appended them (raft.LogStager, a patch of
+// ours: third_party/raft/PATCHES.md). The leader's replicators send them
+// to the followers meanwhile, so that its fsync and theirs overlap; raft
+// counts the leader's own copy only once StoreLogs returns.
+func (s *Store) StageLogs(logs []*raft.Log) {
+	if len(logs) > 0 {
+		s.staged.Store(&logs)
+	}
 }
 
 // StoreLog stores one entry durably.
@@ -184,6 +206,9 @@ func (s *Store) StoreLog(l *raft.Log) error {
 // entry it acknowledged is lost, since none is acknowledged before its
 // append returns.
 func (s *Store) StoreLogs(logs []*raft.Log) error {
+	// Staged entries are read from raft-wal once it has them: the stage
+	// is cleared after the append, whatever its outcome.
+	defer s.staged.Store(nil)
 	last, err := s.wal.LastIndex()
 	if err != nil {
 		return err

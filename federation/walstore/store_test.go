@@ -274,3 +274,37 @@ func TestCloseTwiceAndAfterClose(t *testing.T) {
 		t.Fatal("StoreLogs after Close succeeded")
 	}
 }
+
+// A leader's raft stages the entries it appends (raft.LogStager): its
+// replicators read them while StoreLogs writes them, and from raft-wal
+// once it has; an append that fails leaves nothing staged behind.
+func TestStagedLogsReadBeforeTheirAppend(t *testing.T) {
+	s := openTestStore(t, t.TempDir(), 0)
+	storeLogs(t, s, 1, 3, 3)
+	staged := []*raft.Log{testLog(4), testLog(5)}
+	s.StageLogs(staged)
+	for _, want := range staged {
+		var got raft.Log
+		if err := s.GetLog(want.Index, &got); err != nil || !sameLog(&got, want) {
+			t.Fatalf("staged entry %d: %v, %+v", want.Index, err, got)
+		}
+	}
+	checkLogs(t, s, 1, 3)
+	checkMissing(t, s, 6)
+	if last, _ := s.LastIndex(); last != 3 {
+		t.Errorf("LastIndex %d with entries staged, want 3: staged entries are not stored", last)
+	}
+	if err := s.StoreLogs(staged); err != nil {
+		t.Fatal(err)
+	}
+	checkBounds(t, s, 1, 5)
+	checkLogs(t, s, 1, 5)
+
+	// A refused append clears its stage too.
+	big := &raft.Log{Index: 6, Term: 1, Type: raft.LogCommand, Data: make([]byte, MaxLogBytes+1)}
+	s.StageLogs([]*raft.Log{big})
+	if err := s.StoreLogs([]*raft.Log{big}); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("StoreLogs of %d bytes = %v, want ErrTooLarge", len(big.Data), err)
+	}
+	checkMissing(t, s, 6)
+}
