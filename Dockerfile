@@ -10,7 +10,7 @@ ENV CGO_ENABLED=0 GOFLAGS=-trimpath
 
 # Modules first, so that a change of source alone reuses this layer.
 COPY go.mod go.sum ./
-# badger, patched (third_party/badger/PATCHES.md), replaces the proxy's.
+# badger and hashicorp/raft, patched (third_party/*/PATCHES.md), replace the proxy's.
 COPY third_party ./third_party
 RUN go mod download
 
