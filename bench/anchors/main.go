@@ -201,6 +201,10 @@ func measure(c config, o opts) (Result, error) {
 		}
 	}
 
+	// What the configurations before this one left in the page cache is
+	// written back now, not during this one's fsyncs (yizhan's benchmarks
+	// do the same before each of theirs).
+	syscall.Sync()
 	load := load1()
 	var next atomic.Int64
 	lat := make([][]time.Duration, len(clients))
