@@ -367,13 +367,19 @@ func (g *Group) committed(last uint64) {
 	}
 }
 
+// sinceLastCommit is how long ago this node, leading, last committed an
+// entry.
+func (g *Group) sinceLastCommit() time.Duration {
+	return time.Since(g.started) - time.Duration(g.lastCommit.Load())
+}
+
 // quiet waits until the leader has committed nothing for NudgeQuiet. It
 // returns false when the group is closing.
 func (g *Group) quiet() bool {
 	t := time.NewTimer(g.cfg.Timing.NudgeQuiet)
 	defer t.Stop()
 	for {
-		since := time.Duration(int64(time.Since(g.started)) - g.lastCommit.Load())
+		since := g.sinceLastCommit()
 		if since >= g.cfg.Timing.NudgeQuiet {
 			return true
 		}
@@ -390,27 +396,35 @@ func (g *Group) quiet() bool {
 // Entries committed while a barrier was on its way may have been sent
 // before they were committed with nothing after them to carry it (the
 // barrier itself was appended after them): when nothing follows the
-// barrier, one more tells the followers. An office of one node has no one
-// to tell.
+// barrier, one more tells the followers: at once, or once the writes
+// have stopped if they are a stream (else one client's stream would have
+// a barrier after each write again). An office of one node has no one to
+// tell.
 func (g *Group) nudgeFollowers() {
 	defer close(g.nudgesDone)
 	for {
+		tail := false
 		select {
 		case <-g.stopNudges:
 			return
 		case <-g.nudge:
 		case <-g.tailNudge:
-			if !g.quiet() {
-				return
-			}
-			if g.raft.LastIndex() != g.committedThrough.Load() {
-				continue // appended since: its commit nudges, or not
-			}
+			tail = true
 		}
 		// GetConfiguration is a copy of raft's latest configuration, not
 		// a trip through its main loop: cheap enough for every write.
 		if servers, err := g.Members(); err != nil || len(servers) < 2 {
 			continue
+		}
+		if tail {
+			if !g.quiet() {
+				return
+			}
+			if g.raft.LastIndex() != g.committedThrough.Load() {
+				// Appended since, and its commit nudges (or not); or a
+				// barrier already carried the last commit.
+				continue
+			}
 		}
 		for {
 			through := g.committedThrough.Load()
@@ -425,6 +439,16 @@ func (g *Group) nudgeFollowers() {
 			}
 			if err != nil || g.committedThrough.Load() == through || g.raft.LastIndex() != g.raft.AppliedIndex() {
 				break
+			}
+			// Committed while the barrier was on its way, nothing after:
+			// one more barrier, once the writes stop if they are a stream.
+			if g.sinceLastCommit() < g.cfg.Timing.NudgeQuiet {
+				if !g.quiet() {
+					return
+				}
+				if g.raft.LastIndex() != g.raft.AppliedIndex() {
+					break // appended since: its commit nudges, or not
+				}
 			}
 		}
 	}
