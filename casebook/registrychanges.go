@@ -36,6 +36,7 @@ func registryChangeTargetKey(kind, target string, index uint64) []byte {
 func (b *Book) RecordRegistryChange(c *yizhanv1.RegistryChange) {
 	b.writeMu.Lock()
 	defer b.writeMu.Unlock()
+	b.settle()
 	if c.GetIndex() <= b.applied.Load() {
 		return
 	}
