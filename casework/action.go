@@ -233,6 +233,11 @@ func AllowedActions(c *yizhanv1.Case, events []*yizhanv1.CaseEvent, actor Actor,
 		if !r.asked() {
 			continue
 		}
+		// checkState refuses every action whose event does not start from
+		// the case's state: skip those without building the refusal.
+		if er := ruleOfEvent[r.Event]; er == nil || !slices.Contains(er.From, c.GetState()) {
+			continue
+		}
 		probe := func(department string) bool {
 			e := &yizhanv1.CaseEvent{Type: r.Event, OfficeCode: office, Actor: actor.actorName(), DepartmentCode: department}
 			return checkAsked(c, r.Action, e, actor, office, at, reg) == nil

@@ -595,3 +595,21 @@ func TestAllowedActions(t *testing.T) {
 		t.Error("no case allows something")
 	}
 }
+
+// BenchmarkAllowedActions: the actions a clerk may take on a case just
+// filed, as a filing's answer lists them (every action of the rule table
+// probed).
+func BenchmarkAllowedActions(b *testing.B) {
+	w := newWorld(b)
+	n := w.file(county, tobacco, countyClerk, tobaccoMaterials[:4]...)
+	c, _ := w.books[county].Case(n)
+	events := w.books[county].Events(n)
+	at := w.tick()
+	if len(AllowedActions(c, events, countyClerk, county, at, w.reg)) == 0 {
+		b.Fatal("a clerk may do nothing with a case just filed")
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		AllowedActions(c, events, countyClerk, county, at, w.reg)
+	}
+}
