@@ -86,7 +86,13 @@ type ProbedTable struct {
 // transaction and reports what it sees, then pages through List as a
 // client does (see Probe).
 func (b *Book) Probe(office string, numbers []string) (*Probe, error) {
+	// badger's MaxVersion reads the memtable's highest version without
+	// the lock its writer goroutine holds: read it with no commit of the
+	// book in flight (the book is the only writer of its database).
+	b.writeMu.Lock()
+	b.settle()
 	p := &Probe{Office: office, Applied: b.applied.Load(), MaxVersion: b.db.MaxVersion()}
+	b.writeMu.Unlock()
 	var touched [][]byte // each probed case's touched key, nil if not held
 	err := b.db.View(func(txn *badger.Txn) error {
 		p.ReadTs = txn.ReadTs()
