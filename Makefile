@@ -88,7 +88,7 @@ anchor: ## the etcd anchor alone: ANCHOR_PUTS (3000) durable 600-byte puts to 1 
 
 bench-anchor: ## filing and registry-write benchmarks beside the etcd anchor of the same run, with ratios (heavy; not in CI)
 	YIZHAN_BENCH_ANCHOR=1 YIZHAN_BENCH_ANCHOR_PUTS=$(ANCHOR_PUTS) $(GO) test -run '^$$' \
-		-bench 'BenchmarkFileCases/office=county|BenchmarkRegistryWrite' -benchtime $(ANCHOR_PUTS)x -timeout 40m ./node/
+		-bench 'BenchmarkFileCases/office=county|BenchmarkRegistryWrite|BenchmarkFilingBesideEtcd' -benchtime $(ANCHOR_PUTS)x -timeout 40m ./node/
 
 bench-book: ## a county's book of a million cases and a village's memory, on the binary (heavy: about half an hour; not in CI)
 	$(GO) test -tags e2e -run '^$$' -bench 'BenchmarkCountyBook|BenchmarkVillageMemory' -benchtime 1x -timeout 3h ./e2e/
@@ -99,9 +99,10 @@ bench-duty: ## the time of an urgent report from a village to the county, on the
 bench-stats: ## the figures of a year at a county of a million cases, and the card sweep (heavy: about 10 minutes; not in CI)
 	YIZHAN_BENCH_STATS_CASES=1000000 $(GO) test -run '^$$' -bench 'BenchmarkStatisticsOfAYear|BenchmarkCardSweep' -benchtime 1x -timeout 60m ./casebook/
 
-anchor-smoke: ## vet the etcd anchor and run it for a few seconds (CI: keeps it building)
+anchor-smoke: ## vet the etcd anchor and run it for a few seconds, alone and in alternating rounds beside a node (CI: keeps both building)
 	cd bench/anchors && GOWORK=off $(GO) mod tidy -diff && GOWORK=off $(GO) vet . && \
 		GOWORK=off $(GO) run . -configs 1x1,3x4 -puts 50 -warmup 10 -duration 20s
+	YIZHAN_BENCH_ANCHOR=1 YIZHAN_BENCH_ANCHOR_ROUNDS=2 $(GO) test -run '^$$' -bench 'BenchmarkFilingBesideEtcd' -benchtime 50x ./node/
 
 generate: deps ## regenerate the protobuf code and the OpenAPI document (needs protoc)
 	bash api/gen.sh

@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -35,6 +37,8 @@ import (
 const (
 	benchAnchorEnv     = "YIZHAN_BENCH_ANCHOR"
 	benchAnchorPutsEnv = "YIZHAN_BENCH_ANCHOR_PUTS"
+	// benchAnchorRoundsEnv sets BenchmarkFilingBesideEtcd's rounds.
+	benchAnchorRoundsEnv = "YIZHAN_BENCH_ANCHOR_ROUNDS"
 	// benchAnchorConfigs are the anchor's MEMBERSxCLIENTS configurations
 	// the benchmarks compare with.
 	benchAnchorConfigs = "1x1,1x64,3x1,3x32"
@@ -77,34 +81,57 @@ func benchAnchor(b *testing.B) []benchAnchorResult {
 }
 
 func runBenchAnchor() ([]benchAnchorResult, error) {
+	puts, err := benchAnchorPuts()
+	if err != nil {
+		return nil, err
+	}
+	// go test puts its own Go first on PATH.
+	start := time.Now()
+	out, err := runAnchor("go", "run", ".", "-json", "-configs", benchAnchorConfigs, "-puts", strconv.Itoa(puts))
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(os.Stderr, "etcd anchor: done in %v (with its build)\n", time.Since(start).Round(time.Second))
+	return parseBenchAnchor(out)
+}
+
+func benchAnchorPuts() (int, error) {
 	puts := 3000
 	if s := os.Getenv(benchAnchorPutsEnv); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 {
-			return nil, fmt.Errorf("%s=%q: want a positive number", benchAnchorPutsEnv, s)
+			return 0, fmt.Errorf("%s=%q: want a positive number", benchAnchorPutsEnv, s)
 		}
 		puts = n
 	}
+	return puts, nil
+}
+
+// runAnchor runs a command in bench/anchors and returns what it printed
+// on stdout. GOWORK=off: the anchor is a module of its own, whatever
+// go.work a developer has.
+func runAnchor(name string, args ...string) ([]byte, error) {
 	dir, err := filepath.Abs(filepath.Join("..", "bench", "anchors"))
 	if err != nil {
 		return nil, err
 	}
-	// go test puts its own Go first on PATH. GOWORK=off: the anchor is a
-	// module of its own, whatever go.work a developer has.
-	cmd := exec.Command("go", "run", ".", "-json", "-configs", benchAnchorConfigs, "-puts", strconv.Itoa(puts))
+	cmd := exec.Command(name, args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "GOWORK=off")
 	// Its table (and etcd's own errors, if any) go to stderr as it runs.
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, io.MultiWriter(os.Stderr, &stderr)
 	fmt.Fprintf(os.Stderr, "etcd anchor: %s (in bench/anchors)\n", strings.Join(cmd.Args, " "))
-	start := time.Now()
 	if err := cmd.Run(); err != nil {
 		return nil, fmt.Errorf("%s in %s: %v\n%s", strings.Join(cmd.Args, " "), dir, err, stderr.Bytes())
 	}
-	fmt.Fprintf(os.Stderr, "etcd anchor: done in %v (with its build)\n", time.Since(start).Round(time.Second))
+	return stdout.Bytes(), nil
+}
+
+// parseBenchAnchor reads the anchor's JSON lines.
+func parseBenchAnchor(stdout []byte) ([]benchAnchorResult, error) {
 	var out []benchAnchorResult
-	sc := bufio.NewScanner(&stdout)
+	sc := bufio.NewScanner(bytes.NewReader(stdout))
 	for sc.Scan() {
 		line := sc.Bytes()
 		if !bytes.HasPrefix(line, []byte("{")) {
@@ -117,7 +144,7 @@ func runBenchAnchor() ([]benchAnchorResult, error) {
 		out = append(out, r)
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("the anchor printed no result:\n%s", stdout.Bytes())
+		return nil, fmt.Errorf("the anchor printed no result:\n%s", stdout)
 	}
 	return out, nil
 }
@@ -144,4 +171,129 @@ func reportBenchAnchor(b *testing.B, runs []benchAnchorResult, members, clients 
 		return
 	}
 	b.Errorf("the etcd anchor has no run of %d member(s) with %d client(s) (configs %s)", members, clients, benchAnchorConfigs)
+}
+
+// BenchmarkFilingBesideEtcd sets filing beside etcd in alternating
+// rounds, so that both meet the same machine: on this machine a run of the
+// same binary varies by a quarter within minutes, and the ratios of one
+// anchor run made before yizhan's benchmarks (make bench-anchor) move
+// with it. Each round, a fresh single-member etcd (the anchor's binary,
+// built once) takes b.N puts from 1 client and then from 64, and the
+// county node of this process (one node, started once, its book growing
+// round by round) takes b.N filings from 1 client and then from 64; etcd
+// goes first in odd rounds, yizhan in even ones. Each round is logged;
+// the figures reported are the medians over the rounds, the ratios taken
+// round by round. With YIZHAN_BENCH_ANCHOR=1 only; rounds:
+// YIZHAN_BENCH_ANCHOR_ROUNDS (5). Run it with -benchtime Nx:
+//
+//	YIZHAN_BENCH_ANCHOR=1 go test -run '^$' -bench BenchmarkFilingBesideEtcd -benchtime 3000x ./node/
+func BenchmarkFilingBesideEtcd(b *testing.B) {
+	if os.Getenv(benchAnchorEnv) != "1" {
+		b.Skipf("runs etcd beside the node: set %s=1", benchAnchorEnv)
+	}
+	rounds := 5
+	if s := os.Getenv(benchAnchorRoundsEnv); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			b.Fatalf("%s=%q: want a positive number", benchAnchorRoundsEnv, s)
+		}
+		rounds = n
+	}
+	if b.N == 1 {
+		rounds = 1 // the testing package's first probe; the -benchtime run follows
+	}
+	bin := filepath.Join(b.TempDir(), "anchors")
+	if _, err := runAnchor("go", "build", "-o", bin, "."); err != nil {
+		b.Fatal(err)
+	}
+	f := newCaseBenchFed(b, false)
+	at := f.node("county-1")
+	token := caseBenchLogin(b, at, "clerk")
+	body := caseBenchFiling()
+	url := "http://" + at.HTTPAddr() + "/v1/cases"
+	hc := map[int]*http.Client{1: caseBenchHTTP(1), 64: caseBenchHTTP(64)}
+	defer func() {
+		for _, c := range hc {
+			c.CloseIdleConnections()
+		}
+	}()
+	b.StopTimer() // the rounds report their own figures
+	// Warm up as the anchor does (200 untimed puts).
+	if _, _, err := caseBenchFileMany(hc[64], url, token, body, 64, 200, nil); err != nil {
+		b.Fatal(err)
+	}
+
+	etcd := func() (one, many benchAnchorResult) {
+		out, err := runAnchor(bin, "-json", "-configs", "1x1,1x64", "-puts", strconv.Itoa(b.N))
+		if err != nil {
+			b.Fatal(err)
+		}
+		rs, err := parseBenchAnchor(out)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, r := range rs {
+			switch r.Clients {
+			case 1:
+				one = r
+			case 64:
+				many = r
+			}
+		}
+		if one.Puts == 0 || many.Puts == 0 {
+			b.Fatalf("the anchor did not run both configurations: %+v", rs)
+		}
+		return one, many
+	}
+	ours := func(clients int) (rate float64, p50 time.Duration) {
+		before := at.Office().Cases().Len()
+		lat, elapsed, err := caseBenchFileMany(hc[clients], url, token, body, clients, b.N, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if got := at.Office().Cases().Len() - before; got != b.N {
+			b.Fatalf("%d cases acknowledged, the book holds %d more", b.N, got)
+		}
+		return float64(b.N) / elapsed.Seconds(), caseBenchQuantile(lat, 0.5)
+	}
+
+	var p50s, etcdP50s, xP50s, rates, etcdRates, xRates []float64
+	for r := range rounds {
+		var one, many benchAnchorResult
+		var rate float64
+		var p50 time.Duration
+		yizhan := func() {
+			_, p50 = ours(1)
+			rate, _ = ours(64)
+		}
+		if r%2 == 0 {
+			one, many = etcd()
+			yizhan()
+		} else {
+			yizhan()
+			one, many = etcd()
+		}
+		ms := caseBenchMS(p50)
+		p50s, etcdP50s, xP50s = append(p50s, ms), append(etcdP50s, one.P50ms), append(xP50s, ms/one.P50ms)
+		rates, etcdRates, xRates = append(rates, rate), append(etcdRates, many.PutsPerS), append(xRates, rate/many.PutsPerS)
+		b.Logf("round %d (%s first): 1 client p50 %.3f against etcd's %.3f ms (×%.2f); 64 clients %.0f cases/s against %.0f puts/s (×%.2f)",
+			r+1, map[bool]string{true: "etcd", false: "yizhan"}[r%2 == 0], ms, one.P50ms, ms/one.P50ms, rate, many.PutsPerS, rate/many.PutsPerS)
+	}
+	b.ReportMetric(median(p50s), "p50-ms-1client")
+	b.ReportMetric(median(etcdP50s), "etcd-p50-ms-1client")
+	b.ReportMetric(median(xP50s), "x-etcd-p50-1client")
+	b.ReportMetric(median(rates), "cases/s-64clients")
+	b.ReportMetric(median(etcdRates), "etcd-puts/s-64clients")
+	b.ReportMetric(median(xRates), "x-etcd-rate-64clients")
+}
+
+// median returns the middle of xs (the mean of the two middle ones for an
+// even count).
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
