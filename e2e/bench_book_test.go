@@ -329,6 +329,12 @@ func BenchmarkCountyBook(b *testing.B) {
 		b.Logf("full book (%d): %.0f cases/s (%.0f%% of empty), p50 %s; RSS %.0f MB (peak %.0f); %.0f MB on disk",
 			total, full, 100*full/empty, fullP50.Round(time.Microsecond), rss, peak, disk)
 
+		// What badger's files hold: its tables' indexes and bloom
+		// filters are read in place from the mmapped tables.
+		index, lsm, vlog := benchMetric(b, c, "county-1", "yizhan_badger_table_index_bytes")/(1<<20),
+			benchMetric(b, c, "county-1", "yizhan_badger_lsm_bytes")/(1<<20), benchMetric(b, c, "county-1", "yizhan_badger_vlog_bytes")/(1<<20)
+		b.Logf("badger: %.0f MB of tables (their indexes and bloom filters %.1f MB), %.0f MB of value log", lsm, index, vlog)
+
 		queue := getP50(b, clerk, 50, func(int) string { return "/v1/cases?page_size=50" })
 		history := getP50(b, clerk, 50, func(int) string { return "/v1/cases?history=true&page_size=50" })
 		applicant := getP50(b, clerk, 50, func(int) string {
@@ -356,6 +362,7 @@ func BenchmarkCountyBook(b *testing.B) {
 		b.ReportMetric(peak, "peak-rss-MB")
 		b.ReportMetric(disk*(1<<20)/float64(total), "disk-B/case")
 		b.ReportMetric(ready.Seconds(), "restart-s")
+		b.ReportMetric(index, "table-index-MB")
 		b.ReportMetric(float64(queue.Microseconds())/1000, "queue-p50-ms")
 		b.ReportMetric(float64(history.Microseconds())/1000, "history-p50-ms")
 		b.ReportMetric(float64(applicant.Microseconds())/1000, "applicant-p50-ms")
@@ -363,6 +370,32 @@ func BenchmarkCountyBook(b *testing.B) {
 			reportMemoryCgroup(b, cg, county, limitMB)
 		}
 	}
+}
+
+// benchMetric reads one gauge or counter without labels but the node's
+// from a node's /metrics.
+func benchMetric(b *testing.B, c *cluster, name, metric string) float64 {
+	b.Helper()
+	resp, err := c.http.Get(c.metricsURL(name))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, line := range strings.Split(string(body), "\n") {
+		if strings.HasPrefix(line, metric+"{") || strings.HasPrefix(line, metric+" ") {
+			v, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
+			if err != nil {
+				b.Fatalf("%s of %s: %q: %v", metric, name, line, err)
+			}
+			return v
+		}
+	}
+	b.Fatalf("%s serves no %s", name, metric)
+	return 0
 }
 
 // reportMemoryCgroup logs and reports what node n's memory cgroup used,
@@ -412,6 +445,9 @@ func BenchmarkVillageMemory(b *testing.B) {
 		st := procStatus(b, village)
 		disk := dirMB(b, filepath.Join(c.dir, "dongcun-1", "data"))
 		files := mappedFilesMB(b, village)
+		b.Logf("village: badger holds %.1f MB of tables (their indexes and bloom filters %.2f MB) and %.1f MB of value log",
+			benchMetric(b, c, "dongcun-1", "yizhan_badger_lsm_bytes")/(1<<20), benchMetric(b, c, "dongcun-1", "yizhan_badger_table_index_bytes")/(1<<20),
+			benchMetric(b, c, "dongcun-1", "yizhan_badger_vlog_bytes")/(1<<20))
 		b.Logf("village: RSS %.1f MB idle, %.1f MB after %d cases (%.1f anonymous, %.1f of mapped files; peak %.1f); filed at %.0f/s; %.1f MB on disk",
 			idle, after, n, st["RssAnon:"], st["RssFile:"], peak, rate, disk)
 		b.Logf("village: mapped files idle: binary %.1f, badger %.1f, raft-wal %.1f, other %.1f MB; after: binary %.1f, badger %.1f, raft-wal %.1f, other %.1f MB",

@@ -23,23 +23,27 @@ type DBOptions struct {
 	// in-process tests, a village box with little memory): a few MB of
 	// memtables and caches instead of badger's hundreds. See DESIGN.md.
 	Small bool
-	// County bounds a county node's memory whatever its book holds:
-	// memtables and caches of tens of MB, table indexes and filters in a
-	// bounded cache instead of all in memory (badger's default). Ignored
-	// with Small.
+	// County bounds a county node's own memory whatever its book holds:
+	// memtables and a block cache of tens of MB. Ignored with Small.
 	County bool
 }
 
 // Sizes used by DBOptions.Small. Each node holds at most
 // smallNumMemtables+1 memtable arenas (the +1 is the one being flushed), so
-// memtables cost about 3*(smallMemTableSize+15%) ≈ 14 MB; caches 4 MB; the
-// rest of the RSS is mmapped files that the kernel pages in and out.
+// memtables cost about 3*(smallMemTableSize+15%) ≈ 14 MB; the block cache
+// 2 MB; the rest of the RSS is mmapped files that the kernel pages in and
+// out.
+//
+// There is no index cache: badger v4 uses IndexCacheSize only for
+// encrypted tables. An unencrypted table's index (its block offsets and
+// bloom filter) is read in place from the table's mmapped file, so it is
+// page cache, counted in the RSS while mapped and given back by the kernel
+// under memory pressure (BenchmarkCountyBook reports its size).
 const (
 	smallMemTableSize   = 4 << 20  // badger default 64 MB
 	smallNumMemtables   = 2        // default 5
 	valueThreshold      = 1 << 10  // default 1 MB; casebook.ValueThreshold (a test checks)
 	smallBlockCacheSize = 2 << 20  // default 256 MB
-	smallIndexCacheSize = 2 << 20  // default 0 (all table indexes in memory, unbounded)
 	smallValueLogFile   = 16 << 20 // default 1 GB (mmapped)
 	smallBaseTableSize  = 1 << 20  // default 2 MB
 	smallBaseLevelSize  = 4 << 20  // default 10 MB
@@ -52,14 +56,11 @@ const (
 	// tables all the time and kept 20 MB of them.
 	smallTableBuilderPool = 0
 
-	// Sizes used by DBOptions.County: about 3×(32 MB+15%) of memtables,
-	// 64 MB of blocks and 32 MB of table indexes and bloom filters at
-	// most; a book of a million cases (some GB) keeps its indexes
-	// on disk, paged in as used.
+	// Sizes used by DBOptions.County: about 3×(32 MB+15%) of memtables
+	// and 64 MB of decompressed blocks at most.
 	countyMemTableSize   = 32 << 20
 	countyNumMemtables   = 2
 	countyBlockCacheSize = 64 << 20
-	countyIndexCacheSize = 32 << 20
 	defaultBadgerLogAttr = "badger"
 )
 
@@ -87,15 +88,13 @@ func BadgerOptions(dir string, opts DBOptions) badger.Options {
 		o = o.
 			WithMemTableSize(countyMemTableSize).
 			WithNumMemtables(countyNumMemtables).
-			WithBlockCacheSize(countyBlockCacheSize).
-			WithIndexCacheSize(countyIndexCacheSize)
+			WithBlockCacheSize(countyBlockCacheSize)
 	}
 	if opts.Small {
 		o = o.
 			WithMemTableSize(smallMemTableSize).
 			WithNumMemtables(smallNumMemtables).
 			WithBlockCacheSize(smallBlockCacheSize).
-			WithIndexCacheSize(smallIndexCacheSize).
 			WithValueLogFileSize(smallValueLogFile).
 			WithBaseTableSize(smallBaseTableSize).
 			WithBaseLevelSize(smallBaseLevelSize).

@@ -1,0 +1,66 @@
+package badgerstore
+
+import (
+	"fmt"
+	"log/slog"
+	"testing"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// The profiles set no index cache because badger would not use it: an
+// unencrypted table's index and bloom filter are read in place from the
+// mmapped table (db.go). Should a badger upgrade start caching them, this
+// fails, and the profiles should size the cache again.
+func TestBadgerUsesNoIndexCacheForUnencryptedTables(t *testing.T) {
+	opts := BadgerOptions(t.TempDir(), DBOptions{Logger: slog.New(slog.DiscardHandler), Small: true}).
+		WithIndexCacheSize(1 << 20)
+	db, err := badger.Open(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = db.Close() }()
+	key := func(i int) []byte { return fmt.Appendf(nil, "k/%06d", i) }
+	for batch := range 4 {
+		wb := db.NewWriteBatch()
+		for i := range 5000 {
+			if err := wb.Set(key(batch*5000+i), make([]byte, 100)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := wb.Flush(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Closing writes the memtable out: every key is now in a table.
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if db, err = badger.Open(opts); err != nil {
+		t.Fatal(err)
+	}
+	if len(db.Tables()) == 0 {
+		t.Fatal("no table written")
+	}
+	err = db.View(func(txn *badger.Txn) error {
+		for i := 0; i < 20000; i += 97 {
+			if _, err := txn.Get(key(i)); err != nil {
+				return fmt.Errorf("get %s: %w", key(i), err)
+			}
+		}
+		_, err := txn.Get([]byte("k/absent")) // the bloom filters answer
+		if err != badger.ErrKeyNotFound {
+			return fmt.Errorf("get an absent key: %v", err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := db.IndexCacheMetrics(); m.Hits()+m.Misses() != 0 {
+		t.Errorf("badger's index cache was used (%d hits, %d misses): size it in the profiles again", m.Hits(), m.Misses())
+	}
+	if m := db.BlockCacheMetrics(); m.Hits()+m.Misses() == 0 {
+		t.Error("the block cache was not used either: the reads did not reach a table")
+	}
+}
