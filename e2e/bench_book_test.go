@@ -320,6 +320,9 @@ func BenchmarkCountyBook(b *testing.B) {
 			rss, _ := rssMB(b, county)
 			fmt.Fprintf(os.Stderr, "%d cases held, %s in: the last %d at %.0f/s, RSS %.0f MB (anonymous %.0f)\n",
 				held, time.Since(start).Round(time.Second), n, rate, rss, procStatus(b, county)["RssAnon:"])
+			if cg != nil {
+				fmt.Fprintf(os.Stderr, "  its cgroup: %s\n", strings.Join(strings.Fields(cgroupStatSummary(cg.read(b, "memory.stat"))), " "))
+			}
 		}
 		full, fullP50 := f.file(b, min(probe, total), clients)
 		saveHeapProfile(b, county, "county")
@@ -476,9 +479,10 @@ func cgroupStatSummary(stat string) string {
 			continue
 		}
 		switch f[0] {
-		case "rss", "cache", "mapped_file", "anon", "file", "file_mapped", "kernel", "pgmajfault":
+		case "rss", "cache", "mapped_file", "dirty", "writeback", "anon", "file", "file_mapped", "file_dirty", "file_writeback", "kernel",
+			"pgmajfault", "pgscan", "pgsteal", "workingset_refault_file":
 			v, _ := strconv.ParseFloat(f[1], 64)
-			if f[0] == "pgmajfault" {
+			if strings.HasPrefix(f[0], "pg") || strings.HasPrefix(f[0], "workingset") {
 				out = append(out, fmt.Sprintf("  %s %.0f", f[0], v))
 			} else {
 				out = append(out, fmt.Sprintf("  %s %.1f MB", f[0], v/(1<<20)))
