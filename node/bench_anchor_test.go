@@ -3,6 +3,7 @@ package node_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -16,6 +17,11 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 )
 
 // The outside anchor (issue 10): with YIZHAN_BENCH_ANCHOR=1, the filing
@@ -180,8 +186,10 @@ func reportBenchAnchor(b *testing.B, runs []benchAnchorResult, members, clients 
 // with it. Each round, a fresh single-member etcd (the anchor's binary,
 // built once) takes b.N puts from 1 client and then from 64, and the
 // county node of this process (one node, started once, its book growing
-// round by round) takes b.N filings from 1 client and then from 64; etcd
-// goes first in odd rounds, yizhan in even ones. Each round is logged;
+// round by round) takes b.N filings from 1 client and then from 64, over
+// REST (as a window files, JSON over HTTP/1.1) and then over gRPC (as
+// etcd's clients put, a connection each); etcd goes first in odd rounds,
+// yizhan in even ones. Each round is logged;
 // the figures reported are the medians over the rounds, the ratios taken
 // round by round. With YIZHAN_BENCH_ANCHOR=1 only; rounds:
 // YIZHAN_BENCH_ANCHOR_ROUNDS (5). Run it with -benchtime Nx:
@@ -245,11 +253,44 @@ func BenchmarkFilingBesideEtcd(b *testing.B) {
 		}
 		return one, many
 	}
-	ours := func(clients int) (rate float64, p50 time.Duration) {
+	// The same filing over gRPC, as etcd's clients put: a connection of
+	// its own for each client, as etcd's clients have.
+	var req yizhanv1.FileCaseRequest
+	if err := protojson.Unmarshal(body, &req); err != nil {
+		b.Fatal(err)
+	}
+	conns := map[int][]yizhanv1.CaseServiceClient{}
+	for _, clients := range []int{1, 64} {
+		for range clients {
+			conns[clients] = append(conns[clients], caseClient(b, dial(b, at)))
+		}
+	}
+	callCtx := metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+token)
+	for _, cs := range conns { // connect each client before the rounds
+		for _, c := range cs {
+			if _, err := c.FileCase(callCtx, &req); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	fileOver := map[string]func(clients int) func(int) error{
+		"REST": func(clients int) func(int) error {
+			return func(int) error { return caseBenchPost(hc[clients], url, token, body) }
+		},
+		"gRPC": func(clients int) func(int) error {
+			return func(c int) error {
+				ctx, cancel := context.WithTimeout(callCtx, 60*time.Second)
+				defer cancel()
+				_, err := conns[clients][c].FileCase(ctx, &req)
+				return err
+			}
+		},
+	}
+	ours := func(transport string, clients int) (rate float64, p50 time.Duration) {
 		before := at.Office().Cases().Len()
-		lat, elapsed, err := caseBenchFileMany(hc[clients], url, token, body, clients, b.N, nil)
+		lat, elapsed, err := caseBenchRun(clients, b.N, nil, fileOver[transport](clients))
 		if err != nil {
-			b.Fatal(err)
+			b.Fatalf("%s: %v", transport, err)
 		}
 		if got := at.Office().Cases().Len() - before; got != b.N {
 			b.Fatalf("%d cases acknowledged, the book holds %d more", b.N, got)
@@ -257,14 +298,17 @@ func BenchmarkFilingBesideEtcd(b *testing.B) {
 		return float64(b.N) / elapsed.Seconds(), caseBenchQuantile(lat, 0.5)
 	}
 
-	var p50s, etcdP50s, xP50s, rates, etcdRates, xRates []float64
+	type series struct{ p50s, xP50s, rates, xRates []float64 }
+	got := map[string]*series{"REST": {}, "gRPC": {}}
+	var etcdP50s, etcdRates []float64
 	for r := range rounds {
 		var one, many benchAnchorResult
-		var rate float64
-		var p50 time.Duration
+		p50, rate := map[string]time.Duration{}, map[string]float64{}
 		yizhan := func() {
-			_, p50 = ours(1)
-			rate, _ = ours(64)
+			for _, transport := range []string{"REST", "gRPC"} {
+				_, p50[transport] = ours(transport, 1)
+				rate[transport], _ = ours(transport, 64)
+			}
 		}
 		if r%2 == 0 {
 			one, many = etcd()
@@ -273,18 +317,27 @@ func BenchmarkFilingBesideEtcd(b *testing.B) {
 			yizhan()
 			one, many = etcd()
 		}
-		ms := caseBenchMS(p50)
-		p50s, etcdP50s, xP50s = append(p50s, ms), append(etcdP50s, one.P50ms), append(xP50s, ms/one.P50ms)
-		rates, etcdRates, xRates = append(rates, rate), append(etcdRates, many.PutsPerS), append(xRates, rate/many.PutsPerS)
-		b.Logf("round %d (%s first): 1 client p50 %.3f against etcd's %.3f ms (×%.2f); 64 clients %.0f cases/s against %.0f puts/s (×%.2f)",
-			r+1, map[bool]string{true: "etcd", false: "yizhan"}[r%2 == 0], ms, one.P50ms, ms/one.P50ms, rate, many.PutsPerS, rate/many.PutsPerS)
+		etcdP50s, etcdRates = append(etcdP50s, one.P50ms), append(etcdRates, many.PutsPerS)
+		line := fmt.Sprintf("round %d (%s first): etcd 1 client p50 %.3f ms, 64 clients %.0f puts/s", r+1,
+			map[bool]string{true: "etcd", false: "yizhan"}[r%2 == 0], one.P50ms, many.PutsPerS)
+		for _, transport := range []string{"REST", "gRPC"} {
+			s, ms := got[transport], caseBenchMS(p50[transport])
+			s.p50s, s.xP50s = append(s.p50s, ms), append(s.xP50s, ms/one.P50ms)
+			s.rates, s.xRates = append(s.rates, rate[transport]), append(s.xRates, rate[transport]/many.PutsPerS)
+			line += fmt.Sprintf("; filing over %s %.3f ms (×%.2f), %.0f cases/s (×%.2f)",
+				transport, ms, ms/one.P50ms, rate[transport], rate[transport]/many.PutsPerS)
+		}
+		b.Log(line)
 	}
-	b.ReportMetric(median(p50s), "p50-ms-1client")
 	b.ReportMetric(median(etcdP50s), "etcd-p50-ms-1client")
-	b.ReportMetric(median(xP50s), "x-etcd-p50-1client")
-	b.ReportMetric(median(rates), "cases/s-64clients")
 	b.ReportMetric(median(etcdRates), "etcd-puts/s-64clients")
-	b.ReportMetric(median(xRates), "x-etcd-rate-64clients")
+	for transport, unit := range map[string]string{"REST": "", "gRPC": "-grpc"} {
+		s := got[transport]
+		b.ReportMetric(median(s.p50s), "p50-ms-1client"+unit)
+		b.ReportMetric(median(s.xP50s), "x-etcd-p50-1client"+unit)
+		b.ReportMetric(median(s.rates), "cases/s-64clients"+unit)
+		b.ReportMetric(median(s.xRates), "x-etcd-rate-64clients"+unit)
+	}
 }
 
 // median returns the middle of xs (the mean of the two middle ones for an

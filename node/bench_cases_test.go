@@ -400,6 +400,13 @@ func (f *caseBenchFed) waitDrained(tb testing.TB, timeout time.Duration) {
 // cache an earlier one left dirty, and calls started just before the
 // first filing (b.ResetTimer, or nil).
 func caseBenchFileMany(hc *http.Client, url, token string, body []byte, clients, n int, started func()) ([]time.Duration, time.Duration, error) {
+	return caseBenchRun(clients, n, started, func(int) error { return caseBenchPost(hc, url, token, body) })
+}
+
+// caseBenchRun makes n calls of file from the given number of clients
+// at once (file is called with the client's number) and returns each
+// call's latency and the time all took, as caseBenchFileMany.
+func caseBenchRun(clients, n int, started func(), file func(client int) error) ([]time.Duration, time.Duration, error) {
 	var next atomic.Int64
 	lat := make([][]time.Duration, clients)
 	errs := make(chan error, clients)
@@ -413,7 +420,7 @@ func caseBenchFileMany(hc *http.Client, url, token string, body []byte, clients,
 		wg.Go(func() {
 			for next.Add(1) <= int64(n) {
 				t := time.Now()
-				if err := caseBenchPost(hc, url, token, body); err != nil {
+				if err := file(c); err != nil {
 					errs <- err
 					return
 				}
