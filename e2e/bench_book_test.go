@@ -388,17 +388,15 @@ func benchMetric(b *testing.B, c *cluster, name, metric string) float64 {
 	if err != nil {
 		b.Fatal(err)
 	}
-	for _, line := range strings.Split(string(body), "\n") {
-		if strings.HasPrefix(line, metric+"{") || strings.HasPrefix(line, metric+" ") {
-			v, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
-			if err != nil {
-				b.Fatalf("%s of %s: %q: %v", metric, name, line, err)
-			}
-			return v
-		}
+	s, ok := metricIn(string(body), metric)
+	if !ok {
+		b.Fatalf("%s serves no %s", name, metric)
 	}
-	b.Fatalf("%s serves no %s", name, metric)
-	return 0
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		b.Fatalf("%s of %s: %q: %v", metric, name, s, err)
+	}
+	return v
 }
 
 // reportMemoryCgroup logs and reports what node n's memory cgroup used,

@@ -1025,11 +1025,9 @@ func (f *chaosFed) metricsOf(node string, names ...string) string {
 		return err.Error()
 	}
 	var out []string
-	for _, line := range strings.Split(body, "\n") {
-		for _, name := range names {
-			if strings.HasPrefix(line, name+"{") || strings.HasPrefix(line, name+" ") {
-				out = append(out, name+" "+line[strings.LastIndexByte(line, ' ')+1:])
-			}
+	for _, name := range names {
+		if v, ok := metricIn(body, name); ok {
+			out = append(out, name+" "+v)
 		}
 	}
 	return strings.Join(out, ", ")

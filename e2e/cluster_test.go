@@ -75,6 +75,17 @@ func (c *cluster) metricsURL(name string) string {
 	return "http://" + n.httpAddr + "/metrics"
 }
 
+// metricIn finds metric (a gauge or counter whose only labels are the
+// node's) in the text of a /metrics page and returns its value as written.
+func metricIn(page, metric string) (string, bool) {
+	for _, line := range strings.Split(page, "\n") {
+		if strings.HasPrefix(line, metric+"{") || strings.HasPrefix(line, metric+" ") {
+			return line[strings.LastIndexByte(line, ' ')+1:], true
+		}
+	}
+	return "", false
+}
+
 func newCluster(t testing.TB) *cluster {
 	t.Helper()
 	c := &cluster{t: t, dir: t.TempDir(), nodes: map[string]*node{},
