@@ -2,6 +2,7 @@ package casebook
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -121,6 +122,7 @@ func (b *Book) Apply(entries []Entry, through uint64, reg casework.Registry) []R
 			o.txn = w.txn
 		}
 		w.add(o)
+		b.noteChains(o)
 		if o.expiryNext != nil {
 			b.expiryFrom = o.expiryNext
 		}
@@ -280,6 +282,10 @@ type overlay struct {
 	// are evaluated at it; index its raft index.
 	at    int64
 	index uint64
+	// chains are the signer chains the command's events refer to that
+	// the Book does not know to be stored: once the command's writes
+	// are in the transaction, they are (Book.chainsStored).
+	chains [][sha256.Size]byte
 }
 
 type write struct {
@@ -472,7 +478,7 @@ func (o *overlay) Save(number string, c *yizhanv1.Case, events []*yizhanv1.CaseE
 	isNew := before.c == nil
 	o.setProto(caseKey(number), c)
 	for _, e := range events[len(events)-added:] {
-		o.setProto(eventKey(number, e.GetSeq()), e)
+		o.saveEvent(number, e)
 	}
 	if pending != before.pending {
 		if pending {
@@ -499,6 +505,33 @@ func (o *overlay) Save(number string, c *yizhanv1.Case, events []*yizhanv1.CaseE
 	o.cardsOnEvents(c, events, added)
 	o.openFollowUps(c, events, added)
 	o.cases[number] = &loaded{c: c, events: events, pending: pending}
+}
+
+// saveEvent writes one event of a case, its signer chain stored once
+// (chains.go).
+func (o *overlay) saveEvent(number string, e *yizhanv1.CaseEvent) {
+	chain := e.GetSignerChain()
+	if isChainRef(chain) {
+		// Only the book writes references; one given to it would point
+		// at a chain it may not hold.
+		o.fail(fmt.Errorf("casebook: event %d of case %s carries a reference for its signer chain", e.GetSeq(), number))
+		return
+	}
+	enc, k, ref, sum, ok := chainRef(chain)
+	if !ok {
+		o.setProto(eventKey(number, e.GetSeq()), e)
+		return
+	}
+	if _, known := o.b.chainsStored[sum]; !known {
+		if _, held := o.get(k); !held {
+			o.set(k, enc)
+		}
+		o.chains = append(o.chains, sum)
+	}
+	// A copy: the event is the command's, and may be read elsewhere.
+	stored := proto.CloneOf(e)
+	stored.SignerChain = [][]byte{ref}
+	o.setProto(eventKey(number, e.GetSeq()), stored)
 }
 
 // OutboxEntry is casework.Store's.

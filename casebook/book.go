@@ -8,6 +8,7 @@
 package casebook
 
 import (
+	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -66,11 +67,17 @@ type Book struct {
 	// expiry's scans (tests read it).
 	maxRequests int
 	expiryScans atomic.Uint64
+	// chainsStored are signer chains known to be in the database (or in
+	// the transaction Apply is writing, which is committed or stops the
+	// node), so Save need not look them up. Guarded by writeMu; emptied
+	// whenever the book is dropped (Restore, Clear).
+	chainsStored map[[sha256.Size]byte]struct{}
 }
 
 // Open returns the book of office kept in db, as far as it was applied.
 func Open(db *badger.DB, office string) (*Book, error) {
-	b := &Book{office: office, db: db, maxRequests: MaxRequests, commitTxn: (*badger.Txn).CommitWith}
+	b := &Book{office: office, db: db, maxRequests: MaxRequests, commitTxn: (*badger.Txn).CommitWith,
+		chainsStored: map[[sha256.Size]byte]struct{}{}}
 	if err := b.load(); err != nil {
 		return nil, err
 	}
@@ -208,6 +215,12 @@ func loadCase(txn *badger.Txn, number string) (*yizhanv1.Case, []*yizhanv1.CaseE
 
 // loadEvents reads the first upto events of a case.
 func loadEvents(txn *badger.Txn, number string, upto uint32) ([]*yizhanv1.CaseEvent, error) {
+	return loadEventsNoting(txn, number, upto, nil)
+}
+
+// loadEventsNoting is loadEvents, and adds to refs (if not nil) the
+// signer chains the events refer to.
+func loadEventsNoting(txn *badger.Txn, number string, upto uint32, refs map[[sha256.Size]byte]bool) ([]*yizhanv1.CaseEvent, error) {
 	opts := badger.DefaultIteratorOptions
 	opts.Prefix = eventPrefix(number)
 	opts.PrefetchSize = int(min(upto, 100))
@@ -218,6 +231,12 @@ func loadEvents(txn *badger.Txn, number string, upto uint32) ([]*yizhanv1.CaseEv
 		e := &yizhanv1.CaseEvent{}
 		if err := it.Item().Value(func(v []byte) error { return proto.Unmarshal(v, e) }); err != nil {
 			return nil, fmt.Errorf("casebook: decode event of %s: %w", number, err)
+		}
+		if refs != nil && isChainRef(e.GetSignerChain()) {
+			refs[[sha256.Size]byte(e.GetSignerChain()[0][1:])] = true
+		}
+		if err := restoreChain(txn, e); err != nil {
+			return nil, fmt.Errorf("casebook: event %d of %s: %w", len(events)+1, number, err)
 		}
 		if e.GetSeq() != uint32(len(events)+1) {
 			return nil, fmt.Errorf("casebook: case %s: event %d on disk has seq %d", number, len(events)+1, e.GetSeq())

@@ -3,6 +3,7 @@ package casebook
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"fmt"
 
 	"github.com/dgraph-io/badger/v4"
@@ -34,6 +35,7 @@ func (b *Book) Check(ctx context.Context, reg casework.Registry) ([]string, erro
 	byDue := map[string]string{}  // queue key by due time → value, from the queue keys
 	plain := map[string]string{}  // applicant key under plain SHA-256 → under the registry's key
 	daySeq := map[string]uint32{} // the highest of this office's numbers held, by day
+	chains := map[[sha256.Size]byte]bool{}
 	err := b.db.View(func(txn *badger.Txn) error {
 		walk := func(txn *badger.Txn, p []byte, f func(k, v []byte) error) error {
 			return eachKey(txn, p, func(k, v []byte) error {
@@ -55,7 +57,7 @@ func (b *Book) Check(ctx context.Context, reg casework.Registry) ([]string, erro
 				bad("case %s: %v", number, err)
 				return nil
 			}
-			events, err := loadEvents(txn, number, c.GetLastSeq())
+			events, err := loadEventsNoting(txn, number, c.GetLastSeq(), chains)
 			if err != nil {
 				bad("case %s: %v", number, err)
 				return nil
@@ -100,6 +102,14 @@ func (b *Book) Check(ctx context.Context, reg casework.Registry) ([]string, erro
 		})
 		if err != nil {
 			return err
+		}
+		// Each signer chain the events refer to is in the book, as its
+		// events were read (a reader may have had it from the cache of
+		// another book's).
+		for sum := range chains {
+			if _, err := readChain(txn, sum); err != nil {
+				bad("%v", err)
+			}
 		}
 		if n, _ := getUint(txn, keyCases); n != uint64(cases) {
 			bad("the book counts %d cases and holds %d", n, cases)

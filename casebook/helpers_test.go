@@ -114,11 +114,21 @@ type office struct {
 	seqs  map[string]uint32
 	now   time.Time
 	step  time.Duration // between two commands: a minute
+	// chain is the signer chain put in every event the office makes, as
+	// its node would sign them (signerChain).
+	chain [][]byte
+}
+
+// signerChain stands for the certificate chain of office's node: a leaf
+// of a node's size, DER's first byte, and a county CA.
+func signerChain(office string) [][]byte {
+	leaf := append([]byte{0x30, 0x82, 0x02, 0x2c}, []byte(strings.Repeat("leaf of "+office+" ", 40))[:556]...)
+	return [][]byte{leaf, append([]byte{0x30, 0x82}, "county CA"...)}
 }
 
 func newOffice(t testing.TB, code string, reg *registry.Registry) *office {
 	return &office{t: t, code: code, book: openBook(t, openDB(t, t.TempDir()), code), mem: casework.NewBook(code),
-		reg: reg, index: 100, seqs: map[string]uint32{}, now: t0, step: time.Minute}
+		reg: reg, index: 100, seqs: map[string]uint32{}, now: t0, step: time.Minute, chain: signerChain(code)}
 }
 
 // apply applies a command as the next raft entry, to both books, and
@@ -186,6 +196,7 @@ func (o *office) fileAs(actor casework.Actor, item string, n int, req Request) s
 	if err != nil {
 		o.t.Fatal(err)
 	}
+	e.SignerChain = o.chain
 	casework.Seal(e, casework.GenesisHash(number))
 	if res := o.apply(req, appendCmd(number, e)); res.Err != nil {
 		o.t.Fatalf("file %s: %v", number, res.Err)
@@ -217,6 +228,7 @@ func (o *office) act(number string, a casework.Action, in *yizhanv1.CaseActionRe
 	if err != nil {
 		o.t.Fatalf("%s %s: %v", a, number, err)
 	}
+	e.SignerChain = o.chain
 	casework.Seal(e, events[len(events)-1].GetHash())
 	return o.apply(Request{}, appendCmd(number, e))
 }
@@ -231,6 +243,7 @@ func (o *office) appendOld(number string, e *yizhanv1.CaseEvent) Result {
 		o.t.Fatalf("%s holds no case %s", o.code, number)
 	}
 	e.Seq, e.OfficeCode, e.At = uint32(len(events)+1), o.code, timestamppb.New(o.now.Add(time.Minute))
+	e.SignerChain = o.chain
 	casework.Seal(e, events[len(events)-1].GetHash())
 	return o.apply(Request{}, appendCmd(number, e))
 }
@@ -246,6 +259,7 @@ func (o *office) auto() {
 			continue
 		}
 		e := casework.NewAutoEvent(c, action, to, o.code, o.now)
+		e.SignerChain = o.chain
 		casework.Seal(e, events[len(events)-1].GetHash())
 		if res := o.apply(Request{}, appendCmd(number, e)); res.Err != nil {
 			o.t.Fatalf("%s %s: %v", action, number, res.Err)

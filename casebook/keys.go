@@ -10,7 +10,9 @@ import "encoding/binary"
 //
 //	book/m/<name>                         meta: applied index, counts
 //	book/c/<number>                       the case, folded (yizhanv1.Case)
-//	book/e/<number>\0<seq>                its events (yizhanv1.CaseEvent)
+//	book/e/<number>\0<seq>                its events (yizhanv1.CaseEvent), each signer
+//	                                      chain a reference to book/sc/ (format 2)
+//	book/sc/<sha256>                     a signer chain, stored once (chains.go)
 //	book/o/<dest>\0<number>               outbox (peerv1.OutboxEntry)
 //	book/x/<dest>\0<number>               set aside (peerv1.QuarantinedEntry)
 //	book/s/<day>                          highest sequence of this office's numbers that day
@@ -86,8 +88,12 @@ var (
 // fee_assessed).
 const statsFormat = 7
 
-// format is the layout version written in book/m/format.
-const format = 1
+// format is the layout version written in book/m/format: 1, the first
+// release of the book on disk; 2, events stored with a reference to
+// their signer chain, each chain stored once (chains.go). A book of
+// format 1 needs no migration: its events, stored whole, are read as
+// they are.
+const format = 2
 
 const (
 	pCase        = prefix + "c/"
@@ -134,6 +140,8 @@ const (
 	pLogByShift    = prefix + "idl/"
 	pLogByDay      = prefix + "idld/"
 	pZero          = prefix + "dz/"
+
+	pChain = prefix + "sc/"
 
 	pRegistryChange         = prefix + "ga/"
 	pRegistryChangeByTarget = prefix + "iga/"

@@ -97,6 +97,7 @@ func (b *Book) Restore(r io.Reader) error {
 	b.writeMu.Lock()
 	defer b.writeMu.Unlock()
 	b.settle()
+	clear(b.chainsStored)
 	if err := b.db.DropPrefix([]byte(prefix)); err != nil {
 		return fmt.Errorf("casebook: clear the book: %w", err)
 	}
@@ -190,6 +191,7 @@ func (b *Book) Clear() error {
 	b.writeMu.Lock()
 	defer b.writeMu.Unlock()
 	b.settle()
+	clear(b.chainsStored)
 	if err := b.db.DropPrefix([]byte(prefix)); err != nil {
 		return fmt.Errorf("casebook: clear the book: %w", err)
 	}
@@ -242,6 +244,7 @@ func (b *Book) ImportLegacy(s *peerv1.CaseBookSnapshot, requests []*peerv1.Reque
 			w = b.newWriter()
 		}
 		w.add(o)
+		b.noteChains(o)
 		return nil
 	}
 	for _, r := range s.GetCases() {
