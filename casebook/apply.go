@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -40,8 +41,27 @@ const (
 	// ValueThreshold is the value size from which badger keeps a value in
 	// its value log, not in the LSM tree: the book's DB must be opened
 	// with it (badgerstore.BadgerOptions does) for the limits above.
+	// Events go to the value log whatever their size (inValueLog).
 	ValueThreshold = 1 << 10
 )
+
+// inValueLog reports whether the book keeps k's value in badger's value
+// log whatever its size: a case's events, written once and read rarely
+// (an event stored without its signer chain is 150–500 bytes). In the
+// LSM tree compactions would rewrite them level by level; the case
+// record and the request records, of the same sizes but rewritten or
+// deleted soon, stay in the tree, where what is deleted does not wait
+// for the value log's garbage collection.
+func inValueLog(k string) bool { return strings.HasPrefix(k, pEvent) }
+
+// entry is the badger entry that writes v under k.
+func entry(k, v []byte) *badger.Entry {
+	e := badger.NewEntry(k, v)
+	if inValueLog(string(k)) {
+		e = e.WithValueLog()
+	}
+	return e
+}
 
 // ErrTooLarge is a case command that would write more than one
 // transaction may hold.
@@ -169,7 +189,7 @@ func (w *writer) add(o *overlay) {
 		if v.del {
 			err = w.txn.Delete([]byte(k))
 		} else {
-			err = w.txn.Set([]byte(k), v.val)
+			err = w.txn.SetEntry(entry([]byte(k), v.val))
 		}
 		if err != nil {
 			panic(fmt.Errorf("casebook: write %q: %w", k, err))
@@ -342,7 +362,7 @@ func (o *overlay) note(k string, w write) {
 	// badger's estimate (Txn.checkSize): key, value or a value pointer,
 	// two meta bytes, ten for the version.
 	v := int64(len(w.val))
-	if v >= ValueThreshold {
+	if v >= ValueThreshold || (v > 0 && inValueLog(k)) {
 		v = 12
 	}
 	o.size += int64(len(k)) + v + 2 + 10

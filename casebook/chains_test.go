@@ -272,3 +272,62 @@ func TestChainEncoding(t *testing.T) {
 		}
 	}
 }
+
+// Events go to badger's value log whatever their size, and the case
+// records, rewritten at each event, stay in the LSM tree; so do they
+// after a restore from a stream.
+func TestEventsAreKeptInTheValueLog(t *testing.T) {
+	reg := newRegistry(t)
+	c := newOffice(t, county, reg)
+	for i := range 5 {
+		c.act(c.file(licence, i, Request{}), casework.ActionAccept, nil)
+	}
+	placed := func(b *Book) (events, inLog, cases, casesInLog int) {
+		t.Helper()
+		err := b.db.View(func(txn *badger.Txn) error {
+			it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(prefix)})
+			defer it.Close()
+			for it.Rewind(); it.Valid(); it.Next() {
+				item := it.Item()
+				// A value in the tree is estimated at key and value; one
+				// in the value log at its whole entry there (a header,
+				// the key with its version, the value and a checksum).
+				logged := item.EstimatedSize() > int64(len(item.Key()))+item.ValueSize()
+				switch k := string(item.Key()); {
+				case strings.HasPrefix(k, pEvent):
+					events++
+					if logged {
+						inLog++
+					}
+				case strings.HasPrefix(k, pCase):
+					cases++
+					if logged {
+						casesInLog++
+					}
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	check := func(b *Book, when string) {
+		t.Helper()
+		events, inLog, cases, casesInLog := placed(b)
+		if events != 10 || inLog != events || cases != 5 || casesInLog != 0 {
+			t.Errorf("%s: %d of %d events in the value log, %d of %d case records: want every event, no record", when, inLog, events, casesInLog, cases)
+		}
+	}
+	check(c.book, "applied")
+	var stream bytes.Buffer
+	if _, err := c.book.Stream(&stream); err != nil {
+		t.Fatal(err)
+	}
+	follower := newOffice(t, county, reg)
+	if err := follower.book.Restore(&stream); err != nil {
+		t.Fatal(err)
+	}
+	check(follower.book, "restored")
+}

@@ -143,7 +143,7 @@ func (b *Book) load1(r io.Reader) error {
 			meta = append(meta, [2][]byte{k, v})
 			continue
 		}
-		if err := wb.Set(k, v); err != nil {
+		if err := wb.SetEntry(entry(k, v)); err != nil {
 			return fmt.Errorf("casebook: restore %q: %w", k, err)
 		}
 	}

@@ -79,9 +79,10 @@ func BadgerOptions(dir string, opts DBOptions) badger.Options {
 		// cut, and each raft snapshot syncs it first. So no fsync of
 		// badger's is on the commit path.
 		WithSyncWrites(false).
-		// Event logs and cases above 1 KiB go to the value log: a
-		// transaction then counts them as pointers, and one raft entry's
-		// writes fit in one transaction (casebook.ValueThreshold).
+		// Values of 1 KiB or more go to the value log (and the case
+		// book's events whatever their size: casebook.inValueLog): a
+		// transaction then counts them as pointers, and one raft
+		// entry's writes fit in one transaction (casebook.ValueThreshold).
 		WithValueThreshold(valueThreshold).
 		WithLogger(slogBadger{l: logger.With("component", defaultBadgerLogAttr, "dir", dir)})
 	if opts.County && !opts.Small {

@@ -138,6 +138,7 @@ type Entry struct {
 	// Fields maintained internally.
 	hlen         int // Length of the header.
 	valThreshold int64
+	toValueLog   bool // WithValueLog (yizhan patch)
 }
 
 func (e *Entry) isZero() bool {
@@ -186,6 +187,16 @@ func NewEntry(key, value []byte) *Entry {
 // bits corresponding to the key-value pair of entry.
 func (e *Entry) WithMeta(meta byte) *Entry {
 	e.UserMeta = meta
+	return e
+}
+
+// WithValueLog makes badger keep e's value in the value log whatever its
+// size (an empty value stays in the LSM tree), as it keeps values of
+// ValueThreshold or more: for values written once and read rarely, which
+// compactions then do not rewrite level by level. Ignored in InMemory
+// mode, which has no value log. (yizhan patch: PATCHES.md.)
+func (e *Entry) WithValueLog() *Entry {
+	e.toValueLog = true
 	return e
 }
 

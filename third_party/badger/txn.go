@@ -375,6 +375,11 @@ func (txn *Txn) modify(e *Entry) error {
 		return err
 	}
 
+	if e.toValueLog && !txn.db.opt.InMemory {
+		// yizhan patch (PATCHES.md): a value shorter than 1 byte, none,
+		// stays in the LSM tree; every other goes to the value log.
+		e.valThreshold = 1
+	}
 	if err := txn.checkSize(e); err != nil {
 		return err
 	}

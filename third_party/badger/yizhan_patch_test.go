@@ -1,6 +1,7 @@
 package badger
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -132,4 +133,87 @@ func builderBuffersHeld(t *testing.T) int {
 		}
 	}
 	return 0
+}
+
+// yizhan patch (PATCHES.md): an entry written WithValueLog keeps its value
+// in the value log however small, in the memtable and, once the memtable
+// is written as a table (at close), after a reopen; others under the
+// threshold stay in the LSM tree; an in-memory DB, which has no value
+// log, ignores it.
+func TestYizhanWithValueLog(t *testing.T) {
+	dir := t.TempDir()
+	opt := DefaultOptions(dir).WithLogger(nil).WithMemTableSize(1 << 20).WithValueThreshold(1 << 10)
+	db, err := Open(opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	value := bytes.Repeat([]byte("v"), 100)
+	const keys = 1_000 // one transaction of a 1 MB memtable
+	write := func(db *DB) {
+		t.Helper()
+		err := db.Update(func(txn *Txn) error {
+			for k := range keys {
+				e := NewEntry([]byte(fmt.Sprintf("key-%06d", k)), value)
+				if k%2 == 0 {
+					e = e.WithValueLog()
+				}
+				if err := txn.SetEntry(e); err != nil {
+					return err
+				}
+			}
+			return txn.SetEntry(NewEntry([]byte("empty"), nil).WithValueLog())
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(db *DB, when string, inLog func(k int) bool) {
+		t.Helper()
+		err := db.View(func(txn *Txn) error {
+			for k := range keys {
+				item, err := txn.Get([]byte(fmt.Sprintf("key-%06d", k)))
+				if err != nil {
+					return err
+				}
+				if got := item.meta&bitValuePointer != 0; got != inLog(k) {
+					t.Fatalf("%s: key-%06d in the value log: %v, want %v", when, k, got, inLog(k))
+				}
+				if v, err := item.ValueCopy(nil); err != nil || !bytes.Equal(v, value) {
+					t.Fatalf("%s: key-%06d reads %q, %v", when, k, v, err)
+				}
+			}
+			item, err := txn.Get([]byte("empty"))
+			if err != nil {
+				return err
+			}
+			if item.meta&bitValuePointer != 0 {
+				t.Fatalf("%s: an empty value in the value log", when)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	even := func(k int) bool { return k%2 == 0 }
+	write(db)
+	check(db, "in the memtable", even)
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if db, err = Open(opt); err != nil {
+		t.Fatal(err)
+	}
+	check(db, "reopened", even)
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	mem, err := Open(DefaultOptions("").WithInMemory(true).WithLogger(nil).WithValueThreshold(1 << 10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mem.Close()
+	write(mem)
+	check(mem, "in memory", func(int) bool { return false })
 }
