@@ -310,21 +310,26 @@ func BenchmarkCountyBook(b *testing.B) {
 		c, clerk, cg := benchCounty(b, limitMB)
 		county := c.nodes["county-1"]
 		f := newFiler(clerk, max(total/5, 1))
+		cost := newFilingCost(b, c, "county-1")
 		empty, emptyP50 := f.file(b, min(probe, total), clients)
-		b.Logf("empty book: %.0f cases/s, p50 %s", empty, emptyP50.Round(time.Microsecond))
+		emptyCost := cost.since(b, min(probe, total))
+		b.Logf("empty book: %.0f cases/s, p50 %s; %s", empty, emptyP50.Round(time.Microsecond), emptyCost)
 		start := time.Now()
 		for held := min(probe, total); held < total-probe; {
 			n := min(100_000, total-probe-held)
 			rate, _ := f.file(b, n, clients)
 			held += n
 			rss, _ := rssMB(b, county)
-			fmt.Fprintf(os.Stderr, "%d cases held, %s in: the last %d at %.0f/s, RSS %.0f MB (anonymous %.0f)\n",
-				held, time.Since(start).Round(time.Second), n, rate, rss, procStatus(b, county)["RssAnon:"])
+			fmt.Fprintf(os.Stderr, "%d cases held, %s in: the last %d at %.0f/s, RSS %.0f MB (anonymous %.0f); %s\n",
+				held, time.Since(start).Round(time.Second), n, rate, rss, procStatus(b, county)["RssAnon:"], cost.since(b, n))
 			if cg != nil {
 				fmt.Fprintf(os.Stderr, "  its cgroup: %s\n", strings.Join(strings.Fields(cgroupStatSummary(cg.read(b, "memory.stat"))), " "))
 			}
 		}
+		cost.since(b, 0) // the last window's cost is logged; the full book's starts here
 		full, fullP50 := f.file(b, min(probe, total), clients)
+		fullCost := cost.since(b, min(probe, total))
+		b.Logf("full book: %s", fullCost)
 		saveHeapProfile(b, county, "county")
 		rss, peak := rssMB(b, county)
 		anon := procStatus(b, county)["RssAnon:"]
@@ -360,6 +365,8 @@ func BenchmarkCountyBook(b *testing.B) {
 		b.ReportMetric(empty, "empty-cases/s")
 		b.ReportMetric(full, "full-cases/s")
 		b.ReportMetric(full/empty, "full/empty")
+		b.ReportMetric(emptyCost.cpuMS, "empty-cpu-ms/case")
+		b.ReportMetric(fullCost.cpuMS, "full-cpu-ms/case")
 		b.ReportMetric(rss, "rss-MB")
 		b.ReportMetric(anon, "anon-rss-MB")
 		b.ReportMetric(peak, "peak-rss-MB")
@@ -373,6 +380,59 @@ func BenchmarkCountyBook(b *testing.B) {
 			reportMemoryCgroup(b, cg, county, limitMB)
 		}
 	}
+}
+
+// filingCost follows what a node's process spends on filing, window by
+// window: its CPU time (/proc/<pid>/stat), its major page faults, and
+// the Go collector's cycles (from /metrics).
+type filingCost struct {
+	c                *cluster
+	name             string
+	user, sys        time.Duration
+	majorFaults, gcs float64
+}
+
+// windowCost is what one window of n filings cost.
+type windowCost struct {
+	n                int
+	cpuMS, sysMS     float64 // a case's
+	majorFaults, gcs float64 // the window's
+}
+
+func (w windowCost) String() string {
+	return fmt.Sprintf("CPU %.2f ms a case (%.2f system), %.0f GC cycles, %.0f major faults", w.cpuMS, w.sysMS, w.gcs, w.majorFaults)
+}
+
+func newFilingCost(b *testing.B, c *cluster, name string) *filingCost {
+	f := &filingCost{c: c, name: name}
+	f.since(b, 0)
+	return f
+}
+
+// since returns the cost of the n filings since the last call.
+func (f *filingCost) since(b *testing.B, n int) windowCost {
+	b.Helper()
+	stat := string(procFile(b, f.c.nodes[f.name], "stat"))
+	// After "(comm) ": state is field 3 of proc(5), majflt 12, utime 14,
+	// stime 15 (clock ticks: 100 a second).
+	fields := strings.Fields(stat[strings.LastIndexByte(stat, ')')+2:])
+	num := func(field int) float64 {
+		v, err := strconv.ParseFloat(fields[field-3], 64)
+		if err != nil {
+			b.Fatalf("/proc/<pid>/stat field %d: %v", field, err)
+		}
+		return v
+	}
+	tick := func(v float64) time.Duration { return time.Duration(v) * 10 * time.Millisecond }
+	user, sys, faults := tick(num(14)), tick(num(15)), num(12)
+	gcs := benchMetric(b, f.c, f.name, "go_gc_duration_seconds_count")
+	w := windowCost{n: n, majorFaults: faults - f.majorFaults, gcs: gcs - f.gcs}
+	if n > 0 {
+		w.cpuMS = float64(user+sys-f.user-f.sys) / float64(time.Millisecond) / float64(n)
+		w.sysMS = float64(sys-f.sys) / float64(time.Millisecond) / float64(n)
+	}
+	f.user, f.sys, f.majorFaults, f.gcs = user, sys, faults, gcs
+	return w
 }
 
 // benchMetric reads one gauge or counter without labels but the node's
