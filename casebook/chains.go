@@ -67,10 +67,10 @@ func decodeChain(b []byte) ([][]byte, error) {
 	return chain[:len(chain):len(chain)], nil
 }
 
-// chainRef returns e's chain as the book stores it (its encoding, and the
-// key it is kept under) and the reference that replaces it in the stored
-// event; ok is false for an event without a chain, or whose chain is
-// already a reference (the book never stores one given to it: see Save).
+// chainRef returns a chain as the book stores it (its encoding, the key
+// it is kept under, its hash) and the reference that replaces it in the
+// stored event; ok is false for no chain, or one that is already a
+// reference (saveEvent refuses an event that comes with one).
 func chainRef(chain [][]byte) (enc, k, ref []byte, sum [sha256.Size]byte, ok bool) {
 	if len(chain) == 0 || isChainRef(chain) {
 		return nil, nil, nil, sum, false

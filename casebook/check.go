@@ -103,9 +103,9 @@ func (b *Book) Check(ctx context.Context, reg casework.Registry) ([]string, erro
 		if err != nil {
 			return err
 		}
-		// Each signer chain the events refer to is in the book, as its
-		// events were read (a reader may have had it from the cache of
-		// another book's).
+		// Each signer chain the events refer to is in the book: read
+		// here from the database, as the events' reads may have had it
+		// from the process's cache (chains.go).
 		for sum := range chains {
 			if _, err := readChain(txn, sum); err != nil {
 				bad("%v", err)
