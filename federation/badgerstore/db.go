@@ -57,7 +57,10 @@ const (
 	smallTableBuilderPool = 0
 
 	// Sizes used by DBOptions.County: about 3×(32 MB+15%) of memtables
-	// and 64 MB of decompressed blocks at most.
+	// and 64 MB of decompressed blocks at most, and, as Small, no table
+	// builder's buffer kept between tables: kept, they held the heap
+	// near the county's soft memory limit and the collector ran two to
+	// three times as often (docs/BENCHMARKS.md, session 22).
 	countyMemTableSize   = 32 << 20
 	countyNumMemtables   = 2
 	countyBlockCacheSize = 64 << 20
@@ -89,7 +92,8 @@ func BadgerOptions(dir string, opts DBOptions) badger.Options {
 		o = o.
 			WithMemTableSize(countyMemTableSize).
 			WithNumMemtables(countyNumMemtables).
-			WithBlockCacheSize(countyBlockCacheSize)
+			WithBlockCacheSize(countyBlockCacheSize).
+			WithTableBuilderPool(0)
 	}
 	if opts.Small {
 		o = o.

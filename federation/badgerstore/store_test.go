@@ -353,3 +353,18 @@ func TestOpenDBOptionsForTheCaseBook(t *testing.T) {
 		}
 	}
 }
+
+// Villages, townships and counties keep no table builder's buffer
+// between tables (each as large as the table it built: in the Go heap,
+// they held a county near its soft memory limit); badger's default
+// profile, for tools, keeps upstream's eight.
+func TestNodeProfilesKeepNoTableBuilders(t *testing.T) {
+	for _, opts := range []DBOptions{{Small: true}, {County: true}} {
+		if got := BadgerOptions(t.TempDir(), opts).TableBuilderPool; got != 0 {
+			t.Errorf("%+v: TableBuilderPool %d, want 0", opts, got)
+		}
+	}
+	if got := BadgerOptions(t.TempDir(), DBOptions{}).TableBuilderPool; got != 8 {
+		t.Errorf("the default profile: TableBuilderPool %d, want upstream's 8", got)
+	}
+}
