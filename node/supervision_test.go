@@ -319,16 +319,28 @@ func TestLeaderChangeIssuesNoSecondCard(t *testing.T) {
 	})
 	leader := f.countyLeader()
 	clerk := dial(t, leader).login("clerk", password)
-	filed, err := caseClient(t, clerk).FileCase(clerk.ctx(), &yizhanv1.FileCaseRequest{ItemCode: tobacco().Code,
-		Applicant: &yizhanv1.Applicant{Name: "韦丽", IdNumber: applicantID, Phone: "13907710001"},
-		Materials: []*yizhanv1.SubmittedMaterial{{Name: "申请表", Copies: 1}}})
+	// A busy machine can cost a new county leader its lease: the clerk
+	// sends a write again with its request ID while the office says so.
+	var filed *yizhanv1.CaseResponse
+	var err error
+	waitFor(t, "the filing", func() bool {
+		filed, err = caseClient(t, clerk).FileCase(clerk.ctx(), &yizhanv1.FileCaseRequest{ItemCode: tobacco().Code,
+			Applicant: &yizhanv1.Applicant{Name: "韦丽", IdNumber: applicantID, Phone: "13907710001"},
+			Materials: []*yizhanv1.SubmittedMaterial{{Name: "申请表", Copies: 1}}, RequestId: "late-case"})
+		return !retryable(err)
+	}, 20*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
 	n := filed.GetCase().GetNumber()
-	if _, err := caseClient(t, clerk).Accept(clerk.ctx(), &yizhanv1.CaseActionRequest{Number: n}); err != nil {
+	waitFor(t, "the acceptance", func() bool {
+		_, err = caseClient(t, clerk).Accept(clerk.ctx(), &yizhanv1.CaseActionRequest{Number: n, RequestId: "late-case-accept"})
+		return !retryable(err)
+	}, 20*time.Second)
+	if err != nil {
 		t.Fatal(err)
 	}
+	leader = f.countyLeader()              // the one that sweeps
 	skew.Store(int64(30 * 24 * time.Hour)) // past its 10 promised working days
 	red := func(nd *node.Node) []*yizhanv1.Card {
 		cs, _, err := nd.Office().Cases().Cards(casebook.CardQuery{CaseNumber: n, Rule: yizhanv1.CardRule_CARD_RULE_OVERDUE})
