@@ -218,7 +218,12 @@ func (o *Office) Answered(r raftgroup.Request) (proto.Message, uint64, bool, err
 // when a target is unreachable the next is tried. A status error from a
 // reached node is returned as it is.
 func (o *Office) ForwardRegistry(ctx context.Context, call func(ctx context.Context, conn *grpc.ClientConn) error) error {
-	targets := o.routes.RegistryTargets()
+	var targets []forward.Target
+	if o.IsCounty() {
+		targets = o.leaderTargets(ctx, o.routes.RegistryTargets)
+	} else {
+		targets = o.routes.RegistryTargets()
+	}
 	if len(targets) == 0 {
 		if o.IsCounty() {
 			return reason.Status(reason.NoLeader, "the county office has no leader: try again shortly", reason.Meta{"office": o.cfg.Office}, 0).Err()
@@ -257,10 +262,29 @@ func (o *Office) ReadUp(ctx context.Context, call func(ctx context.Context, conn
 
 // ForwardToLeader sends a request to this office's leader.
 func (o *Office) ForwardToLeader(ctx context.Context, call func(ctx context.Context, conn *grpc.ClientConn) error) error {
-	if _, id := o.cfg.Group.Leader(); id == "" {
+	targets := o.leaderTargets(ctx, o.routes.LeaderTargets)
+	if len(targets) == 0 {
 		return reason.Status(reason.NoLeader, fmt.Sprintf("office %s has no leader", o.cfg.Office), reason.Meta{"office": o.cfg.Office}, 0).Err()
 	}
-	return o.fwd.Send(ctx, o.routes.LeaderTargets(), call)
+	return o.fwd.Send(ctx, targets, call)
+}
+
+// leaderTargets lists where this office's leader is reached (found by
+// routes). During an election it waits for the leader (Group.AwaitLeader,
+// a bounded hold) rather than answer at once or send the call round the
+// other nodes; none when none came. When this node is the leader (it won
+// the election, or won it since the caller tried here), the call goes to
+// its own peer server, as to any leader: the caller's local attempt was
+// refused before.
+func (o *Office) leaderTargets(ctx context.Context, routes func() []forward.Target) []forward.Target {
+	_, id := o.cfg.Group.AwaitLeader(ctx)
+	switch id {
+	case "":
+		return nil
+	case o.routes.Node:
+		return []forward.Target{{Addr: o.routes.PeerAddr, Office: o.cfg.Office}}
+	}
+	return routes()
 }
 
 // ForwardToOffice sends a request to a node of another office, known from

@@ -250,6 +250,9 @@ func fastTiming() raftgroup.Timing {
 	return raftgroup.Timing{
 		HeartbeatTimeout: 400 * time.Millisecond, ElectionTimeout: 400 * time.Millisecond,
 		LeaderLeaseTimeout: 200 * time.Millisecond, CommitTimeout: 5 * time.Millisecond, NudgeQuiet: 2 * time.Millisecond,
+		// A write waits this long for an election (a lost lease on a busy
+		// machine) before it is answered NO_LEADER.
+		LeaderHold:       3 * time.Second,
 		SnapshotInterval: 2 * time.Second, SnapshotThreshold: 512, TrailingLogs: 256,
 	}
 }

@@ -364,7 +364,7 @@ var defs = []Def{
 		Meaning: "the node asked is no longer its office's leader; the write was not proposed",
 		zh:      t("系统正在切换主节点，操作未执行，请稍后重试。")},
 	{Reason: NoLeader, Code: codes.Unavailable, Retry: RetrySafe, Keys: []string{"office"}, Example: Meta{"office": "450122000000"},
-		Meaning: "the office has no leader (an election is under way, or too few of its nodes are up); nothing was done",
+		Meaning: "the office had no leader for as long as a write waits for one (too few of its nodes are up, or an election takes longer); nothing was done",
 		zh:      t("办事点[ {office} ]暂时没有主节点（可能正在选举），操作未执行，请稍后重试。")},
 	{Reason: CatchingUp, Code: codes.Unavailable, Retry: RetrySafe,
 		Meaning: "the office's new leader is still applying what its predecessor committed; nothing was proposed",

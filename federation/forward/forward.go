@@ -16,6 +16,10 @@ import (
 // targets remain to be tried (Forwarder.AttemptTimeout when zero).
 const DefaultAttemptTimeout = 3 * time.Second
 
+// catchingUpPause is how long a call waits before it asks again a leader
+// that answered CATCHING_UP.
+const catchingUpPause = 20 * time.Millisecond
+
 // Forwarder sends calls on to other nodes over the peer pool.
 type Forwarder struct {
 	peers          *Peers
@@ -37,7 +41,9 @@ func NewForwarder(peers *Peers, attemptTimeout time.Duration) *Forwarder {
 // caller's deadline or 10 s. A target that answers Unavailable (or cannot be
 // dialled) is skipped: it did nothing. Any other answer, error or not, is
 // the answer; so is OUTCOME_UNKNOWN whatever its code, for the write may
-// have been applied there and must not be proposed again elsewhere.
+// have been applied there and must not be proposed again elsewhere. A
+// target that answers CATCHING_UP (a leader just elected, applying what
+// its predecessor committed) is asked again for up to the attempt timeout.
 func (f *Forwarder) Send(ctx context.Context, targets []Target, call func(ctx context.Context, conn *grpc.ClientConn) error) error {
 	return f.forward(ctx, targets, false, call)
 }
@@ -76,6 +82,19 @@ func (f *Forwarder) forward(ctx context.Context, targets []Target, read bool, ca
 			actx, cancel = context.WithTimeout(fctx, f.attemptTimeout)
 		}
 		err = call(actx, conn)
+		// A new leader still applying its predecessor's entries did
+		// nothing and will be ready in a moment (a barrier): ask it
+		// again, for at most the attempt timeout, rather than pass over
+		// the one node that can take the call.
+		for ready := time.Now().Add(f.attemptTimeout); reason.StatusReason(err) == reason.CatchingUp && time.Now().Before(ready); {
+			select {
+			case <-actx.Done():
+			case <-time.After(catchingUpPause):
+				err = call(actx, conn)
+				continue
+			}
+			break
+		}
 		attemptTimedOut := actx.Err() != nil && fctx.Err() == nil
 		cancel()
 		if err == nil {

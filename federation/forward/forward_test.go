@@ -63,3 +63,52 @@ func TestForwardStopsAtAnUnknownOutcome(t *testing.T) {
 		}
 	})
 }
+
+// A leader just elected answers CATCHING_UP until it has applied what its
+// predecessor committed: it is asked again, not passed over, for at most
+// the attempt timeout; then the next target is tried.
+func TestForwardAsksACatchingUpLeaderAgain(t *testing.T) {
+	ca := pki.NewTestCA(t)
+	peers := NewPeers(pki.NewTestBundle(t, ca, pki.Identity{Office: "450122101203", Node: "dongcun-1"}), nil)
+	defer peers.Close()
+	f := NewForwarder(peers, 300*time.Millisecond)
+	targets := []Target{{"leader.invalid:7001", "450122000000"}, {"follower.invalid:7001", "450122000000"}}
+	catchingUp := reason.Err(reason.CatchingUp, "federation: not the office leader: the office leader is still applying its log")
+
+	t.Run("ready after three tries", func(t *testing.T) {
+		var asked []string
+		err := f.Send(context.Background(), targets, func(_ context.Context, conn *grpc.ClientConn) error {
+			asked = append(asked, conn.Target())
+			if len(asked) <= 3 {
+				return catchingUp
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("answer %v, want the leader's once ready", err)
+		}
+		for _, a := range asked {
+			if a != targets[0].Addr {
+				t.Errorf("asked %v: the follower was tried while the leader was catching up", asked)
+				break
+			}
+		}
+		if len(asked) != 4 {
+			t.Errorf("asked %d times, want 4", len(asked))
+		}
+	})
+	t.Run("never ready", func(t *testing.T) {
+		perTarget := map[string]int{}
+		start := time.Now()
+		err := f.Send(context.Background(), targets, func(_ context.Context, conn *grpc.ClientConn) error {
+			perTarget[conn.Target()]++
+			return catchingUp
+		})
+		if d := time.Since(start); d < 600*time.Millisecond || d > 3*time.Second {
+			t.Errorf("answered after %s, want about two attempt timeouts (300 ms each)", d)
+		}
+		if status.Code(err) != codes.Unavailable || perTarget[targets[0].Addr] < 2 || perTarget[targets[1].Addr] < 2 {
+			t.Errorf("answer %v after %v, want Unavailable after asking each target again", err, perTarget)
+		}
+	})
+}

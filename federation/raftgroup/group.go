@@ -49,7 +49,12 @@ type Timing struct {
 	// before it is part of a stream of writes, whose followers are nudged
 	// only once the stream has been quiet that long; any other is nudged
 	// at once (Group.committed). Zero nudges every commit at once.
-	NudgeQuiet        time.Duration
+	NudgeQuiet time.Duration
+	// LeaderHold is how long a write that finds its office with no
+	// leader (an election under way) waits for one before it is answered
+	// NO_LEADER (Group.AwaitLeader). Zero is three election timeouts:
+	// an election takes one to two, and its vote a round trip.
+	LeaderHold        time.Duration
 	SnapshotInterval  time.Duration
 	SnapshotThreshold uint64
 	TrailingLogs      uint64
@@ -468,6 +473,36 @@ func (g *Group) IsLeader() bool { return g.raft.State() == raft.Leader }
 func (g *Group) Leader() (addr, id string) {
 	a, i := g.raft.LeaderWithID()
 	return string(a), string(i)
+}
+
+// AwaitLeader returns the office's leader as Leader does, waiting for
+// one while there is none, for at most the timing's LeaderHold or until
+// ctx ends: a write that meets an election is carried through it rather
+// than answered "no leader" (id "" when none came in time).
+func (g *Group) AwaitLeader(ctx context.Context) (addr, id string) {
+	if addr, id = g.Leader(); id != "" {
+		return addr, id
+	}
+	hold := g.cfg.Timing.LeaderHold
+	if hold <= 0 {
+		hold = 3 * g.cfg.Timing.ElectionTimeout
+	}
+	timer := time.NewTimer(hold)
+	defer timer.Stop()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return "", ""
+		case <-timer.C:
+			return "", ""
+		case <-tick.C:
+			if addr, id = g.Leader(); id != "" {
+				return addr, id
+			}
+		}
+	}
 }
 
 // LeaderCh is notified of leadership changes of this node.
