@@ -233,6 +233,10 @@ func (o *Office) ForwardRegistry(ctx context.Context, call func(ctx context.Cont
 	return o.fwd.Send(ctx, targets, call)
 }
 
+// Arrivals is how many cases came into this office's hands by mail
+// through this node since it started (mail.Mail.Arrivals).
+func (o *Office) Arrivals() uint64 { return o.mail.Arrivals() }
+
 // Feed returns the state of the registry feed (below the county).
 func (o *Office) Feed() feed.Status { return o.feed.Status() }
 

@@ -115,6 +115,10 @@ func newMetrics(n *Node) *metrics {
 	gauge("yizhan_cases_stranded", "The office's cases waiting for a step no office may do under the grants in force, at the last reroute sweep on this node (its leader; -1: none yet): grant the item's right to an office on their route.", func() float64 {
 		return float64(n.svc.Stranded())
 	})
+	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "yizhan_reroute_walks_total", Help: "Walks of the office's queue by the reroute sweep on this node: one after a registry change, a grant starting or ending, a case come in by mail, or an hour.",
+		ConstLabels: labels,
+	}, func() float64 { return float64(n.svc.RerouteWalks()) }))
 	gauge("yizhan_case_delivery_failing_offices", "Offices this node's case mail is failing to reach now.", func() float64 {
 		return float64(len(n.office.DeliveryErrors()))
 	})

@@ -2,11 +2,14 @@ package node_test
 
 import (
 	"slices"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 	"github.com/yizhan-gov/yizhan/casework"
@@ -166,4 +169,77 @@ func TestACaseNoOfficeMayTakeOnIsCounted(t *testing.T) {
 	waitFor(t, "the count to clear once the county may accept again", func() bool {
 		return metricValue(t, countyNode, "yizhan_cases_stranded") == "0"
 	}, 20*time.Second)
+}
+
+// The reroute sweep walks the office's cases only when a right may have
+// been lost: a grant's end passing with the time reroutes a case at the
+// township without any registry change, while between such moments the
+// sweep, run every 50 ms, leaves the queue unread
+// (yizhan_reroute_walks_total).
+func TestTheRerouteSweepWalksWhenARightMayBeLost(t *testing.T) {
+	var skew atomic.Int64
+	f := newTunedCaseFed(t, 1, func(_ string, c *node.Config) {
+		c.RerouteSweepInterval = 50 * time.Millisecond
+		c.Now = func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
+	})
+	ctx := f.admin.ctx()
+	until := time.Now().Add(10 * time.Minute)
+	if _, err := f.admin.reg.CreateGrant(ctx, &yizhanv1.CreateGrantRequest{Grant: &yizhanv1.Grant{
+		ItemCode: tobacco().Code, OfficeCode: township, Rights: []yizhanv1.Right{yizhanv1.Right_RIGHT_ACCEPT},
+		ValidUntil: timestamppb.New(until)}}); err != nil {
+		t.Fatal(err)
+	}
+	idx := f.nodes["county-1"].Registry().Index()
+	for _, n := range f.nodes {
+		waitFor(t, n.Name()+" has the grant", func() bool { return n.Registry().Index() >= idx }, 20*time.Second)
+	}
+	agent := dial(t, f.nodes["dongcun-1"]).login("dongcun", password)
+	filed := fileTobacco(t, agent, "李四")
+	number := filed.GetNumber()
+	if got := stepAt(filed.GetRoute(), yizhanv1.Right_RIGHT_ACCEPT); got != township {
+		t.Fatalf("filed with its acceptance at %q, want the township", got)
+	}
+	townNode := f.nodes["chengguan-1"]
+	waitFor(t, "the township holds the case", func() bool { return received(townNode, number) }, 20*time.Second)
+
+	walks := func() int {
+		v, err := strconv.Atoi(metricValue(t, townNode, "yizhan_reroute_walks_total"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	// The case came in by mail: one walk for it, then quiet.
+	var before int
+	waitFor(t, "the sweep's walks to settle", func() bool {
+		w := walks()
+		time.Sleep(300 * time.Millisecond)
+		before = walks()
+		return w > 0 && before == w
+	}, 20*time.Second)
+	time.Sleep(time.Second) // twenty sweeps
+	if after := walks(); after > before+2 {
+		t.Errorf("the sweep walked the queue %d times in twenty sweeps with nothing changed", after-before)
+	}
+	if c, _ := townNode.Office().Cases().Case(number); stepAt(c.GetRoute(), yizhanv1.Right_RIGHT_ACCEPT) != township {
+		t.Fatalf("rerouted before the grant ended: %v", c.GetRoute())
+	}
+
+	// Twenty minutes on, the grant has ended: the township reroutes the
+	// case to the county, the registry unchanged.
+	skew.Store(int64(20 * time.Minute))
+	countyNode := f.nodes["county-1"]
+	waitFor(t, "the county holds the case", func() bool { return received(countyNode, number) }, 20*time.Second)
+	if got := countyNode.Registry().Index(); got != idx {
+		t.Errorf("the registry moved from %d to %d: the test meant the time alone to end the grant", idx, got)
+	}
+	n := 0
+	for _, e := range countyNode.Office().Cases().Events(number) {
+		if e.GetType() == yizhanv1.EventType_EVENT_TYPE_REROUTED {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("the case was rerouted %d times, want once", n)
+	}
 }

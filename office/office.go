@@ -45,6 +45,10 @@ type Service struct {
 	// found waiting for a step no office may do under the grants in
 	// force (SweepReroutes); -1 before the first sweep on this node.
 	stranded atomic.Int64
+
+	walkMu   sync.Mutex // guards lastWalk
+	lastWalk rerouteWalk
+	walks    atomic.Uint64 // the reroute sweep's walks of the queue on this node
 }
 
 // New returns the service layer over a node's part of its office.

@@ -19,11 +19,30 @@ import (
 // where it is. It walks the office's queue (the cases it owns and that
 // are not over), reading a case's log only when its step's right is lost.
 // It returns how many cases it rerouted. The leader only (see Leading).
+//
+// A right is lost only when the registry changes, when a grant starts,
+// ends or is revoked with the passing of time, or when a case comes in by
+// mail routed under another office's registry; a case this office routes
+// itself is routed under the grants in force. So the walk is skipped when
+// none of these happened since the last complete walk of this node's
+// term as leader, and made at least every rerouteWalkAtLeast whatever
+// happened: an office with many cases open (a county's million, filed and
+// never taken up, in BenchmarkCountyBook) does not read them all each
+// minute for nothing.
 func (s *Service) SweepReroutes(ctx context.Context) (int, error) {
 	if err := s.Leading(); err != nil {
 		return 0, err
 	}
 	book, reg, now := s.fed.Cases(), s.fed.Registry(), s.now()
+	mark := rerouteMark{term: s.fed.Group().CurrentTerm(), registry: reg.Index(), arrivals: s.fed.Arrivals()}
+	s.walkMu.Lock()
+	defer s.walkMu.Unlock()
+	if last := s.lastWalk; last.mark == mark && !now.Before(last.at) && now.Sub(last.at) < rerouteWalkAtLeast &&
+		!reg.GrantsChangeBetween(last.at, now) {
+		return 0, nil
+	}
+	s.lastWalk = rerouteWalk{} // until this walk is complete
+	s.walks.Add(1)
 	var lost []string
 	token := ""
 	for {
@@ -41,6 +60,7 @@ func (s *Service) SweepReroutes(ctx context.Context) (int, error) {
 		}
 		token = next
 	}
+	complete := ctx.Err() == nil
 	rerouted := 0
 	var stranded []string
 	for _, number := range lost {
@@ -49,12 +69,16 @@ func (s *Service) SweepReroutes(ctx context.Context) (int, error) {
 		case errors.Is(err, raftgroup.ErrNotLeader) || ctx.Err() != nil:
 			return rerouted, err
 		case err != nil:
+			complete = false // the next sweep walks again
 			s.log.Warn("a case was not rerouted", "case", number, "err", err)
 		case ok:
 			rerouted++
 		case waits:
 			stranded = append(stranded, number)
 		}
+	}
+	if complete {
+		s.lastWalk = rerouteWalk{mark: mark, at: now}
 	}
 	s.stranded.Store(int64(len(stranded)))
 	if len(stranded) > 0 {
@@ -63,6 +87,30 @@ func (s *Service) SweepReroutes(ctx context.Context) (int, error) {
 	}
 	return rerouted, nil
 }
+
+// rerouteWalkAtLeast is how often the reroute sweep walks the office's
+// queue when nothing it knows of could have lost a case its step's right
+// (SweepReroutes): a bound on what it cannot see, such as a case routed
+// at the very moment the registry changed.
+const rerouteWalkAtLeast = time.Hour
+
+// rerouteMark is what a right lost depends on besides time: the term
+// this node leads in (cases may have come in under another leader), the
+// registry's index, and how many cases came in by mail here.
+type rerouteMark struct {
+	term, registry, arrivals uint64
+}
+
+// rerouteWalk is the last complete walk of the reroute sweep: its mark
+// and when (zero: none).
+type rerouteWalk struct {
+	mark rerouteMark
+	at   time.Time
+}
+
+// RerouteWalks is how many times the reroute sweep has walked the
+// office's queue on this node (the metric yizhan_reroute_walks_total).
+func (s *Service) RerouteWalks() uint64 { return s.walks.Load() }
 
 // Stranded is how many of the office's cases the last reroute sweep on
 // this node found waiting for a step no office may do now (-1: no sweep

@@ -314,6 +314,27 @@ func (s *state) rights(itemCode, officeCode string, officeTier yizhanv1.Tier, at
 	return out
 }
 
+// GrantsChangeBetween reports whether a grant starts, ends or is revoked
+// at a time in (from, to]: with the registry unchanged, the rights of an
+// office (Rights) change with time only then.
+func (r *Registry) GrantsChangeBetween(from, to time.Time) bool {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	in := func(t interface{ AsTime() time.Time }) bool {
+		at := t.AsTime()
+		return at.After(from) && !at.After(to)
+	}
+	for _, gs := range r.st.grantsByItem {
+		for _, g := range gs {
+			if (g.GetValidFrom() != nil && in(g.GetValidFrom())) || (g.GetValidUntil() != nil && in(g.GetValidUntil())) ||
+				(g.GetRevokedAt() != nil && in(g.GetRevokedAt())) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // Rights returns what the office may do for the item at at: the union of
 // the rights of the active grants naming the office or its tier, sorted.
 // It is empty when no grant applies (or the code is not a division code).

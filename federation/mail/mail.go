@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -102,7 +103,18 @@ type Mail struct {
 	pushers      map[string]*pusher       // by destination: scanned files on their way up
 	runCtx       context.Context          // Run's, for the pushers
 	wake         chan struct{}            // a pusher finished a file: messages may go
+
+	// arrivals counts the cases this node has had come into the office's
+	// hands by mail (Arrivals).
+	arrivals atomic.Uint64
 }
+
+// Arrivals is how many cases this node, leading, has had come into the
+// office's hands by mail since it started: handed to it by a neighbour,
+// or taken back after a restore. Such a case comes routed under another
+// office's registry, which may be behind this one's: the reroute sweep
+// looks at the office's cases again after one.
+func (ml *Mail) Arrivals() uint64 { return ml.arrivals.Load() }
 
 // New returns the case mail of a node. Run sends; Receive receives.
 func New(cfg Config) *Mail {
@@ -167,6 +179,11 @@ func (ml *Mail) Receive(ctx context.Context, req *peerv1.DeliverCasesRequest) (*
 		}
 		r, _ := v.(*peerv1.DeliverCasesResponse)
 		receipts = r.GetReceipts()
+		for _, m := range accepted {
+			if m.GetHandoffTo() == ml.cfg.Office {
+				ml.arrivals.Add(1)
+			}
+		}
 	}
 	next := 0
 	for i, m := range req.GetMessages() {
@@ -248,6 +265,7 @@ func (ml *Mail) TakeBack(ctx context.Context, from string, msgs []*peerv1.CaseMe
 		if err != nil {
 			return refused, err
 		}
+		ml.arrivals.Add(1)
 		for _, r := range v.(*peerv1.DeliverCasesResponse).GetReceipts() {
 			if r.GetRefused() != "" {
 				ml.log.Warn("refused a case taken back", "case", r.GetCaseNumber(), "from", from, "err", r.GetRefused())
