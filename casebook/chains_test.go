@@ -159,14 +159,7 @@ func TestABookOfFormatOneReadsAsItIs(t *testing.T) {
 	c.sameAsMemory()
 	c.check()
 
-	var stream bytes.Buffer
-	if _, err := c.book.Stream(&stream); err != nil {
-		t.Fatal(err)
-	}
-	follower := newOffice(t, county, reg)
-	if err := follower.book.Restore(&stream); err != nil {
-		t.Fatal(err)
-	}
+	follower := c.restoredCopy()
 	want, _, _ := c.book.Digest()
 	got, _, _ := follower.book.Digest()
 	if !bytes.Equal(got, want) {
@@ -321,13 +314,6 @@ func TestEventsAreKeptInTheValueLog(t *testing.T) {
 		}
 	}
 	check(c.book, "applied")
-	var stream bytes.Buffer
-	if _, err := c.book.Stream(&stream); err != nil {
-		t.Fatal(err)
-	}
-	follower := newOffice(t, county, reg)
-	if err := follower.book.Restore(&stream); err != nil {
-		t.Fatal(err)
-	}
+	follower := c.restoredCopy()
 	check(follower.book, "restored")
 }

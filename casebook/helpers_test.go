@@ -1,6 +1,7 @@
 package casebook
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"strings"
@@ -129,6 +130,20 @@ func signerChain(office string) [][]byte {
 func newOffice(t testing.TB, code string, reg *registry.Registry) *office {
 	return &office{t: t, code: code, book: openBook(t, openDB(t, t.TempDir()), code), mem: casework.NewBook(code),
 		reg: reg, index: 100, seqs: map[string]uint32{}, now: t0, step: time.Minute, chain: signerChain(code)}
+}
+
+// restoredCopy is a new office of o's code, its book restored from a
+// stream of o's (a follower after a raft snapshot).
+func (o *office) restoredCopy() *office {
+	var stream bytes.Buffer
+	if _, err := o.book.Stream(&stream); err != nil {
+		o.t.Fatal(err)
+	}
+	c := newOffice(o.t, o.code, o.reg)
+	if err := c.book.Restore(&stream); err != nil {
+		o.t.Fatal(err)
+	}
+	return c
 }
 
 // apply applies a command as the next raft entry, to both books, and
