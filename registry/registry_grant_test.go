@@ -272,3 +272,37 @@ func TestGrantsFilter(t *testing.T) {
 		}
 	}
 }
+
+// GrantsChangeBetween tells the reroute sweep when the time alone may
+// have changed an office's rights: at a grant's start, end or revocation
+// in (from, to], and at no other time.
+func TestGrantsChangeBetween(t *testing.T) {
+	r := newCountyWithItem(t)
+	from, until := t0.AddDate(0, 0, 10), t0.AddDate(0, 0, 20)
+	mustApply(t, r, createGrant(&yizhanv1.Grant{ItemCode: "YC", OfficeCode: village, Rights: []yizhanv1.Right{accept},
+		ValidFrom: ts(from), ValidUntil: ts(until)}))
+	revoked := mustApply(t, r, createGrant(&yizhanv1.Grant{ItemCode: "YC", Tier: yizhanv1.Tier_TIER_TOWNSHIP, Rights: []yizhanv1.Right{accept}})).(*yizhanv1.Grant)
+	cmd := revokeGrant(revoked.GetId())
+	revokedAt := t0.AddDate(0, 0, 30)
+	cmd.AtUnixNano = revokedAt.UnixNano()
+	mustApply(t, r, cmd)
+	day := 24 * time.Hour
+	for _, tc := range []struct {
+		name     string
+		from, to time.Time
+		want     bool
+	}{
+		{"before any change (the first grant's start is t0, not after it)", t0, from.Add(-time.Second), false},
+		{"over a start", from.Add(-day), from.Add(day), true},
+		{"ending at a start", from.Add(-day), from, true},
+		{"starting at a start", from, from.Add(day), false},
+		{"between the start and the end", from.Add(time.Second), until.Add(-time.Second), false},
+		{"over an end", until.Add(-time.Second), until, true},
+		{"over a revocation", revokedAt.Add(-day), revokedAt.Add(day), true},
+		{"after every change", revokedAt, revokedAt.Add(365 * day), false},
+	} {
+		if got := r.GrantsChangeBetween(tc.from, tc.to); got != tc.want {
+			t.Errorf("%s: GrantsChangeBetween(%v, %v) = %v, want %v", tc.name, tc.from, tc.to, got, tc.want)
+		}
+	}
+}
