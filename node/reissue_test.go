@@ -105,13 +105,7 @@ func TestReissueRelayedOnWhenTheVillageCopyLags(t *testing.T) {
 	if got := resp.GetCase().GetOwnerOffice(); got != county {
 		t.Errorf("the answer came from a copy owned by %q, want the county", got)
 	}
-	n := 0
-	for _, e := range countyNode.Office().Cases().Events(number) {
-		if e.GetType() == yizhanv1.EventType_EVENT_TYPE_QUERY_CODE_REISSUED {
-			n++
-		}
-	}
-	if n != 1 {
+	if n := eventsOfType(countyNode, number, yizhanv1.EventType_EVENT_TYPE_QUERY_CODE_REISSUED); n != 1 {
 		t.Errorf("the county recorded %d reissues, want 1", n)
 	}
 

@@ -36,18 +36,8 @@ func TestCasesInFlightAreReroutedAfterTheirGrantIsRevoked(t *testing.T) {
 		OfficeCode: township, Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_CLERK, yizhanv1.Role_ROLE_REVIEWER}}, Password: password}); err != nil {
 		t.Fatal(err)
 	}
-	idx := f.nodes["county-1"].Registry().Index()
-	for _, n := range f.nodes {
-		waitFor(t, n.Name()+" has the grant", func() bool { return n.Registry().Index() >= idx }, 20*time.Second)
-	}
-	agent := dial(t, f.nodes["dongcun-1"]).login("dongcun", password)
-	filed := fileTobacco(t, agent, "李四")
-	number := filed.GetNumber()
-	if got := stepAt(filed.GetRoute(), yizhanv1.Right_RIGHT_ACCEPT); got != township {
-		t.Fatalf("filed with its acceptance at %q, want the township", got)
-	}
+	agent, number := fileForTownship(t, f)
 	townNode, countyNode := f.nodes["chengguan-1"], f.nodes["county-1"]
-	waitFor(t, "the township holds the case", func() bool { return received(townNode, number) }, 20*time.Second)
 	accepted := fileTobacco(t, agent, "韦小梅").GetNumber()
 	waitFor(t, "the township holds the second case", func() bool { return received(townNode, accepted) }, 20*time.Second)
 	town := dial(t, townNode).login("town", password)
@@ -88,13 +78,7 @@ func TestCasesInFlightAreReroutedAfterTheirGrantIsRevoked(t *testing.T) {
 	if stepAt(c2.GetRoute(), yizhanv1.Right_RIGHT_ACCEPT) != township || stepAt(c2.GetRoute(), yizhanv1.Right_RIGHT_REVIEW) != county {
 		t.Errorf("the accepted case's route: %v", c2.GetRoute())
 	}
-	n := 0
-	for _, e := range countyNode.Office().Cases().Events(accepted) {
-		if e.GetType() == yizhanv1.EventType_EVENT_TYPE_REROUTED {
-			n++
-		}
-	}
-	if n != 1 {
+	if n := eventsOfType(countyNode, accepted, yizhanv1.EventType_EVENT_TYPE_REROUTED); n != 1 {
 		t.Errorf("the accepted case was rerouted %d times", n)
 	}
 	if _, err := caseClient(t, clerk).Review(clerk.ctx(), &yizhanv1.CaseActionRequest{Number: accepted, Reason: "同意", Conclusion: yizhanv1.Conclusion_CONCLUSION_AGREE}); err != nil {
@@ -114,6 +98,37 @@ func TestCasesInFlightAreReroutedAfterTheirGrantIsRevoked(t *testing.T) {
 		}
 		return false
 	}, 20*time.Second)
+}
+
+// fileForTownship waits until every node holds the registry as the county
+// has it now, files a tobacco case at the village with the agent, checks
+// that its acceptance is routed to the township, and waits until the
+// township holds it.
+func fileForTownship(t *testing.T, f *caseFed) (agent *client, number string) {
+	t.Helper()
+	idx := f.nodes["county-1"].Registry().Index()
+	for _, n := range f.nodes {
+		waitFor(t, n.Name()+" has the registry", func() bool { return n.Registry().Index() >= idx }, 20*time.Second)
+	}
+	agent = dial(t, f.nodes["dongcun-1"]).login("dongcun", password)
+	filed := fileTobacco(t, agent, "李四")
+	if got := stepAt(filed.GetRoute(), yizhanv1.Right_RIGHT_ACCEPT); got != township {
+		t.Fatalf("filed with its acceptance at %q, want the township", got)
+	}
+	town := f.nodes["chengguan-1"]
+	waitFor(t, "the township holds the case", func() bool { return received(town, filed.GetNumber()) }, 20*time.Second)
+	return agent, filed.GetNumber()
+}
+
+// eventsOfType is how many events of type typ node n holds of the case.
+func eventsOfType(n *node.Node, number string, typ yizhanv1.EventType) int {
+	k := 0
+	for _, e := range n.Office().Cases().Events(number) {
+		if e.GetType() == typ {
+			k++
+		}
+	}
+	return k
 }
 
 // stepAt is the office of the route's step with the right, or "".
@@ -190,17 +205,8 @@ func TestTheRerouteSweepWalksWhenARightMayBeLost(t *testing.T) {
 		t.Fatal(err)
 	}
 	idx := f.nodes["county-1"].Registry().Index()
-	for _, n := range f.nodes {
-		waitFor(t, n.Name()+" has the grant", func() bool { return n.Registry().Index() >= idx }, 20*time.Second)
-	}
-	agent := dial(t, f.nodes["dongcun-1"]).login("dongcun", password)
-	filed := fileTobacco(t, agent, "李四")
-	number := filed.GetNumber()
-	if got := stepAt(filed.GetRoute(), yizhanv1.Right_RIGHT_ACCEPT); got != township {
-		t.Fatalf("filed with its acceptance at %q, want the township", got)
-	}
+	_, number := fileForTownship(t, f)
 	townNode := f.nodes["chengguan-1"]
-	waitFor(t, "the township holds the case", func() bool { return received(townNode, number) }, 20*time.Second)
 
 	walks := func() int {
 		v, err := strconv.Atoi(metricValue(t, townNode, "yizhan_reroute_walks_total"))
@@ -233,13 +239,7 @@ func TestTheRerouteSweepWalksWhenARightMayBeLost(t *testing.T) {
 	if got := countyNode.Registry().Index(); got != idx {
 		t.Errorf("the registry moved from %d to %d: the test meant the time alone to end the grant", idx, got)
 	}
-	n := 0
-	for _, e := range countyNode.Office().Cases().Events(number) {
-		if e.GetType() == yizhanv1.EventType_EVENT_TYPE_REROUTED {
-			n++
-		}
-	}
-	if n != 1 {
+	if n := eventsOfType(countyNode, number, yizhanv1.EventType_EVENT_TYPE_REROUTED); n != 1 {
 		t.Errorf("the case was rerouted %d times, want once", n)
 	}
 }
