@@ -196,6 +196,9 @@ func (f *filer) file(b *testing.B, n, clients int) (perSecond float64, p50 time.
 					errs <- err
 					return
 				}
+				// Read to the end: a body closed unread closes its
+				// connection, and each filing would dial a new one.
+				io.Copy(io.Discard, resp.Body)
 				resp.Body.Close()
 				if resp.StatusCode != http.StatusOK {
 					errs <- fmt.Errorf("file case %d: %s", i, resp.Status)
