@@ -9,9 +9,11 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/grpc"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -20,11 +22,17 @@ import (
 	"github.com/yizhan-gov/yizhan/web"
 )
 
-// httpServer serves REST (grpc-gateway), gRPC without TLS (h2c) for
-// clients, the OpenAPI document, metrics (unless Config.MetricsAddr moves
-// them) and health on one port.
+// httpServer serves REST (grpc-gateway), the web UI, the OpenAPI
+// document, metrics (unless Config.MetricsAddr moves them) and health over
+// HTTP/1.1, and with grpc set client gRPC over HTTP/2 without TLS (h2c),
+// on one port: portMux sorts the connections.
 type httpServer struct {
-	srv *http.Server
+	srv  *http.Server
+	grpc *grpc.Server // nil: HTTP only (the metrics address)
+
+	mu       sync.Mutex
+	mux      *portMux // set by serve
+	shutDown bool
 }
 
 func newHTTPServer(n *Node, reg yizhanv1.RegistryServiceServer, au yizhanv1.AuthServiceServer, cl yizhanv1.ClusterServiceServer, cs yizhanv1.CaseServiceServer, sup yizhanv1.SupervisionServiceServer, du yizhanv1.DutyServiceServer, ro yizhanv1.DutyRosterServiceServer) (*httpServer, error) {
@@ -97,23 +105,10 @@ func newHTTPServer(n *Node, reg yizhanv1.RegistryServiceServer, au yizhanv1.Auth
 	}
 	mux.Handle("/", webHandler)
 
-	grpcSrv := n.publicServer
-	isGRPC := func(r *http.Request) bool {
-		return r.ProtoMajor == 2 && strings.HasPrefix(r.Header.Get("Content-Type"), "application/grpc")
-	}
-	root := n.limitHTTP(n.clientAddrMiddleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if isGRPC(r) {
-			grpcSrv.ServeHTTP(w, r)
-			return
-		}
-		mux.ServeHTTP(w, r)
-	})), isGRPC)
+	root := n.limitHTTP(n.clientAddrMiddleware(mux))
 	var protocols http.Protocols
-	protocols.SetHTTP1(true)
-	protocols.SetUnencryptedHTTP2(true)
-	// No ReadTimeout or WriteTimeout here: they would cut the h2c gRPC
-	// calls of this port too. limitHTTP sets both per REST and web request.
-	return &httpServer{srv: &http.Server{
+	protocols.SetHTTP1(true) // HTTP/2 without TLS is client gRPC's (portMux)
+	return &httpServer{grpc: n.publicServer, srv: &http.Server{
 		Handler:           root,
 		Protocols:         &protocols,
 		ReadHeaderTimeout: readHeaderTimeout,
@@ -146,15 +141,61 @@ func newMetricsServer(n *Node) *httpServer {
 	}}
 }
 
+// serve serves ln until shutdown. It is called once, before shutdown.
 func (h *httpServer) serve(ln net.Listener) error {
-	err := h.srv.Serve(ln)
+	if h.grpc == nil {
+		return serveHTTP(h.srv, ln)
+	}
+	h.mu.Lock()
+	if h.shutDown {
+		h.mu.Unlock()
+		ln.Close()
+		return nil
+	}
+	h.mux = newPortMux(ln, readHeaderTimeout)
+	h.mu.Unlock()
+	errs := make(chan error, 2)
+	go func() { errs <- h.grpc.Serve(h.mux.grpc) }()
+	go func() { errs <- serveHTTP(h.srv, h.mux.http) }()
+	err := h.mux.serve()
+	// The port is closed: both halves stop (shutdown stops the servers).
+	for range 2 {
+		if e := <-errs; err == nil && e != nil && !errors.Is(e, net.ErrClosed) {
+			err = e
+		}
+	}
+	return err
+}
+
+func serveHTTP(srv *http.Server, ln net.Listener) error {
+	err := srv.Serve(ln)
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
 	}
 	return err
 }
 
+// shutdown stops taking connections and waits, until ctx ends, for the
+// requests and calls in flight; then it cuts the rest.
 func (h *httpServer) shutdown(ctx context.Context) {
+	h.mu.Lock()
+	h.shutDown = true
+	if h.mux != nil {
+		h.mux.ln.Close()
+	}
+	h.mu.Unlock()
+	if h.grpc != nil {
+		stopped := make(chan struct{})
+		go func() { h.grpc.GracefulStop(); close(stopped) }()
+		defer func() {
+			select {
+			case <-stopped:
+			case <-ctx.Done():
+				h.grpc.Stop()
+				<-stopped
+			}
+		}()
+	}
 	h.srv.Shutdown(ctx)
 }
 

@@ -2,16 +2,19 @@ package node
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/peer"
+	"google.golang.org/grpc/status"
+	"google.golang.org/grpc/tap"
 
 	"github.com/yizhan-gov/yizhan/casework"
 	"github.com/yizhan-gov/yizhan/federation/netlimit"
@@ -50,6 +53,9 @@ const (
 	readHeaderTimeout = 10 * time.Second
 	idleTimeout       = 2 * time.Minute
 	maxHeaderBytes    = 64 << 10
+	// maxClientStreams is how many calls one client gRPC connection may
+	// have open at once (net/http's HTTP/2 server allowed as many).
+	maxClientStreams = 250
 )
 
 // HTTPLimits are the HTTP port's time and concurrency limits; a zero field
@@ -89,13 +95,13 @@ const (
 // data (applicants, staff, tokens): no cache may keep them.
 var noStorePrefixes = []string{"/v1/cases", "/v1/staff", "/v1/auth/"}
 
-// limitHTTP wraps the HTTP port's handler (REST, web UI, client gRPC) with
-// its limits and headers, in this order: HSTS and Cache-Control, the
+// limitHTTP wraps the HTTP port's handler (REST, the web UI, the probes)
+// with its limits and headers, in this order: HSTS and Cache-Control, the
 // request's read and write deadlines, the anonymous per-client limit, and
-// the body size limit.
-func (n *Node) limitHTTP(next http.Handler, isGRPC func(*http.Request) bool) http.Handler {
+// the body size limit. Client gRPC, served by gRPC's own server on the
+// same port (portMux), has the same limits from limitGRPC.
+func (n *Node) limitHTTP(next http.Handler) http.Handler {
 	lim := n.cfg.HTTP.withDefaults()
-	anon := netlimit.NewPerHost(lim.AnonymousPerClient, 0)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		if n.cfg.BehindTLS {
@@ -107,16 +113,12 @@ func (n *Node) limitHTTP(next http.Handler, isGRPC func(*http.Request) bool) htt
 				break
 			}
 		}
-		grpcCall := isGRPC(r)
 		// Per request rather than the server's ReadTimeout and
-		// WriteTimeout: on HTTP/2 the server's apply to every stream, and
-		// a streaming gRPC method would be cut. The public services are
-		// unary: a deadline on a call's stream is one on the call. (A
-		// streaming method added to them would need an exemption here.)
+		// WriteTimeout: a web form with files has longer.
 		rc := http.NewResponseController(w)
 		now := time.Now()
 		bodyLimit, readTimeout := int64(MaxRequestBody), lim.BodyReadTimeout
-		if !grpcCall && webUpload(r) && n.signedIn(r) {
+		if webUpload(r) && n.signedIn(bearerOrSession(r)) {
 			bodyLimit, readTimeout = MaxUploadBody, max(readTimeout, UploadReadTimeout)
 		}
 		_ = rc.SetReadDeadline(now.Add(readTimeout))
@@ -124,20 +126,14 @@ func (n *Node) limitHTTP(next http.Handler, isGRPC func(*http.Request) bool) htt
 		// The write deadline would outlive the request on a kept-alive
 		// HTTP/1 connection (the server resets only the read deadline).
 		defer rc.SetWriteDeadline(time.Time{})
-		if !exemptFromClientLimit(r) && !n.signedIn(r) {
+		if !exemptFromClientLimit(r) && !n.signedIn(bearerOrSession(r)) {
 			key := n.clientKey(r)
-			if !anon.Acquire(key) {
+			if !n.anonymous.Acquire(key) {
 				n.metrics.refusedHTTP.WithLabelValues("anonymous_limit").Inc()
-				tooMany(w, r, grpcCall, lim.AnonymousPerClient)
+				tooMany(w, r, lim.AnonymousPerClient)
 				return
 			}
-			defer anon.Release(key)
-		}
-		if grpcCall {
-			// The gRPC server refuses messages over MaxRequestBody itself
-			// (grpc.MaxRecvMsgSize), as it reads them.
-			next.ServeHTTP(w, r)
-			return
+			defer n.anonymous.Release(key)
 		}
 		if r.ContentLength > bodyLimit {
 			n.metrics.refusedHTTP.WithLabelValues("body_too_large").Inc()
@@ -165,6 +161,36 @@ func (n *Node) limitHTTP(next http.Handler, isGRPC func(*http.Request) bool) htt
 	})
 }
 
+// limitGRPC is limitHTTP for client gRPC on the HTTP port: gRPC's tap,
+// run as a call's headers arrive, before its message is read. It counts
+// an anonymous call against its client's limit until the call ends, and
+// bounds the call, its message's arrival and its answer, by the write
+// timeout (the public services are unary). The client's address goes
+// into the call's context, as clientAddrMiddleware puts it into a
+// request's.
+func (n *Node) limitGRPC(ctx context.Context, info *tap.Info) (context.Context, error) {
+	lim := n.cfg.HTTP.withDefaults()
+	var remote string
+	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
+		remote = p.Addr.String()
+	}
+	key := n.clientKeyOf(remote, info.Header.Get("x-forwarded-for"))
+	ctx = withClientAddr(ctx, key)
+	if !n.signedIn(bearer(info.Header.Get("authorization"))) {
+		if !n.anonymous.Acquire(key) {
+			n.metrics.refusedHTTP.WithLabelValues("anonymous_limit").Inc()
+			return nil, status.Error(codes.ResourceExhausted, tooManyMessage(lim.AnonymousPerClient))
+		}
+		// A call's context ends with the call, however it ends.
+		context.AfterFunc(ctx, func() { n.anonymous.Release(key) })
+	}
+	// Cancelled when the call ends (its context is the parent), which
+	// stops the timer.
+	ctx, cancel := context.WithTimeout(ctx, max(lim.WriteTimeout, lim.BodyReadTimeout))
+	context.AfterFunc(ctx, cancel)
+	return ctx, nil
+}
+
 // webUpload reports whether a request is the web's filing form with
 // files (the one form that takes them; the REST API's bodies stay within
 // MaxRequestBody).
@@ -179,25 +205,42 @@ func exemptFromClientLimit(r *http.Request) bool {
 	return r.URL.Path == "/healthz" || r.URL.Path == "/readyz"
 }
 
-// signedIn reports whether a request carries a bearer token or a session
-// cookie that this node accepts. A made-up token counts as anonymous, so
+// signedIn reports whether token, a bearer token or a session cookie's
+// value, is one this node accepts. A made-up token counts as anonymous, so
 // that it does not escape the per-client limit.
-func (n *Node) signedIn(r *http.Request) bool {
-	token := ""
-	if v := r.Header.Get("Authorization"); v != "" {
-		if t, ok := strings.CutPrefix(v, "Bearer "); ok {
-			token = strings.TrimSpace(t)
-		} else if t, ok := strings.CutPrefix(v, "bearer "); ok {
-			token = strings.TrimSpace(t)
-		}
-	} else if c, err := r.Cookie(sessionCookie); err == nil {
-		token = c.Value
-	}
+func (n *Node) signedIn(token string) bool {
 	if token == "" {
 		return false
 	}
 	_, err := n.authn.Authenticate(token)
 	return err == nil
+}
+
+// bearerOrSession is a request's bearer token, or else its session
+// cookie's value.
+func bearerOrSession(r *http.Request) string {
+	if v := r.Header.Get("Authorization"); v != "" {
+		return bearer([]string{v})
+	}
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		return c.Value
+	}
+	return ""
+}
+
+// bearer is the token of the first Authorization value, "" without one.
+func bearer(values []string) string {
+	if len(values) == 0 {
+		return ""
+	}
+	v := values[0]
+	if t, ok := strings.CutPrefix(v, "Bearer "); ok {
+		return strings.TrimSpace(t)
+	}
+	if t, ok := strings.CutPrefix(v, "bearer "); ok {
+		return strings.TrimSpace(t)
+	}
+	return ""
 }
 
 // clientKey is the client a request is counted against: its address (an
@@ -206,18 +249,22 @@ func (n *Node) signedIn(r *http.Request) bool {
 // in front of the node appended. Entries before it are the client's say
 // and are not trusted.
 func (n *Node) clientKey(r *http.Request) string {
-	if n.cfg.BehindTLS {
-		if xff := r.Header.Values("X-Forwarded-For"); len(xff) > 0 {
-			last := xff[len(xff)-1]
-			if i := strings.LastIndexByte(last, ','); i >= 0 {
-				last = last[i+1:]
-			}
-			if ip := net.ParseIP(strings.TrimSpace(last)); ip != nil {
-				return netlimit.HostKey(ip.String())
-			}
+	return n.clientKeyOf(r.RemoteAddr, r.Header.Values("X-Forwarded-For"))
+}
+
+// clientKeyOf is clientKey from a connection's remote address and the
+// X-Forwarded-For values of its request (a gRPC call's metadata).
+func (n *Node) clientKeyOf(remoteAddr string, xff []string) string {
+	if n.cfg.BehindTLS && len(xff) > 0 {
+		last := xff[len(xff)-1]
+		if i := strings.LastIndexByte(last, ','); i >= 0 {
+			last = last[i+1:]
+		}
+		if ip := net.ParseIP(strings.TrimSpace(last)); ip != nil {
+			return netlimit.HostKey(ip.String())
 		}
 	}
-	return netlimit.HostKey(r.RemoteAddr)
+	return netlimit.HostKey(remoteAddr)
 }
 
 // refuseBody answers a REST request whose body could not be read: 413 when
@@ -251,27 +298,21 @@ func bodyTooLarge(w http.ResponseWriter, r *http.Request) {
 
 // tooMany answers a request over the anonymous per-client limit: 429 with
 // Retry-After, or for a gRPC call the status RESOURCE_EXHAUSTED.
-func tooMany(w http.ResponseWriter, r *http.Request, grpcCall bool, limit int) {
-	msg := fmt.Sprintf("too many requests in flight from your address: at most %d at once without signing in", limit)
+func tooMany(w http.ResponseWriter, r *http.Request, limit int) {
+	msg := tooManyMessage(limit)
 	w.Header().Set("Retry-After", "1")
-	if !grpcCall {
-		// The body is not read: without this the server would wait for
-		// it (to keep the connection) before it sends the answer.
-		w.Header().Set("Connection", "close")
-	}
-	if grpcCall {
-		h := w.Header()
-		h.Set("Content-Type", "application/grpc")
-		h.Set("Grpc-Status", strconv.Itoa(int(codes.ResourceExhausted)))
-		h.Set("Grpc-Message", msg)
-		w.WriteHeader(http.StatusOK)
-		return
-	}
+	// The body is not read: without this the server would wait for it
+	// (to keep the connection) before it sends the answer.
+	w.Header().Set("Connection", "close")
 	if strings.HasPrefix(r.URL.Path, "/v1/") {
 		writeError(w, http.StatusTooManyRequests, codes.ResourceExhausted, msg)
 		return
 	}
 	http.Error(w, msg, http.StatusTooManyRequests)
+}
+
+func tooManyMessage(limit int) string {
+	return fmt.Sprintf("too many requests in flight from your address: at most %d at once without signing in", limit)
 }
 
 // writeError writes an error in the shape of the gateway's errors

@@ -21,6 +21,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/keepalive"
 
 	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
@@ -144,7 +145,8 @@ type Node struct {
 	httpLn, peerLn, raftLn net.Listener
 	metricsLn              net.Listener // nil without Config.MetricsAddr
 	peerLimit              *netlimit.Listener
-	httpAddr, peerAddr     string // advertised
+	anonymous              *netlimit.PerHost // anonymous requests in flight per client, REST and gRPC
+	httpAddr, peerAddr     string            // advertised
 	raftAddr               string
 
 	peerServer    *grpc.Server
@@ -306,7 +308,14 @@ func New(cfg Config) (_ *Node, err error) {
 	yizhanv1.RegisterDutyServiceServer(n.peerServer, dutySvc)
 	yizhanv1.RegisterDutyRosterServiceServer(n.peerServer, rosterSvc)
 
-	n.publicServer = grpc.NewServer(grpc.MaxRecvMsgSize(MaxRequestBody), grpc.WaitForHandlers(true), grpc.ChainUnaryInterceptor(n.metrics.unaryInterceptor, completeErrors))
+	// Client gRPC on the HTTP port (portMux sends it the connections that
+	// open with HTTP/2's preface), within the HTTP port's limits.
+	n.anonymous = netlimit.NewPerHost(cfg.HTTP.withDefaults().AnonymousPerClient, 0)
+	n.publicServer = grpc.NewServer(grpc.MaxRecvMsgSize(MaxRequestBody), grpc.WaitForHandlers(true),
+		grpc.InTapHandle(n.limitGRPC), grpc.ConnectionTimeout(readHeaderTimeout),
+		grpc.MaxConcurrentStreams(maxClientStreams), grpc.MaxHeaderListSize(maxHeaderBytes),
+		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: idleTimeout}),
+		grpc.ChainUnaryInterceptor(n.metrics.unaryInterceptor, completeErrors))
 	yizhanv1.RegisterRegistryServiceServer(n.publicServer, regSvc)
 	yizhanv1.RegisterAuthServiceServer(n.publicServer, authSvc)
 	yizhanv1.RegisterClusterServiceServer(n.publicServer, clusterSvc)

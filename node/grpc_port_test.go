@@ -1,0 +1,222 @@
+package node_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"testing"
+	"time"
+
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+	"github.com/yizhan-gov/yizhan/node"
+)
+
+// Client gRPC on the HTTP port is served by gRPC's own server (the port
+// sorts connections by their first bytes, node/portmux.go), within the
+// HTTP port's limits: "HTTP and ports" in node/DESIGN.md.
+
+// heldCall is a gRPC call on a connection of its own whose headers and
+// the first byte of its message were sent, and whose message then stalls.
+type heldCall struct {
+	conn net.Conn
+	fr   *http2.Framer
+}
+
+// holdCall opens a call of ListItems with extra headers (name, value
+// pairs) and stalls it.
+func holdCall(t *testing.T, addr string, extra ...string) *heldCall {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if _, err := io.WriteString(c, http2.ClientPreface); err != nil {
+		t.Fatal(err)
+	}
+	fr := http2.NewFramer(c, c)
+	if err := fr.WriteSettings(); err != nil {
+		t.Fatal(err)
+	}
+	var hb bytes.Buffer
+	enc := hpack.NewEncoder(&hb)
+	fields := []string{":method", "POST", ":scheme", "http", ":authority", addr,
+		":path", "/yizhan.v1.RegistryService/ListItems", "content-type", "application/grpc", "te", "trailers"}
+	for i := 0; i+1 < len(fields); i += 2 {
+		enc.WriteField(hpack.HeaderField{Name: fields[i], Value: fields[i+1]})
+	}
+	for i := 0; i+1 < len(extra); i += 2 {
+		enc.WriteField(hpack.HeaderField{Name: extra[i], Value: extra[i+1]})
+	}
+	if err := fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: hb.Bytes(), EndHeaders: true}); err != nil {
+		t.Fatal(err)
+	}
+	// A message's 5-byte prefix, of which only the first byte comes.
+	if err := fr.WriteData(1, false, []byte{0}); err != nil {
+		t.Fatal(err)
+	}
+	return &heldCall{conn: c, fr: fr}
+}
+
+// status reads the call's frames until its status comes (trailers) or
+// the stream is reset, within wait; ok is false if neither came.
+func (h *heldCall) status(wait time.Duration) (code codes.Code, msg string, ok bool) {
+	h.conn.SetReadDeadline(time.Now().Add(wait))
+	dec := hpack.NewDecoder(4096, nil)
+	for {
+		f, err := h.fr.ReadFrame()
+		if err != nil {
+			return 0, "", false
+		}
+		switch f := f.(type) {
+		case *http2.SettingsFrame:
+			if !f.IsAck() {
+				h.fr.WriteSettingsAck()
+			}
+		case *http2.RSTStreamFrame:
+			return codes.Canceled, "stream reset: " + f.ErrCode.String(), true
+		case *http2.HeadersFrame:
+			fields, err := dec.DecodeFull(f.HeaderBlockFragment())
+			if err != nil {
+				return 0, "", false
+			}
+			for _, hf := range fields {
+				if hf.Name == "grpc-status" {
+					n, _ := strconv.Atoi(hf.Value)
+					code = codes.Code(n)
+					ok = true
+				}
+				if hf.Name == "grpc-message" {
+					msg = hf.Value
+				}
+			}
+			if ok {
+				return code, msg, true
+			}
+		}
+	}
+}
+
+func TestAStalledGRPCCallIsCut(t *testing.T) {
+	const timeout = 500 * time.Millisecond
+	_, n := startLone(t, func(c *node.Config) {
+		c.HTTP.BodyReadTimeout = timeout
+		c.HTTP.WriteTimeout = timeout
+	})
+	start := time.Now()
+	h := holdCall(t, n.HTTPAddr())
+	code, msg, ok := h.status(10 * time.Second)
+	took := time.Since(start)
+	if !ok {
+		t.Fatalf("a stalled call: no status in %s", took)
+	}
+	if code != codes.DeadlineExceeded && code != codes.Canceled {
+		t.Errorf("a stalled call: %s %q, want DEADLINE_EXCEEDED or CANCELLED", code, msg)
+	}
+	if took < timeout || took > timeout+3*time.Second {
+		t.Errorf("a stalled call answered after %s, want about %s", took, timeout)
+	}
+}
+
+func TestAnonymousGRPCCallsCountWithRESTRequests(t *testing.T) {
+	_, n := startLone(t, func(c *node.Config) { c.HTTP.BodyReadTimeout = 20 * time.Second })
+	admin := dial(t, n).login("admin", password)
+	base := "http://" + n.HTTPAddr()
+
+	// Anonymous calls one after another are served: each gives its slot
+	// back when it ends.
+	anon := dial(t, n)
+	for i := range 3 * node.DefaultAnonymousPerClient {
+		if _, err := anon.reg.ListItems(anon.ctx(), &yizhanv1.ListItemsRequest{}); err != nil {
+			t.Fatalf("anonymous call %d: %v", i, err)
+		}
+	}
+
+	// As many stalled anonymous calls as the limit: a further anonymous
+	// call, REST request or call with a made-up token is refused; the
+	// signed-in are served.
+	calls := make([]*heldCall, node.DefaultAnonymousPerClient)
+	for i := range calls {
+		calls[i] = holdCall(t, n.HTTPAddr())
+	}
+	waitFor(t, "the stalled calls counted", func() bool {
+		code, _ := restCall(t, "GET", base+"/v1/items", "", "")
+		return code == http.StatusTooManyRequests
+	}, 10*time.Second)
+	if _, err := anon.reg.ListItems(anon.ctx(), &yizhanv1.ListItemsRequest{}); status.Code(err) != codes.ResourceExhausted {
+		t.Errorf("anonymous call: %v, want ResourceExhausted", err)
+	}
+	madeUp := holdCall(t, n.HTTPAddr(), "authorization", "Bearer made.up.token")
+	if code, msg, ok := madeUp.status(5 * time.Second); !ok || code != codes.ResourceExhausted {
+		t.Errorf("a call with a made-up token: %s %q (answered %v), want ResourceExhausted", code, msg, ok)
+	}
+	if _, err := admin.reg.ListItems(admin.ctx(), &yizhanv1.ListItemsRequest{}); err != nil {
+		t.Errorf("signed-in call: %v", err)
+	}
+	if code, body := restCall(t, "GET", base+"/v1/items", admin.token, ""); code != http.StatusOK {
+		t.Errorf("signed-in GET /v1/items: %d %v", code, body)
+	}
+
+	// The stalled calls' clients go away: their slots come back.
+	for _, h := range calls {
+		h.conn.Close()
+	}
+	waitFor(t, "anonymous requests served again", func() bool {
+		code, _ := restCall(t, "GET", base+"/v1/items", "", "")
+		return code == http.StatusOK
+	}, 10*time.Second)
+	if _, err := anon.reg.ListItems(anon.ctx(), &yizhanv1.ListItemsRequest{}); err != nil {
+		t.Errorf("anonymous call after the stalled ones went: %v", err)
+	}
+}
+
+// TestGRPCAndRESTShareThePort: a gRPC client, a REST client and the web
+// UI's pages on the one HTTP port, and a node that closes with a call's
+// connection open.
+func TestGRPCAndRESTShareThePort(t *testing.T) {
+	f, n := startLone(t, nil)
+	conn, err := grpc.NewClient(n.HTTPAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	login, err := yizhanv1.NewAuthServiceClient(conn).Login(ctx, &yizhanv1.LoginRequest{Username: "admin", Password: password})
+	if err != nil {
+		t.Fatalf("gRPC sign-in: %v", err)
+	}
+	if code, body := restCall(t, "GET", "http://"+n.HTTPAddr()+"/v1/items", login.GetToken(), ""); code != http.StatusOK {
+		t.Errorf("REST with the token gRPC gave: %d %v", code, body)
+	}
+	for _, path := range []string{"/healthz", "/login"} {
+		resp, err := http.Get("http://" + n.HTTPAddr() + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("GET %s: %d", path, resp.StatusCode)
+		}
+	}
+	closed := make(chan struct{})
+	go func() { f.stop("county-1"); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(15 * time.Second):
+		t.Fatal("the node did not close with a gRPC connection open")
+	}
+	if _, err := yizhanv1.NewAuthServiceClient(conn).Login(ctx, &yizhanv1.LoginRequest{Username: "admin", Password: password}); status.Code(err) != codes.Unavailable {
+		t.Errorf("gRPC sign-in at a closed node: %v, want Unavailable", err)
+	}
+}
