@@ -220,3 +220,38 @@ func TestGRPCAndRESTShareThePort(t *testing.T) {
 		t.Errorf("gRPC sign-in at a closed node: %v, want Unavailable", err)
 	}
 }
+
+// TestGRPCBehindTLSCountsTheForwardedAddress: behind a TLS-terminating
+// proxy the gRPC calls of one citizen come from the proxy's address; they
+// are counted by the address the proxy appended to X-Forwarded-For, as
+// REST requests are.
+func TestGRPCBehindTLSCountsTheForwardedAddress(t *testing.T) {
+	_, n := startLone(t, func(c *node.Config) {
+		c.BehindTLS = true
+		c.HTTP.AnonymousPerClient = 2
+		c.HTTP.BodyReadTimeout = 20 * time.Second
+	})
+	for range 2 {
+		holdCall(t, n.HTTPAddr(), "x-forwarded-for", "203.0.113.9, 198.51.100.1")
+	}
+	waitFor(t, "the stalled calls counted", func() bool {
+		req, _ := http.NewRequest("GET", "http://"+n.HTTPAddr()+"/v1/items", nil)
+		req.Header.Set("X-Forwarded-For", "198.51.100.1")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusTooManyRequests
+	}, 10*time.Second)
+	// The same last address, whatever the client put before it.
+	third := holdCall(t, n.HTTPAddr(), "x-forwarded-for", "198.51.100.1")
+	if code, msg, ok := third.status(5 * time.Second); !ok || code != codes.ResourceExhausted {
+		t.Errorf("a third stalled call from 198.51.100.1: %s %q (answered %v), want ResourceExhausted", code, msg, ok)
+	}
+	// Another citizen behind the same proxy is served.
+	other := holdCall(t, n.HTTPAddr(), "x-forwarded-for", "198.51.100.2")
+	if code, msg, ok := other.status(time.Second); ok {
+		t.Errorf("a stalled call from 198.51.100.2 answered at once: %s %q, want it held", code, msg)
+	}
+}
