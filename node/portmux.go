@@ -36,7 +36,7 @@ func newPortMux(ln net.Listener, sniffTimeout time.Duration) *portMux {
 }
 
 // serve accepts connections until the port's listener is closed, then
-// closes both halves.
+// closes both halves. Any other error of Accept is waited out.
 func (m *portMux) serve() error {
 	defer m.grpc.Close()
 	defer m.http.Close()
@@ -44,18 +44,15 @@ func (m *portMux) serve() error {
 	for {
 		c, err := m.ln.Accept()
 		if err != nil {
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				// Out of file descriptors and the like: wait, as
-				// net/http's Serve does, rather than spin.
-				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-				time.Sleep(delay)
-				continue
-			}
 			if errors.Is(err, net.ErrClosed) {
 				return nil
 			}
-			return err
+			// Out of file descriptors, a connection aborted before it
+			// was taken, and the like: the port must outlive them. Wait,
+			// as net/http's Serve does, rather than spin.
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			time.Sleep(delay)
+			continue
 		}
 		delay = 0
 		go m.sort(c)

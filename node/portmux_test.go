@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -159,4 +160,52 @@ func TestPortMuxServesHTTPAndStopsWithItsListener(t *testing.T) {
 		t.Fatal("the HTTP half still accepts once the port closed")
 	}
 	srv.Close()
+}
+
+// flakyListener fails its first Accept calls with errs, then accepts.
+type flakyListener struct {
+	net.Listener
+	errs []error
+}
+
+func (l *flakyListener) Accept() (net.Conn, error) {
+	if len(l.errs) > 0 {
+		err := l.errs[0]
+		l.errs = l.errs[1:]
+		return nil, err
+	}
+	return l.Listener.Accept()
+}
+
+// TestPortMuxOutlivesAcceptErrors: a process out of file descriptors
+// (EMFILE) or a connection aborted before it was taken does not close the
+// port for good.
+func TestPortMuxOutlivesAcceptErrors(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fl := &flakyListener{Listener: ln, errs: []error{
+		&net.OpError{Op: "accept", Net: "tcp", Err: syscall.EMFILE},
+		&net.OpError{Op: "accept", Net: "tcp", Err: syscall.ECONNABORTED},
+	}}
+	m := newPortMux(fl, time.Second)
+	done := make(chan error, 1)
+	go func() { done <- m.serve() }()
+	defer func() {
+		ln.Close()
+		<-done
+	}()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	io.WriteString(c, "GET / HTTP/1.1\r\n\r\n")
+	accept(t, m.http)
+	select {
+	case err := <-done:
+		t.Fatalf("serve returned %v after errors it should wait out", err)
+	default:
+	}
 }
