@@ -403,8 +403,10 @@ func BenchmarkCountyBook(b *testing.B) {
 		county.stop(stopTimeout)
 		c2, clerk2, _ := benchCounty(b, limitMB)
 		cost2 := newFilingCost(b, c2, "county-1")
+		emptyAfterProfile := cpuProfile(b, c2.nodes["county-1"], "county-empty-after", 4)
 		emptyAfter, emptyAfterP50 := newFiler(clerk2, max(total/5, 1)).file(b, emptyProbe, clients)
 		emptyAfterCost := cost2.since(b, emptyProbe)
+		emptyAfterProfile()
 		c2.nodes["county-1"].stop(stopTimeout)
 		emptyMean := (empty + emptyAfter) / 2
 		b.Logf("empty book again, on a new node after the full one: %.0f cases/s, p50 %s; %s; the full book %.0f%% of it, %.0f%% of the mean of the two empty probes",
