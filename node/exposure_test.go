@@ -253,6 +253,13 @@ func TestAnonymousRequestsPerClientAreLimited(t *testing.T) {
 	for _, h := range reqs {
 		h.conn.Close()
 	}
+	waitAnonymousServed(t, base)
+}
+
+// waitAnonymousServed waits until an anonymous REST request to the node at
+// base is served again: the slots its client held were given back.
+func waitAnonymousServed(t *testing.T, base string) {
+	t.Helper()
 	waitFor(t, "anonymous requests served again", func() bool {
 		code, _ := restCall(t, "GET", base+"/v1/items", "", "")
 		return code == http.StatusOK

@@ -171,10 +171,7 @@ func TestAnonymousGRPCCallsCountWithRESTRequests(t *testing.T) {
 	for _, h := range calls {
 		h.conn.Close()
 	}
-	waitFor(t, "anonymous requests served again", func() bool {
-		code, _ := restCall(t, "GET", base+"/v1/items", "", "")
-		return code == http.StatusOK
-	}, 10*time.Second)
+	waitAnonymousServed(t, base)
 	if _, err := anon.reg.ListItems(anon.ctx(), &yizhanv1.ListItemsRequest{}); err != nil {
 		t.Errorf("anonymous call after the stalled ones went: %v", err)
 	}
