@@ -194,6 +194,7 @@ func (w *writer) add(o *overlay) {
 		if err != nil {
 			panic(fmt.Errorf("casebook: write %q: %w", k, err))
 		}
+		w.b.wrote(k, v)
 	}
 	w.size += o.size
 	w.count += int64(len(o.writes))
@@ -338,8 +339,17 @@ func (o *overlay) get(k []byte) ([]byte, bool) {
 	if o.noBase {
 		return nil, false
 	}
+	hot := isHot(k)
+	if hot {
+		if h, ok := o.b.hot[string(k)]; ok {
+			return h.val, h.held
+		}
+	}
 	it, err := o.txn.Get(k)
 	if errors.Is(err, badger.ErrKeyNotFound) {
+		if hot {
+			o.b.keepHot(string(k), write{del: true})
+		}
 		return nil, false
 	}
 	if err != nil {
@@ -350,6 +360,9 @@ func (o *overlay) get(k []byte) ([]byte, bool) {
 	if err != nil {
 		o.fail(err)
 		return nil, false
+	}
+	if hot {
+		o.b.keepHot(string(k), write{val: v})
 	}
 	return v, true
 }
@@ -519,7 +532,7 @@ func (o *overlay) Save(number string, c *yizhanv1.Case, events []*yizhanv1.CaseE
 	for _, a := range casework.Attachments(events[len(events)-added:]) {
 		o.set(key(pAttachmentNamed, a.GetSha256()), nil) // kept: a case names it
 	}
-	o.indexQueue(number, c, events)
+	o.indexQueue(number, c, events, isNew)
 	o.indexTouched(number, c, events, added)
 	o.count(c, events, added)
 	o.cardsOnEvents(c, events, added)

@@ -72,12 +72,18 @@ type Book struct {
 	// node), so Save need not look them up. Guarded by writeMu; emptied
 	// whenever the book is dropped (Restore, Clear).
 	chainsStored map[[sha256.Size]byte]struct{}
+	// hot caches the keys nearly every command reads and writes again
+	// (isHot: the counters, the daily series, the days' sequences) as
+	// Apply last wrote or read them (memo.go). Guarded by writeMu.
+	hot map[string]hotValue
+	// numbers is what NextSeq reads, kept in memory (memo.go).
+	numbers numbering
 }
 
 // Open returns the book of office kept in db, as far as it was applied.
 func Open(db *badger.DB, office string) (*Book, error) {
 	b := &Book{office: office, db: db, maxRequests: MaxRequests, commitTxn: (*badger.Txn).CommitWith,
-		chainsStored: map[[sha256.Size]byte]struct{}{}}
+		chainsStored: map[[sha256.Size]byte]struct{}{}, hot: map[string]hotValue{}}
 	if err := b.load(); err != nil {
 		return nil, err
 	}
@@ -110,6 +116,8 @@ func (b *Book) load() error {
 		}
 		b.oldestRequest.Store(0)
 		b.expiryFrom = nil
+		clear(b.hot)
+		b.numbers.reset(txn)
 		v, err := getUint(txn, keyStatsFormat)
 		if err != nil {
 			return err
@@ -393,20 +401,6 @@ func (b *Book) Message(en *peerv1.OutboxEntry) (*peerv1.CaseMessage, bool) {
 		m.HandoffTo = en.GetDestOffice()
 	}
 	return m, true
-}
-
-// NextSeq returns the next free case sequence of this office for day
-// (YYYYMMDD), from the numbers it holds, and above the floor of an office
-// restored from a backup (restore.go).
-func (b *Book) NextSeq(day string) uint32 {
-	var seq uint64
-	var floor uint32
-	b.view(func(txn *badger.Txn) (err error) {
-		floor = seqFloor(txn, day)
-		seq, err = getUint(txn, key(pSeq, day))
-		return err
-	})
-	return max(uint32(seq)+1, floor)
 }
 
 // Each calls f with every case the book holds, by number, Mirror set,

@@ -77,9 +77,15 @@ func byDueKeyOf(queueKey []byte) (k, v []byte, ok bool) {
 	return k, rest[:4+j], true
 }
 
-func (o *overlay) indexQueue(number string, c *yizhanv1.Case, events []*yizhanv1.CaseEvent) {
+// indexQueue keeps the case's queue entries. A new case has none to
+// replace (cases are never deleted, so no queue key outlives its case):
+// its lookup, a miss in every level of the tree, is skipped.
+func (o *overlay) indexQueue(number string, c *yizhanv1.Case, events []*yizhanv1.CaseEvent, isNew bool) {
 	kq := key(pQueueKey, number)
-	old, _ := o.get(kq)
+	var old []byte
+	if !isNew {
+		old, _ = o.get(kq)
+	}
 	next := queueKeyOf(c, events, o.reg)
 	if bytes.Equal(old, next) {
 		return

@@ -82,6 +82,7 @@ func (b *Book) MarkRestored(takenAt time.Time, applied uint64) error {
 	}); err != nil {
 		return fmt.Errorf("casebook: mark the book restored: %w", err)
 	}
+	b.numbers.setMarks(string(keyRestored), write{val: v})
 	b.applied.Store(applied)
 	return nil
 }
@@ -99,23 +100,6 @@ func (b *Book) Restored() (takenAt time.Time, ok bool) {
 		return time.Time{}, false
 	}
 	return time.Unix(0, int64(binary.BigEndian.Uint64(v))), true
-}
-
-// seqFloor is the lowest next case number of day (0: none), from the
-// restored mark while the book has one, or from the floor FinishRecovery
-// left.
-func seqFloor(txn *badger.Txn, day string) uint32 {
-	if v := getRaw(txn, keyRestored); len(v) == 12 {
-		from := time.Unix(0, int64(binary.BigEndian.Uint64(v))).In(registry.CST).Format("20060102")
-		if day >= from {
-			return binary.BigEndian.Uint32(v[8:]) + 1
-		}
-		return 0
-	}
-	if v := getRaw(txn, keySeqFloor); len(v) == 20 && day >= string(v[:8]) && day <= string(v[8:16]) {
-		return binary.BigEndian.Uint32(v[16:]) + 1
-	}
-	return 0
 }
 
 // finishRecovery is FinishRecovery: the mark goes, the floor stays for the

@@ -90,6 +90,9 @@ func TestRestoredBookNumbersAboveItsFloor(t *testing.T) {
 		if got := v.book.NextSeq(day(d)); got != want {
 			t.Errorf("while restored, day %s: next %d, want %d", day(d), got, want)
 		}
+		if got := openBook(t, v.book.db, village).NextSeq(day(d)); got != want {
+			t.Errorf("while restored, opened again, day %s: next %d, want %d", day(d), got, want)
+		}
 	}
 	finish := func(day string) Result {
 		v.index++
@@ -110,6 +113,9 @@ func TestRestoredBookNumbersAboveItsFloor(t *testing.T) {
 	for d, want := range map[int]uint32{-1: 1, 0: floor, 1: floor, 2: 1} {
 		if got := v.book.NextSeq(day(d)); got != want {
 			t.Errorf("after the recovery, day %s: next %d, want %d", day(d), got, want)
+		}
+		if got := openBook(t, v.book.db, village).NextSeq(day(d)); got != want {
+			t.Errorf("after the recovery, opened again, day %s: next %d, want %d", day(d), got, want)
 		}
 	}
 	// Applied again (a retry), it changes nothing.

@@ -215,6 +215,7 @@ func (r *recount) countCase(b *Book, txn *badger.Txn, reg casework.Registry, c *
 // that point, the same on every node that upgrades there. A stop part-way
 // does it again from the start.
 func (b *Book) upgradeStats(reg casework.Registry) error {
+	clear(b.hot) // the counters are written anew below
 	start := time.Now()
 	r := newRecount()
 	cases := 0
