@@ -115,6 +115,9 @@ func TestTokens(t *testing.T) {
 	otherCA := pki.NewTestCA(t)
 	ob := pki.NewTestBundle(t, otherCA, pki.Identity{Office: county, Node: "county-1"})
 	other := auth.NewIssuer(ob.Signer(), ob.Certificate.Certificate, county, "county-1", time.Hour, func() time.Time { return w.now })
+	// A county node of an older release, its key ECDSA P-256.
+	olderB := pki.NewTestBundleECDSA(t, w.ca, pki.Identity{Office: county, Node: "county-2"})
+	older := auth.NewIssuer(olderB.Signer(), olderB.Certificate.Certificate, county, "county-2", time.Hour, func() time.Time { return w.now })
 	// The village's key, claiming the county office in the token.
 	lying := auth.NewIssuer(w.villB.Signer(), w.villB.Certificate.Certificate, county, "dongcun-1", time.Hour, func() time.Time { return w.now })
 	good := issue(w.countyI, "admin", county)
@@ -129,6 +132,7 @@ func TestTokens(t *testing.T) {
 		user  string
 	}{
 		{"county node vouches for the county admin", good, "admin"},
+		{"county node of an older release (P-256) vouches for the county admin", issue(older, "admin", county), "admin"},
 		{"county node vouches for a village agent", issue(w.countyI, "dongcun", village), "dongcun"},
 		{"village node vouches for its own agent", issue(w.villI, "dongcun", village), "dongcun"},
 		{"village node vouches for the county admin", issue(w.villI, "admin", county), ""},
@@ -166,6 +170,10 @@ func TestTokens(t *testing.T) {
 		}
 	})
 	t.Run("verified once, checked against the registry each time", func(t *testing.T) {
+		// A token not seen before: Ed25519 signatures are deterministic,
+		// so the same claims in the same second make the same token.
+		w.now = w.now.Add(time.Second)
+		defer func() { w.now = w.now.Add(-time.Second) }()
 		tok := issue(w.countyI, "dongcun", village)
 		verify := w.authenticator.VerifyChain
 		chains := 0

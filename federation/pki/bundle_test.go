@@ -3,6 +3,7 @@ package pki
 import (
 	"crypto"
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
@@ -83,6 +84,7 @@ func TestMutualTLS(t *testing.T) {
 	townshipNode := NewTestBundle(t, ca, Identity{Office: township})
 	stranger := NewTestBundle(t, other, Identity{Office: county, Node: "c0"})
 	noIdentity := bundleWithoutIdentity(t, ca)
+	olderPeer := NewTestBundleECDSA(t, ca, Identity{Office: county, Node: "c2"})
 
 	tls12 := countyPeer.ClientConfig(county)
 	tls12.MaxVersion = tls.VersionTLS12
@@ -103,6 +105,10 @@ func TestMutualTLS(t *testing.T) {
 		{name: "client from another CA", server: countyNode.ServerConfig(), client: stranger.ClientConfig(""), serverErr: true, clientErr: errAny},
 		{name: "client without identity", server: countyNode.ServerConfig(), client: noIdentity.ClientConfig(""), serverErr: true, clientErr: errAny},
 		{name: "TLS 1.2", server: countyNode.ServerConfig(), client: tls12, serverErr: true, clientErr: errAny},
+		// A county upgrades node by node: a P-256 node of an older
+		// release and an Ed25519 node talk both ways.
+		{name: "client with an older P-256 key", server: countyNode.ServerConfig(), client: olderPeer.ClientConfig(county), wantPeer: olderPeer.Identity},
+		{name: "server with an older P-256 key", server: olderPeer.ServerConfig(), client: countyPeer.ClientConfig(county), wantPeer: countyPeer.Identity},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -199,21 +205,44 @@ func TestVerifyChain(t *testing.T) {
 	}
 }
 
+// A node's key signs, and the certificate in its chain verifies the
+// signature: Ed25519 for keys Issue makes, P-256 for an older release's.
 func TestSigner(t *testing.T) {
 	ca := NewTestCA(t)
-	b := NewTestBundle(t, ca, Identity{Office: county})
-	digest := sha256.Sum256([]byte("staff token"))
-	sig, err := b.Signer().Sign(rand.Reader, digest[:], crypto.SHA256)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// A verifier that only has the certificate (as embedded in a token).
-	_, leaf, err := b.VerifyChain(b.Certificate.Certificate)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !ecdsa.VerifyASN1(leaf.PublicKey.(*ecdsa.PublicKey), digest[:], sig) {
-		t.Fatal("signature does not verify with the certificate's key")
+	msg := []byte("staff token")
+	digest := sha256.Sum256(msg)
+	for _, tt := range []struct {
+		name   string
+		b      *Bundle
+		verify func(pub crypto.PublicKey, sig []byte) bool
+	}{
+		{"issued now: Ed25519", NewTestBundle(t, ca, Identity{Office: county}), func(pub crypto.PublicKey, sig []byte) bool {
+			k, ok := pub.(ed25519.PublicKey)
+			return ok && ed25519.Verify(k, msg, sig)
+		}},
+		{"an older release's: P-256", NewTestBundleECDSA(t, ca, Identity{Office: county}), func(pub crypto.PublicKey, sig []byte) bool {
+			k, ok := pub.(*ecdsa.PublicKey)
+			return ok && ecdsa.VerifyASN1(k, digest[:], sig)
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			in, opts := digest[:], crypto.SignerOpts(crypto.SHA256)
+			if _, ok := tt.b.Signer().Public().(ed25519.PublicKey); ok {
+				in, opts = msg, crypto.Hash(0) // Ed25519 signs the message itself
+			}
+			sig, err := tt.b.Signer().Sign(rand.Reader, in, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// A verifier that only has the certificate (as embedded in a token).
+			_, leaf, err := tt.b.VerifyChain(tt.b.Certificate.Certificate)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tt.verify(leaf.PublicKey, sig) {
+				t.Fatal("signature does not verify with the certificate's key")
+			}
+		})
 	}
 }
 

@@ -54,6 +54,9 @@ func TestInitCAAndIssueNode(t *testing.T) {
 		t.Fatalf("Identity = %+v, want %+v", b.Identity, id)
 	}
 	leaf := b.Leaf
+	if leaf.PublicKeyAlgorithm != x509.Ed25519 || caCert.PublicKeyAlgorithm != x509.Ed25519 {
+		t.Fatalf("keys: node %v, CA %v; want Ed25519", leaf.PublicKeyAlgorithm, caCert.PublicKeyAlgorithm)
+	}
 	if !slices.Contains(leaf.ExtKeyUsage, x509.ExtKeyUsageServerAuth) || !slices.Contains(leaf.ExtKeyUsage, x509.ExtKeyUsageClientAuth) {
 		t.Fatalf("ExtKeyUsage = %v, want server and client auth", leaf.ExtKeyUsage)
 	}
