@@ -623,6 +623,9 @@ func (o *overlay) DeleteQuarantinedEntry(dest, number string) {
 
 // answered looks a request up in the overlay's view.
 func (o *overlay) answered(r Request) (proto.Message, uint64, bool, error) {
+	if _, written := o.writes[string(key(pRequest, r.ID))]; !written && !o.b.requestIDs.mayHold(r.ID) {
+		return nil, 0, false, nil
+	}
 	rec := &peerv1.RequestRecord{}
 	if !o.getProto(key(pRequest, r.ID), rec) {
 		return nil, 0, false, nil
@@ -753,7 +756,7 @@ func (o *overlay) expireRequests(at int64, count int64) {
 // raft index of its first application and ok when it was applied, or
 // ErrRequestConflict when its ID was used for another request.
 func (b *Book) Answered(r Request) (proto.Message, uint64, bool, error) {
-	if r.ID == "" {
+	if r.ID == "" || !b.requestIDs.mayHold(r.ID) {
 		return nil, 0, false, nil
 	}
 	rec := &peerv1.RequestRecord{}

@@ -78,6 +78,9 @@ type Book struct {
 	hot map[string]hotValue
 	// numbers is what NextSeq reads, kept in memory (memo.go).
 	numbers numbering
+	// requestIDs filters the request IDs the book does not remember
+	// (memo.go).
+	requestIDs requestFilter
 }
 
 // Open returns the book of office kept in db, as far as it was applied.
@@ -118,6 +121,7 @@ func (b *Book) load() error {
 		b.expiryFrom = nil
 		clear(b.hot)
 		b.numbers.reset(txn)
+		b.requestIDs.reset(txn)
 		v, err := getUint(txn, keyStatsFormat)
 		if err != nil {
 			return err

@@ -190,6 +190,17 @@ func (o *office) file(item string, n int, req Request) string {
 // returns its number.
 func (o *office) fileAs(actor casework.Actor, item string, n int, req Request) string {
 	o.t.Helper()
+	number, cmd := o.filing(actor, item, n)
+	if res := o.apply(req, cmd); res.Err != nil {
+		o.t.Fatalf("file %s: %v", number, res.Err)
+	}
+	return number
+}
+
+// filing makes the command that files a case as actor, with the next
+// number of the office's day, and returns its number.
+func (o *office) filing(actor casework.Actor, item string, n int) (string, *peerv1.CaseCommand) {
+	o.t.Helper()
 	it, err := o.reg.Item(item, 0)
 	if err != nil {
 		o.t.Fatal(err)
@@ -213,10 +224,7 @@ func (o *office) fileAs(actor casework.Actor, item string, n int, req Request) s
 	}
 	e.SignerChain = o.chain
 	casework.Seal(e, casework.GenesisHash(number))
-	if res := o.apply(req, appendCmd(number, e)); res.Err != nil {
-		o.t.Fatalf("file %s: %v", number, res.Err)
-	}
-	return number
+	return number, appendCmd(number, e)
 }
 
 func appendCmd(number string, events ...*yizhanv1.CaseEvent) *peerv1.CaseCommand {

@@ -3,6 +3,7 @@ package casebook
 import (
 	"bytes"
 	"encoding/binary"
+	"hash/maphash"
 	"strings"
 	"sync"
 	"time"
@@ -61,6 +62,8 @@ func (b *Book) wrote(k string, w write) {
 		b.keepHot(k, w)
 	case k == string(keyRestored) || k == string(keySeqFloor):
 		b.numbers.setMarks(k, w)
+	case strings.HasPrefix(k, pRequest):
+		b.requestIDs.wrote(k[len(pRequest):], w.del)
 	}
 }
 
@@ -175,4 +178,65 @@ func seqFloor(restored, floor []byte, day string) uint32 {
 		return binary.BigEndian.Uint32(floor[16:]) + 1
 	}
 	return 0
+}
+
+// requestFilter holds a 64-bit hash of every request ID the book
+// remembers (book/r/), so that a write whose ID the book does not hold —
+// nearly every write — is not looked up, twice (Answered before it is
+// proposed, the overlay when it is applied): in a book of years such a
+// miss checks a bloom filter in every table that may hold the key. The
+// filter may say "maybe" for an ID the book does not hold (a hash shared,
+// a command that wrote its record and was then refused); then the lookup
+// answers. It never says "no" for an ID the book holds: it is built from
+// the keys themselves when the book is loaded, and every write of the
+// book's request records goes through it (Book.wrote) before it is
+// committed. About 16 bytes an ID: at most MaxRequests (50,000), 1 MB.
+type requestFilter struct {
+	mu   sync.RWMutex
+	seed maphash.Seed
+	// held counts, per hash, the records that have it.
+	held map[uint64]uint32
+}
+
+func (f *requestFilter) hash(id string) uint64 { return maphash.String(f.seed, id) }
+
+// reset builds the filter from the request records in txn.
+func (f *requestFilter) reset(txn *badger.Txn) {
+	held := map[uint64]uint32{}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.held == nil {
+		f.seed = maphash.MakeSeed()
+	}
+	opts := badger.DefaultIteratorOptions
+	opts.PrefetchValues = false
+	opts.Prefix = []byte(pRequest)
+	it := txn.NewIterator(opts)
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		held[f.hash(string(it.Item().Key()[len(pRequest):]))]++
+	}
+	f.held = held
+}
+
+// mayHold reports whether the book may remember id.
+func (f *requestFilter) mayHold(id string) bool {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.held[f.hash(id)] > 0
+}
+
+// wrote notes a write of id's record (set or deleted).
+func (f *requestFilter) wrote(id string, del bool) {
+	h := f.hash(id)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch n := f.held[h]; {
+	case !del:
+		f.held[h] = n + 1
+	case n > 1:
+		f.held[h] = n - 1
+	default:
+		delete(f.held, h)
+	}
 }

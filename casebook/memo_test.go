@@ -86,3 +86,56 @@ func TestNextSeqWhileFiling(t *testing.T) {
 		t.Errorf("NextSeq after 300 filings: %d, want 301", got)
 	}
 }
+
+// A request ID the book remembers is found whatever happened to the book
+// since (the filter of request IDs, memo.go): a retry in the same batch
+// as its first application, a retry after the book is opened again, a
+// lookup in a book restored from a stream.
+func TestRequestIDsFoundAfterReopenAndRestore(t *testing.T) {
+	reg := newRegistry(t)
+	o := newOffice(t, county, reg)
+	first := Request{ID: "file-1", Hash: []byte("filing one")}
+	o.file(licence, 1, first)
+	firstAt := o.index
+
+	// The same request twice in one batch: the second answers the first.
+	twice := Request{ID: "file-2", Hash: []byte("filing two")}
+	number, cmd := o.filing(clerk, licence, 2)
+	o.index += 2
+	res := o.book.Apply([]Entry{
+		{Index: o.index - 1, At: o.now.UnixNano(), Request: twice, Cmd: cmd},
+		{Index: o.index, At: o.now.UnixNano(), Request: twice, Cmd: cmd},
+	}, o.index, reg)
+	if res[0].Err != nil || res[1].Err != nil || res[1].Index != o.index-1 {
+		t.Fatalf("the same request twice in a batch: %+v; want the second answered by the first", res)
+	}
+	o.mem.Apply(cmd, reg) // the helper's second book files it once too
+	if got := len(o.book.Events(number)); got != 1 {
+		t.Errorf("case %s has %d events, want 1", number, got)
+	}
+
+	// Opened again, the book still knows the first request.
+	reopened := openBook(t, o.book.db, county)
+	if _, at, ok, err := reopened.Answered(first); !ok || err != nil || at != firstAt {
+		t.Errorf("reopened, Answered: %d %v %v; want the index %d", at, ok, err, firstAt)
+	}
+	_, cmd1 := o.filing(clerk, licence, 3)
+	retry := reopened.Apply([]Entry{{Index: o.index + 1, At: o.now.UnixNano(), Request: first, Cmd: cmd1}}, o.index+1, reg)[0]
+	if retry.Err != nil || retry.Index != firstAt {
+		t.Errorf("reopened, a retry: %v at %d; want the first answer at %d", retry.Err, retry.Index, firstAt)
+	}
+	if reopened.Len() != 2 {
+		t.Errorf("reopened, %d cases after the retry, want 2", reopened.Len())
+	}
+
+	// A book restored from a stream of it knows both requests.
+	o.book = reopened
+	o.index++
+	restored := o.restoredCopy()
+	for _, r := range []Request{first, twice} {
+		if _, _, ok, err := restored.book.Answered(r); !ok || err != nil {
+			t.Errorf("restored, Answered(%s): %v %v", r.ID, ok, err)
+		}
+	}
+	restored.check()
+}
