@@ -347,6 +347,10 @@ func BenchmarkCountyBook(b *testing.B) {
 	// or misses (it gave 67–94% of the empty book in three runs of one
 	// commit, docs/BENCHMARKS.md, session 22).
 	emptyProbe, fullProbe := min(20_000, total), min(100_000, max(total/10, 1))
+	// The turns of the empty and the full book (below): five of the
+	// full book's between six of the empty one's.
+	const turns = 5
+	turnProbe := emptyProbe
 	for range b.N {
 		c, clerk, cg := benchCounty(b, limitMB)
 		county := c.nodes["county-1"]
@@ -394,23 +398,60 @@ func BenchmarkCountyBook(b *testing.B) {
 			return "/v1/cases?applicant=" + url.QueryEscape(benchApplicantID(rand.IntN(f.applicants)))
 		})
 
-		// The empty book again, on a new node, with the full one
-		// stopped: this machine's speed drifts over the minutes between
-		// the first probe and the last (the first 100,000 filings ran at
-		// 2,809 and at 2,387 /s in two runs of one commit 40 minutes
-		// apart), so the full book is also set against the empty book
-		// measured after it, and against the mean of the two.
-		county.stop(stopTimeout)
+		// The full book against an empty one in turns. This machine's
+		// speed drifts over minutes (the same empty book's probe at
+		// 2,476 and 1,759 /s, CPU 0.56 and 0.80 ms a case, ten minutes
+		// apart in one run of session 25), more than the difference
+		// measured: so an empty book on a second node (a cgroup of its
+		// own, of the same limit) and the full one file in turns, each
+		// stopped (SIGSTOP: its background work too) while the other
+		// files, empty first and last. Each full turn is set against the
+		// mean of the empty turns around it; the median of those ratios
+		// is the figure.
+		cost.since(b, 0) // the reads above are not a turn's
 		c2, clerk2, _ := benchCounty(b, limitMB)
+		other := c2.nodes["county-1"]
+		f2 := newFiler(clerk2, max(total/5, 1))
 		cost2 := newFilingCost(b, c2, "county-1")
-		emptyAfterProfile := cpuProfile(b, c2.nodes["county-1"], "county-empty-after", 4)
-		emptyAfter, emptyAfterP50 := newFiler(clerk2, max(total/5, 1)).file(b, emptyProbe, clients)
-		emptyAfterCost := cost2.since(b, emptyProbe)
-		emptyAfterProfile()
-		c2.nodes["county-1"].stop(stopTimeout)
-		emptyMean := (empty + emptyAfter) / 2
-		b.Logf("empty book again, on a new node after the full one: %.0f cases/s, p50 %s; %s; the full book %.0f%% of it, %.0f%% of the mean of the two empty probes",
-			emptyAfter, emptyAfterP50.Round(time.Microsecond), emptyAfterCost, 100*full/emptyAfter, 100*full/emptyMean)
+		var emptyTurns, fullTurns []float64
+		var emptyCPU, fullCPU []float64
+		for i := 0; i <= turns; i++ {
+			county.send(syscall.SIGSTOP)
+			other.send(syscall.SIGCONT)
+			wait := func() {}
+			if i == 0 {
+				wait = cpuProfile(b, other, "county-empty-after", 4)
+			}
+			rate, _ := f2.file(b, turnProbe, clients)
+			w := cost2.since(b, turnProbe)
+			wait()
+			emptyTurns, emptyCPU = append(emptyTurns, rate), append(emptyCPU, w.cpuMS)
+			other.send(syscall.SIGSTOP)
+			county.send(syscall.SIGCONT)
+			if i == turns {
+				break
+			}
+			wait = func() {}
+			if i == 0 {
+				wait = cpuProfile(b, county, "county-full-turn", 4)
+			}
+			rate, _ = f.file(b, turnProbe, clients)
+			w = cost.since(b, turnProbe)
+			wait()
+			fullTurns, fullCPU = append(fullTurns, rate), append(fullCPU, w.cpuMS)
+		}
+		other.send(syscall.SIGCONT)
+		other.stop(stopTimeout)
+		var ratios, cpuRatios []float64
+		for i := range fullTurns {
+			ratios = append(ratios, fullTurns[i]/((emptyTurns[i]+emptyTurns[i+1])/2))
+			cpuRatios = append(cpuRatios, ((emptyCPU[i]+emptyCPU[i+1])/2)/fullCPU[i])
+		}
+		turnRatio, cpuRatio := median(ratios), median(cpuRatios)
+		emptyAfter := median(emptyTurns)
+		b.Logf("in turns of %d filings, empty book (a second node) / full book: %s; the full book's rate against the empty turns around it %s (median %.0f%%), CPU a case %s (median %.0f%%)",
+			turnProbe, turnsString(emptyTurns, fullTurns, emptyCPU, fullCPU), percents(ratios), 100*turnRatio, percents(cpuRatios), 100*cpuRatio)
+		county.stop(stopTimeout)
 
 		restart := time.Now()
 		county.start()
@@ -427,8 +468,9 @@ func BenchmarkCountyBook(b *testing.B) {
 		b.ReportMetric(empty, "empty-cases/s")
 		b.ReportMetric(full, "full-cases/s")
 		b.ReportMetric(full/empty, "full/empty")
-		b.ReportMetric(emptyAfter, "empty-after-cases/s")
-		b.ReportMetric(full/emptyMean, "full/empty-mean")
+		b.ReportMetric(emptyAfter, "empty-turns-cases/s")
+		b.ReportMetric(turnRatio, "full/empty-turns")
+		b.ReportMetric(cpuRatio, "cpu-empty/full-turns")
 		b.ReportMetric(emptyCost.cpuMS, "empty-cpu-ms/case")
 		b.ReportMetric(fullCost.cpuMS, "full-cpu-ms/case")
 		b.ReportMetric(rss, "rss-MB")
@@ -612,4 +654,39 @@ func cgroupStatSummary(stat string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// median is the middle of xs (the mean of the two middle ones for an even
+// count); xs is not changed.
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// percents writes ratios as percentages: "[71% 74% 69%]".
+func percents(ratios []float64) string {
+	var out []string
+	for _, r := range ratios {
+		out = append(out, fmt.Sprintf("%.0f%%", 100*r))
+	}
+	return "[" + strings.Join(out, " ") + "]"
+}
+
+// turnsString writes the turns in order: "E 2500/s 0.52 ms, F 2000/s 0.66 ms, E …".
+func turnsString(empty, full, emptyCPU, fullCPU []float64) string {
+	var out []string
+	for i := range empty {
+		out = append(out, fmt.Sprintf("E %.0f/s %.2f ms", empty[i], emptyCPU[i]))
+		if i < len(full) {
+			out = append(out, fmt.Sprintf("F %.0f/s %.2f ms", full[i], fullCPU[i]))
+		}
+	}
+	return strings.Join(out, ", ")
 }
