@@ -333,7 +333,8 @@ func inMemoryCgroup(b *testing.B, c *cluster, name string, limitMB int) *memoryC
 
 // BenchmarkCountyBook fills a county node's book by filing through the
 // API (64 clients, REST, a request ID each; there is no batch path) and
-// reports: the filing rate of an empty book and of the full one, the
+// reports: the filing rate of an empty book and of the full one (its
+// last 100,000, and in turns with an empty book on a second node), the
 // node's RSS, the disk per case, the time from a restart to ready, and
 // the p50 of the queue's first page, of a page of history and of an
 // applicant search.
