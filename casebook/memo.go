@@ -185,9 +185,8 @@ func seqFloor(restored, floor []byte, day string) uint32 {
 // nearly every write — is not looked up, twice (Answered before it is
 // proposed, the overlay when it is applied): in a book of years such a
 // miss checks a bloom filter in every table that may hold the key. The
-// filter may say "maybe" for an ID the book does not hold (a hash shared,
-// a command that wrote its record and was then refused); then the lookup
-// answers. It never says "no" for an ID the book holds: it is built from
+// filter may say "maybe" for an ID the book does not hold (a hash shared
+// with one it holds); then the lookup answers. It never says "no" for an ID the book holds: it is built from
 // the keys themselves when the book is loaded, and every write of the
 // book's request records goes through it (Book.wrote) before it is
 // committed. About 16 bytes an ID: at most MaxRequests (50,000), 1 MB.
