@@ -421,7 +421,7 @@ func BenchmarkCountyBook(b *testing.B) {
 			other.send(syscall.SIGCONT)
 			wait := func() {}
 			if i == 0 {
-				wait = cpuProfile(b, other, "county-empty-after", 4)
+				wait = cpuProfile(b, other, "county-empty-turn", 4)
 			}
 			rate, _ := f2.file(b, turnProbe, clients)
 			w := cost2.since(b, turnProbe)
@@ -449,7 +449,7 @@ func BenchmarkCountyBook(b *testing.B) {
 			cpuRatios = append(cpuRatios, ((emptyCPU[i]+emptyCPU[i+1])/2)/fullCPU[i])
 		}
 		turnRatio, cpuRatio := median(ratios), median(cpuRatios)
-		emptyAfter := median(emptyTurns)
+		emptyTurnRate := median(emptyTurns)
 		b.Logf("in turns of %d filings, empty book (a second node) / full book: %s; the full book's rate against the empty turns around it %s (median %.0f%%), CPU a case %s (median %.0f%%)",
 			turnProbe, turnsString(emptyTurns, fullTurns, emptyCPU, fullCPU), percents(ratios), 100*turnRatio, percents(cpuRatios), 100*cpuRatio)
 		county.stop(stopTimeout)
@@ -469,7 +469,7 @@ func BenchmarkCountyBook(b *testing.B) {
 		b.ReportMetric(empty, "empty-cases/s")
 		b.ReportMetric(full, "full-cases/s")
 		b.ReportMetric(full/empty, "full/empty")
-		b.ReportMetric(emptyAfter, "empty-turns-cases/s")
+		b.ReportMetric(emptyTurnRate, "empty-turns-cases/s")
 		b.ReportMetric(turnRatio, "full/empty-turns")
 		b.ReportMetric(cpuRatio, "cpu-empty/full-turns")
 		b.ReportMetric(emptyCost.cpuMS, "empty-cpu-ms/case")
