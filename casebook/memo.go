@@ -30,6 +30,11 @@ func isHot(k []byte) bool {
 	return bytes.HasPrefix(k, []byte(pStat)) || bytes.HasPrefix(k, []byte(pDaily)) || bytes.HasPrefix(k, []byte(pSeq))
 }
 
+// isHotKey is isHot of a key held as a string (without copying it).
+func isHotKey(k string) bool {
+	return strings.HasPrefix(k, pStat) || strings.HasPrefix(k, pDaily) || strings.HasPrefix(k, pSeq)
+}
+
 // maxHot bounds the hot cache: a county's commands of a day touch a few
 // hundred counters; past the bound the cache starts again empty.
 const maxHot = 4096
@@ -58,7 +63,7 @@ func (b *Book) wrote(k string, w write) {
 		if !w.del {
 			b.numbers.wrote(k[len(pSeq):], uint32(decodeUint(w.val)))
 		}
-	case isHot([]byte(k)):
+	case isHotKey(k):
 		b.keepHot(k, w)
 	case k == string(keyRestored) || k == string(keySeqFloor):
 		b.numbers.setMarks(k, w)
