@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
@@ -26,19 +27,44 @@ func GenesisHash(number string) []byte {
 // with hash, signature and signer_chain cleared. It returns nil when e
 // cannot be encoded (a string field that is not UTF-8); no stored hash
 // matches nil, so such an event never verifies.
+//
+// The encoding is e's own with the records of those three fields left
+// out: protobuf-go writes a message's fields one record each, in the
+// order of their numbers (unknown fields last), and a cleared field
+// writes nothing, so the bytes are those of a copy with the fields
+// cleared, without copying the event (its filing and signer chain: a
+// deep copy cost more than the encoding and the hash together).
 func HashEvent(e *yizhanv1.CaseEvent) []byte {
-	c := proto.CloneOf(e)
-	if c == nil {
+	if e == nil {
 		return nil
 	}
-	c.Hash, c.Signature, c.SignerChain = nil, nil, nil
-	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(c)
+	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(e)
 	if err != nil {
 		return nil
 	}
-	h := sha256.Sum256(b)
-	return h[:]
+	h := sha256.New()
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return nil
+		}
+		m := protowire.ConsumeFieldValue(num, typ, b[n:])
+		if m < 0 {
+			return nil
+		}
+		if num != eventHashField && num != eventSignatureField && num != eventSignerChainField {
+			h.Write(b[:n+m])
+		}
+		b = b[n+m:]
+	}
+	return h.Sum(nil)
 }
+
+// The fields HashEvent leaves out.
+var eventHashField, eventSignatureField, eventSignerChainField = func() (h, s, c protowire.Number) {
+	fields := (&yizhanv1.CaseEvent{}).ProtoReflect().Descriptor().Fields()
+	return fields.ByName("hash").Number(), fields.ByName("signature").Number(), fields.ByName("signer_chain").Number()
+}()
 
 // Seal sets e's prev_hash to prevHash and its hash to HashEvent(e). Sign
 // after sealing: the signature is over the hash.

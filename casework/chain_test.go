@@ -2,8 +2,10 @@ package casework
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"testing"
 
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
@@ -50,6 +52,50 @@ func TestHashEvent(t *testing.T) {
 	}
 	if HashEvent(&yizhanv1.CaseEvent{Reason: "\xff"}) != nil {
 		t.Errorf("an event that cannot be encoded has a hash")
+	}
+}
+
+// hashEventByCopy is HashEvent as first written: a copy of the event with
+// the three fields cleared, encoded and hashed. Every chain already
+// stored was sealed with it.
+func hashEventByCopy(e *yizhanv1.CaseEvent) []byte {
+	c := proto.CloneOf(e)
+	if c == nil {
+		return nil
+	}
+	c.Hash, c.Signature, c.SignerChain = nil, nil, nil
+	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(c)
+	if err != nil {
+		return nil
+	}
+	h := sha256.Sum256(b)
+	return h[:]
+}
+
+func TestHashEventAsOfACopyWithoutTheFields(t *testing.T) {
+	_, events := sealedLog(t)
+	signed := proto.CloneOf(events[0])
+	signed.Signature = bytes.Repeat([]byte{7}, 64)
+	signed.SignerChain = [][]byte{bytes.Repeat([]byte("leaf"), 150), []byte("county CA")}
+	unknown := proto.CloneOf(events[1])
+	// A field a later release added, which this one keeps unread.
+	unknown.ProtoReflect().SetUnknown(protowire.AppendBytes(protowire.AppendTag(nil, 999, protowire.BytesType), []byte("later")))
+	cases := map[string]*yizhanv1.CaseEvent{
+		"filed":              events[0],
+		"forwarded":          events[1],
+		"signed, with chain": signed,
+		"unknown field":      unknown,
+		"empty":              {},
+		"only the cleared":   {Hash: []byte{1}, Signature: []byte{2}, SignerChain: [][]byte{{3}}},
+		"not UTF-8":          {Reason: "\xff", Hash: []byte{1}},
+	}
+	for name, e := range cases {
+		if got, want := HashEvent(e), hashEventByCopy(e); !bytes.Equal(got, want) {
+			t.Errorf("%s: HashEvent %x, a copy without the fields %x", name, got, want)
+		}
+	}
+	if HashEvent(nil) != nil {
+		t.Errorf("a nil event has a hash")
 	}
 }
 
@@ -100,5 +146,19 @@ func TestVerifyChain(t *testing.T) {
 			}
 			wantErr(t, VerifyChain(number, es), ErrConflict, tt.want)
 		})
+	}
+}
+
+// BenchmarkHashEvent hashes a filing event as a node's state machine
+// checks it: signed, with a node's signer chain.
+func BenchmarkHashEvent(b *testing.B) {
+	w := newWorld(b)
+	n := w.file(village, tobacco, eastAgent, tobaccoMaterials[:4]...)
+	e := proto.CloneOf(w.books[village].Events(n)[0])
+	e.Signature = bytes.Repeat([]byte{7}, 64)
+	e.SignerChain = [][]byte{bytes.Repeat([]byte("leaf"), 150), bytes.Repeat([]byte("ca"), 200)}
+	b.ReportAllocs()
+	for b.Loop() {
+		HashEvent(e)
 	}
 }
