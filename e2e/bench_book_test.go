@@ -156,6 +156,10 @@ type filer struct {
 	hc         *http.Client
 	applicants int // the pool of applicants the cases are spread over
 	next       atomic.Int64
+	// clientMS is the CPU this process (the clients) spent a case in the
+	// last call of file: the same work whatever the book holds, so it
+	// says how fast the machine ran meanwhile.
+	clientMS float64
 }
 
 func newFiler(a *api, applicants int) *filer {
@@ -175,7 +179,7 @@ func (f *filer) file(b *testing.B, n, clients int) (perSecond float64, p50 time.
 		errs = make(chan error, clients)
 	)
 	left.Store(int64(n))
-	start := time.Now()
+	start, cpu := time.Now(), processCPU(b)
 	for range clients {
 		wg.Go(func() {
 			var mine []time.Duration
@@ -213,6 +217,7 @@ func (f *filer) file(b *testing.B, n, clients int) (perSecond float64, p50 time.
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	f.clientMS = float64(processCPU(b)-cpu) / float64(time.Millisecond) / float64(n)
 	select {
 	case err := <-errs:
 		b.Fatal(err)
@@ -220,6 +225,15 @@ func (f *filer) file(b *testing.B, n, clients int) (perSecond float64, p50 time.
 	}
 	slices.Sort(lat)
 	return float64(n) / elapsed.Seconds(), lat[len(lat)/2]
+}
+
+// processCPU is the CPU time this process has used, user and system.
+func processCPU(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // saveHeapProfile writes node n's heap profile to
@@ -274,6 +288,22 @@ func cpuProfile(b *testing.B, n *node, name string, seconds int) (wait func()) {
 		if err := <-done; err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// saveLog copies p's log so far to $YIZHAN_BENCH_HEAP_DIR/name.log when
+// the variable is set: what the node did beside the figures.
+func saveLog(b *testing.B, p *proc, name string) {
+	dir := os.Getenv("YIZHAN_BENCH_HEAP_DIR")
+	if dir == "" {
+		return
+	}
+	log, err := os.ReadFile(p.log)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".log"), log, 0o644); err != nil {
+		b.Fatal(err)
 	}
 }
 
@@ -361,15 +391,15 @@ func BenchmarkCountyBook(b *testing.B) {
 		empty, emptyP50 := f.file(b, emptyProbe, clients)
 		emptyCost := cost.since(b, emptyProbe)
 		emptyProfile()
-		b.Logf("empty book: %.0f cases/s, p50 %s; %s", empty, emptyP50.Round(time.Microsecond), emptyCost)
+		b.Logf("empty book: %.0f cases/s, p50 %s; %s; the clients' CPU %.2f ms a case", empty, emptyP50.Round(time.Microsecond), emptyCost, f.clientMS)
 		start := time.Now()
 		for held := emptyProbe; held < total-fullProbe; {
 			n := min(100_000, total-fullProbe-held)
 			rate, _ := f.file(b, n, clients)
 			held += n
 			rss, _ := rssMB(b, county)
-			fmt.Fprintf(os.Stderr, "%d cases held, %s in: the last %d at %.0f/s, RSS %.0f MB (anonymous %.0f); %s\n",
-				held, time.Since(start).Round(time.Second), n, rate, rss, procStatus(b, county)["RssAnon:"], cost.since(b, n))
+			fmt.Fprintf(os.Stderr, "%d cases held, %s in: the last %d at %.0f/s, RSS %.0f MB (anonymous %.0f); %s; the clients' CPU %.2f ms a case\n",
+				held, time.Since(start).Round(time.Second), n, rate, rss, procStatus(b, county)["RssAnon:"], cost.since(b, n), f.clientMS)
 			if cg != nil {
 				fmt.Fprintf(os.Stderr, "  its cgroup: %s\n", strings.Join(strings.Fields(cgroupStatSummary(cg.read(b, "memory.stat"))), " "))
 			}
@@ -379,7 +409,7 @@ func BenchmarkCountyBook(b *testing.B) {
 		full, fullP50 := f.file(b, fullProbe, clients)
 		fullCost := cost.since(b, fullProbe)
 		fullProfile()
-		b.Logf("full book: %s", fullCost)
+		b.Logf("full book: %s; the clients' CPU %.2f ms a case", fullCost, f.clientMS)
 		saveHeapProfile(b, county, "county")
 		rss, peak := rssMB(b, county)
 		anon := procStatus(b, county)["RssAnon:"]
@@ -408,14 +438,20 @@ func BenchmarkCountyBook(b *testing.B) {
 		// stopped (SIGSTOP: its background work too) while the other
 		// files, empty first and last. Each full turn is set against the
 		// mean of the empty turns around it; the median of those ratios
-		// is the figure.
+		// is the figure of the book's size alone. It leaves out what the
+		// full book pays in bursts: one turn of five or so runs at half
+		// speed or less, most of its CPU in one of badger's level
+		// compactions (the turns' profiles, session 26), which the
+		// writes of every turn before it made due. So the rates over all
+		// the turns (the time each book took for all its filings) are
+		// reported too: the figure of a county filing for hours.
 		cost.since(b, 0) // the reads above are not a turn's
 		c2, clerk2, _ := benchCounty(b, limitMB)
 		other := c2.nodes["county-1"]
 		f2 := newFiler(clerk2, max(total/5, 1))
 		cost2 := newFilingCost(b, c2, "county-1")
 		var emptyTurns, fullTurns []float64
-		var emptyCPU, fullCPU []float64
+		var emptyCPU, fullCPU, emptyClient, fullClient []float64
 		for i := 0; i <= turns; i++ {
 			county.send(syscall.SIGSTOP)
 			other.send(syscall.SIGCONT)
@@ -423,26 +459,30 @@ func BenchmarkCountyBook(b *testing.B) {
 			if i == 0 {
 				wait = cpuProfile(b, other, "county-empty-turn", 4)
 			}
+			began := time.Now()
 			rate, _ := f2.file(b, turnProbe, clients)
 			w := cost2.since(b, turnProbe)
 			wait()
-			emptyTurns, emptyCPU = append(emptyTurns, rate), append(emptyCPU, w.cpuMS)
+			fmt.Fprintf(os.Stderr, "turn E%d from %s: %.0f/s, %s\n", i+1, began.UTC().Format("15:04:05"), rate, w)
+			emptyTurns, emptyCPU, emptyClient = append(emptyTurns, rate), append(emptyCPU, w.cpuMS), append(emptyClient, f2.clientMS)
 			other.send(syscall.SIGSTOP)
 			county.send(syscall.SIGCONT)
 			if i == turns {
 				break
 			}
-			wait = func() {}
-			if i == 0 {
-				wait = cpuProfile(b, county, "county-full-turn", 4)
-			}
+			// Every full turn's first seconds are profiled: the turns
+			// that run at half speed do from their start.
+			wait = cpuProfile(b, county, fmt.Sprintf("county-full-turn-%d", i+1), 4)
+			began = time.Now()
 			rate, _ = f.file(b, turnProbe, clients)
 			w = cost.since(b, turnProbe)
 			wait()
-			fullTurns, fullCPU = append(fullTurns, rate), append(fullCPU, w.cpuMS)
+			fmt.Fprintf(os.Stderr, "turn F%d from %s: %.0f/s, %s\n", i+1, began.UTC().Format("15:04:05"), rate, w)
+			fullTurns, fullCPU, fullClient = append(fullTurns, rate), append(fullCPU, w.cpuMS), append(fullClient, f.clientMS)
 		}
 		other.send(syscall.SIGCONT)
 		other.stop(stopTimeout)
+		saveLog(b, county.proc, "county-full")
 		var ratios, cpuRatios []float64
 		for i := range fullTurns {
 			ratios = append(ratios, fullTurns[i]/((emptyTurns[i]+emptyTurns[i+1])/2))
@@ -450,8 +490,12 @@ func BenchmarkCountyBook(b *testing.B) {
 		}
 		turnRatio, cpuRatio := median(ratios), median(cpuRatios)
 		emptyTurnRate := median(emptyTurns)
-		b.Logf("in turns of %d filings, empty book (a second node) / full book: %s; the full book's rate against the empty turns around it %s (median %.0f%%), CPU a case %s (median %.0f%%)",
-			turnProbe, turnsString(emptyTurns, fullTurns, emptyCPU, fullCPU), percents(ratios), 100*turnRatio, percents(cpuRatios), 100*cpuRatio)
+		b.Logf("in turns of %d filings, empty book (a second node) / full book, rate, node's CPU a case (clients' CPU a case): %s; the full book's rate against the empty turns around it %s (median %.0f%%), CPU a case %s (median %.0f%%)",
+			turnProbe, turnsString(emptyTurns, fullTurns, emptyCPU, fullCPU, emptyClient, fullClient), percents(ratios), 100*turnRatio, percents(cpuRatios), 100*cpuRatio)
+		emptyAll, fullAll := overallRate(emptyTurns), overallRate(fullTurns)
+		emptyAllCPU, fullAllCPU := mean(emptyCPU), mean(fullCPU)
+		b.Logf("over all the turns: the full book %.0f/s, the empty one %.0f/s (%.0f%%); CPU a case %.2f and %.2f ms (%.0f%%)",
+			fullAll, emptyAll, 100*fullAll/emptyAll, fullAllCPU, emptyAllCPU, 100*emptyAllCPU/fullAllCPU)
 		county.stop(stopTimeout)
 
 		restart := time.Now()
@@ -472,6 +516,8 @@ func BenchmarkCountyBook(b *testing.B) {
 		b.ReportMetric(emptyTurnRate, "empty-turns-cases/s")
 		b.ReportMetric(turnRatio, "full/empty-turns")
 		b.ReportMetric(cpuRatio, "cpu-empty/full-turns")
+		b.ReportMetric(fullAll/emptyAll, "full/empty-all-turns")
+		b.ReportMetric(emptyAllCPU/fullAllCPU, "cpu-empty/full-all-turns")
 		b.ReportMetric(emptyCost.cpuMS, "empty-cpu-ms/case")
 		b.ReportMetric(fullCost.cpuMS, "full-cpu-ms/case")
 		b.ReportMetric(rss, "rss-MB")
@@ -657,6 +703,25 @@ func cgroupStatSummary(stat string) string {
 	return strings.Join(out, "\n")
 }
 
+// overallRate is the rate of turns of the same number of filings at
+// rates: all of them over the time they took together.
+func overallRate(rates []float64) float64 {
+	var seconds float64
+	for _, r := range rates {
+		seconds += 1 / r
+	}
+	return float64(len(rates)) / seconds
+}
+
+// mean is the arithmetic mean of xs.
+func mean(xs []float64) float64 {
+	var sum float64
+	for _, x := range xs {
+		sum += x
+	}
+	return sum / float64(len(xs))
+}
+
 // median is the middle of xs (the mean of the two middle ones for an even
 // count); xs is not changed.
 func median(xs []float64) float64 {
@@ -680,13 +745,15 @@ func percents(ratios []float64) string {
 	return "[" + strings.Join(out, " ") + "]"
 }
 
-// turnsString writes the turns in order: "E 2500/s 0.52 ms, F 2000/s 0.66 ms, E …".
-func turnsString(empty, full, emptyCPU, fullCPU []float64) string {
+// turnsString writes the turns in order, each its rate, the node's CPU a
+// case and the clients': "E 2500/s 0.52 ms (0.21), F 2000/s 0.66 ms
+// (0.22), E …".
+func turnsString(empty, full, emptyCPU, fullCPU, emptyClient, fullClient []float64) string {
 	var out []string
 	for i := range empty {
-		out = append(out, fmt.Sprintf("E %.0f/s %.2f ms", empty[i], emptyCPU[i]))
+		out = append(out, fmt.Sprintf("E %.0f/s %.2f ms (%.2f)", empty[i], emptyCPU[i], emptyClient[i]))
 		if i < len(full) {
-			out = append(out, fmt.Sprintf("F %.0f/s %.2f ms", full[i], fullCPU[i]))
+			out = append(out, fmt.Sprintf("F %.0f/s %.2f ms (%.2f)", full[i], fullCPU[i], fullClient[i]))
 		}
 	}
 	return strings.Join(out, ", ")
