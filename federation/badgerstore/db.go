@@ -64,6 +64,20 @@ const (
 	countyMemTableSize   = 32 << 20
 	countyNumMemtables   = 2
 	countyBlockCacheSize = 64 << 20
+	// A county's tree has one level fewer between its level 0 and its
+	// last. Badger sizes each level a tenth of the one below and starts
+	// at the deepest level whose size is within BaseLevelSize: with the
+	// default of 10 MB and a million cases (260 MB of tables), level 0
+	// went to L4 (10 MB), then L5 (about 23 MB), then L6, three merges;
+	// with 64 MB it goes to L5 (64 MB), then L6. The book's index keys
+	// are spread over the whole key range (applicants' hashed IDs,
+	// request IDs), so a table moved down overlaps as much of the level
+	// below as the levels' ratio: about 10 from L5 to L6 before, about
+	// 3 now. Filing in turns beside an empty book, the full book of a
+	// million kept 84% and 87% of its rate over all the turns, against
+	// 63% and 79% (docs/BENCHMARKS.md, session 26): larger compactions,
+	// less often, and less written again.
+	countyBaseLevelSize  = 64 << 20
 	defaultBadgerLogAttr = "badger"
 )
 
@@ -93,7 +107,8 @@ func BadgerOptions(dir string, opts DBOptions) badger.Options {
 			WithMemTableSize(countyMemTableSize).
 			WithNumMemtables(countyNumMemtables).
 			WithBlockCacheSize(countyBlockCacheSize).
-			WithTableBuilderPool(0)
+			WithTableBuilderPool(0).
+			WithBaseLevelSize(countyBaseLevelSize)
 	}
 	if opts.Small {
 		o = o.
