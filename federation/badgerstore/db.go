@@ -74,9 +74,9 @@ const (
 	// request IDs), so a table moved down overlaps as much of the level
 	// below as the levels' ratio: about 10 from L5 to L6 before, about
 	// 3 now. Filing in turns beside an empty book, the full book of a
-	// million kept 84% and 87% of its rate over all the turns, against
-	// 63% and 79% (docs/BENCHMARKS.md, session 26): larger compactions,
-	// less often, and less written again.
+	// million kept 83–87% of its rate over all the turns, against 63%
+	// and 79% (docs/BENCHMARKS.md, session 26): larger compactions, less
+	// often, and less written again.
 	countyBaseLevelSize  = 64 << 20
 	defaultBadgerLogAttr = "badger"
 )
