@@ -29,11 +29,12 @@ func GenesisHash(number string) []byte {
 // matches nil, so such an event never verifies.
 //
 // The encoding is e's own with the records of those three fields left
-// out: protobuf-go writes a message's fields one record each, in the
-// order of their numbers (unknown fields last), and a cleared field
-// writes nothing, so the bytes are those of a copy with the fields
-// cleared, without copying the event (its filing and signer chain: a
-// deep copy cost more than the encoding and the hash together).
+// out: protobuf-go writes a message's fields in the order of their
+// numbers, each as its own records (one per element of a repeated
+// field; unknown fields last), and a cleared field writes nothing, so
+// the bytes are those of a copy with the fields cleared, without copying
+// the event (its filing and signer chain: a deep copy cost more than the
+// encoding and the hash together).
 func HashEvent(e *yizhanv1.CaseEvent) []byte {
 	if e == nil {
 		return nil
