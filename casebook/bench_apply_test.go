@@ -10,9 +10,11 @@ import (
 
 // BenchmarkApplyFiling is the case book's part of one filing on the
 // write path of one client: a raft entry that files a case (a clerk's,
-// signed, with a request ID), applied alone, as the state machine applies
-// an entry when nothing else waits. Badger's commit is not waited for
-// (Apply does not wait), but the next Apply waits for the one before.
+// sealed, with a node's signer chain and a request ID), applied alone, as
+// the state machine applies an entry when nothing else waits, on the
+// badger options of the package's tests (Small). Badger's commit is not
+// waited for (Apply does not wait), but the next Apply waits for the one
+// before.
 func BenchmarkApplyFiling(b *testing.B) {
 	o := newOffice(b, county, newRegistry(b))
 	o.step = 10 * time.Millisecond // a busy office: no request record is old enough to forget
