@@ -364,7 +364,9 @@ func inMemoryCgroup(b *testing.B, c *cluster, name string, limitMB int) *memoryC
 // BenchmarkCountyBook fills a county node's book by filing through the
 // API (64 clients, REST, a request ID each; there is no batch path) and
 // reports: the filing rate of an empty book and of the full one (its
-// last 100,000, and in turns with an empty book on a second node), the
+// last 100,000, and in turns with an empty book on a second node: the
+// median of the turns, and over all of them, the compactions' bursts
+// included), the
 // node's RSS, the disk per case, the time from a restart to ready, and
 // the p50 of the queue's first page, of a page of history and of an
 // applicant search.
@@ -470,8 +472,10 @@ func BenchmarkCountyBook(b *testing.B) {
 			if i == turns {
 				break
 			}
-			// Every full turn's first seconds are profiled: the turns
-			// that run at half speed do from their start.
+			// Every full turn's first seconds are profiled: a slow
+			// turn's compaction shows there when it starts with the turn
+			// (it did in two runs of session 26; in a third it started
+			// later, and the profile missed it).
 			wait = cpuProfile(b, county, fmt.Sprintf("county-full-turn-%d", i+1), 4)
 			began = time.Now()
 			rate, _ = f.file(b, turnProbe, clients)
