@@ -15,6 +15,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/status"
+
+	"github.com/yizhan-gov/yizhan/federation/badgerstore"
 )
 
 // metrics are one node's Prometheus metrics, in a registry of its own so
@@ -112,6 +114,15 @@ func newMetrics(n *Node) *metrics {
 		Name: "yizhan_badger_block_cache_misses_total", Help: "Reads of a table block that had to read and decompress it.",
 		ConstLabels: labels,
 	}, func() float64 { return float64(db.BlockCacheMetrics().Misses()) }))
+	// Badger's own counters are one per process and kept only with its
+	// metrics on (not the Small profile): the binary's one database's.
+	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "yizhan_badger_memtable_written_bytes_total", Help: "Bytes badger's writes put into its memtables (keys, values or value pointers, headers; badger's estimate), in this process; 0 with the Small profile.",
+		ConstLabels: labels,
+	}, func() float64 { return float64(badgerstore.MemtableWrittenBytes()) }))
+	m.reg.MustRegister(compactionWritten{prometheus.NewDesc("yizhan_badger_compaction_written_bytes_total",
+		"Bytes badger's compactions wrote into new tables, by the level written into, in this process (over yizhan_badger_memtable_written_bytes_total: the tree's write amplification); none with the Small profile.",
+		[]string{"level"}, labels)})
 	gauge("yizhan_cases_stranded", "The office's cases waiting for a step no office may do under the grants in force, at the last reroute sweep on this node (its leader; -1: none yet): grant the item's right to an office on their route.", func() float64 {
 		return float64(n.svc.Stranded())
 	})
@@ -233,4 +244,16 @@ func diskBytes(dir, suffix string) int64 {
 		total += allocatedBytes(info)
 	}
 	return total
+}
+
+// compactionWritten reports badgerstore.CompactionWrittenBytes, a counter
+// for each level written into.
+type compactionWritten struct{ desc *prometheus.Desc }
+
+func (c compactionWritten) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c compactionWritten) Collect(ch chan<- prometheus.Metric) {
+	for level, n := range badgerstore.CompactionWrittenBytes() {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.CounterValue, float64(n), strconv.Itoa(level))
+	}
 }

@@ -174,7 +174,8 @@ func TestRESTRegistryWritesAndErrors(t *testing.T) {
 	mb, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	for _, m := range []string{"yizhan_raft_leader", "yizhan_registry_index", "yizhan_registry_lag", "yizhan_request_duration_seconds",
-		"yizhan_badger_lsm_bytes", "yizhan_badger_vlog_bytes", "yizhan_badger_table_index_bytes", "yizhan_badger_block_cache_hits_total", "yizhan_badger_block_cache_misses_total"} {
+		"yizhan_badger_lsm_bytes", "yizhan_badger_vlog_bytes", "yizhan_badger_table_index_bytes", "yizhan_badger_block_cache_hits_total", "yizhan_badger_block_cache_misses_total",
+		"yizhan_badger_memtable_written_bytes_total"} {
 		if !strings.Contains(string(mb), m) {
 			t.Errorf("/metrics lacks %s", m)
 		}
