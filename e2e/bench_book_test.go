@@ -364,12 +364,14 @@ func inMemoryCgroup(b *testing.B, c *cluster, name string, limitMB int) *memoryC
 // BenchmarkCountyBook fills a county node's book by filing through the
 // API (64 clients, REST, a request ID each; there is no batch path) and
 // reports: the filing rate of an empty book and of the full one (its
-// last 100,000, and in turns with an empty book on a second node: the
+// last 100,000, and in turns with empty books on a second node: the
 // median of the turns, and over all of them, the compactions' bursts
-// included), the
-// node's RSS, the disk per case, the time from a restart to ready, and
-// the p50 of the queue's first page, of a page of history and of an
-// applicant search.
+// included), what badger's compactions wrote a case (in the turns and
+// over the loading's second half), the node's RSS, the disk per case,
+// the time from a restart to ready, and the p50 of the queue's first
+// page, of a page of history and of an applicant search.
+// YIZHAN_BENCH_TURN_GROUPS sets the groups of turns (3, each five full
+// turns of 20,000 filings beside a new empty book).
 func BenchmarkCountyBook(b *testing.B) {
 	total := benchEnv(b, "YIZHAN_BENCH_BOOK_CASES", 1_000_000)
 	limitMB := benchEnv(b, "YIZHAN_BENCH_COUNTY_LIMIT_MB", 0)
@@ -380,9 +382,10 @@ func BenchmarkCountyBook(b *testing.B) {
 	// or misses (it gave 67–94% of the empty book in three runs of one
 	// commit, docs/BENCHMARKS.md, session 22).
 	emptyProbe, fullProbe := min(20_000, total), min(100_000, max(total/10, 1))
-	// The turns of the empty and the full book (below): five of the
-	// full book's between six of the empty one's.
+	// The turns of the empty and the full book (below): groups of five
+	// of the full book's between six of an empty one's, three groups.
 	const turns = 5
+	groups := benchEnv(b, "YIZHAN_BENCH_TURN_GROUPS", 3)
 	turnProbe := emptyProbe
 	for range b.N {
 		c, clerk, cg := benchCounty(b, limitMB)
@@ -395,13 +398,22 @@ func BenchmarkCountyBook(b *testing.B) {
 		emptyProfile()
 		b.Logf("empty book: %.0f cases/s, p50 %s; %s; the clients' CPU %.2f ms a case", empty, emptyP50.Round(time.Microsecond), emptyCost, f.clientMS)
 		start := time.Now()
+		// What badger wrote over the second half of the loading: what
+		// filing into a book of half a million to a million costs in
+		// compactions, a case, whenever they fall.
+		var loadWritten badgerWritten
+		loadN := 0
 		for held := emptyProbe; held < total-fullProbe; {
 			n := min(100_000, total-fullProbe-held)
 			rate, _ := f.file(b, n, clients)
 			held += n
 			rss, _ := rssMB(b, county)
+			w := cost.since(b, n)
+			if held > total/2 {
+				loadWritten, loadN = loadWritten.plus(w.written), loadN+n
+			}
 			fmt.Fprintf(os.Stderr, "%d cases held, %s in: the last %d at %.0f/s, RSS %.0f MB (anonymous %.0f); %s; the clients' CPU %.2f ms a case\n",
-				held, time.Since(start).Round(time.Second), n, rate, rss, procStatus(b, county)["RssAnon:"], cost.since(b, n), f.clientMS)
+				held, time.Since(start).Round(time.Second), n, rate, rss, procStatus(b, county)["RssAnon:"], w, f.clientMS)
 			if cg != nil {
 				fmt.Fprintf(os.Stderr, "  its cgroup: %s\n", strings.Join(strings.Fields(cgroupStatSummary(cg.read(b, "memory.stat"))), " "))
 			}
@@ -441,65 +453,88 @@ func BenchmarkCountyBook(b *testing.B) {
 		// files, empty first and last. Each full turn is set against the
 		// mean of the empty turns around it; the median of those ratios
 		// is the figure of the book's size alone. It leaves out what the
-		// full book pays in bursts: one turn of five or so runs at half
-		// speed or less, most of its CPU in one of badger's level
-		// compactions (the turns' profiles, session 26), which the
-		// writes of every turn before it made due. So the rates over all
-		// the turns (the time each book took for all its filings) are
-		// reported too: the figure of a county filing for hours.
+		// full book pays in bursts: badger's compactions of level 0 into
+		// the levels below, which the writes of every turn before them
+		// made due, run a turn at half speed or less (the turns'
+		// profiles, session 26), and come once in 100,000 to 250,000
+		// filings (the compaction bytes of each window, session 27). So
+		// the rates over all the turns (the time each book took for all
+		// its filings) are reported too, the figure of a county filing
+		// for hours, over turns enough to span such a cycle: groups of
+		// five full turns, each group beside a new empty book (which
+		// thus holds at most 120,000 cases), 300,000 filings of the full
+		// book by default.
 		cost.since(b, 0) // the reads above are not a turn's
-		c2, clerk2, _ := benchCounty(b, limitMB)
-		other := c2.nodes["county-1"]
-		f2 := newFiler(clerk2, max(total/5, 1))
-		cost2 := newFilingCost(b, c2, "county-1")
-		var emptyTurns, fullTurns []float64
-		var emptyCPU, fullCPU, emptyClient, fullClient []float64
-		for i := 0; i <= turns; i++ {
-			county.send(syscall.SIGSTOP)
+		var emptyTurns, fullTurns, ratios, cpuRatios []float64
+		var emptyCPU, fullCPU []float64
+		var emptyWritten, fullWritten badgerWritten
+		var turnLines []string
+		for g := range groups {
+			c2, clerk2, _ := benchCounty(b, limitMB)
+			other := c2.nodes["county-1"]
+			f2 := newFiler(clerk2, max(total/5, 1))
+			cost2 := newFilingCost(b, c2, "county-1")
+			var empty, full, eCPU, fCPU, eClient, fClient []float64
+			for i := 0; i <= turns; i++ {
+				county.send(syscall.SIGSTOP)
+				other.send(syscall.SIGCONT)
+				// The first seconds of every turn are profiled, the empty
+				// book's as the full one's, so that the profiler's cost
+				// falls on both: a slow turn's compaction shows there when
+				// it starts with the turn (it did in two runs of session
+				// 26; in a third it started later, and the profile missed
+				// it).
+				wait := cpuProfile(b, other, fmt.Sprintf("county-empty-turn-%d.%d", g+1, i+1), 4)
+				began := time.Now()
+				rate, _ := f2.file(b, turnProbe, clients)
+				w := cost2.since(b, turnProbe)
+				wait()
+				fmt.Fprintf(os.Stderr, "turn E%d.%d from %s: %.0f/s, %s\n", g+1, i+1, began.UTC().Format("15:04:05"), rate, w)
+				empty, eCPU, eClient = append(empty, rate), append(eCPU, w.cpuMS), append(eClient, f2.clientMS)
+				emptyWritten = emptyWritten.plus(w.written)
+				other.send(syscall.SIGSTOP)
+				county.send(syscall.SIGCONT)
+				if i == turns {
+					break
+				}
+				wait = cpuProfile(b, county, fmt.Sprintf("county-full-turn-%d.%d", g+1, i+1), 4)
+				began = time.Now()
+				rate, _ = f.file(b, turnProbe, clients)
+				w = cost.since(b, turnProbe)
+				wait()
+				fmt.Fprintf(os.Stderr, "turn F%d.%d from %s: %.0f/s, %s\n", g+1, i+1, began.UTC().Format("15:04:05"), rate, w)
+				full, fCPU, fClient = append(full, rate), append(fCPU, w.cpuMS), append(fClient, f.clientMS)
+				fullWritten = fullWritten.plus(w.written)
+			}
 			other.send(syscall.SIGCONT)
-			wait := func() {}
-			if i == 0 {
-				wait = cpuProfile(b, other, "county-empty-turn", 4)
+			other.stop(stopTimeout)
+			for i := range full {
+				ratios = append(ratios, full[i]/((empty[i]+empty[i+1])/2))
+				cpuRatios = append(cpuRatios, ((eCPU[i]+eCPU[i+1])/2)/fCPU[i])
 			}
-			began := time.Now()
-			rate, _ := f2.file(b, turnProbe, clients)
-			w := cost2.since(b, turnProbe)
-			wait()
-			fmt.Fprintf(os.Stderr, "turn E%d from %s: %.0f/s, %s\n", i+1, began.UTC().Format("15:04:05"), rate, w)
-			emptyTurns, emptyCPU, emptyClient = append(emptyTurns, rate), append(emptyCPU, w.cpuMS), append(emptyClient, f2.clientMS)
-			other.send(syscall.SIGSTOP)
-			county.send(syscall.SIGCONT)
-			if i == turns {
-				break
-			}
-			// Every full turn's first seconds are profiled: a slow
-			// turn's compaction shows there when it starts with the turn
-			// (it did in two runs of session 26; in a third it started
-			// later, and the profile missed it).
-			wait = cpuProfile(b, county, fmt.Sprintf("county-full-turn-%d", i+1), 4)
-			began = time.Now()
-			rate, _ = f.file(b, turnProbe, clients)
-			w = cost.since(b, turnProbe)
-			wait()
-			fmt.Fprintf(os.Stderr, "turn F%d from %s: %.0f/s, %s\n", i+1, began.UTC().Format("15:04:05"), rate, w)
-			fullTurns, fullCPU, fullClient = append(fullTurns, rate), append(fullCPU, w.cpuMS), append(fullClient, f.clientMS)
+			emptyTurns, fullTurns = append(emptyTurns, empty...), append(fullTurns, full...)
+			emptyCPU, fullCPU = append(emptyCPU, eCPU...), append(fullCPU, fCPU...)
+			turnLines = append(turnLines, turnsString(empty, full, eCPU, fCPU, eClient, fClient))
 		}
-		other.send(syscall.SIGCONT)
-		other.stop(stopTimeout)
 		saveLog(b, county.proc, "county-full")
-		var ratios, cpuRatios []float64
-		for i := range fullTurns {
-			ratios = append(ratios, fullTurns[i]/((emptyTurns[i]+emptyTurns[i+1])/2))
-			cpuRatios = append(cpuRatios, ((emptyCPU[i]+emptyCPU[i+1])/2)/fullCPU[i])
-		}
 		turnRatio, cpuRatio := median(ratios), median(cpuRatios)
 		emptyTurnRate := median(emptyTurns)
-		b.Logf("in turns of %d filings, empty book (a second node) / full book, rate, node's CPU a case (clients' CPU a case): %s; the full book's rate against the empty turns around it %s (median %.0f%%), CPU a case %s (median %.0f%%)",
-			turnProbe, turnsString(emptyTurns, fullTurns, emptyCPU, fullCPU, emptyClient, fullClient), percents(ratios), 100*turnRatio, percents(cpuRatios), 100*cpuRatio)
+		// The turns one by one go to stderr: go test keeps only the
+		// first lines of a benchmark's log.
+		fmt.Fprintf(os.Stderr, "in turns of %d filings, groups of %d beside a new empty book (a second node) / the full book, rate, node's CPU a case (clients' CPU a case):\n%s\n",
+			turnProbe, turns, strings.Join(turnLines, "\n"))
+		b.Logf("in %d turns of %d filings: the full book's rate against the empty turns around it %s (median %.0f%%), CPU a case %s (median %.0f%%)",
+			len(fullTurns), turnProbe, percents(ratios), 100*turnRatio, percents(cpuRatios), 100*cpuRatio)
 		emptyAll, fullAll := overallRate(emptyTurns), overallRate(fullTurns)
 		emptyAllCPU, fullAllCPU := mean(emptyCPU), mean(fullCPU)
 		b.Logf("over all the turns: the full book %.0f/s, the empty one %.0f/s (%.0f%%); CPU a case %.2f and %.2f ms (%.0f%%)",
 			fullAll, emptyAll, 100*fullAll/emptyAll, fullAllCPU, emptyAllCPU, 100*emptyAllCPU/fullAllCPU)
+		// Whether the turns met the full book's share of compactions
+		// shows against the second half of the loading.
+		fullN := groups * turns * turnProbe
+		fullCompacted, loadCompacted := fullWritten.compacted()/float64(fullN), loadWritten.compacted()/float64(max(loadN, 1))
+		b.Logf("in the turns, the full book's %s; the empty ones' %s; over the loading's last %d, %s",
+			fullWritten.perCase(fullN), emptyWritten.perCase(groups*(turns+1)*turnProbe), loadN, loadWritten.perCase(loadN))
 		county.stop(stopTimeout)
 
 		restart := time.Now()
@@ -522,6 +557,8 @@ func BenchmarkCountyBook(b *testing.B) {
 		b.ReportMetric(cpuRatio, "cpu-empty/full-turns")
 		b.ReportMetric(fullAll/emptyAll, "full/empty-all-turns")
 		b.ReportMetric(emptyAllCPU/fullAllCPU, "cpu-empty/full-all-turns")
+		b.ReportMetric(fullCompacted, "full-turns-compacted-B/case")
+		b.ReportMetric(loadCompacted, "loading-compacted-B/case")
 		b.ReportMetric(emptyCost.cpuMS, "empty-cpu-ms/case")
 		b.ReportMetric(fullCost.cpuMS, "full-cpu-ms/case")
 		b.ReportMetric(rss, "rss-MB")
@@ -540,13 +577,14 @@ func BenchmarkCountyBook(b *testing.B) {
 }
 
 // filingCost follows what a node's process spends on filing, window by
-// window: its CPU time (/proc/<pid>/stat), its major page faults, and
-// the Go collector's cycles (from /metrics).
+// window: its CPU time (/proc/<pid>/stat), its major page faults, the Go
+// collector's cycles, and what badger wrote (from /metrics).
 type filingCost struct {
 	c                *cluster
 	name             string
 	user, sys        time.Duration
 	majorFaults, gcs float64
+	written          badgerWritten
 }
 
 // windowCost is what one window of n filings cost.
@@ -554,10 +592,75 @@ type windowCost struct {
 	n                int
 	cpuMS, sysMS     float64 // a case's
 	majorFaults, gcs float64 // the window's
+	written          badgerWritten
 }
 
 func (w windowCost) String() string {
-	return fmt.Sprintf("CPU %.2f ms a case (%.2f system), %.0f GC cycles, %.0f major faults", w.cpuMS, w.sysMS, w.gcs, w.majorFaults)
+	return fmt.Sprintf("CPU %.2f ms a case (%.2f system), %.0f GC cycles, %.0f major faults; %s",
+		w.cpuMS, w.sysMS, w.gcs, w.majorFaults, w.written.perCase(w.n))
+}
+
+// badgerWritten is what badger wrote: into its memtables, and by its
+// compactions into each level.
+type badgerWritten struct {
+	memtable   float64
+	compaction map[string]float64 // by level
+}
+
+func (a badgerWritten) minus(b badgerWritten) badgerWritten {
+	d := badgerWritten{memtable: a.memtable - b.memtable, compaction: map[string]float64{}}
+	for l, v := range a.compaction {
+		d.compaction[l] = v - b.compaction[l]
+	}
+	return d
+}
+
+func (a badgerWritten) plus(b badgerWritten) badgerWritten {
+	d := badgerWritten{memtable: a.memtable + b.memtable, compaction: map[string]float64{}}
+	for l, v := range a.compaction {
+		d.compaction[l] += v
+	}
+	for l, v := range b.compaction {
+		d.compaction[l] += v
+	}
+	return d
+}
+
+func (a badgerWritten) compacted() float64 {
+	var sum float64
+	for _, v := range a.compaction {
+		sum += v
+	}
+	return sum
+}
+
+// perCase says what n filings wrote, a case: into the memtables, and
+// again by the compactions, level by level.
+func (a badgerWritten) perCase(n int) string {
+	if n == 0 {
+		return "badger wrote nothing counted"
+	}
+	var levels []string
+	for l, v := range a.compaction {
+		if v > 0 {
+			levels = append(levels, l)
+		}
+	}
+	slices.Sort(levels)
+	var by []string
+	for _, l := range levels {
+		by = append(by, fmt.Sprintf("L%s %.0f", l, a.compaction[l]/float64(n)))
+	}
+	return fmt.Sprintf("badger wrote %.0f B a case, its compactions %.0f (%s)", a.memtable/float64(n), a.compacted()/float64(n), strings.Join(by, ", "))
+}
+
+// benchWritten reads what node name's badger has written.
+func benchWritten(b *testing.B, c *cluster, name string) badgerWritten {
+	b.Helper()
+	return badgerWritten{
+		memtable:   benchMetric(b, c, name, "yizhan_badger_memtable_written_bytes_total"),
+		compaction: benchMetricByLabel(b, c, name, "yizhan_badger_compaction_written_bytes_total", "level"),
+	}
 }
 
 func newFilingCost(b *testing.B, c *cluster, name string) *filingCost {
@@ -588,7 +691,9 @@ func (f *filingCost) since(b *testing.B, n int) windowCost {
 		w.cpuMS = float64(user+sys-f.user-f.sys) / float64(time.Millisecond) / float64(n)
 		w.sysMS = float64(sys-f.sys) / float64(time.Millisecond) / float64(n)
 	}
-	f.user, f.sys, f.majorFaults, f.gcs = user, sys, faults, gcs
+	written := benchWritten(b, f.c, f.name)
+	w.written = written.minus(f.written)
+	f.user, f.sys, f.majorFaults, f.gcs, f.written = user, sys, faults, gcs, written
 	return w
 }
 
@@ -614,6 +719,38 @@ func benchMetric(b *testing.B, c *cluster, name, metric string) float64 {
 		b.Fatalf("%s of %s: %q: %v", metric, name, s, err)
 	}
 	return v
+}
+
+// benchMetricByLabel reads a counter or gauge of a node's /metrics by
+// the value of one of its labels (none when it has no series yet).
+func benchMetricByLabel(b *testing.B, c *cluster, name, metric, label string) map[string]float64 {
+	b.Helper()
+	resp, err := c.http.Get(c.metricsURL(name))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		b.Fatal(err)
+	}
+	out := map[string]float64{}
+	for _, line := range strings.Split(string(body), "\n") {
+		if !strings.HasPrefix(line, metric+"{") {
+			continue
+		}
+		_, rest, ok := strings.Cut(line, label+`="`)
+		value, _, ok2 := strings.Cut(rest, `"`)
+		if !ok || !ok2 {
+			b.Fatalf("%s of %s: no label %s: %q", metric, name, label, line)
+		}
+		v, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
+		if err != nil {
+			b.Fatalf("%s of %s: %q: %v", metric, name, line, err)
+		}
+		out[value] += v
+	}
+	return out
 }
 
 // reportMemoryCgroup logs and reports what node n's memory cgroup used,
