@@ -77,7 +77,16 @@ const (
 	// million kept 83–87% of its rate over all the turns, against 63%
 	// and 79% (docs/BENCHMARKS.md, session 26): larger compactions, less
 	// often, and less written again.
-	countyBaseLevelSize  = 64 << 20
+	countyBaseLevelSize = 64 << 20
+	// Level 0 is merged into the base level once it holds ten tables,
+	// not five: each such merge rewrites the whole base level (the
+	// book's index keys are spread over it all), so twice the tables a
+	// merge halves how often the 64 MB are rewritten. Badger's writes
+	// stall at twenty (its default 15 would leave five tables of room
+	// for the memtables flushed while a merge of ten runs). Lookups
+	// check at most ten level-0 tables' bloom filters, not five.
+	countyLevelZero      = 10
+	countyLevelZeroStall = 20
 	defaultBadgerLogAttr = "badger"
 )
 
@@ -108,7 +117,9 @@ func BadgerOptions(dir string, opts DBOptions) badger.Options {
 			WithNumMemtables(countyNumMemtables).
 			WithBlockCacheSize(countyBlockCacheSize).
 			WithTableBuilderPool(0).
-			WithBaseLevelSize(countyBaseLevelSize)
+			WithBaseLevelSize(countyBaseLevelSize).
+			WithNumLevelZeroTables(countyLevelZero).
+			WithNumLevelZeroTablesStall(countyLevelZeroStall)
 	}
 	if opts.Small {
 		o = o.
