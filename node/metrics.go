@@ -121,7 +121,7 @@ func newMetrics(n *Node) *metrics {
 		ConstLabels: labels,
 	}, func() float64 { return float64(badgerstore.MemtableWrittenBytes()) }))
 	m.reg.MustRegister(compactionWritten{prometheus.NewDesc("yizhan_badger_compaction_written_bytes_total",
-		"Bytes badger's compactions wrote into new tables, by the level written into, in this process (over yizhan_badger_memtable_written_bytes_total: the tree's write amplification); none with the Small profile.",
+		"Bytes badger's compactions wrote into new tables (compressed), by the level written into, in this process (over yizhan_badger_memtable_written_bytes_total, uncompressed: a measure of the tree's write amplification); none with the Small profile.",
 		[]string{"level"}, labels)})
 	gauge("yizhan_cases_stranded", "The office's cases waiting for a step no office may do under the grants in force, at the last reroute sweep on this node (its leader; -1: none yet): grant the item's right to an office on their route.", func() float64 {
 		return float64(n.svc.Stranded())

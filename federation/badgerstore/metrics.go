@@ -17,9 +17,11 @@ func MemtableWrittenBytes() int64 { return expvarInt("badger_write_bytes_l0") }
 
 // CompactionWrittenBytes is what badger's compactions wrote into new
 // tables, by the level they wrote into (1–6, and 0 for level 0's tables
-// merged among themselves). Over MemtableWrittenBytes, it is the tree's
-// write amplification: how many times a byte the book writes is written
-// again while it moves down the levels.
+// merged among themselves): the tables' bytes, compressed. Over
+// MemtableWrittenBytes (uncompressed), it measures the tree's write
+// amplification, what the book pays in compactions for each byte it
+// writes, though not byte for byte: the county's tables compress a
+// case's 1.3 KB to about 0.3.
 func CompactionWrittenBytes() map[int]int64 {
 	out := map[int]int64{}
 	m, ok := expvar.Get("badger_write_bytes_compaction").(*expvar.Map)
