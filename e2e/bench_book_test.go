@@ -370,8 +370,9 @@ func inMemoryCgroup(b *testing.B, c *cluster, name string, limitMB int) *memoryC
 // over the loading's second half), the node's RSS, the disk per case,
 // the time from a restart to ready, and the p50 of the queue's first
 // page, of a page of history and of an applicant search.
-// YIZHAN_BENCH_TURN_GROUPS sets the groups of turns (3, each five full
-// turns of 20,000 filings beside a new empty book).
+// YIZHAN_BENCH_TURN_GROUPS sets the least number of groups of turns (3,
+// each five full turns of 20,000 filings beside a new empty book; more,
+// up to six, until the full turns hold a whole cycle of compactions).
 func BenchmarkCountyBook(b *testing.B) {
 	total := benchEnv(b, "YIZHAN_BENCH_BOOK_CASES", 1_000_000)
 	limitMB := benchEnv(b, "YIZHAN_BENCH_COUNTY_LIMIT_MB", 0)
@@ -383,9 +384,12 @@ func BenchmarkCountyBook(b *testing.B) {
 	// commit, docs/BENCHMARKS.md, session 22).
 	emptyProbe, fullProbe := min(20_000, total), min(100_000, max(total/10, 1))
 	// The turns of the empty and the full book (below): groups of five
-	// of the full book's between six of an empty one's, three groups.
+	// of the full book's between six of an empty one's, three groups at
+	// least, and more (up to six) until the full book's turns hold a
+	// whole cycle of its compactions.
 	const turns = 5
 	groups := benchEnv(b, "YIZHAN_BENCH_TURN_GROUPS", 3)
+	const maxGroups = 6
 	turnProbe := emptyProbe
 	for range b.N {
 		c, clerk, cg := benchCounty(b, limitMB)
@@ -462,14 +466,22 @@ func BenchmarkCountyBook(b *testing.B) {
 		// its filings) are reported too, the figure of a county filing
 		// for hours, over turns enough to span such a cycle: groups of
 		// five full turns, each group beside a new empty book (which
-		// thus holds at most 120,000 cases), 300,000 filings of the full
-		// book by default.
+		// thus holds at most 120,000 cases), three groups or more, until
+		// the full turns hold a whole cycle, which is reported apart
+		// (the figure that neither misses a burst nor counts one twice).
 		cost.since(b, 0) // the reads above are not a turn's
 		var emptyTurns, fullTurns, ratios, cpuRatios []float64
 		var emptyCPU, fullCPU []float64
+		// Each full turn's empty turns around it (their mean rate and
+		// CPU a case), and what its compactions wrote a case.
+		var aroundRate, aroundCPU, fullCompactedTurns []float64
 		var emptyWritten, fullWritten badgerWritten
 		var turnLines []string
-		for g := range groups {
+		g := 0
+		for ; g < maxGroups; g++ {
+			if _, _, ok := wholeCycle(fullCompactedTurns); g >= groups && ok {
+				break
+			}
 			c2, clerk2, _ := benchCounty(b, limitMB)
 			other := c2.nodes["county-1"]
 			f2 := newFiler(clerk2, max(total/5, 1))
@@ -505,12 +517,14 @@ func BenchmarkCountyBook(b *testing.B) {
 				fmt.Fprintf(os.Stderr, "turn F%d.%d from %s: %.0f/s, %s\n", g+1, i+1, began.UTC().Format("15:04:05"), rate, w)
 				full, fCPU, fClient = append(full, rate), append(fCPU, w.cpuMS), append(fClient, f.clientMS)
 				fullWritten = fullWritten.plus(w.written)
+				fullCompactedTurns = append(fullCompactedTurns, w.written.compacted()/float64(turnProbe))
 			}
 			other.send(syscall.SIGCONT)
 			other.stop(stopTimeout)
 			for i := range full {
-				ratios = append(ratios, full[i]/((empty[i]+empty[i+1])/2))
-				cpuRatios = append(cpuRatios, ((eCPU[i]+eCPU[i+1])/2)/fCPU[i])
+				around, cpu := (empty[i]+empty[i+1])/2, (eCPU[i]+eCPU[i+1])/2
+				ratios, cpuRatios = append(ratios, full[i]/around), append(cpuRatios, cpu/fCPU[i])
+				aroundRate, aroundCPU = append(aroundRate, around), append(aroundCPU, cpu)
 			}
 			emptyTurns, fullTurns = append(emptyTurns, empty...), append(fullTurns, full...)
 			emptyCPU, fullCPU = append(emptyCPU, eCPU...), append(fullCPU, fCPU...)
@@ -531,10 +545,24 @@ func BenchmarkCountyBook(b *testing.B) {
 			fullAll, emptyAll, 100*fullAll/emptyAll, fullAllCPU, emptyAllCPU, 100*emptyAllCPU/fullAllCPU)
 		// Whether the turns met the full book's share of compactions
 		// shows against the second half of the loading.
-		fullN := groups * turns * turnProbe
+		fullN := g * turns * turnProbe
 		fullCompacted, loadCompacted := fullWritten.compacted()/float64(fullN), loadWritten.compacted()/float64(max(loadN, 1))
 		b.Logf("in the turns, the full book's %s; the empty ones' %s; over the loading's last %d, %s",
-			fullWritten.perCase(fullN), emptyWritten.perCase(groups*(turns+1)*turnProbe), loadN, loadWritten.perCase(loadN))
+			fullWritten.perCase(fullN), emptyWritten.perCase(g*(turns+1)*turnProbe), loadN, loadWritten.perCase(loadN))
+		// Over whole cycles: from the turn after one burst of
+		// compactions ended to the turn the next one ended in, the full
+		// book pays its compactions' share exactly, wherever the turns
+		// began in the cycle.
+		cycleRatio, cycleCPU := 0.0, 0.0
+		if from, to, ok := wholeCycle(fullCompactedTurns); ok {
+			full, around := overallRate(fullTurns[from:to+1]), overallRate(aroundRate[from:to+1])
+			fCPU, eCPU := mean(fullCPU[from:to+1]), mean(aroundCPU[from:to+1])
+			cycleRatio, cycleCPU = full/around, eCPU/fCPU
+			b.Logf("over a whole cycle of compactions (full turns %d to %d of %d, %.0f B compacted a case): the full book %.0f/s, the empty ones around it %.0f/s (%.0f%%); CPU a case %.2f and %.2f ms (%.0f%%)",
+				from+1, to+1, len(fullTurns), mean(fullCompactedTurns[from:to+1]), full, around, 100*cycleRatio, fCPU, eCPU, 100*cycleCPU)
+		} else {
+			b.Logf("no whole cycle of compactions in %d full turns", len(fullTurns))
+		}
 		county.stop(stopTimeout)
 
 		restart := time.Now()
@@ -558,6 +586,10 @@ func BenchmarkCountyBook(b *testing.B) {
 		b.ReportMetric(fullAll/emptyAll, "full/empty-all-turns")
 		b.ReportMetric(emptyAllCPU/fullAllCPU, "cpu-empty/full-all-turns")
 		b.ReportMetric(fullCompacted, "full-turns-compacted-B/case")
+		if cycleRatio > 0 {
+			b.ReportMetric(cycleRatio, "full/empty-cycle")
+			b.ReportMetric(cycleCPU, "cpu-empty/full-cycle")
+		}
 		b.ReportMetric(loadCompacted, "loading-compacted-B/case")
 		b.ReportMetric(emptyCost.cpuMS, "empty-cpu-ms/case")
 		b.ReportMetric(fullCost.cpuMS, "full-cpu-ms/case")
@@ -844,6 +876,28 @@ func cgroupStatSummary(stat string) string {
 	return strings.Join(out, "\n")
 }
 
+// burstBytes is what a turn's compactions wrote a case for the turn to
+// be one of a burst: 20 MB or more in a turn of 20,000 filings (a burst
+// writes 100–300 MB; the turns between them, nothing).
+const burstBytes = 1000
+
+// wholeCycle finds, in the compaction bytes a case of consecutive turns,
+// the turns from the one after a burst of compactions ended to the one
+// the next burst ended in: ok is false until two bursts have ended (a
+// burst has ended when a quiet turn follows it).
+func wholeCycle(compacted []float64) (from, to int, ok bool) {
+	var ends []int
+	for j := 0; j+1 < len(compacted); j++ {
+		if compacted[j] >= burstBytes && compacted[j+1] < burstBytes {
+			ends = append(ends, j)
+		}
+	}
+	if len(ends) < 2 {
+		return 0, 0, false
+	}
+	return ends[0] + 1, ends[1], true
+}
+
 // overallRate is the rate of turns of the same number of filings at
 // rates: all of them over the time they took together.
 func overallRate(rates []float64) float64 {
@@ -898,4 +952,26 @@ func turnsString(empty, full, emptyCPU, fullCPU, emptyClient, fullClient []float
 		}
 	}
 	return strings.Join(out, ", ")
+}
+
+// The county bench's whole cycle of compactions: from the turn after a
+// burst ended to the turn the next one ended in.
+func TestWholeCycle(t *testing.T) {
+	for _, c := range []struct {
+		compacted []float64
+		from, to  int
+		ok        bool
+	}{
+		{[]float64{0, 0, 0, 0}, 0, 0, false},
+		{[]float64{0, 9000, 0, 0, 0}, 0, 0, false},                  // one burst
+		{[]float64{0, 9000, 0, 0, 14000}, 0, 0, false},              // the second has not ended
+		{[]float64{0, 9000, 0, 0, 14000, 0}, 2, 4, true},            // a cycle of three turns
+		{[]float64{9000, 0, 9000, 4800, 0, 0, 9000, 0}, 1, 3, true}, // a burst over two turns
+		{[]float64{0, 900, 0, 9000, 0, 9000, 0}, 4, 5, true},        // under 1 KB a case is no burst
+	} {
+		from, to, ok := wholeCycle(c.compacted)
+		if ok != c.ok || ok && (from != c.from || to != c.to) {
+			t.Errorf("wholeCycle(%v) = %d, %d, %v; want %d, %d, %v", c.compacted, from, to, ok, c.from, c.to, c.ok)
+		}
+	}
 }
