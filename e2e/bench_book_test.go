@@ -729,9 +729,8 @@ func (f *filingCost) since(b *testing.B, n int) windowCost {
 	return w
 }
 
-// benchMetric reads one gauge or counter without labels but the node's
-// from a node's /metrics.
-func benchMetric(b *testing.B, c *cluster, name, metric string) float64 {
+// metricsPage is node name's /metrics.
+func metricsPage(b *testing.B, c *cluster, name string) string {
 	b.Helper()
 	resp, err := c.http.Get(c.metricsURL(name))
 	if err != nil {
@@ -742,7 +741,14 @@ func benchMetric(b *testing.B, c *cluster, name, metric string) float64 {
 	if err != nil {
 		b.Fatal(err)
 	}
-	s, ok := metricIn(string(body), metric)
+	return string(body)
+}
+
+// benchMetric reads one gauge or counter without labels but the node's
+// from a node's /metrics.
+func benchMetric(b *testing.B, c *cluster, name, metric string) float64 {
+	b.Helper()
+	s, ok := metricIn(metricsPage(b, c, name), metric)
 	if !ok {
 		b.Fatalf("%s serves no %s", name, metric)
 	}
@@ -757,17 +763,8 @@ func benchMetric(b *testing.B, c *cluster, name, metric string) float64 {
 // the value of one of its labels (none when it has no series yet).
 func benchMetricByLabel(b *testing.B, c *cluster, name, metric, label string) map[string]float64 {
 	b.Helper()
-	resp, err := c.http.Get(c.metricsURL(name))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		b.Fatal(err)
-	}
 	out := map[string]float64{}
-	for _, line := range strings.Split(string(body), "\n") {
+	for _, line := range strings.Split(metricsPage(b, c, name), "\n") {
 		if !strings.HasPrefix(line, metric+"{") {
 			continue
 		}
