@@ -21,7 +21,7 @@ test: deps ## run every test: unit, in-process federation (also under the race d
 	$(GO) test -tags e2e -count=1 -timeout 20m ./e2e/
 	$(GO) test -tags browser -count=1 ./web/
 	cd charts && $(GO) test ./...
-	cd third_party/badger && $(GO) test -count=1 -run '^TestYizhan' .
+	cd third_party/badger && $(GO) test -count=1 -run '^TestYizhan' . ./table
 	cd third_party/raft && $(GO) test -count=1 -run '^TestYizhan' .
 
 test-short: ## the quick tests only

@@ -97,9 +97,17 @@ func (b *Builder) allocate(need int) []byte {
 		if bb.end+need > sz {
 			sz = bb.end + need
 		}
-		tmp := b.alloc.Allocate(sz)
-		copy(tmp, bb.data)
-		bb.data = tmp
+		if b.blockChan != nil {
+			// A raw block, outside the allocator (newBlock).
+			tmp := make([]byte, sz)
+			copy(tmp, bb.data)
+			putRawBlock(bb.data)
+			bb.data = tmp
+		} else {
+			tmp := b.alloc.Allocate(sz)
+			copy(tmp, bb.data)
+			bb.data = tmp
+		}
 	}
 	bb.end += need
 	return bb.data[bb.end-need : bb.end]
@@ -124,25 +132,57 @@ func NewTableBuilder(opts Options) *Builder {
 		opts:  &opts,
 	}
 	b.alloc.Tag = "Builder"
-	b.curBlock = &bblock{
-		data: b.alloc.Allocate(opts.BlockSize + padding),
-	}
 	b.opts.tableCapacity = uint64(float64(b.opts.TableSize) * 0.95)
 
 	// If encryption or compression is not enabled, do not start compression/encryption goroutines
 	// and write directly to the buffer.
 	if b.opts.Compression == options.None && b.opts.DataKey == nil {
+		b.curBlock = b.newBlock()
 		return b
 	}
 
 	count := 2 * runtime.NumCPU()
 	b.blockChan = make(chan *bblock, count*2)
+	b.curBlock = b.newBlock()
 
 	b.wg.Add(count)
 	for i := 0; i < count; i++ {
 		go b.handleBlock()
 	}
 	return b
+}
+
+// rawBlocks holds the buffers that blocks are built in before they are
+// compressed or encrypted (Yizhan's patch, PATCHES.md). Upstream built
+// each block in the table's allocator and compressed it into a second
+// slice of the allocator as large as the block could compress to, so a
+// table's allocator grew to the raw and the compressed table together
+// and the raw blocks were held until the table was written: for a table
+// of 4 MB, three buffers of 8, 16 (and so on, by doubling) MB, each
+// zeroed and faulted in. Now a raw block comes from this pool and goes
+// back once compressed, and only the compressed block, at its size, is
+// kept in the allocator: the first buffer (twice the table's size) holds
+// it all.
+var rawBlocks sync.Pool // of *[]byte
+
+// newBlock starts a block. Blocks written as they are built (no
+// compression, no encryption) are built in the allocator; the others in a
+// raw block of rawBlocks.
+func (b *Builder) newBlock() *bblock {
+	need := b.opts.BlockSize + padding
+	if b.blockChan == nil {
+		return &bblock{data: b.alloc.Allocate(need)}
+	}
+	if p, ok := rawBlocks.Get().(*[]byte); ok && cap(*p) >= need {
+		return &bblock{data: (*p)[:need]}
+	}
+	return &bblock{data: make([]byte, need)}
+}
+
+// putRawBlock gives a raw block's buffer back to rawBlocks.
+func putRawBlock(buf []byte) {
+	buf = buf[:cap(buf)]
+	rawBlocks.Put(&buf)
 }
 
 func maxEncodedLen(ctype options.CompressionType, sz int) int {
@@ -159,20 +199,28 @@ func (b *Builder) handleBlock() {
 	defer b.wg.Done()
 
 	doCompress := b.opts.Compression != options.None
+	// The compressed block, before it is copied into the allocator at
+	// its size.
+	var scratch []byte
 	for item := range b.blockChan {
 		// Extract the block.
-		blockBuf := item.data[:item.end]
+		raw := item.data
+		blockBuf := raw[:item.end]
 		// Compress the block.
 		if doCompress {
-			out, err := b.compressData(blockBuf)
+			var err error
+			scratch, err = b.compressData(scratch, blockBuf)
 			y.Check(err)
-			blockBuf = out
+			blockBuf = scratch
 		}
 		if b.shouldEncrypt() {
 			out, err := b.encrypt(blockBuf)
 			y.Check(y.Wrapf(err, "Error while encrypting block in table builder."))
 			blockBuf = out
+		} else {
+			blockBuf = b.alloc.Copy(blockBuf)
 		}
+		putRawBlock(raw)
 
 		// BlockBuf should always less than or equal to allocated space. If the blockBuf is greater
 		// than allocated space that means the data from this block cannot be stored in its
@@ -341,9 +389,7 @@ func (b *Builder) addInternal(key []byte, value y.ValueStruct, valueLen uint32, 
 		}
 		b.finishBlock()
 		// Create a new block and start writing.
-		b.curBlock = &bblock{
-			data: b.alloc.Allocate(b.opts.BlockSize + padding),
-		}
+		b.curBlock = b.newBlock()
 	}
 	b.addHelper(key, value, valueLen)
 }
@@ -506,18 +552,20 @@ func (b *Builder) shouldEncrypt() bool {
 	return b.opts.DataKey != nil
 }
 
-// compressData compresses the given data.
-func (b *Builder) compressData(data []byte) ([]byte, error) {
+// compressData compresses the given data into dst, grown if it is too
+// small for the worst case, and returns the compressed data.
+func (b *Builder) compressData(dst, data []byte) ([]byte, error) {
+	sz := maxEncodedLen(b.opts.Compression, len(data))
+	if cap(dst) < sz {
+		dst = make([]byte, sz)
+	}
+	dst = dst[:sz]
 	switch b.opts.Compression {
 	case options.None:
 		return data, nil
 	case options.Snappy:
-		sz := s2.MaxEncodedLen(len(data))
-		dst := b.alloc.Allocate(sz)
 		return s2.EncodeSnappy(dst, data), nil
 	case options.ZSTD:
-		sz := y.ZSTDCompressBound(len(data))
-		dst := b.alloc.Allocate(sz)
 		return y.ZSTDCompress(dst, data, b.opts.ZSTDCompressionLevel)
 	}
 	return nil, errors.New("Unsupported compression type")
