@@ -621,7 +621,11 @@ func (b *Builder) compressData(dst, data []byte) ([]byte, error) {
 }
 
 func (b *Builder) buildIndex(bloom []byte) ([]byte, uint32) {
-	builder := fbs.NewBuilder(3 << 20)
+	// Yizhan's patch (PATCHES.md): the index's buffer sized for the
+	// block offsets (lenOffsets: each block's base key and 40 bytes) and
+	// the bloom filter, not 3 MB for every table (a 4 MB table's index
+	// is tens of KB); the builder grows it if need be.
+	builder := fbs.NewBuilder(int(b.lenOffsets) + len(bloom) + 1<<10)
 
 	boList, dataSize := b.writeBlockOffsets(builder)
 	// Write block offset vector the the idxBuilder.

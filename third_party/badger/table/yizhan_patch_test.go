@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"path/filepath"
+	"runtime"
 	"testing"
 
 	"github.com/dgraph-io/badger/v4/fb"
@@ -94,5 +95,27 @@ func TestYizhanBuilderKeepsOnlyCompressedBlocks(t *testing.T) {
 				t.Fatalf("the table holds %d entries, %d were added", i, n)
 			}
 		})
+	}
+}
+
+// yizhan patch (PATCHES.md): a table's index is built in a buffer sized
+// for it, not in 3 MB. Upstream, finishing any table allocated at least
+// 3 MB.
+func TestYizhanIndexBufferSizedForTheTable(t *testing.T) {
+	b := NewTableBuilder(Options{
+		TableSize: 1 << 20, BlockSize: 16 << 10, BloomFalsePositive: 0.01,
+		Compression: options.Snappy,
+	})
+	defer b.Close()
+	for i := 0; !b.ReachedCapacity(); i++ {
+		b.Add(y.KeyWithTs([]byte(fmt.Sprintf("ia/%016x", uint64(i)*0x9e3779b97f4a7c15)), 1),
+			y.ValueStruct{Value: []byte(fmt.Sprintf("%010d", i))}, 0)
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	bd := b.Done()
+	runtime.ReadMemStats(&after)
+	if allocated := after.TotalAlloc - before.TotalAlloc; allocated > 1<<20 {
+		t.Errorf("finishing a table with an index of %d bytes allocated %d", len(bd.index), allocated)
 	}
 }
