@@ -170,10 +170,11 @@ type writer struct {
 }
 
 // counts are changes of the meta counts.
-type counts struct{ cases, outbox, quarantined, requests int64 }
+type counts struct{ cases, outbox, quarantined, requests, needs int64 }
 
 func (c *counts) add(d counts) {
 	c.cases += d.cases
+	c.needs += d.needs
 	c.outbox += d.outbox
 	c.quarantined += d.quarantined
 	c.requests += d.requests
@@ -223,6 +224,7 @@ func (w *writer) commit(applied uint64) {
 		outbox:      b.outbox.Load() + w.deltas.outbox,
 		quarantined: b.quarantined.Load() + w.deltas.quarantined,
 		requests:    b.requests.Load() + w.deltas.requests,
+		needs:       b.needs.Load() + w.deltas.needs,
 	}
 	set := func(k []byte, v uint64) {
 		if err := w.txn.Set(k, be64(v)); err != nil {
@@ -251,6 +253,7 @@ func (w *writer) commit(applied uint64) {
 	b.outbox.Store(next.outbox)
 	b.quarantined.Store(next.quarantined)
 	b.requests.Store(next.requests)
+	b.needs.Store(next.needs)
 }
 
 // pendingCommit is the last commit of Apply, which badger may still be
@@ -526,8 +529,10 @@ func (o *overlay) Save(number string, c *yizhanv1.Case, events []*yizhanv1.CaseE
 	if pending != before.pending {
 		if pending {
 			o.set(key(pNeeds, number), nil)
+			o.deltas.needs++
 		} else {
 			o.del(key(pNeeds, number))
+			o.deltas.needs--
 		}
 	}
 	if isNew {

@@ -46,6 +46,11 @@ type Book struct {
 	applied   atomic.Uint64 // the raft index the book reflects
 	// Counts kept in book/m/, cached for the metrics.
 	cases, outbox, quarantined, requests atomic.Int64
+	// needs counts the book/n/ keys (the cases the office must act on by
+	// itself), in memory only: counted at load, then kept by Apply, so
+	// that the mail loop, which asks after every command, does not open
+	// an iterator on the tree while there are none.
+	needs atomic.Int64
 	// oldestRequest is the time (unix nano) of the oldest request ID
 	// remembered, 0 when none or not known: Apply skips the expiry scan
 	// while it is recent enough.
@@ -117,6 +122,14 @@ func (b *Book) load() error {
 			}
 			m.f(v)
 		}
+		needs := int64(0)
+		if err := eachKey(txn, []byte(pNeeds), func(_, _ []byte) error {
+			needs++
+			return nil
+		}); err != nil {
+			return err
+		}
+		b.needs.Store(needs)
 		b.oldestRequest.Store(0)
 		b.expiryFrom = nil
 		clear(b.hot)
@@ -320,6 +333,9 @@ func (b *Book) Pending(number string) (casework.Action, string, bool) {
 // NeedsAction returns the numbers of the cases this office owns and must
 // act on by itself (Pending), sorted.
 func (b *Book) NeedsAction() []string {
+	if b.needs.Load() == 0 {
+		return nil
+	}
 	var out []string
 	b.view(func(txn *badger.Txn) error {
 		return eachKey(txn, []byte(pNeeds), func(k, _ []byte) error {
@@ -353,6 +369,9 @@ func eachKey(txn *badger.Txn, p []byte, f func(k, v []byte) error) error {
 // Outbox returns the messages waiting for a receipt, by destination and
 // case number.
 func (b *Book) Outbox() []*peerv1.OutboxEntry {
+	if b.outbox.Load() == 0 {
+		return nil
+	}
 	var out []*peerv1.OutboxEntry
 	b.view(func(txn *badger.Txn) error {
 		return eachKey(txn, []byte(pOutbox), func(_, v []byte) error {

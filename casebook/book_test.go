@@ -256,6 +256,46 @@ func TestReopenedBookSkipsWhatItApplied(t *testing.T) {
 	}
 }
 
+// The cases the office must act on by itself are counted when a book
+// opens (the count is kept in memory only, and NeedsAction reads nothing
+// while it is zero), so a node started again still steps them; Check
+// compares the count with the keys.
+func TestNeedsActionCountedWhenTheBookOpens(t *testing.T) {
+	reg := newRegistry(t)
+	db := openDB(t, t.TempDir())
+	o := newOffice(t, village, reg)
+	o.book = openBook(t, db, village)
+	if got := o.book.NeedsAction(); len(got) != 0 {
+		t.Fatalf("an empty book needs an action on %v", got)
+	}
+	// Filed at the village for an item the county decides: the village
+	// forwards it by itself.
+	n := o.fileAs(villageAgent, service, 0, Request{})
+	want := o.book.NeedsAction()
+	if !slices.Equal(want, []string{n}) {
+		t.Fatalf("after the filing, NeedsAction %v; want [%s]", want, n)
+	}
+	if problems, err := o.book.Check(t.Context(), reg); err != nil || len(problems) > 0 {
+		t.Fatalf("check: %v %v", problems, err)
+	}
+
+	o.book = openBook(t, db, village)
+	if got := o.book.NeedsAction(); !slices.Equal(got, want) {
+		t.Fatalf("reopened, NeedsAction %v; want %v", got, want)
+	}
+	o.auto()
+	o.sameAsMemory()
+	if got := o.book.NeedsAction(); len(got) != 0 {
+		t.Errorf("after the office's own step, NeedsAction %v", got)
+	}
+	if got := o.book.Outbox(); len(got) != 1 || got[0].GetCaseNumber() != n {
+		t.Errorf("after forwarding %s, the outbox holds %v", n, got)
+	}
+	if problems, err := o.book.Check(t.Context(), reg); err != nil || len(problems) > 0 {
+		t.Errorf("check: %v %v", problems, err)
+	}
+}
+
 // A request ID answers its first answer for as long as the book remembers
 // it, refuses another request under it, and is forgotten after
 // RequestMemory.

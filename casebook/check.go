@@ -138,6 +138,23 @@ func (b *Book) Check(ctx context.Context, reg casework.Registry) ([]string, erro
 				bad("%s counts %d and holds %d", c.k, got, n)
 			}
 		}
+		// The count of cases needing an action, kept in memory, equals
+		// the book/n/ keys, when no command was applied since this view
+		// began (Apply writes under writeMu).
+		needs := 0
+		if err := walk(txn, []byte(pNeeds), func(_, _ []byte) error {
+			needs++
+			return nil
+		}); err != nil {
+			return err
+		}
+		viewApplied, _ := getUint(txn, keyApplied)
+		b.writeMu.Lock()
+		applied, needsCounted := b.applied.Load(), b.needs.Load()
+		b.writeMu.Unlock()
+		if applied == viewApplied && needsCounted != int64(needs) {
+			bad("the book counts %d cases needing an action and holds %d", needsCounted, needs)
+		}
 		// Each request ID remembered has its key in the time index, and
 		// the time index nothing else.
 		times := map[string]string{}
