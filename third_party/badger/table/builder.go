@@ -158,12 +158,12 @@ func NewTableBuilder(opts Options) *Builder {
 // each block in the table's allocator and compressed it into a second
 // slice of the allocator as large as the block could compress to, so a
 // table's allocator grew to the raw and the compressed table together
-// and the raw blocks were held until the table was written: for a table
-// of 4 MB, three buffers of 8, 16 (and so on, by doubling) MB, each
-// zeroed and faulted in. Now a raw block comes from this pool and goes
-// back once compressed, and only the compressed block, at its size, is
-// kept in the allocator: the first buffer (twice the table's size) holds
-// it all.
+// and the raw blocks were held until the table was written: for a 1 MB
+// table of values that compress to a quarter, buffers of 2, 4 and 8 MB
+// (the allocator doubles), each zeroed and faulted in. Now a raw block
+// comes from this pool and goes back once compressed, and only the
+// compressed block, at its size, is kept in the allocator: the first
+// buffer (twice the table's size) holds it all.
 var rawBlocks sync.Pool // of *[]byte
 
 // newBlock starts a block. Blocks written as they are built (no
