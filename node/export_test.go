@@ -25,3 +25,9 @@ func SetPeerCallHookForTest(t testing.TB, hook func(n *Node, ctx context.Context
 	testHookPeerCall = hook
 	t.Cleanup(func() { testHookPeerCall = nil })
 }
+
+// AnonymousHeldForTest is how many anonymous requests and calls from the
+// client at remoteAddr n counts now.
+func AnonymousHeldForTest(n *Node, remoteAddr string) int {
+	return n.anonymous.Held(n.clientKeyOf(remoteAddr, nil))
+}

@@ -142,6 +142,14 @@ func TestAnonymousGRPCCallsCountWithRESTRequests(t *testing.T) {
 		}
 	}
 
+	// A call's slot is given back when its context ends, which gRPC does
+	// after the answer has gone: on a busy machine the last calls' slots
+	// can still be held here, and a stalled call below would be refused
+	// in their place (the REST request then never is).
+	waitFor(t, "the anonymous calls' slots given back", func() bool {
+		return node.AnonymousHeldForTest(n, "127.0.0.1:1") == 0
+	}, 10*time.Second)
+
 	// As many stalled anonymous calls as the limit: a further anonymous
 	// call, REST request or call with a made-up token is refused; the
 	// signed-in are served.
@@ -149,12 +157,16 @@ func TestAnonymousGRPCCallsCountWithRESTRequests(t *testing.T) {
 	for i := range calls {
 		calls[i] = holdCall(t, n.HTTPAddr())
 	}
-	// 30 s: under the race detector on two busy cores, 10 s was once
-	// not enough for the held calls' headers to reach gRPC's tap.
+	// Counted by the node before anything else is asked: a REST request
+	// sent while the last call's headers were on their way took the last
+	// slot, that call was refused, and the REST requests were served from
+	// then on (seen under the race detector on two busy cores).
 	waitFor(t, "the stalled calls counted", func() bool {
-		code, _ := restCall(t, "GET", base+"/v1/items", "", "")
-		return code == http.StatusTooManyRequests
+		return node.AnonymousHeldForTest(n, "127.0.0.1:1") == len(calls)
 	}, 30*time.Second)
+	if code, body := restCall(t, "GET", base+"/v1/items", "", ""); code != http.StatusTooManyRequests {
+		t.Errorf("anonymous GET /v1/items with the stalled calls held: %d %v, want 429", code, body)
+	}
 	if _, err := anon.reg.ListItems(anon.ctx(), &yizhanv1.ListItemsRequest{}); status.Code(err) != codes.ResourceExhausted {
 		t.Errorf("anonymous call: %v, want ResourceExhausted", err)
 	}
@@ -233,16 +245,21 @@ func TestGRPCBehindTLSCountsTheForwardedAddress(t *testing.T) {
 	for range 2 {
 		holdCall(t, n.HTTPAddr(), "x-forwarded-for", "203.0.113.9, 198.51.100.1")
 	}
+	// Counted before the REST request is sent, as in
+	// TestAnonymousGRPCCallsCountWithRESTRequests.
 	waitFor(t, "the stalled calls counted", func() bool {
-		req, _ := http.NewRequest("GET", "http://"+n.HTTPAddr()+"/v1/items", nil)
-		req.Header.Set("X-Forwarded-For", "198.51.100.1")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return false
-		}
+		return node.AnonymousHeldForTest(n, "198.51.100.1") == 2
+	}, 30*time.Second)
+	req, _ := http.NewRequest("GET", "http://"+n.HTTPAddr()+"/v1/items", nil)
+	req.Header.Set("X-Forwarded-For", "198.51.100.1")
+	if resp, err := http.DefaultClient.Do(req); err != nil {
+		t.Errorf("GET /v1/items from 198.51.100.1: %v", err)
+	} else {
 		resp.Body.Close()
-		return resp.StatusCode == http.StatusTooManyRequests
-	}, 30*time.Second) // as in TestAnonymousGRPCCallsCountWithRESTRequests
+		if resp.StatusCode != http.StatusTooManyRequests {
+			t.Errorf("GET /v1/items from 198.51.100.1 with its two calls held: %d, want 429", resp.StatusCode)
+		}
+	}
 	// The same last address, whatever the client put before it.
 	third := holdCall(t, n.HTTPAddr(), "x-forwarded-for", "198.51.100.1")
 	if code, msg, ok := third.status(5 * time.Second); !ok || code != codes.ResourceExhausted {
