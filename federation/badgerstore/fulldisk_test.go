@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -347,7 +348,44 @@ func TestFullDiskDuringACompaction(t *testing.T) {
 			if last != 11999 {
 				t.Fatalf("the writer stopped at %d (%s)", last, said)
 			}
+			if !strings.HasPrefix(said, "flatten ") || said == "flatten <nil>" {
+				t.Fatalf("the compaction did not meet the full disk (%q)", said)
+			}
+			// A table the compaction could not write is not left on the
+			// disk (it would hold what fitted, until the next open; a
+			// disk that stays full would gather one a retried compaction).
+			if stray := strayTables(t, dir); len(stray) > 0 {
+				t.Errorf("after the failed compaction, tables on disk that the MANIFEST does not name: %v", stray)
+			}
 			checkFullDiskDB(t, dir, 900, last)
 		})
 	}
+}
+
+// strayTables lists the table files in dir that its MANIFEST does not
+// name; the database must be closed.
+func strayTables(t *testing.T, dir string) []string {
+	t.Helper()
+	f, err := os.Open(filepath.Join(dir, badger.ManifestFilename))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	m, _, err := badger.ReplayManifestFile(f, 0, badger.DefaultOptions(dir))
+	if err != nil {
+		t.Fatalf("read the MANIFEST: %v", err)
+	}
+	files, err := filepath.Glob(filepath.Join(dir, "*.sst"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stray []string
+	for _, name := range files {
+		id, err := strconv.ParseUint(strings.TrimSuffix(filepath.Base(name), ".sst"), 10, 64)
+		if _, named := m.Tables[id]; err != nil || !named {
+			st, _ := os.Stat(name)
+			stray = append(stray, fmt.Sprintf("%s (%d bytes)", filepath.Base(name), st.Size()))
+		}
+	}
+	return stray
 }

@@ -259,18 +259,24 @@ func CreateTable(fname string, builder *Builder) (*Table, error) {
 	} else if err != nil {
 		return nil, y.Wrapf(err, "while creating table: %s", fname)
 	}
-	if err := bd.writeTo(fd); err != nil {
+	// yizhan patch: a table that could not be written whole is removed
+	// (upstream left it until the next open, which removes the tables the
+	// MANIFEST does not name; a disk that stays full gathered one such file
+	// for each retried compaction, holding what fitted).
+	discard := func(err error, what string) (*Table, error) {
 		_ = fd.Close()
-		return nil, y.Wrapf(err, "while writing table: %s", fname)
+		_ = os.Remove(fname)
+		return nil, y.Wrapf(err, "while %s table: %s", what, fname)
+	}
+	if err := bd.writeTo(fd); err != nil {
+		return discard(err, "writing")
 	}
 	if err := fd.Sync(); err != nil {
-		_ = fd.Close()
-		return nil, y.Wrapf(err, "while syncing table: %s", fname)
+		return discard(err, "syncing")
 	}
 	mf, err := z.OpenMmapFileUsing(fd, bd.Size, true)
 	if err != nil {
-		_ = fd.Close()
-		return nil, y.Wrapf(err, "while mapping table: %s", fname)
+		return discard(err, "mapping")
 	}
 	y.AssertTrue(len(mf.Data) == bd.Size)
 	return OpenTable(mf, *builder.opts)
