@@ -32,6 +32,8 @@ type Principal struct {
 func (p *Principal) Has(role yizhanv1.Role) bool { return slices.Contains(p.Roles, role) }
 
 // StaffDirectory is the part of the registry the authenticator reads.
+// StaffMember may answer the registry's own record, not a copy: the
+// authenticator only reads it.
 type StaffDirectory interface {
 	StaffMember(username string) (*yizhanv1.StaffMember, bool)
 }

@@ -49,7 +49,7 @@ func (s *Service) File(ctx context.Context, f Filing) (Filed, error) {
 		return s.refiled(c, f.Request, err)
 	}
 	reg := s.fed.Registry()
-	item, err := reg.Item(f.ItemCode, 0)
+	item, err := reg.ItemView(f.ItemCode, 0) // read only: the filing copies what it needs
 	if err != nil {
 		return Filed{}, registry.Invalid("item_code", reason.ItemNotFound, reason.Meta{"code": f.ItemCode}, "no item %q in the catalogue", f.ItemCode)
 	}

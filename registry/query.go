@@ -83,6 +83,19 @@ func (r *Registry) Departments() []*yizhanv1.Department {
 
 // Item returns version version of the item (0: the current version).
 func (r *Registry) Item(code string, version uint32) (*yizhanv1.Item, error) {
+	it, err := r.ItemView(code, version)
+	if err != nil {
+		return nil, err
+	}
+	return proto.CloneOf(it), nil
+}
+
+// ItemView is Item without the copy, for a caller that only reads it (a
+// filing, on the write path). The registry never changes an item version
+// it holds (a change adds a version; a snapshot restored replaces them
+// all), so the version stays as it was for as long as the caller holds
+// it. The caller must not change it.
+func (r *Registry) ItemView(code string, version uint32) (*yizhanv1.Item, error) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	versions, ok := r.st.items[code]
@@ -90,13 +103,13 @@ func (r *Registry) Item(code string, version uint32) (*yizhanv1.Item, error) {
 		return nil, entityError(reason.NotFound, "item", code, "item %q: %w", code, ErrNotFound)
 	}
 	if version == 0 {
-		return proto.CloneOf(versions[len(versions)-1]), nil
+		return versions[len(versions)-1], nil
 	}
 	if int(version) > len(versions) {
 		return nil, reason.Errorf(reason.NotFound, reason.Meta{"kind": "item", "code": code, "version": reason.Itoa(version)},
 			"item %q version %d (current %d): %w", code, version, len(versions), ErrNotFound)
 	}
-	return proto.CloneOf(versions[version-1]), nil
+	return versions[version-1], nil
 }
 
 // ItemVersions returns every version of the item, oldest first.
@@ -350,13 +363,23 @@ func (r *Registry) Rights(itemCode, officeCode string, at time.Time) []yizhanv1.
 
 // Staff returns the staff member with the given username.
 func (r *Registry) Staff(username string) (*yizhanv1.StaffMember, error) {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	m, ok := r.st.staff[username]
+	m, ok := r.StaffView(username)
 	if !ok {
 		return nil, entityError(reason.NotFound, "staff", username, "staff member %q: %w", username, ErrNotFound)
 	}
 	return proto.CloneOf(m), nil
+}
+
+// StaffView is Staff without the copy, for a caller that only reads it
+// (every signed-in request's check of its account). The registry replaces
+// a staff member's record on each change, never changes one in place, so
+// the record stays as it was for as long as the caller holds it. The
+// caller must not change it.
+func (r *Registry) StaffView(username string) (*yizhanv1.StaffMember, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	m, ok := r.st.staff[username]
+	return m, ok
 }
 
 // StaffList returns the staff of the office ("": of every office), by
