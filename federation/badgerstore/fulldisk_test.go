@@ -383,8 +383,11 @@ func strayTables(t *testing.T, dir string) []string {
 	for _, name := range files {
 		id, err := strconv.ParseUint(strings.TrimSuffix(filepath.Base(name), ".sst"), 10, 64)
 		if _, named := m.Tables[id]; err != nil || !named {
-			st, _ := os.Stat(name)
-			stray = append(stray, fmt.Sprintf("%s (%d bytes)", filepath.Base(name), st.Size()))
+			size := int64(-1)
+			if st, err := os.Stat(name); err == nil {
+				size = st.Size()
+			}
+			stray = append(stray, fmt.Sprintf("%s (%d bytes)", filepath.Base(name), size))
 		}
 	}
 	return stray
