@@ -2,7 +2,6 @@ package casework
 
 import (
 	"bytes"
-	"fmt"
 	"slices"
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
@@ -105,13 +104,13 @@ func CheckAttachmentPart(sha256 string, size int64, contentType string, offset i
 func checkFiles(vs *violations, field string, ms []*yizhanv1.SubmittedMaterial) {
 	var total int64
 	for i, m := range ms {
-		f := fmt.Sprintf("%s[%d].files", field, i)
+		f := elem(field, i) + ".files"
 		if len(m.GetFiles()) > MaxFilesPerMaterial {
 			vs.addReason(registry.ReasonTooLong, f, "at most %d files a material, got %d", MaxFilesPerMaterial, len(m.GetFiles()))
 			continue
 		}
 		for j, a := range m.GetFiles() {
-			fj := fmt.Sprintf("%s[%d]", f, j)
+			fj := elem(f, j)
 			if !validSHA256(a.GetSha256()) {
 				vs.addMeta(reason.InvalidFormat, reason.Meta{"format": "SHA256"}, fj+".sha256", "must be 64 lower-case hex characters")
 			}

@@ -1,6 +1,7 @@
 package casework
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -215,6 +216,20 @@ func TestParseCaseNumberRejects(t *testing.T) {
 			_, _, _, err := ParseCaseNumber(n)
 			wantField(t, err, "number")
 		})
+	}
+}
+
+// A sequence part is read back only as CaseNumber writes it: %04d, no
+// wider than its value needs.
+func TestParseCaseNumberSequenceAsWritten(t *testing.T) {
+	for _, v := range []uint64{1, 9, 10, 999, 1000, 9999, 10000, 12345, 100000} {
+		for width := 4; width <= 7; width++ {
+			s := fmt.Sprintf("%0*d", width, v)
+			_, _, seq, err := ParseCaseNumber("450122101203-20261127-" + s)
+			if want := fmt.Sprintf("%04d", v) == s; (err == nil) != want || (want && uint64(seq) != v) {
+				t.Errorf("sequence %q: seq %d, err %v; CaseNumber writes %04d", s, seq, err, v)
+			}
+		}
 	}
 }
 

@@ -2,6 +2,7 @@ package casework
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/yizhan-gov/yizhan/reason"
@@ -24,6 +25,12 @@ func (vs *violations) put(v *registry.FieldViolation) bool {
 	}
 	*vs = append(*vs, *v)
 	return false
+}
+
+// elem is the path of a list's i-th element, field[i]: joined, not
+// formatted, for it is built for every element of every filing.
+func elem(field string, i int) string {
+	return field + "[" + strconv.Itoa(i) + "]"
 }
 
 func (vs *violations) line(field, s string, max int) bool {
@@ -58,7 +65,7 @@ func submittedLimits(vs *violations, field string, ms []*yizhanv1.SubmittedMater
 		return
 	}
 	for i, m := range ms {
-		p := fmt.Sprintf("%s[%d].", field, i)
+		p := elem(field, i) + "."
 		vs.line(p+"name", m.GetName(), registry.MaxTitleLen)
 		vs.atMost(p+"copies", int64(m.GetCopies()), registry.MaxCopies)
 		vs.text(p+"note", m.GetNote(), registry.MaxShortTextLen)

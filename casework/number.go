@@ -2,7 +2,6 @@ package casework
 
 import (
 	"crypto/sha256"
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -16,7 +15,11 @@ import (
 // zero-padded to 4 digits (wider when it needs more), e.g.
 // 450122101203-20261127-0001.
 func CaseNumber(office string, day time.Time, seq uint32) string {
-	return fmt.Sprintf("%s-%s-%04d", office, day.In(registry.CST).Format("20060102"), seq)
+	n := strconv.FormatUint(uint64(seq), 10)
+	if len(n) < 4 {
+		n = "000"[:4-len(n)] + n
+	}
+	return office + "-" + day.In(registry.CST).Format("20060102") + "-" + n
 }
 
 // NormalizeCaseNumber is a case number as a citizen may type it, made
@@ -68,7 +71,9 @@ func ParseCaseNumber(n string) (office, day string, seq uint32, err error) {
 		return "", "", 0, bad("day part %q is not a date", day)
 	}
 	v, perr := strconv.ParseUint(s, 10, 32)
-	if len(s) < 4 || !allDigits(s) || perr != nil || v == 0 || fmt.Sprintf("%04d", v) != s {
+	// Zero-padded to 4 digits, no wider than it needs: CaseNumber's
+	// %04d would make s again.
+	if len(s) < 4 || !allDigits(s) || perr != nil || v == 0 || (len(s) > 4 && s[0] == '0') {
 		return "", "", 0, bad("sequence part must be a number from 0001, zero-padded to 4 digits, got %q", s)
 	}
 	return office, day, uint32(v), nil
