@@ -231,13 +231,36 @@ func (w *writer) commit(applied uint64) {
 			panic(fmt.Errorf("casebook: write %s: %w", k, err))
 		}
 	}
-	set(keyFormat, format)
-	set(keyStatsFormat, statsFormat)
+	// The formats once, and only the counts that moved: a filing's
+	// transaction has some twenty keys, and each costs badger a skiplist
+	// insert and a write to its memtable's log. A count of zero is no
+	// key, so that nodes that committed the same entries in other
+	// batches (a count that moved and came back within one) hold the
+	// same keys.
+	if !b.formatsWritten {
+		set(keyFormat, format)
+		set(keyStatsFormat, statsFormat)
+	}
 	set(keyApplied, applied)
-	set(keyCases, uint64(next.cases))
-	set(keyOutboxLen, uint64(next.outbox))
-	set(keyQuarantLen, uint64(next.quarantined))
-	set(keyRequests, uint64(next.requests))
+	for _, c := range []struct {
+		k           []byte
+		delta, next int64
+	}{
+		{keyCases, w.deltas.cases, next.cases},
+		{keyOutboxLen, w.deltas.outbox, next.outbox},
+		{keyQuarantLen, w.deltas.quarantined, next.quarantined},
+		{keyRequests, w.deltas.requests, next.requests},
+	} {
+		switch {
+		case c.delta == 0:
+		case c.next == 0:
+			if err := w.txn.Delete(c.k); err != nil {
+				panic(fmt.Errorf("casebook: write %s: %w", c.k, err))
+			}
+		default:
+			set(c.k, uint64(c.next))
+		}
+	}
 	// Badger writes the transaction while the state machine answers: the
 	// answer does not wait for badger's writer goroutine. Whatever reads
 	// the book next sees the commit all the same (a badger read waits for
@@ -248,6 +271,7 @@ func (w *writer) commit(applied uint64) {
 	p := &pendingCommit{index: applied, done: make(chan struct{})}
 	b.pending = p
 	b.commitTxn(w.txn, p.finish)
+	b.formatsWritten = true // or the node stops (pendingCommit.finish)
 	b.applied.Store(applied)
 	b.cases.Store(next.cases)
 	b.outbox.Store(next.outbox)

@@ -64,7 +64,10 @@ type Book struct {
 	// statsStale: the counters were counted with older definitions
 	// (keyStatsFormat); Apply counts them again first. Guarded by writeMu.
 	statsStale bool
-	readErrors atomic.Uint64
+	// formatsWritten: the database holds this binary's format and stats
+	// format, so a commit need not write them again. Guarded by writeMu.
+	formatsWritten bool
+	readErrors     atomic.Uint64
 	// unlisted counts index entries a listing met whose case was not
 	// whole (no record, or no filing event): a case left out (Unlisted).
 	unlisted atomic.Uint64
@@ -140,6 +143,11 @@ func (b *Book) load() error {
 			return err
 		}
 		b.statsStale = v < statsFormat && (b.applied.Load() > 0 || b.cases.Load() > 0)
+		stored, err := getUint(txn, keyFormat)
+		if err != nil {
+			return err
+		}
+		b.formatsWritten = stored == format && v == statsFormat
 		return nil
 	})
 }

@@ -691,3 +691,101 @@ func TestProbeSeesWhatTheListingSees(t *testing.T) {
 		t.Errorf("a case not held probed as %+v", c)
 	}
 }
+
+// A commit writes the formats once and the counts only when they moved
+// (each key is a skiplist insert and a log write of badger's on every
+// filing); a book opened again reads the same counts, and the formats
+// are not written again.
+func TestCommitsWriteOnlyTheMetaKeysThatMoved(t *testing.T) {
+	reg := newRegistry(t)
+	db := openDB(t, t.TempDir())
+	o := newOffice(t, county, reg)
+	o.book = openBook(t, db, county)
+	versions := func(k []byte) int {
+		t.Helper()
+		n := 0
+		err := db.View(func(txn *badger.Txn) error {
+			it := txn.NewIterator(badger.IteratorOptions{AllVersions: true, Prefix: k})
+			defer it.Close()
+			for it.Rewind(); it.Valid(); it.Next() {
+				if bytes.Equal(it.Item().Key(), k) {
+					n++
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	for i := range 5 {
+		o.file(licence, i, Request{ID: fmt.Sprintf("req-%d", i), Hash: []byte{byte(i)}})
+	}
+	for _, tt := range []struct {
+		name string
+		k    []byte
+		want int
+	}{
+		{"format", keyFormat, 1}, {"stats format", keyStatsFormat, 1},
+		{"applied", keyApplied, 5}, {"cases", keyCases, 5}, {"requests", keyRequests, 5},
+		{"set aside", keyQuarantLen, 0},
+	} {
+		if got := versions(tt.k); got != tt.want {
+			t.Errorf("%s (%s): %d versions after 5 filings, want %d", tt.name, tt.k, got, tt.want)
+		}
+	}
+
+	reopened := openBook(t, db, county)
+	if reopened.Len() != 5 || reopened.QuarantinedLen() != 0 || reopened.OutboxLen() != o.book.OutboxLen() || reopened.Applied() != o.index {
+		t.Fatalf("reopened: %d cases, %d set aside, %d to send, through %d; want 5, 0, %d, %d",
+			reopened.Len(), reopened.QuarantinedLen(), reopened.OutboxLen(), reopened.Applied(), o.book.OutboxLen(), o.index)
+	}
+	o.book = reopened
+	o.file(licence, 5, Request{ID: "req-5", Hash: []byte{5}})
+	if got := versions(keyFormat); got != 1 {
+		t.Errorf("format: %d versions after a filing by the reopened book, want 1", got)
+	}
+	if reopened.Len() != 6 {
+		t.Errorf("%d cases, want 6", reopened.Len())
+	}
+}
+
+// Nodes of an office commit the same entries in batches of their own
+// (a leader's batch is not its follower's): a count that moves and comes
+// back within one batch must leave the same keys as when each entry is
+// committed alone.
+func TestBatchesLeaveTheSameBook(t *testing.T) {
+	reg := newRegistry(t)
+	alone := newOffice(t, county, reg)
+	var entries []Entry
+	apply := func(req Request, cmd *peerv1.CaseCommand) {
+		t.Helper()
+		if res := alone.apply(req, cmd); res.Err != nil {
+			t.Fatal(res.Err)
+		}
+		entries = append(entries, Entry{Index: alone.index, At: alone.now.UnixNano(), Request: req, Cmd: cmd})
+	}
+	// A request remembered (the count 0 → 1), then forgotten by a
+	// filing past RequestMemory (1 → 0).
+	_, cmd := alone.filing(clerk, licence, 1)
+	apply(Request{ID: "req-a", Hash: []byte{1}}, cmd)
+	alone.step = RequestMemory + time.Hour
+	_, cmd = alone.filing(clerk, licence, 2)
+	apply(Request{}, cmd)
+	if alone.book.requests.Load() != 0 {
+		t.Fatalf("%d requests remembered, want 0 (the test relies on the expiry)", alone.book.requests.Load())
+	}
+
+	batched := newOffice(t, county, reg)
+	for _, res := range batched.book.Apply(entries, entries[len(entries)-1].Index, reg) {
+		if res.Err != nil {
+			t.Fatal(res.Err)
+		}
+	}
+	a, atA := digestOf(t, alone.book)
+	b, atB := digestOf(t, batched.book)
+	if !bytes.Equal(a, b) || atA != atB {
+		t.Errorf("entries committed one by one and in one batch left different books (through %d and %d)", atA, atB)
+	}
+}
