@@ -80,6 +80,23 @@ func settle(t *testing.T, offices map[string]*office) {
 // agree with the cases after each step.
 func TestBookOnDiskAppliesAsTheBookInMemory(t *testing.T) {
 	reg := newRegistry(t)
+	// The rules read the catalogue's items as the registry holds them
+	// (ItemView, no copy): whatever they do, the items stay as they were.
+	items := map[string]*yizhanv1.Item{}
+	for _, code := range []string{licence, service} {
+		it, err := reg.Item(code, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		items[code] = it
+	}
+	defer func() {
+		for code, want := range items {
+			if got, err := reg.ItemView(code, want.GetVersion()); err != nil || !proto.Equal(got, want) {
+				t.Errorf("item %s after the cases' rules: %v, %v; want it as it was", code, got, err)
+			}
+		}
+	}()
 	c, tw, v := newOffice(t, county, reg), newOffice(t, township, reg), newOffice(t, village, reg)
 	tw.index, v.index = 500, 1000 // the offices' logs are their own
 	offices := map[string]*office{county: c, township: tw, village: v}
@@ -145,6 +162,21 @@ func TestBookOnDiskAppliesAsTheBookInMemory(t *testing.T) {
 		got, _ := c.book.Case(n)
 		if got.GetState() != yizhanv1.CaseState_CASE_STATE_CLOSED || !got.GetMirror() {
 			t.Errorf("county's copy of %s: state %s, mirror %v; want closed, a mirror", n, got.GetState(), got.GetMirror())
+		}
+	}
+
+	// What every case allows every actor (the answers' actions), and
+	// its clocks, read the items too.
+	for _, o := range offices {
+		for _, n := range append(slices.Clone(numbers), fromVillage...) {
+			cs, events, ok := o.book.CaseAndEvents(n)
+			if !ok {
+				continue
+			}
+			for _, actor := range []casework.Actor{clerk, villageAgent, citizen} {
+				casework.AllowedActions(cs, events, actor, o.code, o.now, reg)
+			}
+			casework.Clocks(cs, events, reg, o.now)
 		}
 	}
 

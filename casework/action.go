@@ -257,7 +257,7 @@ func AllowedActions(c *yizhanv1.Case, events []*yizhanv1.CaseEvent, actor Actor,
 
 // rightsOnce is a Registry that asks for the rights of an item and office
 // at a time once, and for an item's version once (the registry answers
-// each with a copy: AllowedActions probes every action, and only reads).
+// rights with a copy: AllowedActions probes every action, and only reads).
 type rightsOnce struct {
 	Registry
 	key    [2]string
@@ -274,7 +274,7 @@ type rightsOnce struct {
 
 func (r *rightsOnce) Item(code string, version uint32) (*yizhanv1.Item, error) {
 	if !r.itemDone || r.itemKey != code || r.itemVer != version {
-		r.item, r.itemErr = r.Registry.Item(code, version)
+		r.item, r.itemErr = itemView(r.Registry, code, version)
 		r.itemKey, r.itemVer, r.itemDone = code, version, true
 	}
 	return r.item, r.itemErr
@@ -390,9 +390,10 @@ func eventInput(action Action, in *yizhanv1.CaseActionRequest) *yizhanv1.CaseEve
 	return e
 }
 
-// itemOf returns the item version c was filed under.
+// itemOf returns the item version c was filed under, as the registry
+// holds it: read it, never change it.
 func itemOf(c *yizhanv1.Case, reg Registry) (*yizhanv1.Item, error) {
-	it, err := reg.Item(c.GetItemCode(), c.GetItemVersion())
+	it, err := itemView(reg, c.GetItemCode(), c.GetItemVersion())
 	if err != nil {
 		return nil, fmt.Errorf("case %s: item %s version %d: %w: %w", c.GetNumber(), c.GetItemCode(), c.GetItemVersion(), ErrNotFound, err)
 	}

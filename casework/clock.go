@@ -64,7 +64,7 @@ func Clocks(c *yizhanv1.Case, events []*yizhanv1.CaseEvent, cal Registry, now ti
 	procedure := func(name string) *yizhanv1.SpecialProcedure {
 		if !itemLooked {
 			itemLooked = true
-			item, _ = cal.Item(f.GetItemCode(), f.GetItemVersion())
+			item, _ = itemView(cal, f.GetItemCode(), f.GetItemVersion())
 		}
 		i := slices.IndexFunc(item.GetSpecialProcedures(), func(sp *yizhanv1.SpecialProcedure) bool { return sp.GetName() == name })
 		if i < 0 {
@@ -232,7 +232,7 @@ func LastSuspension(events []*yizhanv1.CaseEvent, cal Registry) (Suspension, boo
 
 // limited sets the procedure's limit and the time it is reached.
 func (s Suspension) limited(f *yizhanv1.CaseFiling, cal Registry) Suspension {
-	item, _ := cal.Item(f.GetItemCode(), f.GetItemVersion())
+	item, _ := itemView(cal, f.GetItemCode(), f.GetItemVersion())
 	for _, sp := range item.GetSpecialProcedures() {
 		if sp.GetName() == s.Procedure && sp.GetLimitDays() > 0 {
 			s.LimitDays = int(sp.GetLimitDays())

@@ -131,7 +131,7 @@ func permitFiling(e *yizhanv1.CaseEvent, reg Registry) error {
 	if f.GetItemVersion() == 0 {
 		return fmt.Errorf("case %s: the filing names no item version: %w", number, ErrConflict)
 	}
-	item, err := reg.Item(f.GetItemCode(), f.GetItemVersion())
+	item, err := itemView(reg, f.GetItemCode(), f.GetItemVersion())
 	if err != nil {
 		return fmt.Errorf("case %s: item %s version %d: %w: %w", number, f.GetItemCode(), f.GetItemVersion(), ErrNotFound, err)
 	}

@@ -543,7 +543,7 @@ func checkAsks(c *yizhanv1.Case, action Action, e *yizhanv1.CaseEvent, actor Act
 		return nil
 	}
 	a := &asking{action: action, c: c, e: e, actor: actor, office: office, reg: reg}
-	a.item, _ = reg.Item(c.GetItemCode(), c.GetItemVersion())
+	a.item, _ = itemView(reg, c.GetItemCode(), c.GetItemVersion())
 	for _, q := range r.Asks {
 		if !q.fails(a) {
 			continue
