@@ -37,13 +37,14 @@ type Registry interface {
 
 var _ Registry = (*registry.Registry)(nil)
 
-// itemViewer is a Registry that can answer an item version without a
-// copy (*registry.Registry: ItemView).
-type itemViewer interface {
+// viewer is a Registry that can answer items and grants without copies
+// (*registry.Registry: ItemView, GrantsView).
+type viewer interface {
 	ItemView(code string, version uint32) (*yizhanv1.Item, error)
+	GrantsView(f registry.GrantFilter) []*yizhanv1.Grant
 }
 
-var _ itemViewer = (*registry.Registry)(nil)
+var _ viewer = (*registry.Registry)(nil)
 
 // itemView is reg's item version for a caller that only reads it: the
 // stored version when reg can answer it (the registry never changes a
@@ -51,10 +52,20 @@ var _ itemViewer = (*registry.Registry)(nil)
 // costs several microseconds; a filing read one in its state machine and
 // one in its answer, a case's clock one per case listed.
 func itemView(reg Registry, code string, version uint32) (*yizhanv1.Item, error) {
-	if v, ok := reg.(itemViewer); ok {
+	if v, ok := reg.(viewer); ok {
 		return v.ItemView(code, version)
 	}
 	return reg.Item(code, version)
+}
+
+// grantsView is reg's grants for a caller that only reads them, as
+// itemView is for items (a grant revoked is replaced, not changed).
+// Route reads them for every right of a filing's route.
+func grantsView(reg Registry, f registry.GrantFilter) []*yizhanv1.Grant {
+	if v, ok := reg.(viewer); ok {
+		return v.GrantsView(f)
+	}
+	return reg.Grants(f)
 }
 
 var (

@@ -145,7 +145,7 @@ func Route(reg Registry, item *yizhanv1.Item, origin string, at time.Time) (rout
 		}
 		office := path[i]
 		route = append(route, &yizhanv1.RouteStep{Right: right, OfficeCode: office})
-		for _, g := range reg.Grants(registry.GrantFilter{ItemCode: code, OfficeCode: office, At: at}) {
+		for _, g := range grantsView(reg, registry.GrantFilter{ItemCode: code, OfficeCode: office, At: at}) {
 			if slices.Contains(g.GetRights(), right) {
 				grantIDs = append(grantIDs, g.GetId())
 			}

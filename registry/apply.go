@@ -91,10 +91,18 @@ func (s *state) apply(index uint64, cmd *peerv1.RegistryCommand) proto.Message {
 		return g
 
 	case *peerv1.RegistryCommand_RevokeGrant:
-		g := s.grants[op.RevokeGrant.GetId()]
+		// A changed copy replaces the grant, as for items and staff: a
+		// record a caller holds (GrantsView) never changes under it.
+		old := s.grants[op.RevokeGrant.GetId()]
+		g := proto.CloneOf(old)
 		g.Revoked = true
 		g.RevokedAt = at
 		g.RegistryIndex = index
+		s.grants[g.GetId()] = g
+		byItem := s.grantsByItem[g.GetItemCode()]
+		if i := slices.Index(byItem, old); i >= 0 {
+			byItem[i] = g
+		}
 		return g
 
 	case *peerv1.RegistryCommand_CreateStaff:

@@ -249,6 +249,19 @@ func grantApplies(g *yizhanv1.Grant, officeCode string, officeTier yizhanv1.Tier
 // Grants returns the grants the filter selects, in the order they were
 // made (by registry index, which is the number in their id).
 func (r *Registry) Grants(f GrantFilter) []*yizhanv1.Grant {
+	out := r.GrantsView(f)
+	for i, g := range out {
+		out[i] = proto.CloneOf(g)
+	}
+	return out
+}
+
+// GrantsView is Grants without the copies, for a caller that only reads
+// them (a filing's route, on the write path). A grant revoked is
+// replaced by a changed copy, and a snapshot restored replaces them all,
+// so the grants stay as they were for as long as the caller holds them.
+// The caller must not change them; the slice is its own.
+func (r *Registry) GrantsView(f GrantFilter) []*yizhanv1.Grant {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	var officeTier yizhanv1.Tier
@@ -278,9 +291,6 @@ func (r *Registry) Grants(f GrantFilter) []*yizhanv1.Grant {
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return grantLess(out[i], out[j]) })
-	for i, g := range out {
-		out[i] = proto.CloneOf(g)
-	}
 	return out
 }
 

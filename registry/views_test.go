@@ -4,12 +4,15 @@ import (
 	"testing"
 
 	"google.golang.org/protobuf/proto"
+
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 )
 
-// ItemView and StaffView answer the registry's own records, not copies:
-// the promise they rest on is that a change (an item's new version, a
-// staff member changed, a snapshot restored) never changes a record a
-// caller holds. A view taken before each change still reads as it did.
+// ItemView, StaffView and GrantsView answer the registry's own records,
+// not copies: the promise they rest on is that a change (an item's new
+// version, a staff member changed, a grant revoked, a snapshot restored)
+// never changes a record a caller holds. A view taken before each change
+// still reads as it did.
 func TestViewsStayAsTheyWereAfterAChange(t *testing.T) {
 	r := newCounty(t)
 	mustApply(t, r, createItem(validItem("YC")))
@@ -30,6 +33,30 @@ func TestViewsStayAsTheyWereAfterAChange(t *testing.T) {
 		t.Errorf("StaffView %v, Staff %v", staff, got)
 	}
 	itemBefore, staffBefore := proto.CloneOf(item), proto.CloneOf(staff)
+	g := mustApply(t, r, createGrant(&yizhanv1.Grant{ItemCode: "YC", OfficeCode: village, Rights: []yizhanv1.Right{yizhanv1.Right_RIGHT_ACCEPT}})).(*yizhanv1.Grant)
+	grants := r.GrantsView(GrantFilter{ItemCode: "YC", IncludeInactive: true})
+	if want := r.Grants(GrantFilter{ItemCode: "YC", IncludeInactive: true}); len(grants) != 1 || len(want) != 1 || !proto.Equal(grants[0], want[0]) {
+		t.Fatalf("GrantsView %v, Grants %v", grants, want)
+	}
+	grantBefore := proto.CloneOf(grants[0])
+	mustApply(t, r, revokeGrant(g.GetId()))
+	if !proto.Equal(grants[0], grantBefore) {
+		t.Errorf("the grant held changed under its holder when it was revoked: %v, was %v", grants[0], grantBefore)
+	}
+	for name, got := range map[string][]*yizhanv1.Grant{
+		"GrantsView": r.GrantsView(GrantFilter{ItemCode: "YC", IncludeInactive: true}),
+		"Grants":     r.Grants(GrantFilter{ItemCode: "YC", IncludeInactive: true}),
+	} {
+		if len(got) != 1 || !got[0].GetRevoked() {
+			t.Errorf("%s after the revocation: %v, want the grant revoked", name, got)
+		}
+	}
+	if active := r.GrantsView(GrantFilter{ItemCode: "YC", OfficeCode: village}); len(active) != 0 {
+		t.Errorf("GrantsView of the active grants after the revocation: %v", active)
+	}
+	if got, err := r.Grant(g.GetId()); err != nil || !got.GetRevoked() {
+		t.Errorf("Grant after the revocation: %v, %v", got, err)
+	}
 
 	v2 := validItem("YC")
 	v2.PromisedLimitDays = 3
