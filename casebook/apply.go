@@ -85,6 +85,11 @@ type Entry struct {
 	At      int64
 	Request Request
 	Cmd     *peerv1.CaseCommand
+	// Hashed: Cmd is an Append whose events were found to hash right
+	// (casework.HashesMatch) by the node that proposed it, while raft
+	// wrote the entry: they are not hashed again
+	// (casework.ApplyCommandHashed).
+	Hashed bool
 }
 
 // Request identifies a client's write: its ID and a hash of what it asks.
@@ -491,7 +496,11 @@ func (o *overlay) apply(e Entry, reg casework.Registry) (proto.Message, uint64, 
 	} else if rc := e.Cmd.GetReceive(); rc != nil && carriesRecords(rc) {
 		v, err = o.receive(rc, e.Cmd, reg)
 	} else {
-		v, err = casework.ApplyCommand(o, o.b.office, e.Cmd, reg)
+		apply := casework.ApplyCommand
+		if e.Hashed {
+			apply = casework.ApplyCommandHashed
+		}
+		v, err = apply(o, o.b.office, e.Cmd, reg)
 	}
 	if o.err != nil {
 		return nil, e.Index, fmt.Errorf("casebook: apply raft index %d: %w", e.Index, o.err)

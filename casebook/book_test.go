@@ -821,3 +821,36 @@ func TestBatchesLeaveTheSameBook(t *testing.T) {
 		t.Errorf("entries committed one by one and in one batch left different books (through %d and %d)", atA, atB)
 	}
 }
+
+// A leader applies its own writes with their events' hashes checked
+// ahead (Entry.Hashed); its followers check them in the apply. Both
+// books end the same.
+func TestHashedEntriesLeaveTheSameBook(t *testing.T) {
+	reg := newRegistry(t)
+	follower := newOffice(t, county, reg)
+	var entries []Entry
+	for i := range 3 {
+		follower.now = follower.now.Add(follower.step)
+		_, cmd := follower.filing(clerk, licence, i)
+		if !casework.HashesMatch(cmd.GetAppend().GetEvents()) {
+			t.Fatal("a sealed filing's hashes do not match")
+		}
+		follower.index++
+		entries = append(entries, Entry{Index: follower.index, At: follower.now.UnixNano(), Request: Request{ID: fmt.Sprint("req-", i), Hash: []byte{byte(i)}}, Cmd: cmd})
+	}
+	leader := newOffice(t, county, reg)
+	for _, e := range entries {
+		if res := follower.book.Apply([]Entry{e}, e.Index, reg)[0]; res.Err != nil {
+			t.Fatal(res.Err)
+		}
+		e.Hashed = true
+		if res := leader.book.Apply([]Entry{e}, e.Index, reg)[0]; res.Err != nil {
+			t.Fatal(res.Err)
+		}
+	}
+	a, atA := digestOf(t, follower.book)
+	b, atB := digestOf(t, leader.book)
+	if !bytes.Equal(a, b) || atA != atB || leader.book.Len() != 3 {
+		t.Errorf("the books differ: %d cases through %d, %d through %d", follower.book.Len(), atA, leader.book.Len(), atB)
+	}
+}

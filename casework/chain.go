@@ -80,6 +80,18 @@ func hashOK(e *yizhanv1.CaseEvent) bool {
 	return h != nil && bytes.Equal(e.GetHash(), h)
 }
 
+// HashesMatch reports whether every event's hash is its HashEvent: the
+// check Follows makes of each event's hash, made ahead of the apply
+// (ApplyCommandHashed).
+func HashesMatch(events []*yizhanv1.CaseEvent) bool {
+	for _, e := range events {
+		if !hashOK(e) {
+			return false
+		}
+	}
+	return true
+}
+
 // VerifyChain checks a case's whole log: seqs 1..n with no gap, the first
 // event FILED with filing.number == number and no other FILED, each
 // prev_hash the hash of the event before (the genesis hash for the first)

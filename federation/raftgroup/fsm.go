@@ -53,6 +53,12 @@ type FSM struct {
 	// nudge of its followers (Group.committed).
 	committed atomic.Pointer[func(last uint64)]
 
+	// ahead holds the commands this node's proposers decoded while raft
+	// wrote them (prepared.go); decodedAhead counts the entries applied
+	// with one.
+	ahead        prepared
+	decodedAhead atomic.Uint64
+
 	mu            sync.Mutex    // guards the fields below
 	regChanged    chan struct{} // closed and replaced after every change of the registry
 	casesChanged  chan struct{} // closed and replaced after every case command
@@ -168,12 +174,15 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 		pending, slots = pending[:0], slots[:0]
 	}
 	for i, l := range logs {
-		var cmd peerv1.Command
 		if l.Type != raft.LogCommand {
 			out[i] = &ApplyResult{Index: l.Index}
 			continue
 		}
-		if err := proto.Unmarshal(l.Data, &cmd); err != nil {
+		cmd, hashed := &peerv1.Command{}, false
+		if d := f.ahead.take(l.Data); d != nil {
+			cmd, hashed = d.cmd, d.hashed
+			f.decodedAhead.Add(1)
+		} else if err := proto.Unmarshal(l.Data, cmd); err != nil {
 			// A command this binary cannot read must not be skipped silently:
 			// every node of the office would skip it alike, but the proposer
 			// must hear of it.
@@ -188,12 +197,12 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 				out[i] = &ApplyResult{Index: l.Index, Err: fmt.Errorf("%w: %q", ErrRequestConflict, r.ID)}
 				continue
 			}
-			pending = append(pending, casebook.Entry{Index: l.Index, At: c.Cases.GetAtUnixNano(), Request: casebook.Request(r), Cmd: c.Cases})
+			pending = append(pending, casebook.Entry{Index: l.Index, At: c.Cases.GetAtUnixNano(), Request: casebook.Request(r), Cmd: c.Cases, Hashed: hashed})
 			slots = append(slots, i)
 			continue
 		}
 		flush(l.Index - 1)
-		out[i] = f.applyRegistry(l, &cmd)
+		out[i] = f.applyRegistry(l, cmd)
 	}
 	if n := len(logs); n > 0 {
 		flush(logs[n-1].Index)

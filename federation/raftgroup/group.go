@@ -309,6 +309,9 @@ func (g *Group) Apply(ctx context.Context, cmd *peerv1.Command) (*ApplyResult, e
 	if dl, ok := ctx.Deadline(); ok {
 		timeout = time.Until(dl)
 	}
+	// Decoded here while raft writes and syncs it (prepared.go).
+	ahead := g.cfg.FSM.ahead.add(data)
+	defer g.cfg.FSM.ahead.drop(ahead)
 	f := g.raft.Apply(data, timeout)
 	// Waited for in a goroutine of its own. Waiting in this one instead
 	// (tried in session 29, with a raft future that also takes the
@@ -320,6 +323,7 @@ func (g *Group) Apply(ctx context.Context, cmd *peerv1.Command) (*ApplyResult, e
 	// (docs/BENCHMARKS.md).
 	done := make(chan error, 1)
 	go func() { done <- f.Error() }()
+	ahead.decode()
 	select {
 	case err = <-done:
 	case <-ctx.Done():
