@@ -99,7 +99,7 @@ bench-duty: ## the time of an urgent report from a village to the county, on the
 bench-stats: ## the figures of a year at a county of a million cases, and the card sweep (heavy: about 10 minutes; not in CI)
 	YIZHAN_BENCH_STATS_CASES=1000000 $(GO) test -run '^$$' -bench 'BenchmarkStatisticsOfAYear|BenchmarkCardSweep' -benchtime 1x -timeout 60m ./casebook/
 
-anchor-smoke: ## vet the etcd anchor and run it for a few seconds, alone and in alternating rounds beside a node (CI: keeps both building)
+anchor-smoke: ## vet the etcd anchor and run it for a few seconds, alone, and beside a node in alternating rounds and in turns (CI: keeps both building)
 	cd bench/anchors && GOWORK=off $(GO) mod tidy -diff && GOWORK=off $(GO) vet . && \
 		GOWORK=off $(GO) run . -configs 1x1,3x4 -puts 50 -warmup 10 -duration 20s
 	YIZHAN_BENCH_ANCHOR=1 YIZHAN_BENCH_ANCHOR_ROUNDS=2 $(GO) test -run '^$$' -bench 'BenchmarkFilingBesideEtcd' -benchtime 50x ./node/

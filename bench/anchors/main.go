@@ -14,6 +14,10 @@
 //
 //	go run . -puts 3000
 //	go run . -json -configs 1x1,1x64 -puts 3000
+//
+// With -serve it starts one single-member etcd with one client and makes
+// puts when asked on stdin, so that a benchmark can interleave them with
+// its own operations in short turns (serve.go).
 package main
 
 import (
@@ -81,8 +85,16 @@ func main() {
 		jsonOnly    = flag.Bool("json", false, "print only the JSON lines on stdout (the table goes to stderr)")
 		dir         = flag.String("dir", "", "parent of the temporary data directories (default: the system's temporary directory)")
 		logLevel    = flag.String("log-level", "error", "etcd's log level (to stderr)")
+		serveFlag   = flag.Bool("serve", false, "start one single-member etcd with one client, then make puts on request: each line `put N` on stdin makes N timed puts and answers one JSON line with their latencies; the end of stdin stops it (serve.go)")
 	)
 	flag.Parse()
+	if *serveFlag {
+		grpclog.SetLoggerV2(grpclog.NewLoggerV2(io.Discard, io.Discard, os.Stderr))
+		if err := serve(os.Stdin, os.Stdout, opts{warmup: *warmup, valueSize: *valueSize, dir: *dir, logLevel: *logLevel}); err != nil {
+			fatalf("-serve: %v", err)
+		}
+		return
+	}
 	configs, err := parseConfigs(*configsFlag)
 	if err != nil {
 		fatalf("-configs: %v", err)
