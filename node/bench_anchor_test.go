@@ -362,8 +362,9 @@ func median(xs []float64) float64 {
 // for each transport, one after the other, the order turning round each
 // time. A round (above) measures etcd and then yizhan a few seconds
 // apart, and this machine's speed drifts by a third within minutes:
-// etcd's one-client p50 moved from 0.30 to 0.87 ms between rounds of one
-// run. Turns of a few hundred operations meet the same machine. The
+// etcd's one-client p50 moved from 0.36 to 0.83 ms between the rounds
+// of session 30's runs. Turns of a few hundred operations meet the same
+// machine (docs/BENCHMARKS.md, session 30). The
 // p50s are taken over all of each side's operations; the ratios of the
 // turns that ran next to each other are logged.
 func benchOneClientInTurns(b *testing.B, bin string, rounds int, file map[string]func(int) error) {
