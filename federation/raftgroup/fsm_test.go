@@ -13,27 +13,39 @@ import (
 	"github.com/yizhan-gov/yizhan/registry"
 )
 
-// The registry feed waits on registry changes and the case loop on case
-// commands: each wakes for its own, not for the other's.
-func TestFSMWakesRegistryAndCaseWaitersApart(t *testing.T) {
-	const county = "450122000000"
+// newTestFSM is a state machine of office over an empty registry and a
+// case book in a badger of its own.
+func newTestFSM(t *testing.T, office string) *FSM {
+	t.Helper()
 	db, err := badgerstore.OpenDB(t.TempDir(), badgerstore.DBOptions{Small: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	book, err := casebook.Open(db, county)
+	book, err := casebook.Open(db, office)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := NewFSM(registry.New(registry.Options{}), book)
+	return NewFSM(registry.New(registry.Options{}), book)
+}
+
+func marshalCommand(t *testing.T, cmd *peerv1.Command) []byte {
+	t.Helper()
+	data, err := proto.Marshal(cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// The registry feed waits on registry changes and the case loop on case
+// commands: each wakes for its own, not for the other's.
+func TestFSMWakesRegistryAndCaseWaitersApart(t *testing.T) {
+	const county = "450122000000"
+	f := newTestFSM(t, county)
 	apply := func(index uint64, cmd *peerv1.Command) {
 		t.Helper()
-		data, err := proto.Marshal(cmd)
-		if err != nil {
-			t.Fatal(err)
-		}
-		f.Apply(&raft.Log{Index: index, Data: data})
+		f.Apply(&raft.Log{Index: index, Data: marshalCommand(t, cmd)})
 	}
 	closed := func(c <-chan struct{}) bool {
 		select {

@@ -17,34 +17,9 @@ import (
 
 	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
-	"github.com/yizhan-gov/yizhan/casebook"
 	"github.com/yizhan-gov/yizhan/casework"
 	"github.com/yizhan-gov/yizhan/federation/badgerstore"
-	"github.com/yizhan-gov/yizhan/registry"
 )
-
-func newTestFSM(t *testing.T, office string) *FSM {
-	t.Helper()
-	db, err := badgerstore.OpenDB(t.TempDir(), badgerstore.DBOptions{Small: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	book, err := casebook.Open(db, office)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return NewFSM(registry.New(registry.Options{}), book)
-}
-
-func marshalCommand(t *testing.T, cmd *peerv1.Command) []byte {
-	t.Helper()
-	data, err := proto.Marshal(cmd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return data
-}
 
 // The state machine takes the command its proposer decoded ahead when it
 // applies the very bytes that were proposed, and only then; it decodes
