@@ -95,8 +95,9 @@ func procStatus(b *testing.B, n *node) map[string]float64 {
 // mappedFilesMB is what of a node's RSS is files mapped into it, in MB,
 // by what they are: "binary" (the node's own code and read-only data,
 // shared with every process of the binary), "badger" (the case book's
-// tables, value logs and memtable logs), "raft-wal", "other" (libc and
-// the like). From /proc/<pid>/smaps.
+// tables, value logs and memtable logs, each also apart as "badger-sst",
+// "badger-vlog" and "badger-mem"), "raft-wal", "other" (libc and the
+// like). From /proc/<pid>/smaps.
 func mappedFilesMB(b *testing.B, n *node) map[string]float64 {
 	b.Helper()
 	exe, smaps := string(procFile(b, n, "exe")), procFile(b, n, "smaps")
@@ -113,7 +114,7 @@ func mappedFilesMB(b *testing.B, n *node) map[string]float64 {
 				case path == exe:
 					what = "binary"
 				case strings.Contains(path, "/data/badger/"):
-					what = "badger"
+					what = "badger-" + strings.TrimPrefix(filepath.Ext(path), ".")
 				case strings.Contains(path, "/data/raft-wal/"):
 					what = "raft-wal"
 				default:
@@ -123,9 +124,19 @@ func mappedFilesMB(b *testing.B, n *node) map[string]float64 {
 		case len(f) == 3 && f[0] == "Rss:" && what != "":
 			kb, _ := strconv.ParseFloat(f[1], 64)
 			out[what] += kb / 1024
+			if strings.HasPrefix(what, "badger-") {
+				out["badger"] += kb / 1024
+			}
 		}
 	}
 	return out
+}
+
+// badgerFiles says mappedFilesMB's badger files by kind: "tables 1.2,
+// value log 3.4, memtable logs 5.6 MB".
+func badgerFiles(files map[string]float64) string {
+	return fmt.Sprintf("tables %.1f, value log %.1f, memtable logs %.1f MB",
+		files["badger-sst"], files["badger-vlog"], files["badger-mem"])
 }
 
 // dirMB is the disk the files under dir use, in MB: their blocks, not
@@ -440,6 +451,9 @@ func BenchmarkCountyBook(b *testing.B) {
 		index, lsm, vlog := benchMetric(b, c, "county-1", "yizhan_badger_table_index_bytes")/(1<<20),
 			benchMetric(b, c, "county-1", "yizhan_badger_lsm_bytes")/(1<<20), benchMetric(b, c, "county-1", "yizhan_badger_vlog_bytes")/(1<<20)
 		b.Logf("badger: %.0f MB of tables (their indexes and bloom filters %.1f MB), %.0f MB of value log", lsm, index, vlog)
+		files := mappedFilesMB(b, county)
+		b.Logf("county: RSS %.0f MB: anonymous %.0f, mapped files: binary %.1f, badger %.1f (%s), raft-wal %.1f, other %.1f MB",
+			rss, anon, files["binary"], files["badger"], badgerFiles(files), files["raft-wal"], files["other"])
 
 		queue := getP50(b, clerk, 50, func(int) string { return "/v1/cases?page_size=50" })
 		history := getP50(b, clerk, 50, func(int) string { return "/v1/cases?history=true&page_size=50" })
@@ -595,6 +609,7 @@ func BenchmarkCountyBook(b *testing.B) {
 		b.ReportMetric(fullCost.cpuMS, "full-cpu-ms/case")
 		b.ReportMetric(rss, "rss-MB")
 		b.ReportMetric(anon, "anon-rss-MB")
+		b.ReportMetric(files["badger"], "badger-rss-MB")
 		b.ReportMetric(peak, "peak-rss-MB")
 		b.ReportMetric(disk*(1<<20)/float64(total), "disk-B/case")
 		b.ReportMetric(ready.Seconds(), "restart-s")
@@ -834,9 +849,9 @@ func BenchmarkVillageMemory(b *testing.B) {
 			benchMetric(b, c, "dongcun-1", "yizhan_badger_vlog_bytes")/(1<<20))
 		b.Logf("village: RSS %.1f MB idle, %.1f MB after %d cases (%.1f anonymous, %.1f of mapped files; peak %.1f); filed at %.0f/s; %.1f MB on disk",
 			idle, after, n, st["RssAnon:"], st["RssFile:"], peak, rate, disk)
-		b.Logf("village: mapped files idle: binary %.1f, badger %.1f, raft-wal %.1f, other %.1f MB; after: binary %.1f, badger %.1f, raft-wal %.1f, other %.1f MB",
+		b.Logf("village: mapped files idle: binary %.1f, badger %.1f, raft-wal %.1f, other %.1f MB; after: binary %.1f, badger %.1f (%s), raft-wal %.1f, other %.1f MB",
 			idleFiles["binary"], idleFiles["badger"], idleFiles["raft-wal"], idleFiles["other"],
-			files["binary"], files["badger"], files["raft-wal"], files["other"])
+			files["binary"], files["badger"], badgerFiles(files), files["raft-wal"], files["other"])
 		b.ReportMetric(files["binary"], "binary-rss-MB")
 		b.ReportMetric(files["badger"], "badger-rss-MB")
 		b.ReportMetric(st["RssAnon:"], "anon-rss-MB")

@@ -133,3 +133,14 @@ func TestCountyReadsTablesOfTheFormerBlockSize(t *testing.T) {
 	}
 	readAll("after the merge")
 }
+
+// Every profile drops the pages written to badger's logs from the
+// node's mapping (third_party/badger PATCHES.md): without it a county's
+// resident memory held every page of its value log ever written.
+func TestEveryProfileDropsLogPages(t *testing.T) {
+	for _, opts := range []DBOptions{{}, {Small: true}, {County: true}} {
+		if !BadgerOptions(t.TempDir(), opts).DropLogPages {
+			t.Errorf("%+v: the written log pages stay mapped", opts)
+		}
+	}
+}

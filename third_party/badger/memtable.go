@@ -262,6 +262,9 @@ type logFile struct {
 	registry *KeyRegistry
 	writeAt  uint32
 	opt      Options
+	// dropped is the offset of the last drop of the mapping's pages
+	// (DropLogPages): a multiple of the page size.
+	dropped uint32
 }
 
 func (lf *logFile) Truncate(end int64) error {
@@ -331,6 +334,7 @@ func (lf *logFile) writeEntry(buf *bytes.Buffer, e *Entry, opt Options) error {
 	lf.writeAt += uint32(plen)
 
 	lf.zeroNextEntry()
+	lf.dropPagesBelow(lf.writeAt)
 	return nil
 }
 
@@ -422,6 +426,9 @@ func (lf *logFile) doneWriting(offset uint32) error {
 	if err := lf.Truncate(int64(offset)); err != nil {
 		return y.Wrapf(err, "Unable to truncate file: %q", lf.path)
 	}
+	// yizhan patch (PATCHES.md): a log written to the end leaves the
+	// mapping whole; what is read from it later maps again.
+	lf.dropAllPages()
 
 	// Previously we used to close the file after it was written and reopen it in read-only mode.
 	// We no longer open files in read-only mode. We keep all vlog files open in read-write mode.

@@ -76,7 +76,11 @@ type Options struct {
 	NumCompactors int
 	// TableBuilderPool is how many table builders' buffers the DB keeps
 	// for the next table it writes (yizhan patch; upstream: always 8).
-	TableBuilderPool     int
+	TableBuilderPool int
+	// DropLogPages empties the mapping of a memtable log or value log,
+	// a MB at a time, as it is written (yizhan patch; upstream: every
+	// page written or read stays mapped).
+	DropLogPages         bool
 	CompactL0OnClose     bool
 	LmaxCompaction       bool
 	ZSTDCompressionLevel int
@@ -623,6 +627,26 @@ func (opt Options) WithNumCompactors(val int) Options {
 // The default value of TableBuilderPool is 8, upstream's fixed size.
 func (opt Options) WithTableBuilderPool(val int) Options {
 	opt.TableBuilderPool = val
+	return opt
+}
+
+// WithDropLogPages sets whether the memtable logs (.mem) and the value
+// logs (.vlog), which badger writes by copying into a shared mapping of
+// the file, have their mappings emptied as they are written: each time a
+// MB more has been written, every page below the one being filled is
+// dropped from the mapping (madvise MADV_DONTNEED), the pages written and
+// those read since. What was written stays in the kernel's page cache and
+// is written back and synced as before (the mapping is shared, so
+// dropping a page loses nothing); a later read maps again only the pages
+// it touches. Without it every page ever written to a log, or read from
+// it, stays mapped, and counted in the process's resident memory, until
+// the file is closed or the kernel needs the memory: a value log of a GB
+// is a GB of RSS. (yizhan patch, see PATCHES.md.) Linux only; elsewhere
+// it does nothing.
+//
+// The default value of DropLogPages is false, upstream's behaviour.
+func (opt Options) WithDropLogPages(val bool) Options {
+	opt.DropLogPages = val
 	return opt
 }
 

@@ -856,6 +856,7 @@ func (vlog *valueLog) write(reqs []*request) error {
 		y.AssertTrue(copy(curlf.Data[start:], buf.Bytes()) == int(n))
 
 		curlf.size.Store(endOffset)
+		curlf.dropPagesBelow(endOffset)
 		return nil
 	}
 

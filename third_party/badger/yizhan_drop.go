@@ -1,0 +1,46 @@
+package badger
+
+import "os"
+
+// yizhan patch (PATCHES.md): a log's mapping is emptied as it is written,
+// a MB at a time (Options.DropLogPages).
+
+// dropLogPagesEvery is how much a log is written between two drops: one
+// madvise call a MB.
+const dropLogPagesEvery = 1 << 20
+
+var pageSize = uint32(os.Getpagesize())
+
+// dropPagesBelow drops from lf's mapping every page below end, the offset
+// up to which lf has been written, once a MB more than at the last drop
+// has been written: the pages written, and the pages read since (the
+// outbox reads a case's events soon after they are written). The page
+// holding end, which the next write goes on filling, stays. It is called
+// by lf's only writer (the memtable's Put, valueLog.write), which is also
+// the only one that remaps lf.Data (Truncate); a reader that touches a
+// dropped page maps it again from the page cache.
+func (lf *logFile) dropPagesBelow(end uint32) {
+	if !lf.opt.DropLogPages {
+		return
+	}
+	to := end &^ (pageSize - 1)
+	if to < lf.dropped+dropLogPagesEvery || int(to) > len(lf.Data) {
+		return
+	}
+	if err := dropPages(lf.Data[:to]); err != nil {
+		// Nothing is lost: the pages stay mapped, as upstream keeps them.
+		lf.opt.Warningf("while dropping the mapped pages of %s: %v", lf.path, err)
+	}
+	lf.dropped = to
+}
+
+// dropAllPages drops every page of lf from its mapping: lf has been
+// written to its end (doneWriting, holding lf.lock).
+func (lf *logFile) dropAllPages() {
+	if !lf.opt.DropLogPages {
+		return
+	}
+	if err := dropPages(lf.Data); err != nil {
+		lf.opt.Warningf("while dropping the mapped pages of %s: %v", lf.path, err)
+	}
+}

@@ -1,0 +1,184 @@
+//go:build linux
+
+package badger
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// mappedLogsKB is how much of the memtable logs and value logs under dir
+// is resident in this process's mappings, in KB (/proc/self/smaps).
+func mappedLogsKB(t *testing.T, dir string) (mem, vlog int) {
+	t.Helper()
+	f, err := os.Open("/proc/self/smaps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var cur *int
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		switch {
+		case len(fields) >= 5 && strings.Contains(fields[0], "-") && !strings.HasSuffix(fields[0], ":"):
+			cur = nil
+			if len(fields) >= 6 && strings.HasPrefix(fields[5], dir) {
+				switch filepath.Ext(fields[5]) {
+				case ".mem":
+					cur = &mem
+				case ".vlog":
+					cur = &vlog
+				}
+			}
+		case len(fields) == 3 && fields[0] == "Rss:" && cur != nil:
+			kb, _ := strconv.Atoi(fields[1])
+			*cur += kb
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return mem, vlog
+}
+
+// evictPageCache drops the clean pages of every file in dir from the
+// kernel's page cache (posix_fadvise DONTNEED).
+func evictPageCache(t *testing.T, dir string) {
+	t.Helper()
+	files, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range files {
+		f, err := os.Open(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// yizhan patch (PATCHES.md): with DropLogPages the pages a memtable log or
+// value log has written, or read, leave the process's mapping as it goes
+// on being written, and what was written reads back, before and, from the
+// disk, after the DB is reopened.
+func TestYizhanDropLogPages(t *testing.T) {
+	const (
+		txns     = 200
+		perTxn   = 40
+		valueLen = 2 << 10 // each even key's in the value log: 8 MB in all
+		smallLen = 512     // each odd key's in the memtable log only: 2 MB in all
+	)
+	value := func(i int) []byte {
+		if i%2 == 1 {
+			return bytes.Repeat([]byte{byte(i)}, smallLen)
+		}
+		return bytes.Repeat([]byte{byte(i)}, valueLen)
+	}
+	key := func(i int) []byte { return []byte(fmt.Sprintf("key-%06d", i)) }
+	for _, tc := range []struct {
+		drop bool
+		// valueLogFile is the value log files' size: with 1.5 MB, five
+		// files are written and rotated out, each with half a MB
+		// written since the drop at its first MB, which only the
+		// rotation drops.
+		valueLogFile int64
+	}{{false, 1 << 30}, {true, 1 << 30}, {true, 3 << 19}} {
+		drop := tc.drop
+		t.Run(fmt.Sprintf("drop=%v/file=%dKB", drop, tc.valueLogFile>>10), func(t *testing.T) {
+			dir := t.TempDir()
+			opt := DefaultOptions(dir).WithLogger(nil).WithValueThreshold(1 << 10).
+				WithMemTableSize(16 << 20).WithValueLogFileSize(tc.valueLogFile).WithDropLogPages(drop)
+			db, err := Open(opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			write := func(from, to int) {
+				t.Helper()
+				for tx := from; tx < to; tx++ {
+					err := db.Update(func(txn *Txn) error {
+						for i := tx * perTxn; i < (tx+1)*perTxn; i++ {
+							if err := txn.Set(key(i), value(i)); err != nil {
+								return err
+							}
+						}
+						return nil
+					})
+					if err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			write(0, txns)
+			mem, vlog := mappedLogsKB(t, dir)
+			inLog, inMem := txns*perTxn/2*valueLen>>10, txns*perTxn/2*smallLen>>10
+			t.Logf("%d KB written to the value log, %d KB to the memtable's only: resident %d KB of memtable logs, %d KB of value logs",
+				inLog, inMem, mem, vlog)
+			if drop {
+				// What is left is what was written since the last drop:
+				// at most a MB and a page of each log.
+				if mem > 1<<10+4 || vlog > 1<<10+4 {
+					t.Errorf("dropping written pages: %d KB of memtable logs and %d KB of value logs resident, want at most 1 MB each", mem, vlog)
+				}
+			} else if vlog < inLog/2 || mem < inMem/2 {
+				// Upstream keeps them: this test sees what it measures.
+				t.Errorf("without dropping: %d KB of memtable logs and %d KB of value logs resident, want most of the %d and %d KB written",
+					mem, vlog, inMem, inLog)
+			}
+			check := func(db *DB, when string, keys int) {
+				t.Helper()
+				err := db.View(func(txn *Txn) error {
+					for i := range keys {
+						item, err := txn.Get(key(i))
+						if err != nil {
+							return err
+						}
+						if v, err := item.ValueCopy(nil); err != nil || !bytes.Equal(v, value(i)) {
+							return fmt.Errorf("%s reads %d bytes, %v", key(i), len(v), err)
+						}
+					}
+					return nil
+				})
+				if err != nil {
+					t.Fatalf("%s: %v", when, err)
+				}
+			}
+			check(db, "written", txns*perTxn)
+			// The reads mapped the value log's pages again; a MB more
+			// written drops them.
+			_, readVlog := mappedLogsKB(t, dir)
+			write(txns, txns+txns/5)
+			mem, vlog = mappedLogsKB(t, dir)
+			t.Logf("after reading every value: %d KB of value logs resident; after 1.6 MB more written: %d KB", readVlog, vlog)
+			// (A value log rotated out keeps what is read from it.)
+			if drop && tc.valueLogFile == 1<<30 && (readVlog < inLog/2 || vlog > 1<<10+4) {
+				t.Errorf("dropping: read back, %d KB of value logs resident, then %d KB once more was written; want most of %d KB, then at most 1 MB",
+					readVlog, vlog, inLog)
+			}
+			if err := db.Close(); err != nil {
+				t.Fatal(err)
+			}
+			// Closed, every file is synced: evict its pages from the page
+			// cache, so that what is read next comes from the disk.
+			evictPageCache(t, dir)
+			if db, err = Open(opt); err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			check(db, "reopened", (txns+txns/5)*perTxn)
+		})
+	}
+}
