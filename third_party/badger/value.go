@@ -612,6 +612,9 @@ func (vlog *valueLog) open(db *DB) error {
 			2*vlog.opt.ValueLogFileSize); err != nil {
 			return y.Wrapf(err, "Open existing file: %q", lf.path)
 		}
+		// yizhan patch (PATCHES.md): reading its header mapped the
+		// pages around it.
+		lf.dropAllPages()
 		// We shouldn't delete the maxFid file.
 		if lf.size.Load() == vlogHeaderSize && fid != vlog.maxFid && !vlog.opt.ReadOnly {
 			vlog.opt.Infof("Deleting empty file: %s", lf.path)
@@ -640,6 +643,9 @@ func (vlog *valueLog) open(db *DB) error {
 	if err := last.Truncate(int64(lastOff)); err != nil {
 		return y.Wrapf(err, "while truncating last value log file: %s", last.path)
 	}
+	// yizhan patch (PATCHES.md): reading it to its end mapped the whole
+	// file, which is not written again.
+	last.dropAllPages()
 
 	// Don't write to the old log file. Always create a new one.
 	if _, err := vlog.createVlogFile(); err != nil {

@@ -35,7 +35,9 @@ func (lf *logFile) dropPagesBelow(end uint32) {
 }
 
 // dropAllPages drops every page of lf from its mapping: lf has been
-// written to its end (doneWriting, holding lf.lock).
+// written to its end (doneWriting, holding lf.lock), or read when the DB
+// opened (valueLog.open, before any other use: every value log's header,
+// the last one to its end).
 func (lf *logFile) dropAllPages() {
 	if !lf.opt.DropLogPages {
 		return

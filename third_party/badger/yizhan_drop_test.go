@@ -178,6 +178,12 @@ func TestYizhanDropLogPages(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer db.Close()
+			// Opening read the last value log to its end.
+			if _, vlog := mappedLogsKB(t, dir); drop && vlog > 4 {
+				t.Errorf("reopened: %d KB of value logs resident, want none", vlog)
+			} else {
+				t.Logf("reopened: %d KB of value logs resident", vlog)
+			}
 			check(db, "reopened", (txns+txns/5)*perTxn)
 		})
 	}
