@@ -607,8 +607,10 @@ func BenchmarkCountyBook(b *testing.B) {
 		queueCold := getP50(b, clerk, 20, func(int) string { return "/v1/cases?page_size=50" })
 		time.Sleep(5 * time.Second)
 		idle, _ := rssMB(b, county)
-		b.Logf("restart to ready %s; queue p50 %s (after the restart %s), history %s, applicant %s; RSS after the restart %.0f MB",
-			ready.Round(time.Millisecond), queue.Round(time.Microsecond), queueCold.Round(time.Microsecond), history.Round(time.Microsecond), applicant.Round(time.Microsecond), idle)
+		idleFiles := mappedFilesMB(b, county)
+		b.Logf("restart to ready %s; queue p50 %s (after the restart %s), history %s, applicant %s; RSS after the restart %.0f MB (anonymous %.0f, binary %.1f, badger %.1f: %s)",
+			ready.Round(time.Millisecond), queue.Round(time.Microsecond), queueCold.Round(time.Microsecond), history.Round(time.Microsecond), applicant.Round(time.Microsecond),
+			idle, procStatus(b, county)["RssAnon:"], idleFiles["binary"], idleFiles["badger"], badgerFiles(idleFiles))
 
 		b.ReportMetric(float64(total), "cases")
 		b.ReportMetric(empty, "empty-cases/s")

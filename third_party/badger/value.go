@@ -969,8 +969,8 @@ func (vlog *valueLog) getFileRLocked(vp valuePointer) (*logFile, error) {
 
 // Read reads the value log at a given location.
 // TODO: Make this read private.
-func (vlog *valueLog) Read(vp valuePointer, _ *y.Slice) ([]byte, func(), error) {
-	buf, lf, err := vlog.readValueBytes(vp)
+func (vlog *valueLog) Read(vp valuePointer, s *y.Slice) ([]byte, func(), error) {
+	buf, lf, err := vlog.readValueBytes(vp, s)
 	// log file is locked so, decide whether to lock immediately or let the caller to
 	// unlock it, after caller uses it.
 	cb := vlog.getUnlockCallback(lf)
@@ -1019,13 +1019,18 @@ func (vlog *valueLog) getUnlockCallback(lf *logFile) func() {
 
 // readValueBytes return vlog entry slice and read locked log file. Caller should take care of
 // logFile unlocking.
-func (vlog *valueLog) readValueBytes(vp valuePointer) ([]byte, *logFile, error) {
+func (vlog *valueLog) readValueBytes(vp valuePointer, s *y.Slice) ([]byte, *logFile, error) {
 	lf, err := vlog.getFileRLocked(vp)
 	if err != nil {
 		return nil, nil, err
 	}
 
 	buf, err := lf.read(vp)
+	if err == nil && vlog.opt.DropLogPages && s != nil {
+		// yizhan patch (PATCHES.md): read into s with pread(2), past
+		// the mapping, which would keep the pages read mapped.
+		buf, err = lf.readInto(vp, s)
+	}
 	y.NumReadsVlogAdd(vlog.db.opt.MetricsEnabled, 1)
 	y.NumBytesReadsVlogAdd(vlog.db.opt.MetricsEnabled, int64(len(buf)))
 	return buf, lf, err

@@ -1,6 +1,10 @@
 package badger
 
-import "os"
+import (
+	"os"
+
+	"github.com/dgraph-io/badger/v4/y"
+)
 
 // yizhan patch (PATCHES.md): a log's mapping is emptied as it is written,
 // a MB at a time (Options.DropLogPages).
@@ -45,4 +49,18 @@ func (lf *logFile) dropAllPages() {
 	if err := dropPages(lf.Data); err != nil {
 		lf.opt.Warningf("while dropping the mapped pages of %s: %v", lf.path, err)
 	}
+}
+
+// readInto reads the entry p points to with pread(2) into s, which the
+// caller reuses (an Item's slice): with DropLogPages a value read does not
+// map the log's pages, which would stay mapped (and counted in the
+// process's RSS) until the log is written past them again, or for a log
+// no longer written, until it is closed. lf.read has checked p against
+// the file's size.
+func (lf *logFile) readInto(p valuePointer, s *y.Slice) ([]byte, error) {
+	buf := s.Resize(int(p.Len))
+	if _, err := lf.Fd.ReadAt(buf, int64(p.Offset)); err != nil {
+		return nil, y.Wrapf(err, "while reading %d bytes at %d of %s", p.Len, p.Offset, lf.path)
+	}
+	return buf, nil
 }
