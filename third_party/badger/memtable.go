@@ -426,8 +426,8 @@ func (lf *logFile) doneWriting(offset uint32) error {
 	if err := lf.Truncate(int64(offset)); err != nil {
 		return y.Wrapf(err, "Unable to truncate file: %q", lf.path)
 	}
-	// yizhan patch (PATCHES.md): a log written to the end leaves the
-	// mapping whole; what is read from it later maps again.
+	// yizhan patch (PATCHES.md): a log written to its end leaves the
+	// mapping whole (values are read from it with pread).
 	lf.dropAllPages()
 
 	// Previously we used to close the file after it was written and reopen it in read-only mode.

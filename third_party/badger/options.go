@@ -77,9 +77,9 @@ type Options struct {
 	// TableBuilderPool is how many table builders' buffers the DB keeps
 	// for the next table it writes (yizhan patch; upstream: always 8).
 	TableBuilderPool int
-	// DropLogPages empties the mapping of a memtable log or value log,
-	// a MB at a time, as it is written (yizhan patch; upstream: every
-	// page written or read stays mapped).
+	// DropLogPages keeps the pages of the memtable logs and value logs
+	// out of the process's mapping once written or read (yizhan patch;
+	// upstream: every page written or read stays mapped).
 	DropLogPages         bool
 	CompactL0OnClose     bool
 	LmaxCompaction       bool
@@ -630,19 +630,20 @@ func (opt Options) WithTableBuilderPool(val int) Options {
 	return opt
 }
 
-// WithDropLogPages sets whether the memtable logs (.mem) and the value
-// logs (.vlog), which badger writes by copying into a shared mapping of
-// the file, have their mappings emptied as they are written: each time a
-// MB more has been written, every page below the one being filled is
-// dropped from the mapping (madvise MADV_DONTNEED), the pages written and
-// those read since. What was written stays in the kernel's page cache and
-// is written back and synced as before (the mapping is shared, so
-// dropping a page loses nothing); a later read maps again only the pages
-// it touches. Without it every page ever written to a log, or read from
-// it, stays mapped, and counted in the process's resident memory, until
-// the file is closed or the kernel needs the memory: a value log of a GB
-// is a GB of RSS. (yizhan patch, see PATCHES.md.) Linux only; elsewhere
-// it does nothing.
+// WithDropLogPages sets whether the pages of the memtable logs (.mem) and
+// the value logs (.vlog) leave the process's mapping once written or read.
+// Badger writes these logs by copying into a shared mapping of the file
+// and reads values from it; without the option every page ever written
+// or read stays mapped, and counted in the process's resident memory,
+// until the file is closed or the kernel needs the memory: a value log of
+// a GB is a GB of RSS. With it, each time a log has been written a MB
+// more, every page below the one being filled is dropped from the mapping
+// (madvise MADV_DONTNEED); a value is read with pread(2) into the item's
+// buffer, not from the mapping; and a value log rotated out, or read when
+// the DB opens, drops all its pages. What was written stays in the
+// kernel's page cache and is written back and synced as before (the
+// mapping is shared, so dropping a page loses nothing). (yizhan patch,
+// see PATCHES.md.) Pages are dropped on Linux only.
 //
 // The default value of DropLogPages is false, upstream's behaviour.
 func (opt Options) WithDropLogPages(val bool) Options {

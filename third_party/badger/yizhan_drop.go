@@ -6,8 +6,8 @@ import (
 	"github.com/dgraph-io/badger/v4/y"
 )
 
-// yizhan patch (PATCHES.md): a log's mapping is emptied as it is written,
-// a MB at a time (Options.DropLogPages).
+// yizhan patch (PATCHES.md): a log's pages leave the mapping once written
+// or read (Options.DropLogPages).
 
 // dropLogPagesEvery is how much a log is written between two drops: one
 // madvise call a MB.
@@ -17,8 +17,8 @@ var pageSize = uint32(os.Getpagesize())
 
 // dropPagesBelow drops from lf's mapping every page below end, the offset
 // up to which lf has been written, once a MB more than at the last drop
-// has been written: the pages written, and the pages read since (the
-// outbox reads a case's events soon after they are written). The page
+// has been written: the pages written, and any an iteration over the log
+// mapped since (values are read with pread, readInto). The page
 // holding end, which the next write goes on filling, stays. It is called
 // by lf's only writer (the memtable's Put, valueLog.write), which is also
 // the only one that remaps lf.Data (Truncate); a reader that touches a
