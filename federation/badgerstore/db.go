@@ -118,13 +118,13 @@ func BadgerOptions(dir string, opts DBOptions) badger.Options {
 		// transaction then counts them as pointers, and one raft
 		// entry's writes fit in one transaction (casebook.ValueThreshold).
 		WithValueThreshold(valueThreshold).
-		// The pages badger writes to its logs (memtable logs, value
-		// logs: written through a shared mapping) leave the process's
-		// mapping a MB at a time: they stay in the page cache, written
-		// back as any file's, and the node's resident memory holds the
-		// pages it reads, not every page of the value log it ever wrote
-		// (a GB at a county of a million cases; third_party/badger
-		// PATCHES.md).
+		// The pages of badger's logs (memtable logs, value logs:
+		// written through a shared mapping) leave the process's mapping
+		// once written, a MB at a time, and values are read with pread:
+		// the pages stay in the page cache, written back as any file's,
+		// and the node's resident memory no longer holds every page of
+		// the value log it wrote or read (a GB at a county of a million
+		// cases; third_party/badger PATCHES.md).
 		WithDropLogPages(true).
 		WithLogger(slogBadger{l: logger.With("component", defaultBadgerLogAttr, "dir", dir)})
 	if opts.County && !opts.Small {

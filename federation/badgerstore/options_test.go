@@ -134,13 +134,13 @@ func TestCountyReadsTablesOfTheFormerBlockSize(t *testing.T) {
 	readAll("after the merge")
 }
 
-// Every profile drops the pages written to badger's logs from the
-// node's mapping (third_party/badger PATCHES.md): without it a county's
-// resident memory held every page of its value log ever written.
+// Every profile keeps the pages of badger's logs out of the node's
+// mapping (third_party/badger PATCHES.md): without it a county's
+// resident memory held every page of its value log written or read.
 func TestEveryProfileDropsLogPages(t *testing.T) {
 	for _, opts := range []DBOptions{{}, {Small: true}, {County: true}} {
 		if !BadgerOptions(t.TempDir(), opts).DropLogPages {
-			t.Errorf("%+v: the written log pages stay mapped", opts)
+			t.Errorf("%+v: the log pages written or read stay mapped", opts)
 		}
 	}
 }
