@@ -16,7 +16,7 @@ deps: ## install what the tests need and this machine lacks: chromium, protoc (a
 
 test: deps ## run every test: unit, in-process federation (also under the race detector), a follower catching up on 100,000 cases, e2e (built binary), web UI in chromium, Helm chart
 	$(GO) test -timeout 20m ./...
-	$(GO) test -race -count=1 -timeout 30m ./auth/ ./registry/ ./casework/ ./casebook/ ./federation/... ./node/
+	$(GO) test -race -count=1 -timeout 45m ./auth/ ./registry/ ./casework/ ./casebook/ ./federation/... ./node/
 	YIZHAN_CATCHUP_CASES=100000 $(GO) test -count=1 -run '^TestFollowerFarBehindCatchesUpByBookSnapshot$$' ./node/
 	$(GO) test -tags e2e -count=1 -timeout 20m ./e2e/
 	$(GO) test -tags browser -count=1 ./web/
