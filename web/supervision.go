@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -32,6 +33,14 @@ var echartsJS []byte
 
 //go:embed static/charts.js
 var chartsJS []byte
+
+// The scripts are compressed once per process, when first asked for:
+// not again by every node that starts (ECharts is a megabyte, and a
+// demo county or a test runs many nodes in one process).
+var (
+	echartsAsset = sync.OnceValue(func() asset { return newAsset(echartsJS) })
+	chartsAsset  = sync.OnceValue(func() asset { return newAsset(chartsJS) })
+)
 
 // cspWithScripts is the pages' policy with this node's scripts allowed:
 // the supervision page only.
@@ -251,9 +260,9 @@ func (s *server) supervisionAct(rq *request) error {
 }
 
 // serveScript serves one of the node's scripts, cached for a day.
-func serveScript(body []byte) http.HandlerFunc {
-	a := newAsset(body)
+func serveScript(script func() asset) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		a := script()
 		h := w.Header()
 		h.Set("Content-Type", "text/javascript; charset=utf-8")
 		h.Set("X-Content-Type-Options", "nosniff")

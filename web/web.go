@@ -209,8 +209,8 @@ func (s *server) routes() http.Handler {
 		handle("GET /ask", s.askPage)
 		handle("POST /ask", s.ask)
 		handle("POST /ask/answer", s.askAnswer)
-		mux.HandleFunc("GET /static/echarts.min.js", serveScript(echartsJS))
-		mux.HandleFunc("GET /static/charts.js", serveScript(chartsJS))
+		mux.HandleFunc("GET /static/echarts.min.js", serveScript(echartsAsset))
+		mux.HandleFunc("GET /static/charts.js", serveScript(chartsAsset))
 	}
 
 	if s.cfg.Duty != nil {

@@ -1,6 +1,8 @@
 package web
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/tls"
 	"io"
@@ -575,6 +577,44 @@ func TestPagesAreCompressedAndCached(t *testing.T) {
 	resp, _ := f.do(t, "GET", "/static/style.css?v="+s.css.hash, nil)
 	if cc := resp.Header.Get("Cache-Control"); !strings.Contains(cc, "immutable") {
 		t.Errorf("versioned CSS Cache-Control %q", cc)
+	}
+}
+
+// The supervision page's scripts are served whole, compressed for a
+// browser that takes gzip, and not again when its copy is current, by
+// every server of the process (they share one compressed copy).
+func TestScriptsAreCompressedOnceAndCached(t *testing.T) {
+	withSupervision := func(c *Config) { c.Supervision = yizhanv1.UnimplementedSupervisionServiceServer{} }
+	servers := []*fixture{newFixture(t, withSupervision), newFixture(t, withSupervision)}
+	for _, script := range []struct {
+		path string
+		body []byte
+	}{{"/static/echarts.min.js", echartsJS}, {"/static/charts.js", chartsJS}} {
+		for _, f := range servers {
+			req := httptest.NewRequest("GET", script.path, nil)
+			req.Header.Set("Accept-Encoding", "gzip")
+			w := httptest.NewRecorder()
+			f.h.ServeHTTP(w, req)
+			if w.Code != http.StatusOK || w.Header().Get("Content-Encoding") != "gzip" {
+				t.Fatalf("%s: %d, Content-Encoding %q; want 200, gzip", script.path, w.Code, w.Header().Get("Content-Encoding"))
+			}
+			zr, err := gzip.NewReader(w.Body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := io.ReadAll(zr)
+			if err != nil || !bytes.Equal(got, script.body) {
+				t.Fatalf("%s: the compressed body is not the script (%d bytes, %v)", script.path, len(got), err)
+			}
+
+			req = httptest.NewRequest("GET", script.path, nil)
+			req.Header.Set("If-None-Match", w.Header().Get("ETag"))
+			w = httptest.NewRecorder()
+			f.h.ServeHTTP(w, req)
+			if w.Code != http.StatusNotModified {
+				t.Errorf("%s with its ETag: %d, want 304", script.path, w.Code)
+			}
+		}
 	}
 }
 
