@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+	"github.com/yizhan-gov/yizhan/auth"
 	"github.com/yizhan-gov/yizhan/federation/pki"
 )
 
@@ -48,6 +49,7 @@ func benchCounty(b *testing.B) *Node {
 // leader, each attempt from an address of its own so that no limit holds
 // it back.
 func benchmarkLogin(b *testing.B, username string) {
+	b.Cleanup(auth.UseCostForTests(auth.DefaultCost)) // the cost a node pays, not TestMain's
 	n := benchCounty(b)
 	s := &authService{n: n}
 	req := &yizhanv1.LoginRequest{Username: username, Password: "wrong-password"}
