@@ -52,7 +52,9 @@ func TestBrowser(t *testing.T) {
 		t.Fatalf("no browser at %s (apt-get install chromium, or set YIZHAN_CHROMIUM): %v", exe, err)
 	}
 	base := freeBase(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	// A bound on the whole suite, not a target: it takes about two
+	// minutes, five on a busy CI machine.
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
 	// The county's clock: the supervision scenario moves it on a month.
 	var skew atomic.Int64

@@ -120,6 +120,7 @@ func TestFullDiskAtEveryMoment(t *testing.T) {
 			name = fmt.Sprintf("full for writes %d-%d", limitAt, liftAt-1)
 		}
 		t.Run(name, func(t *testing.T) {
+			t.Parallel() // each writer is a process of its own, in its own directory
 			dir := t.TempDir()
 			acked, head, term, said := runWALChild(t, dir, limitAt, liftAt)
 			if liftAt == 0 && !strings.HasPrefix(said, "stopped") {
