@@ -876,6 +876,7 @@ func BenchmarkVillageMemory(b *testing.B) {
 			idleFiles["binary"], idleFiles["badger"], idleFiles["raft-wal"], idleFiles["other"],
 			files["binary"], files["badger"], badgerFiles(files), files["raft-wal"], files["other"])
 		b.Logf("village: of the binary's %.1f MB resident, %.1f MB touched while filing and handing up the cases", files["binary"], files["binary-referenced"])
+		logGoMemory(b, c, "dongcun-1")
 		b.ReportMetric(files["binary"], "binary-rss-MB")
 		b.ReportMetric(files["binary-referenced"], "binary-touched-MB")
 		b.ReportMetric(files["badger"], "badger-rss-MB")
@@ -888,6 +889,19 @@ func BenchmarkVillageMemory(b *testing.B) {
 			reportMemoryCgroup(b, cg, village, limitMB)
 		}
 	}
+}
+
+// logGoMemory logs what the Go runtime of node name says it holds (its
+// /metrics): the heap's objects, the heap's free spans it has not given
+// back to the kernel, the goroutines' stacks, and its own structures.
+// Their sum, less what of it was never touched, is the process's
+// anonymous memory.
+func logGoMemory(b *testing.B, c *cluster, name string) {
+	mb := func(metric string) float64 { return benchMetric(b, c, name, metric) / (1 << 20) }
+	heapSys, inuse, idle, released := mb("go_memstats_heap_sys_bytes"), mb("go_memstats_heap_inuse_bytes"), mb("go_memstats_heap_idle_bytes"), mb("go_memstats_heap_released_bytes")
+	stacks, sys := mb("go_memstats_stack_sys_bytes"), mb("go_memstats_sys_bytes")
+	b.Logf("%s: the Go runtime holds %.1f MB from the kernel, less %.1f given back: heap spans in use %.1f MB, free and kept %.1f MB; stacks %.1f MB; its own structures %.1f MB",
+		name, sys, released, inuse, idle-released, stacks, sys-heapSys-stacks)
 }
 
 // cgroupStatSummary keeps the lines of a memory.stat that say where the
