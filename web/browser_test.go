@@ -52,8 +52,8 @@ func TestBrowser(t *testing.T) {
 		t.Fatalf("no browser at %s (apt-get install chromium, or set YIZHAN_CHROMIUM): %v", exe, err)
 	}
 	base := freeBase(t)
-	// A bound on the whole suite, not a target: it takes about two
-	// minutes, five on a busy CI machine.
+	// A bound on the whole suite, not a target: it took six to seven
+	// minutes on the two-core CI machine on a slow afternoon.
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
 	// The county's clock: the supervision scenario moves it on a month.

@@ -582,8 +582,8 @@ func TestPagesAreCompressedAndCached(t *testing.T) {
 
 // The supervision page's scripts are served whole, compressed for a
 // browser that takes gzip, and not again when its copy is current, by
-// every server of the process (they share one compressed copy).
-func TestScriptsAreCompressedOnceAndCached(t *testing.T) {
+// every server of the process (which share one compressed copy).
+func TestScriptsAreServedCompressedAndCached(t *testing.T) {
 	withSupervision := func(c *Config) { c.Supervision = yizhanv1.UnimplementedSupervisionServiceServer{} }
 	servers := []*fixture{newFixture(t, withSupervision), newFixture(t, withSupervision)}
 	for _, script := range []struct {
