@@ -51,9 +51,10 @@ func currentCost() Cost {
 // UseCostForTests makes HashPassword and VerifyAbsent use c until restore
 // is called. It is for the tests of packages that run whole nodes (which
 // sign staff in and make accounts many times over: a hash at the default
-// cost takes about 0.1 s, 0.7 s under the race detector); tests of the
-// sign-in's own cost and benchmarks use DefaultCost. Passwords are
-// verified with the cost their hash records, whatever this says.
+// cost takes 30–130 ms on the two-core CI machine, 0.7 s under the race
+// detector); tests of the sign-in's own cost and benchmarks use
+// DefaultCost. Passwords are verified with the cost their hash records,
+// whatever this says.
 func UseCostForTests(c Cost) (restore func()) {
 	prev := cost.Swap(&c)
 	return func() { cost.Store(prev) }

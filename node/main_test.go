@@ -9,7 +9,7 @@ import (
 
 // TestMain runs the package's tests with cheap password hashes: the
 // tests start whole offices and make and sign in accounts hundreds of
-// times, and each hash at the default cost takes about 0.1 s (0.7 s
+// times, and each hash at the default cost takes 30–130 ms (0.7 s
 // under the race detector). The sign-in's benchmarks put the default
 // cost back.
 func TestMain(m *testing.M) {
