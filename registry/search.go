@@ -1,9 +1,8 @@
 package registry
 
 import (
+	"slices"
 	"strings"
-
-	"github.com/mozillazg/go-pinyin"
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 )
@@ -29,11 +28,33 @@ const (
 	minInOrderQueryLn = 2 // a single character in order is any item with it
 )
 
-var initialsArgs = func() pinyin.Args {
-	a := pinyin.NewArgs()
-	a.Style = pinyin.FirstLetter
-	return a
-}()
+//go:generate go run ./internal/initialsgen
+
+// initialsBlock is a run of consecutive code points from start, each
+// with its pinyin initial (a space: none); han_initials.go holds them.
+type initialsBlock struct {
+	start   rune
+	letters string
+}
+
+// hanInitial is the pinyin initial of Han character r (the first
+// reading's, as go-pinyin's FirstLetter style gives it), or 0.
+func hanInitial(r rune) byte {
+	i, found := slices.BinarySearchFunc(hanInitials[:], r, func(b initialsBlock, r rune) int {
+		return int(b.start - r)
+	})
+	if !found {
+		i-- // the block starting before r, if any
+	}
+	if i < 0 {
+		return 0
+	}
+	b := hanInitials[i]
+	if off := int(r - b.start); off < len(b.letters) && b.letters[off] != ' ' {
+		return b.letters[off]
+	}
+	return 0
+}
 
 // initials is the pinyin initials of s's Han characters, lower case; other
 // letters and digits are kept as they are (lower case).
@@ -46,8 +67,8 @@ func initials(s string) string {
 		case r >= 'A' && r <= 'Z':
 			b.WriteRune(r + 'a' - 'A')
 		default:
-			if p := pinyin.LazyPinyin(string(r), initialsArgs); len(p) == 1 {
-				b.WriteString(p[0])
+			if c := hanInitial(r); c != 0 {
+				b.WriteByte(c)
 			}
 		}
 	}

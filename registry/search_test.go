@@ -1,7 +1,13 @@
 package registry
 
 import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"testing"
+
+	"github.com/mozillazg/go-pinyin"
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 )
@@ -42,5 +48,51 @@ func TestMatchItemByEverydayWords(t *testing.T) {
 	}
 	if got := initials("烟草专卖零售许可证核发"); got != "yczmlsxkzhf" {
 		t.Errorf("initials = %q", got)
+	}
+}
+
+// The table of initials gives every character what go-pinyin gives it,
+// and nothing to a character go-pinyin has no reading for.
+func TestHanInitialsAgreeWithGoPinyin(t *testing.T) {
+	args := pinyin.NewArgs()
+	args.Style = pinyin.FirstLetter
+	known := 0
+	for r := rune(0x80); r <= 0x40000; r++ {
+		want := ""
+		if _, ok := pinyin.PinyinDict[int(r)]; ok {
+			known++
+			want = pinyin.LazyPinyin(string(r), args)[0]
+		}
+		got := ""
+		if c := hanInitial(r); c != 0 {
+			got = string(c)
+		}
+		if got != want {
+			t.Fatalf("%U %c: initial %q, go-pinyin %q", r, r, got, want)
+		}
+	}
+	if known != len(pinyin.PinyinDict) {
+		t.Fatalf("%d characters checked, go-pinyin knows %d", known, len(pinyin.PinyinDict))
+	}
+}
+
+// han_initials.go is what the generator writes from the go-pinyin in
+// go.mod: a newer go-pinyin means running go generate again.
+func TestHanInitialsAreGenerated(t *testing.T) {
+	want, err := os.ReadFile("han_initials.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "han_initials.go")
+	cmd := exec.Command("go", "run", "./internal/initialsgen", out)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("initialsgen: %v\n%s", err, b)
+	}
+	got, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatal("han_initials.go differs from what initialsgen writes: run go generate ./registry/")
 	}
 }
