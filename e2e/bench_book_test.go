@@ -9,9 +9,11 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -860,6 +862,7 @@ func BenchmarkVillageMemory(b *testing.B) {
 			}
 			return err
 		}, 10*time.Minute)
+		clerkOpensPages(b, c.api("dongcun-1"), "dongcun", adminPassword, a)
 		time.Sleep(10 * time.Second)
 		after, peak := rssMB(b, village)
 		saveHeapProfile(b, village, "village-10k")
@@ -888,6 +891,54 @@ func BenchmarkVillageMemory(b *testing.B) {
 		if cg != nil {
 			reportMemoryCgroup(b, cg, village, limitMB)
 		}
+	}
+}
+
+// clerkOpensPages signs in to the web UI of the node a serves, as its
+// staff member user, and opens the pages of a working day at a village
+// point: the home page, the catalogue, an item and its guide, the queue,
+// a new filing's form, one of the cases the county (county) holds from
+// it, the tracking page. A node parses a page when it is first shown, so
+// what is measured after this holds the pages its staff use.
+func clerkOpensPages(b *testing.B, a *api, user, password string, county *api) {
+	b.Helper()
+	held, err := casesListed(county, countyCode)
+	if err != nil || len(held) == 0 {
+		b.Fatalf("a case to open: %v (%d held)", err, len(held))
+	}
+	var number string
+	for number = range held {
+		break
+	}
+	jar, _ := cookiejar.New(nil)
+	hc := &http.Client{Jar: jar, Timeout: 30 * time.Second}
+	check := func(what string, resp *http.Response, err error) string {
+		b.Helper()
+		if err != nil {
+			b.Fatalf("%s: %v", what, err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			b.Fatalf("%s: %d %s", what, resp.StatusCode, body)
+		}
+		return string(body)
+	}
+	get := func(path string) string {
+		resp, err := hc.Get(a.base + path)
+		return check("GET "+path, resp, err)
+	}
+	m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(get("/login"))
+	if m == nil {
+		b.Fatal("the sign-in page has no CSRF token")
+	}
+	resp, err := hc.PostForm(a.base+"/login", url.Values{"username": {user}, "password": {password}, "csrf": {m[1]}})
+	if page := check("sign in", resp, err); !strings.Contains(page, "退出") {
+		b.Fatalf("not signed in: %.300s", page)
+	}
+	for _, path := range []string{"/", "/items", "/items/" + caseItemCode, "/items/" + caseItemCode + "/guide",
+		"/cases", "/cases/new?item=" + caseItemCode, "/cases/" + url.PathEscape(number), "/track"} {
+		get(path)
 	}
 }
 

@@ -71,7 +71,7 @@ type server struct {
 	cfg      Config
 	log      *slog.Logger
 	now      func() time.Time
-	pages    map[string]*template.Template
+	pages    *pageSet
 	procKey  []byte // the CSRF key of this process, when the office's is missing
 	css      asset
 	client   *http.Client
@@ -430,64 +430,102 @@ func acceptsGzip(r *http.Request) bool {
 	return false
 }
 
-// pageCache holds the parsed pages by CSS hash: the templates are embedded
-// and safe for concurrent use, so the nodes of one process (the demo, the
+// pageCache holds the pages by CSS hash: the templates are embedded and
+// safe for concurrent use, so the nodes of one process (the demo, the
 // tests) share them instead of parsing a copy each.
 var pageCache struct {
 	mu    sync.Mutex // guards pages
-	pages map[string]map[string]*template.Template
+	pages map[string]*pageSet
 }
 
-// sharedPages parses the embedded pages once per process.
-func sharedPages(cssHash string) (map[string]*template.Template, error) {
+// sharedPages returns the process's pages for the stylesheet cssHash.
+func sharedPages(cssHash string) (*pageSet, error) {
 	pageCache.mu.Lock()
 	defer pageCache.mu.Unlock()
 	if p, ok := pageCache.pages[cssHash]; ok {
 		return p, nil
 	}
-	p, err := parsePages(templateFS, cssHash)
+	p, err := newPageSet(templateFS, cssHash)
 	if err != nil {
 		return nil, err
 	}
 	if pageCache.pages == nil {
-		pageCache.pages = map[string]map[string]*template.Template{}
+		pageCache.pages = map[string]*pageSet{}
 	}
 	pageCache.pages[cssHash] = p
 	return p, nil
 }
 
-// parsePages parses each page template together with the layout and the
-// shared partials, so that each page fills the layout's blocks.
-func parsePages(fsys fs.FS, cssHash string) (map[string]*template.Template, error) {
-	base, err := template.New("").Funcs(funcs(cssHash)).ParseFS(fsys, "templates/_*.html")
-	if err != nil {
-		return nil, fmt.Errorf("web: templates: %w", err)
-	}
-	names, err := fs.Glob(fsys, "templates/*.html")
+// pageSet is the embedded pages, each parsed together with the layout
+// and the shared partials (so that it fills the layout's blocks) when it
+// is first shown. html/template gives each page its own copy of the
+// layout's and partials' trees, about 100 KB a page once escaped: a
+// village point's staff open a handful of the 34 pages, and a node
+// serving only the API opens none. The templates are embedded, so a
+// page that does not parse cannot reach a node: TestEveryPageParses
+// parses them all.
+type pageSet struct {
+	fsys    fs.FS
+	cssHash string
+	names   map[string]string // page → its file
+
+	mu     sync.Mutex // guards base and parsed
+	base   *template.Template
+	parsed map[string]*template.Template
+}
+
+// newPageSet lists the pages of fsys without parsing them.
+func newPageSet(fsys fs.FS, cssHash string) (*pageSet, error) {
+	files, err := fs.Glob(fsys, "templates/*.html")
 	if err != nil {
 		return nil, err
 	}
-	pages := map[string]*template.Template{}
-	for _, name := range names {
+	p := &pageSet{fsys: fsys, cssHash: cssHash, names: map[string]string{}, parsed: map[string]*template.Template{}}
+	for _, name := range files {
 		file := strings.TrimPrefix(name, "templates/")
-		if strings.HasPrefix(file, "_") {
-			continue
+		if !strings.HasPrefix(file, "_") {
+			p.names[strings.TrimSuffix(file, ".html")] = name
 		}
-		t, err := template.Must(base.Clone()).ParseFS(fsys, name)
-		if err != nil {
-			return nil, fmt.Errorf("web: template %s: %w", file, err)
-		}
-		pages[strings.TrimSuffix(file, ".html")] = t
 	}
-	return pages, nil
+	return p, nil
+}
+
+// page returns page name, parsing it the first time.
+func (p *pageSet) page(name string) (*template.Template, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if t, ok := p.parsed[name]; ok {
+		return t, nil
+	}
+	file, ok := p.names[name]
+	if !ok {
+		return nil, fmt.Errorf("web: no page %q", name)
+	}
+	if p.base == nil {
+		base, err := template.New("").Funcs(funcs(p.cssHash)).ParseFS(p.fsys, "templates/_*.html")
+		if err != nil {
+			return nil, fmt.Errorf("web: templates: %w", err)
+		}
+		p.base = base // never executed: each page is a clone of it
+	}
+	clone, err := p.base.Clone()
+	if err != nil {
+		return nil, fmt.Errorf("web: template %s: %w", name, err)
+	}
+	t, err := clone.ParseFS(p.fsys, file)
+	if err != nil {
+		return nil, fmt.Errorf("web: template %s: %w", name, err)
+	}
+	p.parsed[name] = t
+	return t, nil
 }
 
 // render executes page with data into the response. The page is rendered
 // into a buffer first, so that a template error becomes a clean 500.
 func (s *server) render(rq *request, status int, name string, v *view) error {
-	t, ok := s.pages[name]
-	if !ok {
-		return fmt.Errorf("web: no page %q", name)
+	t, err := s.pages.page(name)
+	if err != nil {
+		return err
 	}
 	s.fillView(rq, v)
 	var buf bytes.Buffer

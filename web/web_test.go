@@ -1027,3 +1027,37 @@ func TestAuditTrailPage(t *testing.T) {
 		t.Errorf("a clerk's 操作记录: %s, %d queries", resp.Status, len(f.reg.changeQueries))
 	}
 }
+
+// Pages are parsed when first shown: every embedded page parses with the
+// layout and the partials, each once, and an unknown page is an error.
+func TestEveryPageParses(t *testing.T) {
+	p, err := newPageSet(templateFS, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.names) < 30 {
+		t.Fatalf("%d pages found", len(p.names))
+	}
+	for name := range p.names {
+		first, err := p.page(name)
+		if err != nil {
+			t.Fatalf("page %s: %v", name, err)
+		}
+		if first.Lookup("layout") == nil {
+			t.Errorf("page %s has no layout", name)
+		}
+		if again, _ := p.page(name); again != first {
+			t.Errorf("page %s parsed twice", name)
+		}
+	}
+	if len(p.parsed) != len(p.names) {
+		t.Errorf("%d pages parsed of %d", len(p.parsed), len(p.names))
+	}
+	if _, err := p.page("no-such-page"); err == nil {
+		t.Error("an unknown page was found")
+	}
+	fresh, _ := newPageSet(templateFS, "test")
+	if len(fresh.parsed) != 0 || fresh.base != nil {
+		t.Error("a new page set parsed pages before they were asked for")
+	}
+}
