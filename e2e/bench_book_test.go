@@ -897,8 +897,8 @@ func BenchmarkVillageMemory(b *testing.B) {
 // clerkOpensPages signs in to the web UI of the node a serves, as its
 // staff member user, and opens the pages of a working day at a village
 // point: the home page, the catalogue, an item and its guide, the queue,
-// a new filing's form, one of the cases the county (county) holds from
-// it, the tracking page. A node parses a page when it is first shown, so
+// a new filing's form, one of its cases (found in the list of county,
+// which holds them all), the tracking page. A node parses a page when it is first shown, so
 // what is measured after this holds the pages its staff use.
 func clerkOpensPages(b *testing.B, a *api, user, password string, county *api) {
 	b.Helper()
