@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc/metadata"
@@ -463,15 +464,11 @@ func sharedPages(cssHash string) (*pageSet, error) {
 // village point's staff open a handful of the 34 pages, and a node
 // serving only the API opens none. The templates are embedded, so a
 // page that does not parse cannot reach a node: TestEveryPageParses
-// parses them all.
+// parses them all. A page once parsed is found without a lock.
 type pageSet struct {
-	fsys    fs.FS
-	cssHash string
-	names   map[string]string // page → its file
-
-	mu     sync.Mutex // guards base and parsed
-	base   *template.Template
-	parsed map[string]*template.Template
+	base   func() (*template.Template, error)            // the layout and partials, never executed
+	pages  map[string]func() (*template.Template, error) // by page name, each parsed once
+	parses atomic.Int32                                  // pages parsed so far (tests)
 }
 
 // newPageSet lists the pages of fsys without parsing them.
@@ -480,44 +477,46 @@ func newPageSet(fsys fs.FS, cssHash string) (*pageSet, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &pageSet{fsys: fsys, cssHash: cssHash, names: map[string]string{}, parsed: map[string]*template.Template{}}
-	for _, name := range files {
-		file := strings.TrimPrefix(name, "templates/")
-		if !strings.HasPrefix(file, "_") {
-			p.names[strings.TrimSuffix(file, ".html")] = name
+	p := &pageSet{pages: map[string]func() (*template.Template, error){}}
+	p.base = sync.OnceValues(func() (*template.Template, error) {
+		base, err := template.New("").Funcs(funcs(cssHash)).ParseFS(fsys, "templates/_*.html")
+		if err != nil {
+			return nil, fmt.Errorf("web: templates: %w", err)
 		}
+		return base, nil
+	})
+	for _, file := range files {
+		name := strings.TrimSuffix(strings.TrimPrefix(file, "templates/"), ".html")
+		if strings.HasPrefix(name, "_") {
+			continue
+		}
+		p.pages[name] = sync.OnceValues(func() (*template.Template, error) {
+			p.parses.Add(1)
+			base, err := p.base()
+			if err != nil {
+				return nil, err
+			}
+			clone, err := base.Clone()
+			if err != nil {
+				return nil, fmt.Errorf("web: template %s: %w", name, err)
+			}
+			t, err := clone.ParseFS(fsys, file)
+			if err != nil {
+				return nil, fmt.Errorf("web: template %s: %w", name, err)
+			}
+			return t, nil
+		})
 	}
 	return p, nil
 }
 
 // page returns page name, parsing it the first time.
 func (p *pageSet) page(name string) (*template.Template, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if t, ok := p.parsed[name]; ok {
-		return t, nil
-	}
-	file, ok := p.names[name]
+	parse, ok := p.pages[name]
 	if !ok {
 		return nil, fmt.Errorf("web: no page %q", name)
 	}
-	if p.base == nil {
-		base, err := template.New("").Funcs(funcs(p.cssHash)).ParseFS(p.fsys, "templates/_*.html")
-		if err != nil {
-			return nil, fmt.Errorf("web: templates: %w", err)
-		}
-		p.base = base // never executed: each page is a clone of it
-	}
-	clone, err := p.base.Clone()
-	if err != nil {
-		return nil, fmt.Errorf("web: template %s: %w", name, err)
-	}
-	t, err := clone.ParseFS(p.fsys, file)
-	if err != nil {
-		return nil, fmt.Errorf("web: template %s: %w", name, err)
-	}
-	p.parsed[name] = t
-	return t, nil
+	return parse()
 }
 
 // render executes page with data into the response. The page is rendered

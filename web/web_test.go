@@ -1035,10 +1035,10 @@ func TestEveryPageParses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(p.names) < 30 {
-		t.Fatalf("%d pages found", len(p.names))
+	if len(p.pages) < 30 {
+		t.Fatalf("%d pages found", len(p.pages))
 	}
-	for name := range p.names {
+	for name := range p.pages {
 		first, err := p.page(name)
 		if err != nil {
 			t.Fatalf("page %s: %v", name, err)
@@ -1050,14 +1050,14 @@ func TestEveryPageParses(t *testing.T) {
 			t.Errorf("page %s parsed twice", name)
 		}
 	}
-	if len(p.parsed) != len(p.names) {
-		t.Errorf("%d pages parsed of %d", len(p.parsed), len(p.names))
+	if n := int(p.parses.Load()); n != len(p.pages) {
+		t.Errorf("%d pages parsed of %d", n, len(p.pages))
 	}
 	if _, err := p.page("no-such-page"); err == nil {
 		t.Error("an unknown page was found")
 	}
 	fresh, _ := newPageSet(templateFS, "test")
-	if len(fresh.parsed) != 0 || fresh.base != nil {
+	if fresh.parses.Load() != 0 {
 		t.Error("a new page set parsed pages before they were asked for")
 	}
 }
