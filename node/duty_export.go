@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/xuri/excelize/v2"
 	"google.golang.org/genproto/googleapis/api/httpbody"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -13,6 +12,7 @@ import (
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 	"github.com/yizhan-gov/yizhan/casebook"
 	"github.com/yizhan-gov/yizhan/duty"
+	"github.com/yizhan-gov/yizhan/node/internal/xlsx"
 	"github.com/yizhan-gov/yizhan/reason"
 	"github.com/yizhan-gov/yizhan/registry"
 )
@@ -109,32 +109,18 @@ func (s *dutyService) ExportReports(ctx context.Context, req *yizhanv1.ExportRep
 // matter (紧急信息报告), the acknowledgements (签收), the reports still
 // unsigned (逾时未审签).
 func (s *dutyService) reportsWorkbook(x *yizhanv1.ReportExport, matters [][]*yizhanv1.HeldReport) ([]byte, error) {
-	f := excelize.NewFile()
-	defer f.Close()
-	bold, err := f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true}})
-	if err != nil {
-		return nil, err
-	}
-	set := func(sheet string, col, row int, v any) {
-		cell, _ := excelize.CoordinatesToCellName(col, row)
-		_ = f.SetCellValue(sheet, cell, v)
-	}
-	header := func(sheet string, row int, names ...string) {
+	wb := xlsx.New()
+	header := func(sheet *xlsx.Sheet, row int, names ...string) {
 		for i, h := range names {
-			set(sheet, i+1, row, h)
+			sheet.Set(i+1, row, h)
 		}
-		last, _ := excelize.CoordinatesToCellName(len(names), row)
-		first, _ := excelize.CoordinatesToCellName(1, row)
-		_ = f.SetCellStyle(sheet, first, last, bold)
+		sheet.Style(1, len(names), row, xlsx.Bold)
 	}
 	office := s.officeName(x.GetOfficeCode())
 
-	const reports = "紧急信息报告"
-	if err := f.SetSheetName("Sheet1", reports); err != nil {
-		return nil, err
-	}
-	set(reports, 1, 1, fmt.Sprintf("%s 紧急重大情况报告 %s 至 %s（按首报签发日期）", office, x.GetFrom(), x.GetTo()))
-	_ = f.SetCellStyle(reports, "A1", "A1", bold)
+	reports := wb.AddSheet("紧急信息报告")
+	reports.Set(1, 1, fmt.Sprintf("%s 紧急重大情况报告 %s 至 %s（按首报签发日期）", office, x.GetFrom(), x.GetTo()))
+	reports.Style(1, 1, 1, xlsx.Bold)
 	header(reports, 3, "报告编号", "首报编号", "报告单位", "类型", "类别", "等级", "标题", "地点", "事发时间", "获知时间", "死亡", "受伤", "失踪",
 		"财产损失", "已采取措施", "基本情况", "报告人", "联系电话", "签发人", "签发时间", "报送时限", "迟报", "签收单位")
 	row := 4
@@ -160,47 +146,37 @@ func (s *dutyService) reportsWorkbook(x *yizhanv1.ReportExport, matters [][]*yiz
 				r.GetDeaths(), r.GetInjured(), r.GetMissing(), r.GetLosses(), r.GetMeasures(), r.GetDetails(),
 				r.GetReporterName(), r.GetContact(), r.GetSignedByName(), stampOf(r.GetSignedAt()), due, late, acked}
 			for i, v := range vals {
-				set(reports, i+1, row, v)
+				reports.Set(i+1, row, v)
 			}
 			row++
 		}
 	}
-	_ = f.SetColWidth(reports, "A", "B", 30)
-	_ = f.SetColWidth(reports, "G", "G", 30)
+	reports.ColumnWidth(1, 2, 30) // A, B: the reports' numbers
+	reports.ColumnWidth(7, 7, 30) // G: the title
 
-	const acks = "签收"
-	if _, err := f.NewSheet(acks); err != nil {
-		return nil, err
-	}
+	acks := wb.AddSheet("签收")
 	header(acks, 1, "报告编号", "签收单位", "签收人", "签收时间", "要求续报的内容", "续报间隔（分钟）")
 	row = 2
 	for _, a := range x.GetAcks() {
 		vals := []any{a.GetReportId(), s.officeName(a.GetOfficeCode()), a.GetByName(), stampOf(a.GetAt()), a.GetRequest(), a.GetFollowUpMinutes()}
 		for i, v := range vals {
-			set(acks, i+1, row, v)
+			acks.Set(i+1, row, v)
 		}
 		row++
 	}
 
-	const unsigned = "逾时未审签"
-	if _, err := f.NewSheet(unsigned); err != nil {
-		return nil, err
-	}
+	unsigned := wb.AddSheet("逾时未审签")
 	header(unsigned, 1, "报告编号", "报告单位", "类别", "等级", "标题", "事发时间", "报送时限", "发现时间", "报告人", "联系电话")
 	row = 2
 	for _, u := range x.GetUnsigned() {
 		vals := []any{u.GetReportId(), s.officeName(u.GetOfficeCode()), duty.CategoryName(u.GetCategory()), duty.LevelName(u.GetLevel()),
 			u.GetTitle(), stampOf(u.GetOccurredAt()), stampOf(u.GetDue()), stampOf(u.GetFlaggedAt()), u.GetReporterName(), u.GetContact()}
 		for i, v := range vals {
-			set(unsigned, i+1, row, v)
+			unsigned.Set(i+1, row, v)
 		}
 		row++
 	}
-	buf, err := f.WriteToBuffer()
-	if err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	return wb.Bytes()
 }
 
 // officeName is an office's name with its code, or the code alone.

@@ -5,13 +5,13 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/xuri/excelize/v2"
 	"google.golang.org/genproto/googleapis/api/httpbody"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 	"github.com/yizhan-gov/yizhan/casebook"
 	"github.com/yizhan-gov/yizhan/casework"
+	"github.com/yizhan-gov/yizhan/node/internal/xlsx"
 	"github.com/yizhan-gov/yizhan/reason"
 	"github.com/yizhan-gov/yizhan/registry"
 	"github.com/yizhan-gov/yizhan/supervision"
@@ -41,39 +41,22 @@ func (s *supervisionService) ExportStatistics(ctx context.Context, req *yizhanv1
 	end := to.AddDate(0, 0, 1)
 	book := s.n.office.Cases()
 
-	f := excelize.NewFile()
-	defer f.Close()
-	bold, err := f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true}})
-	if err != nil {
-		return nil, toStatus(err)
-	}
-	pct, err := f.NewStyle(&excelize.Style{NumFmt: 10}) // 0.00%
-	if err != nil {
-		return nil, toStatus(err)
-	}
+	wb := xlsx.New()
 	// Sheet 1: the figures.
-	const figures = "统计"
-	if err := f.SetSheetName("Sheet1", figures); err != nil {
-		return nil, toStatus(err)
-	}
+	figures := wb.AddSheet("统计")
 	office := st.GetOfficeCode()
 	if o, err := s.n.office.Registry().Office(office); err == nil {
 		office = o.GetName() + "（" + office + "）"
 	}
-	set := func(sheet string, col, row int, v any) {
-		cell, _ := excelize.CoordinatesToCellName(col, row)
-		_ = f.SetCellValue(sheet, cell, v)
-	}
-	set(figures, 1, 1, fmt.Sprintf("%s 政务服务统计 %s 至 %s", office, st.GetFrom(), st.GetTo()))
-	_ = f.SetCellStyle(figures, "A1", "A1", bold)
+	figures.Set(1, 1, fmt.Sprintf("%s 政务服务统计 %s 至 %s", office, st.GetFrom(), st.GetTo()))
+	figures.Style(1, 1, 1, xlsx.Bold)
 	header := []string{"分组", "名称", "收件", "受理", "不予受理", "办结", "即办件办结", "承诺件办结", "当日办结", "当日办结率", "平均当日办结率",
 		"按时办结率", "超期办结", "承诺提速", "办理提速", "平均办理时长（工作日）", "评价数", "满意率", "投诉", "答复及时率", "督办", "红牌", "黄牌", "咨询量", "网上咨询已答复"}
 	rates := map[int]bool{10: true, 11: true, 12: true, 14: true, 15: true, 18: true, 20: true}
 	for i, h := range header {
-		set(figures, i+1, 3, h)
+		figures.Set(i+1, 3, h)
 	}
-	last, _ := excelize.CoordinatesToCellName(len(header), 3)
-	_ = f.SetCellStyle(figures, "A3", last, bold)
+	figures.Style(1, len(header), 3, xlsx.Bold)
 	row := 4
 	put := func(key, name string, x *yizhanv1.Figures) {
 		vals := []any{key, name, x.GetReceived(), x.GetAccepted(), x.GetRefused(), x.GetDecided(), x.GetImmediateDecided(), x.GetPromisedDecided(),
@@ -82,10 +65,9 @@ func (s *supervisionService) ExportStatistics(ctx context.Context, req *yizhanv1
 			x.GetComplaints(), x.GetFollowUpInTimeRate(), x.GetOrders(), x.GetRedCards(), x.GetYellowCards(),
 			x.GetConsultations(), x.GetQuestionsAnswered()}
 		for i, v := range vals {
-			set(figures, i+1, row, v)
+			figures.Set(i+1, row, v)
 			if rates[i+1] {
-				cell, _ := excelize.CoordinatesToCellName(i+1, row)
-				_ = f.SetCellStyle(figures, cell, cell, pct)
+				figures.Style(i+1, i+1, row, xlsx.Percent)
 			}
 		}
 		row++
@@ -94,17 +76,15 @@ func (s *supervisionService) ExportStatistics(ctx context.Context, req *yizhanv1
 		put(r.GetKey(), r.GetName(), r.GetFigures())
 	}
 	put("合计", "", st.GetTotal())
-	_ = f.SetColWidth(figures, "B", "B", 24)
+	figures.ColumnWidth(2, 2, 24)
 
 	// Sheet 2: the case ledger.
-	const ledger = "办件台账"
-	if _, err := f.NewSheet(ledger); err != nil {
-		return nil, toStatus(err)
+	ledger := wb.AddSheet("办件台账")
+	ledgerHeader := []string{"办件编号", "事项", "申请人", "身份证号", "申请时间", "受理时间", "承诺期限", "状态", "当前所在", "超期"}
+	for i, h := range ledgerHeader {
+		ledger.Set(i+1, 1, h)
 	}
-	for i, h := range []string{"办件编号", "事项", "申请人", "身份证号", "申请时间", "受理时间", "承诺期限", "状态", "当前所在", "超期"} {
-		set(ledger, i+1, 1, h)
-	}
-	_ = f.SetCellStyle(ledger, "A1", "J1", bold)
+	ledger.Style(1, len(ledgerHeader), 1, xlsx.Bold)
 	row, token := 2, ""
 	for row-2 < maxLedgerRows {
 		cases, next, err := book.List(casebook.ListQuery{Office: st.GetOfficeCode(), FiledFrom: from, FiledTo: end, PageSize: 1000, PageToken: token})
@@ -120,7 +100,7 @@ func (s *supervisionService) ExportStatistics(ctx context.Context, req *yizhanv1
 			vals := []any{c.GetNumber(), c.GetItemName(), c.GetApplicant().GetName(), casework.MaskIDNumber(c.GetApplicant().GetIdNumber()),
 				stamp(c.GetFiledAt().AsTime()), stampOf(d.GetAcceptedAt()), stampOf(d.GetPromisedDue()), reason.StateName(c.GetState().String()), c.GetOwnerOffice(), overdue}
 			for i, v := range vals {
-				set(ledger, i+1, row, v)
+				ledger.Set(i+1, row, v)
 			}
 			row++
 		}
@@ -129,17 +109,15 @@ func (s *supervisionService) ExportStatistics(ctx context.Context, req *yizhanv1
 		}
 		token = next
 	}
-	_ = f.SetColWidth(ledger, "A", "B", 28)
+	ledger.ColumnWidth(1, 2, 28)
 
 	// Sheet 3: the cards.
-	const cardsSheet = "红黄牌"
-	if _, err := f.NewSheet(cardsSheet); err != nil {
-		return nil, toStatus(err)
+	cardsSheet := wb.AddSheet("红黄牌")
+	cardsHeader := []string{"办件编号", "颜色", "规则", "责任单位", "部门", "责任人", "时间", "情况", "撤销"}
+	for i, h := range cardsHeader {
+		cardsSheet.Set(i+1, 1, h)
 	}
-	for i, h := range []string{"办件编号", "颜色", "规则", "责任单位", "部门", "责任人", "时间", "情况", "撤销"} {
-		set(cardsSheet, i+1, 1, h)
-	}
-	_ = f.SetCellStyle(cardsSheet, "A1", "I1", bold)
+	cardsSheet.Style(1, len(cardsHeader), 1, xlsx.Bold)
 	row, token = 2, ""
 	for {
 		cards, next, err := book.Cards(casebook.CardQuery{Office: st.GetOfficeCode(), From: from, To: end, PageSize: 1000, PageToken: token})
@@ -157,7 +135,7 @@ func (s *supervisionService) ExportStatistics(ctx context.Context, req *yizhanv1
 			vals := []any{c.GetCaseNumber(), colour, supervision.RuleName(c.GetRule()), c.GetOfficeCode(), c.GetDepartmentCode(), c.GetStaff(),
 				stamp(c.GetAt().AsTime()), c.GetDetail(), withdrawn}
 			for i, v := range vals {
-				set(cardsSheet, i+1, row, v)
+				cardsSheet.Set(i+1, row, v)
 			}
 			row++
 		}
@@ -166,11 +144,11 @@ func (s *supervisionService) ExportStatistics(ctx context.Context, req *yizhanv1
 		}
 		token = next
 	}
-	buf, err := f.WriteToBuffer()
+	data, err := wb.Bytes()
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &httpbody.HttpBody{ContentType: xlsxType, Data: buf.Bytes()}, nil
+	return &httpbody.HttpBody{ContentType: xlsxType, Data: data}, nil
 }
 
 func stamp(t time.Time) string { return t.In(registry.CST).Format("2006-01-02 15:04") }

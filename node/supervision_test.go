@@ -155,6 +155,9 @@ func TestStatisticsExportOpensWithTheAPIFigures(t *testing.T) {
 			t.Errorf("%s: the sheet says %q, the API %d", name, got, v)
 		}
 	}
+	if got := rows[4][col("按时办结率")]; !strings.HasSuffix(got, "%") {
+		t.Errorf("按时办结率 of the total is not shown as a percentage: %q", got)
+	}
 	ledger, err := x.GetRows("办件台账")
 	if err != nil {
 		t.Fatal(err)
