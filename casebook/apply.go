@@ -32,8 +32,9 @@ const MaxRequests = 50_000
 // badger options, so that every node of an office refuses the same
 // commands: a command writing more is refused (ErrTooLarge) and writes
 // nothing. They are sized to fit one badger transaction of the smallest
-// memtable a node uses (4 MB: 600 KB) with values over ValueThreshold
-// counted as pointers; the mail sends a message that does not fit on its
+// profile a node uses (badgerstore's Small: 600 KB, with room for the
+// request memory's expiry; TestCommandLimitsFitTheSmallestTransaction)
+// with values over ValueThreshold counted as pointers; the mail sends a message that does not fit on its
 // own and sets it aside if it still does not (federation/mail).
 const (
 	maxCommandBytes = 384 << 10

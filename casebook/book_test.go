@@ -422,6 +422,40 @@ func TestCommandTooLargeIsRefusedWhole(t *testing.T) {
 	o.check()
 }
 
+// The per-command limits fit one transaction of the smallest badger
+// profile a node opens (Small: a village's, a township's) beside the
+// request memory's expiry, which is bounded apart: a command within the
+// limits is never more than a node's transaction can hold, whatever the
+// node's badger options.
+func TestCommandLimitsFitTheSmallestTransaction(t *testing.T) {
+	db := openDB(t, t.TempDir())
+	b := openBook(t, db, village)
+	w := b.newWriter()
+	defer w.txn.Discard()
+	o := newOverlay(b, w.txn, nil)
+	// maxCommandKeys keys of maxCommandBytes together, values under the
+	// value threshold (kept in the LSM tree: counted whole).
+	each := maxCommandBytes / maxCommandKeys
+	for i := range maxCommandKeys {
+		k := []byte(fmt.Sprintf("c/%032d", i))
+		o.set(k, make([]byte, each-len(k)-2-10))
+	}
+	if o.size > maxCommandBytes || len(o.writes) != maxCommandKeys {
+		t.Fatalf("the command holds %d bytes in %d keys, over the limits", o.size, len(o.writes))
+	}
+	// The expiry's most: two keys for each of maxExpiredPerCommand
+	// requests (their time and their record), request IDs of 128 bytes.
+	for i := range maxExpiredPerCommand {
+		id := fmt.Sprintf("%0128d", i)
+		o.del(requestTimeKey(int64(i), uint64(i)))
+		o.del(key(pRequest, id))
+	}
+	if !w.fits(o) {
+		t.Fatalf("a command at the limits (%d bytes, %d keys with the expiry) does not fit a transaction of %d bytes, %d keys",
+			o.size, len(o.writes), db.MaxBatchSize(), db.MaxBatchCount())
+	}
+}
+
 // Check finds an index entry missing, one left over, and a counter off.
 func TestCheckFindsWhatDisagrees(t *testing.T) {
 	reg := newRegistry(t)

@@ -121,7 +121,7 @@ func TestStoreLogsLargerThanATransaction(t *testing.T) {
 	db := openTestDB(t, t.TempDir())
 	s := New(db, "raft/")
 	// 4000 entries of 1 KiB exceed badger's per-transaction limit in Small
-	// mode (15% of a 4 MB memtable), so StoreLogs must split the batch.
+	// mode (600 KB), so StoreLogs must split the batch.
 	var logs []*raft.Log
 	for i := uint64(1); i <= 4000; i++ {
 		l := testLog(i)

@@ -152,6 +152,17 @@ func checkAndSetOptions(opt *Options) error {
 		return errors.New("Cannot use badger in Disk-less mode with Dir or ValueDir set")
 	}
 	opt.maxBatchSize = (15 * opt.MemTableSize) / 100
+	if opt.MaxBatchSize != 0 {
+		// A memtable's log is twice MemTableSize (openMemTable): the
+		// memtable is full at MemTableSize and may then take one more
+		// batch, whose entries take up to twice their estimate in the
+		// log (a header and a checksum each, less than skl.MaxNodeSize).
+		if opt.MaxBatchSize < 0 || 2*opt.MaxBatchSize > opt.MemTableSize {
+			return fmt.Errorf("MaxBatchSize %d: more than half of MemTableSize %d, or negative",
+				opt.MaxBatchSize, opt.MemTableSize)
+		}
+		opt.maxBatchSize = opt.MaxBatchSize
+	}
 	opt.maxBatchCount = opt.maxBatchSize / int64(skl.MaxNodeSize)
 
 	// This is the maximum value, vlogThreshold can have if dynamic thresholding is enabled.

@@ -77,6 +77,10 @@ type Options struct {
 	// TableBuilderPool is how many table builders' buffers the DB keeps
 	// for the next table it writes (yizhan patch; upstream: always 8).
 	TableBuilderPool int
+	// MaxBatchSize is the most a transaction (or a write batch) may hold,
+	// by badger's estimate (yizhan patch; upstream: always 15% of
+	// MemTableSize). Zero keeps upstream's.
+	MaxBatchSize int64
 	// DropLogPages keeps the pages of the memtable logs and value logs
 	// out of the process's mapping once written or read (yizhan patch;
 	// upstream: every page written or read stays mapped).
@@ -627,6 +631,21 @@ func (opt Options) WithNumCompactors(val int) Options {
 // The default value of TableBuilderPool is 8, upstream's fixed size.
 func (opt Options) WithTableBuilderPool(val int) Options {
 	opt.TableBuilderPool = val
+	return opt
+}
+
+// WithMaxBatchSize sets the most a transaction may hold, in bytes by
+// badger's estimate of its entries (a value in the value log counted as
+// its pointer), and so how many entries it may hold (one per
+// skl.MaxNodeSize bytes). Every memtable's arena has room for a whole
+// batch beyond MemTableSize, and its log for two: MaxBatchSize may be at
+// most half of MemTableSize. A small memtable then keeps the transactions
+// a larger one would take. (yizhan patch, see PATCHES.md.)
+//
+// The default value of MaxBatchSize is zero: 15% of MemTableSize, as
+// upstream.
+func (opt Options) WithMaxBatchSize(val int64) Options {
+	opt.MaxBatchSize = val
 	return opt
 }
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dgraph-io/badger/v4/pb"
+	"github.com/dgraph-io/badger/v4/skl"
 	"github.com/dgraph-io/ristretto/v2/z"
 )
 
@@ -216,4 +217,79 @@ func TestYizhanWithValueLog(t *testing.T) {
 	defer mem.Close()
 	write(mem)
 	check(mem, "in memory", func(int) bool { return false })
+}
+
+// yizhan patch (PATCHES.md): a small memtable with a larger batch size
+// than upstream's 15% takes transactions filled to that size, by bytes
+// and by entries, through many memtable rotations, and every entry is
+// there after the DB is reopened (its memtable logs replayed); a batch
+// size the memtable's log could not hold twice is refused.
+func TestYizhanMaxBatchSize(t *testing.T) {
+	const memtable, batch = 1 << 20, 512 << 10
+	dir := t.TempDir()
+	opt := DefaultOptions(dir).WithLogger(nil).WithMemTableSize(memtable).WithMaxBatchSize(batch).WithValueThreshold(1 << 10)
+	if _, err := Open(opt.WithMaxBatchSize(memtable/2 + 1)); err == nil || !strings.Contains(err.Error(), "MaxBatchSize") {
+		t.Fatalf("a batch larger than half the memtable: %v, want it refused", err)
+	}
+	db, err := Open(opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if db.MaxBatchSize() != batch || db.MaxBatchCount() != batch/int64(skl.MaxNodeSize) {
+		t.Fatalf("batch %d B, %d entries; want %d B, %d", db.MaxBatchSize(), db.MaxBatchCount(), batch, batch/int64(skl.MaxNodeSize))
+	}
+	// Transactions filled until badger refuses the next entry: values
+	// just under the value threshold (the batch full by bytes), tiny ones
+	// (full by entries), and values in the value log (pointers).
+	want := map[string]int{}
+	values := []int{1000, 1, 4 << 10}
+	n := 0
+	for round := range 12 {
+		size := values[round%len(values)]
+		txn := db.NewTransaction(true)
+		held := 0
+		for {
+			k := fmt.Sprintf("k%08d", n)
+			if err := txn.Set([]byte(k), bytes.Repeat([]byte{byte(n)}, size)); err == ErrTxnTooBig {
+				break
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			want[k] = size
+			n++
+			held++
+		}
+		if err := txn.Commit(); err != nil {
+			t.Fatalf("round %d (%d entries of %d B): %v", round, held, size, err)
+		}
+		if size == 1 && int64(held) < db.MaxBatchCount()*9/10 {
+			t.Fatalf("a transaction of tiny values held %d entries, want nearly %d", held, db.MaxBatchCount())
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err = Open(opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	err = db.View(func(txn *Txn) error {
+		for k, size := range want {
+			item, err := txn.Get([]byte(k))
+			if err != nil {
+				return fmt.Errorf("%s: %w", k, err)
+			}
+			if v, err := item.ValueCopy(nil); err != nil || len(v) != size {
+				return fmt.Errorf("%s: %d bytes (%v), want %d", k, len(v), err, size)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n < 12*1000 {
+		t.Fatalf("only %d entries written", n)
+	}
 }
