@@ -96,14 +96,13 @@ const memFileExt string = ".mem"
 
 func (db *DB) openMemTable(fid, flags int) (*memTable, error) {
 	filepath := db.mtFilePath(fid)
-	s := skl.NewSkiplist(arenaSize(db.opt))
 	mt := &memTable{
-		sl:  s,
 		opt: db.opt,
 		buf: &bytes.Buffer{},
 	}
 	// We don't need to create the wal for the skiplist in in-memory mode so return the mt.
 	if db.opt.InMemory {
+		mt.sl = skl.NewSkiplist(arenaSize(db.opt))
 		return mt, z.NewFile
 	}
 
@@ -118,6 +117,21 @@ func (db *DB) openMemTable(fid, flags int) (*memTable, error) {
 	if lerr != z.NewFile && lerr != nil {
 		return nil, y.Wrapf(lerr, "While opening memtable: %s", filepath)
 	}
+	arena := arenaSize(db.opt)
+	if lerr != z.NewFile {
+		// yizhan patch (PATCHES.md): a log written with a larger
+		// MemTableSize (an older release's options, or a larger
+		// MaxBatchSize) may hold more than this arena; the skiplist is
+		// sized for what the log holds, so that replaying it cannot
+		// overrun the arena.
+		need, err := mt.wal.replayArenaSize()
+		if err != nil {
+			return nil, y.Wrapf(err, "while sizing memtable: %s", filepath)
+		}
+		arena = max(arena, need)
+	}
+	s := skl.NewSkiplist(arena)
+	mt.sl = s
 
 	// Have a callback set to delete WAL when skiplist reference count goes down to zero. That is,
 	// when it gets flushed to L0.
@@ -196,6 +210,21 @@ func (mt *memTable) Put(key []byte, value y.ValueStruct) error {
 	}
 	y.NumBytesWrittenToL0Add(mt.opt.MetricsEnabled, entry.estimateSizeAndSetThreshold(mt.opt.ValueThreshold))
 	return nil
+}
+
+// replayArenaSize is the arena a skiplist needs to hold every entry
+// UpdateSkipList would put into it from the log (yizhan patch): per entry
+// a node of the largest height, its alignment, its key and its encoded
+// value; and the head node.
+func (lf *logFile) replayArenaSize() (int64, error) {
+	const node = int64(skl.MaxNodeSize) + 8 // skl.nodeAlign and a byte of slack
+	need := 1 + node                        // offset 0 unused; the head
+	_, err := lf.iterate(true, 0, func(e Entry, _ valuePointer) error {
+		v := y.ValueStruct{Value: e.Value, Meta: e.meta, UserMeta: e.UserMeta, ExpiresAt: e.ExpiresAt}
+		need += node + int64(len(e.Key)) + int64(v.EncodedSize())
+		return nil
+	})
+	return need, err
 }
 
 func (mt *memTable) UpdateSkipList() error {

@@ -293,3 +293,63 @@ func TestYizhanMaxBatchSize(t *testing.T) {
 		t.Fatalf("only %d entries written", n)
 	}
 }
+
+// yizhan patch (PATCHES.md): a memtable log written with a larger
+// memtable than the DB is opened with (a node's data directory from a
+// release whose small profile had 4 MB memtables, the process killed with
+// its memtable full) is replayed whole into a skiplist sized for it;
+// upstream's arena, sized by the options, overran ("Arena too small").
+func TestYizhanMemtableLogFromALargerMemtable(t *testing.T) {
+	dir := t.TempDir()
+	db, err := Open(DefaultOptions(dir).WithLogger(nil).WithMemTableSize(4 << 20).WithValueThreshold(1 << 10).WithValueLogFileSize(16 << 20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 25000 // about 2.8 MB of skiplist: under the 4 MB memtable, over a 1.25 MB one's 2.4 MB arena
+	for i := 0; i < n; i += 500 {
+		err := db.Update(func(txn *Txn) error {
+			for j := i; j < i+500; j++ {
+				if err := txn.Set([]byte(fmt.Sprintf("k%08d", j)), bytes.Repeat([]byte{byte(j)}, 64)); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	held := db.mt.sl.MemSize()
+	// The files as a kill -9 leaves them: the memtable log is a shared
+	// mapping, its writes already in the page cache.
+	crashed := t.TempDir()
+	if err := os.CopyFS(crashed, os.DirFS(dir)); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	small := DefaultOptions(crashed).WithLogger(nil).WithMemTableSize(1280 << 10).WithMaxBatchSize(600 << 10).WithValueThreshold(1 << 10).
+		WithValueLogFileSize(16 << 20)
+	if o := small; checkAndSetOptions(&o) != nil || arenaSize(o) >= held {
+		t.Fatalf("the small options' arena (%d bytes) would hold the log's %d anyway", arenaSize(o), held)
+	}
+	db2, err := Open(small)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db2.Close()
+	err = db2.View(func(txn *Txn) error {
+		for i := range n {
+			item, err := txn.Get([]byte(fmt.Sprintf("k%08d", i)))
+			if err != nil {
+				return fmt.Errorf("k%08d: %w", i, err)
+			}
+			if v, err := item.ValueCopy(nil); err != nil || len(v) != 64 || v[0] != byte(i) {
+				return fmt.Errorf("k%08d: %q (%v)", i, v, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
