@@ -134,11 +134,19 @@ func (s *Sheet) Set(col, row int, v any) {
 		c.kind, c.text = kindText, v
 	case int:
 		c.text = strconv.FormatInt(int64(v), 10)
+	case int8:
+		c.text = strconv.FormatInt(int64(v), 10)
+	case int16:
+		c.text = strconv.FormatInt(int64(v), 10)
 	case int32:
 		c.text = strconv.FormatInt(int64(v), 10)
 	case int64:
 		c.text = strconv.FormatInt(v, 10)
 	case uint:
+		c.text = strconv.FormatUint(uint64(v), 10)
+	case uint8:
+		c.text = strconv.FormatUint(uint64(v), 10)
+	case uint16:
 		c.text = strconv.FormatUint(uint64(v), 10)
 	case uint32:
 		c.text = strconv.FormatUint(uint64(v), 10)

@@ -38,7 +38,7 @@ func TestWorkbookReadsBackInExcelize(t *testing.T) {
 		figures.Set(i+1, 3, h)
 	}
 	figures.Style(1, 7, 3, Bold)
-	vals := []any{"yc", uint64(123456789012), 0.8125, float32(2.5), true, uint32(7), int64(-3)}
+	vals := []any{"yc", uint64(123456789012), 0.8125, float32(2.5), true, uint8(7), int16(-3), uint32(9), int32(-11)}
 	for i, v := range vals {
 		figures.Set(i+1, 4, v)
 	}
@@ -56,7 +56,7 @@ func TestWorkbookReadsBackInExcelize(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"yc", "123456789012", "81.25%", "2.5", "TRUE", "7", "-3"}
+	want := []string{"yc", "123456789012", "81.25%", "2.5", "TRUE", "7", "-3", "9", "-11"}
 	if len(rows) != 4 || rows[0][0] != "东村 政务服务统计" || rows[2][2] != "当日办结率" || strings.Join(rows[3], "|") != strings.Join(want, "|") {
 		t.Fatalf("rows %q, want the fourth %q", rows, want)
 	}
