@@ -30,9 +30,9 @@ type DBOptions struct {
 
 // Sizes used by DBOptions.Small. Each node holds at most
 // smallNumMemtables+1 memtable arenas (the +1 is the one being flushed),
-// each smallMemTableSize and room for two batches (2.4 MB), so memtables
-// cost at most about 7 MB, one arena (the one being filled) most of the
-// time; the block cache 2 MB; the rest of the RSS is mmapped files that
+// each smallMemTableSize and room for one more transaction's entries and
+// their nodes (2.4 MB), so memtables cost at most about 7 MB, one arena
+// (the one being filled) most of the time; the block cache 2 MB; the rest of the RSS is mmapped files that
 // the kernel pages in and out.
 //
 // There is no index cache: badger v4 uses IndexCacheSize only for
