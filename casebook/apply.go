@@ -34,8 +34,9 @@ const MaxRequests = 50_000
 // nothing. They are sized to fit one badger transaction of the smallest
 // profile a node uses (badgerstore's Small: 600 KB, with room for the
 // request memory's expiry; TestCommandLimitsFitTheSmallestTransaction)
-// with values over ValueThreshold counted as pointers; the mail sends a message that does not fit on its
-// own and sets it aside if it still does not (federation/mail).
+// with values over ValueThreshold counted as pointers; the mail sends a
+// message that does not fit on its own and sets it aside if it still does
+// not (federation/mail).
 const (
 	maxCommandBytes = 384 << 10
 	maxCommandKeys  = 4000
