@@ -134,6 +134,15 @@ func BadgerOptions(dir string, opts DBOptions) badger.Options {
 		// the value log it wrote or read (a GB at a county of a million
 		// cases; third_party/badger PATCHES.md).
 		WithDropLogPages(true).
+		// A table's blocks are read with pread, not through its
+		// mapping: a compaction reads its inputs end to end, and every
+		// page it read stayed mapped until the inputs were deleted (a
+		// county merging level 0 into its 64 MB base level held a few
+		// hundred MB of them at once); lookups that missed the block
+		// cache left theirs mapped for as long as the table lived. Only
+		// the tables' indexes and bloom filters are read through the
+		// mapping now (third_party/badger PATCHES.md).
+		WithReadTableBlocks(true).
 		WithLogger(slogBadger{l: logger.With("component", defaultBadgerLogAttr, "dir", dir)})
 	if opts.County && !opts.Small {
 		o = o.

@@ -84,7 +84,11 @@ type Options struct {
 	// DropLogPages keeps the pages of the memtable logs and value logs
 	// out of the process's mapping once written or read (yizhan patch;
 	// upstream: every page written or read stays mapped).
-	DropLogPages         bool
+	DropLogPages bool
+	// ReadTableBlocks reads a table's blocks with pread(2), not through
+	// the table's mapping (yizhan patch; upstream: every page of a table
+	// read stays mapped while the table lives).
+	ReadTableBlocks      bool
 	CompactL0OnClose     bool
 	LmaxCompaction       bool
 	ZSTDCompressionLevel int
@@ -201,6 +205,7 @@ func buildTableOptions(db *DB) table.Options {
 		BloomFalsePositive:   opt.BloomFalsePositive,
 		ChkMode:              opt.ChecksumVerificationMode,
 		Compression:          opt.Compression,
+		ReadBlocks:           opt.ReadTableBlocks,
 		ZSTDCompressionLevel: opt.ZSTDCompressionLevel,
 		BlockCache:           db.blockCache,
 		IndexCache:           db.indexCache,
@@ -667,6 +672,25 @@ func (opt Options) WithMaxBatchSize(val int64) Options {
 // The default value of DropLogPages is false, upstream's behaviour.
 func (opt Options) WithDropLogPages(val bool) Options {
 	opt.DropLogPages = val
+	return opt
+}
+
+// WithReadTableBlocks sets whether a table's blocks are read with
+// pread(2) rather than through the table's mapping. Badger maps each
+// table and reads its blocks from the mapping; every page so read stays
+// mapped, and counted in the process's resident memory, as long as the
+// table lives: a compaction reads its input tables end to end, so a
+// large one holds all of its input until it is done, and lookups that
+// miss the block cache leave their pages mapped for good. With it, a
+// block of a compressed or encrypted table (copied anyway, decompressed
+// or decrypted) is read into a pooled buffer and the table's data pages
+// are never mapped into the process; its index (and bloom filter) is
+// still read through the mapping. A table neither compressed nor
+// encrypted is read as upstream. (yizhan patch, see PATCHES.md.)
+//
+// The default value of ReadTableBlocks is false, upstream's behaviour.
+func (opt Options) WithReadTableBlocks(val bool) Options {
+	opt.ReadTableBlocks = val
 	return opt
 }
 

@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -13,41 +14,47 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/dgraph-io/badger/v4/options"
 )
 
 // mappedLogsKB is how much of the memtable logs and value logs under dir
 // is resident in this process's mappings, in KB (/proc/self/smaps).
 func mappedLogsKB(t *testing.T, dir string) (mem, vlog int) {
 	t.Helper()
+	kb := mappedKB(t, dir)
+	return kb[".mem"], kb[".vlog"]
+}
+
+// mappedKB is how much of the files under dir is resident in this
+// process's mappings, in KB, by the files' extension (/proc/self/smaps).
+func mappedKB(t *testing.T, dir string) map[string]int {
+	t.Helper()
+	kb := make(map[string]int)
 	f, err := os.Open("/proc/self/smaps")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	var cur *int
+	ext := ""
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		fields := strings.Fields(sc.Text())
 		switch {
 		case len(fields) >= 5 && strings.Contains(fields[0], "-") && !strings.HasSuffix(fields[0], ":"):
-			cur = nil
+			ext = ""
 			if len(fields) >= 6 && strings.HasPrefix(fields[5], dir) {
-				switch filepath.Ext(fields[5]) {
-				case ".mem":
-					cur = &mem
-				case ".vlog":
-					cur = &vlog
-				}
+				ext = filepath.Ext(fields[5])
 			}
-		case len(fields) == 3 && fields[0] == "Rss:" && cur != nil:
-			kb, _ := strconv.Atoi(fields[1])
-			*cur += kb
+		case len(fields) == 3 && fields[0] == "Rss:" && ext != "":
+			n, _ := strconv.Atoi(fields[1])
+			kb[ext] += n
 		}
 	}
 	if err := sc.Err(); err != nil {
 		t.Fatal(err)
 	}
-	return mem, vlog
+	return kb
 }
 
 // evictPageCache drops the clean pages of every file in dir from the
@@ -186,6 +193,150 @@ func TestYizhanDropLogPages(t *testing.T) {
 				t.Logf("reopened: %d KB of value logs resident", vlog)
 			}
 			check(db, "reopened", (txns+txns/5)*perTxn)
+		})
+	}
+}
+
+// yizhan patch (PATCHES.md): with ReadTableBlocks a compressed or
+// encrypted table's blocks are read with pread(2), so that reading every
+// entry of the tables (as a compaction does) leaves only their indexes
+// mapped, and every entry reads back, from the page cache and from the
+// disk.
+func TestYizhanReadTableBlocks(t *testing.T) {
+	const (
+		entries  = 40000
+		valueLen = 200 // in the tables (under the value threshold): about 9 MB
+	)
+	key := func(i int) []byte { return []byte(fmt.Sprintf("key-%08d", i)) }
+	value := func(i int) []byte {
+		// Half random (seeded by the key), half compressible.
+		v := make([]byte, valueLen)
+		r := rand.New(rand.NewPCG(uint64(i), 1))
+		for j := range valueLen / 2 {
+			v[j] = byte(r.Uint32())
+		}
+		return v
+	}
+	encryptionKey := bytes.Repeat([]byte{7}, 32)
+	for _, tc := range []struct {
+		name        string
+		read        bool
+		compression options.CompressionType
+		encrypted   bool
+		// mapped: whether reading every entry leaves most of the
+		// tables' bytes mapped.
+		mapped bool
+	}{
+		{"mapped/snappy", false, options.Snappy, false, true},
+		{"read/snappy", true, options.Snappy, false, false},
+		{"read/zstd", true, options.ZSTD, false, false},
+		{"read/encrypted", true, options.None, true, false},
+		// A table neither compressed nor encrypted keeps its blocks as
+		// slices of its mapping: the option does not change it.
+		{"read/plain", true, options.None, false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			opt := DefaultOptions(dir).WithLogger(nil).WithMemTableSize(2 << 20).WithValueThreshold(1 << 10).
+				WithCompression(tc.compression).WithBlockCacheSize(256 << 10).
+				WithReadTableBlocks(tc.read)
+			if tc.encrypted {
+				opt = opt.WithEncryptionKey(encryptionKey).WithIndexCacheSize(8 << 20)
+			}
+			db, err := Open(opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for from := 0; from < entries; from += 500 {
+				err := db.Update(func(txn *Txn) error {
+					for i := from; i < from+500; i++ {
+						if err := txn.Set(key(i), value(i)); err != nil {
+							return err
+						}
+					}
+					return nil
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := db.Close(); err != nil {
+				t.Fatal(err)
+			}
+			tablesKB := 0
+			files, err := os.ReadDir(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range files {
+				if filepath.Ext(e.Name()) == ".sst" {
+					info, err := e.Info()
+					if err != nil {
+						t.Fatal(err)
+					}
+					tablesKB += int(info.Size() >> 10)
+				}
+			}
+			check := func(db *DB, when string) {
+				t.Helper()
+				// Every entry, in order: every block of every table.
+				err := db.View(func(txn *Txn) error {
+					it := txn.NewIterator(DefaultIteratorOptions)
+					defer it.Close()
+					i := 0
+					for it.Rewind(); it.Valid(); it.Next() {
+						item := it.Item()
+						v, err := item.ValueCopy(nil)
+						if err != nil {
+							return err
+						}
+						if !bytes.Equal(item.Key(), key(i)) || !bytes.Equal(v, value(i)) {
+							return fmt.Errorf("entry %d: %q = %q", i, item.Key(), v)
+						}
+						i++
+					}
+					if i != entries {
+						return fmt.Errorf("%d entries, want %d", i, entries)
+					}
+					for _, i := range []int{0, 1, entries / 3, entries - 1} {
+						item, err := txn.Get(key(i))
+						if err != nil {
+							return err
+						}
+						if v, err := item.ValueCopy(nil); err != nil || !bytes.Equal(v, value(i)) {
+							return fmt.Errorf("%s reads %q, %v", key(i), v, err)
+						}
+					}
+					return nil
+				})
+				if err != nil {
+					t.Fatalf("%s: %v", when, err)
+				}
+			}
+			for _, fromDisk := range []bool{false, true} {
+				if fromDisk {
+					evictPageCache(t, dir)
+				}
+				db, err := Open(opt)
+				if err != nil {
+					t.Fatal(err)
+				}
+				check(db, fmt.Sprintf("from the disk: %v", fromDisk))
+				sst := mappedKB(t, dir)[".sst"]
+				t.Logf("%d KB of tables; read end to end, %d KB of them resident in the mapping", tablesKB, sst)
+				if tablesKB < 2<<10 {
+					t.Fatalf("only %d KB of tables written: the test reads too little", tablesKB)
+				}
+				if tc.mapped && sst < tablesKB/2 {
+					t.Errorf("read through the mapping: %d KB of %d KB resident, want most", sst, tablesKB)
+				}
+				if !tc.mapped && sst > tablesKB/10 {
+					t.Errorf("read with pread: %d KB of %d KB resident, want the indexes only (under a tenth)", sst, tablesKB)
+				}
+				if err := db.Close(); err != nil {
+					t.Fatal(err)
+				}
+			}
 		})
 	}
 }

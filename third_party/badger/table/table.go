@@ -65,6 +65,10 @@ type Options struct {
 	// Compression indicates the compression algorithm used for block compression.
 	Compression options.CompressionType
 
+	// ReadBlocks reads a compressed or encrypted table's blocks with
+	// pread(2) instead of through the table's mapping (yizhan patch).
+	ReadBlocks bool
+
 	// Block cache is used to cache decompressed and decrypted blocks.
 	BlockCache *ristretto.Cache[[]byte, *Block]
 	IndexCache *ristretto.Cache[uint64, *fb.TableIndex]
@@ -570,12 +574,16 @@ func (t *Table) block(idx int, useCache bool) (*Block, error) {
 	defer blk.decrRef() // Deal with any errors, where blk would not be returned.
 	NumBlocks.Add(1)
 
-	var err error
-	if blk.data, err = t.read(blk.offset, int(ko.Len())); err != nil {
+	// yizhan patch: read with pread into a pooled buffer, given back once
+	// the block is decompressed or decrypted (Options.ReadBlocks).
+	raw, release, err := t.readBlock(blk.offset, int(ko.Len()))
+	if err != nil {
 		return nil, y.Wrapf(err,
 			"failed to read from file: %s at offset: %d, len: %d",
 			t.Filename(), blk.offset, ko.Len())
 	}
+	defer release()
+	blk.data = raw
 
 	if t.shouldDecrypt() {
 		// Decrypt the block if it is encrypted.
