@@ -6,7 +6,6 @@
 package badger
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/aes"
 	cryptorand "crypto/rand"
@@ -473,7 +472,8 @@ func (lf *logFile) iterate(readOnly bool, offset uint32, fn logEntry) (uint32, e
 	}
 
 	// For now, read directly from file, because it allows
-	reader := bufio.NewReader(lf.NewReader(int(offset)))
+	// (yizhan patch: with DropLogPages, with pread, not the mapping.)
+	reader := lf.iterateReader(offset)
 	read := &safeRead{
 		k:            make([]byte, 10),
 		v:            make([]byte, 10),

@@ -1,6 +1,8 @@
 package badger
 
 import (
+	"bufio"
+	"io"
 	"os"
 
 	"github.com/dgraph-io/badger/v4/y"
@@ -63,4 +65,27 @@ func (lf *logFile) readInto(p valuePointer, s *y.Slice) ([]byte, error) {
 		return nil, y.Wrapf(err, "while reading %d bytes at %d of %s", p.Len, p.Offset, lf.path)
 	}
 	return buf, nil
+}
+
+// iterateReadSize is how much lf.iterate reads at a time with pread.
+const iterateReadSize = 64 << 10
+
+// iterateReader returns the reader lf.iterate reads the log with, from
+// offset. With DropLogPages it reads the file with pread(2), 64 KB at a
+// time, so that an iteration maps none of the log's pages: value-log GC
+// reads a whole file to rewrite what is still live (16 MB at a village,
+// a GB at a county), and every page it read stayed mapped until the file
+// was deleted; opening the DB replays the memtable logs and reads the
+// last value log to its end. Without the option it reads the mapping, as
+// upstream. The log's writer writes through a shared mapping, whose pages
+// are the page cache's, so pread sees what was written.
+func (lf *logFile) iterateReader(offset uint32) *bufio.Reader {
+	if !lf.opt.DropLogPages {
+		return bufio.NewReader(lf.NewReader(int(offset)))
+	}
+	size := int64(len(lf.Data)) - int64(offset)
+	if size < 0 {
+		size = 0
+	}
+	return bufio.NewReaderSize(io.NewSectionReader(lf.Fd, int64(offset), size), iterateReadSize)
 }

@@ -340,3 +340,151 @@ func TestYizhanReadTableBlocks(t *testing.T) {
 		})
 	}
 }
+
+// yizhan patch (PATCHES.md): with DropLogPages a log is iterated (value-log
+// GC reading a file to rewrite it, the memtable logs and the last value log
+// replayed at open) with pread, mapping none of its pages, and what GC
+// rewrote reads back.
+func TestYizhanIterateLogsWithPread(t *testing.T) {
+	const (
+		keys     = 4000
+		valueLen = 2 << 10 // in the value log: 8 MB in all, in files of 1.5 MB
+	)
+	key := func(i int) []byte { return []byte(fmt.Sprintf("key-%06d", i)) }
+	value := func(i, round int) []byte {
+		return bytes.Repeat([]byte{byte(i), byte(round)}, valueLen/2)
+	}
+	dir := t.TempDir()
+	opt := DefaultOptions(dir).WithLogger(nil).WithValueThreshold(1 << 10).
+		WithMemTableSize(16 << 20).WithValueLogFileSize(3 << 19).WithDropLogPages(true).
+		WithNumLevelZeroTables(1).WithNumLevelZeroTablesStall(3)
+	db, err := Open(opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { db.Close() }()
+	write := func(round, from, to int) {
+		t.Helper()
+		for tx := from; tx < to; tx += 40 {
+			err := db.Update(func(txn *Txn) error {
+				for i := tx; i < tx+40 && i < to; i++ {
+					if err := txn.Set(key(i), value(i, round)); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	write(0, 0, keys)
+
+	// Every value log, the one being written too, iterated end to end.
+	db.vlog.filesLock.RLock()
+	files := make([]*logFile, 0, len(db.vlog.filesMap))
+	for _, lf := range db.vlog.filesMap {
+		files = append(files, lf)
+	}
+	db.vlog.filesLock.RUnlock()
+	if len(files) < 4 {
+		t.Fatalf("%d value log files, want at least 4", len(files))
+	}
+	_, before := mappedLogsKB(t, dir)
+	entries := 0
+	for _, lf := range files {
+		if _, err := lf.iterate(true, 0, func(e Entry, _ valuePointer) error {
+			if !bytes.HasPrefix(e.Key, []byte("key-")) {
+				return nil // a transaction's end mark
+			}
+			entries++
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, after := mappedLogsKB(t, dir)
+	t.Logf("%d value log files: %d KB resident before iterating them all, %d KB after (%d entries read)",
+		len(files), before, after, entries)
+	if entries != keys {
+		t.Errorf("iterating the value logs read %d entries, want %d", entries, keys)
+	}
+	if after > before+8 {
+		t.Errorf("iterating the value logs left %d KB of them resident, %d KB before: want none mapped by the reading", after, before)
+	}
+
+	// Half the keys written again: the first files are mostly stale, and
+	// GC rewrites what is live in them.
+	// Their old versions are dropped, and counted as the value logs'
+	// garbage, by a compaction merging the new versions' level 0 into
+	// the level below, which holds the old ones.
+	flush := func() {
+		t.Helper()
+		// Closing flushes the memtable to a level-0 table.
+		if err := db.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if db, err = Open(opt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	flush()
+	write(1, 0, keys/2)
+	flush()
+	// Two level-0 tables, over the one the options allow: merged.
+	if err := db.Flatten(1); err != nil {
+		t.Fatal(err)
+	}
+	rewrites := 0
+	for ; rewrites < 10; rewrites++ {
+		if err := db.RunValueLogGC(0.3); err == ErrNoRewrite {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if rewrites == 0 {
+		t.Fatal("value-log GC rewrote no file: the test reads nothing through GC")
+	}
+	check := func(when string) {
+		t.Helper()
+		err := db.View(func(txn *Txn) error {
+			for i := range keys {
+				round := 0
+				if i < keys/2 {
+					round = 1
+				}
+				item, err := txn.Get(key(i))
+				if err != nil {
+					return err
+				}
+				if v, err := item.ValueCopy(nil); err != nil || !bytes.Equal(v, value(i, round)) {
+					return fmt.Errorf("%s reads %d bytes, %v", key(i), len(v), err)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("%s: %v", when, err)
+		}
+	}
+	check(fmt.Sprintf("after %d files rewritten by GC", rewrites))
+	_, vlog := mappedLogsKB(t, dir)
+	t.Logf("GC rewrote %d files: %d KB of value logs resident after", rewrites, vlog)
+	if vlog > 1<<10+8 {
+		t.Errorf("after GC: %d KB of value logs resident, want at most the MB being written", vlog)
+	}
+	// Opened again: the memtable log and the last value log replayed.
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	evictPageCache(t, dir)
+	if db, err = Open(opt); err != nil {
+		t.Fatal(err)
+	}
+	if mem, vlog := mappedLogsKB(t, dir); mem > 8 || vlog > 8 {
+		t.Errorf("reopened: %d KB of memtable logs and %d KB of value logs resident, want none", mem, vlog)
+	}
+	check("reopened")
+}
