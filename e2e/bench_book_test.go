@@ -610,6 +610,8 @@ func BenchmarkCountyBook(b *testing.B) {
 		time.Sleep(5 * time.Second)
 		idle, _ := rssMB(b, county)
 		idleFiles := mappedFilesMB(b, county)
+		// What the restart allocated (alloc_space) and holds (inuse_space).
+		saveHeapProfile(b, county, "county-restart")
 		b.Logf("restart to ready %s; queue p50 %s (after the restart %s), history %s, applicant %s; RSS after the restart %.0f MB (anonymous %.0f, binary %.1f, badger %.1f: %s)",
 			ready.Round(time.Millisecond), queue.Round(time.Microsecond), queueCold.Round(time.Microsecond), history.Round(time.Microsecond), applicant.Round(time.Microsecond),
 			idle, procStatus(b, county)["RssAnon:"], idleFiles["binary"], idleFiles["badger"], badgerFiles(idleFiles))
