@@ -472,7 +472,8 @@ func (lf *logFile) iterate(readOnly bool, offset uint32, fn logEntry) (uint32, e
 	}
 
 	// For now, read directly from file, because it allows
-	// (yizhan patch: with DropLogPages, with pread, not the mapping.)
+	// yizhan patch (PATCHES.md): with DropLogPages, read with pread, not
+	// through the mapping.
 	reader := lf.iterateReader(offset)
 	read := &safeRead{
 		k:            make([]byte, 10),
