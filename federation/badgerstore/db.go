@@ -136,12 +136,13 @@ func BadgerOptions(dir string, opts DBOptions) badger.Options {
 		WithDropLogPages(true).
 		// A table's blocks are read with pread, not through its
 		// mapping: a compaction reads its inputs end to end, and every
-		// page it read stayed mapped until the inputs were deleted (a
-		// county merging level 0 into its 64 MB base level held a few
-		// hundred MB of them at once); lookups that missed the block
-		// cache left theirs mapped for as long as the table lived. Only
-		// the tables' indexes and bloom filters are read through the
-		// mapping now (third_party/badger PATCHES.md).
+		// page it read stayed mapped until the inputs were deleted
+		// (about 100 MB of a county's peak RSS while filing its
+		// millionth case: 422 MB, 316–343 with pread; docs/BENCHMARKS.md,
+		// session 35); lookups that missed the block cache left theirs
+		// mapped for as long as the table lived. Only the tables'
+		// indexes and bloom filters are read through the mapping now
+		// (third_party/badger PATCHES.md).
 		WithReadTableBlocks(true).
 		WithLogger(slogBadger{l: logger.With("component", defaultBadgerLogAttr, "dir", dir)})
 	if opts.County && !opts.Small {
