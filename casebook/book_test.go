@@ -534,6 +534,7 @@ func TestManyExpiredRequestsDoNotBlockTheBook(t *testing.T) {
 		t.Errorf("%d requests remembered, want the %d of Monday", got, remembered/maxExpiredPerCommand+1)
 	}
 	o.check()
+	checkNamesDamage(t, o.book, o.reg, pReqTime)
 }
 
 // Past MaxRequests the oldest request IDs are forgotten a few hundred at

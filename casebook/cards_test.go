@@ -116,6 +116,7 @@ func TestCardsAndFiguresOfAMonth(t *testing.T) {
 	o.now = day(3, 23, 9)
 	o.act(b, casework.ActionDecide, &yizhanv1.CaseActionRequest{Approved: true, Reason: "符合条件"})
 	o.check()
+	checkNamesDamage(t, o.book, o.reg, pCardByTime, pQueueByDue)
 
 	rule := func(r yizhanv1.CardRule) string { return " " + r.String() }
 	want := map[string]yizhanv1.CardColour{

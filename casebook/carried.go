@@ -3,8 +3,6 @@ package casebook
 import (
 	"slices"
 
-	"github.com/dgraph-io/badger/v4"
-
 	"google.golang.org/protobuf/proto"
 
 	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
@@ -98,24 +96,4 @@ func (o *overlay) queueUp(id string, version uint32) {
 	if parent := registry.ParentCode(o.b.office); parent != "" {
 		o.PutOutboxEntry(&peerv1.OutboxEntry{DestOffice: parent, CaseNumber: id, UptoSeq: version})
 	}
-}
-
-// checkIndexes checks that the keys under prefixes are exactly want (the
-// index keys the records make), naming what for the problems.
-func checkIndexes(txn *badger.Txn, want map[string]bool, what string, bad func(string, ...any), prefixes ...string) error {
-	for _, p := range prefixes {
-		if err := eachKey(txn, []byte(p), func(k, _ []byte) error {
-			if !want[string(k)] {
-				bad("%s index key %q belongs to no record", what, k)
-			}
-			delete(want, string(k))
-			return nil
-		}); err != nil {
-			return err
-		}
-	}
-	for k := range want {
-		bad("%s index key %q is missing", what, k)
-	}
-	return nil
 }

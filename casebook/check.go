@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"fmt"
+	"strings"
 
 	"github.com/dgraph-io/badger/v4"
 	"google.golang.org/protobuf/proto"
@@ -23,20 +25,28 @@ import (
 // time where the counter, kept at the time, did not. nil means the book
 // agrees with itself. It is one read transaction, which on a large book
 // lasts minutes; it stops with ctx's error when ctx ends.
+//
+// Its memory does not grow with the cases: the case indexes are compared
+// by digest (checkdigest.go), and the other indexes by looking each key
+// up from both ends; what it holds grows with the counters (a recount of
+// them) and the duty and consultation records, not with the cases.
 func (b *Book) Check(ctx context.Context, reg casework.Registry) ([]string, error) {
-	var problems []string
+	problems, _, err := b.check(ctx, reg)
+	return problems, err
+}
+
+// check is Check, and how many index keys it held in memory to name
+// those that differ (none for a book that agrees with itself).
+func (b *Book) check(ctx context.Context, reg casework.Registry) (problems []string, held int, err error) {
 	bad := func(format string, args ...any) {
 		if len(problems) < 100 {
 			problems = append(problems, fmt.Sprintf(format, args...))
 		}
 	}
-	want := map[string][]byte{} // index key → value expected
 	counted := newRecount()
-	byDue := map[string]string{}  // queue key by due time → value, from the queue keys
-	plain := map[string]string{}  // applicant key under plain SHA-256 → under the registry's key
 	daySeq := map[string]uint32{} // the highest of this office's numbers held, by day
 	chains := map[[sha256.Size]byte]bool{}
-	err := b.db.View(func(txn *badger.Txn) error {
+	err = b.db.View(func(txn *badger.Txn) error {
 		walk := func(txn *badger.Txn, p []byte, f func(k, v []byte) error) error {
 			return eachKey(txn, p, func(k, v []byte) error {
 				if err := ctx.Err(); err != nil {
@@ -46,60 +56,89 @@ func (b *Book) Check(ctx context.Context, reg casework.Registry) ([]string, erro
 			})
 		}
 		cases := 0
-		err := walk(txn, []byte(pCase), func(k, v []byte) error {
-			cases++
-			number := string(k[len(pCase):])
-			if office, day, seq, err := casework.ParseCaseNumber(number); err == nil && office == b.office {
-				daySeq[day] = max(daySeq[day], seq)
+		// eachCase calls f with each case whose events load (the first
+		// walk reports those that do not).
+		eachCase := func(first bool, f func(number string, c *yizhanv1.Case, events []*yizhanv1.CaseEvent)) error {
+			var refs map[[sha256.Size]byte]bool
+			report := func(string, ...any) {}
+			if first {
+				refs, report = chains, bad
 			}
-			c := &yizhanv1.Case{}
-			if err := proto.Unmarshal(v, c); err != nil {
-				bad("case %s: %v", number, err)
-				return nil
-			}
-			events, err := loadEventsNoting(txn, number, c.GetLastSeq(), chains)
-			if err != nil {
-				bad("case %s: %v", number, err)
-				return nil
-			}
-			if err := casework.VerifyChain(number, events); err != nil {
-				bad("case %s: %v", number, err)
-			}
-			if len(events) == 0 {
-				return nil // reported above; nothing to fold or index
-			}
-			if f, err := casework.Fold(events); err != nil || !proto.Equal(f, c) {
-				bad("case %s: the case stored is not its events folded (%v)", number, err)
-			}
-			if _, _, pending := casework.Pending(c, events, b.office); pending {
-				want[string(key(pNeeds, number))] = nil
-			}
-			o := newOverlay(b, txn, reg)
-			o.noBase = true // count from zero
-			o.cases[number] = &loaded{}
-			applicant := events[0].GetFiling().GetApplicant()
-			o.indexApplicant(number, applicant)
-			// A case indexed before the county made its query-code key
-			// keeps its keys under plain SHA-256: ByApplicant tries both.
-			if hk := hashKey(reg); hk != nil {
-				keyed := applicantKeysUnder(applicant, number, hk)
-				for i, k := range applicantKeysUnder(applicant, number, nil) {
-					plain[string(k)] = string(keyed[i])
+			return walk(txn, []byte(pCase), func(k, v []byte) error {
+				number := string(k[len(pCase):])
+				if first {
+					cases++
+					if office, day, seq, err := casework.ParseCaseNumber(number); err == nil && office == b.office {
+						daySeq[day] = max(daySeq[day], seq)
+					}
 				}
-			}
-			o.indexTouched(number, c, events, len(events))
-			o.count(c, events, len(events))
-			for key, v := range counted.add(o) {
-				want[key] = v
-			}
-			if !casework.Final(c.GetState()) {
-				// The queue key's owner, state and department are the
-				// case's now (its rank, a due time, is the calendar's of
-				// its last change: not checked).
-				want[string(key(pQueueKey, number))] = queueKeyOf(c, events, reg)
-			}
-			return nil
-		})
+				c := &yizhanv1.Case{}
+				if err := proto.Unmarshal(v, c); err != nil {
+					report("case %s: %v", number, err)
+					return nil
+				}
+				events, err := loadEventsNoting(txn, number, c.GetLastSeq(), refs)
+				if err != nil {
+					report("case %s: %v", number, err)
+					return nil
+				}
+				f(number, c, events)
+				return nil
+			})
+		}
+		// The case indexes, against the keys the cases call for; the
+		// first walk of the cases checks them, and counts them again.
+		held, err = indexCheck{
+			prefixes: caseIndexes,
+			valued:   func(i int) bool { return caseIndexes[i] != pQueueKey },
+			expect: func(first bool, emit func(k, v []byte)) error {
+				return eachCase(first, func(number string, c *yizhanv1.Case, events []*yizhanv1.CaseEvent) {
+					if first {
+						if err := casework.VerifyChain(number, events); err != nil {
+							bad("case %s: %v", number, err)
+						}
+						if len(events) > 0 {
+							if f, err := casework.Fold(events); err != nil || !proto.Equal(f, c) {
+								bad("case %s: the case stored is not its events folded (%v)", number, err)
+							}
+						}
+					}
+					if len(events) == 0 {
+						return // reported on the first walk; nothing to fold or index
+					}
+					recount := counted
+					if !first {
+						recount = nil
+					}
+					b.expectIndexKeys(txn, reg, number, c, events, recount, func(k, v []byte) {
+						emit(k, v)
+						if first && bytes.HasPrefix(k, []byte(pQueueKey)) {
+							if item, err := txn.Get(k); err == nil {
+								held, _ := item.ValueCopy(nil)
+								checkQueueKey(number, held, v, bad)
+							}
+						}
+					})
+				})
+			},
+			seen: func(i int, k, v []byte) {
+				if caseIndexes[i] != pQueueKey {
+					return
+				}
+				if item, err := txn.Get(v); err != nil {
+					bad("%q names queue key %q, which is missing", k, v)
+				} else if n, _ := item.ValueCopy(nil); string(n) != string(k[len(pQueueKey):]) {
+					bad("queue key %q holds case %q, not %q", v, n, k[len(pQueueKey):])
+				}
+			},
+			missing: func(k []byte) string {
+				if number, ok := bytes.CutPrefix(k, []byte(pQueueKey)); ok {
+					return fmt.Sprintf("case %s is open and not in the queue", number)
+				}
+				return fmt.Sprintf("index key %q is missing", k)
+			},
+			owner: "case",
+		}.run(func(p []byte, f func(k, v []byte) error) error { return walk(txn, p, f) }, bad)
 		if err != nil {
 			return err
 		}
@@ -156,33 +195,38 @@ func (b *Book) Check(ctx context.Context, reg casework.Registry) ([]string, erro
 			bad("the book counts %d cases needing an action and holds %d", needsCounted, needs)
 		}
 		// Each request ID remembered has its key in the time index, and
-		// the time index nothing else.
-		times := map[string]string{}
-		if err := walk(txn, []byte(pReqTime), func(k, v []byte) error {
-			times[string(k)] = string(v)
-			return nil
-		}); err != nil {
-			return err
-		}
+		// each time key names a request remembered with that time.
 		if err := walk(txn, []byte(pRequest), func(k, v []byte) error {
 			rec := &peerv1.RequestRecord{}
 			if err := proto.Unmarshal(v, rec); err != nil {
 				bad("request %q: %v", k, err)
 				return nil
 			}
-			tk := string(requestTimeKey(rec.GetAtUnixNano(), rec.GetIndex()))
-			if id, ok := times[tk]; !ok || id != rec.GetId() {
+			tk := requestTimeKey(rec.GetAtUnixNano(), rec.GetIndex())
+			var id []byte
+			if item, err := txn.Get(tk); err == nil {
+				id, _ = item.ValueCopy(nil)
+			}
+			if string(id) != rec.GetId() {
 				bad("request %q has no time key (%q → %q)", k, tk, id)
 			}
-			delete(times, tk)
 			return nil
 		}); err != nil {
 			return err
 		}
-		for k, id := range times {
-			bad("time key %q names request %q, which is not remembered", k, id)
+		if err := walk(txn, []byte(pReqTime), func(k, v []byte) error {
+			rec := &peerv1.RequestRecord{}
+			if ok, err := getProto(txn, key(pRequest, string(v)), rec); err != nil || !ok {
+				bad("time key %q names request %q, which is not remembered", k, v)
+			} else if tk := requestTimeKey(rec.GetAtUnixNano(), rec.GetIndex()); !bytes.Equal(tk, k) {
+				bad("time key %q names request %q, whose time key is %q", k, v, tk)
+			}
+			return nil
+		}); err != nil {
+			return err
 		}
-		// The audit trail's records by target.
+		// The audit trail's records, each under its target, and each key
+		// by target naming a record of that target.
 		if err := walk(txn, []byte(pRegistryChange), func(k, v []byte) error {
 			c := &yizhanv1.RegistryChange{}
 			if err := proto.Unmarshal(v, c); err != nil || len(k) != len(pRegistryChange)+8 || !bytes.Equal(k, registryChangeKey(c.GetIndex())) {
@@ -190,42 +234,27 @@ func (b *Book) Check(ctx context.Context, reg casework.Registry) ([]string, erro
 				return nil
 			}
 			if c.GetKind() != "" && c.GetTarget() != "" {
-				want[string(registryChangeTargetKey(c.GetKind(), c.GetTarget(), c.GetIndex()))] = nil
+				if tk := registryChangeTargetKey(c.GetKind(), c.GetTarget(), c.GetIndex()); !hasKey(txn, tk) {
+					bad("index key %q is missing", tk)
+				}
 			}
 			return nil
 		}); err != nil {
 			return err
 		}
-		// Every index key present is expected, and the other way round.
-		for _, p := range []string{pNeeds, pTouched, pApplicant, pQueueKey, pRegistryChangeByTarget} {
-			if err := walk(txn, []byte(p), func(k, v []byte) error {
-				w, ok := want[string(k)]
-				if keyed, old := plain[string(k)]; !ok && old {
-					if _, wanted := want[keyed]; wanted {
-						k, w, ok = []byte(keyed), want[keyed], true
-					}
-				}
-				switch {
-				case !ok:
-					bad("index key %q (→ %q) belongs to no case", k, v)
-				case p == pQueueKey:
-					if part := len(w) - 8 - len(k[len(pQueueKey):]); part < 0 || !bytes.HasPrefix(v, w[:part]) {
-						bad("%q names queue key %q, not one under %q", k, v, w[:max(part, 0)])
-					}
-					if item, err := txn.Get(v); err != nil {
-						bad("%q names queue key %q, which is missing", k, v)
-					} else if n, _ := item.ValueCopy(nil); string(n) != string(k[len(pQueueKey):]) {
-						bad("queue key %q holds case %q, not %q", v, n, k[len(pQueueKey):])
-					}
-				case !bytes.Equal(w, v):
-					bad("index key %q holds %q, not %q", k, v, w)
-				}
-				delete(want, string(k))
-				return nil
-			}); err != nil {
-				return err
+		if err := walk(txn, []byte(pRegistryChangeByTarget), func(k, _ []byte) error {
+			c := &yizhanv1.RegistryChange{}
+			if len(k) < len(pRegistryChangeByTarget)+8 {
+				bad("index key %q belongs to no registry change", k)
+			} else if ok, err := getProto(txn, registryChangeKey(binary.BigEndian.Uint64(k[len(k)-8:])), c); err != nil || !ok ||
+				!bytes.Equal(registryChangeTargetKey(c.GetKind(), c.GetTarget(), c.GetIndex()), k) {
+				bad("index key %q belongs to no registry change", k)
 			}
+			return nil
+		}); err != nil {
+			return err
 		}
+		// The queue and the queue by due time name each other.
 		if err := walk(txn, []byte(pQueue), func(k, v []byte) error {
 			kq, err := txn.Get(key(pQueueKey, string(v)))
 			if err != nil {
@@ -240,33 +269,24 @@ func (b *Book) Check(ctx context.Context, reg casework.Registry) ([]string, erro
 				bad("queue key %q is malformed", k)
 				return nil
 			}
-			byDue[string(dk)] = string(dv)
+			if item, err := txn.Get(dk); err != nil {
+				bad("queue key by due time %q is missing", dk)
+			} else if held, _ := item.ValueCopy(nil); !bytes.Equal(held, dv) {
+				bad("queue key by due time %q holds %q, not %q", dk, held, dv)
+			}
 			return nil
 		}); err != nil {
 			return err
 		}
 		if err := walk(txn, []byte(pQueueByDue), func(k, v []byte) error {
-			w, ok := byDue[string(k)]
-			switch {
-			case !ok:
-				bad("queue key by due time %q belongs to no queue key", k)
-			case w != string(v):
-				bad("queue key by due time %q holds %q, not %q", k, v, w)
+			if q, err := queueKeyOfByDue(k, v); err != nil {
+				bad("queue key by due time %q belongs to no queue key (%v)", k, err)
+			} else if !hasKey(txn, q) {
+				bad("queue key by due time %q belongs to no queue key (%q is not in the queue)", k, q)
 			}
-			delete(byDue, string(k))
 			return nil
 		}); err != nil {
 			return err
-		}
-		for k := range byDue {
-			bad("queue key by due time %q is missing", k)
-		}
-		for k := range want {
-			if bytes.HasPrefix([]byte(k), []byte(pQueueKey)) {
-				bad("case %s is open and not in the queue", k[len(pQueueKey):])
-			} else {
-				bad("index key %q is missing", k)
-			}
 		}
 		if err := checkCards(txn, counted, bad); err != nil {
 			return err
@@ -288,5 +308,55 @@ func (b *Book) Check(ctx context.Context, reg casework.Registry) ([]string, erro
 		}
 		return checkStats(txn, counted, bad)
 	})
-	return problems, err
+	return problems, held, err
+}
+
+// caseIndexes are the indexes whose keys the cases call for.
+var caseIndexes = []string{pNeeds, pTouched, pApplicant, pQueueKey}
+
+// expectIndexKeys gives give each key of the case indexes (caseIndexes)
+// that case number calls for, with its value (the queue key's: the queue
+// key it calls for), and counts the case into counted unless nil. An
+// applicant key the case calls for under the registry's query-code key
+// but held under plain SHA-256 (indexed before the county made the key:
+// ByApplicant tries both) is given as held.
+func (b *Book) expectIndexKeys(txn *badger.Txn, reg casework.Registry, number string, c *yizhanv1.Case, events []*yizhanv1.CaseEvent, counted *recount, give func(k, v []byte)) {
+	if _, _, pending := casework.Pending(c, events, b.office); pending {
+		give(key(pNeeds, number), nil)
+	}
+	o := newOverlay(b, txn, reg)
+	o.noBase = true // count from zero
+	o.cases[number] = &loaded{}
+	o.indexTouched(number, c, events, len(events))
+	if counted != nil {
+		o.count(c, events, len(events))
+		counted.add(o)
+	}
+	for k, w := range o.writes {
+		if strings.HasPrefix(k, pTouched) {
+			give([]byte(k), w.val)
+		}
+	}
+	applicant := events[0].GetFiling().GetApplicant()
+	hk := hashKey(reg)
+	keyed := applicantKeysUnder(applicant, number, hk)
+	var plain [][]byte
+	if hk != nil {
+		plain = applicantKeysUnder(applicant, number, nil)
+	}
+	for i, k := range keyed {
+		if plain != nil && !bytes.Equal(k, plain[i]) && !hasKey(txn, k) && hasKey(txn, plain[i]) {
+			k = plain[i]
+		}
+		give(k, []byte(number))
+	}
+	if !casework.Final(c.GetState()) {
+		give(key(pQueueKey, number), queueKeyOf(c, events, reg))
+	}
+}
+
+// hasKey reports whether txn holds key k.
+func hasKey(txn *badger.Txn, k []byte) bool {
+	_, err := txn.Get(k)
+	return err == nil
 }

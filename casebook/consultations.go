@@ -278,26 +278,26 @@ func (b *Book) Consultations(q ConsultationQuery) ([]*yizhanv1.Consultation, err
 // checkConsultations checks that each consultation is well formed and
 // indexed, the indexes name only consultations, and counts them into r.
 func checkConsultations(b *Book, txn *badger.Txn, r *recount, bad func(string, ...any)) error {
-	want := map[string]bool{}
-	if err := eachKey(txn, []byte(pConsultation), func(k, v []byte) error {
-		c := &yizhanv1.Consultation{}
-		if err := proto.Unmarshal(v, c); err != nil {
-			bad("consultation %q: %v", k, err)
+	return checkIndexes(txn, "consultation", bad, func(w recordWalk) error {
+		return eachKey(txn, []byte(pConsultation), func(k, v []byte) error {
+			c := &yizhanv1.Consultation{}
+			if err := proto.Unmarshal(v, c); err != nil {
+				w.report("consultation %q: %v", k, err)
+				return nil
+			}
+			if err := supervision.CheckConsultation(c); err != nil {
+				w.report("%v", err)
+			}
+			w.emit(consultationByOfficeKey(c))
+			if b.awaits(c) {
+				w.emit(awaitingAnswerKey(c))
+			}
+			if w.first {
+				r.addConsultation(c)
+			}
 			return nil
-		}
-		if err := supervision.CheckConsultation(c); err != nil {
-			bad("%v", err)
-		}
-		want[string(consultationByOfficeKey(c))] = true
-		if b.awaits(c) {
-			want[string(awaitingAnswerKey(c))] = true
-		}
-		r.addConsultation(c)
-		return nil
-	}); err != nil {
-		return err
-	}
-	return checkIndexes(txn, want, "consultation", bad, pConsultationByOffice, pAwaitingAnswer)
+		})
+	}, pConsultationByOffice, pAwaitingAnswer)
 }
 
 // eachConsultation calls f with each consultation in txn.

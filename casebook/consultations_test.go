@@ -182,6 +182,7 @@ func TestConsultationsTravelUpAndAreCountedOnce(t *testing.T) {
 	for _, o := range []*office{v, tw, c} {
 		o.check()
 	}
+	checkNamesDamage(t, c.book, c.reg, pConsultationByOffice)
 }
 
 // supervise applies a SupervisionStep at the office's clock and answers the
@@ -233,4 +234,5 @@ func TestFollowUpAndOrderCounters(t *testing.T) {
 			f.GetFollowUps(), f.GetFollowUpsReplied(), f.GetFollowUpsRepliedInTime(), f.GetOrders())
 	}
 	c.check()
+	checkNamesDamage(t, c.book, c.reg, pRecordDue)
 }

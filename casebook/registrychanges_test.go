@@ -76,6 +76,7 @@ func TestRegistryChanges(t *testing.T) {
 	if problems, err := b.Check(context.Background(), newRegistry(t)); err != nil || len(problems) > 0 {
 		t.Errorf("the book's check: %v %v", problems, err)
 	}
+	checkNamesDamage(t, b, newRegistry(t), pRegistryChangeByTarget)
 	if err := db.Update(func(txn *badger.Txn) error { return txn.Delete(registryChangeTargetKey("staff", "user1", 20)) }); err != nil {
 		t.Fatal(err)
 	}

@@ -467,56 +467,54 @@ func (b *Book) Reports(q ReportQuery) ([]*yizhanv1.HeldReport, error) {
 // reports awaiting this office's acknowledgement are exactly the signed
 // ones from below that it has not acknowledged.
 func checkReports(b *Book, txn *badger.Txn, bad func(string, ...any)) error {
-	want := map[string]bool{}
-	rd := txnReader{txn}
-	if err := eachKey(txn, []byte(pReport), func(k, v []byte) error {
-		r := &yizhanv1.UrgentReport{}
-		if err := proto.Unmarshal(v, r); err != nil {
-			bad("report %q: %v", k, err)
-			return nil
-		}
-		if err := duty.Check(r); err != nil {
-			bad("%v", err)
-		}
-		want[string(reportByOfficeKey(r))] = true
-		if r.GetFirstId() != "" {
-			want[string(followingKey(r.GetFirstId(), r.GetId()))] = true
-		}
-		if due := duty.Due(r); !due.IsZero() && r.GetState() == yizhanv1.ReportState_REPORT_STATE_DRAFT && r.GetOfficeCode() == b.office {
-			if _, flagged := rd.get(unsignedFlagKey(r.GetId())); !flagged {
-				want[string(draftDueKey(due, r.GetId()))] = true
+	return checkIndexes(txn, "report", bad, func(w recordWalk) error {
+		rd := txnReader{txn}
+		if err := eachKey(txn, []byte(pReport), func(k, v []byte) error {
+			r := &yizhanv1.UrgentReport{}
+			if err := proto.Unmarshal(v, r); err != nil {
+				w.report("report %q: %v", k, err)
+				return nil
 			}
-		}
-		if r.GetState() == yizhanv1.ReportState_REPORT_STATE_SIGNED && r.GetKind() == yizhanv1.ReportKind_REPORT_KIND_FIRST {
-			want[string(firstBySignedKey(r))] = true
-		}
-		if r.GetState() == yizhanv1.ReportState_REPORT_STATE_SIGNED {
-			at, ok := rd.get(reportHeldKey(r.GetId()))
-			if !ok || len(at) != 9 {
-				bad("signed report %s has no time held", r.GetId())
-			} else if _, acked := rd.get(ackKey(r.GetId(), b.office)); r.GetOfficeCode() != b.office && !acked {
-				want[string(awaitingAckKey(time.Unix(0, int64(binary.BigEndian.Uint64(at))), r.GetId()))] = true
+			if err := duty.Check(r); err != nil {
+				w.report("%v", err)
 			}
-		}
-		return nil
-	}); err != nil {
-		return err
-	}
-	if err := eachKey(txn, []byte(pUnsignedFlag), func(k, v []byte) error {
-		f := &yizhanv1.UnsignedReportFlag{}
-		if err := proto.Unmarshal(v, f); err != nil {
-			bad("unsigned flag %q: %v", k, err)
+			w.emit(reportByOfficeKey(r))
+			if r.GetFirstId() != "" {
+				w.emit(followingKey(r.GetFirstId(), r.GetId()))
+			}
+			if due := duty.Due(r); !due.IsZero() && r.GetState() == yizhanv1.ReportState_REPORT_STATE_DRAFT && r.GetOfficeCode() == b.office {
+				if _, flagged := rd.get(unsignedFlagKey(r.GetId())); !flagged {
+					w.emit(draftDueKey(due, r.GetId()))
+				}
+			}
+			if r.GetState() == yizhanv1.ReportState_REPORT_STATE_SIGNED && r.GetKind() == yizhanv1.ReportKind_REPORT_KIND_FIRST {
+				w.emit(firstBySignedKey(r))
+			}
+			if r.GetState() == yizhanv1.ReportState_REPORT_STATE_SIGNED {
+				at, ok := rd.get(reportHeldKey(r.GetId()))
+				if !ok || len(at) != 9 {
+					w.report("signed report %s has no time held", r.GetId())
+				} else if _, acked := rd.get(ackKey(r.GetId(), b.office)); r.GetOfficeCode() != b.office && !acked {
+					w.emit(awaitingAckKey(time.Unix(0, int64(binary.BigEndian.Uint64(at))), r.GetId()))
+				}
+			}
 			return nil
+		}); err != nil {
+			return err
 		}
-		if err := duty.CheckUnsignedFlag(f); err != nil {
-			bad("%v", err)
-		}
-		if !signedHere(rd, f.GetReportId()) {
-			want[string(unsignedOpenKey(f))] = true
-		}
-		return nil
-	}); err != nil {
-		return err
-	}
-	return checkIndexes(txn, want, "report", bad, pReportByOffice, pReportFollowing, pAwaitingAck, pFirstBySigned, pDraftDue, pUnsignedOpen)
+		return eachKey(txn, []byte(pUnsignedFlag), func(k, v []byte) error {
+			f := &yizhanv1.UnsignedReportFlag{}
+			if err := proto.Unmarshal(v, f); err != nil {
+				w.report("unsigned flag %q: %v", k, err)
+				return nil
+			}
+			if err := duty.CheckUnsignedFlag(f); err != nil {
+				w.report("%v", err)
+			}
+			if !signedHere(rd, f.GetReportId()) {
+				w.emit(unsignedOpenKey(f))
+			}
+			return nil
+		})
+	}, pReportByOffice, pReportFollowing, pAwaitingAck, pFirstBySigned, pDraftDue, pUnsignedOpen)
 }

@@ -114,4 +114,5 @@ func TestReportsTravelUpAndAreAcknowledged(t *testing.T) {
 	for _, o := range []*office{v, tw, c} {
 		o.check()
 	}
+	checkNamesDamage(t, c.book, c.reg, pReportByOffice, pReportFollowing, pAwaitingAck, pFirstBySigned)
 }

@@ -281,32 +281,30 @@ func (b *Book) LogEntries(shiftID, day string) ([]*yizhanv1.DutyLogEntry, error)
 // flag-due index names exactly this office's shifts with a flag due, and
 // every log entry is indexed by its shift and its day.
 func checkShifts(b *Book, txn *badger.Txn, bad func(string, ...any)) error {
-	want := map[string]bool{}
-	if err := eachKey(txn, []byte(pShift), func(k, v []byte) error {
-		s := &yizhanv1.DutyShift{}
-		if err := proto.Unmarshal(v, s); err != nil {
-			bad("shift %q: %v", k, err)
+	return checkIndexes(txn, "duty", bad, func(w recordWalk) error {
+		if err := eachKey(txn, []byte(pShift), func(k, v []byte) error {
+			s := &yizhanv1.DutyShift{}
+			if err := proto.Unmarshal(v, s); err != nil {
+				w.report("shift %q: %v", k, err)
+				return nil
+			}
+			w.emit(shiftByOfficeKey(s))
+			if due := duty.FlagDue(s); !due.IsZero() && s.GetOfficeCode() == b.office {
+				w.emit(shiftDueKey(due, s.GetId()))
+			}
 			return nil
+		}); err != nil {
+			return err
 		}
-		want[string(shiftByOfficeKey(s))] = true
-		if due := duty.FlagDue(s); !due.IsZero() && s.GetOfficeCode() == b.office {
-			want[string(shiftDueKey(due, s.GetId()))] = true
-		}
-		return nil
-	}); err != nil {
-		return err
-	}
-	if err := eachKey(txn, []byte(pLog), func(k, v []byte) error {
-		e := &yizhanv1.DutyLogEntry{}
-		if err := proto.Unmarshal(v, e); err != nil {
-			bad("log entry %q: %v", k, err)
+		return eachKey(txn, []byte(pLog), func(k, v []byte) error {
+			e := &yizhanv1.DutyLogEntry{}
+			if err := proto.Unmarshal(v, e); err != nil {
+				w.report("log entry %q: %v", k, err)
+				return nil
+			}
+			w.emit(logByShiftKey(e))
+			w.emit(logByDayKey(e))
 			return nil
-		}
-		want[string(logByShiftKey(e))] = true
-		want[string(logByDayKey(e))] = true
-		return nil
-	}); err != nil {
-		return err
-	}
-	return checkIndexes(txn, want, "duty", bad, pShiftByOffice, pShiftDue, pLogByShift, pLogByDay)
+		})
+	}, pShiftByOffice, pShiftDue, pLogByShift, pLogByDay)
 }

@@ -106,4 +106,5 @@ func TestShiftsTheLogAndTheirFlags(t *testing.T) {
 	}
 	v.check()
 	tw.check()
+	checkNamesDamage(t, v.book, v.reg, pShiftByOffice, pLogByShift, pLogByDay)
 }

@@ -341,46 +341,43 @@ func (b *Book) upgradeStats(reg casework.Registry) error {
 
 // checkStats compares the counters and the daily series held with r.
 func checkStats(txn *badger.Txn, r *recount, bad func(string, ...any)) error {
-	got := map[string]uint64{}
+	// Each counter held is taken out of the recount as it is compared:
+	// what is left is missing.
 	if err := eachKey(txn, []byte(pStat), func(k, v []byte) error {
-		got[string(k)] = decodeUint(v)
+		if got, want := decodeUint(v), r.stats[string(k)]; got != want {
+			bad("counter %q is %d, a recount gives %d", k, got, want)
+		}
+		delete(r.stats, string(k))
 		return nil
 	}); err != nil {
 		return err
 	}
-	for k, v := range got {
-		if r.stats[k] != v {
-			bad("counter %q is %d, a recount gives %d", k, v, r.stats[k])
-		}
-	}
 	for k, v := range r.stats {
-		if _, ok := got[k]; !ok && v != 0 {
+		if v != 0 {
 			bad("counter %q is missing, a recount gives %d", k, v)
 		}
 	}
-	seen := map[string]bool{}
 	if err := eachKey(txn, []byte(pDaily), func(k, v []byte) error {
-		seen[string(k)] = true
 		want := r.daily[string(k)]
 		if len(v) != 16 || binary.BigEndian.Uint64(v) != want[0] || binary.BigEndian.Uint64(v[8:]) != want[1] {
 			bad("daily series %q is %x, a recount gives %v", k, v, want)
 		}
+		delete(r.daily, string(k))
 		return nil
 	}); err != nil {
 		return err
 	}
 	for k := range r.daily {
-		if !seen[k] {
-			bad("daily series %q is missing", k)
-		}
+		bad("daily series %q is missing", k)
 	}
 	return nil
 }
 
-// checkCards checks that each card has its key in the time index, and the
-// time index names only cards, with their office, department and state.
+// checkCards checks that each card has its key in the time index, and
+// each key of the time index names a card that has it, with the card's
+// office, department and state: looked up from both ends, in memory that
+// does not grow with the cards.
 func checkCards(txn *badger.Txn, r *recount, bad func(string, ...any)) error {
-	want := map[string][]byte{}
 	if err := eachKey(txn, []byte(pCard), func(k, v []byte) error {
 		c := &yizhanv1.Card{}
 		if err := proto.Unmarshal(v, c); err != nil {
@@ -390,29 +387,28 @@ func checkCards(txn *badger.Txn, r *recount, bad func(string, ...any)) error {
 		if !bytes.Equal(k, cardKey(c.GetCaseNumber(), c.GetRule())) {
 			bad("card %q holds the card of %s rule %s", k, c.GetCaseNumber(), c.GetRule())
 		}
-		want[string(cardByTimeKey(c))] = cardIndexValue(c)
+		tk, w := cardByTimeKey(c), cardIndexValue(c)
+		if item, err := txn.Get(tk); err != nil {
+			bad("card index key %q is missing", tk)
+		} else if held, _ := item.ValueCopy(nil); !bytes.Equal(held, w) {
+			bad("card index key %q holds %q, not %q", tk, held, w)
+		}
 		r.addCard(c)
 		return nil
 	}); err != nil {
 		return err
 	}
-	if err := eachKey(txn, []byte(pCardByTime), func(k, v []byte) error {
-		w, ok := want[string(k)]
-		switch {
-		case !ok:
+	return eachKey(txn, []byte(pCardByTime), func(k, _ []byte) error {
+		// book/ik/<at><number>\0<rule>
+		rest := k[len(pCardByTime):]
+		c := &yizhanv1.Card{}
+		if len(rest) < 8+1+5 || rest[len(rest)-5] != 0 {
 			bad("card index key %q belongs to no card", k)
-		case !bytes.Equal(w, v):
-			bad("card index key %q holds %q, not %q", k, v, w)
+		} else if ok, err := getProto(txn, key(pCard, string(rest[8:len(rest)-5]), rest[len(rest)-4:]), c); err != nil || !ok || !bytes.Equal(cardByTimeKey(c), k) {
+			bad("card index key %q belongs to no card", k)
 		}
-		delete(want, string(k))
 		return nil
-	}); err != nil {
-		return err
-	}
-	for k := range want {
-		bad("card index key %q is missing", k)
-	}
-	return nil
+	})
 }
 
 // StatsStale reports whether the book's counters and indexes were made by

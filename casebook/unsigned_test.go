@@ -102,6 +102,8 @@ func TestUnsignedReportFlaggedUpTheTree(t *testing.T) {
 		t.Error("a flag naming another office than its report's was taken")
 	}
 
+	checkNamesDamage(t, tw.book, tw.reg, pUnsignedOpen)
+
 	// Signed at last: every book settles the flag; the report is late.
 	if res := v.putCmd(putReport(duty.Sign(r, "leader", "带班领导", v.now))); res.Err != nil {
 		t.Fatal(res.Err)
