@@ -3,6 +3,7 @@ package node_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -69,7 +70,16 @@ func newTunedCaseFed(t testing.TB, countySize int, tune func(name string, c *nod
 	} {
 		must(admin.reg.CreateStaff(ctx, &yizhanv1.CreateStaffRequest{Staff: s, Password: password}))
 	}
-	idx := f.nodes["county-1"].Registry().Index()
+	// Each node announces where it serves to the county's directory, a
+	// registry write of its own retried with a backoff of up to 10 s: a
+	// late one must not move the registry under a test that reads it.
+	reg := f.nodes["county-1"].Registry()
+	for name, cfg := range f.cfgs {
+		waitFor(t, name+" in the county's directory", func() bool {
+			return slices.ContainsFunc(reg.Nodes(cfg.Office), func(e *yizhanv1.NodeEntry) bool { return e.GetName() == cfg.Name })
+		}, 30*time.Second)
+	}
+	idx := reg.Index()
 	for _, n := range f.nodes {
 		waitFor(t, n.Name()+" has the catalogue", func() bool { return n.Registry().Index() >= idx }, 20*time.Second)
 	}
