@@ -114,8 +114,8 @@ func (b *Book) check(ctx context.Context, reg casework.Registry) (problems []str
 						emit(k, v)
 						if first && bytes.HasPrefix(k, []byte(pQueueKey)) {
 							if item, err := txn.Get(k); err == nil {
-								held, _ := item.ValueCopy(nil)
-								checkQueueKey(number, held, v, bad)
+								stored, _ := item.ValueCopy(nil)
+								checkQueueKey(number, stored, v, bad)
 							}
 						}
 					})
@@ -261,8 +261,8 @@ func (b *Book) check(ctx context.Context, reg casework.Registry) (problems []str
 				bad("queue key %q: case %s has no queue key", k, v)
 				return nil
 			}
-			if held, _ := kq.ValueCopy(nil); !bytes.Equal(held, k) {
-				bad("queue key %q: case %s names %q", k, v, held)
+			if stored, _ := kq.ValueCopy(nil); !bytes.Equal(stored, k) {
+				bad("queue key %q: case %s names %q", k, v, stored)
 			}
 			dk, dv, ok := byDueKeyOf(k)
 			if !ok {
@@ -271,8 +271,8 @@ func (b *Book) check(ctx context.Context, reg casework.Registry) (problems []str
 			}
 			if item, err := txn.Get(dk); err != nil {
 				bad("queue key by due time %q is missing", dk)
-			} else if held, _ := item.ValueCopy(nil); !bytes.Equal(held, dv) {
-				bad("queue key by due time %q holds %q, not %q", dk, held, dv)
+			} else if stored, _ := item.ValueCopy(nil); !bytes.Equal(stored, dv) {
+				bad("queue key by due time %q holds %q, not %q", dk, stored, dv)
 			}
 			return nil
 		}); err != nil {
