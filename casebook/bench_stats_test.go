@@ -4,11 +4,14 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"runtime"
+	"runtime/metrics"
 	"sort"
 	"strconv"
 	"testing"
 	"time"
 
+	"github.com/dgraph-io/badger/v4"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -295,4 +298,108 @@ func BenchmarkZeroReportsOfAYear(b *testing.B) {
 	b.StopTimer()
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+}
+
+// BenchmarkCheckStatistics is the statistics' part of Check on a county's
+// book of two years (benchCounty: YIZHAN_BENCH_STATS_CASES cases,
+// 100,000): the records counted again and compared with the counters and
+// daily series held. "digest" is Check's way (checkStats); "maps" counts
+// them again into maps of every counter, as upgradeStats does (and Check
+// did before it compared digests). It reports the time, the counters held, and the
+// Go heap: the most it held (sampled every 2 ms) and its most live after
+// a collection, above the heap before the check.
+func BenchmarkCheckStatistics(b *testing.B) {
+	n := benchCases(b, 100_000)
+	book, reg, _ := benchCounty(b, n)
+	counters := 0
+	if err := book.db.View(func(txn *badger.Txn) error {
+		for _, p := range []string{pStat, pDaily} {
+			if err := eachKey(txn, []byte(p), func(_, _ []byte) error {
+				counters++
+				return nil
+			}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("%d cases, %d counters and daily series", n, counters)
+	for _, way := range []string{"digest", "maps"} {
+		b.Run(way, func(b *testing.B) {
+			for b.Loop() {
+				var problems []string
+				bad := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+				peak := sampleHeap()
+				began := time.Now()
+				err := book.db.View(func(txn *badger.Txn) error {
+					if way == "maps" {
+						r := newRecount()
+						if err := book.recountAll(txn, reg, r, true, nil); err != nil {
+							return err
+						}
+						if len(r.stats)+len(r.daily) != counters {
+							bad("%d counters counted, %d held", len(r.stats)+len(r.daily), counters)
+						}
+						return nil
+					}
+					first := &recount{digest: newAmountDigest()}
+					if err := book.recountAll(txn, reg, first, true, nil); err != nil {
+						return err
+					}
+					held, err := checkStats(txn, first, func(r *recount) error { return book.recountAll(txn, reg, r, false, nil) }, bad)
+					if held != 0 {
+						bad("%d counters held", held)
+					}
+					return err
+				})
+				took := time.Since(began)
+				objects, live := peak()
+				if err != nil || len(problems) > 0 {
+					b.Fatalf("%q (%v)", problems, err)
+				}
+				b.ReportMetric(took.Seconds(), "check-s")
+				b.ReportMetric(float64(counters), "counters")
+				b.ReportMetric(float64(objects)/(1<<20), "peak-heap-MB")
+				b.ReportMetric(float64(live)/(1<<20), "peak-live-MB")
+			}
+		})
+	}
+}
+
+// sampleHeap samples the Go heap every 2 ms from now until the function
+// it returns is called, which gives the most the heap's objects took and
+// the most the heap held live after a collection, each above what they
+// were at the start (after a collection).
+func sampleHeap() (stop func() (objects, live uint64)) {
+	runtime.GC()
+	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/gc/heap/live:bytes"}}
+	metrics.Read(s)
+	base := [2]uint64{s[0].Value.Uint64(), s[1].Value.Uint64()}
+	var most [2]uint64
+	done, finished := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(finished)
+		tick := time.NewTicker(2 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			metrics.Read(s)
+			for i := range s {
+				if v := s[i].Value.Uint64(); v > base[i] {
+					most[i] = max(most[i], v-base[i])
+				}
+			}
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return func() (uint64, uint64) {
+		close(done)
+		<-finished
+		return most[0], most[1]
+	}
 }

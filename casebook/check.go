@@ -26,24 +26,25 @@ import (
 // agrees with itself. It is one read transaction, which on a large book
 // lasts minutes; it stops with ctx's error when ctx ends.
 //
-// Its memory does not grow with the cases: the case indexes are compared
-// by digest (checkdigest.go), and the other indexes by looking each key
-// up from both ends; what it holds grows with the counters (a recount of
-// them) and the duty and consultation records, not with the cases.
+// Its memory does not grow with the cases or the counters: the case
+// indexes, the records' indexes and the statistics are compared by digest
+// (checkdigest.go), the other indexes by looking each key up from both
+// ends. What it holds is a number for each day the office has served
+// (its highest case number of the day) and each signer chain.
 func (b *Book) Check(ctx context.Context, reg casework.Registry) ([]string, error) {
 	problems, _, err := b.check(ctx, reg)
 	return problems, err
 }
 
-// check is Check, and how many index keys it held in memory to name
-// those that differ (none for a book that agrees with itself).
+// check is Check, and how many index keys and counters it held in memory
+// to name those that differ (none for a book that agrees with itself).
 func (b *Book) check(ctx context.Context, reg casework.Registry) (problems []string, held int, err error) {
 	bad := func(format string, args ...any) {
 		if len(problems) < 100 {
 			problems = append(problems, fmt.Sprintf(format, args...))
 		}
 	}
-	counted := newRecount()
+	counted := &recount{digest: newAmountDigest()}
 	daySeq := map[string]uint32{} // the highest of this office's numbers held, by day
 	chains := map[[sha256.Size]byte]bool{}
 	err = b.db.View(func(txn *badger.Txn) error {
@@ -306,7 +307,9 @@ func (b *Book) check(ctx context.Context, reg casework.Registry) (problems []str
 		if err := checkShifts(b, txn, bad); err != nil {
 			return err
 		}
-		return checkStats(txn, counted, bad)
+		statsHeld, err := checkStats(txn, counted, func(r *recount) error { return b.recountAll(txn, reg, r, false, nil) }, bad)
+		held += statsHeld
+		return err
 	})
 	return problems, held, err
 }

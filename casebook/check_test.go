@@ -2,13 +2,16 @@ package casebook
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 
 	"github.com/yizhan-gov/yizhan/casework"
+	"github.com/yizhan-gov/yizhan/supervision"
 )
 
 // Check names each case-index key that differs from what the cases call
@@ -199,5 +202,138 @@ func checkNamesDamage(t *testing.T, b *Book, reg casework.Registry, prefixes ...
 	}
 	if problems, err := b.Check(t.Context(), reg); err != nil || len(problems) > 0 {
 		t.Errorf("the book mended again: %q (%v)", problems, err)
+	}
+}
+
+// The statistics of cases filed over a year and more (a counter a day for
+// each office, item, department and outcome) are checked without a
+// recount of every counter in memory: a sound book holds none, and five
+// counters and series damaged are each named, holding only the keys of
+// the parts of them that differ.
+func TestCheckNamesCountersHoldingFew(t *testing.T) {
+	reg := newRegistry(t)
+	o := newOffice(t, county, reg)
+	o.step = 13 * time.Hour
+	for i := range 900 {
+		item := licence
+		if i%2 == 1 {
+			item = service
+		}
+		n := o.file(item, i%97, Request{})
+		if i%3 == 0 {
+			o.act(n, casework.ActionAccept, nil)
+		}
+	}
+	if problems, held, err := o.book.check(t.Context(), reg); err != nil || len(problems) > 0 || held != 0 {
+		t.Fatalf("the check of a sound book: %q, %d keys held (%v)", problems, held, err)
+	}
+	var counters, series [][]byte
+	err := o.book.db.View(func(txn *badger.Txn) error {
+		if err := eachKey(txn, []byte(pStat), func(k, _ []byte) error {
+			counters = append(counters, bytes.Clone(k))
+			return nil
+		}); err != nil {
+			return err
+		}
+		return eachKey(txn, []byte(pDaily), func(k, _ []byte) error {
+			series = append(series, bytes.Clone(k))
+			return nil
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(counters) < 1000 || len(series) < 1000 {
+		t.Fatalf("%d counters and %d daily series: the test means many days' worth", len(counters), len(series))
+	}
+	changed, lost, seriesChanged, seriesLost := counters[100], counters[len(counters)/2], series[10], series[len(series)/2]
+	stray := statKey(string(rune(Day))+"20350101", county, licence, "yc", supervision.Received)
+	var was []byte
+	err = o.book.db.Update(func(txn *badger.Txn) error {
+		item, err := txn.Get(changed)
+		if err != nil {
+			return err
+		}
+		v, _ := item.ValueCopy(nil)
+		if err := txn.Set(changed, be64(decodeUint(v)+5)); err != nil {
+			return err
+		}
+		if item, err = txn.Get(lost); err != nil {
+			return err
+		}
+		if was, err = item.ValueCopy(nil); err != nil {
+			return err
+		}
+		if err := txn.Delete(lost); err != nil {
+			return err
+		}
+		if err := txn.Set(stray, be64(3)); err != nil {
+			return err
+		}
+		if err := txn.Set(seriesChanged, binary.BigEndian.AppendUint64(be64(40), 2)); err != nil {
+			return err
+		}
+		return txn.Delete(seriesLost)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	problems, held, err := o.book.check(t.Context(), reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(problems, "\n")
+	for _, want := range []string{
+		fmt.Sprintf("counter %q is ", changed),
+		fmt.Sprintf("counter %q is missing, a recount gives %d", lost, decodeUint(was)),
+		fmt.Sprintf("counter %q is 3, a recount gives 0", stray),
+		fmt.Sprintf("daily series %q is [40 2], a recount gives", seriesChanged),
+		fmt.Sprintf("daily series %q is missing", seriesLost),
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the check did not report %s; it reported:\n%s", want, got)
+		}
+	}
+	if len(problems) != 5 {
+		t.Errorf("%d problems for the five made, want five:\n%s", len(problems), got)
+	}
+	// At most five parts of 2×256 differ: about 5/256 of the keys.
+	if all := len(counters) + len(series); held == 0 || held > all/16 {
+		t.Errorf("the check held %d of %d counters and series to name five", held, all)
+	}
+}
+
+// Counters lost by the hundred are named a few parts at a time, the
+// rest counted.
+func TestCheckNamesLostCountersInPart(t *testing.T) {
+	reg := newRegistry(t)
+	o := newOffice(t, county, reg)
+	o.step = 13 * time.Hour
+	for i := range 300 {
+		o.file(licence, i, Request{})
+	}
+	lost := 0
+	err := o.book.db.Update(func(txn *badger.Txn) error {
+		return eachKey(txn, []byte(pStat), func(k, _ []byte) error {
+			if lost++; lost <= 200 {
+				return txn.Delete(k)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	problems, held, err := o.book.check(t.Context(), reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(problems, "\n")
+	named := strings.Count(got, "is missing, a recount gives")
+	if named == 0 || named >= 200 || !strings.Contains(got, "the counter keys differ from a recount in ") {
+		t.Errorf("the check of a book without 200 of its counters named %d; it reported:\n%s", named, got)
+	}
+	if held == 0 || held > lost/4 {
+		t.Errorf("the check held %d counters to name some of the 200 lost of %d", held, lost)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"maps"
 	"math/bits"
 	"slices"
+	"strings"
 
 	"github.com/dgraph-io/badger/v4"
 )
@@ -90,10 +91,16 @@ type differing struct {
 }
 
 func compareDigests(expected, present *keyDigest) (d differing, any bool) {
-	d = differing{parts: make([][]int, len(expected.prefixes)), more: make([]int, len(expected.prefixes))}
-	for i := range expected.prefixes {
+	return differingParts(len(expected.prefixes), func(i, p int) bool { return expected.parts[i][p] == present.parts[i][p] })
+}
+
+// differingParts lists, for each of n indexes (or kinds of amounts), the
+// parts p for which same(i, p) is false.
+func differingParts(n int, same func(i, p int) bool) (d differing, any bool) {
+	d = differing{parts: make([][]int, n), more: make([]int, n)}
+	for i := range n {
 		for p := range digestParts {
-			if expected.parts[i][p] == present.parts[i][p] {
+			if same(i, p) {
 				continue
 			}
 			any = true
@@ -269,4 +276,68 @@ func queueKeyOfByDue(k, v []byte) ([]byte, error) {
 		return nil, errors.New("its value is not a state and department")
 	}
 	return q, nil
+}
+
+// amountDigest is one side of the statistics (the amounts the records
+// count, or the counters and daily series held): per part of the keys,
+// partSum's words, here the sum of the amounts (n) and the sum modulo
+// 2^128 of each amount times a 128-bit hash of its key and field (lo,
+// hi). The sums are linear, so a counter the records add to a hundred
+// times sums as the counter held once, and the side the records count
+// needs no map of the counters: a county's grow with every day it
+// serves (about a hundred thousand a year), not with its cases. Two
+// sides with the same sums hold the same amounts but with a chance of
+// 2^-64 (an amount's factors of two take bits off the hash).
+type amountDigest struct {
+	// seeds are the part's seed and, for the two fields of an amount
+	// (a counter has one), the hash's low and high words'.
+	seeds [5]maphash.Seed
+	parts [2][digestParts]partSum // of the counters (pStat), of the daily series (pDaily)
+}
+
+// newAmountDigest is a digest with new seeds; the other side takes its
+// seeds (amountDigest{seeds: d.seeds}).
+func newAmountDigest() *amountDigest {
+	d := &amountDigest{}
+	for i := range d.seeds {
+		d.seeds[i] = maphash.MakeSeed()
+	}
+	return d
+}
+
+// kindOf is 0 for a counter's key, 1 for a daily series'.
+func kindOf(k string) int {
+	if strings.HasPrefix(k, pDaily) {
+		return 1
+	}
+	return 0
+}
+
+func (d *amountDigest) partOf(k string) int {
+	return int(maphash.String(d.seeds[0], k) % digestParts)
+}
+
+// add adds the amounts a (a counter's, or a daily series' first field)
+// and b (a daily series' second field) under key k.
+func (d *amountDigest) add(k string, a, b uint64) {
+	s := &d.parts[kindOf(k)][d.partOf(k)]
+	for f, n := range [2]uint64{a, b} {
+		if n == 0 {
+			continue
+		}
+		lo, hi := maphash.String(d.seeds[1+2*f], k), maphash.String(d.seeds[2+2*f], k)
+		// (hi, lo) × n modulo 2^128
+		mhi, mlo := bits.Mul64(lo, n)
+		mhi += hi * n
+		var carry uint64
+		s.n += n
+		s.lo, carry = bits.Add64(s.lo, mlo, 0)
+		s.hi, _ = bits.Add64(s.hi, mhi, carry)
+	}
+}
+
+// differingAmounts are the parts of each kind (kindOf) whose sums differ
+// between the two sides.
+func differingAmounts(expected, present *amountDigest) (d differing, any bool) {
+	return differingParts(2, func(kind, p int) bool { return expected.parts[kind][p] == present.parts[kind][p] })
 }

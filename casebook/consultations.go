@@ -126,11 +126,11 @@ func (o *overlay) countConsultation(c *yizhanv1.Consultation, answer bool) {
 // addConsultation counts a consultation kept in the book.
 func (r *recount) addConsultation(c *yizhanv1.Consultation) {
 	for _, k := range consultationCounters(c, false) {
-		r.stats[string(k)]++
+		r.addStat(string(k), 1)
 	}
 	if answered(c) {
 		for _, k := range consultationCounters(c, true) {
-			r.stats[string(k)]++
+			r.addStat(string(k), 1)
 		}
 	}
 }

@@ -407,7 +407,7 @@ func (b *Book) Orders(q RecordQuery) ([]*yizhanv1.SupervisionOrder, error) {
 // addRecord counts a follow-up or an order kept in the book.
 func (r *recount) addRecord(m proto.Message) {
 	for k, n := range recordCounters(m) {
-		r.stats[k] += n
+		r.addStat(k, n)
 	}
 }
 

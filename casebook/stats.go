@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -156,38 +158,58 @@ func (b *Book) Daily(scope string, from, to time.Time) ([]supervision.Day, error
 	return out, err
 }
 
-// recount is the counters and daily series that the cases and cards in
-// txn make, counted from nothing with today's definitions (Check compares
-// them, upgradeStats writes them).
+// recount is the counters and daily series that the cases and records in
+// txn make, counted from nothing with today's definitions: upgradeStats
+// writes them; Check sums them in a digest, and counts again only the
+// keys of the parts where the digest differs from the counters held, to
+// name them (checkStats).
 type recount struct {
 	stats map[string]uint64
 	daily map[string][2]uint64
+	// digest, when set, takes every amount in place of the maps, which
+	// stay empty: its memory does not grow with the counters.
+	digest *amountDigest
+	// keep, when set, says which keys the maps take (the parts of the
+	// counters a check names).
+	keep func(k string) bool
 }
 
 func newRecount() *recount {
 	return &recount{stats: map[string]uint64{}, daily: map[string][2]uint64{}}
 }
 
+// addStat adds n to counter k.
+func (r *recount) addStat(k string, n uint64) {
+	switch {
+	case r.digest != nil:
+		r.digest.add(k, n, 0)
+	case r.keep == nil || r.keep(k):
+		r.stats[k] += n
+	}
+}
+
+// addDaily adds d to daily series k.
+func (r *recount) addDaily(k string, d [2]uint64) {
+	switch {
+	case r.digest != nil:
+		r.digest.add(k, d[0], d[1])
+	case r.keep == nil || r.keep(k):
+		sum := r.daily[k]
+		r.daily[k] = [2]uint64{sum[0] + d[0], sum[1] + d[1]}
+	}
+}
+
 // add takes the counter and daily writes of an overlay that counted one
 // case from zero.
-func (r *recount) add(o *overlay) (others map[string][]byte) {
-	others = map[string][]byte{}
+func (r *recount) add(o *overlay) {
 	for k, w := range o.writes {
 		switch {
 		case strings.HasPrefix(k, pStat):
-			r.stats[k] += decodeUint(w.val)
-		case strings.HasPrefix(k, pDaily):
-			if len(w.val) == 16 {
-				d := r.daily[k]
-				d[0] += binary.BigEndian.Uint64(w.val)
-				d[1] += binary.BigEndian.Uint64(w.val[8:])
-				r.daily[k] = d
-			}
-		default:
-			others[k] = w.val
+			r.addStat(k, decodeUint(w.val))
+		case strings.HasPrefix(k, pDaily) && len(w.val) == 16:
+			r.addDaily(k, [2]uint64{binary.BigEndian.Uint64(w.val), binary.BigEndian.Uint64(w.val[8:])})
 		}
 	}
-	return others
 }
 
 // addCard counts a card kept in the book.
@@ -196,17 +218,65 @@ func (r *recount) addCard(c *yizhanv1.Card) {
 		return
 	}
 	for _, period := range periodsOf(c.GetAt().AsTime()) {
-		r.stats[string(statKey(period, c.GetOfficeCode(), c.GetItemCode(), c.GetDepartmentCode(), supervision.CardOutcome(c.GetRule())))]++
+		r.addStat(string(statKey(period, c.GetOfficeCode(), c.GetItemCode(), c.GetDepartmentCode(), supervision.CardOutcome(c.GetRule()))), 1)
 	}
 }
 
-// countCase counts one case from zero into r, and returns the other keys
-// the counting wrote (none but counters, for it).
+// countCase counts one case from zero into r.
 func (r *recount) countCase(b *Book, txn *badger.Txn, reg casework.Registry, c *yizhanv1.Case, events []*yizhanv1.CaseEvent) {
 	o := newOverlay(b, txn, reg)
 	o.noBase = true
 	o.count(c, events, len(events))
 	r.add(o)
+}
+
+// recountAll counts into r every case in txn and every card, follow-up,
+// order, duty record and consultation. Each case is given to each, if
+// set, whose error stops the walk. A case whose record or events do not
+// load stops it too when strict; otherwise it is passed over (Check
+// reported it on its first walk).
+func (b *Book) recountAll(txn *badger.Txn, reg casework.Registry, r *recount, strict bool, each func(k []byte, c *yizhanv1.Case, events []*yizhanv1.CaseEvent) error) error {
+	if err := eachKey(txn, []byte(pCase), func(k, v []byte) error {
+		number := string(k[len(pCase):])
+		c := &yizhanv1.Case{}
+		if err := proto.Unmarshal(v, c); err != nil {
+			if !strict {
+				return nil
+			}
+			return fmt.Errorf("case %s: %w", number, err)
+		}
+		events, err := loadEvents(txn, number, c.GetLastSeq())
+		if err != nil || len(events) == 0 {
+			if !strict {
+				return nil
+			}
+			return fmt.Errorf("case %s: %v", number, err)
+		}
+		r.countCase(b, txn, reg, c, events)
+		if each != nil {
+			return each(k, c, events)
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	if err := eachKey(txn, []byte(pCard), func(_, v []byte) error {
+		c := &yizhanv1.Card{}
+		if err := proto.Unmarshal(v, c); err != nil {
+			return err
+		}
+		r.addCard(c)
+		return nil
+	}); err != nil {
+		return err
+	}
+	if err := eachRecord(txn, r.addRecord); err != nil {
+		return err
+	}
+	if err := eachDutyRecord(txn, r.addRecord); err != nil {
+		return err
+	}
+	return eachConsultation(txn, r.addConsultation)
 }
 
 // upgradeStats counts the counters again with today's definitions when
@@ -227,21 +297,12 @@ func (b *Book) upgradeStats(reg casework.Registry) error {
 		if indexes, err = b.dutyIndexKeys(txn); err != nil {
 			return err
 		}
-		if err := eachKey(txn, []byte(pCase), func(k, v []byte) error {
-			number := string(k[len(pCase):])
-			c := &yizhanv1.Case{}
-			if err := proto.Unmarshal(v, c); err != nil {
-				return fmt.Errorf("case %s: %w", number, err)
-			}
-			events, err := loadEvents(txn, number, c.GetLastSeq())
-			if err != nil || len(events) == 0 {
-				return fmt.Errorf("case %s: %v", number, err)
-			}
-			r.countCase(b, txn, reg, c, events)
+		return b.recountAll(txn, reg, r, true, func(k []byte, c *yizhanv1.Case, events []*yizhanv1.CaseEvent) error {
 			if folded, ok := refolded(c, events); ok {
 				refold[string(k)] = folded
 			}
 			if c.GetSuspended() {
+				number := string(k[len(pCase):])
 				held := getRaw(txn, key(pQueueKey, number))
 				if next := queueKeyOf(c, events, reg); !bytes.Equal(held, next) {
 					requeue = append(requeue, [3][]byte{[]byte(number), held, next})
@@ -249,26 +310,7 @@ func (b *Book) upgradeStats(reg casework.Registry) error {
 			}
 			cases++
 			return nil
-		}); err != nil {
-			return err
-		}
-		if err := eachKey(txn, []byte(pCard), func(_, v []byte) error {
-			c := &yizhanv1.Card{}
-			if err := proto.Unmarshal(v, c); err != nil {
-				return err
-			}
-			r.addCard(c)
-			return nil
-		}); err != nil {
-			return err
-		}
-		if err := eachRecord(txn, r.addRecord); err != nil {
-			return err
-		}
-		if err := eachDutyRecord(txn, r.addRecord); err != nil {
-			return err
-		}
-		return eachConsultation(txn, r.addConsultation)
+		})
 	})
 	if err != nil {
 		return fmt.Errorf("casebook: count the statistics again: %w", err)
@@ -339,39 +381,103 @@ func (b *Book) upgradeStats(reg casework.Registry) error {
 	return nil
 }
 
-// checkStats compares the counters and the daily series held with r.
-func checkStats(txn *badger.Txn, r *recount, bad func(string, ...any)) error {
-	// Each counter held is taken out of the recount as it is compared:
-	// what is left is missing.
-	if err := eachKey(txn, []byte(pStat), func(k, v []byte) error {
-		if got, want := decodeUint(v), r.stats[string(k)]; got != want {
-			bad("counter %q is %d, a recount gives %d", k, got, want)
+// checkStats compares the counters and daily series held with those the
+// records count. first is a recount into a digest (Check's first walk of
+// the records), compared here with a digest of those held; only where
+// parts of them differ does recountParts count again, into a recount
+// that keeps the keys of those parts alone, to name the counters that
+// differ. It returns how many counters and series it held to name them.
+func checkStats(txn *badger.Txn, first *recount, recountParts func(*recount) error, bad func(string, ...any)) (held int, err error) {
+	// eachHeld gives f each counter and daily series held, with its
+	// amounts; ok is false for a value that is not one (reported on the
+	// first walk).
+	eachHeld := func(f func(k string, a, b uint64, ok bool)) error {
+		if err := eachKey(txn, []byte(pStat), func(k, v []byte) error {
+			f(string(k), decodeUint(v), 0, len(v) == 8)
+			return nil
+		}); err != nil {
+			return err
 		}
-		delete(r.stats, string(k))
-		return nil
+		return eachKey(txn, []byte(pDaily), func(k, v []byte) error {
+			if len(v) != 16 {
+				f(string(k), 0, 0, false)
+			} else {
+				f(string(k), binary.BigEndian.Uint64(v), binary.BigEndian.Uint64(v[8:]), true)
+			}
+			return nil
+		})
+	}
+	present := &amountDigest{seeds: first.digest.seeds}
+	if err := eachHeld(func(k string, a, b uint64, ok bool) {
+		if !ok {
+			bad("%s %q does not hold its counts", kindNames[kindOf(k)], k)
+			return
+		}
+		present.add(k, a, b)
 	}); err != nil {
-		return err
+		return 0, err
 	}
-	for k, v := range r.stats {
-		if v != 0 {
-			bad("counter %q is missing, a recount gives %d", k, v)
-		}
+	d, differ := differingAmounts(first.digest, present)
+	if !differ {
+		return 0, nil
 	}
-	if err := eachKey(txn, []byte(pDaily), func(k, v []byte) error {
-		want := r.daily[string(k)]
-		if len(v) != 16 || binary.BigEndian.Uint64(v) != want[0] || binary.BigEndian.Uint64(v[8:]) != want[1] {
-			bad("daily series %q is %x, a recount gives %v", k, v, want)
+	named := newRecount()
+	named.keep = func(k string) bool { return slices.Contains(d.parts[kindOf(k)], present.partOf(k)) }
+	if err := recountParts(named); err != nil {
+		bad("the statistics differ from a recount, and counting them again to name the counters failed: %v", err)
+		return 0, nil
+	}
+	held = len(named.stats) + len(named.daily)
+	notes := 0
+	note := func(format string, args ...any) {
+		notes++
+		bad(format, args...)
+	}
+	if err := eachHeld(func(k string, a, b uint64, ok bool) {
+		if !named.keep(k) {
+			return
 		}
-		delete(r.daily, string(k))
-		return nil
+		if kindOf(k) == 0 {
+			want := named.stats[k]
+			delete(named.stats, k)
+			if !ok {
+				notes++ // reported above
+			} else if a != want {
+				note("counter %q is %d, a recount gives %d", k, a, want)
+			}
+			return
+		}
+		want := named.daily[k]
+		delete(named.daily, k)
+		if !ok {
+			notes++
+		} else if got := [2]uint64{a, b}; got != want {
+			note("daily series %q is %v, a recount gives %v", k, got, want)
+		}
 	}); err != nil {
-		return err
+		return held, err
 	}
-	for k := range r.daily {
-		bad("daily series %q is missing", k)
+	for _, k := range slices.Sorted(maps.Keys(named.stats)) {
+		if n := named.stats[k]; n != 0 {
+			note("counter %q is missing, a recount gives %d", k, n)
+		}
 	}
-	return nil
+	for _, k := range slices.Sorted(maps.Keys(named.daily)) {
+		note("daily series %q is missing, a recount gives %v", k, named.daily[k])
+	}
+	for kind, name := range kindNames {
+		if notes == 0 && len(d.parts[kind]) > 0 {
+			bad("the %s keys differ from a recount in %d parts, and no key could be named", name, len(d.parts[kind])+d.more[kind])
+		}
+		if d.more[kind] > 0 {
+			bad("the %s keys differ from a recount in %d more parts, not named here (%d of %d named)", name, d.more[kind], len(d.parts[kind]), digestParts)
+		}
+	}
+	return held, nil
 }
+
+// kindNames name the two kinds of amounts (kindOf).
+var kindNames = [2]string{"counter", "daily series"}
 
 // checkCards checks that each card has its key in the time index, and
 // each key of the time index names a card that has it, with the card's
