@@ -144,6 +144,14 @@ func BadgerOptions(dir string, opts DBOptions) badger.Options {
 		// indexes and bloom filters are read through the mapping now
 		// (third_party/badger PATCHES.md).
 		WithReadTableBlocks(true).
+		// Every writer of the database is the only one of its keys and
+		// writes under its own lock (the case book's Apply, the raft
+		// log store), so badger's conflict detection finds nothing; it
+		// keeps the keys of every transaction committed while any
+		// older one is open, and a long read (the book's check, a
+		// snapshot's stream, an upgrade's walk of every case: minutes at
+		// a county) held them all, millions of keys, until it ended.
+		WithDetectConflicts(false).
 		WithLogger(slogBadger{l: logger.With("component", defaultBadgerLogAttr, "dir", dir)})
 	if opts.County && !opts.Small {
 		o = o.
