@@ -2,9 +2,13 @@ package casebook
 
 import (
 	"context"
+	"maps"
 	"math"
+	"slices"
 	"testing"
 	"time"
+
+	"github.com/dgraph-io/badger/v4"
 
 	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
@@ -345,4 +349,140 @@ func TestSuspensionPastItsProceduresLimit(t *testing.T) {
 		t.Fatal("the card resumed the case: it must be staff who resume it")
 	}
 	o.check()
+}
+
+// Counting again a book of many days' counters, a few dozen held at a
+// time, writes the same counters and daily series as the book had kept
+// at apply time, each once.
+func TestCountersCountedAgainAFewAtATime(t *testing.T) {
+	reg := newRegistry(t)
+	o := newOffice(t, county, reg)
+	o.step = 13 * time.Hour
+	for i := range 300 {
+		n := o.file(licence, i, Request{})
+		if i%2 == 0 {
+			o.act(n, casework.ActionAccept, nil)
+		}
+	}
+	db := o.book.db
+	amounts := func() map[string]string {
+		out := map[string]string{}
+		err := db.View(func(txn *badger.Txn) error {
+			for _, p := range []string{pStat, pDaily} {
+				if err := eachKey(txn, []byte(p), func(k, v []byte) error {
+					out[string(k)] = string(v)
+					return nil
+				}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	kept := amounts()
+	// What an older release left: its counters (here, one wrong and one
+	// not counted by today's definitions), an older format.
+	stray := statKey(string(rune(Day))+"20350101", county, licence, "yc", supervision.Received)
+	if err := db.Update(func(txn *badger.Txn) error {
+		for k := range kept {
+			if err := txn.Set([]byte(k), be64(99)); err != nil {
+				return err
+			}
+			break
+		}
+		if err := txn.Set(stray, be64(1)); err != nil {
+			return err
+		}
+		return txn.Set(keyStatsFormat, be64(statsFormat-1))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	defer func(n int) { upgradeSpillAt = n }(upgradeSpillAt)
+	upgradeSpillAt = 40
+	b, err := Open(db, county)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !b.statsStale {
+		t.Fatal("a book of an older format is not counted again")
+	}
+	o.book = b
+	o.mem = casework.NewBook(county)
+	o.index++
+	b.Apply([]Entry{{Index: o.index, At: o.now.UnixNano(), Cmd: &peerv1.CaseCommand{Op: &peerv1.CaseCommand_Ack{Ack: &peerv1.AckOutbox{}}}}}, o.index, reg)
+	if b.statsStale {
+		t.Error("still stale after applying")
+	}
+	if len(kept) < 20*upgradeSpillAt {
+		t.Fatalf("%d counters and series: the test means many spills", len(kept))
+	}
+	if got := amounts(); !maps.Equal(got, kept) {
+		for k, v := range got {
+			if kept[k] != v {
+				t.Errorf("%q: %x after counting again, %x kept at apply time", k, v, kept[k])
+			}
+		}
+		t.Errorf("%d counters and series after counting again, %d kept at apply time", len(got), len(kept))
+	}
+	if problems, err := b.Check(t.Context(), reg); err != nil || len(problems) > 0 {
+		t.Fatalf("check: %q %v", problems, err)
+	}
+}
+
+// The recount walks the cases by the day in their numbers, across the
+// offices, each case once; a key that is no case number comes first.
+func TestEachCaseByDay(t *testing.T) {
+	db := openDB(t, t.TempDir())
+	var want []string
+	offices := []string{"450122000000", "450122101000", "450122101201", "450122102000"}
+	err := db.Update(func(txn *badger.Txn) error {
+		for i, o := range offices {
+			for d := range 5 {
+				day := time.Date(2026, 3, 1+3*d+i%3, 0, 0, 0, 0, registry.CST)
+				for seq := range 3 {
+					n := casework.CaseNumber(o, day, uint32(seq+1))
+					want = append(want, n)
+					if err := txn.Set(caseKey(n), []byte(n)); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		return txn.Set([]byte(pCase+"junk"), []byte("junk"))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	err = db.View(func(txn *badger.Txn) error {
+		return eachCaseByDay(txn, func(k, v []byte) error {
+			if string(k[len(pCase):]) != string(v) {
+				t.Errorf("key %q holds %q", k, v)
+			}
+			got = append(got, string(v))
+			return nil
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want)+1 || got[0] != "junk" {
+		t.Fatalf("walked %d keys, want %d and the stray key first: %q", len(got), len(want)+1, got)
+	}
+	day := func(n string) string { _, d, _, _ := casework.ParseCaseNumber(n); return d }
+	for i := 2; i < len(got); i++ {
+		if day(got[i]) < day(got[i-1]) {
+			t.Errorf("%s walked after %s", got[i], got[i-1])
+		}
+	}
+	slices.Sort(want)
+	rest := slices.Clone(got[1:])
+	slices.Sort(rest)
+	if !slices.Equal(rest, want) {
+		t.Errorf("walked %q, want each of %q once", rest, want)
+	}
 }

@@ -44,7 +44,8 @@ func (b *Book) check(ctx context.Context, reg casework.Registry) (problems []str
 			problems = append(problems, fmt.Sprintf(format, args...))
 		}
 	}
-	counted := &recount{digest: newAmountDigest()}
+	expected := newAmountDigest()
+	counted := &recount{to: expected.add}
 	daySeq := map[string]uint32{} // the highest of this office's numbers held, by day
 	chains := map[[sha256.Size]byte]bool{}
 	err = b.db.View(func(txn *badger.Txn) error {
@@ -307,7 +308,7 @@ func (b *Book) check(ctx context.Context, reg casework.Registry) (problems []str
 		if err := checkShifts(b, txn, bad); err != nil {
 			return err
 		}
-		statsHeld, err := checkStats(txn, counted, func(r *recount) error { return b.recountAll(txn, reg, r, false, nil) }, bad)
+		statsHeld, err := checkStats(txn, expected, func(r *recount) error { return b.recountAll(txn, reg, r, false, nil) }, bad)
 		held += statsHeld
 		return err
 	})

@@ -2,8 +2,10 @@ package casebook
 
 import (
 	"bytes"
+	"container/heap"
 	"encoding/binary"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
 	"maps"
 	"slices"
@@ -166,12 +168,13 @@ func (b *Book) Daily(scope string, from, to time.Time) ([]supervision.Day, error
 type recount struct {
 	stats map[string]uint64
 	daily map[string][2]uint64
-	// digest, when set, takes every amount in place of the maps, which
-	// stay empty: its memory does not grow with the counters.
-	digest *amountDigest
 	// keep, when set, says which keys the maps take (the parts of the
 	// counters a check names).
 	keep func(k string) bool
+	// to, when set, takes every amount in place of the maps, which stay
+	// empty (Check's digest, upgradeStats' spiller): a counter's in a, a
+	// daily series' two fields in a and b.
+	to func(k string, a, b uint64)
 }
 
 func newRecount() *recount {
@@ -181,8 +184,8 @@ func newRecount() *recount {
 // addStat adds n to counter k.
 func (r *recount) addStat(k string, n uint64) {
 	switch {
-	case r.digest != nil:
-		r.digest.add(k, n, 0)
+	case r.to != nil:
+		r.to(k, n, 0)
 	case r.keep == nil || r.keep(k):
 		r.stats[k] += n
 	}
@@ -191,8 +194,8 @@ func (r *recount) addStat(k string, n uint64) {
 // addDaily adds d to daily series k.
 func (r *recount) addDaily(k string, d [2]uint64) {
 	switch {
-	case r.digest != nil:
-		r.digest.add(k, d[0], d[1])
+	case r.to != nil:
+		r.to(k, d[0], d[1])
 	case r.keep == nil || r.keep(k):
 		sum := r.daily[k]
 		r.daily[k] = [2]uint64{sum[0] + d[0], sum[1] + d[1]}
@@ -230,13 +233,113 @@ func (r *recount) countCase(b *Book, txn *badger.Txn, reg casework.Registry, c *
 	r.add(o)
 }
 
+// eachCaseByDay calls f with the key and value of each case in txn, in
+// the order of the days in their numbers (<office>-<YYYYMMDD>-<seq>):
+// each office's cases are in that order under the office's prefix, and
+// the offices' walks are merged, so a walk that counts the statistics
+// (kept by day) leaves behind the days it has passed. A key that is not a
+// case number comes first.
+func eachCaseByDay(txn *badger.Txn, f func(k, v []byte) error) error {
+	// The offices' prefixes, each found by seeking past the one before.
+	var offices [][]byte
+	opts := badger.DefaultIteratorOptions
+	opts.PrefetchValues = false
+	opts.Prefix = []byte(pCase)
+	it := txn.NewIterator(opts)
+	for it.Rewind(); it.Valid(); {
+		item := it.Item()
+		k := item.KeyCopy(nil)
+		if i := bytes.IndexByte(k[len(pCase):], '-'); i > 0 {
+			office := k[:len(pCase)+i+1] // book/c/<office>-
+			offices = append(offices, office)
+			it.Seek(append(bytes.Clone(office[:len(office)-1]), '-'+1))
+			continue
+		}
+		v, err := item.ValueCopy(nil)
+		if err == nil {
+			err = f(k, v)
+		}
+		if err != nil {
+			it.Close()
+			return err
+		}
+		it.Next()
+	}
+	it.Close()
+	// Merge the offices' walks by day: the office whose next case has
+	// the earliest day goes next.
+	h := &casesByDay{}
+	defer func() {
+		for _, w := range h.walks {
+			w.it.Close()
+		}
+	}()
+	for _, p := range offices {
+		o := badger.DefaultIteratorOptions
+		o.Prefix, o.PrefetchSize = p, 4
+		w := &officeWalk{it: txn.NewIterator(o), prefix: len(p)}
+		if w.it.Rewind(); w.it.Valid() {
+			h.walks = append(h.walks, w)
+		} else {
+			w.it.Close()
+		}
+	}
+	heap.Init(h)
+	for len(h.walks) > 0 {
+		w := h.walks[0]
+		item := w.it.Item()
+		v, err := item.ValueCopy(nil)
+		if err == nil {
+			err = f(item.KeyCopy(nil), v)
+		}
+		if err != nil {
+			return err
+		}
+		if w.it.Next(); w.it.Valid() {
+			heap.Fix(h, 0)
+		} else {
+			w.it.Close()
+			heap.Pop(h)
+		}
+	}
+	return nil
+}
+
+// officeWalk is one office's cases in eachCaseByDay.
+type officeWalk struct {
+	it     *badger.Iterator
+	prefix int // the length of book/c/<office>-
+}
+
+// day is the day part of the walk's next case number (shorter when
+// malformed).
+func (w *officeWalk) day() []byte {
+	k := w.it.Item().Key()[w.prefix:]
+	return k[:min(len(k), 8)]
+}
+
+// casesByDay is a heap of office walks by the day of their next case.
+type casesByDay struct{ walks []*officeWalk }
+
+func (h *casesByDay) Len() int { return len(h.walks) }
+func (h *casesByDay) Less(i, j int) bool {
+	return bytes.Compare(h.walks[i].day(), h.walks[j].day()) < 0
+}
+func (h *casesByDay) Swap(i, j int) { h.walks[i], h.walks[j] = h.walks[j], h.walks[i] }
+func (h *casesByDay) Push(x any)    { h.walks = append(h.walks, x.(*officeWalk)) }
+func (h *casesByDay) Pop() any {
+	w := h.walks[len(h.walks)-1]
+	h.walks = h.walks[:len(h.walks)-1]
+	return w
+}
+
 // recountAll counts into r every case in txn and every card, follow-up,
 // order, duty record and consultation. Each case is given to each, if
 // set, whose error stops the walk. A case whose record or events do not
 // load stops it too when strict; otherwise it is passed over (Check
 // reported it on its first walk).
 func (b *Book) recountAll(txn *badger.Txn, reg casework.Registry, r *recount, strict bool, each func(k []byte, c *yizhanv1.Case, events []*yizhanv1.CaseEvent) error) error {
-	if err := eachKey(txn, []byte(pCase), func(k, v []byte) error {
+	if err := eachCaseByDay(txn, func(k, v []byte) error {
 		number := string(k[len(pCase):])
 		c := &yizhanv1.Case{}
 		if err := proto.Unmarshal(v, c); err != nil {
@@ -282,112 +385,209 @@ func (b *Book) recountAll(txn *badger.Txn, reg casework.Registry, r *recount, st
 // upgradeStats counts the counters again with today's definitions when
 // the book's were counted with older ones (book/m/stats-format), before
 // Apply applies anything more: with the registry as the log has it at
-// that point, the same on every node that upgrades there. A stop part-way
-// does it again from the start.
+// that point, the same on every node that upgrades there.
+//
+// The old counters and daily series are dropped first; the new ones are
+// added up in memory and added to those written as the memory fills (a
+// county's years of counters do not fit at once: 2.2 million for a
+// two-year book of a million cases; spiller). Cases whose folded fields
+// an older release did not keep, and suspended cases whose queue rank it
+// set, are written as the walk meets them. The format is written last,
+// so a stop part-way does it all again from the start.
 func (b *Book) upgradeStats(reg casework.Registry) error {
 	clear(b.hot) // the counters are written anew below
 	start := time.Now()
-	r := newRecount()
-	cases := 0
-	var indexes [][]byte
-	refold := map[string][]byte{} // cases whose folded fields an older release did not keep
-	var requeue [][3][]byte       // suspended cases whose queue rank an older release set: number, old key, new key
-	err := b.db.View(func(txn *badger.Txn) error {
-		var err error
-		if indexes, err = b.dutyIndexKeys(txn); err != nil {
-			return err
-		}
-		return b.recountAll(txn, reg, r, true, func(k []byte, c *yizhanv1.Case, events []*yizhanv1.CaseEvent) error {
-			if folded, ok := refolded(c, events); ok {
-				refold[string(k)] = folded
-			}
-			if c.GetSuspended() {
-				number := string(k[len(pCase):])
-				held := getRaw(txn, key(pQueueKey, number))
-				if next := queueKeyOf(c, events, reg); !bytes.Equal(held, next) {
-					requeue = append(requeue, [3][]byte{[]byte(number), held, next})
-				}
-			}
-			cases++
-			return nil
-		})
-	})
-	if err != nil {
-		return fmt.Errorf("casebook: count the statistics again: %w", err)
-	}
-	// Drop the old counters, then write the new ones and the format last.
-	var old [][]byte
-	if err := b.db.View(func(txn *badger.Txn) error {
-		for _, p := range []string{pStat, pDaily} {
-			opts := badger.DefaultIteratorOptions
-			opts.PrefetchValues = false
-			opts.Prefix = []byte(p)
-			it := txn.NewIterator(opts)
-			for it.Rewind(); it.Valid(); it.Next() {
-				old = append(old, it.Item().KeyCopy(nil))
-			}
-			it.Close()
-		}
-		return nil
-	}); err != nil {
-		return err
+	if err := b.db.DropPrefix([]byte(pStat), []byte(pDaily)); err != nil {
+		return fmt.Errorf("casebook: drop the old statistics: %w", err)
 	}
 	wb := b.db.NewWriteBatch()
 	defer wb.Cancel()
-	for _, k := range old {
-		if err := wb.Delete(k); err != nil {
+	cases := 0
+	// A case makes a few dozen counters at most, most of them shared.
+	sp := newSpiller(b.db, upgradeSpillAt, 4*int(b.cases.Load()))
+	err := b.db.View(func(txn *badger.Txn) error {
+		indexes, err := b.dutyIndexKeys(txn)
+		if err != nil {
 			return err
 		}
-	}
-	if err := wb.Flush(); err != nil {
-		return fmt.Errorf("casebook: drop the old statistics: %w", err)
-	}
-	wb = b.db.NewWriteBatch()
-	for k, v := range r.stats {
-		if err := wb.Set([]byte(k), be64(v)); err != nil {
-			return err
+		for _, k := range indexes {
+			if err := wb.Set(k, nil); err != nil {
+				return err
+			}
 		}
+		return b.recountAll(txn, reg, &recount{to: sp.add}, true, func(k []byte, c *yizhanv1.Case, events []*yizhanv1.CaseEvent) error {
+			cases++
+			if folded, ok := refolded(c, events); ok {
+				if err := wb.Set(k, folded); err != nil {
+					return err
+				}
+			}
+			if c.GetSuspended() {
+				number := k[len(pCase):]
+				held := getRaw(txn, key(pQueueKey, string(number)))
+				if next := queueKeyOf(c, events, reg); !bytes.Equal(held, next) {
+					if err := requeueIn(wb, number, held, next); err != nil {
+						return err
+					}
+				}
+			}
+			return sp.err
+		})
+	})
+	if err == nil {
+		err = sp.spill(true)
 	}
-	for k, d := range r.daily {
-		v := binary.BigEndian.AppendUint64(be64(d[0]), d[1])
-		if err := wb.Set([]byte(k), v); err != nil {
-			return err
-		}
+	if err == nil {
+		err = wb.Flush()
 	}
-	for _, k := range indexes {
-		if err := wb.Set(k, nil); err != nil {
-			return err
-		}
+	if err == nil {
+		err = b.db.Update(func(txn *badger.Txn) error { return txn.Set(keyStatsFormat, be64(statsFormat)) })
 	}
-	for k, v := range refold {
-		if err := wb.Set([]byte(k), v); err != nil {
-			return err
-		}
-	}
-	for _, q := range requeue {
-		if err := requeueIn(wb, q[0], q[1], q[2]); err != nil {
-			return err
-		}
-	}
-	if err := wb.Set(keyStatsFormat, be64(statsFormat)); err != nil {
-		return err
-	}
-	if err := wb.Flush(); err != nil {
-		return fmt.Errorf("casebook: write the statistics: %w", err)
+	if err != nil {
+		return fmt.Errorf("casebook: count the statistics again: %w", err)
 	}
 	b.statsStale = false
 	slog.Info("casebook: counted the statistics again with this release's definitions",
-		"cases", cases, "counters", len(r.stats), "took", time.Since(start).Round(time.Millisecond))
+		"cases", cases, "counters_written", sp.writes, "spills", sp.spills, "took", time.Since(start).Round(time.Millisecond))
 	return nil
 }
 
+// upgradeSpillAt is how many counters and daily series upgradeStats
+// holds in memory at most (a variable: tests spill often).
+var upgradeSpillAt = 250_000
+
+// spiller adds up amounts of counters and daily series in memory, and
+// adds them to those the database holds once it holds at amounts: first
+// those not added to since it last spilled (a county's counters of the
+// days the walk has left behind), all of them when those are fewer than
+// a quarter. A counter added to throughout the walk (a year's, a
+// county's day that every office's cases reach) stays in memory and is
+// written once, at the end. A key is read back before it is written only
+// when a filter of the keys written says it may have been.
+type spiller struct {
+	db      *badger.DB
+	at      int
+	held    map[string]spilled
+	gen     uint32 // spills so far: a key added to since the last has gen == this
+	written bloom  // the keys spilled
+	spills  int
+	writes  int // keys written, a key written in two spills twice
+	err     error
+}
+
+type spilled struct {
+	a, b uint64
+	gen  uint32
+}
+
+// newSpiller is a spiller holding at most at keys, for about keys keys in
+// all (the filter's size: more only costs reads).
+func newSpiller(db *badger.DB, at, keys int) *spiller {
+	return &spiller{db: db, at: at, held: map[string]spilled{}, written: newBloom(keys)}
+}
+
+// add adds a and b to key k (recount.to); the first error writing stops
+// it, and stays in err.
+func (s *spiller) add(k string, a, b uint64) {
+	if s.err != nil {
+		return
+	}
+	v := s.held[k]
+	s.held[k] = spilled{a: v.a + a, b: v.b + b, gen: s.gen}
+	if len(s.held) >= s.at {
+		s.err = s.spill(false)
+	}
+}
+
+// spill adds what it holds to the database: all of it, or the keys not
+// added to since the last spill (see spiller).
+func (s *spiller) spill(all bool) error {
+	if !all {
+		cold := 0
+		for _, v := range s.held {
+			if v.gen < s.gen {
+				cold++
+			}
+		}
+		all = cold < s.at/4
+	}
+	s.spills++
+	s.gen++
+	read := s.db.NewTransaction(false) // sees every spill before this one
+	defer read.Discard()
+	wb := s.db.NewWriteBatch()
+	defer wb.Cancel()
+	for k, v := range s.held {
+		if !all && v.gen == s.gen-1 {
+			continue // added to since the last spill: kept
+		}
+		var held []byte
+		if s.written.mayHold(k) {
+			held = getRaw(read, []byte(k))
+		}
+		var out []byte
+		if kindOf(k) == 0 {
+			out = be64(decodeUint(held) + v.a)
+		} else {
+			if len(held) == 16 {
+				v.a += binary.BigEndian.Uint64(held)
+				v.b += binary.BigEndian.Uint64(held[8:])
+			}
+			out = binary.BigEndian.AppendUint64(be64(v.a), v.b)
+		}
+		if err := wb.Set([]byte(k), out); err != nil {
+			return err
+		}
+		s.written.add(k)
+		delete(s.held, k)
+		s.writes++
+	}
+	return wb.Flush()
+}
+
+// bloom is a Bloom filter of strings: mayHold is true for every string
+// added, and for others with a chance that grows with the strings added
+// per bit (about 0.2% at 16 bits a string).
+type bloom struct {
+	seeds [2]maphash.Seed
+	bits  []uint64
+}
+
+// newBloom is a filter of 16 bits for each of n strings, 64 KiB at least
+// and 8 MiB at most.
+func newBloom(n int) bloom {
+	words := min(max(n*16/64, 1<<13), 1<<20)
+	return bloom{seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}, bits: make([]uint64, words)}
+}
+
+// probes calls f with the four bits of s.
+func (f bloom) probes(s string, each func(word int, bit uint64)) {
+	h1, h2 := maphash.String(f.seeds[0], s), maphash.String(f.seeds[1], s)|1
+	n := uint64(len(f.bits)) * 64
+	for i := range uint64(4) {
+		b := (h1 + i*h2) % n
+		each(int(b/64), 1<<(b%64))
+	}
+}
+
+func (f bloom) add(s string) {
+	f.probes(s, func(w int, bit uint64) { f.bits[w] |= bit })
+}
+
+func (f bloom) mayHold(s string) bool {
+	all := true
+	f.probes(s, func(w int, bit uint64) { all = all && f.bits[w]&bit != 0 })
+	return all
+}
+
 // checkStats compares the counters and daily series held with those the
-// records count. first is a recount into a digest (Check's first walk of
-// the records), compared here with a digest of those held; only where
-// parts of them differ does recountParts count again, into a recount
-// that keeps the keys of those parts alone, to name the counters that
-// differ. It returns how many counters and series it held to name them.
-func checkStats(txn *badger.Txn, first *recount, recountParts func(*recount) error, bad func(string, ...any)) (held int, err error) {
+// records count. expected is the digest of what Check's first walk of
+// the records counted, compared here with a digest of those held; only
+// where parts of them differ does recountParts count again, into a
+// recount that keeps the keys of those parts alone, to name the counters
+// that differ. It returns how many counters and series it held to name
+// them.
+func checkStats(txn *badger.Txn, expected *amountDigest, recountParts func(*recount) error, bad func(string, ...any)) (held int, err error) {
 	// eachHeld gives f each counter and daily series held, with its
 	// amounts; ok is false for a value that is not one (reported on the
 	// first walk).
@@ -407,7 +607,7 @@ func checkStats(txn *badger.Txn, first *recount, recountParts func(*recount) err
 			return nil
 		})
 	}
-	present := &amountDigest{seeds: first.digest.seeds}
+	present := &amountDigest{seeds: expected.seeds}
 	if err := eachHeld(func(k string, a, b uint64, ok bool) {
 		if !ok {
 			bad("%s %q does not hold its counts", kindNames[kindOf(k)], k)
@@ -417,7 +617,7 @@ func checkStats(txn *badger.Txn, first *recount, recountParts func(*recount) err
 	}); err != nil {
 		return 0, err
 	}
-	d, differ := differingAmounts(first.digest, present)
+	d, differ := differingAmounts(expected, present)
 	if !differ {
 		return 0, nil
 	}
