@@ -465,6 +465,9 @@ func (lf *logFile) doneWriting(offset uint32) error {
 
 // iterate iterates over log file. It doesn't not allocate new memory for every kv pair.
 // Therefore, the kv pair is only valid for the duration of fn call.
+//
+// yizhan patch (PATCHES.md): with fn nil, it only finds where the valid
+// entries end, reading every entry into the same buffer.
 func (lf *logFile) iterate(readOnly bool, offset uint32, fn logEntry) (uint32, error) {
 	if offset == 0 {
 		// If offset is set to zero, let's advance past the encryption key header.
@@ -480,6 +483,7 @@ func (lf *logFile) iterate(readOnly bool, offset uint32, fn logEntry) (uint32, e
 		v:            make([]byte, 10),
 		recordOffset: offset,
 		lf:           lf,
+		scan:         fn == nil,
 	}
 
 	var lastCommit uint64
@@ -523,8 +527,10 @@ loop:
 			if lastCommit != txnTs {
 				break loop
 			}
-			entries = append(entries, e)
-			vptrs = append(vptrs, vp)
+			if fn != nil {
+				entries = append(entries, e)
+				vptrs = append(vptrs, vp)
+			}
 
 		case e.meta&bitFinTxn > 0:
 			txnTs, err := strconv.ParseUint(string(e.Value), 10, 64)
@@ -555,6 +561,9 @@ loop:
 			}
 			validEndOffset = read.recordOffset
 
+			if fn == nil {
+				continue
+			}
 			if err := fn(*e, vp); err != nil {
 				if err == errStop {
 					break

@@ -64,6 +64,13 @@ type safeRead struct {
 
 	recordOffset uint32
 	lf           *logFile
+
+	// yizhan patch (PATCHES.md): scan reads each entry into v and e,
+	// the same buffers every time, for a caller that keeps none
+	// (logFile.iterate with no function: valueLog.open's reading of the
+	// last value log to its end).
+	scan bool
+	e    Entry
 }
 
 // hashReader implements io.Reader, io.ByteReader interfaces. It also keeps track of the number
@@ -125,10 +132,21 @@ func (r *safeRead) Entry(reader io.Reader) (*Entry, error) {
 		r.v = make([]byte, 2*vl)
 	}
 
-	e := &Entry{}
+	var e *Entry
+	var buf []byte
+	if r.scan {
+		r.e = Entry{}
+		e = &r.e
+		if cap(r.v) < kl+vl {
+			r.v = make([]byte, 2*(kl+vl))
+		}
+		buf = r.v[:kl+vl]
+	} else {
+		e = &Entry{}
+		buf = make([]byte, h.klen+h.vlen)
+	}
 	e.offset = r.recordOffset
 	e.hlen = hlen
-	buf := make([]byte, h.klen+h.vlen)
 	if _, err := io.ReadFull(tee, buf[:]); err != nil {
 		if err == io.EOF {
 			err = errTruncate
@@ -633,10 +651,10 @@ func (vlog *valueLog) open(db *DB) error {
 	// log open.
 	last, ok := vlog.filesMap[vlog.maxFid]
 	y.AssertTrue(ok)
-	lastOff, err := last.iterate(vlog.opt.ReadOnly, vlogHeaderSize,
-		func(_ Entry, vp valuePointer) error {
-			return nil
-		})
+	// yizhan patch (PATCHES.md): no function, so the entries are read
+	// into one buffer, not each into its own (the whole file's worth of
+	// garbage at every open).
+	lastOff, err := last.iterate(vlog.opt.ReadOnly, vlogHeaderSize, nil)
 	if err != nil {
 		return y.Wrapf(err, "while iterating over: %s", last.path)
 	}
