@@ -65,12 +65,13 @@ type safeRead struct {
 	recordOffset uint32
 	lf           *logFile
 
-	// yizhan patch (PATCHES.md): scan reads each entry into v and e,
-	// the same buffers every time, for a caller that keeps none
+	// yizhan patch (PATCHES.md): scan reads each entry into v, e and
+	// tee, the same every time, for a caller that keeps none
 	// (logFile.iterate with no function: valueLog.open's reading of the
 	// last value log to its end).
 	scan bool
 	e    Entry
+	tee  *hashReader
 }
 
 // hashReader implements io.Reader, io.ByteReader interfaces. It also keeps track of the number
@@ -114,7 +115,17 @@ func (t *hashReader) Sum32() uint32 {
 // Entry reads an entry from the provided reader. It also validates the checksum for every entry
 // read. Returns error on failure.
 func (r *safeRead) Entry(reader io.Reader) (*Entry, error) {
-	tee := newHashReader(reader)
+	var tee *hashReader
+	if r.scan {
+		if r.tee == nil {
+			r.tee = newHashReader(reader)
+		}
+		tee = r.tee
+		tee.r, tee.bytesRead = reader, 0
+		tee.h.Reset()
+	} else {
+		tee = newHashReader(reader)
+	}
 	var h header
 	hlen, err := h.DecodeFrom(tee)
 	if err != nil {
