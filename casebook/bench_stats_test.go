@@ -304,8 +304,8 @@ func BenchmarkZeroReportsOfAYear(b *testing.B) {
 // book of two years (benchCounty: YIZHAN_BENCH_STATS_CASES cases,
 // 100,000): the records counted again and compared with the counters and
 // daily series held. "digest" is Check's way (checkStats); "maps" counts
-// them again into maps of every counter, as upgradeStats does (and Check
-// did before it compared digests). It reports the time, the counters held, and the
+// them again into maps of every counter, as Check and upgradeStats did
+// before. It reports the time, the counters held, and the
 // Go heap: the most it held (sampled every 2 ms) and its most live after
 // a collection, above the heap before the check.
 func BenchmarkCheckStatistics(b *testing.B) {
