@@ -64,6 +64,10 @@ type Book struct {
 	// statsStale: the counters were counted with older definitions
 	// (keyStatsFormat); Apply counts them again first. Guarded by writeMu.
 	statsStale bool
+	// statsEpoch is odd while the counters are being counted again
+	// (keyStatsCounting): the statistics' readers check it before and
+	// after they read (readStats), as a sequence lock.
+	statsEpoch atomic.Uint64
 	// formatsWritten: the database holds this binary's format and stats
 	// format, so a commit need not write them again. Guarded by writeMu.
 	formatsWritten bool
@@ -143,6 +147,9 @@ func (b *Book) load() error {
 			return err
 		}
 		b.statsStale = v < statsFormat && (b.applied.Load() > 0 || b.cases.Load() > 0)
+		if counting := hasKey(txn, keyStatsCounting); counting != (b.statsEpoch.Load()%2 == 1) {
+			b.statsEpoch.Add(1)
+		}
 		stored, err := getUint(txn, keyFormat)
 		if err != nil {
 			return err

@@ -2,9 +2,12 @@ package casebook
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"maps"
 	"math"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,6 +16,7 @@ import (
 	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 	"github.com/yizhan-gov/yizhan/casework"
+	"github.com/yizhan-gov/yizhan/reason"
 	"github.com/yizhan-gov/yizhan/registry"
 	"github.com/yizhan-gov/yizhan/supervision"
 )
@@ -484,5 +488,126 @@ func TestEachCaseByDay(t *testing.T) {
 	slices.Sort(rest)
 	if !slices.Equal(rest, want) {
 		t.Errorf("walked %q, want each of %q once", rest, want)
+	}
+}
+
+// While the counters are counted again the statistics are not read: the
+// figures held are part of the whole. A recount stopped part-way (the
+// node killed) leaves the book marked, so that the node started again
+// does not read them either until its first write counts them whole; a
+// read that began before a recount and ended after it fails too.
+func TestStatisticsNotReadWhileCountedAgain(t *testing.T) {
+	reg := newRegistry(t)
+	o := newOffice(t, county, reg)
+	o.step = 13 * time.Hour
+	t0 := o.now
+	for i := range 60 {
+		n := o.file(licence, i, Request{})
+		if i%2 == 0 {
+			o.act(n, casework.ActionAccept, nil)
+		}
+	}
+	q := RangeQuery{From: t0, To: o.now, Office: county, Subtree: true}
+	all := func(Stat) string { return "*" }
+	want, err := o.book.SumStats(q, all)
+	if err != nil || want["*"][supervision.Received] != 60 || want["*"][supervision.Accepted] != 30 {
+		t.Fatalf("the figures before: %v %v", want, err)
+	}
+	db := o.book.db
+	if err := db.Update(func(txn *badger.Txn) error { return txn.Set(keyStatsFormat, be64(statsFormat-1)) }); err != nil {
+		t.Fatal(err)
+	}
+	reads := func(b *Book) map[string]error {
+		_, sumErr := b.SumStats(q, all)
+		_, dailyErr := b.Daily(DailyAll(), t0, o.now)
+		_, statsErr := b.Stats(StatsQuery{Period: PeriodOf(Year, t0)})
+		_, checkErr := b.Check(t.Context(), reg)
+		return map[string]error{"SumStats": sumErr, "Daily": dailyErr, "Stats": statsErr, "Check": checkErr}
+	}
+	refused := func(when string, b *Book) {
+		t.Helper()
+		for name, err := range reads(b) {
+			if !errors.Is(err, ErrStatsRecounting) || reason.ReasonOf(err) != reason.StatsRecounting {
+				t.Errorf("%s: %s answered %v, not that the statistics are being counted again", when, name, err)
+			}
+		}
+	}
+	ack := func(b *Book) {
+		o.index++
+		b.Apply([]Entry{{Index: o.index, At: o.now.UnixNano(), Cmd: &peerv1.CaseCommand{Op: &peerv1.CaseCommand_Ack{Ack: &peerv1.AckOutbox{}}}}}, o.index, reg)
+	}
+	defer func() { upgradeCaseMet = nil }()
+
+	// Started again with the older format, the book serves the older
+	// counters until its first write.
+	b, err := Open(db, county)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, err := range reads(b) {
+		if err != nil && name != "Check" { // Check counts with today's definitions
+			t.Errorf("before the recount: %s: %v", name, err)
+		}
+	}
+	// A read that began before the recount and ended after it is refused;
+	// then the recount is killed part-way.
+	reached, release := make(chan struct{}), make(chan struct{})
+	stopped := errors.New("killed")
+	upgradeCaseMet = func(cases int) error {
+		switch cases {
+		case 1:
+			close(reached)
+			<-release
+		case 20:
+			refused("part-way", b)
+			return stopped
+		}
+		return nil
+	}
+	killed := make(chan any)
+	first := true
+	_, err = b.SumStats(q, func(Stat) string {
+		if first {
+			first = false
+			go func() {
+				defer func() { killed <- recover() }()
+				ack(b)
+			}()
+			<-reached
+		}
+		return "*"
+	})
+	if !errors.Is(err, ErrStatsRecounting) {
+		t.Errorf("a read overlapping the recount answered %v", err)
+	}
+	close(release)
+	if r := <-killed; r == nil || !strings.Contains(fmt.Sprint(r), "killed") {
+		t.Fatalf("the recount went on after it was stopped: %v", r)
+	}
+	upgradeCaseMet = nil
+	b, err = Open(db, county)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !b.statsStale {
+		t.Fatal("a book stopped part-way through its recount is not counted again")
+	}
+	refused("started again after a recount stopped part-way", b)
+	ack(b)
+
+	// Counted whole: read again, and the same figures.
+	for name, err := range reads(b) {
+		if err != nil {
+			t.Errorf("after the recount: %s: %v", name, err)
+		}
+	}
+	if got, err := b.SumStats(q, all); err != nil || !maps.Equal(got["*"], want["*"]) {
+		t.Errorf("the figures after the recount: %v %v, want %v", got, err, want)
+	}
+	if problems, err := b.Check(t.Context(), reg); err != nil || len(problems) > 0 {
+		t.Fatalf("check: %q %v", problems, err)
+	}
+	if b, err := Open(db, county); err != nil || b.statsEpoch.Load()%2 != 0 || b.statsStale {
+		t.Errorf("opened again after the recount: marked %v, stale %v, %v", b.statsEpoch.Load()%2 == 1, b.statsStale, err)
 	}
 }

@@ -24,7 +24,8 @@ import (
 // calendar: a calendar changed since a case was decided may count it in
 // time where the counter, kept at the time, did not. nil means the book
 // agrees with itself. It is one read transaction, which on a large book
-// lasts minutes; it stops with ctx's error when ctx ends.
+// lasts minutes; it stops with ctx's error when ctx ends, and fails with
+// ErrStatsRecounting while the counters are being counted again.
 //
 // Its memory does not grow with the cases or the counters: the case
 // indexes, the records' indexes and the statistics are compared by digest
@@ -48,6 +49,11 @@ func (b *Book) check(ctx context.Context, reg casework.Registry) (problems []str
 	counted := &recount{to: expected.add}
 	daySeq := map[string]uint32{} // the highest of this office's numbers held, by day
 	chains := map[[sha256.Size]byte]bool{}
+	// Counters being counted again are part of the whole (readStats).
+	epoch := b.statsEpoch.Load()
+	if epoch%2 == 1 {
+		return nil, 0, ErrStatsRecounting
+	}
 	err = b.db.View(func(txn *badger.Txn) error {
 		walk := func(txn *badger.Txn, p []byte, f func(k, v []byte) error) error {
 			return eachKey(txn, p, func(k, v []byte) error {
@@ -312,6 +318,9 @@ func (b *Book) check(ctx context.Context, reg casework.Registry) (problems []str
 		held += statsHeld
 		return err
 	})
+	if err == nil && b.statsEpoch.Load() != epoch {
+		return nil, 0, ErrStatsRecounting
+	}
 	return problems, held, err
 }
 

@@ -70,6 +70,12 @@ var (
 	// (statsFormat): a book whose counters are older counts them again
 	// before it applies anything more (upgradeStats).
 	keyStatsFormat = []byte(prefix + "m/stats-format")
+	// keyStatsCounting is present while upgradeStats counts the counters
+	// again: from before it drops the old ones until it writes the format.
+	// A book that holds it holds part of its counters (a node stopped
+	// part-way, or a snapshot of one): its statistics are not read
+	// (ErrStatsRecounting) until the recount is whole.
+	keyStatsCounting = []byte(prefix + "m/stats-counting")
 )
 
 // statsFormat is the counters' definitions: 1, the first release of the

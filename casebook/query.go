@@ -459,7 +459,7 @@ func (b *Book) Stats(q StatsQuery) ([]Stat, error) {
 		p = key(pStat, q.Period, q.Office, "")
 	}
 	var out []Stat
-	err := b.db.View(func(txn *badger.Txn) error {
+	err := b.readStats(func(txn *badger.Txn) error {
 		return eachKey(txn, p, func(k, v []byte) error {
 			parts := strings.Split(string(k[len(pStat):]), "\x00")
 			if len(parts) != 5 {

@@ -17,6 +17,7 @@ import (
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 	"github.com/yizhan-gov/yizhan/casework"
+	"github.com/yizhan-gov/yizhan/reason"
 	"github.com/yizhan-gov/yizhan/registry"
 	"github.com/yizhan-gov/yizhan/supervision"
 )
@@ -66,7 +67,7 @@ func Periods(from, to time.Time, byDay bool) []string {
 func (b *Book) SumStats(q RangeQuery, group func(Stat) string) (map[string]supervision.Counters, error) {
 	out := map[string]supervision.Counters{}
 	inScope := map[string]bool{} // office → counted
-	err := b.db.View(func(txn *badger.Txn) error {
+	err := b.readStats(func(txn *badger.Txn) error {
 		opts := badger.DefaultIteratorOptions
 		opts.PrefetchValues = false
 		for _, period := range Periods(q.From, q.To, q.ByDay) {
@@ -119,6 +120,37 @@ func (b *Book) SumStats(q RangeQuery, group func(Stat) string) (map[string]super
 	return out, err
 }
 
+// ErrStatsRecounting is a read of the statistics while the book counts
+// them again with this release's definitions (upgradeStats, at the first
+// write after an upgrade: about two minutes for a million cases). The
+// figures held meanwhile are part of the whole; nothing is wrong: ask
+// again after the wait it names.
+var ErrStatsRecounting = func() error {
+	e := reason.Errorf(reason.StatsRecounting, reason.Meta{"retryAfterSeconds": "30"},
+		"casebook: the statistics are being counted again with this release's definitions")
+	e.RetryAfter = 30 * time.Second
+	return e
+}()
+
+// readStats runs read in a read transaction unless the counters are
+// being counted again, and fails with ErrStatsRecounting if a recount
+// began before it ended (statsEpoch, a sequence lock: upgradeStats drops
+// the old counters outside any transaction, and writes the new ones as
+// it goes).
+func (b *Book) readStats(read func(txn *badger.Txn) error) error {
+	epoch := b.statsEpoch.Load()
+	if epoch%2 == 1 {
+		return ErrStatsRecounting
+	}
+	if err := b.db.View(read); err != nil {
+		return err
+	}
+	if b.statsEpoch.Load() != epoch {
+		return ErrStatsRecounting
+	}
+	return nil
+}
+
 // The daily series' scopes (see dailyScopes).
 func DailyAll() string                 { return "*" }
 func DailyOffice(code string) string   { return "o" + code }
@@ -130,7 +162,7 @@ func DailyDept(code string) string     { return "d" + code }
 func (b *Book) Daily(scope string, from, to time.Time) ([]supervision.Day, error) {
 	first, last := PeriodOf(Day, from), PeriodOf(Day, to)
 	var out []supervision.Day
-	err := b.db.View(func(txn *badger.Txn) error {
+	err := b.readStats(func(txn *badger.Txn) error {
 		opts := badger.DefaultIteratorOptions
 		opts.Prefix = key(pDaily, scope, "")
 		it := txn.NewIterator(opts)
@@ -387,7 +419,9 @@ func (b *Book) recountAll(txn *badger.Txn, reg casework.Registry, r *recount, st
 // Apply applies anything more: with the registry as the log has it at
 // that point, the same on every node that upgrades there.
 //
-// The old counters and daily series are dropped first; the new ones are
+// The book is marked as counting first (keyStatsCounting: the statistics
+// are not read until it is whole, ErrStatsRecounting); then the old
+// counters and daily series are dropped, and the new ones are
 // added up in memory and added to those written as the memory fills (a
 // county's years of counters do not fit at once: 2.2 million for a
 // two-year book of a million cases; spiller). Cases whose folded fields
@@ -397,6 +431,12 @@ func (b *Book) recountAll(txn *badger.Txn, reg casework.Registry, r *recount, st
 func (b *Book) upgradeStats(reg casework.Registry) error {
 	clear(b.hot) // the counters are written anew below
 	start := time.Now()
+	if err := b.db.Update(func(txn *badger.Txn) error { return txn.Set(keyStatsCounting, nil) }); err != nil {
+		return fmt.Errorf("casebook: mark the statistics as being counted again: %w", err)
+	}
+	if b.statsEpoch.Load()%2 == 0 {
+		b.statsEpoch.Add(1) // the readers fail from here (readStats)
+	}
 	if err := b.db.DropPrefix([]byte(pStat), []byte(pDaily)); err != nil {
 		return fmt.Errorf("casebook: drop the old statistics: %w", err)
 	}
@@ -417,6 +457,11 @@ func (b *Book) upgradeStats(reg casework.Registry) error {
 		}
 		return b.recountAll(txn, reg, &recount{to: sp.add}, true, func(k []byte, c *yizhanv1.Case, events []*yizhanv1.CaseEvent) error {
 			cases++
+			if upgradeCaseMet != nil {
+				if err := upgradeCaseMet(cases); err != nil {
+					return err
+				}
+			}
 			if folded, ok := refolded(c, events); ok {
 				if err := wb.Set(k, folded); err != nil {
 					return err
@@ -441,16 +486,26 @@ func (b *Book) upgradeStats(reg casework.Registry) error {
 		err = wb.Flush()
 	}
 	if err == nil {
-		err = b.db.Update(func(txn *badger.Txn) error { return txn.Set(keyStatsFormat, be64(statsFormat)) })
+		err = b.db.Update(func(txn *badger.Txn) error {
+			if err := txn.Set(keyStatsFormat, be64(statsFormat)); err != nil {
+				return err
+			}
+			return txn.Delete(keyStatsCounting)
+		})
 	}
 	if err != nil {
 		return fmt.Errorf("casebook: count the statistics again: %w", err)
 	}
 	b.statsStale = false
+	b.statsEpoch.Add(1) // whole again
 	slog.Info("casebook: counted the statistics again with this release's definitions",
 		"cases", cases, "counters_written", sp.writes, "spills", sp.spills, "took", time.Since(start).Round(time.Millisecond))
 	return nil
 }
+
+// upgradeCaseMet, when set, is called with each case the recount meets
+// (tests look at the book part-way, or stop the recount there).
+var upgradeCaseMet func(cases int) error
 
 // upgradeSpillAt is how many counters and daily series upgradeStats
 // holds in memory at most (a variable: tests spill often).

@@ -7,6 +7,7 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 
+	"github.com/yizhan-gov/yizhan/casebook"
 	"github.com/yizhan-gov/yizhan/supervision"
 )
 
@@ -72,6 +73,17 @@ func (n *Node) checkBookWhenCaughtUp(ctx context.Context) {
 	// The walk is one read transaction of minutes on a large book: a
 	// node told to stop stops it rather than its shutdown waiting for it.
 	problems, err := book.Check(ctx, n.office.Registry())
+	for errors.Is(err, casebook.ErrStatsRecounting) && ctx.Err() == nil {
+		// The first write after an upgrade counts the statistics again:
+		// the book is checked once they are whole.
+		n.log.Info("case book check waits: the statistics are being counted again")
+		select {
+		case <-ctx.Done():
+		case <-time.After(10 * time.Second):
+		}
+		start = time.Now()
+		problems, err = book.Check(ctx, n.office.Registry())
+	}
 	if ctx.Err() != nil {
 		n.log.Info("case book check stopped: the node is stopping", "after", time.Since(start).Round(time.Millisecond))
 		return

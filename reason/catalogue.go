@@ -31,6 +31,7 @@ const (
 	TooManyFilings  = "TOO_MANY_FILINGS"
 	Busy            = "BUSY"
 	RegistryBehind  = "REGISTRY_BEHIND"
+	StatsRecounting = "STATISTICS_RECOUNTING"
 	// Refused: the same request is refused again.
 	InvalidArgument    = "INVALID_ARGUMENT"
 	NotFound           = "NOT_FOUND"
@@ -411,6 +412,11 @@ var defs = []Def{
 	{Reason: Busy, Code: codes.ResourceExhausted, Retry: RetryAfter, Keys: []string{"retryAfterSeconds"},
 		Meaning: "too many sign-ins are being checked at once on this node",
 		zh:      func(m Meta) string { return "同时登录的人太多，请" + wait(m) + "再试。" }},
+	{Reason: StatsRecounting, Code: codes.Unavailable, Retry: RetryAfter, Keys: []string{"retryAfterSeconds"}, Example: Meta{"retryAfterSeconds": "30"},
+		Meaning: "the node is counting its statistics again with this release's definitions (once, at the first write after an upgrade: about two minutes for a million cases); figures read meanwhile would be partial",
+		zh: func(m Meta) string {
+			return "系统升级后正在按新口径重新统计，统计数据暂不可查，请" + wait(m) + "再查。"
+		}},
 	{Reason: RegistryBehind, Code: codes.FailedPrecondition, Retry: RetryAfter, Keys: []string{"index", "minIndex"},
 		Example: Meta{"index": "80", "minIndex": "81"},
 		Meaning: "the node's registry is older than the min_index asked for; it catches up within seconds",
