@@ -64,6 +64,10 @@ type Book struct {
 	// statsStale: the counters were counted with older definitions
 	// (keyStatsFormat); Apply counts them again first. Guarded by writeMu.
 	statsStale bool
+	// generation is odd while Restore or Clear replaces the book's keys
+	// (they drop them all first, then write the new ones outside any one
+	// transaction): a read meanwhile sees part of a book (Generation).
+	generation atomic.Uint64
 	// statsEpoch is odd while the counters are being counted again
 	// (keyStatsCounting): the statistics' readers check it before and
 	// after they read (readStats), as a sequence lock.

@@ -25,7 +25,8 @@ import (
 // time where the counter, kept at the time, did not. nil means the book
 // agrees with itself. It is one read transaction, which on a large book
 // lasts minutes; it stops with ctx's error when ctx ends, and fails with
-// ErrStatsRecounting while the counters are being counted again.
+// ErrStatsRecounting while the counters are being counted again, and with
+// ErrReplacing while the book is being restored.
 //
 // Its memory does not grow with the cases or the counters: the case
 // indexes, the records' indexes and the statistics are compared by digest
@@ -50,7 +51,10 @@ func (b *Book) check(ctx context.Context, reg casework.Registry) (problems []str
 	daySeq := map[string]uint32{} // the highest of this office's numbers held, by day
 	chains := map[[sha256.Size]byte]bool{}
 	// Counters being counted again are part of the whole (readStats).
-	epoch := b.statsEpoch.Load()
+	epoch, generation := b.statsEpoch.Load(), b.generation.Load()
+	if generation%2 == 1 {
+		return nil, 0, ErrReplacing
+	}
 	if epoch%2 == 1 {
 		return nil, 0, ErrStatsRecounting
 	}
@@ -318,6 +322,9 @@ func (b *Book) check(ctx context.Context, reg casework.Registry) (problems []str
 		held += statsHeld
 		return err
 	})
+	if err == nil && b.generation.Load() != generation {
+		return nil, 0, ErrReplacing
+	}
 	if err == nil && b.statsEpoch.Load() != epoch {
 		return nil, 0, ErrStatsRecounting
 	}

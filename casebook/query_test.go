@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"slices"
 	"strings"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 	"github.com/yizhan-gov/yizhan/casework"
+	"github.com/yizhan-gov/yizhan/reason"
 	"github.com/yizhan-gov/yizhan/supervision"
 )
 
@@ -599,5 +601,59 @@ func TestSuspendedCasesFallOverdueInTheQueueAndTheSweep(t *testing.T) {
 	}
 	if problems, err := b.Check(context.Background(), reg); err != nil || len(problems) > 0 {
 		t.Errorf("check after the upgrade: %v %v", problems, err)
+	}
+}
+
+// While a stream is being restored the book holds part of one: its
+// generation is odd, its statistics and Check refuse to answer
+// (ErrReplacing), and once it is whole the generation has moved on, so a
+// reader that began before can tell.
+func TestGenerationWhileRestoring(t *testing.T) {
+	reg := newRegistry(t)
+	o := newOffice(t, county, reg)
+	for i := range 400 {
+		o.file(licence, i, Request{})
+	}
+	var stream bytes.Buffer
+	if _, err := o.book.Stream(&stream); err != nil {
+		t.Fatal(err)
+	}
+	b := o.book
+	before := b.Generation()
+	if before%2 != 0 {
+		t.Fatalf("generation %d before any restore", before)
+	}
+	pr, pw := io.Pipe()
+	restored := make(chan error, 1)
+	go func() { restored <- b.Restore(pr) }()
+	// The pipe's write returns once the restore has read it: part-way.
+	if _, err := pw.Write(stream.Bytes()[:stream.Len()/2]); err != nil {
+		t.Fatal(err)
+	}
+	if g := b.Generation(); g%2 != 1 {
+		t.Errorf("generation %d part-way through a restore", g)
+	}
+	q := RangeQuery{From: o.now.AddDate(0, 0, -30), To: o.now, Office: county, Subtree: true}
+	if _, err := b.SumStats(q, func(Stat) string { return "*" }); !errors.Is(err, ErrReplacing) || reason.ReasonOf(err) != reason.BookRestoring {
+		t.Errorf("statistics part-way through a restore: %v", err)
+	}
+	if _, err := b.Check(t.Context(), reg); !errors.Is(err, ErrReplacing) {
+		t.Errorf("check part-way through a restore: %v", err)
+	}
+	if _, err := pw.Write(stream.Bytes()[stream.Len()/2:]); err != nil {
+		t.Fatal(err)
+	}
+	pw.Close()
+	if err := <-restored; err != nil {
+		t.Fatal(err)
+	}
+	if g := b.Generation(); g != before+2 {
+		t.Errorf("generation %d after a restore, %d before", g, before)
+	}
+	if got, err := b.SumStats(q, func(Stat) string { return "*" }); err != nil || got["*"][supervision.Received] != 400 {
+		t.Errorf("statistics after the restore: %v %v", got, err)
+	}
+	if problems, err := b.Check(t.Context(), reg); err != nil || len(problems) > 0 {
+		t.Errorf("check after the restore: %q %v", problems, err)
 	}
 }

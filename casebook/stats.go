@@ -133,19 +133,25 @@ var ErrStatsRecounting = func() error {
 }()
 
 // readStats runs read in a read transaction unless the counters are
-// being counted again, and fails with ErrStatsRecounting if a recount
-// began before it ended (statsEpoch, a sequence lock: upgradeStats drops
+// being counted again (or the book restored: ErrReplacing), and fails
+// with ErrStatsRecounting if a recount began before it ended (statsEpoch, a sequence lock: upgradeStats drops
 // the old counters outside any transaction, and writes the new ones as
 // it goes).
 func (b *Book) readStats(read func(txn *badger.Txn) error) error {
-	epoch := b.statsEpoch.Load()
-	if epoch%2 == 1 {
+	epoch, generation := b.statsEpoch.Load(), b.generation.Load()
+	switch {
+	case generation%2 == 1:
+		return ErrReplacing
+	case epoch%2 == 1:
 		return ErrStatsRecounting
 	}
 	if err := b.db.View(read); err != nil {
 		return err
 	}
-	if b.statsEpoch.Load() != epoch {
+	switch {
+	case b.generation.Load() != generation:
+		return ErrReplacing
+	case b.statsEpoch.Load() != epoch:
 		return ErrStatsRecounting
 	}
 	return nil

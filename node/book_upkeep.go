@@ -73,10 +73,11 @@ func (n *Node) checkBookWhenCaughtUp(ctx context.Context) {
 	// The walk is one read transaction of minutes on a large book: a
 	// node told to stop stops it rather than its shutdown waiting for it.
 	problems, err := book.Check(ctx, n.office.Registry())
-	for errors.Is(err, casebook.ErrStatsRecounting) && ctx.Err() == nil {
-		// The first write after an upgrade counts the statistics again:
-		// the book is checked once they are whole.
-		n.log.Info("case book check waits: the statistics are being counted again")
+	for (errors.Is(err, casebook.ErrStatsRecounting) || errors.Is(err, casebook.ErrReplacing)) && ctx.Err() == nil {
+		// The first write after an upgrade counts the statistics again,
+		// and a follower far behind restores the book from the leader's
+		// snapshot: the book is checked once it is whole.
+		n.log.Info("case book check waits: the book is being restored, or its statistics counted again", "err", err)
 		select {
 		case <-ctx.Done():
 		case <-time.After(10 * time.Second):

@@ -36,14 +36,17 @@ type httpServer struct {
 }
 
 func newHTTPServer(n *Node, reg yizhanv1.RegistryServiceServer, au yizhanv1.AuthServiceServer, cl yizhanv1.ClusterServiceServer, cs yizhanv1.CaseServiceServer, sup yizhanv1.SupervisionServiceServer, du yizhanv1.DutyServiceServer, ro yizhanv1.DutyRosterServiceServer) (*httpServer, error) {
-	gw := runtime.NewServeMux(
+	gate := newBookGate(n)
+	var gw *runtime.ServeMux
+	gw = runtime.NewServeMux(
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.HTTPBodyMarshaler{
 			Marshaler: &runtime.JSONPb{
 				MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: false},
 				UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
 			},
 		}),
-		runtime.WithMiddlewares(n.metrics.gatewayMiddleware),
+		runtime.WithMiddlewares(n.metrics.gatewayMiddleware, gate.gatewayMiddleware(&gw)),
+		runtime.WithForwardResponseOption(gate.forwardResponse),
 		runtime.WithErrorHandler(gatewayErrors), // every answer with its reason (errors.go)
 		// Idempotency-Key reaches the handlers as the request ID of a
 		// write (requests.go); the other headers as grpc-gateway's default.
@@ -99,7 +102,7 @@ func newHTTPServer(n *Node, reg yizhanv1.RegistryServiceServer, au yizhanv1.Auth
 	})
 	webHandler, err := web.New(web.Config{Registry: reg, Auth: au, Cluster: cl, Cases: cs, Supervision: sup, Duty: du, DutyRoster: ro,
 		Office: n.cfg.Office, Node: n.cfg.Name, Logger: n.log, Now: n.now,
-		SecureCookies: n.cfg.BehindTLS, CSRFKey: officeCSRFKey(n.office.Registry(), n.cfg.Office)})
+		SecureCookies: n.cfg.BehindTLS, CSRFKey: officeCSRFKey(n.office.Registry(), n.cfg.Office), Gate: gate})
 	if err != nil {
 		return nil, fmt.Errorf("node: web ui: %w", err)
 	}

@@ -286,7 +286,8 @@ func New(cfg Config) (_ *Node, err error) {
 	// cancelled): Close closes badger next, and a handler still reading
 	// the book then would panic in badger (a delivery's check did, seed
 	// 1062 of the fault harness).
-	peerUnary := []grpc.UnaryServerInterceptor{n.metrics.unaryInterceptor, refusals.unary, completeErrors}
+	gate := newBookGate(n)
+	peerUnary := []grpc.UnaryServerInterceptor{n.metrics.unaryInterceptor, refusals.unary, gate.unary, completeErrors}
 	if hook := testHookPeerCall; hook != nil {
 		peerUnary = append(peerUnary, func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 			resp, err := handler(ctx, req)
@@ -304,7 +305,7 @@ func New(cfg Config) (_ *Node, err error) {
 	n.peerServer = grpc.NewServer(append(forward.PeerServerOptions(), grpc.Creds(netlimit.Credentials(credentials.NewTLS(cfg.TLS.ServerConfig()), n.peerLimit)),
 		grpc.WaitForHandlers(true), streamWorkers,
 		grpc.ConnectionTimeout(peerHandshakeTimeout), grpc.ChainUnaryInterceptor(peerUnary...),
-		grpc.ChainStreamInterceptor(refusals.stream))...)
+		grpc.ChainStreamInterceptor(refusals.stream, gate.stream))...)
 	peerv1.RegisterPeerServer(n.peerServer, federation.NewPeerServer(n.office))
 	// Forwarded client requests arrive here too; they carry the client's
 	// own bearer token, which is checked as if the client had come itself.
@@ -323,7 +324,7 @@ func New(cfg Config) (_ *Node, err error) {
 		grpc.InTapHandle(n.limitGRPC), grpc.ConnectionTimeout(readHeaderTimeout),
 		grpc.MaxConcurrentStreams(maxClientStreams), grpc.MaxHeaderListSize(maxHeaderBytes),
 		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: idleTimeout}),
-		grpc.ChainUnaryInterceptor(n.metrics.unaryInterceptor, completeErrors))
+		grpc.ChainUnaryInterceptor(n.metrics.unaryInterceptor, gate.unary, completeErrors), grpc.StreamInterceptor(gate.stream))
 	yizhanv1.RegisterRegistryServiceServer(n.publicServer, regSvc)
 	yizhanv1.RegisterAuthServiceServer(n.publicServer, authSvc)
 	yizhanv1.RegisterClusterServiceServer(n.publicServer, clusterSvc)
@@ -502,6 +503,9 @@ func (n *Node) checkReady() (bool, string) {
 	}
 	if ok, why := n.office.CaughtUp(); !ok {
 		return false, why
+	}
+	if _, err := newBookGate(n).Enter(); err != nil {
+		return false, "restoring the office's case book from the leader's snapshot"
 	}
 	if _, err := n.office.Registry().Office(n.cfg.Office); err != nil {
 		if f := n.office.Feed(); f.LastError != "" && n.office.UpstreamIndex() == 0 {

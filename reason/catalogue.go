@@ -22,6 +22,7 @@ const (
 	TooManyHops          = "TOO_MANY_HOPS"
 	Unreachable          = "UNREACHABLE"
 	QueryCodeUncheckable = "QUERY_CODE_UNCHECKABLE"
+	BookRestoring        = "BOOK_RESTORING"
 	// It may have been done: look before sending it again.
 	OutcomeUnknown   = "OUTCOME_UNKNOWN"
 	DeadlineExceeded = "DEADLINE_EXCEEDED"
@@ -382,6 +383,10 @@ var defs = []Def{
 	{Reason: QueryCodeUncheckable, Code: codes.Unavailable, Retry: RetrySafe,
 		Meaning: "this office's registry does not hold the key the case's query code was kept under yet (its feed is behind)",
 		zh:      t("本办事点暂时无法核验查询码（目录尚未同步），请稍后再查，或到上级办事点查询。")},
+
+	{Reason: BookRestoring, Code: codes.Unavailable, Retry: RetrySafe,
+		Meaning: "this node fell far behind its office and is restoring the office's case book from the leader's snapshot (seconds; about 5 s for 100,000 cases): what it holds meanwhile is part of the book, so it answers nothing from it. Ask again shortly, or another node of the office",
+		zh:      t("本节点正在从主节点同步全部办件数据，暂时无法办理，请稍后重试或改用本办事点的其他节点。")},
 
 	// It may have been done: look first.
 	{Reason: OutcomeUnknown, Code: codes.Aborted, Retry: RetryLook,

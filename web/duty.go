@@ -452,6 +452,9 @@ func (s *server) dutyExport(rq *request) error {
 		format, ext = "json", "json"
 	}
 	body, err := s.cfg.Duty.ExportReports(rq.ctx(), &yizhanv1.ExportReportsRequest{From: from.Format("2006-01-02"), To: to.Format("2006-01-02"), Format: format})
+	if err == nil {
+		err = s.left(rq)
+	}
 	if err != nil {
 		return err
 	}

@@ -289,6 +289,9 @@ func (s *server) supervisionExport(rq *request) error {
 		return err
 	}
 	body, err := s.cfg.Supervision.ExportStatistics(rq.ctx(), &yizhanv1.GetStatisticsRequest{From: from.Format("2006-01-02"), To: to.Format("2006-01-02")})
+	if err == nil {
+		err = s.left(rq)
+	}
 	if err != nil {
 		return err
 	}

@@ -65,6 +65,15 @@ type Config struct {
 	// while the node holds none; its forms are then made with a key of
 	// this process alone, as when CSRFKey is nil (one node, tests).
 	CSRFKey func() (key []byte, ok bool)
+	// Gate, when set, may refuse a request at its start (Enter's error, a
+	// gRPC status, is the page) and the page of a GET before it is shown
+	// (Left's): the node's data is being replaced whole meanwhile (a
+	// follower restoring its office's book), and what was read may be
+	// part of it.
+	Gate interface {
+		Enter() (ticket uint64, err error)
+		Left(ticket uint64) error
+	}
 }
 
 // server is the UI's handler.
@@ -245,6 +254,8 @@ type request struct {
 	me    *yizhanv1.WhoAmIResponse // nil when signed out
 	pre   string                   // the anonymous CSRF nonce (yz_csrf cookie)
 	csrf  string                   // the CSRF token for forms on this page
+	// ticket is Config.Gate's for this request.
+	ticket uint64
 }
 
 // ctx is the request's context carrying the session's bearer token as
@@ -319,6 +330,14 @@ func (s *server) wrap(h func(*request) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rq := &request{w: w, r: r}
 		setSecurityHeaders(w)
+		if g := s.cfg.Gate; g != nil {
+			ticket, err := g.Enter()
+			if err != nil {
+				s.fail(rq, err)
+				return
+			}
+			rq.ticket = ticket
+		}
 		s.loadSession(rq)
 		if !safeMethod(r.Method) {
 			var err error
@@ -400,6 +419,15 @@ func (s *server) serveCSS(w http.ResponseWriter, r *http.Request) {
 
 // writeBody writes body, gzipped when the client accepts it and it is
 // worth it (gz, when given, is body already compressed).
+// left is Config.Gate's verdict on what a GET read, before it is shown
+// (nil: show it).
+func (s *server) left(rq *request) error {
+	if g := s.cfg.Gate; g != nil && safeMethod(rq.r.Method) {
+		return g.Left(rq.ticket)
+	}
+	return nil
+}
+
 func writeBody(w http.ResponseWriter, r *http.Request, status int, body, gz []byte) {
 	h := w.Header()
 	h.Add("Vary", "Accept-Encoding")
@@ -525,6 +553,11 @@ func (s *server) render(rq *request, status int, name string, v *view) error {
 	t, err := s.pages.page(name)
 	if err != nil {
 		return err
+	}
+	if name != "error" {
+		if err := s.left(rq); err != nil {
+			return err // its page instead (fail)
+		}
 	}
 	s.fillView(rq, v)
 	var buf bytes.Buffer

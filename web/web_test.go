@@ -1061,3 +1061,47 @@ func TestEveryPageParses(t *testing.T) {
 		t.Error("a new page set parsed pages before they were asked for")
 	}
 }
+
+// fakeGate is a Config.Gate whose book is being replaced while restoring
+// is set, and was replaced during the request when replaced is.
+type fakeGate struct{ restoring, replaced atomic.Bool }
+
+func (g *fakeGate) Enter() (uint64, error) {
+	if g.restoring.Load() {
+		return 0, reason.Status(reason.BookRestoring, "restoring", nil, 0).Err()
+	}
+	return 1, nil
+}
+
+func (g *fakeGate) Left(uint64) error {
+	if g.replaced.Load() {
+		return reason.Status(reason.BookRestoring, "restoring", nil, 0).Err()
+	}
+	return nil
+}
+
+// A node restoring its book shows the page saying so (503, in Chinese),
+// and not a page read from part of the book; a form posted meanwhile, and
+// done, is answered as done.
+func TestPagesOfABookBeingRestored(t *testing.T) {
+	gate := &fakeGate{}
+	f := newFixture(t, func(c *Config) { c.Gate = gate })
+	zh := reason.Text(reason.BookRestoring, nil)
+	if resp, body := f.do(t, "GET", "/items", nil); resp.StatusCode != http.StatusOK || strings.Contains(body, zh) {
+		t.Fatalf("the catalogue of a whole book: %d", resp.StatusCode)
+	}
+	gate.restoring.Store(true)
+	if resp, body := f.do(t, "GET", "/items", nil); resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, zh) {
+		t.Errorf("the catalogue while restoring: %d %s", resp.StatusCode, body)
+	}
+	gate.restoring.Store(false)
+	resp, page := f.do(t, "GET", "/login", nil)
+	gate.replaced.Store(true) // the restore began while the page was read
+	if resp, body := f.do(t, "GET", "/items", nil); resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, zh) {
+		t.Errorf("the catalogue read while a restore began: %d %s", resp.StatusCode, body)
+	}
+	resp, _ = f.do(t, "POST", "/login", url.Values{"csrf": {csrfOf(t, page)}, "username": {"admin"}, "password": {"right"}}, cookieOf(resp, preCookie))
+	if resp.StatusCode != http.StatusSeeOther || cookieOf(resp, sessionCookie) == nil {
+		t.Errorf("a sign-in done while a restore began: %d", resp.StatusCode)
+	}
+}
