@@ -134,9 +134,9 @@ var ErrStatsRecounting = func() error {
 
 // readStats runs read in a read transaction unless the counters are
 // being counted again (or the book restored: ErrReplacing), and fails
-// with ErrStatsRecounting if a recount began before it ended (statsEpoch, a sequence lock: upgradeStats drops
-// the old counters outside any transaction, and writes the new ones as
-// it goes).
+// with ErrStatsRecounting if a recount began before it ended (statsEpoch,
+// a sequence lock: upgradeStats drops the old counters outside any
+// transaction, and writes the new ones as it goes).
 func (b *Book) readStats(read func(txn *badger.Txn) error) error {
 	epoch, generation := b.statsEpoch.Load(), b.generation.Load()
 	switch {
