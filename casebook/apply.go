@@ -129,7 +129,7 @@ func (b *Book) Apply(entries []Entry, through uint64, reg casework.Registry) []R
 	b.writeMu.Lock()
 	defer b.writeMu.Unlock()
 	b.settle()
-	if b.statsStale && len(entries) > 0 && entries[len(entries)-1].Index > b.applied.Load() {
+	if b.statsStale.Load() && len(entries) > 0 && entries[len(entries)-1].Index > b.applied.Load() {
 		if err := b.upgradeStats(reg); err != nil {
 			panic(err) // as a failure to write: see above
 		}

@@ -62,8 +62,9 @@ type Book struct {
 	// reset whenever a record may sort before it. Guarded by writeMu.
 	expiryFrom []byte
 	// statsStale: the counters were counted with older definitions
-	// (keyStatsFormat); Apply counts them again first. Guarded by writeMu.
-	statsStale bool
+	// (keyStatsFormat), or their recount stopped part-way; Apply counts
+	// them again first. Written under writeMu; Check reads it without.
+	statsStale atomic.Bool
 	// generation is odd while Restore or Clear replaces the book's keys
 	// (they drop them all first, then write the new ones outside any one
 	// transaction): a read meanwhile sees part of a book (Generation).
@@ -150,8 +151,11 @@ func (b *Book) load() error {
 		if err != nil {
 			return err
 		}
-		b.statsStale = v < statsFormat && (b.applied.Load() > 0 || b.cases.Load() > 0)
-		if counting := hasKey(txn, keyStatsCounting); counting != (b.statsEpoch.Load()%2 == 1) {
+		// A recount stopped part-way is done again whatever the format
+		// says (a later release's, stopped, then this one started).
+		counting := hasKey(txn, keyStatsCounting)
+		b.statsStale.Store(counting || v < statsFormat && (b.applied.Load() > 0 || b.cases.Load() > 0))
+		if counting != (b.statsEpoch.Load()%2 == 1) {
 			b.statsEpoch.Add(1)
 		}
 		stored, err := getUint(txn, keyFormat)

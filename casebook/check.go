@@ -25,8 +25,9 @@ import (
 // time where the counter, kept at the time, did not. nil means the book
 // agrees with itself. It is one read transaction, which on a large book
 // lasts minutes; it stops with ctx's error when ctx ends, and fails with
-// ErrStatsRecounting while the counters are being counted again, and with
-// ErrReplacing while the book is being restored.
+// ErrStatsRecounting while the counters are being counted again or wait
+// to be (StatsStale), and with ErrReplacing while the book is being
+// restored.
 //
 // Its memory does not grow with the cases or the counters: the case
 // indexes, the records' indexes and the statistics are compared by digest
@@ -50,12 +51,14 @@ func (b *Book) check(ctx context.Context, reg casework.Registry) (problems []str
 	counted := &recount{to: expected.add}
 	daySeq := map[string]uint32{} // the highest of this office's numbers held, by day
 	chains := map[[sha256.Size]byte]bool{}
-	// Counters being counted again are part of the whole (readStats).
-	epoch, generation := b.statsEpoch.Load(), b.generation.Load()
+	// Counters being counted again are part of the whole (readStats);
+	// counters of an older release, counted again at the next write, are
+	// not today's definitions' to compare with a recount.
+	epoch, generation, stale := b.statsEpoch.Load(), b.generation.Load(), b.statsStale.Load()
 	if generation%2 == 1 {
 		return nil, 0, ErrReplacing
 	}
-	if epoch%2 == 1 {
+	if epoch%2 == 1 || stale {
 		return nil, 0, ErrStatsRecounting
 	}
 	err = b.db.View(func(txn *badger.Txn) error {

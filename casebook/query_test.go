@@ -590,7 +590,7 @@ func TestSuspendedCasesFallOverdueInTheQueueAndTheSweep(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !b.statsStale {
+	if !b.statsStale.Load() {
 		t.Fatal("a book of format 5 is not upgraded")
 	}
 	o.book = b

@@ -502,7 +502,7 @@ func (b *Book) upgradeStats(reg casework.Registry) error {
 	if err != nil {
 		return fmt.Errorf("casebook: count the statistics again: %w", err)
 	}
-	b.statsStale = false
+	b.statsStale.Store(false)
 	b.statsEpoch.Add(1) // whole again
 	slog.Info("casebook: counted the statistics again with this release's definitions",
 		"cases", cases, "counters_written", sp.writes, "spills", sp.spills, "took", time.Since(start).Round(time.Millisecond))
@@ -782,11 +782,7 @@ func checkCards(txn *badger.Txn, r *recount, bad func(string, ...any)) error {
 // an older release and wait for the next applied entry to be counted
 // again (the office's leader proposes an empty one: office.Service.
 // UpgradeBook).
-func (b *Book) StatsStale() bool {
-	b.writeMu.Lock()
-	defer b.writeMu.Unlock()
-	return b.statsStale
-}
+func (b *Book) StatsStale() bool { return b.statsStale.Load() }
 
 // requeueIn moves a case's queue keys (book/iq/, book/ir/, book/kq/)
 // from held (nil: none) to next (nil: none), in wb.

@@ -47,7 +47,7 @@ func newHTTPServer(n *Node, reg yizhanv1.RegistryServiceServer, au yizhanv1.Auth
 		}),
 		runtime.WithMiddlewares(n.metrics.gatewayMiddleware, gate.gatewayMiddleware(&gw)),
 		runtime.WithForwardResponseOption(gate.forwardResponse),
-		runtime.WithErrorHandler(gatewayErrors), // every answer with its reason (errors.go)
+		runtime.WithErrorHandler(gate.errorHandler), // every answer with its reason (errors.go)
 		// Idempotency-Key reaches the handlers as the request ID of a
 		// write (requests.go); the other headers as grpc-gateway's default.
 		runtime.WithIncomingHeaderMatcher(func(key string) (string, bool) {

@@ -501,11 +501,11 @@ func (n *Node) checkReady() (bool, string) {
 	if _, id := n.office.Group().Leader(); id == "" {
 		return false, "office has no raft leader"
 	}
-	if ok, why := n.office.CaughtUp(); !ok {
-		return false, why
-	}
 	if _, err := newBookGate(n).Enter(); err != nil {
 		return false, "restoring the office's case book from the leader's snapshot"
+	}
+	if ok, why := n.office.CaughtUp(); !ok {
+		return false, why
 	}
 	if _, err := n.office.Registry().Office(n.cfg.Office); err != nil {
 		if f := n.office.Feed(); f.LastError != "" && n.office.UpstreamIndex() == 0 {

@@ -46,6 +46,7 @@ type errorData struct {
 // fail shows err to the person: the API's codes become pages (401: the
 // sign-in page; 403: 无权限; …), anything else a 500 that is logged.
 func (s *server) fail(rq *request, err error) {
+	err = s.gated(rq, err)
 	var pe *pageError
 	if !errors.As(err, &pe) {
 		pe = s.apiError(rq, err)
@@ -124,6 +125,21 @@ func orLocalized(st *status.Status, def string) string {
 		return zh
 	}
 	return def
+}
+
+// gated is err, or Config.Gate's refusal when the node's data was
+// replaced while the request ran: what it read, and a refusal of what it
+// asked, may come from part of it. An error that says the request may
+// have been done stays as it is (look first).
+func (s *server) gated(rq *request, err error) error {
+	g := s.cfg.Gate
+	if g == nil || lookFirst(status.Convert(err)) {
+		return err
+	}
+	if lerr := g.Left(rq.ticket); lerr != nil {
+		return lerr
+	}
+	return err
 }
 
 // lookFirst reports whether st says the request may have been done

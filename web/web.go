@@ -417,8 +417,6 @@ func (s *server) serveCSS(w http.ResponseWriter, r *http.Request) {
 	writeBody(w, r, http.StatusOK, s.css.body, s.css.gz)
 }
 
-// writeBody writes body, gzipped when the client accepts it and it is
-// worth it (gz, when given, is body already compressed).
 // left is Config.Gate's verdict on what a GET read, before it is shown
 // (nil: show it).
 func (s *server) left(rq *request) error {
@@ -428,6 +426,8 @@ func (s *server) left(rq *request) error {
 	return nil
 }
 
+// writeBody writes body, gzipped when the client accepts it and it is
+// worth it (gz, when given, is body already compressed).
 func writeBody(w http.ResponseWriter, r *http.Request, status int, body, gz []byte) {
 	h := w.Header()
 	h.Add("Vary", "Accept-Encoding")

@@ -1081,8 +1081,9 @@ func (g *fakeGate) Left(uint64) error {
 }
 
 // A node restoring its book shows the page saying so (503, in Chinese),
-// and not a page read from part of the book; a form posted meanwhile, and
-// done, is answered as done.
+// and not a page read from part of the book, nor "no such case" when the
+// case was looked up in part of it; a form posted meanwhile, and done, is
+// answered as done.
 func TestPagesOfABookBeingRestored(t *testing.T) {
 	gate := &fakeGate{}
 	f := newFixture(t, func(c *Config) { c.Gate = gate })
@@ -1103,5 +1104,15 @@ func TestPagesOfABookBeingRestored(t *testing.T) {
 	resp, _ = f.do(t, "POST", "/login", url.Values{"csrf": {csrfOf(t, page)}, "username": {"admin"}, "password": {"right"}}, cookieOf(resp, preCookie))
 	if resp.StatusCode != http.StatusSeeOther || cookieOf(resp, sessionCookie) == nil {
 		t.Errorf("a sign-in done while a restore began: %d", resp.StatusCode)
+	}
+	f.cases.getCase = func(*yizhanv1.GetCaseRequest) (*yizhanv1.CaseResponse, error) {
+		return nil, reason.Status(reason.CaseNotFound, "no such case", nil, 0).Err()
+	}
+	if resp, body := f.do(t, "GET", "/cases/"+caseNumber, nil, session(adminClerkToken)); resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, zh) {
+		t.Errorf("a case not found while a restore began: %d %s", resp.StatusCode, body)
+	}
+	gate.replaced.Store(false)
+	if resp, _ := f.do(t, "GET", "/cases/"+caseNumber, nil, session(adminClerkToken)); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("a case not found in a whole book: %d", resp.StatusCode)
 	}
 }
