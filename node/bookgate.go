@@ -29,7 +29,8 @@ import (
 // (CasesThrough, Backup) are gated the same way.
 
 // bookGate checks the book's generation (casebook.Book.Generation) at a
-// request's start and, for a read, before its answer is sent.
+// request's start and, for a read or a refusal, before its answer is
+// sent.
 type bookGate struct{ generation func() uint64 }
 
 func newBookGate(n *Node) bookGate {
@@ -112,14 +113,18 @@ func (g bookGate) unary(ctx context.Context, req any, info *grpc.UnaryServerInfo
 	return resp, err
 }
 
-// stream is the gate of gRPC streams, at their start.
+// stream is the gate of gRPC streams: at their start, and at their end
+// for a read (a backup's stream ends with BOOK_RESTORING, not OK, when
+// the book was replaced while it was read: the backup is not whole).
 func (g bookGate) stream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-	if gated(info.FullMethod) {
-		if _, err := g.Enter(); err != nil {
-			return err
-		}
+	if !gated(info.FullMethod) {
+		return handler(srv, ss)
 	}
-	return handler(srv, ss)
+	ticket, err := g.Enter()
+	if err != nil {
+		return err
+	}
+	return g.verdict(ticket, readsOnly(info.FullMethod), handler(srv, ss))
 }
 
 // gatewayTicket is the context key of a REST call's ticket.

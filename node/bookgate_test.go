@@ -78,6 +78,21 @@ func TestBookGate(t *testing.T) {
 			t.Errorf("%s: answered %v, %v after %d calls of the handler; want refused %v after %d", tc.name, resp, err, handled, tc.refused, tc.handlers)
 		}
 	}
+	// A backup's stream during which a restore starts ends refused: what
+	// it sent is not a whole book.
+	gen.Store(2)
+	err := g.stream(nil, nil, &grpc.StreamServerInfo{FullMethod: "/yizhan.peer.v1.Peer/Backup"}, func(any, grpc.ServerStream) error {
+		restoreStarts()
+		return nil
+	})
+	if !restoring(err) {
+		t.Errorf("a backup during which a restore started ended with %v", err)
+	}
+	gen.Store(2)
+	if err := g.stream(nil, nil, &grpc.StreamServerInfo{FullMethod: "/yizhan.peer.v1.Peer/Backup"}, func(any, grpc.ServerStream) error { return nil }); err != nil {
+		t.Errorf("a backup of a whole book: %v", err)
+	}
+
 	for method, want := range map[string]bool{"/yizhan.v1.CaseService/GetCase": true, "/yizhan.v1.SupervisionService/ExportStatistics": true,
 		"/yizhan.v1.CaseService/VerifyCase": true, "/yizhan.v1.CaseService/FileCase": false, "/yizhan.v1.RegistryService/UpdateItem": false} {
 		if readsOnly(method) != want {
