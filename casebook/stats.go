@@ -779,9 +779,10 @@ func checkCards(txn *badger.Txn, r *recount, bad func(string, ...any)) error {
 }
 
 // StatsStale reports whether the book's counters and indexes were made by
-// an older release and wait for the next applied entry to be counted
-// again (the office's leader proposes an empty one: office.Service.
-// UpgradeBook).
+// an older release, or their recount stopped part-way, and wait for the
+// next applied entry to be counted again (the office's leader proposes an
+// empty one: office.Service.UpgradeBook). It takes no lock: true while
+// the recount runs, too.
 func (b *Book) StatsStale() bool { return b.statsStale.Load() }
 
 // requeueIn moves a case's queue keys (book/iq/, book/ir/, book/kq/)
