@@ -177,6 +177,12 @@ func (b *Book) ReadAttachment(sha string, offset int64, limit int) ([]byte, erro
 			if start+it.Item().ValueSize() <= offset {
 				continue // before the offset: not read
 			}
+			if start > offset {
+				// Parts are written whole and in order: a gap is a book
+				// being replaced under the read (Restore), never bytes to
+				// leave out.
+				return fmt.Errorf("casebook: file %s has no bytes at %d (its next part starts at %d): %w", sha, offset, start, ErrReplacing)
+			}
 			v, err := it.Item().ValueCopy(nil)
 			if err != nil {
 				return err
@@ -184,6 +190,9 @@ func (b *Book) ReadAttachment(sha string, offset int64, limit int) ([]byte, erro
 			end := start + int64(len(v))
 			out = append(out, v[max(offset-start, 0):]...)
 			offset = end
+		}
+		if len(out) < limit && offset < held.GetSize() {
+			return fmt.Errorf("casebook: file %s has no bytes at %d of its %d: %w", sha, offset, held.GetSize(), ErrReplacing)
 		}
 		return nil
 	})

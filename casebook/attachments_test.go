@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"testing"
 	"time"
 
+	"github.com/dgraph-io/badger/v4"
 	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 	"github.com/yizhan-gov/yizhan/casework"
@@ -64,6 +66,27 @@ func TestAttachmentPartsInOrderAndHashChecked(t *testing.T) {
 		if err != nil || !bytes.Equal(got, data[from:min(from+3000, len(data))]) {
 			t.Errorf("read from %d: %d bytes, %v", from, len(got), err)
 		}
+	}
+
+	// Parts gone under a read (a restore dropping the book's keys before
+	// it writes them again) are an error, never a file with bytes left
+	// out or cut short.
+	for _, gone := range []int{part, 2 * part} {
+		k := key(pAttachmentPart, sha, be64(uint64(gone)))
+		if err := o.book.db.Update(func(txn *badger.Txn) error { return txn.Delete(k) }); err != nil {
+			t.Fatal(err)
+		}
+		for _, from := range []int{0, part - 1, gone} {
+			if got, err := o.book.ReadAttachment(sha, int64(from), len(data)); !errors.Is(err, ErrReplacing) {
+				t.Errorf("part at %d gone, read from %d: %d bytes, %v", gone, from, len(got), err)
+			}
+		}
+		if err := o.book.db.Update(func(txn *badger.Txn) error { return txn.Set(k, data[gone:min(gone+part, len(data))]) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, err := o.book.ReadAttachment(sha, 0, len(data)); err != nil || !bytes.Equal(got, data) {
+		t.Errorf("the whole file again: %d bytes, %v", len(got), err)
 	}
 
 	// A file that is not what it is named: nothing of it stays.

@@ -169,7 +169,7 @@ func (s *server) calendarPut(rq *request) error {
 	}
 	resp, err := s.cfg.Registry.PutCalendar(rq.ctx(), &yizhanv1.PutCalendarRequest{Year: year, Calendar: cal})
 	if err != nil {
-		if errs, code, ok := unsaved(err); ok {
+		if errs, code, ok := unsaved(rq, err); ok {
 			return again(code, errs)
 		}
 		errs, ok := fieldErrors(err, "calendar.", func(field string) string {
@@ -300,7 +300,7 @@ func (s *server) calendarToggle(rq *request) error {
 	}
 	resp, err := s.cfg.Registry.PutCalendar(rq.ctx(), &yizhanv1.PutCalendarRequest{Year: year, Calendar: cal})
 	if err != nil {
-		if errs, code, ok := unsaved(err); ok {
+		if errs, code, ok := unsaved(rq, err); ok {
 			return s.showCalendar(rq, code, cur.GetCalendar(), calendarValues(cur.GetCalendar()), errs, "", cur.GetMeta())
 		}
 		return err

@@ -88,7 +88,7 @@ func (s *server) casePolicyPut(rq *request) error {
 			errs.labels = casePolicyLabels
 			return s.showCasePolicy(rq, http.StatusBadRequest, formValues{f}, errs, "")
 		}
-		if errs, code, ok := unsaved(err); ok {
+		if errs, code, ok := unsaved(rq, err); ok {
 			return s.showCasePolicy(rq, code, formValues{f}, errs, "")
 		}
 		return err

@@ -940,7 +940,7 @@ func (s *server) caseAct(rq *request) error {
 			errs.addGeneral("未办理：" + orLocalized(status.Convert(err), a.Label+"在当前状态下不可用。"))
 			return s.showCase(rq, http.StatusConflict, a.Name, f, errs, "")
 		}
-		if errs, code, ok := unsaved(err); ok {
+		if errs, code, ok := unsaved(rq, err); ok {
 			return s.showCase(rq, code, a.Name, f, prefix(errs), "")
 		}
 		return err

@@ -100,7 +100,7 @@ func (s *server) consultationAct(rq *request) error {
 			}
 			return s.showConsultations(rq, http.StatusBadRequest, formValues{f}, errs, "")
 		}
-		if errs, code, ok := unsaved(err); ok {
+		if errs, code, ok := unsaved(rq, err); ok {
 			return s.showConsultations(rq, code, formValues{f}, errs, "")
 		}
 		return err

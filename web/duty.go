@@ -217,7 +217,7 @@ func (s *server) dutyAct(rq *request) error {
 				"losses": "损失", "measures": "已采取的措施", "details": "基本情况", "contact": "联系电话", "first_id": "首报编号", "request": "要求"}
 			return s.showDuty(rq, http.StatusBadRequest, formValues{f}, errs, "")
 		}
-		if errs, code, ok := unsaved(err); ok {
+		if errs, code, ok := unsaved(rq, err); ok {
 			return s.showDuty(rq, code, formValues{f}, errs, "")
 		}
 		return err
@@ -356,7 +356,7 @@ func (s *server) dutyShiftAct(rq *request) error {
 				"told": "已告知", "days": "连续天数", "start": "开始", "end": "结束", "leader": "带班领导", "officers": "值班员", "duty_phone": "值班电话", "open_matters": "交接事项"}
 			return s.showDuty(rq, http.StatusBadRequest, formValues{f}, errs, "")
 		}
-		if errs, code, ok := unsaved(err); ok {
+		if errs, code, ok := unsaved(rq, err); ok {
 			return s.showDuty(rq, code, formValues{f}, errs, "")
 		}
 		return err
@@ -370,7 +370,7 @@ func (s *server) dutyZero(rq *request) error {
 		return err
 	}
 	if _, err := s.cfg.Duty.SendZeroReport(rq.ctx(), &yizhanv1.SendZeroReportRequest{Note: rq.r.PostForm.Get("note")}); err != nil {
-		if errs, code, ok := unsaved(err); ok {
+		if errs, code, ok := unsaved(rq, err); ok {
 			return s.showDuty(rq, code, formValues{rq.r.PostForm}, errs, "")
 		}
 		return err
@@ -428,7 +428,7 @@ func (s *server) dutyPolicy(rq *request) error {
 				"limits": "分类首报时限"}
 			return s.showDuty(rq, http.StatusBadRequest, formValues{f}, errs, "")
 		}
-		if errs, code, ok := unsaved(err); ok {
+		if errs, code, ok := unsaved(rq, err); ok {
 			return s.showDuty(rq, code, formValues{f}, errs, "")
 		}
 		return err

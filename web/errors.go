@@ -156,10 +156,12 @@ func lookFirst(st *status.Status) bool {
 // the API refused a write for a reason that is not the input's fault (the
 // county out of reach, someone else's change first), in the API's words
 // (its LocalizedMessage). ok is false for the errors that get a page of
-// their own (401, 403, …).
-func unsaved(err error) (errs formErrors, code int, ok bool) {
+// their own (401, 403, …). A write that may have been done marks rq
+// (lookFirst): its form is shown as it is.
+func unsaved(rq *request, err error) (errs formErrors, code int, ok bool) {
 	st := status.Convert(err)
 	if lookFirst(st) {
+		rq.lookFirst = true
 		errs.addGeneral(orLocalized(st, "操作可能已经完成，也可能没有。") + "您填写的内容仍在下面：请先查看结果，确认没有完成再提交。")
 		return errs, http.StatusServiceUnavailable, true
 	}

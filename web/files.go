@@ -32,6 +32,14 @@ func (s *server) caseFileDownload(rq *request) error {
 			}
 		}
 	}
+	// What the headers say is read from the book: checked before they are
+	// sent. A part that follows is the file's bytes or an error (a part
+	// missing is one: casebook.ReadAttachment), and the book replaced
+	// since the headers (Config.Gate) cuts the download short, which the
+	// browser sees against the Content-Length.
+	if err := s.left(rq); err != nil {
+		return err
+	}
 	h := rq.w.Header()
 	h.Set("Content-Type", first.GetContentType())
 	h.Set("Content-Length", strconv.FormatInt(first.GetSize(), 10))
@@ -47,7 +55,7 @@ func (s *server) caseFileDownload(rq *request) error {
 		if req.Offset >= first.GetSize() || len(part.GetData()) == 0 {
 			return nil
 		}
-		if part, err = s.cfg.Cases.GetAttachment(rq.ctx(), req); err != nil {
+		if part, err = s.cfg.Cases.GetAttachment(rq.ctx(), req); err != nil || s.left(rq) != nil {
 			// Headers are sent: the short body tells the browser.
 			return nil
 		}

@@ -146,7 +146,7 @@ func (s *server) caseFile(rq *request) error {
 		if errs, ok := fieldErrors(err, "", filingField); ok {
 			return s.fileForm(rq, http.StatusBadRequest, formValues{f}, errs)
 		}
-		if errs, code, ok := unsaved(err); ok {
+		if errs, code, ok := unsaved(rq, err); ok {
 			return s.fileForm(rq, code, formValues{f}, errs)
 		}
 		return err

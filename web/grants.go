@@ -317,7 +317,7 @@ func (s *server) grantCreate(rq *request) error {
 		if errs, ok := fieldErrors(err, "grant.", grantField); ok {
 			return s.grantForm(rq, http.StatusBadRequest, f, errs)
 		}
-		if errs, code, ok := unsaved(err); ok {
+		if errs, code, ok := unsaved(rq, err); ok {
 			return s.grantForm(rq, code, f, errs)
 		}
 		return err

@@ -330,7 +330,7 @@ func (s *server) itemCreate(rq *request) error {
 			errs.add("code", "事项编码 "+it.GetCode()+" 已存在")
 			return s.itemForm(rq, http.StatusConflict, d, errs)
 		}
-		if errs, code, ok := unsaved(err); ok {
+		if errs, code, ok := unsaved(rq, err); ok {
 			return s.itemForm(rq, code, d, errs)
 		}
 		return err
@@ -394,7 +394,7 @@ func (s *server) itemUpdate(rq *request) error {
 		if errs, ok := fieldErrors(err, "item.", rows.remap); ok {
 			return s.itemForm(rq, http.StatusBadRequest, d, errs)
 		}
-		if errs, code, ok := unsaved(err); ok {
+		if errs, code, ok := unsaved(rq, err); ok {
 			return s.itemForm(rq, code, d, errs)
 		}
 		return err

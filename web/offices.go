@@ -68,7 +68,7 @@ func (s *server) officeUpdate(rq *request) error {
 		if errs, ok := fieldErrors(err, kind+".", nil); ok {
 			return s.showOffices(rq, http.StatusBadRequest, code, formValues{f}, errs, "")
 		}
-		if errs, code2, ok := unsaved(err); ok {
+		if errs, code2, ok := unsaved(rq, err); ok {
 			return s.showOffices(rq, code2, code, formValues{f}, errs, "")
 		}
 		return err

@@ -217,6 +217,7 @@ func (s *server) trackAct(rq *request) error {
 			return s.trackSearch(rq, http.StatusNotFound, number, errs)
 		case codes.Unavailable, codes.DeadlineExceeded:
 			if st := status.Convert(err); lookFirst(st) {
+				rq.lookFirst = true
 				errs.addGeneral(orLocalized(st, "可能已经提交，也可能没有：请先刷新查看，再决定是否重新提交。"))
 			} else {
 				errs.addGeneral("未提交：" + orLocalized(st, "暂时无法连接到保存该办件的办事点，请稍后再提交。") + "您填写的内容仍在下面。")

@@ -90,7 +90,7 @@ func (s *server) staffCreate(rq *request) error {
 			errs.add("username", "用户名 "+m.GetUsername()+" 已被使用")
 			return s.staffList(rq, http.StatusConflict, f, errs, "")
 		}
-		if errs, code, ok := unsaved(err); ok {
+		if errs, code, ok := unsaved(rq, err); ok {
 			return s.staffList(rq, code, f, errs, "")
 		}
 		return err
@@ -186,7 +186,7 @@ func (s *server) staffUpdate(rq *request) error {
 		if errs, ok := fieldErrors(err, "staff.", staffField); ok {
 			return s.showStaffEdit(rq, http.StatusBadRequest, username, formValues{f}, errs)
 		}
-		if errs, code, ok := unsaved(err); ok {
+		if errs, code, ok := unsaved(rq, err); ok {
 			return s.showStaffEdit(rq, code, username, formValues{f}, errs)
 		}
 		return err

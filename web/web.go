@@ -256,6 +256,10 @@ type request struct {
 	csrf  string                   // the CSRF token for forms on this page
 	// ticket is Config.Gate's for this request.
 	ticket uint64
+	// lookFirst is set when the page says its write may have been done
+	// (OUTCOME_UNKNOWN, a deadline): the page is shown as it is, whatever
+	// the gate says (see render).
+	lookFirst bool
 }
 
 // ctx is the request's context carrying the session's bearer token as
@@ -417,6 +421,18 @@ func (s *server) serveCSS(w http.ResponseWriter, r *http.Request) {
 	writeBody(w, r, http.StatusOK, s.css.body, s.css.gz)
 }
 
+// mayShow is Config.Gate's verdict on a page before it is shown (nil:
+// show it): on what a GET read, and on a form shown again because its
+// write was refused (a status of 400 or more: the refusal may come from
+// part of the data, a case's state read half-restored). A write done, or
+// perhaps done (rq.lookFirst), is answered as it is.
+func (s *server) mayShow(rq *request, status int) error {
+	if g := s.cfg.Gate; g != nil && !safeMethod(rq.r.Method) && status >= 400 && !rq.lookFirst {
+		return g.Left(rq.ticket)
+	}
+	return s.left(rq)
+}
+
 // left is Config.Gate's verdict on what a GET read, before it is shown
 // (nil: show it).
 func (s *server) left(rq *request) error {
@@ -555,7 +571,7 @@ func (s *server) render(rq *request, status int, name string, v *view) error {
 		return err
 	}
 	if name != "error" {
-		if err := s.left(rq); err != nil {
+		if err := s.mayShow(rq, status); err != nil {
 			return err // its page instead (fail)
 		}
 	}

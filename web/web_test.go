@@ -136,13 +136,14 @@ func (f *fakeRegistry) GetRegistryStatus(context.Context, *yizhanv1.GetRegistryS
 
 type fakeCases struct {
 	yizhanv1.UnimplementedCaseServiceServer
-	getCase func(*yizhanv1.GetCaseRequest) (*yizhanv1.CaseResponse, error)
-	refuse  func(*yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error)
-	file    func(context.Context, *yizhanv1.FileCaseRequest) (*yizhanv1.CaseResponse, error)
-	rate    func(context.Context, *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error)
-	act     func(string, *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) // the other actions, by name
-	refuses atomic.Int32
-	uploads atomic.Int32
+	getCase    func(*yizhanv1.GetCaseRequest) (*yizhanv1.CaseResponse, error)
+	refuse     func(*yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error)
+	file       func(context.Context, *yizhanv1.FileCaseRequest) (*yizhanv1.CaseResponse, error)
+	rate       func(context.Context, *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error)
+	act        func(string, *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) // the other actions, by name
+	attachment func(*yizhanv1.GetAttachmentRequest) (*yizhanv1.AttachmentPart, error)
+	refuses    atomic.Int32
+	uploads    atomic.Int32
 }
 
 func (f *fakeCases) Resubmit(_ context.Context, req *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
@@ -165,6 +166,10 @@ func (f *fakeCases) CorrectFee(_ context.Context, req *yizhanv1.CaseActionReques
 
 func (f *fakeCases) Rate(ctx context.Context, req *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
 	return f.rate(ctx, req)
+}
+
+func (f *fakeCases) GetAttachment(_ context.Context, req *yizhanv1.GetAttachmentRequest) (*yizhanv1.AttachmentPart, error) {
+	return f.attachment(req)
 }
 
 func (f *fakeCases) GetCase(_ context.Context, req *yizhanv1.GetCaseRequest) (*yizhanv1.CaseResponse, error) {
@@ -1114,5 +1119,70 @@ func TestPagesOfABookBeingRestored(t *testing.T) {
 	gate.replaced.Store(false)
 	if resp, _ := f.do(t, "GET", "/cases/"+caseNumber, nil, session(adminClerkToken)); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("a case not found in a whole book: %d", resp.StatusCode)
+	}
+}
+
+// A form refused while the book was being replaced (the case's state
+// read from part of it) shows the restoring page, not the refusal; a
+// write that may have been done says so whatever the gate says. A scan
+// downloaded while a restore begins is cut short, never completed from
+// another copy of the book.
+func TestFormsAndFilesOfABookBeingRestored(t *testing.T) {
+	gate := &fakeGate{}
+	f := newFixture(t, func(c *Config) { c.Gate = gate })
+	zh := reason.Text(reason.BookRestoring, nil)
+	_, page := f.do(t, "GET", "/cases/"+caseNumber, nil, session(adminClerkToken))
+	form := url.Values{"csrf": {csrfOf(t, page)}, "action": {"refuse"}, "reason": {"材料虚假"}, "legal_basis": {"《行政许可法》"}}
+	for _, tc := range []struct {
+		name     string
+		err      error
+		replaced bool
+		code     int
+		want     string
+	}{
+		{"refused, the book whole", reason.Status(reason.CaseState, "accepted", reason.Meta{"state": "CASE_STATE_ACCEPTED", "action": "refuse"}, 0).Err(),
+			false, http.StatusConflict, "未办理："},
+		{"refused while a restore began", reason.Status(reason.CaseState, "accepted", reason.Meta{"state": "CASE_STATE_ACCEPTED", "action": "refuse"}, 0).Err(),
+			true, http.StatusServiceUnavailable, zh},
+		{"a field refused while a restore began", fieldAnswer("legal_basis", "must cite an article", "ARTICLE_REQUIRED", "请写明所依据的具体条款"),
+			true, http.StatusServiceUnavailable, zh},
+		{"perhaps done while a restore began", reason.Err(reason.OutcomeUnknown, "federation: leadership lost while the write was in flight"),
+			true, http.StatusServiceUnavailable, "无法确定操作是否已经生效"},
+	} {
+		f.cases.refuse = func(*yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) { return nil, tc.err }
+		gate.replaced.Store(tc.replaced)
+		resp, page := f.do(t, "POST", "/cases/"+caseNumber+"/act", form, session(adminClerkToken))
+		if resp.StatusCode != tc.code || !strings.Contains(page, tc.want) {
+			t.Errorf("%s: %d, want %d and %q:\n%s", tc.name, resp.StatusCode, tc.code, tc.want, page)
+		}
+		if tc.want != zh && strings.Contains(page, zh) {
+			t.Errorf("%s: the page says the book is being restored", tc.name)
+		}
+	}
+
+	data := bytes.Repeat([]byte("%PDF-1.7 scan "), 100)
+	const partBytes = 500
+	var replaceAt atomic.Int64 // the part after which a restore begins; 0: none
+	f.cases.attachment = func(req *yizhanv1.GetAttachmentRequest) (*yizhanv1.AttachmentPart, error) {
+		if n := replaceAt.Load(); n > 0 && req.GetOffset() >= n*partBytes {
+			gate.replaced.Store(true)
+		}
+		end := min(req.GetOffset()+partBytes, int64(len(data)))
+		return &yizhanv1.AttachmentPart{Data: data[req.GetOffset():end], Offset: req.GetOffset(), Size: int64(len(data)), ContentType: "application/pdf"}, nil
+	}
+	path := "/cases/" + caseNumber + "/files/" + strings.Repeat("ab", 32)
+	gate.replaced.Store(false)
+	if resp, body := f.do(t, "GET", path, nil, session(adminClerkToken)); resp.StatusCode != http.StatusOK || body != string(data) {
+		t.Errorf("a scan of a whole book: %d, %d of %d bytes", resp.StatusCode, len(body), len(data))
+	}
+	gate.replaced.Store(true)
+	if resp, body := f.do(t, "GET", path, nil, session(adminClerkToken)); resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, zh) {
+		t.Errorf("a scan whose first part was read while a restore began: %d %s", resp.StatusCode, body)
+	}
+	gate.replaced.Store(false)
+	replaceAt.Store(2)
+	resp, body := f.do(t, "GET", path, nil, session(adminClerkToken))
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Length") != strconv.Itoa(len(data)) || body != string(data[:2*partBytes]) {
+		t.Errorf("a scan during whose download a restore began: %d, %d of %s bytes", resp.StatusCode, len(body), resp.Header.Get("Content-Length"))
 	}
 }
