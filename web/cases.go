@@ -811,9 +811,9 @@ func actionRequest(number string, f url.Values) (*yizhanv1.CaseActionRequest, fo
 	for _, name := range f["materials"] {
 		copies := int32(1)
 		if c := strings.TrimSpace(f.Get("copies." + name)); c != "" {
-			n, err := strconv.Atoi(c)
-			if err != nil {
-				errs.add("materials", "份数须为整数")
+			n, err := strconv.ParseInt(c, 10, 32)
+			if err != nil || n < 0 {
+				errs.add("materials", "份数须为不小于 0 的整数")
 			}
 			copies = int32(n)
 		}
@@ -840,7 +840,7 @@ func actionRequest(number string, f url.Values) (*yizhanv1.CaseActionRequest, fo
 		req.FeeUnits = uint32(n)
 	}
 	if d := strings.TrimSpace(f.Get("extension_days")); d != "" {
-		n, err := strconv.Atoi(d)
+		n, err := strconv.ParseInt(d, 10, 32)
 		if err != nil {
 			errs.add("extension_days", "请填写整数")
 		}

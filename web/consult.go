@@ -3,7 +3,6 @@ package web
 import (
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -88,9 +87,13 @@ func (s *server) consultationAct(rq *request) error {
 		msg = "answered"
 		_, err = sv.AnswerQuestion(rq.ctx(), &yizhanv1.AnswerQuestionRequest{Id: id, Answer: f.Get("answer")})
 	} else {
-		ch, _ := strconv.Atoi(f.Get("channel"))
-		_, err = sv.RecordConsultation(rq.ctx(), &yizhanv1.RecordConsultationRequest{Channel: yizhanv1.ConsultationChannel(ch),
-			ItemCode: f.Get("item_code"), Question: f.Get("question"), Answer: f.Get("answer")})
+		form := &formReader{f: f}
+		req := &yizhanv1.RecordConsultationRequest{Channel: yizhanv1.ConsultationChannel(form.int32("channel")),
+			ItemCode: f.Get("item_code"), Question: f.Get("question"), Answer: f.Get("answer")}
+		if form.errs.Any() {
+			return &pageError{status: http.StatusBadRequest, title: "无法提交", msg: "咨询方式须从列表中选择。"}
+		}
+		_, err = sv.RecordConsultation(rq.ctx(), req)
 	}
 	if err != nil {
 		if errs, ok := fieldErrors(err, "", nil); ok {

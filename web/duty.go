@@ -194,27 +194,37 @@ func (s *server) dutyAct(rq *request) error {
 	}
 	f, ctx, du := rq.r.PostForm, rq.ctx(), s.cfg.Duty
 	id := rq.r.PathValue("id")
+	form := &formReader{f: f}
 	var msg string
 	var err error
 	switch rq.r.PathValue("action") {
 	case "":
-		_, err = du.WriteReport(ctx, &yizhanv1.WriteReportRequest{Report: reportOfForm(f)})
+		report := reportOfForm(form)
+		if form.errs.Any() {
+			break
+		}
+		_, err = du.WriteReport(ctx, &yizhanv1.WriteReportRequest{Report: report})
 		msg = "written"
 	case "sign":
 		_, err = du.SignReport(ctx, &yizhanv1.SignReportRequest{Id: id})
 		msg = "signed"
 	case "acknowledge":
-		minutes, _ := strconv.Atoi(f.Get("follow_up_minutes"))
-		_, err = du.AcknowledgeReport(ctx, &yizhanv1.AcknowledgeReportRequest{Id: id, Request: f.Get("request"), FollowUpMinutes: int32(minutes)})
+		minutes := form.int32("follow_up_minutes")
+		if form.errs.Any() {
+			break
+		}
+		_, err = du.AcknowledgeReport(ctx, &yizhanv1.AcknowledgeReportRequest{Id: id, Request: f.Get("request"), FollowUpMinutes: minutes})
 		msg = "acknowledged"
 	default:
 		return errNotFound
 	}
+	if form.errs.Any() {
+		form.errs.labels = reportLabels
+		return s.showDuty(rq, http.StatusBadRequest, formValues{f}, form.errs, "")
+	}
 	if err != nil {
 		if errs, ok := fieldErrors(err, "report.", nil); ok {
-			errs.labels = map[string]string{"kind": "报告类型", "category": "类别", "level": "级别", "title": "标题", "place": "地点",
-				"occurred_at": "发生时间", "known_at": "获知时间", "deaths": "死亡", "injured": "受伤", "missing": "失踪",
-				"losses": "损失", "measures": "已采取的措施", "details": "基本情况", "contact": "联系电话", "first_id": "首报编号", "request": "要求"}
+			errs.labels = reportLabels
 			return s.showDuty(rq, http.StatusBadRequest, formValues{f}, errs, "")
 		}
 		if errs, code, ok := unsaved(rq, err); ok {
@@ -225,24 +235,17 @@ func (s *server) dutyAct(rq *request) error {
 	return rq.redirect("/duty?msg=" + msg)
 }
 
-// reportOfForm reads the report form. The times are China Standard Time,
-// as a datetime-local input gives them.
-func reportOfForm(f url.Values) *yizhanv1.UrgentReport {
-	num := func(name string) int32 {
-		n, _ := strconv.Atoi(strings.TrimSpace(f.Get(name)))
-		return int32(n)
-	}
-	when := func(name string) *timestamppb.Timestamp {
-		v := strings.TrimSpace(f.Get(name))
-		if v == "" {
-			return nil
-		}
-		t, err := time.ParseInLocation("2006-01-02T15:04", v, china)
-		if err != nil {
-			return nil
-		}
-		return timestamppb.New(t)
-	}
+// reportLabels are the report form's fields as the page names them.
+var reportLabels = map[string]string{"kind": "报告类型", "category": "类别", "level": "级别", "title": "标题", "place": "地点",
+	"occurred_at": "发生时间", "known_at": "获知时间", "deaths": "死亡", "injured": "受伤", "missing": "失踪",
+	"losses": "损失", "measures": "已采取的措施", "details": "基本情况", "contact": "联系电话", "first_id": "首报编号", "request": "要求",
+	"follow_up_minutes": "续报时限"}
+
+// reportOfForm reads the report form (form.errs names what is not a
+// number or a time). The times are China Standard Time, as a
+// datetime-local input gives them.
+func reportOfForm(form *formReader) *yizhanv1.UrgentReport {
+	f, num, when := form.f, form.int32, form.time
 	return &yizhanv1.UrgentReport{Kind: yizhanv1.ReportKind(max(num("kind"), 1)), FirstId: strings.TrimSpace(f.Get("first_id")),
 		Category: yizhanv1.IncidentCategory(num("category")), Level: yizhanv1.IncidentLevel(num("level")),
 		Title: f.Get("title"), Place: f.Get("place"), OccurredAt: when("occurred_at"), KnownAt: when("known_at"),
@@ -313,30 +316,30 @@ func (s *server) dutyShiftAct(rq *request) error {
 	}
 	f, ctx, ro := rq.r.PostForm, rq.ctx(), s.cfg.DutyRoster
 	id := rq.r.PathValue("id")
-	when := func(name string) *timestamppb.Timestamp {
-		t, err := time.ParseInLocation("2006-01-02T15:04", strings.TrimSpace(f.Get(name)), china)
-		if err != nil {
-			return nil
-		}
-		return timestamppb.New(t)
-	}
+	form := &formReader{f: f}
 	var msg string
 	var err error
 	switch {
 	case rq.r.URL.Path == "/duty/log":
-		kind, _ := strconv.Atoi(f.Get("kind"))
-		_, err = ro.WriteLogEntry(ctx, &yizhanv1.WriteLogEntryRequest{Entry: &yizhanv1.DutyLogEntry{Kind: yizhanv1.LogKind(kind),
-			ReceivedAt: when("received_at"), Caller: f.Get("caller"), Unit: f.Get("unit"), Phone: strings.TrimSpace(f.Get("phone")),
-			Matter: f.Get("matter"), Action: f.Get("action"), Told: f.Get("told")}})
+		entry := &yizhanv1.DutyLogEntry{Kind: yizhanv1.LogKind(form.int32("kind")),
+			ReceivedAt: form.time("received_at"), Caller: f.Get("caller"), Unit: f.Get("unit"), Phone: strings.TrimSpace(f.Get("phone")),
+			Matter: f.Get("matter"), Action: f.Get("action"), Told: f.Get("told")}
+		if form.errs.Any() {
+			break
+		}
+		_, err = ro.WriteLogEntry(ctx, &yizhanv1.WriteLogEntryRequest{Entry: entry})
 		msg = "logged"
 	case id == "":
 		var officers []string
 		for _, o := range strings.FieldsFunc(f.Get("officers"), func(r rune) bool { return r == ',' || r == '，' || r == ' ' }) {
 			officers = append(officers, o)
 		}
-		days, _ := strconv.Atoi(strings.TrimSpace(f.Get("days")))
-		_, err = ro.PublishShifts(ctx, &yizhanv1.PublishShiftsRequest{Shifts: []*yizhanv1.DutyShift{{Start: when("start"), End: when("end"),
-			Leader: strings.TrimSpace(f.Get("leader")), Officers: officers, DutyPhone: f.Get("duty_phone")}}, Days: int32(days)})
+		req := &yizhanv1.PublishShiftsRequest{Shifts: []*yizhanv1.DutyShift{{Start: form.time("start"), End: form.time("end"),
+			Leader: strings.TrimSpace(f.Get("leader")), Officers: officers, DutyPhone: f.Get("duty_phone")}}, Days: form.int32("days")}
+		if form.errs.Any() {
+			break
+		}
+		_, err = ro.PublishShifts(ctx, req)
 		msg = "published"
 	case rq.r.PathValue("action") == "takeOver":
 		_, err = ro.TakeOverShift(ctx, &yizhanv1.TakeOverShiftRequest{Id: id})
@@ -347,13 +350,18 @@ func (s *server) dutyShiftAct(rq *request) error {
 	default:
 		return errNotFound
 	}
+	shiftLabels := map[string]string{"kind": "类型", "received_at": "来电时间", "caller": "来电人", "unit": "单位", "phone": "电话", "matter": "事由", "action": "处理情况",
+		"told": "已告知", "days": "连续天数", "start": "开始", "end": "结束", "leader": "带班领导", "officers": "值班员", "duty_phone": "值班电话", "open_matters": "交接事项"}
+	if form.errs.Any() {
+		form.errs.labels = shiftLabels
+		return s.showDuty(rq, http.StatusBadRequest, formValues{f}, form.errs, "")
+	}
 	if err != nil {
 		if errs, ok := fieldErrors(err, "", func(f string) string {
 			f = strings.TrimPrefix(strings.TrimPrefix(f, "entry."), "shifts[0].")
 			return f
 		}); ok {
-			errs.labels = map[string]string{"kind": "类型", "caller": "来电人", "unit": "单位", "phone": "电话", "matter": "事由", "action": "处理情况",
-				"told": "已告知", "days": "连续天数", "start": "开始", "end": "结束", "leader": "带班领导", "officers": "值班员", "duty_phone": "值班电话", "open_matters": "交接事项"}
+			errs.labels = shiftLabels
 			return s.showDuty(rq, http.StatusBadRequest, formValues{f}, errs, "")
 		}
 		if errs, code, ok := unsaved(rq, err); ok {
@@ -378,6 +386,10 @@ func (s *server) dutyZero(rq *request) error {
 	return rq.redirect("/duty?msg=zero")
 }
 
+// policyLabels are the duty policy form's fields as the page names them.
+var policyLabels = map[string]string{"first_report_minutes": "首报时限（分钟）", "zero_report_hour": "零报告时间", "contacts": "有关单位值班电话",
+	"limits": "分类首报时限"}
+
 // dutyPolicy saves the county's duty policy from the page's form: the
 // limit of every first report, the zero report's hour, the contacts (one
 // a line: name, unit, phone). Limits per category and level are kept as
@@ -392,15 +404,15 @@ func (s *server) dutyPolicy(rq *request) error {
 		return err
 	}
 	p := cur.GetPolicy()
-	minutes, _ := strconv.Atoi(strings.TrimSpace(f.Get("first_report_minutes")))
-	hour, _ := strconv.Atoi(strings.TrimSpace(f.Get("zero_report_hour")))
-	p.FirstReportMinutes, p.ZeroReportHour, p.Contacts = int32(minutes), int32(hour), nil
+	form := &formReader{f: f}
+	p.FirstReportMinutes, p.ZeroReportHour, p.Contacts = form.int32("first_report_minutes"), form.int32("zero_report_hour"), nil
 	limits, bad := limitsOfForm(f.Get("limits"))
 	if bad != "" {
-		var errs formErrors
-		errs.add("limits", bad)
-		errs.labels = map[string]string{"limits": "分类首报时限"}
-		return s.showDuty(rq, http.StatusBadRequest, formValues{f}, errs, "")
+		form.errs.add("limits", bad)
+	}
+	if form.errs.Any() {
+		form.errs.labels = policyLabels
+		return s.showDuty(rq, http.StatusBadRequest, formValues{f}, form.errs, "")
 	}
 	p.Limits = limits
 	for _, line := range strings.Split(f.Get("contacts"), "\n") {
@@ -424,8 +436,7 @@ func (s *server) dutyPolicy(rq *request) error {
 			}
 			return f
 		}); ok {
-			errs.labels = map[string]string{"first_report_minutes": "首报时限（分钟）", "zero_report_hour": "零报告时间", "contacts": "有关单位值班电话",
-				"limits": "分类首报时限"}
+			errs.labels = policyLabels
 			return s.showDuty(rq, http.StatusBadRequest, formValues{f}, errs, "")
 		}
 		if errs, code, ok := unsaved(rq, err); ok {

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"net/url"
 	"strings"
 	"testing"
 
@@ -37,5 +38,30 @@ func TestLimitsOfForm(t *testing.T) {
 		if _, bad := limitsOfForm(text); !strings.Contains(bad, wantIn) {
 			t.Errorf("%q: %q, want it to say %q", text, bad, wantIn)
 		}
+	}
+}
+
+// A number or a time the report form cannot read (what a browser's
+// number input lets through, "1e3"; a word; a time without the date's
+// dashes) is named on the form, never sent as 0 or as no time; a time to
+// the second, as some browsers give it, is read.
+func TestReportFormNamesWhatIsNotANumberOrATime(t *testing.T) {
+	form := &formReader{f: url.Values{"deaths": {"1e3"}, "injured": {"2.0"}, "missing": {"三"}, "kind": {"4294967297"},
+		"occurred_at": {"2026/12/01 10:05"}, "known_at": {"2026-12-01T10:05:30"}, "title": {"东村后山滑坡"}}}
+	r := reportOfForm(form)
+	for _, field := range []string{"deaths", "injured", "missing", "kind", "occurred_at"} {
+		if form.errs.Get(field) == "" {
+			t.Errorf("%s=%q is not named", field, form.f.Get(field))
+		}
+	}
+	if form.errs.Get("known_at") != "" || r.GetKnownAt().AsTime().In(china).Format("15:04:05") != "10:05:30" {
+		t.Errorf("known_at to the second: %v, %q", r.GetKnownAt(), form.errs.Get("known_at"))
+	}
+	if form.errs.Get("title") != "" || r.GetTitle() != "东村后山滑坡" {
+		t.Errorf("title: %q", r.GetTitle())
+	}
+	ok := &formReader{f: url.Values{"deaths": {" 3 "}, "occurred_at": {"2026-12-01T10:05"}}}
+	if r := reportOfForm(ok); ok.errs.Any() || r.GetDeaths() != 3 || r.GetOccurredAt() == nil {
+		t.Errorf("a good form: %v, %v", r, ok.errs.List())
 	}
 }

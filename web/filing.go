@@ -117,9 +117,9 @@ func (s *server) caseFile(rq *request) error {
 	for _, name := range names {
 		copies := int32(1)
 		if c := strings.TrimSpace(f.Get("copies." + name)); c != "" {
-			n, err := strconv.Atoi(c)
+			n, err := strconv.ParseInt(c, 10, 32)
 			if err != nil || n < 0 {
-				errs.add("materials", "份数须为整数")
+				errs.add("materials", "份数须为不小于 0 的整数")
 			}
 			copies = int32(n)
 		}

@@ -223,10 +223,13 @@ func (s *server) supervisionAct(rq *request) error {
 	var err error
 	switch rq.r.PathValue("action") {
 	case "issue":
-		days, _ := strconv.Atoi(f.Get("answer_days"))
-		rule, _ := strconv.Atoi(f.Get("card_rule"))
-		_, err = sv.IssueOrder(ctx, &yizhanv1.IssueOrderRequest{CaseNumber: f.Get("case_number"), CardRule: yizhanv1.CardRule(rule),
-			Instruction: f.Get("instruction"), AnswerDays: int32(days)})
+		form := &formReader{f: f}
+		req := &yizhanv1.IssueOrderRequest{CaseNumber: f.Get("case_number"), CardRule: yizhanv1.CardRule(form.int32("card_rule")),
+			Instruction: f.Get("instruction"), AnswerDays: form.int32("answer_days")}
+		if form.errs.Any() {
+			return &pageError{status: http.StatusBadRequest, title: "无法提交", msg: "答复期限应为整数（工作日），卡别须从列表中选择。"}
+		}
+		_, err = sv.IssueOrder(ctx, req)
 		msg = "issued"
 	case "answer":
 		_, err = sv.AnswerOrder(ctx, &yizhanv1.AnswerOrderRequest{Id: id, Kind: f.Get("kind"), Text: f.Get("text")})

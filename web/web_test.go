@@ -773,6 +773,33 @@ func TestTrackingWithAWrongQueryCode(t *testing.T) {
 	}
 }
 
+// A number of copies past what the API takes (an int32) is named on the
+// form, and not sent wrapped round to another number (4294967297 was 1).
+func TestFilingCopiesPastTheirRangeAreNamed(t *testing.T) {
+	f := newFixture(t)
+	f.reg.getItem = func(*yizhanv1.GetItemRequest) (*yizhanv1.GetItemResponse, error) {
+		return &yizhanv1.GetItemResponse{Item: &yizhanv1.Item{Code: "450122-YC-001", Name: "烟草专卖零售许可证核发",
+			Materials: []*yizhanv1.Material{{Name: "营业执照", Required: true, Copies: 1}}}}, nil
+	}
+	var filed atomic.Int32
+	f.cases.file = func(context.Context, *yizhanv1.FileCaseRequest) (*yizhanv1.CaseResponse, error) {
+		filed.Add(1)
+		return &yizhanv1.CaseResponse{Case: filedCase()}, nil
+	}
+	for _, copies := range []string{"4294967297", "-1", "1.5"} {
+		resp, page := f.do(t, "GET", "/cases/new?item=450122-YC-001", nil)
+		form := url.Values{"csrf": {csrfOf(t, page)}, "item_code": {"450122-YC-001"}, "applicant.name": {"黄小明"},
+			"materials": {"营业执照"}, "copies.营业执照": {copies}}
+		resp, page = f.do(t, "POST", "/cases", form, cookieOf(resp, preCookie))
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(page, "份数须为不小于 0 的整数") {
+			t.Errorf("copies %s: %d", copies, resp.StatusCode)
+		}
+	}
+	if n := filed.Load(); n != 0 {
+		t.Errorf("%d filings sent", n)
+	}
+}
+
 func TestFilingShowsTheQueryCodeOnce(t *testing.T) {
 	f := newFixture(t)
 	f.reg.getItem = func(*yizhanv1.GetItemRequest) (*yizhanv1.GetItemResponse, error) {
