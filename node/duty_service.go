@@ -336,7 +336,15 @@ func (s *dutyService) ListReports(ctx context.Context, req *yizhanv1.ListReports
 	}
 	q := casebook.ReportQuery{Office: scope, State: req.GetState(), FirstID: req.GetFirstId(), Unacknowledged: req.GetUnacknowledged(), Limit: limit}
 	if q.Unacknowledged {
-		q.Office = "" // this office's own index: every report from below it
+		// This office's own index: every report from below it that waits
+		// for its acknowledgement, sibling offices' among them. It is read
+		// by this office's staff and those above it (readScope), never by
+		// an office below, which reads only its own reports.
+		if scope != s.n.office.Code() {
+			return nil, toStatus(fmt.Errorf("%w: the reports waiting for acknowledgement here are read by the staff of office %s and of the offices above it, not of office %s",
+				auth.ErrPermissionDenied, s.n.office.Code(), scope))
+		}
+		q.Office = ""
 	}
 	rs, err := s.n.office.Cases().Reports(q)
 	if err != nil {

@@ -132,6 +132,12 @@ func TestUrgentReportTravelsUpThroughACutLink(t *testing.T) {
 	if err != nil || len(un.GetReports()) != 2 {
 		t.Fatalf("unacknowledged at the county: %v, %v", un, err)
 	}
+	// The county's list holds every office's reports below it: not for a
+	// village's staff, though they may sign in at the county.
+	atCounty.token = officer.token
+	if un, err := yizhanv1.NewDutyServiceClient(atCounty.conn).ListReports(atCounty.ctx(), &yizhanv1.ListReportsRequest{Unacknowledged: true}); status.Code(err) != codes.PermissionDenied {
+		t.Errorf("a village's duty officer read the county's unacknowledged reports: %d, %v", len(un.GetReports()), err)
+	}
 	if _, err := ksv.AcknowledgeReport(cduty.ctx(), &yizhanv1.AcknowledgeReportRequest{Id: id, Request: "请续报人员伤亡情况"}); err != nil {
 		t.Fatal(err)
 	}

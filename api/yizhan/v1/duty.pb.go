@@ -2112,7 +2112,7 @@ type ListReportsRequest struct {
 	OfficeCode     string      `protobuf:"bytes,1,opt,name=office_code,json=officeCode,proto3" json:"office_code,omitempty"`
 	State          ReportState `protobuf:"varint,2,opt,name=state,proto3,enum=yizhan.v1.ReportState" json:"state,omitempty"`
 	FirstId        string      `protobuf:"bytes,3,opt,name=first_id,json=firstId,proto3" json:"first_id,omitempty"`     // a matter: the first report and what followed it
-	Unacknowledged bool        `protobuf:"varint,4,opt,name=unacknowledged,proto3" json:"unacknowledged,omitempty"`     // signed reports from below this office that it has not acknowledged
+	Unacknowledged bool        `protobuf:"varint,4,opt,name=unacknowledged,proto3" json:"unacknowledged,omitempty"`     // signed reports from below this office that it has not acknowledged (for its staff and those above it)
 	PageSize       int32       `protobuf:"varint,5,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"` // default 100, at most 1000
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
