@@ -567,6 +567,20 @@ func TestApplicantDataIsMaskedAndNeverCached(t *testing.T) {
 	call("GET", "/v1/cases", clerk.token, "")
 	call("GET", "/v1/staff", admin.token, "")
 	call("GET", "/v1/auth/me", admin.token, "")
+	// Citizens' phones in consultations and complaints, callers' and
+	// contacts' in the duty log and reports, applicants in the ledger.
+	for _, path := range []string{"/v1/consultations", "/v1/followups", "/v1/duty/reports", "/v1/duty/log", "/v1/statistics:export"} {
+		req, _ := http.NewRequest("GET", base+path, nil)
+		req.Header.Set("Authorization", "Bearer "+admin.token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if cc := resp.Header.Get("Cache-Control"); cc != "no-store" {
+			t.Errorf("GET %s (%d): Cache-Control %q, want no-store", path, resp.StatusCode, cc)
+		}
+	}
 
 	// The web UI's track page likewise.
 	resp, err := http.Get(base + "/track")

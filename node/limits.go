@@ -91,9 +91,11 @@ const (
 	peerHandshakeTimeout  = 5 * time.Second
 )
 
-// noStorePrefixes are the REST routes whose answers may carry personal
-// data (applicants, staff, tokens): no cache may keep them.
-var noStorePrefixes = []string{"/v1/cases", "/v1/staff", "/v1/auth/"}
+// noStorePrefixes are the routes whose answers may carry personal data
+// (applicants, staff, tokens, callers' and contacts' phones,
+// complaints): no cache may keep them. Every REST answer is read with
+// someone's rights, so all of /v1/ (the web UI's pages set their own).
+var noStorePrefixes = []string{"/v1/"}
 
 // limitHTTP wraps the HTTP port's handler (REST, the web UI, the probes)
 // with its limits and headers, in this order: HSTS and Cache-Control, the
