@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"slices"
 
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 	"github.com/yizhan-gov/yizhan/reason"
 	"github.com/yizhan-gov/yizhan/registry"
@@ -156,3 +159,42 @@ func Attachments(events []*yizhanv1.CaseEvent) []*yizhanv1.Attachment {
 	}
 	return out
 }
+
+// HideFileHashes clears the hash of every file m names, at any depth
+// (Attachment.sha256), keeping its name, size and type: for a reader who
+// may not download the files (GetAttachment's check), to whom the hash
+// would be the key to them, since a filing names a file its office holds
+// by its hash alone.
+func HideFileHashes(m proto.Message) {
+	if m != nil {
+		hideFileHashes(m.ProtoReflect())
+	}
+}
+
+func hideFileHashes(m protoreflect.Message) {
+	if m.Descriptor().FullName() == attachmentName {
+		m.Clear(m.Descriptor().Fields().ByName("sha256"))
+		return
+	}
+	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		switch {
+		case fd.IsMap():
+			if fd.MapValue().Message() != nil {
+				v.Map().Range(func(_ protoreflect.MapKey, mv protoreflect.Value) bool {
+					hideFileHashes(mv.Message())
+					return true
+				})
+			}
+		case fd.Message() == nil:
+		case fd.IsList():
+			for i := range v.List().Len() {
+				hideFileHashes(v.List().Get(i).Message())
+			}
+		default:
+			hideFileHashes(v.Message())
+		}
+		return true
+	})
+}
+
+var attachmentName = (&yizhanv1.Attachment{}).ProtoReflect().Descriptor().FullName()

@@ -83,7 +83,7 @@ func (s *caseService) GetAttachment(ctx context.Context, req *yizhanv1.GetAttach
 		return nil, toStatus(fmt.Errorf("%w: the scans of case %s are for the staff who handle it", auth.ErrPermissionDenied, c.GetNumber()))
 	}
 	events := s.n.office.Cases().Events(c.GetNumber())
-	if len(events) == 0 || !casework.DepartmentSees(actorOf(p), events[0].GetFiling()) {
+	if !seesScans(p, c, events) {
 		return nil, toStatus(fmt.Errorf("%w: the scans of case %s are for the staff of its departments (%s)", auth.ErrPermissionDenied,
 			c.GetNumber(), departmentsOf(events)))
 	}

@@ -5,11 +5,14 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 	"github.com/yizhan-gov/yizhan/casework"
@@ -161,6 +164,29 @@ func TestScanFiledAtAVillageArrivesWholeAtTheCounty(t *testing.T) {
 	other := dial(t, countyNode).login("mz-clerk", password)
 	if _, err := caseClient(t, other).GetAttachment(other.ctx(), &yizhanv1.GetAttachmentRequest{Number: number, Sha256: a.Sha256}); status.Code(err) != codes.PermissionDenied {
 		t.Errorf("a clerk of another department reads the scan: %v", err)
+	}
+	// Nor does she learn its hash, which would let her name the scan in a
+	// filing of her own department and read it there: her copy of the
+	// case and of its log lists the file, without it.
+	theirs, err := caseClient(t, other).GetCase(other.ctx(), &yizhanv1.GetCaseRequest{Number: number})
+	if err != nil {
+		t.Fatal(err)
+	}
+	events, err := caseClient(t, other).ListCaseEvents(other.ctx(), &yizhanv1.ListCaseEventsRequest{Number: number})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for what, m := range map[string]proto.Message{"the case": theirs, "its log": events} {
+		if b, _ := protojson.Marshal(m); strings.Contains(string(b), a.Sha256) {
+			t.Errorf("%s, as another department's clerk reads it, holds the scan's hash", what)
+		}
+	}
+	if files := casework.Attachments(events.GetEvents()); len(files) != 1 || files[0].GetSize() != a.Size || files[0].GetFileName() != a.FileName {
+		t.Errorf("the scan, as another department's clerk sees it: %v", files)
+	}
+	mine, err := caseClient(t, clerk).GetCase(clerk.ctx(), &yizhanv1.GetCaseRequest{Number: number})
+	if b, _ := protojson.Marshal(mine); err != nil || !strings.Contains(string(b), a.Sha256) {
+		t.Errorf("the scan's hash, as its department's clerk reads the case: %v", err)
 	}
 	citizen := dial(t, countyNode)
 	if _, err := caseClient(t, citizen).GetAttachment(citizen.ctx(), &yizhanv1.GetAttachmentRequest{Number: number, Sha256: a.Sha256}); status.Code(err) != codes.Unauthenticated {

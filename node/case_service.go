@@ -177,7 +177,19 @@ func (s *caseService) presentWith(c *yizhanv1.Case, events []*yizhanv1.CaseEvent
 	if !(p != nil && handles(p, c)) {
 		casework.MaskApplicant(c.GetApplicant())
 	}
+	if !seesScans(p, c, events) {
+		casework.HideFileHashes(c)
+	}
 	return c
+}
+
+// seesScans reports whether p may download c's scanned files (events is
+// c's log): staff who handle the case, of its departments at the county
+// (casework.DepartmentSees). To anyone else the case shows its files
+// without their hashes (casework.HideFileHashes): a filing names a file
+// its office holds by its hash, and so the hash is the key to the file.
+func seesScans(p *auth.Principal, c *yizhanv1.Case, events []*yizhanv1.CaseEvent) bool {
+	return p != nil && handles(p, c) && len(events) > 0 && casework.DepartmentSees(actorOf(p), events[0].GetFiling())
 }
 
 // allowedActions are the actions the caller may take on c now
@@ -378,9 +390,13 @@ func (s *caseService) ListCaseEvents(ctx context.Context, req *yizhanv1.ListCase
 	}
 	events := s.n.office.Cases().Events(c.GetNumber())
 	valid := s.verify(c.GetNumber(), events) == nil
+	scans := seesScans(p, c, events)
 	out := make([]*yizhanv1.CaseEvent, 0, len(events))
 	for _, e := range events {
 		e = proto.CloneOf(e)
+		if !scans {
+			casework.HideFileHashes(e)
+		}
 		e.SignerChain = nil   // large, and of no use to a reader
 		e.QueryCodeHash = nil // a reissued code's: no one's to guess against
 		if f := e.GetFiling(); f != nil {

@@ -1213,3 +1213,27 @@ func TestFormsAndFilesOfABookBeingRestored(t *testing.T) {
 		t.Errorf("a scan during whose download a restore began: %d, %d of %s bytes", resp.StatusCode, len(body), resp.Header.Get("Content-Length"))
 	}
 }
+
+// A scan the reader may download is a link on the case's page; one whose
+// hash the API left out (another department's, at the county) is named,
+// with its size, and is no link.
+func TestScansOnTheCasePage(t *testing.T) {
+	f := newFixture(t)
+	f.cases.getCase = func(*yizhanv1.GetCaseRequest) (*yizhanv1.CaseResponse, error) {
+		c := filedCase()
+		c.Materials = []*yizhanv1.SubmittedMaterial{{Name: "申请表", Copies: 1, Files: []*yizhanv1.Attachment{
+			{Sha256: strings.Repeat("ab", 32), Size: 2048, ContentType: "application/pdf", FileName: "申请表.pdf"},
+			{Size: 4096, ContentType: "application/pdf", FileName: "身份证.pdf"}}}}
+		return &yizhanv1.CaseResponse{Case: c}, nil
+	}
+	_, page := f.do(t, "GET", "/cases/"+caseNumber, nil, session(adminClerkToken))
+	for _, want := range []string{`href="/cases/` + caseNumber + `/files/` + strings.Repeat("ab", 32) + `">扫描件：申请表.pdf</a>`,
+		`<span class="file">扫描件：身份证.pdf（经办部门可查看）</span>`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the page does not show %s", want)
+		}
+	}
+	if strings.Contains(page, `/files/"`) {
+		t.Error("a link to a file without its hash")
+	}
+}
