@@ -8,12 +8,12 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+	"github.com/yizhan-gov/yizhan/reason"
 	"github.com/yizhan-gov/yizhan/registry"
 )
 
@@ -115,6 +115,20 @@ const (
 type FieldError struct {
 	Field, Why string // Why: a registry.Reason* code
 	Msg        string
+	Meta       reason.Meta // what explains it (the limit, the character)
+}
+
+// checkString checks a text field with registry's CheckLine (multiline:
+// CheckText): valid UTF-8, at most max characters, no control character.
+func checkString(field, v string, max int, multiline bool) error {
+	check := registry.CheckLine
+	if multiline {
+		check = registry.CheckText
+	}
+	if fv := check(field, v, max); fv != nil {
+		return &FieldError{Field: fv.Field, Why: fv.Reason, Msg: fv.Description, Meta: fv.Meta}
+	}
+	return nil
 }
 
 func (e *FieldError) Error() string { return e.Field + ": " + e.Msg }
@@ -145,16 +159,16 @@ func CheckContent(r *yizhanv1.UrgentReport, now time.Time) error {
 		return bad("level", registry.ReasonRequired, "level I to IV")
 	}
 	for _, f := range []struct {
-		name, v string
-		max     int
-		req     bool
-	}{{"title", r.GetTitle(), MaxTitle, true}, {"place", r.GetPlace(), MaxTitle, true}, {"details", r.GetDetails(), MaxText, true},
-		{"measures", r.GetMeasures(), MaxText, false}, {"losses", r.GetLosses(), MaxText, false}, {"contact", r.GetContact(), 32, false}} {
+		name, v        string
+		max            int
+		req, multiline bool
+	}{{"title", r.GetTitle(), MaxTitle, true, false}, {"place", r.GetPlace(), MaxTitle, true, false}, {"details", r.GetDetails(), MaxText, true, true},
+		{"measures", r.GetMeasures(), MaxText, false, true}, {"losses", r.GetLosses(), MaxText, false, true}, {"contact", r.GetContact(), 32, false, false}} {
 		if f.req && strings.TrimSpace(f.v) == "" {
 			return bad(f.name, registry.ReasonRequired, "is required")
 		}
-		if n := utf8.RuneCountInString(f.v); n > f.max {
-			return bad(f.name, registry.ReasonTooLong, "at most %d characters, got %d", f.max, n)
+		if err := checkString("report."+f.name, f.v, f.max, f.multiline); err != nil {
+			return err
 		}
 	}
 	for _, f := range []struct {

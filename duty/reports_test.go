@@ -34,6 +34,10 @@ func TestReportRules(t *testing.T) {
 		"report.occurred_at": func(r *yizhanv1.UrgentReport) { r.OccurredAt = timestamppb.New(now.Add(time.Hour)) },
 		"report.known_at":    func(r *yizhanv1.UrgentReport) { r.KnownAt = timestamppb.New(now.Add(-time.Hour)) },
 		"report.first_id":    func(r *yizhanv1.UrgentReport) { r.Kind = yizhanv1.ReportKind_REPORT_KIND_FINAL },
+		"report.contact":     func(r *yizhanv1.UrgentReport) { r.Contact = "139\x07" },
+		"report.place":       func(r *yizhanv1.UrgentReport) { r.Place = "东村\n后山" }, // a line
+		"report.details":     func(r *yizhanv1.UrgentReport) { r.Details = "滑坡\x00\x1b[2J" },
+		"report.losses":      func(r *yizhanv1.UrgentReport) { r.Losses = "\xff" },
 	} {
 		c := proto.CloneOf(r)
 		mod(c)

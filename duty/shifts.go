@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"google.golang.org/protobuf/proto"
 
@@ -81,8 +80,12 @@ func CheckShift(s *yizhanv1.DutyShift, field string) error {
 	if s.GetLeader() == "" {
 		return bad("leader", registry.ReasonRequired, "the leader on duty (带班领导)")
 	}
-	if len(s.GetOfficers()) == 0 || len(s.GetOfficers()) > 10 {
+	if len(s.GetOfficers()) == 0 {
 		return bad("officers", registry.ReasonRequired, "one to ten duty officers (值班员)")
+	}
+	if n := len(s.GetOfficers()); n > 10 {
+		return &FieldError{Field: field + ".officers", Why: registry.ReasonTooMany, Meta: reason.Meta{"max": "10", "got": reason.Itoa(n)},
+			Msg: fmt.Sprintf("one to ten duty officers (值班员), got %d", n)}
 	}
 	seen := map[string]bool{s.GetLeader(): true}
 	for i, o := range s.GetOfficers() {
@@ -91,8 +94,8 @@ func CheckShift(s *yizhanv1.DutyShift, field string) error {
 		}
 		seen[o] = true
 	}
-	if n := utf8.RuneCountInString(s.GetDutyPhone()); n > 32 {
-		return bad("duty_phone", registry.ReasonTooLong, "at most 32 characters")
+	if err := checkString(field+".duty_phone", s.GetDutyPhone(), 32, false); err != nil {
+		return err
 	}
 	return nil
 }
@@ -239,12 +242,13 @@ func CheckLogEntry(e *yizhanv1.DutyLogEntry) error {
 		return bad("caller", registry.ReasonRequired, "a call names who called")
 	}
 	for _, f := range []struct {
-		name, v string
-		max     int
-	}{{"caller", e.GetCaller(), MaxTitle}, {"unit", e.GetUnit(), MaxTitle}, {"phone", e.GetPhone(), 32},
-		{"matter", e.GetMatter(), MaxText}, {"action", e.GetAction(), MaxText}, {"told", e.GetTold(), MaxTitle}} {
-		if n := utf8.RuneCountInString(f.v); n > f.max {
-			return bad(f.name, registry.ReasonTooLong, "at most %d characters, got %d", f.max, n)
+		name, v   string
+		max       int
+		multiline bool
+	}{{"caller", e.GetCaller(), MaxTitle, false}, {"unit", e.GetUnit(), MaxTitle, false}, {"phone", e.GetPhone(), 32, false},
+		{"matter", e.GetMatter(), MaxText, true}, {"action", e.GetAction(), MaxText, true}, {"told", e.GetTold(), MaxTitle, true}} {
+		if err := checkString("entry."+f.name, f.v, f.max, f.multiline); err != nil {
+			return err
 		}
 	}
 	return nil

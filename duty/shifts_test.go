@@ -122,6 +122,8 @@ func TestLogEntryChecks(t *testing.T) {
 		"entry.matter": func(e *yizhanv1.DutyLogEntry) { e.Matter = " " },
 		"entry.caller": func(e *yizhanv1.DutyLogEntry) { e.Caller = "" },
 		"entry.phone":  func(e *yizhanv1.DutyLogEntry) { e.Phone = string(make([]byte, 40)) },
+		"entry.action": func(e *yizhanv1.DutyLogEntry) { e.Action = "已通知\x1b[2J" },
+		"entry.unit":   func(e *yizhanv1.DutyLogEntry) { e.Unit = "镇\x00政府" },
 	} {
 		e := proto.CloneOf(good)
 		mod(e)

@@ -145,6 +145,9 @@ func (s *supervisionService) answerOffice(it *yizhanv1.Item, origin string) (str
 }
 
 func (s *supervisionService) AskQuestion(ctx context.Context, req *yizhanv1.AskQuestionRequest) (*yizhanv1.AskQuestionResponse, error) {
+	if v := registry.CheckLine("office_code", req.GetOfficeCode(), registry.MaxCodeLen); v != nil {
+		return nil, invalidArgument(*v)
+	}
 	if oc := req.GetOfficeCode(); oc != "" && oc != s.n.office.Code() {
 		return nil, fieldError("office_code", reason.WrongOffice, reason.Meta{"office": s.n.office.Code(), "want": oc},
 			fmt.Sprintf("this is a node of office %s: ask at a node of office %s", s.n.office.Code(), oc))

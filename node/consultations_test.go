@@ -2,6 +2,7 @@ package node_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 	"github.com/yizhan-gov/yizhan/auth"
 	"github.com/yizhan-gov/yizhan/casebook"
+	"github.com/yizhan-gov/yizhan/reason"
 	"github.com/yizhan-gov/yizhan/registry"
 	"github.com/yizhan-gov/yizhan/supervision"
 )
@@ -66,6 +68,21 @@ func TestConsultationsThroughTheAPI(t *testing.T) {
 	csupCitizen := yizhanv1.NewSupervisionServiceClient(citizen.conn)
 	if _, err := csupCitizen.AskQuestion(citizen.ctx(), &yizhanv1.AskQuestionRequest{Question: "q"}); status.Code(err) != codes.InvalidArgument {
 		t.Errorf("a question without an item: %v", err)
+	}
+	// Anyone may ask: what is not text, or too long, is refused, named,
+	// and not echoed back.
+	for field, req := range map[string]*yizhanv1.AskQuestionRequest{
+		"question":    {ItemCode: tobacco().Code, Question: "开小卖部\x00\x1b[2J要办什么?"},
+		"office_code": {ItemCode: tobacco().Code, Question: "开小卖部要办什么?", OfficeCode: strings.Repeat("4", 100_000)},
+	} {
+		_, err := csupCitizen.AskQuestion(citizen.ctx(), req)
+		if code, got := fieldOf(err); code != codes.InvalidArgument || got != field || len(status.Convert(err).Message()) > 300 {
+			t.Errorf("%s: %v, %d bytes of message", field, code, len(status.Convert(err).Message()))
+		}
+	}
+	if _, err := vsup.RecordConsultation(agent.ctx(), &yizhanv1.RecordConsultationRequest{Channel: yizhanv1.ConsultationChannel_CONSULTATION_CHANNEL_IN_PERSON,
+		Question: "社保？", Answer: "答\x1b[31m复"}); fieldReason(err) != reason.ControlCharacter {
+		t.Errorf("an answer with a terminal's escape: %v", err)
 	}
 	asked, err := csupCitizen.AskQuestion(citizen.ctx(), &yizhanv1.AskQuestionRequest{ItemCode: tobacco().Code,
 		Question: "开小卖部卖烟要办什么手续?", Contact: "13907710001", RequestId: "ask-1"})

@@ -109,7 +109,7 @@ func (s *dutyRosterService) PublishShifts(ctx context.Context, req *yizhanv1.Pub
 		if err := duty.CheckShift(sh, field); err != nil {
 			var fe *duty.FieldError
 			if errors.As(err, &fe) {
-				return nil, fieldReasonError(fe.Field, fe.Why, fe.Msg)
+				return nil, fieldError(fe.Field, fe.Why, fe.Meta, fe.Msg)
 			}
 			return nil, err
 		}
@@ -370,7 +370,7 @@ func (s *dutyRosterService) WriteLogEntry(ctx context.Context, req *yizhanv1.Wri
 	if err := duty.CheckLogEntry(in); err != nil {
 		var fe *duty.FieldError
 		if errors.As(err, &fe) {
-			return nil, fieldReasonError(fe.Field, fe.Why, fe.Msg)
+			return nil, fieldError(fe.Field, fe.Why, fe.Meta, fe.Msg)
 		}
 		return nil, err
 	}

@@ -114,7 +114,7 @@ func (s *dutyService) content(r *yizhanv1.UrgentReport) error {
 	if err := duty.CheckContent(r, s.n.now()); err != nil {
 		var fe *duty.FieldError
 		if errors.As(err, &fe) {
-			return fieldReasonError(fe.Field, fe.Why, fe.Msg)
+			return fieldError(fe.Field, fe.Why, fe.Meta, fe.Msg)
 		}
 		return err
 	}

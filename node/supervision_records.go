@@ -78,9 +78,8 @@ func checkText(field, v string, required bool) error {
 	if required && v == "" {
 		return fieldError(field, registry.ReasonRequired, nil, "is required")
 	}
-	if n := len([]rune(v)); n > maxSupervisionText {
-		return fieldError(field, registry.ReasonTooLong, reason.Meta{"max": reason.Itoa(maxSupervisionText), "got": reason.Itoa(n)},
-			fmt.Sprintf("must be at most %d characters", maxSupervisionText))
+	if v := registry.CheckText(field, v, maxSupervisionText); v != nil {
+		return invalidArgument(*v)
 	}
 	return nil
 }
