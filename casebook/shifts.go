@@ -150,6 +150,17 @@ func (o *overlay) putLogEntry(p *peerv1.PutLogEntry) (proto.Message, error) {
 	return e, nil
 }
 
+// HasLogEntry reports whether the book holds log entry id.
+func (b *Book) HasLogEntry(id string) bool {
+	found := false
+	b.view(func(txn *badger.Txn) error {
+		_, err := txn.Get(logKey(id))
+		found = err == nil
+		return nil
+	})
+	return found
+}
+
 // Shift returns a shift the book holds.
 func (b *Book) Shift(id string) (*yizhanv1.DutyShift, bool) {
 	s := &yizhanv1.DutyShift{}

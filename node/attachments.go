@@ -92,6 +92,10 @@ func (s *caseService) GetAttachment(ctx context.Context, req *yizhanv1.GetAttach
 	if i < 0 {
 		return nil, status.Errorf(codes.NotFound, "case %s has no file %s", c.GetNumber(), req.GetSha256())
 	}
+	if off := req.GetOffset(); off < 0 || off > files[i].GetSize() {
+		return nil, fieldError("offset", registry.ReasonOutOfRange, reason.Meta{"min": "0", "max": reason.Itoa(files[i].GetSize()), "got": reason.Itoa(off)},
+			fmt.Sprintf("must be from 0 to the file's %d bytes", files[i].GetSize()))
+	}
 	if _, complete := s.n.office.Cases().AttachmentHeld(req.GetSha256()); !complete {
 		return forwardUp(ctx, s, req.GetNumber(), up)
 	}

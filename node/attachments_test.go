@@ -136,6 +136,12 @@ func TestScanFiledAtAVillageArrivesWholeAtTheCounty(t *testing.T) {
 	if !bytes.Equal(got, data) {
 		t.Fatal("the scan read at the county is not the one filed")
 	}
+	for _, off := range []int64{-1, a.Size + 1} {
+		_, err := caseClient(t, clerk).GetAttachment(clerk.ctx(), &yizhanv1.GetAttachmentRequest{Number: number, Sha256: a.Sha256, Offset: off})
+		if code, field := fieldOf(err); code != codes.InvalidArgument || field != "offset" {
+			t.Errorf("a part at %d of %d bytes: %v", off, a.Size, err)
+		}
+	}
 	c, _ := countyNode.Office().Cases().Case(number)
 	if files := c.GetMaterials()[0].GetFiles(); len(files) != 1 || files[0].GetSha256() != a.Sha256 {
 		t.Errorf("the county's case names the files %v", files)

@@ -428,6 +428,12 @@ func (s *caseService) VerifyCase(ctx context.Context, req *yizhanv1.VerifyCaseRe
 	if err != nil {
 		return nil, toStatus(err)
 	}
+	if req.GetNumber() == "" {
+		return nil, fieldReasonError("number", registry.ReasonRequired, "is required")
+	}
+	if v := registry.CheckLine("number", req.GetNumber(), registry.MaxCodeLen); v != nil {
+		return nil, invalidArgument(*v)
+	}
 	c, ok := s.n.office.Cases().Case(req.GetNumber())
 	if !ok {
 		return forwardUp(ctx, s, req.GetNumber(), func(ctx context.Context, cl yizhanv1.CaseServiceClient) (*yizhanv1.VerifyCaseResponse, error) {
@@ -473,13 +479,17 @@ func (s *caseService) ListCases(ctx context.Context, req *yizhanv1.ListCasesRequ
 	if !from.IsZero() && !to.IsZero() && !from.Before(to) {
 		return nil, fieldError("filed_to", registry.ReasonOutOfRange, reason.Meta{"min": from.Format(time.RFC3339)}, "must be after filed_from")
 	}
-	for _, f := range []struct {
-		name, value string
-		max         int
-	}{{"applicant", req.GetApplicant(), registry.MaxNameLen}, {"department_code", req.GetDepartmentCode(), registry.MaxCodeLen}, {"item_code", req.GetItemCode(), registry.MaxCodeLen}} {
-		if n := len([]rune(f.value)); n > f.max {
-			return nil, fieldError(f.name, registry.ReasonTooLong, reason.Meta{"max": reason.Itoa(f.max), "got": reason.Itoa(n)}, fmt.Sprintf("must be at most %d characters", f.max))
+	for _, v := range []*registry.FieldViolation{
+		registry.CheckLine("applicant", req.GetApplicant(), registry.MaxNameLen),
+		registry.CheckLine("department_code", req.GetDepartmentCode(), registry.MaxCodeLen),
+		registry.CheckLine("item_code", req.GetItemCode(), registry.MaxCodeLen),
+	} {
+		if v != nil {
+			return nil, invalidArgument(*v)
 		}
+	}
+	if _, ok := yizhanv1.CaseState_name[int32(req.GetState())]; !ok {
+		return nil, fieldError("state", registry.ReasonOutOfRange, reason.Meta{"enum": "CaseState", "got": reason.Itoa(int32(req.GetState()))}, "not a known state")
 	}
 	book := s.n.office.Cases()
 	size := int(req.GetPageSize())

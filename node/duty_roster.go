@@ -374,6 +374,11 @@ func (s *dutyRosterService) WriteLogEntry(ctx context.Context, req *yizhanv1.Wri
 		}
 		return nil, err
 	}
+	if c := in.GetCorrects(); c != "" {
+		if v := registry.CheckLine("entry.corrects", c, registry.MaxCodeLen); v != nil {
+			return nil, invalidArgument(*v)
+		}
+	}
 	r, err := clientRequest(ctx, "WriteLogEntry", req)
 	if err != nil {
 		return nil, err
@@ -381,6 +386,12 @@ func (s *dutyRosterService) WriteLogEntry(ctx context.Context, req *yizhanv1.Wri
 	return atLeader(ctx, s.n, yizhanv1.NewDutyRosterServiceClient, func() (*yizhanv1.DutyLogEntry, error) {
 		if err := s.n.svc.Leading(); err != nil {
 			return nil, err
+		}
+		// Checked again where it is applied; here so that a wrong one
+		// costs no raft entry and is named.
+		if c := in.GetCorrects(); c != "" && !s.n.office.Cases().HasLogEntry(c) {
+			return nil, fieldError("entry.corrects", reason.RecordNotFound, reason.Meta{"id": c},
+				fmt.Sprintf("office %s's log holds no entry %s to correct", s.n.office.Code(), c))
 		}
 		sh, err := s.onDutyNow(p)
 		if err != nil {

@@ -2,12 +2,14 @@ package node_test
 
 import (
 	"context"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
@@ -71,8 +73,25 @@ func TestRosterShiftsAndTheirFlags(t *testing.T) {
 	if _, err := ro(officer).TakeOverShift(officer.ctx(), &yizhanv1.TakeOverShiftRequest{Id: day}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ro(officer).WriteLogEntry(officer.ctx(), call); err != nil {
+	logged, err := ro(officer).WriteLogEntry(officer.ctx(), call)
+	if err != nil {
 		t.Fatal(err)
+	}
+	// A correction names an entry of this log: one it does not hold, or
+	// no entry's id at all, is named (refused before it is proposed: where
+	// it is applied, the refusal names no field).
+	for why, corrects := range map[string]string{"unknown": "RZ-450122101203-20200101-ZZZZZZ", "too long": strings.Repeat("Z", 100_000)} {
+		fix := proto.CloneOf(call)
+		fix.Entry.Matter, fix.Entry.Corrects = "更正：明早九点", corrects
+		_, err := ro(officer).WriteLogEntry(officer.ctx(), fix)
+		if code, field := fieldOf(err); code != codes.InvalidArgument || field != "entry.corrects" || len(status.Convert(err).Message()) > 300 {
+			t.Errorf("a correction of an %s entry: %v naming %q", why, code, field)
+		}
+	}
+	fix := proto.CloneOf(call)
+	fix.Entry.Matter, fix.Entry.Corrects = "更正：明早九点", logged.GetId()
+	if _, err := ro(officer).WriteLogEntry(officer.ctx(), fix); err != nil {
+		t.Errorf("a correction: %v", err)
 	}
 	if _, err := ro(other).WriteLogEntry(other.ctx(), call); status.Code(err) != codes.PermissionDenied {
 		t.Errorf("someone not on the shift wrote its log: %v", err)
@@ -89,7 +108,7 @@ func TestRosterShiftsAndTheirFlags(t *testing.T) {
 		t.Fatal(err)
 	}
 	log, err := ro(officer).ListLog(officer.ctx(), &yizhanv1.ListLogRequest{ShiftId: day})
-	if err != nil || len(log.GetEntries()) != 1 || log.GetEntries()[0].GetWriter() != "dc-duty" {
+	if err != nil || len(log.GetEntries()) != 2 || log.GetEntries()[0].GetWriter() != "dc-duty" {
 		t.Errorf("the shift's log: %v, %v", log, err)
 	}
 	if _, err := ro(officer).HandOverShift(officer.ctx(), &yizhanv1.HandOverShiftRequest{Id: day, OpenMatters: "明早八点防汛会，已告村主任"}); err != nil {

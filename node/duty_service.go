@@ -171,6 +171,9 @@ func (s *dutyService) WriteReport(ctx context.Context, req *yizhanv1.WriteReport
 		rep.WrittenAt, rep.State, rep.Version = timestamppb.New(now), yizhanv1.ReportState_REPORT_STATE_DRAFT, 1
 		rep.LimitMinutes = s.limitOf(rep)
 		if rep.GetKind() != yizhanv1.ReportKind_REPORT_KIND_FIRST {
+			if err := s.followable(rep.GetFirstId()); err != nil {
+				return nil, err
+			}
 			following, err := s.n.office.Cases().Reports(casebook.ReportQuery{FirstID: rep.GetFirstId()})
 			if err != nil {
 				return nil, err
@@ -183,10 +186,31 @@ func (s *dutyService) WriteReport(ctx context.Context, req *yizhanv1.WriteReport
 	})
 }
 
+// followable checks, before anything is proposed, that a follow-up or
+// final report may follow report first: a signed first report of this
+// office. The book checks it again where it is applied (and that its
+// matter is not closed); here a wrong one costs no raft entry and is
+// named.
+func (s *dutyService) followable(first string) error {
+	h, ok := s.n.office.Cases().Report(first)
+	if !ok || h.GetReport().GetOfficeCode() != s.n.office.Code() {
+		return fieldError("report.first_id", reason.RecordNotFound, reason.Meta{"id": first},
+			fmt.Sprintf("office %s holds no report %s of its own", s.n.office.Code(), first))
+	}
+	if r := h.GetReport(); r.GetKind() != yizhanv1.ReportKind_REPORT_KIND_FIRST || r.GetState() != yizhanv1.ReportState_REPORT_STATE_SIGNED {
+		return reason.Status(reason.FailedPrecondition, fmt.Sprintf("report %s is not a signed first report: a follow-up follows one", first),
+			reason.Meta{"id": first}, 0).Err()
+	}
+	return nil
+}
+
 // heldDraft is the report id held here, for a change by this office.
 func (s *dutyService) heldDraft(id string) (*yizhanv1.UrgentReport, error) {
 	if id == "" {
 		return nil, fieldReasonError("id", registry.ReasonRequired, "is required")
+	}
+	if v := registry.CheckLine("id", id, registry.MaxCodeLen); v != nil {
+		return nil, invalidArgument(*v)
 	}
 	h, ok := s.n.office.Cases().Report(id)
 	if !ok || h.GetReport().GetOfficeCode() != s.n.office.Code() {
@@ -205,6 +229,9 @@ func (s *dutyService) UpdateReport(ctx context.Context, req *yizhanv1.UpdateRepo
 	}
 	if err := s.rostered(p, false); err != nil {
 		return nil, err
+	}
+	if req.GetReport() == nil {
+		return nil, fieldReasonError("report", registry.ReasonRequired, "is required")
 	}
 	r, err := clientRequest(ctx, "UpdateReport", req)
 	if err != nil {
@@ -266,6 +293,9 @@ func (s *dutyService) AcknowledgeReport(ctx context.Context, req *yizhanv1.Ackno
 	if err != nil {
 		return nil, err
 	}
+	if v := registry.CheckLine("id", req.GetId(), registry.MaxCodeLen); v != nil {
+		return nil, invalidArgument(*v)
+	}
 	if err := checkText("request", req.GetRequest(), false); err != nil {
 		return nil, err
 	}
@@ -302,7 +332,7 @@ func (s *dutyService) GetReport(ctx context.Context, req *yizhanv1.GetReportRequ
 		return nil, invalidArgument(*v)
 	}
 	office := duty.ReportOffice(req.GetId())
-	if office == "" {
+	if office == "" || registry.ValidCode(office) != nil {
 		return nil, fieldError("id", registry.ReasonInvalidFormat, reason.Meta{"format": "REPORT_ID"}, "not a report's id")
 	}
 	if _, err := s.readScope(ctx, office); err != nil {
@@ -323,6 +353,9 @@ func (s *dutyService) ListReports(ctx context.Context, req *yizhanv1.ListReports
 	scope, err := s.readScope(ctx, req.GetOfficeCode())
 	if err != nil {
 		return nil, err
+	}
+	if v := registry.CheckLine("first_id", req.GetFirstId(), registry.MaxCodeLen); v != nil {
+		return nil, invalidArgument(*v)
 	}
 	if n := req.GetPageSize(); n < 0 || n > 1000 {
 		return nil, fieldError("page_size", registry.ReasonOutOfRange, reason.Meta{"max": "1000", "got": reason.Itoa(n)}, "at most 1000")

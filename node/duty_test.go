@@ -1,6 +1,7 @@
 package node_test
 
 import (
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 	"github.com/yizhan-gov/yizhan/casebook"
 	"github.com/yizhan-gov/yizhan/node"
+	"github.com/yizhan-gov/yizhan/reason"
 )
 
 // dutyFed is a case federation with duty staff: at 东村 a duty officer
@@ -66,11 +68,33 @@ func TestUrgentReportTravelsUpThroughACutLink(t *testing.T) {
 	} else if _, field := fieldOf(err); field != "report.title" {
 		t.Errorf("a report without a title names %q", field)
 	}
+	_, gerr := vduty.GetReport(officer.ctx(), &yizhanv1.GetReportRequest{Id: "BG-abc-20200101-ZZZZZZ"})
+	if code, field := fieldOf(gerr); code != codes.InvalidArgument || field != "id" {
+		t.Errorf("a report's id with no office in it: %v", gerr)
+	}
 	w, err := vduty.WriteReport(officer.ctx(), &yizhanv1.WriteReportRequest{Report: firstReport(time.Now().Add(-30 * time.Minute)), RequestId: "report-1"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	id := w.GetReport().GetId()
+	for field, call := range map[string]func() error{
+		"report": func() error {
+			_, err := vduty.UpdateReport(officer.ctx(), &yizhanv1.UpdateReportRequest{Id: id})
+			return err
+		},
+		"first_id": func() error {
+			_, err := vduty.ListReports(officer.ctx(), &yizhanv1.ListReportsRequest{FirstId: strings.Repeat("B", 100_000)})
+			return err
+		},
+		"id": func() error {
+			_, err := vduty.AcknowledgeReport(officer.ctx(), &yizhanv1.AcknowledgeReportRequest{Id: "BG-\x00"})
+			return err
+		},
+	} {
+		if code, got := fieldOf(call()); code != codes.InvalidArgument || got != field {
+			t.Errorf("%s: %v naming %q", field, code, got)
+		}
+	}
 	if _, err := vduty.SignReport(officer.ctx(), &yizhanv1.SignReportRequest{Id: id}); status.Code(err) != codes.PermissionDenied {
 		t.Errorf("a duty officer signed: %v", err)
 	}
@@ -160,6 +184,15 @@ func TestUrgentReportTravelsUpThroughACutLink(t *testing.T) {
 		if _, err := lduty.SignReport(leader.ctx(), &yizhanv1.SignReportRequest{Id: w.GetReport().GetId()}); err != nil {
 			t.Fatal(err)
 		}
+	}
+	// A follow-up of a report the village does not hold is named (refused
+	// before it is proposed: where it is applied, the refusal names no
+	// field).
+	stray := firstReport(time.Now())
+	stray.Kind, stray.FirstId = yizhanv1.ReportKind_REPORT_KIND_FOLLOW_UP, "BG-"+dongcun+"-20200101-ZZZZZZ"
+	_, err = vduty.WriteReport(officer.ctx(), &yizhanv1.WriteReportRequest{Report: stray})
+	if code, field := fieldOf(err); code != codes.InvalidArgument || field != "report.first_id" || fieldReason(err) != reason.RecordNotFound {
+		t.Errorf("a follow-up of a report not held: %v", err)
 	}
 	late := firstReport(time.Now())
 	late.Kind, late.FirstId = yizhanv1.ReportKind_REPORT_KIND_FOLLOW_UP, id

@@ -156,11 +156,19 @@ func TestListCasesQueueHistoryAndApplicant(t *testing.T) {
 		{"filed_to", &yizhanv1.ListCasesRequest{FiledFrom: timestamppb.New(now), FiledTo: timestamppb.New(now.Add(-time.Hour))}},
 		{"overdue", &yizhanv1.ListCasesRequest{Overdue: true, History: true}},
 		{"overdue", &yizhanv1.ListCasesRequest{Overdue: true, Applicant: xID}},
+		{"state", &yizhanv1.ListCasesRequest{State: 99}},
+		{"state", &yizhanv1.ListCasesRequest{State: 99, History: true}},
+		{"applicant", &yizhanv1.ListCasesRequest{Applicant: "黄\x00\x1b[2J"}},
+		{"item_code", &yizhanv1.ListCasesRequest{ItemCode: "450122\n-YC-001"}},
 	} {
 		_, err := cases.ListCases(clerk.ctx(), tt.req)
 		if code, field := fieldOf(err); code != codes.InvalidArgument || field != tt.field {
 			t.Errorf("ListCases(%v): %s naming %q; want InvalidArgument naming %s", tt.req, code, field, tt.field)
 		}
+	}
+	_, verr := cases.VerifyCase(clerk.ctx(), &yizhanv1.VerifyCaseRequest{})
+	if code, field := fieldOf(verr); code != codes.InvalidArgument || field != "number" {
+		t.Errorf("VerifyCase with no number: %v", verr)
 	}
 }
 

@@ -100,6 +100,7 @@ const (
 	ImmutableField           = "IMMUTABLE_FIELD"
 	Mismatch                 = "MISMATCH"
 	InvalidValue             = "INVALID_VALUE"
+	RecordNotFound           = "RECORD_NOT_FOUND"
 )
 
 // Retry says whether the same request may be sent again.
@@ -709,6 +710,9 @@ var defs = []Def{
 	{Reason: InvalidValue, Field: true,
 		Meaning: "any other problem with the field (the description says which)",
 		zh:      t("填写的内容不符合要求")},
+	{Reason: RecordNotFound, Field: true, Keys: []string{"id"}, Example: Meta{"id": "BG-450122101203-20261201-ABCDEF"},
+		Meaning: "the urgent report or duty log entry named is not one of this office's",
+		zh:      t("本单位没有[编号为“{id}”的]这份报告或记录，请核对编号")},
 }
 
 func init() {
