@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"regexp"
+	"strings"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"github.com/yizhan-gov/yizhan/reason"
@@ -91,5 +94,59 @@ func completeErrors(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handl
 // gatewayErrors does the same for the REST gateway's answers, the
 // gateway's own (a body that is not JSON) included.
 func gatewayErrors(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
-	runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, toStatus(err))
+	runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, toStatus(decodeViolation(err)))
+}
+
+// The gateway's own refusals of what it could not read into the request:
+// a query parameter (`parsing field "page_size": …`), a body field of the
+// wrong type (`invalid value for string field itemCode: 5`, by its JSON
+// name) or one the request does not have (`unknown field "itemcode"`).
+var (
+	queryFieldRE   = regexp.MustCompile(`^parsing field "([^"]+)": `)
+	bodyFieldRE    = regexp.MustCompile(`invalid value for [a-z0-9 ]+ field ([A-Za-z0-9_]+): `)
+	unknownFieldRE = regexp.MustCompile(`unknown field "([^"]{1,64})"`)
+)
+
+// decodeViolation is err, or, when it is the gateway's InvalidArgument of
+// a field it could not read, that field's violation (INVALID_FORMAT, or
+// UNKNOWN_FIELD), named as the API names its fields (snake_case; a body
+// field by its own name, without the path to it): the client sees which
+// field, as for the API's own refusals.
+func decodeViolation(err error) error {
+	st, ok := status.FromError(err)
+	if !ok || st.Code() != codes.InvalidArgument || len(st.Details()) > 0 {
+		return err
+	}
+	msg := st.Message()
+	if m := unknownFieldRE.FindStringSubmatch(msg); m != nil {
+		return fieldError(m[1], reason.UnknownField, reason.Meta{"path": m[1]}, "is not a field of the request")
+	}
+	var field string
+	if m := queryFieldRE.FindStringSubmatch(msg); m != nil {
+		field = m[1]
+	} else if m := bodyFieldRE.FindStringSubmatch(msg); m != nil {
+		field = snakeCase(m[1])
+	}
+	if field == "" || len(field) > registry.MaxCodeLen {
+		return err
+	}
+	if len(msg) > 200 { // it quotes the value, which may be long
+		msg = strings.ToValidUTF8(msg[:200], "") + "…"
+	}
+	return fieldError(field, registry.ReasonInvalidFormat, nil, msg)
+}
+
+// snakeCase is a JSON field name (itemCode) as the proto's (item_code).
+func snakeCase(s string) string {
+	var b strings.Builder
+	for i, r := range s {
+		if 'A' <= r && r <= 'Z' {
+			if i > 0 {
+				b.WriteByte('_')
+			}
+			r += 'a' - 'A'
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+	"github.com/yizhan-gov/yizhan/reason"
 	"github.com/yizhan-gov/yizhan/registry"
 )
 
@@ -83,6 +84,13 @@ func TestRESTInputLimits(t *testing.T) {
 		{"office: name of 300 KB", "POST", "/v1/offices", tok, `{"code":"450122101000","name":"` + long + `"}`, "office.name", registry.ReasonTooLong},
 		{"grant: note with ESC", "POST", "/v1/grants", tok, `{"item_code":"450122-YC-001","office_code":"450122000000","rights":["RIGHT_ACCEPT"],"note":"\u001b[2J"}`, "grant.note", registry.ReasonControlCharacter},
 		{"staff: password of 300 KB", "POST", "/v1/staff", tok, `{"staff":{"username":"lisi","name":"李四","office_code":"450122000000","roles":["ROLE_CLERK"]},"password":"` + long + `"}`, "password", registry.ReasonTooLong},
+		// What the gateway cannot read into the request is named too.
+		{"list: page size not a number", "GET", "/v1/cases?page_size=abc", tok, "", "page_size", registry.ReasonInvalidFormat},
+		{"list: a state of 8 KB", "GET", "/v1/cases?state=" + strings.Repeat("S", 8<<10), tok, "", "state", registry.ReasonInvalidFormat},
+		{"list: a date without its time", "GET", "/v1/cases?filed_from=2026-01-01", tok, "", "filed_from", registry.ReasonInvalidFormat},
+		{"filing: a number for a code", "POST", "/v1/cases", "", `{"item_code":5}`, "item_code", registry.ReasonInvalidFormat},
+		{"filing: copies not a number", "POST", "/v1/cases", "", filing("黄志明", "东村3组", `"x"`), "copies", registry.ReasonInvalidFormat},
+		{"filing: a field it does not have", "POST", "/v1/cases", "", `{"itemcode":"450122-YC-001"}`, "itemcode", reason.UnknownField},
 	}
 	// What the requests would write. (Not the registry index: the node
 	// directory may change it meanwhile.)
