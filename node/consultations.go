@@ -127,7 +127,7 @@ func (s *supervisionService) consult(ctx context.Context, r raftgroup.Request, c
 	if err = replayedAnswer(ctx, replayed, err); err != nil {
 		return nil, err
 	}
-	return &yizhanv1.ConsultationResponse{Consultation: kept}, nil
+	return &yizhanv1.ConsultationResponse{Consultation: shown(kept, false)}, nil
 }
 
 // answerOffice is the office that answers a question about it asked at
@@ -194,7 +194,7 @@ func (s *supervisionService) AskQuestion(ctx context.Context, req *yizhanv1.AskQ
 		}
 		// A retry is answered with the question first kept: its code
 		// comes from the same request ID.
-		return &yizhanv1.AskQuestionResponse{Consultation: maskConsultation(kept.GetConsultation()), QueryCode: code}, nil
+		return &yizhanv1.AskQuestionResponse{Consultation: shown(kept.GetConsultation(), true), QueryCode: code}, nil
 	}, func(ctx context.Context, cl yizhanv1.SupervisionServiceClient) (*yizhanv1.AskQuestionResponse, error) {
 		return cl.AskQuestion(passClientAddr(ctx), req)
 	})
@@ -204,14 +204,19 @@ func (s *supervisionService) AskQuestion(ctx context.Context, req *yizhanv1.AskQ
 	return resp, err
 }
 
-// maskConsultation is c as shown to a citizen or to staff of another
-// office: the contact phone masked.
-func maskConsultation(c *yizhanv1.Consultation) *yizhanv1.Consultation {
-	if c == nil || c.GetContact() == "" {
+// shown is c as the API answers it: without the hash of its query code
+// (what the citizen's code is checked against: no one's to guess
+// against, as a case's), and, for a citizen or staff of another office
+// (mask), with the contact phone masked.
+func shown(c *yizhanv1.Consultation, mask bool) *yizhanv1.Consultation {
+	if c == nil || len(c.GetQueryCodeHash()) == 0 && (!mask || c.GetContact() == "") {
 		return c
 	}
 	c = proto.CloneOf(c)
-	c.Contact = casework.MaskPhone(c.GetContact())
+	c.QueryCodeHash = nil
+	if mask {
+		c.Contact = casework.MaskPhone(c.GetContact())
+	}
 	return c
 }
 
@@ -234,7 +239,7 @@ func (s *supervisionService) AnswerQuestion(ctx context.Context, req *yizhanv1.A
 		if v, ok, err := answeredBefore[*yizhanv1.Consultation](ctx, s.n, r); err != nil {
 			return nil, err
 		} else if ok {
-			return &yizhanv1.ConsultationResponse{Consultation: v}, nil
+			return &yizhanv1.ConsultationResponse{Consultation: shown(v, false)}, nil
 		}
 		held, ok := s.n.office.Cases().Consultation(req.GetId())
 		switch {
@@ -286,9 +291,7 @@ func (s *supervisionService) ListConsultations(ctx context.Context, req *yizhanv
 		return nil, toStatus(err)
 	}
 	for i, c := range cs {
-		if c.GetOfficeCode() != p.Office && c.GetAnswerOffice() != p.Office {
-			cs[i] = maskConsultation(c)
-		}
+		cs[i] = shown(c, c.GetOfficeCode() != p.Office && c.GetAnswerOffice() != p.Office)
 	}
 	return &yizhanv1.ListConsultationsResponse{Consultations: cs}, nil
 }
@@ -338,7 +341,7 @@ func (s *supervisionService) GetQuestion(ctx context.Context, req *yizhanv1.GetQ
 		}
 		// Not reachable, or the question not there yet: the copy here.
 	}
-	return &yizhanv1.ConsultationResponse{Consultation: maskConsultation(held)}, nil
+	return &yizhanv1.ConsultationResponse{Consultation: shown(held, true)}, nil
 }
 
 // checkQuestionCode checks a query code for question id within the

@@ -131,6 +131,14 @@ func TestConsultationsThroughTheAPI(t *testing.T) {
 		if err != nil || r.GetConsultation().GetAnsweredBy() != "clerk" {
 			t.Fatalf("answer: %v, %v", r, err)
 		}
+		if len(r.GetConsultation().GetQueryCodeHash()) != 0 {
+			t.Error("the answer's response holds the hash of the citizen's query code")
+		}
+	}
+	// The hash of the citizen's code is no one's to guess against: the
+	// staff who answer do not see it either.
+	if len(awaiting.GetConsultations()[0].GetQueryCodeHash()) != 0 || len(q.GetQueryCodeHash()) != 0 {
+		t.Error("the question, as listed or as asked, holds the hash of its query code")
 	}
 	if _, err := ksup.AnswerQuestion(clerk.ctx(), &yizhanv1.AnswerQuestionRequest{Id: q.GetId(), Answer: "again"}); status.Code(err) != codes.FailedPrecondition {
 		t.Errorf("a second answer: %v", err)
