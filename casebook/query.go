@@ -51,16 +51,43 @@ type queueEntry struct {
 	number string
 }
 
-func (e queueEntry) token() string {
-	return base64.RawURLEncoding.EncodeToString(append(be64(e.rank), e.number...))
-}
+func (e queueEntry) token() string { return pageToken(queuePages, append(be64(e.rank), e.number...)) }
 
 func parseQueueToken(t string) (queueEntry, error) {
-	b, err := base64.RawURLEncoding.DecodeString(t)
-	if err != nil || len(b) < 9 {
-		return queueEntry{}, ErrBadPageToken
+	b, err := parsePageToken(queuePages, t)
+	if err != nil {
+		return queueEntry{}, err
 	}
 	return queueEntry{rank: binary.BigEndian.Uint64(b), number: string(b[8:])}, nil
+}
+
+// The listings whose pages a token goes on from: a token names its
+// listing, so that one listing's is not read as a position in another's.
+const (
+	queuePages     byte = 'q'
+	historyPages   byte = 'h'
+	applicantPages byte = 'a'
+)
+
+// pageToken is the page token of a listing going on after pos: 8 bytes
+// of order (a rank, a filing time) and a case's number.
+func pageToken(listing byte, pos []byte) string {
+	return base64.RawURLEncoding.EncodeToString(append([]byte{listing}, pos...))
+}
+
+// parsePageToken is the position a page token of listing names, or
+// ErrBadPageToken for what no listing of this book gave out: another
+// listing's token, or one whose position is not 8 bytes and a case
+// number.
+func parsePageToken(listing byte, t string) ([]byte, error) {
+	b, err := base64.RawURLEncoding.DecodeString(t)
+	if err != nil || len(b) < 10 || b[0] != listing {
+		return nil, ErrBadPageToken
+	}
+	if _, _, _, err := casework.ParseCaseNumber(string(b[9:])); err != nil {
+		return nil, ErrBadPageToken
+	}
+	return b[1:], nil
 }
 
 // Queue returns a page of the office's queue and the token of the next
@@ -206,9 +233,9 @@ func (b *Book) list(q ListQuery, trace func(number, what string)) ([]*yizhanv1.C
 		upper = append(slices.Clone(p), be64(uint64(max(q.FiledTo.UnixNano(), 0)))...)
 	}
 	if q.PageToken != "" {
-		t, err := base64.RawURLEncoding.DecodeString(q.PageToken)
-		if err != nil || len(t) < 8 {
-			return nil, "", ErrBadPageToken
+		t, err := parsePageToken(historyPages, q.PageToken)
+		if err != nil {
+			return nil, "", err
 		}
 		if k := append(slices.Clone(p), t...); bytes.Compare(k, upper) < 0 {
 			upper = k
@@ -240,7 +267,7 @@ func (b *Book) list(q ListQuery, trace func(number, what string)) ([]*yizhanv1.C
 				break
 			}
 			if len(out) == size {
-				next = base64.RawURLEncoding.EncodeToString(last[len(p):])
+				next = pageToken(historyPages, last[len(p):])
 				trace(string(k), "the page is full")
 				break
 			}
@@ -335,9 +362,9 @@ func (b *Book) ByApplicant(q ApplicantQuery, reg casework.Registry) ([]*yizhanv1
 	}
 	var after []byte // the previous page's last filing time and number
 	if q.PageToken != "" {
-		t, err := base64.RawURLEncoding.DecodeString(q.PageToken)
-		if err != nil || len(t) < 9 {
-			return nil, "", ErrBadPageToken
+		t, err := parsePageToken(applicantPages, q.PageToken)
+		if err != nil {
+			return nil, "", err
 		}
 		after = t
 	}
@@ -407,7 +434,7 @@ func (b *Book) ByApplicant(q ApplicantQuery, reg casework.Registry) ([]*yizhanv1
 		slices.SortFunc(hits, func(x, y hit) int { return bytes.Compare(y.pos, x.pos) })
 		for i, h := range hits {
 			if i == size {
-				next = base64.RawURLEncoding.EncodeToString(hits[i-1].pos)
+				next = pageToken(applicantPages, hits[i-1].pos)
 				break
 			}
 			out = append(out, b.withMirror(h.c))

@@ -143,6 +143,34 @@ func TestQueueOrderFiltersAndPages(t *testing.T) {
 	if _, _, err := o.book.Queue(QueueQuery{Office: county, PageToken: "not a token"}); !errors.Is(err, ErrBadPageToken) {
 		t.Errorf("a made-up page token: %v", err)
 	}
+	// A token names its listing and a case: nine zero bytes are neither,
+	// and the queue's is no position in the history, nor its in the queue.
+	_, queueToken, err := o.book.Queue(QueueQuery{Office: county, PageSize: 1})
+	if err != nil || queueToken == "" {
+		t.Fatalf("a page of one: %q, %v", queueToken, err)
+	}
+	_, historyToken, err := o.book.List(ListQuery{Office: county, PageSize: 1})
+	if err != nil || historyToken == "" {
+		t.Fatalf("a page of one of the history: %q, %v", historyToken, err)
+	}
+	for what, bad := range map[string]func() error{
+		"nine zero bytes": func() error {
+			_, _, err := o.book.Queue(QueueQuery{Office: county, PageToken: "AAAAAAAAAAAA"})
+			return err
+		},
+		"the queue's in the history": func() error {
+			_, _, err := o.book.List(ListQuery{Office: county, PageToken: queueToken})
+			return err
+		},
+		"the history's in the queue": func() error {
+			_, _, err := o.book.Queue(QueueQuery{Office: county, PageToken: historyToken})
+			return err
+		},
+	} {
+		if err := bad(); !errors.Is(err, ErrBadPageToken) {
+			t.Errorf("%s: %v", what, err)
+		}
+	}
 }
 
 // History lists every case an office holds, newest first, within dates.
