@@ -902,6 +902,7 @@ func (s *server) caseAct(rq *request) error {
 		return &pageError{status: http.StatusBadRequest, title: "请求有误", msg: "未知的办理操作。"}
 	}
 	req, errs := actionRequest(number, f)
+	var chosen []scan
 	if a.Name == "resubmit" && rq.r.MultipartForm != nil && !errs.Any() {
 		// The scans of the materials handed in (a village agent's, or
 		// any window's), as on the filing form: a material with a scan
@@ -910,11 +911,14 @@ func (s *server) caseAct(rq *request) error {
 			req.Materials = append(req.Materials, &yizhanv1.SubmittedMaterial{Name: name, Copies: 1})
 		}
 		for _, m := range req.Materials {
-			files, err := s.attach(rq, m.GetName(), &errs)
+			scans, err := s.scans(rq, m.GetName(), &errs)
 			if err != nil {
 				return err
 			}
-			m.Files = files
+			for _, sc := range scans {
+				m.Files = append(m.Files, sc.a)
+			}
+			chosen = append(chosen, scans...)
 		}
 	}
 	prefix := func(errs formErrors) formErrors {
@@ -930,7 +934,11 @@ func (s *server) caseAct(rq *request) error {
 	if errs.Any() {
 		return s.showCase(rq, http.StatusBadRequest, a.Name, f, prefix(errs), "")
 	}
-	resp, err := a.call(s.cfg.Cases)(rq.ctx(), req)
+	var resp *yizhanv1.CaseResponse
+	err := s.withScans(rq, chosen, func() (err error) {
+		resp, err = a.call(s.cfg.Cases)(rq.ctx(), req)
+		return err
+	})
 	if err != nil {
 		if errs, ok := fieldErrors(err, "", actionField); ok {
 			return s.showCase(rq, http.StatusBadRequest, a.Name, f, prefix(errs), "")

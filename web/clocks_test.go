@@ -187,6 +187,9 @@ func TestResubmitCarriesTheScans(t *testing.T) {
 	}
 	var asked *yizhanv1.CaseActionRequest
 	f.cases.act = func(action string, req *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
+		if err := f.cases.missingFiles(req.GetMaterials()); err != nil {
+			return nil, err
+		}
 		if action == "resubmit" {
 			asked = req
 		}

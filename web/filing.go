@@ -12,11 +12,13 @@ import (
 	"strings"
 	"time"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 	"github.com/yizhan-gov/yizhan/casework"
+	"github.com/yizhan-gov/yizhan/reason"
 )
 
 // Filing a case (a citizen online, or staff on a citizen's behalf) and
@@ -125,13 +127,17 @@ func (s *server) caseFile(rq *request) error {
 		}
 		req.Materials = append(req.Materials, &yizhanv1.SubmittedMaterial{Name: name, Copies: copies})
 	}
+	var chosen []scan
 	if s.filesAsStaff(rq) && rq.r.MultipartForm != nil && !errs.Any() {
 		for _, m := range req.Materials {
-			files, err := s.attach(rq, m.GetName(), &errs)
+			scans, err := s.scans(rq, m.GetName(), &errs)
 			if err != nil {
 				return err
 			}
-			m.Files = files
+			for _, sc := range scans {
+				m.Files = append(m.Files, sc.a)
+			}
+			chosen = append(chosen, scans...)
 		}
 	}
 	if errs.Any() {
@@ -141,7 +147,11 @@ func (s *server) caseFile(rq *request) error {
 	if s.filesAsStaff(rq) {
 		ctx = rq.ctx()
 	}
-	resp, err := s.cfg.Cases.FileCase(ctx, req)
+	var resp *yizhanv1.CaseResponse
+	err := s.withScans(rq, chosen, func() (err error) {
+		resp, err = s.cfg.Cases.FileCase(ctx, req)
+		return err
+	})
 	if err != nil {
 		if errs, ok := fieldErrors(err, "", filingField); ok {
 			return s.fileForm(rq, http.StatusBadRequest, formValues{f}, errs)
@@ -283,12 +293,18 @@ func scannedMaterials(mf *multipart.Form, ticked []string) []string {
 	return out
 }
 
-// attach uploads the scans chosen for a material (the form's
-// "file.<material>" inputs) to this office and returns them; a file that
-// is not a PDF, JPEG or PNG by its content, or too large, is an error of
-// the materials.
-func (s *server) attach(rq *request, material string, errs *formErrors) ([]*yizhanv1.Attachment, error) {
-	var out []*yizhanv1.Attachment
+// scan is a file chosen on a form, read and checked, not yet uploaded.
+type scan struct {
+	a    *yizhanv1.Attachment
+	data []byte
+}
+
+// scans reads the scans chosen for a material (the form's
+// "file.<material>" inputs); a file that is not a PDF, JPEG or PNG by
+// its content, or too large, is an error of the materials. Nothing is
+// uploaded yet (withScans).
+func (s *server) scans(rq *request, material string, errs *formErrors) ([]scan, error) {
+	var out []scan
 	for _, fh := range rq.r.MultipartForm.File["file."+material] {
 		if fh.Size == 0 {
 			continue // no file chosen
@@ -312,23 +328,65 @@ func (s *server) attach(rq *request, material string, errs *formErrors) ([]*yizh
 			continue
 		}
 		sum := sha256.Sum256(data)
-		a := &yizhanv1.Attachment{Sha256: hex.EncodeToString(sum[:]), Size: int64(len(data)), ContentType: kind, FileName: fh.Filename}
-		req := &yizhanv1.UploadAttachmentRequest{Sha256: a.Sha256, Size: a.Size, ContentType: kind}
-		for held := int64(-1); ; {
-			got, err := s.cfg.Cases.UploadAttachment(rq.ctx(), req)
-			if err != nil {
-				return nil, err
-			}
-			if got.GetComplete() {
-				break
-			}
-			if got.GetReceived() <= held {
-				return nil, fmt.Errorf("web: the office took nothing more of %s after %d bytes", fh.Filename, held)
-			}
-			held = got.GetReceived()
-			req.Offset, req.Data = held, data[held:min(held+casework.AttachmentPartBytes, a.Size)]
-		}
-		out = append(out, a)
+		out = append(out, scan{&yizhanv1.Attachment{Sha256: hex.EncodeToString(sum[:]), Size: int64(len(data)), ContentType: kind, FileName: fh.Filename}, data})
 	}
 	return out, nil
+}
+
+// withScans makes a write that names scans (write) so that a write
+// refused leaves no file behind: it is sent naming them first, and only
+// when the office answers that it lacks some of them (ATTACHMENT_MISSING,
+// which it checks once all else passes) are they uploaded and the write
+// sent again, with the same request ID.
+func (s *server) withScans(rq *request, scans []scan, write func() error) error {
+	err := write()
+	if len(scans) == 0 || !onlyFilesMissing(err) {
+		return err
+	}
+	for _, sc := range scans {
+		if err := s.upload(rq, sc); err != nil {
+			return err
+		}
+	}
+	return write()
+}
+
+// onlyFilesMissing reports whether err refuses a write only for files the
+// office does not hold.
+func onlyFilesMissing(err error) bool {
+	st, ok := status.FromError(err)
+	if !ok || st.Code() != codes.InvalidArgument {
+		return false
+	}
+	missing := false
+	for _, d := range st.Details() {
+		if br, ok := d.(*errdetails.BadRequest); ok {
+			for _, fv := range br.GetFieldViolations() {
+				if fv.GetReason() != reason.AttachmentMissing {
+					return false
+				}
+				missing = true
+			}
+		}
+	}
+	return missing
+}
+
+// upload uploads a scan to this office, a part at a time.
+func (s *server) upload(rq *request, sc scan) error {
+	req := &yizhanv1.UploadAttachmentRequest{Sha256: sc.a.GetSha256(), Size: sc.a.GetSize(), ContentType: sc.a.GetContentType()}
+	for held := int64(-1); ; {
+		got, err := s.cfg.Cases.UploadAttachment(rq.ctx(), req)
+		if err != nil {
+			return err
+		}
+		if got.GetComplete() {
+			return nil
+		}
+		if got.GetReceived() <= held {
+			return fmt.Errorf("web: the office took nothing more of %s after %d bytes", sc.a.GetFileName(), held)
+		}
+		held = got.GetReceived()
+		req.Offset, req.Data = held, sc.data[held:min(held+casework.AttachmentPartBytes, sc.a.GetSize())]
+	}
 }

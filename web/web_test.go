@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"crypto/tls"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -144,6 +146,26 @@ type fakeCases struct {
 	attachment func(*yizhanv1.GetAttachmentRequest) (*yizhanv1.AttachmentPart, error)
 	refuses    atomic.Int32
 	uploads    atomic.Int32
+	held       sync.Map // sha256 → true: what was uploaded
+}
+
+// missingFiles is the API's ATTACHMENT_MISSING for the files ms names
+// that were not uploaded, as the office checks them once all else
+// passes.
+func (f *fakeCases) missingFiles(ms []*yizhanv1.SubmittedMaterial) error {
+	var vs []reason.Violation
+	for i, m := range ms {
+		for j, a := range m.GetFiles() {
+			if _, ok := f.held.Load(a.GetSha256()); !ok {
+				vs = append(vs, reason.Violation{Field: fmt.Sprintf("materials[%d].files[%d].sha256", i, j),
+					Reason: reason.AttachmentMissing, Meta: reason.Meta{"sha256": a.GetSha256()}, Description: "upload it first"})
+			}
+		}
+	}
+	if len(vs) == 0 {
+		return nil
+	}
+	return reason.BadRequest(vs...).Err()
 }
 
 func (f *fakeCases) Resubmit(_ context.Context, req *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
@@ -153,6 +175,7 @@ func (f *fakeCases) Resubmit(_ context.Context, req *yizhanv1.CaseActionRequest)
 // UploadAttachment takes every upload whole at once.
 func (f *fakeCases) UploadAttachment(_ context.Context, req *yizhanv1.UploadAttachmentRequest) (*yizhanv1.UploadAttachmentResponse, error) {
 	f.uploads.Add(1)
+	f.held.Store(req.GetSha256(), true)
 	return &yizhanv1.UploadAttachmentResponse{Complete: true, Received: req.GetSize()}, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+	"github.com/yizhan-gov/yizhan/reason"
 )
 
 // A case handed up the tree is reported (上报), down it is sent (下发).
@@ -256,5 +258,55 @@ func TestVersionChangesNameTheMaterials(t *testing.T) {
 	}
 	if want := "新增 卖烟"; got["常用名（俗称）"] != want {
 		t.Errorf("aliases: %q, want %q", got["常用名（俗称）"], want)
+	}
+}
+
+// A filing with scans refused for its fields leaves no file behind: the
+// scans are uploaded only when the office answers that it lacks them, and
+// the filing is then sent again.
+func TestScansAreUploadedOnlyForAFilingTheOfficeTakes(t *testing.T) {
+	f := newFixture(t)
+	f.reg.getItem = func(*yizhanv1.GetItemRequest) (*yizhanv1.GetItemResponse, error) {
+		return &yizhanv1.GetItemResponse{Item: &yizhanv1.Item{Code: "450122-YC-001", Name: "烟草专卖零售许可证核发",
+			Materials: []*yizhanv1.Material{{Name: "申请表", Required: true, Copies: 1}}}}, nil
+	}
+	var calls, filed atomic.Int32
+	f.cases.file = func(_ context.Context, req *yizhanv1.FileCaseRequest) (*yizhanv1.CaseResponse, error) {
+		calls.Add(1)
+		if req.GetApplicant().GetName() == "" {
+			return nil, fieldAnswer("applicant.name", "is required", reason.Required, "必填")
+		}
+		if err := f.cases.missingFiles(req.GetMaterials()); err != nil {
+			return nil, err
+		}
+		filed.Add(1)
+		return &yizhanv1.CaseResponse{Case: filedCase()}, nil
+	}
+	_, page := f.do(t, "GET", "/cases/new?item=450122-YC-001", nil, session(adminClerkToken))
+	token := csrfOf(t, page)
+	post := func(name string) int {
+		var body bytes.Buffer
+		w := multipart.NewWriter(&body)
+		w.WriteField("item_code", "450122-YC-001")
+		w.WriteField("applicant.name", name)
+		w.WriteField("materials", "申请表")
+		fw, _ := w.CreateFormFile("file.申请表", "申请表.pdf")
+		fw.Write([]byte("%PDF-1.7\n1 0 obj\n"))
+		w.Close()
+		req := httptest.NewRequest("POST", "/cases?csrf="+url.QueryEscape(token), &body)
+		req.Header.Set("Content-Type", w.FormDataContentType())
+		req.AddCookie(session(adminClerkToken))
+		rec := httptest.NewRecorder()
+		f.h.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	if code := post(""); code != http.StatusBadRequest || f.cases.uploads.Load() != 0 {
+		t.Errorf("a filing without a name: %d, %d uploads", code, f.cases.uploads.Load())
+	}
+	if code := post("黄小明"); code != http.StatusSeeOther || f.cases.uploads.Load() != 1 || filed.Load() != 1 {
+		t.Errorf("a filing the office takes: %d, %d uploads, %d filed", code, f.cases.uploads.Load(), filed.Load())
+	}
+	if n := calls.Load(); n != 3 {
+		t.Errorf("FileCase called %d times, want 3 (refused; lacking the scan; filed)", n)
 	}
 }
