@@ -317,6 +317,13 @@ func (s *dutyService) AcknowledgeReport(ctx context.Context, req *yizhanv1.Ackno
 			return nil, fieldReasonError("id", registry.ReasonRequired, "is required")
 		case !ok || h.GetReport().GetState() != yizhanv1.ReportState_REPORT_STATE_SIGNED:
 			return nil, reason.Status(reason.NotFound, fmt.Sprintf("no signed report %s here (it may still be on its way up)", req.GetId()), reason.Meta{"id": req.GetId()}, 0).Err()
+		// What the book checks again where it is applied; here so that a
+		// refusal costs no raft entry. (A retry of an acknowledgement made
+		// is answered by its request ID first, in Acknowledge.)
+		case h.GetReport().GetOfficeCode() == s.n.office.Code():
+			return nil, toStatus(fmt.Errorf("%w: an office acknowledges the reports from below it, not its own", auth.ErrPermissionDenied))
+		case r.ID == "" && slices.ContainsFunc(h.GetAcks(), func(a *yizhanv1.ReportAck) bool { return a.GetOfficeCode() == s.n.office.Code() }):
+			return nil, reason.Status(reason.FailedPrecondition, fmt.Sprintf("report %s is acknowledged here already", req.GetId()), reason.Meta{"id": req.GetId()}, 0).Err()
 		}
 		a := &yizhanv1.ReportAck{Id: duty.AckID(s.n.office.Code(), req.GetId()), ReportId: req.GetId(), OfficeCode: s.n.office.Code(),
 			By: p.Username, ByName: p.Name, At: timestamppb.New(s.n.now()), Request: req.GetRequest(), FollowUpMinutes: req.GetFollowUpMinutes()}

@@ -168,6 +168,9 @@ func TestUrgentReportTravelsUpThroughACutLink(t *testing.T) {
 	if _, err := ksv.AcknowledgeReport(cduty.ctx(), &yizhanv1.AcknowledgeReportRequest{Id: id}); status.Code(err) != codes.FailedPrecondition {
 		t.Errorf("acknowledged twice: %v", err)
 	}
+	if _, err := vduty.AcknowledgeReport(officer.ctx(), &yizhanv1.AcknowledgeReportRequest{Id: id}); status.Code(err) != codes.PermissionDenied {
+		t.Errorf("the village acknowledged its own report: %v", err)
+	}
 	got, err := vduty.GetReport(officer.ctx(), &yizhanv1.GetReportRequest{Id: id})
 	if err != nil || !hasAck(got, county) {
 		t.Errorf("the village sees acknowledgements %v (%v), want the county's", got.GetAcks(), err)
