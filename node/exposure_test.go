@@ -551,6 +551,22 @@ func TestApplicantDataIsMaskedAndNeverCached(t *testing.T) {
 	if a := applicantOf(got, "case"); fmt.Sprint(a) != fmt.Sprint(want) {
 		t.Errorf("the citizen sees %v, want %v", a, want)
 	}
+	// The code in a header instead, out of the address (and so of the
+	// access logs of proxies on the way).
+	req, _ := http.NewRequest("GET", base+"/v1/cases/"+number, nil)
+	req.Header.Set("X-Yizhan-Query-Code", code)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusOK {
+		t.Errorf("the query code in a header: %v, %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	req, _ = http.NewRequest("GET", base+"/v1/cases/"+number, nil)
+	req.Header.Set("X-Yizhan-Query-Code", "00000000")
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode == http.StatusOK {
+		t.Errorf("a wrong query code in a header: %v, %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
 	_, evs := call("GET", "/v1/cases/"+number+"/events?query_code="+code, "", "")
 	events, _ := evs["events"].([]any)
 	if len(events) == 0 {

@@ -45,7 +45,7 @@ func newHTTPServer(n *Node, reg yizhanv1.RegistryServiceServer, au yizhanv1.Auth
 				UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
 			},
 		}),
-		runtime.WithMiddlewares(n.metrics.gatewayMiddleware, gate.gatewayMiddleware(&gw)),
+		runtime.WithMiddlewares(n.metrics.gatewayMiddleware, gate.gatewayMiddleware(&gw), queryCodeFromHeader),
 		runtime.WithForwardResponseOption(gate.forwardResponse),
 		runtime.WithErrorHandler(gate.errorHandler), // every answer with its reason (errors.go)
 		// Idempotency-Key reaches the handlers as the request ID of a
@@ -118,6 +118,27 @@ func newHTTPServer(n *Node, reg yizhanv1.RegistryServiceServer, au yizhanv1.Auth
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
 	}}, nil
+}
+
+// queryCodeHeader is a header a citizen's client may send the query code
+// in, instead of the query_code parameter of a GET (GetCase,
+// ListCaseEvents, GetQuestion, the follow-ups): an address is written in
+// the access logs of the proxies on the way, a header is not. The
+// parameter, when given, wins.
+const queryCodeHeader = "X-Yizhan-Query-Code"
+
+// queryCodeFromHeader is the gateway middleware that reads
+// queryCodeHeader as the query_code parameter.
+func queryCodeFromHeader(next runtime.HandlerFunc) runtime.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, pathParams map[string]string) {
+		if code := r.Header.Get(queryCodeHeader); code != "" {
+			if q := r.URL.Query(); q.Get("query_code") == "" {
+				q.Set("query_code", code)
+				r.URL.RawQuery = q.Encode()
+			}
+		}
+		next(w, r, pathParams)
+	}
 }
 
 // newMetricsServer serves /metrics on Config.MetricsAddr, and with
