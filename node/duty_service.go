@@ -238,8 +238,12 @@ func (s *dutyService) UpdateReport(ctx context.Context, req *yizhanv1.UpdateRepo
 		return nil, err
 	}
 	return atLeader(ctx, s.n, yizhanv1.NewDutyServiceClient, func() (*yizhanv1.HeldReport, error) {
-		if err := s.n.svc.Leading(); err != nil {
+		// A retry of a change made answers as it did, before the draft
+		// (signed since, perhaps) is looked at.
+		if v, ok, err := answeredBefore[*yizhanv1.HeldReport](ctx, s.n, r); err != nil {
 			return nil, err
+		} else if ok {
+			return v, nil
 		}
 		held, err := s.heldDraft(req.GetId())
 		if err != nil {

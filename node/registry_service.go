@@ -747,7 +747,8 @@ func (s *registryService) ChangePassword(ctx context.Context, req *yizhanv1.Chan
 	}
 	// The request's hash leaves the passwords out; a retry of a change
 	// made answers as it did, before the old password (no longer it) is
-	// checked again.
+	// checked again, to whoever knows the password it set (below): the
+	// request ID alone proves nothing.
 	r, err := clientRequest(ctx, "ChangePassword", withoutSecrets(req))
 	if err != nil {
 		return nil, err
@@ -773,6 +774,13 @@ func (s *registryService) ChangePassword(ctx context.Context, req *yizhanv1.Chan
 		return nil, toStatus(err)
 	}
 	if w.Replayed {
+		staff, err := o.Registry().Staff(username)
+		if err != nil {
+			staff = nil
+		}
+		if err := s.n.verifyPassword(ctx, username, req.GetNewPassword(), staff); err != nil {
+			return nil, err
+		}
 		markReplayed(ctx)
 	}
 	return &yizhanv1.StaffWriteResponse{Staff: w.Value.(*yizhanv1.StaffMember), RegistryIndex: w.Index}, nil

@@ -9,20 +9,23 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
+	"github.com/yizhan-gov/yizhan/federation/forward"
 	"github.com/yizhan-gov/yizhan/federation/raftgroup"
 	"github.com/yizhan-gov/yizhan/reason"
 )
 
 // Every write takes a client request ID: the request_id field, or on REST
 // the Idempotency-Key header. The ID is written into the request message
-// where it comes in, so it travels with the call when a node forwards it
-// (to its leader, up the tree); the office that applies the write
-// remembers it with the answer (raftgroup.Request), and a retry gets
-// that answer and changes nothing.
+// where it is read (clientRequest), and the header travels with the call
+// when a node forwards it (to its leader, up the tree; forward.ForwardContext),
+// also for the handlers that forward before they read it; a write
+// forwarded without any ID is given one by the forwarder. The office
+// that applies the write remembers it with the answer
+// (raftgroup.Request), and a retry gets that answer and changes nothing.
 
 // idempotencyKey is the REST header (and gRPC metadata key) that may carry
 // the request ID instead of the field.
-const idempotencyKey = "idempotency-key"
+const idempotencyKey = forward.IdempotencyKey
 
 // clientRequest fixes the request ID of a write in msg and returns the
 // Request the office applies it under. method names what is asked (two

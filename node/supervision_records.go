@@ -49,10 +49,11 @@ func atCounty[Resp any](ctx context.Context, s *supervisionService, local func()
 	return resp, err
 }
 
-// supervise runs a step at the county's leader (see atCounty): req is the
-// client's message, for its request ID.
-func (s *supervisionService) supervise(ctx context.Context, req proto.Message, step func() (*peerv1.SupervisionStep, error)) (proto.Message, error) {
-	r, err := clientRequest(ctx, string(req.ProtoReflect().Descriptor().FullName()), req)
+// supervise runs a step at the county's leader (see atCounty): method is
+// the RPC's name and req the client's message, for its request ID (two
+// RPCs of one message, CloseOrder and ReturnOrder, are two requests).
+func (s *supervisionService) supervise(ctx context.Context, method string, req proto.Message, step func() (*peerv1.SupervisionStep, error)) (proto.Message, error) {
+	r, err := clientRequest(ctx, method, req)
 	if err != nil {
 		return nil, err
 	}
@@ -176,7 +177,7 @@ func (s *supervisionService) ReplyFollowUp(ctx context.Context, req *yizhanv1.Re
 		if err := checkText("text", req.GetText(), true); err != nil {
 			return nil, err
 		}
-		v, err := s.supervise(ctx, req, func() (*peerv1.SupervisionStep, error) {
+		v, err := s.supervise(ctx, "ReplyFollowUp", req, func() (*peerv1.SupervisionStep, error) {
 			return &peerv1.SupervisionStep{Op: &peerv1.SupervisionStep_ReplyFollowUp{ReplyFollowUp: &peerv1.ReplyFollowUp{Id: f.GetId(),
 				Entry: &yizhanv1.FollowUpEntry{Actor: p.Username, ActorName: p.Name, OfficeCode: p.Office, Text: strings.TrimSpace(req.GetText())}}}}, nil
 		})
@@ -205,7 +206,7 @@ func (s *supervisionService) RevisitFollowUp(ctx context.Context, req *yizhanv1.
 			}
 			return nil, toStatus(err)
 		}
-		v, err := s.supervise(ctx, req, func() (*peerv1.SupervisionStep, error) {
+		v, err := s.supervise(ctx, "RevisitFollowUp", req, func() (*peerv1.SupervisionStep, error) {
 			return &peerv1.SupervisionStep{Op: &peerv1.SupervisionStep_RevisitFollowUp{RevisitFollowUp: &peerv1.RevisitFollowUp{Id: f.GetId(),
 				Entry: &yizhanv1.FollowUpEntry{Actor: casework.CitizenActor, ActorName: "申请人", Text: strings.TrimSpace(req.GetComment()), Resolved: req.GetResolved()}}}}, nil
 		})
@@ -280,7 +281,7 @@ func (s *supervisionService) IssueOrder(ctx context.Context, req *yizhanv1.Issue
 		if _, err := s.n.office.Registry().Office(to); err != nil {
 			return nil, fieldError("office_code", registry.ReasonInvalidFormat, reason.Meta{"format": "OFFICE"}, "no such office in the registry")
 		}
-		v, err := s.supervise(ctx, req, func() (*peerv1.SupervisionStep, error) {
+		v, err := s.supervise(ctx, "IssueOrder", req, func() (*peerv1.SupervisionStep, error) {
 			return &peerv1.SupervisionStep{Op: &peerv1.SupervisionStep_IssueOrder{IssueOrder: &peerv1.IssueOrder{Order: &yizhanv1.SupervisionOrder{
 				CaseNumber: c.GetNumber(), CardRule: req.GetCardRule(), OfficeCode: to, Instruction: strings.TrimSpace(req.GetInstruction()),
 				AnswerDays: req.GetAnswerDays(), IssuedBy: p.Username}}}}, nil
@@ -332,7 +333,7 @@ func (s *supervisionService) AnswerOrder(ctx context.Context, req *yizhanv1.Answ
 		if err := checkText("text", req.GetText(), true); err != nil {
 			return nil, err
 		}
-		v, err := s.supervise(ctx, req, func() (*peerv1.SupervisionStep, error) {
+		v, err := s.supervise(ctx, "AnswerOrder", req, func() (*peerv1.SupervisionStep, error) {
 			return &peerv1.SupervisionStep{Op: &peerv1.SupervisionStep_AnswerOrder{AnswerOrder: &peerv1.AnswerOrder{Id: od.GetId(),
 				Entry: &yizhanv1.FollowUpEntry{Actor: p.Username, ActorName: p.Name, OfficeCode: p.Office, Text: req.GetKind() + "：" + strings.TrimSpace(req.GetText())}}}}, nil
 		})
@@ -356,7 +357,11 @@ func (s *supervisionService) decideOrder(ctx context.Context, req *yizhanv1.Deci
 	if _, ok := s.n.office.Cases().Order(req.GetId()); !ok {
 		return nil, toStatus(fmt.Errorf("no order %q: %w", req.GetId(), casework.ErrNotFound))
 	}
-	v, err := s.supervise(ctx, req, func() (*peerv1.SupervisionStep, error) {
+	method := "ReturnOrder"
+	if close {
+		method = "CloseOrder"
+	}
+	v, err := s.supervise(ctx, method, req, func() (*peerv1.SupervisionStep, error) {
 		return &peerv1.SupervisionStep{Op: &peerv1.SupervisionStep_DecideOrder{DecideOrder: &peerv1.DecideOrder{Id: req.GetId(), Close: close,
 			Entry: &yizhanv1.FollowUpEntry{Actor: p.Username, ActorName: p.Name, OfficeCode: p.Office, Text: strings.TrimSpace(req.GetReason())}}}}, nil
 	})

@@ -88,10 +88,15 @@ func ServerIdentity(pr *peer.Peer) (pki.Identity, error) {
 	return pki.IdentityFromCert(ti.State.PeerCertificates[0])
 }
 
+// IdempotencyKey is the header a write's request ID travels in when it is
+// not in the request itself (REST's Idempotency-Key, the web UI's forms).
+const IdempotencyKey = "idempotency-key"
+
 // ForwardContext turns an incoming call's context into the outgoing
 // context of the same call sent on to another node: the caller's bearer
-// token goes along (the next node checks it itself) and the hop count
-// grows by one.
+// token and the write's request ID (IdempotencyKey) go along (the next
+// node checks the one and applies the write once under the other) and
+// the hop count grows by one.
 func ForwardContext(ctx context.Context) (context.Context, error) {
 	in, _ := metadata.FromIncomingContext(ctx)
 	hops := 0
@@ -104,6 +109,9 @@ func ForwardContext(ctx context.Context) (context.Context, error) {
 	out := metadata.Pairs(hopsHeader, strconv.Itoa(hops+1))
 	for _, v := range in.Get("authorization") {
 		out.Append("authorization", v)
+	}
+	if v := in.Get(IdempotencyKey); len(v) > 0 {
+		out.Set(IdempotencyKey, v[0])
 	}
 	return metadata.NewOutgoingContext(ctx, out), nil
 }
