@@ -288,7 +288,7 @@ func (s *server) changePassword(rq *request) error {
 		errs.add("repeat", "两次输入的新密码不一致")
 		return s.showPassword(rq, http.StatusBadRequest, d, errs)
 	}
-	changed, err := s.cfg.Registry.ChangePassword(rq.r.Context(), &yizhanv1.ChangePasswordRequest{Username: d.Username,
+	changed, err := s.cfg.Registry.ChangePassword(rq.citizenCtx(), &yizhanv1.ChangePasswordRequest{Username: d.Username,
 		OldPassword: f.Get("old_password"), NewPassword: f.Get("new_password")})
 	if err != nil {
 		if errs, ok := fieldErrors(err, "", nil); ok {

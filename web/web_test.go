@@ -22,6 +22,7 @@ import (
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
@@ -80,6 +81,32 @@ type fakeRegistry struct {
 	officeUpdates []*yizhanv1.UpdateOfficeRequest
 	// changeQueries are the audit trail's queries asked for.
 	changeQueries []*yizhanv1.ListRegistryChangesRequest
+	// passwordKeys are the request IDs password changes came with.
+	passwordKeys []string
+}
+
+func (f *fakeRegistry) ChangePassword(ctx context.Context, req *yizhanv1.ChangePasswordRequest) (*yizhanv1.StaffWriteResponse, error) {
+	md, _ := metadata.FromIncomingContext(ctx)
+	f.passwordKeys = append(f.passwordKeys, md.Get("idempotency-key")...)
+	return &yizhanv1.StaffWriteResponse{Staff: &yizhanv1.StaffMember{Username: req.GetUsername(), OfficeCode: county}}, nil
+}
+
+// A password change is sent with its form's request ID: sent again after
+// an unknown outcome, it is the same change, answered as it was (the old
+// password, no longer it, would be refused).
+func TestPasswordChangeCarriesItsRequestID(t *testing.T) {
+	f := newFixture(t)
+	resp, page := f.do(t, "GET", "/password", nil)
+	m := regexp.MustCompile(`name="request_id" value="([^"]+)"`).FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("the password form has no request ID:\n%s", page)
+	}
+	form := url.Values{"csrf": {csrfOf(t, page)}, "request_id": {m[1]}, "username": {"chenjing"},
+		"old_password": {"old-long-password"}, "new_password": {"new-long-password"}, "repeat": {"new-long-password"}}
+	f.do(t, "POST", "/password", form, cookieOf(resp, preCookie))
+	if len(f.reg.passwordKeys) != 1 || f.reg.passwordKeys[0] != m[1] {
+		t.Errorf("the change came with request IDs %v, want the form's %s", f.reg.passwordKeys, m[1])
+	}
 }
 
 func (f *fakeRegistry) ListRegistryChanges(_ context.Context, req *yizhanv1.ListRegistryChangesRequest) (*yizhanv1.ListRegistryChangesResponse, error) {
