@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
@@ -86,12 +87,18 @@ func TestIdempotencyKeyOfAnOnlineFilingForwardedUp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := caseClient(t, citizen).FileCase(withKey(citizen.ctx(), "once-file-1"), proto.CloneOf(req))
+	var header metadata.MD
+	b, err := caseClient(t, citizen).FileCase(withKey(citizen.ctx(), "once-file-1"), proto.CloneOf(req), grpc.Header(&header))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if a.GetCase().GetNumber() != b.GetCase().GetNumber() || a.GetCase().GetQueryCode() != b.GetCase().GetQueryCode() {
 		t.Errorf("one online filing sent twice under one Idempotency-Key filed %s and %s", a.GetCase().GetNumber(), b.GetCase().GetNumber())
+	}
+	// The county answered the retry as a replay; the township, which
+	// forwarded it, says so too.
+	if got := header.Get("x-yizhan-replayed"); len(got) != 1 || got[0] != "true" {
+		t.Errorf("the retry's answer at the township: x-yizhan-replayed %v, want true", got)
 	}
 	// Control: the same request ID in the field.
 	req.RequestId = "once-file-2"

@@ -56,7 +56,7 @@ func clientRequest(ctx context.Context, method string, msg proto.Message) (raftg
 // replayedHeader tells a client that its write had been applied before:
 // the answer is the first one, nothing changed now (REST:
 // Grpc-Metadata-X-Yizhan-Replayed).
-const replayedHeader = "x-yizhan-replayed"
+const replayedHeader = forward.ReplayedHeader
 
 // markReplayed sets replayedHeader on the answer to the call in ctx.
 func markReplayed(ctx context.Context) {

@@ -53,7 +53,8 @@ func (p *Peers) Conn(addr, office string) (*grpc.ClientConn, error) {
 	if c, ok := p.conns[k]; ok {
 		return c, nil
 	}
-	opts := append(peerDialOptions(), grpc.WithTransportCredentials(credentials.NewTLS(p.bundle.ClientConfig(office))))
+	opts := append(peerDialOptions(), grpc.WithTransportCredentials(credentials.NewTLS(p.bundle.ClientConfig(office))),
+		grpc.WithChainUnaryInterceptor(passReplayed))
 	if p.dial != nil {
 		opts = append(opts, grpc.WithContextDialer(p.dial))
 	}
@@ -63,6 +64,22 @@ func (p *Peers) Conn(addr, office string) (*grpc.ClientConn, error) {
 	}
 	p.conns[k] = c
 	return c, nil
+}
+
+// ReplayedHeader tells a client that its write had been applied before:
+// the answer is the first one, nothing changed now.
+const ReplayedHeader = "x-yizhan-replayed"
+
+// passReplayed is the pool's client interceptor: the answer of a call
+// forwarded that says it was replayed (ReplayedHeader) says so to the
+// caller of the call it was forwarded from too (ctx is that call's).
+func passReplayed(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+	var md metadata.MD
+	err := invoker(ctx, method, req, reply, cc, append(opts, grpc.Header(&md))...)
+	if len(md.Get(ReplayedHeader)) > 0 {
+		_ = grpc.SetHeader(ctx, metadata.Pairs(ReplayedHeader, "true")) // not a call's context (a test's): nothing to tell
+	}
+	return err
 }
 
 // Close closes every connection.
