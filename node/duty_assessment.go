@@ -34,9 +34,6 @@ func (s *dutyService) SendZeroReport(ctx context.Context, req *yizhanv1.SendZero
 	if err != nil {
 		return nil, err
 	}
-	if err := s.rostered(p, false); err != nil {
-		return nil, err
-	}
 	if err := checkText("note", req.GetNote(), false); err != nil {
 		return nil, err
 	}
@@ -45,6 +42,14 @@ func (s *dutyService) SendZeroReport(ctx context.Context, req *yizhanv1.SendZero
 		return nil, err
 	}
 	return atLeader(ctx, s.n, yizhanv1.NewDutyServiceClient, func() (*yizhanv1.ZeroReport, error) {
+		// A retry answers as the first did, though the shift it was sent
+		// on has ended since.
+		if v, ok, err := answeredBefore[*yizhanv1.ZeroReport](ctx, s.n, r); err != nil || ok {
+			return v, err
+		}
+		if err := s.rostered(p, false); err != nil {
+			return nil, err
+		}
 		now := s.n.now().In(registry.CST)
 		z := &yizhanv1.ZeroReport{Id: duty.ZeroReportID(s.n.office.Code(), now.Format("20060102")), OfficeCode: s.n.office.Code(),
 			Day: now.Format("2006-01-02"), By: p.Username, ByName: p.Name, At: timestamppb.New(now), Note: strings.TrimSpace(req.GetNote())}

@@ -384,8 +384,10 @@ func (s *dutyRosterService) WriteLogEntry(ctx context.Context, req *yizhanv1.Wri
 		return nil, err
 	}
 	return atLeader(ctx, s.n, yizhanv1.NewDutyRosterServiceClient, func() (*yizhanv1.DutyLogEntry, error) {
-		if err := s.n.svc.Leading(); err != nil {
-			return nil, err
+		// A retry answers as the first did, though the shift it was
+		// written on has been handed over since.
+		if v, ok, err := answeredBefore[*yizhanv1.DutyLogEntry](ctx, s.n, r); err != nil || ok {
+			return v, err
 		}
 		// Checked again where it is applied; here so that a wrong one
 		// costs no raft entry and is named.

@@ -89,8 +89,9 @@ func TestRosterShiftsAndTheirFlags(t *testing.T) {
 		}
 	}
 	fix := proto.CloneOf(call)
-	fix.Entry.Matter, fix.Entry.Corrects = "更正：明早九点", logged.GetId()
-	if _, err := ro(officer).WriteLogEntry(officer.ctx(), fix); err != nil {
+	fix.Entry.Matter, fix.Entry.Corrects, fix.RequestId = "更正：明早九点", logged.GetId(), "log-fix-1"
+	fixed, err := ro(officer).WriteLogEntry(officer.ctx(), fix)
+	if err != nil {
 		t.Errorf("a correction: %v", err)
 	}
 	if _, err := ro(other).WriteLogEntry(other.ctx(), call); status.Code(err) != codes.PermissionDenied {
@@ -113,6 +114,10 @@ func TestRosterShiftsAndTheirFlags(t *testing.T) {
 	}
 	if _, err := ro(officer).HandOverShift(officer.ctx(), &yizhanv1.HandOverShiftRequest{Id: day, OpenMatters: "明早八点防汛会，已告村主任"}); err != nil {
 		t.Fatal(err)
+	}
+	// A write retried after its shift was handed over answers as it did.
+	if again, err := ro(officer).WriteLogEntry(officer.ctx(), fix); err != nil || again.GetId() != fixed.GetId() {
+		t.Errorf("the correction retried after the handover: %v, %v; want entry %s again", again.GetId(), err, fixed.GetId())
 	}
 
 	// Twenty minutes into the night shift, nobody has taken it over.

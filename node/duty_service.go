@@ -138,6 +138,17 @@ func written(r *yizhanv1.UrgentReport) *yizhanv1.UrgentReport {
 		Measures: r.GetMeasures(), Details: r.GetDetails(), Contact: r.GetContact()}
 }
 
+// replayedOrRostered is, at the office's leader, the answer to a report's
+// write applied before under r (ok), or else the roster's verdict on p
+// (rostered): a retry answers as the first did, though the shift it was
+// made on has ended since.
+func (s *dutyService) replayedOrRostered(ctx context.Context, r raftgroup.Request, p *auth.Principal, sign bool) (*yizhanv1.HeldReport, bool, error) {
+	if v, ok, err := answeredBefore[*yizhanv1.HeldReport](ctx, s.n, r); err != nil || ok {
+		return v, ok, err
+	}
+	return nil, false, s.rostered(p, sign)
+}
+
 // put keeps rep through the office layer, once per request.
 func (s *dutyService) put(ctx context.Context, r raftgroup.Request, rep *yizhanv1.UrgentReport) (*yizhanv1.HeldReport, error) {
 	v, replayed, err := s.n.svc.PutReport(ctx, r, rep)
@@ -149,9 +160,6 @@ func (s *dutyService) WriteReport(ctx context.Context, req *yizhanv1.WriteReport
 	if err != nil {
 		return nil, err
 	}
-	if err := s.rostered(p, false); err != nil {
-		return nil, err
-	}
 	if err := s.content(req.GetReport()); err != nil {
 		return nil, err
 	}
@@ -160,6 +168,9 @@ func (s *dutyService) WriteReport(ctx context.Context, req *yizhanv1.WriteReport
 		return nil, err
 	}
 	return atLeader(ctx, s.n, yizhanv1.NewDutyServiceClient, func() (*yizhanv1.HeldReport, error) {
+		if v, ok, err := s.replayedOrRostered(ctx, r, p, false); err != nil || ok {
+			return v, err
+		}
 		suffix, err := casework.NewQueryCode(rand.Reader)
 		if err != nil {
 			return nil, err
@@ -227,9 +238,6 @@ func (s *dutyService) UpdateReport(ctx context.Context, req *yizhanv1.UpdateRepo
 	if err != nil {
 		return nil, err
 	}
-	if err := s.rostered(p, false); err != nil {
-		return nil, err
-	}
 	if req.GetReport() == nil {
 		return nil, fieldReasonError("report", registry.ReasonRequired, "is required")
 	}
@@ -240,10 +248,8 @@ func (s *dutyService) UpdateReport(ctx context.Context, req *yizhanv1.UpdateRepo
 	return atLeader(ctx, s.n, yizhanv1.NewDutyServiceClient, func() (*yizhanv1.HeldReport, error) {
 		// A retry of a change made answers as it did, before the draft
 		// (signed since, perhaps) is looked at.
-		if v, ok, err := answeredBefore[*yizhanv1.HeldReport](ctx, s.n, r); err != nil {
-			return nil, err
-		} else if ok {
-			return v, nil
+		if v, ok, err := s.replayedOrRostered(ctx, r, p, false); err != nil || ok {
+			return v, err
 		}
 		held, err := s.heldDraft(req.GetId())
 		if err != nil {
@@ -269,18 +275,13 @@ func (s *dutyService) SignReport(ctx context.Context, req *yizhanv1.SignReportRe
 	if err != nil {
 		return nil, err
 	}
-	if err := s.rostered(p, true); err != nil {
-		return nil, err
-	}
 	r, err := clientRequest(ctx, "SignReport", req)
 	if err != nil {
 		return nil, err
 	}
 	return atLeader(ctx, s.n, yizhanv1.NewDutyServiceClient, func() (*yizhanv1.HeldReport, error) {
-		if v, ok, err := answeredBefore[*yizhanv1.HeldReport](ctx, s.n, r); err != nil {
-			return nil, err
-		} else if ok {
-			return v, nil
+		if v, ok, err := s.replayedOrRostered(ctx, r, p, true); err != nil || ok {
+			return v, err
 		}
 		held, err := s.heldDraft(req.GetId())
 		if err != nil {
