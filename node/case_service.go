@@ -636,12 +636,18 @@ func (s *caseService) act(ctx context.Context, req *yizhanv1.CaseActionRequest, 
 			var resp *yizhanv1.CaseResponse
 			err := s.n.office.ForwardToOffice(ctx, c.GetOwnerOffice(), func(ctx context.Context, conn *grpc.ClientConn) error {
 				cl := yizhanv1.NewCaseServiceClient(conn)
-				// The scans handed in here go first.
-				if err := s.uploadTo(ctx, cl, req.GetMaterials()); err != nil {
-					return err
-				}
 				var err error
 				resp, err = forward(ctx, cl)
+				// The scans handed in here go up only when the owner,
+				// which checks all else first, answers that it lacks
+				// them: corrections it refuses take none up. Then the
+				// corrections again, under the same request ID.
+				if reason.OnlyFieldReason(err, reason.AttachmentMissing) {
+					if err := s.uploadTo(ctx, cl, req.GetMaterials()); err != nil {
+						return err
+					}
+					resp, err = forward(ctx, cl)
+				}
 				return err
 			})
 			if err == nil && action == casework.ActionReissueQueryCode {

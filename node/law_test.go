@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+	"github.com/yizhan-gov/yizhan/casework"
 )
 
 // The county's case policy through the API: bad input names its field;
@@ -130,13 +131,29 @@ func TestCorrectionsHandedInAtTheVillage(t *testing.T) {
 		Materials: []*yizhanv1.SubmittedMaterial{{Name: "申请表", Copies: 1}}}); err == nil {
 		t.Error("西村, off the route, handed in the corrections")
 	}
+	// A scan handed in here goes to the county with the corrections,
+	// once the county answers that it lacks it.
+	form := upload(t, agent, scan(3000, 21), casework.TypePDF, "申请表.pdf")
 	got, err := caseClient(t, agent).Resubmit(agent.ctx(), &yizhanv1.CaseActionRequest{Number: number,
-		Materials: []*yizhanv1.SubmittedMaterial{{Name: "申请表", Copies: 1}}})
+		Materials: []*yizhanv1.SubmittedMaterial{{Name: "申请表", Copies: 1, Files: []*yizhanv1.Attachment{form}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c := got.GetCase(); c.GetState() != yizhanv1.CaseState_CASE_STATE_FILED || c.GetOwnerOffice() != county || len(c.GetMaterials()) != 1 {
 		t.Errorf("after the resubmission at the village: %v", c)
+	}
+	if _, complete := countyNode.Office().Cases().AttachmentHeld(form.GetSha256()); !complete {
+		t.Error("the county does not hold the scan handed in with the corrections")
+	}
+	// Corrections the county refuses (none are asked for now) take no
+	// scan up with them.
+	late := upload(t, agent, scan(3000, 22), casework.TypePDF, "申请表.pdf")
+	if _, err := caseClient(t, agent).Resubmit(agent.ctx(), &yizhanv1.CaseActionRequest{Number: number,
+		Materials: []*yizhanv1.SubmittedMaterial{{Name: "申请表", Copies: 1, Files: []*yizhanv1.Attachment{late}}}}); err == nil {
+		t.Error("corrections handed in with none asked for")
+	}
+	if held, _ := countyNode.Office().Cases().AttachmentHeld(late.GetSha256()); held.GetOffset() > 0 {
+		t.Errorf("refused corrections took their scan up: the county holds %d bytes of it", held.GetOffset())
 	}
 	if _, err := caseClient(t, clerk).Accept(clerk.ctx(), &yizhanv1.CaseActionRequest{Number: number}); err != nil {
 		t.Errorf("the county accepts after the corrections: %v", err)

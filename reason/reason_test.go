@@ -270,3 +270,25 @@ func TestCompleteGivesEveryAnswerItsReasonAndText(t *testing.T) {
 		t.Errorf("reason %q", Info(st).GetReason())
 	}
 }
+
+// A write is sent again after its files are uploaded only when it was
+// refused for nothing else.
+func TestOnlyFieldReason(t *testing.T) {
+	missing := Violation{Field: "materials[0].files[0].sha256", Reason: AttachmentMissing, Description: "upload it first"}
+	name := Violation{Field: "applicant.name", Reason: Required, Description: "is required"}
+	for _, tc := range []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"only files missing", BadRequest(missing, missing).Err(), true},
+		{"a name missing too", BadRequest(missing, name).Err(), false},
+		{"no violation", BadRequest().Err(), false},
+		{"another code", Err(CaseState, "accepted"), false},
+		{"no error", nil, false},
+	} {
+		if got := OnlyFieldReason(tc.err, AttachmentMissing); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

@@ -207,6 +207,29 @@ func StatusReason(err error) string {
 	return Info(st).GetReason()
 }
 
+// OnlyFieldReason reports whether err is an INVALID_ARGUMENT whose field
+// violations all have reason why (one at least): a write refused only
+// for files the office does not hold (AttachmentMissing), which it
+// checks once all else passes, is sent again once they are uploaded.
+func OnlyFieldReason(err error, why string) bool {
+	st, ok := status.FromError(err)
+	if !ok || st.Code() != codes.InvalidArgument {
+		return false
+	}
+	found := false
+	for _, d := range st.Details() {
+		if br, ok := d.(*errdetails.BadRequest); ok {
+			for _, fv := range br.GetFieldViolations() {
+				if fv.GetReason() != why {
+					return false
+				}
+				found = true
+			}
+		}
+	}
+	return found
+}
+
 // Localized is the zh-CN LocalizedMessage of st ("" when it has none).
 func Localized(st *status.Status) string {
 	for _, d := range st.Details() {

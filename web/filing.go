@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -340,7 +339,7 @@ func (s *server) scans(rq *request, material string, errs *formErrors) ([]scan, 
 // sent again, with the same request ID.
 func (s *server) withScans(rq *request, scans []scan, write func() error) error {
 	err := write()
-	if len(scans) == 0 || !onlyFilesMissing(err) {
+	if len(scans) == 0 || !reason.OnlyFieldReason(err, reason.AttachmentMissing) {
 		return err
 	}
 	for _, sc := range scans {
@@ -349,27 +348,6 @@ func (s *server) withScans(rq *request, scans []scan, write func() error) error 
 		}
 	}
 	return write()
-}
-
-// onlyFilesMissing reports whether err refuses a write only for files the
-// office does not hold.
-func onlyFilesMissing(err error) bool {
-	st, ok := status.FromError(err)
-	if !ok || st.Code() != codes.InvalidArgument {
-		return false
-	}
-	missing := false
-	for _, d := range st.Details() {
-		if br, ok := d.(*errdetails.BadRequest); ok {
-			for _, fv := range br.GetFieldViolations() {
-				if fv.GetReason() != reason.AttachmentMissing {
-					return false
-				}
-				missing = true
-			}
-		}
-	}
-	return missing
 }
 
 // upload uploads a scan to this office, a part at a time.
