@@ -41,6 +41,19 @@ func TestQueryCodeReissuedAtTheFilingVillage(t *testing.T) {
 	if err != nil || again.GetCase().GetQueryCode() != code {
 		t.Errorf("the retry answered %q, %v; want the same code %q", again.GetCase().GetQueryCode(), err, code)
 	}
+	// The request ID is no authority of its own: a colleague at the
+	// village who may not reissue a code does not get it by sending the
+	// same request.
+	if _, err := f.admin.reg.CreateStaff(f.admin.ctx(), &yizhanv1.CreateStaffRequest{Staff: &yizhanv1.StaffMember{Username: "dc-duty",
+		Name: "黄值班", OfficeCode: dongcun, Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_DUTY_OFFICER}}, Password: password}); err != nil {
+		t.Fatal(err)
+	}
+	idx := countyNode.Registry().Index()
+	waitFor(t, "the village has dc-duty", func() bool { return f.nodes["dongcun-1"].Registry().Index() >= idx }, 20*time.Second)
+	duty := dial(t, f.nodes["dongcun-1"]).login("dc-duty", password)
+	if got, err := caseClient(t, duty).ReissueQueryCode(duty.ctx(), req); status.Code(err) != codes.PermissionDenied {
+		t.Errorf("a duty officer replaying the reissue: %q, %v; want PermissionDenied", got.GetCase().GetQueryCode(), err)
+	}
 
 	// At once, at the county and at the village, whose copy has not had
 	// the reissue by mail yet: the village asks the county.

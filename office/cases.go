@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
@@ -140,8 +141,10 @@ func (s *Service) Act(ctx context.Context, a Action) (Acted, error) {
 		acted := Acted{Case: c, Replayed: ok}
 		if ok && a.Action == casework.ActionReissueQueryCode {
 			// The code again, only to staff of the office it was
-			// reissued for (a request ID is no authority of its own).
-			if a.Actor.Office != c.GetOriginOffice() {
+			// reissued for who may reissue one (a request ID is no
+			// authority of its own).
+			if a.Actor.Office != c.GetOriginOffice() || a.Actor.Citizen ||
+				!slices.ContainsFunc(a.Action.Roles(), func(r yizhanv1.Role) bool { return slices.Contains(a.Actor.Roles, r) }) {
 				return Acted{}, fmt.Errorf("%s of office %s may not see the query code of case %s: %w", a.Actor, a.Actor.Office, c.GetNumber(), casework.ErrPermissionDenied)
 			}
 			acted.QueryCode = s.reissuedCode(a.Request, c.GetNumber())
