@@ -560,6 +560,14 @@ func TestApplicantDataIsMaskedAndNeverCached(t *testing.T) {
 	} else {
 		resp.Body.Close()
 	}
+	// A route without a query code takes the header as nothing.
+	req, _ = http.NewRequest("GET", base+"/v1/items", nil)
+	req.Header.Set("X-Yizhan-Query-Code", code)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusOK {
+		t.Errorf("the catalogue with a query code in a header: %v, %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
 	req, _ = http.NewRequest("GET", base+"/v1/cases/"+number, nil)
 	req.Header.Set("X-Yizhan-Query-Code", "00000000")
 	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode == http.StatusOK {
