@@ -72,8 +72,13 @@ func (b *Book) SumStats(q RangeQuery, group func(Stat) string) (map[string]super
 		opts.PrefetchValues = false
 		for _, period := range Periods(q.From, q.To, q.ByDay) {
 			p := key(pStat, period, "")
-			if q.Office != "" && !q.Subtree {
+			switch {
+			case q.Office != "" && !q.Subtree:
 				p = key(pStat, period, q.Office, "")
+			case q.Office != "":
+				// The subtree's codes share a beginning: a village's
+				// figures read its own counters, not the county's.
+				p = append(p, registry.SubtreePrefix(q.Office)...)
 			}
 			opts.Prefix = p
 			it := txn.NewIterator(opts)

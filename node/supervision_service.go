@@ -26,8 +26,12 @@ type supervisionService struct {
 	cases *caseService // the citizen's query-code checks
 }
 
-// maxStatisticsDays bounds a figures request's range.
-const maxStatisticsDays = 3660
+// maxStatisticsDays bounds a figures request's range, and
+// maxStatisticsDaysByDay a range grouped by day (a group a day: a year's).
+const (
+	maxStatisticsDays      = 3660
+	maxStatisticsDaysByDay = 366
+)
 
 // scope checks who may read the supervision records of office (default:
 // the caller's): staff their own office's; admins and supervisors those
@@ -105,6 +109,10 @@ func (s *supervisionService) GetStatistics(ctx context.Context, req *yizhanv1.Ge
 	g := req.GetGroupBy()
 	if _, ok := yizhanv1.Grouping_name[int32(g)]; !ok {
 		return nil, fieldError("group_by", registry.ReasonOutOfRange, reason.Meta{"enum": "Grouping", "got": reason.Itoa(int32(g))}, "not a known grouping")
+	}
+	if days := int(to.Sub(from).Hours()/24) + 1; g == yizhanv1.Grouping_GROUPING_DAY && days > maxStatisticsDaysByDay {
+		return nil, fieldError("to", registry.ReasonOutOfRange, reason.Meta{"max": reason.Itoa(maxStatisticsDaysByDay), "got": reason.Itoa(days)},
+			fmt.Sprintf("a range of at most %d days grouped by day", maxStatisticsDaysByDay))
 	}
 	book := s.n.office.Cases()
 	applied := book.Applied()

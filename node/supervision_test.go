@@ -89,6 +89,7 @@ func TestStatisticsAndCardsThroughTheAPI(t *testing.T) {
 		{&yizhanv1.GetStatisticsRequest{From: "2026/03/01"}, "from"},
 		{&yizhanv1.GetStatisticsRequest{From: "2026-03-02", To: "2026-03-01"}, "to"},
 		{&yizhanv1.GetStatisticsRequest{From: "2000-01-01", To: "2026-03-01"}, "to"},
+		{&yizhanv1.GetStatisticsRequest{From: "2025-01-01", To: "2026-03-01", GroupBy: yizhanv1.Grouping_GROUPING_DAY}, "to"},
 		{&yizhanv1.GetStatisticsRequest{GroupBy: 99}, "group_by"},
 		{&yizhanv1.GetStatisticsRequest{OfficeCode: "45012"}, "office_code"},
 	} {
