@@ -63,6 +63,11 @@ func (s *dutyService) ExportReports(ctx context.Context, req *yizhanv1.ExportRep
 		return nil, fieldError("to", registry.ReasonOutOfRange, reason.Meta{"max": reason.Itoa(maxExportDays)},
 			fmt.Sprintf("from the first day, at most %d days on", maxExportDays))
 	}
+	release, err := s.n.exportSlot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	book := s.n.office.Cases()
 	firsts, err := book.FirstReportsSigned(scope, from, to.AddDate(0, 0, 1))
 	if err != nil {

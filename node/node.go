@@ -141,6 +141,7 @@ type Node struct {
 	logins     *attemptLimiter // sign-in attempts, on the deciding office's leader
 	queryCodes *attemptLimiter // query-code attempts, where a case is checked
 	argonSlots argonSlots
+	exports    chan struct{} // a slot per workbook being built (exportSlot)
 	metrics    *metrics
 
 	httpLn, peerLn, raftLn net.Listener
@@ -271,6 +272,7 @@ func New(cfg Config) (_ *Node, err error) {
 	n.logins = newAttemptLimiter("sign-in", loginLimits, n.now, n.log)
 	n.queryCodes = newAttemptLimiter("query code", queryCodeLimits, n.now, n.log)
 	n.argonSlots = newArgonSlots()
+	n.exports = make(chan struct{}, maxExports)
 	n.metrics = newMetrics(n)
 
 	regSvc := &registryService{n: n}

@@ -23,6 +23,31 @@ const xlsxType = "application/vnd.openxmlformats-officedocument.spreadsheetml.sh
 // maxLedgerRows bounds the case ledger of one export.
 const maxLedgerRows = 100_000
 
+// maxExports is how many workbooks a node builds at once: each holds its
+// sheets in memory (a county's ledger of maxLedgerRows rows and as many
+// cards: some 150 MB), and a county node runs within a few hundred MB.
+// exportWait is how long an export waits for a slot before it is
+// answered EXPORT_BUSY.
+const maxExports = 2
+
+var exportWait = 10 * time.Second
+
+// exportSlot takes one of the node's export slots, waiting for at most
+// exportWait; release gives it back.
+func (n *Node) exportSlot(ctx context.Context) (release func(), err error) {
+	t := time.NewTimer(exportWait)
+	defer t.Stop()
+	select {
+	case n.exports <- struct{}{}:
+		return func() { <-n.exports }, nil
+	case <-ctx.Done():
+		return nil, toStatus(ctx.Err())
+	case <-t.C:
+		return nil, reason.Status(reason.ExportBusy, fmt.Sprintf("%d workbooks are being built on this node: try again shortly", maxExports),
+			reason.Meta{"retryAfterSeconds": "30"}, 30*time.Second).Err()
+	}
+}
+
 // ExportStatistics is GetStatistics as an Excel workbook, the form
 // counties keep their books in: the figures (by the request's grouping,
 // by department when none), the office's case ledger (办件台账: the cases
@@ -36,6 +61,11 @@ func (s *supervisionService) ExportStatistics(ctx context.Context, req *yizhanv1
 	if err != nil {
 		return nil, err
 	}
+	release, err := s.n.exportSlot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	from, _ := time.ParseInLocation("2006-01-02", st.GetFrom(), registry.CST)
 	to, _ := time.ParseInLocation("2006-01-02", st.GetTo(), registry.CST)
 	end := to.AddDate(0, 0, 1)
@@ -87,6 +117,9 @@ func (s *supervisionService) ExportStatistics(ctx context.Context, req *yizhanv1
 	ledger.Style(1, len(ledgerHeader), 1, xlsx.Bold)
 	row, token := 2, ""
 	for row-2 < maxLedgerRows {
+		if err := ctx.Err(); err != nil {
+			return nil, toStatus(err) // the caller is gone: the rest is not built
+		}
 		cases, next, err := book.List(casebook.ListQuery{Office: st.GetOfficeCode(), FiledFrom: from, FiledTo: end, PageSize: 1000, PageToken: token})
 		if err != nil {
 			return nil, toStatus(err)
@@ -119,7 +152,10 @@ func (s *supervisionService) ExportStatistics(ctx context.Context, req *yizhanv1
 	}
 	cardsSheet.Style(1, len(cardsHeader), 1, xlsx.Bold)
 	row, token = 2, ""
-	for {
+	for row-2 < maxLedgerRows {
+		if err := ctx.Err(); err != nil {
+			return nil, toStatus(err)
+		}
 		cards, next, err := book.Cards(casebook.CardQuery{Office: st.GetOfficeCode(), From: from, To: end, PageSize: 1000, PageToken: token})
 		if err != nil {
 			return nil, toStatus(err)

@@ -31,6 +31,7 @@ const (
 	TooManyAttempts = "TOO_MANY_ATTEMPTS"
 	TooManyFilings  = "TOO_MANY_FILINGS"
 	Busy            = "BUSY"
+	ExportBusy      = "EXPORT_BUSY"
 	RegistryBehind  = "REGISTRY_BEHIND"
 	StatsRecounting = "STATISTICS_RECOUNTING"
 	// Refused: the same request is refused again.
@@ -418,6 +419,9 @@ var defs = []Def{
 	{Reason: Busy, Code: codes.ResourceExhausted, Retry: RetryAfter, Keys: []string{"retryAfterSeconds"},
 		Meaning: "too many sign-ins are being checked at once on this node",
 		zh:      func(m Meta) string { return "同时登录的人太多，请" + wait(m) + "再试。" }},
+	{Reason: ExportBusy, Code: codes.ResourceExhausted, Retry: RetryAfter, Keys: []string{"retryAfterSeconds"}, Example: Meta{"retryAfterSeconds": "30"},
+		Meaning: "the node is building as many workbooks (exports) as it builds at once; each holds its sheets in memory",
+		zh:      func(m Meta) string { return "正在生成的导出文件较多，请" + wait(m) + "再导出。" }},
 	{Reason: StatsRecounting, Code: codes.Unavailable, Retry: RetryAfter, Keys: []string{"retryAfterSeconds"}, Example: Meta{"retryAfterSeconds": "30"},
 		Meaning: "the node is counting its statistics again with this release's definitions (once, at the first write after an upgrade: about two minutes for a million cases); figures read meanwhile would be partial",
 		zh: func(m Meta) string {
