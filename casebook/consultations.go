@@ -230,16 +230,23 @@ func (b *Book) Consultations(q ConsultationQuery) ([]*yizhanv1.Consultation, err
 		opts := badger.DefaultIteratorOptions
 		opts.PrefetchValues = false
 		opts.Prefix = []byte(pConsultationByOffice)
-		if q.Awaiting {
+		switch {
+		case q.Awaiting:
 			opts.Prefix = []byte(pAwaitingAnswer)
-		} else if !q.Subtree && q.Office != "" {
+		case !q.Subtree && q.Office != "":
 			opts.Prefix = key(pConsultationByOffice, q.Office, "")
+		case q.Office != "":
+			// The subtree's codes share a beginning: a village's list
+			// reads its own, not the county's.
+			opts.Prefix = append([]byte(pConsultationByOffice), registry.SubtreePrefix(q.Office)...)
 		}
 		it := txn.NewIterator(opts)
 		defer it.Close()
+		byOffice := !q.Awaiting && (q.Subtree || q.Office == "") // keys of many offices: the office first
 		for it.Rewind(); it.Valid(); it.Next() {
 			rest := it.Item().Key()[len(opts.Prefix):]
-			if !q.Awaiting && (q.Subtree || q.Office == "") {
+			if byOffice {
+				rest = it.Item().Key()[len(pConsultationByOffice):]
 				office, after, ok := bytes.Cut(rest, []byte{0})
 				if !ok || (q.Office != "" && !registry.IsAncestorOrSelf(q.Office, string(office))) {
 					continue
