@@ -48,6 +48,12 @@ const (
 	// token, no valid session) one client address may have in flight at
 	// once; more are answered 429.
 	DefaultAnonymousPerClient = 8
+	// DefaultUploads is how many web forms with files (up to
+	// MaxUploadBody each, read into memory in part) a node reads at once,
+	// and DefaultUploadWait how long another waits for one of them to end
+	// before it is answered 503.
+	DefaultUploads    = 4
+	DefaultUploadWait = 30 * time.Second
 	// readHeaderTimeout, idleTimeout and maxHeaderBytes bound a
 	// connection's headers and its idle time between requests.
 	readHeaderTimeout = 10 * time.Second
@@ -64,6 +70,8 @@ type HTTPLimits struct {
 	BodyReadTimeout    time.Duration // default DefaultBodyReadTimeout
 	WriteTimeout       time.Duration // default DefaultWriteTimeout
 	AnonymousPerClient int           // default DefaultAnonymousPerClient
+	Uploads            int           // default DefaultUploads
+	UploadWait         time.Duration // default DefaultUploadWait
 }
 
 func (l HTTPLimits) withDefaults() HTTPLimits {
@@ -75,6 +83,12 @@ func (l HTTPLimits) withDefaults() HTTPLimits {
 	}
 	if l.AnonymousPerClient <= 0 {
 		l.AnonymousPerClient = DefaultAnonymousPerClient
+	}
+	if l.Uploads <= 0 {
+		l.Uploads = DefaultUploads
+	}
+	if l.UploadWait <= 0 {
+		l.UploadWait = DefaultUploadWait
 	}
 	return l
 }
@@ -122,6 +136,12 @@ func (n *Node) limitHTTP(next http.Handler) http.Handler {
 		bodyLimit, readTimeout := int64(MaxRequestBody), lim.BodyReadTimeout
 		if webUpload(r) && n.signedIn(bearerOrSession(r)) {
 			bodyLimit, readTimeout = MaxUploadBody, max(readTimeout, UploadReadTimeout)
+			if !n.takeUpload(r.Context(), lim.UploadWait) {
+				n.metrics.refusedHTTP.WithLabelValues("uploads_busy").Inc()
+				uploadsBusy(w)
+				return
+			}
+			defer func() { <-n.uploads }()
 		}
 		_ = rc.SetReadDeadline(now.Add(readTimeout))
 		_ = rc.SetWriteDeadline(now.Add(max(lim.WriteTimeout, readTimeout)))
@@ -300,6 +320,28 @@ func bodyTooLarge(w http.ResponseWriter, r *http.Request) {
 
 // tooMany answers a request over the anonymous per-client limit: 429 with
 // Retry-After, or for a gRPC call the status RESOURCE_EXHAUSTED.
+// takeUpload takes one of the node's slots for a web form with files,
+// waiting for at most wait (false: none came, or the client went).
+func (n *Node) takeUpload(ctx context.Context, wait time.Duration) bool {
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case n.uploads <- struct{}{}:
+		return true
+	case <-ctx.Done():
+	case <-t.C:
+	}
+	return false
+}
+
+// uploadsBusy answers a web form with files that found no slot: 503,
+// in the words of the page it came from.
+func uploadsBusy(w http.ResponseWriter) {
+	w.Header().Set("Retry-After", "30")
+	w.Header().Set("Connection", "close") // its body is not read
+	http.Error(w, "正在提交的扫描件较多，请稍后再提交（返回上一页，已填写的内容仍在）。", http.StatusServiceUnavailable)
+}
+
 func tooMany(w http.ResponseWriter, r *http.Request, limit int) {
 	msg := tooManyMessage(limit)
 	w.Header().Set("Retry-After", "1")

@@ -147,7 +147,7 @@ func newMetrics(n *Node) *metrics {
 		return 0
 	})
 	m.refusedHTTP = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "yizhan_http_refused_total", Help: "HTTP requests refused before they were handled, by reason: anonymous_limit (429), body_too_large (413), body_timeout (408).",
+		Name: "yizhan_http_refused_total", Help: "HTTP requests refused before they were handled, by reason: anonymous_limit (429), body_too_large (413), body_timeout (408), uploads_busy (503: web forms with files).",
 		ConstLabels: labels,
 	}, []string{"reason"})
 	m.reg.MustRegister(m.requests, m.refusedHTTP)

@@ -142,6 +142,7 @@ type Node struct {
 	queryCodes *attemptLimiter // query-code attempts, where a case is checked
 	argonSlots argonSlots
 	exports    chan struct{} // a slot per workbook being built (exportSlot)
+	uploads    chan struct{} // a slot per web form with files being read (takeUpload)
 	metrics    *metrics
 
 	httpLn, peerLn, raftLn net.Listener
@@ -322,6 +323,7 @@ func New(cfg Config) (_ *Node, err error) {
 	// Client gRPC on the HTTP port (portMux sends it the connections that
 	// open with HTTP/2's preface), within the HTTP port's limits.
 	n.anonymous = netlimit.NewPerHost(cfg.HTTP.withDefaults().AnonymousPerClient, 0)
+	n.uploads = make(chan struct{}, cfg.HTTP.withDefaults().Uploads)
 	n.publicServer = grpc.NewServer(grpc.MaxRecvMsgSize(MaxRequestBody), grpc.WaitForHandlers(true), streamWorkers,
 		grpc.InTapHandle(n.limitGRPC), grpc.ConnectionTimeout(readHeaderTimeout),
 		grpc.MaxConcurrentStreams(maxClientStreams), grpc.MaxHeaderListSize(maxHeaderBytes),

@@ -50,3 +50,31 @@ func TestExportsAtOnce(t *testing.T) {
 		t.Errorf("an export whose caller went away while it waited: %v", err)
 	}
 }
+
+// A node reads at most HTTPLimits.Uploads web forms with files at once:
+// another waits for one of them to end, for at most the wait (then 503),
+// or until its client goes.
+func TestUploadsAtOnce(t *testing.T) {
+	n := &Node{uploads: make(chan struct{}, 1)}
+	if !n.takeUpload(context.Background(), time.Second) {
+		t.Fatal("the first upload found no slot")
+	}
+	start := time.Now()
+	if n.takeUpload(context.Background(), 50*time.Millisecond) {
+		t.Error("a second upload at once took a slot")
+	} else if d := time.Since(start); d < 50*time.Millisecond {
+		t.Errorf("it gave up after %s, before its wait", d)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if n.takeUpload(ctx, time.Second) {
+		t.Error("an upload whose client went took a slot")
+	}
+	go func() {
+		time.Sleep(20 * time.Millisecond)
+		<-n.uploads // the first ends
+	}()
+	if !n.takeUpload(context.Background(), time.Second) {
+		t.Error("an upload waiting for a slot given back")
+	}
+}
