@@ -323,10 +323,16 @@ func bodyTooLarge(w http.ResponseWriter, r *http.Request) {
 // takeUpload takes one of the node's slots for a web form with files,
 // waiting for at most wait (false: none came, or the client went).
 func (n *Node) takeUpload(ctx context.Context, wait time.Duration) bool {
+	return takeSlot(ctx, n.uploads, wait)
+}
+
+// takeSlot takes one of slots (a buffered channel, a slot per value it
+// holds), waiting for at most wait (false: none came, or ctx ended).
+func takeSlot(ctx context.Context, slots chan struct{}, wait time.Duration) bool {
 	t := time.NewTimer(wait)
 	defer t.Stop()
 	select {
-	case n.uploads <- struct{}{}:
+	case slots <- struct{}{}:
 		return true
 	case <-ctx.Done():
 	case <-t.C:

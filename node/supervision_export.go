@@ -35,17 +35,14 @@ var exportWait = 10 * time.Second
 // exportSlot takes one of the node's export slots, waiting for at most
 // exportWait; release gives it back.
 func (n *Node) exportSlot(ctx context.Context) (release func(), err error) {
-	t := time.NewTimer(exportWait)
-	defer t.Stop()
-	select {
-	case n.exports <- struct{}{}:
+	if takeSlot(ctx, n.exports, exportWait) {
 		return func() { <-n.exports }, nil
-	case <-ctx.Done():
-		return nil, toStatus(ctx.Err())
-	case <-t.C:
-		return nil, reason.Status(reason.ExportBusy, fmt.Sprintf("%d workbooks are being built on this node: try again shortly", maxExports),
-			reason.Meta{"retryAfterSeconds": "30"}, 30*time.Second).Err()
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, toStatus(err)
+	}
+	return nil, reason.Status(reason.ExportBusy, fmt.Sprintf("%d workbooks are being built on this node: try again shortly", maxExports),
+		reason.Meta{"retryAfterSeconds": "30"}, 30*time.Second).Err()
 }
 
 // ExportStatistics is GetStatistics as an Excel workbook, the form

@@ -34,21 +34,6 @@ func (r *formReader) int32(name string) int32 {
 	return int32(n)
 }
 
-// uint32 is the whole number, 0 or more, in field name; 0 when it is
-// empty.
-func (r *formReader) uint32(name string) uint32 {
-	v := strings.TrimSpace(r.f.Get(name))
-	if v == "" {
-		return 0
-	}
-	n, err := strconv.ParseUint(v, 10, 32)
-	if err != nil {
-		r.errs.add(name, "请填写不小于 0 的整数")
-		return 0
-	}
-	return uint32(n)
-}
-
 // time is the China Standard Time in field name as a datetime-local
 // input gives it (to the minute, or the second); nil when it is empty.
 func (r *formReader) time(name string) *timestamppb.Timestamp {
