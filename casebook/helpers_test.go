@@ -118,6 +118,9 @@ type office struct {
 	// chain is the signer chain put in every event the office makes, as
 	// its node would sign them (signerChain).
 	chain [][]byte
+	// numberAt, when set, is the time a filing's number is made at (the
+	// filing itself is at now).
+	numberAt time.Time
 }
 
 // signerChain stands for the certificate chain of office's node: a leaf
@@ -205,9 +208,13 @@ func (o *office) filing(actor casework.Actor, item string, n int) (string, *peer
 	if err != nil {
 		o.t.Fatal(err)
 	}
-	day := o.now.In(registry.CST).Format("20060102")
+	numbered := o.now
+	if !o.numberAt.IsZero() {
+		numbered = o.numberAt
+	}
+	day := numbered.In(registry.CST).Format("20060102")
 	o.seqs[day]++
-	number := casework.CaseNumber(o.code, o.now, o.seqs[day])
+	number := casework.CaseNumber(o.code, numbered, o.seqs[day])
 	keyID, key, _ := o.reg.NewestQueryCodeKey()
 	applicant := &yizhanv1.Applicant{Name: fmt.Sprintf("申请人%d", n), IdNumber: idNumber(n), Phone: fmt.Sprintf("139077%05d", n)}
 	if n == 1 {

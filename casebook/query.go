@@ -297,6 +297,16 @@ func (b *Book) list(q ListQuery, trace func(number, what string)) ([]*yizhanv1.C
 	return out, next, err
 }
 
+// numberDay is the day (YYYYMMDD) case number n names, or "" for a
+// number that names none.
+func numberDay(n string) string {
+	_, day, _, err := casework.ParseCaseNumber(n)
+	if err != nil {
+		return ""
+	}
+	return day
+}
+
 // loadCaseHead reads a case and its filing event.
 func loadCaseHead(txn *badger.Txn, number string) (*yizhanv1.Case, []*yizhanv1.CaseEvent, bool, error) {
 	c := &yizhanv1.Case{}
@@ -396,42 +406,81 @@ func (b *Book) ByApplicant(q ApplicantQuery, reg casework.Registry) ([]*yizhanv1
 			}
 		}
 		// The matching cases, filtered, newest filing first (a
-		// citizen's cases are few; a common name's, some thousands).
+		// citizen's cases are few; a common name's, some thousands). A
+		// case is filed on the day its number names (the office numbers
+		// it at the filing's time), so the candidates are taken by that
+		// day, newest first, and a day's are read only while the page is
+		// not full: a page reads about its own cases, not every case of
+		// the name. The order is the day, then the filing time, then the
+		// number, newest first: the filing time's order, and a whole
+		// order even for a case whose time fell on another day.
+		type candidate struct{ day, number string }
+		var cands []candidate
+		for n, kindsFound := range found {
+			if kindsFound >= kinds {
+				cands = append(cands, candidate{numberDay(n), n})
+			}
+		}
+		slices.SortFunc(cands, func(x, y candidate) int {
+			if c := strings.Compare(y.day, x.day); c != 0 {
+				return c
+			}
+			return strings.Compare(y.number, x.number)
+		})
 		type hit struct {
-			pos []byte // filing time and number: the order and the token
+			day string
+			pos []byte // the filing time and the number: the token
 			c   *yizhanv1.Case
 		}
+		order := func(x, y hit) int { // newest first
+			if c := strings.Compare(y.day, x.day); c != 0 {
+				return c
+			}
+			return bytes.Compare(y.pos, x.pos)
+		}
+		var last *hit // the previous page's last case
+		if after != nil {
+			last = &hit{day: numberDay(string(after[8:])), pos: after}
+		}
 		var hits []hit
-		for n, kindsFound := range found {
-			if kindsFound < kinds {
+		for i := 0; i < len(cands) && len(hits) <= size; {
+			day := cands[i].day
+			if last != nil && day > last.day {
+				for i < len(cands) && cands[i].day == day {
+					i++ // on an earlier page
+				}
 				continue
 			}
-			c, head, ok, err := loadCaseHead(txn, n)
-			if err != nil {
-				return err
-			}
-			if !ok {
-				b.leftOut("applicant", n, c != nil)
-				continue
-			}
-			if !matches(c, head, ListQuery{State: q.State, ItemCode: q.ItemCode, Department: q.Department}) {
-				continue
-			}
-			if q.Office != "" {
-				if _, err := txn.Get(touchedKey(q.Office, c)); err != nil {
-					if errors.Is(err, badger.ErrKeyNotFound) {
-						continue
-					}
+			first := len(hits)
+			for ; i < len(cands) && cands[i].day == day; i++ {
+				n := cands[i].number
+				c, head, ok, err := loadCaseHead(txn, n)
+				if err != nil {
 					return err
 				}
+				if !ok {
+					b.leftOut("applicant", n, c != nil)
+					continue
+				}
+				if !matches(c, head, ListQuery{State: q.State, ItemCode: q.ItemCode, Department: q.Department}) {
+					continue
+				}
+				if q.Office != "" {
+					if _, err := txn.Get(touchedKey(q.Office, c)); err != nil {
+						if errors.Is(err, badger.ErrKeyNotFound) {
+							continue
+						}
+						return err
+					}
+				}
+				h := hit{day, append(be64(uint64(max(c.GetFiledAt().AsTime().UnixNano(), 0))), n...), c}
+				if last != nil && order(h, *last) <= 0 {
+					continue // on an earlier page
+				}
+				hits = append(hits, h)
 			}
-			pos := append(be64(uint64(max(c.GetFiledAt().AsTime().UnixNano(), 0))), n...)
-			if after != nil && bytes.Compare(pos, after) >= 0 {
-				continue
-			}
-			hits = append(hits, hit{pos, c})
+			slices.SortFunc(hits[first:], order)
 		}
-		slices.SortFunc(hits, func(x, y hit) int { return bytes.Compare(y.pos, x.pos) })
 		for i, h := range hits {
 			if i == size {
 				next = pageToken(applicantPages, hits[i-1].pos)

@@ -477,6 +477,66 @@ func TestApplicantCasesNewestFirstAcrossOffices(t *testing.T) {
 	}
 }
 
+// A common name's cases (some thousands at a county) are paged newest
+// filing first, whatever the filters, without a case twice or missed;
+// a page reads the days it needs (BenchmarkApplicantByCommonName). A
+// case whose number names another day than its filing's keeps its
+// place by its number's day.
+func TestApplicantPagesOfACommonName(t *testing.T) {
+	reg := newRegistry(t)
+	o := newOffice(t, county, reg)
+	o.step = 5 * time.Hour
+	type filed struct {
+		number, day string
+		accepted    bool
+	}
+	var all []filed // oldest first
+	for i := range 40 {
+		if i == 17 {
+			o.numberAt = o.now.Add(-24 * time.Hour)
+		}
+		n := o.file(licence, 7, Request{})
+		o.numberAt = time.Time{}
+		_, day, _, _ := casework.ParseCaseNumber(n)
+		if c, _, _ := o.book.CaseAndEvents(n); i == 17 && c.GetFiledAt().AsTime().In(t0.Location()).Format("20060102") == day {
+			t.Fatalf("%s is numbered on its filing's day", n)
+		}
+		all = append(all, filed{n, day, i%3 == 0})
+		if i%3 == 0 {
+			o.act(n, casework.ActionAccept, nil)
+		}
+		o.file(licence, 100+i, Request{})
+	}
+	// Newest first: by the number's day, then by the filing.
+	slices.Reverse(all)
+	slices.SortStableFunc(all, func(x, y filed) int { return strings.Compare(y.day, x.day) })
+	var mine, accepted []string
+	for _, f := range all {
+		mine = append(mine, f.number)
+		if f.accepted {
+			accepted = append(accepted, f.number)
+		}
+	}
+	for _, size := range []int{1, 2, 3, 7, 40, 100} {
+		got := pages(t, size, func(n int, token string) ([]*yizhanv1.Case, string, error) {
+			return o.book.ByApplicant(ApplicantQuery{Name: "申请人7", PageSize: n, PageToken: token}, reg)
+		})
+		if strings.Join(got, ",") != strings.Join(mine, ",") {
+			t.Errorf("pages of %d: %v, want %v", size, got, mine)
+		}
+		got = pages(t, size, func(n int, token string) ([]*yizhanv1.Case, string, error) {
+			return o.book.ByApplicant(ApplicantQuery{Name: "申请人7", State: yizhanv1.CaseState_CASE_STATE_ACCEPTED,
+				Office: county, PageSize: n, PageToken: token}, reg)
+		})
+		if strings.Join(got, ",") != strings.Join(accepted, ",") {
+			t.Errorf("accepted, pages of %d: %v, want %v", size, got, accepted)
+		}
+	}
+	if got, _, err := o.book.ByApplicant(ApplicantQuery{Name: "申请人7", Office: township}, reg); err != nil || len(got) != 0 {
+		t.Errorf("at an office that never held them: %v %v", numbersOf(got), err)
+	}
+}
+
 // A case suspended past its time limit is late like any other: the
 // queue's overdue filter lists it and the sweep cards it, exactly when
 // casework.Clocks says it is overdue — a procedure that counts inside the
