@@ -130,7 +130,10 @@ func (s *caseService) FileCase(ctx context.Context, req *yizhanv1.FileCaseReques
 		c.QueryCode = filed.QueryCode
 		return &yizhanv1.CaseResponse{Case: c}, nil
 	}, func(ctx context.Context, c yizhanv1.CaseServiceClient) (*yizhanv1.CaseResponse, error) {
-		return c.FileCase(ctx, req)
+		var header metadata.MD
+		resp, err := c.FileCase(ctx, req, grpc.Header(&header))
+		replayed = replayedBy(header)
+		return resp, err
 	})
 	if replayed || (err != nil && !mayHaveBeenDone(err)) {
 		giveBack()

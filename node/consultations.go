@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -176,6 +177,7 @@ func (s *supervisionService) AskQuestion(ctx context.Context, req *yizhanv1.AskQ
 	if err != nil {
 		return nil, err
 	}
+	replayed := false
 	resp, err := atLeader(ctx, s.n, yizhanv1.NewSupervisionServiceClient, func() (*yizhanv1.AskQuestionResponse, error) {
 		code, err := s.n.svc.QuestionCode(r)
 		if err != nil {
@@ -188,17 +190,22 @@ func (s *supervisionService) AskQuestion(ctx context.Context, req *yizhanv1.AskQ
 		c.State, c.AnswerOffice, c.Contact = yizhanv1.ConsultationState_CONSULTATION_STATE_ASKED, answerer, req.GetContact()
 		c.RecordedBy, c.RecordedByName = "citizen", "咨询人"
 		c.QueryCodeHash = supervision.QuestionCodeHash(c.GetId(), casework.NormalizeQueryCode(code))
-		kept, err := s.consult(ctx, r, c)
-		if err != nil {
+		kept, again, err := s.n.svc.Consult(ctx, r, c)
+		if err = replayedAnswer(ctx, again, err); err != nil {
 			return nil, err
 		}
+		replayed = again
 		// A retry is answered with the question first kept: its code
 		// comes from the same request ID.
-		return &yizhanv1.AskQuestionResponse{Consultation: shown(kept.GetConsultation(), true), QueryCode: code}, nil
+		return &yizhanv1.AskQuestionResponse{Consultation: shown(kept, true), QueryCode: code}, nil
 	}, func(ctx context.Context, cl yizhanv1.SupervisionServiceClient) (*yizhanv1.AskQuestionResponse, error) {
-		return cl.AskQuestion(passClientAddr(ctx), req)
+		var header metadata.MD
+		resp, err := cl.AskQuestion(passClientAddr(ctx), req, grpc.Header(&header))
+		replayed = replayedBy(header)
+		return resp, err
 	})
-	if err != nil {
+	// Only a new question costs the address one (as a filing).
+	if replayed || (err != nil && !mayHaveBeenDone(err)) {
 		giveBack()
 	}
 	return resp, err

@@ -2,6 +2,7 @@ package node_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -322,5 +323,59 @@ func TestAWriteWhoseConnectionDroppedIsAppliedOnce(t *testing.T) {
 	after, _ := admin.reg.GetItem(admin.ctx(), &yizhanv1.GetItemRequest{Code: tobacco().Code})
 	if d := after.GetItem().GetVersion() - before.GetItem().GetVersion(); d != 1 {
 		t.Errorf("one UpdateItem (no request ID) through a follower moved the item %d versions", d)
+	}
+}
+
+// A citizen's retries cost the address's allowance of online filings and
+// questions nothing, also when a node forwarded them to its leader and
+// the leader answered them as replays: seven sends of one filing, and of
+// one question, at a county follower are all answered, where five new
+// ones are the burst.
+func TestRetriesForwardedToTheLeaderCostNoAllowance(t *testing.T) {
+	f := newCaseFed(t, 3)
+	leader := f.countyLeader()
+	var follower *node.Node
+	for _, name := range []string{"county-1", "county-2", "county-3"} {
+		if n := f.nodes[name]; n != leader {
+			follower = n
+			break
+		}
+	}
+	citizen := dial(t, follower)
+	req := &yizhanv1.FileCaseRequest{ItemCode: tobacco().Code,
+		Applicant: &yizhanv1.Applicant{Name: "蓝丽", IdNumber: applicantID, Phone: "13907710009"},
+		Materials: []*yizhanv1.SubmittedMaterial{{Name: "申请表", Copies: 1}}}
+	var first string
+	for i := range 7 {
+		resp, err := caseClient(t, citizen).FileCase(withKey(citizen.ctx(), "allowance-file-1"), proto.CloneOf(req))
+		if err != nil {
+			t.Fatalf("send %d of one online filing at a county follower: %v", i+1, err)
+		}
+		if i == 0 {
+			first = resp.GetCase().GetNumber()
+		} else if got := resp.GetCase().GetNumber(); got != first {
+			t.Fatalf("send %d filed %s, the first %s", i+1, got, first)
+		}
+	}
+	sup := yizhanv1.NewSupervisionServiceClient(citizen.conn)
+	ask := &yizhanv1.AskQuestionRequest{ItemCode: tobacco().Code, Question: "开小卖部卖烟要办什么手续?", RequestId: "allowance-ask-1"}
+	for i := range 7 {
+		if _, err := sup.AskQuestion(citizen.ctx(), proto.CloneOf(ask)); err != nil {
+			t.Fatalf("send %d of one question at a county follower: %v", i+1, err)
+		}
+	}
+	// Control: new filings still count. One filing and one question
+	// were new: three more are let through, the fourth waits.
+	for i := range 4 {
+		r := proto.CloneOf(req)
+		r.RequestId = fmt.Sprintf("allowance-new-%d", i)
+		_, err := caseClient(t, citizen).FileCase(citizen.ctx(), r)
+		if want := codes.OK; i == 3 {
+			if status.Code(err) != codes.ResourceExhausted {
+				t.Errorf("a sixth new filing or question from one address: %v, want ResourceExhausted", err)
+			}
+		} else if status.Code(err) != want {
+			t.Fatalf("new filing %d: %v", i+1, err)
+		}
 	}
 }

@@ -58,6 +58,11 @@ func clientRequest(ctx context.Context, method string, msg proto.Message) (raftg
 // Grpc-Metadata-X-Yizhan-Replayed).
 const replayedHeader = forward.ReplayedHeader
 
+// replayedBy reports whether the header of a forwarded call's answer
+// says the write had been applied before (the node that applied it
+// called markReplayed).
+func replayedBy(header metadata.MD) bool { return len(header.Get(replayedHeader)) > 0 }
+
 // markReplayed sets replayedHeader on the answer to the call in ctx.
 func markReplayed(ctx context.Context) {
 	_ = grpc.SetHeader(ctx, metadata.Pairs(replayedHeader, "true")) // no stream (a test's direct call): nothing to tell
