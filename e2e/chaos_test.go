@@ -228,7 +228,15 @@ func startChaosFed(t *testing.T) *chaosFed {
 	for _, v := range chaosVillages {
 		f.admin.write("/v1/staff", map[string]any{"staff": map[string]any{"username": "agent-" + v.code, "name": "代办员",
 			"office_code": v.code, "roles": []string{"ROLE_AGENT"}}, "password": adminPassword})
+		// Who writes and signs the village's urgent reports.
+		f.admin.write("/v1/staff", map[string]any{"staff": map[string]any{"username": "duty-" + v.code, "name": "值班员",
+			"office_code": v.code, "roles": []string{"ROLE_DUTY_OFFICER"}}, "password": adminPassword})
+		f.admin.write("/v1/staff", map[string]any{"staff": map[string]any{"username": "leader-" + v.code, "name": "带班领导",
+			"office_code": v.code, "roles": []string{"ROLE_DUTY_LEADER"}}, "password": adminPassword})
 	}
+	// Who reads them at the county.
+	f.admin.write("/v1/staff", map[string]any{"staff": map[string]any{"username": "county-duty", "name": "县值班员",
+		"office_code": countyCode, "roles": []string{"ROLE_DUTY_OFFICER"}}, "password": adminPassword})
 	// The registers the porcupine model reads and writes.
 	for k := range chaosRegisters {
 		f.admin.write("/v1/departments", map[string]string{"code": registerCode(k), "name": "v0"})
@@ -380,6 +388,7 @@ type chaosRun struct {
 	Faults       []string `json:"faults"`
 	Filings      int      `json:"filings_acknowledged"`
 	Accepts      int      `json:"accepts_acknowledged"`
+	Reports      int      `json:"urgent_reports_acknowledged"`
 	Departments  int      `json:"registry_writes_acknowledged"`
 	RegisterOps  int      `json:"register_operations"`
 	Retried      int      `json:"answers_retried"`
@@ -399,9 +408,11 @@ func TestChaos(t *testing.T) {
 	// A defer runs before the cleanups remove the temporary directories.
 	defer f.keepIfFailed(t, seed)
 	top := chaos.Topology{Links: slices.Sorted(maps.Keys(f.links)), Nodes: slices.Sorted(maps.Keys(f.c.nodes))}
-	agents := map[string]*api{}
+	agents, officers, leaders := map[string]*api{}, map[string]*api{}, map[string]*api{}
 	for _, v := range chaosVillages {
 		agents[v.code] = f.c.api(v.node).login("agent-"+v.code, adminPassword)
+		officers[v.code] = f.c.api(v.node).login("duty-"+v.code, adminPassword)
+		leaders[v.code] = f.c.api(v.node).login("leader-"+v.code, adminPassword)
 	}
 	clerk := f.c.api("county-1").login("clerk", adminPassword)
 	filed := map[string]map[string]int{} // village → number → times acknowledged
@@ -447,6 +458,7 @@ func TestChaos(t *testing.T) {
 		var work sync.WaitGroup
 		for _, v := range chaosVillages {
 			work.Go(func() { w.file(t, agents[v.code], v.code) })
+			work.Go(func() { w.report(t, officers[v.code], leaders[v.code], v.code) })
 		}
 		work.Go(func() { w.accept(t, clerk) })
 		work.Go(func() { w.writeDepartments(t) })
@@ -469,8 +481,11 @@ func TestChaos(t *testing.T) {
 		}
 		departments = append(departments, w.departments...)
 		rec.Accepts, rec.Departments, rec.RegisterOps, rec.Retried = len(w.accepted), len(w.departments), len(w.history), w.retried
-		t.Logf("schedule %d: acknowledged %d filings, %d acceptances, %d registry writes; %d register operations; %d failed answers retried",
-			s.Seed, rec.Filings, rec.Accepts, rec.Departments, rec.RegisterOps, rec.Retried)
+		for _, ids := range w.reports {
+			rec.Reports += len(ids)
+		}
+		t.Logf("schedule %d: acknowledged %d filings, %d acceptances, %d urgent reports signed, %d registry writes; %d register operations; %d failed answers retried",
+			s.Seed, rec.Filings, rec.Accepts, rec.Reports, rec.Departments, rec.RegisterOps, rec.Retried)
 
 		// The cases filed in this schedule are checked after it; all of
 		// them, from every schedule, every chaosFullCheck schedules and
@@ -526,6 +541,7 @@ type chaosWork struct {
 	toAccept    []string
 	accepted    map[string]bool
 	departments []string
+	reports     map[string]map[string]int // village → urgent report signed → acknowledgements of its writing
 	retried     int
 	history     []registerOp
 	observed    uint64 // the highest registry index any client was told of
@@ -581,6 +597,67 @@ func (w *chaosWork) file(t *testing.T, agent *api, village string) {
 			time.Sleep(100 * time.Millisecond)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// reportTitle is the title of the i-th urgent report a schedule's
+// workload writes at a village; reportTitlePrefix begins all of a
+// schedule's.
+func reportTitlePrefix(prefix string) string { return "故障测试急报 " + prefix + "-" }
+func reportTitle(prefix, village string, i int) string {
+	return fmt.Sprintf("%s%s-%d", reportTitlePrefix(prefix), village, i)
+}
+
+// report writes urgent reports at a village as its duty officer, and
+// signs each as its leader on duty, until the schedule ends: each step
+// under a request ID and retried under it until acknowledged. The mail
+// carries them up to the county (chaosFed.check).
+func (w *chaosWork) report(t *testing.T, officer, leader *api, village string) {
+	// call sends one step until it is acknowledged; ok false when it was
+	// refused or the deadline passed (reported).
+	call := func(a *api, what, path string, body map[string]any) (map[string]any, bool) {
+		for {
+			code, resp, err := a.call("POST", path, body)
+			if err == nil && code == 200 {
+				return resp, true
+			}
+			if !retriable(code, resp, err) {
+				t.Errorf("%s at %s: %d %v", what, village, code, resp)
+				return nil, false
+			}
+			w.retry()
+			if time.Now().After(w.deadline) {
+				t.Errorf("%s at %s: not acknowledged before the deadline (%d %v %v)", what, village, code, resp, err)
+				return nil, false
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	for i := 0; time.Now().Before(w.until); i++ {
+		title := reportTitle(w.prefix, village, i)
+		written, ok := call(officer, "writing "+title, "/v1/duty/reports", map[string]any{
+			"request_id": fmt.Sprintf("report-%s-%s-%d", w.prefix, village, i),
+			"report": map[string]any{"kind": "REPORT_KIND_FIRST", "category": "INCIDENT_CATEGORY_ACCIDENT", "level": "INCIDENT_LEVEL_IV",
+				"title": title, "place": "村道二组路段", "occurred_at": time.Now().Add(-10 * time.Minute).UTC().Format(time.RFC3339),
+				"details": "故障测试", "measures": "已拉警戒"}})
+		if !ok {
+			return
+		}
+		id := fmt.Sprint(written["report"].(map[string]any)["id"])
+		if _, ok := call(leader, "signing "+title, "/v1/duty/reports/"+id+":sign", map[string]any{
+			"request_id": fmt.Sprintf("sign-%s-%s-%d", w.prefix, village, i)}); !ok {
+			return
+		}
+		w.mu.Lock()
+		if w.reports == nil {
+			w.reports = map[string]map[string]int{}
+		}
+		if w.reports[village] == nil {
+			w.reports[village] = map[string]int{}
+		}
+		w.reports[village][id]++
+		w.mu.Unlock()
+		time.Sleep(time.Second)
 	}
 }
 
@@ -758,6 +835,9 @@ func (w *chaosWork) readRegisters(t *testing.T, seed uint64) {
 //   - every filing acknowledged at a village is held there, at its
 //     township and at the county exactly once, and no office holds a
 //     case no client was told of;
+//   - every urgent report written and signed at a village is held there
+//     and at the county, signed, exactly once, and neither holds one no
+//     client was told of;
 //   - every acceptance acknowledged is in its case once, at the county
 //     and back at the village where it was filed;
 //   - every case of the schedule verifies its chain at the county;
@@ -905,6 +985,45 @@ func (f *chaosFed) check(t *testing.T, filed map[string]map[string]int, since ti
 					}
 					if s := body["case"].(map[string]any)["state"]; s != "CASE_STATE_ACCEPTED" {
 						return fmt.Errorf("state %v", s)
+					}
+					return nil
+				})
+			})
+		}
+	}
+	checks.Wait()
+	// This schedule's urgent reports, signed, once each, at the village
+	// and at the county: every one acknowledged, none other.
+	countyDuty := f.c.api("county-1").login("county-duty", adminPassword)
+	for _, v := range chaosVillages {
+		acked := w.reports[v.code]
+		for node, a := range map[string]*api{v.node: f.c.api(v.node).login("duty-"+v.code, adminPassword), "county-1": countyDuty} {
+			checks.Go(func() {
+				eventually(fmt.Sprintf("%s to hold the %d urgent reports signed at %s", node, len(acked), v.node), func() error {
+					code, body, err := a.call("GET", "/v1/duty/reports?office_code="+v.code+"&page_size=1000", nil)
+					if err != nil || code != 200 {
+						return fmt.Errorf("%d %v %v", code, body, err)
+					}
+					list, _ := body["reports"].([]any)
+					held := map[string]int{}
+					for _, r := range list {
+						rep := r.(map[string]any)["report"].(map[string]any)
+						if !strings.HasPrefix(fmt.Sprint(rep["title"]), reportTitlePrefix(w.prefix)) {
+							continue
+						}
+						id := fmt.Sprint(rep["id"])
+						held[id]++
+						switch {
+						case acked[id] == 0:
+							return fmt.Errorf("holds report %s (%v) that no client was told of", id, rep["title"])
+						case held[id] > 1:
+							return fmt.Errorf("report %s listed twice", id)
+						case rep["state"] != "REPORT_STATE_SIGNED" || rep["signature"] == nil:
+							return fmt.Errorf("report %s is %v, signature %v", id, rep["state"], rep["signature"] != nil)
+						}
+					}
+					if len(held) != len(acked) {
+						return fmt.Errorf("holds %d of the %d", len(held), len(acked))
 					}
 					return nil
 				})
