@@ -13,6 +13,7 @@ import (
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 	"github.com/yizhan-gov/yizhan/casework"
+	"github.com/yizhan-gov/yizhan/registry"
 )
 
 // ErrBadPageToken is a page token this book did not give out.
@@ -344,8 +345,11 @@ type ApplicantQuery struct {
 	State      yizhanv1.CaseState
 	ItemCode   string
 	Department string
-	PageSize   int
-	PageToken  string
+	// FiledFrom and FiledTo, when set, keep the cases filed at or after
+	// FiledFrom and before FiledTo.
+	FiledFrom, FiledTo time.Time
+	PageSize           int
+	PageToken          string
 }
 
 // ByApplicant returns a page of the cases of an applicant, newest filing
@@ -414,11 +418,20 @@ func (b *Book) ByApplicant(q ApplicantQuery, reg casework.Registry) ([]*yizhanv1
 		// the name. The order is the day, then the filing time, then the
 		// number, newest first: the filing time's order, and a whole
 		// order even for a case whose time fell on another day.
+		// The dates leave out the days outside them, a day's margin
+		// kept on each side (the exact filter is the filing time's).
+		firstDay, lastDay := "", "99999999"
+		if !q.FiledFrom.IsZero() {
+			firstDay = q.FiledFrom.In(registry.CST).AddDate(0, 0, -1).Format("20060102")
+		}
+		if !q.FiledTo.IsZero() {
+			lastDay = q.FiledTo.In(registry.CST).AddDate(0, 0, 1).Format("20060102")
+		}
 		type candidate struct{ day, number string }
 		var cands []candidate
 		for n, kindsFound := range found {
-			if kindsFound >= kinds {
-				cands = append(cands, candidate{numberDay(n), n})
+			if day := numberDay(n); kindsFound >= kinds && day >= firstDay && day <= lastDay {
+				cands = append(cands, candidate{day, n})
 			}
 		}
 		slices.SortFunc(cands, func(x, y candidate) int {
@@ -462,7 +475,9 @@ func (b *Book) ByApplicant(q ApplicantQuery, reg casework.Registry) ([]*yizhanv1
 					b.leftOut("applicant", n, c != nil)
 					continue
 				}
-				if !matches(c, head, ListQuery{State: q.State, ItemCode: q.ItemCode, Department: q.Department}) {
+				filed := c.GetFiledAt().AsTime()
+				if !matches(c, head, ListQuery{State: q.State, ItemCode: q.ItemCode, Department: q.Department}) ||
+					!q.FiledFrom.IsZero() && filed.Before(q.FiledFrom) || !q.FiledTo.IsZero() && !filed.Before(q.FiledTo) {
 					continue
 				}
 				if q.Office != "" {
@@ -473,7 +488,7 @@ func (b *Book) ByApplicant(q ApplicantQuery, reg casework.Registry) ([]*yizhanv1
 						return err
 					}
 				}
-				h := hit{day, append(be64(uint64(max(c.GetFiledAt().AsTime().UnixNano(), 0))), n...), c}
+				h := hit{day, append(be64(uint64(max(filed.UnixNano(), 0))), n...), c}
 				if last != nil && order(h, *last) <= 0 {
 					continue // on an earlier page
 				}

@@ -535,6 +535,30 @@ func TestApplicantPagesOfACommonName(t *testing.T) {
 	if got, _, err := o.book.ByApplicant(ApplicantQuery{Name: "申请人7", Office: township}, reg); err != nil || len(got) != 0 {
 		t.Errorf("at an office that never held them: %v %v", numbersOf(got), err)
 	}
+	// Filed in a range of times: from the filing of the 10th newest to
+	// that of the 3rd newest (not included), whatever their numbers' days.
+	filedAt := func(n string) time.Time {
+		c, _, _ := o.book.CaseAndEvents(n)
+		return c.GetFiledAt().AsTime()
+	}
+	from, to := filedAt(mine[9]), filedAt(mine[2])
+	var within []string
+	for _, n := range mine {
+		if at := filedAt(n); !at.Before(from) && at.Before(to) {
+			within = append(within, n)
+		}
+	}
+	if len(within) < 5 {
+		t.Fatalf("%d cases in the range: the test means more", len(within))
+	}
+	for _, size := range []int{1, 3, 100} {
+		got := pages(t, size, func(n int, token string) ([]*yizhanv1.Case, string, error) {
+			return o.book.ByApplicant(ApplicantQuery{Name: "申请人7", FiledFrom: from, FiledTo: to, PageSize: n, PageToken: token}, reg)
+		})
+		if strings.Join(got, ",") != strings.Join(within, ",") {
+			t.Errorf("filed from %s to %s, pages of %d: %v, want %v", from, to, size, got, within)
+		}
+	}
 }
 
 // A case suspended past its time limit is late like any other: the

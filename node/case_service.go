@@ -507,7 +507,7 @@ func (s *caseService) ListCases(ctx context.Context, req *yizhanv1.ListCasesRequ
 	switch {
 	case req.GetApplicant() != "":
 		q := casebook.ApplicantQuery{Office: office, State: req.GetState(), ItemCode: req.GetItemCode(), Department: req.GetDepartmentCode(),
-			PageSize: size, PageToken: req.GetPageToken()}
+			FiledFrom: from, FiledTo: to, PageSize: size, PageToken: req.GetPageToken()}
 		switch a := strings.TrimSpace(req.GetApplicant()); {
 		case casework.ValidIDNumber(strings.ToUpper(a)) == nil: // the check character typed as x
 			q.IDNumber = a

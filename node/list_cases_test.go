@@ -145,6 +145,12 @@ func TestListCasesQueueHistoryAndApplicant(t *testing.T) {
 	if got := list(&yizhanv1.ListCasesRequest{Applicant: xID, DepartmentCode: "mz"}); len(got) != 0 {
 		t.Errorf("her cases of another department: %v", got)
 	}
+	if got := list(&yizhanv1.ListCasesRequest{Applicant: xID, FiledFrom: timestamppb.New(now.Add(-time.Hour)), FiledTo: timestamppb.New(now.Add(time.Hour)), PageSize: 1}); !slices.Equal(got, newestFirst(hers)) {
+		t.Errorf("her cases filed in the last hour: %v, want %v", got, newestFirst(hers))
+	}
+	if got := list(&yizhanv1.ListCasesRequest{Applicant: xID, FiledTo: timestamppb.New(now.Add(-time.Hour))}); len(got) != 0 {
+		t.Errorf("her cases filed before an hour ago: %v, want none", got)
+	}
 
 	for _, tt := range []struct {
 		field string

@@ -706,6 +706,24 @@ func TestBrowser(t *testing.T) {
 		clerk.clickNav("a[href$='/print/delivery']")
 		clerk.see("送达回证")
 		clerk.see("不予受理决定书（不受字〔")
+
+		// The clerk finds the citizen's cases by ID number, and by name;
+		// the ID number stays out of the address (the search is a POST).
+		for _, who := range []string{"450122198703154510", "蓝海军"} {
+			clerk.open("/cases")
+			clerk.set("#f-applicant", who)
+			resp := clerk.clickNav("form[role=search] button")
+			if resp == nil || resp.Status != 200 || strings.Contains(resp.URL, "450122") {
+				t.Errorf("the search for %s: %v", who, resp)
+			}
+			clerk.see("查找申请人的办件")
+			clerk.see(number)
+		}
+		clerk.open("/cases")
+		clerk.set("#f-applicant", "查无此人")
+		clerk.clickNav("form[role=search] button")
+		clerk.see("没有办件。")
+		clerk.notSee(number)
 	})
 
 	t.Run("a lost query code is reissued at the village where the case was filed", func(t *testing.T) {

@@ -308,6 +308,13 @@ type queueData struct {
 	// Precheck is set when the queue shows the online filings waiting for
 	// their pre-check: they can be turned down in bulk (spam).
 	Precheck bool
+	// Applicant is a search for an applicant's cases (an ID number, a
+	// phone, a credit code or a name, exactly): every case the office
+	// holds of them, newest first. It is sent by POST, so that an ID
+	// number stays out of URLs (proxies' logs, the browser's history on
+	// a shared window PC); its next page is a POST too (NextToken).
+	Applicant string
+	NextToken string
 }
 
 // queuePageSize is the cases on one page of the queue: an office's whole
@@ -322,13 +329,35 @@ func requireStaff(rq *request) error {
 	return nil
 }
 
-func (s *server) queue(rq *request) error {
+// searchPageSize is the cases on one page of an applicant's search.
+const searchPageSize = 100
+
+func (s *server) queue(rq *request) error { return s.queueOf(rq, rq.r.URL.Query(), "") }
+
+// caseSearch lists an applicant's cases (queueData.Applicant): a form
+// that only reads, gated as a page read by GET.
+func (s *server) caseSearch(rq *request) error {
+	rq.reads = true
+	f := rq.r.PostForm
+	applicant := strings.TrimSpace(f.Get("applicant"))
+	if applicant == "" {
+		return rq.redirect("/cases")
+	}
+	return s.queueOf(rq, f, applicant)
+}
+
+// queueOf is the queue page with the filters in q, or the cases of
+// applicant when set.
+func (s *server) queueOf(rq *request, q url.Values, applicant string) error {
 	if err := requireStaff(rq); err != nil {
 		return err
 	}
-	q := rq.r.URL.Query()
 	d := &queueData{Office: rq.staff().GetOfficeCode(), State: q.Get("state"), Overdue: q.Get("overdue") == "1", All: q.Get("all") == "1", Mine: q.Get("mine"),
-		FileLabel: "收件登记"}
+		FileLabel: "收件登记", Applicant: applicant}
+	if applicant != "" {
+		// Every case held of the applicant, newest first.
+		d.Overdue, d.All, d.Mine = false, true, ""
+	}
 	if slices.Contains(rq.staff().GetRoles(), yizhanv1.Role_ROLE_AGENT) {
 		d.FileLabel = "代办收件"
 	}
@@ -337,10 +366,15 @@ func (s *server) queue(rq *request) error {
 	}
 	d.Precheck = d.State == strconv.Itoa(int(yizhanv1.CaseState_CASE_STATE_PRECHECK))
 	state, _ := strconv.Atoi(d.State)
+	size := int32(queuePageSize)
+	if applicant != "" {
+		size = searchPageSize
+	}
 	resp, err := s.cfg.Cases.ListCases(rq.ctx(), &yizhanv1.ListCasesRequest{
 		// Overdue is a filter of the queue alone: with "all" the late
 		// cases are those marked red.
-		State: yizhanv1.CaseState(state), Overdue: d.Overdue && !d.All, History: d.All, PageSize: queuePageSize, PageToken: q.Get("page"),
+		State: yizhanv1.CaseState(state), Overdue: d.Overdue && !d.All, History: d.All && applicant == "", Applicant: applicant,
+		PageSize: size, PageToken: q.Get("page"),
 	})
 	if err != nil {
 		return err
@@ -382,7 +416,9 @@ func (s *server) queue(rq *request) error {
 	if !d.All {
 		slices.SortStableFunc(d.Rows, func(a, b queueRow) int { return a.rank - b.rank })
 	}
-	if t := resp.GetNextPageToken(); t != "" {
+	if t := resp.GetNextPageToken(); t != "" && applicant != "" {
+		d.NextToken = t
+	} else if t != "" {
 		v := url.Values{"page": {t}}
 		if d.State != "" {
 			v.Set("state", d.State)
@@ -399,6 +435,9 @@ func (s *server) queue(rq *request) error {
 		d.Next = "/cases?" + v.Encode()
 	}
 	title := "办件队列 · " + offices[d.Office]
+	if applicant != "" {
+		title = "查找申请人的办件 · " + offices[d.Office]
+	}
 	msg := flash(rq)
 	if n := q.Get("rejected"); n != "" {
 		msg = "已驳回 " + n + " 件网上申报（共勾选 " + q.Get("of") + " 件；未驳回的可能已被他人处理）。"

@@ -256,6 +256,7 @@ func (s *server) trackPage(rq *request) error {
 }
 
 func (s *server) track(rq *request) error {
+	rq.reads = true
 	f := rq.r.PostForm
 	// Typed as digits alone, or with a Chinese input method's full-width
 	// characters: read as the number it is.

@@ -198,6 +198,7 @@ func (s *server) routes() http.Handler {
 		handle("GET /cases/{number}", s.casePage)
 		handle("POST /cases/{number}/act", s.caseAct)
 		handle("POST /cases/rejectPrechecks", s.rejectPrechecks)
+		handle("POST /cases/search", s.caseSearch)
 		handle("GET /cases/{number}/print/{doc}", s.casePrint)
 		handle("GET /cases/{number}/files/{sha}", s.caseFileDownload)
 		handle("GET /track", s.trackPage)
@@ -260,6 +261,9 @@ type request struct {
 	// (OUTCOME_UNKNOWN, a deadline): the page is shown as it is, whatever
 	// the gate says (see render).
 	lookFirst bool
+	// reads is set for a form that only reads (a search, a citizen's
+	// tracking): its page is checked by the gate as a GET's is (left).
+	reads bool
 }
 
 // ctx is the request's context carrying the session's bearer token as
@@ -422,7 +426,8 @@ func (s *server) serveCSS(w http.ResponseWriter, r *http.Request) {
 }
 
 // mayShow is Config.Gate's verdict on a page before it is shown (nil:
-// show it): on what a GET read, and on a form shown again because its
+// show it): on what a GET or a form that only reads (rq.reads) read, and
+// on a form shown again because its
 // write was refused (a status of 400 or more: the refusal may come from
 // part of the data, a case's state read half-restored). A write done, or
 // perhaps done (rq.lookFirst), is answered as it is.
@@ -433,10 +438,11 @@ func (s *server) mayShow(rq *request, status int) error {
 	return s.left(rq)
 }
 
-// left is Config.Gate's verdict on what a GET read, before it is shown
+// left is Config.Gate's verdict on what a GET (or a form that only
+// reads) read, before it is shown
 // (nil: show it).
 func (s *server) left(rq *request) error {
-	if g := s.cfg.Gate; g != nil && safeMethod(rq.r.Method) {
+	if g := s.cfg.Gate; g != nil && (safeMethod(rq.r.Method) || rq.reads) {
 		return g.Left(rq.ticket)
 	}
 	return nil

@@ -171,6 +171,7 @@ type fakeCases struct {
 	rate       func(context.Context, *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error)
 	act        func(string, *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) // the other actions, by name
 	attachment func(*yizhanv1.GetAttachmentRequest) (*yizhanv1.AttachmentPart, error)
+	listCases  func(*yizhanv1.ListCasesRequest) (*yizhanv1.ListCasesResponse, error)
 	refuses    atomic.Int32
 	uploads    atomic.Int32
 	held       sync.Map // sha256 → true: what was uploaded
@@ -220,6 +221,13 @@ func (f *fakeCases) Rate(ctx context.Context, req *yizhanv1.CaseActionRequest) (
 
 func (f *fakeCases) GetAttachment(_ context.Context, req *yizhanv1.GetAttachmentRequest) (*yizhanv1.AttachmentPart, error) {
 	return f.attachment(req)
+}
+
+func (f *fakeCases) ListCases(_ context.Context, req *yizhanv1.ListCasesRequest) (*yizhanv1.ListCasesResponse, error) {
+	if f.listCases == nil {
+		return &yizhanv1.ListCasesResponse{}, nil
+	}
+	return f.listCases(req)
 }
 
 func (f *fakeCases) GetCase(_ context.Context, req *yizhanv1.GetCaseRequest) (*yizhanv1.CaseResponse, error) {
@@ -1196,6 +1204,38 @@ func TestPagesOfABookBeingRestored(t *testing.T) {
 	gate.replaced.Store(false)
 	if resp, _ := f.do(t, "GET", "/cases/"+caseNumber, nil, session(adminClerkToken)); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("a case not found in a whole book: %d", resp.StatusCode)
+	}
+
+	// Forms that only read (a search for an applicant's cases, a
+	// citizen's tracking) are pages read: shown from a whole book, the
+	// restoring page when a restore began meanwhile.
+	var asked *yizhanv1.ListCasesRequest
+	f.cases.listCases = func(req *yizhanv1.ListCasesRequest) (*yizhanv1.ListCasesResponse, error) {
+		asked = req
+		return &yizhanv1.ListCasesResponse{Cases: []*yizhanv1.Case{filedCase()}}, nil
+	}
+	f.cases.getCase = func(*yizhanv1.GetCaseRequest) (*yizhanv1.CaseResponse, error) {
+		return &yizhanv1.CaseResponse{Case: filedCase()}, nil
+	}
+	_, page = f.do(t, "GET", "/cases", nil, session(adminClerkToken))
+	search := url.Values{"csrf": {csrfOf(t, page)}, "applicant": {" 450122198703154510 "}, "overdue": {"1"}}
+	resp, anon := f.do(t, "GET", "/track", nil)
+	track := url.Values{"csrf": {csrfOf(t, anon)}, "number": {caseNumber}, "query_code": {"7KQ9-M3XP-2WHD"}}
+	for _, replaced := range []bool{false, true} {
+		gate.replaced.Store(replaced)
+		asked = nil
+		got, body := f.do(t, "POST", "/cases/search", search, session(adminClerkToken))
+		switch {
+		case replaced && (got.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, zh)):
+			t.Errorf("a search read while a restore began: %d %s", got.StatusCode, body)
+		case !replaced && (got.StatusCode != http.StatusOK || !strings.Contains(body, caseNumber) || asked.GetApplicant() != "450122198703154510" ||
+			asked.GetOverdue() || asked.GetHistory()):
+			t.Errorf("a search: %d, asked %v:\n%s", got.StatusCode, asked, body)
+		}
+		got, body = f.do(t, "POST", "/track", track, cookieOf(resp, preCookie))
+		if want := map[bool]int{false: http.StatusOK, true: http.StatusServiceUnavailable}[replaced]; got.StatusCode != want || replaced != strings.Contains(body, zh) {
+			t.Errorf("a case tracked (a restore began meanwhile: %v): %d, want %d", replaced, got.StatusCode, want)
+		}
 	}
 }
 
