@@ -69,8 +69,10 @@ func (o *overlay) countCard(c *yizhanv1.Card, add bool) {
 }
 
 // cardsOnEvents issues the cards the added events earn, and withdraws a
-// red card that a decision made in time shows was issued from a mirror
-// behind its office (the decision happened before the card was issued).
+// time-driven card that the log, as it now stands, shows was issued from
+// a mirror behind its office (cardEarned): the case had been decided,
+// withdrawn, suspended, accepted or delivered in time before the card was
+// issued, and the county heard of it only after.
 func (o *overlay) cardsOnEvents(c *yizhanv1.Case, events []*yizhanv1.CaseEvent, added int) {
 	for i := len(events) - added; i < len(events); i++ {
 		log := events[:i+1]
@@ -78,26 +80,65 @@ func (o *overlay) cardsOnEvents(c *yizhanv1.Case, events []*yizhanv1.CaseEvent, 
 			card.IssuedAt = events[i].GetAt()
 			o.issueCard(card)
 		}
-		e := events[i]
-		if e.GetType() != yizhanv1.EventType_EVENT_TYPE_DECIDED {
-			continue
+		if i == 0 {
+			continue // a new case holds no cards
 		}
-		k := cardKey(c.GetNumber(), yizhanv1.CardRule_CARD_RULE_OVERDUE)
-		card := &yizhanv1.Card{}
-		if !o.getProto(k, card) || card.GetWithdrawn() {
-			continue
+		for _, rule := range withdrawnWhenLate {
+			k := cardKey(c.GetNumber(), rule)
+			card := &yizhanv1.Card{}
+			if !o.getProto(k, card) || card.GetWithdrawn() || cardEarned(card, log, o.reg) {
+				continue
+			}
+			o.countCard(card, false)
+			card.Withdrawn = true
+			card.WithdrawnAt = timestamppb.New(time.Unix(0, o.at))
+			card.WithdrawnReason = "据其后上报的办件记录，发牌时该办件并无“" + supervision.RuleName(rule) + "”情形，系据未及时上报的信息发出，予以撤销"
+			o.setProto(k, card)
+			o.set(cardByTimeKey(card), cardIndexValue(card))
 		}
-		at := e.GetAt().AsTime()
-		if casework.Clocks(c, log, o.reg, at).GetOverdue() || !card.GetIssuedAt().AsTime().After(at) {
-			continue
-		}
-		o.countCard(card, false)
-		card.Withdrawn = true
-		card.WithdrawnAt = timestamppb.New(time.Unix(0, o.at))
-		card.WithdrawnReason = "办件已于期限内办结，超期红牌系据未及时上报的信息发出，予以撤销"
-		o.setProto(k, card)
-		o.set(cardByTimeKey(card), cardIndexValue(card))
 	}
+}
+
+// withdrawnWhenLate are the time-driven rules whose cards a sweep may
+// issue from a mirror that had not yet heard of what made them
+// undeserved (cardEarned). A warning (DUE_SOON) is left as it was.
+var withdrawnWhenLate = []yizhanv1.CardRule{
+	yizhanv1.CardRule_CARD_RULE_OVERDUE,
+	yizhanv1.CardRule_CARD_RULE_NOT_ACCEPTED_IN_TIME,
+	yizhanv1.CardRule_CARD_RULE_NOT_DELIVERED_IN_TIME,
+	yizhanv1.CardRule_CARD_RULE_SUSPENSION_OVER_LIMIT,
+}
+
+// cardEarned reports whether the case's log, as far as it goes up to the
+// card's issue time (the events at or before it, some of which may have
+// come after the card), shows the card's condition then: overdue
+// (decided late, or open past the promised due time), §32's first answer
+// late or missing, §44's delivery late or missing, the suspension past
+// its procedure's own limit. A card issued by an event (a decision made
+// late) is earned by that event.
+func cardEarned(card *yizhanv1.Card, log []*yizhanv1.CaseEvent, reg casework.Registry) bool {
+	at := card.GetIssuedAt().AsTime()
+	n := 0
+	for n < len(log) && !log[n].GetAt().AsTime().After(at) {
+		n++
+	}
+	before := log[:n]
+	c, err := casework.Fold(before)
+	if err != nil || len(before) == 0 {
+		return true // nothing to judge it by: it stays
+	}
+	switch card.GetRule() {
+	case yizhanv1.CardRule_CARD_RULE_OVERDUE:
+		return casework.Clocks(c, before, reg, at).GetOverdue()
+	case yizhanv1.CardRule_CARD_RULE_NOT_ACCEPTED_IN_TIME:
+		return casework.Clocks(c, before, reg, at).GetAcceptanceOverdue()
+	case yizhanv1.CardRule_CARD_RULE_NOT_DELIVERED_IN_TIME:
+		return casework.Clocks(c, before, reg, at).GetDeliveryOverdue()
+	case yizhanv1.CardRule_CARD_RULE_SUSPENSION_OVER_LIMIT:
+		s, ok := casework.LastSuspension(before, reg)
+		return ok && s.Over(at)
+	}
+	return true
 }
 
 // evaluateCards applies a sweep's EvaluateCards at the command's time.

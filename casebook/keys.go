@@ -91,8 +91,10 @@ var (
 // or by when their special procedure's own limit is reached, if that comes
 // first (the sweep's 中止超过特别程序时限 card), and the cases folded again
 // for the fee's units and whether one was assessed (Case.fee_units,
-// fee_assessed).
-const statsFormat = 7
+// fee_assessed); 8, the clocks whose limit ran out stay late (an extension
+// granted, or a suspension begun, after the due time no longer moves it:
+// decided in time or not, and the queue's rank of a suspended case).
+const statsFormat = 8
 
 // format is the layout version written in book/m/format: 1, the first
 // release of the book on disk; 2, events stored with a reference to

@@ -7,6 +7,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+	"github.com/yizhan-gov/yizhan/registry"
 )
 
 // maxClockDays bounds the working days a deadline is computed over, so
@@ -23,7 +24,11 @@ const maxClockDays = 3650
 //   - extension_days + paused_days working days after the acceptance day
 //     (cal.AddWorkingDays); promised_due likewise with the promised limit
 //     (an extension relaxes the promise too). An immediate item (即办,
-//     limit 0) is due the day it is accepted;
+//     limit 0) is due the day it is accepted. A limit that ran out while
+//     its clock ran stays run out: an extension granted, or a suspension
+//     begun, after its due time does not move it (neither catches a late
+//     case up: the case stays overdue, also when suspended on the weekend
+//     after its due day);
 //   - extension_days adds up the EXTENDED events;
 //   - paused_days are the working days spent SUSPENDED for a special
 //     procedure that does not count inside the limit: the item version's
@@ -39,7 +44,8 @@ const maxClockDays = 3650
 //     decided, refused or withdrawn they are counted from that moment, so
 //     they show how early or late it was;
 //   - running: accepted, not yet decided, refused or withdrawn, and not
-//     suspended;
+//     suspended for a procedure that stops the promised clock now (one
+//     that counts inside the limit, or has run its own limit, does not);
 //   - acceptance_due (§32: the filing's first answer within 5 working
 //     days of its receipt), delivery_due (§44: the decision delivered
 //     within 10 working days), each overdue when met late or not yet met
@@ -76,17 +82,37 @@ func Clocks(c *yizhanv1.Case, events []*yizhanv1.CaseEvent, cal Registry, now ti
 	var (
 		acceptedAt, decidedAt, stoppedAt, pausedAt time.Time
 		accepted, pausing                          bool
-		paused, extension                          int
+		paused, extension                          int // as the log has them
 		pauseLimit                                 int // the procedure's own limit (0: none)
+		// Each limit's clock: the days that move its due time, and
+		// whether it ran out while the clock ran (late: a pause or an
+		// extension that comes after does not move it, so neither
+		// catches a late case up).
+		promised, statutory clock
 	)
+	promised.limit, statutory.limit = int(f.GetPromisedLimitDays()), int(f.GetStatutoryLimitDays())
+	// markLate marks each limit whose due time had passed at at, its
+	// clock running (accepted, not paused).
+	markLate := func(at time.Time) {
+		for _, k := range []*clock{&promised, &statutory} {
+			if !k.late && at.After(k.due(cal, acceptedAt)) {
+				k.late = true
+			}
+		}
+	}
 	pause := func(until time.Time) {
 		if n := cal.WorkingDaysBetween(pausedAt, until); n > 0 {
 			if pauseLimit > 0 {
 				n = min(n, pauseLimit)
 			}
 			paused += n
+			for _, k := range []*clock{&promised, &statutory} {
+				if k.pausing {
+					k.moved += n
+				}
+			}
 		}
-		pausing = false
+		pausing, promised.pausing, statutory.pausing = false, false, false
 	}
 	for _, e := range events[1:] {
 		at := eventTime(e)
@@ -99,7 +125,9 @@ func Clocks(c *yizhanv1.Case, events []*yizhanv1.CaseEvent, cal Registry, now ti
 		case yizhanv1.EventType_EVENT_TYPE_SUSPENDED:
 			sp := procedure(e.GetSpecialProcedure())
 			if accepted && !pausing && !sp.GetCountsInLimit() {
+				markLate(at)
 				pausedAt, pausing, pauseLimit = at, true, int(sp.GetLimitDays())
+				promised.pausing, statutory.pausing = !promised.late, !statutory.late
 			}
 		case yizhanv1.EventType_EVENT_TYPE_RESUMED:
 			if pausing {
@@ -107,7 +135,15 @@ func Clocks(c *yizhanv1.Case, events []*yizhanv1.CaseEvent, cal Registry, now ti
 			}
 		case yizhanv1.EventType_EVENT_TYPE_EXTENDED:
 			if n := int(e.GetExtensionDays()); n > 0 {
+				if accepted && !pausing {
+					markLate(at)
+				}
 				extension = min(extension+n, maxClockDays)
+				for _, k := range []*clock{&promised, &statutory} {
+					if !k.late {
+						k.moved = min(k.moved+n, maxClockDays)
+					}
+				}
 			}
 		case yizhanv1.EventType_EVENT_TYPE_DECIDED:
 			decidedAt, stoppedAt = at, at
@@ -119,6 +155,9 @@ func Clocks(c *yizhanv1.Case, events []*yizhanv1.CaseEvent, cal Registry, now ti
 	if !stoppedAt.IsZero() {
 		end = stoppedAt
 	}
+	// The promised clock is stopped now: a pause open, within its
+	// procedure's own limit, begun before the case was late.
+	promisedStopped := promised.pausing && (pauseLimit <= 0 || cal.WorkingDaysBetween(pausedAt, end) < pauseLimit)
 	if pausing {
 		pause(end)
 	}
@@ -133,11 +172,7 @@ func Clocks(c *yizhanv1.Case, events []*yizhanv1.CaseEvent, cal Registry, now ti
 	if !accepted {
 		return d
 	}
-	due := func(limit int32) time.Time {
-		n := max(int(limit), 0) + extension + paused
-		return cal.AddWorkingDays(acceptedAt, min(n, maxClockDays))
-	}
-	statutoryDue, promisedDue := due(f.GetStatutoryLimitDays()), due(f.GetPromisedLimitDays())
+	statutoryDue, promisedDue := statutory.due(cal, acceptedAt), promised.due(cal, acceptedAt)
 	d.AcceptedAt = timestamppb.New(acceptedAt)
 	d.StatutoryDue = timestamppb.New(statutoryDue)
 	d.PromisedDue = timestamppb.New(promisedDue)
@@ -145,9 +180,24 @@ func Clocks(c *yizhanv1.Case, events []*yizhanv1.CaseEvent, cal Registry, now ti
 	d.PromisedDaysLeft = daysLeft(cal, end, promisedDue)
 	s := c.GetState()
 	open := (s == stAccepted || s == stReviewed) && stoppedAt.IsZero()
-	d.Running = open && !c.GetSuspended()
+	d.Running = open && !(c.GetSuspended() && promisedStopped)
 	d.Overdue = (!decidedAt.IsZero() && decidedAt.After(promisedDue)) || (open && now.After(promisedDue))
 	return d
+}
+
+// clock is one time limit of a case (Clocks): its days, the working days
+// that moved its due time (extensions and pauses while it was not late),
+// and whether it ran out while it ran.
+type clock struct {
+	limit, moved int
+	late         bool
+	pausing      bool // the open pause moves it
+}
+
+// due is the end of the working day limit + moved working days after the
+// acceptance.
+func (k *clock) due(cal Registry, acceptedAt time.Time) time.Time {
+	return cal.AddWorkingDays(acceptedAt, min(max(k.limit, 0)+k.moved, maxClockDays))
 }
 
 // OverdueFrom is when an open case (accepted or reviewed, not decided)
@@ -272,7 +322,9 @@ func AcceptanceDue(events []*yizhanv1.CaseEvent, cal Registry) time.Time {
 }
 
 // CorrectionDue is when c's open correction notice stops waiting for the
-// materials under policy p (zero when none is open).
+// materials under policy p (zero when none is open): the end of the day
+// (China Standard Time) the wait's last day is, as every due time, so
+// that the date a page shows is the citizen's whole last day.
 func CorrectionDue(c *yizhanv1.Case, p *yizhanv1.CasePolicy) time.Time {
 	if c.GetState() != stCorrection || c.GetCorrectionNoticeAt() == nil {
 		return time.Time{}
@@ -281,7 +333,8 @@ func CorrectionDue(c *yizhanv1.Case, p *yizhanv1.CasePolicy) time.Time {
 	if days <= 0 {
 		days = DefaultCorrectionWaitDays
 	}
-	return c.GetCorrectionNoticeAt().AsTime().AddDate(0, 0, days)
+	last := c.GetCorrectionNoticeAt().AsTime().In(registry.CST).AddDate(0, 0, days)
+	return time.Date(last.Year(), last.Month(), last.Day(), 23, 59, 59, int(time.Second-1), registry.CST)
 }
 
 // statutoryClocks sets d's §32 and §44 clocks and the correction notice's

@@ -126,9 +126,26 @@ func TestClocks(t *testing.T) {
 		{
 			// 04-04 is Qingming.
 			name: "extended by 5 working days", item: yc,
-			events: []ev{evt(tAccepted, mar3), {typ: tExtended, at: cst(2025, 3, 20, 10), days: 5}},
+			events: []ev{evt(tAccepted, mar3), {typ: tExtended, at: cst(2025, 3, 14, 10), days: 5}},
 			now:    cst(2025, 3, 21, 10), extension: 5,
 			promisedDue: "2025-03-24", statutoryDue: "2025-04-08", promiseLeft: 1, statutoryLeft: 11, running: true,
+		},
+		{
+			// The promise ran out on 03-17: extended on 03-20, the case
+			// stays late on it; the statutory limit, not yet run out,
+			// is extended.
+			name: "extended after the promised due date: still late", item: yc,
+			events: []ev{evt(tAccepted, mar3), {typ: tExtended, at: cst(2025, 3, 20, 10), days: 5}},
+			now:    cst(2025, 3, 21, 10), extension: 5,
+			promisedDue: "2025-03-17", statutoryDue: "2025-04-08", promiseLeft: -4, statutoryLeft: 11, running: true, overdue: true,
+		},
+		{
+			// Due at the end of Friday 03-21, suspended for an inspection
+			// on Saturday 03-22: the pause does not catch it up.
+			name: "late, then suspended on the weekend: still late", item: yc,
+			events: []ev{evt(tAccepted, cst(2025, 3, 7, 10)), {typ: tSuspended, at: cst(2025, 3, 22, 10), sp: "现场勘查"}},
+			now:    cst(2025, 3, 24, 10), paused: 1,
+			promisedDue: "2025-03-21", statutoryDue: "2025-04-08", promiseLeft: -1, statutoryLeft: 10, running: true, overdue: true,
 		},
 		{
 			name: "corrections come before acceptance: the clock starts at acceptance", item: yc,
@@ -149,10 +166,11 @@ func TestClocks(t *testing.T) {
 		{
 			// 3 March + 10 promised working days is 17 March; the hearing
 			// counts inside the limit and its own limit is 10 days.
+			// A hearing counts inside the limit: its clock runs.
 			name: "a counted hearing open past the due date: overdue while suspended, and over its own limit", item: yc,
 			events:      []ev{evt(tAccepted, mar3), {typ: tSuspended, at: cst(2025, 3, 5, 10), sp: "听证"}},
 			now:         cst(2025, 3, 24, 10),
-			promisedDue: "2025-03-17", statutoryDue: "2025-03-31", promiseLeft: -5, statutoryLeft: 5, overdue: true, overLimit: true,
+			promisedDue: "2025-03-17", statutoryDue: "2025-03-31", promiseLeft: -5, statutoryLeft: 5, running: true, overdue: true, overLimit: true,
 		},
 		{
 			name: "an inspection paused four weeks pauses only its own 5 days", item: yc,
@@ -161,10 +179,12 @@ func TestClocks(t *testing.T) {
 			promisedDue: "2025-03-24", statutoryDue: "2025-04-08", promiseLeft: -7, statutoryLeft: 3, running: true, overdue: true,
 		},
 		{
+			// Past its own limit the pause no longer moves the due date:
+			// the clock runs again.
 			name: "an inspection still open past its 5 days: the pause stops growing", item: yc,
 			events: []ev{evt(tAccepted, mar3), {typ: tSuspended, at: cst(2025, 3, 5, 10), sp: "现场勘查"}},
 			now:    cst(2025, 3, 25, 10), paused: 5,
-			promisedDue: "2025-03-24", statutoryDue: "2025-04-08", promiseLeft: -1, statutoryLeft: 9, overdue: true, overLimit: true,
+			promisedDue: "2025-03-24", statutoryDue: "2025-04-08", promiseLeft: -1, statutoryLeft: 9, running: true, overdue: true, overLimit: true,
 		},
 		{
 			name: "withdrawn while suspended: the pause ends with the case", item: yc,

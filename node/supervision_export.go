@@ -67,6 +67,10 @@ func (s *supervisionService) ExportStatistics(ctx context.Context, req *yizhanv1
 	to, _ := time.ParseInLocation("2006-01-02", st.GetTo(), registry.CST)
 	end := to.AddDate(0, 0, 1)
 	book := s.n.office.Cases()
+	reg, now := s.n.office.Registry(), s.n.now()
+	// office_only: the office's own cases and cards, as its figures count
+	// it alone (a case it owns or where it was filed; a card of its own).
+	ownOnly := req.GetOfficeOnly()
 
 	wb := xlsx.New()
 	// Sheet 1: the figures.
@@ -122,7 +126,11 @@ func (s *supervisionService) ExportStatistics(ctx context.Context, req *yizhanv1
 			return nil, toStatus(err)
 		}
 		for _, c := range cases {
-			d := c.GetDeadlines()
+			if ownOnly && c.GetOwnerOffice() != st.GetOfficeCode() && c.GetOriginOffice() != st.GetOfficeCode() {
+				continue
+			}
+			// The book keeps no clocks: they are of now, from the log.
+			d := casework.Clocks(c, book.Events(c.GetNumber()), reg, now)
 			overdue := ""
 			if d.GetOverdue() {
 				overdue = "是"
@@ -158,6 +166,9 @@ func (s *supervisionService) ExportStatistics(ctx context.Context, req *yizhanv1
 			return nil, toStatus(err)
 		}
 		for _, c := range cards {
+			if ownOnly && c.GetOfficeCode() != st.GetOfficeCode() {
+				continue
+			}
 			colour, withdrawn := "黄牌", ""
 			if c.GetColour() == yizhanv1.CardColour_CARD_COLOUR_RED {
 				colour = "红牌"

@@ -179,9 +179,14 @@ func (s *supervisionService) GetStatistics(ctx context.Context, req *yizhanv1.Ge
 			if o, err := reg.Office(k); err == nil {
 				row.Name = o.GetName()
 			}
-			if g == yizhanv1.Grouping_GROUPING_OFFICE {
+			switch t, _ := registry.TierOf(office); {
+			case g == yizhanv1.Grouping_GROUPING_OFFICE:
 				days, err = daily(casebook.DailyOffice(k))
-			} else if k == office || !req.GetOfficeOnly() {
+			case req.GetOfficeOnly() || t == yizhanv1.Tier_TIER_VILLAGE:
+				// The office's own days: its row counts it alone (a
+				// village's township row, the office's own figures).
+				days, err = daily(casebook.DailyOffice(office))
+			default:
 				days, err = daily(casebook.DailyTownship(k))
 			}
 		case yizhanv1.Grouping_GROUPING_ITEM:

@@ -1,6 +1,7 @@
 package supervision_test
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -49,7 +50,11 @@ func TestDueRulesAcrossTheQingmingHoliday(t *testing.T) {
 		{"no warning once overdue", yizhanv1.CardRule_CARD_RULE_DUE_SOON, running, acc, at(4, 9, 9), false},
 		// No pause in the log: a suspension that counts inside the limit.
 		{"a suspended case past its due time is overdue all the same", yizhanv1.CardRule_CARD_RULE_OVERDUE, &yizhanv1.Case{Number: running.Number, OwnerOffice: running.OwnerOffice, State: running.State, Suspended: true}, acc, at(4, 9, 9), true},
-		{"no warning for a suspended case", yizhanv1.CardRule_CARD_RULE_DUE_SOON, &yizhanv1.Case{Number: running.Number, OwnerOffice: running.OwnerOffice, State: running.State, Suspended: true}, acc, at(4, 3, 9), false},
+		{"a warning for a case suspended in a procedure that counts inside the limit: its clock runs", yizhanv1.CardRule_CARD_RULE_DUE_SOON, &yizhanv1.Case{Number: running.Number, OwnerOffice: running.OwnerOffice, State: running.State, Suspended: true}, acc, at(4, 3, 9), true},
+		// A procedure the registry does not know pauses the clock.
+		{"no warning for a case whose suspension stops the clock", yizhanv1.CardRule_CARD_RULE_DUE_SOON, &yizhanv1.Case{Number: running.Number, OwnerOffice: running.OwnerOffice, State: running.State, Suspended: true},
+			append(slices.Clone(acc), &yizhanv1.CaseEvent{Seq: 3, Type: yizhanv1.EventType_EVENT_TYPE_SUSPENDED, At: timestamppb.New(at(4, 2, 16)), OfficeCode: "450122000000", Actor: "clerk", SpecialProcedure: "现场勘查"}),
+			at(4, 3, 9), false},
 		// Filed 2 April: the 5 working days are 3, 7, 8, 9, 10 April.
 		{"not accepted, 10 April", yizhanv1.CardRule_CARD_RULE_NOT_ACCEPTED_IN_TIME, filed, only, at(4, 10, 17), false},
 		{"not accepted, 13 April", yizhanv1.CardRule_CARD_RULE_NOT_ACCEPTED_IN_TIME, filed, only, at(4, 13, 9), true},

@@ -200,13 +200,20 @@ func clockOf(c *yizhanv1.Case, now time.Time) clockView {
 		v.Left = "已决定，待送达，送达期限 " + dateOf(d.GetDeliveryDue())
 	case c.GetSuspended() && d.GetOverdue():
 		v.Class = "late"
-		v.Left = fmt.Sprintf("已中止，超期 %d 个工作日（特别程序计入时限）", max(1, -d.GetPromisedDaysLeft()))
+		v.Left = fmt.Sprintf("已中止，超期 %d 个工作日", max(1, -d.GetPromisedDaysLeft()))
 		if d.GetSuspensionOverLimit() {
 			v.Left = fmt.Sprintf("已中止，超过特别程序时限，超期 %d 个工作日，请恢复办理", max(1, -d.GetPromisedDaysLeft()))
 		}
 	case c.GetSuspended() && d.GetSuspensionOverLimit():
 		v.Class = "warn"
 		v.Left = "已中止，超过特别程序时限，请恢复办理"
+	case c.GetSuspended() && d.GetRunning():
+		// A procedure that counts inside the limit (听证): the clock
+		// runs.
+		v.Left = fmt.Sprintf("已中止（特别程序计入时限），剩 %d 个工作日", d.GetPromisedDaysLeft())
+		if d.GetPromisedDaysLeft() <= warnDays {
+			v.Class = "warn"
+		}
 	case c.GetSuspended():
 		v.Left = "已中止，暂停计时"
 	case d.GetOverdue() || d.GetPromisedDaysLeft() < 0:

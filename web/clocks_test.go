@@ -60,7 +60,19 @@ func TestCasePageShowsTheLawsClocksAndOpinions(t *testing.T) {
 				accepted(c, d)
 				c.Suspended, d.Overdue, d.PromisedDaysLeft = true, true, -3
 			},
-			[]string{`class="clock late"`, "已中止，超期 3 个工作日（特别程序计入时限）"}, nil},
+			[]string{`class="clock late"`, "已中止，超期 3 个工作日"}, nil},
+		{"suspended in a counted procedure (听证), its clock running, a day left",
+			func(c *yizhanv1.Case, d *yizhanv1.Deadlines) {
+				accepted(c, d)
+				c.Suspended, d.Running, d.PromisedDaysLeft = true, true, 1
+			},
+			[]string{`class="clock warn"`, "已中止（特别程序计入时限），剩 1 个工作日"}, []string{"暂停计时"}},
+		{"suspended in a procedure that stops the clock",
+			func(c *yizhanv1.Case, d *yizhanv1.Deadlines) {
+				accepted(c, d)
+				c.Suspended, d.PromisedDaysLeft = true, 1
+			},
+			[]string{`class="clock "`, "已中止，暂停计时"}, nil},
 		{"suspended past its procedure's own limit",
 			func(c *yizhanv1.Case, d *yizhanv1.Deadlines) {
 				accepted(c, d)
