@@ -32,7 +32,7 @@ func (o *office) actAs(actor casework.Actor, number string, a casework.Action, i
 	if !ok {
 		o.t.Fatalf("%s holds no case %s", o.code, number)
 	}
-	e, err := casework.NewEvent(c, a, in, actor, o.code, o.now.Add(time.Minute), o.reg)
+	e, err := casework.NewEvent(c, nil, a, in, actor, o.code, o.now.Add(time.Minute), o.reg)
 	if err != nil {
 		o.t.Fatalf("%s %s: %v", a, number, err)
 	}
@@ -183,7 +183,7 @@ func TestBookOnDiskAppliesAsTheBookInMemory(t *testing.T) {
 	// A failing command answers as the book in memory does and writes
 	// nothing but the index it reached.
 	before, applied := contents(t, c.book), c.book.Applied()
-	e, err := casework.NewEvent(mustCase(t, c.book, numbers[3]), casework.ActionReview, &yizhanv1.CaseActionRequest{Agrees: true, Reason: "同意"}, clerk, county, c.now, reg)
+	e, err := casework.NewEvent(mustCase(t, c.book, numbers[3]), nil, casework.ActionReview, &yizhanv1.CaseActionRequest{Agrees: true, Reason: "同意"}, clerk, county, c.now, reg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -635,7 +635,7 @@ func TestADamagedBookStopsTheNode(t *testing.T) {
 	o := newOffice(t, county, reg)
 	n := o.file(licence, 1, Request{})
 	c, events, _ := o.book.CaseAndEvents(n)
-	e, err := casework.NewEvent(c, casework.ActionAccept, &yizhanv1.CaseActionRequest{}, clerk, o.code, o.now.Add(time.Minute), reg)
+	e, err := casework.NewEvent(c, nil, casework.ActionAccept, &yizhanv1.CaseActionRequest{}, clerk, o.code, o.now.Add(time.Minute), reg)
 	if err != nil {
 		t.Fatal(err)
 	}

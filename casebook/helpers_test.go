@@ -254,7 +254,7 @@ func (o *office) act(number string, a casework.Action, in *yizhanv1.CaseActionRe
 	if in == nil {
 		in = &yizhanv1.CaseActionRequest{}
 	}
-	e, err := casework.NewEvent(c, a, in, actor, o.code, o.now.Add(time.Minute), o.reg)
+	e, err := casework.NewEvent(c, events, a, in, actor, o.code, o.now.Add(time.Minute), o.reg)
 	if err != nil {
 		o.t.Fatalf("%s %s: %v", a, number, err)
 	}

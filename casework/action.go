@@ -198,7 +198,7 @@ func checkActionRight(c *yizhanv1.Case, action Action, office string, at time.Ti
 // actor at office at at, as the event e (its type, office and the input
 // the rules read): office holds c, the state and the guards, the role,
 // the office's grants. NewEvent and AllowedActions both make them.
-func checkAsked(c *yizhanv1.Case, action Action, e *yizhanv1.CaseEvent, actor Actor, office string, at time.Time, reg Registry) error {
+func checkAsked(c *yizhanv1.Case, events []*yizhanv1.CaseEvent, action Action, e *yizhanv1.CaseEvent, actor Actor, office string, at time.Time, reg Registry) error {
 	if err := checkOwner(c, office, ErrFailedPrecondition); err != nil {
 		return err
 	}
@@ -211,7 +211,7 @@ func checkAsked(c *yizhanv1.Case, action Action, e *yizhanv1.CaseEvent, actor Ac
 	if err := checkActionRight(c, action, office, at, reg); err != nil {
 		return err
 	}
-	return checkAsks(c, action, e, actor, office, reg)
+	return checkAsks(c, events, action, e, actor, office, at, reg)
 }
 
 // AllowedActions returns the actions actor may ask office to take on c
@@ -240,7 +240,7 @@ func AllowedActions(c *yizhanv1.Case, events []*yizhanv1.CaseEvent, actor Actor,
 		}
 		probe := func(department string) bool {
 			e := &yizhanv1.CaseEvent{Type: r.Event, OfficeCode: office, Actor: actor.actorName(), DepartmentCode: department}
-			return checkAsked(c, r.Action, e, actor, office, at, reg) == nil
+			return checkAsked(c, events, r.Action, e, actor, office, at, reg) == nil
 		}
 		var ok bool
 		if r.Action == ActionGiveOpinion && len(c.GetOpinionsPending()) > 0 {
@@ -287,8 +287,10 @@ func (r *rightsOnce) Rights(itemCode, officeCode string, at time.Time) []yizhanv
 	return r.rights
 }
 
-// NewEvent makes the event for action on c, asked for by actor at office
-// at at, with the arguments in in. The event is not sealed: seq is
+// NewEvent makes the event for action on c (events: its log, for the
+// rules that read it; nil when not at hand, and those rules hold), asked
+// for by actor at office at at, with the arguments in in. The event is
+// not sealed: seq is
 // c.last_seq+1, and the caller sets prev_hash and hash (Seal) and signs
 // it. Checks, in this order:
 //
@@ -311,7 +313,7 @@ func (r *rightsOnce) Rights(itemCode, officeCode string, at time.Time) []yizhanv
 // The automatic actions are made by NewAutoEvent. NewEvent cannot see
 // that a case handed to office has not been received yet (the Case does
 // not show it): Book.Apply refuses anything but RECEIVED then.
-func NewEvent(c *yizhanv1.Case, action Action, in *yizhanv1.CaseActionRequest, actor Actor, office string, at time.Time, reg Registry) (*yizhanv1.CaseEvent, error) {
+func NewEvent(c *yizhanv1.Case, events []*yizhanv1.CaseEvent, action Action, in *yizhanv1.CaseActionRequest, actor Actor, office string, at time.Time, reg Registry) (*yizhanv1.CaseEvent, error) {
 	if c == nil {
 		return nil, fmt.Errorf("no case: %w", ErrNotFound)
 	}
@@ -335,7 +337,7 @@ func NewEvent(c *yizhanv1.Case, action Action, in *yizhanv1.CaseActionRequest, a
 	e.ActorName = actor.Name
 	e.OfficeCode = office
 
-	if err := checkAsked(c, action, e, actor, office, at, reg); err != nil {
+	if err := checkAsked(c, events, action, e, actor, office, at, reg); err != nil {
 		return nil, err
 	}
 	if err := checkInput(c, action, e, in, actor, reg); err != nil {

@@ -142,14 +142,14 @@ func TestNewEventStateGuards(t *testing.T) {
 func TestNewEventWrongOffice(t *testing.T) {
 	w, n := caseIn(t, "filed")
 	c, _ := w.books[county].Case(n)
-	_, err := NewEvent(c, ActionAccept, nil, townClerk, township, w.tick(), w.reg)
+	_, err := NewEvent(c, nil, ActionAccept, nil, townClerk, township, w.tick(), w.reg)
 	wantErr(t, err, ErrFailedPrecondition, "held by office "+county)
 
-	_, err = NewEvent(nil, ActionAccept, nil, countyClerk, county, w.tick(), w.reg)
+	_, err = NewEvent(nil, nil, ActionAccept, nil, countyClerk, county, w.tick(), w.reg)
 	wantErr(t, err, ErrNotFound)
 
 	for _, a := range []Action{ActionForward, ActionReceive, ActionClose, ActionUnspecified, Action(99)} {
-		_, err := NewEvent(c, a, nil, countyClerk, county, w.tick(), w.reg)
+		_, err := NewEvent(c, nil, a, nil, countyClerk, county, w.tick(), w.reg)
 		wantErr(t, err, ErrPermissionDenied, a.String())
 	}
 }
@@ -250,12 +250,12 @@ func TestNewEventRights(t *testing.T) {
 		if c.GetOwnerOffice() != township {
 			t.Fatalf("owner %s", c.GetOwnerOffice())
 		}
-		_, err := NewEvent(c, ActionAccept, nil, townClerk, township, w.tick(), w.reg)
+		_, err := NewEvent(c, nil, ActionAccept, nil, townClerk, township, w.tick(), w.reg)
 		wantErr(t, err, ErrPermissionDenied, "RIGHT_ACCEPT")
-		_, err = NewEvent(c, ActionWithdraw, &req{Reason: "x"}, townClerk, township, w.tick(), w.reg)
+		_, err = NewEvent(c, nil, ActionWithdraw, &req{Reason: "x"}, townClerk, township, w.tick(), w.reg)
 		wantErr(t, err, ErrPermissionDenied, "no right")
 		// The citizen's complaint needs an owner with some right for the item.
-		_, err = NewEvent(c, ActionComplain, sComplain.in, citizen, township, w.tick(), w.reg)
+		_, err = NewEvent(c, nil, ActionComplain, sComplain.in, citizen, township, w.tick(), w.reg)
 		wantErr(t, err, ErrPermissionDenied, "no right")
 	})
 	t.Run("a grant that expired", func(t *testing.T) {
@@ -269,9 +269,9 @@ func TestNewEventRights(t *testing.T) {
 		if c.GetOwnerOffice() != township {
 			t.Fatalf("owner %s, want the township (ACCEPT office)", c.GetOwnerOffice())
 		}
-		_, err := NewEvent(c, ActionAccept, nil, townClerk, township, cst(2025, 3, 10, 9), w.reg)
+		_, err := NewEvent(c, nil, ActionAccept, nil, townClerk, township, cst(2025, 3, 10, 9), w.reg)
 		wantErr(t, err, ErrPermissionDenied, "RIGHT_ACCEPT")
-		if _, err := NewEvent(c, ActionAccept, nil, townClerk, township, cst(2025, 3, 7, 9), w.reg); err != nil {
+		if _, err := NewEvent(c, nil, ActionAccept, nil, townClerk, township, cst(2025, 3, 7, 9), w.reg); err != nil {
 			t.Errorf("accept while the grant ran: %v", err)
 		}
 	})

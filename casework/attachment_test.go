@@ -105,17 +105,17 @@ func TestACaseHoldsItsFilesWithinTheLimit(t *testing.T) {
 		{Name: it.GetMaterials()[3].GetName(), Copies: 1, Files: scans(3, 1)},
 	}
 	c, _ := w.books[county].Case(n)
-	if _, err := NewEvent(c, ActionResubmit, &req{Materials: first}, countyClerk, county, w.now, w.reg); err != nil {
+	if _, err := NewEvent(c, nil, ActionResubmit, &req{Materials: first}, countyClerk, county, w.now, w.reg); err != nil {
 		t.Fatalf("30 MiB: %v", err)
 	}
 	c.Materials = mergeMaterials(c.GetMaterials(), first)
 	more := []*yizhanv1.SubmittedMaterial{{Name: it.GetMaterials()[4].GetName(), Copies: 1, Files: scans(4, 2)}}
-	_, err := NewEvent(c, ActionResubmit, &req{Materials: more}, countyClerk, county, w.now, w.reg)
+	_, err := NewEvent(c, nil, ActionResubmit, &req{Materials: more}, countyClerk, county, w.now, w.reg)
 	wantField(t, err, "materials")
 	// Handing in the first material again with one file replaces its
 	// files: still 30 MiB.
 	again := []*yizhanv1.SubmittedMaterial{{Name: it.GetMaterials()[1].GetName(), Copies: 1, Files: scans(5, 1)}}
-	if _, err := NewEvent(c, ActionResubmit, &req{Materials: again}, countyClerk, county, w.now, w.reg); err != nil {
+	if _, err := NewEvent(c, nil, ActionResubmit, &req{Materials: again}, countyClerk, county, w.now, w.reg); err != nil {
 		t.Errorf("replacing a material's files: %v", err)
 	}
 }

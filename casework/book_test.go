@@ -222,7 +222,7 @@ func TestBookAppendChecks(t *testing.T) {
 	last := func() *yizhanv1.CaseEvent { es := b.Events(n); return es[len(es)-1] }
 	accept := func() *yizhanv1.CaseEvent {
 		c, _ := b.Case(n)
-		e, err := NewEvent(c, ActionAccept, nil, countyClerk, county, w.tick(), w.reg)
+		e, err := NewEvent(c, nil, ActionAccept, nil, countyClerk, county, w.tick(), w.reg)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -277,7 +277,7 @@ func (w *world) do(office, number string, action Action, in *yizhanv1.CaseAction
 	if !ok {
 		return nil, fmt.Errorf("office %s does not hold %s: %w", office, number, ErrNotFound)
 	}
-	e, err := NewEvent(c, action, in, actor, office, w.tick(), w.reg)
+	e, err := NewEvent(c, w.books[office].Events(number), action, in, actor, office, w.tick(), w.reg)
 	if err != nil {
 		return nil, err
 	}

@@ -135,6 +135,18 @@ func TestTheLawsRules(t *testing.T) {
 		// department, at most 10 working days or the item law's limit.
 		{name: "a second extension", setup: then(complete, sAccept, step{ActionExtend, &req{ExtensionDays: 5, Reason: "需现场核查"}, countyHead}),
 			step: step{ActionExtend, &req{ExtensionDays: 3, Reason: "再延"}, countyHead}, rule: "EXTENDED_ALREADY"},
+		{name: "an extension after the statutory limit ran out", setup: func(t *testing.T, w *world) string {
+			n := then(complete, sAccept)(t, w)
+			w.now = w.now.AddDate(0, 2, 0) // past its 20 working days
+			return n
+		}, step: step{ActionExtend, &req{ExtensionDays: 5, Reason: "需现场核查"}, countyHead}, rule: "EXTENSION_TOO_LATE"},
+		{name: "an extension on the limit's last day", setup: func(t *testing.T, w *world) string {
+			n := then(complete, sAccept)(t, w)
+			c, _ := w.books[county].Case(n)
+			due := Clocks(c, w.books[county].Events(n), w.reg, w.now).GetStatutoryDue().AsTime()
+			w.now = due.Add(-2 * time.Hour) // ticks on by 10 minutes before the step
+			return n
+		}, step: step{ActionExtend, &req{ExtensionDays: 5, Reason: "需现场核查"}, countyHead}},
 		{name: "an item whose law allows 15 days", setup: func(t *testing.T, w *world) string {
 			it := w.reg.item(tobacco)
 			it.Code, it.ExtensionLimitDays = "YC-EXT", 15

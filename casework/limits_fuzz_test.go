@@ -164,7 +164,7 @@ func FuzzNewEvent(f *testing.F) {
 		c, _ := w.books[county].Case(number)
 		in.Number = number
 		limitErr := checkActionRequest(action, in, false)
-		e, err := NewEvent(c, action, in, actor, county, w.tick(), w.reg)
+		e, err := NewEvent(c, nil, action, in, actor, county, w.tick(), w.reg)
 		if err != nil {
 			if action.Automatic() || action == ActionUnspecified {
 				return

@@ -233,7 +233,7 @@ func TestReceivedEventsAreNotHeldToTheLimits(t *testing.T) {
 	w := newWorld(t)
 	n := w.file(village, tobacco, eastAgent, tobaccoMaterials[:4]...)
 	c, _ := w.books[village].Case(n)
-	e, err := NewEvent(c, ActionWithdraw, &req{Reason: "不办了", Materials: submitted(WithdrawalRequest)}, eastAgent, village, w.tick(), w.reg)
+	e, err := NewEvent(c, nil, ActionWithdraw, &req{Reason: "不办了", Materials: submitted(WithdrawalRequest)}, eastAgent, village, w.tick(), w.reg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -66,7 +66,7 @@ func TestActionOnAnotherOfficesCaseNamesTheOwner(t *testing.T) {
 	w := newWorld(t)
 	n := w.file(village, tobacco, eastAgent, tobaccoMaterials[:4]...)
 	c, _ := w.books[village].Case(n)
-	_, err := NewEvent(c, ActionAccept, &yizhanv1.CaseActionRequest{}, countyClerk, county, w.tick(), w.reg)
+	_, err := NewEvent(c, nil, ActionAccept, &yizhanv1.CaseActionRequest{}, countyClerk, county, w.tick(), w.reg)
 	e := reason.Of(err)
 	if e == nil || e.Reason != reason.CaseHeldElsewhere || e.Meta["owner"] != village || !errors.Is(err, ErrFailedPrecondition) {
 		t.Fatalf("error %v (%+v), want CASE_HELD_ELSEWHERE naming %s", err, e, village)

@@ -74,6 +74,7 @@ import (
 //	                      if not suspended
 //	                      and asked by staff of the item's department (at the county) (asked)
 //	                      and not extended before (§42: once) (asked)
+//	                      and asked within the statutory limit (§42) (asked)
 //	  rate                in CLOSED, final or not
 //	                      if not rated yet
 //	  complain            in any state, final or not

@@ -1,6 +1,8 @@
 package casework
 
 import (
+	"time"
+
 	"fmt"
 	"slices"
 	"strings"
@@ -78,6 +80,10 @@ type asking struct {
 	office string
 	reg    Registry
 	item   *yizhanv1.Item // the case's item version; nil when the registry does not hold it
+	// events is the case's log (nil: not at hand, and the rules that read
+	// it hold), at the time the action is asked at.
+	events []*yizhanv1.CaseEvent
+	at     time.Time
 }
 
 // A hint says why a rule does not apply in the states In.
@@ -299,7 +305,7 @@ var table = []rule{
 	// §42: one extension, approved by the head of the department.
 	{Action: ActionExtend, Event: evExtended, From: clockRuns,
 		Roles: head, Need: needRight, Right: rightApprove,
-		Guards: guards(notSuspended), Asks: []askRule{itsDepartment, oneExtension},
+		Guards: guards(notSuspended), Asks: []askRule{itsDepartment, oneExtension, withinTheLimit},
 		Hints: clockStopped, Else: "the clock has stopped"},
 	{Action: ActionWithdraw, Event: evWithdrawn, From: undecided, To: states(stWithdrawn),
 		Roles: clerkOrAgent, Citizen: true, Need: needAnyRight,
@@ -427,6 +433,14 @@ var (
 		say: func(a *asking) string {
 			return caseIs(a.c, "its time limit was extended already: once per case (行政许可法 §42)")
 		}}
+	withinTheLimit = askRule{Name: "EXTENSION_TOO_LATE", Holds: "asked within the statutory limit (§42)",
+		fails: func(a *asking) bool {
+			return len(a.events) > 0 && a.at.After(Clocks(a.c, a.events, a.reg, a.at).GetStatutoryDue().AsTime())
+		},
+		say: func(a *asking) string {
+			return caseIs(a.c, "its statutory limit ran out on %s: an extension is decided within it (行政许可法 §42)",
+				Clocks(a.c, a.events, a.reg, a.at).GetStatutoryDue().AsTime().In(registry.CST).Format(time.DateOnly))
+		}}
 	materialsComplete = askRule{Name: "MATERIALS_MISSING", Holds: "every required material handed in",
 		fails: func(a *asking) bool { return a.item != nil && len(MissingMaterials(a.item, a.c.GetMaterials())) > 0 },
 		say: func(a *asking) string {
@@ -537,12 +551,12 @@ func singleHanded(reg Registry, office string) bool {
 }
 
 // checkAsks runs the ask rules of action's rule (after checkAsked).
-func checkAsks(c *yizhanv1.Case, action Action, e *yizhanv1.CaseEvent, actor Actor, office string, reg Registry) error {
+func checkAsks(c *yizhanv1.Case, events []*yizhanv1.CaseEvent, action Action, e *yizhanv1.CaseEvent, actor Actor, office string, at time.Time, reg Registry) error {
 	r := ruleOfAction[action]
 	if r == nil || len(r.Asks) == 0 {
 		return nil
 	}
-	a := &asking{action: action, c: c, e: e, actor: actor, office: office, reg: reg}
+	a := &asking{action: action, c: c, e: e, actor: actor, office: office, reg: reg, events: events, at: at}
 	a.item, _ = itemView(reg, c.GetItemCode(), c.GetItemVersion())
 	for _, q := range r.Asks {
 		if !q.fails(a) {

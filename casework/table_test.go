@@ -518,7 +518,7 @@ func newEventAllows(c *yizhanv1.Case, a Action, actor Actor, office string, at t
 		}
 	}
 	for _, in := range ins {
-		e, err := NewEvent(c, a, in, actor, office, at, reg)
+		e, err := NewEvent(c, nil, a, in, actor, office, at, reg)
 		if !errors.Is(err, ErrFailedPrecondition) && !errors.Is(err, ErrPermissionDenied) {
 			return true, e
 		}

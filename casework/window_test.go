@@ -58,7 +58,7 @@ func TestDepartmentMatrix(t *testing.T) {
 						t.Errorf("%s: %v, want %v", name, got, want)
 					}
 					// NewEvent agrees, with a reason the input needs.
-					_, err := NewEvent(c, a.action, &req{Reason: "x", ExtensionDays: 3, Agrees: true, Approved: true, CertificateNumber: "C-9", SpecialProcedure: "听证", MissingMaterials: []string{"委托书"}}, actor, county, w.now, w.reg)
+					_, err := NewEvent(c, nil, a.action, &req{Reason: "x", ExtensionDays: 3, Agrees: true, Approved: true, CertificateNumber: "C-9", SpecialProcedure: "听证", MissingMaterials: []string{"委托书"}}, actor, county, w.now, w.reg)
 					if (err == nil) != want {
 						t.Errorf("%s: NewEvent says %v", name, err)
 					}

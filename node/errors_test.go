@@ -99,7 +99,7 @@ func TestToStatusOfAStateErrorCarriesTheStateAndTheAction(t *testing.T) {
 	c := &yizhanv1.Case{Number: "450122000000-20260105-0001", State: yizhanv1.CaseState_CASE_STATE_ACCEPTED, OwnerOffice: "450122000000",
 		OriginOffice: "450122000000", ItemCode: "450122-YC-001"}
 	clerk := casework.Actor{Username: "clerk", Office: "450122000000", Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_CLERK}}
-	_, err := casework.NewEvent(c, casework.ActionCertify, &yizhanv1.CaseActionRequest{CertificateNumber: "1"}, clerk, "450122000000",
+	_, err := casework.NewEvent(c, nil, casework.ActionCertify, &yizhanv1.CaseActionRequest{CertificateNumber: "1"}, clerk, "450122000000",
 		time.Now(), registry.New(registry.Options{}))
 	real := answerOf(t, err)
 	if m := real.info.GetMetadata(); real.st.Code() != codes.FailedPrecondition || real.info.GetReason() != reason.CaseState ||

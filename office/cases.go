@@ -172,7 +172,7 @@ func (s *Service) Act(ctx context.Context, a Action) (Acted, error) {
 	if !held {
 		return Acted{}, reason.Err(reason.CaseNotFound, fmt.Sprintf("office %s holds no case %s", s.fed.Code(), a.Number))
 	}
-	e, err := casework.NewEvent(c, a.Action, a.Input, a.Actor, s.fed.Code(), s.now(), s.fed.Registry())
+	e, err := casework.NewEvent(c, events, a.Action, a.Input, a.Actor, s.fed.Code(), s.now(), s.fed.Registry())
 	if err == nil {
 		err = s.checkAttachmentsHeld(e.GetMaterials(), a.Actor.Office)
 	}

@@ -740,4 +740,5 @@ var caseRuleZH = map[string]string{
 	"NOT_ITS_DEPARTMENT":    "此事项由其他部门办理：县政务服务中心各部门窗口只能办理本部门的事项。",
 	"NOT_THE_FILING_OFFICE": "查询码只能由收件的办事点核验申请人身份后补发。",
 	"EXTENDED_ALREADY":      "此办件已经延期一次，每件只能延期一次（《行政许可法》第四十二条）。",
+	"EXTENSION_TOO_LATE":    "法定办理期限已届满，不能再延期：延期须在法定期限内决定（《行政许可法》第四十二条）。",
 }
