@@ -64,7 +64,9 @@ func (p Policy) warningDays() int {
 // registry's calendar) at now: the card it earns, or nil.
 //
 //   - DUE_SOON: running, not past its promised due time, and at most the
-//     policy's warning days left;
+//     policy's warning days left, fewer than it had when accepted (an
+//     immediate item, or a promise within the warning days, is not
+//     warned at its acceptance);
 //   - OVERDUE: accepted, undecided and past its promised due time,
 //     suspended or not (casework.Clocks' overdue; a case decided late
 //     earns it by its DECIDED event: see OnEvent);
@@ -95,8 +97,13 @@ func Due(r yizhanv1.CardRule, c *yizhanv1.Case, events []*yizhanv1.CaseEvent, re
 			return newCard(r, c, events, c.GetOwnerOffice(), due,
 				fmt.Sprintf("超过承诺期限 %d 个工作日仍未办结", max(-d.GetPromisedDaysLeft(), 1)))
 		}
+		// A warning needs a working day of the promise used: an
+		// immediate item (即办, due the day it is accepted) or one whose
+		// whole promise is within the warning days is not warned the
+		// moment it is accepted.
 		left := int(d.GetPromisedDaysLeft())
-		if !d.GetRunning() || now.After(due) || left > p.warningDays() {
+		if !d.GetRunning() || now.After(due) || left > p.warningDays() ||
+			left >= reg.WorkingDaysBetween(d.GetAcceptedAt().AsTime(), due) {
 			return nil
 		}
 		return newCard(r, c, events, c.GetOwnerOffice(), now,

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
@@ -69,9 +70,32 @@ func TestDueRulesAcrossTheQingmingHoliday(t *testing.T) {
 			t.Errorf("%s: %v", tt.name, card)
 		}
 	}
-	// A county that warns 3 days ahead warns on 2 April already.
-	if supervision.Due(yizhanv1.CardRule_CARD_RULE_DUE_SOON, running, acc, reg, at(4, 2, 11), supervision.Policy{WarningDays: 3}) == nil {
+	// A warning needs a working day of the promise used: a county that
+	// warns 3 days ahead does not warn this 3-day promise at its
+	// acceptance (2 April), but on the next working day.
+	if card := supervision.Due(yizhanv1.CardRule_CARD_RULE_DUE_SOON, running, acc, reg, at(4, 2, 11), supervision.Policy{WarningDays: 3}); card != nil {
+		t.Errorf("a 3-day promise warned at its acceptance with a policy of 3: %v", card)
+	}
+	if supervision.Due(yizhanv1.CardRule_CARD_RULE_DUE_SOON, running, acc, reg, at(4, 3, 9), supervision.Policy{WarningDays: 3}) == nil {
+		t.Error("no warning with 2 of its 3 working days left")
+	}
+	// A 5-day promise (3, 7, 8, 9, 10 April) is warned with 3 days left
+	// (7 April) by a county that warns 3 days ahead, not by the default 2.
+	five := proto.CloneOf(filing)
+	five.Filing.PromisedLimitDays = 5
+	long := []*yizhanv1.CaseEvent{five, accepted}
+	if supervision.Due(yizhanv1.CardRule_CARD_RULE_DUE_SOON, running, long, reg, at(4, 7, 9), supervision.Policy{WarningDays: 3}) == nil {
 		t.Error("no warning 3 working days ahead with a policy of 3")
+	}
+	if card := supervision.Due(yizhanv1.CardRule_CARD_RULE_DUE_SOON, running, long, reg, at(4, 7, 9), supervision.Policy{}); card != nil {
+		t.Errorf("a warning 3 working days ahead with the default of 2: %v", card)
+	}
+	// An immediate item (即办, due the day it is accepted) is never
+	// warned: it is decided on the spot.
+	now := proto.CloneOf(filing)
+	now.Filing.PromisedLimitDays, now.Filing.StatutoryLimitDays = 0, 0
+	if card := supervision.Due(yizhanv1.CardRule_CARD_RULE_DUE_SOON, running, []*yizhanv1.CaseEvent{now, accepted}, reg, at(4, 2, 10).Add(10*time.Minute), supervision.Policy{}); card != nil {
+		t.Errorf("an immediate item warned 10 minutes after its acceptance: %v", card)
 	}
 }
 
