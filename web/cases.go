@@ -170,11 +170,22 @@ type clockView struct {
 	StatutoryLeft int32
 }
 
-// warnDays: a running case with this many working days left or fewer
-// before its promised limit gets the yellow mark.
-const warnDays = 2
+// defaultWarnDays: a running case with this many working days left or
+// fewer before its promised limit gets the yellow mark, when the county's
+// supervision policy names no other number (its warning_days, the same
+// as the 预警 card's: warnDays).
+const defaultWarnDays = 2
 
-func clockOf(c *yizhanv1.Case, now time.Time) clockView {
+// warnDays is the county's warning days (supervision policy), or the
+// default.
+func (s *server) warnDays(ctx context.Context) int32 {
+	if p, err := s.cfg.Registry.GetSupervisionPolicy(ctx, &yizhanv1.GetSupervisionPolicyRequest{}); err == nil && p.GetPolicy().GetWarningDays() > 0 {
+		return p.GetPolicy().GetWarningDays()
+	}
+	return defaultWarnDays
+}
+
+func clockOf(c *yizhanv1.Case, now time.Time, warnDays int32) clockView {
 	d := c.GetDeadlines()
 	v := clockView{
 		Running: d.GetRunning(), AcceptedAt: datetimeOf(d.GetAcceptedAt()),
@@ -322,6 +333,8 @@ type queueData struct {
 	// a shared window PC); its next page is a POST too (NextToken).
 	Applicant string
 	NextToken string
+	// WarnDays: the yellow mark's working days left (warnDays).
+	WarnDays int32
 }
 
 // queuePageSize is the cases on one page of the queue: an office's whole
@@ -360,7 +373,7 @@ func (s *server) queueOf(rq *request, q url.Values, applicant string) error {
 		return err
 	}
 	d := &queueData{Office: rq.staff().GetOfficeCode(), State: q.Get("state"), Overdue: q.Get("overdue") == "1", All: q.Get("all") == "1", Mine: q.Get("mine"),
-		FileLabel: "收件登记", Applicant: applicant}
+		FileLabel: "收件登记", Applicant: applicant, WarnDays: s.warnDays(rq.ctx())}
 	if applicant != "" {
 		// Every case held of the applicant, newest first.
 		d.Overdue, d.All, d.Mine = false, true, ""
@@ -398,7 +411,7 @@ func (s *server) queueOf(rq *request, q url.Values, applicant string) error {
 			}
 		}
 		row := queueRow{C: c, State: stateName(c.GetState(), types[c.GetItemCode()]), Owner: offices[c.GetOwnerOffice()],
-			Origin: offices[c.GetOriginOffice()], Clock: clockOf(c, s.now()), Filed: datetimeOf(c.GetFiledAt()), rank: queueRank(c)}
+			Origin: offices[c.GetOriginOffice()], Clock: clockOf(c, s.now(), d.WarnDays), Filed: datetimeOf(c.GetFiledAt()), rank: queueRank(c)}
 		for _, a := range c.GetAllowedActions() {
 			switch ca, ok := caseActions[a]; {
 			case !ok || notWork(a):
@@ -704,7 +717,7 @@ func (s *server) loadCase(rq *request, ctx context.Context, number, queryCode st
 	depNames := departmentNames(deps.GetDepartments())
 	c := resp.GetCase()
 	d := &caseData{C: c, State: caseStateNames[c.GetState()], Origin: offices[c.GetOriginOffice()], Owner: offices[c.GetOwnerOffice()],
-		Clock: clockOf(c, s.now()), ChainValid: evs.GetChainValid(), Submitted: c.GetMaterials(), Filed: datetimeOf(c.GetFiledAt()), Depts: depNames,
+		Clock: clockOf(c, s.now(), s.warnDays(rq.ctx())), ChainValid: evs.GetChainValid(), Submitted: c.GetMaterials(), Filed: datetimeOf(c.GetFiledAt()), Depts: depNames,
 		LocalCopy: resp.GetLocalCopy() || evs.GetLocalCopy(), Updated: datetimeOf(c.GetUpdatedAt())}
 	if due := c.GetDeadlines().GetCorrectionDue(); due != nil && c.GetState() == yizhanv1.CaseState_CASE_STATE_CORRECTION_REQUESTED {
 		d.Lapsed = s.now().After(due.AsTime())

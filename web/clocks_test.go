@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"fmt"
 	"mime/multipart"
 	"net/http/httptest"
 	"net/url"
@@ -256,5 +257,41 @@ func TestDutyFollowUpClock(t *testing.T) {
 	}
 	if fu := d.FollowUp(&yizhanv1.HeldReport{NextFollowUpDue: due, Closed: true}); fu != nil {
 		t.Errorf("a closed matter: %+v", fu)
+	}
+}
+
+// The yellow mark comes with the county's warning days (its supervision
+// policy, as the 预警 card), 2 when it names none: on the case page and
+// in the queue's legend.
+func TestTheYellowMarkTakesTheCountysWarningDays(t *testing.T) {
+	for _, tc := range []struct {
+		warningDays int32
+		want        []string
+	}{
+		{0, []string{`class="clock "`, "剩 3 个工作日"}},
+		{3, []string{`class="clock warn"`, "剩 3 个工作日"}},
+	} {
+		f := newFixture(t)
+		f.reg.warningDays = tc.warningDays
+		f.cases.getCase = func(*yizhanv1.GetCaseRequest) (*yizhanv1.CaseResponse, error) {
+			c := filedCase()
+			c.State = yizhanv1.CaseState_CASE_STATE_ACCEPTED
+			c.Deadlines = &yizhanv1.Deadlines{AcceptedAt: timestamppb.New(now.AddDate(0, 0, -10)), PromisedDue: timestamppb.New(now.AddDate(0, 0, 4)),
+				Running: true, PromisedDaysLeft: 3}
+			return &yizhanv1.CaseResponse{Case: c}, nil
+		}
+		_, page := f.do(t, "GET", "/cases/"+caseNumber, nil, session(adminClerkToken))
+		for _, w := range tc.want {
+			if !strings.Contains(page, w) {
+				t.Errorf("warning days %d: the case page does not say %q", tc.warningDays, w)
+			}
+		}
+		f.cases.listCases = func(*yizhanv1.ListCasesRequest) (*yizhanv1.ListCasesResponse, error) {
+			return &yizhanv1.ListCasesResponse{}, nil
+		}
+		days := max(tc.warningDays, 2)
+		if _, page := f.do(t, "GET", "/cases", nil, session(adminClerkToken)); !strings.Contains(page, fmt.Sprintf("剩余 %d 个工作日及以内", days)) {
+			t.Errorf("warning days %d: the queue's legend does not say %d", tc.warningDays, days)
+		}
 	}
 }

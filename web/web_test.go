@@ -83,6 +83,12 @@ type fakeRegistry struct {
 	changeQueries []*yizhanv1.ListRegistryChangesRequest
 	// passwordKeys are the request IDs password changes came with.
 	passwordKeys []string
+	// warningDays is the supervision policy's (0: none set).
+	warningDays int32
+}
+
+func (f *fakeRegistry) GetSupervisionPolicy(context.Context, *yizhanv1.GetSupervisionPolicyRequest) (*yizhanv1.GetSupervisionPolicyResponse, error) {
+	return &yizhanv1.GetSupervisionPolicyResponse{Policy: &yizhanv1.SupervisionPolicy{WarningDays: f.warningDays}}, nil
 }
 
 func (f *fakeRegistry) ChangePassword(ctx context.Context, req *yizhanv1.ChangePasswordRequest) (*yizhanv1.StaffWriteResponse, error) {

@@ -120,7 +120,7 @@ func TestClockSaysDueToday(t *testing.T) {
 			Running: true, AcceptedAt: timestamppb.Now(), PromisedDaysLeft: left}}
 	}
 	for left, want := range map[int32]string{0: "今日到期", 1: "剩 1 个工作日", 7: "剩 7 个工作日"} {
-		if got := clockOf(running(left), time.Now()).Left; got != want {
+		if got := clockOf(running(left), time.Now(), defaultWarnDays).Left; got != want {
 			t.Errorf("%d days left: %q, want %q", left, got, want)
 		}
 	}
