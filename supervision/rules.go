@@ -8,6 +8,8 @@ package supervision
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -43,6 +45,7 @@ var ruleNames = map[yizhanv1.CardRule]string{
 	yizhanv1.CardRule_CARD_RULE_ORDER_LATE:            "督办逾期未答复",
 	yizhanv1.CardRule_CARD_RULE_NOT_DELIVERED_IN_TIME: "逾期未送达",
 	yizhanv1.CardRule_CARD_RULE_SUSPENSION_OVER_LIMIT: "中止超过特别程序时限",
+	yizhanv1.CardRule_CARD_RULE_STEP_LATE:             "环节超时",
 }
 
 // RuleName is rule r in Chinese.
@@ -189,7 +192,9 @@ func handled(events []*yizhanv1.CaseEvent) bool {
 //     after the §32 deadline: NOT_ACCEPTED_IN_TIME;
 //   - DELIVERED after §44's ten working days: NOT_DELIVERED_IN_TIME;
 //   - RESUMED after the special procedure's own limit:
-//     SUSPENSION_OVER_LIMIT.
+//     SUSPENSION_OVER_LIMIT;
+//   - the event that ends a step of the item's procedure with a limit of
+//     its own (stepLate), after that limit: STEP_LATE.
 func OnEvent(c *yizhanv1.Case, events []*yizhanv1.CaseEvent, reg casework.Registry) []*yizhanv1.Card {
 	if len(events) < 2 || events[0].GetFiling() == nil {
 		return nil
@@ -225,6 +230,9 @@ func OnEvent(c *yizhanv1.Case, events []*yizhanv1.CaseEvent, reg casework.Regist
 				fmt.Sprintf("核定收费 %s，收费标准 %s", yuan(e.GetFeeCents()), yuan(want))))
 		}
 	}
+	if card := stepLate(c, events, reg); card != nil {
+		out = append(out, card)
+	}
 	switch e.GetType() {
 	case yizhanv1.EventType_EVENT_TYPE_CORRECTION_REQUESTED:
 		if n := countType(events, yizhanv1.EventType_EVENT_TYPE_CORRECTION_REQUESTED); n == 2 {
@@ -241,6 +249,84 @@ func OnEvent(c *yizhanv1.Case, events []*yizhanv1.CaseEvent, reg casework.Regist
 		}
 	}
 	return out
+}
+
+// stepEnds is the event that ends a step of an item's procedure (办理流程),
+// by words of the step's name, tried in this order: 受理 the acceptance,
+// 审核 or 审查 the review, 审批, 决定 or 批准 the decision, 制证 or 发证
+// the certificate, 送达 the delivery. A step named otherwise has no event
+// of its own: its limit is not watched.
+var stepEnds = []struct {
+	words []string
+	ends  yizhanv1.EventType
+}{
+	{[]string{"受理"}, yizhanv1.EventType_EVENT_TYPE_ACCEPTED},
+	{[]string{"审核", "审查"}, yizhanv1.EventType_EVENT_TYPE_REVIEWED},
+	{[]string{"审批", "决定", "批准"}, yizhanv1.EventType_EVENT_TYPE_DECIDED},
+	{[]string{"制证", "发证"}, yizhanv1.EventType_EVENT_TYPE_CERTIFIED},
+	{[]string{"送达"}, yizhanv1.EventType_EVENT_TYPE_DELIVERED},
+}
+
+// stepStarts are the events a step starts after: the last of them before
+// the step's end (the filing, its receipt at the office, the materials
+// handed in again after a correction notice, the step before).
+var stepStarts = []yizhanv1.EventType{
+	yizhanv1.EventType_EVENT_TYPE_FILED, yizhanv1.EventType_EVENT_TYPE_RECEIVED, yizhanv1.EventType_EVENT_TYPE_RESUBMITTED,
+	yizhanv1.EventType_EVENT_TYPE_ACCEPTED, yizhanv1.EventType_EVENT_TYPE_REVIEWED, yizhanv1.EventType_EVENT_TYPE_DECIDED,
+	yizhanv1.EventType_EVENT_TYPE_CERTIFIED,
+}
+
+// stepLate is the STEP_LATE card the log's last event earns when it ends
+// a step of the item version's procedure (stepEnds) after the step's own
+// limit_days, counted in working days from the event the step started
+// after (stepStarts) to the end of the limit's last day; nil otherwise. A
+// step during which the case was suspended is left alone (its pause is
+// not the step's).
+func stepLate(c *yizhanv1.Case, events []*yizhanv1.CaseEvent, reg casework.Registry) *yizhanv1.Card {
+	e := events[len(events)-1]
+	f := events[0].GetFiling()
+	item, err := reg.Item(f.GetItemCode(), f.GetItemVersion())
+	if err != nil {
+		return nil
+	}
+	for _, step := range item.GetSteps() {
+		if step.GetLimitDays() <= 0 || stepEnd(step.GetName()) != e.GetType() {
+			continue
+		}
+		start := -1
+		for i := len(events) - 2; i >= 0 && start < 0; i-- {
+			switch t := events[i].GetType(); {
+			case t == yizhanv1.EventType_EVENT_TYPE_SUSPENDED:
+				return nil
+			case slices.Contains(stepStarts, t):
+				start = i
+			}
+		}
+		if start < 0 {
+			return nil
+		}
+		from, at := events[start].GetAt().AsTime(), e.GetAt().AsTime()
+		due := reg.AddWorkingDays(from, int(step.GetLimitDays()))
+		if !at.After(due) {
+			return nil
+		}
+		return newCard(yizhanv1.CardRule_CARD_RULE_STEP_LATE, c, events, e.GetOfficeCode(), due,
+			fmt.Sprintf("%s环节用时 %d 个工作日，超过其 %d 个工作日时限", step.GetName(), reg.WorkingDaysBetween(from, at), step.GetLimitDays()))
+	}
+	return nil
+}
+
+// stepEnd is the event that ends the step named name (stepEnds), or
+// EVENT_TYPE_UNSPECIFIED.
+func stepEnd(name string) yizhanv1.EventType {
+	for _, s := range stepEnds {
+		for _, w := range s.words {
+			if strings.Contains(name, w) {
+				return s.ends
+			}
+		}
+	}
+	return yizhanv1.EventType_EVENT_TYPE_UNSPECIFIED
 }
 
 func countType(events []*yizhanv1.CaseEvent, t yizhanv1.EventType) int {

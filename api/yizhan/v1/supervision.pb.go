@@ -56,21 +56,25 @@ const (
 	// procedure's own limit (e.g. a 5-working-day 现场勘查), or resumed
 	// after it.
 	CardRule_CARD_RULE_SUSPENSION_OVER_LIMIT CardRule = 9
+	// 环节超时 (yellow): a step of the item's procedure (办理流程: 受理, 审核,
+	// 审批, 制证, 送达) that ended after its own limit_days.
+	CardRule_CARD_RULE_STEP_LATE CardRule = 10
 )
 
 // Enum value maps for CardRule.
 var (
 	CardRule_name = map[int32]string{
-		0: "CARD_RULE_UNSPECIFIED",
-		1: "CARD_RULE_DUE_SOON",
-		2: "CARD_RULE_OVERDUE",
-		3: "CARD_RULE_SECOND_CORRECTION",
-		4: "CARD_RULE_FEE_NOT_STANDARD",
-		5: "CARD_RULE_NOT_ACCEPTED_IN_TIME",
-		6: "CARD_RULE_FOLLOW_UP_LATE",
-		7: "CARD_RULE_ORDER_LATE",
-		8: "CARD_RULE_NOT_DELIVERED_IN_TIME",
-		9: "CARD_RULE_SUSPENSION_OVER_LIMIT",
+		0:  "CARD_RULE_UNSPECIFIED",
+		1:  "CARD_RULE_DUE_SOON",
+		2:  "CARD_RULE_OVERDUE",
+		3:  "CARD_RULE_SECOND_CORRECTION",
+		4:  "CARD_RULE_FEE_NOT_STANDARD",
+		5:  "CARD_RULE_NOT_ACCEPTED_IN_TIME",
+		6:  "CARD_RULE_FOLLOW_UP_LATE",
+		7:  "CARD_RULE_ORDER_LATE",
+		8:  "CARD_RULE_NOT_DELIVERED_IN_TIME",
+		9:  "CARD_RULE_SUSPENSION_OVER_LIMIT",
+		10: "CARD_RULE_STEP_LATE",
 	}
 	CardRule_value = map[string]int32{
 		"CARD_RULE_UNSPECIFIED":           0,
@@ -83,6 +87,7 @@ var (
 		"CARD_RULE_ORDER_LATE":            7,
 		"CARD_RULE_NOT_DELIVERED_IN_TIME": 8,
 		"CARD_RULE_SUSPENSION_OVER_LIMIT": 9,
+		"CARD_RULE_STEP_LATE":             10,
 	}
 )
 
@@ -3476,7 +3481,7 @@ const file_yizhan_v1_supervision_proto_rawDesc = "" +
 	"\n" +
 	"query_code\x18\x02 \x01(\tR\tqueryCode\"S\n" +
 	"\x14ConsultationResponse\x12;\n" +
-	"\fconsultation\x18\x01 \x01(\v2\x17.yizhan.v1.ConsultationR\fconsultation*\xbb\x02\n" +
+	"\fconsultation\x18\x01 \x01(\v2\x17.yizhan.v1.ConsultationR\fconsultation*\xd4\x02\n" +
 	"\bCardRule\x12\x19\n" +
 	"\x15CARD_RULE_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12CARD_RULE_DUE_SOON\x10\x01\x12\x15\n" +
@@ -3487,7 +3492,9 @@ const file_yizhan_v1_supervision_proto_rawDesc = "" +
 	"\x18CARD_RULE_FOLLOW_UP_LATE\x10\x06\x12\x18\n" +
 	"\x14CARD_RULE_ORDER_LATE\x10\a\x12#\n" +
 	"\x1fCARD_RULE_NOT_DELIVERED_IN_TIME\x10\b\x12#\n" +
-	"\x1fCARD_RULE_SUSPENSION_OVER_LIMIT\x10\t*V\n" +
+	"\x1fCARD_RULE_SUSPENSION_OVER_LIMIT\x10\t\x12\x17\n" +
+	"\x13CARD_RULE_STEP_LATE\x10\n" +
+	"*V\n" +
 	"\n" +
 	"CardColour\x12\x1b\n" +
 	"\x17CARD_COLOUR_UNSPECIFIED\x10\x00\x12\x16\n" +

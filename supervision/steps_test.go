@@ -1,0 +1,93 @@
+package supervision_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+	"github.com/yizhan-gov/yizhan/registry"
+	"github.com/yizhan-gov/yizhan/supervision"
+)
+
+// A step of the item's procedure (办理流程) that ends after its own limit
+// earns the 环节超时 card from the office that ended it, at the end of the
+// limit's last day: the review (审核, 2 working days from the acceptance)
+// done on its third working day does; the acceptance (受理, 1 working day
+// from the materials handed in again after a correction notice, not from
+// the filing) done the next day does not; a step without a limit, or one
+// during which the case was suspended, is not watched.
+func TestAStepOverItsOwnLimit(t *testing.T) {
+	reg := registry.New(registry.Options{})
+	apply := func(cmd *peerv1.RegistryCommand) {
+		t.Helper()
+		cmd.AtUnixNano = at(3, 1, 9).UnixNano()
+		if _, err := reg.Apply(reg.Index()+1, cmd); err != nil {
+			t.Fatal(err)
+		}
+	}
+	apply(&peerv1.RegistryCommand{Op: &peerv1.RegistryCommand_CreateOffice{CreateOffice: &peerv1.CreateOffice{Office: &yizhanv1.Office{Code: "450122000000", Name: "县政务服务中心"}}}})
+	apply(&peerv1.RegistryCommand{Op: &peerv1.RegistryCommand_CreateDepartment{CreateDepartment: &peerv1.CreateDepartment{Department: &yizhanv1.Department{Code: "yc", Name: "县烟草专卖局"}}}})
+	apply(&peerv1.RegistryCommand{Op: &peerv1.RegistryCommand_CreateItem{CreateItem: &peerv1.CreateItem{Item: &yizhanv1.Item{
+		Code: "YC-1", Name: "烟草专卖零售许可证核发", Type: yizhanv1.ItemType_ITEM_TYPE_LICENCE, DepartmentCode: "yc",
+		Materials:          []*yizhanv1.Material{{Name: "申请表", Required: true}},
+		StatutoryLimitDays: 20, PromisedLimitDays: 10, CaseKind: yizhanv1.CaseKind_CASE_KIND_PROMISED, ExerciseTier: yizhanv1.Tier_TIER_COUNTY,
+		SpecialProcedures: []*yizhanv1.SpecialProcedure{{Name: "现场勘查", LimitDays: 5}},
+		Steps:             []*yizhanv1.ProcedureStep{{Name: "窗口受理", LimitDays: 1}, {Name: "部门审核", LimitDays: 2}, {Name: "审批"}, {Name: "送达", LimitDays: 1}},
+	}}}})
+	it, err := reg.Item("YC-1", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := func(seq uint32, typ yizhanv1.EventType, when time.Time) *yizhanv1.CaseEvent {
+		return &yizhanv1.CaseEvent{Seq: seq, Type: typ, At: timestamppb.New(when), OfficeCode: "450122000000", Actor: "clerk", Approved: true}
+	}
+	filing := ev(1, yizhanv1.EventType_EVENT_TYPE_FILED, at(3, 2, 9)) // Monday 2 March 2026
+	filing.Filing = &yizhanv1.CaseFiling{Number: "450122000000-20260302-0001", ItemCode: "YC-1", ItemVersion: it.GetVersion(),
+		StatutoryLimitDays: 20, PromisedLimitDays: 10, DepartmentCode: "yc"}
+	c := &yizhanv1.Case{Number: filing.GetFiling().GetNumber(), OwnerOffice: "450122000000", State: yizhanv1.CaseState_CASE_STATE_ACCEPTED}
+	cardOf := func(events ...*yizhanv1.CaseEvent) *yizhanv1.Card {
+		for _, card := range supervision.OnEvent(c, append([]*yizhanv1.CaseEvent{filing}, events...), reg) {
+			if card.GetRule() == yizhanv1.CardRule_CARD_RULE_STEP_LATE {
+				return card
+			}
+		}
+		return nil
+	}
+	correction := ev(2, yizhanv1.EventType_EVENT_TYPE_CORRECTION_REQUESTED, at(3, 2, 10))
+	resubmitted := ev(3, yizhanv1.EventType_EVENT_TYPE_RESUBMITTED, at(3, 5, 15))
+	accepted := ev(4, yizhanv1.EventType_EVENT_TYPE_ACCEPTED, at(3, 6, 10)) // the working day after the resubmission
+	if card := cardOf(correction, resubmitted, accepted); card != nil {
+		t.Errorf("accepted the working day after the materials came again: %v", card)
+	}
+	if card := cardOf(ev(2, yizhanv1.EventType_EVENT_TYPE_ACCEPTED, at(3, 4, 10))); card == nil || !strings.Contains(card.GetDetail(), "窗口受理环节用时 2 个工作日") {
+		t.Errorf("accepted two working days after the filing, against a limit of 1: %v", card)
+	}
+	// Reviewed on Thursday 12 March: its 2 working days from Friday 6
+	// March ended on Tuesday 10 March.
+	reviewed := ev(5, yizhanv1.EventType_EVENT_TYPE_REVIEWED, at(3, 12, 10))
+	card := cardOf(correction, resubmitted, accepted, reviewed)
+	if card == nil || card.GetColour() != yizhanv1.CardColour_CARD_COLOUR_YELLOW || card.GetOfficeCode() != "450122000000" ||
+		!card.GetAt().AsTime().Equal(reg.AddWorkingDays(at(3, 6, 10), 2)) || !strings.Contains(card.GetDetail(), "部门审核环节用时 4 个工作日，超过其 2 个工作日时限") {
+		t.Errorf("reviewed on its fourth working day: %v", card)
+	}
+	if card := cardOf(correction, resubmitted, accepted, ev(5, yizhanv1.EventType_EVENT_TYPE_REVIEWED, at(3, 10, 17))); card != nil {
+		t.Errorf("reviewed on its second working day: %v", card)
+	}
+	// Suspended for an inspection during the review: not the step's time.
+	if card := cardOf(correction, resubmitted, accepted, ev(5, yizhanv1.EventType_EVENT_TYPE_SUSPENDED, at(3, 9, 10)),
+		ev(6, yizhanv1.EventType_EVENT_TYPE_RESUMED, at(3, 13, 10)), ev(7, yizhanv1.EventType_EVENT_TYPE_REVIEWED, at(3, 16, 10))); card != nil {
+		t.Errorf("a review with a suspension in it: %v", card)
+	}
+	// 审批 has no limit of its own.
+	if card := cardOf(correction, resubmitted, accepted, ev(5, yizhanv1.EventType_EVENT_TYPE_REVIEWED, at(3, 10, 10)),
+		ev(6, yizhanv1.EventType_EVENT_TYPE_DECIDED, at(3, 30, 10))); card != nil {
+		t.Errorf("a decision, its step without a limit: %v", card)
+	}
+	if supervision.RuleName(yizhanv1.CardRule_CARD_RULE_STEP_LATE) != "环节超时" || supervision.ColourOf(yizhanv1.CardRule_CARD_RULE_STEP_LATE) != yizhanv1.CardColour_CARD_COLOUR_YELLOW {
+		t.Error("the rule's name or colour")
+	}
+}
