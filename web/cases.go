@@ -12,9 +12,11 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 	"github.com/yizhan-gov/yizhan/casework"
+	"github.com/yizhan-gov/yizhan/registry"
 )
 
 // The staff's case pages: the office's queue, a case with its timeline,
@@ -335,6 +337,10 @@ type queueData struct {
 	NextToken string
 	// WarnDays: the yellow mark's working days left (warnDays).
 	WarnDays int32
+	// From and To keep the cases filed on those days (YYYY-MM-DD, China
+	// Standard Time, both included; either may be empty): every case the
+	// office holds, as All.
+	From, To string
 }
 
 // queuePageSize is the cases on one page of the queue: an office's whole
@@ -347,6 +353,38 @@ func requireStaff(rq *request) error {
 		return status.Error(codes.Unauthenticated, "web: sign in first")
 	}
 	return nil
+}
+
+// filedDays reads the filter's filing days (from, to: YYYY-MM-DD in
+// China Standard Time, both included) into d and as the API's bounds: a
+// day's start, and the start of the day after the last. Days set make
+// the list every case held (d.All: the queue's overdue filter is the
+// queue's alone). A day the form cannot read is named.
+func filedDays(q url.Values, d *queueData) (from, to *timestamppb.Timestamp, err error) {
+	read := func(field, label string, next int) (*timestamppb.Timestamp, string, error) {
+		v := strings.TrimSpace(q.Get(field))
+		if v == "" {
+			return nil, "", nil
+		}
+		t, err := time.ParseInLocation("2006-01-02", v, registry.CST)
+		if err != nil {
+			return nil, "", &pageError{status: http.StatusBadRequest, title: "未查询", msg: label + "请按“年-月-日”填写，如 2026-12-01。"}
+		}
+		return timestamppb.New(t.AddDate(0, 0, next)), v, nil
+	}
+	if from, d.From, err = read("from", "收件日期（起）", 0); err != nil {
+		return nil, nil, err
+	}
+	if to, d.To, err = read("to", "收件日期（止）", 1); err != nil {
+		return nil, nil, err
+	}
+	if from != nil && to != nil && !from.AsTime().Before(to.AsTime()) {
+		return nil, nil, &pageError{status: http.StatusBadRequest, title: "未查询", msg: "收件日期（止）不能早于收件日期（起）。"}
+	}
+	if from != nil || to != nil {
+		d.All, d.Overdue = true, false
+	}
+	return from, to, nil
 }
 
 // searchPageSize is the cases on one page of an applicant's search.
@@ -378,6 +416,10 @@ func (s *server) queueOf(rq *request, q url.Values, applicant string) error {
 		// Every case held of the applicant, newest first.
 		d.Overdue, d.All, d.Mine = false, true, ""
 	}
+	from, to, err := filedDays(q, d)
+	if err != nil {
+		return err
+	}
 	if slices.Contains(rq.staff().GetRoles(), yizhanv1.Role_ROLE_AGENT) {
 		d.FileLabel = "代办收件"
 	}
@@ -394,7 +436,7 @@ func (s *server) queueOf(rq *request, q url.Values, applicant string) error {
 		// Overdue is a filter of the queue alone: with "all" the late
 		// cases are those marked red.
 		State: yizhanv1.CaseState(state), Overdue: d.Overdue && !d.All, History: d.All && applicant == "", Applicant: applicant,
-		PageSize: size, PageToken: q.Get("page"),
+		FiledFrom: from, FiledTo: to, PageSize: size, PageToken: q.Get("page"),
 	})
 	if err != nil {
 		return err
@@ -451,6 +493,12 @@ func (s *server) queueOf(rq *request, q url.Values, applicant string) error {
 		}
 		if d.Mine != "" {
 			v.Set("mine", d.Mine)
+		}
+		if d.From != "" {
+			v.Set("from", d.From)
+		}
+		if d.To != "" {
+			v.Set("to", d.To)
 		}
 		d.Next = "/cases?" + v.Encode()
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"mime/multipart"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
@@ -292,6 +293,45 @@ func TestTheYellowMarkTakesTheCountysWarningDays(t *testing.T) {
 		days := max(tc.warningDays, 2)
 		if _, page := f.do(t, "GET", "/cases", nil, session(adminClerkToken)); !strings.Contains(page, fmt.Sprintf("剩余 %d 个工作日及以内", days)) {
 			t.Errorf("warning days %d: the queue's legend does not say %d", tc.warningDays, days)
+		}
+	}
+}
+
+// The queue's filter by the days of filing lists every case the office
+// holds that was filed on them (both days included, China Standard Time),
+// the next page with the same days; a day the form cannot read, or an end
+// before the start, is named, and nothing is asked of the book.
+func TestTheQueueByFilingDays(t *testing.T) {
+	f := newFixture(t)
+	var asked []*yizhanv1.ListCasesRequest
+	f.cases.listCases = func(req *yizhanv1.ListCasesRequest) (*yizhanv1.ListCasesResponse, error) {
+		asked = append(asked, req)
+		return &yizhanv1.ListCasesResponse{Cases: []*yizhanv1.Case{filedCase()}, NextPageToken: "tok"}, nil
+	}
+	resp, page := f.do(t, "GET", "/cases?from=2026-11-01&to=2026-11-30&overdue=1", nil, session(adminClerkToken))
+	cst := time.FixedZone("CST", 8*3600)
+	if resp.StatusCode != 200 || len(asked) != 1 {
+		t.Fatalf("the queue by days: %d, asked %d times", resp.StatusCode, len(asked))
+	}
+	req := asked[0]
+	if !req.GetFiledFrom().AsTime().Equal(time.Date(2026, 11, 1, 0, 0, 0, 0, cst)) || !req.GetFiledTo().AsTime().Equal(time.Date(2026, 12, 1, 0, 0, 0, 0, cst)) ||
+		!req.GetHistory() || req.GetOverdue() {
+		t.Errorf("asked %v", req)
+	}
+	for _, want := range []string{caseNumber, `value="2026-11-01"`, `value="2026-11-30"`, "2026-11-01 起至 2026-11-30 收件的办件", `href="/cases?all=1&amp;from=2026-11-01&amp;page=tok&amp;to=2026-11-30"`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the page does not hold %s", want)
+		}
+	}
+	for query, want := range map[string]string{
+		"from=2026-11-31":               "收件日期（起）请按“年-月-日”填写",
+		"to=30/11/2026":                 "收件日期（止）请按“年-月-日”填写",
+		"from=2026-11-30&to=2026-11-01": "收件日期（止）不能早于收件日期（起）",
+	} {
+		asked = nil
+		resp, page := f.do(t, "GET", "/cases?"+query, nil, session(adminClerkToken))
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(page, want) || len(asked) != 0 {
+			t.Errorf("%s: %d, asked %d times, want 400 saying %s", query, resp.StatusCode, len(asked), want)
 		}
 	}
 }
