@@ -846,6 +846,17 @@ func TestBrowser(t *testing.T) {
 
 	t.Run("a night shift at a village: take over, log a call, report, see the county acknowledge", func(t *testing.T) {
 		cst := time.FixedZone("CST", 8*3600)
+		// A second duty officer at 东村, for tomorrow's swap (调班) below.
+		admin := person(t, countyURL)
+		admin.signIn("admin", demo.AdminPassword)
+		admin.open("/admin/staff")
+		admin.set("#f-username", "dc-zhiban2")
+		admin.set("#f-name", "韦值班")
+		admin.set("#f-office_code", demo.DongcunCode)
+		admin.set("#f-password", "long-enough-password")
+		admin.do(chromedp.Click(chromedp.CSS("#staff-form input[name=roles][value='7']")))
+		admin.clickNav("#staff-form button.primary")
+		admin.see("工作人员账号已创建")
 		leader := person(t, villageURL)
 		leader.signIn("dc-daiban", demo.AdminPassword)
 		leader.open("/duty")
@@ -857,6 +868,34 @@ func TestBrowser(t *testing.T) {
 		leader.set("#f-duty_phone", "0771-6201110")
 		leader.clickNav("#roster form button")
 		leader.see("值班表已发布")
+
+		// Tomorrow's night shift, published, then swapped (调班): the
+		// second officer on it in the first one's place, with the reason.
+		tomorrow := time.Now().In(cst).Add(24 * time.Hour)
+		leader.do(chromedp.Click(chromedp.CSS("#roster > details > summary"), chromedp.NodeVisible))
+		leader.set("#f-start", tomorrow.Format("2006-01-02T15:04"))
+		leader.set("#f-end", tomorrow.Add(12*time.Hour).Format("2006-01-02T15:04"))
+		leader.set("#f-leader", "dc-daiban")
+		leader.set("#f-officers", "dc-zhiban")
+		leader.clickNav("#roster > details form button")
+		leader.see("值班表已发布")
+		swap := "#roster tbody tr:nth-child(2) "
+		for try := 0; ; try++ {
+			leader.open("/duty")
+			leader.do(chromedp.Click(chromedp.CSS(swap+"details summary"), chromedp.NodeVisible))
+			leader.set(swap+"[name=from]", "dc-zhiban")
+			leader.set(swap+"[name=to]", "dc-zhiban2")
+			leader.set(swap+"[name=reason]", "家中有事")
+			leader.clickNav(swap + "form button")
+			if strings.Contains(leader.pageText(), "已调班") || try == 20 {
+				break
+			}
+			time.Sleep(500 * time.Millisecond) // the new officer not at the village yet
+		}
+		leader.see("已调班")
+		if got := leader.text("#roster tbody tr:nth-child(2)"); !strings.Contains(got, "韦值班") || !strings.Contains(got, "调班 1 次") || strings.Contains(got, "黄值班") {
+			t.Errorf("tomorrow's shift after the swap: %q", got)
+		}
 
 		officer := person(t, villageURL)
 		officer.signIn("dc-zhiban", demo.AdminPassword)
@@ -937,8 +976,6 @@ func TestBrowser(t *testing.T) {
 		}
 
 		// The county admin lists the utilities' duty phones; every office sees them.
-		admin := person(t, countyURL)
-		admin.signIn("admin", demo.AdminPassword)
 		admin.open("/duty")
 		admin.do(chromedp.Click(chromedp.CSS("#duty-policy summary"), chromedp.NodeVisible))
 		admin.set("#f-contacts", "供电，县供电公司，95598")

@@ -109,6 +109,7 @@ var dutyFlash = map[string]string{
 	"written":      "报告已保存，待带班领导审核签发。",
 	"published":    "值班表已发布。",
 	"takenOver":    "已接班。",
+	"swapped":      "已调班。",
 	"handedOver":   "已交班。",
 	"logged":       "已记入值班日志。",
 	"zero":         "今日零报告已报送。",
@@ -347,11 +348,18 @@ func (s *server) dutyShiftAct(rq *request) error {
 	case rq.r.PathValue("action") == "handOver":
 		_, err = ro.HandOverShift(ctx, &yizhanv1.HandOverShiftRequest{Id: id, OpenMatters: f.Get("open_matters")})
 		msg = "handedOver"
+	case rq.r.PathValue("action") == "swap":
+		// 调班: someone else on a planned shift, approved by the roster's
+		// keeper (an admin or a leader on duty), with the reason.
+		_, err = ro.SwapShift(ctx, &yizhanv1.SwapShiftRequest{Id: id, From: strings.TrimSpace(f.Get("from")), To: strings.TrimSpace(f.Get("to")),
+			Reason: f.Get("reason")})
+		msg = "swapped"
 	default:
 		return errNotFound
 	}
 	shiftLabels := map[string]string{"kind": "类型", "received_at": "来电时间", "caller": "来电人", "unit": "单位", "phone": "电话", "matter": "事由", "action": "处理情况",
-		"told": "已告知", "days": "连续天数", "start": "开始", "end": "结束", "leader": "带班领导", "officers": "值班员", "duty_phone": "值班电话", "open_matters": "交接事项"}
+		"told": "已告知", "days": "连续天数", "start": "开始", "end": "结束", "leader": "带班领导", "officers": "值班员", "duty_phone": "值班电话", "open_matters": "交接事项",
+		"from": "调出人员", "to": "调入人员", "reason": "调班理由"}
 	if form.errs.Any() {
 		form.errs.labels = shiftLabels
 		return s.showDuty(rq, http.StatusBadRequest, formValues{f}, form.errs, "")
