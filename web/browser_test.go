@@ -923,6 +923,15 @@ func TestBrowser(t *testing.T) {
 		officer.set("#f-measures", "已疏散三户村民")
 		officer.clickNav("form[action='/duty'] button")
 		officer.see("待带班领导审核签发")
+		// The draft corrected before its signature: the form holds it.
+		officer.clickNav("article.report a.edit")
+		if got := officer.value("#f-title"); got != "东村后山滑坡" {
+			t.Errorf("the draft's title on the form: %q", got)
+		}
+		officer.set("#f-place", "东村后山三组李家屋后")
+		officer.clickNav("#report-form button.primary")
+		officer.see("报告已修改")
+		officer.see("东村后山三组李家屋后")
 
 		leader.open("/duty")
 		leader.clickNav("article.report form[action$='/sign'] button")

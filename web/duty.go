@@ -107,6 +107,7 @@ func (dutyData) Signed(r *yizhanv1.UrgentReport) bool {
 
 var dutyFlash = map[string]string{
 	"written":      "报告已保存，待带班领导审核签发。",
+	"updated":      "报告已修改，待带班领导审核签发。",
 	"published":    "值班表已发布。",
 	"takenOver":    "已接班。",
 	"swapped":      "已调班。",
@@ -123,7 +124,39 @@ func (s *server) dutyPage(rq *request) error {
 		return err
 	}
 	q := rq.r.URL.Query()
-	return s.showDuty(rq, http.StatusOK, formValues{url.Values{"first_id": {q.Get("first")}, "kind": {q.Get("kind")}}}, formErrors{}, dutyFlash[q.Get("msg")])
+	f := url.Values{"first_id": {q.Get("first")}, "kind": {q.Get("kind")}}
+	if id := q.Get("edit"); id != "" {
+		// A draft to correct before its signature: the form holds it.
+		h, err := s.cfg.Duty.GetReport(rq.ctx(), &yizhanv1.GetReportRequest{Id: id})
+		if err != nil {
+			return err
+		}
+		f = draftForm(h.GetReport())
+	}
+	return s.showDuty(rq, http.StatusOK, formValues{f}, formErrors{}, dutyFlash[q.Get("msg")])
+}
+
+// draftForm is the report form holding draft r, to be corrected
+// (UpdateReport): its id in "edit", its times as a datetime-local input
+// gives them.
+func draftForm(r *yizhanv1.UrgentReport) url.Values {
+	when := func(t *timestamppb.Timestamp) string {
+		if t == nil {
+			return ""
+		}
+		return t.AsTime().In(china).Format("2006-01-02T15:04")
+	}
+	count := func(n int32) string {
+		if n == 0 {
+			return ""
+		}
+		return strconv.Itoa(int(n))
+	}
+	return url.Values{"edit": {r.GetId()}, "kind": {strconv.Itoa(int(r.GetKind()))}, "first_id": {r.GetFirstId()},
+		"category": {strconv.Itoa(int(r.GetCategory()))}, "level": {strconv.Itoa(int(r.GetLevel()))},
+		"title": {r.GetTitle()}, "place": {r.GetPlace()}, "occurred_at": {when(r.GetOccurredAt())}, "known_at": {when(r.GetKnownAt())},
+		"deaths": {count(r.GetDeaths())}, "injured": {count(r.GetInjured())}, "missing": {count(r.GetMissing())},
+		"details": {r.GetDetails()}, "measures": {r.GetMeasures()}, "losses": {r.GetLosses()}, "contact": {r.GetContact()}}
 }
 
 func (s *server) showDuty(rq *request, code int, f formValues, errs formErrors, flash string) error {
@@ -206,6 +239,13 @@ func (s *server) dutyAct(rq *request) error {
 		}
 		_, err = du.WriteReport(ctx, &yizhanv1.WriteReportRequest{Report: report})
 		msg = "written"
+	case "update":
+		report := reportOfForm(form)
+		if form.errs.Any() {
+			break
+		}
+		_, err = du.UpdateReport(ctx, &yizhanv1.UpdateReportRequest{Id: id, Report: report})
+		msg = "updated"
 	case "sign":
 		_, err = du.SignReport(ctx, &yizhanv1.SignReportRequest{Id: id})
 		msg = "signed"
