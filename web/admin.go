@@ -78,17 +78,18 @@ func (s *server) saved(rq *request, index uint64, to, msg string) error {
 
 // flashes are the confirmations shown after a write (by message key).
 var flashes = map[string]string{
-	"created":  "事项已创建。",
-	"updated":  "已保存为新版本。",
-	"nochange": "没有修改任何内容，未生成新版本。",
-	"granted":  "授权已生效。",
-	"revoked":  "授权已撤销。",
-	"staff":    "工作人员账号已创建。",
-	"staffed":  "工作人员账号已保存，将同步到各办事点。",
-	"retired":  "事项已废止：不再受理新的申请，已受理的办件继续办理。",
-	"restored": "事项已恢复受理。",
-	"office":   "已保存，将同步到各办事点。",
-	"calendar": "工作日历已保存。",
+	"created":       "事项已创建。",
+	"updated":       "已保存为新版本。",
+	"nochange":      "没有修改任何内容，未生成新版本。",
+	"granted":       "授权已生效。",
+	"revoked":       "授权已撤销。",
+	"staff":         "工作人员账号已创建。",
+	"staffed":       "工作人员账号已保存，将同步到各办事点。",
+	"retired":       "事项已废止：不再受理新的申请，已受理的办件继续办理。",
+	"restored":      "事项已恢复受理。",
+	"office":        "已保存，将同步到各办事点。",
+	"officeCreated": "已新增，将同步到各办事点。新办事点的节点凭县级签发的证书（yizhan ca issue）启动后加入（见 README“Running real nodes”）。",
+	"calendar":      "工作日历已保存。",
 }
 
 // flash is the confirmation asked for by the page's query.

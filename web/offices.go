@@ -36,9 +36,46 @@ func (s *server) showOffices(rq *request, code int, failed string, f formValues,
 	if err != nil {
 		return err
 	}
-	errs.labels = map[string]string{"name": "名称", "address": "地址", "phone": "电话", "authority": "实施机关"}
+	errs.labels = map[string]string{"code": "编码", "name": "名称", "address": "地址", "phone": "电话", "authority": "实施机关"}
 	d := &officesData{Offices: offices.GetOffices(), Departments: deps.GetDepartments(), Failed: failed, F: f}
 	return s.render(rq, code, "offices", &view{Title: "机构与部门", Section: "admin", AdminTab: "offices", Data: d, Errs: errs, Flash: msg})
+}
+
+// officeCreate adds an office (kind "office": a new township centre or
+// village point, its code the division code that places it in the tree)
+// or a department (kind "department"); the form comes back with what the
+// registry refused named (Failed "new-office", "new-department").
+func (s *server) officeCreate(rq *request) error {
+	if err := requireAdmin(rq); err != nil {
+		return err
+	}
+	kind, f := rq.r.PathValue("kind"), rq.r.PostForm
+	v := func(k string) string { return strings.TrimSpace(f.Get(k)) }
+	var index uint64
+	var err error
+	switch kind {
+	case "office":
+		var resp *yizhanv1.CreateOfficeResponse
+		resp, err = s.cfg.Registry.CreateOffice(rq.ctx(), &yizhanv1.CreateOfficeRequest{Office: &yizhanv1.Office{Code: v("code"), Name: v("name"),
+			Address: v("address"), Phone: v("phone"), Authority: v("authority")}})
+		index = resp.GetRegistryIndex()
+	case "department":
+		var resp *yizhanv1.CreateDepartmentResponse
+		resp, err = s.cfg.Registry.CreateDepartment(rq.ctx(), &yizhanv1.CreateDepartmentRequest{Department: &yizhanv1.Department{Code: v("code"), Name: v("name"), Phone: v("phone")}})
+		index = resp.GetRegistryIndex()
+	default:
+		return errNotFound
+	}
+	if err != nil {
+		if errs, ok := fieldErrors(err, kind+".", nil); ok {
+			return s.showOffices(rq, http.StatusBadRequest, "new-"+kind, formValues{f}, errs, "")
+		}
+		if errs, code, ok := unsaved(rq, err); ok {
+			return s.showOffices(rq, code, "new-"+kind, formValues{f}, errs, "")
+		}
+		return err
+	}
+	return s.saved(rq, index, "/admin/offices", "officeCreated")
 }
 
 // officeUpdate saves an office's (kind "office") or a department's

@@ -180,6 +180,7 @@ func (s *server) routes() http.Handler {
 	handle("POST /password", s.changePassword)
 	handle("POST /admin/staff/{username}", s.staffUpdate)
 	handle("GET /admin/offices", s.officesPage)
+	handle("POST /admin/offices/{kind}", s.officeCreate)
 	handle("POST /admin/offices/{kind}/{code}", s.officeUpdate)
 	handle("GET /admin/case-policy", s.casePolicyPage)
 	handle("POST /admin/case-policy", s.casePolicyPut)

@@ -85,6 +85,10 @@ type fakeRegistry struct {
 	passwordKeys []string
 	// warningDays is the supervision policy's (0: none set).
 	warningDays int32
+	// officeCreates and departmentCreates are the offices and departments
+	// added.
+	officeCreates     []*yizhanv1.CreateOfficeRequest
+	departmentCreates []*yizhanv1.CreateDepartmentRequest
 }
 
 func (f *fakeRegistry) GetSupervisionPolicy(context.Context, *yizhanv1.GetSupervisionPolicyRequest) (*yizhanv1.GetSupervisionPolicyResponse, error) {
@@ -1046,6 +1050,19 @@ func (f *fakeRegistry) UpdateStaff(_ context.Context, req *yizhanv1.UpdateStaffR
 	return &yizhanv1.StaffWriteResponse{Staff: m}, nil
 }
 
+func (f *fakeRegistry) CreateOffice(_ context.Context, req *yizhanv1.CreateOfficeRequest) (*yizhanv1.CreateOfficeResponse, error) {
+	f.officeCreates = append(f.officeCreates, req)
+	if !strings.HasPrefix(req.GetOffice().GetCode(), "450122") {
+		return nil, fieldAnswer("office.code", "must be in the county's tree", "NOT_IN_TREE", "区划代码不在本县之下")
+	}
+	return &yizhanv1.CreateOfficeResponse{Office: req.GetOffice(), RegistryIndex: 1}, nil
+}
+
+func (f *fakeRegistry) CreateDepartment(_ context.Context, req *yizhanv1.CreateDepartmentRequest) (*yizhanv1.CreateDepartmentResponse, error) {
+	f.departmentCreates = append(f.departmentCreates, req)
+	return &yizhanv1.CreateDepartmentResponse{Department: req.GetDepartment(), RegistryIndex: 1}, nil
+}
+
 func (f *fakeRegistry) UpdateOffice(_ context.Context, req *yizhanv1.UpdateOfficeRequest) (*yizhanv1.CreateOfficeResponse, error) {
 	f.officeUpdates = append(f.officeUpdates, req)
 	return &yizhanv1.CreateOfficeResponse{Office: req.GetOffice()}, nil
@@ -1082,6 +1099,31 @@ func TestAdminEditsReachTheAPI(t *testing.T) {
 	// Not an admin: nothing is asked.
 	if resp, _ := f.do(t, "POST", "/admin/staff/chenjing", form, session(adminClerkToken)); resp.StatusCode < 300 || len(f.reg.staffUpdates) != 1 {
 		t.Errorf("a clerk's staff edit: %s, %d updates", resp.Status, len(f.reg.staffUpdates))
+	}
+
+	// A new village point and a new department; a code the registry
+	// refuses is named on the form, kept as typed.
+	village := url.Values{"csrf": {token}, "code": {" 450122101205 "}, "name": {"南坡村便民服务站"}, "authority": {"城关镇人民政府"}, "phone": {"0771-6201205"}}
+	if resp, body := f.do(t, "POST", "/admin/offices/office", village, session(adminToken)); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("a new office: %s\n%s", resp.Status, body)
+	}
+	if len(f.reg.officeCreates) != 1 || f.reg.officeCreates[0].GetOffice().GetCode() != "450122101205" || f.reg.officeCreates[0].GetOffice().GetName() != "南坡村便民服务站" ||
+		f.reg.officeCreates[0].GetOffice().GetAuthority() != "城关镇人民政府" {
+		t.Errorf("the API was asked %v", f.reg.officeCreates)
+	}
+	village.Set("code", "999999101205")
+	resp, body := f.do(t, "POST", "/admin/offices/office", village, session(adminToken))
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "区划代码不在本县之下") || !strings.Contains(body, `value="999999101205"`) ||
+		!strings.Contains(body, `<details class="act" id="new-office" open>`) {
+		t.Errorf("a code outside the county: %s\n%s", resp.Status, body)
+	}
+	dep := url.Values{"csrf": {token}, "code": {"sw"}, "name": {"县税务局"}}
+	if resp, body := f.do(t, "POST", "/admin/offices/department", dep, session(adminToken)); resp.StatusCode != http.StatusSeeOther ||
+		len(f.reg.departmentCreates) != 1 || f.reg.departmentCreates[0].GetDepartment().GetName() != "县税务局" {
+		t.Errorf("a new department: %s, asked %v\n%s", resp.Status, f.reg.departmentCreates, body)
+	}
+	if resp, _ := f.do(t, "POST", "/admin/offices/department", dep, session(adminClerkToken)); resp.StatusCode < 300 || len(f.reg.departmentCreates) != 1 {
+		t.Errorf("a clerk's new department: %s, %d asked", resp.Status, len(f.reg.departmentCreates))
 	}
 }
 
