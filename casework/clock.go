@@ -47,7 +47,8 @@ const maxClockDays = 3650
 //     suspended for a procedure that stops the promised clock now (one
 //     that counts inside the limit, or has run its own limit, does not);
 //   - acceptance_due (§32: the filing's first answer within 5 working
-//     days of its receipt), delivery_due (§44: the decision delivered
+//     days of its receipt, or of its materials handed in again after a
+//     correction notice), delivery_due (§44: the decision delivered
 //     within 10 working days), each overdue when met late or not yet met
 //     past it; correction_due, when an open correction notice stops
 //     waiting (the county's case policy): statutoryClocks;
@@ -316,9 +317,23 @@ const (
 
 // AcceptanceDue is the end of the fifth working day after the case was
 // filed (received at its first office): §32's deadline for its first
-// answer.
+// answer; or, once the materials were handed in again after a correction
+// notice (RESUBMITTED), the fifth working day after the last time they
+// were (the filing waits for its answer again).
 func AcceptanceDue(events []*yizhanv1.CaseEvent, cal Registry) time.Time {
-	return cal.AddWorkingDays(eventTime(events[0]), AcceptanceDays)
+	return cal.AddWorkingDays(acceptanceWaitFrom(events), AcceptanceDays)
+}
+
+// acceptanceWaitFrom is when the filing's last wait for an answer began:
+// the filing, or the last RESUBMITTED.
+func acceptanceWaitFrom(events []*yizhanv1.CaseEvent) time.Time {
+	from := eventTime(events[0])
+	for _, e := range events[1:] {
+		if e.GetType() == yizhanv1.EventType_EVENT_TYPE_RESUBMITTED {
+			from = eventTime(e)
+		}
+	}
+	return from
 }
 
 // CorrectionDue is when c's open correction notice stops waiting for the
@@ -346,6 +361,8 @@ func statutoryClocks(d *yizhanv1.Deadlines, c *yizhanv1.Case, events []*yizhanv1
 	for _, e := range events[1:] {
 		at := eventTime(e)
 		switch e.GetType() {
+		case yizhanv1.EventType_EVENT_TYPE_RESUBMITTED:
+			answered = time.Time{} // waiting for an answer again
 		case yizhanv1.EventType_EVENT_TYPE_ACCEPTED, yizhanv1.EventType_EVENT_TYPE_REFUSED, yizhanv1.EventType_EVENT_TYPE_CORRECTION_REQUESTED:
 			if answered.IsZero() {
 				answered = at

@@ -137,21 +137,18 @@ func Due(r yizhanv1.CardRule, c *yizhanv1.Case, events []*yizhanv1.CaseEvent, re
 		default:
 			return nil
 		}
-		if handled(events) {
+		d := casework.Clocks(c, events, reg, now)
+		if !d.GetAcceptanceOverdue() {
 			return nil
 		}
-		deadline := AcceptanceDeadline(events, reg)
-		if !now.After(deadline) {
-			return nil
-		}
-		return newCard(r, c, events, c.GetOwnerOffice(), deadline,
-			fmt.Sprintf("申请后 %d 个工作日内未受理、不予受理或一次性告知补正", AcceptanceDays))
+		return newCard(r, c, events, c.GetOwnerOffice(), d.GetAcceptanceDue().AsTime(), acceptanceLate(events))
 	}
 	return nil
 }
 
 // AcceptanceDeadline is the end of the fifth working day after the case
-// was filed (§32: casework.AcceptanceDue).
+// was filed, or after the materials were last handed in again after a
+// correction notice (§32: casework.AcceptanceDue).
 func AcceptanceDeadline(events []*yizhanv1.CaseEvent, reg casework.Registry) time.Time {
 	return casework.AcceptanceDue(events, reg)
 }
@@ -163,19 +160,6 @@ func awaitsDelivery(s yizhanv1.CaseState) bool {
 	case yizhanv1.CaseState_CASE_STATE_APPROVED, yizhanv1.CaseState_CASE_STATE_DENIED,
 		yizhanv1.CaseState_CASE_STATE_CERTIFIED, yizhanv1.CaseState_CASE_STATE_REFUSED:
 		return true
-	}
-	return false
-}
-
-// handled reports whether the filing was answered: accepted, refused or
-// sent a correction notice.
-func handled(events []*yizhanv1.CaseEvent) bool {
-	for _, e := range events {
-		switch e.GetType() {
-		case yizhanv1.EventType_EVENT_TYPE_ACCEPTED, yizhanv1.EventType_EVENT_TYPE_REFUSED,
-			yizhanv1.EventType_EVENT_TYPE_CORRECTION_REQUESTED:
-			return true
-		}
 	}
 	return false
 }
@@ -241,14 +225,41 @@ func OnEvent(c *yizhanv1.Case, events []*yizhanv1.CaseEvent, reg casework.Regist
 		}
 		fallthrough
 	case yizhanv1.EventType_EVENT_TYPE_ACCEPTED, yizhanv1.EventType_EVENT_TYPE_REFUSED:
-		if !handled(events[:len(events)-1]) {
+		// The answer that ended a wait (the filing's, or the materials'
+		// handed in again) after its deadline.
+		if waiting(events[:len(events)-1]) {
 			if deadline := AcceptanceDeadline(events, reg); at.After(deadline) {
-				out = append(out, newCard(yizhanv1.CardRule_CARD_RULE_NOT_ACCEPTED_IN_TIME, c, events, e.GetOfficeCode(), deadline,
-					fmt.Sprintf("申请后 %d 个工作日内未受理、不予受理或一次性告知补正", AcceptanceDays)))
+				out = append(out, newCard(yizhanv1.CardRule_CARD_RULE_NOT_ACCEPTED_IN_TIME, c, events, e.GetOfficeCode(), deadline, acceptanceLate(events)))
 			}
 		}
 	}
 	return out
+}
+
+// waiting reports whether the filing waits for an answer after events:
+// not yet accepted, refused or sent a correction notice since it was
+// filed or its materials were last handed in again.
+func waiting(events []*yizhanv1.CaseEvent) bool {
+	wait := true
+	for _, e := range events[1:] {
+		switch e.GetType() {
+		case yizhanv1.EventType_EVENT_TYPE_RESUBMITTED:
+			wait = true
+		case yizhanv1.EventType_EVENT_TYPE_ACCEPTED, yizhanv1.EventType_EVENT_TYPE_REFUSED,
+			yizhanv1.EventType_EVENT_TYPE_CORRECTION_REQUESTED:
+			wait = false
+		}
+	}
+	return wait
+}
+
+// acceptanceLate is the NOT_ACCEPTED_IN_TIME card's detail: after the
+// filing, or after the materials handed in again.
+func acceptanceLate(events []*yizhanv1.CaseEvent) string {
+	if countType(events, yizhanv1.EventType_EVENT_TYPE_RESUBMITTED) > 0 {
+		return fmt.Sprintf("补正材料提交后 %d 个工作日内未受理、不予受理或再次告知补正", AcceptanceDays)
+	}
+	return fmt.Sprintf("申请后 %d 个工作日内未受理、不予受理或一次性告知补正", AcceptanceDays)
 }
 
 // stepEnds is the event that ends a step of an item's procedure (办理流程),

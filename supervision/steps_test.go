@@ -91,3 +91,54 @@ func TestAStepOverItsOwnLimit(t *testing.T) {
 		t.Error("the rule's name or colour")
 	}
 }
+
+// §32 after a correction notice: the materials handed in again wait for
+// an answer (受理, 不予受理 or another notice) within 5 working days, as
+// the filing did; the sweep cards a resubmission left waiting past them,
+// and an acceptance after them earns the card by itself.
+func TestMaterialsHandedInAgainWaitFiveWorkingDays(t *testing.T) {
+	reg := registry.New(registry.Options{})
+	if _, err := reg.Apply(1, &peerv1.RegistryCommand{AtUnixNano: at(3, 1, 9).UnixNano(), Op: &peerv1.RegistryCommand_CreateOffice{
+		CreateOffice: &peerv1.CreateOffice{Office: &yizhanv1.Office{Code: "450122000000", Name: "县政务服务中心"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	ev := func(seq uint32, typ yizhanv1.EventType, when time.Time) *yizhanv1.CaseEvent {
+		return &yizhanv1.CaseEvent{Seq: seq, Type: typ, At: timestamppb.New(when), OfficeCode: "450122000000", Actor: "clerk"}
+	}
+	filing := ev(1, yizhanv1.EventType_EVENT_TYPE_FILED, at(3, 2, 9)) // Monday 2 March 2026
+	filing.Filing = &yizhanv1.CaseFiling{Number: "450122000000-20260302-0001", ItemCode: "X", StatutoryLimitDays: 20, PromisedLimitDays: 10, DepartmentCode: "yc"}
+	notice := ev(2, yizhanv1.EventType_EVENT_TYPE_CORRECTION_REQUESTED, at(3, 3, 10))
+	// Handed in again on Monday 16 March: answered by the end of Monday
+	// 23 March (17, 18, 19, 20, 23 March).
+	again := ev(3, yizhanv1.EventType_EVENT_TYPE_RESUBMITTED, at(3, 16, 10))
+	log := []*yizhanv1.CaseEvent{filing, notice, again}
+	filed := &yizhanv1.Case{Number: filing.GetFiling().GetNumber(), OwnerOffice: "450122000000", State: yizhanv1.CaseState_CASE_STATE_FILED}
+	rule := yizhanv1.CardRule_CARD_RULE_NOT_ACCEPTED_IN_TIME
+	if card := supervision.Due(rule, filed, log, reg, at(3, 23, 17), supervision.Policy{}); card != nil {
+		t.Errorf("waiting on the 5th working day after the materials came again: %v", card)
+	}
+	card := supervision.Due(rule, filed, log, reg, at(3, 24, 9), supervision.Policy{})
+	if card == nil || !card.GetAt().AsTime().Equal(reg.AddWorkingDays(at(3, 16, 10), 5)) || !strings.Contains(card.GetDetail(), "补正材料提交后") {
+		t.Errorf("still waiting on the 6th: %v", card)
+	}
+	accepted := &yizhanv1.Case{Number: filed.GetNumber(), OwnerOffice: filed.GetOwnerOffice(), State: yizhanv1.CaseState_CASE_STATE_ACCEPTED}
+	lateCard := func(events ...*yizhanv1.CaseEvent) *yizhanv1.Card {
+		for _, c := range supervision.OnEvent(accepted, append(append([]*yizhanv1.CaseEvent{}, log...), events...), reg) {
+			if c.GetRule() == rule {
+				return c
+			}
+		}
+		return nil
+	}
+	if c := lateCard(ev(4, yizhanv1.EventType_EVENT_TYPE_ACCEPTED, at(3, 23, 16))); c != nil {
+		t.Errorf("accepted on the 5th working day: %v", c)
+	}
+	if c := lateCard(ev(4, yizhanv1.EventType_EVENT_TYPE_ACCEPTED, at(3, 24, 9))); c == nil {
+		t.Error("accepted on the 6th working day after the materials came again: no card")
+	}
+	// The filing's own first answer came in time (the notice, the next
+	// day): the card is the resubmission's alone.
+	if card := supervision.Due(rule, filed, log[:1], reg, at(3, 2, 17), supervision.Policy{}); card != nil {
+		t.Errorf("a filing of today: %v", card)
+	}
+}
