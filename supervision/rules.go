@@ -267,15 +267,18 @@ func acceptanceLate(events []*yizhanv1.CaseEvent) string {
 // 审核 or 审查 the review, 审批, 决定 or 批准 the decision, 制证 or 发证
 // the certificate, 送达 the delivery. A step named otherwise has no event
 // of its own: its limit is not watched.
-var stepEnds = []struct {
-	words []string
-	ends  yizhanv1.EventType
-}{
+var stepEnds = []stepEnd{
 	{[]string{"受理"}, yizhanv1.EventType_EVENT_TYPE_ACCEPTED},
 	{[]string{"审核", "审查"}, yizhanv1.EventType_EVENT_TYPE_REVIEWED},
 	{[]string{"审批", "决定", "批准"}, yizhanv1.EventType_EVENT_TYPE_DECIDED},
 	{[]string{"制证", "发证"}, yizhanv1.EventType_EVENT_TYPE_CERTIFIED},
 	{[]string{"送达"}, yizhanv1.EventType_EVENT_TYPE_DELIVERED},
+}
+
+// stepEnd is a kind of step: the words of its name and its event.
+type stepEnd struct {
+	words []string
+	ends  yizhanv1.EventType
 }
 
 // stepStarts are the events a step starts after: the last of them before
@@ -295,13 +298,16 @@ var stepStarts = []yizhanv1.EventType{
 // not the step's).
 func stepLate(c *yizhanv1.Case, events []*yizhanv1.CaseEvent, reg casework.Registry) *yizhanv1.Card {
 	e := events[len(events)-1]
+	if !slices.ContainsFunc(stepEnds, func(s stepEnd) bool { return s.ends == e.GetType() }) {
+		return nil // ends no step: the item (a copy from the registry) is not read
+	}
 	f := events[0].GetFiling()
 	item, err := reg.Item(f.GetItemCode(), f.GetItemVersion())
 	if err != nil {
 		return nil
 	}
 	for _, step := range item.GetSteps() {
-		if step.GetLimitDays() <= 0 || stepEnd(step.GetName()) != e.GetType() {
+		if step.GetLimitDays() <= 0 || stepEndOf(step.GetName()) != e.GetType() {
 			continue
 		}
 		start := -1
@@ -327,9 +333,9 @@ func stepLate(c *yizhanv1.Case, events []*yizhanv1.CaseEvent, reg casework.Regis
 	return nil
 }
 
-// stepEnd is the event that ends the step named name (stepEnds), or
+// stepEndOf is the event that ends the step named name (stepEnds), or
 // EVENT_TYPE_UNSPECIFIED.
-func stepEnd(name string) yizhanv1.EventType {
+func stepEndOf(name string) yizhanv1.EventType {
 	for _, s := range stepEnds {
 		for _, w := range s.words {
 			if strings.Contains(name, w) {

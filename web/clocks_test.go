@@ -335,3 +335,26 @@ func TestTheQueueByFilingDays(t *testing.T) {
 		}
 	}
 }
+
+// A search for an applicant the API refuses (a name past its length, a
+// control character) is answered 400 with the API's words for the field,
+// and an empty search is the queue again.
+func TestAnApplicantSearchTheAPIRefuses(t *testing.T) {
+	f := newFixture(t)
+	f.cases.listCases = func(req *yizhanv1.ListCasesRequest) (*yizhanv1.ListCasesResponse, error) {
+		if req.GetApplicant() != "" {
+			return nil, fieldAnswer("applicant", "must be at most 64 characters", "TOO_LONG", "申请人最多 64 个字")
+		}
+		return &yizhanv1.ListCasesResponse{}, nil
+	}
+	_, page := f.do(t, "GET", "/cases", nil, session(adminClerkToken))
+	token := csrfOf(t, page)
+	resp, body := f.do(t, "POST", "/cases/search", url.Values{"csrf": {token}, "applicant": {strings.Repeat("黄", 65)}}, session(adminClerkToken))
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "申请人最多 64 个字") {
+		t.Errorf("a refused search: %d\n%s", resp.StatusCode, body)
+	}
+	if resp, _ := f.do(t, "POST", "/cases/search", url.Values{"csrf": {token}, "applicant": {"  "}}, session(adminClerkToken)); resp.StatusCode != http.StatusSeeOther ||
+		resp.Header.Get("Location") != "/cases" {
+		t.Errorf("an empty search: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+}
