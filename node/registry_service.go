@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -266,9 +267,23 @@ const (
 	maxPageSize     = 1000
 )
 
+// pageSizeOf is the size of a registry listing's page that a request
+// asks for: defaultPageSize for 0, at most maxPageSize; a negative size is
+// refused.
+func pageSizeOf(n int32) (int, error) {
+	switch {
+	case n < 0:
+		return 0, fieldError("page_size", registry.ReasonOutOfRange, reason.Meta{"min": "0", "got": reason.Itoa(n)}, "must not be negative")
+	case n == 0:
+		return defaultPageSize, nil
+	}
+	return min(int(n), maxPageSize), nil
+}
+
 func (s *registryService) ListItems(_ context.Context, req *yizhanv1.ListItemsRequest) (*yizhanv1.ListItemsResponse, error) {
-	if req.GetPageSize() < 0 {
-		return nil, fieldError("page_size", registry.ReasonOutOfRange, reason.Meta{"min": "0", "got": reason.Itoa(req.GetPageSize())}, "must not be negative")
+	size, err := pageSizeOf(req.GetPageSize())
+	if err != nil {
+		return nil, err
 	}
 	offset := 0
 	if t := req.GetPageToken(); t != "" {
@@ -291,11 +306,6 @@ func (s *registryService) ListItems(_ context.Context, req *yizhanv1.ListItemsRe
 		DepartmentCode: req.GetDepartmentCode(), OfficeCode: req.GetOfficeCode(),
 		Query: req.GetQuery(), ExerciseTier: req.GetExerciseTier(), At: s.n.now(), Retired: req.GetIncludeRetired(),
 	})
-	size := int(req.GetPageSize())
-	if size == 0 {
-		size = defaultPageSize
-	}
-	size = min(size, maxPageSize)
 	resp := &yizhanv1.ListItemsResponse{Meta: s.stamped(meta)} // items read above
 	if offset < len(items) {
 		end := min(offset+size, len(items))
@@ -420,6 +430,10 @@ func mergeItem(cur, patch *yizhanv1.Item, paths []string) *yizhanv1.Item {
 }
 
 func (s *registryService) ListItemVersions(_ context.Context, req *yizhanv1.ListItemVersionsRequest) (*yizhanv1.ListItemVersionsResponse, error) {
+	size, err := pageSizeOf(req.GetPageSize())
+	if err != nil {
+		return nil, err
+	}
 	meta, err := s.readMeta(req.GetMinIndex())
 	if err != nil {
 		return nil, err
@@ -428,22 +442,60 @@ func (s *registryService) ListItemVersions(_ context.Context, req *yizhanv1.List
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &yizhanv1.ListItemVersionsResponse{Versions: vs, Meta: s.stamped(meta)}, nil
+	// Versions are numbered from 1, oldest first: a page goes on after
+	// the last version of the page before.
+	if t := req.GetPageToken(); t != "" {
+		after, err := strconv.ParseUint(t, 10, 32)
+		if err != nil {
+			return nil, fieldError("page_token", registry.ReasonInvalidFormat, reason.Meta{"format": "PAGE_TOKEN"}, "is not a token this API gave out")
+		}
+		vs = slices.DeleteFunc(vs, func(v *yizhanv1.Item) bool { return uint64(v.GetVersion()) <= after })
+	}
+	resp := &yizhanv1.ListItemVersionsResponse{Meta: s.stamped(meta)}
+	if len(vs) > size {
+		vs = vs[:size]
+		resp.NextPageToken = strconv.FormatUint(uint64(vs[size-1].GetVersion()), 10)
+	}
+	resp.Versions = vs
+	return resp, nil
 }
 
 // --- grants ---
 
+// ListGrants lists grants oldest first, a page at a time: a page goes on
+// after the last grant of the page before (its id is the token), so a
+// grant created or revoked between pages neither repeats one nor skips
+// one (a new grant comes last).
 func (s *registryService) ListGrants(_ context.Context, req *yizhanv1.ListGrantsRequest) (*yizhanv1.ListGrantsResponse, error) {
+	size, err := pageSizeOf(req.GetPageSize())
+	if err != nil {
+		return nil, err
+	}
+	if t := req.GetPageToken(); len(t) > maxGrantTokenLen {
+		return nil, fieldError("page_token", registry.ReasonInvalidFormat, reason.Meta{"format": "PAGE_TOKEN"}, "is not a token this API gave out")
+	}
 	meta, err := s.readMeta(req.GetMinIndex())
 	if err != nil {
 		return nil, err
 	}
-	gs := s.n.office.Registry().Grants(registry.GrantFilter{
+	gs := s.n.office.Registry().GrantsView(registry.GrantFilter{
 		ItemCode: req.GetItemCode(), OfficeCode: req.GetOfficeCode(),
-		IncludeInactive: req.GetIncludeInactive(), At: s.n.now(),
+		IncludeInactive: req.GetIncludeInactive(), At: s.n.now(), After: req.GetPageToken(),
 	})
-	return &yizhanv1.ListGrantsResponse{Grants: gs, Meta: s.stamped(meta)}, nil
+	resp := &yizhanv1.ListGrantsResponse{Meta: s.stamped(meta)}
+	if len(gs) > size {
+		gs = gs[:size]
+		resp.NextPageToken = gs[size-1].GetId()
+	}
+	resp.Grants = make([]*yizhanv1.Grant, len(gs))
+	for i, g := range gs {
+		resp.Grants[i] = proto.CloneOf(g) // the registry's own: see GrantsView
+	}
+	return resp, nil
 }
+
+// maxGrantTokenLen bounds a ListGrants page token (a grant's id).
+const maxGrantTokenLen = 128
 
 func (s *registryService) CreateGrant(ctx context.Context, req *yizhanv1.CreateGrantRequest) (*yizhanv1.GrantWriteResponse, error) {
 	return write(ctx, s, req,

@@ -215,6 +215,9 @@ type GrantFilter struct {
 	OfficeCode      string
 	IncludeInactive bool // also revoked, expired and not yet valid grants
 	At              time.Time
+	// After keeps the grants ordered after the grant with this id (the
+	// order is by creation: a page of a listing goes on from its last).
+	After string
 }
 
 // GrantActive reports whether g is in force at at: at is within
@@ -291,6 +294,10 @@ func (r *Registry) GrantsView(f GrantFilter) []*yizhanv1.Grant {
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return grantLess(out[i], out[j]) })
+	if f.After != "" {
+		after := &yizhanv1.Grant{Id: f.After}
+		out = out[sort.Search(len(out), func(i int) bool { return grantLess(after, out[i]) }):]
+	}
 	return out
 }
 

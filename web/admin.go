@@ -135,17 +135,58 @@ func (s *server) adminItems(rq *request) error {
 // listAllItems reads every page of a ListItems query.
 func (s *server) listAllItems(ctx context.Context, req *yizhanv1.ListItemsRequest) ([]*yizhanv1.Item, error) {
 	req.PageSize = 1000
-	var out []*yizhanv1.Item
-	for {
+	items, _, err := everyPage(100000, func(token string) ([]*yizhanv1.Item, string, *yizhanv1.ReadMeta, error) {
+		req.PageToken = token
 		resp, err := s.cfg.Registry.ListItems(ctx, req)
+		return resp.GetItems(), resp.GetNextPageToken(), resp.GetMeta(), err
+	})
+	return items, err
+}
+
+// listAllGrants is every grant req selects, following the pages, and
+// the read's meta (everyPage).
+func (s *server) listAllGrants(ctx context.Context, req *yizhanv1.ListGrantsRequest) ([]*yizhanv1.Grant, *yizhanv1.ReadMeta, error) {
+	req.PageSize = 1000
+	return everyPage(1000000, func(token string) ([]*yizhanv1.Grant, string, *yizhanv1.ReadMeta, error) {
+		req.PageToken = token
+		resp, err := s.cfg.Registry.ListGrants(ctx, req)
+		return resp.GetGrants(), resp.GetNextPageToken(), resp.GetMeta(), err
+	})
+}
+
+// listAllVersions is every version of an item, oldest first, following
+// the pages, and the read's meta (everyPage).
+func (s *server) listAllVersions(ctx context.Context, code string) ([]*yizhanv1.Item, *yizhanv1.ReadMeta, error) {
+	req := &yizhanv1.ListItemVersionsRequest{Code: code, PageSize: 1000}
+	return everyPage(100000, func(token string) ([]*yizhanv1.Item, string, *yizhanv1.ReadMeta, error) {
+		req.PageToken = token
+		resp, err := s.cfg.Registry.ListItemVersions(ctx, req)
+		return resp.GetVersions(), resp.GetNextPageToken(), resp.GetMeta(), err
+	})
+}
+
+// everyPage gathers a registry list's pages, from the first until one
+// gives no next token or more than limit are held, and the read's meta
+// of the first page (the staleness shown is the oldest).
+func everyPage[T any](limit int, page func(token string) ([]T, string, *yizhanv1.ReadMeta, error)) ([]T, *yizhanv1.ReadMeta, error) {
+	var (
+		out   []T
+		first *yizhanv1.ReadMeta
+		token string
+	)
+	for {
+		got, next, meta, err := page(token)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		out = append(out, resp.GetItems()...)
-		if resp.GetNextPageToken() == "" || len(out) > 100000 {
-			return out, nil
+		if first == nil {
+			first = meta
 		}
-		req.PageToken = resp.GetNextPageToken()
+		out = append(out, got...)
+		if next == "" || len(out) > limit {
+			return out, first, nil
+		}
+		token = next
 	}
 }
 

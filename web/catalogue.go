@@ -129,12 +129,12 @@ func (s *server) catalogue(rq *request) error {
 // hereRights is what this node's office may do now, by item (of one item
 // when itemCode is set).
 func (s *server) hereRights(rq *request, itemCode string) (map[string][]yizhanv1.Right, error) {
-	gs, err := s.cfg.Registry.ListGrants(rq.r.Context(), &yizhanv1.ListGrantsRequest{OfficeCode: s.cfg.Office, ItemCode: itemCode})
+	gs, _, err := s.listAllGrants(rq.r.Context(), &yizhanv1.ListGrantsRequest{OfficeCode: s.cfg.Office, ItemCode: itemCode})
 	if err != nil {
 		return nil, err
 	}
 	out := map[string][]yizhanv1.Right{}
-	for _, g := range gs.GetGrants() {
+	for _, g := range gs {
 		for _, r := range g.GetRights() {
 			if !slices.Contains(out[g.GetItemCode()], r) {
 				out[g.GetItemCode()] = append(out[g.GetItemCode()], r)
@@ -267,7 +267,7 @@ func (s *server) loadItem(rq *request) (*itemData, *yizhanv1.ReadMeta, error) {
 // handlers lists who holds rights on the item now, county first.
 func (s *server) handlers(rq *request, itemCode string) ([]handler, error) {
 	ctx := rq.r.Context()
-	gs, err := s.cfg.Registry.ListGrants(ctx, &yizhanv1.ListGrantsRequest{ItemCode: itemCode})
+	gs, _, err := s.listAllGrants(ctx, &yizhanv1.ListGrantsRequest{ItemCode: itemCode})
 	if err != nil {
 		return nil, err
 	}
@@ -276,7 +276,7 @@ func (s *server) handlers(rq *request, itemCode string) ([]handler, error) {
 		return nil, err
 	}
 	var out []handler
-	for _, g := range gs.GetGrants() {
+	for _, g := range gs {
 		h := handler{Target: grantTarget(g, offices), Rights: rightList(g.GetRights()), Note: g.GetNote()}
 		if g.GetValidUntil() != nil {
 			h.Until = untilDate(g.GetValidUntil())
@@ -388,11 +388,11 @@ func (s *server) takerOf(rq *request, itemCode string) (*yizhanv1.Office, []rout
 	rights := map[string][]yizhanv1.Right{}
 	var taker *yizhanv1.Office
 	for _, o := range path {
-		gs, err := s.cfg.Registry.ListGrants(ctx, &yizhanv1.ListGrantsRequest{OfficeCode: o.GetCode(), ItemCode: itemCode})
+		gs, _, err := s.listAllGrants(ctx, &yizhanv1.ListGrantsRequest{OfficeCode: o.GetCode(), ItemCode: itemCode})
 		if err != nil {
 			return nil, nil, err
 		}
-		for _, g := range gs.GetGrants() {
+		for _, g := range gs {
 			rights[o.GetCode()] = append(rights[o.GetCode()], g.GetRights()...)
 		}
 		if taker == nil && hereLabel(rights[o.GetCode()]) != "" {

@@ -134,14 +134,14 @@ func (s *server) matrix(rq *request) error {
 	if err != nil {
 		return err
 	}
-	gs, err := s.cfg.Registry.ListGrants(ctx, &yizhanv1.ListGrantsRequest{IncludeInactive: true})
+	gs, gmeta, err := s.listAllGrants(ctx, &yizhanv1.ListGrantsRequest{IncludeInactive: true})
 	if err != nil {
 		return err
 	}
 	now := s.now()
 	byCell := map[string][]grantView{}
 	canRevoke := isCountyAdmin(rq.staff())
-	for _, g := range gs.GetGrants() {
+	for _, g := range gs {
 		gv := viewGrant(g, now)
 		if !d.All && (gv.State == "已撤销" || gv.State == "已过期") {
 			continue
@@ -152,7 +152,7 @@ func (s *server) matrix(rq *request) error {
 	}
 	// What each tier's grants in force give every office of the tier.
 	tierRights := map[string][]yizhanv1.Right{}
-	for _, g := range gs.GetGrants() {
+	for _, g := range gs {
 		if g.GetOfficeCode() == "" && viewGrant(g, now).State == "" {
 			k := g.GetItemCode() + "|" + targetKey(g)
 			tierRights[k] = append(tierRights[k], g.GetRights()...)
@@ -172,7 +172,7 @@ func (s *server) matrix(rq *request) error {
 		}
 		d.Rows = append(d.Rows, row)
 	}
-	return s.render(rq, http.StatusOK, "matrix", &view{Title: "授权矩阵", Section: "admin", AdminTab: "grants", Data: d, Flash: flash(rq), Meta: gs.GetMeta()})
+	return s.render(rq, http.StatusOK, "matrix", &view{Title: "授权矩阵", Section: "admin", AdminTab: "grants", Data: d, Flash: flash(rq), Meta: gmeta})
 }
 
 // viewGrant is a grant as the matrix shows it.
@@ -349,11 +349,11 @@ type revokeData struct {
 // findGrant looks a grant up by id (the API lists grants; it has no call
 // for one).
 func (s *server) findGrant(rq *request, id string) (*yizhanv1.Grant, error) {
-	gs, err := s.cfg.Registry.ListGrants(rq.ctx(), &yizhanv1.ListGrantsRequest{IncludeInactive: true})
+	gs, _, err := s.listAllGrants(rq.ctx(), &yizhanv1.ListGrantsRequest{IncludeInactive: true})
 	if err != nil {
 		return nil, err
 	}
-	for _, g := range gs.GetGrants() {
+	for _, g := range gs {
 		if g.GetId() == id {
 			return g, nil
 		}

@@ -444,11 +444,10 @@ func (s *server) itemVersions(rq *request) error {
 	if err := requireAdmin(rq); err != nil {
 		return err
 	}
-	resp, err := s.cfg.Registry.ListItemVersions(rq.ctx(), &yizhanv1.ListItemVersionsRequest{Code: rq.r.PathValue("code")})
+	vs, meta, err := s.listAllVersions(rq.ctx(), rq.r.PathValue("code"))
 	if err != nil {
 		return err
 	}
-	vs := resp.GetVersions()
 	if len(vs) == 0 {
 		return errNotFound
 	}
@@ -469,7 +468,7 @@ func (s *server) itemVersions(rq *request) error {
 		}
 		d.Versions = append(d.Versions, row)
 	}
-	return s.render(rq, http.StatusOK, "item_versions", &view{Title: "版本记录：" + d.Item.GetName(), Section: "admin", AdminTab: "items", Data: d, Flash: flash(rq), Meta: resp.GetMeta()})
+	return s.render(rq, http.StatusOK, "item_versions", &view{Title: "版本记录：" + d.Item.GetName(), Section: "admin", AdminTab: "items", Data: d, Flash: flash(rq), Meta: meta})
 }
 
 func describeChanges(a, b *yizhanv1.Item) []change {

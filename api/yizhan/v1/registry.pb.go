@@ -2870,6 +2870,8 @@ type ListItemVersionsRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Code          string                 `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
 	MinIndex      uint64                 `protobuf:"varint,2,opt,name=min_index,json=minIndex,proto3" json:"min_index,omitempty"`
+	PageSize      int32                  `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`   // default 100, at most 1000
+	PageToken     string                 `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"` // next_page_token of the page before
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2918,10 +2920,25 @@ func (x *ListItemVersionsRequest) GetMinIndex() uint64 {
 	return 0
 }
 
+func (x *ListItemVersionsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListItemVersionsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
 type ListItemVersionsResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Versions      []*Item                `protobuf:"bytes,1,rep,name=versions,proto3" json:"versions,omitempty"` // oldest first
 	Meta          *ReadMeta              `protobuf:"bytes,2,opt,name=meta,proto3" json:"meta,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,3,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"` // empty on the last page
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2970,12 +2987,21 @@ func (x *ListItemVersionsResponse) GetMeta() *ReadMeta {
 	return nil
 }
 
+func (x *ListItemVersionsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 type ListGrantsRequest struct {
 	state           protoimpl.MessageState `protogen:"open.v1"`
 	ItemCode        string                 `protobuf:"bytes,1,opt,name=item_code,json=itemCode,proto3" json:"item_code,omitempty"`
 	OfficeCode      string                 `protobuf:"bytes,2,opt,name=office_code,json=officeCode,proto3" json:"office_code,omitempty"`                 // grants that apply to this office
 	IncludeInactive bool                   `protobuf:"varint,3,opt,name=include_inactive,json=includeInactive,proto3" json:"include_inactive,omitempty"` // also revoked and expired grants
 	MinIndex        uint64                 `protobuf:"varint,4,opt,name=min_index,json=minIndex,proto3" json:"min_index,omitempty"`
+	PageSize        int32                  `protobuf:"varint,5,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`   // default 100, at most 1000
+	PageToken       string                 `protobuf:"bytes,6,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"` // next_page_token of the page before
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
 }
@@ -3038,10 +3064,25 @@ func (x *ListGrantsRequest) GetMinIndex() uint64 {
 	return 0
 }
 
+func (x *ListGrantsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListGrantsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
 type ListGrantsResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Grants        []*Grant               `protobuf:"bytes,1,rep,name=grants,proto3" json:"grants,omitempty"`
+	Grants        []*Grant               `protobuf:"bytes,1,rep,name=grants,proto3" json:"grants,omitempty"` // oldest first (by creation)
 	Meta          *ReadMeta              `protobuf:"bytes,2,opt,name=meta,proto3" json:"meta,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,3,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"` // empty on the last page
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3088,6 +3129,13 @@ func (x *ListGrantsResponse) GetMeta() *ReadMeta {
 		return x.Meta
 	}
 	return nil
+}
+
+func (x *ListGrantsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
 }
 
 type CreateGrantRequest struct {
@@ -5589,22 +5637,30 @@ const file_yizhan_v1_registry_proto_rawDesc = "" +
 	"request_id\x18\x1e \x01(\tR\trequestId\"_\n" +
 	"\x11ItemWriteResponse\x12#\n" +
 	"\x04item\x18\x01 \x01(\v2\x0f.yizhan.v1.ItemR\x04item\x12%\n" +
-	"\x0eregistry_index\x18\x02 \x01(\x04R\rregistryIndex\"J\n" +
+	"\x0eregistry_index\x18\x02 \x01(\x04R\rregistryIndex\"\x86\x01\n" +
 	"\x17ListItemVersionsRequest\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x1b\n" +
-	"\tmin_index\x18\x02 \x01(\x04R\bminIndex\"p\n" +
+	"\tmin_index\x18\x02 \x01(\x04R\bminIndex\x12\x1b\n" +
+	"\tpage_size\x18\x03 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x04 \x01(\tR\tpageToken\"\x98\x01\n" +
 	"\x18ListItemVersionsResponse\x12+\n" +
 	"\bversions\x18\x01 \x03(\v2\x0f.yizhan.v1.ItemR\bversions\x12'\n" +
-	"\x04meta\x18\x02 \x01(\v2\x13.yizhan.v1.ReadMetaR\x04meta\"\x99\x01\n" +
+	"\x04meta\x18\x02 \x01(\v2\x13.yizhan.v1.ReadMetaR\x04meta\x12&\n" +
+	"\x0fnext_page_token\x18\x03 \x01(\tR\rnextPageToken\"\xd5\x01\n" +
 	"\x11ListGrantsRequest\x12\x1b\n" +
 	"\titem_code\x18\x01 \x01(\tR\bitemCode\x12\x1f\n" +
 	"\voffice_code\x18\x02 \x01(\tR\n" +
 	"officeCode\x12)\n" +
 	"\x10include_inactive\x18\x03 \x01(\bR\x0fincludeInactive\x12\x1b\n" +
-	"\tmin_index\x18\x04 \x01(\x04R\bminIndex\"g\n" +
+	"\tmin_index\x18\x04 \x01(\x04R\bminIndex\x12\x1b\n" +
+	"\tpage_size\x18\x05 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x06 \x01(\tR\tpageToken\"\x8f\x01\n" +
 	"\x12ListGrantsResponse\x12(\n" +
 	"\x06grants\x18\x01 \x03(\v2\x10.yizhan.v1.GrantR\x06grants\x12'\n" +
-	"\x04meta\x18\x02 \x01(\v2\x13.yizhan.v1.ReadMetaR\x04meta\"[\n" +
+	"\x04meta\x18\x02 \x01(\v2\x13.yizhan.v1.ReadMetaR\x04meta\x12&\n" +
+	"\x0fnext_page_token\x18\x03 \x01(\tR\rnextPageToken\"[\n" +
 	"\x12CreateGrantRequest\x12&\n" +
 	"\x05grant\x18\x01 \x01(\v2\x10.yizhan.v1.GrantR\x05grant\x12\x1d\n" +
 	"\n" +
