@@ -717,6 +717,7 @@ type caseData struct {
 	Route        []routeStep
 	Events       []eventView
 	ChainValid   bool
+	ChainProblem string // the first problem VerifyCase finds, for staff
 	Submitted    []*yizhanv1.SubmittedMaterial
 	// Correction is the open one-time correction notice, if any.
 	Correction *eventView
@@ -769,6 +770,12 @@ func (s *server) loadCase(rq *request, ctx context.Context, number, queryCode st
 		LocalCopy: resp.GetLocalCopy() || evs.GetLocalCopy(), Updated: datetimeOf(c.GetUpdatedAt())}
 	if due := c.GetDeadlines().GetCorrectionDue(); due != nil && c.GetState() == yizhanv1.CaseState_CASE_STATE_CORRECTION_REQUESTED {
 		d.Lapsed = s.now().After(due.AsTime())
+	}
+	if !d.ChainValid && rq.staff() != nil {
+		// Which event fails, for the admin the warning sends staff to.
+		if v, err := s.cfg.Cases.VerifyCase(ctx, &yizhanv1.VerifyCaseRequest{Number: number}); err == nil && !v.GetValid() {
+			d.ChainProblem = v.GetProblem()
+		}
 	}
 	if it, err := s.cfg.Registry.GetItem(rq.r.Context(), &yizhanv1.GetItemRequest{Code: c.GetItemCode(), Version: c.GetItemVersion()}); err == nil {
 		d.Item = it.GetItem()

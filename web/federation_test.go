@@ -78,6 +78,25 @@ func TestCasePageSaysWhenItShowsALocalCopy(t *testing.T) {
 	}
 }
 
+// A case whose record does not check (its hash chain or a signature) is
+// shown with a warning; to staff, with the first problem VerifyCase
+// found, for the admin they are sent to.
+func TestCasePageSaysWhichRecordFailsItsCheck(t *testing.T) {
+	f := newFixture(t)
+	f.cases.getCase = func(*yizhanv1.GetCaseRequest) (*yizhanv1.CaseResponse, error) {
+		return &yizhanv1.CaseResponse{Case: filedCase()}, nil
+	}
+	_, page := f.do(t, http.MethodGet, "/cases/"+filedCase().GetNumber(), nil, session(agentToken))
+	if strings.Contains(page, "记录校验未通过") {
+		t.Fatal("a case whose record checks is shown with the warning")
+	}
+	f.cases.chainProblem = "event 3: hash does not match the event before"
+	_, page = f.do(t, http.MethodGet, "/cases/"+filedCase().GetNumber(), nil, session(agentToken))
+	if !strings.Contains(page, "记录校验未通过") || !strings.Contains(page, "校验发现：<span lang=\"en\">event 3: hash does not match the event before</span>") {
+		t.Errorf("the page does not say which record fails its check:\n%s", page)
+	}
+}
+
 var requestIDRE = regexp.MustCompile(`name="request_id" value="([^"]+)"`)
 
 // Every form carries a request ID, and its write goes to the API with it

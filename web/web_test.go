@@ -182,9 +182,12 @@ type fakeCases struct {
 	act        func(string, *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) // the other actions, by name
 	attachment func(*yizhanv1.GetAttachmentRequest) (*yizhanv1.AttachmentPart, error)
 	listCases  func(*yizhanv1.ListCasesRequest) (*yizhanv1.ListCasesResponse, error)
-	refuses    atomic.Int32
-	uploads    atomic.Int32
-	held       sync.Map // sha256 → true: what was uploaded
+	// chainProblem, when set, is what VerifyCase finds: the events'
+	// chain does not check.
+	chainProblem string
+	refuses      atomic.Int32
+	uploads      atomic.Int32
+	held         sync.Map // sha256 → true: what was uploaded
 }
 
 // missingFiles is the API's ATTACHMENT_MISSING for the files ms names
@@ -246,13 +249,17 @@ func (f *fakeCases) GetCase(_ context.Context, req *yizhanv1.GetCaseRequest) (*y
 
 // ListCaseEvents lists as many events as the case has (of no type).
 func (f *fakeCases) ListCaseEvents(_ context.Context, req *yizhanv1.ListCaseEventsRequest) (*yizhanv1.ListCaseEventsResponse, error) {
-	resp := &yizhanv1.ListCaseEventsResponse{ChainValid: true}
+	resp := &yizhanv1.ListCaseEventsResponse{ChainValid: f.chainProblem == ""}
 	if c, err := f.getCase(&yizhanv1.GetCaseRequest{Number: req.GetNumber(), QueryCode: req.GetQueryCode()}); err == nil {
 		for i := range c.GetCase().GetLastSeq() {
 			resp.Events = append(resp.Events, &yizhanv1.CaseEvent{Seq: i + 1})
 		}
 	}
 	return resp, nil
+}
+
+func (f *fakeCases) VerifyCase(_ context.Context, req *yizhanv1.VerifyCaseRequest) (*yizhanv1.VerifyCaseResponse, error) {
+	return &yizhanv1.VerifyCaseResponse{Valid: f.chainProblem == "", Problem: f.chainProblem}, nil
 }
 
 func (f *fakeCases) Refuse(_ context.Context, req *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
