@@ -880,6 +880,25 @@ func TestBrowser(t *testing.T) {
 		leader.clickNav("#roster > details form button")
 		leader.see("值班表已发布")
 		swap := "#roster tbody tr:nth-child(2) "
+		// A swap the API refuses (someone not on the shift taken off) is
+		// named in the error summary, whose link reaches the row's input,
+		// marked, with what was typed kept.
+		leader.open("/duty")
+		leader.do(chromedp.Click(chromedp.CSS(swap+"details summary"), chromedp.NodeVisible))
+		leader.set(swap+"[name=from]", "nobody-on-it")
+		leader.set(swap+"[name=to]", "dc-zhiban2")
+		leader.clickNav(swap + "form button")
+		leader.see("未保存")
+		href := leader.attr(".errsum a", "href")
+		if !strings.HasPrefix(href, "#f-swap-") {
+			t.Fatalf("the refused swap's summary links to %q, not to the row's input", href)
+		}
+		if got := leader.attr(href, "aria-invalid"); got != "true" {
+			t.Errorf("the input the summary links to (%s) is not marked: aria-invalid=%q", href, got)
+		}
+		if got := leader.value(swap + "[name=from]"); got != "nobody-on-it" {
+			t.Errorf("the refused row's form lost what was typed: from=%q", got)
+		}
 		for try := 0; ; try++ {
 			leader.open("/duty")
 			leader.do(chromedp.Click(chromedp.CSS(swap+"details summary"), chromedp.NodeVisible))

@@ -407,6 +407,12 @@ func (s *server) dutyShiftAct(rq *request) error {
 	if err != nil {
 		if errs, ok := fieldErrors(err, "", func(f string) string {
 			f = strings.TrimPrefix(strings.TrimPrefix(f, "entry."), "shifts[0].")
+			if rq.r.PathValue("action") == "swap" && (f == "from" || f == "to" || f == "reason") {
+				// The row's own input: each planned shift has its form.
+				label := shiftLabels[f]
+				f = swapField(f, id)
+				shiftLabels[f] = label
+			}
 			return f
 		}); ok {
 			errs.labels = shiftLabels
@@ -419,6 +425,10 @@ func (s *server) dutyShiftAct(rq *request) error {
 	}
 	return rq.redirect("/duty?msg=" + msg)
 }
+
+// swapField is the name by which the 调班 form of shift id shows its
+// field's problem (the input f-swap-<field>-<id> in duty.html).
+func swapField(field, id string) string { return "swap-" + field + "-" + id }
 
 // dutyZero sends today's zero report (零报告).
 func (s *server) dutyZero(rq *request) error {
