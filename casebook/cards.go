@@ -286,7 +286,8 @@ func (b *Book) CardsDue(now time.Time, reg casework.Registry, p supervision.Poli
 
 // CardQuery selects cards; empty fields select all.
 type CardQuery struct {
-	Office     string // the responsible office, with those below it
+	Office     string // the responsible office
+	Subtree    bool   // and those below it
 	From, To   time.Time
 	Colour     yizhanv1.CardColour
 	Rule       yizhanv1.CardRule
@@ -352,7 +353,7 @@ func (b *Book) Cards(q CardQuery) ([]*yizhanv1.Card, string, error) {
 				return err
 			}
 			parts := bytes.SplitN(v, []byte{0}, 3)
-			if len(parts) != 3 || (q.Office != "" && !registry.IsAncestorOrSelf(q.Office, string(parts[0]))) ||
+			if len(parts) != 3 || !q.holds(string(parts[0])) ||
 				(q.Department != "" && string(parts[1]) != q.Department) {
 				continue
 			}
@@ -378,9 +379,14 @@ func (b *Book) Cards(q CardQuery) ([]*yizhanv1.Card, string, error) {
 	return out, next, err
 }
 
+// holds reports whether the query selects the cards of office.
+func (q CardQuery) holds(office string) bool {
+	return q.Office == "" || office == q.Office || q.Subtree && registry.IsAncestorOrSelf(q.Office, office)
+}
+
 func cardMatches(c *yizhanv1.Card, q CardQuery) bool {
 	switch {
-	case q.Office != "" && !registry.IsAncestorOrSelf(q.Office, c.GetOfficeCode()),
+	case !q.holds(c.GetOfficeCode()),
 		q.Colour != yizhanv1.CardColour_CARD_COLOUR_UNSPECIFIED && c.GetColour() != q.Colour,
 		q.Rule != yizhanv1.CardRule_CARD_RULE_UNSPECIFIED && c.GetRule() != q.Rule,
 		q.Department != "" && c.GetDepartmentCode() != q.Department,

@@ -331,9 +331,15 @@ func lateRecords(txn *badger.Txn, now time.Time, limit int, out []*peerv1.CardCh
 
 // RecordQuery selects follow-ups or orders; empty fields select all.
 type RecordQuery struct {
-	Office     string // the responsible office, with those below it
+	Office     string // the responsible office
+	Subtree    bool   // and those below it
 	CaseNumber string
 	State      int32 // FollowUpState or OrderState; 0: every state
+}
+
+// holds reports whether the query selects the records of office.
+func (q RecordQuery) holds(office string) bool {
+	return q.Office == "" || office == q.Office || q.Subtree && registry.IsAncestorOrSelf(q.Office, office)
 }
 
 // FollowUps lists the follow-ups the query selects, the earliest due
@@ -350,7 +356,7 @@ func (b *Book) FollowUps(q RecordQuery) ([]*yizhanv1.FollowUp, error) {
 			if err := proto.Unmarshal(v, f); err != nil {
 				return err
 			}
-			if (q.Office == "" || registry.IsAncestorOrSelf(q.Office, f.GetOfficeCode())) && (q.State == 0 || int32(f.GetState()) == q.State) {
+			if q.holds(f.GetOfficeCode()) && (q.State == 0 || int32(f.GetState()) == q.State) {
 				out = append(out, f)
 			}
 			return nil
@@ -393,7 +399,7 @@ func (b *Book) Orders(q RecordQuery) ([]*yizhanv1.SupervisionOrder, error) {
 			if err := proto.Unmarshal(v, od); err != nil {
 				return err
 			}
-			if (q.Office == "" || registry.IsAncestorOrSelf(q.Office, od.GetOfficeCode())) && (q.State == 0 || int32(od.GetState()) == q.State) &&
+			if q.holds(od.GetOfficeCode()) && (q.State == 0 || int32(od.GetState()) == q.State) &&
 				(q.CaseNumber == "" || od.GetCaseNumber() == q.CaseNumber) {
 				out = append(out, od)
 			}

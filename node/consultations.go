@@ -267,12 +267,12 @@ func (s *supervisionService) AnswerQuestion(ctx context.Context, req *yizhanv1.A
 }
 
 func (s *supervisionService) ListConsultations(ctx context.Context, req *yizhanv1.ListConsultationsRequest) (*yizhanv1.ListConsultationsResponse, error) {
-	scope, err := s.scope(ctx, req.GetOfficeCode())
+	scope, subtree, err := s.scope(ctx, req.GetOfficeCode())
 	if err != nil {
 		return nil, err
 	}
 	p, _ := s.n.authn.FromContext(ctx)
-	q := casebook.ConsultationQuery{Office: scope, Subtree: true, Awaiting: req.GetAwaitingAnswer(), Limit: int(req.GetPageSize())}
+	q := casebook.ConsultationQuery{Office: scope, Subtree: subtree, Awaiting: req.GetAwaitingAnswer(), Limit: int(req.GetPageSize())}
 	if q.Limit < 0 || q.Limit > 1000 {
 		return nil, fieldError("page_size", registry.ReasonOutOfRange, reason.Meta{"max": "1000", "got": reason.Itoa(q.Limit)}, "at most 1000")
 	}

@@ -58,6 +58,12 @@ func (s *supervisionService) ExportStatistics(ctx context.Context, req *yizhanv1
 	if err != nil {
 		return nil, err
 	}
+	// The cards of the offices below are an admin's or a supervisor's to
+	// read (scope), as in ListCards.
+	_, subtree, err := s.scope(ctx, st.GetOfficeCode())
+	if err != nil {
+		return nil, err
+	}
 	release, err := s.n.exportSlot(ctx)
 	if err != nil {
 		return nil, err
@@ -161,14 +167,11 @@ func (s *supervisionService) ExportStatistics(ctx context.Context, req *yizhanv1
 		if err := ctx.Err(); err != nil {
 			return nil, toStatus(err)
 		}
-		cards, next, err := book.Cards(casebook.CardQuery{Office: st.GetOfficeCode(), From: from, To: end, PageSize: 1000, PageToken: token})
+		cards, next, err := book.Cards(casebook.CardQuery{Office: st.GetOfficeCode(), Subtree: subtree && !ownOnly, From: from, To: end, PageSize: 1000, PageToken: token})
 		if err != nil {
 			return nil, toStatus(err)
 		}
 		for _, c := range cards {
-			if ownOnly && c.GetOfficeCode() != st.GetOfficeCode() {
-				continue
-			}
 			colour, withdrawn := "黄牌", ""
 			if c.GetColour() == yizhanv1.CardColour_CARD_COLOUR_RED {
 				colour = "红牌"

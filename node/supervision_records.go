@@ -128,14 +128,14 @@ func (s *supervisionService) ListFollowUps(ctx context.Context, req *yizhanv1.Li
 		if req.GetQueryCode() != "" {
 			return s.citizenFollowUps(ctx, req)
 		}
-		office, err := s.scope(ctx, req.GetOfficeCode())
+		office, subtree, err := s.scope(ctx, req.GetOfficeCode())
 		if err != nil {
 			return nil, err
 		}
 		if _, ok := yizhanv1.FollowUpState_name[int32(req.GetState())]; !ok {
 			return nil, fieldError("state", registry.ReasonOutOfRange, reason.Meta{"enum": "FollowUpState", "got": reason.Itoa(int32(req.GetState()))}, "not a known state")
 		}
-		fs, err := s.n.office.Cases().FollowUps(casebook.RecordQuery{Office: office, CaseNumber: req.GetCaseNumber(), State: int32(req.GetState())})
+		fs, err := s.n.office.Cases().FollowUps(casebook.RecordQuery{Office: office, Subtree: subtree, CaseNumber: req.GetCaseNumber(), State: int32(req.GetState())})
 		if err != nil {
 			return nil, toStatus(err)
 		}
@@ -297,14 +297,14 @@ func (s *supervisionService) ListOrders(ctx context.Context, req *yizhanv1.ListO
 		if err := s.atLeader(); err != nil {
 			return nil, err
 		}
-		office, err := s.scope(ctx, req.GetOfficeCode())
+		office, subtree, err := s.scope(ctx, req.GetOfficeCode())
 		if err != nil {
 			return nil, err
 		}
 		if _, ok := yizhanv1.OrderState_name[int32(req.GetState())]; !ok {
 			return nil, fieldError("state", registry.ReasonOutOfRange, reason.Meta{"enum": "OrderState", "got": reason.Itoa(int32(req.GetState()))}, "not a known state")
 		}
-		os, err := s.n.office.Cases().Orders(casebook.RecordQuery{Office: office, CaseNumber: req.GetCaseNumber(), State: int32(req.GetState())})
+		os, err := s.n.office.Cases().Orders(casebook.RecordQuery{Office: office, Subtree: subtree, CaseNumber: req.GetCaseNumber(), State: int32(req.GetState())})
 		if err != nil {
 			return nil, toStatus(err)
 		}

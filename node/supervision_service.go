@@ -36,27 +36,30 @@ const (
 // scope checks who may read the supervision records of office (default:
 // the caller's): staff their own office's; admins and supervisors those
 // of the offices below theirs too; and the office must be this node's or
-// below it (its book holds them).
-func (s *supervisionService) scope(ctx context.Context, office string) (string, error) {
+// below it (its book holds them). subtree is whether the caller may read
+// the records of the offices below the one named (an admin's or a
+// supervisor's list of their office takes in those below; a clerk's holds
+// their office's own).
+func (s *supervisionService) scope(ctx context.Context, office string) (_ string, subtree bool, _ error) {
 	p, err := s.n.authn.FromContext(ctx)
 	if err != nil {
-		return "", toStatus(err)
+		return "", false, toStatus(err)
 	}
 	if office == "" {
 		office = p.Office
 	}
 	if registry.ValidCode(office) != nil {
-		return "", fieldError("office_code", registry.ReasonInvalidFormat, reason.Meta{"format": "DIVISION_CODE"}, "must be a 12-digit division code")
+		return "", false, fieldError("office_code", registry.ReasonInvalidFormat, reason.Meta{"format": "DIVISION_CODE"}, "must be a 12-digit division code")
 	}
 	overseer := p.Has(yizhanv1.Role_ROLE_ADMIN) || p.Has(yizhanv1.Role_ROLE_SUPERVISOR)
 	if office != p.Office && !(overseer && registry.IsAncestorOrSelf(p.Office, office)) {
-		return "", toStatus(fmt.Errorf("%w: %s may read the supervision records of office %s only", auth.ErrPermissionDenied, p.Username, p.Office))
+		return "", false, toStatus(fmt.Errorf("%w: %s may read the supervision records of office %s only", auth.ErrPermissionDenied, p.Username, p.Office))
 	}
 	if !registry.IsAncestorOrSelf(s.n.office.Code(), office) {
-		return "", fieldError("office_code", reason.FailedPrecondition, reason.Meta{"office": s.n.office.Code()},
+		return "", false, fieldError("office_code", reason.FailedPrecondition, reason.Meta{"office": s.n.office.Code()},
 			fmt.Sprintf("office %s is not held here: ask at a node of that office or of an office above it", office))
 	}
-	return office, nil
+	return office, overseer, nil
 }
 
 // noItem is the row of counters that name no item (and so no
@@ -86,7 +89,9 @@ func parseDay(field, v string, def time.Time) (time.Time, error) {
 }
 
 func (s *supervisionService) GetStatistics(ctx context.Context, req *yizhanv1.GetStatisticsRequest) (*yizhanv1.Statistics, error) {
-	office, err := s.scope(ctx, req.GetOfficeCode())
+	// The figures are counts: an office's take in its subtree's, whoever
+	// reads them (docs/SUPERVISION.md).
+	office, _, err := s.scope(ctx, req.GetOfficeCode())
 	if err != nil {
 		return nil, err
 	}
@@ -215,7 +220,7 @@ func (s *supervisionService) GetStatistics(ctx context.Context, req *yizhanv1.Ge
 }
 
 func (s *supervisionService) ListCards(ctx context.Context, req *yizhanv1.ListCardsRequest) (*yizhanv1.ListCardsResponse, error) {
-	office, err := s.scope(ctx, req.GetOfficeCode())
+	office, subtree, err := s.scope(ctx, req.GetOfficeCode())
 	if err != nil {
 		return nil, err
 	}
@@ -251,7 +256,7 @@ func (s *supervisionService) ListCards(ctx context.Context, req *yizhanv1.ListCa
 	if size == 0 {
 		size = defaultPageSize
 	}
-	cards, next, err := s.n.office.Cases().Cards(casebook.CardQuery{Office: office, From: from, To: to, Colour: req.GetColour(), Rule: req.GetRule(),
+	cards, next, err := s.n.office.Cases().Cards(casebook.CardQuery{Office: office, Subtree: subtree, From: from, To: to, Colour: req.GetColour(), Rule: req.GetRule(),
 		Department: req.GetDepartmentCode(), CaseNumber: req.GetCaseNumber(), PageSize: min(size, maxPageSize), PageToken: req.GetPageToken()})
 	if err != nil {
 		if err == casebook.ErrBadPageToken {
