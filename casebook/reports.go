@@ -71,6 +71,18 @@ func (o *overlay) putReport(p *peerv1.PutUrgentReport) (proto.Message, error) {
 		if err := duty.Changes(r, held); err != nil {
 			return nil, fmt.Errorf("%w: %v", casework.ErrFailedPrecondition, err)
 		}
+		// A first report's hour, once run out, is not moved later by a
+		// change of the draft (the time of the event, its category or
+		// level): it stays late (迟报), as its unsigned flag says.
+		if passed := duty.Due(held); !passed.IsZero() && time.Unix(0, o.at).After(passed) && duty.Due(r).After(passed) {
+			return nil, fmt.Errorf("%w: report %s: its first report's hour ran out at %s; a change may not move it later", casework.ErrFailedPrecondition, r.GetId(), passed.Format(time.RFC3339))
+		}
+		// A follow-up or a second final report drafted before the final
+		// report was signed stays a draft: nothing follows the final.
+		if held.GetState() == yizhanv1.ReportState_REPORT_STATE_DRAFT && r.GetState() == yizhanv1.ReportState_REPORT_STATE_SIGNED &&
+			r.GetKind() != yizhanv1.ReportKind_REPORT_KIND_FIRST && o.closed(r.GetFirstId()) {
+			return nil, fmt.Errorf("%w: the matter of report %s is closed by its final report: report %s cannot be signed", casework.ErrFailedPrecondition, r.GetFirstId(), r.GetId())
+		}
 	} else {
 		if r.GetVersion() != 1 || r.GetState() != yizhanv1.ReportState_REPORT_STATE_DRAFT {
 			return nil, fmt.Errorf("%w: report %s: a new report is a draft, version 1", casework.ErrFailedPrecondition, r.GetId())

@@ -77,13 +77,29 @@ func NextFollowUp(acks []*yizhanv1.ReportAck, last time.Time) time.Time {
 // MissingFollowUps counts the follow-ups a matter owed and did not make
 // by until: from the acknowledgement that asked for them, each interval
 // that passed without a signed report of the matter is one missing,
-// until its final report.
+// until its final report. Acknowledgements made later (by the offices
+// further up) that ask for a shorter interval start it from their own
+// time; what was missed before them stays missed, and one asking for a
+// longer interval changes nothing.
 func MissingFollowUps(acks []*yizhanv1.ReportAck, following []*yizhanv1.UrgentReport, until time.Time) int {
-	every, from := FollowUpInterval(acks)
-	if every == 0 || !until.After(from) {
+	type mark struct {
+		at     time.Time
+		every  time.Duration // > 0: the interval in force from at on
+		report bool
+	}
+	var marks []mark
+	sorted := slices.Clone(acks)
+	slices.SortStableFunc(sorted, func(a, b *yizhanv1.ReportAck) int { return a.GetAt().AsTime().Compare(b.GetAt().AsTime()) })
+	var every time.Duration
+	for _, a := range sorted {
+		if m := time.Duration(a.GetFollowUpMinutes()) * time.Minute; m > 0 && (every == 0 || m < every) {
+			every = m
+			marks = append(marks, mark{at: a.GetAt().AsTime(), every: m})
+		}
+	}
+	if len(marks) == 0 || !until.After(marks[0].at) {
 		return 0
 	}
-	var times []time.Time
 	end := until
 	for _, r := range following {
 		if r.GetState() != yizhanv1.ReportState_REPORT_STATE_SIGNED {
@@ -93,21 +109,40 @@ func MissingFollowUps(acks []*yizhanv1.ReportAck, following []*yizhanv1.UrgentRe
 		if r.GetKind() == yizhanv1.ReportKind_REPORT_KIND_FINAL && at.Before(end) {
 			end = at
 		}
-		if at.After(from) {
-			times = append(times, at)
+		if at.After(marks[0].at) {
+			marks = append(marks, mark{at: at, report: true})
 		}
 	}
-	slices.SortFunc(times, func(a, b time.Time) int { return a.Compare(b) })
-	missing, last := 0, from
-	for _, t := range times {
-		if t.After(end) {
+	// At the same time, a report before the request it answers.
+	slices.SortStableFunc(marks, func(a, b mark) int {
+		if c := a.at.Compare(b.at); c != 0 {
+			return c
+		}
+		switch {
+		case a.report && !b.report:
+			return -1
+		case b.report && !a.report:
+			return 1
+		}
+		return 0
+	})
+	missing, from, every := 0, marks[0].at, marks[0].every
+	for _, m := range marks[1:] {
+		if m.at.After(end) {
 			break
 		}
-		missing += owed(t.Sub(last), every)
-		last = t
+		if m.report {
+			missing += owed(m.at.Sub(from), every)
+		} else {
+			// A shorter interval asked: the longer one's follow-ups due
+			// until then (at it too) were missed; the new one runs from it.
+			missing += int(m.at.Sub(from) / every)
+			every = m.every
+		}
+		from = m.at
 	}
-	if end.After(last) {
-		missing += owed(end.Sub(last), every)
+	if end.After(from) {
+		missing += owed(end.Sub(from), every)
 	}
 	return missing
 }

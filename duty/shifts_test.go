@@ -112,6 +112,43 @@ func TestMissingFollowUps(t *testing.T) {
 	}
 }
 
+// Offices further up acknowledge later, some asking for follow-ups more
+// often (docs/DUTY.md: "from that acknowledgement until the final
+// report, each interval that passes with no signed report of the matter
+// is a missing follow-up"). The township asks at 10:00 for one every
+// hour; the county at 13:30 for one every half hour. What was missed
+// before the county asked stays missed; a later request for a longer
+// interval changes nothing.
+func TestMissingFollowUpsAsTheRequestsChange(t *testing.T) {
+	ten := time.Date(2026, 6, 1, 10, 0, 0, 0, time.FixedZone("CST", 8*3600))
+	at := func(min int) *timestamppb.Timestamp { return timestamppb.New(ten.Add(time.Duration(min) * time.Minute)) }
+	township := &yizhanv1.ReportAck{OfficeCode: "450122101000", At: at(0), FollowUpMinutes: 60}
+	county := &yizhanv1.ReportAck{OfficeCode: "450122000000", At: at(210), FollowUpMinutes: 30}
+	lax := &yizhanv1.ReportAck{OfficeCode: "450122000000", At: at(90), FollowUpMinutes: 240}
+	report := func(min int) *yizhanv1.UrgentReport {
+		return &yizhanv1.UrgentReport{Kind: yizhanv1.ReportKind_REPORT_KIND_FOLLOW_UP, State: yizhanv1.ReportState_REPORT_STATE_SIGNED, SignedAt: at(min)}
+	}
+	for _, tc := range []struct {
+		name      string
+		acks      []*yizhanv1.ReportAck
+		following []*yizhanv1.UrgentReport
+		until     int // minutes after 10:00
+		want      int
+	}{
+		{"the township alone, nothing till 14:00", []*yizhanv1.ReportAck{township}, nil, 240, 3},
+		{"the county asks at 13:30: 11, 12 and 13 o'clock stay missed", []*yizhanv1.ReportAck{township, county}, nil, 240, 3},
+		{"and nothing till 15:00: 14:00 and 14:30 missed too", []*yizhanv1.ReportAck{county, township}, nil, 300, 5},
+		{"a report at 12:30, then the county at 13:30: 11:00, 12:00 and the 13:30 it was due", []*yizhanv1.ReportAck{township, county}, []*yizhanv1.UrgentReport{report(150)}, 240, 3},
+		{"a report every half hour after the county asked", []*yizhanv1.ReportAck{township, county}, []*yizhanv1.UrgentReport{report(240), report(270)}, 290, 3},
+		{"a longer interval asked later changes nothing", []*yizhanv1.ReportAck{township, lax}, nil, 240, 3},
+		{"the county's request due at 13:30 was missed at it", []*yizhanv1.ReportAck{{At: at(0), FollowUpMinutes: 90}, county}, nil, 240, 2},
+	} {
+		if got := MissingFollowUps(tc.acks, tc.following, ten.Add(time.Duration(tc.until)*time.Minute)); got != tc.want {
+			t.Errorf("%s: %d missing, want %d", tc.name, got, tc.want)
+		}
+	}
+}
+
 func TestLogEntryChecks(t *testing.T) {
 	good := &yizhanv1.DutyLogEntry{Kind: yizhanv1.LogKind_LOG_KIND_CALL, Caller: "镇政府办", Matter: "开会通知"}
 	if err := CheckLogEntry(good); err != nil {

@@ -215,6 +215,38 @@ func (s *dutyService) followable(first string) error {
 	return nil
 }
 
+// hourKept checks, before anything is proposed, that a change of a first
+// report's draft made at now does not move its hour (duty.Due) later once
+// it has run out: the report stays late (迟报). The book checks it again
+// where the change is applied.
+func hourKept(held, next *yizhanv1.UrgentReport, now time.Time) error {
+	passed := duty.Due(held)
+	if passed.IsZero() || !now.After(passed) || !duty.Due(next).After(passed) {
+		return nil
+	}
+	field := "report.occurred_at"
+	if next.GetOccurredAt().AsTime().Equal(held.GetOccurredAt().AsTime()) {
+		field = "report.category" // or its level: the limit they give
+	}
+	return fieldError(field, registry.ReasonOutOfRange, reason.Meta{"max": passed.In(registry.CST).Format("2006-01-02T15:04")},
+		fmt.Sprintf("the first report's hour ran out at %s: a change may not move it later (the report is late; say in its details why the time was wrong)",
+			passed.In(registry.CST).Format("2006-01-02 15:04")))
+}
+
+// open checks, before anything is proposed, that a follow-up or final
+// report's matter is not closed by a final report signed since it was
+// written (the book checks it again where the signature is applied).
+func (s *dutyService) open(r *yizhanv1.UrgentReport) error {
+	if r.GetKind() == yizhanv1.ReportKind_REPORT_KIND_FIRST {
+		return nil
+	}
+	if h, ok := s.n.office.Cases().Report(r.GetFirstId()); ok && h.GetClosed() {
+		return reason.Status(reason.FailedPrecondition, fmt.Sprintf("the matter of report %s is closed by its final report: the draft %s that follows it is not signed", r.GetFirstId(), r.GetId()),
+			reason.Meta{"id": r.GetId()}, 0).Err()
+	}
+	return nil
+}
+
 // heldDraft is the report id held here, for a change by this office.
 func (s *dutyService) heldDraft(id string) (*yizhanv1.UrgentReport, error) {
 	if id == "" {
@@ -263,7 +295,15 @@ func (s *dutyService) UpdateReport(ctx context.Context, req *yizhanv1.UpdateRepo
 		next.Id, next.OfficeCode, next.FollowUpNumber = held.GetId(), held.GetOfficeCode(), held.GetFollowUpNumber()
 		next.Reporter, next.ReporterName, next.WrittenAt = held.GetReporter(), held.GetReporterName(), held.GetWrittenAt()
 		next.State, next.Version = held.GetState(), held.GetVersion()+1
-		next.LimitMinutes = s.limitOf(next)
+		// The limit stamped when it was written stays, whatever the
+		// policy says since, unless the category or level changes it.
+		next.LimitMinutes = held.GetLimitMinutes()
+		if next.GetCategory() != held.GetCategory() || next.GetLevel() != held.GetLevel() {
+			next.LimitMinutes = s.limitOf(next)
+		}
+		if err := hourKept(held, next, s.n.now()); err != nil {
+			return nil, err
+		}
 		return s.put(ctx, r, next)
 	}, func(ctx context.Context, cl yizhanv1.DutyServiceClient) (*yizhanv1.HeldReport, error) {
 		return cl.UpdateReport(ctx, req)
@@ -285,6 +325,9 @@ func (s *dutyService) SignReport(ctx context.Context, req *yizhanv1.SignReportRe
 		}
 		held, err := s.heldDraft(req.GetId())
 		if err != nil {
+			return nil, err
+		}
+		if err := s.open(held); err != nil {
 			return nil, err
 		}
 		return s.put(ctx, r, duty.Sign(held, p.Username, p.Name, s.n.now()))

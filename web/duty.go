@@ -105,6 +105,21 @@ func (dutyData) Signed(r *yizhanv1.UrgentReport) bool {
 	return r.GetState() == yizhanv1.ReportState_REPORT_STATE_SIGNED
 }
 
+// MatterClosed reports whether draft r follows a first report (of those
+// listed) whose matter a final report has closed: it is not signed any
+// more (the API refuses it).
+func (d *dutyData) MatterClosed(r *yizhanv1.UrgentReport) bool {
+	if r.GetKind() == yizhanv1.ReportKind_REPORT_KIND_FIRST {
+		return false
+	}
+	for _, h := range d.Own {
+		if h.GetReport().GetId() == r.GetFirstId() {
+			return h.GetClosed()
+		}
+	}
+	return false
+}
+
 var dutyFlash = map[string]string{
 	"written":      "报告已保存，待带班领导审核签发。",
 	"updated":      "报告已修改，待带班领导审核签发。",
