@@ -121,7 +121,9 @@ func TestMissingFollowUps(t *testing.T) {
 // interval changes nothing.
 func TestMissingFollowUpsAsTheRequestsChange(t *testing.T) {
 	ten := time.Date(2026, 6, 1, 10, 0, 0, 0, time.FixedZone("CST", 8*3600))
-	at := func(min int) *timestamppb.Timestamp { return timestamppb.New(ten.Add(time.Duration(min) * time.Minute)) }
+	at := func(min int) *timestamppb.Timestamp {
+		return timestamppb.New(ten.Add(time.Duration(min) * time.Minute))
+	}
 	township := &yizhanv1.ReportAck{OfficeCode: "450122101000", At: at(0), FollowUpMinutes: 60}
 	county := &yizhanv1.ReportAck{OfficeCode: "450122000000", At: at(210), FollowUpMinutes: 30}
 	lax := &yizhanv1.ReportAck{OfficeCode: "450122000000", At: at(90), FollowUpMinutes: 240}
