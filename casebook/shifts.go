@@ -211,16 +211,20 @@ func (b *Book) Shifts(q ShiftQuery) ([]*yizhanv1.DutyShift, error) {
 	return out, err
 }
 
-// CurrentShift is office's shift on at now (the latest started), if any.
+// CurrentShift is office's shift on at now, if any: the one on duty (its
+// time covers now, or it was taken over early, duty.TakeOverEarly before
+// its start), else the latest started whose time covers now. Between a
+// night shift taken over early and its start, the night shift is the one
+// on: the day shift was handed over to it.
 func (b *Book) CurrentShift(office string, now time.Time) (*yizhanv1.DutyShift, bool) {
-	var cur *yizhanv1.DutyShift
+	var covering, onDuty *yizhanv1.DutyShift
 	b.view(func(txn *badger.Txn) error {
 		opts := badger.DefaultIteratorOptions
 		opts.Prefix = key(pShiftByOffice, office, "")
 		opts.Reverse = true
 		it := txn.NewIterator(opts)
 		defer it.Close()
-		seek := append(slices.Clone(opts.Prefix), be64(uint64(now.UnixNano()))...)
+		seek := append(slices.Clone(opts.Prefix), be64(uint64(now.Add(duty.TakeOverEarly).UnixNano()))...)
 		seek = append(seek, 0xff)
 		for it.Seek(seek); it.Valid(); it.Next() {
 			id := string(it.Item().Key()[len(opts.Prefix)+8:])
@@ -228,9 +232,12 @@ func (b *Book) CurrentShift(office string, now time.Time) (*yizhanv1.DutyShift, 
 			if ok, err := getProto(txn, shiftKey(id), s); err != nil || !ok {
 				continue
 			}
-			if duty.Covers(s, now) {
-				cur = s
+			if s.GetState() == yizhanv1.ShiftState_SHIFT_STATE_ON_DUTY && now.Before(s.GetEnd().AsTime()) {
+				onDuty = s
 				return nil
+			}
+			if covering == nil && duty.Covers(s, now) {
+				covering = s
 			}
 			if now.Sub(s.GetStart().AsTime()) > duty.MaxShift {
 				return nil // no earlier shift can still be on
@@ -238,7 +245,10 @@ func (b *Book) CurrentShift(office string, now time.Time) (*yizhanv1.DutyShift, 
 		}
 		return nil
 	})
-	return cur, cur != nil
+	if onDuty != nil {
+		return onDuty, true
+	}
+	return covering, covering != nil
 }
 
 // ShiftsDue are this office's shifts with a flag due at now, at most limit.

@@ -16,8 +16,8 @@ import (
 // Rosters and shifts. An office publishes its roster as shifts (值班表):
 // each with its times, a leader on duty and duty officers of the office,
 // and a duty phone. Someone on a shift takes it over (接班) from
-// TakeOverEarly before its start; at its end they hand it over (交班)
-// with the open matters for the next shift. A shift nobody took over
+// TakeOverEarly before its start; at its end (from HandOverEarly before
+// it) they hand it over (交班) with the open matters for the next shift. A shift nobody took over
 // within ShiftGrace of its start is flagged empty (空岗); one not handed
 // over within ShiftGrace of its end, not handed over (未交接). The flags
 // are set by the office leader's sweep and decided in the log at the
@@ -30,6 +30,11 @@ const ShiftGrace = 15 * time.Minute
 
 // TakeOverEarly is how long before its start a shift may be taken over.
 const TakeOverEarly = 30 * time.Minute
+
+// HandOverEarly is how long before its end a shift may be handed over
+// (the next one may be taken over as early): before that, the post is
+// kept (坚守岗位).
+const HandOverEarly = TakeOverEarly
 
 // MaxShift is the longest shift (a 24-hour shift and its handover).
 const MaxShift = 26 * time.Hour
@@ -182,6 +187,9 @@ func ChangeOf(next, held *yizhanv1.DutyShift, at time.Time) (ShiftChange, error)
 		}
 		if !OnShift(held, next.GetHandedOverBy()) {
 			return bad("%s is not on it", next.GetHandedOverBy())
+		}
+		if at.Before(held.GetEnd().AsTime().Add(-HandOverEarly)) {
+			return bad("it is handed over from %s before its end", HandOverEarly)
 		}
 		return ShiftHandedOver, nil
 	case planned && next.GetFlaggedEmpty() && !held.GetFlaggedEmpty():

@@ -187,3 +187,32 @@ func TestNextFollowUp(t *testing.T) {
 		t.Errorf("no interval asked: due %v", got)
 	}
 }
+
+// docs/DUTY.md: someone on the shift "takes it over (接班) ... from 30
+// minutes before its start until its end; at its end they hand it over
+// (交班)". A shift 08:00–20:00 taken over at 08:00 and handed over at
+// 09:00 would leave the post empty for eleven hours, and no flag would
+// say so (空岗 is raised on a shift nobody took over, 未交接 on one still
+// on duty after its end): it is refused; from 19:30 it is taken.
+func TestAShiftIsHandedOverOnlyNearItsEnd(t *testing.T) {
+	cst := time.FixedZone("CST", 8*3600)
+	start := time.Date(2026, 6, 1, 8, 0, 0, 0, cst)
+	held := &yizhanv1.DutyShift{OfficeCode: "450122101203", Start: timestamppb.New(start), End: timestamppb.New(start.Add(12 * time.Hour)),
+		Leader: "leader", Officers: []string{"duty"}, State: yizhanv1.ShiftState_SHIFT_STATE_ON_DUTY, Version: 2,
+		TakenOverBy: "duty", TakenOverAt: timestamppb.New(start)}
+	held.Id = ShiftID(held.GetOfficeCode(), start)
+	at := start.Add(time.Hour) // 09:00
+	next := &yizhanv1.DutyShift{}
+	*next = yizhanv1.DutyShift{Id: held.Id, OfficeCode: held.OfficeCode, Start: held.Start, End: held.End, Leader: held.Leader, Officers: held.Officers,
+		TakenOverBy: held.TakenOverBy, TakenOverAt: held.TakenOverAt, Version: 3,
+		State: yizhanv1.ShiftState_SHIFT_STATE_HANDED_OVER, HandedOverBy: "duty", HandedOverAt: timestamppb.New(at), OpenMatters: "无"}
+	if ch, err := ChangeOf(next, held, at); err == nil {
+		t.Errorf("a 08:00–20:00 shift handed over at 09:00 was accepted (%v): the post stands empty until 20:00 with no flag", ch)
+	}
+	for _, at := range []time.Time{start.Add(12*time.Hour - HandOverEarly), start.Add(12 * time.Hour), start.Add(13 * time.Hour)} {
+		next.HandedOverAt = timestamppb.New(at)
+		if ch, err := ChangeOf(next, held, at); err != nil || ch != ShiftHandedOver {
+			t.Errorf("handed over at %s: %v, %v", at.Format("15:04"), ch, err)
+		}
+	}
+}

@@ -287,6 +287,10 @@ func (s *dutyRosterService) HandOverShift(ctx context.Context, req *yizhanv1.Han
 		if held.GetState() != yizhanv1.ShiftState_SHIFT_STATE_ON_DUTY {
 			return nil, reason.Status(reason.FailedPrecondition, fmt.Sprintf("shift %s is not on duty", held.GetId()), reason.Meta{"id": held.GetId()}, 0).Err()
 		}
+		if from := held.GetEnd().AsTime().Add(-duty.HandOverEarly); now.Before(from) {
+			return nil, reason.Status(reason.FailedPrecondition, fmt.Sprintf("shift %s is handed over from %s (%s before its end): the post is kept until then",
+				held.GetId(), from.In(registry.CST).Format("2006-01-02 15:04"), duty.HandOverEarly), reason.Meta{"id": held.GetId()}, 0).Err()
+		}
 		n := proto.CloneOf(held)
 		n.Signature, n.SignerChain = nil, nil
 		n.State, n.OpenMatters, n.HandedOverBy, n.HandedOverAt = yizhanv1.ShiftState_SHIFT_STATE_HANDED_OVER, strings.TrimSpace(req.GetOpenMatters()), p.Username, timestamppb.New(now)

@@ -112,6 +112,12 @@ func TestRosterShiftsAndTheirFlags(t *testing.T) {
 	if err != nil || len(log.GetEntries()) != 2 || log.GetEntries()[0].GetWriter() != "dc-duty" {
 		t.Errorf("the shift's log: %v, %v", log, err)
 	}
+	// The post is kept until half an hour before the shift's end (坚守岗位).
+	if _, err := ro(officer).HandOverShift(officer.ctx(), &yizhanv1.HandOverShiftRequest{Id: day, OpenMatters: "明早八点防汛会，已告村主任"}); status.Code(err) != codes.FailedPrecondition {
+		t.Errorf("the day shift handed over 10 minutes after its start: %v", err)
+	}
+	skew.Store(int64(11*time.Hour + 45*time.Minute)) // a quarter of an hour before the day shift's end
+	officer = dial(t, village).login("dc-duty", password)
 	if _, err := ro(officer).HandOverShift(officer.ctx(), &yizhanv1.HandOverShiftRequest{Id: day, OpenMatters: "明早八点防汛会，已告村主任"}); err != nil {
 		t.Fatal(err)
 	}

@@ -105,6 +105,12 @@ func (dutyData) Signed(r *yizhanv1.UrgentReport) bool {
 	return r.GetState() == yizhanv1.ReportState_REPORT_STATE_SIGNED
 }
 
+// HandOverFrom is when shift s may be handed over (交班): from
+// duty.HandOverEarly before its end.
+func (dutyData) HandOverFrom(s *yizhanv1.DutyShift) *timestamppb.Timestamp {
+	return timestamppb.New(s.GetEnd().AsTime().Add(-duty.HandOverEarly))
+}
+
 // MatterClosed reports whether draft r follows a first report (of those
 // listed) whose matter a final report has closed: it is not signed any
 // more (the API refuses it).
