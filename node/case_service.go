@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"slices"
@@ -18,6 +19,8 @@ import (
 	"github.com/yizhan-gov/yizhan/auth"
 	"github.com/yizhan-gov/yizhan/casebook"
 	"github.com/yizhan-gov/yizhan/casework"
+	"github.com/yizhan-gov/yizhan/federation/forward"
+	"github.com/yizhan-gov/yizhan/federation/raftgroup"
 	"github.com/yizhan-gov/yizhan/office"
 	"github.com/yizhan-gov/yizhan/reason"
 	"github.com/yizhan-gov/yizhan/registry"
@@ -593,6 +596,15 @@ func (s *caseService) act(ctx context.Context, req *yizhanv1.CaseActionRequest, 
 	if err != nil {
 		return nil, err
 	}
+	if action.ByCitizen() && req.GetQueryCode() != "" && req.GetRequestId() == "" {
+		// A citizen's action may be sent on again while its case moves
+		// between offices (whileInTransit): under an ID of its own, so
+		// that a try whose answer was lost is not applied twice.
+		req.RequestId = "transit-" + rand.Text()
+		if r, err = clientRequest(ctx, "action:"+action.String(), req); err != nil {
+			return nil, err
+		}
+	}
 	p, err := s.optionalPrincipal(ctx)
 	if err != nil {
 		return nil, err
@@ -615,19 +627,31 @@ func (s *caseService) act(ctx context.Context, req *yizhanv1.CaseActionRequest, 
 		// before sending it on; the county answers for a number no one
 		// holds.
 		number := req.GetNumber()
-		c, ok := s.n.office.Cases().Case(number)
+		_, ok := s.n.office.Cases().Case(number)
+		checked := false
 		switch {
 		case ok:
-			if err := s.checkQueryCode(ctx, number, req.GetQueryCode(), s.filingOf(number)); err != nil && !errors.Is(err, errCannotCheck) {
+			err := s.checkQueryCode(ctx, number, req.GetQueryCode(), s.filingOf(number))
+			if err != nil && !errors.Is(err, errCannotCheck) {
 				return nil, err
 			}
+			checked = err == nil
 		case s.n.office.IsCounty():
 			return nil, s.checkQueryCode(ctx, number, req.GetQueryCode(), nil)
 		}
-		if !ok || c.GetOwnerOffice() != here {
-			return s.atOwner(ctx, req, c, forward)
+		try := func() (*yizhanv1.CaseResponse, error) {
+			if c, ok := s.n.office.Cases().Case(number); !ok || c.GetOwnerOffice() != here {
+				return s.atOwner(ctx, req, c, forward)
+			}
+			return s.actHere(ctx, r, req, action, nil, forward)
 		}
-		p = nil
+		if !checked {
+			return try()
+		}
+		// The code checked against this copy, the case is one: an owner
+		// that does not answer for it yet (handed on, not arrived) is
+		// asked again for a few seconds.
+		return s.whileInTransit(ctx, req, try)
 	} else if relayed := action == casework.ActionResubmit || action == casework.ActionReissueQueryCode; p != nil && relayed &&
 		(p.Office == here || s.onPath(req.GetNumber(), p.Office)) {
 		// Corrections are handed in at any office on the case's route, and
@@ -663,6 +687,13 @@ func (s *caseService) act(ctx context.Context, req *yizhanv1.CaseActionRequest, 
 	} else if p != nil && p.Office != here {
 		return nil, toStatus(fmt.Errorf("%w: %s works at office %s, not %s", auth.ErrPermissionDenied, p.Username, p.Office, here))
 	}
+	return s.actHere(ctx, r, req, action, p, forward)
+}
+
+// actHere applies action at this office (its leader), by p (nil: the
+// citizen, by the query code).
+func (s *caseService) actHere(ctx context.Context, r raftgroup.Request, req *yizhanv1.CaseActionRequest, action casework.Action, p *auth.Principal,
+	forward func(ctx context.Context, c yizhanv1.CaseServiceClient) (*yizhanv1.CaseResponse, error)) (*yizhanv1.CaseResponse, error) {
 	return onLeader(ctx, s, func() (*yizhanv1.CaseResponse, error) {
 		a := office.Action{Request: r, Number: req.GetNumber(), Action: action, Input: req, Actor: actorOf(p)}
 		if p == nil {
@@ -683,6 +714,49 @@ func (s *caseService) act(ctx context.Context, req *yizhanv1.CaseActionRequest, 
 	}, forward)
 }
 
+// transitWait is how long a citizen's action waits, at the node it
+// reached, for its case to arrive where it is handed on to (a hop takes
+// milliseconds when the link is up).
+const transitWait = 5 * time.Second
+
+// whileInTransit calls try (a citizen's action, at the owner its copy
+// names) until it is answered otherwise than "not held there (yet)", for
+// transitWait at most: a case just handed on is held by neither office
+// for a moment (this copy names the next, which has not received it: the
+// county, asked, holds no copy yet; or this office's receipt came back
+// between its check and the action). The citizen hears that it is on its
+// way rather than that their number and code match no case. Only the
+// node the citizen reached waits (a call forwarded carries hops).
+func (s *caseService) whileInTransit(ctx context.Context, req *yizhanv1.CaseActionRequest, try func() (*yizhanv1.CaseResponse, error)) (*yizhanv1.CaseResponse, error) {
+	if md, _ := metadata.FromIncomingContext(ctx); len(md.Get(forward.HopsHeader)) > 0 {
+		return try()
+	}
+	deadline := time.Now().Add(transitWait)
+	pause := 50 * time.Millisecond
+	for {
+		resp, err := try()
+		st, _ := status.FromError(err)
+		moving := st.Code() == codes.NotFound || st.Code() == codes.Unavailable || reason.StatusReason(err) == reason.CaseHeldElsewhere
+		if err == nil || !moving || time.Now().Add(pause).After(deadline) {
+			if moving && st.Code() != codes.Unavailable {
+				owner := ""
+				if c, ok := s.n.office.Cases().Case(req.GetNumber()); ok {
+					owner = c.GetOwnerOffice()
+				}
+				return nil, reason.Status(reason.Unreachable, fmt.Sprintf("case %s is on its way to office %s: try again in a minute", req.GetNumber(), owner),
+					reason.Meta{"number": req.GetNumber(), "office": owner}, time.Minute).Err()
+			}
+			return resp, err
+		}
+		select {
+		case <-ctx.Done():
+			return resp, err
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, 500*time.Millisecond)
+	}
+}
+
 // atOwner sends a citizen's action (withdraw, rate, complain: the same
 // call, by send) to the office that owns the case: the owner this node's
 // copy names, else up the tree, where the county knows every case. The
@@ -692,7 +766,7 @@ func (s *caseService) atOwner(ctx context.Context, req *yizhanv1.CaseActionReque
 	send func(ctx context.Context, c yizhanv1.CaseServiceClient) (*yizhanv1.CaseResponse, error)) (*yizhanv1.CaseResponse, error) {
 	in, _ := metadata.FromIncomingContext(ctx)
 	citizen := metadata.MD{}
-	for _, k := range []string{"x-yizhan-hops"} {
+	for _, k := range []string{forward.HopsHeader} {
 		if v := in.Get(k); len(v) > 0 {
 			citizen.Set(k, v...)
 		}

@@ -24,7 +24,9 @@ const maxForwardHops = 4
 // ErrTooManyHops is returned for a request forwarded more than maxForwardHops times.
 var ErrTooManyHops error = reason.New(reason.TooManyHops, "federation: request forwarded too many times")
 
-const hopsHeader = "x-yizhan-hops"
+// HopsHeader counts the times a call was forwarded (absent: the call as
+// its client sent it).
+const HopsHeader = "x-yizhan-hops"
 
 // Peers keeps one mutual-TLS gRPC connection per peer address and
 // expected office.
@@ -117,13 +119,13 @@ const IdempotencyKey = "idempotency-key"
 func ForwardContext(ctx context.Context) (context.Context, error) {
 	in, _ := metadata.FromIncomingContext(ctx)
 	hops := 0
-	if v := in.Get(hopsHeader); len(v) > 0 {
+	if v := in.Get(HopsHeader); len(v) > 0 {
 		hops, _ = strconv.Atoi(v[0])
 	}
 	if hops >= maxForwardHops {
 		return nil, ErrTooManyHops
 	}
-	out := metadata.Pairs(hopsHeader, strconv.Itoa(hops+1))
+	out := metadata.Pairs(HopsHeader, strconv.Itoa(hops+1))
 	for _, v := range in.Get("authorization") {
 		out.Append("authorization", v)
 	}
