@@ -159,6 +159,12 @@ func (a *Authenticator) Authenticate(token string) (*Principal, error) {
 	if s.GetMustChangePassword() {
 		return nil, fmt.Errorf("%w: staff account %q", ErrPasswordChange, c.Username)
 	}
+	// A token of the millisecond the password was set, or before, was
+	// issued for the password before (one for the new password is issued
+	// later: Issuer.IssueAfter).
+	if changed := s.GetPasswordChangedAt(); changed != nil && c.issuedMilli() <= changed.AsTime().UnixMilli() {
+		return nil, fmt.Errorf("%w: the token was issued before the password of %q was last set: sign in again", ErrUnauthenticated, c.Username)
+	}
 	if s.GetOfficeCode() != c.Office || !a.CanSignIn(c.IssuerOffice, s.GetOfficeCode()) {
 		return nil, fmt.Errorf("%w: a node of office %s may not vouch for %q of office %s",
 			ErrUnauthenticated, c.IssuerOffice, c.Username, s.GetOfficeCode())

@@ -49,6 +49,18 @@ type Claims struct {
 	IssuerNode   string `json:"ind"`
 	IssuedAt     int64  `json:"iat"` // unix seconds
 	ExpiresAt    int64  `json:"exp"` // unix seconds
+	// IssuedAtMilli is IssuedAt to the millisecond, for the check against
+	// the time the password was set (a token of an older release has
+	// none: its second is taken).
+	IssuedAtMilli int64 `json:"iatms,omitempty"`
+}
+
+// issuedMilli is when the token was issued, in unix milliseconds.
+func (c *Claims) issuedMilli() int64 {
+	if c.IssuedAtMilli != 0 {
+		return c.IssuedAtMilli
+	}
+	return c.IssuedAt * 1000
 }
 
 // Issuer signs tokens with a node's key.
@@ -78,12 +90,24 @@ func (i *Issuer) Office() string { return i.office }
 
 // Issue signs a token for a staff member of staffOffice.
 func (i *Issuer) Issue(username, staffOffice string) (string, time.Time, error) {
+	return i.IssueAfter(username, staffOffice, time.Time{})
+}
+
+// IssueAfter is Issue for an account whose password was set at
+// changedAt (StaffMember.password_changed_at): the token is issued after
+// it (the check refuses a token of the change's millisecond or before,
+// Authenticator.Authenticate), even by a node whose clock is behind the
+// county's, which stamped the change.
+func (i *Issuer) IssueAfter(username, staffOffice string, changedAt time.Time) (string, time.Time, error) {
 	now := i.now()
+	if !changedAt.IsZero() && now.UnixMilli() <= changedAt.UnixMilli() {
+		now = time.UnixMilli(changedAt.UnixMilli() + 1)
+	}
 	exp := now.Add(i.ttl)
 	c := Claims{
 		Username: username, Office: staffOffice,
 		IssuerOffice: i.office, IssuerNode: i.node,
-		IssuedAt: now.Unix(), ExpiresAt: exp.Unix(),
+		IssuedAt: now.Unix(), ExpiresAt: exp.Unix(), IssuedAtMilli: now.UnixMilli(),
 	}
 	body, err := json.Marshal(c)
 	if err != nil {

@@ -45,7 +45,11 @@ func (s *authService) check(ctx context.Context, username, password string, staf
 	if staff.GetMustChangePassword() {
 		return nil, toStatus(fmt.Errorf("%w: an admin reset the password of %q", auth.ErrPasswordChange, username))
 	}
-	tok, exp, err := s.n.issuer.Issue(username, staff.GetOfficeCode())
+	var changed time.Time
+	if pc := staff.GetPasswordChangedAt(); pc != nil {
+		changed = pc.AsTime()
+	}
+	tok, exp, err := s.n.issuer.IssueAfter(username, staff.GetOfficeCode(), changed)
 	if err != nil {
 		return nil, toStatus(err)
 	}

@@ -109,10 +109,14 @@ func (s *state) apply(index uint64, cmd *peerv1.RegistryCommand) proto.Message {
 		m := proto.CloneOf(op.CreateStaff.GetStaff())
 		m.CreatedAt = at
 		m.RegistryIndex = index
-		s.staff[m.GetUsername()] = m
+		m.PasswordChangedAt = nil
+		if op.CreateStaff.GetCredential() != nil {
+			m.PasswordChangedAt = at // here too where the feed left out its hash
+		}
 		if h := op.CreateStaff.GetCredential().GetPasswordHash(); h != "" {
 			s.credentials[m.GetUsername()] = h
 		}
+		s.staff[m.GetUsername()] = m
 		return m
 
 	case *peerv1.RegistryCommand_UpdateStaff:
@@ -131,6 +135,11 @@ func (s *state) apply(index uint64, cmd *peerv1.RegistryCommand) proto.Message {
 			}
 		}
 		m.RegistryIndex = index
+		if op.UpdateStaff.GetPasswordOnly() || op.UpdateStaff.GetCredential() != nil {
+			// The tokens issued before end with the password they were
+			// issued for (auth.Authenticator).
+			m.PasswordChangedAt = at
+		}
 		s.staff[m.GetUsername()] = m
 		if h != "" {
 			s.credentials[m.GetUsername()] = h

@@ -1310,8 +1310,13 @@ type StaffMember struct {
 	// staff member signs in only after changing it (ChangePassword).
 	// Output only.
 	MustChangePassword bool `protobuf:"varint,9,opt,name=must_change_password,json=mustChangePassword,proto3" json:"must_change_password,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// When the password was last set (the account made, an admin's reset,
+	// the staff member's change): a token issued before it is refused at
+	// every node, so a token taken with an old password ends with it.
+	// Output only.
+	PasswordChangedAt *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=password_changed_at,json=passwordChangedAt,proto3" json:"password_changed_at,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *StaffMember) Reset() {
@@ -1405,6 +1410,13 @@ func (x *StaffMember) GetMustChangePassword() bool {
 		return x.MustChangePassword
 	}
 	return false
+}
+
+func (x *StaffMember) GetPasswordChangedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.PasswordChangedAt
+	}
+	return nil
 }
 
 // CalendarDay is one exception to the Monday–Friday week.
@@ -5511,7 +5523,7 @@ const file_yizhan_v1_registry_proto_rawDesc = "" +
 	"created_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12\x1d\n" +
 	"\n" +
 	"created_by\x18\f \x01(\tR\tcreatedBy\x12%\n" +
-	"\x0eregistry_index\x18\r \x01(\x04R\rregistryIndex\"\xde\x02\n" +
+	"\x0eregistry_index\x18\r \x01(\x04R\rregistryIndex\"\xaa\x03\n" +
 	"\vStaffMember\x12\x1a\n" +
 	"\busername\x18\x01 \x01(\tR\busername\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1f\n" +
@@ -5523,7 +5535,9 @@ const file_yizhan_v1_registry_proto_rawDesc = "" +
 	"\n" +
 	"created_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12%\n" +
 	"\x0eregistry_index\x18\b \x01(\x04R\rregistryIndex\x120\n" +
-	"\x14must_change_password\x18\t \x01(\bR\x12mustChangePassword\"]\n" +
+	"\x14must_change_password\x18\t \x01(\bR\x12mustChangePassword\x12J\n" +
+	"\x13password_changed_at\x18\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\x11passwordChangedAt\"]\n" +
 	"\vCalendarDay\x12\x12\n" +
 	"\x04date\x18\x01 \x01(\tR\x04date\x12&\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x12.yizhan.v1.DayKindR\x04kind\x12\x12\n" +
@@ -6041,135 +6055,136 @@ var file_yizhan_v1_registry_proto_depIdxs = []int32{
 	80,  // 16: yizhan.v1.Grant.created_at:type_name -> google.protobuf.Timestamp
 	5,   // 17: yizhan.v1.StaffMember.roles:type_name -> yizhan.v1.Role
 	80,  // 18: yizhan.v1.StaffMember.created_at:type_name -> google.protobuf.Timestamp
-	6,   // 19: yizhan.v1.CalendarDay.kind:type_name -> yizhan.v1.DayKind
-	15,  // 20: yizhan.v1.Calendar.days:type_name -> yizhan.v1.CalendarDay
-	80,  // 21: yizhan.v1.NodeEntry.updated_at:type_name -> google.protobuf.Timestamp
-	0,   // 22: yizhan.v1.ListOfficesRequest.tier:type_name -> yizhan.v1.Tier
-	7,   // 23: yizhan.v1.ListOfficesResponse.offices:type_name -> yizhan.v1.Office
-	18,  // 24: yizhan.v1.ListOfficesResponse.meta:type_name -> yizhan.v1.ReadMeta
-	7,   // 25: yizhan.v1.GetOfficeResponse.office:type_name -> yizhan.v1.Office
-	7,   // 26: yizhan.v1.GetOfficeResponse.children:type_name -> yizhan.v1.Office
-	18,  // 27: yizhan.v1.GetOfficeResponse.meta:type_name -> yizhan.v1.ReadMeta
-	7,   // 28: yizhan.v1.CreateOfficeRequest.office:type_name -> yizhan.v1.Office
-	7,   // 29: yizhan.v1.CreateOfficeResponse.office:type_name -> yizhan.v1.Office
-	7,   // 30: yizhan.v1.UpdateOfficeRequest.office:type_name -> yizhan.v1.Office
-	8,   // 31: yizhan.v1.UpdateDepartmentRequest.department:type_name -> yizhan.v1.Department
-	8,   // 32: yizhan.v1.ListDepartmentsResponse.departments:type_name -> yizhan.v1.Department
-	18,  // 33: yizhan.v1.ListDepartmentsResponse.meta:type_name -> yizhan.v1.ReadMeta
-	8,   // 34: yizhan.v1.CreateDepartmentRequest.department:type_name -> yizhan.v1.Department
-	8,   // 35: yizhan.v1.CreateDepartmentResponse.department:type_name -> yizhan.v1.Department
-	0,   // 36: yizhan.v1.ListItemsRequest.exercise_tier:type_name -> yizhan.v1.Tier
-	12,  // 37: yizhan.v1.ListItemsResponse.items:type_name -> yizhan.v1.Item
-	18,  // 38: yizhan.v1.ListItemsResponse.meta:type_name -> yizhan.v1.ReadMeta
-	12,  // 39: yizhan.v1.GetItemResponse.item:type_name -> yizhan.v1.Item
-	18,  // 40: yizhan.v1.GetItemResponse.meta:type_name -> yizhan.v1.ReadMeta
-	12,  // 41: yizhan.v1.CreateItemRequest.item:type_name -> yizhan.v1.Item
-	12,  // 42: yizhan.v1.UpdateItemRequest.item:type_name -> yizhan.v1.Item
-	81,  // 43: yizhan.v1.UpdateItemRequest.update_mask:type_name -> google.protobuf.FieldMask
-	12,  // 44: yizhan.v1.ItemWriteResponse.item:type_name -> yizhan.v1.Item
-	12,  // 45: yizhan.v1.ListItemVersionsResponse.versions:type_name -> yizhan.v1.Item
-	18,  // 46: yizhan.v1.ListItemVersionsResponse.meta:type_name -> yizhan.v1.ReadMeta
-	13,  // 47: yizhan.v1.ListGrantsResponse.grants:type_name -> yizhan.v1.Grant
-	18,  // 48: yizhan.v1.ListGrantsResponse.meta:type_name -> yizhan.v1.ReadMeta
-	13,  // 49: yizhan.v1.CreateGrantRequest.grant:type_name -> yizhan.v1.Grant
-	13,  // 50: yizhan.v1.GrantWriteResponse.grant:type_name -> yizhan.v1.Grant
-	16,  // 51: yizhan.v1.GetCalendarResponse.calendar:type_name -> yizhan.v1.Calendar
-	18,  // 52: yizhan.v1.GetCalendarResponse.meta:type_name -> yizhan.v1.ReadMeta
-	16,  // 53: yizhan.v1.PutCalendarRequest.calendar:type_name -> yizhan.v1.Calendar
-	16,  // 54: yizhan.v1.PutCalendarResponse.calendar:type_name -> yizhan.v1.Calendar
-	51,  // 55: yizhan.v1.GetCasePolicyResponse.policy:type_name -> yizhan.v1.CasePolicy
-	18,  // 56: yizhan.v1.GetCasePolicyResponse.meta:type_name -> yizhan.v1.ReadMeta
-	51,  // 57: yizhan.v1.PutCasePolicyRequest.policy:type_name -> yizhan.v1.CasePolicy
-	51,  // 58: yizhan.v1.PutCasePolicyResponse.policy:type_name -> yizhan.v1.CasePolicy
-	82,  // 59: yizhan.v1.GetDutyPolicyResponse.policy:type_name -> yizhan.v1.DutyPolicy
-	18,  // 60: yizhan.v1.GetDutyPolicyResponse.meta:type_name -> yizhan.v1.ReadMeta
-	82,  // 61: yizhan.v1.PutDutyPolicyRequest.policy:type_name -> yizhan.v1.DutyPolicy
-	82,  // 62: yizhan.v1.PutDutyPolicyResponse.policy:type_name -> yizhan.v1.DutyPolicy
-	50,  // 63: yizhan.v1.GetSupervisionPolicyResponse.policy:type_name -> yizhan.v1.SupervisionPolicy
-	18,  // 64: yizhan.v1.GetSupervisionPolicyResponse.meta:type_name -> yizhan.v1.ReadMeta
-	50,  // 65: yizhan.v1.PutSupervisionPolicyRequest.policy:type_name -> yizhan.v1.SupervisionPolicy
-	50,  // 66: yizhan.v1.PutSupervisionPolicyResponse.policy:type_name -> yizhan.v1.SupervisionPolicy
-	14,  // 67: yizhan.v1.ListStaffResponse.staff:type_name -> yizhan.v1.StaffMember
-	18,  // 68: yizhan.v1.ListStaffResponse.meta:type_name -> yizhan.v1.ReadMeta
-	14,  // 69: yizhan.v1.CreateStaffRequest.staff:type_name -> yizhan.v1.StaffMember
-	14,  // 70: yizhan.v1.UpdateStaffRequest.staff:type_name -> yizhan.v1.StaffMember
-	14,  // 71: yizhan.v1.StaffWriteResponse.staff:type_name -> yizhan.v1.StaffMember
-	17,  // 72: yizhan.v1.ListNodesResponse.nodes:type_name -> yizhan.v1.NodeEntry
-	18,  // 73: yizhan.v1.ListNodesResponse.meta:type_name -> yizhan.v1.ReadMeta
-	80,  // 74: yizhan.v1.RegistryChange.at:type_name -> google.protobuf.Timestamp
-	73,  // 75: yizhan.v1.RegistryChange.changes:type_name -> yizhan.v1.FieldChange
-	72,  // 76: yizhan.v1.ListRegistryChangesResponse.changes:type_name -> yizhan.v1.RegistryChange
-	80,  // 77: yizhan.v1.RegistryStatus.last_contact:type_name -> google.protobuf.Timestamp
-	80,  // 78: yizhan.v1.RegistryStatus.feed_error_at:type_name -> google.protobuf.Timestamp
-	78,  // 79: yizhan.v1.RegistryStatus.quarantined:type_name -> yizhan.v1.QuarantinedMessage
-	79,  // 80: yizhan.v1.RegistryStatus.delivery_errors:type_name -> yizhan.v1.DeliveryError
-	80,  // 81: yizhan.v1.QuarantinedMessage.at:type_name -> google.protobuf.Timestamp
-	80,  // 82: yizhan.v1.DeliveryError.at:type_name -> google.protobuf.Timestamp
-	19,  // 83: yizhan.v1.RegistryService.ListOffices:input_type -> yizhan.v1.ListOfficesRequest
-	21,  // 84: yizhan.v1.RegistryService.GetOffice:input_type -> yizhan.v1.GetOfficeRequest
-	23,  // 85: yizhan.v1.RegistryService.CreateOffice:input_type -> yizhan.v1.CreateOfficeRequest
-	26,  // 86: yizhan.v1.RegistryService.UpdateOffice:input_type -> yizhan.v1.UpdateOfficeRequest
-	28,  // 87: yizhan.v1.RegistryService.ListDepartments:input_type -> yizhan.v1.ListDepartmentsRequest
-	30,  // 88: yizhan.v1.RegistryService.CreateDepartment:input_type -> yizhan.v1.CreateDepartmentRequest
-	27,  // 89: yizhan.v1.RegistryService.UpdateDepartment:input_type -> yizhan.v1.UpdateDepartmentRequest
-	32,  // 90: yizhan.v1.RegistryService.ListItems:input_type -> yizhan.v1.ListItemsRequest
-	34,  // 91: yizhan.v1.RegistryService.GetItem:input_type -> yizhan.v1.GetItemRequest
-	36,  // 92: yizhan.v1.RegistryService.CreateItem:input_type -> yizhan.v1.CreateItemRequest
-	37,  // 93: yizhan.v1.RegistryService.UpdateItem:input_type -> yizhan.v1.UpdateItemRequest
-	39,  // 94: yizhan.v1.RegistryService.ListItemVersions:input_type -> yizhan.v1.ListItemVersionsRequest
-	41,  // 95: yizhan.v1.RegistryService.ListGrants:input_type -> yizhan.v1.ListGrantsRequest
-	43,  // 96: yizhan.v1.RegistryService.CreateGrant:input_type -> yizhan.v1.CreateGrantRequest
-	45,  // 97: yizhan.v1.RegistryService.RevokeGrant:input_type -> yizhan.v1.RevokeGrantRequest
-	46,  // 98: yizhan.v1.RegistryService.GetCalendar:input_type -> yizhan.v1.GetCalendarRequest
-	48,  // 99: yizhan.v1.RegistryService.PutCalendar:input_type -> yizhan.v1.PutCalendarRequest
-	60,  // 100: yizhan.v1.RegistryService.GetSupervisionPolicy:input_type -> yizhan.v1.GetSupervisionPolicyRequest
-	62,  // 101: yizhan.v1.RegistryService.PutSupervisionPolicy:input_type -> yizhan.v1.PutSupervisionPolicyRequest
-	52,  // 102: yizhan.v1.RegistryService.GetCasePolicy:input_type -> yizhan.v1.GetCasePolicyRequest
-	54,  // 103: yizhan.v1.RegistryService.PutCasePolicy:input_type -> yizhan.v1.PutCasePolicyRequest
-	56,  // 104: yizhan.v1.RegistryService.GetDutyPolicy:input_type -> yizhan.v1.GetDutyPolicyRequest
-	58,  // 105: yizhan.v1.RegistryService.PutDutyPolicy:input_type -> yizhan.v1.PutDutyPolicyRequest
-	64,  // 106: yizhan.v1.RegistryService.ListStaff:input_type -> yizhan.v1.ListStaffRequest
-	66,  // 107: yizhan.v1.RegistryService.CreateStaff:input_type -> yizhan.v1.CreateStaffRequest
-	67,  // 108: yizhan.v1.RegistryService.UpdateStaff:input_type -> yizhan.v1.UpdateStaffRequest
-	68,  // 109: yizhan.v1.RegistryService.ChangePassword:input_type -> yizhan.v1.ChangePasswordRequest
-	70,  // 110: yizhan.v1.RegistryService.ListNodes:input_type -> yizhan.v1.ListNodesRequest
-	76,  // 111: yizhan.v1.RegistryService.GetRegistryStatus:input_type -> yizhan.v1.GetRegistryStatusRequest
-	74,  // 112: yizhan.v1.RegistryService.ListRegistryChanges:input_type -> yizhan.v1.ListRegistryChangesRequest
-	20,  // 113: yizhan.v1.RegistryService.ListOffices:output_type -> yizhan.v1.ListOfficesResponse
-	22,  // 114: yizhan.v1.RegistryService.GetOffice:output_type -> yizhan.v1.GetOfficeResponse
-	25,  // 115: yizhan.v1.RegistryService.CreateOffice:output_type -> yizhan.v1.CreateOfficeResponse
-	25,  // 116: yizhan.v1.RegistryService.UpdateOffice:output_type -> yizhan.v1.CreateOfficeResponse
-	29,  // 117: yizhan.v1.RegistryService.ListDepartments:output_type -> yizhan.v1.ListDepartmentsResponse
-	31,  // 118: yizhan.v1.RegistryService.CreateDepartment:output_type -> yizhan.v1.CreateDepartmentResponse
-	31,  // 119: yizhan.v1.RegistryService.UpdateDepartment:output_type -> yizhan.v1.CreateDepartmentResponse
-	33,  // 120: yizhan.v1.RegistryService.ListItems:output_type -> yizhan.v1.ListItemsResponse
-	35,  // 121: yizhan.v1.RegistryService.GetItem:output_type -> yizhan.v1.GetItemResponse
-	38,  // 122: yizhan.v1.RegistryService.CreateItem:output_type -> yizhan.v1.ItemWriteResponse
-	38,  // 123: yizhan.v1.RegistryService.UpdateItem:output_type -> yizhan.v1.ItemWriteResponse
-	40,  // 124: yizhan.v1.RegistryService.ListItemVersions:output_type -> yizhan.v1.ListItemVersionsResponse
-	42,  // 125: yizhan.v1.RegistryService.ListGrants:output_type -> yizhan.v1.ListGrantsResponse
-	44,  // 126: yizhan.v1.RegistryService.CreateGrant:output_type -> yizhan.v1.GrantWriteResponse
-	44,  // 127: yizhan.v1.RegistryService.RevokeGrant:output_type -> yizhan.v1.GrantWriteResponse
-	47,  // 128: yizhan.v1.RegistryService.GetCalendar:output_type -> yizhan.v1.GetCalendarResponse
-	49,  // 129: yizhan.v1.RegistryService.PutCalendar:output_type -> yizhan.v1.PutCalendarResponse
-	61,  // 130: yizhan.v1.RegistryService.GetSupervisionPolicy:output_type -> yizhan.v1.GetSupervisionPolicyResponse
-	63,  // 131: yizhan.v1.RegistryService.PutSupervisionPolicy:output_type -> yizhan.v1.PutSupervisionPolicyResponse
-	53,  // 132: yizhan.v1.RegistryService.GetCasePolicy:output_type -> yizhan.v1.GetCasePolicyResponse
-	55,  // 133: yizhan.v1.RegistryService.PutCasePolicy:output_type -> yizhan.v1.PutCasePolicyResponse
-	57,  // 134: yizhan.v1.RegistryService.GetDutyPolicy:output_type -> yizhan.v1.GetDutyPolicyResponse
-	59,  // 135: yizhan.v1.RegistryService.PutDutyPolicy:output_type -> yizhan.v1.PutDutyPolicyResponse
-	65,  // 136: yizhan.v1.RegistryService.ListStaff:output_type -> yizhan.v1.ListStaffResponse
-	69,  // 137: yizhan.v1.RegistryService.CreateStaff:output_type -> yizhan.v1.StaffWriteResponse
-	69,  // 138: yizhan.v1.RegistryService.UpdateStaff:output_type -> yizhan.v1.StaffWriteResponse
-	69,  // 139: yizhan.v1.RegistryService.ChangePassword:output_type -> yizhan.v1.StaffWriteResponse
-	71,  // 140: yizhan.v1.RegistryService.ListNodes:output_type -> yizhan.v1.ListNodesResponse
-	77,  // 141: yizhan.v1.RegistryService.GetRegistryStatus:output_type -> yizhan.v1.RegistryStatus
-	75,  // 142: yizhan.v1.RegistryService.ListRegistryChanges:output_type -> yizhan.v1.ListRegistryChangesResponse
-	113, // [113:143] is the sub-list for method output_type
-	83,  // [83:113] is the sub-list for method input_type
-	83,  // [83:83] is the sub-list for extension type_name
-	83,  // [83:83] is the sub-list for extension extendee
-	0,   // [0:83] is the sub-list for field type_name
+	80,  // 19: yizhan.v1.StaffMember.password_changed_at:type_name -> google.protobuf.Timestamp
+	6,   // 20: yizhan.v1.CalendarDay.kind:type_name -> yizhan.v1.DayKind
+	15,  // 21: yizhan.v1.Calendar.days:type_name -> yizhan.v1.CalendarDay
+	80,  // 22: yizhan.v1.NodeEntry.updated_at:type_name -> google.protobuf.Timestamp
+	0,   // 23: yizhan.v1.ListOfficesRequest.tier:type_name -> yizhan.v1.Tier
+	7,   // 24: yizhan.v1.ListOfficesResponse.offices:type_name -> yizhan.v1.Office
+	18,  // 25: yizhan.v1.ListOfficesResponse.meta:type_name -> yizhan.v1.ReadMeta
+	7,   // 26: yizhan.v1.GetOfficeResponse.office:type_name -> yizhan.v1.Office
+	7,   // 27: yizhan.v1.GetOfficeResponse.children:type_name -> yizhan.v1.Office
+	18,  // 28: yizhan.v1.GetOfficeResponse.meta:type_name -> yizhan.v1.ReadMeta
+	7,   // 29: yizhan.v1.CreateOfficeRequest.office:type_name -> yizhan.v1.Office
+	7,   // 30: yizhan.v1.CreateOfficeResponse.office:type_name -> yizhan.v1.Office
+	7,   // 31: yizhan.v1.UpdateOfficeRequest.office:type_name -> yizhan.v1.Office
+	8,   // 32: yizhan.v1.UpdateDepartmentRequest.department:type_name -> yizhan.v1.Department
+	8,   // 33: yizhan.v1.ListDepartmentsResponse.departments:type_name -> yizhan.v1.Department
+	18,  // 34: yizhan.v1.ListDepartmentsResponse.meta:type_name -> yizhan.v1.ReadMeta
+	8,   // 35: yizhan.v1.CreateDepartmentRequest.department:type_name -> yizhan.v1.Department
+	8,   // 36: yizhan.v1.CreateDepartmentResponse.department:type_name -> yizhan.v1.Department
+	0,   // 37: yizhan.v1.ListItemsRequest.exercise_tier:type_name -> yizhan.v1.Tier
+	12,  // 38: yizhan.v1.ListItemsResponse.items:type_name -> yizhan.v1.Item
+	18,  // 39: yizhan.v1.ListItemsResponse.meta:type_name -> yizhan.v1.ReadMeta
+	12,  // 40: yizhan.v1.GetItemResponse.item:type_name -> yizhan.v1.Item
+	18,  // 41: yizhan.v1.GetItemResponse.meta:type_name -> yizhan.v1.ReadMeta
+	12,  // 42: yizhan.v1.CreateItemRequest.item:type_name -> yizhan.v1.Item
+	12,  // 43: yizhan.v1.UpdateItemRequest.item:type_name -> yizhan.v1.Item
+	81,  // 44: yizhan.v1.UpdateItemRequest.update_mask:type_name -> google.protobuf.FieldMask
+	12,  // 45: yizhan.v1.ItemWriteResponse.item:type_name -> yizhan.v1.Item
+	12,  // 46: yizhan.v1.ListItemVersionsResponse.versions:type_name -> yizhan.v1.Item
+	18,  // 47: yizhan.v1.ListItemVersionsResponse.meta:type_name -> yizhan.v1.ReadMeta
+	13,  // 48: yizhan.v1.ListGrantsResponse.grants:type_name -> yizhan.v1.Grant
+	18,  // 49: yizhan.v1.ListGrantsResponse.meta:type_name -> yizhan.v1.ReadMeta
+	13,  // 50: yizhan.v1.CreateGrantRequest.grant:type_name -> yizhan.v1.Grant
+	13,  // 51: yizhan.v1.GrantWriteResponse.grant:type_name -> yizhan.v1.Grant
+	16,  // 52: yizhan.v1.GetCalendarResponse.calendar:type_name -> yizhan.v1.Calendar
+	18,  // 53: yizhan.v1.GetCalendarResponse.meta:type_name -> yizhan.v1.ReadMeta
+	16,  // 54: yizhan.v1.PutCalendarRequest.calendar:type_name -> yizhan.v1.Calendar
+	16,  // 55: yizhan.v1.PutCalendarResponse.calendar:type_name -> yizhan.v1.Calendar
+	51,  // 56: yizhan.v1.GetCasePolicyResponse.policy:type_name -> yizhan.v1.CasePolicy
+	18,  // 57: yizhan.v1.GetCasePolicyResponse.meta:type_name -> yizhan.v1.ReadMeta
+	51,  // 58: yizhan.v1.PutCasePolicyRequest.policy:type_name -> yizhan.v1.CasePolicy
+	51,  // 59: yizhan.v1.PutCasePolicyResponse.policy:type_name -> yizhan.v1.CasePolicy
+	82,  // 60: yizhan.v1.GetDutyPolicyResponse.policy:type_name -> yizhan.v1.DutyPolicy
+	18,  // 61: yizhan.v1.GetDutyPolicyResponse.meta:type_name -> yizhan.v1.ReadMeta
+	82,  // 62: yizhan.v1.PutDutyPolicyRequest.policy:type_name -> yizhan.v1.DutyPolicy
+	82,  // 63: yizhan.v1.PutDutyPolicyResponse.policy:type_name -> yizhan.v1.DutyPolicy
+	50,  // 64: yizhan.v1.GetSupervisionPolicyResponse.policy:type_name -> yizhan.v1.SupervisionPolicy
+	18,  // 65: yizhan.v1.GetSupervisionPolicyResponse.meta:type_name -> yizhan.v1.ReadMeta
+	50,  // 66: yizhan.v1.PutSupervisionPolicyRequest.policy:type_name -> yizhan.v1.SupervisionPolicy
+	50,  // 67: yizhan.v1.PutSupervisionPolicyResponse.policy:type_name -> yizhan.v1.SupervisionPolicy
+	14,  // 68: yizhan.v1.ListStaffResponse.staff:type_name -> yizhan.v1.StaffMember
+	18,  // 69: yizhan.v1.ListStaffResponse.meta:type_name -> yizhan.v1.ReadMeta
+	14,  // 70: yizhan.v1.CreateStaffRequest.staff:type_name -> yizhan.v1.StaffMember
+	14,  // 71: yizhan.v1.UpdateStaffRequest.staff:type_name -> yizhan.v1.StaffMember
+	14,  // 72: yizhan.v1.StaffWriteResponse.staff:type_name -> yizhan.v1.StaffMember
+	17,  // 73: yizhan.v1.ListNodesResponse.nodes:type_name -> yizhan.v1.NodeEntry
+	18,  // 74: yizhan.v1.ListNodesResponse.meta:type_name -> yizhan.v1.ReadMeta
+	80,  // 75: yizhan.v1.RegistryChange.at:type_name -> google.protobuf.Timestamp
+	73,  // 76: yizhan.v1.RegistryChange.changes:type_name -> yizhan.v1.FieldChange
+	72,  // 77: yizhan.v1.ListRegistryChangesResponse.changes:type_name -> yizhan.v1.RegistryChange
+	80,  // 78: yizhan.v1.RegistryStatus.last_contact:type_name -> google.protobuf.Timestamp
+	80,  // 79: yizhan.v1.RegistryStatus.feed_error_at:type_name -> google.protobuf.Timestamp
+	78,  // 80: yizhan.v1.RegistryStatus.quarantined:type_name -> yizhan.v1.QuarantinedMessage
+	79,  // 81: yizhan.v1.RegistryStatus.delivery_errors:type_name -> yizhan.v1.DeliveryError
+	80,  // 82: yizhan.v1.QuarantinedMessage.at:type_name -> google.protobuf.Timestamp
+	80,  // 83: yizhan.v1.DeliveryError.at:type_name -> google.protobuf.Timestamp
+	19,  // 84: yizhan.v1.RegistryService.ListOffices:input_type -> yizhan.v1.ListOfficesRequest
+	21,  // 85: yizhan.v1.RegistryService.GetOffice:input_type -> yizhan.v1.GetOfficeRequest
+	23,  // 86: yizhan.v1.RegistryService.CreateOffice:input_type -> yizhan.v1.CreateOfficeRequest
+	26,  // 87: yizhan.v1.RegistryService.UpdateOffice:input_type -> yizhan.v1.UpdateOfficeRequest
+	28,  // 88: yizhan.v1.RegistryService.ListDepartments:input_type -> yizhan.v1.ListDepartmentsRequest
+	30,  // 89: yizhan.v1.RegistryService.CreateDepartment:input_type -> yizhan.v1.CreateDepartmentRequest
+	27,  // 90: yizhan.v1.RegistryService.UpdateDepartment:input_type -> yizhan.v1.UpdateDepartmentRequest
+	32,  // 91: yizhan.v1.RegistryService.ListItems:input_type -> yizhan.v1.ListItemsRequest
+	34,  // 92: yizhan.v1.RegistryService.GetItem:input_type -> yizhan.v1.GetItemRequest
+	36,  // 93: yizhan.v1.RegistryService.CreateItem:input_type -> yizhan.v1.CreateItemRequest
+	37,  // 94: yizhan.v1.RegistryService.UpdateItem:input_type -> yizhan.v1.UpdateItemRequest
+	39,  // 95: yizhan.v1.RegistryService.ListItemVersions:input_type -> yizhan.v1.ListItemVersionsRequest
+	41,  // 96: yizhan.v1.RegistryService.ListGrants:input_type -> yizhan.v1.ListGrantsRequest
+	43,  // 97: yizhan.v1.RegistryService.CreateGrant:input_type -> yizhan.v1.CreateGrantRequest
+	45,  // 98: yizhan.v1.RegistryService.RevokeGrant:input_type -> yizhan.v1.RevokeGrantRequest
+	46,  // 99: yizhan.v1.RegistryService.GetCalendar:input_type -> yizhan.v1.GetCalendarRequest
+	48,  // 100: yizhan.v1.RegistryService.PutCalendar:input_type -> yizhan.v1.PutCalendarRequest
+	60,  // 101: yizhan.v1.RegistryService.GetSupervisionPolicy:input_type -> yizhan.v1.GetSupervisionPolicyRequest
+	62,  // 102: yizhan.v1.RegistryService.PutSupervisionPolicy:input_type -> yizhan.v1.PutSupervisionPolicyRequest
+	52,  // 103: yizhan.v1.RegistryService.GetCasePolicy:input_type -> yizhan.v1.GetCasePolicyRequest
+	54,  // 104: yizhan.v1.RegistryService.PutCasePolicy:input_type -> yizhan.v1.PutCasePolicyRequest
+	56,  // 105: yizhan.v1.RegistryService.GetDutyPolicy:input_type -> yizhan.v1.GetDutyPolicyRequest
+	58,  // 106: yizhan.v1.RegistryService.PutDutyPolicy:input_type -> yizhan.v1.PutDutyPolicyRequest
+	64,  // 107: yizhan.v1.RegistryService.ListStaff:input_type -> yizhan.v1.ListStaffRequest
+	66,  // 108: yizhan.v1.RegistryService.CreateStaff:input_type -> yizhan.v1.CreateStaffRequest
+	67,  // 109: yizhan.v1.RegistryService.UpdateStaff:input_type -> yizhan.v1.UpdateStaffRequest
+	68,  // 110: yizhan.v1.RegistryService.ChangePassword:input_type -> yizhan.v1.ChangePasswordRequest
+	70,  // 111: yizhan.v1.RegistryService.ListNodes:input_type -> yizhan.v1.ListNodesRequest
+	76,  // 112: yizhan.v1.RegistryService.GetRegistryStatus:input_type -> yizhan.v1.GetRegistryStatusRequest
+	74,  // 113: yizhan.v1.RegistryService.ListRegistryChanges:input_type -> yizhan.v1.ListRegistryChangesRequest
+	20,  // 114: yizhan.v1.RegistryService.ListOffices:output_type -> yizhan.v1.ListOfficesResponse
+	22,  // 115: yizhan.v1.RegistryService.GetOffice:output_type -> yizhan.v1.GetOfficeResponse
+	25,  // 116: yizhan.v1.RegistryService.CreateOffice:output_type -> yizhan.v1.CreateOfficeResponse
+	25,  // 117: yizhan.v1.RegistryService.UpdateOffice:output_type -> yizhan.v1.CreateOfficeResponse
+	29,  // 118: yizhan.v1.RegistryService.ListDepartments:output_type -> yizhan.v1.ListDepartmentsResponse
+	31,  // 119: yizhan.v1.RegistryService.CreateDepartment:output_type -> yizhan.v1.CreateDepartmentResponse
+	31,  // 120: yizhan.v1.RegistryService.UpdateDepartment:output_type -> yizhan.v1.CreateDepartmentResponse
+	33,  // 121: yizhan.v1.RegistryService.ListItems:output_type -> yizhan.v1.ListItemsResponse
+	35,  // 122: yizhan.v1.RegistryService.GetItem:output_type -> yizhan.v1.GetItemResponse
+	38,  // 123: yizhan.v1.RegistryService.CreateItem:output_type -> yizhan.v1.ItemWriteResponse
+	38,  // 124: yizhan.v1.RegistryService.UpdateItem:output_type -> yizhan.v1.ItemWriteResponse
+	40,  // 125: yizhan.v1.RegistryService.ListItemVersions:output_type -> yizhan.v1.ListItemVersionsResponse
+	42,  // 126: yizhan.v1.RegistryService.ListGrants:output_type -> yizhan.v1.ListGrantsResponse
+	44,  // 127: yizhan.v1.RegistryService.CreateGrant:output_type -> yizhan.v1.GrantWriteResponse
+	44,  // 128: yizhan.v1.RegistryService.RevokeGrant:output_type -> yizhan.v1.GrantWriteResponse
+	47,  // 129: yizhan.v1.RegistryService.GetCalendar:output_type -> yizhan.v1.GetCalendarResponse
+	49,  // 130: yizhan.v1.RegistryService.PutCalendar:output_type -> yizhan.v1.PutCalendarResponse
+	61,  // 131: yizhan.v1.RegistryService.GetSupervisionPolicy:output_type -> yizhan.v1.GetSupervisionPolicyResponse
+	63,  // 132: yizhan.v1.RegistryService.PutSupervisionPolicy:output_type -> yizhan.v1.PutSupervisionPolicyResponse
+	53,  // 133: yizhan.v1.RegistryService.GetCasePolicy:output_type -> yizhan.v1.GetCasePolicyResponse
+	55,  // 134: yizhan.v1.RegistryService.PutCasePolicy:output_type -> yizhan.v1.PutCasePolicyResponse
+	57,  // 135: yizhan.v1.RegistryService.GetDutyPolicy:output_type -> yizhan.v1.GetDutyPolicyResponse
+	59,  // 136: yizhan.v1.RegistryService.PutDutyPolicy:output_type -> yizhan.v1.PutDutyPolicyResponse
+	65,  // 137: yizhan.v1.RegistryService.ListStaff:output_type -> yizhan.v1.ListStaffResponse
+	69,  // 138: yizhan.v1.RegistryService.CreateStaff:output_type -> yizhan.v1.StaffWriteResponse
+	69,  // 139: yizhan.v1.RegistryService.UpdateStaff:output_type -> yizhan.v1.StaffWriteResponse
+	69,  // 140: yizhan.v1.RegistryService.ChangePassword:output_type -> yizhan.v1.StaffWriteResponse
+	71,  // 141: yizhan.v1.RegistryService.ListNodes:output_type -> yizhan.v1.ListNodesResponse
+	77,  // 142: yizhan.v1.RegistryService.GetRegistryStatus:output_type -> yizhan.v1.RegistryStatus
+	75,  // 143: yizhan.v1.RegistryService.ListRegistryChanges:output_type -> yizhan.v1.ListRegistryChangesResponse
+	114, // [114:144] is the sub-list for method output_type
+	84,  // [84:114] is the sub-list for method input_type
+	84,  // [84:84] is the sub-list for extension type_name
+	84,  // [84:84] is the sub-list for extension extendee
+	0,   // [0:84] is the sub-list for field type_name
 }
 
 func init() { file_yizhan_v1_registry_proto_init() }
