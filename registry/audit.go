@@ -141,7 +141,7 @@ func Describe(index uint64, cmd *peerv1.RegistryCommand, before, after proto.Mes
 var notAudited = map[protoreflect.Name]bool{
 	"registry_index": true, "created_at": true, "created_by": true,
 	"updated_at": true, "updated_by": true, "version": true,
-	"revoked_at": true, "must_change_password": true, "change_note": true,
+	"revoked_at": true, "must_change_password": true, "password_changed_at": true, "change_note": true,
 	"source": true,
 }
 

@@ -157,7 +157,10 @@ func (r *Registry) Check(cmd *peerv1.RegistryCommand) error {
 	}
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	return r.st.check(cmd, false)
+	if err := r.st.check(cmd, false); err != nil {
+		return err
+	}
+	return r.st.checkNew(cmd)
 }
 
 // Replay applies an entry pulled from the upstream office's changelog.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -21,6 +22,44 @@ var (
 	itemCodeRE       = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 	usernameRE       = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{2,31}$`)
 )
+
+// checkNew runs the rules a new write must keep that a write already in
+// the log is not held to (Check, before the raft log; Apply and Replay do
+// not run them): a log an older release wrote stays valid, whichever
+// release replays it.
+func (s *state) checkNew(cmd *peerv1.RegistryCommand) error {
+	if u := cmd.GetUpdateStaff(); u != nil && !u.GetPasswordOnly() {
+		return s.checkAdminsLeft(u.GetStaff())
+	}
+	return nil
+}
+
+// checkAdminsLeft refuses a change of a staff account (disabled, or no
+// longer an admin) that would leave the county with no enabled admin:
+// nobody could write the registry again (an office, an item, a grant, an
+// account, a password reset), and nothing in the API brings one back.
+func (s *state) checkAdminsLeft(m *yizhanv1.StaffMember) error {
+	held := s.staff[m.GetUsername()]
+	if !countyAdmin(held) || (!m.GetDisabled() && slices.Contains(m.GetRoles(), yizhanv1.Role_ROLE_ADMIN)) {
+		return nil
+	}
+	for _, o := range s.staff {
+		if o.GetUsername() != held.GetUsername() && countyAdmin(o) {
+			return nil
+		}
+	}
+	return entityError(reason.FailedPrecondition, "staff", m.GetUsername(),
+		"staff member %q is the county's last enabled admin: make another account a county admin first: %w", m.GetUsername(), ErrFailedPrecondition)
+}
+
+// countyAdmin reports whether m is an enabled admin of the county.
+func countyAdmin(m *yizhanv1.StaffMember) bool {
+	if m == nil || m.GetDisabled() || !slices.Contains(m.GetRoles(), yizhanv1.Role_ROLE_ADMIN) {
+		return false
+	}
+	tier, err := TierOf(m.GetOfficeCode())
+	return err == nil && tier == yizhanv1.Tier_TIER_COUNTY
+}
 
 // check runs every validation of cmd against s. replay relaxes what the
 // feed may legitimately change: a redacted (empty) credential hash.
