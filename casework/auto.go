@@ -72,13 +72,15 @@ func inTransit(events []*yizhanv1.CaseEvent) bool {
 //     office, else DELIVER; CERTIFIED, DENIED and REFUSED the DELIVER
 //     office) is another office, and the guards of the forward rule's
 //     Waits hold: the case is neither suspended nor waiting for an
-//     assessed fee to be paid.
+//     assessed fee to be paid (a case rerouted away while suspended goes
+//     on suspended: the office that now holds the step resumes it).
 //
 // ok is false when office does not hold c, the case is final (CLOSED,
 // WITHDRAWN), or its own staff act next. The citizen's RATED and
 // COMPLAINED ask for nothing: a rated case stays where it is, and the
-// outbox mirrors it up like any other change. events is c's log (only its last
-// event is read): the Case alone cannot show that a case is in transit.
+// outbox mirrors it up like any other change. events is c's log: the Case
+// alone cannot show that a case is in transit (its last event), or was
+// rerouted while suspended.
 func Pending(c *yizhanv1.Case, events []*yizhanv1.CaseEvent, office string) (action Action, to string, ok bool) {
 	if c == nil || c.GetOwnerOffice() != office || final(c.GetState()) {
 		return ActionUnspecified, "", false
@@ -95,12 +97,18 @@ func Pending(c *yizhanv1.Case, events []*yizhanv1.CaseEvent, office string) (act
 			return r.Action, "", true
 		}
 	}
+	target := nextStepOffice(c)
 	for _, g := range ruleOfAction[ActionForward].Waits {
+		if g.Name == notSuspended.Name && target != office && reroutedWhileSuspended(events) {
+			// The step was taken from this office while the case was
+			// suspended here (its right taken back): it may not resume it
+			// any more, the office that now holds the step does.
+			continue
+		}
 		if g.checkedIn(c.GetState()) && g.fails(c, nil) {
 			return ActionUnspecified, "", false
 		}
 	}
-	target := nextStepOffice(c)
 	if target == "" || target == office {
 		return ActionUnspecified, "", false
 	}
@@ -108,6 +116,20 @@ func Pending(c *yizhanv1.Case, events []*yizhanv1.CaseEvent, office string) (act
 		return ActionForward, hop, true
 	}
 	return ActionUnspecified, "", false
+}
+
+// reroutedWhileSuspended reports whether the log was rerouted (改派)
+// after its last suspension began.
+func reroutedWhileSuspended(events []*yizhanv1.CaseEvent) bool {
+	for i := len(events) - 1; i >= 0; i-- {
+		switch events[i].GetType() {
+		case yizhanv1.EventType_EVENT_TYPE_REROUTED:
+			return true
+		case yizhanv1.EventType_EVENT_TYPE_SUSPENDED, yizhanv1.EventType_EVENT_TYPE_RESUMED:
+			return false
+		}
+	}
+	return false
 }
 
 // NewAutoEvent makes the unsealed event of an automatic action (from

@@ -30,9 +30,13 @@ const (
 	needRight
 	// needAnyRight: some right for the item, to ask for it (NewEvent);
 	// being on the case's path, for an event appended elsewhere
-	// (Permitted).
+	// (Permitted). A fee assessed, or corrected: handling the item.
 	needAnyRight
-	// needPath: being on the case's path (PathUp of the origin).
+	// needPath: being on the case's path (PathUp of the origin). What
+	// the office holding a case does for it whatever it may do for the
+	// item now (a grant taken back after it took the case): the pre-check
+	// of a filing it took in time, taking a fee assessed, a withdrawal,
+	// the citizen's rating and complaint.
 	needPath
 )
 
@@ -226,10 +230,10 @@ const (
 // (and the web UI shows them).
 var table = []rule{
 	{Action: ActionPrecheck, Event: evPrechecked, From: states(stPrecheck), To: states(stFiled),
-		Roles: clerkOrAgent, Need: needAnyRight,
+		Roles: clerkOrAgent, Need: needPath,
 		Else: "only an online filing waiting for its pre-check can be taken up or turned down"},
 	{Action: ActionRejectPrecheck, Event: evPrecheckRejected, From: states(stPrecheck), To: states(stPrecheckRejected),
-		Roles: clerkOrAgent, Need: needAnyRight,
+		Roles: clerkOrAgent, Need: needPath,
 		Else: "only an online filing waiting for its pre-check can be taken up or turned down"},
 	{Action: ActionAccept, Event: evAccepted, From: states(stFiled), To: states(stAccepted),
 		Roles: receiving, Need: needRight, Right: rightAccept,
@@ -271,7 +275,7 @@ var table = []rule{
 			{In: clockRuns, Say: "decide it first"},
 		}, Else: "only an approved case gets a certificate"},
 	{Action: ActionPay, Event: evFeePaid, From: openStates,
-		Roles: clerk, Need: needAnyRight,
+		Roles: clerk, Need: needPath,
 		Guards: guards(feeAssessed, feeNotPaid)},
 	{Action: ActionDeliver, Event: evDelivered, From: states(stApproved, stDenied, stCertified, stRefused), To: states(stDelivered),
 		Roles: clerkOrAgent, Need: needRight, Right: rightDeliver,
@@ -307,14 +311,14 @@ var table = []rule{
 		Guards: guards(notSuspended), Asks: []askRule{itsDepartment, oneExtension, withinTheLimit},
 		Hints: clockStopped, Else: "the clock has stopped"},
 	{Action: ActionWithdraw, Event: evWithdrawn, From: undecided, To: states(stWithdrawn),
-		Roles: clerkOrAgent, Citizen: true, Need: needAnyRight,
+		Roles: clerkOrAgent, Citizen: true, Need: needPath,
 		Else: "it was decided already: too late to withdraw"},
 	{Action: ActionRate, Event: evRated, From: states(stClosed), Besides: true,
-		Citizen: true, Need: needAnyRight,
+		Citizen: true, Need: needPath,
 		Guards: guards(notRated),
 		Else:   "only a closed case can be rated"},
 	{Action: ActionComplain, Event: evComplained, From: anyState, Besides: true,
-		Citizen: true, Need: needAnyRight},
+		Citizen: true, Need: needPath},
 	// 补发查询码: staff of the office where the case was filed, who can
 	// check the citizen's identity there, in any state; the office holding
 	// the case appends it.
