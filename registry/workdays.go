@@ -26,6 +26,10 @@ var CST = time.FixedZone("CST", 8*60*60)
 const (
 	SourceOfficial = "official" // the State Council's calendar
 	SourceRegistry = "registry" // set in the registry by a county admin
+	// SourceWeekdays: no official data for the year (the holiday data
+	// compiled in ends before it): Monday to Friday, no holidays, until a
+	// county admin sets the year from the State Council's notice.
+	SourceWeekdays = "weekdays"
 )
 
 // dayKinds holds a year's exceptions to the Monday–Friday week by day of
@@ -102,6 +106,11 @@ func officialYear(year int) *official {
 		}
 	}
 	sort.Slice(c.Days, func(i, j int) bool { return c.Days[i].GetDate() < c.Days[j].GetDate() })
+	if len(c.Days) == 0 {
+		// Every year the State Council publishes has holidays on
+		// weekdays: none is no data, not a year without holidays.
+		c.Source = SourceWeekdays
+	}
 	o := &official{cal: c, kinds: kindsOf(c)}
 	c.WorkingDays = int32(o.kinds.workingDays(year))
 	actual, _ := officialYears.LoadOrStore(year, o)

@@ -306,8 +306,19 @@ func TestBrowser(t *testing.T) {
 		b.see("城关镇便民服务中心")
 		b.see("主节点")
 		b.shot("federation.png", false)
+		// A year the holiday data compiled in does not reach says so, and
+		// asks the admin to set it; 2026 has its official holidays.
+		b.open("/admin/calendar?year=2099")
+		if got := b.text("#no-holidays"); !strings.Contains(got, "没有 2099 年的法定节假日数据") {
+			t.Errorf("the calendar of a year without data: %q", got)
+		}
+		b.open("/admin/calendar?year=2027")
+		if got := b.text("#next-missing"); !strings.Contains(got, "2028 年的法定节假日尚未设定") {
+			t.Errorf("the 2027 calendar does not ask for 2028's: %q", got)
+		}
 		b.open("/admin/calendar?year=2026")
 		b.see("国庆节")
+		b.see("国务院办公厅节假日安排")
 		b.shot("calendar.png", false)
 		// A click on a day toggles it: a Monday becomes a holiday (with
 		// the name typed beside), and back.

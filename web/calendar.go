@@ -11,6 +11,7 @@ import (
 	"time"
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+	"github.com/yizhan-gov/yizhan/registry"
 )
 
 // The working-day calendar: a year's holidays and swapped workdays, shown
@@ -44,6 +45,9 @@ type calendarData struct {
 	Workdays   int
 	F          formValues
 	Prev, Next int32
+	// NextMissing: the year after has no holiday data and no calendar
+	// set (registry.SourceWeekdays): the admin is asked to set it.
+	NextMissing bool
 }
 
 func (s *server) calendarPage(rq *request) error {
@@ -70,6 +74,9 @@ func (s *server) showCalendar(rq *request, code int, cal *yizhanv1.Calendar, f u
 	d := &calendarData{Year: cal.GetYear(), Calendar: cal, F: formValues{f}, Prev: cal.GetYear() - 1, Next: cal.GetYear() + 1}
 	d.Months, d.Holidays, d.Workdays = months(cal)
 	d.Named = holidays(cal)
+	if next, err := s.cfg.Registry.GetCalendar(rq.ctx(), &yizhanv1.GetCalendarRequest{Year: d.Next}); err == nil {
+		d.NextMissing = next.GetCalendar().GetSource() == registry.SourceWeekdays
+	}
 	return s.render(rq, code, "calendar", &view{Title: fmt.Sprintf("工作日历 %d", cal.GetYear()), Section: "admin", AdminTab: "calendar", Data: d, Errs: errs, Flash: msg, Meta: meta})
 }
 

@@ -1485,8 +1485,10 @@ type Calendar struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Year  int32                  `protobuf:"varint,1,opt,name=year,proto3" json:"year,omitempty"`
 	Days  []*CalendarDay         `protobuf:"bytes,2,rep,name=days,proto3" json:"days,omitempty"`
-	// Output only: "official" (the State Council's calendar) or "registry"
-	// (set by a county admin).
+	// Output only: "official" (the State Council's calendar), "registry"
+	// (set by a county admin), or "weekdays" (no official data for the year
+	// in this release: Monday to Friday, no holidays; a county admin sets
+	// the year's calendar from the State Council's notice).
 	Source        string `protobuf:"bytes,3,opt,name=source,proto3" json:"source,omitempty"`
 	WorkingDays   int32  `protobuf:"varint,4,opt,name=working_days,json=workingDays,proto3" json:"working_days,omitempty"`       // output only: working days in the year
 	RegistryIndex uint64 `protobuf:"varint,5,opt,name=registry_index,json=registryIndex,proto3" json:"registry_index,omitempty"` // output only
