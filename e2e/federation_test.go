@@ -15,7 +15,7 @@ import (
 func tobaccoItem(code string) map[string]any {
 	return map[string]any{
 		"code": code, "name": "烟草专卖零售许可证核发", "type": "ITEM_TYPE_LICENCE",
-		"department_code": "yc", "statutory_limit_days": 20, "promised_limit_days": 10,
+		"department_code": "yc", "legal_basis": "《中华人民共和国烟草专卖法》第十六条", "statutory_limit_days": 20, "promised_limit_days": 10,
 		"case_kind": "CASE_KIND_PROMISED", "exercise_tier": "TIER_COUNTY",
 	}
 }

@@ -96,7 +96,7 @@ func TestRESTRegistryWritesAndErrors(t *testing.T) {
 			`{"code":"YC-9","name":"烟草","type":"ITEM_TYPE_LICENCE","department_code":"nope","statutory_limit_days":20,"promised_limit_days":10,"case_kind":"CASE_KIND_PROMISED","exercise_tier":"TIER_COUNTY"}`,
 			400, "item.department_code"},
 		{"item ok", "POST", "/v1/items", tok,
-			`{"code":"YC-1","name":"烟草专卖零售许可证核发","type":"ITEM_TYPE_LICENCE","department_code":"yc","statutory_limit_days":20,"promised_limit_days":10,"case_kind":"CASE_KIND_PROMISED","exercise_tier":"TIER_COUNTY"}`,
+			`{"code":"YC-1","name":"烟草专卖零售许可证核发","type":"ITEM_TYPE_LICENCE","department_code":"yc","legal_basis":"《中华人民共和国烟草专卖法》第十六条","statutory_limit_days":20,"promised_limit_days":10,"case_kind":"CASE_KIND_PROMISED","exercise_tier":"TIER_COUNTY"}`,
 			200, ""},
 		{"grant for unknown item", "POST", "/v1/grants", tok, `{"item_code":"NOPE","office_code":"450122000000","rights":["RIGHT_ACCEPT"]}`, 400, "grant.item_code"},
 		{"grant for unknown office", "POST", "/v1/grants", tok, `{"item_code":"YC-1","office_code":"450122101000","rights":["RIGHT_ACCEPT"]}`, 400, "grant.office_code"},

@@ -28,10 +28,40 @@ var (
 // not run them): a log an older release wrote stays valid, whichever
 // release replays it.
 func (s *state) checkNew(cmd *peerv1.RegistryCommand) error {
-	if u := cmd.GetUpdateStaff(); u != nil && !u.GetPasswordOnly() {
-		return s.checkAdminsLeft(u.GetStaff())
+	switch op := cmd.GetOp().(type) {
+	case *peerv1.RegistryCommand_UpdateStaff:
+		if !op.UpdateStaff.GetPasswordOnly() {
+			return s.checkAdminsLeft(op.UpdateStaff.GetStaff())
+		}
+	case *peerv1.RegistryCommand_CreateItem:
+		return checkItemBases(op.CreateItem.GetItem(), nil)
+	case *peerv1.RegistryCommand_UpdateItem:
+		var held *yizhanv1.Item
+		if versions := s.items[op.UpdateItem.GetItem().GetCode()]; len(versions) > 0 {
+			held = versions[len(versions)-1]
+		}
+		return checkItemBases(op.UpdateItem.GetItem(), held)
 	}
 	return nil
+}
+
+// checkItemBases checks the two of an item's "eight publics" (八公开)
+// that the law asks of the item itself: a licence's legal basis (设定依据:
+// a licence is set by law, 行政许可法 §§14–17) and a fee's basis (收费依据:
+// a fee only as a law or regulation says, §58). A new version (held: the
+// current one) is held to them only where it changes them, so that an
+// item published before the rule can still be edited or retired.
+func checkItemBases(it, held *yizhanv1.Item) error {
+	var vs violations
+	if it.GetType() == yizhanv1.ItemType_ITEM_TYPE_LICENCE && blank(it.GetLegalBasis()) &&
+		(held == nil || !blank(held.GetLegalBasis()) || held.GetType() != yizhanv1.ItemType_ITEM_TYPE_LICENCE) {
+		vs.addReason(ReasonRequired, "item.legal_basis", "a licence (行政许可) is set by law: name its legal basis (设定依据)")
+	}
+	if it.GetFeeCents() > 0 && blank(it.GetFeeBasis()) &&
+		(held == nil || !blank(held.GetFeeBasis()) || held.GetFeeCents() != it.GetFeeCents()) {
+		vs.addReason(ReasonRequired, "item.fee_basis", "a fee is charged only as a law or regulation says: name its basis (收费依据)")
+	}
+	return vs.err()
 }
 
 // checkAdminsLeft refuses a change of a staff account (disabled, or no

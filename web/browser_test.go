@@ -248,6 +248,14 @@ func TestBrowser(t *testing.T) {
 		b.do(chromedp.Evaluate[chromedp.Void](`document.querySelector("#f-statutory_limit_days").scrollIntoView({block: "center"})`))
 		b.shot("item-form-error.png", false)
 		b.set("#f-promised_limit_days", "3")
+		// A licence names the law that sets it (设定依据).
+		if resp := b.clickNav("p.submit button.primary"); resp.Status != 400 {
+			t.Errorf("a licence without its legal basis: status %d, want 400", resp.Status)
+		}
+		if got := b.text("#e-legal_basis"); !strings.Contains(got, "必填") {
+			t.Errorf("error next to 设定依据 = %q", got)
+		}
+		b.set("#f-legal_basis", "《食品经营许可和备案管理办法》第三条")
 		b.clickNav("p.submit button.primary")
 		b.see("事项已创建")
 		b.see("第 1 版")
