@@ -17,12 +17,12 @@ import (
 // each with its times, a leader on duty and duty officers of the office,
 // and a duty phone. Someone on a shift takes it over (接班) from
 // TakeOverEarly before its start; at its end (from HandOverEarly before
-// it) they hand it over (交班) with the open matters for the next shift. A shift nobody took over
-// within ShiftGrace of its start is flagged empty (空岗); one not handed
-// over within ShiftGrace of its end, not handed over (未交接). The flags
-// are set by the office leader's sweep and decided in the log at the
-// command's time, like the cards. Each change is a new version of the
-// shift, carried up the tree.
+// it) they hand it over (交班) with the open matters for the next shift.
+// A shift nobody took over within ShiftGrace of its start is flagged
+// empty (空岗); one not handed over within ShiftGrace of its end, not
+// handed over (未交接). The flags are set by the office leader's sweep
+// and decided in the log at the command's time, like the cards. Each
+// change is a new version of the shift, carried up the tree.
 
 // ShiftGrace is how long after a shift's start (or end) it may go without
 // being taken over (or handed over) before it is flagged.
