@@ -96,20 +96,44 @@ func (s *server) consultationAct(rq *request) error {
 		_, err = sv.RecordConsultation(rq.ctx(), req)
 	}
 	if err != nil {
-		if errs, ok := fieldErrors(err, "", nil); ok {
-			errs.labels = map[string]string{"channel": "方式", "item_code": "事项", "question": "咨询内容", "answer": "答复内容", "id": "咨询编号"}
-			if msg == "answered" {
-				errs.addGeneral("答复未保存，请检查答复内容。")
+		shown, remap := formValues{f}, func(field string) string { return field }
+		labels := map[string]string{"channel": "方式", "item_code": "事项", "question": "咨询内容", "answer": "答复内容", "id": "咨询编号"}
+		if id := rq.r.PathValue("id"); id != "" {
+			// An answer refused stays with its question (answer_to), not
+			// in the form that records a consultation; a question not
+			// held here (yet) is said in the summary.
+			shown = formValues{url.Values{"answer_to": {id}, "answer_text": {f.Get("answer")}}}
+			labels[answerField(id)] = "答复内容"
+			remap = func(field string) string {
+				switch field {
+				case "answer":
+					return answerField(id)
+				case "id":
+					return ""
+				}
+				return field
 			}
-			return s.showConsultations(rq, http.StatusBadRequest, formValues{f}, errs, "")
+		}
+		if errs, ok := fieldErrors(err, "", remap); ok {
+			errs.labels = labels
+			for i, g := range errs.general {
+				if strings.HasPrefix(g, "id：") {
+					errs.general[i] = "这条网上咨询不在本单位：可能尚在转来途中，或已由其他单位答复。请稍后刷新再答复。"
+				}
+			}
+			return s.showConsultations(rq, http.StatusBadRequest, shown, errs, "")
 		}
 		if errs, code, ok := unsaved(rq, err); ok {
-			return s.showConsultations(rq, code, formValues{f}, errs, "")
+			return s.showConsultations(rq, code, shown, errs, "")
 		}
 		return err
 	}
 	return rq.redirect("/consultations?msg=" + msg)
 }
+
+// answerField is the form field of the answer to question id (its box
+// on the page: f-answer-<id>).
+func answerField(id string) string { return "answer-" + id }
 
 type askData struct {
 	Items    []*yizhanv1.Item

@@ -68,6 +68,21 @@ type supervisionData struct {
 	MonthKey, Prev, Next string
 	// WarningDays is the county's policy (0: the default, 2).
 	WarningDays int32
+	// Form is a form the API refused, as typed, with "failed" naming it
+	// (supervisionForm's key: "reply-<id>", "answer-<id>", …).
+	Form formValues
+}
+
+// Failed reports whether the form of key was the one refused.
+func (d supervisionData) Failed(key string) bool { return key != "" && d.Form.V("failed") == key }
+
+// Typed is what was typed in field of the form of key, when it was the
+// one refused; otherwise "".
+func (d supervisionData) Typed(key, field string) string {
+	if !d.Failed(key) {
+		return ""
+	}
+	return d.Form.V(field)
 }
 
 // OfficeName is an office's name, its code when the registry lacks it.
@@ -107,6 +122,12 @@ type chartData struct {
 }
 
 func (s *server) supervision(rq *request) error {
+	return s.showSupervision(rq, http.StatusOK, formValues{url.Values{}}, formErrors{}, supervisionFlash[rq.r.URL.Query().Get("msg")])
+}
+
+// showSupervision renders the supervision page, with a refused form
+// (form, errs) shown again as typed.
+func (s *server) showSupervision(rq *request, code int, form formValues, errs formErrors, flash string) error {
 	if err := requireStaff(rq); err != nil {
 		return err
 	}
@@ -122,7 +143,7 @@ func (s *server) supervision(rq *request) error {
 	}
 	d := &supervisionData{Month: month.Format("2006年1月"), Office: me.GetOfficeCode(), Now: now,
 		Supervisor: slices.Contains(me.GetRoles(), yizhanv1.Role_ROLE_SUPERVISOR),
-		MonthKey:   month.Format("2006-01"), Prev: month.AddDate(0, -1, 0).Format("2006-01")}
+		MonthKey:   month.Format("2006-01"), Prev: month.AddDate(0, -1, 0).Format("2006-01"), Form: form}
 	if next := month.AddDate(0, 1, 0); !next.After(now) {
 		d.Next = next.Format("2006-01")
 	}
@@ -196,7 +217,7 @@ func (s *server) supervision(rq *request) error {
 	}
 	d.Charts = template.JS(js)
 	rq.w.Header().Set("Content-Security-Policy", cspWithScripts)
-	return s.render(rq, http.StatusOK, "supervision", &view{Title: "电子监察", Section: "supervision", Data: d, Flash: supervisionFlash[rq.r.URL.Query().Get("msg")]})
+	return s.render(rq, code, "supervision", &view{Title: "电子监察", Section: "supervision", Data: d, Errs: errs, Flash: flash})
 }
 
 var supervisionFlash = map[string]string{
@@ -209,7 +230,8 @@ var supervisionFlash = map[string]string{
 }
 
 // supervisionAct runs a form of the supervision page, then goes back to
-// it; a refusal is shown as the page's error.
+// it; a refusal shows the page again with the form as typed, its fields
+// named (supervisionForm).
 func (s *server) supervisionAct(rq *request) error {
 	if err := requireStaff(rq); err != nil {
 		return err
@@ -218,18 +240,18 @@ func (s *server) supervisionAct(rq *request) error {
 		return errNotFound
 	}
 	f, ctx, sv := rq.r.PostForm, rq.ctx(), s.cfg.Supervision
-	id := rq.r.PathValue("id")
+	id, action := rq.r.PathValue("id"), rq.r.PathValue("action")
+	key := supervisionForm(action, id, f)
 	var msg string
 	var err error
-	switch rq.r.PathValue("action") {
+	form := &formReader{f: f}
+	switch action {
 	case "issue":
-		form := &formReader{f: f}
 		req := &yizhanv1.IssueOrderRequest{CaseNumber: f.Get("case_number"), CardRule: yizhanv1.CardRule(form.int32("card_rule")),
 			Instruction: f.Get("instruction"), AnswerDays: form.int32("answer_days")}
-		if form.errs.Any() {
-			return &pageError{status: http.StatusBadRequest, title: "无法提交", msg: "答复期限应为整数（工作日），卡别须从列表中选择。"}
+		if !form.errs.Any() {
+			_, err = sv.IssueOrder(ctx, req)
 		}
-		_, err = sv.IssueOrder(ctx, req)
 		msg = "issued"
 	case "answer":
 		_, err = sv.AnswerOrder(ctx, &yizhanv1.AnswerOrderRequest{Id: id, Kind: f.Get("kind"), Text: f.Get("text")})
@@ -244,22 +266,66 @@ func (s *server) supervisionAct(rq *request) error {
 		_, err = sv.ReplyFollowUp(ctx, &yizhanv1.ReplyFollowUpRequest{Id: id, Text: f.Get("text")})
 		msg = "replied"
 	case "policy":
-		days, perr := strconv.Atoi(strings.TrimSpace(f.Get("warning_days")))
-		if perr != nil {
-			return &pageError{status: http.StatusBadRequest, title: "无法提交", msg: "预警天数应为 1 到 10 的整数。"}
+		days := form.int32("warning_days")
+		if !form.errs.Any() {
+			_, err = s.cfg.Registry.PutSupervisionPolicy(ctx, &yizhanv1.PutSupervisionPolicyRequest{Policy: &yizhanv1.SupervisionPolicy{WarningDays: days}})
 		}
-		_, err = s.cfg.Registry.PutSupervisionPolicy(ctx, &yizhanv1.PutSupervisionPolicyRequest{Policy: &yizhanv1.SupervisionPolicy{WarningDays: int32(days)}})
 		msg = "policy"
 	default:
 		return errNotFound
 	}
+	shown := formValues{url.Values{}}
+	for k, v := range f {
+		shown.Values[k] = v
+	}
+	shown.Set("failed", key)
+	labels := map[string]string{}
+	for field, label := range map[string]string{"text": "答复内容", "kind": "答复类型", "reason": "理由", "instruction": "督办意见",
+		"answer_days": "答复时限", "card_rule": "卡别", "case_number": "办件编号", "warning_days": "预警天数"} {
+		labels[key+"-"+field] = label
+	}
+	remap := func(field string) string {
+		if field == "id" || field == "case_number" || field == "card_rule" {
+			return "" // not typed on the form: said in the summary
+		}
+		return key + "-" + field
+	}
+	if form.errs.Any() {
+		errs := formErrors{labels: labels}
+		for _, p := range form.errs.List() {
+			if field := remap(strings.TrimPrefix(p.ID, "f-")); field != "" {
+				errs.add(field, p.Msg)
+			} else {
+				errs.addGeneral(p.Label + "：" + p.Msg)
+			}
+		}
+		return s.showSupervision(rq, http.StatusBadRequest, shown, errs, "")
+	}
 	if err != nil {
-		if st, ok := status.FromError(err); ok && st.Code() == codes.InvalidArgument {
-			return &pageError{status: http.StatusBadRequest, title: "无法提交", msg: orLocalized(st, "请检查填写的内容。"), detail: st.Message()}
+		if errs, ok := fieldErrors(err, "", remap); ok {
+			errs.labels = labels
+			return s.showSupervision(rq, http.StatusBadRequest, shown, errs, "")
+		}
+		if errs, code, ok := unsaved(rq, err); ok {
+			return s.showSupervision(rq, code, shown, errs, "")
 		}
 		return err
 	}
 	return rq.redirect("/supervision?msg=" + url.QueryEscape(msg))
+}
+
+// supervisionForm is the key of a form of the supervision page: its
+// action and the record it acts on ("reply-<follow-up>", "answer-<order>",
+// "issue-<case>-<rule>", "policy"); its fields are named key-field
+// (f-<key>-<field> on the page).
+func supervisionForm(action, id string, f url.Values) string {
+	switch {
+	case action == "issue":
+		return "issue-" + f.Get("case_number") + "-" + f.Get("card_rule")
+	case id != "":
+		return action + "-" + id
+	}
+	return action
 }
 
 // serveScript serves one of the node's scripts, cached for a day.

@@ -40,6 +40,7 @@ const (
 	adminToken      = "tok-admin"
 	adminClerkToken = "tok-clerk"
 	agentToken      = "tok-agent"
+	supervisorToken = "tok-supervisor"
 	county          = "450122000000"
 	village         = "450122101203"
 )
@@ -65,6 +66,8 @@ func (f *fakeAuth) WhoAmI(ctx context.Context, _ *yizhanv1.WhoAmIRequest) (*yizh
 		return &yizhanv1.WhoAmIResponse{Staff: &yizhanv1.StaffMember{Username: "chenjing", Name: "陈静", OfficeCode: county, Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_CLERK}}}, nil
 	case agentToken:
 		return &yizhanv1.WhoAmIResponse{Staff: &yizhanv1.StaffMember{Username: "dongcun", Name: "黄秀英", OfficeCode: village, Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_AGENT}}}, nil
+	case supervisorToken:
+		return &yizhanv1.WhoAmIResponse{Staff: &yizhanv1.StaffMember{Username: "jiancha", Name: "覃监察", OfficeCode: county, Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_SUPERVISOR}}}, nil
 	}
 	return nil, status.Error(codes.Unauthenticated, "bad token")
 }
