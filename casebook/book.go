@@ -104,10 +104,37 @@ type Book struct {
 func Open(db *badger.DB, office string) (*Book, error) {
 	b := &Book{office: office, db: db, maxRequests: MaxRequests, commitTxn: (*badger.Txn).CommitWith,
 		chainsStored: map[[sha256.Size]byte]struct{}{}, hot: map[string]hotValue{}}
+	if err := b.checkOffice(); err != nil {
+		return nil, err
+	}
 	if err := b.load(); err != nil {
 		return nil, err
 	}
 	return b, nil
+}
+
+// checkOffice refuses a book of another office (keyOffice), and marks a
+// book that names none (new, or of a release before the mark) as this
+// office's.
+func (b *Book) checkOffice() error {
+	return b.db.Update(func(txn *badger.Txn) error {
+		it, err := txn.Get(keyOffice)
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return txn.Set(keyOffice, []byte(b.office))
+		}
+		if err != nil {
+			return fmt.Errorf("casebook: read %s: %w", keyOffice, err)
+		}
+		held, err := it.ValueCopy(nil)
+		if err != nil {
+			return err
+		}
+		if string(held) != b.office {
+			return fmt.Errorf("casebook: this data directory holds the book of office %s, not of office %s: start the node with --office %s, or restore office %s's own backup into a new data directory",
+				held, b.office, held, b.office)
+		}
+		return nil
+	})
 }
 
 // load reads the meta keys into the cache.
@@ -117,6 +144,11 @@ func (b *Book) load() error {
 			return err
 		} else if v > format {
 			return fmt.Errorf("casebook: the book on disk has format %d; this binary reads up to %d", v, format)
+		}
+		if v, err := getUint(txn, keyStatsFormat); err != nil {
+			return err
+		} else if v > statsFormat {
+			return fmt.Errorf("casebook: the statistics on disk were counted by a newer release (format %d); this binary counts up to %d: run the newer release, or restore a backup", v, statsFormat)
 		}
 		for _, m := range []struct {
 			k []byte

@@ -66,6 +66,10 @@ var (
 	keyQuarantLen = []byte(prefix + "m/quarantine")
 	keyRequests   = []byte(prefix + "m/requests")
 	keyFormat     = []byte(prefix + "m/format")
+	// keyOffice is the office whose book this is, written when a book is
+	// first opened (Open): a data directory restored from another
+	// office's backup is refused, not served as this office's.
+	keyOffice = []byte(prefix + "m/office")
 	// keyStatsFormat is the version of the counters' definitions
 	// (statsFormat): a book whose counters are older counts them again
 	// before it applies anything more (upgradeStats).

@@ -18,7 +18,8 @@ import (
 // (members, when given, replace the backup's). dataDir must be new or
 // empty of state. Started on it, the node serves the office as it was at
 // the backup and its leader takes back from the neighbouring offices what
-// changed since.
+// changed since. What it writes belongs to dataDir's owner (giveToOwner:
+// a restore run as root into the node user's volume).
 func Restore(path, dataDir, name string, members []raftgroup.BackupMember) (raftgroup.BackupInfo, error) {
 	info, err := raftgroup.ReadBackupInfo(path)
 	if err != nil {
@@ -51,6 +52,9 @@ func Restore(path, dataDir, name string, members []raftgroup.BackupMember) (raft
 	info, err = raftgroup.RestoreBackup(path, dataDir, db, opts)
 	if cerr := db.Close(); err == nil {
 		err = cerr
+	}
+	if err == nil {
+		err = giveToOwner(dataDir, made)
 	}
 	if err != nil {
 		for _, p := range made {
