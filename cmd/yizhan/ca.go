@@ -9,11 +9,24 @@ import (
 	"github.com/yizhan-gov/yizhan/federation/pki"
 )
 
+// caUsage is `yizhan ca`'s commands.
+const caUsage = `usage: yizhan ca COMMAND [flags]
+
+  init    make the county CA (ca.crt, ca.key) in --dir
+  issue   issue a node certificate of an office from the CA in --dir
+
+Run "yizhan ca COMMAND -h" for a command's flags.
+`
+
 func runCA(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
+		fmt.Fprint(stderr, caUsage)
 		return errors.New("usage: yizhan ca init|issue [flags]")
 	}
 	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, caUsage)
+		return nil
 	case "init":
 		fs := flag.NewFlagSet("ca init", flag.ContinueOnError)
 		fs.SetOutput(stderr)
