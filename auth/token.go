@@ -63,26 +63,47 @@ func (c *Claims) issuedMilli() int64 {
 	return c.IssuedAt * 1000
 }
 
-// Issuer signs tokens with a node's key.
+// Issuer signs tokens, and the node's other statements, with a node's
+// key.
 type Issuer struct {
-	signer crypto.Signer
-	chain  [][]byte // DER, leaf first
+	keys   KeySource
 	office string
 	node   string
 	ttl    time.Duration
 	now    func() time.Time
 }
 
+// KeySource gives the key a node signs with now and the certificate chain
+// (DER, leaf first) that proves it, as one pair: a node's certificate is
+// renewed while it runs (pki.Bundle.Reload).
+type KeySource interface {
+	Keys() (crypto.Signer, [][]byte)
+}
+
+// fixedKeys is a KeySource that never changes.
+type fixedKeys struct {
+	signer crypto.Signer
+	chain  [][]byte
+}
+
+func (k fixedKeys) Keys() (crypto.Signer, [][]byte) { return k.signer, k.chain }
+
 // NewIssuer returns an Issuer for the node whose key and certificate chain
 // are given. now may be nil (time.Now).
 func NewIssuer(signer crypto.Signer, chain [][]byte, office, node string, ttl time.Duration, now func() time.Time) *Issuer {
+	return NewIssuerFrom(fixedKeys{signer, chain}, office, node, ttl, now)
+}
+
+// NewIssuerFrom returns an Issuer that signs with the key keys gives at
+// each signature (a renewed certificate's from then on).
+func NewIssuerFrom(keys KeySource, office, node string, ttl time.Duration, now func() time.Time) *Issuer {
 	if now == nil {
 		now = time.Now
 	}
 	if ttl <= 0 {
 		ttl = DefaultTokenTTL
 	}
-	return &Issuer{signer: signer, chain: chain, office: office, node: node, ttl: ttl, now: now}
+	return &Issuer{keys: keys, office: office, node: node, ttl: ttl, now: now}
 }
 
 // Office is the office the issuer's certificate names.
@@ -115,39 +136,51 @@ func (i *Issuer) IssueAfter(username, staffOffice string, changedAt time.Time) (
 	}
 	b64 := base64.RawURLEncoding
 	signed := tokenPrefix + "." + b64.EncodeToString(body)
-	sig, err := i.Sign([]byte(signed))
+	sig, derChain, err := i.SignChain([]byte(signed))
 	if err != nil {
 		return "", time.Time{}, err
 	}
 	var chain []string
-	for _, der := range i.chain {
+	for _, der := range derChain {
 		chain = append(chain, b64.EncodeToString(der))
 	}
 	return signed + "." + b64.EncodeToString(sig) + "." + strings.Join(chain, "~"), time.Unix(exp.Unix(), 0), nil
 }
 
 // Sign signs msg with the node's key (SHA-256). Other node statements,
-// such as directory announcements, are signed the same way.
+// such as directory announcements, are signed the same way; one sent with
+// the chain that proves it is signed with SignChain.
 func (i *Issuer) Sign(msg []byte) ([]byte, error) {
+	sig, _, err := i.SignChain(msg)
+	return sig, err
+}
+
+// SignChain signs msg as Sign does, and returns the certificate chain of
+// the key that signed it (DER, leaf first).
+func (i *Issuer) SignChain(msg []byte) ([]byte, [][]byte, error) {
+	signer, chain := i.keys.Keys()
 	var (
 		digest []byte
 		opts   crypto.SignerOpts = crypto.SHA256
 	)
-	if _, ok := i.signer.Public().(ed25519.PublicKey); ok {
+	if _, ok := signer.Public().(ed25519.PublicKey); ok {
 		digest, opts = msg, crypto.Hash(0)
 	} else {
 		sum := sha256.Sum256(msg)
 		digest = sum[:]
 	}
-	sig, err := i.signer.Sign(rand.Reader, digest, opts)
+	sig, err := signer.Sign(rand.Reader, digest, opts)
 	if err != nil {
-		return nil, fmt.Errorf("auth: sign: %w", err)
+		return nil, nil, fmt.Errorf("auth: sign: %w", err)
 	}
-	return sig, nil
+	return sig, chain, nil
 }
 
-// Chain is the issuer's certificate chain, DER, leaf first.
-func (i *Issuer) Chain() [][]byte { return i.chain }
+// Chain is the issuer's certificate chain in use, DER, leaf first.
+func (i *Issuer) Chain() [][]byte {
+	_, chain := i.keys.Keys()
+	return chain
+}
 
 // VerifySignature checks a signature made by Issuer.Sign with the key of cert.
 func VerifySignature(cert *x509.Certificate, msg, sig []byte) error {

@@ -73,12 +73,11 @@ func (o *Office) LockCase(number string) func() { return o.caseLocks.Lock(number
 // node's key.
 func (o *Office) SealAndSign(e *yizhanv1.CaseEvent, prevHash []byte) error {
 	casework.Seal(e, prevHash)
-	sig, err := o.cfg.Issuer.Sign(e.GetHash())
+	sig, chain, err := o.cfg.Issuer.SignChain(e.GetHash())
 	if err != nil {
 		return err
 	}
-	e.Signature = sig
-	e.SignerChain = o.cfg.Issuer.Chain()
+	e.Signature, e.SignerChain = sig, chain
 	return nil
 }
 
@@ -104,11 +103,7 @@ func (o *Office) VerifyEventSignature(e *yizhanv1.CaseEvent) error {
 // cases (a consultation, an urgent report, an acknowledgement), with this
 // node's key, and returns the signature and the chain that proves it.
 func (o *Office) SignRecord(hash []byte) (sig []byte, chain [][]byte, err error) {
-	sig, err = o.cfg.Issuer.Sign(hash)
-	if err != nil {
-		return nil, nil, err
-	}
-	return sig, o.cfg.Issuer.Chain(), nil
+	return o.cfg.Issuer.SignChain(hash)
 }
 
 // VerifyRecordSignature checks that a node of office signed hash, the

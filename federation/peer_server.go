@@ -92,11 +92,10 @@ func (o *Office) announcement(now time.Time) (*peerv1.AnnounceNodeRequest, error
 	if err != nil {
 		return nil, err
 	}
-	req.Signature, err = o.cfg.Issuer.Sign(msg)
+	req.Signature, req.CertChain, err = o.cfg.Issuer.SignChain(msg)
 	if err != nil {
 		return nil, err
 	}
-	req.CertChain = o.cfg.Issuer.Chain()
 	return req, nil
 }
 

@@ -56,6 +56,8 @@ func newMetrics(n *Node) *metrics {
 		}
 		return -1
 	})
+	gauge("yizhan_tls_cert_expiry_timestamp_seconds", "When the node certificate in use expires (unix seconds): alert well before (cert-manager renews 30 days ahead; the node takes a renewed certificate from its files without a restart).",
+		func() float64 { return float64(n.cfg.TLS.NotAfter().Unix()) })
 	reg := n.office.Registry()
 	gauge("yizhan_registry_index", "Registry index applied on this node.", func() float64 { return float64(reg.Index()) })
 	gauge("yizhan_registry_upstream_index", "Newest registry index this node has heard of.", func() float64 {

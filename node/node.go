@@ -113,7 +113,12 @@ type Config struct {
 	// revoked, expired or moved: office.Service.SweepReroutes). Zero: a
 	// minute; negative: never.
 	RerouteSweepInterval time.Duration
-	TokenTTL             time.Duration
+	// CertReloadInterval is how often the node looks at its certificate
+	// files for a renewed certificate (cert-manager renews it in the
+	// Secret without a restart: pki.Bundle.Reload). Zero: 10 seconds;
+	// negative: never.
+	CertReloadInterval time.Duration
+	TokenTTL           time.Duration
 	// MaxTokenTTL is the longest token lifetime this node accepts,
 	// whoever signed it (0: auth.DefaultMaxTokenTTL). TokenTTL may not
 	// exceed it.
@@ -242,7 +247,7 @@ func New(cfg Config) (_ *Node, err error) {
 		return nil, err
 	}
 
-	n.issuer = auth.NewIssuer(cfg.TLS.Signer(), cfg.TLS.Certificate.Certificate, cfg.Office, cfg.Name, cfg.TokenTTL, n.now)
+	n.issuer = auth.NewIssuerFrom(cfg.TLS, cfg.Office, cfg.Name, cfg.TokenTTL, n.now)
 	n.peers = forward.NewPeers(cfg.TLS, cfg.Dial)
 	n.office = federation.NewOffice(federation.OfficeConfig{
 		Office: cfg.Office, Node: cfg.Name,
@@ -451,6 +456,10 @@ func (n *Node) Start() error {
 	if n.cfg.CheckBook {
 		n.wg.Add(1)
 		go func() { defer n.wg.Done(); n.checkBookWhenCaughtUp(ctx) }()
+	}
+	if n.cfg.CertReloadInterval >= 0 {
+		n.wg.Add(1)
+		go func() { defer n.wg.Done(); n.reloadCertificate(ctx) }()
 	}
 	n.log.Info("node started", "http", n.httpAddr, "peer", n.peerAddr, "raft", n.raftAddr)
 	return nil

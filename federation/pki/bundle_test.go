@@ -1,6 +1,7 @@
 package pki
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -262,4 +263,64 @@ func mustPKCS8(t *testing.T, key crypto.Signer) []byte {
 		t.Fatal(err)
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
+}
+
+// A bundle loaded from files takes a renewed certificate and key from them
+// (Reload): what it presents and signs with is the renewed one, one pair
+// (Keys); files unchanged change nothing; a certificate of another office
+// written over them is refused and the one in use kept.
+func TestReloadTakesARenewedCertificate(t *testing.T) {
+	dir := t.TempDir()
+	caDir, out := dir+"/ca", dir+"/tls"
+	if err := InitCA(caDir, "test CA"); err != nil {
+		t.Fatal(err)
+	}
+	const office = "450122101203"
+	if err := IssueNode(caDir, Identity{Office: office, Node: "dongcun-1"}, nil, out); err != nil {
+		t.Fatal(err)
+	}
+	b, err := Load(out+"/node.crt", out+"/node.key", out+"/ca.crt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := b.Leaf
+	if changed, err := b.Reload(); changed || err != nil {
+		t.Fatalf("files unchanged: reload %v, %v", changed, err)
+	}
+	time.Sleep(10 * time.Millisecond) // a later modification time
+	if err := IssueNode(caDir, Identity{Office: office, Node: "dongcun-1"}, nil, out); err != nil {
+		t.Fatal(err)
+	}
+	if changed, err := b.Reload(); !changed || err != nil {
+		t.Fatalf("renewed files: reload %v, %v", changed, err)
+	}
+	signer, chain := b.Keys()
+	renewed, err := x509.ParseCertificate(chain[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if renewed.SerialNumber.Cmp(first.SerialNumber) == 0 {
+		t.Fatal("Keys gives the certificate loaded first, not the renewed one")
+	}
+	if !publicKeysEqual(signer.Public(), renewed.PublicKey) {
+		t.Error("Keys gives a key that is not the renewed certificate's")
+	}
+	server := b.ServerConfig()
+	if c, err := server.GetCertificate(nil); err != nil || c.Leaf.SerialNumber.Cmp(renewed.SerialNumber) != 0 {
+		t.Errorf("the server presents %v (%v), want the renewed certificate", c.Leaf.SerialNumber, err)
+	}
+	if b.NotAfter() != renewed.NotAfter {
+		t.Errorf("NotAfter %v, want the renewed certificate's %v", b.NotAfter(), renewed.NotAfter)
+	}
+
+	time.Sleep(10 * time.Millisecond)
+	if err := IssueNode(caDir, Identity{Office: "450122101204", Node: "xicun-1"}, nil, out); err != nil {
+		t.Fatal(err)
+	}
+	if changed, err := b.Reload(); changed || err == nil {
+		t.Errorf("a certificate of another office written over the files: reload %v, %v; want refused", changed, err)
+	}
+	if _, chain := b.Keys(); !bytes.Equal(chain[0], renewed.Raw) {
+		t.Error("after a refused reload the bundle does not keep the certificate in use")
+	}
 }

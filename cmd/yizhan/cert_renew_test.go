@@ -1,0 +1,115 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"net"
+	"path/filepath"
+	"runtime/debug"
+	"testing"
+	"time"
+
+	"github.com/yizhan-gov/yizhan/federation/pki"
+)
+
+// freeLoopbackAddr returns a 127.0.0.1 address nothing listens on now.
+func freeLoopbackAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// peerLeaf handshakes with a node's peer port using the office's
+// certificate and returns the certificate the node presents.
+func peerLeaf(t *testing.T, addr string, client *pki.Bundle) *x509.Certificate {
+	t.Helper()
+	cfg := client.ClientConfig("")
+	cfg.NextProtos = []string{"h2"}
+	var conn *tls.Conn
+	var err error
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		conn, err = tls.DialWithDialer(&net.Dialer{Timeout: 2 * time.Second}, "tcp", addr, cfg)
+		if err == nil {
+			break
+		}
+	}
+	if err != nil {
+		t.Fatalf("handshake with %s: %v", addr, err)
+	}
+	defer conn.Close()
+	return conn.ConnectionState().PeerCertificates[0]
+}
+
+// The operator renews a node's certificate as the docs say
+// (deploy-kubernetes.md: "Renew it before it expires (the pods read the
+// files from the Secret's volume)"; the chart's cert-manager Certificate
+// renews the Secret 30 days before expiry with a new key). A running node
+// serves the renewed certificate within its reload interval (10 s); it
+// kept the one it read at start until restarted, so once that expired
+// every mutual-TLS link of the office failed while /healthz said ok.
+func TestARunningNodeServesItsRenewedCertificate(t *testing.T) {
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(-1))
+	dir := t.TempDir()
+	caDir := filepath.Join(dir, "ca")
+	if err := pki.InitCA(caDir, "audit CA"); err != nil {
+		t.Fatal(err)
+	}
+	const office = "450122000000"
+	tlsDir := filepath.Join(dir, "tls")
+	if err := pki.IssueNode(caDir, pki.Identity{Office: office}, []string{"127.0.0.1"}, tlsDir); err != nil {
+		t.Fatal(err)
+	}
+	crt, key, ca := filepath.Join(tlsDir, "node.crt"), filepath.Join(tlsDir, "node.key"), filepath.Join(tlsDir, "ca.crt")
+	peer := freeLoopbackAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	var out, errOut syncBuffer
+	go func() {
+		done <- runNode(ctx, []string{"--office", office, "--name", "county-1", "--data", filepath.Join(dir, "data"),
+			"--bootstrap", "--http-addr", freeLoopbackAddr(t), "--peer-addr", peer, "--raft-addr", freeLoopbackAddr(t),
+			"--tls-cert", crt, "--tls-key", key, "--tls-ca", ca, "--log-level", "error"}, &out, &errOut)
+	}()
+	defer func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			t.Error("the node did not stop")
+		}
+	}()
+
+	client, err := pki.Load(crt, key, ca)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := peerLeaf(t, peer, client)
+
+	// Renewal: new certificate and key written over the files the node
+	// was started with (what `yizhan ca issue` again, or cert-manager's
+	// Secret update, does).
+	if err := pki.IssueNode(caDir, pki.Identity{Office: office}, []string{"127.0.0.1"}, tlsDir); err != nil {
+		t.Fatal(err)
+	}
+	renewed, err := pki.Load(crt, key, ca)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Equal(renewed.Leaf.Raw, before.Raw) {
+		t.Fatal("the renewal did not change the certificate")
+	}
+	var after *x509.Certificate
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
+		after = peerLeaf(t, peer, renewed)
+		if bytes.Equal(after.Raw, renewed.Leaf.Raw) {
+			return
+		}
+	}
+	t.Errorf("15 s after the certificate files were renewed the node still presents the old certificate (serial %s, expires %s), not the renewed one (serial %s, expires %s)",
+		after.SerialNumber, after.NotAfter.Format(time.RFC3339), renewed.Leaf.SerialNumber, renewed.Leaf.NotAfter.Format(time.RFC3339))
+}
