@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/hashicorp/raft"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -62,6 +63,58 @@ func (s *PeerServer) Join(ctx context.Context, req *peerv1.JoinRequest) (*peerv1
 		return nil, status.Error(codes.Unavailable, err.Error())
 	}
 	return &peerv1.JoinResponse{Leader: o.cfg.Node}, nil
+}
+
+// Members lists this office's raft members, after taking out the one
+// req.remove names (`yizhan members --remove`): a node whose machine is
+// gone for good stays a voter otherwise, and the office of three that
+// replaced it with a new node of another name counts four, of which it
+// may lose none more. Only a node's certificate of this office may ask;
+// a follower asks its leader. The leader refuses to take out the last
+// voter, or itself (ask another node: it hands over first).
+func (s *PeerServer) Members(ctx context.Context, req *peerv1.MembersRequest) (*peerv1.MembersResponse, error) {
+	o := s.o
+	id, err := pki.PeerIdentity(ctx)
+	if err != nil {
+		return nil, status.Error(codes.Unauthenticated, err.Error())
+	}
+	if id.Office != o.cfg.Office || req.GetOfficeCode() != o.cfg.Office {
+		return nil, status.Errorf(codes.PermissionDenied,
+			"office %s may not manage the members of office %s (certificate names %s)", req.GetOfficeCode(), o.cfg.Office, id.Office)
+	}
+	g := o.cfg.Group
+	if !g.IsLeader() {
+		var resp *peerv1.MembersResponse
+		err := o.fwd.Send(ctx, o.routes.LeaderTargets(), func(ctx context.Context, conn *grpc.ClientConn) error {
+			var err error
+			resp, err = peerv1.NewPeerClient(conn).Members(ctx, req)
+			return err
+		})
+		return resp, err
+	}
+	if name := req.GetRemove(); name != "" {
+		if name == o.cfg.Node {
+			return nil, status.Errorf(codes.FailedPrecondition, "node %s leads office %s: ask another node of the office to take it out (leadership moves first)", name, o.cfg.Office)
+		}
+		if err := g.RemoveMember(name); err != nil {
+			if errors.Is(err, raftgroup.ErrNotMember) {
+				return nil, status.Error(codes.NotFound, err.Error())
+			}
+			if errors.Is(err, raftgroup.ErrLastVoter) {
+				return nil, status.Error(codes.FailedPrecondition, err.Error())
+			}
+			return nil, status.Error(codes.Unavailable, err.Error())
+		}
+	}
+	servers, err := g.Members()
+	if err != nil {
+		return nil, status.Error(codes.Unavailable, err.Error())
+	}
+	resp := &peerv1.MembersResponse{Leader: o.cfg.Node}
+	for _, m := range servers {
+		resp.Members = append(resp.Members, &peerv1.Member{Node: string(m.ID), RaftAddress: string(m.Address), Voter: m.Suffrage == raft.Voter})
+	}
+	return resp, nil
 }
 
 // Feed streams the registry to an office below.

@@ -27,6 +27,9 @@ Usage:
                                   one of its nodes (a certificate of the office)
   yizhan restore --from FILE --data DIR --name NODE [--members N=ADDR,…]
                                   a node's data directory from a backup
+  yizhan members --peer ADDR [--remove NODE] [--tls-cert … --tls-key … --tls-ca …]
+                                  an office's raft members; --remove takes out
+                                  a node gone for good (a certificate of the office)
   yizhan verify-export --ca CA.pem --in EXPORT.json
                                   check every signature of an export of urgent
                                   reports (format=json), as the upper office would
@@ -65,6 +68,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return runBackup(ctx, args[1:], stdout, stderr)
 	case "restore":
 		return runRestore(args[1:], stdout, stderr)
+	case "members":
+		return runMembers(ctx, args[1:], stdout, stderr)
 	case "verify-export":
 		return runVerifyExport(args[1:], stdout, stderr)
 	case "demo":

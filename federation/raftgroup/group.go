@@ -584,6 +584,48 @@ func (g *Group) AddVoter(id, addr string) error {
 	return nil
 }
 
+// ErrNotMember is a node that is not a member of the office's group.
+var ErrNotMember = errors.New("federation: not a member of the office")
+
+// ErrLastVoter refuses to take out the office's last voter.
+var ErrLastVoter = errors.New("federation: the office's last voter stays")
+
+// RemoveMember takes node id out of the office's group (leader only): a
+// node whose machine is gone for good, or one the office no longer runs.
+// The last voter stays (ErrLastVoter).
+func (g *Group) RemoveMember(id string) error {
+	if !g.IsLeader() {
+		return ErrNotLeader
+	}
+	servers, err := g.Members()
+	if err != nil {
+		return err
+	}
+	voters, found := 0, false
+	for _, s := range servers {
+		if s.Suffrage == raft.Voter {
+			voters++
+		}
+		if string(s.ID) == id {
+			found = true
+		}
+	}
+	switch {
+	case !found:
+		return fmt.Errorf("%w: %s (members: %d)", ErrNotMember, id, len(servers))
+	case voters <= 1:
+		return fmt.Errorf("%w: %s", ErrLastVoter, id)
+	}
+	if err := g.raft.RemoveServer(raft.ServerID(id), 0, 10*time.Second).Error(); err != nil {
+		if errors.Is(err, raft.ErrNotLeader) {
+			return fmt.Errorf("%w: %v", ErrNotLeader, err)
+		}
+		return fmt.Errorf("federation: remove member %s: %w", id, err)
+	}
+	g.log.Info("removed node from office", "member", id)
+	return nil
+}
+
 // Close leaves the office cleanly: a leader of a group with other voters
 // hands leadership over first, so writes go on without an election; then
 // raft shuts down. The caller closes badger after this.

@@ -4138,6 +4138,174 @@ func (x *JoinResponse) GetLeader() string {
 	return ""
 }
 
+// MembersRequest asks an office's raft members; with remove, after the
+// named node is taken out of the group (a node whose machine is gone for
+// good, or the office scaled down). Only a certificate of the office may
+// ask; the leader answers.
+type MembersRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	OfficeCode    string                 `protobuf:"bytes,1,opt,name=office_code,json=officeCode,proto3" json:"office_code,omitempty"` // must match the caller's certificate and this office
+	Remove        string                 `protobuf:"bytes,2,opt,name=remove,proto3" json:"remove,omitempty"`                           // a member's node name to take out; empty: list only
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MembersRequest) Reset() {
+	*x = MembersRequest{}
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[62]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MembersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MembersRequest) ProtoMessage() {}
+
+func (x *MembersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[62]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MembersRequest.ProtoReflect.Descriptor instead.
+func (*MembersRequest) Descriptor() ([]byte, []int) {
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{62}
+}
+
+func (x *MembersRequest) GetOfficeCode() string {
+	if x != nil {
+		return x.OfficeCode
+	}
+	return ""
+}
+
+func (x *MembersRequest) GetRemove() string {
+	if x != nil {
+		return x.Remove
+	}
+	return ""
+}
+
+type MembersResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Members       []*Member              `protobuf:"bytes,1,rep,name=members,proto3" json:"members,omitempty"`
+	Leader        string                 `protobuf:"bytes,2,opt,name=leader,proto3" json:"leader,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MembersResponse) Reset() {
+	*x = MembersResponse{}
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[63]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MembersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MembersResponse) ProtoMessage() {}
+
+func (x *MembersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[63]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MembersResponse.ProtoReflect.Descriptor instead.
+func (*MembersResponse) Descriptor() ([]byte, []int) {
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{63}
+}
+
+func (x *MembersResponse) GetMembers() []*Member {
+	if x != nil {
+		return x.Members
+	}
+	return nil
+}
+
+func (x *MembersResponse) GetLeader() string {
+	if x != nil {
+		return x.Leader
+	}
+	return ""
+}
+
+type Member struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Node          string                 `protobuf:"bytes,1,opt,name=node,proto3" json:"node,omitempty"`
+	RaftAddress   string                 `protobuf:"bytes,2,opt,name=raft_address,json=raftAddress,proto3" json:"raft_address,omitempty"`
+	Voter         bool                   `protobuf:"varint,3,opt,name=voter,proto3" json:"voter,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Member) Reset() {
+	*x = Member{}
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[64]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Member) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Member) ProtoMessage() {}
+
+func (x *Member) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[64]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Member.ProtoReflect.Descriptor instead.
+func (*Member) Descriptor() ([]byte, []int) {
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{64}
+}
+
+func (x *Member) GetNode() string {
+	if x != nil {
+		return x.Node
+	}
+	return ""
+}
+
+func (x *Member) GetRaftAddress() string {
+	if x != nil {
+		return x.RaftAddress
+	}
+	return ""
+}
+
+func (x *Member) GetVoter() bool {
+	if x != nil {
+		return x.Voter
+	}
+	return false
+}
+
 type FeedRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	OfficeCode    string                 `protobuf:"bytes,1,opt,name=office_code,json=officeCode,proto3" json:"office_code,omitempty"` // the subscriber's office; must match its certificate
@@ -4149,7 +4317,7 @@ type FeedRequest struct {
 
 func (x *FeedRequest) Reset() {
 	*x = FeedRequest{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[62]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4161,7 +4329,7 @@ func (x *FeedRequest) String() string {
 func (*FeedRequest) ProtoMessage() {}
 
 func (x *FeedRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[62]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4174,7 +4342,7 @@ func (x *FeedRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeedRequest.ProtoReflect.Descriptor instead.
 func (*FeedRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{62}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *FeedRequest) GetOfficeCode() string {
@@ -4213,7 +4381,7 @@ type FeedMessage struct {
 
 func (x *FeedMessage) Reset() {
 	*x = FeedMessage{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[63]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4225,7 +4393,7 @@ func (x *FeedMessage) String() string {
 func (*FeedMessage) ProtoMessage() {}
 
 func (x *FeedMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[63]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4238,7 +4406,7 @@ func (x *FeedMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeedMessage.ProtoReflect.Descriptor instead.
 func (*FeedMessage) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{63}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *FeedMessage) GetKind() isFeedMessage_Kind {
@@ -4325,7 +4493,7 @@ type FeedChunk struct {
 
 func (x *FeedChunk) Reset() {
 	*x = FeedChunk{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[64]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4337,7 +4505,7 @@ func (x *FeedChunk) String() string {
 func (*FeedChunk) ProtoMessage() {}
 
 func (x *FeedChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[64]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4350,7 +4518,7 @@ func (x *FeedChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeedChunk.ProtoReflect.Descriptor instead.
 func (*FeedChunk) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{64}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *FeedChunk) GetData() []byte {
@@ -4377,7 +4545,7 @@ type FeedBatch struct {
 
 func (x *FeedBatch) Reset() {
 	*x = FeedBatch{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[65]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4389,7 +4557,7 @@ func (x *FeedBatch) String() string {
 func (*FeedBatch) ProtoMessage() {}
 
 func (x *FeedBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[65]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4402,7 +4570,7 @@ func (x *FeedBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeedBatch.ProtoReflect.Descriptor instead.
 func (*FeedBatch) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{65}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *FeedBatch) GetEntries() []*ChangelogEntry {
@@ -4429,7 +4597,7 @@ type FeedHeartbeat struct {
 
 func (x *FeedHeartbeat) Reset() {
 	*x = FeedHeartbeat{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[66]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4441,7 +4609,7 @@ func (x *FeedHeartbeat) String() string {
 func (*FeedHeartbeat) ProtoMessage() {}
 
 func (x *FeedHeartbeat) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[66]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4454,7 +4622,7 @@ func (x *FeedHeartbeat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeedHeartbeat.ProtoReflect.Descriptor instead.
 func (*FeedHeartbeat) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{66}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{69}
 }
 
 func (x *FeedHeartbeat) GetUpstreamIndex() uint64 {
@@ -4487,7 +4655,7 @@ type AnnounceNodeRequest struct {
 
 func (x *AnnounceNodeRequest) Reset() {
 	*x = AnnounceNodeRequest{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[67]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4499,7 +4667,7 @@ func (x *AnnounceNodeRequest) String() string {
 func (*AnnounceNodeRequest) ProtoMessage() {}
 
 func (x *AnnounceNodeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[67]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4512,7 +4680,7 @@ func (x *AnnounceNodeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnnounceNodeRequest.ProtoReflect.Descriptor instead.
 func (*AnnounceNodeRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{67}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{70}
 }
 
 func (x *AnnounceNodeRequest) GetNode() *v1.NodeEntry {
@@ -4552,7 +4720,7 @@ type AnnounceNodeResponse struct {
 
 func (x *AnnounceNodeResponse) Reset() {
 	*x = AnnounceNodeResponse{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[68]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4564,7 +4732,7 @@ func (x *AnnounceNodeResponse) String() string {
 func (*AnnounceNodeResponse) ProtoMessage() {}
 
 func (x *AnnounceNodeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[68]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4577,7 +4745,7 @@ func (x *AnnounceNodeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnnounceNodeResponse.ProtoReflect.Descriptor instead.
 func (*AnnounceNodeResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{68}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{71}
 }
 
 func (x *AnnounceNodeResponse) GetRegistryIndex() uint64 {
@@ -4596,7 +4764,7 @@ type BackupRequest struct {
 
 func (x *BackupRequest) Reset() {
 	*x = BackupRequest{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[69]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[72]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4608,7 +4776,7 @@ func (x *BackupRequest) String() string {
 func (*BackupRequest) ProtoMessage() {}
 
 func (x *BackupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[69]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[72]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4621,7 +4789,7 @@ func (x *BackupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackupRequest.ProtoReflect.Descriptor instead.
 func (*BackupRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{69}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{72}
 }
 
 func (x *BackupRequest) GetOfficeCode() string {
@@ -4640,7 +4808,7 @@ type BackupChunk struct {
 
 func (x *BackupChunk) Reset() {
 	*x = BackupChunk{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[70]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[73]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4652,7 +4820,7 @@ func (x *BackupChunk) String() string {
 func (*BackupChunk) ProtoMessage() {}
 
 func (x *BackupChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[70]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[73]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4665,7 +4833,7 @@ func (x *BackupChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackupChunk.ProtoReflect.Descriptor instead.
 func (*BackupChunk) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{70}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{73}
 }
 
 func (x *BackupChunk) GetData() []byte {
@@ -4686,7 +4854,7 @@ type CasesThroughRequest struct {
 
 func (x *CasesThroughRequest) Reset() {
 	*x = CasesThroughRequest{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[71]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[74]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4698,7 +4866,7 @@ func (x *CasesThroughRequest) String() string {
 func (*CasesThroughRequest) ProtoMessage() {}
 
 func (x *CasesThroughRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[71]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[74]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4711,7 +4879,7 @@ func (x *CasesThroughRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CasesThroughRequest.ProtoReflect.Descriptor instead.
 func (*CasesThroughRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{71}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{74}
 }
 
 func (x *CasesThroughRequest) GetOfficeCode() string {
@@ -4745,7 +4913,7 @@ type CasesThroughResponse struct {
 
 func (x *CasesThroughResponse) Reset() {
 	*x = CasesThroughResponse{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[72]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[75]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4757,7 +4925,7 @@ func (x *CasesThroughResponse) String() string {
 func (*CasesThroughResponse) ProtoMessage() {}
 
 func (x *CasesThroughResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[72]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[75]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4770,7 +4938,7 @@ func (x *CasesThroughResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CasesThroughResponse.ProtoReflect.Descriptor instead.
 func (*CasesThroughResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{72}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{75}
 }
 
 func (x *CasesThroughResponse) GetMessages() []*CaseMessage {
@@ -4796,7 +4964,7 @@ type ProgressRequest struct {
 
 func (x *ProgressRequest) Reset() {
 	*x = ProgressRequest{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[73]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[76]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4808,7 +4976,7 @@ func (x *ProgressRequest) String() string {
 func (*ProgressRequest) ProtoMessage() {}
 
 func (x *ProgressRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[73]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[76]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4821,7 +4989,7 @@ func (x *ProgressRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProgressRequest.ProtoReflect.Descriptor instead.
 func (*ProgressRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{73}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{76}
 }
 
 func (x *ProgressRequest) GetOfficeCode() string {
@@ -4841,7 +5009,7 @@ type ProgressResponse struct {
 
 func (x *ProgressResponse) Reset() {
 	*x = ProgressResponse{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[74]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[77]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4853,7 +5021,7 @@ func (x *ProgressResponse) String() string {
 func (*ProgressResponse) ProtoMessage() {}
 
 func (x *ProgressResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[74]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[77]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4866,7 +5034,7 @@ func (x *ProgressResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProgressResponse.ProtoReflect.Descriptor instead.
 func (*ProgressResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{74}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{77}
 }
 
 func (x *ProgressResponse) GetCommitIndex() uint64 {
@@ -5172,7 +5340,18 @@ const file_yizhan_peer_v1_peer_proto_rawDesc = "" +
 	"\x04node\x18\x02 \x01(\tR\x04node\x12!\n" +
 	"\fraft_address\x18\x03 \x01(\tR\vraftAddress\"&\n" +
 	"\fJoinResponse\x12\x16\n" +
-	"\x06leader\x18\x01 \x01(\tR\x06leader\"c\n" +
+	"\x06leader\x18\x01 \x01(\tR\x06leader\"I\n" +
+	"\x0eMembersRequest\x12\x1f\n" +
+	"\voffice_code\x18\x01 \x01(\tR\n" +
+	"officeCode\x12\x16\n" +
+	"\x06remove\x18\x02 \x01(\tR\x06remove\"[\n" +
+	"\x0fMembersResponse\x120\n" +
+	"\amembers\x18\x01 \x03(\v2\x16.yizhan.peer.v1.MemberR\amembers\x12\x16\n" +
+	"\x06leader\x18\x02 \x01(\tR\x06leader\"U\n" +
+	"\x06Member\x12\x12\n" +
+	"\x04node\x18\x01 \x01(\tR\x04node\x12!\n" +
+	"\fraft_address\x18\x02 \x01(\tR\vraftAddress\x12\x14\n" +
+	"\x05voter\x18\x03 \x01(\bR\x05voter\"c\n" +
 	"\vFeedRequest\x12\x1f\n" +
 	"\voffice_code\x18\x01 \x01(\tR\n" +
 	"officeCode\x12\x12\n" +
@@ -5222,9 +5401,10 @@ const file_yizhan_peer_v1_peer_proto_rawDesc = "" +
 	"officeCode\"I\n" +
 	"\x10ProgressResponse\x12!\n" +
 	"\fcommit_index\x18\x01 \x01(\x04R\vcommitIndex\x12\x12\n" +
-	"\x04term\x18\x02 \x01(\x04R\x04term2\x8e\x05\n" +
+	"\x04term\x18\x02 \x01(\x04R\x04term2\xda\x05\n" +
 	"\x04Peer\x12A\n" +
-	"\x04Join\x12\x1b.yizhan.peer.v1.JoinRequest\x1a\x1c.yizhan.peer.v1.JoinResponse\x12B\n" +
+	"\x04Join\x12\x1b.yizhan.peer.v1.JoinRequest\x1a\x1c.yizhan.peer.v1.JoinResponse\x12J\n" +
+	"\aMembers\x12\x1e.yizhan.peer.v1.MembersRequest\x1a\x1f.yizhan.peer.v1.MembersResponse\x12B\n" +
 	"\x04Feed\x12\x1b.yizhan.peer.v1.FeedRequest\x1a\x1b.yizhan.peer.v1.FeedMessage0\x01\x12Y\n" +
 	"\fAnnounceNode\x12#.yizhan.peer.v1.AnnounceNodeRequest\x1a$.yizhan.peer.v1.AnnounceNodeResponse\x12Y\n" +
 	"\fDeliverCases\x12#.yizhan.peer.v1.DeliverCasesRequest\x1a$.yizhan.peer.v1.DeliverCasesResponse\x12W\n" +
@@ -5245,7 +5425,7 @@ func file_yizhan_peer_v1_peer_proto_rawDescGZIP() []byte {
 	return file_yizhan_peer_v1_peer_proto_rawDescData
 }
 
-var file_yizhan_peer_v1_peer_proto_msgTypes = make([]protoimpl.MessageInfo, 75)
+var file_yizhan_peer_v1_peer_proto_msgTypes = make([]protoimpl.MessageInfo, 78)
 var file_yizhan_peer_v1_peer_proto_goTypes = []any{
 	(*StaffCredential)(nil),         // 0: yizhan.peer.v1.StaffCredential
 	(*CreateOffice)(nil),            // 1: yizhan.peer.v1.CreateOffice
@@ -5309,56 +5489,59 @@ var file_yizhan_peer_v1_peer_proto_goTypes = []any{
 	(*DeliverCasesResponse)(nil),    // 59: yizhan.peer.v1.DeliverCasesResponse
 	(*JoinRequest)(nil),             // 60: yizhan.peer.v1.JoinRequest
 	(*JoinResponse)(nil),            // 61: yizhan.peer.v1.JoinResponse
-	(*FeedRequest)(nil),             // 62: yizhan.peer.v1.FeedRequest
-	(*FeedMessage)(nil),             // 63: yizhan.peer.v1.FeedMessage
-	(*FeedChunk)(nil),               // 64: yizhan.peer.v1.FeedChunk
-	(*FeedBatch)(nil),               // 65: yizhan.peer.v1.FeedBatch
-	(*FeedHeartbeat)(nil),           // 66: yizhan.peer.v1.FeedHeartbeat
-	(*AnnounceNodeRequest)(nil),     // 67: yizhan.peer.v1.AnnounceNodeRequest
-	(*AnnounceNodeResponse)(nil),    // 68: yizhan.peer.v1.AnnounceNodeResponse
-	(*BackupRequest)(nil),           // 69: yizhan.peer.v1.BackupRequest
-	(*BackupChunk)(nil),             // 70: yizhan.peer.v1.BackupChunk
-	(*CasesThroughRequest)(nil),     // 71: yizhan.peer.v1.CasesThroughRequest
-	(*CasesThroughResponse)(nil),    // 72: yizhan.peer.v1.CasesThroughResponse
-	(*ProgressRequest)(nil),         // 73: yizhan.peer.v1.ProgressRequest
-	(*ProgressResponse)(nil),        // 74: yizhan.peer.v1.ProgressResponse
-	(*v1.Office)(nil),               // 75: yizhan.v1.Office
-	(*v1.Department)(nil),           // 76: yizhan.v1.Department
-	(*v1.Item)(nil),                 // 77: yizhan.v1.Item
-	(*v1.Grant)(nil),                // 78: yizhan.v1.Grant
-	(*v1.StaffMember)(nil),          // 79: yizhan.v1.StaffMember
-	(*v1.Calendar)(nil),             // 80: yizhan.v1.Calendar
-	(*v1.NodeEntry)(nil),            // 81: yizhan.v1.NodeEntry
-	(*v1.CasePolicy)(nil),           // 82: yizhan.v1.CasePolicy
-	(*v1.DutyPolicy)(nil),           // 83: yizhan.v1.DutyPolicy
-	(*v1.SupervisionPolicy)(nil),    // 84: yizhan.v1.SupervisionPolicy
-	(*v1.ZeroReport)(nil),           // 85: yizhan.v1.ZeroReport
-	(*v1.UnsignedReportFlag)(nil),   // 86: yizhan.v1.UnsignedReportFlag
-	(*v1.DutyShift)(nil),            // 87: yizhan.v1.DutyShift
-	(*v1.DutyLogEntry)(nil),         // 88: yizhan.v1.DutyLogEntry
-	(*v1.UrgentReport)(nil),         // 89: yizhan.v1.UrgentReport
-	(*v1.ReportAck)(nil),            // 90: yizhan.v1.ReportAck
-	(*v1.Consultation)(nil),         // 91: yizhan.v1.Consultation
-	(*v1.FollowUpEntry)(nil),        // 92: yizhan.v1.FollowUpEntry
-	(*v1.SupervisionOrder)(nil),     // 93: yizhan.v1.SupervisionOrder
-	(v1.CardRule)(0),                // 94: yizhan.v1.CardRule
-	(*v1.CaseEvent)(nil),            // 95: yizhan.v1.CaseEvent
-	(*anypb.Any)(nil),               // 96: google.protobuf.Any
+	(*MembersRequest)(nil),          // 62: yizhan.peer.v1.MembersRequest
+	(*MembersResponse)(nil),         // 63: yizhan.peer.v1.MembersResponse
+	(*Member)(nil),                  // 64: yizhan.peer.v1.Member
+	(*FeedRequest)(nil),             // 65: yizhan.peer.v1.FeedRequest
+	(*FeedMessage)(nil),             // 66: yizhan.peer.v1.FeedMessage
+	(*FeedChunk)(nil),               // 67: yizhan.peer.v1.FeedChunk
+	(*FeedBatch)(nil),               // 68: yizhan.peer.v1.FeedBatch
+	(*FeedHeartbeat)(nil),           // 69: yizhan.peer.v1.FeedHeartbeat
+	(*AnnounceNodeRequest)(nil),     // 70: yizhan.peer.v1.AnnounceNodeRequest
+	(*AnnounceNodeResponse)(nil),    // 71: yizhan.peer.v1.AnnounceNodeResponse
+	(*BackupRequest)(nil),           // 72: yizhan.peer.v1.BackupRequest
+	(*BackupChunk)(nil),             // 73: yizhan.peer.v1.BackupChunk
+	(*CasesThroughRequest)(nil),     // 74: yizhan.peer.v1.CasesThroughRequest
+	(*CasesThroughResponse)(nil),    // 75: yizhan.peer.v1.CasesThroughResponse
+	(*ProgressRequest)(nil),         // 76: yizhan.peer.v1.ProgressRequest
+	(*ProgressResponse)(nil),        // 77: yizhan.peer.v1.ProgressResponse
+	(*v1.Office)(nil),               // 78: yizhan.v1.Office
+	(*v1.Department)(nil),           // 79: yizhan.v1.Department
+	(*v1.Item)(nil),                 // 80: yizhan.v1.Item
+	(*v1.Grant)(nil),                // 81: yizhan.v1.Grant
+	(*v1.StaffMember)(nil),          // 82: yizhan.v1.StaffMember
+	(*v1.Calendar)(nil),             // 83: yizhan.v1.Calendar
+	(*v1.NodeEntry)(nil),            // 84: yizhan.v1.NodeEntry
+	(*v1.CasePolicy)(nil),           // 85: yizhan.v1.CasePolicy
+	(*v1.DutyPolicy)(nil),           // 86: yizhan.v1.DutyPolicy
+	(*v1.SupervisionPolicy)(nil),    // 87: yizhan.v1.SupervisionPolicy
+	(*v1.ZeroReport)(nil),           // 88: yizhan.v1.ZeroReport
+	(*v1.UnsignedReportFlag)(nil),   // 89: yizhan.v1.UnsignedReportFlag
+	(*v1.DutyShift)(nil),            // 90: yizhan.v1.DutyShift
+	(*v1.DutyLogEntry)(nil),         // 91: yizhan.v1.DutyLogEntry
+	(*v1.UrgentReport)(nil),         // 92: yizhan.v1.UrgentReport
+	(*v1.ReportAck)(nil),            // 93: yizhan.v1.ReportAck
+	(*v1.Consultation)(nil),         // 94: yizhan.v1.Consultation
+	(*v1.FollowUpEntry)(nil),        // 95: yizhan.v1.FollowUpEntry
+	(*v1.SupervisionOrder)(nil),     // 96: yizhan.v1.SupervisionOrder
+	(v1.CardRule)(0),                // 97: yizhan.v1.CardRule
+	(*v1.CaseEvent)(nil),            // 98: yizhan.v1.CaseEvent
+	(*anypb.Any)(nil),               // 99: google.protobuf.Any
 }
 var file_yizhan_peer_v1_peer_proto_depIdxs = []int32{
-	75,  // 0: yizhan.peer.v1.CreateOffice.office:type_name -> yizhan.v1.Office
-	76,  // 1: yizhan.peer.v1.CreateDepartment.department:type_name -> yizhan.v1.Department
-	75,  // 2: yizhan.peer.v1.UpdateOffice.office:type_name -> yizhan.v1.Office
-	76,  // 3: yizhan.peer.v1.UpdateDepartment.department:type_name -> yizhan.v1.Department
-	77,  // 4: yizhan.peer.v1.CreateItem.item:type_name -> yizhan.v1.Item
-	77,  // 5: yizhan.peer.v1.UpdateItem.item:type_name -> yizhan.v1.Item
-	78,  // 6: yizhan.peer.v1.CreateGrant.grant:type_name -> yizhan.v1.Grant
-	79,  // 7: yizhan.peer.v1.CreateStaff.staff:type_name -> yizhan.v1.StaffMember
+	78,  // 0: yizhan.peer.v1.CreateOffice.office:type_name -> yizhan.v1.Office
+	79,  // 1: yizhan.peer.v1.CreateDepartment.department:type_name -> yizhan.v1.Department
+	78,  // 2: yizhan.peer.v1.UpdateOffice.office:type_name -> yizhan.v1.Office
+	79,  // 3: yizhan.peer.v1.UpdateDepartment.department:type_name -> yizhan.v1.Department
+	80,  // 4: yizhan.peer.v1.CreateItem.item:type_name -> yizhan.v1.Item
+	80,  // 5: yizhan.peer.v1.UpdateItem.item:type_name -> yizhan.v1.Item
+	81,  // 6: yizhan.peer.v1.CreateGrant.grant:type_name -> yizhan.v1.Grant
+	82,  // 7: yizhan.peer.v1.CreateStaff.staff:type_name -> yizhan.v1.StaffMember
 	0,   // 8: yizhan.peer.v1.CreateStaff.credential:type_name -> yizhan.peer.v1.StaffCredential
-	79,  // 9: yizhan.peer.v1.UpdateStaff.staff:type_name -> yizhan.v1.StaffMember
+	82,  // 9: yizhan.peer.v1.UpdateStaff.staff:type_name -> yizhan.v1.StaffMember
 	0,   // 10: yizhan.peer.v1.UpdateStaff.credential:type_name -> yizhan.peer.v1.StaffCredential
-	80,  // 11: yizhan.peer.v1.PutCalendar.calendar:type_name -> yizhan.v1.Calendar
-	81,  // 12: yizhan.peer.v1.PutNode.node:type_name -> yizhan.v1.NodeEntry
+	83,  // 11: yizhan.peer.v1.PutCalendar.calendar:type_name -> yizhan.v1.Calendar
+	84,  // 12: yizhan.peer.v1.PutNode.node:type_name -> yizhan.v1.NodeEntry
 	13,  // 13: yizhan.peer.v1.PutQueryCodeKey.key:type_name -> yizhan.peer.v1.QueryCodeKey
 	1,   // 14: yizhan.peer.v1.RegistryCommand.create_office:type_name -> yizhan.peer.v1.CreateOffice
 	2,   // 15: yizhan.peer.v1.RegistryCommand.create_department:type_name -> yizhan.peer.v1.CreateDepartment
@@ -5376,24 +5559,24 @@ var file_yizhan_peer_v1_peer_proto_depIdxs = []int32{
 	10,  // 27: yizhan.peer.v1.RegistryCommand.update_staff:type_name -> yizhan.peer.v1.UpdateStaff
 	3,   // 28: yizhan.peer.v1.RegistryCommand.update_office:type_name -> yizhan.peer.v1.UpdateOffice
 	4,   // 29: yizhan.peer.v1.RegistryCommand.update_department:type_name -> yizhan.peer.v1.UpdateDepartment
-	82,  // 30: yizhan.peer.v1.PutCasePolicy.policy:type_name -> yizhan.v1.CasePolicy
-	83,  // 31: yizhan.peer.v1.PutDutyPolicy.policy:type_name -> yizhan.v1.DutyPolicy
-	84,  // 32: yizhan.peer.v1.PutSupervisionPolicy.policy:type_name -> yizhan.v1.SupervisionPolicy
+	85,  // 30: yizhan.peer.v1.PutCasePolicy.policy:type_name -> yizhan.v1.CasePolicy
+	86,  // 31: yizhan.peer.v1.PutDutyPolicy.policy:type_name -> yizhan.v1.DutyPolicy
+	87,  // 32: yizhan.peer.v1.PutSupervisionPolicy.policy:type_name -> yizhan.v1.SupervisionPolicy
 	15,  // 33: yizhan.peer.v1.ChangelogEntry.command:type_name -> yizhan.peer.v1.RegistryCommand
-	77,  // 34: yizhan.peer.v1.ItemHistory.versions:type_name -> yizhan.v1.Item
-	75,  // 35: yizhan.peer.v1.RegistrySnapshot.offices:type_name -> yizhan.v1.Office
-	76,  // 36: yizhan.peer.v1.RegistrySnapshot.departments:type_name -> yizhan.v1.Department
+	80,  // 34: yizhan.peer.v1.ItemHistory.versions:type_name -> yizhan.v1.Item
+	78,  // 35: yizhan.peer.v1.RegistrySnapshot.offices:type_name -> yizhan.v1.Office
+	79,  // 36: yizhan.peer.v1.RegistrySnapshot.departments:type_name -> yizhan.v1.Department
 	20,  // 37: yizhan.peer.v1.RegistrySnapshot.items:type_name -> yizhan.peer.v1.ItemHistory
-	78,  // 38: yizhan.peer.v1.RegistrySnapshot.grants:type_name -> yizhan.v1.Grant
-	79,  // 39: yizhan.peer.v1.RegistrySnapshot.staff:type_name -> yizhan.v1.StaffMember
+	81,  // 38: yizhan.peer.v1.RegistrySnapshot.grants:type_name -> yizhan.v1.Grant
+	82,  // 39: yizhan.peer.v1.RegistrySnapshot.staff:type_name -> yizhan.v1.StaffMember
 	0,   // 40: yizhan.peer.v1.RegistrySnapshot.credentials:type_name -> yizhan.peer.v1.StaffCredential
-	80,  // 41: yizhan.peer.v1.RegistrySnapshot.calendars:type_name -> yizhan.v1.Calendar
-	81,  // 42: yizhan.peer.v1.RegistrySnapshot.nodes:type_name -> yizhan.v1.NodeEntry
+	83,  // 41: yizhan.peer.v1.RegistrySnapshot.calendars:type_name -> yizhan.v1.Calendar
+	84,  // 42: yizhan.peer.v1.RegistrySnapshot.nodes:type_name -> yizhan.v1.NodeEntry
 	19,  // 43: yizhan.peer.v1.RegistrySnapshot.changelog:type_name -> yizhan.peer.v1.ChangelogEntry
 	13,  // 44: yizhan.peer.v1.RegistrySnapshot.query_code_keys:type_name -> yizhan.peer.v1.QueryCodeKey
-	84,  // 45: yizhan.peer.v1.RegistrySnapshot.supervision_policy:type_name -> yizhan.v1.SupervisionPolicy
-	83,  // 46: yizhan.peer.v1.RegistrySnapshot.duty_policy:type_name -> yizhan.v1.DutyPolicy
-	82,  // 47: yizhan.peer.v1.RegistrySnapshot.case_policy:type_name -> yizhan.v1.CasePolicy
+	87,  // 45: yizhan.peer.v1.RegistrySnapshot.supervision_policy:type_name -> yizhan.v1.SupervisionPolicy
+	86,  // 46: yizhan.peer.v1.RegistrySnapshot.duty_policy:type_name -> yizhan.v1.DutyPolicy
+	85,  // 47: yizhan.peer.v1.RegistrySnapshot.case_policy:type_name -> yizhan.v1.CasePolicy
 	19,  // 48: yizhan.peer.v1.ReplayRegistry.entries:type_name -> yizhan.peer.v1.ChangelogEntry
 	21,  // 49: yizhan.peer.v1.InstallRegistrySnapshot.snapshot:type_name -> yizhan.peer.v1.RegistrySnapshot
 	15,  // 50: yizhan.peer.v1.Command.registry:type_name -> yizhan.peer.v1.RegistryCommand
@@ -5416,38 +5599,38 @@ var file_yizhan_peer_v1_peer_proto_depIdxs = []int32{
 	27,  // 67: yizhan.peer.v1.CaseCommand.put_attachment_part:type_name -> yizhan.peer.v1.PutAttachmentPart
 	28,  // 68: yizhan.peer.v1.CaseCommand.drop_unnamed_attachments:type_name -> yizhan.peer.v1.DropUnnamedAttachments
 	26,  // 69: yizhan.peer.v1.CaseCommand.finish_recovery:type_name -> yizhan.peer.v1.FinishRecovery
-	85,  // 70: yizhan.peer.v1.PutZeroReport.report:type_name -> yizhan.v1.ZeroReport
-	86,  // 71: yizhan.peer.v1.FlagUnsignedReport.flag:type_name -> yizhan.v1.UnsignedReportFlag
-	87,  // 72: yizhan.peer.v1.PutShifts.shifts:type_name -> yizhan.v1.DutyShift
-	88,  // 73: yizhan.peer.v1.PutLogEntry.entry:type_name -> yizhan.v1.DutyLogEntry
-	89,  // 74: yizhan.peer.v1.PutUrgentReport.report:type_name -> yizhan.v1.UrgentReport
-	90,  // 75: yizhan.peer.v1.PutReportAck.ack:type_name -> yizhan.v1.ReportAck
-	91,  // 76: yizhan.peer.v1.PutConsultation.consultation:type_name -> yizhan.v1.Consultation
+	88,  // 70: yizhan.peer.v1.PutZeroReport.report:type_name -> yizhan.v1.ZeroReport
+	89,  // 71: yizhan.peer.v1.FlagUnsignedReport.flag:type_name -> yizhan.v1.UnsignedReportFlag
+	90,  // 72: yizhan.peer.v1.PutShifts.shifts:type_name -> yizhan.v1.DutyShift
+	91,  // 73: yizhan.peer.v1.PutLogEntry.entry:type_name -> yizhan.v1.DutyLogEntry
+	92,  // 74: yizhan.peer.v1.PutUrgentReport.report:type_name -> yizhan.v1.UrgentReport
+	93,  // 75: yizhan.peer.v1.PutReportAck.ack:type_name -> yizhan.v1.ReportAck
+	94,  // 76: yizhan.peer.v1.PutConsultation.consultation:type_name -> yizhan.v1.Consultation
 	38,  // 77: yizhan.peer.v1.SupervisionStep.reply_follow_up:type_name -> yizhan.peer.v1.ReplyFollowUp
 	39,  // 78: yizhan.peer.v1.SupervisionStep.revisit_follow_up:type_name -> yizhan.peer.v1.RevisitFollowUp
 	40,  // 79: yizhan.peer.v1.SupervisionStep.issue_order:type_name -> yizhan.peer.v1.IssueOrder
 	41,  // 80: yizhan.peer.v1.SupervisionStep.answer_order:type_name -> yizhan.peer.v1.AnswerOrder
 	42,  // 81: yizhan.peer.v1.SupervisionStep.decide_order:type_name -> yizhan.peer.v1.DecideOrder
-	92,  // 82: yizhan.peer.v1.ReplyFollowUp.entry:type_name -> yizhan.v1.FollowUpEntry
-	92,  // 83: yizhan.peer.v1.RevisitFollowUp.entry:type_name -> yizhan.v1.FollowUpEntry
-	93,  // 84: yizhan.peer.v1.IssueOrder.order:type_name -> yizhan.v1.SupervisionOrder
-	92,  // 85: yizhan.peer.v1.AnswerOrder.entry:type_name -> yizhan.v1.FollowUpEntry
-	92,  // 86: yizhan.peer.v1.DecideOrder.entry:type_name -> yizhan.v1.FollowUpEntry
+	95,  // 82: yizhan.peer.v1.ReplyFollowUp.entry:type_name -> yizhan.v1.FollowUpEntry
+	95,  // 83: yizhan.peer.v1.RevisitFollowUp.entry:type_name -> yizhan.v1.FollowUpEntry
+	96,  // 84: yizhan.peer.v1.IssueOrder.order:type_name -> yizhan.v1.SupervisionOrder
+	95,  // 85: yizhan.peer.v1.AnswerOrder.entry:type_name -> yizhan.v1.FollowUpEntry
+	95,  // 86: yizhan.peer.v1.DecideOrder.entry:type_name -> yizhan.v1.FollowUpEntry
 	44,  // 87: yizhan.peer.v1.EvaluateCards.checks:type_name -> yizhan.peer.v1.CardCheck
-	94,  // 88: yizhan.peer.v1.CardCheck.rule:type_name -> yizhan.v1.CardRule
-	95,  // 89: yizhan.peer.v1.AppendCaseEvents.events:type_name -> yizhan.v1.CaseEvent
-	95,  // 90: yizhan.peer.v1.CaseMessage.events:type_name -> yizhan.v1.CaseEvent
-	91,  // 91: yizhan.peer.v1.CaseMessage.consultation:type_name -> yizhan.v1.Consultation
-	89,  // 92: yizhan.peer.v1.CaseMessage.report:type_name -> yizhan.v1.UrgentReport
-	90,  // 93: yizhan.peer.v1.CaseMessage.report_ack:type_name -> yizhan.v1.ReportAck
-	87,  // 94: yizhan.peer.v1.CaseMessage.shift:type_name -> yizhan.v1.DutyShift
-	85,  // 95: yizhan.peer.v1.CaseMessage.zero_report:type_name -> yizhan.v1.ZeroReport
-	86,  // 96: yizhan.peer.v1.CaseMessage.unsigned_flag:type_name -> yizhan.v1.UnsignedReportFlag
+	97,  // 88: yizhan.peer.v1.CardCheck.rule:type_name -> yizhan.v1.CardRule
+	98,  // 89: yizhan.peer.v1.AppendCaseEvents.events:type_name -> yizhan.v1.CaseEvent
+	98,  // 90: yizhan.peer.v1.CaseMessage.events:type_name -> yizhan.v1.CaseEvent
+	94,  // 91: yizhan.peer.v1.CaseMessage.consultation:type_name -> yizhan.v1.Consultation
+	92,  // 92: yizhan.peer.v1.CaseMessage.report:type_name -> yizhan.v1.UrgentReport
+	93,  // 93: yizhan.peer.v1.CaseMessage.report_ack:type_name -> yizhan.v1.ReportAck
+	90,  // 94: yizhan.peer.v1.CaseMessage.shift:type_name -> yizhan.v1.DutyShift
+	88,  // 95: yizhan.peer.v1.CaseMessage.zero_report:type_name -> yizhan.v1.ZeroReport
+	89,  // 96: yizhan.peer.v1.CaseMessage.unsigned_flag:type_name -> yizhan.v1.UnsignedReportFlag
 	46,  // 97: yizhan.peer.v1.ReceiveCaseMessages.messages:type_name -> yizhan.peer.v1.CaseMessage
 	48,  // 98: yizhan.peer.v1.QuarantinedEntry.entry:type_name -> yizhan.peer.v1.OutboxEntry
 	49,  // 99: yizhan.peer.v1.QuarantineOutbox.entries:type_name -> yizhan.peer.v1.QuarantinedEntry
 	48,  // 100: yizhan.peer.v1.AckOutbox.acks:type_name -> yizhan.peer.v1.OutboxEntry
-	95,  // 101: yizhan.peer.v1.CaseRecord.events:type_name -> yizhan.v1.CaseEvent
+	98,  // 101: yizhan.peer.v1.CaseRecord.events:type_name -> yizhan.v1.CaseEvent
 	52,  // 102: yizhan.peer.v1.CaseBookSnapshot.cases:type_name -> yizhan.peer.v1.CaseRecord
 	48,  // 103: yizhan.peer.v1.CaseBookSnapshot.outbox:type_name -> yizhan.peer.v1.OutboxEntry
 	53,  // 104: yizhan.peer.v1.CaseBookSnapshot.sequences:type_name -> yizhan.peer.v1.DaySequence
@@ -5455,37 +5638,40 @@ var file_yizhan_peer_v1_peer_proto_depIdxs = []int32{
 	21,  // 106: yizhan.peer.v1.OfficeSnapshot.registry:type_name -> yizhan.peer.v1.RegistrySnapshot
 	54,  // 107: yizhan.peer.v1.OfficeSnapshot.cases:type_name -> yizhan.peer.v1.CaseBookSnapshot
 	56,  // 108: yizhan.peer.v1.OfficeSnapshot.requests:type_name -> yizhan.peer.v1.RequestRecord
-	96,  // 109: yizhan.peer.v1.RequestRecord.answer:type_name -> google.protobuf.Any
+	99,  // 109: yizhan.peer.v1.RequestRecord.answer:type_name -> google.protobuf.Any
 	46,  // 110: yizhan.peer.v1.DeliverCasesRequest.messages:type_name -> yizhan.peer.v1.CaseMessage
 	58,  // 111: yizhan.peer.v1.DeliverCasesResponse.receipts:type_name -> yizhan.peer.v1.CaseReceipt
-	21,  // 112: yizhan.peer.v1.FeedMessage.snapshot:type_name -> yizhan.peer.v1.RegistrySnapshot
-	65,  // 113: yizhan.peer.v1.FeedMessage.batch:type_name -> yizhan.peer.v1.FeedBatch
-	66,  // 114: yizhan.peer.v1.FeedMessage.heartbeat:type_name -> yizhan.peer.v1.FeedHeartbeat
-	64,  // 115: yizhan.peer.v1.FeedMessage.chunk:type_name -> yizhan.peer.v1.FeedChunk
-	19,  // 116: yizhan.peer.v1.FeedBatch.entries:type_name -> yizhan.peer.v1.ChangelogEntry
-	81,  // 117: yizhan.peer.v1.AnnounceNodeRequest.node:type_name -> yizhan.v1.NodeEntry
-	46,  // 118: yizhan.peer.v1.CasesThroughResponse.messages:type_name -> yizhan.peer.v1.CaseMessage
-	60,  // 119: yizhan.peer.v1.Peer.Join:input_type -> yizhan.peer.v1.JoinRequest
-	62,  // 120: yizhan.peer.v1.Peer.Feed:input_type -> yizhan.peer.v1.FeedRequest
-	67,  // 121: yizhan.peer.v1.Peer.AnnounceNode:input_type -> yizhan.peer.v1.AnnounceNodeRequest
-	57,  // 122: yizhan.peer.v1.Peer.DeliverCases:input_type -> yizhan.peer.v1.DeliverCasesRequest
-	27,  // 123: yizhan.peer.v1.Peer.PushAttachment:input_type -> yizhan.peer.v1.PutAttachmentPart
-	73,  // 124: yizhan.peer.v1.Peer.Progress:input_type -> yizhan.peer.v1.ProgressRequest
-	69,  // 125: yizhan.peer.v1.Peer.Backup:input_type -> yizhan.peer.v1.BackupRequest
-	71,  // 126: yizhan.peer.v1.Peer.CasesThrough:input_type -> yizhan.peer.v1.CasesThroughRequest
-	61,  // 127: yizhan.peer.v1.Peer.Join:output_type -> yizhan.peer.v1.JoinResponse
-	63,  // 128: yizhan.peer.v1.Peer.Feed:output_type -> yizhan.peer.v1.FeedMessage
-	68,  // 129: yizhan.peer.v1.Peer.AnnounceNode:output_type -> yizhan.peer.v1.AnnounceNodeResponse
-	59,  // 130: yizhan.peer.v1.Peer.DeliverCases:output_type -> yizhan.peer.v1.DeliverCasesResponse
-	29,  // 131: yizhan.peer.v1.Peer.PushAttachment:output_type -> yizhan.peer.v1.AttachmentProgress
-	74,  // 132: yizhan.peer.v1.Peer.Progress:output_type -> yizhan.peer.v1.ProgressResponse
-	70,  // 133: yizhan.peer.v1.Peer.Backup:output_type -> yizhan.peer.v1.BackupChunk
-	72,  // 134: yizhan.peer.v1.Peer.CasesThrough:output_type -> yizhan.peer.v1.CasesThroughResponse
-	127, // [127:135] is the sub-list for method output_type
-	119, // [119:127] is the sub-list for method input_type
-	119, // [119:119] is the sub-list for extension type_name
-	119, // [119:119] is the sub-list for extension extendee
-	0,   // [0:119] is the sub-list for field type_name
+	64,  // 112: yizhan.peer.v1.MembersResponse.members:type_name -> yizhan.peer.v1.Member
+	21,  // 113: yizhan.peer.v1.FeedMessage.snapshot:type_name -> yizhan.peer.v1.RegistrySnapshot
+	68,  // 114: yizhan.peer.v1.FeedMessage.batch:type_name -> yizhan.peer.v1.FeedBatch
+	69,  // 115: yizhan.peer.v1.FeedMessage.heartbeat:type_name -> yizhan.peer.v1.FeedHeartbeat
+	67,  // 116: yizhan.peer.v1.FeedMessage.chunk:type_name -> yizhan.peer.v1.FeedChunk
+	19,  // 117: yizhan.peer.v1.FeedBatch.entries:type_name -> yizhan.peer.v1.ChangelogEntry
+	84,  // 118: yizhan.peer.v1.AnnounceNodeRequest.node:type_name -> yizhan.v1.NodeEntry
+	46,  // 119: yizhan.peer.v1.CasesThroughResponse.messages:type_name -> yizhan.peer.v1.CaseMessage
+	60,  // 120: yizhan.peer.v1.Peer.Join:input_type -> yizhan.peer.v1.JoinRequest
+	62,  // 121: yizhan.peer.v1.Peer.Members:input_type -> yizhan.peer.v1.MembersRequest
+	65,  // 122: yizhan.peer.v1.Peer.Feed:input_type -> yizhan.peer.v1.FeedRequest
+	70,  // 123: yizhan.peer.v1.Peer.AnnounceNode:input_type -> yizhan.peer.v1.AnnounceNodeRequest
+	57,  // 124: yizhan.peer.v1.Peer.DeliverCases:input_type -> yizhan.peer.v1.DeliverCasesRequest
+	27,  // 125: yizhan.peer.v1.Peer.PushAttachment:input_type -> yizhan.peer.v1.PutAttachmentPart
+	76,  // 126: yizhan.peer.v1.Peer.Progress:input_type -> yizhan.peer.v1.ProgressRequest
+	72,  // 127: yizhan.peer.v1.Peer.Backup:input_type -> yizhan.peer.v1.BackupRequest
+	74,  // 128: yizhan.peer.v1.Peer.CasesThrough:input_type -> yizhan.peer.v1.CasesThroughRequest
+	61,  // 129: yizhan.peer.v1.Peer.Join:output_type -> yizhan.peer.v1.JoinResponse
+	63,  // 130: yizhan.peer.v1.Peer.Members:output_type -> yizhan.peer.v1.MembersResponse
+	66,  // 131: yizhan.peer.v1.Peer.Feed:output_type -> yizhan.peer.v1.FeedMessage
+	71,  // 132: yizhan.peer.v1.Peer.AnnounceNode:output_type -> yizhan.peer.v1.AnnounceNodeResponse
+	59,  // 133: yizhan.peer.v1.Peer.DeliverCases:output_type -> yizhan.peer.v1.DeliverCasesResponse
+	29,  // 134: yizhan.peer.v1.Peer.PushAttachment:output_type -> yizhan.peer.v1.AttachmentProgress
+	77,  // 135: yizhan.peer.v1.Peer.Progress:output_type -> yizhan.peer.v1.ProgressResponse
+	73,  // 136: yizhan.peer.v1.Peer.Backup:output_type -> yizhan.peer.v1.BackupChunk
+	75,  // 137: yizhan.peer.v1.Peer.CasesThrough:output_type -> yizhan.peer.v1.CasesThroughResponse
+	129, // [129:138] is the sub-list for method output_type
+	120, // [120:129] is the sub-list for method input_type
+	120, // [120:120] is the sub-list for extension type_name
+	120, // [120:120] is the sub-list for extension extendee
+	0,   // [0:120] is the sub-list for field type_name
 }
 
 func init() { file_yizhan_peer_v1_peer_proto_init() }
@@ -5542,7 +5728,7 @@ func file_yizhan_peer_v1_peer_proto_init() {
 		(*SupervisionStep_AnswerOrder)(nil),
 		(*SupervisionStep_DecideOrder)(nil),
 	}
-	file_yizhan_peer_v1_peer_proto_msgTypes[63].OneofWrappers = []any{
+	file_yizhan_peer_v1_peer_proto_msgTypes[66].OneofWrappers = []any{
 		(*FeedMessage_Snapshot)(nil),
 		(*FeedMessage_Batch)(nil),
 		(*FeedMessage_Heartbeat)(nil),
@@ -5554,7 +5740,7 @@ func file_yizhan_peer_v1_peer_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_yizhan_peer_v1_peer_proto_rawDesc), len(file_yizhan_peer_v1_peer_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   75,
+			NumMessages:   78,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -23,6 +23,7 @@ const _ = grpc.SupportPackageIsVersion9
 
 const (
 	Peer_Join_FullMethodName           = "/yizhan.peer.v1.Peer/Join"
+	Peer_Members_FullMethodName        = "/yizhan.peer.v1.Peer/Members"
 	Peer_Feed_FullMethodName           = "/yizhan.peer.v1.Peer/Feed"
 	Peer_AnnounceNode_FullMethodName   = "/yizhan.peer.v1.Peer/AnnounceNode"
 	Peer_DeliverCases_FullMethodName   = "/yizhan.peer.v1.Peer/DeliverCases"
@@ -40,6 +41,9 @@ const (
 type PeerClient interface {
 	// Join adds the caller to this office's raft group.
 	Join(ctx context.Context, in *JoinRequest, opts ...grpc.CallOption) (*JoinResponse, error)
+	// Members lists this office's raft members, and takes one out (remove):
+	// `yizhan members`.
+	Members(ctx context.Context, in *MembersRequest, opts ...grpc.CallOption) (*MembersResponse, error)
 	// Feed streams the registry changelog to an office below.
 	Feed(ctx context.Context, in *FeedRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[FeedMessage], error)
 	// AnnounceNode records a node in the directory (forwarded to the county).
@@ -76,6 +80,16 @@ func (c *peerClient) Join(ctx context.Context, in *JoinRequest, opts ...grpc.Cal
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(JoinResponse)
 	err := c.cc.Invoke(ctx, Peer_Join_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *peerClient) Members(ctx context.Context, in *MembersRequest, opts ...grpc.CallOption) (*MembersResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(MembersResponse)
+	err := c.cc.Invoke(ctx, Peer_Members_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -178,6 +192,9 @@ func (c *peerClient) CasesThrough(ctx context.Context, in *CasesThroughRequest, 
 type PeerServer interface {
 	// Join adds the caller to this office's raft group.
 	Join(context.Context, *JoinRequest) (*JoinResponse, error)
+	// Members lists this office's raft members, and takes one out (remove):
+	// `yizhan members`.
+	Members(context.Context, *MembersRequest) (*MembersResponse, error)
 	// Feed streams the registry changelog to an office below.
 	Feed(*FeedRequest, grpc.ServerStreamingServer[FeedMessage]) error
 	// AnnounceNode records a node in the directory (forwarded to the county).
@@ -212,6 +229,9 @@ type UnimplementedPeerServer struct{}
 
 func (UnimplementedPeerServer) Join(context.Context, *JoinRequest) (*JoinResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Join not implemented")
+}
+func (UnimplementedPeerServer) Members(context.Context, *MembersRequest) (*MembersResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Members not implemented")
 }
 func (UnimplementedPeerServer) Feed(*FeedRequest, grpc.ServerStreamingServer[FeedMessage]) error {
 	return status.Error(codes.Unimplemented, "method Feed not implemented")
@@ -269,6 +289,24 @@ func _Peer_Join_Handler(srv interface{}, ctx context.Context, dec func(interface
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(PeerServer).Join(ctx, req.(*JoinRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Peer_Members_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MembersRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PeerServer).Members(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Peer_Members_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PeerServer).Members(ctx, req.(*MembersRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -395,6 +433,10 @@ var Peer_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Join",
 			Handler:    _Peer_Join_Handler,
+		},
+		{
+			MethodName: "Members",
+			Handler:    _Peer_Members_Handler,
 		},
 		{
 			MethodName: "AnnounceNode",

@@ -5,9 +5,11 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"io"
 	"net"
 	"path/filepath"
 	"runtime/debug"
+	"strings"
 	"testing"
 	"time"
 
@@ -112,4 +114,54 @@ func TestARunningNodeServesItsRenewedCertificate(t *testing.T) {
 	}
 	t.Errorf("15 s after the certificate files were renewed the node still presents the old certificate (serial %s, expires %s), not the renewed one (serial %s, expires %s)",
 		after.SerialNumber, after.NotAfter.Format(time.RFC3339), renewed.Leaf.SerialNumber, renewed.Leaf.NotAfter.Format(time.RFC3339))
+}
+
+// `yizhan members` lists an office's raft members over a node's peer
+// port with a certificate of the office, and refuses to take out the
+// leader, naming why.
+func TestMembersListsAndRefusesToTakeOutTheLeader(t *testing.T) {
+	dir := t.TempDir()
+	caDir := filepath.Join(dir, "ca")
+	if err := pki.InitCA(caDir, "test CA"); err != nil {
+		t.Fatal(err)
+	}
+	const office = "450122000000"
+	tlsDir := filepath.Join(dir, "tls")
+	if err := pki.IssueNode(caDir, pki.Identity{Office: office}, []string{"127.0.0.1"}, tlsDir); err != nil {
+		t.Fatal(err)
+	}
+	crt, key, ca := filepath.Join(tlsDir, "node.crt"), filepath.Join(tlsDir, "node.key"), filepath.Join(tlsDir, "ca.crt")
+	peer := freeLoopbackAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	var out, errOut syncBuffer
+	go func() {
+		done <- runNode(ctx, []string{"--office", office, "--name", "county-1", "--data", filepath.Join(dir, "data"),
+			"--bootstrap", "--http-addr", freeLoopbackAddr(t), "--peer-addr", peer, "--raft-addr", freeLoopbackAddr(t),
+			"--tls-cert", crt, "--tls-key", key, "--tls-ca", ca, "--log-level", "error"}, &out, &errOut)
+	}()
+	defer func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			t.Error("the node did not stop")
+		}
+	}()
+	tls := []string{"--peer", peer, "--tls-cert", crt, "--tls-key", key, "--tls-ca", ca}
+	var list bytes.Buffer
+	var err error
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		list.Reset()
+		if err = run(append([]string{"members"}, tls...), &list, io.Discard); err == nil {
+			break
+		}
+	}
+	if err != nil || !strings.Contains(list.String(), "county-1") || !strings.Contains(list.String(), "voter") {
+		t.Fatalf("yizhan members: %v\n%s", err, list.String())
+	}
+	err = run(append([]string{"members", "--remove", "county-1"}, tls...), io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "leads office") {
+		t.Errorf("yizhan members --remove the leader: %v", err)
+	}
 }
