@@ -73,13 +73,15 @@ func (o *overlay) putConsultation(p *peerv1.PutConsultation) (proto.Message, err
 	if !found {
 		held = nil
 	}
-	o.keepConsultation(c, held)
+	o.keepConsultation(c, held, false)
 	return c, nil
 }
 
 // keepConsultation stores c over held (nil: the book had none), counts
-// what is new, and queues c to the parent office.
-func (o *overlay) keepConsultation(c, held *yizhanv1.Consultation) {
+// what is new, and queues c to the parent office; an answer given here,
+// or come down from above (down), to the office below on the way to
+// where the question was asked, so that its list there shows it answered.
+func (o *overlay) keepConsultation(c, held *yizhanv1.Consultation, down bool) {
 	if held == nil {
 		o.set(consultationByOfficeKey(c), nil)
 		o.countConsultation(c, false)
@@ -93,7 +95,14 @@ func (o *overlay) keepConsultation(c, held *yizhanv1.Consultation) {
 		o.countConsultation(c, true)
 	}
 	o.setProto(consultationKey(c.GetId()), c)
-	o.queueUp(c.GetId(), c.GetVersion())
+	if !down {
+		o.queueUp(c.GetId(), c.GetVersion())
+	}
+	if answered(c) && c.GetOfficeCode() != o.b.office && registry.IsAncestorOrSelf(o.b.office, c.GetOfficeCode()) {
+		if hop := casework.NextHop(o.b.office, c.GetOfficeCode()); hop != "" {
+			o.PutOutboxEntry(&peerv1.OutboxEntry{DestOffice: hop, CaseNumber: c.GetId(), UptoSeq: c.GetVersion()})
+		}
+	}
 }
 
 // answered reports whether c is a question left online and answered.
@@ -138,8 +147,9 @@ func (r *recount) addConsultation(c *yizhanv1.Consultation) {
 // receiveConsultation stores a consultation carried up from the child
 // office m comes from (the mail checked its signature): it must have
 // come in at that office or below it, and an answer must have been given
-// there or below. An older or equal copy changes nothing. The receipt's
-// have_seq is the version held.
+// there or below; or an answer carried down from the parent, given there
+// or above, to a question asked here or below. An older or equal copy
+// changes nothing. The receipt's have_seq is the version held.
 func (o *overlay) receiveConsultation(m *peerv1.CaseMessage) *peerv1.CaseReceipt {
 	c := m.GetConsultation()
 	r := &peerv1.CaseReceipt{CaseNumber: m.GetCaseNumber()}
@@ -149,13 +159,17 @@ func (o *overlay) receiveConsultation(m *peerv1.CaseMessage) *peerv1.CaseReceipt
 		r.HaveSeq = held.GetVersion()
 	}
 	from := m.GetFromOffice()
+	down := from != "" && registry.ParentCode(o.b.office) == from
 	var err error
 	switch {
 	case m.GetCaseNumber() != c.GetId() || len(m.GetEvents()) > 0:
 		err = fmt.Errorf("the message names %s and carries consultation %s", m.GetCaseNumber(), c.GetId())
-	case registry.ParentCode(from) != o.b.office:
-		err = fmt.Errorf("consultations travel up the tree: office %s is not a child of %s", from, o.b.office)
-	case !registry.IsAncestorOrSelf(from, supervision.Signer(c)):
+	case down && (!answered(c) || !registry.IsAncestorOrSelf(supervision.Signer(c), from) || !registry.IsAncestorOrSelf(o.b.office, c.GetOfficeCode())):
+		err = fmt.Errorf("an answer comes down from the office that gave it (or above it) towards where its question was asked: %s from %s, asked at %s, answered by %s",
+			c.GetId(), from, c.GetOfficeCode(), supervision.Signer(c))
+	case !down && registry.ParentCode(from) != o.b.office:
+		err = fmt.Errorf("consultations travel up the tree, and answers down: office %s is neither a child nor the parent of %s", from, o.b.office)
+	case !down && !registry.IsAncestorOrSelf(from, supervision.Signer(c)):
 		err = fmt.Errorf("consultation %s was signed for office %s, which is not office %s or below it", c.GetId(), supervision.Signer(c), from)
 	default:
 		err = supervision.CheckConsultation(c)
@@ -173,7 +187,7 @@ func (o *overlay) receiveConsultation(m *peerv1.CaseMessage) *peerv1.CaseReceipt
 	if !found {
 		held = nil
 	}
-	o.keepConsultation(c, held)
+	o.keepConsultation(c, held, down)
 	r.HaveSeq = c.GetVersion()
 	return r
 }
