@@ -161,8 +161,9 @@ func (a *Authenticator) Authenticate(token string) (*Principal, error) {
 	}
 	// A token of the millisecond the password was set, or before, was
 	// issued for the password before (one for the new password is issued
-	// later: Issuer.IssueAfter).
-	if changed := s.GetPasswordChangedAt(); changed != nil && c.issuedMilli() <= changed.AsTime().UnixMilli() {
+	// later: Issuer.IssueAfter). A token of an older release says only
+	// its second: one of an earlier second.
+	if changed := s.GetPasswordChangedAt(); changed != nil && c.issuedBefore(changed.AsTime()) {
 		return nil, fmt.Errorf("%w: the token was issued before the password of %q was last set: sign in again", ErrUnauthenticated, c.Username)
 	}
 	if s.GetOfficeCode() != c.Office || !a.CanSignIn(c.IssuerOffice, s.GetOfficeCode()) {

@@ -55,12 +55,14 @@ type Claims struct {
 	IssuedAtMilli int64 `json:"iatms,omitempty"`
 }
 
-// issuedMilli is when the token was issued, in unix milliseconds.
-func (c *Claims) issuedMilli() int64 {
+// issuedBefore reports whether the token was issued at or before t (to
+// the millisecond), or, a token of an older release that says only its
+// second, in a second before t's.
+func (c *Claims) issuedBefore(t time.Time) bool {
 	if c.IssuedAtMilli != 0 {
-		return c.IssuedAtMilli
+		return c.IssuedAtMilli <= t.UnixMilli()
 	}
-	return c.IssuedAt * 1000
+	return c.IssuedAt < t.Unix()
 }
 
 // Issuer signs tokens, and the node's other statements, with a node's
