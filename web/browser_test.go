@@ -980,6 +980,16 @@ func TestBrowser(t *testing.T) {
 		county.signIn("zhiban", demo.AdminPassword)
 		county.waitSee("/duty", "东村后山滑坡", 30*time.Second)
 		county.see("待签收的下级报告")
+		// A request the API refuses (too long) comes back on that report's
+		// form, its field marked and reached from the error summary.
+		county.set("#below-"+id+" [name=request]", strings.Repeat("续", 5000))
+		county.clickNav("#below-" + id + " button")
+		county.see("未保存")
+		if href := county.attr(".errsum a", "href"); href != "#f-ack-"+id+"-request" {
+			t.Errorf("the refused acknowledgement's summary links to %q", href)
+		} else if got := county.attr(href, "aria-invalid"); got != "true" {
+			t.Errorf("the request the summary links to is not marked: %q", got)
+		}
 		county.set("#below-"+id+" [name=request]", "请续报房屋受损情况")
 		county.clickNav("#below-" + id + " button")
 		county.see("已签收")

@@ -280,13 +280,26 @@ func (s *server) dutyAct(rq *request) error {
 	default:
 		return errNotFound
 	}
+	labels, remap := reportLabels, func(field string) string { return field }
+	if rq.r.PathValue("action") == "acknowledge" {
+		// The acknowledgement form of the report acknowledged: each
+		// report from below has its own (ackField).
+		labels = map[string]string{ackField(id, "request"): "要求续报的内容", ackField(id, "follow_up_minutes"): "续报间隔"}
+		remap = func(field string) string {
+			if field == "request" || field == "follow_up_minutes" {
+				return ackField(id, field)
+			}
+			return ""
+		}
+		form.errs = form.errs.renamed("follow_up_minutes", ackField(id, "follow_up_minutes"))
+	}
 	if form.errs.Any() {
-		form.errs.labels = reportLabels
+		form.errs.labels = labels
 		return s.showDuty(rq, http.StatusBadRequest, formValues{f}, form.errs, "")
 	}
 	if err != nil {
-		if errs, ok := fieldErrors(err, "report.", nil); ok {
-			errs.labels = reportLabels
+		if errs, ok := fieldErrors(err, "report.", remap); ok {
+			errs.labels = labels
 			return s.showDuty(rq, http.StatusBadRequest, formValues{f}, errs, "")
 		}
 		if errs, code, ok := unsaved(rq, err); ok {
@@ -296,6 +309,10 @@ func (s *server) dutyAct(rq *request) error {
 	}
 	return rq.redirect("/duty?msg=" + msg)
 }
+
+// ackField is the name by which the acknowledgement form of report id
+// shows its field's problem (f-ack-<id>-<field> in duty.html).
+func ackField(id, field string) string { return "ack-" + id + "-" + field }
 
 // reportLabels are the report form's fields as the page names them.
 var reportLabels = map[string]string{"kind": "报告类型", "category": "类别", "level": "级别", "title": "标题", "place": "地点",
@@ -421,13 +438,21 @@ func (s *server) dutyShiftAct(rq *request) error {
 	shiftLabels := map[string]string{"kind": "类型", "received_at": "来电时间", "caller": "来电人", "unit": "单位", "phone": "电话", "matter": "事由", "action": "处理情况",
 		"told": "已告知", "days": "连续天数", "start": "开始", "end": "结束", "leader": "带班领导", "officers": "值班员", "duty_phone": "值班电话", "open_matters": "交接事项",
 		"from": "调出人员", "to": "调入人员", "reason": "调班理由"}
+	logForm := rq.r.URL.Path == "/duty/log"
+	shiftLabels["log-kind"] = "类型"
 	if form.errs.Any() {
+		if logForm {
+			form.errs = form.errs.renamed("kind", "log-kind")
+		}
 		form.errs.labels = shiftLabels
 		return s.showDuty(rq, http.StatusBadRequest, formValues{f}, form.errs, "")
 	}
 	if err != nil {
 		if errs, ok := fieldErrors(err, "", func(f string) string {
 			f = strings.TrimPrefix(strings.TrimPrefix(f, "entry."), "shifts[0].")
+			if logForm && f == "kind" {
+				return "log-kind" // the log's select (f-kind is the report form's)
+			}
 			if rq.r.PathValue("action") == "swap" && (f == "from" || f == "to" || f == "reason") {
 				// The row's own input: each planned shift has its form.
 				label := shiftLabels[f]
@@ -457,6 +482,10 @@ func (s *server) dutyZero(rq *request) error {
 		return err
 	}
 	if _, err := s.cfg.Duty.SendZeroReport(rq.ctx(), &yizhanv1.SendZeroReportRequest{Note: rq.r.PostForm.Get("note")}); err != nil {
+		if errs, ok := fieldErrors(err, "", nil); ok {
+			errs.labels = map[string]string{"note": "零报告说明"}
+			return s.showDuty(rq, http.StatusBadRequest, formValues{rq.r.PostForm}, errs, "")
+		}
 		if errs, code, ok := unsaved(rq, err); ok {
 			return s.showDuty(rq, code, formValues{rq.r.PostForm}, errs, "")
 		}

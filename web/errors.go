@@ -250,6 +250,26 @@ func (e *formErrors) add(field, msg string) {
 
 func (e *formErrors) addGeneral(msg string) { e.general = append(e.general, msg) }
 
+// renamed is e with field's problems under the name to (the input that
+// shows them on a page with two fields of that name).
+func (e formErrors) renamed(field, to string) formErrors {
+	msgs, ok := e.fields[field]
+	if !ok {
+		return e
+	}
+	out := formErrors{labels: e.labels, general: e.general, fields: map[string][]string{}}
+	for _, f := range e.order {
+		name := f
+		if f == field {
+			name = to
+		}
+		out.order = append(out.order, name)
+		out.fields[name] = e.fields[f]
+	}
+	out.fields[to] = msgs
+	return out
+}
+
 // fieldErrors reads the google.rpc.BadRequest field violations of an
 // InvalidArgument status, each in the API's Chinese: its zh-CN
 // localized_message, made from the violation's reason and meta (the
