@@ -159,10 +159,9 @@ func (a *Authenticator) Authenticate(token string) (*Principal, error) {
 	if s.GetMustChangePassword() {
 		return nil, fmt.Errorf("%w: staff account %q", ErrPasswordChange, c.Username)
 	}
-	// A token of the millisecond the password was set, or before, was
-	// issued for the password before (one for the new password is issued
-	// later: Issuer.IssueAfter). A token of an older release says only
-	// its second: one of an earlier second.
+	// A token of a second before the password was set was issued for the
+	// password before (one for the new password is issued in the second
+	// of the change or later: Issuer.IssueAfter).
 	if changed := s.GetPasswordChangedAt(); changed != nil && c.issuedBefore(changed.AsTime()) {
 		return nil, fmt.Errorf("%w: the token was issued before the password of %q was last set: sign in again", ErrUnauthenticated, c.Username)
 	}

@@ -49,21 +49,14 @@ type Claims struct {
 	IssuerNode   string `json:"ind"`
 	IssuedAt     int64  `json:"iat"` // unix seconds
 	ExpiresAt    int64  `json:"exp"` // unix seconds
-	// IssuedAtMilli is IssuedAt to the millisecond, for the check against
-	// the time the password was set (a token of an older release has
-	// none: its second is taken).
-	IssuedAtMilli int64 `json:"iatms,omitempty"`
 }
 
-// issuedBefore reports whether the token was issued at or before t (to
-// the millisecond), or, a token of an older release that says only its
-// second, in a second before t's.
-func (c *Claims) issuedBefore(t time.Time) bool {
-	if c.IssuedAtMilli != 0 {
-		return c.IssuedAtMilli <= t.UnixMilli()
-	}
-	return c.IssuedAt < t.Unix()
-}
+// issuedBefore reports whether the token was issued in a second before
+// t's: before the password was set (a token of the second of the change
+// passes: see Issuer.IssueAfter). The claims carry no new field: a node
+// of the previous release refuses claims it does not know, and tokens go
+// between offices of different releases during an upgrade.
+func (c *Claims) issuedBefore(t time.Time) bool { return c.IssuedAt < t.Unix() }
 
 // Issuer signs tokens, and the node's other statements, with a node's
 // key.
@@ -117,20 +110,20 @@ func (i *Issuer) Issue(username, staffOffice string) (string, time.Time, error) 
 }
 
 // IssueAfter is Issue for an account whose password was set at
-// changedAt (StaffMember.password_changed_at): the token is issued after
-// it (the check refuses a token of the change's millisecond or before,
-// Authenticator.Authenticate), even by a node whose clock is behind the
-// county's, which stamped the change.
+// changedAt (StaffMember.password_changed_at): the token is issued in the
+// second of the change or later (the check refuses one of an earlier
+// second, Authenticator.Authenticate), even by a node whose clock is
+// behind the county's, which stamped the change.
 func (i *Issuer) IssueAfter(username, staffOffice string, changedAt time.Time) (string, time.Time, error) {
 	now := i.now()
-	if !changedAt.IsZero() && now.UnixMilli() <= changedAt.UnixMilli() {
-		now = time.UnixMilli(changedAt.UnixMilli() + 1)
+	if !changedAt.IsZero() && now.Unix() < changedAt.Unix() {
+		now = time.Unix(changedAt.Unix(), 0)
 	}
 	exp := now.Add(i.ttl)
 	c := Claims{
 		Username: username, Office: staffOffice,
 		IssuerOffice: i.office, IssuerNode: i.node,
-		IssuedAt: now.Unix(), ExpiresAt: exp.Unix(), IssuedAtMilli: now.UnixMilli(),
+		IssuedAt: now.Unix(), ExpiresAt: exp.Unix(),
 	}
 	body, err := json.Marshal(c)
 	if err != nil {

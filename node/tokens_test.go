@@ -17,8 +17,9 @@ import (
 // suspended while must_change_password was set: once the staff member
 // changed the reset password, every token issued before the reset (the
 // thief's too) worked again and could file cases. Likewise a staff
-// member's own password change ends the tokens issued before it; the
-// token for the new password works at once, wherever it is issued.
+// member's own password change ends the tokens issued before it (of an
+// earlier second: tokens say their second); the token for the new
+// password works at once, wherever it is issued.
 func TestPasswordChangesEndTokensIssuedBefore(t *testing.T) {
 	f := newCaseFed(t, 1)
 	village, countyNode := f.nodes["dongcun-1"], f.nodes["county-1"]
@@ -47,8 +48,14 @@ func TestPasswordChangesEndTokensIssuedBefore(t *testing.T) {
 		waitIndex(resp.GetRegistryIndex())
 	}
 
+	// nextSecond waits into the next second: a token says the second it
+	// was issued, and one of the second the password was set passes.
+	nextSecond := func() {
+		time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(time.Second + 20*time.Millisecond)))
+	}
 	t.Run("reset then change", func(t *testing.T) {
 		stolen := dial(t, village).login("dongcun", password) // the token a thief holds
+		nextSecond()                                          // tokens say their second: the reset comes in a later one
 		resp, err := f.admin.reg.UpdateStaff(f.admin.ctx(), &yizhanv1.UpdateStaffRequest{Username: "dongcun",
 			Staff: &yizhanv1.StaffMember{Name: "黄秀英", Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_AGENT}}, NewPassword: "reset-by-admin"})
 		if err != nil {
@@ -85,6 +92,7 @@ func TestPasswordChangesEndTokensIssuedBefore(t *testing.T) {
 
 	t.Run("own change", func(t *testing.T) {
 		before := dial(t, village).login("dongcun", "mine-from-now-on")
+		nextSecond()
 		changePassword("mine-from-now-on", "changed-again-1")
 		for _, n := range []string{"dongcun-1", "county-1"} {
 			if err := whoami(n, before.token); status.Code(err) != codes.Unauthenticated {
