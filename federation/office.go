@@ -91,6 +91,9 @@ type Office struct {
 
 	caseLocks caseLocks
 	catchUp   catchUp
+	// staffWrites proposes the county's staff changes one at a time
+	// (ProposeRegistry).
+	staffWrites sync.Mutex
 	// verifyChain checks a signer's certificate chain, remembering the
 	// chains it accepted (events of one node all carry the same chain).
 	verifyChain auth.ChainVerifier
@@ -194,6 +197,14 @@ func (o *Office) ProposeRegistry(ctx context.Context, cmd *peerv1.RegistryComman
 	}
 	if !o.cfg.Group.IsLeader() {
 		return nil, 0, raftgroup.ErrNotLeader
+	}
+	if cmd.GetUpdateStaff() != nil {
+		// A rule for new writes only (registry's checkNew: the county keeps
+		// an enabled admin) is checked against the registry as applied, so
+		// the staff changes it reads are proposed one at a time: two admins
+		// disabling each other at once would both pass.
+		o.staffWrites.Lock()
+		defer o.staffWrites.Unlock()
 	}
 	if err := o.reg.Check(cmd); err != nil {
 		return nil, 0, err

@@ -58,3 +58,64 @@ func TestTheCountysLastAdminIsKept(t *testing.T) {
 		})
 	}
 }
+
+// Two county admins disable each other at the same moment: the rule is
+// checked against the registry as applied, the staff changes proposed one
+// at a time (federation.Office.ProposeRegistry), so one is refused and the
+// county keeps an enabled admin (both passed the check, and both applied).
+func TestTwoAdminsDisablingEachOtherLeaveOne(t *testing.T) {
+	f := newFed(t)
+	f.startCounty(1)
+	admin := dial(t, f.countyLeader()).login("admin", password)
+	second, err := admin.reg.CreateStaff(admin.ctx(), &yizhanv1.CreateStaffRequest{Staff: &yizhanv1.StaffMember{Username: "admin2", Name: "第二管理员",
+		OfficeCode: county, Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_ADMIN}}, Password: password})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the leader holds the second admin", func() bool { return f.countyLeader().Registry().Index() >= second.GetRegistryIndex() }, 10*time.Second)
+	admin2 := dial(t, f.countyLeader()).login("admin2", password)
+	for round := range 5 {
+		errs := make(chan error, 2)
+		for _, c := range []struct {
+			by     *client
+			target string
+		}{{admin, "admin2"}, {admin2, "admin"}} {
+			go func() {
+				_, err := c.by.reg.UpdateStaff(c.by.ctx(), &yizhanv1.UpdateStaffRequest{Username: c.target,
+					Staff: &yizhanv1.StaffMember{Name: "管理员", Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_ADMIN}, Disabled: true}})
+				errs <- err
+			}()
+		}
+		refused := 0
+		for range 2 {
+			if err := <-errs; status.Code(err) == codes.FailedPrecondition {
+				refused++
+			} else if err != nil && status.Code(err) != codes.Unauthenticated {
+				t.Fatalf("round %d: %v", round, err)
+			}
+		}
+		enabled := 0
+		for _, u := range []string{"admin", "admin2"} {
+			if m, err := f.countyLeader().Registry().Staff(u); err == nil && !m.GetDisabled() {
+				enabled++
+			}
+		}
+		if enabled != 1 {
+			t.Fatalf("round %d: %d county admins enabled after they disabled each other at once (%d refused)", round, enabled, refused)
+		}
+		// The one left enables the other again, for the next round.
+		var keeper *client
+		var other string
+		if m, _ := f.countyLeader().Registry().Staff("admin"); !m.GetDisabled() {
+			keeper, other = dial(t, f.countyLeader()).login("admin", password), "admin2"
+		} else {
+			keeper, other = dial(t, f.countyLeader()).login("admin2", password), "admin"
+		}
+		if _, err := keeper.reg.UpdateStaff(keeper.ctx(), &yizhanv1.UpdateStaffRequest{Username: other,
+			Staff: &yizhanv1.StaffMember{Name: "管理员", Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_ADMIN}}}); err != nil {
+			t.Fatal(err)
+		}
+		admin = dial(t, f.countyLeader()).login("admin", password)
+		admin2 = dial(t, f.countyLeader()).login("admin2", password)
+	}
+}
