@@ -98,7 +98,10 @@ func (o *overlay) keepConsultation(c, held *yizhanv1.Consultation, down bool) {
 	if !down {
 		o.queueUp(c.GetId(), c.GetVersion())
 	}
-	if answered(c) && c.GetOfficeCode() != o.b.office && registry.IsAncestorOrSelf(o.b.office, c.GetOfficeCode()) {
+	// Down only from the office that answered and on the way down: an
+	// answer carried up from below is held below already.
+	if answered(c) && (down || c.GetAnswerOffice() == o.b.office) && c.GetOfficeCode() != o.b.office &&
+		registry.IsAncestorOrSelf(o.b.office, c.GetOfficeCode()) {
 		if hop := casework.NextHop(o.b.office, c.GetOfficeCode()); hop != "" {
 			o.PutOutboxEntry(&peerv1.OutboxEntry{DestOffice: hop, CaseNumber: c.GetId(), UptoSeq: c.GetVersion()})
 		}

@@ -173,13 +173,24 @@ func (b *Book) load1(r io.Reader) error {
 	if err := wb.Flush(); err != nil {
 		return fmt.Errorf("casebook: restore: %w", err)
 	}
+	// The stream names its office (a release before the mark's does not:
+	// then it is this book's office, whose stream it was given).
+	office := []byte(b.office)
+	for _, kv := range meta {
+		if bytes.Equal(kv[0], keyOffice) {
+			office = kv[1]
+		}
+	}
+	if string(office) != b.office {
+		return fmt.Errorf("%w: the stream is the book of office %s, not of office %s", ErrBadStream, office, b.office)
+	}
 	if err := b.db.Update(func(txn *badger.Txn) error {
 		for _, kv := range meta {
 			if err := txn.Set(kv[0], kv[1]); err != nil {
 				return err
 			}
 		}
-		return nil
+		return txn.Set(keyOffice, office)
 	}); err != nil {
 		return fmt.Errorf("casebook: restore the meta keys: %w", err)
 	}
