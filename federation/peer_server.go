@@ -70,8 +70,7 @@ func (s *PeerServer) Join(ctx context.Context, req *peerv1.JoinRequest) (*peerv1
 // gone for good stays a voter otherwise, and the office of three that
 // replaced it with a new node of another name counts four, of which it
 // may lose none more. Only a node's certificate of this office may ask;
-// a follower asks its leader. The leader refuses to take out the last
-// voter, or itself (ask another node: it hands over first).
+// a follower asks its leader. The last voter stays.
 func (s *PeerServer) Members(ctx context.Context, req *peerv1.MembersRequest) (*peerv1.MembersResponse, error) {
 	o := s.o
 	id, err := pki.PeerIdentity(ctx)
@@ -80,7 +79,7 @@ func (s *PeerServer) Members(ctx context.Context, req *peerv1.MembersRequest) (*
 	}
 	if id.Office != o.cfg.Office || req.GetOfficeCode() != o.cfg.Office {
 		return nil, status.Errorf(codes.PermissionDenied,
-			"office %s may not manage the members of office %s (certificate names %s)", req.GetOfficeCode(), o.cfg.Office, id.Office)
+			"a certificate of office %s may not manage the members of office %s (asked for office %s)", id.Office, o.cfg.Office, req.GetOfficeCode())
 	}
 	g := o.cfg.Group
 	if !g.IsLeader() {
@@ -93,9 +92,8 @@ func (s *PeerServer) Members(ctx context.Context, req *peerv1.MembersRequest) (*
 		return resp, err
 	}
 	if name := req.GetRemove(); name != "" {
-		if name == o.cfg.Node {
-			return nil, status.Errorf(codes.FailedPrecondition, "node %s leads office %s: ask another node of the office to take it out (leadership moves first)", name, o.cfg.Office)
-		}
+		// The leader may take itself out: it steps down once the office's
+		// new membership is committed, and another node leads.
 		if err := g.RemoveMember(name); err != nil {
 			if errors.Is(err, raftgroup.ErrNotMember) {
 				return nil, status.Error(codes.NotFound, err.Error())

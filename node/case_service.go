@@ -737,24 +737,34 @@ func (s *caseService) whileInTransit(ctx context.Context, req *yizhanv1.CaseActi
 		resp, err := try()
 		st, _ := status.FromError(err)
 		moving := st.Code() == codes.NotFound || st.Code() == codes.Unavailable || reason.StatusReason(err) == reason.CaseHeldElsewhere
-		if err == nil || !moving || time.Now().Add(pause).After(deadline) {
-			if moving && st.Code() != codes.Unavailable {
-				owner := ""
-				if c, ok := s.n.office.Cases().Case(req.GetNumber()); ok {
-					owner = c.GetOwnerOffice()
-				}
-				return nil, reason.Status(reason.Unreachable, fmt.Sprintf("case %s is on its way to office %s: try again in a minute", req.GetNumber(), owner),
-					reason.Meta{"number": req.GetNumber(), "office": owner}, time.Minute).Err()
-			}
+		if err == nil || !moving {
 			return resp, err
+		}
+		if time.Now().Add(pause).After(deadline) {
+			return nil, s.onItsWay(req.GetNumber(), err)
 		}
 		select {
 		case <-ctx.Done():
-			return resp, err
+			return nil, s.onItsWay(req.GetNumber(), err)
 		case <-time.After(pause):
 		}
 		pause = min(2*pause, 500*time.Millisecond)
 	}
+}
+
+// onItsWay is the answer to a citizen's action whose case no office
+// answered for while it waited (err, the last): Unavailable as it came,
+// else UNREACHABLE, on its way, never "no such case".
+func (s *caseService) onItsWay(number string, err error) error {
+	if status.Code(err) == codes.Unavailable {
+		return err
+	}
+	owner := ""
+	if c, ok := s.n.office.Cases().Case(number); ok {
+		owner = c.GetOwnerOffice()
+	}
+	return reason.Status(reason.Unreachable, fmt.Sprintf("case %s is on its way to office %s: try again in a minute", number, owner),
+		reason.Meta{"number": number, "office": owner}, time.Minute).Err()
 }
 
 // atOwner sends a citizen's action (withdraw, rate, complain: the same

@@ -591,7 +591,8 @@ var ErrNotMember = errors.New("federation: not a member of the office")
 var ErrLastVoter = errors.New("federation: the office's last voter stays")
 
 // RemoveMember takes node id out of the office's group (leader only): a
-// node whose machine is gone for good, or one the office no longer runs.
+// node whose machine is gone for good, or one the office no longer runs;
+// the leader itself too (it steps down once the change is committed).
 // The last voter stays (ErrLastVoter).
 func (g *Group) RemoveMember(id string) error {
 	if !g.IsLeader() {
@@ -601,19 +602,19 @@ func (g *Group) RemoveMember(id string) error {
 	if err != nil {
 		return err
 	}
-	voters, found := 0, false
+	voters, found, voter := 0, false, false
 	for _, s := range servers {
 		if s.Suffrage == raft.Voter {
 			voters++
 		}
 		if string(s.ID) == id {
-			found = true
+			found, voter = true, s.Suffrage == raft.Voter
 		}
 	}
 	switch {
 	case !found:
 		return fmt.Errorf("%w: %s (members: %d)", ErrNotMember, id, len(servers))
-	case voters <= 1:
+	case voter && voters <= 1:
 		return fmt.Errorf("%w: %s", ErrLastVoter, id)
 	}
 	if err := g.raft.RemoveServer(raft.ServerID(id), 0, 10*time.Second).Error(); err != nil {
