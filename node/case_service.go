@@ -643,6 +643,11 @@ func (s *caseService) act(ctx context.Context, req *yizhanv1.CaseActionRequest, 
 			if c, ok := s.n.office.Cases().Case(number); !ok || c.GetOwnerOffice() != here {
 				return s.atOwner(ctx, req, c, forward)
 			}
+			if evs := s.n.office.Cases().Events(number); len(evs) > 0 && evs[len(evs)-1].GetType() == yizhanv1.EventType_EVENT_TYPE_FORWARDED {
+				// Handed to this office, not received yet (its RECEIVED
+				// comes first): nothing may be appended before it.
+				return nil, s.onItsWay(number, nil)
+			}
 			return s.actHere(ctx, r, req, action, nil, forward)
 		}
 		if !checked {
@@ -753,10 +758,11 @@ func (s *caseService) whileInTransit(ctx context.Context, req *yizhanv1.CaseActi
 }
 
 // onItsWay is the answer to a citizen's action whose case no office
-// answered for while it waited (err, the last): Unavailable as it came,
-// else UNREACHABLE, on its way, never "no such case".
+// answered for while it waited (err, the last; nil: the case is being
+// received here): Unavailable as it came, else UNREACHABLE (Unavailable
+// too: whileInTransit asks again), on its way, never "no such case".
 func (s *caseService) onItsWay(number string, err error) error {
-	if status.Code(err) == codes.Unavailable {
+	if err != nil && status.Code(err) == codes.Unavailable {
 		return err
 	}
 	owner := ""
