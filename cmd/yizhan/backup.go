@@ -20,6 +20,22 @@ import (
 	"github.com/yizhan-gov/yizhan/node"
 )
 
+// officeTLSFlags declares the flags of a command that speaks to an
+// office's nodes on their peer port with a certificate of the office
+// (backup, members), and returns what loads the bundle once they are
+// parsed.
+func officeTLSFlags(fs *flag.FlagSet) func() (*pki.Bundle, error) {
+	tlsCert := fs.String("tls-cert", "", "a certificate of the office (a node's; required)")
+	tlsKey := fs.String("tls-key", "", "its key (required)")
+	tlsCA := fs.String("tls-ca", "", "county CA certificate (required)")
+	return func() (*pki.Bundle, error) {
+		if *tlsCert == "" || *tlsKey == "" || *tlsCA == "" {
+			return nil, errors.New("--tls-cert, --tls-key and --tls-ca are required")
+		}
+		return pki.Load(*tlsCert, *tlsKey, *tlsCA)
+	}
+}
+
 // runBackup takes an online backup of a node's office state over its
 // peer port, with a certificate of the same office (docs/OPERATIONS.md).
 func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -27,17 +43,15 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.SetOutput(stderr)
 	peers := fs.String("peer", "", "comma-separated peer addresses (host:port) of the office's nodes, tried in turn (required)")
 	out := fs.String("out", "", "the backup file to write (required; written whole or not at all)")
-	tlsCert := fs.String("tls-cert", "", "a certificate of the office (a node's; required)")
-	tlsKey := fs.String("tls-key", "", "its key (required)")
-	tlsCA := fs.String("tls-ca", "", "county CA certificate (required)")
+	officeTLS := officeTLSFlags(fs)
 	timeout := fs.Duration("timeout", 30*time.Minute, "give up after this long")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *peers == "" || *out == "" || *tlsCert == "" || *tlsKey == "" || *tlsCA == "" {
-		return errors.New("--peer, --out, --tls-cert, --tls-key and --tls-ca are required")
+	if *peers == "" || *out == "" {
+		return errors.New("--peer and --out are required")
 	}
-	bundle, err := pki.Load(*tlsCert, *tlsKey, *tlsCA)
+	bundle, err := officeTLS()
 	if err != nil {
 		return err
 	}

@@ -14,7 +14,6 @@ import (
 	"google.golang.org/grpc/status"
 
 	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
-	"github.com/yizhan-gov/yizhan/federation/pki"
 )
 
 // runMembers lists an office's raft members over a node's peer port, with
@@ -26,17 +25,15 @@ func runMembers(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.SetOutput(stderr)
 	peers := fs.String("peer", "", "comma-separated peer addresses (host:port) of the office's nodes, tried in turn (required)")
 	remove := fs.String("remove", "", "the node name of a member to take out of the office's group")
-	tlsCert := fs.String("tls-cert", "", "a certificate of the office (a node's; required)")
-	tlsKey := fs.String("tls-key", "", "its key (required)")
-	tlsCA := fs.String("tls-ca", "", "county CA certificate (required)")
+	officeTLS := officeTLSFlags(fs)
 	timeout := fs.Duration("timeout", 30*time.Second, "give up after this long")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *peers == "" || *tlsCert == "" || *tlsKey == "" || *tlsCA == "" {
-		return errors.New("--peer, --tls-cert, --tls-key and --tls-ca are required")
+	if *peers == "" {
+		return errors.New("--peer is required")
 	}
-	bundle, err := pki.Load(*tlsCert, *tlsKey, *tlsCA)
+	bundle, err := officeTLS()
 	if err != nil {
 		return err
 	}

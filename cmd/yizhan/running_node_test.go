@@ -48,6 +48,45 @@ func peerLeaf(t *testing.T, addr string, client *pki.Bundle) *x509.Certificate {
 	return conn.ConnectionState().PeerCertificates[0]
 }
 
+// countyNode is a county node of one run by the binary's `node` command,
+// with its county CA and the office's certificate files.
+type countyNode struct {
+	caDir, tlsDir, office, peer string
+	crt, key, ca                string
+}
+
+// startCountyNode starts a bootstrapped county node of one in t's
+// directory, stopped when t ends.
+func startCountyNode(t *testing.T) countyNode {
+	t.Helper()
+	dir := t.TempDir()
+	n := countyNode{caDir: filepath.Join(dir, "ca"), tlsDir: filepath.Join(dir, "tls"), office: "450122000000", peer: freeLoopbackAddr(t)}
+	if err := pki.InitCA(n.caDir, "test CA"); err != nil {
+		t.Fatal(err)
+	}
+	if err := pki.IssueNode(n.caDir, pki.Identity{Office: n.office}, []string{"127.0.0.1"}, n.tlsDir); err != nil {
+		t.Fatal(err)
+	}
+	n.crt, n.key, n.ca = filepath.Join(n.tlsDir, "node.crt"), filepath.Join(n.tlsDir, "node.key"), filepath.Join(n.tlsDir, "ca.crt")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	var out, errOut syncBuffer
+	go func() {
+		done <- runNode(ctx, []string{"--office", n.office, "--name", "county-1", "--data", filepath.Join(dir, "data"),
+			"--bootstrap", "--http-addr", freeLoopbackAddr(t), "--peer-addr", n.peer, "--raft-addr", freeLoopbackAddr(t),
+			"--tls-cert", n.crt, "--tls-key", n.key, "--tls-ca", n.ca, "--log-level", "error"}, &out, &errOut)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			t.Error("the node did not stop")
+		}
+	})
+	return n
+}
+
 // The operator renews a node's certificate as the docs say
 // (deploy-kubernetes.md: "Renew it before it expires (the pods read the
 // files from the Secret's volume)"; the chart's cert-manager Certificate
@@ -57,34 +96,9 @@ func peerLeaf(t *testing.T, addr string, client *pki.Bundle) *x509.Certificate {
 // every mutual-TLS link of the office failed while /healthz said ok.
 func TestARunningNodeServesItsRenewedCertificate(t *testing.T) {
 	defer debug.SetMemoryLimit(debug.SetMemoryLimit(-1))
-	dir := t.TempDir()
-	caDir := filepath.Join(dir, "ca")
-	if err := pki.InitCA(caDir, "audit CA"); err != nil {
-		t.Fatal(err)
-	}
-	const office = "450122000000"
-	tlsDir := filepath.Join(dir, "tls")
-	if err := pki.IssueNode(caDir, pki.Identity{Office: office}, []string{"127.0.0.1"}, tlsDir); err != nil {
-		t.Fatal(err)
-	}
-	crt, key, ca := filepath.Join(tlsDir, "node.crt"), filepath.Join(tlsDir, "node.key"), filepath.Join(tlsDir, "ca.crt")
-	peer := freeLoopbackAddr(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	var out, errOut syncBuffer
-	go func() {
-		done <- runNode(ctx, []string{"--office", office, "--name", "county-1", "--data", filepath.Join(dir, "data"),
-			"--bootstrap", "--http-addr", freeLoopbackAddr(t), "--peer-addr", peer, "--raft-addr", freeLoopbackAddr(t),
-			"--tls-cert", crt, "--tls-key", key, "--tls-ca", ca, "--log-level", "error"}, &out, &errOut)
-	}()
-	defer func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			t.Error("the node did not stop")
-		}
-	}()
+	n := startCountyNode(t)
+	caDir, tlsDir, office, peer := n.caDir, n.tlsDir, n.office, n.peer
+	crt, key, ca := n.crt, n.key, n.ca
 
 	client, err := pki.Load(crt, key, ca)
 	if err != nil {
@@ -120,34 +134,8 @@ func TestARunningNodeServesItsRenewedCertificate(t *testing.T) {
 // port with a certificate of the office, and refuses to take out the
 // office's last voter, naming why.
 func TestMembersListsAndKeepsTheLastVoter(t *testing.T) {
-	dir := t.TempDir()
-	caDir := filepath.Join(dir, "ca")
-	if err := pki.InitCA(caDir, "test CA"); err != nil {
-		t.Fatal(err)
-	}
-	const office = "450122000000"
-	tlsDir := filepath.Join(dir, "tls")
-	if err := pki.IssueNode(caDir, pki.Identity{Office: office}, []string{"127.0.0.1"}, tlsDir); err != nil {
-		t.Fatal(err)
-	}
-	crt, key, ca := filepath.Join(tlsDir, "node.crt"), filepath.Join(tlsDir, "node.key"), filepath.Join(tlsDir, "ca.crt")
-	peer := freeLoopbackAddr(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	var out, errOut syncBuffer
-	go func() {
-		done <- runNode(ctx, []string{"--office", office, "--name", "county-1", "--data", filepath.Join(dir, "data"),
-			"--bootstrap", "--http-addr", freeLoopbackAddr(t), "--peer-addr", peer, "--raft-addr", freeLoopbackAddr(t),
-			"--tls-cert", crt, "--tls-key", key, "--tls-ca", ca, "--log-level", "error"}, &out, &errOut)
-	}()
-	defer func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			t.Error("the node did not stop")
-		}
-	}()
+	n := startCountyNode(t)
+	peer, crt, key, ca := n.peer, n.crt, n.key, n.ca
 	tls := []string{"--peer", peer, "--tls-cert", crt, "--tls-key", key, "--tls-ca", ca}
 	var list bytes.Buffer
 	var err error
