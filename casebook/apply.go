@@ -583,6 +583,7 @@ func (o *overlay) Save(number string, c *yizhanv1.Case, events []*yizhanv1.CaseE
 		o.set(key(pAttachmentNamed, a.GetSha256()), nil) // kept: a case names it
 	}
 	o.indexQueue(number, c, events, isNew)
+	o.indexStep(number, c, events, isNew)
 	o.indexTouched(number, c, events, added)
 	o.count(c, events, added)
 	o.cardsOnEvents(c, events, added)

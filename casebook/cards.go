@@ -71,8 +71,9 @@ func (o *overlay) countCard(c *yizhanv1.Card, add bool) {
 // cardsOnEvents issues the cards the added events earn, and withdraws a
 // time-driven card that the log, as it now stands, shows was issued from
 // a mirror behind its office (cardEarned): the case had been decided,
-// withdrawn, suspended, accepted or delivered in time before the card was
-// issued, and the county heard of it only after.
+// withdrawn, suspended, accepted or delivered in time, or its step ended
+// in time, before the card was issued, and the county heard of it only
+// after.
 func (o *overlay) cardsOnEvents(c *yizhanv1.Case, events []*yizhanv1.CaseEvent, added int) {
 	for i := len(events) - added; i < len(events); i++ {
 		log := events[:i+1]
@@ -107,6 +108,7 @@ var withdrawnWhenLate = []yizhanv1.CardRule{
 	yizhanv1.CardRule_CARD_RULE_NOT_ACCEPTED_IN_TIME,
 	yizhanv1.CardRule_CARD_RULE_NOT_DELIVERED_IN_TIME,
 	yizhanv1.CardRule_CARD_RULE_SUSPENSION_OVER_LIMIT,
+	yizhanv1.CardRule_CARD_RULE_STEP_LATE,
 }
 
 // cardEarned reports whether the case's log, as far as it goes up to the
@@ -114,8 +116,9 @@ var withdrawnWhenLate = []yizhanv1.CardRule{
 // come after the card), shows the card's condition then: overdue
 // (decided late, or open past the promised due time), §32's first answer
 // late or missing, §44's delivery late or missing, the suspension past
-// its procedure's own limit. A card issued by an event (a decision made
-// late) is earned by that event.
+// its procedure's own limit, a step past its own limit (open, or ended
+// late). A card issued by an event (a decision made late) is earned by
+// that event.
 func cardEarned(card *yizhanv1.Card, log []*yizhanv1.CaseEvent, reg casework.Registry) bool {
 	at := card.GetIssuedAt().AsTime()
 	n := 0
@@ -137,6 +140,16 @@ func cardEarned(card *yizhanv1.Card, log []*yizhanv1.CaseEvent, reg casework.Reg
 	case yizhanv1.CardRule_CARD_RULE_SUSPENSION_OVER_LIMIT:
 		s, ok := casework.LastSuspension(before, reg)
 		return ok && s.Over(at)
+	case yizhanv1.CardRule_CARD_RULE_STEP_LATE:
+		if s, ok := supervision.OpenStep(c, before, reg); ok && at.After(s.Due) {
+			return true
+		}
+		for i := 2; i <= len(before); i++ {
+			if supervision.StepEndedLate(c, before[:i], reg) {
+				return true // a step ended late before it, or by it
+			}
+		}
+		return false
 	}
 	return true
 }
@@ -173,7 +186,8 @@ const MaxCardChecks = 400
 // that the book does not hold yet, at most limit: the running cases due
 // by the warning horizon, the filings waiting past the §32 deadline and
 // the decisions waiting for delivery past §44's,
-// found through the queue by due time and evaluated (supervision.Due),
+// found through the queue by due time, and the cases in a step past its
+// own limit (book/is/), each evaluated (supervision.Due),
 // then the open follow-ups and orders past their due time (lateRecords).
 // The leader proposes them as EvaluateCards; a case the book does not own
 // (a mirror) is evaluated too, so that an office cut off does not hide a
@@ -275,6 +289,22 @@ func (b *Book) CardsDue(now time.Time, reg casework.Registry, p supervision.Poli
 				it.Next()
 			default:
 				it.Seek(append(key(pQueueByDue, string(owner)), 0xff))
+			}
+		}
+		// The steps past their own limit, not ended yet (book/is/ up to now).
+		steps := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(pStepDue)})
+		defer steps.Close()
+		until := key(pStepDue, be64(uint64(max(now.Unix(), 0))))
+		for steps.Rewind(); steps.Valid() && len(out) < limit; steps.Next() {
+			k := steps.Item().Key()
+			if bytes.Compare(k, until) >= 0 {
+				break
+			}
+			if len(k) < len(pStepDue)+8 {
+				continue
+			}
+			if err := check(string(k[len(pStepDue)+8:]), yizhanv1.CardRule_CARD_RULE_STEP_LATE); err != nil {
+				return err
 			}
 		}
 		var err error

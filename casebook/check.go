@@ -105,7 +105,7 @@ func (b *Book) check(ctx context.Context, reg casework.Registry) (problems []str
 		// first walk of the cases checks them, and counts them again.
 		held, err = indexCheck{
 			prefixes: caseIndexes,
-			valued:   func(i int) bool { return caseIndexes[i] != pQueueKey },
+			valued:   func(i int) bool { return caseIndexes[i] != pQueueKey && caseIndexes[i] != pStepKey },
 			expect: func(first bool, emit func(k, v []byte)) error {
 				return eachCase(first, func(number string, c *yizhanv1.Case, events []*yizhanv1.CaseEvent) {
 					if first {
@@ -133,10 +133,22 @@ func (b *Book) check(ctx context.Context, reg casework.Registry) (problems []str
 								checkQueueKey(number, stored, v, bad)
 							}
 						}
+						if first && bytes.HasPrefix(k, []byte(pStepKey)) {
+							if item, err := txn.Get(k); err == nil {
+								stored, _ := item.ValueCopy(nil)
+								checkStepKey(number, stored, bad)
+							}
+						}
 					})
 				})
 			},
 			seen: func(i int, k, v []byte) {
+				if caseIndexes[i] == pStepKey {
+					if !hasKey(txn, v) {
+						bad("%q names step key %q, which is missing", k, v)
+					}
+					return
+				}
 				if caseIndexes[i] != pQueueKey {
 					return
 				}
@@ -149,6 +161,9 @@ func (b *Book) check(ctx context.Context, reg casework.Registry) (problems []str
 			missing: func(k []byte) string {
 				if number, ok := bytes.CutPrefix(k, []byte(pQueueKey)); ok {
 					return fmt.Sprintf("case %s is open and not in the queue", number)
+				}
+				if number, ok := bytes.CutPrefix(k, []byte(pStepKey)); ok {
+					return fmt.Sprintf("case %s is in a step with a limit of its own and not among the steps by their end", number)
 				}
 				return fmt.Sprintf("index key %q is missing", k)
 			},
@@ -303,6 +318,22 @@ func (b *Book) check(ctx context.Context, reg casework.Registry) (problems []str
 		}); err != nil {
 			return err
 		}
+		// Each case by its open step's end is named by its book/ks/ key.
+		if err := walk(txn, []byte(pStepDue), func(k, _ []byte) error {
+			if len(k) < len(pStepDue)+8 {
+				bad("step key %q is malformed", k)
+				return nil
+			}
+			number := k[len(pStepDue)+8:]
+			if item, err := txn.Get(key(pStepKey, string(number))); err != nil {
+				bad("step key %q: case %s has no step key", k, number)
+			} else if stored, _ := item.ValueCopy(nil); !bytes.Equal(stored, k) {
+				bad("step key %q: case %s names %q", k, number, stored)
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
 		if err := checkCards(txn, counted, bad); err != nil {
 			return err
 		}
@@ -335,7 +366,7 @@ func (b *Book) check(ctx context.Context, reg casework.Registry) (problems []str
 }
 
 // caseIndexes are the indexes whose keys the cases call for.
-var caseIndexes = []string{pNeeds, pTouched, pApplicant, pQueueKey}
+var caseIndexes = []string{pNeeds, pTouched, pApplicant, pQueueKey, pStepKey}
 
 // expectIndexKeys gives give each key of the case indexes (caseIndexes)
 // that case number calls for, with its value (the queue key's: the queue
@@ -375,6 +406,9 @@ func (b *Book) expectIndexKeys(txn *badger.Txn, reg casework.Registry, number st
 	}
 	if !casework.Final(c.GetState()) {
 		give(key(pQueueKey, number), queueKeyOf(c, events, reg))
+	}
+	if k := stepKeyOf(c, events, reg); k != nil {
+		give(key(pStepKey, number), k)
 	}
 }
 

@@ -263,6 +263,15 @@ func checkQueueKey(number string, v, w []byte, bad func(string, ...any)) {
 	}
 }
 
+// checkStepKey checks the value of a case's book/ks/ key, v: a key of
+// the cases by their open step's end (book/is/) of the same case (the
+// end, a time, is the calendar's of the case's last change: not checked).
+func checkStepKey(number string, v []byte, bad func(string, ...any)) {
+	if len(v) != len(pStepDue)+8+len(number) || !bytes.HasPrefix(v, []byte(pStepDue)) || !bytes.HasSuffix(v, []byte(number)) {
+		bad("%q names step key %q, not one of case %s", key(pStepKey, number), v, number)
+	}
+}
+
 // queueKeyOfByDue is the queue key (book/iq/) a key of the queue by due
 // time (book/ir/) and its value go with: byDueKeyOf the other way.
 func queueKeyOfByDue(k, v []byte) ([]byte, error) {

@@ -107,6 +107,41 @@ func (o *overlay) indexQueue(number string, c *yizhanv1.Case, events []*yizhanv1
 	o.set(kq, next)
 }
 
+// stepKeyOf is the case's key in the cases by the end of their open
+// step's limit (book/is/), or nil when it is in no watched step
+// (supervision.OpenStep): the sweep finds there the steps that ran past
+// their limit before they ended (the 环节超时 card).
+func stepKeyOf(c *yizhanv1.Case, events []*yizhanv1.CaseEvent, reg casework.Registry) []byte {
+	s, ok := supervision.OpenStep(c, events, reg)
+	if !ok {
+		return nil
+	}
+	return key(pStepDue, be64(uint64(max(s.Due.Unix(), 0))), c.GetNumber())
+}
+
+// indexStep keeps the case's entry in the cases by their open step's end
+// (stepKeyOf), and book/ks/ naming it, as indexQueue keeps the queue's.
+func (o *overlay) indexStep(number string, c *yizhanv1.Case, events []*yizhanv1.CaseEvent, isNew bool) {
+	ks := key(pStepKey, number)
+	var old []byte
+	if !isNew {
+		old, _ = o.get(ks)
+	}
+	next := stepKeyOf(c, events, o.reg)
+	if bytes.Equal(old, next) {
+		return
+	}
+	if old != nil {
+		o.del(old)
+	}
+	if next == nil {
+		o.del(ks)
+		return
+	}
+	o.set(next, nil)
+	o.set(ks, next)
+}
+
 // touchedKey lists the case among those office appended to or was handed,
 // by the time it was filed.
 func touchedKey(office string, c *yizhanv1.Case) []byte {

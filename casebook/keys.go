@@ -22,6 +22,8 @@ import "encoding/binary"
 //	book/kq/<number>                      → the case's queue key, while it has one
 //	book/iq/<owner>\0<state><dept>\0<due><number>  the queue by state and department
 //	book/ir/<owner>\0<due><number>       the queue by due time → <state><dept>
+//	book/ks/<number>                      → the case's open step key, while it has one
+//	book/is/<due><number>                 cases in a step with a limit of its own, by its end
 //	book/it/<office>\0<filed at><number>  cases an office appended to or was handed
 //	book/ia/<kind><value>\0<number>       applicant: i (ID number) and p (phone) as
 //	                                      keyed hashes, n (name) in clear
@@ -97,8 +99,11 @@ var (
 // for the fee's units and whether one was assessed (Case.fee_units,
 // fee_assessed); 8, the clocks whose limit ran out stay late (an extension
 // granted, or a suspension begun, after the due time no longer moves it:
-// decided in time or not, and the queue's rank of a suspended case).
-const statsFormat = 8
+// decided in time or not, and the queue's rank of a suspended case); 9,
+// the cases in a step with a limit of their own indexed by its end
+// (book/is/), so that the sweep cards a step past its limit before it
+// ends.
+const statsFormat = 9
 
 // format is the layout version written in book/m/format: 1, the first
 // release of the book on disk; 2, events stored with a reference to
@@ -119,6 +124,8 @@ const (
 	pQueueKey    = prefix + "kq/"
 	pQueue       = prefix + "iq/"
 	pQueueByDue  = prefix + "ir/"
+	pStepKey     = prefix + "ks/"
+	pStepDue     = prefix + "is/"
 	pTouched     = prefix + "it/"
 	pApplicant   = prefix + "ia/"
 	pStat        = prefix + "st/"

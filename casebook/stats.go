@@ -478,6 +478,9 @@ func (b *Book) upgradeStats(reg casework.Registry) error {
 					return err
 				}
 			}
+			if err := restepIn(wb, k[len(pCase):], getRaw(txn, key(pStepKey, string(k[len(pCase):]))), stepKeyOf(c, events, reg)); err != nil {
+				return err
+			}
 			if c.GetSuspended() {
 				number := k[len(pCase):]
 				held := getRaw(txn, key(pQueueKey, string(number)))
@@ -816,6 +819,27 @@ func requeueIn(wb *badger.WriteBatch, number, held, next []byte) error {
 		}
 	}
 	return wb.Set(kq, next)
+}
+
+// restepIn moves a case's keys of the cases by their open step's end
+// (book/is/, book/ks/) from held to next (nil: none), in wb.
+func restepIn(wb *badger.WriteBatch, number, held, next []byte) error {
+	if bytes.Equal(held, next) {
+		return nil
+	}
+	if held != nil {
+		if err := wb.Delete(held); err != nil {
+			return err
+		}
+	}
+	ks := key(pStepKey, string(number))
+	if next == nil {
+		return wb.Delete(ks)
+	}
+	if err := wb.Set(next, nil); err != nil {
+		return err
+	}
+	return wb.Set(ks, next)
 }
 
 // refolded is stored case c with the fields its log folds to that an

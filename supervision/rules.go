@@ -82,7 +82,10 @@ func (p Policy) warningDays() int {
 //     event);
 //   - SUSPENSION_OVER_LIMIT: accepted, undecided and still suspended past
 //     its special procedure's own limit (casework.LastSuspension; one
-//     resumed late earns it by its RESUMED event).
+//     resumed late earns it by its RESUMED event);
+//   - STEP_LATE: in a step of the item's procedure with a limit of its own
+//     (OpenStep) past that limit, the step not ended yet (one ended late
+//     earns it by the event that ends it: stepLate).
 func Due(r yizhanv1.CardRule, c *yizhanv1.Case, events []*yizhanv1.CaseEvent, reg casework.Registry, now time.Time, p Policy) *yizhanv1.Card {
 	if len(events) == 0 || events[0].GetFiling() == nil {
 		return nil
@@ -131,6 +134,13 @@ func Due(r yizhanv1.CardRule, c *yizhanv1.Case, events []*yizhanv1.CaseEvent, re
 		}
 		return newCard(r, c, events, c.GetOwnerOffice(), sp.Due,
 			fmt.Sprintf("%s超过其 %d 个工作日时限仍未恢复办理", sp.Procedure, sp.LimitDays))
+	case yizhanv1.CardRule_CARD_RULE_STEP_LATE:
+		s, ok := OpenStep(c, events, reg)
+		if !ok || !now.After(s.Due) {
+			return nil
+		}
+		return newCard(r, c, events, c.GetOwnerOffice(), s.Due,
+			fmt.Sprintf("%s环节已用 %d 个工作日，超过其 %d 个工作日时限仍未完成", s.Name, reg.WorkingDaysBetween(s.Start, now), s.LimitDays))
 	case yizhanv1.CardRule_CARD_RULE_NOT_ACCEPTED_IN_TIME:
 		switch c.GetState() {
 		case yizhanv1.CaseState_CASE_STATE_FILED, yizhanv1.CaseState_CASE_STATE_PRECHECK:
@@ -331,6 +341,79 @@ func stepLate(c *yizhanv1.Case, events []*yizhanv1.CaseEvent, reg casework.Regis
 			fmt.Sprintf("%s环节用时 %d 个工作日，超过其 %d 个工作日时限", step.GetName(), reg.WorkingDaysBetween(from, at), step.GetLimitDays()))
 	}
 	return nil
+}
+
+// Step is the step of an item's procedure a case is in (OpenStep): its
+// name and limit, the event it started after, and the end of its limit's
+// last day.
+type Step struct {
+	Name       string
+	LimitDays  int
+	Start, Due time.Time
+}
+
+// nextEnds are the events that may end the step a case in a state is in,
+// in the order the procedure goes: an accepted case is reviewed if its
+// item has a review step, decided if not; an approved one certified if
+// its item has a certificate step, delivered if not.
+var nextEnds = map[yizhanv1.CaseState][]yizhanv1.EventType{
+	yizhanv1.CaseState_CASE_STATE_FILED:     {yizhanv1.EventType_EVENT_TYPE_ACCEPTED},
+	yizhanv1.CaseState_CASE_STATE_PRECHECK:  {yizhanv1.EventType_EVENT_TYPE_ACCEPTED},
+	yizhanv1.CaseState_CASE_STATE_ACCEPTED:  {yizhanv1.EventType_EVENT_TYPE_REVIEWED, yizhanv1.EventType_EVENT_TYPE_DECIDED},
+	yizhanv1.CaseState_CASE_STATE_REVIEWED:  {yizhanv1.EventType_EVENT_TYPE_DECIDED},
+	yizhanv1.CaseState_CASE_STATE_APPROVED:  {yizhanv1.EventType_EVENT_TYPE_CERTIFIED, yizhanv1.EventType_EVENT_TYPE_DELIVERED},
+	yizhanv1.CaseState_CASE_STATE_CERTIFIED: {yizhanv1.EventType_EVENT_TYPE_DELIVERED},
+	yizhanv1.CaseState_CASE_STATE_DENIED:    {yizhanv1.EventType_EVENT_TYPE_DELIVERED},
+	yizhanv1.CaseState_CASE_STATE_REFUSED:   {yizhanv1.EventType_EVENT_TYPE_DELIVERED},
+}
+
+// OpenStep is the step of the item version's procedure that case c is in
+// at the end of its log, when that step has a limit of its own and is
+// watched: the first of the item's steps that the next event expected in
+// the case's state would end (nextEnds), counted, as stepLate counts it
+// once ended, from the last event a step starts after (stepStarts). A
+// case suspended during the step (or now), waiting for materials after a
+// correction notice, or closed, is in no watched step; neither is one
+// whose next step has no limit.
+func OpenStep(c *yizhanv1.Case, events []*yizhanv1.CaseEvent, reg casework.Registry) (Step, bool) {
+	ends := nextEnds[c.GetState()]
+	if len(ends) == 0 || c.GetSuspended() || len(events) == 0 || events[0].GetFiling() == nil {
+		return Step{}, false
+	}
+	f := events[0].GetFiling()
+	item, err := reg.Item(f.GetItemCode(), f.GetItemVersion())
+	if err != nil || len(item.GetSteps()) == 0 {
+		return Step{}, false
+	}
+	for _, end := range ends {
+		i := slices.IndexFunc(item.GetSteps(), func(s *yizhanv1.ProcedureStep) bool { return stepEndOf(s.GetName()) == end })
+		if i < 0 {
+			continue // the item has no such step: the next one it may have
+		}
+		step := item.GetSteps()[i]
+		if step.GetLimitDays() <= 0 {
+			return Step{}, false
+		}
+		for j := len(events) - 1; j >= 0; j-- {
+			switch t := events[j].GetType(); {
+			case t == yizhanv1.EventType_EVENT_TYPE_SUSPENDED:
+				return Step{}, false
+			case slices.Contains(stepStarts, t):
+				from := events[j].GetAt().AsTime()
+				return Step{Name: step.GetName(), LimitDays: int(step.GetLimitDays()), Start: from,
+					Due: reg.AddWorkingDays(from, int(step.GetLimitDays()))}, true
+			}
+		}
+		return Step{}, false
+	}
+	return Step{}, false
+}
+
+// StepEndedLate reports whether the last of events ends a step of the
+// item's procedure after its own limit (the STEP_LATE card OnEvent gives
+// for it).
+func StepEndedLate(c *yizhanv1.Case, events []*yizhanv1.CaseEvent, reg casework.Registry) bool {
+	return len(events) > 1 && events[0].GetFiling() != nil && stepLate(c, events, reg) != nil
 }
 
 // stepEndOf is the event that ends the step named name (stepEnds), or

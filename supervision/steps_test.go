@@ -87,6 +87,30 @@ func TestAStepOverItsOwnLimit(t *testing.T) {
 		ev(6, yizhanv1.EventType_EVENT_TYPE_DECIDED, at(3, 30, 10))); card != nil {
 		t.Errorf("a decision, its step without a limit: %v", card)
 	}
+	// The sweep's reading (Due): the review still open is carded once its
+	// 2 working days from Friday 6 March have passed (the end of Tuesday
+	// 10 March), not while it was suspended during it, nor while the
+	// filing waits for its materials after a correction notice.
+	rule := yizhanv1.CardRule_CARD_RULE_STEP_LATE
+	open := []*yizhanv1.CaseEvent{filing, correction, resubmitted, accepted}
+	if card := supervision.Due(rule, c, open, reg, at(3, 10, 23), supervision.Policy{}); card != nil {
+		t.Errorf("the review open on its limit's last day: %v", card)
+	}
+	card = supervision.Due(rule, c, open, reg, at(3, 11, 9), supervision.Policy{})
+	if card == nil || !card.GetAt().AsTime().Equal(reg.AddWorkingDays(at(3, 6, 10), 2)) || !strings.Contains(card.GetDetail(), "部门审核环节已用") {
+		t.Errorf("the review open the day after its limit: %v", card)
+	}
+	suspended := &yizhanv1.Case{Number: c.GetNumber(), OwnerOffice: c.GetOwnerOffice(), State: c.GetState(), Suspended: true}
+	if card := supervision.Due(rule, suspended, append(open, ev(5, yizhanv1.EventType_EVENT_TYPE_SUSPENDED, at(3, 9, 10))), reg, at(3, 20, 9), supervision.Policy{}); card != nil {
+		t.Errorf("a suspended review: %v", card)
+	}
+	if card := supervision.Due(rule, c, append(open, ev(5, yizhanv1.EventType_EVENT_TYPE_SUSPENDED, at(3, 9, 10)), ev(6, yizhanv1.EventType_EVENT_TYPE_RESUMED, at(3, 10, 10))), reg, at(3, 20, 9), supervision.Policy{}); card != nil {
+		t.Errorf("a review with a suspension in it: %v", card)
+	}
+	waiting := &yizhanv1.Case{Number: c.GetNumber(), OwnerOffice: c.GetOwnerOffice(), State: yizhanv1.CaseState_CASE_STATE_CORRECTION_REQUESTED}
+	if card := supervision.Due(rule, waiting, []*yizhanv1.CaseEvent{filing, correction}, reg, at(3, 20, 9), supervision.Policy{}); card != nil {
+		t.Errorf("a filing waiting for its materials: %v", card)
+	}
 	if supervision.RuleName(yizhanv1.CardRule_CARD_RULE_STEP_LATE) != "环节超时" || supervision.ColourOf(yizhanv1.CardRule_CARD_RULE_STEP_LATE) != yizhanv1.CardColour_CARD_COLOUR_YELLOW {
 		t.Error("the rule's name or colour")
 	}

@@ -1,0 +1,179 @@
+package casebook
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+
+	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+	"github.com/yizhan-gov/yizhan/casework"
+	"github.com/yizhan-gov/yizhan/registry"
+)
+
+// stepped is an item whose procedure (办理流程) gives its steps limits of
+// their own: 窗口受理 1 working day, 部门审核 2, 审批 none.
+const stepped = "YC-BG"
+
+// withSteppedItem adds the item stepped to reg, every right at the county.
+func withSteppedItem(t *testing.T, reg *registry.Registry) {
+	t.Helper()
+	for _, cmd := range []*peerv1.RegistryCommand{
+		{Op: &peerv1.RegistryCommand_CreateItem{CreateItem: &peerv1.CreateItem{Item: &yizhanv1.Item{
+			Code: stepped, Name: "烟草专卖零售许可证变更", Type: yizhanv1.ItemType_ITEM_TYPE_LICENCE, DepartmentCode: "yc",
+			LegalBasis: "《烟草专卖法》第十六条", Materials: []*yizhanv1.Material{{Name: "变更申请表", Required: true}},
+			StatutoryLimitDays: 20, PromisedLimitDays: 10, CaseKind: yizhanv1.CaseKind_CASE_KIND_PROMISED, ExerciseTier: yizhanv1.Tier_TIER_COUNTY,
+			Steps: []*yizhanv1.ProcedureStep{{Name: "窗口受理", LimitDays: 1}, {Name: "部门审核", LimitDays: 2}, {Name: "审批"}},
+		}}}},
+		{Op: &peerv1.RegistryCommand_CreateGrant{CreateGrant: &peerv1.CreateGrant{Grant: &yizhanv1.Grant{
+			ItemCode: stepped, OfficeCode: county, Rights: []yizhanv1.Right{yizhanv1.Right_RIGHT_ACCEPT, yizhanv1.Right_RIGHT_REVIEW, yizhanv1.Right_RIGHT_APPROVE, yizhanv1.Right_RIGHT_CERTIFY, yizhanv1.Right_RIGHT_DELIVER},
+		}}}},
+	} {
+		cmd.AtUnixNano, cmd.Actor = t0.Add(-time24h).UnixNano(), "county.admin"
+		if _, err := reg.Apply(reg.Index()+1, cmd); err != nil {
+			t.Fatalf("registry %v: %v", cmd, err)
+		}
+	}
+}
+
+// A step of the procedure that runs past its own limit is carded by the
+// sweep when the limit has passed, not only once the step ends: the
+// review (部门审核, 2 working days from the acceptance on Monday 2 March,
+// so to the end of Wednesday 4 March) still open on Thursday earns the
+// 环节超时 card that day, at the limit's end, from the office holding the
+// case; the review done later keeps it (one card), and a case reviewed in
+// time, now in a step without a limit, earns none. The index the sweep
+// reads agrees with the cases (Check).
+func TestAStepPastItsLimitIsCardedBeforeItEnds(t *testing.T) {
+	reg := newRegistry(t)
+	withSteppedItem(t, reg)
+	o := newOffice(t, county, reg)
+	o.now = day(3, 2, 9)
+	inTime, late := o.file(stepped, 1, Request{}), o.file(stepped, 2, Request{})
+	for _, n := range []string{inTime, late} {
+		o.act(n, casework.ActionAccept, nil)
+	}
+	o.now = day(3, 3, 15)
+	o.act(inTime, casework.ActionReview, &yizhanv1.CaseActionRequest{Agrees: true, Reason: "同意"})
+	rule := yizhanv1.CardRule_CARD_RULE_STEP_LATE
+
+	o.now = day(3, 4, 17) // the limit's last day
+	o.sweep()
+	if got := o.cards(CardQuery{Rule: rule}); len(got) != 0 {
+		t.Errorf("cards on the limit's last day: %v", got)
+	}
+	o.now = day(3, 5, 9)
+	o.sweep()
+	got := o.cards(CardQuery{Rule: rule})
+	card := got[late+" "+rule.String()]
+	if card == nil || len(got) != 1 {
+		t.Fatalf("cards the morning after the limit: %v, want %s's only", got, late)
+	}
+	if card.GetColour() != yizhanv1.CardColour_CARD_COLOUR_YELLOW || card.GetOfficeCode() != county ||
+		!card.GetAt().AsTime().Equal(reg.AddWorkingDays(day(3, 2, 9), 2)) || !strings.Contains(card.GetDetail(), "部门审核环节已用") {
+		t.Errorf("the card: %v", card)
+	}
+	o.check()
+
+	o.now = day(3, 6, 10)
+	o.act(late, casework.ActionReview, &yizhanv1.CaseActionRequest{Agrees: true, Reason: "同意"})
+	o.sweep()
+	got = o.cards(CardQuery{Rule: rule})
+	if c := got[late+" "+rule.String()]; c == nil || c.GetWithdrawn() || len(got) != 1 {
+		t.Errorf("cards after the late review: %v, want the one card kept", got)
+	}
+	for _, n := range []string{inTime, late} {
+		if hasStepKey(t, o.book, n) {
+			t.Errorf("%s: in 审批, a step without a limit, and still among the steps by their end", n)
+		}
+	}
+	o.check()
+}
+
+// A 环节超时 card the county's sweep gave from a mirror that had not heard
+// of the step's end is withdrawn when the event comes and shows the step
+// ended in time; the book's figures count it no more.
+func TestAStepCardOfAStaleMirrorIsWithdrawn(t *testing.T) {
+	reg := newRegistry(t)
+	withSteppedItem(t, reg)
+	o := newOffice(t, county, reg)
+	o.now = day(3, 2, 9)
+	n := o.file(stepped, 1, Request{})
+	o.act(n, casework.ActionAccept, nil)
+	rule := yizhanv1.CardRule_CARD_RULE_STEP_LATE
+	o.now = day(3, 9, 9)
+	o.sweep()
+	if got := o.cards(CardQuery{Rule: rule}); len(got) != 1 {
+		t.Fatalf("cards: %v", got)
+	}
+	at := o.now
+	o.now = day(3, 3, 9) // reviewed on 3 March, heard of on 9 March
+	o.act(n, casework.ActionReview, &yizhanv1.CaseActionRequest{Agrees: true, Reason: "同意"})
+	o.now = at.Add(time24h / 24)
+	card := o.cards(CardQuery{Rule: rule})[n+" "+rule.String()]
+	if card == nil || !card.GetWithdrawn() || card.GetWithdrawnReason() == "" {
+		t.Fatalf("the card: %v", card)
+	}
+	o.check()
+}
+
+// A book counted by the previous release (statistics format 8) holds no
+// index of open steps: its recount at the upgrade makes it, and the next
+// sweep cards the step that ran past its limit while the node was on the
+// older release.
+func TestAnUpgradeIndexesTheOpenSteps(t *testing.T) {
+	reg := newRegistry(t)
+	withSteppedItem(t, reg)
+	o := newOffice(t, county, reg)
+	o.now = day(3, 2, 9)
+	n := o.file(stepped, 1, Request{})
+	o.act(n, casework.ActionAccept, nil)
+	db := o.book.db
+	if err := db.DropPrefix([]byte(pStepDue), []byte(pStepKey)); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(func(txn *badger.Txn) error { return txn.Set(keyStatsFormat, be64(8)) }); err != nil {
+		t.Fatal(err)
+	}
+	b, err := Open(db, county)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !b.statsStale.Load() {
+		t.Fatal("a book of format 8 is not counted again")
+	}
+	o.book = b
+	o.mem = casework.NewBook(county)
+	o.index++
+	b.Apply([]Entry{{Index: o.index, At: o.now.UnixNano(), Cmd: &peerv1.CaseCommand{Op: &peerv1.CaseCommand_Ack{Ack: &peerv1.AckOutbox{}}}}}, o.index, reg)
+	if !hasStepKey(t, b, n) {
+		t.Fatal("the recount did not index the open step")
+	}
+	if problems, err := b.Check(context.Background(), reg); err != nil || len(problems) > 0 {
+		t.Fatalf("check: %v %v", problems, err)
+	}
+	o.now = day(3, 5, 9)
+	o.sweep()
+	if got := o.cards(CardQuery{Rule: yizhanv1.CardRule_CARD_RULE_STEP_LATE}); len(got) != 1 {
+		t.Errorf("cards after the upgrade: %v", got)
+	}
+}
+
+// hasStepKey reports whether case number is among the cases by their open
+// step's end.
+func hasStepKey(t *testing.T, b *Book, number string) bool {
+	t.Helper()
+	var held bool
+	if err := b.db.View(func(txn *badger.Txn) error {
+		held = hasKey(txn, key(pStepKey, number))
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return held
+}
+
+const time24h = 24 * time.Hour
