@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -35,7 +36,12 @@ func NewPeerServer(o *Office) *PeerServer { return &PeerServer{o: o} }
 var _ peerv1.PeerServer = (*PeerServer)(nil)
 
 // Join adds the caller to this office's raft group. Only a node whose
-// certificate names this office may join it.
+// certificate names this office may join it, and one whose certificate
+// names its node joins as that node only (as another member it would
+// move that member's raft address to its own), unless a member of the
+// office passes the request on (a follower forwards a join to its leader
+// with its own certificate, having checked the joiner's). A certificate
+// shared by the office's nodes (a StatefulSet's) names none.
 func (s *PeerServer) Join(ctx context.Context, req *peerv1.JoinRequest) (*peerv1.JoinResponse, error) {
 	o := s.o
 	id, err := pki.PeerIdentity(ctx)
@@ -45,6 +51,10 @@ func (s *PeerServer) Join(ctx context.Context, req *peerv1.JoinRequest) (*peerv1
 	if id.Office != o.cfg.Office || req.GetOfficeCode() != o.cfg.Office {
 		return nil, status.Errorf(codes.PermissionDenied,
 			"office %s may not join office %s (certificate names %s)", req.GetOfficeCode(), o.cfg.Office, id.Office)
+	}
+	if id.Node != "" && req.GetNode() != id.Node && !o.hasMember(id.Node) {
+		return nil, status.Errorf(codes.PermissionDenied,
+			"a certificate of node %s may not join as node %s", id.Node, req.GetNode())
 	}
 	if req.GetNode() == "" || req.GetRaftAddress() == "" {
 		return nil, status.Error(codes.InvalidArgument, "node and raft_address are required")
@@ -63,6 +73,12 @@ func (s *PeerServer) Join(ctx context.Context, req *peerv1.JoinRequest) (*peerv1
 		return nil, status.Error(codes.Unavailable, err.Error())
 	}
 	return &peerv1.JoinResponse{Leader: o.cfg.Node}, nil
+}
+
+// hasMember reports whether node is a member of the office's raft group.
+func (o *Office) hasMember(node string) bool {
+	servers, err := o.cfg.Group.Members()
+	return err == nil && slices.ContainsFunc(servers, func(m raft.Server) bool { return string(m.ID) == node })
 }
 
 // Members lists this office's raft members, after taking out the one

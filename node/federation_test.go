@@ -410,6 +410,16 @@ func TestWrongOfficeCertificateIsRefused(t *testing.T) {
 			t.Errorf("the county's metrics lack %s", want)
 		}
 	}
+	// A county certificate that names its node may join as that node only:
+	// as county-1, it would move county-1's raft address to its own.
+	named := newPeerClient(t, f.bundle(county, "county-7"), countyPeer)
+	_, err = named.Join(context.Background(), &peerv1.JoinRequest{OfficeCode: county, Node: "county-1", RaftAddress: "127.0.0.1:1"})
+	if status.Code(err) != codes.PermissionDenied || !strings.Contains(err.Error(), "county-7") {
+		t.Errorf("a certificate of county-7 joining as county-1: %v, want PermissionDenied naming county-7", err)
+	}
+	if members, err := f.nodes["county-1"].Office().Group().Members(); err != nil || len(members) != 1 || string(members[0].Address) == "127.0.0.1:1" {
+		t.Errorf("the county's members after the refusal: %v %v", members, err)
+	}
 	// A node refuses to run with a certificate for another office.
 	_, err = node.New(node.Config{Office: xicun, Name: "rogue", DataDir: t.TempDir(), TLS: f.bundle(dongcun, "rogue"),
 		Upstream: []string{countyPeer}, HTTPAddr: "127.0.0.1:0", PeerAddr: "127.0.0.1:0", RaftAddr: "127.0.0.1:0"})
