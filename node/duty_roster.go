@@ -213,7 +213,7 @@ func (s *dutyRosterService) SwapShift(ctx context.Context, req *yizhanv1.SwapShi
 				n.OfficerNames[i] = name
 			}
 		}
-		n.Swaps = append(n.Swaps, &yizhanv1.ShiftSwap{From: req.GetFrom(), To: req.GetTo(), ApprovedBy: p.Username, At: timestamppb.New(now), Reason: req.GetReason()})
+		n.Swaps = append(n.Swaps, &yizhanv1.ShiftSwap{From: req.GetFrom(), To: req.GetTo(), ApprovedBy: p.Username, At: timestamppb.New(now), Reason: strings.TrimSpace(req.GetReason())})
 		return n, nil
 	}, func(ctx context.Context, cl yizhanv1.DutyRosterServiceClient) (*yizhanv1.DutyShift, error) {
 		return cl.SwapShift(ctx, req)

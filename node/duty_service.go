@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"google.golang.org/grpc"
@@ -374,7 +375,7 @@ func (s *dutyService) AcknowledgeReport(ctx context.Context, req *yizhanv1.Ackno
 			return nil, reason.Status(reason.FailedPrecondition, fmt.Sprintf("report %s is acknowledged here already", req.GetId()), reason.Meta{"id": req.GetId()}, 0).Err()
 		}
 		a := &yizhanv1.ReportAck{Id: duty.AckID(s.n.office.Code(), req.GetId()), ReportId: req.GetId(), OfficeCode: s.n.office.Code(),
-			By: p.Username, ByName: p.Name, At: timestamppb.New(s.n.now()), Request: req.GetRequest(), FollowUpMinutes: req.GetFollowUpMinutes()}
+			By: p.Username, ByName: p.Name, At: timestamppb.New(s.n.now()), Request: strings.TrimSpace(req.GetRequest()), FollowUpMinutes: req.GetFollowUpMinutes()}
 		v, replayed, err := s.n.svc.Acknowledge(ctx, r, a)
 		return v, replayedAnswer(ctx, replayed, err)
 	}, func(ctx context.Context, cl yizhanv1.DutyServiceClient) (*yizhanv1.HeldReport, error) {
