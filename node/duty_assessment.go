@@ -133,7 +133,7 @@ func (s *dutyService) GetAssessment(ctx context.Context, req *yizhanv1.GetAssess
 	if err != nil {
 		return nil, err
 	}
-	if to.Before(from) || to.Sub(from) > maxAssessmentDays*24*time.Hour {
+	if to.Before(from) || to.Sub(from) >= maxAssessmentDays*24*time.Hour {
 		return nil, fieldError("to", registry.ReasonOutOfRange, reason.Meta{"max": reason.Itoa(maxAssessmentDays)},
 			fmt.Sprintf("from the first day, at most %d days on", maxAssessmentDays))
 	}

@@ -315,7 +315,7 @@ func (s *dutyRosterService) ListShifts(ctx context.Context, req *yizhanv1.ListSh
 	if err != nil {
 		return nil, err
 	}
-	if to.Before(from) || to.Sub(from) > 62*24*time.Hour {
+	if to.Before(from) || to.Sub(from) >= 62*24*time.Hour {
 		return nil, fieldError("to", registry.ReasonOutOfRange, reason.Meta{"max": "62"}, "from the first day, at most 62 days on")
 	}
 	shifts, err := s.n.office.Cases().Shifts(casebook.ShiftQuery{Office: scope, From: from, To: to.AddDate(0, 0, 1), Flagged: req.GetFlagged()})
