@@ -471,8 +471,13 @@ func (s *registryService) ListGrants(_ context.Context, req *yizhanv1.ListGrants
 	if err != nil {
 		return nil, err
 	}
-	if t := req.GetPageToken(); len(t) > maxGrantTokenLen {
+	if t := req.GetPageToken(); t != "" && !s.grantToken(t) {
 		return nil, fieldError("page_token", registry.ReasonInvalidFormat, reason.Meta{"format": "PAGE_TOKEN"}, "is not a token this API gave out")
+	}
+	if oc := req.GetOfficeCode(); oc != "" {
+		if err := registry.ValidCode(oc); err != nil {
+			return nil, fieldError("office_code", registry.ReasonInvalidFormat, reason.Meta{"format": "DIVISION_CODE"}, err.Error())
+		}
 	}
 	meta, err := s.readMeta(req.GetMinIndex())
 	if err != nil {
@@ -494,8 +499,19 @@ func (s *registryService) ListGrants(_ context.Context, req *yizhanv1.ListGrants
 	return resp, nil
 }
 
-// maxGrantTokenLen bounds a ListGrants page token (a grant's id).
-const maxGrantTokenLen = 128
+// grantToken reports whether t may be a ListGrants page token: a grant's
+// id, as the registry makes them ("g" and the index that created it:
+// one this node has not replicated yet too) or as it holds one.
+func (s *registryService) grantToken(t string) bool {
+	if len(t) < 2 || len(t) > 128 {
+		return false
+	}
+	if t[0] == 'g' && len(t) <= 21 && strings.Trim(t[1:], "0123456789") == "" {
+		return true
+	}
+	_, err := s.n.office.Registry().Grant(t)
+	return err == nil
+}
 
 func (s *registryService) CreateGrant(ctx context.Context, req *yizhanv1.CreateGrantRequest) (*yizhanv1.GrantWriteResponse, error) {
 	return write(ctx, s, req,
