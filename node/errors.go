@@ -98,11 +98,13 @@ func gatewayErrors(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshal
 }
 
 // The gateway's own refusals of what it could not read into the request:
-// a query parameter (`parsing field "page_size": …`), a body field of the
-// wrong type (`invalid value for string field itemCode: 5`, by its JSON
-// name) or one the request does not have (`unknown field "itemcode"`).
+// a query parameter (`parsing field "page_size": …`), a path parameter
+// (`type mismatch, parameter: year, …`), a body field of the wrong type
+// (`invalid value for string field itemCode: 5`, by its JSON name) or one
+// the request does not have (`unknown field "itemcode"`).
 var (
 	queryFieldRE   = regexp.MustCompile(`^parsing field "([^"]+)": `)
+	pathParamRE    = regexp.MustCompile(`^type mismatch, parameter: ([a-z0-9_.]+), `)
 	bodyFieldRE    = regexp.MustCompile(`invalid value for [a-z0-9 ]+ field ([A-Za-z0-9_]+): `)
 	unknownFieldRE = regexp.MustCompile(`unknown field "([^"]{1,64})"`)
 )
@@ -123,6 +125,8 @@ func decodeViolation(err error) error {
 	}
 	var field string
 	if m := queryFieldRE.FindStringSubmatch(msg); m != nil {
+		field = m[1]
+	} else if m := pathParamRE.FindStringSubmatch(msg); m != nil {
 		field = m[1]
 	} else if m := bodyFieldRE.FindStringSubmatch(msg); m != nil {
 		field = snakeCase(m[1])
