@@ -67,7 +67,7 @@ func (s *supervisionService) consultationItem(code string, required bool) (*yizh
 	}
 	it, err := s.n.office.Registry().Item(code, 0)
 	if err != nil {
-		return nil, fieldError("item_code", reason.NotFound, reason.Meta{"item": code}, "no such item in the catalogue")
+		return nil, fieldError("item_code", reason.ItemNotFound, reason.Meta{"code": code}, "no such item in the catalogue")
 	}
 	return it, nil
 }
@@ -251,7 +251,7 @@ func (s *supervisionService) AnswerQuestion(ctx context.Context, req *yizhanv1.A
 		held, ok := s.n.office.Cases().Consultation(req.GetId())
 		switch {
 		case !ok:
-			return nil, fieldError("id", reason.NotFound, reason.Meta{"id": req.GetId()}, "no such question held here (it may still be on its way up)")
+			return nil, fieldError("id", reason.RecordNotFound, reason.Meta{"id": req.GetId()}, "no such question held here (it may still be on its way up)")
 		case held.GetAnswerOffice() != s.n.office.Code():
 			return nil, toStatus(fmt.Errorf("%w: question %s is answered by office %s", auth.ErrPermissionDenied, held.GetId(), held.GetAnswerOffice()))
 		case held.GetState() != yizhanv1.ConsultationState_CONSULTATION_STATE_ASKED:
@@ -280,7 +280,7 @@ func (s *supervisionService) ListConsultations(ctx context.Context, req *yizhanv
 		q.Limit = 100
 	}
 	if q.Awaiting && scope != s.n.office.Code() {
-		return nil, fieldError("office_code", reason.FailedPrecondition, reason.Meta{"office": s.n.office.Code()},
+		return nil, fieldError("office_code", reason.WrongOffice, reason.Meta{"office": s.n.office.Code(), "want": scope},
 			"the questions an office must answer are listed at a node of that office")
 	}
 	if q.From, err = parseDay("from", req.GetFrom(), time.Time{}); err != nil {

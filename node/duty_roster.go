@@ -58,18 +58,18 @@ func (s *dutyRosterService) rosterKeeper(ctx context.Context, what string) (*aut
 // a shift as a leader (leader) or as an officer, and returns their name.
 func (s *dutyRosterService) dutyMember(field, username string, leader bool) (string, error) {
 	m, err := s.n.office.Registry().Staff(username)
-	role, what := yizhanv1.Role_ROLE_DUTY_OFFICER, "a duty officer (值班员) or a leader on duty"
+	role, what, zh := yizhanv1.Role_ROLE_DUTY_OFFICER, "a duty officer (值班员) or a leader on duty", "值班员或带班领导"
 	if leader {
-		role, what = yizhanv1.Role_ROLE_DUTY_LEADER, "a leader on duty (带班领导)"
+		role, what, zh = yizhanv1.Role_ROLE_DUTY_LEADER, "a leader on duty (带班领导)", "带班领导"
 	}
 	switch {
 	case err != nil || m.GetDisabled():
-		return "", fieldError(field, reason.NotFound, reason.Meta{"username": username}, "no such staff member")
+		return "", fieldError(field, reason.StaffNotFound, reason.Meta{"username": username}, "no such staff member (or the account is disabled)")
 	case m.GetOfficeCode() != s.n.office.Code():
 		return "", fieldError(field, reason.WrongOffice, reason.Meta{"office": m.GetOfficeCode(), "want": s.n.office.Code()},
 			fmt.Sprintf("%s is staff of office %s, not %s", username, m.GetOfficeCode(), s.n.office.Code()))
 	case !slices.Contains(m.GetRoles(), role) && !(role == yizhanv1.Role_ROLE_DUTY_OFFICER && slices.Contains(m.GetRoles(), yizhanv1.Role_ROLE_DUTY_LEADER)):
-		return "", fieldError(field, reason.PermissionDenied, reason.Meta{"username": username}, fmt.Sprintf("%s is not %s", username, what))
+		return "", fieldError(field, reason.StaffLacksRole, reason.Meta{"username": username, "role": zh}, fmt.Sprintf("%s is not %s", username, what))
 	}
 	return m.GetName(), nil
 }
@@ -192,7 +192,7 @@ func (s *dutyRosterService) SwapShift(ctx context.Context, req *yizhanv1.SwapShi
 			return nil, reason.Status(reason.FailedPrecondition, fmt.Sprintf("shift %s is taken over: it is swapped before", held.GetId()), reason.Meta{"id": held.GetId()}, 0).Err()
 		}
 		if !duty.OnShift(held, req.GetFrom()) {
-			return nil, fieldError("from", reason.NotFound, reason.Meta{"username": req.GetFrom()}, "not on the shift")
+			return nil, fieldError("from", reason.NotOnShift, reason.Meta{"username": req.GetFrom()}, "not on the shift")
 		}
 		if duty.OnShift(held, req.GetTo()) {
 			return nil, fieldError("to", reason.Duplicate, reason.Meta{"index": "0"}, "on the shift already")

@@ -84,7 +84,7 @@ func (s *dutyService) readScope(ctx context.Context, office string) (string, err
 		return "", toStatus(fmt.Errorf("%w: %s may not read the urgent reports of office %s", auth.ErrPermissionDenied, p.Username, office))
 	}
 	if !registry.IsAncestorOrSelf(s.n.office.Code(), office) {
-		return "", fieldError("office_code", reason.FailedPrecondition, reason.Meta{"office": s.n.office.Code()},
+		return "", fieldError("office_code", reason.WrongOffice, reason.Meta{"office": s.n.office.Code(), "want": office},
 			fmt.Sprintf("office %s is not held here: ask at a node of that office or of an office above it", office))
 	}
 	return office, nil

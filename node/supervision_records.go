@@ -271,7 +271,7 @@ func (s *supervisionService) IssueOrder(ctx context.Context, req *yizhanv1.Issue
 				return nil, toStatus(err)
 			}
 			if len(cards) == 0 {
-				return nil, fieldError("card_rule", reason.CaseNotFound, nil, "the case has no card of this rule")
+				return nil, fieldError("card_rule", reason.InvalidValue, nil, "the case has no card of this rule")
 			}
 			to = cards[0].GetOfficeCode()
 		}

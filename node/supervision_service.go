@@ -56,7 +56,7 @@ func (s *supervisionService) scope(ctx context.Context, office string) (_ string
 		return "", false, toStatus(fmt.Errorf("%w: %s may read the supervision records of office %s only", auth.ErrPermissionDenied, p.Username, p.Office))
 	}
 	if !registry.IsAncestorOrSelf(s.n.office.Code(), office) {
-		return "", false, fieldError("office_code", reason.FailedPrecondition, reason.Meta{"office": s.n.office.Code()},
+		return "", false, fieldError("office_code", reason.WrongOffice, reason.Meta{"office": s.n.office.Code(), "want": office},
 			fmt.Sprintf("office %s is not held here: ask at a node of that office or of an office above it", office))
 	}
 	return office, overseer, nil

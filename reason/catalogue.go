@@ -102,6 +102,9 @@ const (
 	Mismatch                 = "MISMATCH"
 	InvalidValue             = "INVALID_VALUE"
 	RecordNotFound           = "RECORD_NOT_FOUND"
+	StaffNotFound            = "STAFF_NOT_FOUND"
+	StaffLacksRole           = "STAFF_LACKS_ROLE"
+	NotOnShift               = "NOT_ON_SHIFT"
 )
 
 // Retry says whether the same request may be sent again.
@@ -717,6 +720,15 @@ var defs = []Def{
 	{Reason: RecordNotFound, Field: true, Keys: []string{"id"}, Example: Meta{"id": "BG-450122101203-20261201-ABCDEF"},
 		Meaning: "the urgent report or duty log entry named is not one of this office's",
 		zh:      t("本单位没有[编号为“{id}”的]这份报告或记录，请核对编号")},
+	{Reason: StaffNotFound, Field: true, Keys: []string{"username"}, Example: Meta{"username": "dc-duty"},
+		Meaning: "the staff member named does not exist, or the account is disabled",
+		zh:      t("没有[用户名为“{username}”的]工作人员，或其账号已停用")},
+	{Reason: StaffLacksRole, Field: true, Keys: []string{"username", "role"}, Example: Meta{"username": "dc-clerk", "role": "带班领导"},
+		Meaning: "the staff member named lacks the role the field asks for (a shift's leader must be a 带班领导)",
+		zh:      either("role", "[“{username}”]不是{role}", "该工作人员没有所需的角色")},
+	{Reason: NotOnShift, Field: true, Keys: []string{"username"}, Example: Meta{"username": "dc-duty"},
+		Meaning: "the staff member named is not on the shift",
+		zh:      t("[“{username}”]不在该班次上")},
 }
 
 func init() {
