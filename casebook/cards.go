@@ -44,10 +44,17 @@ func cardIndexValue(c *yizhanv1.Card) []byte {
 }
 
 // issueCard keeps card c unless the case has a card of its rule already.
+// A card withdrawn (cardsOnEvents) is none: it was given from a mirror
+// behind its office and no longer counts, so the card the case earns
+// after (a decision made late after all) takes its place.
 func (o *overlay) issueCard(c *yizhanv1.Card) {
 	k := cardKey(c.GetCaseNumber(), c.GetRule())
-	if _, ok := o.get(k); ok {
-		return
+	held := &yizhanv1.Card{}
+	if o.getProto(k, held) {
+		if !held.GetWithdrawn() {
+			return
+		}
+		o.del(cardByTimeKey(held))
 	}
 	o.setProto(k, c)
 	o.set(cardByTimeKey(c), cardIndexValue(c))
@@ -159,7 +166,7 @@ func (o *overlay) evaluateCards(cmd *peerv1.EvaluateCards) {
 	at := time.Unix(0, o.at)
 	p := supervision.Policy{WarningDays: int(cmd.GetWarningDays())}
 	for _, ch := range cmd.GetChecks() {
-		if _, ok := o.get(cardKey(ch.GetCaseNumber(), ch.GetRule())); ok {
+		if held := (&yizhanv1.Card{}); o.getProto(cardKey(ch.GetCaseNumber(), ch.GetRule()), held) && !held.GetWithdrawn() {
 			continue
 		}
 		var card *yizhanv1.Card
@@ -211,10 +218,10 @@ func (b *Book) CardsDue(now time.Time, reg casework.Registry, p supervision.Poli
 			var c *yizhanv1.Case
 			var events []*yizhanv1.CaseEvent
 			for _, r := range rules {
-				if _, err := txn.Get(cardKey(number, r)); err == nil {
-					continue
-				} else if err != badger.ErrKeyNotFound {
+				if held, err := holdsCard(txn, number, r); err != nil {
 					return err
+				} else if held {
+					continue
 				}
 				if c == nil {
 					c = &yizhanv1.Case{}
@@ -255,10 +262,10 @@ func (b *Book) CardsDue(now time.Time, reg casework.Registry, p supervision.Poli
 				// suspended may be past its procedure's limit (ranked by
 				// it when it comes first: queueKeyOf).
 				rules := []yizhanv1.CardRule{yizhanv1.CardRule_CARD_RULE_SUSPENSION_OVER_LIMIT}
-				if _, err := txn.Get(cardKey(number, yizhanv1.CardRule_CARD_RULE_OVERDUE)); err == badger.ErrKeyNotFound {
-					rules = append(rules, yizhanv1.CardRule_CARD_RULE_OVERDUE, yizhanv1.CardRule_CARD_RULE_DUE_SOON)
-				} else if err != nil {
+				if held, err := holdsCard(txn, number, yizhanv1.CardRule_CARD_RULE_OVERDUE); err != nil {
 					return err
+				} else if !held {
+					rules = append(rules, yizhanv1.CardRule_CARD_RULE_OVERDUE, yizhanv1.CardRule_CARD_RULE_DUE_SOON)
 				}
 				if err := check(number, rules...); err != nil {
 					return err
@@ -312,6 +319,15 @@ func (b *Book) CardsDue(now time.Time, reg casework.Registry, p supervision.Poli
 		return err
 	})
 	return out, err
+}
+
+// holdsCard reports whether the book holds a card of rule r on case
+// number that stands (not withdrawn: one withdrawn is replaced by the
+// card the case earns after, issueCard).
+func holdsCard(txn *badger.Txn, number string, r yizhanv1.CardRule) (bool, error) {
+	c := &yizhanv1.Card{}
+	ok, err := getProto(txn, cardKey(number, r), c)
+	return ok && !c.GetWithdrawn(), err
 }
 
 // CardQuery selects cards; empty fields select all.

@@ -319,10 +319,10 @@ func lateRecords(txn *badger.Txn, now time.Time, limit int, out []*peerv1.CardCh
 			continue
 		}
 		seen[number+rule.String()] = true
-		if _, err := txn.Get(cardKey(number, rule)); err == nil {
-			continue
-		} else if err != badger.ErrKeyNotFound {
+		if held, err := holdsCard(txn, number, rule); err != nil {
 			return out, err
+		} else if held {
+			continue
 		}
 		out = append(out, &peerv1.CardCheck{CaseNumber: number, Rule: rule})
 	}

@@ -293,11 +293,12 @@ type stepEnd struct {
 
 // stepStarts are the events a step starts after: the last of them before
 // the step's end (the filing, its receipt at the office, the materials
-// handed in again after a correction notice, the step before).
+// handed in again after a correction notice, the step before; a refusal
+// to accept for the delivery of its notice).
 var stepStarts = []yizhanv1.EventType{
 	yizhanv1.EventType_EVENT_TYPE_FILED, yizhanv1.EventType_EVENT_TYPE_RECEIVED, yizhanv1.EventType_EVENT_TYPE_RESUBMITTED,
 	yizhanv1.EventType_EVENT_TYPE_ACCEPTED, yizhanv1.EventType_EVENT_TYPE_REVIEWED, yizhanv1.EventType_EVENT_TYPE_DECIDED,
-	yizhanv1.EventType_EVENT_TYPE_CERTIFIED,
+	yizhanv1.EventType_EVENT_TYPE_CERTIFIED, yizhanv1.EventType_EVENT_TYPE_REFUSED,
 }
 
 // stepLate is the STEP_LATE card the log's last event earns when it ends
