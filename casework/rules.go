@@ -18,15 +18,15 @@ import (
 //
 //	PRECHECK             precheck            → FILED
 //	                     rejectPrecheck      → PRECHECK_REJECTED
-//	                     withdraw            → WITHDRAWN
+//	                     withdraw            → WITHDRAWN         if asked by staff of the item's department, the comprehensive window or an agent (at the county) (asked)
 //	FILED                accept              → ACCEPTED          if asked by staff of the item's department, or the comprehensive window (at the county) (asked)
 //	                                                             and every required material handed in (asked)
 //	                     requestCorrection   → CORRECTION_REQUESTED if asked by staff of the item's department, or the comprehensive window (at the county) (asked)
 //	                                                             and no correction notice before (one-time notice) (asked)
 //	                     refuse              → REFUSED           if asked by staff of the item's department, or the comprehensive window (at the county) (asked)
-//	                     withdraw            → WITHDRAWN
+//	                     withdraw            → WITHDRAWN         if asked by staff of the item's department, the comprehensive window or an agent (at the county) (asked)
 //	CORRECTION_REQUESTED resubmit            → FILED             if asked by staff of the item's department, or the comprehensive window (at the county) (asked)
-//	                     withdraw            → WITHDRAWN
+//	                     withdraw            → WITHDRAWN         if asked by staff of the item's department, the comprehensive window or an agent (at the county) (asked)
 //	ACCEPTED             review              → REVIEWED          if not suspended
 //	                                                             and asked by staff of the item's department (at the county) (asked)
 //	                     decide              → APPROVED | DENIED if not suspended
@@ -35,19 +35,23 @@ import (
 //	                                                             and asked by staff of the item's department (at the county) (asked)
 //	                                                             and asked by another person than who accepted and reviewed it (asked)
 //	                                                             and no co-department's 不同意 standing (to approve) (asked)
-//	                     withdraw            → WITHDRAWN
+//	                     withdraw            → WITHDRAWN         if asked by staff of the item's department, the comprehensive window or an agent (at the county) (asked)
 //	REVIEWED             decide              → APPROVED | DENIED if not suspended
 //	                                                             and no opinion pending
 //	                                                             and asked by staff of the item's department (at the county) (asked)
 //	                                                             and asked by another person than who accepted and reviewed it (asked)
 //	                                                             and no co-department's 不同意 standing (to approve) (asked)
-//	                     withdraw            → WITHDRAWN
+//	                     withdraw            → WITHDRAWN         if asked by staff of the item's department, the comprehensive window or an agent (at the county) (asked)
 //	APPROVED             certify             → CERTIFIED         if asked by staff of the item's department (at the county) (asked)
 //	                     deliver             → DELIVERED         if no CERTIFY step on the route
 //	                                                             and no fee unpaid
+//	                                                             and asked by staff of the item's department, the comprehensive window or an agent (at the county) (asked)
 //	DENIED               deliver             → DELIVERED         if no fee unpaid
+//	                                                             and asked by staff of the item's department, the comprehensive window or an agent (at the county) (asked)
 //	CERTIFIED            deliver             → DELIVERED         if no fee unpaid
+//	                                                             and asked by staff of the item's department, the comprehensive window or an agent (at the county) (asked)
 //	REFUSED              deliver             → DELIVERED         if no fee unpaid
+//	                                                             and asked by staff of the item's department, the comprehensive window or an agent (at the county) (asked)
 //	DELIVERED            close (by itself)   → CLOSED
 //	CLOSED, WITHDRAWN, PRECHECK_REJECTED: final.
 //	The state stays:
@@ -62,11 +66,13 @@ import (
 //	                      and the fee not paid yet
 //	  assessFee           in ACCEPTED, REVIEWED, APPROVED, CERTIFIED
 //	                      if the fee not paid yet
+//	                      and asked by staff of the item's department (at the county) (asked)
 //	                      and the item has a fee standard (asked)
 //	                      and no fee assessed before (asked)
 //	  correctFee          in ACCEPTED, REVIEWED, APPROVED, CERTIFIED
 //	                      if a fee due (assessed; not refused or denied)
 //	                      and the fee not paid yet
+//	                      and asked by staff of the item's department (at the county) (asked)
 //	  suspend             in ACCEPTED, REVIEWED
 //	                      if not suspended
 //	                      and asked by staff of the item's department (at the county) (asked)

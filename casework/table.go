@@ -279,7 +279,7 @@ var table = []rule{
 		Guards: guards(feeAssessed, feeNotPaid)},
 	{Action: ActionDeliver, Event: evDelivered, From: states(stApproved, stDenied, stCertified, stRefused), To: states(stDelivered),
 		Roles: clerkOrAgent, Need: needRight, Right: rightDeliver,
-		Guards: guards(certifyFirst, noFeeUnpaid),
+		Guards: guards(certifyFirst, noFeeUnpaid), Asks: []askRule{itsDepartmentWindowOrAgent},
 		Hints: []hint{
 			{In: states(stDelivered), Say: "it was delivered already"},
 			{In: clockRuns, Say: "decide it first"},
@@ -287,7 +287,7 @@ var table = []rule{
 	{Action: ActionAssessFee, Event: evFeeAssessed, From: states(stAccepted, stReviewed, stApproved, stCertified),
 		Roles: clerk, Need: needAnyRight,
 		Guards: guards(feeNotPaid),
-		Asks:   []askRule{feeStandard, feeOnce},
+		Asks:   []askRule{itsDepartment, feeStandard, feeOnce},
 		Hints: []hint{
 			{In: states(stFiled, stCorrection), Say: "accept it first"},
 			{In: states(stRefused, stDenied), Say: "a refused or denied case pays no fee (行政许可法 §58, §59)"},
@@ -296,7 +296,7 @@ var table = []rule{
 	// (the amount still the standard's: another number of units, or none).
 	{Action: ActionCorrectFee, Event: evFeeCorrected, From: states(stAccepted, stReviewed, stApproved, stCertified),
 		Roles: clerk, Need: needAnyRight,
-		Guards: guards(feeAssessed, feeNotPaid),
+		Guards: guards(feeAssessed, feeNotPaid), Asks: []askRule{itsDepartment},
 		Hints: []hint{
 			{In: states(stFiled, stCorrection), Say: "accept it first"},
 			{In: states(stRefused, stDenied), Say: "a refused or denied case pays no fee (行政许可法 §58, §59)"},
@@ -311,7 +311,7 @@ var table = []rule{
 		Guards: guards(notSuspended), Asks: []askRule{itsDepartment, oneExtension, withinTheLimit},
 		Hints: clockStopped, Else: "the clock has stopped"},
 	{Action: ActionWithdraw, Event: evWithdrawn, From: undecided, To: states(stWithdrawn),
-		Roles: clerkOrAgent, Citizen: true, Need: needPath,
+		Roles: clerkOrAgent, Citizen: true, Need: needPath, Asks: []askRule{itsDepartmentWindowOrAgent},
 		Else: "it was decided already: too late to withdraw"},
 	{Action: ActionRate, Event: evRated, From: states(stClosed), Besides: true,
 		Citizen: true, Need: needPath,
@@ -425,6 +425,11 @@ var (
 		say:   notItsDepartment}
 	itsDepartmentOrWindow = askRule{Name: "NOT_ITS_DEPARTMENT", Holds: "asked by staff of the item's department, or the comprehensive window (at the county)", Deny: true,
 		fails: func(a *asking) bool { return !ofItsDepartment(a, true) },
+		say:   notItsDepartment}
+	// 帮办代办: an agent hands over the result, or withdraws the filing,
+	// for the citizen, whatever the item.
+	itsDepartmentWindowOrAgent = askRule{Name: "NOT_ITS_DEPARTMENT", Holds: "asked by staff of the item's department, the comprehensive window or an agent (at the county)", Deny: true,
+		fails: func(a *asking) bool { return !a.actor.has(yizhanv1.Role_ROLE_AGENT) && !ofItsDepartment(a, true) },
 		say:   notItsDepartment}
 	atTheFilingOffice = askRule{Name: "NOT_THE_FILING_OFFICE", Holds: "asked by staff of the office where the case was filed", Deny: true,
 		fails: func(a *asking) bool { return a.actor.Office != a.c.GetOriginOffice() },
