@@ -81,10 +81,10 @@ func Clocks(c *yizhanv1.Case, events []*yizhanv1.CaseEvent, cal Registry, now ti
 	}
 
 	var (
-		acceptedAt, decidedAt, stoppedAt, pausedAt time.Time
-		accepted, pausing                          bool
-		paused, extension                          int // as the log has them
-		pauseLimit                                 int // the procedure's own limit (0: none)
+		acceptedAt, decidedAt, withdrawnAt, stoppedAt, pausedAt time.Time
+		accepted, pausing                                       bool
+		paused, extension                                       int // as the log has them
+		pauseLimit                                              int // the procedure's own limit (0: none)
 		// Each limit's clock: the days that move its due time, and
 		// whether it ran out while the clock ran (late: a pause or an
 		// extension that comes after does not move it, so neither
@@ -148,7 +148,9 @@ func Clocks(c *yizhanv1.Case, events []*yizhanv1.CaseEvent, cal Registry, now ti
 			}
 		case yizhanv1.EventType_EVENT_TYPE_DECIDED:
 			decidedAt, stoppedAt = at, at
-		case yizhanv1.EventType_EVENT_TYPE_REFUSED, yizhanv1.EventType_EVENT_TYPE_WITHDRAWN:
+		case yizhanv1.EventType_EVENT_TYPE_WITHDRAWN:
+			withdrawnAt, stoppedAt = at, at
+		case yizhanv1.EventType_EVENT_TYPE_REFUSED:
 			stoppedAt = at
 		}
 	}
@@ -182,7 +184,10 @@ func Clocks(c *yizhanv1.Case, events []*yizhanv1.CaseEvent, cal Registry, now ti
 	s := c.GetState()
 	open := (s == stAccepted || s == stReviewed) && stoppedAt.IsZero()
 	d.Running = open && !(c.GetSuspended() && promisedStopped)
-	d.Overdue = (!decidedAt.IsZero() && decidedAt.After(promisedDue)) || (open && now.After(promisedDue))
+	// Late: decided after the due time, undecided past it, or withdrawn
+	// past it (the withdrawal ends the clock, not the lateness before it).
+	d.Overdue = (!decidedAt.IsZero() && decidedAt.After(promisedDue)) || (open && now.After(promisedDue)) ||
+		(decidedAt.IsZero() && !withdrawnAt.IsZero() && withdrawnAt.After(promisedDue))
 	return d
 }
 
@@ -357,7 +362,7 @@ func CorrectionDue(c *yizhanv1.Case, p *yizhanv1.CasePolicy) time.Time {
 func statutoryClocks(d *yizhanv1.Deadlines, c *yizhanv1.Case, events []*yizhanv1.CaseEvent, cal Registry, now time.Time) {
 	acceptanceDue := AcceptanceDue(events, cal)
 	d.AcceptanceDue = timestamppb.New(acceptanceDue)
-	var answered, decided, delivered, ended time.Time
+	var answered, decided, delivered, ended, withdrawn time.Time
 	for _, e := range events[1:] {
 		at := eventTime(e)
 		switch e.GetType() {
@@ -381,6 +386,9 @@ func statutoryClocks(d *yizhanv1.Deadlines, c *yizhanv1.Case, events []*yizhanv1
 		case yizhanv1.EventType_EVENT_TYPE_WITHDRAWN, yizhanv1.EventType_EVENT_TYPE_PRECHECK_REJECTED:
 			if ended.IsZero() {
 				ended = at
+				if e.GetType() == yizhanv1.EventType_EVENT_TYPE_WITHDRAWN {
+					withdrawn = at
+				}
 			}
 		}
 	}
@@ -389,6 +397,9 @@ func statutoryClocks(d *yizhanv1.Deadlines, c *yizhanv1.Case, events []*yizhanv1
 		d.AcceptanceOverdue = answered.After(acceptanceDue)
 	case ended.IsZero():
 		d.AcceptanceOverdue = now.After(acceptanceDue)
+	case !withdrawn.IsZero():
+		// Withdrawn unanswered: late if the answer was due before.
+		d.AcceptanceOverdue = withdrawn.After(acceptanceDue)
 	}
 	if !decided.IsZero() {
 		due := cal.AddWorkingDays(decided, DeliveryDays)

@@ -234,6 +234,9 @@ func clockOf(c *yizhanv1.Case, now time.Time, warnDays int32) clockView {
 		v.Left = fmt.Sprintf("超期 %d 个工作日", max(1, -d.GetPromisedDaysLeft()))
 		if !d.GetRunning() {
 			v.Left = "超过承诺时限办结"
+			if c.GetState() == yizhanv1.CaseState_CASE_STATE_WITHDRAWN {
+				v.Left = "超过承诺时限后撤回"
+			}
 		}
 	case !d.GetRunning():
 		v.Left = "已决定，停止计时"
