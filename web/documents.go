@@ -58,6 +58,10 @@ type noticeData struct {
 	// Collect is where the applicant collects the result: the office of
 	// the route's delivery step.
 	Collect string
+	// CorrectionDue is the last day to hand in what a correction notice
+	// asks for (the county's correction_wait_days), while it waits: past
+	// it, staff may withdraw the case as 逾期未补正.
+	CorrectionDue string
 }
 
 func (s *server) casePrint(rq *request) error {
@@ -100,6 +104,9 @@ func (s *server) casePrint(rq *request) error {
 		n.Event, page, doc, n.Title = d.Accepted, "print_accept", docAccept, "受理通知书"
 	case docCorrection.slug:
 		n.Event, page, doc, n.Title = d.Correction, "print_correction", docCorrection, "补正材料通知书"
+		if due := d.C.GetDeadlines().GetCorrectionDue(); due != nil {
+			n.CorrectionDue = chineseDate(due.AsTime())
+		}
 	case docRefusal.slug, docDecision.slug:
 		n.Event, doc, n.Title, n.Decided = decision()
 		page = "print_refusal"
