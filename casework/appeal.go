@@ -2,6 +2,7 @@ package casework
 
 import (
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+	"github.com/yizhan-gov/yizhan/registry"
 )
 
 // The appeal notice (行政许可法 §38: a refusal or a denial tells the
@@ -9,10 +10,14 @@ import (
 // 行政复议 (行政复议法 §20), six months for 行政诉讼 (行政诉讼法 §46), both
 // from receipt of the decision.
 
-// Where the county names none (CasePolicy).
+// Where the county names none (CasePolicy): a county department's
+// decision is reconsidered by the county government (本级人民政府); a
+// township's (its government's, for an item devolved to it) by the
+// county government above it, not by itself (行政复议法 §24(1)(2)).
 const (
-	defaultReconsiderationBody = "本级人民政府"
-	defaultCourt               = "有管辖权的人民法院"
+	defaultReconsiderationBody      = "本级人民政府"
+	defaultReconsiderationBodyAbove = "县级人民政府"
+	defaultCourt                    = "有管辖权的人民法院"
 )
 
 // AppealNotice is the appeal notice of a case whose log holds a refusal
@@ -23,15 +28,15 @@ func AppealNotice(events []*yizhanv1.CaseEvent, reg Registry) string {
 	if len(events) == 0 {
 		return ""
 	}
-	decision := ""
+	decision, by := "", ""
 	for _, e := range events {
 		switch {
 		case e.GetType() == yizhanv1.EventType_EVENT_TYPE_REFUSED:
-			decision = "不予受理"
+			decision, by = "不予受理", e.GetOfficeCode()
 		case e.GetType() == yizhanv1.EventType_EVENT_TYPE_DECIDED && !e.GetApproved():
 			f := events[0].GetFiling()
 			item, _ := reg.Item(f.GetItemCode(), f.GetItemVersion())
-			decision = WordsOf(item.GetType()).No
+			decision, by = WordsOf(item.GetType()).No, e.GetOfficeCode()
 		}
 	}
 	if decision == "" {
@@ -41,6 +46,9 @@ func AppealNotice(events []*yizhanv1.CaseEvent, reg Registry) string {
 	body, court := p.GetReconsiderationBody(), p.GetCourt()
 	if body == "" {
 		body = defaultReconsiderationBody
+		if tier, err := registry.TierOf(by); err == nil && tier != yizhanv1.Tier_TIER_COUNTY {
+			body = defaultReconsiderationBodyAbove
+		}
 	}
 	if court == "" {
 		court = defaultCourt

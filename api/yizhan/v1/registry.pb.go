@@ -3604,8 +3604,9 @@ type CasePolicy struct {
 	RegistryIndex       uint64   `protobuf:"varint,2,opt,name=registry_index,json=registryIndex,proto3" json:"registry_index,omitempty"` // output only: the write that set it (0: never set)
 	// Where an applicant turns against a refusal or a denial, named in its
 	// appeal notice (行政许可法 §38): the reconsideration body (行政复议机关,
-	// e.g. 青山县人民政府; empty: 本级人民政府) and the court (e.g. 青山县人民
-	// 法院; empty: 有管辖权的人民法院).
+	// e.g. 青山县人民政府; empty: 本级人民政府 for the county's decisions,
+	// 县级人民政府 for a township's) and the court (e.g. 青山县人民法院;
+	// empty: 有管辖权的人民法院).
 	ReconsiderationBody string `protobuf:"bytes,3,opt,name=reconsideration_body,json=reconsiderationBody,proto3" json:"reconsideration_body,omitempty"`
 	Court               string `protobuf:"bytes,4,opt,name=court,proto3" json:"court,omitempty"`
 	// Days an open correction notice waits for the materials (1 to 365;
