@@ -137,19 +137,10 @@ func (s *Service) Act(ctx context.Context, a Action) (Acted, error) {
 	}
 	unlock := s.fed.LockCase(a.Number)
 	defer unlock()
-	if c, ok, err := s.answered(a.Request); err != nil || ok {
-		acted := Acted{Case: c, Replayed: ok}
-		if ok && a.Action == casework.ActionReissueQueryCode {
-			// The code again, only to staff of the office it was
-			// reissued for who may reissue one (a request ID is no
-			// authority of its own).
-			if a.Actor.Office != c.GetOriginOffice() || a.Actor.Citizen ||
-				!slices.ContainsFunc(a.Action.Roles(), func(r yizhanv1.Role) bool { return slices.Contains(a.Actor.Roles, r) }) {
-				return Acted{}, fmt.Errorf("%s of office %s may not see the query code of case %s: %w", a.Actor, a.Actor.Office, c.GetNumber(), casework.ErrPermissionDenied)
-			}
-			acted.QueryCode = s.reissuedCode(a.Request, c.GetNumber())
-		}
-		return acted, err
+	if c, ok, err := s.answered(a.Request); err != nil {
+		return Acted{}, err
+	} else if ok {
+		return s.replay(c, a)
 	}
 	book := s.fed.Cases()
 	c, held := book.Case(a.Number)
@@ -172,7 +163,17 @@ func (s *Service) Act(ctx context.Context, a Action) (Acted, error) {
 	if !held {
 		return Acted{}, reason.Err(reason.CaseNotFound, fmt.Sprintf("office %s holds no case %s", s.fed.Code(), a.Number))
 	}
+	if c, ok, err := carriedAnswer(events, a.Request); err != nil {
+		return Acted{}, err
+	} else if ok {
+		return s.replay(c, a)
+	}
 	e, err := casework.NewEvent(c, events, a.Action, a.Input, a.Actor, s.fed.Code(), s.now(), s.fed.Registry())
+	if err == nil && a.Request.ID != "" && (a.Actor.Citizen || a.Actor.Office != s.fed.Code()) {
+		// Asked where the case may not stay: the request goes with it
+		// (carriedAnswer).
+		e.RequestId, e.RequestHash = a.Request.ID, a.Request.Hash
+	}
 	if err == nil {
 		err = s.checkAttachmentsHeld(e.GetMaterials(), a.Actor.Office)
 	}
@@ -194,6 +195,47 @@ func (s *Service) Act(ctx context.Context, a Action) (Acted, error) {
 		return Acted{}, err
 	}
 	return Acted{Case: c, QueryCode: code}, nil
+}
+
+// replay is the answer to action a, done before under its request ID:
+// the case c it answered with then, and for a reissue the query code
+// again, only to staff of the office it was reissued for who may reissue
+// one (a request ID is no authority of its own).
+func (s *Service) replay(c *yizhanv1.Case, a Action) (Acted, error) {
+	acted := Acted{Case: c, Replayed: true}
+	if a.Action == casework.ActionReissueQueryCode {
+		if a.Actor.Office != c.GetOriginOffice() || a.Actor.Citizen ||
+			!slices.ContainsFunc(a.Action.Roles(), func(r yizhanv1.Role) bool { return slices.Contains(a.Actor.Roles, r) }) {
+			return Acted{}, fmt.Errorf("%s of office %s may not see the query code of case %s: %w", a.Actor, a.Actor.Office, c.GetNumber(), casework.ErrPermissionDenied)
+		}
+		acted.QueryCode = s.reissuedCode(a.Request, c.GetNumber())
+	}
+	return acted, nil
+}
+
+// carriedAnswer looks request r up in the case's own log: an action asked
+// by the citizen, or from another office, carries its request's ID and
+// hash in its event (Act), which travels with the case. So a retry whose
+// first answer was lost, and which reaches the office the case has moved
+// on to since (whose memory of requests never held it), is answered as
+// the first was: the case as that event left it. The same ID with
+// another body is a conflict, as in the office's memory.
+func carriedAnswer(events []*yizhanv1.CaseEvent, r raftgroup.Request) (*yizhanv1.Case, bool, error) {
+	if r.ID == "" {
+		return nil, false, nil
+	}
+	i := slices.IndexFunc(events, func(e *yizhanv1.CaseEvent) bool { return e.GetRequestId() == r.ID })
+	if i < 0 {
+		return nil, false, nil
+	}
+	if !bytes.Equal(events[i].GetRequestHash(), r.Hash) {
+		return nil, false, fmt.Errorf("office: request %q was made on case %s with another body: %w", r.ID, events[0].GetFiling().GetNumber(), raftgroup.ErrRequestConflict)
+	}
+	c, err := casework.Fold(events[:i+1])
+	if err != nil {
+		return nil, false, err
+	}
+	return c, true, nil
 }
 
 // answered looks a request up in the office's memory: the case it

@@ -671,8 +671,17 @@ type CaseEvent struct {
 	// (Item.fee_unit; 1 for a fee without a unit, 0 for none).
 	FeeUnits         uint32 `protobuf:"varint,30,opt,name=fee_units,json=feeUnits,proto3" json:"fee_units,omitempty"`
 	PreviousFeeCents int64  `protobuf:"varint,31,opt,name=previous_fee_cents,json=previousFeeCents,proto3" json:"previous_fee_cents,omitempty"` // fee corrected: the amount before
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// An action asked by the citizen, or from another office than the one
+	// holding the case: the client's request_id and the hash of its request
+	// (output only). They travel with the case, so that a retry reaching
+	// the office the case has moved on to since (its first answer lost) is
+	// answered as the first was, not done again. Numbered after every other
+	// field: a node of an earlier release keeps them as unknown fields,
+	// which its hash of the event writes last, as this release writes them.
+	RequestId     string `protobuf:"bytes,32,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	RequestHash   []byte `protobuf:"bytes,33,opt,name=request_hash,json=requestHash,proto3" json:"request_hash,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CaseEvent) Reset() {
@@ -920,6 +929,20 @@ func (x *CaseEvent) GetPreviousFeeCents() int64 {
 		return x.PreviousFeeCents
 	}
 	return 0
+}
+
+func (x *CaseEvent) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *CaseEvent) GetRequestHash() []byte {
+	if x != nil {
+		return x.RequestHash
+	}
+	return nil
 }
 
 // CaseFiling is what a case is, fixed at filing and carried by the filed
@@ -2955,7 +2978,7 @@ const file_yizhan_v1_cases_proto_rawDesc = "" +
 	"\tRouteStep\x12&\n" +
 	"\x05right\x18\x01 \x01(\x0e2\x10.yizhan.v1.RightR\x05right\x12\x1f\n" +
 	"\voffice_code\x18\x02 \x01(\tR\n" +
-	"officeCode\"\xef\b\n" +
+	"officeCode\"\xb1\t\n" +
 	"\tCaseEvent\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\rR\x03seq\x12(\n" +
 	"\x04type\x18\x02 \x01(\x0e2\x14.yizhan.v1.EventTypeR\x04type\x12*\n" +
@@ -2991,7 +3014,10 @@ const file_yizhan_v1_cases_proto_rawDesc = "" +
 	"\x11query_code_key_id\x18\x1c \x01(\rR\x0equeryCodeKeyId\x12+\n" +
 	"\x11correction_lapsed\x18\x1d \x01(\bR\x10correctionLapsed\x12\x1b\n" +
 	"\tfee_units\x18\x1e \x01(\rR\bfeeUnits\x12,\n" +
-	"\x12previous_fee_cents\x18\x1f \x01(\x03R\x10previousFeeCents\"\xb4\x05\n" +
+	"\x12previous_fee_cents\x18\x1f \x01(\x03R\x10previousFeeCents\x12\x1d\n" +
+	"\n" +
+	"request_id\x18  \x01(\tR\trequestId\x12!\n" +
+	"\frequest_hash\x18! \x01(\fR\vrequestHash\"\xb4\x05\n" +
 	"\n" +
 	"CaseFiling\x12\x16\n" +
 	"\x06number\x18\x01 \x01(\tR\x06number\x12\x1b\n" +
