@@ -39,7 +39,10 @@ func TestACitizensRetryAfterTheCaseMovedOnIsDoneOnce(t *testing.T) {
 	approver := dial(t, countyNode).login("approver", password)
 	cc, ac := caseClient(t, clerk), caseClient(t, approver)
 	for _, step := range []func() error{
-		func() error { _, err := cc.Accept(clerk.ctx(), &yizhanv1.CaseActionRequest{Number: number}); return err },
+		func() error {
+			_, err := cc.Accept(clerk.ctx(), &yizhanv1.CaseActionRequest{Number: number})
+			return err
+		},
 		func() error {
 			_, err := cc.Review(clerk.ctx(), &yizhanv1.CaseActionRequest{Number: number, Reason: "材料齐全", Agrees: true})
 			return err
