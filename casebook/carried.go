@@ -1,6 +1,7 @@
 package casebook
 
 import (
+	"fmt"
 	"slices"
 
 	"google.golang.org/protobuf/proto"
@@ -27,9 +28,35 @@ func carriesRecords(rc *peerv1.ReceiveCaseMessages) bool {
 	return slices.ContainsFunc(rc.GetMessages(), isRecordMessage)
 }
 
-func isRecordMessage(m *peerv1.CaseMessage) bool {
-	return m.GetConsultation() != nil || m.GetReport() != nil || m.GetReportAck() != nil || m.GetShift() != nil || m.GetZeroReport() != nil ||
-		m.GetUnsignedFlag() != nil
+func isRecordMessage(m *peerv1.CaseMessage) bool { return Records(m) > 0 }
+
+// Records is how many records (a consultation, a report, an
+// acknowledgement, a shift, a zero report, an unsigned flag) message m
+// carries. A message carries one record, or a case's log: the record
+// checked (its signature, at the mail) must be the record applied, so a
+// message with more, or with a record and events, is refused
+// (OneRecordOrCase).
+func Records(m *peerv1.CaseMessage) int {
+	n := 0
+	for _, set := range []bool{m.GetConsultation() != nil, m.GetReport() != nil, m.GetReportAck() != nil, m.GetShift() != nil,
+		m.GetZeroReport() != nil, m.GetUnsignedFlag() != nil} {
+		if set {
+			n++
+		}
+	}
+	return n
+}
+
+// OneRecordOrCase is why message m must be refused for what it carries,
+// "" when it carries one record, or a case's log, not both.
+func OneRecordOrCase(m *peerv1.CaseMessage) string {
+	switch n := Records(m); {
+	case n > 1:
+		return fmt.Sprintf("message carries %d records: one a message", n)
+	case n == 1 && (len(m.GetEvents()) > 0 || m.GetHandoffTo() != ""):
+		return "message carries a record and a case's events: one or the other"
+	}
+	return ""
 }
 
 // receive applies a Receive that carries records among its case
@@ -37,6 +64,10 @@ func isRecordMessage(m *peerv1.CaseMessage) bool {
 func (o *overlay) receive(rc *peerv1.ReceiveCaseMessages, cmd *peerv1.CaseCommand, reg casework.Registry) (proto.Message, error) {
 	resp := &peerv1.DeliverCasesResponse{}
 	for _, m := range rc.GetMessages() {
+		if why := OneRecordOrCase(m); why != "" {
+			resp.Receipts = append(resp.Receipts, &peerv1.CaseReceipt{CaseNumber: m.GetCaseNumber(), Refused: why})
+			continue
+		}
 		switch {
 		case m.GetConsultation() != nil:
 			resp.Receipts = append(resp.Receipts, o.receiveConsultation(m))

@@ -210,6 +210,9 @@ func (ml *Mail) check(from string, m *peerv1.CaseMessage, attachments bool) stri
 	if m.GetFromOffice() != from {
 		return fmt.Sprintf("message claims to come from office %s, the certificate names %s", m.GetFromOffice(), from)
 	}
+	if why := casebook.OneRecordOrCase(m); why != "" {
+		return why // the record checked below is the one applied
+	}
 	if office, what, hash, sig, chain, ok := recordSignature(m); ok {
 		// A record carried up (casebook checks the rest).
 		if err := ml.cfg.Owner.VerifyRecordSignature(office, what, hash, sig, chain); err != nil {
