@@ -32,7 +32,8 @@ import (
 //     guards, as for NewEvent, without the role and input checks: RATED
 //     only once, after CLOSED).
 //
-// Errors: ErrPermissionDenied (not the owner, no right at e.at: a village
+// Errors: ErrPermissionDenied (not the owner, no right at e.at, or at the
+// case's last event if e is dated before it: a village
 // claiming DECIDED for a county item, an event under an expired or revoked
 // grant; a rating not by the citizen), ErrFailedPrecondition (the state),
 // ErrNotFound (the item version is unknown here), ErrConflict (a malformed
@@ -52,7 +53,14 @@ func Permitted(before *yizhanv1.Case, e *yizhanv1.CaseEvent, reg Registry) error
 	if err := checkOwner(before, office, ErrPermissionDenied); err != nil {
 		return err
 	}
-	if err := checkRight(before, e.GetType(), office, eventTime(e), reg); err != nil {
+	// The grants at the event's time, but never before the case's last
+	// event: an office that held the case only after its grant ended may
+	// not date its event back into the grant's time.
+	at := eventTime(e)
+	if last := before.GetUpdatedAt(); last != nil && last.AsTime().After(at) {
+		at = last.AsTime()
+	}
+	if err := checkRight(before, e.GetType(), office, at, reg); err != nil {
 		return err
 	}
 	if err := checkCitizens(e); err != nil {
