@@ -125,6 +125,11 @@ func (b *Book) recordMessage(en *peerv1.OutboxEntry) (m *peerv1.CaseMessage, isR
 // queueUp queues a record kept here to the parent office.
 func (o *overlay) queueUp(id string, version uint32) {
 	if parent := registry.ParentCode(o.b.office); parent != "" {
+		// A version set aside before is taken back: the new one goes
+		// instead (as a case's next event takes its entry back).
+		if o.QuarantinedEntry(parent, id) != nil {
+			o.DeleteQuarantinedEntry(parent, id)
+		}
 		o.PutOutboxEntry(&peerv1.OutboxEntry{DestOffice: parent, CaseNumber: id, UptoSeq: version})
 	}
 }
