@@ -176,6 +176,11 @@ func (s *caseService) presentWith(c *yizhanv1.Case, events []*yizhanv1.CaseEvent
 	if events == nil {
 		events = s.n.office.Cases().Events(c.GetNumber())
 	}
+	if n := int(c.GetLastSeq()); n > 0 && n < len(events) {
+		// An answer replayed: the case as it stood then, its log then
+		// (not the clocks and appeal notice of what came after).
+		events = events[:n]
+	}
 	c.Deadlines = casework.Clocks(c, events, reg, s.n.now())
 	c.AppealNotice = casework.AppealNotice(events, reg)
 	c.Mirror = c.GetOwnerOffice() != s.n.office.Code()
@@ -205,7 +210,7 @@ func seesScans(p *auth.Principal, c *yizhanv1.Case, events []*yizhanv1.CaseEvent
 // case); for staff of another office, nothing (act refuses them); for the
 // citizen (p nil: the query code was checked), what the owner this copy
 // names would accept, where the citizen's request goes. events is c's
-// log here, maybe longer than c (an answer replayed).
+// log (up to c: presentWith trims it for an answer replayed).
 func (s *caseService) allowedActions(c *yizhanv1.Case, events []*yizhanv1.CaseEvent, p *auth.Principal) []string {
 	office := s.n.office.Code()
 	switch {
@@ -225,9 +230,6 @@ func (s *caseService) allowedActions(c *yizhanv1.Case, events []*yizhanv1.CaseEv
 			out = append(out, casework.ActionReissueQueryCode.String())
 		}
 		return out
-	}
-	if n := int(c.GetLastSeq()); n < len(events) {
-		events = events[:n]
 	}
 	var out []string
 	for _, a := range casework.AllowedActions(c, events, actorOf(p), office, s.n.now(), s.n.office.Registry()) {
