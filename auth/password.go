@@ -4,6 +4,7 @@ package auth
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
@@ -78,6 +79,18 @@ func HashPassword(password string) (string, error) {
 	b64 := base64.RawStdEncoding
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
 		argon2.Version, c.MemoryKiB, c.Passes, argonThreads, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
+}
+
+// RequestDigest is what a write's request hash holds of a password it
+// sets (node: an account made or a password reset under a request ID): an
+// argon2id hash salted by the request ID, so the same ID sent again with
+// another password is another request, and what is kept of it (in the
+// raft log, with the request) costs a guesser as much as the credential
+// itself, not a plain SHA-256.
+func RequestDigest(password, requestID string) string {
+	salt := sha256.Sum256([]byte("yizhan-request-secret:" + requestID))
+	c := currentCost()
+	return base64.RawStdEncoding.EncodeToString(argon2.IDKey([]byte(password), salt[:argonSaltLen], c.Passes, c.MemoryKiB, argonThreads, argonKeyLen))
 }
 
 // VerifyPassword reports whether password matches the PHC hash. The

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
@@ -79,12 +80,12 @@ func write[Resp proto.Message](ctx context.Context, s *registryService, req prot
 	if err != nil {
 		return zero, err
 	}
-	r, err := clientRequest(ctx, string(req.ProtoReflect().Descriptor().FullName()), withoutSecrets(req))
-	if err != nil {
-		return zero, err
-	}
 	o := s.n.office
 	if o.IsCounty() && o.Group().IsLeader() {
+		r, err := clientRequest(ctx, string(req.ProtoReflect().Descriptor().FullName()), secretsDigested(ctx, req))
+		if err != nil {
+			return zero, err
+		}
 		w, err := s.n.svc.WriteRegistry(ctx, office.RegistryWrite{Request: r, Build: func() (*peerv1.RegistryCommand, error) { return build(p) }})
 		if err == nil {
 			if w.Replayed {
@@ -108,9 +109,52 @@ func write[Resp proto.Message](ctx context.Context, s *registryService, req prot
 
 // secretFields are the request fields that hold passwords: a request's
 // hash (kept with its command for exactly-once writes, in the raft log
-// and the registry's changelog) is taken without them, so that no plain
-// SHA-256 of a password is kept anywhere.
+// and the registry's changelog) is taken with each replaced by an
+// argon2id digest of it (secretsDigested), or without them
+// (withoutSecrets), so that no plain SHA-256 of a password is kept
+// anywhere.
 var secretFields = []protoreflect.Name{"password", "new_password", "old_password"}
+
+// secretsDigested is req with each password field it sets replaced by
+// auth.RequestDigest under its request ID (the field's, or the
+// Idempotency-Key header's), for the request's hash: the same request ID
+// sent again with another password, or with one where there was none, is
+// another request, refused (REQUEST_ID_REUSED), not answered as the first
+// with the password dropped. Without a request ID (nothing is
+// remembered) the fields are cleared. req itself when it sets none.
+func secretsDigested(ctx context.Context, req proto.Message) proto.Message {
+	m := req.ProtoReflect()
+	id := ""
+	if fd := m.Descriptor().Fields().ByName("request_id"); fd != nil {
+		id = m.Get(fd).String()
+	}
+	if id == "" {
+		if md, ok := metadata.FromIncomingContext(ctx); ok {
+			if v := md.Get(idempotencyKey); len(v) > 0 {
+				id = v[0]
+			}
+		}
+	}
+	var out proto.Message
+	for _, name := range secretFields {
+		fd := m.Descriptor().Fields().ByName(name)
+		if fd == nil || m.Get(fd).String() == "" {
+			continue
+		}
+		if out == nil {
+			out = proto.Clone(req)
+		}
+		if id == "" {
+			out.ProtoReflect().Clear(fd)
+		} else {
+			out.ProtoReflect().Set(fd, protoreflect.ValueOfString("argon2id:"+auth.RequestDigest(m.Get(fd).String(), id)))
+		}
+	}
+	if out == nil {
+		return req
+	}
+	return out
+}
 
 // withoutSecrets is req without its password fields (req itself when it
 // has none). Its request_id, set from the Idempotency-Key header by
