@@ -51,10 +51,31 @@ func (s *caseService) RejectPrechecks(ctx context.Context, req *yizhanv1.RejectP
 		return nil, fieldError("numbers", registry.ReasonTooMany, reason.Meta{"max": reason.Itoa(maxBulkRejects), "got": reason.Itoa(n)},
 			fmt.Sprintf("must name at most %d cases, got %d", maxBulkRejects, n))
 	}
-	// The bulk's request ID (field or header) gives each part its own.
-	if _, err := clientRequest(ctx, "RejectPrechecks", req); err != nil {
+	// The bulk's request ID (field or header) gives each part its own;
+	// the office's leader remembers the bulk's, so that the ID sent again
+	// with other cases or another reason is refused, not partly done.
+	r, err := clientRequest(ctx, "RejectPrechecks", req)
+	if err != nil {
 		return nil, err
 	}
+	if r.ID == "" {
+		return s.rejectEach(ctx, req)
+	}
+	return onLeader(ctx, s, func() (*yizhanv1.RejectPrechecksResponse, error) {
+		replayed, err := s.n.svc.Remember(ctx, r)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := s.rejectEach(ctx, req)
+		return resp, replayedAnswer(ctx, replayed, err)
+	}, func(ctx context.Context, c yizhanv1.CaseServiceClient) (*yizhanv1.RejectPrechecksResponse, error) {
+		return c.RejectPrechecks(ctx, req)
+	})
+}
+
+// rejectEach rejects each case req names, as RejectPrecheck would, under
+// the request ID subRequestID gives it.
+func (s *caseService) rejectEach(ctx context.Context, req *yizhanv1.RejectPrechecksRequest) (*yizhanv1.RejectPrechecksResponse, error) {
 	seen := map[string]bool{}
 	resp := &yizhanv1.RejectPrechecksResponse{}
 	for _, number := range req.GetNumbers() {

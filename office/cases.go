@@ -11,6 +11,7 @@ import (
 	"slices"
 	"time"
 
+	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 	"github.com/yizhan-gov/yizhan/casework"
 	"github.com/yizhan-gov/yizhan/federation/raftgroup"
@@ -195,6 +196,27 @@ func (s *Service) Act(ctx context.Context, a Action) (Acted, error) {
 		return Acted{}, err
 	}
 	return Acted{Case: c, QueryCode: code}, nil
+}
+
+// Remember keeps request r in the office's memory, with no write of its
+// own: a bulk request (RejectPrechecks) whose parts are written under
+// request IDs derived from r's, so that r sent again with another body is
+// refused (raftgroup.ErrRequestConflict) before any new part is done.
+// replayed is true when the office held r already (its parts are then
+// answered from their own IDs).
+func (s *Service) Remember(ctx context.Context, r raftgroup.Request) (replayed bool, err error) {
+	if r.ID == "" {
+		return false, nil
+	}
+	if err := s.Leading(); err != nil {
+		return false, err
+	}
+	if _, _, ok, err := s.fed.Answered(r); err != nil || ok {
+		return ok, err
+	}
+	_, err = s.fed.ProposeCase(ctx, &peerv1.CaseCommand{AtUnixNano: s.now().UnixNano(), RequestId: r.ID, RequestHash: r.Hash,
+		Op: &peerv1.CaseCommand_Ack{Ack: &peerv1.AckOutbox{}}})
+	return false, err
 }
 
 // replay is the answer to action a, done before under its request ID:
