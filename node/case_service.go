@@ -113,7 +113,7 @@ func (s *caseService) FileCase(ctx context.Context, req *yizhanv1.FileCaseReques
 		return nil, err
 	}
 	giveBack, err := s.checkOnlineFiling(ctx, p)
-	if err != nil {
+	if giveBack, err = s.unlessDone(r, giveBack, err); err != nil {
 		return nil, err
 	}
 	// Only a new case costs the address a filing: a refused one, or a

@@ -174,7 +174,7 @@ func (s *supervisionService) AskQuestion(ctx context.Context, req *yizhanv1.AskQ
 		return nil, err
 	}
 	giveBack, err := s.cases.filings.allow(clientAddr(ctx))
-	if err != nil {
+	if giveBack, err = s.cases.unlessDone(r, giveBack, err); err != nil {
 		return nil, err
 	}
 	replayed := false

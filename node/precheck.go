@@ -17,6 +17,7 @@ import (
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 	"github.com/yizhan-gov/yizhan/auth"
 	"github.com/yizhan-gov/yizhan/casework"
+	"github.com/yizhan-gov/yizhan/federation/raftgroup"
 	"github.com/yizhan-gov/yizhan/reason"
 	"github.com/yizhan-gov/yizhan/registry"
 )
@@ -208,6 +209,20 @@ func (s *caseService) checkOnlineFiling(ctx context.Context, p *auth.Principal) 
 		return func() {}, nil
 	}
 	return s.filings.allow(clientAddr(ctx))
+}
+
+// unlessDone is an address's allowance (giveBack, err from
+// filingLimiter.allow), except for a retry of a write this office has
+// done already under r's request ID (its answer lost): that one is
+// answered as the first was, whatever the address has spent since, and
+// costs nothing.
+func (s *caseService) unlessDone(r raftgroup.Request, giveBack func(), err error) (func(), error) {
+	if err != nil && r.ID != "" {
+		if _, _, done, aerr := s.n.office.Answered(r); aerr == nil && done {
+			return func() {}, nil
+		}
+	}
+	return giveBack, err
 }
 
 // forwardedByNode reports whether a call came from another node of the
