@@ -160,20 +160,23 @@ func Attachments(events []*yizhanv1.CaseEvent) []*yizhanv1.Attachment {
 	return out
 }
 
-// HideFileHashes clears the hash of every file m names, at any depth
-// (Attachment.sha256), keeping its name, size and type: for a reader who
-// may not download the files (GetAttachment's check), to whom the hash
-// would be the key to them, since a filing names a file its office holds
-// by its hash alone.
-func HideFileHashes(m proto.Message) {
+// HideFiles clears the hash and the name of every file m names, at any
+// depth (Attachment.sha256, file_name), keeping its size and type: for a
+// reader who may not download the files (GetAttachment's check), to whom
+// the hash would be the key to them, since a filing names a file its
+// office holds by its hash alone; and the name is often the person's
+// (张三身份证450122….pdf, as a window PC names its scans), which would
+// show the ID number masked beside it.
+func HideFiles(m proto.Message) {
 	if m != nil {
-		hideFileHashes(m.ProtoReflect())
+		hideFiles(m.ProtoReflect())
 	}
 }
 
-func hideFileHashes(m protoreflect.Message) {
+func hideFiles(m protoreflect.Message) {
 	if m.Descriptor().FullName() == attachmentName {
 		m.Clear(m.Descriptor().Fields().ByName("sha256"))
+		m.Clear(m.Descriptor().Fields().ByName("file_name"))
 		return
 	}
 	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
@@ -181,17 +184,17 @@ func hideFileHashes(m protoreflect.Message) {
 		case fd.IsMap():
 			if fd.MapValue().Message() != nil {
 				v.Map().Range(func(_ protoreflect.MapKey, mv protoreflect.Value) bool {
-					hideFileHashes(mv.Message())
+					hideFiles(mv.Message())
 					return true
 				})
 			}
 		case fd.Message() == nil:
 		case fd.IsList():
 			for i := range v.List().Len() {
-				hideFileHashes(v.List().Get(i).Message())
+				hideFiles(v.List().Get(i).Message())
 			}
 		default:
-			hideFileHashes(v.Message())
+			hideFiles(v.Message())
 		}
 		return true
 	})

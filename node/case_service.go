@@ -189,7 +189,7 @@ func (s *caseService) presentWith(c *yizhanv1.Case, events []*yizhanv1.CaseEvent
 		casework.MaskApplicant(c.GetApplicant())
 	}
 	if !seesScans(p, c, events) {
-		casework.HideFileHashes(c)
+		casework.HideFiles(c)
 	}
 	return c
 }
@@ -197,7 +197,7 @@ func (s *caseService) presentWith(c *yizhanv1.Case, events []*yizhanv1.CaseEvent
 // seesScans reports whether p may download c's scanned files (events is
 // c's log): staff who handle the case, of its departments at the county
 // (casework.DepartmentSees). To anyone else the case shows its files
-// without their hashes (casework.HideFileHashes): a filing names a file
+// without their hashes and names (casework.HideFiles): a filing names a file
 // its office holds by its hash, and so the hash is the key to the file.
 func seesScans(p *auth.Principal, c *yizhanv1.Case, events []*yizhanv1.CaseEvent) bool {
 	return p != nil && handles(p, c) && len(events) > 0 && casework.DepartmentSees(actorOf(p), events[0].GetFiling())
@@ -403,7 +403,7 @@ func (s *caseService) ListCaseEvents(ctx context.Context, req *yizhanv1.ListCase
 	for _, e := range events {
 		e = proto.CloneOf(e)
 		if !scans {
-			casework.HideFileHashes(e)
+			casework.HideFiles(e)
 		}
 		e.SignerChain = nil   // large, and of no use to a reader
 		e.QueryCodeHash = nil // a reissued code's: no one's to guess against
