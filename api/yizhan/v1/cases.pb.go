@@ -3275,11 +3275,11 @@ const file_yizhan_v1_cases_proto_rawDesc = "" +
 	"Conclusion\x12\x1a\n" +
 	"\x16CONCLUSION_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10CONCLUSION_AGREE\x10\x01\x12\x17\n" +
-	"\x13CONCLUSION_DISAGREE\x10\x022\xd1\x18\n" +
+	"\x13CONCLUSION_DISAGREE\x10\x022\xe8\x18\n" +
 	"\vCaseService\x12U\n" +
 	"\bFileCase\x12\x1a.yizhan.v1.FileCaseRequest\x1a\x17.yizhan.v1.CaseResponse\"\x14\x82\xd3\xe4\x93\x02\x0e:\x01*\"\t/v1/cases\x12Y\n" +
-	"\aGetCase\x12\x19.yizhan.v1.GetCaseRequest\x1a\x17.yizhan.v1.CaseResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/cases/{number}\x12Y\n" +
-	"\tListCases\x12\x1b.yizhan.v1.ListCasesRequest\x1a\x1c.yizhan.v1.ListCasesResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/cases\x12x\n" +
+	"\aGetCase\x12\x19.yizhan.v1.GetCaseRequest\x1a\x17.yizhan.v1.CaseResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/cases/{number}\x12p\n" +
+	"\tListCases\x12\x1b.yizhan.v1.ListCasesRequest\x1a\x1c.yizhan.v1.ListCasesResponse\"(\x82\xd3\xe4\x93\x02\"Z\x15:\x01*\"\x10/v1/cases:search\x12\t/v1/cases\x12x\n" +
 	"\x0eListCaseEvents\x12 .yizhan.v1.ListCaseEventsRequest\x1a!.yizhan.v1.ListCaseEventsResponse\"!\x82\xd3\xe4\x93\x02\x1b\x12\x19/v1/cases/{number}/events\x12~\n" +
 	"\x10UploadAttachment\x12\".yizhan.v1.UploadAttachmentRequest\x1a#.yizhan.v1.UploadAttachmentResponse\"!\x82\xd3\xe4\x93\x02\x1b:\x01*\"\x16/v1/attachments:upload\x12|\n" +
 	"\rGetAttachment\x12\x1f.yizhan.v1.GetAttachmentRequest\x1a\x19.yizhan.v1.AttachmentPart\"/\x82\xd3\xe4\x93\x02)\x12'/v1/cases/{number}/attachments/{sha256}\x12l\n" +

@@ -58,6 +58,9 @@ const (
 type CaseServiceClient interface {
 	FileCase(ctx context.Context, in *FileCaseRequest, opts ...grpc.CallOption) (*CaseResponse, error)
 	GetCase(ctx context.Context, in *GetCaseRequest, opts ...grpc.CallOption) (*CaseResponse, error)
+	// ListCases also answers POST /v1/cases:search with the request as its
+	// body, so that an applicant search keeps the ID number out of the
+	// address (which proxies log).
 	ListCases(ctx context.Context, in *ListCasesRequest, opts ...grpc.CallOption) (*ListCasesResponse, error)
 	ListCaseEvents(ctx context.Context, in *ListCaseEventsRequest, opts ...grpc.CallOption) (*ListCaseEventsResponse, error)
 	// UploadAttachment stores a scanned file at this office a part at a
@@ -416,6 +419,9 @@ func (c *caseServiceClient) Complain(ctx context.Context, in *CaseActionRequest,
 type CaseServiceServer interface {
 	FileCase(context.Context, *FileCaseRequest) (*CaseResponse, error)
 	GetCase(context.Context, *GetCaseRequest) (*CaseResponse, error)
+	// ListCases also answers POST /v1/cases:search with the request as its
+	// body, so that an applicant search keeps the ID number out of the
+	// address (which proxies log).
 	ListCases(context.Context, *ListCasesRequest) (*ListCasesResponse, error)
 	ListCaseEvents(context.Context, *ListCaseEventsRequest) (*ListCaseEventsResponse, error)
 	// UploadAttachment stores a scanned file at this office a part at a
