@@ -102,7 +102,8 @@ var (
 // decided in time or not, and the queue's rank of a suspended case); 9,
 // the cases in a step with a limit of their own indexed by its end
 // (book/is/), so that the sweep cards a step past its limit before it
-// ends.
+// ends (no counter changed: a book of format 8 indexes its open cases'
+// steps and counts nothing again, upgradeSteps).
 const statsFormat = 9
 
 // format is the layout version written in book/m/format: 1, the first

@@ -440,6 +440,9 @@ func (b *Book) recountAll(txn *badger.Txn, reg casework.Registry, r *recount, st
 // set, are written as the walk meets them. The format is written last,
 // so a stop part-way does it all again from the start.
 func (b *Book) upgradeStats(reg casework.Registry) error {
+	if done, err := b.upgradeSteps(reg); err != nil || done {
+		return err
+	}
 	clear(b.hot) // the counters are written anew below
 	start := time.Now()
 	if err := b.db.Update(func(txn *badger.Txn) error { return txn.Set(keyStatsCounting, nil) }); err != nil {
@@ -515,6 +518,69 @@ func (b *Book) upgradeStats(reg casework.Registry) error {
 	slog.Info("casebook: counted the statistics again with this release's definitions",
 		"cases", cases, "counters_written", sp.writes, "spills", sp.spills, "took", time.Since(start).Round(time.Millisecond))
 	return nil
+}
+
+// stepsFormat is the stats format that added the open steps' index and
+// changed no counter (keys.go: 9).
+const stepsFormat = 9
+
+// upgradeSteps is the upgrade of a book of the stats format before
+// stepsFormat, when this release counts by stepsFormat: no counter
+// changed, so none is counted again (a county of a million cases would
+// stall its writes for two minutes), the open cases' steps are indexed
+// (book/is/, book/ks/), read through the queue's keys (book/kq/: every
+// open case, and only those), and the format written. done is false, and
+// nothing written, for a book of any other format, or one whose recount
+// stopped part-way: upgradeStats counts it all again.
+func (b *Book) upgradeSteps(reg casework.Registry) (done bool, err error) {
+	var from uint64
+	var counting bool
+	if err := b.db.View(func(txn *badger.Txn) error {
+		counting = hasKey(txn, keyStatsCounting)
+		from, err = getUint(txn, keyStatsFormat)
+		return err
+	}); err != nil {
+		return false, err
+	}
+	if statsFormat != stepsFormat || from != stepsFormat-1 || counting {
+		return false, nil
+	}
+	start := time.Now()
+	wb := b.db.NewWriteBatch()
+	defer wb.Cancel()
+	open, indexed := 0, 0
+	err = b.db.View(func(txn *badger.Txn) error {
+		return eachKey(txn, []byte(pQueueKey), func(k, _ []byte) error {
+			number := string(k[len(pQueueKey):])
+			c := &yizhanv1.Case{}
+			if ok, err := getProto(txn, caseKey(number), c); err != nil || !ok {
+				return err
+			}
+			events, err := loadEvents(txn, number, c.GetLastSeq())
+			if err != nil {
+				return err
+			}
+			open++
+			next := stepKeyOf(c, events, reg)
+			if next != nil {
+				indexed++
+			}
+			return restepIn(wb, []byte(number), getRaw(txn, key(pStepKey, number)), next)
+		})
+	})
+	if err == nil {
+		err = wb.Flush()
+	}
+	if err == nil {
+		err = b.db.Update(func(txn *badger.Txn) error { return txn.Set(keyStatsFormat, be64(statsFormat)) })
+	}
+	if err != nil {
+		return false, fmt.Errorf("casebook: index the open cases' steps: %w", err)
+	}
+	b.statsStale.Store(false)
+	slog.Info("casebook: indexed the open cases' steps (no counter changed: none counted again)",
+		"open_cases", open, "in_a_watched_step", indexed, "took", time.Since(start).Round(time.Millisecond))
+	return true, nil
 }
 
 // upgradeCaseMet, when set, is called with each case the recount meets
