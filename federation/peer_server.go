@@ -61,6 +61,12 @@ func (s *PeerServer) Join(ctx context.Context, req *peerv1.JoinRequest) (*peerv1
 	}
 	err = o.cfg.Group.AddVoter(req.GetNode(), req.GetRaftAddress())
 	if errors.Is(err, raftgroup.ErrNotLeader) {
+		if !o.hasMember(o.cfg.Node) {
+			// Joining itself (an office's nodes started at once): its
+			// leader would not take a join it passed on. The joiner asks
+			// the next node it knows.
+			return nil, status.Errorf(codes.Unavailable, "node %s is not a member of office %s yet: ask another of its nodes", o.cfg.Node, o.cfg.Office)
+		}
 		var resp *peerv1.JoinResponse
 		ferr := o.fwd.Send(ctx, o.routes.LeaderTargets(), func(ctx context.Context, conn *grpc.ClientConn) error {
 			var err error
