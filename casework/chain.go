@@ -43,6 +43,13 @@ func HashEvent(e *yizhanv1.CaseEvent) []byte {
 	if err != nil {
 		return nil
 	}
+	return hashEncoding(b)
+}
+
+// hashEncoding is HashEvent of an event's deterministic encoding b: the
+// SHA-256 of its records but those of hash, signature and signer_chain,
+// nil when b does not parse.
+func hashEncoding(b []byte) []byte {
 	h := sha256.New()
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
