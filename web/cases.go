@@ -657,8 +657,12 @@ func describeEvent(e *yizhanv1.CaseEvent, offices, deps map[string]string, words
 	case yizhanv1.EventType_EVENT_TYPE_COMPLAINED:
 		v.Label, v.Class = "投诉", "bad"
 		reason = "投诉内容："
+	case yizhanv1.EventType_EVENT_TYPE_PRECHECKED:
+		v.Label, v.Class = "预审通过", "ok"
+	case yizhanv1.EventType_EVENT_TYPE_PRECHECK_REJECTED:
+		v.Label, v.Class = "预审未通过", "bad"
 	default:
-		v.Label = e.GetType().String()
+		v.Label = "其他办理环节" // an event of a later release
 	}
 	line(reason, e.GetReason())
 	line("依据：", e.GetLegalBasis())

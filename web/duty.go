@@ -46,6 +46,15 @@ type dutyData struct {
 	Form     formValues
 	Office   string
 	Now      time.Time
+	Names    map[string]string // office code → name
+}
+
+// OfficeName is the office's name, or its code when unknown here.
+func (d *dutyData) OfficeName(code string) string {
+	if n := d.Names[code]; n != "" {
+		return n
+	}
+	return code
 }
 
 // followUp is an open matter's next follow-up as the page says it.
@@ -189,6 +198,7 @@ func (s *server) showDuty(rq *request, code int, f formValues, errs formErrors, 
 	if err := s.dutyShifts(rq, d); err != nil {
 		return err
 	}
+	d.Names, _ = s.officeNames(rq) // codes shown when the registry cannot be read
 	all, err := s.cfg.Duty.ListReports(ctx, &yizhanv1.ListReportsRequest{PageSize: 200})
 	if err != nil {
 		return err

@@ -179,12 +179,7 @@ func (s *server) showSupervision(rq *request, code int, form formValues, errs fo
 	if p, err := s.cfg.Registry.GetSupervisionPolicy(ctx, &yizhanv1.GetSupervisionPolicyRequest{}); err == nil {
 		d.WarningDays = p.GetPolicy().GetWarningDays()
 	}
-	if offices, err := s.cfg.Registry.ListOffices(ctx, &yizhanv1.ListOfficesRequest{}); err == nil {
-		d.Names = map[string]string{}
-		for _, o := range offices.GetOffices() {
-			d.Names[o.GetCode()] = o.GetName()
-		}
-	}
+	d.Names, _ = s.officeNames(rq) // codes shown when the registry cannot be read
 	var c chartData
 	for _, r := range byDay.GetRows() {
 		c.Days = append(c.Days, strings.TrimPrefix(r.GetKey()[5:], "0"))
