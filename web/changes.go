@@ -52,7 +52,22 @@ var (
 		"where_to_apply": "办理地点", "office_hours": "办理时间", "consultation_phone": "咨询电话", "complaint_phone": "投诉电话",
 		"item_code": "事项", "rights": "权限", "valid_from": "生效时间", "valid_until": "失效时间", "revoked": "已撤销",
 		"note": "说明", "year": "年份", "days": "例外日", "working_days": "工作日数",
+		// the county's policies, as their pages word them
+		"correction_wait_days": "补正期限（天）", "reconsideration_body": "行政复议机关", "court": "人民法院",
+		"comprehensive_window_accepts": "综合窗口受理", "single_handed_offices": "可由一人办理的办事点",
+		"warning_days": "预警天数（工作日）", "first_report_minutes": "首报时限（分钟）", "limits": "分类时限",
+		"zero_report_hour": "零报告时间（时）", "contacts": "有关单位值班电话", "category": "类别", "level": "级别",
+		"minutes": "时限（分钟）", "unit": "单位",
+		// nodes and grants
+		"raft_address": "Raft 地址", "peer_address": "节点间地址", "http_address": "网页地址", "id": "编号",
+		// staff, items and the calendar, in detail
+		"must_change_password": "须修改密码", "version": "版本", "change_note": "修改说明", "form": "材料形式",
+		"copies": "份数", "required": "必要", "condition": "适用情形", "notes": "备注", "description": "环节说明",
+		"limit_days": "时限（工作日）", "counts_in_limit": "计入办理时限", "date": "日期", "kind": "类型", "source": "来源",
 	}
+	// changeFieldsUnnamed are the output-only fields the registry stamps
+	// (when, by whom, at which index): not shown as changes.
+	changeFieldsUnnamed = []string{"registry_index", "created_at", "created_by", "updated_at", "updated_by", "revoked_at", "password_changed_at"}
 	// enumWords are the enum values' names in the API (ROLE_CLERK) as the
 	// UI words them (窗口工作人员).
 	enumWords = func() map[string]string {
