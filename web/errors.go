@@ -186,6 +186,10 @@ type formErrors struct {
 	order   []string
 	general []string
 	labels  map[string]string // field → its label on the form, for the summary
+	// idPrefix is what the failed form's input ids start with, on a page
+	// of many forms of the same fields (office-<code>-phone): the
+	// summary's links reach the inputs.
+	idPrefix string
 }
 
 // problem is one field's problem, for the summary above a form.
@@ -198,7 +202,7 @@ type problem struct {
 func (e formErrors) List() []problem {
 	out := make([]problem, 0, len(e.order))
 	for _, f := range e.order {
-		out = append(out, problem{ID: "f-" + fieldID(f), Label: e.label(f), Msg: e.Get(f)})
+		out = append(out, problem{ID: "f-" + fieldID(e.idPrefix+f), Label: e.label(f), Msg: e.Get(f)})
 	}
 	return out
 }
@@ -257,7 +261,7 @@ func (e formErrors) renamed(field, to string) formErrors {
 	if !ok {
 		return e
 	}
-	out := formErrors{labels: e.labels, general: e.general, fields: map[string][]string{}}
+	out := formErrors{labels: e.labels, general: e.general, idPrefix: e.idPrefix, fields: map[string][]string{}}
 	for _, f := range e.order {
 		name := f
 		if f == field {

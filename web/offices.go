@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
@@ -37,6 +38,16 @@ func (s *server) showOffices(rq *request, code int, failed string, f formValues,
 		return err
 	}
 	errs.labels = map[string]string{"code": "编码", "name": "名称", "address": "地址", "phone": "电话", "authority": "实施机关"}
+	// The failed form's inputs: new-office-phone, office-<code>-phone …
+	switch {
+	case failed == "":
+	case strings.HasPrefix(failed, "new-"):
+		errs.idPrefix = failed + "-"
+	case slices.ContainsFunc(offices.GetOffices(), func(o *yizhanv1.Office) bool { return o.GetCode() == failed }):
+		errs.idPrefix = "office-" + failed + "-"
+	default:
+		errs.idPrefix = "department-" + failed + "-"
+	}
 	d := &officesData{Offices: offices.GetOffices(), Departments: deps.GetDepartments(), Failed: failed, F: f}
 	return s.render(rq, code, "offices", &view{Title: "机构与部门", Section: "admin", AdminTab: "offices", Data: d, Errs: errs, Flash: msg})
 }
