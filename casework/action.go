@@ -343,6 +343,10 @@ func NewEvent(c *yizhanv1.Case, events []*yizhanv1.CaseEvent, action Action, in 
 	if err := checkInput(c, action, e, in, actor, reg); err != nil {
 		return nil, err
 	}
+	if action == ActionRefuse || (action == ActionDecide && !e.GetApproved()) {
+		// The appeal notice's bodies as they are now, kept with it.
+		e.ReconsiderationBody, e.Court = AppealBodies(reg.CasePolicy(), office)
+	}
 	if err := eventSize(e); err != nil {
 		return nil, err
 	}
@@ -535,6 +539,7 @@ func checkInput(c *yizhanv1.Case, action Action, e *yizhanv1.CaseEvent, in *yizh
 			}
 		}
 		e.MissingMaterials = missing
+		e.CorrectionWaitDays = int32(CorrectionWaitDays(reg.CasePolicy()))
 
 	case ActionResubmit:
 		it, err := itemOf(c, reg)

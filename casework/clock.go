@@ -342,19 +342,30 @@ func acceptanceWaitFrom(events []*yizhanv1.CaseEvent) time.Time {
 }
 
 // CorrectionDue is when c's open correction notice stops waiting for the
-// materials under policy p (zero when none is open): the end of the day
-// (China Standard Time) the wait's last day is, as every due time, so
-// that the date a page shows is the citizen's whole last day.
+// materials (zero when none is open): the days the notice was given with
+// (Case.correction_wait_days), or for a notice of a release before, the
+// days of policy p; to the end of the day (China Standard Time) the
+// wait's last day is, as every due time, so that the date a page shows
+// is the citizen's whole last day.
 func CorrectionDue(c *yizhanv1.Case, p *yizhanv1.CasePolicy) time.Time {
 	if c.GetState() != stCorrection || c.GetCorrectionNoticeAt() == nil {
 		return time.Time{}
 	}
-	days := int(p.GetCorrectionWaitDays())
+	days := int(c.GetCorrectionWaitDays())
 	if days <= 0 {
-		days = DefaultCorrectionWaitDays
+		days = CorrectionWaitDays(p)
 	}
 	last := c.GetCorrectionNoticeAt().AsTime().In(registry.CST).AddDate(0, 0, days)
 	return time.Date(last.Year(), last.Month(), last.Day(), 23, 59, 59, int(time.Second-1), registry.CST)
+}
+
+// CorrectionWaitDays is the days a correction notice given now waits
+// under policy p.
+func CorrectionWaitDays(p *yizhanv1.CasePolicy) int {
+	if days := int(p.GetCorrectionWaitDays()); days > 0 {
+		return days
+	}
+	return DefaultCorrectionWaitDays
 }
 
 // statutoryClocks sets d's §32 and §44 clocks and the correction notice's

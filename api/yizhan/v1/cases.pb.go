@@ -678,10 +678,20 @@ type CaseEvent struct {
 	// answered as the first was, not done again. Numbered after every other
 	// field: a node of an earlier release keeps them as unknown fields,
 	// which its hash of the event writes last, as this release writes them.
-	RequestId     string `protobuf:"bytes,32,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
-	RequestHash   []byte `protobuf:"bytes,33,opt,name=request_hash,json=requestHash,proto3" json:"request_hash,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	RequestId   string `protobuf:"bytes,32,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	RequestHash []byte `protobuf:"bytes,33,opt,name=request_hash,json=requestHash,proto3" json:"request_hash,omitempty"`
+	// correction requested: the days the notice waits for the materials,
+	// the county's correction_wait_days when it was given (the notice's
+	// due date does not move with a later policy, nor differ between
+	// offices a feed's delay apart).
+	CorrectionWaitDays int32 `protobuf:"varint,34,opt,name=correction_wait_days,json=correctionWaitDays,proto3" json:"correction_wait_days,omitempty"`
+	// refused, or decided and denied: the reconsideration body and the
+	// court its appeal notice names (行政许可法 §38), fixed when it was
+	// given.
+	ReconsiderationBody string `protobuf:"bytes,35,opt,name=reconsideration_body,json=reconsiderationBody,proto3" json:"reconsideration_body,omitempty"`
+	Court               string `protobuf:"bytes,36,opt,name=court,proto3" json:"court,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *CaseEvent) Reset() {
@@ -943,6 +953,27 @@ func (x *CaseEvent) GetRequestHash() []byte {
 		return x.RequestHash
 	}
 	return nil
+}
+
+func (x *CaseEvent) GetCorrectionWaitDays() int32 {
+	if x != nil {
+		return x.CorrectionWaitDays
+	}
+	return 0
+}
+
+func (x *CaseEvent) GetReconsiderationBody() string {
+	if x != nil {
+		return x.ReconsiderationBody
+	}
+	return ""
+}
+
+func (x *CaseEvent) GetCourt() string {
+	if x != nil {
+		return x.Court
+	}
+	return ""
 }
 
 // CaseFiling is what a case is, fixed at filing and carried by the filed
@@ -1342,6 +1373,10 @@ type Case struct {
 	// when the last was.
 	CorrectionNotices  int32                  `protobuf:"varint,29,opt,name=correction_notices,json=correctionNotices,proto3" json:"correction_notices,omitempty"`
 	CorrectionNoticeAt *timestamppb.Timestamp `protobuf:"bytes,35,opt,name=correction_notice_at,json=correctionNoticeAt,proto3" json:"correction_notice_at,omitempty"`
+	// The days the open correction notice waits (its event's
+	// correction_wait_days; 0: a notice of a release before, which waits
+	// the county's days of now).
+	CorrectionWaitDays int32 `protobuf:"varint,39,opt,name=correction_wait_days,json=correctionWaitDays,proto3" json:"correction_wait_days,omitempty"`
 	// The extensions of the time limit granted (行政许可法 §42: one).
 	Extensions int32 `protobuf:"varint,36,opt,name=extensions,proto3" json:"extensions,omitempty"`
 	// Who accepted and who reviewed it (usernames): the decision is
@@ -1602,6 +1637,13 @@ func (x *Case) GetCorrectionNoticeAt() *timestamppb.Timestamp {
 		return x.CorrectionNoticeAt
 	}
 	return nil
+}
+
+func (x *Case) GetCorrectionWaitDays() int32 {
+	if x != nil {
+		return x.CorrectionWaitDays
+	}
+	return 0
 }
 
 func (x *Case) GetExtensions() int32 {
@@ -2978,7 +3020,8 @@ const file_yizhan_v1_cases_proto_rawDesc = "" +
 	"\tRouteStep\x12&\n" +
 	"\x05right\x18\x01 \x01(\x0e2\x10.yizhan.v1.RightR\x05right\x12\x1f\n" +
 	"\voffice_code\x18\x02 \x01(\tR\n" +
-	"officeCode\"\xb1\t\n" +
+	"officeCode\"\xac\n" +
+	"\n" +
 	"\tCaseEvent\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\rR\x03seq\x12(\n" +
 	"\x04type\x18\x02 \x01(\x0e2\x14.yizhan.v1.EventTypeR\x04type\x12*\n" +
@@ -3017,7 +3060,10 @@ const file_yizhan_v1_cases_proto_rawDesc = "" +
 	"\x12previous_fee_cents\x18\x1f \x01(\x03R\x10previousFeeCents\x12\x1d\n" +
 	"\n" +
 	"request_id\x18  \x01(\tR\trequestId\x12!\n" +
-	"\frequest_hash\x18! \x01(\fR\vrequestHash\"\xb4\x05\n" +
+	"\frequest_hash\x18! \x01(\fR\vrequestHash\x120\n" +
+	"\x14correction_wait_days\x18\" \x01(\x05R\x12correctionWaitDays\x121\n" +
+	"\x14reconsideration_body\x18# \x01(\tR\x13reconsiderationBody\x12\x14\n" +
+	"\x05court\x18$ \x01(\tR\x05court\"\xb4\x05\n" +
 	"\n" +
 	"CaseFiling\x12\x16\n" +
 	"\x06number\x18\x01 \x01(\tR\x06number\x12\x1b\n" +
@@ -3057,7 +3103,7 @@ const file_yizhan_v1_cases_proto_rawDesc = "" +
 	"\x12acceptance_overdue\x18\f \x01(\bR\x11acceptanceOverdue\x12=\n" +
 	"\fdelivery_due\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\vdeliveryDue\x12)\n" +
 	"\x10delivery_overdue\x18\x0e \x01(\bR\x0fdeliveryOverdue\x12A\n" +
-	"\x0ecorrection_due\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\rcorrectionDue\"\xea\v\n" +
+	"\x0ecorrection_due\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\rcorrectionDue\"\x9c\f\n" +
 	"\x04Case\x12\x16\n" +
 	"\x06number\x18\x01 \x01(\tR\x06number\x12\x1b\n" +
 	"\titem_code\x18\x02 \x01(\tR\bitemCode\x12!\n" +
@@ -3093,7 +3139,8 @@ const file_yizhan_v1_cases_proto_rawDesc = "" +
 	"complaints\x12'\n" +
 	"\x0fallowed_actions\x18\x1c \x03(\tR\x0eallowedActions\x12-\n" +
 	"\x12correction_notices\x18\x1d \x01(\x05R\x11correctionNotices\x12L\n" +
-	"\x14correction_notice_at\x18# \x01(\v2\x1a.google.protobuf.TimestampR\x12correctionNoticeAt\x12\x1e\n" +
+	"\x14correction_notice_at\x18# \x01(\v2\x1a.google.protobuf.TimestampR\x12correctionNoticeAt\x120\n" +
+	"\x14correction_wait_days\x18' \x01(\x05R\x12correctionWaitDays\x12\x1e\n" +
 	"\n" +
 	"extensions\x18$ \x01(\x05R\n" +
 	"extensions\x12\x1f\n" +
