@@ -191,7 +191,7 @@ func checkActionRight(c *yizhanv1.Case, action Action, office string, at time.Ti
 		}
 		return nil
 	}
-	return checkRight(c, action.EventType(), office, at, reg)
+	return checkRight(c, action.EventType(), office, at, 0, reg) // the office's own registry, of now
 }
 
 // checkAsked runs the checks of the rule table on action, asked for by
@@ -332,6 +332,7 @@ func NewEvent(c *yizhanv1.Case, events []*yizhanv1.CaseEvent, action Action, in 
 	}
 	e.Seq = c.GetLastSeq() + 1
 	e.Type = action.EventType()
+	e.RegistryIndex = registryIndex(reg)
 	e.At = timestamppb.New(at)
 	e.Actor = actor.actorName()
 	e.ActorName = actor.Name
@@ -811,12 +812,13 @@ func NewFiling(in FileInput, reg Registry) (*yizhanv1.CaseEvent, error) {
 		return nil, err
 	}
 	e := &yizhanv1.CaseEvent{
-		Seq:        1,
-		Type:       yizhanv1.EventType_EVENT_TYPE_FILED,
-		At:         timestamppb.New(in.At),
-		Actor:      in.Actor.actorName(),
-		ActorName:  in.Actor.Name,
-		OfficeCode: in.Office,
+		Seq:           1,
+		Type:          yizhanv1.EventType_EVENT_TYPE_FILED,
+		RegistryIndex: registryIndex(reg),
+		At:            timestamppb.New(in.At),
+		Actor:         in.Actor.actorName(),
+		ActorName:     in.Actor.Name,
+		OfficeCode:    in.Office,
 		Filing: &yizhanv1.CaseFiling{
 			Number:             in.Number,
 			ItemCode:           it.GetCode(),

@@ -60,7 +60,7 @@ func Permitted(before *yizhanv1.Case, e *yizhanv1.CaseEvent, reg Registry) error
 	if last := before.GetUpdatedAt(); last != nil && last.AsTime().After(at) {
 		at = last.AsTime()
 	}
-	if err := checkRight(before, e.GetType(), office, at, reg); err != nil {
+	if err := checkRight(before, e.GetType(), office, at, e.GetRegistryIndex(), reg); err != nil {
 		return err
 	}
 	if err := checkCitizens(e); err != nil {
@@ -92,8 +92,10 @@ func checkCitizens(e *yizhanv1.CaseEvent) error {
 }
 
 // checkRight reports whether office may append an event of type t to c
-// at at (ErrPermissionDenied). Unknown types pass: checkState names them.
-func checkRight(c *yizhanv1.Case, t yizhanv1.EventType, office string, at time.Time, reg Registry) error {
+// at at (ErrPermissionDenied), with the registry writes up to seen
+// applied where it made it (rightsKnownAt; 0: this office's registry of
+// now). Unknown types pass: checkState names them.
+func checkRight(c *yizhanv1.Case, t yizhanv1.EventType, office string, at time.Time, seen uint64, reg Registry) error {
 	right, onPath, known := eventRight(t)
 	switch {
 	case !known:
@@ -105,12 +107,37 @@ func checkRight(c *yizhanv1.Case, t yizhanv1.EventType, office string, at time.T
 		}
 		return nil
 	}
-	if !slices.Contains(reg.Rights(c.GetItemCode(), office, at), right) {
+	if !slices.Contains(rightsKnownAt(reg, c.GetItemCode(), office, at, seen), right) {
 		return reason.Errorf(reason.NoRightForItem, reason.Meta{"office": office, "item": c.GetItemCode(), "right": right.String()},
 			"office %s holds no %s for item %s at %s, needed for %s: %w",
 			office, right, c.GetItemCode(), at.In(registry.CST).Format(time.DateTime), t, ErrPermissionDenied)
 	}
 	return nil
+}
+
+// rightsKnownAt is office's rights on item at, as the office that made an
+// event saw them with the registry writes up to known applied (the
+// event's registry_index): a grant revoked by a write it had not heard of
+// still counts, within registry.MaxRevocationLag (a village cut off while
+// its delegation was withdrawn files and delivers under it; refusing its
+// events would strand the case). reg.Rights when known is 0 (an event of
+// a release before) or reg cannot say.
+func rightsKnownAt(reg Registry, itemCode, office string, at time.Time, known uint64) []yizhanv1.Right {
+	if kr, ok := reg.(interface {
+		RightsKnownAt(itemCode, officeCode string, at time.Time, known uint64) []yizhanv1.Right
+	}); ok && known > 0 {
+		return kr.RightsKnownAt(itemCode, office, at, known)
+	}
+	return reg.Rights(itemCode, office, at)
+}
+
+// registryIndex is the index of the registry writes reg has applied, 0
+// when it cannot say.
+func registryIndex(reg Registry) uint64 {
+	if ix, ok := reg.(interface{ Index() uint64 }); ok {
+		return ix.Index()
+	}
+	return 0
 }
 
 // permitFiling checks a FILED event received from another office.
@@ -131,7 +158,7 @@ func permitFiling(e *yizhanv1.CaseEvent, reg Registry) error {
 		return fmt.Errorf("case %s: office %s may only file under its own numbers: %w", number, office, ErrPermissionDenied)
 	}
 	at := eventTime(e)
-	rights := reg.Rights(f.GetItemCode(), office, at)
+	rights := rightsKnownAt(reg, f.GetItemCode(), office, at, e.GetRegistryIndex())
 	if !slices.Contains(rights, yizhanv1.Right_RIGHT_ACCEPT) && !slices.Contains(rights, yizhanv1.Right_RIGHT_PROXY_FILE) {
 		return fmt.Errorf("case %s: office %s holds neither %s nor %s for item %s at %s: %w", number, office,
 			yizhanv1.Right_RIGHT_ACCEPT, yizhanv1.Right_RIGHT_PROXY_FILE, f.GetItemCode(), at.In(registry.CST).Format(time.DateTime), ErrPermissionDenied)

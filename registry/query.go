@@ -229,16 +229,22 @@ func GrantActive(g *yizhanv1.Grant, at time.Time) bool {
 	if at.IsZero() {
 		return !g.GetRevoked()
 	}
-	if g.GetValidFrom() != nil && at.Before(g.GetValidFrom().AsTime()) {
-		return false
-	}
-	if g.GetValidUntil() != nil && !at.Before(g.GetValidUntil().AsTime()) {
+	if !grantInWindow(g, at) {
 		return false
 	}
 	if g.GetRevoked() && (g.GetRevokedAt() == nil || !at.Before(g.GetRevokedAt().AsTime())) {
 		return false
 	}
 	return true
+}
+
+// grantInWindow reports whether at is within g's validity (valid_from to
+// valid_until), revoked or not.
+func grantInWindow(g *yizhanv1.Grant, at time.Time) bool {
+	if g.GetValidFrom() != nil && at.Before(g.GetValidFrom().AsTime()) {
+		return false
+	}
+	return g.GetValidUntil() == nil || at.Before(g.GetValidUntil().AsTime())
 }
 
 // grantApplies reports whether g names the office or its tier.
@@ -329,9 +335,46 @@ func grantLess(a, b *yizhanv1.Grant) bool {
 // rights is the union of the rights granted on item to the office
 // (officeTier is its tier) by grants active at at, sorted. Caller holds r.mu.
 func (s *state) rights(itemCode, officeCode string, officeTier yizhanv1.Tier, at time.Time) []yizhanv1.Right {
+	return s.rightsKnown(itemCode, officeCode, officeTier, at, 0)
+}
+
+// MaxRevocationLag is how long after a grant is revoked an office that
+// had not heard of it yet may still act under it (RightsKnownAt): a
+// village point cut off for weeks (a holiday, a failed line) files and
+// delivers under the grants it holds, and those events are taken.
+const MaxRevocationLag = 30 * 24 * time.Hour
+
+// RightsKnownAt is Rights as an office saw them whose replica of the
+// registry had applied the writes up to index known (an event's
+// registry_index): a grant revoked by a later write, within
+// MaxRevocationLag before at, still counts. The office that made the
+// event had not heard of the revocation; refusing its event would strand
+// the case (a filing the citizen holds a number for, a certificate
+// already handed over). known 0 is Rights.
+func (r *Registry) RightsKnownAt(itemCode, officeCode string, at time.Time, known uint64) []yizhanv1.Right {
+	tier, err := TierOf(officeCode)
+	if err != nil {
+		return nil
+	}
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.st.rightsKnown(itemCode, officeCode, tier, at, known)
+}
+
+// rightsKnown is rights, grants revoked after the write known (0: none)
+// within MaxRevocationLag before at counted as not revoked.
+func (s *state) rightsKnown(itemCode, officeCode string, officeTier yizhanv1.Tier, at time.Time, known uint64) []yizhanv1.Right {
 	var out []yizhanv1.Right
 	for _, g := range s.grantsByItem[itemCode] {
-		if !grantApplies(g, officeCode, officeTier) || !GrantActive(g, at) {
+		if !grantApplies(g, officeCode, officeTier) {
+			continue
+		}
+		active := GrantActive(g, at)
+		if !active && known > 0 && g.GetRevoked() && g.GetRegistryIndex() > known && g.GetRevokedAt() != nil &&
+			!at.Before(g.GetRevokedAt().AsTime()) && at.Sub(g.GetRevokedAt().AsTime()) <= MaxRevocationLag {
+			active = grantInWindow(g, at) // revoked, unheard of
+		}
+		if !active {
 			continue
 		}
 		for _, right := range g.GetRights() {

@@ -690,8 +690,15 @@ type CaseEvent struct {
 	// given.
 	ReconsiderationBody string `protobuf:"bytes,35,opt,name=reconsideration_body,json=reconsiderationBody,proto3" json:"reconsideration_body,omitempty"`
 	Court               string `protobuf:"bytes,36,opt,name=court,proto3" json:"court,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// The index of the registry writes the office that made the event had
+	// applied (0: a release before): a grant revoked by a later write it
+	// had not heard of still counts for the event at the offices that
+	// receive it (registry.RightsKnownAt), within 30 days of the
+	// revocation, so that a village cut off while its delegation was
+	// withdrawn loses no filing and no delivery.
+	RegistryIndex uint64 `protobuf:"varint,37,opt,name=registry_index,json=registryIndex,proto3" json:"registry_index,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CaseEvent) Reset() {
@@ -974,6 +981,13 @@ func (x *CaseEvent) GetCourt() string {
 		return x.Court
 	}
 	return ""
+}
+
+func (x *CaseEvent) GetRegistryIndex() uint64 {
+	if x != nil {
+		return x.RegistryIndex
+	}
+	return 0
 }
 
 // CaseFiling is what a case is, fixed at filing and carried by the filed
@@ -3020,7 +3034,7 @@ const file_yizhan_v1_cases_proto_rawDesc = "" +
 	"\tRouteStep\x12&\n" +
 	"\x05right\x18\x01 \x01(\x0e2\x10.yizhan.v1.RightR\x05right\x12\x1f\n" +
 	"\voffice_code\x18\x02 \x01(\tR\n" +
-	"officeCode\"\xac\n" +
+	"officeCode\"\xd3\n" +
 	"\n" +
 	"\tCaseEvent\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\rR\x03seq\x12(\n" +
@@ -3063,7 +3077,8 @@ const file_yizhan_v1_cases_proto_rawDesc = "" +
 	"\frequest_hash\x18! \x01(\fR\vrequestHash\x120\n" +
 	"\x14correction_wait_days\x18\" \x01(\x05R\x12correctionWaitDays\x121\n" +
 	"\x14reconsideration_body\x18# \x01(\tR\x13reconsiderationBody\x12\x14\n" +
-	"\x05court\x18$ \x01(\tR\x05court\"\xb4\x05\n" +
+	"\x05court\x18$ \x01(\tR\x05court\x12%\n" +
+	"\x0eregistry_index\x18% \x01(\x04R\rregistryIndex\"\xb4\x05\n" +
 	"\n" +
 	"CaseFiling\x12\x16\n" +
 	"\x06number\x18\x01 \x01(\tR\x06number\x12\x1b\n" +
