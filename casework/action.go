@@ -341,7 +341,7 @@ func NewEvent(c *yizhanv1.Case, events []*yizhanv1.CaseEvent, action Action, in 
 	if err := checkAsked(c, events, action, e, actor, office, at, reg); err != nil {
 		return nil, err
 	}
-	if err := checkInput(c, action, e, in, actor, reg); err != nil {
+	if err := checkInput(c, events, action, e, in, actor, reg); err != nil {
 		return nil, err
 	}
 	if action == ActionRefuse || (action == ActionDecide && !e.GetApproved()) {
@@ -495,7 +495,7 @@ func requiredInput(vs *violations, action Action, e *yizhanv1.CaseEvent) {
 // checkInput checks the action's arguments, which NewEvent has copied
 // into e from in, and fills what the rules compute (the one-time
 // notice's materials, the assessed fee).
-func checkInput(c *yizhanv1.Case, action Action, e *yizhanv1.CaseEvent, in *yizhanv1.CaseActionRequest, actor Actor, reg Registry) error {
+func checkInput(c *yizhanv1.Case, events []*yizhanv1.CaseEvent, action Action, e *yizhanv1.CaseEvent, in *yizhanv1.CaseActionRequest, actor Actor, reg Registry) error {
 	var vs violations
 	if action == ActionComplain {
 		checkComplaints(&vs, c)
@@ -641,7 +641,7 @@ func checkInput(c *yizhanv1.Case, action Action, e *yizhanv1.CaseEvent, in *yizh
 		needReason("a withdrawal states its reason")
 		// A correction notice past its wait closes as 逾期未补正 without
 		// the citizen's request.
-		due := CorrectionDue(c, reg.CasePolicy())
+		due := CorrectionDue(c, events, reg.CasePolicy())
 		lapsed := !due.IsZero() && e.GetAt().AsTime().After(due)
 		requested := slices.ContainsFunc(e.GetMaterials(), func(m *yizhanv1.SubmittedMaterial) bool { return m.GetName() == WithdrawalRequest })
 		// Closed by staff for the lapse, not at the citizen's request:

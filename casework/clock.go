@@ -343,15 +343,22 @@ func acceptanceWaitFrom(events []*yizhanv1.CaseEvent) time.Time {
 
 // CorrectionDue is when c's open correction notice stops waiting for the
 // materials (zero when none is open): the days the notice was given with
-// (Case.correction_wait_days), or for a notice of a release before, the
-// days of policy p; to the end of the day (China Standard Time) the
-// wait's last day is, as every due time, so that the date a page shows
-// is the citizen's whole last day.
-func CorrectionDue(c *yizhanv1.Case, p *yizhanv1.CasePolicy) time.Time {
+// (its event's correction_wait_days, the last CORRECTION_REQUESTED of
+// events, c's log), or for a notice of a release before, the days of
+// policy p; to the end of the day (China Standard Time) the wait's last
+// day is, as every due time, so that the date a page shows is the
+// citizen's whole last day.
+func CorrectionDue(c *yizhanv1.Case, events []*yizhanv1.CaseEvent, p *yizhanv1.CasePolicy) time.Time {
 	if c.GetState() != stCorrection || c.GetCorrectionNoticeAt() == nil {
 		return time.Time{}
 	}
-	days := int(c.GetCorrectionWaitDays())
+	days := 0
+	for i := len(events) - 1; i >= 0; i-- {
+		if events[i].GetType() == yizhanv1.EventType_EVENT_TYPE_CORRECTION_REQUESTED {
+			days = int(events[i].GetCorrectionWaitDays())
+			break
+		}
+	}
 	if days <= 0 {
 		days = CorrectionWaitDays(p)
 	}
@@ -422,7 +429,7 @@ func statutoryClocks(d *yizhanv1.Deadlines, c *yizhanv1.Case, events []*yizhanv1
 			d.DeliveryOverdue = now.After(due)
 		}
 	}
-	if due := CorrectionDue(c, cal.CasePolicy()); !due.IsZero() {
+	if due := CorrectionDue(c, events, cal.CasePolicy()); !due.IsZero() {
 		d.CorrectionDue = timestamppb.New(due)
 	}
 }

@@ -68,7 +68,7 @@ func TestALateCaseSuspendedOnTheWeekendStaysLate(t *testing.T) {
 func TestCorrectionDueIsTheEndOfADay(t *testing.T) {
 	notice := cst(2025, 3, 3, 10)
 	c := &yizhanv1.Case{State: yizhanv1.CaseState_CASE_STATE_CORRECTION_REQUESTED, CorrectionNoticeAt: ts(notice)}
-	due := CorrectionDue(c, &yizhanv1.CasePolicy{})
+	due := CorrectionDue(c, nil, &yizhanv1.CasePolicy{})
 	at := due.In(registry.CST)
 	if at.Hour() != 23 || at.Minute() != 59 {
 		t.Errorf("correction due %s: not the end of a day (the page says 补正期限 %s; at %s the same page says 补正期限已过)",

@@ -87,7 +87,6 @@ func foldEvent(c *yizhanv1.Case, f *yizhanv1.CaseFiling, e *yizhanv1.CaseEvent) 
 		c.MissingMaterials = slices.Clone(e.GetMissingMaterials())
 		c.CorrectionNotices++
 		c.CorrectionNoticeAt = proto.CloneOf(e.GetAt())
-		c.CorrectionWaitDays = e.GetCorrectionWaitDays()
 	case yizhanv1.EventType_EVENT_TYPE_RESUBMITTED:
 		c.State = yizhanv1.CaseState_CASE_STATE_FILED
 		c.MissingMaterials = nil

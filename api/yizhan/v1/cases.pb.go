@@ -1387,10 +1387,6 @@ type Case struct {
 	// when the last was.
 	CorrectionNotices  int32                  `protobuf:"varint,29,opt,name=correction_notices,json=correctionNotices,proto3" json:"correction_notices,omitempty"`
 	CorrectionNoticeAt *timestamppb.Timestamp `protobuf:"bytes,35,opt,name=correction_notice_at,json=correctionNoticeAt,proto3" json:"correction_notice_at,omitempty"`
-	// The days the open correction notice waits (its event's
-	// correction_wait_days; 0: a notice of a release before, which waits
-	// the county's days of now).
-	CorrectionWaitDays int32 `protobuf:"varint,39,opt,name=correction_wait_days,json=correctionWaitDays,proto3" json:"correction_wait_days,omitempty"`
 	// The extensions of the time limit granted (行政许可法 §42: one).
 	Extensions int32 `protobuf:"varint,36,opt,name=extensions,proto3" json:"extensions,omitempty"`
 	// Who accepted and who reviewed it (usernames): the decision is
@@ -1651,13 +1647,6 @@ func (x *Case) GetCorrectionNoticeAt() *timestamppb.Timestamp {
 		return x.CorrectionNoticeAt
 	}
 	return nil
-}
-
-func (x *Case) GetCorrectionWaitDays() int32 {
-	if x != nil {
-		return x.CorrectionWaitDays
-	}
-	return 0
 }
 
 func (x *Case) GetExtensions() int32 {
@@ -3118,7 +3107,7 @@ const file_yizhan_v1_cases_proto_rawDesc = "" +
 	"\x12acceptance_overdue\x18\f \x01(\bR\x11acceptanceOverdue\x12=\n" +
 	"\fdelivery_due\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\vdeliveryDue\x12)\n" +
 	"\x10delivery_overdue\x18\x0e \x01(\bR\x0fdeliveryOverdue\x12A\n" +
-	"\x0ecorrection_due\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\rcorrectionDue\"\x9c\f\n" +
+	"\x0ecorrection_due\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\rcorrectionDue\"\xea\v\n" +
 	"\x04Case\x12\x16\n" +
 	"\x06number\x18\x01 \x01(\tR\x06number\x12\x1b\n" +
 	"\titem_code\x18\x02 \x01(\tR\bitemCode\x12!\n" +
@@ -3154,8 +3143,7 @@ const file_yizhan_v1_cases_proto_rawDesc = "" +
 	"complaints\x12'\n" +
 	"\x0fallowed_actions\x18\x1c \x03(\tR\x0eallowedActions\x12-\n" +
 	"\x12correction_notices\x18\x1d \x01(\x05R\x11correctionNotices\x12L\n" +
-	"\x14correction_notice_at\x18# \x01(\v2\x1a.google.protobuf.TimestampR\x12correctionNoticeAt\x120\n" +
-	"\x14correction_wait_days\x18' \x01(\x05R\x12correctionWaitDays\x12\x1e\n" +
+	"\x14correction_notice_at\x18# \x01(\v2\x1a.google.protobuf.TimestampR\x12correctionNoticeAt\x12\x1e\n" +
 	"\n" +
 	"extensions\x18$ \x01(\x05R\n" +
 	"extensions\x12\x1f\n" +
