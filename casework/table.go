@@ -427,10 +427,14 @@ var (
 		fails: func(a *asking) bool { return !ofItsDepartment(a, true) },
 		say:   notItsDepartment}
 	// 帮办代办: an agent hands over the result, or withdraws the filing,
-	// for the citizen, whatever the item.
+	// for the citizen, whatever the item; so does the comprehensive
+	// window (综合窗口: the county's policy says whether it accepts, not
+	// whether it hands over).
 	itsDepartmentWindowOrAgent = askRule{Name: "NOT_ITS_DEPARTMENT", Holds: "asked by staff of the item's department, the comprehensive window or an agent (at the county)", Deny: true,
-		fails: func(a *asking) bool { return !a.actor.has(yizhanv1.Role_ROLE_AGENT) && !ofItsDepartment(a, true) },
-		say:   notItsDepartment}
+		fails: func(a *asking) bool {
+			return !a.actor.has(yizhanv1.Role_ROLE_AGENT, yizhanv1.Role_ROLE_WINDOW) && !ofItsDepartment(a, false)
+		},
+		say: notItsDepartment}
 	atTheFilingOffice = askRule{Name: "NOT_THE_FILING_OFFICE", Holds: "asked by staff of the office where the case was filed", Deny: true,
 		fails: func(a *asking) bool { return a.actor.Office != a.c.GetOriginOffice() },
 		say: func(a *asking) string {
