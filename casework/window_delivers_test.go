@@ -10,9 +10,9 @@ import (
 // (CHANGELOG, commit 6fe2e29) that "the comprehensive window, and an
 // agent 帮办代办, may still deliver and withdraw for the citizen". Under
 // the county's default case policy (comprehensive_window_accepts unset:
-// the window files, the department accepts) the window's clerk can no
-// longer do either: itsDepartmentWindowOrAgent lets the window through
-// only where the policy lets it accept. Before the change it delivered.
+// the window files, the department accepts) the window's clerk could no
+// longer do either (itsDepartmentWindowOrAgent let the window through
+// only where the policy let it accept): it does, whatever the policy.
 func TestTheComprehensiveWindowStillDeliversAndWithdraws(t *testing.T) {
 	window := Actor{Username: "zh.window", Name: "综合窗口", Office: county,
 		Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_CLERK, yizhanv1.Role_ROLE_WINDOW}}
