@@ -405,8 +405,9 @@ func (s *caseService) ListCaseEvents(ctx context.Context, req *yizhanv1.ListCase
 		if !scans {
 			casework.HideFiles(e)
 		}
-		e.SignerChain = nil   // large, and of no use to a reader
-		e.QueryCodeHash = nil // a reissued code's: no one's to guess against
+		e.SignerChain = nil                  // large, and of no use to a reader
+		e.QueryCodeHash = nil                // a reissued code's: no one's to guess against
+		e.RequestId, e.RequestHash = "", nil // the office's, to answer a retry
 		if f := e.GetFiling(); f != nil {
 			f.QueryCodeHash = nil
 			if !(p != nil && handles(p, c)) {

@@ -164,16 +164,17 @@ func (s *Service) Act(ctx context.Context, a Action) (Acted, error) {
 	if !held {
 		return Acted{}, reason.Err(reason.CaseNotFound, fmt.Sprintf("office %s holds no case %s", s.fed.Code(), a.Number))
 	}
-	if c, ok, err := carriedAnswer(events, a.Request); err != nil {
+	carried := s.carriedDigest(events, a.Request)
+	if c, ok, err := carriedAnswer(events, a.Request.ID, carried); err != nil {
 		return Acted{}, err
 	} else if ok {
 		return s.replay(c, a)
 	}
 	e, err := casework.NewEvent(c, events, a.Action, a.Input, a.Actor, s.fed.Code(), s.now(), s.fed.Registry())
-	if err == nil && a.Request.ID != "" && (a.Actor.Citizen || a.Actor.Office != s.fed.Code()) {
+	if err == nil && carried != nil && (a.Actor.Citizen || a.Actor.Office != s.fed.Code()) {
 		// Asked where the case may not stay: the request goes with it
 		// (carriedAnswer).
-		e.RequestId, e.RequestHash = a.Request.ID, a.Request.Hash
+		e.RequestId, e.RequestHash = a.Request.ID, carried
 	}
 	if err == nil {
 		err = s.checkAttachmentsHeld(e.GetMaterials(), a.Actor.Office)
@@ -235,23 +236,43 @@ func (s *Service) replay(c *yizhanv1.Case, a Action) (Acted, error) {
 	return acted, nil
 }
 
-// carriedAnswer looks request r up in the case's own log: an action asked
-// by the citizen, or from another office, carries its request's ID and
-// hash in its event (Act), which travels with the case. So a retry whose
-// first answer was lost, and which reaches the office the case has moved
-// on to since (whose memory of requests never held it), is answered as
-// the first was: the case as that event left it. The same ID with
-// another body is a conflict, as in the office's memory.
-func carriedAnswer(events []*yizhanv1.CaseEvent, r raftgroup.Request) (*yizhanv1.Case, bool, error) {
-	if r.ID == "" {
+// carriedDigest is what an event keeps of request r to answer its retry
+// elsewhere (carriedAnswer): an HMAC of the request's hash under the
+// case's query-code key, not the hash itself, which covers the citizen's
+// query code and would let any reader of the log test guesses at it
+// offline. nil without a request ID or a key.
+func (s *Service) carriedDigest(events []*yizhanv1.CaseEvent, r raftgroup.Request) []byte {
+	if r.ID == "" || len(events) == 0 {
+		return nil
+	}
+	key, ok := s.fed.Registry().QueryCodeKey(events[0].GetFiling().GetQueryCodeKeyId())
+	if !ok || len(key) == 0 {
+		return nil
+	}
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("yizhan-carried-request:"))
+	m.Write(r.Hash)
+	return m.Sum(nil)
+}
+
+// carriedAnswer looks request id up in the case's own log: an action
+// asked by the citizen, or from another office, carries its request's ID
+// and digest (carriedDigest) in its event (Act), which travels with the
+// case. So a retry whose first answer was lost, and which reaches the
+// office the case has moved on to since (whose memory of requests never
+// held it), is answered as the first was: the case as that event left
+// it. The same ID with another body is a conflict, as in the office's
+// memory.
+func carriedAnswer(events []*yizhanv1.CaseEvent, id string, digest []byte) (*yizhanv1.Case, bool, error) {
+	if id == "" || digest == nil {
 		return nil, false, nil
 	}
-	i := slices.IndexFunc(events, func(e *yizhanv1.CaseEvent) bool { return e.GetRequestId() == r.ID })
+	i := slices.IndexFunc(events, func(e *yizhanv1.CaseEvent) bool { return e.GetRequestId() == id })
 	if i < 0 {
 		return nil, false, nil
 	}
-	if !bytes.Equal(events[i].GetRequestHash(), r.Hash) {
-		return nil, false, fmt.Errorf("office: request %q was made on case %s with another body: %w", r.ID, events[0].GetFiling().GetNumber(), raftgroup.ErrRequestConflict)
+	if !hmac.Equal(events[i].GetRequestHash(), digest) {
+		return nil, false, fmt.Errorf("office: request %q was made on case %s with another body: %w", id, events[0].GetFiling().GetNumber(), raftgroup.ErrRequestConflict)
 	}
 	c, err := casework.Fold(events[:i+1])
 	if err != nil {

@@ -672,10 +672,12 @@ type CaseEvent struct {
 	FeeUnits         uint32 `protobuf:"varint,30,opt,name=fee_units,json=feeUnits,proto3" json:"fee_units,omitempty"`
 	PreviousFeeCents int64  `protobuf:"varint,31,opt,name=previous_fee_cents,json=previousFeeCents,proto3" json:"previous_fee_cents,omitempty"` // fee corrected: the amount before
 	// An action asked by the citizen, or from another office than the one
-	// holding the case: the client's request_id and the hash of its request
-	// (output only). They travel with the case, so that a retry reaching
-	// the office the case has moved on to since (its first answer lost) is
-	// answered as the first was, not done again. Numbered after every other
+	// holding the case: the client's request_id and an HMAC of its
+	// request's hash under the case's query-code key (the hash covers the
+	// query code: kept plain, it would let a reader test guesses at it).
+	// Kept by the offices, not shown to readers. They travel with the case,
+	// so that a retry reaching the office the case has moved on to since
+	// (its first answer lost) is answered as the first was, not done again. Numbered after every other
 	// field: a node of an earlier release keeps them as unknown fields,
 	// which its hash of the event writes last, as this release writes them.
 	RequestId   string `protobuf:"bytes,32,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
