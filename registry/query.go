@@ -346,8 +346,9 @@ const MaxRevocationLag = 30 * 24 * time.Hour
 
 // RightsKnownAt is Rights as an office saw them whose replica of the
 // registry had applied the writes up to index known (an event's
-// registry_index): a grant revoked by a later write, within
-// MaxRevocationLag before at, still counts. The office that made the
+// registry_index): a grant it held (created by a write up to known) and
+// revoked by a later write, within MaxRevocationLag before at, still
+// counts. The office that made the
 // event had not heard of the revocation; refusing its event would strand
 // the case (a filing the citizen holds a number for, a certificate
 // already handed over). known 0 is Rights.
@@ -372,7 +373,12 @@ func (s *state) rightsKnown(itemCode, officeCode string, officeTier yizhanv1.Tie
 		active := GrantActive(g, at)
 		if !active && known > 0 && g.GetRevoked() && g.GetRegistryIndex() > known && g.GetRevokedAt() != nil &&
 			!at.Before(g.GetRevokedAt().AsTime()) && at.Sub(g.GetRevokedAt().AsTime()) <= MaxRevocationLag {
-			active = grantInWindow(g, at) // revoked, unheard of
+			// Revoked, unheard of: it counts if the office held it then
+			// (created by a write it had applied: the id is "g" and that
+			// write's index).
+			if created, ok := grantSeq(g.GetId()); ok && created <= known {
+				active = grantInWindow(g, at)
+			}
 		}
 		if !active {
 			continue

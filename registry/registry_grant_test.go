@@ -306,3 +306,34 @@ func TestGrantsChangeBetween(t *testing.T) {
 		}
 	}
 }
+
+// An office that made an event with the registry writes up to some index
+// applied (the event's registry_index) saw a grant revoked by a later
+// write as held: RightsKnownAt counts it, within MaxRevocationLag of the
+// revocation; not a grant it never held (created after that index), not
+// once the lag is past, and not for an office that had heard of it.
+func TestRightsKnownAtCountsARevocationUnheardOf(t *testing.T) {
+	r := newCountyWithItem(t)
+	g := mustApply(t, r, createGrant(&yizhanv1.Grant{ItemCode: "YC", OfficeCode: village, Rights: []yizhanv1.Right{accept}})).(*yizhanv1.Grant)
+	heldAt := r.Index() // the village's replica stops here
+	late := mustApply(t, r, createGrant(&yizhanv1.Grant{ItemCode: "YC", OfficeCode: village, Rights: []yizhanv1.Right{yizhanv1.Right_RIGHT_DELIVER}})).(*yizhanv1.Grant)
+	revokedAt := t0.AddDate(0, 1, 0)
+	for _, id := range []string{g.GetId(), late.GetId()} {
+		cmd := revokeGrant(id)
+		cmd.AtUnixNano = revokedAt.UnixNano()
+		mustApply(t, r, cmd)
+	}
+	week := revokedAt.AddDate(0, 0, 7)
+	if got := r.Rights("YC", village, week); len(got) != 0 {
+		t.Errorf("rights a week after the revocation: %v, want none", got)
+	}
+	if got := r.RightsKnownAt("YC", village, week, heldAt); !slices.Equal(got, []yizhanv1.Right{accept}) {
+		t.Errorf("rights a week after, as the village that had not heard of it saw them: %v, want [accept] (not deliver, a grant it never held)", got)
+	}
+	if got := r.RightsKnownAt("YC", village, revokedAt.Add(MaxRevocationLag+time.Hour), heldAt); len(got) != 0 {
+		t.Errorf("rights past the lag: %v, want none", got)
+	}
+	if got := r.RightsKnownAt("YC", village, week, r.Index()); len(got) != 0 {
+		t.Errorf("rights as an office that had heard of the revocation: %v, want none", got)
+	}
+}
