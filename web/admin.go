@@ -211,6 +211,16 @@ type formValues struct{ url.Values }
 // V is the value of a field.
 func (f formValues) V(name string) string { return f.Get(name) }
 
+// Or is the value of a field as sent, even empty, or def when the form
+// was not sent (a page shown, not refused): a field cleared and refused
+// comes back cleared, not as it was.
+func (f formValues) Or(name, def string) string {
+	if _, sent := f.Values[name]; sent {
+		return f.Get(name)
+	}
+	return def
+}
+
 // Checked reports whether a checkbox (or multi-select) has value.
 func (f formValues) Checked(name, value string) bool { return slices.Contains(f.Values[name], value) }
 
