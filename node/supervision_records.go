@@ -279,7 +279,11 @@ func (s *supervisionService) IssueOrder(ctx context.Context, req *yizhanv1.Issue
 			to = c.GetOwnerOffice()
 		}
 		if _, err := s.n.office.Registry().Office(to); err != nil {
-			return nil, fieldError("office_code", registry.ReasonInvalidFormat, reason.Meta{"format": "OFFICE"}, "no such office in the registry")
+			return nil, fieldError("office_code", reason.OfficeNotFound, reason.Meta{"code": to}, "no such office in the registry")
+		}
+		if path := casework.PathUp(c.GetOriginOffice()); !slices.Contains(path, to) {
+			return nil, fieldError("office_code", reason.InvalidValue, nil,
+				fmt.Sprintf("office %s is not on the path of case %s (%s): an order goes to an office that handles it", to, c.GetNumber(), strings.Join(path, ", ")))
 		}
 		v, err := s.supervise(ctx, "IssueOrder", req, func() (*peerv1.SupervisionStep, error) {
 			return &peerv1.SupervisionStep{Op: &peerv1.SupervisionStep_IssueOrder{IssueOrder: &peerv1.IssueOrder{Order: &yizhanv1.SupervisionOrder{

@@ -110,6 +110,13 @@ func TestFollowUpAndOrderThroughTheAPI(t *testing.T) {
 	if _, err := supSup.IssueOrder(sup.ctx(), &yizhanv1.IssueOrderRequest{CaseNumber: n, Instruction: "请说明", AnswerDays: 31}); status.Code(err) != codes.InvalidArgument {
 		t.Errorf("31 answer days: %v", err)
 	}
+	// An office the case never passed through: named, nothing issued.
+	if _, err := supSup.IssueOrder(sup.ctx(), &yizhanv1.IssueOrderRequest{CaseNumber: n, Instruction: "请说明", OfficeCode: dongcun}); func() bool {
+		c, field := fieldOf(err)
+		return c != codes.InvalidArgument || field != "office_code"
+	}() {
+		t.Errorf("an order to a village the case never passed through: %v", err)
+	}
 	o, err := supSup.IssueOrder(sup.ctx(), &yizhanv1.IssueOrderRequest{CaseNumber: n, Instruction: "请说明投诉处理情况", AnswerDays: 3})
 	if err != nil || o.GetOrder().GetOfficeCode() != county || o.GetOrder().GetState() != yizhanv1.OrderState_ORDER_STATE_OPEN {
 		t.Fatalf("issue: %v %v", o, err)
