@@ -290,6 +290,9 @@ func (s *supervisionService) ListConsultations(ctx context.Context, req *yizhanv
 	if err != nil {
 		return nil, err
 	}
+	if !to.IsZero() && !q.From.IsZero() && to.Before(q.From) {
+		return nil, fieldError("to", registry.ReasonOutOfRange, nil, "is before from")
+	}
 	if !to.IsZero() {
 		q.To = to.AddDate(0, 0, 1)
 	}

@@ -102,6 +102,12 @@ func TestConsultationsThroughTheAPI(t *testing.T) {
 	if err != nil || got.GetConsultation().GetState() != yizhanv1.ConsultationState_CONSULTATION_STATE_ASKED {
 		t.Errorf("the question read while the village is cut off: %v, %v", got, err)
 	}
+	if _, err := vsup.ListConsultations(agent.ctx(), &yizhanv1.ListConsultationsRequest{From: "2026-03-10", To: "2026-03-01"}); func() bool {
+		c, field := fieldOf(err)
+		return c != codes.InvalidArgument || field != "to"
+	}() {
+		t.Errorf("consultations from 10 March to 1 March: %v, want to named", err)
+	}
 	if list, err := vsup.ListConsultations(agent.ctx(), &yizhanv1.ListConsultationsRequest{}); err != nil || len(list.GetConsultations()) != 3 {
 		t.Errorf("the village lists %d consultations (%v), want 3", len(list.GetConsultations()), err)
 	}
