@@ -487,9 +487,12 @@ func TestIdleConnectionsDoNotLockANodeOut(t *testing.T) {
 	}
 }
 
-func TestApplicantDataIsMaskedAndNeverCached(t *testing.T) {
-	_, n := startLone(t, nil)
-	admin := dial(t, n).login("admin", password)
+// loneTobaccoCounty is a county of one node that holds the tobacco licence
+// (department yc, every right) and a clerk of yc: its admin and clerk.
+func loneTobaccoCounty(t *testing.T) (n *node.Node, admin, clerk *client) {
+	t.Helper()
+	_, n = startLone(t, nil)
+	admin = dial(t, n).login("admin", password)
 	ctx := admin.ctx()
 	must := func(_ any, err error) {
 		t.Helper()
@@ -502,7 +505,11 @@ func TestApplicantDataIsMaskedAndNeverCached(t *testing.T) {
 	must(admin.reg.CreateGrant(ctx, &yizhanv1.CreateGrantRequest{Grant: &yizhanv1.Grant{ItemCode: tobacco().Code, OfficeCode: county, Rights: allRights}}))
 	must(admin.reg.CreateStaff(ctx, &yizhanv1.CreateStaffRequest{Password: password, Staff: &yizhanv1.StaffMember{
 		Username: "clerk", Name: "陈静", OfficeCode: county, DepartmentCode: "yc", Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_CLERK}}}))
-	clerk := dial(t, n).login("clerk", password)
+	return n, admin, dial(t, n).login("clerk", password)
+}
+
+func TestApplicantDataIsMaskedAndNeverCached(t *testing.T) {
+	n, admin, clerk := loneTobaccoCounty(t)
 	base := "http://" + n.HTTPAddr()
 	const phone, address = "13907710001", "广西南宁市武鸣区城厢镇东村12号"
 

@@ -18,21 +18,7 @@ import (
 // with the number and query code, must not carry that name, or the ID
 // number it masks in the applicant is there in clear beside it.
 func TestAScansFileNameIsNotShownToTheCitizen(t *testing.T) {
-	_, n := startLone(t, nil)
-	admin := dial(t, n).login("admin", password)
-	ctx := admin.ctx()
-	must := func(_ any, err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	must(admin.reg.CreateDepartment(ctx, &yizhanv1.CreateDepartmentRequest{Department: &yizhanv1.Department{Code: "yc", Name: "县烟草专卖局"}}))
-	must(admin.reg.CreateItem(ctx, &yizhanv1.CreateItemRequest{Item: tobacco()}))
-	must(admin.reg.CreateGrant(ctx, &yizhanv1.CreateGrantRequest{Grant: &yizhanv1.Grant{ItemCode: tobacco().Code, OfficeCode: county, Rights: allRights}}))
-	must(admin.reg.CreateStaff(ctx, &yizhanv1.CreateStaffRequest{Password: password, Staff: &yizhanv1.StaffMember{
-		Username: "clerk", Name: "陈静", OfficeCode: county, DepartmentCode: "yc", Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_CLERK}}}))
-	clerk := dial(t, n).login("clerk", password)
+	n, _, clerk := loneTobaccoCounty(t)
 
 	name := "张三身份证" + applicantID + ".pdf"
 	a := upload(t, clerk, scan(4000, 7), casework.TypePDF, name)
