@@ -31,14 +31,8 @@ func TestACorrectionNoticesDaysComeFromItsEventAfterAnUpgrade(t *testing.T) {
 	if err := db.Update(func(txn *badger.Txn) error { return txn.Set(keyStatsFormat, be64(stepsFormat-1)) }); err != nil {
 		t.Fatal(err)
 	}
-	b, err := Open(db, county)
-	if err != nil {
-		t.Fatal(err)
-	}
-	o.book = b
-	o.mem = casework.NewBook(county)
-	o.index++
-	b.Apply([]Entry{{Index: o.index, At: o.now.UnixNano(), Cmd: &peerv1.CaseCommand{Op: &peerv1.CaseCommand_Ack{Ack: &peerv1.AckOutbox{}}}}}, o.index, reg)
+	o.reopen()
+	b := o.book
 	problems, err := b.Check(context.Background(), reg)
 	if err != nil || len(problems) > 0 {
 		t.Fatalf("after the upgrade from format 8: %v %v", problems, err)

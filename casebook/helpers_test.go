@@ -373,3 +373,38 @@ func msgs[M proto.Message](in []M) []proto.Message {
 	}
 	return out
 }
+
+// reopen opens the office's database again, as a node started on it
+// would (a book another release left), and applies an empty entry (the
+// leader's UpgradeBook): a book found stale at its opening upgrades then.
+// It reports whether the book was stale at its opening. The book in
+// memory starts again empty (not part of such a test).
+func (o *office) reopen() (staleAtOpen bool) {
+	o.t.Helper()
+	b, err := Open(o.book.db, o.code)
+	if err != nil {
+		o.t.Fatal(err)
+	}
+	staleAtOpen = b.StatsStale()
+	o.book, o.mem = b, casework.NewBook(o.code)
+	o.index++
+	b.Apply([]Entry{{Index: o.index, At: o.now.UnixNano(), Cmd: &peerv1.CaseCommand{Op: &peerv1.CaseCommand_Ack{Ack: &peerv1.AckOutbox{}}}}}, o.index, o.reg)
+	return staleAtOpen
+}
+
+// withCountyItem adds item to reg, every right at the county.
+func withCountyItem(t *testing.T, reg *registry.Registry, item *yizhanv1.Item) {
+	t.Helper()
+	for _, cmd := range []*peerv1.RegistryCommand{
+		{Op: &peerv1.RegistryCommand_CreateItem{CreateItem: &peerv1.CreateItem{Item: item}}},
+		{Op: &peerv1.RegistryCommand_CreateGrant{CreateGrant: &peerv1.CreateGrant{Grant: &yizhanv1.Grant{
+			ItemCode: item.GetCode(), OfficeCode: county, Rights: []yizhanv1.Right{yizhanv1.Right_RIGHT_ACCEPT, yizhanv1.Right_RIGHT_REVIEW,
+				yizhanv1.Right_RIGHT_APPROVE, yizhanv1.Right_RIGHT_CERTIFY, yizhanv1.Right_RIGHT_DELIVER},
+		}}}},
+	} {
+		cmd.AtUnixNano, cmd.Actor = t0.Add(-24*time.Hour).UnixNano(), "county.admin"
+		if _, err := reg.Apply(reg.Index()+1, cmd); err != nil {
+			t.Fatalf("registry %v: %v", cmd, err)
+		}
+	}
+}

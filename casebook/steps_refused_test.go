@@ -2,9 +2,7 @@ package casebook
 
 import (
 	"testing"
-	"time"
 
-	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 	"github.com/yizhan-gov/yizhan/casework"
 	"github.com/yizhan-gov/yizhan/registry"
@@ -18,22 +16,12 @@ const withDelivery = "YC-SD"
 // county.
 func withDeliveryStep(t *testing.T, reg *registry.Registry) {
 	t.Helper()
-	for _, cmd := range []*peerv1.RegistryCommand{
-		{Op: &peerv1.RegistryCommand_CreateItem{CreateItem: &peerv1.CreateItem{Item: &yizhanv1.Item{
-			Code: withDelivery, Name: "烟草专卖零售许可证延续", Type: yizhanv1.ItemType_ITEM_TYPE_LICENCE, DepartmentCode: "yc",
-			LegalBasis: "《烟草专卖法》第十六条", Materials: []*yizhanv1.Material{{Name: "延续申请表", Required: true}},
-			StatutoryLimitDays: 20, PromisedLimitDays: 10, CaseKind: yizhanv1.CaseKind_CASE_KIND_PROMISED, ExerciseTier: yizhanv1.Tier_TIER_COUNTY,
-			Steps: []*yizhanv1.ProcedureStep{{Name: "窗口受理"}, {Name: "审批"}, {Name: "结果送达", LimitDays: 2}},
-		}}}},
-		{Op: &peerv1.RegistryCommand_CreateGrant{CreateGrant: &peerv1.CreateGrant{Grant: &yizhanv1.Grant{
-			ItemCode: withDelivery, OfficeCode: county, Rights: []yizhanv1.Right{yizhanv1.Right_RIGHT_ACCEPT, yizhanv1.Right_RIGHT_REVIEW, yizhanv1.Right_RIGHT_APPROVE, yizhanv1.Right_RIGHT_CERTIFY, yizhanv1.Right_RIGHT_DELIVER},
-		}}}},
-	} {
-		cmd.AtUnixNano, cmd.Actor = t0.Add(-24*time.Hour).UnixNano(), "county.admin"
-		if _, err := reg.Apply(reg.Index()+1, cmd); err != nil {
-			t.Fatalf("registry %v: %v", cmd, err)
-		}
-	}
+	withCountyItem(t, reg, &yizhanv1.Item{
+		Code: withDelivery, Name: "烟草专卖零售许可证延续", Type: yizhanv1.ItemType_ITEM_TYPE_LICENCE, DepartmentCode: "yc",
+		LegalBasis: "《烟草专卖法》第十六条", Materials: []*yizhanv1.Material{{Name: "延续申请表", Required: true}},
+		StatutoryLimitDays: 20, PromisedLimitDays: 10, CaseKind: yizhanv1.CaseKind_CASE_KIND_PROMISED, ExerciseTier: yizhanv1.Tier_TIER_COUNTY,
+		Steps: []*yizhanv1.ProcedureStep{{Name: "窗口受理"}, {Name: "审批"}, {Name: "结果送达", LimitDays: 2}},
+	})
 }
 
 // The delivery step (结果送达, 2 working days) of a refused filing is

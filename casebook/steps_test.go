@@ -8,7 +8,6 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 
-	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 	"github.com/yizhan-gov/yizhan/casework"
 	"github.com/yizhan-gov/yizhan/registry"
@@ -21,22 +20,12 @@ const stepped = "YC-BG"
 // withSteppedItem adds the item stepped to reg, every right at the county.
 func withSteppedItem(t *testing.T, reg *registry.Registry) {
 	t.Helper()
-	for _, cmd := range []*peerv1.RegistryCommand{
-		{Op: &peerv1.RegistryCommand_CreateItem{CreateItem: &peerv1.CreateItem{Item: &yizhanv1.Item{
-			Code: stepped, Name: "烟草专卖零售许可证变更", Type: yizhanv1.ItemType_ITEM_TYPE_LICENCE, DepartmentCode: "yc",
-			LegalBasis: "《烟草专卖法》第十六条", Materials: []*yizhanv1.Material{{Name: "变更申请表", Required: true}},
-			StatutoryLimitDays: 20, PromisedLimitDays: 10, CaseKind: yizhanv1.CaseKind_CASE_KIND_PROMISED, ExerciseTier: yizhanv1.Tier_TIER_COUNTY,
-			Steps: []*yizhanv1.ProcedureStep{{Name: "窗口受理", LimitDays: 1}, {Name: "部门审核", LimitDays: 2}, {Name: "审批"}},
-		}}}},
-		{Op: &peerv1.RegistryCommand_CreateGrant{CreateGrant: &peerv1.CreateGrant{Grant: &yizhanv1.Grant{
-			ItemCode: stepped, OfficeCode: county, Rights: []yizhanv1.Right{yizhanv1.Right_RIGHT_ACCEPT, yizhanv1.Right_RIGHT_REVIEW, yizhanv1.Right_RIGHT_APPROVE, yizhanv1.Right_RIGHT_CERTIFY, yizhanv1.Right_RIGHT_DELIVER},
-		}}}},
-	} {
-		cmd.AtUnixNano, cmd.Actor = t0.Add(-time24h).UnixNano(), "county.admin"
-		if _, err := reg.Apply(reg.Index()+1, cmd); err != nil {
-			t.Fatalf("registry %v: %v", cmd, err)
-		}
-	}
+	withCountyItem(t, reg, &yizhanv1.Item{
+		Code: stepped, Name: "烟草专卖零售许可证变更", Type: yizhanv1.ItemType_ITEM_TYPE_LICENCE, DepartmentCode: "yc",
+		LegalBasis: "《烟草专卖法》第十六条", Materials: []*yizhanv1.Material{{Name: "变更申请表", Required: true}},
+		StatutoryLimitDays: 20, PromisedLimitDays: 10, CaseKind: yizhanv1.CaseKind_CASE_KIND_PROMISED, ExerciseTier: yizhanv1.Tier_TIER_COUNTY,
+		Steps: []*yizhanv1.ProcedureStep{{Name: "窗口受理", LimitDays: 1}, {Name: "部门审核", LimitDays: 2}, {Name: "审批"}},
+	})
 }
 
 // A step of the procedure that runs past its own limit is carded by the
@@ -138,22 +127,15 @@ func TestAnUpgradeIndexesTheOpenSteps(t *testing.T) {
 	if err := db.Update(func(txn *badger.Txn) error { return txn.Set(keyStatsFormat, be64(8)) }); err != nil {
 		t.Fatal(err)
 	}
-	b, err := Open(db, county)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !b.statsStale.Load() {
-		t.Fatal("a book of format 8 is not counted again")
-	}
-	o.book = b
-	o.mem = casework.NewBook(county)
 	upgradeCaseMet = func(int) error {
 		t.Error("the upgrade from format 8 counted the statistics again")
 		return nil
 	}
 	defer func() { upgradeCaseMet = nil }()
-	o.index++
-	b.Apply([]Entry{{Index: o.index, At: o.now.UnixNano(), Cmd: &peerv1.CaseCommand{Op: &peerv1.CaseCommand_Ack{Ack: &peerv1.AckOutbox{}}}}}, o.index, reg)
+	if !o.reopen() {
+		t.Fatal("a book of format 8 is not upgraded")
+	}
+	b := o.book
 	if !hasStepKey(t, b, n) || b.StatsStale() {
 		t.Fatalf("the upgrade did not index the open step (stale %v)", b.StatsStale())
 	}
