@@ -58,6 +58,13 @@ func itemView(reg Registry, code string, version uint32) (*yizhanv1.Item, error)
 	return reg.Item(code, version)
 }
 
+// ItemView is itemView for the packages that apply the rules beside
+// casework (supervision's open step, read at every event a case
+// applies); the caller must not change the item.
+func ItemView(reg Registry, code string, version uint32) (*yizhanv1.Item, error) {
+	return itemView(reg, code, version)
+}
+
 // grantsView is reg's grants for a caller that only reads them, as
 // itemView is for items (a grant revoked is replaced, not changed).
 // Route reads them for every right of a filing's route.

@@ -382,7 +382,7 @@ func OpenStep(c *yizhanv1.Case, events []*yizhanv1.CaseEvent, reg casework.Regis
 		return Step{}, false
 	}
 	f := events[0].GetFiling()
-	item, err := reg.Item(f.GetItemCode(), f.GetItemVersion())
+	item, err := casework.ItemView(reg, f.GetItemCode(), f.GetItemVersion()) // read only: no copy, at every event
 	if err != nil || len(item.GetSteps()) == 0 {
 		return Step{}, false
 	}
