@@ -108,6 +108,9 @@ func (s *server) apiError(rq *request, err error) *pageError {
 	case codes.FailedPrecondition:
 		return page(http.StatusConflict, "暂不能完成", "当前状态下不能完成此操作（本节点的目录可能尚未同步到最新）。")
 	case codes.Aborted, codes.AlreadyExists:
+		if sentBefore(st) {
+			return &pageError{status: http.StatusConflict, title: "未提交", msg: formSentBefore, detail: st.Message()}
+		}
 		return page(http.StatusConflict, "数据冲突", "数据已被他人修改或已存在，请刷新后重试。")
 	case codes.Unavailable:
 		return page(http.StatusServiceUnavailable, "服务暂时不可用", "暂时无法完成：县级节点或上级节点无法连接。请稍后再试。")
@@ -152,6 +155,31 @@ func lookFirst(st *status.Status) bool {
 	return st.Code() == codes.DeadlineExceeded || st.Code() == codes.Canceled
 }
 
+// formSentBefore is what a form says when the API refused its request
+// ID as one sent before with another body (REQUEST_ID_REUSED): the form
+// was sent once already, its answer lost or unknown, and is now sent
+// changed. Each form of a page has its own ID (view.FormID), so it is
+// this form's earlier sending, perhaps done. The API's words speak of
+// request IDs, which a person never sees.
+const formSentBefore = "此表单此前已提交过一次（当时未得到结果，可能已经办理），这次提交的内容与那次不同。请刷新页面，查看那次是否已经办理，再决定是否重新填写提交。"
+
+// sentBefore reports whether st refuses a request ID sent before with
+// another body.
+func sentBefore(st *status.Status) bool {
+	return reason.Info(st).GetReason() == reason.RequestIDReused
+}
+
+// aborted is what a form says of an ABORTED answer that is not an
+// unknown outcome (lookFirst): its request ID sent before with another
+// body (formSentBefore), or someone else's change first, in the API's
+// words (def when it has none).
+func aborted(st *status.Status, def string) string {
+	if sentBefore(st) {
+		return formSentBefore
+	}
+	return orLocalized(st, def)
+}
+
 // unsaved is what a form says above itself, keeping what was typed, when
 // the API refused a write for a reason that is not the input's fault (the
 // county out of reach, someone else's change first), in the API's words
@@ -170,7 +198,7 @@ func unsaved(rq *request, err error) (errs formErrors, code int, ok bool) {
 		errs.addGeneral("未保存：" + orLocalized(st, "暂时无法连接县级节点（目录的修改由县级节点写入），请稍后再提交。") + "您填写的内容仍在下面。")
 		return errs, http.StatusServiceUnavailable, true
 	case codes.Aborted:
-		errs.addGeneral("未保存：" + orLocalized(st, "该记录刚被他人修改，请核对后再提交。"))
+		errs.addGeneral("未保存：" + aborted(st, "该记录刚被他人修改，请核对后再提交。"))
 		return errs, http.StatusConflict, true
 	case codes.FailedPrecondition:
 		errs.addGeneral("未保存：" + orLocalized(st, "当前状态下不能完成此操作。"))

@@ -208,25 +208,44 @@ func (s *server) trackAct(rq *request) error {
 		}); ok {
 			return s.showTracked(rq, http.StatusBadRequest, number, code, 0, name, formValues{f}, fe, "")
 		}
-		switch status.Code(err) {
-		case codes.FailedPrecondition:
-			errs.addGeneral("未提交：" + orLocalized(status.Convert(err), "当前状态下不能"+map[string]string{"rate": "评价", "complain": "投诉"}[name]+"。"))
-			return s.showTracked(rq, http.StatusConflict, number, code, 0, name, formValues{f}, errs, "")
-		case codes.NotFound:
+		if errs, httpStatus, ok := citizenUnsent(rq, err, "当前状态下不能"+map[string]string{"rate": "评价", "complain": "投诉"}[name]+"。", "暂时无法连接到保存该办件的办事点，请稍后再提交。"); ok {
+			return s.showTracked(rq, httpStatus, number, code, 0, name, formValues{f}, errs, "")
+		}
+		if status.Code(err) == codes.NotFound {
 			errs.addGeneral("没有找到该办件：请核对办件编号和查询码。")
 			return s.trackSearch(rq, http.StatusNotFound, number, errs)
-		case codes.Unavailable, codes.DeadlineExceeded:
-			if st := status.Convert(err); lookFirst(st) {
-				rq.lookFirst = true
-				errs.addGeneral(orLocalized(st, "可能已经提交，也可能没有：请先刷新查看，再决定是否重新提交。"))
-			} else {
-				errs.addGeneral("未提交：" + orLocalized(st, "暂时无法连接到保存该办件的办事点，请稍后再提交。") + "您填写的内容仍在下面。")
-			}
-			return s.showTracked(rq, http.StatusServiceUnavailable, number, code, 0, name, formValues{f}, errs, "")
 		}
 		return err
 	}
 	return rq.redirect("/track/t/" + s.keepTicket(rq, number, code, resp.GetCase().GetLastSeq()) + "?done=" + name)
+}
+
+// citizenUnsent is what a citizen's form on the track page says above
+// itself, kept as typed, when the API did not take it for a reason that
+// is not the input's (unsaved, in the citizen's words): it may have been
+// done (look first), the office that keeps it was out of reach (away),
+// the case's state does not allow it now (refused), the form was sent
+// before with other words (formSentBefore); in the API's words when it
+// has them. ok is false for the errors that get a page of their own.
+func citizenUnsent(rq *request, err error, refused, away string) (errs formErrors, code int, ok bool) {
+	st := status.Convert(err)
+	if lookFirst(st) {
+		rq.lookFirst = true
+		errs.addGeneral(orLocalized(st, "可能已经提交，也可能没有：请先刷新查看，再决定是否重新提交。"))
+		return errs, http.StatusServiceUnavailable, true
+	}
+	switch st.Code() {
+	case codes.Unavailable:
+		errs.addGeneral("未提交：" + orLocalized(st, away) + "您填写的内容仍在下面。")
+		return errs, http.StatusServiceUnavailable, true
+	case codes.FailedPrecondition:
+		errs.addGeneral("未提交：" + orLocalized(st, refused))
+		return errs, http.StatusConflict, true
+	case codes.Aborted:
+		errs.addGeneral("未提交：" + aborted(st, "该办件刚有变化，请刷新后再提交。"))
+		return errs, http.StatusConflict, true
+	}
+	return errs, 0, false
 }
 
 // loadTracked loads a case as the citizen. The event of the citizen's own
@@ -345,16 +364,16 @@ func (s *server) trackRevisit(rq *request) error {
 	}
 	_, err := s.cfg.Supervision.RevisitFollowUp(rq.citizenCtx(), &yizhanv1.RevisitFollowUpRequest{Id: f.Get("id"), QueryCode: code, Resolved: resolved == "1", Comment: comment})
 	if err != nil {
-		switch status.Code(err) {
-		case codes.InvalidArgument, codes.FailedPrecondition:
+		if status.Code(err) == codes.InvalidArgument {
 			errs.addGeneral("未提交：" + orLocalized(status.Convert(err), "此回访现在不能提交。"))
 			return s.showTracked(rq, http.StatusConflict, number, code, 0, "revisit", formValues{f}, errs, "")
-		case codes.NotFound:
+		}
+		if errs, httpStatus, ok := citizenUnsent(rq, err, "此回访现在不能提交。", "暂时无法连接到县政务服务中心，请稍后再提交。"); ok {
+			return s.showTracked(rq, httpStatus, number, code, 0, "revisit", formValues{f}, errs, "")
+		}
+		if status.Code(err) == codes.NotFound {
 			errs.addGeneral("没有找到该办件：请核对办件编号和查询码。")
 			return s.trackSearch(rq, http.StatusNotFound, number, errs)
-		case codes.Unavailable, codes.DeadlineExceeded:
-			errs.addGeneral("未提交：暂时无法连接到县政务服务中心，请稍后再提交。您填写的内容仍在下面。")
-			return s.showTracked(rq, http.StatusServiceUnavailable, number, code, 0, "revisit", formValues{f}, errs, "")
 		}
 		return err
 	}

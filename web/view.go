@@ -1,9 +1,12 @@
 package web
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"html/template"
 	"net/http"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -35,12 +38,37 @@ type view struct {
 	Admin       bool   // may open the admin pages
 	CountyAdmin bool   // may change the registry
 	CSRF        string
-	// RequestID goes with every form (request_id): a form sent twice (a
-	// double click, a reload after a lost answer) is one write.
-	RequestID string
-	CasesOn   bool // the case service is there: show the case pages
-	DutyOn    bool // the duty service is there and the staff member works on duty (or oversees it): show the duty page
+	CasesOn     bool // the case service is there: show the case pages
+	DutyOn      bool // the duty service is there and the staff member works on duty (or oversees it): show the duty page
+	// formSeed makes the request IDs of the page's forms (FormID).
+	formSeed string
 }
+
+// FormID is the request ID (request_id) of the page's form that parts
+// name: its action, and for a form of many on the page (one a row) the
+// row ("answer", .Id). A form sent twice (a double click, a reload after
+// a lost answer) is one write. Each form of a page has its own: the API
+// refuses an ID sent again with another body (REQUEST_ID_REUSED), so a
+// rating whose answer was lost must not share its ID with the complaint
+// sent next from the same page. The IDs come from the page's seed, which
+// every ID carries: a page shown again after a post gives each form the
+// ID it had (fillView).
+func (v *view) FormID(parts ...any) string {
+	h := sha256.New()
+	for _, p := range parts {
+		fmt.Fprint(h, p)
+		h.Write([]byte{0})
+	}
+	return "web-" + v.formSeed + "-" + hex.EncodeToString(h.Sum(nil)[:formKeyBytes])
+}
+
+// formKeyBytes is how much of the hash of a form's name its request ID
+// carries: web-<seed, 32 hex>-<12 hex> is 49 characters, within the 64
+// a request ID may have.
+const formKeyBytes = 6
+
+// formIDPattern is a request ID FormID made; its group is the seed.
+var formIDPattern = regexp.MustCompile(`^web-([0-9a-f]{32})-[0-9a-f]{12}$`)
 
 func (s *server) fillView(rq *request, v *view) {
 	v.Node = s.cfg.Node
@@ -58,13 +86,20 @@ func (s *server) fillView(rq *request, v *view) {
 	if rq.csrf != "" || rq.pre != "" {
 		v.CSRF = s.formCSRF(rq)
 	}
-	// A form shown again after its post (an error, an unknown outcome)
-	// keeps its request ID: sent again, it is the same write.
-	v.RequestID = newFormRequestID()
-	if rq.r.Method == http.MethodPost && rq.r.PostForm != nil {
-		if id := rq.r.PostForm.Get("request_id"); id != "" && len(id) <= 64 {
-			v.RequestID = id
+	// A page shown again after a form's post (an error, an unknown
+	// outcome) keeps the seed the posted ID carries: each of its forms
+	// has the ID it had, so the form sent again is the same write, and
+	// another form of the page does not take the posted one's ID. The page
+	// after a form that only reads (rq.reads: a search, tracking a case)
+	// starts new writes.
+	v.formSeed = ""
+	if rq.r.Method == http.MethodPost && rq.r.PostForm != nil && !rq.reads {
+		if m := formIDPattern.FindStringSubmatch(rq.r.PostForm.Get("request_id")); m != nil {
+			v.formSeed = m[1]
 		}
+	}
+	if v.formSeed == "" {
+		v.formSeed = newFormSeed()
 	}
 }
 

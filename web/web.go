@@ -293,11 +293,11 @@ func (rq *request) apiCtx(asStaff bool) context.Context {
 	return metadata.NewIncomingContext(rq.r.Context(), md)
 }
 
-// newFormRequestID is a fresh request ID for a form.
-func newFormRequestID() string {
+// newFormSeed is a fresh seed of a page's request IDs (view.FormID).
+func newFormSeed() string {
 	var b [16]byte
 	rand.Read(b[:])
-	return "web-" + hex.EncodeToString(b[:])
+	return hex.EncodeToString(b[:])
 }
 
 // staff is the signed-in staff member, or nil.
