@@ -28,10 +28,15 @@ var channelNames = map[yizhanv1.ConsultationChannel]string{
 
 type consultData struct {
 	Items    []*yizhanv1.Item
-	Awaiting []*yizhanv1.Consultation // questions this office answers
+	Awaiting []*yizhanv1.Consultation // questions this office answers, oldest first
 	Recent   []*yizhanv1.Consultation // this month's, newest first
 	Form     formValues
 	Month    string
+	// AwaitingMore and RecentMore say that there are more than the
+	// page lists (ListConsultations has no next page): the first
+	// consultListMax only.
+	AwaitingMore, RecentMore bool
+	Max                      int // consultListMax
 }
 
 // ChannelName is a channel in Chinese.
@@ -41,6 +46,12 @@ var consultFlash = map[string]string{
 	"recorded": "咨询已登记。",
 	"answered": "已答复，咨询人可凭咨询编号和查询码查看。",
 }
+
+// consultListMax is the questions awaiting an answer, and the month's
+// consultations, that the page lists: ListConsultations has no next page,
+// so the page says when there are more (capped). The questions come
+// oldest first: each answered makes room for the next.
+const consultListMax = 200
 
 func (s *server) consultations(rq *request) error {
 	if err := requireStaff(rq); err != nil {
@@ -53,23 +64,23 @@ func (s *server) showConsultations(rq *request, code int, f formValues, errs for
 	ctx := rq.ctx()
 	now := s.now().In(china)
 	month := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, china)
-	d := &consultData{Form: f, Month: month.Format("2006年1月")}
+	d := &consultData{Form: f, Month: month.Format("2006年1月"), Max: consultListMax}
 	if items, err := s.listAllItems(ctx, &yizhanv1.ListItemsRequest{}); err == nil {
 		d.Items = items
 	}
 	me := rq.staff().GetOfficeCode()
 	if me == s.cfg.Office {
-		aw, err := s.cfg.Supervision.ListConsultations(ctx, &yizhanv1.ListConsultationsRequest{AwaitingAnswer: true, PageSize: 200})
+		aw, err := s.cfg.Supervision.ListConsultations(ctx, &yizhanv1.ListConsultationsRequest{AwaitingAnswer: true, PageSize: consultListMax + 1})
 		if err != nil {
 			return err
 		}
-		d.Awaiting = aw.GetConsultations()
+		d.Awaiting, d.AwaitingMore = capped(aw.GetConsultations(), consultListMax)
 	}
-	recent, err := s.cfg.Supervision.ListConsultations(ctx, &yizhanv1.ListConsultationsRequest{OfficeCode: me, From: month.Format("2006-01-02"), PageSize: 200})
+	recent, err := s.cfg.Supervision.ListConsultations(ctx, &yizhanv1.ListConsultationsRequest{OfficeCode: me, From: month.Format("2006-01-02"), PageSize: consultListMax + 1})
 	if err != nil {
 		return err
 	}
-	d.Recent = recent.GetConsultations()
+	d.Recent, d.RecentMore = capped(recent.GetConsultations(), consultListMax)
 	s.formCSRF(rq)
 	return s.render(rq, code, "consultations", &view{Title: "咨询登记", Section: "consultations", Data: d, Errs: errs, Flash: flash})
 }

@@ -47,6 +47,11 @@ type dutyData struct {
 	Office   string
 	Now      time.Time
 	Names    map[string]string // office code → name
+	// OwnMore, BelowMore and ReceivedMore say that there are more than
+	// the page lists (ListReports has no next page): the first
+	// reportListMax of all, of those waiting, receivedMax received.
+	OwnMore, BelowMore, ReceivedMore bool
+	Max, ReceivedMax                 int // reportListMax, receivedMax
 }
 
 // OfficeName is the office's name, or its code when unknown here.
@@ -149,6 +154,15 @@ var dutyFlash = map[string]string{
 	"acknowledged": "已签收。",
 }
 
+// reportListMax is the reports the duty page reads, the office's own
+// and those from below together, and the reports waiting for its
+// acknowledgement: ListReports has no next page, so the page says when
+// there are more (capped). receivedMax is the latest from below it lists.
+const (
+	reportListMax = 200
+	receivedMax   = 50
+)
+
 func (s *server) dutyPage(rq *request) error {
 	if err := requireStaff(rq); err != nil {
 		return err
@@ -191,7 +205,7 @@ func draftForm(r *yizhanv1.UrgentReport) url.Values {
 
 func (s *server) showDuty(rq *request, code int, f formValues, errs formErrors, flash string) error {
 	ctx, me := rq.ctx(), rq.staff()
-	d := &dutyData{Form: f, Office: me.GetOfficeCode(),
+	d := &dutyData{Form: f, Office: me.GetOfficeCode(), Max: reportListMax, ReceivedMax: receivedMax,
 		Leader: slices.Contains(me.GetRoles(), yizhanv1.Role_ROLE_DUTY_LEADER)}
 	d.Writer = d.Leader || slices.Contains(me.GetRoles(), yizhanv1.Role_ROLE_DUTY_OFFICER)
 	d.Keeper = d.Leader || slices.Contains(me.GetRoles(), yizhanv1.Role_ROLE_ADMIN)
@@ -199,17 +213,23 @@ func (s *server) showDuty(rq *request, code int, f formValues, errs formErrors, 
 		return err
 	}
 	d.Names, _ = s.officeNames(rq) // codes shown when the registry cannot be read
-	all, err := s.cfg.Duty.ListReports(ctx, &yizhanv1.ListReportsRequest{PageSize: 200})
+	all, err := s.cfg.Duty.ListReports(ctx, &yizhanv1.ListReportsRequest{PageSize: reportListMax + 1})
 	if err != nil {
 		return err
 	}
-	for _, h := range all.GetReports() {
+	reports, more := capped(all.GetReports(), reportListMax)
+	for _, h := range reports {
 		if h.GetReport().GetOfficeCode() == me.GetOfficeCode() {
 			d.Own = append(d.Own, h)
-		} else if len(d.Received) < 50 {
+		} else if len(d.Received) < receivedMax {
 			d.Received = append(d.Received, h)
+		} else {
+			d.ReceivedMore = true
 		}
 	}
+	// The reports past the first reportListMax, the office's own and
+	// those from below alike, are not listed: both lists may lack some.
+	d.OwnMore, d.ReceivedMore = more, d.ReceivedMore || more
 	zero, err := s.cfg.Duty.ListZeroReports(ctx, &yizhanv1.ListZeroReportsRequest{})
 	if err != nil {
 		return err
@@ -241,11 +261,11 @@ func (s *server) showDuty(rq *request, code int, f formValues, errs formErrors, 
 		}
 	}
 	if me.GetOfficeCode() == s.cfg.Office {
-		un, err := s.cfg.Duty.ListReports(ctx, &yizhanv1.ListReportsRequest{Unacknowledged: true, PageSize: 200})
+		un, err := s.cfg.Duty.ListReports(ctx, &yizhanv1.ListReportsRequest{Unacknowledged: true, PageSize: reportListMax + 1})
 		if err != nil {
 			return err
 		}
-		d.Below = un.GetReports()
+		d.Below, d.BelowMore = capped(un.GetReports(), reportListMax)
 	}
 	s.formCSRF(rq)
 	return s.render(rq, code, "duty", &view{Title: "值班", Section: "duty", Data: d, Errs: errs, Flash: flash})

@@ -55,7 +55,7 @@ var orderStateNames = map[yizhanv1.OrderState]string{
 type supervisionData struct {
 	Month      string
 	Figures    *yizhanv1.Figures
-	Cards      []*yizhanv1.Card
+	Cards      []*yizhanv1.Card // a page of the latest, newest first
 	Orders     []*yizhanv1.SupervisionOrder
 	FollowUps  []*yizhanv1.FollowUp
 	Supervisor bool   // may issue, close and send back orders
@@ -71,6 +71,9 @@ type supervisionData struct {
 	// Form is a form the API refused, as typed, with "failed" naming it
 	// (supervisionForm's key: "reply-<id>", "answer-<id>", …).
 	Form formValues
+	// CardsNext is the next page of cards (earlier ones), CardsFirst the
+	// first, when this is a later one: "" when none.
+	CardsNext, CardsFirst string
 }
 
 // Failed reports whether the form of key was the one refused.
@@ -121,6 +124,10 @@ type chartData struct {
 	} `json:"ratings"`
 }
 
+// cardsPageSize is the cards on one page of the supervision page's
+// latest cards.
+const cardsPageSize = 50
+
 func (s *server) supervision(rq *request) error {
 	return s.showSupervision(rq, http.StatusOK, formValues{url.Values{}}, formErrors{}, supervisionFlash[rq.r.URL.Query().Get("msg")])
 }
@@ -157,11 +164,18 @@ func (s *server) showSupervision(rq *request, code int, form formValues, errs fo
 	if err != nil {
 		return err
 	}
-	cards, err := s.cfg.Supervision.ListCards(ctx, &yizhanv1.ListCardsRequest{PageSize: 50})
+	token := rq.r.URL.Query().Get("cards")
+	cards, err := s.cfg.Supervision.ListCards(ctx, &yizhanv1.ListCardsRequest{PageSize: cardsPageSize, PageToken: token})
 	if err != nil {
 		return err
 	}
 	d.Cards = cards.GetCards()
+	if t := cards.GetNextPageToken(); t != "" {
+		d.CardsNext = "/supervision?" + url.Values{"month": {d.MonthKey}, "cards": {t}}.Encode() + "#cards"
+	}
+	if token != "" {
+		d.CardsFirst = "/supervision?" + url.Values{"month": {d.MonthKey}}.Encode() + "#cards"
+	}
 	// Follow-ups and orders live at the county: a node cut off from it
 	// shows the page without them.
 	if os, err := s.cfg.Supervision.ListOrders(ctx, &yizhanv1.ListOrdersRequest{}); err == nil {
