@@ -142,7 +142,10 @@ func isNeighbour(a, b string) bool {
 // office, speaking for itself; every event must be signed by a node of the
 // office that made it, every record carried up (a consultation, an
 // urgent report, an acknowledgement) by a node of the office that wrote it. Messages that fail are refused whole and leave no
-// trace; the others are applied through raft.
+// trace; the others are applied through raft. A call whose messages are
+// more than the office's raft entry or book transaction may hold is
+// answered ResourceExhausted, what the sender takes for a fault of what
+// it sent (contentError), not of this office.
 func (ml *Mail) Receive(ctx context.Context, req *peerv1.DeliverCasesRequest) (*peerv1.DeliverCasesResponse, error) {
 	id, err := pki.PeerIdentity(ctx)
 	if err != nil {
@@ -171,6 +174,14 @@ func (ml *Mail) Receive(ctx context.Context, req *peerv1.DeliverCasesRequest) (*
 		if errors.Is(err, raftgroup.ErrNotLeader) || errors.Is(err, raftgroup.ErrOutcomeUnknown) {
 			// The sender sends again; applying is idempotent.
 			return nil, status.Error(codes.Unavailable, err.Error())
+		}
+		if errors.Is(err, raftgroup.ErrTooLarge) || errors.Is(err, casebook.ErrTooLarge) {
+			// More than a raft entry or the book's transaction may hold:
+			// sent again, the same call is refused again. The fault is
+			// what the call carries (contentError): the sender sends one
+			// message a call until it finds the message at fault, holds
+			// that one back and, refused still, sets it aside.
+			return nil, status.Error(codes.ResourceExhausted, err.Error())
 		}
 		if err != nil {
 			// A slow or stopping raft: nothing of it is the message's
