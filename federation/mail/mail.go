@@ -399,9 +399,10 @@ func (ml *Mail) autoAct(ctx context.Context, number string) error {
 // mailer sends the outbox, one call in flight per destination office,
 // backing off from a destination that does not answer. A message is never
 // allowed to hold back the ones behind it: calls are cut by bytes, a
-// message too large to travel is set aside at once, and one that the next
+// message too large to travel is set aside at once, one that the next
 // office refuses (or that makes its call fail) is held back on its own,
-// and set aside after QuarantineAfter.
+// and set aside after QuarantineAfter, and so is mail to an office gone
+// from the registry.
 type mailer struct {
 	ml   *Mail
 	wg   sync.WaitGroup
@@ -420,6 +421,9 @@ type mailer struct {
 	// is set aside only if its office took other mail since it was first
 	// held, so an office that is down or hung gets nothing set aside.
 	took map[string]time.Time
+	// gone is when each destination with mail waiting was first found
+	// missing from the registry (setAsideGone).
+	gone map[string]time.Time
 }
 
 type outboxKey struct{ dest, number string }
@@ -436,7 +440,8 @@ type heldEntry struct {
 
 func newMailer(ml *Mail) *mailer {
 	return &mailer{ml: ml, next: map[string]time.Time{}, backoff: map[string]time.Duration{}, busy: map[string]bool{},
-		single: map[string]bool{}, held: map[outboxKey]*heldEntry{}, took: map[string]time.Time{}, wake: make(chan struct{}, 1)}
+		single: map[string]bool{}, held: map[outboxKey]*heldEntry{}, took: map[string]time.Time{}, gone: map[string]time.Time{},
+		wake: make(chan struct{}, 1)}
 }
 
 func (m *mailer) sendDue(ctx context.Context) {
@@ -466,12 +471,37 @@ func (m *mailer) sendDue(ctx context.Context) {
 			delete(m.held, k)
 		}
 	}
+	for dest := range m.gone {
+		if _, waiting := byDest[dest]; !waiting && !m.hasHeld(dest) {
+			delete(m.gone, dest)
+		}
+	}
 	m.ml.clearDeliveryErrors(func(dest string) bool {
 		_, waiting := byDest[dest]
 		return !waiting && !m.busy[dest] && !m.hasHeld(dest)
 	})
 	for dest, entries := range byDest {
-		if m.busy[dest] || now.Before(m.next[dest]) {
+		if m.busy[dest] {
+			continue
+		}
+		if aside := m.setAsideGone(dest, entries, now); aside != nil {
+			// In place of a call to dest: one at a time.
+			m.busy[dest] = true
+			m.wg.Add(1)
+			go func() {
+				defer m.wg.Done()
+				m.ml.quarantine(ctx, aside)
+				m.mu.Lock()
+				m.busy[dest] = false
+				m.mu.Unlock()
+				select {
+				case m.wake <- struct{}{}:
+				default:
+				}
+			}()
+			continue
+		}
+		if now.Before(m.next[dest]) {
 			continue
 		}
 		m.busy[dest] = true
@@ -483,6 +513,38 @@ func (m *mailer) sendDue(ctx context.Context) {
 			m.done(ctx, dest, r)
 		}()
 	}
+}
+
+// setAsideGone is what of dest's entries to set aside because dest is
+// not in the registry (nil: none): an office the registry no longer
+// holds (a county restored from a backup older than the office), whose
+// nodes no office can find and whose mail nothing will take. Only once
+// it has been missing for QuarantineAfter, on this leader: the registry
+// of an office below the county may lag behind an office just made, to
+// which a case from above is already handed on. An office in the
+// registry whose nodes are not known (none announced yet, or the
+// directory lagging) is not gone: its mail waits for them, as for an
+// office that is down. Caller holds m.mu.
+func (m *mailer) setAsideGone(dest string, entries []*peerv1.OutboxEntry, now time.Time) []*peerv1.QuarantinedEntry {
+	if _, err := m.ml.cfg.FSM.Registry().Office(dest); !errors.Is(err, registry.ErrNotFound) {
+		delete(m.gone, dest)
+		return nil
+	}
+	since, ok := m.gone[dest]
+	if !ok {
+		m.gone[dest] = now
+		return nil
+	}
+	if now.Sub(since) < m.ml.cfg.QuarantineAfter {
+		return nil
+	}
+	aside := make([]*peerv1.QuarantinedEntry, len(entries))
+	for i, e := range entries {
+		aside[i] = &peerv1.QuarantinedEntry{Entry: e, AtUnixNano: now.UnixNano(),
+			Reason: fmt.Sprintf("office %s is not in the registry (missing since %s): no office takes the message",
+				dest, since.In(registry.CST).Format(time.DateTime))}
+	}
+	return aside
 }
 
 // done records the outcome of one call to dest.
@@ -641,6 +703,9 @@ func (ml *Mail) deliver(ctx context.Context, dest string, entries []*peerv1.Outb
 	if resp == nil {
 		if last == nil {
 			last = fmt.Errorf("no node of office %s known", dest)
+			if _, err := ml.cfg.FSM.Registry().Office(dest); errors.Is(err, registry.ErrNotFound) {
+				last = fmt.Errorf("no node of office %s known: the office is not in the registry", dest)
+			}
 		}
 		r.err, r.content = last, contentError(last)
 		return r

@@ -51,3 +51,36 @@ func TestAMessageTooLargeForTheReceiverIsSetAsideAndTheRestArrive(t *testing.T) 
 		t.Errorf("the village's quarantine holds %d messages, want 1", n)
 	}
 }
+
+// The township's nodes are not known to the village (none announced, or
+// none reachable): its mail waits for them, held by nothing, however
+// long. Once the township is gone from the registry (the feed installed
+// the registry of a county restored from a backup older than the
+// township), the village's mail to it has nowhere to go: it is set aside
+// with its alarm, naming the office, after QuarantineAfter (the registry
+// may lag behind an office just made, whose mail is not lost meanwhile).
+// It was retried for ever.
+func TestMailToAnOfficeGoneFromTheRegistryIsSetAside(t *testing.T) {
+	ca := newCA(t)
+	const after = 300 * time.Millisecond
+	vil := startOffice(t, ca, village, newRegistry(t, county, township, village), func(c *Config) { c.QuarantineAfter = after })
+	id := vil.zeroReport(0, "无情况")
+
+	waitFor(t, "the delivery error", func() bool { return len(vil.mail.DeliveryErrors()) > 0 }, 5*time.Second)
+	time.Sleep(4 * after)
+	if !vil.queued(id) || vil.quarantined(id) != nil {
+		t.Fatalf("mail to an office in the registry whose nodes are unknown: queued %v, set aside %v; want it to wait", vil.queued(id), vil.quarantined(id))
+	}
+
+	if err := vil.fsm.Registry().Restore(withoutOffice(vil.fsm.Registry(), township)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the report set aside", func() bool { return vil.quarantined(id) != nil }, 10*time.Second)
+	if why := vil.quarantined(id).GetReason(); !strings.Contains(why, township) || !strings.Contains(why, "registry") {
+		t.Errorf("set aside with the reason %q: want it to name the township and the registry", why)
+	}
+	if vil.queued(id) {
+		t.Error("the report is both set aside and still queued")
+	}
+	waitFor(t, "the delivery error cleared", func() bool { return len(vil.mail.DeliveryErrors()) == 0 }, 5*time.Second)
+}
