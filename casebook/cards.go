@@ -97,12 +97,7 @@ func (o *overlay) cardsOnEvents(c *yizhanv1.Case, events []*yizhanv1.CaseEvent, 
 			if !o.getProto(k, card) || card.GetWithdrawn() || cardEarned(card, log, o.reg) {
 				continue
 			}
-			o.countCard(card, false)
-			card.Withdrawn = true
-			card.WithdrawnAt = timestamppb.New(time.Unix(0, o.at))
-			card.WithdrawnReason = "据其后上报的办件记录，发牌时该办件并无“" + supervision.RuleName(rule) + "”情形，系据未及时上报的信息发出，予以撤销"
-			o.setProto(k, card)
-			o.set(cardByTimeKey(card), cardIndexValue(card))
+			o.withdrawCard(k, card, "据其后上报的办件记录，发牌时该办件并无“"+supervision.RuleName(rule)+"”情形，系据未及时上报的信息发出，予以撤销")
 		}
 	}
 }

@@ -21,8 +21,8 @@ import (
 // its chain holds; the queue, touched and applicant indexes hold exactly
 // the keys the cases call for; the counts are right; and the statistics
 // counters equal a recount of every event. The recount uses reg's
-// calendar: a calendar changed since a case was decided may count it in
-// time where the counter, kept at the time, did not. nil means the book
+// calendar, which the counters follow: a calendar write judges them
+// again (CalendarChanged). nil means the book
 // agrees with itself. It is one read transaction, which on a large book
 // lasts minutes; it stops with ctx's error when ctx ends, and fails with
 // ErrStatsRecounting while the counters are being counted again or wait

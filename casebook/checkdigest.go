@@ -255,8 +255,8 @@ func checkIndexes(txn *badger.Txn, what string, bad func(string, ...any), expect
 
 // checkQueueKey checks the value of a case's book/kq/ key, v, against the
 // queue key the case calls for, w: the same owner, state, department and
-// case (the rank, a due time, is the calendar's of the case's last
-// change: not checked).
+// case (the rank, a due time, is not checked: computed at the case's
+// last change or the last calendar write, whichever came later).
 func checkQueueKey(number string, v, w []byte, bad func(string, ...any)) {
 	if part := len(w) - 8 - len(number); part < 0 || !bytes.HasPrefix(v, w[:part]) || !bytes.HasSuffix(v, []byte(number)) {
 		bad("%q names queue key %q, not one under %q", key(pQueueKey, number), v, w[:max(part, 0)])
@@ -265,7 +265,7 @@ func checkQueueKey(number string, v, w []byte, bad func(string, ...any)) {
 
 // checkStepKey checks the value of a case's book/ks/ key, v: a key of
 // the cases by their open step's end (book/is/) of the same case (the
-// end, a time, is the calendar's of the case's last change: not checked).
+// end, a time, is not checked, as the queue's rank is not).
 func checkStepKey(number string, v []byte, bad func(string, ...any)) {
 	if len(v) != len(pStepDue)+8+len(number) || !bytes.HasPrefix(v, []byte(pStepDue)) || !bytes.HasSuffix(v, []byte(number)) {
 		bad("%q names step key %q, not one of case %s", key(pStepKey, number), v, number)

@@ -28,7 +28,7 @@ import (
 // resume it then, and the sweep cards it); then the others (not accepted
 // yet, decided and waiting for delivery) by the time they were filed. The
 // times are computed when the case changes, with the calendar of then (a
-// holiday added later moves them at the case's next event). A listing of
+// calendar write places the open cases again: CalendarChanged). A listing of
 // the overdue cases checks a suspended case's OverdueFrom itself.
 func queueKeyOf(c *yizhanv1.Case, events []*yizhanv1.CaseEvent, reg casework.Registry) []byte {
 	if casework.Final(c.GetState()) {

@@ -40,11 +40,17 @@ func (b *Book) RecordRegistryChange(c *yizhanv1.RegistryChange) {
 	if c.GetIndex() <= b.applied.Load() {
 		return
 	}
+	w := b.newWriter()
+	w.addRegistryChange(c)
+	w.commit(c.GetIndex())
+}
+
+// addRegistryChange writes registry change c into the transaction.
+func (w *writer) addRegistryChange(c *yizhanv1.RegistryChange) {
 	val, err := proto.MarshalOptions{Deterministic: true}.Marshal(c)
 	if err != nil {
 		panic(fmt.Errorf("casebook: encode the registry change at index %d: %w", c.GetIndex(), err))
 	}
-	w := b.newWriter()
 	if err := w.txn.Set(registryChangeKey(c.GetIndex()), val); err != nil {
 		panic(fmt.Errorf("casebook: write the registry change at index %d: %w", c.GetIndex(), err))
 	}
@@ -54,7 +60,6 @@ func (b *Book) RecordRegistryChange(c *yizhanv1.RegistryChange) {
 		}
 	}
 	w.count += 2
-	w.commit(c.GetIndex())
 }
 
 // ChangesQuery selects records of the audit trail.

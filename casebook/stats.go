@@ -436,9 +436,12 @@ func (b *Book) recountAll(txn *badger.Txn, reg casework.Registry, r *recount, st
 // added up in memory and added to those written as the memory fills (a
 // county's years of counters do not fit at once: 2.2 million for a
 // two-year book of a million cases; spiller). Cases whose folded fields
-// an older release did not keep, and suspended cases whose queue rank it
-// set, are written as the walk meets them. The format is written last,
-// so a stop part-way does it all again from the start.
+// an older release did not keep are written as the walk meets them, and
+// so are the open cases' places in the queue and among the open steps
+// (due dates by the calendar of now: an older release ranked suspended
+// cases otherwise, and a calendar write too large to judge again at once
+// ends here, CalendarChanged). The format is written last, so a stop
+// part-way does it all again from the start.
 func (b *Book) upgradeStats(reg casework.Registry) error {
 	if done, err := b.upgradeSteps(reg); err != nil || done {
 		return err
@@ -484,7 +487,7 @@ func (b *Book) upgradeStats(reg casework.Registry) error {
 			if err := restepIn(wb, k[len(pCase):], getRaw(txn, key(pStepKey, string(k[len(pCase):]))), stepKeyOf(c, events, reg)); err != nil {
 				return err
 			}
-			if c.GetSuspended() {
+			if !casework.Final(c.GetState()) {
 				number := k[len(pCase):]
 				held := getRaw(txn, key(pQueueKey, string(number)))
 				if next := queueKeyOf(c, events, reg); !bytes.Equal(held, next) {

@@ -1,6 +1,8 @@
 package registry
 
 import (
+	"maps"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -191,9 +193,13 @@ func endOfDay(d time.Time) time.Time {
 	return time.Date(d.Year(), d.Month(), d.Day(), 23, 59, 59, 999999999, CST)
 }
 
+// kindsSource gives the exceptions in force for a year: the registry's
+// state (under its lock) or a Workdays taken from it.
+type kindsSource interface{ kindsFor(year int) dayKinds }
+
 // workingDayCursor walks civil dates, looking up each year's exceptions once.
 type workingDayCursor struct {
-	s     *state
+	s     kindsSource
 	year  int
 	kinds dayKinds
 }
@@ -210,8 +216,7 @@ func (c *workingDayCursor) isWorking(d time.Time) bool {
 func (r *Registry) IsWorkingDay(d time.Time) bool {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	date := civilDate(d)
-	return r.st.kindsFor(date.Year()).isWorking(date)
+	return isWorkingDay(r.st, d)
 }
 
 // AddWorkingDays returns the end (23:59:59.999999999 CST) of the date n
@@ -223,7 +228,26 @@ func (r *Registry) IsWorkingDay(d time.Time) bool {
 func (r *Registry) AddWorkingDays(from time.Time, n int) time.Time {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	c := workingDayCursor{s: r.st}
+	return addWorkingDays(r.st, from, n)
+}
+
+// WorkingDaysBetween counts the working days after the date of from up to
+// and including the date of to (dates in China Standard Time), so that
+// WorkingDaysBetween(t, AddWorkingDays(t, n)) == n. It is negative when to
+// is before from, and 0 on the same date.
+func (r *Registry) WorkingDaysBetween(from, to time.Time) int {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return workingDaysBetween(r.st, from, to)
+}
+
+func isWorkingDay(s kindsSource, d time.Time) bool {
+	date := civilDate(d)
+	return s.kindsFor(date.Year()).isWorking(date)
+}
+
+func addWorkingDays(s kindsSource, from time.Time, n int) time.Time {
+	c := workingDayCursor{s: s}
 	d := civilDate(from)
 	for n > 0 {
 		d = d.AddDate(0, 0, 1)
@@ -240,14 +264,8 @@ func (r *Registry) AddWorkingDays(from time.Time, n int) time.Time {
 	return endOfDay(d)
 }
 
-// WorkingDaysBetween counts the working days after the date of from up to
-// and including the date of to (dates in China Standard Time), so that
-// WorkingDaysBetween(t, AddWorkingDays(t, n)) == n. It is negative when to
-// is before from, and 0 on the same date.
-func (r *Registry) WorkingDaysBetween(from, to time.Time) int {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	c := workingDayCursor{s: r.st}
+func workingDaysBetween(s kindsSource, from, to time.Time) int {
+	c := workingDayCursor{s: s}
 	fd, td := civilDate(from), civilDate(to)
 	sign := 1
 	if td.Before(fd) {
@@ -260,4 +278,81 @@ func (r *Registry) WorkingDaysBetween(from, to time.Time) int {
 		}
 	}
 	return sign * n
+}
+
+// Workdays is the working-day calendar in force at one moment: the
+// registry's calendars as they were when it was taken (Registry.Workdays),
+// unchanged by later calendar writes. A node keeps the one in force
+// before a calendar write, to judge again what it had judged with it
+// (casebook's CalendarChanged).
+type Workdays struct{ years map[int32]dayKinds }
+
+// Workdays is the calendar now in force, kept as it is.
+func (r *Registry) Workdays() Workdays {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	// A year's exceptions are replaced by a calendar write, never
+	// changed in place: the map's values can be shared.
+	return Workdays{years: maps.Clone(r.st.calendarDays)}
+}
+
+func (w Workdays) kindsFor(year int) dayKinds {
+	if k, ok := w.years[int32(year)]; ok && int(int32(year)) == year {
+		return k
+	}
+	return officialYear(year).kinds
+}
+
+// IsWorkingDay is Registry.IsWorkingDay by this calendar.
+func (w Workdays) IsWorkingDay(d time.Time) bool { return isWorkingDay(w, d) }
+
+// AddWorkingDays is Registry.AddWorkingDays by this calendar.
+func (w Workdays) AddWorkingDays(from time.Time, n int) time.Time { return addWorkingDays(w, from, n) }
+
+// WorkingDaysBetween is Registry.WorkingDaysBetween by this calendar.
+func (w Workdays) WorkingDaysBetween(from, to time.Time) int {
+	return workingDaysBetween(w, from, to)
+}
+
+// FirstChange is the first day (midnight, China Standard Time) that is a
+// working day by one of a and b and not by the other; ok is false when
+// they agree on every day.
+func FirstChange(a, b Workdays) (day time.Time, ok bool) {
+	years := map[int32]bool{}
+	for y := range a.years {
+		years[y] = true
+	}
+	for y := range b.years {
+		years[y] = true
+	}
+	for _, y := range slices.Sorted(maps.Keys(years)) {
+		ka, kb := a.kindsFor(int(y)), b.kindsFor(int(y))
+		for d := time.Date(int(y), 1, 1, 0, 0, 0, 0, time.UTC); d.Year() == int(y); d = d.AddDate(0, 0, 1) {
+			if ka.isWorking(d) != kb.isWorking(d) {
+				return time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, CST), true
+			}
+		}
+	}
+	return time.Time{}, false
+}
+
+// WithWorkdays is a registry that judges working days by a calendar of
+// its own (the one in force before a calendar write) and answers the rest
+// as the registry it wraps does.
+type WithWorkdays struct {
+	*Registry
+	Days Workdays
+}
+
+// IsWorkingDay is Days.IsWorkingDay.
+func (r WithWorkdays) IsWorkingDay(d time.Time) bool { return r.Days.IsWorkingDay(d) }
+
+// AddWorkingDays is Days.AddWorkingDays.
+func (r WithWorkdays) AddWorkingDays(from time.Time, n int) time.Time {
+	return r.Days.AddWorkingDays(from, n)
+}
+
+// WorkingDaysBetween is Days.WorkingDaysBetween.
+func (r WithWorkdays) WorkingDaysBetween(from, to time.Time) int {
+	return r.Days.WorkingDaysBetween(from, to)
 }

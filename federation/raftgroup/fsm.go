@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/hashicorp/raft"
 	"google.golang.org/protobuf/proto"
@@ -210,29 +211,82 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 	return out
 }
 
+// mayChangeCalendar reports whether cmd may change the working-day
+// calendar: a calendar write, a replay holding one, a registry snapshot.
+func mayChangeCalendar(cmd *peerv1.Command) bool {
+	switch k := cmd.Kind.(type) {
+	case *peerv1.Command_Registry:
+		_, ok := k.Registry.GetOp().(*peerv1.RegistryCommand_PutCalendar)
+		return ok
+	case *peerv1.Command_Replay:
+		for _, e := range k.Replay.GetEntries() {
+			if _, ok := e.GetCommand().GetOp().(*peerv1.RegistryCommand_PutCalendar); ok {
+				return true
+			}
+		}
+	case *peerv1.Command_InstallSnapshot:
+		return true
+	}
+	return false
+}
+
 // applyRegistry applies a command for the registry (in memory).
 func (f *FSM) applyRegistry(l *raft.Log, cmd *peerv1.Command) *ApplyResult {
 	res := &ApplyResult{Index: l.Index}
+	// A command that may change the working-day calendar: the book judges
+	// again, with the calendar it leaves, what it judged with the one
+	// before (casebook.CalendarChanged), at this point of the log.
+	var (
+		calendar     = mayChangeCalendar(cmd)
+		calendarWas  registry.Workdays
+		calendarTime int64 // when the write was made, if known
+	)
+	if calendar {
+		calendarWas = f.reg.Workdays()
+	}
+	calendarChange := func() (casebook.CalendarChange, bool) {
+		if !calendar {
+			return casebook.CalendarChange{}, false
+		}
+		from, changed := registry.FirstChange(calendarWas, f.reg.Workdays())
+		ch := casebook.CalendarChange{Before: registry.WithWorkdays{Registry: f.reg, Days: calendarWas}, From: from}
+		if calendarTime != 0 {
+			ch.At = time.Unix(0, calendarTime)
+		}
+		return ch, changed
+	}
 	switch k := cmd.Kind.(type) {
 	case *peerv1.Command_Registry:
 		before := f.reg.Before(k.Registry)
+		calendarTime = k.Registry.GetAtUnixNano()
 		res.Value, res.Index, res.Err = f.requests.once(requestOf(k.Registry), l.Index, k.Registry.GetAtUnixNano(), func() (proto.Message, error) {
 			return f.reg.Apply(l.Index, k.Registry)
 		})
 		if res.Err == nil && res.Index == l.Index {
 			// Applied here, not a retry answered from memory: the audit
 			// trail keeps it (once: the book skips an index it holds).
-			f.cases.RecordRegistryChange(registry.Describe(l.Index, k.Registry, before, res.Value))
+			audit := registry.Describe(l.Index, k.Registry, before, res.Value)
+			if ch, changed := calendarChange(); changed {
+				f.cases.CalendarChanged(l.Index, f.reg, ch, audit)
+			} else {
+				f.cases.RecordRegistryChange(audit)
+			}
 		}
 		if res.Err == nil {
 			f.notify(true, false, 0)
 		}
 	case *peerv1.Command_Replay:
 		for _, e := range k.Replay.GetEntries() {
+			if _, ok := e.GetCommand().GetOp().(*peerv1.RegistryCommand_PutCalendar); ok && e.GetIndex() > f.reg.Index() {
+				calendarTime = e.GetCommand().GetAtUnixNano()
+			}
 			if err := f.reg.Replay(e); err != nil {
 				res.Err = fmt.Errorf("federation: replay registry entry %d: %w", e.GetIndex(), err)
 				break
 			}
+		}
+		if ch, changed := calendarChange(); changed {
+			f.cases.CalendarChanged(l.Index, f.reg, ch, nil)
 		}
 		f.notify(true, false, k.Replay.GetUpstreamIndex())
 	case *peerv1.Command_InstallSnapshot:
@@ -244,6 +298,12 @@ func (f *FSM) applyRegistry(l *raft.Log, cmd *peerv1.Command) *ApplyResult {
 		if err := f.reg.Restore(k.InstallSnapshot.GetSnapshot()); err != nil {
 			res.Err = fmt.Errorf("federation: install registry snapshot: %w", err)
 			break
+		}
+		if log := k.InstallSnapshot.GetSnapshot().GetChangelog(); len(log) > 0 {
+			calendarTime = log[len(log)-1].GetCommand().GetAtUnixNano()
+		}
+		if ch, changed := calendarChange(); changed {
+			f.cases.CalendarChanged(l.Index, f.reg, ch, nil)
 		}
 		f.notify(true, false, k.InstallSnapshot.GetSnapshot().GetIndex())
 	default:

@@ -1,7 +1,11 @@
 package raftgroup
 
 import (
+	"bytes"
+	"log/slog"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/raft"
 	"google.golang.org/protobuf/proto"
@@ -76,5 +80,52 @@ func TestFSMWakesRegistryAndCaseWaitersApart(t *testing.T) {
 	apply(3, &peerv1.Command{Kind: &peerv1.Command_Replay{Replay: &peerv1.ReplayRegistry{UpstreamIndex: 9}}})
 	if !closed(reg) || closed(cases) {
 		t.Errorf("after a replay: registry waiters woken %v (want true), case waiters woken %v (want false)", closed(reg), closed(cases))
+	}
+}
+
+// A calendar write judges the book again at its point of the log: the
+// county's own, with its audit record in the same transaction; one
+// replayed from above at a township; not a replay that leaves the
+// calendar as it was.
+func TestFSMCalendarWritesReachTheBook(t *testing.T) {
+	holiday := registry.OfficialCalendar(2026)
+	holiday.Days = append(holiday.Days, &yizhanv1.CalendarDay{Date: "2026-03-04", Kind: yizhanv1.DayKind_DAY_KIND_HOLIDAY, Name: "抗灾停工"})
+	put := &peerv1.RegistryCommand{AtUnixNano: 1, Actor: "county.admin", Op: &peerv1.RegistryCommand_PutCalendar{PutCalendar: &peerv1.PutCalendar{Calendar: holiday}}}
+
+	county := newTestFSM(t, "450122000000")
+	county.Apply(&raft.Log{Index: 5, Data: marshalCommand(t, &peerv1.Command{Kind: &peerv1.Command_Registry{Registry: put}})})
+	if got := county.Cases().Applied(); got != 5 {
+		t.Errorf("the county's book is at index %d after the calendar write at 5", got)
+	}
+	changes, _, err := county.Cases().RegistryChanges(casebook.ChangesQuery{Limit: 10})
+	if err != nil || len(changes) != 1 || changes[0].GetKind() != "calendar" || changes[0].GetIndex() != 5 {
+		t.Errorf("the county's audit trail: %v, %v", changes, err)
+	}
+
+	// At the township, the book says what it judged again in the log.
+	var logged bytes.Buffer
+	defer slog.SetDefault(slog.Default())
+	slog.SetDefault(slog.New(slog.NewTextHandler(&logged, nil)))
+	judged := func() bool {
+		defer logged.Reset()
+		return strings.Contains(logged.String(), "judged the cases again with the new calendar")
+	}
+	township := newTestFSM(t, "450122101000")
+	replay := func(index uint64, entries ...*peerv1.ChangelogEntry) {
+		township.Apply(&raft.Log{Index: index, Data: marshalCommand(t, &peerv1.Command{Kind: &peerv1.Command_Replay{Replay: &peerv1.ReplayRegistry{Entries: entries, UpstreamIndex: entries[len(entries)-1].GetIndex()}}})})
+	}
+	replay(7, &peerv1.ChangelogEntry{Index: 1, Command: put})
+	if !judged() {
+		t.Error("the calendar replayed at the township was not judged again in its book")
+	}
+	if got := township.Cases().Applied(); got != 7 {
+		t.Errorf("the township's book is at index %d after the calendar replayed at 7", got)
+	}
+	if township.Registry().IsWorkingDay(time.Date(2026, 3, 4, 12, 0, 0, 0, registry.CST)) {
+		t.Error("the township's registry does not have the holiday")
+	}
+	replay(9, &peerv1.ChangelogEntry{Index: 2, PrevIndex: 1, Command: put})
+	if judged() {
+		t.Error("a replay that left the calendar as it was was judged again")
 	}
 }
