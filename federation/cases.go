@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"sync"
-	"time"
 
 	"google.golang.org/protobuf/proto"
 
@@ -149,7 +148,7 @@ func (o *Office) AppendEventsOnce(ctx context.Context, r raftgroup.Request, numb
 		}
 		prevHash = e.GetHash()
 	}
-	v, err := o.ProposeCase(ctx, &peerv1.CaseCommand{AtUnixNano: time.Now().UnixNano(), RequestId: r.ID, RequestHash: r.Hash,
+	v, err := o.ProposeCase(ctx, &peerv1.CaseCommand{AtUnixNano: o.cfg.Now().UnixNano(), RequestId: r.ID, RequestHash: r.Hash,
 		Op: &peerv1.CaseCommand_Append{Append: &peerv1.AppendCaseEvents{CaseNumber: number, Events: events}}})
 	if err != nil {
 		return nil, err

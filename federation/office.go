@@ -57,8 +57,10 @@ type OfficeConfig struct {
 	// tried (default 5 heartbeats, at least 3s).
 	FeedIdleTimeout time.Duration
 
-	// Now is the clock that stamps the commands of the mail received (a
-	// report's arrival time is its command's); nil: time.Now.
+	// Now is the office's clock: it stamps the commands of the office's
+	// own case writes (AppendEvents) and of the mail received (a report's
+	// arrival time is its command's); nil: time.Now. A command's time is
+	// what the book's rules and its memory of requests go by.
 	Now func() time.Time
 
 	// MaxCaseMessageBytes is the largest case message sent to another
@@ -106,6 +108,9 @@ type Office struct {
 func NewOffice(cfg OfficeConfig) *Office {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	o := &Office{
 		verifyChain: auth.CachedChainVerifier(func(chain [][]byte) (string, *x509.Certificate, error) {
