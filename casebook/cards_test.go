@@ -395,8 +395,8 @@ func TestCountersCountedAgainAFewAtATime(t *testing.T) {
 			return err
 		}
 		// Counted by a release whose counters were defined otherwise
-		// (the one before stepsFormat only lacks the steps' index).
-		return txn.Set(keyStatsFormat, be64(stepsFormat-2))
+		// (one from restepFrom on only lacks the steps' index).
+		return txn.Set(keyStatsFormat, be64(restepFrom-1))
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -510,8 +510,8 @@ func TestStatisticsNotReadWhileCountedAgain(t *testing.T) {
 	}
 	db := o.book.db
 	// Counted by a release whose counters were defined otherwise (the
-	// one before stepsFormat only lacks the steps' index: no recount).
-	if err := db.Update(func(txn *badger.Txn) error { return txn.Set(keyStatsFormat, be64(stepsFormat-2)) }); err != nil {
+	// one from restepFrom on only lacks the steps' index: no recount).
+	if err := db.Update(func(txn *badger.Txn) error { return txn.Set(keyStatsFormat, be64(restepFrom-1)) }); err != nil {
 		t.Fatal(err)
 	}
 	reads := func(b *Book) map[string]error {

@@ -28,7 +28,7 @@ func TestACorrectionNoticesDaysComeFromItsEventAfterAnUpgrade(t *testing.T) {
 		t.Fatalf("the notice was given with %d days, want the default %d", days, casework.DefaultCorrectionWaitDays)
 	}
 	db := o.book.db
-	if err := db.Update(func(txn *badger.Txn) error { return txn.Set(keyStatsFormat, be64(stepsFormat-1)) }); err != nil {
+	if err := db.Update(func(txn *badger.Txn) error { return txn.Set(keyStatsFormat, be64(restepFrom)) }); err != nil {
 		t.Fatal(err)
 	}
 	o.reopen()

@@ -103,8 +103,11 @@ var (
 // the cases in a step with a limit of their own indexed by its end
 // (book/is/), so that the sweep cards a step past its limit before it
 // ends (no counter changed: a book of format 8 indexes its open cases'
-// steps and counts nothing again, upgradeSteps).
-const statsFormat = 9
+// steps and counts nothing again, upgradeSteps); 10, a step's end moved
+// by the days the case stood still in it (supervision.OpenStep: a step
+// with a suspension in it was not watched; no counter changed, the open
+// steps indexed again, upgradeSteps).
+const statsFormat = 10
 
 // format is the layout version written in book/m/format: 1, the first
 // release of the book on disk; 2, events stored with a reference to

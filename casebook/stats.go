@@ -523,18 +523,21 @@ func (b *Book) upgradeStats(reg casework.Registry) error {
 	return nil
 }
 
-// stepsFormat is the stats format that added the open steps' index and
-// changed no counter (keys.go: 9).
-const stepsFormat = 9
+// restepFrom is the oldest stats format whose counters are this
+// release's (keys.go): the formats after it, up to statsFormat, changed
+// only the open steps' index (9 added it; 10 moved a step's end by the
+// days the case stood still in it). A release that changes a counter
+// raises it to its own statsFormat.
+const restepFrom = 8
 
-// upgradeSteps is the upgrade of a book of the stats format before
-// stepsFormat, when this release counts by stepsFormat: no counter
-// changed, so none is counted again (a county of a million cases would
-// stall its writes for two minutes), the open cases' steps are indexed
-// (book/is/, book/ks/), read through the queue's keys (book/kq/: every
-// open case, and only those), and the format written. done is false, and
-// nothing written, for a book of any other format, or one whose recount
-// stopped part-way: upgradeStats counts it all again.
+// upgradeSteps is the upgrade of a book of a stats format from restepFrom
+// on: no counter changed, so none is counted again (a county of a
+// million cases would stall its writes for two minutes), the open cases'
+// steps are indexed again (book/is/, book/ks/), read through the queue's
+// keys (book/kq/: every open case, and only those), and the format
+// written. done is false, and nothing written, for a book of an older
+// format, or one whose recount stopped part-way: upgradeStats counts it
+// all again.
 func (b *Book) upgradeSteps(reg casework.Registry) (done bool, err error) {
 	var from uint64
 	var counting bool
@@ -545,7 +548,7 @@ func (b *Book) upgradeSteps(reg casework.Registry) (done bool, err error) {
 	}); err != nil {
 		return false, err
 	}
-	if statsFormat != stepsFormat || from != stepsFormat-1 || counting {
+	if from < restepFrom || from >= statsFormat || counting {
 		return false, nil
 	}
 	start := time.Now()

@@ -24,7 +24,8 @@ func withSteppedItem(t *testing.T, reg *registry.Registry) {
 		Code: stepped, Name: "烟草专卖零售许可证变更", Type: yizhanv1.ItemType_ITEM_TYPE_LICENCE, DepartmentCode: "yc",
 		LegalBasis: "《烟草专卖法》第十六条", Materials: []*yizhanv1.Material{{Name: "变更申请表", Required: true}},
 		StatutoryLimitDays: 20, PromisedLimitDays: 10, CaseKind: yizhanv1.CaseKind_CASE_KIND_PROMISED, ExerciseTier: yizhanv1.Tier_TIER_COUNTY,
-		Steps: []*yizhanv1.ProcedureStep{{Name: "窗口受理", LimitDays: 1}, {Name: "部门审核", LimitDays: 2}, {Name: "审批"}},
+		Steps:             []*yizhanv1.ProcedureStep{{Name: "窗口受理", LimitDays: 1}, {Name: "部门审核", LimitDays: 2}, {Name: "审批"}},
+		SpecialProcedures: []*yizhanv1.SpecialProcedure{{Name: "现场勘查", LimitDays: 5}},
 	})
 }
 
@@ -146,6 +147,54 @@ func TestAnUpgradeIndexesTheOpenSteps(t *testing.T) {
 	o.sweep()
 	if got := o.cards(CardQuery{Rule: yizhanv1.CardRule_CARD_RULE_STEP_LATE}); len(got) != 1 {
 		t.Errorf("cards after the upgrade: %v", got)
+	}
+}
+
+// A book of stats format 9 did not watch a step with a suspension in it:
+// the upgrade indexes it, its end moved by the days suspended, without
+// counting a counter again, and the sweep cards it once that end has
+// passed. The review, 2 working days from Monday 2 March, suspended for
+// an inspection on Tuesday and resumed on Wednesday, ends with Thursday.
+func TestAnUpgradeIndexesAStepWithASuspensionInIt(t *testing.T) {
+	reg := newRegistry(t)
+	withSteppedItem(t, reg)
+	o := newOffice(t, county, reg)
+	o.now = day(3, 2, 9)
+	n := o.file(stepped, 1, Request{})
+	o.act(n, casework.ActionAccept, nil)
+	o.now = day(3, 3, 9)
+	o.act(n, casework.ActionSuspend, &yizhanv1.CaseActionRequest{SpecialProcedure: "现场勘查", Reason: "需现场核实经营场所"})
+	o.now = day(3, 4, 9)
+	o.act(n, casework.ActionResume, &yizhanv1.CaseActionRequest{Reason: "勘查完毕"})
+	db := o.book.db
+	if err := db.DropPrefix([]byte(pStepDue), []byte(pStepKey)); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(func(txn *badger.Txn) error { return txn.Set(keyStatsFormat, be64(9)) }); err != nil {
+		t.Fatal(err)
+	}
+	upgradeCaseMet = func(int) error {
+		t.Error("the upgrade from format 9 counted the statistics again")
+		return nil
+	}
+	defer func() { upgradeCaseMet = nil }()
+	if !o.reopen() {
+		t.Fatal("a book of format 9 is not upgraded")
+	}
+	if !hasStepKey(t, o.book, n) || o.book.StatsStale() {
+		t.Fatalf("the upgrade did not index the step with a suspension in it (stale %v)", o.book.StatsStale())
+	}
+	o.check()
+	rule := yizhanv1.CardRule_CARD_RULE_STEP_LATE
+	o.now = day(3, 5, 18)
+	if o.sweep(); len(o.cards(CardQuery{Rule: rule})) != 0 {
+		t.Errorf("carded on the last day of the step's limit, moved a day by the suspension: %v", o.cards(CardQuery{Rule: rule}))
+	}
+	o.now = day(3, 6, 9)
+	o.sweep()
+	card := o.cards(CardQuery{Rule: rule})[n+" "+rule.String()]
+	if card == nil || !card.GetAt().AsTime().Equal(reg.AddWorkingDays(day(3, 2, 9), 3)) || !strings.Contains(card.GetDetail(), "已扣除中止 1 个工作日") {
+		t.Errorf("the card the day after: %v", card)
 	}
 }
 

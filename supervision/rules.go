@@ -140,7 +140,7 @@ func Due(r yizhanv1.CardRule, c *yizhanv1.Case, events []*yizhanv1.CaseEvent, re
 			return nil
 		}
 		return newCard(r, c, events, c.GetOwnerOffice(), s.Due,
-			fmt.Sprintf("%s环节已用 %d 个工作日，超过其 %d 个工作日时限仍未完成", s.Name, reg.WorkingDaysBetween(s.Start, now), s.LimitDays))
+			fmt.Sprintf("%s环节已用 %d 个工作日，超过其 %d 个工作日时限仍未完成", s.Name, reg.WorkingDaysBetween(s.Start, now)-s.Paused, s.LimitDays)+pauseNote(s.Paused))
 	case yizhanv1.CardRule_CARD_RULE_NOT_ACCEPTED_IN_TIME:
 		switch c.GetState() {
 		case yizhanv1.CaseState_CASE_STATE_FILED, yizhanv1.CaseState_CASE_STATE_PRECHECK:
@@ -304,9 +304,9 @@ var stepStarts = []yizhanv1.EventType{
 // stepLate is the STEP_LATE card the log's last event earns when it ends
 // a step of the item version's procedure (stepEnds) after the step's own
 // limit_days, counted in working days from the event the step started
-// after (stepStarts) to the end of the limit's last day; nil otherwise. A
-// step during which the case was suspended is left alone (its pause is
-// not the step's).
+// after (stepStarts) to the end of the limit's last day, and as many
+// working days more as the case's clock stood still in the step
+// (stepPause); nil otherwise.
 func stepLate(c *yizhanv1.Case, events []*yizhanv1.CaseEvent, reg casework.Registry) *yizhanv1.Card {
 	e := events[len(events)-1]
 	if !slices.ContainsFunc(stepEnds, func(s stepEnd) bool { return s.ends == e.GetType() }) {
@@ -323,10 +323,7 @@ func stepLate(c *yizhanv1.Case, events []*yizhanv1.CaseEvent, reg casework.Regis
 		}
 		start := -1
 		for i := len(events) - 2; i >= 0 && start < 0; i-- {
-			switch t := events[i].GetType(); {
-			case t == yizhanv1.EventType_EVENT_TYPE_SUSPENDED:
-				return nil
-			case slices.Contains(stepStarts, t):
+			if slices.Contains(stepStarts, events[i].GetType()) {
 				start = i
 			}
 		}
@@ -334,14 +331,42 @@ func stepLate(c *yizhanv1.Case, events []*yizhanv1.CaseEvent, reg casework.Regis
 			return nil
 		}
 		from, at := events[start].GetAt().AsTime(), e.GetAt().AsTime()
-		due := reg.AddWorkingDays(from, int(step.GetLimitDays()))
+		paused := stepPause(c, events[:len(events)-1], start, reg)
+		due := reg.AddWorkingDays(from, int(step.GetLimitDays())+paused)
 		if !at.After(due) {
 			return nil
 		}
+		used := reg.WorkingDaysBetween(from, at) - paused
 		return newCard(yizhanv1.CardRule_CARD_RULE_STEP_LATE, c, events, e.GetOfficeCode(), due,
-			fmt.Sprintf("%s环节用时 %d 个工作日，超过其 %d 个工作日时限", step.GetName(), reg.WorkingDaysBetween(from, at), step.GetLimitDays()))
+			fmt.Sprintf("%s环节用时 %d 个工作日，超过其 %d 个工作日时限", step.GetName(), used, step.GetLimitDays())+pauseNote(paused))
 	}
 	return nil
+}
+
+// stepPause is the working days the case's clock stood still between
+// events[start], where a step started, and the last of events: the
+// paused days casework.Clocks counts (a suspension for a special
+// procedure outside the time limit, up to that procedure's own limit;
+// one that counts inside the limit pauses nothing), so that a step's
+// time is counted as the case's is. 0 when the case was not suspended
+// after start (Clocks is not run).
+func stepPause(c *yizhanv1.Case, events []*yizhanv1.CaseEvent, start int, reg casework.Registry) int {
+	if !slices.ContainsFunc(events[start+1:], func(e *yizhanv1.CaseEvent) bool {
+		return e.GetType() == yizhanv1.EventType_EVENT_TYPE_SUSPENDED
+	}) {
+		return 0
+	}
+	last := events[len(events)-1].GetAt().AsTime()
+	was := casework.Clocks(c, events[:start+1], reg, events[start].GetAt().AsTime()).GetPausedDays()
+	return max(int(casework.Clocks(c, events, reg, last).GetPausedDays()-was), 0)
+}
+
+// pauseNote tells, in a card's words, the days a step stood still.
+func pauseNote(paused int) string {
+	if paused <= 0 {
+		return ""
+	}
+	return fmt.Sprintf("（已扣除中止 %d 个工作日）", paused)
 }
 
 // Step is the step of an item's procedure a case is in (OpenStep): its
@@ -351,6 +376,7 @@ type Step struct {
 	Name       string
 	LimitDays  int
 	Start, Due time.Time
+	Paused     int // working days the case stood still in it (stepPause)
 }
 
 // nextEnds are the events that may end the step a case in a state is in,
@@ -372,10 +398,11 @@ var nextEnds = map[yizhanv1.CaseState][]yizhanv1.EventType{
 // at the end of its log, when that step has a limit of its own and is
 // watched: the first of the item's steps that the next event expected in
 // the case's state would end (nextEnds), counted, as stepLate counts it
-// once ended, from the last event a step starts after (stepStarts). A
-// case suspended during the step (or now), waiting for materials after a
-// correction notice, or closed, is in no watched step; neither is one
-// whose next step has no limit.
+// once ended, from the last event a step starts after (stepStarts), its
+// end moved by the days the case stood still in it (stepPause). A case
+// suspended now, waiting for materials after a correction notice, or
+// closed, is in no watched step; neither is one whose next step has no
+// limit.
 func OpenStep(c *yizhanv1.Case, events []*yizhanv1.CaseEvent, reg casework.Registry) (Step, bool) {
 	ends := nextEnds[c.GetState()]
 	if len(ends) == 0 || c.GetSuspended() || len(events) == 0 || events[0].GetFiling() == nil {
@@ -396,13 +423,10 @@ func OpenStep(c *yizhanv1.Case, events []*yizhanv1.CaseEvent, reg casework.Regis
 			return Step{}, false
 		}
 		for j := len(events) - 1; j >= 0; j-- {
-			switch t := events[j].GetType(); {
-			case t == yizhanv1.EventType_EVENT_TYPE_SUSPENDED:
-				return Step{}, false
-			case slices.Contains(stepStarts, t):
-				from := events[j].GetAt().AsTime()
-				return Step{Name: step.GetName(), LimitDays: int(step.GetLimitDays()), Start: from,
-					Due: reg.AddWorkingDays(from, int(step.GetLimitDays()))}, true
+			if slices.Contains(stepStarts, events[j].GetType()) {
+				from, paused := events[j].GetAt().AsTime(), stepPause(c, events, j, reg)
+				return Step{Name: step.GetName(), LimitDays: int(step.GetLimitDays()), Start: from, Paused: paused,
+					Due: reg.AddWorkingDays(from, int(step.GetLimitDays())+paused)}, true
 			}
 		}
 		return Step{}, false

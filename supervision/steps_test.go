@@ -18,8 +18,9 @@ import (
 // limit's last day: the review (审核, 2 working days from the acceptance)
 // done on its third working day does; the acceptance (受理, 1 working day
 // from the materials handed in again after a correction notice, not from
-// the filing) done the next day does not; a step without a limit, or one
-// during which the case was suspended, is not watched.
+// the filing) done the next day does not; a step without a limit is not
+// watched; the days a step stood still, suspended for a special
+// procedure outside the time limit, are not its time.
 func TestAStepOverItsOwnLimit(t *testing.T) {
 	reg := registry.New(registry.Options{})
 	apply := func(cmd *peerv1.RegistryCommand) {
@@ -78,9 +79,24 @@ func TestAStepOverItsOwnLimit(t *testing.T) {
 		t.Errorf("reviewed on its second working day: %v", card)
 	}
 	// Suspended for an inspection during the review: not the step's time.
-	if card := cardOf(correction, resubmitted, accepted, ev(5, yizhanv1.EventType_EVENT_TYPE_SUSPENDED, at(3, 9, 10)),
-		ev(6, yizhanv1.EventType_EVENT_TYPE_RESUMED, at(3, 13, 10)), ev(7, yizhanv1.EventType_EVENT_TYPE_REVIEWED, at(3, 16, 10))); card != nil {
-		t.Errorf("a review with a suspension in it: %v", card)
+	// Four working days suspended (10 to 13 March) move its end to Monday
+	// 16 March.
+	inspection := func(seq uint32, from, to time.Time) []*yizhanv1.CaseEvent {
+		s := ev(seq, yizhanv1.EventType_EVENT_TYPE_SUSPENDED, from)
+		s.SpecialProcedure = "现场勘查"
+		return []*yizhanv1.CaseEvent{s, ev(seq+1, yizhanv1.EventType_EVENT_TYPE_RESUMED, to)}
+	}
+	if card := cardOf(append(append([]*yizhanv1.CaseEvent{correction, resubmitted, accepted}, inspection(5, at(3, 9, 10), at(3, 13, 10))...),
+		ev(7, yizhanv1.EventType_EVENT_TYPE_REVIEWED, at(3, 16, 10)))...); card != nil {
+		t.Errorf("a review with four days suspended in it, done on the last day of its limit so moved: %v", card)
+	}
+	// One working day suspended (10 March) moves it to Wednesday 11
+	// March: done on Monday 16, five working days of its own, it is late.
+	card = cardOf(append(append([]*yizhanv1.CaseEvent{correction, resubmitted, accepted}, inspection(5, at(3, 9, 10), at(3, 10, 10))...),
+		ev(7, yizhanv1.EventType_EVENT_TYPE_REVIEWED, at(3, 16, 10)))...)
+	if card == nil || !card.GetAt().AsTime().Equal(reg.AddWorkingDays(at(3, 6, 10), 3)) ||
+		!strings.Contains(card.GetDetail(), "部门审核环节用时 5 个工作日，超过其 2 个工作日时限（已扣除中止 1 个工作日）") {
+		t.Errorf("a review late after its day suspended is taken off: %v", card)
 	}
 	// 审批 has no limit of its own.
 	if card := cardOf(correction, resubmitted, accepted, ev(5, yizhanv1.EventType_EVENT_TYPE_REVIEWED, at(3, 10, 10)),
@@ -104,8 +120,18 @@ func TestAStepOverItsOwnLimit(t *testing.T) {
 	if card := supervision.Due(rule, suspended, append(open, ev(5, yizhanv1.EventType_EVENT_TYPE_SUSPENDED, at(3, 9, 10))), reg, at(3, 20, 9), supervision.Policy{}); card != nil {
 		t.Errorf("a suspended review: %v", card)
 	}
-	if card := supervision.Due(rule, c, append(open, ev(5, yizhanv1.EventType_EVENT_TYPE_SUSPENDED, at(3, 9, 10)), ev(6, yizhanv1.EventType_EVENT_TYPE_RESUMED, at(3, 10, 10))), reg, at(3, 20, 9), supervision.Policy{}); card != nil {
-		t.Errorf("a review with a suspension in it: %v", card)
+	// Resumed after a day: the review open is carded once the end of
+	// Wednesday 11 March has passed, not before.
+	resumed := append(append([]*yizhanv1.CaseEvent{}, open...), inspection(5, at(3, 9, 10), at(3, 10, 10))...)
+	if card := supervision.Due(rule, c, resumed, reg, at(3, 11, 23), supervision.Policy{}); card != nil {
+		t.Errorf("a review with a day suspended in it, open on its limit's last day so moved: %v", card)
+	}
+	card = supervision.Due(rule, c, resumed, reg, at(3, 12, 9), supervision.Policy{})
+	if card == nil || !card.GetAt().AsTime().Equal(reg.AddWorkingDays(at(3, 6, 10), 3)) || !strings.Contains(card.GetDetail(), "部门审核环节已用 3 个工作日，超过其 2 个工作日时限仍未完成（已扣除中止 1 个工作日）") {
+		t.Errorf("a review with a day suspended in it, open the day after its limit so moved: %v", card)
+	}
+	if s, ok := supervision.OpenStep(c, resumed, reg); !ok || s.Paused != 1 {
+		t.Errorf("the open step: %+v, %v", s, ok)
 	}
 	waiting := &yizhanv1.Case{Number: c.GetNumber(), OwnerOffice: c.GetOwnerOffice(), State: yizhanv1.CaseState_CASE_STATE_CORRECTION_REQUESTED}
 	if card := supervision.Due(rule, waiting, []*yizhanv1.CaseEvent{filing, correction}, reg, at(3, 20, 9), supervision.Policy{}); card != nil {
