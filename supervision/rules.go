@@ -402,10 +402,13 @@ var nextEnds = map[yizhanv1.CaseState][]yizhanv1.EventType{
 // end moved by the days the case stood still in it (stepPause). A case
 // suspended now, waiting for materials after a correction notice, or
 // closed, is in no watched step; neither is one whose next step has no
-// limit.
+// limit, nor one in transit between offices (forwarded, not received
+// yet: a village cut off holds a proxy filing for days, and the office
+// it goes to starts the step at its receipt).
 func OpenStep(c *yizhanv1.Case, events []*yizhanv1.CaseEvent, reg casework.Registry) (Step, bool) {
 	ends := nextEnds[c.GetState()]
-	if len(ends) == 0 || c.GetSuspended() || len(events) == 0 || events[0].GetFiling() == nil {
+	if len(ends) == 0 || c.GetSuspended() || len(events) == 0 || events[0].GetFiling() == nil ||
+		events[len(events)-1].GetType() == yizhanv1.EventType_EVENT_TYPE_FORWARDED {
 		return Step{}, false
 	}
 	f := events[0].GetFiling()

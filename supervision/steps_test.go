@@ -133,6 +133,24 @@ func TestAStepOverItsOwnLimit(t *testing.T) {
 	if s, ok := supervision.OpenStep(c, resumed, reg); !ok || s.Paused != 1 {
 		t.Errorf("the open step: %+v, %v", s, ok)
 	}
+	// A proxy filing forwarded by a village cut off from its township
+	// waits there for days: in transit, in no office's step; received,
+	// its acceptance (1 working day) runs from the receipt.
+	village := ev(1, yizhanv1.EventType_EVENT_TYPE_FILED, at(3, 2, 9))
+	village.OfficeCode, village.Filing = "450122101203", filing.GetFiling()
+	forwarded := ev(2, yizhanv1.EventType_EVENT_TYPE_FORWARDED, at(3, 2, 9))
+	forwarded.OfficeCode, forwarded.ToOffice = "450122101203", "450122000000"
+	filed := &yizhanv1.Case{Number: c.GetNumber(), OwnerOffice: "450122000000", State: yizhanv1.CaseState_CASE_STATE_FILED}
+	if card := supervision.Due(rule, filed, []*yizhanv1.CaseEvent{village, forwarded}, reg, at(3, 12, 9), supervision.Policy{}); card != nil {
+		t.Errorf("a filing in transit for ten days: %v", card)
+	}
+	received := []*yizhanv1.CaseEvent{village, forwarded, ev(3, yizhanv1.EventType_EVENT_TYPE_RECEIVED, at(3, 12, 10))}
+	if card := supervision.Due(rule, filed, received, reg, at(3, 13, 17), supervision.Policy{}); card != nil {
+		t.Errorf("received on 12 March, open on the last day of its acceptance's limit: %v", card)
+	}
+	if card := supervision.Due(rule, filed, received, reg, at(3, 16, 9), supervision.Policy{}); card == nil || !card.GetAt().AsTime().Equal(reg.AddWorkingDays(at(3, 12, 10), 1)) {
+		t.Errorf("received on 12 March, still not accepted on 16 March: %v", card)
+	}
 	waiting := &yizhanv1.Case{Number: c.GetNumber(), OwnerOffice: c.GetOwnerOffice(), State: yizhanv1.CaseState_CASE_STATE_CORRECTION_REQUESTED}
 	if card := supervision.Due(rule, waiting, []*yizhanv1.CaseEvent{filing, correction}, reg, at(3, 20, 9), supervision.Policy{}); card != nil {
 		t.Errorf("a filing waiting for its materials: %v", card)
