@@ -118,16 +118,6 @@ func (s *dutyRosterService) PublishShifts(ctx context.Context, req *yizhanv1.Pub
 			return nil, fieldError(field+".start", reason.Duplicate, reason.Meta{"index": reason.Itoa(j)}, fmt.Sprintf("shifts[%d] starts at the same time", j))
 		}
 		seen[sh.GetId()] = i
-		if sh.LeaderName, err = s.dutyMember(field+".leader", sh.GetLeader(), true); err != nil {
-			return nil, err
-		}
-		for k, o := range sh.GetOfficers() {
-			name, err := s.dutyMember(fmt.Sprintf("%s.officers[%d]", field, k), o, false)
-			if err != nil {
-				return nil, err
-			}
-			sh.OfficerNames = append(sh.OfficerNames, name)
-		}
 		shifts = append(shifts, sh)
 	}
 	r, err := clientRequest(ctx, "PublishShifts", req)
@@ -135,6 +125,14 @@ func (s *dutyRosterService) PublishShifts(ctx context.Context, req *yizhanv1.Pub
 		return nil, err
 	}
 	return atLeader(ctx, s.n, yizhanv1.NewDutyRosterServiceClient, func() (*yizhanv1.PublishShiftsResponse, error) {
+		// A retry answers as the first did, though its staff have moved
+		// on since; a new roster names staff who may be on duty now.
+		if v, ok, err := answeredBefore[*yizhanv1.PublishShiftsResponse](ctx, s.n, r); err != nil || ok {
+			return v, err
+		}
+		if err := s.dutyMembers(shifts, len(req.GetShifts())); err != nil {
+			return nil, err
+		}
 		out, replayed, err := s.n.svc.PutShifts(ctx, r, shifts)
 		if err = replayedAnswer(ctx, replayed, err); err != nil {
 			return nil, err
@@ -143,6 +141,27 @@ func (s *dutyRosterService) PublishShifts(ctx context.Context, req *yizhanv1.Pub
 	}, func(ctx context.Context, cl yizhanv1.DutyRosterServiceClient) (*yizhanv1.PublishShiftsResponse, error) {
 		return cl.PublishShifts(ctx, req)
 	})
+}
+
+// dutyMembers checks the staff of shifts, n of them a day (the fields
+// name the request's shifts), and puts in their names.
+func (s *dutyRosterService) dutyMembers(shifts []*yizhanv1.DutyShift, n int) error {
+	for k, sh := range shifts {
+		field := fmt.Sprintf("shifts[%d]", k%n)
+		name, err := s.dutyMember(field+".leader", sh.GetLeader(), true)
+		if err != nil {
+			return err
+		}
+		sh.LeaderName, sh.OfficerNames = name, nil
+		for j, o := range sh.GetOfficers() {
+			name, err := s.dutyMember(fmt.Sprintf("%s.officers[%d]", field, j), o, false)
+			if err != nil {
+				return err
+			}
+			sh.OfficerNames = append(sh.OfficerNames, name)
+		}
+	}
+	return nil
 }
 
 // change runs one change of a held shift of this office at its leader.

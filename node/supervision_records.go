@@ -74,6 +74,23 @@ func (s *supervisionService) supervise(ctx context.Context, method string, req p
 	return v, nil
 }
 
+// replayed is, at the county's leader, the answer to the step the county
+// applied before under req's request ID (method's), told to the client as
+// a replay (ok): for a step whose checks read the records, the cases or
+// the registry as they are now, which a retry of a step done may no
+// longer pass.
+func (s *supervisionService) replayed(ctx context.Context, method string, req proto.Message) (proto.Message, bool, error) {
+	r, err := clientRequest(ctx, method, req)
+	if err != nil {
+		return nil, false, err
+	}
+	v, ok, err := answeredBefore[proto.Message](ctx, s.n, r)
+	if err != nil && !office.Forwardable(err) {
+		err = toStatus(err)
+	}
+	return v, ok, err
+}
+
 func checkText(field, v string, required bool) error {
 	v = strings.TrimSpace(v)
 	if required && v == "" {
@@ -250,10 +267,6 @@ func (s *supervisionService) IssueOrder(ctx context.Context, req *yizhanv1.Issue
 		if req.GetCaseNumber() == "" {
 			return nil, fieldError("case_number", registry.ReasonRequired, nil, "is required")
 		}
-		c, ok := s.n.office.Cases().Case(req.GetCaseNumber())
-		if !ok {
-			return nil, fieldError("case_number", reason.CaseNotFound, nil, "no case with this number is held at the county")
-		}
 		if err := checkText("instruction", req.GetInstruction(), true); err != nil {
 			return nil, err
 		}
@@ -263,6 +276,15 @@ func (s *supervisionService) IssueOrder(ctx context.Context, req *yizhanv1.Issue
 		}
 		if _, ok := yizhanv1.CardRule_name[int32(req.GetCardRule())]; !ok {
 			return nil, fieldError("card_rule", registry.ReasonOutOfRange, reason.Meta{"enum": "CardRule", "got": reason.Itoa(int32(req.GetCardRule()))}, "not a known rule")
+		}
+		// A retry answers as the first did, before the checks of the case,
+		// its cards and the registry as they are now.
+		if v, ok, err := s.replayed(ctx, "IssueOrder", req); err != nil || ok {
+			return orderResponse(v, err)
+		}
+		c, ok := s.n.office.Cases().Case(req.GetCaseNumber())
+		if !ok {
+			return nil, fieldError("case_number", reason.CaseNotFound, nil, "no case with this number is held at the county")
 		}
 		to := req.GetOfficeCode()
 		if to == "" && req.GetCardRule() != yizhanv1.CardRule_CARD_RULE_UNSPECIFIED {
