@@ -472,8 +472,9 @@ func (s *caseService) ListCases(ctx context.Context, req *yizhanv1.ListCasesRequ
 	if office != p.Office && !(p.Has(yizhanv1.Role_ROLE_ADMIN) && registry.IsAncestorOrSelf(p.Office, office)) {
 		return nil, toStatus(fmt.Errorf("%w: %s may list the cases of office %s only", auth.ErrPermissionDenied, p.Username, p.Office))
 	}
-	if req.GetPageSize() < 0 {
-		return nil, fieldError("page_size", registry.ReasonOutOfRange, reason.Meta{"min": "0", "got": reason.Itoa(req.GetPageSize())}, "must not be negative")
+	size, err := pageSizeOf(req.GetPageSize())
+	if err != nil {
+		return nil, err
 	}
 	var from, to time.Time
 	if t := req.GetFiledFrom(); t != nil {
@@ -501,11 +502,6 @@ func (s *caseService) ListCases(ctx context.Context, req *yizhanv1.ListCasesRequ
 		return nil, fieldError("state", registry.ReasonOutOfRange, reason.Meta{"enum": "CaseState", "got": reason.Itoa(int32(req.GetState()))}, "not a known state")
 	}
 	book := s.n.office.Cases()
-	size := int(req.GetPageSize())
-	if size == 0 {
-		size = defaultPageSize
-	}
-	size = min(size, maxPageSize)
 	var (
 		cases []*yizhanv1.Case
 		next  string

@@ -272,13 +272,11 @@ func (s *supervisionService) ListConsultations(ctx context.Context, req *yizhanv
 		return nil, err
 	}
 	p, _ := s.n.authn.FromContext(ctx)
-	q := casebook.ConsultationQuery{Office: scope, Subtree: subtree, Awaiting: req.GetAwaitingAnswer(), Limit: int(req.GetPageSize())}
-	if q.Limit < 0 || q.Limit > 1000 {
-		return nil, fieldError("page_size", registry.ReasonOutOfRange, reason.Meta{"max": "1000", "got": reason.Itoa(q.Limit)}, "at most 1000")
+	size, err := pageSizeOf(req.GetPageSize())
+	if err != nil {
+		return nil, err
 	}
-	if q.Limit == 0 {
-		q.Limit = 100
-	}
+	q := casebook.ConsultationQuery{Office: scope, Subtree: subtree, Awaiting: req.GetAwaitingAnswer(), Limit: size}
 	if q.Awaiting && scope != s.n.office.Code() {
 		return nil, fieldError("office_code", reason.WrongOffice, reason.Meta{"office": s.n.office.Code(), "want": scope},
 			"the questions an office must answer are listed at a node of that office")

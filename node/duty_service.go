@@ -413,15 +413,12 @@ func (s *dutyService) ListReports(ctx context.Context, req *yizhanv1.ListReports
 	if v := registry.CheckLine("first_id", req.GetFirstId(), registry.MaxCodeLen); v != nil {
 		return nil, invalidArgument(*v)
 	}
-	if n := req.GetPageSize(); n < 0 || n > 1000 {
-		return nil, fieldError("page_size", registry.ReasonOutOfRange, reason.Meta{"max": "1000", "got": reason.Itoa(n)}, "at most 1000")
+	limit, err := pageSizeOf(req.GetPageSize())
+	if err != nil {
+		return nil, err
 	}
 	if _, ok := yizhanv1.ReportState_name[int32(req.GetState())]; !ok {
 		return nil, fieldError("state", registry.ReasonOutOfRange, reason.Meta{"enum": "ReportState", "got": reason.Itoa(int32(req.GetState()))}, "not a known state")
-	}
-	limit := int(req.GetPageSize())
-	if limit == 0 {
-		limit = 100
 	}
 	q := casebook.ReportQuery{Office: scope, State: req.GetState(), FirstID: req.GetFirstId(), Unacknowledged: req.GetUnacknowledged(), Limit: limit}
 	if q.Unacknowledged {

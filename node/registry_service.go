@@ -311,17 +311,24 @@ const (
 	maxPageSize     = 1000
 )
 
-// pageSizeOf is the size of a registry listing's page that a request
-// asks for: defaultPageSize for 0, at most maxPageSize; a negative size is
-// refused.
-func pageSizeOf(n int32) (int, error) {
+// pageSizeOf is the size of a listing's page that a request asks for:
+// defaultPageSize for 0, at most maxPageSize; a negative size is refused.
+// Every listing of the API reads its page_size so (pageSizeWithin for
+// one of other bounds).
+func pageSizeOf(n int32) (int, error) { return pageSizeWithin(n, defaultPageSize, maxPageSize) }
+
+// pageSizeWithin is the size of a page that a request asks for: def for
+// 0, most for more than most (AIP-158: a size above the maximum is taken
+// as the maximum, not refused); a negative size is refused, naming
+// page_size.
+func pageSizeWithin(n int32, def, most int) (int, error) {
 	switch {
 	case n < 0:
 		return 0, fieldError("page_size", registry.ReasonOutOfRange, reason.Meta{"min": "0", "got": reason.Itoa(n)}, "must not be negative")
 	case n == 0:
-		return defaultPageSize, nil
+		return def, nil
 	}
-	return min(int(n), maxPageSize), nil
+	return min(int(n), most), nil
 }
 
 func (s *registryService) ListItems(_ context.Context, req *yizhanv1.ListItemsRequest) (*yizhanv1.ListItemsResponse, error) {
@@ -955,13 +962,9 @@ func (s *registryService) ListRegistryChanges(ctx context.Context, req *yizhanv1
 			return nil, invalidArgument(*v)
 		}
 	}
-	size := int(req.GetPageSize())
-	if size < 0 || size > maxChangesPageSize {
-		return nil, fieldError("page_size", registry.ReasonOutOfRange, reason.Meta{"min": "0", "max": reason.Itoa(maxChangesPageSize), "got": reason.Itoa(size)},
-			fmt.Sprintf("must be from 0 (the default, %d) to %d", defaultChangesPageSize, maxChangesPageSize))
-	}
-	if size == 0 {
-		size = defaultChangesPageSize
+	size, err := pageSizeWithin(req.GetPageSize(), defaultChangesPageSize, maxChangesPageSize)
+	if err != nil {
+		return nil, err
 	}
 	var below uint64
 	if t := req.GetPageToken(); t != "" {

@@ -244,20 +244,17 @@ func (s *supervisionService) ListCards(ctx context.Context, req *yizhanv1.ListCa
 	if _, ok := yizhanv1.CardRule_name[int32(req.GetRule())]; !ok {
 		return nil, fieldError("rule", registry.ReasonOutOfRange, reason.Meta{"enum": "CardRule", "got": reason.Itoa(int32(req.GetRule()))}, "not a known rule")
 	}
-	if req.GetPageSize() < 0 {
-		return nil, fieldError("page_size", registry.ReasonOutOfRange, reason.Meta{"min": "0", "got": reason.Itoa(req.GetPageSize())}, "must not be negative")
+	size, err := pageSizeOf(req.GetPageSize())
+	if err != nil {
+		return nil, err
 	}
 	for _, f := range []struct{ name, value string }{{"department_code", req.GetDepartmentCode()}, {"case_number", req.GetCaseNumber()}} {
 		if n := len([]rune(f.value)); n > registry.MaxCodeLen+32 {
 			return nil, fieldError(f.name, registry.ReasonTooLong, reason.Meta{"max": reason.Itoa(registry.MaxCodeLen + 32), "got": reason.Itoa(n)}, "too long")
 		}
 	}
-	size := int(req.GetPageSize())
-	if size == 0 {
-		size = defaultPageSize
-	}
 	cards, next, err := s.n.office.Cases().Cards(casebook.CardQuery{Office: office, Subtree: subtree, From: from, To: to, Colour: req.GetColour(), Rule: req.GetRule(),
-		Department: req.GetDepartmentCode(), CaseNumber: req.GetCaseNumber(), PageSize: min(size, maxPageSize), PageToken: req.GetPageToken()})
+		Department: req.GetDepartmentCode(), CaseNumber: req.GetCaseNumber(), PageSize: size, PageToken: req.GetPageToken()})
 	if err != nil {
 		if err == casebook.ErrBadPageToken {
 			return nil, fieldError("page_token", registry.ReasonInvalidFormat, reason.Meta{"format": "PAGE_TOKEN"}, "not a page token of this listing")
