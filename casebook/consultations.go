@@ -227,22 +227,24 @@ type ConsultationQuery struct {
 	From, To time.Time
 	// Awaiting lists instead the questions this office must answer,
 	// oldest first.
-	Awaiting bool
-	Limit    int // default and at most 1000
+	Awaiting  bool
+	Limit     int    // default and at most 1000
+	PageToken string // the next page's token the page before gave
 }
 
-// Consultations lists the consultations q selects, newest first (oldest
-// first with Awaiting; the list of an office's awaiting questions is read
-// up to Limit, the others are sorted whole, then cut).
-func (b *Book) Consultations(q ConsultationQuery) ([]*yizhanv1.Consultation, error) {
+// Consultations lists a page of the consultations q selects, newest
+// first (oldest first with Awaiting), and the token of the next page (""
+// after the last). A page goes on after the time and id of the last
+// consultation of the page before.
+func (b *Book) Consultations(q ConsultationQuery) ([]*yizhanv1.Consultation, string, error) {
 	if q.Limit <= 0 || q.Limit > 1000 {
 		q.Limit = 1000
 	}
-	type found struct {
-		at time.Time
-		id string
+	listing := consultationPages
+	if q.Awaiting {
+		listing = questionPages
 	}
-	var hits []found
+	var ps []recordPos
 	err := b.db.View(func(txn *badger.Txn) error {
 		opts := badger.DefaultIteratorOptions
 		opts.PrefetchValues = false
@@ -273,30 +275,25 @@ func (b *Book) Consultations(q ConsultationQuery) ([]*yizhanv1.Consultation, err
 			if len(rest) < 8 {
 				continue
 			}
-			at := time.Unix(0, int64(binary.BigEndian.Uint64(rest)))
-			if !q.Awaiting && ((!q.From.IsZero() && at.Before(q.From)) || (!q.To.IsZero() && !at.Before(q.To))) {
+			at := binary.BigEndian.Uint64(rest)
+			if t := time.Unix(0, int64(at)); !q.Awaiting && ((!q.From.IsZero() && t.Before(q.From)) || (!q.To.IsZero() && !t.Before(q.To))) {
 				continue
 			}
-			hits = append(hits, found{at, string(rest[8:])})
-			if q.Awaiting && len(hits) == q.Limit {
-				break
-			}
+			ps = append(ps, recordPos{at, string(rest[8:])})
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if !q.Awaiting {
-		slices.SortStableFunc(hits, func(a, b found) int { return b.at.Compare(a.at) })
+		slices.SortFunc(ps, func(a, b recordPos) int { return b.compare(a) })
 	}
-	out := make([]*yizhanv1.Consultation, 0, min(len(hits), q.Limit))
-	for _, h := range hits[:min(len(hits), q.Limit)] {
-		if c, ok := b.Consultation(h.id); ok {
-			out = append(out, c)
-		}
+	if ps, err = recordsAfter(ps, listing, q.PageToken, !q.Awaiting, supervision.IsConsultationID); err != nil {
+		return nil, "", err
 	}
-	return out, nil
+	out, next := recordPage(ps, listing, q.Limit, b.Consultation)
+	return out, next, nil
 }
 
 // checkConsultations checks that each consultation is well formed and

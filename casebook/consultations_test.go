@@ -114,10 +114,10 @@ func TestConsultationsTravelUpAndAreCountedOnce(t *testing.T) {
 		t.Error("receipted entries stay in the village's outbox")
 	}
 	deliver(t, tw, c)
-	if got, _ := c.book.Consultations(ConsultationQuery{Awaiting: true}); len(got) != 1 || got[0].GetId() != question.GetId() {
+	if got, _, _ := c.book.Consultations(ConsultationQuery{Awaiting: true}); len(got) != 1 || got[0].GetId() != question.GetId() {
 		t.Fatalf("the county awaits %v, want the question", got)
 	}
-	if got, _ := tw.book.Consultations(ConsultationQuery{Awaiting: true}); len(got) != 0 {
+	if got, _, _ := tw.book.Consultations(ConsultationQuery{Awaiting: true}); len(got) != 0 {
 		t.Errorf("the township awaits %v: the county answers", got)
 	}
 
@@ -137,7 +137,7 @@ func TestConsultationsTravelUpAndAreCountedOnce(t *testing.T) {
 	if res := c.put(changed); res.Err == nil {
 		t.Error("an answer changed the question")
 	}
-	if got, _ := c.book.Consultations(ConsultationQuery{Awaiting: true}); len(got) != 0 {
+	if got, _, _ := c.book.Consultations(ConsultationQuery{Awaiting: true}); len(got) != 0 {
 		t.Errorf("the county still awaits %v", got)
 	}
 	// An older copy arrives late: it changes nothing, and is receipted.
@@ -173,10 +173,10 @@ func TestConsultationsTravelUpAndAreCountedOnce(t *testing.T) {
 	if f := figures(v, village); f.GetConsultations() != 2 {
 		t.Errorf("the village counts %d consultations, want 2", f.GetConsultations())
 	}
-	if got, _ := c.book.Consultations(ConsultationQuery{Office: township, Subtree: true}); len(got) != 2 {
+	if got, _, _ := c.book.Consultations(ConsultationQuery{Office: township, Subtree: true}); len(got) != 2 {
 		t.Errorf("the county lists %d consultations of the township's subtree, want 2", len(got))
 	}
-	if got, _ := c.book.Consultations(ConsultationQuery{Office: township}); len(got) != 0 {
+	if got, _, _ := c.book.Consultations(ConsultationQuery{Office: township}); len(got) != 0 {
 		t.Errorf("the county lists %d consultations of the township itself, want 0", len(got))
 	}
 	for _, o := range []*office{v, tw, c} {

@@ -2,6 +2,7 @@ package casebook
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
@@ -68,6 +69,12 @@ const (
 	queuePages     byte = 'q'
 	historyPages   byte = 'h'
 	applicantPages byte = 'a'
+	// The records' listings (recordPos).
+	consultationPages byte = 'z' // consultations, newest first
+	questionPages     byte = 'w' // the questions an office must answer, oldest first
+	reportPages       byte = 'r' // urgent reports, newest written first
+	unackedPages      byte = 'u' // reports awaiting this office's acknowledgement, oldest first
+	matterPages       byte = 'm' // a matter's reports: its first, then those that follow
 )
 
 // pageToken is the page token of a listing going on after pos: 8 bytes
@@ -89,6 +96,68 @@ func parsePageToken(listing byte, t string) ([]byte, error) {
 		return nil, ErrBadPageToken
 	}
 	return b[1:], nil
+}
+
+// recordPos is a record's place in a listing of records (consultations,
+// urgent reports): 8 bytes of order (a time) and the record's id. A page
+// token is the position of its page's last record, not an offset, so
+// records kept meanwhile do not shift the pages.
+type recordPos struct {
+	at uint64
+	id string
+}
+
+func (p recordPos) compare(q recordPos) int {
+	return cmp.Or(cmp.Compare(p.at, q.at), strings.Compare(p.id, q.id))
+}
+
+// parseRecordToken is the position a page token of a listing of records
+// names, or ErrBadPageToken for what no such listing gave out: another
+// listing's token, or one whose id is not a record's (isID).
+func parseRecordToken(listing byte, t string, isID func(string) bool) (recordPos, error) {
+	b, err := base64.RawURLEncoding.DecodeString(t)
+	if err != nil || len(b) < 10 || b[0] != listing || !isID(string(b[9:])) {
+		return recordPos{}, ErrBadPageToken
+	}
+	return recordPos{binary.BigEndian.Uint64(b[1:9]), string(b[9:])}, nil
+}
+
+// recordsAfter keeps of ps, a listing's positions, those after the page
+// token t (every one for ""): the older for a newest-first listing, the
+// newer for an oldest-first one.
+func recordsAfter(ps []recordPos, listing byte, t string, newestFirst bool, isID func(string) bool) ([]recordPos, error) {
+	if t == "" {
+		return ps, nil
+	}
+	from, err := parseRecordToken(listing, t, isID)
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(ps, func(p recordPos) bool {
+		if newestFirst {
+			return p.compare(from) >= 0
+		}
+		return p.compare(from) <= 0
+	}), nil
+}
+
+// recordPage loads the records at ps in their order, keeping those load
+// keeps (found, and matching the query), at most size; next is the page
+// token of the page after them when load keeps another ("" after the
+// last page).
+func recordPage[T any](ps []recordPos, listing byte, size int, load func(id string) (T, bool)) (out []T, next string) {
+	var last recordPos
+	for _, p := range ps {
+		v, ok := load(p.id)
+		if !ok {
+			continue
+		}
+		if len(out) == size {
+			return out, pageToken(listing, append(be64(last.at), last.id...))
+		}
+		out, last = append(out, v), p
+	}
+	return out, ""
 }
 
 // Queue returns a page of the office's queue and the token of the next

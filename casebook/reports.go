@@ -401,77 +401,72 @@ type ReportQuery struct {
 	State          yizhanv1.ReportState
 	FirstID        string // a matter: its first report and those that follow it
 	Unacknowledged bool   // signed reports from below that this office has not acknowledged, oldest first
-	Limit          int
+	Limit          int    // default and at most 1000
+	PageToken      string // the next page's token the page before gave
 }
 
-// Reports lists the reports q selects, newest written first.
-func (b *Book) Reports(q ReportQuery) ([]*yizhanv1.HeldReport, error) {
+// Reports lists a page of the reports q selects, newest written first,
+// and the token of the next page ("" after the last). A page goes on
+// after the last report of the page before: its time and id (a matter's
+// first report comes first, then those that follow it, by id).
+func (b *Book) Reports(q ReportQuery) ([]*yizhanv1.HeldReport, string, error) {
 	if q.Limit <= 0 || q.Limit > 1000 {
 		q.Limit = 1000
 	}
-	var ids []string
+	listing := reportPages
+	switch {
+	case q.Unacknowledged:
+		listing = unackedPages
+	case q.FirstID != "":
+		listing = matterPages
+	}
+	var (
+		out  []*yizhanv1.HeldReport
+		next string
+	)
 	err := b.db.View(func(txn *badger.Txn) error {
 		rd := txnReader{txn}
-		switch {
-		case q.Unacknowledged:
+		var ps []recordPos
+		switch listing {
+		case unackedPages:
 			rd.eachBase([]byte(pAwaitingAck), func(k, _ []byte) bool {
-				ids = append(ids, string(k[len(pAwaitingAck)+8:]))
-				return len(ids) < q.Limit
-			})
-			return nil
-		case q.FirstID != "":
-			ids = append(ids, q.FirstID)
-			rd.eachBase(key(pReportFollowing, q.FirstID, ""), func(k, _ []byte) bool {
-				ids = append(ids, string(k[len(key(pReportFollowing, q.FirstID, "")):]))
+				if rest := k[len(pAwaitingAck):]; len(rest) > 8 {
+					ps = append(ps, recordPos{binary.BigEndian.Uint64(rest), string(rest[8:])})
+				}
 				return true
 			})
-			return nil
+		case matterPages:
+			ps = append(ps, recordPos{0, q.FirstID})
+			p := key(pReportFollowing, q.FirstID, "")
+			rd.eachBase(p, func(k, _ []byte) bool {
+				ps = append(ps, recordPos{1, string(k[len(p):])})
+				return true
+			})
+		default:
+			rd.eachBase([]byte(pReportByOffice), func(k, _ []byte) bool {
+				office, rest, ok := bytes.Cut(k[len(pReportByOffice):], []byte{0})
+				if ok && len(rest) > 8 && (q.Office == "" || registry.IsAncestorOrSelf(q.Office, string(office))) {
+					ps = append(ps, recordPos{binary.BigEndian.Uint64(rest), string(rest[8:])})
+				}
+				return true
+			})
+			slices.SortFunc(ps, func(a, b recordPos) int { return b.compare(a) })
 		}
-		type hit struct {
-			at uint64
-			id string
+		ps, err := recordsAfter(ps, listing, q.PageToken, listing == reportPages, duty.IsReportID)
+		if err != nil {
+			return err
 		}
-		var hits []hit
-		rd.eachBase([]byte(pReportByOffice), func(k, _ []byte) bool {
-			office, rest, ok := bytes.Cut(k[len(pReportByOffice):], []byte{0})
-			if ok && len(rest) > 8 && (q.Office == "" || registry.IsAncestorOrSelf(q.Office, string(office))) {
-				hits = append(hits, hit{binary.BigEndian.Uint64(rest), string(rest[8:])})
-			}
-			return true
+		out, next = recordPage(ps, listing, q.Limit, func(id string) (*yizhanv1.HeldReport, bool) {
+			h := b.heldReport(rd, id)
+			return h, h != nil && (q.State == 0 || h.GetReport().GetState() == q.State) &&
+				(q.Office == "" || registry.IsAncestorOrSelf(q.Office, h.GetReport().GetOfficeCode()))
 		})
-		slices.SortStableFunc(hits, func(a, b hit) int {
-			switch {
-			case a.at > b.at:
-				return -1
-			case a.at < b.at:
-				return 1
-			}
-			return 0
-		})
-		for _, h := range hits {
-			ids = append(ids, h.id)
-		}
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	var out []*yizhanv1.HeldReport
-	err = b.db.View(func(txn *badger.Txn) error {
-		for _, id := range ids {
-			h := b.heldReport(txnReader{txn}, id)
-			if h == nil || (q.State != 0 && h.GetReport().GetState() != q.State) ||
-				(q.Office != "" && !registry.IsAncestorOrSelf(q.Office, h.GetReport().GetOfficeCode())) {
-				continue
-			}
-			out = append(out, h)
-			if len(out) == q.Limit {
-				break
-			}
-		}
-		return nil
-	})
-	return out, err
+	return out, next, nil
 }
 
 // checkReports checks that every report is well formed and indexed by

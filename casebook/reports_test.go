@@ -1,6 +1,8 @@
 package casebook
 
 import (
+	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -77,7 +79,7 @@ func TestReportsTravelUpAndAreAcknowledged(t *testing.T) {
 			t.Error("acknowledged twice")
 		}
 	}
-	if un, _ := tw.book.Reports(ReportQuery{Unacknowledged: true}); len(un) != 1 {
+	if un, _, _ := tw.book.Reports(ReportQuery{Unacknowledged: true}); len(un) != 1 {
 		t.Errorf("the township awaits %d acknowledgements, want 1", len(un))
 	}
 	ack(tw)
@@ -87,7 +89,7 @@ func TestReportsTravelUpAndAreAcknowledged(t *testing.T) {
 		t.Errorf("the county holds %d acknowledgements, want 2", len(hc.GetAcks()))
 	}
 	for _, o := range []*office{tw, c} {
-		if un, _ := o.book.Reports(ReportQuery{Unacknowledged: true}); len(un) != 0 {
+		if un, _, _ := o.book.Reports(ReportQuery{Unacknowledged: true}); len(un) != 0 {
 			t.Errorf("%s still awaits %d acknowledgements", o.code, len(un))
 		}
 	}
@@ -115,4 +117,85 @@ func TestReportsTravelUpAndAreAcknowledged(t *testing.T) {
 		o.check()
 	}
 	checkNamesDamage(t, c.book, c.reg, pReportByOffice, pReportFollowing, pAwaitingAck, pFirstBySigned)
+}
+
+// Each listing of reports goes on page after page from where the page
+// before ended: the reports waiting for an office's acknowledgement, a
+// matter's reports and an office's newest first, each report once; a
+// page token of another listing, or one it did not give out, is
+// ErrBadPageToken.
+func TestReportListingsGoOnPageAfterPage(t *testing.T) {
+	reg := newRegistry(t)
+	v, tw := newOffice(t, village, reg), newOffice(t, township, reg)
+	report := func(suffix string, kind yizhanv1.ReportKind, first string) *yizhanv1.UrgentReport {
+		r := &yizhanv1.UrgentReport{Id: duty.ReportID(village, v.now, suffix), OfficeCode: village, Kind: kind, FirstId: first,
+			Category: yizhanv1.IncidentCategory_INCIDENT_CATEGORY_NATURAL_DISASTER, Level: yizhanv1.IncidentLevel_INCIDENT_LEVEL_IV,
+			Title: "滑坡", Place: "后山", Details: "冲毁农房", OccurredAt: timestamppb.New(v.now.Add(-30 * time.Minute)),
+			WrittenAt: timestamppb.New(v.now), State: yizhanv1.ReportState_REPORT_STATE_DRAFT, Version: 1, Reporter: "duty"}
+		for _, put := range []*yizhanv1.UrgentReport{r, duty.Sign(r, "leader", "带班领导", v.now)} {
+			if res := v.putCmd(putReport(put)); res.Err != nil {
+				t.Fatal(res.Err)
+			}
+		}
+		return r
+	}
+	first := report("AAAAAA", yizhanv1.ReportKind_REPORT_KIND_FIRST, "")
+	matter := []string{first.GetId()}
+	for _, s := range []string{"BBBBBB", "CCCCCC", "DDDDDD"} {
+		matter = append(matter, report(s, yizhanv1.ReportKind_REPORT_KIND_FOLLOW_UP, first.GetId()).GetId())
+	}
+	for _, s := range []string{"EEEEEE", "FFFFFF"} {
+		report(s, yizhanv1.ReportKind_REPORT_KIND_FIRST, "")
+	}
+	deliver(t, v, tw)
+
+	walk := func(b *Book, q ReportQuery, want int) []string {
+		t.Helper()
+		whole, next, err := b.Reports(q)
+		if err != nil || len(whole) != want || next != "" {
+			t.Fatalf("%+v whole: %d, next %q, %v; want %d", q, len(whole), next, err, want)
+		}
+		var ids, paged []string
+		for _, h := range whole {
+			ids = append(ids, h.GetReport().GetId())
+		}
+		q.Limit = 2
+		for pages := 1; ; pages++ {
+			rs, next, err := b.Reports(q)
+			if err != nil || len(rs) > 2 || pages > want {
+				t.Fatalf("%+v page %d: %d reports, %v", q, pages, len(rs), err)
+			}
+			for _, h := range rs {
+				paged = append(paged, h.GetReport().GetId())
+			}
+			if next == "" {
+				break
+			}
+			q.PageToken = next
+		}
+		if !slices.Equal(paged, ids) {
+			t.Errorf("%+v page by page: %v, want %v", q, paged, ids)
+		}
+		return ids
+	}
+	if got := walk(v.book, ReportQuery{FirstID: first.GetId()}, 4); !slices.Equal(got, matter) {
+		t.Errorf("the matter: %v, want the first report then those that follow, %v", got, matter)
+	}
+	walk(tw.book, ReportQuery{Unacknowledged: true}, 6)
+	walk(tw.book, ReportQuery{Office: village}, 6)
+	walk(v.book, ReportQuery{Office: village, State: yizhanv1.ReportState_REPORT_STATE_SIGNED}, 6)
+
+	_, unacked, _ := tw.book.Reports(ReportQuery{Unacknowledged: true, Limit: 1})
+	_, newest, _ := tw.book.Reports(ReportQuery{Limit: 1})
+	for _, q := range []ReportQuery{
+		{PageToken: unacked},
+		{Unacknowledged: true, PageToken: newest},
+		{FirstID: first.GetId(), PageToken: newest},
+		{PageToken: "AAAA"},
+		{PageToken: pageToken(reportPages, append(be64(1), "ZX-450122101203-20261201-ABCDEF"...))},
+	} {
+		if _, _, err := tw.book.Reports(q); !errors.Is(err, ErrBadPageToken) {
+			t.Errorf("%+v: %v, want ErrBadPageToken", q, err)
+		}
+	}
 }

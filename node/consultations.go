@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -276,7 +277,7 @@ func (s *supervisionService) ListConsultations(ctx context.Context, req *yizhanv
 	if err != nil {
 		return nil, err
 	}
-	q := casebook.ConsultationQuery{Office: scope, Subtree: subtree, Awaiting: req.GetAwaitingAnswer(), Limit: size}
+	q := casebook.ConsultationQuery{Office: scope, Subtree: subtree, Awaiting: req.GetAwaitingAnswer(), Limit: size, PageToken: req.GetPageToken()}
 	if q.Awaiting && scope != s.n.office.Code() {
 		return nil, fieldError("office_code", reason.WrongOffice, reason.Meta{"office": s.n.office.Code(), "want": scope},
 			"the questions an office must answer are listed at a node of that office")
@@ -294,14 +295,17 @@ func (s *supervisionService) ListConsultations(ctx context.Context, req *yizhanv
 	if !to.IsZero() {
 		q.To = to.AddDate(0, 0, 1)
 	}
-	cs, err := s.n.office.Cases().Consultations(q)
+	cs, next, err := s.n.office.Cases().Consultations(q)
+	if errors.Is(err, casebook.ErrBadPageToken) {
+		return nil, fieldError("page_token", registry.ReasonInvalidFormat, reason.Meta{"format": "PAGE_TOKEN"}, "is not a token this API gave out")
+	}
 	if err != nil {
 		return nil, toStatus(err)
 	}
 	for i, c := range cs {
 		cs[i] = shown(c, c.GetOfficeCode() != p.Office && c.GetAnswerOffice() != p.Office)
 	}
-	return &yizhanv1.ListConsultationsResponse{Consultations: cs}, nil
+	return &yizhanv1.ListConsultationsResponse{Consultations: cs, NextPageToken: next}, nil
 }
 
 // GetQuestion is the citizen's: the question with its answer, for its id

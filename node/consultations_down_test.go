@@ -27,7 +27,7 @@ func TestTheVillageListShowsTheCountysAnswer(t *testing.T) {
 	id := asked.GetConsultation().GetId()
 	countyBook := f.nodes["county-1"].Office().Cases()
 	waitFor(t, "the question at the county", func() bool {
-		cs, _ := countyBook.Consultations(casebook.ConsultationQuery{Office: dongcun})
+		cs, _, _ := countyBook.Consultations(casebook.ConsultationQuery{Office: dongcun})
 		return len(cs) == 1
 	}, 20*time.Second)
 	clerk := dial(t, f.countyLeader()).login("clerk", password)

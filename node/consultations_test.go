@@ -118,7 +118,7 @@ func TestConsultationsThroughTheAPI(t *testing.T) {
 	}
 	f.links["dongcun-1"].Restore()
 	waitFor(t, "the consultations at the county", func() bool {
-		cs, _ := countyBook.Consultations(casebook.ConsultationQuery{Office: dongcun})
+		cs, _, _ := countyBook.Consultations(casebook.ConsultationQuery{Office: dongcun})
 		return len(cs) == 3
 	}, 20*time.Second)
 

@@ -178,7 +178,7 @@ func (s *dutyService) GetAssessment(ctx context.Context, req *yizhanv1.GetAssess
 		if row == nil {
 			continue
 		}
-		matter, err := book.Reports(casebook.ReportQuery{FirstID: h.GetReport().GetId()})
+		matter, _, err := book.Reports(casebook.ReportQuery{FirstID: h.GetReport().GetId()})
 		if err != nil {
 			return nil, toStatus(err)
 		}

@@ -75,7 +75,7 @@ func (s *dutyService) ExportReports(ctx context.Context, req *yizhanv1.ExportRep
 	}
 	var matters [][]*yizhanv1.HeldReport
 	for _, h := range firsts {
-		m, err := book.Reports(casebook.ReportQuery{FirstID: h.GetReport().GetId(), State: yizhanv1.ReportState_REPORT_STATE_SIGNED})
+		m, _, err := book.Reports(casebook.ReportQuery{FirstID: h.GetReport().GetId(), State: yizhanv1.ReportState_REPORT_STATE_SIGNED})
 		if err != nil {
 			return nil, toStatus(err)
 		}

@@ -186,7 +186,7 @@ func (s *dutyService) WriteReport(ctx context.Context, req *yizhanv1.WriteReport
 			if err := s.followable(rep.GetFirstId()); err != nil {
 				return nil, err
 			}
-			following, err := s.n.office.Cases().Reports(casebook.ReportQuery{FirstID: rep.GetFirstId()})
+			following, _, err := s.n.office.Cases().Reports(casebook.ReportQuery{FirstID: rep.GetFirstId()})
 			if err != nil {
 				return nil, err
 			}
@@ -420,7 +420,8 @@ func (s *dutyService) ListReports(ctx context.Context, req *yizhanv1.ListReports
 	if _, ok := yizhanv1.ReportState_name[int32(req.GetState())]; !ok {
 		return nil, fieldError("state", registry.ReasonOutOfRange, reason.Meta{"enum": "ReportState", "got": reason.Itoa(int32(req.GetState()))}, "not a known state")
 	}
-	q := casebook.ReportQuery{Office: scope, State: req.GetState(), FirstID: req.GetFirstId(), Unacknowledged: req.GetUnacknowledged(), Limit: limit}
+	q := casebook.ReportQuery{Office: scope, State: req.GetState(), FirstID: req.GetFirstId(), Unacknowledged: req.GetUnacknowledged(), Limit: limit,
+		PageToken: req.GetPageToken()}
 	if q.Unacknowledged {
 		// This office's own index: every report from below it that waits
 		// for its acknowledgement, sibling offices' among them. It is read
@@ -432,14 +433,22 @@ func (s *dutyService) ListReports(ctx context.Context, req *yizhanv1.ListReports
 		}
 		q.Office = ""
 	}
-	rs, err := s.n.office.Cases().Reports(q)
+	rs, next, err := s.n.office.Cases().Reports(q)
+	if errors.Is(err, casebook.ErrBadPageToken) {
+		return nil, fieldError("page_token", registry.ReasonInvalidFormat, reason.Meta{"format": "PAGE_TOKEN"}, "is not a token this API gave out")
+	}
 	if err != nil {
 		return nil, toStatus(err)
 	}
 	if !q.Unacknowledged && scope == s.n.office.Code() {
-		s.countyAcks(ctx, rs, &yizhanv1.ListReportsRequest{OfficeCode: scope, FirstId: req.GetFirstId(), PageSize: req.GetPageSize()})
+		// The same page at the county: a token is a report's time and
+		// id, the same in every book, and the county holds of this
+		// office's reports the signed ones only, so its page holds
+		// every one of this page that it holds.
+		s.countyAcks(ctx, rs, &yizhanv1.ListReportsRequest{OfficeCode: scope, State: req.GetState(), FirstId: req.GetFirstId(),
+			PageSize: req.GetPageSize(), PageToken: req.GetPageToken()})
 	}
-	return &yizhanv1.ListReportsResponse{Reports: rs}, nil
+	return &yizhanv1.ListReportsResponse{Reports: rs, NextPageToken: next}, nil
 }
 
 // countyAcks adds to the reports of this office the acknowledgements the

@@ -203,7 +203,7 @@ func TestUrgentReportTravelsUpThroughACutLink(t *testing.T) {
 		t.Errorf("a follow-up after the final report: %v", err)
 	}
 	waitFor(t, "the matter closed at the county", func() bool {
-		rs, err := countyNode.Office().Cases().Reports(casebook.ReportQuery{FirstID: id})
+		rs, _, err := countyNode.Office().Cases().Reports(casebook.ReportQuery{FirstID: id})
 		return err == nil && len(rs) == 3 && rs[0].GetClosed()
 	}, 20*time.Second)
 	for _, name := range []string{"county-1", "chengguan-1", "dongcun-1"} {

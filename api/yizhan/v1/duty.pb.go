@@ -2111,9 +2111,10 @@ type ListReportsRequest struct {
 	// caller's office.
 	OfficeCode     string      `protobuf:"bytes,1,opt,name=office_code,json=officeCode,proto3" json:"office_code,omitempty"`
 	State          ReportState `protobuf:"varint,2,opt,name=state,proto3,enum=yizhan.v1.ReportState" json:"state,omitempty"`
-	FirstId        string      `protobuf:"bytes,3,opt,name=first_id,json=firstId,proto3" json:"first_id,omitempty"`     // a matter: the first report and what followed it
-	Unacknowledged bool        `protobuf:"varint,4,opt,name=unacknowledged,proto3" json:"unacknowledged,omitempty"`     // signed reports from below this office that it has not acknowledged (for its staff and those above it)
-	PageSize       int32       `protobuf:"varint,5,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"` // default 100, at most 1000
+	FirstId        string      `protobuf:"bytes,3,opt,name=first_id,json=firstId,proto3" json:"first_id,omitempty"`       // a matter: the first report and what followed it
+	Unacknowledged bool        `protobuf:"varint,4,opt,name=unacknowledged,proto3" json:"unacknowledged,omitempty"`       // signed reports from below this office that it has not acknowledged (for its staff and those above it)
+	PageSize       int32       `protobuf:"varint,5,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`   // default 100, at most 1000
+	PageToken      string      `protobuf:"bytes,6,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"` // next_page_token of the page before, with the same filters
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
@@ -2183,9 +2184,17 @@ func (x *ListReportsRequest) GetPageSize() int32 {
 	return 0
 }
 
+func (x *ListReportsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
 type ListReportsResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Reports       []*HeldReport          `protobuf:"bytes,1,rep,name=reports,proto3" json:"reports,omitempty"` // newest first
+	Reports       []*HeldReport          `protobuf:"bytes,1,rep,name=reports,proto3" json:"reports,omitempty"`                                    // newest first
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"` // empty on the last page
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2225,6 +2234,13 @@ func (x *ListReportsResponse) GetReports() []*HeldReport {
 		return x.Reports
 	}
 	return nil
+}
+
+func (x *ListReportsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
 }
 
 type ListUnsignedReportsRequest struct {
@@ -3871,16 +3887,19 @@ const file_yizhan_v1_duty_proto_rawDesc = "" +
 	"\x02to\x18\x02 \x01(\tR\x02to\x125\n" +
 	"\aoffices\x18\x03 \x03(\v2\x1b.yizhan.v1.OfficeAssessmentR\aoffices\"\"\n" +
 	"\x10GetReportRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\"\xc3\x01\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"\xe2\x01\n" +
 	"\x12ListReportsRequest\x12\x1f\n" +
 	"\voffice_code\x18\x01 \x01(\tR\n" +
 	"officeCode\x12,\n" +
 	"\x05state\x18\x02 \x01(\x0e2\x16.yizhan.v1.ReportStateR\x05state\x12\x19\n" +
 	"\bfirst_id\x18\x03 \x01(\tR\afirstId\x12&\n" +
 	"\x0eunacknowledged\x18\x04 \x01(\bR\x0eunacknowledged\x12\x1b\n" +
-	"\tpage_size\x18\x05 \x01(\x05R\bpageSize\"F\n" +
+	"\tpage_size\x18\x05 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x06 \x01(\tR\tpageToken\"n\n" +
 	"\x13ListReportsResponse\x12/\n" +
-	"\areports\x18\x01 \x03(\v2\x15.yizhan.v1.HeldReportR\areports\"=\n" +
+	"\areports\x18\x01 \x03(\v2\x15.yizhan.v1.HeldReportR\areports\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"=\n" +
 	"\x1aListUnsignedReportsRequest\x12\x1f\n" +
 	"\voffice_code\x18\x01 \x01(\tR\n" +
 	"officeCode\"R\n" +

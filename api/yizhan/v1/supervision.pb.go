@@ -2924,8 +2924,9 @@ type ListConsultationsRequest struct {
 	To         string                 `protobuf:"bytes,3,opt,name=to,proto3" json:"to,omitempty"`
 	// Only the questions left online that the office must answer, oldest
 	// first (from and to do not apply).
-	AwaitingAnswer bool  `protobuf:"varint,4,opt,name=awaiting_answer,json=awaitingAnswer,proto3" json:"awaiting_answer,omitempty"`
-	PageSize       int32 `protobuf:"varint,5,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"` // default 100, at most 1000
+	AwaitingAnswer bool   `protobuf:"varint,4,opt,name=awaiting_answer,json=awaitingAnswer,proto3" json:"awaiting_answer,omitempty"`
+	PageSize       int32  `protobuf:"varint,5,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`   // default 100, at most 1000
+	PageToken      string `protobuf:"bytes,6,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"` // next_page_token of the page before, with the same filters
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
@@ -2995,9 +2996,17 @@ func (x *ListConsultationsRequest) GetPageSize() int32 {
 	return 0
 }
 
+func (x *ListConsultationsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
 type ListConsultationsResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Consultations []*Consultation        `protobuf:"bytes,1,rep,name=consultations,proto3" json:"consultations,omitempty"` // newest first
+	Consultations []*Consultation        `protobuf:"bytes,1,rep,name=consultations,proto3" json:"consultations,omitempty"`                        // newest first
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"` // empty on the last page
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3037,6 +3046,13 @@ func (x *ListConsultationsResponse) GetConsultations() []*Consultation {
 		return x.Consultations
 	}
 	return nil
+}
+
+func (x *ListConsultationsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
 }
 
 type AnswerQuestionRequest struct {
@@ -3461,16 +3477,19 @@ const file_yizhan_v1_supervision_proto_rawDesc = "" +
 	"\x13AskQuestionResponse\x12;\n" +
 	"\fconsultation\x18\x01 \x01(\v2\x17.yizhan.v1.ConsultationR\fconsultation\x12\x1d\n" +
 	"\n" +
-	"query_code\x18\x02 \x01(\tR\tqueryCode\"\xa5\x01\n" +
+	"query_code\x18\x02 \x01(\tR\tqueryCode\"\xc4\x01\n" +
 	"\x18ListConsultationsRequest\x12\x1f\n" +
 	"\voffice_code\x18\x01 \x01(\tR\n" +
 	"officeCode\x12\x12\n" +
 	"\x04from\x18\x02 \x01(\tR\x04from\x12\x0e\n" +
 	"\x02to\x18\x03 \x01(\tR\x02to\x12'\n" +
 	"\x0fawaiting_answer\x18\x04 \x01(\bR\x0eawaitingAnswer\x12\x1b\n" +
-	"\tpage_size\x18\x05 \x01(\x05R\bpageSize\"Z\n" +
+	"\tpage_size\x18\x05 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x06 \x01(\tR\tpageToken\"\x82\x01\n" +
 	"\x19ListConsultationsResponse\x12=\n" +
-	"\rconsultations\x18\x01 \x03(\v2\x17.yizhan.v1.ConsultationR\rconsultations\"^\n" +
+	"\rconsultations\x18\x01 \x03(\v2\x17.yizhan.v1.ConsultationR\rconsultations\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"^\n" +
 	"\x15AnswerQuestionRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06answer\x18\x02 \x01(\tR\x06answer\x12\x1d\n" +
