@@ -734,6 +734,24 @@ type FileInput struct {
 	QueryCodeKey   []byte
 }
 
+// MayFile reports whether actor may file a case at office: the citizen
+// (online), or staff of the office who take filings in (an agent, a
+// clerk, the window). nil when actor may; else an error wrapping
+// ErrPermissionDenied. NewFiling checks it first; a filing done, sent
+// again under its request ID, is answered only to a caller who may file
+// (office's replay).
+func MayFile(actor Actor, office string) error {
+	switch {
+	case actor.Citizen:
+	case !actor.has(yizhanv1.Role_ROLE_AGENT, yizhanv1.Role_ROLE_CLERK, yizhanv1.Role_ROLE_WINDOW):
+		return reason.Errorf(reason.WrongRole, reason.Meta{"action": "file", "roles": yizhanv1.Role_ROLE_AGENT.String() + "," + yizhanv1.Role_ROLE_CLERK.String() + "," + yizhanv1.Role_ROLE_WINDOW.String()},
+			"%s may not file a case: it needs %v, %v or %v: %w", actor, yizhanv1.Role_ROLE_AGENT, yizhanv1.Role_ROLE_CLERK, yizhanv1.Role_ROLE_WINDOW, ErrPermissionDenied)
+	case actor.Office != office:
+		return fmt.Errorf("%s of office %s may not file at office %s: %w", actor, actor.Office, office, ErrPermissionDenied)
+	}
+	return nil
+}
+
 // NewFiling makes the FILED event (seq 1, not sealed: Seal it with
 // GenesisHash(in.Number)) of a new case. Checks, in this order: the actor
 // is a citizen online or staff of in.Office with the AGENT or CLERK role,
@@ -747,13 +765,8 @@ type FileInput struct {
 // departments, the route and the grants it rests on, the origin office,
 // the query code's hash, and whether the citizen filed online.
 func NewFiling(in FileInput, reg Registry) (*yizhanv1.CaseEvent, error) {
-	switch {
-	case in.Actor.Citizen:
-	case !in.Actor.has(yizhanv1.Role_ROLE_AGENT, yizhanv1.Role_ROLE_CLERK, yizhanv1.Role_ROLE_WINDOW):
-		return nil, reason.Errorf(reason.WrongRole, reason.Meta{"action": "file", "roles": yizhanv1.Role_ROLE_AGENT.String() + "," + yizhanv1.Role_ROLE_CLERK.String() + "," + yizhanv1.Role_ROLE_WINDOW.String()},
-			"%s may not file a case: it needs %v, %v or %v: %w", in.Actor, yizhanv1.Role_ROLE_AGENT, yizhanv1.Role_ROLE_CLERK, yizhanv1.Role_ROLE_WINDOW, ErrPermissionDenied)
-	case in.Actor.Office != in.Office:
-		return nil, fmt.Errorf("%s of office %s may not file at office %s: %w", in.Actor, in.Actor.Office, in.Office, ErrPermissionDenied)
+	if err := MayFile(in.Actor, in.Office); err != nil {
+		return nil, err
 	}
 	if in.Item == nil || in.Item.GetCode() == "" {
 		return nil, registry.Invalid("item_code", reason.Required, nil, "is required")

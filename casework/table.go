@@ -582,6 +582,34 @@ func checkAsks(c *yizhanv1.Case, events []*yizhanv1.CaseEvent, action Action, e 
 	return nil
 }
 
+// MayAsk reports whether actor may ask office for action by the rule
+// table's checks of who asks alone: the role (the rule's Roles, Citizen
+// and asker guards) and the ask rules that deny (the item's department,
+// another person than who accepted and reviewed, the office where the
+// case was filed), on the case as its log before the action stood
+// (before) with the action's event e. Not the state, the guards, the
+// grants or the input: an action done, asked for again under its request
+// ID, is answered with what it answered then, and only to a caller who
+// may ask for it (office's replay). nil when actor may; else a
+// *RuleError wrapping ErrPermissionDenied.
+func MayAsk(before []*yizhanv1.CaseEvent, e *yizhanv1.CaseEvent, action Action, actor Actor, office string, reg Registry) error {
+	if err := checkRole(action, actor, e); err != nil {
+		return err
+	}
+	c, err := Fold(before)
+	if err != nil {
+		return err
+	}
+	a := &asking{action: action, c: c, e: e, actor: actor, office: office, reg: reg, events: before, at: e.GetAt().AsTime()}
+	a.item, _ = itemView(reg, c.GetItemCode(), c.GetItemVersion())
+	for _, q := range ruleOfAction[action].Asks {
+		if q.Deny && q.fails(a) {
+			return denied(q.Name, action, func() string { return q.say(a) })
+		}
+	}
+	return nil
+}
+
 // caseIs is a message about case c: "case is CASE_STATE_FILED: accept it
 // first".
 func caseIs(c *yizhanv1.Case, format string, args ...any) string {

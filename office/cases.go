@@ -48,7 +48,7 @@ func (s *Service) File(ctx context.Context, f Filing) (Filed, error) {
 		return Filed{}, err
 	}
 	if c, ok, err := s.answered(f.Request); err != nil || ok {
-		return s.refiled(c, f.Request, err)
+		return s.refiled(c, f, err)
 	}
 	reg := s.fed.Registry()
 	item, err := reg.ItemView(f.ItemCode, 0) // read only: the filing copies what it needs
@@ -83,19 +83,24 @@ func (s *Service) File(ctx context.Context, f Filing) (Filed, error) {
 		// A retry that raced the first filing: the office answered with
 		// the first one's case.
 		giveBack()
-		return s.refiled(c, f.Request, nil)
+		return s.refiled(c, f, nil)
 	}
 	return Filed{Case: c, QueryCode: code, Events: []*yizhanv1.CaseEvent{e}}, nil
 }
 
-// refiled is the answer to a filing the office had applied under request
-// r: its case, and the same query code, made again from the request ID.
-func (s *Service) refiled(c *yizhanv1.Case, r raftgroup.Request, err error) (Filed, error) {
+// refiled is the answer to filing f, which the office had applied under
+// its request: its case, and the same query code, made again from the
+// request ID; only to a caller who may file here (casework.MayFile). A
+// request ID is no authority of its own, and the code is the citizen's.
+func (s *Service) refiled(c *yizhanv1.Case, f Filing, err error) (Filed, error) {
 	if err != nil {
 		return Filed{}, err
 	}
+	if err := casework.MayFile(f.Actor, s.fed.Code()); err != nil {
+		return Filed{}, err
+	}
 	out := Filed{Case: c, Replayed: true}
-	if seed := queryCodeSeed(r, s.keyOf(c)); seed != nil {
+	if seed := queryCodeSeed(f.Request, s.keyOf(c)); seed != nil {
 		if code, err := casework.NewQueryCode(seed); err == nil {
 			out.QueryCode = code
 		}
@@ -188,7 +193,7 @@ func (s *Service) Act(ctx context.Context, a Action) (Acted, error) {
 		// gave up and let go of the lock while it was in raft) finds the
 		// case moved on: it answers what the first did.
 		if c, ok, aerr := s.answered(a.Request); aerr == nil && ok {
-			return Acted{Case: c, Replayed: true}, nil
+			return s.replay(c, a)
 		}
 		return Acted{}, err
 	}
@@ -221,16 +226,26 @@ func (s *Service) Remember(ctx context.Context, r raftgroup.Request) (replayed b
 }
 
 // replay is the answer to action a, done before under its request ID:
-// the case c it answered with then, and for a reissue the query code
-// again, only to staff of the office it was reissued for who may reissue
-// one (a request ID is no authority of its own).
+// the case c it answered with then (c's last event is the action's), and
+// for a reissue the query code again. Only to a caller who may ask for
+// the action, by the rule table's checks of who asks
+// (casework.MayAsk: the role, the department, another person than who
+// accepted, the filing office for a reissue), on the case as it stood
+// before the action and as the office that did it: a request ID is no
+// authority of its own. The state, the grants and the input, which the
+// case has moved on from, are not checked again.
 func (s *Service) replay(c *yizhanv1.Case, a Action) (Acted, error) {
+	events := s.fed.Cases().Events(c.GetNumber())
+	n := int(c.GetLastSeq())
+	if n < 1 || n > len(events) {
+		return Acted{}, fmt.Errorf("office: request %q answered with event %d of case %s, which this office's log does not hold", a.Request.ID, n, c.GetNumber())
+	}
+	e := events[n-1]
+	if err := casework.MayAsk(events[:n-1], e, a.Action, a.Actor, e.GetOfficeCode(), s.fed.Registry()); err != nil {
+		return Acted{}, err
+	}
 	acted := Acted{Case: c, Replayed: true}
 	if a.Action == casework.ActionReissueQueryCode {
-		if a.Actor.Office != c.GetOriginOffice() || a.Actor.Citizen ||
-			!slices.ContainsFunc(a.Action.Roles(), func(r yizhanv1.Role) bool { return slices.Contains(a.Actor.Roles, r) }) {
-			return Acted{}, fmt.Errorf("%s of office %s may not see the query code of case %s: %w", a.Actor, a.Actor.Office, c.GetNumber(), casework.ErrPermissionDenied)
-		}
 		acted.QueryCode = s.reissuedCode(a.Request, c.GetNumber())
 	}
 	return acted, nil
