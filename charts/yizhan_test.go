@@ -1182,6 +1182,19 @@ func TestValuesVariants(t *testing.T) {
 				if got := podOf(t, o.sts, 0).env["YIZHAN_BEHIND_TLS"]; got != "true" {
 					t.Errorf("YIZHAN_BEHIND_TLS=%q, want true", got)
 				}
+				if got, ok := podOf(t, o.sts, 0).env["YIZHAN_TRUSTED_PROXIES"]; ok {
+					t.Errorf("YIZHAN_TRUSTED_PROXIES=%q with none given, want it unset (the node's default)", got)
+				}
+			},
+		},
+		{
+			name:    "behind TLS with its proxies",
+			file:    "village.yaml",
+			changes: map[string]any{"behindTLS": true, "trustedProxies": []any{"10.244.0.0/16", "10.0.0.7"}},
+			check: func(t *testing.T, o *office) {
+				if got := podOf(t, o.sts, 0).env["YIZHAN_TRUSTED_PROXIES"]; got != "10.244.0.0/16,10.0.0.7" {
+					t.Errorf("YIZHAN_TRUSTED_PROXIES=%q, want the two ranges", got)
+				}
 			},
 		},
 		{

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -359,6 +360,32 @@ func TestBehindTLS(t *testing.T) {
 	}
 	if code := xff(other); code != http.StatusOK {
 		t.Errorf("a request of another client, %s: %d, want 200", other, code)
+	}
+}
+
+// Behind TLS, X-Forwarded-For is believed only on a connection from a
+// proxy the node trusts: a client that reaches the HTTP port past the
+// proxy (here from loopback, the proxy being elsewhere) is counted by
+// its own address whatever it writes there.
+func TestBehindTLSBelievesOnlyItsProxies(t *testing.T) {
+	_, n := startLone(t, func(c *node.Config) {
+		c.BehindTLS = true
+		c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("192.0.2.10/32")}
+		c.HTTP.AnonymousPerClient = 2
+		c.HTTP.BodyReadTimeout = 20 * time.Second
+	})
+	holdRequest(t, n.HTTPAddr(), "POST", "/v1/cases", "X-Forwarded-For: 203.0.113.1")
+	holdRequest(t, n.HTTPAddr(), "POST", "/v1/cases", "X-Forwarded-For: 203.0.113.2")
+	time.Sleep(300 * time.Millisecond) // the held requests reach the handler
+	req, _ := http.NewRequest("GET", "http://"+n.HTTPAddr()+"/v1/items", nil)
+	req.Header.Set("X-Forwarded-For", "203.0.113.3")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("a third request from the same address, naming a third client: %d, want 429", resp.StatusCode)
 	}
 }
 

@@ -8,6 +8,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
+	"slices"
 	"strings"
 	"time"
 
@@ -267,9 +269,10 @@ func bearer(values []string) string {
 
 // clientKey is the client a request is counted against: its address (an
 // IPv6 address by its /64), or behind a TLS-terminating proxy
-// (Config.BehindTLS) the last address of X-Forwarded-For, which the proxy
-// in front of the node appended. Entries before it are the client's say
-// and are not trusted.
+// (Config.BehindTLS), on a connection from the proxy
+// (Config.TrustedProxies), the last address of X-Forwarded-For, which the
+// proxy appended. Entries before it are the client's say and are not
+// trusted; nor is the header on a connection from anyone else.
 func (n *Node) clientKey(r *http.Request) string {
 	return n.clientKeyOf(r.RemoteAddr, r.Header.Values("X-Forwarded-For"))
 }
@@ -277,7 +280,7 @@ func (n *Node) clientKey(r *http.Request) string {
 // clientKeyOf is clientKey from a connection's remote address and the
 // X-Forwarded-For values of its request (a gRPC call's metadata).
 func (n *Node) clientKeyOf(remoteAddr string, xff []string) string {
-	if n.cfg.BehindTLS && len(xff) > 0 {
+	if n.cfg.BehindTLS && len(xff) > 0 && n.fromTrustedProxy(remoteAddr) {
 		last := xff[len(xff)-1]
 		if i := strings.LastIndexByte(last, ','); i >= 0 {
 			last = last[i+1:]
@@ -287,6 +290,34 @@ func (n *Node) clientKeyOf(remoteAddr string, xff []string) string {
 		}
 	}
 	return netlimit.HostKey(remoteAddr)
+}
+
+// DefaultTrustedProxies are the proxies believed behind TLS when the
+// node is given none: loopback and the private ranges (RFC 1918, RFC
+// 4193), where an ingress controller or a proxy on the same host is.
+var DefaultTrustedProxies = []netip.Prefix{
+	netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128"),
+	netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("172.16.0.0/12"), netip.MustParsePrefix("192.168.0.0/16"),
+	netip.MustParsePrefix("fc00::/7"),
+}
+
+// fromTrustedProxy reports whether a connection from remoteAddr
+// ("host:port", or a bare address) is from a proxy X-Forwarded-For is
+// believed from.
+func (n *Node) fromTrustedProxy(remoteAddr string) bool {
+	addr, err := netip.ParseAddr(remoteAddr)
+	if ap, perr := netip.ParseAddrPort(remoteAddr); perr == nil {
+		addr, err = ap.Addr(), nil
+	}
+	if err != nil {
+		return false
+	}
+	trusted := n.cfg.TrustedProxies
+	if len(trusted) == 0 {
+		trusted = DefaultTrustedProxies
+	}
+	addr = addr.Unmap()
+	return slices.ContainsFunc(trusted, func(p netip.Prefix) bool { return p.Contains(addr) })
 }
 
 // refuseBody answers a REST request whose body could not be read: 413 when

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -60,8 +61,15 @@ type Config struct {
 	// BehindTLS says the HTTP port is reached through a proxy that
 	// terminates TLS (an ingress): the session cookie is Secure, answers
 	// carry Strict-Transport-Security, and the per-client limit counts
-	// the client address the proxy appended to X-Forwarded-For.
+	// the client address the proxy appended to X-Forwarded-For, on a
+	// connection from one of TrustedProxies.
 	BehindTLS bool
+	// TrustedProxies are the addresses of the proxies in front of the
+	// HTTP port, with BehindTLS: X-Forwarded-For is believed only on a
+	// connection from one of them, so that a client reaching the port
+	// past the proxy cannot name another address to count against. None:
+	// loopback and the private ranges (DefaultTrustedProxies).
+	TrustedProxies []netip.Prefix
 	// HTTP holds the HTTP port's time and concurrency limits (zero:
 	// defaults).
 	HTTP HTTPLimits

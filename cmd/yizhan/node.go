@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"runtime/debug"
 	"runtime/pprof"
@@ -33,7 +34,8 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		peerAddr   = fs.String("peer-addr", ":7070", "node-to-node gRPC (mutual TLS)")
 		raftAddr   = fs.String("raft-addr", ":7000", "raft (mutual TLS)")
 		metrics    = fs.String("metrics-addr", "", "serve /metrics on this address only, not on the HTTP port (default: on the HTTP port)")
-		behindTLS  = fs.Bool("behind-tls", false, "the HTTP port is reached through a proxy that terminates TLS: Secure session cookie, Strict-Transport-Security, and the per-client limit counts the last X-Forwarded-For address")
+		behindTLS  = fs.Bool("behind-tls", false, "the HTTP port is reached through a proxy that terminates TLS: Secure session cookie, Strict-Transport-Security, and the per-client limit counts the last X-Forwarded-For address (on a connection from --trusted-proxies)")
+		proxies    = fs.String("trusted-proxies", "", "with --behind-tls: comma-separated addresses or CIDR ranges of the proxies in front of the HTTP port, whose X-Forwarded-For is believed (default: loopback and the private ranges 10/8, 172.16/12, 192.168/16, fc00::/7)")
 		advertise  = fs.String("advertise", "", "host name other nodes use to reach this node (default: the listen host, or the host name)")
 		bootstrap  = fs.Bool("bootstrap", false, "start a new raft group for the office with this node as its first voter (ignored once the data directory holds raft state)")
 		join       = fs.String("join", "", "comma-separated peer addresses of nodes already in this office")
@@ -60,6 +62,10 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if limit, ok := memoryLimitFor(*office); ok {
 		logger.Info("soft memory limit for the tier (GOMEMLIMIT overrides it)", "bytes", limit)
 	}
+	trusted, err := parseTrustedProxies(*proxies)
+	if err != nil {
+		return err
+	}
 	if *pprofOn && *metrics == "" {
 		return fmt.Errorf("--pprof needs --metrics-addr: the profiles are not served on the HTTP port")
 	}
@@ -81,7 +87,7 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	n, err := node.New(node.Config{
 		Office: *office, OfficeName: *officeName, Name: *name, DataDir: *data,
 		HTTPAddr: *httpAddr, PeerAddr: *peerAddr, RaftAddr: *raftAddr, Advertise: *advertise,
-		MetricsAddr: *metrics, Pprof: *pprofOn, BehindTLS: *behindTLS,
+		MetricsAddr: *metrics, Pprof: *pprofOn, BehindTLS: *behindTLS, TrustedProxies: trusted,
 		Bootstrap: *bootstrap, Join: splitList(*join), Upstream: splitList(*upstream), PeerRoutes: routes,
 		TLS: bundle, BootstrapAdminPassword: adminPassword, Logger: logger, CheckBook: *checkBook,
 	})
@@ -172,4 +178,26 @@ func (r peerRoutes) Set(v string) error {
 	}
 	r[office] = append(r[office], list...)
 	return nil
+}
+
+// parseTrustedProxies reads --trusted-proxies: addresses and CIDR ranges,
+// comma-separated ("": none given, the node's default).
+func parseTrustedProxies(v string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(v, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(f); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(f)
+		if err != nil {
+			return nil, fmt.Errorf("--trusted-proxies: %q is neither an address nor a CIDR range", f)
+		}
+		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+	}
+	return out, nil
 }

@@ -98,3 +98,30 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// --trusted-proxies takes addresses and CIDR ranges, comma-separated, and
+// refuses what is neither, naming it.
+func TestTrustedProxiesFlag(t *testing.T) {
+	got, err := parseTrustedProxies(" 10.1.2.3, 10.244.0.0/16 ,fd00::1,::ffff:192.0.2.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"10.1.2.3/32", "10.244.0.0/16", "fd00::1/128", "192.0.2.1/32"}
+	if len(got) != len(want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i].String() != want[i] {
+			t.Errorf("entry %d: %v, want %s", i, got[i], want[i])
+		}
+	}
+	if got, err := parseTrustedProxies(""); err != nil || len(got) != 0 {
+		t.Errorf("none given: %v, %v", got, err)
+	}
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(-1))
+	var out, errOut bytes.Buffer
+	err = runNode(context.Background(), []string{"--office", "450122101203", "--data", t.TempDir(), "--behind-tls", "--trusted-proxies", "10.0.0.0/8,ingress"}, &out, &errOut)
+	if err == nil || !strings.Contains(err.Error(), `--trusted-proxies: "ingress"`) {
+		t.Errorf("a proxy named by host name: %v", err)
+	}
+}
