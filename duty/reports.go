@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+	"github.com/yizhan-gov/yizhan/casework"
 	"github.com/yizhan-gov/yizhan/reason"
 	"github.com/yizhan-gov/yizhan/registry"
 )
@@ -133,6 +134,23 @@ func checkString(field, v string, max int, multiline bool) error {
 
 func (e *FieldError) Error() string { return e.Field + ": " + e.Msg }
 
+// checkPhone checks a phone number field as an applicant's phone is
+// checked (casework.ValidPhone: a mobile number, or a landline with its
+// area code); an empty one is none, and passes.
+func checkPhone(field, v string) error {
+	if v == "" {
+		return nil
+	}
+	if err := casework.ValidPhone(v); err != nil {
+		fe := &FieldError{Field: field, Why: reason.InvalidFormat, Msg: err.Error(), Meta: reason.Meta{"format": "PHONE"}}
+		if e := reason.Of(err); e != nil {
+			fe.Why, fe.Meta = e.Reason, e.Meta
+		}
+		return fe
+	}
+	return nil
+}
+
 // CheckContent checks what a duty officer writes in a report, before it
 // is kept: the fields a first report needs, the numbers not negative, the
 // texts bounded, the times in order and not in the future of now.
@@ -170,6 +188,9 @@ func CheckContent(r *yizhanv1.UrgentReport, now time.Time) error {
 		if err := checkString("report."+f.name, f.v, f.max, f.multiline); err != nil {
 			return err
 		}
+	}
+	if err := checkPhone("report.contact", r.GetContact()); err != nil {
+		return err
 	}
 	for _, f := range []struct {
 		name string

@@ -105,6 +105,18 @@ func CheckShift(s *yizhanv1.DutyShift, field string) error {
 	return nil
 }
 
+// CheckNewShift checks a shift as staff publish it: CheckShift, and a
+// duty phone that is a phone number (or none). The phone is checked here,
+// not in CheckShift, which a book runs on every version of a shift it
+// stores: a shift published before the phone was checked still changes
+// hands and travels up.
+func CheckNewShift(s *yizhanv1.DutyShift, field string) error {
+	if err := CheckShift(s, field); err != nil {
+		return err
+	}
+	return checkPhone(field+".duty_phone", s.GetDutyPhone())
+}
+
 // ShiftChange says what a shift's next version is: the only changes a
 // book accepts.
 type ShiftChange int

@@ -8,6 +8,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+	"github.com/yizhan-gov/yizhan/reason"
 )
 
 func TestShiftChanges(t *testing.T) {
@@ -81,6 +82,19 @@ func TestShiftChanges(t *testing.T) {
 	}
 	if err := CheckShift(&yizhanv1.DutyShift{Start: s.Start, End: s.End, Leader: "l", Officers: []string{"l"}}, "shifts[0]"); err == nil {
 		t.Error("the leader also an officer was taken")
+	}
+	// A duty phone is a phone number as a shift is published; a book
+	// still takes the versions of one published before it was checked.
+	room := &yizhanv1.DutyShift{Start: s.Start, End: s.End, Leader: "l", Officers: []string{"o"}, DutyPhone: "值班室"}
+	if fe, ok := CheckNewShift(room, "shifts[0]").(*FieldError); !ok || fe.Field != "shifts[0].duty_phone" || fe.Why != reason.InvalidFormat {
+		t.Errorf("a duty phone that is a room: %v", CheckNewShift(room, "shifts[0]"))
+	}
+	if err := CheckShift(room, "shift"); err != nil {
+		t.Errorf("a book refuses a shift published before the phone was checked: %v", err)
+	}
+	room.DutyPhone = "0771-6201110"
+	if err := CheckNewShift(room, "shifts[0]"); err != nil {
+		t.Errorf("a landline: %v", err)
 	}
 }
 

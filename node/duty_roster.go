@@ -106,7 +106,7 @@ func (s *dutyRosterService) PublishShifts(ctx context.Context, req *yizhanv1.Pub
 		sh := &yizhanv1.DutyShift{OfficeCode: code, Start: in.GetStart(), End: in.GetEnd(), Leader: in.GetLeader(),
 			Officers: in.GetOfficers(), DutyPhone: strings.TrimSpace(in.GetDutyPhone()),
 			State: yizhanv1.ShiftState_SHIFT_STATE_PLANNED, PublishedBy: p.Username, Version: 1}
-		if err := duty.CheckShift(sh, field); err != nil {
+		if err := duty.CheckNewShift(sh, field); err != nil {
 			var fe *duty.FieldError
 			if errors.As(err, &fe) {
 				return nil, fieldError(fe.Field, fe.Why, fe.Meta, fe.Msg)

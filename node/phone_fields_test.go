@@ -1,0 +1,72 @@
+package node_test
+
+import (
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+	"github.com/yizhan-gov/yizhan/reason"
+)
+
+// A report's contact and a shift's duty phone are phone numbers, checked
+// as an applicant's phone and a question's contact are: a mobile number
+// or a landline with its area code. They were kept as any text (值班室,
+// 12345), which nobody could call back.
+func TestReportContactAndDutyPhoneAreCheckedAsPhones(t *testing.T) {
+	f := newFed(t)
+	f.startCounty(1)
+	admin := dial(t, f.countyLeader()).login("admin", password)
+	for _, s := range []*yizhanv1.StaffMember{
+		{Username: "county-duty", Name: "陈值班", OfficeCode: county, Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_DUTY_OFFICER}},
+		{Username: "county-leader", Name: "陈带班", OfficeCode: county, Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_DUTY_LEADER}},
+	} {
+		if _, err := admin.reg.CreateStaff(admin.ctx(), &yizhanv1.CreateStaffRequest{Staff: s, Password: password}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	officer := dial(t, f.countyLeader()).login("county-duty", password)
+	duty := yizhanv1.NewDutyServiceClient(officer.conn)
+	roster := yizhanv1.NewDutyRosterServiceClient(admin.conn)
+	report := func(contact string) error {
+		r := firstReport(time.Now().Add(-30 * time.Minute))
+		r.Contact = contact
+		_, err := duty.WriteReport(officer.ctx(), &yizhanv1.WriteReportRequest{Report: r})
+		return err
+	}
+	start := time.Now().Truncate(time.Minute).Add(6 * time.Hour)
+	shift := func(phone string) error {
+		_, err := roster.PublishShifts(admin.ctx(), &yizhanv1.PublishShiftsRequest{Shifts: []*yizhanv1.DutyShift{{Start: timestamppb.New(start),
+			End: timestamppb.New(start.Add(12 * time.Hour)), Leader: "county-leader", Officers: []string{"county-duty"}, DutyPhone: phone}}})
+		start = start.Add(24 * time.Hour)
+		return err
+	}
+	for _, tc := range []struct {
+		name, field, why string
+		call             func() error
+	}{
+		{"a report's contact of five digits", "report.contact", reason.InvalidFormat, func() error { return report("12345") }},
+		{"a report's contact that is a mobile number too short", "report.contact", reason.InvalidFormat, func() error { return report("1390771000") }},
+		{"a shift's duty phone that is a room", "shifts[0].duty_phone", reason.InvalidFormat, func() error { return shift("值班室") }},
+		{"a shift's duty phone without its area code", "shifts[0].duty_phone", reason.InvalidFormat, func() error { return shift("6201110") }},
+	} {
+		err := tc.call()
+		if code, field := fieldOf(err); code != codes.InvalidArgument || field != tc.field || fieldReason(err) != tc.why {
+			t.Errorf("%s: %v naming %q (%s); want INVALID_ARGUMENT naming %s (%s)", tc.name, code, field, fieldReason(err), tc.field, tc.why)
+		}
+	}
+	for name, call := range map[string]func() error{
+		"a report with a mobile number":     func() error { return report("13907710003") },
+		"a report with a landline":          func() error { return report("0771-6201110") },
+		"a report with no contact":          func() error { return report("") },
+		"a shift with a landline":           func() error { return shift("0771-6201110") },
+		"a shift with a mobile number":      func() error { return shift("13907710003") },
+		"a shift with no duty phone (none)": func() error { return shift("") },
+	} {
+		if err := call(); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
