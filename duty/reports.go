@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
@@ -134,6 +135,22 @@ func checkString(field, v string, max int, multiline bool) error {
 
 func (e *FieldError) Error() string { return e.Field + ": " + e.Msg }
 
+// checkChoice checks an enum field that must be set: unset is REQUIRED
+// (a choice to make), a value its enum does not declare OUT_OF_RANGE
+// (enum, got), as the registry's enums are checked; what says the
+// choices.
+func checkChoice(field string, e protoreflect.Enum, what string) error {
+	switch {
+	case e.Number() == 0:
+		return &FieldError{Field: field, Why: registry.ReasonRequired, Meta: reason.Meta{"input": "choice"}, Msg: "is required: " + what}
+	case e.Descriptor().Values().ByNumber(e.Number()) == nil:
+		return &FieldError{Field: field, Why: registry.ReasonOutOfRange,
+			Meta: reason.Meta{"enum": string(e.Descriptor().Name()), "got": reason.Itoa(int32(e.Number()))},
+			Msg:  fmt.Sprintf("%d is not a known %s value: %s", e.Number(), e.Descriptor().Name(), what)}
+	}
+	return nil
+}
+
 // checkPhone checks a phone number field as an applicant's phone is
 // checked (casework.ValidPhone: a mobile number, or a landline with its
 // area code); an empty one is none, and passes.
@@ -158,6 +175,15 @@ func CheckContent(r *yizhanv1.UrgentReport, now time.Time) error {
 	bad := func(field, why, format string, args ...any) error {
 		return &FieldError{Field: "report." + field, Why: why, Msg: fmt.Sprintf(format, args...)}
 	}
+	for _, f := range []struct {
+		name, what string
+		v          protoreflect.Enum
+	}{{"kind", "first, follow-up or final", r.GetKind()}, {"category", "natural disaster, accident, public health, social safety or other", r.GetCategory()},
+		{"level", "level I to IV", r.GetLevel()}} {
+		if err := checkChoice("report."+f.name, f.v, f.what); err != nil {
+			return err
+		}
+	}
 	switch r.GetKind() {
 	case yizhanv1.ReportKind_REPORT_KIND_FIRST:
 		if r.GetFirstId() != "" {
@@ -167,14 +193,6 @@ func CheckContent(r *yizhanv1.UrgentReport, now time.Time) error {
 		if !IsReportID(r.GetFirstId()) {
 			return bad("first_id", registry.ReasonRequired, "a follow-up or final report names its first report")
 		}
-	default:
-		return bad("kind", registry.ReasonRequired, "first, follow-up or final")
-	}
-	if _, ok := yizhanv1.IncidentCategory_name[int32(r.GetCategory())]; !ok || r.GetCategory() == 0 {
-		return bad("category", registry.ReasonRequired, "natural disaster, accident, public health, social safety or other")
-	}
-	if _, ok := yizhanv1.IncidentLevel_name[int32(r.GetLevel())]; !ok || r.GetLevel() == 0 {
-		return bad("level", registry.ReasonRequired, "level I to IV")
 	}
 	for _, f := range []struct {
 		name, v        string

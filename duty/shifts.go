@@ -252,8 +252,8 @@ func CheckLogEntry(e *yizhanv1.DutyLogEntry) error {
 	bad := func(field, why, format string, args ...any) error {
 		return &FieldError{Field: "entry." + field, Why: why, Msg: fmt.Sprintf(format, args...)}
 	}
-	if _, ok := yizhanv1.LogKind_name[int32(e.GetKind())]; !ok || e.GetKind() == 0 {
-		return bad("kind", registry.ReasonRequired, "call, notice, instruction, document or other")
+	if err := checkChoice("entry.kind", e.GetKind(), "call, notice, instruction, document or other"); err != nil {
+		return err
 	}
 	if strings.TrimSpace(e.GetMatter()) == "" {
 		return bad("matter", registry.ReasonRequired, "is required")

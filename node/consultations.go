@@ -93,6 +93,8 @@ func (s *supervisionService) RecordConsultation(ctx context.Context, req *yizhan
 	}
 	switch req.GetChannel() {
 	case yizhanv1.ConsultationChannel_CONSULTATION_CHANNEL_IN_PERSON, yizhanv1.ConsultationChannel_CONSULTATION_CHANNEL_PHONE:
+	case yizhanv1.ConsultationChannel_CONSULTATION_CHANNEL_UNSPECIFIED:
+		return nil, fieldError("channel", registry.ReasonRequired, reason.Meta{"input": "choice"}, "is required: in person or by phone")
 	default:
 		return nil, fieldError("channel", registry.ReasonOutOfRange, reason.Meta{"enum": "ConsultationChannel", "got": reason.Itoa(int32(req.GetChannel()))},
 			"in person or by phone (a question online is left with AskQuestion)")

@@ -1,0 +1,114 @@
+package node_test
+
+import (
+	"testing"
+	"time"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+	"github.com/yizhan-gov/yizhan/registry"
+)
+
+// An enum field left unset is REQUIRED (a choice to make); one given a
+// value its enum does not declare (99: a client of a later release, or a
+// mistyped number) is OUT_OF_RANGE, as docs/ERRORS.md says and the
+// registry's and the cases' enums answer: a report's kind, category and
+// level and a log entry's kind answered 99 as REQUIRED (必填, of a field
+// the client had filled), and a consultation's channel answered unset as
+// OUT_OF_RANGE.
+func TestAnEnumUnsetIsRequiredAndUndeclaredOutOfRange(t *testing.T) {
+	f := newFed(t)
+	f.startCounty(1)
+	admin := dial(t, f.countyLeader()).login("admin", password)
+	for _, s := range []*yizhanv1.StaffMember{
+		{Username: "county-duty", Name: "陈值班", OfficeCode: county, Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_DUTY_OFFICER}},
+		{Username: "county-leader", Name: "陈带班", OfficeCode: county, Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_DUTY_LEADER}},
+	} {
+		if _, err := admin.reg.CreateStaff(admin.ctx(), &yizhanv1.CreateStaffRequest{Staff: s, Password: password}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	officer := dial(t, f.countyLeader()).login("county-duty", password)
+	roster := yizhanv1.NewDutyRosterServiceClient(officer.conn)
+	start := time.Now().Truncate(time.Minute).Add(-10 * time.Minute)
+	pub, err := yizhanv1.NewDutyRosterServiceClient(admin.conn).PublishShifts(admin.ctx(), &yizhanv1.PublishShiftsRequest{Shifts: []*yizhanv1.DutyShift{{
+		Start: timestamppb.New(start), End: timestamppb.New(start.Add(12 * time.Hour)), Leader: "county-leader", Officers: []string{"county-duty"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := roster.TakeOverShift(officer.ctx(), &yizhanv1.TakeOverShiftRequest{Id: pub.GetShifts()[0].GetId()}); err != nil {
+		t.Fatal(err)
+	}
+	duty := yizhanv1.NewDutyServiceClient(officer.conn)
+	report := func(change func(*yizhanv1.UrgentReport)) func() error {
+		return func() error {
+			r := firstReport(time.Now().Add(-30 * time.Minute))
+			change(r)
+			_, err := duty.WriteReport(officer.ctx(), &yizhanv1.WriteReportRequest{Report: r})
+			return err
+		}
+	}
+	logEntry := func(kind yizhanv1.LogKind) func() error {
+		return func() error {
+			_, err := roster.WriteLogEntry(officer.ctx(), &yizhanv1.WriteLogEntryRequest{Entry: &yizhanv1.DutyLogEntry{Kind: kind, Matter: "通知明早开会"}})
+			return err
+		}
+	}
+	sup := yizhanv1.NewSupervisionServiceClient(admin.conn)
+	consultation := func(channel yizhanv1.ConsultationChannel) func() error {
+		return func() error {
+			_, err := sup.RecordConsultation(admin.ctx(), &yizhanv1.RecordConsultationRequest{Channel: channel, Question: "社保哪天办?", Answer: "每周二。"})
+			return err
+		}
+	}
+	for _, tc := range []struct {
+		name, field, why string
+		call             func() error
+	}{
+		{"a report's kind 99", "report.kind", registry.ReasonOutOfRange, report(func(r *yizhanv1.UrgentReport) { r.Kind = 99 })},
+		{"a report's kind unset", "report.kind", registry.ReasonRequired, report(func(r *yizhanv1.UrgentReport) { r.Kind = 0 })},
+		{"a report's category 99", "report.category", registry.ReasonOutOfRange, report(func(r *yizhanv1.UrgentReport) { r.Category = 99 })},
+		{"a report's category unset", "report.category", registry.ReasonRequired, report(func(r *yizhanv1.UrgentReport) { r.Category = 0 })},
+		{"a report's level 99", "report.level", registry.ReasonOutOfRange, report(func(r *yizhanv1.UrgentReport) { r.Level = 99 })},
+		{"a report's level unset", "report.level", registry.ReasonRequired, report(func(r *yizhanv1.UrgentReport) { r.Level = 0 })},
+		{"a log entry's kind 99", "entry.kind", registry.ReasonOutOfRange, logEntry(99)},
+		{"a log entry's kind unset", "entry.kind", registry.ReasonRequired, logEntry(0)},
+		{"a consultation's channel 99", "channel", registry.ReasonOutOfRange, consultation(99)},
+		{"a consultation's channel unset", "channel", registry.ReasonRequired, consultation(0)},
+		{"a consultation's channel online (AskQuestion's)", "channel", registry.ReasonOutOfRange, consultation(yizhanv1.ConsultationChannel_CONSULTATION_CHANNEL_ONLINE)},
+	} {
+		err := tc.call()
+		if code, field := fieldOf(err); code != codes.InvalidArgument || field != tc.field || fieldReason(err) != tc.why {
+			t.Errorf("%s: %v naming %q (%s); want INVALID_ARGUMENT naming %s (%s)", tc.name, code, field, fieldReason(err), tc.field, tc.why)
+		}
+		// What the web shows by the field: a choice to make, or one that
+		// is not on offer.
+		want := map[string]string{registry.ReasonRequired: "请选择", registry.ReasonOutOfRange: "不是有效的选项"}[tc.why]
+		if got := firstViolation(err).GetLocalizedMessage().GetMessage(); got != want {
+			t.Errorf("%s: the field's text %q, want %q", tc.name, got, want)
+		}
+	}
+	for name, call := range map[string]func() error{
+		"a report":     report(func(*yizhanv1.UrgentReport) {}),
+		"a log entry":  logEntry(yizhanv1.LogKind_LOG_KIND_NOTICE),
+		"a phone call": consultation(yizhanv1.ConsultationChannel_CONSULTATION_CHANNEL_PHONE),
+	} {
+		if err := call(); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
+// firstViolation is the first field violation of err's BadRequest, or nil.
+func firstViolation(err error) *errdetails.BadRequest_FieldViolation {
+	for _, d := range status.Convert(err).Details() {
+		if br, ok := d.(*errdetails.BadRequest); ok && len(br.GetFieldViolations()) > 0 {
+			return br.GetFieldViolations()[0]
+		}
+	}
+	return nil
+}
