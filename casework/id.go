@@ -53,7 +53,9 @@ func ValidIDNumber(s string) error {
 	}
 	birth, err := time.Parse("20060102", s[6:14])
 	if err != nil || birth.Year() < 1800 {
-		return part("BIRTH_DATE", "characters 7-14 must be a birth date YYYYMMDD, got %s", s[6:14])
+		// Not the characters themselves: they are a birth date, and the
+		// message goes into logs.
+		return part("BIRTH_DATE", "characters 7-14 must be a birth date YYYYMMDD, and are not one")
 	}
 	if want := idCheck[sum%11]; last != want {
 		return reason.Errorf(reason.IDNumberChecksum, nil, "check character is %c, want %c: the number is mistyped", last, want)
