@@ -58,9 +58,10 @@ type OfficeConfig struct {
 	FeedIdleTimeout time.Duration
 
 	// Now is the office's clock: it stamps the commands of the office's
-	// own case writes (AppendEvents) and of the mail received (a report's
-	// arrival time is its command's); nil: time.Now. A command's time is
-	// what the book's rules and its memory of requests go by.
+	// own case writes (AppendEvents) and of its mail (what is received: a
+	// report's arrival time is its command's; the automatic steps'
+	// events, receipts, what is set aside); nil: time.Now. A command's
+	// time is what the book's rules and its memory of requests go by.
 	Now func() time.Time
 
 	// MaxCaseMessageBytes is the largest case message sent to another

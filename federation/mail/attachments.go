@@ -140,7 +140,7 @@ func (ml *Mail) push(dest string, files []*yizhanv1.Attachment) {
 			p.queue = append(p.queue, a)
 		}
 	}
-	if p.running || time.Now().Before(p.after) || ml.runCtx == nil {
+	if p.running || ml.cfg.Now().Before(p.after) || ml.runCtx == nil {
 		return
 	}
 	p.running = true
@@ -161,7 +161,7 @@ func (ml *Mail) runPusher(ctx context.Context, dest string, p *pusher) {
 		err := ml.pushAttachment(ctx, dest, a)
 		ml.mu.Lock()
 		if err != nil {
-			p.running, p.after = false, time.Now().Add(pushRetry)
+			p.running, p.after = false, ml.cfg.Now().Add(pushRetry)
 			ml.mu.Unlock()
 			ml.log.Warn("scanned file not pushed to the office above yet", "file", a.GetSha256(), "to", dest, "err", err)
 			return

@@ -82,8 +82,13 @@ type Config struct {
 	// office (default DefaultMaxCaseMessageBytes); a larger one is set
 	// aside.
 	MaxCaseMessageBytes int
-	// Now stamps the commands that apply what is received (nil:
-	// time.Now): a report's arrival time at an office is its command's.
+	// Now is the office's clock (nil: time.Now). It stamps every command
+	// the mail proposes (what is received: a report's arrival time at an
+	// office is its command's; the automatic steps' events, which it also
+	// judges a reroute by; receipts; what is set aside), and times the
+	// mail's waits. A command's time is what the book's rules and its
+	// memory of requests go by: the machine's clock, behind or ahead of
+	// the office's, would make them see time go backwards.
 	Now func() time.Time
 	// QuarantineAfter is how long a case message may keep being refused
 	// (or failing its call alone) before it is set aside (default 1h).
@@ -383,7 +388,7 @@ func (ml *Mail) autoAct(ctx context.Context, number string) error {
 		return nil
 	}
 	prev := events[len(events)-1].GetHash()
-	now := time.Now()
+	now := ml.cfg.Now()
 	e := casework.NewAutoEvent(c, action, to, ml.cfg.Office, now)
 	// A case about to go to an office that lost its step's right since
 	// it was routed is rerouted first (改派), not sent there.
@@ -448,7 +453,7 @@ func (m *mailer) sendDue(ctx context.Context) {
 	byDest := map[string][]*peerv1.OutboxEntry{}
 	queued := map[outboxKey]bool{}
 	outbox := m.ml.cfg.FSM.Cases().Outbox() // before the lock: the sends finishing wait for it
-	now := time.Now()
+	now := m.ml.cfg.Now()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, e := range outbox {
@@ -549,7 +554,7 @@ func (m *mailer) setAsideGone(dest string, entries []*peerv1.OutboxEntry, now ti
 
 // done records the outcome of one call to dest.
 func (m *mailer) done(ctx context.Context, dest string, r deliveryResult) {
-	now := time.Now()
+	now := m.ml.cfg.Now()
 	var setAside []*peerv1.QuarantinedEntry
 	m.mu.Lock()
 	m.busy[dest] = false
@@ -663,7 +668,7 @@ func (ml *Mail) deliver(ctx context.Context, dest string, entries []*peerv1.Outb
 		}
 		n := proto.Size(msg)
 		if n > ml.cfg.MaxCaseMessageBytes {
-			r.oversize = append(r.oversize, &peerv1.QuarantinedEntry{Entry: e, AtUnixNano: time.Now().UnixNano(),
+			r.oversize = append(r.oversize, &peerv1.QuarantinedEntry{Entry: e, AtUnixNano: ml.cfg.Now().UnixNano(),
 				Reason: fmt.Sprintf("the message is %d bytes, more than the %d a case message may have", n, ml.cfg.MaxCaseMessageBytes)})
 			continue
 		}
@@ -733,7 +738,7 @@ func (ml *Mail) deliver(ctx context.Context, dest string, entries []*peerv1.Outb
 	if len(acks) > 0 {
 		actx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
-		if _, err := ml.cfg.Owner.ProposeCase(actx, &peerv1.CaseCommand{AtUnixNano: time.Now().UnixNano(),
+		if _, err := ml.cfg.Owner.ProposeCase(actx, &peerv1.CaseCommand{AtUnixNano: ml.cfg.Now().UnixNano(),
 			Op: &peerv1.CaseCommand_Ack{Ack: &peerv1.AckOutbox{Acks: acks}}}); err != nil {
 			r.err = err
 			return r
@@ -746,7 +751,7 @@ func (ml *Mail) deliver(ctx context.Context, dest string, entries []*peerv1.Outb
 func (ml *Mail) quarantine(ctx context.Context, entries []*peerv1.QuarantinedEntry) {
 	qctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	v, err := ml.cfg.Owner.ProposeCase(qctx, &peerv1.CaseCommand{AtUnixNano: time.Now().UnixNano(),
+	v, err := ml.cfg.Owner.ProposeCase(qctx, &peerv1.CaseCommand{AtUnixNano: ml.cfg.Now().UnixNano(),
 		Op: &peerv1.CaseCommand_Quarantine{Quarantine: &peerv1.QuarantineOutbox{Entries: entries}}})
 	if err != nil {
 		if ctx.Err() == nil && !errors.Is(err, raftgroup.ErrNotLeader) {
