@@ -28,15 +28,15 @@ var channelNames = map[yizhanv1.ConsultationChannel]string{
 
 type consultData struct {
 	Items    []*yizhanv1.Item
-	Awaiting []*yizhanv1.Consultation // questions this office answers, oldest first
-	Recent   []*yizhanv1.Consultation // this month's, newest first
+	Awaiting []*yizhanv1.Consultation // questions this office answers, oldest first: a page
+	Recent   []*yizhanv1.Consultation // this month's, newest first: a page
 	Form     formValues
 	Month    string
-	// AwaitingMore and RecentMore say that there are more than the
-	// page lists (ListConsultations has no next page): the first
-	// consultListMax only.
-	AwaitingMore, RecentMore bool
-	Max                      int // consultListMax
+	// AwaitingPages and RecentPages go on to each list's next page and
+	// back to its first (consultLists); Pages is what the answer forms
+	// carry in their action to come back to the pages shown.
+	AwaitingPages, RecentPages listPage
+	Pages                      string
 }
 
 // ChannelName is a channel in Chinese.
@@ -47,11 +47,15 @@ var consultFlash = map[string]string{
 	"answered": "已答复，咨询人可凭咨询编号和查询码查看。",
 }
 
-// consultListMax is the questions awaiting an answer, and the month's
-// consultations, that the page lists: ListConsultations has no next page,
-// so the page says when there are more (capped). The questions come
-// oldest first: each answered makes room for the next.
-const consultListMax = 200
+// consultPageSize is the questions awaiting an answer, and the month's
+// consultations, on a page of each. The questions come oldest first.
+const consultPageSize = 50
+
+// consultLists is the consultations page's lists that go on a page at a
+// time (pagedLists), in q, the page's parameters.
+func consultLists(q url.Values) pagedLists {
+	return pagedLists{path: "/consultations", names: []string{"awaiting", "recent"}, q: q}
+}
 
 func (s *server) consultations(rq *request) error {
 	if err := requireStaff(rq); err != nil {
@@ -64,23 +68,26 @@ func (s *server) showConsultations(rq *request, code int, f formValues, errs for
 	ctx := rq.ctx()
 	now := s.now().In(china)
 	month := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, china)
-	d := &consultData{Form: f, Month: month.Format("2006年1月"), Max: consultListMax}
+	lists := consultLists(rq.r.URL.Query())
+	d := &consultData{Form: f, Month: month.Format("2006年1月"), Pages: lists.query()}
 	if items, err := s.listAllItems(ctx, &yizhanv1.ListItemsRequest{}); err == nil {
 		d.Items = items
 	}
 	me := rq.staff().GetOfficeCode()
 	if me == s.cfg.Office {
-		aw, err := s.cfg.Supervision.ListConsultations(ctx, &yizhanv1.ListConsultationsRequest{AwaitingAnswer: true, PageSize: consultListMax + 1})
+		aw, err := s.cfg.Supervision.ListConsultations(ctx, &yizhanv1.ListConsultationsRequest{AwaitingAnswer: true, PageSize: consultPageSize,
+			PageToken: lists.token("awaiting")})
 		if err != nil {
 			return err
 		}
-		d.Awaiting, d.AwaitingMore = capped(aw.GetConsultations(), consultListMax)
+		d.Awaiting, d.AwaitingPages = aw.GetConsultations(), lists.links("awaiting", aw.GetNextPageToken())
 	}
-	recent, err := s.cfg.Supervision.ListConsultations(ctx, &yizhanv1.ListConsultationsRequest{OfficeCode: me, From: month.Format("2006-01-02"), PageSize: consultListMax + 1})
+	recent, err := s.cfg.Supervision.ListConsultations(ctx, &yizhanv1.ListConsultationsRequest{OfficeCode: me, From: month.Format("2006-01-02"),
+		PageSize: consultPageSize, PageToken: lists.token("recent")})
 	if err != nil {
 		return err
 	}
-	d.Recent, d.RecentMore = capped(recent.GetConsultations(), consultListMax)
+	d.Recent, d.RecentPages = recent.GetConsultations(), lists.links("recent", recent.GetNextPageToken())
 	s.formCSRF(rq)
 	return s.render(rq, code, "consultations", &view{Title: "咨询登记", Section: "consultations", Data: d, Errs: errs, Flash: flash})
 }
@@ -139,7 +146,9 @@ func (s *server) consultationAct(rq *request) error {
 		}
 		return err
 	}
-	return rq.redirect("/consultations?msg=" + msg)
+	// An answer goes back to the pages its form was on (its action's
+	// parameters); a consultation recorded, to the first.
+	return rq.redirect(consultLists(rq.r.URL.Query()).back(msg))
 }
 
 // answerField is the form field of the answer to question id (its box

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -38,20 +39,25 @@ type dutyData struct {
 	ZeroDue  *timestamppb.Timestamp                // today's set hour
 	Assess   []*yizhanv1.OfficeAssessment          // this month's assessment of the offices below
 	Unsigned []*yizhanv1.UnsignedReportFlag        // first reports below left unsigned past their deadline
-	Own      []*yizhanv1.HeldReport                // this office's, newest first
-	Below    []*yizhanv1.HeldReport                // from below, not acknowledged here
-	Received []*yizhanv1.HeldReport                // from below, the latest
+	Own      []*yizhanv1.HeldReport                // this office's, newest first: a page
+	Below    []*yizhanv1.HeldReport                // from below, not acknowledged here, oldest first: a page
+	Received []*yizhanv1.HeldReport                // from below, newest first: a page
 	Leader   bool                                  // may sign
 	Writer   bool                                  // may write and acknowledge
 	Form     formValues
 	Office   string
 	Now      time.Time
 	Names    map[string]string // office code → name
-	// OwnMore, BelowMore and ReceivedMore say that there are more than
-	// the page lists (ListReports has no next page): the first
-	// reportListMax of all, of those waiting, receivedMax received.
-	OwnMore, BelowMore, ReceivedMore bool
-	Max, ReceivedMax                 int // reportListMax, receivedMax
+	// OwnPages, BelowPages and ReceivedPages go on to each list's next
+	// page and back to its first (dutyLists); Pages is what the forms
+	// acting on a report of them carry in their action to come back to
+	// the pages shown.
+	OwnPages, BelowPages, ReceivedPages listPage
+	Pages                               string
+	// firsts is the first reports, by id, of the follow-ups among the
+	// page's drafts, when not on the page (older, on a later page of
+	// Own): MatterClosed.
+	firsts map[string]*yizhanv1.HeldReport
 }
 
 // OfficeName is the office's name, or its code when unknown here.
@@ -125,9 +131,10 @@ func (dutyData) HandOverFrom(s *yizhanv1.DutyShift) *timestamppb.Timestamp {
 	return timestamppb.New(s.GetEnd().AsTime().Add(-duty.HandOverEarly))
 }
 
-// MatterClosed reports whether draft r follows a first report (of those
-// listed) whose matter a final report has closed: it is not signed any
-// more (the API refuses it).
+// MatterClosed reports whether draft r follows a first report whose
+// matter a final report has closed: it is not signed any more (the API
+// refuses it). The first report is looked for on the page, then among
+// those read for the page's drafts (firsts).
 func (d *dutyData) MatterClosed(r *yizhanv1.UrgentReport) bool {
 	if r.GetKind() == yizhanv1.ReportKind_REPORT_KIND_FIRST {
 		return false
@@ -137,7 +144,7 @@ func (d *dutyData) MatterClosed(r *yizhanv1.UrgentReport) bool {
 			return h.GetClosed()
 		}
 	}
-	return false
+	return d.firsts[r.GetFirstId()].GetClosed()
 }
 
 var dutyFlash = map[string]string{
@@ -154,14 +161,22 @@ var dutyFlash = map[string]string{
 	"acknowledged": "已签收。",
 }
 
-// reportListMax is the reports the duty page reads, the office's own
-// and those from below together, and the reports waiting for its
-// acknowledgement: ListReports has no next page, so the page says when
-// there are more (capped). receivedMax is the latest from below it lists.
+// reportsPageSize is the reports on a page of each list of the duty
+// page. The office's own (本单位报告) and those received from below
+// (下级报告) are one listing of the API (ListReports: the office and the
+// offices below it), which each list reads for its own (filteredPage),
+// reportsReadSize at a time and at most reportsReads times a page.
 const (
-	reportListMax = 200
-	receivedMax   = 50
+	reportsPageSize = 50
+	reportsReadSize = 200
+	reportsReads    = 5
 )
+
+// dutyLists is the duty page's lists that go on a page at a time
+// (pagedLists), in q, the page's parameters.
+func dutyLists(q url.Values) pagedLists {
+	return pagedLists{path: "/duty", names: []string{"below", "own", "received"}, q: q}
+}
 
 func (s *server) dutyPage(rq *request) error {
 	if err := requireStaff(rq); err != nil {
@@ -205,7 +220,8 @@ func draftForm(r *yizhanv1.UrgentReport) url.Values {
 
 func (s *server) showDuty(rq *request, code int, f formValues, errs formErrors, flash string) error {
 	ctx, me := rq.ctx(), rq.staff()
-	d := &dutyData{Form: f, Office: me.GetOfficeCode(), Max: reportListMax, ReceivedMax: receivedMax,
+	lists := dutyLists(rq.r.URL.Query())
+	d := &dutyData{Form: f, Office: me.GetOfficeCode(), Pages: lists.query(),
 		Leader: slices.Contains(me.GetRoles(), yizhanv1.Role_ROLE_DUTY_LEADER)}
 	d.Writer = d.Leader || slices.Contains(me.GetRoles(), yizhanv1.Role_ROLE_DUTY_OFFICER)
 	d.Keeper = d.Leader || slices.Contains(me.GetRoles(), yizhanv1.Role_ROLE_ADMIN)
@@ -213,23 +229,6 @@ func (s *server) showDuty(rq *request, code int, f formValues, errs formErrors, 
 		return err
 	}
 	d.Names, _ = s.officeNames(rq) // codes shown when the registry cannot be read
-	all, err := s.cfg.Duty.ListReports(ctx, &yizhanv1.ListReportsRequest{PageSize: reportListMax + 1})
-	if err != nil {
-		return err
-	}
-	reports, more := capped(all.GetReports(), reportListMax)
-	for _, h := range reports {
-		if h.GetReport().GetOfficeCode() == me.GetOfficeCode() {
-			d.Own = append(d.Own, h)
-		} else if len(d.Received) < receivedMax {
-			d.Received = append(d.Received, h)
-		} else {
-			d.ReceivedMore = true
-		}
-	}
-	// The reports past the first reportListMax, the office's own and
-	// those from below alike, are not listed: both lists may lack some.
-	d.OwnMore, d.ReceivedMore = more, d.ReceivedMore || more
 	zero, err := s.cfg.Duty.ListZeroReports(ctx, &yizhanv1.ListZeroReportsRequest{})
 	if err != nil {
 		return err
@@ -237,6 +236,27 @@ func (s *server) showDuty(rq *request, code int, f formValues, errs formErrors, 
 	d.Zero, d.ZeroDue = map[string]*yizhanv1.ZeroReportStatus{}, zero.GetDue()
 	for _, z := range zero.GetOffices() {
 		d.Zero[z.GetOfficeCode()] = z
+	}
+	reports := func(token string, n int) ([]*yizhanv1.HeldReport, string, error) {
+		resp, err := s.cfg.Duty.ListReports(ctx, &yizhanv1.ListReportsRequest{PageSize: int32(n), PageToken: token})
+		return resp.GetReports(), resp.GetNextPageToken(), err
+	}
+	mine := func(h *yizhanv1.HeldReport) bool { return h.GetReport().GetOfficeCode() == me.GetOfficeCode() }
+	own, next, err := filteredPage(reportsPageSize, reportsReadSize, reportsReads, lists.token("own"), reports, mine)
+	if err != nil {
+		return err
+	}
+	d.Own, d.OwnPages = own, lists.links("own", next)
+	s.draftsFirsts(ctx, d)
+	if len(zero.GetOffices()) > 1 {
+		// Offices below it (the zero reports' list holds them): the
+		// reports they sent up. An office with none has none to read for.
+		received, next, err := filteredPage(reportsPageSize, reportsReadSize, reportsReads, lists.token("received"), reports,
+			func(h *yizhanv1.HeldReport) bool { return !mine(h) })
+		if err != nil {
+			return err
+		}
+		d.Received, d.ReceivedPages = received, lists.links("received", next)
 	}
 	if len(zero.GetOffices()) > 1 {
 		a, err := s.cfg.Duty.GetAssessment(ctx, &yizhanv1.GetAssessmentRequest{})
@@ -261,14 +281,40 @@ func (s *server) showDuty(rq *request, code int, f formValues, errs formErrors, 
 		}
 	}
 	if me.GetOfficeCode() == s.cfg.Office {
-		un, err := s.cfg.Duty.ListReports(ctx, &yizhanv1.ListReportsRequest{Unacknowledged: true, PageSize: reportListMax + 1})
+		un, err := s.cfg.Duty.ListReports(ctx, &yizhanv1.ListReportsRequest{Unacknowledged: true, PageSize: reportsPageSize,
+			PageToken: lists.token("below")})
 		if err != nil {
 			return err
 		}
-		d.Below, d.BelowMore = capped(un.GetReports(), reportListMax)
+		d.Below, d.BelowPages = un.GetReports(), lists.links("below", un.GetNextPageToken())
 	}
 	s.formCSRF(rq)
 	return s.render(rq, code, "duty", &view{Title: "值班", Section: "duty", Data: d, Errs: errs, Flash: flash})
+}
+
+// draftsFirsts reads into d.firsts the first report of each follow-up
+// among d.Own's drafts that is not on the page itself: a first report
+// comes before its follow-ups, so it is often on a later page.
+func (s *server) draftsFirsts(ctx context.Context, d *dutyData) {
+	on := map[string]bool{}
+	for _, h := range d.Own {
+		on[h.GetReport().GetId()] = true
+	}
+	for _, h := range d.Own {
+		r := h.GetReport()
+		id := r.GetFirstId()
+		if r.GetState() != yizhanv1.ReportState_REPORT_STATE_DRAFT || r.GetKind() == yizhanv1.ReportKind_REPORT_KIND_FIRST || id == "" || on[id] {
+			continue
+		}
+		first, err := s.cfg.Duty.GetReport(ctx, &yizhanv1.GetReportRequest{Id: id})
+		if err != nil {
+			continue // not read: the form is offered, and the API decides the signature
+		}
+		if d.firsts == nil {
+			d.firsts = map[string]*yizhanv1.HeldReport{}
+		}
+		d.firsts[id], on[id] = first, true
+	}
 }
 
 // dutyAct writes a report, signs one or acknowledges one, then goes back
@@ -337,7 +383,9 @@ func (s *server) dutyAct(rq *request) error {
 		}
 		return err
 	}
-	return rq.redirect("/duty?msg=" + msg)
+	// A signature or an acknowledgement goes back to the pages its form
+	// was on (its action's parameters); a report written, to the first.
+	return rq.redirect(dutyLists(rq.r.URL.Query()).back(msg))
 }
 
 // ackField is the name by which the acknowledgement form of report id

@@ -72,8 +72,10 @@ type supervisionData struct {
 	// (supervisionForm's key: "reply-<id>", "answer-<id>", …).
 	Form formValues
 	// CardsNext is the next page of cards (earlier ones), CardsFirst the
-	// first, when this is a later one: "" when none.
-	CardsNext, CardsFirst string
+	// first, when this is a later one: "" when none. CardsQuery is what
+	// a card's order form carries in its action (the month and the page
+	// of cards shown: cardsPage), "" for the first page of this month.
+	CardsNext, CardsFirst, CardsQuery string
 }
 
 // Failed reports whether the form of key was the one refused.
@@ -164,7 +166,11 @@ func (s *server) showSupervision(rq *request, code int, form formValues, errs fo
 	if err != nil {
 		return err
 	}
-	token := rq.r.URL.Query().Get("cards")
+	shown := cardsPage(rq.r.URL.Query())
+	token := shown.Get("cards")
+	if len(shown) > 0 {
+		d.CardsQuery = "?" + shown.Encode()
+	}
 	cards, err := s.cfg.Supervision.ListCards(ctx, &yizhanv1.ListCardsRequest{PageSize: cardsPageSize, PageToken: token})
 	if err != nil {
 		return err
@@ -320,7 +326,24 @@ func (s *server) supervisionAct(rq *request) error {
 		}
 		return err
 	}
-	return rq.redirect("/supervision?msg=" + url.QueryEscape(msg))
+	// An order issued for a card goes back to the month and the page of
+	// cards its form was on (its action's parameters).
+	back := cardsPage(rq.r.URL.Query())
+	back.Set("msg", msg)
+	return rq.redirect("/supervision?" + back.Encode())
+}
+
+// cardsPage is the month and the page of cards of the supervision page
+// whose parameters are q, as its parameters (none for the first page of
+// the month now).
+func cardsPage(q url.Values) url.Values {
+	v := url.Values{}
+	for _, k := range []string{"month", "cards"} {
+		if x := q.Get(k); x != "" {
+			v.Set(k, x)
+		}
+	}
+	return v
 }
 
 // supervisionForm is the key of a form of the supervision page: its

@@ -103,17 +103,6 @@ func (s *server) fillView(rq *request, v *view) {
 	}
 }
 
-// capped is the first max of list, and whether there were more. A list
-// whose API call has no next page (no page token) is asked for one more
-// than the page shows, so that the page can say that it shows only the
-// first max (仅显示前 max 条) rather than let them pass for all.
-func capped[T any](list []T, max int) ([]T, bool) {
-	if len(list) > max {
-		return list[:max], true
-	}
-	return list, false
-}
-
 // officeOrCode is the office from the registry, or one that only has its
 // code when the registry does not hold it (yet).
 func (s *server) officeOrCode(rq *request, code string) *yizhanv1.Office {

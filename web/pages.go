@@ -1,0 +1,126 @@
+package web
+
+import "net/url"
+
+// Lists that go on a page at a time, several on one page (咨询登记: the
+// questions awaiting an answer and the month's consultations; 值班: the
+// office's reports, those from below waiting for its acknowledgement and
+// those received). Each list keeps the API's page token of the page it
+// shows in its own parameter of the page's address, so each goes on (and
+// back to its first page) without moving the others.
+
+// pagedLists is a page's lists that go on a page at a time, as the page
+// shown has them.
+type pagedLists struct {
+	path  string     // the page: "/consultations"
+	names []string   // each list's parameter, which is also its anchor on the page
+	q     url.Values // the address's parameters of the page shown
+}
+
+// token is the page token of the page list name shows ("" its first).
+func (p pagedLists) token(name string) string { return p.q.Get(name) }
+
+// tokens is the page tokens of the page shown, of its lists only (no
+// confirmation, no form's state).
+func (p pagedLists) tokens() url.Values {
+	v := url.Values{}
+	for _, n := range p.names {
+		if t := p.q.Get(n); t != "" {
+			v.Set(n, t)
+		}
+	}
+	return v
+}
+
+// query is what a form acting on an item of one of the lists carries in
+// its action ("?awaiting=…", "" when every list shows its first page):
+// the page shown again when the write is refused, and the page the
+// redirect after it goes back to, shows the same pages, the item's among
+// them.
+func (p pagedLists) query() string {
+	if v := p.tokens(); len(v) > 0 {
+		return "?" + v.Encode()
+	}
+	return ""
+}
+
+// back is the page after a form's write: the confirmation msg, and the
+// pages the form's action carried (query).
+func (p pagedLists) back(msg string) string {
+	v := p.tokens()
+	v.Set("msg", msg)
+	return p.path + "?" + v.Encode()
+}
+
+// links is the links of list name, whose next page has the token next
+// ("" when this is its last): the other lists keep their pages.
+func (p pagedLists) links(name, next string) listPage {
+	link := func(token string) string {
+		v := p.tokens()
+		v.Del(name)
+		if token != "" {
+			v.Set(name, token)
+		}
+		s := p.path
+		if len(v) > 0 {
+			s += "?" + v.Encode()
+		}
+		return s + "#" + name
+	}
+	var l listPage
+	if next != "" {
+		l.Next = link(next)
+	}
+	if p.token(name) != "" {
+		l.First = link("")
+	}
+	return l
+}
+
+// listPage is the links of a list that goes on a page at a time: to its
+// next page and back to its first, "" when none.
+type listPage struct {
+	Next, First string
+}
+
+// Whole reports whether the page shows the whole list: only then is the
+// number it lists the list's (a heading's count).
+func (l listPage) Whole() bool { return l.Next == "" && l.First == "" }
+
+// filteredPage is a page of at most size of the items of a listing that
+// keep keeps, from the listing's page token on ("" its start), and the
+// token of the page after it ("" after the last). list reads n items of
+// the listing from a token, and the token after them. The listing holds
+// other items too, which the API cannot leave out: it is read reads
+// times at most, readSize items at a time, and a page that has not found
+// size by then holds fewer (none, perhaps) and goes on all the same.
+// When the page fills in the middle of a read, the read is asked again
+// for the items up to the page's last, for the token that goes on right
+// after it.
+func filteredPage[T any](size, readSize, reads int, token string, list func(token string, n int) ([]T, string, error), keep func(T) bool) ([]T, string, error) {
+	var out []T
+	for range reads {
+		items, next, err := list(token, readSize)
+		if err != nil {
+			return nil, "", err
+		}
+		for i, it := range items {
+			if !keep(it) {
+				continue
+			}
+			if len(out) == size {
+				if i == 0 {
+					return out, token, nil // the next page starts with this read
+				}
+				_, next, err := list(token, i)
+				return out, next, err
+			}
+			out = append(out, it)
+		}
+		if next == "" {
+			return out, "", nil
+		}
+		token = next
+	}
+	return out, token, nil
+}
