@@ -165,7 +165,14 @@ func (s *dutyRosterService) dutyMembers(shifts []*yizhanv1.DutyShift, n int) err
 }
 
 // change runs one change of a held shift of this office at its leader.
+// may, when set, is whether the caller may make the change on a shift:
+// checked on the shift held now before next, and on a retry of a change
+// made (its request ID) on the shift as that change left it, before it
+// is answered again: the body names only the shift, and a request ID is
+// no authority of its own. Not on the shift as it is now, which a retry
+// of a change made may no longer pass.
 func (s *dutyRosterService) change(ctx context.Context, method string, req proto.Message, id string,
+	may func(sh *yizhanv1.DutyShift) error,
 	next func(held *yizhanv1.DutyShift, now time.Time) (*yizhanv1.DutyShift, error),
 	remote func(context.Context, yizhanv1.DutyRosterServiceClient) (*yizhanv1.DutyShift, error)) (*yizhanv1.DutyShift, error) {
 	if id == "" {
@@ -175,8 +182,11 @@ func (s *dutyRosterService) change(ctx context.Context, method string, req proto
 	if err != nil {
 		return nil, err
 	}
+	if may == nil {
+		may = func(*yizhanv1.DutyShift) error { return nil }
+	}
 	return atLeader(ctx, s.n, yizhanv1.NewDutyRosterServiceClient, func() (*yizhanv1.DutyShift, error) {
-		if v, ok, err := answeredBefore[*yizhanv1.PublishShiftsResponse](ctx, s.n, r); err != nil {
+		if v, ok, err := answeredTo(ctx, s.n, r, func(v *yizhanv1.PublishShiftsResponse) error { return may(v.GetShifts()[0]) }); err != nil {
 			return nil, err
 		} else if ok {
 			return v.GetShifts()[0], nil
@@ -184,6 +194,9 @@ func (s *dutyRosterService) change(ctx context.Context, method string, req proto
 		held, ok := s.n.office.Cases().Shift(id)
 		if !ok || held.GetOfficeCode() != s.n.office.Code() {
 			return nil, reason.Status(reason.NotFound, fmt.Sprintf("no shift %s of office %s", id, s.n.office.Code()), reason.Meta{"id": id}, 0).Err()
+		}
+		if err := may(held); err != nil {
+			return nil, err
 		}
 		n, err := next(held, s.n.now())
 		if err != nil {
@@ -206,7 +219,7 @@ func (s *dutyRosterService) SwapShift(ctx context.Context, req *yizhanv1.SwapShi
 	if err := checkText("reason", req.GetReason(), false); err != nil {
 		return nil, err
 	}
-	return s.change(ctx, "SwapShift", req, req.GetId(), func(held *yizhanv1.DutyShift, now time.Time) (*yizhanv1.DutyShift, error) {
+	return s.change(ctx, "SwapShift", req, req.GetId(), nil, func(held *yizhanv1.DutyShift, now time.Time) (*yizhanv1.DutyShift, error) {
 		if held.GetState() != yizhanv1.ShiftState_SHIFT_STATE_PLANNED {
 			return nil, reason.Status(reason.FailedPrecondition, fmt.Sprintf("shift %s is taken over: it is swapped before", held.GetId()), reason.Meta{"id": held.GetId()}, 0).Err()
 		}
@@ -249,10 +262,13 @@ func (s *dutyRosterService) TakeOverShift(ctx context.Context, req *yizhanv1.Tak
 	if err != nil {
 		return nil, err
 	}
-	return s.change(ctx, "TakeOverShift", req, req.GetId(), func(held *yizhanv1.DutyShift, now time.Time) (*yizhanv1.DutyShift, error) {
-		if !duty.OnShift(held, p.Username) {
-			return nil, toStatus(fmt.Errorf("%w: only those on shift %s take it over; %s is not on the roster for it", auth.ErrPermissionDenied, held.GetId(), p.Username))
+	onShift := func(sh *yizhanv1.DutyShift) error {
+		if !duty.OnShift(sh, p.Username) {
+			return toStatus(fmt.Errorf("%w: only those on shift %s take it over; %s is not on the roster for it", auth.ErrPermissionDenied, sh.GetId(), p.Username))
 		}
+		return nil
+	}
+	return s.change(ctx, "TakeOverShift", req, req.GetId(), onShift, func(held *yizhanv1.DutyShift, now time.Time) (*yizhanv1.DutyShift, error) {
 		if held.GetState() != yizhanv1.ShiftState_SHIFT_STATE_PLANNED {
 			return nil, reason.Status(reason.FailedPrecondition, fmt.Sprintf("shift %s is taken over already", held.GetId()), reason.Meta{"id": held.GetId()}, 0).Err()
 		}
@@ -299,10 +315,13 @@ func (s *dutyRosterService) HandOverShift(ctx context.Context, req *yizhanv1.Han
 	if err := checkText("open_matters", req.GetOpenMatters(), false); err != nil {
 		return nil, err
 	}
-	return s.change(ctx, "HandOverShift", req, req.GetId(), func(held *yizhanv1.DutyShift, now time.Time) (*yizhanv1.DutyShift, error) {
-		if !duty.OnShift(held, p.Username) {
-			return nil, toStatus(fmt.Errorf("%w: %s is not on shift %s", auth.ErrPermissionDenied, p.Username, held.GetId()))
+	onShift := func(sh *yizhanv1.DutyShift) error {
+		if !duty.OnShift(sh, p.Username) {
+			return toStatus(fmt.Errorf("%w: %s is not on shift %s", auth.ErrPermissionDenied, p.Username, sh.GetId()))
 		}
+		return nil
+	}
+	return s.change(ctx, "HandOverShift", req, req.GetId(), onShift, func(held *yizhanv1.DutyShift, now time.Time) (*yizhanv1.DutyShift, error) {
 		if held.GetState() != yizhanv1.ShiftState_SHIFT_STATE_ON_DUTY {
 			return nil, reason.Status(reason.FailedPrecondition, fmt.Sprintf("shift %s is not on duty", held.GetId()), reason.Meta{"id": held.GetId()}, 0).Err()
 		}

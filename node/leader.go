@@ -46,6 +46,15 @@ func replayedAnswer(ctx context.Context, replayed bool, err error) error {
 // signed, a question answered) answers as the first did. Elsewhere it is
 // the office layer's refusal, which sends the call to the leader.
 func answeredBefore[T proto.Message](ctx context.Context, n *Node, r raftgroup.Request) (v T, ok bool, err error) {
+	return answeredTo(ctx, n, r, func(T) error { return nil })
+}
+
+// answeredTo is answeredBefore for a write whose answer says who may
+// make it (a shift's change: who is on the shift): the answer goes to
+// the caller only when may lets it have it, else may's refusal. The
+// office remembers a write by its request ID and body, not by who sent
+// it: a request ID is no authority of its own.
+func answeredTo[T proto.Message](ctx context.Context, n *Node, r raftgroup.Request, may func(T) error) (v T, ok bool, err error) {
 	if err := n.svc.Leading(); err != nil {
 		return v, false, err
 	}
@@ -53,7 +62,11 @@ func answeredBefore[T proto.Message](ctx context.Context, n *Node, r raftgroup.R
 	if err != nil || !ok {
 		return v, false, err
 	}
-	markReplayed(ctx)
 	v, _ = a.(T)
+	if err := may(v); err != nil {
+		var zero T
+		return zero, false, err
+	}
+	markReplayed(ctx)
 	return v, true, nil
 }
