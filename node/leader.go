@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"fmt"
 
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
@@ -44,7 +45,12 @@ func replayedAnswer(ctx context.Context, replayed bool, err error) error {
 // office applied before under r's request ID (ok), told to the client as
 // a replay: a retry of a step its state no longer allows (a report
 // signed, a question answered) answers as the first did. Elsewhere it is
-// the office layer's refusal, which sends the call to the leader.
+// the office layer's refusal, which sends the call to the leader. An
+// answer remembered that is not a T (none, or another kind's: a write
+// whose answer changed kind in a release, the hash being the same) is
+// raftgroup.ErrRequestConflict, as another request under r's ID is: the
+// ID was used for another kind of write, and there is no first answer to
+// give.
 func answeredBefore[T proto.Message](ctx context.Context, n *Node, r raftgroup.Request) (v T, ok bool, err error) {
 	return answeredTo(ctx, n, r, func(T) error { return nil })
 }
@@ -62,7 +68,10 @@ func answeredTo[T proto.Message](ctx context.Context, n *Node, r raftgroup.Reque
 	if err != nil || !ok {
 		return v, false, err
 	}
-	v, _ = a.(T)
+	v, isT := a.(T)
+	if !isT {
+		return v, false, fmt.Errorf("%w: %q", raftgroup.ErrRequestConflict, r.ID)
+	}
 	if err := may(v); err != nil {
 		var zero T
 		return zero, false, err
