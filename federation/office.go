@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 	"time"
 
@@ -133,6 +134,7 @@ func NewOffice(cfg OfficeConfig) *Office {
 		Office: cfg.Office, County: o.county, Node: cfg.Node,
 		Registry: o.reg, FSM: cfg.FSM, Group: cfg.Group, Peers: cfg.Peers, Routes: o.routes, Logger: cfg.Logger,
 		Heartbeat: cfg.FeedHeartbeat, Batch: cfg.FeedBatch, FallbackPeriod: cfg.FallbackPeriod, IdleTimeout: cfg.FeedIdleTimeout,
+		Now: cfg.Now,
 	})
 	o.mail = mail.New(mail.Config{
 		Office: cfg.Office, Node: cfg.Node,
@@ -263,6 +265,42 @@ func (o *Office) UpstreamIndex() uint64 { return o.feed.UpstreamIndex() }
 // StaleSeconds tells how long this node's registry may have missed
 // changes (see feed.Feed.StaleSeconds).
 func (o *Office) StaleSeconds(now time.Time) float64 { return o.feed.StaleSeconds(now) }
+
+// MaxClockOffset is how far a node's clock may be from the county's
+// before its office writes nothing (ClockOff).
+const MaxClockOffset = 5 * time.Minute
+
+// ClockOffset is the county's time less this node's clock (the office's,
+// Config.Now), as the registry feed's heartbeats tell it
+// (feed.Feed.ClockOffset); ok is false at the county, and below it before
+// the first heartbeat that told it.
+func (o *Office) ClockOffset() (offset time.Duration, ok bool) {
+	return o.feed.ClockOffset(o.cfg.Now())
+}
+
+// ClockOff is nil unless this node's clock is known to be more than
+// MaxClockOffset from the county's: then every case, deadline, card and
+// figure it would date would be dated wrong for good (a village PC whose
+// clock battery went flat starts in some year's 1 January), so the office
+// layer writes nothing (office.Service.Leading) until the clock is set
+// right; the next heartbeat, or the wall clock's move itself, tells it.
+func (o *Office) ClockOff() error {
+	off, ok := o.ClockOffset()
+	if !ok || off.Abs() <= MaxClockOffset {
+		return nil
+	}
+	now := o.cfg.Now()
+	minutes := int64(off.Abs() / time.Minute)
+	way := "behind"
+	if off < 0 {
+		way = "ahead of"
+	}
+	return reason.Errorf(reason.ClockOff, reason.Meta{
+		"offsetMinutes": strconv.FormatInt(minutes, 10),
+		"countyTime":    now.Add(off).In(registry.CST).Format("2006-01-02 15:04"),
+		"nodeTime":      now.In(registry.CST).Format("2006-01-02 15:04"),
+	}, "federation: this node's clock is %d minutes %s the county's: it writes nothing until it is set right", minutes, way)
+}
 
 // DeliveryErrors returns the last case-mail delivery error of each
 // destination that is failing now, by destination.

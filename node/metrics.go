@@ -69,6 +69,9 @@ func newMetrics(n *Node) *metrics {
 	gauge("yizhan_registry_stale_seconds", "Seconds since this node's registry was last known in sync (-1: never).", func() float64 {
 		return n.office.StaleSeconds(time.Now())
 	})
+	gauge("yizhan_clock_offset_seconds", "The county's time less this node's clock, as its registry feed's heartbeats tell it (0 at the county and before the first); past 300 either way the office writes nothing (CLOCK_OFF).", func() float64 {
+		return clockOffsetSeconds(n.office)
+	})
 	book := n.office.Cases()
 	gauge("yizhan_case_outbox_entries", "Case messages waiting for a receipt from the next office.", func() float64 {
 		return float64(book.OutboxLen())

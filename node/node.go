@@ -626,6 +626,12 @@ func (n *Node) bootstrapCountyOnce(ctx context.Context, needOffice, needAdmin bo
 	return nil
 }
 
+// clockOffsetSeconds is the office's ClockOffset in seconds (0 unknown).
+func clockOffsetSeconds(o *federation.Office) float64 {
+	off, _ := o.ClockOffset()
+	return off.Seconds()
+}
+
 // registryStatus is GET /v1/registry/status.
 func (n *Node) registryStatus() *yizhanv1.RegistryStatus {
 	o := n.office
@@ -636,6 +642,7 @@ func (n *Node) registryStatus() *yizhanv1.RegistryStatus {
 	st := &yizhanv1.RegistryStatus{
 		OfficeCode: o.Code(), Node: o.NodeName(), Index: index, UpstreamIndex: up,
 		Lag: up - min(up, index), StaleSeconds: o.StaleSeconds(time.Now()), Leader: leader,
+		ClockOffsetSeconds:  clockOffsetSeconds(o),
 		ChangelogFirstIndex: reg.ChangelogFirstIndex(), Digest: digest,
 	}
 	if !o.IsCounty() {

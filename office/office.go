@@ -65,7 +65,9 @@ func New(fed *federation.Office, now func() time.Time, log *slog.Logger) *Servic
 }
 
 // Leading reports whether writes can run on this node: nil when it leads
-// its office and has applied what its predecessor committed;
+// its office, has applied what its predecessor committed and its clock is
+// not known to be far from the county's (federation.Office.ClockOff:
+// CLOCK_OFF, not forwardable);
 // federation.ErrCatchingUp when it leads but has not (nothing is done
 // meanwhile: the write is safe to send again shortly);
 // raftgroup.ErrNotLeader when another node leads (the caller forwards).
@@ -76,7 +78,9 @@ func (s *Service) Leading() error {
 	case !s.fed.LeaderReady():
 		return federation.ErrCatchingUp
 	}
-	return nil
+	// Every write is dated by this node's clock: none while it is known
+	// to be far off (CLOCK_OFF), and no sweep either.
+	return s.fed.ClockOff()
 }
 
 // Forwardable reports whether err from a write means "not here": the

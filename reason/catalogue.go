@@ -34,6 +34,7 @@ const (
 	ExportBusy      = "EXPORT_BUSY"
 	RegistryBehind  = "REGISTRY_BEHIND"
 	StatsRecounting = "STATISTICS_RECOUNTING"
+	ClockOff        = "CLOCK_OFF"
 	// Refused: the same request is refused again.
 	InvalidArgument    = "INVALID_ARGUMENT"
 	NotFound           = "NOT_FOUND"
@@ -434,6 +435,11 @@ var defs = []Def{
 		Example: Meta{"index": "80", "minIndex": "81"},
 		Meaning: "the node's registry is older than the min_index asked for; it catches up within seconds",
 		zh:      t("本节点的目录尚未同步到所需的版本[（本节点 {index}，需要 {minIndex}）]，请稍后再试。")},
+
+	{Reason: ClockOff, Code: codes.FailedPrecondition, Retry: RetryAfter, Keys: []string{"offsetMinutes", "countyTime", "nodeTime"},
+		Example: Meta{"offsetMinutes": "525600", "countyTime": "2026-12-01 09:30", "nodeTime": "2025-12-01 09:30"},
+		Meaning: "this node's clock is more than 5 minutes from the county's (its registry feed's heartbeats carry the county's time): every case, deadline, card and figure would be dated wrong for good, so the office writes nothing until an operator sets the node's clock right; reads go on. Nothing was done: send it again once the clock is right",
+		zh:      t("本机时钟与县级时间相差[ {offsetMinutes} 分钟]（本机[ {nodeTime}]，县级[ {countyTime}]），为免办件日期、期限和统计出错，暂停办理。请管理员校准本机时间后再提交。")},
 
 	// Refused.
 	{Reason: InvalidArgument, Code: codes.InvalidArgument, Retry: RetryNo, Keys: []string{"field", "fieldReason", "violations"},

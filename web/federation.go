@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"sync"
 	"time"
@@ -168,6 +169,19 @@ func (s *server) describe(ns *nodeStatus, offices map[string]string) {
 	}
 	if st.GetStaleSeconds() > 0 {
 		ns.Stale = ago(st.GetStaleSeconds())
+	}
+	if off := st.GetClockOffsetSeconds(); math.Abs(off) > 60 {
+		way := "慢"
+		if off < 0 {
+			way = "快"
+		}
+		alarm := fmt.Sprintf("该节点时钟比县级时间%s约 %d 分钟", way, int(math.Round(math.Abs(off)/60)))
+		if math.Abs(off) > 300 {
+			alarm += "：为免办件日期、期限和统计出错，它暂停一切办理，请校准该节点时间"
+		} else {
+			alarm += "，请尽快校准该节点时间（相差超过 5 分钟将暂停办理）"
+		}
+		ns.Alarms = append(ns.Alarms, alarm)
 	}
 	lc := st.GetLastContact()
 	if lc == nil {

@@ -32,7 +32,8 @@ func (alarmingRegistry) GetRegistryStatus(context.Context, *yizhanv1.GetRegistry
 	return &yizhanv1.RegistryStatus{Index: 100, OutboxEntries: 7,
 		Quarantined: []*yizhanv1.QuarantinedMessage{{DestOffice: village, CaseNumber: "450122000000-20261127-0001", UptoSeq: 3,
 			Reason: "the message is 9000 bytes, more than the 5000 a case message may have", At: at}},
-		DeliveryErrors: []*yizhanv1.DeliveryError{{DestOffice: village, Error: "connection refused", At: at}},
+		DeliveryErrors:     []*yizhanv1.DeliveryError{{DestOffice: village, Error: "connection refused", At: at}},
+		ClockOffsetSeconds: -1200,
 	}, nil
 }
 
@@ -56,6 +57,7 @@ func TestFederationPageRaisesMailAlarms(t *testing.T) {
 	for _, want := range []string{
 		"告警", "办件 450122000000-20261127-0001 发往 东村便民服务站 的消息已隔离", "9000 bytes",
 		"发往 东村便民服务站 的办件消息发送失败", "connection refused", "<td>7</td>",
+		"该节点时钟比县级时间快约 20 分钟：为免办件日期、期限和统计出错，它暂停一切办理，请校准该节点时间",
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("the page does not show %q", want)

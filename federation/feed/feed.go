@@ -50,6 +50,9 @@ type Config struct {
 	// heartbeat) before the source is taken for hung and the next one is
 	// tried (default 5 heartbeats, at least 3s).
 	IdleTimeout time.Duration
+	// Now is the node's clock, measured against the county's by the
+	// heartbeats (clock.go); nil: time.Now.
+	Now func() time.Time
 }
 
 // Feed is one node's part in the registry feed: it serves the registry's
@@ -60,8 +63,9 @@ type Feed struct {
 	reg *registry.Registry
 	log *slog.Logger
 
-	mu     sync.Mutex // guards status
+	mu     sync.Mutex // guards status and clock
 	status Status
+	clock  clockEstimate
 }
 
 // Status is where this office's registry comes from and how fresh it is.
@@ -94,6 +98,9 @@ func New(cfg Config) *Feed {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	return &Feed{cfg: cfg, reg: cfg.Registry, log: cfg.Logger}
 }
@@ -215,6 +222,9 @@ func (f *Feed) Serve(req *peerv1.FeedRequest, stream grpc.ServerStreamingServer[
 		case <-changed:
 		case <-hb.C:
 			hbm := &peerv1.FeedHeartbeat{UpstreamIndex: f.UpstreamIndex(), UpstreamStaleSeconds: f.StaleSeconds(time.Now())}
+			if t := f.countyTime(f.cfg.Now()); !t.IsZero() {
+				hbm.CountyTimeUnixNano = t.UnixNano()
+			}
 			if err := stream.Send(&peerv1.FeedMessage{Kind: &peerv1.FeedMessage_Heartbeat{Heartbeat: hbm}}); err != nil {
 				return err
 			}
@@ -469,6 +479,12 @@ func (f *Feed) pullFrom(ctx context.Context, src forward.Target, preferred bool)
 			upstream = k.Batch.GetUpstreamIndex()
 		case *peerv1.FeedMessage_Heartbeat:
 			upstream = k.Heartbeat.GetUpstreamIndex()
+		}
+		if hb, ok := msg.Kind.(*peerv1.FeedMessage_Heartbeat); ok && hb.Heartbeat.GetCountyTimeUnixNano() > 0 {
+			f.mu.Lock()
+			at := f.cfg.Now()
+			f.clock.add(time.Unix(0, hb.Heartbeat.GetCountyTimeUnixNano()), at, monotonic(at))
+			f.mu.Unlock()
 		}
 		f.update(func(s *Status) {
 			s.LastContact = now

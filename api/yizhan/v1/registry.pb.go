@@ -5133,9 +5133,14 @@ type RegistryStatus struct {
 	// password hashes or the changelog). Every node of every office, of the
 	// same release, gives the same digest at the same index: one that
 	// differs has parted from the county.
-	Digest        string `protobuf:"bytes,17,opt,name=digest,proto3" json:"digest,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Digest string `protobuf:"bytes,17,opt,name=digest,proto3" json:"digest,omitempty"`
+	// The county's time less this node's clock, in seconds, as its
+	// registry feed's heartbeats tell it (0 at the county and before the
+	// first). Past 300 either way the office writes nothing (CLOCK_OFF)
+	// until the node's clock is set right.
+	ClockOffsetSeconds float64 `protobuf:"fixed64,18,opt,name=clock_offset_seconds,json=clockOffsetSeconds,proto3" json:"clock_offset_seconds,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *RegistryStatus) Reset() {
@@ -5285,6 +5290,13 @@ func (x *RegistryStatus) GetDigest() string {
 		return x.Digest
 	}
 	return ""
+}
+
+func (x *RegistryStatus) GetClockOffsetSeconds() float64 {
+	if x != nil {
+		return x.ClockOffsetSeconds
+	}
+	return 0
 }
 
 // QuarantinedMessage is a case message set aside by its sender.
@@ -5809,7 +5821,7 @@ const file_yizhan_v1_registry_proto_rawDesc = "" +
 	"\x1bListRegistryChangesResponse\x123\n" +
 	"\achanges\x18\x01 \x03(\v2\x19.yizhan.v1.RegistryChangeR\achanges\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x1a\n" +
-	"\x18GetRegistryStatusRequest\"\xb5\x05\n" +
+	"\x18GetRegistryStatusRequest\"\xe7\x05\n" +
 	"\x0eRegistryStatus\x12\x1f\n" +
 	"\voffice_code\x18\x01 \x01(\tR\n" +
 	"officeCode\x12\x12\n" +
@@ -5831,7 +5843,8 @@ const file_yizhan_v1_registry_proto_rawDesc = "" +
 	"\x0eoutbox_entries\x18\x0e \x01(\rR\routboxEntries\x12?\n" +
 	"\vquarantined\x18\x0f \x03(\v2\x1d.yizhan.v1.QuarantinedMessageR\vquarantined\x12A\n" +
 	"\x0fdelivery_errors\x18\x10 \x03(\v2\x18.yizhan.v1.DeliveryErrorR\x0edeliveryErrors\x12\x16\n" +
-	"\x06digest\x18\x11 \x01(\tR\x06digest\"\xb5\x01\n" +
+	"\x06digest\x18\x11 \x01(\tR\x06digest\x120\n" +
+	"\x14clock_offset_seconds\x18\x12 \x01(\x01R\x12clockOffsetSeconds\"\xb5\x01\n" +
 	"\x12QuarantinedMessage\x12\x1f\n" +
 	"\vdest_office\x18\x01 \x01(\tR\n" +
 	"destOffice\x12\x1f\n" +

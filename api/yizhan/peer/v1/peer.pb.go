@@ -4591,8 +4591,13 @@ type FeedHeartbeat struct {
 	state                protoimpl.MessageState `protogen:"open.v1"`
 	UpstreamIndex        uint64                 `protobuf:"varint,1,opt,name=upstream_index,json=upstreamIndex,proto3" json:"upstream_index,omitempty"`                         // the feeder's registry index
 	UpstreamStaleSeconds float64                `protobuf:"fixed64,2,opt,name=upstream_stale_seconds,json=upstreamStaleSeconds,proto3" json:"upstream_stale_seconds,omitempty"` // how stale the feeder itself is
-	unknownFields        protoimpl.UnknownFields
-	sizeCache            protoimpl.SizeCache
+	// The county's time when the heartbeat was sent, as the feeder knows it
+	// (its own clock at the county, its clock corrected by its own
+	// upstream's below; 0 when it does not know): the subscriber measures
+	// its clock against it.
+	CountyTimeUnixNano int64 `protobuf:"varint,3,opt,name=county_time_unix_nano,json=countyTimeUnixNano,proto3" json:"county_time_unix_nano,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *FeedHeartbeat) Reset() {
@@ -4635,6 +4640,13 @@ func (x *FeedHeartbeat) GetUpstreamIndex() uint64 {
 func (x *FeedHeartbeat) GetUpstreamStaleSeconds() float64 {
 	if x != nil {
 		return x.UpstreamStaleSeconds
+	}
+	return 0
+}
+
+func (x *FeedHeartbeat) GetCountyTimeUnixNano() int64 {
+	if x != nil {
+		return x.CountyTimeUnixNano
 	}
 	return 0
 }
@@ -5369,10 +5381,11 @@ const file_yizhan_peer_v1_peer_proto_rawDesc = "" +
 	"\x04last\x18\x02 \x01(\bR\x04last\"l\n" +
 	"\tFeedBatch\x128\n" +
 	"\aentries\x18\x01 \x03(\v2\x1e.yizhan.peer.v1.ChangelogEntryR\aentries\x12%\n" +
-	"\x0eupstream_index\x18\x02 \x01(\x04R\rupstreamIndex\"l\n" +
+	"\x0eupstream_index\x18\x02 \x01(\x04R\rupstreamIndex\"\x9f\x01\n" +
 	"\rFeedHeartbeat\x12%\n" +
 	"\x0eupstream_index\x18\x01 \x01(\x04R\rupstreamIndex\x124\n" +
-	"\x16upstream_stale_seconds\x18\x02 \x01(\x01R\x14upstreamStaleSeconds\"\x9e\x01\n" +
+	"\x16upstream_stale_seconds\x18\x02 \x01(\x01R\x14upstreamStaleSeconds\x121\n" +
+	"\x15county_time_unix_nano\x18\x03 \x01(\x03R\x12countyTimeUnixNano\"\x9e\x01\n" +
 	"\x13AnnounceNodeRequest\x12(\n" +
 	"\x04node\x18\x01 \x01(\v2\x14.yizhan.v1.NodeEntryR\x04node\x12 \n" +
 	"\fat_unix_nano\x18\x02 \x01(\x03R\n" +
