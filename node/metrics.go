@@ -183,8 +183,20 @@ func (m *metrics) gatewayMiddleware(next runtime.HandlerFunc) runtime.HandlerFun
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
 		next(sw, r, params)
-		m.requests.WithLabelValues(r.Method, routeOf(r.URL.Path), strconv.Itoa(sw.code)).Observe(time.Since(start).Seconds())
+		m.requests.WithLabelValues(r.Method, routeOfRequest(r), strconv.Itoa(sw.code)).Observe(time.Since(start).Seconds())
 	}
+}
+
+// routeOfRequest is the route a REST request matched: the gateway's
+// pattern, its variables without their "=*" (/v1/duty/reports/{id}),
+// whatever the request names; routeOf its path where the gateway says
+// none.
+func routeOfRequest(r *http.Request) string {
+	p, ok := runtime.HTTPPattern(r.Context())
+	if !ok {
+		return routeOf(r.URL.Path)
+	}
+	return strings.ReplaceAll(p.String(), "=*}", "}")
 }
 
 // unaryInterceptor records each gRPC call's latency by method.
