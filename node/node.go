@@ -431,6 +431,15 @@ func (n *Node) Start() error {
 	ctx, cancel := context.WithCancel(context.Background())
 	n.cancel = cancel
 	if n.cfg.Bootstrap {
+		// Both on an empty data directory (a unit file copied from the
+		// first node, for a machine that replaces a dead one) would start
+		// a second raft group of the office beside the one its nodes run:
+		// two counties answering writes, each never seeing the other's.
+		if has, err := n.office.Group().HasState(); err != nil {
+			return err
+		} else if !has && len(n.cfg.Join) > 0 {
+			return errors.New("node: --bootstrap and --join on an empty data directory: --bootstrap starts a new raft group for the office, --join joins the one its nodes run; give --join alone to add this node to the office (--bootstrap is ignored once the data directory holds raft state)")
+		}
 		if err := n.office.Group().Bootstrap(); err != nil {
 			return err
 		}
