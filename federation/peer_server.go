@@ -75,6 +75,9 @@ func (s *PeerServer) Join(ctx context.Context, req *peerv1.JoinRequest) (*peerv1
 		})
 		return resp, ferr
 	}
+	if errors.Is(err, raftgroup.ErrAddressInUse) {
+		return nil, status.Error(codes.FailedPrecondition, err.Error())
+	}
 	if err != nil {
 		return nil, status.Error(codes.Unavailable, err.Error())
 	}

@@ -250,6 +250,10 @@ func New(cfg Config) (_ *Node, err error) {
 		Office: cfg.Office, NodeID: cfg.Name, Dir: cfg.DataDir, DB: n.db,
 		Transport: transport, FSM: n.fsm, Timing: cfg.Timing, Logger: n.log,
 		HCLogger: raftnet.NewHCLogger(n.log, "raft"),
+		WhoIsAt: func(addr string) (string, error) {
+			id, err := n.raft.Identify(addr, 3*time.Second)
+			return id.Node, err
+		},
 	})
 	if err != nil {
 		return nil, err

@@ -95,6 +95,11 @@ type GroupConfig struct {
 	Timing    Timing
 	Logger    *slog.Logger
 	HCLogger  hclog.Logger // raft's own logs, bridged to slog
+	// WhoIsAt tells which node answers at a raft address (the node its
+	// certificate names; "" for a certificate shared by the office's
+	// nodes), so that a join claiming a live member's address does not
+	// take it out (AddVoter); nil: not asked.
+	WhoIsAt func(addr string) (node string, err error)
 }
 
 // Group is one node's member of its office's raft group.
@@ -566,6 +571,16 @@ func (g *Group) AddVoter(id, addr string) error {
 		if string(s.ID) == id && string(s.Address) == addr && s.Suffrage == raft.Voter {
 			return nil
 		}
+		if string(s.ID) != id && string(s.Address) == addr && g.cfg.WhoIsAt != nil {
+			// A new name at a member's address: a machine that replaced
+			// it (the member's name no longer answers there), or a node
+			// started with that member's --advertise by mistake, which
+			// must not take a live member out.
+			if who, err := g.cfg.WhoIsAt(addr); err == nil && who == string(s.ID) {
+				return fmt.Errorf("%w: %s is the raft address of member %s, which answers there: the joining node %s advertises another's address (check its --advertise)",
+					ErrAddressInUse, addr, s.ID, id)
+			}
+		}
 		if string(s.ID) == id || string(s.Address) == addr {
 			// The node came back with a new address or a new name: drop the
 			// stale entry first.
@@ -583,6 +598,10 @@ func (g *Group) AddVoter(id, addr string) error {
 	g.log.Info("added node to office", "member", id, "raft_address", addr)
 	return nil
 }
+
+// ErrAddressInUse refuses a join at the raft address of a member that
+// answers there (AddVoter).
+var ErrAddressInUse = errors.New("federation: the raft address is a live member's")
 
 // ErrNotMember is a node that is not a member of the office's group.
 var ErrNotMember = errors.New("federation: not a member of the office")

@@ -253,6 +253,24 @@ func (s *StreamLayer) Dial(address raft.ServerAddress, timeout time.Duration) (n
 	return c, nil
 }
 
+// Identify dials the node at address, as Dial does, and tells who
+// answers there: the identity its certificate names (its node's name
+// empty for a certificate an office's nodes share).
+func (s *StreamLayer) Identify(address string, timeout time.Duration) (pki.Identity, error) {
+	c, err := s.Dial(raft.ServerAddress(address), timeout)
+	if err != nil {
+		return pki.Identity{}, err
+	}
+	defer c.Close()
+	// The handshake checked the certificate (Dial's client config):
+	// its first is the node's.
+	tc, ok := c.(*tls.Conn)
+	if !ok || len(tc.ConnectionState().PeerCertificates) == 0 {
+		return pki.Identity{}, fmt.Errorf("raftnet: %s answered without a certificate", address)
+	}
+	return pki.IdentityFromCert(tc.ConnectionState().PeerCertificates[0])
+}
+
 // Refused returns how many inbound connections were dropped: failed or
 // timed-out handshakes, certificates from another CA, or of another
 // office, and those refused at the handshake limit (RefusedAtLimit).
