@@ -29,7 +29,10 @@ func (s *clusterService) GetCluster(context.Context, *yizhanv1.GetClusterRequest
 		LeaderId: leaderID, LeaderAddress: leaderAddr,
 		Term: term, CommitIndex: commit, AppliedIndex: g.AppliedIndex(),
 	}
-	if lc := g.LastContact(); !lc.IsZero() {
+	if lc := g.LastContact(); !lc.IsZero() && !g.IsLeader() {
+		// A follower's last contact with its leader; a leader has none
+		// (what raft keeps there is its last contact as a follower, of
+		// before it led).
 		resp.LastContact = timestamppb.New(lc)
 	}
 	servers, err := g.Members()
@@ -46,6 +49,13 @@ func (s *clusterService) GetCluster(context.Context, *yizhanv1.GetClusterRequest
 		case string(sv.ID) == leaderID:
 			m.State = raft.Leader.String()
 		case leaderID != "" && sv.Suffrage == raft.Voter:
+			// Asked at the leader, a follower that has not answered its
+			// heartbeats for a while is unknown (""), with its last
+			// contact: it may be down.
+			if lc, down := g.Unreachable(string(sv.ID)); down {
+				m.Unreachable, m.LastContact = true, timestamppb.New(lc)
+				break
+			}
 			m.State = raft.Follower.String()
 		}
 		resp.Members = append(resp.Members, m)

@@ -126,6 +126,7 @@ type Group struct {
 	stopNudges chan struct{}
 	nudgesDone chan struct{}
 	closeOnce  sync.Once
+	peers      peerWatch // the followers' heartbeats, as the leader sees them (peers.go)
 }
 
 // OpenGroup starts raft for the office on this node from what is on disk.
@@ -201,7 +202,9 @@ func OpenGroup(cfg GroupConfig) (*Group, error) {
 		started: time.Now()}
 	committed := g.committed
 	cfg.FSM.committed.Store(&committed)
+	g.peers.failing = map[raft.ServerID]time.Time{}
 	go g.nudgeFollowers()
+	go g.watchPeers()
 	if cfg.FSM.legacySnapshot {
 		go g.replaceLegacySnapshot()
 	}

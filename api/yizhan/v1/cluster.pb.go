@@ -25,12 +25,16 @@ const (
 
 // ClusterMember is one node of this office's raft group.
 type ClusterMember struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`             // raft server ID (the node name)
-	Address       string                 `protobuf:"bytes,2,opt,name=address,proto3" json:"address,omitempty"`   // raft address
-	Suffrage      string                 `protobuf:"bytes,3,opt,name=suffrage,proto3" json:"suffrage,omitempty"` // Voter, Nonvoter, Staging
-	State         string                 `protobuf:"bytes,4,opt,name=state,proto3" json:"state,omitempty"`       // Leader, Follower, Candidate, or "" when unknown
-	Self          bool                   `protobuf:"varint,5,opt,name=self,proto3" json:"self,omitempty"`        // the node that answered
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Id       string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`             // raft server ID (the node name)
+	Address  string                 `protobuf:"bytes,2,opt,name=address,proto3" json:"address,omitempty"`   // raft address
+	Suffrage string                 `protobuf:"bytes,3,opt,name=suffrage,proto3" json:"suffrage,omitempty"` // Voter, Nonvoter, Staging
+	State    string                 `protobuf:"bytes,4,opt,name=state,proto3" json:"state,omitempty"`       // Leader, Follower, Candidate, or "" when unknown
+	Self     bool                   `protobuf:"varint,5,opt,name=self,proto3" json:"self,omitempty"`        // the node that answered
+	// Asked at the leader: the member has not answered its heartbeats for
+	// two seconds (its state is then ""), and when it last did.
+	Unreachable   bool                   `protobuf:"varint,6,opt,name=unreachable,proto3" json:"unreachable,omitempty"`
+	LastContact   *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=last_contact,json=lastContact,proto3" json:"last_contact,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -98,6 +102,20 @@ func (x *ClusterMember) GetSelf() bool {
 		return x.Self
 	}
 	return false
+}
+
+func (x *ClusterMember) GetUnreachable() bool {
+	if x != nil {
+		return x.Unreachable
+	}
+	return false
+}
+
+func (x *ClusterMember) GetLastContact() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastContact
+	}
+	return nil
 }
 
 type GetClusterRequest struct {
@@ -248,13 +266,15 @@ var File_yizhan_v1_cluster_proto protoreflect.FileDescriptor
 
 const file_yizhan_v1_cluster_proto_rawDesc = "" +
 	"\n" +
-	"\x17yizhan/v1/cluster.proto\x12\tyizhan.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x7f\n" +
+	"\x17yizhan/v1/cluster.proto\x12\tyizhan.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe0\x01\n" +
 	"\rClusterMember\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x18\n" +
 	"\aaddress\x18\x02 \x01(\tR\aaddress\x12\x1a\n" +
 	"\bsuffrage\x18\x03 \x01(\tR\bsuffrage\x12\x14\n" +
 	"\x05state\x18\x04 \x01(\tR\x05state\x12\x12\n" +
-	"\x04self\x18\x05 \x01(\bR\x04self\"\x13\n" +
+	"\x04self\x18\x05 \x01(\bR\x04self\x12 \n" +
+	"\vunreachable\x18\x06 \x01(\bR\vunreachable\x12=\n" +
+	"\flast_contact\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\vlastContact\"\x13\n" +
 	"\x11GetClusterRequest\"\xdc\x02\n" +
 	"\x12GetClusterResponse\x12\x1f\n" +
 	"\voffice_code\x18\x01 \x01(\tR\n" +
@@ -291,15 +311,16 @@ var file_yizhan_v1_cluster_proto_goTypes = []any{
 	(*timestamppb.Timestamp)(nil), // 3: google.protobuf.Timestamp
 }
 var file_yizhan_v1_cluster_proto_depIdxs = []int32{
-	0, // 0: yizhan.v1.GetClusterResponse.members:type_name -> yizhan.v1.ClusterMember
-	3, // 1: yizhan.v1.GetClusterResponse.last_contact:type_name -> google.protobuf.Timestamp
-	1, // 2: yizhan.v1.ClusterService.GetCluster:input_type -> yizhan.v1.GetClusterRequest
-	2, // 3: yizhan.v1.ClusterService.GetCluster:output_type -> yizhan.v1.GetClusterResponse
-	3, // [3:4] is the sub-list for method output_type
-	2, // [2:3] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	3, // 0: yizhan.v1.ClusterMember.last_contact:type_name -> google.protobuf.Timestamp
+	0, // 1: yizhan.v1.GetClusterResponse.members:type_name -> yizhan.v1.ClusterMember
+	3, // 2: yizhan.v1.GetClusterResponse.last_contact:type_name -> google.protobuf.Timestamp
+	1, // 3: yizhan.v1.ClusterService.GetCluster:input_type -> yizhan.v1.GetClusterRequest
+	2, // 4: yizhan.v1.ClusterService.GetCluster:output_type -> yizhan.v1.GetClusterResponse
+	4, // [4:5] is the sub-list for method output_type
+	3, // [3:4] is the sub-list for method input_type
+	3, // [3:3] is the sub-list for extension type_name
+	3, // [3:3] is the sub-list for extension extendee
+	0, // [0:3] is the sub-list for field type_name
 }
 
 func init() { file_yizhan_v1_cluster_proto_init() }
