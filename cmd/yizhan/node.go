@@ -38,8 +38,8 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		proxies    = fs.String("trusted-proxies", "", "with --behind-tls: comma-separated addresses or CIDR ranges of the proxies in front of the HTTP port, whose X-Forwarded-For is believed (default: loopback and the private ranges 10/8, 172.16/12, 192.168/16, fc00::/7)")
 		advertise  = fs.String("advertise", "", "host name other nodes use to reach this node (default: the listen host, or the host name)")
 		bootstrap  = fs.Bool("bootstrap", false, "start a new raft group for the office with this node as its first voter (ignored once the data directory holds raft state)")
-		join       = fs.String("join", "", "comma-separated peer addresses of nodes already in this office")
-		upstream   = fs.String("upstream", "", "comma-separated peer addresses of the parent office's nodes, then fallbacks such as the county (required below the county)")
+		join       = fs.String("join", "", "comma-separated peer addresses (host:port) of nodes already in this office")
+		upstream   = fs.String("upstream", "", "comma-separated peer addresses (host:port) of the parent office's nodes, then fallbacks such as the county (required below the county)")
 		tlsCert    = fs.String("tls-cert", "", "node certificate, naming the office (required)")
 		tlsKey     = fs.String("tls-key", "", "node key (required)")
 		tlsCA      = fs.String("tls-ca", "", "county CA certificate (required)")
@@ -51,6 +51,14 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	routes := peerRoutes{}
 	fs.Var(routes, "peer-route", "OFFICE=ADDR[,ADDR…]: reach that office's nodes at these peer addresses instead of those in the node directory (an office behind a NAT or port mapping); repeatable")
 	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	joinAddrs, err := peerAddrs("join", *join)
+	if err != nil {
+		return err
+	}
+	upstreamAddrs, err := peerAddrs("upstream", *upstream)
+	if err != nil {
 		return err
 	}
 	privateFiles()
@@ -88,7 +96,7 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		Office: *office, OfficeName: *officeName, Name: *name, DataDir: *data,
 		HTTPAddr: *httpAddr, PeerAddr: *peerAddr, RaftAddr: *raftAddr, Advertise: *advertise,
 		MetricsAddr: *metrics, Pprof: *pprofOn, BehindTLS: *behindTLS, TrustedProxies: trusted,
-		Bootstrap: *bootstrap, Join: splitList(*join), Upstream: splitList(*upstream), PeerRoutes: routes,
+		Bootstrap: *bootstrap, Join: joinAddrs, Upstream: upstreamAddrs, PeerRoutes: routes,
 		TLS: bundle, BootstrapAdminPassword: adminPassword, Logger: logger, CheckBook: *checkBook,
 	})
 	if err != nil {
@@ -169,14 +177,36 @@ func (r peerRoutes) Set(v string) error {
 	}
 	list := splitList(addrs)
 	for _, a := range list {
-		if _, _, err := net.SplitHostPort(a); err != nil {
-			return fmt.Errorf("--peer-route %q: %q is not host:port", v, a)
+		if err := checkHostPort(a); err != nil {
+			return fmt.Errorf("--peer-route %q: %w", v, err)
 		}
 	}
 	if len(list) == 0 {
 		return fmt.Errorf("--peer-route %q: no address", v)
 	}
 	r[office] = append(r[office], list...)
+	return nil
+}
+
+// peerAddrs reads the comma-separated peer addresses of flag name
+// (--join, --upstream), each host:port.
+func peerAddrs(name, v string) ([]string, error) {
+	list := splitList(v)
+	for _, a := range list {
+		if err := checkHostPort(a); err != nil {
+			return nil, fmt.Errorf("--%s: %w: a node's peer address with its port, such as county-1.gov.local:7070", name, err)
+		}
+	}
+	return list, nil
+}
+
+// checkHostPort refuses an address without its port: gRPC would dial it
+// at its default port, 443, where no node listens, and the node would
+// start and never reach it.
+func checkHostPort(addr string) error {
+	if _, port, err := net.SplitHostPort(addr); err != nil || port == "" {
+		return fmt.Errorf("%q is not host:port", addr)
+	}
 	return nil
 }
 
