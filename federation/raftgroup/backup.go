@@ -77,6 +77,10 @@ func (g *Group) WriteBackup(w io.Writer, now time.Time) (BackupInfo, error) {
 	index, term := f.lastIndex, f.lastTerm
 	office := &peerv1.OfficeSnapshot{Registry: f.reg.Snapshot(), Requests: f.requests.snapshot()}
 	view := f.cases.OpenView()
+	// The count with the index, before the next entry moves it (read
+	// after the lock, it said a case more than the backup held now and
+	// then).
+	cases := f.cases.Len()
 	f.applyMu.Unlock()
 	defer view.Close()
 	bookIndex, err := view.Applied()
@@ -91,7 +95,7 @@ func (g *Group) WriteBackup(w io.Writer, now time.Time) (BackupInfo, error) {
 		return BackupInfo{}, fmt.Errorf("federation: backup: %w", err)
 	}
 	info := BackupInfo{Office: g.cfg.Office, Node: g.cfg.NodeID, Index: index, Term: term, TakenAt: now.UTC(),
-		RegistryIndex: office.GetRegistry().GetIndex(), Cases: int64(f.cases.Len())}
+		RegistryIndex: office.GetRegistry().GetIndex(), Cases: int64(cases)}
 	for _, m := range members {
 		info.Members = append(info.Members, BackupMember{ID: string(m.ID), Address: string(m.Address), Voter: m.Suffrage == raft.Voter})
 	}
