@@ -101,7 +101,7 @@ func runRestore(args []string, stdout, stderr io.Writer) error {
 	from := fs.String("from", "", "the backup file (required)")
 	data := fs.String("data", "", "the new node's data directory: new, or without state (required)")
 	name := fs.String("name", "", "the node's name, one of the office's members (required)")
-	members := fs.String("members", "", "NAME=RAFT_ADDR,… : the office's nodes when they are not the backup's (a new machine or address); every one is a voter")
+	members := fs.String("members", "", "NAME=RAFT_ADDR,… : the office's nodes when they are not the backup's (a new machine or address), each address host:port, each name and address once; every one is a voter")
 	info := fs.Bool("info", false, "only check the backup and say what it holds")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -125,13 +125,9 @@ func runRestore(args []string, stdout, stderr io.Writer) error {
 	if *data == "" || *name == "" {
 		return errors.New("--data and --name are required")
 	}
-	var ms []raftgroup.BackupMember
-	for _, m := range splitList(*members) {
-		id, addr, ok := strings.Cut(m, "=")
-		if !ok || id == "" || addr == "" {
-			return fmt.Errorf("--members: %q is not NAME=RAFT_ADDR", m)
-		}
-		ms = append(ms, raftgroup.BackupMember{ID: id, Address: addr, Voter: true})
+	ms, err := restoreMembers(*members)
+	if err != nil {
+		return err
 	}
 	bi, err := node.Restore(*from, *data, *name, ms)
 	if err != nil {
@@ -140,4 +136,34 @@ func runRestore(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "node %s of office %s restored in %s at raft index %d with %d cases (backup of %s); start it as before: its office takes back from its neighbours what changed since\n",
 		*name, bi.Office, *data, bi.Index, bi.Cases, bi.TakenAt.Format(time.RFC3339))
 	return nil
+}
+
+// restoreMembers reads --members, NAME=RAFT_ADDR,…: every restored node
+// of the office is written with this list as its raft configuration, so
+// a list raft cannot run on is refused before anything is written: an
+// address without its port (dialled where no node listens), a node named
+// twice, or two nodes at one address (one machine counted twice). The
+// office would elect no leader.
+func restoreMembers(v string) ([]raftgroup.BackupMember, error) {
+	var ms []raftgroup.BackupMember
+	names, addrs := map[string]string{}, map[string]string{}
+	for _, m := range splitList(v) {
+		id, addr, ok := strings.Cut(m, "=")
+		id, addr = strings.TrimSpace(id), strings.TrimSpace(addr)
+		if !ok || id == "" || addr == "" {
+			return nil, fmt.Errorf("--members: %q is not NAME=RAFT_ADDR", m)
+		}
+		if err := checkHostPort(addr); err != nil {
+			return nil, fmt.Errorf("--members: %q: %w: a node's raft address with its port, such as 10.0.1.21:7000", m, err)
+		}
+		if prev, ok := names[id]; ok {
+			return nil, fmt.Errorf("--members: %q and %q name node %s twice", prev, m, id)
+		}
+		if prev, ok := addrs[addr]; ok {
+			return nil, fmt.Errorf("--members: %q and %q put two nodes at one raft address", prev, m)
+		}
+		names[id], addrs[addr] = m, m
+		ms = append(ms, raftgroup.BackupMember{ID: id, Address: addr, Voter: true})
+	}
+	return ms, nil
 }
