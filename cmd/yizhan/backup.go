@@ -133,8 +133,14 @@ func runRestore(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "node %s of office %s restored in %s at raft index %d with %d cases (backup of %s); start it as before: its office takes back from its neighbours what changed since\n",
-		*name, bi.Office, *data, bi.Index, bi.Cases, bi.TakenAt.Format(time.RFC3339))
+	// The index the node starts at: a county's is past the backup's.
+	start := raftgroup.RestoredIndex(bi)
+	at := fmt.Sprint(start)
+	if start != bi.Index {
+		at = fmt.Sprintf("%d (the backup's %d, and %d later: a restored county starts its registry anew, docs/OPERATIONS.md)", start, bi.Index, raftgroup.RegistryIndexBump)
+	}
+	fmt.Fprintf(stdout, "node %s of office %s restored in %s at raft index %s with %d cases (backup of %s); start it as before: its office takes back from its neighbours what changed since\n",
+		*name, bi.Office, *data, at, bi.Cases, bi.TakenAt.Format(time.RFC3339))
 	return nil
 }
 

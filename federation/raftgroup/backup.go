@@ -208,6 +208,16 @@ func readBackupInfo(r *bufio.Reader) (BackupInfo, error) {
 // between two backups.
 const RegistryIndexBump = 100_000_000
 
+// RestoredIndex is the raft index a node restored from the backup info
+// describes starts at: the backup's, and for a county RegistryIndexBump
+// later (RestoreBackup).
+func RestoredIndex(info BackupInfo) uint64 {
+	if tier, _ := registry.TierOf(info.Office); tier == yizhanv1.Tier_TIER_COUNTY {
+		return info.Index + RegistryIndexBump
+	}
+	return info.Index
+}
+
 // RestoreOptions are RestoreBackup's choices.
 type RestoreOptions struct {
 	// Members replaces the backup's raft configuration: the office's nodes
@@ -305,9 +315,8 @@ func RestoreBackup(path, dir string, db *badger.DB, opts RestoreOptions) (Backup
 	// office below, whatever it holds, takes the county's registry whole
 	// (the feed sends a snapshot to an office whose index the changelog
 	// does not follow) and no new entry is taken for a lost one.
-	index := info.Index
-	if tier, _ := registry.TierOf(info.Office); tier == yizhanv1.Tier_TIER_COUNTY {
-		index += RegistryIndexBump
+	index := RestoredIndex(info)
+	if index != info.Index {
 		h.office.Registry.Index = index
 		h.office.Registry.Changelog = nil
 	}
