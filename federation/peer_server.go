@@ -95,7 +95,9 @@ func (o *Office) hasMember(node string) bool {
 // gone for good stays a voter otherwise, and the office of three that
 // replaced it with a new node of another name counts four, of which it
 // may lose none more. Only a node's certificate of this office may ask;
-// a follower asks its leader. The last voter stays.
+// a follower asks its leader. The last voter stays. The answer names the
+// leader only among the members it lists: none ("") when the leader took
+// itself out, for the others then elect one it does not hear of.
 func (s *PeerServer) Members(ctx context.Context, req *peerv1.MembersRequest) (*peerv1.MembersResponse, error) {
 	o := s.o
 	id, err := pki.PeerIdentity(ctx)
@@ -133,11 +135,22 @@ func (s *PeerServer) Members(ctx context.Context, req *peerv1.MembersRequest) (*
 	if err != nil {
 		return nil, status.Error(codes.Unavailable, err.Error())
 	}
-	resp := &peerv1.MembersResponse{Leader: o.cfg.Node}
+	resp := &peerv1.MembersResponse{Leader: leaderAmong(g, servers)}
 	for _, m := range servers {
 		resp.Members = append(resp.Members, &peerv1.Member{Node: string(m.ID), RaftAddress: string(m.Address), Voter: m.Suffrage == raft.Voter})
 	}
 	return resp, nil
+}
+
+// leaderAmong is the office's leader as g knows it, if it is one of
+// servers: a leader that took itself out (it steps down once the change
+// is committed, and hears of no other) is not named; "" while none is.
+func leaderAmong(g *raftgroup.Group, servers []raft.Server) string {
+	_, id := g.Leader()
+	if !slices.ContainsFunc(servers, func(s raft.Server) bool { return string(s.ID) == id }) {
+		return ""
+	}
+	return id
 }
 
 // Feed streams the registry to an office below.
