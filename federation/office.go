@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
@@ -95,6 +96,9 @@ type Office struct {
 
 	caseLocks caseLocks
 	catchUp   catchUp
+	// joinErr is why this node's last request to join its office failed
+	// (joinLoop); nil before the first failure and once it is a member.
+	joinErr atomic.Pointer[string]
 	// staffWrites proposes the county's staff changes one at a time
 	// (ProposeRegistry).
 	staffWrites sync.Mutex

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -18,6 +19,7 @@ import (
 	"github.com/yizhan-gov/yizhan/auth"
 	"github.com/yizhan-gov/yizhan/federation/pki"
 	"github.com/yizhan-gov/yizhan/federation/raftgroup"
+	"github.com/yizhan-gov/yizhan/reason"
 	"github.com/yizhan-gov/yizhan/registry"
 )
 
@@ -296,14 +298,19 @@ func (o *Office) announceOnce(ctx context.Context) error {
 }
 
 // joinLoop asks the nodes named by --join to add this node to the office,
-// until one has or this node is found in the office's configuration.
+// until one has or this node is found in the office's configuration. A
+// failure is kept for /readyz (JoinError) and logged at warn the first
+// time its cause is seen: a --join naming the raft port or a node that
+// refuses the join leaves the node out of its office for good.
 func (o *Office) joinLoop(ctx context.Context) {
 	if len(o.cfg.Join) == 0 {
 		return
 	}
 	wait := 200 * time.Millisecond
+	lastCause := ""
 	for ctx.Err() == nil {
 		if o.isMember() {
+			o.joinErr.Store(nil)
 			return
 		}
 		err := o.fwd.Send(ctx, o.routes.JoinTargets(), func(ctx context.Context, conn *grpc.ClientConn) error {
@@ -315,10 +322,19 @@ func (o *Office) joinLoop(ctx context.Context) {
 			return err
 		})
 		if err == nil {
+			o.joinErr.Store(nil)
 			o.log.Info("joined office raft group")
 			return
 		}
-		o.log.Debug("join office", "err", err)
+		// Each new cause once at warn; the same again at debug.
+		if cause := status.Code(err).String() + " " + reason.StatusReason(err); cause != lastCause {
+			o.log.Warn("join office raft group failed: retrying", "join", o.cfg.Join, "err", err)
+			lastCause = cause
+		} else {
+			o.log.Debug("join office raft group failed", "join", o.cfg.Join, "err", err)
+		}
+		why := fmt.Sprintf("asking %s (--join) to add this node failed: %v", strings.Join(o.cfg.Join, ", "), err)
+		o.joinErr.Store(&why)
 		select {
 		case <-ctx.Done():
 			return
@@ -326,6 +342,16 @@ func (o *Office) joinLoop(ctx context.Context) {
 		}
 		wait = min(2*wait, 5*time.Second)
 	}
+}
+
+// JoinError says why this node's last request to be added to its office
+// (--join) failed, while it is not a member; "" before the first failure,
+// once it is a member, and without --join.
+func (o *Office) JoinError() string {
+	if why := o.joinErr.Load(); why != nil {
+		return *why
+	}
+	return ""
 }
 
 // isMember reports whether this node is in its office's raft configuration.

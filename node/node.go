@@ -171,6 +171,10 @@ type Node struct {
 	metricsServer *httpServer // nil without Config.MetricsAddr
 
 	ready atomic.Bool
+	// noGroup is set by Start, before anything reads it: the data
+	// directory holds no raft state and the node was given neither
+	// --bootstrap nor --join, so it belongs to no raft group (whyNoLeader).
+	noGroup bool
 	// bookProblems is what the last check of the case book found (-1:
 	// not checked).
 	bookProblems atomic.Int64
@@ -434,19 +438,27 @@ func advertised(a net.Addr, host string) string {
 func (n *Node) Start() error {
 	ctx, cancel := context.WithCancel(context.Background())
 	n.cancel = cancel
+	hasState, err := n.office.Group().HasState()
+	if err != nil {
+		return err
+	}
 	if n.cfg.Bootstrap {
 		// Both on an empty data directory (a unit file copied from the
 		// first node, for a machine that replaces a dead one) would start
 		// a second raft group of the office beside the one its nodes run:
 		// two counties answering writes, each never seeing the other's.
-		if has, err := n.office.Group().HasState(); err != nil {
-			return err
-		} else if !has && len(n.cfg.Join) > 0 {
+		if !hasState && len(n.cfg.Join) > 0 {
 			return errors.New("node: --bootstrap and --join on an empty data directory: --bootstrap starts a new raft group for the office, --join joins the one its nodes run; give --join alone to add this node to the office (--bootstrap is ignored once the data directory holds raft state)")
 		}
 		if err := n.office.Group().Bootstrap(); err != nil {
 			return err
 		}
+	}
+	// Neither flag on an empty data directory (a restarted or restored
+	// node has raft state): only a join makes a node a member, so no
+	// leader will ever come. It runs, to say so on /readyz.
+	if n.noGroup = !hasState && !n.cfg.Bootstrap && len(n.cfg.Join) == 0; n.noGroup {
+		n.log.Warn(noGroupReason)
 	}
 	n.serve("peer", func() error { return n.peerServer.Serve(n.peerLimit) })
 	n.serve("http", func() error { return n.httpServer.serve(n.httpLn) })
@@ -533,7 +545,7 @@ func (n *Node) checkReady() (bool, string) {
 		return false, "shutting down"
 	}
 	if _, id := n.office.Group().Leader(); id == "" {
-		return false, "office has no raft leader"
+		return false, n.whyNoLeader()
 	}
 	if _, err := newBookGate(n).Enter(); err != nil {
 		return false, "restoring the office's case book from the leader's snapshot"
@@ -556,6 +568,23 @@ func (n *Node) checkReady() (bool, string) {
 		return false, "the registry's query-code key is not created yet"
 	}
 	return true, "ok"
+}
+
+// noGroupReason is why a node with an empty data directory started with
+// neither --bootstrap nor --join is never ready.
+const noGroupReason = "this node belongs to no raft group: its data directory holds no raft state and it was started with neither --bootstrap (the first node of a new office) nor --join (a node added to an office that runs)"
+
+// whyNoLeader says why this node knows no leader of its office: an
+// election under way, or what no election mends, a node that belongs to
+// no raft group or whose join fails.
+func (n *Node) whyNoLeader() string {
+	if n.noGroup {
+		return noGroupReason
+	}
+	if why := n.office.JoinError(); why != "" {
+		return "not a member of the office's raft group yet: " + why
+	}
+	return "office has no raft leader"
 }
 
 func (n *Node) watchReady(ctx context.Context) {
