@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -459,6 +460,8 @@ func (n *Node) Start() error {
 	// leader will ever come. It runs, to say so on /readyz.
 	if n.noGroup = !hasState && !n.cfg.Bootstrap && len(n.cfg.Join) == 0; n.noGroup {
 		n.log.Warn(noGroupReason)
+	} else if why := n.notMember(); why != "" && len(n.cfg.Join) == 0 {
+		n.log.Warn(why)
 	}
 	n.serve("peer", func() error { return n.peerServer.Serve(n.peerLimit) })
 	n.serve("http", func() error { return n.httpServer.serve(n.httpLn) })
@@ -576,7 +579,7 @@ const noGroupReason = "this node belongs to no raft group: its data directory ho
 
 // whyNoLeader says why this node knows no leader of its office: an
 // election under way, or what no election mends, a node that belongs to
-// no raft group or whose join fails.
+// no raft group, whose join fails, or whose name is not a member's.
 func (n *Node) whyNoLeader() string {
 	if n.noGroup {
 		return noGroupReason
@@ -584,7 +587,36 @@ func (n *Node) whyNoLeader() string {
 	if why := n.office.JoinError(); why != "" {
 		return "not a member of the office's raft group yet: " + why
 	}
+	if why := n.notMember(); why != "" {
+		if len(n.cfg.Join) > 0 {
+			return "not a member of the office's raft group yet: asking " + strings.Join(n.cfg.Join, ", ") + " (--join) to add this node"
+		}
+		return why
+	}
 	return "office has no raft leader"
+}
+
+// notMember says that this node's name is not among the members of the
+// office's raft configuration in its data directory, naming them: a
+// one-node office moved to a machine of another host name (--name
+// defaults to it) is no member of its own office and waits for ever
+// for a leader. "" when it is a member, or when the data directory holds
+// no configuration (a new node).
+func (n *Node) notMember() string {
+	servers, err := n.office.Group().Members()
+	if err != nil || len(servers) == 0 {
+		return ""
+	}
+	members := make([]string, 0, len(servers))
+	for _, s := range servers {
+		if string(s.ID) == n.cfg.Name {
+			return ""
+		}
+		members = append(members, fmt.Sprintf("%s (raft %s)", s.ID, s.Address))
+	}
+	return fmt.Sprintf("this node, %s, is not a member of the office's raft group: the members its data directory holds are %s; "+
+		"start it under one of their names (--name), or add it to the office with an empty data directory and --join",
+		n.cfg.Name, strings.Join(members, ", "))
 }
 
 func (n *Node) watchReady(ctx context.Context) {
