@@ -132,6 +132,12 @@ func (s *PeerServer) Members(ctx context.Context, req *peerv1.MembersRequest) (*
 			}
 			return nil, status.Error(codes.Unavailable, err.Error())
 		}
+		// The directory too (directory.go): taken out, it is no
+		// office's to send to. Its raft membership is what counts: a
+		// failure here is told in the log, and the answer stands.
+		if err := o.announceRemoval(ctx, name); err != nil {
+			o.log.Warn("took the node out of the office; the node directory still lists it", "node", name, "err", err)
+		}
 	}
 	servers, err := g.Members()
 	if err != nil {
@@ -217,7 +223,9 @@ func (o *Office) verifyAnnouncement(req *peerv1.AnnounceNodeRequest, now time.Ti
 	if id.Office != n.GetOfficeCode() {
 		return fmt.Errorf("certificate names office %s, announcement claims %s", id.Office, n.GetOfficeCode())
 	}
-	if id.Node != "" && id.Node != n.GetName() {
+	// A node announces itself; any node of its office may announce it
+	// taken out (the leader that removed it: directory.go).
+	if id.Node != "" && id.Node != n.GetName() && !n.GetRemoved() {
 		return fmt.Errorf("certificate names node %s, announcement claims %s", id.Node, n.GetName())
 	}
 	at := time.Unix(0, req.GetAtUnixNano())
@@ -277,6 +285,9 @@ func (o *Office) announceLoop(ctx context.Context) {
 }
 
 func (o *Office) directoryCurrent() bool {
+	if o.removedHere() {
+		return true // taken out of its office: it does not put itself back
+	}
 	for _, n := range o.reg.Nodes(o.cfg.Office) {
 		if n.GetName() == o.cfg.Node {
 			return n.GetPeerAddress() == o.cfg.PeerAddr && n.GetRaftAddress() == o.cfg.RaftAddr &&

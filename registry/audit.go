@@ -115,6 +115,9 @@ func Describe(index uint64, cmd *peerv1.RegistryCommand, before, after proto.Mes
 	case *peerv1.RegistryCommand_PutNode:
 		n, _ := after.(*yizhanv1.NodeEntry)
 		c.Kind, c.Op, c.Target = "node", "put", n.GetName()
+		if n.GetRemoved() {
+			c.Op = "remove"
+		}
 	case *peerv1.RegistryCommand_PutSupervisionPolicy:
 		c.Kind, c.Op = "supervision_policy", "put"
 	case *peerv1.RegistryCommand_PutDutyPolicy:

@@ -468,11 +468,24 @@ func (r *Registry) Credential(username string) (hash string, ok bool) {
 	return hash, ok
 }
 
-// Nodes returns the nodes serving the office ("": every node), by name.
+// Node returns the directory's entry of node name, one taken out of its
+// office (NodeEntry.removed) too.
+func (r *Registry) Node(name string) (*yizhanv1.NodeEntry, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	n, ok := r.st.nodes[name]
+	if !ok {
+		return nil, false
+	}
+	return proto.CloneOf(n), true
+}
+
+// Nodes returns the nodes serving the office ("": every node), by name:
+// not those taken out of their office (NodeEntry.removed).
 func (r *Registry) Nodes(officeCode string) []*yizhanv1.NodeEntry {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	return cloneSorted(r.st.nodes, func(n *yizhanv1.NodeEntry) bool {
-		return officeCode == "" || n.GetOfficeCode() == officeCode
+		return (officeCode == "" || n.GetOfficeCode() == officeCode) && !n.GetRemoved()
 	})
 }

@@ -38,6 +38,7 @@ var (
 	changeOpNames = map[string]string{
 		"create": "新建", "update": "修改", "retire": "废止", "revoke": "撤销", "disable": "停用", "enable": "启用",
 		"reset_password": "重置密码", "change_password": "本人修改密码", "put": "设置",
+		"remove": "移出",
 	}
 	// changeFieldNames are the fields' names as admins know them; a field
 	// not here shows by its API name.
@@ -59,7 +60,7 @@ var (
 		"zero_report_hour": "零报告时间（时）", "contacts": "有关单位值班电话", "category": "类别", "level": "级别",
 		"minutes": "时限（分钟）", "unit": "单位",
 		// nodes and grants
-		"raft_address": "Raft 地址", "peer_address": "节点间地址", "http_address": "网页地址", "id": "编号",
+		"raft_address": "Raft 地址", "peer_address": "节点间地址", "http_address": "网页地址", "removed": "已移出", "id": "编号",
 		// staff, items and the calendar, in detail
 		"must_change_password": "须修改密码", "version": "版本", "change_note": "修改说明", "form": "材料形式",
 		"copies": "份数", "required": "必要", "condition": "适用情形", "notes": "备注", "description": "环节说明",

@@ -1571,6 +1571,11 @@ type NodeEntry struct {
 	HttpAddress   string                 `protobuf:"bytes,5,opt,name=http_address,json=httpAddress,proto3" json:"http_address,omitempty"`        // REST, UI
 	UpdatedAt     *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`              // output only
 	RegistryIndex uint64                 `protobuf:"varint,7,opt,name=registry_index,json=registryIndex,proto3" json:"registry_index,omitempty"` // output only
+	// Taken out of its office's raft group (yizhan members --remove),
+	// announced by the office's leader: the directory's listings leave it
+	// out, and no office sends it anything. The node announcing itself
+	// again (it joined back) puts it back.
+	Removed       bool `protobuf:"varint,8,opt,name=removed,proto3" json:"removed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1652,6 +1657,13 @@ func (x *NodeEntry) GetRegistryIndex() uint64 {
 		return x.RegistryIndex
 	}
 	return 0
+}
+
+func (x *NodeEntry) GetRemoved() bool {
+	if x != nil {
+		return x.Removed
+	}
+	return false
 }
 
 // ReadMeta tells how fresh a read is.
@@ -5562,7 +5574,7 @@ const file_yizhan_v1_registry_proto_rawDesc = "" +
 	"\x04days\x18\x02 \x03(\v2\x16.yizhan.v1.CalendarDayR\x04days\x12\x16\n" +
 	"\x06source\x18\x03 \x01(\tR\x06source\x12!\n" +
 	"\fworking_days\x18\x04 \x01(\x05R\vworkingDays\x12%\n" +
-	"\x0eregistry_index\x18\x05 \x01(\x04R\rregistryIndex\"\x8b\x02\n" +
+	"\x0eregistry_index\x18\x05 \x01(\x04R\rregistryIndex\"\xa5\x02\n" +
 	"\tNodeEntry\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1f\n" +
 	"\voffice_code\x18\x02 \x01(\tR\n" +
@@ -5572,7 +5584,8 @@ const file_yizhan_v1_registry_proto_rawDesc = "" +
 	"\fhttp_address\x18\x05 \x01(\tR\vhttpAddress\x129\n" +
 	"\n" +
 	"updated_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x12%\n" +
-	"\x0eregistry_index\x18\a \x01(\x04R\rregistryIndex\"\xb2\x01\n" +
+	"\x0eregistry_index\x18\a \x01(\x04R\rregistryIndex\x12\x18\n" +
+	"\aremoved\x18\b \x01(\bR\aremoved\"\xb2\x01\n" +
 	"\bReadMeta\x12%\n" +
 	"\x0eregistry_index\x18\x01 \x01(\x04R\rregistryIndex\x12%\n" +
 	"\x0eupstream_index\x18\x02 \x01(\x04R\rupstreamIndex\x12#\n" +
