@@ -122,8 +122,14 @@ func (o *Office) VerifyRecordSignature(office, what string, hash, sig []byte, ch
 }
 
 // ProposeCase applies a case command through this office's raft group
-// (leader only: raftgroup.ErrNotLeader elsewhere).
+// (leader only: raftgroup.ErrNotLeader elsewhere; none while this node's
+// clock is known to be far from the county's: ClockOff).
 func (o *Office) ProposeCase(ctx context.Context, cmd *peerv1.CaseCommand) (proto.Message, error) {
+	// Every case command is dated by this node's clock, and the book
+	// forgets its requests by those dates: none while it is far off.
+	if err := o.ClockOff(); err != nil {
+		return nil, err
+	}
 	res, err := o.cfg.Group.Apply(ctx, &peerv1.Command{Kind: &peerv1.Command_Cases{Cases: cmd}})
 	if err != nil {
 		return nil, err

@@ -65,6 +65,12 @@ type OfficeConfig struct {
 	// events, receipts, what is set aside); nil: time.Now. A command's
 	// time is what the book's rules and its memory of requests go by.
 	Now func() time.Time
+	// ClockElapsed is the time gone by when Now read now, counting a
+	// sleep of the machine, whatever setting of the wall clock (the
+	// registry feed measures the clock with it: feed.Config.Elapsed);
+	// nil: the boot clock. A clock given in Now for tests gives its own
+	// reading (feed.ClockReading).
+	ClockElapsed func(now time.Time) time.Duration
 
 	// MaxCaseMessageBytes is the largest case message sent to another
 	// office (default mail.DefaultMaxCaseMessageBytes); a larger one is set
@@ -138,7 +144,7 @@ func NewOffice(cfg OfficeConfig) *Office {
 		Office: cfg.Office, County: o.county, Node: cfg.Node,
 		Registry: o.reg, FSM: cfg.FSM, Group: cfg.Group, Peers: cfg.Peers, Routes: o.routes, Logger: cfg.Logger,
 		Heartbeat: cfg.FeedHeartbeat, Batch: cfg.FeedBatch, FallbackPeriod: cfg.FallbackPeriod, IdleTimeout: cfg.FeedIdleTimeout,
-		Now: cfg.Now,
+		Now: cfg.Now, Elapsed: cfg.ClockElapsed,
 	})
 	o.mail = mail.New(mail.Config{
 		Office: cfg.Office, Node: cfg.Node,

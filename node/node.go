@@ -32,6 +32,7 @@ import (
 	"github.com/yizhan-gov/yizhan/casebook"
 	"github.com/yizhan-gov/yizhan/federation"
 	"github.com/yizhan-gov/yizhan/federation/badgerstore"
+	"github.com/yizhan-gov/yizhan/federation/feed"
 	"github.com/yizhan-gov/yizhan/federation/forward"
 	"github.com/yizhan-gov/yizhan/federation/netlimit"
 	"github.com/yizhan-gov/yizhan/federation/pki"
@@ -136,6 +137,11 @@ type Config struct {
 	// and its own office's peers (tests pass a link they can cut).
 	Dial func(ctx context.Context, addr string) (net.Conn, error)
 	Now  func() time.Time // nil: time.Now
+	// ClockElapsed is the time gone by when Now read a time, whatever
+	// setting of the wall clock, for the registry feed's measure of the
+	// clock (federation.OfficeConfig.ClockElapsed); nil: the boot clock,
+	// or, with Now given (tests moving time on), Now's own reading.
+	ClockElapsed func(time.Time) time.Duration
 }
 
 // Node is one running node.
@@ -271,7 +277,7 @@ func New(cfg Config) (_ *Node, err error) {
 		RaftAddr: n.raftAddr, PeerAddr: n.peerAddr, HTTPAddr: n.httpAddr,
 		Join: cfg.Join, Upstream: cfg.Upstream, PeerRoutes: cfg.PeerRoutes,
 		Bundle: cfg.TLS, Issuer: n.issuer, Group: group, FSM: n.fsm, Peers: n.peers,
-		Logger: n.log, FeedHeartbeat: cfg.FeedHeartbeat, Now: n.now,
+		Logger: n.log, FeedHeartbeat: cfg.FeedHeartbeat, Now: n.now, ClockElapsed: clockElapsed(cfg.Now, cfg.ClockElapsed),
 		MaxCaseMessageBytes: cfg.MaxCaseMessageBytes, QuarantineAfter: cfg.QuarantineAfter,
 		FeedIdleTimeout: cfg.FeedIdleTimeout, ForwardAttemptTimeout: cfg.ForwardAttemptTimeout,
 	})
@@ -698,6 +704,17 @@ func (n *Node) bootstrapCountyOnce(ctx context.Context, needOffice, needAdmin bo
 		n.log.Info("created the admin account")
 	}
 	return nil
+}
+
+// clockElapsed is how the registry feed tells time gone by from a clock
+// set (feed.Config.Elapsed): the boot clock for the machine's own clock;
+// a clock given to the node (tests, moved on to days later by Add) its
+// own reading, so that moving it on is time gone by, not a clock set.
+func clockElapsed(now func() time.Time, given func(time.Time) time.Duration) func(time.Time) time.Duration {
+	if given != nil || now == nil {
+		return given
+	}
+	return feed.ClockReading
 }
 
 // clockOffsetSeconds is the office's ClockOffset in seconds (0 unknown).

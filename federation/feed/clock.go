@@ -20,10 +20,13 @@ const clockSamples = 8
 // heartbeat's delay on its way (a stream busy with a snapshot delays it by
 // seconds or more). The estimate is the largest of the last clockSamples
 // (the least delayed: NTP's minimum-delay filter, in short). Each sample
-// is kept with the local clock's reading at its receipt and the process's
-// monotonic clock's, so that a change of the wall clock since (an
-// operator setting it right while the link is down) moves the estimate
-// with it.
+// is kept with the local clock's reading at its receipt and the time gone
+// by then (Config.Elapsed: the boot clock, which counts a sleep), so that
+// a change of the wall clock since (an operator setting it right while the
+// link is down) moves the estimate with it, and a machine that slept does
+// not (Go's monotonic clock does not count a sleep: a village PC that
+// slept half an hour with a right clock took itself for half an hour
+// ahead).
 type clockEstimate struct {
 	samples [clockSamples]clockSample
 	n, next int
@@ -32,19 +35,17 @@ type clockEstimate struct {
 type clockSample struct {
 	offset time.Duration
 	wall   time.Time     // the local clock at the receipt
-	mono   time.Duration // the monotonic clock then (monotonic)
+	mono   time.Duration // the time gone by then (Config.Elapsed)
 }
 
-// processStart is what the monotonic readings count from.
+// processStart is what ClockReading counts from.
 var processStart = time.Now()
 
-// monotonic is the monotonic reading of now, a reading of the node's
-// clock: the time gone by since the process started, which no setting of
-// the wall clock moves. A clock made from time.Now (a test's, moved on by
-// Add) moves its monotonic reading with its wall one: what it tells is
-// time gone by, not a clock set. One without a monotonic reading counts
-// by its wall clock.
-func monotonic(now time.Time) time.Duration { return now.Sub(processStart) }
+// ClockReading is the time gone by at now, a reading of a clock made from
+// time.Now, by its own monotonic reading: a test's clock moved on by Add
+// moves it with its wall one (time gone by, not a clock set). It does not
+// count a sleep of the machine: the node's own clock goes by bootElapsed.
+func ClockReading(now time.Time) time.Duration { return now.Sub(processStart) }
 
 // add keeps a heartbeat's sample: county time then, received when the
 // local clock read wall and the monotonic clock mono.
@@ -79,7 +80,7 @@ func (f *Feed) ClockOffset(now time.Time) (offset time.Duration, ok bool) {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.clock.offset(now, monotonic(now))
+	return f.clock.offset(now, f.cfg.Elapsed(now))
 }
 
 // countyTime is the county's time at now as this node knows it, for its

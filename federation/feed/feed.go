@@ -53,6 +53,10 @@ type Config struct {
 	// Now is the node's clock, measured against the county's by the
 	// heartbeats (clock.go); nil: time.Now.
 	Now func() time.Time
+	// Elapsed is the time gone by when Now read now, whatever setting of
+	// the wall clock, a sleep of the machine counted (clock.go); nil:
+	// the boot clock where the system has one (bootElapsed).
+	Elapsed func(now time.Time) time.Duration
 }
 
 // Feed is one node's part in the registry feed: it serves the registry's
@@ -101,6 +105,9 @@ func New(cfg Config) *Feed {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Elapsed == nil {
+		cfg.Elapsed = bootElapsed
 	}
 	return &Feed{cfg: cfg, reg: cfg.Registry, log: cfg.Logger}
 }
@@ -483,7 +490,7 @@ func (f *Feed) pullFrom(ctx context.Context, src forward.Target, preferred bool)
 		if hb, ok := msg.Kind.(*peerv1.FeedMessage_Heartbeat); ok && hb.Heartbeat.GetCountyTimeUnixNano() > 0 {
 			f.mu.Lock()
 			at := f.cfg.Now()
-			f.clock.add(time.Unix(0, hb.Heartbeat.GetCountyTimeUnixNano()), at, monotonic(at))
+			f.clock.add(time.Unix(0, hb.Heartbeat.GetCountyTimeUnixNano()), at, f.cfg.Elapsed(at))
 			f.mu.Unlock()
 		}
 		f.update(func(s *Status) {

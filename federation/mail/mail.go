@@ -52,6 +52,11 @@ type Owner interface {
 	// LeaderReady reports whether this node leads its office and has
 	// applied everything committed before its term.
 	LeaderReady() bool
+	// ClockOff is nil unless this node's clock is known to be far from
+	// the county's: the mail then waits (it would date its events,
+	// receipts and what it sets aside wrong, and the book forgets its
+	// requests by those times).
+	ClockOff() error
 	// LockCase serialises work on one case on this node.
 	LockCase(number string) func()
 	// AppendEvents seals, signs and proposes events made by this office
@@ -161,6 +166,11 @@ func (ml *Mail) Receive(ctx context.Context, req *peerv1.DeliverCasesRequest) (*
 	}
 	if !ml.cfg.Group.IsLeader() {
 		return nil, status.Errorf(codes.Unavailable, "%s is not the leader of office %s", ml.cfg.Node, ml.cfg.Office)
+	}
+	if err := ml.cfg.Owner.ClockOff(); err != nil {
+		// Not the message's fault: the sender sends it again once this
+		// node's clock is set right.
+		return nil, status.Error(codes.Unavailable, err.Error())
 	}
 	resp := &peerv1.DeliverCasesResponse{}
 	refused := map[int]string{}
@@ -338,7 +348,7 @@ func (ml *Mail) Run(ctx context.Context) {
 	defer m.wg.Wait()
 	for {
 		changed := ml.cfg.FSM.CasesChanged()
-		if ml.cfg.Owner.LeaderReady() {
+		if ml.cfg.Owner.LeaderReady() && ml.cfg.Owner.ClockOff() == nil {
 			ml.autoActions(ctx)
 			m.sendDue(ctx)
 		}
