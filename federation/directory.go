@@ -6,8 +6,6 @@ import (
 	"time"
 
 	"google.golang.org/protobuf/proto"
-
-	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
 )
 
 // A node taken out of its office (`yizhan members --remove`: its machine
@@ -29,17 +27,11 @@ func (o *Office) announceRemoval(ctx context.Context, name string) error {
 	}
 	gone := proto.CloneOf(entry)
 	gone.Removed, gone.UpdatedAt, gone.RegistryIndex = true, nil, 0
-	req := &peerv1.AnnounceNodeRequest{Node: gone, AtUnixNano: o.cfg.Now().UnixNano()}
-	msg, err := announcementBytes(req)
+	req, err := o.signedAnnouncement(gone, time.Now()) // as announceOnce
 	if err != nil {
 		return err
 	}
-	if req.Signature, req.CertChain, err = o.cfg.Issuer.SignChain(msg); err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	if _, err := o.recordNode(ctx, req); err != nil {
+	if err := o.record(ctx, req); err != nil {
 		return fmt.Errorf("federation: record node %s as taken out of office %s: %w", name, o.cfg.Office, err)
 	}
 	return nil

@@ -122,7 +122,16 @@ func (s *PeerServer) Members(ctx context.Context, req *peerv1.MembersRequest) (*
 	}
 	if name := req.GetRemove(); name != "" {
 		// The leader may take itself out: it steps down once the office's
-		// new membership is committed, and another node leads.
+		// new membership is committed, and another node leads. It tells
+		// the directory first (directory.go): out of the group, it no
+		// longer reaches the office's new leader to record it. Should the
+		// removal fail, its announcements put it back.
+		self := name == o.cfg.Node
+		if self {
+			if err := o.announceRemoval(ctx, name); err != nil {
+				o.log.Warn("taking this node out of the office: the node directory still lists it", "node", name, "err", err)
+			}
+		}
 		if err := g.RemoveMember(name); err != nil {
 			if errors.Is(err, raftgroup.ErrNotMember) {
 				return nil, status.Error(codes.NotFound, err.Error())
@@ -135,8 +144,10 @@ func (s *PeerServer) Members(ctx context.Context, req *peerv1.MembersRequest) (*
 		// The directory too (directory.go): taken out, it is no
 		// office's to send to. Its raft membership is what counts: a
 		// failure here is told in the log, and the answer stands.
-		if err := o.announceRemoval(ctx, name); err != nil {
-			o.log.Warn("took the node out of the office; the node directory still lists it", "node", name, "err", err)
+		if !self {
+			if err := o.announceRemoval(ctx, name); err != nil {
+				o.log.Warn("took the node out of the office; the node directory still lists it", "node", name, "err", err)
+			}
 		}
 	}
 	servers, err := g.Members()
@@ -178,13 +189,15 @@ func (s *PeerServer) AnnounceNode(ctx context.Context, req *peerv1.AnnounceNodeR
 
 // announcement returns this node's directory entry, signed.
 func (o *Office) announcement(now time.Time) (*peerv1.AnnounceNodeRequest, error) {
-	req := &peerv1.AnnounceNodeRequest{
-		Node: &yizhanv1.NodeEntry{
-			Name: o.cfg.Node, OfficeCode: o.cfg.Office,
-			RaftAddress: o.cfg.RaftAddr, PeerAddress: o.cfg.PeerAddr, HttpAddress: o.cfg.HTTPAddr,
-		},
-		AtUnixNano: now.UnixNano(),
-	}
+	return o.signedAnnouncement(&yizhanv1.NodeEntry{
+		Name: o.cfg.Node, OfficeCode: o.cfg.Office,
+		RaftAddress: o.cfg.RaftAddr, PeerAddress: o.cfg.PeerAddr, HttpAddress: o.cfg.HTTPAddr,
+	}, now)
+}
+
+// signedAnnouncement is entry, stated at now and signed by this node.
+func (o *Office) signedAnnouncement(entry *yizhanv1.NodeEntry, now time.Time) (*peerv1.AnnounceNodeRequest, error) {
+	req := &peerv1.AnnounceNodeRequest{Node: entry, AtUnixNano: now.UnixNano()}
 	msg, err := announcementBytes(req)
 	if err != nil {
 		return nil, err
@@ -238,7 +251,7 @@ func (o *Office) verifyAnnouncement(req *peerv1.AnnounceNodeRequest, now time.Ti
 // recordNode writes a verified announcement at the county, or forwards it there.
 func (o *Office) recordNode(ctx context.Context, req *peerv1.AnnounceNodeRequest) (*peerv1.AnnounceNodeResponse, error) {
 	cmd := &peerv1.RegistryCommand{
-		AtUnixNano: time.Now().UnixNano(),
+		AtUnixNano: o.cfg.Now().UnixNano(),
 		Actor:      "node:" + req.GetNode().GetName(),
 		Op:         &peerv1.RegistryCommand_PutNode{PutNode: &peerv1.PutNode{Node: req.GetNode()}},
 	}
@@ -298,13 +311,20 @@ func (o *Office) directoryCurrent() bool {
 }
 
 func (o *Office) announceOnce(ctx context.Context) error {
+	// A statement's time is checked against the machine's clock where it
+	// is verified (verifyAnnouncement): the machine's, not the office's.
 	req, err := o.announcement(time.Now())
 	if err != nil {
 		return err
 	}
+	return o.record(ctx, req)
+}
+
+// record records a signed announcement at the county, within 10 s.
+func (o *Office) record(ctx context.Context, req *peerv1.AnnounceNodeRequest) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	_, err = o.recordNode(ctx, req)
+	_, err := o.recordNode(ctx, req)
 	return err
 }
 
