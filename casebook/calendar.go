@@ -88,6 +88,9 @@ func (b *Book) CalendarChanged(index uint64, reg casework.Registry, ch CalendarC
 		}
 		w.count++
 		b.statsStale.Store(true)
+		if b.statsEpoch.Load()%2 == 0 {
+			b.statsEpoch.Add(1) // the readers fail from here (readStats), as in a recount
+		}
 		slog.Warn("casebook: the calendar changed too much to judge the cases again at once: the statistics are counted again at the next write",
 			"index", index, "from", ch.From.Format(time.DateOnly), "cases_walked", walked)
 	case err != nil:

@@ -1,6 +1,7 @@
 package casebook
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -261,6 +262,11 @@ func TestACalendarWriteTooLargeForOneTransactionCountsAgain(t *testing.T) {
 	o.putCalendar("2026-03-04")
 	if !o.book.StatsStale() {
 		t.Fatal("the statistics are not to be counted again")
+	}
+	// Until then the figures are not read: they are the old calendar's
+	// (they were read, until the next write).
+	if _, err := o.book.SumStats(RangeQuery{From: day(3, 1, 0), To: day(3, 31, 0)}, func(s Stat) string { return s.Outcome }); !errors.Is(err, ErrStatsRecounting) {
+		t.Errorf("figures read before the recount: %v, want ErrStatsRecounting", err)
 	}
 	o.reopen()
 	if o.book.StatsStale() {
