@@ -1188,6 +1188,16 @@ func TestValuesVariants(t *testing.T) {
 			},
 		},
 		{
+			name:    "pods replaced only when deleted",
+			file:    "village.yaml",
+			changes: map[string]any{"updateStrategy": "OnDelete"},
+			check: func(t *testing.T, o *office) {
+				if got := o.sts.Spec.UpdateStrategy.Type; got != "OnDelete" {
+					t.Errorf("updateStrategy %q, want OnDelete", got)
+				}
+			},
+		},
+		{
 			name:    "behind TLS with its proxies",
 			file:    "village.yaml",
 			changes: map[string]any{"behindTLS": true, "trustedProxies": []any{"10.244.0.0/16", "10.0.0.7"}},
