@@ -147,9 +147,6 @@ func startOffice(t *testing.T, ca *pki.CA, code string, reg *registry.Registry, 
 	return o
 }
 
-// routeTo makes o reach the office of to at its peer port.
-func (o *office) routeTo(to *office) { o.mail.cfg.Routes.PeerRoutes[to.code] = []string{to.addr} }
-
 // zeroReport keeps the office's zero report of the day n days after
 // March 2nd, 2026, with note, which the book queues up to the parent.
 func (o *office) zeroReport(n int, note string) string {
