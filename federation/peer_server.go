@@ -338,7 +338,7 @@ func (o *Office) joinLoop(ctx context.Context) {
 		return
 	}
 	wait := 200 * time.Millisecond
-	lastCause := ""
+	lastCause, start := "", time.Now()
 	for ctx.Err() == nil {
 		if o.isMember() {
 			o.joinErr.Store(nil)
@@ -357,8 +357,10 @@ func (o *Office) joinLoop(ctx context.Context) {
 			o.log.Info("joined office raft group")
 			return
 		}
-		// Each new cause once at warn; the same again at debug.
-		if cause := status.Code(err).String() + " " + reason.StatusReason(err); cause != lastCause {
+		// Each new cause once at warn, past joinWarnAfter (an office's
+		// nodes started at once ask each other before one is a member,
+		// and settle within seconds); the same again, or before, at debug.
+		if cause := status.Code(err).String() + " " + reason.StatusReason(err); cause != lastCause && time.Since(start) >= joinWarnAfter {
 			o.log.Warn("join office raft group failed: retrying", "join", o.cfg.Join, "err", err)
 			lastCause = cause
 		} else {
@@ -374,6 +376,10 @@ func (o *Office) joinLoop(ctx context.Context) {
 		wait = min(2*wait, 5*time.Second)
 	}
 }
+
+// joinWarnAfter is how long a join may fail before its failures are
+// logged at warn.
+const joinWarnAfter = 10 * time.Second
 
 // JoinError says why this node's last request to be added to its office
 // (--join) failed, while it is not a member; "" before the first failure,
