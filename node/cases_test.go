@@ -9,7 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -101,6 +103,18 @@ func fileTobacco(t *testing.T, agent *client, name string) *yizhanv1.Case {
 		t.Fatalf("file a case: %v", err)
 	}
 	return resp.GetCase()
+}
+
+// fileTobaccoOnce files the tobacco licence for 韦丽 as c, under request
+// ID id (a retry under the same ID is answered as the first), and gives
+// the answer's header too (x-yizhan-replayed).
+func fileTobaccoOnce(t *testing.T, c *client, id string) (*yizhanv1.Case, metadata.MD, error) {
+	t.Helper()
+	var header metadata.MD
+	resp, err := caseClient(t, c).FileCase(c.ctx(), &yizhanv1.FileCaseRequest{RequestId: id, ItemCode: tobacco().Code,
+		Applicant: &yizhanv1.Applicant{Name: "韦丽", IdNumber: applicantID, Phone: "13907710001"},
+		Materials: []*yizhanv1.SubmittedMaterial{{Name: "申请表", Copies: 1}}}, grpc.Header(&header))
+	return resp.GetCase(), header, err
 }
 
 // received reports whether node n's office has received (owns, after the

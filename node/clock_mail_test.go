@@ -31,10 +31,8 @@ func TestAVillageWhoseClockIsOffLetsItsMailWait(t *testing.T) {
 	village, countyNode := f.nodes["dongcun-1"], f.nodes["county-1"]
 	agent := dial(t, village).login("dongcun", password)
 	file := func() (*yizhanv1.Case, error) {
-		resp, err := caseClient(t, agent).FileCase(agent.ctx(), &yizhanv1.FileCaseRequest{RequestId: "filing-zz", ItemCode: tobacco().Code,
-			Applicant: &yizhanv1.Applicant{Name: "韦丽", IdNumber: applicantID, Phone: "13907710001"},
-			Materials: []*yizhanv1.SubmittedMaterial{{Name: "申请表", Copies: 1}}})
-		return resp.GetCase(), err
+		c, _, err := fileTobaccoOnce(t, agent, "filing-1")
+		return c, err
 	}
 	first, err := file()
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"testing"
 	"time"
 
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
@@ -61,14 +60,11 @@ func TestAFilingRetriedAfterItsCaseWasReceiptedIsFiledOnce(t *testing.T) {
 	agent := dial(t, village).login("dongcun", password)
 	file := func() (*yizhanv1.Case, metadata.MD) {
 		t.Helper()
-		var header metadata.MD
-		resp, err := caseClient(t, agent).FileCase(agent.ctx(), &yizhanv1.FileCaseRequest{RequestId: "filing-1", ItemCode: tobacco().Code,
-			Applicant: &yizhanv1.Applicant{Name: "韦丽", IdNumber: applicantID, Phone: "13907710001"},
-			Materials: []*yizhanv1.SubmittedMaterial{{Name: "申请表", Copies: 1}}}, grpc.Header(&header))
+		c, header, err := fileTobaccoOnce(t, agent, "filing-1")
 		if err != nil {
 			t.Fatalf("file: %v", err)
 		}
-		return resp.GetCase(), header
+		return c, header
 	}
 	first, _ := file()
 	waitFor(t, "the county receives the case", func() bool { return received(countyNode, first.GetNumber()) }, 20*time.Second)

@@ -4,7 +4,6 @@ import (
 	"testing"
 	"time"
 
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
@@ -32,14 +31,11 @@ func TestAFilingRetriedAfterTheOfficesNextWriteIsFiledOnce(t *testing.T) {
 	clerk := dial(t, countyNode).login("clerk", password)
 	file := func() (*yizhanv1.Case, metadata.MD) {
 		t.Helper()
-		var header metadata.MD
-		resp, err := caseClient(t, clerk).FileCase(clerk.ctx(), &yizhanv1.FileCaseRequest{RequestId: "filing-1", ItemCode: tobacco().Code,
-			Applicant: &yizhanv1.Applicant{Name: "韦丽", IdNumber: applicantID, Phone: "13907710001"},
-			Materials: []*yizhanv1.SubmittedMaterial{{Name: "申请表", Copies: 1}}}, grpc.Header(&header))
+		c, header, err := fileTobaccoOnce(t, clerk, "filing-1")
 		if err != nil {
 			t.Fatalf("file: %v", err)
 		}
-		return resp.GetCase(), header
+		return c, header
 	}
 	first, _ := file()
 
