@@ -203,9 +203,18 @@ func (s *dutyRosterService) change(ctx context.Context, method string, req proto
 			return nil, err
 		}
 		n.Version = held.GetVersion() + 1
-		out, _, err := s.n.svc.PutShifts(ctx, r, []*yizhanv1.DutyShift{n})
+		out, replayed, err := s.n.svc.PutShifts(ctx, r, []*yizhanv1.DutyShift{n})
 		if err != nil {
 			return nil, err
+		}
+		if replayed {
+			// The first of a retry racing it was applied meanwhile: its
+			// answer, told as a replay, to a caller the shift as that
+			// change left it lets have it (as answeredTo above).
+			if err := may(out[0]); err != nil {
+				return nil, err
+			}
+			markReplayed(ctx)
 		}
 		return out[0], nil
 	}, remote)

@@ -2,13 +2,11 @@ package node
 
 import (
 	"context"
-	"fmt"
 
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/yizhan-gov/yizhan/federation/raftgroup"
-
 	"github.com/yizhan-gov/yizhan/office"
 )
 
@@ -46,11 +44,7 @@ func replayedAnswer(ctx context.Context, replayed bool, err error) error {
 // a replay: a retry of a step its state no longer allows (a report
 // signed, a question answered) answers as the first did. Elsewhere it is
 // the office layer's refusal, which sends the call to the leader. An
-// answer remembered that is not a T (none, or another kind's: a write
-// whose answer changed kind in a release, the hash being the same) is
-// raftgroup.ErrRequestConflict, as another request under r's ID is: the
-// ID was used for another kind of write, and there is no first answer to
-// give.
+// answer remembered that is not a T is a conflict (office.Answered).
 func answeredBefore[T proto.Message](ctx context.Context, n *Node, r raftgroup.Request) (v T, ok bool, err error) {
 	return answeredTo(ctx, n, r, func(T) error { return nil })
 }
@@ -64,13 +58,9 @@ func answeredTo[T proto.Message](ctx context.Context, n *Node, r raftgroup.Reque
 	if err := n.svc.Leading(); err != nil {
 		return v, false, err
 	}
-	a, _, ok, err := n.office.Answered(r)
+	v, ok, err = office.Answered[T](n.svc, r)
 	if err != nil || !ok {
 		return v, false, err
-	}
-	v, isT := a.(T)
-	if !isT {
-		return v, false, fmt.Errorf("%w: %q", raftgroup.ErrRequestConflict, r.ID)
 	}
 	if err := may(v); err != nil {
 		var zero T

@@ -26,7 +26,9 @@ import (
 // the duty, consultation and supervision writes (answeredBefore) was an
 // ok replay holding nothing: an empty first answer, or, for a shift's
 // change, the first shift of none, which stops the node. It is a
-// request-ID conflict too.
+// request-ID conflict too, in the handlers' lookup and in the office
+// layer's own (office.Answered), which answered such a write with
+// nothing, replayed.
 func TestARequestIDAnsweredWithAnotherKindOfAnswerIsAConflict(t *testing.T) {
 	f := dutyFed(t, nil)
 	village := f.nodes["dongcun-1"]
@@ -55,5 +57,9 @@ func TestARequestIDAnsweredWithAnotherKindOfAnswerIsAConflict(t *testing.T) {
 	v, ok, err := node.AnsweredBeforeForTest[*yizhanv1.ZeroReport](village, "roster-1", "PublishShifts", roster)
 	if ok || !errors.Is(err, raftgroup.ErrRequestConflict) {
 		t.Errorf("the roster's request looked up by a write answering with a zero report: %v, %v, %v; want a request-ID conflict, not a replay", v, ok, err)
+	}
+	z, ok, err := node.PutZeroReportForTest(village, "roster-1", "PublishShifts", roster, &yizhanv1.ZeroReport{Id: "z-1"})
+	if ok || !errors.Is(err, raftgroup.ErrRequestConflict) {
+		t.Errorf("the office layer's zero report under the roster's request: %v, %v, %v; want a request-ID conflict, not a replay", z, ok, err)
 	}
 }

@@ -299,15 +299,7 @@ func carriedAnswer(events []*yizhanv1.CaseEvent, id string, digest []byte) (*yiz
 // answered looks a request up in the office's memory: the case it
 // answered with, ok when the office had applied it.
 func (s *Service) answered(r raftgroup.Request) (*yizhanv1.Case, bool, error) {
-	v, _, ok, err := s.fed.Answered(r)
-	if err != nil || !ok {
-		return nil, false, err
-	}
-	c, isCase := v.(*yizhanv1.Case)
-	if !isCase {
-		return nil, false, fmt.Errorf("office: request %q was answered with %T, not a case: %w", r.ID, v, raftgroup.ErrRequestConflict)
-	}
-	return c, true, nil
+	return Answered[*yizhanv1.Case](s, r)
 }
 
 // nextNumber hands out the next case number of this office for the day.

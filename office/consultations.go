@@ -22,8 +22,7 @@ func (s *Service) Consult(ctx context.Context, r raftgroup.Request, c *yizhanv1.
 	if err := s.Leading(); err != nil {
 		return nil, false, err
 	}
-	if v, _, ok, err := s.fed.Answered(r); err != nil || ok {
-		kept, _ = v.(*yizhanv1.Consultation)
+	if kept, ok, err := Answered[*yizhanv1.Consultation](s, r); err != nil || ok {
 		return kept, ok, err
 	}
 	c = proto.CloneOf(c)

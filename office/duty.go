@@ -47,8 +47,7 @@ func (s *Service) putRecord(ctx context.Context, r raftgroup.Request, cmd *peerv
 	if err := s.Leading(); err != nil {
 		return nil, false, err
 	}
-	if v, _, ok, err := s.fed.Answered(r); err != nil || ok {
-		h, _ := v.(*yizhanv1.HeldReport)
+	if h, ok, err := Answered[*yizhanv1.HeldReport](s, r); err != nil || ok {
 		return h, ok, err
 	}
 	cmd.AtUnixNano, cmd.RequestId, cmd.RequestHash = s.now().UnixNano(), r.ID, r.Hash
@@ -68,8 +67,7 @@ func (s *Service) PutShifts(ctx context.Context, r raftgroup.Request, shifts []*
 	if err := s.Leading(); err != nil {
 		return nil, false, err
 	}
-	if v, _, ok, err := s.fed.Answered(r); err != nil || ok {
-		resp, _ := v.(*yizhanv1.PublishShiftsResponse)
+	if resp, ok, err := Answered[*yizhanv1.PublishShiftsResponse](s, r); err != nil || ok {
 		return resp.GetShifts(), ok, err
 	}
 	signed := make([]*yizhanv1.DutyShift, len(shifts))
@@ -128,8 +126,7 @@ func (s *Service) PutLogEntry(ctx context.Context, r raftgroup.Request, e *yizha
 	if err := s.Leading(); err != nil {
 		return nil, false, err
 	}
-	if v, _, ok, err := s.fed.Answered(r); err != nil || ok {
-		kept, _ := v.(*yizhanv1.DutyLogEntry)
+	if kept, ok, err := Answered[*yizhanv1.DutyLogEntry](s, r); err != nil || ok {
 		return kept, ok, err
 	}
 	v, err := s.fed.ProposeCase(ctx, &peerv1.CaseCommand{AtUnixNano: s.now().UnixNano(), RequestId: r.ID, RequestHash: r.Hash,
@@ -147,8 +144,7 @@ func (s *Service) PutZeroReport(ctx context.Context, r raftgroup.Request, z *yiz
 	if err := s.Leading(); err != nil {
 		return nil, false, err
 	}
-	if v, _, ok, err := s.fed.Answered(r); err != nil || ok {
-		kept, _ := v.(*yizhanv1.ZeroReport)
+	if kept, ok, err := Answered[*yizhanv1.ZeroReport](s, r); err != nil || ok {
 		return kept, ok, err
 	}
 	z = proto.CloneOf(z)

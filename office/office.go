@@ -23,10 +23,13 @@ package office
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"google.golang.org/protobuf/proto"
 
 	"github.com/yizhan-gov/yizhan/federation"
 	"github.com/yizhan-gov/yizhan/federation/raftgroup"
@@ -81,6 +84,25 @@ func (s *Service) Leading() error {
 	// Every write is dated by this node's clock: none while it is known
 	// to be far off (CLOCK_OFF), and no sweep either.
 	return s.fed.ClockOff()
+}
+
+// Answered is the answer office s gave to request r when it applied r
+// before (ok), as a T. An answer remembered that is not a T (none, or
+// another kind's: a write whose answer changed kind in a release, the
+// hash being the same) is raftgroup.ErrRequestConflict, as another
+// request under r's ID is: the ID was used for another kind of write and
+// there is no first answer to give. Not ok, and no error, for a request
+// the office has not applied, or one without an ID.
+func Answered[T proto.Message](s *Service, r raftgroup.Request) (v T, ok bool, err error) {
+	a, _, ok, err := s.fed.Answered(r)
+	if err != nil || !ok {
+		return v, false, err
+	}
+	v, isT := a.(T)
+	if !isT {
+		return v, false, fmt.Errorf("office: request %q was answered with %T, not %T: %w", r.ID, a, v, raftgroup.ErrRequestConflict)
+	}
+	return v, true, nil
 }
 
 // Forwardable reports whether err from a write means "not here": the
