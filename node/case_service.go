@@ -498,8 +498,8 @@ func (s *caseService) ListCases(ctx context.Context, req *yizhanv1.ListCasesRequ
 			return nil, invalidArgument(*v)
 		}
 	}
-	if _, ok := yizhanv1.CaseState_name[int32(req.GetState())]; !ok {
-		return nil, fieldError("state", registry.ReasonOutOfRange, reason.Meta{"enum": "CaseState", "got": reason.Itoa(int32(req.GetState()))}, "not a known state")
+	if err := knownEnum("state", req.GetState(), "not a known state"); err != nil {
+		return nil, err
 	}
 	book := s.n.office.Cases()
 	var (

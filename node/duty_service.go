@@ -417,8 +417,8 @@ func (s *dutyService) ListReports(ctx context.Context, req *yizhanv1.ListReports
 	if err != nil {
 		return nil, err
 	}
-	if _, ok := yizhanv1.ReportState_name[int32(req.GetState())]; !ok {
-		return nil, fieldError("state", registry.ReasonOutOfRange, reason.Meta{"enum": "ReportState", "got": reason.Itoa(int32(req.GetState()))}, "not a known state")
+	if err := knownEnum("state", req.GetState(), "not a known state"); err != nil {
+		return nil, err
 	}
 	q := casebook.ReportQuery{Office: scope, State: req.GetState(), FirstID: req.GetFirstId(), Unacknowledged: req.GetUnacknowledged(), Limit: limit,
 		PageToken: req.GetPageToken()}

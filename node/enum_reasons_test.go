@@ -112,3 +112,43 @@ func firstViolation(err error) *errdetails.BadRequest_FieldViolation {
 	}
 	return nil
 }
+
+// A list's filter given a value its enum does not declare is OUT_OF_RANGE,
+// naming the filter: offices of tier 99 and items exercised at tier 99
+// listed nothing, which read as "there are none" to a client whose
+// number was mistyped or of a later release. Left unset, the filter is
+// no filter.
+func TestAListFilterOfAnUndeclaredEnumValueIsOutOfRange(t *testing.T) {
+	f := newFed(t)
+	f.startCounty(1)
+	admin := dial(t, f.countyLeader()).login("admin", password)
+	for _, tc := range []struct {
+		name, field string
+		call        func() error
+	}{
+		{"offices of tier 99", "tier", func() error {
+			_, err := admin.reg.ListOffices(admin.ctx(), &yizhanv1.ListOfficesRequest{Tier: 99})
+			return err
+		}},
+		{"items exercised at tier 99", "exercise_tier", func() error {
+			_, err := admin.reg.ListItems(admin.ctx(), &yizhanv1.ListItemsRequest{ExerciseTier: 99})
+			return err
+		}},
+	} {
+		err := tc.call()
+		if code, field := fieldOf(err); code != codes.InvalidArgument || field != tc.field || fieldReason(err) != registry.ReasonOutOfRange {
+			t.Errorf("%s: %v naming %q (%s); want INVALID_ARGUMENT naming %s (%s)", tc.name, code, field, fieldReason(err), tc.field, registry.ReasonOutOfRange)
+		}
+	}
+	offices, err := admin.reg.ListOffices(admin.ctx(), &yizhanv1.ListOfficesRequest{})
+	if err != nil || len(offices.GetOffices()) == 0 {
+		t.Fatalf("offices with no tier given: %v, %v; want the county's offices", offices.GetOffices(), err)
+	}
+	counties, err := admin.reg.ListOffices(admin.ctx(), &yizhanv1.ListOfficesRequest{Tier: yizhanv1.Tier_TIER_COUNTY})
+	if err != nil || len(counties.GetOffices()) != 1 {
+		t.Errorf("offices of the county tier: %v, %v; want the county", counties.GetOffices(), err)
+	}
+	if _, err := admin.reg.ListItems(admin.ctx(), &yizhanv1.ListItemsRequest{ExerciseTier: yizhanv1.Tier_TIER_TOWNSHIP}); err != nil {
+		t.Errorf("items exercised at townships: %v", err)
+	}
+}

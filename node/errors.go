@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"regexp"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/yizhan-gov/yizhan/reason"
 	"github.com/yizhan-gov/yizhan/registry"
@@ -71,6 +73,19 @@ func invalidArgument(vs ...registry.FieldViolation) error {
 		rvs[i] = reason.Violation(v)
 	}
 	return reason.BadRequest(rvs...).Err()
+}
+
+// knownEnum refuses an enum value its enum does not declare, OUT_OF_RANGE
+// naming field (enum, got): a filter's value no release has (a client's
+// typo, a newer client's value) listed nothing, which reads as "none"
+// rather than "not understood". The unset value passes: a filter left
+// out. what says the values in words.
+func knownEnum(field string, e protoreflect.Enum, what string) error {
+	if e.Descriptor().Values().ByNumber(e.Number()) != nil {
+		return nil
+	}
+	return fieldError(field, registry.ReasonOutOfRange, reason.Meta{"enum": string(e.Descriptor().Name()), "got": reason.Itoa(int32(e.Number()))},
+		fmt.Sprintf("%d is not a known %s value: %s", e.Number(), e.Descriptor().Name(), what))
 }
 
 // fieldError is an InvalidArgument naming one field, with its reason and

@@ -217,6 +217,9 @@ func (s *registryService) command(p *auth.Principal, op any) *peerv1.RegistryCom
 // --- offices ---
 
 func (s *registryService) ListOffices(_ context.Context, req *yizhanv1.ListOfficesRequest) (*yizhanv1.ListOfficesResponse, error) {
+	if err := knownEnum("tier", req.GetTier(), "county, township or village"); err != nil {
+		return nil, err
+	}
 	meta, err := s.readMeta(req.GetMinIndex())
 	if err != nil {
 		return nil, err
@@ -348,6 +351,9 @@ func (s *registryService) ListItems(_ context.Context, req *yizhanv1.ListItemsRe
 		if err := registry.ValidCode(oc); err != nil {
 			return nil, fieldError("office_code", registry.ReasonInvalidFormat, reason.Meta{"format": "DIVISION_CODE"}, err.Error())
 		}
+	}
+	if err := knownEnum("exercise_tier", req.GetExerciseTier(), "county, township or village"); err != nil {
+		return nil, err
 	}
 	meta, err := s.readMeta(req.GetMinIndex())
 	if err != nil {

@@ -149,8 +149,8 @@ func (s *supervisionService) ListFollowUps(ctx context.Context, req *yizhanv1.Li
 		if err != nil {
 			return nil, err
 		}
-		if _, ok := yizhanv1.FollowUpState_name[int32(req.GetState())]; !ok {
-			return nil, fieldError("state", registry.ReasonOutOfRange, reason.Meta{"enum": "FollowUpState", "got": reason.Itoa(int32(req.GetState()))}, "not a known state")
+		if err := knownEnum("state", req.GetState(), "not a known state"); err != nil {
+			return nil, err
 		}
 		fs, err := s.n.office.Cases().FollowUps(casebook.RecordQuery{Office: office, Subtree: subtree, CaseNumber: req.GetCaseNumber(), State: int32(req.GetState())})
 		if err != nil {
@@ -274,8 +274,8 @@ func (s *supervisionService) IssueOrder(ctx context.Context, req *yizhanv1.Issue
 			return nil, fieldError("answer_days", registry.ReasonOutOfRange, reason.Meta{"min": "0", "max": reason.Itoa(supervision.MaxAnswerDays), "got": reason.Itoa(d)},
 				fmt.Sprintf("working days to answer: 1 to %d (0: %d)", supervision.MaxAnswerDays, supervision.DefaultAnswerDays))
 		}
-		if _, ok := yizhanv1.CardRule_name[int32(req.GetCardRule())]; !ok {
-			return nil, fieldError("card_rule", registry.ReasonOutOfRange, reason.Meta{"enum": "CardRule", "got": reason.Itoa(int32(req.GetCardRule()))}, "not a known rule")
+		if err := knownEnum("card_rule", req.GetCardRule(), "not a known rule"); err != nil {
+			return nil, err
 		}
 		// A retry answers as the first did, before the checks of the case,
 		// its cards and the registry as they are now.
@@ -327,8 +327,8 @@ func (s *supervisionService) ListOrders(ctx context.Context, req *yizhanv1.ListO
 		if err != nil {
 			return nil, err
 		}
-		if _, ok := yizhanv1.OrderState_name[int32(req.GetState())]; !ok {
-			return nil, fieldError("state", registry.ReasonOutOfRange, reason.Meta{"enum": "OrderState", "got": reason.Itoa(int32(req.GetState()))}, "not a known state")
+		if err := knownEnum("state", req.GetState(), "not a known state"); err != nil {
+			return nil, err
 		}
 		os, err := s.n.office.Cases().Orders(casebook.RecordQuery{Office: office, Subtree: subtree, CaseNumber: req.GetCaseNumber(), State: int32(req.GetState())})
 		if err != nil {

@@ -112,8 +112,8 @@ func (s *supervisionService) GetStatistics(ctx context.Context, req *yizhanv1.Ge
 			fmt.Sprintf("a range of at most %d days", maxStatisticsDays))
 	}
 	g := req.GetGroupBy()
-	if _, ok := yizhanv1.Grouping_name[int32(g)]; !ok {
-		return nil, fieldError("group_by", registry.ReasonOutOfRange, reason.Meta{"enum": "Grouping", "got": reason.Itoa(int32(g))}, "not a known grouping")
+	if err := knownEnum("group_by", g, "not a known grouping"); err != nil {
+		return nil, err
 	}
 	if days := int(to.Sub(from).Hours()/24) + 1; g == yizhanv1.Grouping_GROUPING_DAY && days > maxStatisticsDaysByDay {
 		return nil, fieldError("to", registry.ReasonOutOfRange, reason.Meta{"max": reason.Itoa(maxStatisticsDaysByDay), "got": reason.Itoa(days)},
@@ -238,8 +238,8 @@ func (s *supervisionService) ListCards(ctx context.Context, req *yizhanv1.ListCa
 	if !from.IsZero() && !to.IsZero() && !from.Before(to) {
 		return nil, fieldError("to", registry.ReasonOutOfRange, reason.Meta{"min": from.Format("2006-01-02")}, "must not be before from")
 	}
-	if _, ok := yizhanv1.CardColour_name[int32(req.GetColour())]; !ok {
-		return nil, fieldError("colour", registry.ReasonOutOfRange, reason.Meta{"enum": "CardColour", "got": reason.Itoa(int32(req.GetColour()))}, "not a known colour")
+	if err := knownEnum("colour", req.GetColour(), "not a known colour"); err != nil {
+		return nil, err
 	}
 	if _, ok := yizhanv1.CardRule_name[int32(req.GetRule())]; !ok {
 		return nil, fieldError("rule", registry.ReasonOutOfRange, reason.Meta{"enum": "CardRule", "got": reason.Itoa(int32(req.GetRule()))}, "not a known rule")
