@@ -533,7 +533,7 @@ func (s *caseService) ListCases(ctx context.Context, req *yizhanv1.ListCasesRequ
 		cases, next, err = book.Queue(q)
 	}
 	if errors.Is(err, casebook.ErrBadPageToken) {
-		return nil, fieldError("page_token", registry.ReasonInvalidFormat, reason.Meta{"format": "PAGE_TOKEN"}, "is not a token this API gave out")
+		return nil, errBadPageToken()
 	}
 	if err != nil {
 		return nil, toStatus(err)

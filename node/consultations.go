@@ -299,7 +299,7 @@ func (s *supervisionService) ListConsultations(ctx context.Context, req *yizhanv
 	}
 	cs, next, err := s.n.office.Cases().Consultations(q)
 	if errors.Is(err, casebook.ErrBadPageToken) {
-		return nil, fieldError("page_token", registry.ReasonInvalidFormat, reason.Meta{"format": "PAGE_TOKEN"}, "is not a token this API gave out")
+		return nil, errBadPageToken()
 	}
 	if err != nil {
 		return nil, toStatus(err)

@@ -435,7 +435,7 @@ func (s *dutyService) ListReports(ctx context.Context, req *yizhanv1.ListReports
 	}
 	rs, next, err := s.n.office.Cases().Reports(q)
 	if errors.Is(err, casebook.ErrBadPageToken) {
-		return nil, fieldError("page_token", registry.ReasonInvalidFormat, reason.Meta{"format": "PAGE_TOKEN"}, "is not a token this API gave out")
+		return nil, errBadPageToken()
 	}
 	if err != nil {
 		return nil, toStatus(err)

@@ -343,7 +343,7 @@ func (s *registryService) ListItems(_ context.Context, req *yizhanv1.ListItemsRe
 	if t := req.GetPageToken(); t != "" {
 		n, err := strconv.Atoi(t)
 		if err != nil || n < 0 {
-			return nil, fieldError("page_token", registry.ReasonInvalidFormat, reason.Meta{"format": "PAGE_TOKEN"}, "is not a token this API gave out")
+			return nil, errBadPageToken()
 		}
 		offset = n
 	}
@@ -504,7 +504,7 @@ func (s *registryService) ListItemVersions(_ context.Context, req *yizhanv1.List
 	if t := req.GetPageToken(); t != "" {
 		after, err := strconv.ParseUint(t, 10, 32)
 		if err != nil {
-			return nil, fieldError("page_token", registry.ReasonInvalidFormat, reason.Meta{"format": "PAGE_TOKEN"}, "is not a token this API gave out")
+			return nil, errBadPageToken()
 		}
 		vs = slices.DeleteFunc(vs, func(v *yizhanv1.Item) bool { return uint64(v.GetVersion()) <= after })
 	}
@@ -529,7 +529,7 @@ func (s *registryService) ListGrants(_ context.Context, req *yizhanv1.ListGrants
 		return nil, err
 	}
 	if t := req.GetPageToken(); t != "" && !s.grantToken(t) {
-		return nil, fieldError("page_token", registry.ReasonInvalidFormat, reason.Meta{"format": "PAGE_TOKEN"}, "is not a token this API gave out")
+		return nil, errBadPageToken()
 	}
 	if oc := req.GetOfficeCode(); oc != "" {
 		if err := registry.ValidCode(oc); err != nil {
@@ -975,7 +975,7 @@ func (s *registryService) ListRegistryChanges(ctx context.Context, req *yizhanv1
 	var below uint64
 	if t := req.GetPageToken(); t != "" {
 		if below, err = strconv.ParseUint(t, 10, 64); err != nil || below == 0 {
-			return nil, fieldError("page_token", registry.ReasonInvalidFormat, reason.Meta{"format": "PAGE_TOKEN"}, "is not a token this API gave out")
+			return nil, errBadPageToken()
 		}
 	}
 	changes, next, err := s.n.office.Cases().RegistryChanges(casebook.ChangesQuery{

@@ -257,7 +257,7 @@ func (s *supervisionService) ListCards(ctx context.Context, req *yizhanv1.ListCa
 		Department: req.GetDepartmentCode(), CaseNumber: req.GetCaseNumber(), PageSize: size, PageToken: req.GetPageToken()})
 	if err != nil {
 		if err == casebook.ErrBadPageToken {
-			return nil, fieldError("page_token", registry.ReasonInvalidFormat, reason.Meta{"format": "PAGE_TOKEN"}, "not a page token of this listing")
+			return nil, errBadPageToken()
 		}
 		return nil, toStatus(err)
 	}
