@@ -83,14 +83,7 @@ func (b *Book) CalendarChanged(index uint64, reg casework.Registry, ch CalendarC
 	})
 	switch {
 	case errors.Is(err, errRejudgeTooLarge):
-		if err := w.txn.Set(keyStatsCounting, nil); err != nil {
-			panic(fmt.Errorf("casebook: mark the statistics to be counted again at index %d: %w", index, err))
-		}
-		w.count++
-		b.statsStale.Store(true)
-		if b.statsEpoch.Load()%2 == 0 {
-			b.statsEpoch.Add(1) // the readers fail from here (readStats), as in a recount
-		}
+		b.markRecount(w)
 		slog.Warn("casebook: the calendar changed too much to judge the cases again at once: the statistics are counted again at the next write",
 			"index", index, "from", ch.From.Format(time.DateOnly), "cases_walked", walked)
 	case err != nil:
@@ -102,6 +95,20 @@ func (b *Book) CalendarChanged(index uint64, reg casework.Registry, ch CalendarC
 			"took", time.Since(start).Round(time.Millisecond))
 	}
 	w.commit(index)
+}
+
+// markRecount marks, in w, the statistics to be counted again from
+// nothing at the next write (upgradeStats), for a judging again too large
+// for one transaction; their readers fail from now.
+func (b *Book) markRecount(w *writer) {
+	if err := w.txn.Set(keyStatsCounting, nil); err != nil {
+		panic(fmt.Errorf("casebook: mark the statistics to be counted again: %w", err))
+	}
+	w.count++
+	b.statsStale.Store(true)
+	if b.statsEpoch.Load()%2 == 0 {
+		b.statsEpoch.Add(1) // the readers fail from here (readStats), as in a recount
+	}
 }
 
 // rejudgeMaxKeys, when set (tests), is the most writes a calendar write's

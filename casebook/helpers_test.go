@@ -40,7 +40,13 @@ func newRegistry(t testing.TB) *registry.Registry {
 // withKey.
 func newRegistryKeyed(t testing.TB, withKey bool) *registry.Registry {
 	t.Helper()
-	r := registry.New(registry.Options{})
+	return newRegistryWith(t, withKey, registry.Options{})
+}
+
+// newRegistryWith is newRegistryKeyed of a registry made with opts.
+func newRegistryWith(t testing.TB, withKey bool, opts registry.Options) *registry.Registry {
+	t.Helper()
+	r := registry.New(opts)
 	at := t0.Add(-24 * time.Hour).UnixNano()
 	apply := func(cmd *peerv1.RegistryCommand) {
 		t.Helper()

@@ -82,6 +82,10 @@ var (
 	// part-way, or a snapshot of one): its statistics are not read
 	// (ErrStatsRecounting) until the recount is whole.
 	keyStatsCounting = []byte(prefix + "m/stats-counting")
+	// keyOfficial is the State Council's calendars the book was judged
+	// with (registry.OfficialData): a release with other data judges it
+	// again (judgeOfficial).
+	keyOfficial = []byte(prefix + "m/official-calendar")
 )
 
 // statsFormat is the counters' definitions: 1, the first release of the

@@ -93,7 +93,7 @@ func (r *Registry) snapshotLocked(changelog bool) *peerv1.RegistrySnapshot {
 // Credentials with an empty (redacted) hash are skipped. The changelog is
 // cut to this registry's retention.
 func (r *Registry) Restore(s *peerv1.RegistrySnapshot) error {
-	st, err := stateFromSnapshot(s)
+	st, err := stateFromSnapshot(s, r.official)
 	if err != nil {
 		return err
 	}
@@ -112,11 +112,11 @@ func invalidSnapshot(format string, args ...any) error {
 }
 
 // stateFromSnapshot builds a state from clones of the snapshot's contents.
-func stateFromSnapshot(s *peerv1.RegistrySnapshot) (*state, error) {
+func stateFromSnapshot(s *peerv1.RegistrySnapshot, official *officialData) (*state, error) {
 	if s == nil {
 		return nil, invalidSnapshot("no snapshot")
 	}
-	st := newState()
+	st := newState(official)
 	st.index = s.GetIndex()
 	for _, o := range s.GetOffices() {
 		code := o.GetCode()

@@ -170,7 +170,7 @@ func (r *Registry) Calendar(year int) *yizhanv1.Calendar {
 	if c, ok := r.st.calendars[int32(year)]; ok && int(int32(year)) == year {
 		return proto.CloneOf(c)
 	}
-	return OfficialCalendar(year)
+	return proto.CloneOf(r.official.year(year).cal)
 }
 
 // kindsFor returns the exceptions in force for year. Caller holds r.mu.
@@ -178,7 +178,7 @@ func (s *state) kindsFor(year int) dayKinds {
 	if k, ok := s.calendarDays[int32(year)]; ok && int(int32(year)) == year {
 		return k
 	}
-	return officialYear(year).kinds
+	return s.official.year(year).kinds
 }
 
 // civilDate is t's date in China Standard Time, as midnight UTC (so that
@@ -285,7 +285,10 @@ func workingDaysBetween(s kindsSource, from, to time.Time) int {
 // unchanged by later calendar writes. A node keeps the one in force
 // before a calendar write, to judge again what it had judged with it
 // (casebook's CalendarChanged).
-type Workdays struct{ years map[int32]dayKinds }
+type Workdays struct {
+	years    map[int32]dayKinds
+	official *officialData // the years not in years; nil: this binary's
+}
 
 // Workdays is the calendar now in force, kept as it is.
 func (r *Registry) Workdays() Workdays {
@@ -293,14 +296,14 @@ func (r *Registry) Workdays() Workdays {
 	defer r.mu.RUnlock()
 	// A year's exceptions are replaced by a calendar write, never
 	// changed in place: the map's values can be shared.
-	return Workdays{years: maps.Clone(r.st.calendarDays)}
+	return Workdays{years: maps.Clone(r.st.calendarDays), official: r.st.official}
 }
 
 func (w Workdays) kindsFor(year int) dayKinds {
 	if k, ok := w.years[int32(year)]; ok && int(int32(year)) == year {
 		return k
 	}
-	return officialYear(year).kinds
+	return w.official.year(year).kinds
 }
 
 // IsWorkingDay is Registry.IsWorkingDay by this calendar.
@@ -324,6 +327,11 @@ func FirstChange(a, b Workdays) (day time.Time, ok bool) {
 	}
 	for y := range b.years {
 		years[y] = true
+	}
+	if a.official.String() != b.official.String() {
+		for y := int32(officialFirst); y <= officialLast; y++ {
+			years[y] = true
+		}
 	}
 	for _, y := range slices.Sorted(maps.Keys(years)) {
 		ka, kb := a.kindsFor(int(y)), b.kindsFor(int(y))
