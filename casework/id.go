@@ -7,6 +7,7 @@ import (
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 	"github.com/yizhan-gov/yizhan/reason"
+	"github.com/yizhan-gov/yizhan/registry"
 )
 
 // Identity numbers and phone numbers of applicants.
@@ -152,36 +153,10 @@ func MaskApplicant(a *yizhanv1.Applicant) {
 	a.Address = MaskAddress(a.GetAddress())
 }
 
-// ValidPhone reports why s is not a phone number, or nil: an 11-digit
-// mobile number 1[3-9]xxxxxxxxx, or a landline: a trunk code of 3 or 4
-// digits starting with 0, '-', then 7 or 8 digits (0771-6201001), with an
-// optional extension after another '-'. The error names its reason:
-// REQUIRED, or INVALID_FORMAT (meta format MOBILE or PHONE).
-func ValidPhone(s string) error {
-	if s == "" {
-		return reason.Errorf(reason.Required, nil, "is required")
-	}
-	if s[0] == '1' {
-		if len(s) != 11 || !allDigits(s) || s[1] < '3' {
-			return reason.Errorf(reason.InvalidFormat, reason.Meta{"format": "MOBILE"}, "a mobile number must be 11 digits 1[3-9]xxxxxxxxx")
-		}
-		return nil
-	}
-	parts := strings.Split(s, "-")
-	ok := len(parts) == 2 || len(parts) == 3
-	if ok {
-		area, number := parts[0], parts[1]
-		ok = (len(area) == 3 || len(area) == 4) && area[0] == '0' && allDigits(area) &&
-			(len(number) == 7 || len(number) == 8) && number[0] != '0' && allDigits(number)
-	}
-	if ok && len(parts) == 3 {
-		ok = len(parts[2]) >= 1 && len(parts[2]) <= 6 && allDigits(parts[2])
-	}
-	if !ok {
-		return reason.Errorf(reason.InvalidFormat, reason.Meta{"format": "PHONE"}, "must be a mobile number (11 digits 1[3-9]xxxxxxxxx) or a landline with its area code (0771-6201001)")
-	}
-	return nil
-}
+// ValidPhone reports why s is not a phone number a person gives, or nil
+// (registry.ValidPhone: a mobile number, or a landline with its area
+// code).
+func ValidPhone(s string) error { return registry.ValidPhone(s) }
 
 func allDigits(s string) bool {
 	for i := 0; i < len(s); i++ {

@@ -14,7 +14,6 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
-	"github.com/yizhan-gov/yizhan/casework"
 	"github.com/yizhan-gov/yizhan/reason"
 	"github.com/yizhan-gov/yizhan/registry"
 )
@@ -151,14 +150,15 @@ func checkChoice(field string, e protoreflect.Enum, what string) error {
 	return nil
 }
 
-// checkPhone checks a phone number field as an applicant's phone is
-// checked (casework.ValidPhone: a mobile number, or a landline with its
-// area code); an empty one is none, and passes.
-func checkPhone(field, v string) error {
+// checkPhone checks a phone number field with valid (registry.ValidPhone,
+// as an applicant's phone is checked: a mobile number, or a landline with
+// its area code; registry.ValidContactPhone for a number to call back);
+// an empty one is none, and passes.
+func checkPhone(field, v string, valid func(string) error) error {
 	if v == "" {
 		return nil
 	}
-	if err := casework.ValidPhone(v); err != nil {
+	if err := valid(v); err != nil {
 		fe := &FieldError{Field: field, Why: reason.InvalidFormat, Msg: err.Error(), Meta: reason.Meta{"format": "PHONE"}}
 		if e := reason.Of(err); e != nil {
 			fe.Why, fe.Meta = e.Reason, e.Meta
@@ -207,7 +207,7 @@ func CheckContent(r *yizhanv1.UrgentReport, now time.Time) error {
 			return err
 		}
 	}
-	if err := checkPhone("report.contact", r.GetContact()); err != nil {
+	if err := checkPhone("report.contact", r.GetContact(), registry.ValidPhone); err != nil {
 		return err
 	}
 	for _, f := range []struct {

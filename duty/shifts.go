@@ -114,7 +114,7 @@ func CheckNewShift(s *yizhanv1.DutyShift, field string) error {
 	if err := CheckShift(s, field); err != nil {
 		return err
 	}
-	return checkPhone(field+".duty_phone", s.GetDutyPhone())
+	return checkPhone(field+".duty_phone", s.GetDutyPhone(), registry.ValidPhone)
 }
 
 // ShiftChange says what a shift's next version is: the only changes a
@@ -271,5 +271,6 @@ func CheckLogEntry(e *yizhanv1.DutyLogEntry) error {
 			return err
 		}
 	}
-	return nil
+	// The caller's number, when written down, is one to call back.
+	return checkPhone("entry.phone", e.GetPhone(), registry.ValidContactPhone)
 }

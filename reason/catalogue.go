@@ -318,6 +318,7 @@ var formatZH = map[string]string{
 	"PAGE_TOKEN":      "翻页标记无效，请从第一页重新查询",
 	"PHONE":           "请填写手机号（11 位）或带区号的固定电话（如 0771-6201001）",
 	"MOBILE":          "手机号须为 11 位数字",
+	"CONTACT_PHONE":   "请填写手机号、固定电话（如 0771-6201001 或本地 6201001）、服务热线（如 12345、95598）或 400/800 号码",
 	"REQUEST_ID":      "请求编号须为至多 64 个可打印的 ASCII 字符，不含空格（建议使用 UUID）",
 	"QUEUE_ONLY":      "“只看超期”只用于待办队列，不能与历史办件、日期、申请人或已办结状态同时使用",
 	"CREDIT_CODE":     "统一社会信用代码须为 18 位数字或大写字母（不含 I、O、Z、S、V）",
@@ -612,7 +613,7 @@ var defs = []Def{
 		Meaning: "the whole registry command or case event is too large encoded (the field violation names its largest field); also of a whole raft entry",
 		zh:      t("内容过多[（共 {bytes} 字节，最多 {max} 字节）]，请删减")},
 	{Reason: InvalidFormat, Field: true, Keys: []string{"format", "part", "got"}, Example: Meta{"format": "DATE"},
-		Meaning: "not of the field's form (format: DIVISION_CODE, DEPARTMENT_CODE, ITEM_CODE, USERNAME, DATE, TIMESTAMP, HOST_PORT, PORT, CASE_NUMBER, PAGE_TOKEN, PHONE, MOBILE, REQUEST_ID, QUEUE_ONLY (a filter of the queue alone), CREDIT_CODE (GB 32100: 18 digits or capitals but I, O, Z, S, V), REGISTRY_KIND (a kind of the audit trail's records), ID_NUMBER with part LENGTH, DIGITS, LAST, PROVINCE, BIRTH_DATE)",
+		Meaning: "not of the field's form (format: DIVISION_CODE, DEPARTMENT_CODE, ITEM_CODE, USERNAME, DATE, TIMESTAMP, HOST_PORT, PORT, CASE_NUMBER, PAGE_TOKEN, PHONE, MOBILE, CONTACT_PHONE (a number others call: a service number or 400/800 number too), REQUEST_ID, QUEUE_ONLY (a filter of the queue alone), CREDIT_CODE (GB 32100: 18 digits or capitals but I, O, Z, S, V), REGISTRY_KIND (a kind of the audit trail's records), ID_NUMBER with part LENGTH, DIGITS, LAST, PROVINCE, BIRTH_DATE)",
 		zh: func(m Meta) string {
 			if m["format"] == "ID_NUMBER" {
 				if s, ok := idPartZH[m["part"]]; ok {

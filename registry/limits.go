@@ -249,6 +249,20 @@ func (vs *violations) put(v *FieldViolation) bool {
 }
 
 func (vs *violations) line(field, s string, max int) bool { return vs.put(CheckLine(field, s, max)) }
+
+// contactPhone checks a phone the public or a duty officer calls, when
+// given: its length and characters, then its form (ValidContactPhone).
+// A limit, not checked at apply: a number of the old form kept by an
+// earlier release applies as it was.
+func (vs *violations) contactPhone(field, s string) {
+	if s == "" || !vs.line(field, s, MaxPhoneLen) {
+		return
+	}
+	if err := ValidContactPhone(s); err != nil {
+		e := reason.Of(err)
+		vs.addMeta(e.Reason, e.Meta, field, "%s", err.Error())
+	}
+}
 func (vs *violations) text(field, s string, max int) bool { return vs.put(CheckText(field, s, max)) }
 func (vs *violations) count(field string, n, max int) bool {
 	return vs.put(CheckCount(field, n, max))
@@ -307,6 +321,9 @@ func CheckLimits(cmd *peerv1.RegistryCommand) error {
 		prefix, entity = "policy", op.PutSupervisionPolicy.GetPolicy()
 	case *peerv1.RegistryCommand_PutDutyPolicy:
 		prefix, entity = "policy", op.PutDutyPolicy.GetPolicy()
+		for i, c := range op.PutDutyPolicy.GetPolicy().GetContacts() {
+			vs.contactPhone(fmt.Sprintf("policy.contacts[%d].phone", i), c.GetPhone())
+		}
 	case *peerv1.RegistryCommand_PutCasePolicy:
 		prefix, entity = "policy", op.PutCasePolicy.GetPolicy()
 		p := op.PutCasePolicy.GetPolicy()
@@ -340,13 +357,13 @@ func (vs *violations) officeLimits(o *yizhanv1.Office) {
 	vs.line("office.name", o.GetName(), MaxNameLen)
 	vs.line("office.parent_code", o.GetParentCode(), MaxDivisionCodeLen)
 	vs.line("office.address", o.GetAddress(), MaxAddressLen)
-	vs.line("office.phone", o.GetPhone(), MaxPhoneLen)
+	vs.contactPhone("office.phone", o.GetPhone())
 	vs.line("office.authority", o.GetAuthority(), MaxNameLen)
 }
 
 func (vs *violations) departmentLimits(d *yizhanv1.Department) {
 	vs.line("department.name", d.GetName(), MaxNameLen)
-	vs.line("department.phone", d.GetPhone(), MaxPhoneLen)
+	vs.contactPhone("department.phone", d.GetPhone())
 }
 
 func (vs *violations) itemLimits(it *yizhanv1.Item) {
