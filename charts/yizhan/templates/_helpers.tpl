@@ -107,15 +107,21 @@ yizhan.gov/township: {{ include "yizhan.townshipCode" . | quote }}
 
 {{/*
 Arguments added to the command of pod <ordinal> by the image's entrypoint
-(yizhan-pod): pod 0 bootstraps the office's raft group (ignored by the node
-once its data directory holds raft state) and, for the county, creates the
-admin account; every other pod joins pod 0 and the other pods.
+(yizhan-pod). Pod 0 bootstraps the office's raft group (and, for the
+county, creates the admin account) only in the release's install render,
+or always in a one-node office, which has no one to join. After install
+pod 0 joins the other pods like every pod does: --join on a data directory
+that holds raft state is harmless (the node is a member and asks nobody),
+while --bootstrap on a pod 0 that lost its volume would start a second raft
+group of the office beside the one pods 1… run. The node ignores
+--bootstrap once its data directory holds raft state, and refuses
+--bootstrap with --join on an empty one, so pod 0 never gets both.
 */}}
 {{- define "yizhan.ordinalArgs" -}}
 {{- $ := index . 0 -}}
 {{- $ord := index . 1 -}}
 {{- $replicas := int (include "yizhan.replicas" $) -}}
-{{- if and (eq $ord 0) $.Values.raft.bootstrap -}}
+{{- if and (eq $ord 0) (or (eq $replicas 1) (and $.Release.IsInstall $.Values.raft.bootstrap)) -}}
 --bootstrap
 {{- if and (eq $.Values.tier "county") $.Values.bootstrapAdmin.existingSecret }} --bootstrap-admin-password-file=/etc/yizhan/bootstrap/admin-password{{ end }}
 {{- else -}}
@@ -163,6 +169,9 @@ renders that skip schema validation, and the rules a schema cannot state.
 {{- end -}}
 {{- if and (eq $tier "village") (ne $r 1) -}}
 {{- fail (printf "yizhan: a village runs 1 node (replicas %d refused)" $r) -}}
+{{- end -}}
+{{- if and (eq $r 1) (not .Values.raft.bootstrap) -}}
+{{- fail "yizhan: raft.bootstrap=false makes pod 0 join the office's other pods, and a one-node office (replicas 1) has none: its pod would never be ready. Leave raft.bootstrap true (a one-node office that lost its data is restored from a backup: docs/OPERATIONS.md)" -}}
 {{- end -}}
 {{- if and (eq $tier "county") .Values.upstream -}}
 {{- fail "yizhan: the county has no upstream: leave upstream empty" -}}
