@@ -170,6 +170,7 @@ renders that skip schema validation, and the rules a schema cannot state.
 {{- if and (eq $tier "village") (ne $r 1) -}}
 {{- fail (printf "yizhan: a village runs 1 node (replicas %d refused)" $r) -}}
 {{- end -}}
+{{- include "yizhan.checkScaleDown" (list . $r) -}}
 {{- if and (eq $r 1) (not .Values.raft.bootstrap) -}}
 {{- fail "yizhan: raft.bootstrap=false makes pod 0 join the office's other pods, and a one-node office (replicas 1) has none: its pod would never be ready. Leave raft.bootstrap true (a one-node office that lost its data is restored from a backup: docs/OPERATIONS.md)" -}}
 {{- end -}}
@@ -202,5 +203,33 @@ renders that skip schema validation, and the rules a schema cannot state.
 {{- $m := int (default 0 .Values.ports.metrics) -}}
 {{- if and $m (has $m (list (int .Values.ports.http) (int .Values.ports.peer) (int .Values.ports.raft))) -}}
 {{- fail (printf "yizhan: ports.metrics %d is already the http, peer or raft port: give it a port of its own, or 0 to serve /metrics on http" $m) -}}
+{{- end -}}
+{{- end -}}
+
+
+{{/*
+Refuses to scale an office down unless raft.membersRemoved acknowledges
+that the nodes of the pods taken away were first removed from the raft
+group: a pod deleted by the StatefulSet stays a voter of the group, so a
+county of 3 scaled to 1 keeps 1 of 3 voters (no quorum: no leader, no
+writes) and one of 5 scaled to 3 has no voter to spare. The StatefulSet
+running now is read from the cluster (lookup); under helm template and
+other renders without a cluster lookup finds nothing and nothing is
+checked.
+*/}}
+{{- define "yizhan.checkScaleDown" -}}
+{{- $ := index . 0 -}}
+{{- $r := index . 1 -}}
+{{- $fullname := include "yizhan.fullname" $ -}}
+{{- $live := lookup "apps/v1" "StatefulSet" $.Release.Namespace $fullname -}}
+{{- if $live -}}
+{{- $was := int (dig "spec" "replicas" 1 $live) -}}
+{{- if and (lt $r $was) (not $.Values.raft.membersRemoved) -}}
+{{- $gone := list -}}
+{{- range $i := untilStep $r $was 1 -}}
+{{- $gone = append $gone (printf "%s-%d" $fullname $i) -}}
+{{- end -}}
+{{- fail (printf "yizhan: replicas %d is fewer than the %d nodes StatefulSet %s runs. The nodes of the pods taken away (%s) would stay voters of the office's raft group, which then has %s. Remove them from the group first, one at a time, while every pod runs: kubectl -n %s exec %s-0 -- yizhan members --peer 127.0.0.1:%d --remove NAME (the node names `yizhan members` lists for those pods); then scale with --set replicas=%d --set raft.membersRemoved=true (and unset it afterwards). docs/deploy-kubernetes.md" $r $was $fullname (join ", " $gone) (ternary "no quorum: no leader, no writes" "no voter to spare" (lt $r (add1 (div $was 2)))) $.Release.Namespace $fullname (int $.Values.ports.peer) $r) -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
