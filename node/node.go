@@ -251,11 +251,13 @@ func New(cfg Config) (_ *Node, err error) {
 		return nil, fmt.Errorf("node: open the case book: %w", err)
 	}
 	n.fsm = raftgroup.NewFSM(reg, book)
-	raftAdvertise, err := net.ResolveTCPAddr("tcp", n.raftAddr)
-	if err != nil {
+	// The raft address as advertised, not resolved: a bootstrapping
+	// node's own entry in the office's configuration is this address,
+	// and a pod's IP changes when it is recreated while its name stays.
+	if _, _, err := net.SplitHostPort(n.raftAddr); err != nil {
 		return nil, fmt.Errorf("node: raft address %s: %w", n.raftAddr, err)
 	}
-	n.raft = raftnet.NewStreamLayer(n.raftLn, raftAdvertise, cfg.TLS, cfg.Office, n.log)
+	n.raft = raftnet.NewStreamLayer(n.raftLn, raftnet.Address(n.raftAddr), cfg.TLS, cfg.Office, n.log)
 	transport := raftnet.NewTransport(n.raft, n.log)
 	group, err := raftgroup.OpenGroup(raftgroup.GroupConfig{
 		Office: cfg.Office, NodeID: cfg.Name, Dir: cfg.DataDir, DB: n.db,

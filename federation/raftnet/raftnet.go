@@ -81,6 +81,20 @@ type StreamLayer struct {
 
 var _ raft.StreamLayer = (*StreamLayer)(nil)
 
+// Address is a raft address as written: host:port, the host a name or an
+// IP. It is the address a node advertises (raft.NetworkTransport keeps
+// the stream layer's Addr as the node's own address in the office's
+// configuration): a name stays a name, so a node whose name moves to
+// another IP (a Kubernetes pod recreated) is still found where its
+// configuration says.
+type Address string
+
+// Network is "tcp".
+func (Address) Network() string { return "tcp" }
+
+// String is the address as written.
+func (a Address) String() string { return string(a) }
+
 // NewStreamLayer serves raft on ln for the nodes of office (its 12-digit
 // code: with anything else every connection is refused), with the node's
 // certificates from b. advertise is the address other nodes dial
@@ -148,7 +162,7 @@ func (s *StreamLayer) acceptLoop() {
 			if !errors.Is(err, net.ErrClosed) {
 				// Out of descriptors and the like: back off, go on.
 				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-				s.logger.Warn("raft accept failed, retrying", "error", err, "delay", delay)
+				s.logger.Warn("raft accept failed, retrying", "err", err, "delay", delay)
 				select {
 				case <-time.After(delay):
 					continue
@@ -192,7 +206,7 @@ func (s *StreamLayer) handshake(c net.Conn, key string) {
 			return
 		}
 		s.failed.Add(1)
-		s.warn.Warn(key, "refused raft connection", "remote", c.RemoteAddr().String(), "error", err)
+		s.warn.Warn(key, "refused raft connection", "remote", c.RemoteAddr().String(), "err", err)
 		return
 	}
 	select {
