@@ -29,10 +29,7 @@ func officeTLSFlags(fs *flag.FlagSet) func() (*pki.Bundle, error) {
 	tlsKey := fs.String("tls-key", "", "its key (required)")
 	tlsCA := fs.String("tls-ca", "", "county CA certificate (required)")
 	return func() (*pki.Bundle, error) {
-		if *tlsCert == "" || *tlsKey == "" || *tlsCA == "" {
-			return nil, errors.New("--tls-cert, --tls-key and --tls-ca are required")
-		}
-		return pki.Load(*tlsCert, *tlsKey, *tlsCA)
+		return loadTLS(*tlsCert, *tlsKey, *tlsCA, "")
 	}
 }
 
@@ -51,6 +48,10 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *peers == "" || *out == "" {
 		return errors.New("--peer and --out are required")
 	}
+	peerList, err := peerAddrs(flagLabel(fs, "peer"), *peers)
+	if err != nil {
+		return err
+	}
 	bundle, err := officeTLS()
 	if err != nil {
 		return err
@@ -67,7 +68,7 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return grpc.NewClient(addr, grpc.WithTransportCredentials(credentials.NewTLS(bundle.ClientConfig(office))),
 			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(16<<20)))
 	}
-	if err := federation.FetchBackup(ctx, dial, splitList(*peers), office, tmp); err != nil {
+	if err := federation.FetchBackup(ctx, dial, peerList, office, tmp); err != nil {
 		tmp.Close()
 		return fmt.Errorf("backup of office %s: %w", office, err)
 	}

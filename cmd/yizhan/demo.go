@@ -13,13 +13,13 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	data := fs.String("data", "demo-data", "directory for the demo's data (reused when run again)")
-	base := fs.Int("http-base-port", 8400, "node i serves HTTP on this port + i (county nodes first, then the township, then the villages)")
+	base := fs.Int("http-base-port", 8400, "node i serves HTTP on this port + i (county nodes first, then the township, then the villages; i from 0 to 5), its peer links on this port + 100 + i and raft on this port + 200 + i; a data directory keeps the ports of its first run")
 	logLevel := fs.String("log-level", "warn", "debug, info, warn or error")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	privateFiles()
-	logger, err := newLogger(stderr, *logLevel)
+	logger, err := newLogger(stderr, *logLevel, flagLabel(fs, "log-level"))
 	if err != nil {
 		return err
 	}

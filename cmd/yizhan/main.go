@@ -30,10 +30,10 @@ Usage:
   yizhan members --peer ADDR [--remove NODE] [--tls-cert … --tls-key … --tls-ca …]
                                   an office's raft members; --remove takes out
                                   a node gone for good (a certificate of the office)
-  yizhan verify-export --ca CA.pem --in EXPORT.json
+  yizhan verify-export --ca ca.crt --in EXPORT.json
                                   check every signature of an export of urgent
                                   reports (format=json), as the upper office would
-  yizhan demo [--data DIR] [--http-base-port N]
+  yizhan demo [--data DIR] [--http-base-port N] [--log-level LEVEL]
                                   run a small county (3 county nodes, a township,
                                   two villages) on this machine
   yizhan version                  the version and the commit it was built from
@@ -114,10 +114,25 @@ func envName(flagName string) string {
 	return "YIZHAN_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
 
-func newLogger(w io.Writer, level string) (*slog.Logger, error) {
+// flagLabel names where flag name's value came from, for an error about
+// it: the environment variable when the command line did not give the
+// flag and the variable is set (YIZHAN_LOG_LEVEL), the flag otherwise
+// (--log-level).
+func flagLabel(fs *flag.FlagSet, name string) string {
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == name })
+	if _, ok := os.LookupEnv(envName(name)); ok && !given {
+		return envName(name)
+	}
+	return "--" + name
+}
+
+// newLogger makes the logger of level; label names where the level came
+// from (flagLabel), for the error of one it cannot read.
+func newLogger(w io.Writer, level, label string) (*slog.Logger, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("--log-level: %w", err)
+		return nil, fmt.Errorf("%s: %w", label, err)
 	}
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
 }

@@ -34,6 +34,10 @@ func runMembers(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if *peers == "" {
 		return errors.New("--peer is required")
 	}
+	peerList, err := peerAddrs(flagLabel(fs, "peer"), *peers)
+	if err != nil {
+		return err
+	}
 	bundle, err := officeTLS()
 	if err != nil {
 		return err
@@ -50,7 +54,7 @@ func runMembers(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return peerv1.NewPeerClient(conn).Members(ctx, &peerv1.MembersRequest{OfficeCode: office, Remove: remove})
 	}
 	var errs []error
-	for _, addr := range splitList(*peers) {
+	for _, addr := range peerList {
 		resp, err := ask(ctx, addr, *remove)
 		if err != nil {
 			if st, ok := status.FromError(err); ok && st.Code() != codes.Unavailable && st.Code() != codes.DeadlineExceeded {
@@ -63,7 +67,7 @@ func runMembers(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			fmt.Fprintf(stdout, "node %s taken out of office %s\n", *remove, office)
 			if !leaderListed(resp) {
 				// The leader took itself out: the others elect a new one.
-				if r := awaitNewLeader(ctx, splitList(*peers), ask); r != nil {
+				if r := awaitNewLeader(ctx, peerList, ask); r != nil {
 					resp = r
 				}
 			}

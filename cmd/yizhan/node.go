@@ -27,7 +27,7 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	host, _ := os.Hostname()
 	var (
 		office     = fs.String("office", "", "12-digit division code of this node's office (required)")
-		officeName = fs.String("office-name", "", "name of the county office, when bootstrapping a county")
+		officeName = fs.String("office-name", "", "name of the county office, when bootstrapping a county (default 县政务服务中心)")
 		name       = fs.String("name", host, "node name, unique in the federation")
 		data       = fs.String("data", "", "data directory (required)")
 		httpAddr   = fs.String("http-addr", ":8080", "REST, gRPC, web UI, /metrics, /healthz, /readyz")
@@ -45,7 +45,7 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		tlsCA      = fs.String("tls-ca", "", "county CA certificate (required)")
 		adminFile  = fs.String("bootstrap-admin-password-file", "", "county only, first start: create the county office and the admin account with the password in this file")
 		logLevel   = fs.String("log-level", "info", "debug, info, warn or error")
-		pprofOn    = fs.Bool("pprof", false, "serve Go's profiles under /debug/pprof/ on --metrics-addr (required), for an operator's look at memory and CPU")
+		pprofOn    = fs.Bool("pprof", false, "serve Go's profiles under /debug/pprof/ and the case book's probe /debug/book?office=<code>&case=<number> on --metrics-addr (required), for an operator's look at memory, CPU and the book; keep that port private")
 		checkBook  = fs.Bool("check-book", false, "once caught up with the office's raft log, walk the case book and log every index entry or counter that disagrees with the cases (a slow walk on a large book)")
 	)
 	routes := peerRoutes{}
@@ -53,16 +53,35 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	joinAddrs, err := peerAddrs("join", *join)
+	// Every flag is checked before the node says it starts: a node that
+	// will not run logs nothing of starting.
+	if *office == "" {
+		return fmt.Errorf("--office is required: the 12-digit division code of this node's office")
+	}
+	if *data == "" {
+		return fmt.Errorf("--data is required: the node's data directory")
+	}
+	joinAddrs, err := peerAddrs(flagLabel(fs, "join"), *join)
 	if err != nil {
 		return err
 	}
-	upstreamAddrs, err := peerAddrs("upstream", *upstream)
+	upstreamAddrs, err := peerAddrs(flagLabel(fs, "upstream"), *upstream)
+	if err != nil {
+		return err
+	}
+	trusted, err := parseTrustedProxies(flagLabel(fs, "trusted-proxies"), *proxies)
+	if err != nil {
+		return err
+	}
+	if *pprofOn && *metrics == "" {
+		return fmt.Errorf("--pprof needs --metrics-addr: the profiles are not served on the HTTP port")
+	}
+	bundle, err := loadTLS(*tlsCert, *tlsKey, *tlsCA, ": nodes talk only over mutual TLS")
 	if err != nil {
 		return err
 	}
 	privateFiles()
-	logger, err := newLogger(stderr, *logLevel)
+	logger, err := newLogger(stderr, *logLevel, flagLabel(fs, "log-level"))
 	if err != nil {
 		return err
 	}
@@ -70,19 +89,11 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if limit, ok := memoryLimitFor(*office); ok {
 		logger.Info("soft memory limit for the tier (GOMEMLIMIT overrides it)", "bytes", limit)
 	}
-	trusted, err := parseTrustedProxies(*proxies)
-	if err != nil {
-		return err
+	if tier, err := registry.TierOf(*office); err == nil && tier == yizhanv1.Tier_TIER_COUNTY && len(upstreamAddrs) > 0 {
+		logger.Warn("--upstream has no use at the county: the county is the top office and writes the registry itself; leave it out", "upstream", *upstream)
 	}
-	if *pprofOn && *metrics == "" {
-		return fmt.Errorf("--pprof needs --metrics-addr: the profiles are not served on the HTTP port")
-	}
-	if *tlsCert == "" || *tlsKey == "" || *tlsCA == "" {
-		return fmt.Errorf("--tls-cert, --tls-key and --tls-ca are required: nodes talk only over mutual TLS")
-	}
-	bundle, err := pki.Load(*tlsCert, *tlsKey, *tlsCA)
-	if err != nil {
-		return err
+	if *proxies != "" && !*behindTLS {
+		logger.Warn("--trusted-proxies has no use without --behind-tls: X-Forwarded-For is read only when the HTTP port is reached through a proxy that terminates TLS (--behind-tls)", "trusted_proxies", *proxies)
 	}
 	var adminPassword string
 	if *adminFile != "" {
@@ -188,16 +199,36 @@ func (r peerRoutes) Set(v string) error {
 	return nil
 }
 
-// peerAddrs reads the comma-separated peer addresses of flag name
-// (--join, --upstream), each host:port.
-func peerAddrs(name, v string) ([]string, error) {
+// peerAddrs reads the comma-separated peer addresses of a flag (--join,
+// --upstream, --peer; label: flagLabel's), each host:port.
+func peerAddrs(label, v string) ([]string, error) {
 	list := splitList(v)
 	for _, a := range list {
 		if err := checkHostPort(a); err != nil {
-			return nil, fmt.Errorf("--%s: %w: a node's peer address with its port, such as county-1.gov.local:7070", name, err)
+			return nil, fmt.Errorf("%s: %w: a node's peer address with its port, such as county-1.gov.local:7070", label, err)
 		}
 	}
 	return list, nil
+}
+
+// loadTLS loads a node's certificate, key and the county CA from the
+// files of --tls-cert, --tls-key and --tls-ca, naming the flag of a file
+// it cannot read; why is said after "are required" when one is not
+// given.
+func loadTLS(certFile, keyFile, caFile, why string) (*pki.Bundle, error) {
+	if certFile == "" || keyFile == "" || caFile == "" {
+		return nil, fmt.Errorf("--tls-cert, --tls-key and --tls-ca are required%s", why)
+	}
+	for _, f := range []struct{ flag, path string }{{"--tls-cert", certFile}, {"--tls-key", keyFile}, {"--tls-ca", caFile}} {
+		if _, err := os.Stat(f.path); err != nil {
+			return nil, fmt.Errorf("%s: %w", f.flag, err)
+		}
+	}
+	b, err := pki.Load(certFile, keyFile, caFile)
+	if err != nil {
+		return nil, fmt.Errorf("--tls-cert, --tls-key, --tls-ca: %w", err)
+	}
+	return b, nil
 }
 
 // checkHostPort refuses an address without its port: gRPC would dial it
@@ -210,9 +241,10 @@ func checkHostPort(addr string) error {
 	return nil
 }
 
-// parseTrustedProxies reads --trusted-proxies: addresses and CIDR ranges,
-// comma-separated ("": none given, the node's default).
-func parseTrustedProxies(v string) ([]netip.Prefix, error) {
+// parseTrustedProxies reads --trusted-proxies (label: flagLabel's):
+// addresses and CIDR ranges, comma-separated ("": none given, the node's
+// default).
+func parseTrustedProxies(label, v string) ([]netip.Prefix, error) {
 	var out []netip.Prefix
 	for _, f := range strings.Split(v, ",") {
 		f = strings.TrimSpace(f)
@@ -225,7 +257,7 @@ func parseTrustedProxies(v string) ([]netip.Prefix, error) {
 		}
 		a, err := netip.ParseAddr(f)
 		if err != nil {
-			return nil, fmt.Errorf("--trusted-proxies: %q is neither an address nor a CIDR range", f)
+			return nil, fmt.Errorf("%s: %q is neither an address nor a CIDR range", label, f)
 		}
 		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
 	}

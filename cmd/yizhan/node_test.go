@@ -102,7 +102,7 @@ func (s *syncBuffer) String() string {
 // --trusted-proxies takes addresses and CIDR ranges, comma-separated, and
 // refuses what is neither, naming it.
 func TestTrustedProxiesFlag(t *testing.T) {
-	got, err := parseTrustedProxies(" 10.1.2.3, 10.244.0.0/16 ,fd00::1,::ffff:192.0.2.1")
+	got, err := parseTrustedProxies("--trusted-proxies", " 10.1.2.3, 10.244.0.0/16 ,fd00::1,::ffff:192.0.2.1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +115,7 @@ func TestTrustedProxiesFlag(t *testing.T) {
 			t.Errorf("entry %d: %v, want %s", i, got[i], want[i])
 		}
 	}
-	if got, err := parseTrustedProxies(""); err != nil || len(got) != 0 {
+	if got, err := parseTrustedProxies("--trusted-proxies", ""); err != nil || len(got) != 0 {
 		t.Errorf("none given: %v, %v", got, err)
 	}
 	defer debug.SetMemoryLimit(debug.SetMemoryLimit(-1))

@@ -26,10 +26,10 @@ import (
 func runVerifyExport(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("verify-export", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	caFile := fs.String("ca", "", "the county CA certificate (PEM: ca.pem from yizhan ca init)")
+	caFile := fs.String("ca", "", "the county CA certificate (PEM: the ca.crt that yizhan ca init wrote, or a node's tls/ca.crt)")
 	in := fs.String("in", "", "the export (JSON: GET /v1/duty/reports:export?format=json)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: yizhan verify-export --ca CA.pem --in EXPORT.json")
+		fmt.Fprintln(stderr, "Usage: yizhan verify-export --ca ca.crt --in EXPORT.json")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {
