@@ -14,6 +14,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -77,6 +79,10 @@ type County struct {
 	// run, kept in DataDir/sample-cases.txt).
 	Cases []SampleCase
 	opts  Options
+	// log is the demo's own logger; the nodes log through stoppingHandler,
+	// quiet once stopping is set.
+	log      *slog.Logger
+	stopping atomic.Bool
 }
 
 // Start starts every node, fills the registry at first start, and waits
@@ -91,7 +97,8 @@ func Start(ctx context.Context, opts Options) (*County, error) {
 	if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("demo: %w", err)
 	}
-	if err := pinPorts(opts.DataDir, opts.HTTPBasePort); err != nil {
+	pinned, err := checkPinnedPorts(opts.DataDir, opts.HTTPBasePort)
+	if err != nil {
 		return nil, err
 	}
 	caDir := filepath.Join(opts.DataDir, "ca")
@@ -110,7 +117,9 @@ func Start(ctx context.Context, opts Options) (*County, error) {
 			townshipPeers = append(townshipPeers, port(i, 100))
 		}
 	}
-	c := &County{opts: opts}
+	c := &County{log: opts.Logger}
+	opts.Logger = slog.New(stoppingHandler{opts.Logger.Handler(), &c.stopping})
+	c.opts = opts
 	for i, s := range Nodes {
 		dir := filepath.Join(opts.DataDir, s.Name)
 		certDir := filepath.Join(dir, "tls")
@@ -153,7 +162,7 @@ func Start(ctx context.Context, opts Options) (*County, error) {
 		n, err := node.New(cfg)
 		if err != nil {
 			c.Close()
-			return nil, fmt.Errorf("demo: node %s: %w", s.Name, err)
+			return nil, fmt.Errorf("demo: node %s: %w%s", s.Name, err, portsBusy(err, opts.HTTPBasePort, pinned))
 		}
 		if err := n.Start(); err != nil {
 			n.Close()
@@ -161,6 +170,17 @@ func Start(ctx context.Context, opts Options) (*County, error) {
 			return nil, fmt.Errorf("demo: node %s: %w", s.Name, err)
 		}
 		c.Nodes = append(c.Nodes, n)
+		if !pinned {
+			// The first node has started: its raft group now knows it by
+			// its address, and the data directory keeps these ports. A
+			// run that failed before (a port held by another program)
+			// pinned nothing.
+			if err := pinPorts(opts.DataDir, opts.HTTPBasePort); err != nil {
+				c.Close()
+				return nil, err
+			}
+			pinned = true
+		}
 		fmt.Fprintf(opts.Out, "%s is up (%s): http://%s\n", s.Name, officeLabels[s.Office], n.HTTPAddr())
 	}
 	if err := c.waitLeaders(ctx, 60*time.Second); err != nil {
@@ -186,22 +206,47 @@ func Start(ctx context.Context, opts Options) (*County, error) {
 
 // portsFile remembers the base port a demo data directory was made with:
 // its raft groups know their members by address, so the ports cannot
-// move under the same data.
+// move under the same data. It is written once the first node has
+// started on them.
 const portsFile = "http-base-port"
 
-func pinPorts(dir string, base int) error {
-	path := filepath.Join(dir, portsFile)
-	b, err := os.ReadFile(path)
+// checkPinnedPorts refuses a base port other than the one dir's data was
+// made with, and reports whether dir has one.
+func checkPinnedPorts(dir string, base int) (pinned bool, err error) {
+	b, err := os.ReadFile(filepath.Join(dir, portsFile))
 	if errors.Is(err, os.ErrNotExist) {
-		return os.WriteFile(path, []byte(strconv.Itoa(base)+"\n"), 0o600)
+		return false, nil
 	}
 	if err != nil {
-		return fmt.Errorf("demo: %w", err)
+		return false, fmt.Errorf("demo: %w", err)
 	}
 	if was := strings.TrimSpace(string(b)); was != strconv.Itoa(base) {
-		return fmt.Errorf("demo: the data in %s was made with --http-base-port %s: use that port, or another --data directory", dir, was)
+		return true, fmt.Errorf("demo: the data in %s was made with --http-base-port %s: use that port, or another --data directory", dir, was)
+	}
+	return true, nil
+}
+
+// pinPorts writes the base port the data in dir is made with.
+func pinPorts(dir string, base int) error {
+	if err := os.WriteFile(filepath.Join(dir, portsFile), []byte(strconv.Itoa(base)+"\n"), 0o600); err != nil {
+		return fmt.Errorf("demo: %w", err)
 	}
 	return nil
+}
+
+// portsBusy says, after a node's error, which ports the demo takes and
+// how to move them, when the error is a port held by another program.
+func portsBusy(err error, base int, pinned bool) string {
+	if !errors.Is(err, syscall.EADDRINUSE) {
+		return ""
+	}
+	last := base + len(Nodes) - 1
+	move := "free them, or move them all with --http-base-port N"
+	if pinned {
+		move = "free them, or run with another --data directory and --http-base-port N (a data directory keeps the ports it was made with)"
+	}
+	return fmt.Sprintf(" (the demo takes the ports %d–%d for HTTP, %d–%d for the peer links and %d–%d for raft: %s)",
+		base, last, base+100, last+100, base+200, last+200, move)
 }
 
 // waitLeaders waits until each office has a leader, and says who it is
@@ -427,9 +472,49 @@ func (c *County) PrintNodes(w io.Writer) {
 	tw.Flush()
 }
 
-// Close stops the nodes: villages first, the county last.
+// Close stops the nodes: villages first, the county last. The whole
+// county goes down at once, so what its nodes say of each other while
+// they stop (a county leader's heartbeats its stopped followers no
+// longer answer, ERROR "failed to appendEntries"; its leadership it
+// cannot hand over, WARN "leadership transfer failed") is no news: it is
+// logged at debug. A node that fails to close is still an error.
 func (c *County) Close() {
+	c.stopping.Store(true)
 	for i := len(c.Nodes) - 1; i >= 0; i-- {
-		c.Nodes[i].Close()
+		if err := c.Nodes[i].Close(); err != nil && c.log != nil {
+			c.log.Error("demo: stop node", "node", c.Nodes[i].Name(), "err", err)
+		}
 	}
+}
+
+// stoppingHandler logs at debug what the nodes log once the demo county
+// stops (County.Close).
+type stoppingHandler struct {
+	slog.Handler
+	stopping *atomic.Bool
+}
+
+func (h stoppingHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	if h.stopping.Load() {
+		l = min(l, slog.LevelDebug)
+	}
+	return h.Handler.Enabled(ctx, l)
+}
+
+func (h stoppingHandler) Handle(ctx context.Context, r slog.Record) error {
+	if h.stopping.Load() && r.Level > slog.LevelDebug {
+		if !h.Handler.Enabled(ctx, slog.LevelDebug) {
+			return nil
+		}
+		r.Level = slog.LevelDebug
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h stoppingHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return stoppingHandler{h.Handler.WithAttrs(as), h.stopping}
+}
+
+func (h stoppingHandler) WithGroup(name string) slog.Handler {
+	return stoppingHandler{h.Handler.WithGroup(name), h.stopping}
 }
