@@ -2112,7 +2112,7 @@ type ListReportsRequest struct {
 	OfficeCode     string      `protobuf:"bytes,1,opt,name=office_code,json=officeCode,proto3" json:"office_code,omitempty"`
 	State          ReportState `protobuf:"varint,2,opt,name=state,proto3,enum=yizhan.v1.ReportState" json:"state,omitempty"`
 	FirstId        string      `protobuf:"bytes,3,opt,name=first_id,json=firstId,proto3" json:"first_id,omitempty"`       // a matter: the first report and what followed it
-	Unacknowledged bool        `protobuf:"varint,4,opt,name=unacknowledged,proto3" json:"unacknowledged,omitempty"`       // signed reports from below this office that it has not acknowledged (for its staff and those above it)
+	Unacknowledged bool        `protobuf:"varint,4,opt,name=unacknowledged,proto3" json:"unacknowledged,omitempty"`       // signed reports from below this office that it has not acknowledged (for its staff and those above it), oldest first
 	PageSize       int32       `protobuf:"varint,5,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`   // default 100, at most 1000
 	PageToken      string      `protobuf:"bytes,6,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"` // next_page_token of the page before, with the same filters
 	unknownFields  protoimpl.UnknownFields
@@ -2193,7 +2193,7 @@ func (x *ListReportsRequest) GetPageToken() string {
 
 type ListReportsResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Reports       []*HeldReport          `protobuf:"bytes,1,rep,name=reports,proto3" json:"reports,omitempty"`                                    // newest first
+	Reports       []*HeldReport          `protobuf:"bytes,1,rep,name=reports,proto3" json:"reports,omitempty"`                                    // newest written first (unacknowledged: oldest first)
 	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"` // empty on the last page
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

@@ -3005,7 +3005,7 @@ func (x *ListConsultationsRequest) GetPageToken() string {
 
 type ListConsultationsResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Consultations []*Consultation        `protobuf:"bytes,1,rep,name=consultations,proto3" json:"consultations,omitempty"`                        // newest first
+	Consultations []*Consultation        `protobuf:"bytes,1,rep,name=consultations,proto3" json:"consultations,omitempty"`                        // newest first (awaiting_answer: oldest first)
 	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"` // empty on the last page
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
