@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -651,6 +652,9 @@ func (n *Node) bootstrapCounty(ctx context.Context) {
 		_, adminErr := reg.Staff("admin")
 		_, _, haveKey := reg.NewestQueryCodeKey()
 		if officeErr == nil && haveKey && (n.cfg.BootstrapAdminPassword == "" || adminErr == nil) {
+			if n.cfg.BootstrapAdminPassword == "" {
+				n.warnNoAdmin(ctx)
+			}
 			return
 		}
 		if n.office.Group().IsLeader() {
@@ -667,6 +671,31 @@ func (n *Node) bootstrapCounty(ctx context.Context) {
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+}
+
+// warnNoAdmin warns, once the node has applied what its office had
+// committed when it started, when the county's registry holds no enabled
+// admin account and the node was given no password to create one: the
+// county runs and is ready, but nobody can sign in to write its registry
+// (a county bootstrapped without --bootstrap-admin-password-file).
+func (n *Node) warnNoAdmin(ctx context.Context) {
+	for {
+		if ok, _ := n.office.CaughtUp(); ok {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	for _, m := range n.office.Registry().StaffList(n.cfg.Office) {
+		if !m.GetDisabled() && slices.Contains(m.GetRoles(), yizhanv1.Role_ROLE_ADMIN) {
+			return
+		}
+	}
+	n.log.Warn("the county's registry holds no admin account and this node was started without --bootstrap-admin-password-file: " +
+		"nobody can sign in to write the registry; restart the county's nodes one at a time with --bootstrap-admin-password-file: the first that leads with it creates the admin account")
 }
 
 func (n *Node) bootstrapCountyOnce(ctx context.Context, needOffice, needAdmin bool) error {
