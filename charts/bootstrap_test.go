@@ -4,24 +4,14 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-
-	"helm.sh/helm/v3/pkg/chartutil"
-	"helm.sh/helm/v3/pkg/engine"
 )
 
 // renderUpgrade renders the chart like `helm upgrade RELEASE -n
-// yizhan-test` (revision 2, no cluster to look objects up in).
+// yizhan-test` of a release whose StatefulSet runs 1 pod named as the pod
+// (scaling up from it is never refused).
 func renderUpgrade(t *testing.T, release string, vals map[string]any) (map[string]string, error) {
 	t.Helper()
-	c := loadChart(t)
-	caps := chartutil.DefaultCapabilities.Copy()
-	caps.KubeVersion = kubeVersion
-	opts := chartutil.ReleaseOptions{Name: release, Namespace: namespace, IsUpgrade: true, Revision: 2}
-	top, err := chartutil.ToRenderValuesWithSchemaValidation(c, vals, opts, caps, false)
-	if err != nil {
-		return nil, err
-	}
-	return engine.Render(c, top)
+	return renderLive(t, release, vals, true, liveStatefulSet(release, 1, map[string]string{"YIZHAN_NAME": "$(POD_NAME)"}))
 }
 
 // Pod 0 of a multi-node office carried --bootstrap on every render, upgrades

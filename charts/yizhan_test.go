@@ -407,7 +407,7 @@ func TestRenderExamples(t *testing.T) {
 				}
 				wantEnv := map[string]string{
 					"YIZHAN_OFFICE":    tc.code,
-					"YIZHAN_NAME":      name,
+					"YIZHAN_NAME":      tc.code + "-" + name,
 					"YIZHAN_ADVERTISE": host,
 					"YIZHAN_DATA":      "/var/lib/yizhan",
 					"YIZHAN_HTTP_ADDR": ":8080",

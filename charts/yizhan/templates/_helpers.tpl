@@ -227,9 +227,72 @@ checked.
 {{- if and (lt $r $was) (not $.Values.raft.membersRemoved) -}}
 {{- $gone := list -}}
 {{- range $i := untilStep $r $was 1 -}}
-{{- $gone = append $gone (printf "%s-%d" $fullname $i) -}}
+{{- $gone = append $gone (printf "%s%s-%d" (include "yizhan.nodeNamePrefix" $) $fullname $i) -}}
 {{- end -}}
-{{- fail (printf "yizhan: replicas %d is fewer than the %d nodes StatefulSet %s runs. The nodes of the pods taken away (%s) would stay voters of the office's raft group, which then has %s. Remove them from the group first, one at a time, while every pod runs: kubectl -n %s exec %s-0 -- yizhan members --peer 127.0.0.1:%d --remove NAME (the node names `yizhan members` lists for those pods); then scale with --set replicas=%d --set raft.membersRemoved=true (and unset it afterwards). docs/deploy-kubernetes.md" $r $was $fullname (join ", " $gone) (ternary "no quorum: no leader, no writes" "no voter to spare" (lt $r (add1 (div $was 2)))) $.Release.Namespace $fullname (int $.Values.ports.peer) $r) -}}
+{{- fail (printf "yizhan: replicas %d is fewer than the %d nodes StatefulSet %s runs. The nodes of the pods taken away (named %s) would stay voters of the office's raft group, which then has %s. Remove them from the group first, one at a time, while every pod runs: kubectl -n %s exec %s-0 -- yizhan members --peer 127.0.0.1:%d --remove NAME for each; then scale with --set replicas=%d --set raft.membersRemoved=true (and unset it afterwards). docs/deploy-kubernetes.md" $r $was $fullname (join ", " $gone) (ternary "no quorum: no leader, no writes" "no voter to spare" (lt $r (add1 (div $was 2)))) $.Release.Namespace $fullname (int $.Values.ports.peer) $r) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+What precedes the pod's name in every node's name (YIZHAN_NAME =
+<prefix>$(POD_NAME)). The node name is the node's raft ID and keys the
+county-wide node directory, so it must be unique in the federation and
+must never change for an office that runs. Pod names alone (a release's
+name, e.g. "yizhan-0") collide across offices released under one name
+in different namespaces or clusters; the office code is unique in the
+county. Hence:
+  - nodeNamePrefix given: that (a release installed before the prefix
+    existed keeps its node names with nodeNamePrefix "");
+  - the StatefulSet runs already (lookup): the prefix it runs with, so an
+    upgrade never renames a node;
+  - a new install (no StatefulSet, no claim of pod 0 left by an earlier
+    install): "<officeCode>-";
+  - otherwise (an upgrade whose StatefulSet cannot be read: helm template
+    --is-upgrade, a client-side --dry-run; an install over an earlier
+    install's claims): refused, asking for nodeNamePrefix.
+*/}}
+{{- define "yizhan.nodeNamePrefix" -}}
+{{- $fullname := include "yizhan.fullname" . -}}
+{{- if not (kindIs "invalid" .Values.nodeNamePrefix) -}}
+{{- $p := toString .Values.nodeNamePrefix -}}
+{{- if not (regexMatch "^([a-z0-9][-.a-z0-9]*)?$" $p) -}}
+{{- fail (printf "yizhan: nodeNamePrefix %q: use lower-case letters, digits, '-' and '.', starting with a letter or digit (e.g. \"%s-\"), or \"\" for node names that are the pod names" $p (include "yizhan.officeCode" .)) -}}
+{{- end -}}
+{{- $p -}}
+{{- else -}}
+{{- $live := lookup "apps/v1" "StatefulSet" .Release.Namespace $fullname -}}
+{{- if $live -}}
+{{- $name := "" -}}
+{{- $found := false -}}
+{{- range (dig "spec" "template" "spec" "containers" (list) $live) -}}
+{{- if eq (toString .name) "yizhan" -}}
+{{- range (default (list) .env) -}}
+{{- if eq (toString .name) "YIZHAN_NAME" -}}
+{{- $name = toString .value -}}
+{{- $found = true -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- if or (not $found) (not (hasSuffix "$(POD_NAME)" $name)) -}}
+{{- fail (printf "yizhan: cannot tell the node names StatefulSet %s runs with (its YIZHAN_NAME is %q): set nodeNamePrefix to what precedes $(POD_NAME) there (\"\" for node names that are the pod names); a node name is a raft ID and must not change" $fullname $name) -}}
+{{- end -}}
+{{- trimSuffix "$(POD_NAME)" $name -}}
+{{- else -}}
+{{- $claim := dict -}}
+{{- if .Values.persistence.enabled -}}
+{{- $claim = lookup "v1" "PersistentVolumeClaim" .Release.Namespace (printf "data-%s-0" $fullname) -}}
+{{- end -}}
+{{- if and (not .Release.IsUpgrade) (not $claim) -}}
+{{- printf "%s-" (include "yizhan.officeCode" .) -}}
+{{- else -}}
+{{- $why := printf "the StatefulSet %s cannot be read (helm template --is-upgrade, a client-side --dry-run: use --dry-run=server; or the StatefulSet was deleted)" $fullname -}}
+{{- if $claim -}}
+{{- $why = printf "the claim data-%s-0 holds the data of an earlier install" $fullname -}}
+{{- end -}}
+{{- fail (printf "yizhan: cannot tell the node names of this office: %s. A node name is the node's raft ID and must not change: set nodeNamePrefix, \"\" for an office installed when node names were the pod names (%s-0), else the prefix the release's NOTES printed (\"%s-\" for a new install of this office)" $why $fullname (include "yizhan.officeCode" .)) -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}
