@@ -226,7 +226,7 @@ func (s *serverCreds) ServerHandshake(raw net.Conn) (net.Conn, credentials.AuthI
 	if err != nil {
 		s.l.failed.Add(1)
 		remote := raw.RemoteAddr().String()
-		s.l.warn.Warn(HostKey(remote), "refused connection: handshake failed", "port", s.l.name, "remote", remote, "error", err)
+		s.l.warn.Warn(HostKey(remote), "refused connection: handshake failed", "port", s.l.name, "remote", remote, "err", err)
 	}
 	return conn, info, err
 }
