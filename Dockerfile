@@ -2,7 +2,13 @@
 # (yizhan-pod, used by the Helm chart in charts/yizhan), static, on
 # distroless, running as the nonroot user (65532).
 #
-#   docker build -t ghcr.io/yizhan-gov/yizhan:0.1.0 .
+#   docker build --build-arg VERSION=v0.1.0 --build-arg COMMIT=$(git rev-parse HEAD) \
+#     -t ghcr.io/yizhan-gov/yizhan:0.1.0 .
+#
+# (make image does it.) The build context leaves .git out, so Go stamps no
+# version control information: VERSION and COMMIT, passed with -ldflags
+# -X, are what `yizhan version` and a node's start line say (commit
+# unknown without them).
 
 FROM golang:1.26 AS build
 WORKDIR /src
@@ -15,7 +21,9 @@ COPY third_party ./third_party
 RUN go mod download
 
 COPY . .
-RUN go build -ldflags="-s -w" -o /out/yizhan ./cmd/yizhan
+ARG VERSION=dev
+ARG COMMIT=
+RUN go build -ldflags="-s -w -X main.version=${VERSION} -X main.commit=${COMMIT}" -o /out/yizhan ./cmd/yizhan
 # yizhan-pod lives in the charts module and needs only the standard library.
 RUN cd charts && go build -ldflags="-s -w" -o /out/yizhan-pod ./cmd/yizhan-pod
 

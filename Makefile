@@ -5,8 +5,19 @@ GO ?= go
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
-build: ## build bin/yizhan
-	$(GO) build -o bin/yizhan ./cmd/yizhan
+# The version and commit the binary and the image say (yizhan version, a
+# node's start line). go build reads the commit from .git itself; the
+# image's build has no .git and takes both as build arguments.
+VERSION ?= $(shell git describe --tags --match 'v*' 2>/dev/null || echo dev)
+COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null)
+LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+IMAGE ?= ghcr.io/yizhan-gov/yizhan:$(VERSION)
+
+build: ## build bin/yizhan (VERSION from git describe, else dev)
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/yizhan ./cmd/yizhan
+
+image: ## build the container image IMAGE with docker, passing VERSION and COMMIT
+	docker build --build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) -t $(IMAGE) .
 
 demo: build ## run a small county on this machine
 	./bin/yizhan demo
@@ -121,4 +132,4 @@ verify: deps ## gofmt, go vet, go mod tidy and generated code up to date
 	bash api/gen.sh
 	@git diff --exit-code -- api || (echo "generated code is out of date: run make generate"; exit 1)
 
-.PHONY: help build demo deps test test-short fuzz fuzz-ci chaos chaos-ci bench anchor bench-anchor bench-book bench-duty bench-stats anchor-smoke generate verify
+.PHONY: help build image demo deps test test-short fuzz fuzz-ci chaos chaos-ci bench anchor bench-anchor bench-book bench-duty bench-stats anchor-smoke generate verify

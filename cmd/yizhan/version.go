@@ -11,11 +11,17 @@ import (
 // it, the main module's version from the build info is used.
 var version = "dev"
 
+// commit is set at build time with -ldflags "-X main.commit=…" where the
+// build has no version control information to read (the image: its build
+// context leaves .git out); the build info's vcs.revision, when there is
+// one, is used before it.
+var commit = ""
+
 // buildInfo is what `yizhan version` says and every node logs at start:
 // the version and the commit the binary was built from.
 type buildInfo struct {
 	Version  string // -X main.version, else the main module's version, else "dev"
-	Commit   string // vcs.revision; "" when the build had no version control information
+	Commit   string // vcs.revision, else -X main.commit; "" when the build had neither
 	Time     string // vcs.time, the commit's time (RFC 3339)
 	Modified bool   // vcs.modified: built from a tree with uncommitted changes
 	Go       string // the Go version that built it
@@ -24,17 +30,19 @@ type buildInfo struct {
 // readBuildInfo reads the binary's own build information.
 func readBuildInfo() buildInfo {
 	info, _ := debug.ReadBuildInfo()
-	return newBuildInfo(info, version)
+	return newBuildInfo(info, version, commit)
 }
 
 // newBuildInfo picks the version and commit out of info (nil when the
-// binary has none); ldflagsVersion is main.version.
-func newBuildInfo(info *debug.BuildInfo, ldflagsVersion string) buildInfo {
+// binary has none); ldflagsVersion is main.version, ldflagsCommit
+// main.commit, the commit when info names none.
+func newBuildInfo(info *debug.BuildInfo, ldflagsVersion, ldflagsCommit string) buildInfo {
 	b := buildInfo{Version: ldflagsVersion, Go: runtime.Version()}
 	if info == nil {
 		if b.Version == "" {
 			b.Version = "dev"
 		}
+		b.Commit = ldflagsCommit
 		return b
 	}
 	if info.GoVersion != "" {
@@ -57,6 +65,9 @@ func newBuildInfo(info *debug.BuildInfo, ldflagsVersion string) buildInfo {
 			b.Modified = s.Value == "true"
 		}
 	}
+	if b.Commit == "" {
+		b.Commit = ldflagsCommit
+	}
 	return b
 }
 
@@ -64,6 +75,7 @@ func newBuildInfo(info *debug.BuildInfo, ldflagsVersion string) buildInfo {
 //
 //	yizhan v1.2.0 commit 611dad3c… (2026-11-30T10:00:00Z) go1.26.8
 //	yizhan dev commit 611dad3c… (2026-11-30T10:00:00Z, modified) go1.26.8
+//	yizhan v1.2.0 commit 611dad3c… go1.26.8 (the image: -X main.version, -X main.commit)
 //	yizhan dev commit unknown (built without version control information) go1.26.8
 func (b buildInfo) String() string {
 	if b.Commit == "" {

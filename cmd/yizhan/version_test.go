@@ -28,23 +28,30 @@ func TestBuildInfoString(t *testing.T) {
 		name    string
 		info    *debug.BuildInfo
 		ldflags string
+		commit  string // -X main.commit
 		want    string
 	}{
-		{"a clean checkout", vcs(rev, "2026-11-30T10:00:00Z", "false"), "dev",
+		{"a clean checkout", vcs(rev, "2026-11-30T10:00:00Z", "false"), "dev", "",
 			"yizhan dev commit " + rev + " (2026-11-30T10:00:00Z) go1.26.8"},
-		{"uncommitted changes", vcs(rev, "2026-11-30T10:00:00Z", "true"), "dev",
+		{"uncommitted changes", vcs(rev, "2026-11-30T10:00:00Z", "true"), "dev", "",
 			"yizhan dev commit " + rev + " (2026-11-30T10:00:00Z, modified) go1.26.8"},
-		{"go install …@v1.2.0", tagged, "dev",
+		{"go install …@v1.2.0", tagged, "dev", "",
 			"yizhan v1.2.0 commit " + rev + " (2026-11-30T10:00:00Z) go1.26.8"},
-		{"-X main.version wins", tagged, "v1.3.0-rc1",
+		{"-X main.version wins", tagged, "v1.3.0-rc1", "",
 			"yizhan v1.3.0-rc1 commit " + rev + " (2026-11-30T10:00:00Z) go1.26.8"},
-		{"no version control information", &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "(devel)"}}, "dev",
+		{"vcs.revision before -X main.commit", tagged, "dev", "0000000000000000000000000000000000000000",
+			"yizhan v1.2.0 commit " + rev + " (2026-11-30T10:00:00Z) go1.26.8"},
+		{"no version control information", &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "(devel)"}}, "dev", "",
 			"yizhan dev commit unknown (built without version control information) go1.26.8"},
-		{"no build information", nil, "dev",
+		// The image's build: its context leaves .git out, the Dockerfile
+		// passes the version and commit with -ldflags -X.
+		{"the image: -X main.version and -X main.commit", &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "(devel)"}}, "v1.2.0", rev,
+			"yizhan v1.2.0 commit " + rev + " go1.26.8"},
+		{"no build information", nil, "dev", "",
 			"yizhan dev commit unknown (built without version control information) " + runtime.Version()},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			if got := newBuildInfo(c.info, c.ldflags).String(); got != c.want {
+			if got := newBuildInfo(c.info, c.ldflags, c.commit).String(); got != c.want {
 				t.Errorf("got  %q\nwant %q", got, c.want)
 			}
 		})
