@@ -401,8 +401,26 @@ type ReportQuery struct {
 	State          yizhanv1.ReportState
 	FirstID        string // a matter: its first report and those that follow it
 	Unacknowledged bool   // signed reports from below that this office has not acknowledged, oldest first
-	Limit          int    // default and at most 1000
-	PageToken      string // the next page's token the page before gave
+	// Scope narrows a listing to Office's own reports, or to those from
+	// the offices below it (unspecified: both).
+	Scope     yizhanv1.ReportScope
+	Limit     int    // default and at most 1000
+	PageToken string // the next page's token the page before gave
+}
+
+// holds reports whether q lists the reports of office: Office's own, or
+// those of an office below it, as Scope says; every office's without an
+// Office.
+func (q ReportQuery) holds(office string) bool {
+	switch {
+	case q.Office == "":
+		return true
+	case q.Scope == yizhanv1.ReportScope_REPORT_SCOPE_OWN:
+		return office == q.Office
+	case q.Scope == yizhanv1.ReportScope_REPORT_SCOPE_BELOW:
+		return office != q.Office && registry.IsAncestorOrSelf(q.Office, office)
+	}
+	return registry.IsAncestorOrSelf(q.Office, office)
 }
 
 // Reports lists a page of the reports q selects, newest written first,
@@ -445,7 +463,7 @@ func (b *Book) Reports(q ReportQuery) ([]*yizhanv1.HeldReport, string, error) {
 		default:
 			rd.eachBase([]byte(pReportByOffice), func(k, _ []byte) bool {
 				office, rest, ok := bytes.Cut(k[len(pReportByOffice):], []byte{0})
-				if ok && len(rest) > 8 && (q.Office == "" || registry.IsAncestorOrSelf(q.Office, string(office))) {
+				if ok && len(rest) > 8 && q.holds(string(office)) {
 					ps = append(ps, recordPos{binary.BigEndian.Uint64(rest), string(rest[8:])})
 				}
 				return true
@@ -459,7 +477,7 @@ func (b *Book) Reports(q ReportQuery) ([]*yizhanv1.HeldReport, string, error) {
 		out, next = recordPage(ps, listing, q.Limit, func(id string) (*yizhanv1.HeldReport, bool) {
 			h := b.heldReport(rd, id)
 			return h, h != nil && (q.State == 0 || h.GetReport().GetState() == q.State) &&
-				(q.Office == "" || registry.IsAncestorOrSelf(q.Office, h.GetReport().GetOfficeCode()))
+				q.holds(h.GetReport().GetOfficeCode())
 		})
 		return nil
 	})

@@ -420,8 +420,15 @@ func (s *dutyService) ListReports(ctx context.Context, req *yizhanv1.ListReports
 	if err := knownEnum("state", req.GetState(), "not a known state"); err != nil {
 		return nil, err
 	}
+	if err := knownEnum("scope", req.GetScope(), "own or below"); err != nil {
+		return nil, err
+	}
+	if req.GetUnacknowledged() && req.GetScope() == yizhanv1.ReportScope_REPORT_SCOPE_OWN {
+		return nil, fieldError("scope", registry.ReasonOutOfRange, reason.Meta{"enum": "ReportScope", "got": reason.Itoa(int32(req.GetScope()))},
+			"the reports waiting for acknowledgement are from below: not OWN with unacknowledged")
+	}
 	q := casebook.ReportQuery{Office: scope, State: req.GetState(), FirstID: req.GetFirstId(), Unacknowledged: req.GetUnacknowledged(), Limit: limit,
-		PageToken: req.GetPageToken()}
+		PageToken: req.GetPageToken(), Scope: req.GetScope()}
 	if q.Unacknowledged {
 		// This office's own index: every report from below it that waits
 		// for its acknowledgement, sibling offices' among them. It is read
@@ -446,7 +453,7 @@ func (s *dutyService) ListReports(ctx context.Context, req *yizhanv1.ListReports
 		// office's reports the signed ones only, so its page holds
 		// every one of this page that it holds.
 		s.countyAcks(ctx, rs, &yizhanv1.ListReportsRequest{OfficeCode: scope, State: req.GetState(), FirstId: req.GetFirstId(),
-			PageSize: req.GetPageSize(), PageToken: req.GetPageToken()})
+			PageSize: req.GetPageSize(), PageToken: req.GetPageToken(), Scope: req.GetScope()})
 	}
 	return &yizhanv1.ListReportsResponse{Reports: rs, NextPageToken: next}, nil
 }

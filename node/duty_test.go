@@ -1,6 +1,7 @@
 package node_test
 
 import (
+	"context"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -155,6 +156,29 @@ func TestUrgentReportTravelsUpThroughACutLink(t *testing.T) {
 	un, err := ksv.ListReports(cduty.ctx(), &yizhanv1.ListReportsRequest{Unacknowledged: true})
 	if err != nil || len(un.GetReports()) != 2 {
 		t.Fatalf("unacknowledged at the county: %v, %v", un, err)
+	}
+	// Whose reports (scope): the county's own, none yet; those from
+	// below, the village's two; at the village, its own are those two.
+	for _, tc := range []struct {
+		name  string
+		c     yizhanv1.DutyServiceClient
+		ctx   context.Context
+		scope yizhanv1.ReportScope
+		want  int
+	}{
+		{"the county's own", ksv, cduty.ctx(), yizhanv1.ReportScope_REPORT_SCOPE_OWN, 0},
+		{"the county's from below", ksv, cduty.ctx(), yizhanv1.ReportScope_REPORT_SCOPE_BELOW, 2},
+		{"the county's and from below", ksv, cduty.ctx(), yizhanv1.ReportScope_REPORT_SCOPE_UNSPECIFIED, 2},
+		{"the village's own", vduty, officer.ctx(), yizhanv1.ReportScope_REPORT_SCOPE_OWN, 2},
+		{"the village's from below", vduty, officer.ctx(), yizhanv1.ReportScope_REPORT_SCOPE_BELOW, 0},
+	} {
+		if rs, err := tc.c.ListReports(tc.ctx, &yizhanv1.ListReportsRequest{Scope: tc.scope}); err != nil || len(rs.GetReports()) != tc.want {
+			t.Errorf("%s: %d reports (%v), want %d", tc.name, len(rs.GetReports()), err, tc.want)
+		}
+	}
+	_, err = ksv.ListReports(cduty.ctx(), &yizhanv1.ListReportsRequest{Unacknowledged: true, Scope: yizhanv1.ReportScope_REPORT_SCOPE_OWN})
+	if code, field := fieldOf(err); code != codes.InvalidArgument || field != "scope" {
+		t.Errorf("the county's own reports waiting for its acknowledgement: %v, want INVALID_ARGUMENT naming scope", err)
 	}
 	// The county's list holds every office's reports below it: not for a
 	// village's staff, though they may sign in at the county.

@@ -162,15 +162,10 @@ var dutyFlash = map[string]string{
 }
 
 // reportsPageSize is the reports on a page of each list of the duty
-// page. The office's own (本单位报告) and those received from below
-// (下级报告) are one listing of the API (ListReports: the office and the
-// offices below it), which each list reads for its own (filteredPage),
-// reportsReadSize at a time and at most reportsReads times a page.
-const (
-	reportsPageSize = 50
-	reportsReadSize = 200
-	reportsReads    = 5
-)
+// page: the office's own (本单位报告), those received from below (下级报告)
+// and those waiting for its acknowledgement, each a listing of the API
+// of its own (ListReports' scope).
+const reportsPageSize = 50
 
 // dutyLists is the duty page's lists that go on a page at a time
 // (pagedLists), in q, the page's parameters.
@@ -237,12 +232,11 @@ func (s *server) showDuty(rq *request, code int, f formValues, errs formErrors, 
 	for _, z := range zero.GetOffices() {
 		d.Zero[z.GetOfficeCode()] = z
 	}
-	reports := func(token string, n int) ([]*yizhanv1.HeldReport, string, error) {
-		resp, err := s.cfg.Duty.ListReports(ctx, &yizhanv1.ListReportsRequest{PageSize: int32(n), PageToken: token})
+	reports := func(scope yizhanv1.ReportScope, list string) ([]*yizhanv1.HeldReport, string, error) {
+		resp, err := s.cfg.Duty.ListReports(ctx, &yizhanv1.ListReportsRequest{Scope: scope, PageSize: reportsPageSize, PageToken: lists.token(list)})
 		return resp.GetReports(), resp.GetNextPageToken(), err
 	}
-	mine := func(h *yizhanv1.HeldReport) bool { return h.GetReport().GetOfficeCode() == me.GetOfficeCode() }
-	own, next, err := filteredPage(reportsPageSize, reportsReadSize, reportsReads, lists.token("own"), reports, mine)
+	own, next, err := reports(yizhanv1.ReportScope_REPORT_SCOPE_OWN, "own")
 	if err != nil {
 		return err
 	}
@@ -251,8 +245,7 @@ func (s *server) showDuty(rq *request, code int, f formValues, errs formErrors, 
 	if len(zero.GetOffices()) > 1 {
 		// Offices below it (the zero reports' list holds them): the
 		// reports they sent up. An office with none has none to read for.
-		received, next, err := filteredPage(reportsPageSize, reportsReadSize, reportsReads, lists.token("received"), reports,
-			func(h *yizhanv1.HeldReport) bool { return !mine(h) })
+		received, next, err := reports(yizhanv1.ReportScope_REPORT_SCOPE_BELOW, "received")
 		if err != nil {
 			return err
 		}

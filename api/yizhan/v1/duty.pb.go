@@ -241,6 +241,56 @@ func (ReportState) EnumDescriptor() ([]byte, []int) {
 	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{3}
 }
 
+// ReportScope is whose reports a listing by office holds (ListReports).
+type ReportScope int32
+
+const (
+	ReportScope_REPORT_SCOPE_UNSPECIFIED ReportScope = 0 // the office's own and those from below it
+	ReportScope_REPORT_SCOPE_OWN         ReportScope = 1 // the office's own (本单位报告)
+	ReportScope_REPORT_SCOPE_BELOW       ReportScope = 2 // those from the offices below it (下级报告)
+)
+
+// Enum value maps for ReportScope.
+var (
+	ReportScope_name = map[int32]string{
+		0: "REPORT_SCOPE_UNSPECIFIED",
+		1: "REPORT_SCOPE_OWN",
+		2: "REPORT_SCOPE_BELOW",
+	}
+	ReportScope_value = map[string]int32{
+		"REPORT_SCOPE_UNSPECIFIED": 0,
+		"REPORT_SCOPE_OWN":         1,
+		"REPORT_SCOPE_BELOW":       2,
+	}
+)
+
+func (x ReportScope) Enum() *ReportScope {
+	p := new(ReportScope)
+	*p = x
+	return p
+}
+
+func (x ReportScope) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ReportScope) Descriptor() protoreflect.EnumDescriptor {
+	return file_yizhan_v1_duty_proto_enumTypes[4].Descriptor()
+}
+
+func (ReportScope) Type() protoreflect.EnumType {
+	return &file_yizhan_v1_duty_proto_enumTypes[4]
+}
+
+func (x ReportScope) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ReportScope.Descriptor instead.
+func (ReportScope) EnumDescriptor() ([]byte, []int) {
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{4}
+}
+
 type ShiftState int32
 
 const (
@@ -277,11 +327,11 @@ func (x ShiftState) String() string {
 }
 
 func (ShiftState) Descriptor() protoreflect.EnumDescriptor {
-	return file_yizhan_v1_duty_proto_enumTypes[4].Descriptor()
+	return file_yizhan_v1_duty_proto_enumTypes[5].Descriptor()
 }
 
 func (ShiftState) Type() protoreflect.EnumType {
-	return &file_yizhan_v1_duty_proto_enumTypes[4]
+	return &file_yizhan_v1_duty_proto_enumTypes[5]
 }
 
 func (x ShiftState) Number() protoreflect.EnumNumber {
@@ -290,7 +340,7 @@ func (x ShiftState) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ShiftState.Descriptor instead.
 func (ShiftState) EnumDescriptor() ([]byte, []int) {
-	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{4}
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{5}
 }
 
 type LogKind int32
@@ -335,11 +385,11 @@ func (x LogKind) String() string {
 }
 
 func (LogKind) Descriptor() protoreflect.EnumDescriptor {
-	return file_yizhan_v1_duty_proto_enumTypes[5].Descriptor()
+	return file_yizhan_v1_duty_proto_enumTypes[6].Descriptor()
 }
 
 func (LogKind) Type() protoreflect.EnumType {
-	return &file_yizhan_v1_duty_proto_enumTypes[5]
+	return &file_yizhan_v1_duty_proto_enumTypes[6]
 }
 
 func (x LogKind) Number() protoreflect.EnumNumber {
@@ -348,7 +398,7 @@ func (x LogKind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use LogKind.Descriptor instead.
 func (LogKind) EnumDescriptor() ([]byte, []int) {
-	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{5}
+	return file_yizhan_v1_duty_proto_rawDescGZIP(), []int{6}
 }
 
 // DutyPolicy is what a county chooses in government duty's rules
@@ -2115,8 +2165,13 @@ type ListReportsRequest struct {
 	Unacknowledged bool        `protobuf:"varint,4,opt,name=unacknowledged,proto3" json:"unacknowledged,omitempty"`       // signed reports from below this office that it has not acknowledged (for its staff and those above it), oldest first
 	PageSize       int32       `protobuf:"varint,5,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`   // default 100, at most 1000
 	PageToken      string      `protobuf:"bytes,6,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"` // next_page_token of the page before, with the same filters
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Whose reports of office_code's: its own and those from the offices
+	// below it (unspecified), its own only (本单位报告), or those from below
+	// only (下级报告). OWN with unacknowledged is refused: those are from
+	// below.
+	Scope         ReportScope `protobuf:"varint,7,opt,name=scope,proto3,enum=yizhan.v1.ReportScope" json:"scope,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListReportsRequest) Reset() {
@@ -2189,6 +2244,13 @@ func (x *ListReportsRequest) GetPageToken() string {
 		return x.PageToken
 	}
 	return ""
+}
+
+func (x *ListReportsRequest) GetScope() ReportScope {
+	if x != nil {
+		return x.Scope
+	}
+	return ReportScope_REPORT_SCOPE_UNSPECIFIED
 }
 
 type ListReportsResponse struct {
@@ -3887,7 +3949,7 @@ const file_yizhan_v1_duty_proto_rawDesc = "" +
 	"\x02to\x18\x02 \x01(\tR\x02to\x125\n" +
 	"\aoffices\x18\x03 \x03(\v2\x1b.yizhan.v1.OfficeAssessmentR\aoffices\"\"\n" +
 	"\x10GetReportRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\"\xe2\x01\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"\x90\x02\n" +
 	"\x12ListReportsRequest\x12\x1f\n" +
 	"\voffice_code\x18\x01 \x01(\tR\n" +
 	"officeCode\x12,\n" +
@@ -3896,7 +3958,8 @@ const file_yizhan_v1_duty_proto_rawDesc = "" +
 	"\x0eunacknowledged\x18\x04 \x01(\bR\x0eunacknowledged\x12\x1b\n" +
 	"\tpage_size\x18\x05 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x06 \x01(\tR\tpageToken\"n\n" +
+	"page_token\x18\x06 \x01(\tR\tpageToken\x12,\n" +
+	"\x05scope\x18\a \x01(\x0e2\x16.yizhan.v1.ReportScopeR\x05scope\"n\n" +
 	"\x13ListReportsResponse\x12/\n" +
 	"\areports\x18\x01 \x03(\v2\x15.yizhan.v1.HeldReportR\areports\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"=\n" +
@@ -4054,7 +4117,11 @@ const file_yizhan_v1_duty_proto_rawDesc = "" +
 	"\vReportState\x12\x1c\n" +
 	"\x18REPORT_STATE_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12REPORT_STATE_DRAFT\x10\x01\x12\x17\n" +
-	"\x13REPORT_STATE_SIGNED\x10\x02*x\n" +
+	"\x13REPORT_STATE_SIGNED\x10\x02*Y\n" +
+	"\vReportScope\x12\x1c\n" +
+	"\x18REPORT_SCOPE_UNSPECIFIED\x10\x00\x12\x14\n" +
+	"\x10REPORT_SCOPE_OWN\x10\x01\x12\x16\n" +
+	"\x12REPORT_SCOPE_BELOW\x10\x02*x\n" +
 	"\n" +
 	"ShiftState\x12\x1b\n" +
 	"\x17SHIFT_STATE_UNSPECIFIED\x10\x00\x12\x17\n" +
@@ -4104,161 +4171,163 @@ func file_yizhan_v1_duty_proto_rawDescGZIP() []byte {
 	return file_yizhan_v1_duty_proto_rawDescData
 }
 
-var file_yizhan_v1_duty_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
+var file_yizhan_v1_duty_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
 var file_yizhan_v1_duty_proto_msgTypes = make([]protoimpl.MessageInfo, 42)
 var file_yizhan_v1_duty_proto_goTypes = []any{
 	(IncidentCategory)(0),               // 0: yizhan.v1.IncidentCategory
 	(IncidentLevel)(0),                  // 1: yizhan.v1.IncidentLevel
 	(ReportKind)(0),                     // 2: yizhan.v1.ReportKind
 	(ReportState)(0),                    // 3: yizhan.v1.ReportState
-	(ShiftState)(0),                     // 4: yizhan.v1.ShiftState
-	(LogKind)(0),                        // 5: yizhan.v1.LogKind
-	(*DutyPolicy)(nil),                  // 6: yizhan.v1.DutyPolicy
-	(*ReportLimit)(nil),                 // 7: yizhan.v1.ReportLimit
-	(*DutyContact)(nil),                 // 8: yizhan.v1.DutyContact
-	(*UrgentReport)(nil),                // 9: yizhan.v1.UrgentReport
-	(*ReportAck)(nil),                   // 10: yizhan.v1.ReportAck
-	(*HeldReport)(nil),                  // 11: yizhan.v1.HeldReport
-	(*UnsignedReportFlag)(nil),          // 12: yizhan.v1.UnsignedReportFlag
-	(*WriteReportRequest)(nil),          // 13: yizhan.v1.WriteReportRequest
-	(*UpdateReportRequest)(nil),         // 14: yizhan.v1.UpdateReportRequest
-	(*SignReportRequest)(nil),           // 15: yizhan.v1.SignReportRequest
-	(*AcknowledgeReportRequest)(nil),    // 16: yizhan.v1.AcknowledgeReportRequest
-	(*ZeroReport)(nil),                  // 17: yizhan.v1.ZeroReport
-	(*SendZeroReportRequest)(nil),       // 18: yizhan.v1.SendZeroReportRequest
-	(*ZeroReportStatus)(nil),            // 19: yizhan.v1.ZeroReportStatus
-	(*ListZeroReportsRequest)(nil),      // 20: yizhan.v1.ListZeroReportsRequest
-	(*ListZeroReportsResponse)(nil),     // 21: yizhan.v1.ListZeroReportsResponse
-	(*OfficeAssessment)(nil),            // 22: yizhan.v1.OfficeAssessment
-	(*GetAssessmentRequest)(nil),        // 23: yizhan.v1.GetAssessmentRequest
-	(*Assessment)(nil),                  // 24: yizhan.v1.Assessment
-	(*GetReportRequest)(nil),            // 25: yizhan.v1.GetReportRequest
-	(*ListReportsRequest)(nil),          // 26: yizhan.v1.ListReportsRequest
-	(*ListReportsResponse)(nil),         // 27: yizhan.v1.ListReportsResponse
-	(*ListUnsignedReportsRequest)(nil),  // 28: yizhan.v1.ListUnsignedReportsRequest
-	(*ListUnsignedReportsResponse)(nil), // 29: yizhan.v1.ListUnsignedReportsResponse
-	(*ReportExport)(nil),                // 30: yizhan.v1.ReportExport
-	(*ExportReportsRequest)(nil),        // 31: yizhan.v1.ExportReportsRequest
-	(*ShiftSwap)(nil),                   // 32: yizhan.v1.ShiftSwap
-	(*DutyShift)(nil),                   // 33: yizhan.v1.DutyShift
-	(*DutyLogEntry)(nil),                // 34: yizhan.v1.DutyLogEntry
-	(*PublishShiftsRequest)(nil),        // 35: yizhan.v1.PublishShiftsRequest
-	(*PublishShiftsResponse)(nil),       // 36: yizhan.v1.PublishShiftsResponse
-	(*SwapShiftRequest)(nil),            // 37: yizhan.v1.SwapShiftRequest
-	(*TakeOverShiftRequest)(nil),        // 38: yizhan.v1.TakeOverShiftRequest
-	(*HandOverShiftRequest)(nil),        // 39: yizhan.v1.HandOverShiftRequest
-	(*ListShiftsRequest)(nil),           // 40: yizhan.v1.ListShiftsRequest
-	(*ListShiftsResponse)(nil),          // 41: yizhan.v1.ListShiftsResponse
-	(*OfficeOnDuty)(nil),                // 42: yizhan.v1.OfficeOnDuty
-	(*GetOnDutyRequest)(nil),            // 43: yizhan.v1.GetOnDutyRequest
-	(*GetOnDutyResponse)(nil),           // 44: yizhan.v1.GetOnDutyResponse
-	(*WriteLogEntryRequest)(nil),        // 45: yizhan.v1.WriteLogEntryRequest
-	(*ListLogRequest)(nil),              // 46: yizhan.v1.ListLogRequest
-	(*ListLogResponse)(nil),             // 47: yizhan.v1.ListLogResponse
-	(*timestamppb.Timestamp)(nil),       // 48: google.protobuf.Timestamp
-	(*httpbody.HttpBody)(nil),           // 49: google.api.HttpBody
+	(ReportScope)(0),                    // 4: yizhan.v1.ReportScope
+	(ShiftState)(0),                     // 5: yizhan.v1.ShiftState
+	(LogKind)(0),                        // 6: yizhan.v1.LogKind
+	(*DutyPolicy)(nil),                  // 7: yizhan.v1.DutyPolicy
+	(*ReportLimit)(nil),                 // 8: yizhan.v1.ReportLimit
+	(*DutyContact)(nil),                 // 9: yizhan.v1.DutyContact
+	(*UrgentReport)(nil),                // 10: yizhan.v1.UrgentReport
+	(*ReportAck)(nil),                   // 11: yizhan.v1.ReportAck
+	(*HeldReport)(nil),                  // 12: yizhan.v1.HeldReport
+	(*UnsignedReportFlag)(nil),          // 13: yizhan.v1.UnsignedReportFlag
+	(*WriteReportRequest)(nil),          // 14: yizhan.v1.WriteReportRequest
+	(*UpdateReportRequest)(nil),         // 15: yizhan.v1.UpdateReportRequest
+	(*SignReportRequest)(nil),           // 16: yizhan.v1.SignReportRequest
+	(*AcknowledgeReportRequest)(nil),    // 17: yizhan.v1.AcknowledgeReportRequest
+	(*ZeroReport)(nil),                  // 18: yizhan.v1.ZeroReport
+	(*SendZeroReportRequest)(nil),       // 19: yizhan.v1.SendZeroReportRequest
+	(*ZeroReportStatus)(nil),            // 20: yizhan.v1.ZeroReportStatus
+	(*ListZeroReportsRequest)(nil),      // 21: yizhan.v1.ListZeroReportsRequest
+	(*ListZeroReportsResponse)(nil),     // 22: yizhan.v1.ListZeroReportsResponse
+	(*OfficeAssessment)(nil),            // 23: yizhan.v1.OfficeAssessment
+	(*GetAssessmentRequest)(nil),        // 24: yizhan.v1.GetAssessmentRequest
+	(*Assessment)(nil),                  // 25: yizhan.v1.Assessment
+	(*GetReportRequest)(nil),            // 26: yizhan.v1.GetReportRequest
+	(*ListReportsRequest)(nil),          // 27: yizhan.v1.ListReportsRequest
+	(*ListReportsResponse)(nil),         // 28: yizhan.v1.ListReportsResponse
+	(*ListUnsignedReportsRequest)(nil),  // 29: yizhan.v1.ListUnsignedReportsRequest
+	(*ListUnsignedReportsResponse)(nil), // 30: yizhan.v1.ListUnsignedReportsResponse
+	(*ReportExport)(nil),                // 31: yizhan.v1.ReportExport
+	(*ExportReportsRequest)(nil),        // 32: yizhan.v1.ExportReportsRequest
+	(*ShiftSwap)(nil),                   // 33: yizhan.v1.ShiftSwap
+	(*DutyShift)(nil),                   // 34: yizhan.v1.DutyShift
+	(*DutyLogEntry)(nil),                // 35: yizhan.v1.DutyLogEntry
+	(*PublishShiftsRequest)(nil),        // 36: yizhan.v1.PublishShiftsRequest
+	(*PublishShiftsResponse)(nil),       // 37: yizhan.v1.PublishShiftsResponse
+	(*SwapShiftRequest)(nil),            // 38: yizhan.v1.SwapShiftRequest
+	(*TakeOverShiftRequest)(nil),        // 39: yizhan.v1.TakeOverShiftRequest
+	(*HandOverShiftRequest)(nil),        // 40: yizhan.v1.HandOverShiftRequest
+	(*ListShiftsRequest)(nil),           // 41: yizhan.v1.ListShiftsRequest
+	(*ListShiftsResponse)(nil),          // 42: yizhan.v1.ListShiftsResponse
+	(*OfficeOnDuty)(nil),                // 43: yizhan.v1.OfficeOnDuty
+	(*GetOnDutyRequest)(nil),            // 44: yizhan.v1.GetOnDutyRequest
+	(*GetOnDutyResponse)(nil),           // 45: yizhan.v1.GetOnDutyResponse
+	(*WriteLogEntryRequest)(nil),        // 46: yizhan.v1.WriteLogEntryRequest
+	(*ListLogRequest)(nil),              // 47: yizhan.v1.ListLogRequest
+	(*ListLogResponse)(nil),             // 48: yizhan.v1.ListLogResponse
+	(*timestamppb.Timestamp)(nil),       // 49: google.protobuf.Timestamp
+	(*httpbody.HttpBody)(nil),           // 50: google.api.HttpBody
 }
 var file_yizhan_v1_duty_proto_depIdxs = []int32{
-	7,  // 0: yizhan.v1.DutyPolicy.limits:type_name -> yizhan.v1.ReportLimit
-	8,  // 1: yizhan.v1.DutyPolicy.contacts:type_name -> yizhan.v1.DutyContact
+	8,  // 0: yizhan.v1.DutyPolicy.limits:type_name -> yizhan.v1.ReportLimit
+	9,  // 1: yizhan.v1.DutyPolicy.contacts:type_name -> yizhan.v1.DutyContact
 	0,  // 2: yizhan.v1.ReportLimit.category:type_name -> yizhan.v1.IncidentCategory
 	1,  // 3: yizhan.v1.ReportLimit.level:type_name -> yizhan.v1.IncidentLevel
 	2,  // 4: yizhan.v1.UrgentReport.kind:type_name -> yizhan.v1.ReportKind
 	0,  // 5: yizhan.v1.UrgentReport.category:type_name -> yizhan.v1.IncidentCategory
 	1,  // 6: yizhan.v1.UrgentReport.level:type_name -> yizhan.v1.IncidentLevel
-	48, // 7: yizhan.v1.UrgentReport.occurred_at:type_name -> google.protobuf.Timestamp
-	48, // 8: yizhan.v1.UrgentReport.known_at:type_name -> google.protobuf.Timestamp
-	48, // 9: yizhan.v1.UrgentReport.written_at:type_name -> google.protobuf.Timestamp
+	49, // 7: yizhan.v1.UrgentReport.occurred_at:type_name -> google.protobuf.Timestamp
+	49, // 8: yizhan.v1.UrgentReport.known_at:type_name -> google.protobuf.Timestamp
+	49, // 9: yizhan.v1.UrgentReport.written_at:type_name -> google.protobuf.Timestamp
 	3,  // 10: yizhan.v1.UrgentReport.state:type_name -> yizhan.v1.ReportState
-	48, // 11: yizhan.v1.UrgentReport.signed_at:type_name -> google.protobuf.Timestamp
-	48, // 12: yizhan.v1.ReportAck.at:type_name -> google.protobuf.Timestamp
-	9,  // 13: yizhan.v1.HeldReport.report:type_name -> yizhan.v1.UrgentReport
-	48, // 14: yizhan.v1.HeldReport.received_at:type_name -> google.protobuf.Timestamp
-	48, // 15: yizhan.v1.HeldReport.due:type_name -> google.protobuf.Timestamp
-	10, // 16: yizhan.v1.HeldReport.acks:type_name -> yizhan.v1.ReportAck
-	48, // 17: yizhan.v1.HeldReport.flagged_unsigned_at:type_name -> google.protobuf.Timestamp
-	48, // 18: yizhan.v1.HeldReport.last_reported_at:type_name -> google.protobuf.Timestamp
-	48, // 19: yizhan.v1.HeldReport.next_follow_up_due:type_name -> google.protobuf.Timestamp
+	49, // 11: yizhan.v1.UrgentReport.signed_at:type_name -> google.protobuf.Timestamp
+	49, // 12: yizhan.v1.ReportAck.at:type_name -> google.protobuf.Timestamp
+	10, // 13: yizhan.v1.HeldReport.report:type_name -> yizhan.v1.UrgentReport
+	49, // 14: yizhan.v1.HeldReport.received_at:type_name -> google.protobuf.Timestamp
+	49, // 15: yizhan.v1.HeldReport.due:type_name -> google.protobuf.Timestamp
+	11, // 16: yizhan.v1.HeldReport.acks:type_name -> yizhan.v1.ReportAck
+	49, // 17: yizhan.v1.HeldReport.flagged_unsigned_at:type_name -> google.protobuf.Timestamp
+	49, // 18: yizhan.v1.HeldReport.last_reported_at:type_name -> google.protobuf.Timestamp
+	49, // 19: yizhan.v1.HeldReport.next_follow_up_due:type_name -> google.protobuf.Timestamp
 	0,  // 20: yizhan.v1.UnsignedReportFlag.category:type_name -> yizhan.v1.IncidentCategory
 	1,  // 21: yizhan.v1.UnsignedReportFlag.level:type_name -> yizhan.v1.IncidentLevel
-	48, // 22: yizhan.v1.UnsignedReportFlag.occurred_at:type_name -> google.protobuf.Timestamp
-	48, // 23: yizhan.v1.UnsignedReportFlag.due:type_name -> google.protobuf.Timestamp
-	48, // 24: yizhan.v1.UnsignedReportFlag.flagged_at:type_name -> google.protobuf.Timestamp
-	9,  // 25: yizhan.v1.WriteReportRequest.report:type_name -> yizhan.v1.UrgentReport
-	9,  // 26: yizhan.v1.UpdateReportRequest.report:type_name -> yizhan.v1.UrgentReport
-	48, // 27: yizhan.v1.ZeroReport.at:type_name -> google.protobuf.Timestamp
-	17, // 28: yizhan.v1.ZeroReportStatus.zero_report:type_name -> yizhan.v1.ZeroReport
-	48, // 29: yizhan.v1.ListZeroReportsResponse.due:type_name -> google.protobuf.Timestamp
-	19, // 30: yizhan.v1.ListZeroReportsResponse.offices:type_name -> yizhan.v1.ZeroReportStatus
-	22, // 31: yizhan.v1.Assessment.offices:type_name -> yizhan.v1.OfficeAssessment
+	49, // 22: yizhan.v1.UnsignedReportFlag.occurred_at:type_name -> google.protobuf.Timestamp
+	49, // 23: yizhan.v1.UnsignedReportFlag.due:type_name -> google.protobuf.Timestamp
+	49, // 24: yizhan.v1.UnsignedReportFlag.flagged_at:type_name -> google.protobuf.Timestamp
+	10, // 25: yizhan.v1.WriteReportRequest.report:type_name -> yizhan.v1.UrgentReport
+	10, // 26: yizhan.v1.UpdateReportRequest.report:type_name -> yizhan.v1.UrgentReport
+	49, // 27: yizhan.v1.ZeroReport.at:type_name -> google.protobuf.Timestamp
+	18, // 28: yizhan.v1.ZeroReportStatus.zero_report:type_name -> yizhan.v1.ZeroReport
+	49, // 29: yizhan.v1.ListZeroReportsResponse.due:type_name -> google.protobuf.Timestamp
+	20, // 30: yizhan.v1.ListZeroReportsResponse.offices:type_name -> yizhan.v1.ZeroReportStatus
+	23, // 31: yizhan.v1.Assessment.offices:type_name -> yizhan.v1.OfficeAssessment
 	3,  // 32: yizhan.v1.ListReportsRequest.state:type_name -> yizhan.v1.ReportState
-	11, // 33: yizhan.v1.ListReportsResponse.reports:type_name -> yizhan.v1.HeldReport
-	12, // 34: yizhan.v1.ListUnsignedReportsResponse.flags:type_name -> yizhan.v1.UnsignedReportFlag
-	48, // 35: yizhan.v1.ReportExport.exported_at:type_name -> google.protobuf.Timestamp
-	9,  // 36: yizhan.v1.ReportExport.reports:type_name -> yizhan.v1.UrgentReport
-	10, // 37: yizhan.v1.ReportExport.acks:type_name -> yizhan.v1.ReportAck
-	12, // 38: yizhan.v1.ReportExport.unsigned:type_name -> yizhan.v1.UnsignedReportFlag
-	48, // 39: yizhan.v1.ShiftSwap.at:type_name -> google.protobuf.Timestamp
-	48, // 40: yizhan.v1.DutyShift.start:type_name -> google.protobuf.Timestamp
-	48, // 41: yizhan.v1.DutyShift.end:type_name -> google.protobuf.Timestamp
-	4,  // 42: yizhan.v1.DutyShift.state:type_name -> yizhan.v1.ShiftState
-	48, // 43: yizhan.v1.DutyShift.taken_over_at:type_name -> google.protobuf.Timestamp
-	48, // 44: yizhan.v1.DutyShift.handed_over_at:type_name -> google.protobuf.Timestamp
-	32, // 45: yizhan.v1.DutyShift.swaps:type_name -> yizhan.v1.ShiftSwap
-	5,  // 46: yizhan.v1.DutyLogEntry.kind:type_name -> yizhan.v1.LogKind
-	48, // 47: yizhan.v1.DutyLogEntry.at:type_name -> google.protobuf.Timestamp
-	48, // 48: yizhan.v1.DutyLogEntry.received_at:type_name -> google.protobuf.Timestamp
-	33, // 49: yizhan.v1.PublishShiftsRequest.shifts:type_name -> yizhan.v1.DutyShift
-	33, // 50: yizhan.v1.PublishShiftsResponse.shifts:type_name -> yizhan.v1.DutyShift
-	33, // 51: yizhan.v1.ListShiftsResponse.shifts:type_name -> yizhan.v1.DutyShift
-	33, // 52: yizhan.v1.OfficeOnDuty.shift:type_name -> yizhan.v1.DutyShift
-	42, // 53: yizhan.v1.GetOnDutyResponse.offices:type_name -> yizhan.v1.OfficeOnDuty
-	8,  // 54: yizhan.v1.GetOnDutyResponse.contacts:type_name -> yizhan.v1.DutyContact
-	34, // 55: yizhan.v1.WriteLogEntryRequest.entry:type_name -> yizhan.v1.DutyLogEntry
-	34, // 56: yizhan.v1.ListLogResponse.entries:type_name -> yizhan.v1.DutyLogEntry
-	13, // 57: yizhan.v1.DutyService.WriteReport:input_type -> yizhan.v1.WriteReportRequest
-	14, // 58: yizhan.v1.DutyService.UpdateReport:input_type -> yizhan.v1.UpdateReportRequest
-	15, // 59: yizhan.v1.DutyService.SignReport:input_type -> yizhan.v1.SignReportRequest
-	16, // 60: yizhan.v1.DutyService.AcknowledgeReport:input_type -> yizhan.v1.AcknowledgeReportRequest
-	25, // 61: yizhan.v1.DutyService.GetReport:input_type -> yizhan.v1.GetReportRequest
-	26, // 62: yizhan.v1.DutyService.ListReports:input_type -> yizhan.v1.ListReportsRequest
-	28, // 63: yizhan.v1.DutyService.ListUnsignedReports:input_type -> yizhan.v1.ListUnsignedReportsRequest
-	31, // 64: yizhan.v1.DutyService.ExportReports:input_type -> yizhan.v1.ExportReportsRequest
-	18, // 65: yizhan.v1.DutyService.SendZeroReport:input_type -> yizhan.v1.SendZeroReportRequest
-	20, // 66: yizhan.v1.DutyService.ListZeroReports:input_type -> yizhan.v1.ListZeroReportsRequest
-	23, // 67: yizhan.v1.DutyService.GetAssessment:input_type -> yizhan.v1.GetAssessmentRequest
-	35, // 68: yizhan.v1.DutyRosterService.PublishShifts:input_type -> yizhan.v1.PublishShiftsRequest
-	37, // 69: yizhan.v1.DutyRosterService.SwapShift:input_type -> yizhan.v1.SwapShiftRequest
-	38, // 70: yizhan.v1.DutyRosterService.TakeOverShift:input_type -> yizhan.v1.TakeOverShiftRequest
-	39, // 71: yizhan.v1.DutyRosterService.HandOverShift:input_type -> yizhan.v1.HandOverShiftRequest
-	40, // 72: yizhan.v1.DutyRosterService.ListShifts:input_type -> yizhan.v1.ListShiftsRequest
-	43, // 73: yizhan.v1.DutyRosterService.GetOnDuty:input_type -> yizhan.v1.GetOnDutyRequest
-	45, // 74: yizhan.v1.DutyRosterService.WriteLogEntry:input_type -> yizhan.v1.WriteLogEntryRequest
-	46, // 75: yizhan.v1.DutyRosterService.ListLog:input_type -> yizhan.v1.ListLogRequest
-	11, // 76: yizhan.v1.DutyService.WriteReport:output_type -> yizhan.v1.HeldReport
-	11, // 77: yizhan.v1.DutyService.UpdateReport:output_type -> yizhan.v1.HeldReport
-	11, // 78: yizhan.v1.DutyService.SignReport:output_type -> yizhan.v1.HeldReport
-	11, // 79: yizhan.v1.DutyService.AcknowledgeReport:output_type -> yizhan.v1.HeldReport
-	11, // 80: yizhan.v1.DutyService.GetReport:output_type -> yizhan.v1.HeldReport
-	27, // 81: yizhan.v1.DutyService.ListReports:output_type -> yizhan.v1.ListReportsResponse
-	29, // 82: yizhan.v1.DutyService.ListUnsignedReports:output_type -> yizhan.v1.ListUnsignedReportsResponse
-	49, // 83: yizhan.v1.DutyService.ExportReports:output_type -> google.api.HttpBody
-	17, // 84: yizhan.v1.DutyService.SendZeroReport:output_type -> yizhan.v1.ZeroReport
-	21, // 85: yizhan.v1.DutyService.ListZeroReports:output_type -> yizhan.v1.ListZeroReportsResponse
-	24, // 86: yizhan.v1.DutyService.GetAssessment:output_type -> yizhan.v1.Assessment
-	36, // 87: yizhan.v1.DutyRosterService.PublishShifts:output_type -> yizhan.v1.PublishShiftsResponse
-	33, // 88: yizhan.v1.DutyRosterService.SwapShift:output_type -> yizhan.v1.DutyShift
-	33, // 89: yizhan.v1.DutyRosterService.TakeOverShift:output_type -> yizhan.v1.DutyShift
-	33, // 90: yizhan.v1.DutyRosterService.HandOverShift:output_type -> yizhan.v1.DutyShift
-	41, // 91: yizhan.v1.DutyRosterService.ListShifts:output_type -> yizhan.v1.ListShiftsResponse
-	44, // 92: yizhan.v1.DutyRosterService.GetOnDuty:output_type -> yizhan.v1.GetOnDutyResponse
-	34, // 93: yizhan.v1.DutyRosterService.WriteLogEntry:output_type -> yizhan.v1.DutyLogEntry
-	47, // 94: yizhan.v1.DutyRosterService.ListLog:output_type -> yizhan.v1.ListLogResponse
-	76, // [76:95] is the sub-list for method output_type
-	57, // [57:76] is the sub-list for method input_type
-	57, // [57:57] is the sub-list for extension type_name
-	57, // [57:57] is the sub-list for extension extendee
-	0,  // [0:57] is the sub-list for field type_name
+	4,  // 33: yizhan.v1.ListReportsRequest.scope:type_name -> yizhan.v1.ReportScope
+	12, // 34: yizhan.v1.ListReportsResponse.reports:type_name -> yizhan.v1.HeldReport
+	13, // 35: yizhan.v1.ListUnsignedReportsResponse.flags:type_name -> yizhan.v1.UnsignedReportFlag
+	49, // 36: yizhan.v1.ReportExport.exported_at:type_name -> google.protobuf.Timestamp
+	10, // 37: yizhan.v1.ReportExport.reports:type_name -> yizhan.v1.UrgentReport
+	11, // 38: yizhan.v1.ReportExport.acks:type_name -> yizhan.v1.ReportAck
+	13, // 39: yizhan.v1.ReportExport.unsigned:type_name -> yizhan.v1.UnsignedReportFlag
+	49, // 40: yizhan.v1.ShiftSwap.at:type_name -> google.protobuf.Timestamp
+	49, // 41: yizhan.v1.DutyShift.start:type_name -> google.protobuf.Timestamp
+	49, // 42: yizhan.v1.DutyShift.end:type_name -> google.protobuf.Timestamp
+	5,  // 43: yizhan.v1.DutyShift.state:type_name -> yizhan.v1.ShiftState
+	49, // 44: yizhan.v1.DutyShift.taken_over_at:type_name -> google.protobuf.Timestamp
+	49, // 45: yizhan.v1.DutyShift.handed_over_at:type_name -> google.protobuf.Timestamp
+	33, // 46: yizhan.v1.DutyShift.swaps:type_name -> yizhan.v1.ShiftSwap
+	6,  // 47: yizhan.v1.DutyLogEntry.kind:type_name -> yizhan.v1.LogKind
+	49, // 48: yizhan.v1.DutyLogEntry.at:type_name -> google.protobuf.Timestamp
+	49, // 49: yizhan.v1.DutyLogEntry.received_at:type_name -> google.protobuf.Timestamp
+	34, // 50: yizhan.v1.PublishShiftsRequest.shifts:type_name -> yizhan.v1.DutyShift
+	34, // 51: yizhan.v1.PublishShiftsResponse.shifts:type_name -> yizhan.v1.DutyShift
+	34, // 52: yizhan.v1.ListShiftsResponse.shifts:type_name -> yizhan.v1.DutyShift
+	34, // 53: yizhan.v1.OfficeOnDuty.shift:type_name -> yizhan.v1.DutyShift
+	43, // 54: yizhan.v1.GetOnDutyResponse.offices:type_name -> yizhan.v1.OfficeOnDuty
+	9,  // 55: yizhan.v1.GetOnDutyResponse.contacts:type_name -> yizhan.v1.DutyContact
+	35, // 56: yizhan.v1.WriteLogEntryRequest.entry:type_name -> yizhan.v1.DutyLogEntry
+	35, // 57: yizhan.v1.ListLogResponse.entries:type_name -> yizhan.v1.DutyLogEntry
+	14, // 58: yizhan.v1.DutyService.WriteReport:input_type -> yizhan.v1.WriteReportRequest
+	15, // 59: yizhan.v1.DutyService.UpdateReport:input_type -> yizhan.v1.UpdateReportRequest
+	16, // 60: yizhan.v1.DutyService.SignReport:input_type -> yizhan.v1.SignReportRequest
+	17, // 61: yizhan.v1.DutyService.AcknowledgeReport:input_type -> yizhan.v1.AcknowledgeReportRequest
+	26, // 62: yizhan.v1.DutyService.GetReport:input_type -> yizhan.v1.GetReportRequest
+	27, // 63: yizhan.v1.DutyService.ListReports:input_type -> yizhan.v1.ListReportsRequest
+	29, // 64: yizhan.v1.DutyService.ListUnsignedReports:input_type -> yizhan.v1.ListUnsignedReportsRequest
+	32, // 65: yizhan.v1.DutyService.ExportReports:input_type -> yizhan.v1.ExportReportsRequest
+	19, // 66: yizhan.v1.DutyService.SendZeroReport:input_type -> yizhan.v1.SendZeroReportRequest
+	21, // 67: yizhan.v1.DutyService.ListZeroReports:input_type -> yizhan.v1.ListZeroReportsRequest
+	24, // 68: yizhan.v1.DutyService.GetAssessment:input_type -> yizhan.v1.GetAssessmentRequest
+	36, // 69: yizhan.v1.DutyRosterService.PublishShifts:input_type -> yizhan.v1.PublishShiftsRequest
+	38, // 70: yizhan.v1.DutyRosterService.SwapShift:input_type -> yizhan.v1.SwapShiftRequest
+	39, // 71: yizhan.v1.DutyRosterService.TakeOverShift:input_type -> yizhan.v1.TakeOverShiftRequest
+	40, // 72: yizhan.v1.DutyRosterService.HandOverShift:input_type -> yizhan.v1.HandOverShiftRequest
+	41, // 73: yizhan.v1.DutyRosterService.ListShifts:input_type -> yizhan.v1.ListShiftsRequest
+	44, // 74: yizhan.v1.DutyRosterService.GetOnDuty:input_type -> yizhan.v1.GetOnDutyRequest
+	46, // 75: yizhan.v1.DutyRosterService.WriteLogEntry:input_type -> yizhan.v1.WriteLogEntryRequest
+	47, // 76: yizhan.v1.DutyRosterService.ListLog:input_type -> yizhan.v1.ListLogRequest
+	12, // 77: yizhan.v1.DutyService.WriteReport:output_type -> yizhan.v1.HeldReport
+	12, // 78: yizhan.v1.DutyService.UpdateReport:output_type -> yizhan.v1.HeldReport
+	12, // 79: yizhan.v1.DutyService.SignReport:output_type -> yizhan.v1.HeldReport
+	12, // 80: yizhan.v1.DutyService.AcknowledgeReport:output_type -> yizhan.v1.HeldReport
+	12, // 81: yizhan.v1.DutyService.GetReport:output_type -> yizhan.v1.HeldReport
+	28, // 82: yizhan.v1.DutyService.ListReports:output_type -> yizhan.v1.ListReportsResponse
+	30, // 83: yizhan.v1.DutyService.ListUnsignedReports:output_type -> yizhan.v1.ListUnsignedReportsResponse
+	50, // 84: yizhan.v1.DutyService.ExportReports:output_type -> google.api.HttpBody
+	18, // 85: yizhan.v1.DutyService.SendZeroReport:output_type -> yizhan.v1.ZeroReport
+	22, // 86: yizhan.v1.DutyService.ListZeroReports:output_type -> yizhan.v1.ListZeroReportsResponse
+	25, // 87: yizhan.v1.DutyService.GetAssessment:output_type -> yizhan.v1.Assessment
+	37, // 88: yizhan.v1.DutyRosterService.PublishShifts:output_type -> yizhan.v1.PublishShiftsResponse
+	34, // 89: yizhan.v1.DutyRosterService.SwapShift:output_type -> yizhan.v1.DutyShift
+	34, // 90: yizhan.v1.DutyRosterService.TakeOverShift:output_type -> yizhan.v1.DutyShift
+	34, // 91: yizhan.v1.DutyRosterService.HandOverShift:output_type -> yizhan.v1.DutyShift
+	42, // 92: yizhan.v1.DutyRosterService.ListShifts:output_type -> yizhan.v1.ListShiftsResponse
+	45, // 93: yizhan.v1.DutyRosterService.GetOnDuty:output_type -> yizhan.v1.GetOnDutyResponse
+	35, // 94: yizhan.v1.DutyRosterService.WriteLogEntry:output_type -> yizhan.v1.DutyLogEntry
+	48, // 95: yizhan.v1.DutyRosterService.ListLog:output_type -> yizhan.v1.ListLogResponse
+	77, // [77:96] is the sub-list for method output_type
+	58, // [58:77] is the sub-list for method input_type
+	58, // [58:58] is the sub-list for extension type_name
+	58, // [58:58] is the sub-list for extension extendee
+	0,  // [0:58] is the sub-list for field type_name
 }
 
 func init() { file_yizhan_v1_duty_proto_init() }
@@ -4271,7 +4340,7 @@ func file_yizhan_v1_duty_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_yizhan_v1_duty_proto_rawDesc), len(file_yizhan_v1_duty_proto_rawDesc)),
-			NumEnums:      6,
+			NumEnums:      7,
 			NumMessages:   42,
 			NumExtensions: 0,
 			NumServices:   2,
