@@ -998,7 +998,7 @@ func TestBadValues(t *testing.T) {
 			name:     "metrics port taken by http",
 			file:     "village.yaml",
 			changes:  map[string]any{"ports.metrics": 8080},
-			template: "ports.metrics 8080 is already the http, peer or raft port",
+			template: "ports.metrics 8080 is also ports.http",
 		},
 		{
 			name:    "misspelt value",

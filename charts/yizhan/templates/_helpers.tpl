@@ -4,9 +4,13 @@ office), or fullnameOverride. Pod names (<fullname>-<ordinal>) and the
 controller-revision-hash label must stay within 63 characters.
 */}}
 {{- define "yizhan.fullname" -}}
-{{- $name := default .Release.Name .Values.fullnameOverride -}}
+{{- $name := toString (default .Release.Name .Values.fullnameOverride) -}}
+{{- $from := ternary "fullnameOverride" "the release name" (not (empty .Values.fullnameOverride)) -}}
 {{- if gt (len $name) 52 -}}
 {{- fail (printf "yizhan: the name %q is %d characters long; at most 52 are allowed (pod and label names derive from it): use a shorter release name or fullnameOverride" $name (len $name)) -}}
+{{- end -}}
+{{- if not (regexMatch "^[a-z]([-a-z0-9]*[a-z0-9])?$" $name) -}}
+{{- fail (printf "yizhan: the name %q (%s) is not a DNS-1035 label, which the Services named after it must be: lower-case letters, digits and '-', starting with a letter and ending with a letter or digit. Set fullnameOverride to such a name (e.g. dongcun or v%s for an office code)" $name $from (regexReplaceAll "[^a-z0-9-]" (lower $name) "-")) -}}
 {{- end -}}
 {{- $name -}}
 {{- end -}}
@@ -73,7 +77,7 @@ accepted and printed with all its digits.
 
 {{- define "yizhan.selectorLabels" -}}
 app.kubernetes.io/name: yizhan
-app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/instance: {{ .Release.Name | quote }}
 {{- end -}}
 
 {{/*
@@ -200,9 +204,19 @@ renders that skip schema validation, and the rules a schema cannot state.
 {{- if and (ne $tier "county") .Values.bootstrapAdmin.existingSecret -}}
 {{- fail (printf "yizhan: bootstrapAdmin is for the county only; a %s gets its staff from the county's registry" $tier) -}}
 {{- end -}}
-{{- $m := int (default 0 .Values.ports.metrics) -}}
-{{- if and $m (has $m (list (int .Values.ports.http) (int .Values.ports.peer) (int .Values.ports.raft))) -}}
-{{- fail (printf "yizhan: ports.metrics %d is already the http, peer or raft port: give it a port of its own, or 0 to serve /metrics on http" $m) -}}
+{{- if lt (include "yizhan.bytes" (list .Values.tmpSizeLimit "tmpSizeLimit") | int64) 167772160 -}}
+{{- fail (printf "yizhan: tmpSizeLimit %s is below 160Mi: a web filing form's scans beyond the 8 MiB parsed in memory (up to 33 MiB a form) spill to /tmp, 4 forms at once, and past the limit the kubelet evicts the pod" (toString .Values.tmpSizeLimit)) -}}
+{{- end -}}
+{{- $ports := dict "http" (int .Values.ports.http) "peer" (int .Values.ports.peer) "raft" (int .Values.ports.raft) "metrics" (int (default 0 .Values.ports.metrics)) -}}
+{{- $seen := dict -}}
+{{- range $name := list "http" "peer" "raft" "metrics" -}}
+{{- $p := get $ports $name -}}
+{{- if $p -}}
+{{- if hasKey $seen (toString $p) -}}
+{{- fail (printf "yizhan: ports.%s %d is also ports.%s: ports.http, ports.peer, ports.raft and ports.metrics must all differ (the node listens on each; ports.metrics 0 serves /metrics on http)" $name $p (get $seen (toString $p))) -}}
+{{- end -}}
+{{- $_ := set $seen (toString $p) $name -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
 
@@ -293,6 +307,86 @@ county. Hence:
 {{- end -}}
 {{- fail (printf "yizhan: cannot tell the node names of this office: %s. A node name is the node's raft ID and must not change: set nodeNamePrefix, \"\" for an office installed when node names were the pod names (%s-0), else the prefix the release's NOTES printed (\"%s-\" for a new install of this office)" $why $fullname (include "yizhan.officeCode" .)) -}}
 {{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Bytes of a Kubernetes quantity (512Mi, 1Gi, 1.5Gi, 500M, 268435456): an
+integer. (list QUANTITY "the.value.name")
+*/}}
+{{- define "yizhan.bytes" -}}
+{{- $v := index . 0 -}}
+{{- $what := index . 1 -}}
+{{- $s := "" -}}
+{{- if kindIs "string" $v -}}
+{{- $s = $v -}}
+{{- else -}}
+{{- $s = int64 $v | toString -}}
+{{- end -}}
+{{- $num := regexFind "^[0-9]+(\\.[0-9]+)?" $s -}}
+{{- $unit := trimPrefix $num $s -}}
+{{- $mult := dict "" 1 "k" 1000 "M" 1000000 "G" 1000000000 "T" 1000000000000 "Ki" 1024 "Mi" 1048576 "Gi" 1073741824 "Ti" 1099511627776 -}}
+{{- if or (not $num) (not (hasKey $mult $unit)) -}}
+{{- fail (printf "yizhan: %s %q is not a quantity of bytes this chart reads: give it as e.g. 512Mi, 1Gi or 1.5Gi" $what $s) -}}
+{{- end -}}
+{{- mulf $num (get $mult $unit) | floor | int64 -}}
+{{- end -}}
+
+{{/*
+The container's resources: .Values.resources as given, or, when it is
+empty, the tier's defaults (a county node's badger caches and memtables
+live in its Go heap; a village's node holds about 60 MB after 10,000
+cases, docs/BENCHMARKS.md).
+*/}}
+{{- define "yizhan.resources" -}}
+{{- if .Values.resources -}}
+{{- toYaml .Values.resources -}}
+{{- else if eq .Values.tier "county" -}}
+requests: {cpu: 500m, memory: 512Mi}
+limits: {memory: 1Gi}
+{{- else if eq .Values.tier "township" -}}
+requests: {cpu: 100m, memory: 128Mi}
+limits: {memory: 512Mi}
+{{- else -}}
+requests: {cpu: 50m, memory: 96Mi}
+limits: {memory: 256Mi}
+{{- end -}}
+{{- end -}}
+
+{{/*
+GOMEMLIMIT, the Go runtime's soft memory limit, in MiB: goMemLimitPercent
+of the container's memory limit, or "" (no limit given, goMemLimitPercent
+0, or GOMEMLIMIT in extraEnv). Kubernetes can hand the limit to the
+container (resourceFieldRef limits.memory) only as a whole number of a
+unit (divisor 1, 1Ki, 1Mi…), never a fraction of it, so the chart works
+the percentage out from the value it renders. Refused when that is below
+the soft limit the node sets itself for its tier (cmd/yizhan/node.go,
+tierMemoryLimits): the container's limit would sit under what the node is
+tuned to fill, and the kernel would kill it before the garbage collector
+pushed back.
+*/}}
+{{- define "yizhan.goMemLimitMiB" -}}
+{{- $res := include "yizhan.resources" . | fromYaml -}}
+{{- $limit := dig "limits" "memory" "" $res -}}
+{{- $own := false -}}
+{{- range .Values.extraEnv -}}
+{{- if eq (toString .name) "GOMEMLIMIT" -}}{{- $own = true -}}{{- end -}}
+{{- end -}}
+{{- if and $limit (not $own) -}}
+{{- $bytes := include "yizhan.bytes" (list $limit "resources.limits.memory") | int64 -}}
+{{- $tierMiB := get (dict "county" 384 "township" 64 "village" 40) .Values.tier | int64 -}}
+{{- $pct := int64 .Values.goMemLimitPercent -}}
+{{- $mib := div $bytes 1048576 -}}
+{{- if $pct -}}
+{{- $mib = div (mul $bytes $pct) 104857600 -}}
+{{- end -}}
+{{- if lt $mib $tierMiB -}}
+{{- $need := div (add (mul $tierMiB 100) (sub (default 100 $pct) 1)) (default 100 $pct) -}}
+{{- fail (printf "yizhan: resources.limits.memory %s leaves the node a soft memory limit of %d MiB (%s), below the %d MiB a %s node sets itself (cmd/yizhan/node.go): the kernel would kill the container before the garbage collector pushed back. Give the %s at least %dMi" (toString $limit) $mib (ternary (printf "GOMEMLIMIT, goMemLimitPercent %d%% of it" $pct) "the whole limit" (ne $pct 0)) $tierMiB .Values.tier .Values.tier $need) -}}
+{{- end -}}
+{{- if $pct -}}
+{{- $mib -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}
