@@ -207,6 +207,9 @@ renders that skip schema validation, and the rules a schema cannot state.
 {{- if lt (include "yizhan.bytes" (list .Values.tmpSizeLimit "tmpSizeLimit") | int64) 167772160 -}}
 {{- fail (printf "yizhan: tmpSizeLimit %s is below 160Mi: a web filing form's scans beyond the 8 MiB parsed in memory (up to 33 MiB a form) spill to /tmp, 4 forms at once, and past the limit the kubelet evicts the pod" (toString .Values.tmpSizeLimit)) -}}
 {{- end -}}
+{{- if lt (int .Values.terminationGracePeriodSeconds) (add 30 (int .Values.preStopSleepSeconds)) -}}
+{{- fail (printf "yizhan: terminationGracePeriodSeconds %d leaves the node less than 30 s after the preStop sleep of %d s to hand over raft leadership and drain its outbox sends: give at least %d" (int .Values.terminationGracePeriodSeconds) (int .Values.preStopSleepSeconds) (add 30 (int .Values.preStopSleepSeconds))) -}}
+{{- end -}}
 {{- $ports := dict "http" (int .Values.ports.http) "peer" (int .Values.ports.peer) "raft" (int .Values.ports.raft) "metrics" (int (default 0 .Values.ports.metrics)) -}}
 {{- $seen := dict -}}
 {{- range $name := list "http" "peer" "raft" "metrics" -}}
