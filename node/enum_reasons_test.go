@@ -7,7 +7,6 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 	"github.com/yizhan-gov/yizhan/registry"
@@ -21,28 +20,8 @@ import (
 // the client had filled), and a consultation's channel answered unset as
 // OUT_OF_RANGE.
 func TestAnEnumUnsetIsRequiredAndUndeclaredOutOfRange(t *testing.T) {
-	f := newFed(t)
-	f.startCounty(1)
-	admin := dial(t, f.countyLeader()).login("admin", password)
-	for _, s := range []*yizhanv1.StaffMember{
-		{Username: "county-duty", Name: "陈值班", OfficeCode: county, Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_DUTY_OFFICER}},
-		{Username: "county-leader", Name: "陈带班", OfficeCode: county, Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_DUTY_LEADER}},
-	} {
-		if _, err := admin.reg.CreateStaff(admin.ctx(), &yizhanv1.CreateStaffRequest{Staff: s, Password: password}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	officer := dial(t, f.countyLeader()).login("county-duty", password)
+	_, admin, officer := countyDuty(t, true)
 	roster := yizhanv1.NewDutyRosterServiceClient(officer.conn)
-	start := time.Now().Truncate(time.Minute).Add(-10 * time.Minute)
-	pub, err := yizhanv1.NewDutyRosterServiceClient(admin.conn).PublishShifts(admin.ctx(), &yizhanv1.PublishShiftsRequest{Shifts: []*yizhanv1.DutyShift{{
-		Start: timestamppb.New(start), End: timestamppb.New(start.Add(12 * time.Hour)), Leader: "county-leader", Officers: []string{"county-duty"}}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := roster.TakeOverShift(officer.ctx(), &yizhanv1.TakeOverShiftRequest{Id: pub.GetShifts()[0].GetId()}); err != nil {
-		t.Fatal(err)
-	}
 	duty := yizhanv1.NewDutyServiceClient(officer.conn)
 	report := func(change func(*yizhanv1.UrgentReport)) func() error {
 		return func() error {

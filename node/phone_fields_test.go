@@ -17,17 +17,7 @@ import (
 // or a landline with its area code. They were kept as any text (值班室,
 // 12345), which nobody could call back.
 func TestReportContactAndDutyPhoneAreCheckedAsPhones(t *testing.T) {
-	f := newFed(t)
-	f.startCounty(1)
-	admin := dial(t, f.countyLeader()).login("admin", password)
-	for _, s := range []*yizhanv1.StaffMember{
-		{Username: "county-duty", Name: "陈值班", OfficeCode: county, Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_DUTY_OFFICER}},
-		{Username: "county-leader", Name: "陈带班", OfficeCode: county, Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_DUTY_LEADER}},
-	} {
-		if _, err := admin.reg.CreateStaff(admin.ctx(), &yizhanv1.CreateStaffRequest{Staff: s, Password: password}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	f, admin, _ := countyDuty(t, false)
 	officer := dial(t, f.countyLeader()).login("county-duty", password)
 	duty := yizhanv1.NewDutyServiceClient(officer.conn)
 	roster := yizhanv1.NewDutyRosterServiceClient(admin.conn)
@@ -78,28 +68,8 @@ func TestReportContactAndDutyPhoneAreCheckedAsPhones(t *testing.T) {
 // or, locally, without), a service number (95598, 12345) or a 400/800
 // number. They were kept as any text (值班室, 电话见公示栏).
 func TestContactPhonesAreNumbersToCall(t *testing.T) {
-	f := newFed(t)
-	f.startCounty(1)
-	admin := dial(t, f.countyLeader()).login("admin", password)
-	for _, s := range []*yizhanv1.StaffMember{
-		{Username: "county-duty", Name: "陈值班", OfficeCode: county, Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_DUTY_OFFICER}},
-		{Username: "county-leader", Name: "陈带班", OfficeCode: county, Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_DUTY_LEADER}},
-	} {
-		if _, err := admin.reg.CreateStaff(admin.ctx(), &yizhanv1.CreateStaffRequest{Staff: s, Password: password}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	start := time.Now().Truncate(time.Minute).Add(-10 * time.Minute)
-	pub, err := yizhanv1.NewDutyRosterServiceClient(admin.conn).PublishShifts(admin.ctx(), &yizhanv1.PublishShiftsRequest{Shifts: []*yizhanv1.DutyShift{{
-		Start: timestamppb.New(start), End: timestamppb.New(start.Add(12 * time.Hour)), Leader: "county-leader", Officers: []string{"county-duty"}}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	officer := dial(t, f.countyLeader()).login("county-duty", password)
+	_, admin, officer := countyDuty(t, true)
 	roster := yizhanv1.NewDutyRosterServiceClient(officer.conn)
-	if _, err := roster.TakeOverShift(officer.ctx(), &yizhanv1.TakeOverShiftRequest{Id: pub.GetShifts()[0].GetId()}); err != nil {
-		t.Fatal(err)
-	}
 	office := func(phone string) error {
 		_, err := admin.reg.UpdateOffice(admin.ctx(), &yizhanv1.UpdateOfficeRequest{Code: county, Office: &yizhanv1.Office{Name: "县政务服务中心", Phone: phone}})
 		return err
