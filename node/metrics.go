@@ -72,6 +72,10 @@ func newMetrics(n *Node) *metrics {
 	gauge("yizhan_clock_offset_seconds", "The county's time less this node's clock, as its registry feed's heartbeats tell it (0 at the county and before the first); past 300 either way the office writes nothing (CLOCK_OFF).", func() float64 {
 		return clockOffsetSeconds(n.office)
 	})
+	gauge("yizhan_calendar_known_days", "Days from now to the first year whose working days nobody has set (neither the State Council's data in this release nor a county calendar): from then on Monday to Friday, no holiday. Alert under 45: a county admin sets the year from the State Council's notice (each November), or a release brings it.", func() float64 {
+		now := n.now()
+		return reg.CalendarKnownUntil(now).Sub(now).Hours() / 24
+	})
 	book := n.office.Cases()
 	gauge("yizhan_case_outbox_entries", "Case messages waiting for a receipt from the next office.", func() float64 {
 		return float64(book.OutboxLen())

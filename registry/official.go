@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 )
@@ -130,4 +131,17 @@ func (w Workdays) WithOfficial(data string) (Workdays, error) {
 		return Workdays{}, err
 	}
 	return Workdays{years: w.years, official: o}, nil
+}
+
+// CalendarKnownUntil is midnight (China Standard Time) of the first 1
+// January from now's year on whose year has neither a county calendar
+// nor official data: from there working days are Monday to Friday, no
+// holiday known, until a county admin sets the year from the State
+// Council's notice (published each November). It looks five years on at
+// most.
+func (r *Registry) CalendarKnownUntil(now time.Time) time.Time {
+	y := now.In(CST).Year()
+	for end := y + 5; y < end && r.Calendar(y).GetSource() != SourceWeekdays; y++ {
+	}
+	return time.Date(y, 1, 1, 0, 0, 0, 0, CST)
 }

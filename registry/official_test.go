@@ -67,3 +67,30 @@ func TestOfficialDataOfAnotherReleaseIsACalendarChange(t *testing.T) {
 		}
 	}
 }
+
+// The first year nobody has set: 2028 with this release's data (through
+// 2027), 2029 once a county sets 2028, 2027 for a release without 2027.
+func TestCalendarKnownUntil(t *testing.T) {
+	now := time.Date(2026, 12, 7, 10, 0, 0, 0, CST)
+	r := New(Options{})
+	if got := r.CalendarKnownUntil(now); !got.Equal(time.Date(2028, 1, 1, 0, 0, 0, 0, CST)) {
+		t.Errorf("known until %v, want 2028-01-01", got)
+	}
+	cal := OfficialCalendar(2027)
+	cal.Year = 2028
+	cal.Days = nil
+	mustApply(t, r, putCalendar(cal))
+	if got := r.CalendarKnownUntil(now); !got.Equal(time.Date(2029, 1, 1, 0, 0, 0, 0, CST)) {
+		t.Errorf("with a county calendar for 2028, known until %v, want 2029-01-01", got)
+	}
+	var lines []string
+	for line := range strings.Lines(r.OfficialData()) {
+		if !strings.HasPrefix(line, "2027 ") {
+			lines = append(lines, line)
+		}
+	}
+	older := New(Options{OfficialData: strings.Join(lines, "")})
+	if got := older.CalendarKnownUntil(now); !got.Equal(time.Date(2027, 1, 1, 0, 0, 0, 0, CST)) {
+		t.Errorf("a release without 2027: known until %v, want 2027-01-01", got)
+	}
+}
