@@ -1239,13 +1239,13 @@ func TestBrowser(t *testing.T) {
 		clerk = person(t, countyURL) // the session of days ago has expired
 		clerk.signIn("chenjing", demo.AdminPassword)
 		clerk.open("/cases/" + number)
-		if got := clerk.text(".clock"); got != "今日到期" {
-			t.Errorf("on its promised day (%s) case %s reads %q, want 今日到期", m[1], number, got)
+		if got := clerk.text(".clock"); got != "今日到期（黄牌预警）" {
+			t.Errorf("on its promised day (%s) case %s reads %q, want 今日到期（黄牌预警）", m[1], number, got)
 		}
 		clerk.open("/cases")
 		row := fmt.Sprintf(`[...document.querySelectorAll("tbody tr")].find(tr => tr.textContent.includes(%q))`, number)
-		if got := clerk.eval(row + `?.className + " " + ` + row + `?.querySelector(".clock").textContent`); got != "warn 今日到期" {
-			t.Errorf("the queue's row of case %s: %q, want a yellow row reading 今日到期", number, got)
+		if got := clerk.eval(row + `?.className + " " + ` + row + `?.querySelector(".clock").textContent`); got != "warn 今日到期（黄牌预警）" {
+			t.Errorf("the queue's row of case %s: %q, want a yellow row reading 今日到期（黄牌预警）", number, got)
 		}
 		// WCAG's contrast ratio of every text in the yellow row, on the
 		// colour drawn behind it.

@@ -170,6 +170,7 @@ type clockView struct {
 	Extension     int32
 	PromisedLeft  int32
 	StatutoryLeft int32
+	Mark          string // "黄牌预警" on a yellow clock: its colour in words (a red one says 超期)
 }
 
 // defaultWarnDays: a running case with this many working days left or
@@ -247,6 +248,9 @@ func clockOf(c *yizhanv1.Case, now time.Time, warnDays int32) clockView {
 		v.Left = fmt.Sprintf("剩 %d 个工作日", d.GetPromisedDaysLeft())
 	default:
 		v.Left = fmt.Sprintf("剩 %d 个工作日", d.GetPromisedDaysLeft())
+	}
+	if v.Class == "warn" {
+		v.Mark = "黄牌预警"
 	}
 	return v
 }
