@@ -286,7 +286,7 @@ var actionZH = map[string]string{
 	"accept": "受理", "requestCorrection": "一次性告知补正", "resubmit": "补正材料", "refuse": "不予受理",
 	"review": "审核", "decide": "审批", "certify": "制证", "assessFee": "核定收费", "pay": "缴费",
 	"deliver": "送达", "withdraw": "撤回", "suspend": "中止", "resume": "恢复", "extend": "延期",
-	"giveOpinion": "出具联办意见", "forward": "转送", "receive": "接收", "close": "办结",
+	"giveOpinion": "出具协办部门意见", "forward": "转送", "receive": "接收", "close": "办结",
 	"rate": "评价", "complain": "投诉", "precheck": "预审通过", "rejectPrecheck": "预审不通过", "file": "申请",
 }
 
@@ -673,7 +673,7 @@ var defs = []Def{
 		zh:      t("与前面的重复")},
 	{Reason: LeadAsCoDepartment, Field: true, Keys: []string{"code"},
 		Meaning: "a co-department that is the item's lead department",
-		zh:      t("协办部门不能是牵头部门")},
+		zh:      t("协办部门不能是主办部门")},
 	{Reason: CoDepartmentRequired, Field: true,
 		Meaning: "a joint item (联办件) without a co-department",
 		zh:      t("联办件至少需要一个协办部门")},
@@ -755,7 +755,7 @@ var caseRuleZH = map[string]string{
 	"FEE_ASSESSED":          "此办件已核定收费，每件只核定一次。",
 	"NO_FEE":                "此办件没有应缴的费用（不予受理、不予许可的不收费）。",
 	"SAME_PERSON":           "受理或审核此办件的人员不能再作出审批决定（审批与受理、审核分离）。",
-	"DISSENT":               "联办部门有“不同意”的意见，不能准予：请协调后由该部门重新出具意见，或作出不予决定。",
+	"DISSENT":               "协办部门有“不同意”的意见，不能准予：请协调后由该部门重新出具意见，或作出不予决定。",
 	"NOT_ITS_DEPARTMENT":    "此事项由其他部门办理：县政务服务中心各部门窗口只能办理本部门的事项。",
 	"NOT_THE_FILING_OFFICE": "查询码只能由收件的办事点核验申请人身份后补发。",
 	"EXTENDED_ALREADY":      "此办件已经延期一次，每件只能延期一次（《行政许可法》第四十二条）。",

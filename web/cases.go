@@ -138,7 +138,7 @@ var caseActions = map[string]caseAction{
 		call: func(c yizhanv1.CaseServiceServer) func(context.Context, *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
 			return c.Extend
 		}},
-	"giveOpinion": {Name: "giveOpinion", Label: "联办部门意见", Done: "意见已记录。",
+	"giveOpinion": {Name: "giveOpinion", Label: "协办部门意见", Done: "意见已记录。",
 		call: func(c yizhanv1.CaseServiceServer) func(context.Context, *yizhanv1.CaseActionRequest) (*yizhanv1.CaseResponse, error) {
 			return c.GiveOpinion
 		}},
@@ -646,7 +646,7 @@ func describeEvent(e *yizhanv1.CaseEvent, offices, deps map[string]string, words
 		if dep == "" {
 			dep = e.GetDepartmentCode()
 		}
-		v.Label = "联办意见：" + dep
+		v.Label = "协办部门意见：" + dep
 		if e.GetAgrees() {
 			v.Label += "（同意）"
 		} else {
@@ -902,7 +902,7 @@ func (s *server) showCase(rq *request, code int, failed string, f url.Values, er
 var actionFieldLabels = map[string]string{
 	"reason": "理由", "legal_basis": "法律依据", "missing_materials": "需补正的材料", "materials": "材料",
 	"certificate_number": "证照编号", "receipt_number": "票据号", "fee": "金额", "fee_units": "数量", "extension_days": "延期天数",
-	"special_procedure": "特别程序", "department_code": "联办部门",
+	"special_procedure": "特别程序", "department_code": "协办部门",
 }
 
 // caseFlash is the confirmation of the action named by the query.

@@ -48,7 +48,7 @@ func TestLimitsAreShownInChinese(t *testing.T) {
 func TestTheUIShowsWhatTheAPISaysInChinese(t *testing.T) {
 	const english = "case is CASE_STATE_ACCEPTED: it was accepted already: casework: failed precondition"
 	newRule := reason.Build(codes.FailedPrecondition, "SOMETHING_NEW", english, reason.Meta{"state": "CASE_STATE_ACCEPTED"},
-		"办件正在等待联办部门意见，暂不能不予受理。", 0).Err()
+		"办件正在等待协办部门意见，暂不能不予受理。", 0).Err()
 	for _, tc := range []struct {
 		name string
 		err  error
@@ -57,7 +57,7 @@ func TestTheUIShowsWhatTheAPISaysInChinese(t *testing.T) {
 	}{
 		{"a case's state", reason.Status(reason.CaseState, english, reason.Meta{"state": "CASE_STATE_ACCEPTED", "action": "refuse"}, 0).Err(),
 			http.StatusConflict, "未办理：办件当前为“已受理”，不能不予受理。"},
-		{"a reason the UI has never seen", newRule, http.StatusConflict, "未办理：办件正在等待联办部门意见，暂不能不予受理。"},
+		{"a reason the UI has never seen", newRule, http.StatusConflict, "未办理：办件正在等待协办部门意见，暂不能不予受理。"},
 		{"a field reason the UI has never seen", fieldAnswer("legal_basis", "must cite an article", "ARTICLE_REQUIRED", "请写明所依据的具体条款"),
 			http.StatusBadRequest, `id="e-refuse-legal_basis">请写明所依据的具体条款`},
 		{"the outcome unknown", reason.Err(reason.OutcomeUnknown, "federation: leadership lost while the write was in flight"),

@@ -33,7 +33,7 @@ var editableItemFields = []string{
 
 // itemFieldLabels name the item's fields on the page.
 var itemFieldLabels = map[string]string{
-	"code": "事项编码", "name": "事项名称", "aliases": "常用名（俗称）", "change_note": "修改说明", "type": "事项类型", "department_code": "实施部门",
+	"code": "事项编码", "name": "事项名称", "aliases": "常用名（俗称）", "change_note": "修改说明", "type": "事项类型", "department_code": "主办部门",
 	"co_department_codes": "协办部门", "legal_basis": "设定依据", "conditions": "受理条件",
 	"materials": "申请材料", "steps": "办理流程", "statutory_limit_days": "法定时限",
 	"promised_limit_days": "承诺时限", "extension_limit_days": "延期上限", "fee_basis": "收费依据", "fee_standard": "收费标准",
