@@ -87,7 +87,7 @@ func (s *supervisionService) ExportStatistics(ctx context.Context, req *yizhanv1
 	}
 	figures.Set(1, 1, fmt.Sprintf("%s 政务服务统计 %s 至 %s", office, st.GetFrom(), st.GetTo()))
 	figures.Style(1, 1, 1, xlsx.Bold)
-	header := []string{"分组", "名称", "收件", "受理", "不予受理", "办结", "即办件办结", "承诺件办结", "当日办结", "当日办结率", "平均当日办结率",
+	header := []string{"分组", "名称", "收件", "受理", "不予受理", "办结（已作出决定）", "即办件办结", "承诺件办结", "当日办结", "当日办结率", "平均当日办结率",
 		"按时办结率", "超期办结", "承诺提速", "办理提速", "平均办理时长（工作日）", "评价数", "满意率", "投诉", "答复及时率", "督办", "红牌", "黄牌", "咨询量", "网上咨询已答复"}
 	rates := map[int]bool{10: true, 11: true, 12: true, 14: true, 15: true, 18: true, 20: true}
 	for i, h := range header {

@@ -17,9 +17,11 @@
   var grid = { left: 40, right: 16, top: 36, bottom: 28, containLabel: true };
   draw('chart-days', {
     title: { text: '每日收件与办结', textStyle: { fontSize: 14 } },
-    tooltip: { trigger: 'axis' }, legend: { data: ['收件', '办结'], right: 0 }, grid: grid,
+    // 办结 here is a decision made (准予 or 不予), not the case's state 已办结.
+    tooltip: { trigger: 'axis' }, legend: { data: ['收件', '办结（已作出决定）'], top: 22, right: 0 },
+    grid: { left: 40, right: 16, top: 52, bottom: 28, containLabel: true },
     xAxis: { type: 'category', data: d.days }, yAxis: { type: 'value', minInterval: 1 },
-    series: [{ name: '收件', type: 'bar', data: d.received }, { name: '办结', type: 'line', data: d.decided }]
+    series: [{ name: '收件', type: 'bar', data: d.received }, { name: '办结（已作出决定）', type: 'line', data: d.decided }]
   });
   draw('chart-cards', {
     title: { text: '红黄牌（按部门）', textStyle: { fontSize: 14 } },
