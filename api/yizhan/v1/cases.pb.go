@@ -131,7 +131,7 @@ const (
 	EventType_EVENT_TYPE_SUSPENDED            EventType = 16 // 中止 (特别程序)
 	EventType_EVENT_TYPE_RESUMED              EventType = 17 // 恢复
 	EventType_EVENT_TYPE_EXTENDED             EventType = 18 // 延期
-	EventType_EVENT_TYPE_OPINION_GIVEN        EventType = 19 // 联办部门意见
+	EventType_EVENT_TYPE_OPINION_GIVEN        EventType = 19 // 协办部门意见
 	EventType_EVENT_TYPE_WITHDRAWAL_REQUESTED EventType = 20 // 撤回申请 (asked at an office that does not own the case)
 	EventType_EVENT_TYPE_RATED                EventType = 21 // 好差评: the citizen rates a closed case
 	EventType_EVENT_TYPE_COMPLAINED           EventType = 22 // 投诉: the citizen complains about a case
