@@ -34,7 +34,7 @@ import (
 // a11yPage is a page a person reaches: how to get there, as whom.
 type a11yPage struct {
 	name string
-	who  string // "citizen" (东村, signed out) or "clerk" (county, chenjing)
+	who  string // "citizen" (东村, signed out), "clerk" (county, chenjing) or "duty" (county, zhiban)
 	open func(b *browser)
 }
 
@@ -119,6 +119,10 @@ func TestPhoneAndAccessibility(t *testing.T) {
 			b.waitAct("/cases/"+waiting.Number, "refuse", 30*time.Second)
 			b.do(chromedp.Evaluate[chromedp.Void](`document.querySelectorAll("details.act").forEach(d => d.open = true)`))
 		}},
+		{"值班 (duty, its lists' buttons)", "duty", func(b *browser) {
+			b.open("/duty")
+			b.do(chromedp.Evaluate[chromedp.Void](`document.querySelectorAll("details").forEach(d => d.open = true)`))
+		}},
 	}
 	// each visits every page as the right person, at a phone's or a PC's
 	// size, and calls check on it.
@@ -126,11 +130,10 @@ func TestPhoneAndAccessibility(t *testing.T) {
 		citizen := person(t, villageURL, phone)
 		clerk := person(t, countyURL, phone)
 		clerk.signIn("chenjing", demo.AdminPassword)
+		duty := person(t, countyURL, phone)
+		duty.signIn("zhiban", demo.AdminPassword)
 		for _, p := range pages {
-			b := citizen
-			if p.who == "clerk" {
-				b = clerk
-			}
+			b := map[string]*browser{"citizen": citizen, "clerk": clerk, "duty": duty}[p.who]
 			p.open(b)
 			check(t, b, p)
 		}
@@ -164,7 +167,9 @@ func TestPhoneAndAccessibility(t *testing.T) {
 	// A phone's buttons are tap targets of at least 44×44 CSS px (WCAG
 	// 2.5.5, as the rating choices and the matrix's ＋): .btn,
 	// button.primary and the search and filter buttons were 42 px tall,
-	// now min-height 44px.
+	// now min-height 44px; the lists' plain buttons (the duty page's
+	// 交班, 调班, 报送零报告) were smaller still: every button is 44 px
+	// tall on a phone.
 	t.Run("buttons are 44 px tap targets on a phone", func(t *testing.T) {
 		each(t, true, func(t *testing.T, b *browser, p a11yPage) {
 			var small []string
