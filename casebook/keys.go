@@ -86,6 +86,10 @@ var (
 	// with (registry.OfficialData): a release with other data judges it
 	// again (judgeOfficial).
 	keyOfficial = []byte(prefix + "m/official-calendar")
+	// keyOfficialCounted is the official calendars the counters were
+	// counted with from nothing (upgradeStats), when not keyOfficial's:
+	// judgeOfficial judges the cards and places again, not the counters.
+	keyOfficialCounted = []byte(prefix + "m/official-counted")
 )
 
 // statsFormat is the counters' definitions: 1, the first release of the

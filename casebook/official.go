@@ -20,33 +20,56 @@ import (
 // (keyOfficial) and, under other data, judges again as after a calendar
 // write (judgeOfficial, at the first write after it is opened).
 
+// calendarSource is a registry that says the calendar it judges by and
+// the official data in it (registry.Registry, or registry.WithWorkdays:
+// one judging by the calendar in force before a calendar write).
+type calendarSource interface {
+	casework.Registry
+	Workdays() registry.Workdays
+	OfficialData() string
+	WithDays(registry.Workdays) registry.WithWorkdays
+}
+
 // judgeOfficial judges the book again when the official calendars it was
-// judged with (keyOfficial) are not reg's, with the data it was judged
-// with as the calendar of before, and keeps reg's: in w, the transaction
-// of the first entries the book applies after it is opened, so a stop
-// before their commit does it again. A book that keeps no data (a new
-// one, or one of a release before this record) takes reg's as the data
-// it was judged with. A change too large for one transaction counts the
-// statistics again from nothing, as a calendar write's does
-// (CalendarChanged). Every node of an office judges again at its own
-// first write under the release, and ends with the same book (the cards
+// judged with (keyOfficial) are not those of judge, the registry the
+// book is to hold the judgements of (the node's, or, before a calendar
+// write is judged, the one judging by the calendar before it), with the
+// data it was judged with as the calendar of before; and keeps judge's
+// data. In w: the transaction of the first write after the book is
+// opened (Apply, CalendarChanged), so a stop before its commit does it
+// again. A book that keeps no data (a new one, or one of a release
+// before this record) takes judge's as the data it was judged with. A
+// recount from nothing (upgradeStats) counts with judge's data
+// (keyOfficialCounted): the cards and places are judged again, not the
+// counters. A change too large for one
+// transaction counts the statistics again from nothing, as a calendar
+// write's does. Every node of an office judges again at its own first
+// write under the release, and ends with the same book (the cards
 // withdrawn carry no time of the node's). Under writeMu, settled; a
-// registry other than the node's (registry.Registry) judges nothing.
-func (b *Book) judgeOfficial(w *writer, reg casework.Registry) {
-	if b.officialJudged {
+// registry that does not say its calendar (tests' own) judges nothing.
+func (b *Book) judgeOfficial(w *writer, judge casework.Registry) {
+	if b.officialJudged || b.statsStale.Load() {
+		// Judged since the book was opened; or a recount from nothing
+		// comes first (upgradeStats, at the next Apply), then this.
 		return
 	}
 	b.officialJudged = true
-	r, ok := reg.(*registry.Registry)
+	src, ok := judge.(calendarSource)
 	if !ok {
 		return
 	}
-	data := r.OfficialData()
-	var held []byte
+	data := src.OfficialData()
+	var held, counted []byte
 	b.view(func(txn *badger.Txn) error {
-		held = getRaw(txn, keyOfficial)
+		held, counted = getRaw(txn, keyOfficial), getRaw(txn, keyOfficialCounted)
 		return nil
 	})
+	if counted != nil {
+		if err := w.txn.Delete(keyOfficialCounted); err != nil {
+			panic(fmt.Errorf("casebook: keep the official calendars: %w", err))
+		}
+		w.count++
+	}
 	if string(held) == data {
 		return
 	}
@@ -54,21 +77,21 @@ func (b *Book) judgeOfficial(w *writer, reg casework.Registry) {
 		panic(fmt.Errorf("casebook: keep the official calendars: %w", err))
 	}
 	w.count++
-	now := r.Workdays()
+	now := src.Workdays()
 	before, err := now.WithOfficial(string(held))
 	from, changed := registry.FirstChange(before, now)
-	if held == nil || err != nil || !changed || b.statsStale.Load() {
+	if held == nil || err != nil || !changed {
 		// Nothing to judge with (no data kept, or data this binary cannot
-		// read: said below), nothing changed, or a recount from nothing
-		// to come, which counts with this binary's data.
+		// read: said below), or nothing changed.
 		if held != nil && err != nil {
 			slog.Warn("casebook: the official calendars the book was judged with cannot be read; the book is not judged again with this release's", "err", err)
 		}
 		return
 	}
 	start := time.Now()
-	o := newOverlay(b, w.txn, reg)
-	ch := CalendarChange{Before: registry.WithWorkdays{Registry: r, Days: before}, From: from}
+	o := newOverlay(b, w.txn, judge)
+	// Counters a recount made with this data count by it already.
+	ch := CalendarChange{Before: src.WithDays(before), From: from, Counted: string(counted) == data}
 	walked, err := o.rejudge(ch, func() bool {
 		return w.fits(o) && (rejudgeMaxKeys == 0 || len(o.writes) <= rejudgeMaxKeys)
 	})

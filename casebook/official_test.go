@@ -9,6 +9,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+	"github.com/yizhan-gov/yizhan/casework"
 	"github.com/yizhan-gov/yizhan/registry"
 )
 
@@ -124,4 +125,91 @@ func TestABookWithoutOfficialDataTakesThisRelease(t *testing.T) {
 	if string(kept) != o.reg.OfficialData() {
 		t.Errorf("the book keeps official data of %d bytes, not this release's", len(kept))
 	}
+}
+
+// judgedUnderOldData is an office whose book was judged under official
+// data with Wednesday 4 March 2026 off (holidayWeek), its registry since
+// replaced by this release's (restored from its snapshot), and its book
+// opened again with nothing applied yet; and an office that ran this
+// release all along.
+func judgedUnderOldData(t *testing.T) (old, plain *office, d, e string) {
+	t.Helper()
+	current := registry.New(registry.Options{}).OfficialData()
+	old = newOffice(t, county, newRegistryWith(t, true, registry.Options{OfficialData: withOfficialHoliday(t, current, "2026", "0304")}))
+	plain = newOffice(t, county, newRegistry(t))
+	d, e = holidayWeek(old)
+	holidayWeek(plain)
+	next := registry.New(registry.Options{})
+	if err := next.Restore(old.reg.Snapshot()); err != nil {
+		t.Fatal(err)
+	}
+	old.reg = next
+	b, err := Open(old.book.db, old.code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old.book, old.mem = b, casework.NewBook(old.code)
+	old.now, plain.now = day(3, 6, 11), day(3, 6, 11)
+	return old, plain, d, e
+}
+
+// sameAs checks that o ends as plain does: after the next sweep, the
+// same cards and figures (the warning of Friday morning aside), and its
+// counters equal a recount.
+func sameAs(t *testing.T, o, plain *office) {
+	t.Helper()
+	o.sweep()
+	plain.sweep()
+	if got, want := o.liveCards(), plain.liveCards(); !slices.Equal(got, want) {
+		t.Errorf("the office holds the cards %v, the office that ran this release %v", got, want)
+	}
+	noWarning := func(m map[string]uint64) map[string]uint64 {
+		maps.DeleteFunc(m, func(k string, _ uint64) bool { return strings.HasSuffix(k, " card_due_soon") })
+		return m
+	}
+	if got, want := noWarning(o.figures()), noWarning(plain.figures()); !maps.Equal(got, want) {
+		t.Errorf("the office counts\n%v\nwhere the office that ran this release counts\n%v", got, want)
+	}
+	o.check()
+}
+
+// The first write under the new release is a county's calendar write for
+// 2026 (a holiday in June): the book was judged again by the calendar
+// before the write with this release's data, then by the write. Judged
+// by the write alone, the year the county set hid the data's change for
+// good (a county's calendar stands over the official data), and the
+// decision late by this release's data stayed in time.
+func TestOtherOfficialDataThenACalendarWriteFirst(t *testing.T) {
+	old, plain, d, _ := judgedUnderOldData(t)
+	old.putCalendar("2026-06-01")
+	plain.putCalendar("2026-06-01")
+	overdueD := d + " " + yizhanv1.CardRule_CARD_RULE_OVERDUE.String()
+	if got := old.liveCards(); !slices.Contains(got, overdueD) {
+		t.Errorf("after the calendar write, the office holds the cards %v, want the late decision's %s", got, overdueD)
+	}
+	sameAs(t, old, plain)
+}
+
+// The new release also counts the statistics again from nothing (a stats
+// format older than its own): the recount counts by this release's data,
+// and the judging again that follows withdraws and gives the cards, and
+// counts nothing twice.
+func TestOtherOfficialDataAndARecountFromNothing(t *testing.T) {
+	old, plain, d, _ := judgedUnderOldData(t)
+	if err := old.book.db.Update(func(txn *badger.Txn) error { return txn.Set(keyStatsFormat, be64(5)) }); err != nil {
+		t.Fatal(err)
+	}
+	old.reopen()
+	overdueD := d + " " + yizhanv1.CardRule_CARD_RULE_OVERDUE.String()
+	if got := old.liveCards(); !slices.Equal(got, []string{overdueD}) {
+		t.Errorf("after the recount, the office holds the cards %v, want the late decision's %s", got, overdueD)
+	}
+	var counted []byte
+	if err := old.book.db.View(func(txn *badger.Txn) error { counted = getRaw(txn, keyOfficialCounted); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if counted != nil {
+		t.Error("the book still says its counters were recounted apart from its cards")
+	}
+	sameAs(t, old, plain)
 }

@@ -352,6 +352,17 @@ type WithWorkdays struct {
 	Days Workdays
 }
 
+// Workdays is Days: the calendar r judges by.
+func (r WithWorkdays) Workdays() Workdays { return r.Days }
+
+// WithDays is the registry r wraps judging by d instead.
+func (r WithWorkdays) WithDays(d Workdays) WithWorkdays {
+	return WithWorkdays{Registry: r.Registry, Days: d}
+}
+
+// WithDays is r judging working days by d.
+func (r *Registry) WithDays(d Workdays) WithWorkdays { return WithWorkdays{Registry: r, Days: d} }
+
 // IsWorkingDay is Days.IsWorkingDay.
 func (r WithWorkdays) IsWorkingDay(d time.Time) bool { return r.Days.IsWorkingDay(d) }
 
