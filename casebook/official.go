@@ -38,15 +38,17 @@ type calendarSource interface {
 // data. In w: the transaction of the first write after the book is
 // opened (Apply, CalendarChanged), so a stop before its commit does it
 // again. A book that keeps no data (a new one, or one of a release
-// before this record) takes judge's as the data it was judged with. A
+// before the record) was judged with registry.OfficialDataBefore. A
 // recount from nothing (upgradeStats) counts with judge's data
 // (keyOfficialCounted): the cards and places are judged again, not the
-// counters. A change too large for one
-// transaction counts the statistics again from nothing, as a calendar
-// write's does. Every node of an office judges again at its own first
-// write under the release, and ends with the same book (the cards
-// withdrawn carry no time of the node's). Under writeMu, settled; a
-// registry that does not say its calendar (tests' own) judges nothing.
+// counters. A change too large for one transaction counts the
+// statistics again from nothing, as a calendar write's does. Each node
+// of an office judges again at its own first write under the release:
+// their counters end the same; a time-driven card (the sweep's) that a
+// node still on the old release gave or did not give in between may
+// differ in its time (upgrade the office's nodes together). Under
+// writeMu, settled; a registry that does not say its calendar (tests'
+// own) judges nothing.
 func (b *Book) judgeOfficial(w *writer, judge casework.Registry) {
 	if b.officialJudged || b.statsStale.Load() {
 		// Judged since the book was opened; or a recount from nothing
@@ -64,26 +66,34 @@ func (b *Book) judgeOfficial(w *writer, judge casework.Registry) {
 		held, counted = getRaw(txn, keyOfficial), getRaw(txn, keyOfficialCounted)
 		return nil
 	})
+	kept := held != nil
+	if !kept {
+		// A book of a release before the record (or a new one, empty):
+		// judged with the data of every release before it.
+		held = []byte(registry.OfficialDataBefore())
+	}
 	if counted != nil {
 		if err := w.txn.Delete(keyOfficialCounted); err != nil {
 			panic(fmt.Errorf("casebook: keep the official calendars: %w", err))
 		}
 		w.count++
 	}
-	if string(held) == data {
+	if kept && string(held) == data {
 		return
 	}
 	if err := w.txn.Set(keyOfficial, []byte(data)); err != nil {
 		panic(fmt.Errorf("casebook: keep the official calendars: %w", err))
 	}
 	w.count++
+	if string(held) == data {
+		return
+	}
 	now := src.Workdays()
 	before, err := now.WithOfficial(string(held))
 	from, changed := registry.FirstChange(before, now)
-	if held == nil || err != nil || !changed {
-		// Nothing to judge with (no data kept, or data this binary cannot
-		// read: said below), or nothing changed.
-		if held != nil && err != nil {
+	if err != nil || !changed {
+		// Data this binary cannot read (said below), or nothing changed.
+		if err != nil {
 			slog.Warn("casebook: the official calendars the book was judged with cannot be read; the book is not judged again with this release's", "err", err)
 		}
 		return

@@ -1,6 +1,7 @@
 package registry
 
 import (
+	_ "embed"
 	"fmt"
 	"strconv"
 	"strings"
@@ -120,6 +121,20 @@ func parseOfficial(text string) (*officialData, error) {
 // unless Options.OfficialData pinned other; two releases with the same
 // data give the same text.
 func (r *Registry) OfficialData() string { return r.official.String() }
+
+// officialBefore is the official data of every release before a book
+// kept the data it judged with: lunar-go v1.4.7's, frozen here (a test
+// checks its digest): a later release brings other data, and a book of
+// before the record was judged with this.
+//
+//go:embed official_before.txt
+var officialBefore string
+
+// OfficialDataBefore is the official data, in OfficialData's text, that
+// a book judged with before books kept theirs (every release up to
+// session 43's, lunar-go v1.4.7): a book that keeps none was judged with
+// it.
+func OfficialDataBefore() string { return officialBefore }
 
 // WithOfficial is w with the official calendars of data (OfficialData's
 // text, perhaps of another release) in place of those w judges with: a

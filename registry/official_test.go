@@ -1,6 +1,8 @@
 package registry
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"strings"
 	"testing"
 	"time"
@@ -92,5 +94,20 @@ func TestCalendarKnownUntil(t *testing.T) {
 	older := New(Options{OfficialData: strings.Join(lines, "")})
 	if got := older.CalendarKnownUntil(now); !got.Equal(time.Date(2027, 1, 1, 0, 0, 0, 0, CST)) {
 		t.Errorf("a release without 2027: known until %v, want 2027-01-01", got)
+	}
+}
+
+// The data of the releases before books kept theirs is frozen: a release
+// that brings other data still judges a book of before by it.
+func TestOfficialDataBeforeIsFrozen(t *testing.T) {
+	sum := sha256.Sum256([]byte(OfficialDataBefore()))
+	if got := hex.EncodeToString(sum[:]); got != "0e706796e37aadfdbbb274ea6953e74013a0c276865a85ae40b4b38e74f567a9" {
+		t.Errorf("official_before.txt changed (sha256 %s): it is the data books of before were judged with, not to be regenerated", got)
+	}
+	if _, err := parseOfficial(OfficialDataBefore()); err != nil {
+		t.Error(err)
+	}
+	if !strings.Contains(OfficialDataBefore(), "\n2027 0101h") {
+		t.Error("the data of before has no 2027 (lunar-go v1.4.7 had it)")
 	}
 }
