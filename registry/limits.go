@@ -419,8 +419,8 @@ func (vs *violations) itemLimits(it *yizhanv1.Item) {
 	vs.atMost("item.visits", int64(it.GetVisits()), MaxVisits)
 	vs.text("item.where_to_apply", it.GetWhereToApply(), MaxShortTextLen)
 	vs.text("item.office_hours", it.GetOfficeHours(), MaxShortTextLen)
-	vs.line("item.consultation_phone", it.GetConsultationPhone(), MaxPhoneLen)
-	vs.line("item.complaint_phone", it.GetComplaintPhone(), MaxPhoneLen)
+	vs.contactPhone("item.consultation_phone", it.GetConsultationPhone())
+	vs.contactPhone("item.complaint_phone", it.GetComplaintPhone())
 }
 
 func (vs *violations) grantLimits(g *yizhanv1.Grant) {

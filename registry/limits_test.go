@@ -211,7 +211,9 @@ func TestLimitsAcceptWhatIsWithin(t *testing.T) {
 	it.Conditions = "一、申请人\t具备条件；\n二、" + runes("条", MaxLongTextLen-20)
 	it.FeeBasis, it.FeeStandard = runes("费", MaxTextLen), runes("元", MaxTextLen)
 	it.WhereToApply, it.OfficeHours = runes("楼", MaxShortTextLen), runes("时", MaxShortTextLen)
-	it.ConsultationPhone, it.ComplaintPhone = runes("0", MaxPhoneLen), "0771-12345"
+	// A phone's form bounds it before its length does: the longest is a
+	// landline with a trunk code of 4, 8 digits and an extension of 6.
+	it.ConsultationPhone, it.ComplaintPhone = "0771-62010012-123456", "12345"
 	it.Materials[0].Copies = MaxCopies
 	it.Materials[0].Name = runes("表", MaxTitleLen)
 	it.Materials[0].Notes = "原件\n复印件"

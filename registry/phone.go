@@ -39,23 +39,27 @@ func ValidPhone(s string) error {
 }
 
 // ValidContactPhone reports why s is not a number the public or a duty
-// officer may call, or nil: what ValidPhone takes, a local landline of 7
+// officer may call, or nil: what ValidPhone takes; a local landline of 7
 // or 8 digits without its area code (6201001: how caller ID shows a
-// local call, and how a county writes its own numbers), a service number
-// of 3 to 5 digits starting with 1 or 9 (110, 12345, 95598), or a
-// national 400/800 number of 10 digits, written whole or as
-// 400-xxx-xxxx. An
-// office's, a department's and a duty contact's phone, and a caller's
-// in the duty log, are such numbers; an applicant's is a person's
-// (ValidPhone). The error is INVALID_FORMAT, format CONTACT_PHONE.
+// local call, and how a county writes its own numbers); a landline with
+// its area code and no '-' (07716201001: caller ID of a call from another
+// area); a service number of 3 to 5 digits starting with 1 or 9 (110,
+// 12345, 95598); or a national 400/800 number of 10 digits, written whole
+// or as 400-xxx-xxxx. An office's, a department's and a duty contact's
+// phone, an item's 咨询电话 and 投诉电话, and a caller's in the duty log
+// are such numbers; an applicant's is a person's (ValidPhone). The error
+// is INVALID_FORMAT, format CONTACT_PHONE.
 func ValidContactPhone(s string) error {
 	err := ValidPhone(s)
 	if err == nil || s == "" {
 		return err
 	}
 	local := (len(s) == 7 || len(s) == 8) && s[0] >= '2' && allDigits(s)
+	// A call from another area as caller ID shows it: the trunk code and
+	// the number with no '-' (07716201001, 02012345678).
+	trunk := len(s) >= 10 && len(s) <= 12 && s[0] == '0' && s[1] != '0' && allDigits(s)
 	service := len(s) >= 3 && len(s) <= 5 && (s[0] == '1' || s[0] == '9') && allDigits(s)
-	if local || service || nationalNumber(s) {
+	if local || trunk || service || nationalNumber(s) {
 		return nil
 	}
 	return reason.Errorf(reason.InvalidFormat, reason.Meta{"format": "CONTACT_PHONE"},
