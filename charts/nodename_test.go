@@ -77,7 +77,11 @@ func TestNodeNamesDistinctAcrossOffices(t *testing.T) {
 // configuration names its members by it): an upgrade keeps the names the
 // running StatefulSet has, pod names for a release installed before the
 // prefix existed, and a render that cannot tell is refused rather than
-// guessing.
+// guessing. A nodeNamePrefix given used to win over the running names,
+// so setting it on an upgrade (values.yaml's example on an office
+// installed before the prefix existed) renamed every node of the office:
+// one that differs from the running prefix is refused now; with no
+// StatefulSet to compare with, the given prefix is used.
 func TestNodeNamesKeptOnUpgrade(t *testing.T) {
 	claim := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "v1", "kind": "PersistentVolumeClaim",
@@ -95,7 +99,25 @@ func TestNodeNamesKeptOnUpgrade(t *testing.T) {
 		{name: "new install", live: "-", want: "110101001001-dongcun-0"},
 		{name: "upgrade of a release named by pods", upgrade: true, live: "$(POD_NAME)", want: "dongcun-0"},
 		{name: "upgrade of a prefixed release", upgrade: true, live: "110101001001-$(POD_NAME)", want: "110101001001-dongcun-0"},
-		{name: "pinned prefix wins", upgrade: true, live: "$(POD_NAME)", changes: map[string]any{"nodeNamePrefix": "dc-"}, want: "dc-dongcun-0"},
+		{name: "pinned prefix equal to the running one", upgrade: true, live: "110101001001-$(POD_NAME)", changes: map[string]any{"nodeNamePrefix": "110101001001-"}, want: "110101001001-dongcun-0"},
+		{name: "pinned empty prefix equal to the running one", upgrade: true, live: "$(POD_NAME)", changes: map[string]any{"nodeNamePrefix": ""}, want: "dongcun-0"},
+		{
+			// values.yaml's commented example, uncommented on an upgrade of
+			// an office installed before the prefix existed: it renamed
+			// every node of the running office.
+			name: "pinned prefix renaming the running nodes", upgrade: true, live: "$(POD_NAME)", changes: map[string]any{"nodeNamePrefix": "110101001001-"},
+			wantErr: []string{`nodeNamePrefix "110101001001-" would rename the nodes of the running StatefulSet dongcun`, `named dongcun-0`, `prefix ""`, "raft ID", "cannot change under a running office", `Set nodeNamePrefix ""`, "removing them from the office's raft group", "adding them again"},
+		},
+		{
+			name: "pinned prefix other than the running prefix", upgrade: true, live: "110101001001-$(POD_NAME)", changes: map[string]any{"nodeNamePrefix": "dc-"},
+			wantErr: []string{`nodeNamePrefix "dc-" would rename`, `named 110101001001-dongcun-0`, `Set nodeNamePrefix "110101001001-"`},
+		},
+		{
+			name: "pinned empty prefix under a prefixed release", upgrade: true, live: "110101001001-$(POD_NAME)", changes: map[string]any{"nodeNamePrefix": ""},
+			wantErr: []string{`nodeNamePrefix "" would rename`, `Set nodeNamePrefix "110101001001-"`},
+		},
+		{name: "pinned prefix without the StatefulSet", upgrade: true, live: "-", changes: map[string]any{"nodeNamePrefix": "dc-"}, want: "dc-dongcun-0"},
+		{name: "pinned prefix for running names of another form", upgrade: true, live: "dongcun", changes: map[string]any{"nodeNamePrefix": "dc-"}, want: "dc-dongcun-0"},
 		{name: "pinned empty prefix", live: "-", changes: map[string]any{"nodeNamePrefix": ""}, want: "dongcun-0"},
 		{
 			name: "upgrade without the StatefulSet", upgrade: true, live: "-",

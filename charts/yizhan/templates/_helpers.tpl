@@ -259,10 +259,13 @@ must never change for an office that runs. Pod names alone (a release's
 name, e.g. "yizhan-0") collide across offices released under one name
 in different namespaces or clusters; the office code is unique in the
 county. Hence:
-  - nodeNamePrefix given: that (a release installed before the prefix
-    existed keeps its node names with nodeNamePrefix "");
   - the StatefulSet runs already (lookup): the prefix it runs with, so an
-    upgrade never renames a node;
+    upgrade never renames a node; a nodeNamePrefix given that differs
+    from it is refused (it would rename every node of the running
+    office, e.g. values.yaml's example set on an office installed before
+    the prefix existed, whose nodes are named as their pods);
+  - nodeNamePrefix given (and no running StatefulSet to compare with, or
+    one whose YIZHAN_NAME is not of the form <prefix>$(POD_NAME)): that;
   - a new install (no StatefulSet, no claim of pod 0 left by an earlier
     install): "<officeCode>-";
   - otherwise (an upgrade whose StatefulSet cannot be read: helm template
@@ -271,17 +274,18 @@ county. Hence:
 */}}
 {{- define "yizhan.nodeNamePrefix" -}}
 {{- $fullname := include "yizhan.fullname" . -}}
-{{- if not (kindIs "invalid" .Values.nodeNamePrefix) -}}
-{{- $p := toString .Values.nodeNamePrefix -}}
+{{- $given := not (kindIs "invalid" .Values.nodeNamePrefix) -}}
+{{- $p := "" -}}
+{{- if $given -}}
+{{- $p = toString .Values.nodeNamePrefix -}}
 {{- if not (regexMatch "^([a-z0-9][-.a-z0-9]*)?$" $p) -}}
 {{- fail (printf "yizhan: nodeNamePrefix %q: use lower-case letters, digits, '-' and '.', starting with a letter or digit (e.g. \"%s-\"), or \"\" for node names that are the pod names" $p (include "yizhan.officeCode" .)) -}}
 {{- end -}}
-{{- $p -}}
-{{- else -}}
+{{- end -}}
 {{- $live := lookup "apps/v1" "StatefulSet" .Release.Namespace $fullname -}}
-{{- if $live -}}
 {{- $name := "" -}}
 {{- $found := false -}}
+{{- if $live -}}
 {{- range (dig "spec" "template" "spec" "containers" (list) $live) -}}
 {{- if eq (toString .name) "yizhan" -}}
 {{- range (default (list) .env) -}}
@@ -292,10 +296,18 @@ county. Hence:
 {{- end -}}
 {{- end -}}
 {{- end -}}
-{{- if or (not $found) (not (hasSuffix "$(POD_NAME)" $name)) -}}
-{{- fail (printf "yizhan: cannot tell the node names StatefulSet %s runs with (its YIZHAN_NAME is %q): set nodeNamePrefix to what precedes $(POD_NAME) there (\"\" for node names that are the pod names); a node name is a raft ID and must not change" $fullname $name) -}}
+{{- $found = and $found (hasSuffix "$(POD_NAME)" $name) -}}
 {{- end -}}
-{{- trimSuffix "$(POD_NAME)" $name -}}
+{{- if and $live $found -}}
+{{- $running := trimSuffix "$(POD_NAME)" $name -}}
+{{- if and $given (ne $p $running) -}}
+{{- fail (printf "yizhan: nodeNamePrefix %q would rename the nodes of the running StatefulSet %s, which are named %s0 … (prefix %q). A node name is the node's raft ID: it cannot change under a running office (a renamed node is no member of its own office and never becomes ready). Set nodeNamePrefix %q or leave it unset (an upgrade keeps the running names). Renaming nodes means removing them from the office's raft group (yizhan members --remove) and adding them again under the new names; an upgrade does not do it. charts/yizhan/README.md, \"Node names\"" $p $fullname (printf "%s%s-" $running $fullname) $running $running) -}}
+{{- end -}}
+{{- $running -}}
+{{- else if $given -}}
+{{- $p -}}
+{{- else if $live -}}
+{{- fail (printf "yizhan: cannot tell the node names StatefulSet %s runs with (its YIZHAN_NAME is %q): set nodeNamePrefix to what precedes $(POD_NAME) there (\"\" for node names that are the pod names); a node name is a raft ID and must not change" $fullname $name) -}}
 {{- else -}}
 {{- $claim := dict -}}
 {{- if .Values.persistence.enabled -}}
@@ -309,7 +321,6 @@ county. Hence:
 {{- $why = printf "the claim data-%s-0 holds the data of an earlier install" $fullname -}}
 {{- end -}}
 {{- fail (printf "yizhan: cannot tell the node names of this office: %s. A node name is the node's raft ID and must not change: set nodeNamePrefix, \"\" for an office installed when node names were the pod names (%s-0), else the prefix the release's NOTES printed (\"%s-\" for a new install of this office)" $why $fullname (include "yizhan.officeCode" .)) -}}
-{{- end -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}
