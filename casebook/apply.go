@@ -135,9 +135,6 @@ func (b *Book) Apply(entries []Entry, through uint64, reg casework.Registry) []R
 		}
 	}
 	w := b.newWriter()
-	if len(entries) > 0 && entries[len(entries)-1].Index > b.applied.Load() {
-		b.judgeOfficial(w, reg)
-	}
 	out := make([]Result, len(entries))
 	for i, e := range entries {
 		out[i].Index = e.Index

@@ -76,9 +76,6 @@ type Book struct {
 	// formatsWritten: the database holds this binary's format and stats
 	// format, so a commit need not write them again. Guarded by writeMu.
 	formatsWritten bool
-	// officialJudged: judgeOfficial has run since the book was last
-	// loaded. Guarded by writeMu.
-	officialJudged bool
 	readErrors     atomic.Uint64
 	// unlisted counts index entries a listing met whose case was not
 	// whole (no record, or no filing event): a case left out (Unlisted).
@@ -198,7 +195,6 @@ func (b *Book) load() error {
 			return err
 		}
 		b.formatsWritten = stored == format && v == statsFormat
-		b.officialJudged = false
 		return nil
 	})
 }

@@ -38,10 +38,6 @@ type CalendarChange struct {
 	// At is when the write was made (the county admin's command): the
 	// time of the cards it withdraws. Zero when not known.
 	At time.Time
-	// Counted: the counters count by the new calendar already (a recount
-	// from nothing did it, judgeOfficial): only the cards and the open
-	// cases' places are judged again.
-	Counted bool
 }
 
 // CalendarChanged applies a calendar write at raft index (the registry,
@@ -74,10 +70,6 @@ func (b *Book) CalendarChanged(index uint64, reg casework.Registry, ch CalendarC
 	}
 	start := time.Now()
 	w := b.newWriter()
-	// A book judged with another release's official calendars is judged
-	// with this one's first, by the calendar before the write: ch.Before
-	// judges with this release's.
-	b.judgeOfficial(w, ch.Before)
 	if audit != nil {
 		w.addRegistryChange(audit)
 	}
@@ -155,7 +147,7 @@ func (o *overlay) rejudge(ch CalendarChange, fits func() bool) (walked int, err 
 			return nil
 		}
 		walked++
-		if touched && !ch.Counted {
+		if touched {
 			o.recountCase(ch.Before, c, events)
 		}
 		o.rejudgeCards(ch.Before, c, events, from)

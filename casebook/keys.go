@@ -82,14 +82,6 @@ var (
 	// part-way, or a snapshot of one): its statistics are not read
 	// (ErrStatsRecounting) until the recount is whole.
 	keyStatsCounting = []byte(prefix + "m/stats-counting")
-	// keyOfficial is the State Council's calendars the book was judged
-	// with (registry.OfficialData): a release with other data judges it
-	// again (judgeOfficial).
-	keyOfficial = []byte(prefix + "m/official-calendar")
-	// keyOfficialCounted is the official calendars the counters were
-	// counted with from nothing (upgradeStats), when not keyOfficial's:
-	// judgeOfficial judges the cards and places again, not the counters.
-	keyOfficialCounted = []byte(prefix + "m/official-counted")
 )
 
 // statsFormat is the counters' definitions: 1, the first release of the

@@ -510,13 +510,6 @@ func (b *Book) upgradeStats(reg casework.Registry) error {
 			if err := txn.Set(keyStatsFormat, be64(statsFormat)); err != nil {
 				return err
 			}
-			// Counted with reg's official calendars: judgeOfficial judges
-			// the cards and places again, not the counters.
-			if src, ok := reg.(calendarSource); ok {
-				if err := txn.Set(keyOfficialCounted, []byte(src.OfficialData())); err != nil {
-					return err
-				}
-			}
 			return txn.Delete(keyStatsCounting)
 		})
 	}

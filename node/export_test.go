@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
 )
 
 // SlowBackOffForTest makes the first wait of n's sign-in and query-code
@@ -30,4 +32,11 @@ func SetPeerCallHookForTest(t testing.TB, hook func(n *Node, ctx context.Context
 // client at remoteAddr n counts now.
 func AnonymousHeldForTest(n *Node, remoteAddr string) int {
 	return n.anonymous.Held(n.clientKeyOf(remoteAddr, nil))
+}
+
+// ProposeRegistryForTest proposes cmd to n's office as its county's own
+// registry write (no request, no role: the node's).
+func ProposeRegistryForTest(ctx context.Context, n *Node, cmd *peerv1.RegistryCommand) error {
+	_, _, err := n.office.ProposeRegistry(ctx, cmd)
+	return err
 }

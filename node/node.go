@@ -651,7 +651,8 @@ func (n *Node) bootstrapCounty(ctx context.Context) {
 		_, officeErr := reg.Office(n.cfg.Office)
 		_, adminErr := reg.Staff("admin")
 		_, _, haveKey := reg.NewestQueryCodeKey()
-		if officeErr == nil && haveKey && (n.cfg.BootstrapAdminPassword == "" || adminErr == nil) {
+		official := reg.OfficialInForce() == registry.OfficialData()
+		if officeErr == nil && haveKey && official && (n.cfg.BootstrapAdminPassword == "" || adminErr == nil) {
 			if n.cfg.BootstrapAdminPassword == "" {
 				n.warnNoAdmin(ctx)
 			}
@@ -663,6 +664,11 @@ func (n *Node) bootstrapCounty(ctx context.Context) {
 			}
 			if err := n.ensureQueryCodeKey(ctx); err != nil {
 				n.log.Warn("create the query-code key", "err", err)
+			}
+			if officeErr == nil {
+				if err := n.ensureOfficialCalendars(ctx); err != nil {
+					n.log.Warn("put this release's official calendars in force", "err", err)
+				}
 			}
 		}
 		select {

@@ -186,6 +186,17 @@ func (s *state) apply(index uint64, cmd *peerv1.RegistryCommand) proto.Message {
 		k := proto.CloneOf(op.PutQueryCodeKey.GetKey())
 		s.queryCodeKeys[k.GetId()] = k
 		return k
+
+	case *peerv1.RegistryCommand_PutOfficialCalendars:
+		o, err := parseOfficial(op.PutOfficialCalendars.GetData())
+		if err != nil {
+			panic(fmt.Sprintf("registry: apply of unchecked official calendars: %v", err))
+		}
+		if o.text == officialBefore {
+			o = nil // as a registry that never had one
+		}
+		s.official = o
+		return proto.CloneOf(op.PutOfficialCalendars)
 	}
 	panic(fmt.Sprintf("registry: apply of an unchecked command %T", cmd.GetOp()))
 }

@@ -128,6 +128,11 @@ func Describe(index uint64, cmd *peerv1.RegistryCommand, before, after proto.Mes
 		// A secret: only that it was added, never the key.
 		c.Kind, c.Op, c.Target = "query_code_key", "put", strconv.Itoa(int(op.PutQueryCodeKey.GetKey().GetId()))
 		return c
+	case *peerv1.RegistryCommand_PutOfficialCalendars:
+		// The State Council's calendars a release brought: the years it
+		// holds, not every day.
+		c.Kind, c.Op, c.Target = "calendar", "put_official", officialSpan(op.PutOfficialCalendars.GetData())
+		return c
 	default:
 		c.Kind = "unknown"
 		return c

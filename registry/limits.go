@@ -340,6 +340,9 @@ func CheckLimits(cmd *peerv1.RegistryCommand) error {
 	case *peerv1.RegistryCommand_PutQueryCodeKey:
 		// Made by the county's node, of a fixed size (checkQueryCodeKey).
 		prefix, entity = "key", op.PutQueryCodeKey.GetKey()
+	case *peerv1.RegistryCommand_PutOfficialCalendars:
+		// Made by the county's node from its binary's data (some 4 KB).
+		prefix, entity = "data", nil
 	}
 	if n := proto.Size(cmd); len(vs) == 0 && n > MaxCommandBytes {
 		// Name the field in the request's terms: "item.conditions", not

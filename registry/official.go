@@ -11,13 +11,17 @@ import (
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 )
 
-// The State Council's calendars are compiled into the binary (lunar-go's
-// holiday data), not written in the registry's log: a release that brings
-// a new year's data, or mends a year's, changes how every office counts
-// working days with no command in any log. A book keeps the data it
-// judged with (Registry.OfficialData) and, under a release whose data
-// differs, judges again with Workdays.WithOfficial as the calendar of
-// before (casebook), as after a county's calendar write.
+// The State Council's calendars come with the binary (lunar-go's holiday
+// data), but an office judges by those in its registry's log: a release
+// that brings a new year's data, or mends a year's, would otherwise change
+// how each node counts working days from the moment it runs the release,
+// each at its own point of its office's log, with no command to judge the
+// cases again. The registry holds the data in force (OfficialInForce;
+// until a PutOfficialCalendars, OfficialDataBefore: the data of every
+// release before it was in the log); the county's leader, running a
+// release whose data (OfficialData) differs, puts it in force, and every
+// office judges again at that command's point of its log, as after a
+// county's calendar write (casebook's CalendarChanged).
 
 // officialFirst and officialLast bound the years the official data
 // covers: the first year of lunar-go's holiday data, and far enough on
@@ -25,7 +29,7 @@ import (
 const officialFirst, officialLast = 2001, 2099
 
 // officialData is a set of official calendars given as OfficialData's
-// text (another release's, or one a test pins); nil is this binary's.
+// text; nil is OfficialDataBefore's.
 type officialData struct {
 	text  string
 	years map[int]*official
@@ -35,7 +39,10 @@ type officialData struct {
 // Monday to Friday (Source weekdays).
 func (o *officialData) year(y int) *official {
 	if o == nil {
-		return officialYear(y)
+		o = before()
+	}
+	if o.text == binaryOfficial() {
+		return officialYear(y) // the same data, with the holidays' names
 	}
 	if c, ok := o.years[y]; ok {
 		return c
@@ -49,7 +56,7 @@ func (o *officialData) year(y int) *official {
 // String is o's text (OfficialData's form).
 func (o *officialData) String() string {
 	if o == nil {
-		return binaryOfficial()
+		return officialBefore
 	}
 	return o.text
 }
@@ -90,12 +97,15 @@ func parseOfficial(text string) (*officialData, error) {
 		}
 		y, err := strconv.Atoi(f[0])
 		if err != nil || y < officialFirst || y > officialLast {
-			return nil, fmt.Errorf("registry: official calendar data: bad year %q", f[0])
+			return nil, fmt.Errorf("bad year %q", f[0])
+		}
+		if _, dup := o.years[y]; dup {
+			return nil, fmt.Errorf("year %d twice", y)
 		}
 		c := &yizhanv1.Calendar{Year: int32(y), Source: SourceOfficial}
 		for _, d := range f[1:] {
 			if len(d) != 5 || (d[4] != 'h' && d[4] != 'w') {
-				return nil, fmt.Errorf("registry: official calendar data of %d: bad day %q", y, d)
+				return nil, fmt.Errorf("year %d: bad day %q", y, d)
 			}
 			kind := yizhanv1.DayKind_DAY_KIND_HOLIDAY
 			if d[4] == 'w' {
@@ -103,7 +113,7 @@ func parseOfficial(text string) (*officialData, error) {
 			}
 			date := fmt.Sprintf("%04d-%s-%s", y, d[0:2], d[2:4])
 			if t, err := parseDate(date); err != nil || t.Year() != y {
-				return nil, fmt.Errorf("registry: official calendar data of %d: bad day %q", y, d)
+				return nil, fmt.Errorf("year %d: bad day %q", y, d)
 			}
 			c.Days = append(c.Days, &yizhanv1.CalendarDay{Date: date, Kind: kind})
 		}
@@ -114,49 +124,65 @@ func parseOfficial(text string) (*officialData, error) {
 	return o, nil
 }
 
-// OfficialData is the official calendars r judges with, as text: one
-// line a year that has data, the year, then each exception to the
-// Monday–Friday week as MMDD and h (a weekday off) or w (a weekend day
-// worked), in order ("2027 0101h 0131w 0205h …"). This binary's data
-// unless Options.OfficialData pinned other; two releases with the same
-// data give the same text.
-func (r *Registry) OfficialData() string { return r.official.String() }
+// OfficialData is this binary's official calendars (lunar-go's data), as
+// text: one line a year that has data, the year, then each exception to
+// the Monday–Friday week as MMDD and h (a weekday off) or w (a weekend
+// day worked), in order ("2027 0101h 0131w 0205h …"). Two releases with
+// the same data give the same text. The county's leader puts it in force
+// when it differs from OfficialInForce (PutOfficialCalendars).
+func OfficialData() string { return binaryOfficial() }
 
-// officialBefore is the official data of every release before a book
-// kept the data it judged with: lunar-go v1.4.7's, frozen here (a test
-// checks its digest): a later release brings other data, and a book of
-// before the record was judged with this.
+// OfficialInForce is the official calendars r judges by, in OfficialData's
+// text: the last PutOfficialCalendars' of its log, or OfficialDataBefore.
+func (r *Registry) OfficialInForce() string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.st.official.String()
+}
+
+// officialBefore is the official data of every release before it was in
+// the registry's log: lunar-go v1.4.7's, frozen here (a test checks its
+// digest), which every node judged by until then.
 //
 //go:embed official_before.txt
 var officialBefore string
 
-// OfficialDataBefore is the official data, in OfficialData's text, that
-// a book judged with before books kept theirs (every release up to
-// session 43's, lunar-go v1.4.7): a book that keeps none was judged with
-// it.
-func OfficialDataBefore() string { return officialBefore }
-
-// WithOfficial is w with the official calendars of data (OfficialData's
-// text, perhaps of another release) in place of those w judges with: a
-// year w holds a county calendar of keeps it; every other year is judged
-// by data (Monday to Friday when data has no line for it).
-func (w Workdays) WithOfficial(data string) (Workdays, error) {
-	o, err := parseOfficial(data)
+// before is officialBefore read, once.
+var before = sync.OnceValue(func() *officialData {
+	o, err := parseOfficial(officialBefore)
 	if err != nil {
-		return Workdays{}, err
+		panic(fmt.Sprintf("registry: official_before.txt: %v", err))
 	}
-	return Workdays{years: w.years, official: o}, nil
-}
+	return o
+})
+
+// OfficialDataBefore is the official data, in OfficialData's text, of
+// every release before it was in the registry's log (up to session 43's,
+// lunar-go v1.4.7): a registry with no PutOfficialCalendars judges by it.
+func OfficialDataBefore() string { return officialBefore }
 
 // CalendarKnownUntil is midnight (China Standard Time) of the first 1
 // January from now's year on whose year has neither a county calendar
-// nor official data: from there working days are Monday to Friday, no
-// holiday known, until a county admin sets the year from the State
-// Council's notice (published each November). It looks five years on at
-// most.
+// nor official data in force: from there working days are Monday to
+// Friday, no holiday known, until a county admin sets the year from the
+// State Council's notice (published each November) or a release brings
+// it. It looks five years on at most.
 func (r *Registry) CalendarKnownUntil(now time.Time) time.Time {
 	y := now.In(CST).Year()
 	for end := y + 5; y < end && r.Calendar(y).GetSource() != SourceWeekdays; y++ {
 	}
 	return time.Date(y, 1, 1, 0, 0, 0, 0, CST)
+}
+
+// officialSpan names the years data holds ("2001–2027"), "" for none.
+func officialSpan(data string) string {
+	o, err := parseOfficial(data)
+	if err != nil || len(o.years) == 0 {
+		return ""
+	}
+	lo, hi := officialLast, officialFirst
+	for y := range o.years {
+		lo, hi = min(lo, y), max(hi, y)
+	}
+	return fmt.Sprintf("%d–%d", lo, hi)
 }

@@ -3,75 +3,124 @@ package registry
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"strings"
 	"testing"
 	"time"
+
+	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
 )
 
-// The official calendars come with the binary, in no log: a release with
-// other data (the next year's holidays, due each November) counted
-// otherwise with nothing to tell. A registry says which data it judges
-// with (OfficialData); a calendar of another release's data
-// (WithOfficial) differs from this one's at the first day they disagree
-// on (FirstChange), which is what makes a book judge again.
-func TestOfficialDataOfAnotherReleaseIsACalendarChange(t *testing.T) {
-	r := New(Options{})
-	data := r.OfficialData()
-	if !strings.Contains(data, "2027 0101h") || !strings.Contains(data, " 0131w") {
-		t.Fatalf("this binary's official data has no 2027 (元旦 off, Sunday 31 January worked): %q…", data[:min(len(data), 80)])
-	}
-	same, err := r.Workdays().WithOfficial(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d, ok := FirstChange(same, r.Workdays()); ok {
-		t.Errorf("the same data read back differs from %s", d.Format(time.DateOnly))
-	}
-
-	// A release before the 2027 data: 2027 was Monday to Friday.
+// withoutYear is official data with year's line left out (a release
+// before that year's data).
+func withoutYear(data, year string) string {
 	var lines []string
 	for line := range strings.Lines(data) {
-		if !strings.HasPrefix(line, "2027 ") {
+		if !strings.HasPrefix(line, year+" ") {
 			lines = append(lines, line)
 		}
 	}
-	older := strings.Join(lines, "")
-	before, err := r.Workdays().WithOfficial(older)
-	if err != nil {
+	return strings.Join(lines, "")
+}
+
+func putOfficial(data string) *peerv1.RegistryCommand {
+	return &peerv1.RegistryCommand{Op: &peerv1.RegistryCommand_PutOfficialCalendars{PutOfficialCalendars: &peerv1.PutOfficialCalendars{Data: data}}}
+}
+
+// The official calendars come with the binary, but a registry judges by
+// those in its log: a release with other data (the next year's holidays,
+// due each November) would have counted otherwise from the moment each
+// node ran it, with nothing to judge the cases again. Until the county
+// puts a release's data in force, a registry judges by the data of every
+// release before (OfficialDataBefore); a registry that has it in force
+// judges by it, says so in its snapshot (and digest), and a calendar of
+// before it differs from one after it at the first day they disagree on
+// (FirstChange), which makes a book judge again.
+func TestTheOfficialCalendarsInForceAreTheLogs(t *testing.T) {
+	r := New(Options{})
+	if r.OfficialInForce() != OfficialDataBefore() {
+		t.Fatal("a new registry judges by other official data than that of the releases before")
+	}
+	data := OfficialData()
+	if !strings.Contains(data, "2027 0101h") || !strings.Contains(data, " 0131w") {
+		t.Fatalf("this binary's official data has no 2027 (元旦 off, Sunday 31 January worked): %q…", data[:min(len(data), 80)])
+	}
+	// A release before the 2027 data: 2027 is Monday to Friday.
+	older := withoutYear(data, "2027")
+	before := r.Workdays()
+	mustApply(t, r, putOfficial(older))
+	if r.OfficialInForce() != older {
+		t.Fatal("the official calendars put in force are not in force")
+	}
+	springFestival := time.Date(2027, 2, 8, 12, 0, 0, 0, CST)
+	if !r.IsWorkingDay(springFestival) || before.IsWorkingDay(springFestival) {
+		t.Error("Monday 8 February 2027 (春节) is not a working day by the older data in force, and a holiday by the calendar taken before")
+	}
+	if c := r.Calendar(2027); c.GetSource() != SourceWeekdays {
+		t.Errorf("2027 by the older data is of source %q, want %q", c.GetSource(), SourceWeekdays)
+	}
+	if d, ok := FirstChange(before, r.Workdays()); !ok || d.Format(time.DateOnly) != "2027-01-01" {
+		t.Errorf("the first day the two data disagree on: %v, %v; want 2027-01-01 (元旦)", d, ok)
+	}
+	// A snapshot carries the data in force, and so does the digest.
+	_, digest := r.Digest()
+	restored := New(Options{})
+	if err := restored.Restore(r.Snapshot()); err != nil {
 		t.Fatal(err)
 	}
-	d, ok := FirstChange(before, r.Workdays())
-	if !ok || d.Format(time.DateOnly) != "2027-01-01" {
-		t.Errorf("the first day the release before and this one disagree on: %v, %v; want 2027-01-01 (元旦)", d, ok)
+	if restored.OfficialInForce() != older || !restored.IsWorkingDay(springFestival) {
+		t.Error("a registry restored from the snapshot does not judge by the data in force")
 	}
-	if !before.IsWorkingDay(time.Date(2027, 2, 8, 12, 0, 0, 0, CST)) || r.IsWorkingDay(time.Date(2027, 2, 8, 12, 0, 0, 0, CST)) {
-		t.Error("Monday 8 February 2027 (春节) is not a working day by the release before and a holiday by this one")
+	other := New(Options{})
+	mustApply(t, other, putOfficial(withoutYear(data, "2026")))
+	if _, d := other.Digest(); d == digest {
+		t.Error("the digest is the same for two registries at the same index that judge by other official data")
 	}
-
-	// A registry pinned to the older data judges by it, and says so.
-	pinned := New(Options{OfficialData: older})
-	if pinned.OfficialData() != older || !pinned.IsWorkingDay(time.Date(2027, 2, 8, 12, 0, 0, 0, CST)) {
-		t.Error("a registry pinned to the release before's data does not judge by it")
+	// The data in force again: refused when proposed (Check), and a
+	// replay of it changes nothing.
+	if err := r.Check(putOfficial(older)); !errors.Is(err, ErrAlreadyExists) {
+		t.Errorf("official data in force proposed again: %v, want already exists", err)
 	}
-	if c := pinned.Calendar(2027); c.GetSource() != SourceWeekdays {
-		t.Errorf("the pinned registry's 2027 calendar is of source %q, want %q", c.GetSource(), SourceWeekdays)
-	}
-	// A county's own calendar for a year stays in force over either.
+	// A county's own calendar for a year stands over either.
 	cal := OfficialCalendar(2027)
-	mustApply(t, pinned, putCalendar(cal))
-	if _, ok := FirstChange(pinned.Workdays(), r.Workdays()); ok {
-		t.Error("with the county's 2027 calendar set, the two releases still disagree")
+	mustApply(t, r, putCalendar(cal))
+	if r.IsWorkingDay(springFestival) {
+		t.Error("with the county's 2027 calendar set, 8 February 2027 is a working day")
 	}
-
-	for _, bad := range []string{"1999 0101h\n", "2027 0230h\n", "2027 0101x\n", "twenty 0101h\n"} {
-		if _, err := r.Workdays().WithOfficial(bad); err == nil {
-			t.Errorf("official data %q read without an error", bad)
+	// Data that cannot be read is refused, naming the field.
+	for _, bad := range []string{"1999 0101h\n", "2027 0230h\n", "2027 0101x\n", "twenty 0101h\n", "2027 0101h\n2027 0102h\n"} {
+		var ve *ValidationError
+		if err := r.Check(putOfficial(bad)); !errors.As(err, &ve) || ve.Violations[0].Field != "data" {
+			t.Errorf("official data %q: %v, want a violation of data", bad, err)
 		}
 	}
 }
 
-// The first year nobody has set: 2028 with this release's data (through
-// 2027), 2029 once a county sets 2028, 2027 for a release without 2027.
+// The data of the releases before it was in the log is frozen: it is
+// what every registry judged by until a county puts a release's in force.
+func TestOfficialDataBeforeIsFrozen(t *testing.T) {
+	sum := sha256.Sum256([]byte(OfficialDataBefore()))
+	if got := hex.EncodeToString(sum[:]); got != "0e706796e37aadfdbbb274ea6953e74013a0c276865a85ae40b4b38e74f567a9" {
+		t.Errorf("official_before.txt changed (sha256 %s): it is the data every node judged by before, not to be regenerated", got)
+	}
+	o, err := parseOfficial(OfficialDataBefore())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Read back, it judges every day as lunar-go v1.4.7 does.
+	for d := time.Date(officialFirst, 1, 1, 0, 0, 0, 0, time.UTC); d.Year() <= 2030; d = d.AddDate(0, 0, 1) {
+		if o.years[d.Year()] == nil {
+			continue
+		}
+		if o.years[d.Year()].kinds.isWorking(d) != officialYear(d.Year()).kinds.isWorking(d) {
+			t.Fatalf("%s: read back and lunar-go's data disagree", d.Format(time.DateOnly))
+		}
+	}
+}
+
+// The first year nobody has set: 2028 with the data in force (through
+// 2027), 2029 once a county sets 2028, 2027 under a release's data
+// without 2027.
 func TestCalendarKnownUntil(t *testing.T) {
 	now := time.Date(2026, 12, 7, 10, 0, 0, 0, CST)
 	r := New(Options{})
@@ -85,29 +134,9 @@ func TestCalendarKnownUntil(t *testing.T) {
 	if got := r.CalendarKnownUntil(now); !got.Equal(time.Date(2029, 1, 1, 0, 0, 0, 0, CST)) {
 		t.Errorf("with a county calendar for 2028, known until %v, want 2029-01-01", got)
 	}
-	var lines []string
-	for line := range strings.Lines(r.OfficialData()) {
-		if !strings.HasPrefix(line, "2027 ") {
-			lines = append(lines, line)
-		}
-	}
-	older := New(Options{OfficialData: strings.Join(lines, "")})
+	older := New(Options{})
+	mustApply(t, older, putOfficial(withoutYear(OfficialData(), "2027")))
 	if got := older.CalendarKnownUntil(now); !got.Equal(time.Date(2027, 1, 1, 0, 0, 0, 0, CST)) {
-		t.Errorf("a release without 2027: known until %v, want 2027-01-01", got)
-	}
-}
-
-// The data of the releases before books kept theirs is frozen: a release
-// that brings other data still judges a book of before by it.
-func TestOfficialDataBeforeIsFrozen(t *testing.T) {
-	sum := sha256.Sum256([]byte(OfficialDataBefore()))
-	if got := hex.EncodeToString(sum[:]); got != "0e706796e37aadfdbbb274ea6953e74013a0c276865a85ae40b4b38e74f567a9" {
-		t.Errorf("official_before.txt changed (sha256 %s): it is the data books of before were judged with, not to be regenerated", got)
-	}
-	if _, err := parseOfficial(OfficialDataBefore()); err != nil {
-		t.Error(err)
-	}
-	if !strings.Contains(OfficialDataBefore(), "\n2027 0101h") {
-		t.Error("the data of before has no 2027 (lunar-go v1.4.7 had it)")
+		t.Errorf("under data without 2027: known until %v, want 2027-01-01", got)
 	}
 }

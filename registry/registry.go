@@ -30,11 +30,6 @@ type Options struct {
 	// offices below; older entries are dropped and a subscriber that needs
 	// them gets a snapshot instead. Zero or negative: DefaultChangelogRetention.
 	ChangelogRetention int
-	// OfficialData, when set, is the official calendars the registry
-	// judges the years a county has not set by, in OfficialData's text,
-	// in place of this binary's (tests of a release whose data differs).
-	// New panics when it cannot be read.
-	OfficialData string
 }
 
 // Registry is one replica of the registry. It is safe for concurrent use:
@@ -42,8 +37,7 @@ type Options struct {
 // of readers. Everything it stores is a private clone and every value it
 // returns is a fresh clone, so callers never alias its state.
 type Registry struct {
-	retention int           // set by New, read-only afterwards
-	official  *officialData // set by New, read-only afterwards; nil: this binary's
+	retention int // set by New, read-only afterwards
 
 	// mu guards st: writers (Apply, Replay, Restore) hold it exclusively,
 	// readers (Check, Snapshot, ChangelogSince and every query) hold it
@@ -60,7 +54,7 @@ type Registry struct {
 // state is the whole registry. It is replaced wholesale by Restore.
 type state struct {
 	index    uint64        // county index of the last applied command
-	official *officialData // the Registry's, for the years no calendar sets
+	official *officialData // in force (PutOfficialCalendars), for the years no county calendar sets; nil: OfficialDataBefore
 
 	offices      map[string]*yizhanv1.Office     // by code
 	county       string                          // code of the county office, "" until created
@@ -86,9 +80,8 @@ type state struct {
 	changelog []*peerv1.ChangelogEntry
 }
 
-func newState(official *officialData) *state {
+func newState() *state {
 	return &state{
-		official:     official,
 		offices:      map[string]*yizhanv1.Office{},
 		departments:  map[string]*yizhanv1.Department{},
 		items:        map[string][]*yizhanv1.Item{},
@@ -110,16 +103,7 @@ func New(opts Options) *Registry {
 	if retention <= 0 {
 		retention = DefaultChangelogRetention
 	}
-	r := &Registry{retention: retention}
-	if opts.OfficialData != "" {
-		o, err := parseOfficial(opts.OfficialData)
-		if err != nil {
-			panic(err)
-		}
-		r.official = o
-	}
-	r.st = newState(r.official)
-	return r
+	return &Registry{retention: retention, st: newState()}
 }
 
 // Index returns the registry index applied: the county raft index of the

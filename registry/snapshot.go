@@ -28,7 +28,13 @@ func (r *Registry) Snapshot() *peerv1.RegistrySnapshot {
 func (r *Registry) snapshotLocked(changelog bool) *peerv1.RegistrySnapshot {
 	st := r.st
 	s := &peerv1.RegistrySnapshot{
-		Index:       st.index,
+		Index: st.index,
+		OfficialData: func() string {
+			if st.official == nil {
+				return ""
+			}
+			return st.official.text
+		}(),
 		Offices:     cloneSorted(st.offices, nil),
 		Departments: cloneSorted(st.departments, nil),
 		Staff:       cloneSorted(st.staff, nil),
@@ -93,7 +99,7 @@ func (r *Registry) snapshotLocked(changelog bool) *peerv1.RegistrySnapshot {
 // Credentials with an empty (redacted) hash are skipped. The changelog is
 // cut to this registry's retention.
 func (r *Registry) Restore(s *peerv1.RegistrySnapshot) error {
-	st, err := stateFromSnapshot(s, r.official)
+	st, err := stateFromSnapshot(s)
 	if err != nil {
 		return err
 	}
@@ -112,12 +118,19 @@ func invalidSnapshot(format string, args ...any) error {
 }
 
 // stateFromSnapshot builds a state from clones of the snapshot's contents.
-func stateFromSnapshot(s *peerv1.RegistrySnapshot, official *officialData) (*state, error) {
+func stateFromSnapshot(s *peerv1.RegistrySnapshot) (*state, error) {
 	if s == nil {
 		return nil, invalidSnapshot("no snapshot")
 	}
-	st := newState(official)
+	st := newState()
 	st.index = s.GetIndex()
+	if d := s.GetOfficialData(); d != "" {
+		o, err := parseOfficial(d)
+		if err != nil {
+			return nil, invalidSnapshot("official calendars: %v", err)
+		}
+		st.official = o
+	}
 	for _, o := range s.GetOffices() {
 		code := o.GetCode()
 		if err := ValidCode(code); err != nil {

@@ -29,6 +29,10 @@ var (
 // release replays it.
 func (s *state) checkNew(cmd *peerv1.RegistryCommand) error {
 	switch op := cmd.GetOp().(type) {
+	case *peerv1.RegistryCommand_PutOfficialCalendars:
+		if op.PutOfficialCalendars.GetData() == s.official.String() {
+			return fmt.Errorf("the official calendars are in force already: %w", ErrAlreadyExists)
+		}
 	case *peerv1.RegistryCommand_UpdateStaff:
 		if !op.UpdateStaff.GetPasswordOnly() {
 			return s.checkAdminsLeft(op.UpdateStaff.GetStaff())
@@ -146,6 +150,13 @@ func (s *state) check(cmd *peerv1.RegistryCommand, replay bool) error {
 		return s.checkNode(op.PutNode.GetNode())
 	case *peerv1.RegistryCommand_PutQueryCodeKey:
 		return s.checkQueryCodeKey(op.PutQueryCodeKey.GetKey())
+	case *peerv1.RegistryCommand_PutOfficialCalendars:
+		if _, err := parseOfficial(op.PutOfficialCalendars.GetData()); err != nil {
+			var vs violations
+			vs.addReason(ReasonInvalidFormat, "data", "the official calendars: %v", err)
+			return vs.err()
+		}
+		return nil
 	default:
 		return &ValidationError{Violations: []FieldViolation{{Field: "command", Description: "must hold one operation (create_office, create_department, create_item, update_item, create_grant, revoke_grant, create_staff, put_calendar, put_supervision_policy, put_node or put_query_code_key)"}}}
 	}

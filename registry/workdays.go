@@ -170,7 +170,7 @@ func (r *Registry) Calendar(year int) *yizhanv1.Calendar {
 	if c, ok := r.st.calendars[int32(year)]; ok && int(int32(year)) == year {
 		return proto.CloneOf(c)
 	}
-	return proto.CloneOf(r.official.year(year).cal)
+	return proto.CloneOf(r.st.official.year(year).cal)
 }
 
 // kindsFor returns the exceptions in force for year. Caller holds r.mu.
@@ -287,7 +287,7 @@ func workingDaysBetween(s kindsSource, from, to time.Time) int {
 // (casebook's CalendarChanged).
 type Workdays struct {
 	years    map[int32]dayKinds
-	official *officialData // the years not in years; nil: this binary's
+	official *officialData // the years not in years; nil: OfficialDataBefore's
 }
 
 // Workdays is the calendar now in force, kept as it is.
@@ -351,17 +351,6 @@ type WithWorkdays struct {
 	*Registry
 	Days Workdays
 }
-
-// Workdays is Days: the calendar r judges by.
-func (r WithWorkdays) Workdays() Workdays { return r.Days }
-
-// WithDays is the registry r wraps judging by d instead.
-func (r WithWorkdays) WithDays(d Workdays) WithWorkdays {
-	return WithWorkdays{Registry: r.Registry, Days: d}
-}
-
-// WithDays is r judging working days by d.
-func (r *Registry) WithDays(d Workdays) WithWorkdays { return WithWorkdays{Registry: r, Days: d} }
 
 // IsWorkingDay is Days.IsWorkingDay.
 func (r WithWorkdays) IsWorkingDay(d time.Time) bool { return r.Days.IsWorkingDay(d) }

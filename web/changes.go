@@ -38,7 +38,7 @@ var (
 	changeOpNames = map[string]string{
 		"create": "新建", "update": "修改", "retire": "废止", "revoke": "撤销", "disable": "停用", "enable": "启用",
 		"reset_password": "重置密码", "change_password": "本人修改密码", "put": "设置",
-		"remove": "移出",
+		"remove": "移出", "put_official": "启用国务院放假安排",
 	}
 	// changeFieldNames are the fields' names as admins know them; a field
 	// not here shows by its API name.

@@ -211,16 +211,27 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 	return out
 }
 
+// changesCalendar reports whether a registry command changes working
+// days: a county's calendar for a year, or the official calendars put in
+// force.
+func changesCalendar(c *peerv1.RegistryCommand) bool {
+	switch c.GetOp().(type) {
+	case *peerv1.RegistryCommand_PutCalendar, *peerv1.RegistryCommand_PutOfficialCalendars:
+		return true
+	}
+	return false
+}
+
 // mayChangeCalendar reports whether cmd may change the working-day
-// calendar: a calendar write, a replay holding one, a registry snapshot.
+// calendar: a calendar write (changesCalendar), a replay holding one, a
+// registry snapshot.
 func mayChangeCalendar(cmd *peerv1.Command) bool {
 	switch k := cmd.Kind.(type) {
 	case *peerv1.Command_Registry:
-		_, ok := k.Registry.GetOp().(*peerv1.RegistryCommand_PutCalendar)
-		return ok
+		return changesCalendar(k.Registry)
 	case *peerv1.Command_Replay:
 		for _, e := range k.Replay.GetEntries() {
-			if _, ok := e.GetCommand().GetOp().(*peerv1.RegistryCommand_PutCalendar); ok {
+			if changesCalendar(e.GetCommand()) {
 				return true
 			}
 		}

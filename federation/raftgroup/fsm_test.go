@@ -129,3 +129,41 @@ func TestFSMCalendarWritesReachTheBook(t *testing.T) {
 		t.Error("a replay that left the calendar as it was was judged again")
 	}
 }
+
+// The official calendars a release brings, put in force at the county,
+// reach each office's book at its point of the log as a calendar write
+// does: replayed at a township, judged again there; its audit record
+// says what was put in force.
+func TestFSMOfficialCalendarsReachTheBook(t *testing.T) {
+	var older []string
+	for line := range strings.Lines(registry.OfficialData()) {
+		if !strings.HasPrefix(line, "2026 ") {
+			older = append(older, line)
+		}
+	}
+	put := func(data string) *peerv1.RegistryCommand {
+		return &peerv1.RegistryCommand{AtUnixNano: 1, Actor: "node:county-1",
+			Op: &peerv1.RegistryCommand_PutOfficialCalendars{PutOfficialCalendars: &peerv1.PutOfficialCalendars{Data: data}}}
+	}
+	var logged bytes.Buffer
+	defer slog.SetDefault(slog.Default())
+	slog.SetDefault(slog.New(slog.NewTextHandler(&logged, nil)))
+	township := newTestFSM(t, "450122101000")
+	township.Apply(&raft.Log{Index: 3, Data: marshalCommand(t, &peerv1.Command{Kind: &peerv1.Command_Replay{Replay: &peerv1.ReplayRegistry{
+		Entries: []*peerv1.ChangelogEntry{{Index: 1, Command: put(strings.Join(older, ""))}}, UpstreamIndex: 1}}})})
+	if !strings.Contains(logged.String(), "judged the cases again with the new calendar") {
+		t.Error("official calendars replayed at the township were not judged again in its book")
+	}
+	if !township.Registry().IsWorkingDay(time.Date(2026, 10, 1, 12, 0, 0, 0, registry.CST)) {
+		t.Error("by official data without 2026, 1 October 2026 is not a working day at the township")
+	}
+	if got := township.Cases().Applied(); got != 3 {
+		t.Errorf("the township's book is at index %d after the data replayed at 3", got)
+	}
+	county := newTestFSM(t, "450122000000")
+	county.Apply(&raft.Log{Index: 5, Data: marshalCommand(t, &peerv1.Command{Kind: &peerv1.Command_Registry{Registry: put(strings.Join(older, ""))}})})
+	changes, _, err := county.Cases().RegistryChanges(casebook.ChangesQuery{Limit: 10})
+	if err != nil || len(changes) != 1 || changes[0].GetKind() != "calendar" || changes[0].GetOp() != "put_official" || changes[0].GetTarget() != "2001–2027" {
+		t.Errorf("the county's audit trail: %v, %v", changes, err)
+	}
+}

@@ -784,6 +784,7 @@ type RegistryCommand struct {
 	//	*RegistryCommand_UpdateStaff
 	//	*RegistryCommand_UpdateOffice
 	//	*RegistryCommand_UpdateDepartment
+	//	*RegistryCommand_PutOfficialCalendars
 	Op            isRegistryCommand_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -998,6 +999,15 @@ func (x *RegistryCommand) GetUpdateDepartment() *UpdateDepartment {
 	return nil
 }
 
+func (x *RegistryCommand) GetPutOfficialCalendars() *PutOfficialCalendars {
+	if x != nil {
+		if x, ok := x.Op.(*RegistryCommand_PutOfficialCalendars); ok {
+			return x.PutOfficialCalendars
+		}
+	}
+	return nil
+}
+
 type isRegistryCommand_Op interface {
 	isRegistryCommand_Op()
 }
@@ -1066,6 +1076,10 @@ type RegistryCommand_UpdateDepartment struct {
 	UpdateDepartment *UpdateDepartment `protobuf:"bytes,25,opt,name=update_department,json=updateDepartment,proto3,oneof"`
 }
 
+type RegistryCommand_PutOfficialCalendars struct {
+	PutOfficialCalendars *PutOfficialCalendars `protobuf:"bytes,26,opt,name=put_official_calendars,json=putOfficialCalendars,proto3,oneof"`
+}
+
 func (*RegistryCommand_CreateOffice) isRegistryCommand_Op() {}
 
 func (*RegistryCommand_CreateDepartment) isRegistryCommand_Op() {}
@@ -1098,7 +1112,61 @@ func (*RegistryCommand_UpdateOffice) isRegistryCommand_Op() {}
 
 func (*RegistryCommand_UpdateDepartment) isRegistryCommand_Op() {}
 
+func (*RegistryCommand_PutOfficialCalendars) isRegistryCommand_Op() {}
+
 // PutCasePolicy sets the county's choices in the case rules.
+// PutOfficialCalendars puts in force the State Council's working-day
+// calendars (the holidays and swapped workdays of each year), as a
+// release's compiled-in data gives them: made by the county's leader
+// when it runs a release whose data differs from the registry's, so that
+// every office judges its cases by the new data at one point of its log
+// (as after a calendar write), never by what its own binary holds. data
+// is the registry's text form (registry.OfficialData): one line a year,
+// "YYYY MMDDh MMDDw …".
+type PutOfficialCalendars struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Data          string                 `protobuf:"bytes,1,opt,name=data,proto3" json:"data,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PutOfficialCalendars) Reset() {
+	*x = PutOfficialCalendars{}
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PutOfficialCalendars) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PutOfficialCalendars) ProtoMessage() {}
+
+func (x *PutOfficialCalendars) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PutOfficialCalendars.ProtoReflect.Descriptor instead.
+func (*PutOfficialCalendars) Descriptor() ([]byte, []int) {
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *PutOfficialCalendars) GetData() string {
+	if x != nil {
+		return x.Data
+	}
+	return ""
+}
+
 type PutCasePolicy struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Policy        *v1.CasePolicy         `protobuf:"bytes,1,opt,name=policy,proto3" json:"policy,omitempty"`
@@ -1108,7 +1176,7 @@ type PutCasePolicy struct {
 
 func (x *PutCasePolicy) Reset() {
 	*x = PutCasePolicy{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[16]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1120,7 +1188,7 @@ func (x *PutCasePolicy) String() string {
 func (*PutCasePolicy) ProtoMessage() {}
 
 func (x *PutCasePolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[16]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1133,7 +1201,7 @@ func (x *PutCasePolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutCasePolicy.ProtoReflect.Descriptor instead.
 func (*PutCasePolicy) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{16}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *PutCasePolicy) GetPolicy() *v1.CasePolicy {
@@ -1153,7 +1221,7 @@ type PutDutyPolicy struct {
 
 func (x *PutDutyPolicy) Reset() {
 	*x = PutDutyPolicy{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[17]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1165,7 +1233,7 @@ func (x *PutDutyPolicy) String() string {
 func (*PutDutyPolicy) ProtoMessage() {}
 
 func (x *PutDutyPolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[17]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1178,7 +1246,7 @@ func (x *PutDutyPolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutDutyPolicy.ProtoReflect.Descriptor instead.
 func (*PutDutyPolicy) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{17}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *PutDutyPolicy) GetPolicy() *v1.DutyPolicy {
@@ -1198,7 +1266,7 @@ type PutSupervisionPolicy struct {
 
 func (x *PutSupervisionPolicy) Reset() {
 	*x = PutSupervisionPolicy{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[18]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1210,7 +1278,7 @@ func (x *PutSupervisionPolicy) String() string {
 func (*PutSupervisionPolicy) ProtoMessage() {}
 
 func (x *PutSupervisionPolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[18]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1223,7 +1291,7 @@ func (x *PutSupervisionPolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutSupervisionPolicy.ProtoReflect.Descriptor instead.
 func (*PutSupervisionPolicy) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{18}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *PutSupervisionPolicy) GetPolicy() *v1.SupervisionPolicy {
@@ -1246,7 +1314,7 @@ type ChangelogEntry struct {
 
 func (x *ChangelogEntry) Reset() {
 	*x = ChangelogEntry{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[19]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1258,7 +1326,7 @@ func (x *ChangelogEntry) String() string {
 func (*ChangelogEntry) ProtoMessage() {}
 
 func (x *ChangelogEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[19]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1271,7 +1339,7 @@ func (x *ChangelogEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChangelogEntry.ProtoReflect.Descriptor instead.
 func (*ChangelogEntry) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{19}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ChangelogEntry) GetIndex() uint64 {
@@ -1305,7 +1373,7 @@ type ItemHistory struct {
 
 func (x *ItemHistory) Reset() {
 	*x = ItemHistory{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[20]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1317,7 +1385,7 @@ func (x *ItemHistory) String() string {
 func (*ItemHistory) ProtoMessage() {}
 
 func (x *ItemHistory) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[20]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1330,7 +1398,7 @@ func (x *ItemHistory) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ItemHistory.ProtoReflect.Descriptor instead.
 func (*ItemHistory) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{20}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ItemHistory) GetVersions() []*v1.Item {
@@ -1360,13 +1428,16 @@ type RegistrySnapshot struct {
 	SupervisionPolicy *v1.SupervisionPolicy `protobuf:"bytes,12,opt,name=supervision_policy,json=supervisionPolicy,proto3" json:"supervision_policy,omitempty"` // unset: the defaults
 	DutyPolicy        *v1.DutyPolicy        `protobuf:"bytes,13,opt,name=duty_policy,json=dutyPolicy,proto3" json:"duty_policy,omitempty"`                      // unset: the defaults
 	CasePolicy        *v1.CasePolicy        `protobuf:"bytes,14,opt,name=case_policy,json=casePolicy,proto3" json:"case_policy,omitempty"`                      // unset: the defaults
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// The official calendars in force (PutOfficialCalendars' text); empty:
+	// those of every release before they were in the log.
+	OfficialData  string `protobuf:"bytes,15,opt,name=official_data,json=officialData,proto3" json:"official_data,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RegistrySnapshot) Reset() {
 	*x = RegistrySnapshot{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[21]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1378,7 +1449,7 @@ func (x *RegistrySnapshot) String() string {
 func (*RegistrySnapshot) ProtoMessage() {}
 
 func (x *RegistrySnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[21]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1391,7 +1462,7 @@ func (x *RegistrySnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegistrySnapshot.ProtoReflect.Descriptor instead.
 func (*RegistrySnapshot) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{21}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *RegistrySnapshot) GetIndex() uint64 {
@@ -1492,6 +1563,13 @@ func (x *RegistrySnapshot) GetCasePolicy() *v1.CasePolicy {
 	return nil
 }
 
+func (x *RegistrySnapshot) GetOfficialData() string {
+	if x != nil {
+		return x.OfficialData
+	}
+	return ""
+}
+
 // ReplayRegistry applies entries pulled from the upstream office.
 // Entries at or below the office's registry index are skipped.
 type ReplayRegistry struct {
@@ -1504,7 +1582,7 @@ type ReplayRegistry struct {
 
 func (x *ReplayRegistry) Reset() {
 	*x = ReplayRegistry{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[22]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1516,7 +1594,7 @@ func (x *ReplayRegistry) String() string {
 func (*ReplayRegistry) ProtoMessage() {}
 
 func (x *ReplayRegistry) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[22]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1529,7 +1607,7 @@ func (x *ReplayRegistry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplayRegistry.ProtoReflect.Descriptor instead.
 func (*ReplayRegistry) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{22}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ReplayRegistry) GetEntries() []*ChangelogEntry {
@@ -1556,7 +1634,7 @@ type InstallRegistrySnapshot struct {
 
 func (x *InstallRegistrySnapshot) Reset() {
 	*x = InstallRegistrySnapshot{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[23]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1568,7 +1646,7 @@ func (x *InstallRegistrySnapshot) String() string {
 func (*InstallRegistrySnapshot) ProtoMessage() {}
 
 func (x *InstallRegistrySnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[23]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1581,7 +1659,7 @@ func (x *InstallRegistrySnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InstallRegistrySnapshot.ProtoReflect.Descriptor instead.
 func (*InstallRegistrySnapshot) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{23}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *InstallRegistrySnapshot) GetSnapshot() *RegistrySnapshot {
@@ -1607,7 +1685,7 @@ type Command struct {
 
 func (x *Command) Reset() {
 	*x = Command{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[24]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1619,7 +1697,7 @@ func (x *Command) String() string {
 func (*Command) ProtoMessage() {}
 
 func (x *Command) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[24]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1632,7 +1710,7 @@ func (x *Command) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Command.ProtoReflect.Descriptor instead.
 func (*Command) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{24}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *Command) GetKind() isCommand_Kind {
@@ -1737,7 +1815,7 @@ type CaseCommand struct {
 
 func (x *CaseCommand) Reset() {
 	*x = CaseCommand{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[25]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1749,7 +1827,7 @@ func (x *CaseCommand) String() string {
 func (*CaseCommand) ProtoMessage() {}
 
 func (x *CaseCommand) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[25]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1762,7 +1840,7 @@ func (x *CaseCommand) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseCommand.ProtoReflect.Descriptor instead.
 func (*CaseCommand) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{25}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *CaseCommand) GetAtUnixNano() int64 {
@@ -2053,7 +2131,7 @@ type FinishRecovery struct {
 
 func (x *FinishRecovery) Reset() {
 	*x = FinishRecovery{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[26]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2065,7 +2143,7 @@ func (x *FinishRecovery) String() string {
 func (*FinishRecovery) ProtoMessage() {}
 
 func (x *FinishRecovery) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[26]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2078,7 +2156,7 @@ func (x *FinishRecovery) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FinishRecovery.ProtoReflect.Descriptor instead.
 func (*FinishRecovery) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{26}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *FinishRecovery) GetThroughDay() string {
@@ -2111,7 +2189,7 @@ type PutAttachmentPart struct {
 
 func (x *PutAttachmentPart) Reset() {
 	*x = PutAttachmentPart{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[27]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2123,7 +2201,7 @@ func (x *PutAttachmentPart) String() string {
 func (*PutAttachmentPart) ProtoMessage() {}
 
 func (x *PutAttachmentPart) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[27]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2136,7 +2214,7 @@ func (x *PutAttachmentPart) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutAttachmentPart.ProtoReflect.Descriptor instead.
 func (*PutAttachmentPart) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{27}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *PutAttachmentPart) GetSha256() string {
@@ -2201,7 +2279,7 @@ type DropUnnamedAttachments struct {
 
 func (x *DropUnnamedAttachments) Reset() {
 	*x = DropUnnamedAttachments{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[28]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2213,7 +2291,7 @@ func (x *DropUnnamedAttachments) String() string {
 func (*DropUnnamedAttachments) ProtoMessage() {}
 
 func (x *DropUnnamedAttachments) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[28]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2226,7 +2304,7 @@ func (x *DropUnnamedAttachments) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropUnnamedAttachments.ProtoReflect.Descriptor instead.
 func (*DropUnnamedAttachments) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{28}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *DropUnnamedAttachments) GetOlderThanUnixNano() int64 {
@@ -2253,7 +2331,7 @@ type AttachmentProgress struct {
 
 func (x *AttachmentProgress) Reset() {
 	*x = AttachmentProgress{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[29]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2265,7 +2343,7 @@ func (x *AttachmentProgress) String() string {
 func (*AttachmentProgress) ProtoMessage() {}
 
 func (x *AttachmentProgress) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[29]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2278,7 +2356,7 @@ func (x *AttachmentProgress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttachmentProgress.ProtoReflect.Descriptor instead.
 func (*AttachmentProgress) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{29}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *AttachmentProgress) GetReceived() int64 {
@@ -2305,7 +2383,7 @@ type PutZeroReport struct {
 
 func (x *PutZeroReport) Reset() {
 	*x = PutZeroReport{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[30]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2317,7 +2395,7 @@ func (x *PutZeroReport) String() string {
 func (*PutZeroReport) ProtoMessage() {}
 
 func (x *PutZeroReport) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[30]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2330,7 +2408,7 @@ func (x *PutZeroReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutZeroReport.ProtoReflect.Descriptor instead.
 func (*PutZeroReport) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{30}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *PutZeroReport) GetReport() *v1.ZeroReport {
@@ -2351,7 +2429,7 @@ type FlagUnsignedReport struct {
 
 func (x *FlagUnsignedReport) Reset() {
 	*x = FlagUnsignedReport{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[31]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2363,7 +2441,7 @@ func (x *FlagUnsignedReport) String() string {
 func (*FlagUnsignedReport) ProtoMessage() {}
 
 func (x *FlagUnsignedReport) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[31]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2376,7 +2454,7 @@ func (x *FlagUnsignedReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FlagUnsignedReport.ProtoReflect.Descriptor instead.
 func (*FlagUnsignedReport) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{31}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *FlagUnsignedReport) GetFlag() *v1.UnsignedReportFlag {
@@ -2400,7 +2478,7 @@ type PutShifts struct {
 
 func (x *PutShifts) Reset() {
 	*x = PutShifts{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[32]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2412,7 +2490,7 @@ func (x *PutShifts) String() string {
 func (*PutShifts) ProtoMessage() {}
 
 func (x *PutShifts) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[32]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2425,7 +2503,7 @@ func (x *PutShifts) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutShifts.ProtoReflect.Descriptor instead.
 func (*PutShifts) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{32}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *PutShifts) GetShifts() []*v1.DutyShift {
@@ -2445,7 +2523,7 @@ type PutLogEntry struct {
 
 func (x *PutLogEntry) Reset() {
 	*x = PutLogEntry{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[33]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2457,7 +2535,7 @@ func (x *PutLogEntry) String() string {
 func (*PutLogEntry) ProtoMessage() {}
 
 func (x *PutLogEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[33]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2470,7 +2548,7 @@ func (x *PutLogEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutLogEntry.ProtoReflect.Descriptor instead.
 func (*PutLogEntry) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{33}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *PutLogEntry) GetEntry() *v1.DutyLogEntry {
@@ -2491,7 +2569,7 @@ type PutUrgentReport struct {
 
 func (x *PutUrgentReport) Reset() {
 	*x = PutUrgentReport{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[34]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2503,7 +2581,7 @@ func (x *PutUrgentReport) String() string {
 func (*PutUrgentReport) ProtoMessage() {}
 
 func (x *PutUrgentReport) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[34]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2516,7 +2594,7 @@ func (x *PutUrgentReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutUrgentReport.ProtoReflect.Descriptor instead.
 func (*PutUrgentReport) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{34}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *PutUrgentReport) GetReport() *v1.UrgentReport {
@@ -2536,7 +2614,7 @@ type PutReportAck struct {
 
 func (x *PutReportAck) Reset() {
 	*x = PutReportAck{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[35]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2548,7 +2626,7 @@ func (x *PutReportAck) String() string {
 func (*PutReportAck) ProtoMessage() {}
 
 func (x *PutReportAck) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[35]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2561,7 +2639,7 @@ func (x *PutReportAck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutReportAck.ProtoReflect.Descriptor instead.
 func (*PutReportAck) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{35}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *PutReportAck) GetAck() *v1.ReportAck {
@@ -2583,7 +2661,7 @@ type PutConsultation struct {
 
 func (x *PutConsultation) Reset() {
 	*x = PutConsultation{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[36]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2595,7 +2673,7 @@ func (x *PutConsultation) String() string {
 func (*PutConsultation) ProtoMessage() {}
 
 func (x *PutConsultation) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[36]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2608,7 +2686,7 @@ func (x *PutConsultation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutConsultation.ProtoReflect.Descriptor instead.
 func (*PutConsultation) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{36}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *PutConsultation) GetConsultation() *v1.Consultation {
@@ -2637,7 +2715,7 @@ type SupervisionStep struct {
 
 func (x *SupervisionStep) Reset() {
 	*x = SupervisionStep{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[37]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2649,7 +2727,7 @@ func (x *SupervisionStep) String() string {
 func (*SupervisionStep) ProtoMessage() {}
 
 func (x *SupervisionStep) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[37]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2662,7 +2740,7 @@ func (x *SupervisionStep) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SupervisionStep.ProtoReflect.Descriptor instead.
 func (*SupervisionStep) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{37}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *SupervisionStep) GetOp() isSupervisionStep_Op {
@@ -2761,7 +2839,7 @@ type ReplyFollowUp struct {
 
 func (x *ReplyFollowUp) Reset() {
 	*x = ReplyFollowUp{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[38]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2773,7 +2851,7 @@ func (x *ReplyFollowUp) String() string {
 func (*ReplyFollowUp) ProtoMessage() {}
 
 func (x *ReplyFollowUp) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[38]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2786,7 +2864,7 @@ func (x *ReplyFollowUp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplyFollowUp.ProtoReflect.Descriptor instead.
 func (*ReplyFollowUp) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{38}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *ReplyFollowUp) GetId() string {
@@ -2813,7 +2891,7 @@ type RevisitFollowUp struct {
 
 func (x *RevisitFollowUp) Reset() {
 	*x = RevisitFollowUp{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[39]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2825,7 +2903,7 @@ func (x *RevisitFollowUp) String() string {
 func (*RevisitFollowUp) ProtoMessage() {}
 
 func (x *RevisitFollowUp) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[39]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2838,7 +2916,7 @@ func (x *RevisitFollowUp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevisitFollowUp.ProtoReflect.Descriptor instead.
 func (*RevisitFollowUp) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{39}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *RevisitFollowUp) GetId() string {
@@ -2864,7 +2942,7 @@ type IssueOrder struct {
 
 func (x *IssueOrder) Reset() {
 	*x = IssueOrder{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[40]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2876,7 +2954,7 @@ func (x *IssueOrder) String() string {
 func (*IssueOrder) ProtoMessage() {}
 
 func (x *IssueOrder) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[40]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2889,7 +2967,7 @@ func (x *IssueOrder) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IssueOrder.ProtoReflect.Descriptor instead.
 func (*IssueOrder) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{40}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *IssueOrder) GetOrder() *v1.SupervisionOrder {
@@ -2909,7 +2987,7 @@ type AnswerOrder struct {
 
 func (x *AnswerOrder) Reset() {
 	*x = AnswerOrder{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[41]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2921,7 +2999,7 @@ func (x *AnswerOrder) String() string {
 func (*AnswerOrder) ProtoMessage() {}
 
 func (x *AnswerOrder) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[41]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2934,7 +3012,7 @@ func (x *AnswerOrder) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnswerOrder.ProtoReflect.Descriptor instead.
 func (*AnswerOrder) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{41}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *AnswerOrder) GetId() string {
@@ -2962,7 +3040,7 @@ type DecideOrder struct {
 
 func (x *DecideOrder) Reset() {
 	*x = DecideOrder{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[42]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2974,7 +3052,7 @@ func (x *DecideOrder) String() string {
 func (*DecideOrder) ProtoMessage() {}
 
 func (x *DecideOrder) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[42]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2987,7 +3065,7 @@ func (x *DecideOrder) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecideOrder.ProtoReflect.Descriptor instead.
 func (*DecideOrder) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{42}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *DecideOrder) GetId() string {
@@ -3026,7 +3104,7 @@ type EvaluateCards struct {
 
 func (x *EvaluateCards) Reset() {
 	*x = EvaluateCards{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[43]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3038,7 +3116,7 @@ func (x *EvaluateCards) String() string {
 func (*EvaluateCards) ProtoMessage() {}
 
 func (x *EvaluateCards) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[43]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3051,7 +3129,7 @@ func (x *EvaluateCards) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EvaluateCards.ProtoReflect.Descriptor instead.
 func (*EvaluateCards) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{43}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *EvaluateCards) GetChecks() []*CardCheck {
@@ -3078,7 +3156,7 @@ type CardCheck struct {
 
 func (x *CardCheck) Reset() {
 	*x = CardCheck{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[44]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3090,7 +3168,7 @@ func (x *CardCheck) String() string {
 func (*CardCheck) ProtoMessage() {}
 
 func (x *CardCheck) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[44]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3103,7 +3181,7 @@ func (x *CardCheck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CardCheck.ProtoReflect.Descriptor instead.
 func (*CardCheck) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{44}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *CardCheck) GetCaseNumber() string {
@@ -3133,7 +3211,7 @@ type AppendCaseEvents struct {
 
 func (x *AppendCaseEvents) Reset() {
 	*x = AppendCaseEvents{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[45]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3145,7 +3223,7 @@ func (x *AppendCaseEvents) String() string {
 func (*AppendCaseEvents) ProtoMessage() {}
 
 func (x *AppendCaseEvents) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[45]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3158,7 +3236,7 @@ func (x *AppendCaseEvents) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppendCaseEvents.ProtoReflect.Descriptor instead.
 func (*AppendCaseEvents) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{45}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *AppendCaseEvents) GetCaseNumber() string {
@@ -3200,7 +3278,7 @@ type CaseMessage struct {
 
 func (x *CaseMessage) Reset() {
 	*x = CaseMessage{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[46]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3212,7 +3290,7 @@ func (x *CaseMessage) String() string {
 func (*CaseMessage) ProtoMessage() {}
 
 func (x *CaseMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[46]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3225,7 +3303,7 @@ func (x *CaseMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseMessage.ProtoReflect.Descriptor instead.
 func (*CaseMessage) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{46}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *CaseMessage) GetCaseNumber() string {
@@ -3309,7 +3387,7 @@ type ReceiveCaseMessages struct {
 
 func (x *ReceiveCaseMessages) Reset() {
 	*x = ReceiveCaseMessages{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[47]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3321,7 +3399,7 @@ func (x *ReceiveCaseMessages) String() string {
 func (*ReceiveCaseMessages) ProtoMessage() {}
 
 func (x *ReceiveCaseMessages) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[47]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3334,7 +3412,7 @@ func (x *ReceiveCaseMessages) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReceiveCaseMessages.ProtoReflect.Descriptor instead.
 func (*ReceiveCaseMessages) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{47}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *ReceiveCaseMessages) GetMessages() []*CaseMessage {
@@ -3358,7 +3436,7 @@ type OutboxEntry struct {
 
 func (x *OutboxEntry) Reset() {
 	*x = OutboxEntry{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[48]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3370,7 +3448,7 @@ func (x *OutboxEntry) String() string {
 func (*OutboxEntry) ProtoMessage() {}
 
 func (x *OutboxEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[48]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3383,7 +3461,7 @@ func (x *OutboxEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OutboxEntry.ProtoReflect.Descriptor instead.
 func (*OutboxEntry) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{48}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *OutboxEntry) GetDestOffice() string {
@@ -3429,7 +3507,7 @@ type QuarantinedEntry struct {
 
 func (x *QuarantinedEntry) Reset() {
 	*x = QuarantinedEntry{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[49]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3441,7 +3519,7 @@ func (x *QuarantinedEntry) String() string {
 func (*QuarantinedEntry) ProtoMessage() {}
 
 func (x *QuarantinedEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[49]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3454,7 +3532,7 @@ func (x *QuarantinedEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuarantinedEntry.ProtoReflect.Descriptor instead.
 func (*QuarantinedEntry) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{49}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *QuarantinedEntry) GetEntry() *OutboxEntry {
@@ -3489,7 +3567,7 @@ type QuarantineOutbox struct {
 
 func (x *QuarantineOutbox) Reset() {
 	*x = QuarantineOutbox{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[50]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3501,7 +3579,7 @@ func (x *QuarantineOutbox) String() string {
 func (*QuarantineOutbox) ProtoMessage() {}
 
 func (x *QuarantineOutbox) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[50]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3514,7 +3592,7 @@ func (x *QuarantineOutbox) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuarantineOutbox.ProtoReflect.Descriptor instead.
 func (*QuarantineOutbox) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{50}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *QuarantineOutbox) GetEntries() []*QuarantinedEntry {
@@ -3534,7 +3612,7 @@ type AckOutbox struct {
 
 func (x *AckOutbox) Reset() {
 	*x = AckOutbox{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[51]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3546,7 +3624,7 @@ func (x *AckOutbox) String() string {
 func (*AckOutbox) ProtoMessage() {}
 
 func (x *AckOutbox) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[51]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3559,7 +3637,7 @@ func (x *AckOutbox) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AckOutbox.ProtoReflect.Descriptor instead.
 func (*AckOutbox) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{51}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *AckOutbox) GetAcks() []*OutboxEntry {
@@ -3580,7 +3658,7 @@ type CaseRecord struct {
 
 func (x *CaseRecord) Reset() {
 	*x = CaseRecord{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[52]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3592,7 +3670,7 @@ func (x *CaseRecord) String() string {
 func (*CaseRecord) ProtoMessage() {}
 
 func (x *CaseRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[52]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3605,7 +3683,7 @@ func (x *CaseRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseRecord.ProtoReflect.Descriptor instead.
 func (*CaseRecord) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{52}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *CaseRecord) GetNumber() string {
@@ -3633,7 +3711,7 @@ type DaySequence struct {
 
 func (x *DaySequence) Reset() {
 	*x = DaySequence{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[53]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3645,7 +3723,7 @@ func (x *DaySequence) String() string {
 func (*DaySequence) ProtoMessage() {}
 
 func (x *DaySequence) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[53]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3658,7 +3736,7 @@ func (x *DaySequence) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DaySequence.ProtoReflect.Descriptor instead.
 func (*DaySequence) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{53}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *DaySequence) GetDay() string {
@@ -3688,7 +3766,7 @@ type CaseBookSnapshot struct {
 
 func (x *CaseBookSnapshot) Reset() {
 	*x = CaseBookSnapshot{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[54]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3700,7 +3778,7 @@ func (x *CaseBookSnapshot) String() string {
 func (*CaseBookSnapshot) ProtoMessage() {}
 
 func (x *CaseBookSnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[54]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3713,7 +3791,7 @@ func (x *CaseBookSnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseBookSnapshot.ProtoReflect.Descriptor instead.
 func (*CaseBookSnapshot) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{54}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *CaseBookSnapshot) GetCases() []*CaseRecord {
@@ -3756,7 +3834,7 @@ type OfficeSnapshot struct {
 
 func (x *OfficeSnapshot) Reset() {
 	*x = OfficeSnapshot{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[55]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3768,7 +3846,7 @@ func (x *OfficeSnapshot) String() string {
 func (*OfficeSnapshot) ProtoMessage() {}
 
 func (x *OfficeSnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[55]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3781,7 +3859,7 @@ func (x *OfficeSnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OfficeSnapshot.ProtoReflect.Descriptor instead.
 func (*OfficeSnapshot) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{55}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *OfficeSnapshot) GetRegistry() *RegistrySnapshot {
@@ -3821,7 +3899,7 @@ type RequestRecord struct {
 
 func (x *RequestRecord) Reset() {
 	*x = RequestRecord{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[56]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3833,7 +3911,7 @@ func (x *RequestRecord) String() string {
 func (*RequestRecord) ProtoMessage() {}
 
 func (x *RequestRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[56]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3846,7 +3924,7 @@ func (x *RequestRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestRecord.ProtoReflect.Descriptor instead.
 func (*RequestRecord) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{56}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *RequestRecord) GetId() string {
@@ -3893,7 +3971,7 @@ type DeliverCasesRequest struct {
 
 func (x *DeliverCasesRequest) Reset() {
 	*x = DeliverCasesRequest{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[57]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3905,7 +3983,7 @@ func (x *DeliverCasesRequest) String() string {
 func (*DeliverCasesRequest) ProtoMessage() {}
 
 func (x *DeliverCasesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[57]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3918,7 +3996,7 @@ func (x *DeliverCasesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeliverCasesRequest.ProtoReflect.Descriptor instead.
 func (*DeliverCasesRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{57}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *DeliverCasesRequest) GetMessages() []*CaseMessage {
@@ -3941,7 +4019,7 @@ type CaseReceipt struct {
 
 func (x *CaseReceipt) Reset() {
 	*x = CaseReceipt{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[58]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3953,7 +4031,7 @@ func (x *CaseReceipt) String() string {
 func (*CaseReceipt) ProtoMessage() {}
 
 func (x *CaseReceipt) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[58]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3966,7 +4044,7 @@ func (x *CaseReceipt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseReceipt.ProtoReflect.Descriptor instead.
 func (*CaseReceipt) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{58}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *CaseReceipt) GetCaseNumber() string {
@@ -3999,7 +4077,7 @@ type DeliverCasesResponse struct {
 
 func (x *DeliverCasesResponse) Reset() {
 	*x = DeliverCasesResponse{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[59]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4011,7 +4089,7 @@ func (x *DeliverCasesResponse) String() string {
 func (*DeliverCasesResponse) ProtoMessage() {}
 
 func (x *DeliverCasesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[59]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4024,7 +4102,7 @@ func (x *DeliverCasesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeliverCasesResponse.ProtoReflect.Descriptor instead.
 func (*DeliverCasesResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{59}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *DeliverCasesResponse) GetReceipts() []*CaseReceipt {
@@ -4045,7 +4123,7 @@ type JoinRequest struct {
 
 func (x *JoinRequest) Reset() {
 	*x = JoinRequest{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[60]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4057,7 +4135,7 @@ func (x *JoinRequest) String() string {
 func (*JoinRequest) ProtoMessage() {}
 
 func (x *JoinRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[60]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4070,7 +4148,7 @@ func (x *JoinRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinRequest.ProtoReflect.Descriptor instead.
 func (*JoinRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{60}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *JoinRequest) GetOfficeCode() string {
@@ -4103,7 +4181,7 @@ type JoinResponse struct {
 
 func (x *JoinResponse) Reset() {
 	*x = JoinResponse{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[61]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4115,7 +4193,7 @@ func (x *JoinResponse) String() string {
 func (*JoinResponse) ProtoMessage() {}
 
 func (x *JoinResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[61]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4128,7 +4206,7 @@ func (x *JoinResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinResponse.ProtoReflect.Descriptor instead.
 func (*JoinResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{61}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *JoinResponse) GetLeader() string {
@@ -4152,7 +4230,7 @@ type MembersRequest struct {
 
 func (x *MembersRequest) Reset() {
 	*x = MembersRequest{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[62]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4164,7 +4242,7 @@ func (x *MembersRequest) String() string {
 func (*MembersRequest) ProtoMessage() {}
 
 func (x *MembersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[62]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4177,7 +4255,7 @@ func (x *MembersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MembersRequest.ProtoReflect.Descriptor instead.
 func (*MembersRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{62}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *MembersRequest) GetOfficeCode() string {
@@ -4204,7 +4282,7 @@ type MembersResponse struct {
 
 func (x *MembersResponse) Reset() {
 	*x = MembersResponse{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[63]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4216,7 +4294,7 @@ func (x *MembersResponse) String() string {
 func (*MembersResponse) ProtoMessage() {}
 
 func (x *MembersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[63]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4229,7 +4307,7 @@ func (x *MembersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MembersResponse.ProtoReflect.Descriptor instead.
 func (*MembersResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{63}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *MembersResponse) GetMembers() []*Member {
@@ -4257,7 +4335,7 @@ type Member struct {
 
 func (x *Member) Reset() {
 	*x = Member{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[64]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4269,7 +4347,7 @@ func (x *Member) String() string {
 func (*Member) ProtoMessage() {}
 
 func (x *Member) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[64]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4282,7 +4360,7 @@ func (x *Member) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Member.ProtoReflect.Descriptor instead.
 func (*Member) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{64}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *Member) GetNode() string {
@@ -4317,7 +4395,7 @@ type FeedRequest struct {
 
 func (x *FeedRequest) Reset() {
 	*x = FeedRequest{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[65]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4329,7 +4407,7 @@ func (x *FeedRequest) String() string {
 func (*FeedRequest) ProtoMessage() {}
 
 func (x *FeedRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[65]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4342,7 +4420,7 @@ func (x *FeedRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeedRequest.ProtoReflect.Descriptor instead.
 func (*FeedRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{65}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *FeedRequest) GetOfficeCode() string {
@@ -4381,7 +4459,7 @@ type FeedMessage struct {
 
 func (x *FeedMessage) Reset() {
 	*x = FeedMessage{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[66]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4393,7 +4471,7 @@ func (x *FeedMessage) String() string {
 func (*FeedMessage) ProtoMessage() {}
 
 func (x *FeedMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[66]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4406,7 +4484,7 @@ func (x *FeedMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeedMessage.ProtoReflect.Descriptor instead.
 func (*FeedMessage) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{66}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *FeedMessage) GetKind() isFeedMessage_Kind {
@@ -4493,7 +4571,7 @@ type FeedChunk struct {
 
 func (x *FeedChunk) Reset() {
 	*x = FeedChunk{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[67]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4505,7 +4583,7 @@ func (x *FeedChunk) String() string {
 func (*FeedChunk) ProtoMessage() {}
 
 func (x *FeedChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[67]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4518,7 +4596,7 @@ func (x *FeedChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeedChunk.ProtoReflect.Descriptor instead.
 func (*FeedChunk) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{67}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *FeedChunk) GetData() []byte {
@@ -4545,7 +4623,7 @@ type FeedBatch struct {
 
 func (x *FeedBatch) Reset() {
 	*x = FeedBatch{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[68]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4557,7 +4635,7 @@ func (x *FeedBatch) String() string {
 func (*FeedBatch) ProtoMessage() {}
 
 func (x *FeedBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[68]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4570,7 +4648,7 @@ func (x *FeedBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeedBatch.ProtoReflect.Descriptor instead.
 func (*FeedBatch) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{68}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{69}
 }
 
 func (x *FeedBatch) GetEntries() []*ChangelogEntry {
@@ -4602,7 +4680,7 @@ type FeedHeartbeat struct {
 
 func (x *FeedHeartbeat) Reset() {
 	*x = FeedHeartbeat{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[69]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4614,7 +4692,7 @@ func (x *FeedHeartbeat) String() string {
 func (*FeedHeartbeat) ProtoMessage() {}
 
 func (x *FeedHeartbeat) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[69]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4627,7 +4705,7 @@ func (x *FeedHeartbeat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeedHeartbeat.ProtoReflect.Descriptor instead.
 func (*FeedHeartbeat) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{69}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{70}
 }
 
 func (x *FeedHeartbeat) GetUpstreamIndex() uint64 {
@@ -4667,7 +4745,7 @@ type AnnounceNodeRequest struct {
 
 func (x *AnnounceNodeRequest) Reset() {
 	*x = AnnounceNodeRequest{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[70]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4679,7 +4757,7 @@ func (x *AnnounceNodeRequest) String() string {
 func (*AnnounceNodeRequest) ProtoMessage() {}
 
 func (x *AnnounceNodeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[70]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4692,7 +4770,7 @@ func (x *AnnounceNodeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnnounceNodeRequest.ProtoReflect.Descriptor instead.
 func (*AnnounceNodeRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{70}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{71}
 }
 
 func (x *AnnounceNodeRequest) GetNode() *v1.NodeEntry {
@@ -4732,7 +4810,7 @@ type AnnounceNodeResponse struct {
 
 func (x *AnnounceNodeResponse) Reset() {
 	*x = AnnounceNodeResponse{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[71]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[72]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4744,7 +4822,7 @@ func (x *AnnounceNodeResponse) String() string {
 func (*AnnounceNodeResponse) ProtoMessage() {}
 
 func (x *AnnounceNodeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[71]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[72]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4757,7 +4835,7 @@ func (x *AnnounceNodeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnnounceNodeResponse.ProtoReflect.Descriptor instead.
 func (*AnnounceNodeResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{71}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{72}
 }
 
 func (x *AnnounceNodeResponse) GetRegistryIndex() uint64 {
@@ -4776,7 +4854,7 @@ type BackupRequest struct {
 
 func (x *BackupRequest) Reset() {
 	*x = BackupRequest{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[72]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[73]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4788,7 +4866,7 @@ func (x *BackupRequest) String() string {
 func (*BackupRequest) ProtoMessage() {}
 
 func (x *BackupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[72]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[73]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4801,7 +4879,7 @@ func (x *BackupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackupRequest.ProtoReflect.Descriptor instead.
 func (*BackupRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{72}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{73}
 }
 
 func (x *BackupRequest) GetOfficeCode() string {
@@ -4820,7 +4898,7 @@ type BackupChunk struct {
 
 func (x *BackupChunk) Reset() {
 	*x = BackupChunk{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[73]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[74]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4832,7 +4910,7 @@ func (x *BackupChunk) String() string {
 func (*BackupChunk) ProtoMessage() {}
 
 func (x *BackupChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[73]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[74]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4845,7 +4923,7 @@ func (x *BackupChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackupChunk.ProtoReflect.Descriptor instead.
 func (*BackupChunk) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{73}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{74}
 }
 
 func (x *BackupChunk) GetData() []byte {
@@ -4866,7 +4944,7 @@ type CasesThroughRequest struct {
 
 func (x *CasesThroughRequest) Reset() {
 	*x = CasesThroughRequest{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[74]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[75]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4878,7 +4956,7 @@ func (x *CasesThroughRequest) String() string {
 func (*CasesThroughRequest) ProtoMessage() {}
 
 func (x *CasesThroughRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[74]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[75]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4891,7 +4969,7 @@ func (x *CasesThroughRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CasesThroughRequest.ProtoReflect.Descriptor instead.
 func (*CasesThroughRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{74}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{75}
 }
 
 func (x *CasesThroughRequest) GetOfficeCode() string {
@@ -4925,7 +5003,7 @@ type CasesThroughResponse struct {
 
 func (x *CasesThroughResponse) Reset() {
 	*x = CasesThroughResponse{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[75]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[76]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4937,7 +5015,7 @@ func (x *CasesThroughResponse) String() string {
 func (*CasesThroughResponse) ProtoMessage() {}
 
 func (x *CasesThroughResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[75]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[76]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4950,7 +5028,7 @@ func (x *CasesThroughResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CasesThroughResponse.ProtoReflect.Descriptor instead.
 func (*CasesThroughResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{75}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{76}
 }
 
 func (x *CasesThroughResponse) GetMessages() []*CaseMessage {
@@ -4976,7 +5054,7 @@ type ProgressRequest struct {
 
 func (x *ProgressRequest) Reset() {
 	*x = ProgressRequest{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[76]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[77]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4988,7 +5066,7 @@ func (x *ProgressRequest) String() string {
 func (*ProgressRequest) ProtoMessage() {}
 
 func (x *ProgressRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[76]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[77]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5001,7 +5079,7 @@ func (x *ProgressRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProgressRequest.ProtoReflect.Descriptor instead.
 func (*ProgressRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{76}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{77}
 }
 
 func (x *ProgressRequest) GetOfficeCode() string {
@@ -5021,7 +5099,7 @@ type ProgressResponse struct {
 
 func (x *ProgressResponse) Reset() {
 	*x = ProgressResponse{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[77]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[78]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5033,7 +5111,7 @@ func (x *ProgressResponse) String() string {
 func (*ProgressResponse) ProtoMessage() {}
 
 func (x *ProgressResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[77]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[78]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5046,7 +5124,7 @@ func (x *ProgressResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProgressResponse.ProtoReflect.Descriptor instead.
 func (*ProgressResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{77}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{78}
 }
 
 func (x *ProgressResponse) GetCommitIndex() uint64 {
@@ -5113,7 +5191,8 @@ const file_yizhan_peer_v1_peer_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\rR\x02id\x12\x10\n" +
 	"\x03key\x18\x02 \x01(\fR\x03key\"A\n" +
 	"\x0fPutQueryCodeKey\x12.\n" +
-	"\x03key\x18\x01 \x01(\v2\x1c.yizhan.peer.v1.QueryCodeKeyR\x03key\"\xfb\t\n" +
+	"\x03key\x18\x01 \x01(\v2\x1c.yizhan.peer.v1.QueryCodeKeyR\x03key\"\xd9\n" +
+	"\n" +
 	"\x0fRegistryCommand\x12 \n" +
 	"\fat_unix_nano\x18\x01 \x01(\x03R\n" +
 	"atUnixNano\x12\x14\n" +
@@ -5139,8 +5218,11 @@ const file_yizhan_peer_v1_peer_proto_rawDesc = "" +
 	"\x0fput_case_policy\x18\x16 \x01(\v2\x1d.yizhan.peer.v1.PutCasePolicyH\x00R\rputCasePolicy\x12@\n" +
 	"\fupdate_staff\x18\x17 \x01(\v2\x1b.yizhan.peer.v1.UpdateStaffH\x00R\vupdateStaff\x12C\n" +
 	"\rupdate_office\x18\x18 \x01(\v2\x1c.yizhan.peer.v1.UpdateOfficeH\x00R\fupdateOffice\x12O\n" +
-	"\x11update_department\x18\x19 \x01(\v2 .yizhan.peer.v1.UpdateDepartmentH\x00R\x10updateDepartmentB\x04\n" +
-	"\x02op\">\n" +
+	"\x11update_department\x18\x19 \x01(\v2 .yizhan.peer.v1.UpdateDepartmentH\x00R\x10updateDepartment\x12\\\n" +
+	"\x16put_official_calendars\x18\x1a \x01(\v2$.yizhan.peer.v1.PutOfficialCalendarsH\x00R\x14putOfficialCalendarsB\x04\n" +
+	"\x02op\"*\n" +
+	"\x14PutOfficialCalendars\x12\x12\n" +
+	"\x04data\x18\x01 \x01(\tR\x04data\">\n" +
 	"\rPutCasePolicy\x12-\n" +
 	"\x06policy\x18\x01 \x01(\v2\x15.yizhan.v1.CasePolicyR\x06policy\">\n" +
 	"\rPutDutyPolicy\x12-\n" +
@@ -5153,7 +5235,7 @@ const file_yizhan_peer_v1_peer_proto_rawDesc = "" +
 	"prev_index\x18\x02 \x01(\x04R\tprevIndex\x129\n" +
 	"\acommand\x18\x03 \x01(\v2\x1f.yizhan.peer.v1.RegistryCommandR\acommand\":\n" +
 	"\vItemHistory\x12+\n" +
-	"\bversions\x18\x01 \x03(\v2\x0f.yizhan.v1.ItemR\bversions\"\xfc\x05\n" +
+	"\bversions\x18\x01 \x03(\v2\x0f.yizhan.v1.ItemR\bversions\"\xa1\x06\n" +
 	"\x10RegistrySnapshot\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x04R\x05index\x12+\n" +
 	"\aoffices\x18\x02 \x03(\v2\x11.yizhan.v1.OfficeR\aoffices\x127\n" +
@@ -5171,7 +5253,8 @@ const file_yizhan_peer_v1_peer_proto_rawDesc = "" +
 	"\vduty_policy\x18\r \x01(\v2\x15.yizhan.v1.DutyPolicyR\n" +
 	"dutyPolicy\x126\n" +
 	"\vcase_policy\x18\x0e \x01(\v2\x15.yizhan.v1.CasePolicyR\n" +
-	"casePolicy\"q\n" +
+	"casePolicy\x12#\n" +
+	"\rofficial_data\x18\x0f \x01(\tR\fofficialData\"q\n" +
 	"\x0eReplayRegistry\x128\n" +
 	"\aentries\x18\x01 \x03(\v2\x1e.yizhan.peer.v1.ChangelogEntryR\aentries\x12%\n" +
 	"\x0eupstream_index\x18\x02 \x01(\x04R\rupstreamIndex\"W\n" +
@@ -5438,7 +5521,7 @@ func file_yizhan_peer_v1_peer_proto_rawDescGZIP() []byte {
 	return file_yizhan_peer_v1_peer_proto_rawDescData
 }
 
-var file_yizhan_peer_v1_peer_proto_msgTypes = make([]protoimpl.MessageInfo, 78)
+var file_yizhan_peer_v1_peer_proto_msgTypes = make([]protoimpl.MessageInfo, 79)
 var file_yizhan_peer_v1_peer_proto_goTypes = []any{
 	(*StaffCredential)(nil),         // 0: yizhan.peer.v1.StaffCredential
 	(*CreateOffice)(nil),            // 1: yizhan.peer.v1.CreateOffice
@@ -5456,105 +5539,106 @@ var file_yizhan_peer_v1_peer_proto_goTypes = []any{
 	(*QueryCodeKey)(nil),            // 13: yizhan.peer.v1.QueryCodeKey
 	(*PutQueryCodeKey)(nil),         // 14: yizhan.peer.v1.PutQueryCodeKey
 	(*RegistryCommand)(nil),         // 15: yizhan.peer.v1.RegistryCommand
-	(*PutCasePolicy)(nil),           // 16: yizhan.peer.v1.PutCasePolicy
-	(*PutDutyPolicy)(nil),           // 17: yizhan.peer.v1.PutDutyPolicy
-	(*PutSupervisionPolicy)(nil),    // 18: yizhan.peer.v1.PutSupervisionPolicy
-	(*ChangelogEntry)(nil),          // 19: yizhan.peer.v1.ChangelogEntry
-	(*ItemHistory)(nil),             // 20: yizhan.peer.v1.ItemHistory
-	(*RegistrySnapshot)(nil),        // 21: yizhan.peer.v1.RegistrySnapshot
-	(*ReplayRegistry)(nil),          // 22: yizhan.peer.v1.ReplayRegistry
-	(*InstallRegistrySnapshot)(nil), // 23: yizhan.peer.v1.InstallRegistrySnapshot
-	(*Command)(nil),                 // 24: yizhan.peer.v1.Command
-	(*CaseCommand)(nil),             // 25: yizhan.peer.v1.CaseCommand
-	(*FinishRecovery)(nil),          // 26: yizhan.peer.v1.FinishRecovery
-	(*PutAttachmentPart)(nil),       // 27: yizhan.peer.v1.PutAttachmentPart
-	(*DropUnnamedAttachments)(nil),  // 28: yizhan.peer.v1.DropUnnamedAttachments
-	(*AttachmentProgress)(nil),      // 29: yizhan.peer.v1.AttachmentProgress
-	(*PutZeroReport)(nil),           // 30: yizhan.peer.v1.PutZeroReport
-	(*FlagUnsignedReport)(nil),      // 31: yizhan.peer.v1.FlagUnsignedReport
-	(*PutShifts)(nil),               // 32: yizhan.peer.v1.PutShifts
-	(*PutLogEntry)(nil),             // 33: yizhan.peer.v1.PutLogEntry
-	(*PutUrgentReport)(nil),         // 34: yizhan.peer.v1.PutUrgentReport
-	(*PutReportAck)(nil),            // 35: yizhan.peer.v1.PutReportAck
-	(*PutConsultation)(nil),         // 36: yizhan.peer.v1.PutConsultation
-	(*SupervisionStep)(nil),         // 37: yizhan.peer.v1.SupervisionStep
-	(*ReplyFollowUp)(nil),           // 38: yizhan.peer.v1.ReplyFollowUp
-	(*RevisitFollowUp)(nil),         // 39: yizhan.peer.v1.RevisitFollowUp
-	(*IssueOrder)(nil),              // 40: yizhan.peer.v1.IssueOrder
-	(*AnswerOrder)(nil),             // 41: yizhan.peer.v1.AnswerOrder
-	(*DecideOrder)(nil),             // 42: yizhan.peer.v1.DecideOrder
-	(*EvaluateCards)(nil),           // 43: yizhan.peer.v1.EvaluateCards
-	(*CardCheck)(nil),               // 44: yizhan.peer.v1.CardCheck
-	(*AppendCaseEvents)(nil),        // 45: yizhan.peer.v1.AppendCaseEvents
-	(*CaseMessage)(nil),             // 46: yizhan.peer.v1.CaseMessage
-	(*ReceiveCaseMessages)(nil),     // 47: yizhan.peer.v1.ReceiveCaseMessages
-	(*OutboxEntry)(nil),             // 48: yizhan.peer.v1.OutboxEntry
-	(*QuarantinedEntry)(nil),        // 49: yizhan.peer.v1.QuarantinedEntry
-	(*QuarantineOutbox)(nil),        // 50: yizhan.peer.v1.QuarantineOutbox
-	(*AckOutbox)(nil),               // 51: yizhan.peer.v1.AckOutbox
-	(*CaseRecord)(nil),              // 52: yizhan.peer.v1.CaseRecord
-	(*DaySequence)(nil),             // 53: yizhan.peer.v1.DaySequence
-	(*CaseBookSnapshot)(nil),        // 54: yizhan.peer.v1.CaseBookSnapshot
-	(*OfficeSnapshot)(nil),          // 55: yizhan.peer.v1.OfficeSnapshot
-	(*RequestRecord)(nil),           // 56: yizhan.peer.v1.RequestRecord
-	(*DeliverCasesRequest)(nil),     // 57: yizhan.peer.v1.DeliverCasesRequest
-	(*CaseReceipt)(nil),             // 58: yizhan.peer.v1.CaseReceipt
-	(*DeliverCasesResponse)(nil),    // 59: yizhan.peer.v1.DeliverCasesResponse
-	(*JoinRequest)(nil),             // 60: yizhan.peer.v1.JoinRequest
-	(*JoinResponse)(nil),            // 61: yizhan.peer.v1.JoinResponse
-	(*MembersRequest)(nil),          // 62: yizhan.peer.v1.MembersRequest
-	(*MembersResponse)(nil),         // 63: yizhan.peer.v1.MembersResponse
-	(*Member)(nil),                  // 64: yizhan.peer.v1.Member
-	(*FeedRequest)(nil),             // 65: yizhan.peer.v1.FeedRequest
-	(*FeedMessage)(nil),             // 66: yizhan.peer.v1.FeedMessage
-	(*FeedChunk)(nil),               // 67: yizhan.peer.v1.FeedChunk
-	(*FeedBatch)(nil),               // 68: yizhan.peer.v1.FeedBatch
-	(*FeedHeartbeat)(nil),           // 69: yizhan.peer.v1.FeedHeartbeat
-	(*AnnounceNodeRequest)(nil),     // 70: yizhan.peer.v1.AnnounceNodeRequest
-	(*AnnounceNodeResponse)(nil),    // 71: yizhan.peer.v1.AnnounceNodeResponse
-	(*BackupRequest)(nil),           // 72: yizhan.peer.v1.BackupRequest
-	(*BackupChunk)(nil),             // 73: yizhan.peer.v1.BackupChunk
-	(*CasesThroughRequest)(nil),     // 74: yizhan.peer.v1.CasesThroughRequest
-	(*CasesThroughResponse)(nil),    // 75: yizhan.peer.v1.CasesThroughResponse
-	(*ProgressRequest)(nil),         // 76: yizhan.peer.v1.ProgressRequest
-	(*ProgressResponse)(nil),        // 77: yizhan.peer.v1.ProgressResponse
-	(*v1.Office)(nil),               // 78: yizhan.v1.Office
-	(*v1.Department)(nil),           // 79: yizhan.v1.Department
-	(*v1.Item)(nil),                 // 80: yizhan.v1.Item
-	(*v1.Grant)(nil),                // 81: yizhan.v1.Grant
-	(*v1.StaffMember)(nil),          // 82: yizhan.v1.StaffMember
-	(*v1.Calendar)(nil),             // 83: yizhan.v1.Calendar
-	(*v1.NodeEntry)(nil),            // 84: yizhan.v1.NodeEntry
-	(*v1.CasePolicy)(nil),           // 85: yizhan.v1.CasePolicy
-	(*v1.DutyPolicy)(nil),           // 86: yizhan.v1.DutyPolicy
-	(*v1.SupervisionPolicy)(nil),    // 87: yizhan.v1.SupervisionPolicy
-	(*v1.ZeroReport)(nil),           // 88: yizhan.v1.ZeroReport
-	(*v1.UnsignedReportFlag)(nil),   // 89: yizhan.v1.UnsignedReportFlag
-	(*v1.DutyShift)(nil),            // 90: yizhan.v1.DutyShift
-	(*v1.DutyLogEntry)(nil),         // 91: yizhan.v1.DutyLogEntry
-	(*v1.UrgentReport)(nil),         // 92: yizhan.v1.UrgentReport
-	(*v1.ReportAck)(nil),            // 93: yizhan.v1.ReportAck
-	(*v1.Consultation)(nil),         // 94: yizhan.v1.Consultation
-	(*v1.FollowUpEntry)(nil),        // 95: yizhan.v1.FollowUpEntry
-	(*v1.SupervisionOrder)(nil),     // 96: yizhan.v1.SupervisionOrder
-	(v1.CardRule)(0),                // 97: yizhan.v1.CardRule
-	(*v1.CaseEvent)(nil),            // 98: yizhan.v1.CaseEvent
-	(*anypb.Any)(nil),               // 99: google.protobuf.Any
+	(*PutOfficialCalendars)(nil),    // 16: yizhan.peer.v1.PutOfficialCalendars
+	(*PutCasePolicy)(nil),           // 17: yizhan.peer.v1.PutCasePolicy
+	(*PutDutyPolicy)(nil),           // 18: yizhan.peer.v1.PutDutyPolicy
+	(*PutSupervisionPolicy)(nil),    // 19: yizhan.peer.v1.PutSupervisionPolicy
+	(*ChangelogEntry)(nil),          // 20: yizhan.peer.v1.ChangelogEntry
+	(*ItemHistory)(nil),             // 21: yizhan.peer.v1.ItemHistory
+	(*RegistrySnapshot)(nil),        // 22: yizhan.peer.v1.RegistrySnapshot
+	(*ReplayRegistry)(nil),          // 23: yizhan.peer.v1.ReplayRegistry
+	(*InstallRegistrySnapshot)(nil), // 24: yizhan.peer.v1.InstallRegistrySnapshot
+	(*Command)(nil),                 // 25: yizhan.peer.v1.Command
+	(*CaseCommand)(nil),             // 26: yizhan.peer.v1.CaseCommand
+	(*FinishRecovery)(nil),          // 27: yizhan.peer.v1.FinishRecovery
+	(*PutAttachmentPart)(nil),       // 28: yizhan.peer.v1.PutAttachmentPart
+	(*DropUnnamedAttachments)(nil),  // 29: yizhan.peer.v1.DropUnnamedAttachments
+	(*AttachmentProgress)(nil),      // 30: yizhan.peer.v1.AttachmentProgress
+	(*PutZeroReport)(nil),           // 31: yizhan.peer.v1.PutZeroReport
+	(*FlagUnsignedReport)(nil),      // 32: yizhan.peer.v1.FlagUnsignedReport
+	(*PutShifts)(nil),               // 33: yizhan.peer.v1.PutShifts
+	(*PutLogEntry)(nil),             // 34: yizhan.peer.v1.PutLogEntry
+	(*PutUrgentReport)(nil),         // 35: yizhan.peer.v1.PutUrgentReport
+	(*PutReportAck)(nil),            // 36: yizhan.peer.v1.PutReportAck
+	(*PutConsultation)(nil),         // 37: yizhan.peer.v1.PutConsultation
+	(*SupervisionStep)(nil),         // 38: yizhan.peer.v1.SupervisionStep
+	(*ReplyFollowUp)(nil),           // 39: yizhan.peer.v1.ReplyFollowUp
+	(*RevisitFollowUp)(nil),         // 40: yizhan.peer.v1.RevisitFollowUp
+	(*IssueOrder)(nil),              // 41: yizhan.peer.v1.IssueOrder
+	(*AnswerOrder)(nil),             // 42: yizhan.peer.v1.AnswerOrder
+	(*DecideOrder)(nil),             // 43: yizhan.peer.v1.DecideOrder
+	(*EvaluateCards)(nil),           // 44: yizhan.peer.v1.EvaluateCards
+	(*CardCheck)(nil),               // 45: yizhan.peer.v1.CardCheck
+	(*AppendCaseEvents)(nil),        // 46: yizhan.peer.v1.AppendCaseEvents
+	(*CaseMessage)(nil),             // 47: yizhan.peer.v1.CaseMessage
+	(*ReceiveCaseMessages)(nil),     // 48: yizhan.peer.v1.ReceiveCaseMessages
+	(*OutboxEntry)(nil),             // 49: yizhan.peer.v1.OutboxEntry
+	(*QuarantinedEntry)(nil),        // 50: yizhan.peer.v1.QuarantinedEntry
+	(*QuarantineOutbox)(nil),        // 51: yizhan.peer.v1.QuarantineOutbox
+	(*AckOutbox)(nil),               // 52: yizhan.peer.v1.AckOutbox
+	(*CaseRecord)(nil),              // 53: yizhan.peer.v1.CaseRecord
+	(*DaySequence)(nil),             // 54: yizhan.peer.v1.DaySequence
+	(*CaseBookSnapshot)(nil),        // 55: yizhan.peer.v1.CaseBookSnapshot
+	(*OfficeSnapshot)(nil),          // 56: yizhan.peer.v1.OfficeSnapshot
+	(*RequestRecord)(nil),           // 57: yizhan.peer.v1.RequestRecord
+	(*DeliverCasesRequest)(nil),     // 58: yizhan.peer.v1.DeliverCasesRequest
+	(*CaseReceipt)(nil),             // 59: yizhan.peer.v1.CaseReceipt
+	(*DeliverCasesResponse)(nil),    // 60: yizhan.peer.v1.DeliverCasesResponse
+	(*JoinRequest)(nil),             // 61: yizhan.peer.v1.JoinRequest
+	(*JoinResponse)(nil),            // 62: yizhan.peer.v1.JoinResponse
+	(*MembersRequest)(nil),          // 63: yizhan.peer.v1.MembersRequest
+	(*MembersResponse)(nil),         // 64: yizhan.peer.v1.MembersResponse
+	(*Member)(nil),                  // 65: yizhan.peer.v1.Member
+	(*FeedRequest)(nil),             // 66: yizhan.peer.v1.FeedRequest
+	(*FeedMessage)(nil),             // 67: yizhan.peer.v1.FeedMessage
+	(*FeedChunk)(nil),               // 68: yizhan.peer.v1.FeedChunk
+	(*FeedBatch)(nil),               // 69: yizhan.peer.v1.FeedBatch
+	(*FeedHeartbeat)(nil),           // 70: yizhan.peer.v1.FeedHeartbeat
+	(*AnnounceNodeRequest)(nil),     // 71: yizhan.peer.v1.AnnounceNodeRequest
+	(*AnnounceNodeResponse)(nil),    // 72: yizhan.peer.v1.AnnounceNodeResponse
+	(*BackupRequest)(nil),           // 73: yizhan.peer.v1.BackupRequest
+	(*BackupChunk)(nil),             // 74: yizhan.peer.v1.BackupChunk
+	(*CasesThroughRequest)(nil),     // 75: yizhan.peer.v1.CasesThroughRequest
+	(*CasesThroughResponse)(nil),    // 76: yizhan.peer.v1.CasesThroughResponse
+	(*ProgressRequest)(nil),         // 77: yizhan.peer.v1.ProgressRequest
+	(*ProgressResponse)(nil),        // 78: yizhan.peer.v1.ProgressResponse
+	(*v1.Office)(nil),               // 79: yizhan.v1.Office
+	(*v1.Department)(nil),           // 80: yizhan.v1.Department
+	(*v1.Item)(nil),                 // 81: yizhan.v1.Item
+	(*v1.Grant)(nil),                // 82: yizhan.v1.Grant
+	(*v1.StaffMember)(nil),          // 83: yizhan.v1.StaffMember
+	(*v1.Calendar)(nil),             // 84: yizhan.v1.Calendar
+	(*v1.NodeEntry)(nil),            // 85: yizhan.v1.NodeEntry
+	(*v1.CasePolicy)(nil),           // 86: yizhan.v1.CasePolicy
+	(*v1.DutyPolicy)(nil),           // 87: yizhan.v1.DutyPolicy
+	(*v1.SupervisionPolicy)(nil),    // 88: yizhan.v1.SupervisionPolicy
+	(*v1.ZeroReport)(nil),           // 89: yizhan.v1.ZeroReport
+	(*v1.UnsignedReportFlag)(nil),   // 90: yizhan.v1.UnsignedReportFlag
+	(*v1.DutyShift)(nil),            // 91: yizhan.v1.DutyShift
+	(*v1.DutyLogEntry)(nil),         // 92: yizhan.v1.DutyLogEntry
+	(*v1.UrgentReport)(nil),         // 93: yizhan.v1.UrgentReport
+	(*v1.ReportAck)(nil),            // 94: yizhan.v1.ReportAck
+	(*v1.Consultation)(nil),         // 95: yizhan.v1.Consultation
+	(*v1.FollowUpEntry)(nil),        // 96: yizhan.v1.FollowUpEntry
+	(*v1.SupervisionOrder)(nil),     // 97: yizhan.v1.SupervisionOrder
+	(v1.CardRule)(0),                // 98: yizhan.v1.CardRule
+	(*v1.CaseEvent)(nil),            // 99: yizhan.v1.CaseEvent
+	(*anypb.Any)(nil),               // 100: google.protobuf.Any
 }
 var file_yizhan_peer_v1_peer_proto_depIdxs = []int32{
-	78,  // 0: yizhan.peer.v1.CreateOffice.office:type_name -> yizhan.v1.Office
-	79,  // 1: yizhan.peer.v1.CreateDepartment.department:type_name -> yizhan.v1.Department
-	78,  // 2: yizhan.peer.v1.UpdateOffice.office:type_name -> yizhan.v1.Office
-	79,  // 3: yizhan.peer.v1.UpdateDepartment.department:type_name -> yizhan.v1.Department
-	80,  // 4: yizhan.peer.v1.CreateItem.item:type_name -> yizhan.v1.Item
-	80,  // 5: yizhan.peer.v1.UpdateItem.item:type_name -> yizhan.v1.Item
-	81,  // 6: yizhan.peer.v1.CreateGrant.grant:type_name -> yizhan.v1.Grant
-	82,  // 7: yizhan.peer.v1.CreateStaff.staff:type_name -> yizhan.v1.StaffMember
+	79,  // 0: yizhan.peer.v1.CreateOffice.office:type_name -> yizhan.v1.Office
+	80,  // 1: yizhan.peer.v1.CreateDepartment.department:type_name -> yizhan.v1.Department
+	79,  // 2: yizhan.peer.v1.UpdateOffice.office:type_name -> yizhan.v1.Office
+	80,  // 3: yizhan.peer.v1.UpdateDepartment.department:type_name -> yizhan.v1.Department
+	81,  // 4: yizhan.peer.v1.CreateItem.item:type_name -> yizhan.v1.Item
+	81,  // 5: yizhan.peer.v1.UpdateItem.item:type_name -> yizhan.v1.Item
+	82,  // 6: yizhan.peer.v1.CreateGrant.grant:type_name -> yizhan.v1.Grant
+	83,  // 7: yizhan.peer.v1.CreateStaff.staff:type_name -> yizhan.v1.StaffMember
 	0,   // 8: yizhan.peer.v1.CreateStaff.credential:type_name -> yizhan.peer.v1.StaffCredential
-	82,  // 9: yizhan.peer.v1.UpdateStaff.staff:type_name -> yizhan.v1.StaffMember
+	83,  // 9: yizhan.peer.v1.UpdateStaff.staff:type_name -> yizhan.v1.StaffMember
 	0,   // 10: yizhan.peer.v1.UpdateStaff.credential:type_name -> yizhan.peer.v1.StaffCredential
-	83,  // 11: yizhan.peer.v1.PutCalendar.calendar:type_name -> yizhan.v1.Calendar
-	84,  // 12: yizhan.peer.v1.PutNode.node:type_name -> yizhan.v1.NodeEntry
+	84,  // 11: yizhan.peer.v1.PutCalendar.calendar:type_name -> yizhan.v1.Calendar
+	85,  // 12: yizhan.peer.v1.PutNode.node:type_name -> yizhan.v1.NodeEntry
 	13,  // 13: yizhan.peer.v1.PutQueryCodeKey.key:type_name -> yizhan.peer.v1.QueryCodeKey
 	1,   // 14: yizhan.peer.v1.RegistryCommand.create_office:type_name -> yizhan.peer.v1.CreateOffice
 	2,   // 15: yizhan.peer.v1.RegistryCommand.create_department:type_name -> yizhan.peer.v1.CreateDepartment
@@ -5566,125 +5650,126 @@ var file_yizhan_peer_v1_peer_proto_depIdxs = []int32{
 	11,  // 21: yizhan.peer.v1.RegistryCommand.put_calendar:type_name -> yizhan.peer.v1.PutCalendar
 	12,  // 22: yizhan.peer.v1.RegistryCommand.put_node:type_name -> yizhan.peer.v1.PutNode
 	14,  // 23: yizhan.peer.v1.RegistryCommand.put_query_code_key:type_name -> yizhan.peer.v1.PutQueryCodeKey
-	18,  // 24: yizhan.peer.v1.RegistryCommand.put_supervision_policy:type_name -> yizhan.peer.v1.PutSupervisionPolicy
-	17,  // 25: yizhan.peer.v1.RegistryCommand.put_duty_policy:type_name -> yizhan.peer.v1.PutDutyPolicy
-	16,  // 26: yizhan.peer.v1.RegistryCommand.put_case_policy:type_name -> yizhan.peer.v1.PutCasePolicy
+	19,  // 24: yizhan.peer.v1.RegistryCommand.put_supervision_policy:type_name -> yizhan.peer.v1.PutSupervisionPolicy
+	18,  // 25: yizhan.peer.v1.RegistryCommand.put_duty_policy:type_name -> yizhan.peer.v1.PutDutyPolicy
+	17,  // 26: yizhan.peer.v1.RegistryCommand.put_case_policy:type_name -> yizhan.peer.v1.PutCasePolicy
 	10,  // 27: yizhan.peer.v1.RegistryCommand.update_staff:type_name -> yizhan.peer.v1.UpdateStaff
 	3,   // 28: yizhan.peer.v1.RegistryCommand.update_office:type_name -> yizhan.peer.v1.UpdateOffice
 	4,   // 29: yizhan.peer.v1.RegistryCommand.update_department:type_name -> yizhan.peer.v1.UpdateDepartment
-	85,  // 30: yizhan.peer.v1.PutCasePolicy.policy:type_name -> yizhan.v1.CasePolicy
-	86,  // 31: yizhan.peer.v1.PutDutyPolicy.policy:type_name -> yizhan.v1.DutyPolicy
-	87,  // 32: yizhan.peer.v1.PutSupervisionPolicy.policy:type_name -> yizhan.v1.SupervisionPolicy
-	15,  // 33: yizhan.peer.v1.ChangelogEntry.command:type_name -> yizhan.peer.v1.RegistryCommand
-	80,  // 34: yizhan.peer.v1.ItemHistory.versions:type_name -> yizhan.v1.Item
-	78,  // 35: yizhan.peer.v1.RegistrySnapshot.offices:type_name -> yizhan.v1.Office
-	79,  // 36: yizhan.peer.v1.RegistrySnapshot.departments:type_name -> yizhan.v1.Department
-	20,  // 37: yizhan.peer.v1.RegistrySnapshot.items:type_name -> yizhan.peer.v1.ItemHistory
-	81,  // 38: yizhan.peer.v1.RegistrySnapshot.grants:type_name -> yizhan.v1.Grant
-	82,  // 39: yizhan.peer.v1.RegistrySnapshot.staff:type_name -> yizhan.v1.StaffMember
-	0,   // 40: yizhan.peer.v1.RegistrySnapshot.credentials:type_name -> yizhan.peer.v1.StaffCredential
-	83,  // 41: yizhan.peer.v1.RegistrySnapshot.calendars:type_name -> yizhan.v1.Calendar
-	84,  // 42: yizhan.peer.v1.RegistrySnapshot.nodes:type_name -> yizhan.v1.NodeEntry
-	19,  // 43: yizhan.peer.v1.RegistrySnapshot.changelog:type_name -> yizhan.peer.v1.ChangelogEntry
-	13,  // 44: yizhan.peer.v1.RegistrySnapshot.query_code_keys:type_name -> yizhan.peer.v1.QueryCodeKey
-	87,  // 45: yizhan.peer.v1.RegistrySnapshot.supervision_policy:type_name -> yizhan.v1.SupervisionPolicy
-	86,  // 46: yizhan.peer.v1.RegistrySnapshot.duty_policy:type_name -> yizhan.v1.DutyPolicy
-	85,  // 47: yizhan.peer.v1.RegistrySnapshot.case_policy:type_name -> yizhan.v1.CasePolicy
-	19,  // 48: yizhan.peer.v1.ReplayRegistry.entries:type_name -> yizhan.peer.v1.ChangelogEntry
-	21,  // 49: yizhan.peer.v1.InstallRegistrySnapshot.snapshot:type_name -> yizhan.peer.v1.RegistrySnapshot
-	15,  // 50: yizhan.peer.v1.Command.registry:type_name -> yizhan.peer.v1.RegistryCommand
-	22,  // 51: yizhan.peer.v1.Command.replay:type_name -> yizhan.peer.v1.ReplayRegistry
-	23,  // 52: yizhan.peer.v1.Command.install_snapshot:type_name -> yizhan.peer.v1.InstallRegistrySnapshot
-	25,  // 53: yizhan.peer.v1.Command.cases:type_name -> yizhan.peer.v1.CaseCommand
-	45,  // 54: yizhan.peer.v1.CaseCommand.append:type_name -> yizhan.peer.v1.AppendCaseEvents
-	47,  // 55: yizhan.peer.v1.CaseCommand.receive:type_name -> yizhan.peer.v1.ReceiveCaseMessages
-	51,  // 56: yizhan.peer.v1.CaseCommand.ack:type_name -> yizhan.peer.v1.AckOutbox
-	50,  // 57: yizhan.peer.v1.CaseCommand.quarantine:type_name -> yizhan.peer.v1.QuarantineOutbox
-	43,  // 58: yizhan.peer.v1.CaseCommand.evaluate_cards:type_name -> yizhan.peer.v1.EvaluateCards
-	37,  // 59: yizhan.peer.v1.CaseCommand.supervision:type_name -> yizhan.peer.v1.SupervisionStep
-	36,  // 60: yizhan.peer.v1.CaseCommand.put_consultation:type_name -> yizhan.peer.v1.PutConsultation
-	34,  // 61: yizhan.peer.v1.CaseCommand.put_report:type_name -> yizhan.peer.v1.PutUrgentReport
-	35,  // 62: yizhan.peer.v1.CaseCommand.put_report_ack:type_name -> yizhan.peer.v1.PutReportAck
-	32,  // 63: yizhan.peer.v1.CaseCommand.put_shifts:type_name -> yizhan.peer.v1.PutShifts
-	33,  // 64: yizhan.peer.v1.CaseCommand.put_log_entry:type_name -> yizhan.peer.v1.PutLogEntry
-	30,  // 65: yizhan.peer.v1.CaseCommand.put_zero_report:type_name -> yizhan.peer.v1.PutZeroReport
-	31,  // 66: yizhan.peer.v1.CaseCommand.flag_unsigned_report:type_name -> yizhan.peer.v1.FlagUnsignedReport
-	27,  // 67: yizhan.peer.v1.CaseCommand.put_attachment_part:type_name -> yizhan.peer.v1.PutAttachmentPart
-	28,  // 68: yizhan.peer.v1.CaseCommand.drop_unnamed_attachments:type_name -> yizhan.peer.v1.DropUnnamedAttachments
-	26,  // 69: yizhan.peer.v1.CaseCommand.finish_recovery:type_name -> yizhan.peer.v1.FinishRecovery
-	88,  // 70: yizhan.peer.v1.PutZeroReport.report:type_name -> yizhan.v1.ZeroReport
-	89,  // 71: yizhan.peer.v1.FlagUnsignedReport.flag:type_name -> yizhan.v1.UnsignedReportFlag
-	90,  // 72: yizhan.peer.v1.PutShifts.shifts:type_name -> yizhan.v1.DutyShift
-	91,  // 73: yizhan.peer.v1.PutLogEntry.entry:type_name -> yizhan.v1.DutyLogEntry
-	92,  // 74: yizhan.peer.v1.PutUrgentReport.report:type_name -> yizhan.v1.UrgentReport
-	93,  // 75: yizhan.peer.v1.PutReportAck.ack:type_name -> yizhan.v1.ReportAck
-	94,  // 76: yizhan.peer.v1.PutConsultation.consultation:type_name -> yizhan.v1.Consultation
-	38,  // 77: yizhan.peer.v1.SupervisionStep.reply_follow_up:type_name -> yizhan.peer.v1.ReplyFollowUp
-	39,  // 78: yizhan.peer.v1.SupervisionStep.revisit_follow_up:type_name -> yizhan.peer.v1.RevisitFollowUp
-	40,  // 79: yizhan.peer.v1.SupervisionStep.issue_order:type_name -> yizhan.peer.v1.IssueOrder
-	41,  // 80: yizhan.peer.v1.SupervisionStep.answer_order:type_name -> yizhan.peer.v1.AnswerOrder
-	42,  // 81: yizhan.peer.v1.SupervisionStep.decide_order:type_name -> yizhan.peer.v1.DecideOrder
-	95,  // 82: yizhan.peer.v1.ReplyFollowUp.entry:type_name -> yizhan.v1.FollowUpEntry
-	95,  // 83: yizhan.peer.v1.RevisitFollowUp.entry:type_name -> yizhan.v1.FollowUpEntry
-	96,  // 84: yizhan.peer.v1.IssueOrder.order:type_name -> yizhan.v1.SupervisionOrder
-	95,  // 85: yizhan.peer.v1.AnswerOrder.entry:type_name -> yizhan.v1.FollowUpEntry
-	95,  // 86: yizhan.peer.v1.DecideOrder.entry:type_name -> yizhan.v1.FollowUpEntry
-	44,  // 87: yizhan.peer.v1.EvaluateCards.checks:type_name -> yizhan.peer.v1.CardCheck
-	97,  // 88: yizhan.peer.v1.CardCheck.rule:type_name -> yizhan.v1.CardRule
-	98,  // 89: yizhan.peer.v1.AppendCaseEvents.events:type_name -> yizhan.v1.CaseEvent
-	98,  // 90: yizhan.peer.v1.CaseMessage.events:type_name -> yizhan.v1.CaseEvent
-	94,  // 91: yizhan.peer.v1.CaseMessage.consultation:type_name -> yizhan.v1.Consultation
-	92,  // 92: yizhan.peer.v1.CaseMessage.report:type_name -> yizhan.v1.UrgentReport
-	93,  // 93: yizhan.peer.v1.CaseMessage.report_ack:type_name -> yizhan.v1.ReportAck
-	90,  // 94: yizhan.peer.v1.CaseMessage.shift:type_name -> yizhan.v1.DutyShift
-	88,  // 95: yizhan.peer.v1.CaseMessage.zero_report:type_name -> yizhan.v1.ZeroReport
-	89,  // 96: yizhan.peer.v1.CaseMessage.unsigned_flag:type_name -> yizhan.v1.UnsignedReportFlag
-	46,  // 97: yizhan.peer.v1.ReceiveCaseMessages.messages:type_name -> yizhan.peer.v1.CaseMessage
-	48,  // 98: yizhan.peer.v1.QuarantinedEntry.entry:type_name -> yizhan.peer.v1.OutboxEntry
-	49,  // 99: yizhan.peer.v1.QuarantineOutbox.entries:type_name -> yizhan.peer.v1.QuarantinedEntry
-	48,  // 100: yizhan.peer.v1.AckOutbox.acks:type_name -> yizhan.peer.v1.OutboxEntry
-	98,  // 101: yizhan.peer.v1.CaseRecord.events:type_name -> yizhan.v1.CaseEvent
-	52,  // 102: yizhan.peer.v1.CaseBookSnapshot.cases:type_name -> yizhan.peer.v1.CaseRecord
-	48,  // 103: yizhan.peer.v1.CaseBookSnapshot.outbox:type_name -> yizhan.peer.v1.OutboxEntry
-	53,  // 104: yizhan.peer.v1.CaseBookSnapshot.sequences:type_name -> yizhan.peer.v1.DaySequence
-	49,  // 105: yizhan.peer.v1.CaseBookSnapshot.quarantine:type_name -> yizhan.peer.v1.QuarantinedEntry
-	21,  // 106: yizhan.peer.v1.OfficeSnapshot.registry:type_name -> yizhan.peer.v1.RegistrySnapshot
-	54,  // 107: yizhan.peer.v1.OfficeSnapshot.cases:type_name -> yizhan.peer.v1.CaseBookSnapshot
-	56,  // 108: yizhan.peer.v1.OfficeSnapshot.requests:type_name -> yizhan.peer.v1.RequestRecord
-	99,  // 109: yizhan.peer.v1.RequestRecord.answer:type_name -> google.protobuf.Any
-	46,  // 110: yizhan.peer.v1.DeliverCasesRequest.messages:type_name -> yizhan.peer.v1.CaseMessage
-	58,  // 111: yizhan.peer.v1.DeliverCasesResponse.receipts:type_name -> yizhan.peer.v1.CaseReceipt
-	64,  // 112: yizhan.peer.v1.MembersResponse.members:type_name -> yizhan.peer.v1.Member
-	21,  // 113: yizhan.peer.v1.FeedMessage.snapshot:type_name -> yizhan.peer.v1.RegistrySnapshot
-	68,  // 114: yizhan.peer.v1.FeedMessage.batch:type_name -> yizhan.peer.v1.FeedBatch
-	69,  // 115: yizhan.peer.v1.FeedMessage.heartbeat:type_name -> yizhan.peer.v1.FeedHeartbeat
-	67,  // 116: yizhan.peer.v1.FeedMessage.chunk:type_name -> yizhan.peer.v1.FeedChunk
-	19,  // 117: yizhan.peer.v1.FeedBatch.entries:type_name -> yizhan.peer.v1.ChangelogEntry
-	84,  // 118: yizhan.peer.v1.AnnounceNodeRequest.node:type_name -> yizhan.v1.NodeEntry
-	46,  // 119: yizhan.peer.v1.CasesThroughResponse.messages:type_name -> yizhan.peer.v1.CaseMessage
-	60,  // 120: yizhan.peer.v1.Peer.Join:input_type -> yizhan.peer.v1.JoinRequest
-	62,  // 121: yizhan.peer.v1.Peer.Members:input_type -> yizhan.peer.v1.MembersRequest
-	65,  // 122: yizhan.peer.v1.Peer.Feed:input_type -> yizhan.peer.v1.FeedRequest
-	70,  // 123: yizhan.peer.v1.Peer.AnnounceNode:input_type -> yizhan.peer.v1.AnnounceNodeRequest
-	57,  // 124: yizhan.peer.v1.Peer.DeliverCases:input_type -> yizhan.peer.v1.DeliverCasesRequest
-	27,  // 125: yizhan.peer.v1.Peer.PushAttachment:input_type -> yizhan.peer.v1.PutAttachmentPart
-	76,  // 126: yizhan.peer.v1.Peer.Progress:input_type -> yizhan.peer.v1.ProgressRequest
-	72,  // 127: yizhan.peer.v1.Peer.Backup:input_type -> yizhan.peer.v1.BackupRequest
-	74,  // 128: yizhan.peer.v1.Peer.CasesThrough:input_type -> yizhan.peer.v1.CasesThroughRequest
-	61,  // 129: yizhan.peer.v1.Peer.Join:output_type -> yizhan.peer.v1.JoinResponse
-	63,  // 130: yizhan.peer.v1.Peer.Members:output_type -> yizhan.peer.v1.MembersResponse
-	66,  // 131: yizhan.peer.v1.Peer.Feed:output_type -> yizhan.peer.v1.FeedMessage
-	71,  // 132: yizhan.peer.v1.Peer.AnnounceNode:output_type -> yizhan.peer.v1.AnnounceNodeResponse
-	59,  // 133: yizhan.peer.v1.Peer.DeliverCases:output_type -> yizhan.peer.v1.DeliverCasesResponse
-	29,  // 134: yizhan.peer.v1.Peer.PushAttachment:output_type -> yizhan.peer.v1.AttachmentProgress
-	77,  // 135: yizhan.peer.v1.Peer.Progress:output_type -> yizhan.peer.v1.ProgressResponse
-	73,  // 136: yizhan.peer.v1.Peer.Backup:output_type -> yizhan.peer.v1.BackupChunk
-	75,  // 137: yizhan.peer.v1.Peer.CasesThrough:output_type -> yizhan.peer.v1.CasesThroughResponse
-	129, // [129:138] is the sub-list for method output_type
-	120, // [120:129] is the sub-list for method input_type
-	120, // [120:120] is the sub-list for extension type_name
-	120, // [120:120] is the sub-list for extension extendee
-	0,   // [0:120] is the sub-list for field type_name
+	16,  // 30: yizhan.peer.v1.RegistryCommand.put_official_calendars:type_name -> yizhan.peer.v1.PutOfficialCalendars
+	86,  // 31: yizhan.peer.v1.PutCasePolicy.policy:type_name -> yizhan.v1.CasePolicy
+	87,  // 32: yizhan.peer.v1.PutDutyPolicy.policy:type_name -> yizhan.v1.DutyPolicy
+	88,  // 33: yizhan.peer.v1.PutSupervisionPolicy.policy:type_name -> yizhan.v1.SupervisionPolicy
+	15,  // 34: yizhan.peer.v1.ChangelogEntry.command:type_name -> yizhan.peer.v1.RegistryCommand
+	81,  // 35: yizhan.peer.v1.ItemHistory.versions:type_name -> yizhan.v1.Item
+	79,  // 36: yizhan.peer.v1.RegistrySnapshot.offices:type_name -> yizhan.v1.Office
+	80,  // 37: yizhan.peer.v1.RegistrySnapshot.departments:type_name -> yizhan.v1.Department
+	21,  // 38: yizhan.peer.v1.RegistrySnapshot.items:type_name -> yizhan.peer.v1.ItemHistory
+	82,  // 39: yizhan.peer.v1.RegistrySnapshot.grants:type_name -> yizhan.v1.Grant
+	83,  // 40: yizhan.peer.v1.RegistrySnapshot.staff:type_name -> yizhan.v1.StaffMember
+	0,   // 41: yizhan.peer.v1.RegistrySnapshot.credentials:type_name -> yizhan.peer.v1.StaffCredential
+	84,  // 42: yizhan.peer.v1.RegistrySnapshot.calendars:type_name -> yizhan.v1.Calendar
+	85,  // 43: yizhan.peer.v1.RegistrySnapshot.nodes:type_name -> yizhan.v1.NodeEntry
+	20,  // 44: yizhan.peer.v1.RegistrySnapshot.changelog:type_name -> yizhan.peer.v1.ChangelogEntry
+	13,  // 45: yizhan.peer.v1.RegistrySnapshot.query_code_keys:type_name -> yizhan.peer.v1.QueryCodeKey
+	88,  // 46: yizhan.peer.v1.RegistrySnapshot.supervision_policy:type_name -> yizhan.v1.SupervisionPolicy
+	87,  // 47: yizhan.peer.v1.RegistrySnapshot.duty_policy:type_name -> yizhan.v1.DutyPolicy
+	86,  // 48: yizhan.peer.v1.RegistrySnapshot.case_policy:type_name -> yizhan.v1.CasePolicy
+	20,  // 49: yizhan.peer.v1.ReplayRegistry.entries:type_name -> yizhan.peer.v1.ChangelogEntry
+	22,  // 50: yizhan.peer.v1.InstallRegistrySnapshot.snapshot:type_name -> yizhan.peer.v1.RegistrySnapshot
+	15,  // 51: yizhan.peer.v1.Command.registry:type_name -> yizhan.peer.v1.RegistryCommand
+	23,  // 52: yizhan.peer.v1.Command.replay:type_name -> yizhan.peer.v1.ReplayRegistry
+	24,  // 53: yizhan.peer.v1.Command.install_snapshot:type_name -> yizhan.peer.v1.InstallRegistrySnapshot
+	26,  // 54: yizhan.peer.v1.Command.cases:type_name -> yizhan.peer.v1.CaseCommand
+	46,  // 55: yizhan.peer.v1.CaseCommand.append:type_name -> yizhan.peer.v1.AppendCaseEvents
+	48,  // 56: yizhan.peer.v1.CaseCommand.receive:type_name -> yizhan.peer.v1.ReceiveCaseMessages
+	52,  // 57: yizhan.peer.v1.CaseCommand.ack:type_name -> yizhan.peer.v1.AckOutbox
+	51,  // 58: yizhan.peer.v1.CaseCommand.quarantine:type_name -> yizhan.peer.v1.QuarantineOutbox
+	44,  // 59: yizhan.peer.v1.CaseCommand.evaluate_cards:type_name -> yizhan.peer.v1.EvaluateCards
+	38,  // 60: yizhan.peer.v1.CaseCommand.supervision:type_name -> yizhan.peer.v1.SupervisionStep
+	37,  // 61: yizhan.peer.v1.CaseCommand.put_consultation:type_name -> yizhan.peer.v1.PutConsultation
+	35,  // 62: yizhan.peer.v1.CaseCommand.put_report:type_name -> yizhan.peer.v1.PutUrgentReport
+	36,  // 63: yizhan.peer.v1.CaseCommand.put_report_ack:type_name -> yizhan.peer.v1.PutReportAck
+	33,  // 64: yizhan.peer.v1.CaseCommand.put_shifts:type_name -> yizhan.peer.v1.PutShifts
+	34,  // 65: yizhan.peer.v1.CaseCommand.put_log_entry:type_name -> yizhan.peer.v1.PutLogEntry
+	31,  // 66: yizhan.peer.v1.CaseCommand.put_zero_report:type_name -> yizhan.peer.v1.PutZeroReport
+	32,  // 67: yizhan.peer.v1.CaseCommand.flag_unsigned_report:type_name -> yizhan.peer.v1.FlagUnsignedReport
+	28,  // 68: yizhan.peer.v1.CaseCommand.put_attachment_part:type_name -> yizhan.peer.v1.PutAttachmentPart
+	29,  // 69: yizhan.peer.v1.CaseCommand.drop_unnamed_attachments:type_name -> yizhan.peer.v1.DropUnnamedAttachments
+	27,  // 70: yizhan.peer.v1.CaseCommand.finish_recovery:type_name -> yizhan.peer.v1.FinishRecovery
+	89,  // 71: yizhan.peer.v1.PutZeroReport.report:type_name -> yizhan.v1.ZeroReport
+	90,  // 72: yizhan.peer.v1.FlagUnsignedReport.flag:type_name -> yizhan.v1.UnsignedReportFlag
+	91,  // 73: yizhan.peer.v1.PutShifts.shifts:type_name -> yizhan.v1.DutyShift
+	92,  // 74: yizhan.peer.v1.PutLogEntry.entry:type_name -> yizhan.v1.DutyLogEntry
+	93,  // 75: yizhan.peer.v1.PutUrgentReport.report:type_name -> yizhan.v1.UrgentReport
+	94,  // 76: yizhan.peer.v1.PutReportAck.ack:type_name -> yizhan.v1.ReportAck
+	95,  // 77: yizhan.peer.v1.PutConsultation.consultation:type_name -> yizhan.v1.Consultation
+	39,  // 78: yizhan.peer.v1.SupervisionStep.reply_follow_up:type_name -> yizhan.peer.v1.ReplyFollowUp
+	40,  // 79: yizhan.peer.v1.SupervisionStep.revisit_follow_up:type_name -> yizhan.peer.v1.RevisitFollowUp
+	41,  // 80: yizhan.peer.v1.SupervisionStep.issue_order:type_name -> yizhan.peer.v1.IssueOrder
+	42,  // 81: yizhan.peer.v1.SupervisionStep.answer_order:type_name -> yizhan.peer.v1.AnswerOrder
+	43,  // 82: yizhan.peer.v1.SupervisionStep.decide_order:type_name -> yizhan.peer.v1.DecideOrder
+	96,  // 83: yizhan.peer.v1.ReplyFollowUp.entry:type_name -> yizhan.v1.FollowUpEntry
+	96,  // 84: yizhan.peer.v1.RevisitFollowUp.entry:type_name -> yizhan.v1.FollowUpEntry
+	97,  // 85: yizhan.peer.v1.IssueOrder.order:type_name -> yizhan.v1.SupervisionOrder
+	96,  // 86: yizhan.peer.v1.AnswerOrder.entry:type_name -> yizhan.v1.FollowUpEntry
+	96,  // 87: yizhan.peer.v1.DecideOrder.entry:type_name -> yizhan.v1.FollowUpEntry
+	45,  // 88: yizhan.peer.v1.EvaluateCards.checks:type_name -> yizhan.peer.v1.CardCheck
+	98,  // 89: yizhan.peer.v1.CardCheck.rule:type_name -> yizhan.v1.CardRule
+	99,  // 90: yizhan.peer.v1.AppendCaseEvents.events:type_name -> yizhan.v1.CaseEvent
+	99,  // 91: yizhan.peer.v1.CaseMessage.events:type_name -> yizhan.v1.CaseEvent
+	95,  // 92: yizhan.peer.v1.CaseMessage.consultation:type_name -> yizhan.v1.Consultation
+	93,  // 93: yizhan.peer.v1.CaseMessage.report:type_name -> yizhan.v1.UrgentReport
+	94,  // 94: yizhan.peer.v1.CaseMessage.report_ack:type_name -> yizhan.v1.ReportAck
+	91,  // 95: yizhan.peer.v1.CaseMessage.shift:type_name -> yizhan.v1.DutyShift
+	89,  // 96: yizhan.peer.v1.CaseMessage.zero_report:type_name -> yizhan.v1.ZeroReport
+	90,  // 97: yizhan.peer.v1.CaseMessage.unsigned_flag:type_name -> yizhan.v1.UnsignedReportFlag
+	47,  // 98: yizhan.peer.v1.ReceiveCaseMessages.messages:type_name -> yizhan.peer.v1.CaseMessage
+	49,  // 99: yizhan.peer.v1.QuarantinedEntry.entry:type_name -> yizhan.peer.v1.OutboxEntry
+	50,  // 100: yizhan.peer.v1.QuarantineOutbox.entries:type_name -> yizhan.peer.v1.QuarantinedEntry
+	49,  // 101: yizhan.peer.v1.AckOutbox.acks:type_name -> yizhan.peer.v1.OutboxEntry
+	99,  // 102: yizhan.peer.v1.CaseRecord.events:type_name -> yizhan.v1.CaseEvent
+	53,  // 103: yizhan.peer.v1.CaseBookSnapshot.cases:type_name -> yizhan.peer.v1.CaseRecord
+	49,  // 104: yizhan.peer.v1.CaseBookSnapshot.outbox:type_name -> yizhan.peer.v1.OutboxEntry
+	54,  // 105: yizhan.peer.v1.CaseBookSnapshot.sequences:type_name -> yizhan.peer.v1.DaySequence
+	50,  // 106: yizhan.peer.v1.CaseBookSnapshot.quarantine:type_name -> yizhan.peer.v1.QuarantinedEntry
+	22,  // 107: yizhan.peer.v1.OfficeSnapshot.registry:type_name -> yizhan.peer.v1.RegistrySnapshot
+	55,  // 108: yizhan.peer.v1.OfficeSnapshot.cases:type_name -> yizhan.peer.v1.CaseBookSnapshot
+	57,  // 109: yizhan.peer.v1.OfficeSnapshot.requests:type_name -> yizhan.peer.v1.RequestRecord
+	100, // 110: yizhan.peer.v1.RequestRecord.answer:type_name -> google.protobuf.Any
+	47,  // 111: yizhan.peer.v1.DeliverCasesRequest.messages:type_name -> yizhan.peer.v1.CaseMessage
+	59,  // 112: yizhan.peer.v1.DeliverCasesResponse.receipts:type_name -> yizhan.peer.v1.CaseReceipt
+	65,  // 113: yizhan.peer.v1.MembersResponse.members:type_name -> yizhan.peer.v1.Member
+	22,  // 114: yizhan.peer.v1.FeedMessage.snapshot:type_name -> yizhan.peer.v1.RegistrySnapshot
+	69,  // 115: yizhan.peer.v1.FeedMessage.batch:type_name -> yizhan.peer.v1.FeedBatch
+	70,  // 116: yizhan.peer.v1.FeedMessage.heartbeat:type_name -> yizhan.peer.v1.FeedHeartbeat
+	68,  // 117: yizhan.peer.v1.FeedMessage.chunk:type_name -> yizhan.peer.v1.FeedChunk
+	20,  // 118: yizhan.peer.v1.FeedBatch.entries:type_name -> yizhan.peer.v1.ChangelogEntry
+	85,  // 119: yizhan.peer.v1.AnnounceNodeRequest.node:type_name -> yizhan.v1.NodeEntry
+	47,  // 120: yizhan.peer.v1.CasesThroughResponse.messages:type_name -> yizhan.peer.v1.CaseMessage
+	61,  // 121: yizhan.peer.v1.Peer.Join:input_type -> yizhan.peer.v1.JoinRequest
+	63,  // 122: yizhan.peer.v1.Peer.Members:input_type -> yizhan.peer.v1.MembersRequest
+	66,  // 123: yizhan.peer.v1.Peer.Feed:input_type -> yizhan.peer.v1.FeedRequest
+	71,  // 124: yizhan.peer.v1.Peer.AnnounceNode:input_type -> yizhan.peer.v1.AnnounceNodeRequest
+	58,  // 125: yizhan.peer.v1.Peer.DeliverCases:input_type -> yizhan.peer.v1.DeliverCasesRequest
+	28,  // 126: yizhan.peer.v1.Peer.PushAttachment:input_type -> yizhan.peer.v1.PutAttachmentPart
+	77,  // 127: yizhan.peer.v1.Peer.Progress:input_type -> yizhan.peer.v1.ProgressRequest
+	73,  // 128: yizhan.peer.v1.Peer.Backup:input_type -> yizhan.peer.v1.BackupRequest
+	75,  // 129: yizhan.peer.v1.Peer.CasesThrough:input_type -> yizhan.peer.v1.CasesThroughRequest
+	62,  // 130: yizhan.peer.v1.Peer.Join:output_type -> yizhan.peer.v1.JoinResponse
+	64,  // 131: yizhan.peer.v1.Peer.Members:output_type -> yizhan.peer.v1.MembersResponse
+	67,  // 132: yizhan.peer.v1.Peer.Feed:output_type -> yizhan.peer.v1.FeedMessage
+	72,  // 133: yizhan.peer.v1.Peer.AnnounceNode:output_type -> yizhan.peer.v1.AnnounceNodeResponse
+	60,  // 134: yizhan.peer.v1.Peer.DeliverCases:output_type -> yizhan.peer.v1.DeliverCasesResponse
+	30,  // 135: yizhan.peer.v1.Peer.PushAttachment:output_type -> yizhan.peer.v1.AttachmentProgress
+	78,  // 136: yizhan.peer.v1.Peer.Progress:output_type -> yizhan.peer.v1.ProgressResponse
+	74,  // 137: yizhan.peer.v1.Peer.Backup:output_type -> yizhan.peer.v1.BackupChunk
+	76,  // 138: yizhan.peer.v1.Peer.CasesThrough:output_type -> yizhan.peer.v1.CasesThroughResponse
+	130, // [130:139] is the sub-list for method output_type
+	121, // [121:130] is the sub-list for method input_type
+	121, // [121:121] is the sub-list for extension type_name
+	121, // [121:121] is the sub-list for extension extendee
+	0,   // [0:121] is the sub-list for field type_name
 }
 
 func init() { file_yizhan_peer_v1_peer_proto_init() }
@@ -5709,14 +5794,15 @@ func file_yizhan_peer_v1_peer_proto_init() {
 		(*RegistryCommand_UpdateStaff)(nil),
 		(*RegistryCommand_UpdateOffice)(nil),
 		(*RegistryCommand_UpdateDepartment)(nil),
+		(*RegistryCommand_PutOfficialCalendars)(nil),
 	}
-	file_yizhan_peer_v1_peer_proto_msgTypes[24].OneofWrappers = []any{
+	file_yizhan_peer_v1_peer_proto_msgTypes[25].OneofWrappers = []any{
 		(*Command_Registry)(nil),
 		(*Command_Replay)(nil),
 		(*Command_InstallSnapshot)(nil),
 		(*Command_Cases)(nil),
 	}
-	file_yizhan_peer_v1_peer_proto_msgTypes[25].OneofWrappers = []any{
+	file_yizhan_peer_v1_peer_proto_msgTypes[26].OneofWrappers = []any{
 		(*CaseCommand_Append)(nil),
 		(*CaseCommand_Receive)(nil),
 		(*CaseCommand_Ack)(nil),
@@ -5734,14 +5820,14 @@ func file_yizhan_peer_v1_peer_proto_init() {
 		(*CaseCommand_DropUnnamedAttachments)(nil),
 		(*CaseCommand_FinishRecovery)(nil),
 	}
-	file_yizhan_peer_v1_peer_proto_msgTypes[37].OneofWrappers = []any{
+	file_yizhan_peer_v1_peer_proto_msgTypes[38].OneofWrappers = []any{
 		(*SupervisionStep_ReplyFollowUp)(nil),
 		(*SupervisionStep_RevisitFollowUp)(nil),
 		(*SupervisionStep_IssueOrder)(nil),
 		(*SupervisionStep_AnswerOrder)(nil),
 		(*SupervisionStep_DecideOrder)(nil),
 	}
-	file_yizhan_peer_v1_peer_proto_msgTypes[66].OneofWrappers = []any{
+	file_yizhan_peer_v1_peer_proto_msgTypes[67].OneofWrappers = []any{
 		(*FeedMessage_Snapshot)(nil),
 		(*FeedMessage_Batch)(nil),
 		(*FeedMessage_Heartbeat)(nil),
@@ -5753,7 +5839,7 @@ func file_yizhan_peer_v1_peer_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_yizhan_peer_v1_peer_proto_rawDesc), len(file_yizhan_peer_v1_peer_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   78,
+			NumMessages:   79,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -1,0 +1,38 @@
+package node
+
+import (
+	"context"
+	"errors"
+
+	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
+	"github.com/yizhan-gov/yizhan/registry"
+)
+
+// ensureOfficialCalendars puts this release's official calendars (the
+// State Council's holidays compiled in: registry.OfficialData) in force
+// in the county's registry when they differ from those in force: a
+// release that brings the next year's holidays, or mends a year's. Every
+// office then judges its cases again at that command's point of its log
+// (as after a calendar write), never by what its own binary holds. Only
+// the county's leader proposes, once it has caught up; a proposal of data
+// in force already (a leader change in between) is refused by the
+// registry and changes nothing.
+func (n *Node) ensureOfficialCalendars(ctx context.Context) error {
+	reg := n.office.Registry()
+	data := registry.OfficialData()
+	if reg.OfficialInForce() == data {
+		return nil
+	}
+	if ok, _ := n.office.CaughtUp(); !ok {
+		return nil
+	}
+	_, _, err := n.office.ProposeRegistry(ctx, &peerv1.RegistryCommand{AtUnixNano: n.now().UnixNano(), Actor: "node:" + n.cfg.Name,
+		Op: &peerv1.RegistryCommand_PutOfficialCalendars{PutOfficialCalendars: &peerv1.PutOfficialCalendars{Data: data}}})
+	if err != nil && !errors.Is(err, registry.ErrAlreadyExists) {
+		return err
+	}
+	if err == nil {
+		n.log.Info("put this release's official calendars in force: every office judges its cases again by them")
+	}
+	return nil
+}
