@@ -498,7 +498,7 @@ func (s *caseService) ListCases(ctx context.Context, req *yizhanv1.ListCasesRequ
 			return nil, invalidArgument(*v)
 		}
 	}
-	if err := knownEnum("state", req.GetState(), "not a known state"); err != nil {
+	if err := knownEnum("state", req.GetState()); err != nil {
 		return nil, err
 	}
 	book := s.n.office.Cases()

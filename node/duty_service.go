@@ -417,10 +417,10 @@ func (s *dutyService) ListReports(ctx context.Context, req *yizhanv1.ListReports
 	if err != nil {
 		return nil, err
 	}
-	if err := knownEnum("state", req.GetState(), "not a known state"); err != nil {
+	if err := knownEnum("state", req.GetState()); err != nil {
 		return nil, err
 	}
-	if err := knownEnum("scope", req.GetScope(), "own or below"); err != nil {
+	if err := knownEnum("scope", req.GetScope()); err != nil {
 		return nil, err
 	}
 	if req.GetUnacknowledged() && req.GetScope() == yizhanv1.ReportScope_REPORT_SCOPE_OWN {

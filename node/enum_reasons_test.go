@@ -1,6 +1,7 @@
 package node_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -117,6 +118,10 @@ func TestAListFilterOfAnUndeclaredEnumValueIsOutOfRange(t *testing.T) {
 		err := tc.call()
 		if code, field := fieldOf(err); code != codes.InvalidArgument || field != tc.field || fieldReason(err) != registry.ReasonOutOfRange {
 			t.Errorf("%s: %v naming %q (%s); want INVALID_ARGUMENT naming %s (%s)", tc.name, code, field, fieldReason(err), tc.field, registry.ReasonOutOfRange)
+		}
+		// The message says what there is, once.
+		if msg := firstViolation(err).GetDescription(); !strings.Contains(msg, "TIER_COUNTY, TIER_TOWNSHIP, TIER_VILLAGE") || strings.Count(msg, "not a known") != 1 {
+			t.Errorf("%s: %q does not list the tiers there are", tc.name, msg)
 		}
 	}
 	offices, err := admin.reg.ListOffices(admin.ctx(), &yizhanv1.ListOfficesRequest{})

@@ -82,16 +82,23 @@ func errBadPageToken() error {
 }
 
 // knownEnum refuses an enum value its enum does not declare, OUT_OF_RANGE
-// naming field (enum, got): a filter's value no release has (a client's
-// typo, a newer client's value) listed nothing, which reads as "none"
-// rather than "not understood". The unset value passes: a filter left
-// out. what says the values in words.
-func knownEnum(field string, e protoreflect.Enum, what string) error {
-	if e.Descriptor().Values().ByNumber(e.Number()) != nil {
+// naming field (enum, got), its message listing the values there are: a
+// filter's value no release has (a client's typo, a newer client's value)
+// listed nothing, which reads as "none" rather than "not understood". The
+// unset value passes: a filter left out.
+func knownEnum(field string, e protoreflect.Enum) error {
+	d := e.Descriptor()
+	if d.Values().ByNumber(e.Number()) != nil {
 		return nil
 	}
-	return fieldError(field, registry.ReasonOutOfRange, reason.Meta{"enum": string(e.Descriptor().Name()), "got": reason.Itoa(int32(e.Number()))},
-		fmt.Sprintf("%d is not a known %s value: %s", e.Number(), e.Descriptor().Name(), what))
+	var names []string
+	for i := range d.Values().Len() {
+		if v := d.Values().Get(i); v.Number() != 0 {
+			names = append(names, string(v.Name()))
+		}
+	}
+	return fieldError(field, registry.ReasonOutOfRange, reason.Meta{"enum": string(d.Name()), "got": reason.Itoa(int32(e.Number()))},
+		fmt.Sprintf("%d is not a known %s value (%s)", e.Number(), d.Name(), strings.Join(names, ", ")))
 }
 
 // fieldError is an InvalidArgument naming one field, with its reason and

@@ -217,7 +217,7 @@ func (s *registryService) command(p *auth.Principal, op any) *peerv1.RegistryCom
 // --- offices ---
 
 func (s *registryService) ListOffices(_ context.Context, req *yizhanv1.ListOfficesRequest) (*yizhanv1.ListOfficesResponse, error) {
-	if err := knownEnum("tier", req.GetTier(), "county, township or village"); err != nil {
+	if err := knownEnum("tier", req.GetTier()); err != nil {
 		return nil, err
 	}
 	meta, err := s.readMeta(req.GetMinIndex())
@@ -352,7 +352,7 @@ func (s *registryService) ListItems(_ context.Context, req *yizhanv1.ListItemsRe
 			return nil, fieldError("office_code", registry.ReasonInvalidFormat, reason.Meta{"format": "DIVISION_CODE"}, err.Error())
 		}
 	}
-	if err := knownEnum("exercise_tier", req.GetExerciseTier(), "county, township or village"); err != nil {
+	if err := knownEnum("exercise_tier", req.GetExerciseTier()); err != nil {
 		return nil, err
 	}
 	meta, err := s.readMeta(req.GetMinIndex())

@@ -149,7 +149,7 @@ func (s *supervisionService) ListFollowUps(ctx context.Context, req *yizhanv1.Li
 		if err != nil {
 			return nil, err
 		}
-		if err := knownEnum("state", req.GetState(), "not a known state"); err != nil {
+		if err := knownEnum("state", req.GetState()); err != nil {
 			return nil, err
 		}
 		fs, err := s.n.office.Cases().FollowUps(casebook.RecordQuery{Office: office, Subtree: subtree, CaseNumber: req.GetCaseNumber(), State: int32(req.GetState())})
@@ -274,7 +274,7 @@ func (s *supervisionService) IssueOrder(ctx context.Context, req *yizhanv1.Issue
 			return nil, fieldError("answer_days", registry.ReasonOutOfRange, reason.Meta{"min": "0", "max": reason.Itoa(supervision.MaxAnswerDays), "got": reason.Itoa(d)},
 				fmt.Sprintf("working days to answer: 1 to %d (0: %d)", supervision.MaxAnswerDays, supervision.DefaultAnswerDays))
 		}
-		if err := knownEnum("card_rule", req.GetCardRule(), "not a known rule"); err != nil {
+		if err := knownEnum("card_rule", req.GetCardRule()); err != nil {
 			return nil, err
 		}
 		// A retry answers as the first did, before the checks of the case,
@@ -327,7 +327,7 @@ func (s *supervisionService) ListOrders(ctx context.Context, req *yizhanv1.ListO
 		if err != nil {
 			return nil, err
 		}
-		if err := knownEnum("state", req.GetState(), "not a known state"); err != nil {
+		if err := knownEnum("state", req.GetState()); err != nil {
 			return nil, err
 		}
 		os, err := s.n.office.Cases().Orders(casebook.RecordQuery{Office: office, Subtree: subtree, CaseNumber: req.GetCaseNumber(), State: int32(req.GetState())})

@@ -112,7 +112,7 @@ func (s *supervisionService) GetStatistics(ctx context.Context, req *yizhanv1.Ge
 			fmt.Sprintf("a range of at most %d days", maxStatisticsDays))
 	}
 	g := req.GetGroupBy()
-	if err := knownEnum("group_by", g, "not a known grouping"); err != nil {
+	if err := knownEnum("group_by", g); err != nil {
 		return nil, err
 	}
 	if days := int(to.Sub(from).Hours()/24) + 1; g == yizhanv1.Grouping_GROUPING_DAY && days > maxStatisticsDaysByDay {
@@ -238,7 +238,7 @@ func (s *supervisionService) ListCards(ctx context.Context, req *yizhanv1.ListCa
 	if !from.IsZero() && !to.IsZero() && !from.Before(to) {
 		return nil, fieldError("to", registry.ReasonOutOfRange, reason.Meta{"min": from.Format("2006-01-02")}, "must not be before from")
 	}
-	if err := knownEnum("colour", req.GetColour(), "not a known colour"); err != nil {
+	if err := knownEnum("colour", req.GetColour()); err != nil {
 		return nil, err
 	}
 	if _, ok := yizhanv1.CardRule_name[int32(req.GetRule())]; !ok {
