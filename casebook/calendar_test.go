@@ -204,23 +204,31 @@ func TestAHolidayTakenBackJudgesTheCasesAgain(t *testing.T) {
 	if got := o.liveCards(); !slices.Equal(got, []string{overdueD}) {
 		t.Errorf("once the holiday was taken back, the office holds the cards %v, want the late decision's", got)
 	}
-	if got, want := o.queueKey(e), without.queueKey(e); got != want {
-		t.Errorf("the open case's place in the queue is %s, at an office without the holiday %s", got, want)
+	endsAs(t, o, without, e)
+}
+
+// endsAs checks that o, judged again with a calendar that other had all
+// along, ends as other: the open case e in the same place in the queue;
+// after the next sweep the same cards, and the same figures but for the
+// warning e had on Friday morning, right by the calendar of then, which
+// stays; and its counters equal a recount.
+func endsAs(t *testing.T, o, other *office, e string) {
+	t.Helper()
+	if got, want := o.queueKey(e), other.queueKey(e); got != want {
+		t.Errorf("the open case's place in the queue is %s, at the other office %s", got, want)
 	}
+	o.check()
 	o.sweep()
-	if got, want := o.liveCards(), without.liveCards(); !slices.Equal(got, want) {
-		t.Errorf("after the next sweep the office holds the cards %v, an office without the holiday %v", got, want)
+	if got, want := o.liveCards(), other.liveCards(); !slices.Equal(got, want) {
+		t.Errorf("after the next sweep the office holds the cards %v, the other %v", got, want)
 	}
-	// The warning the open case had on Friday morning, right by the
-	// calendar of then, stays.
 	noWarning := func(m map[string]uint64) map[string]uint64 {
 		maps.DeleteFunc(m, func(k string, _ uint64) bool { return strings.HasSuffix(k, " card_due_soon") })
 		return m
 	}
-	if got, want := noWarning(o.figures()), without.figures(); !maps.Equal(got, want) {
-		t.Errorf("the office counts\n%v\nan office without the holiday\n%v", got, want)
+	if got, want := noWarning(o.figures()), other.figures(); !maps.Equal(got, want) {
+		t.Errorf("the office counts\n%v\nthe other\n%v", got, want)
 	}
-	o.check()
 }
 
 // A calendar for days to come changes no figure: the book walks its open

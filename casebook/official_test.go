@@ -78,21 +78,5 @@ func TestOfficialCalendarsPutInForceJudgeTheBookAgain(t *testing.T) {
 	if got := old.liveCards(); !slices.Equal(got, []string{overdueD}) {
 		t.Errorf("under the release's data, the office holds the cards %v, want %v (the decision on Friday late)", got, []string{overdueD})
 	}
-	if got, want := old.queueKey(e), plain.queueKey(e); got != want {
-		t.Errorf("the open case's place in the queue is %s, at the office that judged by the release's data %s", got, want)
-	}
-	old.check()
-	old.sweep() // cards the open case, overdue since Thursday's end
-	if got, want := old.liveCards(), plain.liveCards(); !slices.Equal(got, want) {
-		t.Errorf("after the next sweep, the office holds the cards %v, the other %v", got, want)
-	}
-	// The warning the open case had on Friday morning, right by the data
-	// of then, stays (as after a calendar write).
-	noWarning := func(m map[string]uint64) map[string]uint64 {
-		maps.DeleteFunc(m, func(k string, _ uint64) bool { return strings.HasSuffix(k, " card_due_soon") })
-		return m
-	}
-	if got, want := noWarning(old.figures()), plain.figures(); !maps.Equal(got, want) {
-		t.Errorf("under the release's data, the office counts\n%v\nwhere the other counts\n%v", got, want)
-	}
+	endsAs(t, old, plain, e)
 }
