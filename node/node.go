@@ -651,7 +651,7 @@ func (n *Node) bootstrapCounty(ctx context.Context) {
 		_, officeErr := reg.Office(n.cfg.Office)
 		_, adminErr := reg.Staff("admin")
 		_, _, haveKey := reg.NewestQueryCodeKey()
-		official := reg.OfficialInForce() == registry.OfficialData()
+		official := !registry.OfficialNewer(registry.OfficialData(), reg.OfficialInForce())
 		if officeErr == nil && haveKey && official && (n.cfg.BootstrapAdminPassword == "" || adminErr == nil) {
 			if n.cfg.BootstrapAdminPassword == "" {
 				n.warnNoAdmin(ctx)

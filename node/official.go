@@ -10,8 +10,11 @@ import (
 
 // ensureOfficialCalendars puts this release's official calendars (the
 // State Council's holidays compiled in: registry.OfficialData) in force
-// in the county's registry when they differ from those in force: a
-// release that brings the next year's holidays, or mends a year's. Every
+// in the county's registry when they reach a later year than those in
+// force (registry.OfficialNewer: a release that brings the next year's
+// holidays; a county node of an older release, leading meanwhile, never
+// takes the data back, and a release that only mends a past year leaves
+// that year to the county's own calendar). Every
 // office then judges its cases again at that command's point of its log
 // (as after a calendar write), never by what its own binary holds. Only
 // the county's leader proposes, once it has caught up; a proposal of data
@@ -20,8 +23,8 @@ import (
 func (n *Node) ensureOfficialCalendars(ctx context.Context) error {
 	reg := n.office.Registry()
 	data := registry.OfficialData()
-	if reg.OfficialInForce() == data {
-		return nil
+	if !registry.OfficialNewer(data, reg.OfficialInForce()) {
+		return nil // the same, or a later release's in force: never back
 	}
 	if ok, _ := n.office.CaughtUp(); !ok {
 		return nil

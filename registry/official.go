@@ -31,8 +31,9 @@ const officialFirst, officialLast = 2001, 2099
 // officialData is a set of official calendars given as OfficialData's
 // text; nil is OfficialDataBefore's.
 type officialData struct {
-	text  string
-	years map[int]*official
+	text   string
+	years  map[int]*official
+	binary bool // text is this binary's: its years are officialYear's, with the holidays' names
 }
 
 // year is the official calendar of y by o: a year o has no line for is
@@ -41,7 +42,7 @@ func (o *officialData) year(y int) *official {
 	if o == nil {
 		o = before()
 	}
-	if o.text == binaryOfficial() {
+	if o.binary {
 		return officialYear(y) // the same data, with the holidays' names
 	}
 	if c, ok := o.years[y]; ok {
@@ -89,7 +90,7 @@ var binaryOfficial = sync.OnceValue(func() string {
 // the Monday–Friday week as MMDD and h (a weekday off) or w (a weekend
 // day worked).
 func parseOfficial(text string) (*officialData, error) {
-	o := &officialData{text: text, years: map[int]*official{}}
+	o := &officialData{text: text, years: map[int]*official{}, binary: text == binaryOfficial()}
 	for line := range strings.Lines(text) {
 		f := strings.Fields(line)
 		if len(f) == 0 {
@@ -185,4 +186,26 @@ func officialSpan(data string) string {
 		lo, hi = min(lo, y), max(hi, y)
 	}
 	return fmt.Sprintf("%d–%d", lo, hi)
+}
+
+// OfficialNewer reports whether official data a (OfficialData's text)
+// reaches a later year than b: the data of a later release, which adds
+// the next year's holidays each November. Data that only mends a year
+// of b's is not newer: two releases that disagree on a year they both
+// cover would otherwise put their data in force by turns, whichever of
+// them led the county (a county set that year's calendar itself).
+func OfficialNewer(a, b string) bool { return lastOfficialYear(a) > lastOfficialYear(b) }
+
+// lastOfficialYear is the latest year data holds (0: none, or data that
+// cannot be read).
+func lastOfficialYear(data string) int {
+	o, err := parseOfficial(data)
+	if err != nil {
+		return 0
+	}
+	last := 0
+	for y := range o.years {
+		last = max(last, y)
+	}
+	return last
 }

@@ -87,8 +87,13 @@ func TestTheOfficialCalendarsInForceAreTheLogs(t *testing.T) {
 	if r.IsWorkingDay(springFestival) {
 		t.Error("with the county's 2027 calendar set, 8 February 2027 is a working day")
 	}
+	// Later data reaches a later year; data that only mends a year is
+	// not later (two releases would put theirs by turns).
+	if !OfficialNewer(data, older) || OfficialNewer(older, data) || OfficialNewer(withOfficialMend(data), data) {
+		t.Error("OfficialNewer does not order the data by the last year it reaches")
+	}
 	// Data that cannot be read is refused, naming the field.
-	for _, bad := range []string{"1999 0101h\n", "2027 0230h\n", "2027 0101x\n", "twenty 0101h\n", "2027 0101h\n2027 0102h\n"} {
+	for _, bad := range []string{"", "\n", "1999 0101h\n", "2027 0230h\n", "2027 0101x\n", "twenty 0101h\n", "2027 0101h\n2027 0102h\n"} {
 		var ve *ValidationError
 		if err := r.Check(putOfficial(bad)); !errors.As(err, &ve) || ve.Violations[0].Field != "data" {
 			t.Errorf("official data %q: %v, want a violation of data", bad, err)
@@ -139,4 +144,10 @@ func TestCalendarKnownUntil(t *testing.T) {
 	if got := older.CalendarKnownUntil(now); !got.Equal(time.Date(2027, 1, 1, 0, 0, 0, 0, CST)) {
 		t.Errorf("under data without 2027: known until %v, want 2027-01-01", got)
 	}
+}
+
+// withOfficialMend is data with one day of 2026 changed (a mend of a
+// past year, the same years).
+func withOfficialMend(data string) string {
+	return strings.Replace(data, "\n2026 ", "\n2026 0304h ", 1)
 }

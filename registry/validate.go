@@ -151,14 +151,17 @@ func (s *state) check(cmd *peerv1.RegistryCommand, replay bool) error {
 	case *peerv1.RegistryCommand_PutQueryCodeKey:
 		return s.checkQueryCodeKey(op.PutQueryCodeKey.GetKey())
 	case *peerv1.RegistryCommand_PutOfficialCalendars:
-		if _, err := parseOfficial(op.PutOfficialCalendars.GetData()); err != nil {
-			var vs violations
+		var vs violations
+		if o, err := parseOfficial(op.PutOfficialCalendars.GetData()); err != nil {
 			vs.addReason(ReasonInvalidFormat, "data", "the official calendars: %v", err)
-			return vs.err()
+		} else if len(o.years) == 0 {
+			// No year at all is no data (a snapshot could not tell it
+			// from none put in force), not a calendar of weekdays.
+			vs.required("data")
 		}
-		return nil
+		return vs.err()
 	default:
-		return &ValidationError{Violations: []FieldViolation{{Field: "command", Description: "must hold one operation (create_office, create_department, create_item, update_item, create_grant, revoke_grant, create_staff, put_calendar, put_supervision_policy, put_node or put_query_code_key)"}}}
+		return &ValidationError{Violations: []FieldViolation{{Field: "command", Description: "must hold one operation (create_office, create_department, create_item, update_item, create_grant, revoke_grant, create_staff, put_calendar, put_supervision_policy, put_node, put_query_code_key or put_official_calendars)"}}}
 	}
 }
 

@@ -119,11 +119,12 @@ func officialYear(year int) *official {
 	return actual.(*official)
 }
 
-// OfficialCalendar returns the State Council's working-day calendar of
-// year: the weekdays off (holidays) and the weekend days worked (swapped
-// workdays), with their names (春节, 国庆节 …), Source "official". Weekend
-// days of a holiday period are not listed: they are off anyway. A year the
-// data does not cover has no exceptions.
+// OfficialCalendar returns this binary's State Council working-day
+// calendar of year (lunar-go's data; a registry judges by the data in
+// force, Registry.Calendar): the weekdays off (holidays) and the weekend
+// days worked (swapped workdays), with their names (春节, 国庆节 …),
+// Source "official". Weekend days of a holiday period are not listed:
+// they are off anyway. A year the data does not cover has no exceptions.
 func OfficialCalendar(year int) *yizhanv1.Calendar {
 	return proto.CloneOf(officialYear(year).cal)
 }

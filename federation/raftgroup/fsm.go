@@ -288,7 +288,7 @@ func (f *FSM) applyRegistry(l *raft.Log, cmd *peerv1.Command) *ApplyResult {
 		}
 	case *peerv1.Command_Replay:
 		for _, e := range k.Replay.GetEntries() {
-			if _, ok := e.GetCommand().GetOp().(*peerv1.RegistryCommand_PutCalendar); ok && e.GetIndex() > f.reg.Index() {
+			if changesCalendar(e.GetCommand()) && e.GetIndex() > f.reg.Index() {
 				calendarTime = e.GetCommand().GetAtUnixNano()
 			}
 			if err := f.reg.Replay(e); err != nil {
