@@ -27,9 +27,19 @@ func (o *office) putCalendar(holiday string) (CalendarChange, bool) {
 	if holiday != "" {
 		cal.Days = append(cal.Days, &yizhanv1.CalendarDay{Date: holiday, Kind: yizhanv1.DayKind_DAY_KIND_HOLIDAY, Name: "抗灾停工"})
 	}
+	return o.applyCalendarCommand(&peerv1.RegistryCommand{AtUnixNano: o.now.UnixNano(), Actor: "county.admin",
+		Op: &peerv1.RegistryCommand_PutCalendar{PutCalendar: &peerv1.PutCalendar{Calendar: cal}}})
+}
+
+// applyCalendarCommand applies cmd, a command that changes working days,
+// as the office's log does (the state machine's calendar path): the
+// registry, then, when a day changed, the book at the next index with
+// the calendar of before. It returns the change the book was given, and
+// whether the calendar changed at all.
+func (o *office) applyCalendarCommand(cmd *peerv1.RegistryCommand) (CalendarChange, bool) {
+	o.t.Helper()
 	was := o.reg.Workdays()
 	o.index++
-	cmd := &peerv1.RegistryCommand{AtUnixNano: o.now.UnixNano(), Actor: "county.admin", Op: &peerv1.RegistryCommand_PutCalendar{PutCalendar: &peerv1.PutCalendar{Calendar: cal}}}
 	if _, err := o.reg.Apply(o.reg.Index()+1, cmd); err != nil {
 		o.t.Fatal(err)
 	}

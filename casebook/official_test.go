@@ -34,19 +34,8 @@ func withOfficialHoliday(t *testing.T, data string, year, mmdd string) string {
 // registry, then the book at the next index (as putCalendar does).
 func (o *office) putOfficial(data string) (CalendarChange, bool) {
 	o.t.Helper()
-	was := o.reg.Workdays()
-	o.index++
-	cmd := &peerv1.RegistryCommand{AtUnixNano: o.now.UnixNano(), Actor: "node:county-1",
-		Op: &peerv1.RegistryCommand_PutOfficialCalendars{PutOfficialCalendars: &peerv1.PutOfficialCalendars{Data: data}}}
-	if _, err := o.reg.Apply(o.reg.Index()+1, cmd); err != nil {
-		o.t.Fatal(err)
-	}
-	from, changed := registry.FirstChange(was, o.reg.Workdays())
-	ch := CalendarChange{Before: registry.WithWorkdays{Registry: o.reg, Days: was}, From: from, At: o.now}
-	if changed {
-		o.book.CalendarChanged(o.index, o.reg, ch, nil)
-	}
-	return ch, changed
+	return o.applyCalendarCommand(&peerv1.RegistryCommand{AtUnixNano: o.now.UnixNano(), Actor: "node:county-1",
+		Op: &peerv1.RegistryCommand_PutOfficialCalendars{PutOfficialCalendars: &peerv1.PutOfficialCalendars{Data: data}}})
 }
 
 // The county puts a release's official calendars in force (a release
