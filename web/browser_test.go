@@ -40,10 +40,10 @@ import (
 	"github.com/yizhan-gov/yizhan/demo"
 )
 
-func TestBrowser(t *testing.T) {
-	if testing.Short() {
-		t.Skip("browser tests are not short")
-	}
+// chromium is the browser the tests drive: YIZHAN_CHROMIUM, or
+// /usr/bin/chromium.
+func chromium(t *testing.T) string {
+	t.Helper()
 	exe := os.Getenv("YIZHAN_CHROMIUM")
 	if exe == "" {
 		exe = "/usr/bin/chromium"
@@ -51,6 +51,37 @@ func TestBrowser(t *testing.T) {
 	if _, err := os.Stat(exe); err != nil {
 		t.Fatalf("no browser at %s (apt-get install chromium, or set YIZHAN_CHROMIUM): %v", exe, err)
 	}
+	return exe
+}
+
+// startChromium starts exe headless, for as long as ctx and the test
+// last, and returns the browser's context (each person a new browser
+// context of it).
+func startChromium(t *testing.T, ctx context.Context, exe string) context.Context {
+	t.Helper()
+	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx,
+		chromedp.ExecPath(exe),
+		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1366, 768),
+	)
+	t.Cleanup(cancelAlloc)
+	browserCtx, cancelBrowser := chromedp.NewContext(alloc)
+	t.Cleanup(cancelBrowser)
+	if err := chromedp.Do(browserCtx, chromedp.Navigate("about:blank")); err != nil {
+		t.Fatalf("start the browser: %v", err)
+	}
+	return browserCtx
+}
+
+func TestBrowser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser tests are not short")
+	}
+	exe := chromium(t)
 	base := freeBase(t)
 	// A bound on the whole suite, not a target: it took six to seven
 	// minutes on the two-core CI machine on a slow afternoon.
@@ -68,21 +99,7 @@ func TestBrowser(t *testing.T) {
 	url := func(i int) string { return "http://" + county.Nodes[i].HTTPAddr() }
 	countyURL, villageURL := url(0), url(4) // county-1 and 东村
 
-	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(exe),
-		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1366, 768),
-	)
-	defer cancelAlloc()
-	browserCtx, cancelBrowser := chromedp.NewContext(alloc)
-	defer cancelBrowser()
-	if err := chromedp.Do(browserCtx, chromedp.Navigate("about:blank")); err != nil {
-		t.Fatalf("start the browser: %v", err)
-	}
+	browserCtx := startChromium(t, ctx, exe)
 	shots := os.Getenv("YIZHAN_SCREENSHOTS")
 
 	// Each scenario has its own browser context: its own cookies.

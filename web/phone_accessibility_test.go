@@ -19,7 +19,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"regexp"
 	"strings"
 	"sync/atomic"
@@ -42,13 +41,7 @@ func TestPhoneAndAccessibility(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser tests are not short")
 	}
-	exe := os.Getenv("YIZHAN_CHROMIUM")
-	if exe == "" {
-		exe = "/usr/bin/chromium"
-	}
-	if _, err := os.Stat(exe); err != nil {
-		t.Fatalf("no browser at %s: %v", exe, err)
-	}
+	exe := chromium(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
 	defer cancel()
 	var skew atomic.Int64
@@ -61,21 +54,7 @@ func TestPhoneAndAccessibility(t *testing.T) {
 	url := func(i int) string { return "http://" + county.Nodes[i].HTTPAddr() }
 	countyURL, villageURL := url(0), url(4)
 
-	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(exe),
-		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1366, 768),
-	)
-	defer cancelAlloc()
-	browserCtx, cancelBrowser := chromedp.NewContext(alloc)
-	defer cancelBrowser()
-	if err := chromedp.Do(browserCtx, chromedp.Navigate("about:blank")); err != nil {
-		t.Fatalf("start the browser: %v", err)
-	}
+	browserCtx := startChromium(t, ctx, exe)
 	person := func(t *testing.T, base string, phone bool) *browser {
 		tctx, cancel := chromedp.NewContext(browserCtx, chromedp.WithNewBrowserContext())
 		t.Cleanup(cancel)
