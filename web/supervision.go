@@ -72,10 +72,13 @@ type supervisionData struct {
 	// (supervisionForm's key: "reply-<id>", "answer-<id>", …).
 	Form formValues
 	// CardsNext is the next page of cards (earlier ones), CardsFirst the
-	// first, when this is a later one: "" when none. CardsQuery is what
-	// a card's order form carries in its action (the month and the page
-	// of cards shown: cardsPage), "" for the first page of this month.
-	CardsNext, CardsFirst, CardsQuery string
+	// first, when this is a later one: "" when none.
+	CardsNext, CardsFirst string
+	// Shown is what every form of the page carries in its action (the
+	// month and the page of cards shown: cardsPage), "" for the first
+	// page of this month: refused, the page shown again, and done, the
+	// page redirected to, are the view the form was posted from.
+	Shown string
 }
 
 // Failed reports whether the form of key was the one refused.
@@ -169,7 +172,7 @@ func (s *server) showSupervision(rq *request, code int, form formValues, errs fo
 	shown := cardsPage(rq.r.URL.Query())
 	token := shown.Get("cards")
 	if len(shown) > 0 {
-		d.CardsQuery = "?" + shown.Encode()
+		d.Shown = "?" + shown.Encode()
 	}
 	cards, err := s.cfg.Supervision.ListCards(ctx, &yizhanv1.ListCardsRequest{PageSize: cardsPageSize, PageToken: token})
 	if err != nil {
@@ -326,8 +329,8 @@ func (s *server) supervisionAct(rq *request) error {
 		}
 		return err
 	}
-	// An order issued for a card goes back to the month and the page of
-	// cards its form was on (its action's parameters).
+	// Every form goes back to the month and the page of cards it was
+	// posted from (its action's parameters: supervisionData.Shown).
 	back := cardsPage(rq.r.URL.Query())
 	back.Set("msg", msg)
 	return rq.redirect("/supervision?" + back.Encode())
