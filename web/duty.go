@@ -54,6 +54,7 @@ type dutyData struct {
 	// the pages shown.
 	OwnPages, BelowPages, ReceivedPages listPage
 	Pages                               string
+	lists                               pagedLists // the pages shown: ReportFormLink
 	// firsts is the first reports, by id, of the follow-ups among the
 	// page's drafts, when not on the page (older, on a later page of
 	// Own): MatterClosed.
@@ -66,6 +67,17 @@ func (d *dutyData) OfficeName(code string) string {
 		return n
 	}
 	return code
+}
+
+// ReportFormLink is the link that opens the report form (修改 a draft:
+// "edit", id; 续报 or 终报: "first", id, "kind", 2 or 3) on the pages of
+// the lists shown, so that the form, posted, comes back to them.
+func (d *dutyData) ReportFormLink(kv ...string) string {
+	v := d.lists.tokens()
+	for i := 0; i+1 < len(kv); i += 2 {
+		v.Set(kv[i], kv[i+1])
+	}
+	return d.lists.path + "?" + v.Encode() + "#report-form"
 }
 
 // followUp is an open matter's next follow-up as the page says it.
@@ -216,7 +228,7 @@ func draftForm(r *yizhanv1.UrgentReport) url.Values {
 func (s *server) showDuty(rq *request, code int, f formValues, errs formErrors, flash string) error {
 	ctx, me := rq.ctx(), rq.staff()
 	lists := dutyLists(rq.r.URL.Query())
-	d := &dutyData{Form: f, Office: me.GetOfficeCode(), Pages: lists.query(),
+	d := &dutyData{Form: f, Office: me.GetOfficeCode(), Pages: lists.query(), lists: lists,
 		Leader: slices.Contains(me.GetRoles(), yizhanv1.Role_ROLE_DUTY_LEADER)}
 	d.Writer = d.Leader || slices.Contains(me.GetRoles(), yizhanv1.Role_ROLE_DUTY_OFFICER)
 	d.Keeper = d.Leader || slices.Contains(me.GetRoles(), yizhanv1.Role_ROLE_ADMIN)
@@ -376,8 +388,9 @@ func (s *server) dutyAct(rq *request) error {
 		}
 		return err
 	}
-	// A signature or an acknowledgement goes back to the pages its form
-	// was on (its action's parameters); a report written, to the first.
+	// Every form goes back to the pages it was posted from (its action's
+	// parameters): a signature or an acknowledgement, and a report
+	// written or corrected from a link of a list (ReportFormLink).
 	return rq.redirect(dutyLists(rq.r.URL.Query()).back(msg))
 }
 
@@ -540,7 +553,7 @@ func (s *server) dutyShiftAct(rq *request) error {
 		}
 		return err
 	}
-	return rq.redirect("/duty?msg=" + msg)
+	return rq.redirect(dutyLists(rq.r.URL.Query()).back(msg))
 }
 
 // swapField is the name by which the 调班 form of shift id shows its
@@ -562,7 +575,7 @@ func (s *server) dutyZero(rq *request) error {
 		}
 		return err
 	}
-	return rq.redirect("/duty?msg=zero")
+	return rq.redirect(dutyLists(rq.r.URL.Query()).back("zero"))
 }
 
 // policyLabels are the duty policy form's fields as the page names them.
@@ -623,7 +636,7 @@ func (s *server) dutyPolicy(rq *request) error {
 		}
 		return err
 	}
-	return rq.redirect("/duty?msg=policy")
+	return rq.redirect(dutyLists(rq.r.URL.Query()).back("policy"))
 }
 
 // dutyExport downloads the month's reports (ExportReports) as a workbook,
