@@ -8,6 +8,7 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 	"github.com/yizhan-gov/yizhan/casework"
@@ -39,8 +40,14 @@ type consultData struct {
 	Pages                      string
 }
 
-// ChannelName is a channel in Chinese.
-func (consultData) ChannelName(c yizhanv1.ConsultationChannel) string { return channelNames[c] }
+// ChannelName is a channel in Chinese; one this release does not know
+// (a newer node's) is 其他.
+func (consultData) ChannelName(c yizhanv1.ConsultationChannel) string {
+	if n := channelNames[c]; n != "" {
+		return n
+	}
+	return "其他"
+}
 
 var consultFlash = map[string]string{
 	"recorded": "咨询已登记。",
@@ -162,9 +169,26 @@ type askData struct {
 	Question *yizhanv1.Consultation        // looked up
 }
 
-// Answered reports whether c holds its answer.
-func (askData) Answered(c *yizhanv1.Consultation) bool {
-	return c.GetState() == yizhanv1.ConsultationState_CONSULTATION_STATE_ANSWERED
+// answerShown is what the citizen's page says of a question's answer:
+// the answer and when it was given, or why there is none to show.
+type answerShown struct {
+	Text string
+	At   *timestamppb.Timestamp // when answered; nil when there is no answer
+}
+
+// Outcome is what the citizen reads of question c. A state this release
+// does not know (a newer node's, or none) shows the answer when it holds
+// one, else says that the page cannot tell, in words: it said 尚未答复
+// of every question not answered, one its office had closed another way
+// too, and the citizen would wait for an answer that never comes.
+func (askData) Outcome(c *yizhanv1.Consultation) answerShown {
+	switch {
+	case c.GetAnswer() != "":
+		return answerShown{Text: c.GetAnswer(), At: c.GetAnsweredAt()}
+	case c.GetState() == yizhanv1.ConsultationState_CONSULTATION_STATE_ASKED:
+		return answerShown{Text: "尚未答复，请稍后再查。"}
+	}
+	return answerShown{Text: "这条咨询的办理情况暂时无法在此显示，请稍后再查，或致电办理机关询问。"}
 }
 
 func (s *server) askPage(rq *request) error {
