@@ -178,6 +178,69 @@ func TestPhoneAndAccessibility(t *testing.T) {
 		})
 	})
 
+	// The pagers on a small phone (320 px): no sideways scrolling, no
+	// link over another, each label whole on one line, each link a tap
+	// target of 44 px. The pager was a row that never wrapped: its links
+	// 26 px tall, and the duty page's two (← 最早的待签收报告, 较晚的待签收报告 →,
+	// about 150 px each in a CJK font) squeezed side by side, each broken
+	// inside its words. The demo's lists fit one page, so the duty page
+	// is given the pager it shows between two pages of its longest list.
+	t.Run("pagers fit a 320 px phone", func(t *testing.T) {
+		small := func(b *browser) *browser {
+			b.do(chromedp.EmulateViewport(320, 640, chromedp.EmulateMobile, chromedp.EmulateTouch))
+			return b
+		}
+		citizen := small(person(t, villageURL, true))
+		admin := small(person(t, countyURL, true))
+		admin.signIn("admin", demo.AdminPassword)
+		duty := small(person(t, countyURL, true))
+		duty.signIn("zhiban", demo.AdminPassword)
+		for _, c := range []struct {
+			name string
+			b    *browser
+			open func(b *browser)
+		}{
+			{"事项目录的第二页 (catalogue, a later page)", citizen, func(b *browser) { b.open("/items?page=1") }},
+			{"工作日历 (calendar: the years)", admin, func(b *browser) { b.open("/admin/calendar") }},
+			{"值班 (duty: a list between two pages)", duty, func(b *browser) {
+				b.open("/duty")
+				b.do(chromedp.Evaluate[chromedp.Void](`document.getElementById("own").insertAdjacentHTML("beforeend",
+					'<nav class="pager noprint" id="test-pager"><a href="/duty?own=x#own">← 最早的待签收报告</a><a href="/duty?own=y#own">较晚的待签收报告 →</a></nav>')`))
+			}},
+		} {
+			c.open(c.b)
+			var r struct {
+				SW, CW, Pagers int
+				Bad            []string
+			}
+			js(c.b, `(() => { const d = document.documentElement, bad = [];
+				const pagers = [...document.querySelectorAll("main .pager")].filter(p => p.offsetParent !== null);
+				for (const p of pagers) {
+					const items = [...p.children].filter(e => e.offsetParent !== null);
+					const rects = items.map(e => e.getBoundingClientRect());
+					items.forEach((e, i) => { const r = rects[i], label = e.textContent.trim();
+						if (r.left < -1 || r.right > d.clientWidth + 1) bad.push(label + ": outside the screen (" + Math.round(r.left) + "–" + Math.round(r.right) + ")");
+						if (r.height < 44 || r.width < 44) bad.push(label + ": " + Math.round(r.width) + "×" + Math.round(r.height) + ", under 44 px");
+						const range = document.createRange(); range.selectNodeContents(e);
+						const lines = new Set([...range.getClientRects()].map(q => Math.round(q.top)));
+						if (lines.size > 1) bad.push(label + ": broken over " + lines.size + " lines");
+						for (let j = 0; j < i; j++) { const o = rects[j];
+							if (r.left < o.right - 1 && o.left < r.right - 1 && r.top < o.bottom - 1 && o.top < r.bottom - 1) bad.push(label + ": over " + items[j].textContent.trim()); }
+					});
+				}
+				return {SW: d.scrollWidth, CW: d.clientWidth, Pagers: pagers.length, Bad: bad}; })()`, &r)
+			if r.Pagers == 0 {
+				t.Errorf("%s: no pager on the page (the test's setup is wrong)", c.name)
+			}
+			if r.SW > r.CW {
+				t.Errorf("%s at %d px: scrollWidth %d > clientWidth %d", c.name, r.CW, r.SW, r.CW)
+			}
+			if len(r.Bad) > 0 {
+				t.Errorf("%s at %d px: the pager's links: %v", c.name, r.CW, r.Bad)
+			}
+		}
+	})
+
 	// A field marked * (必填) says so to a screen reader too (required or
 	// aria-required): the red * is a <b title=必填>, which is not read as
 	// the field's state. None did: the shared templates (_forms.html) set
