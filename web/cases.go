@@ -923,7 +923,7 @@ func actionRequest(number string, f url.Values) (*yizhanv1.CaseActionRequest, fo
 	var errs formErrors
 	req := &yizhanv1.CaseActionRequest{
 		Number: number, Reason: strings.TrimSpace(f.Get("reason")), LegalBasis: strings.TrimSpace(f.Get("legal_basis")),
-		MissingMaterials: f["missing_materials"], Approved: f.Get("approved") == "1", Agrees: f.Get("agrees") == "1",
+		MissingMaterials: f["missing_materials"], Approved: f.Get("approved") == "1",
 		CertificateNumber: f.Get("certificate_number"), ReceiptNumber: f.Get("receipt_number"),
 		SpecialProcedure: f.Get("special_procedure"), DepartmentCode: f.Get("department_code"),
 	}
@@ -932,6 +932,18 @@ func actionRequest(number string, f url.Values) (*yizhanv1.CaseActionRequest, fo
 		req.Conclusion = yizhanv1.Conclusion_CONCLUSION_AGREE
 	case "disagree":
 		req.Conclusion = yizhanv1.Conclusion_CONCLUSION_DISAGREE
+	}
+	if _, ok := f["conclusion"]; !ok {
+		// A page of the release before, open in a browser across the
+		// upgrade: its review and opinion said agrees (1 同意, 0 不同意).
+		// Its 不同意 was refused as no conclusion at all, the field to
+		// choose it in named though the clerk had chosen it.
+		switch f.Get("agrees") {
+		case "1":
+			req.Conclusion = yizhanv1.Conclusion_CONCLUSION_AGREE
+		case "0":
+			req.Conclusion = yizhanv1.Conclusion_CONCLUSION_DISAGREE
+		}
 	}
 	for _, name := range f["materials"] {
 		copies := int32(1)
