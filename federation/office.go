@@ -282,10 +282,24 @@ const MaxClockOffset = 5 * time.Minute
 
 // ClockOffset is the county's time less this node's clock (the office's,
 // Config.Now), as the registry feed's heartbeats tell it
-// (feed.Feed.ClockOffset); ok is false at the county, and below it before
-// the first heartbeat that told it.
+// (feed.Feed.ClockOffset); ok is false at the county.
+//
+// Before the first heartbeat that told it (a village PC booted with its
+// clock battery flat, its link down for days), it is what the registry
+// tells: the county's clock has reached at least the registry's newest
+// command (registry.NewestCommandTime), so a clock reading more than
+// MaxClockOffset before it is behind by that much at least, and ClockOff
+// refuses writes. A clock ahead, or behind by less, is not known until a
+// heartbeat comes: ok is false.
 func (o *Office) ClockOffset() (offset time.Duration, ok bool) {
-	return o.feed.ClockOffset(o.cfg.Now())
+	now := o.cfg.Now()
+	if off, ok := o.feed.ClockOffset(now); ok || o.IsCounty() {
+		return off, ok
+	}
+	if behind := o.reg.NewestCommandTime().Sub(now); behind > MaxClockOffset {
+		return behind, true
+	}
+	return 0, false
 }
 
 // ClockOff is nil unless this node's clock is known to be more than
@@ -294,6 +308,7 @@ func (o *Office) ClockOffset() (offset time.Duration, ok bool) {
 // clock battery went flat starts in some year's 1 January), so the office
 // layer writes nothing (office.Service.Leading) until the clock is set
 // right; the next heartbeat, or the wall clock's move itself, tells it.
+// Before the first heartbeat only a clock behind is known (ClockOffset).
 func (o *Office) ClockOff() error {
 	off, ok := o.ClockOffset()
 	if !ok || off.Abs() <= MaxClockOffset {
@@ -305,11 +320,15 @@ func (o *Office) ClockOff() error {
 	if off < 0 {
 		way = "ahead of"
 	}
+	least := ""
+	if _, measured := o.feed.ClockOffset(now); !measured {
+		least = "at least " // behind the registry's newest command; no heartbeat yet
+	}
 	return reason.Errorf(reason.ClockOff, reason.Meta{
 		"offsetMinutes": strconv.FormatInt(minutes, 10),
 		"countyTime":    now.Add(off).In(registry.CST).Format("2006-01-02 15:04"),
 		"nodeTime":      now.In(registry.CST).Format("2006-01-02 15:04"),
-	}, "federation: this node's clock is %d minutes %s the county's: it writes nothing until it is set right", minutes, way)
+	}, "federation: this node's clock is %s%d minutes %s the county's: it writes nothing until it is set right", least, minutes, way)
 }
 
 // DeliveryErrors returns the last case-mail delivery error of each

@@ -45,6 +45,12 @@ func (s *authService) check(ctx context.Context, username, password string, staf
 	if staff.GetMustChangePassword() {
 		return nil, toStatus(fmt.Errorf("%w: an admin reset the password of %q", auth.ErrPasswordChange, username))
 	}
+	// A node whose clock is known to be off writes nothing, and a token it
+	// dated would be refused (a clock years behind: issued after the
+	// password change the county stamped, in this node's future): say why.
+	if err := s.n.office.ClockOff(); err != nil {
+		return nil, err
+	}
 	var changed time.Time
 	if pc := staff.GetPasswordChangedAt(); pc != nil {
 		changed = pc.AsTime()

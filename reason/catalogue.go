@@ -439,7 +439,7 @@ var defs = []Def{
 
 	{Reason: ClockOff, Code: codes.FailedPrecondition, Retry: RetryAfter, Keys: []string{"offsetMinutes", "countyTime", "nodeTime"},
 		Example: Meta{"offsetMinutes": "525600", "countyTime": "2026-12-01 09:30", "nodeTime": "2025-12-01 09:30"},
-		Meaning: "this node's clock is more than 5 minutes from the county's (its registry feed's heartbeats carry the county's time): every case, deadline, card and figure would be dated wrong for good, so the office writes nothing until an operator sets the node's clock right; reads go on. Nothing was done: send it again once the clock is right",
+		Meaning: "this node's clock is more than 5 minutes from the county's (its registry feed's heartbeats carry the county's time; before the first heartbeat, a clock reading more than 5 minutes before the registry's newest write, which the county stamped, is behind at least that much): every case, deadline, card and figure would be dated wrong for good, so the office writes nothing until an operator sets the node's clock right; reads go on. Nothing was done: send it again once the clock is right",
 		zh:      t("本机时钟与县级时间相差[ {offsetMinutes} 分钟]（本机[ {nodeTime}]，县级[ {countyTime}]），为免办件日期、期限和统计出错，暂停办理。请管理员校准本机时间后再提交。")},
 
 	// Refused.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 
@@ -263,5 +264,57 @@ func TestApplyAndReadConcurrently(t *testing.T) {
 	wg.Wait()
 	if got := len(r.Items(ItemFilter{OfficeCode: village, At: t0})); got != 50 {
 		t.Errorf("village may take in %d items, want 50", got)
+	}
+}
+
+// The newest command's time is the county's clock at its newest write,
+// which a node's clock must not read much before: kept by Apply, Replay
+// and a snapshot's changelog, never moved back by an older stamp (a
+// change of the county's leader, whose clock is a little behind).
+func TestNewestCommandTimeIsTheCountysLatestStamp(t *testing.T) {
+	r := New(Options{})
+	if got := r.NewestCommandTime(); !got.IsZero() {
+		t.Fatalf("an empty registry's newest command time is %v, want zero", got)
+	}
+	at := func(cmd *peerv1.RegistryCommand, when time.Time) *peerv1.RegistryCommand {
+		cmd.AtUnixNano = when.UnixNano()
+		return cmd
+	}
+	nine := time.Date(2026, 12, 7, 9, 0, 0, 0, CST)
+	steps := []struct {
+		cmd  *peerv1.RegistryCommand
+		want time.Time
+	}{
+		{at(createOffice(&yizhanv1.Office{Code: county, Name: "县"}), nine), nine},
+		{at(createOffice(&yizhanv1.Office{Code: township, Name: "镇"}), nine.Add(time.Hour)), nine.Add(time.Hour)},
+		{at(createDepartment(&yizhanv1.Department{Code: "scjg", Name: "市场监管"}), nine.Add(59*time.Minute)), nine.Add(time.Hour)},
+	}
+	for i, s := range steps {
+		if _, err := r.Apply(uint64(i+1), s.cmd); err != nil {
+			t.Fatal(err)
+		}
+		if got := r.NewestCommandTime(); !got.Equal(s.want) {
+			t.Errorf("after command %d the newest command time is %v, want %v", i+1, got, s.want)
+		}
+	}
+	want := nine.Add(time.Hour)
+
+	replica := New(Options{})
+	entries, _ := r.ChangelogSince(0, 0)
+	for _, e := range entries {
+		if err := replica.Replay(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := replica.NewestCommandTime(); !got.Equal(want) {
+		t.Errorf("a replica that replayed the changelog: %v, want %v", got, want)
+	}
+
+	restored := New(Options{ChangelogRetention: 1})
+	if err := restored.Restore(r.Snapshot()); err != nil {
+		t.Fatal(err)
+	}
+	if got := restored.NewestCommandTime(); !got.Equal(want) {
+		t.Errorf("a registry restored from a snapshot (keeping one entry of its changelog): %v, want %v", got, want)
 	}
 }

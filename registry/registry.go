@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 
@@ -54,6 +55,7 @@ type Registry struct {
 // state is the whole registry. It is replaced wholesale by Restore.
 type state struct {
 	index    uint64        // county index of the last applied command
+	newestAt int64         // the latest at_unix_nano of the commands applied or kept (newestCommand)
 	official *officialData // in force (PutOfficialCalendars), for the years no county calendar sets; nil: OfficialDataBefore
 
 	offices      map[string]*yizhanv1.Office     // by code
@@ -196,11 +198,32 @@ func (r *Registry) Replay(e *peerv1.ChangelogEntry) error {
 func (r *Registry) appendEntry(e *peerv1.ChangelogEntry) {
 	st := r.st
 	st.changelog = append(st.changelog, e)
+	st.newestCommand(e)
 	if over := len(st.changelog) - r.retention; over > 0 {
 		clear(st.changelog[:over]) // let the dropped entries be collected
 		st.changelog = st.changelog[over:]
 	}
 	st.index = e.GetIndex()
+}
+
+// newestCommand keeps e's command time if it is the latest seen.
+func (st *state) newestCommand(e *peerv1.ChangelogEntry) {
+	st.newestAt = max(st.newestAt, e.GetCommand().GetAtUnixNano())
+}
+
+// NewestCommandTime is the latest time among the commands this registry
+// applied, or kept in its changelog from a snapshot; zero before any.
+// Every command is stamped by the county's leader when it accepts it
+// (at_unix_nano), so the county's clock has reached this time at least:
+// a node below whose clock reads well before it is behind, whether or not
+// a heartbeat has measured it (federation.Office.ClockOffset).
+func (r *Registry) NewestCommandTime() time.Time {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if r.st.newestAt == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, r.st.newestAt)
 }
 
 // ChangelogSince returns up to max entries (max <= 0: all) with index >

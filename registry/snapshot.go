@@ -245,6 +245,7 @@ func stateFromSnapshot(s *peerv1.RegistrySnapshot) (*state, error) {
 			return nil, invalidSnapshot("changelog entry %d follows %d, not the entry before it (%d)", e.GetIndex(), e.GetPrevIndex(), s.GetChangelog()[i-1].GetIndex())
 		}
 		st.changelog = append(st.changelog, proto.CloneOf(e))
+		st.newestCommand(e)
 	}
 	if n := len(st.changelog); n > 0 && st.changelog[n-1].GetIndex() != st.index {
 		return nil, invalidSnapshot("changelog ends at %d, snapshot is at %d", st.changelog[n-1].GetIndex(), st.index)
