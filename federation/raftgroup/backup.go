@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -234,29 +235,59 @@ func CheckRestore(info BackupInfo, opts RestoreOptions) error {
 	return err
 }
 
-// restoreConfiguration is the restored office's raft configuration.
+// restoreConfiguration is the restored office's raft configuration. The
+// node's name is checked first: an operator who restores a node under
+// the wrong --name (a new machine's host name, the default) is told the
+// members' names, and to restore under one of them.
 func restoreConfiguration(info BackupInfo, opts RestoreOptions) (raft.Configuration, error) {
 	members := info.Members
 	if len(opts.Members) > 0 {
 		members = opts.Members
-	} else if len(members) > 1 {
-		return raft.Configuration{}, fmt.Errorf("the backup is of an office of %d nodes: restore every one of them from it, naming them all with --members (the same list on each); "+
-			"to replace one node of an office whose other nodes run, give it an empty data directory and --join instead", len(members))
+		if !hasMember(members, opts.Node) {
+			return raft.Configuration{}, fmt.Errorf("node %q is not among the members given (--members %s): restore it under one of their names (--name %s), or list it in --members",
+				opts.Node, memberList(members), members[0].ID)
+		}
+	} else {
+		if len(members) == 0 {
+			return raft.Configuration{}, fmt.Errorf("the backup names no members of office %s: name them with --members", info.Office)
+		}
+		if !hasMember(members, opts.Node) {
+			return raft.Configuration{}, fmt.Errorf("node %q is not a member of office %s in the backup, whose members are %s: restore under one of their names (--name %s)",
+				opts.Node, info.Office, memberList(members), members[0].ID)
+		}
+		if len(members) > 1 {
+			return raft.Configuration{}, fmt.Errorf("the backup is of an office of %d nodes: restore every one of them from it, naming them all with --members (the same list on each); "+
+				"to replace one node of an office whose other nodes run, give it an empty data directory and --join instead", len(members))
+		}
 	}
 	conf := raft.Configuration{}
-	found := false
 	for _, m := range members {
 		s := raft.Server{ID: raft.ServerID(m.ID), Address: raft.ServerAddress(m.Address), Suffrage: raft.Nonvoter}
 		if m.Voter {
 			s.Suffrage = raft.Voter
 		}
-		found = found || m.ID == opts.Node
 		conf.Servers = append(conf.Servers, s)
 	}
-	if !found {
-		return raft.Configuration{}, fmt.Errorf("node %q is not a member of office %s in the backup (%v): name the members (--members)", opts.Node, info.Office, members)
-	}
 	return conf, nil
+}
+
+// hasMember says whether id names one of members.
+func hasMember(members []BackupMember, id string) bool {
+	for _, m := range members {
+		if m.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// memberList writes members as an operator types them: NAME=ADDR, …
+func memberList(members []BackupMember) string {
+	out := make([]string, len(members))
+	for i, m := range members {
+		out[i] = m.ID + "=" + m.Address
+	}
+	return strings.Join(out, ", ")
 }
 
 // RestoreBackup makes a node's state in dir (empty of raft state) and db
