@@ -126,7 +126,7 @@ func runRestore(args []string, stdout, stderr io.Writer) error {
 	if *data == "" || *name == "" {
 		return errors.New("--data and --name are required")
 	}
-	ms, err := restoreMembers(*members)
+	ms, err := restoreMembers(flagLabel(fs, "members"), *members)
 	if err != nil {
 		return err
 	}
@@ -145,31 +145,36 @@ func runRestore(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// restoreMembers reads --members, NAME=RAFT_ADDR,…: every restored node
-// of the office is written with this list as its raft configuration, so
-// a list raft cannot run on is refused before anything is written: an
-// address without its port (dialled where no node listens), a node named
-// twice, or two nodes at one address (one machine counted twice). The
+// restoreMembers reads --members (label: flagLabel's), NAME=RAFT_ADDR,…:
+// every restored node of the office is written with this list as its raft
+// configuration, so a list raft cannot run on is refused before anything
+// is written: an address without its host or port, or with a port no
+// node listens on (checkHostPort), a node named twice, or two nodes at
+// one address, however each is written (one machine counted twice). The
 // office would elect no leader.
-func restoreMembers(v string) ([]raftgroup.BackupMember, error) {
+func restoreMembers(label, v string) ([]raftgroup.BackupMember, error) {
 	var ms []raftgroup.BackupMember
 	names, addrs := map[string]string{}, map[string]string{}
 	for _, m := range splitList(v) {
 		id, addr, ok := strings.Cut(m, "=")
 		id, addr = strings.TrimSpace(id), strings.TrimSpace(addr)
 		if !ok || id == "" || addr == "" {
-			return nil, fmt.Errorf("--members: %q is not NAME=RAFT_ADDR", m)
+			return nil, fmt.Errorf("%s: %q is not NAME=RAFT_ADDR", label, m)
 		}
-		if err := checkHostPort(addr); err != nil {
-			return nil, fmt.Errorf("--members: %q: %w: a node's raft address with its port, such as 10.0.1.21:7000", m, err)
+		key, err := checkHostPort(addr)
+		if err == nil && strings.HasPrefix(addr, ":") {
+			err = fmt.Errorf("%q names no host", addr)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %q: %w: a node's raft address with its port, such as 10.0.1.21:7000", label, m, err)
 		}
 		if prev, ok := names[id]; ok {
-			return nil, fmt.Errorf("--members: %q and %q name node %s twice", prev, m, id)
+			return nil, fmt.Errorf("%s: %q and %q name node %s twice", label, prev, m, id)
 		}
-		if prev, ok := addrs[addr]; ok {
-			return nil, fmt.Errorf("--members: %q and %q put two nodes at one raft address", prev, m)
+		if prev, ok := addrs[key]; ok {
+			return nil, fmt.Errorf("%s: %q and %q put two nodes at one raft address", label, prev, m)
 		}
-		names[id], addrs[addr] = m, m
+		names[id], addrs[key] = m, m
 		ms = append(ms, raftgroup.BackupMember{ID: id, Address: addr, Voter: true})
 	}
 	return ms, nil

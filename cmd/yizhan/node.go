@@ -12,6 +12,7 @@ import (
 	"runtime/debug"
 	"runtime/pprof"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -188,7 +189,7 @@ func (r peerRoutes) Set(v string) error {
 	}
 	list := splitList(addrs)
 	for _, a := range list {
-		if err := checkHostPort(a); err != nil {
+		if _, err := checkHostPort(a); err != nil {
 			return fmt.Errorf("--peer-route %q: %w", v, err)
 		}
 	}
@@ -204,7 +205,7 @@ func (r peerRoutes) Set(v string) error {
 func peerAddrs(label, v string) ([]string, error) {
 	list := splitList(v)
 	for _, a := range list {
-		if err := checkHostPort(a); err != nil {
+		if _, err := checkHostPort(a); err != nil {
 			return nil, fmt.Errorf("%s: %w: a node's peer address with its port, such as county-1.gov.local:7070", label, err)
 		}
 	}
@@ -231,14 +232,36 @@ func loadTLS(certFile, keyFile, caFile, why string) (*pki.Bundle, error) {
 	return b, nil
 }
 
-// checkHostPort refuses an address without its port: gRPC would dial it
-// at its default port, 443, where no node listens, and the node would
-// start and never reach it.
-func checkHostPort(addr string) error {
-	if _, port, err := net.SplitHostPort(addr); err != nil || port == "" {
-		return fmt.Errorf("%q is not host:port", addr)
+// checkHostPort refuses an address that is not host:port with a port a
+// node can be dialled at: without its port gRPC would dial the default
+// port, 443, where no node listens; a port out of range (70000) or not a
+// number (7OOO, a letter O typed for a zero) is dialled nowhere; the node
+// would start and never reach it. It returns the address as one
+// machine's (addrKey), so that one address written two ways is seen as
+// one.
+func checkHostPort(addr string) (string, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || port == "" {
+		return "", fmt.Errorf("%q is not host:port", addr)
 	}
-	return nil
+	n, err := strconv.ParseUint(port, 10, 16)
+	if err != nil || n == 0 {
+		return "", fmt.Errorf("%q: the port %q is not a number from 1 to 65535", addr, port)
+	}
+	return addrKey(host, uint16(n)), nil
+}
+
+// addrKey is host and port as one machine's address: an IP in its
+// canonical form, a name lower-cased without a trailing dot (DNS names
+// are case-insensitive), the port its number (07000 is 7000 to every
+// dialler).
+func addrKey(host string, port uint16) string {
+	if ip, err := netip.ParseAddr(host); err == nil {
+		host = ip.Unmap().String()
+	} else {
+		host = strings.ToLower(strings.TrimSuffix(host, "."))
+	}
+	return net.JoinHostPort(host, strconv.Itoa(int(port)))
 }
 
 // parseTrustedProxies reads --trusted-proxies (label: flagLabel's):
