@@ -88,6 +88,11 @@ type Config struct {
 	// reaches another office's nodes at instead of the directory's (an
 	// office behind a NAT or port mapping; the fault harness's proxies).
 	PeerRoutes map[string][]string
+	// ForceNewCluster makes this node the only voter of its office, with
+	// everything its log holds, before raft starts: the survivor of an
+	// office that lost its majority (--force-new-cluster,
+	// docs/OPERATIONS.md "An office that lost its majority").
+	ForceNewCluster bool
 
 	TLS *pki.Bundle
 	// BootstrapAdminPassword, at a county's first start, creates the county
@@ -233,6 +238,12 @@ func New(cfg Config) (_ *Node, err error) {
 	n.peerAddr = advertised(n.peerLn.Addr(), cfg.Advertise)
 	n.raftAddr = advertised(n.raftLn.Addr(), cfg.Advertise)
 
+	if cfg.ForceNewCluster {
+		// Refused before anything is made there.
+		if entries, err := os.ReadDir(cfg.DataDir); err != nil || len(entries) == 0 {
+			return nil, fmt.Errorf("node: --force-new-cluster on %s, an empty or missing data directory: it recovers an office from the data directory of the node that survived; start it there", cfg.DataDir)
+		}
+	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("node: data dir: %w", err)
 	}
@@ -268,6 +279,7 @@ func New(cfg Config) (_ *Node, err error) {
 			id, err := n.raft.Identify(addr, 3*time.Second)
 			return id.Node, err
 		},
+		ForceNewCluster: cfg.ForceNewCluster,
 	})
 	if err != nil {
 		return nil, err
@@ -400,6 +412,9 @@ func validateConfig(cfg *Config) error {
 	isCounty := federation.CountyOf(cfg.Office) == cfg.Office
 	if !isCounty && len(cfg.Upstream) == 0 {
 		return errors.New("node: --upstream is required below the county")
+	}
+	if cfg.ForceNewCluster && (cfg.Bootstrap || len(cfg.Join) > 0) {
+		return errors.New("node: --force-new-cluster makes the node on its own data directory the only voter of its office: it goes with neither --bootstrap nor --join (add the other nodes afterwards, each with --join)")
 	}
 	if cfg.BootstrapAdminPassword != "" && !isCounty {
 		return errors.New("node: a bootstrap admin password is for the county only")

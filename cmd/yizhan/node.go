@@ -40,6 +40,7 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		advertise  = fs.String("advertise", "", "host name other nodes use to reach this node (default: the listen host, or the host name)")
 		bootstrap  = fs.Bool("bootstrap", false, "start a new raft group for the office with this node as its first voter (ignored once the data directory holds raft state)")
 		join       = fs.String("join", "", "comma-separated peer addresses (host:port) of nodes already in this office")
+		forceNew   = fs.Bool("force-new-cluster", false, "make this node, on its own data directory, the only voter of its office with everything its raft log holds: the survivor of an office that lost its majority for good; then remove the flag and add nodes with --join (docs/OPERATIONS.md, \"An office that lost its majority\")")
 		upstream   = fs.String("upstream", "", "comma-separated peer addresses (host:port) of the parent office's nodes, then fallbacks such as the county (required below the county)")
 		tlsCert    = fs.String("tls-cert", "", "node certificate, naming the office (required)")
 		tlsKey     = fs.String("tls-key", "", "node key (required)")
@@ -108,7 +109,7 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		Office: *office, OfficeName: *officeName, Name: *name, DataDir: *data,
 		HTTPAddr: *httpAddr, PeerAddr: *peerAddr, RaftAddr: *raftAddr, Advertise: *advertise,
 		MetricsAddr: *metrics, Pprof: *pprofOn, BehindTLS: *behindTLS, TrustedProxies: trusted,
-		Bootstrap: *bootstrap, Join: joinAddrs, Upstream: upstreamAddrs, PeerRoutes: routes,
+		Bootstrap: *bootstrap, Join: joinAddrs, ForceNewCluster: *forceNew, Upstream: upstreamAddrs, PeerRoutes: routes,
 		TLS: bundle, BootstrapAdminPassword: adminPassword, Logger: logger, CheckBook: *checkBook,
 	})
 	if err != nil {

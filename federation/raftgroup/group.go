@@ -100,6 +100,11 @@ type GroupConfig struct {
 	// nodes), so that a join claiming a live member's address does not
 	// take it out (AddVoter); nil: not asked.
 	WhoIsAt func(addr string) (node string, err error)
+	// ForceNewCluster makes this node, at the transport's address, the
+	// only voter of its office before raft starts, with every entry of
+	// its log applied: the survivor of an office that lost its majority
+	// (recover.go, --force-new-cluster).
+	ForceNewCluster bool
 }
 
 // Group is one node's member of its office's raft group.
@@ -187,6 +192,12 @@ func OpenGroup(cfg GroupConfig) (*Group, error) {
 	if err := checkBookWithinLog(cfg.FSM.cases, store, files); err != nil {
 		store.Close()
 		return nil, err
+	}
+	if cfg.ForceNewCluster {
+		if err := forceNewCluster(cfg, store, files); err != nil {
+			store.Close()
+			return nil, err
+		}
 	}
 	r, err := raft.NewRaft(rc, cfg.FSM, store, store, snaps, cfg.Transport)
 	if err != nil {
