@@ -181,8 +181,10 @@ func (o *Office) Group() *raftgroup.Group { return o.cfg.Group }
 // a restart, joining the office (a new node given --join), announcing this
 // node in the directory, on the leader the case mail and automatic steps,
 // on the leader of an office below the county, pulling the registry
-// feed, and on the leader of an office restored from a backup, taking back
-// from its neighbours what changed since (recover.go).
+// feed, on the leader of an office restored from a backup, taking back
+// from its neighbours what changed since (recover.go), and on any leader,
+// keeping itself in the office's raft configuration at the raft address
+// it advertises (raftgroup.KeepOwnAddress).
 func (o *Office) Start(ctx context.Context) {
 	ctx, o.cancel = context.WithCancel(ctx)
 	o.wg.Add(4)
@@ -190,8 +192,9 @@ func (o *Office) Start(ctx context.Context) {
 	go func() { defer o.wg.Done(); o.joinLoop(ctx) }()
 	go func() { defer o.wg.Done(); o.announceLoop(ctx) }()
 	go func() { defer o.wg.Done(); o.mail.Run(ctx) }()
-	o.wg.Add(1)
+	o.wg.Add(2)
 	go func() { defer o.wg.Done(); o.recoverLoop(ctx) }()
+	go func() { defer o.wg.Done(); o.cfg.Group.KeepOwnAddress(ctx) }()
 	if !o.IsCounty() {
 		o.wg.Add(1)
 		go func() { defer o.wg.Done(); o.feed.Run(ctx) }()

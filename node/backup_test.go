@@ -33,6 +33,27 @@ func peerConn(t *testing.T, n *node.Node, bundle *pki.Bundle, office string) *gr
 	return conn
 }
 
+// fetchBackupOf asks node name of office for a backup with a certificate
+// of the office, trying for up to wait; it returns the last error.
+func fetchBackupOf(t *testing.T, f *fed, name, office string, wait time.Duration) ([]byte, error) {
+	t.Helper()
+	own := f.bundle(office, "")
+	dialOwn := func(addr string) (*grpc.ClientConn, error) {
+		return grpc.NewClient(addr, grpc.WithTransportCredentials(credentials.NewTLS(own.ClientConfig(office))))
+	}
+	var err error
+	for deadline := time.Now().Add(wait); time.Now().Before(deadline); time.Sleep(300 * time.Millisecond) {
+		var buf bytes.Buffer
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err = federation.FetchBackup(ctx, dialOwn, []string{f.cfgs[name].PeerAddr}, office, &buf)
+		cancel()
+		if err == nil {
+			return buf.Bytes(), nil
+		}
+	}
+	return nil, err
+}
+
 // Only the office's own certificates take its backup, and only a
 // neighbouring office asks for the cases through itself; the backup
 // restores, on a new disk, a node holding every case as the office held
