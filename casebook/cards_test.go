@@ -184,13 +184,13 @@ func TestCardsAndFiguresOfAMonth(t *testing.T) {
 	for name, v := range map[string][2]float64{
 		"received": {float64(f.Received), 5}, "accepted": {float64(f.Accepted), 4}, "decided": {float64(f.Decided), 3},
 		"approved": {float64(f.Approved), 2}, "denied": {float64(f.Denied), 1}, "promised decided": {float64(f.PromisedDecided), 3},
-		"same day": {float64(f.SameDayDecided), 1}, "same-day rate": {f.SameDayRate, 0.25},
-		"average daily same-day rate": {f.AverageDailySameDayRate, 0.25},
-		"in time":                     {float64(f.InTimeDecided), 1}, "in-time rate": {f.InTimeRate, 1.0 / 3},
+		"same day": {float64(f.SameDayDecided), 1}, "same-day rate": {f.GetSameDayRate(), 0.25},
+		"average daily same-day rate": {f.GetAverageDailySameDayRate(), 0.25},
+		"in time":                     {float64(f.InTimeDecided), 1}, "in-time rate": {f.GetInTimeRate(), 1.0 / 3},
 		"statutory days": {float64(f.StatutoryDays), 45}, "promised days": {float64(f.PromisedDays), 23},
 		"working days used": {float64(f.WorkingDaysUsed), 20},
-		"承诺提速":              {f.PromiseSpeedup, 1 - 23.0/45}, "办理提速": {f.HandlingSpeedup, 1 - 20.0/45},
-		"average working days": {f.AverageWorkingDays, 20.0 / 3},
+		"承诺提速":              {f.GetPromiseSpeedup(), 1 - 23.0/45}, "办理提速": {f.GetHandlingSpeedup(), 1 - 20.0/45},
+		"average working days": {f.GetAverageWorkingDays(), 20.0 / 3},
 		"red cards":            {float64(f.RedCards), 3}, "yellow cards": {float64(f.YellowCards), 4},
 	} {
 		if math.Abs(v[0]-v[1]) > 1e-9 {

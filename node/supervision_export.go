@@ -87,24 +87,72 @@ func (s *supervisionService) ExportStatistics(ctx context.Context, req *yizhanv1
 	}
 	figures.Set(1, 1, fmt.Sprintf("%s 政务服务统计 %s 至 %s", office, st.GetFrom(), st.GetTo()))
 	figures.Style(1, 1, 1, xlsx.Bold)
-	header := []string{"分组", "名称", "收件", "受理", "不予受理", "办结（已作出决定）", "即办件办结", "承诺件办结", "当日办结", "当日办结率", "平均当日办结率",
-		"按时办结率", "超期办结", "承诺提速", "办理提速", "平均办理时长（工作日）", "评价数", "满意率", "投诉", "答复及时率", "督办", "红牌", "黄牌", "咨询量", "网上咨询已答复"}
-	rates := map[int]bool{10: true, 11: true, 12: true, 14: true, 15: true, 18: true, 20: true}
-	for i, h := range header {
-		figures.Set(i+1, 3, h)
+	// The columns: a count, or a quotient, a rate or a mean (nil: none,
+	// written "—": nothing to divide by, or not kept for the row; not 0).
+	type column struct {
+		name     string
+		count    func(*yizhanv1.Figures) uint64
+		quotient func(*yizhanv1.Figures) *float64
+		percent  bool
 	}
-	figures.Style(1, len(header), 3, xlsx.Bold)
+	counts := func(name string, f func(*yizhanv1.Figures) uint64) column { return column{name: name, count: f} }
+	rate := func(name string, f func(*yizhanv1.Figures) *float64) column {
+		return column{name: name, quotient: f, percent: true}
+	}
+	columns := []column{
+		counts("收件", (*yizhanv1.Figures).GetReceived),
+		counts("受理", (*yizhanv1.Figures).GetAccepted),
+		counts("不予受理", (*yizhanv1.Figures).GetRefused),
+		counts("办结（已作出决定）", (*yizhanv1.Figures).GetDecided),
+		counts("即办件办结", (*yizhanv1.Figures).GetImmediateDecided),
+		counts("承诺件办结", (*yizhanv1.Figures).GetPromisedDecided),
+		counts("当日办结", (*yizhanv1.Figures).GetSameDayDecided),
+		rate("当日办结率", func(x *yizhanv1.Figures) *float64 { return x.SameDayRate }),
+		rate("平均当日办结率", func(x *yizhanv1.Figures) *float64 { return x.AverageDailySameDayRate }),
+		rate("按时办结率", func(x *yizhanv1.Figures) *float64 { return x.InTimeRate }),
+		counts("超期办结", (*yizhanv1.Figures).GetOverdueDecided),
+		rate("承诺提速", func(x *yizhanv1.Figures) *float64 { return x.PromiseSpeedup }),
+		rate("办理提速", func(x *yizhanv1.Figures) *float64 { return x.HandlingSpeedup }),
+		{name: "平均办理时长（工作日）", quotient: func(x *yizhanv1.Figures) *float64 { return x.AverageWorkingDays }},
+		counts("撤回", (*yizhanv1.Figures).GetWithdrawn),
+		counts("其中逾期未补正", (*yizhanv1.Figures).GetWithdrawnCorrectionLapsed),
+		counts("评价数", (*yizhanv1.Figures).GetRatings),
+		rate("满意率", func(x *yizhanv1.Figures) *float64 { return x.SatisfactionRate }),
+		counts("投诉", (*yizhanv1.Figures).GetComplaints),
+		rate("答复及时率", func(x *yizhanv1.Figures) *float64 { return x.FollowUpInTimeRate }),
+		counts("督办", (*yizhanv1.Figures).GetOrders),
+		counts("红牌", (*yizhanv1.Figures).GetRedCards),
+		counts("黄牌", (*yizhanv1.Figures).GetYellowCards),
+		counts("咨询量", (*yizhanv1.Figures).GetConsultations),
+		// The seed's 来人来电咨询: people who came or called.
+		counts("来人来电咨询", func(x *yizhanv1.Figures) uint64 { return x.GetConsultationsInPerson() + x.GetConsultationsPhone() }),
+		counts("网上留言咨询", (*yizhanv1.Figures).GetConsultationsOnline),
+		counts("网上咨询已答复", (*yizhanv1.Figures).GetQuestionsAnswered),
+	}
+	figures.Set(1, 3, "分组")
+	figures.Set(2, 3, "名称")
+	for i, c := range columns {
+		figures.Set(i+3, 3, c.name)
+	}
+	figures.Style(1, len(columns)+2, 3, xlsx.Bold)
 	row := 4
 	put := func(key, name string, x *yizhanv1.Figures) {
-		vals := []any{key, name, x.GetReceived(), x.GetAccepted(), x.GetRefused(), x.GetDecided(), x.GetImmediateDecided(), x.GetPromisedDecided(),
-			x.GetSameDayDecided(), x.GetSameDayRate(), x.GetAverageDailySameDayRate(), x.GetInTimeRate(), x.GetOverdueDecided(),
-			x.GetPromiseSpeedup(), x.GetHandlingSpeedup(), x.GetAverageWorkingDays(), x.GetRatings(), x.GetSatisfactionRate(),
-			x.GetComplaints(), x.GetFollowUpInTimeRate(), x.GetOrders(), x.GetRedCards(), x.GetYellowCards(),
-			x.GetConsultations(), x.GetQuestionsAnswered()}
-		for i, v := range vals {
-			figures.Set(i+1, row, v)
-			if rates[i+1] {
-				figures.Style(i+1, i+1, row, xlsx.Percent)
+		figures.Set(1, row, key)
+		figures.Set(2, row, name)
+		for i, c := range columns {
+			col := i + 3
+			if c.count != nil {
+				figures.Set(col, row, c.count(x))
+				continue
+			}
+			v := c.quotient(x)
+			if v == nil {
+				figures.Set(col, row, "—")
+				continue
+			}
+			figures.Set(col, row, *v)
+			if c.percent {
+				figures.Style(col, col, row, xlsx.Percent)
 			}
 		}
 		row++

@@ -156,8 +156,12 @@ func TestStatisticsExportOpensWithTheAPIFigures(t *testing.T) {
 			t.Errorf("%s: the sheet says %q, the API %d", name, got, v)
 		}
 	}
-	if got := rows[4][col("按时办结率")]; !strings.HasSuffix(got, "%") {
-		t.Errorf("按时办结率 of the total is not shown as a percentage: %q", got)
+	if got := rows[4][col("当日办结率")]; !strings.HasSuffix(got, "%") {
+		t.Errorf("当日办结率 of the total is not shown as a percentage: %q", got)
+	}
+	// Nothing decided: no 按时办结率, not 0%.
+	if got := rows[4][col("按时办结率")]; tot.InTimeRate != nil || got != "—" {
+		t.Errorf("按时办结率 of the total, nothing decided: the sheet says %q, the API %v", got, tot.InTimeRate)
 	}
 	ledger, err := x.GetRows("办件台账")
 	if err != nil {

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"time"
 
+	"google.golang.org/protobuf/proto"
+
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 )
 
@@ -76,7 +78,8 @@ type Day struct {
 }
 
 // Compute makes the figures of counters c and the daily series days (nil:
-// the average of the daily rate is left 0). docs/SUPERVISION.md says what
+// the average of the daily rate is left out). A rate with nothing to
+// divide by is left out too. docs/SUPERVISION.md says what
 // each is.
 func Compute(c Counters, days []Day) *yizhanv1.Figures {
 	f := &yizhanv1.Figures{
@@ -104,8 +107,8 @@ func Compute(c Counters, days []Day) *yizhanv1.Figures {
 	f.SameDayRate = ratio(f.SameDayDecided, f.Accepted)
 	f.InTimeRate = ratio(f.InTimeDecided, f.Decided)
 	if f.StatutoryDays > 0 {
-		f.PromiseSpeedup = 1 - float64(f.PromisedDays)/float64(f.StatutoryDays)
-		f.HandlingSpeedup = 1 - float64(f.WorkingDaysUsed)/float64(f.StatutoryDays)
+		f.PromiseSpeedup = proto.Float64(1 - float64(f.PromisedDays)/float64(f.StatutoryDays))
+		f.HandlingSpeedup = proto.Float64(1 - float64(f.WorkingDaysUsed)/float64(f.StatutoryDays))
 	}
 	f.AverageWorkingDays = ratio(f.WorkingDaysUsed, f.PromisedDecided)
 	f.Ratings = f.RatedVerySatisfied + f.RatedSatisfied + f.RatedBasicallySatisfied + f.RatedDissatisfied + f.RatedVeryDissatisfied
@@ -119,7 +122,7 @@ func Compute(c Counters, days []Day) *yizhanv1.Figures {
 		}
 	}
 	if n > 0 {
-		f.AverageDailySameDayRate = sum / float64(n)
+		f.AverageDailySameDayRate = proto.Float64(sum / float64(n))
 	}
 	for r := yizhanv1.CardRule(1); ; r++ {
 		if _, ok := yizhanv1.CardRule_name[int32(r)]; !ok {
@@ -139,9 +142,11 @@ func Compute(c Counters, days []Day) *yizhanv1.Figures {
 	return f
 }
 
-func ratio(a, b uint64) float64 {
+// ratio is a / b, or nil (no rate: absent from the figures, not 0%)
+// when there is nothing to divide by.
+func ratio(a, b uint64) *float64 {
 	if b == 0 {
-		return 0
+		return nil
 	}
-	return float64(a) / float64(b)
+	return proto.Float64(float64(a) / float64(b))
 }

@@ -113,7 +113,14 @@ func (d supervisionData) Mine(office string) bool { return office == d.Office }
 // Late reports whether t is past.
 func (d supervisionData) Late(t interface{ AsTime() time.Time }) bool { return d.Now.After(t.AsTime()) }
 
-func percent(v float64) string { return strconv.FormatFloat(100*v, 'f', 1, 64) + "%" }
+// percent is a rate of the figures as a percentage, "—" when it has none
+// (nothing to divide by: no rating has no 满意率; not 0%).
+func percent(v *float64) string {
+	if v == nil {
+		return "—"
+	}
+	return strconv.FormatFloat(100**v, 'f', 1, 64) + "%"
+}
 
 // chart data for charts.js.
 type chartData struct {

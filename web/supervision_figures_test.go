@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"google.golang.org/protobuf/proto"
+
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 )
 
@@ -23,7 +25,7 @@ func (a *figuresSupervision) GetStatistics(context.Context, *yizhanv1.GetStatist
 // (已办结, after 送达): it used to read 办结 alone, like the state. And
 // 平均当日办结率 (the seed's 平均日办结率) was only in the workbook.
 func TestSupervisionFiguresSayWhatTheyCount(t *testing.T) {
-	sv := &figuresSupervision{total: &yizhanv1.Figures{Accepted: 10, Decided: 7, SameDayDecided: 5, SameDayRate: 0.5, AverageDailySameDayRate: 0.5986}}
+	sv := &figuresSupervision{total: &yizhanv1.Figures{Accepted: 10, Decided: 7, SameDayDecided: 5, SameDayRate: proto.Float64(0.5), AverageDailySameDayRate: proto.Float64(0.5986)}}
 	f := newFixture(t, func(c *Config) { c.Supervision = sv })
 	_, page := f.do(t, "GET", "/supervision", nil, session(supervisorToken))
 	for _, want := range []string{
@@ -32,6 +34,30 @@ func TestSupervisionFiguresSayWhatTheyCount(t *testing.T) {
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("the supervision page lacks %s", want)
+		}
+	}
+}
+
+// The page, printed, is the office's 月报. A month with cases accepted,
+// none decided, no rating and no follow-up replied has no 按时办结率,
+// 承诺提速, 办理提速, 满意率 or 答复及时率 (each a share of nothing) and
+// no average of the daily rate where it is not kept: the page prints "—"
+// for each (0.0% read as "every case late", "nobody satisfied"), and the
+// rate it has as a number.
+func TestSupervisionRatesOfNothingAreADash(t *testing.T) {
+	sv := &figuresSupervision{total: &yizhanv1.Figures{Received: 4, Accepted: 3, SameDayRate: proto.Float64(0)}}
+	f := newFixture(t, func(c *Config) { c.Supervision = sv })
+	_, page := f.do(t, "GET", "/supervision", nil, session(supervisorToken))
+	for _, want := range []string{
+		`<td>0.0% / <span id="fig-average-daily-same-day">—</span></td>`,
+		`<th>按时办结率</th><td>—</td>`,
+		`<th>承诺提速</th><td>—</td>`,
+		`<th>办理提速</th><td>—</td>`,
+		`<th>满意率</th><td>—（0 条评价）</td>`,
+		`（答复及时率 —）`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the page lacks %s", want)
 		}
 	}
 }

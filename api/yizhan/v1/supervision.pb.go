@@ -670,8 +670,11 @@ func (x *GetStatisticsRequest) GetOfficeOnly() bool {
 // Figures are the statistics of a set of cases' steps over a period, as
 // docs/SUPERVISION.md defines each one. Counts are of steps in the period
 // (a case accepted in one month and decided in the next counts once in
-// each); rates are fractions (0.5986 is 59.86%), 0 when undefined (the
-// count they divide by is 0: see the *_defined flags where it matters).
+// each); rates are fractions (0.5986 is 59.86%), absent when undefined:
+// the count they divide by is 0 (no rating, no 满意率; nothing decided, no
+// 按时办结率), or the figure is not kept for the row (the average of the
+// daily rate needs the day's series, which rows of items and the
+// departments below the county lack). Absent is not 0%: show it as "—".
 type Figures struct {
 	state                   protoimpl.MessageState `protogen:"open.v1"`
 	Received                uint64                 `protobuf:"varint,1,opt,name=received,proto3" json:"received,omitempty"` // 收件量
@@ -680,18 +683,18 @@ type Figures struct {
 	Decided                 uint64                 `protobuf:"varint,4,opt,name=decided,proto3" json:"decided,omitempty"`   // 办结量: decided (准予 or 不予许可)
 	Approved                uint64                 `protobuf:"varint,5,opt,name=approved,proto3" json:"approved,omitempty"`
 	Denied                  uint64                 `protobuf:"varint,6,opt,name=denied,proto3" json:"denied,omitempty"`
-	ImmediateDecided        uint64                 `protobuf:"varint,7,opt,name=immediate_decided,json=immediateDecided,proto3" json:"immediate_decided,omitempty"`                              // 即办件 办结量
-	PromisedDecided         uint64                 `protobuf:"varint,8,opt,name=promised_decided,json=promisedDecided,proto3" json:"promised_decided,omitempty"`                                 // 承诺件 办结量
-	SameDayDecided          uint64                 `protobuf:"varint,9,opt,name=same_day_decided,json=sameDayDecided,proto3" json:"same_day_decided,omitempty"`                                  // 当日办结: decided the day it was accepted
-	SameDayRate             float64                `protobuf:"fixed64,10,opt,name=same_day_rate,json=sameDayRate,proto3" json:"same_day_rate,omitempty"`                                         // 当日办结率: same_day_decided / accepted
-	AverageDailySameDayRate float64                `protobuf:"fixed64,11,opt,name=average_daily_same_day_rate,json=averageDailySameDayRate,proto3" json:"average_daily_same_day_rate,omitempty"` // its daily value averaged over the working days with acceptances
-	InTimeDecided           uint64                 `protobuf:"varint,12,opt,name=in_time_decided,json=inTimeDecided,proto3" json:"in_time_decided,omitempty"`                                    // decided by the promised due time
-	InTimeRate              float64                `protobuf:"fixed64,13,opt,name=in_time_rate,json=inTimeRate,proto3" json:"in_time_rate,omitempty"`                                            // 按时办结率: in_time_decided / decided
-	OverdueDecided          uint64                 `protobuf:"varint,14,opt,name=overdue_decided,json=overdueDecided,proto3" json:"overdue_decided,omitempty"`                                   // 超期办结
-	PromiseSpeedup          float64                `protobuf:"fixed64,15,opt,name=promise_speedup,json=promiseSpeedup,proto3" json:"promise_speedup,omitempty"`                                  // 承诺提速: 1 − Σpromised / Σstatutory days over 承诺件 decided
-	HandlingSpeedup         float64                `protobuf:"fixed64,16,opt,name=handling_speedup,json=handlingSpeedup,proto3" json:"handling_speedup,omitempty"`                               // 办理提速: 1 − Σworking days used / Σstatutory days over 承诺件 decided
-	AverageWorkingDays      float64                `protobuf:"fixed64,17,opt,name=average_working_days,json=averageWorkingDays,proto3" json:"average_working_days,omitempty"`                    // working days used per 承诺件 decided
-	StatutoryDays           uint64                 `protobuf:"varint,18,opt,name=statutory_days,json=statutoryDays,proto3" json:"statutory_days,omitempty"`                                      // Σ over 承诺件 decided
+	ImmediateDecided        uint64                 `protobuf:"varint,7,opt,name=immediate_decided,json=immediateDecided,proto3" json:"immediate_decided,omitempty"`                                    // 即办件 办结量
+	PromisedDecided         uint64                 `protobuf:"varint,8,opt,name=promised_decided,json=promisedDecided,proto3" json:"promised_decided,omitempty"`                                       // 承诺件 办结量
+	SameDayDecided          uint64                 `protobuf:"varint,9,opt,name=same_day_decided,json=sameDayDecided,proto3" json:"same_day_decided,omitempty"`                                        // 当日办结: decided the day it was accepted
+	SameDayRate             *float64               `protobuf:"fixed64,10,opt,name=same_day_rate,json=sameDayRate,proto3,oneof" json:"same_day_rate,omitempty"`                                         // 当日办结率: same_day_decided / accepted
+	AverageDailySameDayRate *float64               `protobuf:"fixed64,11,opt,name=average_daily_same_day_rate,json=averageDailySameDayRate,proto3,oneof" json:"average_daily_same_day_rate,omitempty"` // its daily value averaged over the working days with acceptances
+	InTimeDecided           uint64                 `protobuf:"varint,12,opt,name=in_time_decided,json=inTimeDecided,proto3" json:"in_time_decided,omitempty"`                                          // decided by the promised due time
+	InTimeRate              *float64               `protobuf:"fixed64,13,opt,name=in_time_rate,json=inTimeRate,proto3,oneof" json:"in_time_rate,omitempty"`                                            // 按时办结率: in_time_decided / decided
+	OverdueDecided          uint64                 `protobuf:"varint,14,opt,name=overdue_decided,json=overdueDecided,proto3" json:"overdue_decided,omitempty"`                                         // 超期办结
+	PromiseSpeedup          *float64               `protobuf:"fixed64,15,opt,name=promise_speedup,json=promiseSpeedup,proto3,oneof" json:"promise_speedup,omitempty"`                                  // 承诺提速: 1 − Σpromised / Σstatutory days over 承诺件 decided
+	HandlingSpeedup         *float64               `protobuf:"fixed64,16,opt,name=handling_speedup,json=handlingSpeedup,proto3,oneof" json:"handling_speedup,omitempty"`                               // 办理提速: 1 − Σworking days used / Σstatutory days over 承诺件 decided
+	AverageWorkingDays      *float64               `protobuf:"fixed64,17,opt,name=average_working_days,json=averageWorkingDays,proto3,oneof" json:"average_working_days,omitempty"`                    // working days used per 承诺件 decided
+	StatutoryDays           uint64                 `protobuf:"varint,18,opt,name=statutory_days,json=statutoryDays,proto3" json:"statutory_days,omitempty"`                                            // Σ over 承诺件 decided
 	PromisedDays            uint64                 `protobuf:"varint,19,opt,name=promised_days,json=promisedDays,proto3" json:"promised_days,omitempty"`
 	WorkingDaysUsed         uint64                 `protobuf:"varint,20,opt,name=working_days_used,json=workingDaysUsed,proto3" json:"working_days_used,omitempty"`
 	Withdrawn               uint64                 `protobuf:"varint,21,opt,name=withdrawn,proto3" json:"withdrawn,omitempty"`
@@ -703,17 +706,17 @@ type Figures struct {
 	RatedDissatisfied       uint64                 `protobuf:"varint,27,opt,name=rated_dissatisfied,json=ratedDissatisfied,proto3" json:"rated_dissatisfied,omitempty"`
 	RatedVeryDissatisfied   uint64                 `protobuf:"varint,28,opt,name=rated_very_dissatisfied,json=ratedVeryDissatisfied,proto3" json:"rated_very_dissatisfied,omitempty"`
 	Ratings                 uint64                 `protobuf:"varint,29,opt,name=ratings,proto3" json:"ratings,omitempty"`
-	SatisfactionRate        float64                `protobuf:"fixed64,30,opt,name=satisfaction_rate,json=satisfactionRate,proto3" json:"satisfaction_rate,omitempty"` // 满意率: (非常满意 + 满意 + 基本满意) / ratings
+	SatisfactionRate        *float64               `protobuf:"fixed64,30,opt,name=satisfaction_rate,json=satisfactionRate,proto3,oneof" json:"satisfaction_rate,omitempty"` // 满意率: (非常满意 + 满意 + 基本满意) / ratings
 	RedCards                uint64                 `protobuf:"varint,31,opt,name=red_cards,json=redCards,proto3" json:"red_cards,omitempty"`
 	YellowCards             uint64                 `protobuf:"varint,32,opt,name=yellow_cards,json=yellowCards,proto3" json:"yellow_cards,omitempty"`
 	Cards                   []*CardCount           `protobuf:"bytes,33,rep,name=cards,proto3" json:"cards,omitempty"` // by rule
 	// Follow-ups of complaints and bad ratings opened in the period, those
 	// whose first reply came in the period, and of these the ones in time.
-	FollowUps              uint64  `protobuf:"varint,34,opt,name=follow_ups,json=followUps,proto3" json:"follow_ups,omitempty"`
-	FollowUpsReplied       uint64  `protobuf:"varint,35,opt,name=follow_ups_replied,json=followUpsReplied,proto3" json:"follow_ups_replied,omitempty"`
-	FollowUpsRepliedInTime uint64  `protobuf:"varint,36,opt,name=follow_ups_replied_in_time,json=followUpsRepliedInTime,proto3" json:"follow_ups_replied_in_time,omitempty"`
-	FollowUpInTimeRate     float64 `protobuf:"fixed64,37,opt,name=follow_up_in_time_rate,json=followUpInTimeRate,proto3" json:"follow_up_in_time_rate,omitempty"` // 答复及时率: replied in time / replied
-	Orders                 uint64  `protobuf:"varint,38,opt,name=orders,proto3" json:"orders,omitempty"`                                                          // 督办 issued in the period
+	FollowUps              uint64   `protobuf:"varint,34,opt,name=follow_ups,json=followUps,proto3" json:"follow_ups,omitempty"`
+	FollowUpsReplied       uint64   `protobuf:"varint,35,opt,name=follow_ups_replied,json=followUpsReplied,proto3" json:"follow_ups_replied,omitempty"`
+	FollowUpsRepliedInTime uint64   `protobuf:"varint,36,opt,name=follow_ups_replied_in_time,json=followUpsRepliedInTime,proto3" json:"follow_ups_replied_in_time,omitempty"`
+	FollowUpInTimeRate     *float64 `protobuf:"fixed64,37,opt,name=follow_up_in_time_rate,json=followUpInTimeRate,proto3,oneof" json:"follow_up_in_time_rate,omitempty"` // 答复及时率: replied in time / replied
+	Orders                 uint64   `protobuf:"varint,38,opt,name=orders,proto3" json:"orders,omitempty"`                                                                // 督办 issued in the period
 	// Consultations (咨询量) recorded or asked in the period, at the office
 	// where it was recorded, by channel; and the questions left online
 	// that were answered in the period, at the office that answered.
@@ -823,15 +826,15 @@ func (x *Figures) GetSameDayDecided() uint64 {
 }
 
 func (x *Figures) GetSameDayRate() float64 {
-	if x != nil {
-		return x.SameDayRate
+	if x != nil && x.SameDayRate != nil {
+		return *x.SameDayRate
 	}
 	return 0
 }
 
 func (x *Figures) GetAverageDailySameDayRate() float64 {
-	if x != nil {
-		return x.AverageDailySameDayRate
+	if x != nil && x.AverageDailySameDayRate != nil {
+		return *x.AverageDailySameDayRate
 	}
 	return 0
 }
@@ -844,8 +847,8 @@ func (x *Figures) GetInTimeDecided() uint64 {
 }
 
 func (x *Figures) GetInTimeRate() float64 {
-	if x != nil {
-		return x.InTimeRate
+	if x != nil && x.InTimeRate != nil {
+		return *x.InTimeRate
 	}
 	return 0
 }
@@ -858,22 +861,22 @@ func (x *Figures) GetOverdueDecided() uint64 {
 }
 
 func (x *Figures) GetPromiseSpeedup() float64 {
-	if x != nil {
-		return x.PromiseSpeedup
+	if x != nil && x.PromiseSpeedup != nil {
+		return *x.PromiseSpeedup
 	}
 	return 0
 }
 
 func (x *Figures) GetHandlingSpeedup() float64 {
-	if x != nil {
-		return x.HandlingSpeedup
+	if x != nil && x.HandlingSpeedup != nil {
+		return *x.HandlingSpeedup
 	}
 	return 0
 }
 
 func (x *Figures) GetAverageWorkingDays() float64 {
-	if x != nil {
-		return x.AverageWorkingDays
+	if x != nil && x.AverageWorkingDays != nil {
+		return *x.AverageWorkingDays
 	}
 	return 0
 }
@@ -963,8 +966,8 @@ func (x *Figures) GetRatings() uint64 {
 }
 
 func (x *Figures) GetSatisfactionRate() float64 {
-	if x != nil {
-		return x.SatisfactionRate
+	if x != nil && x.SatisfactionRate != nil {
+		return *x.SatisfactionRate
 	}
 	return 0
 }
@@ -1012,8 +1015,8 @@ func (x *Figures) GetFollowUpsRepliedInTime() uint64 {
 }
 
 func (x *Figures) GetFollowUpInTimeRate() float64 {
-	if x != nil {
-		return x.FollowUpInTimeRate
+	if x != nil && x.FollowUpInTimeRate != nil {
+		return *x.FollowUpInTimeRate
 	}
 	return 0
 }
@@ -3241,7 +3244,7 @@ const file_yizhan_v1_supervision_proto_rawDesc = "" +
 	"\x02to\x18\x03 \x01(\tR\x02to\x12.\n" +
 	"\bgroup_by\x18\x04 \x01(\x0e2\x13.yizhan.v1.GroupingR\agroupBy\x12\x1f\n" +
 	"\voffice_only\x18\x05 \x01(\bR\n" +
-	"officeOnly\"\x91\x0e\n" +
+	"officeOnly\"\xef\x0f\n" +
 	"\aFigures\x12\x1a\n" +
 	"\breceived\x18\x01 \x01(\x04R\breceived\x12\x1a\n" +
 	"\baccepted\x18\x02 \x01(\x04R\baccepted\x12\x18\n" +
@@ -3251,17 +3254,17 @@ const file_yizhan_v1_supervision_proto_rawDesc = "" +
 	"\x06denied\x18\x06 \x01(\x04R\x06denied\x12+\n" +
 	"\x11immediate_decided\x18\a \x01(\x04R\x10immediateDecided\x12)\n" +
 	"\x10promised_decided\x18\b \x01(\x04R\x0fpromisedDecided\x12(\n" +
-	"\x10same_day_decided\x18\t \x01(\x04R\x0esameDayDecided\x12\"\n" +
+	"\x10same_day_decided\x18\t \x01(\x04R\x0esameDayDecided\x12'\n" +
 	"\rsame_day_rate\x18\n" +
-	" \x01(\x01R\vsameDayRate\x12<\n" +
-	"\x1baverage_daily_same_day_rate\x18\v \x01(\x01R\x17averageDailySameDayRate\x12&\n" +
-	"\x0fin_time_decided\x18\f \x01(\x04R\rinTimeDecided\x12 \n" +
-	"\fin_time_rate\x18\r \x01(\x01R\n" +
-	"inTimeRate\x12'\n" +
-	"\x0foverdue_decided\x18\x0e \x01(\x04R\x0eoverdueDecided\x12'\n" +
-	"\x0fpromise_speedup\x18\x0f \x01(\x01R\x0epromiseSpeedup\x12)\n" +
-	"\x10handling_speedup\x18\x10 \x01(\x01R\x0fhandlingSpeedup\x120\n" +
-	"\x14average_working_days\x18\x11 \x01(\x01R\x12averageWorkingDays\x12%\n" +
+	" \x01(\x01H\x00R\vsameDayRate\x88\x01\x01\x12A\n" +
+	"\x1baverage_daily_same_day_rate\x18\v \x01(\x01H\x01R\x17averageDailySameDayRate\x88\x01\x01\x12&\n" +
+	"\x0fin_time_decided\x18\f \x01(\x04R\rinTimeDecided\x12%\n" +
+	"\fin_time_rate\x18\r \x01(\x01H\x02R\n" +
+	"inTimeRate\x88\x01\x01\x12'\n" +
+	"\x0foverdue_decided\x18\x0e \x01(\x04R\x0eoverdueDecided\x12,\n" +
+	"\x0fpromise_speedup\x18\x0f \x01(\x01H\x03R\x0epromiseSpeedup\x88\x01\x01\x12.\n" +
+	"\x10handling_speedup\x18\x10 \x01(\x01H\x04R\x0fhandlingSpeedup\x88\x01\x01\x125\n" +
+	"\x14average_working_days\x18\x11 \x01(\x01H\x05R\x12averageWorkingDays\x88\x01\x01\x12%\n" +
 	"\x0estatutory_days\x18\x12 \x01(\x04R\rstatutoryDays\x12#\n" +
 	"\rpromised_days\x18\x13 \x01(\x04R\fpromisedDays\x12*\n" +
 	"\x11working_days_used\x18\x14 \x01(\x04R\x0fworkingDaysUsed\x12\x1c\n" +
@@ -3275,23 +3278,31 @@ const file_yizhan_v1_supervision_proto_rawDesc = "" +
 	"\x19rated_basically_satisfied\x18\x1a \x01(\x04R\x17ratedBasicallySatisfied\x12-\n" +
 	"\x12rated_dissatisfied\x18\x1b \x01(\x04R\x11ratedDissatisfied\x126\n" +
 	"\x17rated_very_dissatisfied\x18\x1c \x01(\x04R\x15ratedVeryDissatisfied\x12\x18\n" +
-	"\aratings\x18\x1d \x01(\x04R\aratings\x12+\n" +
-	"\x11satisfaction_rate\x18\x1e \x01(\x01R\x10satisfactionRate\x12\x1b\n" +
+	"\aratings\x18\x1d \x01(\x04R\aratings\x120\n" +
+	"\x11satisfaction_rate\x18\x1e \x01(\x01H\x06R\x10satisfactionRate\x88\x01\x01\x12\x1b\n" +
 	"\tred_cards\x18\x1f \x01(\x04R\bredCards\x12!\n" +
 	"\fyellow_cards\x18  \x01(\x04R\vyellowCards\x12*\n" +
 	"\x05cards\x18! \x03(\v2\x14.yizhan.v1.CardCountR\x05cards\x12\x1d\n" +
 	"\n" +
 	"follow_ups\x18\" \x01(\x04R\tfollowUps\x12,\n" +
 	"\x12follow_ups_replied\x18# \x01(\x04R\x10followUpsReplied\x12:\n" +
-	"\x1afollow_ups_replied_in_time\x18$ \x01(\x04R\x16followUpsRepliedInTime\x122\n" +
-	"\x16follow_up_in_time_rate\x18% \x01(\x01R\x12followUpInTimeRate\x12\x16\n" +
+	"\x1afollow_ups_replied_in_time\x18$ \x01(\x04R\x16followUpsRepliedInTime\x127\n" +
+	"\x16follow_up_in_time_rate\x18% \x01(\x01H\aR\x12followUpInTimeRate\x88\x01\x01\x12\x16\n" +
 	"\x06orders\x18& \x01(\x04R\x06orders\x12$\n" +
 	"\rconsultations\x18' \x01(\x04R\rconsultations\x126\n" +
 	"\x17consultations_in_person\x18( \x01(\x04R\x15consultationsInPerson\x12/\n" +
 	"\x13consultations_phone\x18) \x01(\x04R\x12consultationsPhone\x121\n" +
 	"\x14consultations_online\x18* \x01(\x04R\x13consultationsOnline\x12-\n" +
 	"\x12questions_answered\x18+ \x01(\x04R\x11questionsAnswered\x12>\n" +
-	"\x1bwithdrawn_correction_lapsed\x18, \x01(\x04R\x19withdrawnCorrectionLapsed\"J\n" +
+	"\x1bwithdrawn_correction_lapsed\x18, \x01(\x04R\x19withdrawnCorrectionLapsedB\x10\n" +
+	"\x0e_same_day_rateB\x1e\n" +
+	"\x1c_average_daily_same_day_rateB\x0f\n" +
+	"\r_in_time_rateB\x12\n" +
+	"\x10_promise_speedupB\x13\n" +
+	"\x11_handling_speedupB\x17\n" +
+	"\x15_average_working_daysB\x14\n" +
+	"\x12_satisfaction_rateB\x19\n" +
+	"\x17_follow_up_in_time_rate\"J\n" +
 	"\tCardCount\x12'\n" +
 	"\x04rule\x18\x01 \x01(\x0e2\x13.yizhan.v1.CardRuleR\x04rule\x12\x14\n" +
 	"\x05count\x18\x02 \x01(\x04R\x05count\"c\n" +
@@ -3716,6 +3727,7 @@ func file_yizhan_v1_supervision_proto_init() {
 		return
 	}
 	file_yizhan_v1_cases_proto_init()
+	file_yizhan_v1_supervision_proto_msgTypes[2].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
