@@ -637,7 +637,7 @@ func (s *registryService) PutCalendar(ctx context.Context, req *yizhanv1.PutCale
 				cal = &yizhanv1.Calendar{}
 			}
 			cal.Year = req.GetYear()
-			return s.command(p, &peerv1.PutCalendar{Calendar: cal}), nil
+			return s.command(p, &peerv1.PutCalendar{Calendar: cal, BaseRegistryIndex: req.BaseRegistryIndex}), nil
 		},
 		func(v proto.Message, index uint64) *yizhanv1.PutCalendarResponse {
 			return &yizhanv1.PutCalendarResponse{Calendar: v.(*yizhanv1.Calendar), RegistryIndex: index}

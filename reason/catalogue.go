@@ -470,10 +470,13 @@ var defs = []Def{
 		}},
 	{Reason: Conflict, Code: codes.Aborted, Retry: RetryNo, Keys: []string{"kind", "code", "baseVersion", "currentVersion"},
 		Example: Meta{"kind": "item", "code": "450122-YC-001", "baseVersion": "1", "currentVersion": "2"},
-		Meaning: "someone else changed the record first (an item update based on an older version), or a case's events do not follow its log; read it again and decide",
+		Meaning: "someone else changed the record first (an item update based on an older version, a calendar written from an older read), or a case's events do not follow its log; read it again and decide",
 		zh: func(m Meta) string {
-			if m["kind"] == "item" {
+			switch m["kind"] {
+			case "item":
 				return fill("事项[“{code}”]已被他人修改[（当前为第 {currentVersion} 版）]，请刷新后核对再提交。", m)
+			case "calendar":
+				return fill("[{code} 年的]工作日历已被他人修改，请刷新后核对再提交。", m)
 			}
 			return "数据已被他人修改，或与已保存的记录不一致，请刷新后核对再提交。"
 		}},

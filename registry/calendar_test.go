@@ -1,9 +1,11 @@
 package registry
 
 import (
+	"errors"
 	"testing"
 	"time"
 
+	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 )
 
@@ -273,5 +275,30 @@ func TestPutCalendarRejected(t *testing.T) {
 			r := newCounty(t)
 			wantViolation(t, rejected(t, r, putCalendar(tt.cal)), tt.field)
 		})
+	}
+}
+
+// A calendar written with the registry index it was read at applies only
+// while the year's calendar is still at that index (0: none set): checked
+// when the command applies, so of two writes from one read the second is
+// refused, on the county and on a replica alike.
+func TestACalendarWriteAppliesOnlyOverTheCalendarItWasReadAt(t *testing.T) {
+	r := newCounty(t)
+	at := func(base uint64, date string) *peerv1.RegistryCommand {
+		c := putCalendar(&yizhanv1.Calendar{Year: 2099, Days: []*yizhanv1.CalendarDay{{Date: date, Kind: yizhanv1.DayKind_DAY_KIND_HOLIDAY}}})
+		c.GetPutCalendar().BaseRegistryIndex = &base
+		return c
+	}
+	mustApply(t, r, at(0, "2099-05-04"))
+	index := r.Calendar(2099).GetRegistryIndex()
+	if _, err := r.Apply(r.Index()+1, at(0, "2099-06-01")); !errors.Is(err, ErrConflict) {
+		t.Fatalf("a second write from the same read: %v, want ErrConflict", err)
+	}
+	if got := r.Calendar(2099).GetDays(); len(got) != 1 || got[0].GetDate() != "2099-05-04" {
+		t.Errorf("the refused write changed the calendar: %v", got)
+	}
+	mustApply(t, r, at(index, "2099-06-01"))
+	if got := r.Calendar(2099).GetDays(); len(got) != 1 || got[0].GetDate() != "2099-06-01" {
+		t.Errorf("a write from a fresh read: %v", got)
 	}
 }

@@ -139,7 +139,10 @@ func (s *state) check(cmd *peerv1.RegistryCommand, replay bool) error {
 	case *peerv1.RegistryCommand_UpdateStaff:
 		return s.checkStaffUpdate(op.UpdateStaff)
 	case *peerv1.RegistryCommand_PutCalendar:
-		return checkCalendar(op.PutCalendar.GetCalendar())
+		if err := checkCalendar(op.PutCalendar.GetCalendar()); err != nil {
+			return err
+		}
+		return s.checkCalendarBase(op.PutCalendar)
 	case *peerv1.RegistryCommand_PutSupervisionPolicy:
 		return checkSupervisionPolicy(op.PutSupervisionPolicy.GetPolicy())
 	case *peerv1.RegistryCommand_PutDutyPolicy:
@@ -628,6 +631,23 @@ func checkDutyPolicy(p *yizhanv1.DutyPolicy) error {
 		vs.line(field+".phone", c.GetPhone(), MaxPhoneLen)
 	}
 	return vs.err()
+}
+
+// checkCalendarBase refuses a calendar written from a read older than
+// the year's calendar in the registry (PutCalendar.base_registry_index):
+// another admin set it since, and writing the whole year would undo that.
+func (s *state) checkCalendarBase(p *peerv1.PutCalendar) error {
+	if p.BaseRegistryIndex == nil {
+		return nil
+	}
+	year := p.GetCalendar().GetYear()
+	cur := s.calendars[year].GetRegistryIndex() // 0: none set
+	if base := p.GetBaseRegistryIndex(); base != cur {
+		return reason.Errorf(reason.Conflict, reason.Meta{"kind": "calendar", "code": strconv.Itoa(int(year)),
+			"baseVersion": reason.Itoa(base), "currentVersion": reason.Itoa(cur)},
+			"calendar %d: read at registry index %d, set since at %d: %w", year, base, cur, ErrConflict)
+	}
+	return nil
 }
 
 func checkCalendar(c *yizhanv1.Calendar) error {

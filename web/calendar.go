@@ -10,7 +10,10 @@ import (
 	"strings"
 	"time"
 
+	"google.golang.org/protobuf/proto"
+
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+	"github.com/yizhan-gov/yizhan/reason"
 	"github.com/yizhan-gov/yizhan/registry"
 )
 
@@ -82,7 +85,7 @@ func (s *server) showCalendar(rq *request, code int, cal *yizhanv1.Calendar, f u
 
 // calendarValues is a calendar's days as the rows of the edit form.
 func calendarValues(cal *yizhanv1.Calendar) url.Values {
-	v := url.Values{"year": {strconv.Itoa(int(cal.GetYear()))}}
+	v := url.Values{"year": {strconv.Itoa(int(cal.GetYear()))}, "base": {strconv.FormatUint(cal.GetRegistryIndex(), 10)}}
 	for i, d := range cal.GetDays() {
 		p := fmt.Sprintf("days[%d].", i)
 		v.Set(p+"date", d.GetDate())
@@ -174,9 +177,17 @@ func (s *server) calendarPut(rq *request) error {
 	if moreRows(f) {
 		return again(http.StatusOK, formErrors{})
 	}
-	resp, err := s.cfg.Registry.PutCalendar(rq.ctx(), &yizhanv1.PutCalendarRequest{Year: year, Calendar: cal})
+	resp, err := s.cfg.Registry.PutCalendar(rq.ctx(), &yizhanv1.PutCalendarRequest{Year: year, Calendar: cal, BaseRegistryIndex: formBase(f)})
 	if err != nil {
 		if errs, code, ok := unsaved(rq, err); ok {
+			if reason.StatusReason(err) == reason.Conflict {
+				// Set since the page was read: the grid above shows the
+				// calendar as it is now, the table what was typed; sent
+				// again, the table replaces the year as it is now.
+				if cur, gerr := s.cfg.Registry.GetCalendar(rq.ctx(), &yizhanv1.GetCalendarRequest{Year: year}); gerr == nil {
+					f.Set("base", strconv.FormatUint(cur.GetCalendar().GetRegistryIndex(), 10))
+				}
+			}
 			return again(code, errs)
 		}
 		errs, ok := fieldErrors(err, "calendar.", func(field string) string {
@@ -199,6 +210,17 @@ func (s *server) calendarPut(rq *request) error {
 }
 
 var dayFieldRE = regexp.MustCompile(`^days\[(\d+)\]\.(date|kind|name)$`)
+
+// formBase is the registry index of the calendar the page showed (its
+// "base" field), which the write must still find, or nil when the form
+// has none (a page of the release before): no check.
+func formBase(f url.Values) *uint64 {
+	b, err := strconv.ParseUint(f.Get("base"), 10, 64)
+	if err != nil {
+		return nil
+	}
+	return &b
+}
 
 // holidays groups a calendar's days by name, in the order of the year.
 func holidays(cal *yizhanv1.Calendar) []holiday {
@@ -272,7 +294,7 @@ func follows(a, b time.Time, acrossWeekends bool) bool {
 // weekday becomes a holiday (休) and back, a weekend day a swapped
 // workday (班) and back. The name typed beside the grid (国庆节) goes
 // with a day made special. The year's calendar is written whole, as the
-// table does.
+// table does, and only over the calendar the page showed (base).
 func (s *server) calendarToggle(rq *request) error {
 	if err := requireAdmin(rq); err != nil {
 		return err
@@ -305,9 +327,20 @@ func (s *server) calendarToggle(rq *request) error {
 		cal.Days = append(cal.Days, &yizhanv1.CalendarDay{Date: date, Kind: kind, Name: strings.TrimSpace(f.Get("name"))})
 		slices.SortFunc(cal.Days, func(a, b *yizhanv1.CalendarDay) int { return strings.Compare(a.GetDate(), b.GetDate()) })
 	}
-	resp, err := s.cfg.Registry.PutCalendar(rq.ctx(), &yizhanv1.PutCalendarRequest{Year: year, Calendar: cal})
+	// The day is changed in the calendar the page showed, which must still
+	// be the year's (base): else the click meant another day than it
+	// would make (a day someone made a holiday since would go back), and
+	// the year written whole would undo a change made meanwhile.
+	base := formBase(f)
+	if base == nil {
+		base = proto.Uint64(cur.GetCalendar().GetRegistryIndex())
+	}
+	resp, err := s.cfg.Registry.PutCalendar(rq.ctx(), &yizhanv1.PutCalendarRequest{Year: year, Calendar: cal, BaseRegistryIndex: base})
 	if err != nil {
 		if errs, code, ok := unsaved(rq, err); ok {
+			if now, gerr := s.cfg.Registry.GetCalendar(rq.ctx(), &yizhanv1.GetCalendarRequest{Year: year}); gerr == nil {
+				cur = now // the calendar as it is now, to click again
+			}
 			return s.showCalendar(rq, code, cur.GetCalendar(), calendarValues(cur.GetCalendar()), errs, "", cur.GetMeta())
 		}
 		return err

@@ -3436,6 +3436,12 @@ type PutCalendarRequest struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
 	Year     int32                  `protobuf:"varint,1,opt,name=year,proto3" json:"year,omitempty"`
 	Calendar *Calendar              `protobuf:"bytes,2,opt,name=calendar,proto3" json:"calendar,omitempty"`
+	// The calendar's registry_index as it was read (GetCalendar; 0 for a
+	// year no admin has set). When given, the write is refused CONFLICT if
+	// the year's calendar was set since (another admin's change, which a
+	// whole year written from an older read would undo) and changes
+	// nothing. Left out, the calendar is written whatever it holds now.
+	BaseRegistryIndex *uint64 `protobuf:"varint,3,opt,name=base_registry_index,json=baseRegistryIndex,proto3,oneof" json:"base_registry_index,omitempty"`
 	// Makes the write exactly-once: a retry with the same request_id (or
 	// the REST header Idempotency-Key) gets the first answer and changes
 	// nothing; the same id with another body is ABORTED (409). At most 64
@@ -3487,6 +3493,13 @@ func (x *PutCalendarRequest) GetCalendar() *Calendar {
 		return x.Calendar
 	}
 	return nil
+}
+
+func (x *PutCalendarRequest) GetBaseRegistryIndex() uint64 {
+	if x != nil && x.BaseRegistryIndex != nil {
+		return *x.BaseRegistryIndex
+	}
+	return 0
 }
 
 func (x *PutCalendarRequest) GetRequestId() string {
@@ -5719,12 +5732,14 @@ const file_yizhan_v1_registry_proto_rawDesc = "" +
 	"\tmin_index\x18\x02 \x01(\x04R\bminIndex\"o\n" +
 	"\x13GetCalendarResponse\x12/\n" +
 	"\bcalendar\x18\x01 \x01(\v2\x13.yizhan.v1.CalendarR\bcalendar\x12'\n" +
-	"\x04meta\x18\x02 \x01(\v2\x13.yizhan.v1.ReadMetaR\x04meta\"x\n" +
+	"\x04meta\x18\x02 \x01(\v2\x13.yizhan.v1.ReadMetaR\x04meta\"\xc5\x01\n" +
 	"\x12PutCalendarRequest\x12\x12\n" +
 	"\x04year\x18\x01 \x01(\x05R\x04year\x12/\n" +
-	"\bcalendar\x18\x02 \x01(\v2\x13.yizhan.v1.CalendarR\bcalendar\x12\x1d\n" +
+	"\bcalendar\x18\x02 \x01(\v2\x13.yizhan.v1.CalendarR\bcalendar\x123\n" +
+	"\x13base_registry_index\x18\x03 \x01(\x04H\x00R\x11baseRegistryIndex\x88\x01\x01\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x1e \x01(\tR\trequestId\"m\n" +
+	"request_id\x18\x1e \x01(\tR\trequestIdB\x16\n" +
+	"\x14_base_registry_index\"m\n" +
 	"\x13PutCalendarResponse\x12/\n" +
 	"\bcalendar\x18\x01 \x01(\v2\x13.yizhan.v1.CalendarR\bcalendar\x12%\n" +
 	"\x0eregistry_index\x18\x02 \x01(\x04R\rregistryIndex\"]\n" +
@@ -6222,6 +6237,7 @@ func file_yizhan_v1_registry_proto_init() {
 		return
 	}
 	file_yizhan_v1_duty_proto_init()
+	file_yizhan_v1_registry_proto_msgTypes[41].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

@@ -565,10 +565,13 @@ func (x *UpdateStaff) GetPasswordOnly() bool {
 }
 
 type PutCalendar struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Calendar      *v1.Calendar           `protobuf:"bytes,1,opt,name=calendar,proto3" json:"calendar,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Calendar *v1.Calendar           `protobuf:"bytes,1,opt,name=calendar,proto3" json:"calendar,omitempty"`
+	// Checked when the command applies: the year's calendar in the registry
+	// must still be at this index (0: none set), else CONFLICT.
+	BaseRegistryIndex *uint64 `protobuf:"varint,2,opt,name=base_registry_index,json=baseRegistryIndex,proto3,oneof" json:"base_registry_index,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *PutCalendar) Reset() {
@@ -606,6 +609,13 @@ func (x *PutCalendar) GetCalendar() *v1.Calendar {
 		return x.Calendar
 	}
 	return nil
+}
+
+func (x *PutCalendar) GetBaseRegistryIndex() uint64 {
+	if x != nil && x.BaseRegistryIndex != nil {
+		return *x.BaseRegistryIndex
+	}
+	return 0
 }
 
 type PutNode struct {
@@ -5182,9 +5192,11 @@ const file_yizhan_peer_v1_peer_proto_rawDesc = "" +
 	"\n" +
 	"credential\x18\x02 \x01(\v2\x1f.yizhan.peer.v1.StaffCredentialR\n" +
 	"credential\x12#\n" +
-	"\rpassword_only\x18\x03 \x01(\bR\fpasswordOnly\">\n" +
+	"\rpassword_only\x18\x03 \x01(\bR\fpasswordOnly\"\x8b\x01\n" +
 	"\vPutCalendar\x12/\n" +
-	"\bcalendar\x18\x01 \x01(\v2\x13.yizhan.v1.CalendarR\bcalendar\"3\n" +
+	"\bcalendar\x18\x01 \x01(\v2\x13.yizhan.v1.CalendarR\bcalendar\x123\n" +
+	"\x13base_registry_index\x18\x02 \x01(\x04H\x00R\x11baseRegistryIndex\x88\x01\x01B\x16\n" +
+	"\x14_base_registry_index\"3\n" +
 	"\aPutNode\x12(\n" +
 	"\x04node\x18\x01 \x01(\v2\x14.yizhan.v1.NodeEntryR\x04node\"0\n" +
 	"\fQueryCodeKey\x12\x0e\n" +
@@ -5777,6 +5789,7 @@ func file_yizhan_peer_v1_peer_proto_init() {
 	if File_yizhan_peer_v1_peer_proto != nil {
 		return
 	}
+	file_yizhan_peer_v1_peer_proto_msgTypes[11].OneofWrappers = []any{}
 	file_yizhan_peer_v1_peer_proto_msgTypes[15].OneofWrappers = []any{
 		(*RegistryCommand_CreateOffice)(nil),
 		(*RegistryCommand_CreateDepartment)(nil),
