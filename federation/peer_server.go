@@ -172,8 +172,21 @@ func leaderAmong(g *raftgroup.Group, servers []raft.Server) string {
 	return id
 }
 
-// Feed streams the registry to an office below.
+// Feed streams the registry to an office below. A county node serves it
+// only once its office has committed the registry index it holds, as far
+// as it has heard (raft's commit index): an office below follows the
+// county's index and takes nothing at or below its own, so a node holding
+// an index its office never committed — one restored later than the
+// others from the same backup, at a higher index (raftgroup.RestoredIndex),
+// until it takes its leader's snapshot — would leave it above the
+// county's for good.
 func (s *PeerServer) Feed(req *peerv1.FeedRequest, stream grpc.ServerStreamingServer[peerv1.FeedMessage]) error {
+	if s.o.IsCounty() {
+		if held, committed := s.o.reg.Index(), s.o.cfg.Group.CommitIndex(); committed < held {
+			return status.Errorf(codes.Unavailable, "node %s has not yet heard its office commit the registry it holds (index %d, committed %d): ask another of its nodes",
+				s.o.cfg.Node, held, committed)
+		}
+	}
 	return s.o.feed.Serve(req, stream)
 }
 

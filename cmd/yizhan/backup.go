@@ -134,11 +134,15 @@ func runRestore(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	// The index the node starts at: a county's is past the backup's.
-	start := raftgroup.RestoredIndex(bi)
+	// The index the node starts at, the snapshot's restore wrote: a
+	// county's is past the backup's and any index it reached before.
+	start, err := raftgroup.SnapshotIndex(*data)
+	if err != nil {
+		return err
+	}
 	at := fmt.Sprint(start)
 	if start != bi.Index {
-		at = fmt.Sprintf("%d (the backup's %d, and %d later: a restored county starts its registry anew, docs/OPERATIONS.md)", start, bi.Index, raftgroup.RegistryIndexBump)
+		at = fmt.Sprintf("%d (the backup's %d: a restored county starts its registry anew, above any index it reached before; docs/OPERATIONS.md)", start, bi.Index)
 	}
 	fmt.Fprintf(stdout, "node %s of office %s restored in %s at raft index %s with %d cases (backup of %s); start it as before: its office takes back from its neighbours what changed since\n",
 		*name, bi.Office, *data, at, bi.Cases, bi.TakenAt.Format(time.RFC3339))

@@ -204,20 +204,35 @@ func readBackupInfo(r *bufio.Reader) (BackupInfo, error) {
 	return info, nil
 }
 
-// RegistryIndexBump is how far a restored county's raft (and so registry)
-// index jumps past its backup's: more than the entries an office commits
-// between two backups.
+// RegistryIndexBump is how far at least a restored county's raft (and
+// so registry) index jumps past its backup's: more than the entries an
+// office commits between two backups.
 const RegistryIndexBump = 100_000_000
 
-// RestoredIndex is the raft index a node restored from the backup info
-// describes starts at: the backup's, and for a county RegistryIndexBump
-// later (RestoreBackup).
-func RestoredIndex(info BackupInfo) uint64 {
+// RestoredIndex is the raft index a node restored at now from the backup
+// info describes starts at: the backup's, and for a county the later of
+// the backup's plus RegistryIndexBump and now in microseconds since the
+// epoch (about 1.8e15 in 2026; an index stays below 2^53, what a float64
+// metric or a JSON number holds exactly, until the 2250s).
+//
+// The offices below follow the county's index: an office holding an
+// index at or above the county's is sent nothing (it is ahead of the
+// changelog, not behind it). A county restored twice from one backup, or
+// again from an older one after it ran, must therefore start above every
+// index any earlier life reached, and only the clock tells lives apart:
+// a life started at the clock's microseconds (or below them) commits
+// fewer than an entry a microsecond, so it is below the clock when the
+// next restore reads it.
+func RestoredIndex(info BackupInfo, now time.Time) uint64 {
 	if tier, _ := registry.TierOf(info.Office); tier == yizhanv1.Tier_TIER_COUNTY {
-		return info.Index + RegistryIndexBump
+		return max(info.Index+RegistryIndexBump, uint64(max(now.UnixMicro(), 0)))
 	}
 	return info.Index
 }
+
+// restoreClockSlack is how far before a county backup's time the clock of
+// the machine restoring it may read: the clocks of two machines.
+const restoreClockSlack = 5 * time.Minute
 
 // RestoreOptions are RestoreBackup's choices.
 type RestoreOptions struct {
@@ -226,13 +241,27 @@ type RestoreOptions struct {
 	Members []BackupMember
 	// Node is the node being restored; it must be one of the members.
 	Node string
+	// Now is the time of the restore (zero: the clock's), from which a
+	// county's restored index is read (RestoredIndex).
+	Now time.Time
 }
 
 // CheckRestore says why the backup described by info cannot be restored
 // as opts ask, before anything is written.
 func CheckRestore(info BackupInfo, opts RestoreOptions) error {
-	_, err := restoreConfiguration(info, opts)
-	return err
+	if _, err := restoreConfiguration(info, opts); err != nil {
+		return err
+	}
+	now := opts.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	if tier, _ := registry.TierOf(info.Office); tier == yizhanv1.Tier_TIER_COUNTY && now.Before(info.TakenAt.Add(-restoreClockSlack)) {
+		return fmt.Errorf("this machine's clock reads %s, before the backup was taken (%s): a restored county's raft index is read from the clock, "+
+			"so that it starts above any index the county reached before; set the clock right and restore again",
+			now.UTC().Format(time.RFC3339), info.TakenAt.UTC().Format(time.RFC3339))
+	}
+	return nil
 }
 
 // restoreConfiguration is the restored office's raft configuration. The
@@ -298,6 +327,12 @@ func RestoreBackup(path, dir string, db *badger.DB, opts RestoreOptions) (Backup
 	if err != nil {
 		return info, err
 	}
+	if opts.Now.IsZero() {
+		opts.Now = time.Now()
+	}
+	if err := CheckRestore(info, opts); err != nil {
+		return info, err
+	}
 	conf, err := restoreConfiguration(info, opts)
 	if err != nil {
 		return info, err
@@ -341,12 +376,13 @@ func RestoreBackup(path, dir string, db *badger.DB, opts RestoreOptions) (Backup
 	}
 	// The county authors the registry, its index the raft index: the
 	// offices below may hold registry entries the backup lacks (written
-	// after it, lost with the county). The restored county starts its
-	// history RegistryIndexBump later, with no changelog, so that every
-	// office below, whatever it holds, takes the county's registry whole
-	// (the feed sends a snapshot to an office whose index the changelog
-	// does not follow) and no new entry is taken for a lost one.
-	index := RestoredIndex(info)
+	// after it, lost with the county, or by an earlier restore of it).
+	// The restored county starts its history above any index it reached
+	// before (RestoredIndex), with no changelog, so that every office
+	// below, whatever it holds, takes the county's registry whole (the
+	// feed sends a snapshot to an office whose index the changelog does
+	// not follow) and no new entry is taken for a lost one.
+	index := RestoredIndex(info, opts.Now)
 	if index != info.Index {
 		h.office.Registry.Index = index
 		h.office.Registry.Changelog = nil
@@ -392,4 +428,21 @@ func RestoreBackup(path, dir string, db *badger.DB, opts RestoreOptions) (Backup
 		return info, err
 	}
 	return info, store.Close()
+}
+
+// SnapshotIndex is the raft index of the newest snapshot in the data
+// directory dir: in one RestoreBackup made, the index the node starts at.
+func SnapshotIndex(dir string) (uint64, error) {
+	snaps, err := raft.NewFileSnapshotStoreWithLogger(filepath.Join(dir, "snapshots"), 2, hclog.NewNullLogger())
+	if err != nil {
+		return 0, err
+	}
+	list, err := snaps.List()
+	if err != nil {
+		return 0, err
+	}
+	if len(list) == 0 {
+		return 0, fmt.Errorf("%s holds no raft snapshot", dir)
+	}
+	return list[0].Index, nil
 }
