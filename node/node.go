@@ -84,6 +84,13 @@ type Config struct {
 	Bootstrap bool     // start a new office group with this node as first voter
 	Join      []string // peer addresses of nodes already in the office
 	Upstream  []string // peer addresses of the parent office, then fallbacks
+	// Rebuild, with Bootstrap on an empty data directory, starts an office
+	// below the county that ran before and lost its data with no backup:
+	// its book is marked restored from nothing, so that its leader takes
+	// back every case its neighbours hold of it and numbers new cases
+	// above any its lost disk may have handed out (--rebuild,
+	// docs/OPERATIONS.md "An office that lost its data with no backup").
+	Rebuild bool
 	// PeerRoutes, by office code, are the peer addresses this node
 	// reaches another office's nodes at instead of the directory's (an
 	// office behind a NAT or port mapping; the fault harness's proxies).
@@ -413,6 +420,12 @@ func validateConfig(cfg *Config) error {
 	if !isCounty && len(cfg.Upstream) == 0 {
 		return errors.New("node: --upstream is required below the county")
 	}
+	if cfg.Rebuild && (!cfg.Bootstrap || len(cfg.Join) > 0) {
+		return errors.New("node: --rebuild starts anew an office that lost its data: it goes with --bootstrap, not --join (a node joining an office that runs takes its state from the office)")
+	}
+	if cfg.Rebuild && isCounty {
+		return errors.New("node: --rebuild is for an office below the county: the county authors the registry, which no neighbour holds whole; restore the county from a backup (yizhan restore)")
+	}
 	if cfg.ForceNewCluster && (cfg.Bootstrap || len(cfg.Join) > 0) {
 		return errors.New("node: --force-new-cluster makes the node on its own data directory the only voter of its office: it goes with neither --bootstrap nor --join (add the other nodes afterwards, each with --join)")
 	}
@@ -474,6 +487,14 @@ func (n *Node) Start() error {
 		// two counties answering writes, each never seeing the other's.
 		if !hasState && len(n.cfg.Join) > 0 {
 			return errors.New("node: --bootstrap and --join on an empty data directory: --bootstrap starts a new raft group for the office, --join joins the one its nodes run; give --join alone to add this node to the office (--bootstrap is ignored once the data directory holds raft state)")
+		}
+		if n.cfg.Rebuild && !hasState {
+			// Before raft has a configuration: nothing applies meanwhile.
+			if err := n.markRebuilt(); err != nil {
+				return err
+			}
+		} else if n.cfg.Rebuild {
+			n.log.Warn("--rebuild is ignored: the data directory holds raft state (the office was rebuilt, or runs); remove the flag")
 		}
 		if err := n.office.Group().Bootstrap(); err != nil {
 			return err

@@ -39,6 +39,7 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		proxies    = fs.String("trusted-proxies", "", "with --behind-tls: comma-separated addresses or CIDR ranges of the proxies in front of the HTTP port, whose X-Forwarded-For is believed (default: loopback and the private ranges 10/8, 172.16/12, 192.168/16, fc00::/7)")
 		advertise  = fs.String("advertise", "", "host name other nodes use to reach this node (default: the listen host, or the host name)")
 		bootstrap  = fs.Bool("bootstrap", false, "start a new raft group for the office with this node as its first voter (ignored once the data directory holds raft state)")
+		rebuild    = fs.Bool("rebuild", false, "with --bootstrap: start anew an office below the county that ran before and lost its data with no backup; it takes back from its neighbouring offices every case they hold of it, and numbers new cases above any its lost disk handed out (docs/OPERATIONS.md, \"An office that lost its data with no backup\")")
 		join       = fs.String("join", "", "comma-separated peer addresses (host:port) of nodes already in this office")
 		forceNew   = fs.Bool("force-new-cluster", false, "make this node, on its own data directory, the only voter of its office with everything its raft log holds: the survivor of an office that lost its majority for good; then remove the flag and add nodes with --join (docs/OPERATIONS.md, \"An office that lost its majority\")")
 		upstream   = fs.String("upstream", "", "comma-separated peer addresses (host:port) of the parent office's nodes, then fallbacks such as the county (required below the county)")
@@ -109,7 +110,7 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		Office: *office, OfficeName: *officeName, Name: *name, DataDir: *data,
 		HTTPAddr: *httpAddr, PeerAddr: *peerAddr, RaftAddr: *raftAddr, Advertise: *advertise,
 		MetricsAddr: *metrics, Pprof: *pprofOn, BehindTLS: *behindTLS, TrustedProxies: trusted,
-		Bootstrap: *bootstrap, Join: joinAddrs, ForceNewCluster: *forceNew, Upstream: upstreamAddrs, PeerRoutes: routes,
+		Bootstrap: *bootstrap, Rebuild: *rebuild, Join: joinAddrs, ForceNewCluster: *forceNew, Upstream: upstreamAddrs, PeerRoutes: routes,
 		TLS: bundle, BootstrapAdminPassword: adminPassword, Logger: logger, CheckBook: *checkBook,
 	})
 	if err != nil {
