@@ -294,7 +294,8 @@ func outcomesOf(e *yizhanv1.CaseEvent, c *yizhanv1.Case, events []*yizhanv1.Case
 	case yizhanv1.EventType_EVENT_TYPE_COMPLAINED:
 		return one(supervision.Complained)
 	case yizhanv1.EventType_EVENT_TYPE_RATED:
-		return one(supervision.RatedOutcome(e.GetRating()))
+		// At the office the rating judges, where its 差评 follow-up goes.
+		return []counter{{supervision.JudgedOffice(c, events), supervision.RatedOutcome(e.GetRating()), 1}}
 	case yizhanv1.EventType_EVENT_TYPE_DECIDED:
 		at := e.GetAt().AsTime()
 		office := e.GetOfficeCode()

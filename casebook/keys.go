@@ -106,8 +106,10 @@ var (
 // steps and counts nothing again, upgradeSteps); 10, a step's end moved
 // by the days the case stood still in it (supervision.OpenStep: a step
 // with a suspension in it was not watched; no counter changed, the open
-// steps indexed again, upgradeSteps).
-const statsFormat = 10
+// steps indexed again, upgradeSteps); 11, a rating counted at the office
+// it judges, the one that decided (supervision.JudgedOffice), where its
+// 差评 follow-up goes, not at the office where the citizen rated.
+const statsFormat = 11
 
 // format is the layout version written in book/m/format: 1, the first
 // release of the book on disk; 2, events stored with a reference to

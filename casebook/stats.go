@@ -525,10 +525,9 @@ func (b *Book) upgradeStats(reg casework.Registry) error {
 
 // restepFrom is the oldest stats format whose counters are this
 // release's (keys.go): the formats after it, up to statsFormat, changed
-// only the open steps' index (9 added it; 10 moved a step's end by the
-// days the case stood still in it). A release that changes a counter
-// raises it to its own statsFormat.
-const restepFrom = 8
+// only the open steps' index. A release that changes a counter raises it
+// to its own statsFormat (11: where a rating counts).
+const restepFrom = 11
 
 // upgradeSteps is the upgrade of a book of a stats format from restepFrom
 // on: no counter changed, so none is counted again (a county of a

@@ -172,8 +172,10 @@ func TestAnUpgradeIndexesAStepWithASuspensionInIt(t *testing.T) {
 
 // reopenAsStepsFormat reopens o's book as a release of stats format
 // format left it, without the open steps' index that release kept
-// otherwise, and fails the test unless the upgrade indexes them without
-// counting a counter again (upgradeSteps).
+// otherwise, and fails the test unless the upgrade indexes them, without
+// counting a counter again from restepFrom on (upgradeSteps); a book of
+// an older format has its counters counted again (format 11 moved the
+// ratings), and that recount indexes the steps too.
 func (o *office) reopenAsStepsFormat(format uint64) {
 	o.t.Helper()
 	db := o.book.db
@@ -184,7 +186,9 @@ func (o *office) reopenAsStepsFormat(format uint64) {
 		o.t.Fatal(err)
 	}
 	upgradeCaseMet = func(int) error {
-		o.t.Errorf("the upgrade from format %d counted the statistics again", format)
+		if format >= restepFrom {
+			o.t.Errorf("the upgrade from format %d counted the statistics again", format)
+		}
 		return nil
 	}
 	defer func() { upgradeCaseMet = nil }()

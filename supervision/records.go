@@ -53,20 +53,7 @@ func OpensFollowUp(c *yizhanv1.Case, events []*yizhanv1.CaseEvent, reg casework.
 	default:
 		return nil
 	}
-	office := c.GetOwnerOffice()
-	for i := len(events) - 2; i >= 0; i-- {
-		x := events[i]
-		if e.GetType() == yizhanv1.EventType_EVENT_TYPE_RATED && x.GetType() != yizhanv1.EventType_EVENT_TYPE_DECIDED {
-			continue
-		}
-		if x.GetType() == yizhanv1.EventType_EVENT_TYPE_QUERY_CODE_REISSUED {
-			continue // a service to the citizen, not the handling complained of
-		}
-		if a := x.GetActor(); a != "" && a != casework.CitizenActor && a != casework.SystemActor {
-			office = x.GetOfficeCode()
-			break
-		}
-	}
+	office := JudgedOffice(c, events)
 	at := e.GetAt().AsTime()
 	f := events[0].GetFiling()
 	return &yizhanv1.FollowUp{
@@ -76,6 +63,29 @@ func OpensFollowUp(c *yizhanv1.Case, events []*yizhanv1.CaseEvent, reg casework.
 		OpenedAt: e.GetAt(), Due: timestamppb.New(reg.AddWorkingDays(at, FollowUpDays)),
 		State: yizhanv1.FollowUpState_FOLLOW_UP_STATE_OPEN,
 	}
+}
+
+// JudgedOffice is the office a complaint or a rating, the last of events,
+// judges: the office that made the last step by staff before it (for a
+// rating, the office that decided: the rating judges the handling, not
+// the delivery), else the case's owner. Its follow-up is assigned there,
+// and a rating counts there (casebook's rated_ counters), so an office's
+// 满意率 and its 差评 to rectify are of the same ratings.
+func JudgedOffice(c *yizhanv1.Case, events []*yizhanv1.CaseEvent) string {
+	e := events[len(events)-1]
+	for i := len(events) - 2; i >= 0; i-- {
+		x := events[i]
+		if e.GetType() == yizhanv1.EventType_EVENT_TYPE_RATED && x.GetType() != yizhanv1.EventType_EVENT_TYPE_DECIDED {
+			continue
+		}
+		if x.GetType() == yizhanv1.EventType_EVENT_TYPE_QUERY_CODE_REISSUED {
+			continue // a service to the citizen, not the handling complained of
+		}
+		if a := x.GetActor(); a != "" && a != casework.CitizenActor && a != casework.SystemActor {
+			return x.GetOfficeCode()
+		}
+	}
+	return c.GetOwnerOffice()
 }
 
 // FollowUpID names the follow-up of a case's event.
