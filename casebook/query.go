@@ -272,7 +272,10 @@ func (b *Book) overdueBy(txn *badger.Txn, c *yizhanv1.Case, reg casework.Registr
 // own, those it passed on, and at a township or county the mirrors of
 // the offices below), newest filing first.
 type ListQuery struct {
-	Office     string // required
+	Office string // required
+	// Subtree lists the cases of the offices below Office too, as this
+	// book holds them (their mirrors), each once (list_subtree.go).
+	Subtree    bool
 	State      yizhanv1.CaseState
 	ItemCode   string
 	Department string
@@ -288,6 +291,9 @@ type ListQuery struct {
 // reads each to filter it: a filter that keeps few of many cases (a rare
 // state over years) reads many; narrow it with the dates.
 func (b *Book) List(q ListQuery) ([]*yizhanv1.Case, string, error) {
+	if q.Subtree {
+		return b.listSubtree(q)
+	}
 	return b.list(q, nil)
 }
 

@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"google.golang.org/genproto/googleapis/api/httpbody"
@@ -16,6 +17,11 @@ import (
 	"github.com/yizhan-gov/yizhan/registry"
 	"github.com/yizhan-gov/yizhan/supervision"
 )
+
+// ownLedgerNotice heads the 统计 sheet of a workbook whose figures take in
+// the offices below and whose ledger does not: the caller is staff of the
+// office, who read its own records only.
+const ownLedgerNotice = "办件台账仅列本单位经手的办件；统计含下级单位，下级单位的办件台账由管理员或监察员导出。"
 
 // xlsxType is the media type of an Excel workbook.
 const xlsxType = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -47,9 +53,10 @@ func (n *Node) exportSlot(ctx context.Context) (release func(), err error) {
 
 // ExportStatistics is GetStatistics as an Excel workbook, the form
 // counties keep their books in: the figures (by the request's grouping,
-// by department when none), the office's case ledger (办件台账: the cases
-// it handled that were filed in the range, ID numbers masked) and the
-// cards of the range.
+// by department when none), the case ledger (办件台账: the cases the
+// figures count, filed in the range, ID numbers masked: those the office
+// and the offices below it handled, or the office's own to its staff and
+// with office_only) and the cards of the range.
 func (s *supervisionService) ExportStatistics(ctx context.Context, req *yizhanv1.GetStatisticsRequest) (*httpbody.HttpBody, error) {
 	if req.GetGroupBy() == yizhanv1.Grouping_GROUPING_UNSPECIFIED {
 		req.GroupBy = yizhanv1.Grouping_GROUPING_DEPARTMENT
@@ -77,6 +84,14 @@ func (s *supervisionService) ExportStatistics(ctx context.Context, req *yizhanv1
 	// office_only: the office's own cases and cards, as its figures count
 	// it alone (a case it owns or where it was filed; a card of its own).
 	ownOnly := req.GetOfficeOnly()
+	// The ledger lists the cases the figures count: the office's and
+	// those of the offices below it, for those who may read the records
+	// below (scope); the office's own to its staff, and the sheet says so.
+	subtreeLedger := subtree && !ownOnly
+	var notices []string
+	if !ownOnly && !subtree && registry.SubtreePrefix(st.GetOfficeCode()) != st.GetOfficeCode() {
+		notices = append(notices, ownLedgerNotice)
+	}
 
 	wb := xlsx.New()
 	// Sheet 1: the figures.
@@ -87,6 +102,9 @@ func (s *supervisionService) ExportStatistics(ctx context.Context, req *yizhanv1
 	}
 	figures.Set(1, 1, fmt.Sprintf("%s 政务服务统计 %s 至 %s", office, st.GetFrom(), st.GetTo()))
 	figures.Style(1, 1, 1, xlsx.Bold)
+	if len(notices) > 0 {
+		figures.Set(1, 2, strings.Join(notices, " "))
+	}
 	// The columns: a count, or a quotient, a rate or a mean (nil: none,
 	// written "—": nothing to divide by, or not kept for the row; not 0).
 	type column struct {
@@ -175,7 +193,7 @@ func (s *supervisionService) ExportStatistics(ctx context.Context, req *yizhanv1
 		if err := ctx.Err(); err != nil {
 			return nil, toStatus(err) // the caller is gone: the rest is not built
 		}
-		cases, next, err := book.List(casebook.ListQuery{Office: st.GetOfficeCode(), FiledFrom: from, FiledTo: end, PageSize: 1000, PageToken: token})
+		cases, next, err := book.List(casebook.ListQuery{Office: st.GetOfficeCode(), Subtree: subtreeLedger, FiledFrom: from, FiledTo: end, PageSize: 1000, PageToken: token})
 		if err != nil {
 			return nil, toStatus(err)
 		}
