@@ -18,6 +18,10 @@ import (
 	"github.com/yizhan-gov/yizhan/supervision"
 )
 
+// countyRecordsMissingNotice heads the 统计 sheet of figures read without
+// the county's records (Statistics.county_records_missing).
+const countyRecordsMissingNotice = "督办、回访数据暂时无法从县级获取：督办、答复及时率未计入（—），红牌、黄牌不含督办逾期未答复、投诉差评未按时答复。"
+
 // ownLedgerNotice heads the 统计 sheet of a workbook whose figures take in
 // the offices below and whose ledger does not: the caller is staff of the
 // office, who read its own records only.
@@ -89,6 +93,9 @@ func (s *supervisionService) ExportStatistics(ctx context.Context, req *yizhanv1
 	// below (scope); the office's own to its staff, and the sheet says so.
 	subtreeLedger := subtree && !ownOnly
 	var notices []string
+	if st.GetCountyRecordsMissing() {
+		notices = append(notices, countyRecordsMissingNotice)
+	}
 	if !ownOnly && !subtree && registry.SubtreePrefix(st.GetOfficeCode()) != st.GetOfficeCode() {
 		notices = append(notices, ownLedgerNotice)
 	}
@@ -102,16 +109,19 @@ func (s *supervisionService) ExportStatistics(ctx context.Context, req *yizhanv1
 	}
 	figures.Set(1, 1, fmt.Sprintf("%s 政务服务统计 %s 至 %s", office, st.GetFrom(), st.GetTo()))
 	figures.Style(1, 1, 1, xlsx.Bold)
+	missing := st.GetCountyRecordsMissing()
 	if len(notices) > 0 {
 		figures.Set(1, 2, strings.Join(notices, " "))
 	}
 	// The columns: a count, or a quotient, a rate or a mean (nil: none,
 	// written "—": nothing to divide by, or not kept for the row; not 0).
+	// A column of the county's records is "—" when they were not read.
 	type column struct {
-		name     string
-		count    func(*yizhanv1.Figures) uint64
-		quotient func(*yizhanv1.Figures) *float64
-		percent  bool
+		name         string
+		count        func(*yizhanv1.Figures) uint64
+		quotient     func(*yizhanv1.Figures) *float64
+		percent      bool
+		countyRecord bool
 	}
 	counts := func(name string, f func(*yizhanv1.Figures) uint64) column { return column{name: name, count: f} }
 	rate := func(name string, f func(*yizhanv1.Figures) *float64) column {
@@ -137,8 +147,8 @@ func (s *supervisionService) ExportStatistics(ctx context.Context, req *yizhanv1
 		counts("评价数", (*yizhanv1.Figures).GetRatings),
 		rate("满意率", func(x *yizhanv1.Figures) *float64 { return x.SatisfactionRate }),
 		counts("投诉", (*yizhanv1.Figures).GetComplaints),
-		rate("答复及时率", func(x *yizhanv1.Figures) *float64 { return x.FollowUpInTimeRate }),
-		counts("督办", (*yizhanv1.Figures).GetOrders),
+		{name: "答复及时率", quotient: func(x *yizhanv1.Figures) *float64 { return x.FollowUpInTimeRate }, percent: true, countyRecord: true},
+		{name: "督办", count: (*yizhanv1.Figures).GetOrders, countyRecord: true},
 		counts("红牌", (*yizhanv1.Figures).GetRedCards),
 		counts("黄牌", (*yizhanv1.Figures).GetYellowCards),
 		counts("咨询量", (*yizhanv1.Figures).GetConsultations),
@@ -159,6 +169,10 @@ func (s *supervisionService) ExportStatistics(ctx context.Context, req *yizhanv1
 		figures.Set(2, row, name)
 		for i, c := range columns {
 			col := i + 3
+			if c.countyRecord && missing {
+				figures.Set(col, row, "—")
+				continue
+			}
 			if c.count != nil {
 				figures.Set(col, row, c.count(x))
 				continue

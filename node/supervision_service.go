@@ -139,6 +139,10 @@ func (s *supervisionService) GetStatistics(ctx context.Context, req *yizhanv1.Ge
 	if err != nil {
 		return nil, toStatus(err)
 	}
+	// The county's records: counted in the county's book alone.
+	resolved := &yizhanv1.GetStatisticsRequest{OfficeCode: office, From: from.Format("2006-01-02"), To: to.Format("2006-01-02"),
+		GroupBy: g, OfficeOnly: req.GetOfficeOnly()}
+	missing := !s.addCountyRecords(ctx, resolved, groups)
 	// The daily series that counts what the total counts.
 	tier, _ := registry.TierOf(office)
 	totalScope := casebook.DailyOffice(office)
@@ -154,7 +158,8 @@ func (s *supervisionService) GetStatistics(ctx context.Context, req *yizhanv1.Ge
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	out := &yizhanv1.Statistics{OfficeCode: office, From: from.Format("2006-01-02"), To: to.Format("2006-01-02"), GroupBy: g, AppliedIndex: applied}
+	out := &yizhanv1.Statistics{OfficeCode: office, From: from.Format("2006-01-02"), To: to.Format("2006-01-02"), GroupBy: g, AppliedIndex: applied,
+		CountyRecordsMissing: missing}
 	total := supervision.Counters{}
 	keys := make([]string, 0, len(groups))
 	for k, c := range groups {

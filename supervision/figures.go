@@ -50,6 +50,51 @@ const (
 	OrdersIssued           = "orders"
 )
 
+// CountyRecordRules are the card rules only the county's book issues:
+// they are earned by its records (a follow-up or an order left late),
+// which no other book holds.
+var CountyRecordRules = []yizhanv1.CardRule{yizhanv1.CardRule_CARD_RULE_FOLLOW_UP_LATE, yizhanv1.CardRule_CARD_RULE_ORDER_LATE}
+
+// IsCountyRecord reports whether outcome is counted in the county's book
+// alone: the follow-ups', the orders' and the cards of CountyRecordRules.
+// A book below the county never holds such a counter; the figures an
+// office below reads take them from the county (node's GetStatistics).
+func IsCountyRecord(outcome string) bool {
+	switch outcome {
+	case FollowUpsOpened, FollowUpsReplied, FollowUpsRepliedInTime, OrdersIssued:
+		return true
+	}
+	for _, r := range CountyRecordRules {
+		if outcome == CardOutcome(r) {
+			return true
+		}
+	}
+	return false
+}
+
+// CountyRecordCounters are the counters of the county's records
+// (IsCountyRecord) that figures f were computed from: Compute's inverse
+// for them, so that figures read from the county add to counters read
+// here.
+func CountyRecordCounters(f *yizhanv1.Figures) Counters {
+	c := Counters{}
+	put := func(outcome string, n uint64) {
+		if n > 0 {
+			c[outcome] = n
+		}
+	}
+	put(FollowUpsOpened, f.GetFollowUps())
+	put(FollowUpsReplied, f.GetFollowUpsReplied())
+	put(FollowUpsRepliedInTime, f.GetFollowUpsRepliedInTime())
+	put(OrdersIssued, f.GetOrders())
+	for _, cc := range f.GetCards() {
+		if IsCountyRecord(CardOutcome(cc.GetRule())) {
+			put(CardOutcome(cc.GetRule()), cc.GetCount())
+		}
+	}
+	return c
+}
+
 // RatedOutcome is the counter of rating r.
 func RatedOutcome(r yizhanv1.Rating) string {
 	return RatedPrefix + strings.ToLower(strings.TrimPrefix(r.String(), "RATING_"))

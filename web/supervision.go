@@ -68,6 +68,10 @@ type supervisionData struct {
 	MonthKey, Prev, Next string
 	// WarningDays is the county's policy (0: the default, 2).
 	WarningDays int32
+	// CountyRecordsMissing: the node could not read the county's records
+	// (follow-ups, orders and their cards): 督办 and 答复及时率 are shown
+	// "—", and a notice says the cards lack theirs.
+	CountyRecordsMissing bool
 	// Form is a form the API refused, as typed, with "failed" naming it
 	// (supervisionForm's key: "reply-<id>", "answer-<id>", …).
 	Form formValues
@@ -176,6 +180,7 @@ func (s *server) showSupervision(rq *request, code int, form formValues, errs fo
 	if err != nil {
 		return err
 	}
+	d.CountyRecordsMissing = byDay.GetCountyRecordsMissing() || byDept.GetCountyRecordsMissing()
 	shown := cardsPage(rq.r.URL.Query())
 	token := shown.Get("cards")
 	if len(shown) > 0 {

@@ -61,3 +61,41 @@ func TestSupervisionRatesOfNothingAreADash(t *testing.T) {
 		}
 	}
 }
+
+// countyRecordsSupervision answers the statistics of a node below the
+// county that could not read the county's records.
+type countyRecordsSupervision struct {
+	formsSupervision
+	total   *yizhanv1.Figures
+	missing bool
+}
+
+func (a *countyRecordsSupervision) GetStatistics(context.Context, *yizhanv1.GetStatisticsRequest) (*yizhanv1.Statistics, error) {
+	return &yizhanv1.Statistics{Total: a.total, CountyRecordsMissing: a.missing}, nil
+}
+
+// A village's 月报 printed while its node cannot reach the county: the
+// orders and follow-ups are the county's records, so 督办 and 答复及时率
+// are not known there. The page says so and prints "—" for them, not a
+// 督办 0 that reads as "no order"; with the county's records it prints
+// the count.
+func TestSupervisionSaysWhenTheCountysRecordsAreMissing(t *testing.T) {
+	total := &yizhanv1.Figures{Received: 4, Orders: 0, RedCards: 1}
+	sv := &countyRecordsSupervision{total: total, missing: true}
+	f := newFixture(t, func(c *Config) { c.Supervision = sv })
+	_, page := f.do(t, "GET", "/supervision", nil, session(supervisorToken))
+	for _, want := range []string{
+		`督办、回访数据暂时无法从县级获取`,
+		`<th>督办</th><td id="fig-orders">—</td>`,
+		`（答复及时率 —）`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the page without the county's records lacks %s", want)
+		}
+	}
+	sv.missing, total.Orders = false, 2
+	_, page = f.do(t, "GET", "/supervision", nil, session(supervisorToken))
+	if strings.Contains(page, `暂时无法从县级获取`) || !strings.Contains(page, `<th>督办</th><td id="fig-orders">2</td>`) {
+		t.Errorf("the page with the county's records: notice shown or 督办 not 2")
+	}
+}

@@ -1192,9 +1192,19 @@ type Statistics struct {
 	Rows       []*StatisticsRow       `protobuf:"bytes,6,rep,name=rows,proto3" json:"rows,omitempty"`
 	// The book these figures were read from reflects the office's raft log
 	// up to here: figures of offices below come from their mirrors here.
-	AppliedIndex  uint64 `protobuf:"varint,7,opt,name=applied_index,json=appliedIndex,proto3" json:"applied_index,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	AppliedIndex uint64 `protobuf:"varint,7,opt,name=applied_index,json=appliedIndex,proto3" json:"applied_index,omitempty"`
+	// The county's records (follow-ups of complaints and bad ratings,
+	// supervision orders, and the cards they earn: FOLLOW_UP_LATE and
+	// ORDER_LATE) are kept in the county's book alone. A node below the
+	// county asks the county for their counters of the same office, range
+	// and grouping and adds them to its own. True when it could not: then
+	// follow_ups, follow_ups_replied, follow_ups_replied_in_time,
+	// follow_up_in_time_rate and orders are not known (0 or absent, not
+	// counted), and red_cards, yellow_cards and cards lack those two rules'
+	// cards. Always false at the county.
+	CountyRecordsMissing bool `protobuf:"varint,8,opt,name=county_records_missing,json=countyRecordsMissing,proto3" json:"county_records_missing,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
 }
 
 func (x *Statistics) Reset() {
@@ -1274,6 +1284,13 @@ func (x *Statistics) GetAppliedIndex() uint64 {
 		return x.AppliedIndex
 	}
 	return 0
+}
+
+func (x *Statistics) GetCountyRecordsMissing() bool {
+	if x != nil {
+		return x.CountyRecordsMissing
+	}
+	return false
 }
 
 type ListCardsRequest struct {
@@ -3309,7 +3326,7 @@ const file_yizhan_v1_supervision_proto_rawDesc = "" +
 	"\rStatisticsRow\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12,\n" +
-	"\afigures\x18\x03 \x01(\v2\x12.yizhan.v1.FiguresR\afigures\"\xfe\x01\n" +
+	"\afigures\x18\x03 \x01(\v2\x12.yizhan.v1.FiguresR\afigures\"\xb4\x02\n" +
 	"\n" +
 	"Statistics\x12\x1f\n" +
 	"\voffice_code\x18\x01 \x01(\tR\n" +
@@ -3319,7 +3336,8 @@ const file_yizhan_v1_supervision_proto_rawDesc = "" +
 	"\bgroup_by\x18\x04 \x01(\x0e2\x13.yizhan.v1.GroupingR\agroupBy\x12(\n" +
 	"\x05total\x18\x05 \x01(\v2\x12.yizhan.v1.FiguresR\x05total\x12,\n" +
 	"\x04rows\x18\x06 \x03(\v2\x18.yizhan.v1.StatisticsRowR\x04rows\x12#\n" +
-	"\rapplied_index\x18\a \x01(\x04R\fappliedIndex\"\xb5\x02\n" +
+	"\rapplied_index\x18\a \x01(\x04R\fappliedIndex\x124\n" +
+	"\x16county_records_missing\x18\b \x01(\bR\x14countyRecordsMissing\"\xb5\x02\n" +
 	"\x10ListCardsRequest\x12\x1f\n" +
 	"\voffice_code\x18\x01 \x01(\tR\n" +
 	"officeCode\x12\x12\n" +
