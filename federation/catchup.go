@@ -31,6 +31,11 @@ type catchUp struct {
 	started    atomic.Bool
 	target     atomic.Uint64 // the commit index to reach at startup (0: not known yet)
 	leaderTerm atomic.Uint64
+	// foreign is the index this node started at when it is above what its
+	// office's leader has committed (0: it is not): a state no log of the
+	// office made (one node restored from a backup beside its running
+	// office, whose restored index jumps), which it never takes again.
+	foreign atomic.Uint64
 }
 
 // CaughtUp reports whether this node has applied everything its office
@@ -39,7 +44,13 @@ func (o *Office) CaughtUp() (bool, string) {
 	if o.catchUp.started.Load() {
 		return true, ""
 	}
-	if t := o.catchUp.target.Load(); t > 0 {
+	t := o.catchUp.target.Load()
+	if at := o.catchUp.foreign.Load(); at > 0 {
+		return false, fmt.Sprintf("this node started at raft index %d, above the %d its office's leader has committed: its state was not made by its office's log; "+
+			"it waits for the leader's snapshot to replace it (nodes of a county restored from one backup), and a node restored alone beside its office's running nodes never gets one: "+
+			"give it an empty data directory and --join a node of the office", at, t)
+	}
+	if t > 0 {
 		return false, fmt.Sprintf("applying the office's raft log: %d of %d entries", o.cfg.Group.AppliedIndex(), t)
 	}
 	return false, "waiting to learn how far the office's raft log is committed"
@@ -62,6 +73,9 @@ var ErrCatchingUp error = reason.Errorf(reason.CatchingUp, nil, "%w: the office 
 func (o *Office) catchUpLoop(ctx context.Context) {
 	t := time.NewTicker(50 * time.Millisecond)
 	defer t.Stop()
+	// What this node holds when it starts: at most what its office had
+	// committed, unless its state came from elsewhere (catchUp.foreign).
+	startedAt := o.cfg.Group.AppliedIndex()
 	for {
 		g := o.cfg.Group
 		switch {
@@ -78,7 +92,16 @@ func (o *Office) catchUpLoop(ctx context.Context) {
 			}
 		case !o.catchUp.started.Load():
 			if target := o.catchUp.target.Load(); target > 0 {
-				if g.AppliedIndex() >= target {
+				applied := g.AppliedIndex()
+				switch {
+				case startedAt > target && applied >= startedAt:
+					// Until the leader's snapshot replaces the state.
+					if o.catchUp.foreign.Swap(startedAt) == 0 {
+						_, why := o.CaughtUp()
+						o.log.Warn("this node's state is not its office's", "why", why)
+					}
+				case applied >= target:
+					o.catchUp.foreign.Store(0)
 					o.markStarted()
 				}
 			} else if _, id := g.Leader(); id != "" {
