@@ -17,6 +17,7 @@ import (
 	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 	"github.com/yizhan-gov/yizhan/auth"
+	"github.com/yizhan-gov/yizhan/federation/forward"
 	"github.com/yizhan-gov/yizhan/federation/pki"
 	"github.com/yizhan-gov/yizhan/federation/raftgroup"
 	"github.com/yizhan-gov/yizhan/reason"
@@ -357,14 +358,31 @@ func (o *Office) joinLoop(ctx context.Context) {
 			o.joinErr.Store(nil)
 			return
 		}
-		err := o.fwd.Send(ctx, o.routes.JoinTargets(), func(ctx context.Context, conn *grpc.ClientConn) error {
-			ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-			defer cancel()
-			_, err := peerv1.NewPeerClient(conn).Join(ctx, &peerv1.JoinRequest{
-				OfficeCode: o.cfg.Office, Node: o.cfg.Node, RaftAddress: o.cfg.RaftAddr,
+		// Each address in turn, each one's failure kept: the operator reads
+		// which of them refused, and why, not only the last.
+		var err error
+		var failures []string
+		for _, t := range o.routes.JoinTargets() {
+			var answer error // the node's own, without the forwarder's words around it
+			err = o.fwd.Send(ctx, []forward.Target{t}, func(ctx context.Context, conn *grpc.ClientConn) error {
+				ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+				defer cancel()
+				_, answer = peerv1.NewPeerClient(conn).Join(ctx, &peerv1.JoinRequest{
+					OfficeCode: o.cfg.Office, Node: o.cfg.Node, RaftAddress: o.cfg.RaftAddr,
+				})
+				return answer
 			})
-			return err
-		})
+			if err == nil {
+				break
+			}
+			if answer == nil {
+				answer = err // no connection: the forwarder's
+			}
+			failures = append(failures, t.Addr+": "+status.Convert(answer).Message())
+		}
+		if err == nil && len(o.routes.JoinTargets()) == 0 {
+			err = errors.New("no address to ask")
+		}
 		if err == nil {
 			o.joinErr.Store(nil)
 			o.log.Info("joined office raft group")
@@ -374,12 +392,15 @@ func (o *Office) joinLoop(ctx context.Context) {
 		// nodes started at once ask each other before one is a member,
 		// and settle within seconds); the same again, or before, at debug.
 		if cause := status.Code(err).String() + " " + reason.StatusReason(err); cause != lastCause && time.Since(start) >= joinWarnAfter {
-			o.log.Warn("join office raft group failed: retrying", "join", o.cfg.Join, "err", err)
+			o.log.Warn("join office raft group failed: retrying", "join", o.cfg.Join, "err", err, "each", failures)
 			lastCause = cause
 		} else {
 			o.log.Debug("join office raft group failed", "join", o.cfg.Join, "err", err)
 		}
-		why := fmt.Sprintf("asking %s (--join) to add this node failed: %v", strings.Join(o.cfg.Join, ", "), err)
+		why := fmt.Sprintf("asking %s (--join) to add this node failed: %s", strings.Join(o.cfg.Join, ", "), strings.Join(failures, "; "))
+		if len(failures) == 0 {
+			why = fmt.Sprintf("asking %s (--join) to add this node failed: %v", strings.Join(o.cfg.Join, ", "), err)
+		}
 		o.joinErr.Store(&why)
 		select {
 		case <-ctx.Done():

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"log/slog"
+	"net"
 	"slices"
 	"strings"
 	"sync"
@@ -121,4 +122,29 @@ func TestANodeWithNeitherBootstrapNorJoinSaysSo(t *testing.T) {
 		why := readyzReason(t, n)
 		return strings.Contains(why, "--bootstrap") && strings.Contains(why, "--join")
 	}, 10*time.Second)
+}
+
+// With several --join addresses, /readyz names each one and why it
+// failed (the raft port given for the peer port; a node not running),
+// not only the last one's failure, and without gRPC's nested "rpc error"
+// text.
+func TestAFailingJoinNamesEachAddressOnReadyz(t *testing.T) {
+	f := newFed(t)
+	f.startCounty(1)
+	raftPort := f.cfgs["county-1"].RaftAddr
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := l.Addr().String()
+	l.Close()
+	n := f.start("county-2", county, func(c *node.Config) { c.Join = []string{raftPort, down} })
+	var why string
+	waitFor(t, "county-2's /readyz names each failing --join address", func() bool {
+		why = readyzReason(t, n)
+		return strings.Contains(why, raftPort+": ") && strings.Contains(why, down+": ")
+	}, 20*time.Second)
+	if strings.Contains(why, "rpc error") {
+		t.Errorf("county-2's /readyz nests gRPC's text: %q", why)
+	}
 }
