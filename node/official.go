@@ -17,16 +17,19 @@ import (
 // that year to the county's own calendar). Every
 // office then judges its cases again at that command's point of its log
 // (as after a calendar write), never by what its own binary holds. Only
-// the county's leader proposes, once it has caught up; a proposal of data
-// in force already (a leader change in between) is refused by the
-// registry and changes nothing.
+// the county's leader proposes, once it has applied what its
+// predecessors committed; a proposal of data in force already (a leader
+// change in between) is refused by the registry and changes nothing.
 func (n *Node) ensureOfficialCalendars(ctx context.Context) error {
 	reg := n.office.Registry()
 	data := registry.OfficialData()
 	if !registry.OfficialNewer(data, reg.OfficialInForce()) {
 		return nil // the same, or a later release's in force: never back
 	}
-	if ok, _ := n.office.CaughtUp(); !ok {
+	// Only the leader, once it has applied all its predecessors committed:
+	// the data in force read above is then the office's, and a put
+	// already committed is not proposed again.
+	if !n.office.LeaderReady() {
 		return nil
 	}
 	_, _, err := n.office.ProposeRegistry(ctx, &peerv1.RegistryCommand{AtUnixNano: n.now().UnixNano(), Actor: "node:" + n.cfg.Name,
