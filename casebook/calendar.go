@@ -33,8 +33,11 @@ type CalendarChange struct {
 	// Before is the registry judging working days by the calendar in
 	// force before the write (registry.WithWorkdays).
 	Before casework.Registry
-	// From is the first day whose kind changed (registry.FirstChange).
-	From time.Time
+	// From is the first day whose kind changed, Through the last
+	// (registry.ChangedDays). A case filed after Through is judged alike
+	// by both calendars (every working day it counts is one of its own
+	// life's) and is not walked; Through zero: every case from From is.
+	From, Through time.Time
 	// At is when the write was made (the county admin's command): the
 	// time of the cards it withdraws. Zero when not known.
 	At time.Time
@@ -138,6 +141,9 @@ func (o *overlay) rejudge(ch CalendarChange, fits func() bool) (walked int, err 
 		touched, open := !c.GetUpdatedAt().AsTime().Before(from), !casework.Final(c.GetState())
 		if !touched && !open {
 			return nil
+		}
+		if after := ch.Through.AddDate(0, 0, 1); !ch.Through.IsZero() && !c.GetFiledAt().AsTime().Before(after) {
+			return nil // filed after the last day changed
 		}
 		events, err := loadEvents(o.txn, number, c.GetLastSeq())
 		if err != nil {

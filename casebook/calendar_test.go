@@ -43,8 +43,8 @@ func (o *office) applyCalendarCommand(cmd *peerv1.RegistryCommand) (CalendarChan
 	if _, err := o.reg.Apply(o.reg.Index()+1, cmd); err != nil {
 		o.t.Fatal(err)
 	}
-	from, changed := registry.FirstChange(was, o.reg.Workdays())
-	ch := CalendarChange{Before: registry.WithWorkdays{Registry: o.reg, Days: was}, From: from, At: o.now}
+	from, through, changed := registry.ChangedDays(was, o.reg.Workdays())
+	ch := CalendarChange{Before: registry.WithWorkdays{Registry: o.reg, Days: was}, From: from, Through: through, At: o.now}
 	if changed {
 		o.book.CalendarChanged(o.index, o.reg, ch, nil)
 	}

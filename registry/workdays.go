@@ -322,6 +322,14 @@ func (w Workdays) WorkingDaysBetween(from, to time.Time) int {
 // working day by one of a and b and not by the other; ok is false when
 // they agree on every day.
 func FirstChange(a, b Workdays) (day time.Time, ok bool) {
+	first, _, ok := ChangedDays(a, b)
+	return first, ok
+}
+
+// ChangedDays are the first and the last day (midnights, China Standard
+// Time) that are working days by one of a and b and not by the other; ok
+// is false when they agree on every day.
+func ChangedDays(a, b Workdays) (first, last time.Time, ok bool) {
 	years := map[int32]bool{}
 	for y := range a.years {
 		years[y] = true
@@ -338,11 +346,14 @@ func FirstChange(a, b Workdays) (day time.Time, ok bool) {
 		ka, kb := a.kindsFor(int(y)), b.kindsFor(int(y))
 		for d := time.Date(int(y), 1, 1, 0, 0, 0, 0, time.UTC); d.Year() == int(y); d = d.AddDate(0, 0, 1) {
 			if ka.isWorking(d) != kb.isWorking(d) {
-				return time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, CST), true
+				last = time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, CST)
+				if !ok {
+					first, ok = last, true
+				}
 			}
 		}
 	}
-	return time.Time{}, false
+	return first, last, ok
 }
 
 // WithWorkdays is a registry that judges working days by a calendar of

@@ -259,8 +259,8 @@ func (f *FSM) applyRegistry(l *raft.Log, cmd *peerv1.Command) *ApplyResult {
 		if !calendar {
 			return casebook.CalendarChange{}, false
 		}
-		from, changed := registry.FirstChange(calendarWas, f.reg.Workdays())
-		ch := casebook.CalendarChange{Before: registry.WithWorkdays{Registry: f.reg, Days: calendarWas}, From: from}
+		from, through, changed := registry.ChangedDays(calendarWas, f.reg.Workdays())
+		ch := casebook.CalendarChange{Before: registry.WithWorkdays{Registry: f.reg, Days: calendarWas}, From: from, Through: through}
 		if calendarTime != 0 {
 			ch.At = time.Unix(0, calendarTime)
 		}
