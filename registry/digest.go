@@ -20,9 +20,10 @@ type digestAt struct {
 // the node directory, calendars, policies and query-code keys — what
 // every replica holds alike, at the county and in every office below it.
 // It leaves out what a replica may hold differently: password hashes (the
-// feed redacts them by office) and the changelog (its retention is per
-// node). Two nodes of one release at the same index, of one office or of
-// two, give the same digest; one that does not has parted from the county
+// feed redacts them by office), the changelog (its retention is per
+// node) and the newest command's time (NewestCommandTime). Two nodes of
+// one release at the same index, of one office or of two, give the same
+// digest; one that does not has parted from the county
 // (docs/OPERATIONS.md). Nodes of different releases may not: the digest
 // is hex SHA-256 of the deterministic protobuf encoding of those parts of
 // Snapshot, which a release that adds a field changes. Computed once per
@@ -37,6 +38,7 @@ func (r *Registry) Digest() (index uint64, digest string) {
 	s := r.snapshotLocked(false)
 	r.mu.RUnlock()
 	s.Credentials = nil
+	s.NewestCommandAtUnixNano = 0 // per node (NewestCommandTime)
 	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(s)
 	if err != nil {
 		// The registry's own messages always encode: a bug. The status

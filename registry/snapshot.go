@@ -28,7 +28,8 @@ func (r *Registry) Snapshot() *peerv1.RegistrySnapshot {
 func (r *Registry) snapshotLocked(changelog bool) *peerv1.RegistrySnapshot {
 	st := r.st
 	s := &peerv1.RegistrySnapshot{
-		Index: st.index,
+		Index:                   st.index,
+		NewestCommandAtUnixNano: st.newestAt,
 		OfficialData: func() string {
 			if st.official == nil {
 				return ""
@@ -108,6 +109,10 @@ func (r *Registry) Restore(s *peerv1.RegistrySnapshot) error {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	// The county's clock only goes on: a snapshot that tells less (one
+	// without changelog, as a restored county sends; one of a release
+	// before) does not take the clock floor back.
+	st.newestAt = max(st.newestAt, r.st.newestAt)
 	r.st = st
 	r.restores++
 	return nil
@@ -124,6 +129,7 @@ func stateFromSnapshot(s *peerv1.RegistrySnapshot) (*state, error) {
 	}
 	st := newState()
 	st.index = s.GetIndex()
+	st.newestAt = s.GetNewestCommandAtUnixNano()
 	if d := s.GetOfficialData(); d != "" {
 		o, err := parseOfficial(d)
 		if err != nil {

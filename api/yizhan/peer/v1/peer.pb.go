@@ -1440,9 +1440,14 @@ type RegistrySnapshot struct {
 	CasePolicy        *v1.CasePolicy        `protobuf:"bytes,14,opt,name=case_policy,json=casePolicy,proto3" json:"case_policy,omitempty"`                      // unset: the defaults
 	// The official calendars in force (PutOfficialCalendars' text); empty:
 	// those of every release before they were in the log.
-	OfficialData  string `protobuf:"bytes,15,opt,name=official_data,json=officialData,proto3" json:"official_data,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	OfficialData string `protobuf:"bytes,15,opt,name=official_data,json=officialData,proto3" json:"official_data,omitempty"`
+	// The latest at_unix_nano of the commands the registry applied: a time
+	// the county's clock has reached (a node's clock floor before its first
+	// heartbeat). Not in the registry's digest: nodes may hold it
+	// differently (a snapshot of a release before carries none).
+	NewestCommandAtUnixNano int64 `protobuf:"varint,16,opt,name=newest_command_at_unix_nano,json=newestCommandAtUnixNano,proto3" json:"newest_command_at_unix_nano,omitempty"`
+	unknownFields           protoimpl.UnknownFields
+	sizeCache               protoimpl.SizeCache
 }
 
 func (x *RegistrySnapshot) Reset() {
@@ -1578,6 +1583,13 @@ func (x *RegistrySnapshot) GetOfficialData() string {
 		return x.OfficialData
 	}
 	return ""
+}
+
+func (x *RegistrySnapshot) GetNewestCommandAtUnixNano() int64 {
+	if x != nil {
+		return x.NewestCommandAtUnixNano
+	}
+	return 0
 }
 
 // ReplayRegistry applies entries pulled from the upstream office.
@@ -5247,7 +5259,7 @@ const file_yizhan_peer_v1_peer_proto_rawDesc = "" +
 	"prev_index\x18\x02 \x01(\x04R\tprevIndex\x129\n" +
 	"\acommand\x18\x03 \x01(\v2\x1f.yizhan.peer.v1.RegistryCommandR\acommand\":\n" +
 	"\vItemHistory\x12+\n" +
-	"\bversions\x18\x01 \x03(\v2\x0f.yizhan.v1.ItemR\bversions\"\xa1\x06\n" +
+	"\bversions\x18\x01 \x03(\v2\x0f.yizhan.v1.ItemR\bversions\"\xdf\x06\n" +
 	"\x10RegistrySnapshot\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x04R\x05index\x12+\n" +
 	"\aoffices\x18\x02 \x03(\v2\x11.yizhan.v1.OfficeR\aoffices\x127\n" +
@@ -5266,7 +5278,8 @@ const file_yizhan_peer_v1_peer_proto_rawDesc = "" +
 	"dutyPolicy\x126\n" +
 	"\vcase_policy\x18\x0e \x01(\v2\x15.yizhan.v1.CasePolicyR\n" +
 	"casePolicy\x12#\n" +
-	"\rofficial_data\x18\x0f \x01(\tR\fofficialData\"q\n" +
+	"\rofficial_data\x18\x0f \x01(\tR\fofficialData\x12<\n" +
+	"\x1bnewest_command_at_unix_nano\x18\x10 \x01(\x03R\x17newestCommandAtUnixNano\"q\n" +
 	"\x0eReplayRegistry\x128\n" +
 	"\aentries\x18\x01 \x03(\v2\x1e.yizhan.peer.v1.ChangelogEntryR\aentries\x12%\n" +
 	"\x0eupstream_index\x18\x02 \x01(\x04R\rupstreamIndex\"W\n" +
