@@ -292,7 +292,8 @@ func outcomesOf(e *yizhanv1.CaseEvent, c *yizhanv1.Case, events []*yizhanv1.Case
 	case yizhanv1.EventType_EVENT_TYPE_DELIVERED:
 		return one(supervision.Delivered)
 	case yizhanv1.EventType_EVENT_TYPE_COMPLAINED:
-		return one(supervision.Complained)
+		// At the office complained of, where its follow-up goes.
+		return []counter{{supervision.JudgedOffice(c, events), supervision.Complained, 1}}
 	case yizhanv1.EventType_EVENT_TYPE_RATED:
 		// At the office the rating judges, where its 差评 follow-up goes.
 		return []counter{{supervision.JudgedOffice(c, events), supervision.RatedOutcome(e.GetRating()), 1}}
