@@ -271,6 +271,13 @@ func (s *supervisionService) ExportStatistics(ctx context.Context, req *yizhanv1
 		}
 		token = next
 	}
+	// Below the county, the cards only the county's book lists
+	// (supervision.CountyRecordRules) are counted in 统计 and not here.
+	if !s.n.office.IsCounty() {
+		if note := supervision.CountyCardsNote(st.GetTotal()); note != "" {
+			cardsSheet.Set(1, row+1, note)
+		}
+	}
 	data, err := wb.Bytes()
 	if err != nil {
 		return nil, toStatus(err)

@@ -1,6 +1,8 @@
 package supervision
 
 import (
+	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -54,6 +56,22 @@ const (
 // they are earned by its records (a follow-up or an order left late),
 // which no other book holds.
 var CountyRecordRules = []yizhanv1.CardRule{yizhanv1.CardRule_CARD_RULE_FOLLOW_UP_LATE, yizhanv1.CardRule_CARD_RULE_ORDER_LATE}
+
+// CountyCardsNote says, in the users' words, which cards figures f count
+// that only the county's book lists (CountyRecordRules), for an office
+// below the county whose card list is its own book's: "" when none.
+func CountyCardsNote(f *yizhanv1.Figures) string {
+	var parts []string
+	for _, cc := range f.GetCards() {
+		if slices.Contains(CountyRecordRules, cc.GetRule()) && cc.GetCount() > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d 张", RuleName(cc.GetRule()), cc.GetCount()))
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "另有由县级记录的" + strings.Join(parts, "、") + "，已计入红牌、黄牌数，明细请在县级监察页查看。"
+}
 
 // IsCountyRecord reports whether outcome is counted in the county's book
 // alone: the follow-ups', the orders' and the cards of CountyRecordRules.

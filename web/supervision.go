@@ -17,6 +17,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+	"github.com/yizhan-gov/yizhan/registry"
 	"github.com/yizhan-gov/yizhan/supervision"
 )
 
@@ -72,6 +73,10 @@ type supervisionData struct {
 	// (follow-ups, orders and their cards): 督办 and 答复及时率 are shown
 	// "—", and a notice says the cards lack theirs.
 	CountyRecordsMissing bool
+	// CountyCards says which cards the figures count that only the
+	// county's book lists (an office below the county; "" at the county
+	// and when none): its card list is its own book's.
+	CountyCards string
 	// Form is a form the API refused, as typed, with "failed" naming it
 	// (supervisionForm's key: "reply-<id>", "answer-<id>", …).
 	Form formValues
@@ -181,6 +186,9 @@ func (s *server) showSupervision(rq *request, code int, form formValues, errs fo
 		return err
 	}
 	d.CountyRecordsMissing = byDay.GetCountyRecordsMissing() || byDept.GetCountyRecordsMissing()
+	if t, _ := registry.TierOf(s.cfg.Office); t != yizhanv1.Tier_TIER_COUNTY {
+		d.CountyCards = supervision.CountyCardsNote(d.Figures)
+	}
 	shown := cardsPage(rq.r.URL.Query())
 	token := shown.Get("cards")
 	if len(shown) > 0 {

@@ -99,3 +99,21 @@ func TestSupervisionSaysWhenTheCountysRecordsAreMissing(t *testing.T) {
 		t.Errorf("the page with the county's records: notice shown or 督办 not 2")
 	}
 }
+
+// A village's figures count the cards only the county's book lists (an
+// order left unanswered: 督办逾期未答复), while its card table is its own
+// book's: the page says how many, and where to see them; the county's
+// page, whose table lists them, says nothing of it.
+func TestTheCardsOnlyTheCountyListsAreSaidWhereTheyAre(t *testing.T) {
+	figures := &yizhanv1.Figures{RedCards: 1, Cards: []*yizhanv1.CardCount{{Rule: yizhanv1.CardRule_CARD_RULE_ORDER_LATE, Count: 1}}}
+	for _, tc := range []struct {
+		office string
+		want   bool
+	}{{village, true}, {county, false}} {
+		f := newFixture(t, func(c *Config) { c.Supervision = &figuresSupervision{total: figures}; c.Office = tc.office })
+		_, page := f.do(t, "GET", "/supervision", nil, session(supervisorToken))
+		if got := strings.Contains(page, `id="county-cards"`) && strings.Contains(page, "督办逾期未答复 1 张"); got != tc.want {
+			t.Errorf("office %s: the page says where the county's card is: %v, want %v", tc.office, got, tc.want)
+		}
+	}
+}
