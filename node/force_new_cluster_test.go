@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -173,6 +174,13 @@ func TestForceNewClusterRecoversTheSurvivorOfACountyThatLostItsMajority(t *testi
 	}
 	later := fileTobacco(t, villager, "王五").GetNumber()
 	waitFor(t, "the recovered county holds the village's new case", func() bool { _, ok := survivor.Office().Cases().Case(later); return ok }, 30*time.Second)
+	// A case the lost members acknowledged alone would have a number the
+	// survivor never gave: the county numbers the day's cases above a
+	// floor, as after a restore, and takes back what its neighbours hold.
+	if n := fileTobacco(t, dial(t, survivor).login("clerk", password), "钱七").GetNumber(); n[strings.LastIndex(n, "-")+1:] <= "5000" {
+		t.Errorf("the recovered county numbered a case %s: want above 5000 on the day of the recovery", n)
+	}
+	waitFor(t, "the recovered county took back from its neighbours", func() bool { _, restored := survivor.Office().Cases().Restored(); return !restored }, 30*time.Second)
 
 	// The flag left on by mistake: nothing to recover, nothing lost.
 	f.stop("county-1")

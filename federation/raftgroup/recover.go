@@ -17,7 +17,8 @@ import (
 
 // An office that lost its majority for good (a county of three whose two
 // disks died) has a survivor that holds every write the office
-// acknowledged, and can never lead: no quorum. --force-new-cluster (etcd's
+// acknowledged with it among the majority (not those acknowledged by the
+// two lost nodes alone), and can never lead: no quorum. --force-new-cluster (etcd's
 // name and meaning; hashicorp/raft's RecoverCluster, Consul's peers.json)
 // makes that node the only voter of its office, keeping what its log
 // holds, before raft starts; the office then grows again with --join.
@@ -75,9 +76,18 @@ func forceNewCluster(cfg GroupConfig, store *walstore.Store, files *raft.FileSna
 		return fmt.Errorf("federation: --force-new-cluster: %w", err)
 	}
 	self := raft.Server{Suffrage: raft.Voter, ID: raft.ServerID(cfg.NodeID), Address: cfg.Transport.LocalAddr()}
+	recorded := filepath.Join(cfg.Dir, recoveredFile)
 	if len(latest.Servers) == 1 && latest.Servers[0] == self {
 		log.Warn("--force-new-cluster: this node is already its office's only voter, nothing to recover; remove the flag (docs/OPERATIONS.md, \"An office that lost its majority\")",
 			"raft_address", self.Address)
+		// A recovery that stopped after its snapshot, before its record,
+		// leaves none: written now, so that the flag left on refuses once
+		// the office has grown again rather than split it.
+		if _, err := os.Stat(recorded); errors.Is(err, os.ErrNotExist) {
+			if err := writeRecord(recorded, recoveryRecord{Node: cfg.NodeID, Address: string(self.Address), Index: snapIndex, Term: snapTerm, At: time.Now().UTC()}); err != nil {
+				return fmt.Errorf("federation: --force-new-cluster: %w", err)
+			}
+		}
 		return nil
 	}
 	var others []string
@@ -86,7 +96,6 @@ func forceNewCluster(cfg GroupConfig, store *walstore.Store, files *raft.FileSna
 			others = append(others, fmt.Sprintf("%s (raft %s)", s.ID, s.Address))
 		}
 	}
-	recorded := filepath.Join(cfg.Dir, recoveredFile)
 	if b, err := os.ReadFile(recorded); err == nil && len(others) > 0 {
 		var was recoveryRecord
 		_ = json.Unmarshal(b, &was)
@@ -138,6 +147,16 @@ func forceNewCluster(cfg GroupConfig, store *walstore.Store, files *raft.FileSna
 	}
 	if lastIndex == 0 {
 		return fmt.Errorf("%w (%s): it holds a term but no entry and no snapshot", ErrNothingToRecover, cfg.Dir)
+	}
+
+	// The survivor lacks what was acknowledged with the lost members as
+	// the majority: as after a restore (casebook, restore.go), its book
+	// numbers the day's cases above a floor, so that no such case's number
+	// is given again, and its leader takes back from the neighbouring
+	// offices what changed meanwhile (federation, recover.go).
+	book := cfg.FSM.Cases()
+	if err := book.MarkRestored(time.Now(), book.Applied()); err != nil {
+		return fmt.Errorf("federation: --force-new-cluster: %w", err)
 	}
 
 	// The snapshot at the log's end, with this node alone as the
