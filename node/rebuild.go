@@ -29,6 +29,6 @@ func (n *Node) markRebuilt() error {
 		return err
 	}
 	n.log.Warn("the office is rebuilt with no backup: it takes back from its neighbouring offices every case they hold of it, and numbers today's cases above those its lost disk may have handed out",
-		"office", n.cfg.Office, "floor_above", book.NextSeq(time.Now().In(registry.CST).Format("20060102"))-1)
+		"office", n.cfg.Office, "floor_above", book.NextSeq(n.now().In(registry.CST).Format("20060102"))-1)
 	return nil
 }

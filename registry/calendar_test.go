@@ -280,8 +280,8 @@ func TestPutCalendarRejected(t *testing.T) {
 
 // A calendar written with the registry index it was read at applies only
 // while the year's calendar is still at that index (0: none set): checked
-// when the command applies, so of two writes from one read the second is
-// refused, on the county and on a replica alike.
+// when the command applies (on a replica too: Apply and Replay check
+// alike), so of two writes from one read the second is refused.
 func TestACalendarWriteAppliesOnlyOverTheCalendarItWasReadAt(t *testing.T) {
 	r := newCounty(t)
 	at := func(base uint64, date string) *peerv1.RegistryCommand {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
@@ -184,7 +185,7 @@ func (s *server) calendarPut(rq *request) error {
 				// Set since the page was read: the grid above shows the
 				// calendar as it is now, the table what was typed; sent
 				// again, the table replaces the year as it is now.
-				if cur, gerr := s.cfg.Registry.GetCalendar(rq.ctx(), &yizhanv1.GetCalendarRequest{Year: year}); gerr == nil {
+				if cur, gerr := s.cfg.Registry.GetCalendar(rq.ctx(), &yizhanv1.GetCalendarRequest{Year: year, MinIndex: conflictIndex(err)}); gerr == nil {
 					f.Set("base", strconv.FormatUint(cur.GetCalendar().GetRegistryIndex(), 10))
 				}
 			}
@@ -210,6 +211,17 @@ func (s *server) calendarPut(rq *request) error {
 }
 
 var dayFieldRE = regexp.MustCompile(`^days\[(\d+)\]\.(date|kind|name)$`)
+
+// conflictIndex is the registry index a CONFLICT names the calendar set
+// at (its currentVersion), for reading it again from a node that may not
+// have it yet (min_index); 0 for any other error.
+func conflictIndex(err error) uint64 {
+	if reason.StatusReason(err) != reason.Conflict {
+		return 0
+	}
+	v, _ := strconv.ParseUint(reason.Info(status.Convert(err)).GetMetadata()["currentVersion"], 10, 64)
+	return v
+}
 
 // formBase is the registry index of the calendar the page showed (its
 // "base" field), which the write must still find, or nil when the form
@@ -338,7 +350,7 @@ func (s *server) calendarToggle(rq *request) error {
 	resp, err := s.cfg.Registry.PutCalendar(rq.ctx(), &yizhanv1.PutCalendarRequest{Year: year, Calendar: cal, BaseRegistryIndex: base})
 	if err != nil {
 		if errs, code, ok := unsaved(rq, err); ok {
-			if now, gerr := s.cfg.Registry.GetCalendar(rq.ctx(), &yizhanv1.GetCalendarRequest{Year: year}); gerr == nil {
+			if now, gerr := s.cfg.Registry.GetCalendar(rq.ctx(), &yizhanv1.GetCalendarRequest{Year: year, MinIndex: conflictIndex(err)}); gerr == nil {
 				cur = now // the calendar as it is now, to click again
 			}
 			return s.showCalendar(rq, code, cur.GetCalendar(), calendarValues(cur.GetCalendar()), errs, "", cur.GetMeta())

@@ -19,13 +19,15 @@ import (
 // (base_registry_index), else CONFLICT.
 type calendarRegistry struct {
 	*fakeRegistry
-	mu  sync.Mutex
-	cal *yizhanv1.Calendar
+	mu       sync.Mutex
+	cal      *yizhanv1.Calendar
+	minIndex uint64 // the highest min_index a read asked for
 }
 
-func (z *calendarRegistry) GetCalendar(context.Context, *yizhanv1.GetCalendarRequest) (*yizhanv1.GetCalendarResponse, error) {
+func (z *calendarRegistry) GetCalendar(_ context.Context, req *yizhanv1.GetCalendarRequest) (*yizhanv1.GetCalendarResponse, error) {
 	z.mu.Lock()
 	defer z.mu.Unlock()
+	z.minIndex = max(z.minIndex, req.GetMinIndex())
 	return &yizhanv1.GetCalendarResponse{Calendar: proto.CloneOf(z.cal)}, nil
 }
 
@@ -33,7 +35,8 @@ func (z *calendarRegistry) PutCalendar(_ context.Context, req *yizhanv1.PutCalen
 	z.mu.Lock()
 	defer z.mu.Unlock()
 	if req.BaseRegistryIndex != nil && req.GetBaseRegistryIndex() != z.cal.GetRegistryIndex() {
-		return nil, reason.Status(reason.Conflict, "calendar set since", reason.Meta{"kind": "calendar", "code": "2099"}, 0).Err()
+		return nil, reason.Status(reason.Conflict, "calendar set since", reason.Meta{"kind": "calendar", "code": "2099",
+			"baseVersion": reason.Itoa(req.GetBaseRegistryIndex()), "currentVersion": reason.Itoa(z.cal.GetRegistryIndex())}, 0).Err()
 	}
 	z.set(req.GetCalendar().GetDays()...)
 	return &yizhanv1.PutCalendarResponse{Calendar: proto.CloneOf(z.cal), RegistryIndex: z.cal.GetRegistryIndex()}, nil
@@ -78,6 +81,9 @@ func TestACalendarPageOpenedBeforeAnotherAdminsChangeDoesNotUndoIt(t *testing.T)
 		t.Error("the refused click's page does not show the calendar as it is now (儿童节)")
 	}
 	kept("a click on the grid")
+	if reg.minIndex != 10 {
+		t.Errorf("the refused click read the calendar again at min_index %d, want 10 (the index the conflict names: a node behind would show the old one)", reg.minIndex)
+	}
 
 	table := url.Values{"csrf": {token}, "year": {"2099"}, "base": {"0"}, "days_rows": {"1"}, "save": {"1"},
 		"days[0].date": {"2099-05-04"}, "days[0].kind": {"1"}, "days[0].name": {"青年节"}}
