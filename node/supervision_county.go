@@ -45,8 +45,8 @@ func (s *supervisionService) countyRecords(ctx context.Context, req *yizhanv1.Ge
 	if err != nil {
 		return nil, err
 	}
-	if st.GetCountyRecordsMissing() {
-		return nil, errCountyRecordsMissing
+	if st.GetCountyRecordsMissing() || !st.GetCountyRecordsIncluded() {
+		return nil, errCountyRecordsMissing // or a node of a release before them answered
 	}
 	out := map[string]supervision.Counters{}
 	add := func(k string, f *yizhanv1.Figures) {
@@ -69,7 +69,8 @@ func (s *supervisionService) countyRecords(ctx context.Context, req *yizhanv1.Ge
 }
 
 // errCountyRecordsMissing: the office above answered, without the
-// county's records (it could not reach the county either).
+// county's records (it could not reach the county either, or it runs a
+// release that knows nothing of them).
 var errCountyRecordsMissing = errors.New("node: the office above answered without the county's records")
 
 // addCountyRecords adds the county's record counters to groups, the

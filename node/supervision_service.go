@@ -159,7 +159,7 @@ func (s *supervisionService) GetStatistics(ctx context.Context, req *yizhanv1.Ge
 		return nil, toStatus(err)
 	}
 	out := &yizhanv1.Statistics{OfficeCode: office, From: from.Format("2006-01-02"), To: to.Format("2006-01-02"), GroupBy: g, AppliedIndex: applied,
-		CountyRecordsMissing: missing}
+		CountyRecordsMissing: missing, CountyRecordsIncluded: !missing}
 	total := supervision.Counters{}
 	keys := make([]string, 0, len(groups))
 	for k, c := range groups {

@@ -1203,8 +1203,13 @@ type Statistics struct {
 	// counted), and red_cards, yellow_cards and cards lack those two rules'
 	// cards. Always false at the county.
 	CountyRecordsMissing bool `protobuf:"varint,8,opt,name=county_records_missing,json=countyRecordsMissing,proto3" json:"county_records_missing,omitempty"`
-	unknownFields        protoimpl.UnknownFields
-	sizeCache            protoimpl.SizeCache
+	// True when the figures hold the county's records (the county's own,
+	// and an office's below that took them from it): the answer of a node
+	// of a release before them has it false, which a node below reads as
+	// missing, not as none.
+	CountyRecordsIncluded bool `protobuf:"varint,9,opt,name=county_records_included,json=countyRecordsIncluded,proto3" json:"county_records_included,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
 }
 
 func (x *Statistics) Reset() {
@@ -1289,6 +1294,13 @@ func (x *Statistics) GetAppliedIndex() uint64 {
 func (x *Statistics) GetCountyRecordsMissing() bool {
 	if x != nil {
 		return x.CountyRecordsMissing
+	}
+	return false
+}
+
+func (x *Statistics) GetCountyRecordsIncluded() bool {
+	if x != nil {
+		return x.CountyRecordsIncluded
 	}
 	return false
 }
@@ -3326,7 +3338,7 @@ const file_yizhan_v1_supervision_proto_rawDesc = "" +
 	"\rStatisticsRow\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12,\n" +
-	"\afigures\x18\x03 \x01(\v2\x12.yizhan.v1.FiguresR\afigures\"\xb4\x02\n" +
+	"\afigures\x18\x03 \x01(\v2\x12.yizhan.v1.FiguresR\afigures\"\xec\x02\n" +
 	"\n" +
 	"Statistics\x12\x1f\n" +
 	"\voffice_code\x18\x01 \x01(\tR\n" +
@@ -3337,7 +3349,8 @@ const file_yizhan_v1_supervision_proto_rawDesc = "" +
 	"\x05total\x18\x05 \x01(\v2\x12.yizhan.v1.FiguresR\x05total\x12,\n" +
 	"\x04rows\x18\x06 \x03(\v2\x18.yizhan.v1.StatisticsRowR\x04rows\x12#\n" +
 	"\rapplied_index\x18\a \x01(\x04R\fappliedIndex\x124\n" +
-	"\x16county_records_missing\x18\b \x01(\bR\x14countyRecordsMissing\"\xb5\x02\n" +
+	"\x16county_records_missing\x18\b \x01(\bR\x14countyRecordsMissing\x126\n" +
+	"\x17county_records_included\x18\t \x01(\bR\x15countyRecordsIncluded\"\xb5\x02\n" +
 	"\x10ListCardsRequest\x12\x1f\n" +
 	"\voffice_code\x18\x01 \x01(\tR\n" +
 	"officeCode\x12\x12\n" +
