@@ -8,13 +8,10 @@ import (
 	"bytes"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/xuri/excelize/v2"
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
-	"github.com/yizhan-gov/yizhan/node"
-	"github.com/yizhan-gov/yizhan/registry"
 )
 
 // townshipDayWorkbook sets up a township item decided on the spot at the
@@ -23,71 +20,7 @@ import (
 // today (the 监察 page's export: by department, the township with its
 // villages) and the day.
 func townshipDayWorkbook(t *testing.T) (*excelize.File, string) {
-	now := time.Now().In(registry.CST)
-	noon := time.Date(now.Year(), now.Month(), now.Day(), 12, 0, 0, 0, registry.CST)
-	start := time.Now()
-	f := newTunedCaseFed(t, 1, func(_ string, c *node.Config) {
-		c.Now = func() time.Time { return noon.Add(time.Since(start)) }
-	})
-	ctx := f.admin.ctx()
-	item := tobacco()
-	item.Code, item.Name, item.ExerciseTier = "450122-YC-177", "烟草零售点变更备案", yizhanv1.Tier_TIER_TOWNSHIP
-	item.StatutoryLimitDays, item.PromisedLimitDays = 5, 2
-	if _, err := f.admin.reg.CreateItem(ctx, &yizhanv1.CreateItemRequest{Item: item}); err != nil {
-		t.Fatal(err)
-	}
-	for _, g := range []*yizhanv1.Grant{
-		{ItemCode: item.Code, OfficeCode: township, Rights: []yizhanv1.Right{yizhanv1.Right_RIGHT_ACCEPT, yizhanv1.Right_RIGHT_REVIEW, yizhanv1.Right_RIGHT_APPROVE, yizhanv1.Right_RIGHT_DELIVER}},
-		{ItemCode: item.Code, OfficeCode: dongcun, Rights: []yizhanv1.Right{yizhanv1.Right_RIGHT_ACCEPT, yizhanv1.Right_RIGHT_REVIEW, yizhanv1.Right_RIGHT_APPROVE, yizhanv1.Right_RIGHT_DELIVER}},
-	} {
-		if _, err := f.admin.reg.CreateGrant(ctx, &yizhanv1.CreateGrantRequest{Grant: g}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, s := range []*yizhanv1.StaffMember{
-		{Username: "tw-clerk", Name: "李明", OfficeCode: township, Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_CLERK, yizhanv1.Role_ROLE_REVIEWER}},
-		{Username: "tw-approver", Name: "张华", OfficeCode: township, Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_APPROVER}},
-		{Username: "dc-clerk", Name: "黄小红", OfficeCode: dongcun, Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_CLERK}},
-	} {
-		if _, err := f.admin.reg.CreateStaff(ctx, &yizhanv1.CreateStaffRequest{Staff: s, Password: password}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	tw, vil := f.nodes["chengguan-1"], f.nodes["dongcun-1"]
-	idx := f.nodes["county-1"].Registry().Index()
-	waitFor(t, "the township and the village have the item and staff", func() bool {
-		return tw.Registry().Index() >= idx && vil.Registry().Index() >= idx
-	}, 20*time.Second)
-	file := func(c *client) string {
-		t.Helper()
-		r, err := caseClient(t, c).FileCase(c.ctx(), &yizhanv1.FileCaseRequest{ItemCode: item.Code,
-			Applicant: &yizhanv1.Applicant{Name: "韦丽", IdNumber: applicantID, Phone: "13907710001"},
-			Materials: []*yizhanv1.SubmittedMaterial{{Name: "申请表", Copies: 1}}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		n := r.GetCase().GetNumber()
-		if _, err := caseClient(t, c).Accept(c.ctx(), &yizhanv1.CaseActionRequest{Number: n}); err != nil {
-			t.Fatal(err)
-		}
-		return n
-	}
-	twClerk := dial(t, tw).login("tw-clerk", password)
-	tn := file(twClerk)
-	if _, err := caseClient(t, twClerk).Review(twClerk.ctx(), &yizhanv1.CaseActionRequest{Number: tn, Agrees: true, Reason: "同意"}); err != nil {
-		t.Fatal(err)
-	}
-	twApprover := dial(t, tw).login("tw-approver", password)
-	if _, err := caseClient(t, twApprover).Decide(twApprover.ctx(), &yizhanv1.CaseActionRequest{Number: tn, Approved: true, Reason: "符合条件"}); err != nil {
-		t.Fatal(err)
-	}
-	vn := file(dial(t, vil).login("dc-clerk", password))
-	twBook := tw.Office().Cases()
-	waitFor(t, "the township's mirror of the village's case", func() bool {
-		c, ok := twBook.Case(vn)
-		return ok && c.GetState() == yizhanv1.CaseState_CASE_STATE_ACCEPTED
-	}, 20*time.Second)
-	today := noon.Format("2006-01-02")
+	twClerk, today := townshipDay(t, "450122-YC-177")
 	sup := yizhanv1.NewSupervisionServiceClient(twClerk.conn)
 	for _, ch := range []yizhanv1.ConsultationChannel{yizhanv1.ConsultationChannel_CONSULTATION_CHANNEL_IN_PERSON, yizhanv1.ConsultationChannel_CONSULTATION_CHANNEL_PHONE} {
 		if _, err := sup.RecordConsultation(twClerk.ctx(), &yizhanv1.RecordConsultationRequest{Channel: ch, Question: "开小卖部要办什么证?", Answer: "烟草专卖零售许可证。"}); err != nil {

@@ -5,12 +5,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/xuri/excelize/v2"
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
-	"github.com/yizhan-gov/yizhan/registry"
 )
 
 // The county's workbook (an admin's, the whole county: the 监察 page's
@@ -22,41 +20,7 @@ import (
 // sheet says so.
 func TestCountyWorkbookLedgerListsTheCasesItsFiguresCount(t *testing.T) {
 	f := newTunedCaseFed(t, 1, nil)
-	ctx := f.admin.ctx()
-	item := tobacco()
-	item.Code, item.Name, item.ExerciseTier = "450122-YC-178", "烟草零售点变更备案", yizhanv1.Tier_TIER_VILLAGE
-	item.StatutoryLimitDays, item.PromisedLimitDays = 5, 2
-	if _, err := f.admin.reg.CreateItem(ctx, &yizhanv1.CreateItemRequest{Item: item}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.admin.reg.CreateGrant(ctx, &yizhanv1.CreateGrantRequest{Grant: &yizhanv1.Grant{ItemCode: item.Code, Tier: yizhanv1.Tier_TIER_VILLAGE,
-		Rights: []yizhanv1.Right{yizhanv1.Right_RIGHT_ACCEPT, yizhanv1.Right_RIGHT_REVIEW, yizhanv1.Right_RIGHT_APPROVE, yizhanv1.Right_RIGHT_DELIVER}}}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.admin.reg.CreateStaff(ctx, &yizhanv1.CreateStaffRequest{Staff: &yizhanv1.StaffMember{Username: "dc-clerk", Name: "黄小红",
-		OfficeCode: dongcun, Roles: []yizhanv1.Role{yizhanv1.Role_ROLE_CLERK}}, Password: password}); err != nil {
-		t.Fatal(err)
-	}
-	vil := f.nodes["dongcun-1"]
-	idx := f.nodes["county-1"].Registry().Index()
-	waitFor(t, "the village has the item and the clerk", func() bool { return vil.Registry().Index() >= idx }, 20*time.Second)
-	clerk := dial(t, vil).login("dc-clerk", password)
-	r, err := caseClient(t, clerk).FileCase(clerk.ctx(), &yizhanv1.FileCaseRequest{ItemCode: item.Code,
-		Applicant: &yizhanv1.Applicant{Name: "韦丽", IdNumber: applicantID, Phone: "13907710001"},
-		Materials: []*yizhanv1.SubmittedMaterial{{Name: "申请表", Copies: 1}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := r.GetCase().GetNumber()
-	filed := r.GetCase().GetFiledAt().AsTime().In(registry.CST).Format("2006-01-02")
-	if _, err := caseClient(t, clerk).Accept(clerk.ctx(), &yizhanv1.CaseActionRequest{Number: n}); err != nil {
-		t.Fatal(err)
-	}
-	countyBook := f.nodes["county-1"].Office().Cases()
-	waitFor(t, "the county's mirror", func() bool {
-		c, ok := countyBook.Case(n)
-		return ok && c.GetState() == yizhanv1.CaseState_CASE_STATE_ACCEPTED
-	}, 20*time.Second)
+	n, filed := villageCaseAtTheCounty(t, f, "450122-YC-178")
 	workbook := func(c *client, req *yizhanv1.GetStatisticsRequest) (received string, ledger [][]string, notice string) {
 		t.Helper()
 		body, err := yizhanv1.NewSupervisionServiceClient(c.conn).ExportStatistics(c.ctx(), req)
