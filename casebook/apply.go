@@ -645,6 +645,12 @@ func (o *overlay) DeleteOutboxEntry(dest, number string) {
 	}
 }
 
+// CardIssued is casework.Store's.
+func (o *overlay) CardIssued(number string, r yizhanv1.CardRule) bool {
+	_, ok := o.get(cardKey(number, r))
+	return ok
+}
+
 // QuarantinedEntry is casework.Store's.
 func (o *overlay) QuarantinedEntry(dest, number string) *peerv1.QuarantinedEntry {
 	q := &peerv1.QuarantinedEntry{}

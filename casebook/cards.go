@@ -176,6 +176,11 @@ func (o *overlay) evaluateCards(cmd *peerv1.EvaluateCards) {
 		if card != nil {
 			card.IssuedAt = timestamppb.New(at)
 			o.issueCard(card)
+			if ch.GetRule() == yizhanv1.CardRule_CARD_RULE_NOT_ACCEPTED_IN_TIME {
+				// An online filing left waiting at its pre-check goes up
+				// with its card: the offices above supervise it too.
+				casework.MailLateFilingUp(o, o.b.office, ch.GetCaseNumber(), o.load(ch.GetCaseNumber()).events)
+			}
 		}
 	}
 }

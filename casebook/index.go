@@ -279,6 +279,11 @@ func outcomesOf(e *yizhanv1.CaseEvent, c *yizhanv1.Case, events []*yizhanv1.Case
 	one := func(outcome string) []counter { return []counter{{e.GetOfficeCode(), outcome, 1}} }
 	switch e.GetType() {
 	case yizhanv1.EventType_EVENT_TYPE_FILED:
+		if e.GetFiling().GetPrecheck() {
+			return nil // received once its pre-check takes it up
+		}
+		return one(supervision.Received)
+	case yizhanv1.EventType_EVENT_TYPE_PRECHECKED:
 		return one(supervision.Received)
 	case yizhanv1.EventType_EVENT_TYPE_ACCEPTED:
 		return one(supervision.Accepted)

@@ -108,8 +108,12 @@ var (
 // with a suspension in it was not watched; no counter changed, the open
 // steps indexed again, upgradeSteps); 11, a rating counted at the office
 // it judges, the one that decided (supervision.JudgedOffice), where its
-// 差评 follow-up goes, not at the office where the citizen rated.
-const statsFormat = 11
+// 差评 follow-up goes, not at the office where the citizen rated; 12, an
+// online filing received (收件) when its pre-check takes it up
+// (PRECHECKED), not when it is filed: one turned down at its pre-check is
+// in no office's 收件, so that every tier counts an office's alike (the
+// offices above never see one turned down in time).
+const statsFormat = 12
 
 // format is the layout version written in book/m/format: 1, the first
 // release of the book on disk; 2, events stored with a reference to

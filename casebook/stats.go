@@ -526,8 +526,8 @@ func (b *Book) upgradeStats(reg casework.Registry) error {
 // restepFrom is the oldest stats format whose counters are this
 // release's (keys.go): the formats after it, up to statsFormat, changed
 // only the open steps' index. A release that changes a counter raises it
-// to its own statsFormat (11: where a rating counts).
-const restepFrom = 11
+// to its own statsFormat (12: when an online filing is received).
+const restepFrom = 12
 
 // upgradeSteps is the upgrade of a book of a stats format from restepFrom
 // on: no counter changed, so none is counted again (a county of a

@@ -40,6 +40,9 @@ type Store interface {
 	PutQuarantinedEntry(q *peerv1.QuarantinedEntry)
 	// DeleteQuarantinedEntry drops an entry set aside.
 	DeleteQuarantinedEntry(dest, number string)
+	// CardIssued reports whether the book has issued the case a
+	// supervision card of rule r, withdrawn since or not.
+	CardIssued(number string, r yizhanv1.CardRule) bool
 }
 
 // ApplyCommand applies one case command of office's raft log to its book
@@ -54,7 +57,8 @@ type Store interface {
 // rights, ErrFailedPrecondition for the state). It returns the folded
 // *yizhanv1.Case and queues outbox entries: a mirror to the parent office
 // (none at the county, nor while an online filing waits for its pre-check
-// or was turned down there), a mirror down toward the office where the
+// or was turned down there, unless it waited past §32's deadline:
+// MailLateFilingUp), a mirror down toward the office where the
 // case was filed (when that is below this one), and, when the last event
 // is FORWARDED to X, a handoff to X (to the parent or the child toward
 // the origin: the same entry, handoff set).
@@ -158,8 +162,10 @@ func (a applier) appendEvents(ap *peerv1.AppendCaseEvents, reg Registry) (proto.
 
 	last := stored[len(stored)-1]
 	// An online filing stays here until its pre-check takes it up: spam
-	// turned down (or withdrawn) here never reaches the offices above.
-	if parent := registry.ParentCode(a.office); parent != "" && !neverTakenUp(log) {
+	// turned down (or withdrawn) here in time never reaches the offices
+	// above. One left waiting too long went up with its card
+	// (MailLateFilingUp), and what happens to it after follows.
+	if parent := registry.ParentCode(a.office); parent != "" && !a.staysHere(number, log) {
 		a.queue(parent, number, last.GetSeq(), false)
 	}
 	if down := towardOrigin(a.office, log); down != "" {
@@ -184,6 +190,29 @@ func neverTakenUp(events []*yizhanv1.CaseEvent) bool {
 	return !slices.ContainsFunc(events, func(e *yizhanv1.CaseEvent) bool {
 		return e.GetType() == yizhanv1.EventType_EVENT_TYPE_PRECHECKED
 	})
+}
+
+// staysHere reports whether the case of log, filed here, is an online
+// filing that has not left this office: not taken up by its pre-check
+// (neverTakenUp), nor carded for waiting past §32's five working days
+// (which sent it up: MailLateFilingUp).
+func (a applier) staysHere(number string, log []*yizhanv1.CaseEvent) bool {
+	return neverTakenUp(log) && !a.s.CardIssued(number, yizhanv1.CardRule_CARD_RULE_NOT_ACCEPTED_IN_TIME)
+}
+
+// MailLateFilingUp queues the case of log, an online filing of office that
+// its book has just carded 逾期未受理 (NOT_ACCEPTED_IN_TIME), for office's
+// parent: a filing left waiting at its pre-check past §32's five working
+// days is the offices above's to see (their supervision cards it too),
+// where one turned down in time never goes. Its later events follow it
+// (staysHere). Nothing is queued for a case taken up already (it went up
+// then), a mirror (its own office sent it), or at the county.
+func MailLateFilingUp(s Store, office, number string, log []*yizhanv1.CaseEvent) {
+	parent := registry.ParentCode(office)
+	if parent == "" || len(log) == 0 || log[0].GetOfficeCode() != office || !neverTakenUp(log) {
+		return
+	}
+	applier{s: s, office: office}.queue(parent, number, log[len(log)-1].GetSeq(), false)
 }
 
 // check runs events, to follow prev on the case work (nil for a new

@@ -98,6 +98,9 @@ func (s memStore) PutOutboxEntry(en *peerv1.OutboxEntry) {
 
 func (s memStore) DeleteOutboxEntry(dest, number string) { delete(s.b.outbox, outboxKey{dest, number}) }
 
+// CardIssued is Store's: the book in memory keeps no cards.
+func (s memStore) CardIssued(string, yizhanv1.CardRule) bool { return false }
+
 func (s memStore) QuarantinedEntry(dest, number string) *peerv1.QuarantinedEntry {
 	return s.b.quarantine[outboxKey{dest, number}]
 }

@@ -16,7 +16,7 @@ import (
 // stored, at the office that appended the event unless said otherwise.
 // docs/SUPERVISION.md defines the figures made of them.
 const (
-	Received         = "received"          // FILED: a case taken in (收件)
+	Received         = "received"          // FILED: a case taken in (收件); an online filing when its pre-check takes it up
 	Accepted         = "accepted"          // ACCEPTED (受理)
 	Refused          = "refused"           // REFUSED (不予受理)
 	Decided          = "decided"           // DECIDED (办结: 准予 or 不予许可)
