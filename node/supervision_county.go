@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -82,7 +83,11 @@ func (s *supervisionService) addCountyRecords(ctx context.Context, req *yizhanv1
 	}
 	recs, err := s.countyRecords(ctx, req)
 	if err != nil {
-		s.n.log.Warn("supervision: the county's records are left out of the figures", "statistics_office", req.GetOfficeCode(), "err", err)
+		level := slog.LevelDebug
+		if now, last := time.Now().UnixNano(), s.countyMissedAt.Load(); now-last >= int64(time.Minute) && s.countyMissedAt.CompareAndSwap(last, now) {
+			level = slog.LevelWarn
+		}
+		s.n.log.Log(ctx, level, "supervision: the county's records are left out of the figures (said once a minute)", "statistics_office", req.GetOfficeCode(), "err", err)
 		return false
 	}
 	for k, c := range recs {

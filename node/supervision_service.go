@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
@@ -24,6 +25,10 @@ type supervisionService struct {
 	yizhanv1.UnsafeSupervisionServiceServer
 	n     *Node
 	cases *caseService // the citizen's query-code checks
+	// countyMissedAt is when the figures last left the county's records
+	// out and said so in the log (unix ns): once a minute, not each
+	// page view, while the link is down.
+	countyMissedAt atomic.Int64
 }
 
 // maxStatisticsDays bounds a figures request's range, and

@@ -3,7 +3,9 @@ package web
 import (
 	"context"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 
@@ -115,5 +117,39 @@ func TestTheCardsOnlyTheCountyListsAreSaidWhereTheyAre(t *testing.T) {
 		if got := strings.Contains(page, `id="county-cards"`) && strings.Contains(page, "督办逾期未答复 1 张"); got != tc.want {
 			t.Errorf("office %s: the page says where the county's card is: %v, want %v", tc.office, got, tc.want)
 		}
+	}
+}
+
+// meetingSupervision holds each statistics request until the other
+// arrives (or ten seconds pass), and counts those that met.
+type meetingSupervision struct {
+	formsSupervision
+	arrived chan struct{}
+	met     atomic.Int32
+}
+
+func (a *meetingSupervision) GetStatistics(ctx context.Context, _ *yizhanv1.GetStatisticsRequest) (*yizhanv1.Statistics, error) {
+	select {
+	case a.arrived <- struct{}{}: // the other is waiting
+		a.met.Add(1)
+	case <-a.arrived:
+		a.met.Add(1)
+	case <-time.After(10 * time.Second):
+	}
+	return &yizhanv1.Statistics{Total: &yizhanv1.Figures{}, CountyRecordsMissing: true}, nil
+}
+
+// Below the county, each statistics request waits for the county's
+// records: with the link to it down, a page asking its two (by day, by
+// department) one after the other waited twice. It asks both at once.
+func TestTheSupervisionPageAsksItsStatisticsAtOnce(t *testing.T) {
+	sv := &meetingSupervision{arrived: make(chan struct{})}
+	f := newFixture(t, func(c *Config) { c.Supervision = sv; c.Office = village })
+	_, page := f.do(t, "GET", "/supervision", nil, session(supervisorToken))
+	if got := sv.met.Load(); got != 2 {
+		t.Errorf("%d of the page's two statistics requests were in flight together, want both", got)
+	}
+	if !strings.Contains(page, `督办、回访数据暂时无法从县级获取`) {
+		t.Errorf("the page does not say the county's records are missing")
 	}
 }
