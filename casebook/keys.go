@@ -112,7 +112,9 @@ var (
 // online filing received (收件) when its pre-check takes it up
 // (PRECHECKED), not when it is filed: one turned down at its pre-check is
 // in no office's 收件, so that every tier counts an office's alike (the
-// offices above never see one turned down in time).
+// offices above never see one turned down in time), and a first
+// report's hour run from when its office learnt of the event (duty.Due:
+// the drafts' deadlines, book/idrd/, indexed again).
 const statsFormat = 12
 
 // format is the layout version written in book/m/format: 1, the first

@@ -454,7 +454,10 @@ func (b *Book) upgradeStats(reg casework.Registry) error {
 	if b.statsEpoch.Load()%2 == 0 {
 		b.statsEpoch.Add(1) // the readers fail from here (readStats)
 	}
-	if err := b.db.DropPrefix([]byte(pStat), []byte(pDaily)); err != nil {
+	// The drafts' deadlines go too, written again below with the
+	// counters (dutyIndexKeys): format 12 runs them from when the event
+	// became known.
+	if err := b.db.DropPrefix([]byte(pStat), []byte(pDaily), []byte(pDraftDue)); err != nil {
 		return fmt.Errorf("casebook: drop the old statistics: %w", err)
 	}
 	wb := b.db.NewWriteBatch()

@@ -89,13 +89,21 @@ func LimitMinutes(p *yizhanv1.DutyPolicy, c yizhanv1.IncidentCategory, l yizhanv
 	return p.GetFirstReportMinutes()
 }
 
-// Due is a first report's deadline (zero for follow-ups and final
-// reports, which follow the upper office's requests).
+// Due is a first report's deadline: its limit from when the office
+// learnt of the event (known_at), or from when it happened if that is
+// later or the time it was learnt is not given — an event in the night
+// found at dawn is due an hour after dawn, and both times go up with the
+// report for the offices above to judge. Zero for follow-ups and final
+// reports, which follow the upper office's requests.
 func Due(r *yizhanv1.UrgentReport) time.Time {
 	if r.GetKind() != yizhanv1.ReportKind_REPORT_KIND_FIRST || r.GetOccurredAt() == nil {
 		return time.Time{}
 	}
-	return r.GetOccurredAt().AsTime().Add(FirstReportLimit(r))
+	from := r.GetOccurredAt().AsTime()
+	if k := r.GetKnownAt(); k != nil && k.AsTime().After(from) {
+		from = k.AsTime()
+	}
+	return from.Add(FirstReportLimit(r))
 }
 
 // Late reports whether a first report held from at on is late (迟报): at

@@ -110,3 +110,40 @@ func TestLimitMinutes(t *testing.T) {
 		t.Errorf("due %v with no limit: want the hour", Due(r))
 	}
 }
+
+// A landslide in the night, found at dawn and reported twenty minutes
+// later, is reported in time: the hour runs from when the office learnt
+// of it (known_at), as DOMAIN.md says, and from when it happened when
+// that is not given or later. Found at dawn and reported two hours after,
+// it is late, and flagged unsigned once its hour from dawn has passed.
+func TestTheFirstReportsHourRunsFromWhenItBecameKnown(t *testing.T) {
+	now := time.Date(2026, 12, 1, 6, 30, 0, 0, time.UTC)
+	const village = "450122101203"
+	r := &yizhanv1.UrgentReport{Id: ReportID(village, now, "ABCDEF"), OfficeCode: village, Kind: yizhanv1.ReportKind_REPORT_KIND_FIRST,
+		Category: yizhanv1.IncidentCategory_INCIDENT_CATEGORY_NATURAL_DISASTER, Level: yizhanv1.IncidentLevel_INCIDENT_LEVEL_IV,
+		Title: "东村后山夜间滑坡", Place: "东村后山三组", Details: "夜间山体滑坡，清晨巡查发现",
+		OccurredAt: timestamppb.New(now.Add(-4 * time.Hour)), KnownAt: timestamppb.New(now.Add(-20 * time.Minute)),
+		WrittenAt: timestamppb.New(now), State: yizhanv1.ReportState_REPORT_STATE_DRAFT, Version: 1, Reporter: "duty"}
+	if err := CheckContent(r, now); err != nil {
+		t.Fatal(err)
+	}
+	if want := now.Add(40 * time.Minute); !Due(r).Equal(want) {
+		t.Errorf("due %s, want %s: an hour after it became known", Due(r).Format("15:04"), want.Format("15:04"))
+	}
+	if Late(r, now) {
+		t.Errorf("a first report signed 20 minutes after the event became known is late (迟报)")
+	}
+	if f, ok := UnsignedFlag(r, now.Add(time.Minute)); ok {
+		t.Errorf("a draft 21 minutes after the event became known is flagged unsigned past its deadline, due %s", f.GetDue().AsTime().Format("15:04"))
+	}
+	if !Late(r, now.Add(2*time.Hour)) {
+		t.Errorf("signed two hours after it became known: not late")
+	}
+	if _, ok := UnsignedFlag(r, now.Add(2*time.Hour)); !ok {
+		t.Errorf("a draft two hours after it became known is not flagged unsigned")
+	}
+	r.KnownAt = nil
+	if want := now.Add(-3 * time.Hour); !Due(r).Equal(want) {
+		t.Errorf("without the time it became known: due %s, want %s, an hour after it happened", Due(r).Format("15:04"), want.Format("15:04"))
+	}
+}
