@@ -5,6 +5,7 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
@@ -42,9 +43,49 @@ func (o *overlay) putZeroReport(p *peerv1.PutZeroReport) (proto.Message, error) 
 	if _, held := o.get(k); held {
 		return nil, fmt.Errorf("%w: the zero report of %s is sent already", casework.ErrFailedPrecondition, z.GetDay())
 	}
+	if id := reportInHand(o, o.b.office, dayOf(z.GetDay())); id != "" {
+		return nil, fmt.Errorf("%w: no zero report beside first report %s: something happened", casework.ErrFailedPrecondition, id)
+	}
 	o.setProto(k, z)
 	o.queueUp(z.GetId(), 1)
 	return z, nil
+}
+
+// ReportInHand is a first report of office that says something happened
+// on day (YYYYMMDD, China time): written that day (signed or still a
+// draft waiting for its leader), or signed that day; "" when none. A zero report (零报告) says nothing
+// happened: the book refuses one beside it (瞒报 is what the seed warns
+// of).
+func (b *Book) ReportInHand(office, day string) string {
+	var id string
+	b.view(func(txn *badger.Txn) error {
+		id = reportInHand(txnReader{txn}, office, day)
+		return nil
+	})
+	return id
+}
+
+// reportInHand is ReportInHand read through rd.
+func reportInHand(rd reader, office, day string) string {
+	var id string
+	p := key(pReportByOffice, office, "")
+	rd.eachBase(p, func(k, _ []byte) bool {
+		if len(k) < len(p)+8 {
+			return true
+		}
+		r := &yizhanv1.UrgentReport{}
+		v, ok := rd.get(reportKey(string(k[len(p)+8:])))
+		if !ok || proto.Unmarshal(v, r) != nil || r.GetKind() != yizhanv1.ReportKind_REPORT_KIND_FIRST {
+			return true
+		}
+		on := func(t *timestamppb.Timestamp) bool { return t != nil && t.AsTime().In(registry.CST).Format("20060102") == day }
+		if on(r.GetWrittenAt()) || on(r.GetSignedAt()) {
+			id = r.GetId()
+			return false
+		}
+		return true
+	})
+	return id
 }
 
 // receiveZeroReport stores a zero report carried up from a child office.

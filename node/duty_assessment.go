@@ -51,6 +51,10 @@ func (s *dutyService) SendZeroReport(ctx context.Context, req *yizhanv1.SendZero
 			return nil, err
 		}
 		now := s.n.now().In(registry.CST)
+		if id := s.n.office.Cases().ReportInHand(s.n.office.Code(), now.Format("20060102")); id != "" {
+			return nil, reason.Status(reason.ReportInHand, fmt.Sprintf("no zero report today: first report %s, written or signed today, says something happened (the book would refuse it too)", id),
+				reason.Meta{"id": id}, 0).Err()
+		}
 		z := &yizhanv1.ZeroReport{Id: duty.ZeroReportID(s.n.office.Code(), now.Format("20060102")), OfficeCode: s.n.office.Code(),
 			Day: now.Format("2006-01-02"), By: p.Username, ByName: p.Name, At: timestamppb.New(now), Note: strings.TrimSpace(req.GetNote())}
 		v, replayed, err := s.n.svc.PutZeroReport(ctx, r, z)

@@ -44,6 +44,7 @@ const (
 	RequestIDReused    = "REQUEST_ID_REUSED"
 	FailedPrecondition = "FAILED_PRECONDITION"
 	AlreadyRevoked     = "ALREADY_REVOKED"
+	ReportInHand       = "REPORT_IN_HAND"
 	CaseState          = "CASE_STATE"
 	AlreadyRated       = "ALREADY_RATED"
 	CaseHeldElsewhere  = "CASE_HELD_ELSEWHERE"
@@ -489,6 +490,9 @@ var defs = []Def{
 	{Reason: AlreadyRevoked, Code: codes.FailedPrecondition, Retry: RetryNo, Keys: []string{"code"}, Example: Meta{"code": "g-17"},
 		Meaning: "the grant is revoked already",
 		zh:      t("该授权[（{code}）]已经撤销。")},
+	{Reason: ReportInHand, Code: codes.FailedPrecondition, Retry: RetryNo, Keys: []string{"id"}, Example: Meta{"id": "BG-450122101203-20261201-ABCDEF"},
+		Meaning: "a zero report (nothing happened) while the office has a first report written or signed that day",
+		zh:      t("本单位今日已有紧急信息首报[（{id}）]，不能报送零报告。")},
 	{Reason: CaseState, Code: codes.FailedPrecondition, Retry: RetryNo, Keys: []string{"state", "action", "event", "rule", "suspended"},
 		Example: Meta{"state": "CASE_STATE_ACCEPTED", "action": "certify", "event": "EVENT_TYPE_CERTIFIED", "rule": "STATE"},
 		Meaning: "the case's state does not allow the action: the state, the action, its event and the rule of casework's rule table that refused it (suspended when the case is suspended)",
