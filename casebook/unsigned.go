@@ -3,6 +3,8 @@ package casebook
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -210,6 +212,54 @@ func (b *Book) FirstReportsSigned(office string, from, to time.Time) ([]*yizhanv
 			}
 		}
 		return nil
+	})
+	return out, err
+}
+
+// MattersReported are the signed first reports, at office and below it
+// (office "": all), of the matters with a report signed from from until
+// to: the first report, or a follow-up or final report of a matter begun
+// before, so that an upper office taking each period's export once gets
+// every report (a final report signed a week after its first is in the
+// export of its own week). By the first reports' signing time. It reads
+// every report held: an export's walk.
+func (b *Book) MattersReported(office string, from, to time.Time) ([]*yizhanv1.HeldReport, error) {
+	var out []*yizhanv1.HeldReport
+	err := b.db.View(func(txn *badger.Txn) error {
+		firsts := map[string]bool{}
+		if err := eachKey(txn, []byte(pReport), func(_, v []byte) error {
+			r := &yizhanv1.UrgentReport{}
+			if err := proto.Unmarshal(v, r); err != nil {
+				return err
+			}
+			if r.GetState() != yizhanv1.ReportState_REPORT_STATE_SIGNED || office != "" && !registry.IsAncestorOrSelf(office, r.GetOfficeCode()) {
+				return nil
+			}
+			if at := r.GetSignedAt().AsTime(); at.Before(from) || !at.Before(to) {
+				return nil
+			}
+			first := r.GetFirstId()
+			if r.GetKind() == yizhanv1.ReportKind_REPORT_KIND_FIRST {
+				first = r.GetId()
+			}
+			firsts[first] = true
+			return nil
+		}); err != nil {
+			return err
+		}
+		rd := txnReader{txn}
+		for id := range firsts {
+			if h := b.heldReport(rd, id); h != nil && h.GetReport().GetState() == yizhanv1.ReportState_REPORT_STATE_SIGNED {
+				out = append(out, h)
+			}
+		}
+		return nil
+	})
+	slices.SortFunc(out, func(a, b *yizhanv1.HeldReport) int {
+		if c := a.GetReport().GetSignedAt().AsTime().Compare(b.GetReport().GetSignedAt().AsTime()); c != 0 {
+			return c
+		}
+		return strings.Compare(a.GetReport().GetId(), b.GetReport().GetId())
 	})
 	return out, err
 }

@@ -37,10 +37,11 @@ func (s *dutyService) ListUnsignedReports(ctx context.Context, req *yizhanv1.Lis
 	return &yizhanv1.ListUnsignedReportsResponse{Flags: flags}, nil
 }
 
-// ExportReports exports the matters whose first report was signed in the
-// period (at the office and below it), each with its follow-ups, final
-// report and acknowledgements as held here, and the reports still
-// unsigned past their deadline.
+// ExportReports exports the matters with a report signed in the period
+// (at the office and below it: the first report, or a follow-up or final
+// report of a matter begun before), each with its first report,
+// follow-ups, final report and acknowledgements as held here, and the
+// reports still unsigned past their deadline.
 func (s *dutyService) ExportReports(ctx context.Context, req *yizhanv1.ExportReportsRequest) (*httpbody.HttpBody, error) {
 	scope, err := s.readScope(ctx, req.GetOfficeCode())
 	if err != nil {
@@ -69,7 +70,7 @@ func (s *dutyService) ExportReports(ctx context.Context, req *yizhanv1.ExportRep
 	}
 	defer release()
 	book := s.n.office.Cases()
-	firsts, err := book.FirstReportsSigned(scope, from, to.AddDate(0, 0, 1))
+	firsts, err := book.MattersReported(scope, from, to.AddDate(0, 0, 1))
 	if err != nil {
 		return nil, toStatus(err)
 	}
