@@ -357,8 +357,10 @@ func (s *dutyService) AcknowledgeReport(ctx context.Context, req *yizhanv1.Ackno
 		return nil, err
 	}
 	return atLeader(ctx, s.n, yizhanv1.NewDutyServiceClient, func() (*yizhanv1.HeldReport, error) {
-		if err := s.n.svc.Leading(); err != nil {
-			return nil, err
+		// A retry of an acknowledgement made answers as it did; else,
+		// while a shift is on, only those on it acknowledge.
+		if v, ok, err := s.replayedOrRostered(ctx, r, p, false); err != nil || ok {
+			return v, err
 		}
 		h, ok := s.n.office.Cases().Report(req.GetId())
 		switch {
@@ -368,10 +370,10 @@ func (s *dutyService) AcknowledgeReport(ctx context.Context, req *yizhanv1.Ackno
 			return nil, reason.Status(reason.NotFound, fmt.Sprintf("no signed report %s here (it may still be on its way up)", req.GetId()), reason.Meta{"id": req.GetId()}, 0).Err()
 		// What the book checks again where it is applied; here so that a
 		// refusal costs no raft entry. (A retry of an acknowledgement made
-		// is answered by its request ID first, in Acknowledge.)
+		// is answered above, by its request ID.)
 		case h.GetReport().GetOfficeCode() == s.n.office.Code():
 			return nil, toStatus(fmt.Errorf("%w: an office acknowledges the reports from below it, not its own", auth.ErrPermissionDenied))
-		case r.ID == "" && slices.ContainsFunc(h.GetAcks(), func(a *yizhanv1.ReportAck) bool { return a.GetOfficeCode() == s.n.office.Code() }):
+		case slices.ContainsFunc(h.GetAcks(), func(a *yizhanv1.ReportAck) bool { return a.GetOfficeCode() == s.n.office.Code() }):
 			return nil, reason.Status(reason.FailedPrecondition, fmt.Sprintf("report %s is acknowledged here already", req.GetId()), reason.Meta{"id": req.GetId()}, 0).Err()
 		}
 		a := &yizhanv1.ReportAck{Id: duty.AckID(s.n.office.Code(), req.GetId()), ReportId: req.GetId(), OfficeCode: s.n.office.Code(),
