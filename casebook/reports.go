@@ -177,8 +177,10 @@ func (o *overlay) receiveReport(m *peerv1.CaseMessage) *peerv1.CaseReceipt {
 	switch {
 	case m.GetCaseNumber() != r.GetId() || len(m.GetEvents()) > 0:
 		err = fmt.Errorf("the message names %s and carries report %s", m.GetCaseNumber(), r.GetId())
-	case registry.ParentCode(from) != o.b.office:
-		err = fmt.Errorf("reports travel up the tree: office %s is not a child of %s", from, o.b.office)
+	case from == o.b.office || !registry.IsAncestorOrSelf(o.b.office, from):
+		// From a child, or from further below past an office out of
+		// reach (越级, federation/mail's past.go).
+		err = fmt.Errorf("reports travel up the tree: office %s is not below %s", from, o.b.office)
 	case !registry.IsAncestorOrSelf(from, r.GetOfficeCode()):
 		err = fmt.Errorf("report %s is of office %s, which is not office %s or below it", r.GetId(), r.GetOfficeCode(), from)
 	case r.GetState() != yizhanv1.ReportState_REPORT_STATE_SIGNED:

@@ -103,8 +103,10 @@ func (o *overlay) receiveUnsigned(m *peerv1.CaseMessage) *peerv1.CaseReceipt {
 	switch {
 	case m.GetCaseNumber() != f.GetId():
 		err = fmt.Errorf("the message names %s and carries flag %s", m.GetCaseNumber(), f.GetId())
-	case registry.ParentCode(from) != o.b.office:
-		err = fmt.Errorf("flags travel up the tree: office %s is not a child of %s", from, o.b.office)
+	case from == o.b.office || !registry.IsAncestorOrSelf(o.b.office, from):
+		// From a child, or from further below past an office out of
+		// reach (越级, federation/mail's past.go).
+		err = fmt.Errorf("flags travel up the tree: office %s is not below %s", from, o.b.office)
 	case !registry.IsAncestorOrSelf(from, f.GetOfficeCode()):
 		err = fmt.Errorf("flag %s is of office %s, which is not office %s or below it", f.GetId(), f.GetOfficeCode(), from)
 	default:

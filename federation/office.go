@@ -79,6 +79,10 @@ type OfficeConfig struct {
 	// QuarantineAfter is how long a case message may keep being refused
 	// (or failing its call alone) before it is set aside (default 1h).
 	QuarantineAfter time.Duration
+	// UrgentPastAfter is how long the parent office must be out of reach
+	// before urgent reports waiting for it go past it (default
+	// mail.DefaultPastAfter).
+	UrgentPastAfter time.Duration
 	// ForwardAttemptTimeout bounds one attempt at a read forwarded to
 	// another node when more nodes remain to be tried (default 3s).
 	ForwardAttemptTimeout time.Duration
@@ -149,7 +153,7 @@ func NewOffice(cfg OfficeConfig) *Office {
 	o.mail = mail.New(mail.Config{
 		Office: cfg.Office, Node: cfg.Node,
 		FSM: cfg.FSM, Group: cfg.Group, Owner: o, Peers: cfg.Peers, Routes: o.routes, Logger: cfg.Logger,
-		MaxCaseMessageBytes: cfg.MaxCaseMessageBytes, QuarantineAfter: cfg.QuarantineAfter, Now: cfg.Now,
+		MaxCaseMessageBytes: cfg.MaxCaseMessageBytes, QuarantineAfter: cfg.QuarantineAfter, PastAfter: cfg.UrgentPastAfter, Now: cfg.Now,
 	})
 	return o
 }

@@ -112,10 +112,12 @@ type Config struct {
 	FeedHeartbeat      time.Duration
 	// Mail and feed tuning (zero: the federation's defaults): the largest
 	// case message sent, how long a refused one is retried before it is
-	// set aside, how long a silent feed source is waited for, and one
-	// attempt of a read forwarded up the tree.
+	// set aside, how long the parent office is out of reach before urgent
+	// reports go past it, how long a silent feed source is waited for,
+	// and one attempt of a read forwarded up the tree.
 	MaxCaseMessageBytes   int
 	QuarantineAfter       time.Duration
+	UrgentPastAfter       time.Duration
 	FeedIdleTimeout       time.Duration
 	ForwardAttemptTimeout time.Duration
 	SmallBadger           bool // tune badger for many nodes in one process
@@ -300,7 +302,7 @@ func New(cfg Config) (_ *Node, err error) {
 		Join: cfg.Join, Upstream: cfg.Upstream, PeerRoutes: cfg.PeerRoutes,
 		Bundle: cfg.TLS, Issuer: n.issuer, Group: group, FSM: n.fsm, Peers: n.peers,
 		Logger: n.log, FeedHeartbeat: cfg.FeedHeartbeat, Now: n.now, ClockElapsed: clockElapsed(cfg.Now, cfg.ClockElapsed),
-		MaxCaseMessageBytes: cfg.MaxCaseMessageBytes, QuarantineAfter: cfg.QuarantineAfter,
+		MaxCaseMessageBytes: cfg.MaxCaseMessageBytes, QuarantineAfter: cfg.QuarantineAfter, UrgentPastAfter: cfg.UrgentPastAfter,
 		FeedIdleTimeout: cfg.FeedIdleTimeout, ForwardAttemptTimeout: cfg.ForwardAttemptTimeout,
 	})
 	n.svc = office.New(n.office, n.now, n.log)

@@ -98,7 +98,16 @@ type Config struct {
 	// QuarantineAfter is how long a case message may keep being refused
 	// (or failing its call alone) before it is set aside (default 1h).
 	QuarantineAfter time.Duration
+	// PastAfter is how long the parent office must have been out of
+	// reach before the urgent records waiting for it (urgent reports,
+	// their unsigned flags) are sent past it to the offices above
+	// (越级报告; default DefaultPastAfter).
+	PastAfter time.Duration
 }
+
+// DefaultPastAfter is Config.PastAfter's default: a quarter of a first
+// report's hour.
+const DefaultPastAfter = 15 * time.Minute
 
 // Mail is one node's case mail: it receives case messages from the
 // neighbouring offices (Receive) and, while this node leads its office,
@@ -131,6 +140,9 @@ func New(cfg Config) *Mail {
 	if cfg.MaxCaseMessageBytes <= 0 {
 		cfg.MaxCaseMessageBytes = DefaultMaxCaseMessageBytes
 	}
+	if cfg.PastAfter <= 0 {
+		cfg.PastAfter = DefaultPastAfter
+	}
 	if cfg.QuarantineAfter <= 0 {
 		cfg.QuarantineAfter = time.Hour
 	}
@@ -149,7 +161,8 @@ func isNeighbour(a, b string) bool {
 }
 
 // Receive serves Peer.DeliverCases: the sender must be a neighbouring
-// office, speaking for itself; every event must be signed by a node of the
+// office (or an office further below sending urgent records past its
+// parent, out of reach: past.go), speaking for itself; every event must be signed by a node of the
 // office that made it, every record carried up (a consultation, an
 // urgent report, an acknowledgement) by a node of the office that wrote it. Messages that fail are refused whole and leave no
 // trace; the others are applied through raft. A call whose messages are
@@ -161,7 +174,7 @@ func (ml *Mail) Receive(ctx context.Context, req *peerv1.DeliverCasesRequest) (*
 	if err != nil {
 		return nil, status.Error(codes.Unauthenticated, err.Error())
 	}
-	if !isNeighbour(id.Office, ml.cfg.Office) {
+	if !isNeighbour(id.Office, ml.cfg.Office) && !urgentFromBelow(id.Office, ml.cfg.Office, req) {
 		return nil, status.Errorf(codes.PermissionDenied, "office %s is not next to office %s on the tree", id.Office, ml.cfg.Office)
 	}
 	if !ml.cfg.Group.IsLeader() {
@@ -439,6 +452,15 @@ type mailer struct {
 	// gone is when each destination with mail waiting was first found
 	// missing from the registry (setAsideGone).
 	gone map[string]time.Time
+	// unreachable is when each destination's calls began to fail for
+	// want of the office (not for what they carried), until one goes
+	// through.
+	unreachable map[string]time.Time
+	// past holds the urgent records sent past the parent (sendPast):
+	// the entry's upto_seq that an office above took. The entry stays
+	// for the parent, which gets it when it is back.
+	past     map[outboxKey]uint32
+	pastBusy bool
 }
 
 type outboxKey struct{ dest, number string }
@@ -456,7 +478,7 @@ type heldEntry struct {
 func newMailer(ml *Mail) *mailer {
 	return &mailer{ml: ml, next: map[string]time.Time{}, backoff: map[string]time.Duration{}, busy: map[string]bool{},
 		single: map[string]bool{}, held: map[outboxKey]*heldEntry{}, took: map[string]time.Time{}, gone: map[string]time.Time{},
-		wake: make(chan struct{}, 1)}
+		unreachable: map[string]time.Time{}, past: map[outboxKey]uint32{}, wake: make(chan struct{}, 1)}
 }
 
 func (m *mailer) sendDue(ctx context.Context) {
@@ -486,6 +508,12 @@ func (m *mailer) sendDue(ctx context.Context) {
 			delete(m.held, k)
 		}
 	}
+	for k := range m.past {
+		if !queued[k] {
+			delete(m.past, k)
+		}
+	}
+	m.sendPast(ctx, outbox, now)
 	for dest := range m.gone {
 		if _, waiting := byDest[dest]; !waiting && !m.hasHeld(dest) {
 			delete(m.gone, dest)
@@ -592,6 +620,11 @@ func (m *mailer) done(ctx context.Context, dest string, r deliveryResult) {
 	for _, x := range r.refused {
 		hold(x.entry, x.why)
 	}
+	if r.err == nil {
+		delete(m.unreachable, dest)
+	} else if _, ok := m.unreachable[dest]; !ok && !r.content {
+		m.unreachable[dest] = now
+	}
 	switch {
 	case r.err == nil:
 		m.backoff[dest] = 0
@@ -696,33 +729,9 @@ func (ml *Mail) deliver(ctx context.Context, dest string, entries []*peerv1.Outb
 		return r
 	}
 	r.sent, r.first = len(sent), sent[0]
-	var resp *peerv1.DeliverCasesResponse
-	var last error
-	for _, t := range ml.cfg.Routes.OfficeTargets(dest) {
-		conn, err := ml.cfg.Peers.Conn(t.Addr, t.Office)
-		if err != nil {
-			last = err
-			continue
-		}
-		cctx, cancel := context.WithTimeout(ctx, deliverTimeout)
-		resp, err = peerv1.NewPeerClient(conn).DeliverCases(cctx, req)
-		cancel()
-		if err == nil {
-			break
-		}
-		last = err
-		if status.Code(err) == codes.PermissionDenied || contentError(err) {
-			break
-		}
-	}
-	if resp == nil {
-		if last == nil {
-			last = fmt.Errorf("no node of office %s known", dest)
-			if _, err := ml.cfg.FSM.Registry().Office(dest); errors.Is(err, registry.ErrNotFound) {
-				last = fmt.Errorf("no node of office %s known: the office is not in the registry", dest)
-			}
-		}
-		r.err, r.content = last, contentError(last)
+	resp, err := ml.call(ctx, dest, req)
+	if err != nil {
+		r.err, r.content = err, contentError(err)
 		return r
 	}
 	var acks []*peerv1.OutboxEntry
@@ -755,6 +764,36 @@ func (ml *Mail) deliver(ctx context.Context, dest string, entries []*peerv1.Outb
 		}
 	}
 	return r
+}
+
+// call sends req to a node of office dest, trying each it knows until
+// one answers.
+func (ml *Mail) call(ctx context.Context, dest string, req *peerv1.DeliverCasesRequest) (*peerv1.DeliverCasesResponse, error) {
+	var last error
+	for _, t := range ml.cfg.Routes.OfficeTargets(dest) {
+		conn, err := ml.cfg.Peers.Conn(t.Addr, t.Office)
+		if err != nil {
+			last = err
+			continue
+		}
+		cctx, cancel := context.WithTimeout(ctx, deliverTimeout)
+		resp, err := peerv1.NewPeerClient(conn).DeliverCases(cctx, req)
+		cancel()
+		if err == nil {
+			return resp, nil
+		}
+		last = err
+		if status.Code(err) == codes.PermissionDenied || contentError(err) {
+			break
+		}
+	}
+	if last == nil {
+		last = fmt.Errorf("no node of office %s known", dest)
+		if _, err := ml.cfg.FSM.Registry().Office(dest); errors.Is(err, registry.ErrNotFound) {
+			last = fmt.Errorf("no node of office %s known: the office is not in the registry", dest)
+		}
+	}
+	return nil, last
 }
 
 // quarantine sets outbox entries aside through raft, with an alarm.
