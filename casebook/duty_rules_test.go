@@ -48,7 +48,7 @@ func TestNothingIsSignedAfterTheFinalReport(t *testing.T) {
 	if res := v.putCmd(putReport(final2)); res.Err != nil {
 		t.Fatal(res.Err)
 	}
-	if res := v.putCmd(putReport(duty.Sign(final, "leader", "带班领导", v.now))); res.Err != nil {
+	if res := v.putCmd(putReport(signNext(v, final))); res.Err != nil {
 		t.Fatal(res.Err)
 	}
 	if h, _ := v.book.Report(first.GetId()); !h.GetClosed() {

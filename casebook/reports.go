@@ -24,7 +24,9 @@ import (
 // is queued up. Each book that stores it signed notes when (its own
 // office: when it was signed) and whether that was after a first
 // report's deadline (迟报), from the command's time, the same on every
-// node. Each office above acknowledges it (PutReportAck), once.
+// node. Each office above acknowledges it (PutReportAck), once. A
+// follow-up or final report takes its matter's next number when it is
+// signed (numbered), so that the numbers follow what was sent.
 //
 //	book/dr/<id>                  the report (yizhanv1.UrgentReport)
 //	book/drh/<id>                 when this book stored it signed (8 bytes), late (1 byte)
@@ -77,11 +79,14 @@ func (o *overlay) putReport(p *peerv1.PutUrgentReport) (proto.Message, error) {
 		if passed := duty.Due(held); !passed.IsZero() && time.Unix(0, o.at).After(passed) && duty.Due(r).After(passed) {
 			return nil, fmt.Errorf("%w: report %s: its first report's hour ran out at %s; a change may not move it later", casework.ErrFailedPrecondition, r.GetId(), passed.Format(time.RFC3339))
 		}
+		signing := held.GetState() == yizhanv1.ReportState_REPORT_STATE_DRAFT && r.GetState() == yizhanv1.ReportState_REPORT_STATE_SIGNED
 		// A follow-up or a second final report drafted before the final
 		// report was signed stays a draft: nothing follows the final.
-		if held.GetState() == yizhanv1.ReportState_REPORT_STATE_DRAFT && r.GetState() == yizhanv1.ReportState_REPORT_STATE_SIGNED &&
-			r.GetKind() != yizhanv1.ReportKind_REPORT_KIND_FIRST && o.closed(r.GetFirstId()) {
+		if signing && r.GetKind() != yizhanv1.ReportKind_REPORT_KIND_FIRST && o.closed(r.GetFirstId()) {
 			return nil, fmt.Errorf("%w: the matter of report %s is closed by its final report: report %s cannot be signed", casework.ErrFailedPrecondition, r.GetFirstId(), r.GetId())
+		}
+		if err := o.numbered(r, held, signing); err != nil {
+			return nil, err
 		}
 	} else {
 		if r.GetVersion() != 1 || r.GetState() != yizhanv1.ReportState_REPORT_STATE_DRAFT {
@@ -122,6 +127,67 @@ func (o *overlay) putReport(p *peerv1.PutUrgentReport) (proto.Message, error) {
 		o.queueUp(r.GetId(), r.GetVersion())
 	}
 	return o.b.heldReport(o, r.GetId()), nil
+}
+
+// numbered checks the number of follow-up or final report r, next of
+// held: a draft carries none, and keeps the one it has; signed, it takes
+// the next of its matter (nextNumber), so that the numbers follow the
+// order the reports were signed and sent, each once. Drafts written by
+// an earlier release carry the number counted when they were written:
+// the signing of one is not checked, so that the entries of that release
+// apply as they did (the office's leader numbers it as any other).
+func (o *overlay) numbered(r, held *yizhanv1.UrgentReport, signing bool) error {
+	switch {
+	case r.GetKind() == yizhanv1.ReportKind_REPORT_KIND_FIRST:
+		if r.GetFollowUpNumber() != 0 {
+			return fmt.Errorf("%w: report %s: a first report has no follow-up number", casework.ErrFailedPrecondition, r.GetId())
+		}
+	case !signing:
+		if r.GetFollowUpNumber() != held.GetFollowUpNumber() {
+			return fmt.Errorf("%w: report %s: a draft's follow-up number is given when it is signed", casework.ErrFailedPrecondition, r.GetId())
+		}
+	case held.GetFollowUpNumber() == 0:
+		if next := nextNumber(o, r.GetFirstId()); r.GetFollowUpNumber() != next {
+			return fmt.Errorf("%w: report %s signed as number %d of the matter of report %s, whose next is %d (another of its reports was signed meanwhile): sign it again",
+				ErrFollowUpNumber, r.GetId(), r.GetFollowUpNumber(), r.GetFirstId(), next)
+		}
+	}
+	return nil
+}
+
+// ErrFollowUpNumber refuses a follow-up or final report signed with a
+// number that is not its matter's next (another was signed meanwhile).
+var ErrFollowUpNumber = fmt.Errorf("%w: not the matter's next follow-up number", casework.ErrFailedPrecondition)
+
+// nextNumber is the number the next follow-up or final report of first's
+// matter takes when it is signed: one more than the highest its signed
+// ones carry (their count, in a book of this release; one of an earlier
+// release, which numbered the drafts as they were written, may hold a
+// number twice or skip one: the next is still one no report holds).
+func nextNumber(rd reader, first string) uint32 {
+	var n uint32
+	p := key(pReportFollowing, first, "")
+	rd.eachBase(p, func(k, _ []byte) bool {
+		r := &yizhanv1.UrgentReport{}
+		if v, ok := rd.get(reportKey(string(k[len(p):]))); ok && proto.Unmarshal(v, r) == nil &&
+			r.GetState() == yizhanv1.ReportState_REPORT_STATE_SIGNED {
+			n = max(n, r.GetFollowUpNumber())
+		}
+		return true
+	})
+	return n + 1
+}
+
+// NextFollowUpNumber is the number the next follow-up or final report of
+// first's matter takes when it is signed here (the office's leader reads
+// it, one signature at a time; the book checks it where it is applied).
+func (b *Book) NextFollowUpNumber(first string) uint32 {
+	var n uint32
+	b.view(func(txn *badger.Txn) error {
+		n = nextNumber(txnReader{txn}, first)
+		return nil
+	})
+	return n
 }
 
 // closed reports whether first's matter has a signed final report here.
