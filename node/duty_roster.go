@@ -164,6 +164,18 @@ func (s *dutyRosterService) dutyMembers(shifts []*yizhanv1.DutyShift, n int) err
 	return nil
 }
 
+// checkShiftID checks a shift id given as field: required, a line of at
+// most registry.MaxCodeLen characters (a refusal names no more of it).
+func checkShiftID(field, id string) error {
+	if id == "" {
+		return fieldReasonError(field, registry.ReasonRequired, "is required")
+	}
+	if v := registry.CheckLine(field, id, registry.MaxCodeLen); v != nil {
+		return invalidArgument(*v)
+	}
+	return nil
+}
+
 // change runs one change of a held shift of this office at its leader.
 // may, when set, is whether the caller may make the change on a shift:
 // checked on the shift held now before next, and on a retry of a change
@@ -175,8 +187,8 @@ func (s *dutyRosterService) change(ctx context.Context, method string, req proto
 	may func(sh *yizhanv1.DutyShift) error,
 	next func(held *yizhanv1.DutyShift, now time.Time) (*yizhanv1.DutyShift, error),
 	remote func(context.Context, yizhanv1.DutyRosterServiceClient) (*yizhanv1.DutyShift, error)) (*yizhanv1.DutyShift, error) {
-	if id == "" {
-		return nil, fieldReasonError("id", registry.ReasonRequired, "is required")
+	if err := checkShiftID("id", id); err != nil {
+		return nil, err
 	}
 	r, err := clientRequest(ctx, method, req)
 	if err != nil {
@@ -225,8 +237,14 @@ func (s *dutyRosterService) SwapShift(ctx context.Context, req *yizhanv1.SwapShi
 	if err != nil {
 		return nil, err
 	}
-	if err := checkText("reason", req.GetReason(), false); err != nil {
+	// A swap is an exception to the roster (不许非值班人员顶班): it says why.
+	if err := checkText("reason", req.GetReason(), true); err != nil {
 		return nil, err
+	}
+	for _, f := range []struct{ name, v string }{{"from", req.GetFrom()}, {"to", req.GetTo()}} {
+		if v := registry.CheckLine(f.name, f.v, registry.MaxCodeLen); v != nil {
+			return nil, invalidArgument(*v)
+		}
 	}
 	return s.change(ctx, "SwapShift", req, req.GetId(), nil, func(held *yizhanv1.DutyShift, now time.Time) (*yizhanv1.DutyShift, error) {
 		if held.GetState() != yizhanv1.ShiftState_SHIFT_STATE_PLANNED {
@@ -469,6 +487,11 @@ func (s *dutyRosterService) WriteLogEntry(ctx context.Context, req *yizhanv1.Wri
 func (s *dutyRosterService) ListLog(ctx context.Context, req *yizhanv1.ListLogRequest) (*yizhanv1.ListLogResponse, error) {
 	if _, err := s.duty.readScope(ctx, s.n.office.Code()); err != nil {
 		return nil, err
+	}
+	if id := req.GetShiftId(); id != "" {
+		if err := checkShiftID("shift_id", id); err != nil {
+			return nil, err
+		}
 	}
 	now := s.n.now().In(registry.CST)
 	day, err := parseDay("day", req.GetDay(), time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, registry.CST))
