@@ -32,12 +32,18 @@ func CategoryName(c yizhanv1.IncidentCategory) string { return categoryNames[c] 
 func LevelName(l yizhanv1.IncidentLevel) string { return levelNames[l] }
 
 // KindName is a report's kind in Chinese, a follow-up with its number
-// (续报2).
+// (续报2), which it takes when it is signed: a draft is 续报（待签发）.
 func KindName(r *yizhanv1.UrgentReport) string {
 	switch r.GetKind() {
 	case yizhanv1.ReportKind_REPORT_KIND_FIRST:
 		return "首报"
 	case yizhanv1.ReportKind_REPORT_KIND_FOLLOW_UP:
+		switch {
+		case r.GetState() != yizhanv1.ReportState_REPORT_STATE_SIGNED:
+			return "续报（待签发）"
+		case r.GetFollowUpNumber() == 0:
+			return "续报"
+		}
 		return "续报" + strconv.Itoa(int(r.GetFollowUpNumber()))
 	case yizhanv1.ReportKind_REPORT_KIND_FINAL:
 		return "终报"

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"google.golang.org/grpc"
@@ -34,7 +35,8 @@ import (
 // can reach it.
 type dutyService struct {
 	yizhanv1.UnsafeDutyServiceServer
-	n *Node
+	n       *Node
+	signing signLock // the leader's signatures, one at a time
 }
 
 var _ yizhanv1.DutyServiceServer = (*dutyService)(nil)
@@ -183,14 +185,10 @@ func (s *dutyService) WriteReport(ctx context.Context, req *yizhanv1.WriteReport
 		rep.WrittenAt, rep.State, rep.Version = timestamppb.New(now), yizhanv1.ReportState_REPORT_STATE_DRAFT, 1
 		rep.LimitMinutes = s.limitOf(rep)
 		if rep.GetKind() != yizhanv1.ReportKind_REPORT_KIND_FIRST {
+			// Numbered when it is signed (SignReport), not now.
 			if err := s.followable(rep.GetFirstId()); err != nil {
 				return nil, err
 			}
-			following, _, err := s.n.office.Cases().Reports(casebook.ReportQuery{FirstID: rep.GetFirstId()})
-			if err != nil {
-				return nil, err
-			}
-			rep.FollowUpNumber = uint32(max(len(following), 1)) // the first report is listed first
 		}
 		return s.put(ctx, r, rep)
 	}, func(ctx context.Context, cl yizhanv1.DutyServiceClient) (*yizhanv1.HeldReport, error) {
@@ -324,18 +322,56 @@ func (s *dutyService) SignReport(ctx context.Context, req *yizhanv1.SignReportRe
 		if v, ok, err := s.replayedOrRostered(ctx, r, p, true); err != nil || ok {
 			return v, err
 		}
-		held, err := s.heldDraft(req.GetId())
-		if err != nil {
-			return nil, err
+		if err := s.signing.lock(ctx); err != nil {
+			return nil, toStatus(err)
 		}
-		if err := s.open(held); err != nil {
-			return nil, err
+		defer s.signing.unlock()
+		for attempt := 1; ; attempt++ {
+			held, err := s.heldDraft(req.GetId())
+			if err != nil {
+				return nil, err
+			}
+			if err := s.open(held); err != nil {
+				return nil, err
+			}
+			signed := duty.Sign(held, p.Username, p.Name, s.n.now())
+			if signed.GetKind() != yizhanv1.ReportKind_REPORT_KIND_FIRST {
+				// The matter's next number, now that it is sent: one
+				// signature at a time here, and the book checks it.
+				signed.FollowUpNumber = s.n.office.Cases().NextFollowUpNumber(signed.GetFirstId())
+			}
+			v, err := s.put(ctx, r, signed)
+			// Another node, leader a moment ago, signed one of the
+			// matter's reports meanwhile: number it again.
+			if attempt < 3 && errors.Is(err, casebook.ErrFollowUpNumber) {
+				continue
+			}
+			return v, err
 		}
-		return s.put(ctx, r, duty.Sign(held, p.Username, p.Name, s.n.now()))
 	}, func(ctx context.Context, cl yizhanv1.DutyServiceClient) (*yizhanv1.HeldReport, error) {
 		return cl.SignReport(ctx, req)
 	})
 }
+
+// signLock lets the office's leader sign one report at a time, so that
+// each follow-up takes its matter's next number (the book refuses a
+// number taken meanwhile). A caller that gives up waiting is answered.
+type signLock struct {
+	once sync.Once
+	ch   chan struct{}
+}
+
+func (l *signLock) lock(ctx context.Context) error {
+	l.once.Do(func() { l.ch = make(chan struct{}, 1) })
+	select {
+	case l.ch <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (l *signLock) unlock() { <-l.ch }
 
 func (s *dutyService) AcknowledgeReport(ctx context.Context, req *yizhanv1.AcknowledgeReportRequest) (*yizhanv1.HeldReport, error) {
 	p, err := s.dutyStaff(ctx, "acknowledging an urgent report", false)
