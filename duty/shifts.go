@@ -128,6 +128,10 @@ const (
 	ShiftHandedOver
 	ShiftFlaggedEmpty
 	ShiftFlaggedNotHandedOver
+	// ShiftMattersHandedOn: a shift on duty, taken over before the shift
+	// before it was handed over, records that shift and the open matters
+	// it handed over (written with that handover).
+	ShiftMattersHandedOn
 )
 
 // ChangeOf checks next against held (nil: next is new) at time at, the
@@ -204,6 +208,15 @@ func ChangeOf(next, held *yizhanv1.DutyShift, at time.Time) (ShiftChange, error)
 			return bad("it is handed over from %s before its end", HandOverEarly)
 		}
 		return ShiftHandedOver, nil
+	case held.GetState() == yizhanv1.ShiftState_SHIFT_STATE_ON_DUTY && next.GetState() == yizhanv1.ShiftState_SHIFT_STATE_ON_DUTY &&
+		held.GetTakenOverFrom() == "" && next.GetTakenOverFrom() != "":
+		if !same(next, func(s *yizhanv1.DutyShift) { s.TakenOverFrom, s.MattersTakenOver = "", "" }) {
+			return bad("the open matters handed on change the shift they come from and the matters, nothing else")
+		}
+		if !IsShiftID(next.GetTakenOverFrom()) {
+			return bad("open matters handed on name the shift they come from")
+		}
+		return ShiftMattersHandedOn, nil
 	case planned && next.GetFlaggedEmpty() && !held.GetFlaggedEmpty():
 		if !same(next, func(s *yizhanv1.DutyShift) { s.FlaggedEmpty = false }) || at.Before(held.GetStart().AsTime().Add(ShiftGrace)) {
 			return bad("flagged empty only when not taken over %s after its start", ShiftGrace)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -30,6 +31,10 @@ type dutyRosterService struct {
 	yizhanv1.UnsafeDutyRosterServiceServer
 	n    *Node
 	duty *dutyService
+	// changing is held at the leader while a shift's change is read,
+	// decided and kept: a take-over reads the shift before it, a handover
+	// the shift after it, and neither may miss the other made meanwhile.
+	changing sync.Mutex
 }
 
 var _ yizhanv1.DutyRosterServiceServer = (*dutyRosterService)(nil)
@@ -177,15 +182,17 @@ func checkShiftID(field, id string) error {
 }
 
 // change runs one change of a held shift of this office at its leader.
-// may, when set, is whether the caller may make the change on a shift:
-// checked on the shift held now before next, and on a retry of a change
-// made (its request ID) on the shift as that change left it, before it
-// is answered again: the body names only the shift, and a request ID is
-// no authority of its own. Not on the shift as it is now, which a retry
-// of a change made may no longer pass.
+// next gives the shift's next version (change numbers it) and the next
+// versions of other shifts kept with it, in the same command (the first
+// is the one answered). may, when set, is whether the caller may make
+// the change on a shift: checked on the shift held now before next, and
+// on a retry of a change made (its request ID) on the shift as that
+// change left it, before it is answered again: the body names only the
+// shift, and a request ID is no authority of its own. Not on the shift
+// as it is now, which a retry of a change made may no longer pass.
 func (s *dutyRosterService) change(ctx context.Context, method string, req proto.Message, id string,
 	may func(sh *yizhanv1.DutyShift) error,
-	next func(held *yizhanv1.DutyShift, now time.Time) (*yizhanv1.DutyShift, error),
+	next func(held *yizhanv1.DutyShift, now time.Time) (*yizhanv1.DutyShift, []*yizhanv1.DutyShift, error),
 	remote func(context.Context, yizhanv1.DutyRosterServiceClient) (*yizhanv1.DutyShift, error)) (*yizhanv1.DutyShift, error) {
 	if err := checkShiftID("id", id); err != nil {
 		return nil, err
@@ -198,6 +205,8 @@ func (s *dutyRosterService) change(ctx context.Context, method string, req proto
 		may = func(*yizhanv1.DutyShift) error { return nil }
 	}
 	return atLeader(ctx, s.n, yizhanv1.NewDutyRosterServiceClient, func() (*yizhanv1.DutyShift, error) {
+		s.changing.Lock()
+		defer s.changing.Unlock()
 		if v, ok, err := answeredTo(ctx, s.n, r, func(v *yizhanv1.PublishShiftsResponse) error { return may(v.GetShifts()[0]) }); err != nil {
 			return nil, err
 		} else if ok {
@@ -210,12 +219,12 @@ func (s *dutyRosterService) change(ctx context.Context, method string, req proto
 		if err := may(held); err != nil {
 			return nil, err
 		}
-		n, err := next(held, s.n.now())
+		n, more, err := next(held, s.n.now())
 		if err != nil {
 			return nil, err
 		}
 		n.Version = held.GetVersion() + 1
-		out, replayed, err := s.n.svc.PutShifts(ctx, r, []*yizhanv1.DutyShift{n})
+		out, replayed, err := s.n.svc.PutShifts(ctx, r, append([]*yizhanv1.DutyShift{n}, more...))
 		if err != nil {
 			return nil, err
 		}
@@ -246,20 +255,20 @@ func (s *dutyRosterService) SwapShift(ctx context.Context, req *yizhanv1.SwapShi
 			return nil, invalidArgument(*v)
 		}
 	}
-	return s.change(ctx, "SwapShift", req, req.GetId(), nil, func(held *yizhanv1.DutyShift, now time.Time) (*yizhanv1.DutyShift, error) {
+	return s.change(ctx, "SwapShift", req, req.GetId(), nil, func(held *yizhanv1.DutyShift, now time.Time) (*yizhanv1.DutyShift, []*yizhanv1.DutyShift, error) {
 		if held.GetState() != yizhanv1.ShiftState_SHIFT_STATE_PLANNED {
-			return nil, reason.Status(reason.FailedPrecondition, fmt.Sprintf("shift %s is taken over: it is swapped before", held.GetId()), reason.Meta{"id": held.GetId()}, 0).Err()
+			return nil, nil, reason.Status(reason.FailedPrecondition, fmt.Sprintf("shift %s is taken over: it is swapped before", held.GetId()), reason.Meta{"id": held.GetId()}, 0).Err()
 		}
 		if !duty.OnShift(held, req.GetFrom()) {
-			return nil, fieldError("from", reason.NotOnShift, reason.Meta{"username": req.GetFrom()}, "not on the shift")
+			return nil, nil, fieldError("from", reason.NotOnShift, reason.Meta{"username": req.GetFrom()}, "not on the shift")
 		}
 		if duty.OnShift(held, req.GetTo()) {
-			return nil, fieldError("to", reason.Duplicate, reason.Meta{"index": "0"}, "on the shift already")
+			return nil, nil, fieldError("to", reason.Duplicate, reason.Meta{"index": "0"}, "on the shift already")
 		}
 		leader := held.GetLeader() == req.GetFrom()
 		name, err := s.dutyMember("to", req.GetTo(), leader)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		n := proto.CloneOf(held)
 		n.Signature, n.SignerChain = nil, nil
@@ -273,7 +282,7 @@ func (s *dutyRosterService) SwapShift(ctx context.Context, req *yizhanv1.SwapShi
 			}
 		}
 		n.Swaps = append(n.Swaps, &yizhanv1.ShiftSwap{From: req.GetFrom(), To: req.GetTo(), ApprovedBy: p.Username, At: timestamppb.New(now), Reason: strings.TrimSpace(req.GetReason())})
-		return n, nil
+		return n, nil, nil
 	}, func(ctx context.Context, cl yizhanv1.DutyRosterServiceClient) (*yizhanv1.DutyShift, error) {
 		return cl.SwapShift(ctx, req)
 	})
@@ -295,22 +304,24 @@ func (s *dutyRosterService) TakeOverShift(ctx context.Context, req *yizhanv1.Tak
 		}
 		return nil
 	}
-	return s.change(ctx, "TakeOverShift", req, req.GetId(), onShift, func(held *yizhanv1.DutyShift, now time.Time) (*yizhanv1.DutyShift, error) {
+	return s.change(ctx, "TakeOverShift", req, req.GetId(), onShift, func(held *yizhanv1.DutyShift, now time.Time) (*yizhanv1.DutyShift, []*yizhanv1.DutyShift, error) {
 		if held.GetState() != yizhanv1.ShiftState_SHIFT_STATE_PLANNED {
-			return nil, reason.Status(reason.FailedPrecondition, fmt.Sprintf("shift %s is taken over already", held.GetId()), reason.Meta{"id": held.GetId()}, 0).Err()
+			return nil, nil, reason.Status(reason.FailedPrecondition, fmt.Sprintf("shift %s is taken over already", held.GetId()), reason.Meta{"id": held.GetId()}, 0).Err()
 		}
 		if now.Before(held.GetStart().AsTime().Add(-duty.TakeOverEarly)) || !now.Before(held.GetEnd().AsTime()) {
-			return nil, reason.Status(reason.FailedPrecondition, fmt.Sprintf("shift %s is taken over from %s before its start until its end", held.GetId(), duty.TakeOverEarly), reason.Meta{"id": held.GetId()}, 0).Err()
+			return nil, nil, reason.Status(reason.FailedPrecondition, fmt.Sprintf("shift %s is taken over from %s before its start until its end", held.GetId(), duty.TakeOverEarly), reason.Meta{"id": held.GetId()}, 0).Err()
 		}
 		n := proto.CloneOf(held)
 		n.Signature, n.SignerChain = nil, nil
 		n.State, n.TakenOverBy, n.TakenOverAt = yizhanv1.ShiftState_SHIFT_STATE_ON_DUTY, p.Username, timestamppb.New(now)
 		// The incoming officer signs for the open matters the shift
-		// before handed over (交接班).
+		// before handed over (交接班); when it hands over later (both may
+		// act in the half hour before the change), its handover writes
+		// them into this shift (HandOverShift).
 		if prev := s.previousShift(held); prev.GetState() == yizhanv1.ShiftState_SHIFT_STATE_HANDED_OVER {
 			n.TakenOverFrom, n.MattersTakenOver = prev.GetId(), prev.GetOpenMatters()
 		}
-		return n, nil
+		return n, nil, nil
 	}, func(ctx context.Context, cl yizhanv1.DutyRosterServiceClient) (*yizhanv1.DutyShift, error) {
 		return cl.TakeOverShift(ctx, req)
 	})
@@ -334,6 +345,25 @@ func (s *dutyRosterService) previousShift(sh *yizhanv1.DutyShift) *yizhanv1.Duty
 	return prev
 }
 
+// nextShift is the office's shift that starts first after shift sh,
+// within two days (the one whose previousShift sh is); nil when there
+// is none.
+func (s *dutyRosterService) nextShift(sh *yizhanv1.DutyShift) *yizhanv1.DutyShift {
+	start := sh.GetStart().AsTime()
+	shifts, err := s.n.office.Cases().Shifts(casebook.ShiftQuery{Office: sh.GetOfficeCode(), From: start, To: start.Add(48 * time.Hour)})
+	if err != nil {
+		return nil
+	}
+	var next *yizhanv1.DutyShift
+	for _, o := range shifts {
+		if o.GetOfficeCode() == sh.GetOfficeCode() && o.GetStart().AsTime().After(start) &&
+			(next == nil || o.GetStart().AsTime().Before(next.GetStart().AsTime())) {
+			next = o
+		}
+	}
+	return next
+}
+
 func (s *dutyRosterService) HandOverShift(ctx context.Context, req *yizhanv1.HandOverShiftRequest) (*yizhanv1.DutyShift, error) {
 	p, err := s.onIt(ctx, "handing over a shift (交班)")
 	if err != nil {
@@ -348,18 +378,29 @@ func (s *dutyRosterService) HandOverShift(ctx context.Context, req *yizhanv1.Han
 		}
 		return nil
 	}
-	return s.change(ctx, "HandOverShift", req, req.GetId(), onShift, func(held *yizhanv1.DutyShift, now time.Time) (*yizhanv1.DutyShift, error) {
+	return s.change(ctx, "HandOverShift", req, req.GetId(), onShift, func(held *yizhanv1.DutyShift, now time.Time) (*yizhanv1.DutyShift, []*yizhanv1.DutyShift, error) {
 		if held.GetState() != yizhanv1.ShiftState_SHIFT_STATE_ON_DUTY {
-			return nil, reason.Status(reason.FailedPrecondition, fmt.Sprintf("shift %s is not on duty", held.GetId()), reason.Meta{"id": held.GetId()}, 0).Err()
+			return nil, nil, reason.Status(reason.FailedPrecondition, fmt.Sprintf("shift %s is not on duty", held.GetId()), reason.Meta{"id": held.GetId()}, 0).Err()
 		}
 		if from := held.GetEnd().AsTime().Add(-duty.HandOverEarly); now.Before(from) {
-			return nil, reason.Status(reason.FailedPrecondition, fmt.Sprintf("shift %s is handed over from %s (%s before its end): the post is kept until then",
+			return nil, nil, reason.Status(reason.FailedPrecondition, fmt.Sprintf("shift %s is handed over from %s (%s before its end): the post is kept until then",
 				held.GetId(), from.In(registry.CST).Format("2006-01-02 15:04"), duty.HandOverEarly), reason.Meta{"id": held.GetId()}, 0).Err()
 		}
 		n := proto.CloneOf(held)
 		n.Signature, n.SignerChain = nil, nil
 		n.State, n.OpenMatters, n.HandedOverBy, n.HandedOverAt = yizhanv1.ShiftState_SHIFT_STATE_HANDED_OVER, strings.TrimSpace(req.GetOpenMatters()), p.Username, timestamppb.New(now)
-		return n, nil
+		// The next shift, taken over already (both may act in the half
+		// hour before the change, or its officer took over at its start
+		// while this one had not handed over yet), takes on the open
+		// matters as it would have at its take-over: it records this shift
+		// and them, kept in the same command as this handover.
+		if after := s.nextShift(held); after.GetState() == yizhanv1.ShiftState_SHIFT_STATE_ON_DUTY && after.GetTakenOverFrom() == "" {
+			a := proto.CloneOf(after)
+			a.Signature, a.SignerChain = nil, nil
+			a.TakenOverFrom, a.MattersTakenOver, a.Version = held.GetId(), n.GetOpenMatters(), after.GetVersion()+1
+			return n, []*yizhanv1.DutyShift{a}, nil
+		}
+		return n, nil, nil
 	}, func(ctx context.Context, cl yizhanv1.DutyRosterServiceClient) (*yizhanv1.DutyShift, error) {
 		return cl.HandOverShift(ctx, req)
 	})
