@@ -260,8 +260,18 @@ func Flagged(s *yizhanv1.DutyShift, now time.Time) (*yizhanv1.DutyShift, bool) {
 	return n, true
 }
 
-// CheckLogEntry checks what a duty officer writes in the log.
-func CheckLogEntry(e *yizhanv1.DutyLogEntry) error {
+// LogClockSkew is how far ahead of the node's clock a time written in
+// the log may be (the officer's watch, the browser's clock), as a
+// report's times are checked.
+const LogClockSkew = 5 * time.Minute
+
+// CheckLogEntry checks what a duty officer writes in the log at now (the
+// seed's 来电人身份、来电时间、联系电话): a call names who called and
+// the number to call back, unless the caller's number was not shown
+// (phone_withheld, 未显示号码); a notice names who sent it, the caller or
+// their unit; the time a call or notice came (received_at) is not after
+// now (LogClockSkew allowed) nor more than MaxShift before it.
+func CheckLogEntry(e *yizhanv1.DutyLogEntry, now time.Time) error {
 	bad := func(field, why, format string, args ...any) error {
 		return &FieldError{Field: "entry." + field, Why: why, Msg: fmt.Sprintf(format, args...)}
 	}
@@ -271,9 +281,6 @@ func CheckLogEntry(e *yizhanv1.DutyLogEntry) error {
 	if strings.TrimSpace(e.GetMatter()) == "" {
 		return bad("matter", registry.ReasonRequired, "is required")
 	}
-	if e.GetKind() == yizhanv1.LogKind_LOG_KIND_CALL && strings.TrimSpace(e.GetCaller()) == "" {
-		return bad("caller", registry.ReasonRequired, "a call names who called")
-	}
 	for _, f := range []struct {
 		name, v   string
 		max       int
@@ -282,6 +289,34 @@ func CheckLogEntry(e *yizhanv1.DutyLogEntry) error {
 		{"matter", e.GetMatter(), MaxText, true}, {"action", e.GetAction(), MaxText, true}, {"told", e.GetTold(), MaxTitle, true}} {
 		if err := checkString("entry."+f.name, f.v, f.max, f.multiline); err != nil {
 			return err
+		}
+	}
+	caller, unit, phone := strings.TrimSpace(e.GetCaller()), strings.TrimSpace(e.GetUnit()), strings.TrimSpace(e.GetPhone())
+	switch e.GetKind() {
+	case yizhanv1.LogKind_LOG_KIND_CALL:
+		if caller == "" {
+			return bad("caller", registry.ReasonRequired, "a call names who called")
+		}
+		if phone == "" && !e.GetPhoneWithheld() {
+			return bad("phone", registry.ReasonRequired, "a call names the number to call back, or says it was not shown (phone_withheld)")
+		}
+	case yizhanv1.LogKind_LOG_KIND_NOTICE:
+		if caller == "" && unit == "" {
+			return bad("caller", registry.ReasonRequired, "a notice names who sent it: the caller or their unit")
+		}
+	}
+	if phone != "" && e.GetPhoneWithheld() {
+		return bad("phone_withheld", registry.ReasonOutOfRange, "a number written down was shown: leave phone empty, or phone_withheld unset")
+	}
+	if r := e.GetReceivedAt(); r != nil {
+		if r.CheckValid() != nil {
+			return &FieldError{Field: "entry.received_at", Why: reason.InvalidFormat, Meta: reason.Meta{"format": "TIMESTAMP"}, Msg: "is not a valid time"}
+		}
+		switch t := r.AsTime(); {
+		case t.After(now.Add(LogClockSkew)):
+			return bad("received_at", registry.ReasonOutOfRange, "is in the future: a call or notice is logged once it came")
+		case t.Before(now.Add(-MaxShift)):
+			return bad("received_at", registry.ReasonOutOfRange, "is more than %s before it is logged: the log is written on the shift it came in", MaxShift)
 		}
 	}
 	// The caller's number, when written down, is one to call back.

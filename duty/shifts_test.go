@@ -166,8 +166,9 @@ func TestMissingFollowUpsAsTheRequestsChange(t *testing.T) {
 }
 
 func TestLogEntryChecks(t *testing.T) {
-	good := &yizhanv1.DutyLogEntry{Kind: yizhanv1.LogKind_LOG_KIND_CALL, Caller: "镇政府办", Matter: "开会通知"}
-	if err := CheckLogEntry(good); err != nil {
+	now := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	good := &yizhanv1.DutyLogEntry{Kind: yizhanv1.LogKind_LOG_KIND_CALL, Caller: "镇政府办", Phone: "0771-6201001", Matter: "开会通知"}
+	if err := CheckLogEntry(good, now); err != nil {
 		t.Fatal(err)
 	}
 	for field, mod := range map[string]func(*yizhanv1.DutyLogEntry){
@@ -180,8 +181,8 @@ func TestLogEntryChecks(t *testing.T) {
 	} {
 		e := proto.CloneOf(good)
 		mod(e)
-		if fe, ok := CheckLogEntry(e).(*FieldError); !ok || fe.Field != field {
-			t.Errorf("%s: %v", field, CheckLogEntry(e))
+		if fe, ok := CheckLogEntry(e, now).(*FieldError); !ok || fe.Field != field {
+			t.Errorf("%s: %v", field, CheckLogEntry(e, now))
 		}
 	}
 }

@@ -477,7 +477,7 @@ func (s *dutyRosterService) WriteLogEntry(ctx context.Context, req *yizhanv1.Wri
 		return nil, err
 	}
 	in := req.GetEntry()
-	if err := duty.CheckLogEntry(in); err != nil {
+	if err := duty.CheckLogEntry(in, s.n.now()); err != nil {
 		var fe *duty.FieldError
 		if errors.As(err, &fe) {
 			return nil, fieldError(fe.Field, fe.Why, fe.Meta, fe.Msg)
@@ -514,9 +514,19 @@ func (s *dutyRosterService) WriteLogEntry(ctx context.Context, req *yizhanv1.Wri
 			return nil, err
 		}
 		now := s.n.now()
+		// When the call or notice came: not after it is written (a clock
+		// ahead by LogClockSkew or less writes the time it is written),
+		// and, not given, the time it is written.
+		received := in.GetReceivedAt()
+		switch k := in.GetKind(); {
+		case received != nil && received.AsTime().After(now):
+			received = timestamppb.New(now)
+		case received == nil && (k == yizhanv1.LogKind_LOG_KIND_CALL || k == yizhanv1.LogKind_LOG_KIND_NOTICE):
+			received = timestamppb.New(now)
+		}
 		e := &yizhanv1.DutyLogEntry{Id: duty.LogEntryID(s.n.office.Code(), now, casework.NormalizeQueryCode(suffix)[:6]),
 			OfficeCode: s.n.office.Code(), ShiftId: sh.GetId(), Kind: in.GetKind(), At: timestamppb.New(now),
-			ReceivedAt: in.GetReceivedAt(), Caller: in.GetCaller(), Unit: in.GetUnit(), Phone: in.GetPhone(), Matter: in.GetMatter(),
+			ReceivedAt: received, Caller: in.GetCaller(), Unit: in.GetUnit(), Phone: in.GetPhone(), PhoneWithheld: in.GetPhoneWithheld(), Matter: in.GetMatter(),
 			Action: in.GetAction(), Told: in.GetTold(), Corrects: in.GetCorrects(), Writer: p.Username, WriterName: p.Name}
 		v, replayed, err := s.n.svc.PutLogEntry(ctx, r, e)
 		return v, replayedAnswer(ctx, replayed, err)

@@ -34,7 +34,7 @@ func TestAnEnumUnsetIsRequiredAndUndeclaredOutOfRange(t *testing.T) {
 	}
 	logEntry := func(kind yizhanv1.LogKind) func() error {
 		return func() error {
-			_, err := roster.WriteLogEntry(officer.ctx(), &yizhanv1.WriteLogEntryRequest{Entry: &yizhanv1.DutyLogEntry{Kind: kind, Matter: "通知明早开会"}})
+			_, err := roster.WriteLogEntry(officer.ctx(), &yizhanv1.WriteLogEntryRequest{Entry: &yizhanv1.DutyLogEntry{Kind: kind, Unit: "镇政府办", Matter: "通知明早开会"}})
 			return err
 		}
 	}

@@ -86,7 +86,7 @@ func TestContactPhonesAreNumbersToCall(t *testing.T) {
 	}
 	logEntry := func(phone string) error {
 		_, err := roster.WriteLogEntry(officer.ctx(), &yizhanv1.WriteLogEntryRequest{Entry: &yizhanv1.DutyLogEntry{
-			Kind: yizhanv1.LogKind_LOG_KIND_CALL, Caller: "李村民", Phone: phone, Matter: "报告路面积水"}})
+			Kind: yizhanv1.LogKind_LOG_KIND_CALL, Caller: "李村民", Phone: phone, PhoneWithheld: phone == "", Matter: "报告路面积水"}})
 		return err
 	}
 	for _, tc := range []struct {
@@ -110,7 +110,7 @@ func TestContactPhonesAreNumbersToCall(t *testing.T) {
 		"a department's 400 number":           func() error { return department("400-123-4567") },
 		"a duty contact's service number":     func() error { return policy("95598") },
 		"a caller's mobile number":            func() error { return logEntry("13907710003") },
-		"a caller who gave no number":         func() error { return logEntry("") },
+		"a caller whose number was not shown": func() error { return logEntry("") },
 		"a caller's local number (caller ID)": func() error { return logEntry("6201001") },
 	} {
 		if err := call(); err != nil {

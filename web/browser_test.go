@@ -962,6 +962,7 @@ func TestBrowser(t *testing.T) {
 		officer.clickNav("#shift form[action$='/takeOver'] button")
 		officer.see("已接班")
 		officer.set("#f-caller", "镇政府办 李主任")
+		officer.set("#f-phone", "0771-6201001")
 		officer.set("#f-matter", "通知明早八点到镇里开防汛会")
 		officer.set("#f-told", "村主任")
 		officer.clickNav("form[action='/duty/log'] button")

@@ -486,7 +486,7 @@ func (s *server) dutyShiftAct(rq *request) error {
 	case rq.r.URL.Path == "/duty/log":
 		entry := &yizhanv1.DutyLogEntry{Kind: yizhanv1.LogKind(form.int32("kind")),
 			ReceivedAt: form.time("received_at"), Caller: f.Get("caller"), Unit: f.Get("unit"), Phone: strings.TrimSpace(f.Get("phone")),
-			Matter: f.Get("matter"), Action: f.Get("action"), Told: f.Get("told")}
+			PhoneWithheld: f.Get("phone_withheld") != "", Matter: f.Get("matter"), Action: f.Get("action"), Told: f.Get("told")}
 		if form.errs.Any() {
 			break
 		}
@@ -519,7 +519,7 @@ func (s *server) dutyShiftAct(rq *request) error {
 	default:
 		return errNotFound
 	}
-	shiftLabels := map[string]string{"kind": "类型", "received_at": "来电时间", "caller": "来电人", "unit": "单位", "phone": "电话", "matter": "事由", "action": "处理情况",
+	shiftLabels := map[string]string{"kind": "类型", "received_at": "来电时间", "caller": "来电人", "unit": "单位", "phone": "电话", "phone_withheld": "未显示号码", "matter": "事由", "action": "处理情况",
 		"told": "已告知", "days": "连续天数", "start": "开始", "end": "结束", "leader": "带班领导", "officers": "值班员", "duty_phone": "值班电话", "open_matters": "交接事项",
 		"from": "调出人员", "to": "调入人员", "reason": "调班理由"}
 	logForm := rq.r.URL.Path == "/duty/log"

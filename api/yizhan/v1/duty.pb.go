@@ -2897,22 +2897,25 @@ func (x *DutyShift) GetMattersTakenOver() string {
 // shift by someone on it. Entries are never changed: a correction is a
 // new entry naming the one it corrects.
 type DutyLogEntry struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"` // RZ-<office>-<YYYYMMDD>-<6 characters>
-	OfficeCode    string                 `protobuf:"bytes,2,opt,name=office_code,json=officeCode,proto3" json:"office_code,omitempty"`
-	ShiftId       string                 `protobuf:"bytes,3,opt,name=shift_id,json=shiftId,proto3" json:"shift_id,omitempty"`
-	Kind          LogKind                `protobuf:"varint,4,opt,name=kind,proto3,enum=yizhan.v1.LogKind" json:"kind,omitempty"`
-	At            *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=at,proto3" json:"at,omitempty"`                                   // when it was written
-	ReceivedAt    *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=received_at,json=receivedAt,proto3" json:"received_at,omitempty"` // when the call or notice came
-	Caller        string                 `protobuf:"bytes,7,opt,name=caller,proto3" json:"caller,omitempty"`                           // who called
-	Unit          string                 `protobuf:"bytes,8,opt,name=unit,proto3" json:"unit,omitempty"`                               // their unit
-	Phone         string                 `protobuf:"bytes,9,opt,name=phone,proto3" json:"phone,omitempty"`
-	Matter        string                 `protobuf:"bytes,10,opt,name=matter,proto3" json:"matter,omitempty"`     // what it is about (for a meeting: which)
-	Action        string                 `protobuf:"bytes,11,opt,name=action,proto3" json:"action,omitempty"`     // what was done
-	Told          string                 `protobuf:"bytes,12,opt,name=told,proto3" json:"told,omitempty"`         // who was told
-	Corrects      string                 `protobuf:"bytes,13,opt,name=corrects,proto3" json:"corrects,omitempty"` // the id of the entry this one corrects
-	Writer        string                 `protobuf:"bytes,14,opt,name=writer,proto3" json:"writer,omitempty"`
-	WriterName    string                 `protobuf:"bytes,15,opt,name=writer_name,json=writerName,proto3" json:"writer_name,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Id         string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"` // RZ-<office>-<YYYYMMDD>-<6 characters>
+	OfficeCode string                 `protobuf:"bytes,2,opt,name=office_code,json=officeCode,proto3" json:"office_code,omitempty"`
+	ShiftId    string                 `protobuf:"bytes,3,opt,name=shift_id,json=shiftId,proto3" json:"shift_id,omitempty"`
+	Kind       LogKind                `protobuf:"varint,4,opt,name=kind,proto3,enum=yizhan.v1.LogKind" json:"kind,omitempty"`
+	At         *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=at,proto3" json:"at,omitempty"`                                   // when it was written
+	ReceivedAt *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=received_at,json=receivedAt,proto3" json:"received_at,omitempty"` // when the call or notice came (not after `at`; a call or notice given none: `at`)
+	Caller     string                 `protobuf:"bytes,7,opt,name=caller,proto3" json:"caller,omitempty"`                           // who called
+	Unit       string                 `protobuf:"bytes,8,opt,name=unit,proto3" json:"unit,omitempty"`                               // their unit
+	Phone      string                 `protobuf:"bytes,9,opt,name=phone,proto3" json:"phone,omitempty"`                             // the number to call back (a call: required, or phone_withheld)
+	Matter     string                 `protobuf:"bytes,10,opt,name=matter,proto3" json:"matter,omitempty"`                          // what it is about (for a meeting: which)
+	Action     string                 `protobuf:"bytes,11,opt,name=action,proto3" json:"action,omitempty"`                          // what was done
+	Told       string                 `protobuf:"bytes,12,opt,name=told,proto3" json:"told,omitempty"`                              // who was told
+	Corrects   string                 `protobuf:"bytes,13,opt,name=corrects,proto3" json:"corrects,omitempty"`                      // the id of the entry this one corrects
+	Writer     string                 `protobuf:"bytes,14,opt,name=writer,proto3" json:"writer,omitempty"`
+	WriterName string                 `protobuf:"bytes,15,opt,name=writer_name,json=writerName,proto3" json:"writer_name,omitempty"`
+	// The caller's number was not shown (未显示号码): a call names its phone,
+	// or says this; set, phone stays empty.
+	PhoneWithheld bool `protobuf:"varint,16,opt,name=phone_withheld,json=phoneWithheld,proto3" json:"phone_withheld,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3050,6 +3053,13 @@ func (x *DutyLogEntry) GetWriterName() string {
 		return x.WriterName
 	}
 	return ""
+}
+
+func (x *DutyLogEntry) GetPhoneWithheld() bool {
+	if x != nil {
+		return x.PhoneWithheld
+	}
+	return false
 }
 
 type PublishShiftsRequest struct {
@@ -4021,7 +4031,7 @@ const file_yizhan_v1_duty_proto_rawDesc = "" +
 	"\tsignature\x18\x15 \x01(\fR\tsignature\x12!\n" +
 	"\fsigner_chain\x18\x16 \x03(\fR\vsignerChain\x12&\n" +
 	"\x0ftaken_over_from\x18\x17 \x01(\tR\rtakenOverFrom\x12,\n" +
-	"\x12matters_taken_over\x18\x18 \x01(\tR\x10mattersTakenOver\"\xc6\x03\n" +
+	"\x12matters_taken_over\x18\x18 \x01(\tR\x10mattersTakenOver\"\xed\x03\n" +
 	"\fDutyLogEntry\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1f\n" +
 	"\voffice_code\x18\x02 \x01(\tR\n" +
@@ -4041,7 +4051,8 @@ const file_yizhan_v1_duty_proto_rawDesc = "" +
 	"\bcorrects\x18\r \x01(\tR\bcorrects\x12\x16\n" +
 	"\x06writer\x18\x0e \x01(\tR\x06writer\x12\x1f\n" +
 	"\vwriter_name\x18\x0f \x01(\tR\n" +
-	"writerName\"w\n" +
+	"writerName\x12%\n" +
+	"\x0ephone_withheld\x18\x10 \x01(\bR\rphoneWithheld\"w\n" +
 	"\x14PublishShiftsRequest\x12,\n" +
 	"\x06shifts\x18\x01 \x03(\v2\x14.yizhan.v1.DutyShiftR\x06shifts\x12\x1d\n" +
 	"\n" +
