@@ -297,6 +297,7 @@ func (o *overlay) putAck(p *peerv1.PutReportAck) (proto.Message, error) {
 	o.keepAck(a)
 	h := o.b.heldReport(o, a.GetReportId())
 	h.Acks = append(h.Acks, a) // the command's own write: not among those eachBase reads
+	SetNextFollowUp(h)         // with the interval it asks for
 	return h, nil
 }
 

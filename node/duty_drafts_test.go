@@ -13,7 +13,7 @@ import (
 
 // A draft cannot dodge what its record says (docs/DUTY.md): a first
 // report whose hour has run out is not changed to move it later (the time
-// of the event, named, 400; moving it earlier is taken, the limit stamped
+// of the event or the time it became known, named, 400; moving it earlier is taken, the limit stamped
 // kept), and a follow-up drafted before the final report was signed is not
 // signed after it: the matter is closed.
 func TestADraftCannotDodgeItsHourOrFollowAClosedMatter(t *testing.T) {
@@ -35,6 +35,13 @@ func TestADraftCannotDodgeItsHourOrFollowAClosedMatter(t *testing.T) {
 		t.Fatal("a draft past its hour changed to an event 90 minutes later, in time again")
 	} else if code, field := fieldOf(err); code != codes.InvalidArgument || field != "report.occurred_at" {
 		t.Errorf("the change moving the hour later: %v, want InvalidArgument naming report.occurred_at", err)
+	}
+	learntLater := firstReport(occurred)
+	learntLater.KnownAt = timestamppb.New(time.Now().Add(-20 * time.Minute))
+	if _, err := vduty.UpdateReport(officer.ctx(), &yizhanv1.UpdateReportRequest{Id: first.GetId(), Report: learntLater}); err == nil {
+		t.Fatal("a draft past its hour changed to say the event became known 20 minutes ago, in time again")
+	} else if code, field := fieldOf(err); code != codes.InvalidArgument || field != "report.known_at" {
+		t.Errorf("the change moving the hour later by the time it became known: %v, want InvalidArgument naming report.known_at", err)
 	}
 	earlier := firstReport(occurred.Add(-10 * time.Minute))
 	changed, err := vduty.UpdateReport(officer.ctx(), &yizhanv1.UpdateReportRequest{Id: first.GetId(), Report: earlier})

@@ -59,8 +59,12 @@ func TestAnOfficerOffTheShiftDoesNotAcknowledge(t *testing.T) {
 	if h, _ := countyNode.Office().Cases().Report(id); len(h.GetAcks()) != 0 {
 		t.Errorf("the refused acknowledgement is kept: %v", h.GetAcks())
 	}
-	if _, err := yizhanv1.NewDutyServiceClient(onShift.conn).AcknowledgeReport(onShift.ctx(), ack); err != nil {
+	answer, err := yizhanv1.NewDutyServiceClient(onShift.conn).AcknowledgeReport(onShift.ctx(), ack)
+	if err != nil {
 		t.Fatalf("the officer on the shift acknowledges: %v", err)
+	}
+	if answer.GetNextFollowUpDue() == nil {
+		t.Errorf("the acknowledgement's answer says no follow-up is due; it asked for one every 60 minutes")
 	}
 	h, _ := countyNode.Office().Cases().Report(id)
 	if len(h.GetAcks()) != 1 || h.GetAcks()[0].GetBy() != "county-duty2" || h.GetNextFollowUpDue() == nil {

@@ -223,9 +223,12 @@ func hourKept(held, next *yizhanv1.UrgentReport, now time.Time) error {
 	if passed.IsZero() || !now.After(passed) || !duty.Due(next).After(passed) {
 		return nil
 	}
-	field := "report.occurred_at"
-	if next.GetOccurredAt().AsTime().Equal(held.GetOccurredAt().AsTime()) {
-		field = "report.category" // or its level: the limit they give
+	field := "report.category" // or its level: the limit they give
+	switch {
+	case !next.GetOccurredAt().AsTime().Equal(held.GetOccurredAt().AsTime()):
+		field = "report.occurred_at"
+	case !next.GetKnownAt().AsTime().Equal(held.GetKnownAt().AsTime()):
+		field = "report.known_at" // the hour runs from it (duty.Due)
 	}
 	return fieldError(field, registry.ReasonOutOfRange, reason.Meta{"max": passed.In(registry.CST).Format("2006-01-02T15:04")},
 		fmt.Sprintf("the first report's hour ran out at %s: a change may not move it later (the report is late; say in its details why the time was wrong)",
