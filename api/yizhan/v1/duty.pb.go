@@ -618,7 +618,7 @@ type UrgentReport struct {
 	OfficeCode     string                 `protobuf:"bytes,2,opt,name=office_code,json=officeCode,proto3" json:"office_code,omitempty"` // the office that reports
 	Kind           ReportKind             `protobuf:"varint,3,opt,name=kind,proto3,enum=yizhan.v1.ReportKind" json:"kind,omitempty"`
 	FirstId        string                 `protobuf:"bytes,4,opt,name=first_id,json=firstId,proto3" json:"first_id,omitempty"`                         // a follow-up's or final report's first report
-	FollowUpNumber uint32                 `protobuf:"varint,5,opt,name=follow_up_number,json=followUpNumber,proto3" json:"follow_up_number,omitempty"` // 续报一, 续报二, …: 1, 2, … (the final report: the next number)
+	FollowUpNumber uint32                 `protobuf:"varint,5,opt,name=follow_up_number,json=followUpNumber,proto3" json:"follow_up_number,omitempty"` // 续报一, 续报二, …: 1, 2, … (the final report: the next number), given when the leader signs it in the order signed; 0 in a draft
 	Category       IncidentCategory       `protobuf:"varint,6,opt,name=category,proto3,enum=yizhan.v1.IncidentCategory" json:"category,omitempty"`
 	Level          IncidentLevel          `protobuf:"varint,7,opt,name=level,proto3,enum=yizhan.v1.IncidentLevel" json:"level,omitempty"`
 	Title          string                 `protobuf:"bytes,8,opt,name=title,proto3" json:"title,omitempty"`
