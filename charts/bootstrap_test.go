@@ -11,7 +11,7 @@ import (
 // (scaling up from it is never refused).
 func renderUpgrade(t *testing.T, release string, vals map[string]any) (map[string]string, error) {
 	t.Helper()
-	return renderLive(t, release, vals, true, liveStatefulSet(release, 1, map[string]string{"YIZHAN_NAME": "$(POD_NAME)"}))
+	return renderLive(t, release, vals, true, liveStatefulSet(t, release, vals, 1, map[string]string{"YIZHAN_NAME": "$(POD_NAME)"}))
 }
 
 // Pod 0 of a multi-node office carried --bootstrap on every render, upgrades

@@ -136,7 +136,7 @@ func TestNodeNamesKeptOnUpgrade(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var objects []runtime.Object
 			if tc.live != "-" {
-				objects = append(objects, liveStatefulSet("dongcun", 1, map[string]string{"YIZHAN_NAME": tc.live}))
+				objects = append(objects, liveStatefulSet(t, "dongcun", exampleValues(t, "village.yaml"), 1, map[string]string{"YIZHAN_NAME": tc.live}))
 			}
 			if tc.claim {
 				objects = append(objects, claim)

@@ -43,24 +43,38 @@ func renderLive(t *testing.T, release string, vals map[string]any, upgrade bool,
 	return engine.RenderWithClientProvider(c, top, cluster{objects})
 }
 
-// liveStatefulSet is the StatefulSet of a release as the cluster holds it,
-// with its replicas and the yizhan container's environment.
-func liveStatefulSet(name string, replicas int64, env map[string]string) *unstructured.Unstructured {
-	var envList []any
-	for k, v := range env {
-		envList = append(envList, map[string]any{"name": k, "value": v})
+// liveStatefulSet is the StatefulSet of a release installed with vals, as
+// the cluster holds it, running replicas pods with the yizhan container's
+// environment entries env set (the others as rendered).
+func liveStatefulSet(t *testing.T, release string, vals map[string]any, replicas int64, env map[string]string) *unstructured.Unstructured {
+	t.Helper()
+	sts := installedStatefulSet(t, release, vals)
+	if err := unstructured.SetNestedField(sts.Object, replicas, "spec", "replicas"); err != nil {
+		t.Fatal(err)
 	}
-	return &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": "apps/v1",
-		"kind":       "StatefulSet",
-		"metadata":   map[string]any{"name": name, "namespace": namespace},
-		"spec": map[string]any{
-			"replicas": replicas,
-			"template": map[string]any{"spec": map[string]any{"containers": []any{
-				map[string]any{"name": "yizhan", "env": envList},
-			}}},
-		},
-	}}
+	containers, _, _ := unstructured.NestedSlice(sts.Object, "spec", "template", "spec", "containers")
+	for _, c := range containers {
+		c := c.(map[string]any)
+		if c["name"] != "yizhan" {
+			continue
+		}
+		entries, _ := c["env"].([]any)
+	next:
+		for name, value := range env {
+			for _, e := range entries {
+				if e := e.(map[string]any); e["name"] == name {
+					e["value"] = value
+					continue next
+				}
+			}
+			entries = append(entries, map[string]any{"name": name, "value": value})
+		}
+		c["env"] = entries
+	}
+	if err := unstructured.SetNestedSlice(sts.Object, containers, "spec", "template", "spec", "containers"); err != nil {
+		t.Fatal(err)
+	}
+	return sts
 }
 
 // Scaling an office down (a county of 3 to 1, of 5 to 3) was rendered
@@ -99,7 +113,7 @@ func TestScaleDownNeedsMembersRemoved(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			live := liveStatefulSet(tc.release, tc.was, map[string]string{"YIZHAN_NAME": "$(POD_NAME)"})
+			live := liveStatefulSet(t, tc.release, exampleValues(t, tc.file), tc.was, map[string]string{"YIZHAN_NAME": "$(POD_NAME)"})
 			rendered, err := renderLive(t, tc.release, withChanges(t, tc.file, tc.changes), true, live)
 			if tc.wantErr != nil {
 				if err == nil {

@@ -174,6 +174,7 @@ renders that skip schema validation, and the rules a schema cannot state.
 {{- if and (eq $tier "village") (ne $r 1) -}}
 {{- fail (printf "yizhan: a village runs 1 node (replicas %d refused)" $r) -}}
 {{- end -}}
+{{- include "yizhan.checkUpgrade" . -}}
 {{- include "yizhan.checkScaleDown" (list . $r) -}}
 {{- if and (eq $r 1) (not .Values.raft.bootstrap) -}}
 {{- fail "yizhan: raft.bootstrap=false makes pod 0 join the office's other pods, and a one-node office (replicas 1) has none: its pod would never be ready. Leave raft.bootstrap true (a one-node office that lost its data is restored from a backup: docs/OPERATIONS.md)" -}}
@@ -338,13 +339,24 @@ integer. (list QUANTITY "the.value.name")
 {{- else -}}
 {{- $s = int64 $v | toString -}}
 {{- end -}}
-{{- $num := regexFind "^[0-9]+(\\.[0-9]+)?" $s -}}
-{{- $unit := trimPrefix $num $s -}}
-{{- $mult := dict "" 1 "k" 1000 "M" 1000000 "G" 1000000000 "T" 1000000000000 "Ki" 1024 "Mi" 1048576 "Gi" 1073741824 "Ti" 1099511627776 -}}
-{{- if or (not $num) (not (hasKey $mult $unit)) -}}
+{{- $b := include "yizhan.quantityBytes" $s -}}
+{{- if not $b -}}
 {{- fail (printf "yizhan: %s %q is not a quantity of bytes this chart reads: give it as e.g. 512Mi, 1Gi or 1.5Gi" $what $s) -}}
 {{- end -}}
+{{- $b -}}
+{{- end -}}
+
+{{/*
+Bytes of a quantity given as a string (512Mi, 1.5Gi, 500M, 268435456), or
+"" for one in another form.
+*/}}
+{{- define "yizhan.quantityBytes" -}}
+{{- $num := regexFind "^[0-9]+(\\.[0-9]+)?" . -}}
+{{- $unit := trimPrefix $num . -}}
+{{- $mult := dict "" 1 "k" 1000 "M" 1000000 "G" 1000000000 "T" 1000000000000 "P" 1000000000000000 "Ki" 1024 "Mi" 1048576 "Gi" 1073741824 "Ti" 1099511627776 "Pi" 1125899906842624 -}}
+{{- if and $num (hasKey $mult $unit) -}}
 {{- mulf $num (get $mult $unit) | floor | int64 -}}
+{{- end -}}
 {{- end -}}
 
 {{/*
