@@ -2,9 +2,11 @@ package casebook
 
 import (
 	"crypto/sha256"
+	"encoding"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"hash"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -25,6 +27,10 @@ import (
 //	book/fu/<sha256>\0<office> empty: the office's staff uploaded it (or
 //	                            the office below pushed it)
 //	book/fn/<sha256>            empty: a case's event names it (kept)
+//	book/fc/<sha256>\0<office> an office's claim on a file held whole
+//	                            that it did not upload: the bytes it sent
+//	                            again (8), when it began (8), and the
+//	                            hash's state over them
 //
 // A file no case names is dropped a day after its first part came
 // (DropUnnamedAttachments, proposed by the leader's sweep): an upload
@@ -34,12 +40,18 @@ import (
 // elsewhere is answered with what is held, and the sender goes on from
 // there (an upload or a push cut off resumes). The last part's arrival
 // checks the hash over the whole file; a file that does not hash to its
-// name is dropped, all of it.
+// name is dropped, all of it, with its uploaders. An office becomes an
+// uploader by a part that adds to the file, or, for a file held whole
+// already (uploaded elsewhere, or pushed from below), by sending all of
+// it again, in order, until what it sent hashes to the name
+// (claimAttachment): knowing a scan's hash is not having it, and a
+// filing may name only what its own office uploaded.
 const (
 	pAttachment         = prefix + "fa/"
 	pAttachmentPart     = prefix + "fp/"
 	pAttachmentUploader = prefix + "fu/"
 	pAttachmentNamed    = prefix + "fn/"
+	pAttachmentClaim    = prefix + "fc/"
 )
 
 // putAttachmentPart stores a part of a file, once, in order.
@@ -48,7 +60,8 @@ func (o *overlay) putAttachmentPart(p *peerv1.PutAttachmentPart) (*peerv1.Attach
 		return nil, err
 	}
 	held := &peerv1.PutAttachmentPart{}
-	if !o.getProto(key(pAttachment, p.GetSha256()), held) {
+	found := o.getProto(key(pAttachment, p.GetSha256()), held)
+	if !found {
 		held = &peerv1.PutAttachmentPart{Sha256: p.GetSha256(), Size: p.GetSize(), ContentType: p.GetContentType(), FirstAtUnixNano: o.at}
 	}
 	progress := func() *peerv1.AttachmentProgress {
@@ -66,11 +79,15 @@ func (o *overlay) putAttachmentPart(p *peerv1.PutAttachmentPart) (*peerv1.Attach
 		o.dropParts(p.GetSha256())
 		held = &peerv1.PutAttachmentPart{Sha256: p.GetSha256(), Size: p.GetSize(), ContentType: p.GetContentType(), FirstAtUnixNano: o.at}
 	}
-	if u := p.GetUploaderOffice(); u != "" {
-		o.set(key(pAttachmentUploader, p.GetSha256(), u), nil)
+	u := p.GetUploaderOffice()
+	if _, uploaded := o.get(key(pAttachmentUploader, p.GetSha256(), u)); u != "" && !uploaded && found && held.GetOffset() == held.GetSize() {
+		return o.claimAttachment(p, held.GetSize())
 	}
 	if p.GetOffset() != held.GetOffset() || len(p.GetData()) == 0 {
 		return progress(), nil // not the next part: the sender goes on from what is held
+	}
+	if u != "" {
+		o.set(key(pAttachmentUploader, p.GetSha256(), u), nil) // it adds to the file
 	}
 	if held.GetOffset()+int64(len(p.GetData())) == held.GetSize() {
 		sum, err := o.hashParts(p.GetSha256(), p)
@@ -82,9 +99,7 @@ func (o *overlay) putAttachmentPart(p *peerv1.PutAttachmentPart) (*peerv1.Attach
 			// answer says nothing is held (the uploader is told).
 			o.dropParts(p.GetSha256())
 			o.del(key(pAttachment, p.GetSha256()))
-			if u := p.GetUploaderOffice(); u != "" {
-				o.del(key(pAttachmentUploader, p.GetSha256(), u))
-			}
+			o.dropUploaders(p.GetSha256())
 			return &peerv1.AttachmentProgress{}, nil
 		}
 	}
@@ -92,6 +107,73 @@ func (o *overlay) putAttachmentPart(p *peerv1.PutAttachmentPart) (*peerv1.Attach
 	held.Offset += int64(len(p.GetData()))
 	o.setProto(key(pAttachment, p.GetSha256()), held)
 	return progress(), nil
+}
+
+// claimAttachment takes part p of an office's claim on a file held whole
+// (size bytes) that the office did not upload: the parts must come in
+// order from the start; when they add up to the file and hash to its
+// name, the office is an uploader of it. A part out of order (or empty)
+// is answered with how far the claim has come; a claim whose bytes do not
+// hash to the name ends with nothing (the answer says so, as for an
+// upload).
+func (o *overlay) claimAttachment(p *peerv1.PutAttachmentPart, size int64) (*peerv1.AttachmentProgress, error) {
+	k := key(pAttachmentClaim, p.GetSha256(), p.GetUploaderOffice())
+	sent, began, h := claimOf(o.get(k))
+	if began == 0 {
+		began = o.at
+	}
+	if p.GetOffset() != sent || len(p.GetData()) == 0 {
+		return &peerv1.AttachmentProgress{Received: sent}, nil
+	}
+	h.Write(p.GetData())
+	sent += int64(len(p.GetData()))
+	if sent < size {
+		state, err := h.(encoding.BinaryMarshaler).MarshalBinary()
+		if err != nil {
+			return nil, err
+		}
+		o.set(k, append(append(be64(uint64(sent)), be64(uint64(began))...), state...))
+		return &peerv1.AttachmentProgress{Received: sent}, nil
+	}
+	o.del(k)
+	if sent != size || hex.EncodeToString(h.Sum(nil)) != p.GetSha256() {
+		return &peerv1.AttachmentProgress{}, nil
+	}
+	o.set(key(pAttachmentUploader, p.GetSha256(), p.GetUploaderOffice()), nil)
+	return &peerv1.AttachmentProgress{Received: size, Complete: true}, nil
+}
+
+// claimOf decodes a claim's value (book/fc/): the bytes sent, when it
+// began (unix ns), and the hash over them; a claim not held (or not
+// readable) is one not begun.
+func claimOf(v []byte, ok bool) (sent, began int64, h hash.Hash) {
+	h = sha256.New()
+	if !ok || len(v) < 16 || h.(encoding.BinaryUnmarshaler).UnmarshalBinary(v[16:]) != nil {
+		return 0, 0, sha256.New()
+	}
+	return int64(binary.BigEndian.Uint64(v[:8])), int64(binary.BigEndian.Uint64(v[8:16])), h
+}
+
+// AttachmentClaim is how many bytes of file sha office has sent again to
+// claim it (claimAttachment), 0 when none.
+func (b *Book) AttachmentClaim(sha, office string) int64 {
+	var sent int64
+	b.view(func(txn *badger.Txn) error {
+		v := getRaw(txn, key(pAttachmentClaim, sha, office))
+		sent, _, _ = claimOf(v, v != nil)
+		return nil
+	})
+	return sent
+}
+
+// dropUploaders deletes the uploader records and claims of a file.
+func (o *overlay) dropUploaders(sha string) {
+	for _, p := range []string{pAttachmentUploader, pAttachmentClaim} {
+		_ = eachKey(o.txn, key(p, sha, ""), func(k, _ []byte) error {
+			o.del(append([]byte(nil), k...))
+			return nil
+		})
+	}
 }
 
 // hashParts hashes the parts held of a file and last, the part being
@@ -231,12 +313,24 @@ func (o *overlay) dropUnnamed(d *peerv1.DropUnnamedAttachments) (*peerv1.Attachm
 	for _, sha := range drop {
 		o.dropParts(sha)
 		o.del(key(pAttachment, sha))
-		_ = eachKey(o.txn, key(pAttachmentUploader, sha, ""), func(k, _ []byte) error {
-			o.del(append([]byte(nil), k...))
-			return nil
-		})
+		o.dropUploaders(sha)
 	}
-	return &peerv1.AttachmentProgress{Received: int64(len(drop))}, nil
+	// Claims begun as long ago and never finished (a re-upload given up)
+	// go too.
+	var claims [][]byte
+	err = eachKey(o.txn, []byte(pAttachmentClaim), func(k, v []byte) error {
+		if _, began, _ := claimOf(v, true); len(drop)+len(claims) < limit && began < d.GetOlderThanUnixNano() {
+			claims = append(claims, append([]byte(nil), k...))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range claims {
+		o.del(k)
+	}
+	return &peerv1.AttachmentProgress{Received: int64(len(drop) + len(claims))}, nil
 }
 
 // maxDropFiles bounds the files one DropUnnamedAttachments drops: each is
@@ -248,7 +342,7 @@ const maxDropFiles = 100
 func (b *Book) UnnamedAttachmentsBefore(t time.Time) bool {
 	found := false
 	b.view(func(txn *badger.Txn) error {
-		return eachKey(txn, []byte(pAttachment), func(k, v []byte) error {
+		if err := eachKey(txn, []byte(pAttachment), func(k, v []byte) error {
 			held := &peerv1.PutAttachmentPart{}
 			if found || proto.Unmarshal(v, held) != nil || held.GetFirstAtUnixNano() >= t.UnixNano() {
 				return nil
@@ -256,6 +350,13 @@ func (b *Book) UnnamedAttachmentsBefore(t time.Time) bool {
 			if _, err := txn.Get(key(pAttachmentNamed, string(k[len(pAttachment):]))); err != nil {
 				found = true
 			}
+			return nil
+		}); err != nil || found {
+			return err
+		}
+		return eachKey(txn, []byte(pAttachmentClaim), func(_, v []byte) error {
+			_, began, _ := claimOf(v, true)
+			found = found || began < t.UnixNano()
 			return nil
 		})
 	})

@@ -14,7 +14,10 @@ import (
 
 // PutAttachmentPart stores a part of a scanned file at this office (the
 // leader only: see Leading), for an upload or a push from the office
-// below. A part that is not the next one (sent again, or ahead of what
+// below. An upload of a file held whole already, by an office that did
+// not upload it, is a claim: the office sends it all again and becomes
+// its uploader when the bytes hash to its name (knowing the hash of a
+// scan is not having it). A part that is not the next one (sent again, or ahead of what
 // is held) proposes nothing and answers what is held, so that the sender
 // goes on from there. The last part of a file whose content does not
 // hash to its name fails with DATA_LOSS: nothing of it is kept.
@@ -33,6 +36,14 @@ func (s *Service) PutAttachmentPart(ctx context.Context, p *peerv1.PutAttachment
 	}
 	if held == nil && (p.GetOffset() != 0 || len(p.GetData()) == 0) {
 		return &peerv1.AttachmentProgress{}, nil
+	}
+	if complete && !claimed {
+		// A file held whole that this office did not upload: it claims it
+		// by sending all of it again (the book checks the bytes hash to
+		// its name). A part out of the claim's order proposes nothing.
+		if sent := s.fed.Cases().AttachmentClaim(p.GetSha256(), p.GetUploaderOffice()); p.GetOffset() != sent || len(p.GetData()) == 0 {
+			return &peerv1.AttachmentProgress{Received: sent}, nil
+		}
 	}
 	v, err := s.fed.ProposeCase(ctx, &peerv1.CaseCommand{AtUnixNano: s.now().UnixNano(),
 		Op: &peerv1.CaseCommand_PutAttachmentPart{PutAttachmentPart: p}})
