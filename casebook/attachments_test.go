@@ -186,3 +186,69 @@ func TestUnnamedAttachmentsAreDropped(t *testing.T) {
 		t.Error("the file a filing names was dropped")
 	}
 }
+
+// A claim on a file held whole survives the book's reopening (its hash
+// state is kept, so the office goes on from where it was), and one given
+// up goes with the unnamed files a day on.
+func TestAClaimOnAScanGoesOnAfterARestartAndIsDroppedWhenGivenUp(t *testing.T) {
+	o := newOffice(t, county, newRegistry(t))
+	part := casework.AttachmentPartBytes
+	data := bytes.Repeat([]byte("fedcba9876543210"), (2*part+100)/16)
+	copy(data, "%PDF-1.7\n")
+	sum := sha256.Sum256(data)
+	sha := hex.EncodeToString(sum[:])
+	put := func(office string, offset int) *peerv1.AttachmentProgress {
+		t.Helper()
+		got, err := o.putPart(&peerv1.PutAttachmentPart{Sha256: sha, Size: int64(len(data)), ContentType: casework.TypePDF,
+			Offset: int64(offset), Data: data[offset:min(offset+part, len(data))], UploaderOffice: office})
+		if err != nil {
+			t.Fatalf("%s's part at %d: %v", office, offset, err)
+		}
+		return got
+	}
+	for off := 0; off < len(data); off += part {
+		put(village, off)
+	}
+	if !o.book.AttachmentUploadedBy(sha, village) {
+		t.Fatal("setup: the village uploaded the file and is not its uploader")
+	}
+	if got := put(township, 0); got.GetComplete() || got.GetReceived() != int64(part) {
+		t.Fatalf("the township's first part of its claim: %v", got)
+	}
+	o.reopen()
+	if got := o.book.AttachmentClaim(sha, township); got != int64(part) {
+		t.Fatalf("after reopening, the claim holds %d bytes, want %d", got, part)
+	}
+	for off := part; off < len(data); off += part {
+		put(township, off)
+	}
+	if !o.book.AttachmentUploadedBy(sha, township) || o.book.AttachmentClaim(sha, township) != 0 {
+		t.Fatalf("the township sent the whole file again: uploader %v, claim left %d", o.book.AttachmentUploadedBy(sha, township), o.book.AttachmentClaim(sha, township))
+	}
+
+	// A case names the file (as a filing's apply marks it), so only the
+	// claim can go.
+	if err := o.book.db.Update(func(txn *badger.Txn) error { return txn.Set(key(pAttachmentNamed, sha), nil) }); err != nil {
+		t.Fatal(err)
+	}
+	put(county, 0) // a claim given up
+	if o.book.AttachmentClaim(sha, county) == 0 {
+		t.Fatal("setup: the county's claim is not held")
+	}
+	o.now = o.now.Add(25 * time.Hour)
+	if !o.book.UnnamedAttachmentsBefore(o.now.Add(-24 * time.Hour)) {
+		t.Fatal("a claim given up a day ago is not found by the sweep")
+	}
+	o.index++
+	res := o.book.Apply([]Entry{{Index: o.index, At: o.now.UnixNano(), Cmd: &peerv1.CaseCommand{Op: &peerv1.CaseCommand_DropUnnamedAttachments{
+		DropUnnamedAttachments: &peerv1.DropUnnamedAttachments{OlderThanUnixNano: o.now.Add(-24 * time.Hour).UnixNano()}}}}}, o.index, o.reg)[0]
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	if o.book.AttachmentClaim(sha, county) != 0 {
+		t.Error("the claim given up a day ago is still held")
+	}
+	if _, complete := o.book.AttachmentHeld(sha); !complete || !o.book.AttachmentUploadedBy(sha, township) {
+		t.Error("the file a case names went with the claim given up")
+	}
+}
