@@ -78,7 +78,9 @@ func reportInHand(rd reader, office, day string) string {
 		if !ok || proto.Unmarshal(v, r) != nil || r.GetKind() != yizhanv1.ReportKind_REPORT_KIND_FIRST {
 			return true
 		}
-		on := func(t *timestamppb.Timestamp) bool { return t != nil && t.AsTime().In(registry.CST).Format("20060102") == day }
+		on := func(t *timestamppb.Timestamp) bool {
+			return t != nil && t.AsTime().In(registry.CST).Format("20060102") == day
+		}
 		if on(r.GetWrittenAt()) || on(r.GetSignedAt()) {
 			id = r.GetId()
 			return false
