@@ -475,6 +475,15 @@ func (b *Book) upgradeStats(reg casework.Registry) error {
 				return err
 			}
 		}
+		rejudged, err := rejudgedHeld(txn)
+		if err != nil {
+			return err
+		}
+		for k, v := range rejudged {
+			if err := wb.Set([]byte(k), v); err != nil {
+				return err
+			}
+		}
 		return b.recountAll(txn, reg, &recount{to: sp.add}, true, func(k []byte, c *yizhanv1.Case, events []*yizhanv1.CaseEvent) error {
 			cases++
 			if upgradeCaseMet != nil {

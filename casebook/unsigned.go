@@ -219,11 +219,12 @@ func (b *Book) FirstReportsSigned(office string, from, to time.Time) ([]*yizhanv
 }
 
 // MattersReported are the signed first reports, at office and below it
-// (office "": all), of the matters with a report signed from from until
-// to: the first report, or a follow-up or final report of a matter begun
-// before, so that an upper office taking each period's export once gets
-// every report (a final report signed a week after its first is in the
-// export of its own week). By the first reports' signing time. It reads
+// (office "": all), of the matters with a report signed, or held here
+// first, from from until to: the first report, or a follow-up or final
+// report of a matter begun before, so that an upper office taking each
+// period's export once gets every report (a final report signed a week
+// after its first is in the export of its own week; a report signed at a
+// village cut off for two days, in the export of the day it came). By the first reports' signing time. It reads
 // every report held: an export's walk.
 func (b *Book) MattersReported(office string, from, to time.Time) ([]*yizhanv1.HeldReport, error) {
 	var out []*yizhanv1.HeldReport
@@ -237,8 +238,10 @@ func (b *Book) MattersReported(office string, from, to time.Time) ([]*yizhanv1.H
 			if r.GetState() != yizhanv1.ReportState_REPORT_STATE_SIGNED || office != "" && !registry.IsAncestorOrSelf(office, r.GetOfficeCode()) {
 				return nil
 			}
-			if at := r.GetSignedAt().AsTime(); at.Before(from) || !at.Before(to) {
-				return nil
+			in := func(at time.Time) bool { return !at.Before(from) && at.Before(to) }
+			held := getRaw(txn, reportHeldKey(r.GetId()))
+			if !in(r.GetSignedAt().AsTime()) && (len(held) < 8 || !in(time.Unix(0, int64(binary.BigEndian.Uint64(held[:8]))))) {
+				return nil // neither signed nor come here in the period
 			}
 			first := r.GetFirstId()
 			if r.GetKind() == yizhanv1.ReportKind_REPORT_KIND_FIRST {
@@ -262,6 +265,35 @@ func (b *Book) MattersReported(office string, from, to time.Time) ([]*yizhanv1.H
 			return c
 		}
 		return strings.Compare(a.GetReport().GetId(), b.GetReport().GetId())
+	})
+	return out, err
+}
+
+// rejudgedHeld are the signed reports' book/drh/ values whose late byte
+// this release's rule (duty.Late from the time held) judges otherwise:
+// stats format 12 runs a first report's hour from when its office learnt
+// of the event, so a report judged late by the hour from the event may
+// be on time. upgradeStats writes them with the counters, which it
+// counts with the same rule, so a report reads as the assessment counts
+// it.
+func rejudgedHeld(txn *badger.Txn) (map[string][]byte, error) {
+	out := map[string][]byte{}
+	err := eachKey(txn, []byte(pReportHeld), func(k, v []byte) error {
+		if len(v) != 9 {
+			return nil
+		}
+		r := &yizhanv1.UrgentReport{}
+		if ok, err := getProto(txn, reportKey(string(k[len(pReportHeld):])), r); err != nil || !ok {
+			return err
+		}
+		late := byte(0)
+		if duty.Late(r, time.Unix(0, int64(binary.BigEndian.Uint64(v[:8])))) {
+			late = 1
+		}
+		if v[8] != late {
+			out[string(k)] = append(append([]byte(nil), v[:8]...), late)
+		}
+		return nil
 	})
 	return out, err
 }

@@ -128,7 +128,7 @@ type rule struct {
 type stateRow struct {
 	State yizhanv1.CaseState
 	Final bool // nothing more can happen to the case, but the citizen's say
-	Local bool // the case has not left the office where it was filed online: it queues no mail
+	Local bool // an online filing not taken up: it queues no mail, but one carded 逾期未受理 goes up (MailLateFilingUp)
 	// Note is why no rule that leaves the state out of its From may
 	// happen in it (before the rule's own hints), Rule the failure's name.
 	Note, Rule string

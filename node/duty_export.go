@@ -125,7 +125,7 @@ func (s *dutyService) reportsWorkbook(x *yizhanv1.ReportExport, matters [][]*yiz
 	office := s.officeName(x.GetOfficeCode())
 
 	reports := wb.AddSheet("紧急信息报告")
-	reports.Set(1, 1, fmt.Sprintf("%s 紧急重大情况报告 %s 至 %s（按首报签发日期）", office, x.GetFrom(), x.GetTo()))
+	reports.Set(1, 1, fmt.Sprintf("%s 紧急重大情况报告 %s 至 %s（期内签发或收到报告的事项）", office, x.GetFrom(), x.GetTo()))
 	reports.Style(1, 1, 1, xlsx.Bold)
 	header(reports, 3, "报告编号", "首报编号", "报告单位", "类型", "类别", "等级", "标题", "地点", "事发时间", "获知时间", "死亡", "受伤", "失踪",
 		"财产损失", "已采取措施", "基本情况", "报告人", "联系电话", "签发人", "签发时间", "报送时限", "迟报", "签收单位")

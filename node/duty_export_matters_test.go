@@ -1,11 +1,14 @@
 package node_test
 
 import (
+	"bytes"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/xuri/excelize/v2"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
@@ -88,5 +91,33 @@ func TestTheExportCarriesTheFinalReportOfAnEarlierMatter(t *testing.T) {
 	}
 	if len(x.GetReports()) == 0 || x.GetReports()[0].GetId() != first {
 		t.Errorf("the export of %s, the day the first report was signed, holds %d reports, want its first report first", yesterday, len(x.GetReports()))
+	}
+}
+
+// The workbook's heading says what its period selects: the matters with a
+// report signed or received in it (it said 按首报签发日期, by the first
+// report's signing date, which is no longer what the export holds).
+func TestTheWorkbookSaysWhatThePeriodSelects(t *testing.T) {
+	f := dutyFed(t, nil)
+	village := f.nodes["dongcun-1"]
+	officer := dial(t, village).login("dc-duty", password)
+	leader := dial(t, village).login("dc-leader", password)
+	vd, ld := yizhanv1.NewDutyServiceClient(officer.conn), yizhanv1.NewDutyServiceClient(leader.conn)
+	signedFirst(t, vd, ld, officer, leader)
+	body, err := vd.ExportReports(officer.ctx(), &yizhanv1.ExportReportsRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, err := excelize.OpenReader(bytes.NewReader(body.GetData()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	title, err := x.GetCellValue("紧急信息报告", "A1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(title, "（期内签发或收到报告的事项）") {
+		t.Errorf("the workbook's heading %q does not say the period selects every matter with a report signed or received in it", title)
 	}
 }
