@@ -22,6 +22,10 @@ import (
 // and read a case's files where the case is held. The files are never
 // shown to the public: a query code reads none.
 
+// uploadRoles are those who may upload a scan: who file cases and take
+// materials handed in again (casework's file and resubmit).
+var uploadRoles = []yizhanv1.Role{yizhanv1.Role_ROLE_AGENT, yizhanv1.Role_ROLE_CLERK, yizhanv1.Role_ROLE_WINDOW}
+
 // UploadAttachment stores a part of a scanned file at this office.
 func (s *caseService) UploadAttachment(ctx context.Context, req *yizhanv1.UploadAttachmentRequest) (*yizhanv1.UploadAttachmentResponse, error) {
 	p, err := s.optionalPrincipal(ctx)
@@ -30,6 +34,13 @@ func (s *caseService) UploadAttachment(ctx context.Context, req *yizhanv1.Upload
 	}
 	if p == nil {
 		return nil, status.Error(codes.Unauthenticated, "uploading a scan needs staff's sign-in")
+	}
+	// Scans are handed in with a filing or a resubmission: by those who
+	// take them (the filing's roles), not by every account of the office
+	// (each file goes into the raft log of every node of the office).
+	if !slices.ContainsFunc(p.Roles, func(r yizhanv1.Role) bool { return slices.Contains(uploadRoles, r) }) {
+		return nil, reason.Status(reason.WrongRole, fmt.Sprintf("%s may not upload a scan: it needs %v, %v or %v", p.Username, uploadRoles[0], uploadRoles[1], uploadRoles[2]),
+			reason.Meta{"action": "upload", "roles": "ROLE_AGENT,ROLE_CLERK,ROLE_WINDOW"}, 0).Err()
 	}
 	// Staff upload at their office; a file handed in with a correction
 	// at another office on the case's route goes on to the office that

@@ -1,6 +1,8 @@
 package node_test
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"testing"
 	"time"
 
@@ -69,4 +71,25 @@ func TestAScanIsClaimedOnlyByItsBytes(t *testing.T) {
 	if _, err := fileWithScan(t, clerk, "韦明", a); err != nil {
 		t.Errorf("the county uploaded the scan whole and still may not name it: %v", err)
 	}
+}
+
+// Scans are uploaded by those who file and take materials (an agent, a
+// clerk, the comprehensive window), not by every account of the office:
+// an approver's upload is refused, naming the roles, and nothing is kept.
+func TestOnlyThoseWhoTakeMaterialsUploadScans(t *testing.T) {
+	f := newCaseFed(t, 1)
+	approver := dial(t, f.nodes["county-1"]).login("approver", password)
+	data := scan(2000, 9)
+	sum := sha256.Sum256(data)
+	sha := hex.EncodeToString(sum[:])
+	_, err := caseClient(t, approver).UploadAttachment(approver.ctx(), &yizhanv1.UploadAttachmentRequest{
+		Sha256: sha, Size: int64(len(data)), ContentType: casework.TypePDF, Data: data})
+	if status.Code(err) != codes.PermissionDenied || reasonOf(err) != "WRONG_ROLE" {
+		t.Errorf("an approver's upload: %v, want PermissionDenied WRONG_ROLE", err)
+	}
+	if held, _ := f.nodes["county-1"].Office().Cases().AttachmentHeld(sha); held != nil {
+		t.Errorf("the refused upload is kept: %v", held)
+	}
+	clerk := dial(t, f.nodes["county-1"]).login("clerk", password)
+	upload(t, clerk, data, casework.TypePDF, "申请书.pdf")
 }
