@@ -3,6 +3,8 @@ package casebook
 import (
 	"testing"
 
+	"github.com/dgraph-io/badger/v4"
+
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 	"github.com/yizhan-gov/yizhan/casework"
 )
@@ -96,5 +98,37 @@ func TestAnOnlineFilingLeftWaitingGoesUpWithItsCard(t *testing.T) {
 	deliver(t, tw, co)
 	if c, _ := co.book.Case(late); c.GetState() != yizhanv1.CaseState_CASE_STATE_PRECHECK_REJECTED {
 		t.Errorf("the county's copy of %s is %v after the village turned it down, want PRECHECK_REJECTED", late, c.GetState())
+	}
+}
+
+// An online filing carded 逾期未受理 by a release before stats format 12
+// stayed at the village (that release sent nothing up until the
+// pre-check took it up): the upgrade queues it for the township, so the
+// offices above see it without waiting for its next event.
+func TestTheUpgradeSendsUpAFilingCardedLateBefore(t *testing.T) {
+	reg := newRegistry(t)
+	v := newOffice(t, village, reg)
+	v.now = day(3, 2, 9)
+	late := v.fileAs(onlineAt(village), service, 2, Request{})
+	v.now = day(3, 10, 9)
+	v.sweep()
+	// What the previous release left: the card, no mail, format 11.
+	if err := v.book.db.Update(func(txn *badger.Txn) error {
+		if err := txn.Delete(outboxKey(township, late)); err != nil {
+			return err
+		}
+		if err := txn.Set(keyOutboxLen, be64(0)); err != nil {
+			return err
+		}
+		return txn.Set(keyStatsFormat, be64(11))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if !v.reopen() {
+		t.Fatal("setup: the book of format 11 is not stale")
+	}
+	out := v.book.Outbox()
+	if len(out) != 1 || out[0].GetDestOffice() != township || out[0].GetCaseNumber() != late || v.book.OutboxLen() != 1 {
+		t.Errorf("after the upgrade the outbox holds %v (length %d); want %s queued for the township", out, v.book.OutboxLen(), late)
 	}
 }

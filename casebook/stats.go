@@ -15,6 +15,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 	"google.golang.org/protobuf/proto"
 
+	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 	"github.com/yizhan-gov/yizhan/casework"
 	"github.com/yizhan-gov/yizhan/reason"
@@ -496,6 +497,15 @@ func (b *Book) upgradeStats(reg casework.Registry) error {
 					return err
 				}
 			}
+			if en := b.lateFilingUp(txn, string(k[len(pCase):]), c, events); en != nil {
+				v, err := proto.Marshal(en)
+				if err == nil {
+					err = wb.Set(outboxKey(en.GetDestOffice(), en.GetCaseNumber()), v)
+				}
+				if err != nil {
+					return err
+				}
+			}
 			if err := restepIn(wb, k[len(pCase):], getRaw(txn, key(pStepKey, string(k[len(pCase):]))), stepKeyOf(c, events, reg)); err != nil {
 				return err
 			}
@@ -519,6 +529,16 @@ func (b *Book) upgradeStats(reg casework.Registry) error {
 	}
 	if err == nil {
 		err = b.db.Update(func(txn *badger.Txn) error {
+			// The outbox may have grown by late filings sent up
+			// (lateFilingUp): its length counted afresh.
+			n := 0
+			if err := eachKey(txn, []byte(pOutbox), func(_, _ []byte) error { n++; return nil }); err != nil {
+				return err
+			}
+			if err := txn.Set(keyOutboxLen, be64(uint64(n))); err != nil {
+				return err
+			}
+			b.outbox.Store(int64(n))
 			if err := txn.Set(keyStatsFormat, be64(statsFormat)); err != nil {
 				return err
 			}
@@ -533,6 +553,22 @@ func (b *Book) upgradeStats(reg casework.Registry) error {
 	slog.Info("casebook: counted the statistics again with this release's definitions",
 		"cases", cases, "counters_written", sp.writes, "spills", sp.spills, "took", time.Since(start).Round(time.Millisecond))
 	return nil
+}
+
+// lateFilingUp is the outbox entry that sends up case number, an online
+// filing of this office that a release before stats format 12 carded
+// 逾期未受理 and kept here (casework.MailLateFilingUp sends one up when it
+// is carded now), nil for any other case or one queued for its parent
+// already.
+func (b *Book) lateFilingUp(txn *badger.Txn, number string, c *yizhanv1.Case, events []*yizhanv1.CaseEvent) *peerv1.OutboxEntry {
+	parent := registry.ParentCode(b.office)
+	if parent == "" || len(events) == 0 || c.GetOwnerOffice() != b.office || events[0].GetOfficeCode() != b.office ||
+		!events[0].GetFiling().GetPrecheck() || !hasKey(txn, cardKey(number, yizhanv1.CardRule_CARD_RULE_NOT_ACCEPTED_IN_TIME)) ||
+		hasKey(txn, outboxKey(parent, number)) ||
+		slices.ContainsFunc(events, func(e *yizhanv1.CaseEvent) bool { return e.GetType() == yizhanv1.EventType_EVENT_TYPE_PRECHECKED }) {
+		return nil
+	}
+	return &peerv1.OutboxEntry{DestOffice: parent, CaseNumber: number, UptoSeq: events[len(events)-1].GetSeq()}
 }
 
 // restepFrom is the oldest stats format whose counters are this
