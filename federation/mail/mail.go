@@ -461,6 +461,10 @@ type mailer struct {
 	// for the parent, which gets it when it is back.
 	past     map[outboxKey]uint32
 	pastBusy bool
+	// pastNext is when the next call past the parent may go, pastBackoff
+	// the wait after the last that no office above answered.
+	pastNext    time.Time
+	pastBackoff time.Duration
 }
 
 type outboxKey struct{ dest, number string }

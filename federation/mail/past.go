@@ -48,11 +48,14 @@ func urgentFromBelow(from, office string, req *peerv1.DeliverCasesRequest) bool 
 
 // sendPast sends past the parent, once it has been out of reach for
 // PastAfter, the urgent records waiting for it that no office above has
-// taken yet, one call at a time. Caller holds m.mu.
+// taken yet, one call at a time; after a call no office above answered,
+// the next waits, longer each time up to maxPastBackoff (as the parent's
+// calls do: a village whose own line is down reaches nothing). Caller
+// holds m.mu.
 func (m *mailer) sendPast(ctx context.Context, outbox []*peerv1.OutboxEntry, now time.Time) {
 	parent := registry.ParentCode(m.ml.cfg.Office)
 	since, down := m.unreachable[parent]
-	if !down || m.pastBusy || registry.ParentCode(parent) == "" || now.Sub(since) < m.ml.cfg.PastAfter {
+	if !down || m.pastBusy || registry.ParentCode(parent) == "" || now.Sub(since) < m.ml.cfg.PastAfter || now.Before(m.pastNext) {
 		return
 	}
 	var entries []*peerv1.OutboxEntry
@@ -69,20 +72,31 @@ func (m *mailer) sendPast(ctx context.Context, outbox []*peerv1.OutboxEntry, now
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
-		took := m.ml.deliverPast(ctx, parent, entries, since)
+		took, answered := m.ml.deliverPast(ctx, parent, entries, since)
 		m.mu.Lock()
 		defer m.mu.Unlock()
 		m.pastBusy = false
 		for _, e := range took {
 			m.past[outboxKey{e.GetDestOffice(), e.GetCaseNumber()}] = e.GetUptoSeq()
 		}
+		if answered {
+			m.pastBackoff, m.pastNext = 0, time.Time{}
+		} else {
+			m.pastBackoff = min(max(2*m.pastBackoff, time.Second), maxPastBackoff)
+			m.pastNext = m.ml.cfg.Now().Add(m.pastBackoff)
+		}
 	}()
 }
 
+// maxPastBackoff is the longest wait between calls past the parent that
+// no office above answered.
+const maxPastBackoff = time.Minute
+
 // deliverPast sends entries, which wait for office parent (out of reach
 // since since), to the offices above it, the nearest first, until one
-// answers; it returns the entries that office took.
-func (ml *Mail) deliverPast(ctx context.Context, parent string, entries []*peerv1.OutboxEntry, since time.Time) []*peerv1.OutboxEntry {
+// answers; it returns the entries that office took, and whether any
+// answered.
+func (ml *Mail) deliverPast(ctx context.Context, parent string, entries []*peerv1.OutboxEntry, since time.Time) (took []*peerv1.OutboxEntry, answered bool) {
 	req := &peerv1.DeliverCasesRequest{}
 	var sent []*peerv1.OutboxEntry
 	for _, e := range entries {
@@ -94,18 +108,17 @@ func (ml *Mail) deliverPast(ctx context.Context, parent string, entries []*peerv
 		sent = append(sent, e)
 	}
 	if len(sent) == 0 {
-		return nil
+		return nil, true // nothing to send: nothing failed
 	}
 	for above := registry.ParentCode(parent); above != ""; above = registry.ParentCode(above) {
 		resp, err := ml.call(ctx, above, req)
 		if err != nil {
 			ml.log.Warn("could not send urgent records past the office above, out of reach", "parent", parent, "to", above, "err", err)
 			if status.Code(err) == codes.PermissionDenied || contentError(err) {
-				return nil // a release that takes mail from its children only: they wait for the parent
+				return nil, false // a release that takes mail from its children only: they wait for the parent
 			}
 			continue
 		}
-		var took []*peerv1.OutboxEntry
 		for i, rc := range resp.GetReceipts() {
 			switch {
 			case i >= len(sent):
@@ -117,7 +130,7 @@ func (ml *Mail) deliverPast(ctx context.Context, parent string, entries []*peerv
 		}
 		ml.log.Warn("urgent records sent past the office above, out of reach (越级报告): it gets them when it is back",
 			"parent", parent, "out_of_reach_since", since.In(registry.CST).Format(time.DateTime), "to", above, "records", len(took))
-		return took
+		return took, true
 	}
-	return nil
+	return nil, false
 }
