@@ -430,7 +430,9 @@ func (ml *Mail) autoAct(ctx context.Context, number string) error {
 // message too large to travel is set aside at once, one that the next
 // office refuses (or that makes its call fail) is held back on its own,
 // and set aside after QuarantineAfter, and so is mail to an office gone
-// from the registry.
+// from the registry. A message waiting for its scanned files is held back
+// on its own too (attachments.go), and set aside after QuarantineAfter
+// of its file failing to go up. Urgent records go first in a call.
 type mailer struct {
 	ml   *Mail
 	wg   sync.WaitGroup
@@ -470,13 +472,19 @@ type mailer struct {
 type outboxKey struct{ dest, number string }
 
 // heldEntry is an outbox entry not sent for a while: the next office
-// refused it, or a call carrying it alone failed.
+// refused it, or a call carrying it alone failed (tries counts them), or
+// it waits for its scanned files (files), which counts no try.
 type heldEntry struct {
 	upto  uint32 // the entry's upto_seq when it was held
 	first time.Time
 	until time.Time
 	tries int
 	why   string
+	// files are the scanned files (SHA-256s) the message waits for,
+	// being pushed to the office above: once they are there, or the
+	// pusher may try again, it is looked at without waiting for until.
+	// Nil when it does not wait for files.
+	files []string
 }
 
 func newMailer(ml *Mail) *mailer {
@@ -485,27 +493,17 @@ func newMailer(ml *Mail) *mailer {
 		unreachable: map[string]time.Time{}, past: map[outboxKey]uint32{}, wake: make(chan struct{}, 1)}
 }
 
+// sendDue starts a call to each destination with entries due that has
+// none in flight: up to deliverBatch entries, the urgent records (urgent
+// reports, unsigned flags) first, then the rest in key order; entries
+// held back are not due until their time, or, waiting for their files,
+// until the files are there.
 func (m *mailer) sendDue(ctx context.Context) {
-	byDest := map[string][]*peerv1.OutboxEntry{}
-	queued := map[outboxKey]bool{}
 	outbox := m.ml.cfg.FSM.Cases().Outbox() // before the lock: the sends finishing wait for it
 	now := m.ml.cfg.Now()
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for _, e := range outbox {
-		k := outboxKey{e.GetDestOffice(), e.GetCaseNumber()}
-		queued[k] = true
-		if h, ok := m.held[k]; ok {
-			if h.upto != e.GetUptoSeq() {
-				delete(m.held, k) // new events: a new message, tried afresh
-			} else if now.Before(h.until) {
-				continue
-			}
-		}
-		if len(byDest[k.dest]) < deliverBatch {
-			byDest[k.dest] = append(byDest[k.dest], e)
-		}
-	}
+	byDest, queued := m.due(outbox, now)
 	// Forget what no longer waits: receipted, or set aside.
 	for k := range m.held {
 		if !queued[k] {
@@ -562,6 +560,36 @@ func (m *mailer) sendDue(ctx context.Context) {
 	}
 }
 
+// due is what of outbox to send now, by destination, and which entries
+// the outbox holds: up to deliverBatch entries a destination, its urgent
+// records first. Caller holds m.mu.
+func (m *mailer) due(outbox []*peerv1.OutboxEntry, now time.Time) (byDest map[string][]*peerv1.OutboxEntry, queued map[outboxKey]bool) {
+	byDest, queued = map[string][]*peerv1.OutboxEntry{}, map[outboxKey]bool{}
+	rest := map[string][]*peerv1.OutboxEntry{}
+	for _, e := range outbox {
+		k := outboxKey{e.GetDestOffice(), e.GetCaseNumber()}
+		queued[k] = true
+		if h, ok := m.held[k]; ok {
+			if h.upto != e.GetUptoSeq() {
+				delete(m.held, k) // new events: a new message, tried afresh
+			} else if now.Before(h.until) && (h.files == nil || !m.ml.filesDue(k.dest, h.files)) {
+				continue
+			}
+		}
+		if isUrgentRecord(k.number) {
+			if len(byDest[k.dest]) < deliverBatch {
+				byDest[k.dest] = append(byDest[k.dest], e)
+			}
+		} else if len(rest[k.dest]) < deliverBatch {
+			rest[k.dest] = append(rest[k.dest], e)
+		}
+	}
+	for dest, entries := range rest {
+		byDest[dest] = append(byDest[dest], entries[:min(len(entries), deliverBatch-len(byDest[dest]))]...)
+	}
+	return byDest, queued
+}
+
 // setAsideGone is what of dest's entries to set aside because dest is
 // not in the registry (nil: none): an office the registry no longer
 // holds (a county restored from a backup older than the office), whose
@@ -594,7 +622,8 @@ func (m *mailer) setAsideGone(dest string, entries []*peerv1.OutboxEntry, now ti
 	return aside
 }
 
-// done records the outcome of one call to dest.
+// done records the outcome of one call to dest (or of none, when every
+// message due waited for its files).
 func (m *mailer) done(ctx context.Context, dest string, r deliveryResult) {
 	now := m.ml.cfg.Now()
 	var setAside []*peerv1.QuarantinedEntry
@@ -603,13 +632,54 @@ func (m *mailer) done(ctx context.Context, dest string, r deliveryResult) {
 	if r.err == nil && r.sent > len(r.refused) {
 		m.took[dest] = now
 	}
+	// A message waiting for its files is held back on its own, counting
+	// no try, until its files are there or its pusher may try again
+	// (filesDue), pushRetry at most. One whose file has failed to go up for
+	// QuarantineAfter, while the office answered, is set aside naming
+	// the file.
+	for _, w := range r.waiting {
+		k := outboxKey{dest, w.entry.GetCaseNumber()}
+		if f := w.stuck; f != nil && f.tries >= 2 && now.Sub(f.first) >= m.ml.cfg.QuarantineAfter &&
+			(m.took[dest].After(f.first) || f.answered.After(f.first)) {
+			setAside = append(setAside, &peerv1.QuarantinedEntry{Entry: w.entry,
+				Reason: fmt.Sprintf("scanned file %s (%s) of case %s not delivered to office %s since %s (%d tries): %s",
+					shortSHA(f.sha), f.name, k.number, dest, f.first.In(registry.CST).Format(time.DateTime), f.tries, f.why),
+				AtUnixNano: now.UnixNano()})
+			delete(m.held, k)
+			continue
+		}
+		h := m.held[k]
+		if h == nil || h.upto != w.entry.GetUptoSeq() {
+			h = &heldEntry{upto: w.entry.GetUptoSeq(), first: now}
+			m.held[k] = h
+		}
+		h.files, h.until = w.files, now.Add(pushRetry)
+		if h.tries == 0 {
+			h.why = "waiting for its scanned files"
+		}
+	}
+	// The files the messages held back wait for: the pusher drops the
+	// others (a case set aside, here or for another reason).
+	var wanted map[string]bool
+	if registry.ParentCode(m.ml.cfg.Office) == dest {
+		wanted = map[string]bool{}
+		for k, h := range m.held {
+			if k.dest == dest {
+				for _, sha := range h.files {
+					wanted[sha] = true
+				}
+			}
+		}
+	}
 	hold := func(e *peerv1.OutboxEntry, why string) {
 		k := outboxKey{dest, e.GetCaseNumber()}
 		h := m.held[k]
-		if h == nil || h.upto != e.GetUptoSeq() {
+		if h == nil || h.upto != e.GetUptoSeq() || h.tries == 0 {
+			// The first refusal (having waited for its files is none).
 			h = &heldEntry{upto: e.GetUptoSeq(), first: now}
 			m.held[k] = h
 		}
+		h.files = nil
 		h.tries++
 		h.why = why
 		h.until = now.Add(min(time.Duration(1<<min(h.tries, 12))*100*time.Millisecond, 5*time.Minute))
@@ -624,12 +694,14 @@ func (m *mailer) done(ctx context.Context, dest string, r deliveryResult) {
 	for _, x := range r.refused {
 		hold(x.entry, x.why)
 	}
-	if r.err == nil {
+	called := r.sent > 0 || r.err != nil // else nothing went: nothing was learnt of dest
+	if called && r.err == nil {
 		delete(m.unreachable, dest)
-	} else if _, ok := m.unreachable[dest]; !ok && !r.content {
+	} else if _, ok := m.unreachable[dest]; !ok && r.err != nil && !r.content {
 		m.unreachable[dest] = now
 	}
 	switch {
+	case !called:
 	case r.err == nil:
 		m.backoff[dest] = 0
 		m.next[dest] = time.Time{}
@@ -648,6 +720,9 @@ func (m *mailer) done(ctx context.Context, dest string, r deliveryResult) {
 	}
 	m.mu.Unlock()
 	setAside = append(setAside, r.oversize...)
+	if wanted != nil {
+		m.ml.keepPushing(dest, wanted)
+	}
 	if len(setAside) > 0 {
 		m.ml.quarantine(ctx, setAside)
 	}
@@ -656,7 +731,12 @@ func (m *mailer) done(ctx context.Context, dest string, r deliveryResult) {
 		noted = status.Errorf(codes.FailedPrecondition, "office %s refused %d of %d messages: %s",
 			dest, len(r.refused), r.sent, r.refused[0].why)
 	}
-	m.ml.noteDelivery(dest, noted, now)
+	if f := m.ml.pushFailure(dest); noted == nil && f != nil {
+		noted = f.error(dest) // a file that cannot go up is dest's delivery error too
+	}
+	if called || noted != nil {
+		m.ml.noteDelivery(dest, noted, now)
+	}
 	if r.err == nil || r.content {
 		select {
 		case m.wake <- struct{}{}:
@@ -671,6 +751,7 @@ type deliveryResult struct {
 	first    *peerv1.OutboxEntry // the first of them
 	refused  []refusal           // refused by the receiver, each with its reason
 	oversize []*peerv1.QuarantinedEntry
+	waiting  []waitingEntry // not sent: waiting for their scanned files
 	err      error
 	// content is set when the call failed for what it carried (too
 	// large, not decodable, an internal error at the receiver), not
@@ -681,6 +762,14 @@ type deliveryResult struct {
 type refusal struct {
 	entry *peerv1.OutboxEntry
 	why   string
+}
+
+// waitingEntry is an entry whose message waits for scanned files on
+// their way to the office above.
+type waitingEntry struct {
+	entry *peerv1.OutboxEntry
+	files []string     // the files not there yet (SHA-256s)
+	stuck *pushFailure // the first of them whose pushes fail, if any
 }
 
 // contentError reports whether a failed call failed for what it carried.
@@ -702,7 +791,9 @@ func contentError(err error) bool {
 }
 
 // deliver sends entries to dest, in one call of at most deliverBatchBytes
-// (one message only when single), and drops those receipted.
+// (one message only when single), and drops those receipted. A message
+// to the office above whose scanned files are not there yet is not sent:
+// it waits (deliveryResult.waiting) while its files are pushed.
 func (ml *Mail) deliver(ctx context.Context, dest string, entries []*peerv1.OutboxEntry, single bool) deliveryResult {
 	var r deliveryResult
 	req := &peerv1.DeliverCasesRequest{}
@@ -719,11 +810,14 @@ func (ml *Mail) deliver(ctx context.Context, dest string, entries []*peerv1.Outb
 				Reason: fmt.Sprintf("the message is %d bytes, more than the %d a case message may have", n, ml.cfg.MaxCaseMessageBytes)})
 			continue
 		}
+		if registry.ParentCode(ml.cfg.Office) == dest {
+			if files := ml.missingFiles(dest, msg); len(files) > 0 {
+				r.waiting = append(r.waiting, waitingEntry{entry: e, files: files, stuck: ml.stuckFile(dest, files)})
+				continue // waits for its scanned files, which are on their way
+			}
+		}
 		if len(sent) > 0 && (single || size+n > deliverBatchBytes) {
 			break
-		}
-		if registry.ParentCode(ml.cfg.Office) == dest && !ml.filesThere(dest, msg) {
-			continue // waits for its scanned files, which are on their way
 		}
 		req.Messages = append(req.Messages, msg)
 		sent = append(sent, e)
@@ -825,6 +919,7 @@ type DeliveryError struct {
 	Err   string
 	At    time.Time
 	cause string // the gRPC code: a new cause is logged at warn
+	file  bool   // a scanned file that cannot go up (fileError)
 }
 
 // noteDelivery records the outcome of a call to dest for the status page,
@@ -844,10 +939,15 @@ func (ml *Mail) noteDelivery(dest string, err error, at time.Time) {
 	}
 	prev, failing := ml.deliveryErrs[dest]
 	cause := status.Code(err).String()
+	var fe *fileError
+	file := errors.As(err, &fe)
+	if file {
+		cause = "scanned file"
+	}
 	if !failing || prev.cause != cause {
 		ml.log.Warn("case delivery failed: retrying", "to", dest, "err", err)
 	}
-	ml.deliveryErrs[dest] = DeliveryError{Dest: dest, Err: err.Error(), At: at, cause: cause}
+	ml.deliveryErrs[dest] = DeliveryError{Dest: dest, Err: err.Error(), At: at, cause: cause, file: file}
 }
 
 // hasHeld reports whether an entry for dest is held back. Caller holds m.mu.
