@@ -923,6 +923,7 @@ func TestBrowser(t *testing.T) {
 		leader.do(chromedp.Click(chromedp.CSS(swap+"details summary"), chromedp.NodeVisible))
 		leader.set(swap+"[name=from]", "nobody-on-it")
 		leader.set(swap+"[name=to]", "dc-zhiban2")
+		leader.set(swap+"[name=reason]", "家中有事") // required: the browser sends no swap without it
 		leader.clickNav(swap + "form button")
 		leader.see("未保存")
 		href := leader.attr(".errsum a", "href")
