@@ -41,11 +41,11 @@ import (
 // there (an upload or a push cut off resumes). The last part's arrival
 // checks the hash over the whole file; a file that does not hash to its
 // name is dropped, all of it, with its uploaders. An office becomes an
-// uploader by a part that adds to the file, or, for a file held whole
-// already (uploaded elsewhere, or pushed from below), by sending all of
-// it again, in order, until what it sent hashes to the name
-// (claimAttachment): knowing a scan's hash is not having it, and a
-// filing may name only what its own office uploaded.
+// uploader by the part that makes the file whole, its hash checked, or,
+// for a file held whole already (uploaded elsewhere, or pushed from
+// below), by sending all of it again, in order, until what it sent
+// hashes to the name (claimAttachment): knowing a scan's hash is not
+// having it, and a filing may name only what its own office uploaded.
 const (
 	pAttachment         = prefix + "fa/"
 	pAttachmentPart     = prefix + "fp/"
@@ -77,6 +77,7 @@ func (o *overlay) putAttachmentPart(p *peerv1.PutAttachmentPart) (*peerv1.Attach
 				p.GetSha256(), held.GetSize(), held.GetContentType(), p.GetSize(), p.GetContentType())
 		}
 		o.dropParts(p.GetSha256())
+		o.dropUploaders(p.GetSha256()) // of a release that recorded them at a first part
 		held = &peerv1.PutAttachmentPart{Sha256: p.GetSha256(), Size: p.GetSize(), ContentType: p.GetContentType(), FirstAtUnixNano: o.at}
 	}
 	u := p.GetUploaderOffice()
@@ -85,9 +86,6 @@ func (o *overlay) putAttachmentPart(p *peerv1.PutAttachmentPart) (*peerv1.Attach
 	}
 	if p.GetOffset() != held.GetOffset() || len(p.GetData()) == 0 {
 		return progress(), nil // not the next part: the sender goes on from what is held
-	}
-	if u != "" {
-		o.set(key(pAttachmentUploader, p.GetSha256(), u), nil) // it adds to the file
 	}
 	if held.GetOffset()+int64(len(p.GetData())) == held.GetSize() {
 		sum, err := o.hashParts(p.GetSha256(), p)
@@ -101,6 +99,11 @@ func (o *overlay) putAttachmentPart(p *peerv1.PutAttachmentPart) (*peerv1.Attach
 			o.del(key(pAttachment, p.GetSha256()))
 			o.dropUploaders(p.GetSha256())
 			return &peerv1.AttachmentProgress{}, nil
+		}
+		if u != "" {
+			// The part that makes the file whole, its hash checked: the
+			// office that sent it is its uploader.
+			o.set(key(pAttachmentUploader, p.GetSha256(), u), nil)
 		}
 	}
 	o.set(key(pAttachmentPart, p.GetSha256(), be64(uint64(p.GetOffset()))), p.GetData())

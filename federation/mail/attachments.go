@@ -176,9 +176,14 @@ type pusher struct {
 type pushFailure struct {
 	sha, name, number string // the file, and the case waiting for it
 	first             time.Time
-	tries             int
-	why               string
-	answered          time.Time // the pusher's answered, when looked at
+	// clock is the first failure at which the office had answered the
+	// push (its calls went through, the file did not): the quarantine
+	// time runs from it, not from an outage of the office, nor from
+	// failures before a part last arrived.
+	clock    time.Time
+	tries    int
+	why      string
+	answered time.Time // the pusher's answered, when looked at
 }
 
 // error is the failure as the destination's delivery error.
@@ -238,11 +243,10 @@ func (ml *Mail) runPusher(ctx context.Context, dest string, p *pusher) {
 		}
 		a := p.queue[0]
 		part := cmp.Or(p.part, casework.AttachmentPartBytes)
+		before := p.answered
 		ml.mu.Unlock()
-		progressed, err := ml.pushAttachment(ctx, dest, a, &part, func() {
-			ml.mu.Lock()
-			p.answered = ml.cfg.Now()
-			ml.mu.Unlock()
+		progressed, err := ml.pushAttachment(ctx, dest, a, &part, func(arrived bool) {
+			ml.pushAnswered(p, a.GetSha256(), arrived)
 		}, func(why string) {
 			// Shown while it lasts: the line is slower than the parts.
 			ml.mu.Lock()
@@ -268,6 +272,9 @@ func (ml *Mail) runPusher(ctx context.Context, dest string, p *pusher) {
 				f = &pushFailure{sha: a.GetSha256(), name: a.GetFileName(), first: now}
 				p.failing[a.GetSha256()] = f
 			}
+			if f.clock.IsZero() && p.answered.After(before) {
+				f.clock = now // the office answered, and the file still did not go
+			}
 			f.number, f.tries, f.why = p.cases[a.GetSha256()], f.tries+1, err.Error()
 			p.running, p.after = false, now.Add(pushRetry)
 			noted := f.error(dest)
@@ -292,6 +299,18 @@ func (ml *Mail) runPusher(ctx context.Context, dest string, p *pusher) {
 		}
 		ml.mu.Unlock()
 		ml.wakeSender() // the messages waiting for it may go
+	}
+}
+
+// pushAnswered notes that the office p pushes to answered a push of file
+// sha, and, when a part of it arrived (arrived), that the file is going
+// up: the failures before count no more toward setting its case aside.
+func (ml *Mail) pushAnswered(p *pusher, sha string, arrived bool) {
+	ml.mu.Lock()
+	defer ml.mu.Unlock()
+	p.answered = ml.cfg.Now()
+	if arrived {
+		delete(p.failing, sha)
 	}
 }
 
@@ -377,7 +396,7 @@ func (ml *Mail) partTimeout() time.Duration {
 // called at each call the office answered, slow when a part did not
 // arrive in its time and smaller ones follow; progressed says whether
 // the office took bytes of the file, even if the push failed.
-func (ml *Mail) pushAttachment(ctx context.Context, dest string, a *yizhanv1.Attachment, part *int, answered func(), slow func(why string)) (progressed bool, err error) {
+func (ml *Mail) pushAttachment(ctx context.Context, dest string, a *yizhanv1.Attachment, part *int, answered func(arrived bool), slow func(why string)) (progressed bool, err error) {
 	if _, complete := ml.cfg.FSM.Cases().AttachmentHeld(a.GetSha256()); !complete {
 		return false, fmt.Errorf("this office does not hold file %s whole", a.GetSha256())
 	}
@@ -405,7 +424,7 @@ func (ml *Mail) pushAttachment(ctx context.Context, dest string, a *yizhanv1.Att
 // again from there in a part half as large, down to minPushPart; parts
 // that arrive within a quarter of it grow back, up to
 // casework.AttachmentPartBytes.
-func (ml *Mail) pushTo(ctx context.Context, client peerv1.PeerClient, a *yizhanv1.Attachment, part *int, answered func(), slow func(why string)) (progressed bool, err error) {
+func (ml *Mail) pushTo(ctx context.Context, client peerv1.PeerClient, a *yizhanv1.Attachment, part *int, answered func(arrived bool), slow func(why string)) (progressed bool, err error) {
 	at := &peerv1.PutAttachmentPart{Sha256: a.GetSha256(), Size: a.GetSize(), ContentType: a.GetContentType()}
 	held, first := int64(-1), int64(-1)
 	*part = min(max(*part, minPushPart), casework.AttachmentPartBytes)
@@ -441,7 +460,7 @@ func (ml *Mail) pushTo(ctx context.Context, client peerv1.PeerClient, a *yizhanv
 			at.Data = at.Data[:*part]
 			continue
 		}
-		answered()
+		answered(got.GetComplete() || held >= 0 && got.GetReceived() > held)
 		if got.GetComplete() {
 			return true, nil
 		}

@@ -98,7 +98,7 @@ func TestAPushCutsItsPartsToWhatTheLineCarries(t *testing.T) {
 
 	line := &slowLine{rate: 4 << 20}
 	part := casework.AttachmentPartBytes
-	if _, err := vil.mail.pushTo(ctx, line, a, &part, func() {}, note); err != nil {
+	if _, err := vil.mail.pushTo(ctx, line, a, &part, func(bool) {}, note); err != nil {
 		t.Fatalf("push over a slow line: %v", err)
 	}
 	if !bytes.Equal(line.got, data) {
@@ -115,8 +115,16 @@ func TestAPushCutsItsPartsToWhatTheLineCarries(t *testing.T) {
 
 	fast := &slowLine{}
 	part = minPushPart
-	if _, err := vil.mail.pushTo(ctx, fast, a, &part, func() {}, note); err != nil {
+	arrivals := 0
+	if _, err := vil.mail.pushTo(ctx, fast, a, &part, func(arrived bool) {
+		if arrived {
+			arrivals++
+		}
+	}, note); err != nil {
 		t.Fatalf("push over a fast line: %v", err)
+	}
+	if arrivals != len(fast.parts) {
+		t.Errorf("the push said %d parts arrived, the line carried %d", arrivals, len(fast.parts))
 	}
 	if want := []int{32 << 10, 64 << 10, 128 << 10, 256 << 10, 120 << 10}; fmt.Sprint(fast.parts) != fmt.Sprint(want) || part != casework.AttachmentPartBytes {
 		t.Errorf("over a fast line the parts were %v, then %d KiB: want %v, then 512", fast.parts, part>>10, want)
@@ -125,7 +133,7 @@ func TestAPushCutsItsPartsToWhatTheLineCarries(t *testing.T) {
 	slow = nil
 	tooSlow := &slowLine{rate: 128 << 10} // 12.8 KiB in a part's time
 	part = casework.AttachmentPartBytes
-	_, err := vil.mail.pushTo(ctx, tooSlow, a, &part, func() {}, note)
+	_, err := vil.mail.pushTo(ctx, tooSlow, a, &part, func(bool) {}, note)
 	if err == nil || !strings.Contains(err.Error(), "a part of 32 KiB did not arrive within 100ms") {
 		t.Errorf("a push over a line too slow for 32 KiB parts: %v", err)
 	}

@@ -639,8 +639,8 @@ func (m *mailer) done(ctx context.Context, dest string, r deliveryResult) {
 	// the file.
 	for _, w := range r.waiting {
 		k := outboxKey{dest, w.entry.GetCaseNumber()}
-		if f := w.stuck; f != nil && f.tries >= 2 && now.Sub(f.first) >= m.ml.cfg.QuarantineAfter &&
-			(m.took[dest].After(f.first) || f.answered.After(f.first)) {
+		if f := w.stuck; f != nil && f.tries >= 2 && !f.clock.IsZero() && now.Sub(f.clock) >= m.ml.cfg.QuarantineAfter &&
+			(m.took[dest].After(f.clock) || f.answered.After(f.clock)) {
 			setAside = append(setAside, &peerv1.QuarantinedEntry{Entry: w.entry,
 				Reason: fmt.Sprintf("scanned file %s (%s) of case %s not delivered to office %s since %s (%d tries): %s",
 					shortSHA(f.sha), f.name, k.number, dest, f.first.In(registry.CST).Format(time.DateTime), f.tries, f.why),
@@ -697,6 +697,7 @@ func (m *mailer) done(ctx context.Context, dest string, r deliveryResult) {
 	called := r.sent > 0 || r.err != nil // else nothing went: nothing was learnt of dest
 	if called && r.err == nil {
 		delete(m.unreachable, dest)
+		m.pastBackoff, m.pastNext = 0, time.Time{} // a new outage starts afresh
 	} else if _, ok := m.unreachable[dest]; !ok && r.err != nil && !r.content {
 		m.unreachable[dest] = now
 	}

@@ -48,10 +48,10 @@ func urgentFromBelow(from, office string, req *peerv1.DeliverCasesRequest) bool 
 
 // sendPast sends past the parent, once it has been out of reach for
 // PastAfter, the urgent records waiting for it that no office above has
-// taken yet, one call at a time; after a call no office above answered,
-// the next waits, longer each time up to maxPastBackoff (as the parent's
-// calls do: a village whose own line is down reaches nothing). Caller
-// holds m.mu.
+// taken yet, one call at a time; after a call no office above took any
+// of (none answered, or one refused them), the next waits, longer each
+// time up to maxPastBackoff (as the parent's calls do: a village whose
+// own line is down reaches nothing). Caller holds m.mu.
 func (m *mailer) sendPast(ctx context.Context, outbox []*peerv1.OutboxEntry, now time.Time) {
 	parent := registry.ParentCode(m.ml.cfg.Office)
 	since, down := m.unreachable[parent]
@@ -79,9 +79,9 @@ func (m *mailer) sendPast(ctx context.Context, outbox []*peerv1.OutboxEntry, now
 		for _, e := range took {
 			m.past[outboxKey{e.GetDestOffice(), e.GetCaseNumber()}] = e.GetUptoSeq()
 		}
-		if answered {
+		if answered && len(took) > 0 {
 			m.pastBackoff, m.pastNext = 0, time.Time{}
-		} else {
+		} else { // out of reach too, or it refused them: not again at once
 			m.pastBackoff = min(max(2*m.pastBackoff, time.Second), maxPastBackoff)
 			m.pastNext = m.ml.cfg.Now().Add(m.pastBackoff)
 		}
