@@ -11,16 +11,6 @@ import (
 	"github.com/yizhan-gov/yizhan/node"
 )
 
-// fileNamingScan files the tobacco licence at agent's node for
-// applicant name, naming scan a.
-func fileNamingScan(t *testing.T, agent *client, name string, a *yizhanv1.Attachment) (*yizhanv1.Case, error) {
-	t.Helper()
-	resp, err := caseClient(t, agent).FileCase(agent.ctx(), &yizhanv1.FileCaseRequest{ItemCode: tobacco().Code,
-		Applicant: &yizhanv1.Applicant{Name: name, IdNumber: applicantID, Phone: "13907710001"},
-		Materials: []*yizhanv1.SubmittedMaterial{{Name: "申请表", Copies: 1, Files: []*yizhanv1.Attachment{a}}}})
-	return resp.GetCase(), err
-}
-
 // A village back on a slow line after days offline has more than 64
 // cases (a call's worth) waiting for their scans to go up. An urgent
 // report signed now (a landslide) and a case filed now without scans
@@ -35,7 +25,7 @@ func TestUrgentReportAndPlainCaseGoPastCasesWaitingForScans(t *testing.T) {
 	const waiting = 70
 	for i := range waiting {
 		a := upload(t, agent, scan(24<<10, uint64(1000+i)), casework.TypePDF, fmt.Sprintf("身份证%d.pdf", i))
-		if _, err := fileNamingScan(t, agent, "覃海燕", a); err != nil {
+		if _, err := fileWithScan(t, agent, "覃海燕", a); err != nil {
 			t.Fatalf("file case %d: %v", i, err)
 		}
 	}
@@ -77,7 +67,7 @@ func TestScanOverALineTooSlowForWholePartsGoesUpInSmallerParts(t *testing.T) {
 	agent := dial(t, village).login("dongcun", password)
 	a := upload(t, agent, scan(600<<10, 77), casework.TypePDF, "身份证正反面.pdf")
 	f.links["dongcun-1"].Throttle(128 << 10)
-	c, err := fileNamingScan(t, agent, "覃海燕", a)
+	c, err := fileWithScan(t, agent, "覃海燕", a)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +99,7 @@ func TestCaseBehindAScanThatCannotGoUpIsReportedAndSetAside(t *testing.T) {
 	agent := dial(t, village).login("dongcun", password)
 	a := upload(t, agent, scan(100<<10, 78), casework.TypePDF, "身份证正反面.pdf")
 	f.links["dongcun-1"].Throttle(32 << 10)
-	c, err := fileNamingScan(t, agent, "覃海燕", a)
+	c, err := fileWithScan(t, agent, "覃海燕", a)
 	if err != nil {
 		t.Fatal(err)
 	}
