@@ -114,6 +114,12 @@ func (s *caseService) GetAttachment(ctx context.Context, req *yizhanv1.GetAttach
 	if err != nil {
 		return nil, toStatus(err)
 	}
+	if req.GetOffset() == 0 {
+		// A scan is a citizen's personal data (an ID card, a licence):
+		// who read which, when, is kept in the log, once a reading.
+		s.n.log.Info("personal data read: a citizen's scanned file", "audit", "scan_read", "case", c.GetNumber(),
+			"file", req.GetSha256()[:12], "staff", p.Username, "staff_office", p.Office)
+	}
 	return &yizhanv1.AttachmentPart{Data: data, Offset: req.GetOffset(), Size: files[i].GetSize(), ContentType: files[i].GetContentType()}, nil
 }
 
