@@ -230,7 +230,7 @@ func CheckContent(r *yizhanv1.UrgentReport, now time.Time) error {
 		return bad("occurred_at", registry.ReasonRequired, "when it happened")
 	}
 	occurred := r.GetOccurredAt().AsTime()
-	if occurred.After(now.Add(5 * time.Minute)) {
+	if occurred.After(now.Add(ClockSkew)) {
 		return bad("occurred_at", registry.ReasonOutOfRange, "is in the future")
 	}
 	if r.GetKnownAt() != nil {
@@ -238,7 +238,7 @@ func CheckContent(r *yizhanv1.UrgentReport, now time.Time) error {
 		if known.Before(occurred) {
 			return bad("known_at", registry.ReasonOutOfRange, "is before the event happened")
 		}
-		if known.After(now.Add(5 * time.Minute)) {
+		if known.After(now.Add(ClockSkew)) {
 			return bad("known_at", registry.ReasonOutOfRange, "is in the future")
 		}
 	}

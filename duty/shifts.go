@@ -260,17 +260,17 @@ func Flagged(s *yizhanv1.DutyShift, now time.Time) (*yizhanv1.DutyShift, bool) {
 	return n, true
 }
 
-// LogClockSkew is how far ahead of the node's clock a time written in
-// the log may be (the officer's watch, the browser's clock), as a
-// report's times are checked.
-const LogClockSkew = 5 * time.Minute
+// ClockSkew is how far ahead of the node's clock a time typed by staff
+// may be (the officer's watch, the browser's clock): a time in the log,
+// or a report's event and the time it became known.
+const ClockSkew = 5 * time.Minute
 
 // CheckLogEntry checks what a duty officer writes in the log at now (the
 // seed's 来电人身份、来电时间、联系电话): a call names who called and
 // the number to call back, unless the caller's number was not shown
 // (phone_withheld, 未显示号码); a notice names who sent it, the caller or
 // their unit; the time a call or notice came (received_at) is not after
-// now (LogClockSkew allowed) nor more than MaxShift before it.
+// now (ClockSkew allowed) nor more than MaxShift before it.
 func CheckLogEntry(e *yizhanv1.DutyLogEntry, now time.Time) error {
 	bad := func(field, why, format string, args ...any) error {
 		return &FieldError{Field: "entry." + field, Why: why, Msg: fmt.Sprintf(format, args...)}
@@ -313,7 +313,7 @@ func CheckLogEntry(e *yizhanv1.DutyLogEntry, now time.Time) error {
 			return &FieldError{Field: "entry.received_at", Why: reason.InvalidFormat, Meta: reason.Meta{"format": "TIMESTAMP"}, Msg: "is not a valid time"}
 		}
 		switch t := r.AsTime(); {
-		case t.After(now.Add(LogClockSkew)):
+		case t.After(now.Add(ClockSkew)):
 			return bad("received_at", registry.ReasonOutOfRange, "is in the future: a call or notice is logged once it came")
 		case t.Before(now.Add(-MaxShift)):
 			return bad("received_at", registry.ReasonOutOfRange, "is more than %s before it is logged: the log is written on the shift it came in", MaxShift)

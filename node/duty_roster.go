@@ -515,7 +515,7 @@ func (s *dutyRosterService) WriteLogEntry(ctx context.Context, req *yizhanv1.Wri
 		}
 		now := s.n.now()
 		// When the call or notice came: not after it is written (a clock
-		// ahead by LogClockSkew or less writes the time it is written),
+		// ahead by ClockSkew or less writes the time it is written),
 		// and, not given, the time it is written.
 		received := in.GetReceivedAt()
 		switch k := in.GetKind(); {
