@@ -30,7 +30,11 @@ func (s *Service) PutAttachmentPart(ctx context.Context, p *peerv1.PutAttachment
 	}
 	held, complete := s.fed.Cases().AttachmentHeld(p.GetSha256())
 	claimed := p.GetUploaderOffice() == "" || s.fed.Cases().AttachmentUploadedBy(p.GetSha256(), p.GetUploaderOffice())
-	if held != nil && held.GetSize() == p.GetSize() && held.GetContentType() == p.GetContentType() && claimed &&
+	// A part that is not the next (or carries nothing) proposes nothing:
+	// of a file held in part, whoever sends it (the uploader is the
+	// office whose part makes it whole); of one held whole, by an office
+	// that holds it already.
+	if held != nil && held.GetSize() == p.GetSize() && held.GetContentType() == p.GetContentType() && (claimed || !complete) &&
 		(complete || held.GetOffset() != p.GetOffset() || len(p.GetData()) == 0) {
 		return &peerv1.AttachmentProgress{Received: held.GetOffset(), Complete: complete}, nil
 	}
