@@ -3,7 +3,10 @@ package federation
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
+
+	"github.com/hashicorp/raft"
 
 	"google.golang.org/protobuf/proto"
 )
@@ -44,4 +47,73 @@ func (o *Office) announceRemoval(ctx context.Context, name string) error {
 func (o *Office) removedHere() bool {
 	entry, ok := o.reg.Node(o.cfg.Node)
 	return ok && entry.GetRemoved() && !o.hasMember(o.cfg.Node)
+}
+
+// A name the directory lists for this office that is no member of its
+// raft group — the old machines of an office restored under new names
+// (`restore --members`), or a node taken out by an older release that
+// did not tell the directory — would stay listed for ever, offline, and
+// other offices would keep sending it mail. The leader takes such an
+// entry out once it has seen it a non-member for nonMemberGrace: a new
+// node announces itself before its --join is granted, and is left that
+// long. A node taken out too early (its join took longer) announces
+// itself again once it is a member (removedHere).
+const nonMemberGrace = 10 * time.Second
+
+// tidyDirectoryEvery is how often the leader looks.
+const tidyDirectoryEvery = 2 * time.Second
+
+// tidyDirectoryLoop runs tidyDirectory on the leader until ctx ends.
+func (o *Office) tidyDirectoryLoop(ctx context.Context) {
+	t := time.NewTicker(tidyDirectoryEvery)
+	defer t.Stop()
+	seen := map[string]time.Time{} // non-member entries, since when, as this leader saw them
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if !o.LeaderReady() {
+			clear(seen)
+			continue
+		}
+		o.tidyDirectory(ctx, seen, time.Now())
+	}
+}
+
+// tidyDirectory announces taken out each entry of this office seen a
+// non-member of its raft group for nonMemberGrace; seen holds when each
+// was first seen one, and loses the names that are members or gone.
+func (o *Office) tidyDirectory(ctx context.Context, seen map[string]time.Time, now time.Time) {
+	servers, err := o.cfg.Group.Members()
+	if err != nil {
+		return
+	}
+	listed := map[string]bool{}
+	for _, e := range o.reg.Nodes(o.cfg.Office) {
+		name := e.GetName()
+		if slices.ContainsFunc(servers, func(s raft.Server) bool { return string(s.ID) == name }) {
+			continue
+		}
+		listed[name] = true
+		since, ok := seen[name]
+		if !ok {
+			seen[name] = now
+			continue
+		}
+		if now.Sub(since) < nonMemberGrace {
+			continue
+		}
+		if err := o.announceRemoval(ctx, name); err != nil {
+			o.log.Warn("the node directory lists a node that is no member of this office: taking it out failed, retrying", "node", name, "err", err)
+			continue
+		}
+		o.log.Info("took out of the node directory a node that is no member of this office's raft group", "node", name)
+	}
+	for name := range seen {
+		if !listed[name] {
+			delete(seen, name)
+		}
+	}
 }

@@ -183,7 +183,9 @@ func (o *Office) Group() *raftgroup.Group { return o.cfg.Group }
 
 // Start runs the office's background work until Close: catching up after
 // a restart, joining the office (a new node given --join), announcing this
-// node in the directory, on the leader the case mail and automatic steps,
+// node in the directory, on the leader the case mail and automatic steps
+// and taking out of the directory the names no member of the office
+// (directory.go),
 // on the leader of an office below the county, pulling the registry
 // feed, on the leader of an office restored from a backup, taking back
 // from its neighbours what changed since (recover.go), and on any leader,
@@ -196,8 +198,9 @@ func (o *Office) Start(ctx context.Context) {
 	go func() { defer o.wg.Done(); o.joinLoop(ctx) }()
 	go func() { defer o.wg.Done(); o.announceLoop(ctx) }()
 	go func() { defer o.wg.Done(); o.mail.Run(ctx) }()
-	o.wg.Add(2)
+	o.wg.Add(3)
 	go func() { defer o.wg.Done(); o.recoverLoop(ctx) }()
+	go func() { defer o.wg.Done(); o.tidyDirectoryLoop(ctx) }()
 	go func() { defer o.wg.Done(); o.cfg.Group.KeepOwnAddress(ctx) }()
 	if !o.IsCounty() {
 		o.wg.Add(1)

@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -83,6 +84,12 @@ func TestBackupTakenWhileFilingCountsItsOwnCases(t *testing.T) {
 func TestTruncatedBackupIsRefusedAndWritesNothing(t *testing.T) {
 	f := newFed(t)
 	f.startCounty(1)
+	old := f.nodes["county-1"]
+	// The backup holds county-1's entry (without this wait, one taken
+	// before it announced itself holds none, and nothing is tested).
+	waitFor(t, "county-1 in the directory", func() bool {
+		return slices.ContainsFunc(old.Registry().Nodes(county), func(e *yizhanv1.NodeEntry) bool { return e.GetName() == "county-1" })
+	}, 30*time.Second)
 	b, err := fetchBackupOf(t, f, "county-1", county, 30*time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -201,6 +208,12 @@ func TestFollowerThatTookTheLeadersSnapshotCanBeBackedUp(t *testing.T) {
 func TestCountyRestoredUnderNewNamesLeavesNoDeadNodesInTheDirectory(t *testing.T) {
 	f := newFed(t)
 	f.startCounty(1)
+	old := f.nodes["county-1"]
+	// The backup holds county-1's entry (without this wait, one taken
+	// before it announced itself holds none, and nothing is tested).
+	waitFor(t, "county-1 in the directory", func() bool {
+		return slices.ContainsFunc(old.Registry().Nodes(county), func(e *yizhanv1.NodeEntry) bool { return e.GetName() == "county-1" })
+	}, 30*time.Second)
 	b, err := fetchBackupOf(t, f, "county-1", county, 30*time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -237,5 +250,5 @@ func TestCountyRestoredUnderNewNamesLeavesNoDeadNodesInTheDirectory(t *testing.T
 			}
 		}
 		return true
-	}, 30*time.Second)
+	}, 60*time.Second)
 }
