@@ -3,6 +3,7 @@ package node_test
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -75,5 +76,47 @@ func TestReadingAScanIsLogged(t *testing.T) {
 	got := audit.of("scan_read")
 	if len(got) != 1 || got[0]["staff"] != "clerk" || got[0]["case"] != c.GetNumber() || got[0]["file"] != a.Sha256[:12] {
 		t.Errorf("the county's log of scans read: %v; want one record of the clerk reading %s of case %s", got, a.Sha256[:12], c.GetNumber())
+	}
+}
+
+// Staff looking a citizen up by ID number, phone or name is kept in the
+// log of the node that answered: who searched, by what kind of key, the
+// key masked as for those who do not handle a case (a name never), and
+// the cases found, which say whose.
+func TestSearchingByApplicantIsLogged(t *testing.T) {
+	audit := &auditLog{}
+	f := newTunedCaseFed(t, 1, func(name string, c *node.Config) {
+		if name == "dongcun-1" {
+			c.Logger = slog.New(audit)
+		}
+	})
+	agent := dial(t, f.nodes["dongcun-1"]).login("dongcun", password)
+	c := fileTobacco(t, agent, "韦丽")
+	cl := caseClient(t, agent)
+	for _, key := range []string{applicantID, "13907710001", "韦丽"} {
+		if _, err := cl.ListCases(agent.ctx(), &yizhanv1.ListCasesRequest{Applicant: key, History: true}); err != nil {
+			t.Fatalf("search by %q: %v", key, err)
+		}
+	}
+	if _, err := cl.ListCases(agent.ctx(), &yizhanv1.ListCasesRequest{History: true}); err != nil {
+		t.Fatal(err)
+	}
+	got := audit.of("applicant_search")
+	want := []struct{ by, key string }{
+		{"id_number", casework.MaskIDNumber(applicantID)}, {"phone", casework.MaskPhone("13907710001")}, {"name", ""},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("the village's log of searches: %v; want one line for each of the %d searches by applicant, none for the history", got, len(want))
+	}
+	for i, w := range want {
+		r := got[i]
+		if r["staff"] != "dongcun" || r["by"] != w.by || r["key"] != w.key || r["found"] != "1" || r["cases"] != c.GetNumber() {
+			t.Errorf("search %d logged as %v; want staff dongcun, by %s, key %q, case %s", i, r, w.by, w.key, c.GetNumber())
+		}
+		for k, v := range r {
+			if strings.Contains(v, applicantID) || strings.Contains(v, "13907710001") || strings.Contains(v, "韦丽") {
+				t.Errorf("search %d's record holds the citizen's data in clear in %s: %q", i, k, v)
+			}
+		}
 	}
 }
