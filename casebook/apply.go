@@ -495,6 +495,8 @@ func (o *overlay) apply(e Entry, reg casework.Registry) (proto.Message, uint64, 
 		v, err = o.dropUnnamed(du)
 	} else if fr := e.Cmd.GetFinishRecovery(); fr != nil {
 		v, err = o.finishRecovery(fr)
+	} else if af := e.Cmd.GetAnswerFirstStart(); af != nil {
+		v, err = o.answerFirstStart(af)
 	} else if rc := e.Cmd.GetReceive(); rc != nil && carriesRecords(rc) {
 		v, err = o.receive(rc, e.Cmd, reg)
 	} else {

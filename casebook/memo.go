@@ -6,6 +6,7 @@ import (
 	"hash/maphash"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -65,7 +66,7 @@ func (b *Book) wrote(k string, w write) {
 		}
 	case isHotKey(k):
 		b.keepHot(k, w)
-	case k == string(keyRestored) || k == string(keySeqFloor):
+	case k == string(keyRestored) || k == string(keySeqFloor) || k == string(keyFirstStart):
 		b.numbers.setMarks(k, w)
 	case strings.HasPrefix(k, pRequest):
 		b.requestIDs.wrote(k[len(pRequest):], w.del)
@@ -89,6 +90,9 @@ type numbering struct {
 	// restored and floor are book/m/restored's and book/m/seqfloor's
 	// values, nil when absent.
 	restored, floor []byte
+	// firstStart is book/m/firststart's time (Unix ns), 0 when absent
+	// (firststart.go): read at every filing, without mu.
+	firstStart atomic.Int64
 }
 
 // maxNumberedDays bounds numbering.seqs: a leader numbers today's cases,
@@ -104,6 +108,7 @@ func (n *numbering) reset(txn *badger.Txn) {
 	n.gen++
 	n.seqs = map[string]uint32{}
 	n.restored, n.floor = restored, floor
+	n.firstStart.Store(firstStartOf(getRaw(txn, keyFirstStart)))
 }
 
 // wrote keeps seq as day's highest if it is.
@@ -121,7 +126,8 @@ func (n *numbering) keep(day string, seq uint32) {
 	n.seqs[day] = max(n.seqs[day], seq)
 }
 
-// setMarks notes a write of the restored mark or the floor.
+// setMarks notes a write of the restored mark, the floor or the
+// first-start mark.
 func (n *numbering) setMarks(k string, w write) {
 	v := w.val
 	if w.del {
@@ -129,11 +135,22 @@ func (n *numbering) setMarks(k string, w write) {
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if k == string(keyRestored) {
+	switch k {
+	case string(keyRestored):
 		n.restored = v
-	} else {
+	case string(keyFirstStart):
+		n.firstStart.Store(firstStartOf(v))
+	default:
 		n.floor = v
 	}
+}
+
+// firstStartOf is book/m/firststart's value v as Unix ns (0: none).
+func firstStartOf(v []byte) int64 {
+	if len(v) != 8 {
+		return 0
+	}
+	return max(1, int64(binary.BigEndian.Uint64(v)))
 }
 
 // NextSeq returns the next free case sequence of this office for day

@@ -68,14 +68,16 @@ func (v *View) Close() { v.txn.Discard() }
 // (raftgroup's restore, before raft starts): see above. The floor is
 // RestoredSeqGap above the highest number of takenAt's day in the book.
 // applied is the raft index the restored office starts from (a county's
-// jumps: raftgroup.RegistryIndexBump).
+// jumps: raftgroup.RegistryIndexBump). A restored office knows it ran
+// before: a first-start mark the backup held goes (firststart.go).
 func (b *Book) MarkRestored(takenAt time.Time, applied uint64) error {
 	day := takenAt.In(registry.CST).Format("20060102")
-	floor := uint64(b.NextSeq(day)-1) + RestoredSeqGap
-	v := binary.BigEndian.AppendUint64(nil, uint64(takenAt.UnixNano()))
-	v = binary.BigEndian.AppendUint32(v, uint32(floor))
+	v := restoredMark(takenAt, uint64(b.NextSeq(day)-1)+RestoredSeqGap)
 	if err := b.db.Update(func(txn *badger.Txn) error {
 		if err := txn.Set(keyApplied, be64(applied)); err != nil {
+			return err
+		}
+		if err := txn.Delete(keyFirstStart); err != nil {
 			return err
 		}
 		return txn.Set(keyRestored, v)
@@ -83,6 +85,7 @@ func (b *Book) MarkRestored(takenAt time.Time, applied uint64) error {
 		return fmt.Errorf("casebook: mark the book restored: %w", err)
 	}
 	b.numbers.setMarks(string(keyRestored), write{val: v})
+	b.numbers.setMarks(string(keyFirstStart), write{del: true})
 	b.applied.Store(applied)
 	return nil
 }

@@ -1830,6 +1830,7 @@ type CaseCommand struct {
 	//	*CaseCommand_PutAttachmentPart
 	//	*CaseCommand_DropUnnamedAttachments
 	//	*CaseCommand_FinishRecovery
+	//	*CaseCommand_AnswerFirstStart
 	Op            isCaseCommand_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2037,6 +2038,15 @@ func (x *CaseCommand) GetFinishRecovery() *FinishRecovery {
 	return nil
 }
 
+func (x *CaseCommand) GetAnswerFirstStart() *AnswerFirstStart {
+	if x != nil {
+		if x, ok := x.Op.(*CaseCommand_AnswerFirstStart); ok {
+			return x.AnswerFirstStart
+		}
+	}
+	return nil
+}
+
 type isCaseCommand_Op interface {
 	isCaseCommand_Op()
 }
@@ -2105,6 +2115,10 @@ type CaseCommand_FinishRecovery struct {
 	FinishRecovery *FinishRecovery `protobuf:"bytes,25,opt,name=finish_recovery,json=finishRecovery,proto3,oneof"`
 }
 
+type CaseCommand_AnswerFirstStart struct {
+	AnswerFirstStart *AnswerFirstStart `protobuf:"bytes,26,opt,name=answer_first_start,json=answerFirstStart,proto3,oneof"`
+}
+
 func (*CaseCommand_Append) isCaseCommand_Op() {}
 
 func (*CaseCommand_Receive) isCaseCommand_Op() {}
@@ -2136,6 +2150,8 @@ func (*CaseCommand_PutAttachmentPart) isCaseCommand_Op() {}
 func (*CaseCommand_DropUnnamedAttachments) isCaseCommand_Op() {}
 
 func (*CaseCommand_FinishRecovery) isCaseCommand_Op() {}
+
+func (*CaseCommand_AnswerFirstStart) isCaseCommand_Op() {}
 
 // FinishRecovery ends the recovery of an office restored from a backup
 // (federation/raftgroup backup.go): its leader has taken back, from every
@@ -2188,6 +2204,59 @@ func (x *FinishRecovery) GetThroughDay() string {
 	return ""
 }
 
+// AnswerFirstStart answers, for the whole office, whether an office below
+// the county whose node was started with --bootstrap on an empty data
+// directory (without --rebuild) ran before (federation, firststart.go):
+// its leader found cases of it at the office above, or nodes of it in the
+// node directory. The book drops its first-start mark (book/m/firststart),
+// so the office never asks again; an office that ran before lost its data,
+// and its book is marked restored from nothing, as --rebuild does: its
+// leader takes back every case its neighbours hold of it, and it numbers
+// its cases above casebook.RestoredSeqGap until then.
+type AnswerFirstStart struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	RanBefore     bool                   `protobuf:"varint,1,opt,name=ran_before,json=ranBefore,proto3" json:"ran_before,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AnswerFirstStart) Reset() {
+	*x = AnswerFirstStart{}
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AnswerFirstStart) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AnswerFirstStart) ProtoMessage() {}
+
+func (x *AnswerFirstStart) ProtoReflect() protoreflect.Message {
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AnswerFirstStart.ProtoReflect.Descriptor instead.
+func (*AnswerFirstStart) Descriptor() ([]byte, []int) {
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *AnswerFirstStart) GetRanBefore() bool {
+	if x != nil {
+		return x.RanBefore
+	}
+	return false
+}
+
 // PutAttachmentPart stores a part of a scanned file (casebook): parts
 // come in order, from what the office holds; the last one's hash is
 // checked over the whole file. Applied, it answers AttachmentProgress.
@@ -2211,7 +2280,7 @@ type PutAttachmentPart struct {
 
 func (x *PutAttachmentPart) Reset() {
 	*x = PutAttachmentPart{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[28]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2223,7 +2292,7 @@ func (x *PutAttachmentPart) String() string {
 func (*PutAttachmentPart) ProtoMessage() {}
 
 func (x *PutAttachmentPart) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[28]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2236,7 +2305,7 @@ func (x *PutAttachmentPart) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutAttachmentPart.ProtoReflect.Descriptor instead.
 func (*PutAttachmentPart) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{28}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *PutAttachmentPart) GetSha256() string {
@@ -2301,7 +2370,7 @@ type DropUnnamedAttachments struct {
 
 func (x *DropUnnamedAttachments) Reset() {
 	*x = DropUnnamedAttachments{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[29]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2313,7 +2382,7 @@ func (x *DropUnnamedAttachments) String() string {
 func (*DropUnnamedAttachments) ProtoMessage() {}
 
 func (x *DropUnnamedAttachments) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[29]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2326,7 +2395,7 @@ func (x *DropUnnamedAttachments) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropUnnamedAttachments.ProtoReflect.Descriptor instead.
 func (*DropUnnamedAttachments) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{29}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *DropUnnamedAttachments) GetOlderThanUnixNano() int64 {
@@ -2353,7 +2422,7 @@ type AttachmentProgress struct {
 
 func (x *AttachmentProgress) Reset() {
 	*x = AttachmentProgress{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[30]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2365,7 +2434,7 @@ func (x *AttachmentProgress) String() string {
 func (*AttachmentProgress) ProtoMessage() {}
 
 func (x *AttachmentProgress) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[30]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2378,7 +2447,7 @@ func (x *AttachmentProgress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttachmentProgress.ProtoReflect.Descriptor instead.
 func (*AttachmentProgress) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{30}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *AttachmentProgress) GetReceived() int64 {
@@ -2405,7 +2474,7 @@ type PutZeroReport struct {
 
 func (x *PutZeroReport) Reset() {
 	*x = PutZeroReport{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[31]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2417,7 +2486,7 @@ func (x *PutZeroReport) String() string {
 func (*PutZeroReport) ProtoMessage() {}
 
 func (x *PutZeroReport) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[31]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2430,7 +2499,7 @@ func (x *PutZeroReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutZeroReport.ProtoReflect.Descriptor instead.
 func (*PutZeroReport) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{31}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *PutZeroReport) GetReport() *v1.ZeroReport {
@@ -2451,7 +2520,7 @@ type FlagUnsignedReport struct {
 
 func (x *FlagUnsignedReport) Reset() {
 	*x = FlagUnsignedReport{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[32]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2463,7 +2532,7 @@ func (x *FlagUnsignedReport) String() string {
 func (*FlagUnsignedReport) ProtoMessage() {}
 
 func (x *FlagUnsignedReport) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[32]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2476,7 +2545,7 @@ func (x *FlagUnsignedReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FlagUnsignedReport.ProtoReflect.Descriptor instead.
 func (*FlagUnsignedReport) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{32}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *FlagUnsignedReport) GetFlag() *v1.UnsignedReportFlag {
@@ -2500,7 +2569,7 @@ type PutShifts struct {
 
 func (x *PutShifts) Reset() {
 	*x = PutShifts{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[33]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2512,7 +2581,7 @@ func (x *PutShifts) String() string {
 func (*PutShifts) ProtoMessage() {}
 
 func (x *PutShifts) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[33]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2525,7 +2594,7 @@ func (x *PutShifts) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutShifts.ProtoReflect.Descriptor instead.
 func (*PutShifts) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{33}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *PutShifts) GetShifts() []*v1.DutyShift {
@@ -2545,7 +2614,7 @@ type PutLogEntry struct {
 
 func (x *PutLogEntry) Reset() {
 	*x = PutLogEntry{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[34]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2557,7 +2626,7 @@ func (x *PutLogEntry) String() string {
 func (*PutLogEntry) ProtoMessage() {}
 
 func (x *PutLogEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[34]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2570,7 +2639,7 @@ func (x *PutLogEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutLogEntry.ProtoReflect.Descriptor instead.
 func (*PutLogEntry) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{34}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *PutLogEntry) GetEntry() *v1.DutyLogEntry {
@@ -2591,7 +2660,7 @@ type PutUrgentReport struct {
 
 func (x *PutUrgentReport) Reset() {
 	*x = PutUrgentReport{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[35]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2603,7 +2672,7 @@ func (x *PutUrgentReport) String() string {
 func (*PutUrgentReport) ProtoMessage() {}
 
 func (x *PutUrgentReport) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[35]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2616,7 +2685,7 @@ func (x *PutUrgentReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutUrgentReport.ProtoReflect.Descriptor instead.
 func (*PutUrgentReport) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{35}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *PutUrgentReport) GetReport() *v1.UrgentReport {
@@ -2636,7 +2705,7 @@ type PutReportAck struct {
 
 func (x *PutReportAck) Reset() {
 	*x = PutReportAck{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[36]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2648,7 +2717,7 @@ func (x *PutReportAck) String() string {
 func (*PutReportAck) ProtoMessage() {}
 
 func (x *PutReportAck) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[36]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2661,7 +2730,7 @@ func (x *PutReportAck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutReportAck.ProtoReflect.Descriptor instead.
 func (*PutReportAck) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{36}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *PutReportAck) GetAck() *v1.ReportAck {
@@ -2683,7 +2752,7 @@ type PutConsultation struct {
 
 func (x *PutConsultation) Reset() {
 	*x = PutConsultation{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[37]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2695,7 +2764,7 @@ func (x *PutConsultation) String() string {
 func (*PutConsultation) ProtoMessage() {}
 
 func (x *PutConsultation) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[37]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2708,7 +2777,7 @@ func (x *PutConsultation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutConsultation.ProtoReflect.Descriptor instead.
 func (*PutConsultation) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{37}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *PutConsultation) GetConsultation() *v1.Consultation {
@@ -2737,7 +2806,7 @@ type SupervisionStep struct {
 
 func (x *SupervisionStep) Reset() {
 	*x = SupervisionStep{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[38]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2749,7 +2818,7 @@ func (x *SupervisionStep) String() string {
 func (*SupervisionStep) ProtoMessage() {}
 
 func (x *SupervisionStep) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[38]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2762,7 +2831,7 @@ func (x *SupervisionStep) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SupervisionStep.ProtoReflect.Descriptor instead.
 func (*SupervisionStep) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{38}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *SupervisionStep) GetOp() isSupervisionStep_Op {
@@ -2861,7 +2930,7 @@ type ReplyFollowUp struct {
 
 func (x *ReplyFollowUp) Reset() {
 	*x = ReplyFollowUp{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[39]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2873,7 +2942,7 @@ func (x *ReplyFollowUp) String() string {
 func (*ReplyFollowUp) ProtoMessage() {}
 
 func (x *ReplyFollowUp) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[39]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2886,7 +2955,7 @@ func (x *ReplyFollowUp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplyFollowUp.ProtoReflect.Descriptor instead.
 func (*ReplyFollowUp) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{39}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *ReplyFollowUp) GetId() string {
@@ -2913,7 +2982,7 @@ type RevisitFollowUp struct {
 
 func (x *RevisitFollowUp) Reset() {
 	*x = RevisitFollowUp{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[40]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2925,7 +2994,7 @@ func (x *RevisitFollowUp) String() string {
 func (*RevisitFollowUp) ProtoMessage() {}
 
 func (x *RevisitFollowUp) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[40]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2938,7 +3007,7 @@ func (x *RevisitFollowUp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevisitFollowUp.ProtoReflect.Descriptor instead.
 func (*RevisitFollowUp) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{40}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *RevisitFollowUp) GetId() string {
@@ -2964,7 +3033,7 @@ type IssueOrder struct {
 
 func (x *IssueOrder) Reset() {
 	*x = IssueOrder{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[41]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2976,7 +3045,7 @@ func (x *IssueOrder) String() string {
 func (*IssueOrder) ProtoMessage() {}
 
 func (x *IssueOrder) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[41]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2989,7 +3058,7 @@ func (x *IssueOrder) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IssueOrder.ProtoReflect.Descriptor instead.
 func (*IssueOrder) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{41}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *IssueOrder) GetOrder() *v1.SupervisionOrder {
@@ -3009,7 +3078,7 @@ type AnswerOrder struct {
 
 func (x *AnswerOrder) Reset() {
 	*x = AnswerOrder{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[42]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3021,7 +3090,7 @@ func (x *AnswerOrder) String() string {
 func (*AnswerOrder) ProtoMessage() {}
 
 func (x *AnswerOrder) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[42]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3034,7 +3103,7 @@ func (x *AnswerOrder) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnswerOrder.ProtoReflect.Descriptor instead.
 func (*AnswerOrder) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{42}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *AnswerOrder) GetId() string {
@@ -3062,7 +3131,7 @@ type DecideOrder struct {
 
 func (x *DecideOrder) Reset() {
 	*x = DecideOrder{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[43]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3074,7 +3143,7 @@ func (x *DecideOrder) String() string {
 func (*DecideOrder) ProtoMessage() {}
 
 func (x *DecideOrder) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[43]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3087,7 +3156,7 @@ func (x *DecideOrder) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecideOrder.ProtoReflect.Descriptor instead.
 func (*DecideOrder) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{43}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *DecideOrder) GetId() string {
@@ -3126,7 +3195,7 @@ type EvaluateCards struct {
 
 func (x *EvaluateCards) Reset() {
 	*x = EvaluateCards{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[44]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3138,7 +3207,7 @@ func (x *EvaluateCards) String() string {
 func (*EvaluateCards) ProtoMessage() {}
 
 func (x *EvaluateCards) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[44]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3151,7 +3220,7 @@ func (x *EvaluateCards) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EvaluateCards.ProtoReflect.Descriptor instead.
 func (*EvaluateCards) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{44}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *EvaluateCards) GetChecks() []*CardCheck {
@@ -3178,7 +3247,7 @@ type CardCheck struct {
 
 func (x *CardCheck) Reset() {
 	*x = CardCheck{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[45]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3190,7 +3259,7 @@ func (x *CardCheck) String() string {
 func (*CardCheck) ProtoMessage() {}
 
 func (x *CardCheck) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[45]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3203,7 +3272,7 @@ func (x *CardCheck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CardCheck.ProtoReflect.Descriptor instead.
 func (*CardCheck) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{45}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *CardCheck) GetCaseNumber() string {
@@ -3233,7 +3302,7 @@ type AppendCaseEvents struct {
 
 func (x *AppendCaseEvents) Reset() {
 	*x = AppendCaseEvents{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[46]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3245,7 +3314,7 @@ func (x *AppendCaseEvents) String() string {
 func (*AppendCaseEvents) ProtoMessage() {}
 
 func (x *AppendCaseEvents) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[46]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3258,7 +3327,7 @@ func (x *AppendCaseEvents) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppendCaseEvents.ProtoReflect.Descriptor instead.
 func (*AppendCaseEvents) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{46}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *AppendCaseEvents) GetCaseNumber() string {
@@ -3300,7 +3369,7 @@ type CaseMessage struct {
 
 func (x *CaseMessage) Reset() {
 	*x = CaseMessage{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[47]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3312,7 +3381,7 @@ func (x *CaseMessage) String() string {
 func (*CaseMessage) ProtoMessage() {}
 
 func (x *CaseMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[47]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3325,7 +3394,7 @@ func (x *CaseMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseMessage.ProtoReflect.Descriptor instead.
 func (*CaseMessage) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{47}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *CaseMessage) GetCaseNumber() string {
@@ -3409,7 +3478,7 @@ type ReceiveCaseMessages struct {
 
 func (x *ReceiveCaseMessages) Reset() {
 	*x = ReceiveCaseMessages{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[48]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3421,7 +3490,7 @@ func (x *ReceiveCaseMessages) String() string {
 func (*ReceiveCaseMessages) ProtoMessage() {}
 
 func (x *ReceiveCaseMessages) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[48]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3434,7 +3503,7 @@ func (x *ReceiveCaseMessages) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReceiveCaseMessages.ProtoReflect.Descriptor instead.
 func (*ReceiveCaseMessages) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{48}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *ReceiveCaseMessages) GetMessages() []*CaseMessage {
@@ -3458,7 +3527,7 @@ type OutboxEntry struct {
 
 func (x *OutboxEntry) Reset() {
 	*x = OutboxEntry{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[49]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3470,7 +3539,7 @@ func (x *OutboxEntry) String() string {
 func (*OutboxEntry) ProtoMessage() {}
 
 func (x *OutboxEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[49]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3483,7 +3552,7 @@ func (x *OutboxEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OutboxEntry.ProtoReflect.Descriptor instead.
 func (*OutboxEntry) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{49}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *OutboxEntry) GetDestOffice() string {
@@ -3529,7 +3598,7 @@ type QuarantinedEntry struct {
 
 func (x *QuarantinedEntry) Reset() {
 	*x = QuarantinedEntry{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[50]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3541,7 +3610,7 @@ func (x *QuarantinedEntry) String() string {
 func (*QuarantinedEntry) ProtoMessage() {}
 
 func (x *QuarantinedEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[50]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3554,7 +3623,7 @@ func (x *QuarantinedEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuarantinedEntry.ProtoReflect.Descriptor instead.
 func (*QuarantinedEntry) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{50}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *QuarantinedEntry) GetEntry() *OutboxEntry {
@@ -3589,7 +3658,7 @@ type QuarantineOutbox struct {
 
 func (x *QuarantineOutbox) Reset() {
 	*x = QuarantineOutbox{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[51]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3601,7 +3670,7 @@ func (x *QuarantineOutbox) String() string {
 func (*QuarantineOutbox) ProtoMessage() {}
 
 func (x *QuarantineOutbox) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[51]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3614,7 +3683,7 @@ func (x *QuarantineOutbox) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuarantineOutbox.ProtoReflect.Descriptor instead.
 func (*QuarantineOutbox) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{51}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *QuarantineOutbox) GetEntries() []*QuarantinedEntry {
@@ -3634,7 +3703,7 @@ type AckOutbox struct {
 
 func (x *AckOutbox) Reset() {
 	*x = AckOutbox{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[52]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3646,7 +3715,7 @@ func (x *AckOutbox) String() string {
 func (*AckOutbox) ProtoMessage() {}
 
 func (x *AckOutbox) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[52]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3659,7 +3728,7 @@ func (x *AckOutbox) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AckOutbox.ProtoReflect.Descriptor instead.
 func (*AckOutbox) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{52}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *AckOutbox) GetAcks() []*OutboxEntry {
@@ -3680,7 +3749,7 @@ type CaseRecord struct {
 
 func (x *CaseRecord) Reset() {
 	*x = CaseRecord{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[53]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3692,7 +3761,7 @@ func (x *CaseRecord) String() string {
 func (*CaseRecord) ProtoMessage() {}
 
 func (x *CaseRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[53]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3705,7 +3774,7 @@ func (x *CaseRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseRecord.ProtoReflect.Descriptor instead.
 func (*CaseRecord) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{53}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *CaseRecord) GetNumber() string {
@@ -3733,7 +3802,7 @@ type DaySequence struct {
 
 func (x *DaySequence) Reset() {
 	*x = DaySequence{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[54]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3745,7 +3814,7 @@ func (x *DaySequence) String() string {
 func (*DaySequence) ProtoMessage() {}
 
 func (x *DaySequence) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[54]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3758,7 +3827,7 @@ func (x *DaySequence) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DaySequence.ProtoReflect.Descriptor instead.
 func (*DaySequence) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{54}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *DaySequence) GetDay() string {
@@ -3788,7 +3857,7 @@ type CaseBookSnapshot struct {
 
 func (x *CaseBookSnapshot) Reset() {
 	*x = CaseBookSnapshot{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[55]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3800,7 +3869,7 @@ func (x *CaseBookSnapshot) String() string {
 func (*CaseBookSnapshot) ProtoMessage() {}
 
 func (x *CaseBookSnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[55]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3813,7 +3882,7 @@ func (x *CaseBookSnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseBookSnapshot.ProtoReflect.Descriptor instead.
 func (*CaseBookSnapshot) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{55}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *CaseBookSnapshot) GetCases() []*CaseRecord {
@@ -3856,7 +3925,7 @@ type OfficeSnapshot struct {
 
 func (x *OfficeSnapshot) Reset() {
 	*x = OfficeSnapshot{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[56]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3868,7 +3937,7 @@ func (x *OfficeSnapshot) String() string {
 func (*OfficeSnapshot) ProtoMessage() {}
 
 func (x *OfficeSnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[56]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3881,7 +3950,7 @@ func (x *OfficeSnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OfficeSnapshot.ProtoReflect.Descriptor instead.
 func (*OfficeSnapshot) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{56}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *OfficeSnapshot) GetRegistry() *RegistrySnapshot {
@@ -3921,7 +3990,7 @@ type RequestRecord struct {
 
 func (x *RequestRecord) Reset() {
 	*x = RequestRecord{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[57]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3933,7 +4002,7 @@ func (x *RequestRecord) String() string {
 func (*RequestRecord) ProtoMessage() {}
 
 func (x *RequestRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[57]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3946,7 +4015,7 @@ func (x *RequestRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestRecord.ProtoReflect.Descriptor instead.
 func (*RequestRecord) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{57}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *RequestRecord) GetId() string {
@@ -3993,7 +4062,7 @@ type DeliverCasesRequest struct {
 
 func (x *DeliverCasesRequest) Reset() {
 	*x = DeliverCasesRequest{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[58]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4005,7 +4074,7 @@ func (x *DeliverCasesRequest) String() string {
 func (*DeliverCasesRequest) ProtoMessage() {}
 
 func (x *DeliverCasesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[58]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4018,7 +4087,7 @@ func (x *DeliverCasesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeliverCasesRequest.ProtoReflect.Descriptor instead.
 func (*DeliverCasesRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{58}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *DeliverCasesRequest) GetMessages() []*CaseMessage {
@@ -4041,7 +4110,7 @@ type CaseReceipt struct {
 
 func (x *CaseReceipt) Reset() {
 	*x = CaseReceipt{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[59]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4053,7 +4122,7 @@ func (x *CaseReceipt) String() string {
 func (*CaseReceipt) ProtoMessage() {}
 
 func (x *CaseReceipt) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[59]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4066,7 +4135,7 @@ func (x *CaseReceipt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseReceipt.ProtoReflect.Descriptor instead.
 func (*CaseReceipt) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{59}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *CaseReceipt) GetCaseNumber() string {
@@ -4099,7 +4168,7 @@ type DeliverCasesResponse struct {
 
 func (x *DeliverCasesResponse) Reset() {
 	*x = DeliverCasesResponse{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[60]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4111,7 +4180,7 @@ func (x *DeliverCasesResponse) String() string {
 func (*DeliverCasesResponse) ProtoMessage() {}
 
 func (x *DeliverCasesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[60]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4124,7 +4193,7 @@ func (x *DeliverCasesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeliverCasesResponse.ProtoReflect.Descriptor instead.
 func (*DeliverCasesResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{60}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *DeliverCasesResponse) GetReceipts() []*CaseReceipt {
@@ -4145,7 +4214,7 @@ type JoinRequest struct {
 
 func (x *JoinRequest) Reset() {
 	*x = JoinRequest{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[61]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4157,7 +4226,7 @@ func (x *JoinRequest) String() string {
 func (*JoinRequest) ProtoMessage() {}
 
 func (x *JoinRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[61]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4170,7 +4239,7 @@ func (x *JoinRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinRequest.ProtoReflect.Descriptor instead.
 func (*JoinRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{61}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *JoinRequest) GetOfficeCode() string {
@@ -4203,7 +4272,7 @@ type JoinResponse struct {
 
 func (x *JoinResponse) Reset() {
 	*x = JoinResponse{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[62]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4215,7 +4284,7 @@ func (x *JoinResponse) String() string {
 func (*JoinResponse) ProtoMessage() {}
 
 func (x *JoinResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[62]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4228,7 +4297,7 @@ func (x *JoinResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinResponse.ProtoReflect.Descriptor instead.
 func (*JoinResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{62}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *JoinResponse) GetLeader() string {
@@ -4252,7 +4321,7 @@ type MembersRequest struct {
 
 func (x *MembersRequest) Reset() {
 	*x = MembersRequest{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[63]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4264,7 +4333,7 @@ func (x *MembersRequest) String() string {
 func (*MembersRequest) ProtoMessage() {}
 
 func (x *MembersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[63]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4277,7 +4346,7 @@ func (x *MembersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MembersRequest.ProtoReflect.Descriptor instead.
 func (*MembersRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{63}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *MembersRequest) GetOfficeCode() string {
@@ -4304,7 +4373,7 @@ type MembersResponse struct {
 
 func (x *MembersResponse) Reset() {
 	*x = MembersResponse{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[64]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4316,7 +4385,7 @@ func (x *MembersResponse) String() string {
 func (*MembersResponse) ProtoMessage() {}
 
 func (x *MembersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[64]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4329,7 +4398,7 @@ func (x *MembersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MembersResponse.ProtoReflect.Descriptor instead.
 func (*MembersResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{64}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *MembersResponse) GetMembers() []*Member {
@@ -4357,7 +4426,7 @@ type Member struct {
 
 func (x *Member) Reset() {
 	*x = Member{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[65]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4369,7 +4438,7 @@ func (x *Member) String() string {
 func (*Member) ProtoMessage() {}
 
 func (x *Member) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[65]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4382,7 +4451,7 @@ func (x *Member) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Member.ProtoReflect.Descriptor instead.
 func (*Member) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{65}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *Member) GetNode() string {
@@ -4417,7 +4486,7 @@ type FeedRequest struct {
 
 func (x *FeedRequest) Reset() {
 	*x = FeedRequest{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[66]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4429,7 +4498,7 @@ func (x *FeedRequest) String() string {
 func (*FeedRequest) ProtoMessage() {}
 
 func (x *FeedRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[66]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4442,7 +4511,7 @@ func (x *FeedRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeedRequest.ProtoReflect.Descriptor instead.
 func (*FeedRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{66}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *FeedRequest) GetOfficeCode() string {
@@ -4481,7 +4550,7 @@ type FeedMessage struct {
 
 func (x *FeedMessage) Reset() {
 	*x = FeedMessage{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[67]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4493,7 +4562,7 @@ func (x *FeedMessage) String() string {
 func (*FeedMessage) ProtoMessage() {}
 
 func (x *FeedMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[67]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4506,7 +4575,7 @@ func (x *FeedMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeedMessage.ProtoReflect.Descriptor instead.
 func (*FeedMessage) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{67}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *FeedMessage) GetKind() isFeedMessage_Kind {
@@ -4593,7 +4662,7 @@ type FeedChunk struct {
 
 func (x *FeedChunk) Reset() {
 	*x = FeedChunk{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[68]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4605,7 +4674,7 @@ func (x *FeedChunk) String() string {
 func (*FeedChunk) ProtoMessage() {}
 
 func (x *FeedChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[68]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4618,7 +4687,7 @@ func (x *FeedChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeedChunk.ProtoReflect.Descriptor instead.
 func (*FeedChunk) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{68}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{69}
 }
 
 func (x *FeedChunk) GetData() []byte {
@@ -4645,7 +4714,7 @@ type FeedBatch struct {
 
 func (x *FeedBatch) Reset() {
 	*x = FeedBatch{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[69]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4657,7 +4726,7 @@ func (x *FeedBatch) String() string {
 func (*FeedBatch) ProtoMessage() {}
 
 func (x *FeedBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[69]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4670,7 +4739,7 @@ func (x *FeedBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeedBatch.ProtoReflect.Descriptor instead.
 func (*FeedBatch) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{69}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{70}
 }
 
 func (x *FeedBatch) GetEntries() []*ChangelogEntry {
@@ -4702,7 +4771,7 @@ type FeedHeartbeat struct {
 
 func (x *FeedHeartbeat) Reset() {
 	*x = FeedHeartbeat{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[70]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4714,7 +4783,7 @@ func (x *FeedHeartbeat) String() string {
 func (*FeedHeartbeat) ProtoMessage() {}
 
 func (x *FeedHeartbeat) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[70]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4727,7 +4796,7 @@ func (x *FeedHeartbeat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeedHeartbeat.ProtoReflect.Descriptor instead.
 func (*FeedHeartbeat) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{70}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{71}
 }
 
 func (x *FeedHeartbeat) GetUpstreamIndex() uint64 {
@@ -4767,7 +4836,7 @@ type AnnounceNodeRequest struct {
 
 func (x *AnnounceNodeRequest) Reset() {
 	*x = AnnounceNodeRequest{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[71]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[72]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4779,7 +4848,7 @@ func (x *AnnounceNodeRequest) String() string {
 func (*AnnounceNodeRequest) ProtoMessage() {}
 
 func (x *AnnounceNodeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[71]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[72]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4792,7 +4861,7 @@ func (x *AnnounceNodeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnnounceNodeRequest.ProtoReflect.Descriptor instead.
 func (*AnnounceNodeRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{71}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{72}
 }
 
 func (x *AnnounceNodeRequest) GetNode() *v1.NodeEntry {
@@ -4832,7 +4901,7 @@ type AnnounceNodeResponse struct {
 
 func (x *AnnounceNodeResponse) Reset() {
 	*x = AnnounceNodeResponse{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[72]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[73]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4844,7 +4913,7 @@ func (x *AnnounceNodeResponse) String() string {
 func (*AnnounceNodeResponse) ProtoMessage() {}
 
 func (x *AnnounceNodeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[72]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[73]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4857,7 +4926,7 @@ func (x *AnnounceNodeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnnounceNodeResponse.ProtoReflect.Descriptor instead.
 func (*AnnounceNodeResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{72}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{73}
 }
 
 func (x *AnnounceNodeResponse) GetRegistryIndex() uint64 {
@@ -4876,7 +4945,7 @@ type BackupRequest struct {
 
 func (x *BackupRequest) Reset() {
 	*x = BackupRequest{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[73]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[74]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4888,7 +4957,7 @@ func (x *BackupRequest) String() string {
 func (*BackupRequest) ProtoMessage() {}
 
 func (x *BackupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[73]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[74]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4901,7 +4970,7 @@ func (x *BackupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackupRequest.ProtoReflect.Descriptor instead.
 func (*BackupRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{73}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{74}
 }
 
 func (x *BackupRequest) GetOfficeCode() string {
@@ -4920,7 +4989,7 @@ type BackupChunk struct {
 
 func (x *BackupChunk) Reset() {
 	*x = BackupChunk{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[74]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[75]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4932,7 +5001,7 @@ func (x *BackupChunk) String() string {
 func (*BackupChunk) ProtoMessage() {}
 
 func (x *BackupChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[74]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[75]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4945,7 +5014,7 @@ func (x *BackupChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackupChunk.ProtoReflect.Descriptor instead.
 func (*BackupChunk) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{74}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{75}
 }
 
 func (x *BackupChunk) GetData() []byte {
@@ -4966,7 +5035,7 @@ type CasesThroughRequest struct {
 
 func (x *CasesThroughRequest) Reset() {
 	*x = CasesThroughRequest{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[75]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[76]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4978,7 +5047,7 @@ func (x *CasesThroughRequest) String() string {
 func (*CasesThroughRequest) ProtoMessage() {}
 
 func (x *CasesThroughRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[75]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[76]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4991,7 +5060,7 @@ func (x *CasesThroughRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CasesThroughRequest.ProtoReflect.Descriptor instead.
 func (*CasesThroughRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{75}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{76}
 }
 
 func (x *CasesThroughRequest) GetOfficeCode() string {
@@ -5025,7 +5094,7 @@ type CasesThroughResponse struct {
 
 func (x *CasesThroughResponse) Reset() {
 	*x = CasesThroughResponse{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[76]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[77]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5037,7 +5106,7 @@ func (x *CasesThroughResponse) String() string {
 func (*CasesThroughResponse) ProtoMessage() {}
 
 func (x *CasesThroughResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[76]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[77]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5050,7 +5119,7 @@ func (x *CasesThroughResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CasesThroughResponse.ProtoReflect.Descriptor instead.
 func (*CasesThroughResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{76}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{77}
 }
 
 func (x *CasesThroughResponse) GetMessages() []*CaseMessage {
@@ -5076,7 +5145,7 @@ type ProgressRequest struct {
 
 func (x *ProgressRequest) Reset() {
 	*x = ProgressRequest{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[77]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[78]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5088,7 +5157,7 @@ func (x *ProgressRequest) String() string {
 func (*ProgressRequest) ProtoMessage() {}
 
 func (x *ProgressRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[77]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[78]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5101,7 +5170,7 @@ func (x *ProgressRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProgressRequest.ProtoReflect.Descriptor instead.
 func (*ProgressRequest) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{77}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{78}
 }
 
 func (x *ProgressRequest) GetOfficeCode() string {
@@ -5121,7 +5190,7 @@ type ProgressResponse struct {
 
 func (x *ProgressResponse) Reset() {
 	*x = ProgressResponse{}
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[78]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[79]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5133,7 +5202,7 @@ func (x *ProgressResponse) String() string {
 func (*ProgressResponse) ProtoMessage() {}
 
 func (x *ProgressResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[78]
+	mi := &file_yizhan_peer_v1_peer_proto_msgTypes[79]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5146,7 +5215,7 @@ func (x *ProgressResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProgressResponse.ProtoReflect.Descriptor instead.
 func (*ProgressResponse) Descriptor() ([]byte, []int) {
-	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{78}
+	return file_yizhan_peer_v1_peer_proto_rawDescGZIP(), []int{79}
 }
 
 func (x *ProgressResponse) GetCommitIndex() uint64 {
@@ -5290,7 +5359,8 @@ const file_yizhan_peer_v1_peer_proto_rawDesc = "" +
 	"\x06replay\x18\x02 \x01(\v2\x1e.yizhan.peer.v1.ReplayRegistryH\x00R\x06replay\x12T\n" +
 	"\x10install_snapshot\x18\x03 \x01(\v2'.yizhan.peer.v1.InstallRegistrySnapshotH\x00R\x0finstallSnapshot\x123\n" +
 	"\x05cases\x18\x04 \x01(\v2\x1b.yizhan.peer.v1.CaseCommandH\x00R\x05casesB\x06\n" +
-	"\x04kind\"\xee\t\n" +
+	"\x04kind\"\xc0\n" +
+	"\n" +
 	"\vCaseCommand\x12 \n" +
 	"\fat_unix_nano\x18\x01 \x01(\x03R\n" +
 	"atUnixNano\x12\x1d\n" +
@@ -5317,11 +5387,15 @@ const file_yizhan_peer_v1_peer_proto_rawDesc = "" +
 	"\x14flag_unsigned_report\x18\x16 \x01(\v2\".yizhan.peer.v1.FlagUnsignedReportH\x00R\x12flagUnsignedReport\x12S\n" +
 	"\x13put_attachment_part\x18\x17 \x01(\v2!.yizhan.peer.v1.PutAttachmentPartH\x00R\x11putAttachmentPart\x12b\n" +
 	"\x18drop_unnamed_attachments\x18\x18 \x01(\v2&.yizhan.peer.v1.DropUnnamedAttachmentsH\x00R\x16dropUnnamedAttachments\x12I\n" +
-	"\x0ffinish_recovery\x18\x19 \x01(\v2\x1e.yizhan.peer.v1.FinishRecoveryH\x00R\x0efinishRecoveryB\x04\n" +
+	"\x0ffinish_recovery\x18\x19 \x01(\v2\x1e.yizhan.peer.v1.FinishRecoveryH\x00R\x0efinishRecovery\x12P\n" +
+	"\x12answer_first_start\x18\x1a \x01(\v2 .yizhan.peer.v1.AnswerFirstStartH\x00R\x10answerFirstStartB\x04\n" +
 	"\x02op\"1\n" +
 	"\x0eFinishRecovery\x12\x1f\n" +
 	"\vthrough_day\x18\x01 \x01(\tR\n" +
-	"throughDay\"\xe4\x01\n" +
+	"throughDay\"1\n" +
+	"\x10AnswerFirstStart\x12\x1d\n" +
+	"\n" +
+	"ran_before\x18\x01 \x01(\bR\tranBefore\"\xe4\x01\n" +
 	"\x11PutAttachmentPart\x12\x16\n" +
 	"\x06sha256\x18\x01 \x01(\tR\x06sha256\x12\x12\n" +
 	"\x04size\x18\x02 \x01(\x03R\x04size\x12!\n" +
@@ -5546,7 +5620,7 @@ func file_yizhan_peer_v1_peer_proto_rawDescGZIP() []byte {
 	return file_yizhan_peer_v1_peer_proto_rawDescData
 }
 
-var file_yizhan_peer_v1_peer_proto_msgTypes = make([]protoimpl.MessageInfo, 79)
+var file_yizhan_peer_v1_peer_proto_msgTypes = make([]protoimpl.MessageInfo, 80)
 var file_yizhan_peer_v1_peer_proto_goTypes = []any{
 	(*StaffCredential)(nil),         // 0: yizhan.peer.v1.StaffCredential
 	(*CreateOffice)(nil),            // 1: yizhan.peer.v1.CreateOffice
@@ -5576,94 +5650,95 @@ var file_yizhan_peer_v1_peer_proto_goTypes = []any{
 	(*Command)(nil),                 // 25: yizhan.peer.v1.Command
 	(*CaseCommand)(nil),             // 26: yizhan.peer.v1.CaseCommand
 	(*FinishRecovery)(nil),          // 27: yizhan.peer.v1.FinishRecovery
-	(*PutAttachmentPart)(nil),       // 28: yizhan.peer.v1.PutAttachmentPart
-	(*DropUnnamedAttachments)(nil),  // 29: yizhan.peer.v1.DropUnnamedAttachments
-	(*AttachmentProgress)(nil),      // 30: yizhan.peer.v1.AttachmentProgress
-	(*PutZeroReport)(nil),           // 31: yizhan.peer.v1.PutZeroReport
-	(*FlagUnsignedReport)(nil),      // 32: yizhan.peer.v1.FlagUnsignedReport
-	(*PutShifts)(nil),               // 33: yizhan.peer.v1.PutShifts
-	(*PutLogEntry)(nil),             // 34: yizhan.peer.v1.PutLogEntry
-	(*PutUrgentReport)(nil),         // 35: yizhan.peer.v1.PutUrgentReport
-	(*PutReportAck)(nil),            // 36: yizhan.peer.v1.PutReportAck
-	(*PutConsultation)(nil),         // 37: yizhan.peer.v1.PutConsultation
-	(*SupervisionStep)(nil),         // 38: yizhan.peer.v1.SupervisionStep
-	(*ReplyFollowUp)(nil),           // 39: yizhan.peer.v1.ReplyFollowUp
-	(*RevisitFollowUp)(nil),         // 40: yizhan.peer.v1.RevisitFollowUp
-	(*IssueOrder)(nil),              // 41: yizhan.peer.v1.IssueOrder
-	(*AnswerOrder)(nil),             // 42: yizhan.peer.v1.AnswerOrder
-	(*DecideOrder)(nil),             // 43: yizhan.peer.v1.DecideOrder
-	(*EvaluateCards)(nil),           // 44: yizhan.peer.v1.EvaluateCards
-	(*CardCheck)(nil),               // 45: yizhan.peer.v1.CardCheck
-	(*AppendCaseEvents)(nil),        // 46: yizhan.peer.v1.AppendCaseEvents
-	(*CaseMessage)(nil),             // 47: yizhan.peer.v1.CaseMessage
-	(*ReceiveCaseMessages)(nil),     // 48: yizhan.peer.v1.ReceiveCaseMessages
-	(*OutboxEntry)(nil),             // 49: yizhan.peer.v1.OutboxEntry
-	(*QuarantinedEntry)(nil),        // 50: yizhan.peer.v1.QuarantinedEntry
-	(*QuarantineOutbox)(nil),        // 51: yizhan.peer.v1.QuarantineOutbox
-	(*AckOutbox)(nil),               // 52: yizhan.peer.v1.AckOutbox
-	(*CaseRecord)(nil),              // 53: yizhan.peer.v1.CaseRecord
-	(*DaySequence)(nil),             // 54: yizhan.peer.v1.DaySequence
-	(*CaseBookSnapshot)(nil),        // 55: yizhan.peer.v1.CaseBookSnapshot
-	(*OfficeSnapshot)(nil),          // 56: yizhan.peer.v1.OfficeSnapshot
-	(*RequestRecord)(nil),           // 57: yizhan.peer.v1.RequestRecord
-	(*DeliverCasesRequest)(nil),     // 58: yizhan.peer.v1.DeliverCasesRequest
-	(*CaseReceipt)(nil),             // 59: yizhan.peer.v1.CaseReceipt
-	(*DeliverCasesResponse)(nil),    // 60: yizhan.peer.v1.DeliverCasesResponse
-	(*JoinRequest)(nil),             // 61: yizhan.peer.v1.JoinRequest
-	(*JoinResponse)(nil),            // 62: yizhan.peer.v1.JoinResponse
-	(*MembersRequest)(nil),          // 63: yizhan.peer.v1.MembersRequest
-	(*MembersResponse)(nil),         // 64: yizhan.peer.v1.MembersResponse
-	(*Member)(nil),                  // 65: yizhan.peer.v1.Member
-	(*FeedRequest)(nil),             // 66: yizhan.peer.v1.FeedRequest
-	(*FeedMessage)(nil),             // 67: yizhan.peer.v1.FeedMessage
-	(*FeedChunk)(nil),               // 68: yizhan.peer.v1.FeedChunk
-	(*FeedBatch)(nil),               // 69: yizhan.peer.v1.FeedBatch
-	(*FeedHeartbeat)(nil),           // 70: yizhan.peer.v1.FeedHeartbeat
-	(*AnnounceNodeRequest)(nil),     // 71: yizhan.peer.v1.AnnounceNodeRequest
-	(*AnnounceNodeResponse)(nil),    // 72: yizhan.peer.v1.AnnounceNodeResponse
-	(*BackupRequest)(nil),           // 73: yizhan.peer.v1.BackupRequest
-	(*BackupChunk)(nil),             // 74: yizhan.peer.v1.BackupChunk
-	(*CasesThroughRequest)(nil),     // 75: yizhan.peer.v1.CasesThroughRequest
-	(*CasesThroughResponse)(nil),    // 76: yizhan.peer.v1.CasesThroughResponse
-	(*ProgressRequest)(nil),         // 77: yizhan.peer.v1.ProgressRequest
-	(*ProgressResponse)(nil),        // 78: yizhan.peer.v1.ProgressResponse
-	(*v1.Office)(nil),               // 79: yizhan.v1.Office
-	(*v1.Department)(nil),           // 80: yizhan.v1.Department
-	(*v1.Item)(nil),                 // 81: yizhan.v1.Item
-	(*v1.Grant)(nil),                // 82: yizhan.v1.Grant
-	(*v1.StaffMember)(nil),          // 83: yizhan.v1.StaffMember
-	(*v1.Calendar)(nil),             // 84: yizhan.v1.Calendar
-	(*v1.NodeEntry)(nil),            // 85: yizhan.v1.NodeEntry
-	(*v1.CasePolicy)(nil),           // 86: yizhan.v1.CasePolicy
-	(*v1.DutyPolicy)(nil),           // 87: yizhan.v1.DutyPolicy
-	(*v1.SupervisionPolicy)(nil),    // 88: yizhan.v1.SupervisionPolicy
-	(*v1.ZeroReport)(nil),           // 89: yizhan.v1.ZeroReport
-	(*v1.UnsignedReportFlag)(nil),   // 90: yizhan.v1.UnsignedReportFlag
-	(*v1.DutyShift)(nil),            // 91: yizhan.v1.DutyShift
-	(*v1.DutyLogEntry)(nil),         // 92: yizhan.v1.DutyLogEntry
-	(*v1.UrgentReport)(nil),         // 93: yizhan.v1.UrgentReport
-	(*v1.ReportAck)(nil),            // 94: yizhan.v1.ReportAck
-	(*v1.Consultation)(nil),         // 95: yizhan.v1.Consultation
-	(*v1.FollowUpEntry)(nil),        // 96: yizhan.v1.FollowUpEntry
-	(*v1.SupervisionOrder)(nil),     // 97: yizhan.v1.SupervisionOrder
-	(v1.CardRule)(0),                // 98: yizhan.v1.CardRule
-	(*v1.CaseEvent)(nil),            // 99: yizhan.v1.CaseEvent
-	(*anypb.Any)(nil),               // 100: google.protobuf.Any
+	(*AnswerFirstStart)(nil),        // 28: yizhan.peer.v1.AnswerFirstStart
+	(*PutAttachmentPart)(nil),       // 29: yizhan.peer.v1.PutAttachmentPart
+	(*DropUnnamedAttachments)(nil),  // 30: yizhan.peer.v1.DropUnnamedAttachments
+	(*AttachmentProgress)(nil),      // 31: yizhan.peer.v1.AttachmentProgress
+	(*PutZeroReport)(nil),           // 32: yizhan.peer.v1.PutZeroReport
+	(*FlagUnsignedReport)(nil),      // 33: yizhan.peer.v1.FlagUnsignedReport
+	(*PutShifts)(nil),               // 34: yizhan.peer.v1.PutShifts
+	(*PutLogEntry)(nil),             // 35: yizhan.peer.v1.PutLogEntry
+	(*PutUrgentReport)(nil),         // 36: yizhan.peer.v1.PutUrgentReport
+	(*PutReportAck)(nil),            // 37: yizhan.peer.v1.PutReportAck
+	(*PutConsultation)(nil),         // 38: yizhan.peer.v1.PutConsultation
+	(*SupervisionStep)(nil),         // 39: yizhan.peer.v1.SupervisionStep
+	(*ReplyFollowUp)(nil),           // 40: yizhan.peer.v1.ReplyFollowUp
+	(*RevisitFollowUp)(nil),         // 41: yizhan.peer.v1.RevisitFollowUp
+	(*IssueOrder)(nil),              // 42: yizhan.peer.v1.IssueOrder
+	(*AnswerOrder)(nil),             // 43: yizhan.peer.v1.AnswerOrder
+	(*DecideOrder)(nil),             // 44: yizhan.peer.v1.DecideOrder
+	(*EvaluateCards)(nil),           // 45: yizhan.peer.v1.EvaluateCards
+	(*CardCheck)(nil),               // 46: yizhan.peer.v1.CardCheck
+	(*AppendCaseEvents)(nil),        // 47: yizhan.peer.v1.AppendCaseEvents
+	(*CaseMessage)(nil),             // 48: yizhan.peer.v1.CaseMessage
+	(*ReceiveCaseMessages)(nil),     // 49: yizhan.peer.v1.ReceiveCaseMessages
+	(*OutboxEntry)(nil),             // 50: yizhan.peer.v1.OutboxEntry
+	(*QuarantinedEntry)(nil),        // 51: yizhan.peer.v1.QuarantinedEntry
+	(*QuarantineOutbox)(nil),        // 52: yizhan.peer.v1.QuarantineOutbox
+	(*AckOutbox)(nil),               // 53: yizhan.peer.v1.AckOutbox
+	(*CaseRecord)(nil),              // 54: yizhan.peer.v1.CaseRecord
+	(*DaySequence)(nil),             // 55: yizhan.peer.v1.DaySequence
+	(*CaseBookSnapshot)(nil),        // 56: yizhan.peer.v1.CaseBookSnapshot
+	(*OfficeSnapshot)(nil),          // 57: yizhan.peer.v1.OfficeSnapshot
+	(*RequestRecord)(nil),           // 58: yizhan.peer.v1.RequestRecord
+	(*DeliverCasesRequest)(nil),     // 59: yizhan.peer.v1.DeliverCasesRequest
+	(*CaseReceipt)(nil),             // 60: yizhan.peer.v1.CaseReceipt
+	(*DeliverCasesResponse)(nil),    // 61: yizhan.peer.v1.DeliverCasesResponse
+	(*JoinRequest)(nil),             // 62: yizhan.peer.v1.JoinRequest
+	(*JoinResponse)(nil),            // 63: yizhan.peer.v1.JoinResponse
+	(*MembersRequest)(nil),          // 64: yizhan.peer.v1.MembersRequest
+	(*MembersResponse)(nil),         // 65: yizhan.peer.v1.MembersResponse
+	(*Member)(nil),                  // 66: yizhan.peer.v1.Member
+	(*FeedRequest)(nil),             // 67: yizhan.peer.v1.FeedRequest
+	(*FeedMessage)(nil),             // 68: yizhan.peer.v1.FeedMessage
+	(*FeedChunk)(nil),               // 69: yizhan.peer.v1.FeedChunk
+	(*FeedBatch)(nil),               // 70: yizhan.peer.v1.FeedBatch
+	(*FeedHeartbeat)(nil),           // 71: yizhan.peer.v1.FeedHeartbeat
+	(*AnnounceNodeRequest)(nil),     // 72: yizhan.peer.v1.AnnounceNodeRequest
+	(*AnnounceNodeResponse)(nil),    // 73: yizhan.peer.v1.AnnounceNodeResponse
+	(*BackupRequest)(nil),           // 74: yizhan.peer.v1.BackupRequest
+	(*BackupChunk)(nil),             // 75: yizhan.peer.v1.BackupChunk
+	(*CasesThroughRequest)(nil),     // 76: yizhan.peer.v1.CasesThroughRequest
+	(*CasesThroughResponse)(nil),    // 77: yizhan.peer.v1.CasesThroughResponse
+	(*ProgressRequest)(nil),         // 78: yizhan.peer.v1.ProgressRequest
+	(*ProgressResponse)(nil),        // 79: yizhan.peer.v1.ProgressResponse
+	(*v1.Office)(nil),               // 80: yizhan.v1.Office
+	(*v1.Department)(nil),           // 81: yizhan.v1.Department
+	(*v1.Item)(nil),                 // 82: yizhan.v1.Item
+	(*v1.Grant)(nil),                // 83: yizhan.v1.Grant
+	(*v1.StaffMember)(nil),          // 84: yizhan.v1.StaffMember
+	(*v1.Calendar)(nil),             // 85: yizhan.v1.Calendar
+	(*v1.NodeEntry)(nil),            // 86: yizhan.v1.NodeEntry
+	(*v1.CasePolicy)(nil),           // 87: yizhan.v1.CasePolicy
+	(*v1.DutyPolicy)(nil),           // 88: yizhan.v1.DutyPolicy
+	(*v1.SupervisionPolicy)(nil),    // 89: yizhan.v1.SupervisionPolicy
+	(*v1.ZeroReport)(nil),           // 90: yizhan.v1.ZeroReport
+	(*v1.UnsignedReportFlag)(nil),   // 91: yizhan.v1.UnsignedReportFlag
+	(*v1.DutyShift)(nil),            // 92: yizhan.v1.DutyShift
+	(*v1.DutyLogEntry)(nil),         // 93: yizhan.v1.DutyLogEntry
+	(*v1.UrgentReport)(nil),         // 94: yizhan.v1.UrgentReport
+	(*v1.ReportAck)(nil),            // 95: yizhan.v1.ReportAck
+	(*v1.Consultation)(nil),         // 96: yizhan.v1.Consultation
+	(*v1.FollowUpEntry)(nil),        // 97: yizhan.v1.FollowUpEntry
+	(*v1.SupervisionOrder)(nil),     // 98: yizhan.v1.SupervisionOrder
+	(v1.CardRule)(0),                // 99: yizhan.v1.CardRule
+	(*v1.CaseEvent)(nil),            // 100: yizhan.v1.CaseEvent
+	(*anypb.Any)(nil),               // 101: google.protobuf.Any
 }
 var file_yizhan_peer_v1_peer_proto_depIdxs = []int32{
-	79,  // 0: yizhan.peer.v1.CreateOffice.office:type_name -> yizhan.v1.Office
-	80,  // 1: yizhan.peer.v1.CreateDepartment.department:type_name -> yizhan.v1.Department
-	79,  // 2: yizhan.peer.v1.UpdateOffice.office:type_name -> yizhan.v1.Office
-	80,  // 3: yizhan.peer.v1.UpdateDepartment.department:type_name -> yizhan.v1.Department
-	81,  // 4: yizhan.peer.v1.CreateItem.item:type_name -> yizhan.v1.Item
-	81,  // 5: yizhan.peer.v1.UpdateItem.item:type_name -> yizhan.v1.Item
-	82,  // 6: yizhan.peer.v1.CreateGrant.grant:type_name -> yizhan.v1.Grant
-	83,  // 7: yizhan.peer.v1.CreateStaff.staff:type_name -> yizhan.v1.StaffMember
+	80,  // 0: yizhan.peer.v1.CreateOffice.office:type_name -> yizhan.v1.Office
+	81,  // 1: yizhan.peer.v1.CreateDepartment.department:type_name -> yizhan.v1.Department
+	80,  // 2: yizhan.peer.v1.UpdateOffice.office:type_name -> yizhan.v1.Office
+	81,  // 3: yizhan.peer.v1.UpdateDepartment.department:type_name -> yizhan.v1.Department
+	82,  // 4: yizhan.peer.v1.CreateItem.item:type_name -> yizhan.v1.Item
+	82,  // 5: yizhan.peer.v1.UpdateItem.item:type_name -> yizhan.v1.Item
+	83,  // 6: yizhan.peer.v1.CreateGrant.grant:type_name -> yizhan.v1.Grant
+	84,  // 7: yizhan.peer.v1.CreateStaff.staff:type_name -> yizhan.v1.StaffMember
 	0,   // 8: yizhan.peer.v1.CreateStaff.credential:type_name -> yizhan.peer.v1.StaffCredential
-	83,  // 9: yizhan.peer.v1.UpdateStaff.staff:type_name -> yizhan.v1.StaffMember
+	84,  // 9: yizhan.peer.v1.UpdateStaff.staff:type_name -> yizhan.v1.StaffMember
 	0,   // 10: yizhan.peer.v1.UpdateStaff.credential:type_name -> yizhan.peer.v1.StaffCredential
-	84,  // 11: yizhan.peer.v1.PutCalendar.calendar:type_name -> yizhan.v1.Calendar
-	85,  // 12: yizhan.peer.v1.PutNode.node:type_name -> yizhan.v1.NodeEntry
+	85,  // 11: yizhan.peer.v1.PutCalendar.calendar:type_name -> yizhan.v1.Calendar
+	86,  // 12: yizhan.peer.v1.PutNode.node:type_name -> yizhan.v1.NodeEntry
 	13,  // 13: yizhan.peer.v1.PutQueryCodeKey.key:type_name -> yizhan.peer.v1.QueryCodeKey
 	1,   // 14: yizhan.peer.v1.RegistryCommand.create_office:type_name -> yizhan.peer.v1.CreateOffice
 	2,   // 15: yizhan.peer.v1.RegistryCommand.create_department:type_name -> yizhan.peer.v1.CreateDepartment
@@ -5682,119 +5757,120 @@ var file_yizhan_peer_v1_peer_proto_depIdxs = []int32{
 	3,   // 28: yizhan.peer.v1.RegistryCommand.update_office:type_name -> yizhan.peer.v1.UpdateOffice
 	4,   // 29: yizhan.peer.v1.RegistryCommand.update_department:type_name -> yizhan.peer.v1.UpdateDepartment
 	16,  // 30: yizhan.peer.v1.RegistryCommand.put_official_calendars:type_name -> yizhan.peer.v1.PutOfficialCalendars
-	86,  // 31: yizhan.peer.v1.PutCasePolicy.policy:type_name -> yizhan.v1.CasePolicy
-	87,  // 32: yizhan.peer.v1.PutDutyPolicy.policy:type_name -> yizhan.v1.DutyPolicy
-	88,  // 33: yizhan.peer.v1.PutSupervisionPolicy.policy:type_name -> yizhan.v1.SupervisionPolicy
+	87,  // 31: yizhan.peer.v1.PutCasePolicy.policy:type_name -> yizhan.v1.CasePolicy
+	88,  // 32: yizhan.peer.v1.PutDutyPolicy.policy:type_name -> yizhan.v1.DutyPolicy
+	89,  // 33: yizhan.peer.v1.PutSupervisionPolicy.policy:type_name -> yizhan.v1.SupervisionPolicy
 	15,  // 34: yizhan.peer.v1.ChangelogEntry.command:type_name -> yizhan.peer.v1.RegistryCommand
-	81,  // 35: yizhan.peer.v1.ItemHistory.versions:type_name -> yizhan.v1.Item
-	79,  // 36: yizhan.peer.v1.RegistrySnapshot.offices:type_name -> yizhan.v1.Office
-	80,  // 37: yizhan.peer.v1.RegistrySnapshot.departments:type_name -> yizhan.v1.Department
+	82,  // 35: yizhan.peer.v1.ItemHistory.versions:type_name -> yizhan.v1.Item
+	80,  // 36: yizhan.peer.v1.RegistrySnapshot.offices:type_name -> yizhan.v1.Office
+	81,  // 37: yizhan.peer.v1.RegistrySnapshot.departments:type_name -> yizhan.v1.Department
 	21,  // 38: yizhan.peer.v1.RegistrySnapshot.items:type_name -> yizhan.peer.v1.ItemHistory
-	82,  // 39: yizhan.peer.v1.RegistrySnapshot.grants:type_name -> yizhan.v1.Grant
-	83,  // 40: yizhan.peer.v1.RegistrySnapshot.staff:type_name -> yizhan.v1.StaffMember
+	83,  // 39: yizhan.peer.v1.RegistrySnapshot.grants:type_name -> yizhan.v1.Grant
+	84,  // 40: yizhan.peer.v1.RegistrySnapshot.staff:type_name -> yizhan.v1.StaffMember
 	0,   // 41: yizhan.peer.v1.RegistrySnapshot.credentials:type_name -> yizhan.peer.v1.StaffCredential
-	84,  // 42: yizhan.peer.v1.RegistrySnapshot.calendars:type_name -> yizhan.v1.Calendar
-	85,  // 43: yizhan.peer.v1.RegistrySnapshot.nodes:type_name -> yizhan.v1.NodeEntry
+	85,  // 42: yizhan.peer.v1.RegistrySnapshot.calendars:type_name -> yizhan.v1.Calendar
+	86,  // 43: yizhan.peer.v1.RegistrySnapshot.nodes:type_name -> yizhan.v1.NodeEntry
 	20,  // 44: yizhan.peer.v1.RegistrySnapshot.changelog:type_name -> yizhan.peer.v1.ChangelogEntry
 	13,  // 45: yizhan.peer.v1.RegistrySnapshot.query_code_keys:type_name -> yizhan.peer.v1.QueryCodeKey
-	88,  // 46: yizhan.peer.v1.RegistrySnapshot.supervision_policy:type_name -> yizhan.v1.SupervisionPolicy
-	87,  // 47: yizhan.peer.v1.RegistrySnapshot.duty_policy:type_name -> yizhan.v1.DutyPolicy
-	86,  // 48: yizhan.peer.v1.RegistrySnapshot.case_policy:type_name -> yizhan.v1.CasePolicy
+	89,  // 46: yizhan.peer.v1.RegistrySnapshot.supervision_policy:type_name -> yizhan.v1.SupervisionPolicy
+	88,  // 47: yizhan.peer.v1.RegistrySnapshot.duty_policy:type_name -> yizhan.v1.DutyPolicy
+	87,  // 48: yizhan.peer.v1.RegistrySnapshot.case_policy:type_name -> yizhan.v1.CasePolicy
 	20,  // 49: yizhan.peer.v1.ReplayRegistry.entries:type_name -> yizhan.peer.v1.ChangelogEntry
 	22,  // 50: yizhan.peer.v1.InstallRegistrySnapshot.snapshot:type_name -> yizhan.peer.v1.RegistrySnapshot
 	15,  // 51: yizhan.peer.v1.Command.registry:type_name -> yizhan.peer.v1.RegistryCommand
 	23,  // 52: yizhan.peer.v1.Command.replay:type_name -> yizhan.peer.v1.ReplayRegistry
 	24,  // 53: yizhan.peer.v1.Command.install_snapshot:type_name -> yizhan.peer.v1.InstallRegistrySnapshot
 	26,  // 54: yizhan.peer.v1.Command.cases:type_name -> yizhan.peer.v1.CaseCommand
-	46,  // 55: yizhan.peer.v1.CaseCommand.append:type_name -> yizhan.peer.v1.AppendCaseEvents
-	48,  // 56: yizhan.peer.v1.CaseCommand.receive:type_name -> yizhan.peer.v1.ReceiveCaseMessages
-	52,  // 57: yizhan.peer.v1.CaseCommand.ack:type_name -> yizhan.peer.v1.AckOutbox
-	51,  // 58: yizhan.peer.v1.CaseCommand.quarantine:type_name -> yizhan.peer.v1.QuarantineOutbox
-	44,  // 59: yizhan.peer.v1.CaseCommand.evaluate_cards:type_name -> yizhan.peer.v1.EvaluateCards
-	38,  // 60: yizhan.peer.v1.CaseCommand.supervision:type_name -> yizhan.peer.v1.SupervisionStep
-	37,  // 61: yizhan.peer.v1.CaseCommand.put_consultation:type_name -> yizhan.peer.v1.PutConsultation
-	35,  // 62: yizhan.peer.v1.CaseCommand.put_report:type_name -> yizhan.peer.v1.PutUrgentReport
-	36,  // 63: yizhan.peer.v1.CaseCommand.put_report_ack:type_name -> yizhan.peer.v1.PutReportAck
-	33,  // 64: yizhan.peer.v1.CaseCommand.put_shifts:type_name -> yizhan.peer.v1.PutShifts
-	34,  // 65: yizhan.peer.v1.CaseCommand.put_log_entry:type_name -> yizhan.peer.v1.PutLogEntry
-	31,  // 66: yizhan.peer.v1.CaseCommand.put_zero_report:type_name -> yizhan.peer.v1.PutZeroReport
-	32,  // 67: yizhan.peer.v1.CaseCommand.flag_unsigned_report:type_name -> yizhan.peer.v1.FlagUnsignedReport
-	28,  // 68: yizhan.peer.v1.CaseCommand.put_attachment_part:type_name -> yizhan.peer.v1.PutAttachmentPart
-	29,  // 69: yizhan.peer.v1.CaseCommand.drop_unnamed_attachments:type_name -> yizhan.peer.v1.DropUnnamedAttachments
+	47,  // 55: yizhan.peer.v1.CaseCommand.append:type_name -> yizhan.peer.v1.AppendCaseEvents
+	49,  // 56: yizhan.peer.v1.CaseCommand.receive:type_name -> yizhan.peer.v1.ReceiveCaseMessages
+	53,  // 57: yizhan.peer.v1.CaseCommand.ack:type_name -> yizhan.peer.v1.AckOutbox
+	52,  // 58: yizhan.peer.v1.CaseCommand.quarantine:type_name -> yizhan.peer.v1.QuarantineOutbox
+	45,  // 59: yizhan.peer.v1.CaseCommand.evaluate_cards:type_name -> yizhan.peer.v1.EvaluateCards
+	39,  // 60: yizhan.peer.v1.CaseCommand.supervision:type_name -> yizhan.peer.v1.SupervisionStep
+	38,  // 61: yizhan.peer.v1.CaseCommand.put_consultation:type_name -> yizhan.peer.v1.PutConsultation
+	36,  // 62: yizhan.peer.v1.CaseCommand.put_report:type_name -> yizhan.peer.v1.PutUrgentReport
+	37,  // 63: yizhan.peer.v1.CaseCommand.put_report_ack:type_name -> yizhan.peer.v1.PutReportAck
+	34,  // 64: yizhan.peer.v1.CaseCommand.put_shifts:type_name -> yizhan.peer.v1.PutShifts
+	35,  // 65: yizhan.peer.v1.CaseCommand.put_log_entry:type_name -> yizhan.peer.v1.PutLogEntry
+	32,  // 66: yizhan.peer.v1.CaseCommand.put_zero_report:type_name -> yizhan.peer.v1.PutZeroReport
+	33,  // 67: yizhan.peer.v1.CaseCommand.flag_unsigned_report:type_name -> yizhan.peer.v1.FlagUnsignedReport
+	29,  // 68: yizhan.peer.v1.CaseCommand.put_attachment_part:type_name -> yizhan.peer.v1.PutAttachmentPart
+	30,  // 69: yizhan.peer.v1.CaseCommand.drop_unnamed_attachments:type_name -> yizhan.peer.v1.DropUnnamedAttachments
 	27,  // 70: yizhan.peer.v1.CaseCommand.finish_recovery:type_name -> yizhan.peer.v1.FinishRecovery
-	89,  // 71: yizhan.peer.v1.PutZeroReport.report:type_name -> yizhan.v1.ZeroReport
-	90,  // 72: yizhan.peer.v1.FlagUnsignedReport.flag:type_name -> yizhan.v1.UnsignedReportFlag
-	91,  // 73: yizhan.peer.v1.PutShifts.shifts:type_name -> yizhan.v1.DutyShift
-	92,  // 74: yizhan.peer.v1.PutLogEntry.entry:type_name -> yizhan.v1.DutyLogEntry
-	93,  // 75: yizhan.peer.v1.PutUrgentReport.report:type_name -> yizhan.v1.UrgentReport
-	94,  // 76: yizhan.peer.v1.PutReportAck.ack:type_name -> yizhan.v1.ReportAck
-	95,  // 77: yizhan.peer.v1.PutConsultation.consultation:type_name -> yizhan.v1.Consultation
-	39,  // 78: yizhan.peer.v1.SupervisionStep.reply_follow_up:type_name -> yizhan.peer.v1.ReplyFollowUp
-	40,  // 79: yizhan.peer.v1.SupervisionStep.revisit_follow_up:type_name -> yizhan.peer.v1.RevisitFollowUp
-	41,  // 80: yizhan.peer.v1.SupervisionStep.issue_order:type_name -> yizhan.peer.v1.IssueOrder
-	42,  // 81: yizhan.peer.v1.SupervisionStep.answer_order:type_name -> yizhan.peer.v1.AnswerOrder
-	43,  // 82: yizhan.peer.v1.SupervisionStep.decide_order:type_name -> yizhan.peer.v1.DecideOrder
-	96,  // 83: yizhan.peer.v1.ReplyFollowUp.entry:type_name -> yizhan.v1.FollowUpEntry
-	96,  // 84: yizhan.peer.v1.RevisitFollowUp.entry:type_name -> yizhan.v1.FollowUpEntry
-	97,  // 85: yizhan.peer.v1.IssueOrder.order:type_name -> yizhan.v1.SupervisionOrder
-	96,  // 86: yizhan.peer.v1.AnswerOrder.entry:type_name -> yizhan.v1.FollowUpEntry
-	96,  // 87: yizhan.peer.v1.DecideOrder.entry:type_name -> yizhan.v1.FollowUpEntry
-	45,  // 88: yizhan.peer.v1.EvaluateCards.checks:type_name -> yizhan.peer.v1.CardCheck
-	98,  // 89: yizhan.peer.v1.CardCheck.rule:type_name -> yizhan.v1.CardRule
-	99,  // 90: yizhan.peer.v1.AppendCaseEvents.events:type_name -> yizhan.v1.CaseEvent
-	99,  // 91: yizhan.peer.v1.CaseMessage.events:type_name -> yizhan.v1.CaseEvent
-	95,  // 92: yizhan.peer.v1.CaseMessage.consultation:type_name -> yizhan.v1.Consultation
-	93,  // 93: yizhan.peer.v1.CaseMessage.report:type_name -> yizhan.v1.UrgentReport
-	94,  // 94: yizhan.peer.v1.CaseMessage.report_ack:type_name -> yizhan.v1.ReportAck
-	91,  // 95: yizhan.peer.v1.CaseMessage.shift:type_name -> yizhan.v1.DutyShift
-	89,  // 96: yizhan.peer.v1.CaseMessage.zero_report:type_name -> yizhan.v1.ZeroReport
-	90,  // 97: yizhan.peer.v1.CaseMessage.unsigned_flag:type_name -> yizhan.v1.UnsignedReportFlag
-	47,  // 98: yizhan.peer.v1.ReceiveCaseMessages.messages:type_name -> yizhan.peer.v1.CaseMessage
-	49,  // 99: yizhan.peer.v1.QuarantinedEntry.entry:type_name -> yizhan.peer.v1.OutboxEntry
-	50,  // 100: yizhan.peer.v1.QuarantineOutbox.entries:type_name -> yizhan.peer.v1.QuarantinedEntry
-	49,  // 101: yizhan.peer.v1.AckOutbox.acks:type_name -> yizhan.peer.v1.OutboxEntry
-	99,  // 102: yizhan.peer.v1.CaseRecord.events:type_name -> yizhan.v1.CaseEvent
-	53,  // 103: yizhan.peer.v1.CaseBookSnapshot.cases:type_name -> yizhan.peer.v1.CaseRecord
-	49,  // 104: yizhan.peer.v1.CaseBookSnapshot.outbox:type_name -> yizhan.peer.v1.OutboxEntry
-	54,  // 105: yizhan.peer.v1.CaseBookSnapshot.sequences:type_name -> yizhan.peer.v1.DaySequence
-	50,  // 106: yizhan.peer.v1.CaseBookSnapshot.quarantine:type_name -> yizhan.peer.v1.QuarantinedEntry
-	22,  // 107: yizhan.peer.v1.OfficeSnapshot.registry:type_name -> yizhan.peer.v1.RegistrySnapshot
-	55,  // 108: yizhan.peer.v1.OfficeSnapshot.cases:type_name -> yizhan.peer.v1.CaseBookSnapshot
-	57,  // 109: yizhan.peer.v1.OfficeSnapshot.requests:type_name -> yizhan.peer.v1.RequestRecord
-	100, // 110: yizhan.peer.v1.RequestRecord.answer:type_name -> google.protobuf.Any
-	47,  // 111: yizhan.peer.v1.DeliverCasesRequest.messages:type_name -> yizhan.peer.v1.CaseMessage
-	59,  // 112: yizhan.peer.v1.DeliverCasesResponse.receipts:type_name -> yizhan.peer.v1.CaseReceipt
-	65,  // 113: yizhan.peer.v1.MembersResponse.members:type_name -> yizhan.peer.v1.Member
-	22,  // 114: yizhan.peer.v1.FeedMessage.snapshot:type_name -> yizhan.peer.v1.RegistrySnapshot
-	69,  // 115: yizhan.peer.v1.FeedMessage.batch:type_name -> yizhan.peer.v1.FeedBatch
-	70,  // 116: yizhan.peer.v1.FeedMessage.heartbeat:type_name -> yizhan.peer.v1.FeedHeartbeat
-	68,  // 117: yizhan.peer.v1.FeedMessage.chunk:type_name -> yizhan.peer.v1.FeedChunk
-	20,  // 118: yizhan.peer.v1.FeedBatch.entries:type_name -> yizhan.peer.v1.ChangelogEntry
-	85,  // 119: yizhan.peer.v1.AnnounceNodeRequest.node:type_name -> yizhan.v1.NodeEntry
-	47,  // 120: yizhan.peer.v1.CasesThroughResponse.messages:type_name -> yizhan.peer.v1.CaseMessage
-	61,  // 121: yizhan.peer.v1.Peer.Join:input_type -> yizhan.peer.v1.JoinRequest
-	63,  // 122: yizhan.peer.v1.Peer.Members:input_type -> yizhan.peer.v1.MembersRequest
-	66,  // 123: yizhan.peer.v1.Peer.Feed:input_type -> yizhan.peer.v1.FeedRequest
-	71,  // 124: yizhan.peer.v1.Peer.AnnounceNode:input_type -> yizhan.peer.v1.AnnounceNodeRequest
-	58,  // 125: yizhan.peer.v1.Peer.DeliverCases:input_type -> yizhan.peer.v1.DeliverCasesRequest
-	28,  // 126: yizhan.peer.v1.Peer.PushAttachment:input_type -> yizhan.peer.v1.PutAttachmentPart
-	77,  // 127: yizhan.peer.v1.Peer.Progress:input_type -> yizhan.peer.v1.ProgressRequest
-	73,  // 128: yizhan.peer.v1.Peer.Backup:input_type -> yizhan.peer.v1.BackupRequest
-	75,  // 129: yizhan.peer.v1.Peer.CasesThrough:input_type -> yizhan.peer.v1.CasesThroughRequest
-	62,  // 130: yizhan.peer.v1.Peer.Join:output_type -> yizhan.peer.v1.JoinResponse
-	64,  // 131: yizhan.peer.v1.Peer.Members:output_type -> yizhan.peer.v1.MembersResponse
-	67,  // 132: yizhan.peer.v1.Peer.Feed:output_type -> yizhan.peer.v1.FeedMessage
-	72,  // 133: yizhan.peer.v1.Peer.AnnounceNode:output_type -> yizhan.peer.v1.AnnounceNodeResponse
-	60,  // 134: yizhan.peer.v1.Peer.DeliverCases:output_type -> yizhan.peer.v1.DeliverCasesResponse
-	30,  // 135: yizhan.peer.v1.Peer.PushAttachment:output_type -> yizhan.peer.v1.AttachmentProgress
-	78,  // 136: yizhan.peer.v1.Peer.Progress:output_type -> yizhan.peer.v1.ProgressResponse
-	74,  // 137: yizhan.peer.v1.Peer.Backup:output_type -> yizhan.peer.v1.BackupChunk
-	76,  // 138: yizhan.peer.v1.Peer.CasesThrough:output_type -> yizhan.peer.v1.CasesThroughResponse
-	130, // [130:139] is the sub-list for method output_type
-	121, // [121:130] is the sub-list for method input_type
-	121, // [121:121] is the sub-list for extension type_name
-	121, // [121:121] is the sub-list for extension extendee
-	0,   // [0:121] is the sub-list for field type_name
+	28,  // 71: yizhan.peer.v1.CaseCommand.answer_first_start:type_name -> yizhan.peer.v1.AnswerFirstStart
+	90,  // 72: yizhan.peer.v1.PutZeroReport.report:type_name -> yizhan.v1.ZeroReport
+	91,  // 73: yizhan.peer.v1.FlagUnsignedReport.flag:type_name -> yizhan.v1.UnsignedReportFlag
+	92,  // 74: yizhan.peer.v1.PutShifts.shifts:type_name -> yizhan.v1.DutyShift
+	93,  // 75: yizhan.peer.v1.PutLogEntry.entry:type_name -> yizhan.v1.DutyLogEntry
+	94,  // 76: yizhan.peer.v1.PutUrgentReport.report:type_name -> yizhan.v1.UrgentReport
+	95,  // 77: yizhan.peer.v1.PutReportAck.ack:type_name -> yizhan.v1.ReportAck
+	96,  // 78: yizhan.peer.v1.PutConsultation.consultation:type_name -> yizhan.v1.Consultation
+	40,  // 79: yizhan.peer.v1.SupervisionStep.reply_follow_up:type_name -> yizhan.peer.v1.ReplyFollowUp
+	41,  // 80: yizhan.peer.v1.SupervisionStep.revisit_follow_up:type_name -> yizhan.peer.v1.RevisitFollowUp
+	42,  // 81: yizhan.peer.v1.SupervisionStep.issue_order:type_name -> yizhan.peer.v1.IssueOrder
+	43,  // 82: yizhan.peer.v1.SupervisionStep.answer_order:type_name -> yizhan.peer.v1.AnswerOrder
+	44,  // 83: yizhan.peer.v1.SupervisionStep.decide_order:type_name -> yizhan.peer.v1.DecideOrder
+	97,  // 84: yizhan.peer.v1.ReplyFollowUp.entry:type_name -> yizhan.v1.FollowUpEntry
+	97,  // 85: yizhan.peer.v1.RevisitFollowUp.entry:type_name -> yizhan.v1.FollowUpEntry
+	98,  // 86: yizhan.peer.v1.IssueOrder.order:type_name -> yizhan.v1.SupervisionOrder
+	97,  // 87: yizhan.peer.v1.AnswerOrder.entry:type_name -> yizhan.v1.FollowUpEntry
+	97,  // 88: yizhan.peer.v1.DecideOrder.entry:type_name -> yizhan.v1.FollowUpEntry
+	46,  // 89: yizhan.peer.v1.EvaluateCards.checks:type_name -> yizhan.peer.v1.CardCheck
+	99,  // 90: yizhan.peer.v1.CardCheck.rule:type_name -> yizhan.v1.CardRule
+	100, // 91: yizhan.peer.v1.AppendCaseEvents.events:type_name -> yizhan.v1.CaseEvent
+	100, // 92: yizhan.peer.v1.CaseMessage.events:type_name -> yizhan.v1.CaseEvent
+	96,  // 93: yizhan.peer.v1.CaseMessage.consultation:type_name -> yizhan.v1.Consultation
+	94,  // 94: yizhan.peer.v1.CaseMessage.report:type_name -> yizhan.v1.UrgentReport
+	95,  // 95: yizhan.peer.v1.CaseMessage.report_ack:type_name -> yizhan.v1.ReportAck
+	92,  // 96: yizhan.peer.v1.CaseMessage.shift:type_name -> yizhan.v1.DutyShift
+	90,  // 97: yizhan.peer.v1.CaseMessage.zero_report:type_name -> yizhan.v1.ZeroReport
+	91,  // 98: yizhan.peer.v1.CaseMessage.unsigned_flag:type_name -> yizhan.v1.UnsignedReportFlag
+	48,  // 99: yizhan.peer.v1.ReceiveCaseMessages.messages:type_name -> yizhan.peer.v1.CaseMessage
+	50,  // 100: yizhan.peer.v1.QuarantinedEntry.entry:type_name -> yizhan.peer.v1.OutboxEntry
+	51,  // 101: yizhan.peer.v1.QuarantineOutbox.entries:type_name -> yizhan.peer.v1.QuarantinedEntry
+	50,  // 102: yizhan.peer.v1.AckOutbox.acks:type_name -> yizhan.peer.v1.OutboxEntry
+	100, // 103: yizhan.peer.v1.CaseRecord.events:type_name -> yizhan.v1.CaseEvent
+	54,  // 104: yizhan.peer.v1.CaseBookSnapshot.cases:type_name -> yizhan.peer.v1.CaseRecord
+	50,  // 105: yizhan.peer.v1.CaseBookSnapshot.outbox:type_name -> yizhan.peer.v1.OutboxEntry
+	55,  // 106: yizhan.peer.v1.CaseBookSnapshot.sequences:type_name -> yizhan.peer.v1.DaySequence
+	51,  // 107: yizhan.peer.v1.CaseBookSnapshot.quarantine:type_name -> yizhan.peer.v1.QuarantinedEntry
+	22,  // 108: yizhan.peer.v1.OfficeSnapshot.registry:type_name -> yizhan.peer.v1.RegistrySnapshot
+	56,  // 109: yizhan.peer.v1.OfficeSnapshot.cases:type_name -> yizhan.peer.v1.CaseBookSnapshot
+	58,  // 110: yizhan.peer.v1.OfficeSnapshot.requests:type_name -> yizhan.peer.v1.RequestRecord
+	101, // 111: yizhan.peer.v1.RequestRecord.answer:type_name -> google.protobuf.Any
+	48,  // 112: yizhan.peer.v1.DeliverCasesRequest.messages:type_name -> yizhan.peer.v1.CaseMessage
+	60,  // 113: yizhan.peer.v1.DeliverCasesResponse.receipts:type_name -> yizhan.peer.v1.CaseReceipt
+	66,  // 114: yizhan.peer.v1.MembersResponse.members:type_name -> yizhan.peer.v1.Member
+	22,  // 115: yizhan.peer.v1.FeedMessage.snapshot:type_name -> yizhan.peer.v1.RegistrySnapshot
+	70,  // 116: yizhan.peer.v1.FeedMessage.batch:type_name -> yizhan.peer.v1.FeedBatch
+	71,  // 117: yizhan.peer.v1.FeedMessage.heartbeat:type_name -> yizhan.peer.v1.FeedHeartbeat
+	69,  // 118: yizhan.peer.v1.FeedMessage.chunk:type_name -> yizhan.peer.v1.FeedChunk
+	20,  // 119: yizhan.peer.v1.FeedBatch.entries:type_name -> yizhan.peer.v1.ChangelogEntry
+	86,  // 120: yizhan.peer.v1.AnnounceNodeRequest.node:type_name -> yizhan.v1.NodeEntry
+	48,  // 121: yizhan.peer.v1.CasesThroughResponse.messages:type_name -> yizhan.peer.v1.CaseMessage
+	62,  // 122: yizhan.peer.v1.Peer.Join:input_type -> yizhan.peer.v1.JoinRequest
+	64,  // 123: yizhan.peer.v1.Peer.Members:input_type -> yizhan.peer.v1.MembersRequest
+	67,  // 124: yizhan.peer.v1.Peer.Feed:input_type -> yizhan.peer.v1.FeedRequest
+	72,  // 125: yizhan.peer.v1.Peer.AnnounceNode:input_type -> yizhan.peer.v1.AnnounceNodeRequest
+	59,  // 126: yizhan.peer.v1.Peer.DeliverCases:input_type -> yizhan.peer.v1.DeliverCasesRequest
+	29,  // 127: yizhan.peer.v1.Peer.PushAttachment:input_type -> yizhan.peer.v1.PutAttachmentPart
+	78,  // 128: yizhan.peer.v1.Peer.Progress:input_type -> yizhan.peer.v1.ProgressRequest
+	74,  // 129: yizhan.peer.v1.Peer.Backup:input_type -> yizhan.peer.v1.BackupRequest
+	76,  // 130: yizhan.peer.v1.Peer.CasesThrough:input_type -> yizhan.peer.v1.CasesThroughRequest
+	63,  // 131: yizhan.peer.v1.Peer.Join:output_type -> yizhan.peer.v1.JoinResponse
+	65,  // 132: yizhan.peer.v1.Peer.Members:output_type -> yizhan.peer.v1.MembersResponse
+	68,  // 133: yizhan.peer.v1.Peer.Feed:output_type -> yizhan.peer.v1.FeedMessage
+	73,  // 134: yizhan.peer.v1.Peer.AnnounceNode:output_type -> yizhan.peer.v1.AnnounceNodeResponse
+	61,  // 135: yizhan.peer.v1.Peer.DeliverCases:output_type -> yizhan.peer.v1.DeliverCasesResponse
+	31,  // 136: yizhan.peer.v1.Peer.PushAttachment:output_type -> yizhan.peer.v1.AttachmentProgress
+	79,  // 137: yizhan.peer.v1.Peer.Progress:output_type -> yizhan.peer.v1.ProgressResponse
+	75,  // 138: yizhan.peer.v1.Peer.Backup:output_type -> yizhan.peer.v1.BackupChunk
+	77,  // 139: yizhan.peer.v1.Peer.CasesThrough:output_type -> yizhan.peer.v1.CasesThroughResponse
+	131, // [131:140] is the sub-list for method output_type
+	122, // [122:131] is the sub-list for method input_type
+	122, // [122:122] is the sub-list for extension type_name
+	122, // [122:122] is the sub-list for extension extendee
+	0,   // [0:122] is the sub-list for field type_name
 }
 
 func init() { file_yizhan_peer_v1_peer_proto_init() }
@@ -5845,15 +5921,16 @@ func file_yizhan_peer_v1_peer_proto_init() {
 		(*CaseCommand_PutAttachmentPart)(nil),
 		(*CaseCommand_DropUnnamedAttachments)(nil),
 		(*CaseCommand_FinishRecovery)(nil),
+		(*CaseCommand_AnswerFirstStart)(nil),
 	}
-	file_yizhan_peer_v1_peer_proto_msgTypes[38].OneofWrappers = []any{
+	file_yizhan_peer_v1_peer_proto_msgTypes[39].OneofWrappers = []any{
 		(*SupervisionStep_ReplyFollowUp)(nil),
 		(*SupervisionStep_RevisitFollowUp)(nil),
 		(*SupervisionStep_IssueOrder)(nil),
 		(*SupervisionStep_AnswerOrder)(nil),
 		(*SupervisionStep_DecideOrder)(nil),
 	}
-	file_yizhan_peer_v1_peer_proto_msgTypes[67].OneofWrappers = []any{
+	file_yizhan_peer_v1_peer_proto_msgTypes[68].OneofWrappers = []any{
 		(*FeedMessage_Snapshot)(nil),
 		(*FeedMessage_Batch)(nil),
 		(*FeedMessage_Heartbeat)(nil),
@@ -5865,7 +5942,7 @@ func file_yizhan_peer_v1_peer_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_yizhan_peer_v1_peer_proto_rawDesc), len(file_yizhan_peer_v1_peer_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   79,
+			NumMessages:   80,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
