@@ -106,6 +106,7 @@ type office struct {
 	netpol   *networkingv1.NetworkPolicy
 	cert     *unstructured.Unstructured
 	monitor  *unstructured.Unstructured
+	rules    *unstructured.Unstructured
 	kinds    []string
 	notes    string
 }
@@ -179,6 +180,11 @@ func decodeOffice(t *testing.T, rendered map[string]string) *office {
 				o.monitor = &unstructured.Unstructured{}
 				if err := o.monitor.UnmarshalJSON(js); err != nil {
 					t.Fatalf("ServiceMonitor: %v", err)
+				}
+			case "monitoring.coreos.com/v1 PrometheusRule":
+				o.rules = &unstructured.Unstructured{}
+				if err := o.rules.UnmarshalJSON(js); err != nil {
+					t.Fatalf("PrometheusRule: %v", err)
 				}
 			default:
 				t.Fatalf("%s: unexpected object %s %s", file, head.APIVersion, head.Kind)
