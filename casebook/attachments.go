@@ -1,6 +1,7 @@
 package casebook
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding"
 	"encoding/binary"
@@ -27,10 +28,14 @@ import (
 //	book/fu/<sha256>\0<office> empty: the office's staff uploaded it (or
 //	                            the office below pushed it)
 //	book/fn/<sha256>            empty: a case's event names it (kept)
-//	book/fc/<sha256>\0<office> an office's claim on a file held whole
-//	                            that it did not upload: the bytes it sent
-//	                            again (8), when it began (8), and the
-//	                            hash's state over them
+//	book/fc/<sha256>\0<office> an office's re-send of a file held whole
+//	                            (a claim by an office that did not upload
+//	                            it, or the mending of a damaged copy): the
+//	                            bytes it sent again (8), when it began (8),
+//	                            and the hash's state over them
+//	book/fs/<sha256>\0<office>\0<offset>
+//	                            a part of those bytes, kept aside until the
+//	                            re-send is whole and hashes to the name
 //
 // A file no case names is dropped a day after its first part came
 // (DropUnnamedAttachments, proposed by the leader's sweep): an upload
@@ -46,12 +51,16 @@ import (
 // below), by sending all of it again, in order, until what it sent
 // hashes to the name (claimAttachment): knowing a scan's hash is not
 // having it, and a filing may name only what its own office uploaded.
+// The bytes of such a re-send, its hash checked, replace the stored
+// parts: an office that uploaded a file whose copy the leader found
+// damaged (attachments_check.go) mends it by uploading it again.
 const (
 	pAttachment         = prefix + "fa/"
 	pAttachmentPart     = prefix + "fp/"
 	pAttachmentUploader = prefix + "fu/"
 	pAttachmentNamed    = prefix + "fn/"
 	pAttachmentClaim    = prefix + "fc/"
+	pAttachmentStaged   = prefix + "fs/"
 )
 
 // putAttachmentPart stores a part of a file, once, in order.
@@ -81,8 +90,8 @@ func (o *overlay) putAttachmentPart(p *peerv1.PutAttachmentPart) (*peerv1.Attach
 		held = &peerv1.PutAttachmentPart{Sha256: p.GetSha256(), Size: p.GetSize(), ContentType: p.GetContentType(), FirstAtUnixNano: o.at}
 	}
 	u := p.GetUploaderOffice()
-	if _, uploaded := o.get(key(pAttachmentUploader, p.GetSha256(), u)); u != "" && !uploaded && found && held.GetOffset() == held.GetSize() {
-		return o.claimAttachment(p, held.GetSize())
+	if _, uploaded := o.get(key(pAttachmentUploader, p.GetSha256(), u)); u != "" && found && held.GetOffset() == held.GetSize() {
+		return o.claimAttachment(p, held.GetSize(), uploaded)
 	}
 	if p.GetOffset() != held.GetOffset() || len(p.GetData()) == 0 {
 		return progress(), nil // not the next part: the sender goes on from what is held
@@ -112,38 +121,74 @@ func (o *overlay) putAttachmentPart(p *peerv1.PutAttachmentPart) (*peerv1.Attach
 	return progress(), nil
 }
 
-// claimAttachment takes part p of an office's claim on a file held whole
-// (size bytes) that the office did not upload: the parts must come in
-// order from the start; when they add up to the file and hash to its
-// name, the office is an uploader of it. A part out of order (or empty)
-// is answered with how far the claim has come; a claim whose bytes do not
-// hash to the name ends with nothing (the answer says so, as for an
-// upload).
-func (o *overlay) claimAttachment(p *peerv1.PutAttachmentPart, size int64) (*peerv1.AttachmentProgress, error) {
-	k := key(pAttachmentClaim, p.GetSha256(), p.GetUploaderOffice())
+// claimAttachment takes part p of an office's re-send of a file held
+// whole (size bytes): a claim by an office that did not upload it, or,
+// by one that did (uploaded), a mending of a copy the leader found
+// damaged (office.Service.PutAttachmentPart proposes it only then). The
+// parts must come in order from the start, and are kept aside
+// (book/fs/); when they add up to the file and hash to its name, they
+// replace the stored parts (a damaged copy is mended on every node; a
+// sound one is written again as it was) and the office is an uploader of
+// it. A part out of order (or empty) is answered with how far the claim
+// has come, or, from an uploader, that the file is held whole (a part
+// sent twice, as before re-sends); a re-send whose bytes do not hash to
+// the name ends with nothing of it kept (the answer says so, as for an
+// upload), the stored parts as they were.
+func (o *overlay) claimAttachment(p *peerv1.PutAttachmentPart, size int64, uploaded bool) (*peerv1.AttachmentProgress, error) {
+	sha, office := p.GetSha256(), p.GetUploaderOffice()
+	k := key(pAttachmentClaim, sha, office)
 	sent, began, h := claimOf(o.get(k))
 	if began == 0 {
 		began = o.at
 	}
 	if p.GetOffset() != sent || len(p.GetData()) == 0 {
+		if uploaded {
+			return &peerv1.AttachmentProgress{Received: size, Complete: true}, nil
+		}
 		return &peerv1.AttachmentProgress{Received: sent}, nil
 	}
 	h.Write(p.GetData())
 	sent += int64(len(p.GetData()))
+	staged := key(pAttachmentStaged, sha, office, "")
 	if sent < size {
 		state, err := h.(encoding.BinaryMarshaler).MarshalBinary()
 		if err != nil {
 			return nil, err
 		}
 		o.set(k, append(append(be64(uint64(sent)), be64(uint64(began))...), state...))
+		o.set(append(bytes.Clone(staged), be64(uint64(p.GetOffset()))...), p.GetData())
 		return &peerv1.AttachmentProgress{Received: sent}, nil
 	}
 	o.del(k)
-	if sent != size || hex.EncodeToString(h.Sum(nil)) != p.GetSha256() {
+	if sent != size || hex.EncodeToString(h.Sum(nil)) != sha {
+		o.dropKeys(staged)
 		return &peerv1.AttachmentProgress{}, nil
 	}
-	o.set(key(pAttachmentUploader, p.GetSha256(), p.GetUploaderOffice()), nil)
+	// The bytes sent again are the file's: they take the place of the
+	// stored parts, in this command (a file is at most 21 parts).
+	o.dropParts(sha)
+	if err := eachKey(o.txn, staged, func(sk, v []byte) error {
+		o.set(key(pAttachmentPart, sha, sk[len(staged):]), v)
+		o.del(sk)
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	o.set(key(pAttachmentPart, sha, be64(uint64(p.GetOffset()))), p.GetData())
+	o.set(key(pAttachmentUploader, sha, office), nil)
 	return &peerv1.AttachmentProgress{Received: size, Complete: true}, nil
+}
+
+// dropKeys deletes the keys under prefix p held before this command
+// (their values are not read).
+func (o *overlay) dropKeys(p []byte) {
+	opts := badger.DefaultIteratorOptions
+	opts.Prefix, opts.PrefetchValues = p, false
+	it := o.txn.NewIterator(opts)
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		o.del(it.Item().KeyCopy(nil))
+	}
 }
 
 // claimOf decodes a claim's value (book/fc/): the bytes sent, when it
@@ -169,13 +214,11 @@ func (b *Book) AttachmentClaim(sha, office string) int64 {
 	return sent
 }
 
-// dropUploaders deletes the uploader records and claims of a file.
+// dropUploaders deletes the uploader records and claims of a file, and
+// the bytes the claims sent.
 func (o *overlay) dropUploaders(sha string) {
-	for _, p := range []string{pAttachmentUploader, pAttachmentClaim} {
-		_ = eachKey(o.txn, key(p, sha, ""), func(k, _ []byte) error {
-			o.del(append([]byte(nil), k...))
-			return nil
-		})
+	for _, p := range []string{pAttachmentUploader, pAttachmentClaim, pAttachmentStaged} {
+		o.dropKeys(key(p, sha, ""))
 	}
 }
 
@@ -207,12 +250,7 @@ func (o *overlay) hashParts(sha string, last *peerv1.PutAttachmentPart) (string,
 }
 
 // dropParts deletes the parts of a file held before this command.
-func (o *overlay) dropParts(sha string) {
-	_ = eachKey(o.txn, key(pAttachmentPart, sha), func(k, _ []byte) error {
-		o.del(append([]byte(nil), k...))
-		return nil
-	})
-}
+func (o *overlay) dropParts(sha string) { o.dropKeys(key(pAttachmentPart, sha)) }
 
 // AttachmentUploadedBy reports whether staff of office uploaded the file
 // here (or office, below, pushed it up).
@@ -241,7 +279,11 @@ func (b *Book) AttachmentHeld(sha string) (held *peerv1.PutAttachmentPart, compl
 	return held, held.GetOffset() == held.GetSize()
 }
 
-// ReadAttachment reads up to limit bytes of a whole file from offset.
+// ReadAttachment reads up to limit bytes of a whole file from offset,
+// once its stored bytes are found to hash to its name (checkStored: from
+// offset 0 always; further on, unless the same parts were found sound
+// within scanCheckFor). A damaged copy is an error wrapping
+// ErrAttachmentDamaged, and nothing of it is read.
 func (b *Book) ReadAttachment(sha string, offset int64, limit int) ([]byte, error) {
 	held, complete := b.AttachmentHeld(sha)
 	if !complete {
@@ -249,6 +291,9 @@ func (b *Book) ReadAttachment(sha string, offset int64, limit int) ([]byte, erro
 	}
 	if offset < 0 || offset > held.GetSize() {
 		return nil, reason.Errorf(reason.InvalidValue, nil, "offset %d is outside the file's %d bytes", offset, held.GetSize())
+	}
+	if err := b.checkStored(sha, held.GetSize(), offset == 0); err != nil {
+		return nil, err
 	}
 	var out []byte
 	err := b.db.View(func(txn *badger.Txn) error {
@@ -313,16 +358,24 @@ func (o *overlay) dropUnnamed(d *peerv1.DropUnnamedAttachments) (*peerv1.Attachm
 	if err != nil {
 		return nil, err
 	}
+	dropped := 0
 	for _, sha := range drop {
+		if len(o.writes) > maxCommandKeys/2 {
+			break // the rest at the next command: within its key limit
+		}
 		o.dropParts(sha)
 		o.del(key(pAttachment, sha))
 		o.dropUploaders(sha)
+		dropped++
 	}
 	// Claims begun as long ago and never finished (a re-upload given up)
-	// go too.
+	// go too, with the bytes they sent.
 	var claims [][]byte
 	err = eachKey(o.txn, []byte(pAttachmentClaim), func(k, v []byte) error {
-		if _, began, _ := claimOf(v, true); len(drop)+len(claims) < limit && began < d.GetOlderThanUnixNano() {
+		if w, gone := o.writes[string(k)]; gone && w.del {
+			return nil // its file's: dropped above
+		}
+		if _, began, _ := claimOf(v, true); dropped+len(claims) < limit && began < d.GetOlderThanUnixNano() {
 			claims = append(claims, append([]byte(nil), k...))
 		}
 		return nil
@@ -330,10 +383,16 @@ func (o *overlay) dropUnnamed(d *peerv1.DropUnnamedAttachments) (*peerv1.Attachm
 	if err != nil {
 		return nil, err
 	}
+	n := 0
 	for _, k := range claims {
+		if len(o.writes) > maxCommandKeys/2 {
+			break
+		}
 		o.del(k)
+		o.dropKeys(append([]byte(pAttachmentStaged+string(k[len(pAttachmentClaim):])), 0))
+		n++
 	}
-	return &peerv1.AttachmentProgress{Received: int64(len(drop) + len(claims))}, nil
+	return &peerv1.AttachmentProgress{Received: int64(dropped + n)}, nil
 }
 
 // maxDropFiles bounds the files one DropUnnamedAttachments drops: each is

@@ -98,6 +98,22 @@ type Book struct {
 	// requestIDs filters the request IDs the book does not remember
 	// (memo.go).
 	requestIDs requestFilter
+	// scans remembers the checks of the scanned files' stored bytes and
+	// the files found damaged (attachments_check.go).
+	scans scanChecks
+	// logger receives what the book reports (nil: slog.Default()).
+	logger atomic.Pointer[slog.Logger]
+}
+
+// SetLogger sets the logger the book reports to (a stored scan found
+// damaged, or sound again); slog.Default() until it is set.
+func (b *Book) SetLogger(l *slog.Logger) { b.logger.Store(l) }
+
+func (b *Book) log() *slog.Logger {
+	if l := b.logger.Load(); l != nil {
+		return l
+	}
+	return slog.Default()
 }
 
 // Open returns the book of office kept in db, as far as it was applied.

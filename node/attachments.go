@@ -146,8 +146,11 @@ func (s *caseService) uploadTo(ctx context.Context, cl yizhanv1.CaseServiceClien
 					break
 				}
 				data, err := s.n.office.Cases().ReadAttachment(a.GetSha256(), got.GetReceived(), casework.AttachmentPartBytes)
-				if err != nil || len(data) == 0 {
-					return toStatus(fmt.Errorf("file %s: %v", a.GetSha256(), err))
+				if err != nil {
+					return toStatus(fmt.Errorf("file %s: %w", a.GetSha256(), err)) // a damaged copy keeps its reason
+				}
+				if len(data) == 0 {
+					return toStatus(fmt.Errorf("file %s: nothing to read at %d", a.GetSha256(), got.GetReceived()))
 				}
 				req.Offset, req.Data = got.GetReceived(), data
 			}

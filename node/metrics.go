@@ -93,6 +93,9 @@ func newMetrics(n *Node) *metrics {
 		Name: "yizhan_casebook_read_errors_total", Help: "Reads of the case book that failed (a disk or badger fault: the read answered as if the record were absent).",
 		ConstLabels: labels,
 	}, func() float64 { return float64(book.ReadErrors()) }))
+	gauge("yizhan_casebook_scans_damaged", "Scanned files whose copy stored on this node was found damaged when read (its bytes no longer hash to its name: not served, not sent up) and not mended since: alert above 0 (docs/OPERATIONS.md).", func() float64 {
+		return float64(book.DamagedAttachments())
+	})
 	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "yizhan_casebook_unlisted_total", Help: "Cases a listing left out because it could not read them whole (an index entry without its case or filing event: never above 0 in a sound book).",
 		ConstLabels: labels,

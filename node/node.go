@@ -271,6 +271,7 @@ func New(cfg Config) (_ *Node, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("node: open the case book: %w", err)
 	}
+	book.SetLogger(n.log)
 	n.fsm = raftgroup.NewFSM(reg, book)
 	// The raft address as advertised, not resolved: a bootstrapping
 	// node's own entry in the office's configuration is this address,

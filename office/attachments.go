@@ -2,11 +2,13 @@ package office
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+	"github.com/yizhan-gov/yizhan/casebook"
 	"github.com/yizhan-gov/yizhan/casework"
 	"github.com/yizhan-gov/yizhan/reason"
 	"github.com/yizhan-gov/yizhan/registry"
@@ -30,23 +32,33 @@ func (s *Service) PutAttachmentPart(ctx context.Context, p *peerv1.PutAttachment
 	}
 	held, complete := s.fed.Cases().AttachmentHeld(p.GetSha256())
 	claimed := p.GetUploaderOffice() == "" || s.fed.Cases().AttachmentUploadedBy(p.GetSha256(), p.GetUploaderOffice())
+	// A file held whole whose copy here is damaged (its bytes no longer
+	// hash to its name: a disk fault) is mended by its uploader sending
+	// it again, as a claim sends it.
+	mend := complete && claimed && p.GetUploaderOffice() != "" &&
+		errors.Is(s.fed.Cases().CheckAttachment(p.GetSha256()), casebook.ErrAttachmentDamaged)
 	// A part that is not the next (or carries nothing) proposes nothing:
 	// of a file held in part, whoever sends it (the uploader is the
 	// office whose part makes it whole); of one held whole, by an office
 	// that holds it already.
-	if held != nil && held.GetSize() == p.GetSize() && held.GetContentType() == p.GetContentType() && (claimed || !complete) &&
+	if held != nil && held.GetSize() == p.GetSize() && held.GetContentType() == p.GetContentType() && (claimed || !complete) && !mend &&
 		(complete || held.GetOffset() != p.GetOffset() || len(p.GetData()) == 0) {
 		return &peerv1.AttachmentProgress{Received: held.GetOffset(), Complete: complete}, nil
 	}
 	if held == nil && (p.GetOffset() != 0 || len(p.GetData()) == 0) {
 		return &peerv1.AttachmentProgress{}, nil
 	}
-	if complete && !claimed {
+	if complete && (!claimed || mend) {
 		// A file held whole that this office did not upload: it claims it
 		// by sending all of it again (the book checks the bytes hash to
-		// its name). A part out of the claim's order proposes nothing.
+		// its name); or one it did, whose copy here is damaged: it mends
+		// it so. A part out of the re-send's order proposes nothing.
 		if sent := s.fed.Cases().AttachmentClaim(p.GetSha256(), p.GetUploaderOffice()); p.GetOffset() != sent || len(p.GetData()) == 0 {
 			return &peerv1.AttachmentProgress{Received: sent}, nil
+		}
+		if mend && p.GetOffset() == 0 {
+			s.log.Info("a scanned file whose stored copy is damaged is being uploaded again: its bytes will replace the copy once they hash to its name",
+				"file", p.GetSha256()[:12], "uploader_office", p.GetUploaderOffice())
 		}
 	}
 	v, err := s.fed.ProposeCase(ctx, &peerv1.CaseCommand{AtUnixNano: s.now().UnixNano(),

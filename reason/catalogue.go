@@ -57,6 +57,7 @@ const (
 	NoRightForItem     = "NO_RIGHT_FOR_ITEM"
 	NotOnPath          = "NOT_ON_PATH"
 	CitizenOnly        = "CITIZEN_ONLY"
+	AttachmentDamaged  = "ATTACHMENT_DAMAGED"
 	Internal           = "INTERNAL"
 )
 
@@ -556,6 +557,9 @@ var defs = []Def{
 	{Reason: CitizenOnly, Code: codes.PermissionDenied, Retry: RetryNo, Keys: []string{"action"}, Example: Meta{"action": "rate"},
 		Meaning: "the citizen rates and complains, with the case's query code; staff may not",
 		zh:      t("评价和投诉由申请人凭查询码提交，工作人员不能代为提交。")},
+	{Reason: AttachmentDamaged, Code: codes.DataLoss, Retry: RetryNo, Keys: []string{"file"}, Example: Meta{"file": "9f86d081884c"},
+		Meaning: "the copy of a scanned file stored on this node is damaged (a disk fault, a mistake on the machine): its bytes no longer hash to its name (file: the SHA-256's first 12 characters), so it is neither shown nor sent up. Staff of the office that uploaded it upload the same file again, which mends the stored copy; the office above holds a sound copy once it was sent (docs/OPERATIONS.md)",
+		zh:      t("扫描件[（{file}）]在本节点保存的副本已损坏，无法查看或上报。请重新上传同一文件以修复，或联系管理员。")},
 	{Reason: Internal, Code: codes.Internal, Retry: RetryNo,
 		Meaning: "a fault of the node (logged there); not the request's",
 		zh:      t("处理您的请求时出错，请稍后再试。")},

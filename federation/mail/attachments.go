@@ -15,6 +15,7 @@ import (
 
 	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+	"github.com/yizhan-gov/yizhan/casebook"
 	"github.com/yizhan-gov/yizhan/casework"
 	"github.com/yizhan-gov/yizhan/federation/pki"
 	"github.com/yizhan-gov/yizhan/registry"
@@ -279,7 +280,9 @@ func (ml *Mail) runPusher(ctx context.Context, dest string, p *pusher) {
 			p.running, p.after = false, now.Add(pushRetry)
 			noted := f.error(dest)
 			ml.mu.Unlock()
-			ml.log.Warn("scanned file not pushed to the office above yet", "file", a.GetSha256(), "case", f.number, "to", dest, "err", err)
+			if !errors.Is(err, casebook.ErrAttachmentDamaged) { // logged at error once by the book
+				ml.log.Warn("scanned file not pushed to the office above yet", "file", a.GetSha256(), "case", f.number, "to", dest, "err", err)
+			}
 			ml.noteDelivery(dest, noted, now)
 			return
 		}
@@ -399,6 +402,13 @@ func (ml *Mail) partTimeout() time.Duration {
 func (ml *Mail) pushAttachment(ctx context.Context, dest string, a *yizhanv1.Attachment, part *int, answered func(arrived bool), slow func(why string)) (progressed bool, err error) {
 	if _, complete := ml.cfg.FSM.Cases().AttachmentHeld(a.GetSha256()); !complete {
 		return false, fmt.Errorf("this office does not hold file %s whole", a.GetSha256())
+	}
+	// A copy damaged here is not sent (the office above would refuse its
+	// hash each time): it waits to be mended, and its case with it. The
+	// check stands a minute (casebook.scanCheckFor), so a retry costs no
+	// hashing, and no call to the office above.
+	if err := ml.cfg.FSM.Cases().CheckAttachment(a.GetSha256()); err != nil {
+		return false, err
 	}
 	var last error
 	for _, t := range ml.cfg.Routes.OfficeTargets(dest) {
