@@ -583,6 +583,9 @@ func (o *overlay) Save(number string, c *yizhanv1.Case, events []*yizhanv1.CaseE
 	}
 	for _, a := range casework.Attachments(events[len(events)-added:]) {
 		o.set(key(pAttachmentNamed, a.GetSha256()), nil) // kept: a case names it
+		if _, unnamed := o.get(key(pAttachmentUnnamed, a.GetSha256())); unnamed {
+			o.del(key(pAttachmentUnnamed, a.GetSha256())) // out of its office's quota
+		}
 	}
 	o.indexQueue(number, c, events, isNew)
 	o.indexStep(number, c, events, isNew)

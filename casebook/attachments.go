@@ -36,6 +36,9 @@ import (
 //	book/fs/<sha256>\0<office>\0<offset>
 //	                            a part of those bytes, kept aside until the
 //	                            re-send is whole and hashes to the name
+//	book/fw/<sha256>            while no case names the file: its size (8)
+//	                            and the office whose part began it, for
+//	                            the office's quota (UnnamedBytes)
 //
 // A file no case names is dropped a day after its first part came
 // (DropUnnamedAttachments, proposed by the leader's sweep): an upload
@@ -61,6 +64,7 @@ const (
 	pAttachmentNamed    = prefix + "fn/"
 	pAttachmentClaim    = prefix + "fc/"
 	pAttachmentStaged   = prefix + "fs/"
+	pAttachmentUnnamed  = prefix + "fw/"
 )
 
 // putAttachmentPart stores a part of a file, once, in order.
@@ -106,6 +110,7 @@ func (o *overlay) putAttachmentPart(p *peerv1.PutAttachmentPart) (*peerv1.Attach
 			// answer says nothing is held (the uploader is told).
 			o.dropParts(p.GetSha256())
 			o.del(key(pAttachment, p.GetSha256()))
+			o.del(key(pAttachmentUnnamed, p.GetSha256()))
 			o.dropUploaders(p.GetSha256())
 			return &peerv1.AttachmentProgress{}, nil
 		}
@@ -115,10 +120,36 @@ func (o *overlay) putAttachmentPart(p *peerv1.PutAttachmentPart) (*peerv1.Attach
 			o.set(key(pAttachmentUploader, p.GetSha256(), u), nil)
 		}
 	}
+	if held.GetOffset() == 0 {
+		// The file's first part (a new file, or one begun again): until a
+		// case names it, its size counts against the office that began it
+		// (UnnamedBytes, the office's quota of scans).
+		if _, named := o.get(key(pAttachmentNamed, p.GetSha256())); !named {
+			o.set(key(pAttachmentUnnamed, p.GetSha256()), append(be64(uint64(p.GetSize())), u...))
+		}
+	}
 	o.set(key(pAttachmentPart, p.GetSha256(), be64(uint64(p.GetOffset()))), p.GetData())
 	held.Offset += int64(len(p.GetData()))
 	o.setProto(key(pAttachment, p.GetSha256()), held)
 	return progress(), nil
+}
+
+// UnnamedBytes is what the book holds of the files no case names yet
+// that office began (its part stored first): their sizes, whole or held
+// in part, and how many they are. A file counts from its first part until
+// an event of a case here names it, or it is dropped (a day on, or for a
+// hash that fails). Files begun before this count was kept are not in it.
+func (b *Book) UnnamedBytes(office string) (bytes int64, files int) {
+	b.view(func(txn *badger.Txn) error {
+		return eachKey(txn, []byte(pAttachmentUnnamed), func(_, v []byte) error {
+			if len(v) >= 8 && string(v[8:]) == office {
+				bytes += int64(binary.BigEndian.Uint64(v[:8]))
+				files++
+			}
+			return nil
+		})
+	})
+	return bytes, files
 }
 
 // claimAttachment takes part p of an office's re-send of a file held
@@ -365,6 +396,7 @@ func (o *overlay) dropUnnamed(d *peerv1.DropUnnamedAttachments) (*peerv1.Attachm
 		}
 		o.dropParts(sha)
 		o.del(key(pAttachment, sha))
+		o.del(key(pAttachmentUnnamed, sha))
 		o.dropUploaders(sha)
 		dropped++
 	}

@@ -148,6 +148,11 @@ type Config struct {
 	// whoever signed it (0: auth.DefaultMaxTokenTTL). TokenTTL may not
 	// exceed it.
 	MaxTokenTTL time.Duration
+	// ScanQuota is how many bytes of scans no case names yet the staff
+	// of one office may hold at this office, when this node leads it: an
+	// upload of a new file past it is refused (SCAN_QUOTA). 0:
+	// office.DefaultScanQuota (256 MiB); negative: no limit.
+	ScanQuota int64
 	// Dial, when set, opens this node's connections to other offices'
 	// and its own office's peers (tests pass a link they can cut).
 	Dial func(ctx context.Context, addr string) (net.Conn, error)
@@ -307,6 +312,7 @@ func New(cfg Config) (_ *Node, err error) {
 		FeedIdleTimeout: cfg.FeedIdleTimeout, ForwardAttemptTimeout: cfg.ForwardAttemptTimeout,
 	})
 	n.svc = office.New(n.office, n.now, n.log)
+	n.svc.SetScanQuota(cfg.ScanQuota)
 	n.authn = &auth.Authenticator{
 		Staff: staffDirectory{reg},
 		VerifyChain: auth.CachedChainVerifier(func(chain [][]byte) (string, *x509.Certificate, error) {

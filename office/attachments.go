@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
@@ -22,7 +25,10 @@ import (
 // scan is not having it). A part that is not the next one (sent again, or ahead of what
 // is held) proposes nothing and answers what is held, so that the sender
 // goes on from there. The last part of a file whose content does not
-// hash to its name fails with DATA_LOSS: nothing of it is kept.
+// hash to its name fails with ATTACHMENT_HASH: nothing of it is kept. The
+// first part of a new file is refused (SCAN_QUOTA, nothing proposed)
+// when the office it is uploaded for would hold more than its quota of
+// scans no case names yet (SetScanQuota).
 func (s *Service) PutAttachmentPart(ctx context.Context, p *peerv1.PutAttachmentPart) (*peerv1.AttachmentProgress, error) {
 	if err := s.Leading(); err != nil {
 		return nil, err
@@ -47,6 +53,17 @@ func (s *Service) PutAttachmentPart(ctx context.Context, p *peerv1.PutAttachment
 	}
 	if held == nil && (p.GetOffset() != 0 || len(p.GetData()) == 0) {
 		return &peerv1.AttachmentProgress{}, nil
+	}
+	if begins := !complete && p.GetOffset() == 0 && len(p.GetData()) > 0 &&
+		(held == nil || held.GetSize() != p.GetSize() || held.GetContentType() != p.GetContentType()); begins && p.GetUploaderOffice() != "" {
+		// A new file (or one begun again): within its office's quota,
+		// checked and proposed under one lock, so that uploads at once
+		// do not pass it together.
+		done, err := s.scans.reserve(s.fed.Cases(), s.fed.Code(), p)
+		if err != nil {
+			return nil, err
+		}
+		defer done()
 	}
 	if complete && (!claimed || mend) {
 		// A file held whole that this office did not upload: it claims it
@@ -97,6 +114,58 @@ func (s *Service) checkAttachmentsHeld(ms []*yizhanv1.SubmittedMaterial, actorOf
 	}
 	return &registry.ValidationError{Violations: vs}
 }
+
+// DefaultScanQuota is how many bytes of scans no case names yet the staff
+// of one office may hold at an office (those of its own office, and those
+// they upload at another to go with a correction): about 25 files of the
+// largest size (casework.MaxAttachmentBytes), a few hundred of a
+// scanned page. Each goes into the raft log of every node of the office.
+const DefaultScanQuota = 256 << 20
+
+// scanQuota bounds the bytes of scans no case names yet that the staff of
+// one office hold at this office (casebook's UnnamedBytes): the uploads'
+// first parts past it are refused.
+type scanQuota struct {
+	// mu is held from the check of a new file's first part until it is
+	// applied (or refused), so that two uploads do not pass the check
+	// together: a new leader has applied what its predecessor committed
+	// before it proposes (Leading).
+	mu    sync.Mutex
+	limit atomic.Int64 // bytes; 0: DefaultScanQuota; negative: none
+}
+
+// SetScanQuota sets how many bytes of scans no case names yet the staff
+// of one office may hold at this office: 0 is DefaultScanQuota, a
+// negative number no limit.
+func (s *Service) SetScanQuota(bytes int64) { s.scans.limit.Store(bytes) }
+
+// reserve checks that office here may take the first part of new file p
+// for p's uploader office, and returns with the quota's lock held (done
+// releases it, once the part is proposed) or the refusal: SCAN_QUOTA
+// (RESOURCE_EXHAUSTED), naming the limit and what the office holds.
+func (q *scanQuota) reserve(book *casebook.Book, here string, p *peerv1.PutAttachmentPart) (done func(), err error) {
+	limit := q.limit.Load()
+	if limit == 0 {
+		limit = DefaultScanQuota
+	}
+	if limit < 0 {
+		return func() {}, nil
+	}
+	q.mu.Lock()
+	held, files := book.UnnamedBytes(p.GetUploaderOffice())
+	if held+p.GetSize() <= limit {
+		return q.mu.Unlock, nil
+	}
+	q.mu.Unlock()
+	return nil, reason.Errorf(reason.ScanQuota, reason.Meta{"office": p.GetUploaderOffice(), "heldBytes": reason.Itoa(held),
+		"limitBytes": reason.Itoa(limit), "heldMiB": mib(held), "limitMiB": mib(limit), "files": reason.Itoa(files)},
+		"office %s's staff hold %s MiB of scans no case names yet at office %s (%d files), of a limit of %s MiB: this file's %s MiB would pass it; "+
+			"file the cases that name them first (a file no case names is dropped a day after its first part)",
+		p.GetUploaderOffice(), mib(held), here, files, mib(limit), mib(p.GetSize()))
+}
+
+// mib is n bytes in MiB, to a tenth.
+func mib(n int64) string { return strconv.FormatFloat(float64(n)/(1<<20), 'f', 1, 64) }
 
 // UnnamedAttachmentTTL is how long a scanned file may wait for a case to
 // name it: an upload abandoned, or never filed, goes after it.

@@ -49,6 +49,8 @@ type Service struct {
 	// force (SweepReroutes); -1 before the first sweep on this node.
 	stranded atomic.Int64
 
+	scans scanQuota // the quota of scans no case names yet (attachments.go)
+
 	walkMu   sync.Mutex // guards lastWalk
 	lastWalk rerouteWalk
 	walks    atomic.Uint64 // the reroute sweep's walks of the queue on this node

@@ -19,6 +19,7 @@ import (
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 	"github.com/yizhan-gov/yizhan/federation/pki"
 	"github.com/yizhan-gov/yizhan/node"
+	officesvc "github.com/yizhan-gov/yizhan/office"
 	"github.com/yizhan-gov/yizhan/registry"
 )
 
@@ -49,6 +50,7 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		adminFile  = fs.String("bootstrap-admin-password-file", "", "county only, first start: create the county office and the admin account with the password in this file")
 		logLevel   = fs.String("log-level", "info", "debug, info, warn or error")
 		pprofOn    = fs.Bool("pprof", false, "serve Go's profiles under /debug/pprof/ and the case book's probe /debug/book?office=<code>&case=<number> on --metrics-addr (required), for an operator's look at memory, CPU and the book; keep that port private")
+		scanQuota  = fs.Int64("scan-quota-mib", officesvc.DefaultScanQuota>>20, "MiB of scanned files no case names yet that the staff of one office may hold at this office: an upload of a new file past it is refused (SCAN_QUOTA) until cases name them, or they are dropped a day on; 0: no limit")
 		checkBook  = fs.Bool("check-book", false, "once caught up with the office's raft log, walk the case book and log every index entry or counter that disagrees with the cases (a slow walk on a large book)")
 	)
 	routes := peerRoutes{}
@@ -75,6 +77,13 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	trusted, err := parseTrustedProxies(flagLabel(fs, "trusted-proxies"), *proxies)
 	if err != nil {
 		return err
+	}
+	if *scanQuota < 0 || *scanQuota > 1<<20 {
+		return fmt.Errorf("%s %d: a quota is from 1 to 1048576 MiB, or 0 (no limit)", flagLabel(fs, "scan-quota-mib"), *scanQuota)
+	}
+	quota := *scanQuota << 20
+	if *scanQuota == 0 {
+		quota = -1 // no limit
 	}
 	if *pprofOn && *metrics == "" {
 		return fmt.Errorf("--pprof needs --metrics-addr: the profiles are not served on the HTTP port")
@@ -111,7 +120,7 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		HTTPAddr: *httpAddr, PeerAddr: *peerAddr, RaftAddr: *raftAddr, Advertise: *advertise,
 		MetricsAddr: *metrics, Pprof: *pprofOn, BehindTLS: *behindTLS, TrustedProxies: trusted,
 		Bootstrap: *bootstrap, Rebuild: *rebuild, Join: joinAddrs, ForceNewCluster: *forceNew, Upstream: upstreamAddrs, PeerRoutes: routes,
-		TLS: bundle, BootstrapAdminPassword: adminPassword, Logger: logger, CheckBook: *checkBook,
+		TLS: bundle, BootstrapAdminPassword: adminPassword, Logger: logger, CheckBook: *checkBook, ScanQuota: quota,
 	})
 	if err != nil {
 		return err
