@@ -135,17 +135,17 @@ func newMetrics(n *Node) *metrics {
 	m.reg.MustRegister(compactionWritten{prometheus.NewDesc("yizhan_badger_compaction_written_bytes_total",
 		"Bytes badger's compactions wrote into new tables (compressed), by the level written into, in this process (over yizhan_badger_memtable_written_bytes_total, uncompressed: a measure of the tree's write amplification); none with the Small profile.",
 		[]string{"level"}, labels)})
-	gauge("yizhan_cases_stranded", "The office's cases waiting for a step no office may do under the grants in force, at the last reroute sweep on this node (its leader; -1: none yet): grant the item's right to an office on their route.", func() float64 {
+	gauge("yizhan_cases_stranded", "The office's cases waiting for a step no office may do under the grants in force, at the last reroute sweep of the office's leader, on the leader (-1 on the other nodes, and before the leader's first sweep): grant the item's right to an office on their route.", func() float64 {
 		return float64(n.svc.Stranded())
 	})
 	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "yizhan_reroute_walks_total", Help: "Walks of the office's queue by the reroute sweep on this node: one after a registry change, a grant starting or ending, a case come in by mail, or an hour.",
 		ConstLabels: labels,
 	}, func() float64 { return float64(n.svc.RerouteWalks()) }))
-	gauge("yizhan_case_delivery_failing_offices", "Offices this node's case mail is failing to reach now.", func() float64 {
+	gauge("yizhan_case_delivery_failing_offices", "Offices this node's case mail is failing to reach now (the leader sends it; 0 on the other nodes).", func() float64 {
 		return float64(len(n.office.DeliveryErrors()))
 	})
-	gauge("yizhan_registry_feed_failing", "1 when the last attempt at the registry feed failed and none has worked since.", func() float64 {
+	gauge("yizhan_registry_feed_failing", "1 when the last attempt at the registry feed failed and none has worked since (the leader of an office below the county pulls it; 0 on the other nodes).", func() float64 {
 		f := n.office.Feed()
 		if f.LastError != "" && f.LastErrorAt.After(f.LastContact) {
 			return 1

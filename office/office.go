@@ -45,11 +45,10 @@ type Service struct {
 	seqs map[string]uint32 // day → next case sequence handed out by this leader
 
 	// stranded is how many of the office's cases the last reroute sweep
-	// found waiting for a step no office may do under the grants in
-	// force (SweepReroutes); -1 before the first sweep on this node.
-	stranded atomic.Int64
-
-	scans scanQuota // the quota of scans no case names yet (attachments.go)
+	// on this node found waiting for a step no office may do under the
+	// grants in force (SweepReroutes), and in which term it led; nil
+	// before the first sweep.
+	stranded atomic.Pointer[strandedCount]
 
 	walkMu   sync.Mutex // guards lastWalk
 	lastWalk rerouteWalk
@@ -64,9 +63,7 @@ func New(fed *federation.Office, now func() time.Time, log *slog.Logger) *Servic
 	if log == nil {
 		log = slog.Default()
 	}
-	s := &Service{fed: fed, now: now, log: log, seqs: map[string]uint32{}}
-	s.stranded.Store(-1)
-	return s
+	return &Service{fed: fed, now: now, log: log, seqs: map[string]uint32{}}
 }
 
 // Leading reports whether writes can run on this node: nil when it leads

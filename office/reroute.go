@@ -80,7 +80,7 @@ func (s *Service) SweepReroutes(ctx context.Context) (int, error) {
 	if complete {
 		s.lastWalk = rerouteWalk{mark: mark, at: now}
 	}
-	s.stranded.Store(int64(len(stranded)))
+	s.stranded.Store(&strandedCount{term: mark.term, cases: int64(len(stranded))})
 	if len(stranded) > 0 {
 		s.log.Warn("cases wait for a step that no office may do under the grants in force: grant the item's right to an office on their route",
 			"cases", len(stranded), "first", stranded[:min(len(stranded), 5)])
@@ -113,9 +113,25 @@ type rerouteWalk struct {
 func (s *Service) RerouteWalks() uint64 { return s.walks.Load() }
 
 // Stranded is how many of the office's cases the last reroute sweep on
-// this node found waiting for a step no office may do now (-1: no sweep
-// yet; the metric yizhan_cases_stranded).
-func (s *Service) Stranded() int64 { return s.stranded.Load() }
+// this node found waiting for a step no office may do now (the metric
+// yizhan_cases_stranded): -1 when this node does not lead, or has made
+// no sweep since it leads. The office's leader counts; a node that led
+// before does not report what it counted then, which the leader since
+// may have seen mended.
+func (s *Service) Stranded() int64 {
+	c, g := s.stranded.Load(), s.fed.Group()
+	if c == nil || !g.IsLeader() || c.term != g.CurrentTerm() {
+		return -1
+	}
+	return c.cases
+}
+
+// strandedCount is what a reroute sweep counted stranded, and in which
+// term this node led then.
+type strandedCount struct {
+	term  uint64
+	cases int64
+}
 
 // reroute reroutes one case if it still needs it, under its lock; waits
 // reports a case that needs it and has nowhere to go (no office may do

@@ -79,8 +79,10 @@ type Status struct {
 	LastContact   time.Time
 	UpstreamIndex uint64
 	InSyncAt      time.Time // when the registry last matched the upstream's
-	LastError     string    // the feed's last error, kept after it recovers
-	LastErrorAt   time.Time // when it happened
+	// LastError is the feed's last error, kept after it recovers and
+	// forgotten when this node stops pulling (it no longer leads).
+	LastError   string
+	LastErrorAt time.Time // when it happened
 	// SnapshotsInstalled counts registry snapshots taken from upstream
 	// because this office was behind what the upstream's changelog keeps.
 	SnapshotsInstalled int
@@ -306,6 +308,10 @@ func (f *Feed) Run(ctx context.Context) {
 		} else if !leading && running != nil {
 			running.stop()
 			running = nil
+			// What the feed met while this node led is no longer its
+			// to report (the metric yizhan_registry_feed_failing): the
+			// new leader pulls.
+			f.update(func(s *Status) { s.LastError, s.LastErrorAt = "", time.Time{} })
 		}
 		select {
 		case <-ctx.Done():

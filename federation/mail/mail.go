@@ -361,9 +361,17 @@ func (ml *Mail) Run(ctx context.Context) {
 	defer m.wg.Wait()
 	for {
 		changed := ml.cfg.FSM.CasesChanged()
-		if ml.cfg.Owner.LeaderReady() && ml.cfg.Owner.ClockOff() == nil {
+		leading := ml.cfg.Owner.LeaderReady()
+		if leading && ml.cfg.Owner.ClockOff() == nil {
 			ml.autoActions(ctx)
 			m.sendDue(ctx)
+		}
+		if !leading {
+			// A node that does not lead sends nothing: what failed while
+			// it led is the new leader's to report now, or mended
+			// (DeliveryErrors, the metric
+			// yizhan_case_delivery_failing_offices).
+			ml.clearDeliveryErrors(func(string) bool { return true })
 		}
 		select {
 		case <-ctx.Done():
@@ -974,7 +982,7 @@ func (ml *Mail) clearDeliveryErrors(idle func(dest string) bool) {
 }
 
 // DeliveryErrors returns the last delivery error of each destination that
-// is failing now, by destination.
+// is failing now, by destination: none on a node that does not lead.
 func (ml *Mail) DeliveryErrors() []DeliveryError {
 	ml.mu.Lock()
 	defer ml.mu.Unlock()

@@ -499,6 +499,11 @@ func (g *Group) nudgeFollowers() {
 // operator about to copy a data directory).
 func (g *Group) Snapshot() error { return g.raft.Snapshot().Error() }
 
+// TransferLeadership hands this leader's office over to another voter
+// and waits until it leads (or the attempt fails): what Close does
+// before a leader stops, for a node that runs on.
+func (g *Group) TransferLeadership() error { return g.raft.LeadershipTransfer().Error() }
+
 // Barrier waits until every committed entry is applied here (leader only).
 func (g *Group) Barrier(timeout time.Duration) error { return g.raft.Barrier(timeout).Error() }
 
