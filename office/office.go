@@ -50,6 +50,8 @@ type Service struct {
 	// before the first sweep.
 	stranded atomic.Pointer[strandedCount]
 
+	scans scanQuota // the quota of scans no case names yet (attachments.go)
+
 	walkMu   sync.Mutex // guards lastWalk
 	lastWalk rerouteWalk
 	walks    atomic.Uint64 // the reroute sweep's walks of the queue on this node
