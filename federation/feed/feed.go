@@ -2,6 +2,7 @@ package feed
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -67,9 +68,15 @@ type Feed struct {
 	reg *registry.Registry
 	log *slog.Logger
 
-	mu     sync.Mutex // guards status and clock
+	mu     sync.Mutex // guards status, clock and savedAt
 	status Status
 	clock  clockEstimate
+	// started is when this feed was made (the node started); held is
+	// when the registry this node holds was last in sync before, as the
+	// node kept it (saveInSync); savedAt when it last kept it.
+	started time.Time
+	held    heldInSync
+	savedAt time.Time
 }
 
 // Status is where this office's registry comes from and how fresh it is.
@@ -83,6 +90,11 @@ type Status struct {
 	// forgotten when this node stops pulling (it no longer leads).
 	LastError   string
 	LastErrorAt time.Time // when it happened
+	// UpstreamStaleSeconds is how stale the source said it was itself in
+	// its last heartbeat (its own StaleSeconds: a township cut off from
+	// the county), at UpstreamStaleAt.
+	UpstreamStaleSeconds float64
+	UpstreamStaleAt      time.Time
 	// SnapshotsInstalled counts registry snapshots taken from upstream
 	// because this office was behind what the upstream's changelog keeps.
 	SnapshotsInstalled int
@@ -111,7 +123,11 @@ func New(cfg Config) *Feed {
 	if cfg.Elapsed == nil {
 		cfg.Elapsed = bootElapsed
 	}
-	return &Feed{cfg: cfg, reg: cfg.Registry, log: cfg.Logger}
+	f := &Feed{cfg: cfg, reg: cfg.Registry, log: cfg.Logger, started: time.Now()}
+	if cfg.Office != cfg.County {
+		f.held = loadInSync(cfg.Group, cfg.Logger)
+	}
+	return f
 }
 
 func (f *Feed) isCounty() bool { return f.cfg.Office == f.cfg.County }
@@ -138,38 +154,121 @@ func (f *Feed) UpstreamIndex() uint64 {
 }
 
 // StaleSeconds tells how long this node's registry may have missed
-// changes: 0 at the county and while the feed is in sync; otherwise the
-// seconds since it last was. A follower below the county is as fresh as
-// its leader was when it last heard from it.
+// changes made at the county: 0 at the county's leader, and below while
+// the feed is in sync with a source that is in sync itself; otherwise
+// the seconds since it last was. The source's heartbeats say how stale
+// it is (a township cut off from the county feeds its villages what it
+// has): the leader below the county is at least as stale as its source
+// was then, plus the time since. A follower is as fresh as its leader
+// was when it last heard from it, as far as it knows: what its leader's
+// source told is not replicated (a follower of a township cut off from
+// the county reads 0, and so do the villages it feeds). Never negative:
+// a node not known in sync since it started counts from when it was
+// before (syncedAt), or at least from its start.
 func (f *Feed) StaleSeconds(now time.Time) float64 {
 	g := f.cfg.Group
 	if f.isCounty() {
 		if g.IsLeader() {
 			return 0
 		}
-		if lc := g.LastContact(); !lc.IsZero() && now.Sub(lc) > 2*time.Second {
+		lc := g.LastContact()
+		if lc.IsZero() {
+			lc = f.started
+		}
+		if now.Sub(lc) > 2*time.Second {
 			return now.Sub(lc).Seconds()
 		}
 		return 0
 	}
 	if g.IsLeader() {
 		st := f.Status()
-		if f.reg.Index() >= st.UpstreamIndex && now.Sub(st.LastContact) < 3*f.cfg.Heartbeat {
-			return 0
+		var own, upstream time.Duration
+		if f.reg.Index() < st.UpstreamIndex || now.Sub(st.LastContact) >= 3*f.cfg.Heartbeat {
+			own = max(now.Sub(f.syncedAt(st)), 0)
 		}
-		if st.InSyncAt.IsZero() {
-			return -1
+		if st.UpstreamStaleSeconds > 0 {
+			upstream = time.Duration(st.UpstreamStaleSeconds*float64(time.Second)) + max(now.Sub(st.UpstreamStaleAt), 0)
 		}
-		return now.Sub(st.InSyncAt).Seconds()
+		return max(own, upstream).Seconds()
 	}
 	lc := g.LastContact()
 	if lc.IsZero() {
-		return -1
+		return max(now.Sub(f.started), 0).Seconds()
 	}
 	if f.reg.Index() >= f.cfg.FSM.UpstreamIndex() && now.Sub(lc) < 2*time.Second {
 		return 0
 	}
 	return now.Sub(lc).Seconds()
+}
+
+// syncedAt is when the registry of this node, leading, was last known
+// in sync: when its feed last was (Status.InSyncAt); before its feed has
+// been, the latest of when the registry it holds was before a restart
+// (saveInSync) and when it last heard from its office's leader before it
+// led, or else when it started (the registry was in sync before, when
+// is not known: a lower bound).
+func (f *Feed) syncedAt(st Status) time.Time {
+	if !st.InSyncAt.IsZero() {
+		return st.InSyncAt
+	}
+	at := f.cfg.Group.LastContact()
+	if h := f.held; !h.at.IsZero() && h.index <= f.reg.Index() && h.at.After(at) {
+		at = h.at
+	}
+	if at.IsZero() {
+		return f.started
+	}
+	return at
+}
+
+// heldInSync is a time the registry was in sync with its source, and its
+// index then: a registry at that index or past it was at least as fresh.
+type heldInSync struct {
+	at    time.Time
+	index uint64
+}
+
+// inSyncKey is where saveInSync keeps heldInSync (raftgroup's
+// SetLocalValue: with raft's state on this node's disk); inSyncSaveEvery
+// how often at most, so that a restart loses at most that much of it.
+const (
+	inSyncKey       = "feed_in_sync"
+	inSyncSaveEvery = time.Minute
+)
+
+// saveInSync keeps, at most every inSyncSaveEvery, that the registry was
+// in sync at index at at, for StaleSeconds after a restart.
+func (f *Feed) saveInSync(at time.Time, index uint64) {
+	f.mu.Lock()
+	due := at.Sub(f.savedAt) >= inSyncSaveEvery || at.Before(f.savedAt)
+	if due {
+		f.savedAt = at
+	}
+	f.mu.Unlock()
+	if !due {
+		return
+	}
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], uint64(at.UnixNano()))
+	binary.BigEndian.PutUint64(b[8:], index)
+	if err := f.cfg.Group.SetLocalValue(inSyncKey, b[:]); err != nil {
+		f.log.Warn("keeping when the registry was in sync", "err", err)
+	}
+}
+
+// loadInSync reads what saveInSync kept (zero when nothing).
+func loadInSync(g *raftgroup.Group, log *slog.Logger) heldInSync {
+	if g == nil {
+		return heldInSync{}
+	}
+	b, err := g.LocalValue(inSyncKey)
+	if err != nil {
+		log.Warn("reading when the registry was last in sync", "err", err)
+	}
+	if len(b) != 16 {
+		return heldInSync{}
+	}
+	return heldInSync{at: time.Unix(0, int64(binary.BigEndian.Uint64(b[:8]))), index: binary.BigEndian.Uint64(b[8:])}
 }
 
 // Serve streams the registry changelog to a node of an office below
@@ -311,7 +410,10 @@ func (f *Feed) Run(ctx context.Context) {
 			// What the feed met while this node led is no longer its
 			// to report (the metric yizhan_registry_feed_failing): the
 			// new leader pulls.
-			f.update(func(s *Status) { s.LastError, s.LastErrorAt = "", time.Time{} })
+			f.update(func(s *Status) {
+				s.LastError, s.LastErrorAt = "", time.Time{}
+				s.UpstreamStaleSeconds, s.UpstreamStaleAt = 0, time.Time{}
+			})
 		}
 		select {
 		case <-ctx.Done():
@@ -493,21 +595,29 @@ func (f *Feed) pullFrom(ctx context.Context, src forward.Target, preferred bool)
 		case *peerv1.FeedMessage_Heartbeat:
 			upstream = k.Heartbeat.GetUpstreamIndex()
 		}
-		if hb, ok := msg.Kind.(*peerv1.FeedMessage_Heartbeat); ok && hb.Heartbeat.GetCountyTimeUnixNano() > 0 {
+		hb, _ := msg.Kind.(*peerv1.FeedMessage_Heartbeat)
+		if hb != nil && hb.Heartbeat.GetCountyTimeUnixNano() > 0 {
 			f.mu.Lock()
 			at := f.cfg.Now()
 			f.clock.add(time.Unix(0, hb.Heartbeat.GetCountyTimeUnixNano()), at, f.cfg.Elapsed(at))
 			f.mu.Unlock()
 		}
+		index, inSync := f.reg.Index(), false
 		f.update(func(s *Status) {
 			s.LastContact = now
 			if upstream > s.UpstreamIndex {
 				s.UpstreamIndex = upstream
 			}
-			if f.reg.Index() >= s.UpstreamIndex {
-				s.InSyncAt = now
+			if index >= s.UpstreamIndex {
+				s.InSyncAt, inSync = now, true
+			}
+			if hb != nil {
+				s.UpstreamStaleSeconds, s.UpstreamStaleAt = hb.Heartbeat.GetUpstreamStaleSeconds(), now
 			}
 		})
+		if inSync {
+			f.saveInSync(now, index)
+		}
 	}
 }
 

@@ -504,6 +504,23 @@ func (g *Group) Snapshot() error { return g.raft.Snapshot().Error() }
 // before a leader stops, for a node that runs on.
 func (g *Group) TransferLeadership() error { return g.raft.LeadershipTransfer().Error() }
 
+// LocalValue returns what SetLocalValue kept under key on this node (nil
+// when nothing was).
+func (g *Group) LocalValue(key string) ([]byte, error) {
+	return g.store.Get([]byte(localKeyPrefix + key))
+}
+
+// SetLocalValue keeps val under key on this node's disk, with raft's own
+// state (its term and vote, in raft-wal's metadata, synced): a few bytes
+// written now and then that this node reads after a restart. It is not
+// replicated, nor in snapshots or backups.
+func (g *Group) SetLocalValue(key string, val []byte) error {
+	return g.store.Set([]byte(localKeyPrefix+key), val)
+}
+
+// localKeyPrefix sets SetLocalValue's keys apart from raft's own.
+const localKeyPrefix = "yizhan/"
+
 // Barrier waits until every committed entry is applied here (leader only).
 func (g *Group) Barrier(timeout time.Duration) error { return g.raft.Barrier(timeout).Error() }
 
