@@ -56,6 +56,13 @@ func (o *Office) CaughtUp() (bool, string) {
 	return false, "waiting to learn how far the office's raft log is committed"
 }
 
+// StateForeign reports whether this node, not caught up, started at a
+// raft index above what its office's leader has committed (CaughtUp says
+// so, and what to do): a wait that ends only with the leader's snapshot.
+func (o *Office) StateForeign() bool {
+	return !o.catchUp.started.Load() && o.catchUp.foreign.Load() > 0
+}
+
 // LeaderReady reports whether this node leads its office and has applied
 // everything committed before its term: only then may it number cases and
 // take automatic steps.

@@ -47,7 +47,7 @@ func newMetrics(n *Node) *metrics {
 	})
 	gauge("yizhan_raft_state", "Raft state: 0 follower, 1 candidate, 2 leader, 3 shutdown.", func() float64 { return float64(g.State()) })
 	gauge("yizhan_raft_applied_index", "Last raft index applied on this node.", func() float64 { return float64(g.AppliedIndex()) })
-	gauge("yizhan_raft_last_contact_seconds", "Seconds since a follower last heard from its leader (0 on the leader; -1 on a node that has not heard from one since it started).", func() float64 {
+	gauge("yizhan_raft_last_contact_seconds", "Seconds since a follower last heard from its leader.", func() float64 {
 		if g.State() == raft.Leader {
 			return 0
 		}
@@ -66,7 +66,7 @@ func newMetrics(n *Node) *metrics {
 	gauge("yizhan_registry_lag", "Registry entries this node is behind the newest it has heard of.", func() float64 {
 		return float64(n.office.UpstreamIndex() - min(reg.Index(), n.office.UpstreamIndex()))
 	})
-	gauge("yizhan_registry_stale_seconds", "Seconds since this node's registry was last known in sync with the county's (0 while it is): below the county at least as stale as its feed's source says it is (a township cut off from the county); on a follower, since it last heard from its leader; on a node not in sync since it started, since it last was (its leader keeps that each minute), at least since the start.", func() float64 {
+	gauge("yizhan_registry_stale_seconds", "Seconds since this node's registry was last known in sync (-1: never).", func() float64 {
 		return n.office.StaleSeconds(time.Now())
 	})
 	gauge("yizhan_clock_offset_seconds", "The county's time less this node's clock, as its registry feed's heartbeats tell it (0 at the county and before the first); past 300 either way the office writes nothing (CLOCK_OFF).", func() float64 {
@@ -158,6 +158,12 @@ func newMetrics(n *Node) *metrics {
 		}
 		return 0
 	})
+	// Readiness, as /readyz answers it: a village PC has no Kubernetes to
+	// scrape a pod's readiness from.
+	m.reg.MustRegister(readiness{n: n,
+		ready: prometheus.NewDesc("yizhan_ready", "1 when the node is ready (/readyz answers 200), else 0. No label: an alert's for-clock holds while the reason changes.", nil, labels),
+		reason: prometheus.NewDesc("yizhan_not_ready_reason", "1, labelled with why the node is not ready (/readyz's reason, one of a fixed set: "+strings.Join(notReadyReasons, ", ")+"); no series while it is ready.",
+			[]string{"reason"}, labels)})
 	m.refusedHTTP = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "yizhan_http_refused_total", Help: "HTTP requests refused before they were handled, by reason: anonymous_limit (429), body_too_large (413), body_timeout (408), uploads_busy (503: web forms with files).",
 		ConstLabels: labels,
@@ -280,4 +286,23 @@ func (c compactionWritten) Collect(ch chan<- prometheus.Metric) {
 	for level, n := range badgerstore.CompactionWrittenBytes() {
 		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.CounterValue, float64(n), strconv.Itoa(level))
 	}
+}
+
+// readiness reports yizhan_ready and yizhan_not_ready_reason from one
+// look at the node's readiness, as /readyz would answer it now.
+type readiness struct {
+	n             *Node
+	ready, reason *prometheus.Desc
+}
+
+func (r readiness) Describe(ch chan<- *prometheus.Desc) { ch <- r.ready; ch <- r.reason }
+
+func (r readiness) Collect(ch chan<- prometheus.Metric) {
+	reason, _ := r.n.readiness()
+	if reason == readyReason {
+		ch <- prometheus.MustNewConstMetric(r.ready, prometheus.GaugeValue, 1)
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(r.ready, prometheus.GaugeValue, 0)
+	ch <- prometheus.MustNewConstMetric(r.reason, prometheus.GaugeValue, 1, reason)
 }

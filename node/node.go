@@ -598,56 +598,89 @@ func (n *Node) Name() string { return n.cfg.Name }
 func (n *Node) Ready() bool { return n.ready.Load() }
 
 func (n *Node) checkReady() (bool, string) {
+	reason, why := n.readiness()
+	return reason == readyReason, why
+}
+
+// readiness is what /readyz says: a reason from a fixed set (the label
+// of the metric yizhan_not_ready_reason) and, in words, why (its
+// "reason" field).
+func (n *Node) readiness() (reason, why string) {
 	if n.stopping.Load() {
-		return false, "shutting down"
+		return notReadyStopping, "shutting down"
 	}
 	if _, id := n.office.Group().Leader(); id == "" {
-		return false, n.whyNoLeader()
+		return n.whyNoLeader()
 	}
 	if _, err := newBookGate(n).Enter(); err != nil {
-		return false, "restoring the office's case book from the leader's snapshot"
+		return notReadyRestoring, "restoring the office's case book from the leader's snapshot"
 	}
 	if ok, why := n.office.CaughtUp(); !ok {
-		return false, why
+		if n.office.StateForeign() {
+			return notReadyForeignState, why
+		}
+		return notReadyCatchingUp, why
 	}
 	if _, err := n.office.Registry().Office(n.cfg.Office); err != nil {
 		if f := n.office.Feed(); f.LastError != "" && n.office.UpstreamIndex() == 0 {
-			return false, "registry does not hold this office yet: no upstream reachable: " + f.LastError
+			return notReadyNoUpstream, "registry does not hold this office yet: no upstream reachable: " + f.LastError
 		}
-		return false, "registry does not hold this office yet"
+		return notReadyRegistry, "registry does not hold this office yet"
 	}
 	if n.cfg.BootstrapAdminPassword != "" {
 		if _, err := n.office.Registry().Staff("admin"); err != nil {
-			return false, "the admin account is not created yet"
+			return notReadyRegistry, "the admin account is not created yet"
 		}
 	}
 	if _, _, ok := n.office.Registry().NewestQueryCodeKey(); !ok && n.office.IsCounty() {
-		return false, "the registry's query-code key is not created yet"
+		return notReadyRegistry, "the registry's query-code key is not created yet"
 	}
-	return true, "ok"
+	return readyReason, "ok"
 }
+
+// The reasons readiness gives: a ready node's, then one for each wait
+// /readyz names (docs/OPERATIONS.md, "A node that is never ready").
+const (
+	readyReason          = "ready"
+	notReadyStopping     = "shutting_down"
+	notReadyNoGroup      = "no_raft_group"        // neither --bootstrap nor --join on an empty data directory
+	notReadyJoinFailing  = "join_failing"         // its requests to join fail
+	notReadyJoining      = "joining"              // asking to join (--join), no failure yet
+	notReadyNotMember    = "not_member"           // its name is not among its data directory's members
+	notReadyNoLeader     = "no_leader"            // a member: an election, or too few members up
+	notReadyRestoring    = "restoring"            // the book is being replaced by the leader's snapshot
+	notReadyForeignState = "foreign_state"        // its state is not its office's log's (federation.Office.StateForeign)
+	notReadyCatchingUp   = "catching_up"          // applying what its office had committed when it started
+	notReadyNoUpstream   = "registry_unreachable" // its registry lacks its office and no upstream answers
+	notReadyRegistry     = "registry_incomplete"  // its office, the admin account or the query-code key not there yet
+)
+
+// notReadyReasons are the reasons of a node that is not ready.
+var notReadyReasons = []string{notReadyStopping, notReadyNoGroup, notReadyJoinFailing, notReadyJoining, notReadyNotMember,
+	notReadyNoLeader, notReadyRestoring, notReadyForeignState, notReadyCatchingUp, notReadyNoUpstream, notReadyRegistry}
 
 // noGroupReason is why a node with an empty data directory started with
 // neither --bootstrap nor --join is never ready.
 const noGroupReason = "this node belongs to no raft group: its data directory holds no raft state and it was started with neither --bootstrap (the first node of a new office) nor --join (a node added to an office that runs)"
 
-// whyNoLeader says why this node knows no leader of its office: an
-// election under way, or what no election mends, a node that belongs to
-// no raft group, whose join fails, or whose name is not a member's.
-func (n *Node) whyNoLeader() string {
+// whyNoLeader says why this node knows no leader of its office (a
+// readiness reason, and in words): an election under way, or what no
+// election mends, a node that belongs to no raft group, whose join
+// fails, or whose name is not a member's.
+func (n *Node) whyNoLeader() (reason, why string) {
 	if n.noGroup {
-		return noGroupReason
+		return notReadyNoGroup, noGroupReason
 	}
 	if why := n.office.JoinError(); why != "" {
-		return "not a member of the office's raft group yet: " + why
+		return notReadyJoinFailing, "not a member of the office's raft group yet: " + why
 	}
 	if why := n.notMember(); why != "" {
 		if len(n.cfg.Join) > 0 {
-			return "not a member of the office's raft group yet: asking " + strings.Join(n.cfg.Join, ", ") + " (--join) to add this node"
+			return notReadyJoining, "not a member of the office's raft group yet: asking " + strings.Join(n.cfg.Join, ", ") + " (--join) to add this node"
 		}
-		return why
+		return notReadyNotMember, why
 	}
-	return "office has no raft leader"
+	return notReadyNoLeader, "office has no raft leader"
 }
 
 // notMember says that this node's name is not among the members of the
