@@ -47,7 +47,7 @@ func newMetrics(n *Node) *metrics {
 	})
 	gauge("yizhan_raft_state", "Raft state: 0 follower, 1 candidate, 2 leader, 3 shutdown.", func() float64 { return float64(g.State()) })
 	gauge("yizhan_raft_applied_index", "Last raft index applied on this node.", func() float64 { return float64(g.AppliedIndex()) })
-	gauge("yizhan_raft_last_contact_seconds", "Seconds since a follower last heard from its leader.", func() float64 {
+	gauge("yizhan_raft_last_contact_seconds", "Seconds since a follower last heard from its leader (0 on the leader; -1 on a node that has not heard from one since it started).", func() float64 {
 		if g.State() == raft.Leader {
 			return 0
 		}
@@ -66,7 +66,7 @@ func newMetrics(n *Node) *metrics {
 	gauge("yizhan_registry_lag", "Registry entries this node is behind the newest it has heard of.", func() float64 {
 		return float64(n.office.UpstreamIndex() - min(reg.Index(), n.office.UpstreamIndex()))
 	})
-	gauge("yizhan_registry_stale_seconds", "Seconds since this node's registry was last known in sync (-1: never).", func() float64 {
+	gauge("yizhan_registry_stale_seconds", "Seconds since this node's registry was last known in sync with the county's (0 while it is): below the county at least as stale as its feed's source says it is (a township cut off from the county); on a follower, since it last heard from its leader; on a node not in sync since it started, since it last was (its leader keeps that each minute), at least since the start.", func() float64 {
 		return n.office.StaleSeconds(time.Now())
 	})
 	gauge("yizhan_clock_offset_seconds", "The county's time less this node's clock, as its registry feed's heartbeats tell it (0 at the county and before the first); past 300 either way the office writes nothing (CLOCK_OFF).", func() float64 {
