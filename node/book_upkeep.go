@@ -91,6 +91,7 @@ func (n *Node) checkBookWhenCaughtUp(ctx context.Context) {
 	}
 	if err != nil {
 		n.log.Error("case book check failed", "err", err)
+		n.bookCheckFailed.Store(true)
 		return
 	}
 	for _, p := range problems {

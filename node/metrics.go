@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
@@ -16,7 +17,11 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/status"
 
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+	"github.com/yizhan-gov/yizhan/casebook"
 	"github.com/yizhan-gov/yizhan/federation/badgerstore"
+	"github.com/yizhan-gov/yizhan/registry"
+	"github.com/yizhan-gov/yizhan/supervision"
 )
 
 // metrics are one node's Prometheus metrics, in a registry of its own so
@@ -86,8 +91,14 @@ func newMetrics(n *Node) *metrics {
 	gauge("yizhan_casebook_cases", "Cases this node's case book holds (its office's own and its copies).", func() float64 {
 		return float64(book.Len())
 	})
-	gauge("yizhan_casebook_problems", "Index entries and counters of the case book that disagreed with its cases at the last check (--check-book; -1: not checked).", func() float64 {
+	gauge("yizhan_casebook_problems", "Index entries and counters of the case book that disagreed with its cases at the last check (--check-book; -1: not checked, or the check failed: yizhan_casebook_check_failed).", func() float64 {
 		return float64(n.bookProblems.Load())
+	})
+	gauge("yizhan_casebook_check_failed", "1 when the check of the case book (--check-book) ended in an error before it could count any problem (a read failed: the node's log says which); 0 otherwise.", func() float64 {
+		if n.bookCheckFailed.Load() {
+			return 1
+		}
+		return 0
 	})
 	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "yizhan_casebook_read_errors_total", Help: "Reads of the case book that failed (a disk or badger fault: the read answered as if the record were absent).",
@@ -164,6 +175,33 @@ func newMetrics(n *Node) *metrics {
 		ready: prometheus.NewDesc("yizhan_ready", "1 when the node is ready (/readyz answers 200), else 0. No label: an alert's for-clock holds while the reason changes.", nil, labels),
 		reason: prometheus.NewDesc("yizhan_not_ready_reason", "1, labelled with why the node is not ready (/readyz's reason, one of a fixed set: "+strings.Join(notReadyReasons, ", ")+"); no series while it is ready.",
 			[]string{"reason"}, labels)})
+	// The disk: what raft's log takes (badger's files are above), and the
+	// room left.
+	walDir := filepath.Join(n.cfg.DataDir, "raft-wal")
+	gauge("yizhan_raft_log_bytes", "Bytes of raft's log (raft-wal: its segments and metadata) on disk.", func() float64 {
+		return float64(diskBytes(walDir, ""))
+	})
+	gauge("yizhan_data_dir_free_bytes", "Bytes left for the node on the file system of its data directory (statfs: available to a process without root's reserve; -1: not measured on this system). A full disk stops raft's log and the node.", func() float64 {
+		return freeBytes(n.cfg.DataDir)
+	})
+	// Raft's snapshots bound its log and are what a node far behind is
+	// given.
+	gauge("yizhan_raft_last_snapshot_index", "Raft index of the newest snapshot this node took or was sent (0: none yet).", func() float64 {
+		return float64(g.LastSnapshotIndex())
+	})
+	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "yizhan_raft_snapshot_failures_total", Help: "Raft snapshots this node failed to take or store since it started (one taken here or sent by the leader: not created, not persisted, not synced). Raft only logs them; meanwhile its log grows.",
+		ConstLabels: labels,
+	}, func() float64 { return float64(g.SnapshotFailures()) }))
+	// The office's red-card territory, from its case book (the same on
+	// each node of the office), counted at most every 30 s.
+	figures := &bookFigures{n: n, counts: figureCounts{overdue: -1}}
+	gauge("yizhan_cases_overdue", "The office's open cases past their promised due time (超期: each earns a red card), from this node's copy of its case book, counted at most every 30 s: every node of the office reports it (alert on max by (office)); -1: not counted yet.", func() float64 {
+		return float64(figures.read().overdue)
+	})
+	m.reg.MustRegister(cardsIssued{figures: figures, desc: prometheus.NewDesc("yizhan_cards_issued_total",
+		"Supervision cards the office's cases hold (issued, not withdrawn), by colour (red: a time limit broken; yellow: a warning or a procedure breach), from its case book's counters (kept across restarts), read at most every 30 s: every node of the office reports them (alert on max by (office)). A card withdrawn (issued from a mirror behind its office) is taken off.",
+		[]string{"colour"}, labels)})
 	m.refusedHTTP = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "yizhan_http_refused_total", Help: "HTTP requests refused before they were handled, by reason: anonymous_limit (429), body_too_large (413), body_timeout (408), uploads_busy (503: web forms with files).",
 		ConstLabels: labels,
@@ -305,4 +343,111 @@ func (r readiness) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(r.ready, prometheus.GaugeValue, 0)
 	ch <- prometheus.MustNewConstMetric(r.reason, prometheus.GaugeValue, 1, reason)
+}
+
+// figuresEvery is how long the office's overdue cases and cards, read
+// from its book, are reported before they are read again.
+const figuresEvery = 30 * time.Second
+
+// bookFigures reads the office's overdue cases and its cards from the
+// case book for the metrics, at most every figuresEvery: the overdue
+// cases through the queue by due time (each read, as a listing of the
+// overdue cases does), the cards from the book's counters.
+type bookFigures struct {
+	n      *Node
+	mu     sync.Mutex
+	at     time.Time // when last read (zero: never)
+	counts figureCounts
+}
+
+type figureCounts struct {
+	overdue int64            // -1: not counted yet
+	cards   map[string]int64 // by colour; nil: not read yet
+}
+
+func (f *bookFigures) read() figureCounts {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.at.IsZero() && time.Since(f.at) < figuresEvery {
+		return f.counts
+	}
+	f.at = time.Now()
+	gate := newBookGate(f.n)
+	ticket, err := gate.Enter()
+	if err != nil {
+		return f.counts // the book is being replaced: the last figures stand
+	}
+	now := f.n.now()
+	if overdue, err := f.overdue(now); err == nil && gate.Left(ticket) == nil {
+		f.counts.overdue = overdue
+	}
+	if cards, err := f.cards(now); err == nil && gate.Left(ticket) == nil {
+		f.counts.cards = cards
+	}
+	return f.counts
+}
+
+// overdue counts the office's open cases overdue at now.
+func (f *bookFigures) overdue(now time.Time) (int64, error) {
+	book, reg := f.n.office.Cases(), f.n.office.Registry()
+	q := casebook.QueueQuery{Office: f.n.cfg.Office, OverdueAt: now, Registry: reg, PageSize: casebook.MaxPageSize}
+	var count int64
+	for {
+		cases, next, err := book.Queue(q)
+		if err != nil {
+			return 0, err
+		}
+		count += int64(len(cases))
+		if next == "" {
+			return count, nil
+		}
+		q.PageToken = next
+	}
+}
+
+// cardsSince is before any card: the book's counters from then on are
+// every card it counts.
+var cardsSince = time.Date(2000, 1, 1, 0, 0, 0, 0, registry.CST)
+
+// cards sums the counters of the cards whose responsible office is this
+// one, by colour.
+func (f *bookFigures) cards(now time.Time) (map[string]int64, error) {
+	colour := map[string]string{}
+	for r := range yizhanv1.CardRule_name {
+		if rule := yizhanv1.CardRule(r); rule != yizhanv1.CardRule_CARD_RULE_UNSPECIFIED {
+			colour[supervision.CardOutcome(rule)] = colourLabel(supervision.ColourOf(rule))
+		}
+	}
+	sums, err := f.n.office.Cases().SumStats(casebook.RangeQuery{From: cardsSince, To: now, Office: f.n.cfg.Office},
+		func(s casebook.Stat) string { return colour[s.Outcome] })
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]int64{"red": 0, "yellow": 0}
+	for c, counters := range sums {
+		for _, v := range counters {
+			out[c] += int64(v)
+		}
+	}
+	return out, nil
+}
+
+// colourLabel is a card colour as the label of yizhan_cards_issued_total.
+func colourLabel(c yizhanv1.CardColour) string {
+	return strings.ToLower(strings.TrimPrefix(c.String(), "CARD_COLOUR_"))
+}
+
+// cardsIssued reports bookFigures' cards, a counter by colour, once they
+// have been read.
+type cardsIssued struct {
+	figures *bookFigures
+	desc    *prometheus.Desc
+}
+
+func (c cardsIssued) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c cardsIssued) Collect(ch chan<- prometheus.Metric) {
+	for colour, v := range c.figures.read().cards {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.CounterValue, float64(v), colour)
+	}
 }

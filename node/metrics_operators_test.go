@@ -3,17 +3,24 @@ package node_test
 import (
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+	"github.com/yizhan-gov/yizhan/casebook"
 	"github.com/yizhan-gov/yizhan/node"
 )
 
 // The series an operator watching a node through its /metrics alone (a
 // village PC: no Kubernetes, no node_exporter) alerts on: whether the
-// node is ready and why not.
+// node is ready and why not, the disk filling, raft's snapshots, the
+// office's overdue cases and cards, a failed check of
+// the book.
 
 // seriesOf returns the values of metric name on n's /metrics, by the
 // labels the node gives it (what is between the braces).
@@ -89,5 +96,129 @@ func TestTheMetricsSayWhetherANodeIsReadyAndWhyNot(t *testing.T) {
 	}
 	if reasons := seriesOf(t, ready, "yizhan_not_ready_reason"); len(reasons) != 0 {
 		t.Errorf("a ready node gives a reason not to be: %v", reasons)
+	}
+}
+
+// The office's overdue cases (超期) and the cards its sweep issues are
+// what a county watches first: an accepted case left past its promised
+// due time counts in yizhan_cases_overdue and its red card in
+// yizhan_cards_issued_total{colour="red"}.
+func TestTheMetricsCountTheOverdueCasesAndTheirRedCards(t *testing.T) {
+	var skew atomic.Int64
+	f := newTunedCaseFed(t, 1, func(_ string, c *node.Config) {
+		c.Now = func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
+		c.CardSweepInterval = 50 * time.Millisecond
+	})
+	countyNode := f.nodes["county-1"]
+	clerk := dial(t, countyNode).login("clerk", password)
+	resp, err := caseClient(t, clerk).FileCase(clerk.ctx(), &yizhanv1.FileCaseRequest{ItemCode: tobacco().Code,
+		Applicant: &yizhanv1.Applicant{Name: "韦丽", IdNumber: applicantID, Phone: "13907710001"},
+		Materials: []*yizhanv1.SubmittedMaterial{{Name: "申请表", Copies: 1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := resp.GetCase().GetNumber()
+	if _, err := caseClient(t, clerk).Accept(clerk.ctx(), &yizhanv1.CaseActionRequest{Number: n}); err != nil {
+		t.Fatal(err)
+	}
+	skew.Store(int64(60 * 24 * time.Hour)) // far past its 10 promised working days
+	book := countyNode.Office().Cases()
+	waitFor(t, "the red card", func() bool {
+		cs, _, err := book.Cards(casebook.CardQuery{CaseNumber: n, Rule: yizhanv1.CardRule_CARD_RULE_OVERDUE})
+		return err == nil && len(cs) == 1
+	}, 20*time.Second)
+	if v := oneSeries(t, countyNode, "yizhan_cases_overdue"); v != 1 {
+		t.Errorf("yizhan_cases_overdue %v, want 1 (case %s)", v, n)
+	}
+	cards := seriesOf(t, countyNode, "yizhan_cards_issued_total")
+	for labels, v := range cards {
+		if strings.Contains(labels, `colour="red"`) && v != 1 {
+			t.Errorf("yizhan_cards_issued_total{%s} %v, want 1 (the OVERDUE card of case %s)", labels, v, n)
+		}
+	}
+	if len(cards) != 2 {
+		t.Errorf("yizhan_cards_issued_total: %v, want a series for red and one for yellow", cards)
+	}
+}
+
+// A raft snapshot that fails (a full disk, a snapshot directory that
+// cannot be written) lets raft's log grow and leaves a follower far
+// behind nothing to take; raft only logs it. The node counts it in
+// yizhan_raft_snapshot_failures_total, and yizhan_raft_last_snapshot_index
+// says how far its newest snapshot reaches.
+func TestTheMetricsTellRaftsSnapshotsAndTheirFailures(t *testing.T) {
+	f := newFed(t)
+	f.startCounty(1)
+	n := f.nodes["county-1"]
+	if v := oneSeries(t, n, "yizhan_raft_snapshot_failures_total"); v != 0 {
+		t.Errorf("yizhan_raft_snapshot_failures_total %v before any failure, want 0", v)
+	}
+	// The snapshot directory replaced by a file: no snapshot can be
+	// created there.
+	snaps := filepath.Join(f.cfgs["county-1"].DataDir, "snapshots")
+	if err := os.Rename(snaps, snaps+".away"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(snaps, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Office().Group().Snapshot(); err == nil {
+		t.Fatal("premise: a snapshot fails where its directory cannot be made")
+	}
+	if v := oneSeries(t, n, "yizhan_raft_snapshot_failures_total"); v != 1 {
+		t.Errorf("yizhan_raft_snapshot_failures_total %v after a snapshot failed, want 1", v)
+	}
+	if err := os.Remove(snaps); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(snaps+".away", snaps); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Office().Group().Snapshot(); err != nil {
+		t.Fatal(err)
+	}
+	want, _ := strconv.ParseFloat(n.Office().Group().Stats()["last_snapshot_index"], 64)
+	if v := oneSeries(t, n, "yizhan_raft_last_snapshot_index"); v != want || v == 0 {
+		t.Errorf("yizhan_raft_last_snapshot_index %v, want raft's %v", v, want)
+	}
+	if v := oneSeries(t, n, "yizhan_raft_snapshot_failures_total"); v != 1 {
+		t.Errorf("yizhan_raft_snapshot_failures_total %v after a snapshot that worked, want 1 still", v)
+	}
+}
+
+// A full disk stops raft's log, and once lost a case book's keys: the
+// node says how much room its data directory's file system has left
+// (yizhan_data_dir_free_bytes) and what raft's log takes
+// (yizhan_raft_log_bytes), beside badger's files.
+func TestTheMetricsTellTheDataDirectorysRoomAndRaftsLog(t *testing.T) {
+	f := newFed(t)
+	f.startCounty(1)
+	n := f.nodes["county-1"]
+	if v := oneSeries(t, n, "yizhan_data_dir_free_bytes"); v <= 0 {
+		t.Errorf("yizhan_data_dir_free_bytes %v, want the room left on the test's disk", v)
+	}
+	if v := oneSeries(t, n, "yizhan_raft_log_bytes"); v <= 0 {
+		t.Errorf("yizhan_raft_log_bytes %v, want the size of a bootstrapped office's raft-wal", v)
+	}
+}
+
+// A node started with --check-book reports what the check found, and
+// yizhan_casebook_check_failed 0 for a check that ran to its end (1 is
+// a check that failed, which leaves yizhan_casebook_problems at -1,
+// "not checked").
+func TestTheMetricsTellTheCheckOfTheBookRanToItsEnd(t *testing.T) {
+	f := newFed(t)
+	f.start("county-1", county, func(c *node.Config) {
+		c.Bootstrap = true
+		c.BootstrapAdminPassword = password
+		c.CheckBook = true
+	})
+	n := f.nodes["county-1"]
+	waitFor(t, "the check of the book", func() bool { return oneSeries(t, n, "yizhan_casebook_problems") >= 0 }, 20*time.Second)
+	if v := oneSeries(t, n, "yizhan_casebook_problems"); v != 0 {
+		t.Errorf("yizhan_casebook_problems %v, want 0", v)
+	}
+	if v := oneSeries(t, n, "yizhan_casebook_check_failed"); v != 0 {
+		t.Errorf("yizhan_casebook_check_failed %v, want 0", v)
 	}
 }

@@ -205,9 +205,12 @@ type Node struct {
 	// bookProblems is what the last check of the case book found (-1:
 	// not checked).
 	bookProblems atomic.Int64
-	stopping     atomic.Bool
-	wg           sync.WaitGroup
-	cancel       context.CancelFunc
+	// bookCheckFailed is set when that check ended in an error (a read
+	// that failed, the book unreadable): bookProblems stays -1.
+	bookCheckFailed atomic.Bool
+	stopping        atomic.Bool
+	wg              sync.WaitGroup
+	cancel          context.CancelFunc
 
 	closeOnce sync.Once
 	closeErr  error

@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
+	"sync/atomic"
 
 	"github.com/hashicorp/raft"
 	"google.golang.org/protobuf/proto"
@@ -248,6 +250,67 @@ type snapshotStore struct {
 	*raft.FileSnapshotStore
 	fsm *FSM
 	dir string // for the streamed copies, removed once read
+	// failures counts the snapshots that were not stored: see Create.
+	failures atomic.Uint64
+}
+
+// Create starts a snapshot, one taken here or one the leader sends. One
+// that cannot be started, is cancelled (its Persist failed, or the
+// leader's stream broke off) or fails to close (a full disk, a failed
+// sync) counts as a failure: raft only logs it, and meanwhile its log
+// is not compacted and a follower far behind has nothing to take.
+func (s *snapshotStore) Create(version raft.SnapshotVersion, index, term uint64, configuration raft.Configuration,
+	configurationIndex uint64, trans raft.Transport) (raft.SnapshotSink, error) {
+	sink, err := s.FileSnapshotStore.Create(version, index, term, configuration, configurationIndex, trans)
+	if err != nil {
+		s.failures.Add(1)
+		return nil, err
+	}
+	return &countedSink{SnapshotSink: sink, failures: &s.failures}, nil
+}
+
+// countedSink counts its snapshot's failure once (raft cancels a sink
+// whose Persist failed, which Persist cancelled already).
+type countedSink struct {
+	raft.SnapshotSink
+	failures *atomic.Uint64
+	failed   bool
+}
+
+func (c *countedSink) fail() {
+	if !c.failed {
+		c.failed = true
+		c.failures.Add(1)
+	}
+}
+
+func (c *countedSink) Cancel() error {
+	c.fail()
+	return c.SnapshotSink.Cancel()
+}
+
+func (c *countedSink) Close() error {
+	err := c.SnapshotSink.Close()
+	if err != nil {
+		c.fail()
+	}
+	return err
+}
+
+// SnapshotFailures is how many snapshots this node failed to store since
+// it started (snapshotStore.Create).
+func (g *Group) SnapshotFailures() uint64 {
+	if s, ok := g.snaps.(*snapshotStore); ok {
+		return s.failures.Load()
+	}
+	return 0
+}
+
+// LastSnapshotIndex is the raft index of the newest snapshot this node
+// took or was sent (0: none).
+func (g *Group) LastSnapshotIndex() uint64 {
+	i, _ := strconv.ParseUint(g.raft.Stats()["last_snapshot_index"], 10, 64)
+	return i
 }
 
 // Open opens a snapshot; one whose book is live here gets the book's
