@@ -58,6 +58,9 @@ func (s *PeerServer) Backup(req *peerv1.BackupRequest, stream grpc.ServerStreami
 		return status.Error(codes.Internal, err.Error())
 	}
 	o.log.Info("backup taken", "by", id.Node, "index", info.Index, "cases", info.Cases)
+	if err := o.cfg.Group.NoteBackupServed(info); err != nil {
+		o.log.Warn("record the backup's time (yizhan_backup_last_taken_timestamp_seconds)", "err", err)
+	}
 	return nil
 }
 

@@ -193,6 +193,13 @@ func newMetrics(n *Node) *metrics {
 		Name: "yizhan_raft_snapshot_failures_total", Help: "Raft snapshots this node failed to take or store since it started (one taken here or sent by the leader: not created, not persisted, not synced). Raft only logs them; meanwhile its log grows.",
 		ConstLabels: labels,
 	}, func() float64 { return float64(g.SnapshotFailures()) }))
+	gauge("yizhan_backup_last_taken_timestamp_seconds", "When the last backup this node served whole (yizhan backup) was taken (unix seconds), kept on its disk across restarts; 0 before its first. The office's cron job asks any one of its nodes: alert on max by (office).", func() float64 {
+		at, err := g.LastBackupServed()
+		if err != nil || at.IsZero() {
+			return 0
+		}
+		return float64(at.Unix())
+	})
 	// The office's red-card territory, from its case book (the same on
 	// each node of the office), counted at most every 30 s.
 	figures := &bookFigures{n: n, counts: figureCounts{overdue: -1}}

@@ -19,7 +19,7 @@ import (
 // The series an operator watching a node through its /metrics alone (a
 // village PC: no Kubernetes, no node_exporter) alerts on: whether the
 // node is ready and why not, the disk filling, raft's snapshots, the
-// office's overdue cases and cards, a failed check of
+// last backup, the office's overdue cases and cards, a failed check of
 // the book.
 
 // seriesOf returns the values of metric name on n's /metrics, by the
@@ -138,6 +138,33 @@ func TestTheMetricsCountTheOverdueCasesAndTheirRedCards(t *testing.T) {
 	}
 	if len(cards) != 2 {
 		t.Errorf("yizhan_cards_issued_total: %v, want a series for red and one for yellow", cards)
+	}
+}
+
+// A backup a day decides how much a restored office takes back from its
+// neighbours (docs/OPERATIONS.md): yizhan_backup_last_taken_timestamp_seconds
+// on the node that served it says when the last was taken, after the
+// node restarts too, so that an alert sees a cron job that stopped.
+func TestTheMetricsTellWhenTheLastBackupWasTaken(t *testing.T) {
+	f := newFed(t)
+	f.startCounty(1)
+	n := f.nodes["county-1"]
+	if v := oneSeries(t, n, "yizhan_backup_last_taken_timestamp_seconds"); v != 0 {
+		t.Errorf("before any backup: %v, want 0", v)
+	}
+	before := time.Now().Truncate(time.Second)
+	if _, err := fetchBackupOf(t, f, "county-1", county, 20*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	after := time.Now()
+	in := func(v float64) bool { return v >= float64(before.Unix()) && v <= float64(after.Unix()) }
+	if v := oneSeries(t, n, "yizhan_backup_last_taken_timestamp_seconds"); !in(v) {
+		t.Errorf("after a backup: %v, want between %d and %d", v, before.Unix(), after.Unix())
+	}
+	f.stop("county-1")
+	n = f.restart("county-1")
+	if v := oneSeries(t, n, "yizhan_backup_last_taken_timestamp_seconds"); !in(v) {
+		t.Errorf("after a restart: %v, want the backup's time, between %d and %d", v, before.Unix(), after.Unix())
 	}
 }
 

@@ -130,6 +130,27 @@ func (g *Group) WriteBackup(w io.Writer, now time.Time) (BackupInfo, error) {
 	return info, nil
 }
 
+// backupServedKey keeps, on this node (SetLocalValue), when the last
+// backup it served whole was taken (unix seconds, big-endian).
+const backupServedKey = "backup-served"
+
+// NoteBackupServed records that this node served the backup info
+// describes, whole: LastBackupServed says when it was taken, after a
+// restart too.
+func (g *Group) NoteBackupServed(info BackupInfo) error {
+	return g.SetLocalValue(backupServedKey, binary.BigEndian.AppendUint64(nil, uint64(max(info.TakenAt.Unix(), 0))))
+}
+
+// LastBackupServed is when the last backup this node served whole was
+// taken (NoteBackupServed); the zero time when it served none.
+func (g *Group) LastBackupServed() (time.Time, error) {
+	b, err := g.LocalValue(backupServedKey)
+	if err != nil || len(b) != 8 {
+		return time.Time{}, err
+	}
+	return time.Unix(int64(binary.BigEndian.Uint64(b)), 0), nil
+}
+
 // ReadBackupInfo checks a whole backup file (its checksum) and returns
 // what it holds.
 func ReadBackupInfo(path string) (BackupInfo, error) {
