@@ -72,13 +72,18 @@ func (b *Book) FirstStart() (since time.Time, pending bool) {
 
 // answerFirstStart is AnswerFirstStart: the mark goes; an office that ran
 // before is marked restored from nothing (RebuiltSince), its floor
-// RestoredSeqGap above the numbers its book holds of that day (none).
+// RestoredSeqGap above the numbers its book holds of that day (none),
+// unless it is marked restored already or finished a recovery (an answer
+// proposed twice). Only what the log wrote decides: the mark itself was
+// written outside it, and a node that joined the office after the answer
+// replays the answer without it.
 func (o *overlay) answerFirstStart(a *peerv1.AnswerFirstStart) (proto.Message, error) {
-	if _, ok := o.get(keyFirstStart); !ok {
-		return &peerv1.AnswerFirstStart{}, nil // answered before: a retry
+	if _, ok := o.get(keyFirstStart); ok {
+		o.del(keyFirstStart)
 	}
-	o.del(keyFirstStart)
-	if _, restored := o.get(keyRestored); a.GetRanBefore() && !restored {
+	_, restored := o.get(keyRestored)
+	_, recovered := o.get(keySeqFloor)
+	if a.GetRanBefore() && !restored && !recovered {
 		day := RebuiltSince.In(registry.CST).Format("20060102")
 		o.set(keyRestored, restoredMark(RebuiltSince, o.getUint(key(pSeq, day))+RestoredSeqGap))
 	}

@@ -61,17 +61,35 @@ func TestFirstStartIsMarkedUntilAnswered(t *testing.T) {
 					t.Errorf("%s: Restored() = %v, %v; want %v (from %v)", what, since, restored, tc.ranBefore, RebuiltSince)
 				}
 			}
-			if res := v.answerFirstStart(!tc.ranBefore); res.Err != nil {
+			if res := v.answerFirstStart(tc.ranBefore); res.Err != nil {
 				t.Fatal(res.Err)
 			}
-			if _, restored := v.book.Restored(); restored != tc.ranBefore {
-				t.Errorf("a second answer changed the restored mark to %v", restored)
+			if got := v.book.NextSeq(today); got != tc.next {
+				t.Errorf("after the answer applied twice: next number %d, want %d", got, tc.next)
 			}
 			if err := v.book.MarkFirstStart(t0); err == nil {
 				t.Error("a book that applied entries was marked again")
 			}
 			v.check()
 		})
+	}
+}
+
+// A node that joined the office after its answer replays the answer from
+// the log without the mark, which was written outside it: its book ends
+// as the first node's, restored from nothing when the office ran before.
+func TestFirstStartAnswerReplayedWithoutTheMark(t *testing.T) {
+	for _, ranBefore := range []bool{false, true} {
+		v := newOffice(t, village, newRegistry(t))
+		if res := v.answerFirstStart(ranBefore); res.Err != nil {
+			t.Fatal(res.Err)
+		}
+		if since, restored := v.book.Restored(); restored != ranBefore || restored && !since.Equal(RebuiltSince) {
+			t.Errorf("ran before %v: Restored() = %v, %v", ranBefore, since, restored)
+		}
+		if got, want := v.book.NextSeq(t0.Format("20060102")), map[bool]uint32{false: 1, true: RestoredSeqGap + 1}[ranBefore]; got != want {
+			t.Errorf("ran before %v: next number %d, want %d", ranBefore, got, want)
+		}
 	}
 }
 
