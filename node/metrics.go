@@ -206,8 +206,8 @@ func newMetrics(n *Node) *metrics {
 	gauge("yizhan_cases_overdue", "The office's open cases past their promised due time (超期: each earns a red card), from this node's copy of its case book, counted at most every 30 s: every node of the office reports it (alert on max by (office)); -1: not counted yet.", func() float64 {
 		return float64(figures.read().overdue)
 	})
-	m.reg.MustRegister(cardsIssued{figures: figures, desc: prometheus.NewDesc("yizhan_cards_issued_total",
-		"Supervision cards the office's cases hold (issued, not withdrawn), by colour (red: a time limit broken; yellow: a warning or a procedure breach), from its case book's counters (kept across restarts), read at most every 30 s: every node of the office reports them (alert on max by (office)). A card withdrawn (issued from a mirror behind its office) is taken off.",
+	m.reg.MustRegister(cardsIssued{figures: figures, desc: prometheus.NewDesc("yizhan_cards_held",
+		"Supervision cards the office's cases hold (issued, not withdrawn), by colour (red: a time limit broken; yellow: a warning or a procedure breach), from its case book's counters (kept across restarts), read at most every 30 s: every node of the office reports them (alert on max by (office)). A card withdrawn (issued from a mirror behind its office) is taken off: a gauge, not a counter.",
 		[]string{"colour"}, labels)})
 	m.refusedHTTP = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "yizhan_http_refused_total", Help: "HTTP requests refused before they were handled, by reason: anonymous_limit (429), body_too_large (413), body_timeout (408), uploads_busy (503: web forms with files).",
@@ -439,13 +439,13 @@ func (f *bookFigures) cards(now time.Time) (map[string]int64, error) {
 	return out, nil
 }
 
-// colourLabel is a card colour as the label of yizhan_cards_issued_total.
+// colourLabel is a card colour as the label of yizhan_cards_held.
 func colourLabel(c yizhanv1.CardColour) string {
 	return strings.ToLower(strings.TrimPrefix(c.String(), "CARD_COLOUR_"))
 }
 
-// cardsIssued reports bookFigures' cards, a counter by colour, once they
-// have been read.
+// cardsIssued reports bookFigures' cards, a gauge by colour (a card
+// withdrawn is taken off: no counter), once they have been read.
 type cardsIssued struct {
 	figures *bookFigures
 	desc    *prometheus.Desc
@@ -455,6 +455,6 @@ func (c cardsIssued) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
 
 func (c cardsIssued) Collect(ch chan<- prometheus.Metric) {
 	for colour, v := range c.figures.read().cards {
-		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.CounterValue, float64(v), colour)
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(v), colour)
 	}
 }

@@ -102,7 +102,7 @@ func TestTheMetricsSayWhetherANodeIsReadyAndWhyNot(t *testing.T) {
 // The office's overdue cases (超期) and the cards its sweep issues are
 // what a county watches first: an accepted case left past its promised
 // due time counts in yizhan_cases_overdue and its red card in
-// yizhan_cards_issued_total{colour="red"}.
+// yizhan_cards_held{colour="red"}.
 func TestTheMetricsCountTheOverdueCasesAndTheirRedCards(t *testing.T) {
 	var skew atomic.Int64
 	f := newTunedCaseFed(t, 1, func(_ string, c *node.Config) {
@@ -130,14 +130,14 @@ func TestTheMetricsCountTheOverdueCasesAndTheirRedCards(t *testing.T) {
 	if v := oneSeries(t, countyNode, "yizhan_cases_overdue"); v != 1 {
 		t.Errorf("yizhan_cases_overdue %v, want 1 (case %s)", v, n)
 	}
-	cards := seriesOf(t, countyNode, "yizhan_cards_issued_total")
+	cards := seriesOf(t, countyNode, "yizhan_cards_held")
 	for labels, v := range cards {
 		if strings.Contains(labels, `colour="red"`) && v != 1 {
-			t.Errorf("yizhan_cards_issued_total{%s} %v, want 1 (the OVERDUE card of case %s)", labels, v, n)
+			t.Errorf("yizhan_cards_held{%s} %v, want 1 (the OVERDUE card of case %s)", labels, v, n)
 		}
 	}
 	if len(cards) != 2 {
-		t.Errorf("yizhan_cards_issued_total: %v, want a series for red and one for yellow", cards)
+		t.Errorf("yizhan_cards_held: %v, want a series for red and one for yellow", cards)
 	}
 }
 
