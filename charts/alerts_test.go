@@ -139,7 +139,7 @@ func TestTheCountyExampleShipsAlertsOnItsOwnSeries(t *testing.T) {
 			t.Errorf("alert %s has no summary or description", r.Alert)
 		}
 	}
-	for _, want := range []string{"YizhanOfficeWithoutLeader", "YizhanNodeDown", "YizhanCaseMailFailing", "YizhanCertificateExpiring", "YizhanCalendarRunningOut", "YizhanCasesSetAside"} {
+	for _, want := range []string{"YizhanOfficeWithoutLeader", "YizhanNodeDown", "YizhanNodeNotReady", "YizhanDiskFilling", "YizhanSnapshotsFailing", "YizhanNoRecentBackup", "YizhanCaseMailFailing", "YizhanCertificateExpiring", "YizhanCalendarRunningOut", "YizhanCasesSetAside"} {
 		if !slices.Contains(names, want) {
 			t.Errorf("no alert %s among %v", want, names)
 		}
