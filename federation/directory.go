@@ -74,7 +74,10 @@ func (o *Office) tidyDirectoryLoop(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		if !o.LeaderReady() {
+		if !o.LeaderReady() || o.firstStartPending() {
+			// An office that does not know whether it ran before reads
+			// the entries as signs of that (firststart.go), and may run
+			// beside its office's nodes: it takes none out.
 			clear(seen)
 			continue
 		}

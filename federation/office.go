@@ -106,6 +106,9 @@ type Office struct {
 
 	caseLocks caseLocks
 	catchUp   catchUp
+	// first is what this node knows of its office's first start on an
+	// empty data directory (firststart.go).
+	first firstStart
 	// joinErr is why this node's last request to join its office failed
 	// (joinLoop); nil before the first failure and once it is a member.
 	joinErr atomic.Pointer[string]
@@ -188,7 +191,9 @@ func (o *Office) Group() *raftgroup.Group { return o.cfg.Group }
 // (directory.go),
 // on the leader of an office below the county, pulling the registry
 // feed, on the leader of an office restored from a backup, taking back
-// from its neighbours what changed since (recover.go), and on any leader,
+// from its neighbours what changed since (recover.go), on the leader of
+// an office started on an empty data directory, finding out whether it
+// ran before (firststart.go), and on any leader,
 // keeping itself in the office's raft configuration at the raft address
 // it advertises (raftgroup.KeepOwnAddress).
 func (o *Office) Start(ctx context.Context) {
@@ -198,7 +203,8 @@ func (o *Office) Start(ctx context.Context) {
 	go func() { defer o.wg.Done(); o.joinLoop(ctx) }()
 	go func() { defer o.wg.Done(); o.announceLoop(ctx) }()
 	go func() { defer o.wg.Done(); o.mail.Run(ctx) }()
-	o.wg.Add(3)
+	o.wg.Add(4)
+	go func() { defer o.wg.Done(); o.firstStartLoop(ctx) }()
 	go func() { defer o.wg.Done(); o.recoverLoop(ctx) }()
 	go func() { defer o.wg.Done(); o.tidyDirectoryLoop(ctx) }()
 	go func() { defer o.wg.Done(); o.cfg.Group.KeepOwnAddress(ctx) }()

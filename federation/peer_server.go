@@ -62,6 +62,9 @@ func (s *PeerServer) Join(ctx context.Context, req *peerv1.JoinRequest) (*peerv1
 	if req.GetNode() == "" || req.GetRaftAddress() == "" {
 		return nil, status.Error(codes.InvalidArgument, "node and raft_address are required")
 	}
+	if err := o.firstStartJoin(req.GetNode()); err != nil {
+		return nil, err
+	}
 	err = o.cfg.Group.AddVoter(req.GetNode(), req.GetRaftAddress())
 	if errors.Is(err, raftgroup.ErrNotLeader) {
 		if !o.hasMember(o.cfg.Node) {
@@ -289,11 +292,15 @@ func (o *Office) recordNode(ctx context.Context, req *peerv1.AnnounceNodeRequest
 }
 
 // announceLoop makes sure the directory knows where this node serves:
-// often until it does, then now and then.
+// often until it does, then now and then. A node whose office does not
+// know yet whether it ran before does not announce itself: the entries
+// the directory holds of its office are signs of that (firststart.go).
 func (o *Office) announceLoop(ctx context.Context) {
 	wait := 500 * time.Millisecond
 	for {
-		if !o.directoryCurrent() {
+		if o.firstStartPending() {
+			wait = 200 * time.Millisecond
+		} else if !o.directoryCurrent() {
 			if err := o.announceOnce(ctx); err != nil {
 				o.log.Debug("announce node", "err", err)
 				wait = min(2*wait, 10*time.Second)

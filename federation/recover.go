@@ -155,7 +155,7 @@ func (s *PeerServer) CasesThrough(ctx context.Context, req *peerv1.CasesThroughR
 	if err != nil {
 		return nil, status.Error(codes.Unauthenticated, err.Error())
 	}
-	if !isNeighbour(id.Office, o.cfg.Office) || req.GetOfficeCode() != id.Office {
+	if !mayAskCasesThrough(id.Office, o) || req.GetOfficeCode() != id.Office {
 		return nil, status.Errorf(codes.PermissionDenied, "office %s may not ask office %s for the cases of office %s", id.Office, o.cfg.Office, req.GetOfficeCode())
 	}
 	if ok, why := o.CaughtUp(); !ok {
@@ -171,6 +171,15 @@ func (s *PeerServer) CasesThrough(ctx context.Context, req *peerv1.CasesThroughR
 		return nil, status.Error(codes.Internal, err.Error())
 	}
 	return &peerv1.CasesThroughResponse{Messages: msgs, NextPageToken: next}, nil
+}
+
+// mayAskCasesThrough reports whether office may ask o for its cases:
+// o's parent or child (a restored office's neighbour), or, at the county,
+// any office of the county (an office started on an empty data directory
+// asks the county whether it ran before when no node of its parent
+// answers: firststart.go).
+func mayAskCasesThrough(office string, o *Office) bool {
+	return isNeighbour(office, o.cfg.Office) || o.IsCounty() && office != o.cfg.Office && CountyOf(office) == o.cfg.Office
 }
 
 // isNeighbour reports whether office a is the parent or a child of b.

@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -399,9 +400,17 @@ func (f *fed) startTree(admin *client) {
 			c.Upstream = append(f.peerAddrs("chengguan-1"), f.peerAddrs(counties...)...)
 		})
 	}
+	reg := f.nodes[counties[0]].Registry()
 	for _, name := range []string{"chengguan-1", "dongcun-1", "xicun-1"} {
 		n := f.nodes[name]
 		waitFor(f.t, name+" ready", n.Ready, 20*time.Second)
+		// A node started on an empty data directory announces itself once
+		// its office knows whether it ran before (federation,
+		// firststart.go), about when it is ready: a test that cuts its
+		// link next must not see the announcement land after the cut.
+		waitFor(f.t, name+" in the county's directory", func() bool {
+			return slices.ContainsFunc(reg.Nodes(n.Office().Code()), func(e *yizhanv1.NodeEntry) bool { return e.GetName() == name })
+		}, 20*time.Second)
 	}
 }
 

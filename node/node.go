@@ -507,6 +507,10 @@ func (n *Node) Start() error {
 			}
 		} else if n.cfg.Rebuild {
 			n.log.Warn("--rebuild is ignored: the data directory holds raft state (the office was rebuilt, or runs); remove the flag")
+		} else if !hasState && !n.office.IsCounty() {
+			if err := n.markFirstStart(); err != nil {
+				return err
+			}
 		}
 		if err := n.office.Group().Bootstrap(); err != nil {
 			return err
@@ -630,6 +634,9 @@ func (n *Node) readiness() (reason, why string) {
 		}
 		return notReadyRegistry, "registry does not hold this office yet"
 	}
+	if err := n.office.CanNumber(); err != nil {
+		return notReadyFirstStart, err.Error()
+	}
 	if n.cfg.BootstrapAdminPassword != "" {
 		if _, err := n.office.Registry().Staff("admin"); err != nil {
 			return notReadyRegistry, "the admin account is not created yet"
@@ -656,11 +663,12 @@ const (
 	notReadyCatchingUp   = "catching_up"          // applying what its office had committed when it started
 	notReadyNoUpstream   = "registry_unreachable" // its registry lacks its office and no upstream answers
 	notReadyRegistry     = "registry_incomplete"  // its office, the admin account or the query-code key not there yet
+	notReadyFirstStart   = "first_start"          // started on an empty data directory: finding out whether its office ran before, or found it runs elsewhere
 )
 
 // notReadyReasons are the reasons of a node that is not ready.
 var notReadyReasons = []string{notReadyStopping, notReadyNoGroup, notReadyJoinFailing, notReadyJoining, notReadyNotMember,
-	notReadyNoLeader, notReadyRestoring, notReadyForeignState, notReadyCatchingUp, notReadyNoUpstream, notReadyRegistry}
+	notReadyNoLeader, notReadyRestoring, notReadyForeignState, notReadyCatchingUp, notReadyNoUpstream, notReadyRegistry, notReadyFirstStart}
 
 // noGroupReason is why a node with an empty data directory started with
 // neither --bootstrap nor --join is never ready.

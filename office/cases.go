@@ -47,6 +47,11 @@ func (s *Service) File(ctx context.Context, f Filing) (Filed, error) {
 	if err := s.Leading(); err != nil {
 		return Filed{}, err
 	}
+	// An office started on an empty data directory numbers no case until
+	// it knows whether it ran before (federation, firststart.go).
+	if err := s.fed.CanNumber(); err != nil {
+		return Filed{}, err
+	}
 	if c, ok, err := s.answered(f.Request); err != nil || ok {
 		return s.refiled(c, f, err)
 	}

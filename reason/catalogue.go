@@ -23,6 +23,7 @@ const (
 	Unreachable          = "UNREACHABLE"
 	QueryCodeUncheckable = "QUERY_CODE_UNCHECKABLE"
 	BookRestoring        = "BOOK_RESTORING"
+	FirstStartPending    = "FIRST_START_PENDING"
 	// It may have been done: look before sending it again.
 	OutcomeUnknown   = "OUTCOME_UNKNOWN"
 	DeadlineExceeded = "DEADLINE_EXCEEDED"
@@ -36,30 +37,31 @@ const (
 	StatsRecounting = "STATISTICS_RECOUNTING"
 	ClockOff        = "CLOCK_OFF"
 	// Refused: the same request is refused again.
-	InvalidArgument    = "INVALID_ARGUMENT"
-	NotFound           = "NOT_FOUND"
-	CaseNotFound       = "CASE_NOT_FOUND"
-	AlreadyExists      = "ALREADY_EXISTS"
-	Conflict           = "CONFLICT"
-	RequestIDReused    = "REQUEST_ID_REUSED"
-	FailedPrecondition = "FAILED_PRECONDITION"
-	AlreadyRevoked     = "ALREADY_REVOKED"
-	ReportInHand       = "REPORT_IN_HAND"
-	CaseState          = "CASE_STATE"
-	AlreadyRated       = "ALREADY_RATED"
-	CaseHeldElsewhere  = "CASE_HELD_ELSEWHERE"
-	NoRoute            = "NO_ROUTE"
-	Unauthenticated    = "UNAUTHENTICATED"
-	WrongCredentials   = "WRONG_CREDENTIALS"
-	PasswordChange     = "PASSWORD_CHANGE_REQUIRED"
-	PermissionDenied   = "PERMISSION_DENIED"
-	WrongRole          = "WRONG_ROLE"
-	NoRightForItem     = "NO_RIGHT_FOR_ITEM"
-	NotOnPath          = "NOT_ON_PATH"
-	CitizenOnly        = "CITIZEN_ONLY"
-	ScanQuota          = "SCAN_QUOTA"
-	AttachmentDamaged  = "ATTACHMENT_DAMAGED"
-	Internal           = "INTERNAL"
+	InvalidArgument     = "INVALID_ARGUMENT"
+	NotFound            = "NOT_FOUND"
+	CaseNotFound        = "CASE_NOT_FOUND"
+	AlreadyExists       = "ALREADY_EXISTS"
+	Conflict            = "CONFLICT"
+	RequestIDReused     = "REQUEST_ID_REUSED"
+	FailedPrecondition  = "FAILED_PRECONDITION"
+	OfficeRunsElsewhere = "OFFICE_RUNS_ELSEWHERE"
+	AlreadyRevoked      = "ALREADY_REVOKED"
+	ReportInHand        = "REPORT_IN_HAND"
+	CaseState           = "CASE_STATE"
+	AlreadyRated        = "ALREADY_RATED"
+	CaseHeldElsewhere   = "CASE_HELD_ELSEWHERE"
+	NoRoute             = "NO_ROUTE"
+	Unauthenticated     = "UNAUTHENTICATED"
+	WrongCredentials    = "WRONG_CREDENTIALS"
+	PasswordChange      = "PASSWORD_CHANGE_REQUIRED"
+	PermissionDenied    = "PERMISSION_DENIED"
+	WrongRole           = "WRONG_ROLE"
+	NoRightForItem      = "NO_RIGHT_FOR_ITEM"
+	NotOnPath           = "NOT_ON_PATH"
+	CitizenOnly         = "CITIZEN_ONLY"
+	ScanQuota           = "SCAN_QUOTA"
+	AttachmentDamaged   = "ATTACHMENT_DAMAGED"
+	Internal            = "INTERNAL"
 )
 
 // Reasons of one field (BadRequest.FieldViolation.reason); the request is
@@ -397,6 +399,9 @@ var defs = []Def{
 	{Reason: BookRestoring, Code: codes.Unavailable, Retry: RetrySafe,
 		Meaning: "this node fell far behind its office and is restoring the office's case book from the leader's snapshot (seconds; about 5 s for 100,000 cases): what it holds meanwhile is part of the book, so it answers nothing from it. Ask again shortly, or another node of the office",
 		zh:      t("本节点正在从主节点同步全部办件数据，暂时无法办理，请稍后重试或改用本办事点的其他节点。")},
+	{Reason: FirstStartPending, Code: codes.Unavailable, Retry: RetrySafe, Keys: []string{"office"}, Example: Meta{"office": "450122101203"},
+		Meaning: "the office's node was started with --bootstrap on an empty data directory (without --rebuild), and the office does not know yet whether it ran before: it asks its parent office (or the county) whether they hold cases of it, and reads the node directory. It numbers no case until it knows, so that a number its lost data handed out is never handed out again (docs/OPERATIONS.md). Nothing was done; send it again shortly",
+		zh:      t("本办事点[（{office}）]刚在空的数据目录上启动，正在向上级办事点核实此前是否运行过，以免办件编号与已有办件重复；核实之前暂不受理新办件，请稍后重试。")},
 
 	// It may have been done: look first.
 	{Reason: OutcomeUnknown, Code: codes.Aborted, Retry: RetryLook,
@@ -489,6 +494,9 @@ var defs = []Def{
 	{Reason: FailedPrecondition, Code: codes.FailedPrecondition, Retry: RetryNo,
 		Meaning: "the request is well formed but the state does not allow it",
 		zh:      t("当前状态下不能完成此操作。")},
+	{Reason: OfficeRunsElsewhere, Code: codes.FailedPrecondition, Retry: RetryNo, Keys: []string{"node", "peerAddress"}, Example: Meta{"node": "dongcun-2", "peerAddress": "10.0.3.12:7070"},
+		Meaning: "this node was started with --bootstrap on an empty data directory, which starts a new raft group of its office, while its office runs on other nodes (node, at peerAddress, leads it): two groups of one office would hand out the same case numbers, so this node files nothing. Stop it, empty its data directory and start it with --join naming the office's nodes (docs/OPERATIONS.md)",
+		zh:      t("本节点以新建方式（--bootstrap）在空的数据目录上启动，而本办事点仍在其他节点[（{node}）]上运行：同一办事点的两套数据会产生重复的办件编号，本节点因此不受理办件。请管理员停止本节点，清空其数据目录后以 --join 加入本办事点。")},
 	{Reason: AlreadyRevoked, Code: codes.FailedPrecondition, Retry: RetryNo, Keys: []string{"code"}, Example: Meta{"code": "g-17"},
 		Meaning: "the grant is revoked already",
 		zh:      t("该授权[（{code}）]已经撤销。")},

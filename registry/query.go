@@ -480,6 +480,15 @@ func (r *Registry) Node(name string) (*yizhanv1.NodeEntry, bool) {
 	return proto.CloneOf(n), true
 }
 
+// NodesEver returns the directory's entries of the office's nodes, by
+// name, those taken out of their office (NodeEntry.removed) too: every
+// node of it that ever announced itself.
+func (r *Registry) NodesEver(officeCode string) []*yizhanv1.NodeEntry {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return cloneSorted(r.st.nodes, func(n *yizhanv1.NodeEntry) bool { return n.GetOfficeCode() == officeCode })
+}
+
 // Nodes returns the nodes serving the office ("": every node), by name:
 // not those taken out of their office (NodeEntry.removed).
 func (r *Registry) Nodes(officeCode string) []*yizhanv1.NodeEntry {
