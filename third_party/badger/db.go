@@ -962,6 +962,23 @@ func (db *DB) doWrites(lc *z.Closer) {
 		<-pendingCh
 	}
 
+	// yizhan patch (PATCHES.md): the batches are written by one goroutine
+	// that lives as long as this one, not by a goroutine started for each
+	// batch, whose stack grew anew, by copying, at every write. pendingCh
+	// still lets one batch be written while the next is gathered.
+	batches := make(chan []*request, 1)
+	written := make(chan struct{})
+	go func() {
+		defer close(written)
+		for reqs := range batches {
+			writeRequests(reqs)
+		}
+	}()
+	defer func() {
+		close(batches)
+		<-written
+	}()
+
 	// This variable tracks the number of pending writes.
 	reqLen := new(expvar.Int)
 	y.PendingWritesSet(db.opt.MetricsEnabled, db.opt.Dir, reqLen)
@@ -1009,7 +1026,7 @@ func (db *DB) doWrites(lc *z.Closer) {
 		}
 
 	writeCase:
-		go writeRequests(reqs)
+		batches <- reqs // pendingCh was taken: the writer is free
 		reqs = make([]*request, 0, 10)
 		reqLen.Set(0)
 	}

@@ -320,6 +320,10 @@ func (lf *logFile) encodeEntry(buf *bytes.Buffer, e *Entry, offset uint32) (int,
 		userMeta:  e.UserMeta,
 	}
 
+	if !lf.encryptionEnabled() {
+		return encodePlainEntry(buf, h, e), nil
+	}
+
 	hash := crc32.New(y.CastagnoliCrcTable)
 	writer := io.MultiWriter(buf, hash)
 
@@ -350,6 +354,24 @@ func (lf *logFile) encodeEntry(buf *bytes.Buffer, e *Entry, offset uint32) (int,
 	y.Check2(buf.Write(crcBuf[:]))
 	// return encoded length.
 	return len(headerEnc[:sz]) + len(e.Key) + len(e.Value) + len(crcBuf), nil
+}
+
+// encodePlainEntry is encodeEntry without encryption (yizhan patch,
+// PATCHES.md): the entry is written to the buffer and its checksum taken
+// over the bytes written, with no hash and no writer allocated for each
+// entry. The bytes are those encodeEntry wrote.
+func encodePlainEntry(buf *bytes.Buffer, h header, e *Entry) int {
+	var headerEnc [maxHeaderSize]byte
+	sz := h.Encode(headerEnc[:])
+	start := buf.Len()
+	buf.Grow(sz + len(e.Key) + len(e.Value) + crc32.Size)
+	buf.Write(headerEnc[:sz])
+	buf.Write(e.Key)
+	buf.Write(e.Value)
+	var crcBuf [crc32.Size]byte
+	binary.BigEndian.PutUint32(crcBuf[:], crc32.Checksum(buf.Bytes()[start:], y.CastagnoliCrcTable))
+	buf.Write(crcBuf[:])
+	return sz + len(e.Key) + len(e.Value) + len(crcBuf)
 }
 
 func (lf *logFile) writeEntry(buf *bytes.Buffer, e *Entry, opt Options) error {

@@ -2,16 +2,21 @@ package badger
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
+	"hash/crc32"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/dgraph-io/badger/v4/pb"
 	"github.com/dgraph-io/badger/v4/skl"
+	"github.com/dgraph-io/badger/v4/y"
 	"github.com/dgraph-io/ristretto/v2/z"
 )
 
@@ -440,4 +445,143 @@ func TestYizhanOpenScansTheLastValueLogInOneBuffer(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// yizhan patch (PATCHES.md): an entry is encoded for the memtable and value
+// logs without a hash or a writer made for it, into the same bytes as
+// upstream's encoding (a header, the key, the value, the CRC-32C of the
+// three), and reads back.
+func TestYizhanEntryEncodedAsUpstream(t *testing.T) {
+	upstream := func(e *Entry) []byte {
+		h := header{klen: uint32(len(e.Key)), vlen: uint32(len(e.Value)), expiresAt: e.ExpiresAt, meta: e.meta, userMeta: e.UserMeta}
+		var buf bytes.Buffer
+		hash := crc32.New(y.CastagnoliCrcTable)
+		w := io.MultiWriter(&buf, hash)
+		var enc [maxHeaderSize]byte
+		w.Write(enc[:h.Encode(enc[:])])
+		w.Write(e.Key)
+		w.Write(e.Value)
+		var crc [crc32.Size]byte
+		binary.BigEndian.PutUint32(crc[:], hash.Sum32())
+		buf.Write(crc[:])
+		return buf.Bytes()
+	}
+	entries := []*Entry{
+		{Key: []byte("k")},
+		{Key: y.KeyWithTs([]byte("book/c/450122000000-20261207-0001"), 42), Value: bytes.Repeat([]byte{7}, 600), UserMeta: 3, meta: bitTxn},
+		{Key: y.KeyWithTs([]byte("book/e/x"), 1<<40), Value: bytes.Repeat([]byte("yz"), 1<<19), ExpiresAt: 1<<33 + 5, meta: bitValuePointer | bitTxn},
+		{Key: y.KeyWithTs(txnKey, 9), Value: []byte("9"), meta: bitFinTxn},
+	}
+	lf := &logFile{}
+	var buf bytes.Buffer
+	buf.WriteString("something before") // as the value log's buffer holds the batch's earlier entries
+	for i, e := range entries {
+		start := buf.Len()
+		n, err := lf.encodeEntry(&buf, e, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, want := buf.Bytes()[start:], upstream(e)
+		if n != len(got) || !bytes.Equal(got, want) {
+			t.Fatalf("entry %d encoded as %d bytes (length %d), upstream %d bytes: not the same", i, len(got), n, len(want))
+		}
+		back, err := lf.decodeEntry(got, 0)
+		if err != nil || !bytes.Equal(back.Key, e.Key) || !bytes.Equal(back.Value, e.Value) || back.ExpiresAt != e.ExpiresAt || back.UserMeta != e.UserMeta || back.meta != e.meta {
+			t.Fatalf("entry %d reads back as %+v (%v)", i, back, err)
+		}
+	}
+	if allocs := testing.AllocsPerRun(100, func() {
+		buf.Reset()
+		lf.encodeEntry(&buf, entries[1], 0)
+	}); allocs != 0 {
+		t.Errorf("encoding an entry into a buffer with room allocated %.0f times, want none", allocs)
+	}
+}
+
+// yizhan patch (PATCHES.md): the batches of writes go to one goroutine
+// that lives as long as the database (upstream started one per batch),
+// and that goroutine ends with it. Transactions committed from many
+// goroutines at once are all written, in their order of commit.
+func TestYizhanWritesOnOneGoroutine(t *testing.T) {
+	db, err := Open(DefaultOptions(t.TempDir()).WithLogger(nil).WithValueThreshold(64))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const writers, each = 16, 200
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				done := make(chan error, 1)
+				txn := db.NewTransaction(true)
+				if err := txn.Set([]byte(fmt.Sprintf("w%02d-%04d", w, i)), bytes.Repeat([]byte{byte(i)}, 10+i)); err != nil {
+					t.Error(err)
+					return
+				}
+				txn.CommitWith(func(err error) { done <- err })
+				if err := <-done; err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	// Meanwhile every batch is written by the same goroutine.
+	writing := map[string]bool{}
+	stop := make(chan struct{})
+	go func() { wg.Wait(); close(stop) }()
+	for sampling := true; sampling; {
+		select {
+		case <-stop:
+			sampling = false
+		default:
+			for _, id := range goroutinesIn("(*DB).doWrites.func") {
+				writing[id] = true
+			}
+			runtime.Gosched()
+		}
+	}
+	if len(writing) != 1 {
+		t.Errorf("%d goroutines wrote batches (%v), want one", len(writing), writing)
+	}
+	wg.Wait()
+	err = db.View(func(txn *Txn) error {
+		for w := range writers {
+			for i := range each {
+				item, err := txn.Get([]byte(fmt.Sprintf("w%02d-%04d", w, i)))
+				if err != nil {
+					return err
+				}
+				if v, err := item.ValueCopy(nil); err != nil || len(v) != 10+i || v[0] != byte(i) {
+					return fmt.Errorf("w%02d-%04d: %d bytes (%v)", w, i, len(v), err)
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if left := goroutinesIn("(*DB).doWrites"); len(left) != 0 {
+		t.Errorf("goroutines %v of the writer left after Close", left)
+	}
+}
+
+// goroutinesIn returns the IDs of the goroutines whose stack has a
+// function named with fn.
+func goroutinesIn(fn string) []string {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	var ids []string
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		if strings.Contains(g, fn) {
+			ids = append(ids, strings.Fields(g)[1])
+		}
+	}
+	return ids
 }
