@@ -6,6 +6,7 @@ import (
 	"encoding"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash"
 	"time"
@@ -314,7 +315,9 @@ func (b *Book) AttachmentHeld(sha string) (held *peerv1.PutAttachmentPart, compl
 // once its stored bytes are found to hash to its name (checkStored: from
 // offset 0 always; further on, unless the same parts were found sound
 // within scanCheckFor). A damaged copy is an error wrapping
-// ErrAttachmentDamaged, and nothing of it is read.
+// ErrAttachmentDamaged, and nothing of it is read; so is a part that
+// cannot be read back, or is missing, found by the read itself, unless
+// the book is being replaced under it (ErrReplacing).
 func (b *Book) ReadAttachment(sha string, offset int64, limit int) ([]byte, error) {
 	held, complete := b.AttachmentHeld(sha)
 	if !complete {
@@ -326,41 +329,59 @@ func (b *Book) ReadAttachment(sha string, offset int64, limit int) ([]byte, erro
 	if err := b.checkStored(sha, held.GetSize(), offset == 0); err != nil {
 		return nil, err
 	}
-	var out []byte
+	var (
+		out  []byte
+		mark uint64
+	)
+	generation := b.generation.Load()
 	err := b.db.View(func(txn *badger.Txn) error {
+		mark = partsMark(txn, sha)
 		opts := badger.DefaultIteratorOptions
 		opts.Prefix, opts.PrefetchValues = key(pAttachmentPart, sha), false
 		it := txn.NewIterator(opts)
 		defer it.Close()
 		for it.Rewind(); it.Valid() && len(out) < limit; it.Next() {
-			k := it.Item().Key()
+			item := it.Item()
+			k := item.Key()
 			start := int64(binary.BigEndian.Uint64(k[len(k)-8:]))
-			if start+it.Item().ValueSize() <= offset {
+			if start+item.ValueSize() <= offset {
 				continue // before the offset: not read
 			}
 			if start > offset {
 				// Parts are written whole and in order: a gap is a book
-				// being replaced under the read (Restore), never bytes to
-				// leave out.
-				return fmt.Errorf("casebook: file %s has no bytes at %d (its next part starts at %d): %w", sha, offset, start, ErrReplacing)
+				// being replaced under the read (Restore), or a damaged
+				// copy; never bytes to leave out.
+				return fmt.Errorf("casebook: file %s has no bytes at %d (its next part starts at %d): %w", sha, offset, start, errPartLost)
 			}
-			v, err := it.Item().ValueCopy(nil)
+			v, err := item.ValueCopy(nil)
 			if err != nil {
 				return err
 			}
-			end := start + int64(len(v))
-			out = append(out, v[max(offset-start, 0):]...)
-			offset = end
+			if readShort(item, v) || start+int64(len(v)) < offset {
+				return fmt.Errorf("casebook: file %s: the part at %d reads %d bytes of about %d: %w", sha, start, len(v), item.ValueSize(), errPartLost)
+			}
+			out = append(out, v[offset-start:]...)
+			offset = start + int64(len(v))
 		}
 		if len(out) < limit && offset < held.GetSize() {
-			return fmt.Errorf("casebook: file %s has no bytes at %d of its %d: %w", sha, offset, held.GetSize(), ErrReplacing)
+			return fmt.Errorf("casebook: file %s has no bytes at %d of its %d: %w", sha, offset, held.GetSize(), errPartLost)
 		}
 		return nil
 	})
+	if errors.Is(err, errPartLost) {
+		if b.replacedSince(generation) {
+			return nil, fmt.Errorf("%w (%v)", ErrReplacing, err)
+		}
+		b.noteCheck(sha, mark, false, offset, held.GetSize())
+		return nil, damaged(sha)
+	}
+	if err != nil {
+		return nil, err
+	}
 	if len(out) > limit {
 		out = out[:limit]
 	}
-	return out, err
+	return out, nil
 }
 
 // dropUnnamed drops the files no case names whose first part came before

@@ -24,9 +24,14 @@ import (
 // the same parts (by their badger versions) were found sound within
 // scanCheckFor: a download or a push reads a file a part at a time, and
 // hashing all of it for each part would cost twenty times the file. A
-// file found damaged is logged at error once (until it is sound again)
-// and counted (DamagedAttachments, for the metrics); a re-send of its
-// bytes mends it (claimAttachment).
+// part badger cannot read back (its entry in the value log damaged:
+// badger logs it and hands over an empty value, no error) or missing
+// under a file held whole is damage too, unless the book is being
+// replaced meanwhile (Restore: ErrReplacing). A file found damaged is
+// logged at error once (until it is sound again) and counted
+// (DamagedAttachments, for the metrics, which checks again a file whose
+// parts were written since); a re-send of its bytes mends it
+// (claimAttachment).
 
 // ErrAttachmentDamaged is a scanned file whose stored bytes on this node
 // do not hash to its name.
@@ -41,10 +46,11 @@ const scanCheckFor = time.Minute
 type scanChecks struct {
 	mu sync.Mutex
 	// last is, by SHA-256, the last check of a file's bytes; damaged
-	// the files whose last check found them damaged (not forgotten with
-	// last: the metric counts them until they are sound again or gone).
+	// the files whose last check found them damaged, with the parts
+	// (partsMark) it found so (not forgotten with last: the metric counts
+	// them until they are sound again or gone).
 	last    map[string]scanCheck
-	damaged map[string]bool
+	damaged map[string]uint64
 }
 
 // scanCheck is one check of a file's stored bytes: when, of which parts
@@ -82,6 +88,7 @@ func (b *Book) checkStored(sha string, size int64, force bool) error {
 		sum    string
 		n      int64
 	)
+	generation := b.generation.Load()
 	err := b.db.View(func(txn *badger.Txn) error {
 		mark = partsMark(txn, sha)
 		if !force {
@@ -92,10 +99,19 @@ func (b *Book) checkStored(sha string, size int64, force bool) error {
 		var err error
 		if sum, n, err = hashStored(txn, sha); err == nil && n < size {
 			// Parts missing at the end: as a gap (hashStored).
-			err = fmt.Errorf("casebook: file %s has no bytes at %d of its %d: %w", sha, n, size, ErrReplacing)
+			err = fmt.Errorf("casebook: file %s has no bytes at %d of its %d: %w", sha, n, size, errPartLost)
 		}
 		return err
 	})
+	if errors.Is(err, errPartLost) {
+		if b.replacedSince(generation) {
+			return fmt.Errorf("%w (%v)", ErrReplacing, err)
+		}
+		// Not a restore under the read: bytes of the file this node
+		// cannot read back. The copy is damaged.
+		b.noteCheck(sha, mark, false, n, size)
+		return damaged(sha)
+	}
 	if err != nil {
 		return err
 	}
@@ -108,6 +124,33 @@ func (b *Book) checkStored(sha string, size int64, force bool) error {
 		return damaged(sha)
 	}
 	return nil
+}
+
+// errPartLost is a part of a file held whole that a read of the book did
+// not find, or that badger handed over shorter than it is stored: while
+// the book is replaced under the read (Restore), a read of part of a
+// book; otherwise bytes of the file this node cannot read back, a
+// damaged copy.
+var errPartLost = errors.New("casebook: a part of the file is missing or cannot be read back")
+
+// replacedSince reports whether the book's keys were being replaced whole
+// (Restore) when generation was read, or were since: a read made
+// meanwhile may have seen part of a book.
+func (b *Book) replacedSince(generation uint64) bool {
+	return generation%2 == 1 || b.generation.Load() != generation
+}
+
+// valueSizeSlack bounds how much badger's Item.ValueSize, an estimate for
+// a value kept in the value log (it takes the entry's header, at most 22
+// bytes, for 6), may exceed the value's length. A value handed over
+// shorter than ValueSize by more was not read back (badger logs the
+// failure and hands over what it has, nothing, without an error).
+const valueSizeSlack = 16
+
+// readShort reports whether value v of item is shorter than badger
+// stores it: a value badger could not read back.
+func readShort(item *badger.Item, v []byte) bool {
+	return int64(len(v))+valueSizeSlack < item.ValueSize()
 }
 
 // damaged is the error of file sha's damaged copy.
@@ -149,7 +192,7 @@ func (b *Book) noteCheck(sha string, mark uint64, sound bool, held, size int64) 
 	now := time.Now()
 	c.mu.Lock()
 	if c.last == nil {
-		c.last, c.damaged = map[string]scanCheck{}, map[string]bool{}
+		c.last, c.damaged = map[string]scanCheck{}, map[string]uint64{}
 	}
 	if len(c.last) >= maxScanChecks {
 		for k, l := range c.last {
@@ -159,11 +202,11 @@ func (b *Book) noteCheck(sha string, mark uint64, sound bool, held, size int64) 
 		}
 	}
 	c.last[sha] = scanCheck{at: now, parts: mark, sound: sound}
-	was := c.damaged[sha]
+	_, was := c.damaged[sha]
 	if sound {
 		delete(c.damaged, sha)
 	} else {
-		c.damaged[sha] = true
+		c.damaged[sha] = mark
 	}
 	c.mu.Unlock()
 	switch {
@@ -176,26 +219,39 @@ func (b *Book) noteCheck(sha string, mark uint64, sound bool, held, size int64) 
 }
 
 // DamagedAttachments is how many scanned files this node holds whole
-// whose stored bytes were found damaged at their last check.
+// whose stored bytes were found damaged at their last check. A file
+// whose parts were written since that check (a re-send that replaced
+// them, applied here from the office's log; a book restored) is checked
+// again first, so that a copy mended is not counted until something
+// reads it.
 func (b *Book) DamagedAttachments() int {
 	c := &b.scans
 	c.mu.Lock()
-	files := make([]string, 0, len(c.damaged))
-	for sha := range c.damaged {
-		files = append(files, sha)
+	files := make(map[string]uint64, len(c.damaged))
+	for sha, mark := range c.damaged {
+		files[sha] = mark
 	}
 	c.mu.Unlock()
 	n := 0
-	for _, sha := range files {
-		if _, complete := b.AttachmentHeld(sha); complete {
-			n++
-		} else {
+	for sha, mark := range files {
+		held, complete := b.AttachmentHeld(sha)
+		if !complete {
 			// Dropped (no case named it), or the book replaced: nothing
 			// left to mend.
 			c.mu.Lock()
 			delete(c.damaged, sha)
 			c.mu.Unlock()
+			continue
 		}
+		var now uint64
+		b.view(func(txn *badger.Txn) error {
+			now = partsMark(txn, sha)
+			return nil
+		})
+		if now != mark && b.checkStored(sha, held.GetSize(), true) == nil {
+			continue // mended: found sound again (and logged so)
+		}
+		n++
 	}
 	return n
 }
@@ -217,8 +273,8 @@ func partsMark(txn *badger.Txn, sha string) uint64 {
 
 // hashStored hashes the parts of file sha in order, as badger hands
 // their values over (no copy), and returns the hash and the bytes hashed.
-// A part that does not start where the one before ended is a book being
-// replaced under the read (ErrReplacing), as in ReadAttachment.
+// A part that does not start where the one before ended, or that badger
+// hands over short, fails with errPartLost.
 func hashStored(txn *badger.Txn, sha string) (string, int64, error) {
 	opts := badger.DefaultIteratorOptions
 	opts.Prefix, opts.PrefetchValues = key(pAttachmentPart, sha), false
@@ -229,14 +285,18 @@ func hashStored(txn *badger.Txn, sha string) (string, int64, error) {
 	for it.Rewind(); it.Valid(); it.Next() {
 		k := it.Item().Key()
 		if start := int64(binary.BigEndian.Uint64(k[len(k)-8:])); start != next {
-			return "", 0, fmt.Errorf("casebook: file %s has no bytes at %d (its next part starts at %d): %w", sha, next, start, ErrReplacing)
+			return "", next, fmt.Errorf("casebook: file %s has no bytes at %d (its next part starts at %d): %w", sha, next, start, errPartLost)
 		}
-		if err := it.Item().Value(func(v []byte) error {
+		item := it.Item()
+		if err := item.Value(func(v []byte) error {
+			if readShort(item, v) {
+				return fmt.Errorf("casebook: file %s: the part at %d reads %d bytes of about %d: %w", sha, next, len(v), item.ValueSize(), errPartLost)
+			}
 			h.Write(v)
 			next += int64(len(v))
 			return nil
 		}); err != nil {
-			return "", 0, err
+			return "", next, err
 		}
 	}
 	return hex.EncodeToString(h.Sum(nil)), next, nil

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"log/slog"
@@ -167,5 +168,141 @@ func TestADamagedScanIsNotReadAndIsMendedBySendingItAgain(t *testing.T) {
 	// A follower restored from the book holds the mended copy.
 	if got, err := o.restoredCopy().book.ReadAttachment(sha, 0, len(data)); err != nil || !bytes.Equal(got, data) {
 		t.Errorf("the mended scan on a follower restored from the book: %d bytes, %v", len(got), err)
+	}
+}
+
+// scanOf is a PDF's bytes, n of them, that differ with seed, and their
+// SHA-256.
+func scanOf(n int, seed byte) (string, []byte) {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(i*7/3) ^ seed
+	}
+	copy(b, "%PDF-1.7\n")
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:]), b
+}
+
+// sendScan sends data under sha for office in parts of partBytes, as
+// raft entries, and answers the last part's progress.
+func (o *office) sendScan(sha string, data []byte, partBytes int, office string) *peerv1.AttachmentProgress {
+	o.t.Helper()
+	var got *peerv1.AttachmentProgress
+	for off := 0; off < len(data); off += partBytes {
+		var err error
+		got, err = o.putPart(&peerv1.PutAttachmentPart{Sha256: sha, Size: int64(len(data)), ContentType: casework.TypePDF,
+			Offset: int64(off), Data: data[off:min(off+partBytes, len(data))], UploaderOffice: office})
+		if err != nil {
+			o.t.Fatalf("%s's part at %d: %v", office, off, err)
+		}
+	}
+	return got
+}
+
+// A copy mended by a re-send applied from the office's log is no longer
+// counted damaged (yizhan_casebook_scans_damaged, which the operator's
+// alert reads), though nothing on this node reads the file again: a
+// follower, or a leader whose case does not wait to go up.
+func TestAScanMendedIsNotCountedDamagedWithoutARead(t *testing.T) {
+	o := newOffice(t, county, newRegistry(t))
+	part := casework.AttachmentPartBytes
+	sha, data := scanOf(2*part+1000, 5)
+	if got := o.sendScan(sha, data, part, village); !got.GetComplete() {
+		t.Fatalf("the upload: %v", got)
+	}
+	if err := o.book.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	corruptOnDisk(t, o.book.db.Opts().Dir, data[part+100:part+164])
+	if _, err := o.book.ReadAttachment(sha, 0, part); !errors.Is(err, ErrAttachmentDamaged) {
+		t.Fatalf("the damaged copy read: %v", err)
+	}
+	if n := o.book.DamagedAttachments(); n != 1 {
+		t.Fatalf("%d scans counted damaged, want 1", n)
+	}
+	if got := o.sendScan(sha, data, part, village); !got.GetComplete() {
+		t.Fatalf("the re-send: %v", got)
+	}
+	if n := o.book.DamagedAttachments(); n != 0 {
+		t.Errorf("%d scans counted damaged after a re-send replaced the copy, nothing read since; want 0", n)
+	}
+}
+
+// A part badger cannot read back (its entry in the value log damaged on
+// the disk; a bad sector read with an I/O error goes the same way: badger
+// hands over nothing, without an error) is a damaged copy: every read
+// and check fails ATTACHMENT_DAMAGED, not BOOK_RESTORING, which staff
+// would retry for ever; it is counted, and the file sent again by its
+// uploader mends it. The database closes afterwards (badger lets go of
+// the value log's read lock: third_party/badger/PATCHES.md).
+func TestAScanPartThatCannotBeReadBackIsADamagedCopy(t *testing.T) {
+	o := newOffice(t, county, newRegistry(t))
+	part := casework.AttachmentPartBytes
+	sha, data := scanOf(2*part+1000, 11)
+	if got := o.sendScan(sha, data, part, village); !got.GetComplete() {
+		t.Fatalf("the upload: %v", got)
+	}
+	if err := o.book.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	// The value-log entry of the second part: header (meta, user meta,
+	// uvarint key length, uvarint value length, uvarint expiry) | key
+	// (with badger's 8-byte version) | value | crc. Its value length made
+	// larger than the entry: badger answers "Invalid read".
+	k := key(pAttachmentPart, sha, be64(uint64(part)))
+	files, _ := filepath.Glob(filepath.Join(o.book.db.Opts().Dir, "*.vlog"))
+	damagedOnDisk := false
+	for _, name := range files {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		i := bytes.Index(b, k)
+		if i < 0 {
+			continue
+		}
+		var vlen [binary.MaxVarintLen64]byte
+		n := binary.PutUvarint(vlen[:], uint64(part))
+		at := i - 1 - n // the expiry (one byte, 0) is right before the key
+		if !bytes.Equal(b[at:at+n], vlen[:n]) {
+			t.Fatalf("no value length %x before the key in %s: %x", vlen[:n], name, b[at-4:i])
+		}
+		f, err := os.OpenFile(name, os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = f.WriteAt([]byte{b[at+n-1] + 1}, int64(at+n-1))
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		damagedOnDisk = true
+		break
+	}
+	if !damagedOnDisk {
+		t.Fatal("the part's entry is not in the value log")
+	}
+
+	for _, from := range []int64{0, int64(part) + 5} {
+		_, err := o.book.ReadAttachment(sha, from, part)
+		if e := reason.Of(err); !errors.Is(err, ErrAttachmentDamaged) || e == nil || e.Reason != reason.AttachmentDamaged {
+			t.Errorf("the scan read from %d: %v; want %s", from, err, reason.AttachmentDamaged)
+		}
+	}
+	if err := o.book.CheckAttachment(sha); !errors.Is(err, ErrAttachmentDamaged) {
+		t.Errorf("the scan checked (as the office does before taking a mending, the mail before a push): %v", err)
+	}
+	if n := o.book.DamagedAttachments(); n != 1 {
+		t.Errorf("%d scans counted damaged, want 1", n)
+	}
+
+	if got := o.sendScan(sha, data, part, village); !got.GetComplete() {
+		t.Fatalf("the scan sent again: %v", got)
+	}
+	if got, err := o.book.ReadAttachment(sha, 0, len(data)); err != nil || !bytes.Equal(got, data) {
+		t.Errorf("the mended scan: %d bytes, %v", len(got), err)
+	}
+	if n := o.book.DamagedAttachments(); n != 0 {
+		t.Errorf("%d scans counted damaged after the mending", n)
 	}
 }

@@ -1031,6 +1031,10 @@ func (vlog *valueLog) Read(vp valuePointer, s *y.Slice) ([]byte, func(), error) 
 	}
 	if uint32(len(kv)) < h.klen+h.vlen {
 		vlog.db.opt.Errorf("Invalid read: vp: %+v", vp)
+		// yizhan patch (PATCHES.md): the file's read lock is let go, as
+		// on the checksum's failure above (upstream returned no
+		// callback, and Close waited for the lock for ever).
+		runCallback(cb)
 		return nil, nil, fmt.Errorf("Invalid read: Len: %d read at:[%d:%d]",
 			len(kv), h.klen, h.klen+h.vlen)
 	}
