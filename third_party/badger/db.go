@@ -15,6 +15,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -971,6 +972,12 @@ func (db *DB) doWrites(lc *z.Closer) {
 	go func() {
 		defer close(written)
 		for reqs := range batches {
+			// yizhan patch (PATCHES.md): what is runnable when a batch is
+			// handed over (the answer to the commit, its writer) runs
+			// before the batch is written. Nothing waits for the write but
+			// a read that starts meanwhile or the next commit of the same
+			// writer (casebook's settle): both block, and the write runs.
+			runtime.Gosched()
 			writeRequests(reqs)
 		}
 	}()
