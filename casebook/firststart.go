@@ -77,15 +77,21 @@ func (b *Book) FirstStart() (since time.Time, pending bool) {
 // proposed twice). Only what the log wrote decides: the mark itself was
 // written outside it, and a node that joined the office after the answer
 // replays the answer without it.
+//
+// The restored mark is written before the first-start mark goes: each
+// write reaches the book's memory as it is made (Book.wrote), and the
+// office layer, which reads the first-start mark without a lock before
+// it numbers a filing, must never see the office answered while NextSeq
+// does not yet number above the floor.
 func (o *overlay) answerFirstStart(a *peerv1.AnswerFirstStart) (proto.Message, error) {
-	if _, ok := o.get(keyFirstStart); ok {
-		o.del(keyFirstStart)
-	}
 	_, restored := o.get(keyRestored)
 	_, recovered := o.get(keySeqFloor)
 	if a.GetRanBefore() && !restored && !recovered {
 		day := RebuiltSince.In(registry.CST).Format("20060102")
 		o.set(keyRestored, restoredMark(RebuiltSince, o.getUint(key(pSeq, day))+RestoredSeqGap))
+	}
+	if _, ok := o.get(keyFirstStart); ok {
+		o.del(keyFirstStart)
 	}
 	return proto.CloneOf(a), nil
 }

@@ -1,6 +1,8 @@
 package casebook
 
 import (
+	"runtime"
+	"sync"
 	"testing"
 	"time"
 
@@ -106,6 +108,48 @@ func TestRestoredBookIsNoFirstStart(t *testing.T) {
 	for what, b := range map[string]*Book{"the book": v.book, "opened again": openBook(t, v.book.db, village)} {
 		if _, pending := b.FirstStart(); pending {
 			t.Errorf("%s: a restored book is still pending", what)
+		}
+	}
+}
+
+// A filing on the leader asks the book whether its office knows it ran
+// before (FirstStart, without a lock), then numbers the case (NextSeq).
+// While the answer "it ran before" is applied, the filing never sees the
+// office answered with the next number still 1, the number its parent
+// holds for another citizen: it sees it pending, or numbered above
+// RestoredSeqGap.
+func TestAnsweredRanBeforeNeverNumbersFromOne(t *testing.T) {
+	if runtime.GOMAXPROCS(0) < 2 {
+		t.Skip("needs two threads to watch the answer being applied")
+	}
+	reg := newRegistry(t)
+	today := t0.Format("20060102")
+	for trial := range 300 {
+		v := newOffice(t, village, reg)
+		if err := v.book.MarkFirstStart(t0); err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		ready := make(chan struct{})
+		var got uint32
+		wg.Add(1)
+		go func() { // a filing on the leader: CanNumber, then NextSeq
+			defer wg.Done()
+			close(ready)
+			for {
+				if _, pending := v.book.FirstStart(); !pending {
+					got = v.book.NextSeq(today)
+					return
+				}
+			}
+		}()
+		<-ready
+		if res := v.answerFirstStart(true); res.Err != nil {
+			t.Fatal(res.Err)
+		}
+		wg.Wait()
+		if got <= RestoredSeqGap {
+			t.Fatalf("trial %d: the book said the office was answered (it ran before) while NextSeq was %d; want above %d", trial, got, RestoredSeqGap)
 		}
 	}
 }
