@@ -33,13 +33,16 @@ import (
 //	                            (a claim by an office that did not upload
 //	                            it, or the mending of a damaged copy): the
 //	                            bytes it sent again (8), when it began (8),
-//	                            and the hash's state over them
+//	                            the hash's state over them, and 1 when it
+//	                            mends (its parts kept aside), else 0
 //	book/fs/<sha256>\0<office>\0<offset>
-//	                            a part of those bytes, kept aside until the
-//	                            re-send is whole and hashes to the name
+//	                            a part of a mending's bytes, kept aside
+//	                            until the re-send is whole and hashes to
+//	                            the name
 //	book/fw/<sha256>            while no case names the file: its size (8)
 //	                            and the office whose part began it, for
-//	                            the office's quota (UnnamedBytes)
+//	                            the office's quota (UnnamedBytes); none for
+//	                            a file begun by a push from below
 //
 // A file no case names is dropped a day after its first part came
 // (DropUnnamedAttachments, proposed by the leader's sweep): an upload
@@ -55,9 +58,11 @@ import (
 // below), by sending all of it again, in order, until what it sent
 // hashes to the name (claimAttachment): knowing a scan's hash is not
 // having it, and a filing may name only what its own office uploaded.
-// The bytes of such a re-send, its hash checked, replace the stored
-// parts: an office that uploaded a file whose copy the leader found
-// damaged (attachments_check.go) mends it by uploading it again.
+// A re-send the leader marks as a mending (its copy damaged:
+// attachments_check.go), and every re-send by an office that uploaded
+// the file (the leader proposes it only then), keeps its bytes aside;
+// once they hash to the name they replace the stored parts. A claim of a
+// sound copy keeps only its hash's state, and writes no part.
 const (
 	pAttachment         = prefix + "fa/"
 	pAttachmentPart     = prefix + "fp/"
@@ -121,10 +126,12 @@ func (o *overlay) putAttachmentPart(p *peerv1.PutAttachmentPart) (*peerv1.Attach
 			o.set(key(pAttachmentUploader, p.GetSha256(), u), nil)
 		}
 	}
-	if held.GetOffset() == 0 {
+	if held.GetOffset() == 0 && !p.GetPushed() {
 		// The file's first part (a new file, or one begun again): until a
 		// case names it, its size counts against the office that began it
-		// (UnnamedBytes, the office's quota of scans).
+		// (UnnamedBytes, the office's quota of scans). A file pushed up
+		// from below counts nowhere: the office below's quota bounded it
+		// there, and its case message follows.
 		if _, named := o.get(key(pAttachmentNamed, p.GetSha256())); !named {
 			o.set(key(pAttachmentUnnamed, p.GetSha256()), append(be64(uint64(p.GetSize())), u...))
 		}
@@ -136,40 +143,69 @@ func (o *overlay) putAttachmentPart(p *peerv1.PutAttachmentPart) (*peerv1.Attach
 }
 
 // UnnamedBytes is what the book holds of the files no case names yet
-// that office began (its part stored first): their sizes, whole or held
-// in part, and how many they are. A file counts from its first part until
-// an event of a case here names it, or it is dropped (a day on, or for a
-// hash that fails). Files begun before this count was kept are not in it.
-func (b *Book) UnnamedBytes(office string) (bytes int64, files int) {
+// that office began (its part stored first), and of the re-sends of
+// files held whole that it has under way (claimAttachment, until they end
+// or are dropped): their sizes, whole or held in part, and how many they
+// are. A file counts from its first part until an event of a case here
+// names it, or it is dropped (a day on, or for a hash that fails); a
+// file begun by a push from below counts nowhere. Files begun before
+// this count was kept are not in it.
+func (b *Book) UnnamedBytes(office string) (held int64, files int) {
 	b.view(func(txn *badger.Txn) error {
-		return eachKey(txn, []byte(pAttachmentUnnamed), func(_, v []byte) error {
+		if err := eachKey(txn, []byte(pAttachmentUnnamed), func(_, v []byte) error {
 			if len(v) >= 8 && string(v[8:]) == office {
-				bytes += int64(binary.BigEndian.Uint64(v[:8]))
+				held += int64(binary.BigEndian.Uint64(v[:8]))
 				files++
 			}
 			return nil
-		})
+		}); err != nil {
+			return err
+		}
+		opts := badger.DefaultIteratorOptions
+		opts.Prefix, opts.PrefetchValues = []byte(pAttachmentClaim), false
+		it := txn.NewIterator(opts)
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			rest := it.Item().Key()[len(pAttachmentClaim):]
+			i := bytes.IndexByte(rest, 0)
+			if i < 0 || string(rest[i+1:]) != office {
+				continue
+			}
+			f := &peerv1.PutAttachmentPart{}
+			if _, err := getProto(txn, key(pAttachment, string(rest[:i])), f); err != nil {
+				return err
+			}
+			held += f.GetSize()
+			files++
+		}
+		return nil
 	})
-	return bytes, files
+	return held, files
 }
 
 // claimAttachment takes part p of an office's re-send of a file held
 // whole (size bytes): a claim by an office that did not upload it, or,
 // by one that did (uploaded), a mending of a copy the leader found
 // damaged (office.Service.PutAttachmentPart proposes it only then). The
-// parts must come in order from the start, and are kept aside
-// (book/fs/); when they add up to the file and hash to its name, they
-// replace the stored parts (a damaged copy is mended on every node; a
-// sound one is written again as it was) and the office is an uploader of
-// it. A part out of order (or empty) is answered with how far the claim
-// has come, or, from an uploader, that the file is held whole (a part
-// sent twice, as before re-sends); a re-send whose bytes do not hash to
-// the name ends with nothing of it kept (the answer says so, as for an
-// upload), the stored parts as they were.
+// parts must come in order from the start; when they add up to the file
+// and hash to its name, the office is an uploader of it. A re-send that
+// mends (an uploader's, or one whose first part the leader marked
+// p.mend: its copy is damaged) keeps its parts aside (book/fs/) and,
+// whole and hashed, puts them in the place of the stored parts, in the
+// command of its last part (replaceParts): a damaged copy is mended on
+// every node. A claim of a sound copy keeps only its hash's state, and
+// writes no part. Whether a re-send mends is decided by its first part
+// and kept in its record, so that every node, and a later leader, treat
+// its parts alike. A part out of order (or empty) is
+// answered with how far the re-send has come, or, from an uploader, that
+// the file is held whole (a part sent twice, as before re-sends); a
+// re-send whose bytes do not hash to the name ends with nothing of it
+// kept (the answer says so, as for an upload), the stored parts as they
+// were.
 func (o *overlay) claimAttachment(p *peerv1.PutAttachmentPart, size int64, uploaded bool) (*peerv1.AttachmentProgress, error) {
 	sha, office := p.GetSha256(), p.GetUploaderOffice()
 	k := key(pAttachmentClaim, sha, office)
-	sent, began, h := claimOf(o.get(k))
+	sent, began, mend, h := claimOf(o.get(k))
 	if began == 0 {
 		began = o.at
 	}
@@ -179,16 +215,25 @@ func (o *overlay) claimAttachment(p *peerv1.PutAttachmentPart, size int64, uploa
 		}
 		return &peerv1.AttachmentProgress{Received: sent}, nil
 	}
+	staged := key(pAttachmentStaged, sha, office, "")
+	if sent == 0 {
+		mend = uploaded || p.GetMend()
+	}
 	h.Write(p.GetData())
 	sent += int64(len(p.GetData()))
-	staged := key(pAttachmentStaged, sha, office, "")
 	if sent < size {
 		state, err := h.(encoding.BinaryMarshaler).MarshalBinary()
 		if err != nil {
 			return nil, err
 		}
-		o.set(k, append(append(be64(uint64(sent)), be64(uint64(began))...), state...))
-		o.set(append(bytes.Clone(staged), be64(uint64(p.GetOffset()))...), p.GetData())
+		flag := byte(0)
+		if mend {
+			flag = 1
+		}
+		o.set(k, append(append(append(be64(uint64(sent)), be64(uint64(began))...), state...), flag))
+		if mend {
+			o.set(append(bytes.Clone(staged), be64(uint64(p.GetOffset()))...), p.GetData())
+		}
 		return &peerv1.AttachmentProgress{Received: sent}, nil
 	}
 	o.del(k)
@@ -196,19 +241,53 @@ func (o *overlay) claimAttachment(p *peerv1.PutAttachmentPart, size int64, uploa
 		o.dropKeys(staged)
 		return &peerv1.AttachmentProgress{}, nil
 	}
-	// The bytes sent again are the file's: they take the place of the
-	// stored parts, in this command (a file is at most 21 parts).
-	o.dropParts(sha)
-	if err := eachKey(o.txn, staged, func(sk, v []byte) error {
-		o.set(key(pAttachmentPart, sha, sk[len(staged):]), v)
-		o.del(sk)
-		return nil
-	}); err != nil {
-		return nil, err
+	if mend {
+		replaced, err := o.replaceParts(sha, staged, p)
+		if err != nil {
+			return nil, err
+		}
+		if !replaced {
+			o.dropKeys(staged)
+			return &peerv1.AttachmentProgress{}, nil
+		}
 	}
-	o.set(key(pAttachmentPart, sha, be64(uint64(p.GetOffset()))), p.GetData())
 	o.set(key(pAttachmentUploader, sha, office), nil)
 	return &peerv1.AttachmentProgress{Received: size, Complete: true}, nil
+}
+
+// replaceParts puts the parts a mending kept aside (under staged) and
+// last, its last part, in the place of file sha's stored parts, and
+// deletes them from aside. The parts kept aside must follow one another
+// from the start of the file to last (a part dropped meanwhile by the
+// sweep, which drops a re-send given up a part at a time, leaves a gap):
+// replaced is false otherwise, and nothing is written. A file is at most
+// casework.MaxAttachmentBytes/casework.MinAttachmentPartBytes+1 parts
+// sent (321), within a command's key limit.
+func (o *overlay) replaceParts(sha string, staged []byte, last *peerv1.PutAttachmentPart) (replaced bool, err error) {
+	type part struct{ k, v []byte }
+	var parts []part
+	var next int64
+	follows := true
+	if err := eachKey(o.txn, staged, func(sk, v []byte) error {
+		if len(sk) != len(staged)+8 || int64(binary.BigEndian.Uint64(sk[len(staged):])) != next {
+			follows = false
+		}
+		next += int64(len(v))
+		parts = append(parts, part{sk, v})
+		return nil
+	}); err != nil {
+		return false, err
+	}
+	if !follows || next != last.GetOffset() {
+		return false, nil
+	}
+	o.dropParts(sha)
+	for _, p := range parts {
+		o.set(key(pAttachmentPart, sha, p.k[len(staged):]), p.v)
+		o.del(p.k)
+	}
+	o.set(key(pAttachmentPart, sha, be64(uint64(last.GetOffset()))), last.GetData())
+	return true, nil
 }
 
 // dropKeys deletes the keys under prefix p held before this command
@@ -224,15 +303,33 @@ func (o *overlay) dropKeys(p []byte) {
 }
 
 // claimOf decodes a claim's value (book/fc/): the bytes sent, when it
-// began (unix ns), and the hash over them; a claim not held (or not
-// readable) is one not begun.
-func claimOf(v []byte, ok bool) (sent, began int64, h hash.Hash) {
+// began (unix ns), whether it mends (its parts kept aside), and the hash
+// over them; a claim not held (or not readable) is one not begun. A
+// record without the mark (written before re-sends were told apart) is a
+// mending: every re-send kept its parts aside then.
+func claimOf(v []byte, ok bool) (sent, began int64, mend bool, h hash.Hash) {
 	h = sha256.New()
-	if !ok || len(v) < 16 || h.(encoding.BinaryUnmarshaler).UnmarshalBinary(v[16:]) != nil {
-		return 0, 0, sha256.New()
+	if !ok || len(v) < 16 {
+		return 0, 0, false, sha256.New()
 	}
-	return int64(binary.BigEndian.Uint64(v[:8])), int64(binary.BigEndian.Uint64(v[8:16])), h
+	state, mend := v[16:], true
+	if len(state) == hashStateBytes+1 {
+		state, mend = state[:hashStateBytes], state[hashStateBytes] == 1
+	}
+	if h.(encoding.BinaryUnmarshaler).UnmarshalBinary(state) != nil {
+		return 0, 0, false, sha256.New()
+	}
+	return int64(binary.BigEndian.Uint64(v[:8])), int64(binary.BigEndian.Uint64(v[8:16])), mend, h
 }
+
+// hashStateBytes is the length of a SHA-256's state marshalled.
+var hashStateBytes = func() int {
+	state, err := sha256.New().(encoding.BinaryMarshaler).MarshalBinary()
+	if err != nil {
+		panic(err)
+	}
+	return len(state)
+}()
 
 // AttachmentClaim is how many bytes of file sha office has sent again to
 // claim it (claimAttachment), 0 when none.
@@ -240,7 +337,7 @@ func (b *Book) AttachmentClaim(sha, office string) int64 {
 	var sent int64
 	b.view(func(txn *badger.Txn) error {
 		v := getRaw(txn, key(pAttachmentClaim, sha, office))
-		sent, _, _ = claimOf(v, v != nil)
+		sent, _, _, _ = claimOf(v, v != nil)
 		return nil
 	})
 	return sent
@@ -386,7 +483,14 @@ func (b *Book) ReadAttachment(sha string, offset int64, limit int) ([]byte, erro
 
 // dropUnnamed drops the files no case names whose first part came before
 // the command's cutoff, at most MaxFiles of them: their parts, record and
-// uploaders. It answers how many it dropped (AttachmentProgress.received).
+// uploaders; and the re-sends begun before it and never finished, with
+// the bytes they kept aside. It deletes at most dropBudgetKeys keys
+// (dropRoom): a file or a re-send of more parts than that (sent before
+// parts had a smallest size, casework.MinAttachmentPartBytes) is dropped
+// a part at a time over several commands, so that none is too large to
+// apply and blocks the sweep. It answers how many files and re-sends it
+// dropped whole (AttachmentProgress.received), and whether it dropped all
+// it found due (complete); the sweep proposes another while not.
 func (o *overlay) dropUnnamed(d *peerv1.DropUnnamedAttachments) (*peerv1.AttachmentProgress, error) {
 	limit := int(d.GetMaxFiles())
 	if limit <= 0 || limit > maxDropFiles {
@@ -410,25 +514,26 @@ func (o *overlay) dropUnnamed(d *peerv1.DropUnnamedAttachments) (*peerv1.Attachm
 	if err != nil {
 		return nil, err
 	}
-	dropped := 0
+	dropped, complete := 0, true
 	for _, sha := range drop {
-		if len(o.writes) > maxCommandKeys/2 {
+		whole, err := o.dropFile(sha)
+		if err != nil {
+			return nil, err
+		}
+		if !whole {
+			complete = false
 			break // the rest at the next command: within its key limit
 		}
-		o.dropParts(sha)
-		o.del(key(pAttachment, sha))
-		o.del(key(pAttachmentUnnamed, sha))
-		o.dropUploaders(sha)
 		dropped++
 	}
-	// Claims begun as long ago and never finished (a re-upload given up)
-	// go too, with the bytes they sent.
+	// Re-sends begun as long ago and never finished (a claim or a
+	// re-upload given up) go too, with the bytes they kept aside.
 	var claims [][]byte
 	err = eachKey(o.txn, []byte(pAttachmentClaim), func(k, v []byte) error {
 		if w, gone := o.writes[string(k)]; gone && w.del {
 			return nil // its file's: dropped above
 		}
-		if _, began, _ := claimOf(v, true); dropped+len(claims) < limit && began < d.GetOlderThanUnixNano() {
+		if _, began, _, _ := claimOf(v, true); dropped+len(claims) < limit && began < d.GetOlderThanUnixNano() {
 			claims = append(claims, append([]byte(nil), k...))
 		}
 		return nil
@@ -438,18 +543,110 @@ func (o *overlay) dropUnnamed(d *peerv1.DropUnnamedAttachments) (*peerv1.Attachm
 	}
 	n := 0
 	for _, k := range claims {
-		if len(o.writes) > maxCommandKeys/2 {
+		if !complete || !o.dropRoom() {
+			complete = false
+			break
+		}
+		// The bytes kept aside first, the re-send's record last: until
+		// it goes, the sweep finds the re-send again (and a re-send that
+		// goes on meanwhile cannot end with a part missing:
+		// replaceParts).
+		if !o.dropSome(append([]byte(pAttachmentStaged+string(k[len(pAttachmentClaim):])), 0)) {
+			complete = false
 			break
 		}
 		o.del(k)
-		o.dropKeys(append([]byte(pAttachmentStaged+string(k[len(pAttachmentClaim):])), 0))
 		n++
 	}
-	return &peerv1.AttachmentProgress{Received: int64(dropped + n)}, nil
+	return &peerv1.AttachmentProgress{Received: int64(dropped + n), Complete: complete}, nil
 }
 
-// maxDropFiles bounds the files one DropUnnamedAttachments drops: each is
-// up to 21 keys, within a command's key limit.
+// dropFile deletes what the book holds of file sha, within the command's
+// room (dropRoom), and reports whether it deleted it all. Its parts go
+// first, from the last: until all are gone the record stays, holding the
+// bytes before the first part deleted (a file held in part, never one
+// with a gap), and the sweep finds the file again. Then the re-sends'
+// bytes kept aside, the re-sends, the uploaders, and the record.
+func (o *overlay) dropFile(sha string) (whole bool, err error) {
+	if !o.dropRoom() {
+		return false, nil
+	}
+	rest, all := o.dropPartsFromTheEnd(sha)
+	if !all {
+		held := &peerv1.PutAttachmentPart{}
+		if o.getProto(key(pAttachment, sha), held) && held.GetOffset() > rest {
+			held.Offset = rest
+			o.setProto(key(pAttachment, sha), held)
+		}
+		return false, nil
+	}
+	for _, p := range []string{pAttachmentStaged, pAttachmentClaim, pAttachmentUploader} {
+		if !o.dropSome(key(p, sha, "")) {
+			held := &peerv1.PutAttachmentPart{}
+			if o.getProto(key(pAttachment, sha), held) && held.GetOffset() > 0 {
+				held.Offset = 0
+				o.setProto(key(pAttachment, sha), held)
+			}
+			return false, nil
+		}
+	}
+	o.del(key(pAttachment, sha))
+	o.del(key(pAttachmentUnnamed, sha))
+	return true, nil
+}
+
+// dropPartsFromTheEnd deletes file sha's parts from the last, within the
+// command's room, and answers where the first part deleted started (the
+// bytes left, in order from the start) and whether none is left.
+func (o *overlay) dropPartsFromTheEnd(sha string) (rest int64, all bool) {
+	p := key(pAttachmentPart, sha)
+	opts := badger.DefaultIteratorOptions
+	opts.Prefix, opts.PrefetchValues, opts.Reverse = p, false, true
+	it := o.txn.NewIterator(opts)
+	defer it.Close()
+	for it.Seek(append(bytes.Clone(p), 0xff)); it.ValidForPrefix(p); it.Next() {
+		if !o.dropRoom() {
+			return rest, false
+		}
+		k := it.Item().KeyCopy(nil)
+		if len(k) == len(p)+8 {
+			rest = int64(binary.BigEndian.Uint64(k[len(p):]))
+		}
+		o.del(k)
+	}
+	return 0, true
+}
+
+// dropSome deletes the keys under prefix p held before this command,
+// within the command's room (dropRoom), and reports whether it deleted
+// them all.
+func (o *overlay) dropSome(p []byte) bool {
+	opts := badger.DefaultIteratorOptions
+	opts.Prefix, opts.PrefetchValues = p, false
+	it := o.txn.NewIterator(opts)
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		if !o.dropRoom() {
+			return false
+		}
+		o.del(it.Item().KeyCopy(nil))
+	}
+	return true
+}
+
+// dropBudgetKeys is how many keys a DropUnnamedAttachments command writes
+// at most (and, with dropRoom, half a command's bytes): a command's key
+// limit is twice that.
+const dropBudgetKeys = maxCommandKeys / 2
+
+// dropRoom reports whether the command may delete another key: it has
+// written fewer than dropBudgetKeys, and under half a command's bytes
+// (the requests' expiry that the command carries aside).
+func (o *overlay) dropRoom() bool {
+	return len(o.writes)-o.expiryKeys < dropBudgetKeys && o.size-o.expirySize < maxCommandBytes/2
+}
+
+// maxDropFiles bounds the files one DropUnnamedAttachments drops.
 const maxDropFiles = 100
 
 // UnnamedAttachmentsBefore reports whether the book holds a file no case
@@ -470,7 +667,7 @@ func (b *Book) UnnamedAttachmentsBefore(t time.Time) bool {
 			return err
 		}
 		return eachKey(txn, []byte(pAttachmentClaim), func(_, v []byte) error {
-			_, began, _ := claimOf(v, true)
+			_, began, _, _ := claimOf(v, true)
 			found = found || began < t.UnixNano()
 			return nil
 		})

@@ -13,7 +13,9 @@ import (
 
 // The scans no case names count against the office whose part began
 // them, at their whole size from the first part: until a case names
-// them, their hash fails, or the day's sweep drops them.
+// them, their hash fails, or the day's sweep drops them. A file pushed up
+// from the office below counts against no one: its staff's quota bounded
+// it there.
 func TestUnnamedScansCountAgainstTheOfficeThatBeganThem(t *testing.T) {
 	o := newOffice(t, county, newRegistry(t))
 	file := func(text string, n int) (string, []byte) {
@@ -46,8 +48,16 @@ func TestUnnamedScansCountAgainstTheOfficeThatBeganThem(t *testing.T) {
 	put(named, namedData, 2000, 3000, village)
 	abandoned, abandonedData := file("abandoned", 3000)
 	put(abandoned, abandonedData, 0, 3000, village)
-	pushed, pushedData := file("pushed", 1000)
-	put(pushed, pushedData, 0, 1000, township)
+	theirs, theirsData := file("the township's", 1000)
+	put(theirs, theirsData, 0, 1000, township) // uploaded by the township's staff here
+	pushed, pushedData := file("pushed", 4000)
+	if _, err := o.putPart(&peerv1.PutAttachmentPart{Sha256: pushed, Size: int64(len(pushedData)), ContentType: casework.TypePDF,
+		Data: pushedData, UploaderOffice: township, Pushed: true}); err != nil { // as the mail takes a push from below
+		t.Fatal(err)
+	}
+	if _, complete := o.book.AttachmentHeld(pushed); !complete {
+		t.Fatal("the pushed file is not held")
+	}
 	want(village, 8000, 2)
 	want(township, 1000, 1)
 
@@ -86,4 +96,33 @@ func TestUnnamedScansCountAgainstTheOfficeThatBeganThem(t *testing.T) {
 	}
 	want(village, 0, 0)
 	want(township, 0, 0)
+}
+
+// A re-send of a file held whole (a claim by another office, or a
+// mending) counts against the office sending it, at the file's size,
+// while it is under way: it ends, or is dropped a day on.
+func TestAReSendUnderWayCountsAgainstItsOffice(t *testing.T) {
+	o := newOffice(t, county, newRegistry(t))
+	part := casework.AttachmentPartBytes
+	sha, data := scanOf(part+5000, 3)
+	if got := o.sendScan(sha, data, part, village); !got.GetComplete() {
+		t.Fatalf("the upload: %v", got)
+	}
+	o.markNamed(sha)
+	if b, n := o.book.UnnamedBytes(township); b != 0 || n != 0 {
+		t.Fatalf("before its claim, the township counts %d bytes in %d files", b, n)
+	}
+	if _, err := o.putPart(&peerv1.PutAttachmentPart{Sha256: sha, Size: int64(len(data)), ContentType: casework.TypePDF,
+		Data: data[:part], UploaderOffice: township}); err != nil {
+		t.Fatal(err)
+	}
+	if b, n := o.book.UnnamedBytes(township); b != int64(len(data)) || n != 1 {
+		t.Errorf("with its claim under way, the township counts %d bytes in %d files; want %d in 1", b, n, len(data))
+	}
+	if got := o.sendScan(sha, data, part, township); !got.GetComplete() {
+		t.Fatalf("the claim: %v", got)
+	}
+	if b, n := o.book.UnnamedBytes(township); b != 0 || n != 0 {
+		t.Errorf("its claim ended, the township counts %d bytes in %d files", b, n)
+	}
 }

@@ -30,6 +30,12 @@ const (
 	// AttachmentPartBytes is the largest part of a file stored or sent in
 	// one call, one raft entry: well under the request and entry limits.
 	AttachmentPartBytes = 512 << 10
+	// MinAttachmentPartBytes is the smallest part of a file sent in one
+	// call (an upload, a push from below) but the file's last: the mail's
+	// smallest part on a slow line (federation/mail). A file is so at
+	// most 321 parts, which the command that ends a re-send moves into
+	// place, and the sweep drops, within a command's limits (casebook).
+	MinAttachmentPartBytes = 32 << 10
 )
 
 // The content types a scan may have.
@@ -97,6 +103,25 @@ func CheckAttachmentPart(sha256 string, size int64, contentType string, offset i
 		}
 	}
 	return vs.err()
+}
+
+// CheckAttachmentPartSent is CheckAttachmentPart for a part as a client
+// or the office below sends it (UploadAttachment, a push): a part that
+// carries bytes and does not end the file is also at least
+// MinAttachmentPartBytes (TOO_SHORT on data). The book applies parts
+// with CheckAttachmentPart alone, so that the parts an office's log holds
+// from before the smallest size apply as they did.
+func CheckAttachmentPartSent(sha256 string, size int64, contentType string, offset int64, data []byte) error {
+	if err := CheckAttachmentPart(sha256, size, contentType, offset, data); err != nil {
+		return err
+	}
+	if n := len(data); n > 0 && n < MinAttachmentPartBytes && offset+int64(n) != size {
+		var vs violations
+		vs.addReason(registry.ReasonTooShort, "data", "a part is at least %d bytes, but for the file's last (it ends at %d of %d), got %d",
+			MinAttachmentPartBytes, offset+int64(n), size, n)
+		return vs.err()
+	}
+	return nil
 }
 
 // checkFiles checks the files named by materials (a filing's or a

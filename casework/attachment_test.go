@@ -61,6 +61,45 @@ func TestCheckAttachmentPart(t *testing.T) {
 	}
 }
 
+// A part sent (uploaded, or pushed from below) is at least the smallest
+// part but for the file's last: a file is so a bounded number of parts.
+// The book takes the parts its log holds from before whatever their size.
+func TestAPartSentIsAtLeastTheSmallestButTheLast(t *testing.T) {
+	sha := strings.Repeat("ab", 32)
+	pdf := append([]byte("%PDF-1.7\n"), make([]byte, MinAttachmentPartBytes)...)
+	for _, tt := range []struct {
+		name   string
+		size   int64
+		offset int64
+		data   []byte
+		field  string
+	}{
+		{"the smallest", 10 * MinAttachmentPartBytes, 0, pdf[:MinAttachmentPartBytes], ""},
+		{"one byte less", 10 * MinAttachmentPartBytes, 0, pdf[:MinAttachmentPartBytes-1], "data"},
+		{"a part of 1,000 bytes", 10 * MinAttachmentPartBytes, MinAttachmentPartBytes, pdf[9:1009], "data"},
+		{"the last, short", MinAttachmentPartBytes + 1000, MinAttachmentPartBytes, pdf[9:1009], ""},
+		{"a small file in one part", 100, 0, pdf[:100], ""},
+		{"asking what is held", 10 * MinAttachmentPartBytes, MinAttachmentPartBytes, nil, ""},
+	} {
+		err := CheckAttachmentPartSent(sha, tt.size, TypePDF, tt.offset, tt.data)
+		got := ""
+		if ve, ok := err.(*registry.ValidationError); ok {
+			got = ve.Violations[0].Field
+			if ve.Violations[0].Reason != registry.ReasonTooShort {
+				t.Errorf("%s: reason %s, want %s", tt.name, ve.Violations[0].Reason, registry.ReasonTooShort)
+			}
+		} else if err != nil {
+			got = err.Error()
+		}
+		if got != tt.field {
+			t.Errorf("%s: %v, want field %q", tt.name, err, tt.field)
+		}
+		if err := CheckAttachmentPart(sha, tt.size, TypePDF, tt.offset, tt.data); err != nil {
+			t.Errorf("%s: the book refuses it: %v", tt.name, err)
+		}
+	}
+}
+
 // A filing's files are checked with its materials: well-formed, within
 // the limits.
 func TestFilingChecksItsFiles(t *testing.T) {

@@ -49,7 +49,7 @@ func (s *caseService) UploadAttachment(ctx context.Context, req *yizhanv1.Upload
 	if !registry.IsAncestorOrSelf(here, p.Office) && !registry.IsAncestorOrSelf(p.Office, here) {
 		return nil, toStatus(fmt.Errorf("%w: %s works at office %s, not on a branch through %s", auth.ErrPermissionDenied, p.Username, p.Office, here))
 	}
-	if err := casework.CheckAttachmentPart(req.GetSha256(), req.GetSize(), req.GetContentType(), req.GetOffset(), req.GetData()); err != nil {
+	if err := casework.CheckAttachmentPartSent(req.GetSha256(), req.GetSize(), req.GetContentType(), req.GetOffset(), req.GetData()); err != nil {
 		return nil, toStatus(err)
 	}
 	return onLeader(ctx, s, func() (*yizhanv1.UploadAttachmentResponse, error) {

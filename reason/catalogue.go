@@ -595,7 +595,7 @@ var defs = []Def{
 		Meaning: "more characters than the field may have",
 		zh:      either("max", "最多 {max} 个字[（现为 {got} 个）]", "太长了")},
 	{Reason: TooShort, Field: true, Keys: []string{"min"}, Example: Meta{"min": "8"},
-		Meaning: "fewer characters than the field needs (a password)",
+		Meaning: "fewer characters than the field needs (a password); or a part of a scanned file (data) smaller than 32 KiB that is not the file's last",
 		zh:      either("min", "至少需要 {min} 个字符", "太短了")},
 	{Reason: TooMany, Field: true, Keys: []string{"max", "got", "kind"}, Example: Meta{"max": "100", "got": "101"},
 		Meaning: "more entries than the list may have (kind complaints: the case has had the most complaints one case takes)",

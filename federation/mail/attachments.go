@@ -71,11 +71,14 @@ func (ml *Mail) ReceiveAttachment(ctx context.Context, p *peerv1.PutAttachmentPa
 	if !ml.cfg.Group.IsLeader() {
 		return nil, status.Errorf(codes.Unavailable, "%s is not the leader of office %s", ml.cfg.Node, ml.cfg.Office)
 	}
-	if err := casework.CheckAttachmentPart(p.GetSha256(), p.GetSize(), p.GetContentType(), p.GetOffset(), p.GetData()); err != nil {
+	if err := casework.CheckAttachmentPartSent(p.GetSha256(), p.GetSize(), p.GetContentType(), p.GetOffset(), p.GetData()); err != nil {
 		return nil, status.Error(codes.InvalidArgument, err.Error())
 	}
 	p = proto.CloneOf(p)
 	p.UploaderOffice = id.Office // the office below, whatever it says
+	// A push: the file counts against no office's quota here (casebook),
+	// and is never a mending (this office's leader decides that).
+	p.Pushed, p.Mend = true, false
 	if held, complete := ml.cfg.FSM.Cases().AttachmentHeld(p.GetSha256()); held != nil && held.GetSize() == p.GetSize() &&
 		held.GetContentType() == p.GetContentType() && (complete || held.GetOffset() != p.GetOffset() || len(p.GetData()) == 0) {
 		return &peerv1.AttachmentProgress{Received: held.GetOffset(), Complete: complete}, nil

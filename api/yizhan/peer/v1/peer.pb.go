@@ -2274,8 +2274,20 @@ type PutAttachmentPart struct {
 	// In the book's record of a file (book/fa/): when its first part was
 	// stored (the command's time), for the sweep of files no case names.
 	FirstAtUnixNano int64 `protobuf:"varint,7,opt,name=first_at_unix_nano,json=firstAtUnixNano,proto3" json:"first_at_unix_nano,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// Set by the office's leader on a part of a re-send of a file held
+	// whole (a claim by an office that did not upload it) when the
+	// leader's copy is damaged: a re-send begun by such a part keeps its
+	// bytes aside, and once they hash to the name they replace the stored
+	// parts on every node. A claim begun without it keeps only its hash's
+	// state. (An uploader's re-send is always a mending: the leader
+	// proposes it only for a damaged copy.)
+	Mend bool `protobuf:"varint,8,opt,name=mend,proto3" json:"mend,omitempty"`
+	// Set by the office's leader on a part pushed up by the office below
+	// (uploader_office): a file begun by a push counts against no office's
+	// quota of scans no case names.
+	Pushed        bool `protobuf:"varint,9,opt,name=pushed,proto3" json:"pushed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *PutAttachmentPart) Reset() {
@@ -2355,6 +2367,20 @@ func (x *PutAttachmentPart) GetFirstAtUnixNano() int64 {
 		return x.FirstAtUnixNano
 	}
 	return 0
+}
+
+func (x *PutAttachmentPart) GetMend() bool {
+	if x != nil {
+		return x.Mend
+	}
+	return false
+}
+
+func (x *PutAttachmentPart) GetPushed() bool {
+	if x != nil {
+		return x.Pushed
+	}
+	return false
 }
 
 // DropUnnamedAttachments drops the files no case names whose first part
@@ -5395,7 +5421,7 @@ const file_yizhan_peer_v1_peer_proto_rawDesc = "" +
 	"throughDay\"1\n" +
 	"\x10AnswerFirstStart\x12\x1d\n" +
 	"\n" +
-	"ran_before\x18\x01 \x01(\bR\tranBefore\"\xe4\x01\n" +
+	"ran_before\x18\x01 \x01(\bR\tranBefore\"\x90\x02\n" +
 	"\x11PutAttachmentPart\x12\x16\n" +
 	"\x06sha256\x18\x01 \x01(\tR\x06sha256\x12\x12\n" +
 	"\x04size\x18\x02 \x01(\x03R\x04size\x12!\n" +
@@ -5403,7 +5429,9 @@ const file_yizhan_peer_v1_peer_proto_rawDesc = "" +
 	"\x06offset\x18\x04 \x01(\x03R\x06offset\x12\x12\n" +
 	"\x04data\x18\x05 \x01(\fR\x04data\x12'\n" +
 	"\x0fuploader_office\x18\x06 \x01(\tR\x0euploaderOffice\x12+\n" +
-	"\x12first_at_unix_nano\x18\a \x01(\x03R\x0ffirstAtUnixNano\"f\n" +
+	"\x12first_at_unix_nano\x18\a \x01(\x03R\x0ffirstAtUnixNano\x12\x12\n" +
+	"\x04mend\x18\b \x01(\bR\x04mend\x12\x16\n" +
+	"\x06pushed\x18\t \x01(\bR\x06pushed\"f\n" +
 	"\x16DropUnnamedAttachments\x12/\n" +
 	"\x14older_than_unix_nano\x18\x01 \x01(\x03R\x11olderThanUnixNano\x12\x1b\n" +
 	"\tmax_files\x18\x02 \x01(\x05R\bmaxFiles\"L\n" +
