@@ -155,15 +155,22 @@ func (s *PeerServer) Progress(ctx context.Context, req *peerv1.ProgressRequest) 
 	if id.Office != o.cfg.Office || req.GetOfficeCode() != o.cfg.Office {
 		return nil, status.Errorf(codes.PermissionDenied, "office %s may not ask office %s's progress", id.Office, o.cfg.Office)
 	}
+	// A node that does not lead says whether it is a member of the
+	// office's raft group (NOT_LEADER) or holds nothing of it (no reason: a
+	// node asking to join): a node bootstrapped on an empty data directory
+	// asks, to find out whether its office runs elsewhere (firststart.go).
 	g := o.cfg.Group
 	if !g.IsLeader() {
-		return nil, status.Errorf(codes.Unavailable, "%s is not the leader of office %s", o.cfg.Node, o.cfg.Office)
+		if o.hasMember(o.cfg.Node) {
+			return nil, reason.StatusErrorf(reason.NotLeader, nil, "%s is a member of office %s but not its leader", o.cfg.Node, o.cfg.Office)
+		}
+		return nil, status.Errorf(codes.Unavailable, "%s is not the leader of office %s, nor a member of it", o.cfg.Node, o.cfg.Office)
 	}
 	// A new leader knows how far the log is committed only once an entry
 	// of its own term is (raft keeps no commit index over a restart): until
 	// its barrier, it could answer far too low.
 	if !o.LeaderReady() {
-		return nil, status.Errorf(codes.Unavailable, "%s leads office %s but is still applying its log", o.cfg.Node, o.cfg.Office)
+		return nil, reason.StatusErrorf(reason.CatchingUp, nil, "%s leads office %s but is still applying its log", o.cfg.Node, o.cfg.Office)
 	}
 	return &peerv1.ProgressResponse{CommitIndex: g.CommitIndex(), Term: g.CurrentTerm()}, nil
 }

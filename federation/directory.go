@@ -54,10 +54,15 @@ func (o *Office) removedHere() bool {
 // (`restore --members`), or a node taken out by an older release that
 // did not tell the directory — would stay listed for ever, offline, and
 // other offices would keep sending it mail. The leader takes such an
-// entry out once it has seen it a non-member for nonMemberGrace: a new
-// node announces itself before its --join is granted, and is left that
-// long. A node taken out too early (its join took longer) announces
-// itself again once it is a member (removedHere).
+// entry out once it has seen it a non-member for nonMemberGrace: a node
+// announces itself once it is a member (announceLoop), but this leader
+// may learn of the new entry before it applies the membership that
+// allowed it (a node of an older release announces itself before its
+// --join is granted), and leaves it that long. A node taken out too
+// early announces itself again while it is a member (removedHere).
+// An office that does not know whether it ran before, or that was found
+// bootstrapped beside its running office (firststart.go), takes no entry
+// out: its first-start mark stays until it is answered.
 const nonMemberGrace = 10 * time.Second
 
 // tidyDirectoryEvery is how often the leader looks.

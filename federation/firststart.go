@@ -30,29 +30,45 @@ import (
 //
 //   - the offices above hold cases filed at it or below it: its parent,
 //     asked as a restored office asks it (Peer.CasesThrough, from
-//     casebook.RebuiltSince), or the county, which mirrors every case,
-//     when no node of the parent answers;
+//     casebook.RebuiltSince), and, when the parent holds none or does not
+//     answer, the county, which mirrors every case (a parent that is
+//     itself finding out whether it ran before declines to answer; one
+//     restored from an old backup may hold none of a village's last
+//     cases);
 //   - the node directory lists nodes of it, taken out or not. A node
-//     pending does not announce itself (announceLoop), so every entry was
-//     written by an earlier life of the office, but for the nodes that
-//     started beside it to join it: a node that asks this one to join
-//     (PeerServer.Join, refused meanwhile) is not counted, and when the
-//     only sign is entries of other names, the leader waits joinerGrace
-//     for them to ask. No time is compared: the directory's times are the
-//     county's clock, and this node's own announcement is not written.
+//     announces itself only once it is a member of its office's raft
+//     group and its office knows whether it ran before (announceLoop), so
+//     every entry was written by an earlier life of the office: not by a
+//     node started beside this one that asks to join it (refused
+//     meanwhile), nor by this node in a run that had no raft group. A
+//     node that asks this one to join (PeerServer.Join) is not counted
+//     either, and when the only sign is entries of other names, the
+//     leader waits joinerGrace for them to ask (nodes of an older release
+//     announce themselves before they join). No time is compared: the
+//     directory's times are the county's clock.
 //
 // A new office (neither sign) proposes AnswerFirstStart{ran_before:
 // false} and numbers from 1: a brand-new village waits for nothing more
-// than its registry and its parent's answer, which it needs anyway. An
-// office that ran before proposes AnswerFirstStart{ran_before: true}: its
-// book is marked restored from nothing, as --rebuild marks it, and its
-// leader takes back what its neighbours hold (recover.go), numbering
-// above casebook.RestoredSeqGap meanwhile. Unless the office still runs
-// elsewhere: a node the directory lists for it that leads a raft group of
-// it answers Peer.Progress, and this node was started with --bootstrap
-// where it should have joined; it then files nothing, for good
-// (OFFICE_RUNS_ELSEWHERE, and /readyz says what to do), and proposes
-// nothing, so the office's nodes that run are not touched.
+// than its registry and the offices above's answer, which it needs
+// anyway. An office that ran before proposes AnswerFirstStart{ran_before:
+// true}: its book is marked restored from nothing, as --rebuild marks it,
+// and its leader takes back what its neighbours hold (recover.go),
+// numbering above casebook.RestoredSeqGap meanwhile. Unless the office
+// still runs elsewhere: a node the directory lists for it (not this
+// node's name nor its address) that holds raft state of the office — it
+// leads it, follows, stands for election or catches up — answers
+// Peer.Progress as a leader does, or names its refusal NOT_LEADER (a
+// member that does not lead) or CATCHING_UP (a leader still applying its
+// log); a node that merely asks to join, and holds nothing, names none.
+// This node was then started with --bootstrap where it should have joined
+// — beside its office, or under the name of one of its nodes that lost
+// its disk — and files nothing, for good (OFFICE_RUNS_ELSEWHERE, kept with
+// raft's state so that a restart does not decide again, and /readyz says
+// what to do). It proposes nothing, and, its mark kept, it takes no raft
+// connection from any other node (the node's raft stream layer refuses
+// them while the mark is there): the running office's leader, which may
+// still count this node's name among its voters, cannot pull it in with
+// its term and vote forgotten.
 //
 // Until the answer is applied, the node joins no other node to the office
 // (a node joining replays the log, which does not carry the mark) and
@@ -76,7 +92,7 @@ const (
 const joinerGrace = 12 * time.Second
 
 // progressProbeTimeout bounds the question to each node the directory
-// lists for a pending office: does it lead a raft group of the office?
+// lists for a pending office: does it hold raft state of the office?
 const progressProbeTimeout = 3 * time.Second
 
 // firstStart is what this node knows of its office's first start beyond
@@ -88,9 +104,16 @@ type firstStart struct {
 	joiners map[string]bool
 	// waiting says what the leader waits for before it can answer.
 	waiting string
-	// refused is set once the office is found to run elsewhere.
+	// refused is set once the office is found to run elsewhere, and kept
+	// with raft's state (firstStartRefusedKey).
 	refused error
 }
+
+// firstStartRefusedKey keeps, with raft's state on this node's disk
+// (raftgroup.Group.SetLocalValue), the node found running the office
+// when this one was found bootstrapped beside it: its name and peer
+// address, a line each.
+const firstStartRefusedKey = "firststart-refused"
 
 func (f *firstStart) setWaiting(why string) {
 	f.mu.Lock()
@@ -151,6 +174,15 @@ func (o *Office) firstStartJoin(node string) error {
 // of this file). It returns once the book holds the answer, or once the
 // office is found to run elsewhere.
 func (o *Office) firstStartLoop(ctx context.Context) {
+	if !o.firstStartPending() {
+		return
+	}
+	o.first.mu.Lock()
+	refused := o.first.refused != nil
+	o.first.mu.Unlock()
+	if refused {
+		return // found so by an earlier run (loadFirstStartRefusal)
+	}
 	started := time.Now()
 	wait := firstStartInterval
 	for o.firstStartPending() {
@@ -195,8 +227,8 @@ func (o *Office) askFirstStart(ctx context.Context, started time.Time) (done, fa
 		return false, false
 	}
 	if ranBefore {
-		if leader := o.leaderElsewhere(ctx, listed); leader != nil {
-			o.refuseFirstStart(leader)
+		if running := o.runsElsewhere(ctx, listed); running != nil {
+			o.refuseFirstStart(running, true)
 			return true, false
 		}
 	}
@@ -227,14 +259,32 @@ func (o *Office) earlierNodes() []*yizhanv1.NodeEntry {
 }
 
 // casesHeldAbove is how many cases filed at this office or below it the
-// first page of the office above holds (0: none): the parent's, or, when
-// no node of the parent answers, the county's.
+// first page of the office above holds (0: none): its parent's, and, when
+// the parent holds none or does not answer (whatever the error), the
+// county's, which mirrors every case. A parent that answers 0 while the
+// county cannot be reached is taken at its word.
 func (o *Office) casesHeldAbove(ctx context.Context) (int, error) {
 	parent := registry.ParentCode(o.cfg.Office)
-	targets := o.routes.OfficeTargets(parent)
-	if parent != o.county {
-		targets = append(targets, o.routes.OfficeTargets(o.county)...)
+	held, err := o.casesHeldAt(ctx, parent)
+	if held > 0 || parent == o.county {
+		return held, err
 	}
+	atCounty, cerr := o.casesHeldAt(ctx, o.county)
+	switch {
+	case cerr == nil:
+		return atCounty, nil
+	case err == nil:
+		o.log.Info("the county did not say whether it holds cases of this office; its parent holds none", "err", cerr)
+		return 0, nil
+	default:
+		return 0, fmt.Errorf("its parent %s: %v; the county %s: %w", parent, err, o.county, cerr)
+	}
+}
+
+// casesHeldAt is how many cases filed at this office or below it the
+// first page of office above's Peer.CasesThrough holds.
+func (o *Office) casesHeldAt(ctx context.Context, above string) (int, error) {
+	targets := o.routes.OfficeTargets(above)
 	token := ""
 	for range 100 { // pages walk at most casesThroughWalk keys each; one holds a case but for a damaged book
 		var resp *peerv1.CasesThroughResponse
@@ -259,38 +309,65 @@ func (o *Office) casesHeldAbove(ctx context.Context) (int, error) {
 	return 0, nil
 }
 
-// leaderElsewhere is the first of the listed nodes (not this node, nor one
-// at its address, nor one taken out) that leads a raft group of this
-// office: it answers Peer.Progress, which only a leader does. nil when
-// none does.
-func (o *Office) leaderElsewhere(ctx context.Context, listed []*yizhanv1.NodeEntry) *yizhanv1.NodeEntry {
+// runsElsewhere is the first of the listed nodes (not this node, nor one
+// at its address, nor one taken out) that holds raft state of this
+// office: it answers Peer.Progress (it leads the office), or refuses it
+// naming NOT_LEADER (a member that does not lead: a follower, or a
+// candidate while the office has no leader) or CATCHING_UP (a leader
+// still applying its log). A node that asks to join, and holds nothing,
+// refuses it with no reason. nil when none does.
+func (o *Office) runsElsewhere(ctx context.Context, listed []*yizhanv1.NodeEntry) *yizhanv1.NodeEntry {
 	for _, e := range listed {
 		if e.GetName() == o.cfg.Node || e.GetRemoved() || e.GetPeerAddress() == "" || e.GetPeerAddress() == o.cfg.PeerAddr {
 			continue
 		}
+		var answer error // the node's own, not the forwarder's words around it
 		pctx, cancel := context.WithTimeout(ctx, progressProbeTimeout)
 		err := o.fwd.Read(pctx, []forward.Target{{Addr: e.GetPeerAddress(), Office: o.cfg.Office}}, func(ctx context.Context, conn *grpc.ClientConn) error {
-			_, err := peerv1.NewPeerClient(conn).Progress(ctx, &peerv1.ProgressRequest{OfficeCode: o.cfg.Office})
-			return err
+			_, answer = peerv1.NewPeerClient(conn).Progress(ctx, &peerv1.ProgressRequest{OfficeCode: o.cfg.Office})
+			return answer
 		})
 		cancel()
 		if err == nil {
+			return e
+		}
+		if why := reason.StatusReason(answer); why == reason.NotLeader || why == reason.CatchingUp {
 			return e
 		}
 	}
 	return nil
 }
 
+// loadFirstStartRefusal reads, before the office's work starts, whether an
+// earlier run of this node found its office running elsewhere.
+func (o *Office) loadFirstStartRefusal() {
+	if !o.firstStartPending() {
+		return
+	}
+	v, err := o.cfg.Group.LocalValue(firstStartRefusedKey)
+	if err != nil || len(v) == 0 {
+		return
+	}
+	name, addr, _ := strings.Cut(string(v), "\n")
+	o.refuseFirstStart(&yizhanv1.NodeEntry{Name: name, PeerAddress: addr}, false)
+}
+
 // refuseFirstStart keeps this node from filing for good: its office runs
-// on leader's raft group, beside which it was bootstrapped.
-func (o *Office) refuseFirstStart(leader *yizhanv1.NodeEntry) {
-	err := reason.Errorf(reason.OfficeRunsElsewhere, reason.Meta{"node": leader.GetName(), "peerAddress": leader.GetPeerAddress()},
+// on the raft group of running, beside which it was bootstrapped. keep
+// writes it with raft's state, for the node's next runs.
+func (o *Office) refuseFirstStart(running *yizhanv1.NodeEntry, keep bool) {
+	err := reason.Errorf(reason.OfficeRunsElsewhere, reason.Meta{"node": running.GetName(), "peerAddress": running.GetPeerAddress()},
 		"federation: this node, %s, was started with --bootstrap on an empty data directory, which started a new raft group of office %s, "+
-			"while the office runs on node %s (peer address %s), which leads it: it files nothing. Stop this node, empty its data directory, and start it with --join %s (no --bootstrap)",
-		o.cfg.Node, o.cfg.Office, leader.GetName(), leader.GetPeerAddress(), leader.GetPeerAddress())
+			"while the office runs on node %s (peer address %s): it files nothing. Stop this node, empty its data directory, and start it with --join %s (no --bootstrap)",
+		o.cfg.Node, o.cfg.Office, running.GetName(), running.GetPeerAddress(), running.GetPeerAddress())
 	o.first.mu.Lock()
 	o.first.refused = err
 	o.first.mu.Unlock()
+	if keep {
+		if werr := o.cfg.Group.SetLocalValue(firstStartRefusedKey, []byte(running.GetName()+"\n"+running.GetPeerAddress())); werr != nil {
+			o.log.Warn("keeping on disk that this node runs beside its office failed: its next run finds it out again", "err", werr)
+		}
+	}
 	o.log.Error(err.Error())
 }
 

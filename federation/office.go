@@ -198,6 +198,7 @@ func (o *Office) Group() *raftgroup.Group { return o.cfg.Group }
 // it advertises (raftgroup.KeepOwnAddress).
 func (o *Office) Start(ctx context.Context) {
 	ctx, o.cancel = context.WithCancel(ctx)
+	o.loadFirstStartRefusal()
 	o.wg.Add(4)
 	go func() { defer o.wg.Done(); o.catchUpLoop(ctx) }()
 	go func() { defer o.wg.Done(); o.joinLoop(ctx) }()

@@ -161,6 +161,13 @@ func (s *PeerServer) CasesThrough(ctx context.Context, req *peerv1.CasesThroughR
 	if ok, why := o.CaughtUp(); !ok {
 		return nil, status.Errorf(codes.Unavailable, "%s is catching up: %s", o.cfg.Node, why)
 	}
+	// An office that does not know yet whether it ran before holds
+	// nothing yet: its "none" would tell an office below that asks
+	// whether it ran before that it did not (firststart.go), which then
+	// asks the county.
+	if err := o.CanNumber(); err != nil {
+		return nil, status.Errorf(codes.Unavailable, "%s cannot say which cases it holds: %v", o.cfg.Node, err)
+	}
 	msgs, next, err := o.cfg.FSM.Cases().CasesThrough(req.GetOfficeCode(), time.Unix(0, req.GetSinceUnixNano()),
 		req.GetPageToken(), casesThroughCases, casesThroughBytes)
 	if err != nil {

@@ -172,6 +172,10 @@ type Node struct {
 	db   *badger.DB
 	fsm  *raftgroup.FSM
 	raft *raftnet.StreamLayer
+	// holdRaft keeps other nodes' raft connections out until Start has
+	// decided whether the office's book carries a first-start mark
+	// (markFirstStart), which keeps them out from then on.
+	holdRaft atomic.Bool
 
 	office     *federation.Office
 	svc        *office.Service // the office service layer: every write of the office
@@ -288,6 +292,18 @@ func New(cfg Config) (_ *Node, err error) {
 		return nil, fmt.Errorf("node: raft address %s: %w", n.raftAddr, err)
 	}
 	n.raft = raftnet.NewStreamLayer(n.raftLn, raftnet.Address(n.raftAddr), cfg.TLS, cfg.Office, n.log)
+	// A node bootstrapped on an empty data directory below the county
+	// takes no raft connection from another node while its office does
+	// not know whether it ran before (federation, firststart.go): under the
+	// name and raft address of a node of its running office (its disk
+	// lost, or pod 0 given --bootstrap again), that office's leader would
+	// otherwise pull it in as a voter that forgot its term and vote, before
+	// it could find out. The group it bootstrapped is itself alone.
+	n.holdRaft.Store(cfg.Bootstrap && !cfg.Rebuild && len(cfg.Join) == 0 && tier != yizhanv1.Tier_TIER_COUNTY)
+	n.raft.SetHold(func() bool {
+		_, pending := book.FirstStart()
+		return pending || n.holdRaft.Load()
+	})
 	transport := raftnet.NewTransport(n.raft, n.log)
 	group, err := raftgroup.OpenGroup(raftgroup.GroupConfig{
 		Office: cfg.Office, NodeID: cfg.Name, Dir: cfg.DataDir, DB: n.db,
@@ -516,6 +532,9 @@ func (n *Node) Start() error {
 			return err
 		}
 	}
+	// From here the book's first-start mark alone holds other nodes' raft
+	// connections (New).
+	n.holdRaft.Store(false)
 	// Neither flag on an empty data directory (a restarted or restored
 	// node has raft state): only a join makes a node a member, so no
 	// leader will ever come. It runs, to say so on /readyz.

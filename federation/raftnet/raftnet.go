@@ -77,6 +77,12 @@ type StreamLayer struct {
 	closeOnce sync.Once
 	failed    atomic.Uint64 // handshakes that failed or timed out
 	atLimit   atomic.Uint64 // connections closed at the handshake limit
+
+	// hold, when set and true, makes Accept close every connection
+	// (SetHold).
+	hold atomic.Pointer[func() bool]
+	// held counts the connections closed so.
+	held atomic.Uint64
 }
 
 var _ raft.StreamLayer = (*StreamLayer)(nil)
@@ -221,15 +227,36 @@ func (s *StreamLayer) handshake(c net.Conn, key string) {
 // another office are closed, logged and counted (Refused), never returned:
 // an error from Accept makes raft's transport back off.
 func (s *StreamLayer) Accept() (net.Conn, error) {
-	select {
-	case c := <-s.conns:
-		return c, nil
-	case <-s.ctx.Done():
-		return nil, ErrClosed
-	case <-s.errCh:
-		return nil, s.acceptErr
+	for {
+		select {
+		case c := <-s.conns:
+			if hold := s.hold.Load(); hold != nil && (*hold)() {
+				_ = c.Close()
+				if n := s.held.Add(1); n == 1 || n%100 == 0 {
+					s.logger.Warn("refused a raft connection from another node of the office: this node takes none while its office does not know whether it ran before",
+						"remote", c.RemoteAddr().String(), "refused", n)
+				}
+				continue
+			}
+			return c, nil
+		case <-s.ctx.Done():
+			return nil, ErrClosed
+		case <-s.errCh:
+			return nil, s.acceptErr
+		}
 	}
 }
+
+// SetHold makes Accept close, while hold reports true, every connection
+// another node opens: raft then hears nothing from any other node, as if
+// they could not reach it, while it dials out as it likes. A node
+// bootstrapped on an empty data directory below the county holds its raft
+// connections until its office knows whether it ran before (federation,
+// firststart.go): bootstrapped under the name and raft address of a node
+// of its running office, it is never pulled into that office's group, a
+// voter that forgot its term and vote. Set it before raft's transport
+// accepts (NewTransport); hold is called for each connection.
+func (s *StreamLayer) SetHold(hold func() bool) { s.hold.Store(&hold) }
 
 // Close stops accepting, closes the listener, aborts handshakes in
 // progress and waits for its goroutines. It is safe to call more than once.

@@ -224,3 +224,45 @@ func TestBadOfficeRefusesEverything(t *testing.T) {
 		t.Fatalf("Dial with an empty office = %v, want pki.ErrBadIdentity", err)
 	}
 }
+
+// A node that holds its raft connections (a node bootstrapped on an empty
+// data directory, until its office knows whether it ran before) closes
+// each one another node of its office opens: the other reads end of file.
+// Once it lets them in, a new connection is accepted.
+func TestHeldConnectionsAreClosed(t *testing.T) {
+	ca := pki.NewTestCA(t)
+	a := newLayer(t, pki.NewTestBundle(t, ca, pki.Identity{Office: county, Node: "a"}), county)
+	b := newLayer(t, pki.NewTestBundle(t, ca, pki.Identity{Office: county, Node: "b"}), county)
+	held := make(chan bool, 1)
+	held <- true
+	hold := func() bool { h := <-held; held <- h; return h }
+	b.SetHold(hold)
+
+	accepted := acceptAsync(b)
+	c, err := a.Dial(raftAddr(b), 5*time.Second)
+	if err != nil {
+		t.Fatalf("Dial: %v", err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
+		t.Errorf("a connection to a node that holds them: read %v, want end of file", err)
+	}
+	c.Close()
+
+	<-held
+	held <- false
+	c, err = a.Dial(raftAddr(b), 5*time.Second)
+	if err != nil {
+		t.Fatalf("Dial: %v", err)
+	}
+	defer c.Close()
+	select {
+	case sc := <-accepted:
+		if sc == nil {
+			t.Fatal("Accept failed")
+		}
+		sc.Close()
+	case <-time.After(5 * time.Second):
+		t.Fatal("a connection once the node lets them in: Accept returned nothing")
+	}
+}

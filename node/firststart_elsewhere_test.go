@@ -1,0 +1,114 @@
+package node_test
+
+import (
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+	"github.com/yizhan-gov/yizhan/node"
+	"github.com/yizhan-gov/yizhan/reason"
+)
+
+// fileRefusedElsewhere files a case at n and wants it refused with
+// OFFICE_RUNS_ELSEWHERE.
+func fileRefusedElsewhere(t *testing.T, n *node.Node) {
+	t.Helper()
+	agent := dial(t, n).login("dongcun", password)
+	_, err := caseClient(t, agent).FileCase(agent.ctx(), &yizhanv1.FileCaseRequest{ItemCode: tobacco().Code,
+		Applicant: &yizhanv1.Applicant{Name: "李四", IdNumber: applicantID, Phone: "13907710001"},
+		Materials: []*yizhanv1.SubmittedMaterial{{Name: "申请表", Copies: 1}}})
+	if status.Code(err) != codes.FailedPrecondition || reason.StatusReason(err) != reason.OfficeRunsElsewhere {
+		t.Errorf("a filing at the node bootstrapped beside its office: %v, want FailedPrecondition %s", err, reason.OfficeRunsElsewhere)
+	}
+}
+
+// A village of two nodes runs, one of them down, so the other, a member,
+// has no leader for the moment. A third machine started with --bootstrap
+// on an empty data directory finds the live member in the node directory
+// holding the village's raft state: it files nothing and /readyz says to
+// --join it. It takes the running member out of nothing, and, restarted
+// as it is while the village is down, refuses again without asking.
+func TestANodeBootstrappedBesideALeaderlessOfficeFilesNothing(t *testing.T) {
+	f := newCaseFed(t, 1)
+	upstream := append(f.peerAddrs("chengguan-1"), f.peerAddrs("county-1")...)
+	second := f.start("dongcun-2", dongcun, func(c *node.Config) { c.Join, c.Upstream = f.peerAddrs("dongcun-1"), upstream })
+	waitFor(t, "dongcun-2 a member of the village", second.Ready, 60*time.Second)
+	reg := f.nodes["county-1"].Registry()
+	listed := func(name string) bool {
+		return slices.ContainsFunc(reg.Nodes(dongcun), func(e *yizhanv1.NodeEntry) bool { return e.GetName() == name })
+	}
+	waitFor(t, "dongcun-2 in the county's directory", func() bool { return listed("dongcun-2") }, 30*time.Second)
+	fileTobacco(t, dial(t, f.nodes["dongcun-1"]).login("dongcun", password), "张三")
+
+	f.stop("dongcun-1")
+	waitFor(t, "dongcun-2 without a leader", func() bool { return !second.Office().Group().IsLeader() }, 10*time.Second)
+
+	stray := f.start("dongcun-3", dongcun, func(c *node.Config) { c.Bootstrap, c.Upstream = true, upstream })
+	waitFor(t, "the stray node's /readyz says to --join the running member", func() bool {
+		return strings.Contains(readyzReason(t, stray), "--join "+f.cfgs["dongcun-2"].PeerAddr)
+	}, 40*time.Second)
+	fileRefusedElsewhere(t, stray)
+	if _, pending := stray.Office().Cases().FirstStart(); !pending {
+		t.Error("the stray node answered whether its office ran before")
+	}
+	time.Sleep(3 * tidyWait)
+	if !listed("dongcun-2") {
+		t.Errorf("the running member dongcun-2 was taken out of the county's node directory (it lists %v)", reg.NodesEver(dongcun))
+	}
+
+	// Restarted as it is while the whole village is down, the stray node
+	// refuses again: it does not ask again, and take the village for one
+	// that lost its data.
+	f.stop("dongcun-3")
+	f.stop("dongcun-2")
+	stray = f.restart("dongcun-3")
+	waitFor(t, "the restarted stray node's /readyz says to --join the running member", func() bool {
+		return strings.Contains(readyzReason(t, stray), "--join "+f.cfgs["dongcun-2"].PeerAddr)
+	}, 20*time.Second)
+	fileRefusedElsewhere(t, stray)
+	if _, pending := stray.Office().Cases().FirstStart(); !pending {
+		t.Error("the restarted stray node answered whether its office ran before")
+	}
+}
+
+// tidyWait is how long a leader leaves a directory entry that is no member
+// of its raft group before it takes it out (federation, directory.go).
+const tidyWait = 10 * time.Second
+
+// A node of a village of three loses its disk and comes back under its
+// name and raft address, started with --bootstrap (a Helm rollback that
+// gave pod 0 --bootstrap again is the same). The running leader still
+// counts it a voter, but cannot pull it in: it files nothing, /readyz
+// says to --join, and it leads only its own group of itself. The village
+// files on.
+func TestAMemberThatLostItsDiskBootstrappedUnderItsNameFilesNothing(t *testing.T) {
+	f := newCaseFed(t, 1)
+	upstream := append(f.peerAddrs("chengguan-1"), f.peerAddrs("county-1")...)
+	for _, name := range []string{"dongcun-2", "dongcun-3"} {
+		n := f.start(name, dongcun, func(c *node.Config) { c.Join, c.Upstream = f.peerAddrs("dongcun-1"), upstream })
+		waitFor(t, name+" a member", n.Ready, 60*time.Second)
+	}
+	fileTobacco(t, dial(t, f.nodes["dongcun-1"]).login("dongcun", password), "张三")
+
+	f.stop("dongcun-3")
+	cfg := f.cfgs["dongcun-3"]
+	cfg.DataDir, cfg.Bootstrap, cfg.Join = filepath.Join(t.TempDir(), "new-disk"), true, nil
+	n := f.run("dongcun-3", cfg)
+	waitFor(t, "/readyz of the node that lost its disk says to --join", func() bool {
+		return strings.Contains(readyzReason(t, n), "--join")
+	}, 40*time.Second)
+	fileRefusedElsewhere(t, n)
+	if _, leader := n.Office().Group().Leader(); leader != "dongcun-3" {
+		t.Errorf("the node that lost its disk follows %q: the running office pulled it in", leader)
+	}
+	if n.Ready() {
+		t.Error("the node that lost its disk is ready")
+	}
+	fileTobacco(t, dial(t, f.nodes["dongcun-1"]).login("dongcun", password), "王五")
+}
