@@ -75,7 +75,8 @@ func (l *errorLog) count(substr string) int {
 	return n
 }
 
-// A village's copy of a scan goes bad on its disk after the upload. The
+// A village's copy of a scan goes bad on its disk after the case naming
+// it was filed, before it went up (the line to the township down). The
 // village's agent reading it is refused (DATA_LOSS, naming the file and
 // the damage), the case waits for the file while the village's delivery
 // error names it, the metric counts it and the log says so once. The
@@ -93,15 +94,17 @@ func TestADamagedScanIsRefusedAndNotSentUntilUploadedAgain(t *testing.T) {
 	part := casework.AttachmentPartBytes
 	data := scan(3*part/2, 17)
 	a := upload(t, agent, data, casework.TypePDF, "覃海燕身份证.pdf")
-	if err := village.Office().Cases().Sync(); err != nil {
-		t.Fatal(err)
-	}
-	damageOnDisk(t, filepath.Join(f.cfgs["dongcun-1"].DataDir, "badger"), data[part+100:part+164])
-
+	townAddr := f.cfgs["chengguan-1"].PeerAddr
+	f.links["dongcun-1"].Block(townAddr)
 	c, err := fileWithScan(t, agent, "覃海燕", a)
 	if err != nil {
 		t.Fatalf("file with the scan: %v", err)
 	}
+	if err := village.Office().Cases().Sync(); err != nil {
+		t.Fatal(err)
+	}
+	damageOnDisk(t, filepath.Join(f.cfgs["dongcun-1"].DataDir, "badger"), data[part+100:part+164])
+	f.links["dongcun-1"].Unblock(townAddr)
 	read := func() ([]byte, error) {
 		var got []byte
 		for int64(len(got)) < a.Size {

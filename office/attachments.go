@@ -5,9 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"time"
+
+	"google.golang.org/protobuf/proto"
 
 	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
@@ -18,31 +19,35 @@ import (
 )
 
 // PutAttachmentPart stores a part of a scanned file at this office (the
-// leader only: see Leading), for an upload or a push from the office
-// below. An upload of a file held whole already, by an office that did
-// not upload it, is a claim: the office sends it all again and becomes
-// its uploader when the bytes hash to its name (knowing the hash of a
-// scan is not having it). A part that is not the next one (sent again, or ahead of what
-// is held) proposes nothing and answers what is held, so that the sender
-// goes on from there. The last part of a file whose content does not
-// hash to its name fails with ATTACHMENT_HASH: nothing of it is kept. The
-// first part of a new file is refused (SCAN_QUOTA, nothing proposed)
-// when the office it is uploaded for would hold more than its quota of
-// scans no case names yet (SetScanQuota).
+// leader only: see Leading), for an upload. An upload of a file held
+// whole already, by an office that did not upload it, is a claim: the
+// office sends it all again and becomes its uploader when the bytes hash
+// to its name (knowing the hash of a scan is not having it). A part that
+// is not the next one (sent again, or ahead of what is held) proposes
+// nothing and answers what is held, so that the sender goes on from
+// there. A part that carries bytes and does not end the file is at least
+// casework.MinAttachmentPartBytes (TOO_SHORT on data). The last part of a
+// file whose content does not hash to its name fails with
+// ATTACHMENT_HASH: nothing of it is kept. The first part of a new file,
+// or of a re-send of one held whole, is refused (SCAN_QUOTA, nothing
+// proposed) when the office it is uploaded for would hold more than its
+// quota of scans no case names yet (SetScanQuota).
 func (s *Service) PutAttachmentPart(ctx context.Context, p *peerv1.PutAttachmentPart) (*peerv1.AttachmentProgress, error) {
 	if err := s.Leading(); err != nil {
 		return nil, err
 	}
-	if err := casework.CheckAttachmentPart(p.GetSha256(), p.GetSize(), p.GetContentType(), p.GetOffset(), p.GetData()); err != nil {
+	if err := casework.CheckAttachmentPartSent(p.GetSha256(), p.GetSize(), p.GetContentType(), p.GetOffset(), p.GetData()); err != nil {
 		return nil, err
 	}
-	held, complete := s.fed.Cases().AttachmentHeld(p.GetSha256())
-	claimed := p.GetUploaderOffice() == "" || s.fed.Cases().AttachmentUploadedBy(p.GetSha256(), p.GetUploaderOffice())
+	book := s.fed.Cases()
+	held, complete := book.AttachmentHeld(p.GetSha256())
+	uploader := p.GetUploaderOffice()
+	claimed := uploader == "" || book.AttachmentUploadedBy(p.GetSha256(), uploader)
 	// A file held whole whose copy here is damaged (its bytes no longer
 	// hash to its name: a disk fault) is mended by its uploader sending
 	// it again, as a claim sends it.
-	mend := complete && claimed && p.GetUploaderOffice() != "" &&
-		errors.Is(s.fed.Cases().CheckAttachment(p.GetSha256()), casebook.ErrAttachmentDamaged)
+	damagedHere := func() bool { return errors.Is(book.CheckAttachment(p.GetSha256()), casebook.ErrAttachmentDamaged) }
+	mend := complete && claimed && uploader != "" && damagedHere()
 	// A part that is not the next (or carries nothing) proposes nothing:
 	// of a file held in part, whoever sends it (the uploader is the
 	// office whose part makes it whole); of one held whole, by an office
@@ -54,32 +59,50 @@ func (s *Service) PutAttachmentPart(ctx context.Context, p *peerv1.PutAttachment
 	if held == nil && (p.GetOffset() != 0 || len(p.GetData()) == 0) {
 		return &peerv1.AttachmentProgress{}, nil
 	}
-	if begins := !complete && p.GetOffset() == 0 && len(p.GetData()) > 0 &&
-		(held == nil || held.GetSize() != p.GetSize() || held.GetContentType() != p.GetContentType()); begins && p.GetUploaderOffice() != "" {
-		// A new file (or one begun again): within its office's quota,
-		// checked and proposed under one lock, so that uploads at once
-		// do not pass it together.
-		done, err := s.scans.reserve(s.fed.Cases(), s.fed.Code(), p)
-		if err != nil {
-			return nil, err
-		}
-		defer done()
-	}
-	if complete && (!claimed || mend) {
+	resend := complete && (!claimed || mend)
+	if resend {
 		// A file held whole that this office did not upload: it claims it
 		// by sending all of it again (the book checks the bytes hash to
 		// its name); or one it did, whose copy here is damaged: it mends
 		// it so. A part out of the re-send's order proposes nothing.
-		if sent := s.fed.Cases().AttachmentClaim(p.GetSha256(), p.GetUploaderOffice()); p.GetOffset() != sent || len(p.GetData()) == 0 {
+		if sent := book.AttachmentClaim(p.GetSha256(), uploader); p.GetOffset() != sent || len(p.GetData()) == 0 {
 			return &peerv1.AttachmentProgress{Received: sent}, nil
 		}
-		if mend && p.GetOffset() == 0 {
-			s.log.Info("a scanned file whose stored copy is damaged is being uploaded again: its bytes will replace the copy once they hash to its name",
-				"file", p.GetSha256()[:12], "uploader_office", p.GetUploaderOffice())
+	}
+	begins := !complete && p.GetOffset() == 0 && len(p.GetData()) > 0 &&
+		(held == nil || held.GetSize() != p.GetSize() || held.GetContentType() != p.GetContentType())
+	var release func()
+	if (begins || resend && p.GetOffset() == 0) && uploader != "" {
+		// A new file (or one begun again), or a re-send's first part: the
+		// office's quota, checked and held until the part is applied (or
+		// refused), so that uploads at once do not pass it together,
+		// whenever their callers give up.
+		var err error
+		if release, err = s.scans.reserve(ctx, book, s.fed.Code(), p); err != nil {
+			return nil, err
 		}
 	}
-	v, err := s.fed.ProposeCase(ctx, &peerv1.CaseCommand{AtUnixNano: s.now().UnixNano(),
-		Op: &peerv1.CaseCommand_PutAttachmentPart{PutAttachmentPart: p}})
+	if resend && p.GetOffset() == 0 {
+		// A re-send mends (its bytes kept aside, then put in the place of
+		// the stored parts on every node) when the copy here is damaged:
+		// its first part says so, for all of its parts.
+		if mend || damagedHere() {
+			p = proto.CloneOf(p)
+			p.Mend = true
+			s.log.Info("a scanned file whose stored copy is damaged is being uploaded again: its bytes will replace the copy once they hash to its name",
+				"file", p.GetSha256()[:12], "uploader_office", uploader)
+		}
+	}
+	cmd := &peerv1.CaseCommand{AtUnixNano: s.now().UnixNano(), Op: &peerv1.CaseCommand_PutAttachmentPart{PutAttachmentPart: p}}
+	var (
+		v   proto.Message
+		err error
+	)
+	if release != nil {
+		v, err = s.proposeHolding(ctx, cmd, release)
+	} else {
+		v, err = s.fed.ProposeCase(ctx, cmd)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -91,21 +114,60 @@ func (s *Service) PutAttachmentPart(ctx context.Context, p *peerv1.PutAttachment
 	return got, nil
 }
 
+// proposeHolding proposes cmd, a part the quota let through, and lets go
+// of the quota (release) only once the entry is applied, refused, or
+// known never to be: raftgroup.Group.Apply returns when its context ends
+// while the entry goes on to be applied, and the next upload's check must
+// count it. The proposal is so detached from the caller, who is answered
+// when ctx ends all the same.
+func (s *Service) proposeHolding(ctx context.Context, cmd *peerv1.CaseCommand, release func()) (proto.Message, error) {
+	type answer struct {
+		v   proto.Message
+		err error
+	}
+	done := make(chan answer, 1)
+	go func() {
+		defer release()
+		// No deadline: the wait ends when raft resolves the entry (applied,
+		// not taken within the group's time to take it, or the leadership
+		// lost).
+		v, err := s.fed.ProposeCase(context.WithoutCancel(ctx), cmd)
+		done <- answer{v, err}
+	}()
+	select {
+	case a := <-done:
+		return a.v, a.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
 // checkAttachmentsHeld checks that this office holds, whole, every file
-// the materials name, as they describe it, and that staff of the
-// actor's office uploaded it (ATTACHMENT_MISSING on the file's field
-// otherwise): a filing or a resubmission names only what its own office
-// uploaded, not a file it saw in another case.
+// the materials name, as they describe it, that staff of the actor's
+// office uploaded it, and that its copy here is sound (ATTACHMENT_MISSING
+// on the file's field otherwise): a filing or a resubmission names only
+// what its own office uploaded, not a file it saw in another case; and a
+// file whose copy here is damaged is uploaded again, which mends it,
+// before a case names it (a case naming it would wait, unable to go up).
 func (s *Service) checkAttachmentsHeld(ms []*yizhanv1.SubmittedMaterial, actorOffice string) error {
 	var vs []registry.FieldViolation
 	for i, m := range ms {
 		for j, a := range m.GetFiles() {
+			field := fmt.Sprintf("materials[%d].files[%d].sha256", i, j)
 			held, complete := s.fed.Cases().AttachmentHeld(a.GetSha256())
 			if !complete || held.GetSize() != a.GetSize() || held.GetContentType() != a.GetContentType() ||
 				!s.fed.Cases().AttachmentUploadedBy(a.GetSha256(), actorOffice) {
-				vs = append(vs, registry.FieldViolation{Field: fmt.Sprintf("materials[%d].files[%d].sha256", i, j),
+				vs = append(vs, registry.FieldViolation{Field: field,
 					Reason: reason.AttachmentMissing, Meta: reason.Meta{"sha256": a.GetSha256()},
 					Description: fmt.Sprintf("office %s holds no whole file %s of %d bytes (%s): upload it first", s.fed.Code(), a.GetSha256(), a.GetSize(), a.GetContentType())})
+				continue
+			}
+			if err := s.fed.Cases().CheckAttachment(a.GetSha256()); errors.Is(err, casebook.ErrAttachmentDamaged) {
+				vs = append(vs, registry.FieldViolation{Field: field,
+					Reason: reason.AttachmentMissing, Meta: reason.Meta{"sha256": a.GetSha256()},
+					Description: fmt.Sprintf("the copy office %s holds of file %s is damaged (its bytes no longer hash to its name): upload it again, which mends it", s.fed.Code(), a.GetSha256())})
+			} else if err != nil {
+				return err
 			}
 		}
 	}
@@ -126,11 +188,12 @@ const DefaultScanQuota = 256 << 20
 // one office hold at this office (casebook's UnnamedBytes): the uploads'
 // first parts past it are refused.
 type scanQuota struct {
-	// mu is held from the check of a new file's first part until it is
-	// applied (or refused), so that two uploads do not pass the check
-	// together: a new leader has applied what its predecessor committed
-	// before it proposes (Leading).
-	mu    sync.Mutex
+	// slot is held from the check of a new file's (or a re-send's) first
+	// part until its entry is applied, refused, or known never to be
+	// (proposeHolding), so that two uploads do not pass the check
+	// together, whenever their callers give up: a new leader has applied
+	// what its predecessor committed before it proposes (Leading).
+	slot  chan struct{}
 	limit atomic.Int64 // bytes; 0: DefaultScanQuota; negative: none
 }
 
@@ -139,24 +202,36 @@ type scanQuota struct {
 // negative number no limit.
 func (s *Service) SetScanQuota(bytes int64) { s.scans.limit.Store(bytes) }
 
-// reserve checks that office here may take the first part of new file p
-// for p's uploader office, and returns with the quota's lock held (done
-// releases it, once the part is proposed) or the refusal: SCAN_QUOTA
-// (RESOURCE_EXHAUSTED), naming the limit and what the office holds.
-func (q *scanQuota) reserve(book *casebook.Book, here string, p *peerv1.PutAttachmentPart) (done func(), err error) {
+// reserve checks that office here may take the first part p of a new
+// file, or of a re-send of one held whole, for p's uploader office, and
+// returns with the quota's slot held (release lets go of it: once the
+// part is applied, proposeHolding) or the refusal: SCAN_QUOTA
+// (RESOURCE_EXHAUSTED), naming the limit and what the office holds; or
+// ctx's error, when the caller gave up waiting for the slot (nothing
+// proposed).
+func (q *scanQuota) reserve(ctx context.Context, book *casebook.Book, here string, p *peerv1.PutAttachmentPart) (release func(), err error) {
 	limit := q.limit.Load()
 	if limit == 0 {
 		limit = DefaultScanQuota
 	}
 	if limit < 0 {
-		return func() {}, nil
+		return nil, nil
 	}
-	q.mu.Lock()
+	select {
+	case q.slot <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	release = func() { <-q.slot }
+	if err := ctx.Err(); err != nil {
+		release()
+		return nil, err
+	}
 	held, files := book.UnnamedBytes(p.GetUploaderOffice())
 	if held+p.GetSize() <= limit {
-		return q.mu.Unlock, nil
+		return release, nil
 	}
-	q.mu.Unlock()
+	release()
 	return nil, reason.Errorf(reason.ScanQuota, reason.Meta{"office": p.GetUploaderOffice(), "heldBytes": reason.Itoa(held),
 		"limitBytes": reason.Itoa(limit), "heldMiB": mib(held), "limitMiB": mib(limit), "files": reason.Itoa(files)},
 		"office %s's staff hold %s MiB of scans no case names yet at office %s (%d files), of a limit of %s MiB: this file's %s MiB would pass it; "+
@@ -192,8 +267,8 @@ func (s *Service) SweepAttachments(ctx context.Context) (int, error) {
 		}
 		n, _ := v.(*peerv1.AttachmentProgress)
 		dropped += int(n.GetReceived())
-		if n.GetReceived() == 0 {
-			return dropped, nil
+		if n.GetReceived() == 0 && n.GetComplete() {
+			return dropped, nil // nothing more it can drop
 		}
 	}
 	return dropped, nil

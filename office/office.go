@@ -65,7 +65,7 @@ func New(fed *federation.Office, now func() time.Time, log *slog.Logger) *Servic
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Service{fed: fed, now: now, log: log, seqs: map[string]uint32{}}
+	return &Service{fed: fed, now: now, log: log, seqs: map[string]uint32{}, scans: scanQuota{slot: make(chan struct{}, 1)}}
 }
 
 // Leading reports whether writes can run on this node: nil when it leads
