@@ -64,7 +64,8 @@ type CaseServiceClient interface {
 	ListCases(ctx context.Context, in *ListCasesRequest, opts ...grpc.CallOption) (*ListCasesResponse, error)
 	ListCaseEvents(ctx context.Context, in *ListCaseEventsRequest, opts ...grpc.CallOption) (*ListCaseEventsResponse, error)
 	// UploadAttachment stores a scanned file at this office a part at a
-	// time (at most 512 KiB a call), before the filing or the resubmission
+	// time (32 KiB to 512 KiB a call, the file's last part maybe less:
+	// TOO_SHORT on data otherwise), before the filing or the resubmission
 	// that names it: resumable, each call answers how much of the file the
 	// office holds, and the next call sends from there. The content must be
 	// what content_type says (checked on the first part) and hash to
@@ -425,7 +426,8 @@ type CaseServiceServer interface {
 	ListCases(context.Context, *ListCasesRequest) (*ListCasesResponse, error)
 	ListCaseEvents(context.Context, *ListCaseEventsRequest) (*ListCaseEventsResponse, error)
 	// UploadAttachment stores a scanned file at this office a part at a
-	// time (at most 512 KiB a call), before the filing or the resubmission
+	// time (32 KiB to 512 KiB a call, the file's last part maybe less:
+	// TOO_SHORT on data otherwise), before the filing or the resubmission
 	// that names it: resumable, each call answers how much of the file the
 	// office holds, and the next call sends from there. The content must be
 	// what content_type says (checked on the first part) and hash to
