@@ -568,7 +568,7 @@ var defs = []Def{
 		zh:      t("评价和投诉由申请人凭查询码提交，工作人员不能代为提交。")},
 	{Reason: ScanQuota, Code: codes.ResourceExhausted, Retry: RetryNo, Keys: []string{"office", "heldMiB", "limitMiB", "heldBytes", "limitBytes", "files"},
 		Example: Meta{"office": "450122101203", "heldMiB": "250.3", "limitMiB": "256.0", "heldBytes": "262459392", "limitBytes": "268435456", "files": "31"},
-		Meaning: "an upload of a new scan would take the scans no case names yet that the staff of the office hold at this office past its quota (the node's --scan-quota-mib, 256 MiB unless set; docs/LIMITS.md): nothing of it is kept. File the cases that name the scans held; one never named is dropped a day after its first part",
+		Meaning: "an upload of a new scan, or of a scan held whole sent again (a claim, a mending), would take the scans no case names yet that the staff of the office hold at this office past its quota (the node's --scan-quota-mib, 256 MiB unless set; docs/LIMITS.md): nothing of it is kept. File the cases that name the scans held; one never named is dropped a day after its first part",
 		zh:      t("本办事点已上传但尚未用于办件的扫描件已达上限[（已有 {heldMiB} MB，上限 {limitMiB} MB）]，本文件未保存。请先提交用到这些扫描件的申请；未用于办件的扫描件在上传一天后自动清除。")},
 	{Reason: AttachmentDamaged, Code: codes.DataLoss, Retry: RetryNo, Keys: []string{"file"}, Example: Meta{"file": "9f86d081884c"},
 		Meaning: "the copy of a scanned file stored on this node is damaged (a disk fault, a mistake on the machine): its bytes no longer hash to its name (file: the SHA-256's first 12 characters), so it is neither shown nor sent up. Staff of the office that uploaded it upload the same file again, which mends the stored copy; the office above holds a sound copy once it was sent (docs/OPERATIONS.md)",
