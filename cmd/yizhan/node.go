@@ -50,7 +50,7 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		adminFile  = fs.String("bootstrap-admin-password-file", "", "county only, first start: create the county office and the admin account with the password in this file")
 		logLevel   = fs.String("log-level", "info", "debug, info, warn or error")
 		pprofOn    = fs.Bool("pprof", false, "serve Go's profiles under /debug/pprof/ and the case book's probe /debug/book?office=<code>&case=<number> on --metrics-addr (required), for an operator's look at memory, CPU and the book; keep that port private")
-		scanQuota  = fs.Int64("scan-quota-mib", officesvc.DefaultScanQuota>>20, "MiB of scanned files no case names yet that the staff of one office may hold at this office: an upload of a new file past it is refused (SCAN_QUOTA) until cases name them, or they are dropped a day on; 0: no limit")
+		scanQuota  = fs.Int64("scan-quota-mib", officesvc.DefaultScanQuota>>20, "MiB of scanned files no case names yet that the staff of one office may hold at this office: an upload of a new file (or of one held whole, sent again) past it is refused (SCAN_QUOTA) until cases name them, or they are dropped a day on; 0: no limit")
 		checkBook  = fs.Bool("check-book", false, "once caught up with the office's raft log, walk the case book and log every index entry or counter that disagrees with the cases (a slow walk on a large book)")
 	)
 	routes := peerRoutes{}
