@@ -244,7 +244,7 @@ func (o *Office) askFirstStart(ctx context.Context, started time.Time) (done, fa
 	}
 	o.log.Warn("this office ran before and lost its data: this node was started with --bootstrap on an empty data directory without --rebuild; "+
 		"the office is rebuilt as --rebuild does: it takes back from its neighbouring offices every case they hold of it, and numbers today's cases above those its lost data may have handed out",
-		"cases_held_above", held, "nodes_listed_before", names(listed), "numbers_from", casebook.RestoredSeqGap+1)
+		"offices_above_hold_cases", held > 0, "nodes_listed_before", names(listed), "numbers_from", casebook.RestoredSeqGap+1)
 	return true, false
 }
 
@@ -259,7 +259,8 @@ func (o *Office) earlierNodes() []*yizhanv1.NodeEntry {
 }
 
 // casesHeldAbove is how many cases filed at this office or below it the
-// first page of the office above holds (0: none): its parent's, and, when
+// office above holds, as far as it says (0: none; 1: some, from an office
+// above that only says whether it holds any, sending none): its parent's, and, when
 // the parent holds none or does not answer (whatever the error), the
 // county's, which mirrors every case. A parent that answers 0 while the
 // county cannot be reached is taken at its word.
@@ -281,8 +282,9 @@ func (o *Office) casesHeldAbove(ctx context.Context) (int, error) {
 	}
 }
 
-// casesHeldAt is how many cases filed at this office or below it the
-// first page of office above's Peer.CasesThrough holds.
+// casesHeldAt is whether office above holds cases filed at this office or
+// below it (Peer.CasesThrough, whether_any: none is sent), as
+// casesHeldAbove counts.
 func (o *Office) casesHeldAt(ctx context.Context, above string) (int, error) {
 	targets := o.routes.OfficeTargets(above)
 	token := ""
@@ -292,14 +294,17 @@ func (o *Office) casesHeldAt(ctx context.Context, above string) (int, error) {
 		err := o.fwd.Read(cctx, targets, func(ctx context.Context, conn *grpc.ClientConn) error {
 			var err error
 			resp, err = peerv1.NewPeerClient(conn).CasesThrough(ctx, &peerv1.CasesThroughRequest{
-				OfficeCode: o.cfg.Office, SinceUnixNano: casebook.RebuiltSince.UnixNano(), PageToken: token})
+				OfficeCode: o.cfg.Office, SinceUnixNano: casebook.RebuiltSince.UnixNano(), PageToken: token, WhetherAny: true})
 			return err
 		})
 		cancel()
 		if err != nil {
 			return 0, err
 		}
-		if n := len(resp.GetMessages()); n > 0 {
+		if resp.GetHoldsAny() {
+			return 1, nil
+		}
+		if n := len(resp.GetMessages()); n > 0 { // an office above of an older release sends them
 			return n, nil
 		}
 		if token = resp.GetNextPageToken(); token == "" {

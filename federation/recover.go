@@ -155,7 +155,7 @@ func (s *PeerServer) CasesThrough(ctx context.Context, req *peerv1.CasesThroughR
 	if err != nil {
 		return nil, status.Error(codes.Unauthenticated, err.Error())
 	}
-	if !mayAskCasesThrough(id.Office, o) || req.GetOfficeCode() != id.Office {
+	if !mayAskCasesThrough(id.Office, o, req.GetWhetherAny()) || req.GetOfficeCode() != id.Office {
 		return nil, status.Errorf(codes.PermissionDenied, "office %s may not ask office %s for the cases of office %s", id.Office, o.cfg.Office, req.GetOfficeCode())
 	}
 	if ok, why := o.CaughtUp(); !ok {
@@ -168,8 +168,12 @@ func (s *PeerServer) CasesThrough(ctx context.Context, req *peerv1.CasesThroughR
 	if err := o.CanNumber(); err != nil {
 		return nil, status.Errorf(codes.Unavailable, "%s cannot say which cases it holds: %v", o.cfg.Node, err)
 	}
+	maxCases := casesThroughCases
+	if req.GetWhetherAny() {
+		maxCases = 1
+	}
 	msgs, next, err := o.cfg.FSM.Cases().CasesThrough(req.GetOfficeCode(), time.Unix(0, req.GetSinceUnixNano()),
-		req.GetPageToken(), casesThroughCases, casesThroughBytes)
+		req.GetPageToken(), maxCases, casesThroughBytes)
 	if err != nil {
 		var ve *registry.ValidationError
 		if errors.As(err, &ve) {
@@ -177,16 +181,23 @@ func (s *PeerServer) CasesThrough(ctx context.Context, req *peerv1.CasesThroughR
 		}
 		return nil, status.Error(codes.Internal, err.Error())
 	}
+	if req.GetWhetherAny() {
+		// Whether the office ran before (firststart.go): no case is sent.
+		if len(msgs) > 0 {
+			return &peerv1.CasesThroughResponse{HoldsAny: true}, nil
+		}
+		return &peerv1.CasesThroughResponse{NextPageToken: next}, nil
+	}
 	return &peerv1.CasesThroughResponse{Messages: msgs, NextPageToken: next}, nil
 }
 
 // mayAskCasesThrough reports whether office may ask o for its cases:
 // o's parent or child (a restored office's neighbour), or, at the county,
-// any office of the county (an office started on an empty data directory
-// asks the county whether it ran before when no node of its parent
-// answers: firststart.go).
-func mayAskCasesThrough(office string, o *Office) bool {
-	return isNeighbour(office, o.cfg.Office) || o.IsCounty() && office != o.cfg.Office && CountyOf(office) == o.cfg.Office
+// any office of the county, only whether the county holds any (an office
+// started on an empty data directory asks the county whether it ran
+// before when its parent holds none or does not answer: firststart.go).
+func mayAskCasesThrough(office string, o *Office, whetherAny bool) bool {
+	return isNeighbour(office, o.cfg.Office) || whetherAny && o.IsCounty() && office != o.cfg.Office && CountyOf(office) == o.cfg.Office
 }
 
 // isNeighbour reports whether office a is the parent or a child of b.

@@ -5055,6 +5055,10 @@ type CasesThroughRequest struct {
 	OfficeCode    string                 `protobuf:"bytes,1,opt,name=office_code,json=officeCode,proto3" json:"office_code,omitempty"`             // the caller's office
 	SinceUnixNano int64                  `protobuf:"varint,2,opt,name=since_unix_nano,json=sinceUnixNano,proto3" json:"since_unix_nano,omitempty"` // cases updated at or after
 	PageToken     string                 `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`                // from the previous page; "" for the first
+	// Only whether the page holds a case (holds_any), none sent: an office
+	// started on an empty data directory asking whether it ran before
+	// (federation, firststart.go) needs no citizen's case.
+	WhetherAny    bool `protobuf:"varint,4,opt,name=whether_any,json=whetherAny,proto3" json:"whether_any,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -5110,10 +5114,18 @@ func (x *CasesThroughRequest) GetPageToken() string {
 	return ""
 }
 
+func (x *CasesThroughRequest) GetWhetherAny() bool {
+	if x != nil {
+		return x.WhetherAny
+	}
+	return false
+}
+
 type CasesThroughResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Messages      []*CaseMessage         `protobuf:"bytes,1,rep,name=messages,proto3" json:"messages,omitempty"`
 	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"` // "" on the last page
+	HoldsAny      bool                   `protobuf:"varint,3,opt,name=holds_any,json=holdsAny,proto3" json:"holds_any,omitempty"`                 // whether_any: the page holds a case
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -5160,6 +5172,13 @@ func (x *CasesThroughResponse) GetNextPageToken() string {
 		return x.NextPageToken
 	}
 	return ""
+}
+
+func (x *CasesThroughResponse) GetHoldsAny() bool {
+	if x != nil {
+		return x.HoldsAny
+	}
+	return false
 }
 
 type ProgressRequest struct {
@@ -5609,16 +5628,19 @@ const file_yizhan_peer_v1_peer_proto_rawDesc = "" +
 	"\voffice_code\x18\x01 \x01(\tR\n" +
 	"officeCode\"!\n" +
 	"\vBackupChunk\x12\x12\n" +
-	"\x04data\x18\x01 \x01(\fR\x04data\"}\n" +
+	"\x04data\x18\x01 \x01(\fR\x04data\"\x9e\x01\n" +
 	"\x13CasesThroughRequest\x12\x1f\n" +
 	"\voffice_code\x18\x01 \x01(\tR\n" +
 	"officeCode\x12&\n" +
 	"\x0fsince_unix_nano\x18\x02 \x01(\x03R\rsinceUnixNano\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x03 \x01(\tR\tpageToken\"w\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\x12\x1f\n" +
+	"\vwhether_any\x18\x04 \x01(\bR\n" +
+	"whetherAny\"\x94\x01\n" +
 	"\x14CasesThroughResponse\x127\n" +
 	"\bmessages\x18\x01 \x03(\v2\x1b.yizhan.peer.v1.CaseMessageR\bmessages\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"2\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x1b\n" +
+	"\tholds_any\x18\x03 \x01(\bR\bholdsAny\"2\n" +
 	"\x0fProgressRequest\x12\x1f\n" +
 	"\voffice_code\x18\x01 \x01(\tR\n" +
 	"officeCode\"I\n" +
