@@ -72,7 +72,7 @@ const tidyDirectoryEvery = 2 * time.Second
 func (o *Office) tidyDirectoryLoop(ctx context.Context) {
 	t := time.NewTicker(tidyDirectoryEvery)
 	defer t.Stop()
-	seen := map[string]time.Time{} // non-member entries, since when, as this leader saw them
+	seen := &nonMembers{since: map[string]time.Time{}, warned: map[string]bool{}}
 	for {
 		select {
 		case <-ctx.Done():
@@ -83,17 +83,26 @@ func (o *Office) tidyDirectoryLoop(ctx context.Context) {
 			// An office that does not know whether it ran before reads
 			// the entries as signs of that (firststart.go), and may run
 			// beside its office's nodes: it takes none out.
-			clear(seen)
+			clear(seen.since)
+			clear(seen.warned)
 			continue
 		}
 		o.tidyDirectory(ctx, seen, time.Now())
 	}
 }
 
+// nonMembers are the entries of this office that this leader has seen
+// no members of its raft group: since when, and whether a failure to
+// take one out was logged at warn.
+type nonMembers struct {
+	since  map[string]time.Time
+	warned map[string]bool
+}
+
 // tidyDirectory announces taken out each entry of this office seen a
-// non-member of its raft group for nonMemberGrace; seen holds when each
-// was first seen one, and loses the names that are members or gone.
-func (o *Office) tidyDirectory(ctx context.Context, seen map[string]time.Time, now time.Time) {
+// non-member of its raft group for nonMemberGrace; t forgets the names
+// that are members or gone.
+func (o *Office) tidyDirectory(ctx context.Context, t *nonMembers, now time.Time) {
 	servers, err := o.cfg.Group.Members()
 	if err != nil {
 		return
@@ -105,23 +114,30 @@ func (o *Office) tidyDirectory(ctx context.Context, seen map[string]time.Time, n
 			continue
 		}
 		listed[name] = true
-		since, ok := seen[name]
+		since, ok := t.since[name]
 		if !ok {
-			seen[name] = now
+			t.since[name] = now
 			continue
 		}
 		if now.Sub(since) < nonMemberGrace {
 			continue
 		}
 		if err := o.announceRemoval(ctx, name); err != nil {
-			o.log.Warn("the node directory lists a node that is no member of this office: taking it out failed, retrying", "node", name, "err", err)
+			// Tried again every 2 s (the county out of reach for days):
+			// at warn the first time for the name only.
+			log := o.log.Debug
+			if !t.warned[name] {
+				log, t.warned[name] = o.log.Warn, true
+			}
+			log("the node directory lists a node that is no member of this office: taking it out failed, retrying", "node", name, "err", err)
 			continue
 		}
 		o.log.Info("took out of the node directory a node that is no member of this office's raft group", "node", name)
 	}
-	for name := range seen {
+	for name := range t.since {
 		if !listed[name] {
-			delete(seen, name)
+			delete(t.since, name)
+			delete(t.warned, name)
 		}
 	}
 }
