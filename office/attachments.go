@@ -40,58 +40,41 @@ func (s *Service) PutAttachmentPart(ctx context.Context, p *peerv1.PutAttachment
 		return nil, err
 	}
 	book := s.fed.Cases()
-	held, complete := book.AttachmentHeld(p.GetSha256())
-	uploader := p.GetUploaderOffice()
-	claimed := uploader == "" || book.AttachmentUploadedBy(p.GetSha256(), uploader)
-	// A file held whole whose copy here is damaged (its bytes no longer
-	// hash to its name: a disk fault) is mended by its uploader sending
-	// it again, as a claim sends it.
-	damagedHere := func() bool { return errors.Is(book.CheckAttachment(p.GetSha256()), casebook.ErrAttachmentDamaged) }
-	mend := complete && claimed && uploader != "" && damagedHere()
-	// A part that is not the next (or carries nothing) proposes nothing:
-	// of a file held in part, whoever sends it (the uploader is the
-	// office whose part makes it whole); of one held whole, by an office
-	// that holds it already.
-	if held != nil && held.GetSize() == p.GetSize() && held.GetContentType() == p.GetContentType() && (claimed || !complete) && !mend &&
-		(complete || held.GetOffset() != p.GetOffset() || len(p.GetData()) == 0) {
-		return &peerv1.AttachmentProgress{Received: held.GetOffset(), Complete: complete}, nil
+	plan := planPart(book, p)
+	if plan.answer != nil {
+		return plan.answer, nil
 	}
-	if held == nil && (p.GetOffset() != 0 || len(p.GetData()) == 0) {
-		return &peerv1.AttachmentProgress{}, nil
-	}
-	resend := complete && (!claimed || mend)
-	if resend {
-		// A file held whole that this office did not upload: it claims it
-		// by sending all of it again (the book checks the bytes hash to
-		// its name); or one it did, whose copy here is damaged: it mends
-		// it so. A part out of the re-send's order proposes nothing.
-		if sent := book.AttachmentClaim(p.GetSha256(), uploader); p.GetOffset() != sent || len(p.GetData()) == 0 {
-			return &peerv1.AttachmentProgress{Received: sent}, nil
-		}
-	}
-	begins := !complete && p.GetOffset() == 0 && len(p.GetData()) > 0 &&
-		(held == nil || held.GetSize() != p.GetSize() || held.GetContentType() != p.GetContentType())
 	var release func()
-	if (begins || resend && p.GetOffset() == 0) && uploader != "" {
+	if plan.quota {
 		// A new file (or one begun again), or a re-send's first part: the
 		// office's quota, checked and held until the part is applied (or
 		// refused), so that uploads at once do not pass it together,
-		// whenever their callers give up.
+		// whenever their callers give up. The part is planned again once
+		// the quota's slot is held: the book may have moved on while the
+		// call waited (the same part, sent again by a client that gave up
+		// on it, applied meanwhile), and the file counts once.
 		var err error
-		if release, err = s.scans.reserve(ctx, book, s.fed.Code(), p); err != nil {
+		if release, err = s.scans.reserve(ctx, book, s.fed.Code(), p, func() bool {
+			plan = planPart(book, p)
+			return plan.quota
+		}); err != nil {
 			return nil, err
 		}
+		if plan.answer != nil {
+			if release != nil {
+				release()
+			}
+			return plan.answer, nil
+		}
 	}
-	if resend && p.GetOffset() == 0 {
+	if plan.mend {
 		// A re-send mends (its bytes kept aside, then put in the place of
 		// the stored parts on every node) when the copy here is damaged:
 		// its first part says so, for all of its parts.
-		if mend || damagedHere() {
-			p = proto.CloneOf(p)
-			p.Mend = true
-			s.log.Info("a scanned file whose stored copy is damaged is being uploaded again: its bytes will replace the copy once they hash to its name",
-				"file", p.GetSha256()[:12], "uploader_office", uploader)
-		}
+		p = proto.CloneOf(p)
+		p.Mend = true
+		s.log.Info("a scanned file whose stored copy is damaged is being uploaded again: its bytes will replace the copy once they hash to its name",
+			"file", p.GetSha256()[:12], "uploader_office", p.GetUploaderOffice())
 	}
 	cmd := &peerv1.CaseCommand{AtUnixNano: s.now().UnixNano(), Op: &peerv1.CaseCommand_PutAttachmentPart{PutAttachmentPart: p}}
 	var (
@@ -112,6 +95,56 @@ func (s *Service) PutAttachmentPart(ctx context.Context, p *peerv1.PutAttachment
 			"the file's content does not hash to %s: nothing of it is kept, upload it again", p.GetSha256())
 	}
 	return got, nil
+}
+
+// partPlan is what the leader makes of a part sent, from the book as it
+// is: an answer without proposing anything, or a proposal, checked
+// against the quota of its uploader office first (quota), its first
+// part marked a mending (mend).
+type partPlan struct {
+	answer      *peerv1.AttachmentProgress
+	quota, mend bool
+}
+
+// planPart plans part p of an upload at this office (PutAttachmentPart).
+func planPart(book *casebook.Book, p *peerv1.PutAttachmentPart) partPlan {
+	held, complete := book.AttachmentHeld(p.GetSha256())
+	uploader := p.GetUploaderOffice()
+	claimed := uploader == "" || book.AttachmentUploadedBy(p.GetSha256(), uploader)
+	// A file held whole whose copy here is damaged (its bytes no longer
+	// hash to its name: a disk fault) is mended by its uploader sending
+	// it again, as a claim sends it.
+	damagedHere := func() bool { return errors.Is(book.CheckAttachment(p.GetSha256()), casebook.ErrAttachmentDamaged) }
+	mend := complete && claimed && uploader != "" && damagedHere()
+	// A part that is not the next (or carries nothing) proposes nothing:
+	// of a file held in part, whoever sends it (the uploader is the
+	// office whose part makes it whole); of one held whole, by an office
+	// that holds it already.
+	if held != nil && held.GetSize() == p.GetSize() && held.GetContentType() == p.GetContentType() && (claimed || !complete) && !mend &&
+		(complete || held.GetOffset() != p.GetOffset() || len(p.GetData()) == 0) {
+		return partPlan{answer: &peerv1.AttachmentProgress{Received: held.GetOffset(), Complete: complete}}
+	}
+	if held == nil && (p.GetOffset() != 0 || len(p.GetData()) == 0) {
+		return partPlan{answer: &peerv1.AttachmentProgress{}}
+	}
+	resend := complete && (!claimed || mend)
+	if resend {
+		// A file held whole that this office did not upload: it claims it
+		// by sending all of it again (the book checks the bytes hash to
+		// its name); or one it did, whose copy here is damaged: it mends
+		// it so. A part out of the re-send's order proposes nothing.
+		if sent := book.AttachmentClaim(p.GetSha256(), uploader); p.GetOffset() != sent || len(p.GetData()) == 0 {
+			return partPlan{answer: &peerv1.AttachmentProgress{Received: sent}}
+		}
+	}
+	begins := !complete && p.GetOffset() == 0 && len(p.GetData()) > 0 &&
+		(held == nil || held.GetSize() != p.GetSize() || held.GetContentType() != p.GetContentType())
+	return partPlan{
+		quota: (begins || resend && p.GetOffset() == 0) && uploader != "",
+		// A re-send's first part says whether it mends, for all of its
+		// parts: it does when the copy here is damaged.
+		mend: resend && p.GetOffset() == 0 && (mend || damagedHere()),
+	}
 }
 
 // proposeHolding proposes cmd, a part the quota let through, and lets go
@@ -208,8 +241,11 @@ func (s *Service) SetScanQuota(bytes int64) { s.scans.limit.Store(bytes) }
 // part is applied, proposeHolding) or the refusal: SCAN_QUOTA
 // (RESOURCE_EXHAUSTED), naming the limit and what the office holds; or
 // ctx's error, when the caller gave up waiting for the slot (nothing
-// proposed).
-func (q *scanQuota) reserve(ctx context.Context, book *casebook.Book, here string, p *peerv1.PutAttachmentPart) (release func(), err error) {
+// proposed). Once the slot is held, still says whether p begins a file
+// or a re-send yet: the book may have moved on while the call waited (the
+// same part, sent again, applied meanwhile), and a part that begins
+// nothing adds nothing to what the office holds.
+func (q *scanQuota) reserve(ctx context.Context, book *casebook.Book, here string, p *peerv1.PutAttachmentPart, still func() bool) (release func(), err error) {
 	limit := q.limit.Load()
 	if limit == 0 {
 		limit = DefaultScanQuota
@@ -226,6 +262,9 @@ func (q *scanQuota) reserve(ctx context.Context, book *casebook.Book, here strin
 	if err := ctx.Err(); err != nil {
 		release()
 		return nil, err
+	}
+	if !still() {
+		return release, nil // the part begins nothing any more: it adds nothing
 	}
 	held, files := book.UnnamedBytes(p.GetUploaderOffice())
 	if held+p.GetSize() <= limit {
