@@ -299,8 +299,13 @@ func (s *Service) SweepAttachments(ctx context.Context) (int, error) {
 		if !s.fed.Cases().UnnamedAttachmentsBefore(cutoff) {
 			return dropped, nil
 		}
+		// Not while a filing or an action that checked the scans it names
+		// has not proposed its event (naming): its scans would be dropped
+		// under it, and its case name scans the office no longer holds.
+		s.naming.Lock()
 		v, err := s.fed.ProposeCase(ctx, &peerv1.CaseCommand{AtUnixNano: s.now().UnixNano(),
 			Op: &peerv1.CaseCommand_DropUnnamedAttachments{DropUnnamedAttachments: &peerv1.DropUnnamedAttachments{OlderThanUnixNano: cutoff.UnixNano()}}})
+		s.naming.Unlock()
 		if err != nil {
 			return dropped, err
 		}

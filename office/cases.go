@@ -71,15 +71,21 @@ func (s *Service) File(ctx context.Context, f Filing) (Filed, error) {
 		Applicant: f.Applicant, Materials: f.Materials, Actor: f.Actor, At: now,
 		QueryCodeKeyID: keyID, QueryCodeKey: key,
 	}, reg)
-	if err == nil {
-		err = s.checkAttachmentsHeld(f.Materials, f.Actor.Office)
-	}
 	if err != nil {
 		giveBack()
 		return Filed{}, err
 	}
 	unlock := s.fed.LockCase(number)
 	defer unlock()
+	// The scans it names are checked, and the filing proposed, while the
+	// sweep of scans no case names waits (naming): a scan a day old is
+	// not dropped between the check and the filing's entry.
+	s.naming.RLock()
+	defer s.naming.RUnlock()
+	if err := s.checkAttachmentsHeld(f.Materials, f.Actor.Office); err != nil {
+		giveBack()
+		return Filed{}, err
+	}
 	c, err := s.fed.AppendEventsOnce(ctx, f.Request, number, casework.GenesisHash(number), e)
 	if err != nil {
 		return Filed{}, err
@@ -187,6 +193,10 @@ func (s *Service) Act(ctx context.Context, a Action) (Acted, error) {
 		e.RequestId, e.RequestHash = a.Request.ID, carried
 	}
 	if err == nil {
+		// As a filing's (File): the sweep of scans no case names waits
+		// until the event naming them is proposed.
+		s.naming.RLock()
+		defer s.naming.RUnlock()
 		err = s.checkAttachmentsHeld(e.GetMaterials(), a.Actor.Office)
 	}
 	var code string

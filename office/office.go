@@ -51,6 +51,12 @@ type Service struct {
 	stranded atomic.Pointer[strandedCount]
 
 	scans scanQuota // the quota of scans no case names yet (attachments.go)
+	// naming is held for reading by a filing or an action from its check
+	// of the scans it names (checkAttachmentsHeld) until its event is
+	// proposed, and for writing by the sweep of scans no case names while
+	// it proposes (SweepAttachments): a scan is never dropped between a
+	// filing's check and its entry. Taken after the case's lock.
+	naming sync.RWMutex
 
 	walkMu   sync.Mutex // guards lastWalk
 	lastWalk rerouteWalk
