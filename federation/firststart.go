@@ -59,12 +59,15 @@ import (
 // leads it, follows, stands for election or catches up — answers
 // Peer.Progress as a leader does, or names its refusal NOT_LEADER (a
 // member that does not lead) or CATCHING_UP (a leader still applying its
-// log); a node that merely asks to join, and holds nothing, names none.
-// This node was then started with --bootstrap where it should have joined
-// — beside its office, or under the name of one of its nodes that lost
-// its disk — and files nothing, for good (OFFICE_RUNS_ELSEWHERE, kept with
-// raft's state so that a restart does not decide again, and /readyz says
-// what to do). It proposes nothing, and, its mark kept, it takes no raft
+// log); a node that merely asks to join, and holds nothing, names none,
+// and a node bootstrapped so itself, its office not yet answered, names
+// FIRST_START_PENDING (it leads only a group of itself): of nodes of one
+// office bootstrapped at once, the one whose name sorts first goes on, the
+// others count it as running the office. This node was then started
+// with --bootstrap where it should have joined — beside its office, or
+// under the name of one of its nodes that lost its disk — and files
+// nothing, for good (OFFICE_RUNS_ELSEWHERE, kept with raft's state so
+// that a restart does not decide again, and /readyz says what to do). It proposes nothing, and, its mark kept, it takes no raft
 // connection from any other node (the node's raft stream layer refuses
 // them while the mark is there): the running office's leader, which may
 // still count this node's name among its voters, cannot pull it in with
@@ -320,8 +323,18 @@ func (o *Office) casesHeldAt(ctx context.Context, above string) (int, error) {
 // naming NOT_LEADER (a member that does not lead: a follower, or a
 // candidate while the office has no leader) or CATCHING_UP (a leader
 // still applying its log). A node that asks to join, and holds nothing,
-// refuses it with no reason. nil when none does.
+// refuses it with no reason. A node that was itself bootstrapped on an
+// empty data directory and does not know yet whether the office ran
+// before refuses it naming FIRST_START_PENDING: of nodes of one office
+// bootstrapped at once (a village whose two disks died, both nodes given
+// --bootstrap again), the one whose name sorts first goes on and the
+// others are refused, so that one of them runs the office and the others
+// join it; when no node holds raft state, runsElsewhere is the first
+// such node of a name before this node's. A node found to run beside its
+// office (OFFICE_RUNS_ELSEWHERE) files nothing and is not counted. nil
+// when none.
 func (o *Office) runsElsewhere(ctx context.Context, listed []*yizhanv1.NodeEntry) *yizhanv1.NodeEntry {
+	var pendingFirst *yizhanv1.NodeEntry // a pending node whose name sorts before this node's
 	for _, e := range listed {
 		if e.GetName() == o.cfg.Node || e.GetRemoved() || e.GetPeerAddress() == "" || e.GetPeerAddress() == o.cfg.PeerAddr {
 			continue
@@ -336,11 +349,33 @@ func (o *Office) runsElsewhere(ctx context.Context, listed []*yizhanv1.NodeEntry
 		if err == nil {
 			return e
 		}
-		if why := reason.StatusReason(answer); why == reason.NotLeader || why == reason.CatchingUp {
+		switch reason.StatusReason(answer) {
+		case reason.NotLeader, reason.CatchingUp:
 			return e
+		case reason.FirstStartPending:
+			if pendingFirst == nil && e.GetName() < o.cfg.Node {
+				pendingFirst = e
+			}
 		}
 	}
-	return nil
+	return pendingFirst
+}
+
+// firstStartProgress is Peer.Progress's answer on a node whose office does
+// not know yet whether it ran before (FIRST_START_PENDING), or was found
+// to run elsewhere (OFFICE_RUNS_ELSEWHERE): it leads only the raft group
+// it bootstrapped, of itself, which holds nothing of the office, and a
+// node of the office that asks whether it runs the office (runsElsewhere)
+// must not take it for the office's leader. nil otherwise.
+func (o *Office) firstStartProgress() error {
+	err := o.CanNumber()
+	if err == nil {
+		return nil
+	}
+	if r := reason.Of(err); r != nil {
+		return reason.Status(r.Reason, r.Error(), r.Meta, 0).Err()
+	}
+	return status.Error(codes.Unavailable, err.Error())
 }
 
 // loadFirstStartRefusal reads, before the office's work starts, whether an

@@ -112,3 +112,43 @@ func TestAMemberThatLostItsDiskBootstrappedUnderItsNameFilesNothing(t *testing.T
 	}
 	fileTobacco(t, dial(t, f.nodes["dongcun-1"]).login("dongcun", password), "王五")
 }
+
+// Both disks of a village of two die, and both nodes are started again
+// with --bootstrap on new disks, under their names. Each finds the other
+// in the node directory; they do not refuse each other for good: the one
+// whose name sorts first rebuilds the village and files, and the other's
+// /readyz says to --join it. Done so, it joins the village.
+func TestTwoNodesOfAVillageBootstrappedAgainAtOnceRunItAsOne(t *testing.T) {
+	f := newCaseFed(t, 1)
+	upstream := append(f.peerAddrs("chengguan-1"), f.peerAddrs("county-1")...)
+	second := f.start("dongcun-2", dongcun, func(c *node.Config) { c.Join, c.Upstream = f.peerAddrs("dongcun-1"), upstream })
+	waitFor(t, "dongcun-2 a member of the village", second.Ready, 60*time.Second)
+	waitFor(t, "dongcun-2 in the county's directory", func() bool {
+		return listedEver(f.nodes["county-1"].Registry(), dongcun, "dongcun-2")
+	}, 30*time.Second)
+	before := fileTobacco(t, dial(t, f.nodes["dongcun-1"]).login("dongcun", password), "张三")
+
+	f.stop("dongcun-1")
+	f.stop("dongcun-2")
+	for _, name := range []string{"dongcun-1", "dongcun-2"} {
+		cfg := f.cfgs[name]
+		cfg.DataDir, cfg.Bootstrap, cfg.Join = filepath.Join(t.TempDir(), "new-disk"), true, nil
+		f.run(name, cfg)
+	}
+	first, second := f.nodes["dongcun-1"], f.nodes["dongcun-2"]
+	waitFor(t, "dongcun-1 ready", first.Ready, 60*time.Second)
+	waitFor(t, "dongcun-2's /readyz says to --join dongcun-1", func() bool {
+		return strings.Contains(readyzReason(t, second), "--join "+f.cfgs["dongcun-1"].PeerAddr)
+	}, 30*time.Second)
+	fileRefusedElsewhere(t, second)
+	c := fileTobacco(t, dial(t, first).login("dongcun", password), "王五")
+	if c.GetNumber() == before.GetNumber() {
+		t.Fatalf("the village bootstrapped again numbered 王五's case %s, 张三's number", c.GetNumber())
+	}
+
+	f.stop("dongcun-2")
+	cfg := f.cfgs["dongcun-2"]
+	cfg.DataDir, cfg.Bootstrap, cfg.Join = filepath.Join(t.TempDir(), "emptied"), false, f.peerAddrs("dongcun-1")
+	second = f.run("dongcun-2", cfg)
+	waitFor(t, "dongcun-2 joins the village", second.Ready, 60*time.Second)
+}
