@@ -113,9 +113,11 @@ func planPart(book *casebook.Book, p *peerv1.PutAttachmentPart) partPlan {
 	claimed := uploader == "" || book.AttachmentUploadedBy(p.GetSha256(), uploader)
 	// A file held whole whose copy here is damaged (its bytes no longer
 	// hash to its name: a disk fault) is mended by its uploader sending
-	// it again, as a claim sends it.
+	// it again, as a claim sends it. A mending under way goes on, whoever
+	// leads now: begun while another node led, whose copy was damaged,
+	// it mends that node's copy, even if the copy here is sound.
 	damagedHere := func() bool { return errors.Is(book.CheckAttachment(p.GetSha256()), casebook.ErrAttachmentDamaged) }
-	mend := complete && claimed && uploader != "" && damagedHere()
+	mend := complete && claimed && uploader != "" && (book.AttachmentClaim(p.GetSha256(), uploader) > 0 || damagedHere())
 	// A part that is not the next (or carries nothing) proposes nothing:
 	// of a file held in part, whoever sends it (the uploader is the
 	// office whose part makes it whole); of one held whole, by an office
