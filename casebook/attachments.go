@@ -148,8 +148,10 @@ func (o *overlay) putAttachmentPart(p *peerv1.PutAttachmentPart) (*peerv1.Attach
 // or are dropped): their sizes, whole or held in part, and how many they
 // are. A file counts from its first part until an event of a case here
 // names it, or it is dropped (a day on, or for a hash that fails); a
-// file begun by a push from below counts nowhere. Files begun before
-// this count was kept are not in it.
+// file begun by a push from below counts nowhere. A file counts once: a
+// re-send of one that counts against office already (its own file, sent
+// again to mend it) adds nothing. Files begun before this count was kept
+// are not in it.
 func (b *Book) UnnamedBytes(office string) (held int64, files int) {
 	b.view(func(txn *badger.Txn) error {
 		if err := eachKey(txn, []byte(pAttachmentUnnamed), func(_, v []byte) error {
@@ -171,6 +173,9 @@ func (b *Book) UnnamedBytes(office string) (held int64, files int) {
 			if i < 0 || string(rest[i+1:]) != office {
 				continue
 			}
+			if w := getRaw(txn, key(pAttachmentUnnamed, string(rest[:i]))); len(w) >= 8 && string(w[8:]) == office {
+				continue // counted above: the office's own file, sent again
+			}
 			f := &peerv1.PutAttachmentPart{}
 			if _, err := getProto(txn, key(pAttachment, string(rest[:i])), f); err != nil {
 				return err
@@ -181,6 +186,19 @@ func (b *Book) UnnamedBytes(office string) (held int64, files int) {
 		return nil
 	})
 	return held, files
+}
+
+// UnnamedFile is the office file sha counts against while no case names
+// it (UnnamedBytes), and its size then; ok is false when it counts
+// against none.
+func (b *Book) UnnamedFile(sha string) (office string, size int64, ok bool) {
+	b.view(func(txn *badger.Txn) error {
+		if v := getRaw(txn, key(pAttachmentUnnamed, sha)); len(v) >= 8 {
+			office, size, ok = string(v[8:]), int64(binary.BigEndian.Uint64(v[:8])), true
+		}
+		return nil
+	})
+	return office, size, ok
 }
 
 // claimAttachment takes part p of an office's re-send of a file held

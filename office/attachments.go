@@ -246,7 +246,9 @@ func (s *Service) SetScanQuota(bytes int64) { s.scans.limit.Store(bytes) }
 // proposed). Once the slot is held, still says whether p begins a file
 // or a re-send yet: the book may have moved on while the call waited (the
 // same part, sent again, applied meanwhile), and a part that begins
-// nothing adds nothing to what the office holds.
+// nothing adds nothing to what the office holds. Nor does a re-send of a
+// file that counts against the office already (its own, sent again to
+// mend it: casebook's UnnamedBytes counts it once).
 func (q *scanQuota) reserve(ctx context.Context, book *casebook.Book, here string, p *peerv1.PutAttachmentPart, still func() bool) (release func(), err error) {
 	limit := q.limit.Load()
 	if limit == 0 {
@@ -269,7 +271,17 @@ func (q *scanQuota) reserve(ctx context.Context, book *casebook.Book, here strin
 		return release, nil // the part begins nothing any more: it adds nothing
 	}
 	held, files := book.UnnamedBytes(p.GetUploaderOffice())
-	if held+p.GetSize() <= limit {
+	add := p.GetSize()
+	if office, size, ok := book.UnnamedFile(p.GetSha256()); ok && office == p.GetUploaderOffice() {
+		// The file counts against the office already: sent again to mend
+		// it, it adds nothing; begun again, its new size replaces the old.
+		if _, complete := book.AttachmentHeld(p.GetSha256()); complete {
+			add = 0
+		} else {
+			add -= size
+		}
+	}
+	if held+add <= limit {
 		return release, nil
 	}
 	release()
