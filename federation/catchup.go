@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
 	"github.com/yizhan-gov/yizhan/federation/pki"
@@ -145,7 +146,28 @@ func (o *Office) leaderCommitIndex(ctx context.Context) (uint64, error) {
 	return idx, err
 }
 
-// Progress answers a node of this office with the leader's commit index.
+// leaderStale asks the office's leader how stale its registry is
+// (feed.Config.AskLeader); known is false when the leader does not say
+// (an older version).
+func (o *Office) leaderStale(ctx context.Context) (stale float64, known bool, err error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	var said *float64
+	err = o.fwd.Read(ctx, o.routes.LeaderTargets(), func(ctx context.Context, conn *grpc.ClientConn) error {
+		resp, err := peerv1.NewPeerClient(conn).Progress(ctx, &peerv1.ProgressRequest{OfficeCode: o.cfg.Office})
+		if err == nil {
+			said = resp.RegistryStaleSeconds
+		}
+		return err
+	})
+	if err != nil || said == nil {
+		return 0, false, err
+	}
+	return *said, true, nil
+}
+
+// Progress answers a node of this office with the leader's commit index
+// and how stale its registry is.
 func (s *PeerServer) Progress(ctx context.Context, req *peerv1.ProgressRequest) (*peerv1.ProgressResponse, error) {
 	o := s.o
 	id, err := pki.PeerIdentity(ctx)
@@ -155,17 +177,10 @@ func (s *PeerServer) Progress(ctx context.Context, req *peerv1.ProgressRequest) 
 	if id.Office != o.cfg.Office || req.GetOfficeCode() != o.cfg.Office {
 		return nil, status.Errorf(codes.PermissionDenied, "office %s may not ask office %s's progress", id.Office, o.cfg.Office)
 	}
-	// A node bootstrapped on an empty data directory whose office does not
-	// know yet whether it ran before, or runs elsewhere, says so
-	// (FIRST_START_PENDING, OFFICE_RUNS_ELSEWHERE): it leads only a group
-	// of itself, which holds nothing of the office. A node that does not
-	// lead says whether it is a member of the office's raft group
-	// (NOT_LEADER) or holds nothing of it (no reason: a node asking to
-	// join). A node bootstrapped on an empty data directory asks, to find
-	// out whether its office runs elsewhere (firststart.go).
-	if err := o.firstStartProgress(); err != nil {
-		return nil, err
-	}
+	// A node that does not lead says whether it is a member of the
+	// office's raft group (NOT_LEADER) or holds nothing of it (no reason: a
+	// node asking to join): a node bootstrapped on an empty data directory
+	// asks, to find out whether its office runs elsewhere (firststart.go).
 	g := o.cfg.Group
 	if !g.IsLeader() {
 		if o.hasMember(o.cfg.Node) {
@@ -179,5 +194,5 @@ func (s *PeerServer) Progress(ctx context.Context, req *peerv1.ProgressRequest) 
 	if !o.LeaderReady() {
 		return nil, reason.StatusErrorf(reason.CatchingUp, nil, "%s leads office %s but is still applying its log", o.cfg.Node, o.cfg.Office)
 	}
-	return &peerv1.ProgressResponse{CommitIndex: g.CommitIndex(), Term: g.CurrentTerm()}, nil
+	return &peerv1.ProgressResponse{CommitIndex: g.CommitIndex(), Term: g.CurrentTerm(), RegistryStaleSeconds: proto.Float64(o.StaleSeconds(time.Now()))}, nil
 }

@@ -151,7 +151,7 @@ func NewOffice(cfg OfficeConfig) *Office {
 		Office: cfg.Office, County: o.county, Node: cfg.Node,
 		Registry: o.reg, FSM: cfg.FSM, Group: cfg.Group, Peers: cfg.Peers, Routes: o.routes, Logger: cfg.Logger,
 		Heartbeat: cfg.FeedHeartbeat, Batch: cfg.FeedBatch, FallbackPeriod: cfg.FallbackPeriod, IdleTimeout: cfg.FeedIdleTimeout,
-		Now: cfg.Now, Elapsed: cfg.ClockElapsed,
+		Now: cfg.Now, Elapsed: cfg.ClockElapsed, AskLeader: o.leaderStale,
 	})
 	o.mail = mail.New(mail.Config{
 		Office: cfg.Office, Node: cfg.Node,

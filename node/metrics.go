@@ -71,7 +71,7 @@ func newMetrics(n *Node) *metrics {
 	gauge("yizhan_registry_lag", "Registry entries this node is behind the newest it has heard of.", func() float64 {
 		return float64(n.office.UpstreamIndex() - min(reg.Index(), n.office.UpstreamIndex()))
 	})
-	gauge("yizhan_registry_stale_seconds", "Seconds since this node's registry was last known in sync with the county's (0 while it is): below the county at least as stale as its feed's source says it is (a township cut off from the county); on a follower, since it last heard from its leader; on a node not in sync since it started, since it last was (its leader keeps that each minute), at least since the start.", func() float64 {
+	gauge("yizhan_registry_stale_seconds", "Seconds since this node's registry was last known in sync with the county's (0 while it is): below the county at least as stale as its feed's source says it is (a township cut off from the county); on a follower, since it last heard from its leader, and below the county at least as stale as its leader says it is (asked each feed heartbeat; a leader not heard lately, or of an older release that does not say, is no word of freshness); on a node not in sync since it started, since it last was (its leader keeps that each minute), at least since the start.", func() float64 {
 		return n.office.StaleSeconds(time.Now())
 	})
 	gauge("yizhan_clock_offset_seconds", "The county's time less this node's clock, as its registry feed's heartbeats tell it (0 at the county and before the first); past 300 either way the office writes nothing (CLOCK_OFF).", func() float64 {

@@ -58,6 +58,11 @@ type Config struct {
 	// the wall clock, a sleep of the machine counted (clock.go); nil:
 	// the boot clock where the system has one (bootElapsed).
 	Elapsed func(now time.Time) time.Duration
+	// AskLeader asks this office's leader how stale its registry is (the
+	// Progress RPC), which a follower asks each Heartbeat for
+	// StaleSeconds; known is false when the leader does not say (an older
+	// version). nil: a follower never asks.
+	AskLeader func(ctx context.Context) (stale float64, known bool, err error)
 }
 
 // Feed is one node's part in the registry feed: it serves the registry's
@@ -68,9 +73,12 @@ type Feed struct {
 	reg *registry.Registry
 	log *slog.Logger
 
-	mu     sync.Mutex // guards status, clock and savedAt
+	mu     sync.Mutex // guards status, clock, told and savedAt
 	status Status
 	clock  clockEstimate
+	// told is, on a follower, how stale its leader last said the
+	// registry was (followLeader).
+	told leaderWord
 	// started is when this feed was made (the node started); held is
 	// when the registry this node holds was last in sync before, as the
 	// node kept it (saveInSync); savedAt when it last kept it.
@@ -98,6 +106,13 @@ type Status struct {
 	// SnapshotsInstalled counts registry snapshots taken from upstream
 	// because this office was behind what the upstream's changelog keeps.
 	SnapshotsInstalled int
+}
+
+// leaderWord is how stale an office's leader said its registry was
+// (stale seconds), and when a follower heard it (at).
+type leaderWord struct {
+	stale float64
+	at    time.Time
 }
 
 // New returns the feed of a node. Run pulls; Serve serves.
@@ -159,12 +174,15 @@ func (f *Feed) UpstreamIndex() uint64 {
 // the seconds since it last was. The source's heartbeats say how stale
 // it is (a township cut off from the county feeds its villages what it
 // has): the leader below the county is at least as stale as its source
-// was then, plus the time since. A follower is as fresh as its leader
-// was when it last heard from it, as far as it knows: what its leader's
-// source told is not replicated (a follower of a township cut off from
-// the county reads 0, and so do the villages it feeds). Never negative:
-// a node not known in sync since it started counts from when it was
-// before (syncedAt), or at least from its start.
+// was then, plus the time since. A follower below the county is as
+// stale as its leader said in its last answer (followLeader, each
+// Heartbeat), plus the time since, and at least since it last heard
+// from its leader: a follower of a township cut off from the county
+// reads the township's staleness, and so do the villages it feeds. An
+// answer not heard lately (the leader out of reach, or of a version
+// that does not say) is no word of freshness: the last one ages. Never
+// negative: a node not known in sync since it started counts from when
+// it was before (syncedAt), or at least from its start.
 func (f *Feed) StaleSeconds(now time.Time) float64 {
 	g := f.cfg.Group
 	if f.isCounty() {
@@ -181,24 +199,93 @@ func (f *Feed) StaleSeconds(now time.Time) float64 {
 		return 0
 	}
 	if g.IsLeader() {
-		st := f.Status()
-		var own, upstream time.Duration
-		if f.reg.Index() < st.UpstreamIndex || now.Sub(st.LastContact) >= 3*f.cfg.Heartbeat {
-			own = max(now.Sub(f.syncedAt(st)), 0)
-		}
-		if st.UpstreamStaleSeconds > 0 {
-			upstream = time.Duration(st.UpstreamStaleSeconds*float64(time.Second)) + max(now.Sub(st.UpstreamStaleAt), 0)
-		}
-		return max(own, upstream).Seconds()
+		return f.leaderStale(now).Seconds()
 	}
+	var own, word time.Duration
 	lc := g.LastContact()
-	if lc.IsZero() {
-		return max(now.Sub(f.started), 0).Seconds()
+	switch {
+	case lc.IsZero():
+		own = max(now.Sub(f.started), 0)
+	case f.reg.Index() < f.cfg.FSM.UpstreamIndex() || now.Sub(lc) >= 2*time.Second:
+		own = max(now.Sub(lc), 0)
 	}
-	if f.reg.Index() >= f.cfg.FSM.UpstreamIndex() && now.Sub(lc) < 2*time.Second {
-		return 0
+	if f.cfg.AskLeader != nil {
+		f.mu.Lock()
+		told := f.told
+		f.mu.Unlock()
+		if told.at.IsZero() {
+			told.at = f.started // nothing heard since it started
+		}
+		if told.stale > 0 || now.Sub(told.at) >= f.wordLasts() {
+			word = time.Duration(told.stale*float64(time.Second)) + max(now.Sub(told.at), 0)
+		}
 	}
-	return now.Sub(lc).Seconds()
+	return max(own, word).Seconds()
+}
+
+// leaderStale is StaleSeconds on the leader of an office below the
+// county: since its registry was last in sync with its feed's source,
+// and at least as stale as the source said it was, plus the time since.
+func (f *Feed) leaderStale(now time.Time) time.Duration {
+	st := f.Status()
+	var own, upstream time.Duration
+	if f.reg.Index() < st.UpstreamIndex || now.Sub(st.LastContact) >= 3*f.cfg.Heartbeat {
+		own = max(now.Sub(f.syncedAt(st)), 0)
+	}
+	if st.UpstreamStaleSeconds > 0 {
+		upstream = time.Duration(st.UpstreamStaleSeconds*float64(time.Second)) + max(now.Sub(st.UpstreamStaleAt), 0)
+	}
+	return max(own, upstream)
+}
+
+// wordLasts is how long a follower takes its leader's word that the
+// registry is in sync for fresh: a few of the Heartbeats it asks at.
+func (f *Feed) wordLasts() time.Duration { return max(3*f.cfg.Heartbeat, 2*time.Second) }
+
+// followLeader keeps, each Heartbeat until ctx ends, how stale this
+// office's leader says its registry is (told, for StaleSeconds on a
+// follower). While this node leads, its own word stands in, so that
+// when it stops leading it holds what it knew until the new leader
+// answers. A leader that does not say (an older version) leaves the last
+// word to age: this node then does not know.
+func (f *Feed) followLeader(ctx context.Context) {
+	t := time.NewTicker(f.cfg.Heartbeat)
+	defer t.Stop()
+	silent := false // the leader did not say, and this node logged it
+	for {
+		g := f.cfg.Group
+		now := time.Now()
+		switch _, leader := g.Leader(); {
+		case g.IsLeader():
+			f.tell(f.leaderStale(now).Seconds(), now)
+		case leader != "":
+			stale, known, err := f.cfg.AskLeader(ctx)
+			switch {
+			case err != nil:
+				f.log.Debug("asking the office's leader how stale the registry is", "leader", leader, "err", err)
+			case !known:
+				if !silent {
+					f.log.Info("the office's leader does not say how stale its registry is (an older version): this node counts it stale from when it last knew", "leader", leader)
+					silent = true
+				}
+			default:
+				f.tell(stale, time.Now())
+				silent = false
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// tell keeps how stale the leader said the registry was, heard at at.
+func (f *Feed) tell(stale float64, at time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.told = leaderWord{stale: max(stale, 0), at: at}
 }
 
 // syncedAt is when the registry of this node, leading, was last known
@@ -394,8 +481,14 @@ func (a *feedAssembler) add(msg *peerv1.FeedMessage) (*peerv1.FeedMessage, error
 }
 
 // Run runs the feed puller while this node leads an office below the
-// county, until ctx ends.
+// county, and asks the leader how stale the registry is while it follows
+// (followLeader), until ctx ends.
 func (f *Feed) Run(ctx context.Context) {
+	if f.cfg.AskLeader != nil {
+		done := make(chan struct{})
+		defer func() { <-done }()
+		go func() { defer close(done); f.followLeader(ctx) }()
+	}
 	var running *puller
 	defer func() { running.stop() }()
 	check := time.NewTicker(250 * time.Millisecond)

@@ -5226,11 +5226,16 @@ func (x *ProgressRequest) GetOfficeCode() string {
 }
 
 type ProgressResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	CommitIndex   uint64                 `protobuf:"varint,1,opt,name=commit_index,json=commitIndex,proto3" json:"commit_index,omitempty"` // the leader's commit index
-	Term          uint64                 `protobuf:"varint,2,opt,name=term,proto3" json:"term,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	CommitIndex uint64                 `protobuf:"varint,1,opt,name=commit_index,json=commitIndex,proto3" json:"commit_index,omitempty"` // the leader's commit index
+	Term        uint64                 `protobuf:"varint,2,opt,name=term,proto3" json:"term,omitempty"`
+	// How stale the leader's registry is (its yizhan_registry_stale_seconds:
+	// a township's leader cut off from the county), for its followers, which
+	// ask each feed heartbeat and pass it on to the offices they feed. Absent
+	// from a leader of an older version: its followers then do not know.
+	RegistryStaleSeconds *float64 `protobuf:"fixed64,3,opt,name=registry_stale_seconds,json=registryStaleSeconds,proto3,oneof" json:"registry_stale_seconds,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
 }
 
 func (x *ProgressResponse) Reset() {
@@ -5273,6 +5278,13 @@ func (x *ProgressResponse) GetCommitIndex() uint64 {
 func (x *ProgressResponse) GetTerm() uint64 {
 	if x != nil {
 		return x.Term
+	}
+	return 0
+}
+
+func (x *ProgressResponse) GetRegistryStaleSeconds() float64 {
+	if x != nil && x.RegistryStaleSeconds != nil {
+		return *x.RegistryStaleSeconds
 	}
 	return 0
 }
@@ -5643,10 +5655,12 @@ const file_yizhan_peer_v1_peer_proto_rawDesc = "" +
 	"\tholds_any\x18\x03 \x01(\bR\bholdsAny\"2\n" +
 	"\x0fProgressRequest\x12\x1f\n" +
 	"\voffice_code\x18\x01 \x01(\tR\n" +
-	"officeCode\"I\n" +
+	"officeCode\"\x9f\x01\n" +
 	"\x10ProgressResponse\x12!\n" +
 	"\fcommit_index\x18\x01 \x01(\x04R\vcommitIndex\x12\x12\n" +
-	"\x04term\x18\x02 \x01(\x04R\x04term2\xda\x05\n" +
+	"\x04term\x18\x02 \x01(\x04R\x04term\x129\n" +
+	"\x16registry_stale_seconds\x18\x03 \x01(\x01H\x00R\x14registryStaleSeconds\x88\x01\x01B\x19\n" +
+	"\x17_registry_stale_seconds2\xda\x05\n" +
 	"\x04Peer\x12A\n" +
 	"\x04Join\x12\x1b.yizhan.peer.v1.JoinRequest\x1a\x1c.yizhan.peer.v1.JoinResponse\x12J\n" +
 	"\aMembers\x12\x1e.yizhan.peer.v1.MembersRequest\x1a\x1f.yizhan.peer.v1.MembersResponse\x12B\n" +
@@ -5986,6 +6000,7 @@ func file_yizhan_peer_v1_peer_proto_init() {
 		(*FeedMessage_Heartbeat)(nil),
 		(*FeedMessage_Chunk)(nil),
 	}
+	file_yizhan_peer_v1_peer_proto_msgTypes[79].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

@@ -56,7 +56,8 @@ type PeerClient interface {
 	PushAttachment(ctx context.Context, in *PutAttachmentPart, opts ...grpc.CallOption) (*AttachmentProgress, error)
 	// Progress tells a node of the same office how far the office's raft log
 	// is committed (answered by the leader), so that a restarted node knows
-	// when it has applied what was committed before it started.
+	// when it has applied what was committed before it started, and how
+	// stale the leader's registry is.
 	Progress(ctx context.Context, in *ProgressRequest, opts ...grpc.CallOption) (*ProgressResponse, error)
 	// Backup streams a consistent copy of this node's office state at one
 	// raft index (the registry, the case book), for `yizhan backup`. Only a
@@ -207,7 +208,8 @@ type PeerServer interface {
 	PushAttachment(context.Context, *PutAttachmentPart) (*AttachmentProgress, error)
 	// Progress tells a node of the same office how far the office's raft log
 	// is committed (answered by the leader), so that a restarted node knows
-	// when it has applied what was committed before it started.
+	// when it has applied what was committed before it started, and how
+	// stale the leader's registry is.
 	Progress(context.Context, *ProgressRequest) (*ProgressResponse, error)
 	// Backup streams a consistent copy of this node's office state at one
 	// raft index (the registry, the case book), for `yizhan backup`. Only a
