@@ -177,10 +177,17 @@ func (s *PeerServer) Progress(ctx context.Context, req *peerv1.ProgressRequest) 
 	if id.Office != o.cfg.Office || req.GetOfficeCode() != o.cfg.Office {
 		return nil, status.Errorf(codes.PermissionDenied, "office %s may not ask office %s's progress", id.Office, o.cfg.Office)
 	}
-	// A node that does not lead says whether it is a member of the
-	// office's raft group (NOT_LEADER) or holds nothing of it (no reason: a
-	// node asking to join): a node bootstrapped on an empty data directory
-	// asks, to find out whether its office runs elsewhere (firststart.go).
+	// A node bootstrapped on an empty data directory whose office does not
+	// know yet whether it ran before, or runs elsewhere, says so
+	// (FIRST_START_PENDING, OFFICE_RUNS_ELSEWHERE): it leads only a group
+	// of itself, which holds nothing of the office. A node that does not
+	// lead says whether it is a member of the office's raft group
+	// (NOT_LEADER) or holds nothing of it (no reason: a node asking to
+	// join). A node bootstrapped on an empty data directory asks, to find
+	// out whether its office runs elsewhere (firststart.go).
+	if err := o.firstStartProgress(); err != nil {
+		return nil, err
+	}
 	g := o.cfg.Group
 	if !g.IsLeader() {
 		if o.hasMember(o.cfg.Node) {
