@@ -67,9 +67,10 @@ import (
 // with --bootstrap where it should have joined — beside its office, or
 // under the name of one of its nodes that lost its disk — and files
 // nothing, for good (OFFICE_RUNS_ELSEWHERE, kept with raft's state so
-// that a restart does not decide again, and /readyz says what to do). It proposes nothing, and, its mark kept, it takes no raft
-// connection from any other node (the node's raft stream layer refuses
-// them while the mark is there): the running office's leader, which may
+// that a restart does not decide again, and /readyz says what to do). It
+// proposes nothing, takes none of its office's mail (firstStartMail),
+// and, its mark kept, it takes no raft connection from any other node
+// (the node's raft stream layer refuses them while the mark is there): the running office's leader, which may
 // still count this node's name among its voters, cannot pull it in with
 // its term and vote forgotten.
 //
@@ -376,6 +377,24 @@ func (o *Office) firstStartProgress() error {
 		return reason.Status(r.Reason, r.Error(), r.Meta, 0).Err()
 	}
 	return status.Error(codes.Unavailable, err.Error())
+}
+
+// firstStartMail refuses what a neighbouring office sends (what), with
+// Unavailable naming FIRST_START_PENDING, while this office does not know
+// whether it ran before, or once it is found to run elsewhere: this node
+// leads a group of itself, and, bootstrapped beside its running office
+// at the address of one of its nodes (a member that lost its disk), what
+// it took would be acknowledged to the sender and never reach that
+// office, whose other nodes the sender tries next. An office found new,
+// or rebuilt, takes it once it knows (the sender sends it again).
+func (o *Office) firstStartMail(what string) error {
+	err := o.CanNumber()
+	if err == nil {
+		return nil
+	}
+	return reason.StatusCode(codes.Unavailable, reason.FirstStartPending,
+		fmt.Sprintf("node %s takes no %s until its office knows whether it ran before: %v", o.cfg.Node, what, err),
+		reason.Meta{"office": o.cfg.Office}).Err()
 }
 
 // loadFirstStartRefusal reads, before the office's work starts, whether an

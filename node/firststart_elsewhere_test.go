@@ -152,3 +152,43 @@ func TestTwoNodesOfAVillageBootstrappedAgainAtOnceRunItAsOne(t *testing.T) {
 	second = f.run("dongcun-2", cfg)
 	waitFor(t, "dongcun-2 joins the village", second.Ready, 60*time.Second)
 }
+
+// A node of a village of three loses its disk and comes back under its name
+// and addresses, started with --bootstrap. The township sends the
+// village's mail to that node first (its routes name it first): the node
+// takes none of it, so the county's acceptance of 张三's case reaches the
+// village's leader, and the node that files nothing holds no case the
+// village is owed.
+func TestANodeBootstrappedUnderAMembersNameTakesNoMailOfItsOffice(t *testing.T) {
+	f := newCaseFed(t, 1)
+	upstream := append(f.peerAddrs("chengguan-1"), f.peerAddrs("county-1")...)
+	for _, name := range []string{"dongcun-2", "dongcun-3"} {
+		n := f.start(name, dongcun, func(c *node.Config) { c.Join, c.Upstream = f.peerAddrs("dongcun-1"), upstream })
+		waitFor(t, name+" a member of the village", n.Ready, 60*time.Second)
+	}
+	number := fileTobacco(t, dial(t, f.nodes["dongcun-1"]).login("dongcun", password), "张三").GetNumber()
+	countyNode := f.nodes["county-1"]
+	waitFor(t, "the county owns 张三's case", func() bool { return received(countyNode, number) }, 30*time.Second)
+
+	f.stop("dongcun-3")
+	cfg := f.cfgs["dongcun-3"]
+	cfg.DataDir, cfg.Bootstrap, cfg.Join = filepath.Join(t.TempDir(), "new-disk"), true, nil
+	stray := f.run("dongcun-3", cfg)
+	waitFor(t, "/readyz of the node that lost its disk says to --join", func() bool {
+		return strings.Contains(readyzReason(t, stray), "--join")
+	}, 40*time.Second)
+
+	f.stop("chengguan-1")
+	tw := f.cfgs["chengguan-1"]
+	tw.Bootstrap, tw.PeerRoutes = false, map[string][]string{dongcun: f.peerAddrs("dongcun-3", "dongcun-1")}
+	f.run("chengguan-1", tw)
+
+	clerk := dial(t, countyNode).login("clerk", password)
+	if _, err := caseClient(t, clerk).Accept(clerk.ctx(), &yizhanv1.CaseActionRequest{Number: number}); err != nil {
+		t.Fatalf("accept: %v", err)
+	}
+	caseAt(t, f.nodes["dongcun-1"], number, yizhanv1.CaseState_CASE_STATE_ACCEPTED, 30*time.Second)
+	if n := stray.Office().Cases().Len(); n != 0 {
+		t.Errorf("the node bootstrapped under dongcun-3's name holds %d cases", n)
+	}
+}
