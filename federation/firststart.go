@@ -68,9 +68,10 @@ import (
 // under the name of one of its nodes that lost its disk — and files
 // nothing, for good (OFFICE_RUNS_ELSEWHERE, kept with raft's state so
 // that a restart does not decide again, and /readyz says what to do). It
-// proposes nothing, takes none of its office's mail (firstStartMail),
-// and, its mark kept, it takes no raft connection from any other node
-// (the node's raft stream layer refuses them while the mark is there): the running office's leader, which may
+// proposes nothing, takes none of its office's mail and serves no backup
+// of it (firstStartUnavailable), and, its mark kept, it takes no raft
+// connection from any other node (the node's raft stream layer refuses
+// them while the mark is there): the running office's leader, which may
 // still count this node's name among its voters, cannot pull it in with
 // its term and vote forgotten.
 //
@@ -379,21 +380,24 @@ func (o *Office) firstStartProgress() error {
 	return status.Error(codes.Unavailable, err.Error())
 }
 
-// firstStartMail refuses what a neighbouring office sends (what), with
-// Unavailable naming FIRST_START_PENDING, while this office does not know
-// whether it ran before, or once it is found to run elsewhere: this node
-// leads a group of itself, and, bootstrapped beside its running office
-// at the address of one of its nodes (a member that lost its disk), what
-// it took would be acknowledged to the sender and never reach that
-// office, whose other nodes the sender tries next. An office found new,
-// or rebuilt, takes it once it knows (the sender sends it again).
-func (o *Office) firstStartMail(what string) error {
+// firstStartUnavailable refuses what a neighbouring office sends (case
+// messages, scanned files) and a backup of the office, with Unavailable
+// naming FIRST_START_PENDING, while this office does not know whether it
+// ran before, or once it is found to run elsewhere: this node leads a
+// group of itself, and, bootstrapped beside its running office at the
+// address of one of its nodes (a member that lost its disk), what it took
+// would be acknowledged to the sender and never reach that office, and a
+// backup of it would hold none of the office's cases. The caller tries
+// the office's next node (FetchBackup, the mail's sender), or sends again
+// later; an office found new, or rebuilt, takes it once it knows. does
+// says what the node does not ("takes no case messages").
+func (o *Office) firstStartUnavailable(does string) error {
 	err := o.CanNumber()
 	if err == nil {
 		return nil
 	}
 	return reason.StatusCode(codes.Unavailable, reason.FirstStartPending,
-		fmt.Sprintf("node %s takes no %s until its office knows whether it ran before: %v", o.cfg.Node, what, err),
+		fmt.Sprintf("node %s %s until its office knows whether it ran before: %v", o.cfg.Node, does, err),
 		reason.Meta{"office": o.cfg.Office}).Err()
 }
 

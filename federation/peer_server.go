@@ -452,7 +452,7 @@ func (o *Office) isMember() bool {
 
 // PushAttachment receives a part of a scanned file from the office below.
 func (s *PeerServer) PushAttachment(ctx context.Context, p *peerv1.PutAttachmentPart) (*peerv1.AttachmentProgress, error) {
-	if err := s.o.firstStartMail("a part of a scanned file"); err != nil {
+	if err := s.o.firstStartUnavailable("takes no part of a scanned file"); err != nil {
 		return nil, err
 	}
 	return s.o.mail.ReceiveAttachment(ctx, p)
@@ -460,7 +460,7 @@ func (s *PeerServer) PushAttachment(ctx context.Context, p *peerv1.PutAttachment
 
 // DeliverCases receives cases from a neighbouring office.
 func (s *PeerServer) DeliverCases(ctx context.Context, req *peerv1.DeliverCasesRequest) (*peerv1.DeliverCasesResponse, error) {
-	if err := s.o.firstStartMail("case messages"); err != nil {
+	if err := s.o.firstStartUnavailable("takes no case messages"); err != nil {
 		return nil, err
 	}
 	return s.o.mail.Receive(ctx, req)

@@ -46,6 +46,9 @@ func (s *PeerServer) Backup(req *peerv1.BackupRequest, stream grpc.ServerStreami
 	if ok, why := o.CaughtUp(); !ok {
 		return status.Errorf(codes.Unavailable, "%s is catching up: %s", o.cfg.Node, why)
 	}
+	if err := o.firstStartUnavailable("serves no backup of it"); err != nil {
+		return err
+	}
 	w := &chunkWriter{send: func(b []byte) error { return stream.Send(&peerv1.BackupChunk{Data: b}) }}
 	info, err := o.cfg.Group.WriteBackup(w, o.cfg.Now())
 	if errors.Is(err, raftgroup.ErrBackupNotReady) {

@@ -1,16 +1,23 @@
 package node_test
 
 import (
+	"bytes"
+	"context"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/status"
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+	"github.com/yizhan-gov/yizhan/federation"
+	"github.com/yizhan-gov/yizhan/federation/raftgroup"
 	"github.com/yizhan-gov/yizhan/node"
 	"github.com/yizhan-gov/yizhan/reason"
 )
@@ -190,5 +197,50 @@ func TestANodeBootstrappedUnderAMembersNameTakesNoMailOfItsOffice(t *testing.T) 
 	caseAt(t, f.nodes["dongcun-1"], number, yizhanv1.CaseState_CASE_STATE_ACCEPTED, 30*time.Second)
 	if n := stray.Office().Cases().Len(); n != 0 {
 		t.Errorf("the node bootstrapped under dongcun-3's name holds %d cases", n)
+	}
+}
+
+// A node of a village of three loses its disk and comes back under its name
+// and addresses, started with --bootstrap. A backup of the village asked
+// of it first (`yizhan backup` naming its nodes) is taken from the next
+// node, and holds 张三's case: the node that files nothing serves no backup
+// of a book that holds none of the village's cases.
+func TestABackupIsNotTakenFromANodeBootstrappedBesideItsOffice(t *testing.T) {
+	f := newCaseFed(t, 1)
+	upstream := append(f.peerAddrs("chengguan-1"), f.peerAddrs("county-1")...)
+	for _, name := range []string{"dongcun-2", "dongcun-3"} {
+		n := f.start(name, dongcun, func(c *node.Config) { c.Join, c.Upstream = f.peerAddrs("dongcun-1"), upstream })
+		waitFor(t, name+" a member of the village", n.Ready, 60*time.Second)
+	}
+	fileTobacco(t, dial(t, f.nodes["dongcun-1"]).login("dongcun", password), "张三")
+
+	f.stop("dongcun-3")
+	cfg := f.cfgs["dongcun-3"]
+	cfg.DataDir, cfg.Bootstrap, cfg.Join = filepath.Join(t.TempDir(), "new-disk"), true, nil
+	stray := f.run("dongcun-3", cfg)
+	waitFor(t, "/readyz of the node that lost its disk says to --join", func() bool {
+		return strings.Contains(readyzReason(t, stray), "--join")
+	}, 40*time.Second)
+
+	own := f.bundle(dongcun, "")
+	dialOwn := func(addr string) (*grpc.ClientConn, error) {
+		return grpc.NewClient(addr, grpc.WithTransportCredentials(credentials.NewTLS(own.ClientConfig(dongcun))))
+	}
+	var buf bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := federation.FetchBackup(ctx, dialOwn, f.peerAddrs("dongcun-3", "dongcun-1"), dongcun, &buf); err != nil {
+		t.Fatalf("a backup of the village: %v", err)
+	}
+	path := filepath.Join(t.TempDir(), "dongcun.yzb")
+	if err := os.WriteFile(path, buf.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	info, err := raftgroup.ReadBackupInfo(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Node == "dongcun-3" || info.Cases == 0 {
+		t.Errorf("the village's backup was taken on %s and holds %d cases, want one of its running nodes' with 张三's case", info.Node, info.Cases)
 	}
 }
