@@ -157,6 +157,14 @@ func (item *Item) yieldItemValue() ([]byte, func(), error) {
 	db := item.txn.db
 	result, cb, err := db.vlog.Read(vp, item.slice)
 	if err != nil {
+		// yizhan patch (PATCHES.md): the log file's read lock is let go
+		// before the key's versions are logged (the value is handed over
+		// empty either way). The transaction opened for them waits for the
+		// writes under way, and one of them may be rotating this very
+		// file, which waits for its readers: upstream held the lock and
+		// both waited for ever.
+		runCallback(cb)
+		result, cb = nil, nil
 		db.opt.Errorf("Unable to read: Key: %v, Version : %v, meta: %v, userMeta: %v"+
 			" Error: %v", key, item.version, item.meta, item.userMeta, err)
 		var txn *Txn
