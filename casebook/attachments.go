@@ -432,11 +432,13 @@ func (b *Book) AttachmentHeld(sha string) (held *peerv1.PutAttachmentPart, compl
 // within scanCheckFor). A damaged copy is an error wrapping
 // ErrAttachmentDamaged, and nothing of it is read; so is a part that
 // cannot be read back, or is missing, found by the read itself, unless
-// the book is being replaced under it (ErrReplacing).
+// the book is being replaced under it (ErrReplacing). A file dropped
+// since the read began (the sweep) is missing (NOT_FOUND), as one not
+// held.
 func (b *Book) ReadAttachment(sha string, offset int64, limit int) ([]byte, error) {
 	held, complete := b.AttachmentHeld(sha)
 	if !complete {
-		return nil, reason.Errorf(reason.NotFound, nil, "no file %s here", sha)
+		return nil, notHeld(sha)
 	}
 	if offset < 0 || offset > held.GetSize() {
 		return nil, reason.Errorf(reason.InvalidValue, nil, "offset %d is outside the file's %d bytes", offset, held.GetSize())
@@ -450,6 +452,9 @@ func (b *Book) ReadAttachment(sha string, offset int64, limit int) ([]byte, erro
 	)
 	generation := b.generation.Load()
 	err := b.db.View(func(txn *badger.Txn) error {
+		if err := stillHeld(txn, sha, held.GetSize()); err != nil {
+			return err // dropped since it was checked: missing, not damaged
+		}
 		mark = partsMark(txn, sha)
 		opts := badger.DefaultIteratorOptions
 		opts.Prefix, opts.PrefetchValues = key(pAttachmentPart, sha), false

@@ -11,6 +11,7 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 
+	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
 	"github.com/yizhan-gov/yizhan/reason"
 )
 
@@ -27,7 +28,10 @@ import (
 // part badger cannot read back (its entry in the value log damaged:
 // badger logs it and hands over an empty value, no error) or missing
 // under a file held whole is damage too, unless the book is being
-// replaced meanwhile (Restore: ErrReplacing). A file found damaged is
+// replaced meanwhile (Restore: ErrReplacing); parts are read in the
+// transaction that finds the file held whole, so a file dropped since
+// the read began (the sweep of the files no case names) is missing
+// (NOT_FOUND), not damaged (stillHeld). A file found damaged is
 // logged at error once (until it is sound again) and counted
 // (DamagedAttachments, for the metrics, which checks again a file whose
 // parts were written since); a re-send of its bytes mends it
@@ -72,7 +76,7 @@ const maxScanChecks = 4096
 func (b *Book) CheckAttachment(sha string) error {
 	held, complete := b.AttachmentHeld(sha)
 	if !complete {
-		return reason.Errorf(reason.NotFound, nil, "no file %s here", sha)
+		return notHeld(sha)
 	}
 	return b.checkStored(sha, held.GetSize(), false)
 }
@@ -90,6 +94,9 @@ func (b *Book) checkStored(sha string, size int64, force bool) error {
 	)
 	generation := b.generation.Load()
 	err := b.db.View(func(txn *badger.Txn) error {
+		if err := stillHeld(txn, sha, size); err != nil {
+			return err
+		}
 		mark = partsMark(txn, sha)
 		if !force {
 			if last, cached = b.scans.recent(sha, mark, time.Now()); cached {
@@ -125,6 +132,27 @@ func (b *Book) checkStored(sha string, size int64, force bool) error {
 	}
 	return nil
 }
+
+// stillHeld checks, in the transaction that reads file sha's parts, that
+// the book holds the file whole, as size bytes, as it did when the read
+// began: a file dropped meanwhile (the sweep of the files no case names,
+// a re-upload begun again) is missing for the read (NOT_FOUND), not a
+// damaged copy. In the same transaction, parts missing under a file held
+// whole are damage.
+func stillHeld(txn *badger.Txn, sha string, size int64) error {
+	held := &peerv1.PutAttachmentPart{}
+	ok, err := getProto(txn, key(pAttachment, sha), held)
+	if err != nil {
+		return err
+	}
+	if !ok || held.GetSize() != size || held.GetOffset() != size {
+		return notHeld(sha)
+	}
+	return nil
+}
+
+// notHeld is the error of a file this node does not hold whole.
+func notHeld(sha string) error { return reason.Errorf(reason.NotFound, nil, "no file %s here", sha) }
 
 // errPartLost is a part of a file held whole that a read of the book did
 // not find, or that badger handed over shorter than it is stored: while
@@ -248,8 +276,17 @@ func (b *Book) DamagedAttachments() int {
 			now = partsMark(txn, sha)
 			return nil
 		})
-		if now != mark && b.checkStored(sha, held.GetSize(), true) == nil {
-			continue // mended: found sound again (and logged so)
+		if now != mark {
+			err := b.checkStored(sha, held.GetSize(), true)
+			if err == nil {
+				continue // mended: found sound again (and logged so)
+			}
+			if reason.ReasonOf(err) == reason.NotFound {
+				c.mu.Lock()
+				delete(c.damaged, sha) // dropped meanwhile
+				c.mu.Unlock()
+				continue
+			}
 		}
 		n++
 	}
