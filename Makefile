@@ -28,10 +28,14 @@ deps: ## install what the tests need and this machine lacks: chromium, protoc (a
 # The packages whose tests run under the race detector (make test runs
 # them there only, and every other package without it: each test once).
 RACE_PKGS ?= ./auth/ ./registry/ ./casework/ ./casebook/ ./federation/... ./node/
+# The node package's tests mostly wait on elections, links and mail: make
+# test runs them in this many processes at once (.ci/shardtest.sh).
+NODE_SHARDS ?= 3
 
 test: deps ## run every test: unit, in-process federation (the packages of RACE_PKGS under the race detector), a follower catching up on 100,000 cases, e2e (built binary), web UI in chromium, Helm chart
 	$(GO) test -timeout 20m $(filter-out $(shell $(GO) list $(RACE_PKGS)),$(shell $(GO) list ./...))
-	$(GO) test -race -count=1 -timeout 45m $(RACE_PKGS)
+	$(GO) test -race -count=1 -timeout 45m $(filter-out ./node/,$(RACE_PKGS))
+	GO=$(GO) RACEFLAG=-race bash .ci/shardtest.sh $(NODE_SHARDS) ./node/ -test.count=1 -test.timeout=45m
 	YIZHAN_CATCHUP_CASES=100000 $(GO) test -count=1 -run '^TestFollowerFarBehindCatchesUpByBookSnapshot$$' ./node/
 	$(GO) test -tags e2e -count=1 -timeout 20m ./e2e/
 	$(GO) test -tags browser -count=1 -timeout 20m ./web/
