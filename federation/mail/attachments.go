@@ -18,6 +18,7 @@ import (
 	"github.com/yizhan-gov/yizhan/casebook"
 	"github.com/yizhan-gov/yizhan/casework"
 	"github.com/yizhan-gov/yizhan/federation/pki"
+	"github.com/yizhan-gov/yizhan/reason"
 	"github.com/yizhan-gov/yizhan/registry"
 )
 
@@ -35,11 +36,12 @@ import (
 // may try again, and a file never holds back anything but its own case.
 // A file that keeps failing is the destination's delivery error, and
 // after QuarantineAfter (the office answering meanwhile) the case waiting
-// for it is set aside with an alarm naming it. The office above
-// refuses a message from below naming, in events of the sender's
-// subtree, a file it does not hold; files named by events from above
-// came down with the case's copy and are not asked for. Down the tree
-// nothing is pushed.
+// for it is set aside with an alarm naming it; a push the office above
+// refuses for what it says (refusedForGood: it would refuse it again) is
+// its answer. The office above refuses a message from below naming, in
+// events of the sender's subtree, a file it does not hold; files named
+// by events from above came down with the case's copy and are not asked
+// for. Down the tree nothing is pushed.
 
 // pushPartTimeout bounds one part's push, whatever its size: 512 KiB
 // over a line of about 70 kbit/s, 32 KiB (minPushPart) over one of
@@ -59,7 +61,10 @@ const pushRetry = 5 * time.Second
 
 // ReceiveAttachment serves Peer.PushAttachment: a part of a file from an
 // office below, applied through raft (casebook stores it in order and
-// checks the whole file's hash).
+// checks the whole file's hash). A part refused for what it says (the
+// file held whole here as another size or type) keeps the book's code
+// and reason (FAILED_PRECONDITION), which the sender takes for this
+// office's answer; a failure to apply it is UNAVAILABLE.
 func (ml *Mail) ReceiveAttachment(ctx context.Context, p *peerv1.PutAttachmentPart) (*peerv1.AttachmentProgress, error) {
 	id, err := pki.PeerIdentity(ctx)
 	if err != nil {
@@ -87,11 +92,25 @@ func (ml *Mail) ReceiveAttachment(ctx context.Context, p *peerv1.PutAttachmentPa
 	}
 	v, err := ml.cfg.Owner.ProposeCase(ctx, &peerv1.CaseCommand{AtUnixNano: ml.cfg.Now().UnixNano(),
 		Op: &peerv1.CaseCommand_PutAttachmentPart{PutAttachmentPart: p}})
+	if e := reason.Of(err); e != nil && refusedForGood(reason.Code(e.Reason)) {
+		// The book refuses the part for what it says (the file held whole
+		// as another size or type): sent again, it is refused again. The
+		// sender takes it for this office's answer (pushTo).
+		return nil, reason.Status(e.Reason, err.Error(), e.Meta, 0).Err()
+	}
 	if err != nil {
+		// Not leading any more, a slow or stopping raft: nothing of it is
+		// the part's fault, and the sender sends it again.
 		return nil, status.Error(codes.Unavailable, err.Error())
 	}
 	got, _ := v.(*peerv1.AttachmentProgress)
 	return got, nil
+}
+
+// refusedForGood reports whether a push refused with code is refused for
+// what it carries, and would be again however often it is sent.
+func refusedForGood(code codes.Code) bool {
+	return code == codes.InvalidArgument || code == codes.FailedPrecondition || code == codes.OutOfRange
 }
 
 // filesFrom lists the files named by the message's events appended in
@@ -425,6 +444,9 @@ func (ml *Mail) pushAttachment(ctx context.Context, dest string, a *yizhanv1.Att
 		if last = err; last == nil {
 			return progressed, nil
 		}
+		if refusedForGood(status.Code(err)) {
+			break // the office's answer: another node of it says no more
+		}
 	}
 	if last == nil {
 		last = fmt.Errorf("no node of office %s known", dest)
@@ -456,6 +478,13 @@ func (ml *Mail) pushTo(ctx context.Context, client peerv1.PeerClient, a *yizhanv
 		cancel()
 		took := time.Since(start)
 		if err != nil {
+			if refusedForGood(status.Code(err)) {
+				// Refused for what the push carries: the office answered,
+				// and will answer so again. The time after which the case
+				// waiting for the file is set aside runs (pushFailure.clock).
+				answered(false)
+				return progressed, err
+			}
 			if probe || ctx.Err() != nil || status.Code(err) != codes.DeadlineExceeded {
 				return progressed, err
 			}

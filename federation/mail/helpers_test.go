@@ -212,7 +212,8 @@ func (w *owner) ProposeCase(ctx context.Context, cmd *peerv1.CaseCommand) (proto
 	return res.Value, res.Err
 }
 
-// peerPort serves the mail's one call of the Peer service.
+// peerPort serves the mail's calls of the Peer service: case mail, and
+// scanned files pushed from below.
 type peerPort struct {
 	peerv1.UnimplementedPeerServer
 	mail *Mail
@@ -220,6 +221,10 @@ type peerPort struct {
 
 func (p *peerPort) DeliverCases(ctx context.Context, req *peerv1.DeliverCasesRequest) (*peerv1.DeliverCasesResponse, error) {
 	return p.mail.Receive(ctx, req)
+}
+
+func (p *peerPort) PushAttachment(ctx context.Context, part *peerv1.PutAttachmentPart) (*peerv1.AttachmentProgress, error) {
+	return p.mail.ReceiveAttachment(ctx, part)
 }
 
 func newCA(t *testing.T) *pki.CA {
