@@ -38,10 +38,12 @@ import (
 // after QuarantineAfter (the office answering meanwhile) the case waiting
 // for it is set aside with an alarm naming it; a push the office above
 // refuses for what it says (refusedForGood: it would refuse it again) is
-// its answer. The office above refuses a message from below naming, in
-// events of the sender's subtree, a file it does not hold; files named
-// by events from above came down with the case's copy and are not asked
-// for. Down the tree nothing is pushed.
+// its answer. A file the office above holds in part as another size or
+// type is not held there for the push, which begins it again. The
+// office above refuses a message from below naming, in events of the
+// sender's subtree, a file it does not hold; files named by events from
+// above came down with the case's copy and are not asked for. Down the
+// tree nothing is pushed.
 
 // pushPartTimeout bounds one part's push, whatever its size: 512 KiB
 // over a line of about 70 kbit/s, 32 KiB (minPushPart) over one of
@@ -88,6 +90,13 @@ func (ml *Mail) ReceiveAttachment(ctx context.Context, p *peerv1.PutAttachmentPa
 		held.GetContentType() == p.GetContentType() && (complete || held.GetOffset() != p.GetOffset() || len(p.GetData()) == 0) {
 		return &peerv1.AttachmentProgress{Received: held.GetOffset(), Complete: complete}, nil
 	} else if held == nil && len(p.GetData()) == 0 {
+		return &peerv1.AttachmentProgress{}, nil
+	} else if held != nil && !complete && (held.GetSize() != p.GetSize() || held.GetContentType() != p.GetContentType()) &&
+		(p.GetOffset() != 0 || len(p.GetData()) == 0) {
+		// Held in part as another size or type (an upload begun here with
+		// its size mistyped, or a stranger's, to block the file): nothing
+		// of the file as pushed is here. The push goes on from the start,
+		// and its first part begins the file again (casebook).
 		return &peerv1.AttachmentProgress{}, nil
 	}
 	v, err := ml.cfg.Owner.ProposeCase(ctx, &peerv1.CaseCommand{AtUnixNano: ml.cfg.Now().UnixNano(),
