@@ -1,6 +1,9 @@
 package node_test
 
 import (
+	"fmt"
+	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -134,5 +137,110 @@ func TestAListFilterOfAnUndeclaredEnumValueIsOutOfRange(t *testing.T) {
 	}
 	if _, err := admin.reg.ListItems(admin.ctx(), &yizhanv1.ListItemsRequest{ExerciseTier: yizhanv1.Tier_TIER_TOWNSHIP}); err != nil {
 		t.Errorf("items exercised at townships: %v", err)
+	}
+}
+
+// Every list filter of an enum is refused a value its enum does not
+// declare, naming the filter, over gRPC (OUT_OF_RANGE) and REST (400):
+// the reports' state and scope, the cards' colour and rule, the
+// follow-ups' and orders' state, the figures' grouping (the export's
+// too), and a citizen's follow-ups read with a query code, whose state
+// was not looked at.
+func TestEveryListFilterRefusesAnUndeclaredEnumValue(t *testing.T) {
+	f := newFed(t)
+	f.startCounty(1)
+	n := f.countyLeader()
+	admin := dial(t, n).login("admin", password)
+	duty := yizhanv1.NewDutyServiceClient(admin.conn)
+	sup := yizhanv1.NewSupervisionServiceClient(admin.conn)
+	citizen := dial(t, n)
+	citizenSup := yizhanv1.NewSupervisionServiceClient(citizen.conn)
+	for _, tc := range []struct {
+		name, field string
+		call        func() error
+	}{
+		{"reports of state 99", "state", func() error {
+			_, err := duty.ListReports(admin.ctx(), &yizhanv1.ListReportsRequest{State: 99})
+			return err
+		}},
+		{"reports of scope 99", "scope", func() error {
+			_, err := duty.ListReports(admin.ctx(), &yizhanv1.ListReportsRequest{Scope: 99})
+			return err
+		}},
+		{"cards of colour 99", "colour", func() error {
+			_, err := sup.ListCards(admin.ctx(), &yizhanv1.ListCardsRequest{Colour: 99})
+			return err
+		}},
+		{"cards of rule 99", "rule", func() error {
+			_, err := sup.ListCards(admin.ctx(), &yizhanv1.ListCardsRequest{Rule: 99})
+			return err
+		}},
+		{"follow-ups of state 99", "state", func() error {
+			_, err := sup.ListFollowUps(admin.ctx(), &yizhanv1.ListFollowUpsRequest{State: 99})
+			return err
+		}},
+		{"a citizen's follow-ups of state 99", "state", func() error {
+			_, err := citizenSup.ListFollowUps(citizen.ctx(), &yizhanv1.ListFollowUpsRequest{State: 99, CaseNumber: "450122-20260301-000001", QueryCode: "AAAAAAAAAAAA"})
+			return err
+		}},
+		{"orders of state 99", "state", func() error {
+			_, err := sup.ListOrders(admin.ctx(), &yizhanv1.ListOrdersRequest{State: 99})
+			return err
+		}},
+		{"figures grouped by 99", "group_by", func() error {
+			_, err := sup.GetStatistics(admin.ctx(), &yizhanv1.GetStatisticsRequest{GroupBy: 99})
+			return err
+		}},
+		{"the export grouped by 99", "group_by", func() error {
+			_, err := sup.ExportStatistics(admin.ctx(), &yizhanv1.GetStatisticsRequest{GroupBy: 99})
+			return err
+		}},
+	} {
+		err := tc.call()
+		if code, field := fieldOf(err); code != codes.InvalidArgument || field != tc.field || fieldReason(err) != registry.ReasonOutOfRange {
+			t.Errorf("%s: %v naming %q (%s); want INVALID_ARGUMENT naming %s (%s)", tc.name, code, field, fieldReason(err), tc.field, registry.ReasonOutOfRange)
+		}
+	}
+	base := "http://" + n.HTTPAddr()
+	for _, tc := range []struct{ path, field string }{
+		{"/v1/duty/reports?state=99", "state"},
+		{"/v1/duty/reports?scope=99", "scope"},
+		{"/v1/cards?colour=99", "colour"},
+		{"/v1/cards?rule=99", "rule"},
+		{"/v1/followups?state=99", "state"},
+		{"/v1/orders?state=99", "state"},
+		{"/v1/statistics?group_by=99", "group_by"},
+		{"/v1/cases?state=99", "state"},
+		{"/v1/offices?tier=99", "tier"},
+		{"/v1/items?exercise_tier=99", "exercise_tier"},
+		{"/v1/duty/reports?state=REPORT_STATE_LOST", "state"},
+	} {
+		code, body := restCall(t, "GET", base+tc.path, admin.token, "")
+		if code != http.StatusBadRequest || !slices.Equal(violatedFields(body), []string{tc.field}) {
+			t.Errorf("GET %s: %d naming %v; want 400 naming %s (%s)", tc.path, code, violatedFields(body), tc.field, fmt.Sprint(body["message"]))
+		}
+	}
+	// Each filter left out, or given a value there is, lists.
+	for name, call := range map[string]func() error{
+		"reports signed": func() error {
+			_, err := duty.ListReports(admin.ctx(), &yizhanv1.ListReportsRequest{State: yizhanv1.ReportState_REPORT_STATE_SIGNED, Scope: yizhanv1.ReportScope_REPORT_SCOPE_BELOW})
+			return err
+		},
+		"red cards": func() error {
+			_, err := sup.ListCards(admin.ctx(), &yizhanv1.ListCardsRequest{Colour: yizhanv1.CardColour_CARD_COLOUR_RED})
+			return err
+		},
+		"open follow-ups": func() error {
+			_, err := sup.ListFollowUps(admin.ctx(), &yizhanv1.ListFollowUpsRequest{State: yizhanv1.FollowUpState_FOLLOW_UP_STATE_OPEN})
+			return err
+		},
+		"orders": func() error {
+			_, err := sup.ListOrders(admin.ctx(), &yizhanv1.ListOrdersRequest{})
+			return err
+		},
+	} {
+		if err := call(); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
 	}
 }

@@ -142,14 +142,14 @@ func (s *supervisionService) ListFollowUps(ctx context.Context, req *yizhanv1.Li
 		if err := s.atLeader(); err != nil {
 			return nil, err
 		}
+		if err := knownEnum("state", req.GetState()); err != nil {
+			return nil, err
+		}
 		if req.GetQueryCode() != "" {
 			return s.citizenFollowUps(ctx, req)
 		}
 		office, subtree, err := s.scope(ctx, req.GetOfficeCode())
 		if err != nil {
-			return nil, err
-		}
-		if err := knownEnum("state", req.GetState()); err != nil {
 			return nil, err
 		}
 		fs, err := s.n.office.Cases().FollowUps(casebook.RecordQuery{Office: office, Subtree: subtree, CaseNumber: req.GetCaseNumber(), State: int32(req.GetState())})
