@@ -68,12 +68,12 @@ import (
 // under the name of one of its nodes that lost its disk — and files
 // nothing, for good (OFFICE_RUNS_ELSEWHERE, kept with raft's state so
 // that a restart does not decide again, and /readyz says what to do). It
-// proposes nothing, takes none of its office's mail and serves no backup
-// of it (firstStartUnavailable), and, its mark kept, it takes no raft
-// connection from any other node (the node's raft stream layer refuses
-// them while the mark is there): the running office's leader, which may
-// still count this node's name among its voters, cannot pull it in with
-// its term and vote forgotten.
+// proposes nothing, takes none of its office's mail, serves no backup of
+// it and answers for none of its members (firstStartUnavailable), and,
+// its mark kept, it takes no raft connection from any other node (the
+// node's raft stream layer refuses them while the mark is there): the
+// running office's leader, which may still count this node's name among
+// its voters, cannot pull it in with its term and vote forgotten.
 //
 // Until the answer is applied, the node joins no other node to the office
 // (a node joining replays the log, which does not carry the mark) and
@@ -381,16 +381,20 @@ func (o *Office) firstStartProgress() error {
 }
 
 // firstStartUnavailable refuses what a neighbouring office sends (case
-// messages, scanned files) and a backup of the office, with Unavailable
-// naming FIRST_START_PENDING, while this office does not know whether it
-// ran before, or once it is found to run elsewhere: this node leads a
-// group of itself, and, bootstrapped beside its running office at the
-// address of one of its nodes (a member that lost its disk), what it took
-// would be acknowledged to the sender and never reach that office, and a
-// backup of it would hold none of the office's cases. The caller tries
-// the office's next node (FetchBackup, the mail's sender), or sends again
-// later; an office found new, or rebuilt, takes it once it knows. does
-// says what the node does not ("takes no case messages").
+// messages, scanned files), a backup of the office and its members (the
+// list, or one taken out), with Unavailable naming FIRST_START_PENDING,
+// while this office does not know whether it ran before, or once it is
+// found to run elsewhere: this node leads a group of itself, and,
+// bootstrapped beside its running office at the address of one of its
+// nodes (a member that lost its disk), what it took would be acknowledged
+// to the sender and never reach that office, a backup of it would hold
+// none of the office's cases, and its members would be itself alone (a
+// member named to be taken out not one, itself taken out of the node
+// directory while the running office still counts it). The caller tries
+// the office's next node (FetchBackup, the mail's sender, `yizhan
+// members`), or sends again later; an office found new, or rebuilt,
+// answers once it knows. does says what the node does not ("takes no
+// case messages").
 func (o *Office) firstStartUnavailable(does string) error {
 	err := o.CanNumber()
 	if err == nil {

@@ -114,6 +114,14 @@ func (s *PeerServer) Members(ctx context.Context, req *peerv1.MembersRequest) (*
 		return nil, status.Errorf(codes.PermissionDenied,
 			"a certificate of office %s may not manage the members of office %s (asked for office %s)", id.Office, o.cfg.Office, req.GetOfficeCode())
 	}
+	// A node bootstrapped on an empty data directory whose office does not
+	// know yet whether it ran before, or runs elsewhere, leads a group of
+	// itself: it answers for no member of the office, and takes no name
+	// out of the node directory (firststart.go). `yizhan members` asks
+	// the next node it lists.
+	if err := o.firstStartUnavailable("answers for no member of its office"); err != nil {
+		return nil, err
+	}
 	g := o.cfg.Group
 	if !g.IsLeader() {
 		var resp *peerv1.MembersResponse

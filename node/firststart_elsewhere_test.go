@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/status"
 
+	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 	"github.com/yizhan-gov/yizhan/federation"
 	"github.com/yizhan-gov/yizhan/federation/raftgroup"
@@ -242,5 +243,65 @@ func TestABackupIsNotTakenFromANodeBootstrappedBesideItsOffice(t *testing.T) {
 	}
 	if info.Node == "dongcun-3" || info.Cases == 0 {
 		t.Errorf("the village's backup was taken on %s and holds %d cases, want one of its running nodes' with 张三's case", info.Node, info.Cases)
+	}
+}
+
+// A node of a village of three loses its disk and comes back under its name
+// and addresses, started with --bootstrap. `yizhan members` asked there
+// first (in its pod, --peer 127.0.0.1:7070) to take dongcun-3 out passes
+// on to the next node it lists: the node, which leads only a group of
+// itself, neither lists itself as the village's one member nor takes
+// dongcun-3 out of the node directory while the village counts it. The
+// village's leader takes it out.
+func TestMembersAreNotAnsweredByANodeBootstrappedBesideItsOffice(t *testing.T) {
+	f := newCaseFed(t, 1)
+	upstream := append(f.peerAddrs("chengguan-1"), f.peerAddrs("county-1")...)
+	for _, name := range []string{"dongcun-2", "dongcun-3"} {
+		n := f.start(name, dongcun, func(c *node.Config) { c.Join, c.Upstream = f.peerAddrs("dongcun-1"), upstream })
+		waitFor(t, name+" a member of the village", n.Ready, 60*time.Second)
+		waitFor(t, name+" in the county's directory", func() bool { return listedEver(f.nodes["county-1"].Registry(), dongcun, name) }, 30*time.Second)
+	}
+	f.stop("dongcun-3")
+	cfg := f.cfgs["dongcun-3"]
+	cfg.DataDir, cfg.Bootstrap, cfg.Join = filepath.Join(t.TempDir(), "new-disk"), true, nil
+	stray := f.run("dongcun-3", cfg)
+	waitFor(t, "/readyz of the node that lost its disk says to --join", func() bool {
+		return strings.Contains(readyzReason(t, stray), "--join")
+	}, 40*time.Second)
+
+	b := f.bundle(dongcun, "")
+	members := func(addr, remove string) (*peerv1.MembersResponse, error) {
+		conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(credentials.NewTLS(b.ClientConfig(dongcun))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		return peerv1.NewPeerClient(conn).Members(ctx, &peerv1.MembersRequest{OfficeCode: dongcun, Remove: remove})
+	}
+	if resp, err := members(stray.PeerAddr(), ""); status.Code(err) != codes.Unavailable || reason.StatusReason(err) != reason.FirstStartPending {
+		t.Errorf("the village's members asked of the node that lost its disk: %v, %v; want Unavailable %s (ask the next node)", resp.GetMembers(), err, reason.FirstStartPending)
+	}
+	if _, err := members(stray.PeerAddr(), "dongcun-3"); status.Code(err) != codes.Unavailable {
+		t.Errorf("dongcun-3 taken out at the node that lost its disk: %v, want Unavailable (ask the next node)", err)
+	}
+	time.Sleep(time.Second)
+	for _, e := range f.nodes["county-1"].Registry().NodesEver(dongcun) {
+		if e.GetName() == "dongcun-3" && e.GetRemoved() {
+			t.Error("the node that lost its disk took dongcun-3 out of the node directory; the village still counts it a voter")
+		}
+	}
+	resp, err := members(f.cfgs["dongcun-1"].PeerAddr, "dongcun-3")
+	if err != nil {
+		t.Fatalf("dongcun-3 taken out at the village's leader: %v", err)
+	}
+	var names []string
+	for _, m := range resp.GetMembers() {
+		names = append(names, m.GetNode())
+	}
+	slices.Sort(names)
+	if strings.Join(names, ",") != "dongcun-1,dongcun-2" {
+		t.Errorf("the village's members once dongcun-3 is taken out: %v, want dongcun-1 and dongcun-2", names)
 	}
 }
