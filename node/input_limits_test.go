@@ -37,7 +37,7 @@ func violations(body map[string]any) map[string]string {
 
 // TestRESTInputLimits: bodies beyond the input limits are refused with
 // 400, naming the field and the reason, and nothing is written: no case,
-// no item version, no office.
+// no item nor item version, no office.
 func TestRESTInputLimits(t *testing.T) {
 	f := newFed(t)
 	f.startCounty(1)
@@ -81,6 +81,8 @@ func TestRESTInputLimits(t *testing.T) {
 		{"item: conditions of 300 KB", "PATCH", "/v1/items/450122-YC-001", tok, `{"conditions":"` + long + `"}`, "item.conditions", registry.ReasonTooLong},
 		{"item: copies 2^31-1", "PATCH", "/v1/items/450122-YC-001", tok, `{"materials":[{"name":"申请表","copies":2147483647}]}`, "item.materials[0].copies", registry.ReasonOutOfRange},
 		{"item: NUL in the name", "PATCH", "/v1/items/450122-YC-001", tok, `{"name":"烟草\u0000"}`, "item.name", registry.ReasonControlCharacter},
+		{"item: a material form its enum does not declare", "PATCH", "/v1/items/450122-YC-001", tok, `{"materials":[{"name":"申请表","form":99}]}`, "item.materials[0].form", registry.ReasonOutOfRange},
+		{"new item: a material form its enum does not declare", "POST", "/v1/items", tok, `{"code":"450122-YC-002","name":"烟草专卖零售许可证延续","type":"ITEM_TYPE_LICENCE","department_code":"yc","statutory_limit_days":20,"promised_limit_days":10,"case_kind":"CASE_KIND_PROMISED","exercise_tier":"TIER_COUNTY","materials":[{"name":"申请表","form":5,"copies":1}]}`, "item.materials[0].form", registry.ReasonOutOfRange},
 		{"office: name of 300 KB", "POST", "/v1/offices", tok, `{"code":"450122101000","name":"` + long + `"}`, "office.name", registry.ReasonTooLong},
 		{"grant: note with ESC", "POST", "/v1/grants", tok, `{"item_code":"450122-YC-001","office_code":"450122000000","rights":["RIGHT_ACCEPT"],"note":"\u001b[2J"}`, "grant.note", registry.ReasonControlCharacter},
 		{"staff: password of 300 KB", "POST", "/v1/staff", tok, `{"staff":{"username":"lisi","name":"李四","office_code":"450122000000","roles":["ROLE_CLERK"]},"password":"` + long + `"}`, "password", registry.ReasonTooLong},
@@ -90,6 +92,7 @@ func TestRESTInputLimits(t *testing.T) {
 		{"list: a date without its time", "GET", "/v1/cases?filed_from=2026-01-01", tok, "", "filed_from", registry.ReasonInvalidFormat},
 		{"filing: a number for a code", "POST", "/v1/cases", "", `{"item_code":5}`, "item_code", registry.ReasonInvalidFormat},
 		{"filing: copies not a number", "POST", "/v1/cases", "", filing("黄志明", "东村3组", `"x"`), "copies", registry.ReasonInvalidFormat},
+		{"item: a material form by a name there is not", "PATCH", "/v1/items/450122-YC-001", tok, `{"materials":[{"name":"申请表","form":"MATERIAL_FORM_FAX"}]}`, "form", registry.ReasonInvalidFormat},
 		{"filing: a field it does not have", "POST", "/v1/cases", "", `{"itemcode":"450122-YC-001"}`, "itemcode", reason.UnknownField},
 	}
 	// What the requests would write. (Not the registry index: the node
@@ -97,10 +100,11 @@ func TestRESTInputLimits(t *testing.T) {
 	written := func() string {
 		reg, book := n.Registry(), n.Office().Cases()
 		it, _ := reg.Item(tobacco().Code, 0)
+		_, newItemErr := reg.Item("450122-YC-002", 0)
 		_, officeErr := reg.Office("450122101000")
 		_, staffErr := reg.Staff("lisi")
 		grants := reg.Grants(registry.GrantFilter{ItemCode: tobacco().Code, IncludeInactive: true})
-		return fmt.Sprint(it.GetVersion(), officeErr == nil, staffErr == nil, len(grants), book.Len(), len(book.Events(number)))
+		return fmt.Sprint(it.GetVersion(), newItemErr == nil, officeErr == nil, staffErr == nil, len(grants), book.Len(), len(book.Events(number)))
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -240,14 +240,17 @@ func TestLimitsAcceptWhatIsWithin(t *testing.T) {
 }
 
 // TestLimitsAreNotCheckedOnReplay: a command over the limits that is in a
-// log already (written by a binary before the limits) applies and replays
+// log already (written by a binary before the limits, or by a later one
+// with a material form this one does not know) applies and replays
 // alike, so that no office stops on it.
 func TestLimitsAreNotCheckedOnReplay(t *testing.T) {
 	r := newCounty(t)
 	it := validItem("OLD")
 	it.Conditions = runes("条", MaxLongTextLen+1)
+	it.Materials[0].Form = 99
 	cmd := createItem(it)
 	wantLimit(t, r.Check(cmd), "item.conditions", ReasonTooLong)
+	wantLimit(t, r.Check(cmd), "item.materials[0].form", ReasonOutOfRange)
 	before := r.Snapshot()
 	if _, err := r.Apply(r.Index()+1, cmd); err != nil {
 		t.Fatalf("Apply of a logged command over the limits: %v", err)
