@@ -125,16 +125,26 @@ func (o *Office) VerifyRecordSignature(office, what string, hash, sig []byte, ch
 // (leader only: raftgroup.ErrNotLeader elsewhere; none while this node's
 // clock is known to be far from the county's: ClockOff).
 func (o *Office) ProposeCase(ctx context.Context, cmd *peerv1.CaseCommand) (proto.Message, error) {
+	v, _, err := o.ProposeCaseOnce(ctx, cmd)
+	return v, err
+}
+
+// ProposeCaseOnce is ProposeCase for a command under a client's request
+// ID (cmd.RequestId): replayed when the office had applied that request
+// before the command reached the log (a retry racing its first attempt),
+// and the answer is then the first application's; the command changed
+// nothing.
+func (o *Office) ProposeCaseOnce(ctx context.Context, cmd *peerv1.CaseCommand) (v proto.Message, replayed bool, err error) {
 	// Every case command is dated by this node's clock, and the book
 	// forgets its requests by those dates: none while it is far off.
 	if err := o.ClockOff(); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	res, err := o.cfg.Group.Apply(ctx, &peerv1.Command{Kind: &peerv1.Command_Cases{Cases: cmd}})
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return res.Value, res.Err
+	return res.Value, res.Replayed, res.Err
 }
 
 // AppendEvents seals, signs and proposes events made by this office for

@@ -30,13 +30,8 @@ func (s *Service) Consult(ctx context.Context, r raftgroup.Request, c *yizhanv1.
 	if c.Signature, c.SignerChain, err = s.fed.SignRecord(supervision.ConsultationHash(c)); err != nil {
 		return nil, false, fmt.Errorf("office: sign consultation %s: %w", c.GetId(), err)
 	}
-	v, err := s.fed.ProposeCase(ctx, &peerv1.CaseCommand{AtUnixNano: s.now().UnixNano(), RequestId: r.ID, RequestHash: r.Hash,
+	return propose[*yizhanv1.Consultation](ctx, s, r, &peerv1.CaseCommand{AtUnixNano: s.now().UnixNano(),
 		Op: &peerv1.CaseCommand_PutConsultation{PutConsultation: &peerv1.PutConsultation{Consultation: c}}})
-	if err != nil {
-		return nil, false, err
-	}
-	kept, _ = v.(*yizhanv1.Consultation)
-	return kept, false, nil
 }
 
 // QuestionCode is the query code of a question left online: from the

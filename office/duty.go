@@ -50,13 +50,8 @@ func (s *Service) putRecord(ctx context.Context, r raftgroup.Request, cmd *peerv
 	if h, ok, err := Answered[*yizhanv1.HeldReport](s, r); err != nil || ok {
 		return h, ok, err
 	}
-	cmd.AtUnixNano, cmd.RequestId, cmd.RequestHash = s.now().UnixNano(), r.ID, r.Hash
-	v, err := s.fed.ProposeCase(ctx, cmd)
-	if err != nil {
-		return nil, false, err
-	}
-	h, _ := v.(*yizhanv1.HeldReport)
-	return h, false, nil
+	cmd.AtUnixNano = s.now().UnixNano()
+	return propose[*yizhanv1.HeldReport](ctx, s, r, cmd)
 }
 
 // PutShifts keeps shifts of this office, each signed by this node: a
@@ -80,13 +75,9 @@ func (s *Service) PutShifts(ctx context.Context, r raftgroup.Request, shifts []*
 		}
 		signed[i] = sh
 	}
-	v, err := s.fed.ProposeCase(ctx, &peerv1.CaseCommand{AtUnixNano: s.now().UnixNano(), RequestId: r.ID, RequestHash: r.Hash,
+	resp, replayed, err := propose[*yizhanv1.PublishShiftsResponse](ctx, s, r, &peerv1.CaseCommand{AtUnixNano: s.now().UnixNano(),
 		Op: &peerv1.CaseCommand_PutShifts{PutShifts: &peerv1.PutShifts{Shifts: signed}}})
-	if err != nil {
-		return nil, false, err
-	}
-	resp, _ := v.(*yizhanv1.PublishShiftsResponse)
-	return resp.GetShifts(), false, nil
+	return resp.GetShifts(), replayed, err
 }
 
 // SweepShifts flags this office's shifts that nobody took over, or that
@@ -129,13 +120,8 @@ func (s *Service) PutLogEntry(ctx context.Context, r raftgroup.Request, e *yizha
 	if kept, ok, err := Answered[*yizhanv1.DutyLogEntry](s, r); err != nil || ok {
 		return kept, ok, err
 	}
-	v, err := s.fed.ProposeCase(ctx, &peerv1.CaseCommand{AtUnixNano: s.now().UnixNano(), RequestId: r.ID, RequestHash: r.Hash,
+	return propose[*yizhanv1.DutyLogEntry](ctx, s, r, &peerv1.CaseCommand{AtUnixNano: s.now().UnixNano(),
 		Op: &peerv1.CaseCommand_PutLogEntry{PutLogEntry: &peerv1.PutLogEntry{Entry: e}}})
-	if err != nil {
-		return nil, false, err
-	}
-	kept, _ := v.(*yizhanv1.DutyLogEntry)
-	return kept, false, nil
 }
 
 // PutZeroReport keeps this office's zero report of a day, signed by this
@@ -153,13 +139,8 @@ func (s *Service) PutZeroReport(ctx context.Context, r raftgroup.Request, z *yiz
 	if z.Signature, z.SignerChain, err = s.fed.SignRecord(duty.Hash(z)); err != nil {
 		return nil, false, fmt.Errorf("office: sign zero report %s: %w", z.GetId(), err)
 	}
-	v, err := s.fed.ProposeCase(ctx, &peerv1.CaseCommand{AtUnixNano: s.now().UnixNano(), RequestId: r.ID, RequestHash: r.Hash,
+	return propose[*yizhanv1.ZeroReport](ctx, s, r, &peerv1.CaseCommand{AtUnixNano: s.now().UnixNano(),
 		Op: &peerv1.CaseCommand_PutZeroReport{PutZeroReport: &peerv1.PutZeroReport{Report: z}}})
-	if err != nil {
-		return nil, false, err
-	}
-	kept, _ := v.(*yizhanv1.ZeroReport)
-	return kept, false, nil
 }
 
 // SweepUnsignedReports flags this office's draft first reports still

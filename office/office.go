@@ -22,6 +22,7 @@
 package office
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -31,6 +32,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
 	"github.com/yizhan-gov/yizhan/federation"
 	"github.com/yizhan-gov/yizhan/federation/raftgroup"
 )
@@ -110,6 +112,24 @@ func Answered[T proto.Message](s *Service, r raftgroup.Request) (v T, ok bool, e
 		return v, false, fmt.Errorf("office: request %q was answered with %T, not %T: %w", r.ID, a, v, raftgroup.ErrRequestConflict)
 	}
 	return v, true, nil
+}
+
+// propose proposes cmd under request r (its ID and hash put in cmd) and
+// returns its answer as a T: replayed when the office had applied r
+// before the command reached the log (a retry that raced its first
+// attempt past Answered), the answer being then the first one's, checked
+// as Answered checks it.
+func propose[T proto.Message](ctx context.Context, s *Service, r raftgroup.Request, cmd *peerv1.CaseCommand) (v T, replayed bool, err error) {
+	cmd.RequestId, cmd.RequestHash = r.ID, r.Hash
+	a, replayed, err := s.fed.ProposeCaseOnce(ctx, cmd)
+	if err != nil {
+		return v, false, err
+	}
+	v, isT := a.(T)
+	if replayed && !isT {
+		return v, false, fmt.Errorf("office: request %q was answered with %T, not %T: %w", r.ID, a, v, raftgroup.ErrRequestConflict)
+	}
+	return v, replayed, nil
 }
 
 // Forwardable reports whether err from a write means "not here": the

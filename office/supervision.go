@@ -54,7 +54,6 @@ func (s *Service) Supervise(ctx context.Context, r raftgroup.Request, step *peer
 	if v, _, ok, err := s.fed.Answered(r); err != nil || ok {
 		return v, ok, err
 	}
-	v, err = s.fed.ProposeCase(ctx, &peerv1.CaseCommand{AtUnixNano: s.now().UnixNano(), RequestId: r.ID, RequestHash: r.Hash,
+	return s.fed.ProposeCaseOnce(ctx, &peerv1.CaseCommand{AtUnixNano: s.now().UnixNano(), RequestId: r.ID, RequestHash: r.Hash,
 		Op: &peerv1.CaseCommand_Supervision{Supervision: step}})
-	return v, false, err
 }

@@ -19,9 +19,13 @@ import (
 // error that left the state unchanged. Both travel back to the proposer
 // through raft's ApplyFuture.
 type ApplyResult struct {
-	Index uint64        // the raft index of the command
+	Index uint64        // the raft index of the command, or of the first one applied under its request ID
 	Value proto.Message // e.g. the stored *yizhanv1.Item
 	Err   error
+	// Replayed: the command's request ID had been applied before (a
+	// retry that raced its first attempt into the log), and Value is the
+	// answer of that first application, at Index; nothing changed now.
+	Replayed bool
 }
 
 // FSM is an office's raft state machine. It is thin: it decodes the
@@ -163,7 +167,7 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 			return
 		}
 		for i, r := range f.cases.Apply(pending, through, f.reg) {
-			res := &ApplyResult{Index: r.Index, Value: r.Value, Err: r.Err}
+			res := &ApplyResult{Index: r.Index, Value: r.Value, Err: r.Err, Replayed: r.Err == nil && r.Index != pending[i].Index}
 			if errors.Is(r.Err, casebook.ErrRequestConflict) {
 				res.Err = fmt.Errorf("%w: %q", ErrRequestConflict, pending[i].Request.ID)
 			}
@@ -273,6 +277,7 @@ func (f *FSM) applyRegistry(l *raft.Log, cmd *peerv1.Command) *ApplyResult {
 		res.Value, res.Index, res.Err = f.requests.once(requestOf(k.Registry), l.Index, k.Registry.GetAtUnixNano(), func() (proto.Message, error) {
 			return f.reg.Apply(l.Index, k.Registry)
 		})
+		res.Replayed = res.Err == nil && res.Index != l.Index
 		if res.Err == nil && res.Index == l.Index {
 			// Applied here, not a retry answered from memory: the audit
 			// trail keeps it (once: the book skips an index it holds).
