@@ -62,8 +62,8 @@ import (
 // log); a node that merely asks to join, and holds nothing, names none,
 // and a node bootstrapped so itself, its office not yet answered, names
 // FIRST_START_PENDING (it leads only a group of itself): of nodes of one
-// office bootstrapped at once, the one whose name sorts first goes on, the
-// others count it as running the office. This node was then started
+// office bootstrapped at once, one goes on and the others count it as
+// running the office (runsElsewhere). This node was then started
 // with --bootstrap where it should have joined — beside its office, or
 // under the name of one of its nodes that lost its disk — and files
 // nothing, for good (OFFICE_RUNS_ELSEWHERE, kept with raft's state so
@@ -329,14 +329,19 @@ func (o *Office) casesHeldAt(ctx context.Context, above string) (int, error) {
 // empty data directory and does not know yet whether the office ran
 // before refuses it naming FIRST_START_PENDING: of nodes of one office
 // bootstrapped at once (a village whose two disks died, both nodes given
-// --bootstrap again), the one whose name sorts first goes on and the
-// others are refused, so that one of them runs the office and the others
-// join it; when no node holds raft state, runsElsewhere is the first
-// such node of a name before this node's. A node found to run beside its
-// office (OFFICE_RUNS_ELSEWHERE) files nothing and is not counted. nil
-// when none.
+// --bootstrap again), one goes on and the others are refused, so that one
+// of them runs the office and the others join it. The other node asks
+// this one only when the directory lists this node under its name at its
+// address, as it lists the other: then the one whose name sorts first
+// goes on; else this node cannot be seen, and defers to it. When no node
+// holds raft state, runsElsewhere is the first such node this node defers
+// to. A node found to run beside its office (OFFICE_RUNS_ELSEWHERE) files
+// nothing and is not counted. nil when none.
 func (o *Office) runsElsewhere(ctx context.Context, listed []*yizhanv1.NodeEntry) *yizhanv1.NodeEntry {
-	var pendingFirst *yizhanv1.NodeEntry // a pending node whose name sorts before this node's
+	seen := slices.ContainsFunc(listed, func(e *yizhanv1.NodeEntry) bool {
+		return e.GetName() == o.cfg.Node && !e.GetRemoved() && e.GetPeerAddress() == o.cfg.PeerAddr
+	})
+	var pendingFirst *yizhanv1.NodeEntry // a pending node this node defers to
 	for _, e := range listed {
 		if e.GetName() == o.cfg.Node || e.GetRemoved() || e.GetPeerAddress() == "" || e.GetPeerAddress() == o.cfg.PeerAddr {
 			continue
@@ -355,7 +360,7 @@ func (o *Office) runsElsewhere(ctx context.Context, listed []*yizhanv1.NodeEntry
 		case reason.NotLeader, reason.CatchingUp:
 			return e
 		case reason.FirstStartPending:
-			if pendingFirst == nil && e.GetName() < o.cfg.Node {
+			if pendingFirst == nil && (!seen || e.GetName() < o.cfg.Node) {
 				pendingFirst = e
 			}
 		}

@@ -18,6 +18,7 @@ import (
 	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 	"github.com/yizhan-gov/yizhan/federation"
+	"github.com/yizhan-gov/yizhan/federation/pki"
 	"github.com/yizhan-gov/yizhan/federation/raftgroup"
 	"github.com/yizhan-gov/yizhan/node"
 	"github.com/yizhan-gov/yizhan/reason"
@@ -304,4 +305,49 @@ func TestMembersAreNotAnsweredByANodeBootstrappedBesideItsOffice(t *testing.T) {
 	if strings.Join(names, ",") != "dongcun-1,dongcun-2" {
 		t.Errorf("the village's members once dongcun-3 is taken out: %v, want dongcun-1 and dongcun-2", names)
 	}
+}
+
+// Both disks of a village of two die. dongcun-2 comes back under its name
+// with --bootstrap, and a new machine, dongcun-0, is started with
+// --bootstrap too. dongcun-2 is still finding out whether the village ran
+// before (the offices above answer it slowly) when dongcun-0 asks the
+// nodes the directory lists: dongcun-0, which the directory does not list
+// and which dongcun-2 therefore never asks, files nothing and says to
+// --join dongcun-2, though its name sorts first; dongcun-2 rebuilds the
+// village. The village never runs as two raft groups.
+func TestANodeTheDirectoryDoesNotListDefersToAListedNodeStillFindingOut(t *testing.T) {
+	release := make(chan struct{})
+	node.SetPeerCallHookForTest(t, func(_ *node.Node, ctx context.Context, method string) {
+		if !strings.HasSuffix(method, "/CasesThrough") {
+			return
+		}
+		if id, err := pki.PeerIdentity(ctx); err == nil && id.Node == "dongcun-2" {
+			select {
+			case <-release:
+			case <-ctx.Done():
+			}
+		}
+	})
+	f := newCaseFed(t, 1)
+	upstream := append(f.peerAddrs("chengguan-1"), f.peerAddrs("county-1")...)
+	second := f.start("dongcun-2", dongcun, func(c *node.Config) { c.Join, c.Upstream = f.peerAddrs("dongcun-1"), upstream })
+	waitFor(t, "dongcun-2 a member of the village", second.Ready, 60*time.Second)
+	waitFor(t, "dongcun-2 in the county's directory", func() bool { return listedEver(f.nodes["county-1"].Registry(), dongcun, "dongcun-2") }, 30*time.Second)
+	fileTobacco(t, dial(t, f.nodes["dongcun-1"]).login("dongcun", password), "张三")
+
+	f.stop("dongcun-1")
+	f.stop("dongcun-2")
+	cfg := f.cfgs["dongcun-2"]
+	cfg.DataDir, cfg.Bootstrap, cfg.Join = filepath.Join(t.TempDir(), "new-disk"), true, nil
+	lost := f.run("dongcun-2", cfg)
+	fresh := f.start("dongcun-0", dongcun, func(c *node.Config) { c.Bootstrap, c.Upstream = true, upstream })
+	waitFor(t, "dongcun-0's /readyz says to --join dongcun-2", func() bool {
+		if fresh.Ready() {
+			t.Fatal("dongcun-0 runs the village beside dongcun-2, which is still finding out")
+		}
+		return strings.Contains(readyzReason(t, fresh), "--join "+f.cfgs["dongcun-2"].PeerAddr)
+	}, 40*time.Second)
+	close(release)
+	waitFor(t, "dongcun-2 rebuilds the village", lost.Ready, 60*time.Second)
+	fileRefusedElsewhere(t, fresh)
 }
