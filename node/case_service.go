@@ -501,6 +501,11 @@ func (s *caseService) ListCases(ctx context.Context, req *yizhanv1.ListCasesRequ
 	if err := knownEnum("state", req.GetState()); err != nil {
 		return nil, err
 	}
+	pages := queryOf("ListCases", office, req.GetState(), req.GetItemCode(), req.GetDepartmentCode(), from, to, req.GetApplicant(), req.GetHistory(), req.GetOverdue())
+	pos, err := pages.position(req.GetPageToken())
+	if err != nil {
+		return nil, err
+	}
 	book := s.n.office.Cases()
 	var (
 		cases []*yizhanv1.Case
@@ -509,7 +514,7 @@ func (s *caseService) ListCases(ctx context.Context, req *yizhanv1.ListCasesRequ
 	switch {
 	case req.GetApplicant() != "":
 		q := casebook.ApplicantQuery{Office: office, State: req.GetState(), ItemCode: req.GetItemCode(), Department: req.GetDepartmentCode(),
-			FiledFrom: from, FiledTo: to, PageSize: size, PageToken: req.GetPageToken()}
+			FiledFrom: from, FiledTo: to, PageSize: size, PageToken: pos}
 		var by, key string // for the record of the search: the key masked
 		switch a := strings.TrimSpace(req.GetApplicant()); {
 		case casework.ValidIDNumber(strings.ToUpper(a)) == nil: // the check character typed as x
@@ -527,22 +532,19 @@ func (s *caseService) ListCases(ctx context.Context, req *yizhanv1.ListCasesRequ
 		}
 	case req.GetHistory() || !from.IsZero() || !to.IsZero() || casework.Final(req.GetState()):
 		cases, next, err = book.List(casebook.ListQuery{Office: office, State: req.GetState(), ItemCode: req.GetItemCode(),
-			Department: req.GetDepartmentCode(), FiledFrom: from, FiledTo: to, PageSize: size, PageToken: req.GetPageToken()})
+			Department: req.GetDepartmentCode(), FiledFrom: from, FiledTo: to, PageSize: size, PageToken: pos})
 	default:
 		q := casebook.QueueQuery{Office: office, State: req.GetState(), ItemCode: req.GetItemCode(),
-			Department: req.GetDepartmentCode(), PageSize: size, PageToken: req.GetPageToken()}
+			Department: req.GetDepartmentCode(), PageSize: size, PageToken: pos}
 		if req.GetOverdue() {
 			q.OverdueAt, q.Registry = s.n.now(), s.n.office.Registry()
 		}
 		cases, next, err = book.Queue(q)
 	}
-	if errors.Is(err, casebook.ErrBadPageToken) {
-		return nil, errBadPageToken()
-	}
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, listError(err)
 	}
-	resp := &yizhanv1.ListCasesResponse{NextPageToken: next}
+	resp := &yizhanv1.ListCasesResponse{NextPageToken: pages.token(next)}
 	for _, c := range cases {
 		resp.Cases = append(resp.Cases, s.present(c, p))
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -286,7 +285,7 @@ func (s *supervisionService) ListConsultations(ctx context.Context, req *yizhanv
 	if err != nil {
 		return nil, err
 	}
-	q := casebook.ConsultationQuery{Office: scope, Subtree: subtree, Awaiting: req.GetAwaitingAnswer(), Limit: size, PageToken: req.GetPageToken()}
+	q := casebook.ConsultationQuery{Office: scope, Subtree: subtree, Awaiting: req.GetAwaitingAnswer(), Limit: size}
 	if q.Awaiting && scope != s.n.office.Code() {
 		return nil, fieldError("office_code", reason.WrongOffice, reason.Meta{"office": s.n.office.Code(), "want": scope},
 			"the questions an office must answer are listed at a node of that office")
@@ -304,17 +303,18 @@ func (s *supervisionService) ListConsultations(ctx context.Context, req *yizhanv
 	if !to.IsZero() {
 		q.To = to.AddDate(0, 0, 1)
 	}
-	cs, next, err := s.n.office.Cases().Consultations(q)
-	if errors.Is(err, casebook.ErrBadPageToken) {
-		return nil, errBadPageToken()
+	pages := queryOf("ListConsultations", scope, subtree, q.Awaiting, q.From, q.To)
+	if q.PageToken, err = pages.position(req.GetPageToken()); err != nil {
+		return nil, err
 	}
+	cs, next, err := s.n.office.Cases().Consultations(q)
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, listError(err)
 	}
 	for i, c := range cs {
 		cs[i] = shown(c, c.GetOfficeCode() != p.Office && c.GetAnswerOffice() != p.Office)
 	}
-	return &yizhanv1.ListConsultationsResponse{Consultations: cs, NextPageToken: next}, nil
+	return &yizhanv1.ListConsultationsResponse{Consultations: cs, NextPageToken: pages.token(next)}, nil
 }
 
 // GetQuestion is the citizen's: the question with its answer, for its id

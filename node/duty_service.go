@@ -468,8 +468,15 @@ func (s *dutyService) ListReports(ctx context.Context, req *yizhanv1.ListReports
 		return nil, fieldError("scope", registry.ReasonOutOfRange, reason.Meta{"enum": "ReportScope", "got": reason.Itoa(int32(req.GetScope()))},
 			"the reports waiting for acknowledgement are from below: not OWN with unacknowledged")
 	}
+	// The county pages its copy of this office's reports by the same
+	// token (countyAcks): the query is the office's, named.
+	pages := queryOf("ListReports", scope, req.GetState(), req.GetFirstId(), req.GetUnacknowledged(), req.GetScope())
+	pos, err := pages.position(req.GetPageToken())
+	if err != nil {
+		return nil, err
+	}
 	q := casebook.ReportQuery{Office: scope, State: req.GetState(), FirstID: req.GetFirstId(), Unacknowledged: req.GetUnacknowledged(), Limit: limit,
-		PageToken: req.GetPageToken(), Scope: req.GetScope()}
+		PageToken: pos, Scope: req.GetScope()}
 	if q.Unacknowledged {
 		// This office's own index: every report from below it that waits
 		// for its acknowledgement, sibling offices' among them. It is read
@@ -482,11 +489,8 @@ func (s *dutyService) ListReports(ctx context.Context, req *yizhanv1.ListReports
 		q.Office = ""
 	}
 	rs, next, err := s.n.office.Cases().Reports(q)
-	if errors.Is(err, casebook.ErrBadPageToken) {
-		return nil, errBadPageToken()
-	}
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, listError(err)
 	}
 	if !q.Unacknowledged && scope == s.n.office.Code() {
 		// The same page at the county: a token is a report's time and
@@ -496,7 +500,7 @@ func (s *dutyService) ListReports(ctx context.Context, req *yizhanv1.ListReports
 		s.countyAcks(ctx, rs, &yizhanv1.ListReportsRequest{OfficeCode: scope, State: req.GetState(), FirstId: req.GetFirstId(),
 			PageSize: req.GetPageSize(), PageToken: req.GetPageToken(), Scope: req.GetScope()})
 	}
-	return &yizhanv1.ListReportsResponse{Reports: rs, NextPageToken: next}, nil
+	return &yizhanv1.ListReportsResponse{Reports: rs, NextPageToken: pages.token(next)}, nil
 }
 
 // countyAcks adds to the reports of this office the acknowledgements the

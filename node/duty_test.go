@@ -199,6 +199,16 @@ func TestUrgentReportTravelsUpThroughACutLink(t *testing.T) {
 	if err != nil || !hasAck(got, county) {
 		t.Errorf("the village sees acknowledgements %v (%v), want the county's", got.GetAcks(), err)
 	}
+	// And on the second page of its reports, the first it wrote: the
+	// county pages its copy of them by the village's token.
+	page, err := vduty.ListReports(officer.ctx(), &yizhanv1.ListReportsRequest{PageSize: 1})
+	if err != nil || page.GetNextPageToken() == "" {
+		t.Fatalf("the village's first page of one report: %v, %v", page, err)
+	}
+	page, err = vduty.ListReports(officer.ctx(), &yizhanv1.ListReportsRequest{PageSize: 1, PageToken: page.GetNextPageToken()})
+	if err != nil || len(page.GetReports()) != 1 || page.GetReports()[0].GetReport().GetId() != id || !hasAck(page.GetReports()[0], county) {
+		t.Errorf("the village's second page: %v (%v), want report %s with the county's acknowledgement", page.GetReports(), err, id)
+	}
 
 	// A follow-up and the final report close the matter; nothing follows a final.
 	for _, kind := range []yizhanv1.ReportKind{yizhanv1.ReportKind_REPORT_KIND_FOLLOW_UP, yizhanv1.ReportKind_REPORT_KIND_FINAL} {

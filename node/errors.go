@@ -75,12 +75,6 @@ func invalidArgument(vs ...registry.FieldViolation) error {
 	return reason.BadRequest(rvs...).Err()
 }
 
-// errBadPageToken refuses a page_token no listing of this API gave out
-// (or another listing's), naming the field.
-func errBadPageToken() error {
-	return fieldError("page_token", registry.ReasonInvalidFormat, reason.Meta{"format": "PAGE_TOKEN"}, "is not a page token this listing gave out")
-}
-
 // knownEnum refuses an enum value its enum does not declare, OUT_OF_RANGE
 // naming field (enum, got), its message listing the values there are: a
 // filter's value no release has (a client's typo, a newer client's value)

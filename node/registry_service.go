@@ -339,14 +339,6 @@ func (s *registryService) ListItems(_ context.Context, req *yizhanv1.ListItemsRe
 	if err != nil {
 		return nil, err
 	}
-	offset := 0
-	if t := req.GetPageToken(); t != "" {
-		n, err := strconv.Atoi(t)
-		if err != nil || n < 0 {
-			return nil, errBadPageToken()
-		}
-		offset = n
-	}
 	if oc := req.GetOfficeCode(); oc != "" {
 		if err := registry.ValidCode(oc); err != nil {
 			return nil, fieldError("office_code", registry.ReasonInvalidFormat, reason.Meta{"format": "DIVISION_CODE"}, err.Error())
@@ -354,6 +346,20 @@ func (s *registryService) ListItems(_ context.Context, req *yizhanv1.ListItemsRe
 	}
 	if err := knownEnum("exercise_tier", req.GetExerciseTier()); err != nil {
 		return nil, err
+	}
+	// A page goes on from the offset of its first item in the list.
+	pages := queryOf("ListItems", req.GetDepartmentCode(), req.GetOfficeCode(), req.GetQuery(), req.GetExerciseTier(), req.GetIncludeRetired())
+	pos, err := pages.position(req.GetPageToken())
+	if err != nil {
+		return nil, err
+	}
+	offset := 0
+	if pos != "" {
+		n, err := strconv.Atoi(pos)
+		if err != nil || n < 0 {
+			return nil, errBadPageToken()
+		}
+		offset = n
 	}
 	meta, err := s.readMeta(req.GetMinIndex())
 	if err != nil {
@@ -368,7 +374,7 @@ func (s *registryService) ListItems(_ context.Context, req *yizhanv1.ListItemsRe
 		end := min(offset+size, len(items))
 		resp.Items = items[offset:end]
 		if end < len(items) {
-			resp.NextPageToken = strconv.Itoa(end)
+			resp.NextPageToken = pages.token(strconv.Itoa(end))
 		}
 	}
 	return resp, nil
@@ -501,8 +507,13 @@ func (s *registryService) ListItemVersions(_ context.Context, req *yizhanv1.List
 	}
 	// Versions are numbered from 1, oldest first: a page goes on after
 	// the last version of the page before.
-	if t := req.GetPageToken(); t != "" {
-		after, err := strconv.ParseUint(t, 10, 32)
+	pages := queryOf("ListItemVersions", req.GetCode())
+	pos, err := pages.position(req.GetPageToken())
+	if err != nil {
+		return nil, err
+	}
+	if pos != "" {
+		after, err := strconv.ParseUint(pos, 10, 32)
 		if err != nil {
 			return nil, errBadPageToken()
 		}
@@ -511,7 +522,7 @@ func (s *registryService) ListItemVersions(_ context.Context, req *yizhanv1.List
 	resp := &yizhanv1.ListItemVersionsResponse{Meta: s.stamped(meta)}
 	if len(vs) > size {
 		vs = vs[:size]
-		resp.NextPageToken = strconv.FormatUint(uint64(vs[size-1].GetVersion()), 10)
+		resp.NextPageToken = pages.token(strconv.FormatUint(uint64(vs[size-1].GetVersion()), 10))
 	}
 	resp.Versions = vs
 	return resp, nil
@@ -520,21 +531,26 @@ func (s *registryService) ListItemVersions(_ context.Context, req *yizhanv1.List
 // --- grants ---
 
 // ListGrants lists grants oldest first, a page at a time: a page goes on
-// after the last grant of the page before (its id is the token), so a
-// grant created or revoked between pages neither repeats one nor skips
-// one (a new grant comes last).
+// after the last grant of the page before (its id is the position its
+// token holds), so a grant created or revoked between pages neither
+// repeats one nor skips one (a new grant comes last).
 func (s *registryService) ListGrants(_ context.Context, req *yizhanv1.ListGrantsRequest) (*yizhanv1.ListGrantsResponse, error) {
 	size, err := pageSizeOf(req.GetPageSize())
 	if err != nil {
 		return nil, err
 	}
-	if t := req.GetPageToken(); t != "" && !s.grantToken(t) {
-		return nil, errBadPageToken()
-	}
 	if oc := req.GetOfficeCode(); oc != "" {
 		if err := registry.ValidCode(oc); err != nil {
 			return nil, fieldError("office_code", registry.ReasonInvalidFormat, reason.Meta{"format": "DIVISION_CODE"}, err.Error())
 		}
+	}
+	pages := queryOf("ListGrants", req.GetItemCode(), req.GetOfficeCode(), req.GetIncludeInactive())
+	after, err := pages.position(req.GetPageToken())
+	if err != nil {
+		return nil, err
+	}
+	if after != "" && !s.grantToken(after) {
+		return nil, errBadPageToken()
 	}
 	meta, err := s.readMeta(req.GetMinIndex())
 	if err != nil {
@@ -542,12 +558,12 @@ func (s *registryService) ListGrants(_ context.Context, req *yizhanv1.ListGrants
 	}
 	gs := s.n.office.Registry().GrantsView(registry.GrantFilter{
 		ItemCode: req.GetItemCode(), OfficeCode: req.GetOfficeCode(),
-		IncludeInactive: req.GetIncludeInactive(), At: s.n.now(), After: req.GetPageToken(),
+		IncludeInactive: req.GetIncludeInactive(), At: s.n.now(), After: after,
 	})
 	resp := &yizhanv1.ListGrantsResponse{Meta: s.stamped(meta)}
 	if len(gs) > size {
 		gs = gs[:size]
-		resp.NextPageToken = gs[size-1].GetId()
+		resp.NextPageToken = pages.token(gs[size-1].GetId())
 	}
 	resp.Grants = make([]*yizhanv1.Grant, len(gs))
 	for i, g := range gs {
@@ -556,9 +572,10 @@ func (s *registryService) ListGrants(_ context.Context, req *yizhanv1.ListGrants
 	return resp, nil
 }
 
-// grantToken reports whether t may be a ListGrants page token: a grant's
-// id, as the registry makes them ("g" and the index that created it:
-// one this node has not replicated yet too) or as it holds one.
+// grantToken reports whether t may be the position of a ListGrants page
+// token: a grant's id, as the registry makes them ("g" and the index
+// that created it: one this node has not replicated yet too) or as it
+// holds one.
 func (s *registryService) grantToken(t string) bool {
 	if len(t) < 2 || len(t) > 128 {
 		return false
@@ -972,9 +989,14 @@ func (s *registryService) ListRegistryChanges(ctx context.Context, req *yizhanv1
 	if err != nil {
 		return nil, err
 	}
+	pages := queryOf("ListRegistryChanges", req.GetKind(), req.GetTarget(), req.GetActor())
+	pos, err := pages.position(req.GetPageToken())
+	if err != nil {
+		return nil, err
+	}
 	var below uint64
-	if t := req.GetPageToken(); t != "" {
-		if below, err = strconv.ParseUint(t, 10, 64); err != nil || below == 0 {
+	if pos != "" {
+		if below, err = strconv.ParseUint(pos, 10, 64); err != nil || below == 0 {
 			return nil, errBadPageToken()
 		}
 	}
@@ -985,7 +1007,7 @@ func (s *registryService) ListRegistryChanges(ctx context.Context, req *yizhanv1
 	}
 	resp := &yizhanv1.ListRegistryChangesResponse{Changes: changes}
 	if next > 0 {
-		resp.NextPageToken = strconv.FormatUint(next, 10)
+		resp.NextPageToken = pages.token(strconv.FormatUint(next, 10))
 	}
 	return resp, nil
 }

@@ -263,13 +263,15 @@ func (s *supervisionService) ListCards(ctx context.Context, req *yizhanv1.ListCa
 			return nil, fieldError(f.name, registry.ReasonTooLong, reason.Meta{"max": reason.Itoa(registry.MaxCodeLen + 32), "got": reason.Itoa(n)}, "too long")
 		}
 	}
-	cards, next, err := s.n.office.Cases().Cards(casebook.CardQuery{Office: office, Subtree: subtree, From: from, To: to, Colour: req.GetColour(), Rule: req.GetRule(),
-		Department: req.GetDepartmentCode(), CaseNumber: req.GetCaseNumber(), PageSize: size, PageToken: req.GetPageToken()})
+	pages := queryOf("ListCards", office, subtree, from, to, req.GetColour(), req.GetRule(), req.GetDepartmentCode(), req.GetCaseNumber())
+	pos, err := pages.position(req.GetPageToken())
 	if err != nil {
-		if err == casebook.ErrBadPageToken {
-			return nil, errBadPageToken()
-		}
-		return nil, toStatus(err)
+		return nil, err
 	}
-	return &yizhanv1.ListCardsResponse{Cards: cards, NextPageToken: next}, nil
+	cards, next, err := s.n.office.Cases().Cards(casebook.CardQuery{Office: office, Subtree: subtree, From: from, To: to, Colour: req.GetColour(), Rule: req.GetRule(),
+		Department: req.GetDepartmentCode(), CaseNumber: req.GetCaseNumber(), PageSize: size, PageToken: pos})
+	if err != nil {
+		return nil, listError(err)
+	}
+	return &yizhanv1.ListCardsResponse{Cards: cards, NextPageToken: pages.token(next)}, nil
 }

@@ -72,11 +72,25 @@ func (s *server) catalogue(rq *request) error {
 	d.Departments = deps.GetDepartments()
 	names := departmentNames(d.Departments)
 	d.DeptName = names[d.Dept]
-	req := &yizhanv1.ListItemsRequest{Query: d.Query, DepartmentCode: d.Dept, PageSize: cataloguePageSize, PageToken: q.Get("page")}
+	// The page's address holds its token (page) and those of the pages
+	// before it but the first (back, oldest first): the API's tokens go
+	// on with their query only, so the way back is kept, not made.
+	page := q.Get("page")
+	var back []string
+	if b := q.Get("back"); b != "" && page != "" {
+		back = strings.Split(b, ",")
+	}
+	req := &yizhanv1.ListItemsRequest{Query: d.Query, DepartmentCode: d.Dept, PageSize: cataloguePageSize, PageToken: page}
 	if d.HereOnly {
 		req.OfficeCode = s.cfg.Office
 	}
 	items, err := s.cfg.Registry.ListItems(ctx, req)
+	if page != "" && refusedPageToken(err) {
+		// An address of an earlier release (a bookmark) or a made-up
+		// one: the catalogue from its first page.
+		page, back, req.PageToken = "", nil, ""
+		items, err = s.cfg.Registry.ListItems(ctx, req)
+	}
 	if err != nil {
 		return err
 	}
@@ -87,7 +101,7 @@ func (s *server) catalogue(rq *request) error {
 	for _, it := range items.GetItems() {
 		d.Rows = append(d.Rows, catalogueRow{Item: it, Department: names[it.GetDepartmentCode()], Here: hereLabel(here[it.GetCode()])})
 	}
-	link := func(page string) string {
+	link := func(page string, back []string) string {
 		v := url.Values{}
 		if d.Query != "" {
 			v.Set("q", d.Query)
@@ -98,8 +112,11 @@ func (s *server) catalogue(rq *request) error {
 		if d.HereOnly {
 			v.Set("here", "1")
 		}
-		if page != "" && page != "0" {
+		if page != "" {
 			v.Set("page", page)
+			if len(back) > 0 {
+				v.Set("back", strings.Join(back, ","))
+			}
 		}
 		if len(v) == 0 {
 			return "/items"
@@ -107,7 +124,11 @@ func (s *server) catalogue(rq *request) error {
 		return "/items?" + v.Encode()
 	}
 	if t := items.GetNextPageToken(); t != "" {
-		d.Next = link(t)
+		if page != "" {
+			d.Next = link(t, append(slices.Clone(back), page))
+		} else {
+			d.Next = link(t, nil)
+		}
 	}
 	if len(d.Rows) == 0 && d.Query != "" {
 		all, err := s.listAllItems(ctx, &yizhanv1.ListItemsRequest{})
@@ -116,8 +137,12 @@ func (s *server) catalogue(rq *request) error {
 		}
 		d.Nearest = nearest(all, d.Query, 5)
 	}
-	if off, err := strconv.Atoi(q.Get("page")); err == nil && off > 0 {
-		d.Prev = link(strconv.Itoa(max(0, off-cataloguePageSize)))
+	if page != "" {
+		if len(back) == 0 {
+			d.Prev = link("", nil)
+		} else {
+			d.Prev = link(back[len(back)-1], back[:len(back)-1])
+		}
 	}
 	title := "事项目录"
 	if d.HereOnly {

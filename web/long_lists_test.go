@@ -550,3 +550,76 @@ func TestDutyDraftsOnLaterPages(t *testing.T) {
 		t.Errorf("after a signature on the second page (%s) the page is back on the first", to)
 	}
 }
+
+// manyItems is a catalogue longer than a page, whose page tokens, as the
+// API's, go on only with the query that gave them out: "p" and an
+// offset here; an offset alone (the token of an earlier release) is
+// refused, naming page_token.
+type manyItems struct {
+	*fakeRegistry
+	items []*yizhanv1.Item
+}
+
+func (m *manyItems) ListItems(_ context.Context, req *yizhanv1.ListItemsRequest) (*yizhanv1.ListItemsResponse, error) {
+	t := req.GetPageToken()
+	if t != "" && !strings.HasPrefix(t, "p") {
+		return nil, reason.BadRequest(reason.Violation{Field: "page_token", Reason: reason.InvalidFormat, Meta: reason.Meta{"format": "PAGE_TOKEN"},
+			Description: "is not a page token this listing gave out"}).Err()
+	}
+	items, next := pageOf(m.items, strings.TrimPrefix(t, "p"), req.GetPageSize())
+	if next != "" {
+		next = "p" + next
+	}
+	return &yizhanv1.ListItemsResponse{Items: items, NextPageToken: next}, nil
+}
+
+var (
+	catalogueNextRE = regexp.MustCompile(`<a href="([^"]+)">下一页 →</a>`)
+	cataloguePrevRE = regexp.MustCompile(`<a href="([^"]+)">← 上一页</a>`)
+)
+
+// The catalogue goes on a page at a time and back again, page by page,
+// by the tokens the API gave out: its previous page was an offset the
+// page made up, which the API takes no more. An address of an earlier
+// release (/items?page=50, a bookmark) shows the catalogue from its first
+// page.
+func TestTheCatalogueGoesOnAndBackByTheAPIsTokens(t *testing.T) {
+	reg := &manyItems{}
+	for i := range 2*cataloguePageSize + 10 {
+		reg.items = append(reg.items, &yizhanv1.Item{Code: fmt.Sprintf("450122-YC-%03d", i+1), Name: fmt.Sprintf("第%d项", i+1), DepartmentCode: "yc"})
+	}
+	f := newFixture(t, func(c *Config) { reg.fakeRegistry = c.Registry.(*fakeRegistry); c.Registry = reg })
+	open := func(path string) (string, string, string) {
+		t.Helper()
+		resp, page := f.do(t, "GET", path, nil)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: %s\n%s", path, resp.Status, page)
+		}
+		link := func(re *regexp.Regexp) string {
+			if m := re.FindStringSubmatch(page); m != nil {
+				return html.UnescapeString(m[1])
+			}
+			return ""
+		}
+		return page, link(catalogueNextRE), link(cataloguePrevRE)
+	}
+	first, next, prev := open("/items")
+	if !strings.Contains(first, "450122-YC-001") || next == "" || prev != "" {
+		t.Fatalf("the first page: next %q, prev %q", next, prev)
+	}
+	second, next, prev := open(next)
+	if !strings.Contains(second, "450122-YC-051") || strings.Contains(second, "450122-YC-001") || next == "" || prev != "/items" {
+		t.Fatalf("the second page: next %q, prev %q", next, prev)
+	}
+	secondURL := next // the third page's address; its previous is the second
+	third, next, prev := open(secondURL)
+	if !strings.Contains(third, "450122-YC-101") || next != "" || prev == "" {
+		t.Fatalf("the third page: next %q, prev %q", next, prev)
+	}
+	if again, _, back := open(prev); !strings.Contains(again, "450122-YC-051") || strings.Contains(again, "450122-YC-101") || back != "/items" {
+		t.Errorf("back from the third page: not the second (its previous %q)", back)
+	}
+	if old, _, prev := open("/items?page=50"); !strings.Contains(old, "450122-YC-001") || prev != "" {
+		t.Errorf("an address of an earlier release: not the first page (previous %q)", prev)
+	}
+}

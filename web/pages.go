@@ -1,6 +1,12 @@
 package web
 
-import "net/url"
+import (
+	"net/url"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
 
 // Lists that go on a page at a time, several on one page (咨询登记: the
 // questions awaiting an answer and the month's consultations; 值班: the
@@ -86,3 +92,23 @@ type listPage struct {
 // Whole reports whether the page shows the whole list: only then is the
 // number it lists the list's (a heading's count).
 func (l listPage) Whole() bool { return l.Next == "" && l.First == "" }
+
+// refusedPageToken reports whether err is the API's refusal of a request's
+// page_token: one of an earlier release (an address bookmarked before an
+// upgrade), or of a query other than the request's.
+func refusedPageToken(err error) bool {
+	st, ok := status.FromError(err)
+	if !ok || st.Code() != codes.InvalidArgument {
+		return false
+	}
+	for _, d := range st.Details() {
+		if br, ok := d.(*errdetails.BadRequest); ok {
+			for _, v := range br.GetFieldViolations() {
+				if v.GetField() == "page_token" {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}

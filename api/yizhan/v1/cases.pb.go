@@ -1993,9 +1993,9 @@ type ListCasesRequest struct {
 	OfficeCode     string                 `protobuf:"bytes,1,opt,name=office_code,json=officeCode,proto3" json:"office_code,omitempty"` // default: the caller's office
 	State          CaseState              `protobuf:"varint,2,opt,name=state,proto3,enum=yizhan.v1.CaseState" json:"state,omitempty"`
 	ItemCode       string                 `protobuf:"bytes,3,opt,name=item_code,json=itemCode,proto3" json:"item_code,omitempty"`
-	Overdue        bool                   `protobuf:"varint,4,opt,name=overdue,proto3" json:"overdue,omitempty"`                   // the queue's cases past their promised due time (the queue only)
-	PageSize       int32                  `protobuf:"varint,5,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"` // default 100, at most 1000
-	PageToken      string                 `protobuf:"bytes,6,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	Overdue        bool                   `protobuf:"varint,4,opt,name=overdue,proto3" json:"overdue,omitempty"`                                    // the queue's cases past their promised due time (the queue only)
+	PageSize       int32                  `protobuf:"varint,5,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`                  // default 100, at most 1000
+	PageToken      string                 `protobuf:"bytes,6,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`                // next_page_token of the page before, with the same filters (page_size may change)
 	DepartmentCode string                 `protobuf:"bytes,7,opt,name=department_code,json=departmentCode,proto3" json:"department_code,omitempty"` // the item's lead department
 	FiledFrom      *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=filed_from,json=filedFrom,proto3" json:"filed_from,omitempty"`                // filed at or after
 	FiledTo        *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=filed_to,json=filedTo,proto3" json:"filed_to,omitempty"`                      // filed before

@@ -2164,7 +2164,7 @@ type ListReportsRequest struct {
 	FirstId        string      `protobuf:"bytes,3,opt,name=first_id,json=firstId,proto3" json:"first_id,omitempty"`       // a matter: the first report and what followed it
 	Unacknowledged bool        `protobuf:"varint,4,opt,name=unacknowledged,proto3" json:"unacknowledged,omitempty"`       // signed reports from below this office that it has not acknowledged (for its staff and those above it), oldest first
 	PageSize       int32       `protobuf:"varint,5,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`   // default 100, at most 1000
-	PageToken      string      `protobuf:"bytes,6,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"` // next_page_token of the page before, with the same filters
+	PageToken      string      `protobuf:"bytes,6,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"` // next_page_token of the page before, with the same filters (page_size may change)
 	// Whose reports of office_code's: its own and those from the offices
 	// below it (unspecified), its own only (本单位报告), or those from below
 	// only (下级报告). OWN with unacknowledged is refused: those are from

@@ -1316,7 +1316,7 @@ type ListCardsRequest struct {
 	DepartmentCode string     `protobuf:"bytes,6,opt,name=department_code,json=departmentCode,proto3" json:"department_code,omitempty"`
 	CaseNumber     string     `protobuf:"bytes,7,opt,name=case_number,json=caseNumber,proto3" json:"case_number,omitempty"` // the cards of one case
 	PageSize       int32      `protobuf:"varint,8,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`      // default 100, at most 1000
-	PageToken      string     `protobuf:"bytes,9,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	PageToken      string     `protobuf:"bytes,9,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`    // next_page_token of the page before, with the same filters (page_size may change)
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
@@ -2958,7 +2958,7 @@ type ListConsultationsRequest struct {
 	// first (from and to do not apply).
 	AwaitingAnswer bool   `protobuf:"varint,4,opt,name=awaiting_answer,json=awaitingAnswer,proto3" json:"awaiting_answer,omitempty"`
 	PageSize       int32  `protobuf:"varint,5,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`   // default 100, at most 1000
-	PageToken      string `protobuf:"bytes,6,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"` // next_page_token of the page before, with the same filters
+	PageToken      string `protobuf:"bytes,6,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"` // next_page_token of the page before, with the same filters (page_size may change)
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
