@@ -32,7 +32,7 @@ type Filing struct {
 // Filed is what a filing gave.
 type Filed struct {
 	Case      *yizhanv1.Case // as the office holds it: nothing masked
-	QueryCode string         // the citizen's; empty only for a replayed filing whose code cannot be made again
+	QueryCode string         // the citizen's; empty only for a replayed filing whose code cannot be made again, or was reissued since (it opens nothing)
 	Replayed  bool           // the office had filed it already: this is that filing
 	// Events is the case's log as applied, when this call filed it: its
 	// one FILED event (nil for a replay: read the book). The answer is
@@ -101,7 +101,8 @@ func (s *Service) File(ctx context.Context, f Filing) (Filed, error) {
 
 // refiled is the answer to filing f, which the office had applied under
 // its request: its case, and the same query code, made again from the
-// request ID; only to a caller who may file here (casework.MayFile). A
+// request ID, unless the code was reissued since (none then: it opens
+// nothing); only to a caller who may file here (casework.MayFile). A
 // request ID is no authority of its own, and the code is the citizen's.
 func (s *Service) refiled(c *yizhanv1.Case, f Filing, err error) (Filed, error) {
 	if err != nil {
@@ -111,6 +112,10 @@ func (s *Service) refiled(c *yizhanv1.Case, f Filing, err error) (Filed, error) 
 		return Filed{}, err
 	}
 	out := Filed{Case: c, Replayed: true}
+	if laterReissue(s.fed.Cases().Events(c.GetNumber()), 1) != 0 {
+		// Its code was reissued since: the filing's opens nothing.
+		return out, nil
+	}
 	if seed := queryCodeSeed(f.Request, s.keyOf(c)); seed != nil {
 		if code, err := casework.NewQueryCode(seed); err == nil {
 			out.QueryCode = code
@@ -139,7 +144,8 @@ type Acted struct {
 	Case     *yizhanv1.Case // as the office holds it: nothing masked
 	Replayed bool           // the office had done it already: this is its answer then
 	// QueryCode is the new query code of a reissue (补发查询码), made
-	// again the same from the request ID for a replay.
+	// again the same from the request ID for a replay (a replay whose
+	// code a later reissue replaced is refused, QUERY_CODE_SUPERSEDED).
 	QueryCode string
 }
 
@@ -261,9 +267,29 @@ func (s *Service) replay(c *yizhanv1.Case, a Action) (Acted, error) {
 	}
 	acted := Acted{Case: c, Replayed: true}
 	if a.Action == casework.ActionReissueQueryCode {
-		acted.QueryCode = s.reissuedCode(a.Request, c.GetNumber())
+		// The code is the case's only while no later reissue replaced it:
+		// a dead code handed out again would open nothing, and the
+		// citizen would not know why.
+		if later := laterReissue(events, n); later != 0 {
+			return Acted{}, reason.Status(reason.QueryCodeSuperseded,
+				fmt.Sprintf("the query code reissued under request %q was replaced by the reissue at event %d of case %s and opens nothing: reissue again, under a new request_id, for a new one", a.Request.ID, later, c.GetNumber()),
+				reason.Meta{"number": c.GetNumber(), "seq": reason.Itoa(later)}, 0).Err()
+		}
+		acted.QueryCode = s.reissuedCode(a.Request, c.GetNumber(), e)
 	}
 	return acted, nil
+}
+
+// laterReissue is the seq of the last query-code reissue in a case's log
+// events after its first seq events, 0 when there is none: a code given
+// by then opens nothing since.
+func laterReissue(events []*yizhanv1.CaseEvent, seq int) int {
+	for i := len(events) - 1; i >= max(seq, 1); i-- {
+		if events[i].GetType() == yizhanv1.EventType_EVENT_TYPE_QUERY_CODE_REISSUED {
+			return i + 1
+		}
+	}
+	return 0
 }
 
 // carriedDigest is what an event keeps of request r to answer its retry
@@ -417,12 +443,11 @@ func (s *Service) reissue(e *yizhanv1.CaseEvent, r raftgroup.Request, number str
 	return code, nil
 }
 
-// reissuedCode is the code a reissue under request r gave, made again;
-// "" when it cannot be (no request ID, or the key is gone).
-func (s *Service) reissuedCode(r raftgroup.Request, number string) string {
-	events := s.fed.Cases().Events(number)
-	f := casework.QueryCodeFiling(events)
-	key, ok := s.fed.Registry().QueryCodeKey(f.GetQueryCodeKeyId())
+// reissuedCode is the code the reissue under request r gave (its event
+// e), made again under the key e kept it under; "" when it cannot be (no
+// request ID, or the key is gone).
+func (s *Service) reissuedCode(r raftgroup.Request, number string, e *yizhanv1.CaseEvent) string {
+	key, ok := s.fed.Registry().QueryCodeKey(e.GetQueryCodeKeyId())
 	if !ok {
 		return ""
 	}

@@ -49,6 +49,7 @@ const (
 	ReportInHand        = "REPORT_IN_HAND"
 	CaseState           = "CASE_STATE"
 	AlreadyRated        = "ALREADY_RATED"
+	QueryCodeSuperseded = "QUERY_CODE_SUPERSEDED"
 	CaseHeldElsewhere   = "CASE_HELD_ELSEWHERE"
 	NoRoute             = "NO_ROUTE"
 	Unauthenticated     = "UNAUTHENTICATED"
@@ -523,6 +524,10 @@ var defs = []Def{
 	{Reason: AlreadyRated, Code: codes.FailedPrecondition, Retry: RetryNo,
 		Meaning: "the case has been rated already: one rating per case",
 		zh:      t("此办件已经评价过，每件只能评价一次。")},
+	{Reason: QueryCodeSuperseded, Code: codes.FailedPrecondition, Retry: RetryNo, Keys: []string{"number", "seq"},
+		Example: Meta{"number": "450122101203-20260105-0001", "seq": "7"},
+		Meaning: "a query-code reissue sent again under its request_id after a later reissue of the case (event seq) replaced its code: that code opens nothing, and is not handed out again. The case's code is the later reissue's; for a new one, reissue again under a new request_id",
+		zh:      t("该查询码[（办件 {number}）]已被之后再次补发的查询码取代，不能再使用；如需新的查询码，请重新补发。")},
 	{Reason: CaseHeldElsewhere, Code: codes.FailedPrecondition, Retry: RetryNo, Keys: []string{"number", "owner", "office"},
 		Example: Meta{"number": "450122101203-20260105-0001", "owner": "450122000000", "office": "450122101203"},
 		Meaning: "another office holds the case now; only the office holding it acts on it",
