@@ -40,11 +40,13 @@ var _ peerv1.PeerServer = (*PeerServer)(nil)
 
 // Join adds the caller to this office's raft group. Only a node whose
 // certificate names this office may join it, and one whose certificate
-// names its node joins as that node only (as another member it would
-// move that member's raft address to its own), unless a member of the
-// office passes the request on (a follower forwards a join to its leader
-// with its own certificate, having checked the joiner's). A certificate
-// shared by the office's nodes (a StatefulSet's) names none.
+// names its node joins as that node only, whoever it is: as another
+// member it would move that member's raft address to its own. So no node
+// passes a join on (the leader would see the passer's certificate, not
+// the joiner's): a follower answers NOT_LEADER naming the leader and its
+// peer address (meta leader, peerAddress), and the joiner asks there
+// itself (joinLoop). A certificate shared by the office's nodes (a
+// StatefulSet's) names none, and proves no more than the office.
 func (s *PeerServer) Join(ctx context.Context, req *peerv1.JoinRequest) (*peerv1.JoinResponse, error) {
 	o := s.o
 	id, err := pki.PeerIdentity(ctx)
@@ -55,9 +57,9 @@ func (s *PeerServer) Join(ctx context.Context, req *peerv1.JoinRequest) (*peerv1
 		return nil, status.Errorf(codes.PermissionDenied,
 			"office %s may not join office %s (certificate names %s)", req.GetOfficeCode(), o.cfg.Office, id.Office)
 	}
-	if id.Node != "" && req.GetNode() != id.Node && !o.hasMember(id.Node) {
+	if id.Node != "" && req.GetNode() != id.Node {
 		return nil, status.Errorf(codes.PermissionDenied,
-			"a certificate of node %s may not join as node %s", id.Node, req.GetNode())
+			"a certificate of node %s may not join as node %s: a node joins only as itself", id.Node, req.GetNode())
 	}
 	if req.GetNode() == "" || req.GetRaftAddress() == "" {
 		return nil, status.Error(codes.InvalidArgument, "node and raft_address are required")
@@ -73,13 +75,7 @@ func (s *PeerServer) Join(ctx context.Context, req *peerv1.JoinRequest) (*peerv1
 			// the next node it knows.
 			return nil, status.Errorf(codes.Unavailable, "node %s is not a member of office %s yet: ask another of its nodes", o.cfg.Node, o.cfg.Office)
 		}
-		var resp *peerv1.JoinResponse
-		ferr := o.fwd.Send(ctx, o.routes.LeaderTargets(), func(ctx context.Context, conn *grpc.ClientConn) error {
-			var err error
-			resp, err = peerv1.NewPeerClient(conn).Join(ctx, req)
-			return err
-		})
-		return resp, ferr
+		return nil, o.joinAtLeader(ctx)
 	}
 	if errors.Is(err, raftgroup.ErrAddressInUse) {
 		return nil, status.Error(codes.FailedPrecondition, err.Error())
@@ -88,6 +84,35 @@ func (s *PeerServer) Join(ctx context.Context, req *peerv1.JoinRequest) (*peerv1
 		return nil, status.Error(codes.Unavailable, err.Error())
 	}
 	return &peerv1.JoinResponse{Leader: o.cfg.Node}, nil
+}
+
+// joinAtLeader is a follower's answer to a join: NOT_LEADER (Unavailable,
+// nothing done), naming the office's leader and, when the directory has
+// it, its peer address, where the joiner asks again itself.
+func (o *Office) joinAtLeader(ctx context.Context) error {
+	_, leader := o.cfg.Group.AwaitLeader(ctx)
+	meta := reason.Meta{}
+	where := "no leader is known yet: ask again shortly"
+	if leader != "" {
+		meta["leader"] = leader
+		where = "ask its leader " + leader
+		if n, ok := o.reg.Node(leader); ok && n.GetOfficeCode() == o.cfg.Office && n.GetPeerAddress() != "" {
+			meta["peerAddress"] = n.GetPeerAddress()
+			where += " at " + n.GetPeerAddress()
+		}
+	}
+	return reason.Status(reason.NotLeader, fmt.Sprintf("node %s does not lead office %s, and passes no join on (the leader checks the joining node's own certificate): %s",
+		o.cfg.Node, o.cfg.Office, where), meta, 0).Err()
+}
+
+// joinLeaderAddr is the peer address of the leader a follower's answer
+// to a join names (joinAtLeader), "" when it names none.
+func joinLeaderAddr(answer error) string {
+	st, ok := status.FromError(answer)
+	if !ok || reason.Info(st).GetReason() != reason.NotLeader {
+		return ""
+	}
+	return reason.Info(st).GetMetadata()["peerAddress"]
 }
 
 // hasMember reports whether node is a member of the office's raft group.
@@ -381,7 +406,15 @@ func (o *Office) joinLoop(ctx context.Context) {
 		// which of them refused, and why, not only the last.
 		var err error
 		var failures []string
-		for _, t := range o.routes.JoinTargets() {
+		// A follower names its leader (joinAtLeader): asked next, in the
+		// same round.
+		targets, asked := o.routes.JoinTargets(), map[string]bool{}
+		for i := 0; i < len(targets); i++ {
+			t := targets[i]
+			if asked[t.Addr] {
+				continue
+			}
+			asked[t.Addr] = true
 			var answer error // the node's own, without the forwarder's words around it
 			err = o.fwd.Send(ctx, []forward.Target{t}, func(ctx context.Context, conn *grpc.ClientConn) error {
 				ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
@@ -396,6 +429,9 @@ func (o *Office) joinLoop(ctx context.Context) {
 			}
 			if answer == nil {
 				answer = err // no connection: the forwarder's
+			}
+			if leader := joinLeaderAddr(answer); leader != "" && leader != o.routes.PeerAddr {
+				targets = append(targets, forward.Target{Addr: leader, Office: o.cfg.Office})
 			}
 			failures = append(failures, t.Addr+": "+status.Convert(answer).Message())
 		}
