@@ -134,6 +134,11 @@ func TestBackupOfAFollowerIsOfOneIndex(t *testing.T) {
 			break
 		}
 	}
+	// Entries the state machine applies that are no registry write (the
+	// no-op of an election, a change of members) move the raft index
+	// alone: the backups are taken once the writes below are applied on
+	// the follower, past those of the county's start.
+	started := f.nodes[follower].Office().Group().AppliedIndex()
 	stop, done := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(done)
@@ -147,6 +152,7 @@ func TestBackupOfAFollowerIsOfOneIndex(t *testing.T) {
 		}
 	}()
 	defer func() { close(stop); <-done }()
+	waitFor(t, "the leader's writes applied on "+follower, func() bool { return f.nodes[follower].Registry().Index() > started }, 20*time.Second)
 	for i := range 4 {
 		b, err := fetchBackupOf(t, f, follower, county, 20*time.Second)
 		if err != nil {
