@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -43,6 +45,10 @@ import (
 //	                            and the office whose part began it, for
 //	                            the office's quota (UnnamedBytes); none for
 //	                            a file begun by a push from below
+//	book/ft/<first at><sha256>  empty: a file held that no case names, by
+//	                            when its first part came (8 bytes of Unix
+//	                            ns): the sweep's list, read up to its
+//	                            cutoff (unnamedAtKey)
 //
 // A file no case names is dropped a day after its first part came
 // (DropUnnamedAttachments, proposed by the leader's sweep): an upload
@@ -71,7 +77,17 @@ const (
 	pAttachmentClaim    = prefix + "fc/"
 	pAttachmentStaged   = prefix + "fs/"
 	pAttachmentUnnamed  = prefix + "fw/"
+	pUnnamedAt          = prefix + "ft/"
 )
+
+// unnamedAtKey is file sha's entry among the files no case names, by
+// when its first part came (book/ft/): written with the file's record
+// unless a case names it already, deleted when an event names it or the
+// record goes. The sweep reads only the entries before its cutoff, not
+// every file the book holds (a county holds a million and more).
+func unnamedAtKey(firstAt int64, sha string) []byte {
+	return key(pUnnamedAt, be64(uint64(firstAt)), sha)
+}
 
 // putAttachmentPart stores a part of a file, once, in order.
 func (o *overlay) putAttachmentPart(p *peerv1.PutAttachmentPart) (*peerv1.AttachmentProgress, error) {
@@ -83,6 +99,7 @@ func (o *overlay) putAttachmentPart(p *peerv1.PutAttachmentPart) (*peerv1.Attach
 	if !found {
 		held = &peerv1.PutAttachmentPart{Sha256: p.GetSha256(), Size: p.GetSize(), ContentType: p.GetContentType(), FirstAtUnixNano: o.at}
 	}
+	begun := !found // the record is new (or begun again): listed by its time below
 	progress := func() *peerv1.AttachmentProgress {
 		return &peerv1.AttachmentProgress{Received: held.GetOffset(), Complete: held.GetOffset() == held.GetSize()}
 	}
@@ -97,7 +114,9 @@ func (o *overlay) putAttachmentPart(p *peerv1.PutAttachmentPart) (*peerv1.Attach
 		}
 		o.dropParts(p.GetSha256())
 		o.dropUploaders(p.GetSha256()) // of a release that recorded them at a first part
+		o.del(unnamedAtKey(held.GetFirstAtUnixNano(), p.GetSha256()))
 		held = &peerv1.PutAttachmentPart{Sha256: p.GetSha256(), Size: p.GetSize(), ContentType: p.GetContentType(), FirstAtUnixNano: o.at}
+		begun = true
 	}
 	u := p.GetUploaderOffice()
 	if _, uploaded := o.get(key(pAttachmentUploader, p.GetSha256(), u)); u != "" && found && held.GetOffset() == held.GetSize() {
@@ -117,6 +136,9 @@ func (o *overlay) putAttachmentPart(p *peerv1.PutAttachmentPart) (*peerv1.Attach
 			o.dropParts(p.GetSha256())
 			o.del(key(pAttachment, p.GetSha256()))
 			o.del(key(pAttachmentUnnamed, p.GetSha256()))
+			if !begun {
+				o.del(unnamedAtKey(held.GetFirstAtUnixNano(), p.GetSha256()))
+			}
 			o.dropUploaders(p.GetSha256())
 			return &peerv1.AttachmentProgress{}, nil
 		}
@@ -134,6 +156,11 @@ func (o *overlay) putAttachmentPart(p *peerv1.PutAttachmentPart) (*peerv1.Attach
 		// there, and its case message follows.
 		if _, named := o.get(key(pAttachmentNamed, p.GetSha256())); !named {
 			o.set(key(pAttachmentUnnamed, p.GetSha256()), append(be64(uint64(p.GetSize())), u...))
+		}
+	}
+	if begun {
+		if _, named := o.get(key(pAttachmentNamed, p.GetSha256())); !named {
+			o.set(unnamedAtKey(held.GetFirstAtUnixNano(), p.GetSha256()), nil)
 		}
 	}
 	o.set(key(pAttachmentPart, p.GetSha256(), be64(uint64(p.GetOffset()))), p.GetData())
@@ -519,27 +546,13 @@ func (o *overlay) dropUnnamed(d *peerv1.DropUnnamedAttachments) (*peerv1.Attachm
 	if limit <= 0 || limit > maxDropFiles {
 		limit = maxDropFiles
 	}
-	var drop []string
-	err := eachKey(o.txn, []byte(pAttachment), func(k, v []byte) error {
-		if len(drop) >= limit {
-			return nil
-		}
-		sha := string(k[len(pAttachment):])
-		held := &peerv1.PutAttachmentPart{}
-		if proto.Unmarshal(v, held) != nil || held.GetFirstAtUnixNano() >= d.GetOlderThanUnixNano() {
-			return nil
-		}
-		if _, named := o.get(key(pAttachmentNamed, sha)); !named {
-			drop = append(drop, sha)
-		}
-		return nil
-	})
+	drop, err := o.unnamedBefore(d.GetOlderThanUnixNano(), limit)
 	if err != nil {
 		return nil, err
 	}
 	dropped, complete := 0, true
-	for _, sha := range drop {
-		whole, err := o.dropFile(sha)
+	for _, f := range drop {
+		whole, err := o.dropFile(f.sha, f.firstAt)
 		if err != nil {
 			return nil, err
 		}
@@ -590,7 +603,7 @@ func (o *overlay) dropUnnamed(d *peerv1.DropUnnamedAttachments) (*peerv1.Attachm
 // bytes before the first part deleted (a file held in part, never one
 // with a gap), and the sweep finds the file again. Then the re-sends'
 // bytes kept aside, the re-sends, the uploaders, and the record.
-func (o *overlay) dropFile(sha string) (whole bool, err error) {
+func (o *overlay) dropFile(sha string, firstAt int64) (whole bool, err error) {
 	if !o.dropRoom() {
 		return false, nil
 	}
@@ -615,7 +628,43 @@ func (o *overlay) dropFile(sha string) (whole bool, err error) {
 	}
 	o.del(key(pAttachment, sha))
 	o.del(key(pAttachmentUnnamed, sha))
+	o.del(unnamedAtKey(firstAt, sha))
 	return true, nil
+}
+
+// unnamedFile is a file no case names, and when its first part came.
+type unnamedFile struct {
+	sha     string
+	firstAt int64
+}
+
+// unnamedBefore answers the first limit files, by hash, of those no case
+// names whose first part came before cutoff (book/ft/, read up to the
+// cutoff only): the files a release that walked every record (book/fa/,
+// in the order of their hashes) dropped in one command, so that nodes of
+// either release drop the same.
+func (o *overlay) unnamedBefore(cutoff int64, limit int) ([]unnamedFile, error) {
+	var due []unnamedFile
+	opts := badger.DefaultIteratorOptions
+	opts.Prefix, opts.PrefetchValues = []byte(pUnnamedAt), false
+	it := o.txn.NewIterator(opts)
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		k := it.Item().Key()[len(pUnnamedAt):]
+		if len(k) < 8 {
+			continue
+		}
+		at := int64(binary.BigEndian.Uint64(k))
+		if at >= cutoff {
+			break // the rest came later
+		}
+		sha := string(k[8:])
+		if _, named := o.get(key(pAttachmentNamed, sha)); !named {
+			due = append(due, unnamedFile{sha: sha, firstAt: at})
+		}
+	}
+	slices.SortFunc(due, func(a, b unnamedFile) int { return strings.Compare(a.sha, b.sha) })
+	return due[:min(len(due), limit)], o.err
 }
 
 // dropPartsFromTheEnd deletes file sha's parts from the last, within the
@@ -677,17 +726,18 @@ const maxDropFiles = 100
 func (b *Book) UnnamedAttachmentsBefore(t time.Time) bool {
 	found := false
 	b.view(func(txn *badger.Txn) error {
-		if err := eachKey(txn, []byte(pAttachment), func(k, v []byte) error {
-			held := &peerv1.PutAttachmentPart{}
-			if found || proto.Unmarshal(v, held) != nil || held.GetFirstAtUnixNano() >= t.UnixNano() {
-				return nil
-			}
-			if _, err := txn.Get(key(pAttachmentNamed, string(k[len(pAttachment):]))); err != nil {
-				found = true
-			}
+		// The files no case names, by when they came: the first says.
+		opts := badger.DefaultIteratorOptions
+		opts.Prefix, opts.PrefetchValues = []byte(pUnnamedAt), false
+		it := txn.NewIterator(opts)
+		it.Rewind()
+		if it.Valid() {
+			k := it.Item().Key()[len(pUnnamedAt):]
+			found = len(k) >= 8 && int64(binary.BigEndian.Uint64(k)) < t.UnixNano()
+		}
+		it.Close()
+		if found {
 			return nil
-		}); err != nil || found {
-			return err
 		}
 		return eachKey(txn, []byte(pAttachmentClaim), func(_, v []byte) error {
 			_, began, _, _ := claimOf(v, true)
@@ -696,4 +746,50 @@ func (b *Book) UnnamedAttachmentsBefore(t time.Time) bool {
 		})
 	})
 	return found
+}
+
+// indexUnnamed lists by time the files held that no case names
+// (book/ft/), from their records, and deletes an entry no record makes:
+// for a book of a release that did not keep the list (before stats
+// format 13), at its upgrade, in one walk of the records (about as long
+// as one sweep took before: seconds for a million files). It answers how
+// many files it listed.
+func (b *Book) indexUnnamed() (int, error) {
+	want := map[string]bool{} // the entries: files no case names, few
+	var gone [][]byte
+	err := b.db.View(func(txn *badger.Txn) error {
+		if err := eachKey(txn, []byte(pAttachment), func(k, v []byte) error {
+			sha := string(k[len(pAttachment):])
+			held := &peerv1.PutAttachmentPart{}
+			if proto.Unmarshal(v, held) != nil || hasKey(txn, key(pAttachmentNamed, sha)) {
+				return nil // a record that does not decode was never dropped either
+			}
+			want[string(unnamedAtKey(held.GetFirstAtUnixNano(), sha))] = true
+			return nil
+		}); err != nil {
+			return err
+		}
+		return eachKey(txn, []byte(pUnnamedAt), func(k, _ []byte) error {
+			if !want[string(k)] {
+				gone = append(gone, k)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return 0, err
+	}
+	wb := b.db.NewWriteBatch()
+	defer wb.Cancel()
+	for _, k := range gone {
+		if err := wb.Delete(k); err != nil {
+			return 0, err
+		}
+	}
+	for k := range want {
+		if err := wb.Set([]byte(k), nil); err != nil {
+			return 0, err
+		}
+	}
+	return len(want), wb.Flush()
 }

@@ -284,6 +284,38 @@ func (b *Book) check(ctx context.Context, reg casework.Registry) (problems []str
 		}); err != nil {
 			return err
 		}
+		// The scans no case names, listed by when they came: each file
+		// held that no event names, at its first part's time, and no
+		// other.
+		if err := walk(txn, []byte(pAttachment), func(k, v []byte) error {
+			sha := string(k[len(pAttachment):])
+			held := &peerv1.PutAttachmentPart{}
+			if proto.Unmarshal(v, held) != nil || hasKey(txn, key(pAttachmentNamed, sha)) {
+				return nil
+			}
+			if uk := unnamedAtKey(held.GetFirstAtUnixNano(), sha); !hasKey(txn, uk) {
+				bad("scan %s, which no case names, is not listed by its time (%q)", sha, uk)
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		if err := walk(txn, []byte(pUnnamedAt), func(k, _ []byte) error {
+			held := &peerv1.PutAttachmentPart{}
+			rest := k[len(pUnnamedAt):]
+			if len(rest) < 8 {
+				bad("key %q among the scans no case names is malformed", k)
+				return nil
+			}
+			sha := string(rest[8:])
+			if ok, err := getProto(txn, key(pAttachment, sha), held); err != nil || !ok || hasKey(txn, key(pAttachmentNamed, sha)) ||
+				!bytes.Equal(unnamedAtKey(held.GetFirstAtUnixNano(), sha), k) {
+				bad("key %q lists a scan not held, named by a case, or begun at another time", k)
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
 		// The queue and the queue by due time name each other.
 		if err := walk(txn, []byte(pQueue), func(k, v []byte) error {
 			kq, err := txn.Get(key(pQueueKey, string(v)))

@@ -528,6 +528,9 @@ func (b *Book) upgradeStats(reg casework.Registry) error {
 		err = wb.Flush()
 	}
 	if err == nil {
+		_, err = b.indexUnnamed() // the scans' list of a book before format 13
+	}
+	if err == nil {
 		err = b.db.Update(func(txn *badger.Txn) error {
 			// The outbox may have grown by late filings sent up
 			// (lateFilingUp): its length counted afresh.
@@ -573,7 +576,7 @@ func (b *Book) lateFilingUp(txn *badger.Txn, number string, c *yizhanv1.Case, ev
 
 // restepFrom is the oldest stats format whose counters are this
 // release's (keys.go): the formats after it, up to statsFormat, changed
-// only the open steps' index. A release that changes a counter raises it
+// only indexes (13: the scans no case names, by time). A release that changes a counter raises it
 // to its own statsFormat (12: when an online filing is received).
 const restepFrom = 12
 
@@ -581,8 +584,9 @@ const restepFrom = 12
 // on: no counter changed, so none is counted again (a county of a
 // million cases would stall its writes for two minutes), the open cases'
 // steps are indexed again (book/is/, book/ks/), read through the queue's
-// keys (book/kq/: every open case, and only those), and the format
-// written. done is false, and nothing written, for a book of an older
+// keys (book/kq/: every open case, and only those), the scans no case
+// names listed by time (indexUnnamed), and the format written. done is
+// false, and nothing written, for a book of an older
 // format, or one whose recount stopped part-way: upgradeStats counts it
 // all again.
 func (b *Book) upgradeSteps(reg casework.Registry) (done bool, err error) {
@@ -624,15 +628,19 @@ func (b *Book) upgradeSteps(reg casework.Registry) (done bool, err error) {
 	if err == nil {
 		err = wb.Flush()
 	}
+	unnamed := 0
+	if err == nil {
+		unnamed, err = b.indexUnnamed() // format 13: the scans no case names, by time
+	}
 	if err == nil {
 		err = b.db.Update(func(txn *badger.Txn) error { return txn.Set(keyStatsFormat, be64(statsFormat)) })
 	}
 	if err != nil {
-		return false, fmt.Errorf("casebook: index the open cases' steps: %w", err)
+		return false, fmt.Errorf("casebook: index the open cases' steps and the scans no case names: %w", err)
 	}
 	b.statsStale.Store(false)
-	slog.Info("casebook: indexed the open cases' steps (no counter changed: none counted again)",
-		"open_cases", open, "in_a_watched_step", indexed, "took", time.Since(start).Round(time.Millisecond))
+	slog.Info("casebook: indexed the open cases' steps and the scans no case names (no counter changed: none counted again)",
+		"open_cases", open, "in_a_watched_step", indexed, "scans_unnamed", unnamed, "took", time.Since(start).Round(time.Millisecond))
 	return true, nil
 }
 
