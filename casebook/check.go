@@ -287,16 +287,11 @@ func (b *Book) check(ctx context.Context, reg casework.Registry) (problems []str
 		// The scans no case names, listed by when they came: each file
 		// held that no event names, at its first part's time, and no
 		// other.
-		if err := walk(txn, []byte(pAttachment), func(k, v []byte) error {
-			sha := string(k[len(pAttachment):])
-			held := &peerv1.PutAttachmentPart{}
-			if proto.Unmarshal(v, held) != nil || hasKey(txn, key(pAttachmentNamed, sha)) {
-				return nil
-			}
+		if err := eachUnnamed(txn, func(sha string, held *peerv1.PutAttachmentPart) error {
 			if uk := unnamedAtKey(held.GetFirstAtUnixNano(), sha); !hasKey(txn, uk) {
 				bad("scan %s, which no case names, is not listed by its time (%q)", sha, uk)
 			}
-			return nil
+			return ctx.Err()
 		}); err != nil {
 			return err
 		}
