@@ -1,10 +1,13 @@
 package casebook
 
 import (
+	"slices"
 	"testing"
 	"time"
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+	"github.com/yizhan-gov/yizhan/casework"
+	"github.com/yizhan-gov/yizhan/federation/badgerstore"
 	"github.com/yizhan-gov/yizhan/registry"
 	"github.com/yizhan-gov/yizhan/supervision"
 )
@@ -85,4 +88,64 @@ func BenchmarkPeriodicReads(b *testing.B) {
 		}
 		b.ReportMetric(float64(cards), "cards")
 	})
+}
+
+// BenchmarkListARareState is one page of an office's history filtered
+// by a state none of its cases is in (GET /v1/cases?history=true&state=
+// WITHDRAWN: ListCases reads the history for a final state), at a county
+// holding YIZHAN_BENCH_STATS_CASES cases it filed (100,000), on the
+// county's badger options: the walk of the office's cases by filing
+// time, each case read to filter it, until the page is full or the
+// history ends: "bounded" as List reads since session 48 (maxListRead a
+// page), "unbounded" as it read before.
+func BenchmarkListARareState(b *testing.B) {
+	n := benchCases(b, 100_000)
+	db, err := badgerstore.OpenDB(b.TempDir(), badgerstore.DBOptions{County: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	o := &office{t: b, code: county, book: openBook(b, db, county), mem: casework.NewBook(county), reg: newRegistry(b),
+		index: 100, seqs: map[string]uint32{}, now: t0, step: time.Minute, chain: signerChain(county)}
+	began := time.Now()
+	for i := range n {
+		o.index++
+		o.now = o.now.Add(o.step)
+		_, cmd := o.filing(clerk, licence, i%100_000) // the applicant made from i: at most 100,000 of them
+		if res := o.book.Apply([]Entry{{Index: o.index, At: o.now.UnixNano(), Cmd: cmd}}, o.index, o.reg)[0]; res.Err != nil {
+			b.Fatal(res.Err)
+		}
+	}
+	b.Logf("%d cases filed in %s", n, time.Since(began).Round(time.Millisecond))
+	for _, way := range []struct {
+		name string
+		read int
+	}{{"bounded", maxListRead}, {"unbounded", 1 << 62}} { // unbounded: as before session 48
+		b.Run(way.name, func(b *testing.B) {
+			defer func(n int) { maxListRead = n }(maxListRead)
+			maxListRead = way.read
+			var pages int
+			var took []time.Duration
+			for b.Loop() {
+				pages = 0
+				q := ListQuery{Office: county, State: yizhanv1.CaseState_CASE_STATE_WITHDRAWN, PageSize: 20}
+				for {
+					t := time.Now()
+					cases, next, err := o.book.List(q)
+					took = append(took, time.Since(t))
+					if err != nil || len(cases) != 0 {
+						b.Fatalf("%d cases, %v", len(cases), err)
+					}
+					pages++
+					if next == "" {
+						break
+					}
+					q.PageToken = next
+				}
+			}
+			slices.Sort(took)
+			b.ReportMetric(float64(pages), "pages")
+			b.ReportMetric(float64(took[len(took)-1].Microseconds())/1000, "slowest-page-ms")
+		})
+	}
 }

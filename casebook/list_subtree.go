@@ -68,14 +68,16 @@ func (b *Book) listSubtree(q ListQuery) ([]*yizhanv1.Case, string, error) {
 		}
 		heap.Init(h)
 		var last []byte
+		read := 0
 		for len(h.walks) > 0 {
 			w := h.walks[0]
 			suffix := w.suffix()
 			if last == nil || !bytes.Equal(suffix, last) { // not a case just listed from another office's list
-				if len(out) == size {
-					next = pageToken(historyPages, last)
+				if len(out) == size || read == maxListRead {
+					next = pageToken(historyPages, last) // a page that read its most ends short
 					return nil
 				}
+				read++
 				last = bytes.Clone(suffix)
 				number, err := w.it.Item().ValueCopy(nil)
 				if err != nil {

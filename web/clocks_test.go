@@ -358,3 +358,25 @@ func TestAnApplicantSearchTheAPIRefuses(t *testing.T) {
 		t.Errorf("an empty search: %d %s", resp.StatusCode, resp.Header.Get("Location"))
 	}
 }
+
+// A page of the history that holds no case but has a next page (the book
+// read its most cases for one page, and the filter kept none) says the
+// earlier cases are on the next page, and links it; the last page with no
+// case says there is none.
+func TestAnEmptyPageOfHistoryWithMoreToComeSaysSo(t *testing.T) {
+	f := newFixture(t)
+	next := "tok"
+	f.cases.listCases = func(req *yizhanv1.ListCasesRequest) (*yizhanv1.ListCasesResponse, error) {
+		return &yizhanv1.ListCasesResponse{NextPageToken: next}, nil
+	}
+	resp, page := f.do(t, "GET", "/cases?all=1&state=11", nil, session(adminClerkToken))
+	if resp.StatusCode != 200 || !strings.Contains(page, "这一页没有符合条件的办件，更早的请看下一页。") || !strings.Contains(page, "page=tok") ||
+		strings.Contains(page, "没有办件。") {
+		t.Errorf("an empty page with a next one: %d\n%s", resp.StatusCode, page)
+	}
+	next = ""
+	resp, page = f.do(t, "GET", "/cases?all=1&state=11", nil, session(adminClerkToken))
+	if resp.StatusCode != 200 || !strings.Contains(page, "没有办件。") || strings.Contains(page, "下一页") {
+		t.Errorf("the last page, empty: %d\n%s", resp.StatusCode, page)
+	}
+}
