@@ -149,3 +149,55 @@ func BenchmarkListARareState(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkQueueARareState is one page of an office's queue filtered by
+// a state none of its open cases is in (GET /v1/cases?state=…, the
+// clerks' queue page's state filter: the queue by due time, each entry's
+// state in its value, no case read), and by an item none of them is of
+// (item_code: each case read), at a county's book of two years
+// (benchCounty: YIZHAN_BENCH_STATS_CASES cases, 100,000; a fifth of them
+// open): "bounded" as Queue reads since session 48 (maxListRead cases,
+// maxQueueSkipped entries left out, a page), "unbounded" as before.
+func BenchmarkQueueARareState(b *testing.B) {
+	n := benchCases(b, 100_000)
+	book, _, _ := benchCounty(b, n)
+	for _, f := range []struct {
+		name string
+		q    QueueQuery
+		read int
+	}{
+		{"state/bounded", QueueQuery{Office: county, State: yizhanv1.CaseState_CASE_STATE_CORRECTION_REQUESTED, PageSize: 20}, maxListRead},
+		{"state/unbounded", QueueQuery{Office: county, State: yizhanv1.CaseState_CASE_STATE_CORRECTION_REQUESTED, PageSize: 20}, 1 << 62},
+		{"item/bounded", QueueQuery{Office: county, ItemCode: "NO-SUCH-ITEM", PageSize: 20}, maxListRead},
+		{"item/unbounded", QueueQuery{Office: county, ItemCode: "NO-SUCH-ITEM", PageSize: 20}, 1 << 62},
+	} {
+		b.Run(f.name, func(b *testing.B) {
+			defer func(n, m int) { maxListRead, maxQueueSkipped = n, m }(maxListRead, maxQueueSkipped)
+			if f.read != maxListRead {
+				maxListRead, maxQueueSkipped = f.read, f.read
+			}
+			var pages int
+			var took []time.Duration
+			for b.Loop() {
+				pages = 0
+				q := f.q
+				for {
+					t := time.Now()
+					cases, next, err := book.Queue(q)
+					took = append(took, time.Since(t))
+					if err != nil || len(cases) != 0 {
+						b.Fatalf("%d cases, %v", len(cases), err)
+					}
+					pages++
+					if next == "" {
+						break
+					}
+					q.PageToken = next
+				}
+			}
+			slices.Sort(took)
+			b.ReportMetric(float64(pages), "pages")
+			b.ReportMetric(float64(took[len(took)-1].Microseconds())/1000, "slowest-page-ms")
+		})
+	}
+}

@@ -72,3 +72,73 @@ func TestAPageOfTheHistoryReadsABoundedNumberOfCases(t *testing.T) {
 		}
 	}
 }
+
+// A page of the queue filtered by an item reads at most maxListRead cases:
+// with a filter that keeps few it ends short, even empty, with a token
+// that goes on from the last case it passed, so that every case the
+// filter keeps is listed once over the pages, in the queue's order. A
+// page without a filter is full; a state filter leaves cases out without
+// reading them.
+func TestAPageOfTheQueueReadsABoundedNumberOfCases(t *testing.T) {
+	defer func(n int) { maxListRead = n }(maxListRead)
+	maxListRead = 5
+	o := newOffice(t, county, newRegistry(t))
+	var filed, services []string
+	for i := range 12 {
+		item := licence
+		if i == 2 || i == 9 {
+			item = service
+		}
+		n := o.file(item, i, Request{})
+		filed = append(filed, n)
+		if item == service {
+			services = append(services, n)
+		}
+		o.now = o.now.Add(time.Hour)
+	}
+	pages := func(q QueueQuery) (got []string, sizes []int) {
+		t.Helper()
+		for range 10 {
+			cases, next, err := o.book.Queue(q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sizes = append(sizes, len(cases))
+			for _, c := range cases {
+				got = append(got, c.GetNumber())
+			}
+			if next == "" {
+				return got, sizes
+			}
+			q.PageToken = next
+		}
+		t.Fatalf("more than 10 pages: %v", got)
+		return nil, nil
+	}
+	// Not accepted: the queue holds them by filing time, oldest first.
+	if got, sizes := pages(QueueQuery{Office: county, ItemCode: service, PageSize: 100}); !slices.Equal(got, services) || !slices.Equal(sizes, []int{1, 1, 0}) {
+		t.Errorf("by item: listed %v in pages of %v, want %v in pages of [1 1 0]", got, sizes, services)
+	}
+	if got, sizes := pages(QueueQuery{Office: county, PageSize: 4}); !slices.Equal(got, filed) || !slices.Equal(sizes, []int{4, 4, 4}) {
+		t.Errorf("the whole queue: listed %v in pages of %v, want %v in pages of [4 4 4]", got, sizes, filed)
+	}
+	// The state is in the queue's own entries: the cases it keeps are
+	// read (5 a page), those it leaves out are not.
+	if got, sizes := pages(QueueQuery{Office: county, State: yizhanv1.CaseState_CASE_STATE_FILED, PageSize: 100}); !slices.Equal(got, filed) || !slices.Equal(sizes, []int{5, 5, 2}) {
+		t.Errorf("by state: listed %v in pages of %v, want %v in pages of [5 5 2]", got, sizes, filed)
+	}
+	if got, sizes := pages(QueueQuery{Office: county, State: yizhanv1.CaseState_CASE_STATE_ACCEPTED, PageSize: 100}); len(got) != 0 || !slices.Equal(sizes, []int{0}) {
+		t.Errorf("by a state none is in: listed %v in pages of %v, want one empty page", got, sizes)
+	}
+	// The entries it leaves out are bounded too (maxQueueSkipped): a page
+	// then ends short, and the next goes on.
+	defer func(n int) { maxQueueSkipped = n }(maxQueueSkipped)
+	maxQueueSkipped = 5
+	if got, sizes := pages(QueueQuery{Office: county, State: yizhanv1.CaseState_CASE_STATE_ACCEPTED, PageSize: 100}); len(got) != 0 || !slices.Equal(sizes, []int{0, 0, 0}) {
+		t.Errorf("by a state none is in, 5 entries left out a page at most: listed %v in pages of %v, want three empty pages", got, sizes)
+	}
+	o.act(filed[10], casework.ActionAccept, nil)
+	if got, _ := pages(QueueQuery{Office: county, State: yizhanv1.CaseState_CASE_STATE_ACCEPTED, PageSize: 100}); !slices.Equal(got, filed[10:11]) {
+		t.Errorf("by the state of one: listed %v, want %v", got, filed[10:11])
+	}
+}

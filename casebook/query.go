@@ -166,7 +166,9 @@ func recordPage[T any](ps []recordPos, listing byte, size int, load func(id stri
 // (book/ir/), whose values name each case's state and department: either
 // way in order, from the page token on, reading the cases of the page
 // only. A state without a department, or an item, filters as it walks:
-// the more of the queue it leaves out, the more it reads.
+// the more of the queue it leaves out, the more it reads, and a page
+// reads at most maxListRead cases (an item's filter, the overdue ones
+// suspended) and then ends, short or empty, with a token to go on.
 func (b *Book) Queue(q QueueQuery) ([]*yizhanv1.Case, string, error) {
 	var after []byte // rank and number of the previous page's last case
 	if q.PageToken != "" {
@@ -201,7 +203,9 @@ func (b *Book) Queue(q QueueQuery) ([]*yizhanv1.Case, string, error) {
 		if after != nil {
 			start = append(slices.Clone(p), after...)
 		}
-		var last queueEntry
+		var last queueEntry // the last entry the walk passed: listed, or left out
+		read := 0           // cases read
+		skipped := 0        // entries the state or department left out, no case read
 		for it.Seek(start); it.Valid(); it.Next() {
 			item := it.Item()
 			rest := item.Key()[len(p):]
@@ -219,15 +223,26 @@ func (b *Book) Queue(q QueueQuery) ([]*yizhanv1.Case, string, error) {
 				}
 				if len(v) < 4 || (q.State != yizhanv1.CaseState_CASE_STATE_UNSPECIFIED && binary.BigEndian.Uint32(v) != uint32(q.State)) ||
 					(q.Department != "" && string(v[4:]) != q.Department) {
+					if skipped++; skipped >= maxQueueSkipped && last != (queueEntry{}) {
+						next = last.token() // the page ends short: the next goes on from here
+						break
+					}
+					last = e
 					continue
 				}
 			}
+			if read == maxListRead {
+				next = last.token() // the page ends short: the next goes on from here
+				break
+			}
+			read++
 			c := &yizhanv1.Case{}
 			ok, err := getProto(txn, caseKey(e.number), c)
 			if err != nil {
 				return err
 			}
 			if !ok || (q.ItemCode != "" && c.GetItemCode() != q.ItemCode) {
+				last = e
 				continue
 			}
 			if !q.OverdueAt.IsZero() && c.GetSuspended() {
@@ -238,6 +253,7 @@ func (b *Book) Queue(q QueueQuery) ([]*yizhanv1.Case, string, error) {
 					return err
 				}
 				if !late {
+					last = e
 					continue
 				}
 			}
@@ -299,7 +315,13 @@ func (b *Book) List(q ListQuery) ([]*yizhanv1.Case, string, error) {
 	return b.list(q, nil)
 }
 
-// maxListRead is how many cases a page of List reads at most (about
+// maxQueueSkipped is how many entries of the queue by due time a page of
+// Queue leaves out by their state or department (no case read: 0.6 µs
+// each) before it ends short: a state no case is in read a county's
+// 200,000 open cases' entries for one page, 119 ms (session 48).
+var maxQueueSkipped = 10 * maxListRead
+
+// maxListRead is how many cases a page of List or Queue reads at most (about
 // 50 ms; twice the largest page, so that a page without a filter, or
 // with one that keeps half the cases, is full): a filter that keeps none
 // of a county's cases read them all for one page, 2.1 s for 100,000, in
