@@ -7,8 +7,10 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
-
+	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
+
+	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
 )
 
 // A node taken out of its office (`yizhan members --remove`: its machine
@@ -40,6 +42,54 @@ func (o *Office) announceRemoval(ctx context.Context, name string) error {
 	return nil
 }
 
+// inOffice reports whether this node may be a member of its office's
+// raft group as the office has it now: its configuration names it, and
+// it leads the office or hears from a leader. A node taken out while it
+// was down or cut off keeps a configuration that still names it, and the
+// registry it had, which does not say it was taken out; no member votes
+// for it (raft refuses the votes of a node out of its configuration),
+// but the leader that took it out may still reach it for a while (its
+// last replication to it). So a node asks the leader too before it
+// announces itself (countedByLeader).
+func (o *Office) inOffice() bool {
+	if !o.hasMember(o.cfg.Node) {
+		return false
+	}
+	if o.cfg.Group.IsLeader() {
+		return true
+	}
+	_, leader := o.cfg.Group.Leader()
+	return leader != ""
+}
+
+// countedByLeader asks the office's leader (Peer.Members) whether its
+// raft configuration counts this node: nil when it does, or this node
+// leads. A node taken out of its office is not counted, whatever its own
+// configuration says: put back in the directory by its own announcement,
+// it was listed to the offices that send the office mail, which tried it
+// first, until the leader's tidyDirectory took it out again 10 s later,
+// and again.
+func (o *Office) countedByLeader(ctx context.Context) error {
+	if o.cfg.Group.IsLeader() {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	var resp *peerv1.MembersResponse
+	err := o.fwd.Send(ctx, o.routes.LeaderTargets(), func(ctx context.Context, conn *grpc.ClientConn) error {
+		var err error
+		resp, err = peerv1.NewPeerClient(conn).Members(ctx, &peerv1.MembersRequest{OfficeCode: o.cfg.Office})
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("federation: ask the leader of office %s whether it counts node %s: %w", o.cfg.Office, o.cfg.Node, err)
+	}
+	if !slices.ContainsFunc(resp.GetMembers(), func(m *peerv1.Member) bool { return m.GetNode() == o.cfg.Node }) {
+		return fmt.Errorf("federation: the leader %s of office %s does not count node %s a member (taken out of it)", resp.GetLeader(), o.cfg.Office, o.cfg.Node)
+	}
+	return nil
+}
+
 // removedHere reports whether the directory lists this node as taken out
 // of its office while it is not a member: it does not announce itself
 // back (a node still running after its office took it out), until it
@@ -59,7 +109,8 @@ func (o *Office) removedHere() bool {
 // may learn of the new entry before it applies the membership that
 // allowed it (a node of an older release announces itself before its
 // --join is granted), and leaves it that long. A node taken out too
-// early announces itself again while it is a member (removedHere).
+// early announces itself again while it is a member (removedHere); one
+// taken out for good does not (inOffice, countedByLeader).
 // An office that does not know whether it ran before, or that was found
 // bootstrapped beside its running office (firststart.go), takes no entry
 // out: its first-start mark stays until it is answered.

@@ -326,19 +326,25 @@ func (o *Office) recordNode(ctx context.Context, req *peerv1.AnnounceNodeRequest
 
 // announceLoop makes sure the directory knows where this node serves:
 // often until it does, then now and then. A node announces itself only
-// once it is a member of its office's raft group and its office knows
-// whether it ran before: the entries the directory holds of an office
-// started on an empty data directory are the signs of an earlier life of
-// it (firststart.go), which neither a node still asking to join nor a node
-// started with neither --bootstrap nor --join must leave. No one needs an
-// entry sooner: a leader adds a joiner at the raft address its join names.
+// once it is a member of its office's raft group as the office has it
+// (inOffice; and, before each announcement, countedByLeader) and its
+// office knows whether it ran before: the entries the
+// directory holds of an office started on an empty data directory are the
+// signs of an earlier life of it (firststart.go), which neither a node
+// still asking to join nor a node started with neither --bootstrap nor
+// --join must leave. No one needs an entry sooner: a leader adds a joiner
+// at the raft address its join names.
 func (o *Office) announceLoop(ctx context.Context) {
 	wait := 500 * time.Millisecond
 	for {
-		if o.firstStartPending() || !o.hasMember(o.cfg.Node) {
+		if o.firstStartPending() || !o.inOffice() {
 			wait = 200 * time.Millisecond
 		} else if !o.directoryCurrent() {
-			if err := o.announceOnce(ctx); err != nil {
+			err := o.countedByLeader(ctx)
+			if err == nil {
+				err = o.announceOnce(ctx)
+			}
+			if err != nil {
 				o.log.Debug("announce node", "err", err)
 				wait = min(2*wait, 10*time.Second)
 			} else {
