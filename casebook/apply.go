@@ -582,14 +582,10 @@ func (o *overlay) Save(number string, c *yizhanv1.Case, events []*yizhanv1.CaseE
 		o.indexApplicant(number, events[0].GetFiling().GetApplicant())
 	}
 	for _, a := range casework.Attachments(events[len(events)-added:]) {
-		if _, named := o.get(key(pAttachmentNamed, a.GetSha256())); !named {
-			// Named for the first time: off the sweep's list.
-			held := &peerv1.PutAttachmentPart{}
-			if o.getProto(key(pAttachment, a.GetSha256()), held) {
-				o.del(unnamedAtKey(held.GetFirstAtUnixNano(), a.GetSha256()))
-			}
-		}
 		o.set(key(pAttachmentNamed, a.GetSha256()), nil) // kept: a case names it
+		if _, listed := o.get(unnamedKey(a.GetSha256())); listed {
+			o.del(unnamedKey(a.GetSha256())) // off the sweep's list
+		}
 		if _, unnamed := o.get(key(pAttachmentUnnamed, a.GetSha256())); unnamed {
 			o.del(key(pAttachmentUnnamed, a.GetSha256())) // out of its office's quota
 		}

@@ -9,8 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"hash"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -45,10 +43,10 @@ import (
 //	                            and the office whose part began it, for
 //	                            the office's quota (UnnamedBytes); none for
 //	                            a file begun by a push from below
-//	book/ft/<first at><sha256>  empty: a file held that no case names, by
-//	                            when its first part came (8 bytes of Unix
-//	                            ns): the sweep's list, read up to its
-//	                            cutoff (unnamedAtKey)
+//	book/ft/<sha256>            while no case names a file held (pushed
+//	                            from below too): when its first part came
+//	                            (8 bytes of Unix ns), the sweep's list
+//	                            (unnamedKey)
 //
 // A file no case names is dropped a day after its first part came
 // (DropUnnamedAttachments, proposed by the leader's sweep): an upload
@@ -77,17 +75,17 @@ const (
 	pAttachmentClaim    = prefix + "fc/"
 	pAttachmentStaged   = prefix + "fs/"
 	pAttachmentUnnamed  = prefix + "fw/"
-	pUnnamedAt          = prefix + "ft/"
+	pUnnamedFile        = prefix + "ft/"
 )
 
-// unnamedAtKey is file sha's entry among the files no case names, by
-// when its first part came (book/ft/): written with the file's record
-// unless a case names it already, deleted when an event names it or the
-// record goes. The sweep reads only the entries before its cutoff, not
-// every file the book holds (a county holds a million and more).
-func unnamedAtKey(firstAt int64, sha string) []byte {
-	return key(pUnnamedAt, be64(uint64(firstAt)), sha)
-}
+// unnamedKey is file sha's entry among the files held that no case names
+// (book/ft/), its value when its first part came: written with the
+// file's record unless a case names it already, deleted when an event
+// names it or the record goes. The sweep reads these, a day's uploads
+// not filed yet at most, not every file the book holds (a county holds
+// a million and more); a filing looks only this key up for each scan it
+// names.
+func unnamedKey(sha string) []byte { return key(pUnnamedFile, sha) }
 
 // putAttachmentPart stores a part of a file, once, in order.
 func (o *overlay) putAttachmentPart(p *peerv1.PutAttachmentPart) (*peerv1.AttachmentProgress, error) {
@@ -114,7 +112,6 @@ func (o *overlay) putAttachmentPart(p *peerv1.PutAttachmentPart) (*peerv1.Attach
 		}
 		o.dropParts(p.GetSha256())
 		o.dropUploaders(p.GetSha256()) // of a release that recorded them at a first part
-		o.del(unnamedAtKey(held.GetFirstAtUnixNano(), p.GetSha256()))
 		held = &peerv1.PutAttachmentPart{Sha256: p.GetSha256(), Size: p.GetSize(), ContentType: p.GetContentType(), FirstAtUnixNano: o.at}
 		begun = true
 	}
@@ -136,8 +133,8 @@ func (o *overlay) putAttachmentPart(p *peerv1.PutAttachmentPart) (*peerv1.Attach
 			o.dropParts(p.GetSha256())
 			o.del(key(pAttachment, p.GetSha256()))
 			o.del(key(pAttachmentUnnamed, p.GetSha256()))
-			if !begun {
-				o.del(unnamedAtKey(held.GetFirstAtUnixNano(), p.GetSha256()))
+			if found {
+				o.del(unnamedKey(p.GetSha256()))
 			}
 			o.dropUploaders(p.GetSha256())
 			return &peerv1.AttachmentProgress{}, nil
@@ -160,7 +157,7 @@ func (o *overlay) putAttachmentPart(p *peerv1.PutAttachmentPart) (*peerv1.Attach
 	}
 	if begun {
 		if _, named := o.get(key(pAttachmentNamed, p.GetSha256())); !named {
-			o.set(unnamedAtKey(held.GetFirstAtUnixNano(), p.GetSha256()), nil)
+			o.set(unnamedKey(p.GetSha256()), be64(uint64(held.GetFirstAtUnixNano())))
 		}
 	}
 	o.set(key(pAttachmentPart, p.GetSha256(), be64(uint64(p.GetOffset()))), p.GetData())
@@ -551,8 +548,8 @@ func (o *overlay) dropUnnamed(d *peerv1.DropUnnamedAttachments) (*peerv1.Attachm
 		return nil, err
 	}
 	dropped, complete := 0, true
-	for _, f := range drop {
-		whole, err := o.dropFile(f.sha, f.firstAt)
+	for _, sha := range drop {
+		whole, err := o.dropFile(sha)
 		if err != nil {
 			return nil, err
 		}
@@ -603,7 +600,7 @@ func (o *overlay) dropUnnamed(d *peerv1.DropUnnamedAttachments) (*peerv1.Attachm
 // bytes before the first part deleted (a file held in part, never one
 // with a gap), and the sweep finds the file again. Then the re-sends'
 // bytes kept aside, the re-sends, the uploaders, and the record.
-func (o *overlay) dropFile(sha string, firstAt int64) (whole bool, err error) {
+func (o *overlay) dropFile(sha string) (whole bool, err error) {
 	if !o.dropRoom() {
 		return false, nil
 	}
@@ -628,43 +625,54 @@ func (o *overlay) dropFile(sha string, firstAt int64) (whole bool, err error) {
 	}
 	o.del(key(pAttachment, sha))
 	o.del(key(pAttachmentUnnamed, sha))
-	o.del(unnamedAtKey(firstAt, sha))
+	o.del(unnamedKey(sha))
 	return true, nil
 }
 
-// unnamedFile is a file no case names, and when its first part came.
-type unnamedFile struct {
-	sha     string
-	firstAt int64
+// unnamedBefore answers the first limit files, by hash, of those no case
+// names whose first part came before cutoff (book/ft/): the files a
+// release that walked every record (book/fa/, in the order of their
+// hashes) dropped in one command, so that nodes of either release drop
+// the same.
+func (o *overlay) unnamedBefore(cutoff int64, limit int) ([]string, error) {
+	var due []string
+	err := eachUnnamedListed(o.txn, func(sha string, firstAt int64) bool {
+		if firstAt < cutoff {
+			if _, named := o.get(key(pAttachmentNamed, sha)); !named {
+				due = append(due, sha)
+			}
+		}
+		return len(due) < limit
+	})
+	if err == nil {
+		err = o.err
+	}
+	return due, err
 }
 
-// unnamedBefore answers the first limit files, by hash, of those no case
-// names whose first part came before cutoff (book/ft/, read up to the
-// cutoff only): the files a release that walked every record (book/fa/,
-// in the order of their hashes) dropped in one command, so that nodes of
-// either release drop the same.
-func (o *overlay) unnamedBefore(cutoff int64, limit int) ([]unnamedFile, error) {
-	var due []unnamedFile
+// eachUnnamedListed calls f with each file the book lists as named by no
+// case (book/ft/), by hash, and when its first part came, until f
+// answers false.
+func eachUnnamedListed(txn *badger.Txn, f func(sha string, firstAt int64) bool) error {
 	opts := badger.DefaultIteratorOptions
-	opts.Prefix, opts.PrefetchValues = []byte(pUnnamedAt), false
-	it := o.txn.NewIterator(opts)
+	opts.Prefix = []byte(pUnnamedFile)
+	it := txn.NewIterator(opts)
 	defer it.Close()
 	for it.Rewind(); it.Valid(); it.Next() {
-		k := it.Item().Key()[len(pUnnamedAt):]
-		if len(k) < 8 {
-			continue
+		var at int64
+		if err := it.Item().Value(func(v []byte) error {
+			if len(v) == 8 {
+				at = int64(binary.BigEndian.Uint64(v))
+			}
+			return nil
+		}); err != nil {
+			return err
 		}
-		at := int64(binary.BigEndian.Uint64(k))
-		if at >= cutoff {
-			break // the rest came later
-		}
-		sha := string(k[8:])
-		if _, named := o.get(key(pAttachmentNamed, sha)); !named {
-			due = append(due, unnamedFile{sha: sha, firstAt: at})
+		if !f(string(it.Item().Key()[len(pUnnamedFile):]), at) {
+			return nil
 		}
 	}
-	slices.SortFunc(due, func(a, b unnamedFile) int { return strings.Compare(a.sha, b.sha) })
-	return due[:min(len(due), limit)], o.err
+	return nil
 }
 
 // dropPartsFromTheEnd deletes file sha's parts from the last, within the
@@ -726,18 +734,11 @@ const maxDropFiles = 100
 func (b *Book) UnnamedAttachmentsBefore(t time.Time) bool {
 	found := false
 	b.view(func(txn *badger.Txn) error {
-		// The files no case names, by when they came: the first says.
-		opts := badger.DefaultIteratorOptions
-		opts.Prefix, opts.PrefetchValues = []byte(pUnnamedAt), false
-		it := txn.NewIterator(opts)
-		it.Rewind()
-		if it.Valid() {
-			k := it.Item().Key()[len(pUnnamedAt):]
-			found = len(k) >= 8 && int64(binary.BigEndian.Uint64(k)) < t.UnixNano()
-		}
-		it.Close()
-		if found {
-			return nil
+		if err := eachUnnamedListed(txn, func(_ string, firstAt int64) bool {
+			found = firstAt < t.UnixNano()
+			return !found
+		}); err != nil || found {
+			return err
 		}
 		return eachKey(txn, []byte(pAttachmentClaim), func(_, v []byte) error {
 			_, began, _, _ := claimOf(v, true)
@@ -748,27 +749,27 @@ func (b *Book) UnnamedAttachmentsBefore(t time.Time) bool {
 	return found
 }
 
-// indexUnnamed lists by time the files held that no case names
-// (book/ft/), from their records, and deletes an entry no record makes:
+// indexUnnamed lists the files held that no case names (book/ft/), from
+// their records, and deletes an entry no record makes:
 // for a book of a release that did not keep the list (before stats
 // format 13), at its upgrade, in one walk of the records beside the
 // names (1.5 s for a million files). It answers how many files it
 // listed.
 func (b *Book) indexUnnamed() (int, error) {
-	want := map[string]bool{} // the entries: files no case names, few
+	want := map[string]int64{} // the files no case names, few: when they came
 	var gone [][]byte
 	err := b.db.View(func(txn *badger.Txn) error {
 		if err := eachUnnamed(txn, func(sha string, held *peerv1.PutAttachmentPart) error {
-			want[string(unnamedAtKey(held.GetFirstAtUnixNano(), sha))] = true
+			want[sha] = held.GetFirstAtUnixNano()
 			return nil
 		}); err != nil {
 			return err
 		}
-		return eachKey(txn, []byte(pUnnamedAt), func(k, _ []byte) error {
-			if !want[string(k)] {
-				gone = append(gone, k)
+		return eachUnnamedListed(txn, func(sha string, _ int64) bool {
+			if _, ok := want[sha]; !ok {
+				gone = append(gone, unnamedKey(sha))
 			}
-			return nil
+			return true
 		})
 	})
 	if err != nil {
@@ -781,8 +782,8 @@ func (b *Book) indexUnnamed() (int, error) {
 			return 0, err
 		}
 	}
-	for k := range want {
-		if err := wb.Set([]byte(k), nil); err != nil {
+	for sha, at := range want {
+		if err := wb.Set(unnamedKey(sha), be64(uint64(at))); err != nil {
 			return 0, err
 		}
 	}

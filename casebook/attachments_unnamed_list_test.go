@@ -47,15 +47,19 @@ func (o *office) nextNumber() string {
 
 // unnamedListed is the scans the book lists as named by no case
 // (book/ft/), by hash; and fails the test unless the list is what the
-// records say (every file held whose hash no event names, at the time its
-// first part came), entry for entry.
+// records say (every file held whose hash no event names, with the time
+// its first part came), entry for entry.
 func (o *office) unnamedListed() []string {
 	o.t.Helper()
-	var listed, want []string
+	type entry struct {
+		sha string
+		at  int64
+	}
+	var listed, want []entry
 	if err := o.book.db.View(func(txn *badger.Txn) error {
-		if err := eachKey(txn, []byte(pUnnamedAt), func(k, _ []byte) error {
-			listed = append(listed, string(k))
-			return nil
+		if err := eachUnnamedListed(txn, func(sha string, at int64) bool {
+			listed = append(listed, entry{sha, at})
+			return true
 		}); err != nil {
 			return err
 		}
@@ -65,30 +69,28 @@ func (o *office) unnamedListed() []string {
 			if ok, err := getProto(txn, k, held); err != nil || !ok || hasKey(txn, key(pAttachmentNamed, sha)) {
 				return err
 			}
-			want = append(want, string(unnamedAtKey(held.GetFirstAtUnixNano(), sha)))
+			want = append(want, entry{sha, held.GetFirstAtUnixNano()})
 			return nil
 		})
 	}); err != nil {
 		o.t.Fatal(err)
 	}
-	slices.Sort(want)
 	if !slices.Equal(listed, want) {
-		o.t.Fatalf("the book lists %d scans no case names, its records %d:\n%q\n%q", len(listed), len(want), listed, want)
+		o.t.Fatalf("the book lists %d scans no case names, its records %d:\n%v\n%v", len(listed), len(want), listed, want)
 	}
 	var shas []string
-	for _, k := range listed {
-		shas = append(shas, k[len(pUnnamedAt)+8:])
+	for _, e := range listed {
+		shas = append(shas, e.sha)
 	}
-	slices.Sort(shas)
 	return shas
 }
 
-// The sweep reads the scans no case names from their own list, by when
+// The sweep reads the scans no case names from their own list, with when
 // they came, not every scan the book holds: each file is on it from its
 // first part until a case names it, its hash fails, or the sweep drops
 // it, and a file begun again under another size is on it from the new
 // first part. The sweep drops what came a day before, and nothing named.
-func TestTheScansNoCaseNamesAreListedByWhenTheyCame(t *testing.T) {
+func TestTheScansNoCaseNamesAreListedWithWhenTheyCame(t *testing.T) {
 	o := newOffice(t, county, newRegistry(t))
 	o.step = time.Second
 	named, namedData := scanOf(5000, 1)
@@ -200,7 +202,7 @@ func TestABookOfFormat12ListsItsUnnamedScansAtItsUpgrade(t *testing.T) {
 		abandoned = append(abandoned, sha)
 	}
 	slices.Sort(abandoned)
-	if err := o.book.db.DropPrefix([]byte(pUnnamedAt)); err != nil {
+	if err := o.book.db.DropPrefix([]byte(pUnnamedFile)); err != nil {
 		t.Fatal(err)
 	}
 	o.reopenAsStepsFormat(12)
@@ -233,17 +235,11 @@ func TestCheckFindsTheUnnamedScansListWrong(t *testing.T) {
 	abandoned, abandonedData := scanOf(3000, 2)
 	o.sendScan(abandoned, abandonedData, 3000, county)
 	o.check()
-	var firstAt int64
 	if err := o.book.db.Update(func(txn *badger.Txn) error {
-		held := &peerv1.PutAttachmentPart{}
-		if _, err := getProto(txn, key(pAttachment, abandoned), held); err != nil {
+		if err := txn.Delete(unnamedKey(abandoned)); err != nil {
 			return err
 		}
-		firstAt = held.GetFirstAtUnixNano()
-		if err := txn.Delete(unnamedAtKey(firstAt, abandoned)); err != nil {
-			return err
-		}
-		return txn.Set(unnamedAtKey(firstAt, named), nil)
+		return txn.Set(unnamedKey(named), be64(1))
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -251,7 +247,8 @@ func TestCheckFindsTheUnnamedScansListWrong(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(problems) != 2 || !strings.Contains(problems[0], abandoned) || !strings.Contains(problems[1], "named by a case") {
+	if len(problems) != 2 || !strings.Contains(problems[0], named) || !strings.Contains(problems[0], "a case names it") ||
+		!strings.Contains(problems[1], abandoned) || !strings.Contains(problems[1], "is not listed") {
 		t.Fatalf("Check found %q", problems)
 	}
 }

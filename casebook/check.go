@@ -6,6 +6,8 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/dgraph-io/badger/v4"
@@ -284,32 +286,29 @@ func (b *Book) check(ctx context.Context, reg casework.Registry) (problems []str
 		}); err != nil {
 			return err
 		}
-		// The scans no case names, listed by when they came: each file
-		// held that no event names, at its first part's time, and no
-		// other.
+		// The scans no case names, listed with when they came: each file
+		// held that no event names, and no other.
+		unnamed := map[string]int64{}
 		if err := eachUnnamed(txn, func(sha string, held *peerv1.PutAttachmentPart) error {
-			if uk := unnamedAtKey(held.GetFirstAtUnixNano(), sha); !hasKey(txn, uk) {
-				bad("scan %s, which no case names, is not listed by its time (%q)", sha, uk)
-			}
+			unnamed[sha] = held.GetFirstAtUnixNano()
 			return ctx.Err()
 		}); err != nil {
 			return err
 		}
-		if err := walk(txn, []byte(pUnnamedAt), func(k, _ []byte) error {
-			held := &peerv1.PutAttachmentPart{}
-			rest := k[len(pUnnamedAt):]
-			if len(rest) < 8 {
-				bad("key %q among the scans no case names is malformed", k)
-				return nil
+		if err := eachUnnamedListed(txn, func(sha string, at int64) bool {
+			switch want, ok := unnamed[sha]; {
+			case !ok:
+				bad("scan %s is listed among those no case names, but is not held, or a case names it", sha)
+			case at != want:
+				bad("scan %s is listed among those no case names as begun at %d, its record says %d", sha, at, want)
 			}
-			sha := string(rest[8:])
-			if ok, err := getProto(txn, key(pAttachment, sha), held); err != nil || !ok || hasKey(txn, key(pAttachmentNamed, sha)) ||
-				!bytes.Equal(unnamedAtKey(held.GetFirstAtUnixNano(), sha), k) {
-				bad("key %q lists a scan not held, named by a case, or begun at another time", k)
-			}
-			return nil
+			delete(unnamed, sha)
+			return true
 		}); err != nil {
 			return err
+		}
+		for _, sha := range slices.Sorted(maps.Keys(unnamed)) {
+			bad("scan %s, which no case names, is not listed among them", sha)
 		}
 		// The queue and the queue by due time name each other.
 		if err := walk(txn, []byte(pQueue), func(k, v []byte) error {

@@ -115,7 +115,7 @@ var (
 // offices above never see one turned down in time), and a first
 // report's hour run from when its office learnt of the event (duty.Due:
 // the drafts' deadlines, book/idrd/, indexed again); 13, the scans no
-// case names listed by when they came (book/ft/), so that the sweep
+// case names listed with when they came (book/ft/), so that the sweep
 // reads those and not every file held (no counter changed: a book of
 // format 12 lists them and counts nothing again, upgradeSteps).
 const statsFormat = 13

@@ -576,8 +576,9 @@ func (b *Book) lateFilingUp(txn *badger.Txn, number string, c *yizhanv1.Case, ev
 
 // restepFrom is the oldest stats format whose counters are this
 // release's (keys.go): the formats after it, up to statsFormat, changed
-// only indexes (13: the scans no case names, by time). A release that changes a counter raises it
-// to its own statsFormat (12: when an online filing is received).
+// only indexes (13: the list of the scans no case names). A release that
+// changes a counter raises it to its own statsFormat (12: when an online
+// filing is received).
 const restepFrom = 12
 
 // upgradeSteps is the upgrade of a book of a stats format from restepFrom
@@ -585,10 +586,9 @@ const restepFrom = 12
 // million cases would stall its writes for two minutes), the open cases'
 // steps are indexed again (book/is/, book/ks/), read through the queue's
 // keys (book/kq/: every open case, and only those), the scans no case
-// names listed by time (indexUnnamed), and the format written. done is
-// false, and nothing written, for a book of an older
-// format, or one whose recount stopped part-way: upgradeStats counts it
-// all again.
+// names listed (indexUnnamed), and the format written. done is false,
+// and nothing written, for a book of an older format, or one whose
+// recount stopped part-way: upgradeStats counts it all again.
 func (b *Book) upgradeSteps(reg casework.Registry) (done bool, err error) {
 	var from uint64
 	var counting bool
@@ -630,7 +630,7 @@ func (b *Book) upgradeSteps(reg casework.Registry) (done bool, err error) {
 	}
 	unnamed := 0
 	if err == nil {
-		unnamed, err = b.indexUnnamed() // format 13: the scans no case names, by time
+		unnamed, err = b.indexUnnamed() // format 13: the list of the scans no case names
 	}
 	if err == nil {
 		err = b.db.Update(func(txn *badger.Txn) error { return txn.Set(keyStatsFormat, be64(statsFormat)) })
