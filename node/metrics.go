@@ -86,7 +86,7 @@ func newMetrics(n *Node) *metrics {
 		return float64(book.OutboxLen())
 	})
 	gauge("yizhan_case_quarantined_messages", "Case messages set aside as undeliverable (an alarm: look at /v1/registry/status).", func() float64 {
-		return float64(len(book.Quarantined()))
+		return float64(book.QuarantinedLen())
 	})
 	gauge("yizhan_casebook_cases", "Cases this node's case book holds (its office's own and its copies).", func() float64 {
 		return float64(book.Len())
