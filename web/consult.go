@@ -76,25 +76,35 @@ func (s *server) showConsultations(rq *request, code int, f formValues, errs for
 	now := s.now().In(china)
 	month := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, china)
 	lists := consultLists(rq.r.URL.Query())
-	d := &consultData{Form: f, Month: month.Format("2006年1月"), Pages: lists.query()}
+	d := &consultData{Form: f, Month: month.Format("2006年1月")}
 	if items, err := s.listAllItems(ctx, &yizhanv1.ListItemsRequest{}); err == nil {
 		d.Items = items
 	}
 	me := rq.staff().GetOfficeCode()
+	var aw, recent *yizhanv1.ListConsultationsResponse
 	if me == s.cfg.Office {
-		aw, err := s.cfg.Supervision.ListConsultations(ctx, &yizhanv1.ListConsultationsRequest{AwaitingAnswer: true, PageSize: consultPageSize,
-			PageToken: lists.token("awaiting")})
-		if err != nil {
+		if err := lists.page("awaiting", func(token string) (err error) {
+			aw, err = s.cfg.Supervision.ListConsultations(ctx, &yizhanv1.ListConsultationsRequest{AwaitingAnswer: true, PageSize: consultPageSize,
+				PageToken: token})
+			return err
+		}); err != nil {
 			return err
 		}
-		d.Awaiting, d.AwaitingPages = aw.GetConsultations(), lists.links("awaiting", aw.GetNextPageToken())
 	}
-	recent, err := s.cfg.Supervision.ListConsultations(ctx, &yizhanv1.ListConsultationsRequest{OfficeCode: me, From: month.Format("2006-01-02"),
-		PageSize: consultPageSize, PageToken: lists.token("recent")})
-	if err != nil {
+	// The month's list: its page token holds the month it began in, so a
+	// page of last month's is shown as this month's first (lists.page).
+	if err := lists.page("recent", func(token string) (err error) {
+		recent, err = s.cfg.Supervision.ListConsultations(ctx, &yizhanv1.ListConsultationsRequest{OfficeCode: me, From: month.Format("2006-01-02"),
+			PageSize: consultPageSize, PageToken: token})
+		return err
+	}); err != nil {
 		return err
 	}
+	if aw != nil {
+		d.Awaiting, d.AwaitingPages = aw.GetConsultations(), lists.links("awaiting", aw.GetNextPageToken())
+	}
 	d.Recent, d.RecentPages = recent.GetConsultations(), lists.links("recent", recent.GetNextPageToken())
+	d.Pages = lists.query()
 	s.formCSRF(rq)
 	return s.render(rq, code, "consultations", &view{Title: "咨询登记", Section: "consultations", Data: d, Errs: errs, Flash: flash})
 }

@@ -58,6 +58,22 @@ func (p pagedLists) back(msg string) string {
 	return p.path + "?" + v.Encode()
 }
 
+// page asks for the page of list name that the address names; a token
+// the API refuses (one of another query: the month's consultations, a
+// page of last month's asked after midnight on the 1st, or of an
+// earlier release) is dropped from the page's address, and the list is
+// asked for from its first page. The other lists' links are made after,
+// from the address as it is then.
+func (p pagedLists) page(name string, ask func(token string) error) error {
+	token := p.token(name)
+	err := ask(token)
+	if token != "" && refusedPageToken(err) {
+		p.q.Del(name)
+		err = ask("")
+	}
+	return err
+}
+
 // links is the links of list name, whose next page has the token next
 // ("" when this is its last): the other lists keep their pages.
 func (p pagedLists) links(name, next string) listPage {
