@@ -227,11 +227,21 @@ func (o *Office) Close() {
 // elsewhere it answers ErrNotCounty or ErrNotLeader and the caller
 // forwards the request with ForwardRegistry.
 func (o *Office) ProposeRegistry(ctx context.Context, cmd *peerv1.RegistryCommand) (proto.Message, uint64, error) {
+	v, index, _, err := o.ProposeRegistryOnce(ctx, cmd)
+	return v, index, err
+}
+
+// ProposeRegistryOnce is ProposeRegistry for a command under a client's
+// request ID (cmd.RequestId): replayed when the county had applied that
+// request before the command reached the log (a retry racing its first
+// attempt past the registry's checks), and the answer and index are then
+// the first application's; the command changed nothing.
+func (o *Office) ProposeRegistryOnce(ctx context.Context, cmd *peerv1.RegistryCommand) (v proto.Message, index uint64, replayed bool, err error) {
 	if !o.IsCounty() {
-		return nil, 0, ErrNotCounty
+		return nil, 0, false, ErrNotCounty
 	}
 	if !o.cfg.Group.IsLeader() {
-		return nil, 0, raftgroup.ErrNotLeader
+		return nil, 0, false, raftgroup.ErrNotLeader
 	}
 	if cmd.GetUpdateStaff() != nil {
 		// A rule for new writes only (registry's checkNew: the county keeps
@@ -242,13 +252,13 @@ func (o *Office) ProposeRegistry(ctx context.Context, cmd *peerv1.RegistryComman
 		defer o.staffWrites.Unlock()
 	}
 	if err := o.reg.Check(cmd); err != nil {
-		return nil, 0, err
+		return nil, 0, false, err
 	}
 	res, err := o.cfg.Group.Apply(ctx, &peerv1.Command{Kind: &peerv1.Command_Registry{Registry: cmd}})
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, false, err
 	}
-	return res.Value, res.Index, res.Err
+	return res.Value, res.Index, res.Replayed, res.Err
 }
 
 // Answered looks a client's write up in the office's memory of requests

@@ -47,8 +47,12 @@ func (s *Service) WriteRegistry(ctx context.Context, w RegistryWrite) (Written, 
 	}
 	var v proto.Message
 	var index uint64
+	var replayed bool
 	if err == nil {
-		v, index, err = s.fed.ProposeRegistry(ctx, cmd)
+		// A retry racing its first attempt into the log, both past the
+		// registry's checks, is answered by the state machine with the
+		// first's answer: replayed.
+		v, index, replayed, err = s.fed.ProposeRegistryOnce(ctx, cmd)
 	}
 	if err != nil {
 		// A retry racing its first attempt is refused by the registry as
@@ -59,5 +63,5 @@ func (s *Service) WriteRegistry(ctx context.Context, w RegistryWrite) (Written, 
 		}
 		return Written{}, err
 	}
-	return Written{Value: v, Index: index}, nil
+	return Written{Value: v, Index: index, Replayed: replayed}, nil
 }
