@@ -150,25 +150,28 @@ func (o *Office) ProposeCaseOnce(ctx context.Context, cmd *peerv1.CaseCommand) (
 // AppendEvents seals, signs and proposes events made by this office for
 // a case it owns. The caller holds the case's lock.
 func (o *Office) AppendEvents(ctx context.Context, number string, prevHash []byte, events ...*yizhanv1.CaseEvent) (*yizhanv1.Case, error) {
-	return o.AppendEventsOnce(ctx, raftgroup.Request{}, number, prevHash, events...)
+	c, _, err := o.AppendEventsOnce(ctx, raftgroup.Request{}, number, prevHash, events...)
+	return c, err
 }
 
 // AppendEventsOnce is AppendEvents for a client's request r: applied once
-// per request ID. When the office applied r already, it answers that
-// application's case (which may be another case number, for a filing
-// retried while the first was in flight) and appends nothing.
-func (o *Office) AppendEventsOnce(ctx context.Context, r raftgroup.Request, number string, prevHash []byte, events ...*yizhanv1.CaseEvent) (*yizhanv1.Case, error) {
+// per request ID. When the office applied r already, before these events
+// reached the log (a retry racing its first attempt, or sent after the
+// first's caller gave up while it was in the log), it answers that
+// application's case (which may be another case number, for a filing),
+// replayed, and appends nothing.
+func (o *Office) AppendEventsOnce(ctx context.Context, r raftgroup.Request, number string, prevHash []byte, events ...*yizhanv1.CaseEvent) (c *yizhanv1.Case, replayed bool, err error) {
 	for _, e := range events {
 		if err := o.SealAndSign(e, prevHash); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		prevHash = e.GetHash()
 	}
-	v, err := o.ProposeCase(ctx, &peerv1.CaseCommand{AtUnixNano: o.cfg.Now().UnixNano(), RequestId: r.ID, RequestHash: r.Hash,
+	v, replayed, err := o.ProposeCaseOnce(ctx, &peerv1.CaseCommand{AtUnixNano: o.cfg.Now().UnixNano(), RequestId: r.ID, RequestHash: r.Hash,
 		Op: &peerv1.CaseCommand_Append{Append: &peerv1.AppendCaseEvents{CaseNumber: number, Events: events}}})
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	c, _ := v.(*yizhanv1.Case)
-	return c, nil
+	c, _ = v.(*yizhanv1.Case)
+	return c, replayed, nil
 }

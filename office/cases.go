@@ -86,7 +86,7 @@ func (s *Service) File(ctx context.Context, f Filing) (Filed, error) {
 		giveBack()
 		return Filed{}, err
 	}
-	c, err := s.fed.AppendEventsOnce(ctx, f.Request, number, casework.GenesisHash(number), e)
+	c, _, err := s.fed.AppendEventsOnce(ctx, f.Request, number, casework.GenesisHash(number), e)
 	if err != nil {
 		return Filed{}, err
 	}
@@ -218,9 +218,15 @@ func (s *Service) Act(ctx context.Context, a Action) (Acted, error) {
 		}
 		return Acted{}, err
 	}
-	c, err = s.fed.AppendEventsOnce(ctx, a.Request, a.Number, events[len(events)-1].GetHash(), e)
+	c, replayed, err := s.fed.AppendEventsOnce(ctx, a.Request, a.Number, events[len(events)-1].GetHash(), e)
 	if err != nil {
 		return Acted{}, err
+	}
+	if replayed {
+		// The first attempt was in the log when this one read the case
+		// (its caller gave up and let go of the lock): it answers what
+		// the first did, as a replay.
+		return s.replay(c, a)
 	}
 	return Acted{Case: c, QueryCode: code}, nil
 }
