@@ -88,7 +88,12 @@ func (s *PeerServer) Join(ctx context.Context, req *peerv1.JoinRequest) (*peerv1
 
 // joinAtLeader is a follower's answer to a join: NOT_LEADER (Unavailable,
 // nothing done), naming the office's leader and, when the directory has
-// it, its peer address, where the joiner asks again itself.
+// it, its peer address, where the joiner asks again itself. When the
+// directory does not have it (a leader that could not announce itself
+// yet: the county out of reach, a new office's directory not yet fed
+// down), it names the peer addresses it joined through itself (its
+// --join), which the joiner asks next: where a follower passed joins on
+// when it could not find its leader in the directory.
 func (o *Office) joinAtLeader(ctx context.Context) error {
 	_, leader := o.cfg.Group.AwaitLeader(ctx)
 	meta := reason.Meta{}
@@ -99,20 +104,35 @@ func (o *Office) joinAtLeader(ctx context.Context) error {
 		if n, ok := o.reg.Node(leader); ok && n.GetOfficeCode() == o.cfg.Office && n.GetPeerAddress() != "" {
 			meta["peerAddress"] = n.GetPeerAddress()
 			where += " at " + n.GetPeerAddress()
+		} else if ts := o.routes.JoinTargets(); len(ts) > 0 {
+			var addrs []string
+			for _, t := range ts {
+				addrs = append(addrs, t.Addr)
+			}
+			meta["peerAddresses"] = strings.Join(addrs, ",")
+			where += ", whose peer address the node directory does not hold yet: ask the nodes this one joined through, " + strings.Join(addrs, ", ")
 		}
 	}
 	return reason.Status(reason.NotLeader, fmt.Sprintf("node %s does not lead office %s, and passes no join on (the leader checks the joining node's own certificate): %s",
 		o.cfg.Node, o.cfg.Office, where), meta, 0).Err()
 }
 
-// joinLeaderAddr is the peer address of the leader a follower's answer
-// to a join names (joinAtLeader), "" when it names none.
-func joinLeaderAddr(answer error) string {
+// joinLeaderAddrs are the peer addresses a follower's answer to a join
+// names (joinAtLeader): its leader's, or else those it joined through;
+// none when it names none.
+func joinLeaderAddrs(answer error) []string {
 	st, ok := status.FromError(answer)
 	if !ok || reason.Info(st).GetReason() != reason.NotLeader {
-		return ""
+		return nil
 	}
-	return reason.Info(st).GetMetadata()["peerAddress"]
+	meta := reason.Info(st).GetMetadata()
+	if a := meta["peerAddress"]; a != "" {
+		return []string{a}
+	}
+	if a := meta["peerAddresses"]; a != "" {
+		return strings.Split(a, ",")
+	}
+	return nil
 }
 
 // hasMember reports whether node is a member of the office's raft group.
@@ -412,8 +432,8 @@ func (o *Office) joinLoop(ctx context.Context) {
 		// which of them refused, and why, not only the last.
 		var err error
 		var failures []string
-		// A follower names its leader (joinAtLeader): asked next, in the
-		// same round.
+		// A follower names its leader, or the nodes it joined through
+		// (joinAtLeader): asked next, in the same round.
 		targets, asked := o.routes.JoinTargets(), map[string]bool{}
 		for i := 0; i < len(targets); i++ {
 			t := targets[i]
@@ -436,8 +456,10 @@ func (o *Office) joinLoop(ctx context.Context) {
 			if answer == nil {
 				answer = err // no connection: the forwarder's
 			}
-			if leader := joinLeaderAddr(answer); leader != "" && leader != o.routes.PeerAddr {
-				targets = append(targets, forward.Target{Addr: leader, Office: o.cfg.Office})
+			for _, a := range joinLeaderAddrs(answer) {
+				if a != "" && a != o.routes.PeerAddr {
+					targets = append(targets, forward.Target{Addr: a, Office: o.cfg.Office})
+				}
 			}
 			failures = append(failures, t.Addr+": "+status.Convert(answer).Message())
 		}

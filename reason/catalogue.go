@@ -375,9 +375,9 @@ func waitZH(v string) string {
 
 var defs = []Def{
 	// Nothing was done: safe to send again.
-	{Reason: NotLeader, Code: codes.Unavailable, Retry: RetrySafe, Keys: []string{"leader", "peerAddress"},
+	{Reason: NotLeader, Code: codes.Unavailable, Retry: RetrySafe, Keys: []string{"leader", "peerAddress", "peerAddresses"},
 		Example: Meta{"leader": "county-2", "peerAddress": "10.0.1.12:7070"},
-		Meaning: "the node asked is no longer its office's leader; the write was not proposed. A follower asked to add a node to its office (Peer.Join, which it passes on to no one) names the leader and its peer address, where the joining node asks itself",
+		Meaning: "the node asked is no longer its office's leader; the write was not proposed. A follower asked to add a node to its office (Peer.Join, which it passes on to no one) names the leader and its peer address, where the joining node asks itself; when the node directory does not hold the leader's address yet, the peer addresses the follower joined through (its --join, comma-separated), which the joining node asks next",
 		zh:      t("系统正在切换主节点，操作未执行，请稍后重试。")},
 	{Reason: NoLeader, Code: codes.Unavailable, Retry: RetrySafe, Keys: []string{"office"}, Example: Meta{"office": "450122000000"},
 		Meaning: "the office had no leader for as long as a write waits for one (too few of its nodes are up, or an election takes longer); nothing was done",
