@@ -37,6 +37,33 @@ func fileRefusedElsewhere(t *testing.T, n *node.Node) {
 	}
 }
 
+// joinDongcunTwoAndThree makes the village 东村 of f three nodes:
+// dongcun-2 and dongcun-3 join dongcun-1, and are ready.
+func joinDongcunTwoAndThree(t *testing.T, f *caseFed) {
+	t.Helper()
+	upstream := append(f.peerAddrs("chengguan-1"), f.peerAddrs("county-1")...)
+	for _, name := range []string{"dongcun-2", "dongcun-3"} {
+		n := f.start(name, dongcun, func(c *node.Config) { c.Join, c.Upstream = f.peerAddrs("dongcun-1"), upstream })
+		waitFor(t, name+" a member of the village", n.Ready, 60*time.Second)
+	}
+}
+
+// bootstrapDongcunThreeOnANewDisk stops dongcun-3, a member of the
+// village, and starts it again under its name and addresses on an empty
+// data directory with --bootstrap (a member that lost its disk), once its
+// /readyz says to --join: it found its office running.
+func bootstrapDongcunThreeOnANewDisk(t *testing.T, f *caseFed) *node.Node {
+	t.Helper()
+	f.stop("dongcun-3")
+	cfg := f.cfgs["dongcun-3"]
+	cfg.DataDir, cfg.Bootstrap, cfg.Join = filepath.Join(t.TempDir(), "new-disk"), true, nil
+	n := f.run("dongcun-3", cfg)
+	waitFor(t, "/readyz of the node that lost its disk says to --join", func() bool {
+		return strings.Contains(readyzReason(t, n), "--join")
+	}, 40*time.Second)
+	return n
+}
+
 // A village of two nodes runs, one of them down, so the other, a member,
 // has no leader for the moment. A third machine started with --bootstrap
 // on an empty data directory finds the live member in the node directory
@@ -98,20 +125,10 @@ const tidyWait = 10 * time.Second
 // files on.
 func TestAMemberThatLostItsDiskBootstrappedUnderItsNameFilesNothing(t *testing.T) {
 	f := newCaseFed(t, 1)
-	upstream := append(f.peerAddrs("chengguan-1"), f.peerAddrs("county-1")...)
-	for _, name := range []string{"dongcun-2", "dongcun-3"} {
-		n := f.start(name, dongcun, func(c *node.Config) { c.Join, c.Upstream = f.peerAddrs("dongcun-1"), upstream })
-		waitFor(t, name+" a member", n.Ready, 60*time.Second)
-	}
+	joinDongcunTwoAndThree(t, f)
 	fileTobacco(t, dial(t, f.nodes["dongcun-1"]).login("dongcun", password), "张三")
 
-	f.stop("dongcun-3")
-	cfg := f.cfgs["dongcun-3"]
-	cfg.DataDir, cfg.Bootstrap, cfg.Join = filepath.Join(t.TempDir(), "new-disk"), true, nil
-	n := f.run("dongcun-3", cfg)
-	waitFor(t, "/readyz of the node that lost its disk says to --join", func() bool {
-		return strings.Contains(readyzReason(t, n), "--join")
-	}, 40*time.Second)
+	n := bootstrapDongcunThreeOnANewDisk(t, f)
 	fileRefusedElsewhere(t, n)
 	if _, leader := n.Office().Group().Leader(); leader != "dongcun-3" {
 		t.Errorf("the node that lost its disk follows %q: the running office pulled it in", leader)
@@ -170,22 +187,12 @@ func TestTwoNodesOfAVillageBootstrappedAgainAtOnceRunItAsOne(t *testing.T) {
 // village is owed.
 func TestANodeBootstrappedUnderAMembersNameTakesNoMailOfItsOffice(t *testing.T) {
 	f := newCaseFed(t, 1)
-	upstream := append(f.peerAddrs("chengguan-1"), f.peerAddrs("county-1")...)
-	for _, name := range []string{"dongcun-2", "dongcun-3"} {
-		n := f.start(name, dongcun, func(c *node.Config) { c.Join, c.Upstream = f.peerAddrs("dongcun-1"), upstream })
-		waitFor(t, name+" a member of the village", n.Ready, 60*time.Second)
-	}
+	joinDongcunTwoAndThree(t, f)
 	number := fileTobacco(t, dial(t, f.nodes["dongcun-1"]).login("dongcun", password), "张三").GetNumber()
 	countyNode := f.nodes["county-1"]
 	waitFor(t, "the county owns 张三's case", func() bool { return received(countyNode, number) }, 30*time.Second)
 
-	f.stop("dongcun-3")
-	cfg := f.cfgs["dongcun-3"]
-	cfg.DataDir, cfg.Bootstrap, cfg.Join = filepath.Join(t.TempDir(), "new-disk"), true, nil
-	stray := f.run("dongcun-3", cfg)
-	waitFor(t, "/readyz of the node that lost its disk says to --join", func() bool {
-		return strings.Contains(readyzReason(t, stray), "--join")
-	}, 40*time.Second)
+	stray := bootstrapDongcunThreeOnANewDisk(t, f)
 
 	f.stop("chengguan-1")
 	tw := f.cfgs["chengguan-1"]
@@ -209,20 +216,10 @@ func TestANodeBootstrappedUnderAMembersNameTakesNoMailOfItsOffice(t *testing.T) 
 // of a book that holds none of the village's cases.
 func TestABackupIsNotTakenFromANodeBootstrappedBesideItsOffice(t *testing.T) {
 	f := newCaseFed(t, 1)
-	upstream := append(f.peerAddrs("chengguan-1"), f.peerAddrs("county-1")...)
-	for _, name := range []string{"dongcun-2", "dongcun-3"} {
-		n := f.start(name, dongcun, func(c *node.Config) { c.Join, c.Upstream = f.peerAddrs("dongcun-1"), upstream })
-		waitFor(t, name+" a member of the village", n.Ready, 60*time.Second)
-	}
+	joinDongcunTwoAndThree(t, f)
 	fileTobacco(t, dial(t, f.nodes["dongcun-1"]).login("dongcun", password), "张三")
 
-	f.stop("dongcun-3")
-	cfg := f.cfgs["dongcun-3"]
-	cfg.DataDir, cfg.Bootstrap, cfg.Join = filepath.Join(t.TempDir(), "new-disk"), true, nil
-	stray := f.run("dongcun-3", cfg)
-	waitFor(t, "/readyz of the node that lost its disk says to --join", func() bool {
-		return strings.Contains(readyzReason(t, stray), "--join")
-	}, 40*time.Second)
+	bootstrapDongcunThreeOnANewDisk(t, f)
 
 	own := f.bundle(dongcun, "")
 	dialOwn := func(addr string) (*grpc.ClientConn, error) {
@@ -256,19 +253,11 @@ func TestABackupIsNotTakenFromANodeBootstrappedBesideItsOffice(t *testing.T) {
 // village's leader takes it out.
 func TestMembersAreNotAnsweredByANodeBootstrappedBesideItsOffice(t *testing.T) {
 	f := newCaseFed(t, 1)
-	upstream := append(f.peerAddrs("chengguan-1"), f.peerAddrs("county-1")...)
+	joinDongcunTwoAndThree(t, f)
 	for _, name := range []string{"dongcun-2", "dongcun-3"} {
-		n := f.start(name, dongcun, func(c *node.Config) { c.Join, c.Upstream = f.peerAddrs("dongcun-1"), upstream })
-		waitFor(t, name+" a member of the village", n.Ready, 60*time.Second)
 		waitFor(t, name+" in the county's directory", func() bool { return listedEver(f.nodes["county-1"].Registry(), dongcun, name) }, 30*time.Second)
 	}
-	f.stop("dongcun-3")
-	cfg := f.cfgs["dongcun-3"]
-	cfg.DataDir, cfg.Bootstrap, cfg.Join = filepath.Join(t.TempDir(), "new-disk"), true, nil
-	stray := f.run("dongcun-3", cfg)
-	waitFor(t, "/readyz of the node that lost its disk says to --join", func() bool {
-		return strings.Contains(readyzReason(t, stray), "--join")
-	}, 40*time.Second)
+	stray := bootstrapDongcunThreeOnANewDisk(t, f)
 
 	b := f.bundle(dongcun, "")
 	members := func(addr, remove string) (*peerv1.MembersResponse, error) {
