@@ -88,6 +88,13 @@ func (g *Group) WriteBackup(w io.Writer, now time.Time) (BackupInfo, error) {
 	if err != nil {
 		return BackupInfo{}, fmt.Errorf("federation: backup: %w", err)
 	}
+	if index == 0 && bookIndex != 0 {
+		// A follower that took its leader's snapshot: raft tells the
+		// state machine the index only with the next entry, which a
+		// quiet office (a night, when backups are taken) does not
+		// write. The snapshot it stored says the index and its term.
+		index, term = g.storedSnapshotAt(bookIndex)
+	}
 	if index == 0 || bookIndex != index {
 		return BackupInfo{}, ErrBackupNotReady
 	}
@@ -128,6 +135,22 @@ func (g *Group) WriteBackup(w io.Writer, now time.Time) (BackupInfo, error) {
 		return BackupInfo{}, fmt.Errorf("federation: backup: %w", err)
 	}
 	return info, nil
+}
+
+// storedSnapshotAt is the index and term of the snapshot this node
+// stored at index (0, 0: none). A committed index has one term, so the
+// snapshot's term is the entry's.
+func (g *Group) storedSnapshotAt(index uint64) (uint64, uint64) {
+	list, err := g.snaps.List()
+	if err != nil {
+		return 0, 0
+	}
+	for _, m := range list {
+		if m.Index == index {
+			return m.Index, m.Term
+		}
+	}
+	return 0, 0
 }
 
 // backupServedKey keeps, on this node (SetLocalValue), when the last
