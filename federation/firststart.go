@@ -186,7 +186,7 @@ func (o *Office) firstStartLoop(ctx context.Context) {
 	refused := o.first.refused != nil
 	o.first.mu.Unlock()
 	if refused {
-		return // found so by an earlier run (loadFirstStartRefusal)
+		return // found so by an earlier run (LoadFirstStartRefusal)
 	}
 	started := time.Now()
 	wait := firstStartInterval
@@ -410,18 +410,32 @@ func (o *Office) firstStartUnavailable(does string) error {
 		reason.Meta{"office": o.cfg.Office}).Err()
 }
 
-// loadFirstStartRefusal reads, before the office's work starts, whether an
-// earlier run of this node found its office running elsewhere.
-func (o *Office) loadFirstStartRefusal() {
+// LoadFirstStartRefusal reads whether an earlier run of this node found
+// its office running elsewhere (refuseFirstStart kept it with raft's
+// state). The node calls it when it is made, before it serves anything:
+// from its first answer it refuses as it did (OFFICE_RUNS_ELSEWHERE),
+// where a peer would otherwise be told FIRST_START_PENDING for the
+// moments until the office starts, and take it for a node still finding
+// out (runsElsewhere). A refusal kept but not readable is an error, and
+// the node does not start: taken for none, the node would find out again
+// and, while its running office's nodes do not answer (all down, cut
+// off), take the office for one that lost its data and start it a second
+// time beside them, numbering the same case numbers.
+func (o *Office) LoadFirstStartRefusal() error {
 	if !o.firstStartPending() {
-		return
+		return nil
 	}
 	v, err := o.cfg.Group.LocalValue(firstStartRefusedKey)
-	if err != nil || len(v) == 0 {
-		return
+	if err != nil {
+		return fmt.Errorf("federation: read whether an earlier run of this node found office %s running on other nodes (kept with raft's state in the data directory): %w; "+
+			"the node does not start rather than ask again, which, while the office's running nodes do not answer, would start the office a second time beside them", o.cfg.Office, err)
+	}
+	if len(v) == 0 {
+		return nil
 	}
 	name, addr, _ := strings.Cut(string(v), "\n")
 	o.refuseFirstStart(&yizhanv1.NodeEntry{Name: name, PeerAddress: addr}, false)
+	return nil
 }
 
 // refuseFirstStart keeps this node from filing for good: its office runs

@@ -195,10 +195,11 @@ func (o *Office) Group() *raftgroup.Group { return o.cfg.Group }
 // an office started on an empty data directory, finding out whether it
 // ran before (firststart.go), and on any leader,
 // keeping itself in the office's raft configuration at the raft address
-// it advertises (raftgroup.KeepOwnAddress).
+// it advertises (raftgroup.KeepOwnAddress). The node has read before
+// whether an earlier run found its office running elsewhere
+// (LoadFirstStartRefusal).
 func (o *Office) Start(ctx context.Context) {
 	ctx, o.cancel = context.WithCancel(ctx)
-	o.loadFirstStartRefusal()
 	o.wg.Add(4)
 	go func() { defer o.wg.Done(); o.catchUpLoop(ctx) }()
 	go func() { defer o.wg.Done(); o.joinLoop(ctx) }()

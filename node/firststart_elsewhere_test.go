@@ -100,10 +100,24 @@ func TestANodeBootstrappedBesideALeaderlessOfficeFilesNothing(t *testing.T) {
 
 	// Restarted as it is while the whole village is down, the stray node
 	// refuses again: it does not ask again, and take the village for one
-	// that lost its data.
+	// that lost its data. It refuses so from before it serves anything: a
+	// node of the village asking it then is not told that it is still
+	// finding out.
 	f.stop("dongcun-3")
 	f.stop("dongcun-2")
-	stray = f.restart("dongcun-3")
+	cfg := f.cfgs["dongcun-3"]
+	cfg.Bootstrap = false
+	stray, err := node.New(cfg)
+	if err != nil {
+		t.Fatalf("restart dongcun-3: %v", err)
+	}
+	if err := stray.Office().CanNumber(); reason.Of(err) == nil || reason.Of(err).Reason != reason.OfficeRunsElsewhere {
+		t.Errorf("the restarted stray node, before it serves anything, answers %v; want %s", err, reason.OfficeRunsElsewhere)
+	}
+	if err := stray.Start(); err != nil {
+		t.Fatalf("restart dongcun-3: %v", err)
+	}
+	f.nodes["dongcun-3"] = stray
 	waitFor(t, "the restarted stray node's /readyz says to --join the running member", func() bool {
 		return strings.Contains(readyzReason(t, stray), "--join "+f.cfgs["dongcun-2"].PeerAddr)
 	}, 20*time.Second)

@@ -330,6 +330,12 @@ func New(cfg Config) (_ *Node, err error) {
 		MaxCaseMessageBytes: cfg.MaxCaseMessageBytes, QuarantineAfter: cfg.QuarantineAfter, UrgentPastAfter: cfg.UrgentPastAfter,
 		FeedIdleTimeout: cfg.FeedIdleTimeout, ForwardAttemptTimeout: cfg.ForwardAttemptTimeout,
 	})
+	// Before anything is served: a node found running beside its office
+	// refuses so from its first answer.
+	if err := n.office.LoadFirstStartRefusal(); err != nil {
+		group.Close() // raft stops before badger closes
+		return nil, err
+	}
 	n.svc = office.New(n.office, n.now, n.log)
 	n.svc.SetScanQuota(cfg.ScanQuota)
 	n.authn = &auth.Authenticator{
