@@ -142,3 +142,75 @@ func TestAPageOfTheQueueReadsABoundedNumberOfCases(t *testing.T) {
 		t.Errorf("by the state of one: listed %v, want %v", got, filed[10:11])
 	}
 }
+
+// A page of an applicant's cases reads at most maxListRead cases, a day
+// of the applicant's at a time: with a filter that keeps few of a common
+// name's cases it ends short, even empty, with a token that goes on from
+// the last case of the days it read, so that every case the filter keeps
+// is listed once over the pages, newest first. A day of more cases than
+// that is read whole by the page that begins with it. A page read every
+// case of the name for a filter that kept none.
+func TestAPageOfAnApplicantsCasesReadsABoundedNumberOfCases(t *testing.T) {
+	defer func(n int) { maxListRead = n }(maxListRead)
+	maxListRead = 5
+	reg := newRegistry(t)
+	o := newOffice(t, county, reg)
+	// Three filings a day from 02:00, eight days, then a day of seven:
+	// more than a page reads.
+	o.now, o.step = t0.Add(-7*time.Hour), 8*time.Hour
+	var filed []string // oldest first
+	for range 24 {
+		filed = append(filed, o.file(licence, 7, Request{}))
+	}
+	o.now, o.step = o.now.Add(24*time.Hour), time.Minute
+	for range 7 {
+		filed = append(filed, o.file(licence, 7, Request{}))
+	}
+	days := 9 // eight of three, one of seven
+	for _, n := range []string{filed[2], filed[20], filed[27]} {
+		o.act(n, casework.ActionAccept, nil)
+	}
+	newest := slices.Clone(filed)
+	slices.Reverse(newest)
+	pages := func(q ApplicantQuery) (got []string, sizes []int) {
+		t.Helper()
+		for range 100 {
+			cases, next, err := o.book.ByApplicant(q, reg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sizes = append(sizes, len(cases))
+			for _, c := range cases {
+				got = append(got, c.GetNumber())
+			}
+			if next == "" {
+				return got, sizes
+			}
+			q.PageToken = next
+		}
+		t.Fatalf("more than 100 pages: %v", got)
+		return nil, nil
+	}
+	// Accepted: three of 31, a day a page (two days of three are more
+	// than five cases), the day of seven whole.
+	got, sizes := pages(ApplicantQuery{Name: "申请人7", State: yizhanv1.CaseState_CASE_STATE_ACCEPTED, Office: county, PageSize: 100})
+	if want := []string{filed[27], filed[20], filed[2]}; !slices.Equal(got, want) {
+		t.Errorf("accepted: listed %v, want %v", got, want)
+	}
+	if len(sizes) != days || !slices.Contains(sizes, 0) {
+		t.Errorf("accepted: pages of %v, want %d pages of a day each, some empty with a next one", sizes, days)
+	}
+	// A state none is in: every page empty, a day each, and the last
+	// page says it is the last.
+	got, sizes = pages(ApplicantQuery{Name: "申请人7", State: yizhanv1.CaseState_CASE_STATE_WITHDRAWN, PageSize: 100})
+	if len(got) != 0 || len(sizes) != days {
+		t.Errorf("withdrawn: listed %v in pages of %v, want %d empty pages", got, sizes, days)
+	}
+	// Without a filter, whatever the page size: each case once, newest
+	// first.
+	for _, size := range []int{1, 2, 4, 100} {
+		if got, _ := pages(ApplicantQuery{Name: "申请人7", IDNumber: idNumber(7), PageSize: size}); !slices.Equal(got, newest) {
+			t.Errorf("pages of %d: listed %v, want %v", size, got, newest)
+		}
+	}
+}

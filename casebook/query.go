@@ -321,12 +321,12 @@ func (b *Book) List(q ListQuery) ([]*yizhanv1.Case, string, error) {
 // 200,000 open cases' entries for one page, 61–119 ms (session 48).
 var maxQueueSkipped = 10 * maxListRead
 
-// maxListRead is how many cases a page of List or Queue reads at most (about
-// 50 ms; twice the largest page, so that a page without a filter, or
-// with one that keeps half the cases, is full): a filter that keeps none
-// of a county's cases read them all for one page, 2.1 s for 100,000, in
-// one read transaction, and a client whose deadline cut the walk short
-// asked again from its start (session 48).
+// maxListRead is how many cases a page of List, Queue or ByApplicant
+// reads at most (about 50 ms; twice the largest page, so that a page
+// without a filter, or with one that keeps half the cases, is full): a
+// filter that keeps none of a county's cases read them all for one page,
+// 2.1 s for 100,000, in one read transaction, and a client whose
+// deadline cut the walk short asked again from its start (session 48).
 var maxListRead = 2 * MaxPageSize
 
 // list is List, telling trace, when set, what became of each entry the
@@ -467,6 +467,10 @@ type ApplicantQuery struct {
 
 // ByApplicant returns a page of the cases of an applicant, newest filing
 // first (whichever office filed them), and the token of the next page.
+// It reads the cases a day of the applicant's at a time, and a page
+// reads at most maxListRead cases, as List: with a filter that keeps few
+// of a common name's cases it ends short (empty, even) with a token to
+// go on; a day of more cases than that is read whole.
 func (b *Book) ByApplicant(q ApplicantQuery, reg casework.Registry) ([]*yizhanv1.Case, string, error) {
 	var prefixes [][]byte
 	keys := [][]byte{nil}
@@ -568,18 +572,35 @@ func (b *Book) ByApplicant(q ApplicantQuery, reg casework.Registry) ([]*yizhanv1
 		if after != nil {
 			last = &hit{day: numberDay(string(after[8:])), pos: after}
 		}
+		// A page reads at most maxListRead cases, a day at a time: a
+		// day's cases come in the order of their filing times, which only
+		// reading them tells, so a page ends short (empty, even) before a
+		// day that would take it past the bound, with the token of the
+		// end of the last day it read: a time of 0 and a number of that
+		// day, after every case of the day, so the next page does not
+		// read it again. A day of more than the bound is read whole, by
+		// a page that begins with it.
+		dayDone := last != nil && binary.BigEndian.Uint64(after[:8]) == 0
+		read := 0
 		var hits []hit
 		for i := 0; i < len(cands) && len(hits) <= size; {
 			day := cands[i].day
-			if last != nil && day > last.day {
-				for i < len(cands) && cands[i].day == day {
-					i++ // on an earlier page
-				}
+			end := i
+			for end < len(cands) && cands[end].day == day {
+				end++
+			}
+			if last != nil && (day > last.day || day == last.day && dayDone) {
+				i = end // on an earlier page
 				continue
 			}
+			if read > 0 && read+end-i > maxListRead {
+				next = pageToken(applicantPages, append(be64(0), cands[i-1].number...))
+				break
+			}
 			first := len(hits)
-			for ; i < len(cands) && cands[i].day == day; i++ {
+			for ; i < end; i++ {
 				n := cands[i].number
+				read++
 				c, head, ok, err := loadCaseHead(txn, n)
 				if err != nil {
 					return err
