@@ -439,13 +439,18 @@ func (s *server) queueOf(rq *request, q url.Values, applicant string) error {
 	if applicant != "" {
 		size = searchPageSize
 	}
-	resp, err := s.cfg.Cases.ListCases(rq.ctx(), &yizhanv1.ListCasesRequest{
-		// Overdue is a filter of the queue alone: with "all" the late
-		// cases are those marked red.
-		State: yizhanv1.CaseState(state), Overdue: d.Overdue && !d.All, History: d.All && applicant == "", Applicant: applicant,
-		FiledFrom: from, FiledTo: to, PageSize: size, PageToken: q.Get("page"),
-	})
-	if err != nil {
+	// A page token the API refuses (of an earlier release, or of other
+	// filters) shows the list from its first page (pagedLists.page).
+	var resp *yizhanv1.ListCasesResponse
+	if err := (pagedLists{path: "/cases", names: []string{"page"}, q: q}).page("page", func(token string) (err error) {
+		resp, err = s.cfg.Cases.ListCases(rq.ctx(), &yizhanv1.ListCasesRequest{
+			// Overdue is a filter of the queue alone: with "all" the late
+			// cases are those marked red.
+			State: yizhanv1.CaseState(state), Overdue: d.Overdue && !d.All, History: d.All && applicant == "", Applicant: applicant,
+			FiledFrom: from, FiledTo: to, PageSize: size, PageToken: token,
+		})
+		return err
+	}); err != nil {
 		return err
 	}
 	offices, err := s.officeNames(rq)

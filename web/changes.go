@@ -122,7 +122,7 @@ func (s *server) changesPage(rq *request) error {
 	for _, k := range []string{"item", "grant", "staff", "office", "department", "calendar", "case_policy", "supervision_policy", "duty_policy", "node", "query_code_key"} {
 		d.Kinds = append(d.Kinds, kindOption{Code: k, Label: changeKindNames[k]})
 	}
-	req := &yizhanv1.ListRegistryChangesRequest{Kind: d.Kind, Actor: d.Actor, PageToken: q.Get("page")}
+	req := &yizhanv1.ListRegistryChangesRequest{Kind: d.Kind, Actor: d.Actor}
 	var msg string
 	if d.Kind != "" {
 		req.Target = d.Target
@@ -131,8 +131,14 @@ func (s *server) changesPage(rq *request) error {
 		// until the kind is chosen, and the page says so.
 		msg = "按编码或用户名查询时，请先选择对象类别；以下为全部记录。"
 	}
-	resp, err := s.cfg.Registry.ListRegistryChanges(rq.ctx(), req)
-	if err != nil {
+	// A page token the API refuses (of an earlier release, or of other
+	// filters) shows the trail from its newest (pagedLists.page).
+	var resp *yizhanv1.ListRegistryChangesResponse
+	if err := (pagedLists{path: "/admin/changes", names: []string{"page"}, q: q}).page("page", func(token string) (err error) {
+		req.PageToken = token
+		resp, err = s.cfg.Registry.ListRegistryChanges(rq.ctx(), req)
+		return err
+	}); err != nil {
 		return err
 	}
 	for _, c := range resp.GetChanges() {

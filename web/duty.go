@@ -228,7 +228,7 @@ func draftForm(r *yizhanv1.UrgentReport) url.Values {
 func (s *server) showDuty(rq *request, code int, f formValues, errs formErrors, flash string) error {
 	ctx, me := rq.ctx(), rq.staff()
 	lists := dutyLists(rq.r.URL.Query())
-	d := &dutyData{Form: f, Office: me.GetOfficeCode(), Pages: lists.query(), lists: lists,
+	d := &dutyData{Form: f, Office: me.GetOfficeCode(), lists: lists,
 		Leader: slices.Contains(me.GetRoles(), yizhanv1.Role_ROLE_DUTY_LEADER)}
 	d.Writer = d.Leader || slices.Contains(me.GetRoles(), yizhanv1.Role_ROLE_DUTY_OFFICER)
 	d.Keeper = d.Leader || slices.Contains(me.GetRoles(), yizhanv1.Role_ROLE_ADMIN)
@@ -244,24 +244,31 @@ func (s *server) showDuty(rq *request, code int, f formValues, errs formErrors, 
 	for _, z := range zero.GetOffices() {
 		d.Zero[z.GetOfficeCode()] = z
 	}
-	reports := func(scope yizhanv1.ReportScope, list string) ([]*yizhanv1.HeldReport, string, error) {
-		resp, err := s.cfg.Duty.ListReports(ctx, &yizhanv1.ListReportsRequest{Scope: scope, PageSize: reportsPageSize, PageToken: lists.token(list)})
-		return resp.GetReports(), resp.GetNextPageToken(), err
+	// A list's page token the API refuses (of an earlier release) shows
+	// that list from its first page, the others where they are
+	// (pagedLists.page): the lists' links and the forms' pages are made
+	// once every list is read, from the address as it is then.
+	next := map[string]string{} // each list's next page token
+	reports := func(list string, req *yizhanv1.ListReportsRequest) ([]*yizhanv1.HeldReport, error) {
+		var resp *yizhanv1.ListReportsResponse
+		err := lists.page(list, func(token string) (err error) {
+			req.PageSize, req.PageToken = reportsPageSize, token
+			resp, err = s.cfg.Duty.ListReports(ctx, req)
+			return err
+		})
+		next[list] = resp.GetNextPageToken()
+		return resp.GetReports(), err
 	}
-	own, next, err := reports(yizhanv1.ReportScope_REPORT_SCOPE_OWN, "own")
-	if err != nil {
+	if d.Own, err = reports("own", &yizhanv1.ListReportsRequest{Scope: yizhanv1.ReportScope_REPORT_SCOPE_OWN}); err != nil {
 		return err
 	}
-	d.Own, d.OwnPages = own, lists.links("own", next)
 	s.draftsFirsts(ctx, d)
 	if len(zero.GetOffices()) > 1 {
 		// Offices below it (the zero reports' list holds them): the
 		// reports they sent up. An office with none has none to read for.
-		received, next, err := reports(yizhanv1.ReportScope_REPORT_SCOPE_BELOW, "received")
-		if err != nil {
+		if d.Received, err = reports("received", &yizhanv1.ListReportsRequest{Scope: yizhanv1.ReportScope_REPORT_SCOPE_BELOW}); err != nil {
 			return err
 		}
-		d.Received, d.ReceivedPages = received, lists.links("received", next)
 	}
 	if len(zero.GetOffices()) > 1 {
 		a, err := s.cfg.Duty.GetAssessment(ctx, &yizhanv1.GetAssessmentRequest{})
@@ -286,13 +293,18 @@ func (s *server) showDuty(rq *request, code int, f formValues, errs formErrors, 
 		}
 	}
 	if me.GetOfficeCode() == s.cfg.Office {
-		un, err := s.cfg.Duty.ListReports(ctx, &yizhanv1.ListReportsRequest{Unacknowledged: true, PageSize: reportsPageSize,
-			PageToken: lists.token("below")})
-		if err != nil {
+		if d.Below, err = reports("below", &yizhanv1.ListReportsRequest{Unacknowledged: true}); err != nil {
 			return err
 		}
-		d.Below, d.BelowPages = un.GetReports(), lists.links("below", un.GetNextPageToken())
 	}
+	d.OwnPages = lists.links("own", next["own"])
+	if _, ok := next["received"]; ok {
+		d.ReceivedPages = lists.links("received", next["received"])
+	}
+	if _, ok := next["below"]; ok {
+		d.BelowPages = lists.links("below", next["below"])
+	}
+	d.Pages = lists.query()
 	s.formCSRF(rq)
 	return s.render(rq, code, "duty", &view{Title: "值班", Section: "duty", Data: d, Errs: errs, Flash: flash})
 }

@@ -197,14 +197,20 @@ func (s *server) showSupervision(rq *request, code int, form formValues, errs fo
 	if t, _ := registry.TierOf(s.cfg.Office); t != yizhanv1.Tier_TIER_COUNTY {
 		d.CountyCards = supervision.CountyCardsNote(d.Figures)
 	}
+	// A page token of the cards the API refuses (of an earlier release)
+	// shows the newest cards (pagedLists.page), and the forms carry the
+	// page shown.
 	shown := cardsPage(rq.r.URL.Query())
+	var cards *yizhanv1.ListCardsResponse
+	if err := (pagedLists{path: "/supervision", names: []string{"cards"}, q: shown}).page("cards", func(token string) (err error) {
+		cards, err = s.cfg.Supervision.ListCards(ctx, &yizhanv1.ListCardsRequest{PageSize: cardsPageSize, PageToken: token})
+		return err
+	}); err != nil {
+		return err
+	}
 	token := shown.Get("cards")
 	if len(shown) > 0 {
 		d.Shown = "?" + shown.Encode()
-	}
-	cards, err := s.cfg.Supervision.ListCards(ctx, &yizhanv1.ListCardsRequest{PageSize: cardsPageSize, PageToken: token})
-	if err != nil {
-		return err
 	}
 	d.Cards = cards.GetCards()
 	if t := cards.GetNextPageToken(); t != "" {
