@@ -163,7 +163,8 @@ func (s *supervisionService) ListFollowUps(ctx context.Context, req *yizhanv1.Li
 }
 
 // citizenFollowUps answers a citizen: the follow-ups of the case whose
-// number and query code they give (the attempts counted as a tracking's).
+// number and query code they give (the attempts counted as a tracking's),
+// those in the state asked for when one is.
 func (s *supervisionService) citizenFollowUps(ctx context.Context, req *yizhanv1.ListFollowUpsRequest) (*yizhanv1.ListFollowUpsResponse, error) {
 	if req.GetCaseNumber() == "" {
 		return nil, fieldError("case_number", registry.ReasonRequired, nil, "is required with a query code")
@@ -171,7 +172,7 @@ func (s *supervisionService) citizenFollowUps(ctx context.Context, req *yizhanv1
 	if err := s.cases.checkQueryCode(ctx, req.GetCaseNumber(), req.GetQueryCode(), s.cases.filingOf(req.GetCaseNumber())); err != nil {
 		return nil, toStatus(err)
 	}
-	fs, err := s.n.office.Cases().FollowUps(casebook.RecordQuery{CaseNumber: req.GetCaseNumber()})
+	fs, err := s.n.office.Cases().FollowUps(casebook.RecordQuery{CaseNumber: req.GetCaseNumber(), State: int32(req.GetState())})
 	if err != nil {
 		return nil, toStatus(err)
 	}
