@@ -289,11 +289,17 @@ func (o *Office) casesHeldAbove(ctx context.Context) (int, error) {
 
 // casesHeldAt is whether office above holds cases filed at this office or
 // below it (Peer.CasesThrough, whether_any: none is sent), as
-// casesHeldAbove counts.
+// casesHeldAbove counts. It pages on to the last page: a page walks at
+// most casesThroughWalk keys of the cases the office's subtree touched,
+// and may hold none of the office's own while a later one does (a book
+// with many cases filed elsewhere that passed through the office), so
+// only the last page's "none" is an answer. An office above that sends
+// back the page token it was sent would never reach its last page: an
+// error, as an office that does not answer.
 func (o *Office) casesHeldAt(ctx context.Context, above string) (int, error) {
 	targets := o.routes.OfficeTargets(above)
 	token := ""
-	for range 100 { // pages walk at most casesThroughWalk keys each; one holds a case but for a damaged book
+	for pages := 1; ; pages++ {
 		var resp *peerv1.CasesThroughResponse
 		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		err := o.fwd.Read(cctx, targets, func(ctx context.Context, conn *grpc.ClientConn) error {
@@ -312,11 +318,16 @@ func (o *Office) casesHeldAt(ctx context.Context, above string) (int, error) {
 		if n := len(resp.GetMessages()); n > 0 { // an office above of an older release sends them
 			return n, nil
 		}
-		if token = resp.GetNextPageToken(); token == "" {
+		next := resp.GetNextPageToken()
+		if next == "" {
 			return 0, nil
 		}
+		if next == token {
+			return 0, fmt.Errorf("office %s sent back page %d's token as the next page's: it would never say whether it holds cases of this office", above, pages)
+		}
+		token = next
+		o.first.setWaiting(fmt.Sprintf("office %s to say whether it holds cases of this office (pages of its book looked through so far, none holding one: %d)", above, pages))
 	}
-	return 0, nil
 }
 
 // runsElsewhere is the first of the listed nodes (not this node, nor one
