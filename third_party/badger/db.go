@@ -749,11 +749,16 @@ func (db *DB) Sync() error {
 	                    :: of data and then the machine shuts down or the disk failure happens,
 						:: this will result in partial writes. [[This case needs verification]]
 	*/
+	// yizhan patch (PATCHES.md): the value log first, then the memtable's
+	// WAL, whose entries point into it: a power cut between the two
+	// syncs must not leave a WAL on disk pointing past the value log's
+	// end (upstream #1954).
+	vLogSyncError := db.vlog.sync()
+
 	db.lock.RLock()
 	memtableSyncError := db.mt.SyncWAL()
 	db.lock.RUnlock()
 
-	vLogSyncError := db.vlog.sync()
 	return y.CombineErrors(memtableSyncError, vLogSyncError)
 }
 
@@ -1161,6 +1166,17 @@ func (db *DB) handleMemTableFlush(mt *memTable, dropPrefixes [][]byte) error {
 	if builder.Empty() {
 		builder.Finish()
 		return nil
+	}
+
+	// yizhan patch (PATCHES.md): the value log is synced before the
+	// table, which is synced and outlives the memtable's WAL: without
+	// SyncWrites, a power cut after the flush left the table's value
+	// pointers pointing past the end of the value log on disk, the
+	// values gone while the keys stayed.
+	if !db.opt.InMemory {
+		if err := db.vlog.sync(); err != nil {
+			return y.Wrap(err, "while syncing the value log before a memtable's table")
+		}
 	}
 
 	fileID := db.lc.reserveFileID()

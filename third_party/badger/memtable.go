@@ -460,10 +460,12 @@ func (lf *logFile) generateIV(offset uint32) []byte {
 }
 
 func (lf *logFile) doneWriting(offset uint32) error {
-	if lf.opt.SyncWrites {
-		if err := lf.Sync(); err != nil {
-			return y.Wrapf(err, "Unable to sync value log: %q", lf.path)
-		}
+	// yizhan patch (PATCHES.md): a value log written to its end is synced
+	// whatever SyncWrites says. valueLog.sync syncs only the newest value
+	// log, and the truncate below syncs only when the size changes, while
+	// tables (synced) point into it.
+	if err := lf.Sync(); err != nil {
+		return y.Wrapf(err, "Unable to sync value log: %q", lf.path)
 	}
 
 	// Before we were acquiring a lock here on lf.lock, because we were invalidating the file

@@ -383,6 +383,14 @@ func (vlog *valueLog) rewrite(f *logFile) error {
 	vlog.opt.Infof("Processed %d entries in %d loops", len(wb), loops)
 	vlog.opt.Infof("Total entries: %d. Moved: %d", count, moved)
 	vlog.opt.Infof("Removing fid: %d", f.fid)
+	// yizhan patch (PATCHES.md): the entries moved are made durable (the
+	// value log they were written to, then the memtable's WAL) before
+	// the file they were moved from goes: without SyncWrites, a power cut
+	// after the delete left the tables pointing into a file no longer
+	// there, and the moved entries lost with the unsynced WAL.
+	if err := vlog.db.Sync(); err != nil {
+		return y.Wrapf(err, "while syncing the moved entries before removing value log %d", f.fid)
+	}
 	var deleteFileNow bool
 	// Entries written to LSM. Remove the older file now.
 	{

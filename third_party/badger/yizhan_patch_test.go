@@ -99,6 +99,11 @@ func TestYizhanTableBuilderPoolOfNone(t *testing.T) {
 			if err := db.Flatten(2); err != nil {
 				t.Fatal(err)
 			}
+			// The memtables are flushed in the background, each after a
+			// sync of the value log (PATCHES.md): give them a moment.
+			for deadline := time.Now().Add(5 * time.Second); len(db.Tables()) < 2 && time.Now().Before(deadline); {
+				time.Sleep(20 * time.Millisecond)
+			}
 			if n := len(db.Tables()); n < 2 {
 				t.Fatalf("%d tables written, want several", n)
 			}
