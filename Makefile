@@ -95,6 +95,14 @@ chaos: ## the fault harness: SCHEDULES (200) random fault schedules from SEED (0
 chaos-ci: ## a short set of the fault harness's schedules (CI: 10 of 10 s, seeds 1000-1009, the same on every run; make chaos explores)
 	$(MAKE) chaos SEED=1000 SCHEDULES=10 LENGTH=10s
 
+CUTS ?= 6
+powercut: ## the power-cut tests (root and /dev/fuse; they fail where FUSE cannot be mounted): package powercut's file system, badger's writes under a cut, and a village's and its township's nodes cut CUTS (6) times while filing (SEED: the moments; 0: the clock)
+	@test -e /dev/fuse || { echo "make powercut: no /dev/fuse on this machine: the power-cut tests mount a FUSE file system (package powercut) and cannot run here"; exit 1; }
+	@test "$$(id -u)" = 0 || { echo "make powercut: needs root: the power-cut tests mount a FUSE file system with mount(2)"; exit 1; }
+	$(GO) test -tags powercut -count=1 ./powercut/
+	$(GO) test -tags powercut -count=1 -run '^TestPowerCut' ./federation/badgerstore/
+	$(GO) test -tags "e2e powercut" -count=1 -timeout 10m -run '^TestPowerCut$$' -v ./e2e/ -args -powercut.rounds=$(CUTS) -powercut.seed=$(SEED)
+
 bench: ## run the benchmarks
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./...
 
@@ -131,9 +139,11 @@ verify: deps ## gofmt, go vet, go mod tidy and generated code up to date
 	$(GO) vet ./...
 	$(GO) vet -tags e2e ./e2e/
 	$(GO) vet -tags "e2e chaos" ./e2e/
+	$(GO) vet -tags powercut ./powercut/ ./federation/badgerstore/
+	$(GO) vet -tags "e2e powercut" ./e2e/
 	$(GO) vet -tags browser ./web/
 	$(GO) mod tidy -diff
 	bash api/gen.sh
 	@git diff --exit-code -- api || (echo "generated code is out of date: run make generate"; exit 1)
 
-.PHONY: help build image demo deps test test-short fuzz fuzz-ci chaos chaos-ci bench anchor bench-anchor bench-book bench-duty bench-stats anchor-smoke generate verify
+.PHONY: help build image demo deps test test-short fuzz fuzz-ci chaos chaos-ci powercut bench anchor bench-anchor bench-book bench-duty bench-stats anchor-smoke generate verify
