@@ -72,6 +72,39 @@ func (o *Office) LeaderReady() bool {
 	return g.IsLeader() && o.catchUp.leaderTerm.Load() == g.CurrentTerm()
 }
 
+// AwaitLeaderReady waits, while this node leads its office but has not
+// yet applied everything committed before its term (LeaderReady false: a
+// barrier, a moment after it came to lead), until it has, it no longer
+// leads, ctx is done, or as long as a call forwarded to a leader that
+// answers CATCHING_UP is sent to it again (forward.Forwarder) has passed.
+// It reports whether this node then leads, ready: a write its office
+// layer refused with ErrCatchingUp, which did nothing, may then run
+// again. A write at such a leader is not refused as if its office were
+// down, no more than one at a node that does not lead, which waits for
+// the election and then for the new leader.
+func (o *Office) AwaitLeaderReady(ctx context.Context) bool {
+	g := o.cfg.Group
+	if !g.IsLeader() || o.LeaderReady() {
+		return o.LeaderReady()
+	}
+	timer := time.NewTimer(o.fwd.AttemptTimeout())
+	defer timer.Stop()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-timer.C:
+			return false
+		case <-tick.C:
+			if !g.IsLeader() || o.LeaderReady() {
+				return o.LeaderReady()
+			}
+		}
+	}
+}
+
 // ErrCatchingUp is returned by writes on a leader that is still applying
 // the entries its predecessor committed: nothing was proposed, so the
 // write is safe to send again shortly.

@@ -64,7 +64,7 @@ func actorOf(p *auth.Principal) casework.Actor {
 // the call to the leader.
 func onLeader[Resp proto.Message](ctx context.Context, s *caseService, f func() (Resp, error),
 	forward func(ctx context.Context, c yizhanv1.CaseServiceClient) (Resp, error)) (Resp, error) {
-	resp, err := f()
+	resp, err := whenLeaderReady(ctx, s.n, f)
 	if !office.Forwardable(err) {
 		return resp, toStatus(err)
 	}

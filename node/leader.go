@@ -2,10 +2,12 @@ package node
 
 import (
 	"context"
+	"errors"
 
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/yizhan-gov/yizhan/federation"
 	"github.com/yizhan-gov/yizhan/federation/raftgroup"
 	"github.com/yizhan-gov/yizhan/office"
 )
@@ -17,7 +19,7 @@ import (
 // are made there and nowhere else.
 func atLeader[C, Resp any](ctx context.Context, n *Node, newClient func(grpc.ClientConnInterface) C,
 	local func() (Resp, error), remote func(context.Context, C) (Resp, error)) (Resp, error) {
-	resp, err := local()
+	resp, err := whenLeaderReady(ctx, n, local)
 	if !office.Forwardable(err) {
 		return resp, toStatus(err)
 	}
@@ -26,6 +28,21 @@ func atLeader[C, Resp any](ctx context.Context, n *Node, newClient func(grpc.Cli
 		resp, err = remote(ctx, newClient(conn))
 		return err
 	})
+	return resp, err
+}
+
+// whenLeaderReady runs local, a write of the office layer here. When this
+// node has just come to lead and is still applying what its predecessor
+// committed (federation.ErrCatchingUp: nothing was done), it waits for
+// that, a moment (federation.Office.AwaitLeaderReady), and runs local
+// again, as the client would: the write is not refused as if the office
+// were down, no more than one at a node that does not lead, which waits
+// for the election and then for the new leader.
+func whenLeaderReady[Resp any](ctx context.Context, n *Node, local func() (Resp, error)) (Resp, error) {
+	resp, err := local()
+	if errors.Is(err, federation.ErrCatchingUp) && n.office.AwaitLeaderReady(ctx) {
+		resp, err = local()
+	}
 	return resp, err
 }
 

@@ -86,7 +86,9 @@ func write[Resp proto.Message](ctx context.Context, s *registryService, req prot
 		if err != nil {
 			return zero, err
 		}
-		w, err := s.n.svc.WriteRegistry(ctx, office.RegistryWrite{Request: r, Build: func() (*peerv1.RegistryCommand, error) { return build(p) }})
+		w, err := whenLeaderReady(ctx, s.n, func() (office.Written, error) {
+			return s.n.svc.WriteRegistry(ctx, office.RegistryWrite{Request: r, Build: func() (*peerv1.RegistryCommand, error) { return build(p) }})
+		})
 		if err == nil {
 			if w.Replayed {
 				markReplayed(ctx)

@@ -35,7 +35,7 @@ const maxSupervisionText = 2000
 func atCounty[Resp any](ctx context.Context, s *supervisionService, local func() (Resp, error), remote func(context.Context, yizhanv1.SupervisionServiceClient) (Resp, error)) (Resp, error) {
 	o := s.n.office
 	if o.IsCounty() {
-		resp, err := local()
+		resp, err := whenLeaderReady(ctx, s.n, local)
 		if err == nil || !office.Forwardable(err) {
 			return resp, err
 		}

@@ -40,6 +40,11 @@ func NewForwarder(peers *Peers, attemptTimeout time.Duration) *Forwarder {
 	return &Forwarder{peers: peers, attemptTimeout: attemptTimeout}
 }
 
+// AttemptTimeout is how long one attempt of a read waits when more
+// targets remain, and how long a leader that answers CATCHING_UP is asked
+// again.
+func (f *Forwarder) AttemptTimeout() time.Duration { return f.attemptTimeout }
+
 // Send sends a request on to the first reachable target: the same
 // call, with the caller's bearer token and one more hop counted, within the
 // caller's deadline or 10 s. A target that answers Unavailable (or cannot be
