@@ -98,6 +98,22 @@ func TestFullDiskChild(t *testing.T) {
 		}()
 	}
 	out := bufio.NewWriter(os.Stdout)
+	if mode == "gc" {
+		// Value-log GC runs beside the writes, as the node's upkeep
+		// does; the first time it has moved a file's live values and
+		// deleted the file, the writer dies at once (SIGKILL): the power
+		// cut the parent makes of it comes before anything else is
+		// synced.
+		go func() {
+			for {
+				time.Sleep(100 * time.Millisecond)
+				if err := db.RunValueLogGC(0.3); err == nil {
+					fmt.Println("gc-done")
+					syscall.Kill(os.Getpid(), syscall.SIGKILL)
+				}
+			}
+		}()
+	}
 	if mode == "compaction" {
 		// Write limitAt transactions, then make every new table file
 		// fail (a limit above the MANIFEST's size, below a table's) and
@@ -150,6 +166,15 @@ func TestFullDiskChild(t *testing.T) {
 			unix.Setrlimit(unix.RLIMIT_FSIZE, &unix.Rlimit{Cur: unix.RLIM_INFINITY, Max: unix.RLIM_INFINITY})
 		}
 		err := db.Update(func(txn *badger.Txn) error {
+			if mode == "gc" && i > 0 {
+				// Write an older transaction's first event again (the
+				// same bytes): its first version in the value log is
+				// garbage, for value-log GC to collect.
+				j := i / 2
+				if err := txn.Set([]byte(fmt.Sprintf("e/%08d/1", j)), bytes.Repeat([]byte{byte(j)}, 1500)); err != nil {
+					return err
+				}
+			}
 			if mode == "flicker" && i > 0 {
 				// Rewrite an older record (the same bytes) so that
 				// compactions merge overlapping tables, as the book's

@@ -28,11 +28,15 @@ import (
 func TestPowerCutLosesNoPartOfATransaction(t *testing.T) {
 	for _, tc := range []struct {
 		name string
+		mode string
 		pad  int
 		run  time.Duration
 	}{
-		{"value log fills first", 0, 2 * time.Second},
-		{"memtable fills first", 900, 2 * time.Second},
+		{"value log fills first", "stop", 0, 2 * time.Second},
+		{"memtable fills first", "stop", 900, 2 * time.Second},
+		// Value-log GC moves a file's live values and deletes the file;
+		// the power goes right after.
+		{"right after value-log GC", "gc", 0, 30 * time.Second},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			disk, mnt := t.TempDir(), t.TempDir()
@@ -44,7 +48,10 @@ func TestPowerCutLosesNoPartOfATransaction(t *testing.T) {
 				f.Cut()
 				f.Unmount()
 			}()
-			last, said := runFullDiskChild(t, mnt, "stop", tc.pad, 0, -1, 1<<30, tc.run)
+			last, said := runFullDiskChild(t, mnt, tc.mode, tc.pad, 0, -1, 1<<30, tc.run)
+			if tc.mode == "gc" && said != "gc-done" {
+				t.Fatalf("value-log GC collected no file in %s (the writer acknowledged through %d, said %q)", tc.run, last, said)
+			}
 			if err := f.Cut(); err != nil {
 				t.Fatal(err)
 			}

@@ -85,6 +85,12 @@ type DB struct {
 
 	lock sync.RWMutex // Guards list of inmemory tables, not individual reads and writes.
 
+	// yizhan patch (PATCHES.md): syncLock is held by writeRequests while
+	// it writes a batch to the value log and the memtable, and by Sync
+	// while it syncs them, so that Sync makes durable no memtable entry
+	// whose value it did not sync.
+	syncLock sync.Mutex
+
 	dirLockGuard *directoryLockGuard
 	// nil if Dir and ValueDir are the same
 	valueDirGuard *directoryLockGuard
@@ -749,15 +755,26 @@ func (db *DB) Sync() error {
 	                    :: of data and then the machine shuts down or the disk failure happens,
 						:: this will result in partial writes. [[This case needs verification]]
 	*/
-	// yizhan patch (PATCHES.md): the value log first, then the memtable's
-	// WAL, whose entries point into it: a power cut between the two
+	// yizhan patch (PATCHES.md): the value log first, then the memtables'
+	// WALs, whose entries point into it: a power cut between the two
 	// syncs must not leave a WAL on disk pointing past the value log's
-	// end (upstream #1954).
+	// end (upstream #1954), nor one written in between (the writes wait
+	// for the sync: syncLock). And every memtable's WAL, the oldest first,
+	// not only the active one's: a memtable waiting for its flush holds
+	// writes older than the active one's, and its WAL is not synced
+	// until the flush replaces it with a table. Upstream synced the
+	// active WAL alone, so a cut after Sync kept the newest writes (the
+	// case book's applied index among them) and lost older ones.
+	db.syncLock.Lock()
+	defer db.syncLock.Unlock()
 	vLogSyncError := db.vlog.sync()
 
-	db.lock.RLock()
-	memtableSyncError := db.mt.SyncWAL()
-	db.lock.RUnlock()
+	var memtableSyncError error
+	tables, release := db.getMemTables() // the active one first, then the newest waiting
+	for i := len(tables) - 1; i >= 0 && memtableSyncError == nil; i-- {
+		memtableSyncError = tables[i].SyncWAL()
+	}
+	release()
 
 	return y.CombineErrors(memtableSyncError, vLogSyncError)
 }
@@ -893,6 +910,9 @@ func (db *DB) writeRequests(reqs []*request) error {
 			r.Wg.Done()
 		}
 	}
+	// yizhan patch (PATCHES.md): not while Sync runs.
+	db.syncLock.Lock()
+	defer db.syncLock.Unlock()
 	db.opt.Debugf("writeRequests called. Writing to value log")
 	err := db.vlog.write(reqs)
 	if err != nil {
