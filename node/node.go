@@ -232,8 +232,15 @@ func New(cfg Config) (_ *Node, err error) {
 		n.now = time.Now
 	}
 	n.log = cfg.Logger.With("office", cfg.Office, "node", cfg.Name)
+	// The office's raft group, once open, stops before badger closes:
+	// raft applies its entries to the case book, and snapshots it, in
+	// badger.
+	var group *raftgroup.Group
 	defer func() {
 		if err != nil {
+			if group != nil {
+				group.Close()
+			}
 			n.closeResources()
 		}
 	}()
@@ -305,7 +312,7 @@ func New(cfg Config) (_ *Node, err error) {
 		return pending || n.holdRaft.Load()
 	})
 	transport := raftnet.NewTransport(n.raft, n.log)
-	group, err := raftgroup.OpenGroup(raftgroup.GroupConfig{
+	group, err = raftgroup.OpenGroup(raftgroup.GroupConfig{
 		Office: cfg.Office, NodeID: cfg.Name, Dir: cfg.DataDir, DB: n.db,
 		Transport: transport, FSM: n.fsm, Timing: cfg.Timing, Logger: n.log,
 		HCLogger: raftnet.NewHCLogger(n.log, "raft"),
@@ -333,7 +340,6 @@ func New(cfg Config) (_ *Node, err error) {
 	// Before anything is served: a node found running beside its office
 	// refuses so from its first answer.
 	if err := n.office.LoadFirstStartRefusal(); err != nil {
-		group.Close() // raft stops before badger closes
 		return nil, err
 	}
 	n.svc = office.New(n.office, n.now, n.log)
