@@ -27,11 +27,13 @@
 //     made durable would lose it on a real disk and not here. A file
 //     created since its last sync goes back to the size it had when first
 //     changed (0 for a new file), not away.
-//   - Torn and reordered writes within a file: a file is either as it was
-//     at its last sync (every later change undone) or, if synced, whole.
-//     A real disk can keep some of the unsynced writes and not others, or
-//     part of a sector; a program must survive that too, and this file
-//     system does not try it.
+//   - Torn and reordered writes: a file is either as it was at its last
+//     sync (every later change undone) or, if synced, whole. A real disk
+//     can keep some of the unsynced writes and not others, or part of a
+//     sector; a program must survive that too. CutKeeping tries one such
+//     case across files: some files keep what reached the file system
+//     since their sync (as if the kernel had written their pages back),
+//     the others not. Within a file it tries none.
 //   - A write that races an fsync of the same file counts as synced.
 //
 // The changes are kept as the first-written content of each 4 KiB block
@@ -147,6 +149,18 @@ func (f *FS) Stats() Stats {
 // machine staying up. Kill the program first: one still running sees
 // its writes fail. Cut again does nothing.
 func (f *FS) Cut() error {
+	return f.CutKeeping(nil)
+}
+
+// CutKeeping is Cut, except that the files whose name (the last element
+// of their path) keep accepts keep what reached the file system since
+// their last sync: as if the kernel had written those files' pages back
+// before the power went, and not the others'. A disk does not order the
+// write-back of different files: a program must survive that too. Pages
+// the kernel still holds for them are not written back: push them to the
+// file system first (sync_file_range(2), SYNC_FILE_RANGE_WRITE) to keep
+// them.
+func (f *FS) CutKeeping(keep func(name string) bool) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.cut {
@@ -155,6 +169,12 @@ func (f *FS) Cut() error {
 	f.cut = true
 	errs := f.errs
 	for id, u := range f.files {
+		if keep != nil {
+			if path, err := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", u.fd)); err == nil && keep(filepath.Base(path)) {
+				unix.Close(u.fd)
+				continue
+			}
+		}
 		for b, old := range u.blocks {
 			if _, err := unix.Pwrite(u.fd, old, b*blockSize); err != nil {
 				errs = append(errs, fmt.Errorf("powercut: put back block %d of inode %d: %w", b, id.ino, err))

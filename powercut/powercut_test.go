@@ -244,3 +244,23 @@ func TestNothingIsWrittenAfterTheCut(t *testing.T) {
 		t.Errorf("stats %+v: no change counted as refused", s)
 	}
 }
+
+// A cut that keeps some files' unsynced writes (their pages written back
+// before the power went) keeps those and loses the others'.
+func TestACutCanKeepSomeFilesWrittenBack(t *testing.T) {
+	f := mount(t)
+	write(t, f, "wal", []byte("written back"), 0, false)
+	write(t, f, "values", []byte("not written back"), 0, false)
+	if err := f.CutKeeping(func(name string) bool { return name == "wal" }); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Unmount(); err != nil {
+		t.Fatal(err)
+	}
+	if got := onDisk(t, f, "wal"); string(got) != "written back" {
+		t.Errorf("after the cut the kept file holds %q, want %q", got, "written back")
+	}
+	if got := onDisk(t, f, "values"); len(got) != 0 {
+		t.Errorf("after the cut the other file holds %q, want nothing", got)
+	}
+}

@@ -91,6 +91,10 @@ type DB struct {
 	// whose value it did not sync.
 	syncLock sync.Mutex
 
+	// yizhan patch (PATCHES.md): replayCheck checks, while Open replays
+	// the memtables' WALs, that the values they point to are whole.
+	replayCheck *vlogChecker
+
 	dirLockGuard *directoryLockGuard
 	// nil if Dir and ValueDir are the same
 	valueDirGuard *directoryLockGuard

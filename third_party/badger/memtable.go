@@ -66,6 +66,14 @@ func (db *DB) openMemTables(opt Options) error {
 	sort.Slice(fids, func(i, j int) bool {
 		return fids[i] < fids[j]
 	})
+	// yizhan patch (PATCHES.md): the WALs are replayed oldest first, each
+	// transaction only if the values it points to are whole in the value
+	// log; from the first that is not, nothing more is replayed.
+	db.replayCheck = newVlogChecker(db.opt)
+	defer func() {
+		db.replayCheck.close()
+		db.replayCheck = nil
+	}()
 	for _, fid := range fids {
 		flags := os.O_RDWR
 		if db.opt.ReadOnly {
@@ -143,7 +151,9 @@ func (db *DB) openMemTable(fid, flags int) (*memTable, error) {
 	if lerr == z.NewFile {
 		return mt, lerr
 	}
+	mt.wal.replayCheck = db.replayCheck // yizhan patch (PATCHES.md)
 	err := mt.UpdateSkipList()
+	mt.wal.replayCheck = nil
 	return mt, y.Wrapf(err, "while updating skiplist")
 }
 
@@ -293,6 +303,9 @@ type logFile struct {
 	// dropped is the offset of the last drop of the mapping's pages
 	// (DropLogPages): a multiple of the page size.
 	dropped uint32
+	// replayCheck, while a memtable's WAL is replayed at Open, checks
+	// the values its entries point to (yizhan patch, PATCHES.md).
+	replayCheck *vlogChecker
 }
 
 func (lf *logFile) Truncate(end int64) error {
@@ -561,6 +574,11 @@ loop:
 			if err != nil || lastCommit != txnTs {
 				break loop
 			}
+			// yizhan patch (PATCHES.md): a WAL's transaction whose values
+			// are not whole in the value log ends the replay here.
+			if lf.replayCheck != nil && !lf.replayCheck.holdsAll(entries) {
+				break loop
+			}
 			// Got the end of txn. Now we can store them.
 			lastCommit = 0
 			validEndOffset = read.recordOffset
@@ -581,6 +599,10 @@ loop:
 			if lastCommit != 0 {
 				// This is most likely an entry which was moved as part of GC.
 				// We shouldn't get this entry in the middle of a transaction.
+				break loop
+			}
+			// yizhan patch (PATCHES.md): as a transaction's, above.
+			if lf.replayCheck != nil && !lf.replayCheck.holdsAll([]*Entry{e}) {
 				break loop
 			}
 			validEndOffset = read.recordOffset
