@@ -577,6 +577,7 @@ loop:
 			// yizhan patch (PATCHES.md): a WAL's transaction whose values
 			// are not whole in the value log ends the replay here.
 			if lf.replayCheck != nil && !lf.replayCheck.holdsAll(entries) {
+				lf.replayCheck.report(lf)
 				break loop
 			}
 			// Got the end of txn. Now we can store them.
@@ -603,6 +604,7 @@ loop:
 			}
 			// yizhan patch (PATCHES.md): as a transaction's, above.
 			if lf.replayCheck != nil && !lf.replayCheck.holdsAll([]*Entry{e}) {
+				lf.replayCheck.report(lf)
 				break loop
 			}
 			validEndOffset = read.recordOffset

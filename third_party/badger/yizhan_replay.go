@@ -26,11 +26,12 @@ import (
 // vlogChecker reads the value log's entries that a WAL's entries point
 // to. It is used by one goroutine (Open's).
 type vlogChecker struct {
-	dir     string
-	skip    bool                // encrypted logs: not checked
-	files   map[uint32]*os.File // nil: the file is not there
-	maxFid  int64               // the newest value log file there, -1: none
-	stopped bool                // a transaction did not hold: nothing more does
+	dir      string
+	skip     bool                // encrypted logs: not checked
+	files    map[uint32]*os.File // nil: the file is not there
+	maxFid   int64               // the newest value log file there, -1: none
+	stopped  bool                // a transaction did not hold: nothing more does
+	reported bool                // report said so
 }
 
 func newVlogChecker(opt Options) *vlogChecker {
@@ -102,6 +103,17 @@ func (c *vlogChecker) holds(e *Entry) bool {
 		return false
 	}
 	return bytes.Equal(buf[hlen:hlen+int(h.klen)], e.Key)
+}
+
+// report warns, once, that the replay stopped in the WAL lf.
+func (c *vlogChecker) report(lf *logFile) {
+	if c.reported {
+		return
+	}
+	c.reported = true
+	lf.opt.Warningf("Replay of %s stopped: a transaction's value is not whole in the value log "+
+		"(a power cut before it was synced); that transaction and every later write of the "+
+		"memtables' logs are dropped", lf.path)
 }
 
 func (c *vlogChecker) close() {
