@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/yizhan-gov/yizhan/powercut"
+	"golang.org/x/sys/unix"
 )
 
 var (
@@ -66,10 +67,30 @@ func (d *powercutDisk) mountAgain() {
 
 // cut cuts the power under the node: SIGKILL (if it still runs), every
 // change since the last fsync undone at once, the file system unmounted.
-func (d *powercutDisk) cut(n *node) powercut.Stats {
+// A torn cut keeps what the kernel had written of badger's memtable logs
+// (and writes back the pages it holds of them first), not of the rest: a
+// machine that wrote those files back and not the value log they point
+// into.
+func (d *powercutDisk) cut(n *node, torn bool) powercut.Stats {
 	d.t.Helper()
 	n.kill()
-	if err := d.fs.Cut(); err != nil {
+	var keep func(string) bool
+	if torn {
+		names, _ := filepath.Glob(filepath.Join(d.mount, "badger", "*.mem"))
+		for _, name := range names {
+			f, err := os.Open(name)
+			if err != nil {
+				d.t.Fatal(err)
+			}
+			err = unix.SyncFileRange(int(f.Fd()), 0, 0, unix.SYNC_FILE_RANGE_WAIT_BEFORE|unix.SYNC_FILE_RANGE_WRITE|unix.SYNC_FILE_RANGE_WAIT_AFTER)
+			f.Close()
+			if err != nil {
+				d.t.Fatal(err)
+			}
+		}
+		keep = func(name string) bool { return strings.HasSuffix(name, ".mem") }
+	}
+	if err := d.fs.CutKeeping(keep); err != nil {
 		d.t.Fatal(err)
 	}
 	stats := d.fs.Stats()
@@ -178,6 +199,9 @@ func TestPowerCut(t *testing.T) {
 		// The power goes at the village, at the township, or at both at
 		// once, in turn.
 		cut := [][]string{{"dongcun-1"}, {"chengguan-1"}, {"dongcun-1", "chengguan-1"}}[(round-1)%3]
+		// Every other cut is torn: badger's memtable logs written back,
+		// its value log not.
+		torn := round%2 == 0
 		agent := c.api("dongcun-1").login("dongcun", adminPassword)
 		stop := make(chan struct{})
 		before := len(clients.acked)
@@ -198,14 +222,14 @@ func TestPowerCut(t *testing.T) {
 		}
 		stats := map[string]powercut.Stats{}
 		for _, name := range cut {
-			stats[name] = disks[name].cut(c.nodes[name])
+			stats[name] = disks[name].cut(c.nodes[name], torn)
 		}
 		close(stop)
 		wg.Wait()
 		clients.mu.Lock()
 		acked, inFlight := len(clients.acked)-before, len(clients.inFlight)
 		clients.mu.Unlock()
-		t.Logf("round %d: power cut at %v after %d filings acknowledged in the round, %d in flight", round, cut, acked, inFlight)
+		t.Logf("round %d: power cut at %v (torn: %v) after %d filings acknowledged in the round, %d in flight", round, cut, torn, acked, inFlight)
 		for _, name := range cut {
 			s := stats[name]
 			t.Logf("  %s's file system saw %d writes, %d syncs, %d truncates; put %d files back, refused %d changes after the cut",
@@ -227,6 +251,10 @@ func TestPowerCut(t *testing.T) {
 		for _, name := range cut {
 			c.waitReady(name)
 			waitBookChecked(t, c, name)
+			out := c.nodes[name].output()
+			if strings.Contains(out[strings.LastIndex(out, "=== "):], "stopped: a transaction's value is not whole") {
+				t.Logf("  %s: badger's replay stopped at a value the cut lost (the writes after it applied again from raft's log)", name)
+			}
 		}
 		powercutCheck(t, asAdmin("dongcun-1"), c.api("dongcun-1").login("dongcun", adminPassword), clients, round, round == *powercutRounds)
 		held, err := casesListed(asAdmin("chengguan-1"), townshipCode)
