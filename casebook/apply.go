@@ -540,8 +540,13 @@ func (o *overlay) load(number string) *loaded {
 			// lost keys it had acknowledged. Applying on would make this
 			// node's book differ from the office's: stop, as on a failed
 			// write (see Apply), naming what is wrong.
-			panic(fmt.Errorf("%w: case %s has its record at event %d but %d events on disk (docs/OPERATIONS.md: a node whose case book is damaged)",
-				ErrDamaged, number, c.GetLastSeq(), len(events)))
+			panic(damagedCase(number, c.GetLastSeq(), len(events)))
+		}
+		if errors.Is(err, ErrDamaged) && !o.noBase {
+			// An event the database cannot read back (lost, or its
+			// signer chain): refusing the command here alone would make
+			// this node's book differ from the office's just the same.
+			panic(err)
 		}
 		if err != nil {
 			o.fail(err)

@@ -295,7 +295,8 @@ func (b *Book) OutboxLen() int { return int(b.outbox.Load()) }
 // QuarantinedLen returns the number of outbox entries set aside.
 func (b *Book) QuarantinedLen() int { return int(b.quarantined.Load()) }
 
-// loadCase reads a case and its log in txn.
+// loadCase reads a case and its log in txn. A record whose events are
+// not all there is ErrDamaged (damagedCase).
 func loadCase(txn *badger.Txn, number string) (*yizhanv1.Case, []*yizhanv1.CaseEvent, bool, error) {
 	c := &yizhanv1.Case{}
 	ok, err := getProto(txn, caseKey(number), c)
@@ -306,7 +307,18 @@ func loadCase(txn *badger.Txn, number string) (*yizhanv1.Case, []*yizhanv1.CaseE
 	if err != nil {
 		return nil, nil, false, err
 	}
+	if uint32(len(events)) != c.GetLastSeq() {
+		return nil, nil, false, damagedCase(number, c.GetLastSeq(), len(events))
+	}
 	return c, events, true, nil
+}
+
+// damagedCase is the error of a case whose record is at event lastSeq
+// while held events are on disk: the database lost keys it had
+// acknowledged.
+func damagedCase(number string, lastSeq uint32, held int) error {
+	return fmt.Errorf("%w: case %s has its record at event %d but %d events on disk (docs/OPERATIONS.md: a node whose case book is damaged)",
+		ErrDamaged, number, lastSeq, held)
 }
 
 // loadEvents reads the first upto events of a case.
@@ -325,8 +337,17 @@ func loadEventsNoting(txn *badger.Txn, number string, upto uint32, refs map[[sha
 	events := make([]*yizhanv1.CaseEvent, 0, upto)
 	for it.Rewind(); it.Valid() && uint32(len(events)) < upto; it.Next() {
 		e := &yizhanv1.CaseEvent{}
-		if err := it.Item().Value(func(v []byte) error { return proto.Unmarshal(v, e) }); err != nil {
-			return nil, fmt.Errorf("casebook: decode event of %s: %w", number, err)
+		err := it.Item().Value(func(v []byte) error {
+			if len(v) == 0 {
+				// No event is stored empty: badger hands over an entry
+				// of its value log it cannot read back as nothing,
+				// without an error (it logs it).
+				return errors.New("it reads back empty (its value is lost)")
+			}
+			return proto.Unmarshal(v, e)
+		})
+		if err != nil {
+			return nil, fmt.Errorf("%w: case %s: event %d: %v", ErrDamaged, number, len(events)+1, err)
 		}
 		if refs != nil && isChainRef(e.GetSignerChain()) {
 			refs[[sha256.Size]byte(e.GetSignerChain()[0][1:])] = true
@@ -335,7 +356,7 @@ func loadEventsNoting(txn *badger.Txn, number string, upto uint32, refs map[[sha
 			return nil, fmt.Errorf("casebook: event %d of %s: %w", len(events)+1, number, err)
 		}
 		if e.GetSeq() != uint32(len(events)+1) {
-			return nil, fmt.Errorf("casebook: case %s: event %d on disk has seq %d", number, len(events)+1, e.GetSeq())
+			return nil, fmt.Errorf("%w: case %s: event %d on disk has seq %d", ErrDamaged, number, len(events)+1, e.GetSeq())
 		}
 		events = append(events, e)
 	}
@@ -363,7 +384,8 @@ func (b *Book) Case(number string) (*yizhanv1.Case, bool) {
 	return b.withMirror(c), true
 }
 
-// Events returns the case's log (nil when the book does not hold it).
+// Events returns the case's log (nil when the book does not hold it, or
+// cannot read all of it: Read says why).
 func (b *Book) Events(number string) []*yizhanv1.CaseEvent {
 	var events []*yizhanv1.CaseEvent
 	b.view(func(txn *badger.Txn) error {
@@ -374,7 +396,41 @@ func (b *Book) Events(number string) []*yizhanv1.CaseEvent {
 	return events
 }
 
-// CaseAndEvents returns the case and its log read together.
+// Read returns the case with the given number and its log, read
+// together; ok is false when the book does not hold the case. A case
+// whose record the book holds without all its events, or with one it
+// cannot read back, is ErrDamaged, naming the case and what is missing:
+// the database lost what it had acknowledged, and the case cannot be
+// shown or acted on from this node's book (docs/OPERATIONS.md). A read
+// while a restore replaces the book is ErrReplacing (what it saw may be
+// part of a book); another failure of the database is returned as it is.
+func (b *Book) Read(number string) (*yizhanv1.Case, []*yizhanv1.CaseEvent, bool, error) {
+	gen := b.generation.Load()
+	var (
+		c      *yizhanv1.Case
+		events []*yizhanv1.CaseEvent
+		ok     bool
+	)
+	err := b.db.View(func(txn *badger.Txn) (err error) {
+		c, events, ok, err = loadCase(txn, number)
+		return err
+	})
+	if gen%2 == 1 || b.generation.Load() != gen {
+		return nil, nil, false, ErrReplacing
+	}
+	if err != nil {
+		b.readErrors.Add(1)
+		return nil, nil, false, err
+	}
+	if !ok {
+		return nil, nil, false, nil
+	}
+	return b.withMirror(c), events, true, nil
+}
+
+// CaseAndEvents returns the case and its log read together; ok is false
+// when the book does not hold the case or cannot read all of it (Read
+// says why).
 func (b *Book) CaseAndEvents(number string) (*yizhanv1.Case, []*yizhanv1.CaseEvent, bool) {
 	var (
 		c      *yizhanv1.Case

@@ -1,0 +1,80 @@
+package casebook
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+	"github.com/yizhan-gov/yizhan/casework"
+)
+
+// A case whose events the database lost (dropped, or an entry of the
+// value log that reads back empty) reads as damaged, naming the case and
+// what is missing; the book's other cases read as before.
+func TestADamagedCaseReadsAsDamaged(t *testing.T) {
+	reg := newRegistry(t)
+	o := newOffice(t, county, reg)
+	dropped := o.file(licence, 1, Request{})
+	emptied := o.file(licence, 2, Request{})
+	sound := o.file(licence, 3, Request{})
+	if err := o.book.db.DropPrefix(eventPrefix(dropped)); err != nil {
+		t.Fatal(err)
+	}
+	if err := o.book.db.Update(func(txn *badger.Txn) error { return txn.Set(eventKey(emptied, 1), nil) }); err != nil {
+		t.Fatal(err)
+	}
+
+	for number, what := range map[string]string{dropped: "0 events on disk", emptied: "reads back empty"} {
+		_, _, ok, err := o.book.Read(number)
+		if ok || !errors.Is(err, ErrDamaged) || !strings.Contains(err.Error(), number) || !strings.Contains(err.Error(), what) {
+			t.Errorf("Read(%s): ok %v, %v; want ErrDamaged naming the case and %q", number, ok, err, what)
+		}
+		if _, _, ok := o.book.CaseAndEvents(number); ok {
+			t.Errorf("CaseAndEvents(%s) answers a damaged case as whole", number)
+		}
+		if events := o.book.Events(number); events != nil {
+			t.Errorf("Events(%s) answers %d events of a damaged case", number, len(events))
+		}
+		if _, _, ok := o.book.Pending(number); ok {
+			t.Errorf("Pending(%s) asks to act on a damaged case", number)
+		}
+	}
+	c, events, ok, err := o.book.Read(sound)
+	if err != nil || !ok || len(events) != int(c.GetLastSeq()) || len(events) == 0 {
+		t.Errorf("Read(%s) of a sound case: %d events, ok %v, %v", sound, len(events), ok, err)
+	}
+	if _, _, ok, err := o.book.Read("450122000000-20260302-9999"); ok || err != nil {
+		t.Errorf("Read of a case not held: ok %v, %v; want neither", ok, err)
+	}
+}
+
+// A command on a case one of whose events reads back empty stops the
+// node, saying so, as one on a case without its events does
+// (TestADamagedBookStopsTheNode), rather than being refused on this node
+// alone while the office's other nodes apply it.
+func TestACommandOnALostEventStopsTheNode(t *testing.T) {
+	reg := newRegistry(t)
+	o := newOffice(t, county, reg)
+	n := o.file(licence, 1, Request{})
+	c, events, _ := o.book.CaseAndEvents(n)
+	e, err := casework.NewEvent(c, nil, casework.ActionAccept, &yizhanv1.CaseActionRequest{}, clerk, o.code, o.now.Add(time.Minute), reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	casework.Seal(e, events[len(events)-1].GetHash())
+	if err := o.book.db.Update(func(txn *badger.Txn) error { return txn.Set(eventKey(n, 1), nil) }); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		err, _ := recover().(error)
+		if !errors.Is(err, ErrDamaged) || !strings.Contains(err.Error(), n) || !strings.Contains(err.Error(), "reads back empty") {
+			t.Errorf("applying on a case whose event reads back empty: %v, want ErrDamaged naming the case", err)
+		}
+	}()
+	o.apply(Request{}, appendCmd(n, e))
+	t.Error("applied on a damaged book")
+}
