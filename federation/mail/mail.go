@@ -116,12 +116,16 @@ type Mail struct {
 	cfg Config
 	log *slog.Logger
 
-	mu           sync.Mutex               // guards deliveryErrs, pushed, pushers, runCtx
+	mu           sync.Mutex               // guards deliveryErrs, pushed, pushers, runCtx, damaged
 	deliveryErrs map[string]DeliveryError // by destination office, while failing
 	pushed       map[string]bool          // "<dest>/<sha256>": a file the office above holds
 	pushers      map[string]*pusher       // by destination: scanned files on their way up
 	runCtx       context.Context          // Run's, for the pushers
 	wake         chan struct{}            // a pusher finished a file: messages may go
+	// damaged holds the cases the office must act on whose log the book
+	// cannot read whole (casebook.ErrDamaged), logged once each: they
+	// are left alone until they read whole again.
+	damaged map[string]bool
 
 	// arrivals counts the cases this node has had come into the office's
 	// hands by mail (Arrivals).
@@ -409,11 +413,13 @@ func (ml *Mail) autoActions(ctx context.Context) {
 func (ml *Mail) autoAct(ctx context.Context, number string) error {
 	unlock := ml.cfg.Owner.LockCase(number)
 	defer unlock()
-	c, ok := ml.cfg.FSM.Cases().Case(number)
-	if !ok {
+	c, events, ok, err := ml.cfg.FSM.Cases().Read(number)
+	if ml.noteDamaged(number, err) || errors.Is(err, casebook.ErrReplacing) {
 		return nil
 	}
-	events := ml.cfg.FSM.Cases().Events(number)
+	if err != nil || !ok {
+		return err
+	}
 	action, to, ok := casework.Pending(c, events, ml.cfg.Office)
 	if !ok {
 		return nil
@@ -428,8 +434,38 @@ func (ml *Mail) autoAct(ctx context.Context, number string) error {
 	}
 	actx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	_, err := ml.cfg.Owner.AppendEvents(actx, number, prev, e)
+	_, err = ml.cfg.Owner.AppendEvents(actx, number, prev, e)
 	return err
+}
+
+// noteDamaged reports whether err is a damaged case (casebook.ErrDamaged:
+// its record without all its events), which the office cannot act on
+// from this book: logged at error the first time, and left alone, so
+// that one damaged case neither stops the node nor holds back the
+// others, nor floods the log at every turn of the loop. A case that
+// reads whole again (the book restored) is logged at info.
+func (ml *Mail) noteDamaged(number string, err error) bool {
+	damaged := errors.Is(err, casebook.ErrDamaged)
+	ml.mu.Lock()
+	noted := ml.damaged[number]
+	switch {
+	case damaged && !noted:
+		if ml.damaged == nil {
+			ml.damaged = map[string]bool{}
+		}
+		ml.damaged[number] = true
+	case !damaged && noted && err == nil:
+		delete(ml.damaged, number)
+	}
+	ml.mu.Unlock()
+	switch {
+	case damaged && !noted:
+		ml.log.Error("case automatic step: this node's case book is damaged; the case is left alone until the book is rebuilt or restored (docs/OPERATIONS.md)",
+			"case", number, "err", err)
+	case !damaged && noted && err == nil:
+		ml.log.Info("case automatic step: the case reads whole again", "case", number)
+	}
+	return damaged
 }
 
 // mailer sends the outbox, one call in flight per destination office,
