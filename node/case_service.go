@@ -285,9 +285,9 @@ func (s *caseService) readable(ctx context.Context, number, queryCode string) (c
 	if err != nil {
 		return nil, nil, false, err
 	}
-	c, ok := s.n.office.Cases().Case(number)
+	c, ok, damaged := s.caseHeld(number)
 	if ok && p != nil && mayRead(p, c) {
-		return c, p, true, nil
+		return c, p, true, damaged
 	}
 	switch {
 	case queryCode == "" && p == nil:
@@ -314,7 +314,25 @@ func (s *caseService) readable(ctx context.Context, number, queryCode string) (c
 	case err != nil:
 		return nil, nil, true, err
 	}
-	return c, nil, true, nil
+	return c, nil, true, damaged
+}
+
+// caseHeld is the case with the given number as this node holds it, and
+// when the book cannot read its log whole (casebook.ErrDamaged: its
+// record without all its events) the error that says so, naming the case
+// (INTERNAL): answered to a caller who may see the case, in place of it,
+// rather than the case shown, or acted on, from what is left.
+func (s *caseService) caseHeld(number string) (*yizhanv1.Case, bool, error) {
+	c, _, ok, err := s.n.office.Cases().Read(number)
+	if errors.Is(err, casebook.ErrDamaged) {
+		s.n.log.Error("case book: a case read is damaged; rebuild or restore this node's book (docs/OPERATIONS.md)", "case", number, "err", err)
+		c, ok = s.n.office.Cases().Case(number)
+		return c, ok, toStatus(err)
+	}
+	if err != nil {
+		c, ok = s.n.office.Cases().Case(number) // as before: a failed read is a case not held
+	}
+	return c, ok, nil
 }
 
 func (s *caseService) GetCase(ctx context.Context, req *yizhanv1.GetCaseRequest) (*yizhanv1.CaseResponse, error) {
@@ -443,7 +461,7 @@ func (s *caseService) VerifyCase(ctx context.Context, req *yizhanv1.VerifyCaseRe
 	if v := registry.CheckLine("number", req.GetNumber(), registry.MaxCodeLen); v != nil {
 		return nil, invalidArgument(*v)
 	}
-	c, ok := s.n.office.Cases().Case(req.GetNumber())
+	c, ok, damaged := s.caseHeld(req.GetNumber())
 	if !ok {
 		return forwardUp(ctx, s, req.GetNumber(), func(ctx context.Context, cl yizhanv1.CaseServiceClient) (*yizhanv1.VerifyCaseResponse, error) {
 			return cl.VerifyCase(ctx, req)
@@ -451,6 +469,10 @@ func (s *caseService) VerifyCase(ctx context.Context, req *yizhanv1.VerifyCaseRe
 	}
 	if !mayRead(p, c) {
 		return nil, notOnPath(req.GetNumber(), p.Office)
+	}
+	if damaged != nil {
+		// This node's copy is damaged: what it holds is not valid.
+		return &yizhanv1.VerifyCaseResponse{Valid: false, Problem: status.Convert(damaged).Message()}, nil
 	}
 	events := s.n.office.Cases().Events(req.GetNumber())
 	resp := &yizhanv1.VerifyCaseResponse{Valid: true, Events: uint32(len(events))}

@@ -165,11 +165,12 @@ func (s *Service) Act(ctx context.Context, a Action) (Acted, error) {
 	} else if ok {
 		return s.replay(c, a)
 	}
-	book := s.fed.Cases()
-	c, held := book.Case(a.Number)
-	var events []*yizhanv1.CaseEvent
-	if held {
-		events = book.Events(a.Number)
+	// A case the book cannot read whole (casebook.ErrDamaged: its record
+	// without all its events) is answered so, naming it: not acted on
+	// from what is left.
+	c, events, held, err := s.fed.Cases().Read(a.Number)
+	if err != nil {
+		return Acted{}, err
 	}
 	if a.Authorize != nil {
 		var filing *yizhanv1.CaseFiling
