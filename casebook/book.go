@@ -543,7 +543,9 @@ func (b *Book) Message(en *peerv1.OutboxEntry) (*peerv1.CaseMessage, bool) {
 		events, err = loadEvents(txn, en.GetCaseNumber(), en.GetUptoSeq())
 		return err
 	})
-	if len(events) == 0 {
+	if len(events) == 0 || uint32(len(events)) < en.GetUptoSeq() {
+		// Fewer events than were queued: the book lost some (Read says
+		// which), and a part of the log is not sent for the whole.
 		return nil, false
 	}
 	m := &peerv1.CaseMessage{CaseNumber: en.GetCaseNumber(), FromOffice: b.office, Events: events}

@@ -2,12 +2,14 @@ package casebook
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
 
+	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 	"github.com/yizhan-gov/yizhan/casework"
 )
@@ -42,6 +44,12 @@ func TestADamagedCaseReadsAsDamaged(t *testing.T) {
 		if _, _, ok := o.book.Pending(number); ok {
 			t.Errorf("Pending(%s) asks to act on a damaged case", number)
 		}
+		if m, ok := o.book.Message(&peerv1.OutboxEntry{DestOffice: "450100000000", CaseNumber: number, UptoSeq: 1}); ok {
+			t.Errorf("Message(%s) sends %d events of a damaged case", number, len(m.GetEvents()))
+		}
+	}
+	if m, ok := o.book.Message(&peerv1.OutboxEntry{DestOffice: "450100000000", CaseNumber: sound, UptoSeq: 2}); ok {
+		t.Errorf("Message(%s) sends %d events where 2 were queued", sound, len(m.GetEvents()))
 	}
 	c, events, ok, err := o.book.Read(sound)
 	if err != nil || !ok || len(events) != int(c.GetLastSeq()) || len(events) == 0 {
@@ -49,6 +57,15 @@ func TestADamagedCaseReadsAsDamaged(t *testing.T) {
 	}
 	if _, _, ok, err := o.book.Read("450122000000-20260302-9999"); ok || err != nil {
 		t.Errorf("Read of a case not held: ok %v, %v; want neither", ok, err)
+	}
+	problems, err := o.book.Check(t.Context(), reg)
+	if err != nil {
+		t.Fatalf("check: %v", err)
+	}
+	for _, number := range []string{dropped, emptied} {
+		if !slices.ContainsFunc(problems, func(p string) bool { return strings.Contains(p, number) }) {
+			t.Errorf("the check does not name damaged case %s: %q", number, problems)
+		}
 	}
 }
 

@@ -39,7 +39,7 @@ func (a *appender) AppendEvents(ctx context.Context, number string, prevHash []b
 // panic: the mail logs each damaged case at error, naming it, once, acts
 // on the sound ones, and tries the damaged ones no more until they read
 // whole again.
-func TestTheMailSetsAsideADamagedCase(t *testing.T) {
+func TestTheMailLeavesADamagedCaseAlone(t *testing.T) {
 	db, err := badgerstore.OpenDB(t.TempDir(), badgerstore.DBOptions{Small: true})
 	if err != nil {
 		t.Fatal(err)

@@ -439,8 +439,9 @@ func (ml *Mail) autoAct(ctx context.Context, number string) error {
 }
 
 // noteDamaged reports whether err is a damaged case (casebook.ErrDamaged:
-// its record without all its events), which the office cannot act on
-// from this book: logged at error the first time, and left alone, so
+// its record without all its events), which the office can neither act
+// on nor send from this book: logged at error the first time, and left
+// alone (its outbox entry stays, for a node whose copy is whole), so
 // that one damaged case neither stops the node nor holds back the
 // others, nor floods the log at every turn of the loop. A case that
 // reads whole again (the book restored) is logged at info.
@@ -460,10 +461,10 @@ func (ml *Mail) noteDamaged(number string, err error) bool {
 	ml.mu.Unlock()
 	switch {
 	case damaged && !noted:
-		ml.log.Error("case automatic step: this node's case book is damaged; the case is left alone until the book is rebuilt or restored (docs/OPERATIONS.md)",
+		ml.log.Error("case mail: this node's case book is damaged; the case is neither stepped nor sent until the book is rebuilt or restored (docs/OPERATIONS.md)",
 			"case", number, "err", err)
 	case !damaged && noted && err == nil:
-		ml.log.Info("case automatic step: the case reads whole again", "case", number)
+		ml.log.Info("case mail: the case reads whole again", "case", number)
 	}
 	return damaged
 }
@@ -847,6 +848,9 @@ func (ml *Mail) deliver(ctx context.Context, dest string, entries []*peerv1.Outb
 	for _, e := range entries {
 		msg, ok := ml.cfg.FSM.Cases().Message(e)
 		if !ok {
+			if _, _, _, err := ml.cfg.FSM.Cases().Read(e.GetCaseNumber()); err != nil {
+				ml.noteDamaged(e.GetCaseNumber(), err) // left in the outbox: another node's copy may go
+			}
 			continue
 		}
 		n := proto.Size(msg)
