@@ -13,6 +13,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 	"google.golang.org/protobuf/proto"
 
+	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 	"github.com/yizhan-gov/yizhan/casebook"
 	"github.com/yizhan-gov/yizhan/federation/badgerstore"
@@ -37,8 +38,8 @@ func (a *appender) AppendEvents(ctx context.Context, number string, prevHash []b
 // A village's book that lost the events of cases it must close by itself
 // (dropped, or read back empty) does not stop the node's mail with a
 // panic: the mail logs each damaged case at error, naming it, once, acts
-// on the sound ones, and tries the damaged ones no more until they read
-// whole again.
+// on the sound ones, tries the damaged ones no more until they read
+// whole again, and refuses mail on them, which would stop the node.
 func TestTheMailLeavesADamagedCaseAlone(t *testing.T) {
 	db, err := badgerstore.OpenDB(t.TempDir(), badgerstore.DBOptions{Small: true})
 	if err != nil {
@@ -92,6 +93,19 @@ func TestTheMailLeavesADamagedCaseAlone(t *testing.T) {
 	}
 	if want := []string{sound, sound, sound}; !slices.Equal(w.appended, want) {
 		t.Errorf("the mail appended to %q, want %q", w.appended, want)
+	}
+	// A message from the township on a damaged case is refused, naming
+	// it, before it is proposed: applied, it would stop the node.
+	for _, number := range []string{dropped, emptied, sound} {
+		m := &peerv1.CaseMessage{CaseNumber: number, FromOffice: township,
+			Events: []*yizhanv1.CaseEvent{{Seq: 2, OfficeCode: township, Hash: []byte("next of " + number)}}}
+		why := ml.check(township, m, false)
+		if number == sound && why != "" {
+			t.Errorf("a message on sound case %s refused: %s", number, why)
+		}
+		if number != sound && (!strings.Contains(why, number) || !strings.Contains(why, "damaged")) {
+			t.Errorf("a message on damaged case %s: refused %q; want refused naming the case and the damage", number, why)
+		}
 	}
 	logMu.Lock()
 	lines := strings.Split(strings.TrimSpace(logged.String()), "\n")

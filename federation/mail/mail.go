@@ -263,7 +263,14 @@ func (ml *Mail) check(from string, m *peerv1.CaseMessage, attachments bool) stri
 		}
 		return ""
 	}
-	held := ml.cfg.FSM.Cases().Events(m.GetCaseNumber())
+	_, held, _, err := ml.cfg.FSM.Cases().Read(m.GetCaseNumber())
+	if ml.noteDamaged(m.GetCaseNumber(), err) {
+		// Applied, it would stop the node on the damaged case (casebook:
+		// ErrDamaged), and again at every start: refused, it waits at
+		// the sender, which holds it back and in time sets it aside,
+		// saying why, and the node serves the office's other cases.
+		return fmt.Sprintf("office %s cannot take case %s: %v", ml.cfg.Office, m.GetCaseNumber(), err)
+	}
 	for _, e := range m.GetEvents() {
 		if n := int(e.GetSeq()); n >= 1 && n <= len(held) && bytes.Equal(held[n-1].GetHash(), e.GetHash()) {
 			continue // held already, checked when it came
