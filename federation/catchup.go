@@ -77,11 +77,12 @@ func (o *Office) LeaderReady() bool {
 // barrier, a moment after it came to lead), until it has, it no longer
 // leads, ctx is done, or as long as a call forwarded to a leader that
 // answers CATCHING_UP is sent to it again (forward.Forwarder) has passed.
-// It reports whether this node then leads, ready: a write its office
+// It reports whether this node then leads, ready. A write its office
 // layer refused with ErrCatchingUp, which did nothing, may then run
-// again. A write at such a leader is not refused as if its office were
-// down, no more than one at a node that does not lead, which waits for
-// the election and then for the new leader.
+// again: here, or, this node no longer leading, at the leader. A write at
+// such a leader is not refused as if its office were down, no more than
+// one at a node that does not lead, which waits for the election and then
+// for the new leader.
 func (o *Office) AwaitLeaderReady(ctx context.Context) bool {
 	g := o.cfg.Group
 	if !g.IsLeader() || o.LeaderReady() {

@@ -37,11 +37,16 @@ func atLeader[C, Resp any](ctx context.Context, n *Node, newClient func(grpc.Cli
 // that, a moment (federation.Office.AwaitLeaderReady), and runs local
 // again, as the client would: the write is not refused as if the office
 // were down, no more than one at a node that does not lead, which waits
-// for the election and then for the new leader.
+// for the election and then for the new leader. A node that stopped
+// leading meanwhile answers that another leads, and the caller forwards
+// the write there.
 func whenLeaderReady[Resp any](ctx context.Context, n *Node, local func() (Resp, error)) (Resp, error) {
 	resp, err := local()
-	if errors.Is(err, federation.ErrCatchingUp) && n.office.AwaitLeaderReady(ctx) {
-		resp, err = local()
+	if errors.Is(err, federation.ErrCatchingUp) {
+		n.office.AwaitLeaderReady(ctx)
+		if ctx.Err() == nil {
+			resp, err = local()
+		}
 	}
 	return resp, err
 }
