@@ -1015,6 +1015,17 @@ func (vlog *valueLog) Read(vp valuePointer, s *y.Slice) ([]byte, func(), error) 
 		return nil, cb, err
 	}
 
+	// yizhan patch (PATCHES.md): an entry damaged on the disk is an
+	// error, not a panic (a slice out of range, in an iterator's
+	// prefetching goroutine that no caller can catch).
+	invalid := func(why string) ([]byte, func(), error) {
+		vlog.db.opt.Errorf("Invalid read: vp: %+v: %s", vp, why)
+		runCallback(cb)
+		return nil, nil, fmt.Errorf("Invalid read: vp: %+v: %s", vp, why)
+	}
+	if vlog.opt.VerifyValueChecksum && len(buf) < crc32.Size {
+		return invalid("shorter than its checksum")
+	}
 	if vlog.opt.VerifyValueChecksum {
 		hash := crc32.New(y.CastagnoliCrcTable)
 		if _, err := hash.Write(buf[:len(buf)-crc32.Size]); err != nil {
@@ -1029,7 +1040,10 @@ func (vlog *valueLog) Read(vp valuePointer, s *y.Slice) ([]byte, func(), error) 
 		}
 	}
 	var h header
-	headerLen := h.Decode(buf)
+	headerLen, ok := h.decodeStored(buf)
+	if !ok {
+		return invalid("the entry's header does not decode")
+	}
 	kv := buf[headerLen:]
 	if lf.encryptionEnabled() {
 		kv, err = lf.decryptKV(kv, vp.Offset)
@@ -1037,7 +1051,7 @@ func (vlog *valueLog) Read(vp valuePointer, s *y.Slice) ([]byte, func(), error) 
 			return nil, cb, err
 		}
 	}
-	if uint32(len(kv)) < h.klen+h.vlen {
+	if uint64(len(kv)) < uint64(h.klen)+uint64(h.vlen) { // yizhan patch: the sum of uint32s wrapped
 		vlog.db.opt.Errorf("Invalid read: vp: %+v", vp)
 		// yizhan patch (PATCHES.md): the file's read lock is let go, as
 		// on the checksum's failure above (upstream returned no
