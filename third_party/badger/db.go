@@ -1114,6 +1114,22 @@ func (db *DB) ensureRoomForWrite() error {
 	if !db.mt.isFull() {
 		return nil
 	}
+	// yizhan patch (PATCHES.md): the full memtable's WAL is made durable,
+	// after the value log it points into, before the next memtable's WAL
+	// takes a write. A WAL is synced otherwise only by DB.Sync or when its
+	// memtable's table replaces it; meanwhile the kernel may write back a
+	// newer WAL and not an older one's tail, and after a power cut the
+	// replay went from the older WAL's torn end on into the newer one
+	// whole: writes lost below ones kept (the case book's applied index
+	// among them).
+	if !db.opt.SyncWrites && !db.opt.InMemory {
+		if err := db.vlog.sync(); err != nil {
+			return y.Wrapf(err, "sync the value log before the memtable's rotation")
+		}
+		if err := db.mt.SyncWAL(); err != nil {
+			return y.Wrapf(err, "sync the full memtable's WAL before its rotation")
+		}
+	}
 
 	for {
 		select {
