@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -94,15 +95,34 @@ func caseClient(t testing.TB, c *client) yizhanv1.CaseServiceClient {
 
 func fileTobacco(t *testing.T, agent *client, name string) *yizhanv1.Case {
 	t.Helper()
-	resp, err := caseClient(t, agent).FileCase(agent.ctx(), &yizhanv1.FileCaseRequest{
+	req := &yizhanv1.FileCaseRequest{
+		RequestId: fmt.Sprintf("file-tobacco-%d", tobaccoFilings.Add(1)),
 		ItemCode:  tobacco().Code,
 		Applicant: &yizhanv1.Applicant{Name: name, IdNumber: applicantID, Phone: "13907710001"},
 		Materials: []*yizhanv1.SubmittedMaterial{{Name: "申请表", Copies: 1}},
-	})
+	}
+	resp, err := sendUntilKnown(func() (*yizhanv1.CaseResponse, error) { return caseClient(t, agent).FileCase(agent.ctx(), req) })
 	if err != nil {
 		t.Fatalf("file a case: %v", err)
 	}
 	return resp.GetCase()
+}
+
+// tobaccoFilings numbers fileTobacco's request IDs.
+var tobaccoFilings atomic.Int64
+
+// sendUntilKnown sends a write under its request ID again, as a client
+// does, while it is answered OUTCOME_UNKNOWN (its leader lost its lease
+// with the write in flight, which a busy machine running the tests under
+// the race detector now and then makes it do): the office applies it
+// once, and answers the retry as the first if it was applied.
+func sendUntilKnown[Resp any](send func() (Resp, error)) (Resp, error) {
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		resp, err := send()
+		if reason.StatusReason(err) != reason.OutcomeUnknown || time.Now().After(deadline) {
+			return resp, err
+		}
+	}
 }
 
 // fileTobaccoOnce files the tobacco licence for 韦丽 as c, under request
