@@ -92,8 +92,8 @@ func (g *Group) WriteBackup(w io.Writer, now time.Time) (BackupInfo, error) {
 		// A follower that took its leader's snapshot: raft tells the
 		// state machine the index only with the next entry, which a
 		// quiet office (a night, when backups are taken) does not
-		// write. The snapshot it stored says the index and its term.
-		index, term = g.storedSnapshotAt(bookIndex)
+		// write. The snapshot it stored holds the book at bookIndex.
+		index, term = g.storedSnapshotOf(bookIndex)
 	}
 	if index == 0 || bookIndex != index {
 		return BackupInfo{}, ErrBackupNotReady
@@ -137,20 +137,20 @@ func (g *Group) WriteBackup(w io.Writer, now time.Time) (BackupInfo, error) {
 	return info, nil
 }
 
-// storedSnapshotAt is the index and term of the snapshot this node
-// stored at index (0, 0: none). A committed index has one term, so the
-// snapshot's term is the entry's.
-func (g *Group) storedSnapshotAt(index uint64) (uint64, uint64) {
+// storedSnapshotOf is bookIndex and a term for it when the newest
+// snapshot this node stored holds the book at bookIndex (0, 0: none). The
+// snapshot's own index may be above bookIndex: raft's own entries after
+// the book's last (a new leader's first entry, its barrier) are not
+// applied to the book, and a snapshot taken after them is at their
+// index. Its term is then that of those entries, not below the term of
+// the book's last entry: a backup restored with it starts the office's
+// next election above every term its entries have.
+func (g *Group) storedSnapshotOf(bookIndex uint64) (uint64, uint64) {
 	list, err := g.snaps.List()
-	if err != nil {
+	if err != nil || len(list) == 0 || list[0].Index < bookIndex {
 		return 0, 0
 	}
-	for _, m := range list {
-		if m.Index == index {
-			return m.Index, m.Term
-		}
-	}
-	return 0, 0
+	return bookIndex, list[0].Term
 }
 
 // backupServedKey keeps, on this node (SetLocalValue), when the last
