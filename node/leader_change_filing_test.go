@@ -1,6 +1,7 @@
 package node_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -44,9 +45,10 @@ func TestAFilingAtANodeThatHasJustComeToLeadIsTaken(t *testing.T) {
 			now = leader()
 		}
 		agent := agents[now.Name()]
-		if _, err := caseClient(t, agent).FileCase(agent.ctx(), &yizhanv1.FileCaseRequest{ItemCode: tobacco().Code,
+		req := &yizhanv1.FileCaseRequest{RequestId: fmt.Sprintf("round-%d", round), ItemCode: tobacco().Code,
 			Applicant: &yizhanv1.Applicant{Name: "张三", IdNumber: applicantID, Phone: "13907710001"},
-			Materials: []*yizhanv1.SubmittedMaterial{{Name: "申请表", Copies: 1}}}); err != nil {
+			Materials: []*yizhanv1.SubmittedMaterial{{Name: "申请表", Copies: 1}}}
+		if _, err := sendUntilKnown(func() (*yizhanv1.CaseResponse, error) { return caseClient(t, agent).FileCase(agent.ctx(), req) }); err != nil {
 			t.Errorf("round %d: a filing at %s, which has just come to lead: %v", round, now.Name(), err)
 		}
 	}
