@@ -88,12 +88,16 @@ func (g *Group) WriteBackup(w io.Writer, now time.Time) (BackupInfo, error) {
 	if err != nil {
 		return BackupInfo{}, fmt.Errorf("federation: backup: %w", err)
 	}
-	if index == 0 && bookIndex != 0 {
+	if bookIndex != 0 && bookIndex != index {
 		// A follower that took its leader's snapshot: raft tells the
 		// state machine the index only with the next entry, which a
 		// quiet office (a night, when backups are taken) does not
-		// write. The snapshot it stored holds the book at bookIndex.
-		index, term = g.storedSnapshotOf(bookIndex)
+		// write. Or a node started from a snapshot taken after raft's
+		// own entries (a new leader's first, its barrier), which the
+		// book does not see: the state machine starts at the
+		// snapshot's index, above the book's. Either way the snapshot
+		// it stored holds the book at bookIndex.
+		index, term = g.storedSnapshotOf(bookIndex, index)
 	}
 	if index == 0 || bookIndex != index {
 		return BackupInfo{}, ErrBackupNotReady
@@ -145,9 +149,14 @@ func (g *Group) WriteBackup(w io.Writer, now time.Time) (BackupInfo, error) {
 // index. Its term is then that of those entries, not below the term of
 // the book's last entry: a backup restored with it starts the office's
 // next election above every term its entries have.
-func (g *Group) storedSnapshotOf(bookIndex uint64) (uint64, uint64) {
+//
+// applied is the index of the last entry the state machine applied: 0
+// after a snapshot from the leader, or the index of the snapshot it
+// started from, no entry applied since. Past it, the state machine and
+// the book move together, and a book below is one still replaying.
+func (g *Group) storedSnapshotOf(bookIndex, applied uint64) (uint64, uint64) {
 	list, err := g.snaps.List()
-	if err != nil || len(list) == 0 || list[0].Index < bookIndex {
+	if err != nil || len(list) == 0 || list[0].Index < bookIndex || applied != 0 && applied != list[0].Index {
 		return 0, 0
 	}
 	return bookIndex, list[0].Term
