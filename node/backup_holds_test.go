@@ -201,26 +201,9 @@ func backUpFollowerThatTookTheLeadersSnapshot(t *testing.T, newLeader bool) {
 		}
 	}
 	f.stop(behind)
-	// Each write under its request ID, sent again while the leader of
-	// two nodes of three, on a busy machine, lost its lease with the write
-	// in flight (sendUntilKnown).
-	for i := range 300 {
-		req := &yizhanv1.CreateDepartmentRequest{RequestId: fmt.Sprintf("d%d", i), Department: &yizhanv1.Department{Code: fmt.Sprintf("d%d", i), Name: fmt.Sprintf("部门%d", i)}}
-		if _, err := sendUntilKnown(func() (*yizhanv1.CreateDepartmentResponse, error) {
-			return admin.reg.CreateDepartment(admin.ctx(), req)
-		}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	createDepartments(t, admin, 300)
 	if newLeader {
-		old := f.countyLeader()
-		if err := old.Office().Group().TransferLeadership(); err != nil {
-			t.Fatalf("leadership transfer: %v", err)
-		}
-		waitFor(t, "a new county leader, ready", func() bool {
-			n := f.countyLeader()
-			return n != old && n.Office().LeaderReady()
-		}, 20*time.Second)
+		handCountyLeadOn(t, f)
 	}
 	leader = f.countyLeader() // the same node, or the one that took over from it
 	if err := leader.Office().Group().Snapshot(); err != nil {
@@ -286,4 +269,33 @@ func TestCountyRestoredUnderNewNamesLeavesNoDeadNodesInTheDirectory(t *testing.T
 		}
 		return true
 	}, 60*time.Second)
+}
+
+// createDepartments creates n departments at the county, each under its
+// request ID, sent again while the leader of two nodes of three, on a
+// busy machine, lost its lease with the write in flight (sendUntilKnown).
+func createDepartments(t *testing.T, admin *client, n int) {
+	t.Helper()
+	for i := range n {
+		req := &yizhanv1.CreateDepartmentRequest{RequestId: fmt.Sprintf("d%d", i), Department: &yizhanv1.Department{Code: fmt.Sprintf("d%d", i), Name: fmt.Sprintf("部门%d", i)}}
+		if _, err := sendUntilKnown(func() (*yizhanv1.CreateDepartmentResponse, error) {
+			return admin.reg.CreateDepartment(admin.ctx(), req)
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// handCountyLeadOn has the county's leader hand its lead on, and waits
+// for the new leader to be ready.
+func handCountyLeadOn(t *testing.T, f *fed) {
+	t.Helper()
+	old := f.countyLeader()
+	if err := old.Office().Group().TransferLeadership(); err != nil {
+		t.Fatalf("leadership transfer: %v", err)
+	}
+	waitFor(t, "a new county leader, ready", func() bool {
+		n := f.countyLeader()
+		return n != old && n.Office().LeaderReady()
+	}, 20*time.Second)
 }

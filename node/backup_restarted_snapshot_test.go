@@ -1,11 +1,8 @@
 package node_test
 
 import (
-	"fmt"
 	"testing"
 	"time"
-
-	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 )
 
 // A node restarted in a quiet office (a night, when backups are taken)
@@ -18,22 +15,8 @@ func TestNodeRestartedFromASnapshotOfANewLeaderCanBeBackedUp(t *testing.T) {
 	f := newFed(t)
 	f.startCounty(3)
 	admin := dial(t, f.countyLeader()).login("admin", password)
-	for i := range 20 {
-		req := &yizhanv1.CreateDepartmentRequest{RequestId: fmt.Sprintf("d%d", i), Department: &yizhanv1.Department{Code: fmt.Sprintf("d%d", i), Name: fmt.Sprintf("部门%d", i)}}
-		if _, err := sendUntilKnown(func() (*yizhanv1.CreateDepartmentResponse, error) {
-			return admin.reg.CreateDepartment(admin.ctx(), req)
-		}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	old := f.countyLeader()
-	if err := old.Office().Group().TransferLeadership(); err != nil {
-		t.Fatalf("leadership transfer: %v", err)
-	}
-	waitFor(t, "a new county leader, ready", func() bool {
-		n := f.countyLeader()
-		return n != old && n.Office().LeaderReady()
-	}, 20*time.Second)
+	createDepartments(t, admin, 20)
+	handCountyLeadOn(t, f)
 	leader := f.countyLeader()
 	follower := ""
 	for _, name := range f.countyNames() {
