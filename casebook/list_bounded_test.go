@@ -27,43 +27,22 @@ func TestAPageOfTheHistoryReadsABoundedNumberOfCases(t *testing.T) {
 		o.actAs(citizen, n, casework.ActionWithdraw, &yizhanv1.CaseActionRequest{Reason: "不办了"})
 	}
 	for _, subtree := range []bool{false, true} {
-		var got []string
-		var sizes []int
-		token := ""
-		for range 10 {
-			cases, next, err := o.book.List(ListQuery{Office: county, Subtree: subtree, State: yizhanv1.CaseState_CASE_STATE_WITHDRAWN, PageSize: 100, PageToken: token})
-			if err != nil {
-				t.Fatal(err)
-			}
-			sizes = append(sizes, len(cases))
-			for _, c := range cases {
-				got = append(got, c.GetNumber())
-			}
-			if next == "" {
-				break
-			}
-			token = next
+		list := func(q ListQuery) ([]string, []int) {
+			return walkPages(t, 10, func(token string) ([]*yizhanv1.Case, string, error) {
+				q.PageToken = token
+				return o.book.List(q)
+			})
 		}
+		got, sizes := list(ListQuery{Office: county, Subtree: subtree, State: yizhanv1.CaseState_CASE_STATE_WITHDRAWN, PageSize: 100})
 		// 12 cases read 5 a page: three pages, the withdrawn ones in the
 		// first (the newest) and the last (the second filed).
 		if want := []string{filed[11], filed[1]}; !slices.Equal(got, want) || !slices.Equal(sizes, []int{1, 0, 1}) {
 			t.Errorf("subtree %v: listed %v in pages of %v, want %v in pages of [1 0 1]", subtree, got, sizes, want)
 		}
 		// Without a filter a page is full: the 12 cases in pages of 4.
-		var all []string
-		token = ""
-		for range 10 {
-			cases, next, err := o.book.List(ListQuery{Office: county, Subtree: subtree, PageSize: 4, PageToken: token})
-			if err != nil || len(cases) != 4 {
-				t.Fatalf("subtree %v: a page of %d cases, %v", subtree, len(cases), err)
-			}
-			for _, c := range cases {
-				all = append(all, c.GetNumber())
-			}
-			if next == "" {
-				break
-			}
-			token = next
+		all, sizes := list(ListQuery{Office: county, Subtree: subtree, PageSize: 4})
+		if !slices.Equal(sizes, []int{4, 4, 4}) {
+			t.Errorf("subtree %v: pages of %v cases, want [4 4 4]", subtree, sizes)
 		}
 		newest := slices.Clone(filed)
 		slices.Reverse(newest)
@@ -96,24 +75,12 @@ func TestAPageOfTheQueueReadsABoundedNumberOfCases(t *testing.T) {
 		}
 		o.now = o.now.Add(time.Hour)
 	}
-	pages := func(q QueueQuery) (got []string, sizes []int) {
+	pages := func(q QueueQuery) ([]string, []int) {
 		t.Helper()
-		for range 10 {
-			cases, next, err := o.book.Queue(q)
-			if err != nil {
-				t.Fatal(err)
-			}
-			sizes = append(sizes, len(cases))
-			for _, c := range cases {
-				got = append(got, c.GetNumber())
-			}
-			if next == "" {
-				return got, sizes
-			}
-			q.PageToken = next
-		}
-		t.Fatalf("more than 10 pages: %v", got)
-		return nil, nil
+		return walkPages(t, 10, func(token string) ([]*yizhanv1.Case, string, error) {
+			q.PageToken = token
+			return o.book.Queue(q)
+		})
 	}
 	// Not accepted: the queue holds them by filing time, oldest first.
 	if got, sizes := pages(QueueQuery{Office: county, ItemCode: service, PageSize: 100}); !slices.Equal(got, services) || !slices.Equal(sizes, []int{1, 1, 0}) {
@@ -172,24 +139,12 @@ func TestAPageOfAnApplicantsCasesReadsABoundedNumberOfCases(t *testing.T) {
 	}
 	newest := slices.Clone(filed)
 	slices.Reverse(newest)
-	pages := func(q ApplicantQuery) (got []string, sizes []int) {
+	pages := func(q ApplicantQuery) ([]string, []int) {
 		t.Helper()
-		for range 100 {
-			cases, next, err := o.book.ByApplicant(q, reg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			sizes = append(sizes, len(cases))
-			for _, c := range cases {
-				got = append(got, c.GetNumber())
-			}
-			if next == "" {
-				return got, sizes
-			}
-			q.PageToken = next
-		}
-		t.Fatalf("more than 100 pages: %v", got)
-		return nil, nil
+		return walkPages(t, 100, func(token string) ([]*yizhanv1.Case, string, error) {
+			q.PageToken = token
+			return o.book.ByApplicant(q, reg)
+		})
 	}
 	// Accepted: three of 31, a day a page (two days of three are more
 	// than five cases), the day of seven whole.
@@ -213,4 +168,28 @@ func TestAPageOfAnApplicantsCasesReadsABoundedNumberOfCases(t *testing.T) {
 			t.Errorf("pages of %d: listed %v, want %v", size, got, newest)
 		}
 	}
+}
+
+// walkPages follows a listing's page tokens from its first page to its
+// last, at most limit pages: the numbers of the cases listed, and the
+// size of each page.
+func walkPages(t *testing.T, limit int, page func(token string) ([]*yizhanv1.Case, string, error)) (got []string, sizes []int) {
+	t.Helper()
+	token := ""
+	for range limit {
+		cases, next, err := page(token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sizes = append(sizes, len(cases))
+		for _, c := range cases {
+			got = append(got, c.GetNumber())
+		}
+		if next == "" {
+			return got, sizes
+		}
+		token = next
+	}
+	t.Fatalf("more than %d pages: %v", limit, got)
+	return nil, nil
 }
