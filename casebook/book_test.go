@@ -631,6 +631,16 @@ func mustMarshal(m proto.Message) []byte {
 // on that case, saying so, rather than apply it on what is left or fail
 // with an index out of range.
 func TestADamagedBookStopsTheNode(t *testing.T) {
+	commandOnDamagedCaseStopsTheNode(t, "a case without its events", "", func(o *office, n string) error {
+		return o.book.db.DropPrefix(eventPrefix(n))
+	})
+}
+
+// commandOnDamagedCaseStopsTheNode files a case, damages it on the disk
+// with damage, and applies an acceptance of it: the apply must stop the
+// node with ErrDamaged naming the case (and saying says).
+func commandOnDamagedCaseStopsTheNode(t *testing.T, what, says string, damage func(o *office, n string) error) {
+	t.Helper()
 	reg := newRegistry(t)
 	o := newOffice(t, county, reg)
 	n := o.file(licence, 1, Request{})
@@ -640,17 +650,17 @@ func TestADamagedBookStopsTheNode(t *testing.T) {
 		t.Fatal(err)
 	}
 	casework.Seal(e, events[len(events)-1].GetHash())
-	if err := o.book.db.DropPrefix(eventPrefix(n)); err != nil {
+	if err := damage(o, n); err != nil {
 		t.Fatal(err)
 	}
 	defer func() {
 		err, _ := recover().(error)
-		if !errors.Is(err, ErrDamaged) || !strings.Contains(err.Error(), n) {
-			t.Errorf("applying on a case without its events: %v, want ErrDamaged naming the case", err)
+		if !errors.Is(err, ErrDamaged) || !strings.Contains(err.Error(), n) || !strings.Contains(err.Error(), says) {
+			t.Errorf("applying on %s: %v, want ErrDamaged naming the case and saying %q", what, err, says)
 		}
 	}()
 	o.apply(Request{}, appendCmd(n, e))
-	t.Error("applied on a damaged book")
+	t.Errorf("applied on %s", what)
 }
 
 // Apply answers before badger has written its transaction. A commit that

@@ -5,13 +5,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/dgraph-io/badger/v4"
 
 	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
-	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
-	"github.com/yizhan-gov/yizhan/casework"
 )
 
 // A case whose events the database lost (dropped, or an entry of the
@@ -74,24 +71,7 @@ func TestADamagedCaseReadsAsDamaged(t *testing.T) {
 // (TestADamagedBookStopsTheNode), rather than being refused on this node
 // alone while the office's other nodes apply it.
 func TestACommandOnALostEventStopsTheNode(t *testing.T) {
-	reg := newRegistry(t)
-	o := newOffice(t, county, reg)
-	n := o.file(licence, 1, Request{})
-	c, events, _ := o.book.CaseAndEvents(n)
-	e, err := casework.NewEvent(c, nil, casework.ActionAccept, &yizhanv1.CaseActionRequest{}, clerk, o.code, o.now.Add(time.Minute), reg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	casework.Seal(e, events[len(events)-1].GetHash())
-	if err := o.book.db.Update(func(txn *badger.Txn) error { return txn.Set(eventKey(n, 1), nil) }); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		err, _ := recover().(error)
-		if !errors.Is(err, ErrDamaged) || !strings.Contains(err.Error(), n) || !strings.Contains(err.Error(), "reads back empty") {
-			t.Errorf("applying on a case whose event reads back empty: %v, want ErrDamaged naming the case", err)
-		}
-	}()
-	o.apply(Request{}, appendCmd(n, e))
-	t.Error("applied on a damaged book")
+	commandOnDamagedCaseStopsTheNode(t, "a case whose event reads back empty", "reads back empty", func(o *office, n string) error {
+		return o.book.db.Update(func(txn *badger.Txn) error { return txn.Set(eventKey(n, 1), nil) })
+	})
 }
