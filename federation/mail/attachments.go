@@ -425,6 +425,25 @@ func (ml *Mail) partTimeout() time.Duration {
 	return min(pushPartTimeout, ml.cfg.QuarantineAfter/8)
 }
 
+// lineClock times the parts of a push (pushTo): the time a part's call
+// has (its deadline) and the time it took, which the size of the next
+// parts goes by. In service it is the machine's clock (machineClock); a
+// test's decides how long its line takes, whatever the machine's load.
+type lineClock interface {
+	Now() time.Time
+	WithTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc)
+}
+
+// machineClock is the machine's clock (time.Now, and its monotonic
+// reading for the time a part took).
+type machineClock struct{}
+
+func (machineClock) Now() time.Time { return time.Now() }
+
+func (machineClock) WithTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, d)
+}
+
 // pushAttachment pushes one file to dest from what its leader holds on,
 // in parts of *part bytes (changed as the line allows). answered is
 // called at each call the office answered, slow when a part did not
@@ -467,7 +486,7 @@ func (ml *Mail) pushAttachment(ctx context.Context, dest string, a *yizhanv1.Att
 // office holds. A part that does not arrive within partTimeout is sent
 // again from there in a part half as large, down to minPushPart; parts
 // that arrive within a quarter of it grow back, up to
-// casework.AttachmentPartBytes.
+// casework.AttachmentPartBytes. Both are timed by Config.lineClock.
 func (ml *Mail) pushTo(ctx context.Context, client peerv1.PeerClient, a *yizhanv1.Attachment, part *int, answered func(arrived bool), slow func(why string)) (progressed bool, err error) {
 	at := &peerv1.PutAttachmentPart{Sha256: a.GetSha256(), Size: a.GetSize(), ContentType: a.GetContentType()}
 	held, first := int64(-1), int64(-1)
@@ -481,11 +500,11 @@ func (ml *Mail) pushTo(ctx context.Context, client peerv1.PeerClient, a *yizhanv
 			// Carries nothing: as long as a call of case mail may take.
 			wait = max(timeout, deliverTimeout)
 		}
-		start := time.Now()
-		cctx, cancel := context.WithTimeout(ctx, wait)
+		start := ml.cfg.lineClock.Now()
+		cctx, cancel := ml.cfg.lineClock.WithTimeout(ctx, wait)
 		got, err := client.PushAttachment(cctx, at)
 		cancel()
-		took := time.Since(start)
+		took := ml.cfg.lineClock.Now().Sub(start)
 		if err != nil {
 			if refusedForGood(status.Code(err)) {
 				// Refused for what the push carries: the office answered,

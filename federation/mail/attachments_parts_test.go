@@ -23,11 +23,12 @@ import (
 )
 
 // slowLine is the office above, over a line that carries rate bytes a
-// second (0: at once): a part that cannot arrive before its call's
-// deadline times out, and nothing of it is kept.
+// second (0: at once), timed by clock: a part that cannot arrive before
+// its call's deadline times out, and nothing of it is kept.
 type slowLine struct {
 	peerv1.PeerClient
-	rate int
+	rate  int
+	clock *lineTime
 
 	mu    sync.Mutex
 	got   []byte
@@ -36,12 +37,9 @@ type slowLine struct {
 
 func (l *slowLine) PushAttachment(ctx context.Context, p *peerv1.PutAttachmentPart, _ ...grpc.CallOption) (*peerv1.AttachmentProgress, error) {
 	if n := len(p.GetData()); n > 0 && l.rate > 0 {
-		need := time.Duration(n) * time.Second / time.Duration(l.rate)
-		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < need {
-			<-ctx.Done()
-			return nil, status.Error(codes.DeadlineExceeded, ctx.Err().Error())
+		if !l.clock.carry(ctx, time.Duration(n)*time.Second/time.Duration(l.rate)) {
+			return nil, status.Error(codes.DeadlineExceeded, "the part did not arrive before its deadline")
 		}
-		time.Sleep(need)
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -50,6 +48,49 @@ func (l *slowLine) PushAttachment(ctx context.Context, p *peerv1.PutAttachmentPa
 		l.parts = append(l.parts, len(p.GetData()))
 	}
 	return &peerv1.AttachmentProgress{Received: int64(len(l.got)), Complete: int64(len(l.got)) == p.GetSize()}, nil
+}
+
+// lineTime is the clock a push's parts are timed by in the tests
+// (Config.lineClock): it goes on only by the time the test's lines take
+// to carry parts, so what a part takes is the line's doing, never the
+// machine's load.
+type lineTime struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *lineTime) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// WithTimeout gives a part's call its deadline on this clock.
+func (c *lineTime) WithTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(ctx)
+	return lineDeadline{ctx, c.Now().Add(d)}, cancel
+}
+
+// lineDeadline is a call's context with its deadline on a lineTime.
+type lineDeadline struct {
+	context.Context
+	at time.Time
+}
+
+func (d lineDeadline) Deadline() (time.Time, bool) { return d.at, true }
+
+// carry lets the time a part takes (need) go by, and reports whether it
+// arrives before ctx's deadline; when it does not, the clock stops at the
+// deadline, when the call gives up.
+func (c *lineTime) carry(ctx context.Context, need time.Duration) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if deadline, ok := ctx.Deadline(); ok && deadline.Sub(c.now) < need {
+		c.now = deadline
+		return false
+	}
+	c.now = c.now.Add(need)
+	return true
 }
 
 // keepFile stores data whole in the office's book as a scan, and returns
@@ -81,14 +122,18 @@ func scanBytes(size int, seed uint64) []byte {
 
 // A line too slow for a 512 KiB part in the time a part has (here
 // 100 ms, an eighth of QuarantineAfter; the line carries 4 MiB a second)
-// takes the scan in smaller parts: the push halves the part that timed
-// out, says so, and keeps the size for the next file. A faster line grows
-// the parts back, up to 512 KiB. A line too slow for even a 32 KiB part
-// fails the push, naming the part and its time.
+// takes the scan whole in smaller parts: the push halves the part that
+// timed out, says so, and keeps the size for the next file. A faster line
+// grows the parts back, up to 512 KiB. A line too slow for even a 32 KiB
+// part fails the push, naming the part and its time. The parts are timed
+// on the lines' own clock (lineTime), so a loaded machine changes none of
+// it.
 func TestAPushCutsItsPartsToWhatTheLineCarries(t *testing.T) {
 	ca := newCA(t)
+	clock := &lineTime{now: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
 	vil := startOffice(t, ca, village, newRegistry(t, county, township, village), func(c *Config) {
 		c.QuarantineAfter = 800 * time.Millisecond
+		c.lineClock = clock
 	})
 	data := scanBytes(600<<10, 1)
 	a := vil.keepFile(data)
@@ -96,7 +141,7 @@ func TestAPushCutsItsPartsToWhatTheLineCarries(t *testing.T) {
 	var slow []string
 	note := func(why string) { slow = append(slow, why) }
 
-	line := &slowLine{rate: 4 << 20}
+	line := &slowLine{rate: 4 << 20, clock: clock}
 	part := casework.AttachmentPartBytes
 	if _, err := vil.mail.pushTo(ctx, line, a, &part, func(bool) {}, note); err != nil {
 		t.Fatalf("push over a slow line: %v", err)
@@ -107,13 +152,11 @@ func TestAPushCutsItsPartsToWhatTheLineCarries(t *testing.T) {
 	if part != 256<<10 || len(slow) != 1 || !strings.Contains(slow[0], "512 KiB did not arrive within 100ms") {
 		t.Errorf("parts of %d KiB after the push (want 256), told %q", part>>10, slow)
 	}
-	for _, n := range line.parts {
-		if n > 256<<10 {
-			t.Errorf("a part of %d KiB arrived over a line that carries 400 KiB in a part's time", n>>10)
-		}
+	if want := []int{256 << 10, 256 << 10, 88 << 10}; fmt.Sprint(line.parts) != fmt.Sprint(want) {
+		t.Errorf("over a line that carries 400 KiB in a part's time the parts were %v, want %v", line.parts, want)
 	}
 
-	fast := &slowLine{}
+	fast := &slowLine{rate: 32 << 20, clock: clock} // 256 KiB in 7.8 ms, under a quarter of a part's time
 	part = minPushPart
 	arrivals := 0
 	if _, err := vil.mail.pushTo(ctx, fast, a, &part, func(arrived bool) {
@@ -123,6 +166,9 @@ func TestAPushCutsItsPartsToWhatTheLineCarries(t *testing.T) {
 	}, note); err != nil {
 		t.Fatalf("push over a fast line: %v", err)
 	}
+	if !bytes.Equal(fast.got, data) {
+		t.Fatalf("over a fast line the office above holds %d bytes, not the scan's %d", len(fast.got), len(data))
+	}
 	if arrivals != len(fast.parts) {
 		t.Errorf("the push said %d parts arrived, the line carried %d", arrivals, len(fast.parts))
 	}
@@ -131,7 +177,7 @@ func TestAPushCutsItsPartsToWhatTheLineCarries(t *testing.T) {
 	}
 
 	slow = nil
-	tooSlow := &slowLine{rate: 128 << 10} // 12.8 KiB in a part's time
+	tooSlow := &slowLine{rate: 128 << 10, clock: clock} // 12.8 KiB in a part's time
 	part = casework.AttachmentPartBytes
 	_, err := vil.mail.pushTo(ctx, tooSlow, a, &part, func(bool) {}, note)
 	if err == nil || !strings.Contains(err.Error(), "a part of 32 KiB did not arrive within 100ms") {

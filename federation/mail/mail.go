@@ -103,6 +103,11 @@ type Config struct {
 	// their unsigned flags) are sent past it to the offices above
 	// (越级报告; default DefaultPastAfter).
 	PastAfter time.Duration
+
+	// lineClock times the parts of a push to the office above (nil: the
+	// machine's clock). It is not Now: a part's time is time gone by on
+	// this machine, whatever the office's clock says meanwhile.
+	lineClock lineClock
 }
 
 // DefaultPastAfter is Config.PastAfter's default: a quarter of a first
@@ -155,6 +160,9 @@ func New(cfg Config) *Mail {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.lineClock == nil {
+		cfg.lineClock = machineClock{}
 	}
 	return &Mail{cfg: cfg, log: cfg.Logger, wake: make(chan struct{}, 1)}
 }
