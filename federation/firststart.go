@@ -294,12 +294,16 @@ func (o *Office) casesHeldAbove(ctx context.Context) (int, error) {
 // and may hold none of the office's own while a later one does (a book
 // with many cases filed elsewhere that passed through the office), so
 // only the last page's "none" is an answer. An office above that sends
-// back the page token it was sent would never reach its last page: an
-// error, as an office that does not answer.
+// back the page token it was sent would never reach its last page, nor
+// would one that sends more pages than any book holds
+// (maxCasesThroughPages): an error, as an office that does not answer.
 func (o *Office) casesHeldAt(ctx context.Context, above string) (int, error) {
 	targets := o.routes.OfficeTargets(above)
 	token := ""
 	for pages := 1; ; pages++ {
+		if pages > maxCasesThroughPages {
+			return 0, fmt.Errorf("office %s sent %d pages of its book and still a next page: more than any book holds (a page looks through thousands of cases); it would never say whether it holds cases of this office", above, maxCasesThroughPages)
+		}
 		var resp *peerv1.CasesThroughResponse
 		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		err := o.fwd.Read(cctx, targets, func(ctx context.Context, conn *grpc.ClientConn) error {
@@ -329,6 +333,13 @@ func (o *Office) casesHeldAt(ctx context.Context, above string) (int, error) {
 		o.first.setWaiting(fmt.Sprintf("office %s to say whether it holds cases of this office (pages of its book looked through so far, none holding one: %d)", above, pages))
 	}
 }
+
+// maxCasesThroughPages bounds the pages casesHeldAt asks for. A page of
+// Peer.CasesThrough looks through thousands of the cases an office's
+// subtree touched, so 20,000 pages are some hundred million cases: a
+// hundred times what a county files in ten years. A var, so that a test
+// can reach it.
+var maxCasesThroughPages = 20_000
 
 // runsElsewhere is the first of the listed nodes (not this node, nor one
 // at its address, nor one taken out) that holds raft state of this
