@@ -539,14 +539,19 @@ func (o *overlay) load(number string) *loaded {
 			// The record is here and its events are not: the database
 			// lost keys it had acknowledged. Applying on would make this
 			// node's book differ from the office's: stop, as on a failed
-			// write (see Apply), naming what is wrong.
-			panic(damagedCase(number, c.GetLastSeq(), len(events)))
+			// write (see Apply), naming what is wrong and the entry.
+			// The state machine turns the panic into the node's stop
+			// (raftgroup.FSM.ApplyBatch).
+			d := damagedCase(number, c.GetLastSeq(), len(events))
+			d.Index = o.index
+			panic(d)
 		}
-		if errors.Is(err, ErrDamaged) && !o.noBase {
+		if d := (*DamageError)(nil); errors.As(err, &d) && !o.noBase {
 			// An event the database cannot read back (lost, or its
 			// signer chain): refusing the command here alone would make
 			// this node's book differ from the office's just the same.
-			panic(err)
+			d.Index = o.index
+			panic(d)
 		}
 		if err != nil {
 			o.fail(err)

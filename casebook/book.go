@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -25,7 +26,8 @@ import (
 )
 
 // ErrDamaged is a book that lost keys it had written (a case's record
-// without its events): the node stops rather than apply on it.
+// without its events): the node stops rather than apply on it, and a
+// reader is answered so (*DamageError, damage.go).
 var ErrDamaged = errors.New("casebook: the case book on disk is damaged")
 
 // Book is the cases an office holds, on disk. One writer (the office's
@@ -101,6 +103,8 @@ type Book struct {
 	// scans remembers the checks of the scanned files' stored bytes and
 	// the files found damaged (attachments_check.go).
 	scans scanChecks
+	// damaged are the cases found damaged, logged once each (damage.go).
+	damaged damagedCases
 	// logger receives what the book reports (nil: slog.Default()).
 	logger atomic.Pointer[slog.Logger]
 }
@@ -257,6 +261,7 @@ func getProto(txn *badger.Txn, k []byte, m proto.Message) (bool, error) {
 func (b *Book) view(f func(txn *badger.Txn) error) {
 	if err := b.db.View(f); err != nil {
 		b.readErrors.Add(1)
+		b.noteDamage(err)
 	}
 }
 
@@ -303,22 +308,21 @@ func loadCase(txn *badger.Txn, number string) (*yizhanv1.Case, []*yizhanv1.CaseE
 	if err != nil || !ok {
 		return nil, nil, false, err
 	}
-	events, err := loadEvents(txn, number, c.GetLastSeq())
+	events, err := loadWhole(txn, number, c)
 	if err != nil {
 		return nil, nil, false, err
-	}
-	if uint32(len(events)) != c.GetLastSeq() {
-		return nil, nil, false, damagedCase(number, c.GetLastSeq(), len(events))
 	}
 	return c, events, true, nil
 }
 
-// damagedCase is the error of a case whose record is at event lastSeq
-// while held events are on disk: the database lost keys it had
-// acknowledged.
-func damagedCase(number string, lastSeq uint32, held int) error {
-	return fmt.Errorf("%w: case %s has its record at event %d but %d events on disk (docs/OPERATIONS.md: a node whose case book is damaged)",
-		ErrDamaged, number, lastSeq, held)
+// loadWhole reads the log of case c, whose record is held: all of it,
+// or a *DamageError saying what is missing.
+func loadWhole(txn *badger.Txn, number string, c *yizhanv1.Case) ([]*yizhanv1.CaseEvent, error) {
+	events, err := loadEvents(txn, number, c.GetLastSeq())
+	if err == nil && uint32(len(events)) != c.GetLastSeq() {
+		err = damagedCase(number, c.GetLastSeq(), len(events))
+	}
+	return events, err
 }
 
 // loadEvents reads the first upto events of a case.
@@ -347,16 +351,18 @@ func loadEventsNoting(txn *badger.Txn, number string, upto uint32, refs map[[sha
 			return proto.Unmarshal(v, e)
 		})
 		if err != nil {
-			return nil, fmt.Errorf("%w: case %s: event %d: %v", ErrDamaged, number, len(events)+1, err)
+			return nil, damage(number, "event %d: %v", len(events)+1, err)
 		}
 		if refs != nil && isChainRef(e.GetSignerChain()) {
 			refs[[sha256.Size]byte(e.GetSignerChain()[0][1:])] = true
 		}
-		if err := restoreChain(txn, e); err != nil {
+		if err := restoreChain(txn, e); errors.Is(err, ErrDamaged) {
+			return nil, damage(number, "event %d: %s", len(events)+1, strings.TrimPrefix(err.Error(), ErrDamaged.Error()+": "))
+		} else if err != nil {
 			return nil, fmt.Errorf("casebook: event %d of %s: %w", len(events)+1, number, err)
 		}
 		if e.GetSeq() != uint32(len(events)+1) {
-			return nil, fmt.Errorf("%w: case %s: event %d on disk has seq %d", ErrDamaged, number, len(events)+1, e.GetSeq())
+			return nil, damage(number, "event %d on disk has seq %d", len(events)+1, e.GetSeq())
 		}
 		events = append(events, e)
 	}
@@ -420,6 +426,7 @@ func (b *Book) Read(number string) (*yizhanv1.Case, []*yizhanv1.CaseEvent, bool,
 	}
 	if err != nil {
 		b.readErrors.Add(1)
+		b.noteDamage(err)
 		return nil, nil, false, err
 	}
 	if !ok {

@@ -638,7 +638,9 @@ func TestADamagedBookStopsTheNode(t *testing.T) {
 
 // commandOnDamagedCaseStopsTheNode files a case, damages it on the disk
 // with damage, and applies an acceptance of it: the apply must stop the
-// node with ErrDamaged naming the case (and saying says).
+// node with a *DamageError (ErrDamaged) naming the case, the raft index
+// of the acceptance (and saying says), which the state machine turns
+// into the node's stop (raftgroup).
 func commandOnDamagedCaseStopsTheNode(t *testing.T, what, says string, damage func(o *office, n string) error) {
 	t.Helper()
 	reg := newRegistry(t)
@@ -653,10 +655,11 @@ func commandOnDamagedCaseStopsTheNode(t *testing.T, what, says string, damage fu
 	if err := damage(o, n); err != nil {
 		t.Fatal(err)
 	}
+	at := o.index + 1
 	defer func() {
-		err, _ := recover().(error)
-		if !errors.Is(err, ErrDamaged) || !strings.Contains(err.Error(), n) || !strings.Contains(err.Error(), says) {
-			t.Errorf("applying on %s: %v, want ErrDamaged naming the case and saying %q", what, err, says)
+		d, _ := recover().(*DamageError)
+		if d == nil || !errors.Is(d, ErrDamaged) || d.Case != n || d.Index != at || !strings.Contains(d.Error(), n) || !strings.Contains(d.Error(), says) {
+			t.Errorf("applying on %s: %v, want a *DamageError naming the case, raft index %d and saying %q", what, d, at, says)
 		}
 	}()
 	o.apply(Request{}, appendCmd(n, e))

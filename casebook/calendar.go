@@ -145,9 +145,9 @@ func (o *overlay) rejudge(ch CalendarChange, fits func() bool) (walked int, err 
 		if after := ch.Through.AddDate(0, 0, 1); !ch.Through.IsZero() && !c.GetFiledAt().AsTime().Before(after) {
 			return nil // filed after the last day changed
 		}
-		events, err := loadEvents(o.txn, number, c.GetLastSeq())
+		events, err := loadWhole(o.txn, number, c)
 		if err != nil {
-			return err
+			return err // damage stops the apply, naming the case (CalendarChanged)
 		}
 		if len(events) == 0 {
 			return nil

@@ -234,7 +234,10 @@ func (b *Book) CardsDue(now time.Time, reg casework.Registry, p supervision.Poli
 				}
 				if events == nil {
 					var err error
-					if events, err = loadEvents(txn, number, c.GetLastSeq()); err != nil {
+					if events, err = loadWhole(txn, number, c); err != nil {
+						if b.noteDamage(err) {
+							return nil // passed over, not silently: logged once and counted
+						}
 						return err
 					}
 				}

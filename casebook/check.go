@@ -95,7 +95,11 @@ func (b *Book) check(ctx context.Context, reg casework.Registry) (problems []str
 					return nil
 				}
 				events, err := loadEventsNoting(txn, number, c.GetLastSeq(), refs)
+				if err == nil && uint32(len(events)) != c.GetLastSeq() {
+					b.noteDamage(damagedCase(number, c.GetLastSeq(), len(events))) // reported below, as the fold that differs
+				}
 				if err != nil {
+					b.noteDamage(err)
 					report("case %s: %v", number, err)
 					return nil
 				}

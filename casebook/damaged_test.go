@@ -1,7 +1,9 @@
 package casebook
 
 import (
+	"bytes"
 	"errors"
+	"log/slog"
 	"slices"
 	"strings"
 	"testing"
@@ -9,14 +11,22 @@ import (
 	"github.com/dgraph-io/badger/v4"
 
 	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+	"github.com/yizhan-gov/yizhan/casework"
+	"github.com/yizhan-gov/yizhan/reason"
+	"github.com/yizhan-gov/yizhan/supervision"
 )
 
 // A case whose events the database lost (dropped, or an entry of the
-// value log that reads back empty) reads as damaged, naming the case and
-// what is missing; the book's other cases read as before.
+// value log that reads back empty) reads as damaged (CASE_DAMAGED),
+// naming the case and what is missing; the book's other cases read as
+// before. Each damaged case is logged at error and counted once,
+// however often it is read.
 func TestADamagedCaseReadsAsDamaged(t *testing.T) {
 	reg := newRegistry(t)
 	o := newOffice(t, county, reg)
+	var logs bytes.Buffer
+	o.book.SetLogger(slog.New(slog.NewTextHandler(&logs, nil)))
 	dropped := o.file(licence, 1, Request{})
 	emptied := o.file(licence, 2, Request{})
 	sound := o.file(licence, 3, Request{})
@@ -28,9 +38,14 @@ func TestADamagedCaseReadsAsDamaged(t *testing.T) {
 	}
 
 	for number, what := range map[string]string{dropped: "0 events on disk", emptied: "reads back empty"} {
-		_, _, ok, err := o.book.Read(number)
-		if ok || !errors.Is(err, ErrDamaged) || !strings.Contains(err.Error(), number) || !strings.Contains(err.Error(), what) {
-			t.Errorf("Read(%s): ok %v, %v; want ErrDamaged naming the case and %q", number, ok, err, what)
+		for range 3 {
+			_, _, ok, err := o.book.Read(number)
+			if ok || !errors.Is(err, ErrDamaged) || !strings.Contains(err.Error(), number) || !strings.Contains(err.Error(), what) {
+				t.Errorf("Read(%s): ok %v, %v; want ErrDamaged naming the case and %q", number, ok, err, what)
+			}
+			if e := reason.Of(err); e == nil || e.Reason != reason.CaseDamaged || e.Meta["number"] != number {
+				t.Errorf("Read(%s): reason %v; want %s naming the case", number, e, reason.CaseDamaged)
+			}
 		}
 		if _, _, ok := o.book.CaseAndEvents(number); ok {
 			t.Errorf("CaseAndEvents(%s) answers a damaged case as whole", number)
@@ -55,6 +70,14 @@ func TestADamagedCaseReadsAsDamaged(t *testing.T) {
 	if _, _, ok, err := o.book.Read("450122000000-20260302-9999"); ok || err != nil {
 		t.Errorf("Read of a case not held: ok %v, %v; want neither", ok, err)
 	}
+	if n := o.book.DamagedCases(); n != 2 {
+		t.Errorf("DamagedCases: %d; want the 2 damaged cases", n)
+	}
+	for _, number := range []string{dropped, emptied} {
+		if n := strings.Count(logs.String(), "case="+number); n != 1 || !strings.Contains(logs.String(), "level=ERROR") {
+			t.Errorf("case %s is logged %d times at error, want once:\n%s", number, n, logs.String())
+		}
+	}
 	problems, err := o.book.Check(t.Context(), reg)
 	if err != nil {
 		t.Fatalf("check: %v", err)
@@ -74,4 +97,50 @@ func TestACommandOnALostEventStopsTheNode(t *testing.T) {
 	commandOnDamagedCaseStopsTheNode(t, "a case whose event reads back empty", "reads back empty", func(o *office, n string) error {
 		return o.book.db.Update(func(txn *badger.Txn) error { return txn.Set(eventKey(n, 1), nil) })
 	})
+}
+
+// Supervision's sweep and the check meet a damaged case that nobody
+// reads: they pass over it and go on with the other cases, and the case
+// is logged at error once and counted (the metric
+// yizhan_casebook_cases_damaged), not left out without a word.
+func TestASweepCountsADamagedCase(t *testing.T) {
+	reg := newRegistry(t)
+	o := newOffice(t, county, reg)
+	var logs bytes.Buffer
+	o.book.SetLogger(slog.New(slog.NewTextHandler(&logs, nil)))
+	o.now = day(3, 2, 9) // Monday 2 March
+	damaged := o.file(licence, 1, Request{})
+	late := o.file(licence, 2, Request{})
+	o.act(damaged, casework.ActionAccept, nil) // two events: the last one lost below
+	if err := o.book.db.Update(func(txn *badger.Txn) error { return txn.Delete(eventKey(damaged, 2)) }); err != nil {
+		t.Fatal(err)
+	}
+
+	// 20 March: the case nobody accepted is late (§32), and the damaged
+	// one is due soon.
+	o.now = day(3, 20, 10)
+	checks, err := o.book.CardsDue(o.now, reg, supervision.Policy{}, MaxCardChecks)
+	if err != nil {
+		t.Fatalf("the sweep over a book with a damaged case: %v", err)
+	}
+	if !slices.ContainsFunc(checks, func(c *peerv1.CardCheck) bool {
+		return c.GetCaseNumber() == late && c.GetRule() == yizhanv1.CardRule_CARD_RULE_NOT_ACCEPTED_IN_TIME
+	}) {
+		t.Errorf("the sweep proposes %v; want the late filing %s", checks, late)
+	}
+	if slices.ContainsFunc(checks, func(c *peerv1.CardCheck) bool { return c.GetCaseNumber() == damaged }) {
+		t.Errorf("the sweep proposes the damaged case: %v", checks)
+	}
+	if n := o.book.DamagedCases(); n != 1 {
+		t.Errorf("after the sweep, DamagedCases is %d; want 1", n)
+	}
+	if _, err := o.book.Check(t.Context(), reg); err != nil {
+		t.Fatal(err)
+	}
+	if n := o.book.DamagedCases(); n != 1 {
+		t.Errorf("after the sweep and the check, DamagedCases is %d; want 1", n)
+	}
+	if n := strings.Count(logs.String(), "case="+damaged); n != 1 || !strings.Contains(logs.String(), "has its record at event 2 but 1 events on disk") {
+		t.Errorf("the damaged case is logged %d times, want once naming what is missing:\n%s", n, logs.String())
+	}
 }

@@ -84,7 +84,7 @@ func (b *Book) listSubtree(q ListQuery) ([]*yizhanv1.Case, string, error) {
 					return err
 				}
 				c, events, ok, err := loadCaseHead(txn, string(number))
-				if err != nil {
+				if err != nil && !b.noteDamage(err) {
 					return err
 				}
 				switch {

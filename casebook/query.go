@@ -249,7 +249,7 @@ func (b *Book) Queue(q QueueQuery) ([]*yizhanv1.Case, string, error) {
 				// Ranked by when its procedure's limit is reached, which
 				// may come before it falls overdue (queueKeyOf).
 				late, err := b.overdueBy(txn, c, q.Registry, dueBefore)
-				if err != nil {
+				if err != nil && !b.noteDamage(err) {
 					return err
 				}
 				if !late {
@@ -276,9 +276,9 @@ func (b *Book) overdueBy(txn *badger.Txn, c *yizhanv1.Case, reg casework.Registr
 	if reg == nil {
 		return false, errors.New("casebook: an overdue listing needs the registry")
 	}
-	events, err := loadEvents(txn, c.GetNumber(), c.GetLastSeq())
+	events, err := loadWhole(txn, c.GetNumber(), c)
 	if err != nil {
-		return false, err
+		return false, err // damage: the listing leaves the case out (noteDamage)
 	}
 	due, ok := casework.OverdueFrom(c, events, reg, c.GetUpdatedAt().AsTime())
 	return ok && uint64(max(due.Unix(), 0)) < dueBefore, nil
@@ -391,7 +391,7 @@ func (b *Book) list(q ListQuery, trace func(number, what string)) ([]*yizhanv1.C
 				return err
 			}
 			c, events, ok, err := loadCaseHead(txn, string(number))
-			if err != nil {
+			if err != nil && !b.noteDamage(err) {
 				return err
 			}
 			if !ok {
@@ -602,7 +602,7 @@ func (b *Book) ByApplicant(q ApplicantQuery, reg casework.Registry) ([]*yizhanv1
 				n := cands[i].number
 				read++
 				c, head, ok, err := loadCaseHead(txn, n)
-				if err != nil {
+				if err != nil && !b.noteDamage(err) {
 					return err
 				}
 				if !ok {

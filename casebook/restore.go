@@ -199,8 +199,9 @@ func (b *Book) CasesThrough(office string, since time.Time, after string, maxCas
 			if c.GetUpdatedAt().AsTime().Before(since) || !registry.IsAncestorOrSelf(office, c.GetOriginOffice()) {
 				continue
 			}
-			events, err := loadEvents(txn, c.GetNumber(), c.GetLastSeq())
+			events, err := loadWhole(txn, c.GetNumber(), c)
 			if err != nil {
+				b.noteDamage(err) // logged once and counted; the neighbour is answered the error
 				return err
 			}
 			m := &peerv1.CaseMessage{CaseNumber: c.GetNumber(), FromOffice: b.office, Events: events}

@@ -117,6 +117,7 @@ func (b *Book) Restore(r io.Reader) error {
 	defer b.generation.Add(1)
 	b.settle()
 	clear(b.chainsStored)
+	b.forgetDamage()
 	if err := b.db.DropPrefix([]byte(prefix)); err != nil {
 		return fmt.Errorf("casebook: clear the book: %w", err)
 	}
@@ -224,6 +225,7 @@ func (b *Book) Clear() error {
 	defer b.generation.Add(1)
 	b.settle()
 	clear(b.chainsStored)
+	b.forgetDamage()
 	if err := b.db.DropPrefix([]byte(prefix)); err != nil {
 		return fmt.Errorf("casebook: clear the book: %w", err)
 	}

@@ -392,8 +392,9 @@ func (b *Book) recountAll(txn *badger.Txn, reg casework.Registry, r *recount, st
 			}
 			return fmt.Errorf("case %s: %w", number, err)
 		}
-		events, err := loadEvents(txn, number, c.GetLastSeq())
+		events, err := loadWhole(txn, number, c)
 		if err != nil || len(events) == 0 {
+			b.noteDamage(err) // logged once and counted, if it is damage
 			if !strict {
 				return nil
 			}
@@ -613,8 +614,9 @@ func (b *Book) upgradeSteps(reg casework.Registry) (done bool, err error) {
 			if ok, err := getProto(txn, caseKey(number), c); err != nil || !ok {
 				return err
 			}
-			events, err := loadEvents(txn, number, c.GetLastSeq())
+			events, err := loadWhole(txn, number, c)
 			if err != nil {
+				b.noteDamage(err) // logged once and counted; the upgrade stops, as on any failed read
 				return err
 			}
 			open++

@@ -320,12 +320,12 @@ func (s *caseService) readable(ctx context.Context, number, queryCode string) (c
 // caseHeld is the case with the given number as this node holds it, and
 // when the book cannot read its log whole (casebook.ErrDamaged: its
 // record without all its events) the error that says so, naming the case
-// (INTERNAL): answered to a caller who may see the case, in place of it,
-// rather than the case shown, or acted on, from what is left.
+// (DATA_LOSS, CASE_DAMAGED; the book logs it once): answered to a caller
+// who may see the case, in place of it, rather than the case shown, or
+// acted on, from what is left.
 func (s *caseService) caseHeld(number string) (*yizhanv1.Case, bool, error) {
 	c, _, ok, err := s.n.office.Cases().Read(number)
 	if errors.Is(err, casebook.ErrDamaged) {
-		s.n.log.Error("case book: a case read is damaged; rebuild or restore this node's book (docs/OPERATIONS.md)", "case", number, "err", err)
 		c, ok = s.n.office.Cases().Case(number)
 		return c, ok, toStatus(err)
 	}

@@ -12,14 +12,16 @@ import (
 
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 	"github.com/yizhan-gov/yizhan/federation/badgerstore"
+	"github.com/yizhan-gov/yizhan/reason"
 )
 
 // A county node whose book lost the last event of a case (its disk
 // dropped a key it had acknowledged) answers staff who read the case,
-// list its events or act on it with an error naming the case and the
-// damage (INTERNAL), where it panicked; verifying it says it is not
+// list its events or act on it with DATA_LOSS (CASE_DAMAGED) naming the
+// case and the damage, where it panicked; verifying it says it is not
 // valid; its other cases are read and acted on as before, and the case
-// list still answers.
+// list still answers. The metric counts the case once, however often it
+// is read.
 func TestADamagedCaseIsAnsweredAsDamaged(t *testing.T) {
 	f := newCaseFed(t, 1)
 	agent := dial(t, f.nodes["dongcun-1"]).login("dongcun", password)
@@ -54,8 +56,9 @@ func TestADamagedCaseIsAnsweredAsDamaged(t *testing.T) {
 	isDamaged := func(what string, err error) {
 		t.Helper()
 		st, _ := status.FromError(err)
-		if st.Code() != codes.Internal || !strings.Contains(st.Message(), damaged) || !strings.Contains(st.Message(), "damaged") {
-			t.Errorf("%s of the damaged case: %v; want INTERNAL naming the case and the damage", what, err)
+		if st.Code() != codes.DataLoss || reason.Info(st).GetReason() != reason.CaseDamaged || reason.Info(st).GetMetadata()["number"] != damaged ||
+			!strings.Contains(st.Message(), damaged) || !strings.Contains(st.Message(), "damaged") {
+			t.Errorf("%s of the damaged case: %v; want DATA_LOSS, %s, naming the case and the damage", what, err, reason.CaseDamaged)
 		}
 	}
 	_, err = cl.GetCase(clerk.ctx(), &yizhanv1.GetCaseRequest{Number: damaged})
@@ -67,6 +70,10 @@ func TestADamagedCaseIsAnsweredAsDamaged(t *testing.T) {
 	v, err := cl.VerifyCase(clerk.ctx(), &yizhanv1.VerifyCaseRequest{Number: damaged})
 	if err != nil || v.GetValid() || !strings.Contains(v.GetProblem(), "damaged") {
 		t.Errorf("verify the damaged case: %v, %v; want not valid, saying it is damaged", v, err)
+	}
+
+	if got := metricValue(t, countyNode, "yizhan_casebook_cases_damaged"); got != "1" {
+		t.Errorf("yizhan_casebook_cases_damaged after four reads of the damaged case: %s; want 1", got)
 	}
 
 	if _, err := cl.GetCase(clerk.ctx(), &yizhanv1.GetCaseRequest{Number: sound}); err != nil {

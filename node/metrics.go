@@ -107,6 +107,9 @@ func newMetrics(n *Node) *metrics {
 	gauge("yizhan_casebook_scans_damaged", "Scanned files whose copy stored on this node was found damaged when read (its bytes no longer hash to its name: not served, not sent up) and not mended since: alert above 0 (docs/OPERATIONS.md).", func() float64 {
 		return float64(book.DamagedAttachments())
 	})
+	gauge("yizhan_casebook_cases_damaged", "Cases this node's book holds damaged (a record without all its events: the disk lost them), found by a read, a listing, a sweep, the case mail or the check since the node started: each is logged at error once; they are not shown, acted on or sent from this node. Alert above 0: rebuild or restore the node (docs/OPERATIONS.md).", func() float64 {
+		return float64(book.DamagedCases())
+	})
 	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "yizhan_casebook_unlisted_total", Help: "Cases a listing left out because it could not read them whole (an index entry without its case or filing event: never above 0 in a sound book).",
 		ConstLabels: labels,

@@ -166,8 +166,8 @@ func (s *Service) Act(ctx context.Context, a Action) (Acted, error) {
 		return s.replay(c, a)
 	}
 	// A case the book cannot read whole (casebook.ErrDamaged: its record
-	// without all its events) is answered so, naming it: not acted on
-	// from what is left.
+	// without all its events) is answered so, naming it (CASE_DAMAGED,
+	// logged once by the book): not acted on from what is left.
 	c, events, held, err := s.fed.Cases().Read(a.Number)
 	if err != nil {
 		return Acted{}, err

@@ -62,6 +62,7 @@ const (
 	CitizenOnly         = "CITIZEN_ONLY"
 	ScanQuota           = "SCAN_QUOTA"
 	AttachmentDamaged   = "ATTACHMENT_DAMAGED"
+	CaseDamaged         = "CASE_DAMAGED"
 	Internal            = "INTERNAL"
 )
 
@@ -579,6 +580,9 @@ var defs = []Def{
 	{Reason: AttachmentDamaged, Code: codes.DataLoss, Retry: RetryNo, Keys: []string{"file"}, Example: Meta{"file": "9f86d081884c"},
 		Meaning: "the copy of a scanned file stored on this node is damaged (a disk fault, a mistake on the machine): its bytes no longer hash to its name (file: the SHA-256's first 12 characters), so it is neither shown nor sent up. Staff of the office that uploaded it upload the same file again, which mends the stored copy; the office above holds a sound copy once it was sent (docs/OPERATIONS.md)",
 		zh:      t("扫描件[（{file}）]在本节点保存的副本已损坏，无法查看或上报。请重新上传同一文件以修复，或联系管理员。")},
+	{Reason: CaseDamaged, Code: codes.DataLoss, Retry: RetryNo, Keys: []string{"number"}, Example: Meta{"number": "450122101203-20260105-0001"},
+		Meaning: "this node's copy of the case is damaged (its record without all its events: a disk fault, a mistake on the machine), so the case is neither shown nor acted on here; the office's other nodes, and the offices that hold it, are not affected. The operator rebuilds this node from its office or restores it from a backup (docs/OPERATIONS.md, \"A node that stops: the case book on disk is damaged\")",
+		zh:      t("本节点保存的办件[ {number} ]记录已损坏，暂时无法查看或办理。请联系系统运维人员修复本节点。")},
 	{Reason: Internal, Code: codes.Internal, Retry: RetryNo,
 		Meaning: "a fault of the node (logged there); not the request's",
 		zh:      t("处理您的请求时出错，请稍后再试。")},

@@ -116,6 +116,11 @@ func (s *server) apiError(rq *request, err error) *pageError {
 		return page(http.StatusServiceUnavailable, "服务暂时不可用", "暂时无法完成：县级节点或上级节点无法连接。请稍后再试。")
 	case codes.ResourceExhausted:
 		return page(http.StatusTooManyRequests, "请求过于频繁", "请求过于频繁，请稍后再试。")
+	case codes.DataLoss:
+		// This node's copy of a case or a scan is damaged (CASE_DAMAGED,
+		// ATTACHMENT_DAMAGED): the node logged it once already, so a page
+		// read again and again does not log it again.
+		return page(http.StatusInternalServerError, "数据已损坏", "本节点保存的数据已损坏，暂时无法查看或办理。请联系系统运维人员。")
 	}
 	s.log.Error("web: request failed", "path", rq.r.URL.Path, "code", st.Code(), "err", st.Message())
 	return &pageError{status: http.StatusInternalServerError, title: "系统错误", msg: "处理您的请求时出错，请稍后再试。"}

@@ -117,3 +117,26 @@ func fieldAnswer(field, desc, why, zh string) error {
 	}}}
 	return reason.Build(codes.InvalidArgument, reason.InvalidArgument, field+": "+desc, reason.Meta{"field": field}, zh, 0, br).Err()
 }
+
+// A case whose copy on this node is damaged (CASE_DAMAGED, DATA_LOSS)
+// shows a page saying, in Chinese, that the case's record on this node is
+// damaged and to call the operator, not 系统错误.
+func TestADamagedCaseIsShownAsDamaged(t *testing.T) {
+	f := newFixture(t)
+	f.cases.getCase = func(*yizhanv1.GetCaseRequest) (*yizhanv1.CaseResponse, error) {
+		return nil, reason.Status(reason.CaseDamaged, "casebook: the case book on disk is damaged: case "+caseNumber+" has its record at event 5 but 4 events on disk",
+			reason.Meta{"number": caseNumber}, 0).Err()
+	}
+	resp, page := f.do(t, "GET", "/cases/"+caseNumber, nil, session(adminClerkToken))
+	if resp.StatusCode != http.StatusInternalServerError {
+		t.Errorf("status %d, want 500", resp.StatusCode)
+	}
+	for _, want := range []string{"数据已损坏", "本节点保存的办件 " + caseNumber + " 记录已损坏", "请联系系统运维人员"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the page does not show %s:\n%s", want, page)
+		}
+	}
+	if strings.Contains(page, "系统错误") {
+		t.Errorf("the page calls a damaged case 系统错误:\n%s", page)
+	}
+}

@@ -1,0 +1,108 @@
+package casebook
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/yizhan-gov/yizhan/reason"
+)
+
+// A case whose record the book holds without all its events, or with one
+// the database cannot read back, is damage: the database lost what it
+// had acknowledged. A reader is answered a *DamageError (ErrDamaged,
+// reason CASE_DAMAGED) naming the case, and Apply panics with one (see
+// DESIGN.md, "A damaged book stops the apply, not the readers"). Every
+// reader and sweep of the book that meets one notes it (noteDamage):
+// logged at error once per case in the process, and counted
+// (DamagedCases, the metric yizhan_casebook_cases_damaged), so that a
+// damaged case is never passed over without a word, and a case read
+// again and again does not flood the log.
+
+// DamageError is a case this node's book holds without all of its log.
+// It is ErrDamaged, with the reason CASE_DAMAGED naming the case.
+type DamageError struct {
+	Case string // the case's number
+	// What is missing, in words: "has its record at event 5 but 4
+	// events on disk", "event 3: it reads back empty (its value is lost)".
+	What string
+	// Index is the raft index of the entry whose apply met the damage
+	// (0: a read, or an apply that did not say).
+	Index uint64
+}
+
+func (e *DamageError) Error() string {
+	sep := " "
+	if strings.HasPrefix(e.What, "event ") {
+		sep = ": "
+	}
+	return fmt.Sprintf("%v: case %s%s%s (docs/OPERATIONS.md: a node whose case book is damaged)", ErrDamaged, e.Case, sep, e.What)
+}
+
+// Is makes a DamageError ErrDamaged.
+func (e *DamageError) Is(target error) bool { return target == ErrDamaged }
+
+// ErrorReason is CASE_DAMAGED, naming the case.
+func (e *DamageError) ErrorReason() (string, reason.Meta) {
+	return reason.CaseDamaged, reason.Meta{"number": e.Case}
+}
+
+// damage is the DamageError of case number, what saying what is missing.
+func damage(number, what string, args ...any) *DamageError {
+	return &DamageError{Case: number, What: fmt.Sprintf(what, args...)}
+}
+
+// damagedCase is the error of a case whose record is at event lastSeq
+// while held events are on disk: the database lost keys it had
+// acknowledged.
+func damagedCase(number string, lastSeq uint32, held int) *DamageError {
+	return damage(number, "has its record at event %d but %d events on disk", lastSeq, held)
+}
+
+// damagedCases are the cases this process found damaged, each with what
+// is missing; forgotten when the book is replaced (Restore, Clear).
+type damagedCases struct {
+	mu sync.Mutex
+	m  map[string]string
+}
+
+// noteDamage reports whether err is a damaged case (a *DamageError in
+// its chain). The first time the process meets a case so, it logs it at
+// error and counts it (DamagedCases); later meetings say nothing.
+func (b *Book) noteDamage(err error) bool {
+	var d *DamageError
+	if !errors.As(err, &d) {
+		return false
+	}
+	b.damaged.mu.Lock()
+	_, seen := b.damaged.m[d.Case]
+	if !seen {
+		if b.damaged.m == nil {
+			b.damaged.m = map[string]string{}
+		}
+		b.damaged.m[d.Case] = d.What
+	}
+	b.damaged.mu.Unlock()
+	if !seen {
+		b.log().Error("case book: a case is damaged on this node's disk; it is not shown, acted on or sent from this node until its book is rebuilt or restored (docs/OPERATIONS.md, \"A node that stops: the case book on disk is damaged\")",
+			"case", d.Case, "damage", d.What)
+	}
+	return true
+}
+
+// DamagedCases is how many cases this node found damaged (a record
+// without all its events) since it started or its book was replaced: by
+// a read, a listing, a sweep, the mail, or the check.
+func (b *Book) DamagedCases() int {
+	b.damaged.mu.Lock()
+	defer b.damaged.mu.Unlock()
+	return len(b.damaged.m)
+}
+
+// forgetDamage forgets the damaged cases noted: the book is replaced.
+func (b *Book) forgetDamage() {
+	b.damaged.mu.Lock()
+	clear(b.damaged.m)
+	b.damaged.mu.Unlock()
+}
