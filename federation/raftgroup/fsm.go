@@ -3,6 +3,7 @@ package raftgroup
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -46,6 +47,10 @@ type FSM struct {
 	// legacySnapshot says Recover found the newest snapshot in the format
 	// of the release that kept the book in memory (set before raft starts).
 	legacySnapshot bool
+	// log and exit are how the node stops on a damaged book (stop.go),
+	// set by OpenGroup before raft starts; nil: slog.Default(), os.Exit.
+	log  *slog.Logger
+	exit func(code int)
 
 	// applyMu is held while entries are applied or a snapshot restored,
 	// so that a backup sees the registry and the book at one raft index
@@ -152,6 +157,10 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 	if h := f.committed.Load(); h != nil && len(logs) > 0 {
 		(*h)(logs[len(logs)-1].Index)
 	}
+	// A command on a case the book holds damaged stops the node here
+	// (stop.go), its entry not applied; at is the entry being applied.
+	var at uint64
+	defer f.stopOnDamage(&at)
 	f.applyMu.Lock()
 	defer f.applyMu.Unlock()
 	if n := len(logs); n > 0 {
@@ -166,6 +175,7 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 		if len(pending) == 0 && through <= f.cases.Applied() {
 			return
 		}
+		at = through
 		for i, r := range f.cases.Apply(pending, through, f.reg) {
 			res := &ApplyResult{Index: r.Index, Value: r.Value, Err: r.Err, Replayed: r.Err == nil && r.Index != pending[i].Index}
 			if errors.Is(r.Err, casebook.ErrRequestConflict) {
@@ -207,6 +217,7 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 			continue
 		}
 		flush(l.Index - 1)
+		at = l.Index
 		out[i] = f.applyRegistry(l, cmd)
 	}
 	if n := len(logs); n > 0 {

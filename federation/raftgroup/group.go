@@ -105,6 +105,10 @@ type GroupConfig struct {
 	// its log applied: the survivor of an office that lost its majority
 	// (recover.go, --force-new-cluster).
 	ForceNewCluster bool
+	// Exit ends the process when the state machine cannot apply the
+	// office's log (a damaged case book: stop.go); nil: os.Exit. Tests
+	// set it.
+	Exit func(code int)
 }
 
 // Group is one node's member of its office's raft group.
@@ -147,6 +151,7 @@ func OpenGroup(cfg GroupConfig) (*Group, error) {
 	if cfg.HCLogger == nil {
 		cfg.HCLogger = hclog.NewNullLogger()
 	}
+	cfg.FSM.log, cfg.FSM.exit = cfg.Logger, cfg.Exit // before anything applies (forceNewCluster, raft)
 	rc := raft.DefaultConfig()
 	rc.LocalID = raft.ServerID(cfg.NodeID)
 	rc.HeartbeatTimeout = cfg.Timing.HeartbeatTimeout
@@ -538,26 +543,36 @@ func (g *Group) Leader() (addr, id string) {
 // ctx ends: a write that meets an election is carried through it rather
 // than answered "no leader" (id "" when none came in time).
 func (g *Group) AwaitLeader(ctx context.Context) (addr, id string) {
-	if addr, id = g.Leader(); id != "" {
-		return addr, id
-	}
 	hold := g.cfg.Timing.LeaderHold
 	if hold <= 0 {
 		hold = 3 * g.cfg.Timing.ElectionTimeout
 	}
-	timer := time.NewTimer(hold)
+	if !Poll(ctx, hold, func() bool { addr, id = g.Leader(); return id != "" }) {
+		return "", ""
+	}
+	return addr, id
+}
+
+// Poll reports whether cond holds, asking it at once and then every 5 ms
+// until it does, limit has passed or ctx ends: the wait for something
+// raft says only when asked (a leader known, a leader's barrier applied).
+func Poll(ctx context.Context, limit time.Duration, cond func() bool) bool {
+	if cond() {
+		return true
+	}
+	timer := time.NewTimer(limit)
 	defer timer.Stop()
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return "", ""
+			return false
 		case <-timer.C:
-			return "", ""
+			return false
 		case <-tick.C:
-			if addr, id = g.Leader(); id != "" {
-				return addr, id
+			if cond() {
+				return true
 			}
 		}
 	}

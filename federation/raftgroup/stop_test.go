@@ -1,0 +1,93 @@
+package raftgroup
+
+import (
+	"bytes"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/hashicorp/raft"
+	"google.golang.org/protobuf/proto"
+
+	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+	"github.com/yizhan-gov/yizhan/casebook"
+	"github.com/yizhan-gov/yizhan/federation/badgerstore"
+	"github.com/yizhan-gov/yizhan/registry"
+)
+
+// A command of the office's log on a case whose record the book holds
+// without its events stops the node: one line at error naming the
+// office, the raft index, the case, what is missing and what to do, and
+// the process's exit status ExitBookDamaged, without a Go stack. The
+// entry is not applied, nor the one after it: the book stays at the index
+// before, so the next start meets the entry again.
+func TestADamagedCaseStopsTheNodeWithItsExitStatus(t *testing.T) {
+	const county, number = "450122000000", "450122000000-20260302-0001"
+	db, err := badgerstore.OpenDB(t.TempDir(), badgerstore.DBOptions{Small: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	record, err := proto.Marshal(&yizhanv1.Case{Number: number, OwnerOffice: county, LastSeq: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The record at event 2, and no event: a disk that lost them.
+	if err := db.Update(func(txn *badger.Txn) error { return txn.Set([]byte("book/c/"+number), record) }); err != nil {
+		t.Fatal(err)
+	}
+	book, err := casebook.Open(db, county)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := NewFSM(registry.New(registry.Options{}), book)
+	var logs bytes.Buffer
+	f.log = slog.New(slog.NewTextHandler(&logs, nil))
+	exits := make(chan int, 1)
+	f.exit = func(code int) { exits <- code }
+
+	appendTo := func(index uint64, n string) *raft.Log {
+		cmd := &peerv1.Command{Kind: &peerv1.Command_Cases{Cases: &peerv1.CaseCommand{AtUnixNano: 1,
+			Op: &peerv1.CaseCommand_Append{Append: &peerv1.AppendCaseEvents{CaseNumber: n,
+				Events: []*yizhanv1.CaseEvent{{Seq: 3, Type: yizhanv1.EventType_EVENT_TYPE_ACCEPTED}}}}}}}
+		return &raft.Log{Index: index, Type: raft.LogCommand, Data: marshalCommand(t, cmd)}
+	}
+	returned, ended := false, make(chan struct{})
+	go func() {
+		defer close(ended)
+		f.ApplyBatch([]*raft.Log{appendTo(7, number), appendTo(8, "450122000000-20260302-0002")})
+		returned = true
+	}()
+	select {
+	case <-ended:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the apply neither returned nor stopped")
+	}
+	select {
+	case code := <-exits:
+		if code != ExitBookDamaged {
+			t.Errorf("exit status %d; want %d", code, ExitBookDamaged)
+		}
+	default:
+		t.Error("the node did not exit")
+	}
+	if returned {
+		t.Error("the apply returned to raft as if the entries were applied")
+	}
+	if got := book.Applied(); got != 0 {
+		t.Errorf("the book reached raft index %d; want 0 (the damaged command and the one after it not applied)", got)
+	}
+	out := logs.String()
+	for _, want := range []string{"level=ERROR", "office=" + county, "index=7", "case=" + number,
+		`damage="has its record at event 2 but 0 events on disk"`, "--join", "docs/OPERATIONS.md", "exit_status=3"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the stop's log lacks %s:\n%s", want, out)
+		}
+	}
+	if n := strings.Count(strings.TrimSpace(out), "\n"); n != 0 || strings.Contains(out, "goroutine") {
+		t.Errorf("the stop logs %d lines more than one, or a stack:\n%s", n, out)
+	}
+}
