@@ -85,25 +85,8 @@ func (o *Office) LeaderReady() bool {
 // for the new leader.
 func (o *Office) AwaitLeaderReady(ctx context.Context) bool {
 	g := o.cfg.Group
-	if !g.IsLeader() || o.LeaderReady() {
-		return o.LeaderReady()
-	}
-	timer := time.NewTimer(o.fwd.AttemptTimeout())
-	defer timer.Stop()
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return false
-		case <-timer.C:
-			return false
-		case <-tick.C:
-			if !g.IsLeader() || o.LeaderReady() {
-				return o.LeaderReady()
-			}
-		}
-	}
+	settled := func() bool { return !g.IsLeader() || o.LeaderReady() }
+	return raftgroup.Poll(ctx, o.fwd.AttemptTimeout(), settled) && o.LeaderReady()
 }
 
 // ErrCatchingUp is returned by writes on a leader that is still applying
