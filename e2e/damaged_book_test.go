@@ -136,7 +136,7 @@ func TestADamagedBookStopsTheProcessWithItsExitStatus(t *testing.T) {
 				stop = line
 			}
 		}
-		for _, want := range []string{"level=ERROR", "office=" + countyCode, "case=" + number, "index=", "events on disk", "--join", "exit_status=3"} {
+		for _, want := range []string{"level=ERROR", "office=" + countyCode, "case=" + number, "raft_index=", "events on disk", "--join", "exit_status=3"} {
 			if !strings.Contains(stop, want) {
 				t.Errorf("start %d: the stop's line lacks %s: %q", start+1, want, stop)
 			}

@@ -37,12 +37,12 @@ func (f *FSM) stopOnDamage(at *uint64) {
 	if index == 0 {
 		index = *at
 	}
-	log := f.log
+	log := f.log // the node's: it names the office and the node
 	if log == nil {
-		log = slog.Default()
+		log = slog.Default().With("office", f.cases.Office())
 	}
 	log.Error("the case book on disk is damaged: this node stops, at every start, until its book is rebuilt or restored",
-		"office", f.cases.Office(), "index", index, "case", d.Case, "damage", d.What,
+		"raft_index", index, "case", d.Case, "damage", d.What,
 		"do", "move this node's data directory aside and --join a node of its office with an empty one; an office of one node: restore it from its latest backup (docs/OPERATIONS.md, \"A node that stops: the case book on disk is damaged\")",
 		"exit_status", ExitBookDamaged)
 	exit := f.exit

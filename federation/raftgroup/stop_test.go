@@ -45,7 +45,7 @@ func TestADamagedCaseStopsTheNodeWithItsExitStatus(t *testing.T) {
 	}
 	f := NewFSM(registry.New(registry.Options{}), book)
 	var logs bytes.Buffer
-	f.log = slog.New(slog.NewTextHandler(&logs, nil))
+	f.log = slog.New(slog.NewTextHandler(&logs, nil)).With("office", county) // as the node's logger
 	exits := make(chan int, 1)
 	f.exit = func(code int) { exits <- code }
 
@@ -81,7 +81,7 @@ func TestADamagedCaseStopsTheNodeWithItsExitStatus(t *testing.T) {
 		t.Errorf("the book reached raft index %d; want 0 (the damaged command and the one after it not applied)", got)
 	}
 	out := logs.String()
-	for _, want := range []string{"level=ERROR", "office=" + county, "index=7", "case=" + number,
+	for _, want := range []string{"level=ERROR", "office=" + county, "raft_index=7", "case=" + number,
 		`damage="has its record at event 2 but 0 events on disk"`, "--join", "docs/OPERATIONS.md", "exit_status=3"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the stop's log lacks %s:\n%s", want, out)
