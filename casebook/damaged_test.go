@@ -144,3 +144,30 @@ func TestASweepCountsADamagedCase(t *testing.T) {
 		t.Errorf("the damaged case is logged %d times, want once naming what is missing:\n%s", n, logs.String())
 	}
 }
+
+// A book counted by an older release counts its statistics again before
+// its next apply; a damaged case met then stops the node naming it, as a
+// command on it does, rather than counting what is left (the office's
+// other nodes count it whole) or stopping with a bare error.
+func TestAStatisticsUpgradeMeetingADamagedCaseStopsTheNode(t *testing.T) {
+	reg := newRegistry(t)
+	o := newOffice(t, county, reg)
+	n := o.file(licence, 1, Request{})
+	o.act(n, casework.ActionAccept, nil)
+	if err := o.book.db.Update(func(txn *badger.Txn) error { return txn.Delete(eventKey(n, 2)) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := o.book.db.DropPrefix(keyStatsFormat); err != nil { // what the previous release left
+		t.Fatal(err)
+	}
+	defer func() {
+		r := recover()
+		err, _ := r.(error)
+		var d *DamageError
+		if !errors.As(err, &d) || d.Case != n || !strings.Contains(err.Error(), "has its record at event 2 but 1 events on disk") {
+			t.Errorf("the upgrade over a damaged case: %v; want a *DamageError naming %s and what is missing", r, n)
+		}
+	}()
+	o.reopen()
+	t.Error("the upgrade counted a damaged case")
+}

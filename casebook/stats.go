@@ -393,12 +393,15 @@ func (b *Book) recountAll(txn *badger.Txn, reg casework.Registry, r *recount, st
 			return fmt.Errorf("case %s: %w", number, err)
 		}
 		events, err := loadWhole(txn, number, c)
-		if err != nil || len(events) == 0 {
+		if err == nil && len(events) == 0 {
+			err = damagedCase(number, c.GetLastSeq(), 0) // a record without a single event
+		}
+		if err != nil {
 			b.noteDamage(err) // logged once and counted, if it is damage
 			if !strict {
 				return nil
 			}
-			return fmt.Errorf("case %s: %v", number, err)
+			return fmt.Errorf("case %s: %w", number, err) // a damaged case stops the apply by its name (raftgroup)
 		}
 		r.countCase(b, txn, reg, c, events)
 		if each != nil {
