@@ -259,9 +259,12 @@ func getProto(txn *badger.Txn, k []byte, m proto.Message) (bool, error) {
 // and listings that answer "not found" then, and the error is counted
 // (ReadErrors) for the metrics and logged by the caller that cares.
 func (b *Book) view(f func(txn *badger.Txn) error) {
+	gen := b.generation.Load()
 	if err := b.db.View(f); err != nil {
 		b.readErrors.Add(1)
-		b.noteDamage(err)
+		if gen%2 == 0 && b.generation.Load() == gen {
+			b.noteDamage(err) // not while a restore replaces the book: part of a book is not damage
+		}
 	}
 }
 

@@ -69,11 +69,16 @@ type damagedCases struct {
 
 // noteDamage reports whether err is a damaged case (a *DamageError in
 // its chain). The first time the process meets a case so, it logs it at
-// error and counts it (DamagedCases); later meetings say nothing.
+// error and counts it (DamagedCases); later meetings say nothing. While
+// a restore replaces the book (Generation odd), what a read saw may be
+// part of a book: nothing is noted.
 func (b *Book) noteDamage(err error) bool {
 	var d *DamageError
 	if !errors.As(err, &d) {
 		return false
+	}
+	if b.generation.Load()%2 == 1 {
+		return true
 	}
 	b.damaged.mu.Lock()
 	_, seen := b.damaged.m[d.Case]
