@@ -96,12 +96,13 @@ chaos-ci: ## a short set of the fault harness's schedules (CI: 10 of 10 s, seeds
 	$(MAKE) chaos SEED=1000 SCHEDULES=10 LENGTH=10s
 
 CUTS ?= 6
-powercut: ## the power-cut tests (root and /dev/fuse; they fail where FUSE cannot be mounted): package powercut's file system, badger's writes under a cut, and a village's and its township's nodes cut CUTS (6) times while filing (SEED: the moments; 0: the clock)
+COUNTY_CUTS ?= 3
+powercut: ## the power-cut tests (root and /dev/fuse; they fail where FUSE cannot be mounted): package powercut's file system, badger's writes under a cut (an older WAL torn among them), a village's and its township's nodes cut CUTS (6) times while filing, and the county's three nodes COUNTY_CUTS (3) times: a follower, the leader, all three at once (SEED: the moments; 0: the clock)
 	@test -e /dev/fuse || { echo "make powercut: no /dev/fuse on this machine: the power-cut tests mount a FUSE file system (package powercut) and cannot run here"; exit 1; }
 	@test "$$(id -u)" = 0 || { echo "make powercut: needs root: the power-cut tests mount a FUSE file system with mount(2)"; exit 1; }
 	$(GO) test -tags powercut -count=1 ./powercut/
 	$(GO) test -tags powercut -count=1 -run '^TestPowerCut' ./federation/badgerstore/
-	$(GO) test -tags "e2e powercut" -count=1 -timeout 10m -run '^TestPowerCut$$' -v ./e2e/ -args -powercut.rounds=$(CUTS) -powercut.seed=$(SEED)
+	$(GO) test -tags "e2e powercut" -count=1 -timeout 15m -run '^TestPowerCut(County)?$$' -v ./e2e/ -args -powercut.rounds=$(CUTS) -powercut.countyrounds=$(COUNTY_CUTS) -powercut.seed=$(SEED)
 
 bench: ## run the benchmarks
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./...
