@@ -6,6 +6,15 @@
 // what a disk would hold after the power went at that moment, and the
 // program is started on it again.
 //
+// The file system is served by the test's own process: that process must
+// not map a file of the mount (mmap, as badger does with its logs and
+// tables). A goroutine blocked in a page fault that the process itself
+// has to answer cannot be stopped by the Go runtime (for the garbage
+// collector), and the two can wait for each other for ever
+// (golang/go#21014; a test that opened a node's badger through the mount
+// hung so). Run what maps the files as a process of its own, or read a
+// copy of the real directory.
+//
 // What it models. Each regular file's data and size are durable at its
 // last fsync or fdatasync (msync with MS_SYNC reaches the file system as
 // an fsync) and nothing later is: Cut puts back the bytes every write,
