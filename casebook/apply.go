@@ -122,16 +122,19 @@ var ErrRequestConflict error = reason.New(reason.RequestIDReused, "casebook: the
 // reaches; a batch usually shares one.
 //
 // A failure to write is a failure of the disk, not of the command: Apply
-// panics then, as the node cannot go on applying its log (etcd's backend
-// does the same). Started again, the node replays the log from the index
-// the book reached.
+// panics then with a *DiskError, as the node cannot go on applying its
+// log (etcd's backend does the same); the state machine stops the node
+// on it. Started again, the node replays the log from the index the book
+// reached.
 func (b *Book) Apply(entries []Entry, through uint64, reg casework.Registry) []Result {
 	b.writeMu.Lock()
 	defer b.writeMu.Unlock()
 	b.settle()
 	if b.statsStale.Load() && len(entries) > 0 && entries[len(entries)-1].Index > b.applied.Load() {
 		if err := b.upgradeStats(reg); err != nil {
-			panic(err) // as a failure to write: see above
+			// As a failure to write (see above); a damaged case it met
+			// stays in the chain, and stops the node as damage.
+			panic(failedWrite(entries[len(entries)-1].Index, err, "count the statistics again"))
 		}
 	}
 	w := b.newWriter()
@@ -210,7 +213,7 @@ func (w *writer) add(o *overlay) {
 			err = w.txn.SetEntry(entry([]byte(k), v.val))
 		}
 		if err != nil {
-			panic(fmt.Errorf("casebook: write %q: %w", k, err))
+			panic(failedWrite(o.index, err, "write %q", k))
 		}
 		w.b.wrote(k, v)
 	}
@@ -235,7 +238,7 @@ func (w *writer) commit(applied uint64) {
 	}
 	set := func(k []byte, v uint64) {
 		if err := w.txn.Set(k, be64(v)); err != nil {
-			panic(fmt.Errorf("casebook: write %s: %w", k, err))
+			panic(failedWrite(applied, err, "write %s", k))
 		}
 	}
 	// The formats once, and only the counts that moved: a filing's
@@ -262,7 +265,7 @@ func (w *writer) commit(applied uint64) {
 		case c.delta == 0:
 		case c.next == 0:
 			if err := w.txn.Delete(c.k); err != nil {
-				panic(fmt.Errorf("casebook: write %s: %w", c.k, err))
+				panic(failedWrite(applied, err, "write %s", c.k))
 			}
 		default:
 			set(c.k, uint64(c.next))
@@ -275,7 +278,7 @@ func (w *writer) commit(applied uint64) {
 	// stops on its failure (settle): no later index is ever written over
 	// a failed one.
 	b.settle()
-	p := &pendingCommit{index: applied, done: make(chan struct{})}
+	p := &pendingCommit{index: applied, done: make(chan struct{}), stop: b.stop.Load()}
 	b.pending = p
 	b.commitTxn(w.txn, p.finish)
 	b.formatsWritten = true // or the node stops (pendingCommit.finish)
@@ -292,17 +295,34 @@ func (w *writer) commit(applied uint64) {
 type pendingCommit struct {
 	index uint64 // the raft index it reaches
 	done  chan struct{}
-	err   error // set before done is closed
+	err   error            // set before done is closed
+	stop  *func(err error) // the book's StopOnFailedCommit (nil: panic)
 }
 
+// finish is badger's callback, mostly in its own goroutine, where no
+// recover of the state machine's reaches.
 func (p *pendingCommit) finish(err error) {
 	p.err = err
-	close(p.done)
-	if err != nil {
-		// The node stops as it did when Apply waited (see Apply): nothing
-		// would apply after this on the disk that failed.
-		panic(fmt.Errorf("casebook: commit through raft index %d: %w", p.index, err))
+	if err == nil {
+		close(p.done)
+		return
 	}
+	// The node stops as it did when Apply waited (see Apply): nothing
+	// would apply after this on the disk that failed. It stops here
+	// before a writer waiting in settle is let go, so that the stop is
+	// this one, whatever that writer's goroutine; done is closed all the
+	// same when stop ends the goroutine (a test's).
+	defer close(p.done)
+	d := p.failed()
+	if p.stop != nil {
+		(*p.stop)(d)
+	}
+	panic(d)
+}
+
+// failed is the DiskError of the failed commit.
+func (p *pendingCommit) failed() *DiskError {
+	return failedWrite(p.index, p.err, "commit through raft index %d", p.index)
 }
 
 // settle waits for the last commit of Apply to be written, and panics if
@@ -314,7 +334,7 @@ func (b *Book) settle() {
 	}
 	<-p.done
 	if p.err != nil {
-		panic(fmt.Errorf("casebook: commit through raft index %d: %w", p.index, p.err))
+		panic(p.failed())
 	}
 	b.pending = nil
 }

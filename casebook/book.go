@@ -107,6 +107,9 @@ type Book struct {
 	damaged damagedCases
 	// logger receives what the book reports (nil: slog.Default()).
 	logger atomic.Pointer[slog.Logger]
+	// stop is how badger's goroutine stops the node on a failed commit
+	// of Apply (StopOnFailedCommit; nil: it panics).
+	stop atomic.Pointer[func(error)]
 }
 
 // SetLogger sets the logger the book reports to (a stored scan found

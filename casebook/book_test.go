@@ -688,11 +688,16 @@ func TestAFailedCommitStopsTheNextWrite(t *testing.T) {
 	if held == nil {
 		t.Fatal("the second filing did not commit")
 	}
+	failed := o.book.Applied() // the index of the commit that fails
 	panics := func(what string, f func()) (msg string) {
 		t.Helper()
 		defer func() {
 			if r := recover(); r != nil {
 				msg = fmt.Sprint(r)
+				// The state machine stops the node on it (raftgroup).
+				if d, ok := r.(*DiskError); !ok || d.Index != failed || !strings.Contains(d.Fault(), "ENOSPC") {
+					t.Errorf("%s panicked with %#v; want a *DiskError of raft index %d, the disk full", what, r, failed)
+				}
 			}
 		}()
 		f()

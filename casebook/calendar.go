@@ -3,7 +3,6 @@ package casebook
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"log/slog"
 	"slices"
 	"time"
@@ -86,11 +85,13 @@ func (b *Book) CalendarChanged(index uint64, reg casework.Registry, ch CalendarC
 	})
 	switch {
 	case errors.Is(err, errRejudgeTooLarge):
-		b.markRecount(w)
+		b.markRecount(w, index)
 		slog.Warn("casebook: the calendar changed too much to judge the cases again at once: the statistics are counted again at the next write",
 			"index", index, "from", ch.From.Format(time.DateOnly), "cases_walked", walked)
 	case err != nil:
-		panic(fmt.Errorf("casebook: judge the cases again after the calendar write at index %d: %w", index, err))
+		// A read or write the database failed (a damaged case it met
+		// stays in the chain, and stops the node as damage).
+		panic(failedWrite(index, err, "judge the cases again after the calendar write at index %d", index))
 	default:
 		w.add(o)
 		slog.Info("casebook: judged the cases again with the new calendar",
@@ -102,10 +103,11 @@ func (b *Book) CalendarChanged(index uint64, reg casework.Registry, ch CalendarC
 
 // markRecount marks, in w, the statistics to be counted again from
 // nothing at the next write (upgradeStats), for a judging again too large
-// for one transaction; their readers fail from now.
-func (b *Book) markRecount(w *writer) {
+// for one transaction (the calendar write at raft index index); their
+// readers fail from now.
+func (b *Book) markRecount(w *writer, index uint64) {
 	if err := w.txn.Set(keyStatsCounting, nil); err != nil {
-		panic(fmt.Errorf("casebook: mark the statistics to be counted again: %w", err))
+		panic(failedWrite(index, err, "mark the statistics to be counted again"))
 	}
 	w.count++
 	b.statsStale.Store(true)

@@ -52,11 +52,11 @@ func (w *writer) addRegistryChange(c *yizhanv1.RegistryChange) {
 		panic(fmt.Errorf("casebook: encode the registry change at index %d: %w", c.GetIndex(), err))
 	}
 	if err := w.txn.Set(registryChangeKey(c.GetIndex()), val); err != nil {
-		panic(fmt.Errorf("casebook: write the registry change at index %d: %w", c.GetIndex(), err))
+		panic(failedWrite(c.GetIndex(), err, "write the registry change at index %d", c.GetIndex()))
 	}
 	if c.GetKind() != "" && c.GetTarget() != "" {
 		if err := w.txn.Set(registryChangeTargetKey(c.GetKind(), c.GetTarget(), c.GetIndex()), nil); err != nil {
-			panic(fmt.Errorf("casebook: write the registry change at index %d: %w", c.GetIndex(), err))
+			panic(failedWrite(c.GetIndex(), err, "write the registry change at index %d", c.GetIndex()))
 		}
 	}
 	w.count += 2
