@@ -47,10 +47,12 @@ type FSM struct {
 	// legacySnapshot says Recover found the newest snapshot in the format
 	// of the release that kept the book in memory (set before raft starts).
 	legacySnapshot bool
-	// log and exit are how the node stops on a damaged book (stop.go),
-	// set by OpenGroup before raft starts; nil: slog.Default(), os.Exit.
-	log  *slog.Logger
-	exit func(code int)
+	// log and exit are how the node stops on a damaged book or a failed
+	// write (stop.go), set by OpenGroup before raft starts; nil:
+	// slog.Default(), os.Exit. stopping is set by the first stop.
+	log      *slog.Logger
+	exit     func(code int)
+	stopping atomic.Bool
 
 	// applyMu is held while entries are applied or a snapshot restored,
 	// so that a backup sees the registry and the book at one raft index
@@ -157,10 +159,11 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 	if h := f.committed.Load(); h != nil && len(logs) > 0 {
 		(*h)(logs[len(logs)-1].Index)
 	}
-	// A command on a case the book holds damaged stops the node here
-	// (stop.go), its entry not applied; at is the entry being applied.
+	// A command on a case the book holds damaged, or a write the disk
+	// failed, stops the node here (stop.go), its entry not applied; at is
+	// the entry being applied.
 	var at uint64
-	defer f.stopOnDamage(&at)
+	defer f.stopOnFailure(&at)
 	f.applyMu.Lock()
 	defer f.applyMu.Unlock()
 	if n := len(logs); n > 0 {

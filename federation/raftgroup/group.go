@@ -106,8 +106,8 @@ type GroupConfig struct {
 	// (recover.go, --force-new-cluster).
 	ForceNewCluster bool
 	// Exit ends the process when the state machine cannot apply the
-	// office's log (a damaged case book: stop.go); nil: os.Exit. Tests
-	// set it.
+	// office's log (a damaged case book, a write the disk failed:
+	// stop.go); nil: os.Exit. Tests set it.
 	Exit func(code int)
 }
 
@@ -151,7 +151,7 @@ func OpenGroup(cfg GroupConfig) (*Group, error) {
 	if cfg.HCLogger == nil {
 		cfg.HCLogger = hclog.NewNullLogger()
 	}
-	cfg.FSM.log, cfg.FSM.exit = cfg.Logger, cfg.Exit // before anything applies (forceNewCluster, raft)
+	cfg.FSM.stopWith(cfg.Logger, cfg.Exit) // before anything applies (forceNewCluster, raft)
 	rc := raft.DefaultConfig()
 	rc.LocalID = raft.ServerID(cfg.NodeID)
 	rc.HeartbeatTimeout = cfg.Timing.HeartbeatTimeout
@@ -204,7 +204,9 @@ func OpenGroup(cfg GroupConfig) (*Group, error) {
 			return nil, err
 		}
 	}
-	r, err := raft.NewRaft(rc, cfg.FSM, store, store, snaps, cfg.Transport)
+	// raft's appends go through stoppingLogStore: one the disk fails
+	// stops the node (stop.go).
+	r, err := raft.NewRaft(rc, cfg.FSM, stoppingLogStore{Store: store, fsm: cfg.FSM}, store, snaps, cfg.Transport)
 	if err != nil {
 		store.Close()
 		return nil, fmt.Errorf("federation: start raft: %w", err)

@@ -6,7 +6,10 @@ import (
 	"os"
 	"runtime"
 
+	"github.com/hashicorp/raft"
+
 	"github.com/yizhan-gov/yizhan/casebook"
+	"github.com/yizhan-gov/yizhan/federation/walstore"
 )
 
 // ExitBookDamaged is the exit status of a node that stopped because a
@@ -15,42 +18,116 @@ import (
 // case book on disk is damaged".
 const ExitBookDamaged = 3
 
-// stopOnDamage, deferred by ApplyBatch, turns the case book's panic on a
-// damaged case into the node's stop: one line at error naming the office,
-// the raft index, the case and what is missing, and the process exits
-// with ExitBookDamaged, without a Go stack. The entry is not skipped:
-// nothing after it is applied, and the next start meets it again, so the
-// book never differs from the office's. Any other panic goes on as it
-// was (a failed write: the Go stack). at is the index being applied,
-// for a damage that does not name its own.
-func (f *FSM) stopOnDamage(at *uint64) {
-	r := recover()
-	if r == nil {
-		return
+// ExitDiskFailed is the exit status of a node that stopped because its
+// data disk failed a write of the case book or of raft's log (full, or
+// failing: casebook.DiskError, walstore.ErrAppendFailed). Unlike
+// ExitBookDamaged, starting it again once the disk has room is right:
+// docs/OPERATIONS.md, "A node that stops: the data disk failed a write".
+const ExitDiskFailed = 4
+
+// stopWith sets how the node stops (stop): log names the office (nil:
+// slog.Default()), exit ends the process (nil: os.Exit). A commit of the
+// book that badger fails in its own goroutine, after the apply returned,
+// stops the node the same way.
+func (f *FSM) stopWith(log *slog.Logger, exit func(code int)) {
+	f.log, f.exit = log, exit
+	f.cases.StopOnFailedCommit(func(err error) { f.stop(err, 0) })
+}
+
+// stopOnFailure, deferred by ApplyBatch, turns the case book's panic on
+// a damaged case or a failed write into the node's stop (stop). at is
+// the index being applied, for a failure that does not name its own.
+func (f *FSM) stopOnFailure(at *uint64) {
+	if r := recover(); r != nil {
+		f.stop(r, *at)
 	}
+}
+
+// stop ends the process on r, a panic of the case book or of raft's log
+// store: one line at error naming the office, the raft index, what
+// failed and what to do, and the exit status, without a Go stack.
+//   - A damaged case (casebook.DamageError, also when a failed write
+//     met one) exits with ExitBookDamaged: the entry is not skipped, so
+//     the next start meets it again and the book never differs from the
+//     office's.
+//   - A failed write (casebook.DiskError, walstore.ErrAppendFailed)
+//     exits with ExitDiskFailed. No acknowledged write is lost: the
+//     book's failed write is of an entry raft's log holds, applied again
+//     at the next start from the index the book reached; an append to
+//     the log that failed was never acknowledged.
+//
+// Any other panic goes on as it was, with its Go stack (a bug). Only the
+// first stop of the process logs: a second one (the commit's goroutine
+// and the next apply meeting the same failure) ends its goroutine.
+func (f *FSM) stop(r any, at uint64) {
 	err, _ := r.(error)
-	var d *casebook.DamageError
-	if !errors.As(err, &d) {
+	var (
+		d    *casebook.DamageError
+		disk *casebook.DiskError
+	)
+	switch {
+	case errors.As(err, &d):
+	case errors.As(err, &disk):
+	case errors.Is(err, walstore.ErrAppendFailed):
+		disk = &casebook.DiskError{Index: at, Op: "append to raft's log", Err: err}
+	default:
 		panic(r)
 	}
-	index := d.Index
-	if index == 0 {
-		index = *at
+	if f.stopping.Swap(true) {
+		runtime.Goexit() // the first stop logs and exits
 	}
 	log := f.log // the node's: it names the office and the node
 	if log == nil {
 		log = slog.Default().With("office", f.cases.Office())
 	}
-	log.Error("the case book on disk is damaged: this node stops, at every start, until its book is rebuilt or restored",
-		"raft_index", index, "case", d.Case, "damage", d.What,
-		"do", "move this node's data directory aside and --join a node of its office with an empty one; an office of one node: restore it from its latest backup (docs/OPERATIONS.md, \"A node that stops: the case book on disk is damaged\")",
-		"exit_status", ExitBookDamaged)
+	code := ExitDiskFailed
+	if d != nil {
+		code = ExitBookDamaged
+		index := d.Index
+		if index == 0 {
+			index = at
+		}
+		log.Error("the case book on disk is damaged: this node stops, at every start, until its book is rebuilt or restored",
+			"raft_index", index, "case", d.Case, "damage", d.What,
+			"do", "move this node's data directory aside and --join a node of its office with an empty one; an office of one node: restore it from its latest backup (docs/OPERATIONS.md, \"A node that stops: the case book on disk is damaged\")",
+			"exit_status", code)
+	} else {
+		index := disk.Index
+		if index == 0 {
+			index = at
+		}
+		log.Error("the data disk failed a write: this node stops (no acknowledged data is lost: raft's log holds it)",
+			"raft_index", index, "fault", disk.Fault(), "op", disk.Op, "err", disk.Err,
+			"do", "free space on, or check, the disk of the node's --data directory and start it again: it applies raft's log again from where its book stopped (docs/OPERATIONS.md, \"A node that stops: the data disk failed a write\")",
+			"exit_status", code)
+	}
 	exit := f.exit
 	if exit == nil {
 		exit = os.Exit
 	}
-	exit(ExitBookDamaged)
-	// Only a test's exit returns: the apply goroutine ends here, never
-	// returning to raft as if the entry were applied.
+	exit(code)
+	// Only a test's exit returns: the goroutine ends here, never
+	// returning to raft as if the entry were applied or stored.
 	runtime.Goexit()
 }
+
+// stoppingLogStore is raft's log store, whose failed append stops the
+// node as a failed write of the book does (stop): walstore panics on it,
+// in raft's goroutine, where nothing else would recover it.
+type stoppingLogStore struct {
+	*walstore.Store
+	fsm *FSM
+}
+
+func (s stoppingLogStore) StoreLogs(logs []*raft.Log) error {
+	if len(logs) > 0 {
+		defer func() {
+			if r := recover(); r != nil {
+				s.fsm.stop(r, logs[0].Index)
+			}
+		}()
+	}
+	return s.Store.StoreLogs(logs)
+}
+
+func (s stoppingLogStore) StoreLog(l *raft.Log) error { return s.StoreLogs([]*raft.Log{l}) }

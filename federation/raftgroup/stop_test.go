@@ -2,6 +2,7 @@ package raftgroup
 
 import (
 	"bytes"
+	"encoding/binary"
 	"log/slog"
 	"strings"
 	"testing"
@@ -83,6 +84,76 @@ func TestADamagedCaseStopsTheNodeWithItsExitStatus(t *testing.T) {
 	out := logs.String()
 	for _, want := range []string{"level=ERROR", "office=" + county, "raft_index=7", "case=" + number,
 		`damage="has its record at event 2 but 0 events on disk"`, "--join", "docs/OPERATIONS.md", "exit_status=3"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the stop's log lacks %s:\n%s", want, out)
+		}
+	}
+	if n := strings.Count(strings.TrimSpace(out), "\n"); n != 0 || strings.Contains(out, "goroutine") {
+		t.Errorf("the stop logs %d lines more than one, or a stack:\n%s", n, out)
+	}
+}
+
+// A write the database refuses during the apply itself stops the node as
+// a failed commit does: one line at error naming the office, the raft
+// index and the fault, and the exit status ExitDiskFailed, without a Go
+// stack; the apply never returns to raft, and the book stays at the
+// index before. Here the database is closed under the state machine, and
+// the book's first write is its statistics' upgrade (a book counted by
+// an older release).
+func TestAWriteRefusedDuringTheApplyStopsTheNodeWithItsExitStatus(t *testing.T) {
+	const county = "450122000000"
+	db, err := badgerstore.OpenDB(t.TempDir(), badgerstore.DBOptions{Small: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A book at raft index 5 without the statistics' format: an older
+	// release's, which the next apply counts again first.
+	if err := db.Update(func(txn *badger.Txn) error {
+		return txn.Set([]byte("book/m/applied"), binary.BigEndian.AppendUint64(nil, 5))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	book, err := casebook.Open(db, county)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := NewFSM(registry.New(registry.Options{}), book)
+	var logs bytes.Buffer
+	exits := make(chan int, 2)
+	f.stopWith(slog.New(slog.NewTextHandler(&logs, nil)).With("office", county), func(code int) { exits <- code })
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	returned, ended := false, make(chan struct{})
+	go func() {
+		defer close(ended)
+		f.ApplyBatch([]*raft.Log{{Index: 6, Type: raft.LogCommand,
+			Data: marshalCommand(t, &peerv1.Command{Kind: &peerv1.Command_Cases{Cases: &peerv1.CaseCommand{AtUnixNano: 6}}})}})
+		returned = true
+	}()
+	select {
+	case <-ended:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the apply neither returned nor stopped")
+	}
+	select {
+	case code := <-exits:
+		if code != ExitDiskFailed {
+			t.Errorf("exit status %d; want %d", code, ExitDiskFailed)
+		}
+	default:
+		t.Error("the node did not exit")
+	}
+	if returned {
+		t.Error("the apply returned to raft as if the entry were applied")
+	}
+	if got := book.Applied(); got != 5 {
+		t.Errorf("the book reached raft index %d; want 5 (the entry not applied)", got)
+	}
+	out := logs.String()
+	for _, want := range []string{"level=ERROR", `msg="the data disk failed a write: this node stops`, "office=" + county, "raft_index=6",
+		`fault="the database was closed under the write"`, `op="count the statistics again"`, "DB Closed", "--data", "exit_status=4"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the stop's log lacks %s:\n%s", want, out)
 		}

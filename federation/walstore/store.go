@@ -46,6 +46,11 @@ const MaxLogBytes = segment.MaxEntrySize - 128
 // MaxLogBytes; nothing of the batch is written.
 var ErrTooLarge = errors.New("walstore: log entry larger than raft-wal can read back")
 
+// ErrAppendFailed is the panic of an append to raft's log that the disk
+// failed (StoreLogs): the node stops; started again, it recovers the log
+// up to its last whole append.
+var ErrAppendFailed = errors.New("walstore: an append to raft's log failed; started again, the node recovers the log from disk")
+
 // Store is raft's LogStore and StableStore on raft-wal. It is a
 // raft.MonotonicLogStore: raft deletes the whole log after installing a
 // snapshot instead of leaving a gap (raft-wal allows no gaps).
@@ -198,7 +203,9 @@ func (s *Store) StoreLog(l *raft.Log) error {
 // the last one stored without a gap (any index on an empty log).
 //
 // An append that fails on the disk (full, or failing) stops the process
-// with a panic, as raft does when it cannot store its term: raft-wal's
+// with a panic (ErrAppendFailed, the disk's error in its chain; raftgroup
+// turns it into the node's stop), as raft does when it cannot store its
+// term: raft-wal's
 // writer has then moved past what is on disk (found by the fault harness:
 // after a write failed with EFBIG, every later append was refused as
 // "non-monotonic" and the office never had a leader again). Started
@@ -226,8 +233,7 @@ func (s *Store) StoreLogs(logs []*raft.Log) error {
 	}
 	err = s.wal.StoreLogs(logs)
 	if err != nil && !errors.Is(err, wal.ErrClosed) {
-		s.log.Error("cannot append to raft's log: the node stops; started again, it recovers the log from disk", "err", err)
-		panic(fmt.Sprintf("walstore: append to %s failed: %v", s.dir, err))
+		panic(fmt.Errorf("%w: %s: %w", ErrAppendFailed, s.dir, err))
 	}
 	return err
 }
