@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"cmp"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -838,8 +839,9 @@ func (w *chaosWork) readRegisters(t *testing.T, seed uint64) {
 //   - every urgent report written and signed at a village is held there
 //     and at the county, signed, exactly once, and neither holds one no
 //     client was told of;
-//   - every acceptance acknowledged is in its case once, at the county
-//     and back at the village where it was filed;
+//   - every acceptance acknowledged is in its case once at the county,
+//     and back in the copies of the village where it was filed and of
+//     its township (their listings: what their books hold);
 //   - every case of the schedule verifies its chain at the county;
 //   - every office holds the county's registry (each node's departments
 //     are the county's, at its index), every acknowledged department
@@ -971,20 +973,35 @@ func (f *chaosFed) check(t *testing.T, filed map[string]map[string]int, since ti
 		})
 	}
 	checks.Wait()
+	// Back down the tree: the village's and its township's own copies (their
+	// listings, read from their books; a case read alone at a village or
+	// township is asked of the offices above once it has moved on, so it
+	// would say what the county holds).
 	for _, v := range chaosVillages {
-		agent := f.c.api(v.node).login("agent-"+v.code, adminPassword)
+		var numbers []string
 		for number := range w.filed[v.code] {
-			if !accepted[number] {
-				continue
+			if accepted[number] {
+				numbers = append(numbers, number)
 			}
+		}
+		slices.Sort(numbers)
+		parent := chaosTownships[slices.IndexFunc(chaosTownships, func(t chaosOffice) bool { return t.code == v.parent })]
+		for _, node := range []string{v.node, parent.node} {
 			checks.Go(func() {
-				eventually("the acceptance of "+number+" back at "+v.node, func() error {
-					code, body, err := agent.call("GET", "/v1/cases/"+number, nil)
-					if err != nil || code != 200 {
-						return fmt.Errorf("%d %v %v", code, body, err)
+				a := asAdmin(node)
+				eventually(fmt.Sprintf("the %d acceptances of cases filed at %s back in %s's copies", len(numbers), v.node, node), func() error {
+					states, err := caseStatesSince(a, v.code, since)
+					if err != nil {
+						return err
 					}
-					if s := body["case"].(map[string]any)["state"]; s != "CASE_STATE_ACCEPTED" {
-						return fmt.Errorf("state %v", s)
+					var behind []string
+					for _, n := range numbers {
+						if s := states[n]; s != "CASE_STATE_ACCEPTED" {
+							behind = append(behind, fmt.Sprintf("%s (%s)", n, cmp.Or(s, "not listed")))
+						}
+					}
+					if len(behind) > 0 {
+						return fmt.Errorf("%d of %d not accepted there: %s", len(behind), len(numbers), strings.Join(behind[:min(len(behind), 10)], " "))
 					}
 					return nil
 				})
@@ -1177,6 +1194,35 @@ func (f *chaosFed) registers(t *testing.T) (regs [chaosRegisters]string) {
 // chaosFullCheck: every this many schedules, the case checks cover every
 // case of the run, not only the schedule's.
 const chaosFullCheck = 25
+
+// caseStatesSince is the state of each case of office filed at or after
+// since (zero: all) as a node's listing gives it: what its own book holds.
+func caseStatesSince(a *api, office string, since time.Time) (map[string]string, error) {
+	from := ""
+	if !since.IsZero() {
+		from = "&filed_from=" + since.UTC().Format(time.RFC3339Nano)
+	}
+	states := map[string]string{}
+	token := ""
+	for {
+		code, body, err := a.call("GET", fmt.Sprintf("/v1/cases?office_code=%s&history=true&page_size=500%s&page_token=%s", office, from, token), nil)
+		if err != nil {
+			return nil, err
+		}
+		if code != http.StatusOK {
+			return nil, fmt.Errorf("list cases of %s: %d %v", office, code, body)
+		}
+		list, _ := body["cases"].([]any)
+		for _, c := range list {
+			c := c.(map[string]any)
+			states[fmt.Sprint(c["number"])] = fmt.Sprint(c["state"])
+		}
+		token, _ = body["next_page_token"].(string)
+		if token == "" {
+			return states, nil
+		}
+	}
+}
 
 // registryDigest is a node's registry index and digest as its status
 // gives them: "digest D at index I".
