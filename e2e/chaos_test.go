@@ -39,7 +39,8 @@ import (
 // every village, accept them at the county, write the registry at the
 // county and read it everywhere, every write under a request ID and
 // retried until acknowledged. Then everything heals and the checks run
-// (chaosFed.check). docs/RELIABILITY.md has the list and the results.
+// (chaosFed.check, chaosFed.checkFigures). docs/RELIABILITY.md has the
+// list and the results.
 //
 //	go test -tags "e2e chaos" -run TestChaos ./e2e/ -chaos.schedules=200 -chaos.seed=1
 var (
@@ -83,6 +84,9 @@ type chaosFed struct {
 	links map[string][]*chaos.Proxy
 	nodes map[string]string // node → office
 	read  map[string]int    // node → how much of its log the checks have read
+	// started is when the federation started: the figures count from its
+	// day (checkFigures).
+	started time.Time
 
 	// restarts serializes, per node, the faults that end its process and
 	// start another (kill -9, a hand-over, a start after a full disk): a
@@ -157,7 +161,7 @@ func linkName(lower, upper string) string {
 
 // startChaosFed starts the federation with a proxy on every link.
 func startChaosFed(t *testing.T) *chaosFed {
-	f := &chaosFed{c: newCluster(t), links: map[string][]*chaos.Proxy{}, nodes: map[string]string{}, restarts: map[string]*sync.Mutex{}}
+	f := &chaosFed{c: newCluster(t), started: time.Now(), links: map[string][]*chaos.Proxy{}, nodes: map[string]string{}, restarts: map[string]*sync.Mutex{}}
 	c := f.c
 	// Each node's metrics and probes on an operator's port: a listing that
 	// leaves out cases is reported with what the node's book reads of them
@@ -421,6 +425,7 @@ func TestChaos(t *testing.T) {
 		filed[v.code] = map[string]int{}
 	}
 	accepted := map[string]bool{}
+	reported := map[string]int{} // village → urgent reports signed in the run
 	var departments []string
 	var converge []float64
 	var summary *os.File
@@ -482,8 +487,9 @@ func TestChaos(t *testing.T) {
 		}
 		departments = append(departments, w.departments...)
 		rec.Accepts, rec.Departments, rec.RegisterOps, rec.Retried = len(w.accepted), len(w.departments), len(w.history), w.retried
-		for _, ids := range w.reports {
+		for village, ids := range w.reports {
 			rec.Reports += len(ids)
+			reported[village] += len(ids)
 		}
 		t.Logf("schedule %d: acknowledged %d filings, %d acceptances, %d urgent reports signed, %d registry writes; %d register operations; %d failed answers retried",
 			s.Seed, rec.Filings, rec.Accepts, rec.Reports, rec.Departments, rec.RegisterOps, rec.Retried)
@@ -499,6 +505,7 @@ func TestChaos(t *testing.T) {
 			all = w.filed
 		}
 		rec.Violations = f.check(t, all, since, accepted, departments, w)
+		rec.Violations = append(rec.Violations, f.checkFigures(t, filed, accepted, reported)...)
 		rec.ConvergeSecs = time.Since(healed).Seconds()
 		rec.SlowStops = f.takeSlowStops()
 		slowStops += len(rec.SlowStops)
@@ -1115,6 +1122,91 @@ func (f *chaosFed) check(t *testing.T, filed map[string]map[string]int, since ti
 			}
 		}
 	}
+	return found
+}
+
+// checkFigures runs after chaosFed.check and returns what it found wrong
+// in the figures the offices read, counted over the whole run (every
+// schedule's, from the day the federation started): each village's
+// 收件量 (received, GET /v1/statistics) at the village, its township and
+// the county is the number of its filings acknowledged; the county's
+// 受理量 (accepted) the number of acceptances acknowledged; and the first
+// reports in each village's duty assessment (值班考核, GET
+// /v1/duty/assessment) at the village and at the county the number of its
+// urgent reports whose signing was acknowledged. A step or a report
+// applied twice under a fault counts twice though it is held once, and a
+// node's book is walked (--check-book) only when it restarts.
+func (f *chaosFed) checkFigures(t *testing.T, filed map[string]map[string]int, accepted map[string]bool, reported map[string]int) []string {
+	t.Helper()
+	var mu sync.Mutex
+	var found []string
+	cst := time.FixedZone("CST", 8*3600)
+	days := fmt.Sprintf("from=%s&to=%s", f.started.In(cst).Format(time.DateOnly), time.Now().In(cst).Format(time.DateOnly))
+	// figure reads path at node as who until field of the answer (a
+	// path into its JSON) is want, for up to syncTimeout.
+	figure := func(what, node string, who *api, path string, field func(map[string]any) uint64, want int) {
+		var got uint64
+		var why string
+		for deadline := time.Now().Add(syncTimeout); ; {
+			a := f.c.api(node)
+			a.token = who.token
+			code, body, err := a.call("GET", path, nil)
+			if err == nil && code == http.StatusOK {
+				if got, why = field(body), ""; got == uint64(want) {
+					return
+				}
+			} else {
+				why = fmt.Sprintf(" (%d %v %v)", code, body, err)
+			}
+			if time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(500 * time.Millisecond)
+		}
+		mu.Lock()
+		found = append(found, fmt.Sprintf("%s at %s is %d, want %d%s", what, node, got, want, why))
+		mu.Unlock()
+	}
+	total := func(name string) func(map[string]any) uint64 {
+		return func(body map[string]any) uint64 {
+			t, _ := body["total"].(map[string]any)
+			return u64(t[name])
+		}
+	}
+	firstReports := func(office string) func(map[string]any) uint64 {
+		return func(body map[string]any) uint64 {
+			list, _ := body["offices"].([]any)
+			for _, o := range list {
+				if o := o.(map[string]any); o["office_code"] == office {
+					return u64(o["first_reports"])
+				}
+			}
+			return 0
+		}
+	}
+	countyDuty := f.c.api("county-1").login("county-duty", adminPassword)
+	var checks sync.WaitGroup
+	for _, v := range chaosVillages {
+		parent := chaosTownships[slices.IndexFunc(chaosTownships, func(t chaosOffice) bool { return t.code == v.parent })]
+		for _, node := range []string{v.node, parent.node, "county-1"} {
+			checks.Go(func() {
+				figure("the received (收件量) of "+v.node, node, f.admin, "/v1/statistics?office_code="+v.code+"&"+days,
+					total("received"), len(filed[v.code]))
+			})
+		}
+		officer := f.c.api(v.node).login("duty-"+v.code, adminPassword)
+		for node, who := range map[string]*api{v.node: officer, "county-1": countyDuty} {
+			checks.Go(func() {
+				figure("the first reports in the duty assessment of "+v.node, node, who, "/v1/duty/assessment?office_code="+v.code+"&"+days,
+					firstReports(v.code), reported[v.code])
+			})
+		}
+	}
+	checks.Go(func() {
+		figure("the county's accepted (受理量)", "county-1", f.admin, "/v1/statistics?office_code="+countyCode+"&office_only=true&"+days,
+			total("accepted"), len(accepted))
+	})
+	checks.Wait()
 	return found
 }
 
