@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
 	"os"
@@ -28,6 +29,11 @@ type proc struct {
 	bin  string // the binary run: "" is the one under test
 	args []string
 	log  string // path of the log file
+	// logPipe: the process writes its log into a pipe the test copies to
+	// the log file, so that it still logs once its file size limit is
+	// lowered (a full disk: disk_full_test.go), as into journald's or a
+	// container runtime's pipe.
+	logPipe bool
 
 	mu      sync.Mutex    // guards the fields below
 	cmd     *exec.Cmd     // nil before the first start
@@ -79,6 +85,12 @@ func (p *proc) start() {
 	}
 	cmd := exec.Command(bin, p.args...)
 	cmd.Stdout, cmd.Stderr = f, f
+	if p.logPipe {
+		// Not an *os.File: exec copies from a pipe, one for both, and
+		// Wait waits for the copy.
+		w := struct{ io.Writer }{f}
+		cmd.Stdout, cmd.Stderr = w, w
+	}
 	orphanGuard(cmd)
 	if err := cmd.Start(); err != nil {
 		f.Close()
