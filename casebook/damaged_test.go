@@ -171,3 +171,51 @@ func TestAStatisticsUpgradeMeetingADamagedCaseStopsTheNode(t *testing.T) {
 	o.reopen()
 	t.Error("the upgrade counted a damaged case")
 }
+
+// A listing meets a case whose events the database lost, all of them
+// (the filing event, the one a listing reads, among them): the case is
+// left out of the office's list, of the list with the offices below and
+// of the applicant's, and it is noted damaged, as a read of it is:
+// logged at error once and counted, however many listings meet it.
+func TestAListingNotesACaseThatLostItsEvents(t *testing.T) {
+	reg := newRegistry(t)
+	o := newOffice(t, county, reg)
+	var logs bytes.Buffer
+	o.book.SetLogger(slog.New(slog.NewTextHandler(&logs, nil)))
+	dropped := o.file(licence, 1, Request{})
+	sound := o.file(licence, 2, Request{})
+	if err := o.book.db.DropPrefix(eventPrefix(dropped)); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, l := range []struct {
+		what string
+		list func() ([]*yizhanv1.Case, string, error)
+	}{
+		{"the office's list", func() ([]*yizhanv1.Case, string, error) { return o.book.List(ListQuery{Office: county}) }},
+		{"the list with the offices below", func() ([]*yizhanv1.Case, string, error) {
+			return o.book.List(ListQuery{Office: county, Subtree: true})
+		}},
+		{"the applicant's list", func() ([]*yizhanv1.Case, string, error) {
+			return o.book.ByApplicant(ApplicantQuery{IDNumber: idNumber(1)}, reg)
+		}},
+	} {
+		cases, _, err := l.list()
+		if err != nil {
+			t.Errorf("%s: %v", l.what, err)
+		}
+		if slices.ContainsFunc(cases, func(c *yizhanv1.Case) bool { return c.GetNumber() == dropped }) {
+			t.Errorf("%s shows the case that lost its events", l.what)
+		}
+	}
+	if cases, _, err := o.book.List(ListQuery{Office: county}); err != nil || len(cases) != 1 || cases[0].GetNumber() != sound {
+		t.Errorf("the office's list: %v, %v; want the sound case %s", cases, err, sound)
+	}
+	if n := o.book.DamagedCases(); n != 1 {
+		t.Errorf("after the listings, DamagedCases is %d; want 1", n)
+	}
+	if n := strings.Count(logs.String(), "case="+dropped); n != 1 || !strings.Contains(logs.String(), "level=ERROR") ||
+		!strings.Contains(logs.String(), "has its record at event 1 but 0 events on disk") {
+		t.Errorf("the case that lost its events is logged %d times, want once at error naming what is missing:\n%s", n, logs.String())
+	}
+}

@@ -421,7 +421,10 @@ func numberDay(n string) string {
 	return day
 }
 
-// loadCaseHead reads a case and its filing event.
+// loadCaseHead reads a case and its filing event. A record held without
+// a single event on disk is a *DamageError, as one whose filing event
+// the database cannot read back is: the listings note it (noteDamage)
+// as they leave it out.
 func loadCaseHead(txn *badger.Txn, number string) (*yizhanv1.Case, []*yizhanv1.CaseEvent, bool, error) {
 	c := &yizhanv1.Case{}
 	ok, err := getProto(txn, caseKey(number), c)
@@ -429,6 +432,9 @@ func loadCaseHead(txn *badger.Txn, number string) (*yizhanv1.Case, []*yizhanv1.C
 		return nil, nil, false, err
 	}
 	events, err := loadEvents(txn, number, 1)
+	if err == nil && len(events) == 0 && c.GetLastSeq() > 0 {
+		err = damagedCase(number, c.GetLastSeq(), 0)
+	}
 	return c, events, err == nil && len(events) == 1, err // c set: the record is there
 }
 
