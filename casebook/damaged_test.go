@@ -219,3 +219,38 @@ func TestAListingNotesACaseThatLostItsEvents(t *testing.T) {
 		t.Errorf("the case that lost its events is logged %d times, want once at error naming what is missing:\n%s", n, logs.String())
 	}
 }
+
+// While a restore replaces the book, what a reader sees may be part of a
+// book: a case's record read before its events are in is not damage, so
+// the reads and listings that meet it then neither log it nor count it.
+// Once the book is whole again, a case without its events is noted.
+func TestAReadWhileRestoringNotesNoDamage(t *testing.T) {
+	reg := newRegistry(t)
+	o := newOffice(t, county, reg)
+	var logs bytes.Buffer
+	o.book.SetLogger(slog.New(slog.NewTextHandler(&logs, nil)))
+	n := o.file(licence, 1, Request{})
+	if err := o.book.db.DropPrefix(eventPrefix(n)); err != nil {
+		t.Fatal(err)
+	}
+
+	o.book.generation.Add(1) // odd: as while Restore runs
+	if _, _, _, err := o.book.Read(n); !errors.Is(err, ErrReplacing) {
+		t.Errorf("Read while restoring: %v; want ErrReplacing", err)
+	}
+	o.book.Events(n)
+	o.book.CaseAndEvents(n)
+	o.book.Pending(n)
+	if _, _, err := o.book.List(ListQuery{Office: county}); err != nil {
+		t.Errorf("the office's list while restoring: %v", err)
+	}
+	if d := o.book.DamagedCases(); d != 0 || strings.Contains(logs.String(), "case="+n) {
+		t.Errorf("while restoring, DamagedCases is %d and the log holds:\n%s\nwant nothing noted", d, logs.String())
+	}
+
+	o.book.generation.Add(1) // the restore is done
+	o.book.Events(n)
+	if d := o.book.DamagedCases(); d != 1 || strings.Count(logs.String(), "case="+n) != 1 {
+		t.Errorf("once restored, DamagedCases is %d and the log holds:\n%s\nwant the case noted once", d, logs.String())
+	}
+}
