@@ -204,9 +204,10 @@ func OpenGroup(cfg GroupConfig) (*Group, error) {
 			return nil, err
 		}
 	}
-	// raft's appends go through stoppingLogStore: one the disk fails
-	// stops the node (stop.go).
-	r, err := raft.NewRaft(rc, cfg.FSM, stoppingLogStore{Store: store, fsm: cfg.FSM}, store, snaps, cfg.Transport)
+	// raft's appends, terms and votes go through stoppingLogStore: one
+	// the disk fails stops the node (stop.go).
+	logs := stoppingLogStore{Store: store, fsm: cfg.FSM}
+	r, err := raft.NewRaft(rc, cfg.FSM, logs, logs, snaps, cfg.Transport)
 	if err != nil {
 		store.Close()
 		return nil, fmt.Errorf("federation: start raft: %w", err)

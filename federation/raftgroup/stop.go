@@ -2,11 +2,13 @@ package raftgroup
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"runtime"
 
 	"github.com/hashicorp/raft"
+	wal "github.com/hashicorp/raft-wal"
 
 	"github.com/yizhan-gov/yizhan/casebook"
 	"github.com/yizhan-gov/yizhan/federation/walstore"
@@ -111,12 +113,38 @@ func (f *FSM) stop(r any, at uint64) {
 	runtime.Goexit()
 }
 
-// stoppingLogStore is raft's log store, whose failed append stops the
-// node as a failed write of the book does (stop): walstore panics on it,
-// in raft's goroutine, where nothing else would recover it.
+// stoppingLogStore is raft's log and stable store, whose failed append
+// stops the node as a failed write of the book does (stop): walstore
+// panics on it, in raft's goroutine, where nothing else would recover
+// it. A term or vote the disk fails to store stops the node too: raft
+// panics, with its Go stack, on a term it cannot store, and a candidate
+// that cannot store its vote for itself tries again and again, never
+// elected.
 type stoppingLogStore struct {
 	*walstore.Store
 	fsm *FSM
+}
+
+// Set stores a key of raft's stable store (its vote), or stops the node.
+func (s stoppingLogStore) Set(key, val []byte) error {
+	return s.stable(s.Store.Set(key, val), key)
+}
+
+// SetUint64 stores a key of raft's stable store (its term, the term of
+// its vote), or stops the node.
+func (s stoppingLogStore) SetUint64(key []byte, val uint64) error {
+	return s.stable(s.Store.SetUint64(key, val), key)
+}
+
+// stable stops the node on err, a failed write of key; nil and the
+// closed store's error (the node is stopping) are returned as they are.
+func (s stoppingLogStore) stable(err error, key []byte) error {
+	if err == nil || errors.Is(err, wal.ErrClosed) {
+		return err
+	}
+	last, _ := s.Store.LastIndex()
+	s.fsm.stop(&casebook.DiskError{Index: last, Op: fmt.Sprintf("store raft's %s", key), Err: err}, last)
+	return err // not reached: stop ends the goroutine
 }
 
 func (s stoppingLogStore) StoreLogs(logs []*raft.Log) error {

@@ -264,3 +264,74 @@ func TestAnAppendTheDiskFailsStopsTheNodeWithItsExitStatus(t *testing.T) {
 		t.Errorf("the log opened again ends at %d (%v); want 10, the append before the failed one", last, err)
 	}
 }
+
+// A term raft's stable store cannot store on a full disk stops the node
+// the same way (raft itself would panic, with its Go stack), naming what
+// failed; the store opened again holds the term before.
+func TestATermTheDiskFailsToStoreStopsTheNodeWithItsExitStatus(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "raft-wal")
+	store, err := walstore.Open(dir, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.SetUint64([]byte("CurrentTerm"), 4); err != nil {
+		t.Fatal(err)
+	}
+	f := newTestFSM(t, diskTestOffice)
+	var logs bytes.Buffer
+	exits := make(chan int, 2)
+	f.stopWith(slog.New(slog.NewTextHandler(&logs, nil)).With("office", diskTestOffice), func(code int) { exits <- code })
+	stable := stoppingLogStore{Store: store, fsm: f}
+
+	var old unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_FSIZE, &old); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Setrlimit(unix.RLIMIT_FSIZE, &unix.Rlimit{Cur: 0, Max: old.Max}); err != nil {
+		t.Fatal(err)
+	}
+	returned, ended := false, make(chan struct{})
+	go func() {
+		defer close(ended)
+		stable.SetUint64([]byte("CurrentTerm"), 5)
+		returned = true
+	}()
+	select {
+	case <-ended:
+	case <-time.After(10 * time.Second):
+		t.Error("storing the term neither returned nor stopped")
+	}
+	if err := unix.Setrlimit(unix.RLIMIT_FSIZE, &old); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case code := <-exits:
+		if code != ExitDiskFailed {
+			t.Errorf("exit status %d; want %d", code, ExitDiskFailed)
+		}
+	default:
+		t.Error("the node did not exit")
+	}
+	if returned {
+		t.Error("storing the term returned to raft")
+	}
+	out := logs.String()
+	for _, want := range []string{"level=ERROR", `msg="the data disk failed a write: this node stops`, "office=" + diskTestOffice,
+		`fault="a file reached the largest size allowed (EFBIG`, `op="store raft's CurrentTerm"`, "exit_status=4"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the stop's log lacks %s:\n%s", want, out)
+		}
+	}
+	if n := strings.Count(strings.TrimSpace(out), "\n"); n != 0 || strings.Contains(out, "goroutine") {
+		t.Errorf("the stop logs %d lines more than one, or a stack:\n%s", n, out)
+	}
+	store.Close()
+	store, err = walstore.Open(dir, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	if term, err := store.GetUint64([]byte("CurrentTerm")); err != nil || term != 4 {
+		t.Errorf("the store opened again holds term %d (%v); want 4, the one stored before", term, err)
+	}
+}
