@@ -313,9 +313,10 @@ func (f *chaosFed) apply(t *testing.T, ft chaos.Fault, on bool) {
 		n.start()
 	case ft.Kind == chaos.DiskFull:
 		// Go ignores SIGXFSZ, so a write past the limit fails with EFBIG
-		// as on a full disk. The node may stop on it (a failed apply
-		// panics: the disk is gone); then it starts again when the disk
-		// has room.
+		// as on a full disk. The node may stop on it (exit status 4: a
+		// failed append or apply stops it; its one line is lost, as its
+		// log is a file the limit stops too); then it starts again when
+		// the disk has room.
 		if pid := n.pid(); pid > 0 {
 			lim := unix.Rlimit{Cur: 0, Max: unix.RLIM_INFINITY}
 			if !on {
