@@ -21,8 +21,9 @@ import (
 const ExitBookDamaged = 3
 
 // ExitDiskFailed is the exit status of a node that stopped because its
-// data disk failed a write of the case book or of raft's log (full, or
-// failing: casebook.DiskError, walstore.ErrAppendFailed). Unlike
+// data disk failed a write of the case book, of raft's log, or of raft's
+// term or vote (full, or failing: casebook.DiskError,
+// walstore.ErrAppendFailed). Unlike
 // ExitBookDamaged, starting it again once the disk has room is right:
 // docs/OPERATIONS.md, "A node that stops: the data disk failed a write".
 const ExitDiskFailed = 4
@@ -52,11 +53,12 @@ func (f *FSM) stopOnFailure(at *uint64) {
 //     met one) exits with ExitBookDamaged: the entry is not skipped, so
 //     the next start meets it again and the book never differs from the
 //     office's.
-//   - A failed write (casebook.DiskError, walstore.ErrAppendFailed)
-//     exits with ExitDiskFailed. No acknowledged write is lost: the
-//     book's failed write is of an entry raft's log holds, applied again
-//     at the next start from the index the book reached; an append to
-//     the log that failed was never acknowledged.
+//   - A failed write (casebook.DiskError, also of raft's term or vote:
+//     stoppingLogStore; walstore.ErrAppendFailed) exits with
+//     ExitDiskFailed. No acknowledged write is lost: the book's failed
+//     write is of an entry raft's log holds, applied again at the next
+//     start from the index the book reached; an append to the log that
+//     failed was never acknowledged.
 //
 // Any other panic goes on as it was, with its Go stack (a bug). Only the
 // first stop of the process logs: a second one (the commit's goroutine
