@@ -395,6 +395,21 @@ func (o *overlay) fail(err error) {
 	}
 }
 
+// readFailed is a read of the command's that the database failed (not a
+// key it does not hold): a fault of this node's disk, not of the
+// command, which the office's other nodes apply. Refusing the command
+// here alone would make this node's book differ from the office's, so
+// the apply stops, as on a failed write (a *DiskError). Check's
+// recounts (noBase), which read nothing of the database's through the
+// overlay, fail as before.
+func (o *overlay) readFailed(err error, what string, args ...any) {
+	if o.noBase {
+		o.fail(err)
+		return
+	}
+	panic(failedRead(o.index, err, what, args...))
+}
+
 // get reads k as the command left it; ok is false when absent.
 func (o *overlay) get(k []byte) ([]byte, bool) {
 	if w, ok := o.writes[string(k)]; ok {
@@ -417,12 +432,12 @@ func (o *overlay) get(k []byte) ([]byte, bool) {
 		return nil, false
 	}
 	if err != nil {
-		o.fail(err)
+		o.readFailed(err, "read %q", k)
 		return nil, false
 	}
 	v, err := it.ValueCopy(nil)
 	if err != nil {
-		o.fail(err)
+		o.readFailed(err, "read the value of %q", k)
 		return nil, false
 	}
 	if hot {
@@ -574,7 +589,7 @@ func (o *overlay) load(number string) *loaded {
 			panic(d)
 		}
 		if err != nil {
-			o.fail(err)
+			o.readFailed(err, "read the events of case %s", number)
 		} else {
 			l.c, l.events = c, events
 			_, l.pending = o.get(key(pNeeds, number))
@@ -831,7 +846,7 @@ func (o *overlay) expireRequests(at int64, count int64) {
 		}
 		id, err := it.Item().ValueCopy(nil)
 		if err != nil {
-			o.fail(err)
+			o.readFailed(err, "read the request ID of %q", k)
 			return
 		}
 		o.del(k)

@@ -310,7 +310,7 @@ func (o *overlay) replaceParts(sha string, staged []byte, last *peerv1.PutAttach
 	var parts []part
 	var next int64
 	follows := true
-	if err := eachKey(o.txn, staged, func(sk, v []byte) error {
+	if err := o.eachKey(staged, func(sk, v []byte) error {
 		if len(sk) != len(staged)+8 || int64(binary.BigEndian.Uint64(sk[len(staged):])) != next {
 			follows = false
 		}
@@ -402,7 +402,7 @@ func (o *overlay) hashParts(sha string, last *peerv1.PutAttachmentPart) (string,
 		return hex.EncodeToString(h.Sum(nil)), nil
 	}
 	var next int64
-	err := eachKey(o.txn, key(pAttachmentPart, sha), func(k, v []byte) error {
+	err := o.eachKey(key(pAttachmentPart, sha), func(k, v []byte) error {
 		if len(v) == 0 {
 			return nil
 		}
@@ -562,7 +562,7 @@ func (o *overlay) dropUnnamed(d *peerv1.DropUnnamedAttachments) (*peerv1.Attachm
 	// Re-sends begun as long ago and never finished (a claim or a
 	// re-upload given up) go too, with the bytes they kept aside.
 	var claims [][]byte
-	err = eachKey(o.txn, []byte(pAttachmentClaim), func(k, v []byte) error {
+	err = o.eachKey([]byte(pAttachmentClaim), func(k, v []byte) error {
 		if w, gone := o.writes[string(k)]; gone && w.del {
 			return nil // its file's: dropped above
 		}
@@ -644,10 +644,10 @@ func (o *overlay) unnamedBefore(cutoff int64, limit int) ([]string, error) {
 		}
 		return len(due) < limit
 	})
-	if err == nil {
-		err = o.err
+	if err != nil {
+		o.readFailed(err, "read the files named by no case")
 	}
-	return due, err
+	return due, o.err
 }
 
 // eachUnnamedListed calls f with each file the book lists as named by no

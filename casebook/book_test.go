@@ -907,3 +907,36 @@ func TestHashedEntriesLeaveTheSameBook(t *testing.T) {
 		t.Errorf("the books differ: %d cases through %d, %d through %d", follower.book.Len(), atA, leader.book.Len(), atB)
 	}
 }
+
+// A read the database fails during an apply (here: the database closed
+// under it; in service, a disk that answers EIO) is a fault of this
+// node's disk, not of the command, which the office's other nodes apply:
+// the apply stops with a *DiskError marked as a read, naming the raft
+// index, rather than refuse the command on this node alone and leave its
+// book different from the office's. Nothing of the command is written.
+func TestAReadTheDiskFailsStopsTheApply(t *testing.T) {
+	reg := newRegistry(t)
+	db := openDB(t, t.TempDir())
+	o := newOffice(t, county, reg)
+	o.book = openBook(t, db, county)
+	o.file(licence, 1, Request{})
+	before := o.book.Applied()
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		r := recover()
+		d, ok := r.(*DiskError)
+		if !ok || !d.Read || d.Index != before+1 {
+			t.Fatalf("a filing whose read the database failed: panicked with %#v; want a *DiskError of a read at raft index %d", r, before+1)
+		}
+		if !strings.Contains(d.Error(), "read") || d.Fault() == "" {
+			t.Errorf("the stop's error %q (fault %q) does not say a read failed", d.Error(), d.Fault())
+		}
+		if got := o.book.Applied(); got != before {
+			t.Errorf("the book reached raft index %d; want %d (the command not applied)", got, before)
+		}
+	}()
+	o.file(licence, 2, Request{ID: "a-request-the-disk-fails-to-look-up", Hash: []byte{1}})
+	t.Error("a filing whose reads the database fails was applied, or refused, without stopping the apply")
+}

@@ -268,6 +268,21 @@ func (o *overlay) lateCard(number string, r yizhanv1.CardRule, at time.Time) *yi
 	return nil
 }
 
+// eachKey walks the keys under p as the transaction sees them, as the
+// package's eachKey does, for a command: a value the database fails to
+// read stops the apply (readFailed); f's own error is returned.
+func (o *overlay) eachKey(p []byte, f func(k, v []byte) error) error {
+	var fErr error
+	err := eachKey(o.txn, p, func(k, v []byte) error {
+		fErr = f(k, v)
+		return fErr
+	})
+	if err != nil && fErr == nil {
+		o.readFailed(err, "read the values under %q", p)
+	}
+	return err
+}
+
 // eachBase walks the keys under p as the transaction sees them (the
 // command's own writes are not among them: records it changes are read
 // by key).
@@ -279,7 +294,7 @@ func (o *overlay) eachBase(p []byte, f func(k, v []byte) bool) {
 	for it.Rewind(); it.Valid(); it.Next() {
 		v, err := it.Item().ValueCopy(nil)
 		if err != nil {
-			o.fail(err)
+			o.readFailed(err, "read the value of %q", it.Item().Key())
 			return
 		}
 		if !f(it.Item().KeyCopy(nil), v) {

@@ -54,7 +54,8 @@ func (f *FSM) stopOnFailure(at *uint64) {
 //     the next start meets it again and the book never differs from the
 //     office's.
 //   - A failed write (casebook.DiskError, also of raft's term or vote:
-//     stoppingLogStore; walstore.ErrAppendFailed) exits with
+//     stoppingLogStore; walstore.ErrAppendFailed), or a read of the
+//     apply's that the disk failed (DiskError.Read), exits with
 //     ExitDiskFailed. No acknowledged write is lost: the book's failed
 //     write is of an entry raft's log holds, applied again at the next
 //     start from the index the book reached; an append to the log that
@@ -100,10 +101,13 @@ func (f *FSM) stop(r any, at uint64) {
 		if index == 0 {
 			index = at
 		}
-		log.Error("the data disk failed a write: this node stops (no acknowledged data is lost: raft's log holds it)",
-			"raft_index", index, "fault", disk.Fault(), "op", disk.Op, "err", disk.Err,
-			"do", "free space on, or check, the disk of the node's --data directory and start it again: it applies raft's log again from where its book stopped (docs/OPERATIONS.md, \"A node that stops: the data disk failed a write\")",
-			"exit_status", code)
+		msg, do := "the data disk failed a write: this node stops (no acknowledged data is lost: raft's log holds it)",
+			"free space on, or check, the disk of the node's --data directory and start it again: it applies raft's log again from where its book stopped (docs/OPERATIONS.md, \"A node that stops: the data disk failed a write\")"
+		if disk.Read {
+			msg, do = "the data disk failed a read: this node stops, rather than refuse the command on this node alone (no acknowledged data is lost: raft's log holds it)",
+				"check the disk of the node's --data directory (the kernel's log names I/O errors) and start it again; a disk that cannot read back what it wrote: move the data directory aside and --join a node of its office with an empty one, or restore an office of one node from its latest backup (docs/OPERATIONS.md, \"A node that stops: the data disk failed a write\")"
+		}
+		log.Error(msg, "raft_index", index, "fault", disk.Fault(), "op", disk.Op, "err", disk.Err, "do", do, "exit_status", code)
 	}
 	exit := f.exit
 	if exit == nil {
