@@ -166,8 +166,15 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 	defer f.stopOnFailure(&at)
 	f.applyMu.Lock()
 	defer f.applyMu.Unlock()
+	// The last index applied moves only when the batch is: not while a
+	// stop unwinds (the lock is let go before the stop logs and exits).
+	applied := false
 	if n := len(logs); n > 0 {
-		defer func() { f.lastIndex, f.lastTerm = logs[n-1].Index, logs[n-1].Term }()
+		defer func() {
+			if applied {
+				f.lastIndex, f.lastTerm = logs[n-1].Index, logs[n-1].Term
+			}
+		}()
 	}
 	out := make([]any, len(logs))
 	var (
@@ -226,6 +233,7 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 	if n := len(logs); n > 0 {
 		flush(logs[n-1].Index)
 	}
+	applied = true
 	return out
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"log/slog"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -151,6 +152,11 @@ func TestAWriteRefusedDuringTheApplyStopsTheNodeWithItsExitStatus(t *testing.T) 
 	if got := book.Applied(); got != 5 {
 		t.Errorf("the book reached raft index %d; want 5 (the entry not applied)", got)
 	}
+	f.applyMu.Lock()
+	if f.lastIndex == 6 {
+		t.Error("the state machine says raft index 6 applied (what a backup reads) while the node stops on it")
+	}
+	f.applyMu.Unlock()
 	out := logs.String()
 	for _, want := range []string{"level=ERROR", `msg="the data disk failed a write: this node stops`, "office=" + county, "raft_index=6",
 		`fault="the database was closed under the write"`, `op="count the statistics again"`, "DB Closed", "--data", "exit_status=4"} {
@@ -160,5 +166,41 @@ func TestAWriteRefusedDuringTheApplyStopsTheNodeWithItsExitStatus(t *testing.T) 
 	}
 	if n := strings.Count(strings.TrimSpace(out), "\n"); n != 0 || strings.Contains(out, "goroutine") {
 		t.Errorf("the stop logs %d lines more than one, or a stack:\n%s", n, out)
+	}
+}
+
+// A read of the apply's that the disk failed (casebook.DiskError, Read)
+// stops the node with ExitDiskFailed, its one line saying a read failed
+// and that the node stops rather than refuse the command on its own.
+func TestAReadTheDiskFailsStopsTheNodeWithItsExitStatus(t *testing.T) {
+	const county = "450122000000"
+	db, err := badgerstore.OpenDB(t.TempDir(), badgerstore.DBOptions{Small: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	book, err := casebook.Open(db, county)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := NewFSM(registry.New(registry.Options{}), book)
+	var logs bytes.Buffer
+	exits := make(chan int, 1)
+	f.stopWith(slog.New(slog.NewTextHandler(&logs, nil)).With("office", county), func(code int) { exits <- code })
+	ended := make(chan struct{})
+	go func() {
+		defer close(ended)
+		f.stop(&casebook.DiskError{Index: 7, Op: `read "book/c/450122000000-20260302-0001"`, Err: syscall.EIO, Read: true}, 7)
+	}()
+	<-ended
+	if code := <-exits; code != ExitDiskFailed {
+		t.Errorf("exit status %d; want %d", code, ExitDiskFailed)
+	}
+	out := logs.String()
+	for _, want := range []string{`msg="the data disk failed a read: this node stops, rather than refuse the command on this node alone`,
+		"raft_index=7", `fault="the disk failed (EIO: input/output error)"`, "--join", "exit_status=4"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the stop's log lacks %s:\n%s", want, out)
+		}
 	}
 }
