@@ -60,18 +60,31 @@ func damagedCase(number string, lastSeq uint32, held int) *DamageError {
 	return damage(number, "has its record at event %d but %d events on disk", lastSeq, held)
 }
 
-// damagedCases are the cases this process found damaged, each with what
-// is missing; forgotten when the book is replaced (Restore, Clear).
+// damagedCases are the cases this process found damaged; forgotten when
+// the book is replaced (Restore, Clear). At most maxNotedDamage are held:
+// a disk that lost that many cases' events lost the book, and a county's
+// walk of a million cases (Check) must not hold, nor log, each one.
 type damagedCases struct {
 	mu sync.Mutex
-	m  map[string]string
+	m  map[string]struct{}
 }
 
+const (
+	// maxNotedDamage bounds the damaged cases a process holds (and
+	// counts): some 10 MB of case numbers.
+	maxNotedDamage = 100_000
+	// damageLoggedEach is how many damaged cases are logged one by one;
+	// after them, one line each damageLoggedEach more.
+	damageLoggedEach = 100
+)
+
 // noteDamage reports whether err is a damaged case (a *DamageError in
-// its chain). The first time the process meets a case so, it logs it at
-// error and counts it (DamagedCases); later meetings say nothing. While
-// a restore replaces the book (Generation odd), what a read saw may be
-// part of a book: nothing is noted.
+// its chain). The first time the process meets a case so, it counts it
+// (DamagedCases) and, for the first damageLoggedEach cases, logs it at
+// error; then one line at error each damageLoggedEach cases more, and
+// one when the count stops at maxNotedDamage. Later meetings say
+// nothing. While a restore replaces the book (Generation odd), what a
+// read saw may be part of a book: nothing is noted.
 func (b *Book) noteDamage(err error) bool {
 	var d *DamageError
 	if !errors.As(err, &d) {
@@ -82,23 +95,36 @@ func (b *Book) noteDamage(err error) bool {
 	}
 	b.damaged.mu.Lock()
 	_, seen := b.damaged.m[d.Case]
-	if !seen {
+	n := len(b.damaged.m)
+	if !seen && n < maxNotedDamage {
 		if b.damaged.m == nil {
-			b.damaged.m = map[string]string{}
+			b.damaged.m = map[string]struct{}{}
 		}
-		b.damaged.m[d.Case] = d.What
+		b.damaged.m[d.Case] = struct{}{}
+		n++
+	} else {
+		seen = true
 	}
 	b.damaged.mu.Unlock()
-	if !seen {
+	switch {
+	case seen:
+	case n <= damageLoggedEach:
 		b.log().Error("case book: a case is damaged on this node's disk; it is not shown, acted on or sent from this node until its book is rebuilt or restored (docs/OPERATIONS.md, \"A node that stops: the case book on disk is damaged\")",
 			"case", d.Case, "damage", d.What)
+	case n == maxNotedDamage:
+		b.log().Error("case book: this node found so many cases damaged on its disk that it counts no more: its book is lost; rebuild the node or restore it (docs/OPERATIONS.md)",
+			"damaged_cases", n, "case", d.Case, "damage", d.What)
+	case n%damageLoggedEach == 0:
+		b.log().Error("case book: more cases damaged on this node's disk (the first were logged one by one; the check lists them all)",
+			"damaged_cases", n, "case", d.Case, "damage", d.What)
 	}
 	return true
 }
 
 // DamagedCases is how many cases this node found damaged (a record
 // without all its events) since it started or its book was replaced: by
-// a read, a listing, a sweep, the mail, or the check.
+// a read, a listing, a sweep, the mail, or the check; at most
+// maxNotedDamage.
 func (b *Book) DamagedCases() int {
 	b.damaged.mu.Lock()
 	defer b.damaged.mu.Unlock()

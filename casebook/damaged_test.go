@@ -3,6 +3,7 @@ package casebook
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
@@ -252,5 +253,46 @@ func TestAReadWhileRestoringNotesNoDamage(t *testing.T) {
 	o.book.Events(n)
 	if d := o.book.DamagedCases(); d != 1 || strings.Count(logs.String(), "case="+n) != 1 {
 		t.Errorf("once restored, DamagedCases is %d and the log holds:\n%s\nwant the case noted once", d, logs.String())
+	}
+}
+
+// A disk that lost many cases' events does not make the node log, nor
+// hold, each one: the first cases are logged one by one, then one line
+// each hundred more, and the count stops at maxNotedDamage with a line
+// saying the book is lost. A case met again is neither counted nor
+// logged again.
+func TestManyDamagedCasesAreLoggedAndHeldWithinBounds(t *testing.T) {
+	reg := newRegistry(t)
+	o := newOffice(t, county, reg)
+	var logs bytes.Buffer
+	o.book.SetLogger(slog.New(slog.NewTextHandler(&logs, nil)))
+	note := func(i int) {
+		o.book.noteDamage(damage(fmt.Sprintf("%s-20260302-%06d", county, i), "has its record at event 1 but 0 events on disk"))
+	}
+	for i := range 350 {
+		note(i)
+		note(i) // met again
+	}
+	if got := o.book.DamagedCases(); got != 350 {
+		t.Errorf("350 damaged cases, each met twice: counted %d", got)
+	}
+	lines := strings.Count(logs.String(), "\n")
+	if want := damageLoggedEach + 2; lines != want { // the first 100, then at 200 and 300
+		t.Errorf("350 damaged cases logged in %d lines; want %d:\n%s", lines, want, logs.String())
+	}
+	if !strings.Contains(logs.String(), "damaged_cases=300") {
+		t.Errorf("the summary lines do not say how many cases were found damaged:\n%s", logs.String())
+	}
+	for i := 350; i < maxNotedDamage+500; i++ {
+		note(i)
+	}
+	if got := o.book.DamagedCases(); got != maxNotedDamage {
+		t.Errorf("%d damaged cases: counted %d; want the count to stop at %d", maxNotedDamage+500, got, maxNotedDamage)
+	}
+	if !strings.Contains(logs.String(), "counts no more: its book is lost") {
+		t.Error("the count stopped without a line saying the book is lost")
+	}
+	if lines := strings.Count(logs.String(), "\n"); lines > damageLoggedEach+maxNotedDamage/damageLoggedEach+1 {
+		t.Errorf("%d lines logged for %d damaged cases", lines, maxNotedDamage+500)
 	}
 }
