@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/yizhan-gov/yizhan/casebook"
+	"github.com/yizhan-gov/yizhan/casework"
 	"github.com/yizhan-gov/yizhan/federation/badgerstore"
 	"github.com/yizhan-gov/yizhan/powercut"
 	"golang.org/x/sys/unix"
@@ -170,6 +171,9 @@ type powercutClients struct {
 	// OUTCOME_UNKNOWN does); otherwise it files a new one and the failed
 	// one is sent again after the restart.
 	again bool
+	// pause is how long a client waits after an acknowledged filing
+	// before its next (0: not at all), to bound a run's filings.
+	pause time.Duration
 }
 
 // run starts the four clients of a round, filing until stop is closed.
@@ -214,6 +218,7 @@ func (p *powercutClients) run(t *testing.T, agents []*api, round int, stop <-cha
 				p.order = append(p.order, id)
 				p.mu.Unlock()
 				id = ""
+				time.Sleep(p.pause)
 			}
 		}()
 	}
@@ -508,7 +513,12 @@ func TestPowerCutCounty(t *testing.T) {
 		clerks = append(clerks, signedIn(name, "clerk"))
 	}
 
-	clients := &powercutClients{acked: map[string]string{}, inFlight: map[string]bool{}, again: true}
+	// Four clients filing a case every 25 ms at most each: up to 160
+	// filings a second, so that the rounds' books stay a few thousand
+	// cases (with no pause, the clients filed 500 a second, 10,000
+	// while a leader cut started again, and the rounds' checks and
+	// restarts grew with them).
+	clients := &powercutClients{acked: map[string]string{}, inFlight: map[string]bool{}, again: true, pause: 25 * time.Millisecond}
 	for round := 1; round <= *powercutCountyRounds; round++ {
 		leader := c.countyLeader(names...)
 		var cut []string
@@ -544,6 +554,7 @@ func TestPowerCutCounty(t *testing.T) {
 		for _, name := range cut {
 			c.nodes[name].kill()
 		}
+		cutting := time.Now()
 		stats := map[string]powercut.Stats{}
 		for _, name := range cut {
 			stats[name] = disks[name].cut(c.nodes[name], torn)
@@ -551,8 +562,8 @@ func TestPowerCutCounty(t *testing.T) {
 		clients.mu.Lock()
 		acked, inFlight, cutAt := len(clients.acked)-before, len(clients.inFlight), len(clients.order)
 		clients.mu.Unlock()
-		t.Logf("round %d: power cut under %s %v (leader %s; torn: %v) after %d filings acknowledged in the round, %d in flight",
-			round, what, cut, leader, torn, acked, inFlight)
+		t.Logf("round %d: power cut under %s %v (leader %s; torn: %v; the file systems put back in %s) after %d filings acknowledged in the round, %d in flight",
+			round, what, cut, leader, torn, time.Since(cutting).Round(time.Millisecond), acked, inFlight)
 		for _, name := range cut {
 			s := stats[name]
 			t.Logf("  %s's file system saw %d writes, %d syncs, %d truncates; put %d files back, refused %d changes after the cut",
@@ -588,7 +599,9 @@ func TestPowerCutCounty(t *testing.T) {
 		close(stop)
 		wg.Wait()
 		t.Logf("  %v ready again, their books checked, and filing %s after the cut", cut, time.Since(cutAtTime).Round(time.Millisecond))
+		checking := time.Now()
 		powercutCheckCounty(t, c, disks, names, clerks, signedIn, clients, round, from, cutAt)
+		t.Logf("  round %d checked in %s", round, time.Since(checking).Round(time.Millisecond))
 		if t.Failed() {
 			t.FailNow()
 		}
@@ -666,11 +679,22 @@ func powercutCheckCounty(t *testing.T, c *cluster, disks map[string]*powercutDis
 			t.Errorf("round %d: filing %s again answers %s, want %s as before the power cut", round, id, got, clients.acked[id])
 		}
 	}
-	// A new filing gets a new number.
+	// A new filing gets a new number, after every number of its day
+	// told so far.
 	id := fmt.Sprintf("cut%d-after", round)
 	number := powercutFileUntilAnswered(t, clerks, id)
 	if other, ok := numbers[number]; ok {
 		t.Errorf("round %d: a new filing after the restart got %s, the number of %s", round, number, other)
+	}
+	_, day, seq, err := casework.ParseCaseNumber(number)
+	if err != nil {
+		t.Fatalf("round %d: a new filing after the restart got %q: %v", round, number, err)
+	}
+	for told := range numbers {
+		if _, d, s, err := casework.ParseCaseNumber(told); err != nil || d == day && s >= seq {
+			t.Errorf("round %d: a new filing after the restart got %s, not after %s, told before (%v)", round, number, told, err)
+			break
+		}
 	}
 	clients.acked[id] = number
 	// Every node holds every acknowledged filing once, and no other
