@@ -842,11 +842,11 @@ func (w *chaosWork) readRegisters(t *testing.T, seed uint64) {
 // check runs after a schedule, everything healed, and returns what it
 // found wrong:
 //   - every filing acknowledged at a village is held there, at its
-//     township and at the county exactly once, and no office holds a
-//     case no client was told of;
+//     township and at each node of the county exactly once, and no
+//     office holds a case no client was told of;
 //   - every urgent report written and signed at a village is held there
-//     and at the county, signed, exactly once, and neither holds one no
-//     client was told of;
+//     and at each node of the county, signed, exactly once, and neither
+//     holds one no client was told of;
 //   - every acceptance acknowledged is in its case once at the county,
 //     and back in the copies of the village where it was filed and of
 //     its township (their listings: what their books hold);
@@ -892,7 +892,7 @@ func (f *chaosFed) check(t *testing.T, filed map[string]map[string]int, since ti
 	for _, v := range chaosVillages {
 		acked := filed[v.code]
 		parent := chaosTownships[slices.IndexFunc(chaosTownships, func(t chaosOffice) bool { return t.code == v.parent })]
-		for _, node := range []string{v.node, parent.node, "county-1"} {
+		for _, node := range append([]string{v.node, parent.node}, f.c.county()...) {
 			checks.Go(func() {
 				a := asAdmin(node)
 				eventually(fmt.Sprintf("%s to hold the %d cases acknowledged at %s", node, len(acked), v.node), func() error {
@@ -1018,11 +1018,16 @@ func (f *chaosFed) check(t *testing.T, filed map[string]map[string]int, since ti
 	}
 	checks.Wait()
 	// This schedule's urgent reports, signed, once each, at the village
-	// and at the county: every one acknowledged, none other.
+	// and at each node of the county: every one acknowledged, none other.
 	countyDuty := f.c.api("county-1").login("county-duty", adminPassword)
 	for _, v := range chaosVillages {
 		acked := w.reports[v.code]
-		for node, a := range map[string]*api{v.node: f.c.api(v.node).login("duty-"+v.code, adminPassword), "county-1": countyDuty} {
+		readers := map[string]*api{v.node: f.c.api(v.node).login("duty-"+v.code, adminPassword)}
+		for _, name := range f.c.county() {
+			readers[name] = f.c.api(name)
+			readers[name].token = countyDuty.token
+		}
+		for node, a := range readers {
 			checks.Go(func() {
 				eventually(fmt.Sprintf("%s to hold the %d urgent reports signed at %s", node, len(acked), v.node), func() error {
 					code, body, err := a.call("GET", "/v1/duty/reports?office_code="+v.code+"&page_size=1000", nil)
