@@ -480,9 +480,9 @@ func withFlag(args []string, flag, value string) []string {
 // flight, sent again, is filed once; that the acknowledged filings
 // nearest the cut answer their numbers when filed again; that every
 // acknowledged filing is held exactly once on every node, and nothing
-// else is; that a new filing gets a new number; and, the three nodes
-// killed, that their books are equal (the book's digest, at the same
-// raft index).
+// else is; that a new filing gets a number after those of its day told
+// before; and, the three nodes killed, that their books are equal (the
+// book's digest, at the same raft index).
 func TestPowerCutCounty(t *testing.T) {
 	seed := *powercutSeed
 	if seed == 0 {
@@ -643,7 +643,8 @@ func startFilingCounty(c *cluster) *api {
 // would: every filing cut in flight, sent again, is filed once; the
 // round's acknowledged filings nearest its cut, sent again, answer their
 // numbers; every node holds every acknowledged filing once and nothing
-// else; a new filing gets a new number; and the three books are equal.
+// else; a new filing gets a number after those of its day told before;
+// and the three books are equal.
 //
 // The round's acknowledged filings are clients.order[from:], the cut
 // came after clients.order[:cutAt].

@@ -49,7 +49,10 @@
 // below the file's synced size (a copy taken before the first change to
 // the block since the last sync), which is what undoing every change in
 // reverse order gives back, in bounded memory: bytes past the synced size
-// need no copy, since Cut truncates the file to that size.
+// need no copy, since Cut truncates the file to that size, and a block
+// that was a hole (SEEK_DATA) is recorded as one and punched again at
+// Cut, not copied: a sparse file of gigabytes cut short and grown again
+// costs a few bytes a block, not its size in memory and then on the disk.
 package powercut
 
 import (
@@ -58,6 +61,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"syscall"
 
@@ -102,7 +106,7 @@ type fileID struct{ dev, ino uint64 }
 type unsynced struct {
 	fd     int              // the real file, opened read-write at its first change
 	size   int64            // its size at its last sync
-	blocks map[int64][]byte // block number → its content at the last sync (blocks below size only)
+	blocks map[int64][]byte // block number → its content at the last sync (blocks below size only; nil: a hole)
 }
 
 // Mount shows the real directory dir at mountpoint (both must exist) and
@@ -184,10 +188,18 @@ func (f *FS) CutKeeping(keep func(name string) bool) error {
 				continue
 			}
 		}
+		var holes []int64
 		for b, old := range u.blocks {
+			if old == nil {
+				holes = append(holes, b)
+				continue
+			}
 			if _, err := unix.Pwrite(u.fd, old, b*blockSize); err != nil {
 				errs = append(errs, fmt.Errorf("powercut: put back block %d of inode %d: %w", b, id.ino, err))
 			}
+		}
+		if err := punchHoles(u.fd, holes); err != nil {
+			errs = append(errs, fmt.Errorf("powercut: put back the holes of inode %d: %w", id.ino, err))
 		}
 		if err := unix.Ftruncate(u.fd, u.size); err != nil {
 			errs = append(errs, fmt.Errorf("powercut: put back the size %d of inode %d: %w", u.size, id.ino, err))
@@ -200,6 +212,38 @@ func (f *FS) CutKeeping(keep func(name string) bool) error {
 	}
 	f.files = map[fileID]*unsynced{}
 	return errors.Join(errs...)
+}
+
+// punchHoles makes the blocks numbered in holes holes again (zeros, no
+// space on the disk), a run of consecutive blocks at a time; where the
+// file system cannot punch a hole it writes zeros.
+func punchHoles(fd int, holes []int64) error {
+	slices.Sort(holes)
+	var zeros []byte
+	for i := 0; i < len(holes); {
+		j := i
+		for j+1 < len(holes) && holes[j+1] == holes[j]+1 {
+			j++
+		}
+		off, n := holes[i]*blockSize, (holes[j]-holes[i]+1)*blockSize
+		i = j + 1
+		err := unix.Fallocate(fd, unix.FALLOC_FL_PUNCH_HOLE|unix.FALLOC_FL_KEEP_SIZE, off, n)
+		if !errors.Is(err, unix.EOPNOTSUPP) {
+			if err != nil {
+				return err
+			}
+			continue
+		}
+		if zeros == nil {
+			zeros = make([]byte, blockSize)
+		}
+		for end := off + n; off < end; off += blockSize {
+			if _, err := unix.Pwrite(fd, zeros, off); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // Unmount unmounts the file system. After Cut, pages the kernel still
@@ -237,8 +281,29 @@ func (f *FS) change(fd int, from, to int64, apply func() syscall.Errno) syscall.
 		to = u.size
 	}
 	if from < to {
+		// data is where the file's next data begins at or after the
+		// block looked at (SEEK_DATA), once asked: a block before it is
+		// a hole, recorded as such (nil) and not copied. A sparse file
+		// cut short (badger's value log, 2 GB mapped, when badger
+		// reopens it) would otherwise be copied whole, zeros and all,
+		// into memory, and written back at Cut as zeros.
+		data := int64(-1)
 		for b := from / blockSize; b*blockSize < to; b++ {
 			if _, ok := u.blocks[b]; ok {
+				continue
+			}
+			if data < b*blockSize {
+				off, err := unix.Seek(u.fd, b*blockSize, unix.SEEK_DATA)
+				switch {
+				case errors.Is(err, unix.ENXIO):
+					off = u.size // no data from here on
+				case err != nil:
+					off = b * blockSize // not known: copy
+				}
+				data = off
+			}
+			if data >= (b+1)*blockSize {
+				u.blocks[b] = nil
 				continue
 			}
 			old := make([]byte, min(blockSize, u.size-b*blockSize))

@@ -264,3 +264,64 @@ func TestACutCanKeepSomeFilesWrittenBack(t *testing.T) {
 		t.Errorf("after the cut the other file holds %q, want nothing", got)
 	}
 }
+
+// A sparse file (badger maps its value log at 2 GB and fills it from the
+// start) cut short and grown again since its sync goes back at the cut
+// to what it held, its holes holes again: the bytes written into the
+// former hole are gone, and the disk holds the data, not the file's
+// size in zeros.
+func TestASparseFileCutShortKeepsItsHoles(t *testing.T) {
+	f := mount(t)
+	const size = 256 << 20
+	name := filepath.Join(f.Mountpoint(), "vlog")
+	file, err := os.OpenFile(name, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	synced := bytes.Repeat([]byte("synced"), 1000)
+	if _, err := file.WriteAt(synced, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := file.Truncate(size); err != nil {
+		t.Fatal(err)
+	}
+	if err := file.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	// Since the sync: cut short past the data, grown again, and written
+	// into what was a hole.
+	if err := file.Truncate(8192); err != nil {
+		t.Fatal(err)
+	}
+	if err := file.Truncate(size); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := file.WriteAt([]byte("not synced"), size/2); err != nil {
+		t.Fatal(err)
+	}
+	file.Close()
+	cut(t, f)
+	real, err := os.Open(filepath.Join(f.Dir(), "vlog"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer real.Close()
+	var st unix.Stat_t
+	if err := unix.Fstat(int(real.Fd()), &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Size != size {
+		t.Errorf("after the cut the file is %d bytes, want %d as synced", st.Size, size)
+	}
+	if allocated := st.Blocks * 512; allocated > 1<<20 {
+		t.Errorf("after the cut the file takes %d bytes of the disk, want its data's (%d bytes), its holes punched", allocated, len(synced))
+	}
+	got := make([]byte, len(synced))
+	if _, err := real.ReadAt(got, 0); err != nil || !bytes.Equal(got, synced) {
+		t.Errorf("after the cut the file starts with %q (%v), want what was synced", got[:16], err)
+	}
+	mid := make([]byte, 10)
+	if _, err := real.ReadAt(mid, size/2); err != nil || !bytes.Equal(mid, make([]byte, 10)) {
+		t.Errorf("after the cut the file holds %q at %d (%v), want zeros: the write was never synced", mid, size/2, err)
+	}
+}
