@@ -614,7 +614,7 @@ func TestPowerCutCounty(t *testing.T) {
 // before its cut and half after, TestPowerCutCounty sends again.
 const powercutAgain = 200
 
-var powercutCountyRounds = flag.Int("powercut.countyrounds", 3, "power cuts in a run of TestPowerCutCounty: a follower, the leader, all three, in turn")
+var powercutCountyRounds = flag.Int("powercut.countyrounds", 6, "power cuts in a run of TestPowerCutCounty: a follower, the leader, all three, in turn")
 
 // startFilingCounty starts a county office of three nodes with the
 // tobacco licence's catalogue, the county's rights to it and a clerk who
