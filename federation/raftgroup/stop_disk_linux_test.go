@@ -218,41 +218,16 @@ func TestAnAppendTheDiskFailsStopsTheNodeWithItsExitStatus(t *testing.T) {
 	if err := unix.Setrlimit(unix.RLIMIT_FSIZE, &unix.Rlimit{Cur: 0, Max: old.Max}); err != nil {
 		t.Fatal(err)
 	}
-	returned, ended := false, make(chan struct{})
-	go func() {
-		defer close(ended)
-		logStore.StoreLogs([]*raft.Log{entry(11), entry(12)})
-		returned = true
-	}()
-	select {
-	case <-ended:
-	case <-time.After(10 * time.Second):
-		t.Error("the append neither returned nor stopped")
-	}
+	returned := runUntilStopped(t, "the append", func() { logStore.StoreLogs([]*raft.Log{entry(11), entry(12)}) })
 	if err := unix.Setrlimit(unix.RLIMIT_FSIZE, &old); err != nil {
 		t.Fatal(err)
-	}
-	select {
-	case code := <-exits:
-		if code != ExitDiskFailed {
-			t.Errorf("exit status %d; want %d", code, ExitDiskFailed)
-		}
-	default:
-		t.Error("the node did not exit")
 	}
 	if returned {
 		t.Error("the append returned to raft")
 	}
-	out := logs.String()
-	for _, want := range []string{"level=ERROR", `msg="the data disk failed a write: this node stops`, "office=" + diskTestOffice, "raft_index=11",
-		`fault="a file reached the largest size allowed (EFBIG`, `op="append to raft's log"`, "file too large", "--data", "exit_status=4"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("the stop's log lacks %s:\n%s", want, out)
-		}
-	}
-	if n := strings.Count(strings.TrimSpace(out), "\n"); n != 0 || strings.Contains(out, "goroutine") {
-		t.Errorf("the stop logs %d lines more than one, or a stack:\n%s", n, out)
-	}
+	checkStop(t, exits, ExitDiskFailed, logs.String(),
+		`msg="the data disk failed a write: this node stops`, "office="+diskTestOffice, "raft_index=11",
+		`fault="a file reached the largest size allowed (EFBIG`, `op="append to raft's log"`, "file too large", "--data", "exit_status=4")
 
 	store.Close()
 	store, err = walstore.Open(dir, slog.New(slog.DiscardHandler))
@@ -290,41 +265,16 @@ func TestATermTheDiskFailsToStoreStopsTheNodeWithItsExitStatus(t *testing.T) {
 	if err := unix.Setrlimit(unix.RLIMIT_FSIZE, &unix.Rlimit{Cur: 0, Max: old.Max}); err != nil {
 		t.Fatal(err)
 	}
-	returned, ended := false, make(chan struct{})
-	go func() {
-		defer close(ended)
-		stable.SetUint64([]byte("CurrentTerm"), 5)
-		returned = true
-	}()
-	select {
-	case <-ended:
-	case <-time.After(10 * time.Second):
-		t.Error("storing the term neither returned nor stopped")
-	}
+	returned := runUntilStopped(t, "storing the term", func() { stable.SetUint64([]byte("CurrentTerm"), 5) })
 	if err := unix.Setrlimit(unix.RLIMIT_FSIZE, &old); err != nil {
 		t.Fatal(err)
-	}
-	select {
-	case code := <-exits:
-		if code != ExitDiskFailed {
-			t.Errorf("exit status %d; want %d", code, ExitDiskFailed)
-		}
-	default:
-		t.Error("the node did not exit")
 	}
 	if returned {
 		t.Error("storing the term returned to raft")
 	}
-	out := logs.String()
-	for _, want := range []string{"level=ERROR", `msg="the data disk failed a write: this node stops`, "office=" + diskTestOffice,
-		`fault="a file reached the largest size allowed (EFBIG`, `op="store raft's CurrentTerm"`, "exit_status=4"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("the stop's log lacks %s:\n%s", want, out)
-		}
-	}
-	if n := strings.Count(strings.TrimSpace(out), "\n"); n != 0 || strings.Contains(out, "goroutine") {
-		t.Errorf("the stop logs %d lines more than one, or a stack:\n%s", n, out)
-	}
+	checkStop(t, exits, ExitDiskFailed, logs.String(),
+		`msg="the data disk failed a write: this node stops`, "office="+diskTestOffice,
+		`fault="a file reached the largest size allowed (EFBIG`, `op="store raft's CurrentTerm"`, "exit_status=4")
 	store.Close()
 	store, err = walstore.Open(dir, slog.New(slog.DiscardHandler))
 	if err != nil {

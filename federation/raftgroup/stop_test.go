@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -57,41 +58,16 @@ func TestADamagedCaseStopsTheNodeWithItsExitStatus(t *testing.T) {
 				Events: []*yizhanv1.CaseEvent{{Seq: 3, Type: yizhanv1.EventType_EVENT_TYPE_ACCEPTED}}}}}}}
 		return &raft.Log{Index: index, Type: raft.LogCommand, Data: marshalCommand(t, cmd)}
 	}
-	returned, ended := false, make(chan struct{})
-	go func() {
-		defer close(ended)
-		f.ApplyBatch([]*raft.Log{appendTo(7, number), appendTo(8, "450122000000-20260302-0002")})
-		returned = true
-	}()
-	select {
-	case <-ended:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the apply neither returned nor stopped")
-	}
-	select {
-	case code := <-exits:
-		if code != ExitBookDamaged {
-			t.Errorf("exit status %d; want %d", code, ExitBookDamaged)
-		}
-	default:
-		t.Error("the node did not exit")
-	}
+	returned := runUntilStopped(t, "the apply", func() { f.ApplyBatch([]*raft.Log{appendTo(7, number), appendTo(8, "450122000000-20260302-0002")}) })
 	if returned {
 		t.Error("the apply returned to raft as if the entries were applied")
 	}
 	if got := book.Applied(); got != 0 {
 		t.Errorf("the book reached raft index %d; want 0 (the damaged command and the one after it not applied)", got)
 	}
-	out := logs.String()
-	for _, want := range []string{"level=ERROR", "office=" + county, "raft_index=7", "case=" + number,
-		`damage="has its record at event 2 but 0 events on disk"`, "--join", "docs/OPERATIONS.md", "exit_status=3"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("the stop's log lacks %s:\n%s", want, out)
-		}
-	}
-	if n := strings.Count(strings.TrimSpace(out), "\n"); n != 0 || strings.Contains(out, "goroutine") {
-		t.Errorf("the stop logs %d lines more than one, or a stack:\n%s", n, out)
-	}
+	checkStop(t, exits, ExitBookDamaged, logs.String(),
+		"office="+county, "raft_index=7", "case="+number,
+		`damage="has its record at event 2 but 0 events on disk"`, "--join", "docs/OPERATIONS.md", "exit_status=3")
 }
 
 // A write the database refuses during the apply itself stops the node as
@@ -126,26 +102,10 @@ func TestAWriteRefusedDuringTheApplyStopsTheNodeWithItsExitStatus(t *testing.T) 
 		t.Fatal(err)
 	}
 
-	returned, ended := false, make(chan struct{})
-	go func() {
-		defer close(ended)
+	returned := runUntilStopped(t, "the apply", func() {
 		f.ApplyBatch([]*raft.Log{{Index: 6, Type: raft.LogCommand,
 			Data: marshalCommand(t, &peerv1.Command{Kind: &peerv1.Command_Cases{Cases: &peerv1.CaseCommand{AtUnixNano: 6}}})}})
-		returned = true
-	}()
-	select {
-	case <-ended:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the apply neither returned nor stopped")
-	}
-	select {
-	case code := <-exits:
-		if code != ExitDiskFailed {
-			t.Errorf("exit status %d; want %d", code, ExitDiskFailed)
-		}
-	default:
-		t.Error("the node did not exit")
-	}
+	})
 	if returned {
 		t.Error("the apply returned to raft as if the entry were applied")
 	}
@@ -157,16 +117,9 @@ func TestAWriteRefusedDuringTheApplyStopsTheNodeWithItsExitStatus(t *testing.T) 
 		t.Error("the state machine says raft index 6 applied (what a backup reads) while the node stops on it")
 	}
 	f.applyMu.Unlock()
-	out := logs.String()
-	for _, want := range []string{"level=ERROR", `msg="the data disk failed a write: this node stops`, "office=" + county, "raft_index=6",
-		`fault="the database was closed under the write"`, `op="count the statistics again"`, "DB Closed", "--data", "exit_status=4"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("the stop's log lacks %s:\n%s", want, out)
-		}
-	}
-	if n := strings.Count(strings.TrimSpace(out), "\n"); n != 0 || strings.Contains(out, "goroutine") {
-		t.Errorf("the stop logs %d lines more than one, or a stack:\n%s", n, out)
-	}
+	checkStop(t, exits, ExitDiskFailed, logs.String(),
+		`msg="the data disk failed a write: this node stops`, "office="+county, "raft_index=6",
+		`fault="the database was closed under the write"`, `op="count the statistics again"`, "DB Closed", "--data", "exit_status=4")
 }
 
 // A read of the apply's that the disk failed (casebook.DiskError, Read)
@@ -187,20 +140,53 @@ func TestAReadTheDiskFailsStopsTheNodeWithItsExitStatus(t *testing.T) {
 	var logs bytes.Buffer
 	exits := make(chan int, 1)
 	f.stopWith(slog.New(slog.NewTextHandler(&logs, nil)).With("office", county), func(code int) { exits <- code })
+	runUntilStopped(t, "the stop", func() {
+		f.stop(&casebook.DiskError{Index: 7, Op: `read "book/c/450122000000-20260302-0001"`, Err: syscall.EIO, Read: true}, 7)
+	})
+	checkStop(t, exits, ExitDiskFailed, logs.String(),
+		`msg="the data disk failed a read: this node stops, rather than refuse the command on this node alone`,
+		"raft_index=7", `fault="the disk failed (EIO: input/output error)"`, "--join", "exit_status=4")
+}
+
+// runUntilStopped runs what raft would call (an apply, an append) in a
+// goroutine of its own and reports whether it returned: a stop ends the
+// goroutine instead (the test's exit returns). It waits 10 s at most.
+func runUntilStopped(t *testing.T, what string, run func()) bool {
+	t.Helper()
+	var returned atomic.Bool
 	ended := make(chan struct{})
 	go func() {
 		defer close(ended)
-		f.stop(&casebook.DiskError{Index: 7, Op: `read "book/c/450122000000-20260302-0001"`, Err: syscall.EIO, Read: true}, 7)
+		run()
+		returned.Store(true)
 	}()
-	<-ended
-	if code := <-exits; code != ExitDiskFailed {
-		t.Errorf("exit status %d; want %d", code, ExitDiskFailed)
+	select {
+	case <-ended:
+	case <-time.After(10 * time.Second):
+		t.Errorf("%s neither returned nor stopped", what)
 	}
-	out := logs.String()
-	for _, want := range []string{`msg="the data disk failed a read: this node stops, rather than refuse the command on this node alone`,
-		"raft_index=7", `fault="the disk failed (EIO: input/output error)"`, "--join", "exit_status=4"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("the stop's log lacks %s:\n%s", want, out)
+	return returned.Load()
+}
+
+// checkStop checks that the node stopped as docs/OPERATIONS.md says: it
+// exited with status code, and logged one line at error holding each of
+// lines, without a Go stack.
+func checkStop(t *testing.T, exits <-chan int, code int, logs string, lines ...string) {
+	t.Helper()
+	select {
+	case got := <-exits:
+		if got != code {
+			t.Errorf("exit status %d; want %d", got, code)
 		}
+	default:
+		t.Error("the node did not exit")
+	}
+	for _, want := range append([]string{"level=ERROR"}, lines...) {
+		if !strings.Contains(logs, want) {
+			t.Errorf("the stop's log lacks %s:\n%s", want, logs)
+		}
+	}
+	if n := strings.Count(strings.TrimSpace(logs), "\n"); n != 0 || strings.Contains(logs, "goroutine") {
+		t.Errorf("the stop logs %d lines more than one, or a stack:\n%s", n, logs)
 	}
 }
