@@ -1296,30 +1296,9 @@ const chaosFullCheck = 25
 // caseStatesSince is the state of each case of office filed at or after
 // since (zero: all) as a node's listing gives it: what its own book holds.
 func caseStatesSince(a *api, office string, since time.Time) (map[string]string, error) {
-	from := ""
-	if !since.IsZero() {
-		from = "&filed_from=" + since.UTC().Format(time.RFC3339Nano)
-	}
 	states := map[string]string{}
-	token := ""
-	for {
-		code, body, err := a.call("GET", fmt.Sprintf("/v1/cases?office_code=%s&history=true&page_size=500%s&page_token=%s", office, from, token), nil)
-		if err != nil {
-			return nil, err
-		}
-		if code != http.StatusOK {
-			return nil, fmt.Errorf("list cases of %s: %d %v", office, code, body)
-		}
-		list, _ := body["cases"].([]any)
-		for _, c := range list {
-			c := c.(map[string]any)
-			states[fmt.Sprint(c["number"])] = fmt.Sprint(c["state"])
-		}
-		token, _ = body["next_page_token"].(string)
-		if token == "" {
-			return states, nil
-		}
-	}
+	err := eachCaseListed(a, office, since, func(c map[string]any) { states[fmt.Sprint(c["number"])] = fmt.Sprint(c["state"]) })
+	return states, err
 }
 
 // registryDigest is a node's registry index and digest as its status

@@ -254,27 +254,35 @@ func casesListed(a *api, office string) (map[string]int, error) {
 // casesListedSince is casesListed for the cases filed at or after since
 // (zero: all).
 func casesListedSince(a *api, office string, since time.Time) (map[string]int, error) {
+	seen := map[string]int{}
+	err := eachCaseListed(a, office, since, func(c map[string]any) { seen[fmt.Sprint(c["number"])]++ })
+	return seen, err
+}
+
+// eachCaseListed calls f with each case of office filed at or after since
+// (zero: all) as a node's listing gives it (what its own book holds),
+// following the pages to the last.
+func eachCaseListed(a *api, office string, since time.Time, f func(c map[string]any)) error {
 	from := ""
 	if !since.IsZero() {
 		from = "&filed_from=" + since.UTC().Format(time.RFC3339Nano)
 	}
-	seen := map[string]int{}
 	token := ""
 	for {
 		code, body, err := a.call("GET", fmt.Sprintf("/v1/cases?office_code=%s&history=true&page_size=500%s&page_token=%s", office, from, token), nil)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if code != http.StatusOK {
-			return nil, fmt.Errorf("list cases of %s: %d %v", office, code, body)
+			return fmt.Errorf("list cases of %s: %d %v", office, code, body)
 		}
 		list, _ := body["cases"].([]any)
 		for _, c := range list {
-			seen[fmt.Sprint(c.(map[string]any)["number"])]++
+			f(c.(map[string]any))
 		}
 		token, _ = body["next_page_token"].(string)
 		if token == "" {
-			return seen, nil
+			return nil
 		}
 	}
 }
