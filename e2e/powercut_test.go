@@ -176,6 +176,20 @@ type powercutClients struct {
 	pause time.Duration
 }
 
+// awaitAcked waits until more than before filings are acknowledged: the
+// round's first, after which the cut may come.
+func (p *powercutClients) awaitAcked(t *testing.T, before int) {
+	t.Helper()
+	waitFor(t, "the round's first filing", func() error {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if len(p.acked) == before {
+			return errNotYet
+		}
+		return nil
+	}, syncTimeout)
+}
+
 // run starts the four clients of a round, filing until stop is closed.
 // Each files at one of agents (the nodes of the office) and, when an
 // answer fails, turns to the next.
@@ -274,14 +288,7 @@ func TestPowerCut(t *testing.T) {
 		wg := clients.run(t, []*api{agent}, round, stop)
 		// The cut comes at a random moment of the filings: from the
 		// first acknowledged to a few seconds on.
-		waitFor(t, "the round's first filing", func() error {
-			clients.mu.Lock()
-			defer clients.mu.Unlock()
-			if len(clients.acked) == before {
-				return errNotYet
-			}
-			return nil
-		}, syncTimeout)
+		clients.awaitAcked(t, before)
 		time.Sleep(time.Duration(rng.Int64N(int64(3 * time.Second))))
 		for _, name := range cut {
 			c.nodes[name].kill()
@@ -540,14 +547,7 @@ func TestPowerCutCounty(t *testing.T) {
 		stop := make(chan struct{})
 		before, from := len(clients.acked), len(clients.order)
 		wg := clients.run(t, clerks, round, stop)
-		waitFor(t, "the round's first filing", func() error {
-			clients.mu.Lock()
-			defer clients.mu.Unlock()
-			if len(clients.acked) == before {
-				return errNotYet
-			}
-			return nil
-		}, syncTimeout)
+		clients.awaitAcked(t, before)
 		time.Sleep(time.Duration(rng.Int64N(int64(3 * time.Second))))
 		// Every node cut dies first, then their file systems are cut:
 		// what each wrote after the first died is undone as well.
