@@ -162,6 +162,7 @@ func linkName(lower, upper string) string {
 // startChaosFed starts the federation with a proxy on every link.
 func startChaosFed(t *testing.T) *chaosFed {
 	f := &chaosFed{c: newCluster(t), started: time.Now(), links: map[string][]*chaos.Proxy{}, nodes: map[string]string{}, restarts: map[string]*sync.Mutex{}}
+	f.c.logPipes = true // a full disk's node logs why it stopped (exit status 4)
 	c := f.c
 	// Each node's metrics and probes on an operator's port: a listing that
 	// leaves out cases is reported with what the node's book reads of them
@@ -314,9 +315,9 @@ func (f *chaosFed) apply(t *testing.T, ft chaos.Fault, on bool) {
 	case ft.Kind == chaos.DiskFull:
 		// Go ignores SIGXFSZ, so a write past the limit fails with EFBIG
 		// as on a full disk. The node may stop on it (exit status 4: a
-		// failed append or apply stops it; its one line is lost, as its
-		// log is a file the limit stops too); then it starts again when
-		// the disk has room.
+		// failed append or apply stops it, its one line in its log, which
+		// the harness writes: logPipes); then it starts again when the
+		// disk has room.
 		if pid := n.pid(); pid > 0 {
 			lim := unix.Rlimit{Cur: 0, Max: unix.RLIM_INFINITY}
 			if !on {

@@ -54,6 +54,10 @@ type cluster struct {
 	// bins, for the nodes it names, is the program they run instead of
 	// the binary under test (the memory benchmark's cgroup wrapper).
 	bins map[string]string
+	// logPipes has the nodes started from now on log through a pipe the
+	// test copies (proc.logPipe): a node whose file size limit the test
+	// lowers (a full disk) still says why it stopped.
+	logPipes bool
 }
 
 // node is one node process and the addresses it listens on. Its flags,
@@ -141,6 +145,7 @@ func (c *cluster) start(name, office string, extra ...string) *node {
 	}
 	n.proc = newProc(c.t, name, args...)
 	n.proc.bin = c.previous
+	n.proc.logPipe = c.logPipes
 	if bin, ok := c.bins[name]; ok {
 		n.proc.bin = bin
 	}
