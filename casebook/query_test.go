@@ -427,6 +427,26 @@ func TestImportLegacySnapshot(t *testing.T) {
 	}
 }
 
+// A legacy snapshot's import whose reads the database fails (here: the
+// database closed under it) answers an error, as before reads of the
+// apply stopped the node: raft's restore reports it; no Go panic.
+func TestImportLegacySnapshotWhoseReadFailsIsAnError(t *testing.T) {
+	reg := newRegistry(t)
+	c := newOffice(t, county, reg)
+	c.file(licence, 1, Request{})
+	db := openDB(t, t.TempDir())
+	imported := newOffice(t, county, reg)
+	imported.book = openBook(t, db, county)
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	err := imported.book.ImportLegacy(c.mem.Snapshot(), nil, c.index, reg)
+	var d *DiskError
+	if !errors.As(err, &d) || !d.Read {
+		t.Errorf("an import whose reads fail: %v; want the failed read's *DiskError", err)
+	}
+}
+
 // Cases filed before the county made its query-code key were indexed
 // under plain hashes: they are still found, and Check accepts them.
 func TestApplicantFoundAcrossTheHashKeyArriving(t *testing.T) {

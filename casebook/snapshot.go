@@ -257,7 +257,20 @@ func (b *Book) Sync() error {
 // applied, with the answers of the case writes it remembered: each case
 // is saved as Apply would have, indexes and counters included, with the
 // registry as the snapshot left it.
-func (b *Book) ImportLegacy(s *peerv1.CaseBookSnapshot, requests []*peerv1.RequestRecord, applied uint64, reg casework.Registry) error {
+func (b *Book) ImportLegacy(s *peerv1.CaseBookSnapshot, requests []*peerv1.RequestRecord, applied uint64, reg casework.Registry) (err error) {
+	// A read the database fails stops an apply (overlay.readFailed); here,
+	// restoring a snapshot, it is the import's error, as it was before.
+	defer func() {
+		r := recover()
+		if r == nil {
+			return
+		}
+		if d, ok := r.(*DiskError); ok && d.Read {
+			err = d
+			return
+		}
+		panic(r)
+	}()
 	if b.Len() != 0 || b.Applied() != 0 {
 		return fmt.Errorf("casebook: import into a book that holds %d cases at index %d", b.Len(), b.Applied())
 	}
