@@ -624,16 +624,32 @@ func (vlog *valueLog) open(db *DB) error {
 		return nil
 	}
 
-	if err := vlog.populateFilesMap(); err != nil {
+	// yizhan patch (PATCHES.md): the flush of a memtable replayed at Open,
+	// already under way, syncs the value log (values durable before the
+	// keys that point to them) and reads filesMap and maxFid under
+	// filesLock: the files are found, opened, cut and taken out under it
+	// too. Nothing here waits for the flush, so the flush waits at most
+	// for this.
+	vlog.filesLock.Lock()
+	create, err := vlog.openFiles()
+	vlog.filesLock.Unlock()
+	if err != nil || !create {
 		return err
+	}
+	// Don't write to the old log file. Always create a new one.
+	_, err = vlog.createVlogFile()
+	return y.Wrapf(err, "Error while creating log file in valueLog.open")
+}
+
+// openFiles is open's work on the value log files found, under filesLock:
+// create says whether open then creates the file it writes to.
+func (vlog *valueLog) openFiles() (create bool, err error) {
+	if err := vlog.populateFilesMap(); err != nil {
+		return false, err
 	}
 	// If no files are found, then create a new file.
 	if len(vlog.filesMap) == 0 {
-		if vlog.opt.ReadOnly {
-			return nil
-		}
-		_, err := vlog.createVlogFile()
-		return y.Wrapf(err, "Error while creating log file in valueLog.open")
+		return !vlog.opt.ReadOnly, nil
 	}
 	fids := vlog.sortedFids()
 	for _, fid := range fids {
@@ -647,7 +663,7 @@ func (vlog *valueLog) open(db *DB) error {
 		}
 		if err := lf.open(vlog.fpath(fid), flags,
 			2*vlog.opt.ValueLogFileSize); err != nil {
-			return y.Wrapf(err, "Open existing file: %q", lf.path)
+			return false, y.Wrapf(err, "Open existing file: %q", lf.path)
 		}
 		// yizhan patch (PATCHES.md): reading its header mapped the
 		// pages around it.
@@ -656,14 +672,14 @@ func (vlog *valueLog) open(db *DB) error {
 		if lf.size.Load() == vlogHeaderSize && fid != vlog.maxFid && !vlog.opt.ReadOnly {
 			vlog.opt.Infof("Deleting empty file: %s", lf.path)
 			if err := lf.Delete(); err != nil {
-				return y.Wrapf(err, "while trying to delete empty file: %s", lf.path)
+				return false, y.Wrapf(err, "while trying to delete empty file: %s", lf.path)
 			}
 			delete(vlog.filesMap, fid)
 		}
 	}
 
 	if vlog.opt.ReadOnly {
-		return nil
+		return false, nil
 	}
 	// Now we can read the latest value log file, and see if it needs truncation. We could
 	// technically do this over all the value log files, but that would mean slowing down the value
@@ -675,20 +691,16 @@ func (vlog *valueLog) open(db *DB) error {
 	// garbage at every open).
 	lastOff, err := last.iterate(vlog.opt.ReadOnly, vlogHeaderSize, nil)
 	if err != nil {
-		return y.Wrapf(err, "while iterating over: %s", last.path)
+		return false, y.Wrapf(err, "while iterating over: %s", last.path)
 	}
 	if err := last.Truncate(int64(lastOff)); err != nil {
-		return y.Wrapf(err, "while truncating last value log file: %s", last.path)
+		return false, y.Wrapf(err, "while truncating last value log file: %s", last.path)
 	}
 	// yizhan patch (PATCHES.md): reading it to its end mapped the whole
 	// file, which is not written again.
 	last.dropAllPages()
 
-	// Don't write to the old log file. Always create a new one.
-	if _, err := vlog.createVlogFile(); err != nil {
-		return y.Wrapf(err, "Error while creating log file in valueLog.open")
-	}
-	return nil
+	return true, nil
 }
 
 func (vlog *valueLog) Close() error {
