@@ -127,16 +127,7 @@ func TestAWriteRefusedDuringTheApplyStopsTheNodeWithItsExitStatus(t *testing.T) 
 // and that the node stops rather than refuse the command on its own.
 func TestAReadTheDiskFailsStopsTheNodeWithItsExitStatus(t *testing.T) {
 	const county = "450122000000"
-	db, err := badgerstore.OpenDB(t.TempDir(), badgerstore.DBOptions{Small: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	book, err := casebook.Open(db, county)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := NewFSM(registry.New(registry.Options{}), book)
+	f := newTestFSM(t, county)
 	var logs bytes.Buffer
 	exits := make(chan int, 1)
 	f.stopWith(slog.New(slog.NewTextHandler(&logs, nil)).With("office", county), func(code int) { exits <- code })
