@@ -89,9 +89,11 @@ func (b *Book) CalendarChanged(index uint64, reg casework.Registry, ch CalendarC
 		slog.Warn("casebook: the calendar changed too much to judge the cases again at once: the statistics are counted again at the next write",
 			"index", index, "from", ch.From.Format(time.DateOnly), "cases_walked", walked)
 	case err != nil:
-		// A read or write the database failed (a damaged case it met
-		// stays in the chain, and stops the node as damage).
-		panic(failedWrite(index, err, "judge the cases again after the calendar write at index %d", index))
+		// A read the database failed, or handed back as what it cannot
+		// decode: the walk only reads (its writes wait in o, written
+		// below). A damaged case it met stays in the chain, and stops
+		// the node as damage.
+		panic(failedRead(index, err, "read the cases to judge them again after the calendar write at index %d", index))
 	default:
 		w.add(o)
 		slog.Info("casebook: judged the cases again with the new calendar",

@@ -139,6 +139,77 @@ func TestAReadTheDiskFailsStopsTheNodeWithItsExitStatus(t *testing.T) {
 		"raft_index=7", `fault="the disk failed (EIO: input/output error)"`, "--join", "exit_status=4")
 }
 
+// A calendar write judges the open cases again at its point of the log
+// (casebook.CalendarChanged). An open case it meets damaged stops the
+// node as damage (ExitBookDamaged, naming the case); an open case whose
+// record the database hands back unreadable stops it as a read the disk
+// failed (ExitDiskFailed), its line saying a read failed, not a write.
+func TestTheCalendarsJudgingStopsTheNodeOnWhatItCannotRead(t *testing.T) {
+	const county, number = "450122000000", "450122000000-20260302-0001"
+	for _, tc := range []struct {
+		name   string
+		record []byte // the open case's record as the database holds it
+		code   int
+		lines  []string
+	}{
+		{"a damaged case", mustMarshal(t, &yizhanv1.Case{Number: number, OwnerOffice: county, State: yizhanv1.CaseState_CASE_STATE_ACCEPTED, LastSeq: 2}),
+			ExitBookDamaged, []string{"raft_index=5", "case=" + number, `damage="has its record at event 2 but 0 events on disk"`, "exit_status=3"}},
+		{"a record that does not read back", []byte{0xff, 0xff},
+			ExitDiskFailed, []string{`msg="the data disk failed a read`, "raft_index=5", `fault="the read failed"`, "calendar write at index 5", "exit_status=4"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			db, err := badgerstore.OpenDB(t.TempDir(), badgerstore.DBOptions{Small: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { db.Close() })
+			// An open case (its key in the queue), without its events.
+			if err := db.Update(func(txn *badger.Txn) error {
+				if err := txn.Set([]byte("book/kq/"+number), []byte("queue key")); err != nil {
+					return err
+				}
+				return txn.Set([]byte("book/c/"+number), tc.record)
+			}); err != nil {
+				t.Fatal(err)
+			}
+			book, err := casebook.Open(db, county)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f := NewFSM(registry.New(registry.Options{}), book)
+			var logs bytes.Buffer
+			exits := make(chan int, 1)
+			f.stopWith(slog.New(slog.NewTextHandler(&logs, nil)).With("office", county), func(code int) { exits <- code })
+			holiday := registry.OfficialCalendar(2026)
+			holiday.Days = append(holiday.Days, &yizhanv1.CalendarDay{Date: "2026-03-04", Kind: yizhanv1.DayKind_DAY_KIND_HOLIDAY, Name: "抗灾停工"})
+			put := &peerv1.RegistryCommand{AtUnixNano: 1, Actor: "county.admin", Op: &peerv1.RegistryCommand_PutCalendar{PutCalendar: &peerv1.PutCalendar{Calendar: holiday}}}
+			returned := runUntilStopped(t, "the calendar write", func() {
+				f.ApplyBatch([]*raft.Log{{Index: 5, Type: raft.LogCommand, Data: marshalCommand(t, &peerv1.Command{Kind: &peerv1.Command_Registry{Registry: put}})}})
+			})
+			if returned {
+				t.Error("the apply returned to raft as if the calendar write were applied")
+			}
+			if got := book.Applied(); got >= 5 {
+				t.Errorf("the book reached raft index %d; want it below 5 (the calendar write not applied)", got)
+			}
+			checkStop(t, exits, tc.code, logs.String(), append([]string{"office=" + county}, tc.lines...)...)
+			if strings.Contains(logs.String(), `msg="the data disk failed a write`) {
+				t.Errorf("the stop says a write failed:\n%s", logs.String())
+			}
+		})
+	}
+}
+
+// mustMarshal is m's encoding.
+func mustMarshal(t *testing.T, m proto.Message) []byte {
+	t.Helper()
+	v, err := proto.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
 // runUntilStopped runs what raft would call (an apply, an append) in a
 // goroutine of its own and reports whether it returned: a stop ends the
 // goroutine instead (the test's exit returns). It waits 10 s at most.
