@@ -37,9 +37,10 @@ func (a *appender) AppendEvents(ctx context.Context, number string, prevHash []b
 
 // A village's book that lost the events of cases it must close by itself
 // (dropped, or read back empty) does not stop the node's mail with a
-// panic: the mail logs each damaged case at error, naming it, once, acts
-// on the sound ones, tries the damaged ones no more until they read
-// whole again, and refuses mail on them, which would stop the node.
+// panic: the mail acts on the sound ones, leaves the damaged ones alone,
+// and refuses mail on them, which would stop the node. The node's log
+// names each damaged case at error once, whoever met it first and however
+// often the mail reads it (the book's note: docs/logging.md).
 func TestTheMailLeavesADamagedCaseAlone(t *testing.T) {
 	db, err := badgerstore.OpenDB(t.TempDir(), badgerstore.DBOptions{Small: true})
 	if err != nil {
@@ -85,8 +86,10 @@ func TestTheMailLeavesADamagedCaseAlone(t *testing.T) {
 	var logged bytes.Buffer
 	var logMu sync.Mutex
 	w := &appender{}
+	log := slog.New(slog.NewTextHandler(lockedWriter{&logMu, &logged}, nil))
+	book.SetLogger(log) // as the node: one log for the book and the mail
 	ml := New(Config{Office: village, Node: village + "-1", FSM: raftgroup.NewFSM(newRegistry(t, county, township, village), book),
-		Owner: w, Logger: slog.New(slog.NewTextHandler(lockedWriter{&logMu, &logged}, nil))})
+		Owner: w, Logger: log})
 
 	for range 3 {
 		ml.autoActions(t.Context())

@@ -121,16 +121,12 @@ type Mail struct {
 	cfg Config
 	log *slog.Logger
 
-	mu           sync.Mutex               // guards deliveryErrs, pushed, pushers, runCtx, damaged
+	mu           sync.Mutex               // guards deliveryErrs, pushed, pushers, runCtx
 	deliveryErrs map[string]DeliveryError // by destination office, while failing
 	pushed       map[string]bool          // "<dest>/<sha256>": a file the office above holds
 	pushers      map[string]*pusher       // by destination: scanned files on their way up
 	runCtx       context.Context          // Run's, for the pushers
 	wake         chan struct{}            // a pusher finished a file: messages may go
-	// damaged holds the cases the office must act on whose log the book
-	// cannot read whole (casebook.ErrDamaged), logged once each: they
-	// are left alone until they read whole again.
-	damaged map[string]bool
 
 	// arrivals counts the cases this node has had come into the office's
 	// hands by mail (Arrivals).
@@ -272,7 +268,7 @@ func (ml *Mail) check(from string, m *peerv1.CaseMessage, attachments bool) stri
 		return ""
 	}
 	_, held, _, err := ml.cfg.FSM.Cases().Read(m.GetCaseNumber())
-	if ml.noteDamaged(m.GetCaseNumber(), err) {
+	if damaged(err) {
 		// Applied, it would stop the node on the damaged case (casebook:
 		// ErrDamaged), and again at every start: refused, it waits at
 		// the sender, which holds it back and in time sets it aside,
@@ -429,7 +425,7 @@ func (ml *Mail) autoAct(ctx context.Context, number string) error {
 	unlock := ml.cfg.Owner.LockCase(number)
 	defer unlock()
 	c, events, ok, err := ml.cfg.FSM.Cases().Read(number)
-	if ml.noteDamaged(number, err) || errors.Is(err, casebook.ErrReplacing) {
+	if damaged(err) || errors.Is(err, casebook.ErrReplacing) {
 		return nil
 	}
 	if err != nil || !ok {
@@ -453,36 +449,15 @@ func (ml *Mail) autoAct(ctx context.Context, number string) error {
 	return err
 }
 
-// noteDamaged reports whether err is a damaged case (casebook.ErrDamaged:
+// damaged reports whether err is a damaged case (casebook.ErrDamaged:
 // its record without all its events), which the office can neither act
-// on nor send from this book: logged at error the first time, and left
-// alone (its outbox entry stays, for a node whose copy is whole), so
-// that one damaged case neither stops the node nor holds back the
-// others, nor floods the log at every turn of the loop. A case that
-// reads whole again (the book restored) is logged at info.
-func (ml *Mail) noteDamaged(number string, err error) bool {
-	damaged := errors.Is(err, casebook.ErrDamaged)
-	ml.mu.Lock()
-	noted := ml.damaged[number]
-	switch {
-	case damaged && !noted:
-		if ml.damaged == nil {
-			ml.damaged = map[string]bool{}
-		}
-		ml.damaged[number] = true
-	case !damaged && noted && err == nil:
-		delete(ml.damaged, number)
-	}
-	ml.mu.Unlock()
-	switch {
-	case damaged && !noted:
-		ml.log.Error("case mail: this node's case book is damaged; the case is neither stepped nor sent until the book is rebuilt or restored (docs/OPERATIONS.md)",
-			"case", number, "err", err)
-	case !damaged && noted && err == nil:
-		ml.log.Info("case mail: the case reads whole again", "case", number)
-	}
-	return damaged
-}
+// on nor send from this book: left alone (its outbox entry stays, for a
+// node whose copy is whole), so that one damaged case neither stops the
+// node nor holds back the others. The book's read that answered err
+// logged it at error, once in the process, and counted it
+// (casebook.Book.Read): the mail adds no line of its own, however often
+// it reads the case.
+func damaged(err error) bool { return errors.Is(err, casebook.ErrDamaged) }
 
 // mailer sends the outbox, one call in flight per destination office,
 // backing off from a destination that does not answer. A message is never
@@ -863,9 +838,9 @@ func (ml *Mail) deliver(ctx context.Context, dest string, entries []*peerv1.Outb
 	for _, e := range entries {
 		msg, ok := ml.cfg.FSM.Cases().Message(e)
 		if !ok {
-			if _, _, _, err := ml.cfg.FSM.Cases().Read(e.GetCaseNumber()); err != nil {
-				ml.noteDamaged(e.GetCaseNumber(), err) // left in the outbox: another node's copy may go
-			}
+			// Not whole: left in the outbox, another node's copy may go.
+			// The read notes a damaged case (logged once, counted).
+			ml.cfg.FSM.Cases().Read(e.GetCaseNumber())
 			continue
 		}
 		n := proto.Size(msg)
