@@ -336,7 +336,7 @@ func BenchmarkCheckStatistics(b *testing.B) {
 				err := book.db.View(func(txn *badger.Txn) error {
 					if way == "maps" {
 						r := newRecount()
-						if err := book.recountAll(txn, reg, r, true, nil); err != nil {
+						if err := book.recountAll(txn, book.Generation(), reg, r, true, nil); err != nil {
 							return err
 						}
 						if len(r.stats)+len(r.daily) != counters {
@@ -345,10 +345,10 @@ func BenchmarkCheckStatistics(b *testing.B) {
 						return nil
 					}
 					expected := newAmountDigest()
-					if err := book.recountAll(txn, reg, &recount{to: expected.add}, true, nil); err != nil {
+					if err := book.recountAll(txn, book.Generation(), reg, &recount{to: expected.add}, true, nil); err != nil {
 						return err
 					}
-					held, err := checkStats(txn, expected, func(r *recount) error { return book.recountAll(txn, reg, r, false, nil) }, bad)
+					held, err := checkStats(txn, expected, func(r *recount) error { return book.recountAll(txn, book.Generation(), reg, r, false, nil) }, bad)
 					if held != 0 {
 						bad("%d counters held", held)
 					}

@@ -105,6 +105,10 @@ type Book struct {
 	scans scanChecks
 	// damaged are the cases found damaged, logged once each (damage.go).
 	damaged damagedCases
+	// beforeNote, when set (tests), is called as noteDamage begins: a
+	// restore made there is one that replaced the book between a read
+	// and its note.
+	beforeNote func()
 	// logger receives what the book reports (nil: slog.Default()).
 	logger atomic.Pointer[slog.Logger]
 	// stop is how badger's goroutine stops the node on a failed commit
@@ -265,9 +269,7 @@ func (b *Book) view(f func(txn *badger.Txn) error) {
 	gen := b.generation.Load()
 	if err := b.db.View(f); err != nil {
 		b.readErrors.Add(1)
-		if gen%2 == 0 && b.generation.Load() == gen {
-			b.noteDamage(err) // not while a restore replaces the book: part of a book is not damage
-		}
+		b.noteDamage(gen, err)
 	}
 }
 
@@ -432,7 +434,7 @@ func (b *Book) Read(number string) (*yizhanv1.Case, []*yizhanv1.CaseEvent, bool,
 	}
 	if err != nil {
 		b.readErrors.Add(1)
-		b.noteDamage(err)
+		b.noteDamage(gen, err)
 		return nil, nil, false, err
 	}
 	if !ok {

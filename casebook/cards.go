@@ -209,6 +209,7 @@ func (b *Book) CardsDue(now time.Time, reg casework.Registry, p supervision.Poli
 	// after it: every filing before the day 5 working days ago, at most.
 	filedBy := uint64(max(now.AddDate(0, 0, -supervision.AcceptanceDays).Unix(), 0))
 	var out []*peerv1.CardCheck
+	gen := b.generation.Load() // the book the view reads, for noteDamage
 	err := b.db.View(func(txn *badger.Txn) error {
 		opts := badger.DefaultIteratorOptions
 		opts.Prefix = []byte(pQueueByDue)
@@ -235,7 +236,7 @@ func (b *Book) CardsDue(now time.Time, reg casework.Registry, p supervision.Poli
 				if events == nil {
 					var err error
 					if events, err = loadWhole(txn, number, c); err != nil {
-						if b.noteDamage(err) {
+						if b.noteDamage(gen, err) {
 							return nil // passed over, not silently: logged once and counted
 						}
 						return err

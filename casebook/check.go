@@ -96,10 +96,10 @@ func (b *Book) check(ctx context.Context, reg casework.Registry) (problems []str
 				}
 				events, err := loadEventsNoting(txn, number, c.GetLastSeq(), refs)
 				if err == nil && uint32(len(events)) != c.GetLastSeq() {
-					b.noteDamage(damagedCase(number, c.GetLastSeq(), len(events))) // reported below, as the fold that differs
+					b.noteDamage(generation, damagedCase(number, c.GetLastSeq(), len(events))) // reported below, as the fold that differs
 				}
 				if err != nil {
-					b.noteDamage(err)
+					b.noteDamage(generation, err)
 					report("case %s: %v", number, err)
 					return nil
 				}
@@ -382,7 +382,7 @@ func (b *Book) check(ctx context.Context, reg casework.Registry) (problems []str
 		if err := checkShifts(b, txn, bad); err != nil {
 			return err
 		}
-		statsHeld, err := checkStats(txn, expected, func(r *recount) error { return b.recountAll(txn, reg, r, false, nil) }, bad)
+		statsHeld, err := checkStats(txn, expected, func(r *recount) error { return b.recountAll(txn, generation, reg, r, false, nil) }, bad)
 		held += statsHeld
 		return err
 	})

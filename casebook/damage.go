@@ -79,21 +79,32 @@ const (
 )
 
 // noteDamage reports whether err is a damaged case (a *DamageError in
-// its chain). The first time the process meets a case so, it counts it
-// (DamagedCases) and, for the first damageLoggedEach cases, logs it at
-// error; then one line at error each damageLoggedEach cases more, and
-// one when the count stops at maxNotedDamage. Later meetings say
-// nothing. While a restore replaces the book (Generation odd), what a
-// read saw may be part of a book: nothing is noted.
-func (b *Book) noteDamage(err error) bool {
+// its chain), met by a read of the book of generation gen (Generation,
+// loaded before the read). The first time the process meets a case so,
+// it counts it (DamagedCases) and, for the first damageLoggedEach cases,
+// logs it at error; then one line at error each damageLoggedEach cases
+// more, and one when the count stops at maxNotedDamage. Later meetings
+// say nothing. A read of a book that a restore replaces, or has replaced
+// since (gen odd, or not the generation of now), notes nothing: what it
+// saw may be part of a book, or a book no longer held, and the count is
+// of the book the node holds. The generation is compared under the
+// notes' lock, and a restore moves it on before it forgets the notes
+// (under that lock too): a note is either of the book of now or
+// forgotten with the book it was of, never left over from it
+// (TestADamagedCaseReadBeforeARestoreIsNotCountedAfterIt).
+func (b *Book) noteDamage(gen uint64, err error) bool {
 	var d *DamageError
 	if !errors.As(err, &d) {
 		return false
 	}
-	if b.generation.Load()%2 == 1 {
-		return true
+	if b.beforeNote != nil {
+		b.beforeNote()
 	}
 	b.damaged.mu.Lock()
+	if gen%2 == 1 || b.generation.Load() != gen {
+		b.damaged.mu.Unlock()
+		return true
+	}
 	_, seen := b.damaged.m[d.Case]
 	n := len(b.damaged.m)
 	if !seen && n < maxNotedDamage {
@@ -132,6 +143,7 @@ func (b *Book) DamagedCases() int {
 }
 
 // forgetDamage forgets the damaged cases noted: the book is replaced.
+// It is called after the generation has moved on (noteDamage).
 func (b *Book) forgetDamage() {
 	b.damaged.mu.Lock()
 	clear(b.damaged.m)

@@ -267,7 +267,7 @@ func TestManyDamagedCasesAreLoggedAndHeldWithinBounds(t *testing.T) {
 	var logs bytes.Buffer
 	o.book.SetLogger(slog.New(slog.NewTextHandler(&logs, nil)))
 	note := func(i int) {
-		o.book.noteDamage(damage(fmt.Sprintf("%s-20260302-%06d", county, i), "has its record at event 1 but 0 events on disk"))
+		o.book.noteDamage(o.book.Generation(), damage(fmt.Sprintf("%s-20260302-%06d", county, i), "has its record at event 1 but 0 events on disk"))
 	}
 	for i := range 350 {
 		note(i)
@@ -294,5 +294,49 @@ func TestManyDamagedCasesAreLoggedAndHeldWithinBounds(t *testing.T) {
 	}
 	if lines := strings.Count(logs.String(), "\n"); lines > damageLoggedEach+maxNotedDamage/damageLoggedEach+1 {
 		t.Errorf("%d lines logged for %d damaged cases", lines, maxNotedDamage+500)
+	}
+}
+
+// A read that met a damaged case just before a restore replaced the book
+// (a raft snapshot installed on a follower) does not count the case, nor
+// log it: the restored book holds it whole, and the count of damaged
+// cases (yizhan_casebook_cases_damaged) is of the book the node holds.
+func TestADamagedCaseReadBeforeARestoreIsNotCountedAfterIt(t *testing.T) {
+	reg := newRegistry(t)
+	o := newOffice(t, county, reg)
+	var logs bytes.Buffer
+	o.book.SetLogger(slog.New(slog.NewTextHandler(&logs, nil)))
+	number := o.file(licence, 1, Request{})
+	var sound bytes.Buffer // the leader's book, the case whole
+	if _, err := o.book.Stream(&sound); err != nil {
+		t.Fatal(err)
+	}
+	if err := o.book.db.DropPrefix(eventPrefix(number)); err != nil {
+		t.Fatal(err)
+	}
+	// The restore comes between the read and its note.
+	restored := false
+	o.book.beforeNote = func() {
+		if !restored {
+			restored = true
+			if err := o.book.Restore(&sound); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if _, _, _, err := o.book.Read(number); !errors.Is(err, ErrDamaged) {
+		t.Fatalf("the read before the restore: %v; want ErrDamaged", err)
+	}
+	if !restored {
+		t.Fatal("the read noted no damage")
+	}
+	if _, events, ok, err := o.book.Read(number); err != nil || !ok || len(events) != 1 {
+		t.Fatalf("the case after the restore: %d events, ok %v, %v; want it whole", len(events), ok, err)
+	}
+	if n := o.book.DamagedCases(); n != 0 {
+		t.Errorf("DamagedCases after the restore: %d; want 0 (the restored book holds the case whole)", n)
+	}
+	if strings.Contains(logs.String(), "case="+number) {
+		t.Errorf("the log says the case is damaged though the book restored holds it whole:\n%s", logs.String())
 	}
 }

@@ -44,6 +44,7 @@ func (b *Book) listSubtree(q ListQuery) ([]*yizhanv1.Case, string, error) {
 		out  []*yizhanv1.Case
 		next string
 	)
+	gen := b.generation.Load() // the book the view reads, for noteDamage
 	err := b.db.View(func(txn *badger.Txn) error {
 		h := &touchedWalks{}
 		defer func() {
@@ -84,7 +85,7 @@ func (b *Book) listSubtree(q ListQuery) ([]*yizhanv1.Case, string, error) {
 					return err
 				}
 				c, events, ok, err := loadCaseHead(txn, string(number))
-				if err != nil && !b.noteDamage(err) {
+				if err != nil && !b.noteDamage(gen, err) {
 					return err
 				}
 				switch {

@@ -194,6 +194,7 @@ func (b *Book) Queue(q QueueQuery) ([]*yizhanv1.Case, string, error) {
 		out  []*yizhanv1.Case
 		next string
 	)
+	gen := b.generation.Load() // the book the view reads, for noteDamage
 	err := b.db.View(func(txn *badger.Txn) error {
 		opts := badger.DefaultIteratorOptions
 		opts.Prefix, opts.PrefetchValues = p, false
@@ -249,7 +250,7 @@ func (b *Book) Queue(q QueueQuery) ([]*yizhanv1.Case, string, error) {
 				// Ranked by when its procedure's limit is reached, which
 				// may come before it falls overdue (queueKeyOf).
 				late, err := b.overdueBy(txn, c, q.Registry, dueBefore)
-				if err != nil && !b.noteDamage(err) {
+				if err != nil && !b.noteDamage(gen, err) {
 					return err
 				}
 				if !late {
@@ -358,6 +359,7 @@ func (b *Book) list(q ListQuery, trace func(number, what string)) ([]*yizhanv1.C
 		out  []*yizhanv1.Case
 		next string
 	)
+	gen := b.generation.Load() // the book the view reads, for noteDamage
 	err := b.db.View(func(txn *badger.Txn) error {
 		opts := badger.DefaultIteratorOptions
 		opts.Prefix, opts.Reverse = p, true
@@ -391,7 +393,7 @@ func (b *Book) list(q ListQuery, trace func(number, what string)) ([]*yizhanv1.C
 				return err
 			}
 			c, events, ok, err := loadCaseHead(txn, string(number))
-			if err != nil && !b.noteDamage(err) {
+			if err != nil && !b.noteDamage(gen, err) {
 				return err
 			}
 			if !ok {
@@ -510,6 +512,7 @@ func (b *Book) ByApplicant(q ApplicantQuery, reg casework.Registry) ([]*yizhanv1
 		out  []*yizhanv1.Case
 		next string
 	)
+	gen := b.generation.Load() // the book the view reads, for noteDamage
 	err := b.db.View(func(txn *badger.Txn) error {
 		found := map[string]int{}
 		for _, p := range prefixes {
@@ -608,7 +611,7 @@ func (b *Book) ByApplicant(q ApplicantQuery, reg casework.Registry) ([]*yizhanv1
 				n := cands[i].number
 				read++
 				c, head, ok, err := loadCaseHead(txn, n)
-				if err != nil && !b.noteDamage(err) {
+				if err != nil && !b.noteDamage(gen, err) {
 					return err
 				}
 				if !ok {

@@ -167,6 +167,7 @@ func (b *Book) CasesThrough(office string, since time.Time, after string, maxCas
 	}
 	seen := map[string]bool{}
 	size := 0
+	gen := b.generation.Load() // the book the view reads, for noteDamage
 	err = b.db.View(func(txn *badger.Txn) error {
 		opts := badger.DefaultIteratorOptions
 		opts.Prefix = p
@@ -201,7 +202,7 @@ func (b *Book) CasesThrough(office string, since time.Time, after string, maxCas
 			}
 			events, err := loadWhole(txn, c.GetNumber(), c)
 			if err != nil {
-				b.noteDamage(err) // logged once and counted; the neighbour is answered the error
+				b.noteDamage(gen, err) // logged once and counted; the neighbour is answered the error
 				return err
 			}
 			m := &peerv1.CaseMessage{CaseNumber: c.GetNumber(), FromOffice: b.office, Events: events}

@@ -381,8 +381,9 @@ func (h *casesByDay) Pop() any {
 // order, duty record and consultation. Each case is given to each, if
 // set, whose error stops the walk. A case whose record or events do not
 // load stops it too when strict; otherwise it is passed over (Check
-// reported it on its first walk).
-func (b *Book) recountAll(txn *badger.Txn, reg casework.Registry, r *recount, strict bool, each func(k []byte, c *yizhanv1.Case, events []*yizhanv1.CaseEvent) error) error {
+// reported it on its first walk). gen is the generation of the book txn
+// reads (noteDamage).
+func (b *Book) recountAll(txn *badger.Txn, gen uint64, reg casework.Registry, r *recount, strict bool, each func(k []byte, c *yizhanv1.Case, events []*yizhanv1.CaseEvent) error) error {
 	if err := eachCaseByDay(txn, func(k, v []byte) error {
 		number := string(k[len(pCase):])
 		c := &yizhanv1.Case{}
@@ -397,7 +398,7 @@ func (b *Book) recountAll(txn *badger.Txn, reg casework.Registry, r *recount, st
 			err = damagedCase(number, c.GetLastSeq(), 0) // a record without a single event
 		}
 		if err != nil {
-			b.noteDamage(err) // logged once and counted, if it is damage
+			b.noteDamage(gen, err) // logged once and counted, if it is damage
 			if !strict {
 				return nil
 			}
@@ -489,7 +490,7 @@ func (b *Book) upgradeStats(reg casework.Registry) error {
 				return err
 			}
 		}
-		return b.recountAll(txn, reg, &recount{to: sp.add}, true, func(k []byte, c *yizhanv1.Case, events []*yizhanv1.CaseEvent) error {
+		return b.recountAll(txn, b.generation.Load(), reg, &recount{to: sp.add}, true, func(k []byte, c *yizhanv1.Case, events []*yizhanv1.CaseEvent) error {
 			cases++
 			if upgradeCaseMet != nil {
 				if err := upgradeCaseMet(cases); err != nil {
@@ -610,6 +611,7 @@ func (b *Book) upgradeSteps(reg casework.Registry) (done bool, err error) {
 	wb := b.db.NewWriteBatch()
 	defer wb.Cancel()
 	open, indexed := 0, 0
+	gen := b.generation.Load() // the book the view reads, for noteDamage
 	err = b.db.View(func(txn *badger.Txn) error {
 		return eachKey(txn, []byte(pQueueKey), func(k, _ []byte) error {
 			number := string(k[len(pQueueKey):])
@@ -619,7 +621,7 @@ func (b *Book) upgradeSteps(reg casework.Registry) (done bool, err error) {
 			}
 			events, err := loadWhole(txn, number, c)
 			if err != nil {
-				b.noteDamage(err) // logged once and counted; the upgrade stops, as on any failed read
+				b.noteDamage(gen, err) // logged once and counted; the upgrade stops, as on any failed read
 				return err
 			}
 			open++
