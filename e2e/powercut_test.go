@@ -174,6 +174,9 @@ type powercutClients struct {
 	// pause is how long a client waits after an acknowledged filing
 	// before its next (0: not at all), to bound a run's filings.
 	pause time.Duration
+	// prefix begins each of the clients' request IDs: those of two
+	// offices' clients differ.
+	prefix string
 }
 
 // awaitAcked waits until more than before filings are acknowledged: the
@@ -207,7 +210,7 @@ func (p *powercutClients) run(t *testing.T, agents []*api, round int, stop <-cha
 				default:
 				}
 				if !p.again || id == "" {
-					id = fmt.Sprintf("cut%d-w%d-%d", round, w, i)
+					id = fmt.Sprintf("%scut%d-w%d-%d", p.prefix, round, w, i)
 				}
 				p.mu.Lock()
 				p.inFlight[id] = true
