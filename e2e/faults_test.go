@@ -210,12 +210,7 @@ func fileWithRetriesAs(t testing.TB, agent *api, n int, prefix string, deadline 
 		go func() {
 			defer wg.Done()
 			for i := w; i < n; i += 8 {
-				filing := map[string]any{
-					"item_code":  caseItemCode,
-					"applicant":  map[string]string{"name": fmt.Sprintf("申请人%d", i), "id_number": caseIDNumber("45012219850312002"), "phone": "13907710001"},
-					"materials":  []map[string]any{{"name": "申请表", "copies": 1}},
-					"request_id": fmt.Sprintf("%s-%d", prefix, i),
-				}
+				filing := retriedFiling(prefix, i)
 				for {
 					code, body, err := agent.call("POST", "/v1/cases", filing)
 					if err == nil && code == http.StatusOK {
@@ -243,6 +238,17 @@ func fileWithRetriesAs(t testing.TB, agent *api, n int, prefix string, deadline 
 	}
 	wg.Wait()
 	return numbers, failures
+}
+
+// retriedFiling is the i-th filing of fileWithRetriesAs, under request
+// ID <prefix>-<i>.
+func retriedFiling(prefix string, i int) map[string]any {
+	return map[string]any{
+		"item_code":  caseItemCode,
+		"applicant":  map[string]string{"name": fmt.Sprintf("申请人%d", i), "id_number": caseIDNumber("45012219850312002"), "phone": "13907710001"},
+		"materials":  []map[string]any{{"name": "申请表", "copies": 1}},
+		"request_id": fmt.Sprintf("%s-%d", prefix, i),
+	}
 }
 
 // casesListed lists every case a node holds for an office and counts
@@ -372,6 +378,23 @@ func TestKilledDuringFilingsKeepsEveryAcknowledgedCaseOnce(t *testing.T) {
 	// own: a retry answered with a second case would show here.
 	if len(numbers) != filed {
 		t.Errorf("%d distinct case numbers for %d filings", len(numbers), filed)
+	}
+	// A client whose answer was lost sends its filing again, whenever
+	// that is: the first filings, acknowledged before the village was
+	// killed, sent again under their request IDs after both restarts,
+	// answer with the cases they made, not with new ones.
+	var made []string
+	for i := range 40 {
+		code, body, err := agent.call("POST", "/v1/cases", retriedFiling("kill-test", i))
+		if err != nil || code != http.StatusOK {
+			t.Fatalf("filing %d sent again after the restarts: %d %v %v", i, code, body, err)
+		}
+		if number := fmt.Sprint(body["case"].(map[string]any)["number"]); numbers[number] == 0 {
+			made = append(made, fmt.Sprintf("filing %d: case %s", i, number))
+		}
+	}
+	if len(made) > 0 {
+		t.Errorf("%d of the first 40 filings, sent again under their request IDs after the restarts, made new cases (a case twice): %s", len(made), strings.Join(made, ", "))
 	}
 
 	check := func(name, office string) {
