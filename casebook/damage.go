@@ -1,11 +1,17 @@
 package casebook
 
 import (
+	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strings"
 	"sync"
 
+	"github.com/dgraph-io/badger/v4"
+	"google.golang.org/protobuf/encoding/protowire"
+
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
 	"github.com/yizhan-gov/yizhan/reason"
 )
 
@@ -134,8 +140,8 @@ func (b *Book) noteDamage(gen uint64, err error) bool {
 
 // DamagedCases is how many cases this node found damaged (a record
 // without all its events) since it started or its book was replaced: by
-// a read, a listing, a sweep, the mail, or the check; at most
-// maxNotedDamage.
+// a read, a listing, a sweep, the mail, the check, or the book's stream
+// (to a follower, or a backup); at most maxNotedDamage.
 func (b *Book) DamagedCases() int {
 	b.damaged.mu.Lock()
 	defer b.damaged.mu.Unlock()
@@ -148,4 +154,117 @@ func (b *Book) forgetDamage() {
 	b.damaged.mu.Lock()
 	clear(b.damaged.m)
 	b.damaged.mu.Unlock()
+}
+
+// streamCheck finds the damaged cases of a book as its stream walks it in
+// key order (streamTxn): an event that reads back empty, and a case
+// record at event n with fewer than n events held, the damage Read
+// answers. The records (book/c/) sort before the events (book/e/), both
+// by case number, so a second iterator walks the records beside the
+// stream's events, one case at a time: the check holds one case, not
+// the book, and reads the records once more (their last_seq only), not
+// the events. It only notes what it finds: the stream is written whole,
+// damaged cases and all (DESIGN.md, "A damaged book stops the apply,
+// not the readers").
+type streamCheck struct {
+	recs    *badger.Iterator // the case records, at the first not yet met
+	note    func(error)
+	number  []byte // the case whose events the stream is in
+	lastSeq uint32 // its record's last_seq (0: no record)
+	held    uint32 // its events met so far
+}
+
+func newStreamCheck(txn *badger.Txn, note func(error)) *streamCheck {
+	opts := badger.DefaultIteratorOptions
+	opts.Prefix = []byte(pCase)
+	c := &streamCheck{recs: txn.NewIterator(opts), note: note}
+	c.recs.Rewind()
+	return c
+}
+
+// item checks one key and value of the stream.
+func (c *streamCheck) item(k, v []byte) {
+	if !bytes.HasPrefix(k, []byte(pEvent)) || len(k) < len(pEvent)+5 || k[len(k)-5] != 0 {
+		return
+	}
+	number := k[len(pEvent) : len(k)-5]
+	if !bytes.Equal(number, c.number) {
+		c.endCase()
+		c.number = append(c.number[:0], number...)
+		c.lastSeq = c.recordsTo(number)
+	}
+	c.held++
+	if len(v) == 0 { // no event is stored empty (loadEventsNoting)
+		c.note(damage(string(number), "event %d: it reads back empty (its value is lost)", binary.BigEndian.Uint32(k[len(k)-4:])))
+	}
+}
+
+// recordsTo notes the records before number's (cases without a single
+// event) and returns the last_seq of number's own record, 0 if it has none.
+func (c *streamCheck) recordsTo(number []byte) uint32 {
+	for ; c.recs.Valid(); c.recs.Next() {
+		rec := c.recs.Item().Key()[len(pCase):]
+		switch cmp := bytes.Compare(rec, number); {
+		case cmp > 0:
+			return 0
+		case cmp == 0:
+			n := c.recordSeq()
+			c.recs.Next()
+			return n
+		}
+		if n := c.recordSeq(); n > 0 {
+			c.note(damagedCase(string(rec), n, 0))
+		}
+	}
+	return 0
+}
+
+// recordSeq is the last_seq of the record the records' iterator is at
+// (0 when it cannot be read: the readers report a record that does not
+// decode).
+func (c *streamCheck) recordSeq() uint32 {
+	var seq uint64
+	c.recs.Item().Value(func(v []byte) error {
+		for len(v) > 0 {
+			num, typ, n := protowire.ConsumeTag(v)
+			if n < 0 {
+				return nil
+			}
+			v = v[n:]
+			if num == lastSeqField && typ == protowire.VarintType {
+				if seq, n = protowire.ConsumeVarint(v); n < 0 {
+					seq = 0
+					return nil
+				}
+			} else if n = protowire.ConsumeFieldValue(num, typ, v); n < 0 {
+				return nil
+			}
+			v = v[n:]
+		}
+		return nil
+	})
+	return uint32(seq)
+}
+
+// lastSeqField is the field number of yizhanv1.Case's last_seq.
+var lastSeqField = (&yizhanv1.Case{}).ProtoReflect().Descriptor().Fields().ByName("last_seq").Number()
+
+// endCase notes the case the stream's events leave when its record is
+// at an event it does not hold.
+func (c *streamCheck) endCase() {
+	if c.number != nil && c.held < c.lastSeq {
+		c.note(damagedCase(string(c.number), c.lastSeq, int(c.held)))
+	}
+	c.number, c.lastSeq, c.held = c.number[:0], 0, 0
+}
+
+// finish notes the cases after the stream's last event (the records
+// left, none with an event).
+func (c *streamCheck) finish() {
+	c.endCase()
+	for ; c.recs.Valid(); c.recs.Next() {
+		if n := c.recordSeq(); n > 0 {
+			c.note(damagedCase(string(c.recs.Item().Key()[len(pCase):]), n, 0))
+		}
+	}
 }

@@ -340,3 +340,77 @@ func TestADamagedCaseReadBeforeARestoreIsNotCountedAfterIt(t *testing.T) {
 		t.Errorf("the log says the case is damaged though the book restored holds it whole:\n%s", logs.String())
 	}
 }
+
+// The book's stream (what a follower rebuilt from the leader is sent, and
+// a backup) notes each damaged case it carries, on the node it is read
+// from: logged at error once and counted, as a read of the case would,
+// though no one read it before. It is still written whole, damaged cases
+// and all; a sound book's notes nothing.
+func TestAStreamOfTheBookNotesItsDamagedCases(t *testing.T) {
+	reg := newRegistry(t)
+	o := newOffice(t, county, reg)
+	var logs bytes.Buffer
+	o.book.SetLogger(slog.New(slog.NewTextHandler(&logs, nil)))
+	dropped := o.file(licence, 1, Request{})
+	sound := o.file(licence, 2, Request{})
+	emptied := o.file(licence, 3, Request{})
+	lastLost := o.file(licence, 4, Request{})
+	o.act(lastLost, casework.ActionAccept, nil) // two events: the last one lost below
+	droppedLast := o.file(licence, 5, Request{})
+	stream := func() *bytes.Buffer {
+		t.Helper()
+		var b bytes.Buffer
+		if _, err := o.book.Stream(&b); err != nil {
+			t.Fatal(err)
+		}
+		return &b
+	}
+	stream()
+	if n := o.book.DamagedCases(); n != 0 || logs.Len() != 0 {
+		t.Fatalf("the stream of a sound book notes %d damaged cases:\n%s", n, logs.String())
+	}
+
+	for _, number := range []string{dropped, droppedLast} {
+		if err := o.book.db.DropPrefix(eventPrefix(number)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := o.book.db.Update(func(txn *badger.Txn) error {
+		if err := txn.Set(eventKey(emptied, 1), nil); err != nil {
+			return err
+		}
+		return txn.Delete(eventKey(lastLost, 2))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	sent := stream()
+	stream() // met again: neither logged nor counted again
+	want := map[string]string{
+		dropped:     `damage="has its record at event 1 but 0 events on disk"`,
+		emptied:     `damage="event 1: it reads back empty (its value is lost)"`,
+		lastLost:    `damage="has its record at event 2 but 1 events on disk"`,
+		droppedLast: `damage="has its record at event 1 but 0 events on disk"`,
+	}
+	if n := o.book.DamagedCases(); n != len(want) {
+		t.Errorf("DamagedCases after the stream: %d; want the %d damaged cases", n, len(want))
+	}
+	for number, damage := range want {
+		if n := strings.Count(logs.String(), "case="+number); n != 1 || !strings.Contains(logs.String(), "case="+number+" "+damage) {
+			t.Errorf("case %s is logged %d times; want once, at error, with %s:\n%s", number, n, damage, logs.String())
+		}
+	}
+	if strings.Contains(logs.String(), sound) {
+		t.Errorf("the stream notes sound case %s:\n%s", sound, logs.String())
+	}
+	// Sent whole: the book restored from it holds what the leader holds.
+	c := newOffice(t, county, reg)
+	if err := c.book.Restore(sent); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := c.book.Read(lastLost); !errors.Is(err, ErrDamaged) {
+		t.Errorf("the book restored from the stream reads case %s: %v; want ErrDamaged, as the leader's", lastLost, err)
+	}
+	if _, _, ok, err := c.book.Read(sound); !ok || err != nil {
+		t.Errorf("the book restored from the stream reads sound case %s: ok %v, %v", sound, ok, err)
+	}
+}

@@ -49,17 +49,26 @@ var (
 // Stream from it writes the book as it was when the view was opened,
 // whatever is applied meanwhile. Close it when done.
 func (b *Book) OpenView() *View {
-	return &View{txn: b.db.NewTransaction(false)}
+	gen := b.generation.Load() // the book the view reads, for noteDamage
+	return &View{txn: b.db.NewTransaction(false), b: b, gen: gen}
 }
 
 // View is a read view of the book (OpenView).
-type View struct{ txn *badger.Txn }
+type View struct {
+	txn *badger.Txn
+	b   *Book
+	gen uint64
+}
 
 // Applied is the raft index the view reflects.
 func (v *View) Applied() (uint64, error) { return getUint(v.txn, keyApplied) }
 
 // Stream writes the book as the view sees it to w (Book.Stream's format).
-func (v *View) Stream(w io.Writer) (uint64, error) { return streamTxn(v.txn, w) }
+// A damaged case it meets is noted (logged once, counted: noteDamage)
+// and written as it is.
+func (v *View) Stream(w io.Writer) (uint64, error) {
+	return streamTxn(v.txn, w, func(err error) { v.b.noteDamage(v.gen, err) })
+}
 
 // Close releases the view.
 func (v *View) Close() { v.txn.Discard() }

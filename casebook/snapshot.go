@@ -41,8 +41,9 @@ func (b *Book) Stream(w io.Writer) (uint64, error) {
 	return v.Stream(w)
 }
 
-// streamTxn writes the book as txn sees it to w.
-func streamTxn(txn *badger.Txn, w io.Writer) (applied uint64, err error) {
+// streamTxn writes the book as txn sees it to w. note, if set, is given
+// each damaged case the walk meets (streamCheck), more than once maybe.
+func streamTxn(txn *badger.Txn, w io.Writer, note func(error)) (applied uint64, err error) {
 	err = func() error {
 		bw := bufio.NewWriterSize(w, 256<<10)
 		h := sha256.New()
@@ -58,11 +59,19 @@ func streamTxn(txn *badger.Txn, w io.Writer) (applied uint64, err error) {
 		opts.Prefix = []byte(prefix)
 		it := txn.NewIterator(opts)
 		defer it.Close()
+		var check *streamCheck
+		if note != nil {
+			check = newStreamCheck(txn, note)
+			defer check.recs.Close()
+		}
 		var lenBuf [binary.MaxVarintLen64]byte
 		for it.Rewind(); it.Valid(); it.Next() {
 			item := it.Item()
 			k := item.Key()
 			if err := item.Value(func(v []byte) error {
+				if check != nil {
+					check.item(k, v)
+				}
 				for _, p := range [][]byte{k, v} {
 					if _, err := out.Write(lenBuf[:binary.PutUvarint(lenBuf[:], uint64(len(p)))]); err != nil {
 						return err
@@ -75,6 +84,9 @@ func streamTxn(txn *badger.Txn, w io.Writer) (applied uint64, err error) {
 			}); err != nil {
 				return err
 			}
+		}
+		if check != nil {
+			check.finish()
 		}
 		if _, err := out.Write([]byte{0}); err != nil {
 			return err
