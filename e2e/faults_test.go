@@ -169,7 +169,15 @@ func TestStoppedTownshipDoesNotCutItsVillagesOff(t *testing.T) {
 	idx := admin.write("/v1/departments", map[string]string{"code": "mz", "name": "县民政局"})
 	village := c.api("xicun-1")
 	village.getAt("/v1/departments", idx, 20*time.Second)
-	t.Logf("a county registry write reached the village in %s with its township stopped", time.Since(start).Round(time.Millisecond))
+	reached := time.Since(start)
+	t.Logf("a county registry write reached the village in %s with its township stopped", reached.Round(time.Millisecond))
+	// The village's feed takes a source silent for its idle timeout (5
+	// heartbeats of 1 s) for hung and turns to the county; the
+	// connection's keepalive, which closes a hung peer's connection
+	// within 15 s, is the backstop, not the way.
+	if reached > 10*time.Second {
+		t.Errorf("the write took %s to reach the village: want the feed to leave its hung township after its idle timeout (5 s)", reached.Round(time.Millisecond))
+	}
 
 	start = time.Now()
 	code, body, err := agent.call("GET", "/v1/cases/"+handed, nil)
