@@ -136,7 +136,13 @@ anchor-smoke: ## vet the etcd anchor and run it for a few seconds, alone, and be
 generate: deps ## regenerate the protobuf code and the OpenAPI document (needs protoc)
 	bash api/gen.sh
 
-verify: deps ## gofmt, go vet, go mod tidy and generated code up to date
+# The API's surface at the last release (api/compat/baseline.txt): the
+# check compares the .proto files with it, in make test (go test ./...)
+# and make verify.
+api-baseline: ## write api/compat/baseline.txt from the current .proto files: at each release, not to silence a break (docs/OPERATIONS.md, "Changing the API")
+	$(GO) test -count=1 -run '^TestAPIKeepsWhatTheLastReleasePromised$$' ./api/compat/ -update
+
+verify: deps ## gofmt, go vet, go mod tidy, generated code up to date, and the API compatible with the last release's (api/compat)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1)
 	$(GO) vet ./...
 	$(GO) vet -tags e2e ./e2e/
@@ -147,5 +153,6 @@ verify: deps ## gofmt, go vet, go mod tidy and generated code up to date
 	$(GO) mod tidy -diff
 	bash api/gen.sh
 	@git diff --exit-code -- api || (echo "generated code is out of date: run make generate"; exit 1)
+	$(GO) test -count=1 ./api/compat/
 
-.PHONY: help build image demo deps test test-short fuzz fuzz-ci chaos chaos-ci powercut bench anchor bench-anchor bench-book bench-duty bench-stats anchor-smoke generate verify
+.PHONY: help build image demo deps test test-short fuzz fuzz-ci chaos chaos-ci powercut bench anchor bench-anchor bench-book bench-duty bench-stats anchor-smoke generate api-baseline verify
