@@ -98,7 +98,7 @@ chaos-ci: ## a short set of the fault harness's schedules (CI: 10 of 10 s, seeds
 CUTS ?= 6
 COUNTY_CUTS ?= 6
 MAIL_CUTS ?= 4
-powercut: ## the power-cut tests (root and /dev/fuse; they fail where FUSE cannot be mounted): package powercut's file system, badger's writes under a cut (an older WAL torn among them), a village's and its township's nodes cut CUTS (6) times while filing, the county's three nodes COUNTY_CUTS (6) times: a follower, the leader, all three at once, in turn, and MAIL_CUTS (4) times, the leader or all three, while the villages' cases come up by the case mail, then the township while the county's answers go down (SEED: the moments; 0: the clock)
+powercut: ## the power-cut tests (root and /dev/fuse; they fail where FUSE cannot be mounted): package powercut's file system, badger's writes under a cut (an older WAL torn among them), a village's and its township's nodes cut CUTS (6) times while filing, the county's three nodes COUNTY_CUTS (6) times: a follower, the leader, all three at once, in turn, and MAIL_CUTS (4) times, the leader or all three, while the villages' cases come up by the case mail, then the township and the county while the county's answers go down (SEED: the moments; 0: the clock)
 	@test -e /dev/fuse || { echo "make powercut: no /dev/fuse on this machine: the power-cut tests mount a FUSE file system (package powercut) and cannot run here"; exit 1; }
 	@test "$$(id -u)" = 0 || { echo "make powercut: needs root: the power-cut tests mount a FUSE file system with mount(2)"; exit 1; }
 	$(GO) test -tags powercut -count=1 ./powercut/

@@ -44,10 +44,13 @@ var powercutMailRounds = flag.Int("powercut.mailrounds", 4, "power cuts in a run
 // Last, the answers go down while the township's power is cut (plain or
 // torn, from the seed): the county accepts, reviews, decides and
 // certifies 20 cases one after another, the township cut after the first
-// 4–11, started again after the last, the villages filing on. Besides the
-// checks above (every case's log at the county), each case decided is
-// back at its village, certified, owned by the village, its log that of
-// one journey up and one down.
+// 4–11, started again after the last, the villages filing on; then, 0–3 s
+// after the township's start, the power goes under the county's three
+// nodes, its answers waiting in its outbox or on their way (plain or
+// torn, from the seed), and they start again. Besides the checks above
+// (every case's log at the county), each case decided is back at its
+// village, certified, owned by the village, its log that of one journey
+// up and one down.
 func TestPowerCutCountyReceiving(t *testing.T) {
 	seed := *powercutSeed
 	if seed == 0 {
@@ -165,7 +168,8 @@ func TestPowerCutCountyReceiving(t *testing.T) {
 	// and approver take cases through acceptance, review, decision and
 	// certificate, each certified case handed back towards its village,
 	// and the power goes under the township once some are certified (it
-	// receives from above and from below: the villages file on).
+	// receives from above and from below: the villages file on); then
+	// under the county, the sender.
 	round := *powercutMailRounds + 1
 	owner := map[string]string{} // number → the village that filed it
 	for _, v := range villages {
@@ -199,16 +203,39 @@ func TestPowerCutCountyReceiving(t *testing.T) {
 		caseDo(t, clerk, "POST", path+":certify", map[string]any{"certificate_number": fmt.Sprintf("45012200%02d", i)})
 		acted[number] = true
 	}
+	// The township starts again, and the sender is cut in turn: 0–3 s
+	// on, as the county's answers wait for it or go down to it, the
+	// power goes under all three county nodes (plain or torn, from the
+	// seed).
 	restarting := time.Now()
 	disks["chengguan-1"].mountAgain()
 	c.nodes["chengguan-1"].start()
-	c.waitReady("chengguan-1")
-	waitBookChecked(t, c, "chengguan-1")
+	time.Sleep(time.Duration(rng.Int64N(int64(3 * time.Second))))
+	outbox := outboxOf(asAdmin(c.countyLeader(names...)))
+	for _, name := range names {
+		c.nodes[name].kill()
+	}
+	torn = rng.IntN(2) == 1
+	for _, name := range names {
+		s := disks[name].cut(c.nodes[name], torn)
+		t.Logf("  %s's file system saw %d writes, %d syncs, %d truncates; put %d files back, refused %d changes after the cut",
+			name, s.Writes, s.Syncs, s.Truncates, s.Restored, s.Refused)
+	}
+	t.Logf("round %d: power cut under the county's three nodes (torn: %v), %s after the township started again, with the county's outbox at %s",
+		round, torn, time.Since(restarting).Round(time.Millisecond), outbox)
+	for _, name := range names {
+		disks[name].mountAgain()
+		c.nodes[name].start()
+	}
+	for _, name := range append(names, "chengguan-1") {
+		c.waitReady(name)
+		waitBookChecked(t, c, name)
+	}
 	close(stop)
 	for _, wg := range wgs {
 		wg.Wait()
 	}
-	t.Logf("  chengguan-1 ready again, its book checked, %s after the cut, the %d cases certified", time.Since(restarting).Round(time.Millisecond), len(decide))
+	t.Logf("  the county and the township ready again, their books checked, %s after the township's start", time.Since(restarting).Round(time.Millisecond))
 	checking := time.Now()
 	powercutCheckReceived(t, asAdmin, villages, agents, clients, names, round, true, acted)
 	t.Logf("  the mail drained, every case held once and every log read at the county in %s", time.Since(checking).Round(time.Millisecond))
@@ -245,7 +272,7 @@ func TestPowerCutCountyReceiving(t *testing.T) {
 	for _, p := range clients {
 		n += len(p.acked)
 	}
-	t.Logf("%d cuts under the county and one under the township, %d filings acknowledged at the villages, all held once at the village, the township and the county's three nodes, %d decided and back at their villages, the county's books equal; %s in all",
+	t.Logf("%d cuts under the county while it received, one under the township and one under the county while it sent, %d filings acknowledged at the villages, all held once at the village, the township and the county's three nodes, %d decided and back at their villages, the county's books equal; %s in all",
 		*powercutMailRounds, n, len(decide), time.Since(start).Round(time.Second))
 }
 
