@@ -528,6 +528,12 @@ func (s *caseService) ListCases(ctx context.Context, req *yizhanv1.ListCasesRequ
 	if err != nil {
 		return nil, err
 	}
+	// The page's cases, read and presented, held within the
+	// node's room for listings (takeListing).
+	if err := s.n.takeListing(ctx, size); err != nil {
+		return nil, err
+	}
+	defer s.n.giveListing(size)
 	book := s.n.office.Cases()
 	var (
 		cases []*yizhanv1.Case

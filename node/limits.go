@@ -10,16 +10,21 @@ import (
 	"net/http"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/tap"
+	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/yizhan-gov/yizhan/casework"
 	"github.com/yizhan-gov/yizhan/federation/netlimit"
+	"github.com/yizhan-gov/yizhan/reason"
 )
 
 // Limits of the HTTP port: what one client, signed in or not, may make the
@@ -56,6 +61,31 @@ const (
 	// before it is answered 503.
 	DefaultUploads    = 4
 	DefaultUploadWait = 30 * time.Second
+	// DefaultWrites is how many client writes a node serves at once:
+	// REST and web requests other than GET and HEAD (but sign-in and
+	// the searches, which read), and the client API's gRPC calls that
+	// are not reads, on the HTTP port and, forwarded, on the peer port,
+	// signed in or not. DefaultWriteQueue more wait their turn, each for
+	// at most DefaultQueueWait; beyond either a write is refused with
+	// WRITES_BUSY (429, Retry-After; gRPC RESOURCE_EXHAUSTED), nothing
+	// done. A write waiting for raft holds a goroutine, its request and
+	// its connection's buffers: without the bound 10,000 filings sent at
+	// once held 420 MB of heap (docs/BENCHMARKS.md, "Overload").
+	DefaultWrites     = 256
+	DefaultWriteQueue = 1024
+	// DefaultListed is how many cases the listings a node serves at once
+	// may hold (ListCases, each counting its page's size: 100 when
+	// unset, at most 1,000), and DefaultListingQueue how many listings
+	// more wait their turn, each for at most DefaultQueueWait; beyond
+	// either a listing is refused with LISTINGS_BUSY. A listing holds
+	// some 3 KB a case until its answer is written: 1,000 listings of
+	// 1,000 cases sent at once held 3.2 GB, and nearly all timed out.
+	DefaultListed       = 10_000
+	DefaultListingQueue = 256
+	DefaultQueueWait    = 10 * time.Second
+	// busyRetryAfter is the wait a write or a listing refused for want
+	// of a slot is told: the queue empties within seconds.
+	busyRetryAfter = time.Second
 	// readHeaderTimeout, idleTimeout and maxHeaderBytes bound a
 	// connection's headers and its idle time between requests.
 	readHeaderTimeout = 10 * time.Second
@@ -74,6 +104,11 @@ type HTTPLimits struct {
 	AnonymousPerClient int           // default DefaultAnonymousPerClient
 	Uploads            int           // default DefaultUploads
 	UploadWait         time.Duration // default DefaultUploadWait
+	Writes             int           // default DefaultWrites
+	WriteQueue         int           // default DefaultWriteQueue
+	Listed             int           // default DefaultListed
+	ListingQueue       int           // default DefaultListingQueue
+	QueueWait          time.Duration // default DefaultQueueWait
 }
 
 func (l HTTPLimits) withDefaults() HTTPLimits {
@@ -91,6 +126,21 @@ func (l HTTPLimits) withDefaults() HTTPLimits {
 	}
 	if l.UploadWait <= 0 {
 		l.UploadWait = DefaultUploadWait
+	}
+	if l.Writes <= 0 {
+		l.Writes = DefaultWrites
+	}
+	if l.WriteQueue <= 0 {
+		l.WriteQueue = DefaultWriteQueue
+	}
+	if l.Listed <= 0 {
+		l.Listed = DefaultListed
+	}
+	if l.ListingQueue <= 0 {
+		l.ListingQueue = DefaultListingQueue
+	}
+	if l.QueueWait <= 0 {
+		l.QueueWait = DefaultQueueWait
 	}
 	return l
 }
@@ -144,6 +194,14 @@ func (n *Node) limitHTTP(next http.Handler) http.Handler {
 				return
 			}
 			defer func() { <-n.uploads }()
+		}
+		if httpWrite(r) {
+			if !n.writes.take(r.Context(), 1, lim.QueueWait) {
+				n.metrics.refusedHTTP.WithLabelValues("writes_busy").Inc()
+				writesBusy(w, r)
+				return
+			}
+			defer n.writes.give(1)
 		}
 		_ = rc.SetReadDeadline(now.Add(readTimeout))
 		_ = rc.SetWriteDeadline(now.Add(max(lim.WriteTimeout, readTimeout)))
@@ -215,6 +273,176 @@ func (n *Node) limitGRPC(ctx context.Context, info *tap.Info) (context.Context, 
 	ctx, cancel := context.WithTimeout(ctx, max(lim.WriteTimeout, lim.BodyReadTimeout))
 	_ = cancel
 	return ctx, nil
+}
+
+// slots bound what a node serves at once, in units (a write is one; a
+// listing of cases counts its page's size), and how many requests wait
+// for units (queue), served in the order they came: a large listing
+// waiting is not passed by smaller ones.
+type slots struct {
+	mu      sync.Mutex
+	size    int // units in all
+	free    int
+	queue   int
+	waiters []*slotWaiter
+}
+
+type slotWaiter struct {
+	units int
+	ready chan struct{} // closed when its units are taken for it
+}
+
+func newSlots(size, queue int) *slots {
+	return &slots{size: size, free: size, queue: queue}
+}
+
+// take takes units (at most the size: a request larger takes them all),
+// waiting for at most wait behind the requests before it (false: the
+// queue was full, the units did not come, or ctx ended).
+func (s *slots) take(ctx context.Context, units int, wait time.Duration) bool {
+	units = min(max(units, 1), s.size)
+	s.mu.Lock()
+	if len(s.waiters) == 0 && s.free >= units {
+		s.free -= units
+		s.mu.Unlock()
+		return true
+	}
+	if len(s.waiters) >= s.queue {
+		s.mu.Unlock()
+		return false
+	}
+	w := &slotWaiter{units: units, ready: make(chan struct{})}
+	s.waiters = append(s.waiters, w)
+	s.mu.Unlock()
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-w.ready:
+		return true
+	case <-ctx.Done():
+	case <-t.C:
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	select {
+	case <-w.ready: // taken for it meanwhile
+		return true
+	default:
+	}
+	if i := slices.Index(s.waiters, w); i >= 0 {
+		s.waiters = slices.Delete(s.waiters, i, i+1)
+	}
+	s.wake() // those behind it may fit now
+	return false
+}
+
+// give gives back units taken.
+func (s *slots) give(units int) {
+	units = min(max(units, 1), s.size)
+	s.mu.Lock()
+	s.free += units
+	s.wake()
+	s.mu.Unlock()
+}
+
+// wake takes units for the waiters at the head of the queue while they
+// fit. Called with mu held.
+func (s *slots) wake() {
+	for len(s.waiters) > 0 && s.free >= s.waiters[0].units {
+		w := s.waiters[0]
+		s.free -= w.units
+		close(w.ready)
+		s.waiters = s.waiters[1:]
+	}
+}
+
+// inUse is how many units are taken and how many requests wait.
+func (s *slots) inUse() (taken, waiting int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.size - s.free, len(s.waiters)
+}
+
+// httpWrite reports whether a request on the HTTP port is a write that
+// takes one of the node's write slots: a REST or web request other than
+// GET and HEAD, but for the sign-ins and the searches.
+func httpWrite(r *http.Request) bool {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		return false
+	}
+	return !notWrites[r.URL.Path]
+}
+
+// notWrites are the routes posted to that write nothing through raft:
+// sign-in and sign-out (bounded by their own slots), and the searches
+// (their criteria kept out of the address).
+var notWrites = map[string]bool{
+	"/v1/auth/login": true, "/v1/cases:search": true,
+	"/login": true, "/logout": true, "/cases/search": true, "/track": true,
+}
+
+// grpcWrite reports whether a gRPC call takes one of the node's write
+// slots: a call of the client API that does not only read, but
+// sign-in.
+func grpcWrite(fullMethod string) bool {
+	return strings.HasPrefix(fullMethod, clientServices) && !readsOnly(fullMethod) &&
+		fullMethod != "/yizhan.v1.AuthService/Login"
+}
+
+// limitWrites is the gRPC interceptor, on the HTTP port's gRPC server and
+// on the peer port (forwarded writes: a follower's, an office's below),
+// that holds a client write until it has a write slot, or refuses it.
+func (n *Node) limitWrites(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	if !grpcWrite(info.FullMethod) {
+		return handler(ctx, req)
+	}
+	if !n.writes.take(ctx, 1, n.cfg.HTTP.withDefaults().QueueWait) {
+		n.metrics.refusedHTTP.WithLabelValues("writes_busy").Inc()
+		return nil, writesBusyStatus().Err()
+	}
+	defer n.writes.give(1)
+	return handler(ctx, req)
+}
+
+// writesBusyStatus is WRITES_BUSY, with the wait to retry after.
+func writesBusyStatus() *status.Status {
+	return reason.Status(reason.WritesBusy, "too many writes at once on this node: nothing was done; send it again in a moment",
+		reason.Meta{"retryAfterSeconds": reason.Itoa(int(busyRetryAfter / time.Second))}, busyRetryAfter)
+}
+
+// takeListing takes the units of a listing of cases of a page of size
+// cases, or answers LISTINGS_BUSY; give them back with giveListing.
+func (n *Node) takeListing(ctx context.Context, size int) error {
+	if n.listings.take(ctx, size, n.cfg.HTTP.withDefaults().QueueWait) {
+		return nil
+	}
+	n.metrics.refusedHTTP.WithLabelValues("listings_busy").Inc()
+	return reason.Status(reason.ListingsBusy, "too many listings of cases at once on this node: ask again in a moment",
+		reason.Meta{"retryAfterSeconds": reason.Itoa(int(busyRetryAfter / time.Second))}, busyRetryAfter).Err()
+}
+
+func (n *Node) giveListing(size int) { n.listings.give(size) }
+
+// writesBusy answers a REST or web write that found no slot: 429 with
+// Retry-After; REST with the status as JSON (the gateway's form), the
+// web UI with the reason's words.
+func writesBusy(w http.ResponseWriter, r *http.Request) {
+	st := writesBusyStatus()
+	w.Header().Set("Retry-After", strconv.Itoa(int(busyRetryAfter/time.Second)))
+	w.Header().Set("Connection", "close") // its body is not read
+	if !strings.HasPrefix(r.URL.Path, "/v1/") {
+		http.Error(w, reason.Text(reason.WritesBusy, reason.Meta{"retryAfterSeconds": "1"}), http.StatusTooManyRequests)
+		return
+	}
+	body, err := protojson.MarshalOptions{UseProtoNames: true}.Marshal(st.Proto())
+	if err != nil {
+		writeError(w, http.StatusTooManyRequests, st.Code(), st.Message())
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusTooManyRequests)
+	w.Write(body)
 }
 
 // webUpload reports whether a request is the web's filing form with

@@ -213,10 +213,26 @@ func newMetrics(n *Node) *metrics {
 		"Supervision cards the office's cases hold (issued, not withdrawn), by colour (red: a time limit broken; yellow: a warning or a procedure breach), from its case book's counters (kept across restarts), read at most every 30 s: every node of the office reports them (alert on max by (office)). A card withdrawn (issued from a mirror behind its office) is taken off: a gauge, not a counter.",
 		[]string{"colour"}, labels)})
 	m.refusedHTTP = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "yizhan_http_refused_total", Help: "HTTP requests refused before they were handled, by reason: anonymous_limit (429), body_too_large (413), body_timeout (408), uploads_busy (503: web forms with files).",
+		Name: "yizhan_http_refused_total", Help: "HTTP requests refused before they were handled, by reason: anonymous_limit (429), body_too_large (413), body_timeout (408), uploads_busy (503: web forms with files), writes_busy (429: more client writes at once than the node serves and queues; gRPC calls too, on either port), listings_busy (429: the same for listings of cases, any way they come).",
 		ConstLabels: labels,
 	}, []string{"reason"})
 	m.reg.MustRegister(m.requests, m.refusedHTTP)
+	gauge("yizhan_writes_serving", "Client writes this node serves at once (each holds one of its 256 write slots): waiting for raft, or forwarded.", func() float64 {
+		taken, _ := n.writes.inUse()
+		return float64(taken)
+	})
+	gauge("yizhan_writes_waiting", "Client writes waiting for one of this node's write slots (at most 1,024, each for at most 10 s; refused WRITES_BUSY beyond).", func() float64 {
+		_, waiting := n.writes.inUse()
+		return float64(waiting)
+	})
+	gauge("yizhan_listed_cases_serving", "Cases the listings this node serves at once may hold, each listing counting its page's size (at most 10,000).", func() float64 {
+		taken, _ := n.listings.inUse()
+		return float64(taken)
+	})
+	gauge("yizhan_listings_waiting", "Listings of cases waiting for room (at most 256, each for at most 10 s; refused LISTINGS_BUSY beyond).", func() float64 {
+		_, waiting := n.listings.inUse()
+		return float64(waiting)
+	})
 	// Connections refused on the raft and peer ports: at the limit of
 	// unfinished handshakes per host, or because the handshake failed or
 	// timed out (wrong CA, wrong office, not TLS, silent).

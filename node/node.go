@@ -187,6 +187,8 @@ type Node struct {
 	argonSlots argonSlots
 	exports    chan struct{} // a slot per workbook being built (exportSlot)
 	uploads    chan struct{} // a slot per web form with files being read (takeUpload)
+	writes     *slots        // client writes served at once and waiting (limitWrites)
+	listings   *slots        // cases of the listings served at once, and the listings waiting (takeListing)
 	metrics    *metrics
 
 	httpLn, peerLn, raftLn net.Listener
@@ -380,7 +382,9 @@ func New(cfg Config) (_ *Node, err error) {
 	// the book then would panic in badger (a delivery's check did, seed
 	// 1062 of the fault harness).
 	gate := newBookGate(n)
-	peerUnary := []grpc.UnaryServerInterceptor{n.metrics.unaryInterceptor, refusals.unary, gate.unary, completeErrors}
+	lim := cfg.HTTP.withDefaults()
+	n.writes, n.listings = newSlots(lim.Writes, lim.WriteQueue), newSlots(lim.Listed, lim.ListingQueue)
+	peerUnary := []grpc.UnaryServerInterceptor{n.metrics.unaryInterceptor, refusals.unary, n.limitWrites, gate.unary, completeErrors}
 	if hook := testHookPeerCall; hook != nil {
 		peerUnary = append(peerUnary, func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 			resp, err := handler(ctx, req)
@@ -418,7 +422,7 @@ func New(cfg Config) (_ *Node, err error) {
 		grpc.InTapHandle(n.limitGRPC), grpc.ConnectionTimeout(readHeaderTimeout),
 		grpc.MaxConcurrentStreams(maxClientStreams), grpc.MaxHeaderListSize(maxHeaderBytes),
 		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: idleTimeout}),
-		grpc.ChainUnaryInterceptor(n.metrics.unaryInterceptor, gate.unary, completeErrors), grpc.StreamInterceptor(gate.stream))
+		grpc.ChainUnaryInterceptor(n.metrics.unaryInterceptor, n.limitWrites, gate.unary, completeErrors), grpc.StreamInterceptor(gate.stream))
 	yizhanv1.RegisterRegistryServiceServer(n.publicServer, regSvc)
 	yizhanv1.RegisterAuthServiceServer(n.publicServer, authSvc)
 	yizhanv1.RegisterClusterServiceServer(n.publicServer, clusterSvc)

@@ -4,77 +4,60 @@ import (
 	"context"
 	"testing"
 	"time"
-
-	"github.com/yizhan-gov/yizhan/reason"
 )
 
-// A node builds at most maxExports workbooks at once: the next export
-// waits for a slot, and after exportWait is answered EXPORT_BUSY (retry
-// after a while); a slot given back is taken again.
-func TestExportsAtOnce(t *testing.T) {
-	defer func(w time.Duration) { exportWait = w }(exportWait)
-	exportWait = 50 * time.Millisecond
-	n := &Node{exports: make(chan struct{}, maxExports)}
-	var releases []func()
-	for range maxExports {
-		release, err := n.exportSlot(context.Background())
-		if err != nil {
-			t.Fatalf("slot %d: %v", len(releases)+1, err)
-		}
-		releases = append(releases, release)
+// TestSlotsServeWaitersInOrder: a listing waiting for room is not passed
+// by smaller ones behind it; one that gives up leaves the queue, and those
+// behind it that fit are served; a full queue refuses at once.
+func TestSlotsServeWaitersInOrder(t *testing.T) {
+	s := newSlots(10, 2)
+	ctx := context.Background()
+	if !s.take(ctx, 10, time.Second) {
+		t.Fatal("the first request did not get the room it fits in")
 	}
-	if _, err := n.exportSlot(context.Background()); reason.StatusReason(err) != reason.ExportBusy {
-		t.Errorf("an export past %d at once: %v, want EXPORT_BUSY", maxExports, err)
+	large, small := make(chan bool, 1), make(chan bool, 1)
+	go func() { large <- s.take(ctx, 5, 5*time.Second) }()
+	waitWaiting(t, s, 1)
+	go func() { small <- s.take(ctx, 1, 5*time.Second) }()
+	waitWaiting(t, s, 2)
+	if s.take(ctx, 1, 5*time.Second) {
+		t.Fatal("a third request was queued beyond the queue's 2")
 	}
-	done := make(chan error, 1)
-	go func() {
-		exportWait = time.Second
-		release, err := n.exportSlot(context.Background())
-		if err == nil {
-			release()
-		}
-		done <- err
-	}()
-	time.Sleep(10 * time.Millisecond)
-	releases[0]()
-	if err := <-done; err != nil {
-		t.Errorf("an export waiting for a slot given back: %v", err)
+	s.give(1)
+	select {
+	case <-small:
+		t.Fatal("the small request passed the large one waiting before it")
+	case <-time.After(50 * time.Millisecond):
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	releases[1]()
-	for range maxExports {
-		n.exports <- struct{}{}
+	s.give(5)
+	if !<-large || !<-small {
+		t.Fatal("the waiters were not served once the room was given back")
 	}
-	if _, err := n.exportSlot(ctx); reason.StatusReason(err) != reason.Canceled {
-		t.Errorf("an export whose caller went away while it waited: %v", err)
+	if taken, waiting := s.inUse(); taken != 10 || waiting != 0 {
+		t.Fatalf("in use %d, waiting %d; want 10 and 0", taken, waiting)
+	}
+
+	// The head gives up: the one behind it, which fits, is served.
+	s.give(5) // 5 free
+	gaveUp, behind := make(chan bool, 1), make(chan bool, 1)
+	go func() { gaveUp <- s.take(ctx, 10, 100*time.Millisecond) }()
+	waitWaiting(t, s, 1)
+	go func() { behind <- s.take(ctx, 3, 5*time.Second) }()
+	waitWaiting(t, s, 2)
+	if <-gaveUp {
+		t.Fatal("a request that could not fit within its wait got the room")
+	}
+	if !<-behind {
+		t.Fatal("the request behind one that gave up was not served")
 	}
 }
 
-// A node reads at most HTTPLimits.Uploads web forms with files at once:
-// another waits for one of them to end, for at most the wait (then 503),
-// or until its client goes.
-func TestUploadsAtOnce(t *testing.T) {
-	n := &Node{uploads: make(chan struct{}, 1)}
-	if !n.takeUpload(context.Background(), time.Second) {
-		t.Fatal("the first upload found no slot")
+func waitWaiting(t *testing.T, s *slots, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		if _, waiting := s.inUse(); waiting == n {
+			return
+		}
 	}
-	start := time.Now()
-	if n.takeUpload(context.Background(), 50*time.Millisecond) {
-		t.Error("a second upload at once took a slot")
-	} else if d := time.Since(start); d < 50*time.Millisecond {
-		t.Errorf("it gave up after %s, before its wait", d)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	if n.takeUpload(ctx, time.Second) {
-		t.Error("an upload whose client went took a slot")
-	}
-	go func() {
-		time.Sleep(20 * time.Millisecond)
-		<-n.uploads // the first ends
-	}()
-	if !n.takeUpload(context.Background(), time.Second) {
-		t.Error("an upload waiting for a slot given back")
-	}
+	t.Fatalf("%d requests never waited", n)
 }

@@ -33,6 +33,8 @@ const (
 	TooManyFilings  = "TOO_MANY_FILINGS"
 	Busy            = "BUSY"
 	ExportBusy      = "EXPORT_BUSY"
+	WritesBusy      = "WRITES_BUSY"
+	ListingsBusy    = "LISTINGS_BUSY"
 	RegistryBehind  = "REGISTRY_BEHIND"
 	StatsRecounting = "STATISTICS_RECOUNTING"
 	ClockOff        = "CLOCK_OFF"
@@ -438,6 +440,12 @@ var defs = []Def{
 	{Reason: ExportBusy, Code: codes.ResourceExhausted, Retry: RetryAfter, Keys: []string{"retryAfterSeconds"}, Example: Meta{"retryAfterSeconds": "30"},
 		Meaning: "the node is building as many workbooks (exports) as it builds at once; each holds its sheets in memory",
 		zh:      func(m Meta) string { return "正在生成的导出文件较多，请" + wait(m) + "再导出。" }},
+	{Reason: WritesBusy, Code: codes.ResourceExhausted, Retry: RetryAfter, Keys: []string{"retryAfterSeconds"}, Example: Meta{"retryAfterSeconds": "1"},
+		Meaning: "the node is serving as many writes as it serves at once, and as many more wait their turn; nothing was done",
+		zh:      func(m Meta) string { return "正在办理的业务较多，请" + wait(m) + "再提交。" }},
+	{Reason: ListingsBusy, Code: codes.ResourceExhausted, Retry: RetryAfter, Keys: []string{"retryAfterSeconds"}, Example: Meta{"retryAfterSeconds": "1"},
+		Meaning: "the node is serving as many listings of cases as it holds at once (each counting its page's size), and as many more wait their turn",
+		zh:      func(m Meta) string { return "正在查询办件列表的人较多，请" + wait(m) + "再查。" }},
 	{Reason: StatsRecounting, Code: codes.Unavailable, Retry: RetryAfter, Keys: []string{"retryAfterSeconds"}, Example: Meta{"retryAfterSeconds": "30"},
 		Meaning: "the node is counting its statistics again with this release's definitions (once, at the first write after an upgrade: about two minutes for a million cases); figures read meanwhile would be partial",
 		zh: func(m Meta) string {
