@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // previousRelease is the last commit of the release before the case book
@@ -86,7 +87,17 @@ func TestUpgradeFromThePreviousRelease(t *testing.T) {
 	clerk := c.api("county-1").login("clerk", adminPassword)
 	approver := c.api("county-1").login("approver", adminPassword)
 
+	// Filings under request IDs first, so that the snapshots of the old
+	// format hold their answers: sent again after the upgrade, each
+	// answers its case.
+	retried, _ := fileWithRetriesAs(t, agent, 10, "upgrade", time.Now().Add(syncTimeout))
+	if t.Failed() {
+		t.FailNow()
+	}
 	numbers := fileCases(t, agent, 80)
+	for n := range retried {
+		numbers[n] = true
+	}
 	var some []string
 	for n := range numbers {
 		caseWaitOwned(t, admin, n, countyCode)
@@ -159,6 +170,19 @@ func TestUpgradeFromThePreviousRelease(t *testing.T) {
 	}
 	if got := state(accepted); got != "CASE_STATE_ACCEPTED" {
 		t.Errorf("the case accepted before the upgrade is %s", got)
+	}
+
+	// A client whose answer was lost before the upgrade sends its filing
+	// again after it: the case it made, not a new one.
+	agent = c.api("dongcun-1").login("dongcun", adminPassword)
+	for i := range 10 {
+		code, body, err := agent.call("POST", "/v1/cases", retriedFiling("upgrade", i))
+		if err != nil || code != http.StatusOK {
+			t.Fatalf("filing %d sent again after the upgrade: %d %v %v", i, code, body, err)
+		}
+		if n := fmt.Sprint(body["case"].(map[string]any)["number"]); retried[n] == 0 {
+			t.Errorf("filing %d, made before the upgrade, sent again under its request ID after it made case %s, a new one", i, n)
+		}
 	}
 
 	// The work goes on: a case accepted before is decided after, a new
