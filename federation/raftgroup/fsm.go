@@ -214,6 +214,15 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 			out[i] = &ApplyResult{Index: l.Index, Err: fmt.Errorf("federation: decode command at index %d: %w", l.Index, err)}
 			continue
 		}
+		if why := unknownCommand(cmd); why != "" {
+			// Proposed by a node of a later release: applied in part, or
+			// refused here alone, this node would differ from the
+			// office. It stops (stop.go), the command not applied, and
+			// applies it once it runs that release.
+			flush(l.Index - 1)
+			at = l.Index
+			panic(&UnknownKindError{Index: l.Index, What: why})
+		}
 		if c, ok := cmd.Kind.(*peerv1.Command_Cases); ok {
 			r := requestOf(c.Cases)
 			if _, _, known, err := f.requests.answered(r); r.ID != "" && (known || err != nil) {

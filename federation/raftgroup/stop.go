@@ -28,6 +28,13 @@ const ExitBookDamaged = 3
 // docs/OPERATIONS.md, "A node that stops: the data disk failed a write".
 const ExitDiskFailed = 4
 
+// ExitUnknownKind is the exit status of a node that stopped because a
+// command of its office's log holds a kind of command its release does
+// not know (UnknownKindError): a node of a later release leads its
+// office. Starting it again on the release the office's other nodes run
+// is right: docs/OPERATIONS.md, "Upgrading to a new release".
+const ExitUnknownKind = 5
+
 // stopWith sets how the node stops (stop): log names the office (nil:
 // slog.Default()), exit ends the process (nil: os.Exit). A commit of the
 // book that badger fails in its own goroutine, after the apply returned,
@@ -53,6 +60,10 @@ func (f *FSM) stopOnFailure(at *uint64) {
 //     met one) exits with ExitBookDamaged: the entry is not skipped, so
 //     the next start meets it again and the book never differs from the
 //     office's.
+//   - A command of a kind this release does not know (UnknownKindError)
+//     exits with ExitUnknownKind: skipped, or refused on this node
+//     alone, it would leave this node's state different from the
+//     office's; the next start, on the later release, applies it.
 //   - A failed write (casebook.DiskError, also of raft's term or vote:
 //     stoppingLogStore; walstore.ErrAppendFailed), or a read of the
 //     apply's that the disk failed (DiskError.Read), exits with
@@ -67,10 +78,12 @@ func (f *FSM) stopOnFailure(at *uint64) {
 func (f *FSM) stop(r any, at uint64) {
 	err, _ := r.(error)
 	var (
-		d    *casebook.DamageError
-		disk *casebook.DiskError
+		d       *casebook.DamageError
+		disk    *casebook.DiskError
+		unknown *UnknownKindError
 	)
 	switch {
+	case errors.As(err, &unknown):
 	case errors.As(err, &d):
 	case errors.As(err, &disk):
 	case errors.Is(err, walstore.ErrAppendFailed):
@@ -86,7 +99,14 @@ func (f *FSM) stop(r any, at uint64) {
 		log = slog.Default().With("office", f.cases.Office())
 	}
 	code := ExitDiskFailed
-	if d != nil {
+	switch {
+	case unknown != nil:
+		code = ExitUnknownKind
+		log.Error("a command of the office's log is of a kind this node's release does not know: this node stops, at every start, until it runs the release its office's other nodes run (nothing is lost: raft's log holds the command)",
+			"raft_index", unknown.Index, "unknown", unknown.What,
+			"do", "start this node with the release the office's leader runs: every node of an office is upgraded together (docs/OPERATIONS.md, \"Upgrading to a new release\")",
+			"exit_status", code)
+	case d != nil:
 		code = ExitBookDamaged
 		index := d.Index
 		if index == 0 {
@@ -96,7 +116,7 @@ func (f *FSM) stop(r any, at uint64) {
 			"raft_index", index, "case", d.Case, "damage", d.What,
 			"do", "move this node's data directory aside and --join a node of its office with an empty one; an office of one node: restore it from its latest backup (docs/OPERATIONS.md, \"A node that stops: the case book on disk is damaged\")",
 			"exit_status", code)
-	} else {
+	default:
 		index := disk.Index
 		if index == 0 {
 			index = at
