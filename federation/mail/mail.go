@@ -195,9 +195,12 @@ func (ml *Mail) Receive(ctx context.Context, req *peerv1.DeliverCasesRequest) (*
 	}
 	resp := &peerv1.DeliverCasesResponse{}
 	refused := map[int]string{}
+	unknownKind := map[int]bool{} // refused for a kind this release does not know (later.go)
 	var accepted []*peerv1.CaseMessage
 	for i, m := range req.GetMessages() {
-		if why := ml.check(id.Office, m, true); why != "" {
+		if why := laterKind(ml.cfg.Office, m); why != "" {
+			refused[i], unknownKind[i] = why, true
+		} else if why := ml.check(id.Office, m, true); why != "" {
 			refused[i] = why
 		} else {
 			accepted = append(accepted, m)
@@ -236,7 +239,7 @@ func (ml *Mail) Receive(ctx context.Context, req *peerv1.DeliverCasesRequest) (*
 	for i, m := range req.GetMessages() {
 		if why, bad := refused[i]; bad {
 			ml.log.Warn("refused a case message", "case", m.GetCaseNumber(), "from", id.Office, "err", why)
-			resp.Receipts = append(resp.Receipts, &peerv1.CaseReceipt{CaseNumber: m.GetCaseNumber(), Refused: why})
+			resp.Receipts = append(resp.Receipts, &peerv1.CaseReceipt{CaseNumber: m.GetCaseNumber(), Refused: why, UnknownKind: unknownKind[i]})
 			continue
 		}
 		if next < len(receipts) {
@@ -301,7 +304,11 @@ func (ml *Mail) TakeBack(ctx context.Context, from string, msgs []*peerv1.CaseMe
 			refused++
 			continue
 		}
-		if why := ml.check(from, m, false); why != "" {
+		why := laterKind(ml.cfg.Office, m)
+		if why == "" {
+			why = ml.check(from, m, false)
+		}
+		if why != "" {
 			ml.log.Warn("refused a case taken back", "case", m.GetCaseNumber(), "from", from, "err", why)
 			refused++
 			continue
@@ -706,7 +713,7 @@ func (m *mailer) done(ctx context.Context, dest string, r deliveryResult) {
 			}
 		}
 	}
-	hold := func(e *peerv1.OutboxEntry, why string) {
+	hold := func(e *peerv1.OutboxEntry, why string, unknownKind bool) {
 		k := outboxKey{dest, e.GetCaseNumber()}
 		h := m.held[k]
 		if h == nil || h.upto != e.GetUptoSeq() || h.tries == 0 {
@@ -718,7 +725,7 @@ func (m *mailer) done(ctx context.Context, dest string, r deliveryResult) {
 		h.tries++
 		h.why = why
 		h.until = now.Add(min(time.Duration(1<<min(h.tries, 12))*100*time.Millisecond, 5*time.Minute))
-		if h.tries >= 3 && now.Sub(h.first) >= m.ml.cfg.QuarantineAfter && m.took[dest].After(h.first) {
+		if !unknownKind && h.tries >= 3 && now.Sub(h.first) >= m.ml.cfg.QuarantineAfter && m.took[dest].After(h.first) {
 			setAside = append(setAside, &peerv1.QuarantinedEntry{Entry: e,
 				Reason: fmt.Sprintf("not delivered to office %s since %s (%d tries): %s",
 					dest, h.first.In(registry.CST).Format(time.DateTime), h.tries, why),
@@ -727,7 +734,7 @@ func (m *mailer) done(ctx context.Context, dest string, r deliveryResult) {
 		}
 	}
 	for _, x := range r.refused {
-		hold(x.entry, x.why)
+		hold(x.entry, x.why, x.unknownKind)
 	}
 	called := r.sent > 0 || r.err != nil // else nothing went: nothing was learnt of dest
 	if called && r.err == nil {
@@ -746,7 +753,7 @@ func (m *mailer) done(ctx context.Context, dest string, r deliveryResult) {
 		}
 	case r.content && r.sent == 1:
 		// The call failed for what it carried, and it carried one message.
-		hold(r.first, r.err.Error())
+		hold(r.first, r.err.Error(), false)
 	case r.content:
 		m.single[dest] = true
 	default:
@@ -798,6 +805,9 @@ type deliveryResult struct {
 type refusal struct {
 	entry *peerv1.OutboxEntry
 	why   string
+	// unknownKind: refused for a kind the receiver's release does not
+	// know (later.go): held back, never set aside.
+	unknownKind bool
 }
 
 // waitingEntry is an entry whose message waits for scanned files on
@@ -884,7 +894,7 @@ func (ml *Mail) deliver(ctx context.Context, dest string, entries []*peerv1.Outb
 			if strings.Contains(why, notArrivedWhole) {
 				ml.forgetPushed(dest) // it lost what it held (a restore): ask again
 			}
-			r.refused = append(r.refused, refusal{sent[i], why})
+			r.refused = append(r.refused, refusal{sent[i], why, rc.GetUnknownKind()})
 			continue
 		}
 		if rc.GetHaveSeq() >= sent[i].GetUptoSeq() {

@@ -4126,10 +4126,15 @@ func (x *DeliverCasesRequest) GetMessages() []*CaseMessage {
 // CaseReceipt answers one message: the seq the receiver now holds, or why
 // it refused the message (nothing of it was stored).
 type CaseReceipt struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	CaseNumber    string                 `protobuf:"bytes,1,opt,name=case_number,json=caseNumber,proto3" json:"case_number,omitempty"`
-	HaveSeq       uint32                 `protobuf:"varint,2,opt,name=have_seq,json=haveSeq,proto3" json:"have_seq,omitempty"`
-	Refused       string                 `protobuf:"bytes,3,opt,name=refused,proto3" json:"refused,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	CaseNumber string                 `protobuf:"bytes,1,opt,name=case_number,json=caseNumber,proto3" json:"case_number,omitempty"`
+	HaveSeq    uint32                 `protobuf:"varint,2,opt,name=have_seq,json=haveSeq,proto3" json:"have_seq,omitempty"`
+	Refused    string                 `protobuf:"bytes,3,opt,name=refused,proto3" json:"refused,omitempty"`
+	// Refused because the message holds a kind of record or of case event
+	// that the receiver's release does not know (a later release added
+	// it): the sender keeps the message and sends it again, and never sets
+	// it aside, until the receiver runs a release that knows it.
+	UnknownKind   bool `protobuf:"varint,4,opt,name=unknown_kind,json=unknownKind,proto3" json:"unknown_kind,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4183,6 +4188,13 @@ func (x *CaseReceipt) GetRefused() string {
 		return x.Refused
 	}
 	return ""
+}
+
+func (x *CaseReceipt) GetUnknownKind() bool {
+	if x != nil {
+		return x.UnknownKind
+	}
+	return false
 }
 
 type DeliverCasesResponse struct {
@@ -5579,12 +5591,13 @@ const file_yizhan_peer_v1_peer_proto_rawDesc = "" +
 	"\x06answer\x18\x04 \x01(\v2\x14.google.protobuf.AnyR\x06answer\x12\x14\n" +
 	"\x05index\x18\x05 \x01(\x04R\x05index\"N\n" +
 	"\x13DeliverCasesRequest\x127\n" +
-	"\bmessages\x18\x01 \x03(\v2\x1b.yizhan.peer.v1.CaseMessageR\bmessages\"c\n" +
+	"\bmessages\x18\x01 \x03(\v2\x1b.yizhan.peer.v1.CaseMessageR\bmessages\"\x86\x01\n" +
 	"\vCaseReceipt\x12\x1f\n" +
 	"\vcase_number\x18\x01 \x01(\tR\n" +
 	"caseNumber\x12\x19\n" +
 	"\bhave_seq\x18\x02 \x01(\rR\ahaveSeq\x12\x18\n" +
-	"\arefused\x18\x03 \x01(\tR\arefused\"O\n" +
+	"\arefused\x18\x03 \x01(\tR\arefused\x12!\n" +
+	"\funknown_kind\x18\x04 \x01(\bR\vunknownKind\"O\n" +
 	"\x14DeliverCasesResponse\x127\n" +
 	"\breceipts\x18\x01 \x03(\v2\x1b.yizhan.peer.v1.CaseReceiptR\breceipts\"e\n" +
 	"\vJoinRequest\x12\x1f\n" +
