@@ -546,7 +546,7 @@ func (f *Feed) pullLoop(ctx context.Context) {
 	failedAt := map[string]time.Time{}
 	lastCause := ""
 	for ctx.Err() == nil {
-		progressed := false
+		progressed, heldAtUnknownKind := false, false
 		sources := f.cfg.Routes.UpTargets()
 		for i, src := range sources {
 			if ctx.Err() != nil {
@@ -561,13 +561,19 @@ func (f *Feed) pullLoop(ctx context.Context) {
 				progressed = true
 				delete(failedAt, src.Addr)
 			}
+			if errors.Is(err, ErrUnknownKind) {
+				heldAtUnknownKind = true
+			}
 			if err != nil && ctx.Err() == nil {
 				if n == 0 || errors.Is(err, errFeedIdle) {
 					failedAt[src.Addr] = time.Now()
 				}
 				// Each new cause once at warn; the same again at debug.
 				cause := src.Addr + " " + status.Code(err).String()
-				if cause != lastCause {
+				if cause != lastCause && heldAtUnknownKind {
+					f.log.Warn("registry feed stopped at an entry of a kind this release does not know: upgrade this office's nodes to the release of the office above", "source", src.Addr, "err", err)
+					lastCause = cause
+				} else if cause != lastCause {
 					f.log.Warn("registry feed failed: trying the next source", "source", src.Addr, "err", err)
 					lastCause = cause
 				} else {
@@ -576,18 +582,24 @@ func (f *Feed) pullLoop(ctx context.Context) {
 				now := time.Now()
 				f.update(func(s *Status) { s.LastError, s.LastErrorAt = fmt.Sprintf("%s: %v", src.Addr, err), now })
 			}
-			if progressed {
+			if progressed || heldAtUnknownKind {
 				break
 			}
 		}
-		if progressed {
+		wait := backoff
+		switch {
+		case heldAtUnknownKind:
+			// Every source feeds the same entry: ask again now and
+			// then, not at once, until this node is upgraded.
+			wait = unknownKindRetry
+		case progressed:
 			backoff = 200 * time.Millisecond
 			continue
 		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(backoff):
+		case <-time.After(wait):
 		}
 		backoff = min(2*backoff, 5*time.Second)
 	}
@@ -668,6 +680,9 @@ func (f *Feed) pullFrom(ctx context.Context, src forward.Target, preferred bool)
 			f.update(func(s *Status) { s.Source, s.SourceOffice = src.Addr, id.Office })
 		}
 		received++
+		if err := f.applyKnown(ctx, msg); err != nil {
+			return received, err
+		}
 		now := time.Now()
 		var upstream uint64
 		switch k := msg.Kind.(type) {
