@@ -384,7 +384,7 @@ func New(cfg Config) (_ *Node, err error) {
 	gate := newBookGate(n)
 	lim := cfg.HTTP.withDefaults()
 	n.writes, n.listings = newSlots(lim.Writes, lim.WriteQueue), newSlots(lim.Listed, lim.ListingQueue)
-	peerUnary := []grpc.UnaryServerInterceptor{n.metrics.unaryInterceptor, refusals.unary, n.limitWrites, gate.unary, completeErrors}
+	peerUnary := []grpc.UnaryServerInterceptor{n.metrics.unaryInterceptor, refusals.unary, n.limitWrites, gate.unary, completeErrors, refuseUnknownFields}
 	if hook := testHookPeerCall; hook != nil {
 		peerUnary = append(peerUnary, func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 			resp, err := handler(ctx, req)
@@ -422,7 +422,7 @@ func New(cfg Config) (_ *Node, err error) {
 		grpc.InTapHandle(n.limitGRPC), grpc.ConnectionTimeout(readHeaderTimeout),
 		grpc.MaxConcurrentStreams(maxClientStreams), grpc.MaxHeaderListSize(maxHeaderBytes),
 		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: idleTimeout}),
-		grpc.ChainUnaryInterceptor(n.metrics.unaryInterceptor, n.limitWrites, gate.unary, completeErrors), grpc.StreamInterceptor(gate.stream))
+		grpc.ChainUnaryInterceptor(n.metrics.unaryInterceptor, n.limitWrites, gate.unary, completeErrors, refuseUnknownFields), grpc.StreamInterceptor(gate.stream))
 	yizhanv1.RegisterRegistryServiceServer(n.publicServer, regSvc)
 	yizhanv1.RegisterAuthServiceServer(n.publicServer, authSvc)
 	yizhanv1.RegisterClusterServiceServer(n.publicServer, clusterSvc)

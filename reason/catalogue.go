@@ -755,7 +755,7 @@ var defs = []Def{
 		Meaning: "the request names another office than the one this node serves, or a case number of another office",
 		zh:      either("want", "本节点属于办事点[ {office}]，请到办事点 {want} 办理", "不属于本办事点，请到相应的办事点办理")},
 	{Reason: UnknownField, Field: true, Keys: []string{"path"}, Example: Meta{"path": "colour"},
-		Meaning: "an update_mask path, or a key of a REST body, that is not a field of the request",
+		Meaning: "an update_mask path, or a key of a REST body, that is not a field of the request; or a field of a gRPC request that this node's release does not know (a later release's: path ends in its number)",
 		zh:      t("[“{path}”]不是该请求中的字段")},
 	{Reason: ImmutableField, Field: true, Keys: []string{"path"}, Example: Meta{"path": "code"},
 		Meaning: "an update_mask path of a field that cannot be changed",
