@@ -91,6 +91,7 @@ func TestPowerCutCountyReceiving(t *testing.T) {
 			what, cut = "all three", names
 		}
 		torn := (round-1)/2%2 == 1
+		roundStart := time.Now()
 		stop := make(chan struct{})
 		var wgs []*sync.WaitGroup
 		before := map[string]int{}
@@ -105,7 +106,7 @@ func TestPowerCutCountyReceiving(t *testing.T) {
 		}
 		county := asAdmin(leader)
 		waitFor(t, "the county to receive a case of the round", func() error {
-			held, err := casesListedSince(county, countyCode, time.Now().Add(-2*time.Second))
+			held, err := casesListedSince(county, countyCode, roundStart)
 			if err != nil {
 				return err
 			}
@@ -179,6 +180,7 @@ func TestPowerCutCountyReceiving(t *testing.T) {
 	}
 	decide := slices.Sorted(maps.Keys(owner))[:powercutDecided]
 	acted := map[string]bool{}
+	c.countyLeader(names...)
 	clerk := c.api(names[0]).login("clerk", adminPassword)
 	approver := c.api(names[0]).login("approver", adminPassword)
 	stop := make(chan struct{})
@@ -216,13 +218,17 @@ func TestPowerCutCountyReceiving(t *testing.T) {
 		c.nodes[name].kill()
 	}
 	torn = rng.IntN(2) == 1
+	stats := map[string]powercut.Stats{}
 	for _, name := range names {
-		s := disks[name].cut(c.nodes[name], torn)
-		t.Logf("  %s's file system saw %d writes, %d syncs, %d truncates; put %d files back, refused %d changes after the cut",
-			name, s.Writes, s.Syncs, s.Truncates, s.Restored, s.Refused)
+		stats[name] = disks[name].cut(c.nodes[name], torn)
 	}
 	t.Logf("round %d: power cut under the county's three nodes (torn: %v), %s after the township started again, with the county's outbox at %s",
 		round, torn, time.Since(restarting).Round(time.Millisecond), outbox)
+	for _, name := range names {
+		s := stats[name]
+		t.Logf("  %s's file system saw %d writes, %d syncs, %d truncates; put %d files back, refused %d changes after the cut",
+			name, s.Writes, s.Syncs, s.Truncates, s.Restored, s.Refused)
+	}
 	for _, name := range names {
 		disks[name].mountAgain()
 		c.nodes[name].start()
