@@ -276,12 +276,13 @@ func Compare(base, now *API) []Break {
 			}
 		}
 		for _, r := range was.Reserved {
-			for n := r.Start; n <= r.End; n++ {
-				if f := is.Fields[n]; f != nil {
-					add(fmt.Sprintf("%s.%s (field %d)", name, f.Name, n), "uses number %d, reserved in the baseline: a node of an earlier release reads it as the field it removed", n)
-				} else if !reserved(is.Reserved, n) {
-					add(name, "reservation of field number %d removed", n)
+			for _, n := range sortedKeys(is.Fields) {
+				if r.has(n) {
+					add(fmt.Sprintf("%s.%s (field %d)", name, is.Fields[n].Name, n), "uses number %d, reserved in the baseline: a node of an earlier release reads it as the field it removed", n)
 				}
+			}
+			if !covered(is.Reserved, r) {
+				add(name, "reservation of field numbers %s removed or narrowed", r)
 			}
 		}
 		for _, rn := range was.ReservedNames {
@@ -312,12 +313,13 @@ func Compare(base, now *API) []Break {
 			}
 		}
 		for _, r := range was.Reserved {
-			for n := r.Start; n <= r.End; n++ {
-				if v := is.Values[n]; v != "" {
-					add(fmt.Sprintf("%s.%s (value %d)", name, v, n), "uses number %d, reserved in the baseline", n)
-				} else if !reserved(is.Reserved, n) {
-					add(name, "reservation of value number %d removed", n)
+			for _, n := range sortedKeys(is.Values) {
+				if r.has(n) {
+					add(fmt.Sprintf("%s.%s (value %d)", name, is.Values[n], n), "uses number %d, reserved in the baseline", n)
 				}
+			}
+			if !covered(is.Reserved, r) {
+				add(name, "reservation of value numbers %s removed or narrowed", r)
 			}
 		}
 	}
@@ -351,6 +353,21 @@ func Compare(base, now *API) []Break {
 		}
 	}
 	return out
+}
+
+// covered reports whether ranges hold every number of r.
+func covered(ranges []Range, r Range) bool {
+	next := int64(r.Start) // the first number of r not yet found held
+	for {
+		if next > int64(r.End) {
+			return true
+		}
+		i := slices.IndexFunc(ranges, func(x Range) bool { return x.has(int32(next)) })
+		if i < 0 {
+			return false
+		}
+		next = int64(ranges[i].End) + 1
+	}
 }
 
 func reserved(ranges []Range, n int32) bool {

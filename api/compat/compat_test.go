@@ -219,6 +219,11 @@ func TestEachKindOfBreakIsNamed(t *testing.T) {
 			f := field(t, m, "handoff_to")
 			f.Name, f.JsonName = proto.String("handed_to"), proto.String("handedTo")
 		}, "yizhan.peer.v1.CaseMessage.handed_to (field 3): uses number 3, reserved in the baseline"},
+		{"reservation narrowed", func(t *testing.T, fs []*descriptorpb.FileDescriptorProto) {
+			m := message(t, fs, "yizhan.peer.v1.CaseMessage")
+			removeField(m, "handoff_to")
+			m.ReservedRange = append(m.ReservedRange, &descriptorpb.DescriptorProto_ReservedRange{Start: proto.Int32(3), End: proto.Int32(4)})
+		}, "yizhan.peer.v1.CaseMessage: reservation of field numbers 1000-536870911 removed or narrowed"},
 		{"message removed", func(t *testing.T, fs []*descriptorpb.FileDescriptorProto) {
 			for _, f := range fs {
 				f.MessageType = slices.DeleteFunc(f.MessageType, func(m *descriptorpb.DescriptorProto) bool {
@@ -275,6 +280,12 @@ func TestEachKindOfBreakIsNamed(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			baseFiles := files(t)
+			if tt.name == "reservation narrowed" {
+				m := message(t, baseFiles, "yizhan.peer.v1.CaseMessage")
+				removeField(m, "handoff_to")
+				m.ReservedRange = append(m.ReservedRange, &descriptorpb.DescriptorProto_ReservedRange{Start: proto.Int32(3), End: proto.Int32(4)},
+					&descriptorpb.DescriptorProto_ReservedRange{Start: proto.Int32(1000), End: proto.Int32(536870912)})
+			}
 			if tt.name == "reserved number used again" {
 				m := message(t, baseFiles, "yizhan.peer.v1.CaseMessage")
 				removeField(m, "handoff_to")
