@@ -723,6 +723,10 @@ func (m *mailer) done(ctx context.Context, dest string, r deliveryResult) {
 		}
 		h.files = nil
 		h.tries++
+		if unknownKind && h.tries == 1 {
+			m.ml.log.Warn("case message held until the next office runs a later release: it does not know a kind the message holds",
+				"case", e.GetCaseNumber(), "to", dest, "err", why)
+		}
 		h.why = why
 		h.until = now.Add(min(time.Duration(1<<min(h.tries, 12))*100*time.Millisecond, 5*time.Minute))
 		if !unknownKind && h.tries >= 3 && now.Sub(h.first) >= m.ml.cfg.QuarantineAfter && m.took[dest].After(h.first) {
@@ -889,8 +893,15 @@ func (ml *Mail) deliver(ctx context.Context, dest string, entries []*peerv1.Outb
 		if why := rc.GetRefused(); why != "" {
 			// Held back and sent again later: a receiver whose registry
 			// lags behind refuses until it has caught up. A refusal that
-			// lasts sets the entry aside.
-			ml.log.Warn("case message refused by the next office", "case", rc.GetCaseNumber(), "to", dest, "err", why)
+			// lasts sets the entry aside. One refused for a kind the
+			// receiver's release does not know waits, for weeks perhaps,
+			// until it is upgraded: said at warn once (hold), then here
+			// at debug.
+			level := slog.LevelWarn
+			if rc.GetUnknownKind() {
+				level = slog.LevelDebug
+			}
+			ml.log.Log(ctx, level, "case message refused by the next office", "case", rc.GetCaseNumber(), "to", dest, "err", why)
 			if strings.Contains(why, notArrivedWhole) {
 				ml.forgetPushed(dest) // it lost what it held (a restore): ask again
 			}
