@@ -195,14 +195,6 @@ func (n *Node) limitHTTP(next http.Handler) http.Handler {
 			}
 			defer func() { <-n.uploads }()
 		}
-		if httpWrite(r) {
-			if !n.writes.take(r.Context(), 1, lim.QueueWait) {
-				n.metrics.refusedHTTP.WithLabelValues("writes_busy").Inc()
-				writesBusy(w, r)
-				return
-			}
-			defer n.writes.give(1)
-		}
 		_ = rc.SetReadDeadline(now.Add(readTimeout))
 		_ = rc.SetWriteDeadline(now.Add(max(lim.WriteTimeout, readTimeout)))
 		// The write deadline would outlive the request on a kept-alive
@@ -237,7 +229,30 @@ func (n *Node) limitHTTP(next http.Handler) http.Handler {
 				r.ContentLength = int64(len(body))
 			}
 			// Web forms: the UI reads the body through the same limit
-			// and answers 413 itself.
+			// and answers 413 itself. A form that writes is read here
+			// first, so that a slow one holds no write slot (below);
+			// one that cannot be read whole, too large or too slow, is
+			// passed on with its error, which the UI answers with its
+			// page.
+			if !strings.HasPrefix(r.URL.Path, "/v1/") && httpWrite(r) && !webUpload(r) {
+				body, err := io.ReadAll(r.Body)
+				var rest io.Reader = bytes.NewReader(body)
+				if err != nil {
+					rest = io.MultiReader(rest, errReader{err})
+				}
+				r.Body = io.NopCloser(rest)
+			}
+		}
+		// A write takes its slot once its body is here: a client sending
+		// a body slowly (an anonymous one, 8 at once an address) holds
+		// no slot. A web form with files is bounded by its own slots.
+		if httpWrite(r) && !webUpload(r) {
+			if !n.writes.take(r.Context(), 1, lim.QueueWait) {
+				n.metrics.refusedHTTP.WithLabelValues("writes_busy").Inc()
+				writesBusy(w, r)
+				return
+			}
+			defer n.writes.give(1)
 		}
 		next.ServeHTTP(w, r)
 	})
@@ -362,6 +377,11 @@ func (s *slots) inUse() (taken, waiting int) {
 	defer s.mu.Unlock()
 	return s.size - s.free, len(s.waiters)
 }
+
+// errReader is a body's read error, read again by the handler.
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 
 // httpWrite reports whether a request on the HTTP port is a write that
 // takes one of the node's write slots: a REST or web request other than

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"sync"
 	"testing"
@@ -197,4 +199,36 @@ func TestManyListingsAtOnceAreHeldToTheNodesRoom(t *testing.T) {
 		t.Errorf("outcomes %v: want every listing answered whole or refused LISTINGS_BUSY, some of each", outcomes)
 	}
 	t.Logf("outcomes: %v", outcomes)
+}
+
+// TestASlowBodyHoldsNoWriteSlot: clients that send a write's body slowly
+// (anonymous ones here, as many as the node serves and queues) do not
+// keep a staff member's filing out: a write takes its slot once its body
+// has arrived.
+func TestASlowBodyHoldsNoWriteSlot(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts nodes")
+	}
+	f := newCaseBenchFed(t, false, func(c *node.Config) {
+		c.HTTP = node.HTTPLimits{Writes: 1, WriteQueue: 1, QueueWait: 200 * time.Millisecond}
+	})
+	at := f.node("county-1")
+	token := caseBenchLogin(t, at, "clerk")
+	for _, path := range []string{"/v1/cases", "/ask"} {
+		for range 3 {
+			c, err := net.Dial("tcp", at.HTTPAddr())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			// The headers and a first byte of the body; the rest never comes.
+			fmt.Fprintf(c, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{", path)
+		}
+	}
+	time.Sleep(300 * time.Millisecond) // the slow requests are in
+	hc := caseBenchHTTP(1)
+	defer hc.CloseIdleConnections()
+	if got := restOutcome(hc, "http://"+at.HTTPAddr()+"/v1/cases", token, caseBenchFiling()); got != "rest filed" {
+		t.Fatalf("a filing while slow bodies arrive: %s", got)
+	}
 }
