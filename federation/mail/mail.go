@@ -39,6 +39,15 @@ const (
 	// autoParallel is how many cases' automatic steps are proposed at once.
 	autoParallel = 32
 
+	// receivingPerSender is how many DeliverCases calls from one office
+	// a node receives at once, and receivingInAll from all offices. A
+	// sender has one call in flight to each destination; two of one
+	// office overlap only while its leadership moves. A call beyond
+	// either is answered Unavailable before its messages are checked:
+	// the sender backs off and sends it again.
+	receivingPerSender = 2
+	receivingInAll     = 64
+
 	// DefaultMaxCaseMessageBytes is the largest case message (a case's
 	// whole log) sent to another office; a larger one is set aside.
 	DefaultMaxCaseMessageBytes = 4 << 20
@@ -131,6 +140,36 @@ type Mail struct {
 	// arrivals counts the cases this node has had come into the office's
 	// hands by mail (Arrivals).
 	arrivals atomic.Uint64
+
+	recvMu    sync.Mutex     // guards receiving, recvTotal
+	receiving map[string]int // DeliverCases calls being received, by sending office
+	recvTotal int
+}
+
+// startReceiving counts a call from office from as being received, or
+// reports false when this node receives as many as it does at once from
+// that office, or in all (receivingPerSender, receivingInAll).
+func (ml *Mail) startReceiving(from string) bool {
+	ml.recvMu.Lock()
+	defer ml.recvMu.Unlock()
+	if ml.receiving[from] >= receivingPerSender || ml.recvTotal >= receivingInAll {
+		return false
+	}
+	if ml.receiving == nil {
+		ml.receiving = map[string]int{}
+	}
+	ml.receiving[from]++
+	ml.recvTotal++
+	return true
+}
+
+func (ml *Mail) doneReceiving(from string) {
+	ml.recvMu.Lock()
+	defer ml.recvMu.Unlock()
+	if ml.receiving[from]--; ml.receiving[from] <= 0 {
+		delete(ml.receiving, from)
+	}
+	ml.recvTotal--
 }
 
 // Arrivals is how many cases this node, leading, has had come into the
@@ -193,6 +232,15 @@ func (ml *Mail) Receive(ctx context.Context, req *peerv1.DeliverCasesRequest) (*
 		// node's clock is set right.
 		return nil, status.Error(codes.Unavailable, err.Error())
 	}
+	// Each call's signatures are checked and its messages proposed while
+	// it holds its place: a sender that sends many at once (a node of
+	// its office that still takes itself for the leader, or a buggy or
+	// stolen one) does not take this node's CPU and raft log from its
+	// other neighbours and its own staff.
+	if !ml.startReceiving(id.Office) {
+		return nil, status.Errorf(codes.Unavailable, "office %s is receiving as many calls from office %s, or from all its neighbours, as it receives at once: send it again later", ml.cfg.Office, id.Office)
+	}
+	defer ml.doneReceiving(id.Office)
 	resp := &peerv1.DeliverCasesResponse{}
 	refused := map[int]string{}
 	unknownKind := map[int]bool{} // refused for a kind this release does not know (later.go)
