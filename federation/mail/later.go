@@ -28,7 +28,7 @@ import (
 // this release does not know, "" when it holds none.
 func laterKind(office string, m *peerv1.CaseMessage) string {
 	upgrade := fmt.Sprintf("office %s runs an earlier release than the sender: the sender keeps the message until it is upgraded", office)
-	if unknown := m.ProtoReflect().GetUnknown(); len(unknown) > 0 && casebook.Records(m) == 0 && len(m.GetEvents()) == 0 {
+	if unknown := raftgroup.LaterFields(m.ProtoReflect()); len(unknown) > 0 && casebook.Records(m) == 0 && len(m.GetEvents()) == 0 {
 		return fmt.Sprintf("message %s carries a kind of record this release does not know (CaseMessage %s): %s",
 			m.GetCaseNumber(), raftgroup.UnknownFields(unknown), upgrade)
 	}

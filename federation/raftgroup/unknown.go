@@ -83,9 +83,9 @@ func unknownValue(fd protoreflect.FieldDescriptor, v protoreflect.Value, enums b
 }
 
 // unsetOneof names the first oneof of m that holds nothing while m holds
-// fields this release does not declare.
+// fields this release does not declare (LaterFields).
 func unsetOneof(m protoreflect.Message) string {
-	unknown := m.GetUnknown()
+	unknown := LaterFields(m)
 	if len(unknown) == 0 {
 		return ""
 	}
@@ -99,6 +99,32 @@ func unsetOneof(m protoreflect.Message) string {
 			m.Descriptor().FullName(), o.Name(), UnknownFields(unknown))
 	}
 	return ""
+}
+
+// LaterFields is the part of m's unknown fields that a later release
+// may have added: all of them but the numbers m's message reserves. A
+// number reserved is a field an earlier release had and this one
+// removed (a kind retired, docs/OPERATIONS.md, "Changing the API"),
+// which raft logs, snapshots, changelogs and feeds written before still
+// hold: not a kind this release has yet to learn.
+func LaterFields(m protoreflect.Message) protoreflect.RawFields {
+	b := m.GetUnknown()
+	reserved := m.Descriptor().ReservedRanges()
+	if len(b) == 0 || reserved.Len() == 0 {
+		return b
+	}
+	var later protoreflect.RawFields
+	for len(b) > 0 {
+		n, _, l := protowire.ConsumeField(b)
+		if l < 0 {
+			return append(later, b...) // unreadable: not a field retired
+		}
+		if !reserved.Has(n) {
+			later = append(later, b[:l]...)
+		}
+		b = b[l:]
+	}
+	return later
 }
 
 // UnknownFields names the fields of an encoded message's unknown part:

@@ -9,6 +9,9 @@ import (
 	"github.com/hashicorp/raft"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protodesc"
+	"google.golang.org/protobuf/types/descriptorpb"
+	"google.golang.org/protobuf/types/dynamicpb"
 
 	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
@@ -135,5 +138,50 @@ func TestUnknownKindNamesWhatALaterReleaseAdded(t *testing.T) {
 				t.Errorf("UnknownKind = %q; want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+// A kind a release retired (its oneof member removed, its number
+// reserved, as docs/OPERATIONS.md, "Changing the API", has it) is not a
+// kind a later release added: the raft logs, the snapshots' changelogs
+// and the feed's pages written before still hold it, and a node that
+// took it for a later kind would stop at every start, or its feed would
+// stop for good. A number the message does not reserve is still named.
+func TestAKindSinceRetiredIsNotTakenForALaterOne(t *testing.T) {
+	fd, err := protodesc.NewFile(&descriptorpb.FileDescriptorProto{
+		Name: proto.String("retired.proto"), Package: proto.String("retired.v1"), Syntax: proto.String("proto3"),
+		MessageType: []*descriptorpb.DescriptorProto{
+			{Name: proto.String("Kind"), Field: []*descriptorpb.FieldDescriptorProto{
+				{Name: proto.String("x"), Number: proto.Int32(1), Type: descriptorpb.FieldDescriptorProto_TYPE_STRING.Enum(), Label: descriptorpb.FieldDescriptorProto_LABEL_OPTIONAL.Enum(), JsonName: proto.String("x")}}},
+			{Name: proto.String("Command"),
+				Field: []*descriptorpb.FieldDescriptorProto{
+					{Name: proto.String("at"), Number: proto.Int32(1), Type: descriptorpb.FieldDescriptorProto_TYPE_INT64.Enum(), Label: descriptorpb.FieldDescriptorProto_LABEL_OPTIONAL.Enum(), JsonName: proto.String("at")},
+					{Name: proto.String("kept"), Number: proto.Int32(10), Type: descriptorpb.FieldDescriptorProto_TYPE_MESSAGE.Enum(), TypeName: proto.String(".retired.v1.Kind"),
+						Label: descriptorpb.FieldDescriptorProto_LABEL_OPTIONAL.Enum(), OneofIndex: proto.Int32(0), JsonName: proto.String("kept")}},
+				OneofDecl:     []*descriptorpb.OneofDescriptorProto{{Name: proto.String("op")}},
+				ReservedRange: []*descriptorpb.DescriptorProto_ReservedRange{{Start: proto.Int32(11), End: proto.Int32(12)}}, // 11 retired
+				ReservedName:  []string{"retired"}},
+		},
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	command := fd.Messages().ByName("Command")
+	decoded := func(number protowire.Number) proto.Message {
+		b := protowire.AppendTag(nil, 1, protowire.VarintType)
+		b = protowire.AppendVarint(b, 5)
+		b = protowire.AppendTag(b, number, protowire.BytesType)
+		b = protowire.AppendBytes(b, []byte{0x0a, 0x03, 'o', 'l', 'd'})
+		m := dynamicpb.NewMessage(command)
+		if err := proto.Unmarshal(b, m); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	if why := UnknownKind(decoded(11), true); why != "" {
+		t.Errorf("a command of the kind retired at field 11: UnknownKind = %q, want none (a kind of an earlier release, not a later one)", why)
+	}
+	if why := UnknownKind(decoded(12), true); !strings.Contains(why, "field 12: a kind a later release added") {
+		t.Errorf("a command of a kind at field 12, which no release retired: UnknownKind = %q, want it named", why)
 	}
 }
