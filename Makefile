@@ -98,11 +98,11 @@ chaos-ci: ## a short set of the fault harness's schedules (CI: 10 of 10 s, seeds
 CUTS ?= 6
 COUNTY_CUTS ?= 6
 MAIL_CUTS ?= 4
-powercut: ## the power-cut tests (root and /dev/fuse; they fail where FUSE cannot be mounted): package powercut's file system, badger's writes under a cut (an older WAL torn among them), a village's and its township's nodes cut CUTS (6) times while filing, the county's three nodes COUNTY_CUTS (6) times: a follower, the leader, all three at once, in turn, and MAIL_CUTS (4) times, the leader or all three, while the villages' cases come up by the case mail, then the township and the county while the county's answers go down (SEED: the moments; 0: the clock)
+powercut: ## the power-cut tests (root and /dev/fuse; they fail where FUSE cannot be mounted): package powercut's file system, badger's writes under a cut (an older WAL torn among them), the case book through a raft snapshot, a village's and its township's nodes cut CUTS (6) times while filing, the county's three nodes COUNTY_CUTS (6) times: a follower, the leader, all three at once, in turn, and MAIL_CUTS (4) times, the leader or all three, while the villages' cases come up by the case mail, then the township and the county while the county's answers go down (SEED: the moments; 0: the clock)
 	@test -e /dev/fuse || { echo "make powercut: no /dev/fuse on this machine: the power-cut tests mount a FUSE file system (package powercut) and cannot run here"; exit 1; }
 	@test "$$(id -u)" = 0 || { echo "make powercut: needs root: the power-cut tests mount a FUSE file system with mount(2)"; exit 1; }
 	$(GO) test -tags powercut -count=1 ./powercut/
-	$(GO) test -tags powercut -count=1 -run '^TestPowerCut' ./federation/badgerstore/
+	$(GO) test -tags powercut -count=1 -run '^TestPowerCut' ./federation/badgerstore/ ./federation/raftgroup/
 	$(GO) test -tags "e2e powercut" -count=1 -timeout 15m -run '^TestPowerCut(County|CountyReceiving)?$$' -v ./e2e/ -args -powercut.rounds=$(CUTS) -powercut.countyrounds=$(COUNTY_CUTS) -powercut.mailrounds=$(MAIL_CUTS) -powercut.seed=$(SEED)
 
 bench: ## run the benchmarks
@@ -147,7 +147,7 @@ verify: deps ## gofmt, go vet, go mod tidy, generated code up to date, and the A
 	$(GO) vet ./...
 	$(GO) vet -tags e2e ./e2e/
 	$(GO) vet -tags "e2e chaos" ./e2e/
-	$(GO) vet -tags powercut ./powercut/ ./federation/badgerstore/
+	$(GO) vet -tags powercut ./powercut/ ./federation/badgerstore/ ./federation/raftgroup/
 	$(GO) vet -tags "e2e powercut" ./e2e/
 	$(GO) vet -tags browser ./web/
 	$(GO) mod tidy -diff
