@@ -2,6 +2,7 @@ package mail
 
 import (
 	"fmt"
+	"strings"
 
 	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
 	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
@@ -42,4 +43,17 @@ func laterKind(office string, m *peerv1.CaseMessage) string {
 		return fmt.Sprintf("message %s: %s: %s", m.GetCaseNumber(), why, upgrade)
 	}
 	return ""
+}
+
+// beforeRecords reports whether why, the refusal of message m, is that
+// of an office on a release from before the mail carried records up
+// (consultations, urgent reports and their acknowledgements, shifts,
+// zero reports, unsigned flags): such a release reads a record's message
+// as a case with no events, refuses it in those words, and has no
+// CaseReceipt.unknown_kind to say that it does not know the kind. Its
+// sender holds it back the same way, never setting it aside, until the
+// office is upgraded: set aside, a record would wait for a new version
+// of itself to go again.
+func beforeRecords(m *peerv1.CaseMessage, why string) bool {
+	return casebook.Records(m) > 0 && len(m.GetEvents()) == 0 && strings.Contains(why, ": no events: ")
 }

@@ -945,15 +945,16 @@ func (ml *Mail) deliver(ctx context.Context, dest string, entries []*peerv1.Outb
 			// receiver's release does not know waits, for weeks perhaps,
 			// until it is upgraded: said at warn once (hold), then here
 			// at debug.
+			unknownKind := rc.GetUnknownKind() || beforeRecords(req.Messages[i], why)
 			level := slog.LevelWarn
-			if rc.GetUnknownKind() {
+			if unknownKind {
 				level = slog.LevelDebug
 			}
 			ml.log.Log(ctx, level, "case message refused by the next office", "case", rc.GetCaseNumber(), "to", dest, "err", why)
 			if strings.Contains(why, notArrivedWhole) {
 				ml.forgetPushed(dest) // it lost what it held (a restore): ask again
 			}
-			r.refused = append(r.refused, refusal{sent[i], why, rc.GetUnknownKind()})
+			r.refused = append(r.refused, refusal{sent[i], why, unknownKind})
 			continue
 		}
 		if rc.GetHaveSeq() >= sent[i].GetUptoSeq() {
