@@ -40,3 +40,13 @@ func ProposeRegistryForTest(ctx context.Context, n *Node, cmd *peerv1.RegistryCo
 	_, _, err := n.office.ProposeRegistry(ctx, cmd)
 	return err
 }
+
+// HoldWriteSlotsForTest takes every one of n's client write slots (those
+// of the writes that come in at its HTTP port) until the test ends, as
+// its own clients' writes waiting for raft would.
+func HoldWriteSlotsForTest(t testing.TB, n *Node) {
+	if !n.writes.take(context.Background(), n.writes.size, 0) {
+		t.Fatal("the node's write slots are in use")
+	}
+	t.Cleanup(func() { n.writes.give(n.writes.size) })
+}

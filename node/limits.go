@@ -64,8 +64,9 @@ const (
 	// DefaultWrites is how many client writes a node serves at once:
 	// REST and web requests other than GET and HEAD (but sign-in and
 	// the searches, which read), and the client API's gRPC calls that
-	// are not reads, on the HTTP port and, forwarded, on the peer port,
-	// signed in or not. DefaultWriteQueue more wait their turn, each for
+	// are not reads, on the HTTP port, signed in or not; and, in a pool
+	// of their own of the same size, those another node forwards on the
+	// peer port (limitForwardedWrites). DefaultWriteQueue more wait their turn, each for
 	// at most DefaultQueueWait; beyond either a write is refused with
 	// WRITES_BUSY (429, Retry-After; gRPC RESOURCE_EXHAUSTED), nothing
 	// done. A write waiting for raft holds a goroutine, its request and
@@ -410,18 +411,36 @@ func grpcWrite(fullMethod string) bool {
 		fullMethod != "/yizhan.v1.AuthService/Login"
 }
 
-// limitWrites is the gRPC interceptor, on the HTTP port's gRPC server and
-// on the peer port (forwarded writes: a follower's, an office's below),
-// that holds a client write until it has a write slot, or refuses it.
+// limitWrites is the gRPC interceptor of the HTTP port's gRPC server
+// that holds a client write until it has one of the node's write slots
+// (n.writes), or refuses it.
 func (n *Node) limitWrites(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	return n.limitWritesIn(n.writes, ctx, req, info, handler)
+}
+
+// limitForwardedWrites is limitWrites on the peer port, where a
+// follower's client writes reach its leader and those of the offices
+// below and above reach the office that does them: they take a slot of
+// their own pool (n.forwarded), never one of the node's client slots. A
+// write forwarded holds its slot where it came in while it waits for the
+// answer; were the two pools one, writes forwarded to a node whose
+// slots its own forwarding writes held would wait for each other (a node
+// that has just become leader forwards to its own peer port; a county's
+// writes passed down and a village's passed up cross) until QueueWait
+// refused them all.
+func (n *Node) limitForwardedWrites(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	return n.limitWritesIn(n.forwarded, ctx, req, info, handler)
+}
+
+func (n *Node) limitWritesIn(pool *slots, ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 	if !grpcWrite(info.FullMethod) {
 		return handler(ctx, req)
 	}
-	if !n.writes.take(ctx, 1, n.cfg.HTTP.withDefaults().QueueWait) {
+	if !pool.take(ctx, 1, n.cfg.HTTP.withDefaults().QueueWait) {
 		n.metrics.refusedHTTP.WithLabelValues("writes_busy").Inc()
 		return nil, writesBusyStatus().Err()
 	}
-	defer n.writes.give(1)
+	defer pool.give(1)
 	return handler(ctx, req)
 }
 

@@ -217,12 +217,20 @@ func newMetrics(n *Node) *metrics {
 		ConstLabels: labels,
 	}, []string{"reason"})
 	m.reg.MustRegister(m.requests, m.refusedHTTP)
-	gauge("yizhan_writes_serving", "Client writes this node serves at once (each holds one of its 256 write slots): waiting for raft, or forwarded.", func() float64 {
+	gauge("yizhan_writes_serving", "Client writes that came in at this node's HTTP port (REST, the web UI, gRPC) and that it serves at once, each holding one of its 256 write slots: waiting for raft, or forwarded to the node that does them.", func() float64 {
 		taken, _ := n.writes.inUse()
 		return float64(taken)
 	})
 	gauge("yizhan_writes_waiting", "Client writes waiting for one of this node's write slots (at most 1,024, each for at most 10 s; refused WRITES_BUSY beyond).", func() float64 {
 		_, waiting := n.writes.inUse()
+		return float64(waiting)
+	})
+	gauge("yizhan_forwarded_writes_serving", "Client writes forwarded to this node by other nodes (a follower's to its leader, an office's to the office that does them) that it serves at once, each holding one of the 256 slots of their own pool, not of the node's client writes.", func() float64 {
+		taken, _ := n.forwarded.inUse()
+		return float64(taken)
+	})
+	gauge("yizhan_forwarded_writes_waiting", "Client writes forwarded by other nodes waiting for one of their pool's slots (at most 1,024, each for at most 10 s; refused WRITES_BUSY beyond).", func() float64 {
+		_, waiting := n.forwarded.inUse()
 		return float64(waiting)
 	})
 	gauge("yizhan_listed_cases_serving", "Cases the listings this node serves at once may hold, each listing counting its page's size (at most 10,000).", func() float64 {

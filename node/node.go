@@ -188,6 +188,7 @@ type Node struct {
 	exports    chan struct{} // a slot per workbook being built (exportSlot)
 	uploads    chan struct{} // a slot per web form with files being read (takeUpload)
 	writes     *slots        // client writes served at once and waiting (limitWrites)
+	forwarded  *slots        // writes forwarded by other nodes, the same (limitForwardedWrites)
 	listings   *slots        // cases of the listings served at once, and the listings waiting (takeListing)
 	metrics    *metrics
 
@@ -383,8 +384,8 @@ func New(cfg Config) (_ *Node, err error) {
 	// 1062 of the fault harness).
 	gate := newBookGate(n)
 	lim := cfg.HTTP.withDefaults()
-	n.writes, n.listings = newSlots(lim.Writes, lim.WriteQueue), newSlots(lim.Listed, lim.ListingQueue)
-	peerUnary := []grpc.UnaryServerInterceptor{n.metrics.unaryInterceptor, refusals.unary, n.limitWrites, gate.unary, completeErrors, refuseUnknownFields}
+	n.writes, n.forwarded, n.listings = newSlots(lim.Writes, lim.WriteQueue), newSlots(lim.Writes, lim.WriteQueue), newSlots(lim.Listed, lim.ListingQueue)
+	peerUnary := []grpc.UnaryServerInterceptor{n.metrics.unaryInterceptor, refusals.unary, n.limitForwardedWrites, gate.unary, completeErrors, refuseUnknownFields}
 	if hook := testHookPeerCall; hook != nil {
 		peerUnary = append(peerUnary, func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 			resp, err := handler(ctx, req)

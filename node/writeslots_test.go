@@ -232,3 +232,41 @@ func TestASlowBodyHoldsNoWriteSlot(t *testing.T) {
 		t.Fatalf("a filing while slow bodies arrive: %s", got)
 	}
 }
+
+// A county whose own clients' writes hold every one of its write slots
+// still does the filings a township forwards up to it, and the township's
+// citizen is answered: writes forwarded between nodes take slots of their
+// own pool, so that they never wait for the slots the writes forwarding
+// them hold (a node just become leader forwards to its own peer port; a
+// county's writes passed down and a village's passed up cross). The
+// county's own clients meanwhile are told it is busy.
+func TestWritesForwardedToANodeDoNotWaitForItsClientsSlots(t *testing.T) {
+	f := newTunedCaseFed(t, 1, func(_ string, c *node.Config) {
+		c.HTTP.QueueWait = 300 * time.Millisecond
+	})
+	cn := f.nodes["county-1"]
+	node.HoldWriteSlotsForTest(t, cn)
+	filing := func(name string) *yizhanv1.FileCaseRequest {
+		return &yizhanv1.FileCaseRequest{ItemCode: tobacco().Code, OfficeCode: county,
+			Applicant: &yizhanv1.Applicant{Name: name, IdNumber: applicantID, Phone: "13907710009"},
+			Materials: []*yizhanv1.SubmittedMaterial{{Name: "申请表", Copies: 1}}}
+	}
+
+	atCounty := dial(t, cn)
+	_, err := caseClient(t, atCounty).FileCase(atCounty.ctx(), filing("韦明"))
+	if got := grpcOutcome(err); got != "grpc busy" {
+		t.Fatalf("a filing at the county whose write slots are all held: %s; want WRITES_BUSY", got)
+	}
+	held := cn.Office().Cases().Len()
+	atTownship := dial(t, f.nodes["chengguan-1"])
+	resp, err := caseClient(t, atTownship).FileCase(atTownship.ctx(), filing("蓝丽"))
+	if err != nil {
+		t.Fatalf("a filing at the township for the county, forwarded up while the county's own clients hold its write slots: %v", err)
+	}
+	if _, _, ok, err := cn.Office().Cases().Read(resp.GetCase().GetNumber()); !ok || err != nil {
+		t.Errorf("the filing forwarded up, %s, is not in the county's book (%v)", resp.GetCase().GetNumber(), err)
+	}
+	if got := cn.Office().Cases().Len(); got != held+1 {
+		t.Errorf("the county's book holds %d cases more; want 1", got-held)
+	}
+}
