@@ -107,7 +107,7 @@ func newMetrics(n *Node) *metrics {
 	gauge("yizhan_casebook_scans_damaged", "Scanned files whose copy stored on this node was found damaged when read (its bytes no longer hash to its name: not served, not sent up) and not mended since: alert above 0 (docs/OPERATIONS.md).", func() float64 {
 		return float64(book.DamagedAttachments())
 	})
-	gauge("yizhan_casebook_cases_damaged", "Cases this node's book holds damaged (a record without all its events: the disk lost them), found by a read, a listing, a sweep, the case mail or the check since the node started or a restore replaced its book (at most 100,000): each is logged at error once (after the first 100, one line each 100 more); they are not shown, acted on or sent from this node. Alert above 0: rebuild or restore the node (docs/OPERATIONS.md).", func() float64 {
+	gauge("yizhan_casebook_cases_damaged", "Cases this node's book holds damaged (a record without all its events: the disk lost them), found by a read, a listing, a sweep, the case mail, the check or the book's stream (sent whole to a follower being rebuilt, or to a backup) since the node started or a restore replaced its book (at most 100,000): each is logged at error once (after the first 100, one line each 100 more); they are not shown, acted on or sent by the case mail from this node. Alert above 0: rebuild or restore the node (docs/OPERATIONS.md).", func() float64 {
 		return float64(book.DamagedCases())
 	})
 	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
