@@ -72,6 +72,8 @@ type Feed struct {
 	cfg Config
 	reg *registry.Registry
 	log *slog.Logger
+	// snapshots is the registry snapshot the streams sending one share.
+	snapshots snapshotCache
 
 	mu     sync.Mutex // guards status, clock, told and savedAt
 	status Status
@@ -386,11 +388,11 @@ func (f *Feed) Serve(req *peerv1.FeedRequest, stream grpc.ServerStreamingServer[
 		entries, needSnapshot := f.reg.ChangelogSince(since, f.cfg.Batch)
 		switch {
 		case needSnapshot:
-			snap := registry.RedactSnapshot(f.reg.Snapshot(), sub)
-			if err := sendFeed(stream, &peerv1.FeedMessage{Kind: &peerv1.FeedMessage_Snapshot{Snapshot: snap}}); err != nil {
+			index, err := f.sendSnapshot(stream, sub)
+			if err != nil {
 				return err
 			}
-			since = snap.GetIndex()
+			since = index
 			continue
 		case len(entries) > 0:
 			// Cut by bytes, not only by count: a batch must travel.

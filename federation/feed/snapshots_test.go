@@ -1,0 +1,270 @@
+package feed
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/peer"
+	"google.golang.org/protobuf/proto"
+
+	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
+	yizhanv1 "github.com/yizhan-gov/yizhan/api/yizhan/v1"
+	"github.com/yizhan-gov/yizhan/federation/raftgroup"
+	"github.com/yizhan-gov/yizhan/registry"
+)
+
+// villageCode is the code of the township's i-th village (0 to 98).
+func villageCode(i int) string { return fmt.Sprintf("4501221012%02d", i+1) }
+
+// largeRegistry returns a township's registry of about size bytes
+// encoded (its items' conditions), whose changelog no longer reaches
+// back to index 0, so that a new village is sent a snapshot: the county,
+// the township and 30 villages, two staff members of each with their
+// password hashes, and a changelog of departments and staff created.
+func largeRegistry(t testing.TB, size int) *registry.Registry {
+	t.Helper()
+	snap := &peerv1.RegistrySnapshot{Offices: []*yizhanv1.Office{{Code: county}, {Code: township}}}
+	staff := func(office string, n int) (*yizhanv1.StaffMember, *peerv1.StaffCredential) {
+		user := fmt.Sprintf("clerk-%s-%d", office, n)
+		return &yizhanv1.StaffMember{Username: user, OfficeCode: office},
+			&peerv1.StaffCredential{Username: user, PasswordHash: "$argon2id$v=19$m=65536,t=3,p=2$" + user}
+	}
+	offices := []string{county, township}
+	for i := range 30 {
+		snap.Offices = append(snap.Offices, &yizhanv1.Office{Code: villageCode(i)})
+		offices = append(offices, villageCode(i))
+	}
+	for _, o := range offices {
+		for n := range 2 {
+			m, c := staff(o, n)
+			snap.Staff = append(snap.Staff, m)
+			snap.Credentials = append(snap.Credentials, c)
+		}
+	}
+	conditions := strings.Repeat("条", 10000/3) // about 10 kB
+	for i := 0; i < size/len(conditions); i++ {
+		snap.Items = append(snap.Items, &peerv1.ItemHistory{Versions: []*yizhanv1.Item{{
+			Code: fmt.Sprintf("ITEM-%06d", i), Version: 1, Name: "事项", Conditions: conditions}}})
+	}
+	index := uint64(1000)
+	for i := range 200 {
+		e := &peerv1.ChangelogEntry{Index: index + 1, PrevIndex: index, Command: &peerv1.RegistryCommand{
+			RequestId: fmt.Sprintf("req-%d", i), RequestHash: []byte("hash")}}
+		if i%10 == 0 {
+			m, c := staff(offices[i/10%len(offices)], 2+i)
+			e.Command.Op = &peerv1.RegistryCommand_CreateStaff{CreateStaff: &peerv1.CreateStaff{Staff: m, Credential: c}}
+		} else {
+			e.Command.Op = &peerv1.RegistryCommand_CreateDepartment{CreateDepartment: &peerv1.CreateDepartment{
+				Department: &yizhanv1.Department{Code: fmt.Sprintf("D%03d", i), Name: "科室"}}}
+		}
+		snap.Changelog = append(snap.Changelog, e)
+		index++
+	}
+	snap.Index = index
+	reg := registry.New(registry.Options{})
+	if err := reg.Restore(snap); err != nil {
+		t.Fatal(err)
+	}
+	return reg
+}
+
+// townshipFeed is the feed of a township's node serving reg, with no raft
+// group: Serve only reads the registry, and its heartbeat does not come.
+func townshipFeed(reg *registry.Registry) *Feed {
+	return New(Config{Office: township, County: county, Node: "chengguan-1", Registry: reg,
+		FSM: raftgroup.NewFSM(reg, nil), Heartbeat: time.Hour,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+}
+
+// subscriberContext is the context of a feed call from a node of office,
+// as its verified certificate says.
+func subscriberContext(ctx context.Context, office string) context.Context {
+	cert := &x509.Certificate{URIs: []*url.URL{{Scheme: "spiffe", Host: "yizhan", Path: "/office/" + office}}}
+	return peer.NewContext(ctx, &peer.Peer{AuthInfo: credentials.TLSInfo{
+		State: tls.ConnectionState{VerifiedChains: [][]*x509.Certificate{{cert}}}}})
+}
+
+// slowStream is a subscriber's feed stream on a slow line: each message
+// sent waits until the line is opened (open), after the first has told
+// that the stream is sending (started). It keeps what it receives, put
+// back together, when keep is set.
+type slowStream struct {
+	grpc.ServerStream
+	ctx     context.Context
+	open    <-chan struct{}
+	started func()
+	once    sync.Once
+	keep    bool
+	chunks  feedAssembler
+	got     []*peerv1.FeedMessage
+	sent    chan struct{} // closed when the snapshot has gone whole
+}
+
+func (s *slowStream) Context() context.Context { return s.ctx }
+
+func (s *slowStream) Send(m *peerv1.FeedMessage) error {
+	s.once.Do(s.started)
+	select {
+	case <-s.open:
+	case <-s.ctx.Done():
+		return s.ctx.Err()
+	}
+	if m.GetSnapshot() != nil || m.GetChunk().GetLast() {
+		close(s.sent)
+	}
+	if !s.keep {
+		return nil
+	}
+	b, err := proto.Marshal(m)
+	if err != nil {
+		return err
+	}
+	piece := &peerv1.FeedMessage{}
+	if err := proto.Unmarshal(b, piece); err != nil {
+		return err
+	}
+	whole, err := s.chunks.add(piece)
+	if whole != nil {
+		s.got = append(s.got, whole)
+	}
+	return err
+}
+
+// heapInUse is the heap's live bytes after a collection.
+func heapInUse() uint64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}
+
+// snapshotsAtOnce has n new villages ask f for the registry at once, each
+// on a line that holds every message until all n are sending, and
+// returns how much the sending node's heap grew meanwhile, and what each
+// village received when keep is set.
+func snapshotsAtOnce(t testing.TB, f *Feed, n int, keep bool) (grew uint64, got [][]*peerv1.FeedMessage) {
+	t.Helper()
+	before := heapInUse()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	open := make(chan struct{})
+	var sending sync.WaitGroup
+	sending.Add(n)
+	streams := make([]*slowStream, n)
+	errs := make(chan error, n)
+	for i := range n {
+		s := &slowStream{ctx: subscriberContext(ctx, villageCode(i)), open: open, started: sending.Done, keep: keep, sent: make(chan struct{})}
+		streams[i] = s
+		go func() {
+			errs <- f.Serve(&peerv1.FeedRequest{OfficeCode: villageCode(i), Node: "v-1"}, s)
+		}()
+	}
+	waitGroup(t, &sending, "every village's snapshot on its way")
+	during := heapInUse()
+	close(open)
+	deadline := time.After(time.Minute)
+	for _, s := range streams {
+		select {
+		case <-s.sent:
+		case <-deadline:
+			t.Fatal("timed out waiting for the snapshots to go")
+		case err := <-errs:
+			t.Fatalf("a feed ended before its snapshot went: %v", err)
+		}
+	}
+	cancel()
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, s := range streams {
+		got = append(got, s.got)
+	}
+	if during < before {
+		return 0, got
+	}
+	return during - before, got
+}
+
+func waitGroup(t testing.TB, wg *sync.WaitGroup, what string) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(time.Minute):
+		t.Fatalf("timed out waiting for %s", what)
+	}
+}
+
+// BenchmarkSnapshotsAtOnce measures the heap a township's node holds
+// while new villages take a large registry's snapshot from it at once (a
+// county going live): YIZHAN_BENCH_SNAPSHOT_MB (default 25) of registry,
+// 1, 8 and 30 villages.
+//
+//	go test -run '^$' -bench BenchmarkSnapshotsAtOnce -benchtime 1x ./federation/feed/
+func BenchmarkSnapshotsAtOnce(b *testing.B) {
+	mb := 25
+	if v, err := strconv.Atoi(os.Getenv("YIZHAN_BENCH_SNAPSHOT_MB")); err == nil && v > 0 {
+		mb = v
+	}
+	reg := largeRegistry(b, mb<<20)
+	size := proto.Size(reg.Snapshot())
+	f := townshipFeed(reg)
+	for _, n := range []int{1, 8, 30} {
+		b.Run(fmt.Sprintf("villages=%d", n), func(b *testing.B) {
+			var grew uint64
+			for b.Loop() {
+				g, _ := snapshotsAtOnce(b, f, n, false)
+				grew = max(grew, g)
+			}
+			b.ReportMetric(float64(size)/(1<<20), "snapshot-MiB")
+			b.ReportMetric(float64(grew)/(1<<20), "heap-MiB")
+		})
+	}
+}
+
+// New villages that take the registry whole from their township at once
+// each receive it redacted for their office, exactly as if it had been
+// encoded for them alone, and the township's node holds one copy of it
+// while they do, not one for each.
+func TestSnapshotsServedAtOnceShareOneCopy(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		size int
+	}{{"a small registry, in one message", 0}, {"a large registry, in chunks", 12 << 20}} {
+		t.Run(tc.name, func(t *testing.T) {
+			reg := largeRegistry(t, tc.size)
+			f := townshipFeed(reg)
+			const villages = 8
+			grew, got := snapshotsAtOnce(t, f, villages, true)
+			for i, msgs := range got {
+				want := registry.RedactSnapshot(reg.Snapshot(), villageCode(i))
+				if len(msgs) != 1 || !proto.Equal(msgs[0].GetSnapshot(), want) {
+					t.Fatalf("village %s received %d messages, not its registry redacted for it", villageCode(i), len(msgs))
+				}
+				if n := len(want.GetCredentials()); n != 2 {
+					t.Fatalf("premise: village %s may hold %d password hashes, want its own 2", villageCode(i), n)
+				}
+			}
+			if size := uint64(proto.Size(reg.Snapshot())); tc.size > 0 && grew > size+villages*4<<20 {
+				t.Errorf("the township's heap grew by %d MiB while %d villages took its %d MiB registry, want at most one copy and 4 MiB a village", grew>>20, villages, size>>20)
+			}
+		})
+	}
+}
