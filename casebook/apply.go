@@ -180,7 +180,12 @@ type writer struct {
 }
 
 // counts are changes of the meta counts.
-type counts struct{ cases, outbox, quarantined, requests, needs int64 }
+type counts struct {
+	cases, outbox, quarantined, requests, needs int64
+	// outboxAdded counts the outbox entries added (not replaced); only
+	// their number is kept, not the entries (outboxFronts).
+	outboxAdded int64
+}
 
 func (c *counts) add(d counts) {
 	c.cases += d.cases
@@ -188,6 +193,7 @@ func (c *counts) add(d counts) {
 	c.outbox += d.outbox
 	c.quarantined += d.quarantined
 	c.requests += d.requests
+	c.outboxAdded += d.outboxAdded
 }
 
 func (b *Book) newWriter() *writer {
@@ -285,6 +291,9 @@ func (w *writer) commit(applied uint64) {
 	b.applied.Store(applied)
 	b.cases.Store(next.cases)
 	b.outbox.Store(next.outbox)
+	// After the commit has its timestamp: a read that finds the count
+	// unchanged sees every entry added before (outboxFronts).
+	b.fronts.added(w.deltas.outboxAdded)
 	b.quarantined.Store(next.quarantined)
 	b.requests.Store(next.requests)
 	b.needs.Store(next.needs)
@@ -685,6 +694,7 @@ func (o *overlay) PutOutboxEntry(en *peerv1.OutboxEntry) {
 	k := outboxKey(en.GetDestOffice(), en.GetCaseNumber())
 	if _, ok := o.get(k); !ok {
 		o.deltas.outbox++
+		o.deltas.outboxAdded++
 	}
 	o.setProto(k, en)
 }

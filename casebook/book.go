@@ -67,6 +67,9 @@ type Book struct {
 	// (keyStatsFormat), or their recount stopped part-way; Apply counts
 	// them again first. Written under writeMu; Check reads it without.
 	statsStale atomic.Bool
+	// fronts is where each destination's messages in the outbox begin,
+	// as last read, and the outbox's additions then (outbox_scan.go).
+	fronts outboxFronts
 	// generation is odd while Restore or Clear replaces the book's keys
 	// (they drop them all first, then write the new ones outside any one
 	// transaction): a read meanwhile sees part of a book (Generation).

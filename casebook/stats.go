@@ -532,6 +532,7 @@ func (b *Book) upgradeStats(reg casework.Registry) error {
 	if err == nil {
 		err = wb.Flush()
 	}
+	b.fronts.added(1) // late filings sent up may be in the outbox now
 	if err == nil {
 		_, err = b.indexUnnamed() // the scans' list of a book before format 13
 	}

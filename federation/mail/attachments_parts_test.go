@@ -203,7 +203,7 @@ func TestCasesWaitingForFilesLeaveTheCallToTheRest(t *testing.T) {
 	report := duty.ReportID(village, now, "ABCDEF")
 	outbox = append(outbox, &peerv1.OutboxEntry{DestOffice: township, CaseNumber: report, UptoSeq: 1})
 
-	byDest, _ := m.due(outbox, now)
+	byDest := m.due(sliceOutbox(outbox), now)
 	if got := byDest[township]; len(got) != deliverBatch || got[0].GetCaseNumber() != report {
 		t.Fatalf("a call of %d messages, the first %s: want %d, the urgent report first", len(got), got[0].GetCaseNumber(), deliverBatch)
 	}
@@ -214,7 +214,7 @@ func TestCasesWaitingForFilesLeaveTheCallToTheRest(t *testing.T) {
 		m.held[outboxKey{township, e.GetCaseNumber()}] = &heldEntry{upto: 2, first: now, until: now.Add(pushRetry),
 			files: []string{fmt.Sprintf("%064x", i)}}
 	}
-	byDest, _ = m.due(outbox, now)
+	byDest = m.due(sliceOutbox(outbox), now)
 	var got []string
 	for _, e := range byDest[township] {
 		got = append(got, e.GetCaseNumber())
@@ -226,14 +226,14 @@ func TestCasesWaitingForFilesLeaveTheCallToTheRest(t *testing.T) {
 
 	// The third case's file went up.
 	ml.pushed = map[string]bool{township + "/" + fmt.Sprintf("%064x", 2): true}
-	byDest, _ = m.due(outbox, now)
+	byDest = m.due(sliceOutbox(outbox), now)
 	if n := len(byDest[township]); n != 6 || byDest[township][1].GetCaseNumber() != outbox[2].GetCaseNumber() {
 		t.Errorf("after its file went up the case is not in the call (%d messages)", n)
 	}
 	// The pusher stopped after a failure and may try again: every case
 	// waiting is looked at again, which starts it.
 	ml.pushers[township].running = false
-	byDest, _ = m.due(outbox, now)
+	byDest = m.due(sliceOutbox(outbox), now)
 	if n := len(byDest[township]); n != deliverBatch {
 		t.Errorf("with the pusher idle, a call of %d messages: want %d", n, deliverBatch)
 	}

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -38,7 +39,7 @@ const (
 // registry and a case book in badger, the mail over them, and a peer port
 // on 127.0.0.1 that serves DeliverCases over mutual TLS.
 type office struct {
-	t     *testing.T
+	t     testing.TB
 	code  string
 	fsm   *raftgroup.FSM
 	group *raftgroup.Group
@@ -49,7 +50,7 @@ type office struct {
 }
 
 // newRegistry is a registry holding offices (parents before children).
-func newRegistry(t *testing.T, offices ...string) *registry.Registry {
+func newRegistry(t testing.TB, offices ...string) *registry.Registry {
 	t.Helper()
 	r := registry.New(registry.Options{})
 	for i, code := range offices {
@@ -75,7 +76,7 @@ func withoutOffice(reg *registry.Registry, office string) *peerv1.RegistrySnapsh
 
 // startOffice starts the node of office code over reg, its certificate
 // issued by ca; tune, when set, changes the mail's configuration.
-func startOffice(t *testing.T, ca *pki.CA, code string, reg *registry.Registry, tune func(*Config)) *office {
+func startOffice(t testing.TB, ca *pki.CA, code string, reg *registry.Registry, tune func(*Config)) *office {
 	t.Helper()
 	log := testLogger()
 	db, err := badgerstore.OpenDB(t.TempDir(), badgerstore.DBOptions{Small: true})
@@ -227,7 +228,7 @@ func (p *peerPort) PushAttachment(ctx context.Context, part *peerv1.PutAttachmen
 	return p.mail.ReceiveAttachment(ctx, part)
 }
 
-func newCA(t *testing.T) *pki.CA {
+func newCA(t testing.TB) *pki.CA {
 	t.Helper()
 	ca, err := pki.GenerateCA("县政务服务中心 CA")
 	if err != nil {
@@ -244,7 +245,7 @@ func testLogger() *slog.Logger {
 }
 
 // waitFor waits until cond holds, for timeout at most.
-func waitFor(t *testing.T, what string, cond func() bool, timeout time.Duration) {
+func waitFor(t testing.TB, what string, cond func() bool, timeout time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for !cond() {
@@ -253,4 +254,46 @@ func waitFor(t *testing.T, what string, cond func() bool, timeout time.Duration)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// sliceOutbox is an outbox held in a slice, read as the sender reads the
+// book's (outboxReader).
+type sliceOutbox []*peerv1.OutboxEntry
+
+func (o sliceOutbox) sorted() []*peerv1.OutboxEntry {
+	s := slices.Clone(o)
+	slices.SortFunc(s, func(a, b *peerv1.OutboxEntry) int {
+		if c := strings.Compare(a.GetDestOffice(), b.GetDestOffice()); c != 0 {
+			return c
+		}
+		return strings.Compare(a.GetCaseNumber(), b.GetCaseNumber())
+	})
+	return s
+}
+
+func (o sliceOutbox) OutboxDestinations() []string {
+	var dests []string
+	for _, e := range o.sorted() {
+		if len(dests) == 0 || dests[len(dests)-1] != e.GetDestOffice() {
+			dests = append(dests, e.GetDestOffice())
+		}
+	}
+	return dests
+}
+
+func (o sliceOutbox) OutboxScan(dest, from string, f func(*peerv1.OutboxEntry) bool) {
+	for _, e := range o.sorted() {
+		if e.GetDestOffice() == dest && e.GetCaseNumber() >= from && !f(e) {
+			return
+		}
+	}
+}
+
+func (o sliceOutbox) OutboxEntry(dest, number string) (*peerv1.OutboxEntry, bool) {
+	for _, e := range o {
+		if e.GetDestOffice() == dest && e.GetCaseNumber() == number {
+			return e, true
+		}
+	}
+	return nil, false
 }

@@ -589,25 +589,15 @@ func newMailer(ml *Mail) *mailer {
 // held back are not due until their time, or, waiting for their files,
 // until the files are there.
 func (m *mailer) sendDue(ctx context.Context) {
-	outbox := m.ml.cfg.FSM.Cases().Outbox() // before the lock: the sends finishing wait for it
+	outbox := m.ml.cfg.FSM.Cases()
 	now := m.ml.cfg.Now()
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	byDest, queued := m.due(outbox, now)
-	// Forget what no longer waits: receipted, or set aside.
-	for k := range m.held {
-		if !queued[k] {
-			delete(m.held, k)
-		}
-	}
-	for k := range m.past {
-		if !queued[k] {
-			delete(m.past, k)
-		}
-	}
+	m.forgetGone(outbox)
+	byDest := m.due(outbox, now)
 	m.sendPast(ctx, outbox, now)
 	for dest := range m.gone {
-		if _, waiting := byDest[dest]; !waiting && !m.hasHeld(dest) {
+		if _, waiting := byDest[dest]; !waiting && !m.busy[dest] && !m.hasHeld(dest) {
 			delete(m.gone, dest)
 		}
 	}
@@ -650,34 +640,95 @@ func (m *mailer) sendDue(ctx context.Context) {
 	}
 }
 
-// due is what of outbox to send now, by destination, and which entries
-// the outbox holds: up to deliverBatch entries a destination, its urgent
-// records first. Caller holds m.mu.
-func (m *mailer) due(outbox []*peerv1.OutboxEntry, now time.Time) (byDest map[string][]*peerv1.OutboxEntry, queued map[outboxKey]bool) {
-	byDest, queued = map[string][]*peerv1.OutboxEntry{}, map[outboxKey]bool{}
-	rest := map[string][]*peerv1.OutboxEntry{}
-	for _, e := range outbox {
-		k := outboxKey{e.GetDestOffice(), e.GetCaseNumber()}
-		queued[k] = true
-		if h, ok := m.held[k]; ok {
-			if h.upto != e.GetUptoSeq() {
-				delete(m.held, k) // new events: a new message, tried afresh
-			} else if now.Before(h.until) && (h.files == nil || !m.ml.filesDue(k.dest, h.files)) {
-				continue
-			}
-		}
-		if isUrgentRecord(k.number) {
-			if len(byDest[k.dest]) < deliverBatch {
-				byDest[k.dest] = append(byDest[k.dest], e)
-			}
-		} else if len(rest[k.dest]) < deliverBatch {
-			rest[k.dest] = append(rest[k.dest], e)
+// outboxReader is the outbox as the sender reads it, a part at a time
+// (casebook.Book): what it sends next is at the front of each
+// destination's messages, and reading them all for each call of
+// deliverBatch made draining a backlog cost the square of its length.
+type outboxReader interface {
+	// OutboxDestinations is the offices with messages waiting.
+	OutboxDestinations() []string
+	// OutboxScan calls f with dest's messages from case number from on,
+	// in case number order, until f returns false.
+	OutboxScan(dest, from string, f func(*peerv1.OutboxEntry) bool)
+	// OutboxEntry is dest's message of case number, if one waits.
+	OutboxEntry(dest, number string) (*peerv1.OutboxEntry, bool)
+}
+
+// forgetGone forgets what no longer waits in the outbox, receipted or
+// set aside, and a hold of a message that has new events since (a new
+// message, tried afresh): one look each. Caller holds m.mu.
+func (m *mailer) forgetGone(outbox outboxReader) {
+	for k, h := range m.held {
+		if e, ok := outbox.OutboxEntry(k.dest, k.number); !ok || e.GetUptoSeq() != h.upto {
+			delete(m.held, k)
 		}
 	}
-	for dest, entries := range rest {
-		byDest[dest] = append(byDest[dest], entries[:min(len(entries), deliverBatch-len(byDest[dest]))]...)
+	for k := range m.past {
+		if _, ok := outbox.OutboxEntry(k.dest, k.number); !ok {
+			delete(m.past, k)
+		}
 	}
-	return byDest, queued
+}
+
+// due is what of outbox to send now, by destination: up to deliverBatch
+// entries a destination, its urgent records first, then the rest in case
+// number order. Each destination's urgent records are read from where
+// their numbers begin (urgentPrefixes), the rest from the front, and no
+// further than the call's worth found: what is read beyond the messages
+// due is only those held back (and, in the database, the entries
+// receipted lately, until badger compacts them away). A destination
+// with a call in flight is not read: it is read again when the call
+// ends, and every case command applied meanwhile (the receipts of that
+// call among them) would read it for nothing. Caller holds m.mu.
+func (m *mailer) due(outbox outboxReader, now time.Time) map[string][]*peerv1.OutboxEntry {
+	byDest := map[string][]*peerv1.OutboxEntry{}
+	for _, dest := range outbox.OutboxDestinations() {
+		if m.busy[dest] {
+			continue
+		}
+		var urgent []*peerv1.OutboxEntry
+		for _, p := range urgentPrefixes {
+			outbox.OutboxScan(dest, p, func(e *peerv1.OutboxEntry) bool {
+				if len(urgent) == deliverBatch || !strings.HasPrefix(e.GetCaseNumber(), p) {
+					return false
+				}
+				if isUrgentRecord(e.GetCaseNumber()) && m.isDue(dest, e, now) {
+					urgent = append(urgent, e)
+				}
+				return true
+			})
+		}
+		entries := urgent
+		outbox.OutboxScan(dest, "", func(e *peerv1.OutboxEntry) bool {
+			if len(entries) == deliverBatch {
+				return false
+			}
+			if !isUrgentRecord(e.GetCaseNumber()) && m.isDue(dest, e, now) {
+				entries = append(entries, e)
+			}
+			return true
+		})
+		if len(entries) > 0 {
+			byDest[dest] = entries
+		}
+	}
+	return byDest
+}
+
+// isDue reports whether e, waiting for dest, may be sent now: not held
+// back, or held until a time gone by, or waiting for its scanned files
+// and they are there. Caller holds m.mu.
+func (m *mailer) isDue(dest string, e *peerv1.OutboxEntry, now time.Time) bool {
+	k := outboxKey{dest, e.GetCaseNumber()}
+	h, ok := m.held[k]
+	switch {
+	case !ok:
+		return true
+	case h.upto != e.GetUptoSeq():
+		delete(m.held, k) // new events: a new message, tried afresh
+		return true
+	}
+	return !now.Before(h.until) || (h.files != nil && m.ml.filesDue(dest, h.files))
 }
 
 // setAsideGone is what of dest's entries to set aside because dest is

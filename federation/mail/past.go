@@ -2,6 +2,8 @@ package mail
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -30,6 +32,16 @@ import (
 // parent out of reach: an urgent report or an unsigned report's flag.
 func isUrgentRecord(id string) bool { return duty.IsReportID(id) || duty.IsUnsignedFlagID(id) }
 
+// urgentPrefixes are how the numbers of urgent records begin, in order:
+// the sender reads each destination's urgent records from there
+// (mailer.due, sendPast), not the whole outbox.
+var urgentPrefixes = func() []string {
+	report := duty.ReportID("450000000000", time.Unix(0, 0), "A")
+	p := []string{report[:strings.Index(report, "-")+1], duty.UnsignedFlagID("")}
+	slices.Sort(p)
+	return p
+}()
+
 // urgentFromBelow reports whether req, from office from, is urgent
 // records sent past the office between: from is below office, not its
 // child, and every message carries an urgent record (the book checks
@@ -52,18 +64,24 @@ func urgentFromBelow(from, office string, req *peerv1.DeliverCasesRequest) bool 
 // of (none answered, or one refused them), the next waits, longer each
 // time up to maxPastBackoff (as the parent's calls do: a village whose
 // own line is down reaches nothing). Caller holds m.mu.
-func (m *mailer) sendPast(ctx context.Context, outbox []*peerv1.OutboxEntry, now time.Time) {
+func (m *mailer) sendPast(ctx context.Context, outbox outboxReader, now time.Time) {
 	parent := registry.ParentCode(m.ml.cfg.Office)
 	since, down := m.unreachable[parent]
 	if !down || m.pastBusy || registry.ParentCode(parent) == "" || now.Sub(since) < m.ml.cfg.PastAfter || now.Before(m.pastNext) {
 		return
 	}
 	var entries []*peerv1.OutboxEntry
-	for _, e := range outbox {
-		k := outboxKey{e.GetDestOffice(), e.GetCaseNumber()}
-		if k.dest == parent && isUrgentRecord(k.number) && m.past[k] < e.GetUptoSeq() && len(entries) < deliverBatch {
-			entries = append(entries, e)
-		}
+	for _, p := range urgentPrefixes {
+		outbox.OutboxScan(parent, p, func(e *peerv1.OutboxEntry) bool {
+			k := outboxKey{parent, e.GetCaseNumber()}
+			if len(entries) == deliverBatch || !strings.HasPrefix(k.number, p) {
+				return false
+			}
+			if isUrgentRecord(k.number) && m.past[k] < e.GetUptoSeq() {
+				entries = append(entries, e)
+			}
+			return true
+		})
 	}
 	if len(entries) == 0 {
 		return
