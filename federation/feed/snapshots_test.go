@@ -268,3 +268,31 @@ func TestSnapshotsServedAtOnceShareOneCopy(t *testing.T) {
 		})
 	}
 }
+
+// A village that asks for the registry while others are being sent it
+// is sent the copy they are sent, though the registry has moved on
+// since, and the changes after it in batches; once the last of them has
+// it, the copy is dropped, and the next village is sent the registry as
+// it is then.
+func TestAVillageAskingMeanwhileIsSentTheCopyBeingSent(t *testing.T) {
+	reg := largeRegistry(t, 0)
+	f := townshipFeed(reg)
+	first := f.snapshots.acquire(reg)
+	at := reg.Index()
+	if err := reg.Replay(&peerv1.ChangelogEntry{Index: at + 1, PrevIndex: at, Command: &peerv1.RegistryCommand{
+		Op: &peerv1.RegistryCommand_CreateDepartment{CreateDepartment: &peerv1.CreateDepartment{
+			Department: &yizhanv1.Department{Code: "d-new", Name: "新科室"}}}}}); err != nil {
+		t.Fatal(err)
+	}
+	second := f.snapshots.acquire(reg)
+	if second != first || second.index != at {
+		t.Errorf("a village asking meanwhile is sent a copy at index %d, not the one being sent (%d)", second.index, at)
+	}
+	f.snapshots.release(first)
+	f.snapshots.release(second)
+	third := f.snapshots.acquire(reg)
+	defer f.snapshots.release(third)
+	if third == first || third.index != at+1 {
+		t.Errorf("after the last village had it, the next is sent a copy at index %d, want the registry's %d", third.index, at+1)
+	}
+}
