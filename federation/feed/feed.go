@@ -47,6 +47,10 @@ type Config struct {
 	Heartbeat      time.Duration // how often an idle feed says it is alive (default 1s)
 	Batch          int           // entries per feed message (default 512)
 	FallbackPeriod time.Duration // how long to stay on a fallback feed before retrying the parent (default 30s)
+	// SnapshotsAtOnce is how many registry snapshots this node sends at
+	// once (0: DefaultSnapshotsAtOnce); a subscriber asking for one
+	// more is told to come back (Unavailable, with a RetryInfo).
+	SnapshotsAtOnce int
 	// IdleTimeout is how long a feed may stay silent (no batch, no
 	// heartbeat) before the source is taken for hung and the next one is
 	// tried (default 5 heartbeats, at least 3s).
@@ -127,6 +131,9 @@ func New(cfg Config) *Feed {
 	}
 	if cfg.FallbackPeriod <= 0 {
 		cfg.FallbackPeriod = 30 * time.Second
+	}
+	if cfg.SnapshotsAtOnce <= 0 {
+		cfg.SnapshotsAtOnce = DefaultSnapshotsAtOnce
 	}
 	if cfg.IdleTimeout <= 0 {
 		cfg.IdleTimeout = max(5*cfg.Heartbeat, 3*time.Second)
@@ -549,6 +556,7 @@ func (f *Feed) pullLoop(ctx context.Context) {
 	lastCause := ""
 	for ctx.Err() == nil {
 		progressed, heldAtUnknownKind := false, false
+		var busyFor time.Duration // a source sending as many snapshots as it does at once
 		sources := f.cfg.Routes.UpTargets()
 		for i, src := range sources {
 			if ctx.Err() != nil {
@@ -565,6 +573,18 @@ func (f *Feed) pullLoop(ctx context.Context) {
 			}
 			if errors.Is(err, ErrUnknownKind) {
 				heldAtUnknownKind = true
+			}
+			if d, busy := busyRetryAfter(err); busy && n == 0 && ctx.Err() == nil {
+				// Not a failure: it asks this office to come back, and the
+				// next source (the county) would only be asked the same.
+				cause := src.Addr + " busy"
+				level := slog.LevelInfo
+				if cause == lastCause {
+					level = slog.LevelDebug
+				}
+				f.log.Log(ctx, level, "registry feed source is sending the registry whole to as many offices as it does at once: asking it again later", "source", src.Addr, "wait", d)
+				lastCause, busyFor = cause, d
+				break
 			}
 			if err != nil && ctx.Err() == nil {
 				if n == 0 || errors.Is(err, errFeedIdle) {
@@ -590,6 +610,8 @@ func (f *Feed) pullLoop(ctx context.Context) {
 		}
 		wait := backoff
 		switch {
+		case busyFor > 0:
+			wait = busyFor
 		case heldAtUnknownKind:
 			// Every source feeds the same entry: ask again now and
 			// then, not at once, until this node is upgraded.

@@ -23,6 +23,11 @@ import (
 	"github.com/yizhan-gov/yizhan/federation/pki"
 	"github.com/yizhan-gov/yizhan/federation/raftgroup"
 	"github.com/yizhan-gov/yizhan/registry"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
+	"slices"
 )
 
 const (
@@ -193,4 +198,97 @@ func startVillage(t *testing.T) *member {
 		time.Sleep(20 * time.Millisecond)
 	}
 	return &member{fsm: fsm, group: g, trans: trans}
+}
+
+// busyUpstream answers its first busy feed sessions Unavailable, asking
+// the subscriber to come back after wait, as a node sending as many
+// snapshots as it does at once, then feeds one entry and heartbeats. It
+// notes when each session came.
+type busyUpstream struct {
+	peerv1.UnimplementedPeerServer
+	busy int
+	wait time.Duration
+	mu   sync.Mutex
+	at   []time.Time
+}
+
+func (u *busyUpstream) Feed(req *peerv1.FeedRequest, stream grpc.ServerStreamingServer[peerv1.FeedMessage]) error {
+	u.mu.Lock()
+	u.at = append(u.at, time.Now())
+	n := len(u.at)
+	u.mu.Unlock()
+	if n <= u.busy {
+		st, err := status.New(codes.Unavailable, "sending as many snapshots as it does at once").
+			WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(u.wait)})
+		if err != nil {
+			return err
+		}
+		return st.Err()
+	}
+	if err := stream.Send(&peerv1.FeedMessage{Kind: &peerv1.FeedMessage_Batch{Batch: &peerv1.FeedBatch{
+		Entries: []*peerv1.ChangelogEntry{createOffice(1, county)}, UpstreamIndex: 1}}}); err != nil {
+		return err
+	}
+	<-stream.Context().Done()
+	return nil
+}
+
+func (u *busyUpstream) sessions() []time.Time {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return slices.Clone(u.at)
+}
+
+// serveUpstream serves up as the peer port of a node of office, on
+// 127.0.0.1, and returns its address.
+func serveUpstream(t *testing.T, ca *pki.CA, office string, up peerv1.PeerServer) string {
+	t.Helper()
+	bundle := pki.NewTestBundle(t, ca, pki.Identity{Office: office, Node: office + "-1"}, "127.0.0.1")
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := grpc.NewServer(append(forward.PeerServerOptions(), grpc.Creds(credentials.NewTLS(bundle.ServerConfig())))...)
+	peerv1.RegisterPeerServer(srv, up)
+	go srv.Serve(lis)
+	t.Cleanup(srv.Stop)
+	return lis.Addr().String()
+}
+
+// A village whose township is sending the registry whole to as many
+// offices as it does at once waits as long as the township asks and
+// asks it again: it does not ask again at once, nor turn to the county,
+// which would only be asked the same.
+func TestAVillageToldToComeBackWaitsAndAsksTheSameSourceAgain(t *testing.T) {
+	ca := pki.NewTestCA(t)
+	town := &busyUpstream{busy: 2, wait: 400 * time.Millisecond}
+	countyUp := &busyUpstream{}
+	townAddr, countyAddr := serveUpstream(t, ca, township, town), serveUpstream(t, ca, county, countyUp)
+
+	m := startVillage(t)
+	peers := forward.NewPeers(pki.NewTestBundle(t, ca, pki.Identity{Office: village, Node: village + "-1"}, "127.0.0.1"), nil)
+	t.Cleanup(func() { peers.Close() })
+	reg := m.fsm.Registry()
+	f := New(Config{Office: village, County: county, Node: village + "-1", Registry: reg, FSM: m.fsm, Group: m.group, Peers: peers,
+		Routes: &forward.Routes{Office: village, County: county, Node: village + "-1", PeerAddr: "127.0.0.1:1", Directory: reg,
+			Leadership: m.group, PeerRoutes: map[string][]string{township: {townAddr}, county: {countyAddr}}},
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); f.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	waitUntil(t, "the village fed by its township", func() bool { return reg.Index() == 1 })
+	at := town.sessions()
+	if len(at) != 3 {
+		t.Fatalf("the village asked its township %d times; want 3 (twice told to come back)", len(at))
+	}
+	for i := 1; i < len(at); i++ {
+		if gap := at[i].Sub(at[i-1]); gap < town.wait {
+			t.Errorf("the village asked again %s after being told to wait %s", gap, town.wait)
+		}
+	}
+	if n := len(countyUp.sessions()); n != 0 {
+		t.Errorf("the village asked the county %d times while its township asked it to come back", n)
+	}
 }

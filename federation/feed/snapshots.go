@@ -2,11 +2,17 @@ package feed
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"sync"
+	"time"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	peerv1 "github.com/yizhan-gov/yizhan/api/yizhan/peer/v1"
 	"github.com/yizhan-gov/yizhan/registry"
@@ -30,10 +36,24 @@ import (
 // snapshotField is the field number of FeedMessage's snapshot.
 const snapshotField = 1
 
+// DefaultSnapshotsAtOnce is how many registry snapshots a node sends at
+// once when Config.SnapshotsAtOnce is not set. Each stream holds a chunk
+// or two on its way besides the shared copy (1 to 2 MiB); a township
+// feeds its 15 to 30 villages at once, and the county, which villages
+// fall back to when their township does not answer, 64 at a time.
+const DefaultSnapshotsAtOnce = 64
+
+// snapshotsBusyRetry is how long a subscriber told that the node sends
+// as many snapshots as it sends at once is asked to wait, about: it
+// waits between half and one and a half times that (snapshotsBusy). A
+// variable for the tests.
+var snapshotsBusyRetry = 5 * time.Second
+
 // snapshotCache holds the shared encoded snapshot while streams send it.
 type snapshotCache struct {
-	mu     sync.Mutex
-	newest *sharedSnapshot // nil when no stream sends one
+	mu      sync.Mutex
+	newest  *sharedSnapshot // nil when no stream sends one
+	sending int             // streams sending a snapshot
 }
 
 // sharedSnapshot is a registry snapshot encoded for every subscriber:
@@ -69,9 +89,14 @@ type logPart struct {
 // holds it until release: the one other streams are sending, while the
 // registry's changelog still reaches back to it (the subscriber then has
 // the entries after it in batches), or else a new one of the registry
-// as it is now.
-func (c *snapshotCache) acquire(reg *registry.Registry) *sharedSnapshot {
+// as it is now. It returns nil when limit streams (> 0) send one already.
+func (c *snapshotCache) acquire(reg *registry.Registry, limit int) *sharedSnapshot {
 	c.mu.Lock()
+	if limit > 0 && c.sending >= limit {
+		c.mu.Unlock()
+		return nil
+	}
+	c.sending++
 	s := c.newest
 	if s != nil && s.ready {
 		// (One being built is of the registry as it is now.)
@@ -98,6 +123,7 @@ func (c *snapshotCache) acquire(reg *registry.Registry) *sharedSnapshot {
 func (c *snapshotCache) release(s *sharedSnapshot) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.sending--
 	s.refs--
 	if s.refs == 0 && c.newest == s {
 		c.newest = nil
@@ -183,8 +209,13 @@ func (s *sharedSnapshot) pieces(sub string) ([][]byte, int, error) {
 // sendSnapshot sends the registry's snapshot, redacted for subscriber
 // sub, on a feed stream, sharing its encoding with the other streams
 // sending it at the same time, and returns its index.
+// When the node sends as many as Config.SnapshotsAtOnce already, it
+// sends nothing and answers Unavailable with a RetryInfo (snapshotsBusy).
 func (f *Feed) sendSnapshot(stream grpc.ServerStreamingServer[peerv1.FeedMessage], sub string) (uint64, error) {
-	s := f.snapshots.acquire(f.reg)
+	s := f.snapshots.acquire(f.reg, f.cfg.SnapshotsAtOnce)
+	if s == nil {
+		return 0, f.snapshotsBusy(sub)
+	}
 	defer f.snapshots.release(s)
 	pieces, size, err := s.pieces(sub)
 	if err != nil {
@@ -230,3 +261,38 @@ func (f *Feed) sendSnapshot(stream grpc.ServerStreamingServer[peerv1.FeedMessage
 	}
 	return s.index, nil
 }
+
+// snapshotsBusy is the answer to subscriber sub when the node sends as
+// many snapshots as it sends at once: Unavailable, with a
+// google.rpc.RetryInfo of about snapshotsBusyRetry (spread, so that
+// the villages told at once do not come back at once), which the feed's
+// puller waits for, asking the same source again (busyRetryAfter).
+func (f *Feed) snapshotsBusy(sub string) error {
+	wait := snapshotsBusyRetry/2 + rand.N(snapshotsBusyRetry)
+	st := status.Newf(codes.Unavailable, "node %s of office %s is sending the registry whole to as many offices as it does at once (%d): office %s asks again in %s",
+		f.cfg.Node, f.cfg.Office, f.cfg.SnapshotsAtOnce, sub, wait.Round(time.Millisecond))
+	if d, err := st.WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(wait)}); err == nil {
+		st = d
+	}
+	f.log.Info("registry snapshot refused: as many are being sent as are sent at once", "subscriber", sub, "at_once", f.cfg.SnapshotsAtOnce)
+	return st.Err()
+}
+
+// busyRetryAfter is how long a feed source that answered err asked to be
+// left before it is asked again (a RetryInfo with an Unavailable: it
+// sends as many snapshots as it sends at once), and ok when it did.
+func busyRetryAfter(err error) (time.Duration, bool) {
+	st, ok := status.FromError(err)
+	if !ok || st.Code() != codes.Unavailable {
+		return 0, false
+	}
+	for _, d := range st.Details() {
+		if ri, isRetry := d.(*errdetails.RetryInfo); isRetry && ri.GetRetryDelay().AsDuration() > 0 {
+			return min(ri.GetRetryDelay().AsDuration(), maxBusyRetry), true
+		}
+	}
+	return 0, false
+}
+
+// maxBusyRetry bounds the wait a feed source may ask for.
+const maxBusyRetry = time.Minute

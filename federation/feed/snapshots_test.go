@@ -277,22 +277,71 @@ func TestSnapshotsServedAtOnceShareOneCopy(t *testing.T) {
 func TestAVillageAskingMeanwhileIsSentTheCopyBeingSent(t *testing.T) {
 	reg := largeRegistry(t, 0)
 	f := townshipFeed(reg)
-	first := f.snapshots.acquire(reg)
+	first := f.snapshots.acquire(reg, 0)
 	at := reg.Index()
 	if err := reg.Replay(&peerv1.ChangelogEntry{Index: at + 1, PrevIndex: at, Command: &peerv1.RegistryCommand{
 		Op: &peerv1.RegistryCommand_CreateDepartment{CreateDepartment: &peerv1.CreateDepartment{
 			Department: &yizhanv1.Department{Code: "d-new", Name: "新科室"}}}}}); err != nil {
 		t.Fatal(err)
 	}
-	second := f.snapshots.acquire(reg)
+	second := f.snapshots.acquire(reg, 0)
 	if second != first || second.index != at {
 		t.Errorf("a village asking meanwhile is sent a copy at index %d, not the one being sent (%d)", second.index, at)
 	}
 	f.snapshots.release(first)
 	f.snapshots.release(second)
-	third := f.snapshots.acquire(reg)
+	third := f.snapshots.acquire(reg, 0)
 	defer f.snapshots.release(third)
 	if third == first || third.index != at+1 {
 		t.Errorf("after the last village had it, the next is sent a copy at index %d, want the registry's %d", third.index, at+1)
+	}
+}
+
+// A node sending the registry whole to as many offices as it does at
+// once tells the next to come back (Unavailable, with how long to wait),
+// sends it nothing, and sends it the registry once one of the others has
+// had it.
+func TestANodeSendingAsManySnapshotsAsItDoesAtOnceTellsTheNextToComeBack(t *testing.T) {
+	reg := largeRegistry(t, 2<<20)
+	f := townshipFeed(reg)
+	f.cfg.SnapshotsAtOnce = 2
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	open := make(chan struct{})
+	var sending sync.WaitGroup
+	sending.Add(2)
+	errs := make(chan error, 3)
+	for i := range 2 {
+		s := &slowStream{ctx: subscriberContext(ctx, villageCode(i)), open: open, started: sending.Done, sent: make(chan struct{})}
+		go func() { errs <- f.Serve(&peerv1.FeedRequest{OfficeCode: villageCode(i)}, s) }()
+	}
+	waitGroup(t, &sending, "two villages' snapshots on their way")
+
+	third := &slowStream{ctx: subscriberContext(ctx, villageCode(2)), open: open, started: func() {}, sent: make(chan struct{})}
+	err := f.Serve(&peerv1.FeedRequest{OfficeCode: villageCode(2)}, third)
+	wait, busy := busyRetryAfter(err)
+	if !busy || wait < snapshotsBusyRetry/2 || wait > 3*snapshotsBusyRetry/2 {
+		t.Fatalf("a third village asking meanwhile: %v (asked to wait %s); want Unavailable, asked to wait about %s", err, wait, snapshotsBusyRetry)
+	}
+	select {
+	case <-third.sent:
+		t.Fatal("the third village was sent the registry too")
+	default:
+	}
+
+	close(open)
+	waitUntil(t, "the two villages sent the registry", func() bool {
+		f.snapshots.mu.Lock()
+		defer f.snapshots.mu.Unlock()
+		return f.snapshots.sending == 0
+	})
+	again := &slowStream{ctx: subscriberContext(ctx, villageCode(2)), open: open, started: func() {}, sent: make(chan struct{}), keep: true}
+	go func() { errs <- f.Serve(&peerv1.FeedRequest{OfficeCode: villageCode(2)}, again) }()
+	select {
+	case <-again.sent:
+	case err := <-errs:
+		t.Fatalf("a feed ended: %v", err)
+	case <-time.After(time.Minute):
+		t.Fatal("the third village, asking again, was not sent the registry")
 	}
 }
