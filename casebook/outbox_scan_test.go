@@ -1,6 +1,7 @@
 package casebook
 
 import (
+	"bytes"
 	"fmt"
 	"slices"
 	"testing"
@@ -106,4 +107,103 @@ func TestTheOutboxReadAPartAtATimeIsTheWholeOutbox(t *testing.T) {
 	}
 	zero(1)
 	check("one added to the empty outbox")
+}
+
+// A follower's book restored from the leader's snapshot (a stream) holds
+// what the snapshot holds, though it added nothing itself since it last
+// read: a message waiting before where its own read found the front is
+// read, the one it remembered gone is not; and a message added before
+// the front in the batch that receipts others is read.
+func TestTheOutboxReadAPartAtATimeAfterARestore(t *testing.T) {
+	reg := newRegistry(t)
+	apply := func(o *office, cmds ...*peerv1.CaseCommand) {
+		t.Helper()
+		var entries []Entry
+		for _, cmd := range cmds {
+			o.index++
+			o.now = o.now.Add(o.step)
+			entries = append(entries, Entry{Index: o.index, At: o.now.UnixNano(), Cmd: cmd})
+		}
+		for _, res := range o.book.Apply(entries, o.index, o.reg) {
+			if res.Err != nil {
+				t.Fatal(res.Err)
+			}
+		}
+	}
+	zero := func(day int) *peerv1.CaseCommand {
+		d := fmt.Sprintf("2026-03-%02d", day)
+		z := &yizhanv1.ZeroReport{Id: duty.ZeroReportID(village, d[:4]+d[5:7]+d[8:]), OfficeCode: village, Day: d, By: "duty", ByName: "值班员"}
+		return &peerv1.CaseCommand{Op: &peerv1.CaseCommand_PutZeroReport{PutZeroReport: &peerv1.PutZeroReport{Report: z}}}
+	}
+	ack := func(o *office, days ...int) *peerv1.CaseCommand {
+		t.Helper()
+		var acks []*peerv1.OutboxEntry
+		for _, d := range days {
+			en, ok := o.book.OutboxEntry(township, duty.ZeroReportID(village, fmt.Sprintf("202603%02d", d)))
+			if !ok {
+				t.Fatalf("no message of day %d waits for the township", d)
+			}
+			acks = append(acks, en)
+		}
+		return &peerv1.CaseCommand{Op: &peerv1.CaseCommand_Ack{Ack: &peerv1.AckOutbox{Acks: acks}}}
+	}
+	read := func(o *office) []string {
+		var got []string
+		o.book.OutboxScan(township, "", func(en *peerv1.OutboxEntry) bool {
+			got = append(got, en.GetCaseNumber())
+			return true
+		})
+		return got
+	}
+	whole := func(o *office) []string {
+		var got []string
+		for _, en := range o.book.Outbox() {
+			if en.GetDestOffice() == township {
+				got = append(got, en.GetCaseNumber())
+			}
+		}
+		return got
+	}
+	check := func(o *office, when string) {
+		t.Helper()
+		for range 2 {
+			if got, want := read(o), whole(o); !slices.Equal(got, want) {
+				t.Fatalf("%s: read %v; the whole outbox holds %v", when, got, want)
+			}
+		}
+	}
+
+	// The follower read its outbox with days 10 to 12 receipted: its
+	// front is day 13.
+	follower := newOffice(t, village, reg)
+	for d := 10; d < 20; d++ {
+		apply(follower, zero(d))
+	}
+	apply(follower, ack(follower, 10, 11, 12))
+	check(follower, "the follower's own outbox")
+
+	// The leader's book holds day 5 and not day 13; the follower is
+	// restored from it, at the same count of additions as its own.
+	leader := newOffice(t, village, reg)
+	apply(leader, zero(5))
+	for d := 10; d < 20; d++ {
+		apply(leader, zero(d))
+	}
+	apply(leader, ack(leader, 10, 11, 12, 13))
+	var stream bytes.Buffer
+	if _, err := leader.book.Stream(&stream); err != nil {
+		t.Fatal(err)
+	}
+	if err := follower.book.Restore(&stream); err != nil {
+		t.Fatal(err)
+	}
+	follower.index = leader.index
+	check(follower, "restored from the leader's snapshot")
+	if got := read(follower); len(got) == 0 || got[0] != duty.ZeroReportID(village, "20260305") {
+		t.Fatalf("restored from the leader's snapshot: read %v, the first not day 5", got)
+	}
+
+	// A message receipted and one added before the front in one batch.
+	apply(follower, ack(follower, 5, 14), zero(6))
+	check(follower, "a message receipted and one added before the front in one batch")
 }
