@@ -574,9 +574,12 @@ func (f *Feed) pullLoop(ctx context.Context) {
 			if errors.Is(err, ErrUnknownKind) {
 				heldAtUnknownKind = true
 			}
-			if d, busy := busyRetryAfter(err); busy && n == 0 && ctx.Err() == nil {
+			if d, busy := busyRetryAfter(err); busy && ctx.Err() == nil {
 				// Not a failure: it asks this office to come back, and the
 				// next source (the county) would only be asked the same.
+				// So too after it fed some (a stream that came to need
+				// the registry whole): asked again at once, it would only
+				// answer the same.
 				cause := src.Addr + " busy"
 				level := slog.LevelInfo
 				if cause == lastCause {

@@ -203,13 +203,15 @@ func startVillage(t *testing.T) *member {
 // busyUpstream answers its first busy feed sessions Unavailable, asking
 // the subscriber to come back after wait, as a node sending as many
 // snapshots as it does at once, then feeds one entry and heartbeats. It
-// notes when each session came.
+// notes when each session came. With fedFirst, a busy session feeds the
+// entry first, as a stream that needed the registry whole after a while.
 type busyUpstream struct {
 	peerv1.UnimplementedPeerServer
-	busy int
-	wait time.Duration
-	mu   sync.Mutex
-	at   []time.Time
+	busy     int
+	wait     time.Duration
+	fedFirst bool
+	mu       sync.Mutex
+	at       []time.Time
 }
 
 func (u *busyUpstream) Feed(req *peerv1.FeedRequest, stream grpc.ServerStreamingServer[peerv1.FeedMessage]) error {
@@ -218,6 +220,12 @@ func (u *busyUpstream) Feed(req *peerv1.FeedRequest, stream grpc.ServerStreaming
 	n := len(u.at)
 	u.mu.Unlock()
 	if n <= u.busy {
+		if u.fedFirst && req.GetSinceIndex() < 1 {
+			if err := stream.Send(&peerv1.FeedMessage{Kind: &peerv1.FeedMessage_Batch{Batch: &peerv1.FeedBatch{
+				Entries: []*peerv1.ChangelogEntry{createOffice(1, county)}, UpstreamIndex: 1}}}); err != nil {
+				return err
+			}
+		}
 		st, err := status.New(codes.Unavailable, "sending as many snapshots as it does at once").
 			WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(u.wait)})
 		if err != nil {
@@ -290,5 +298,39 @@ func TestAVillageToldToComeBackWaitsAndAsksTheSameSourceAgain(t *testing.T) {
 	}
 	if n := len(countyUp.sessions()); n != 0 {
 		t.Errorf("the village asked the county %d times while its township asked it to come back", n)
+	}
+}
+
+// A village whose township, feeding it, comes to send it the registry
+// whole and is sending as many as it does at once is told to come back
+// as well: the village waits as long as asked, and does not take it for
+// the township failing (its feed's last error stays empty).
+func TestAVillageFedThenToldToComeBackWaits(t *testing.T) {
+	ca := pki.NewTestCA(t)
+	town := &busyUpstream{busy: 2, wait: 400 * time.Millisecond, fedFirst: true}
+	townAddr := serveUpstream(t, ca, township, town)
+
+	m := startVillage(t)
+	peers := forward.NewPeers(pki.NewTestBundle(t, ca, pki.Identity{Office: village, Node: village + "-1"}, "127.0.0.1"), nil)
+	t.Cleanup(func() { peers.Close() })
+	reg := m.fsm.Registry()
+	f := New(Config{Office: village, County: county, Node: village + "-1", Registry: reg, FSM: m.fsm, Group: m.group, Peers: peers,
+		Routes: &forward.Routes{Office: village, County: county, Node: village + "-1", PeerAddr: "127.0.0.1:1", Directory: reg,
+			Leadership: m.group, PeerRoutes: map[string][]string{township: {townAddr}}},
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); f.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	waitUntil(t, "the village asking its township a third time", func() bool { return len(town.sessions()) == 3 })
+	at := town.sessions()
+	for i := 1; i < len(at); i++ {
+		if gap := at[i].Sub(at[i-1]); gap < town.wait {
+			t.Errorf("the village asked again %s after being told to wait %s", gap, town.wait)
+		}
+	}
+	if e := f.Status().LastError; e != "" {
+		t.Errorf("the village's feed notes an error: %s", e)
 	}
 }
