@@ -1,6 +1,7 @@
 package feed
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -343,5 +344,55 @@ func TestANodeSendingAsManySnapshotsAsItDoesAtOnceTellsTheNextToComeBack(t *test
 		t.Fatalf("a feed ended: %v", err)
 	case <-time.After(time.Minute):
 		t.Fatal("the third village, asking again, was not sent the registry")
+	}
+}
+
+// The copy of the registry shared by the offices sent it at once holds
+// no password hash of any office: each office's own hashes, and the
+// staff entries of the changelog, are encoded for it alone; a township
+// is sent its own hashes and its villages', a village its own only,
+// exactly as if the snapshot had been redacted for it alone.
+func TestTheSharedSnapshotHoldsNoOfficesPasswordHash(t *testing.T) {
+	reg := largeRegistry(t, 0)
+	f := townshipFeed(reg)
+	s := f.snapshots.acquire(reg, 0)
+	defer f.snapshots.release(s)
+	shared := [][]byte{s.head}
+	for _, p := range s.log {
+		if p.entry == nil {
+			shared = append(shared, p.shared)
+		}
+	}
+	for _, b := range shared {
+		if bytes.Contains(b, []byte("$argon2id")) {
+			t.Fatal("the shared copy of the registry holds a password hash")
+		}
+	}
+	for _, sub := range []string{township, villageCode(0), villageCode(29)} {
+		pieces, size, err := s.pieces(sub)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data := bytes.Join(pieces, nil)
+		if len(data) != size {
+			t.Fatalf("office %s: pieces of %d bytes, said %d", sub, len(data), size)
+		}
+		msg := &peerv1.FeedMessage{}
+		if err := proto.Unmarshal(data, msg); err != nil {
+			t.Fatal(err)
+		}
+		want := registry.RedactSnapshot(reg.Snapshot(), sub)
+		if !proto.Equal(msg.GetSnapshot(), want) {
+			t.Fatalf("office %s is not sent the registry redacted for it", sub)
+		}
+		hashes := 0
+		for _, c := range msg.GetSnapshot().GetCredentials() {
+			if c.GetPasswordHash() != "" {
+				hashes++
+			}
+		}
+		if wantHashes := map[bool]int{true: 2 * 31, false: 2}[sub == township]; hashes != wantHashes {
+			t.Fatalf("office %s is sent %d password hashes, want %d", sub, hashes, wantHashes)
+		}
 	}
 }
