@@ -125,7 +125,11 @@ func (s *slowStream) Send(m *peerv1.FeedMessage) error {
 		return s.ctx.Err()
 	}
 	if m.GetSnapshot() != nil || m.GetChunk().GetLast() {
-		close(s.sent)
+		select {
+		case <-s.sent: // a second snapshot
+		default:
+			close(s.sent)
+		}
 	}
 	if !s.keep {
 		return nil
@@ -394,5 +398,53 @@ func TestTheSharedSnapshotHoldsNoOfficesPasswordHash(t *testing.T) {
 		if wantHashes := map[bool]int{true: 2 * 31, false: 2}[sub == township]; hashes != wantHashes {
 			t.Fatalf("office %s is sent %d password hashes, want %d", sub, hashes, wantHashes)
 		}
+	}
+}
+
+// A village asking for the registry while others are being sent a copy
+// whose index the changelog no longer reaches back to is sent the
+// registry as it is, not that copy: the changelog could not take it on
+// from the copy's index.
+func TestAVillageAskingAfterTheChangelogMovedPastTheCopyIsSentTheRegistryAsItIs(t *testing.T) {
+	reg := registry.New(registry.Options{ChangelogRetention: 3})
+	codes := []string{county, township, villageCode(0), villageCode(1), villageCode(2), villageCode(3), villageCode(4)}
+	replay := func(from, to int) {
+		t.Helper()
+		for i := from; i < to; i++ {
+			if err := reg.Replay(createOffice(uint64(i+1), codes[i])); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	replay(0, 3)
+	f := townshipFeed(reg)
+	first := f.snapshots.acquire(reg, 0)
+	defer f.snapshots.release(first)
+	replay(3, len(codes))
+	if _, needSnapshot := reg.ChangelogSince(first.index, 1); !needSnapshot {
+		t.Fatalf("premise: the changelog still reaches back to index %d", first.index)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	open := make(chan struct{})
+	close(open)
+	s := &slowStream{ctx: subscriberContext(ctx, villageCode(5)), open: open, started: func() {}, keep: true, sent: make(chan struct{})}
+	errs := make(chan error, 1)
+	go func() { errs <- f.Serve(&peerv1.FeedRequest{OfficeCode: villageCode(5)}, s) }()
+	select {
+	case <-s.sent:
+	case err := <-errs:
+		t.Fatalf("the feed ended: %v", err)
+	case <-time.After(time.Minute):
+		t.Fatal("the village was not sent the registry")
+	}
+	cancel()
+	<-errs
+	if len(s.got) == 0 || s.got[0].GetSnapshot().GetIndex() != reg.Index() {
+		t.Fatalf("the village was first sent %v, not the registry at index %d", s.got, reg.Index())
+	}
+	if !proto.Equal(s.got[0].GetSnapshot(), registry.RedactSnapshot(reg.Snapshot(), villageCode(5))) {
+		t.Fatal("the village was not sent the registry as it is, redacted for it")
 	}
 }
