@@ -448,3 +448,49 @@ func TestAVillageAskingAfterTheChangelogMovedPastTheCopyIsSentTheRegistryAsItIs(
 		t.Fatal("the village was not sent the registry as it is, redacted for it")
 	}
 }
+
+// Villages that hang up while being sent the registry whole free their
+// places: the node sends the next as many at once as before, and holds
+// no copy once none is sent.
+func TestVillagesHangingUpMidSnapshotFreeTheirPlaces(t *testing.T) {
+	reg := largeRegistry(t, 2<<20)
+	f := townshipFeed(reg)
+	f.cfg.SnapshotsAtOnce = 2
+	ctx, cancel := context.WithCancel(context.Background())
+	never := make(chan struct{}) // the line never carries a chunk
+	var sending sync.WaitGroup
+	sending.Add(2)
+	errs := make(chan error, 2)
+	for i := range 2 {
+		s := &slowStream{ctx: subscriberContext(ctx, villageCode(i)), open: never, started: sending.Done, sent: make(chan struct{})}
+		go func() { errs <- f.Serve(&peerv1.FeedRequest{OfficeCode: villageCode(i)}, s) }()
+	}
+	waitGroup(t, &sending, "two villages' snapshots on their way")
+	cancel()
+	for range 2 {
+		if err := <-errs; err == nil {
+			t.Fatal("a feed whose village hung up mid-snapshot ended without an error")
+		}
+	}
+	f.snapshots.mu.Lock()
+	held, newest := f.snapshots.sending, f.snapshots.newest
+	f.snapshots.mu.Unlock()
+	if held != 0 || newest != nil {
+		t.Fatalf("after both villages hung up the node counts %d snapshots sending and holds a copy: %v", held, newest != nil)
+	}
+	open := make(chan struct{})
+	close(open)
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	defer cancel2()
+	for i := range 2 {
+		s := &slowStream{ctx: subscriberContext(ctx2, villageCode(2+i)), open: open, started: func() {}, sent: make(chan struct{})}
+		go func() { errs <- f.Serve(&peerv1.FeedRequest{OfficeCode: villageCode(2 + i)}, s) }()
+		select {
+		case <-s.sent:
+		case err := <-errs:
+			t.Fatalf("village %s asking next: %v", villageCode(2+i), err)
+		case <-time.After(time.Minute):
+			t.Fatalf("village %s asking next was not sent the registry", villageCode(2+i))
+		}
+	}
+}
