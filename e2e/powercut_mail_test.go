@@ -136,9 +136,7 @@ func TestPowerCutCountyReceiving(t *testing.T) {
 		t.Logf("round %d: power cut under %s %v (torn: %v) after %d and %d filings acknowledged at the villages in the round (filing until the cut); the township's outbox: %s",
 			round, what, cut, torn, clients["dongcun-1"].ackedLen()-before["dongcun-1"], clients["xicun-1"].ackedLen()-before["xicun-1"], outboxOf(asAdmin("chengguan-1")))
 		for _, name := range cut {
-			s := stats[name]
-			t.Logf("  %s's file system saw %d writes, %d syncs, %d truncates; put %d files back, refused %d changes after the cut",
-				name, s.Writes, s.Syncs, s.Truncates, s.Restored, s.Refused)
+			logCut(t, name, stats[name])
 		}
 
 		// The nodes start again on what the cut left.
@@ -148,12 +146,7 @@ func TestPowerCutCountyReceiving(t *testing.T) {
 			c.nodes[name].start()
 		}
 		for _, name := range cut {
-			c.waitReady(name)
-			waitBookChecked(t, c, name)
-			out := c.nodes[name].output()
-			if strings.Contains(out[strings.LastIndex(out, "=== "):], "stopped: a transaction's value is not whole") {
-				t.Logf("  %s: badger's replay stopped at a value the cut lost (the writes after it applied again from raft's log)", name)
-			}
+			waitStartedAfterCut(t, c, name)
 		}
 		t.Logf("  %v ready again, their books checked, %s after the cut", cut, time.Since(restarting).Round(time.Millisecond))
 
@@ -200,8 +193,7 @@ func TestPowerCutCountyReceiving(t *testing.T) {
 			s := disks["chengguan-1"].cut(c.nodes["chengguan-1"], torn)
 			t.Logf("round %d: power cut under the township (torn: %v) after %d of %d cases decided and certified at the county; the county's outbox: %s",
 				round, torn, i, len(decide), outboxOf(asAdmin(c.countyLeader(names...))))
-			t.Logf("  chengguan-1's file system saw %d writes, %d syncs, %d truncates; put %d files back, refused %d changes after the cut",
-				s.Writes, s.Syncs, s.Truncates, s.Restored, s.Refused)
+			logCut(t, "chengguan-1", s)
 		}
 		path := "/v1/cases/" + number
 		caseDo(t, clerk, "POST", path+":accept", map[string]any{})
@@ -231,17 +223,14 @@ func TestPowerCutCountyReceiving(t *testing.T) {
 	t.Logf("round %d: power cut under the county's three nodes (torn: %v), %s after the township started again, with the county's outbox at %s",
 		round, torn, time.Since(restarting).Round(time.Millisecond), outbox)
 	for _, name := range names {
-		s := stats[name]
-		t.Logf("  %s's file system saw %d writes, %d syncs, %d truncates; put %d files back, refused %d changes after the cut",
-			name, s.Writes, s.Syncs, s.Truncates, s.Restored, s.Refused)
+		logCut(t, name, stats[name])
 	}
 	for _, name := range names {
 		disks[name].mountAgain()
 		c.nodes[name].start()
 	}
 	for _, name := range append(names, "chengguan-1") {
-		c.waitReady(name)
-		waitBookChecked(t, c, name)
+		waitStartedAfterCut(t, c, name)
 	}
 	for _, wg := range wgs {
 		wg.Wait()

@@ -62,6 +62,27 @@ func newPowercutDisk(t *testing.T, c *cluster, name string) *powercutDisk {
 
 // mountAgain mounts the disk, as the cuts so far left it, with a fresh
 // file system: no page of the kernel's cache from before is left.
+// logCut logs what a node's file system saw before the power cut under
+// it, and what the cut put back.
+func logCut(t *testing.T, name string, s powercut.Stats) {
+	t.Helper()
+	t.Logf("  %s's file system saw %d writes, %d syncs, %d truncates; put %d files back, refused %d changes after the cut",
+		name, s.Writes, s.Syncs, s.Truncates, s.Restored, s.Refused)
+}
+
+// waitStartedAfterCut waits until a node started again on what a power
+// cut left is ready and has checked its book (--check-book), and logs
+// it when badger's replay stopped at a value the cut lost.
+func waitStartedAfterCut(t *testing.T, c *cluster, name string) {
+	t.Helper()
+	c.waitReady(name)
+	waitBookChecked(t, c, name)
+	out := c.nodes[name].output()
+	if strings.Contains(out[strings.LastIndex(out, "=== "):], "stopped: a transaction's value is not whole") {
+		t.Logf("  %s: badger's replay stopped at a value the cut lost (the writes after it applied again from raft's log)", name)
+	}
+}
+
 func (d *powercutDisk) mountAgain() {
 	d.t.Helper()
 	f, err := powercut.Mount(d.disk, d.mount)
@@ -307,9 +328,7 @@ func TestPowerCut(t *testing.T) {
 		clients.mu.Unlock()
 		t.Logf("round %d: power cut at %v (torn: %v) after %d filings acknowledged in the round, %d in flight", round, cut, torn, acked, inFlight)
 		for _, name := range cut {
-			s := stats[name]
-			t.Logf("  %s's file system saw %d writes, %d syncs, %d truncates; put %d files back, refused %d changes after the cut",
-				name, s.Writes, s.Syncs, s.Truncates, s.Restored, s.Refused)
+			logCut(t, name, stats[name])
 		}
 
 		// The nodes start again on what the cut left: through a new
@@ -325,12 +344,7 @@ func TestPowerCut(t *testing.T) {
 			n.start()
 		}
 		for _, name := range cut {
-			c.waitReady(name)
-			waitBookChecked(t, c, name)
-			out := c.nodes[name].output()
-			if strings.Contains(out[strings.LastIndex(out, "=== "):], "stopped: a transaction's value is not whole") {
-				t.Logf("  %s: badger's replay stopped at a value the cut lost (the writes after it applied again from raft's log)", name)
-			}
+			waitStartedAfterCut(t, c, name)
 		}
 		powercutCheck(t, asAdmin("dongcun-1"), c.api("dongcun-1").login("dongcun", adminPassword), clients, round, round == *powercutRounds)
 		held, err := casesListed(asAdmin("chengguan-1"), townshipCode)
@@ -568,9 +582,7 @@ func TestPowerCutCounty(t *testing.T) {
 		t.Logf("round %d: power cut under %s %v (leader %s; torn: %v; the file systems put back in %s) after %d filings acknowledged in the round, %d in flight",
 			round, what, cut, leader, torn, time.Since(cutting).Round(time.Millisecond), acked, inFlight)
 		for _, name := range cut {
-			s := stats[name]
-			t.Logf("  %s's file system saw %d writes, %d syncs, %d truncates; put %d files back, refused %d changes after the cut",
-				name, s.Writes, s.Syncs, s.Truncates, s.Restored, s.Refused)
+			logCut(t, name, stats[name])
 		}
 
 		// The nodes start again on what the cut left, the clients
@@ -581,12 +593,7 @@ func TestPowerCutCounty(t *testing.T) {
 			c.nodes[name].start()
 		}
 		for _, name := range cut {
-			c.waitReady(name)
-			waitBookChecked(t, c, name)
-			out := c.nodes[name].output()
-			if strings.Contains(out[strings.LastIndex(out, "=== "):], "stopped: a transaction's value is not whole") {
-				t.Logf("  %s: badger's replay stopped at a value the cut lost (the writes after it applied again from raft's log)", name)
-			}
+			waitStartedAfterCut(t, c, name)
 		}
 		clients.mu.Lock()
 		afterCut := len(clients.acked)
