@@ -22,7 +22,8 @@ import (
 // release before). gRPC decodes such a field without an error and keeps
 // it aside unread: answered, the request would be applied without it
 // while the client took it for done. REST clients get the same from the
-// gateway already (an unknown key of the body). The peer protocol
+// gateway already for an unknown key of the body, not for an unknown
+// query parameter, which its parser passes over (node/DESIGN.md). The peer protocol
 // (yizhan.peer.v1) is not looked at: what other offices send keeps a
 // later release's fields unread on purpose (federation/DESIGN.md,
 // "Mixed releases").
