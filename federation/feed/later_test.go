@@ -99,15 +99,7 @@ func TestARegistryCommandOfALaterReleaseHoldsTheFeedAtIt(t *testing.T) {
 
 	ca := pki.NewTestCA(t)
 	up := &laterUpstream{}
-	upBundle := pki.NewTestBundle(t, ca, pki.Identity{Office: township, Node: township + "-1"}, "127.0.0.1")
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := grpc.NewServer(append(forward.PeerServerOptions(), grpc.Creds(credentials.NewTLS(upBundle.ServerConfig())))...)
-	peerv1.RegisterPeerServer(srv, up)
-	go srv.Serve(lis)
-	t.Cleanup(srv.Stop)
+	upAddr := serveUpstream(t, ca, township, up)
 
 	m := startVillage(t)
 	peers := forward.NewPeers(pki.NewTestBundle(t, ca, pki.Identity{Office: village, Node: village + "-1"}, "127.0.0.1"), nil)
@@ -115,7 +107,7 @@ func TestARegistryCommandOfALaterReleaseHoldsTheFeedAtIt(t *testing.T) {
 	reg := m.fsm.Registry()
 	f := New(Config{Office: village, County: county, Node: village + "-1", Registry: reg, FSM: m.fsm, Group: m.group, Peers: peers,
 		Routes: &forward.Routes{Office: village, County: county, Node: village + "-1", PeerAddr: "127.0.0.1:1", Directory: reg,
-			Leadership: m.group, PeerRoutes: map[string][]string{township: {lis.Addr().String()}}},
+			Leadership: m.group, PeerRoutes: map[string][]string{township: {upAddr}}},
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
