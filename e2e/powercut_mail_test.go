@@ -13,8 +13,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/yizhan-gov/yizhan/powercut"
 )
 
 var powercutMailRounds = flag.Int("powercut.mailrounds", 4, "power cuts in a run of TestPowerCutCountyReceiving: the leader, all three, in turn (the third and fourth torn)")
@@ -118,13 +116,7 @@ func TestPowerCutCountyReceiving(t *testing.T) {
 			return nil
 		}, syncTimeout)
 		time.Sleep(time.Duration(rng.Int64N(int64(3 * time.Second))))
-		for _, name := range cut {
-			c.nodes[name].kill()
-		}
-		stats := map[string]powercut.Stats{}
-		for _, name := range cut {
-			stats[name] = disks[name].cut(c.nodes[name], torn)
-		}
+		stats := cutPower(c, disks, cut, torn)
 		// The villages stop filing once the county is dark: filing on
 		// while it started again, the clients filed thousands of cases
 		// a round on a loaded machine, and the county's check of its
@@ -211,15 +203,9 @@ func TestPowerCutCountyReceiving(t *testing.T) {
 	c.nodes["chengguan-1"].start()
 	time.Sleep(time.Duration(rng.Int64N(int64(3 * time.Second))))
 	outbox := outboxOf(asAdmin(c.countyLeader(names...)))
-	for _, name := range names {
-		c.nodes[name].kill()
-	}
-	close(stop)
 	torn = rng.IntN(2) == 1
-	stats := map[string]powercut.Stats{}
-	for _, name := range names {
-		stats[name] = disks[name].cut(c.nodes[name], torn)
-	}
+	stats := cutPower(c, disks, names, torn)
+	close(stop)
 	t.Logf("round %d: power cut under the county's three nodes (torn: %v), %s after the township started again, with the county's outbox at %s",
 		round, torn, time.Since(restarting).Round(time.Millisecond), outbox)
 	for _, name := range names {

@@ -62,6 +62,20 @@ func newPowercutDisk(t *testing.T, c *cluster, name string) *powercutDisk {
 
 // mountAgain mounts the disk, as the cuts so far left it, with a fresh
 // file system: no page of the kernel's cache from before is left.
+// cutPower kills the named nodes at once, then cuts the power under each
+// one's file system (torn: see powercutDisk.cut), and returns what each
+// file system saw and put back.
+func cutPower(c *cluster, disks map[string]*powercutDisk, names []string, torn bool) map[string]powercut.Stats {
+	for _, name := range names {
+		c.nodes[name].kill()
+	}
+	stats := map[string]powercut.Stats{}
+	for _, name := range names {
+		stats[name] = disks[name].cut(c.nodes[name], torn)
+	}
+	return stats
+}
+
 // logCut logs what a node's file system saw before the power cut under
 // it, and what the cut put back.
 func logCut(t *testing.T, name string, s powercut.Stats) {
@@ -314,13 +328,7 @@ func TestPowerCut(t *testing.T) {
 		// first acknowledged to a few seconds on.
 		clients.awaitAcked(t, before)
 		time.Sleep(time.Duration(rng.Int64N(int64(3 * time.Second))))
-		for _, name := range cut {
-			c.nodes[name].kill()
-		}
-		stats := map[string]powercut.Stats{}
-		for _, name := range cut {
-			stats[name] = disks[name].cut(c.nodes[name], torn)
-		}
+		stats := cutPower(c, disks, cut, torn)
 		close(stop)
 		wg.Wait()
 		clients.mu.Lock()
@@ -568,14 +576,8 @@ func TestPowerCutCounty(t *testing.T) {
 		time.Sleep(time.Duration(rng.Int64N(int64(3 * time.Second))))
 		// Every node cut dies first, then their file systems are cut:
 		// what each wrote after the first died is undone as well.
-		for _, name := range cut {
-			c.nodes[name].kill()
-		}
 		cutting := time.Now()
-		stats := map[string]powercut.Stats{}
-		for _, name := range cut {
-			stats[name] = disks[name].cut(c.nodes[name], torn)
-		}
+		stats := cutPower(c, disks, cut, torn)
 		clients.mu.Lock()
 		acked, inFlight, cutAt := len(clients.acked)-before, len(clients.inFlight), len(clients.order)
 		clients.mu.Unlock()
